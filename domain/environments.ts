@@ -1,0 +1,175 @@
+import { chainEntry } from './audit.ts';
+import { requireRole } from './auth.ts';
+import { digestOf } from './canonical.ts';
+import { AlreadyExists, EnvironmentNotEmpty, EnvironmentNotFound, RuleViolation, VersionConflict } from './errors.ts';
+import type { Environment, Head, Snapshot } from './model.ts';
+import type { Ctx, Deps } from './ports.ts';
+import { retryOnConflict } from './retry.ts';
+import { MAX_ENVIRONMENTS, type CreateEnvironment, type UpdateEnvironment } from './schemas.ts';
+import { EMPTY_REF } from './tree.ts';
+
+export const EMPTY_ROOTS = { config: EMPTY_REF, flag: EMPTY_REF };
+export const EMPTY_DIGEST = digestOf({ config: EMPTY_REF.c, flag: EMPTY_REF.c });
+
+/** The environment as the API shows it. */
+export function environmentView(env: Environment) {
+  const { tenant: _t, head, ...rest } = env;
+  return { ...rest, snapshot: { seq: head.seq, digest: head.digest } };
+}
+
+/** Digest of an environment's settings (what `before`/`after` mean in its audit entries). */
+function settingsDigest(env: Environment): string {
+  const { head: _h, version: _v, updatedAt: _u, updatedBy: _b, itemCount: _c, ...settings } = env;
+  return digestOf(settings);
+}
+
+export async function getEnvironment(deps: Deps, ctx: Ctx, name: string): Promise<Environment> {
+  requireRole(ctx.principal, 'viewer');
+  const env = await deps.store.getEnvironment(ctx.principal.tenant, name);
+  if (!env) throw new EnvironmentNotFound(name);
+  return env;
+}
+
+/** Environments in line order. */
+export async function listEnvironments(deps: Deps, ctx: Ctx): Promise<Environment[]> {
+  requireRole(ctx.principal, 'viewer');
+  const envs = await deps.store.listEnvironments(ctx.principal.tenant);
+  return envs.sort((a, b) => a.position - b.position || a.name.localeCompare(b.name));
+}
+
+export async function createEnvironment(deps: Deps, ctx: Ctx, input: CreateEnvironment): Promise<Environment> {
+  requireRole(ctx.principal, 'admin');
+  const { tenant, id: actor, name: actorName } = ctx.principal;
+  return retryOnConflict(async () => {
+    const existing = await deps.store.listEnvironments(tenant);
+    if (existing.some((e) => e.name === input.name)) {
+      throw new AlreadyExists(`Environment '${input.name}' already exists`, { environment: input.name });
+    }
+    const taken = existing.find((e) => e.position === input.position);
+    if (taken) {
+      throw new AlreadyExists(`Position ${input.position} is held by '${taken.name}'; choose a free position`, {
+        position: input.position,
+      });
+    }
+    if (existing.length >= MAX_ENVIRONMENTS) {
+      throw new RuleViolation(`A tenant can have at most ${MAX_ENVIRONMENTS} environments`);
+    }
+    const now = deps.clock().toISOString();
+    const head: Head = { seq: 0, digest: EMPTY_DIGEST, roots: EMPTY_ROOTS };
+    const env: Environment = {
+      tenant,
+      name: input.name,
+      displayName: input.displayName ?? input.name,
+      position: input.position,
+      description: input.description,
+      protected: input.protected,
+      gates: input.gates,
+      head,
+      itemCount: 0,
+      version: 1,
+      createdAt: now,
+      createdBy: actorName,
+      updatedAt: now,
+      updatedBy: actorName,
+    };
+    const snapshot: Snapshot = {
+      environment: env.name,
+      seq: 0,
+      digest: EMPTY_DIGEST,
+      roots: EMPTY_ROOTS,
+      parentSeq: null,
+      itemCount: 0,
+      createdAt: now,
+      createdBy: actorName,
+      change: { action: 'create', keys: [], count: 0 },
+    };
+    const audit = chainEntry(tenant, await deps.store.auditHead(tenant), {
+      actor,
+      actorName,
+      action: 'environment.create',
+      entityType: 'environment',
+      entityId: env.name,
+      reason: input.reason,
+      before: null,
+      after: settingsDigest(env),
+      requestId: ctx.requestId,
+    }, deps.clock());
+    await deps.store.createEnvironment(env, snapshot, audit);
+    return env;
+  });
+}
+
+export async function updateEnvironment(deps: Deps, ctx: Ctx, name: string, input: UpdateEnvironment): Promise<Environment> {
+  requireRole(ctx.principal, 'admin');
+  const { tenant, id: actor, name: actorName } = ctx.principal;
+  return retryOnConflict(async () => {
+    const all = await deps.store.listEnvironments(tenant);
+    const current = all.find((e) => e.name === name);
+    if (!current) throw new EnvironmentNotFound(name);
+    if (current.version !== input.version) {
+      throw new VersionConflict(
+        `Environment '${name}' is at version ${current.version}, not ${input.version}; read it again and reapply your change`,
+        { currentVersion: current.version },
+      );
+    }
+    if (input.position !== undefined && input.position !== current.position) {
+      const taken = all.find((e) => e.position === input.position);
+      if (taken) throw new AlreadyExists(`Position ${input.position} is held by '${taken.name}'`, { position: input.position });
+    }
+    const now = deps.clock().toISOString();
+    const next: Environment = {
+      ...current,
+      displayName: input.displayName ?? current.displayName,
+      position: input.position ?? current.position,
+      description: input.description ?? current.description,
+      protected: input.protected ?? current.protected,
+      gates: { ...current.gates, ...input.gates },
+      version: current.version + 1,
+      updatedAt: now,
+      updatedBy: actorName,
+    };
+    const audit = chainEntry(tenant, await deps.store.auditHead(tenant), {
+      actor,
+      actorName,
+      action: 'environment.update',
+      entityType: 'environment',
+      entityId: name,
+      reason: input.reason,
+      before: settingsDigest(current),
+      after: settingsDigest(next),
+      requestId: ctx.requestId,
+    }, deps.clock());
+    await deps.store.updateEnvironment(next, current, audit);
+    return next;
+  });
+}
+
+export async function deleteEnvironment(deps: Deps, ctx: Ctx, name: string, reason?: string): Promise<void> {
+  requireRole(ctx.principal, 'admin');
+  const { tenant, id: actor, name: actorName } = ctx.principal;
+  await retryOnConflict(async () => {
+    const current = await deps.store.getEnvironment(tenant, name);
+    if (!current) throw new EnvironmentNotFound(name);
+    if (current.protected) {
+      throw new EnvironmentNotEmpty(`Environment '${name}' is protected; set protected=false before deleting it`);
+    }
+    if (current.itemCount > 0) {
+      throw new EnvironmentNotEmpty(
+        `Environment '${name}' holds ${current.itemCount} configs and flags; delete them (or move them on) first`,
+        { itemCount: current.itemCount },
+      );
+    }
+    const audit = chainEntry(tenant, await deps.store.auditHead(tenant), {
+      actor,
+      actorName,
+      action: 'environment.delete',
+      entityType: 'environment',
+      entityId: name,
+      reason,
+      before: settingsDigest(current),
+      after: null,
+      requestId: ctx.requestId,
+    }, deps.clock());
+    await deps.store.deleteEnvironment(current, audit);
+  });
+}

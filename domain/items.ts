@@ -1,0 +1,278 @@
+import { v5 as uuidv5 } from 'uuid';
+import { chainEntry } from './audit.ts';
+import { requireRole } from './auth.ts';
+import { digestOf } from './canonical.ts';
+import { AlreadyExists, EnvironmentNotFound, ItemNotFound, ValidationFailed, VersionConflict } from './errors.ts';
+import type { Environment, Item, ItemKind, Page, Roots, Snapshot } from './model.ts';
+import type { Ctx, Deps } from './ports.ts';
+import { retryOnConflict } from './retry.ts';
+import type { BatchItems, CreateItem, UpdateItem } from './schemas.ts';
+import { applyChanges, listPage, lookup, memoSource, NodeSink, type NodeSource, type StoredEntry } from './tree.ts';
+
+/** Namespace for item ids: an id is derived from kind and key, so it is stable and the same in every environment. */
+const ITEM_ID_NAMESPACE = '5b0d3c8e-8f1a-4f5e-9a51-2f7c8d0e6b11';
+
+export function itemId(kind: ItemKind, key: string): string {
+  return uuidv5(`${kind}:${key}`, ITEM_ID_NAMESPACE);
+}
+
+export function rootsDigest(roots: Roots): string {
+  return digestOf({ config: roots.config.c, flag: roots.flag.c });
+}
+
+export function itemView(kind: ItemKind, e: StoredEntry): Item {
+  return { id: e.i, kind, key: e.k, value: e.v, description: e.d ?? '', version: e.n, updatedAt: e.at, updatedBy: e.by };
+}
+
+type Change = { kind: ItemKind; key: string; entry: StoredEntry | null };
+
+interface CommitPlan {
+  changes: Change[];
+  action: Snapshot['change']['action'];
+  auditAction: string;
+  entityType: 'config' | 'flag' | 'snapshot';
+  entityId: string;
+  reason?: string;
+}
+
+/**
+ * Writes a new snapshot of an environment: new trie nodes first (content
+ * addressed, so harmless if the commit then loses), then one transaction that
+ * moves the environment head (conditioned on its version), records the snapshot
+ * and appends the audit entry.
+ */
+async function commit(
+  deps: Deps,
+  ctx: Ctx,
+  env: Environment,
+  source: NodeSource,
+  plan: CommitPlan,
+): Promise<Environment> {
+  const { tenant, id: actor, name: actorName } = ctx.principal;
+  const sink = new NodeSink();
+  const roots: Roots = { ...env.head.roots };
+  for (const kind of ['config', 'flag'] as const) {
+    const mine = plan.changes.filter((c) => c.kind === kind);
+    if (mine.length) roots[kind] = await applyChanges(source, roots[kind], new Map(mine.map((c) => [c.key, c.entry])), sink);
+  }
+  const now = deps.clock().toISOString();
+  const digest = rootsDigest(roots);
+  const seq = env.head.seq + 1;
+  const itemCount = roots.config.n + roots.flag.n;
+  const snapshot: Snapshot = {
+    environment: env.name,
+    seq,
+    digest,
+    roots,
+    parentSeq: env.head.seq,
+    itemCount,
+    createdAt: now,
+    createdBy: actorName,
+    change: { action: plan.action, keys: plan.changes.slice(0, 20).map((c) => `${c.kind}:${c.key}`), count: plan.changes.length },
+    reason: plan.reason,
+  };
+  const next: Environment = { ...env, head: { seq, digest, roots }, itemCount, version: env.version + 1, updatedAt: now, updatedBy: actorName };
+  await deps.store.putNodes(tenant, sink.nodes);
+  const newIds = plan.changes.filter((c) => c.entry && c.entry.n === 1).map((c) => ({ id: c.entry!.i, kind: c.kind, key: c.key }));
+  if (newIds.length) await deps.store.putItemIds(tenant, newIds);
+  const audit = chainEntry(tenant, await deps.store.auditHead(tenant), {
+    actor,
+    actorName,
+    action: plan.auditAction,
+    entityType: plan.entityType,
+    entityId: plan.entityId,
+    reason: plan.reason,
+    before: env.head.digest,
+    after: digest,
+    requestId: ctx.requestId,
+  }, deps.clock());
+  await deps.store.commitSnapshot(next, env, snapshot, audit);
+  return next;
+}
+
+async function loadEnv(deps: Deps, tenant: string, name: string): Promise<Environment> {
+  const env = await deps.store.getEnvironment(tenant, name);
+  if (!env) throw new EnvironmentNotFound(name);
+  return env;
+}
+
+async function resolveId(deps: Deps, ctx: Ctx, kind: ItemKind, env: string, id: string): Promise<string> {
+  const ref = await deps.store.getItemId(ctx.principal.tenant, id);
+  if (!ref || ref.kind !== kind) throw new ItemNotFound(kind, id, env);
+  return ref.key;
+}
+
+function entry(key: string, kind: ItemKind, value: unknown, description: string | undefined, n: number, at: string, by: string): StoredEntry {
+  return { k: key, i: itemId(kind, key), v: value, ...(description ? { d: description } : {}), n, at, by };
+}
+
+export async function createItem(deps: Deps, ctx: Ctx, kind: ItemKind, envName: string, input: CreateItem): Promise<Item> {
+  requireRole(ctx.principal, 'deployer');
+  const { tenant, name: by } = ctx.principal;
+  let created!: StoredEntry;
+  await retryOnConflict(async () => {
+    const env = await loadEnv(deps, tenant, envName);
+    const source = memoSource(deps.store.nodes(tenant));
+    const existing = (await lookup(source, env.head.roots[kind], [input.key])).get(input.key);
+    if (existing) {
+      throw new AlreadyExists(`${kind} '${input.key}' already exists in '${envName}' (id ${existing.i}); change it with PUT`, { id: existing.i });
+    }
+    created = entry(input.key, kind, input.value, input.description, 1, deps.clock().toISOString(), by);
+    await commit(deps, ctx, env, source, {
+      changes: [{ kind, key: input.key, entry: created }],
+      action: 'set',
+      auditAction: `${kind}.create`,
+      entityType: kind,
+      entityId: `${envName}/${input.key}`,
+      reason: input.reason,
+    });
+  });
+  return itemView(kind, created);
+}
+
+export async function getItem(deps: Deps, ctx: Ctx, kind: ItemKind, envName: string, id: string): Promise<Item> {
+  requireRole(ctx.principal, 'viewer');
+  const { tenant } = ctx.principal;
+  const [env, key] = await Promise.all([loadEnv(deps, tenant, envName), resolveId(deps, ctx, kind, envName, id)]);
+  const found = (await lookup(deps.store.nodes(tenant), env.head.roots[kind], [key])).get(key);
+  if (!found) throw new ItemNotFound(kind, id, envName);
+  return itemView(kind, found);
+}
+
+export async function updateItem(deps: Deps, ctx: Ctx, kind: ItemKind, envName: string, id: string, input: UpdateItem): Promise<Item> {
+  requireRole(ctx.principal, 'deployer');
+  const { tenant, name: by } = ctx.principal;
+  const key = await resolveId(deps, ctx, kind, envName, id);
+  return retryOnConflict(async () => {
+    const env = await loadEnv(deps, tenant, envName);
+    const source = memoSource(deps.store.nodes(tenant));
+    const current = (await lookup(source, env.head.roots[kind], [key])).get(key);
+    if (!current) throw new ItemNotFound(kind, id, envName);
+    if (input.version !== undefined && input.version !== current.n) {
+      throw new VersionConflict(`${kind} '${key}' is at version ${current.n}, not ${input.version}; read it again`, {
+        currentVersion: current.n,
+      });
+    }
+    const description = input.description ?? current.d;
+    if (digestOf(current.v) === digestOf(input.value) && description === current.d) return itemView(kind, current);
+    const next = entry(key, kind, input.value, description, current.n + 1, deps.clock().toISOString(), by);
+    await commit(deps, ctx, env, source, {
+      changes: [{ kind, key, entry: next }],
+      action: 'set',
+      auditAction: `${kind}.update`,
+      entityType: kind,
+      entityId: `${envName}/${key}`,
+      reason: input.reason,
+    });
+    return itemView(kind, next);
+  });
+}
+
+export async function deleteItem(
+  deps: Deps,
+  ctx: Ctx,
+  kind: ItemKind,
+  envName: string,
+  id: string,
+  opts: { version?: number; reason?: string },
+): Promise<void> {
+  requireRole(ctx.principal, 'deployer');
+  const { tenant } = ctx.principal;
+  const key = await resolveId(deps, ctx, kind, envName, id);
+  await retryOnConflict(async () => {
+    const env = await loadEnv(deps, tenant, envName);
+    const source = memoSource(deps.store.nodes(tenant));
+    const current = (await lookup(source, env.head.roots[kind], [key])).get(key);
+    if (!current) throw new ItemNotFound(kind, id, envName);
+    if (opts.version !== undefined && opts.version !== current.n) {
+      throw new VersionConflict(`${kind} '${key}' is at version ${current.n}, not ${opts.version}`, { currentVersion: current.n });
+    }
+    await commit(deps, ctx, env, source, {
+      changes: [{ kind, key, entry: null }],
+      action: 'delete',
+      auditAction: `${kind}.delete`,
+      entityType: kind,
+      entityId: `${envName}/${key}`,
+      reason: opts.reason,
+    });
+  });
+}
+
+export async function listItems(
+  deps: Deps,
+  ctx: Ctx,
+  kind: ItemKind,
+  envName: string,
+  limit: number,
+  cursor?: string,
+): Promise<Page<Item>> {
+  requireRole(ctx.principal, 'viewer');
+  if (cursor !== undefined && !/^[0-9a-f]{64}$/.test(cursor)) {
+    throw new ValidationFailed([{ path: 'cursor', message: 'is not a cursor this API returned' }]);
+  }
+  const env = await loadEnv(deps, ctx.principal.tenant, envName);
+  const page = await listPage(deps.store.nodes(ctx.principal.tenant), env.head.roots[kind], limit, cursor);
+  return { items: page.entries.map((e) => itemView(kind, e)), nextCursor: page.next };
+}
+
+export interface BatchResult {
+  environment: string;
+  snapshot: { seq: number; digest: string };
+  created: number;
+  updated: number;
+  deleted: number;
+  unchanged: number;
+  notFound: number;
+}
+
+/** Sets and deletes many items as one snapshot (one atomic head move). */
+export async function batchItems(deps: Deps, ctx: Ctx, envName: string, input: BatchItems): Promise<BatchResult> {
+  requireRole(ctx.principal, 'deployer');
+  const { tenant, name: by } = ctx.principal;
+  const seen = new Set<string>();
+  const dupes = [...input.set, ...input.delete]
+    .map((x, i) => ({ id: `${x.kind}:${x.key}`, i }))
+    .filter(({ id }) => (seen.has(id) ? true : (seen.add(id), false)));
+  if (dupes.length) {
+    throw new ValidationFailed(dupes.map((d) => ({ path: `items.${d.i}`, message: `'${d.id}' appears more than once` })));
+  }
+  return retryOnConflict(async () => {
+    const env = await loadEnv(deps, tenant, envName);
+    const source = memoSource(deps.store.nodes(tenant));
+    const now = deps.clock().toISOString();
+    const result: BatchResult = { environment: envName, snapshot: { seq: env.head.seq, digest: env.head.digest }, created: 0, updated: 0, deleted: 0, unchanged: 0, notFound: 0 };
+    const changes: Change[] = [];
+    for (const kind of ['config', 'flag'] as const) {
+      const sets = input.set.filter((s) => s.kind === kind);
+      const dels = input.delete.filter((d) => d.kind === kind);
+      const existing = await lookup(source, env.head.roots[kind], [...sets.map((s) => s.key), ...dels.map((d) => d.key)]);
+      for (const s of sets) {
+        const cur = existing.get(s.key);
+        const description = s.description ?? cur?.d;
+        if (cur && digestOf(cur.v) === digestOf(s.value) && cur.d === description) {
+          result.unchanged++;
+          continue;
+        }
+        cur ? result.updated++ : result.created++;
+        changes.push({ kind, key: s.key, entry: entry(s.key, kind, s.value, description, (cur?.n ?? 0) + 1, now, by) });
+      }
+      for (const d of dels) {
+        if (!existing.has(d.key)) result.notFound++;
+        else {
+          result.deleted++;
+          changes.push({ kind, key: d.key, entry: null });
+        }
+      }
+    }
+    if (changes.length === 0) return result;
+    const next = await commit(deps, ctx, env, source, {
+      changes,
+      action: 'batch',
+      auditAction: 'items.batch',
+      entityType: 'snapshot',
+      entityId: envName,
+      reason: input.reason,
+    });
+    return { ...result, snapshot: { seq: next.head.seq, digest: next.head.digest } };
+  });
+}

@@ -1,0 +1,92 @@
+import type { Gates } from './schemas.ts';
+import type { NodeRef } from './tree.ts';
+
+export type ItemKind = 'config' | 'flag';
+export const ITEM_KINDS: ItemKind[] = ['config', 'flag'];
+
+/** Root of each kind's trie in a snapshot. */
+export type Roots = Record<ItemKind, NodeRef>;
+
+/** What an environment points at now. Moving it is one conditional write. */
+export interface Head {
+  seq: number;
+  digest: string;
+  roots: Roots;
+}
+
+/** A named stage in a tenant's ordered line. */
+export interface Environment {
+  tenant: string;
+  name: string;
+  displayName: string;
+  position: number;
+  description: string;
+  protected: boolean;
+  gates: Gates;
+  head: Head;
+  /** configs + flags in the current snapshot; an environment holding items cannot be deleted */
+  itemCount: number;
+  version: number;
+  createdAt: string;
+  createdBy: string;
+  updatedAt: string;
+  updatedBy: string;
+}
+
+/** A config or feature flag as the API shows it. */
+export interface Item {
+  id: string;
+  kind: ItemKind;
+  key: string;
+  value: unknown;
+  description: string;
+  version: number;
+  updatedAt: string;
+  updatedBy: string;
+}
+
+/** An immutable snapshot of an environment's config set. */
+export interface Snapshot {
+  environment: string;
+  seq: number;
+  digest: string;
+  roots: Roots;
+  parentSeq: number | null;
+  itemCount: number;
+  createdAt: string;
+  createdBy: string;
+  /** what produced it */
+  change: { action: 'create' | 'set' | 'delete' | 'batch' | 'restore'; keys: string[]; count: number; restoredFrom?: number };
+  reason?: string;
+}
+
+export type EntityType = 'environment' | 'config' | 'flag' | 'snapshot';
+
+/** Append-only audit record; `hash` chains it to the tenant's previous entry. */
+export interface AuditEntry {
+  tenant: string;
+  seq: number;
+  at: string;
+  actor: string;
+  actorName: string;
+  action: string;
+  entityType: EntityType;
+  entityId: string;
+  reason?: string;
+  before: string | null;
+  after: string | null;
+  requestId?: string;
+  prevHash: string;
+  hash: string;
+}
+
+export interface AuditHead {
+  seq: number;
+  hash: string;
+  at: string;
+}
+
+export interface Page<T> {
+  items: T[];
+  nextCursor?: string;
+}

@@ -1,0 +1,147 @@
+import { z } from 'zod';
+import { canonicalJson } from './canonical.ts';
+
+/**
+ * Input schemas shared by every boundary (HTTP body/query, CLI). Types are
+ * inferred from them, so a field exists in exactly one place.
+ */
+export const ENV_NAME = /^[a-z][a-z0-9-]{0,31}$/;
+export const ITEM_KEY = /^[A-Za-z0-9_][A-Za-z0-9_.\-/:]{0,255}$/;
+export const MAX_VALUE_BYTES = 8 * 1024;
+export const MAX_ENVIRONMENTS = 20;
+
+export const envName = z
+  .string()
+  .regex(ENV_NAME, 'must be 1-32 characters: lower-case letters, digits and dashes, starting with a letter');
+
+export const itemKey = z
+  .string()
+  .regex(ITEM_KEY, 'must be 1-256 characters: letters, digits and _ . - / :, not starting with punctuation');
+
+export const jsonValue = z.json().refine((v) => Buffer.byteLength(canonicalJson(v)) <= MAX_VALUE_BYTES, {
+  message: `value must be at most ${MAX_VALUE_BYTES} bytes of JSON`,
+});
+
+export const GATE_NAMES = ['policy_compliance', 'tests', 'security_scan', 'cost_analysis', 'performance_baseline'] as const;
+
+export const gates = z
+  .object({
+    policy_compliance: z.literal(true, { message: 'policy_compliance is mandatory and cannot be turned off' }).default(true),
+    tests: z.boolean().default(false),
+    security_scan: z.boolean().default(false),
+    cost_analysis: z.boolean().default(false),
+    performance_baseline: z.boolean().default(false),
+  })
+  .strict();
+export type Gates = z.infer<typeof gates>;
+
+const reason = z.string().trim().min(1).max(1000);
+
+export const createEnvironment = z
+  .object({
+    name: envName,
+    displayName: z.string().trim().min(1).max(100).optional(),
+    position: z.number().int().min(0).max(999),
+    description: z.string().max(1000).default(''),
+    protected: z.boolean().default(false),
+    gates: gates.default({
+      policy_compliance: true,
+      tests: false,
+      security_scan: false,
+      cost_analysis: false,
+      performance_baseline: false,
+    }),
+    reason: reason.optional(),
+  })
+  .strict();
+export type CreateEnvironment = z.infer<typeof createEnvironment>;
+
+export const updateEnvironment = z
+  .object({
+    version: z.number().int().min(1, 'version is the environment version you read (optimistic locking)'),
+    displayName: z.string().trim().min(1).max(100).optional(),
+    position: z.number().int().min(0).max(999).optional(),
+    description: z.string().max(1000).optional(),
+    protected: z.boolean().optional(),
+    gates: gates.partial().optional(),
+    reason: reason.optional(),
+  })
+  .strict();
+export type UpdateEnvironment = z.infer<typeof updateEnvironment>;
+
+export const createItem = z
+  .object({
+    key: itemKey,
+    value: jsonValue,
+    description: z.string().max(1000).optional(),
+    reason: reason.optional(),
+  })
+  .strict();
+export type CreateItem = z.infer<typeof createItem>;
+
+export const updateItem = z
+  .object({
+    value: jsonValue,
+    description: z.string().max(1000).optional(),
+    /** The item version you read; a stale one answers 409. Omit to overwrite. */
+    version: z.number().int().min(1).optional(),
+    reason: reason.optional(),
+  })
+  .strict();
+export type UpdateItem = z.infer<typeof updateItem>;
+
+export const batchItems = z
+  .object({
+    set: z
+      .array(
+        z
+          .object({
+            kind: z.enum(['config', 'flag']).default('config'),
+            key: itemKey,
+            value: jsonValue,
+            description: z.string().max(1000).optional(),
+          })
+          .strict(),
+      )
+      .max(10_000)
+      .default([]),
+    delete: z
+      .array(z.object({ kind: z.enum(['config', 'flag']).default('config'), key: itemKey }).strict())
+      .max(10_000)
+      .default([]),
+    reason: reason.optional(),
+  })
+  .strict()
+  .refine((b) => b.set.length + b.delete.length > 0, { message: 'give at least one item to set or delete' });
+export type BatchItems = z.infer<typeof batchItems>;
+
+export const restoreSnapshot = z.object({ reason }).strict();
+
+export const page = z.object({
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  cursor: z.string().min(1).max(2048).optional(),
+});
+
+export const diffQuery = z
+  .object({ source: envName, target: envName })
+  .strict();
+
+export const snapshotRef = z
+  .string()
+  .regex(/^[a-z][a-z0-9-]{0,31}@[0-9]{1,9}$/, "must look like '<environment>@<snapshot number>', e.g. dev@3");
+
+export const snapshotDiffQuery = z.object({ from: snapshotRef, to: snapshotRef }).strict();
+
+const isoTime = z.iso.datetime({ offset: true, message: 'must be an ISO-8601 date-time, e.g. 2026-01-31T12:00:00Z' });
+
+export const auditQuery = page
+  .extend({
+    entityType: z.enum(['environment', 'config', 'flag', 'snapshot']).optional(),
+    entityId: z.string().min(1).max(300).optional(),
+    actor: z.string().min(1).max(300).optional(),
+    from: isoTime.optional(),
+    to: isoTime.optional(),
+  })
+  .strict()
+  .refine((q) => !q.entityId || q.entityType, { message: 'entityId needs entityType', path: ['entityId'] });
+export type AuditQuery = z.infer<typeof auditQuery>;
