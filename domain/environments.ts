@@ -13,8 +13,21 @@ export const EMPTY_DIGEST = digestOf({ config: EMPTY_REF.c, flag: EMPTY_REF.c })
 
 /** The environment as the API shows it. */
 export function environmentView(env: Environment) {
-  const { tenant: _t, head, ...rest } = env;
-  return { ...rest, snapshot: { seq: head.seq, digest: head.digest } };
+  return {
+    name: env.name,
+    displayName: env.displayName,
+    position: env.position,
+    description: env.description,
+    protected: env.protected,
+    gates: env.gates,
+    snapshot: { seq: env.head.seq, digest: env.head.digest },
+    itemCount: env.itemCount,
+    version: env.version,
+    createdAt: env.createdAt,
+    createdBy: env.createdBy,
+    updatedAt: env.updatedAt,
+    updatedBy: env.updatedBy,
+  };
 }
 
 /** Digest of an environment's settings (what `before`/`after` mean in its audit entries). */

@@ -1,0 +1,378 @@
+import { DynamoDBClient, TransactionCanceledException, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
+import {
+  BatchGetCommand,
+  BatchWriteCommand,
+  DynamoDBDocumentClient,
+  GetCommand,
+  QueryCommand,
+  TransactWriteCommand,
+  type QueryCommandInput,
+  type TransactWriteCommandInput,
+} from '@aws-sdk/lib-dynamodb';
+import { ValidationFailed } from '#domain/errors';
+import type { AuditEntry, AuditHead, Environment, ItemKind, Page, Snapshot } from '#domain/model';
+import { WriteConflict, type Store } from '#domain/ports';
+import type { AuditQuery } from '#domain/schemas';
+import type { NodeSource, TreeNode } from '#domain/tree';
+import { GSI_ACTOR, GSI_ENTITY, keys, type Key } from './keys.ts';
+
+type TxItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
+type ConflictReason = WriteConflict['reason'];
+
+export function documentClient(config: DynamoDBClientConfig = {}): DynamoDBDocumentClient {
+  return DynamoDBDocumentClient.from(new DynamoDBClient(config), {
+    marshallOptions: { removeUndefinedValues: true },
+  });
+}
+
+const strip = <T>(item: Record<string, unknown> | undefined): T | null => {
+  if (!item) return null;
+  const { pk: _pk, sk: _sk, gsi1pk: _a, gsi1sk: _b, gsi2pk: _c, gsi2sk: _d, entity: _e, ...rest } = item;
+  return rest as T;
+};
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Opaque cursor = LastEvaluatedKey; it must stay inside the caller's tenant. */
+function encodeCursor(key: Record<string, unknown> | undefined): string | undefined {
+  return key ? Buffer.from(JSON.stringify(key)).toString('base64url') : undefined;
+}
+
+function decodeCursor(tenant: string, cursor: string | undefined): Record<string, unknown> | undefined {
+  if (cursor === undefined) return undefined;
+  try {
+    const key = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as Record<string, unknown>;
+    const ok =
+      key && typeof key === 'object' && typeof key.pk === 'string' && key.pk.startsWith(keys.tenantPrefix(tenant)) &&
+      Object.values(key).every((v) => typeof v === 'string');
+    if (ok) return key;
+  } catch {
+    /* fall through */
+  }
+  throw new ValidationFailed([{ path: 'cursor', message: 'is not a cursor this API returned' }]);
+}
+
+/** DynamoDB implementation of the Store port (single table, see keys.ts). */
+export class DynamoStore implements Store {
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly table: string,
+  ) {}
+
+  // ---- audit: every commit appends one entry and moves the head in the same transaction
+  private auditItems(entry: AuditEntry): TxItem[] {
+    const head = keys.auditHead(entry.tenant);
+    const headItem: TxItem =
+      entry.seq === 1
+        ? { Put: { TableName: this.table, Item: { ...head, seq: 1, hash: entry.hash, at: entry.at }, ConditionExpression: 'attribute_not_exists(pk)' } }
+        : {
+            Put: {
+              TableName: this.table,
+              Item: { ...head, seq: entry.seq, hash: entry.hash, at: entry.at },
+              ConditionExpression: '#seq = :prev AND #hash = :prevHash',
+              ExpressionAttributeNames: { '#seq': 'seq', '#hash': 'hash' },
+              ExpressionAttributeValues: { ':prev': entry.seq - 1, ':prevHash': entry.prevHash },
+            },
+          };
+    const sortKey = keys.auditIndexSort(entry.at, entry.seq);
+    return [
+      headItem,
+      {
+        Put: {
+          TableName: this.table,
+          Item: {
+            ...keys.auditEntry(entry.tenant, entry.at, entry.seq),
+            entity: 'AuditEntry',
+            [GSI_ENTITY.partitionKey]: keys.auditByEntity(entry.tenant, entry.entityType, entry.entityId),
+            [GSI_ENTITY.sortKey]: sortKey,
+            [GSI_ACTOR.partitionKey]: keys.auditByActor(entry.tenant, entry.actorName),
+            [GSI_ACTOR.sortKey]: sortKey,
+            ...entry,
+          },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        },
+      },
+    ];
+  }
+
+  /** Runs a transaction; a failed condition becomes WriteConflict naming what lost. */
+  private async transact(items: TxItem[], reasons: ConflictReason[]): Promise<void> {
+    try {
+      await this.db.send(new TransactWriteCommand({ TransactItems: items }));
+    } catch (err) {
+      if (err instanceof TransactionCanceledException) {
+        const codes = err.CancellationReasons ?? [];
+        const i = codes.findIndex((r) => r.Code === 'ConditionalCheckFailed');
+        throw new WriteConflict(i >= 0 ? (reasons[i] ?? 'unknown') : 'unknown');
+      }
+      if ((err as { name?: string }).name === 'TransactionConflictException') throw new WriteConflict('unknown');
+      throw err;
+    }
+  }
+
+  private envItem(env: Environment): Record<string, unknown> {
+    return { ...keys.environment(env.tenant, env.name), entity: 'Environment', ...env };
+  }
+
+  private versioned(env: Environment, previous: Environment): TxItem {
+    return {
+      Put: {
+        TableName: this.table,
+        Item: this.envItem(env),
+        ConditionExpression: '#v = :v',
+        ExpressionAttributeNames: { '#v': 'version' },
+        ExpressionAttributeValues: { ':v': previous.version },
+      },
+    };
+  }
+
+  private snapshotItem(tenant: string, s: Snapshot): TxItem {
+    return {
+      Put: {
+        TableName: this.table,
+        Item: { ...keys.snapshot(tenant, s.environment, s.seq), entity: 'Snapshot', ...s },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      },
+    };
+  }
+
+  // ---- environments
+  async getEnvironment(tenant: string, name: string): Promise<Environment | null> {
+    const r = await this.db.send(new GetCommand({ TableName: this.table, Key: keys.environment(tenant, name), ConsistentRead: true }));
+    return strip<Environment>(r.Item);
+  }
+
+  async listEnvironments(tenant: string): Promise<Environment[]> {
+    const k = keys.environments(tenant);
+    const r = await this.db.send(
+      new QueryCommand({
+        TableName: this.table,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :p)',
+        ExpressionAttributeValues: { ':pk': k.pk, ':p': k.skPrefix },
+        ConsistentRead: true,
+      }),
+    );
+    return (r.Items ?? []).map((i) => strip<Environment>(i)!);
+  }
+
+  async createEnvironment(env: Environment, snapshot: Snapshot, audit: AuditEntry): Promise<void> {
+    await this.transact(
+      [
+        { Put: { TableName: this.table, Item: this.envItem(env), ConditionExpression: 'attribute_not_exists(pk)' } },
+        {
+          Put: {
+            TableName: this.table,
+            Item: { ...keys.position(env.tenant, env.position), entity: 'PositionGuard', environment: env.name },
+            ConditionExpression: 'attribute_not_exists(pk)',
+          },
+        },
+        this.snapshotItem(env.tenant, snapshot),
+        ...this.auditItems(audit),
+      ],
+      ['exists', 'position', 'exists', 'audit', 'audit'],
+    );
+  }
+
+  async updateEnvironment(env: Environment, previous: Environment, audit: AuditEntry): Promise<void> {
+    const items: TxItem[] = [this.versioned(env, previous)];
+    const reasons: ConflictReason[] = ['version'];
+    if (env.position !== previous.position) {
+      items.push(
+        {
+          Delete: {
+            TableName: this.table,
+            Key: keys.position(env.tenant, previous.position),
+            ConditionExpression: 'environment = :e',
+            ExpressionAttributeValues: { ':e': env.name },
+          },
+        },
+        {
+          Put: {
+            TableName: this.table,
+            Item: { ...keys.position(env.tenant, env.position), entity: 'PositionGuard', environment: env.name },
+            ConditionExpression: 'attribute_not_exists(pk)',
+          },
+        },
+      );
+      reasons.push('position', 'position');
+    }
+    await this.transact([...items, ...this.auditItems(audit)], [...reasons, 'audit', 'audit']);
+  }
+
+  async deleteEnvironment(previous: Environment, audit: AuditEntry): Promise<void> {
+    await this.transact(
+      [
+        {
+          Delete: {
+            TableName: this.table,
+            Key: keys.environment(previous.tenant, previous.name),
+            ConditionExpression: '#v = :v AND itemCount = :zero',
+            ExpressionAttributeNames: { '#v': 'version' },
+            ExpressionAttributeValues: { ':v': previous.version, ':zero': 0 },
+          },
+        },
+        {
+          Delete: {
+            TableName: this.table,
+            Key: keys.position(previous.tenant, previous.position),
+            ConditionExpression: 'environment = :e',
+            ExpressionAttributeValues: { ':e': previous.name },
+          },
+        },
+        ...this.auditItems(audit),
+      ],
+      ['version', 'position', 'audit', 'audit'],
+    );
+  }
+
+  // ---- snapshots
+  async commitSnapshot(env: Environment, previous: Environment, snapshot: Snapshot, audit: AuditEntry): Promise<void> {
+    await this.transact(
+      [this.versioned(env, previous), this.snapshotItem(env.tenant, snapshot), ...this.auditItems(audit)],
+      ['version', 'version', 'audit', 'audit'],
+    );
+  }
+
+  async getSnapshot(tenant: string, environment: string, seq: number): Promise<Snapshot | null> {
+    const r = await this.db.send(new GetCommand({ TableName: this.table, Key: keys.snapshot(tenant, environment, seq) }));
+    return strip<Snapshot>(r.Item);
+  }
+
+  async listSnapshots(tenant: string, environment: string, limit: number, cursor?: string): Promise<Page<Snapshot>> {
+    const k = keys.snapshots(tenant, environment);
+    return this.page(tenant, {
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :p)',
+      ExpressionAttributeValues: { ':pk': k.pk, ':p': k.skPrefix },
+      ScanIndexForward: false,
+      Limit: limit,
+    }, cursor);
+  }
+
+  // ---- trie nodes (immutable, content addressed)
+  nodes(tenant: string): NodeSource {
+    return { getNodes: (addresses) => this.getNodes(tenant, addresses) };
+  }
+
+  private async getNodes(tenant: string, addresses: string[]): Promise<Map<string, TreeNode>> {
+    const out = new Map<string, TreeNode>();
+    const unique = [...new Set(addresses)];
+    for (let i = 0; i < unique.length; i += 100) {
+      let pending: Key[] = unique.slice(i, i + 100).map((a) => keys.node(tenant, a));
+      for (let attempt = 0; pending.length > 0; attempt++) {
+        const r = await this.db.send(
+          new BatchGetCommand({ RequestItems: { [this.table]: { Keys: pending, ProjectionExpression: 'pk, node' } } }),
+        );
+        for (const item of r.Responses?.[this.table] ?? []) {
+          const address = String(item.pk).slice(String(item.pk).lastIndexOf('#') + 1);
+          out.set(address, JSON.parse(item.node as string) as TreeNode);
+        }
+        pending = (r.UnprocessedKeys?.[this.table]?.Keys as Key[] | undefined) ?? [];
+        if (pending.length) await sleep(Math.min(1000, 20 * 2 ** attempt));
+      }
+    }
+    return out;
+  }
+
+  async putNodes(tenant: string, nodes: Map<string, TreeNode>): Promise<void> {
+    await this.batchPut([...nodes].map(([a, n]) => ({ ...keys.node(tenant, a), entity: 'TreeNode', node: JSON.stringify(n) })));
+  }
+
+  async putItemIds(tenant: string, refs: { id: string; kind: ItemKind; key: string }[]): Promise<void> {
+    await this.batchPut(refs.map((r) => ({ ...keys.itemId(tenant, r.id), entity: 'ItemId', kind: r.kind, key: r.key })));
+  }
+
+  async getItemId(tenant: string, id: string): Promise<{ kind: ItemKind; key: string } | null> {
+    const r = await this.db.send(new GetCommand({ TableName: this.table, Key: keys.itemId(tenant, id) }));
+    return r.Item ? { kind: r.Item.kind as ItemKind, key: r.Item.key as string } : null;
+  }
+
+  private async batchPut(items: Record<string, unknown>[]): Promise<void> {
+    for (let i = 0; i < items.length; i += 25) {
+      let pending = items.slice(i, i + 25).map((Item) => ({ PutRequest: { Item } }));
+      for (let attempt = 0; pending.length > 0; attempt++) {
+        const r = await this.db.send(new BatchWriteCommand({ RequestItems: { [this.table]: pending } }));
+        pending = (r.UnprocessedItems?.[this.table] as typeof pending | undefined) ?? [];
+        if (pending.length) await sleep(Math.min(1000, 20 * 2 ** attempt));
+      }
+    }
+  }
+
+  // ---- audit
+  async auditHead(tenant: string): Promise<AuditHead | null> {
+    const r = await this.db.send(new GetCommand({ TableName: this.table, Key: keys.auditHead(tenant), ConsistentRead: true }));
+    return r.Item ? { seq: r.Item.seq as number, hash: r.Item.hash as string, at: r.Item.at as string } : null;
+  }
+
+  async queryAudit(tenant: string, q: AuditQuery): Promise<Page<AuditEntry>> {
+    const from = q.from ? new Date(q.from).toISOString() : '';
+    const to = q.to ? new Date(q.to).toISOString() : '~';
+    const names: Record<string, string> = {};
+    const values: Record<string, unknown> = {};
+    let input: Omit<QueryCommandInput, 'TableName'>;
+    if (q.entityType) {
+      const filterById = q.entityId === undefined;
+      // Without an id, entity type alone filters the tenant's chain (bounded by the page limit).
+      input = filterById
+        ? this.mainAuditQuery(tenant, from, to, names, values)
+        : {
+            IndexName: GSI_ENTITY.name,
+            KeyConditionExpression: '#ipk = :ipk AND #isk BETWEEN :from AND :to',
+            ExpressionAttributeNames: Object.assign(names, { '#ipk': GSI_ENTITY.partitionKey, '#isk': GSI_ENTITY.sortKey }),
+            ExpressionAttributeValues: Object.assign(values, {
+              ':ipk': keys.auditByEntity(tenant, q.entityType, q.entityId!),
+              ':from': from,
+              ':to': to,
+            }),
+          };
+      if (filterById) {
+        names['#et'] = 'entityType';
+        values[':et'] = q.entityType;
+        input.FilterExpression = '#et = :et';
+      }
+    } else if (q.actor) {
+      input = {
+        IndexName: GSI_ACTOR.name,
+        KeyConditionExpression: '#ipk = :ipk AND #isk BETWEEN :from AND :to',
+        ExpressionAttributeNames: Object.assign(names, { '#ipk': GSI_ACTOR.partitionKey, '#isk': GSI_ACTOR.sortKey }),
+        ExpressionAttributeValues: Object.assign(values, { ':ipk': keys.auditByActor(tenant, q.actor), ':from': from, ':to': to }),
+      };
+    } else {
+      input = this.mainAuditQuery(tenant, from, to, names, values);
+    }
+    if (q.actor && q.entityType) {
+      names['#actor'] = 'actorName';
+      values[':actor'] = q.actor;
+      input.FilterExpression = [input.FilterExpression, '#actor = :actor'].filter(Boolean).join(' AND ');
+    }
+    return this.page(tenant, { ...input, ScanIndexForward: false, Limit: q.limit }, q.cursor);
+  }
+
+  private mainAuditQuery(tenant: string, from: string, to: string, names: Record<string, string>, values: Record<string, unknown>) {
+    Object.assign(values, { ':pk': keys.auditEntries(tenant).pk, ':from': `E#${from}`, ':to': `E#${to}` });
+    return { KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to', ExpressionAttributeNames: names, ExpressionAttributeValues: values };
+  }
+
+  async readAuditChain(tenant: string, limit: number, cursor?: string): Promise<Page<AuditEntry>> {
+    const k = keys.auditEntries(tenant);
+    return this.page(tenant, {
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :p)',
+      ExpressionAttributeValues: { ':pk': k.pk, ':p': k.skPrefix },
+      ScanIndexForward: true,
+      Limit: limit,
+      ConsistentRead: true,
+    }, cursor);
+  }
+
+  private async page<T>(tenant: string, input: Omit<QueryCommandInput, 'TableName'>, cursor?: string): Promise<Page<T>> {
+    const names = input.ExpressionAttributeNames;
+    const r = await this.db.send(
+      new QueryCommand({
+        TableName: this.table,
+        ...input,
+        ExpressionAttributeNames: names && Object.keys(names).length ? names : undefined,
+        ExclusiveStartKey: decodeCursor(tenant, cursor),
+      }),
+    );
+    return { items: (r.Items ?? []).map((i) => strip<T>(i)!), nextCursor: encodeCursor(r.LastEvaluatedKey) };
+  }
+}

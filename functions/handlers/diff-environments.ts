@@ -1,0 +1,7 @@
+import { diffQuery as query } from '#domain/schemas';
+import { diffEnvironments } from '#domain/snapshots';
+import { httpHandler } from '../http/handler.ts';
+
+export const handler = httpHandler({ query }, async ({ deps, ctx, query }) =>
+  diffEnvironments(deps, ctx, query.source, query.target),
+);

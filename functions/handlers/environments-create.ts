@@ -1,0 +1,7 @@
+import { createEnvironment, environmentView } from '#domain/environments';
+import { createEnvironment as body } from '#domain/schemas';
+import { httpHandler } from '../http/handler.ts';
+
+export const handler = httpHandler({ body, status: 201 }, async ({ deps, ctx, body }) =>
+  environmentView(await createEnvironment(deps, ctx, body)),
+);

@@ -1,0 +1,7 @@
+import { environmentView, getEnvironment } from '#domain/environments';
+import { envParams as params } from '../http/params.ts';
+import { httpHandler } from '../http/handler.ts';
+
+export const handler = httpHandler({ params }, async ({ deps, ctx, params }) =>
+  environmentView(await getEnvironment(deps, ctx, params.env)),
+);

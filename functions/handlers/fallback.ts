@@ -1,0 +1,15 @@
+import middy from '@middy/core';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { MethodNotAllowed, RouteNotFound } from '#domain/errors';
+import { errorResponse } from '../http/errors.ts';
+import { matchRoute } from '../http/routes.ts';
+
+/** API Gateway's $default route: tells an unknown path (404) from a wrong method (405) using the route table. */
+export const handler = middy<APIGatewayProxyEventV2>().handler(async (event) => {
+  const m = matchRoute(event.requestContext.http.method, event.rawPath);
+  const err =
+    m.kind === 'method-not-allowed'
+      ? new MethodNotAllowed(`${event.requestContext.http.method} is not allowed on ${event.rawPath}; use ${m.allowed.join(', ')}`, m.allowed)
+      : new RouteNotFound(`No route for ${event.requestContext.http.method} ${event.rawPath}`);
+  return errorResponse(err);
+});

@@ -1,0 +1,3 @@
+import { httpHandler } from '../http/handler.ts';
+
+export const handler = httpHandler({}, async () => ({ status: 'ok', service: 'stageline' }));

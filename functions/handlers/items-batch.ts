@@ -1,0 +1,8 @@
+import { batchItems } from '#domain/items';
+import { batchItems as body } from '#domain/schemas';
+import { envParams as params } from '../http/params.ts';
+import { httpHandler } from '../http/handler.ts';
+
+export const handler = httpHandler({ params, body }, async ({ deps, ctx, params, body }) =>
+  batchItems(deps, ctx, params.env, body),
+);

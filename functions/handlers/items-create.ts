@@ -1,0 +1,8 @@
+import { createItem } from '#domain/items';
+import { createItem as body } from '#domain/schemas';
+import { envParams as params } from '../http/params.ts';
+import { httpHandler } from '../http/handler.ts';
+
+export const handler = httpHandler({ params, body, status: 201 }, async ({ deps, ctx, params, body, route }) =>
+  createItem(deps, ctx, route.context!.kind!, params.env, body),
+);

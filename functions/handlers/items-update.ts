@@ -1,0 +1,8 @@
+import { updateItem } from '#domain/items';
+import { updateItem as body } from '#domain/schemas';
+import { itemParams as params } from '../http/params.ts';
+import { httpHandler } from '../http/handler.ts';
+
+export const handler = httpHandler({ params, body }, async ({ deps, ctx, params, body, route }) =>
+  updateItem(deps, ctx, route.context!.kind!, params.env, params.id, body),
+);

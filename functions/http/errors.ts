@@ -1,0 +1,43 @@
+import * as E from '#domain/errors';
+
+/** THE error → HTTP map. Anything not listed is a 500 whose body says nothing internal. */
+const STATUS: [new (...args: never[]) => E.DomainError, number][] = [
+  [E.ValidationFailed, 400],
+  [E.MalformedJson, 400],
+  [E.Unauthenticated, 401],
+  [E.Forbidden, 403],
+  [E.RouteNotFound, 404],
+  [E.EnvironmentNotFound, 404],
+  [E.ItemNotFound, 404],
+  [E.SnapshotNotFound, 404],
+  [E.MethodNotAllowed, 405],
+  [E.AlreadyExists, 409],
+  [E.VersionConflict, 409],
+  [E.ConcurrentModification, 409],
+  [E.EnvironmentNotEmpty, 409],
+  [E.PayloadTooLarge, 413],
+  [E.RuleViolation, 422],
+];
+
+export interface HttpResult {
+  statusCode: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+export const json = (statusCode: number, body: unknown, headers: Record<string, string> = {}): HttpResult => ({
+  statusCode,
+  headers: { 'content-type': 'application/json', ...headers },
+  body: statusCode === 204 ? '' : JSON.stringify(body),
+});
+
+export function errorResponse(err: unknown, requestId?: string): HttpResult {
+  const hit = err instanceof E.DomainError ? STATUS.find(([cls]) => err instanceof cls) : undefined;
+  if (!hit || !(err instanceof E.DomainError)) {
+    // Logged for operators; the caller gets no internal detail.
+    console.error(JSON.stringify({ level: 'error', requestId, error: String(err), stack: (err as Error)?.stack }));
+    return json(500, { error: { code: 'INTERNAL', message: 'Internal error; quote the request id when reporting it', requestId } });
+  }
+  const headers: Record<string, string> = err instanceof E.MethodNotAllowed ? { allow: err.allowed.join(', ') } : {};
+  return json(hit[1], { error: { code: err.code, message: err.message, ...(err.details ?? {}) } }, headers);
+}

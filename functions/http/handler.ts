@@ -1,0 +1,91 @@
+import middy from '@middy/core';
+import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
+import type { z } from 'zod';
+import { hasRole, type Principal } from '#domain/auth';
+import { Forbidden, MalformedJson, PayloadTooLarge, RouteNotFound, ValidationFailed, type Issue } from '#domain/errors';
+import type { Ctx, Deps } from '#domain/ports';
+import { deps as defaultDeps } from './deps.ts';
+import { errorResponse, json, type HttpResult } from './errors.ts';
+import { principalOf } from './principal.ts';
+import { routeByKey, type Route } from './routes.ts';
+
+/** Larger bodies answer 413 (the batch route needs room for 10k small items). */
+export const MAX_BODY_BYTES = 2 * 1024 * 1024;
+
+export interface Input<B, Q, P> {
+  body: B;
+  query: Q;
+  params: P;
+  ctx: Ctx;
+  route: Route;
+  deps: Deps;
+}
+
+interface Spec<B extends z.ZodType, Q extends z.ZodType, P extends z.ZodType> {
+  body?: B;
+  query?: Q;
+  params?: P;
+  /** status on success (200 unless given) */
+  status?: number;
+}
+
+type Out<T extends z.ZodType | undefined> = T extends z.ZodType ? z.output<T> : undefined;
+
+function issuesOf(where: string, error: z.ZodError): Issue[] {
+  return error.issues.map((i) => ({ path: [where, ...i.path.map(String)].join('.'), message: i.message }));
+}
+
+function parse<T extends z.ZodType>(schema: T | undefined, where: string, value: unknown, issues: Issue[]) {
+  if (!schema) return undefined;
+  const r = schema.safeParse(value);
+  if (r.success) return r.data;
+  issues.push(...issuesOf(where, r.error));
+  return undefined;
+}
+
+function readBody(event: APIGatewayProxyEventV2): unknown {
+  if (event.body === undefined || event.body === null || event.body === '') return undefined;
+  const text = event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
+  if (Buffer.byteLength(text) > MAX_BODY_BYTES) throw new PayloadTooLarge(`Body is larger than ${MAX_BODY_BYTES} bytes`);
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new MalformedJson('Body is not valid JSON');
+  }
+}
+
+/** Every response carries the request id; errors are mapped by the one error table. */
+const httpErrors = (): middy.MiddlewareObj<APIGatewayProxyEventV2, HttpResult> => ({
+  onError: (request) => {
+    request.response = errorResponse(request.error, request.context.awsRequestId);
+  },
+});
+
+/**
+ * Wraps a thin handler: resolves the route, authenticates and authorises the
+ * caller, validates path/query/body with zod (every issue listed), and maps
+ * results and domain errors to HTTP.
+ */
+export function httpHandler<B extends z.ZodType, Q extends z.ZodType, P extends z.ZodType>(
+  spec: Spec<B, Q, P>,
+  fn: (input: Input<Out<B>, Out<Q>, Out<P>>) => Promise<unknown>,
+) {
+  return middy<APIGatewayProxyEventV2, HttpResult, Error, Context>()
+    .use(httpErrors())
+    .handler(async (event, context) => {
+      const route = routeByKey(event.routeKey);
+      if (!route) throw new RouteNotFound(`No route ${event.routeKey}`);
+      const principal: Principal | null = principalOf(event, route);
+      if (route.role && principal && !hasRole(principal, route.role)) {
+        throw new Forbidden(`This route needs the '${route.role}' role; you have: ${principal.roles.join(', ') || 'none'}`);
+      }
+      const issues: Issue[] = [];
+      const params = parse(spec.params, 'path', event.pathParameters ?? {}, issues);
+      const query = parse(spec.query, 'query', event.queryStringParameters ?? {}, issues);
+      const body = spec.body ? parse(spec.body, 'body', readBody(event) ?? {}, issues) : undefined;
+      if (issues.length) throw new ValidationFailed(issues);
+      const ctx: Ctx = { principal: principal as Principal, requestId: context?.awsRequestId };
+      const result = await fn({ body, query, params, ctx, route, deps: defaultDeps() } as Input<Out<B>, Out<Q>, Out<P>>);
+      return json(spec.status ?? 200, result);
+    });
+}

@@ -1,0 +1,74 @@
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import picomatch from 'picomatch';
+import { z } from 'zod';
+import { ROLES, type Principal, type Role } from '#domain/auth';
+import { Forbidden, Unauthenticated } from '#domain/errors';
+import type { Route } from './routes.ts';
+
+type Authorizer = {
+  jwt?: { claims?: Record<string, string | number | boolean | string[]> };
+  iam?: { userArn?: string; callerId?: string };
+};
+
+const TENANT = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
+
+/**
+ * API Gateway passes array claims as "[a b]"; Cognito sends groups as an array
+ * in the token. Accept both, plus comma lists.
+ */
+export function parseGroups(raw: unknown): string[] {
+  if (Array.isArray(raw)) return raw.map(String);
+  if (typeof raw !== 'string') return [];
+  return raw.replace(/^\[|\]$/g, '').split(/[\s,]+/).filter(Boolean);
+}
+
+const machinePrincipals = z.array(
+  z.object({ arn: z.string().min(1), tenant: z.string().regex(TENANT), roles: z.array(z.enum(ROLES)).min(1), name: z.string().optional() }),
+);
+
+/**
+ * IAM callers (pipelines) are bound to a tenant by configuration
+ * (MACHINE_PRINCIPALS, a JSON list of {arn glob, tenant, roles}), never by the request.
+ */
+function machineConfig() {
+  const raw = process.env.MACHINE_PRINCIPALS ?? '[]';
+  return machinePrincipals.parse(JSON.parse(raw));
+}
+
+function fromJwt(claims: Record<string, unknown>): Principal {
+  const tenant = claims['custom:tenant_id'];
+  if (typeof tenant !== 'string' || !TENANT.test(tenant)) {
+    throw new Forbidden('Your token carries no valid custom:tenant_id claim; ask an admin to assign you to a tenant');
+  }
+  const sub = claims.sub;
+  if (typeof sub !== 'string' || !sub) throw new Unauthenticated('Token has no subject');
+  const roles = parseGroups(claims['cognito:groups']).filter((g): g is Role => (ROLES as readonly string[]).includes(g));
+  const email = typeof claims.email === 'string' ? claims.email : undefined;
+  return { tenant, id: sub, name: email ?? sub, roles, kind: 'user' };
+}
+
+function fromIam(arn: string | undefined): Principal {
+  if (!arn) throw new Unauthenticated('Request is not signed with IAM credentials');
+  const hit = machineConfig().find((m) => picomatch.isMatch(arn, m.arn, { dot: true }));
+  if (!hit) throw new Forbidden(`IAM principal ${arn} is not registered for any tenant (MACHINE_PRINCIPALS)`);
+  return { tenant: hit.tenant, id: arn, name: hit.name ?? arn, roles: hit.roles, kind: 'machine' };
+}
+
+/** Builds the caller from what the gateway verified; headers never override it. */
+export function principalOf(event: APIGatewayProxyEventV2, route: Route): Principal | null {
+  if (route.auth === 'none') return null;
+  const authorizer = (event.requestContext as { authorizer?: Authorizer }).authorizer;
+  const principal =
+    route.auth === 'jwt'
+      ? (() => {
+          const claims = authorizer?.jwt?.claims;
+          if (!claims) throw new Unauthenticated('Missing or invalid bearer token');
+          return fromJwt(claims);
+        })()
+      : fromIam(authorizer?.iam?.userArn);
+  const headerTenant = event.headers?.['x-tenant-id'];
+  if (headerTenant !== undefined && headerTenant !== principal.tenant) {
+    throw new Forbidden('X-Tenant-ID does not match the tenant of your credentials');
+  }
+  return principal;
+}

@@ -1,0 +1,91 @@
+import type { Role } from '#domain/auth';
+
+/**
+ * THE route table. CDK creates one API Gateway route (and one Lambda per
+ * handler) from it; the local gateway serves exactly these routes. Each route
+ * names the role it needs; the handler middleware enforces it.
+ */
+export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+export type AuthType = 'jwt' | 'iam' | 'none';
+
+export interface Route {
+  method: Method;
+  path: string;
+  /** file in functions/handlers/ (one Lambda each) */
+  handler: string;
+  auth: AuthType;
+  role: Role | null;
+  summary: string;
+  /** static values the handler reads for this route */
+  context?: { kind?: 'config' | 'flag' };
+}
+
+const v1 = '/api/v1';
+const itemRoutes = (kind: 'config' | 'flag'): Route[] => {
+  const base = `${v1}/environments/{env}/${kind}s`;
+  const ctx = { kind };
+  return [
+    { method: 'GET', path: base, handler: 'items-list', auth: 'jwt', role: 'viewer', summary: `List ${kind}s of an environment`, context: ctx },
+    { method: 'POST', path: base, handler: 'items-create', auth: 'jwt', role: 'deployer', summary: `Create a ${kind}`, context: ctx },
+    { method: 'GET', path: `${base}/{id}`, handler: 'items-get', auth: 'jwt', role: 'viewer', summary: `Get a ${kind}`, context: ctx },
+    { method: 'PUT', path: `${base}/{id}`, handler: 'items-update', auth: 'jwt', role: 'deployer', summary: `Change a ${kind}`, context: ctx },
+    { method: 'DELETE', path: `${base}/{id}`, handler: 'items-delete', auth: 'jwt', role: 'deployer', summary: `Delete a ${kind}`, context: ctx },
+  ];
+};
+
+export const ROUTES: Route[] = [
+  { method: 'GET', path: '/health', handler: 'health', auth: 'none', role: null, summary: 'Liveness' },
+  { method: 'GET', path: `${v1}/environments`, handler: 'environments-list', auth: 'jwt', role: 'viewer', summary: 'Environments in line order' },
+  { method: 'POST', path: `${v1}/environments`, handler: 'environments-create', auth: 'jwt', role: 'admin', summary: 'Create an environment' },
+  { method: 'GET', path: `${v1}/environments/{env}`, handler: 'environments-get', auth: 'jwt', role: 'viewer', summary: 'Get an environment' },
+  { method: 'PATCH', path: `${v1}/environments/{env}`, handler: 'environments-update', auth: 'jwt', role: 'admin', summary: 'Update an environment (optimistic locking)' },
+  { method: 'DELETE', path: `${v1}/environments/{env}`, handler: 'environments-delete', auth: 'jwt', role: 'admin', summary: 'Delete an empty environment' },
+  ...itemRoutes('config'),
+  ...itemRoutes('flag'),
+  { method: 'POST', path: `${v1}/environments/{env}/items/batch`, handler: 'items-batch', auth: 'jwt', role: 'deployer', summary: 'Set and delete many configs/flags as one snapshot' },
+  { method: 'POST', path: `${v1}/machine/environments/{env}/items/batch`, handler: 'items-batch', auth: 'iam', role: 'deployer', summary: 'Same, for pipelines signing with IAM (SigV4)' },
+  { method: 'GET', path: `${v1}/environments/{env}/snapshots`, handler: 'snapshots-list', auth: 'jwt', role: 'viewer', summary: 'Snapshot history, newest first' },
+  { method: 'GET', path: `${v1}/environments/{env}/snapshots/{seq}`, handler: 'snapshots-get', auth: 'jwt', role: 'viewer', summary: 'One snapshot' },
+  { method: 'POST', path: `${v1}/environments/{env}/snapshots/{seq}/restore`, handler: 'snapshots-restore', auth: 'jwt', role: 'admin', summary: 'Point the environment back at a snapshot' },
+  { method: 'GET', path: `${v1}/config/promotions/diff`, handler: 'diff-environments', auth: 'jwt', role: 'viewer', summary: 'Diff two environments (seed 000 shape)' },
+  { method: 'GET', path: `${v1}/snapshots/diff`, handler: 'diff-snapshots', auth: 'jwt', role: 'viewer', summary: 'Diff two snapshots' },
+  { method: 'GET', path: `${v1}/audit`, handler: 'audit-list', auth: 'jwt', role: 'viewer', summary: 'Audit trail (filters, cursor pagination)' },
+  { method: 'GET', path: `${v1}/audit/verify`, handler: 'audit-verify', auth: 'jwt', role: 'viewer', summary: 'Verify the audit hash chain' },
+];
+
+/** Handles what no route matches ($default on API Gateway): 404 or 405. */
+export const FALLBACK_HANDLER = 'fallback';
+
+export const routeKey = (r: Pick<Route, 'method' | 'path'>) => `${r.method} ${r.path}`;
+
+const compiled = ROUTES.map((route) => {
+  const names: string[] = [];
+  const pattern = route.path.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\{(\w+)\}/g, (_m, n: string) => {
+    names.push(n);
+    return '([^/]+)';
+  });
+  return { route, names, re: new RegExp(`^${pattern}$`), literals: route.path.split('/').filter((s) => !s.startsWith('{')).length };
+});
+
+export type Match =
+  | { kind: 'route'; route: Route; params: Record<string, string> }
+  | { kind: 'method-not-allowed'; allowed: string[] }
+  | { kind: 'not-found' };
+
+/** Matches like API Gateway: the most specific path (most literal segments) wins. */
+export function matchRoute(method: string, path: string): Match {
+  const hits = compiled.filter((c) => c.re.test(path)).sort((a, b) => b.literals - a.literals);
+  if (hits.length === 0) return { kind: 'not-found' };
+  const best = hits.filter((h) => h.literals === hits[0]!.literals);
+  const hit = best.find((h) => h.route.method === method.toUpperCase());
+  if (!hit) return { kind: 'method-not-allowed', allowed: [...new Set(best.map((h) => h.route.method))] };
+  const values = hit.re.exec(path)!.slice(1);
+  const params = Object.fromEntries(hit.names.map((n, i) => [n, decodeURIComponent(values[i]!)]));
+  return { kind: 'route', route: hit.route, params };
+}
+
+export function routeByKey(key: string): Route | undefined {
+  return ROUTES.find((r) => routeKey(r) === key);
+}
+
+export const HANDLERS = [...new Set([...ROUTES.map((r) => r.handler), FALLBACK_HANDLER])];

@@ -1,0 +1,75 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { createLocalJWKSet, exportJWK, generateKeyPair, importJWK, jwtVerify, SignJWT, type JSONWebKeySet, type JWK, type JWTPayload } from 'jose';
+
+/**
+ * A local token issuer standing in for Cognito: it signs Cognito-shaped ID
+ * tokens (sub, email, custom:tenant_id, cognito:groups) and verifies them the
+ * way API Gateway's JWT authorizer does (signature against the JWKS, issuer,
+ * audience, expiry).
+ */
+export interface DemoUser {
+  sub: string;
+  email: string;
+  tenant: string;
+  groups: string[];
+}
+
+export class LocalIssuer {
+  private constructor(
+    private readonly privateJwk: JWK,
+    readonly jwks: JSONWebKeySet,
+    readonly issuer: string,
+    readonly audience: string,
+  ) {}
+
+  /** Keys are generated on first start and kept in `file` (if given) so tokens survive restarts. */
+  static async create(opts: { file?: string; issuer?: string; audience?: string } = {}): Promise<LocalIssuer> {
+    const issuer = opts.issuer ?? 'https://stageline.local/issuer';
+    const audience = opts.audience ?? 'stageline-local';
+    if (opts.file && existsSync(opts.file)) {
+      const saved = JSON.parse(readFileSync(opts.file, 'utf8')) as { privateJwk: JWK; publicJwk: JWK };
+      return new LocalIssuer(saved.privateJwk, { keys: [saved.publicJwk] }, issuer, audience);
+    }
+    const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
+    const kid = `local-${Date.now().toString(36)}`;
+    const privateJwk = { ...(await exportJWK(privateKey)), kid, alg: 'ES256' };
+    const publicJwk = { ...(await exportJWK(publicKey)), kid, alg: 'ES256', use: 'sig' };
+    if (opts.file) {
+      mkdirSync(dirname(opts.file), { recursive: true });
+      writeFileSync(opts.file, JSON.stringify({ privateJwk, publicJwk }), { mode: 0o600 });
+    }
+    return new LocalIssuer(privateJwk, { keys: [publicJwk] }, issuer, audience);
+  }
+
+  async sign(user: DemoUser, opts: { expiresIn?: string; audience?: string; issuer?: string } = {}): Promise<string> {
+    const key = await importJWK(this.privateJwk, 'ES256');
+    return new SignJWT({ email: user.email, 'custom:tenant_id': user.tenant, 'cognito:groups': user.groups, token_use: 'id' })
+      .setProtectedHeader({ alg: 'ES256', kid: this.privateJwk.kid })
+      .setSubject(user.sub)
+      .setIssuer(opts.issuer ?? this.issuer)
+      .setAudience(opts.audience ?? this.audience)
+      .setIssuedAt()
+      .setExpirationTime(opts.expiresIn ?? '12h')
+      .sign(key);
+  }
+
+  /** What API Gateway's JWT authorizer checks; throws on any failure. */
+  async verify(token: string): Promise<JWTPayload> {
+    const { payload } = await jwtVerify(token, createLocalJWKSet(this.jwks), {
+      issuer: this.issuer,
+      audience: this.audience,
+      algorithms: ['ES256', 'RS256'],
+    });
+    return payload;
+  }
+}
+
+export const DEMO_USERS: Record<string, DemoUser> = {
+  alice: { sub: 'u-alice', email: 'alice@acme.example', tenant: 'acme', groups: ['admin'] },
+  bob: { sub: 'u-bob', email: 'bob@acme.example', tenant: 'acme', groups: ['deployer'] },
+  carol: { sub: 'u-carol', email: 'carol@acme.example', tenant: 'acme', groups: ['approver'] },
+  dave: { sub: 'u-dave', email: 'dave@acme.example', tenant: 'acme', groups: ['approver'] },
+  victor: { sub: 'u-victor', email: 'victor@acme.example', tenant: 'acme', groups: ['viewer'] },
+  eve: { sub: 'u-eve', email: 'eve@globex.example', tenant: 'globex', groups: ['admin'] },
+};

@@ -1,0 +1,49 @@
+import type { Principal } from '#domain/auth';
+import { createEnvironment } from '#domain/environments';
+import { batchItems } from '#domain/items';
+import type { Deps } from '#domain/ports';
+import { createEnvironment as envSchema, batchItems as batchSchema } from '#domain/schemas';
+
+/** Seeds the demo tenant through the domain (audited like any change). Safe to run on every start. */
+export async function seedDemo(deps: Deps, tenant = 'acme'): Promise<void> {
+  const ctx = { principal: { tenant, id: 'seed', name: 'seed@stageline.local', roles: ['admin'], kind: 'machine' } satisfies Principal };
+  const line = [
+    { name: 'dev', displayName: 'Development', position: 0, gates: {} },
+    { name: 'staging', displayName: 'Staging', position: 1, gates: { tests: true, security_scan: true } },
+    {
+      name: 'production',
+      displayName: 'Production',
+      position: 2,
+      protected: true,
+      gates: { tests: true, security_scan: true, cost_analysis: true, performance_baseline: true },
+    },
+  ];
+  for (const env of line) {
+    if (!(await deps.store.getEnvironment(tenant, env.name))) {
+      await createEnvironment(deps, ctx, envSchema.parse({ ...env, reason: 'demo seed' }));
+    }
+  }
+  const common = [
+    { key: 'query.timeout', value: '120s', description: 'Query engine timeout' },
+    { key: 'query.max-rows', value: 10000 },
+    { key: 'ai.model', value: 'gpt-4' },
+  ];
+  const sets: Record<string, { kind?: 'config' | 'flag'; key: string; value: unknown; description?: string }[]> = {
+    production: [...common, { kind: 'flag', key: 'new-dashboard', value: false }],
+    staging: [
+      ...common.map((c) => (c.key === 'query.timeout' ? { ...c, value: '180s' } : c)),
+      { key: 'ai.new-model', value: 'gpt-4-turbo' },
+      { kind: 'flag', key: 'new-dashboard', value: true },
+    ],
+    dev: [
+      ...common.map((c) => (c.key === 'query.timeout' ? { ...c, value: '240s' } : c)),
+      { key: 'ai.new-model', value: 'gpt-4-turbo' },
+      { kind: 'flag', key: 'new-dashboard', value: true },
+      { kind: 'flag', key: 'beta-search', value: { rollout: 0.1 } },
+    ],
+  };
+  for (const [env, set] of Object.entries(sets)) {
+    // Unchanged items are skipped, so a re-run writes nothing.
+    await batchItems(deps, ctx, env, batchSchema.parse({ set, reason: 'demo seed' }));
+  }
+}

@@ -1,0 +1,45 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { deps } from '../functions/http/deps.ts';
+import { DEMO_USERS } from './issuer.ts';
+import { seedDemo } from './seed.ts';
+import { startLocalStack } from './stack.ts';
+
+/** `npm start`: the local stack with persistent data, a seeded demo tenant and printed tokens. */
+const dataDir = process.env.STAGELINE_DATA_DIR ?? join(process.cwd(), '.stageline');
+const port = Number(process.env.PORT ?? 3000);
+const dynamoPort = process.env.DYNAMODB_PORT ? Number(process.env.DYNAMODB_PORT) : undefined;
+
+const stack = await startLocalStack({ dataDir, port, dynamoPort });
+await seedDemo(deps());
+const tokens: Record<string, string> = {};
+for (const [name, user] of Object.entries(DEMO_USERS)) tokens[name] = await stack.issuer.sign(user);
+writeFileSync(join(dataDir, 'tokens.json'), JSON.stringify(tokens, null, 2));
+writeFileSync(
+  join(dataDir, 'tokens.env'),
+  Object.entries(tokens).map(([n, t]) => `export ${n.toUpperCase()}_TOKEN=${t}`).join('\n') + `\nexport STAGELINE_URL=${stack.gateway.url}\n`,
+);
+
+console.log(`Stageline local stack is up
+  API            ${stack.gateway.url}   (GET /health needs no token)
+  DynamoDB Local ${stack.dynamo.endpoint}   table '${stack.tableName}', data in ${dataDir}
+
+Demo users (tokens valid 12 h; all also in ${join(dataDir, 'tokens.env')} — run: source ${join(dataDir, 'tokens.env')}):`);
+for (const [name, user] of Object.entries(DEMO_USERS)) {
+  console.log(`  ${name.padEnd(7)} ${user.email.padEnd(22)} tenant=${user.tenant.padEnd(7)} roles=${user.groups.join(',')}`);
+}
+console.log('');
+for (const [name, token] of Object.entries(tokens)) console.log(`${name.toUpperCase()}_TOKEN=${token}\n`);
+console.log(`Try: curl -s ${stack.gateway.url}/api/v1/environments -H "Authorization: Bearer $ALICE_TOKEN"
+Ctrl-C stops everything.`);
+
+let stopping = false;
+const shutdown = async () => {
+  if (stopping) return;
+  stopping = true;
+  console.log('\nstopping…');
+  await stack.stop();
+  process.exit(0);
+};
+process.on('SIGINT', shutdown);
+process.on('SIGTERM', shutdown);
