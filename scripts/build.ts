@@ -1,0 +1,119 @@
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import { build, type BuildOptions, type Metafile } from 'esbuild';
+import { HANDLERS } from '../functions/http/routes.ts';
+
+/**
+ * `npm run build`: one self-contained ESM bundle per Lambda handler in
+ * dist/functions/<name>/index.mjs, plus `_baseline`, a hello-world that only
+ * creates a DynamoDB client, so bundle size and cold-start figures have a floor
+ * to be compared with.
+ */
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+export const OUT_DIR = join(ROOT, 'dist', 'functions');
+export const BASELINE = '_baseline';
+
+export interface BundleResult {
+  name: string;
+  /** absolute path of index.mjs */
+  file: string;
+  bytes: number;
+  gzipBytes: number;
+  /** input bytes in the output, by npm package ('(app)' for our own code), largest first */
+  contributors: { pkg: string; bytes: number }[];
+}
+
+const BASELINE_SOURCE = `
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+// Created at module scope like the real handlers' clients, so init time includes it.
+const client = new DynamoDBClient({});
+export const handler = async () => ({ statusCode: 200, body: client.config.serviceId ?? 'ok' });
+`;
+
+const common: BuildOptions = {
+  bundle: true,
+  minify: true,
+  platform: 'node',
+  target: 'node22',
+  format: 'esm',
+  // The Lambda runtime ships an SDK, but bundling pins the version we test with
+  // and lets tree-shaking drop what we do not use.
+  external: [],
+  // Prefer the packages' ES module builds: the AWS SDK's CJS builds cannot be
+  // tree-shaken (≈200 KiB more per bundle). CDK's NodejsFunction does the same for ESM.
+  mainFields: ['module', 'main'],
+  // Some dependencies are CommonJS and call require() for Node built-ins; an ESM bundle has no require.
+  banner: { js: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);" },
+  metafile: true,
+  logLevel: 'warning',
+};
+
+/** Groups a metafile's output inputs by npm package. */
+function contributors(meta: Metafile): { pkg: string; bytes: number }[] {
+  const byPkg = new Map<string, number>();
+  for (const output of Object.values(meta.outputs)) {
+    for (const [path, { bytesInOutput }] of Object.entries(output.inputs)) {
+      const m = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(path);
+      const pkg = m ? m[1]! : '(app)';
+      byPkg.set(pkg, (byPkg.get(pkg) ?? 0) + bytesInOutput);
+    }
+  }
+  return [...byPkg].map(([pkg, bytes]) => ({ pkg, bytes })).sort((a, b) => b.bytes - a.bytes);
+}
+
+async function bundle(name: string, options: BuildOptions): Promise<BundleResult> {
+  const file = join(OUT_DIR, name, 'index.mjs');
+  const result = await build({ ...common, ...options, outfile: file, write: false });
+  const out = result.outputFiles.find((f) => f.path === file);
+  if (!out) throw new Error(`esbuild produced no ${file}`);
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, out.contents);
+  return {
+    name,
+    file,
+    bytes: out.contents.byteLength,
+    gzipBytes: gzipSync(out.contents, { level: 9 }).byteLength,
+    contributors: contributors(result.metafile!),
+  };
+}
+
+/** Bundles every handler and the baseline (in parallel); the baseline comes first. */
+export async function buildAll(): Promise<BundleResult[]> {
+  rmSync(OUT_DIR, { recursive: true, force: true });
+  const baseline = bundle(BASELINE, { stdin: { contents: BASELINE_SOURCE, resolveDir: ROOT, loader: 'js', sourcefile: 'baseline.mjs' } });
+  const handlers = HANDLERS.map((name) => bundle(name, { entryPoints: [join(ROOT, 'functions', 'handlers', `${name}.ts`)] }));
+  return Promise.all([baseline, ...handlers]);
+}
+
+export const kib = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`;
+
+/** Prints rows as an aligned table (numbers right-aligned). */
+export function table(headers: string[], rows: (string | number)[][]): string {
+  const cells = [headers, ...rows.map((r) => r.map(String))];
+  const widths = headers.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
+  const numeric = headers.map((_, i) => rows.length > 0 && rows.every((r) => /^[\d.,+\-−\s]+( (KiB|ms|B))?$|^—$/.test(String(r[i]))));
+  const line = (r: string[]) => r.map((c, i) => (numeric[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  return [line(headers), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.slice(1).map(line)].join('\n');
+}
+
+export function sizeTable(results: BundleResult[]): string {
+  return table(
+    ['function', 'minified', 'gzip', 'minified B'],
+    results.map((r) => [r.name, kib(r.bytes), kib(r.gzipBytes), r.bytes]),
+  );
+}
+
+// Run directly (`npm run build`), not when imported by the bench.
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const started = performance.now();
+  const results = await buildAll();
+  console.log(`Bundled ${results.length - 1} handlers + baseline into ${relative(process.cwd(), OUT_DIR)}/ in ${Math.round(performance.now() - started)} ms\n`);
+  console.log(sizeTable(results));
+  const largest = results.filter((r) => r.name !== BASELINE).sort((a, b) => b.bytes - a.bytes)[0];
+  if (largest) {
+    console.log(`\nTop contributors to ${largest.name} (bytes in output, before gzip):`);
+    console.log(table(['package', 'bytes'], largest.contributors.slice(0, 8).map((c) => [c.pkg, kib(c.bytes)])));
+  }
+}

@@ -1,0 +1,40 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { FALLBACK_HANDLER, HANDLERS, matchRoute, ROUTES } from '../../functions/http/routes.ts';
+
+const root = join(import.meta.dirname, '..', '..');
+
+describe('architecture', () => {
+  it('keeps the domain pure: no AWS SDK, no adapters, no handlers', () => {
+    const offenders = readdirSync(join(root, 'domain'))
+      .filter((f) => f.endsWith('.ts'))
+      .flatMap((f) => {
+        const text = readFileSync(join(root, 'domain', f), 'utf8');
+        return [...text.matchAll(/from\s+['"]([^'"]+)['"]/g)]
+          .map((m) => m[1]!)
+          .filter((spec) => spec.startsWith('@aws-sdk') || spec.startsWith('@smithy') || spec.includes('functions/') || spec.startsWith('#functions') || spec.startsWith('@middy'))
+          .map((spec) => `${f} imports ${spec}`);
+      });
+    expect(offenders).toEqual([]);
+  });
+
+  it('has exactly one handler file per handler in the route table', () => {
+    const files = readdirSync(join(root, 'functions', 'handlers')).map((f) => f.replace(/\.ts$/, '')).sort();
+    expect(files).toEqual([...HANDLERS].sort());
+    expect(HANDLERS).toContain(FALLBACK_HANDLER);
+  });
+
+  it('declares each method+path once, and a role on every authenticated route', () => {
+    const keys = ROUTES.map((r) => `${r.method} ${r.path}`);
+    expect(new Set(keys).size).toBe(keys.length);
+    for (const r of ROUTES) expect(r.auth === 'none' ? r.role : r.role ?? 'missing').not.toBe('missing');
+  });
+
+  it('matches paths like API Gateway: literal segments beat variables, 405 lists allowed methods', () => {
+    expect(matchRoute('GET', '/api/v1/config/promotions/diff')).toMatchObject({ kind: 'route', route: { handler: 'diff-environments' } });
+    expect(matchRoute('GET', '/api/v1/environments/dev/configs/abc')).toMatchObject({ kind: 'route', params: { env: 'dev', id: 'abc' } });
+    expect(matchRoute('PUT', '/api/v1/environments')).toEqual({ kind: 'method-not-allowed', allowed: ['GET', 'POST'] });
+    expect(matchRoute('GET', '/api/v2/nothing')).toEqual({ kind: 'not-found' });
+  });
+});

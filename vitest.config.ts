@@ -1,0 +1,12 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    globalSetup: ['test/support/global-setup.ts'],
+    testTimeout: 60_000,
+    hookTimeout: 240_000,
+    // Two cores: integration files share one DynamoDB Local; more workers only contend.
+    maxWorkers: 2,
+  },
+});
