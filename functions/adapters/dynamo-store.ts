@@ -304,7 +304,7 @@ export class DynamoStore implements Store {
   }
 
   async queryAudit(tenant: string, q: AuditQuery): Promise<Page<AuditEntry>> {
-    const from = q.from ? new Date(q.from).toISOString() : '';
+    const from = q.from ? new Date(q.from).toISOString() : '0';
     const to = q.to ? new Date(q.to).toISOString() : '~';
     const names: Record<string, string> = {};
     const values: Record<string, unknown> = {};

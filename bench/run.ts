@@ -1,0 +1,224 @@
+import { createEnvironment } from '#domain/environments';
+import { batchItems, itemId, updateItem } from '#domain/items';
+import type { Ctx, Deps } from '#domain/ports';
+import { batchItems as batchSchema, createEnvironment as envSchema, updateItem as updateSchema } from '#domain/schemas';
+import { diffEnvironments } from '#domain/snapshots';
+import type { NodeRef, NodeSource } from '#domain/tree';
+import { DynamoStore, documentClient } from '../functions/adapters/dynamo-store.ts';
+import { ensureTable, localCredentials, startDynamo } from '../local/dynamodb.ts';
+import { BASELINE, buildAll, kib, table } from '../scripts/build.ts';
+import { RequestCounter, totalRequests, type Counts } from './counter.ts';
+import { importTimes, median } from './init-time.ts';
+
+/**
+ * `npm run bench`: figures, not pass/fail. (a) bundle sizes, (b) module init
+ * time of each bundle next to a hello-world SDK baseline, (c) DynamoDB requests
+ * and wall time of a diff and of a one-key change in a 10,000-config
+ * environment, against DynamoDB Local.
+ */
+const INIT_RUNS = 5;
+const DDB_RUNS = 5;
+const CONFIGS = 10_000;
+const MODIFIED = 10;
+
+const fmt = (n: number, digits = 1) => n.toFixed(digits);
+const int = (n: number) => n.toLocaleString('en-US');
+const heading = (s: string) => console.log(`\n${s}\n${'='.repeat(s.length)}`);
+
+// ---------------------------------------------------------------- bundles
+
+async function bundles(): Promise<void> {
+  heading(`Bundles and module init time (median of ${INIT_RUNS} fresh node ${process.version} processes each)`);
+  const results = await buildAll();
+  const samples = await importTimes(results.map((r) => r.file), INIT_RUNS);
+  const medians = samples.map(median);
+  const base = results.findIndex((r) => r.name === BASELINE);
+  const baseBytes = results[base]!.bytes;
+  const baseMs = medians[base]!;
+  console.log(
+    table(
+      ['function', 'minified', 'gzip', 'vs baseline', 'init ms', 'min ms', 'vs baseline ms'],
+      results.map((r, i) => [
+        r.name,
+        kib(r.bytes),
+        kib(r.gzipBytes),
+        i === base ? '—' : `${r.bytes >= baseBytes ? '+' : '−'}${kib(Math.abs(r.bytes - baseBytes))}`,
+        fmt(medians[i]!),
+        fmt(Math.min(...samples[i]!)),
+        i === base ? '—' : `${medians[i]! >= baseMs ? '+' : '−'}${fmt(Math.abs(medians[i]! - baseMs))}`,
+      ]),
+    ),
+  );
+  console.log(`\n${BASELINE} = a handler that only creates a DynamoDBClient at module scope (the floor every function pays).`);
+  const largest = results.filter((r) => r.name !== BASELINE).sort((a, b) => b.bytes - a.bytes)[0]!;
+  console.log(`Largest: ${largest.name}; its top contributors: ${largest.contributors.slice(0, 5).map((c) => `${c.pkg} ${kib(c.bytes)}`).join(', ')}`);
+}
+
+// ---------------------------------------------------------------- DynamoDB
+
+interface Measured {
+  label: string;
+  runs: Counts[];
+  ms: number[];
+}
+
+/** Walks the stored trie from a root, one BatchGet round per level. */
+async function trieShape(source: NodeSource, root: NodeRef) {
+  let level = [root].filter((r) => r.n > 0);
+  let nodes = 0;
+  let leaves = 0;
+  let depth = 0;
+  while (level.length) {
+    const got = await source.getNodes(level.map((r) => r.a));
+    const next: NodeRef[] = [];
+    for (const r of level) {
+      const node = got.get(r.a)!;
+      nodes++;
+      if (node.t === 'L') leaves++;
+      else next.push(...node.c.filter((c): c is NodeRef => c !== null && c.n > 0));
+    }
+    depth++;
+    level = next;
+  }
+  return { nodes, leaves, branches: nodes - leaves, depth, perLeaf: root.n / leaves };
+}
+
+/** A min–max range, or one number when every run agreed. */
+const range = (xs: number[], show: (n: number) => string = int) => {
+  const lo = Math.min(...xs);
+  const hi = Math.max(...xs);
+  return lo === hi ? show(lo) : `${show(lo)}–${show(hi)}`;
+};
+
+async function dynamo(endpoint: string): Promise<void> {
+  const tableName = `bench-${Date.now().toString(36)}`;
+  await ensureTable(endpoint, tableName);
+  const db = documentClient({ endpoint, region: 'local', credentials: localCredentials });
+  const counter = new RequestCounter();
+  counter.attach(db);
+  const deps: Deps = { store: new DynamoStore(db, tableName), clock: () => new Date() };
+  const tenant = 'bench';
+  const ctx: Ctx = { principal: { tenant, id: 'bench', name: 'bench@stageline.local', roles: ['admin'], kind: 'machine' } };
+
+  heading(`DynamoDB (DynamoDB Local, table ${tableName}): ${int(CONFIGS)} configs`);
+
+  // ---- setup (not measured): a = 10k configs; b = a plus MODIFIED changed values
+  const started = performance.now();
+  for (const [name, position] of [['a', 0], ['b', 1]] as const) {
+    await createEnvironment(deps, ctx, envSchema.parse({ name, position, reason: 'bench' }));
+  }
+  const keyOf = (i: number) => `svc-${String(i % 100).padStart(2, '0')}/setting-${String(i).padStart(5, '0')}`;
+  const valueOf = (i: number): unknown =>
+    [`${i % 600}s`, i, i % 2 === 0, { replicas: i % 7, region: 'eu-west-1', tags: ['bench', `n${i}`] }][i % 4];
+  const set = Array.from({ length: CONFIGS }, (_, i) => ({ key: keyOf(i), value: valueOf(i) }));
+  counter.reset();
+  await batchItems(deps, ctx, 'a', batchSchema.parse({ set, reason: 'bench: load a' }));
+  const load = counter.take();
+  await batchItems(deps, ctx, 'b', batchSchema.parse({ set, reason: 'bench: load b' }));
+  // Spread over the key space so the changes land in different leaves.
+  const modified = Array.from({ length: MODIFIED }, (_, j) => Math.floor(((j + 0.5) * CONFIGS) / MODIFIED));
+  const changedInB = modified.map((i) => ({ key: keyOf(i), value: { changed: true, i } }));
+  await batchItems(deps, ctx, 'b', batchSchema.parse({ set: changedInB, reason: 'bench: modify b' }));
+  const envA = (await deps.store.getEnvironment(tenant, 'a'))!;
+  const shape = await trieShape(deps.store.nodes(tenant), envA.head.roots.config);
+  console.log(
+    `Setup (not measured): environments a, b; ${int(CONFIGS)} configs into each, then ${MODIFIED} changed in b — ${fmt((performance.now() - started) / 1000)} s.\n` +
+      `Loading a wrote ${int(load.BatchWriteItemCommand?.items ?? 0)} items in ${int(load.BatchWriteItemCommand?.requests ?? 0)} BatchWriteItem requests ` +
+      `(${int(shape.nodes)} trie nodes + ${int(CONFIGS)} item-id index entries), then 1 TransactWriteItems.`,
+  );
+  console.log(
+    `Trie of the ${int(CONFIGS)} configs: ${int(shape.nodes)} nodes (${int(shape.branches)} branches, ${int(shape.leaves)} leaves of ~${fmt(shape.perLeaf)} entries), depth ${shape.depth}. ` +
+      `A snapshot item holds only the root references.`,
+  );
+
+  // ---- measured operations
+  const measure = async (label: string, op: (run: number) => Promise<void>): Promise<Measured> => {
+    const m: Measured = { label, runs: [], ms: [] };
+    for (let run = 0; run < DDB_RUNS; run++) {
+      counter.reset();
+      const t0 = performance.now();
+      await op(run);
+      m.ms.push(performance.now() - t0);
+      m.runs.push(counter.take());
+    }
+    return m;
+  };
+  const check = (ok: boolean, what: string) => {
+    if (!ok) throw new Error(`bench sanity check failed: ${what}`);
+  };
+
+  const measured: Measured[] = [];
+  measured.push(
+    await measure(`diff b→a (${MODIFIED} of ${int(CONFIGS)} differ)`, async () => {
+      const d = await diffEnvironments(deps, ctx, 'b', 'a');
+      check(d.modified.length === MODIFIED && d.added.length === 0 && d.removed.length === 0 && d.unchanged === CONFIGS - MODIFIED, 'diff b→a');
+    }),
+  );
+  measured.push(
+    await measure('diff a→a (identical)', async () => {
+      const d = await diffEnvironments(deps, ctx, 'a', 'a');
+      check(d.modified.length === 0 && d.unchanged === CONFIGS, 'diff a→a');
+    }),
+  );
+  // A different key each run (and per operation), far apart in the key space.
+  const keyFor = (op: number, run: number) => keyOf((op * DDB_RUNS + run) * 1013 + 7);
+  measured.push(
+    await measure('set 1 key via batchItems (POST …/items/batch)', async (run) => {
+      const r = await batchItems(deps, ctx, 'a', batchSchema.parse({ set: [{ key: keyFor(0, run), value: `bench-${run}` }], reason: 'bench' }));
+      check(r.updated === 1, 'batch updated 1');
+    }),
+  );
+  measured.push(
+    await measure('set 1 key via updateItem (PUT …/configs/{id})', async (run) => {
+      const id = itemId('config', keyFor(1, run));
+      const item = await updateItem(deps, ctx, 'config', 'a', id, updateSchema.parse({ value: `bench-${run}`, reason: 'bench' }));
+      check(item.version === 2, 'item version 2');
+    }),
+  );
+
+  // ---- report
+  const anyCapacity = measured.some((m) => m.runs.some((c) => Object.values(c).some((s) => s.capacity > 0)));
+  console.log(`\nWall time and requests per operation (${DDB_RUNS} runs each; each diff with a fresh node cache):`);
+  console.log(
+    table(
+      ['operation', 'median ms', 'min ms', 'max ms', 'requests'],
+      measured.map((m) => [m.label, fmt(median(m.ms)), fmt(Math.min(...m.ms)), fmt(Math.max(...m.ms)), range(m.runs.map(totalRequests))]),
+    ),
+  );
+  console.log(`\nRequests by command, per run (a range where runs differed; keys/items = keys read or items written${anyCapacity ? '; capacity = units DynamoDB Local reported' : ''}):`);
+  const rows: string[][] = [];
+  for (const m of measured) {
+    const commands = [...new Set(m.runs.flatMap((c) => Object.keys(c)))].sort();
+    commands.forEach((cmd, i) => {
+      const stat = (k: 'requests' | 'items' | 'capacity') => m.runs.map((c) => c[cmd]?.[k] ?? 0);
+      rows.push([
+        i === 0 ? m.label : '',
+        cmd.replace(/Command$/, ''),
+        range(stat('requests')),
+        range(stat('items')),
+        ...(anyCapacity ? [range(stat('capacity'), (n) => fmt(n))] : []),
+      ]);
+    });
+  }
+  console.log(table(['operation', 'command', 'requests', 'keys/items', ...(anyCapacity ? ['capacity'] : [])], rows));
+  if (!anyCapacity) console.log('(DynamoDB Local reported no ConsumedCapacity.)');
+
+  const written = (m: Measured) => m.runs.map((c) => (c.BatchWriteItemCommand?.items ?? 0) + (c.TransactWriteItemsCommand?.items ?? 0));
+  console.log(`
+For contrast, a naive design that copies every item into each snapshot:
+  items written to change 1 key in a ${int(CONFIGS)}-key environment: ${int(CONFIGS)} (≥ ${int(Math.ceil(CONFIGS / 25))} BatchWriteItem requests)
+  here (new trie nodes + environment, snapshot, 2 audit items):  ${range(written(measured[2]!))} via batchItems, ${range(written(measured[3]!))} via updateItem
+  items read to diff two ${int(CONFIGS)}-key environments:               ${int(2 * CONFIGS)}
+  here (trie nodes read by BatchGetItem):                         ${range(measured[0]!.runs.map((c) => c.BatchGetItemCommand?.items ?? 0))}`);
+  db.destroy();
+}
+
+// ---------------------------------------------------------------- main
+
+await bundles();
+const local = await startDynamo({});
+try {
+  await dynamo(local.endpoint);
+} finally {
+  await local.stop();
+}

@@ -1,0 +1,343 @@
+/**
+ * The Stageline stack: HTTP API -> one Lambda per handler -> one DynamoDB table.
+ * Routes, handlers and the table's keys all come from the code (routes.ts,
+ * keys.ts), so the infrastructure cannot drift from what the handlers expect.
+ *
+ * CDK context keys (cdk.json, or `npx cdk deploy -c key=value`):
+ *
+ *   machinePrincipals  JSON list of {arn (glob), tenant, roles, name?} binding
+ *                      IAM (SigV4) callers of the machine routes to a tenant.
+ *                      Default '[]' (no machine may call). Example:
+ *                      -c machinePrincipals='[{"arn":"arn:aws:sts::123456789012:assumed-role/ci-deploy/*","tenant":"acme","roles":["deployer"]}]'
+ *   allowedOrigins     Browser origins allowed by CORS: a comma-separated list
+ *                      (or a JSON array in cdk.json). Default '*', which is only
+ *                      fine for a dev stage; set real origins elsewhere.
+ */
+import { CfnOutput, Duration, RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
+import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
+import {
+  CorsHttpMethod,
+  HttpApi,
+  HttpMethod,
+  HttpNoneAuthorizer,
+  HttpRoute,
+  HttpRouteKey,
+  HttpStage,
+  LogGroupLogDestination,
+  type IHttpRouteAuthorizer,
+} from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpIamAuthorizer, HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import * as cognito from 'aws-cdk-lib/aws-cognito';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
+import { ROLES } from '../domain/auth.ts';
+import { TABLE } from '../functions/adapters/keys.ts';
+import { FALLBACK_HANDLER, HANDLERS, ROUTES, type AuthType } from '../functions/http/routes.ts';
+import { HandlerFunction } from './function.ts';
+
+/**
+ * DynamoDB actions the store adapter (functions/adapters/dynamo-store.ts)
+ * issues. Transactions have no IAM action of their own: TransactWriteItems is
+ * authorised per item as PutItem / DeleteItem. test/infra checks these lists
+ * against the commands the adapter actually sends.
+ */
+export const READ_ACTIONS = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query'];
+export const WRITE_ACTIONS = ['dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'];
+
+export type DataAccess = 'none' | 'read' | 'write';
+
+/**
+ * What a handler may do to the table, derived from the route table: a handler
+ * whose routes need no role (health, and the $default fallback that has no
+ * route) touches no data; one that only serves `viewer` routes only reads;
+ * anything needing deployer/approver/admin may write.
+ */
+export function dataAccessOf(handler: string): DataAccess {
+  const roles = ROUTES.filter((r) => r.handler === handler).map((r) => r.role);
+  if (roles.every((r) => r === null)) return 'none';
+  return roles.every((r) => r === null || r === 'viewer') ? 'read' : 'write';
+}
+
+interface MachinePrincipal {
+  arn: string;
+  tenant: string;
+  roles: string[];
+  name?: string;
+}
+
+/** Fails the synth (not the first request) when the machine principal list is malformed. */
+function machinePrincipalsFrom(raw: unknown): MachinePrincipal[] {
+  const value: unknown = typeof raw === 'string' ? JSON.parse(raw) : (raw ?? []);
+  const ok =
+    Array.isArray(value) &&
+    value.every(
+      (m: Partial<MachinePrincipal> | null) =>
+        !!m &&
+        typeof m.arn === 'string' &&
+        m.arn.length > 0 &&
+        typeof m.tenant === 'string' &&
+        Array.isArray(m.roles) &&
+        m.roles.length > 0 &&
+        m.roles.every((r) => (ROLES as readonly string[]).includes(r)),
+    );
+  if (!ok) {
+    throw new Error(`context machinePrincipals must be a JSON list of {arn, tenant, roles: (${ROLES.join('|')})[], name?}; got ${JSON.stringify(raw)}`);
+  }
+  return value as MachinePrincipal[];
+}
+
+function originsFrom(raw: unknown): string[] {
+  if (raw === undefined || raw === null) return ['*'];
+  const list = Array.isArray(raw) ? raw.map(String) : String(raw).split(',');
+  const origins = list.map((o) => o.trim()).filter(Boolean);
+  return origins.length ? origins : ['*'];
+}
+
+const upperFirst = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
+const pascal = (name: string) => name.split('-').map(upperFirst).join('');
+
+export class StagelineStack extends Stack {
+  readonly table: dynamodb.Table;
+  readonly userPool: cognito.UserPool;
+  readonly userPoolClient: cognito.UserPoolClient;
+  readonly api: HttpApi;
+  readonly functions = new Map<string, HandlerFunction>();
+
+  constructor(scope: Construct, id: string, props?: StackProps) {
+    super(scope, id, props);
+
+    const machinePrincipals = machinePrincipalsFrom(this.node.tryGetContext('machinePrincipals'));
+    const allowedOrigins = originsFrom(this.node.tryGetContext('allowedOrigins'));
+
+    // ---- data: the single table, built from the same definition the adapter and local stack use
+    this.table = new dynamodb.Table(this, 'Table', {
+      partitionKey: { name: TABLE.partitionKey, type: dynamodb.AttributeType.STRING },
+      sortKey: { name: TABLE.sortKey, type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      timeToLiveAttribute: TABLE.ttlAttribute,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      // The audit trail lives here: neither a stack deletion nor a console
+      // click may take the data with it.
+      deletionProtection: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    for (const index of TABLE.indexes) {
+      this.table.addGlobalSecondaryIndex({
+        indexName: index.name,
+        partitionKey: { name: index.partitionKey, type: dynamodb.AttributeType.STRING },
+        sortKey: { name: index.sortKey, type: dynamodb.AttributeType.STRING },
+        projectionType: dynamodb.ProjectionType.ALL,
+      });
+    }
+
+    // ---- identity: users, their tenant (custom:tenant_id) and roles (groups)
+    this.userPool = new cognito.UserPool(this, 'Users', {
+      // Admins create users: with self sign-up a user would choose their own
+      // custom:tenant_id at sign-up, i.e. pick which tenant they belong to.
+      selfSignUpEnabled: false,
+      signInAliases: { email: true },
+      autoVerify: { email: true },
+      standardAttributes: { email: { required: true, mutable: true } },
+      customAttributes: {
+        // Immutable: moving a user to another tenant means a new user, so a
+        // token can never carry a tenant its subject was not created in.
+        tenant_id: new cognito.StringAttribute({ minLen: 1, maxLen: 64, mutable: false }),
+      },
+      passwordPolicy: {
+        minLength: 12,
+        requireLowercase: true,
+        requireUppercase: true,
+        requireDigits: true,
+        requireSymbols: true,
+        tempPasswordValidity: Duration.days(3),
+      },
+      mfa: cognito.Mfa.OPTIONAL,
+      mfaSecondFactor: { otp: true, sms: false },
+      accountRecovery: cognito.AccountRecovery.EMAIL_ONLY,
+      featurePlan: cognito.FeaturePlan.ESSENTIALS,
+      deletionProtection: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    Validations.of(this.userPool).acknowledge(
+      {
+        id: 'AwsSolutions-COG2',
+        reason:
+          'MFA is optional (TOTP offered to every user) rather than required, so pipelines and first sign-in keep working; make it required per environment if policy demands.',
+      },
+      {
+        id: 'AwsSolutions-COG8',
+        reason:
+          'The Plus tier (threat protection) is billed per monthly active user; Essentials is the cost baseline for this service. Revisit for production tenants.',
+      },
+    );
+
+    // Groups are the roles the handlers check (cognito:groups claim).
+    // Precedence only matters for IAM role mapping; lower = more privileged.
+    ROLES.forEach((role, i) => {
+      new cognito.CfnUserPoolGroup(this, `Group${upperFirst(role)}`, {
+        userPoolId: this.userPool.userPoolId,
+        groupName: role,
+        description: `Stageline ${role}`,
+        precedence: ROLES.length - i,
+      });
+    });
+
+    this.userPoolClient = this.userPool.addClient('Client', {
+      // Public client (CLI, browser): no secret; SRP keeps the password off the wire.
+      generateSecret: false,
+      authFlows: { userSrp: true },
+      // No hosted UI domain in this stack, so no OAuth flows to configure.
+      disableOAuth: true,
+      preventUserExistenceErrors: true,
+      idTokenValidity: Duration.hours(1),
+      accessTokenValidity: Duration.hours(1),
+      refreshTokenValidity: Duration.days(30),
+      readAttributes: new cognito.ClientAttributes()
+        .withStandardAttributes({ email: true, emailVerified: true })
+        .withCustomAttributes('tenant_id'),
+      // Never custom:tenant_id: a user must not be able to rewrite their tenant.
+      writeAttributes: new cognito.ClientAttributes().withStandardAttributes({ email: true }),
+    });
+
+    // ---- functions: one per handler in the route table (plus the $default fallback)
+    for (const name of HANDLERS) {
+      const fn = new HandlerFunction(this, pascal(name), {
+        name,
+        tableName: this.table.tableName,
+        // Only the handler behind the IAM (machine) route resolves IAM callers.
+        environment: ROUTES.some((r) => r.handler === name && r.auth === 'iam')
+          ? { MACHINE_PRINCIPALS: JSON.stringify(machinePrincipals) }
+          : undefined,
+      });
+      this.grantData(fn, dataAccessOf(name));
+      this.functions.set(name, fn);
+    }
+
+    // ---- API
+    // Clients send the Cognito *ID* token: it carries custom:tenant_id,
+    // cognito:groups and email, and its `aud` is the client id checked here.
+    const authorizers: Record<AuthType, IHttpRouteAuthorizer> = {
+      jwt: new HttpJwtAuthorizer('CognitoAuthorizer', this.userPool.userPoolProviderUrl, {
+        jwtAudience: [this.userPoolClient.userPoolClientId],
+      }),
+      // HTTP APIs have no resource policy, so IAM callers need execute-api:Invoke
+      // in this account; MACHINE_PRINCIPALS then binds them to a tenant.
+      iam: new HttpIamAuthorizer(),
+      none: new HttpNoneAuthorizer(),
+    };
+
+    this.api = new HttpApi(this, 'Api', {
+      apiName: 'stageline',
+      description: 'Stageline release promotion API',
+      // The default stage is created below, because HttpApi cannot give its
+      // own default stage access logging.
+      createDefaultStage: false,
+      corsPreflight: {
+        allowOrigins: allowedOrigins,
+        allowMethods: [CorsHttpMethod.GET, CorsHttpMethod.POST, CorsHttpMethod.PUT, CorsHttpMethod.PATCH, CorsHttpMethod.DELETE],
+        allowHeaders: ['authorization', 'content-type', 'x-tenant-id'],
+        exposeHeaders: ['allow'],
+        // Bearer tokens, not cookies: credentials mode is never needed.
+        allowCredentials: false,
+        maxAge: Duration.hours(1),
+      },
+    });
+
+    const accessLogs = new logs.LogGroup(this, 'ApiAccessLogs', { retention: logs.RetentionDays.THREE_MONTHS });
+    const stage = new HttpStage(this, 'DefaultStage', {
+      httpApi: this.api,
+      stageName: '$default',
+      autoDeploy: true,
+      accessLogSettings: {
+        destination: new LogGroupLogDestination(accessLogs),
+        // JSON, one line per request; every value quoted because API Gateway
+        // writes "-" for missing numbers. Caller = JWT subject or IAM ARN.
+        format: AccessLogFormat.custom(
+          JSON.stringify({
+            requestId: '$context.requestId',
+            time: '$context.requestTime',
+            ip: '$context.identity.sourceIp',
+            method: '$context.httpMethod',
+            path: '$context.path',
+            routeKey: '$context.routeKey',
+            status: '$context.status',
+            latencyMs: '$context.responseLatency',
+            integrationLatencyMs: '$context.integrationLatency',
+            responseLength: '$context.responseLength',
+            sub: '$context.authorizer.claims.sub',
+            iamArn: '$context.identity.userArn',
+            authorizerError: '$context.authorizer.error',
+            integrationError: '$context.integrationErrorMessage',
+          }),
+        ),
+      },
+    });
+
+    const integrations = new Map<string, HttpLambdaIntegration>();
+    const integrationOf = (handler: string) => {
+      let integration = integrations.get(handler);
+      if (!integration) {
+        integration = new HttpLambdaIntegration(`${pascal(handler)}Integration`, this.functions.get(handler)!.fn);
+        integrations.set(handler, integration);
+      }
+      return integration;
+    };
+
+    for (const route of ROUTES) {
+      const [created] = this.api.addRoutes({
+        path: route.path,
+        methods: [HttpMethod[route.method]],
+        integration: integrationOf(route.handler),
+        authorizer: authorizers[route.auth],
+      });
+      if (route.auth === 'none') {
+        Validations.of(created!).acknowledge({
+          id: 'AwsSolutions-APIG4',
+          reason: `${route.method} ${route.path} is public on purpose (${route.summary}); it reads no tenant data.`,
+        });
+      }
+    }
+
+    // Whatever no route matches: the fallback answers 404 or 405 (with Allow)
+    // from the same route table. It must be unauthenticated, or API Gateway
+    // would answer 401 for a typo'd path.
+    const fallback = new HttpRoute(this, 'DefaultRoute', {
+      httpApi: this.api,
+      routeKey: HttpRouteKey.DEFAULT,
+      integration: integrationOf(FALLBACK_HANDLER),
+      authorizer: authorizers.none,
+    });
+    Validations.of(fallback).acknowledge({
+      id: 'AwsSolutions-APIG4',
+      reason: 'The $default route only returns 404/405 computed from the static route table; it reads no data and has no table permissions.',
+    });
+
+    new CfnOutput(this, 'ApiUrl', { value: stage.url, description: 'Base URL of the HTTP API' });
+    new CfnOutput(this, 'UserPoolId', { value: this.userPool.userPoolId });
+    new CfnOutput(this, 'UserPoolClientId', { value: this.userPoolClient.userPoolClientId });
+    new CfnOutput(this, 'TableName', { value: this.table.tableName });
+  }
+
+  /**
+   * Least privilege per function: only the item-level actions the adapter
+   * uses, on the table and its named indexes (no `index/*` wildcard).
+   *
+   * Tenant isolation is enforced by the handlers (the tenant comes from the
+   * verified principal and prefixes every key). A second, IAM-level fence is
+   * possible because every partition key starts with `T#<tenant>#`: a role
+   * assumed per tenant with a `dynamodb:LeadingKeys` condition on
+   * `T#<tenant>#*` can only touch that tenant's items. We do not assume such
+   * a role per request yet.
+   */
+  private grantData(fn: HandlerFunction, access: DataAccess): void {
+    if (access === 'none') return;
+    const indexArns = TABLE.indexes.map((i) => `${this.table.tableArn}/index/${i.name}`);
+    fn.fn.addToRolePolicy(new iam.PolicyStatement({ actions: READ_ACTIONS, resources: [this.table.tableArn, ...indexArns] }));
+    if (access === 'write') {
+      fn.fn.addToRolePolicy(new iam.PolicyStatement({ actions: WRITE_ACTIONS, resources: [this.table.tableArn] }));
+    }
+  }
+}

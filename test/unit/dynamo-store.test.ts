@@ -1,0 +1,83 @@
+import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { BatchGetCommand, DynamoDBDocumentClient, GetCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterEach, describe, expect, it } from 'vitest';
+import { chainEntry } from '../../domain/audit.ts';
+import { EMPTY_ROOTS } from '../../domain/environments.ts';
+import { ValidationFailed } from '../../domain/errors.ts';
+import type { Environment, Snapshot } from '../../domain/model.ts';
+import { WriteConflict } from '../../domain/ports.ts';
+import { DynamoStore, documentClient } from '../../functions/adapters/dynamo-store.ts';
+
+const ddb = mockClient(DynamoDBDocumentClient);
+afterEach(() => ddb.reset());
+
+const store = () => new DynamoStore(documentClient({ region: 'local', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } }), 'tbl');
+
+const env: Environment = {
+  tenant: 'acme', name: 'dev', displayName: 'dev', position: 0, description: '', protected: false,
+  gates: { policy_compliance: true, tests: false, security_scan: false, cost_analysis: false, performance_baseline: false },
+  head: { seq: 3, digest: 'sha256:x', roots: EMPTY_ROOTS }, itemCount: 0, version: 4,
+  createdAt: '2026-01-01T00:00:00Z', createdBy: 'a', updatedAt: '2026-01-01T00:00:00Z', updatedBy: 'a',
+};
+const snapshot: Snapshot = {
+  environment: 'dev', seq: 4, digest: 'sha256:y', roots: EMPTY_ROOTS, parentSeq: 3, itemCount: 0,
+  createdAt: '2026-01-01T00:00:00Z', createdBy: 'a', change: { action: 'set', keys: [], count: 0 },
+};
+const audit = chainEntry('acme', { seq: 9, hash: 'h9', at: '2026-01-01T00:00:00Z' }, {
+  actor: 'u', actorName: 'u@x', action: 'config.update', entityType: 'config', entityId: 'dev/k', before: 'a', after: 'b',
+}, new Date('2026-01-02T00:00:00Z'));
+
+describe('DynamoStore (aws-sdk-client-mock)', () => {
+  it('commits a snapshot as one transaction: env conditioned on its version, snapshot and audit entry never overwritten, head conditioned on the chain', async () => {
+    ddb.on(TransactWriteCommand).resolves({});
+    await store().commitSnapshot({ ...env, version: 5 }, env, snapshot, audit);
+    const calls = ddb.commandCalls(TransactWriteCommand);
+    expect(calls).toHaveLength(1);
+    const items = calls[0]!.args[0].input.TransactItems!;
+    expect(items).toHaveLength(4);
+    expect(items[0]!.Put).toMatchObject({ Item: { pk: 'T#acme#ENV', sk: 'ENV#dev', version: 5 }, ConditionExpression: '#v = :v', ExpressionAttributeValues: { ':v': 4 } });
+    expect(items[1]!.Put).toMatchObject({ Item: { pk: 'T#acme#SNAP#dev', sk: 'S#0000000004' }, ConditionExpression: 'attribute_not_exists(pk)' });
+    expect(items[2]!.Put).toMatchObject({ Item: { pk: 'T#acme#AUDIT', sk: 'HEAD', seq: 10 }, ExpressionAttributeValues: { ':prev': 9, ':prevHash': 'h9' } });
+    expect(items[3]!.Put).toMatchObject({ Item: { pk: 'T#acme#AUDIT', gsi1pk: 'T#acme#AUDIT#E#config#dev/k', gsi2pk: 'T#acme#AUDIT#A#u@x' }, ConditionExpression: 'attribute_not_exists(pk)' });
+    for (const i of items) expect(String(i.Put!.Item!.pk).startsWith('T#acme#')).toBe(true);
+  });
+
+  it('turns a cancelled transaction into WriteConflict naming the condition that failed', async () => {
+    ddb.on(TransactWriteCommand).rejects(
+      new TransactionCanceledException({
+        message: 'cancelled',
+        $metadata: {},
+        CancellationReasons: [{ Code: 'None' }, { Code: 'None' }, { Code: 'ConditionalCheckFailed' }, { Code: 'None' }],
+      }),
+    );
+    await expect(store().commitSnapshot(env, env, snapshot, audit)).rejects.toSatisfy((e) => e instanceof WriteConflict && e.reason === 'audit');
+  });
+
+  it('retries unprocessed keys when reading trie nodes', async () => {
+    const node = JSON.stringify({ t: 'L', e: [] });
+    ddb
+      .on(BatchGetCommand)
+      .resolvesOnce({ Responses: { tbl: [{ pk: 'T#acme#NODE#aaa', node }] }, UnprocessedKeys: { tbl: { Keys: [{ pk: 'T#acme#NODE#bbb', sk: 'N' }] } } })
+      .resolvesOnce({ Responses: { tbl: [{ pk: 'T#acme#NODE#bbb', node }] } });
+    const nodes = await store().nodes('acme').getNodes(['aaa', 'bbb', 'aaa']);
+    expect([...nodes.keys()].sort()).toEqual(['aaa', 'bbb']);
+    expect(ddb.commandCalls(BatchGetCommand)).toHaveLength(2);
+    expect(ddb.commandCalls(BatchGetCommand)[0]!.args[0].input.RequestItems!.tbl!.Keys).toHaveLength(2);
+  });
+
+  it('refuses a cursor that points into another tenant', async () => {
+    ddb.on(QueryCommand).resolves({ Items: [] });
+    const foreign = Buffer.from(JSON.stringify({ pk: 'T#globex#AUDIT', sk: 'E#x' })).toString('base64url');
+    await expect(store().readAuditChain('acme', 10, foreign)).rejects.toBeInstanceOf(ValidationFailed);
+    await expect(store().readAuditChain('acme', 10, 'not-base64-json')).rejects.toBeInstanceOf(ValidationFailed);
+    expect(ddb.commandCalls(QueryCommand)).toHaveLength(0);
+  });
+
+  it('reads environments with strongly consistent reads under the tenant prefix', async () => {
+    ddb.on(GetCommand).resolves({ Item: { pk: 'T#acme#ENV', sk: 'ENV#dev', entity: 'Environment', ...env } });
+    const got = await store().getEnvironment('acme', 'dev');
+    expect(got).toEqual(env);
+    expect(ddb.commandCalls(GetCommand)[0]!.args[0].input).toMatchObject({ Key: { pk: 'T#acme#ENV', sk: 'ENV#dev' }, ConsistentRead: true });
+  });
+});
