@@ -8,5 +8,6 @@ export default defineConfig({
     hookTimeout: 240_000,
     // Two cores: integration files share one DynamoDB Local; more workers only contend.
     maxWorkers: 2,
+    reporters: ['default', './test/support/summary-reporter.ts'],
   },
 });

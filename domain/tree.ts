@@ -17,7 +17,13 @@ import { canonicalJson, sha256Hex } from './canonical.ts';
  *   and values. Diffs and release digests use `c`, so two environments with the
  *   same keys and values have the same digest even if edited by different people.
  */
-export const LEAF_MAX = 32;
+export const LEAF_MAX = 64;
+/**
+ * A leaf also splits when its keys and values pass this many bytes, so a node
+ * stays well under DynamoDB's 400 KB item limit (values are at most 8 KB,
+ * metadata is small). Only content counts, so the shape depends on content alone.
+ */
+export const LEAF_MAX_CONTENT_BYTES = 192 * 1024;
 export const FANOUT = 16;
 
 /** An item as stored in a leaf (short names keep nodes small). */
@@ -126,9 +132,20 @@ function sortEntries(entries: StoredEntry[]): StoredEntry[] {
     .map(([, e]) => e);
 }
 
+function contentBytes(entries: StoredEntry[]): number {
+  let total = 0;
+  for (const e of entries) total += e.k.length + canonicalJson(e.v).length;
+  return total;
+}
+
+/** Whether a set of entries fits in one leaf (the rule that makes the shape canonical). */
+function fitsLeaf(entries: StoredEntry[]): boolean {
+  return entries.length <= LEAF_MAX && contentBytes(entries) <= LEAF_MAX_CONTENT_BYTES;
+}
+
 /** Builds the canonical subtree for a set of entries at a depth. */
 function build(entries: StoredEntry[], depth: number, sink: NodeSink): NodeRef {
-  if (entries.length <= LEAF_MAX) return sink.put({ t: 'L', e: sortEntries(entries) });
+  if (fitsLeaf(entries) || depth >= 64) return sink.put({ t: 'L', e: sortEntries(entries) });
   const buckets: StoredEntry[][] = Array.from({ length: FANOUT }, () => []);
   for (const e of entries) buckets[nibble(keyHash(e.k), depth)]!.push(e);
   return sink.put({ t: 'B', c: buckets.map((b) => (b.length ? build(b, depth + 1, sink) : null)) });
@@ -198,9 +215,9 @@ async function apply(source: NodeSource, ref: NodeRef, changes: Change[], depth:
   );
   const total = children.reduce((s, r) => s + r.n, 0);
   if (total <= LEAF_MAX) {
-    // The subtree shrank below the leaf size: collapse it so the shape stays canonical.
+    // The subtree may have shrunk to leaf size: collapse it so the shape stays canonical.
     const entries = (await Promise.all(children.map((r) => collectWith(source, sink, r)))).flat();
-    return sink.put({ t: 'L', e: sortEntries(entries) });
+    if (fitsLeaf(entries)) return sink.put({ t: 'L', e: sortEntries(entries) });
   }
   return sink.put({ t: 'B', c: children.map((r) => (r.n > 0 ? r : null)) });
 }
@@ -222,40 +239,41 @@ export interface TreeDiff {
   unchanged: number;
 }
 
-/** Content diff from one tree to another; subtrees with equal content digests are skipped unread. */
+/**
+ * Content diff from one tree to another. Subtrees with equal content digests
+ * are skipped unread; the rest is walked level by level, with one batched read
+ * per level, so the cost grows with the number of differing keys (times the
+ * depth), not with the size of the sets.
+ */
 export async function diffTrees(source: NodeSource, from: NodeRef, to: NodeRef): Promise<TreeDiff> {
   const out: TreeDiff = { added: [], removed: [], modified: [], unchanged: 0 };
-  await diffAt(source, from, to, out);
+  let level: [NodeRef, NodeRef][] = [[from, to]];
+  while (level.length > 0) {
+    const next: [NodeRef, NodeRef][] = [];
+    const small: [NodeRef, NodeRef][] = [];
+    const pending: [NodeRef, NodeRef][] = [];
+    for (const [a, b] of level) {
+      if (a.c === b.c) out.unchanged += a.n;
+      else if (a.n === 0) out.added.push(...(await collect(source, b)));
+      else if (b.n === 0) out.removed.push(...(await collect(source, a)));
+      else pending.push([a, b]);
+    }
+    const nodes = await source.getNodes(pending.flatMap(([a, b]) => [a.a, b.a]));
+    for (const [a, b] of pending) {
+      const na = nodes.get(a.a)!;
+      const nb = nodes.get(b.a)!;
+      if (na.t === 'B' && nb.t === 'B') {
+        na.c.forEach((x, i) => next.push([x ?? EMPTY_REF, nb.c[i] ?? EMPTY_REF]));
+      } else small.push([a, b]);
+    }
+    // A leaf on one side: that subtree is small, so compare entry maps directly.
+    for (const [a, b] of small) compareEntries(await collect(source, a), await collect(source, b), out);
+    level = next;
+  }
   return out;
 }
 
-async function diffAt(source: NodeSource, from: NodeRef, to: NodeRef, out: TreeDiff): Promise<void> {
-  if (from.c === to.c) {
-    out.unchanged += from.n;
-    return;
-  }
-  if (from.n === 0) {
-    out.added.push(...(await collect(source, to)));
-    return;
-  }
-  if (to.n === 0) {
-    out.removed.push(...(await collect(source, from)));
-    return;
-  }
-  const nodes = await source.getNodes([from.a, to.a]);
-  const a = nodes.get(from.a)!;
-  const b = nodes.get(to.a)!;
-  if (a.t === 'B' && b.t === 'B') {
-    const pairs = a.c.map((x, i) => [x ?? EMPTY_REF, b.c[i] ?? EMPTY_REF] as const).filter(([x, y]) => x.c !== y.c);
-    await source.getNodes(pairs.flatMap(([x, y]) => [x, y]).filter((r) => r.n > 0).map((r) => r.a));
-    for (const [x, y] of a.c.map((x, i) => [x ?? EMPTY_REF, b.c[i] ?? EMPTY_REF] as const)) {
-      if (x.c === y.c) out.unchanged += x.n;
-    }
-    await Promise.all(pairs.map(([x, y]) => diffAt(source, x, y, out)));
-    return;
-  }
-  // A leaf on one side: the subtree is small on that side, so compare entry maps.
-  const [ea, eb] = await Promise.all([collect(source, from), collect(source, to)]);
+function compareEntries(ea: StoredEntry[], eb: StoredEntry[], out: TreeDiff): void {
   const mb = new Map(eb.map((e) => [e.k, e]));
   for (const e of ea) {
     const other = mb.get(e.k);

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { deleteItem } from '#domain/items';
 import { itemParams as params } from '../http/params.ts';
 import { httpHandler } from '../http/handler.ts';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { envName } from '#domain/schemas';
 
 /** Path parameter schemas shared by the handlers. */

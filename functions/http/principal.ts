@@ -1,6 +1,6 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import picomatch from 'picomatch';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ROLES, type Principal, type Role } from '#domain/auth';
 import { Forbidden, Unauthenticated } from '#domain/errors';
 import type { Route } from './routes.ts';
