@@ -68,9 +68,20 @@ interface MachinePrincipal {
   name?: string;
 }
 
-/** Fails the synth (not the first request) when the machine principal list is malformed. */
+/** Same rule as functions/http/principal.ts applies at runtime. */
+const TENANT = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
+
+/**
+ * Fails the synth, not every machine request after deploy, when the list is
+ * malformed. Mirrors the runtime schema in functions/http/principal.ts.
+ */
 function machinePrincipalsFrom(raw: unknown): MachinePrincipal[] {
-  const value: unknown = typeof raw === 'string' ? JSON.parse(raw) : (raw ?? []);
+  let value: unknown;
+  try {
+    value = typeof raw === 'string' ? JSON.parse(raw) : (raw ?? []);
+  } catch {
+    value = undefined; // reported below, naming the context key
+  }
   const ok =
     Array.isArray(value) &&
     value.every(
@@ -79,6 +90,8 @@ function machinePrincipalsFrom(raw: unknown): MachinePrincipal[] {
         typeof m.arn === 'string' &&
         m.arn.length > 0 &&
         typeof m.tenant === 'string' &&
+        TENANT.test(m.tenant) &&
+        (m.name === undefined || typeof m.name === 'string') &&
         Array.isArray(m.roles) &&
         m.roles.length > 0 &&
         m.roles.every((r) => (ROLES as readonly string[]).includes(r)),
@@ -165,7 +178,7 @@ export class StagelineStack extends Stack {
       {
         id: 'AwsSolutions-COG2',
         reason:
-          'MFA is optional (TOTP offered to every user) rather than required, so pipelines and first sign-in keep working; make it required per environment if policy demands.',
+          'MFA is optional: TOTP (no SMS) is available to every user, but not forced, to keep onboarding of admin-created users and automated test users simple. Set Mfa.REQUIRED for production pools if policy demands.',
       },
       {
         id: 'AwsSolutions-COG8',

@@ -1,0 +1,290 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { App } from 'aws-cdk-lib';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ROLES } from '../../domain/auth.ts';
+import { TABLE } from '../../functions/adapters/keys.ts';
+import { FALLBACK_HANDLER, HANDLERS, ROUTES, routeKey } from '../../functions/http/routes.ts';
+import { createApp } from '../../infra/create-app.ts';
+import { REPO_ROOT } from '../../infra/function.ts';
+import { READ_ACTIONS, WRITE_ACTIONS, dataAccessOf, type StagelineStack } from '../../infra/stack.ts';
+
+/** Bundling ~20 functions with esbuild dominates; the first synth takes tens of seconds. */
+const SYNTH_TIMEOUT = 180_000;
+
+/** Same context as `cdk synth` (feature flags and defaults from cdk.json). */
+const cdkContext = (JSON.parse(readFileSync(path.join(REPO_ROOT, 'cdk.json'), 'utf8')) as { context: Record<string, unknown> }).context;
+
+/** A second app without bundling (fast), for checks that only need the template. */
+const unbundled = (context: Record<string, unknown>) =>
+  createApp({ context: { ...cdkContext, ...context, 'aws:cdk:bundling-stacks': [] } });
+
+type Resource = { Type: string; Properties: Record<string, any>; DeletionPolicy?: string };
+const AUTH_TYPE = { jwt: 'JWT', iam: 'AWS_IAM', none: 'NONE' } as const;
+
+let app: App;
+let stack: StagelineStack;
+let template: Template;
+
+const only = (type: string): [string, Resource] => {
+  const found = Object.entries(template.findResources(type)) as [string, Resource][];
+  expect(found).toHaveLength(1);
+  return found[0]!;
+};
+
+/** Lambda logical id per handler name (the description is `Stageline <handler>`). */
+const functionIds = () =>
+  new Map(
+    (Object.entries(template.findResources('AWS::Lambda::Function')) as [string, Resource][]).map(([id, r]) => [
+      String(r.Properties.Description).replace(/^Stageline /, ''),
+      id,
+    ]),
+  );
+
+/** All IAM statements attached to a function's role. */
+const statementsOf = (functionId: string): { Action: string | string[]; Resource: unknown }[] => {
+  const fn = template.toJSON().Resources[functionId] as Resource;
+  const roleId = fn.Properties.Role['Fn::GetAtt'][0];
+  return (Object.values(template.findResources('AWS::IAM::Policy')) as Resource[])
+    .filter((p) => (p.Properties.Roles as { Ref: string }[]).some((r) => r.Ref === roleId))
+    .flatMap((p) => p.Properties.PolicyDocument.Statement);
+};
+const actionsOf = (functionId: string) => statementsOf(functionId).flatMap((s) => [s.Action].flat());
+
+beforeAll(() => {
+  ({ app, stack } = createApp({ context: cdkContext }));
+  // Synthesizes (bundling every function) and runs the cdk-nag plugin: an
+  // unacknowledged nag error makes this throw with the report.
+  template = Template.fromStack(stack);
+}, SYNTH_TIMEOUT);
+
+describe('table', () => {
+  it('is built from keys.ts TABLE: keys, GSIs (ALL projection), TTL', () => {
+    const [, table] = only('AWS::DynamoDB::Table');
+    expect(table.Properties.KeySchema).toEqual([
+      { AttributeName: TABLE.partitionKey, KeyType: 'HASH' },
+      { AttributeName: TABLE.sortKey, KeyType: 'RANGE' },
+    ]);
+    expect(table.Properties.GlobalSecondaryIndexes).toEqual(
+      TABLE.indexes.map((i) => ({
+        IndexName: i.name,
+        KeySchema: [
+          { AttributeName: i.partitionKey, KeyType: 'HASH' },
+          { AttributeName: i.sortKey, KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'ALL' },
+      })),
+    );
+    expect(table.Properties.TimeToLiveSpecification).toEqual({ AttributeName: TABLE.ttlAttribute, Enabled: true });
+    expect(table.Properties.BillingMode).toBe('PAY_PER_REQUEST');
+  });
+
+  it('is protected: PITR, deletion protection, retained on stack deletion', () => {
+    const [, table] = only('AWS::DynamoDB::Table');
+    expect(table.Properties.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
+    expect(table.Properties.DeletionProtectionEnabled).toBe(true);
+    expect(table.DeletionPolicy).toBe('Retain');
+  });
+});
+
+describe('API routes', () => {
+  it('has one route per ROUTES entry plus $default', () => {
+    template.resourceCountIs('AWS::ApiGatewayV2::Route', ROUTES.length + 1);
+    const keys = Object.values(template.findResources('AWS::ApiGatewayV2::Route')).map((r) => r.Properties.RouteKey);
+    expect(keys.sort()).toEqual([...ROUTES.map(routeKey), '$default'].sort());
+  });
+
+  it('authorizes each route as the route table says, and sends it to its handler', () => {
+    const [jwtAuthorizerId] = only('AWS::ApiGatewayV2::Authorizer');
+    const fnIds = functionIds();
+    const integrations = template.findResources('AWS::ApiGatewayV2::Integration');
+    const handlerOfTarget = (target: unknown) => {
+      const integrationId = (target as { 'Fn::Join': [string, [string, { Ref: string }]] })['Fn::Join'][1][1].Ref;
+      const fnId = integrations[integrationId]!.Properties.IntegrationUri['Fn::GetAtt'][0];
+      return [...fnIds].find(([, id]) => id === fnId)?.[0];
+    };
+    const routes = Object.values(template.findResources('AWS::ApiGatewayV2::Route'));
+
+    for (const r of ROUTES) {
+      const route = routes.find((x) => x.Properties.RouteKey === routeKey(r));
+      expect(route, routeKey(r)).toBeDefined();
+      expect(route!.Properties.AuthorizationType, routeKey(r)).toBe(AUTH_TYPE[r.auth]);
+      if (r.auth === 'jwt') expect(route!.Properties.AuthorizerId).toEqual({ Ref: jwtAuthorizerId });
+      expect(handlerOfTarget(route!.Properties.Target), routeKey(r)).toBe(r.handler);
+    }
+    const fallback = routes.find((x) => x.Properties.RouteKey === '$default')!;
+    expect(fallback.Properties.AuthorizationType).toBe('NONE');
+    expect(handlerOfTarget(fallback.Properties.Target)).toBe(FALLBACK_HANDLER);
+  });
+
+  it('uses payload format 2.0 (handlers read APIGatewayProxyEventV2)', () => {
+    for (const i of Object.values(template.findResources('AWS::ApiGatewayV2::Integration'))) {
+      expect(i.Properties.PayloadFormatVersion).toBe('2.0');
+    }
+  });
+
+  it('has a JWT authorizer trusting the user pool and its client', () => {
+    const [poolId] = only('AWS::Cognito::UserPool');
+    const [clientId] = only('AWS::Cognito::UserPoolClient');
+    template.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
+      AuthorizerType: 'JWT',
+      IdentitySource: ['$request.header.Authorization'],
+      JwtConfiguration: { Issuer: { 'Fn::GetAtt': [poolId, 'ProviderURL'] }, Audience: [{ Ref: clientId }] },
+    });
+  });
+
+  it('logs access on the auto-deployed $default stage', () => {
+    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      StageName: '$default',
+      AutoDeploy: true,
+      AccessLogSettings: { DestinationArn: Match.anyValue(), Format: Match.stringLikeRegexp('\\$context\\.requestId') },
+    });
+  });
+});
+
+describe('users', () => {
+  it('carries an immutable tenant_id and one group per role', () => {
+    template.hasResourceProperties('AWS::Cognito::UserPool', {
+      Schema: Match.arrayWith([Match.objectLike({ Name: 'tenant_id', AttributeDataType: 'String', Mutable: false })]),
+      AdminCreateUserConfig: { AllowAdminCreateUserOnly: true },
+    });
+    const groups = Object.values(template.findResources('AWS::Cognito::UserPoolGroup')).map((g) => g.Properties.GroupName);
+    expect(groups.sort()).toEqual([...ROLES].sort());
+  });
+
+  it('does not let a user write their own tenant', () => {
+    const [, client] = only('AWS::Cognito::UserPoolClient');
+    expect(client.Properties.ReadAttributes).toContain('custom:tenant_id');
+    expect(client.Properties.WriteAttributes).not.toContain('custom:tenant_id');
+  });
+});
+
+describe('functions', () => {
+  it('has one Lambda per handler, all arm64 on nodejs22.x, with TABLE_NAME', () => {
+    const [tableId] = only('AWS::DynamoDB::Table');
+    const fns = Object.values(template.findResources('AWS::Lambda::Function'));
+    expect(fns).toHaveLength(HANDLERS.length);
+    expect([...functionIds().keys()].sort()).toEqual([...HANDLERS].sort());
+    for (const fn of fns) {
+      expect(fn.Properties.Architectures).toEqual(['arm64']);
+      expect(fn.Properties.Runtime).toBe('nodejs22.x');
+      expect(fn.Properties.TracingConfig).toEqual({ Mode: 'Active' });
+      expect(fn.Properties.LoggingConfig.LogGroup).toBeDefined();
+      expect(fn.Properties.Environment.Variables.TABLE_NAME).toEqual({ Ref: tableId });
+    }
+  });
+
+  it('gives MACHINE_PRINCIPALS only to the handler behind the IAM route', () => {
+    const iamHandlers = new Set(ROUTES.filter((r) => r.auth === 'iam').map((r) => r.handler));
+    const resources = template.toJSON().Resources;
+    for (const [name, id] of functionIds()) {
+      const env = resources[id].Properties.Environment.Variables;
+      if (iamHandlers.has(name)) expect(env.MACHINE_PRINCIPALS).toBe('[]');
+      else expect(env.MACHINE_PRINCIPALS).toBeUndefined();
+    }
+  });
+});
+
+describe('least privilege', () => {
+  it('grants each function only the table access its routes need', () => {
+    for (const [name, id] of functionIds()) {
+      const dynamo = actionsOf(id).filter((a) => a.startsWith('dynamodb:')).sort();
+      const expected = { none: [], read: READ_ACTIONS, write: [...READ_ACTIONS, ...WRITE_ACTIONS] }[dataAccessOf(name)];
+      expect(dynamo, name).toEqual([...expected].sort());
+    }
+    expect(dataAccessOf('health')).toBe('none');
+    expect(dataAccessOf(FALLBACK_HANDLER)).toBe('none');
+    expect(dataAccessOf('environments-list')).toBe('read');
+    expect(dataAccessOf('items-batch')).toBe('write');
+  });
+
+  it('uses a "*" resource only for X-Ray (which has no resource-level permissions)', () => {
+    for (const id of functionIds().values()) {
+      for (const s of statementsOf(id)) {
+        if (s.Resource === '*') expect([s.Action].flat().every((a) => a.startsWith('xray:')), JSON.stringify(s)).toBe(true);
+      }
+    }
+  });
+
+  it('grants exactly the DynamoDB actions the store adapter sends', () => {
+    const source = readFileSync(path.join(REPO_ROOT, 'functions', 'adapters', 'dynamo-store.ts'), 'utf8');
+    const byCommand: Record<string, string[]> = {
+      Get: ['dynamodb:GetItem'],
+      BatchGet: ['dynamodb:BatchGetItem'],
+      Query: ['dynamodb:Query'],
+      Scan: ['dynamodb:Scan'],
+      Put: ['dynamodb:PutItem'],
+      Update: ['dynamodb:UpdateItem'],
+      Delete: ['dynamodb:DeleteItem'],
+      BatchWrite: ['dynamodb:BatchWriteItem'],
+      TransactGet: ['dynamodb:GetItem'],
+      TransactWrite: [], // authorised per item, see below
+    };
+    const byTransactItem: Record<string, string> = {
+      Put: 'dynamodb:PutItem',
+      Update: 'dynamodb:UpdateItem',
+      Delete: 'dynamodb:DeleteItem',
+      ConditionCheck: 'dynamodb:ConditionCheckItem',
+    };
+    const needed = new Set<string>();
+    for (const [, command] of source.matchAll(/new (\w+)Command\(/g)) {
+      expect(byCommand, `unknown command ${command}Command`).toHaveProperty(command!);
+      byCommand[command!]!.forEach((a) => needed.add(a));
+    }
+    for (const [, kind] of source.matchAll(/\b(Put|Update|Delete|ConditionCheck): \{/g)) needed.add(byTransactItem[kind!]!);
+    expect([...needed].sort()).toEqual([...READ_ACTIONS, ...WRITE_ACTIONS].sort());
+  });
+});
+
+describe('cdk-nag', () => {
+  // cdk-nag v3 is a policy-validation plugin: its findings are not
+  // Annotations, so they are checked by running the pack over the tree.
+  const findings = () => new AwsSolutionsChecks().validateScope(app).violations;
+
+  it('has no unacknowledged AwsSolutions errors', () => {
+    const errors = findings().filter((v) => v.severity === 'error');
+    expect(errors.map((v) => `${v.ruleName}: ${v.violatingResources.map((r) => r.constructPath).join(', ')}`)).toEqual([]);
+  });
+
+  it('has no unacknowledged AwsSolutions warnings either', () => {
+    expect(findings().map((v) => v.ruleName)).toEqual([]);
+  });
+
+  it('has no CDK error annotations', () => {
+    expect(Annotations.fromStack(stack).findError('*', Match.anyValue())).toEqual([]);
+  });
+
+  it('records no violations in the synthesized validation report', () => {
+    const report = JSON.parse(readFileSync(path.join(app.synth().directory, 'validation-report.json'), 'utf8')) as {
+      pluginReports: { violations?: unknown[] }[];
+    };
+    expect(report.pluginReports.flatMap((r) => r.violations ?? [])).toEqual([]);
+  });
+});
+
+describe('context', () => {
+  it('passes machinePrincipals to the IAM route handler', () => {
+    const principals = [{ arn: 'arn:aws:sts::123456789012:assumed-role/ci/*', tenant: 'acme', roles: ['deployer'] }];
+    const { stack } = unbundled({ machinePrincipals: JSON.stringify(principals) });
+    Template.fromStack(stack).hasResourceProperties('AWS::Lambda::Function', {
+      Description: 'Stageline items-batch',
+      Environment: { Variables: Match.objectLike({ MACHINE_PRINCIPALS: JSON.stringify(principals) }) },
+    });
+  });
+
+  it('rejects a malformed machinePrincipals at synth time', () => {
+    expect(() => unbundled({ machinePrincipals: '[{"arn":"x","tenant":"t","roles":["root"]}]' })).toThrow(/machinePrincipals/);
+    expect(() => unbundled({ machinePrincipals: '[{"arn":"x","tenant":"no spaces","roles":["deployer"]}]' })).toThrow(/machinePrincipals/);
+    expect(() => unbundled({ machinePrincipals: '{"arn":"x"}' })).toThrow(/machinePrincipals/);
+    expect(() => unbundled({ machinePrincipals: '[{"arn"' })).toThrow(/machinePrincipals/);
+  });
+
+  it('takes CORS origins from allowedOrigins (comma-separated)', () => {
+    const { stack } = unbundled({ allowedOrigins: 'https://a.example, https://b.example' });
+    Template.fromStack(stack).hasResourceProperties('AWS::ApiGatewayV2::Api', {
+      CorsConfiguration: Match.objectLike({ AllowOrigins: ['https://a.example', 'https://b.example'] }),
+    });
+  });
+});
