@@ -99,3 +99,50 @@ export class EnvironmentNotEmpty extends DomainError {
 export class RuleViolation extends DomainError {
   readonly code = 'RULE_VIOLATION';
 }
+
+/** The promotion's current status does not allow the action. */
+export class TransitionNotAllowed extends DomainError {
+  readonly code = 'TRANSITION_NOT_ALLOWED';
+}
+
+export class PromotionNotFound extends DomainError {
+  readonly code = 'PROMOTION_NOT_FOUND';
+  constructor(id: string) {
+    super(`Promotion '${id}' does not exist`, { promotionId: id });
+  }
+}
+
+export class RuleNotFound extends DomainError {
+  readonly code = 'RULE_NOT_FOUND';
+  constructor(id: string) {
+    super(`Rule '${id}' does not exist`, { ruleId: id });
+  }
+}
+
+export class ArtifactNotFound extends DomainError {
+  readonly code = 'ARTIFACT_NOT_FOUND';
+}
+
+/** The requester tried to approve their own promotion, or one person tried to count twice. */
+export class SelfApprovalForbidden extends DomainError {
+  readonly code = 'SELF_APPROVAL_FORBIDDEN';
+}
+
+export class NotAnApprover extends DomainError {
+  readonly code = 'NOT_AN_APPROVER';
+}
+
+/** Promotion goes forward only; going back is a rollback. */
+export class BackwardPromotion extends DomainError {
+  readonly code = 'BACKWARD_PROMOTION';
+}
+
+/** Same Idempotency-Key, different request. */
+export class IdempotencyKeyReused extends DomainError {
+  readonly code = 'IDEMPOTENCY_KEY_REUSED';
+}
+
+/** Another promotion holds the target environment. */
+export class TargetBusy extends DomainError {
+  readonly code = 'TARGET_BUSY';
+}

@@ -50,3 +50,26 @@ export interface Ctx {
   principal: import('./auth.ts').Principal;
   requestId?: string;
 }
+
+/**
+ * Runs promotion and rollback flows: Step Functions on AWS, the same ASL on
+ * aws-local-stepfunctions locally. Task tokens come from waitForTaskToken states.
+ */
+export interface Workflow {
+  /** Starts the flow for a promotion; idempotent per promotion id. Returns the execution id. */
+  start(machine: 'promotion' | 'rollback', input: { tenant: string; promotionId: string }): Promise<string>;
+  /** Resumes a waiting task. Unknown or finished tokens are ignored (returns false). */
+  sendTaskSuccess(token: string, output: Record<string, unknown>): Promise<boolean>;
+  sendTaskFailure(token: string, error: string, cause: string): Promise<boolean>;
+}
+
+/** A domain event (EventBridge detail-type + detail). */
+export interface DomainEvent {
+  type: string;
+  tenant: string;
+  detail: Record<string, unknown>;
+}
+
+export interface Events {
+  publish(events: DomainEvent[]): Promise<void>;
+}

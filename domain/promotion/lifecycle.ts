@@ -1,0 +1,82 @@
+import { TransitionNotAllowed } from '../errors.ts';
+
+/**
+ * THE promotion lifecycle: the only place that says which status may follow
+ * which. Every API action and every state-machine step goes through
+ * `transition()`.
+ *
+ * Seed 002's lower-case statuses map onto these: pending → PENDING /
+ * VALIDATING / AWAITING_APPROVAL, approved → APPROVED / SCHEDULED / EXECUTING,
+ * rejected → REJECTED, completed → COMPLETED, failed → FAILED.
+ */
+export const STATUSES = [
+  'PENDING',
+  'VALIDATING',
+  'VALIDATION_FAILED',
+  'AWAITING_APPROVAL',
+  'APPROVED',
+  'REJECTED',
+  'EXPIRED',
+  'SCHEDULED',
+  'EXECUTING',
+  'COMPLETED',
+  'FAILED',
+  'CANCELLED',
+  'ROLLED_BACK',
+] as const;
+export type Status = (typeof STATUSES)[number];
+
+export const TRANSITIONS: Record<Status, readonly Status[]> = {
+  PENDING: ['VALIDATING', 'CANCELLED'],
+  VALIDATING: ['VALIDATION_FAILED', 'AWAITING_APPROVAL', 'APPROVED', 'CANCELLED'],
+  VALIDATION_FAILED: [],
+  AWAITING_APPROVAL: ['APPROVED', 'REJECTED', 'EXPIRED', 'CANCELLED'],
+  APPROVED: ['SCHEDULED', 'EXECUTING', 'CANCELLED'],
+  REJECTED: [],
+  EXPIRED: [],
+  SCHEDULED: ['EXECUTING', 'CANCELLED'],
+  EXECUTING: ['COMPLETED', 'FAILED'],
+  COMPLETED: ['ROLLED_BACK'],
+  FAILED: [],
+  CANCELLED: [],
+  ROLLED_BACK: [],
+};
+
+/** API actions and the statuses each may be taken from. */
+export const ACTIONS = {
+  validate: ['PENDING'],
+  approve: ['AWAITING_APPROVAL'],
+  reject: ['AWAITING_APPROVAL'],
+  execute: ['APPROVED', 'SCHEDULED'],
+  schedule: ['APPROVED'],
+  rollback: ['COMPLETED'],
+  cancel: ['PENDING', 'VALIDATING', 'AWAITING_APPROVAL', 'APPROVED', 'SCHEDULED'],
+} as const satisfies Record<string, readonly Status[]>;
+export type Action = keyof typeof ACTIONS;
+
+export function isTerminal(status: Status): boolean {
+  return TRANSITIONS[status].length === 0 || status === 'COMPLETED';
+}
+
+export function canTransition(from: Status, to: Status): boolean {
+  return TRANSITIONS[from].includes(to);
+}
+
+export function allowedActions(status: Status): Action[] {
+  return (Object.keys(ACTIONS) as Action[]).filter((a) => (ACTIONS[a] as readonly Status[]).includes(status));
+}
+
+export function assertAction(action: Action, status: Status, id: string): void {
+  if (!(ACTIONS[action] as readonly Status[]).includes(status)) {
+    throw new TransitionNotAllowed(
+      `Cannot ${action} promotion ${id}: it is ${status}. Allowed now: ${allowedActions(status).join(', ') || 'nothing (final state)'}`,
+      { status, allowedActions: allowedActions(status) },
+    );
+  }
+}
+
+export function assertTransition(from: Status, to: Status, id: string): void {
+  if (!canTransition(from, to)) {
+    throw new TransitionNotAllowed(`Promotion ${id} cannot go from ${from} to ${to}`, { status: from, allowedActions: allowedActions(from) });
+  }
+}

@@ -1,0 +1,162 @@
+import type { ItemKind } from '../model.ts';
+import type { Status } from './lifecycle.ts';
+
+/** What a config promotion moves: a pinned source snapshot and a selection of it. */
+export interface ConfigSubject {
+  type: 'config';
+  sourceSnapshot: { seq: number; digest: string };
+  promotionType: 'FULL' | 'SELECTIVE' | 'PATTERN';
+  configIds: string[];
+  flagIds: string[];
+  keyPatterns: string[];
+}
+
+/** An immutable artifact version (built once, promoted everywhere: same digest). */
+export interface ArtifactSubject {
+  type: 'artifact';
+  name: string;
+  version: string;
+  digest: string;
+}
+
+export type Subject = ConfigSubject | ArtifactSubject;
+
+/** A tenant's rule for one source → target pair (seed 002 rule + seed 004 approval policy). */
+export interface Rule {
+  id: string;
+  name: string;
+  sourceEnvironment: string;
+  targetEnvironment: string;
+  requiresApproval: boolean;
+  requiredApprovers: number;
+  /** groups whose members may approve */
+  approverGroups: string[];
+  separationOfDuties: boolean;
+  approvalExpirySeconds: number;
+  autoPromote: boolean;
+  conditions: Condition | null;
+  /** lets a promotion skip intermediate environments on this pair */
+  allowSkip: boolean;
+  status: 'active' | 'disabled';
+  version: number;
+  createdAt: string;
+  createdBy: string;
+  updatedAt: string;
+  updatedBy: string;
+}
+
+export type Leaf = { field: string; op: 'eq' | 'ne' | 'gt' | 'gte' | 'lt' | 'lte' | 'in' | 'contains' | 'exists'; value?: unknown };
+export type Condition = { all: Condition[] } | { any: Condition[] } | Leaf;
+
+/** The policy a promotion runs under, frozen at creation (its digest goes into the decision record). */
+export interface Policy {
+  ruleId: string | null;
+  requiresApproval: boolean;
+  requiredApprovers: number;
+  approverGroups: string[];
+  separationOfDuties: boolean;
+  approvalExpirySeconds: number;
+}
+
+export type Verdict = 'PASS' | 'FAIL' | 'WARN' | 'SKIPPED';
+
+export interface GateResult {
+  gate: string;
+  verdict: Verdict;
+  blocking: boolean;
+  reason: string;
+  evidenceRefs: string[];
+}
+
+export interface Approval {
+  by: string;
+  name: string;
+  at: string;
+  /** the release digest approved; an approval for another digest does not count */
+  digest: string;
+  comment?: string;
+}
+
+export interface Actor {
+  id: string;
+  name: string;
+}
+
+export interface Promotion {
+  tenant: string;
+  id: string;
+  subject: Subject;
+  sourceEnvironment: string;
+  targetEnvironment: string;
+  status: Status;
+  /** digest of exactly what is promoted; approvals are bound to it */
+  releaseDigest: string;
+  notes: string;
+  requestedBy: Actor;
+  requestedAt: string;
+  policy: Policy;
+  policyDigest: string;
+  /** names of approvers whose approval counts (for display; approvals are separate items) */
+  approvedBy: string[];
+  gates: GateResult[] | null;
+  /** how execution starts once approved */
+  trigger: 'on_approval' | 'manual' | 'scheduled';
+  scheduledAt: string | null;
+  taskToken: string | null;
+  executionId: string | null;
+  rejection: { by: string; reason: string; at: string } | null;
+  result: { snapshotSeq?: number; digest: string; deploymentId: string; previous: { seq?: number; version?: string; digest: string | null } } | null;
+  error: { code: string; message: string } | null;
+  autoPromoted: boolean;
+  version: number;
+  updatedAt: string;
+  completedAt: string | null;
+  transitions: { status: Status; at: string; by: string }[];
+}
+
+export interface Evidence {
+  id: string;
+  type: 'test_results' | 'security_scan' | 'cost_estimate' | 'benchmark' | 'policy' | 'metrics';
+  payload: Record<string, unknown>;
+  submittedBy: string;
+  submittedAt: string;
+}
+
+/** One rollout of a release to an environment (seed 001). */
+export interface Deployment {
+  id: string;
+  environment: string;
+  imageTag: string;
+  gitCommit: string;
+  gitBranch: string;
+  status: 'PENDING' | 'DEPLOYED' | 'FAILED' | 'ROLLED_BACK';
+  deployedAt: string;
+  completedAt: string | null;
+  promotionId: string | null;
+  digest: string;
+  deployedBy: string;
+}
+
+export interface ArtifactVersion {
+  name: string;
+  version: string;
+  digest: string;
+  sourceCommit: string;
+  metadata: Record<string, unknown>;
+  publishedAt: string;
+  publishedBy: string;
+}
+
+/** What an environment runs of one artifact. */
+export interface ArtifactPointer {
+  environment: string;
+  name: string;
+  version: string;
+  digest: string;
+  promotedAt: string;
+  promotedBy: string;
+  promotionId: string | null;
+  version_: number;
+}
+
+export type KeyedChange = { kind: ItemKind; key: string; value?: unknown; remove?: boolean };
