@@ -96,7 +96,17 @@ async function dynamo(endpoint: string): Promise<void> {
   const db = documentClient({ endpoint, region: 'local', credentials: localCredentials });
   const counter = new RequestCounter();
   counter.attach(db);
-  const deps: Deps = { store: new DynamoStore(db, tableName), clock: () => new Date() };
+  // Config writes and diffs touch neither the workflow nor the bus; these stand-ins make that visible if it changes.
+  const unused = () => {
+    throw new Error('not used by this benchmark');
+  };
+  const deps: Deps = {
+    store: new DynamoStore(db, tableName),
+    clock: () => new Date(),
+    workflow: { start: unused, sendTaskSuccess: unused, sendTaskFailure: unused },
+    events: { publish: unused },
+    gates: { call: unused },
+  };
   const tenant = 'bench';
   const ctx: Ctx = { principal: { tenant, id: 'bench', name: 'bench@stageline.local', roles: ['admin'], kind: 'machine' } };
 

@@ -1,4 +1,4 @@
-import type { Gates } from './schemas.ts';
+import type { Gates, WebhookGateConfig } from './schemas.ts';
 import type { NodeRef } from './tree.ts';
 
 export type ItemKind = 'config' | 'flag';
@@ -23,6 +23,12 @@ export interface Environment {
   description: string;
   protected: boolean;
   gates: Gates;
+  /** tenant-configured webhook gates run after the built-in ones (secrets are never shown) */
+  webhookGates: WebhookGateConfig[];
+  /** what happens when a promotion targets this environment while another is in flight */
+  concurrency: 'queue' | 'reject' | 'supersede';
+  /** stops auto-promotion into this environment (set by hand or by an automatic rollback) */
+  autoPromotionPaused: boolean;
   head: Head;
   /** configs + flags in the current snapshot; an environment holding items cannot be deleted */
   itemCount: number;
@@ -60,7 +66,7 @@ export interface Snapshot {
   reason?: string;
 }
 
-export type EntityType = 'environment' | 'config' | 'flag' | 'snapshot';
+export type EntityType = 'environment' | 'config' | 'flag' | 'snapshot' | 'promotion' | 'artifact' | 'rule';
 
 /** Append-only audit record; `hash` chains it to the tenant's previous entry. */
 export interface AuditEntry {

@@ -1,6 +1,28 @@
 import type { AuditQuery } from './schemas.ts';
 import type { AuditEntry, AuditHead, Environment, ItemKind, Page, Snapshot } from './model.ts';
 import type { NodeSource, TreeNode } from './tree.ts';
+import type { Approval, ArtifactPointer, ArtifactVersion, Deployment, Evidence, Promotion, Rule } from './promotion/model.ts';
+import type { WebhookGate, WebhookOutcome } from './promotion/gates.ts';
+
+/** One item of an atomic multi-item write (see Store.commit). */
+export type WriteOp =
+  | { kind: 'promotion'; promotion: Promotion; expectedVersion: number | null }
+  | { kind: 'environment'; env: Environment; expectedVersion: number }
+  | { kind: 'snapshot'; snapshot: Snapshot }
+  | { kind: 'deployment'; deployment: Deployment }
+  | { kind: 'pointer'; pointer: ArtifactPointer; expectedVersion: number | null }
+  | { kind: 'artifactVersion'; artifact: ArtifactVersion }
+  | { kind: 'rule'; rule: Rule; expectedVersion: number | null }
+  | { kind: 'deleteRule'; id: string; expectedVersion: number }
+  | { kind: 'approval'; promotionId: string; approval: Approval }
+  | { kind: 'audit'; entry: AuditEntry };
+
+export interface PromotionFilter {
+  status?: string;
+  source?: string;
+  target?: string;
+  subject?: string;
+}
 
 /**
  * Persistence port. The DynamoDB adapter implements it; each commit method is
@@ -29,6 +51,25 @@ export interface Store {
 
   auditHead(tenant: string): Promise<AuditHead | null>;
   queryAudit(tenant: string, query: AuditQuery): Promise<Page<AuditEntry>>;
+  /** Writes every op in one transaction (all or nothing); a failed condition throws WriteConflict. */
+  commit(tenant: string, ops: WriteOp[]): Promise<void>;
+
+  getPromotion(tenant: string, id: string): Promise<Promotion | null>;
+  listPromotions(tenant: string, filter: PromotionFilter, limit: number, cursor?: string): Promise<Page<Promotion>>;
+  /** Promotions into a target that have not reached a final state. */
+  activePromotions(tenant: string, target: string): Promise<Promotion[]>;
+  listApprovals(tenant: string, promotionId: string): Promise<Approval[]>;
+  putEvidence(tenant: string, owner: string, evidence: Evidence): Promise<void>;
+  listEvidence(tenant: string, owners: string[]): Promise<Evidence[]>;
+  getRule(tenant: string, id: string): Promise<Rule | null>;
+  listRules(tenant: string): Promise<Rule[]>;
+  getArtifactVersion(tenant: string, name: string, version: string): Promise<ArtifactVersion | null>;
+  getPointer(tenant: string, env: string, name: string): Promise<ArtifactPointer | null>;
+  getDeployment(tenant: string, env: string, deployedAt: string, id: string): Promise<Deployment | null>;
+  /** A lease on an environment: one promotion executes into it at a time. */
+  acquireLock(tenant: string, env: string, holder: string, now: Date, ttlSeconds: number): Promise<boolean>;
+  releaseLock(tenant: string, env: string, holder: string): Promise<void>;
+
   /** Entries in sequence order, a page at a time. */
   readAuditChain(tenant: string, limit: number, cursor?: string): Promise<Page<AuditEntry>>;
 }
@@ -41,9 +82,17 @@ export class WriteConflict extends Error {
   }
 }
 
+/** Calls tenant-configured webhook gates (HMAC-signed); errors and time-outs come back as ERROR. */
+export interface GateProvider {
+  call(hook: WebhookGate, body: Record<string, unknown>): Promise<WebhookOutcome>;
+}
+
 export interface Deps {
   store: Store;
   clock: () => Date;
+  workflow: Workflow;
+  events: Events;
+  gates: GateProvider;
 }
 
 export interface Ctx {

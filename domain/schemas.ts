@@ -35,6 +35,23 @@ export const gates = z
   .strict();
 export type Gates = z.infer<typeof gates>;
 
+export const webhookGate = z
+  .object({
+    name: z.string().regex(/^[a-z][a-z0-9-]{0,39}$/, 'must be 1-40 characters: lower-case letters, digits, dashes'),
+    url: z.url({ protocol: /^https?$/, message: 'must be an http(s) URL' }),
+    timeoutMs: z.number().int().min(100).max(25_000).default(5000),
+    blocking: z.boolean().default(true),
+    secret: z.string().min(16, 'secret must be at least 16 characters').max(256),
+  })
+  .strict();
+export type WebhookGateConfig = z.infer<typeof webhookGate>;
+
+const webhookGates = z
+  .array(webhookGate)
+  .max(10)
+  .refine((hooks) => new Set(hooks.map((h) => h.name)).size === hooks.length, { message: 'webhook gate names must be unique' });
+const concurrency = z.enum(['queue', 'reject', 'supersede']);
+
 const reason = z.string().trim().min(1).max(1000);
 
 export const createEnvironment = z
@@ -51,6 +68,9 @@ export const createEnvironment = z
       cost_analysis: false,
       performance_baseline: false,
     }),
+    webhookGates: webhookGates.default([]),
+    concurrency: concurrency.default('queue'),
+    autoPromotionPaused: z.boolean().default(false),
     reason: reason.optional(),
   })
   .strict();
@@ -64,6 +84,9 @@ export const updateEnvironment = z
     description: z.string().max(1000).optional(),
     protected: z.boolean().optional(),
     gates: gates.partial().optional(),
+    webhookGates: webhookGates.optional(),
+    concurrency: concurrency.optional(),
+    autoPromotionPaused: z.boolean().optional(),
     reason: reason.optional(),
   })
   .strict();
@@ -136,7 +159,7 @@ const isoTime = z.iso.datetime({ offset: true, message: 'must be an ISO-8601 dat
 
 export const auditQuery = page
   .extend({
-    entityType: z.enum(['environment', 'config', 'flag', 'snapshot']).optional(),
+    entityType: z.enum(['environment', 'config', 'flag', 'snapshot', 'promotion', 'artifact', 'rule']).optional(),
     entityId: z.string().min(1).max(300).optional(),
     actor: z.string().min(1).max(300).optional(),
     from: isoTime.optional(),

@@ -1,7 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { handler as promotionStep } from '../functions/handlers/promotion-step.ts';
 import { deps, resetDeps } from '../functions/http/deps.ts';
+import { LocalEventBus } from './event-bus.ts';
+import { LocalWorkflow } from './workflow.ts';
 import { ensureTable, startDynamo, type LocalDynamo } from './dynamodb.ts';
 import { startGateway, type Gateway, type LocalIamCredential } from './gateway.ts';
 import { LocalIssuer } from './issuer.ts';
@@ -17,6 +20,8 @@ export interface LocalStack {
   issuer: LocalIssuer;
   iam: LocalIamCredential[];
   tableName: string;
+  workflow: LocalWorkflow;
+  bus: LocalEventBus;
   stop(): Promise<void>;
 }
 
@@ -28,6 +33,10 @@ export interface LocalStackOptions {
   tableName?: string;
   /** reuse a running DynamoDB Local (tests share one) */
   dynamoEndpoint?: string;
+  /** where the local Step Functions keep their executions (defaults to dataDir/executions.json) */
+  journalFile?: string;
+  /** shrinks Retry intervals of the state machines (tests) */
+  timeScale?: number;
 }
 
 export const PIPELINE_ARN = 'arn:aws:iam::000000000000:role/stageline-pipeline';
@@ -53,7 +62,16 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   // The pipeline credential is bound to the demo tenant, as MACHINE_PRINCIPALS does on AWS.
   process.env.MACHINE_PRINCIPALS ??= JSON.stringify([{ arn: PIPELINE_ARN, tenant: 'acme', roles: ['deployer'], name: 'pipeline' }]);
   resetDeps();
-  deps();
+  const base = deps();
+  // Same handlers, same ASL: the step Lambda's handler runs the state machine's tasks in-process.
+  const workflow = new LocalWorkflow({
+    invokeStep: (payload) => promotionStep(payload),
+    journalFile: opts.journalFile ?? (opts.dataDir ? join(opts.dataDir, 'executions.json') : undefined),
+    timeScale: opts.timeScale,
+  });
+  const bus = new LocalEventBus();
+  resetDeps({ ...base, workflow, events: bus });
+  workflow.resume();
   const issuer = await LocalIssuer.create({ file: opts.dataDir ? join(opts.dataDir, 'issuer.json') : undefined });
   const gateway = await startGateway({ port: opts.port, issuer, iam });
   return {
@@ -62,7 +80,10 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     issuer,
     iam,
     tableName,
+    workflow,
+    bus,
     async stop() {
+      await workflow.stop();
       await gateway.close();
       await dynamo.stop();
     },

@@ -105,7 +105,7 @@ export interface Promotion {
   taskToken: string | null;
   executionId: string | null;
   rejection: { by: string; reason: string; at: string } | null;
-  result: { snapshotSeq?: number; digest: string; deploymentId: string; previous: { seq?: number; version?: string; digest: string | null } } | null;
+  result: { snapshotSeq?: number; digest: string; deploymentId: string; deployedAt: string; previous: { seq?: number; version?: string; digest: string | null } } | null;
   error: { code: string; message: string } | null;
   autoPromoted: boolean;
   version: number;

@@ -1,6 +1,8 @@
 import { DynamoDBClient, TransactionCanceledException, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand,
+  DeleteCommand,
+  PutCommand,
   BatchWriteCommand,
   DynamoDBDocumentClient,
   GetCommand,
@@ -14,7 +16,10 @@ import type { AuditEntry, AuditHead, Environment, ItemKind, Page, Snapshot } fro
 import { WriteConflict, type Store } from '#domain/ports';
 import type { AuditQuery } from '#domain/schemas';
 import type { NodeSource, TreeNode } from '#domain/tree';
-import { GSI_ACTOR, GSI_ENTITY, keys, type Key } from './keys.ts';
+import { isTerminal } from '#domain/promotion/lifecycle';
+import type { Approval, ArtifactPointer, ArtifactVersion, Deployment, Evidence, Promotion, Rule } from '#domain/promotion/model';
+import type { PromotionFilter, WriteOp } from '#domain/ports';
+import { GSI_ACTIVE, GSI_ACTOR, GSI_ALL, GSI_ENTITY, GSI_STATUS, GSI_TARGET, keys, TABLE, type Key } from './keys.ts';
 
 type TxItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 type ConflictReason = WriteConflict['reason'];
@@ -27,7 +32,8 @@ export function documentClient(config: DynamoDBClientConfig = {}): DynamoDBDocum
 
 const strip = <T>(item: Record<string, unknown> | undefined): T | null => {
   if (!item) return null;
-  const { pk: _pk, sk: _sk, gsi1pk: _a, gsi1sk: _b, gsi2pk: _c, gsi2sk: _d, entity: _e, ...rest } = item;
+  const rest: Record<string, unknown> = { ...item };
+  for (const k of ['pk', 'sk', 'entity', 'expiresAt', ...TABLE.indexes.flatMap((i) => [i.partitionKey, i.sortKey])]) delete rest[k];
   return rest as T;
 };
 
@@ -350,6 +356,249 @@ export class DynamoStore implements Store {
   private mainAuditQuery(tenant: string, from: string, to: string, names: Record<string, string>, values: Record<string, unknown>) {
     Object.assign(values, { ':pk': keys.auditEntries(tenant).pk, ':from': `E#${from}`, ':to': `E#${to}` });
     return { KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to', ExpressionAttributeNames: names, ExpressionAttributeValues: values };
+  }
+
+  // ---- generic atomic commit of domain write ops
+  private promotionItem(p: Promotion): Record<string, unknown> {
+    const sort = keys.promotionSort(p.requestedAt, p.id);
+    const subjectKey = p.subject.type === 'artifact' ? p.subject.name : 'config';
+    return {
+      ...keys.promotion(p.tenant, p.id),
+      entity: 'Promotion',
+      ...p,
+      subjectKey,
+      [GSI_STATUS.partitionKey]: keys.promotionsByStatus(p.tenant, p.status),
+      [GSI_STATUS.sortKey]: sort,
+      [GSI_TARGET.partitionKey]: keys.promotionsByTarget(p.tenant, p.targetEnvironment),
+      [GSI_TARGET.sortKey]: sort,
+      [GSI_ALL.partitionKey]: keys.promotionsAll(p.tenant),
+      [GSI_ALL.sortKey]: sort,
+      // Sparse: only promotions still in flight are in the active index.
+      ...(isTerminal(p.status) ? {} : { [GSI_ACTIVE.partitionKey]: keys.promotionsActive(p.tenant, p.targetEnvironment), [GSI_ACTIVE.sortKey]: sort }),
+    };
+  }
+
+  private put(item: Record<string, unknown>, expectedVersion: number | null, versionAttr = 'version'): TxItem {
+    return expectedVersion === null
+      ? { Put: { TableName: this.table, Item: item, ConditionExpression: 'attribute_not_exists(pk)' } }
+      : {
+          Put: {
+            TableName: this.table,
+            Item: item,
+            ConditionExpression: '#v = :v',
+            ExpressionAttributeNames: { '#v': versionAttr },
+            ExpressionAttributeValues: { ':v': expectedVersion },
+          },
+        };
+  }
+
+  private opItems(tenant: string, op: WriteOp): { items: TxItem[]; reasons: ConflictReason[] } {
+    switch (op.kind) {
+      case 'promotion':
+        return { items: [this.put(this.promotionItem(op.promotion), op.expectedVersion)], reasons: [op.expectedVersion === null ? 'exists' : 'version'] };
+      case 'environment':
+        return { items: [this.put(this.envItem(op.env), op.expectedVersion)], reasons: ['version'] };
+      case 'snapshot':
+        return { items: [this.snapshotItem(tenant, op.snapshot)], reasons: ['version'] };
+      case 'deployment': {
+        const d = op.deployment;
+        return { items: [{ Put: { TableName: this.table, Item: { ...keys.deployment(tenant, d.environment, d.deployedAt, d.id), entity: 'Deployment', ...d } } }], reasons: ['unknown'] };
+      }
+      case 'pointer':
+        return {
+          items: [this.put({ ...keys.pointer(tenant, op.pointer.environment, op.pointer.name), entity: 'ArtifactPointer', ...op.pointer }, op.expectedVersion, 'version_')],
+          reasons: ['version'],
+        };
+      case 'artifactVersion': {
+        const a = op.artifact;
+        return { items: [this.put({ ...keys.artifactVersion(tenant, a.name, a.version), entity: 'ArtifactVersion', ...a }, null)], reasons: ['exists'] };
+      }
+      case 'rule':
+        return { items: [this.put({ ...keys.rule(tenant, op.rule.id), entity: 'Rule', ...op.rule }, op.expectedVersion)], reasons: [op.expectedVersion === null ? 'exists' : 'version'] };
+      case 'deleteRule':
+        return {
+          items: [
+            {
+              Delete: {
+                TableName: this.table,
+                Key: keys.rule(tenant, op.id),
+                ConditionExpression: '#v = :v',
+                ExpressionAttributeNames: { '#v': 'version' },
+                ExpressionAttributeValues: { ':v': op.expectedVersion },
+              },
+            },
+          ],
+          reasons: ['version'],
+        };
+      case 'approval':
+        // One approval per approver and release digest: a second one for the same digest is refused.
+        return {
+          items: [
+            {
+              Put: {
+                TableName: this.table,
+                Item: { ...keys.approval(tenant, op.promotionId, op.approval.by), entity: 'Approval', ...op.approval },
+                ConditionExpression: 'attribute_not_exists(pk) OR digest <> :d',
+                ExpressionAttributeValues: { ':d': op.approval.digest },
+              },
+            },
+          ],
+          reasons: ['exists'],
+        };
+      case 'audit':
+        return { items: this.auditItems(op.entry), reasons: ['audit', 'audit'] };
+    }
+  }
+
+  async commit(tenant: string, ops: WriteOp[]): Promise<void> {
+    const parts = ops.map((op) => this.opItems(tenant, op));
+    await this.transact(parts.flatMap((p) => p.items), parts.flatMap((p) => p.reasons));
+  }
+
+  // ---- promotions
+  async getPromotion(tenant: string, id: string): Promise<Promotion | null> {
+    const r = await this.db.send(new GetCommand({ TableName: this.table, Key: keys.promotion(tenant, id), ConsistentRead: true }));
+    if (!r.Item) return null;
+    const { subjectKey: _s, ...p } = strip<Promotion & { subjectKey: string }>(r.Item)!;
+    return p;
+  }
+
+  async listPromotions(tenant: string, f: PromotionFilter, limit: number, cursor?: string): Promise<Page<Promotion>> {
+    const [index, pk] = f.status
+      ? [GSI_STATUS, keys.promotionsByStatus(tenant, f.status)]
+      : f.target
+        ? [GSI_TARGET, keys.promotionsByTarget(tenant, f.target)]
+        : [GSI_ALL, keys.promotionsAll(tenant)];
+    const names: Record<string, string> = { '#pk': index.partitionKey };
+    const values: Record<string, unknown> = { ':pk': pk };
+    const filters: string[] = [];
+    const add = (attr: string, value: string | undefined) => {
+      if (value === undefined) return;
+      names[`#${attr}`] = attr;
+      values[`:${attr}`] = value;
+      filters.push(`#${attr} = :${attr}`);
+    };
+    if (f.status) add('targetEnvironment', f.target);
+    add('sourceEnvironment', f.source);
+    add('subjectKey', f.subject);
+    const page = await this.page<Promotion & { subjectKey?: string }>(tenant, {
+      IndexName: index.name,
+      KeyConditionExpression: '#pk = :pk',
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: values,
+      FilterExpression: filters.length ? filters.join(' AND ') : undefined,
+      ScanIndexForward: false,
+      Limit: limit,
+    }, cursor);
+    return { items: page.items.map(({ subjectKey: _s, ...p }) => p), nextCursor: page.nextCursor };
+  }
+
+  async activePromotions(tenant: string, target: string): Promise<Promotion[]> {
+    const out: Promotion[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await this.page<Promotion & { subjectKey?: string }>(tenant, {
+        IndexName: GSI_ACTIVE.name,
+        KeyConditionExpression: '#pk = :pk',
+        ExpressionAttributeNames: { '#pk': GSI_ACTIVE.partitionKey },
+        ExpressionAttributeValues: { ':pk': keys.promotionsActive(tenant, target) },
+        ScanIndexForward: true,
+      }, cursor);
+      out.push(...page.items.map(({ subjectKey: _s, ...p }) => p));
+      cursor = page.nextCursor;
+    } while (cursor);
+    return out.filter((p) => !isTerminal(p.status));
+  }
+
+  async listApprovals(tenant: string, promotionId: string): Promise<Approval[]> {
+    const k = keys.approvals(tenant, promotionId);
+    const r = await this.db.send(
+      new QueryCommand({
+        TableName: this.table,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :p)',
+        ExpressionAttributeValues: { ':pk': k.pk, ':p': k.skPrefix },
+        ConsistentRead: true,
+      }),
+    );
+    return (r.Items ?? []).map((i) => strip<Approval>(i)!);
+  }
+
+  async putEvidence(tenant: string, owner: string, e: Evidence): Promise<void> {
+    await this.db.send(
+      new PutCommand({ TableName: this.table, Item: { ...keys.evidence(tenant, owner, e.submittedAt, e.id), entity: 'Evidence', owner, ...e }, ConditionExpression: 'attribute_not_exists(pk)' }),
+    );
+  }
+
+  async listEvidence(tenant: string, owners: string[]): Promise<Evidence[]> {
+    const all = await Promise.all(
+      owners.map(async (owner) => {
+        const r = await this.db.send(
+          new QueryCommand({ TableName: this.table, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': keys.evidenceOf(tenant, owner) }, ConsistentRead: true }),
+        );
+        return (r.Items ?? []).map((i) => {
+          const { owner: _o, ...e } = strip<Evidence & { owner: string }>(i)!;
+          return e;
+        });
+      }),
+    );
+    return all.flat();
+  }
+
+  async getRule(tenant: string, id: string): Promise<Rule | null> {
+    const r = await this.db.send(new GetCommand({ TableName: this.table, Key: keys.rule(tenant, id), ConsistentRead: true }));
+    return strip<Rule>(r.Item);
+  }
+
+  async listRules(tenant: string): Promise<Rule[]> {
+    const k = keys.rules(tenant);
+    const r = await this.db.send(
+      new QueryCommand({ TableName: this.table, KeyConditionExpression: 'pk = :pk AND begins_with(sk, :p)', ExpressionAttributeValues: { ':pk': k.pk, ':p': k.skPrefix }, ConsistentRead: true }),
+    );
+    return (r.Items ?? []).map((i) => strip<Rule>(i)!);
+  }
+
+  async getArtifactVersion(tenant: string, name: string, version: string): Promise<ArtifactVersion | null> {
+    const r = await this.db.send(new GetCommand({ TableName: this.table, Key: keys.artifactVersion(tenant, name, version) }));
+    return strip<ArtifactVersion>(r.Item);
+  }
+
+  async getPointer(tenant: string, env: string, name: string): Promise<ArtifactPointer | null> {
+    const r = await this.db.send(new GetCommand({ TableName: this.table, Key: keys.pointer(tenant, env, name), ConsistentRead: true }));
+    return strip<ArtifactPointer>(r.Item);
+  }
+
+  async getDeployment(tenant: string, env: string, deployedAt: string, id: string): Promise<Deployment | null> {
+    const r = await this.db.send(new GetCommand({ TableName: this.table, Key: keys.deployment(tenant, env, deployedAt, id), ConsistentRead: true }));
+    return strip<Deployment>(r.Item);
+  }
+
+  async acquireLock(tenant: string, env: string, holder: string, now: Date, ttlSeconds: number): Promise<boolean> {
+    const nowSec = Math.floor(now.getTime() / 1000);
+    try {
+      await this.db.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: { ...keys.lock(tenant, env), entity: 'EnvLock', holder, leaseUntil: nowSec + ttlSeconds, [TABLE.ttlAttribute]: nowSec + ttlSeconds + 3600 },
+          // Free, re-entrant for the same holder, or the previous lease ran out.
+          ConditionExpression: 'attribute_not_exists(pk) OR holder = :h OR leaseUntil < :now',
+          ExpressionAttributeValues: { ':h': holder, ':now': nowSec },
+        }),
+      );
+      return true;
+    } catch (err) {
+      if ((err as { name?: string }).name === 'ConditionalCheckFailedException') return false;
+      throw err;
+    }
+  }
+
+  async releaseLock(tenant: string, env: string, holder: string): Promise<void> {
+    try {
+      await this.db.send(
+        new DeleteCommand({ TableName: this.table, Key: keys.lock(tenant, env), ConditionExpression: 'holder = :h', ExpressionAttributeValues: { ':h': holder } }),
+      );
+    } catch (err) {
+      if ((err as { name?: string }).name !== 'ConditionalCheckFailedException') throw err;
+    }
   }
 
   async readAuditChain(tenant: string, limit: number, cursor?: string): Promise<Page<AuditEntry>> {

@@ -18,6 +18,19 @@
  * | AuditEntry        | T#t#AUDIT                       | E#<at ISO>#<seq 12>   | chain in order; time range (at never decreases along the chain) |
  * |   by entity (gsi1)| T#t#AUDIT#E#<type>#<id>         | <at>#<seq>            | history of one entity |
  * |   by actor (gsi2) | T#t#AUDIT#A#<actor>             | <at>#<seq>            | what one person did |
+ * | Promotion         | T#t#PROMO#<id>                  | P                     | get by id |
+ * |   by status (gsi1)| T#t#PROMO#S#<status>            | <requestedAt>#<id>    | newest first |
+ * |   by target (gsi2)| T#t#PROMO#TGT#<env>             | <requestedAt>#<id>    | newest first |
+ * |   all (gsi3)      | T#t#PROMOS                      | <requestedAt>#<id>    | newest first (source/subject filters) |
+ * |   active (gsi4)   | T#t#PROMO#ACTIVE#<env>          | <requestedAt>#<id>    | sparse: only while not final (concurrency) |
+ * | Approval          | T#t#PROMO#<id>                  | A#<approver id>       | one per approver (conditional put) |
+ * | Evidence          | T#t#EVID#<owner>                | <at>#<id>             | of a promotion or a release |
+ * | Rule              | T#t#RULE                        | R#<id>                | all rules of a tenant (few) |
+ * | ArtifactVersion   | T#t#ART#<name>                  | V#<version>           | immutable, get by version |
+ * | ArtifactPointer   | T#t#ENV                         | PTR#<env>#<name>      | what an environment runs |
+ * | EnvLock           | T#t#ENV                         | LOCK#<env>            | lease: one promotion executing per target |
+ * | Deployment        | T#t#DEP#<env>                   | <deployedAt>#<id>     | history newest first, O(limit) |
+ * | Idempotency       | T#t#IDEM#<key>                  | I                     | replayed response; expires by TTL |
  *
  * Snapshot storage: an environment's config set is a content-addressed hash
  * trie (see domain/tree.ts). A snapshot item holds only the two root
@@ -34,11 +47,17 @@ export const TABLE = {
   indexes: [
     { name: 'gsi1', partitionKey: 'gsi1pk', sortKey: 'gsi1sk' },
     { name: 'gsi2', partitionKey: 'gsi2pk', sortKey: 'gsi2sk' },
+    { name: 'gsi3', partitionKey: 'gsi3pk', sortKey: 'gsi3sk' },
+    { name: 'gsi4', partitionKey: 'gsi4pk', sortKey: 'gsi4sk' },
   ],
 } as const;
 
 export const GSI_ENTITY = TABLE.indexes[0];
 export const GSI_ACTOR = TABLE.indexes[1];
+export const GSI_STATUS = TABLE.indexes[0];
+export const GSI_TARGET = TABLE.indexes[1];
+export const GSI_ALL = TABLE.indexes[2];
+export const GSI_ACTIVE = TABLE.indexes[3];
 
 export interface Key {
   pk: string;
@@ -66,4 +85,21 @@ export const keys = {
   auditByEntity: (tenant: string, type: string, id: string) => `${t(tenant)}AUDIT#E#${type}#${id}`,
   auditByActor: (tenant: string, actor: string) => `${t(tenant)}AUDIT#A#${actor}`,
   auditIndexSort: (at: string, seq: number) => `${at}#${pad(seq, 12)}`,
+  promotion: (tenant: string, id: string): Key => ({ pk: `${t(tenant)}PROMO#${id}`, sk: 'P' }),
+  promotionsByStatus: (tenant: string, status: string) => `${t(tenant)}PROMO#S#${status}`,
+  promotionsByTarget: (tenant: string, env: string) => `${t(tenant)}PROMO#TGT#${env}`,
+  promotionsAll: (tenant: string) => `${t(tenant)}PROMOS`,
+  promotionsActive: (tenant: string, env: string) => `${t(tenant)}PROMO#ACTIVE#${env}`,
+  promotionSort: (requestedAt: string, id: string) => `${requestedAt}#${id}`,
+  approval: (tenant: string, promotionId: string, approver: string): Key => ({ pk: `${t(tenant)}PROMO#${promotionId}`, sk: `A#${approver}` }),
+  approvals: (tenant: string, promotionId: string) => ({ pk: `${t(tenant)}PROMO#${promotionId}`, skPrefix: 'A#' }),
+  evidence: (tenant: string, owner: string, at: string, id: string): Key => ({ pk: `${t(tenant)}EVID#${owner}`, sk: `${at}#${id}` }),
+  evidenceOf: (tenant: string, owner: string) => `${t(tenant)}EVID#${owner}`,
+  rule: (tenant: string, id: string): Key => ({ pk: `${t(tenant)}RULE`, sk: `R#${id}` }),
+  rules: (tenant: string) => ({ pk: `${t(tenant)}RULE`, skPrefix: 'R#' }),
+  artifactVersion: (tenant: string, name: string, version: string): Key => ({ pk: `${t(tenant)}ART#${name}`, sk: `V#${version}` }),
+  pointer: (tenant: string, env: string, name: string): Key => ({ pk: `${t(tenant)}ENV`, sk: `PTR#${env}#${name}` }),
+  lock: (tenant: string, env: string): Key => ({ pk: `${t(tenant)}ENV`, sk: `LOCK#${env}` }),
+  deployment: (tenant: string, env: string, deployedAt: string, id: string): Key => ({ pk: `${t(tenant)}DEP#${env}`, sk: `${deployedAt}#${id}` }),
+  idempotency: (tenant: string, key: string): Key => ({ pk: `${t(tenant)}IDEM#${key}`, sk: 'I' }),
 };

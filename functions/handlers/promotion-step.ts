@@ -1,6 +1,12 @@
-// Placeholder replaced in the promotion-engine commit: the state machine's task entry.
 import * as z from 'zod';
+import { awaitStep, executeStep, expireStep, failStep, gatesStep, verifyStep } from '#domain/promotion/steps';
+import { deps } from '../http/deps.ts';
 
+/**
+ * The task Lambda of statemachines/promotion.asl.json: one entry for every
+ * step, validated with zod. Errors keep their `name` (TargetBusy,
+ * PromotionFailed), which Step Functions matches in Retry/Catch.
+ */
 export const stepInput = z.object({
   step: z.enum(['gates', 'await-approval', 'await-go', 'execute', 'verify', 'expire', 'fail']),
   tenant: z.string().min(1),
@@ -10,6 +16,22 @@ export const stepInput = z.object({
 });
 
 export const handler = async (event: unknown) => {
-  stepInput.parse(event);
-  throw new Error('not implemented yet');
+  const input = stepInput.parse(event);
+  const d = deps();
+  switch (input.step) {
+    case 'gates':
+      return gatesStep(d, input.tenant, input.promotionId);
+    case 'await-approval':
+    case 'await-go':
+      await awaitStep(d, input.tenant, input.promotionId, z.string().min(1).parse(input.taskToken), input.step === 'await-approval' ? 'approval' : 'go');
+      return {};
+    case 'execute':
+      return executeStep(d, input.tenant, input.promotionId);
+    case 'verify':
+      return verifyStep(d, input.tenant, input.promotionId);
+    case 'expire':
+      return expireStep(d, input.tenant, input.promotionId);
+    case 'fail':
+      return failStep(d, input.tenant, input.promotionId, input.error);
+  }
 };

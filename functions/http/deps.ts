@@ -1,11 +1,28 @@
-import type { Deps } from '#domain/ports';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import type { Deps, Events, Workflow } from '#domain/ports';
 import { DynamoStore, documentClient } from '../adapters/dynamo-store.ts';
+import { EventBridgeEvents } from '../adapters/events.ts';
+import { sfnWorkflowFromEnv } from '../adapters/sfn-workflow.ts';
+import { HttpGateProvider } from '../adapters/webhook-gates.ts';
 
 let cached: Deps | undefined;
 
+/** Builds an adapter on first use: read-only functions never construct (or need config for) it. */
+function lazy<T extends object>(make: () => T): T {
+  let inst: T | undefined;
+  return new Proxy({} as T, {
+    get: (_t, prop) => {
+      inst ??= make();
+      const v = (inst as Record<string | symbol, unknown>)[prop];
+      return typeof v === 'function' ? v.bind(inst) : v;
+    },
+  });
+}
+
 /**
  * Production wiring, built on first use and reused across invocations.
- * DYNAMODB_ENDPOINT points at DynamoDB Local when running locally.
+ * DYNAMODB_ENDPOINT points at DynamoDB Local when running locally (the local
+ * stack also swaps in its own workflow runner and event bus via resetDeps).
  */
 export function deps(): Deps {
   if (!cached) {
@@ -17,12 +34,22 @@ export function deps(): Deps {
         ? { endpoint, region: process.env.AWS_REGION ?? 'local', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }
         : {},
     );
-    cached = { store: new DynamoStore(db, table), clock: () => new Date() };
+    cached = {
+      store: new DynamoStore(db, table),
+      clock: () => new Date(),
+      workflow: lazy<Workflow>(() => sfnWorkflowFromEnv()),
+      events: lazy<Events>(() => {
+        const bus = process.env.EVENT_BUS_NAME;
+        if (!bus) throw new Error('EVENT_BUS_NAME is not set');
+        return new EventBridgeEvents(new EventBridgeClient({}), bus);
+      }),
+      gates: new HttpGateProvider(),
+    };
   }
   return cached;
 }
 
-/** Lets the local stack and tests point handlers at another table. */
+/** Lets the local stack and tests point handlers at another table or swap adapters. */
 export function resetDeps(next?: Deps): void {
   cached = next;
 }

@@ -17,7 +17,7 @@ export interface Route {
   role: Role | null;
   summary: string;
   /** static values the handler reads for this route */
-  context?: { kind?: 'config' | 'flag' };
+  context?: { kind?: 'config' | 'flag'; subject?: 'config' };
 }
 
 const v1 = '/api/v1';
@@ -32,6 +32,29 @@ const itemRoutes = (kind: 'config' | 'flag'): Route[] => {
     { method: 'DELETE', path: `${base}/{id}`, handler: 'items-delete', auth: 'jwt', role: 'deployer', summary: `Delete a ${kind}`, context: ctx },
   ];
 };
+
+/** Promotion routes exist twice: /api/v1/promotions (all subjects) and seed 000's /api/v1/config/promotions. */
+const promotionRoutes = (base: string, context?: Route['context']): Route[] => [
+  { method: 'POST', path: base, handler: 'promotions-create', auth: 'jwt', role: 'deployer', summary: 'Request a promotion (dryRun: preview only)', context },
+  { method: 'GET', path: base, handler: 'promotions-list', auth: 'jwt', role: 'viewer', summary: 'Promotions, newest first (status/source/target/subject filters)', context },
+  { method: 'GET', path: `${base}/{id}`, handler: 'promotions-get', auth: 'jwt', role: 'viewer', summary: 'One promotion', context },
+  { method: 'DELETE', path: `${base}/{id}`, handler: 'promotions-cancel', auth: 'jwt', role: 'deployer', summary: 'Cancel (before execution)', context },
+  { method: 'POST', path: `${base}/{id}/validate`, handler: 'promotions-validate', auth: 'jwt', role: 'deployer', summary: 'Start gates for a promotion created with autoStart=false', context },
+  { method: 'POST', path: `${base}/{id}/approve`, handler: 'promotions-approve', auth: 'jwt', role: 'approver', summary: 'Approve (idempotent, bound to the release digest)', context },
+  { method: 'POST', path: `${base}/{id}/reject`, handler: 'promotions-reject', auth: 'jwt', role: 'approver', summary: 'Reject with a reason', context },
+  { method: 'POST', path: `${base}/{id}/execute`, handler: 'promotions-execute', auth: 'jwt', role: 'deployer', summary: 'Execute an approved manual promotion (dryRun: preview)', context },
+  { method: 'POST', path: `${base}/{id}/schedule`, handler: 'promotions-schedule', auth: 'jwt', role: 'deployer', summary: 'Schedule an approved manual promotion', context },
+  { method: 'GET', path: `${base}/{id}/decision`, handler: 'promotions-decision', auth: 'jwt', role: 'viewer', summary: 'Decision record: gates, policy digest, approvals, outcome', context },
+  { method: 'POST', path: `${base}/{id}/evidence`, handler: 'promotions-evidence', auth: 'jwt', role: 'deployer', summary: 'Attach typed evidence (tests, scan, cost, benchmark, policy, metrics)', context },
+];
+
+const ruleRoutes = (base: string): Route[] => [
+  { method: 'POST', path: base, handler: 'rules-create', auth: 'jwt', role: 'admin', summary: 'Create a promotion rule / approval policy' },
+  { method: 'GET', path: base, handler: 'rules-list', auth: 'jwt', role: 'viewer', summary: 'Rules / approval policies' },
+  { method: 'GET', path: `${base}/{id}`, handler: 'rules-get', auth: 'jwt', role: 'viewer', summary: 'One rule' },
+  { method: 'PUT', path: `${base}/{id}`, handler: 'rules-update', auth: 'jwt', role: 'admin', summary: 'Update a rule (optimistic locking)' },
+  { method: 'DELETE', path: `${base}/{id}`, handler: 'rules-delete', auth: 'jwt', role: 'admin', summary: 'Delete a rule' },
+];
 
 export const ROUTES: Route[] = [
   { method: 'GET', path: '/health', handler: 'health', auth: 'none', role: null, summary: 'Liveness' },
@@ -51,6 +74,13 @@ export const ROUTES: Route[] = [
   { method: 'GET', path: `${v1}/snapshots/diff`, handler: 'diff-snapshots', auth: 'jwt', role: 'viewer', summary: 'Diff two snapshots' },
   { method: 'GET', path: `${v1}/audit`, handler: 'audit-list', auth: 'jwt', role: 'viewer', summary: 'Audit trail (filters, cursor pagination)' },
   { method: 'GET', path: `${v1}/audit/verify`, handler: 'audit-verify', auth: 'jwt', role: 'viewer', summary: 'Verify the audit hash chain' },
+  ...promotionRoutes(`${v1}/promotions`),
+  ...promotionRoutes(`${v1}/config/promotions`, { subject: 'config' }),
+  { method: 'POST', path: `${v1}/promotions/auto-check`, handler: 'promotions-auto-check', auth: 'jwt', role: 'deployer', summary: 'Check (and run) auto-promotion for a release' },
+  ...ruleRoutes(`${v1}/promotions/rules`),
+  ...ruleRoutes(`${v1}/approval-policies`),
+  { method: 'POST', path: `${v1}/artifacts/{name}/versions`, handler: 'artifacts-publish', auth: 'jwt', role: 'deployer', summary: 'Publish an artifact version into the first environment' },
+  { method: 'POST', path: `${v1}/artifacts/{name}/versions/{version}/evidence`, handler: 'artifacts-evidence', auth: 'jwt', role: 'deployer', summary: 'Attach evidence to a release' },
 ];
 
 /** Handles what no route matches ($default on API Gateway): 404 or 405. */

@@ -1,0 +1,75 @@
+import { requireRole, type Principal } from '../auth.ts';
+import { EnvironmentNotFound } from '../errors.ts';
+import type { Ctx, Deps } from '../ports.ts';
+import { evaluate } from './conditions.ts';
+import { factsFrom } from './gates.ts';
+import { lineOf } from './policy.ts';
+import { createPromotion } from './service.ts';
+
+/** The identity auto-promotions run as (shown in audit and history). */
+export const AUTO_PROMOTER = { id: 'auto-promoter', name: 'auto-promoter' };
+
+export interface AutoCheck {
+  ruleId: string;
+  targetEnvironment: string;
+  eligible: boolean;
+  reasons: string[];
+  promotionId?: string;
+}
+
+/**
+ * Seed 002's check_auto_promotion: for each active autoPromote rule out of the
+ * source environment, evaluate its conditions over the release's facts
+ * (evidence, and how long it has run in the source); when they hold and the
+ * target is not paused, create and run the promotion with no person.
+ */
+export async function checkAutoPromotion(deps: Deps, ctx: Ctx, input: { sourceEnvironment: string; artifact?: string; version?: string }): Promise<AutoCheck[]> {
+  requireRole(ctx.principal, 'deployer');
+  const { tenant } = ctx.principal;
+  const [envs, rules] = await Promise.all([deps.store.listEnvironments(tenant), deps.store.listRules(tenant)]);
+  const line = lineOf(envs);
+  const source = line.find((e) => e.name === input.sourceEnvironment);
+  if (!source) throw new EnvironmentNotFound(input.sourceEnvironment);
+  const now = deps.clock();
+  let owner: string;
+  let since: string;
+  if (input.artifact && input.version) {
+    const ptr = await deps.store.getPointer(tenant, source.name, input.artifact);
+    owner = `artifact:${input.artifact}@${input.version}`;
+    since = ptr?.version === input.version ? ptr.promotedAt : now.toISOString();
+  } else {
+    const snap = await deps.store.getSnapshot(tenant, source.name, source.head.seq);
+    owner = `snapshot:${source.name}@${source.head.seq}`;
+    since = snap?.createdAt ?? now.toISOString();
+  }
+  const facts = {
+    ...factsFrom(await deps.store.listEvidence(tenant, [owner])),
+    'deployment.duration_hours': Math.floor(((now.getTime() - new Date(since).getTime()) / 3_600_000) * 100) / 100,
+    'deployment.environment': source.name,
+  };
+  const out: AutoCheck[] = [];
+  for (const rule of rules.filter((r) => r.status === 'active' && r.autoPromote && r.sourceEnvironment === source.name)) {
+    const target = line.find((e) => e.name === rule.targetEnvironment);
+    const reasons: string[] = [];
+    if (!target) reasons.push(`target '${rule.targetEnvironment}' does not exist`);
+    else if (target.autoPromotionPaused) reasons.push(`auto-promotion into '${target.name}' is paused`);
+    const trace = evaluate(rule.conditions, facts);
+    reasons.push(...trace.failed);
+    const check: AutoCheck = { ruleId: rule.id, targetEnvironment: rule.targetEnvironment, eligible: reasons.length === 0, reasons };
+    if (check.eligible) {
+      const auto: Principal = { tenant, id: AUTO_PROMOTER.id, name: AUTO_PROMOTER.name, roles: ['deployer'], kind: 'machine' };
+      try {
+        const body = input.artifact && input.version
+          ? { sourceEnvironment: source.name, targetEnvironment: rule.targetEnvironment, artifact: input.artifact, version: input.version, notes: `auto-promoted by rule '${rule.name}'`, dryRun: false, autoStart: true, trigger: 'on_approval' as const }
+          : { sourceEnvironment: source.name, targetEnvironment: rule.targetEnvironment, promotionType: 'FULL' as const, configIds: [], flagIds: [], keyPatterns: [], notes: `auto-promoted by rule '${rule.name}'`, dryRun: false, autoStart: true, trigger: 'on_approval' as const };
+        const p = await createPromotion(deps, { principal: auto, requestId: ctx.requestId }, body, { autoPromoted: true });
+        if ('id' in p) check.promotionId = p.id;
+      } catch (err) {
+        check.eligible = false;
+        check.reasons.push((err as Error).message);
+      }
+    }
+    out.push(check);
+  }
+  return out;
+}

@@ -1,0 +1,131 @@
+import type { Gates } from '../schemas.ts';
+import type { Evidence, GateResult } from './model.ts';
+
+/**
+ * Gate evaluation (seed 003): a fixed, deterministic order; policy_compliance,
+ * tests and security_scan block; cost_analysis and performance_baseline only
+ * warn; webhook gates follow, by name. Missing evidence for an enabled
+ * blocking gate, or a provider that errors or times out, FAILS (closed).
+ */
+export const GATE_ORDER = ['policy_compliance', 'tests', 'security_scan', 'cost_analysis', 'performance_baseline'] as const;
+
+export interface WebhookGate {
+  name: string;
+  url: string;
+  timeoutMs: number;
+  blocking: boolean;
+  secret: string;
+}
+
+export interface WebhookOutcome {
+  name: string;
+  verdict: 'PASS' | 'FAIL' | 'ERROR';
+  reason: string;
+}
+
+export interface PolicyChecks {
+  /** what the engine itself checked (release digest, forward-only line); violations fail the gate */
+  violations: string[];
+}
+
+const latest = (evidence: Evidence[], type: Evidence['type']) =>
+  [...evidence].filter((e) => e.type === type).sort((a, b) => (a.submittedAt < b.submittedAt ? 1 : a.submittedAt > b.submittedAt ? -1 : a.id < b.id ? 1 : -1))[0];
+
+const num = (v: unknown) => (typeof v === 'number' ? v : 0);
+
+export function evaluateGates(gates: Gates, evidence: Evidence[], policy: PolicyChecks, webhooks: WebhookOutcome[], blockingHooks: Set<string>): GateResult[] {
+  const out: GateResult[] = [];
+  for (const gate of GATE_ORDER) {
+    const blocking = gate === 'policy_compliance' || gate === 'tests' || gate === 'security_scan';
+    if (!gates[gate]) {
+      out.push({ gate, verdict: 'SKIPPED', blocking, reason: 'not enabled for the target environment', evidenceRefs: [] });
+      continue;
+    }
+    out.push({ ...judge(gate, evidence, policy), gate, blocking });
+  }
+  for (const w of [...webhooks].sort((a, b) => (a.name < b.name ? -1 : 1))) {
+    const blocking = blockingHooks.has(w.name);
+    const failed = w.verdict !== 'PASS';
+    out.push({
+      gate: `webhook:${w.name}`,
+      verdict: failed ? (blocking ? 'FAIL' : 'WARN') : 'PASS',
+      blocking,
+      reason: w.reason,
+      evidenceRefs: [],
+    });
+  }
+  return out;
+}
+
+function judge(gate: (typeof GATE_ORDER)[number], evidence: Evidence[], policy: PolicyChecks): Omit<GateResult, 'gate' | 'blocking'> {
+  switch (gate) {
+    case 'policy_compliance': {
+      const report = latest(evidence, 'policy');
+      const violations = [...policy.violations, ...((report?.payload.violations as string[] | undefined) ?? [])];
+      if (report && report.payload.passed === false && violations.length === 0) violations.push('policy report did not pass');
+      return violations.length
+        ? { verdict: 'FAIL', reason: violations.join('; '), evidenceRefs: report ? [report.id] : [] }
+        : { verdict: 'PASS', reason: 'release digest verified; forward-only line respected' + (report ? '; policy report passed' : ''), evidenceRefs: report ? [report.id] : [] };
+    }
+    case 'tests': {
+      const r = latest(evidence, 'test_results');
+      if (!r) return { verdict: 'FAIL', reason: 'no test_results evidence (fails closed)', evidenceRefs: [] };
+      const passed = num(r.payload.passed);
+      const failed = num(r.payload.failed);
+      if (passed + failed === 0) return { verdict: 'FAIL', reason: 'test run has no tests', evidenceRefs: [r.id] };
+      return failed > 0
+        ? { verdict: 'FAIL', reason: `${failed} of ${passed + failed} tests failed`, evidenceRefs: [r.id] }
+        : { verdict: 'PASS', reason: `${passed} tests passed`, evidenceRefs: [r.id] };
+    }
+    case 'security_scan': {
+      const r = latest(evidence, 'security_scan');
+      if (!r) return { verdict: 'FAIL', reason: 'no security_scan evidence (fails closed)', evidenceRefs: [] };
+      const critical = num(r.payload.critical);
+      const high = num(r.payload.high);
+      if (r.payload.signatureVerified === false) return { verdict: 'FAIL', reason: 'signature not verified', evidenceRefs: [r.id] };
+      return critical + high > 0
+        ? { verdict: 'FAIL', reason: `${critical} critical and ${high} high findings`, evidenceRefs: [r.id] }
+        : { verdict: 'PASS', reason: 'no critical or high findings; signature verified', evidenceRefs: [r.id] };
+    }
+    case 'cost_analysis': {
+      const r = latest(evidence, 'cost_estimate');
+      if (!r) return { verdict: 'WARN', reason: 'no cost_estimate evidence', evidenceRefs: [] };
+      const delta = num(r.payload.monthlyDelta);
+      const budget = r.payload.budget as number | undefined;
+      return budget !== undefined && delta > budget
+        ? { verdict: 'WARN', reason: `monthly cost rises by ${delta} ${r.payload.currency}, over the budget of ${budget}`, evidenceRefs: [r.id] }
+        : { verdict: 'PASS', reason: `monthly cost change ${delta} ${r.payload.currency}`, evidenceRefs: [r.id] };
+    }
+    case 'performance_baseline': {
+      const r = latest(evidence, 'benchmark');
+      if (!r) return { verdict: 'WARN', reason: 'no benchmark evidence', evidenceRefs: [] };
+      const value = num(r.payload.value);
+      const baseline = num(r.payload.baseline);
+      const tol = num(r.payload.tolerancePct);
+      const worse = r.payload.higherIsBetter ? ((baseline - value) / Math.abs(baseline || 1)) * 100 : ((value - baseline) / Math.abs(baseline || 1)) * 100;
+      return worse > tol
+        ? { verdict: 'WARN', reason: `${r.payload.metric} is ${worse.toFixed(1)}% worse than baseline (tolerance ${tol}%)`, evidenceRefs: [r.id] }
+        : { verdict: 'PASS', reason: `${r.payload.metric} within ${tol}% of baseline`, evidenceRefs: [r.id] };
+    }
+  }
+}
+
+/** Facts for rule conditions, from the newest evidence of each type. */
+export function factsFrom(evidence: Evidence[]): Record<string, unknown> {
+  const facts: Record<string, unknown> = {};
+  const t = latest(evidence, 'test_results');
+  if (t) {
+    const passed = num(t.payload.passed);
+    const total = passed + num(t.payload.failed);
+    facts['tests.passed'] = passed;
+    facts['tests.failed'] = num(t.payload.failed);
+    if (total > 0) facts['tests.pass_rate'] = Math.round((passed / total) * 10000) / 100;
+  }
+  const s = latest(evidence, 'security_scan');
+  if (s) for (const k of ['critical', 'high', 'medium', 'low']) facts[`security.${k}`] = num(s.payload[k]);
+  const m = latest(evidence, 'metrics');
+  if (m) for (const [k, v] of Object.entries(m.payload)) facts[`metrics.${k}`] = v;
+  const c = latest(evidence, 'cost_estimate');
+  if (c) facts['cost.monthly_delta'] = num(c.payload.monthlyDelta);
+  return facts;
+}

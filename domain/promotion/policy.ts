@@ -1,0 +1,71 @@
+import { digestOf } from '../canonical.ts';
+import { BackwardPromotion, EnvironmentNotFound, RuleViolation } from '../errors.ts';
+import type { Environment } from '../model.ts';
+import type { Policy, Rule } from './model.ts';
+
+/**
+ * Seed 002's default rules: promoting into the last environment of the line
+ * (production) needs one approval; earlier hops need none.
+ */
+export function defaultPolicy(line: Environment[], target: Environment): Policy {
+  const last = line[line.length - 1];
+  const gated = last?.name === target.name || target.protected;
+  return {
+    ruleId: null,
+    requiresApproval: gated,
+    requiredApprovers: gated ? 1 : 0,
+    approverGroups: ['approver', 'admin'],
+    separationOfDuties: true,
+    approvalExpirySeconds: 86_400,
+  };
+}
+
+export function activeRule(rules: Rule[], source: string, target: string): Rule | undefined {
+  return rules.filter((r) => r.status === 'active' && r.sourceEnvironment === source && r.targetEnvironment === target).sort((a, b) => (a.createdAt < b.createdAt ? -1 : 1))[0];
+}
+
+export function resolvePolicy(rules: Rule[], line: Environment[], source: Environment, target: Environment): Policy {
+  const rule = activeRule(rules, source.name, target.name);
+  if (!rule) return defaultPolicy(line, target);
+  return {
+    ruleId: rule.id,
+    requiresApproval: rule.requiresApproval,
+    requiredApprovers: rule.requiresApproval ? Math.max(1, rule.requiredApprovers) : 0,
+    approverGroups: rule.approverGroups,
+    separationOfDuties: rule.separationOfDuties,
+    approvalExpirySeconds: rule.approvalExpirySeconds,
+  };
+}
+
+export const policyDigest = (p: Policy) => digestOf(p);
+
+/** Environments in line order. */
+export function lineOf(envs: Environment[]): Environment[] {
+  return [...envs].sort((a, b) => a.position - b.position || a.name.localeCompare(b.name));
+}
+
+/**
+ * Forward only: the target must be the next environment after the source,
+ * unless an active rule for the pair allows skipping ahead. Going back is a
+ * rollback, not a promotion.
+ */
+export function checkForward(line: Environment[], rules: Rule[], sourceName: string, targetName: string): { source: Environment; target: Environment } {
+  const source = line.find((e) => e.name === sourceName);
+  const target = line.find((e) => e.name === targetName);
+  if (!source) throw new EnvironmentNotFound(sourceName);
+  if (!target) throw new EnvironmentNotFound(targetName);
+  if (source.name === target.name) throw new RuleViolation('Source and target are the same environment');
+  const si = line.indexOf(source);
+  const ti = line.indexOf(target);
+  if (ti < si) {
+    throw new BackwardPromotion(
+      `Promotion goes forward only (${line.map((e) => e.name).join(' → ')}); to go from '${source.name}' back to '${target.name}', roll '${target.name}' back instead`,
+    );
+  }
+  if (ti > si + 1 && !activeRule(rules, source.name, target.name)?.allowSkip) {
+    throw new RuleViolation(
+      `'${target.name}' is not the next environment after '${source.name}' (that is '${line[si + 1]!.name}'); promote there first, or add a rule for ${source.name} → ${target.name} with allowSkip`,
+    );
+  }
+  return { source, target };
+}

@@ -1,0 +1,44 @@
+import picomatch from 'picomatch';
+import type { ItemKind, Roots } from '../model.ts';
+import { diffTrees, type NodeSource, type StoredEntry } from '../tree.ts';
+import type { ConfigSubject } from './model.ts';
+
+export interface ConfigChange {
+  kind: ItemKind;
+  key: string;
+  /** the entry to write (from the source snapshot), or null to remove the key */
+  entry: StoredEntry | null;
+  from: unknown;
+}
+
+/**
+ * What promoting a config subject onto a target changes: the diff from the
+ * target's current set to the pinned source snapshot, narrowed by the
+ * promotion type. FULL makes the target equal to the source; SELECTIVE takes
+ * the chosen ids; PATTERN the keys matching a glob (removals included).
+ */
+export async function configChanges(source: NodeSource, target: Roots, sourceRoots: Roots, subject: ConfigSubject): Promise<{ changes: ConfigChange[]; unchanged: number }> {
+  const ids = new Set([...subject.configIds, ...subject.flagIds]);
+  const match = subject.keyPatterns.length ? picomatch(subject.keyPatterns, { dot: true }) : () => false;
+  const selected = (kind: ItemKind, e: StoredEntry) =>
+    subject.promotionType === 'FULL' ||
+    (subject.promotionType === 'SELECTIVE' && ids.has(e.i) && (kind === 'config' ? subject.configIds : subject.flagIds).includes(e.i)) ||
+    (subject.promotionType === 'PATTERN' && match(e.k));
+  const changes: ConfigChange[] = [];
+  let unchanged = 0;
+  for (const kind of ['config', 'flag'] as const) {
+    const d = await diffTrees(source, target[kind], sourceRoots[kind]);
+    unchanged += d.unchanged;
+    for (const e of d.added) if (selected(kind, e)) changes.push({ kind, key: e.k, entry: e, from: undefined });
+    for (const m of d.modified) if (selected(kind, m.to)) changes.push({ kind, key: m.to.k, entry: m.to, from: m.from.v });
+    for (const e of d.removed) if (selected(kind, e)) changes.push({ kind, key: e.k, entry: null, from: e.v });
+  }
+  changes.sort((a, b) => (a.kind === b.kind ? (a.key < b.key ? -1 : 1) : a.kind < b.kind ? -1 : 1));
+  return { changes, unchanged };
+}
+
+export function changeView(c: ConfigChange) {
+  return c.entry === null
+    ? { kind: c.kind, key: c.key, action: 'remove' as const, from: c.from }
+    : { kind: c.kind, key: c.key, action: c.from === undefined ? ('add' as const) : ('modify' as const), from: c.from, to: c.entry.v };
+}

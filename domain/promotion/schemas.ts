@@ -1,0 +1,173 @@
+import * as z from 'zod';
+import { envName, itemKey } from '../schemas.ts';
+import type { Condition } from './model.ts';
+
+/** Accepts seed 002's snake_case as well as camelCase (one model, both request shapes). */
+function camelKeys(v: unknown): unknown {
+  if (!v || typeof v !== 'object' || Array.isArray(v)) return v;
+  return Object.fromEntries(Object.entries(v).map(([k, x]) => [k.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase()), x]));
+}
+
+const OPS = ['eq', 'ne', 'gt', 'gte', 'lt', 'lte', 'in', 'contains', 'exists'] as const;
+export const condition: z.ZodType<Condition> = z.lazy(() =>
+  z.union([
+    z.object({ all: z.array(condition).max(50) }).strict(),
+    z.object({ any: z.array(condition).max(50) }).strict(),
+    z
+      .object({ field: z.string().min(1).max(200), op: z.enum(OPS), value: z.json().optional() })
+      .strict()
+      .refine((l) => l.op === 'exists' || l.value !== undefined, { message: 'value is required for this op' })
+      .refine((l) => l.op !== 'in' || Array.isArray(l.value), { message: "'in' needs an array value" }),
+  ]),
+);
+
+const semverLike = z.string().regex(/^v?\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$/, 'must be a semantic version, e.g. v1.2.3');
+export const artifactName = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,99}$/, 'must be 1-100 characters: lower-case letters, digits, . _ -');
+export const sha256Digest = z.string().regex(/^sha256:[0-9a-f]{64}$/, "must be 'sha256:' followed by 64 hex digits");
+
+export const publishArtifact = z
+  .object({
+    version: semverLike,
+    digest: sha256Digest,
+    sourceCommit: z.string().max(100).default(''),
+    gitBranch: z.string().max(200).default(''),
+    metadata: z.record(z.string(), z.json()).default({}),
+  })
+  .strict();
+export type PublishArtifact = z.infer<typeof publishArtifact>;
+
+const common = {
+  sourceEnvironment: envName,
+  targetEnvironment: envName,
+  notes: z.string().max(2000).default(''),
+  dryRun: z.boolean().default(false),
+  /** false keeps it PENDING until POST /validate (seed 000's step-by-step flow) */
+  autoStart: z.boolean().default(true),
+  /** when execution starts once approved */
+  trigger: z.enum(['on_approval', 'manual']).default('on_approval'),
+};
+
+export const createConfigPromotion = z
+  .object({
+    ...common,
+    promotionType: z.enum(['FULL', 'SELECTIVE', 'PATTERN']).default('FULL'),
+    configIds: z.array(z.uuid()).max(1000).default([]),
+    flagIds: z.array(z.uuid()).max(1000).default([]),
+    keyPatterns: z.array(z.string().min(1).max(256)).max(100).default([]),
+  })
+  .strict()
+  .superRefine((b, ctx) => {
+    if (b.promotionType === 'SELECTIVE' && b.configIds.length + b.flagIds.length === 0) {
+      ctx.addIssue({ code: 'custom', path: ['configIds'], message: 'SELECTIVE needs configIds or flagIds' });
+    }
+    if (b.promotionType === 'PATTERN' && b.keyPatterns.length === 0) {
+      ctx.addIssue({ code: 'custom', path: ['keyPatterns'], message: 'PATTERN needs keyPatterns' });
+    }
+  });
+export type CreateConfigPromotion = z.infer<typeof createConfigPromotion>;
+
+export const createArtifactPromotion = z
+  .object({ ...common, artifact: artifactName, version: semverLike })
+  .strict();
+export type CreateArtifactPromotion = z.infer<typeof createArtifactPromotion>;
+
+/** POST /api/v1/promotions takes either shape: a body naming an `artifact` promotes a version, any other a config set. */
+export const createPromotion = z.preprocess(
+  camelKeys,
+  z.custom<Record<string, unknown>>((v) => !!v && typeof v === 'object' && !Array.isArray(v), 'body must be a JSON object'),
+).pipe(
+  z.custom<Record<string, unknown>>().transform((body, ctx) => {
+    const schema = 'artifact' in body ? createArtifactPromotion : createConfigPromotion;
+    const r = schema.safeParse(body);
+    if (!r.success) {
+      for (const i of r.error.issues) ctx.addIssue({ ...i, code: 'custom', message: i.message, path: i.path } as never);
+      return z.NEVER;
+    }
+    return r.data as CreateArtifactPromotion | CreateConfigPromotion;
+  }),
+);
+export type CreatePromotion = CreateArtifactPromotion | CreateConfigPromotion;
+
+export const approveBody = z.object({ comment: z.string().max(1000).optional() }).strict();
+export const rejectBody = z.object({ reason: z.string().trim().min(1, 'give a reason for the rejection').max(1000) }).strict();
+export const cancelQuery = z.object({ reason: z.string().trim().min(1).max(1000).optional() }).strict();
+export const executeBody = z.object({ dryRun: z.boolean().default(false) }).strict();
+export const scheduleBody = z
+  .object({ at: z.iso.datetime({ offset: true, message: 'at must be an ISO-8601 date-time in the future, e.g. 2026-12-01T09:00:00Z' }) })
+  .strict();
+
+export const evidenceBody = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('test_results'), payload: z.object({ passed: z.number().int().min(0), failed: z.number().int().min(0), skipped: z.number().int().min(0).default(0), suite: z.string().max(200).optional() }).strict() }).strict(),
+  z.object({ type: z.literal('security_scan'), payload: z.object({ critical: z.number().int().min(0), high: z.number().int().min(0), medium: z.number().int().min(0).default(0), low: z.number().int().min(0).default(0), signatureVerified: z.boolean().default(true), scanner: z.string().max(100).optional() }).strict() }).strict(),
+  z.object({ type: z.literal('cost_estimate'), payload: z.object({ monthlyDelta: z.number(), currency: z.string().length(3).default('USD'), budget: z.number().optional() }).strict() }).strict(),
+  z.object({ type: z.literal('benchmark'), payload: z.object({ metric: z.string().min(1).max(100), value: z.number(), baseline: z.number(), tolerancePct: z.number().min(0).max(1000).default(10), higherIsBetter: z.boolean().default(false) }).strict() }).strict(),
+  z.object({ type: z.literal('policy'), payload: z.object({ passed: z.boolean(), violations: z.array(z.string().max(500)).max(100).default([]) }).strict() }).strict(),
+  z.object({ type: z.literal('metrics'), payload: z.record(z.string().regex(/^[a-z][a-z0-9_]{0,63}$/), z.number()) }).strict(),
+]);
+export type EvidenceBody = z.infer<typeof evidenceBody>;
+
+const ruleFields = {
+  name: z.string().trim().min(1).max(200),
+  sourceEnvironment: envName,
+  targetEnvironment: envName,
+  requiresApproval: z.boolean(),
+  requiredApprovers: z.number().int().min(0).max(20),
+  approverGroups: z.array(z.string().min(1).max(100)).min(1).max(20),
+  separationOfDuties: z.boolean(),
+  approvalExpirySeconds: z.number().int().min(1).max(30 * 24 * 3600),
+  autoPromote: z.boolean(),
+  conditions: condition.nullable(),
+  allowSkip: z.boolean(),
+  status: z.enum(['active', 'disabled']),
+};
+
+export const createRule = z.preprocess(
+  camelKeys,
+  z
+    .object({
+      ...ruleFields,
+      requiresApproval: ruleFields.requiresApproval.default(true),
+      requiredApprovers: ruleFields.requiredApprovers.default(1),
+      approverGroups: ruleFields.approverGroups.default(['approver', 'admin']),
+      separationOfDuties: ruleFields.separationOfDuties.default(true),
+      approvalExpirySeconds: ruleFields.approvalExpirySeconds.default(86_400),
+      autoPromote: ruleFields.autoPromote.default(false),
+      conditions: ruleFields.conditions.default(null),
+      allowSkip: ruleFields.allowSkip.default(false),
+      status: ruleFields.status.default('active'),
+    })
+    .strict()
+    .refine((r) => !r.requiresApproval || r.requiredApprovers >= 1, { message: 'requiredApprovers must be at least 1 when approval is required', path: ['requiredApprovers'] }),
+);
+export type CreateRule = z.infer<typeof createRule>;
+
+export const updateRule = z.preprocess(
+  camelKeys,
+  z.object({ version: z.number().int().min(1), ...Object.fromEntries(Object.entries(ruleFields).map(([k, v]) => [k, v.optional()])) } as {
+    version: z.ZodNumber;
+  } & { [K in keyof typeof ruleFields]: z.ZodOptional<(typeof ruleFields)[K]> }).strict(),
+);
+export type UpdateRule = z.infer<typeof updateRule>;
+
+export const listPromotionsQuery = z
+  .object({
+    status: z.string().regex(/^[A-Za-z_]+$/).transform((s) => s.toUpperCase()).optional(),
+    source: envName.optional(),
+    target: envName.optional(),
+    subject: z.string().min(1).max(120).optional(),
+    limit: z.coerce.number().int().min(1).max(200).default(50),
+    cursor: z.string().min(1).max(2048).optional(),
+  })
+  .strict();
+export type ListPromotionsQuery = z.infer<typeof listPromotionsQuery>;
+
+export const autoCheckBody = z
+  .object({
+    sourceEnvironment: envName,
+    artifact: artifactName.optional(),
+    version: semverLike.optional(),
+  })
+  .strict()
+  .refine((b) => !b.artifact === !b.version, { message: 'give artifact and version together (or neither, for the config set)' });
+
+export { itemKey };

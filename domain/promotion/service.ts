@@ -1,0 +1,505 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { chainEntry } from '../audit.ts';
+import { hasRole, requireRole, type Principal } from '../auth.ts';
+import { digestOf } from '../canonical.ts';
+import {
+  AlreadyExists,
+  ArtifactNotFound,
+  NotAnApprover,
+  PromotionNotFound,
+  RuleViolation,
+  SelfApprovalForbidden,
+  TargetBusy,
+  TransitionNotAllowed,
+  ValidationFailed,
+} from '../errors.ts';
+import type { AuditDraft } from '../audit.ts';
+import type { Environment } from '../model.ts';
+import type { Ctx, Deps, WriteOp } from '../ports.ts';
+import { retryOnConflict } from '../retry.ts';
+import { memoSource } from '../tree.ts';
+import type { EventType } from './events.ts';
+import { evaluateGates } from './gates.ts';
+import { assertAction, assertTransition, isTerminal, type Status } from './lifecycle.ts';
+import type { Actor, Approval, ArtifactVersion, Evidence, Promotion, Subject } from './model.ts';
+import { checkForward, lineOf, policyDigest, resolvePolicy } from './policy.ts';
+import { changeView, configChanges } from './release.ts';
+import type { CreatePromotion, EvidenceBody, ListPromotionsQuery, PublishArtifact } from './schemas.ts';
+
+/** Time-ordered, unguessable id. */
+export function newPromotionId(now: Date): string {
+  return `prm_${now.getTime().toString(36).padStart(9, '0')}${randomBytes(5).toString('hex')}`;
+}
+
+export const actorOf = (p: Principal): Actor => ({ id: p.id, name: p.name });
+
+export function subjectLabel(s: Subject): string {
+  return s.type === 'artifact' ? `${s.name}@${s.version}` : `config:${s.promotionType.toLowerCase()}@${s.sourceSnapshot.seq}`;
+}
+
+/** Evidence owners a promotion's gates read: the promotion's own and its release's. */
+export function evidenceOwners(p: Pick<Promotion, 'id' | 'subject' | 'sourceEnvironment'>): string[] {
+  const release = p.subject.type === 'artifact' ? `artifact:${p.subject.name}@${p.subject.version}` : `snapshot:${p.sourceEnvironment}@${p.subject.sourceSnapshot.seq}`;
+  return [`promotion:${p.id}`, release];
+}
+
+export function auditDraft(ctx: Ctx | { principal: Actor & { tenant?: string } }, p: Promotion, action: string, before: string | null, after: string | null, reason?: string): AuditDraft {
+  const principal = ctx.principal;
+  return {
+    actor: principal.id,
+    actorName: principal.name,
+    action,
+    entityType: 'promotion',
+    entityId: p.id,
+    reason,
+    before,
+    after,
+    requestId: 'requestId' in ctx ? ctx.requestId : undefined,
+  };
+}
+
+/** Writes a promotion change with its audit entry in one transaction (plus any extra ops). */
+export async function savePromotion(
+  deps: Deps,
+  actor: Actor,
+  next: Promotion,
+  previous: Promotion | null,
+  action: string,
+  extra: WriteOp[] = [],
+  reason?: string,
+  requestId?: string,
+): Promise<void> {
+  const audit = chainEntry(
+    next.tenant,
+    await deps.store.auditHead(next.tenant),
+    {
+      actor: actor.id,
+      actorName: actor.name,
+      action,
+      entityType: 'promotion',
+      entityId: next.id,
+      reason,
+      before: previous ? `${previous.status}:${previous.releaseDigest}` : null,
+      after: `${next.status}:${next.releaseDigest}`,
+      requestId,
+    },
+    deps.clock(),
+  );
+  await deps.store.commit(next.tenant, [
+    { kind: 'promotion', promotion: next, expectedVersion: previous ? previous.version : null },
+    ...extra,
+    { kind: 'audit', entry: audit },
+  ]);
+}
+
+/** A status change through the one transition table. */
+export function moved(p: Promotion, to: Status, by: Actor, now: Date, patch: Partial<Promotion> = {}): Promotion {
+  assertTransition(p.status, to, p.id);
+  const at = now.toISOString();
+  return {
+    ...p,
+    ...patch,
+    status: to,
+    version: p.version + 1,
+    updatedAt: at,
+    completedAt: isTerminal(to) ? at : p.completedAt,
+    transitions: [...p.transitions, { status: to, at, by: by.name }].slice(-30),
+  };
+}
+
+export async function publishEvent(deps: Deps, type: EventType, p: Promotion, extra: { actor?: string; reason?: string; approvalsNeeded?: number; approverGroups?: string[] } = {}): Promise<void> {
+  try {
+    await deps.events.publish([
+      {
+        type,
+        tenant: p.tenant,
+        detail: {
+          tenant: p.tenant,
+          promotionId: p.id,
+          status: p.status,
+          sourceEnvironment: p.sourceEnvironment,
+          targetEnvironment: p.targetEnvironment,
+          subject: subjectLabel(p.subject),
+          releaseDigest: p.releaseDigest,
+          ...extra,
+          at: deps.clock().toISOString(),
+        },
+      },
+    ]);
+  } catch (err) {
+    // The state change is committed; a lost notification must not undo it. Logged for operators.
+    console.error(JSON.stringify({ level: 'error', msg: 'event publish failed', type, promotionId: p.id, error: String(err) }));
+  }
+}
+
+export async function loadPromotion(deps: Deps, tenant: string, id: string): Promise<Promotion> {
+  const p = await deps.store.getPromotion(tenant, id);
+  if (!p) throw new PromotionNotFound(id);
+  return p;
+}
+
+// ---------------------------------------------------------------- artifacts
+
+export async function publishArtifact(deps: Deps, ctx: Ctx, name: string, input: PublishArtifact) {
+  requireRole(ctx.principal, 'deployer');
+  const { tenant } = ctx.principal;
+  return retryOnConflict(async () => {
+    const envs = lineOf(await deps.store.listEnvironments(tenant));
+    const first = envs[0];
+    if (!first) throw new RuleViolation('Create an environment first: a version is published into the first environment of the line');
+    const existing = await deps.store.getArtifactVersion(tenant, name, input.version);
+    if (existing) {
+      if (existing.digest === input.digest) return { artifact: existing, environment: first.name, created: false };
+      throw new AlreadyExists(`${name}@${input.version} was published with digest ${existing.digest}; versions are immutable — publish a new version`, { digest: existing.digest });
+    }
+    const now = deps.clock().toISOString();
+    const artifact: ArtifactVersion = { name, version: input.version, digest: input.digest, sourceCommit: input.sourceCommit, metadata: { ...input.metadata, gitBranch: input.gitBranch }, publishedAt: now, publishedBy: ctx.principal.name };
+    const prev = await deps.store.getPointer(tenant, first.name, name);
+    const deploymentId = randomUUID();
+    const audit = chainEntry(tenant, await deps.store.auditHead(tenant), {
+      actor: ctx.principal.id,
+      actorName: ctx.principal.name,
+      action: 'artifact.publish',
+      entityType: 'artifact',
+      entityId: `${name}@${input.version}`,
+      before: prev ? prev.digest : null,
+      after: input.digest,
+      requestId: ctx.requestId,
+    }, deps.clock());
+    await deps.store.commit(tenant, [
+      { kind: 'artifactVersion', artifact },
+      {
+        kind: 'pointer',
+        pointer: { environment: first.name, name, version: input.version, digest: input.digest, promotedAt: now, promotedBy: ctx.principal.name, promotionId: null, version_: (prev?.version_ ?? 0) + 1 },
+        expectedVersion: prev ? prev.version_ : null,
+      },
+      {
+        kind: 'deployment',
+        deployment: { id: deploymentId, environment: first.name, imageTag: input.version, gitCommit: input.sourceCommit, gitBranch: input.gitBranch, status: 'DEPLOYED', deployedAt: now, completedAt: now, promotionId: null, digest: input.digest, deployedBy: ctx.principal.name },
+      },
+      { kind: 'audit', entry: audit },
+    ]);
+    return { artifact, environment: first.name, created: true };
+  });
+}
+
+// ---------------------------------------------------------------- create / dry-run
+
+interface Prepared {
+  source: Environment;
+  target: Environment;
+  subject: Subject;
+  releaseDigest: string;
+  preview: Record<string, unknown>;
+}
+
+async function prepare(deps: Deps, tenant: string, input: CreatePromotion, line: Environment[], rules: Awaited<ReturnType<Deps['store']['listRules']>>): Promise<Prepared> {
+  const { source, target } = checkForward(line, rules, input.sourceEnvironment, input.targetEnvironment);
+  if ('artifact' in input) {
+    const version = await deps.store.getArtifactVersion(tenant, input.artifact, input.version);
+    if (!version) throw new ArtifactNotFound(`${input.artifact}@${input.version} has not been published`, { artifact: input.artifact, version: input.version });
+    const inSource = await deps.store.getPointer(tenant, source.name, input.artifact);
+    if (!inSource || inSource.version !== input.version) {
+      throw new RuleViolation(
+        `${input.artifact}@${input.version} is not what '${source.name}' runs (it runs ${inSource ? inSource.version : 'nothing'}); a release is promoted from where it runs`,
+      );
+    }
+    const inTarget = await deps.store.getPointer(tenant, target.name, input.artifact);
+    if (inTarget?.version === input.version) throw new RuleViolation(`'${target.name}' already runs ${input.artifact}@${input.version}`);
+    const subject: Subject = { type: 'artifact', name: input.artifact, version: input.version, digest: version.digest };
+    return { source, target, subject, releaseDigest: version.digest, preview: { artifact: input.artifact, from: inTarget?.version ?? null, to: input.version, digest: version.digest } };
+  }
+  const subject: Subject = {
+    type: 'config',
+    sourceSnapshot: { seq: source.head.seq, digest: source.head.digest },
+    promotionType: input.promotionType,
+    configIds: [...input.configIds].sort(),
+    flagIds: [...input.flagIds].sort(),
+    keyPatterns: [...input.keyPatterns].sort(),
+  };
+  const { changes, unchanged } = await configChanges(memoSource(deps.store.nodes(tenant)), target.head.roots, source.head.roots, subject);
+  if (changes.length === 0) throw new RuleViolation(`Nothing to promote: '${target.name}' already has what this ${subject.promotionType} promotion would bring from '${source.name}'`);
+  // Bound to the exact release: the source content digest plus the selection.
+  const releaseDigest = digestOf({ source: subject.sourceSnapshot.digest, type: subject.promotionType, configIds: subject.configIds, flagIds: subject.flagIds, keyPatterns: subject.keyPatterns });
+  return { source, target, subject, releaseDigest, preview: { changes: changes.map(changeView), unchanged } };
+}
+
+export async function createPromotion(deps: Deps, ctx: Ctx, input: CreatePromotion, opts: { autoPromoted?: boolean } = {}) {
+  requireRole(ctx.principal, 'deployer');
+  const { tenant } = ctx.principal;
+  const [envs, rules] = await Promise.all([deps.store.listEnvironments(tenant), deps.store.listRules(tenant)]);
+  const line = lineOf(envs);
+  const prepared = await prepare(deps, tenant, input, line, rules);
+  const policy = resolvePolicy(rules, line, prepared.source, prepared.target);
+  const now = deps.clock();
+  if (input.dryRun) {
+    const gates = evaluateGates(prepared.target.gates, [], { violations: [] }, [], new Set());
+    return {
+      dryRun: true as const,
+      sourceEnvironment: prepared.source.name,
+      targetEnvironment: prepared.target.name,
+      releaseDigest: prepared.releaseDigest,
+      ...prepared.preview,
+      gates: gates.map((g) => ({ gate: g.gate, enabled: g.verdict !== 'SKIPPED', blocking: g.blocking })),
+      webhookGates: (prepared.target.webhookGates ?? []).map((h) => ({ name: h.name, blocking: h.blocking })),
+      approval: { required: policy.requiresApproval, approvers: policy.requiredApprovers, groups: policy.approverGroups, separationOfDuties: policy.separationOfDuties, expirySeconds: policy.approvalExpirySeconds },
+      policyDigest: policyDigest(policy),
+    };
+  }
+  const active = await deps.store.activePromotions(tenant, prepared.target.name);
+  const twin = active.find((a) => a.releaseDigest === prepared.releaseDigest && a.sourceEnvironment === prepared.source.name);
+  if (twin) throw new AlreadyExists(`The same release is already on its way to '${prepared.target.name}' as ${twin.id} (${twin.status})`, { promotionId: twin.id });
+  const mode = prepared.target.concurrency ?? 'queue';
+  if (mode === 'reject' && active.length > 0) {
+    throw new TargetBusy(`'${prepared.target.name}' accepts one promotion at a time and ${active[0]!.id} is ${active[0]!.status}; wait for it or cancel it`, { blockedBy: active[0]!.id });
+  }
+  const id = newPromotionId(now);
+  const at = now.toISOString();
+  const requester = actorOf(ctx.principal);
+  const promotion: Promotion = {
+    tenant,
+    id,
+    subject: prepared.subject,
+    sourceEnvironment: prepared.source.name,
+    targetEnvironment: prepared.target.name,
+    status: 'PENDING',
+    releaseDigest: prepared.releaseDigest,
+    notes: input.notes,
+    requestedBy: requester,
+    requestedAt: at,
+    policy,
+    policyDigest: policyDigest(policy),
+    approvedBy: [],
+    gates: null,
+    trigger: input.trigger,
+    scheduledAt: null,
+    taskToken: null,
+    executionId: null,
+    rejection: null,
+    result: null,
+    error: null,
+    autoPromoted: opts.autoPromoted ?? false,
+    version: 1,
+    updatedAt: at,
+    completedAt: null,
+    transitions: [{ status: 'PENDING', at, by: requester.name }],
+  };
+  await retryOnConflict(() => savePromotion(deps, requester, promotion, null, 'promotion.create', [], input.notes || undefined, ctx.requestId));
+  await publishEvent(deps, 'Promotion Requested', promotion, { actor: requester.name });
+  if (mode === 'supersede') {
+    for (const older of active.filter((p) => p.status !== 'EXECUTING')) {
+      await cancelPromotion(deps, { ...ctx, principal: { ...ctx.principal, roles: [...ctx.principal.roles, 'deployer'] } }, older.id, `superseded by ${id}`).catch(() => undefined);
+    }
+  }
+  if (input.autoStart) await startFlow(deps, promotion);
+  return deps.store.getPromotion(tenant, id) as Promise<Promotion>;
+}
+
+/** Starts (or re-starts, idempotently) the state machine for a promotion. */
+export async function startFlow(deps: Deps, p: Promotion): Promise<void> {
+  await deps.workflow.start('promotion', { tenant: p.tenant, promotionId: p.id });
+}
+
+// ---------------------------------------------------------------- reads
+
+export async function getPromotion(deps: Deps, ctx: Ctx, id: string): Promise<Promotion> {
+  requireRole(ctx.principal, 'viewer');
+  return loadPromotion(deps, ctx.principal.tenant, id);
+}
+
+export async function listPromotions(deps: Deps, ctx: Ctx, q: ListPromotionsQuery, onlyConfig = false) {
+  requireRole(ctx.principal, 'viewer');
+  return deps.store.listPromotions(ctx.principal.tenant, { status: q.status, source: q.source, target: q.target, subject: onlyConfig ? 'config' : q.subject }, q.limit, q.cursor);
+}
+
+export function promotionView(p: Promotion) {
+  const { tenant: _t, taskToken, ...rest } = p;
+  return { ...rest, waitingFor: taskToken ? (p.status === 'AWAITING_APPROVAL' ? 'approval' : 'execution') : null };
+}
+
+// ---------------------------------------------------------------- actions
+
+export async function validatePromotion(deps: Deps, ctx: Ctx, id: string): Promise<Promotion> {
+  requireRole(ctx.principal, 'deployer');
+  const p = await loadPromotion(deps, ctx.principal.tenant, id);
+  assertAction('validate', p.status, id);
+  await startFlow(deps, p);
+  return p;
+}
+
+function countable(p: Promotion, approvals: Approval[]): Approval[] {
+  return approvals.filter((a) => a.digest === p.releaseDigest && !(p.policy.separationOfDuties && a.by === p.requestedBy.id));
+}
+
+export async function approvePromotion(deps: Deps, ctx: Ctx, id: string, comment?: string): Promise<Promotion> {
+  requireRole(ctx.principal, 'approver');
+  const { tenant } = ctx.principal;
+  const me = actorOf(ctx.principal);
+  let p = await loadPromotion(deps, tenant, id);
+  const mine = (await deps.store.listApprovals(tenant, id)).find((a) => a.by === me.id && a.digest === p.releaseDigest);
+  // Approving twice is idempotent: the same state, counted once.
+  if (mine) return p;
+  assertAction('approve', p.status, id);
+  if (!p.policy.approverGroups.some((g) => ctx.principal.roles.includes(g as never) || (g === 'approver' && hasRole(ctx.principal, 'approver')))) {
+    throw new NotAnApprover(`Approvals for ${p.sourceEnvironment} → ${p.targetEnvironment} come from: ${p.policy.approverGroups.join(', ')}`);
+  }
+  if (p.policy.separationOfDuties && p.requestedBy.id === me.id) {
+    throw new SelfApprovalForbidden('You requested this promotion; separation of duties needs someone else to approve it');
+  }
+  const expiresAt = approvalDeadline(p);
+  if (expiresAt && deps.clock() > expiresAt) throw new TransitionNotAllowed(`The approval window of ${id} closed at ${expiresAt.toISOString()}`, { status: p.status });
+  const approval: Approval = { by: me.id, name: me.name, at: deps.clock().toISOString(), digest: p.releaseDigest, ...(comment ? { comment } : {}) };
+  await retryOnConflict(async () => {
+    const audit = chainEntry(tenant, await deps.store.auditHead(tenant), { ...auditDraft(ctx, p, 'promotion.approve', null, p.releaseDigest, comment) }, deps.clock());
+    try {
+      await deps.store.commit(tenant, [{ kind: 'approval', promotionId: id, approval }, { kind: 'audit', entry: audit }]);
+    } catch (err) {
+      // Our approval is already stored (a concurrent retry of the same request): nothing more to write.
+      if ((await deps.store.listApprovals(tenant, id)).some((a) => a.by === me.id && a.digest === p.releaseDigest)) return;
+      throw err;
+    }
+  });
+  // Count, and only when the policy is met move to APPROVED; the conditional write picks one winner.
+  return retryOnConflict(async () => {
+    p = await loadPromotion(deps, tenant, id);
+    if (p.status !== 'AWAITING_APPROVAL') return p;
+    const counted = countable(p, await deps.store.listApprovals(tenant, id));
+    if (counted.length < p.policy.requiredApprovers) return p;
+    const next = moved(p, 'APPROVED', me, deps.clock(), { approvedBy: counted.map((a) => a.name).sort(), taskToken: null });
+    await savePromotion(deps, me, next, p, 'promotion.approved', [], undefined, ctx.requestId);
+    // Exactly one caller gets here per promotion; the stored token (if the flow is already waiting) resumes it.
+    if (p.taskToken) await deps.workflow.sendTaskSuccess(p.taskToken, { next: next.trigger === 'on_approval' ? 'execute' : 'await-go' });
+    await publishEvent(deps, 'Promotion Approved', next, { actor: me.name });
+    return next;
+  });
+}
+
+export function approvalDeadline(p: Promotion): Date | null {
+  const entered = [...p.transitions].reverse().find((t) => t.status === 'AWAITING_APPROVAL');
+  return entered ? new Date(new Date(entered.at).getTime() + p.policy.approvalExpirySeconds * 1000) : null;
+}
+
+export async function rejectPromotion(deps: Deps, ctx: Ctx, id: string, reason: string): Promise<Promotion> {
+  requireRole(ctx.principal, 'approver');
+  const me = actorOf(ctx.principal);
+  return retryOnConflict(async () => {
+    const p = await loadPromotion(deps, ctx.principal.tenant, id);
+    if (p.status === 'REJECTED' && p.rejection?.by === me.id) return p;
+    assertAction('reject', p.status, id);
+    if (!p.policy.approverGroups.some((g) => ctx.principal.roles.includes(g as never))) {
+      throw new NotAnApprover(`Only ${p.policy.approverGroups.join(', ')} can reject this promotion`);
+    }
+    const next = moved(p, 'REJECTED', me, deps.clock(), { rejection: { by: me.id, reason, at: deps.clock().toISOString() }, taskToken: null });
+    await savePromotion(deps, me, next, p, 'promotion.reject', [], reason, ctx.requestId);
+    if (p.taskToken) await deps.workflow.sendTaskFailure(p.taskToken, 'Rejected', reason);
+    await publishEvent(deps, 'Promotion Rejected', next, { actor: me.name, reason });
+    return next;
+  });
+}
+
+export async function cancelPromotion(deps: Deps, ctx: Ctx, id: string, reason?: string): Promise<Promotion> {
+  requireRole(ctx.principal, 'deployer');
+  const me = actorOf(ctx.principal);
+  return retryOnConflict(async () => {
+    const p = await loadPromotion(deps, ctx.principal.tenant, id);
+    if (p.status === 'CANCELLED') return p;
+    assertAction('cancel', p.status, id);
+    const next = moved(p, 'CANCELLED', me, deps.clock(), { taskToken: null, error: reason ? { code: 'CANCELLED', message: reason } : null });
+    await savePromotion(deps, me, next, p, 'promotion.cancel', [], reason, ctx.requestId);
+    if (p.taskToken) await deps.workflow.sendTaskFailure(p.taskToken, 'Cancelled', reason ?? 'cancelled');
+    await publishEvent(deps, 'Promotion Cancelled', next, { actor: me.name, reason });
+    return next;
+  });
+}
+
+export async function executePromotion(deps: Deps, ctx: Ctx, id: string, dryRun: boolean) {
+  requireRole(ctx.principal, 'deployer');
+  const { tenant } = ctx.principal;
+  const p = await loadPromotion(deps, tenant, id);
+  assertAction('execute', p.status, id);
+  if (dryRun) return { dryRun: true as const, promotionId: id, ...(await previewExecution(deps, p)) };
+  // The flow waits at its "go" task for manual or scheduled promotions; an on-approval one is already executing.
+  if (p.taskToken) await deps.workflow.sendTaskSuccess(p.taskToken, { next: 'execute' });
+  return { accepted: true as const, promotion: p };
+}
+
+export async function previewExecution(deps: Deps, p: Promotion): Promise<Record<string, unknown>> {
+  const target = await deps.store.getEnvironment(p.tenant, p.targetEnvironment);
+  if (!target) return { changes: [] };
+  if (p.subject.type === 'artifact') {
+    const cur = await deps.store.getPointer(p.tenant, p.targetEnvironment, p.subject.name);
+    return { artifact: p.subject.name, from: cur?.version ?? null, to: p.subject.version, digest: p.subject.digest };
+  }
+  const snap = await deps.store.getSnapshot(p.tenant, p.sourceEnvironment, p.subject.sourceSnapshot.seq);
+  if (!snap) return { changes: [] };
+  const { changes, unchanged } = await configChanges(memoSource(deps.store.nodes(p.tenant)), target.head.roots, snap.roots, p.subject);
+  return { changes: changes.map(changeView), unchanged };
+}
+
+export async function schedulePromotion(deps: Deps, ctx: Ctx, id: string, at: string): Promise<Promotion> {
+  requireRole(ctx.principal, 'deployer');
+  const me = actorOf(ctx.principal);
+  const when = new Date(at);
+  if (when.getTime() <= deps.clock().getTime()) throw new ValidationFailed([{ path: 'body.at', message: 'must be in the future' }]);
+  return retryOnConflict(async () => {
+    const p = await loadPromotion(deps, ctx.principal.tenant, id);
+    assertAction('schedule', p.status, id);
+    if (p.trigger === 'on_approval') {
+      throw new TransitionNotAllowed(`Promotion ${id} runs as soon as it is approved; create it with "trigger": "manual" to schedule it`, { status: p.status });
+    }
+    const next = moved(p, 'SCHEDULED', me, deps.clock(), { scheduledAt: when.toISOString(), trigger: 'scheduled' });
+    await savePromotion(deps, me, next, p, 'promotion.schedule', [], `at ${when.toISOString()}`, ctx.requestId);
+    return next;
+  });
+}
+
+export async function addEvidence(deps: Deps, ctx: Ctx, owner: { promotionId?: string; artifact?: { name: string; version: string } }, body: EvidenceBody): Promise<Evidence> {
+  requireRole(ctx.principal, 'deployer');
+  const { tenant } = ctx.principal;
+  let ownerKey: string;
+  if (owner.promotionId) {
+    const p = await loadPromotion(deps, tenant, owner.promotionId);
+    if (isTerminal(p.status) || p.status === 'EXECUTING') {
+      throw new TransitionNotAllowed(`Promotion ${p.id} is ${p.status}; evidence is taken before execution`, { status: p.status });
+    }
+    ownerKey = `promotion:${p.id}`;
+  } else {
+    const a = owner.artifact!;
+    if (!(await deps.store.getArtifactVersion(tenant, a.name, a.version))) throw new ArtifactNotFound(`${a.name}@${a.version} has not been published`);
+    ownerKey = `artifact:${a.name}@${a.version}`;
+  }
+  const evidence: Evidence = { id: `ev_${randomBytes(6).toString('hex')}`, type: body.type, payload: body.payload as Record<string, unknown>, submittedBy: ctx.principal.name, submittedAt: deps.clock().toISOString() };
+  await deps.store.putEvidence(tenant, ownerKey, evidence);
+  return evidence;
+}
+
+/** The decision record: deterministic for the same inputs (no evaluation timestamps inside `record`). */
+export async function decisionRecord(deps: Deps, ctx: Ctx, id: string) {
+  requireRole(ctx.principal, 'viewer');
+  const p = await loadPromotion(deps, ctx.principal.tenant, id);
+  const approvals = (await deps.store.listApprovals(p.tenant, id)).sort((a, b) => (a.by < b.by ? -1 : 1));
+  const counted = countable(p, approvals);
+  const blockingFailed = (p.gates ?? []).filter((g) => g.blocking && g.verdict === 'FAIL');
+  const outcome =
+    p.gates === null
+      ? 'PENDING_VALIDATION'
+      : blockingFailed.length
+        ? 'BLOCKED_BY_GATES'
+        : p.policy.requiresApproval && counted.length < p.policy.requiredApprovers
+          ? p.status === 'REJECTED' ? 'REJECTED' : 'AWAITING_APPROVAL'
+          : 'ALLOWED';
+  const record = {
+    promotionId: p.id,
+    releaseDigest: p.releaseDigest,
+    subject: p.subject,
+    sourceEnvironment: p.sourceEnvironment,
+    targetEnvironment: p.targetEnvironment,
+    policy: p.policy,
+    policyDigest: p.policyDigest,
+    gates: p.gates ?? [],
+    approvals: approvals.map((a) => ({ by: a.name, digest: a.digest, counted: counted.includes(a) })),
+    approvalsRequired: p.policy.requiredApprovers,
+    outcome,
+  };
+  return { ...record, decisionDigest: digestOf(record), status: p.status };
+}

@@ -1,0 +1,332 @@
+import { randomUUID } from 'node:crypto';
+import { chainEntry } from '../audit.ts';
+import { DomainError, TargetBusy } from '../errors.ts';
+import { rootsDigest } from '../items.ts';
+import type { Environment, Roots, Snapshot } from '../model.ts';
+import type { Deps, WriteOp } from '../ports.ts';
+import { retryOnConflict } from '../retry.ts';
+import { applyChanges, memoSource, NodeSink } from '../tree.ts';
+import { evaluateGates, type WebhookOutcome } from './gates.ts';
+import { isTerminal } from './lifecycle.ts';
+import type { Actor, Deployment, Promotion } from './model.ts';
+import { approvalDeadline, evidenceOwners, loadPromotion, moved, publishEvent, savePromotion } from './service.ts';
+import { configChanges } from './release.ts';
+
+/**
+ * The tasks of statemachines/promotion.asl.json. Each is idempotent, keyed by
+ * promotion id and the status it finds: re-running a whole execution (after a
+ * restart, or a Step Functions retry) converges instead of doing work twice.
+ */
+export const ENGINE: Actor = { id: 'stageline', name: 'stageline' };
+const LOCK_SECONDS = 15 * 60;
+const GO_WAIT_SECONDS = 7 * 24 * 3600;
+
+export type Next = 'await-approval' | 'await-go' | 'execute' | 'done';
+
+/** A business failure: the flow catches it and marks the promotion FAILED. */
+export class PromotionFailed extends DomainError {
+  readonly code = 'PROMOTION_FAILED';
+  override readonly name = 'PromotionFailed';
+}
+
+function afterApproval(p: Promotion): Next {
+  return p.trigger === 'on_approval' ? 'execute' : 'await-go';
+}
+
+function nextFor(p: Promotion): Next {
+  switch (p.status) {
+    case 'AWAITING_APPROVAL':
+      return 'await-approval';
+    case 'APPROVED':
+      return afterApproval(p);
+    case 'SCHEDULED':
+      return 'await-go';
+    case 'EXECUTING':
+      return 'execute';
+    default:
+      return 'done';
+  }
+}
+
+function timeouts(p: Promotion, now: Date) {
+  const deadline = approvalDeadline(p);
+  const approvalTimeoutSeconds = deadline ? Math.max(1, Math.ceil((deadline.getTime() - now.getTime()) / 1000)) : p.policy.approvalExpirySeconds;
+  const goTimeoutSeconds = p.scheduledAt ? Math.max(60, Math.ceil((new Date(p.scheduledAt).getTime() - now.getTime()) / 1000) + 3600) : GO_WAIT_SECONDS;
+  return { approvalTimeoutSeconds, goTimeoutSeconds };
+}
+
+export async function gatesStep(deps: Deps, tenant: string, id: string) {
+  const p = await retryOnConflict(async () => {
+    let p = await loadPromotion(deps, tenant, id);
+    if (p.status === 'PENDING') {
+      const next = moved(p, 'VALIDATING', ENGINE, deps.clock());
+      await savePromotion(deps, ENGINE, next, p, 'promotion.validate');
+      p = next;
+    }
+    if (p.status !== 'VALIDATING') return p;
+    const target = await deps.store.getEnvironment(tenant, p.targetEnvironment);
+    const violations = await verifyRelease(deps, p, target);
+    const evidence = await deps.store.listEvidence(tenant, evidenceOwners(p));
+    const hooks = target?.webhookGates ?? [];
+    const outcomes: WebhookOutcome[] = await Promise.all(
+      hooks.map((h) =>
+        deps.gates.call(h, { promotionId: p.id, tenant, sourceEnvironment: p.sourceEnvironment, targetEnvironment: p.targetEnvironment, subject: p.subject, releaseDigest: p.releaseDigest, evidence }),
+      ),
+    );
+    const gates = evaluateGates(target?.gates ?? { policy_compliance: true, tests: false, security_scan: false, cost_analysis: false, performance_baseline: false }, evidence, { violations }, outcomes, new Set(hooks.filter((h) => h.blocking).map((h) => h.name)));
+    const blocked = gates.filter((g) => g.blocking && g.verdict === 'FAIL');
+    const to = blocked.length ? 'VALIDATION_FAILED' : p.policy.requiresApproval ? 'AWAITING_APPROVAL' : 'APPROVED';
+    const next = moved(p, to, ENGINE, deps.clock(), {
+      gates,
+      error: blocked.length ? { code: 'GATES_FAILED', message: blocked.map((g) => `${g.gate}: ${g.reason}`).join('; ') } : null,
+    });
+    await savePromotion(deps, ENGINE, next, p, 'promotion.gates');
+    if (to === 'VALIDATION_FAILED') await publishEvent(deps, 'Promotion Failed', next, { reason: next.error!.message });
+    if (to === 'AWAITING_APPROVAL') {
+      await publishEvent(deps, 'Approval Required', next, { approvalsNeeded: p.policy.requiredApprovers, approverGroups: p.policy.approverGroups });
+    }
+    return next;
+  });
+  return { next: nextFor(p), ...timeouts(p, deps.clock()) };
+}
+
+/** policy_compliance's own checks: the release still is exactly what was requested. */
+async function verifyRelease(deps: Deps, p: Promotion, target: Environment | null): Promise<string[]> {
+  const out: string[] = [];
+  if (!target) out.push(`target environment '${p.targetEnvironment}' no longer exists`);
+  if (p.subject.type === 'artifact') {
+    const v = await deps.store.getArtifactVersion(p.tenant, p.subject.name, p.subject.version);
+    if (!v || v.digest !== p.subject.digest) out.push('artifact digest does not match the published version');
+  } else {
+    const s = await deps.store.getSnapshot(p.tenant, p.sourceEnvironment, p.subject.sourceSnapshot.seq);
+    if (!s || s.digest !== p.subject.sourceSnapshot.digest) out.push('source snapshot digest does not match');
+  }
+  return out;
+}
+
+/** Stores the task token, unless the decision already happened (then answers the token itself). */
+export async function awaitStep(deps: Deps, tenant: string, id: string, token: string, kind: 'approval' | 'go'): Promise<void> {
+  await retryOnConflict(async () => {
+    const p = await loadPromotion(deps, tenant, id);
+    const waiting = kind === 'approval' ? p.status === 'AWAITING_APPROVAL' : p.status === 'APPROVED' || p.status === 'SCHEDULED';
+    if (waiting) {
+      await deps.store.commit(tenant, [{ kind: 'promotion', promotion: { ...p, taskToken: token, version: p.version + 1 }, expectedVersion: p.version }]);
+      return;
+    }
+    if (p.status === 'APPROVED' || p.status === 'SCHEDULED' || p.status === 'EXECUTING' || p.status === 'COMPLETED') {
+      await deps.workflow.sendTaskSuccess(token, { next: p.status === 'APPROVED' && kind === 'approval' ? afterApproval(p) : 'execute' });
+    } else {
+      await deps.workflow.sendTaskFailure(token, p.status === 'REJECTED' ? 'Rejected' : 'Cancelled', `promotion is ${p.status}`);
+    }
+  });
+}
+
+export async function executeStep(deps: Deps, tenant: string, id: string): Promise<{ next: Next }> {
+  let p = await loadPromotion(deps, tenant, id);
+  if (p.status === 'EXECUTING' && p.result) return { next: 'execute' };
+  if (p.status !== 'APPROVED' && p.status !== 'SCHEDULED' && p.status !== 'EXECUTING') return { next: 'done' };
+  if (!(await deps.store.acquireLock(tenant, p.targetEnvironment, p.id, deps.clock(), LOCK_SECONDS))) {
+    throw new TargetBusy(`another promotion is executing into '${p.targetEnvironment}'`);
+  }
+  if (p.status !== 'EXECUTING') {
+    p = await retryOnConflict(async () => {
+      const cur = await loadPromotion(deps, tenant, id);
+      if (cur.status === 'EXECUTING') return cur;
+      const next = moved(cur, 'EXECUTING', ENGINE, deps.clock(), { taskToken: null });
+      await savePromotion(deps, ENGINE, next, cur, 'promotion.execute.start');
+      return next;
+    });
+  }
+  await retryOnConflict(async () => {
+    const cur = await loadPromotion(deps, tenant, id);
+    if (cur.status !== 'EXECUTING' || cur.result) return;
+    const ops = cur.subject.type === 'artifact' ? await artifactOps(deps, cur as Promotion & { subject: { type: 'artifact' } }) : await configOps(deps, cur as Promotion & { subject: { type: 'config' } });
+    const next: Promotion = { ...cur, result: ops.result, version: cur.version + 1, updatedAt: deps.clock().toISOString() };
+    // One transaction: pointer/head + snapshot + deployment record + promotion + audit. A failure leaves the target as it was.
+    await savePromotion(deps, ENGINE, next, cur, 'promotion.execute', ops.ops);
+  });
+  return { next: 'execute' };
+}
+
+function deployment(p: Promotion, imageTag: string, gitCommit: string, digest: string, now: string, id = randomUUID()): Deployment {
+  return {
+    id,
+    environment: p.targetEnvironment,
+    imageTag,
+    gitCommit,
+    gitBranch: '',
+    status: 'PENDING',
+    deployedAt: now,
+    completedAt: null,
+    promotionId: p.id,
+    digest,
+    deployedBy: p.requestedBy.name,
+  };
+}
+
+async function configOps(deps: Deps, p: Promotion & { subject: { type: 'config' } }) {
+  const target = await deps.store.getEnvironment(p.tenant, p.targetEnvironment);
+  if (!target) throw new PromotionFailed(`target environment '${p.targetEnvironment}' no longer exists`);
+  const snap = await deps.store.getSnapshot(p.tenant, p.sourceEnvironment, p.subject.sourceSnapshot.seq);
+  if (!snap) throw new PromotionFailed('source snapshot is gone');
+  const source = memoSource(deps.store.nodes(p.tenant));
+  const { changes } = await configChanges(source, target.head.roots, snap.roots, p.subject);
+  const sink = new NodeSink();
+  const roots: Roots = { ...target.head.roots };
+  for (const kind of ['config', 'flag'] as const) {
+    const mine = changes.filter((c) => c.kind === kind);
+    if (mine.length) roots[kind] = await applyChanges(source, roots[kind], new Map(mine.map((c) => [c.key, c.entry])), sink);
+  }
+  await deps.store.putNodes(p.tenant, sink.nodes);
+  const now = deps.clock().toISOString();
+  const digest = rootsDigest(roots);
+  const seq = target.head.seq + 1;
+  const snapshot: Snapshot = {
+    environment: target.name,
+    seq,
+    digest,
+    roots,
+    parentSeq: target.head.seq,
+    itemCount: roots.config.n + roots.flag.n,
+    createdAt: now,
+    createdBy: p.requestedBy.name,
+    change: { action: 'batch', keys: changes.slice(0, 20).map((c) => `${c.kind}:${c.key}`), count: changes.length },
+    reason: `promotion ${p.id} from ${p.sourceEnvironment}@${p.subject.sourceSnapshot.seq}`,
+  };
+  const env: Environment = { ...target, head: { seq, digest, roots }, itemCount: snapshot.itemCount, version: target.version + 1, updatedAt: now, updatedBy: p.requestedBy.name };
+  const dep = deployment(p, `${target.name}@${seq}`, '', digest, now);
+  const ops: WriteOp[] = [
+    { kind: 'environment', env, expectedVersion: target.version },
+    { kind: 'snapshot', snapshot },
+    { kind: 'deployment', deployment: dep },
+  ];
+  return { ops, result: { snapshotSeq: seq, digest, deploymentId: dep.id, deployedAt: now, previous: { seq: target.head.seq, digest: target.head.digest } } };
+}
+
+async function artifactOps(deps: Deps, p: Promotion & { subject: { type: 'artifact' } }) {
+  const cur = await deps.store.getPointer(p.tenant, p.targetEnvironment, p.subject.name);
+  const version = await deps.store.getArtifactVersion(p.tenant, p.subject.name, p.subject.version);
+  if (!version || version.digest !== p.subject.digest) throw new PromotionFailed('artifact digest changed since the promotion was requested');
+  const now = deps.clock().toISOString();
+  const dep = deployment(p, p.subject.version, version.sourceCommit, p.subject.digest, now);
+  const ops: WriteOp[] = [
+    {
+      kind: 'pointer',
+      pointer: { environment: p.targetEnvironment, name: p.subject.name, version: p.subject.version, digest: p.subject.digest, promotedAt: now, promotedBy: p.requestedBy.name, promotionId: p.id, version_: (cur?.version_ ?? 0) + 1 },
+      expectedVersion: cur ? cur.version_ : null,
+    },
+    { kind: 'deployment', deployment: dep },
+  ];
+  return { ops, result: { digest: p.subject.digest, deploymentId: dep.id, deployedAt: now, previous: { version: cur?.version, digest: cur?.digest ?? null } } };
+}
+
+/** Post-condition: the target holds what was promoted. Then COMPLETED, deployment DEPLOYED, lock released. */
+export async function verifyStep(deps: Deps, tenant: string, id: string): Promise<{ next: Next }> {
+  const p = await loadPromotion(deps, tenant, id);
+  if (p.status !== 'EXECUTING') return { next: 'done' };
+  if (!p.result) throw new PromotionFailed('nothing was executed');
+  if (p.subject.type === 'artifact') {
+    const ptr = await deps.store.getPointer(tenant, p.targetEnvironment, p.subject.name);
+    if (!ptr || ptr.digest !== p.subject.digest) throw new PromotionFailed(`'${p.targetEnvironment}' does not run ${p.subject.name}@${p.subject.version} after execution`);
+  } else {
+    const snap = await deps.store.getSnapshot(tenant, p.targetEnvironment, p.result.snapshotSeq!);
+    const source = await deps.store.getSnapshot(tenant, p.sourceEnvironment, p.subject.sourceSnapshot.seq);
+    if (!snap || !source) throw new PromotionFailed('snapshots missing after execution');
+    const { changes } = await configChanges(memoSource(deps.store.nodes(tenant)), snap.roots, source.roots, p.subject);
+    if (changes.length) throw new PromotionFailed(`${changes.length} keys differ from the source after execution`);
+  }
+  await finish(deps, p, 'COMPLETED', 'DEPLOYED');
+  return { next: 'done' };
+}
+
+async function finish(deps: Deps, p: Promotion, to: 'COMPLETED' | 'FAILED', depStatus: Deployment['status'], extra: WriteOp[] = [], error?: { code: string; message: string }) {
+  await retryOnConflict(async () => {
+    const cur = await loadPromotion(deps, p.tenant, p.id);
+    if (cur.status !== 'EXECUTING') return;
+    const now = deps.clock().toISOString();
+    const ops: WriteOp[] = [...extra];
+    if (cur.result) {
+      const dep = await deps.store.getDeployment(p.tenant, p.targetEnvironment, cur.result.deployedAt, cur.result.deploymentId);
+      if (dep) ops.push({ kind: 'deployment', deployment: { ...dep, status: depStatus, completedAt: now } });
+    }
+    const next = moved(cur, to, ENGINE, deps.clock(), { error: error ?? null });
+    await savePromotion(deps, ENGINE, next, cur, to === 'COMPLETED' ? 'promotion.complete' : 'promotion.fail', ops, error?.message);
+    await publishEvent(deps, to === 'COMPLETED' ? 'Promotion Completed' : 'Promotion Failed', next, { reason: error?.message });
+  });
+  await deps.store.releaseLock(p.tenant, p.targetEnvironment, p.id);
+}
+
+/**
+ * A failed execute or verify. If the target was already changed, it is put
+ * back exactly as it was (automatic rollback, one transaction); then FAILED.
+ */
+export async function failStep(deps: Deps, tenant: string, id: string, error: unknown): Promise<{ next: Next }> {
+  const p = await loadPromotion(deps, tenant, id);
+  const message = errorMessage(error);
+  if (isTerminal(p.status)) return { next: 'done' };
+  if (p.status !== 'EXECUTING') {
+    await retryOnConflict(async () => {
+      const cur = await loadPromotion(deps, tenant, id);
+      if (cur.status !== 'APPROVED' && cur.status !== 'SCHEDULED') return;
+      const next = moved(cur, 'CANCELLED', ENGINE, deps.clock(), { error: { code: 'NOT_EXECUTED', message } });
+      await savePromotion(deps, ENGINE, next, cur, 'promotion.cancel', [], message);
+      await publishEvent(deps, 'Promotion Cancelled', next, { reason: message });
+    });
+    return { next: 'done' };
+  }
+  const undo = p.result ? await undoOps(deps, p) : [];
+  await finish(deps, p, 'FAILED', 'FAILED', undo, { code: 'EXECUTION_FAILED', message: p.result ? `${message}; target restored` : message });
+  return { next: 'done' };
+}
+
+async function undoOps(deps: Deps, p: Promotion): Promise<WriteOp[]> {
+  const r = p.result!;
+  const now = deps.clock().toISOString();
+  if (p.subject.type === 'artifact') {
+    const cur = await deps.store.getPointer(p.tenant, p.targetEnvironment, p.subject.name);
+    if (!cur || cur.promotionId !== p.id || !r.previous.version) return [];
+    return [{ kind: 'pointer', pointer: { ...cur, version: r.previous.version, digest: r.previous.digest!, promotedAt: now, promotedBy: ENGINE.name, promotionId: null, version_: cur.version_ + 1 }, expectedVersion: cur.version_ }];
+  }
+  const env = await deps.store.getEnvironment(p.tenant, p.targetEnvironment);
+  const prev = await deps.store.getSnapshot(p.tenant, p.targetEnvironment, r.previous.seq!);
+  if (!env || !prev || env.head.seq !== r.snapshotSeq) return [];
+  const seq = env.head.seq + 1;
+  const snapshot: Snapshot = { ...prev, seq, parentSeq: env.head.seq, createdAt: now, createdBy: ENGINE.name, change: { action: 'restore', keys: [], count: 0, restoredFrom: prev.seq }, reason: `automatic rollback of ${p.id}` };
+  return [
+    { kind: 'environment', env: { ...env, head: { seq, digest: prev.digest, roots: prev.roots }, itemCount: prev.itemCount, version: env.version + 1, updatedAt: now, updatedBy: ENGINE.name }, expectedVersion: env.version },
+    { kind: 'snapshot', snapshot },
+  ];
+}
+
+export async function expireStep(deps: Deps, tenant: string, id: string): Promise<{ next: Next }> {
+  await retryOnConflict(async () => {
+    const p = await loadPromotion(deps, tenant, id);
+    if (p.status === 'AWAITING_APPROVAL') {
+      const next = moved(p, 'EXPIRED', ENGINE, deps.clock(), { taskToken: null, error: { code: 'APPROVAL_EXPIRED', message: `not approved within ${p.policy.approvalExpirySeconds} s` } });
+      await savePromotion(deps, ENGINE, next, p, 'promotion.expire');
+      await publishEvent(deps, 'Promotion Expired', next);
+    } else if (p.status === 'APPROVED' || p.status === 'SCHEDULED') {
+      const next = moved(p, 'CANCELLED', ENGINE, deps.clock(), { taskToken: null, error: { code: 'NOT_EXECUTED', message: 'not executed in time' } });
+      await savePromotion(deps, ENGINE, next, p, 'promotion.cancel', [], 'not executed in time');
+      await publishEvent(deps, 'Promotion Cancelled', next, { reason: 'not executed in time' });
+    }
+  });
+  return { next: 'done' };
+}
+
+function errorMessage(error: unknown): string {
+  if (error && typeof error === 'object') {
+    const e = error as { Cause?: unknown; Error?: unknown; message?: unknown };
+    if (typeof e.Cause === 'string') {
+      try {
+        const c = JSON.parse(e.Cause) as { errorMessage?: string };
+        if (c.errorMessage) return c.errorMessage;
+      } catch {
+        return e.Cause.slice(0, 500);
+      }
+    }
+    if (typeof e.message === 'string') return e.message;
+    if (typeof e.Error === 'string') return e.Error;
+  }
+  return 'execution failed';
+}

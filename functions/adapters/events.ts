@@ -1,0 +1,23 @@
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import type { DomainEvent, Events } from '#domain/ports';
+import { EVENT_SOURCE, promotionEventDetail } from '#domain/promotion/events';
+
+/** Publishes domain events to an EventBridge bus (validated first; 10 per PutEvents call). */
+export class EventBridgeEvents implements Events {
+  constructor(
+    private readonly client: EventBridgeClient,
+    private readonly busName: string,
+  ) {}
+
+  async publish(events: DomainEvent[]): Promise<void> {
+    for (const e of events) promotionEventDetail.parse(e.detail);
+    for (let i = 0; i < events.length; i += 10) {
+      const r = await this.client.send(
+        new PutEventsCommand({
+          Entries: events.slice(i, i + 10).map((e) => ({ EventBusName: this.busName, Source: EVENT_SOURCE, DetailType: e.type, Detail: JSON.stringify(e.detail) })),
+        }),
+      );
+      if (r.FailedEntryCount) throw new Error(`EventBridge refused ${r.FailedEntryCount} events`);
+    }
+  }
+}

@@ -1,0 +1,5 @@
+import { decisionRecord } from '#domain/promotion/service';
+import { promotionParams as params } from '../http/params.ts';
+import { httpHandler } from '../http/handler.ts';
+
+export const handler = httpHandler({ params }, async ({ deps, ctx, params }) => decisionRecord(deps, ctx, params.id));

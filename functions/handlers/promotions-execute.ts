@@ -1,0 +1,9 @@
+import { executeBody as body } from '#domain/promotion/schemas';
+import { executePromotion, promotionView } from '#domain/promotion/service';
+import { promotionParams as params } from '../http/params.ts';
+import { httpHandler } from '../http/handler.ts';
+
+export const handler = httpHandler({ params, body, status: 202 }, async ({ deps, ctx, params, body }) => {
+  const r = await executePromotion(deps, ctx, params.id, body.dryRun);
+  return 'promotion' in r && r.promotion ? { accepted: true, promotion: promotionView(r.promotion) } : r;
+});

@@ -1,0 +1,8 @@
+import { listPromotions, promotionView } from '#domain/promotion/service';
+import { listPromotionsQuery as query } from '#domain/promotion/schemas';
+import { httpHandler } from '../http/handler.ts';
+
+export const handler = httpHandler({ query }, async ({ deps, ctx, query, route }) => {
+  const page = await listPromotions(deps, ctx, query, route.context?.subject === 'config');
+  return { items: page.items.map(promotionView), nextCursor: page.nextCursor };
+});

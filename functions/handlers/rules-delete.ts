@@ -1,0 +1,5 @@
+import { deleteRule } from '#domain/promotion/rules';
+import { ruleParams as params } from '../http/params.ts';
+import { httpHandler } from '../http/handler.ts';
+
+export const handler = httpHandler({ params, status: 204 }, async ({ deps, ctx, params }) => deleteRule(deps, ctx, params.id));

@@ -1,0 +1,5 @@
+import { getRule } from '#domain/promotion/rules';
+import { ruleParams as params } from '../http/params.ts';
+import { httpHandler } from '../http/handler.ts';
+
+export const handler = httpHandler({ params }, async ({ deps, ctx, params }) => getRule(deps, ctx, params.id));

@@ -1,0 +1,6 @@
+import { updateRule } from '#domain/promotion/rules';
+import { updateRule as body } from '#domain/promotion/schemas';
+import { ruleParams as params } from '../http/params.ts';
+import { httpHandler } from '../http/handler.ts';
+
+export const handler = httpHandler({ params, body }, async ({ deps, ctx, params, body }) => updateRule(deps, ctx, params.id, body));

@@ -1,0 +1,52 @@
+import type { DomainEvent, Events } from '#domain/ports';
+import { EVENT_SOURCE, promotionEventDetail } from '#domain/promotion/events';
+
+/** EventBridge-style pattern: each listed field must match one of the values. */
+export interface EventPattern {
+  source?: string[];
+  'detail-type'?: string[];
+  detail?: Record<string, unknown[]>;
+}
+
+export interface BusEvent {
+  source: string;
+  'detail-type': string;
+  detail: Record<string, unknown>;
+  time: string;
+}
+
+function matches(p: EventPattern, e: BusEvent): boolean {
+  if (p.source && !p.source.includes(e.source)) return false;
+  if (p['detail-type'] && !p['detail-type'].includes(e['detail-type'])) return false;
+  for (const [k, values] of Object.entries(p.detail ?? {})) if (!values.includes(e.detail[k])) return false;
+  return true;
+}
+
+/**
+ * The local stand-in for the EventBridge bus: validates like the AWS adapter,
+ * keeps what was published, and delivers to rules with the same patterns the
+ * CDK rules use.
+ */
+export class LocalEventBus implements Events {
+  readonly published: BusEvent[] = [];
+  private readonly rules: { pattern: EventPattern; target: (e: BusEvent) => Promise<void> | void }[] = [];
+
+  addRule(pattern: EventPattern, target: (e: BusEvent) => Promise<void> | void): void {
+    this.rules.push({ pattern, target });
+  }
+
+  async publish(events: DomainEvent[]): Promise<void> {
+    for (const e of events) {
+      const bus: BusEvent = { source: EVENT_SOURCE, 'detail-type': e.type, detail: promotionEventDetail.parse(e.detail), time: new Date().toISOString() };
+      this.published.push(bus);
+      for (const r of this.rules) {
+        if (matches(r.pattern, bus)) {
+          // Delivery is asynchronous on AWS too: a failing target never fails the publisher.
+          Promise.resolve()
+            .then(() => r.target(bus))
+            .catch((err) => console.error('local event target failed', err));
+        }
+      }
+    }
+  }
+}
