@@ -4,6 +4,12 @@ import type { NodeSource, TreeNode } from './tree.ts';
 import type { Approval, ArtifactPointer, ArtifactVersion, Deployment, Evidence, Promotion, Rule } from './promotion/model.ts';
 import type { WebhookGate, WebhookOutcome } from './promotion/gates.ts';
 
+export type IdempotencyClaim =
+  | { state: 'new' }
+  | { state: 'replay'; statusCode: number; body: string }
+  | { state: 'in-progress' }
+  | { state: 'mismatch' };
+
 /** One item of an atomic multi-item write (see Store.commit). */
 export type WriteOp =
   | { kind: 'promotion'; promotion: Promotion; expectedVersion: number | null }
@@ -69,6 +75,14 @@ export interface Store {
   /** A lease on an environment: one promotion executes into it at a time. */
   acquireLock(tenant: string, env: string, holder: string, now: Date, ttlSeconds: number): Promise<boolean>;
   releaseLock(tenant: string, env: string, holder: string): Promise<void>;
+
+  /**
+   * Idempotency records (per tenant and key): claim before running a request,
+   * complete with the response, release if it failed with a 5xx.
+   */
+  claimIdempotency(tenant: string, key: string, requestHash: string, now: Date, ttlSeconds: number): Promise<IdempotencyClaim>;
+  completeIdempotency(tenant: string, key: string, requestHash: string, response: { statusCode: number; body: string }): Promise<void>;
+  releaseIdempotency(tenant: string, key: string): Promise<void>;
 
   /** Entries in sequence order, a page at a time. */
   readAuditChain(tenant: string, limit: number, cursor?: string): Promise<Page<AuditEntry>>;

@@ -8,6 +8,7 @@ import {
   GetCommand,
   QueryCommand,
   TransactWriteCommand,
+  UpdateCommand,
   type QueryCommandInput,
   type TransactWriteCommandInput,
 } from '@aws-sdk/lib-dynamodb';
@@ -18,7 +19,7 @@ import type { AuditQuery } from '#domain/schemas';
 import type { NodeSource, TreeNode } from '#domain/tree';
 import { isTerminal } from '#domain/promotion/lifecycle';
 import type { Approval, ArtifactPointer, ArtifactVersion, Deployment, Evidence, Promotion, Rule } from '#domain/promotion/model';
-import type { PromotionFilter, WriteOp } from '#domain/ports';
+import type { IdempotencyClaim, PromotionFilter, WriteOp } from '#domain/ports';
 import { GSI_ACTIVE, GSI_ACTOR, GSI_ALL, GSI_ENTITY, GSI_STATUS, GSI_TARGET, keys, TABLE, type Key } from './keys.ts';
 
 type TxItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
@@ -570,6 +571,48 @@ export class DynamoStore implements Store {
   async getDeployment(tenant: string, env: string, deployedAt: string, id: string): Promise<Deployment | null> {
     const r = await this.db.send(new GetCommand({ TableName: this.table, Key: keys.deployment(tenant, env, deployedAt, id), ConsistentRead: true }));
     return strip<Deployment>(r.Item);
+  }
+
+  async claimIdempotency(tenant: string, key: string, requestHash: string, now: Date, ttlSeconds: number): Promise<IdempotencyClaim> {
+    const nowSec = Math.floor(now.getTime() / 1000);
+    try {
+      await this.db.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: { ...keys.idempotency(tenant, key), entity: 'Idempotency', requestHash, state: 'IN_PROGRESS', [TABLE.ttlAttribute]: nowSec + ttlSeconds },
+          // TTL deletion is lazy, so an expired record is treated as absent.
+          ConditionExpression: 'attribute_not_exists(pk) OR #exp < :now',
+          ExpressionAttributeNames: { '#exp': TABLE.ttlAttribute },
+          ExpressionAttributeValues: { ':now': nowSec },
+        }),
+      );
+      return { state: 'new' };
+    } catch (err) {
+      if ((err as { name?: string }).name !== 'ConditionalCheckFailedException') throw err;
+    }
+    const r = await this.db.send(new GetCommand({ TableName: this.table, Key: keys.idempotency(tenant, key), ConsistentRead: true }));
+    const item = r.Item;
+    if (!item) return { state: 'in-progress' };
+    if (item.requestHash !== requestHash) return { state: 'mismatch' };
+    if (item.state !== 'DONE') return { state: 'in-progress' };
+    return { state: 'replay', statusCode: item.statusCode as number, body: item.body as string };
+  }
+
+  async completeIdempotency(tenant: string, key: string, requestHash: string, response: { statusCode: number; body: string }): Promise<void> {
+    await this.db.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: keys.idempotency(tenant, key),
+        UpdateExpression: 'SET #s = :done, statusCode = :code, body = :body',
+        ConditionExpression: 'requestHash = :h',
+        ExpressionAttributeNames: { '#s': 'state' },
+        ExpressionAttributeValues: { ':done': 'DONE', ':code': response.statusCode, ':body': response.body, ':h': requestHash },
+      }),
+    );
+  }
+
+  async releaseIdempotency(tenant: string, key: string): Promise<void> {
+    await this.db.send(new DeleteCommand({ TableName: this.table, Key: keys.idempotency(tenant, key) }));
   }
 
   async acquireLock(tenant: string, env: string, holder: string, now: Date, ttlSeconds: number): Promise<boolean> {

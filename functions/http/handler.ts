@@ -2,7 +2,8 @@ import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import type { z } from 'zod';
 import { hasRole, type Principal } from '#domain/auth';
-import { Forbidden, MalformedJson, PayloadTooLarge, RouteNotFound, ValidationFailed, type Issue } from '#domain/errors';
+import { canonicalJson, sha256Hex } from '#domain/canonical';
+import { ConcurrentModification, Forbidden, IdempotencyKeyReused, MalformedJson, PayloadTooLarge, RouteNotFound, ValidationFailed, type Issue } from '#domain/errors';
 import type { Ctx, Deps } from '#domain/ports';
 import { deps as defaultDeps } from './deps.ts';
 import { errorResponse, json, type HttpResult } from './errors.ts';
@@ -54,6 +55,37 @@ function readBody(event: APIGatewayProxyEventV2): unknown {
   }
 }
 
+export const IDEMPOTENCY_TTL_SECONDS = 24 * 3600;
+const IDEMPOTENCY_KEY = /^[A-Za-z0-9_.:-]{1,128}$/;
+
+/**
+ * Idempotency-Key on POST: the same key and body replays the first response
+ * (one side effect); the same key with another body answers 422; a request
+ * still running under the key answers 409. Records expire by TTL after a day.
+ */
+async function idempotent(d: Deps, tenant: string, key: string, request: string, run: () => Promise<HttpResult>): Promise<HttpResult> {
+  if (!IDEMPOTENCY_KEY.test(key)) {
+    throw new ValidationFailed([{ path: 'header.idempotency-key', message: 'must be 1-128 characters: letters, digits, _ . : -' }]);
+  }
+  const hash = sha256Hex(request);
+  const claim = await d.store.claimIdempotency(tenant, key, hash, d.clock(), IDEMPOTENCY_TTL_SECONDS);
+  if (claim.state === 'mismatch') throw new IdempotencyKeyReused('This Idempotency-Key was used with a different request; use a new key');
+  if (claim.state === 'in-progress') throw new ConcurrentModification('A request with this Idempotency-Key is still running; retry shortly');
+  if (claim.state === 'replay') return { statusCode: claim.statusCode, headers: { 'content-type': 'application/json', 'idempotent-replayed': 'true' }, body: claim.body };
+  let result: HttpResult;
+  try {
+    result = await run();
+  } catch (err) {
+    const r = errorResponse(err);
+    // A 4xx is the request's answer and is replayed; a 5xx may succeed on retry, so the key is freed.
+    if (r.statusCode >= 500) await d.store.releaseIdempotency(tenant, key);
+    else await d.store.completeIdempotency(tenant, key, hash, r);
+    throw err;
+  }
+  await d.store.completeIdempotency(tenant, key, hash, result);
+  return result;
+}
+
 /** Every response carries the request id; errors are mapped by the one error table. */
 const httpErrors = (): middy.MiddlewareObj<APIGatewayProxyEventV2, HttpResult> => ({
   onError: (request) => {
@@ -85,7 +117,10 @@ export function httpHandler<B extends z.ZodType, Q extends z.ZodType, P extends 
       const body = spec.body ? parse(spec.body, 'body', readBody(event) ?? {}, issues) : undefined;
       if (issues.length) throw new ValidationFailed(issues);
       const ctx: Ctx = { principal: principal as Principal, requestId: context?.awsRequestId };
-      const result = await fn({ body, query, params, ctx, route, deps: defaultDeps() } as Input<Out<B>, Out<Q>, Out<P>>);
-      return json(spec.status ?? 200, result);
+      const d = defaultDeps();
+      const run = async () => json(spec.status ?? 200, await fn({ body, query, params, ctx, route, deps: d } as Input<Out<B>, Out<Q>, Out<P>>));
+      const key = event.headers?.['idempotency-key'];
+      if (route.method !== 'POST' || key === undefined || !principal) return run();
+      return idempotent(d, principal.tenant, key, `${route.method} ${event.rawPath} ${canonicalJson(body ?? null)}`, run);
     });
 }

@@ -49,3 +49,191 @@ describe('config promotions', () => {
     expect(done.approvedBy).toEqual([`approver@${first.body.requestedBy.name.split('@')[1]}`]);
   });
 });
+
+async function rule(u: Record<string, string>, body: Record<string, unknown>) {
+  const r = await t.call('POST', '/api/v1/promotions/rules', { token: u.admin!, body });
+  if (r.status !== 201) throw new Error(JSON.stringify(r.body));
+  return r.body;
+}
+
+describe('approvals', () => {
+  it('needs N distinct approvers, never the requester; approving twice counts once', async () => {
+    const { tenant, u } = await tenantWithConfigs();
+    await rule(u, { name: 'two eyes', source_environment: 'dev', target_environment: 'staging', requires_approval: true, required_approvers: 2 });
+    const both = await t.token({ sub: 'requester', email: 'req@x.test', tenant, groups: ['deployer', 'approver'] });
+    const r = await t.call('POST', '/api/v1/promotions', { token: both, body: { sourceEnvironment: 'dev', targetEnvironment: 'staging' } });
+    await waitForToken(t, u.viewer, r.body.id);
+    const self = await t.call('POST', `/api/v1/promotions/${r.body.id}/approve`, { token: both, body: {} });
+    expect(self.status).toBe(403);
+    expect(self.body.error.code).toBe('SELF_APPROVAL_FORBIDDEN');
+    const viewer = await t.call('POST', `/api/v1/promotions/${r.body.id}/approve`, { token: u.viewer, body: {} });
+    expect(viewer.status).toBe(403);
+    const a1 = await t.call('POST', `/api/v1/promotions/${r.body.id}/approve`, { token: u.approver, body: {} });
+    const a1again = await t.call('POST', `/api/v1/promotions/${r.body.id}/approve`, { token: u.approver, body: {} });
+    expect([a1.status, a1again.status]).toEqual([200, 200]);
+    expect(a1again.body.status).toBe('AWAITING_APPROVAL');
+    const decision = await t.call('GET', `/api/v1/promotions/${r.body.id}/decision`, { token: u.viewer });
+    expect(decision.body).toMatchObject({ outcome: 'AWAITING_APPROVAL', approvalsRequired: 2, approvals: [{ counted: true }] });
+    const a2 = await t.call('POST', `/api/v1/promotions/${r.body.id}/approve`, { token: u.approver2, body: {} });
+    expect(a2.body.status).toBe('APPROVED');
+    const done = await waitFor(t, u.viewer, r.body.id, ['COMPLETED', 'FAILED']);
+    expect(done.status).toBe('COMPLETED');
+    expect(done.approvedBy).toHaveLength(2);
+    const again = await t.call('GET', `/api/v1/promotions/${r.body.id}/decision`, { token: u.viewer });
+    const again2 = await t.call('GET', `/api/v1/promotions/${r.body.id}/decision`, { token: u.viewer });
+    expect(again.body.outcome).toBe('ALLOWED');
+    expect(again.body).toEqual(again2.body);
+    expect(again.body.policyDigest).toMatch(/^sha256:/);
+  });
+
+  it('resumes the flow exactly once under 50 concurrent approvals', async () => {
+    const { tenant, u } = await tenantWithConfigs();
+    await rule(u, { name: 'quorum', sourceEnvironment: 'dev', targetEnvironment: 'staging', requiredApprovers: 3 });
+    const r = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'dev', targetEnvironment: 'staging' } });
+    await waitForToken(t, u.viewer, r.body.id);
+    const wf = t.stack.workflow;
+    const original = wf.sendTaskSuccess.bind(wf);
+    let resumed = 0;
+    wf.sendTaskSuccess = async (token, output) => {
+      resumed++;
+      return original(token, output);
+    };
+    try {
+      const approvers = await Promise.all(Array.from({ length: 50 }, (_, i) => t.token({ sub: `ap-${i}`, email: `ap${i}@x.test`, tenant, groups: ['approver'] })));
+      const results = await Promise.all(approvers.map((tok) => t.call('POST', `/api/v1/promotions/${r.body.id}/approve`, { token: tok, body: {} })));
+      expect(results.every((x) => x.status === 200 || x.status === 409), JSON.stringify(results.filter((x) => x.status >= 400 && x.status !== 409).map((x) => x.body))).toBe(true);
+      const done = await waitFor(t, u.viewer, r.body.id, ['COMPLETED', 'FAILED']);
+      expect(done.status).toBe('COMPLETED');
+      expect(resumed).toBe(1);
+      expect(done.transitions.filter((x: any) => x.status === 'APPROVED')).toHaveLength(1);
+      expect(done.transitions.filter((x: any) => x.status === 'EXECUTING')).toHaveLength(1);
+    } finally {
+      wf.sendTaskSuccess = original;
+    }
+  });
+
+  it('a rejection needs a reason, ends the flow and leaves the target as it was', async () => {
+    const { tenant, u } = await tenantWithConfigs();
+    await rule(u, { name: 'gate', sourceEnvironment: 'dev', targetEnvironment: 'staging' });
+    const before = await t.call('GET', '/api/v1/environments/staging', { token: u.viewer });
+    const r = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'dev', targetEnvironment: 'staging' } });
+    await waitForToken(t, u.viewer, r.body.id);
+    expect((await t.call('POST', `/api/v1/promotions/${r.body.id}/reject`, { token: u.approver, body: {} })).status).toBe(400);
+    const rej = await t.call('POST', `/api/v1/promotions/${r.body.id}/reject`, { token: u.approver, body: { reason: 'tests not passing on staging' } });
+    expect(rej.body).toMatchObject({ status: 'REJECTED', rejection: { reason: 'tests not passing on staging' } });
+    expect(await t.stack.workflow.done(`promotion:${tenant}:${r.body.id}`)).toBe('SUCCEEDED');
+    const after = await t.call('GET', '/api/v1/environments/staging', { token: u.viewer });
+    expect(after.body.snapshot).toEqual(before.body.snapshot);
+    const again = await t.call('POST', `/api/v1/promotions/${r.body.id}/approve`, { token: u.approver2, body: {} });
+    expect(again.status).toBe(409);
+    expect(again.body.error).toMatchObject({ code: 'TRANSITION_NOT_ALLOWED', status: 'REJECTED', allowedActions: [] });
+    expect(t.stack.bus.published.some((e) => e['detail-type'] === 'Promotion Rejected' && e.detail.promotionId === r.body.id)).toBe(true);
+  });
+
+  it('expires when nobody approves in time', async () => {
+    const { u } = await tenantWithConfigs();
+    await rule(u, { name: 'fast', sourceEnvironment: 'dev', targetEnvironment: 'staging', approvalExpirySeconds: 1 });
+    const r = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'dev', targetEnvironment: 'staging' } });
+    const done = await waitFor(t, u.viewer, r.body.id, ['EXPIRED', 'COMPLETED'], 10_000);
+    expect(done.status).toBe('EXPIRED');
+    expect((await t.call('POST', `/api/v1/promotions/${r.body.id}/approve`, { token: u.approver, body: {} })).status).toBe(409);
+  });
+});
+
+describe('lifecycle rules', () => {
+  it('goes forward only: backward is 422 (use rollback), skipping needs a rule', async () => {
+    const { u } = await tenantWithConfigs();
+    const back = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'staging', targetEnvironment: 'dev' } });
+    expect(back.status).toBe(422);
+    expect(back.body.error.message).toContain('roll');
+    const skip = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'dev', targetEnvironment: 'production' } });
+    expect(skip.status).toBe(422);
+    expect(skip.body.error.message).toContain("'staging'");
+    await rule(u, { name: 'hotfix lane', sourceEnvironment: 'dev', targetEnvironment: 'production', allowSkip: true, requiredApprovers: 1 });
+    const ok = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'dev', targetEnvironment: 'production' } });
+    expect(ok.status).toBe(201);
+  });
+
+  it('dry-run returns the diff, gates and approvals needed, and writes nothing', async () => {
+    const { u } = await tenantWithConfigs();
+    const auditBefore = await t.call('GET', '/api/v1/audit/verify', { token: u.viewer });
+    const r = await t.call('POST', '/api/v1/config/promotions', {
+      token: u.deployer,
+      body: { sourceEnvironment: 'dev', targetEnvironment: 'staging', promotionType: 'PATTERN', keyPatterns: ['query.*'], dryRun: true },
+    });
+    expect(r.status).toBe(201);
+    expect(r.body).toMatchObject({ dryRun: true, changes: [{ kind: 'config', key: 'query.timeout', action: 'add', to: '180s' }], approval: { required: false } });
+    expect(r.body.gates.map((g: any) => g.gate)).toEqual(['policy_compliance', 'tests', 'security_scan', 'cost_analysis', 'performance_baseline']);
+    expect((await t.call('GET', '/api/v1/audit/verify', { token: u.viewer })).body).toEqual(auditBefore.body);
+    expect((await t.call('GET', '/api/v1/promotions', { token: u.viewer })).body.items).toEqual([]);
+  });
+
+  it('SELECTIVE promotes only the chosen ids; an action not allowed now answers 409 with the allowed ones', async () => {
+    const { u } = await tenantWithConfigs();
+    const flags = await t.call('GET', '/api/v1/environments/dev/flags', { token: u.viewer });
+    const r = await t.call('POST', '/api/v1/config/promotions', {
+      token: u.deployer,
+      body: { sourceEnvironment: 'dev', targetEnvironment: 'staging', promotionType: 'SELECTIVE', flagIds: [flags.body.items[0].id], notes: 'flag only' },
+    });
+    const done = await waitFor(t, u.viewer, r.body.id, ['COMPLETED', 'FAILED']);
+    expect(done.status).toBe('COMPLETED');
+    const stagingFlags = await t.call('GET', '/api/v1/environments/staging/flags', { token: u.viewer });
+    const stagingConfigs = await t.call('GET', '/api/v1/environments/staging/configs', { token: u.viewer });
+    expect(stagingFlags.body.items.map((i: any) => i.key)).toEqual(['new-ui']);
+    expect(stagingConfigs.body.items).toEqual([]);
+    const cancel = await t.call('DELETE', `/api/v1/promotions/${r.body.id}`, { token: u.deployer });
+    expect(cancel.status).toBe(409);
+    expect(cancel.body.error).toMatchObject({ status: 'COMPLETED', allowedActions: ['rollback'] });
+    const listed = await t.call('GET', '/api/v1/config/promotions?status=completed', { token: u.viewer });
+    expect(listed.body.items.map((p: any) => p.id)).toEqual([r.body.id]);
+  });
+
+  it('validates bodies and ids', async () => {
+    const { u } = await tenantWithConfigs();
+    const bad = await t.call('POST', '/api/v1/config/promotions', { token: u.deployer, body: { sourceEnvironment: 'dev', targetEnvironment: 'staging', promotionType: 'SELECTIVE' } });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.issues[0].path).toBe('body.configIds');
+    expect((await t.call('GET', '/api/v1/promotions/nope', { token: u.viewer })).status).toBe(400);
+    expect((await t.call('GET', '/api/v1/promotions/prm_0000000000000000000', { token: u.viewer })).status).toBe(404);
+    expect((await t.call('POST', '/api/v1/promotions', { token: u.viewer, body: { sourceEnvironment: 'dev', targetEnvironment: 'staging' } })).status).toBe(403);
+  });
+});
+
+describe('manual execution and scheduling', () => {
+  it('a manual promotion waits for /execute; /schedule records the time', async () => {
+    const { u } = await tenantWithConfigs();
+    const r = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'dev', targetEnvironment: 'staging', trigger: 'manual' } });
+    const parked = await waitForToken(t, u.viewer, r.body.id);
+    expect(parked).toMatchObject({ status: 'APPROVED', waitingFor: 'execution' });
+    const preview = await t.call('POST', `/api/v1/promotions/${r.body.id}/execute`, { token: u.deployer, body: { dryRun: true } });
+    expect(preview.body.changes).toHaveLength(3);
+    const past = await t.call('POST', `/api/v1/promotions/${r.body.id}/schedule`, { token: u.deployer, body: { at: '2001-01-01T00:00:00Z' } });
+    expect(past.status).toBe(400);
+    const at = new Date(Date.now() + 3600_000).toISOString();
+    const sched = await t.call('POST', `/api/v1/promotions/${r.body.id}/schedule`, { token: u.deployer, body: { at } });
+    expect(sched.body).toMatchObject({ status: 'SCHEDULED', scheduledAt: at });
+    const go = await t.call('POST', `/api/v1/promotions/${r.body.id}/execute`, { token: u.deployer, body: {} });
+    expect(go.status).toBe(202);
+    expect((await waitFor(t, u.viewer, r.body.id, ['COMPLETED', 'FAILED'])).status).toBe('COMPLETED');
+  });
+});
+
+describe('idempotency', () => {
+  it('same key and body: same response, one promotion; same key, other body: 422', async () => {
+    const { u } = await tenantWithConfigs();
+    const body = { sourceEnvironment: 'dev', targetEnvironment: 'staging', trigger: 'manual' };
+    const headers = { 'idempotency-key': 'req-123' };
+    const [a, b] = await Promise.all([
+      t.call('POST', '/api/v1/promotions', { token: u.deployer, body, headers }),
+      new Promise((r) => setTimeout(r, 300)).then(() => t.call('POST', '/api/v1/promotions', { token: u.deployer, body, headers })),
+    ]);
+    expect(a.status).toBe(201);
+    expect(b.status).toBe(201);
+    expect(b.body.id).toBe(a.body.id);
+    expect(b.headers.get('idempotent-replayed')).toBe('true');
+    const other = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { ...body, notes: 'different' }, headers });
+    expect(other.status).toBe(422);
+    expect((await t.call('GET', '/api/v1/promotions', { token: u.viewer })).body.items).toHaveLength(1);
+    expect((await t.call('POST', '/api/v1/promotions', { token: u.deployer, body, headers: { 'idempotency-key': 'bad key!' } })).status).toBe(400);
+  });
+});

@@ -1,0 +1,102 @@
+import { createHash } from 'node:crypto';
+import { SFNClient, SendTaskFailureCommand, SendTaskSuccessCommand, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import type { Workflow } from '#domain/ports';
+
+type Machine = Parameters<Workflow['start']>[0];
+
+export interface SfnWorkflowOptions {
+  /** PROMOTION_STATE_MACHINE_ARN */
+  promotionStateMachineArn: string;
+  /** ROLLBACK_STATE_MACHINE_ARN (optional until the rollback machine exists) */
+  rollbackStateMachineArn?: string;
+  client?: SFNClient;
+}
+
+/** Errors that mean "this token no longer resumes anything". */
+const DEAD_TOKEN = new Set(['TaskDoesNotExist', 'InvalidToken', 'TaskTimedOut']);
+
+/** Step Functions limits SendTaskFailure's error to 256 and cause to 32768 characters. */
+const ERROR_MAX = 256;
+const CAUSE_MAX = 32_768;
+
+/**
+ * Execution name for a promotion: unique per (tenant, promotion), so a second
+ * StartExecution is idempotent. Names may be 1-80 characters; keeping to
+ * [A-Za-z0-9_-] also keeps CloudWatch logging and metrics working. A readable
+ * prefix plus a hash of the exact ids keeps it unique whatever the ids contain.
+ */
+export function executionName(input: { tenant: string; promotionId: string }): string {
+  const hash = createHash('sha256').update(`${input.tenant}\u0000${input.promotionId}`).digest('hex').slice(0, 16);
+  const readable = `${input.tenant}-${input.promotionId}`.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 80 - hash.length - 1);
+  return `${readable}-${hash}`;
+}
+
+/** arn:aws:states:r:a:stateMachine:M  ->  arn:aws:states:r:a:execution:M:<name> */
+export function executionArn(stateMachineArn: string, name: string): string {
+  const parts = stateMachineArn.split(':');
+  if (parts.length < 7 || parts[5] !== 'stateMachine') throw new Error(`not a state machine ARN: ${stateMachineArn}`);
+  return [...parts.slice(0, 5), 'execution', parts[6], name].join(':');
+}
+
+/** The `Workflow` port on AWS Step Functions (the local stack uses local/workflow.ts). */
+export class SfnWorkflow implements Workflow {
+  private readonly client: SFNClient;
+
+  constructor(private readonly options: SfnWorkflowOptions) {
+    this.client = options.client ?? new SFNClient({});
+  }
+
+  private arnOf(machine: Machine): string {
+    const arn = machine === 'promotion' ? this.options.promotionStateMachineArn : this.options.rollbackStateMachineArn;
+    if (!arn) throw new Error(`no state machine ARN configured for '${machine}'`);
+    return arn;
+  }
+
+  async start(machine: Machine, input: { tenant: string; promotionId: string }): Promise<string> {
+    const stateMachineArn = this.arnOf(machine);
+    const name = executionName(input);
+    try {
+      const out = await this.client.send(
+        new StartExecutionCommand({
+          stateMachineArn,
+          name,
+          // Fixed key order: a retried start sends byte-identical input.
+          input: JSON.stringify({ tenant: input.tenant, promotionId: input.promotionId }),
+        }),
+      );
+      return out.executionArn ?? executionArn(stateMachineArn, name);
+    } catch (err) {
+      // Same name already used (running with other input, or finished): the promotion's flow exists.
+      if ((err as Error).name === 'ExecutionAlreadyExists') return executionArn(stateMachineArn, name);
+      throw err;
+    }
+  }
+
+  async sendTaskSuccess(token: string, output: Record<string, unknown>): Promise<boolean> {
+    return this.live(() => this.client.send(new SendTaskSuccessCommand({ taskToken: token, output: JSON.stringify(output) })));
+  }
+
+  async sendTaskFailure(token: string, error: string, cause: string): Promise<boolean> {
+    return this.live(() =>
+      this.client.send(new SendTaskFailureCommand({ taskToken: token, error: error.slice(0, ERROR_MAX), cause: cause.slice(0, CAUSE_MAX) })),
+    );
+  }
+
+  /** true once sent; false when the token is unknown, finished or timed out. */
+  private async live(send: () => Promise<unknown>): Promise<boolean> {
+    try {
+      await send();
+      return true;
+    } catch (err) {
+      if (DEAD_TOKEN.has((err as Error).name)) return false;
+      throw err;
+    }
+  }
+}
+
+/** Built from the environment the stack sets on every write handler. */
+export function sfnWorkflowFromEnv(env: NodeJS.ProcessEnv = process.env): SfnWorkflow {
+  const promotionStateMachineArn = env.PROMOTION_STATE_MACHINE_ARN;
+  if (!promotionStateMachineArn) throw new Error('PROMOTION_STATE_MACHINE_ARN is not set');
+  return new SfnWorkflow({ promotionStateMachineArn, rollbackStateMachineArn: env.ROLLBACK_STATE_MACHINE_ARN || undefined });
+}
