@@ -1,0 +1,108 @@
+import { createHmac } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '../support/promotions.ts';
+import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
+
+let t: TestStack;
+let hook: Server;
+let hookUrl: string;
+const SECRET = 'a-very-secret-webhook-key';
+const seen: { verified: boolean; body: any }[] = [];
+
+beforeAll(async () => {
+  t = await startTestStack();
+  // A tenant's webhook gate: checks the HMAC, then answers by path.
+  hook = createServer(async (req, res) => {
+    let body = '';
+    for await (const c of req) body += c;
+    const ts = req.headers['x-stageline-timestamp'];
+    const sig = createHmac('sha256', SECRET).update(`${ts}.${body}`).digest('hex');
+    const verified = req.headers['x-stageline-signature'] === `sha256=${sig}`;
+    seen.push({ verified, body: JSON.parse(body) });
+    if (req.url === '/slow') return setTimeout(() => res.end('{"verdict":"PASS"}'), 3000);
+    if (req.url === '/broken') {
+      res.writeHead(500);
+      return res.end('oops');
+    }
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(req.url === '/fail' ? { verdict: 'FAIL', reason: 'change freeze' } : { verdict: verified ? 'PASS' : 'FAIL', reason: verified ? 'ok' : 'bad signature' }));
+  });
+  await new Promise<void>((r) => hook.listen(0, '127.0.0.1', () => r()));
+  hookUrl = `http://127.0.0.1:${(hook.address() as { port: number }).port}`;
+});
+afterAll(async () => {
+  hook.closeAllConnections();
+  hook.close();
+  await t.stop();
+});
+
+async function setup(gates: Record<string, boolean>, webhookGates: unknown[] = []) {
+  const tenant = t.tenant();
+  const u = await t.users(tenant);
+  await makeLine(t, u.admin);
+  const staging = await t.call('GET', '/api/v1/environments/staging', { token: u.admin });
+  const upd = await t.call('PATCH', '/api/v1/environments/staging', { token: u.admin, body: { version: staging.body.version, gates, webhookGates } });
+  if (upd.status !== 200) throw new Error(JSON.stringify(upd.body));
+  await t.call('POST', '/api/v1/environments/dev/configs', { token: u.deployer, body: { key: 'k', value: 1 } });
+  return u;
+}
+
+const promote = (u: Record<string, string>, extra: Record<string, unknown> = {}) =>
+  t.call('POST', '/api/v1/promotions', { token: u.deployer!, body: { sourceEnvironment: 'dev', targetEnvironment: 'staging', ...extra } });
+
+describe('validation gates', () => {
+  it('fail closed without evidence, in a fixed order, and say why', async () => {
+    const u = await setup({ tests: true, security_scan: true, cost_analysis: true });
+    const r = await promote(u);
+    const done = await waitFor(t, u.viewer, r.body.id, ['VALIDATION_FAILED', 'COMPLETED']);
+    expect(done.status).toBe('VALIDATION_FAILED');
+    expect(done.gates.map((g: any) => [g.gate, g.verdict, g.blocking])).toEqual([
+      ['policy_compliance', 'PASS', true],
+      ['tests', 'FAIL', true],
+      ['security_scan', 'FAIL', true],
+      ['cost_analysis', 'WARN', false],
+      ['performance_baseline', 'SKIPPED', false],
+    ]);
+    expect(done.error.message).toContain('no test_results evidence');
+    const decision = await t.call('GET', `/api/v1/promotions/${r.body.id}/decision`, { token: u.viewer });
+    expect(decision.body.outcome).toBe('BLOCKED_BY_GATES');
+    const staging = await t.call('GET', '/api/v1/environments/staging', { token: u.viewer });
+    expect(staging.body.itemCount).toBe(0);
+  });
+
+  it('pass with evidence attached before validation; warn-only gates never block', async () => {
+    const u = await setup({ tests: true, security_scan: true, cost_analysis: true, performance_baseline: true });
+    const r = await promote(u, { autoStart: false });
+    expect(r.body.status).toBe('PENDING');
+    const ev = (type: string, payload: unknown) => t.call('POST', `/api/v1/promotions/${r.body.id}/evidence`, { token: u.deployer, body: { type, payload } });
+    expect((await ev('test_results', { passed: 120, failed: 0 })).status).toBe(201);
+    expect((await ev('security_scan', { critical: 0, high: 0, medium: 3 })).status).toBe(201);
+    expect((await ev('cost_estimate', { monthlyDelta: 500, budget: 100 })).status).toBe(201);
+    expect((await ev('benchmark', { metric: 'p99_ms', value: 130, baseline: 100, tolerancePct: 10 })).status).toBe(201);
+    expect((await ev('test_results', { passed: 'many' })).status).toBe(400);
+    expect((await ev('nonsense', {})).status).toBe(400);
+    expect((await t.call('POST', `/api/v1/promotions/${r.body.id}/validate`, { token: u.deployer })).status).toBe(202);
+    const done = await waitFor(t, u.viewer, r.body.id, ['VALIDATION_FAILED', 'COMPLETED', 'FAILED']);
+    expect(done.status).toBe('COMPLETED');
+    expect(done.gates.map((g: any) => g.verdict)).toEqual(['PASS', 'PASS', 'PASS', 'WARN', 'WARN']);
+    expect(done.gates[1].evidenceRefs).toHaveLength(1);
+  });
+
+  it('webhook gates are HMAC-signed; a failing, erroring or slow provider fails closed', async () => {
+    const ok = await setup({}, [{ name: 'change-board', url: `${hookUrl}/ok`, secret: SECRET, timeoutMs: 1000 }]);
+    const r1 = await promote(ok);
+    expect((await waitFor(t, ok.viewer, r1.body.id, ['VALIDATION_FAILED', 'COMPLETED'])).status).toBe('COMPLETED');
+    expect(seen.at(-1)).toMatchObject({ verified: true, body: { promotionId: r1.body.id, targetEnvironment: 'staging' } });
+    const envView = await t.call('GET', '/api/v1/environments/staging', { token: ok.admin });
+    expect(JSON.stringify(envView.body)).not.toContain(SECRET);
+
+    for (const path of ['/fail', '/broken', '/slow']) {
+      const u = await setup({}, [{ name: 'change-board', url: `${hookUrl}${path}`, secret: SECRET, timeoutMs: 300 }]);
+      const r = await promote(u);
+      const done = await waitFor(t, u.viewer, r.body.id, ['VALIDATION_FAILED', 'COMPLETED']);
+      expect(done.status, path).toBe('VALIDATION_FAILED');
+      expect(done.gates.at(-1)).toMatchObject({ gate: 'webhook:change-board', verdict: 'FAIL', blocking: true });
+    }
+  });
+});
