@@ -37,6 +37,8 @@ export interface LocalStackOptions {
   journalFile?: string;
   /** shrinks Retry intervals of the state machines (tests) */
   timeScale?: number;
+  /** fault injection for tests: runs before each state-machine task */
+  beforeStep?: (payload: unknown) => Promise<void> | void;
 }
 
 export const PIPELINE_ARN = 'arn:aws:iam::000000000000:role/stageline-pipeline';
@@ -65,7 +67,10 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   const base = deps();
   // Same handlers, same ASL: the step Lambda's handler runs the state machine's tasks in-process.
   const workflow = new LocalWorkflow({
-    invokeStep: (payload) => promotionStep(payload),
+    invokeStep: async (payload) => {
+      await opts.beforeStep?.(payload);
+      return promotionStep(payload);
+    },
     journalFile: opts.journalFile ?? (opts.dataDir ? join(opts.dataDir, 'executions.json') : undefined),
     timeScale: opts.timeScale,
   });

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { inject } from 'vitest';
 import { DEMO_USERS, type DemoUser } from '../../local/issuer.ts';
-import { startLocalStack, type LocalStack } from '../../local/stack.ts';
+import { startLocalStack, type LocalStack, type LocalStackOptions } from '../../local/stack.ts';
 
 export interface Res<T = any> {
   status: number;
@@ -21,8 +21,8 @@ export interface TestStack {
 }
 
 /** Starts the real local stack (gateway + handlers) against the shared DynamoDB Local, with its own table. */
-export async function startTestStack(): Promise<TestStack> {
-  const stack = await startLocalStack({ dynamoEndpoint: inject('dynamoEndpoint'), tableName: `t-${randomUUID().slice(0, 8)}` });
+export async function startTestStack(opts: Partial<LocalStackOptions> = {}): Promise<TestStack> {
+  const stack = await startLocalStack({ dynamoEndpoint: inject('dynamoEndpoint'), tableName: `t-${randomUUID().slice(0, 8)}`, ...opts });
   const url = stack.gateway.url;
   const token: TestStack['token'] = (u) =>
     stack.issuer.sign({ sub: u.sub ?? `u-${randomUUID().slice(0, 6)}`, email: u.email ?? `${u.groups.join('-')}@${u.tenant}.test`, tenant: u.tenant, groups: u.groups });

@@ -1,0 +1,115 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '../support/promotions.ts';
+import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
+
+let t: TestStack;
+beforeAll(async () => {
+  t = await startTestStack();
+});
+afterAll(() => t.stop());
+
+const digest = (c: string) => `sha256:${c.repeat(64).slice(0, 64)}`;
+
+async function setup() {
+  const tenant = t.tenant();
+  const u = await t.users(tenant);
+  await makeLine(t, u.admin);
+  return { tenant, u };
+}
+
+describe('artifact promotions', () => {
+  it('publishes into the first environment and promotes the same digest onward', async () => {
+    const { u } = await setup();
+    const pub = await t.call('POST', '/api/v1/artifacts/platform/versions', { token: u.deployer, body: { version: 'v1.2.3', digest: digest('a'), sourceCommit: 'abc1234', gitBranch: 'main' } });
+    expect(pub.status).toBe(201);
+    expect(pub.body).toMatchObject({ environment: 'dev', created: true });
+    const same = await t.call('POST', '/api/v1/artifacts/platform/versions', { token: u.deployer, body: { version: 'v1.2.3', digest: digest('a') } });
+    expect(same.body.created).toBe(false);
+    const clash = await t.call('POST', '/api/v1/artifacts/platform/versions', { token: u.deployer, body: { version: 'v1.2.3', digest: digest('b') } });
+    expect(clash.status).toBe(409);
+    expect((await t.call('POST', '/api/v1/artifacts/platform/versions', { token: u.deployer, body: { version: '1.2', digest: 'md5:x' } })).body.error.issues).toHaveLength(2);
+
+    const r = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'dev', targetEnvironment: 'staging', artifact: 'platform', version: 'v1.2.3' } });
+    expect(r.status, JSON.stringify(r.body)).toBe(201);
+    expect(r.body.releaseDigest).toBe(digest('a'));
+    const done = await waitFor(t, u.viewer, r.body.id, ['COMPLETED', 'FAILED', 'VALIDATION_FAILED']);
+    expect(done.status).toBe('COMPLETED');
+    expect(done.result).toMatchObject({ digest: digest('a'), previous: { digest: null } });
+    const twice = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'dev', targetEnvironment: 'staging', artifact: 'platform', version: 'v1.2.3' } });
+    expect(twice.status).toBe(422);
+    const notThere = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'dev', targetEnvironment: 'staging', artifact: 'platform', version: 'v9.9.9' } });
+    expect(notThere.status).toBe(404);
+    const list = await t.call('GET', '/api/v1/promotions?subject=platform', { token: u.viewer });
+    expect(list.body.items.map((p: any) => p.id)).toEqual([r.body.id]);
+  });
+
+  it('auto-promotes when the rule conditions hold, and not into a paused environment', async () => {
+    const { u } = await setup();
+    await t.call('POST', '/api/v1/artifacts/platform/versions', { token: u.deployer, body: { version: 'v2.0.0', digest: digest('c') } });
+    const rule = await t.call('POST', '/api/v1/promotions/rules', {
+      token: u.admin,
+      body: {
+        name: 'Auto-promote to Staging',
+        source_environment: 'dev',
+        target_environment: 'staging',
+        requires_approval: false,
+        auto_promote: true,
+        conditions: { all: [{ field: 'tests.pass_rate', op: 'gte', value: 100 }, { any: [{ field: 'metrics.error_rate', op: 'lte', value: 0.01 }, { field: 'metrics.error_rate', op: 'exists', value: false }] }] },
+      },
+    });
+    expect(rule.status, JSON.stringify(rule.body)).toBe(201);
+    const check = () => t.call('POST', '/api/v1/promotions/auto-check', { token: u.deployer, body: { sourceEnvironment: 'dev', artifact: 'platform', version: 'v2.0.0' } });
+    const none = await check();
+    expect(none.body.checks).toEqual([{ ruleId: rule.body.id, targetEnvironment: 'staging', eligible: false, reasons: ['tests.pass_rate gte 100'] }]);
+    await t.call('POST', '/api/v1/artifacts/platform/versions/v2.0.0/evidence', { token: u.deployer, body: { type: 'test_results', payload: { passed: 10, failed: 0 } } });
+
+    const staging = await t.call('GET', '/api/v1/environments/staging', { token: u.admin });
+    await t.call('PATCH', '/api/v1/environments/staging', { token: u.admin, body: { version: staging.body.version, autoPromotionPaused: true } });
+    expect((await check()).body.checks[0]).toMatchObject({ eligible: false, reasons: ["auto-promotion into 'staging' is paused"] });
+    await t.call('PATCH', '/api/v1/environments/staging', { token: u.admin, body: { version: staging.body.version + 1, autoPromotionPaused: false } });
+
+    const go = await check();
+    expect(go.body.checks[0]).toMatchObject({ eligible: true, promotionId: expect.stringMatching(/^prm_/) });
+    const done = await waitFor(t, u.viewer, go.body.checks[0].promotionId, ['COMPLETED', 'FAILED']);
+    expect(done).toMatchObject({ status: 'COMPLETED', autoPromoted: true, requestedBy: { name: 'auto-promoter' } });
+    const rules = await t.call('GET', '/api/v1/approval-policies', { token: u.viewer });
+    expect(rules.body.items[0]).toMatchObject({ id: rule.body.id, autoPromote: true, separationOfDuties: true });
+  });
+
+  it('rules: full CRUD with optimistic locking and validated conditions', async () => {
+    const { u } = await setup();
+    const bad = await t.call('POST', '/api/v1/promotions/rules', { token: u.admin, body: { name: 'x', sourceEnvironment: 'dev', targetEnvironment: 'staging', conditions: { all: [{ field: 'a', op: 'near', value: 1 }] } } });
+    expect(bad.status).toBe(400);
+    const r = await t.call('POST', '/api/v1/promotions/rules', { token: u.admin, body: { name: 'prod gate', sourceEnvironment: 'staging', targetEnvironment: 'production', requiredApprovers: 2 } });
+    expect(r.body).toMatchObject({ requiresApproval: true, requiredApprovers: 2, approverGroups: ['approver', 'admin'], version: 1, status: 'active' });
+    expect((await t.call('PUT', `/api/v1/promotions/rules/${r.body.id}`, { token: u.admin, body: { version: 1, required_approvers: 3 } })).body.requiredApprovers).toBe(3);
+    expect((await t.call('PUT', `/api/v1/promotions/rules/${r.body.id}`, { token: u.admin, body: { version: 1, requiredApprovers: 4 } })).status).toBe(409);
+    expect((await t.call('PUT', `/api/v1/promotions/rules/${r.body.id}`, { token: u.deployer, body: { version: 2 } })).status).toBe(403);
+    expect((await t.call('GET', `/api/v1/approval-policies/${r.body.id}`, { token: u.viewer })).body.requiredApprovers).toBe(3);
+    expect((await t.call('DELETE', `/api/v1/promotions/rules/${r.body.id}`, { token: u.admin })).status).toBe(204);
+    expect((await t.call('GET', `/api/v1/promotions/rules/${r.body.id}`, { token: u.viewer })).status).toBe(404);
+  });
+});
+
+describe('one promotion per target at a time', () => {
+  it("'reject' refuses a second promotion into a busy target; 'supersede' cancels the older one", async () => {
+    const { u } = await setup();
+    await t.call('POST', '/api/v1/environments/dev/configs', { token: u.deployer, body: { key: 'a', value: 1 } });
+    const staging = await t.call('GET', '/api/v1/environments/staging', { token: u.admin });
+    await t.call('PATCH', '/api/v1/environments/staging', { token: u.admin, body: { version: staging.body.version, concurrency: 'reject' } });
+    const first = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'dev', targetEnvironment: 'staging', trigger: 'manual' } });
+    await waitFor(t, u.viewer, first.body.id, ['APPROVED']);
+    await t.call('POST', '/api/v1/environments/dev/configs', { token: u.deployer, body: { key: 'b', value: 2 } });
+    const second = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'dev', targetEnvironment: 'staging' } });
+    expect(second.status).toBe(409);
+    expect(second.body.error).toMatchObject({ code: 'TARGET_BUSY', blockedBy: first.body.id });
+
+    await t.call('PATCH', '/api/v1/environments/staging', { token: u.admin, body: { version: staging.body.version + 1, concurrency: 'supersede' } });
+    const third = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'dev', targetEnvironment: 'staging' } });
+    expect(third.status).toBe(201);
+    expect((await waitFor(t, u.viewer, first.body.id, ['CANCELLED'])).error.message).toContain(`superseded by ${third.body.id}`);
+    expect((await waitFor(t, u.viewer, third.body.id, ['COMPLETED', 'FAILED'])).status).toBe('COMPLETED');
+    const events = t.stack.bus.published.filter((e) => [first.body.id, third.body.id].includes(e.detail.promotionId as string)).map((e) => e['detail-type']);
+    expect(events).toEqual(expect.arrayContaining(['Promotion Requested', 'Promotion Cancelled', 'Promotion Completed']));
+  });
+});
