@@ -171,3 +171,7 @@ export const autoCheckBody = z
   .refine((b) => !b.artifact === !b.version, { message: 'give artifact and version together (or neither, for the config set)' });
 
 export { itemKey };
+
+export const rollbackBody = z
+  .object({ reason: z.string().trim().min(1, 'say why you roll back').max(1000), dryRun: z.boolean().default(false) })
+  .strict();

@@ -5,8 +5,8 @@ import type { Workflow } from '#domain/ports';
 type Machine = Parameters<Workflow['start']>[0];
 
 export interface SfnWorkflowOptions {
-  /** PROMOTION_STATE_MACHINE_ARN */
-  promotionStateMachineArn: string;
+  /** PROMOTION_STATE_MACHINE_ARN (set on the API's write handlers; task responses need no ARN) */
+  promotionStateMachineArn?: string;
   /** ROLLBACK_STATE_MACHINE_ARN (optional until the rollback machine exists) */
   rollbackStateMachineArn?: string;
   client?: SFNClient;
@@ -48,7 +48,7 @@ export class SfnWorkflow implements Workflow {
 
   private arnOf(machine: Machine): string {
     const arn = machine === 'promotion' ? this.options.promotionStateMachineArn : this.options.rollbackStateMachineArn;
-    if (!arn) throw new Error(`no state machine ARN configured for '${machine}'`);
+    if (!arn) throw new Error(`no state machine ARN configured for '${machine}' (${machine.toUpperCase()}_STATE_MACHINE_ARN)`);
     return arn;
   }
 
@@ -94,9 +94,14 @@ export class SfnWorkflow implements Workflow {
   }
 }
 
-/** Built from the environment the stack sets on every write handler. */
+/**
+ * Built from the environment the stack sets on every write handler. Functions
+ * without it (readers, the promotion-step task itself) get a workflow whose
+ * start() says which variable is missing.
+ */
 export function sfnWorkflowFromEnv(env: NodeJS.ProcessEnv = process.env): SfnWorkflow {
-  const promotionStateMachineArn = env.PROMOTION_STATE_MACHINE_ARN;
-  if (!promotionStateMachineArn) throw new Error('PROMOTION_STATE_MACHINE_ARN is not set');
-  return new SfnWorkflow({ promotionStateMachineArn, rollbackStateMachineArn: env.ROLLBACK_STATE_MACHINE_ARN || undefined });
+  return new SfnWorkflow({
+    promotionStateMachineArn: env.PROMOTION_STATE_MACHINE_ARN || undefined,
+    rollbackStateMachineArn: env.ROLLBACK_STATE_MACHINE_ARN || undefined,
+  });
 }

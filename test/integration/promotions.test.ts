@@ -237,3 +237,32 @@ describe('idempotency', () => {
     expect((await t.call('POST', '/api/v1/promotions', { token: u.deployer, body, headers: { 'idempotency-key': 'bad key!' } })).status).toBe(400);
   });
 });
+
+describe('rollback of a promotion', () => {
+  it('puts back only what the promotion changed; refuses when those keys changed since', async () => {
+    const { u } = await tenantWithConfigs();
+    await t.call('POST', '/api/v1/environments/staging/configs', { token: u.deployer, body: { key: 'query.timeout', value: '60s' } });
+    await t.call('POST', '/api/v1/environments/staging/configs', { token: u.deployer, body: { key: 'staging.only', value: true } });
+    const r = await t.call('POST', '/api/v1/config/promotions', { token: u.deployer, body: { sourceEnvironment: 'dev', targetEnvironment: 'staging', promotionType: 'PATTERN', keyPatterns: ['query.*', 'ai.*'] } });
+    expect((await waitFor(t, u.viewer, r.body.id, ['COMPLETED', 'FAILED'])).status).toBe('COMPLETED');
+    expect((await t.call('POST', `/api/v1/config/promotions/${r.body.id}/rollback`, { token: u.deployer, body: {} })).status).toBe(400);
+    const dry = await t.call('POST', `/api/v1/config/promotions/${r.body.id}/rollback`, { token: u.deployer, body: { reason: 'bad timeout', dryRun: true } });
+    expect(dry.body.reverts).toEqual([
+      { kind: 'config', key: 'ai.model', from: 'gpt-4-turbo', action: 'remove' },
+      { kind: 'config', key: 'query.timeout', from: '180s', to: '60s', action: 'modify' },
+    ]);
+    const rb = await t.call('POST', `/api/v1/config/promotions/${r.body.id}/rollback`, { token: u.deployer, body: { reason: 'bad timeout' } });
+    expect(rb.status, JSON.stringify(rb.body)).toBe(200);
+    expect(rb.body.promotion.status).toBe('ROLLED_BACK');
+    const configs = await t.call('GET', '/api/v1/environments/staging/configs', { token: u.viewer });
+    expect(Object.fromEntries(configs.body.items.map((i: any) => [i.key, i.value]))).toEqual({ 'query.timeout': '60s', 'staging.only': true });
+
+    const again = await t.call('POST', '/api/v1/config/promotions', { token: u.deployer, body: { sourceEnvironment: 'dev', targetEnvironment: 'staging', promotionType: 'PATTERN', keyPatterns: ['query.*'] } });
+    await waitFor(t, u.viewer, again.body.id, ['COMPLETED']);
+    const id = (await t.call('GET', '/api/v1/environments/staging/configs', { token: u.viewer })).body.items.find((i: any) => i.key === 'query.timeout').id;
+    await t.call('PUT', `/api/v1/environments/staging/configs/${id}`, { token: u.deployer, body: { value: '999s' } });
+    const conflict = await t.call('POST', `/api/v1/promotions/${again.body.id}/rollback`, { token: u.deployer, body: { reason: 'x' } });
+    expect(conflict.status).toBe(409);
+    expect(conflict.body.error.conflicts).toEqual(['config:query.timeout']);
+  });
+});

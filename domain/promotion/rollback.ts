@@ -1,0 +1,123 @@
+import { randomUUID } from 'node:crypto';
+import { requireRole } from '../auth.ts';
+import { RuleViolation, VersionConflict } from '../errors.ts';
+import { rootsDigest } from '../items.ts';
+import type { Environment, Roots, Snapshot } from '../model.ts';
+import type { Ctx, Deps, WriteOp } from '../ports.ts';
+import { retryOnConflict } from '../retry.ts';
+import { applyChanges, diffTrees, lookup, memoSource, NodeSink, type StoredEntry } from '../tree.ts';
+import { assertAction } from './lifecycle.ts';
+import type { Promotion } from './model.ts';
+import { actorOf, loadPromotion, moved, publishEvent, savePromotion } from './service.ts';
+import { canonicalJson } from '../canonical.ts';
+
+/**
+ * Rolls a completed promotion back: only what that promotion changed is put
+ * back (keys to their previous values, the artifact to its previous
+ * version), as a new snapshot/pointer move in one transaction with the
+ * deployment records and the audit entry. If something changed those keys
+ * since, the rollback refuses (409) and names them, rather than overwrite
+ * newer work.
+ */
+export async function rollbackPromotion(deps: Deps, ctx: Ctx, id: string, opts: { reason: string; dryRun: boolean }) {
+  requireRole(ctx.principal, 'deployer');
+  const { tenant } = ctx.principal;
+  const me = actorOf(ctx.principal);
+  return retryOnConflict(async () => {
+    const p = await loadPromotion(deps, tenant, id);
+    assertAction('rollback', p.status, id);
+    const plan = p.subject.type === 'artifact' ? await artifactPlan(deps, p) : await configPlan(deps, p);
+    if (opts.dryRun) return { dryRun: true as const, promotionId: id, targetEnvironment: p.targetEnvironment, reverts: plan.reverts };
+    const now = deps.clock().toISOString();
+    const ops: WriteOp[] = [...plan.ops];
+    const old = p.result ? await deps.store.getDeployment(tenant, p.targetEnvironment, p.result.deployedAt, p.result.deploymentId) : null;
+    if (old) ops.push({ kind: 'deployment', deployment: { ...old, status: 'ROLLED_BACK', completedAt: old.completedAt ?? now } });
+    ops.push({
+      kind: 'deployment',
+      deployment: { id: randomUUID(), environment: p.targetEnvironment, imageTag: plan.tag, gitCommit: '', gitBranch: '', status: 'DEPLOYED', deployedAt: now, completedAt: now, promotionId: p.id, digest: plan.digest, deployedBy: me.name },
+    });
+    const next = moved(p, 'ROLLED_BACK', me, deps.clock());
+    await savePromotion(deps, me, next, p, 'promotion.rollback', ops, opts.reason, ctx.requestId);
+    await publishEvent(deps, 'Promotion Rolled Back', next, { actor: me.name, reason: opts.reason });
+    return { dryRun: false as const, promotion: next, reverts: plan.reverts };
+  });
+}
+
+interface Plan {
+  ops: WriteOp[];
+  reverts: unknown[];
+  tag: string;
+  digest: string;
+}
+
+async function artifactPlan(deps: Deps, p: Promotion & { subject: { type: 'artifact' } } | Promotion): Promise<Plan> {
+  if (p.subject.type !== 'artifact' || !p.result) throw new RuleViolation('nothing recorded to roll back');
+  const prev = p.result.previous;
+  if (!prev.version || !prev.digest) throw new RuleViolation(`'${p.targetEnvironment}' ran no earlier version of ${p.subject.name}; there is nothing to roll back to`);
+  const cur = await deps.store.getPointer(p.tenant, p.targetEnvironment, p.subject.name);
+  if (!cur || cur.version !== p.subject.version) {
+    throw new VersionConflict(`'${p.targetEnvironment}' now runs ${p.subject.name}@${cur?.version ?? 'nothing'}, not ${p.subject.version}; roll back the newer change instead`);
+  }
+  const now = deps.clock().toISOString();
+  return {
+    ops: [{ kind: 'pointer', pointer: { ...cur, version: prev.version, digest: prev.digest, promotedAt: now, promotedBy: 'rollback', promotionId: p.id, version_: cur.version_ + 1 }, expectedVersion: cur.version_ }],
+    reverts: [{ artifact: p.subject.name, from: p.subject.version, to: prev.version }],
+    tag: `${prev.version}-${p.targetEnvironment}-rollback`,
+    digest: prev.digest,
+  };
+}
+
+async function configPlan(deps: Deps, p: Promotion): Promise<Plan> {
+  if (p.subject.type !== 'config' || !p.result || p.result.snapshotSeq === undefined || p.result.previous.seq === undefined) throw new RuleViolation('nothing recorded to roll back');
+  const [env, before, after] = await Promise.all([
+    deps.store.getEnvironment(p.tenant, p.targetEnvironment),
+    deps.store.getSnapshot(p.tenant, p.targetEnvironment, p.result.previous.seq),
+    deps.store.getSnapshot(p.tenant, p.targetEnvironment, p.result.snapshotSeq),
+  ]);
+  if (!env || !before || !after) throw new RuleViolation('the snapshots of this promotion are gone');
+  const source = memoSource(deps.store.nodes(p.tenant));
+  const sink = new NodeSink();
+  const roots: Roots = { ...env.head.roots };
+  const reverts: unknown[] = [];
+  const conflicts: string[] = [];
+  for (const kind of ['config', 'flag'] as const) {
+    // What the promotion changed = diff(before → after); put those keys back as they were before.
+    const d = await diffTrees(source, before.roots[kind], after.roots[kind]);
+    const changed = [...d.added.map((e) => ({ key: e.k, was: null as StoredEntry | null, promoted: e })), ...d.modified.map((m) => ({ key: m.to.k, was: m.from, promoted: m.to as StoredEntry | null })), ...d.removed.map((e) => ({ key: e.k, was: e, promoted: null as StoredEntry | null }))];
+    if (!changed.length) continue;
+    const now = await lookup(source, env.head.roots[kind], changed.map((c) => c.key));
+    for (const c of changed) {
+      const current = now.get(c.key) ?? null;
+      const same = (a: StoredEntry | null, b: StoredEntry | null) => (a === null ? b === null : b !== null && canonicalJson(a.v) === canonicalJson(b.v));
+      if (!same(current, c.promoted)) conflicts.push(`${kind}:${c.key}`);
+      reverts.push({ kind, key: c.key, from: current?.v, to: c.was?.v, action: c.was ? (current ? 'modify' : 'add') : 'remove' });
+    }
+    roots[kind] = await applyChanges(source, roots[kind], new Map(changed.map((c) => [c.key, c.was])), sink);
+  }
+  if (conflicts.length) {
+    throw new VersionConflict(`These keys changed after the promotion and would be overwritten: ${conflicts.slice(0, 20).join(', ')}; restore a snapshot explicitly instead`, { conflicts });
+  }
+  await deps.store.putNodes(p.tenant, sink.nodes);
+  const now = deps.clock().toISOString();
+  const seq = env.head.seq + 1;
+  const digest = rootsDigest(roots);
+  const snapshot: Snapshot = {
+    environment: env.name,
+    seq,
+    digest,
+    roots,
+    parentSeq: env.head.seq,
+    itemCount: roots.config.n + roots.flag.n,
+    createdAt: now,
+    createdBy: 'rollback',
+    change: { action: 'restore', keys: reverts.slice(0, 20).map((r) => `${(r as { kind: string }).kind}:${(r as { key: string }).key}`), count: reverts.length, restoredFrom: before.seq },
+    reason: `rollback of ${p.id}`,
+  };
+  const next: Environment = { ...env, head: { seq, digest, roots }, itemCount: snapshot.itemCount, version: env.version + 1, updatedAt: now, updatedBy: 'rollback' };
+  return {
+    ops: [{ kind: 'environment', env: next, expectedVersion: env.version }, { kind: 'snapshot', snapshot }],
+    reverts,
+    tag: `${env.name}@${seq}-rollback`,
+    digest,
+  };
+}

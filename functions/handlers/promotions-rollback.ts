@@ -1,0 +1,10 @@
+import { rollbackPromotion } from '#domain/promotion/rollback';
+import { rollbackBody as body } from '#domain/promotion/schemas';
+import { promotionView } from '#domain/promotion/service';
+import { promotionParams as params } from '../http/params.ts';
+import { httpHandler } from '../http/handler.ts';
+
+export const handler = httpHandler({ params, body }, async ({ deps, ctx, params, body }) => {
+  const r = await rollbackPromotion(deps, ctx, params.id, body);
+  return r.dryRun ? r : { promotion: promotionView(r.promotion), reverts: r.reverts };
+});
