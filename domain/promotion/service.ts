@@ -313,8 +313,32 @@ export async function listPromotions(deps: Deps, ctx: Ctx, q: ListPromotionsQuer
 }
 
 export function promotionView(p: Promotion) {
-  const { tenant: _t, taskToken, ...rest } = p;
-  return { ...rest, waitingFor: taskToken ? (p.status === 'AWAITING_APPROVAL' ? 'approval' : 'execution') : null };
+  return {
+    id: p.id,
+    status: p.status,
+    waitingFor: p.taskToken ? (p.status === 'AWAITING_APPROVAL' ? ('approval' as const) : ('execution' as const)) : null,
+    sourceEnvironment: p.sourceEnvironment,
+    targetEnvironment: p.targetEnvironment,
+    subject: p.subject,
+    releaseDigest: p.releaseDigest,
+    notes: p.notes,
+    requestedBy: p.requestedBy,
+    requestedAt: p.requestedAt,
+    trigger: p.trigger,
+    scheduledAt: p.scheduledAt,
+    policy: p.policy,
+    policyDigest: p.policyDigest,
+    gates: p.gates,
+    approvedBy: p.approvedBy,
+    rejection: p.rejection,
+    result: p.result,
+    error: p.error,
+    autoPromoted: p.autoPromoted,
+    version: p.version,
+    updatedAt: p.updatedAt,
+    completedAt: p.completedAt,
+    transitions: p.transitions,
+  };
 }
 
 // ---------------------------------------------------------------- actions
