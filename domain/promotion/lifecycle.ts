@@ -30,7 +30,8 @@ export const TRANSITIONS: Record<Status, readonly Status[]> = {
   PENDING: ['VALIDATING', 'CANCELLED'],
   VALIDATING: ['VALIDATION_FAILED', 'AWAITING_APPROVAL', 'APPROVED', 'CANCELLED'],
   VALIDATION_FAILED: [],
-  AWAITING_APPROVAL: ['APPROVED', 'REJECTED', 'EXPIRED', 'CANCELLED'],
+  // VALIDATION_FAILED here: a rebased release is validated again and may now fail its gates.
+  AWAITING_APPROVAL: ['APPROVED', 'REJECTED', 'EXPIRED', 'CANCELLED', 'VALIDATION_FAILED'],
   APPROVED: ['SCHEDULED', 'EXECUTING', 'CANCELLED'],
   REJECTED: [],
   EXPIRED: [],
@@ -50,6 +51,7 @@ export const ACTIONS = {
   execute: ['APPROVED', 'SCHEDULED'],
   schedule: ['APPROVED'],
   rollback: ['COMPLETED'],
+  rebase: ['AWAITING_APPROVAL'],
   cancel: ['PENDING', 'VALIDATING', 'AWAITING_APPROVAL', 'APPROVED', 'SCHEDULED'],
 } as const satisfies Record<string, readonly Status[]>;
 export type Action = keyof typeof ACTIONS;

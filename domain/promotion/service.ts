@@ -185,6 +185,11 @@ export async function publishArtifact(deps: Deps, ctx: Ctx, name: string, input:
 
 // ---------------------------------------------------------------- create / dry-run
 
+/** Bound to the exact release: the source content digest plus the selection. */
+export function configReleaseDigest(subject: Subject & { type: 'config' }): string {
+  return digestOf({ source: subject.sourceSnapshot.digest, type: subject.promotionType, configIds: subject.configIds, flagIds: subject.flagIds, keyPatterns: subject.keyPatterns });
+}
+
 interface Prepared {
   source: Environment;
   target: Environment;
@@ -219,8 +224,7 @@ async function prepare(deps: Deps, tenant: string, input: CreatePromotion, line:
   };
   const { changes, unchanged } = await configChanges(memoSource(deps.store.nodes(tenant)), target.head.roots, source.head.roots, subject);
   if (changes.length === 0) throw new RuleViolation(`Nothing to promote: '${target.name}' already has what this ${subject.promotionType} promotion would bring from '${source.name}'`);
-  // Bound to the exact release: the source content digest plus the selection.
-  const releaseDigest = digestOf({ source: subject.sourceSnapshot.digest, type: subject.promotionType, configIds: subject.configIds, flagIds: subject.flagIds, keyPatterns: subject.keyPatterns });
+  const releaseDigest = configReleaseDigest(subject);
   return { source, target, subject, releaseDigest, preview: { changes: changes.map(changeView), unchanged } };
 }
 

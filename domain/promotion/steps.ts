@@ -8,7 +8,7 @@ import { retryOnConflict } from '../retry.ts';
 import { applyChanges, memoSource, NodeSink } from '../tree.ts';
 import { evaluateGates, type WebhookOutcome } from './gates.ts';
 import { isTerminal } from './lifecycle.ts';
-import type { Actor, Deployment, Promotion } from './model.ts';
+import type { Actor, Deployment, GateResult, Promotion } from './model.ts';
 import { approvalDeadline, evidenceOwners, loadPromotion, moved, publishEvent, savePromotion } from './service.ts';
 import { configChanges } from './release.ts';
 
@@ -64,16 +64,7 @@ export async function gatesStep(deps: Deps, tenant: string, id: string) {
       p = next;
     }
     if (p.status !== 'VALIDATING') return p;
-    const target = await deps.store.getEnvironment(tenant, p.targetEnvironment);
-    const violations = await verifyRelease(deps, p, target);
-    const evidence = await deps.store.listEvidence(tenant, evidenceOwners(p));
-    const hooks = target?.webhookGates ?? [];
-    const outcomes: WebhookOutcome[] = await Promise.all(
-      hooks.map((h) =>
-        deps.gates.call(h, { promotionId: p.id, tenant, sourceEnvironment: p.sourceEnvironment, targetEnvironment: p.targetEnvironment, subject: p.subject, releaseDigest: p.releaseDigest, evidence }),
-      ),
-    );
-    const gates = evaluateGates(target?.gates ?? { policy_compliance: true, tests: false, security_scan: false, cost_analysis: false, performance_baseline: false }, evidence, { violations }, outcomes, new Set(hooks.filter((h) => h.blocking).map((h) => h.name)));
+    const gates = await runGates(deps, p);
     const blocked = gates.filter((g) => g.blocking && g.verdict === 'FAIL');
     const to = blocked.length ? 'VALIDATION_FAILED' : p.policy.requiresApproval ? 'AWAITING_APPROVAL' : 'APPROVED';
     const next = moved(p, to, ENGINE, deps.clock(), {
@@ -88,6 +79,21 @@ export async function gatesStep(deps: Deps, tenant: string, id: string) {
     return next;
   });
   return { next: nextFor(p), ...timeouts(p, deps.clock()) };
+}
+
+/** Evaluates every gate of the target for a promotion's release (fixed order; webhooks fail closed). */
+export async function runGates(deps: Deps, p: Promotion): Promise<GateResult[]> {
+  const target = await deps.store.getEnvironment(p.tenant, p.targetEnvironment);
+  const violations = await verifyRelease(deps, p, target);
+  const evidence = await deps.store.listEvidence(p.tenant, evidenceOwners(p));
+  const hooks = target?.webhookGates ?? [];
+  const outcomes: WebhookOutcome[] = await Promise.all(
+    hooks.map((h) =>
+      deps.gates.call(h, { promotionId: p.id, tenant: p.tenant, sourceEnvironment: p.sourceEnvironment, targetEnvironment: p.targetEnvironment, subject: p.subject, releaseDigest: p.releaseDigest, evidence }),
+    ),
+  );
+  const configured = target?.gates ?? { policy_compliance: true, tests: false, security_scan: false, cost_analysis: false, performance_baseline: false };
+  return evaluateGates(configured, evidence, { violations }, outcomes, new Set(hooks.filter((h) => h.blocking).map((h) => h.name)));
 }
 
 /** policy_compliance's own checks: the release still is exactly what was requested. */

@@ -130,6 +130,25 @@ describe('approvals', () => {
     expect(t.stack.bus.published.some((e) => e['detail-type'] === 'Promotion Rejected' && e.detail.promotionId === r.body.id)).toBe(true);
   });
 
+  it('approvals are bound to the release digest: rebasing onto a new source snapshot voids them', async () => {
+    const { u } = await tenantWithConfigs();
+    await rule(u, { name: 'two', sourceEnvironment: 'dev', targetEnvironment: 'staging', requiredApprovers: 2 });
+    const r = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'dev', targetEnvironment: 'staging' } });
+    await waitForToken(t, u.viewer, r.body.id);
+    await t.call('POST', `/api/v1/promotions/${r.body.id}/approve`, { token: u.approver, body: {} });
+    await t.call('POST', '/api/v1/environments/dev/configs', { token: u.deployer, body: { key: 'late.fix', value: 'v2' } });
+    const rebased = await t.call('POST', `/api/v1/promotions/${r.body.id}/rebase`, { token: u.deployer });
+    expect(rebased.status, JSON.stringify(rebased.body)).toBe(200);
+    expect(rebased.body.releaseDigest).not.toBe(r.body.releaseDigest);
+    const decision = await t.call('GET', `/api/v1/promotions/${r.body.id}/decision`, { token: u.viewer });
+    expect(decision.body.approvals).toEqual([{ by: expect.stringContaining('approver@'), digest: r.body.releaseDigest, counted: false }]);
+    expect((await t.call('POST', `/api/v1/promotions/${r.body.id}/approve`, { token: u.approver2, body: {} })).body.status).toBe('AWAITING_APPROVAL');
+    expect((await t.call('POST', `/api/v1/promotions/${r.body.id}/approve`, { token: u.approver, body: {} })).body.status).toBe('APPROVED');
+    expect((await waitFor(t, u.viewer, r.body.id, ['COMPLETED', 'FAILED'])).status).toBe('COMPLETED');
+    const staging = await t.call('GET', '/api/v1/environments/staging/configs?limit=10', { token: u.viewer });
+    expect(staging.body.items.map((i: any) => i.key)).toContain('late.fix');
+  });
+
   it('expires when nobody approves in time', async () => {
     const { u } = await tenantWithConfigs();
     await rule(u, { name: 'fast', sourceEnvironment: 'dev', targetEnvironment: 'staging', approvalExpirySeconds: 1 });

@@ -1,0 +1,6 @@
+import { rebasePromotion } from '#domain/promotion/rebase';
+import { promotionView } from '#domain/promotion/service';
+import { promotionParams as params } from '../http/params.ts';
+import { httpHandler } from '../http/handler.ts';
+
+export const handler = httpHandler({ params }, async ({ deps, ctx, params }) => promotionView(await rebasePromotion(deps, ctx, params.id)));
