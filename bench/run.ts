@@ -9,12 +9,14 @@ import { ensureTable, localCredentials, startDynamo } from '../local/dynamodb.ts
 import { BASELINE, buildAll, kib, table } from '../scripts/build.ts';
 import { RequestCounter, totalRequests, type Counts } from './counter.ts';
 import { importTimes, median } from './init-time.ts';
+import { benchPromotion } from './promotion.ts';
 
 /**
  * `npm run bench`: figures, not pass/fail. (a) bundle sizes, (b) module init
  * time of each bundle next to a hello-world SDK baseline, (c) DynamoDB requests
  * and wall time of a diff and of a one-key change in a 10,000-config
- * environment, against DynamoDB Local.
+ * environment, against DynamoDB Local; (d) one approved promotion's AWS cost
+ * and local promotion throughput (bench/promotion.ts).
  */
 const INIT_RUNS = 5;
 const DDB_RUNS = 5;
@@ -232,3 +234,4 @@ try {
 } finally {
   await local.stop();
 }
+await benchPromotion();

@@ -24,6 +24,8 @@ export interface HandlerFunctionProps {
   readonly tableName: string;
   /** Extra environment on top of TABLE_NAME. */
   readonly environment?: Record<string, string>;
+  /** Default 10 s (well inside API Gateway's 30 s integration limit). */
+  readonly timeout?: Duration;
 }
 
 /**
@@ -52,7 +54,7 @@ export class HandlerFunction extends Construct {
       memorySize: 512,
       // API Gateway gives up on an integration after 30 s; failing well before
       // that returns our own error body instead of a bare 503.
-      timeout: Duration.seconds(10),
+      timeout: props.timeout ?? Duration.seconds(10),
       logGroup: this.logGroup,
       tracing: lambda.Tracing.ACTIVE,
       projectRoot: REPO_ROOT,

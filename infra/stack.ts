@@ -13,7 +13,7 @@
  *                      (or a JSON array in cdk.json). Default '*', which is only
  *                      fine for a dev stage; set real origins elsewhere.
  */
-import { CfnOutput, Duration, RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
+import { ArnFormat, CfnOutput, Duration, RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import {
   CorsHttpMethod,
@@ -30,32 +30,52 @@ import { HttpIamAuthorizer, HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigateway
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import { ROLES } from '../domain/auth.ts';
 import { TABLE } from '../functions/adapters/keys.ts';
-import { FALLBACK_HANDLER, HANDLERS, ROUTES, type AuthType } from '../functions/http/routes.ts';
+import { ALL_HANDLERS, FALLBACK_HANDLER, ROUTES, WORKFLOW_HANDLERS, type AuthType } from '../functions/http/routes.ts';
 import { HandlerFunction } from './function.ts';
+import { aslPath, type SubstitutionKey } from './state-machines.ts';
+import { storeActions } from './store-actions.ts';
 
 /**
  * DynamoDB actions the store adapter (functions/adapters/dynamo-store.ts)
- * issues. Transactions have no IAM action of their own: TransactWriteItems is
- * authorised per item as PutItem / DeleteItem. test/infra checks these lists
- * against the commands the adapter actually sends.
+ * issues, derived from its source (infra/store-actions.ts): readers get
+ * READ_ACTIONS, writers also WRITE_ACTIONS. Transactions have no IAM action of
+ * their own: TransactWriteItems is authorised per item (PutItem, UpdateItem,
+ * DeleteItem, ConditionCheckItem). test/infra checks these lists against the
+ * commands the adapter actually sends.
  */
-export const READ_ACTIONS = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query'];
-export const WRITE_ACTIONS = ['dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'];
+export const { read: READ_ACTIONS, write: WRITE_ACTIONS } = storeActions();
 
 export type DataAccess = 'none' | 'read' | 'write';
+
+/** Name of the custom EventBridge bus the domain events go to (env EVENT_BUS_NAME). */
+export const EVENT_BUS_NAME = 'stageline';
+
+/** Functions that need more than the default 10 s. */
+export const FUNCTION_TIMEOUTS: Partial<Record<string, Duration>> = {
+  // One batch may write 10k items; API Gateway gives up at 30 s.
+  'items-batch': Duration.seconds(29),
+  // Invoked by Step Functions, not API Gateway: execute copies a whole snapshot.
+  'promotion-step': Duration.seconds(60),
+};
+
+const isWorkflowHandler = (handler: string) => (WORKFLOW_HANDLERS as readonly string[]).includes(handler);
 
 /**
  * What a handler may do to the table, derived from the route table: a handler
  * whose routes need no role (health, and the $default fallback that has no
  * route) touches no data; one that only serves `viewer` routes only reads;
- * anything needing deployer/approver/admin may write.
+ * anything needing deployer/approver/admin may write. State machine tasks
+ * (WORKFLOW_HANDLERS, no route) move promotions along, so they write.
  */
 export function dataAccessOf(handler: string): DataAccess {
+  if (isWorkflowHandler(handler)) return 'write';
   const roles = ROUTES.filter((r) => r.handler === handler).map((r) => r.role);
   if (roles.every((r) => r === null)) return 'none';
   return roles.every((r) => r === null || r === 'viewer') ? 'read' : 'write';
@@ -118,6 +138,8 @@ export class StagelineStack extends Stack {
   readonly userPoolClient: cognito.UserPoolClient;
   readonly api: HttpApi;
   readonly functions = new Map<string, HandlerFunction>();
+  readonly eventBus: events.EventBus;
+  readonly promotionStateMachine: sfn.StateMachine;
 
   constructor(scope: Construct, id: string, props?: StackProps) {
     super(scope, id, props);
@@ -215,18 +237,69 @@ export class StagelineStack extends Stack {
       writeAttributes: new cognito.ClientAttributes().withStandardAttributes({ email: true }),
     });
 
-    // ---- functions: one per handler in the route table (plus the $default fallback)
-    for (const name of HANDLERS) {
+    // ---- domain events: every function that writes may publish to this bus
+    this.eventBus = new events.EventBus(this, 'EventBus', { eventBusName: EVENT_BUS_NAME, description: 'Stageline domain events' });
+
+    // ---- functions: one per handler in the route table (plus the $default
+    // fallback), and one per state machine task (WORKFLOW_HANDLERS, no route)
+    for (const name of ALL_HANDLERS) {
+      const access = dataAccessOf(name);
       const fn = new HandlerFunction(this, pascal(name), {
         name,
         tableName: this.table.tableName,
-        // Only the handler behind the IAM (machine) route resolves IAM callers.
-        environment: ROUTES.some((r) => r.handler === name && r.auth === 'iam')
-          ? { MACHINE_PRINCIPALS: JSON.stringify(machinePrincipals) }
-          : undefined,
+        timeout: FUNCTION_TIMEOUTS[name],
+        environment: {
+          // Only the handler behind the IAM (machine) route resolves IAM callers.
+          ...(ROUTES.some((r) => r.handler === name && r.auth === 'iam') ? { MACHINE_PRINCIPALS: JSON.stringify(machinePrincipals) } : {}),
+          ...(access === 'write' ? { EVENT_BUS_NAME: this.eventBus.eventBusName } : {}),
+        },
       });
-      this.grantData(fn, dataAccessOf(name));
+      this.grantData(fn, access);
+      if (access === 'write') this.eventBus.grantPutEventsTo(fn.fn);
       this.functions.set(name, fn);
+    }
+
+    // ---- the promotion flow: statemachines/promotion.asl.json, every task
+    // calling the promotion-step function
+    const stepFn = this.functions.get('promotion-step')!.fn;
+    const substitutions: Record<SubstitutionKey<'promotion'>, string> = { PromotionStepFunctionArn: stepFn.functionArn };
+    const promotionLogs = new logs.LogGroup(this, 'PromotionStateMachineLogs', { retention: logs.RetentionDays.THREE_MONTHS });
+    // Named, so the step function can be granted on its ARN without a
+    // dependency cycle (machine -> function ARN -> function policy -> machine).
+    const promotionMachineName = `${this.stackName}-promotion`;
+    this.promotionStateMachine = new sfn.StateMachine(this, 'PromotionStateMachine', {
+      stateMachineName: promotionMachineName,
+      definitionBody: sfn.DefinitionBody.fromFile(aslPath('promotion')),
+      definitionSubstitutions: substitutions,
+      // Standard: approvals wait for days, and each step must run exactly once.
+      stateMachineType: sfn.StateMachineType.STANDARD,
+      // Events only: execution data (inputs/outputs) stays out of the logs.
+      logs: { destination: promotionLogs, level: sfn.LogLevel.ALL, includeExecutionData: false },
+      tracingEnabled: true,
+    });
+    // Only the unqualified function ARN the definition invokes (grantInvoke would add `:*`).
+    this.promotionStateMachine.addToRolePolicy(new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [stepFn.functionArn] }));
+    // The await steps resume their own task when the decision came first
+    // (approved/rejected/cancelled before the token was stored).
+    stepFn.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['states:SendTaskSuccess', 'states:SendTaskFailure', 'states:SendTaskHeartbeat'],
+        resources: [this.formatArn({ service: 'states', resource: 'stateMachine', resourceName: promotionMachineName, arnFormat: ArnFormat.COLON_RESOURCE_NAME })],
+      }),
+    );
+    Validations.of(this.promotionStateMachine).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'Only the statements CDK adds for `logs` and `tracingEnabled` use "*": the CloudWatch Logs delivery actions (logs:CreateLogDelivery, ...) and xray:PutTraceSegments/PutTelemetryRecords/GetSampling* support no resource-level permissions.',
+    });
+
+    // Write handlers start promotion flows and resume their waiting tasks
+    // (approve, reject, execute, cancel); readers get neither.
+    for (const [name, fn] of this.functions) {
+      if (dataAccessOf(name) !== 'write' || isWorkflowHandler(name)) continue;
+      fn.fn.addEnvironment('PROMOTION_STATE_MACHINE_ARN', this.promotionStateMachine.stateMachineArn);
+      this.promotionStateMachine.grantStartExecution(fn.fn);
+      this.promotionStateMachine.grantTaskResponse(fn.fn);
     }
 
     // ---- API
@@ -332,6 +405,8 @@ export class StagelineStack extends Stack {
     new CfnOutput(this, 'UserPoolId', { value: this.userPool.userPoolId });
     new CfnOutput(this, 'UserPoolClientId', { value: this.userPoolClient.userPoolClientId });
     new CfnOutput(this, 'TableName', { value: this.table.tableName });
+    new CfnOutput(this, 'PromotionStateMachineArn', { value: this.promotionStateMachine.stateMachineArn });
+    new CfnOutput(this, 'EventBusName', { value: this.eventBus.eventBusName });
   }
 
   /**

@@ -3,7 +3,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { build, type BuildOptions, type Metafile } from 'esbuild';
-import { HANDLERS } from '../functions/http/routes.ts';
+import { ALL_HANDLERS } from '../functions/http/routes.ts';
 
 /**
  * `npm run build`: one self-contained ESM bundle per Lambda handler in
@@ -83,7 +83,7 @@ async function bundle(name: string, options: BuildOptions): Promise<BundleResult
 export async function buildAll(): Promise<BundleResult[]> {
   rmSync(OUT_DIR, { recursive: true, force: true });
   const baseline = bundle(BASELINE, { stdin: { contents: BASELINE_SOURCE, resolveDir: ROOT, loader: 'js', sourcefile: 'baseline.mjs' } });
-  const handlers = HANDLERS.map((name) => bundle(name, { entryPoints: [join(ROOT, 'functions', 'handlers', `${name}.ts`)] }));
+  const handlers = ALL_HANDLERS.map((name) => bundle(name, { entryPoints: [join(ROOT, 'functions', 'handlers', `${name}.ts`)] }));
   return Promise.all([baseline, ...handlers]);
 }
 

@@ -6,10 +6,11 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ROLES } from '../../domain/auth.ts';
 import { TABLE } from '../../functions/adapters/keys.ts';
-import { FALLBACK_HANDLER, HANDLERS, ROUTES, routeKey } from '../../functions/http/routes.ts';
+import { ALL_HANDLERS, FALLBACK_HANDLER, ROUTES, WORKFLOW_HANDLERS, routeKey } from '../../functions/http/routes.ts';
 import { createApp } from '../../infra/create-app.ts';
 import { REPO_ROOT } from '../../infra/function.ts';
-import { READ_ACTIONS, WRITE_ACTIONS, dataAccessOf, type StagelineStack } from '../../infra/stack.ts';
+import { STATE_MACHINES, aslPath, placeholdersIn } from '../../infra/state-machines.ts';
+import { EVENT_BUS_NAME, READ_ACTIONS, WRITE_ACTIONS, dataAccessOf, type StagelineStack } from '../../infra/stack.ts';
 
 /** Bundling ~20 functions with esbuild dominates; the first synth takes tens of seconds. */
 const SYNTH_TIMEOUT = 180_000;
@@ -162,11 +163,11 @@ describe('users', () => {
 });
 
 describe('functions', () => {
-  it('has one Lambda per handler, all arm64 on nodejs22.x, with TABLE_NAME', () => {
+  it('has one Lambda per handler (routes, fallback and state machine tasks), all arm64 on nodejs22.x, with TABLE_NAME', () => {
     const [tableId] = only('AWS::DynamoDB::Table');
     const fns = Object.values(template.findResources('AWS::Lambda::Function'));
-    expect(fns).toHaveLength(HANDLERS.length);
-    expect([...functionIds().keys()].sort()).toEqual([...HANDLERS].sort());
+    expect(fns).toHaveLength(ALL_HANDLERS.length);
+    expect([...functionIds().keys()].sort()).toEqual([...ALL_HANDLERS].sort());
     for (const fn of fns) {
       expect(fn.Properties.Architectures).toEqual(['arm64']);
       expect(fn.Properties.Runtime).toBe('nodejs22.x');
@@ -185,6 +186,100 @@ describe('functions', () => {
       else expect(env.MACHINE_PRINCIPALS).toBeUndefined();
     }
   });
+
+  it('gives state machine tasks no route', () => {
+    const routed = new Set(ROUTES.map((r) => r.handler));
+    for (const name of WORKFLOW_HANDLERS) expect(routed.has(name), name).toBe(false);
+  });
+
+  it('gives items-batch 29 s (10k items per batch) and everything else behind the API 10 s', () => {
+    const resources = template.toJSON().Resources;
+    for (const [name, id] of functionIds()) {
+      const timeout = resources[id].Properties.Timeout;
+      if (name === 'items-batch') expect(timeout).toBe(29);
+      else if (name === 'promotion-step') expect(timeout).toBe(60);
+      else expect(timeout, name).toBe(10);
+    }
+  });
+});
+
+describe('events', () => {
+  it('has the stageline bus; every function that writes gets EVENT_BUS_NAME and PutEvents on it, nothing else does', () => {
+    const [busId, bus] = only('AWS::Events::EventBus');
+    expect(bus.Properties.Name).toBe(EVENT_BUS_NAME);
+    const resources = template.toJSON().Resources;
+    for (const [name, id] of functionIds()) {
+      const writes = dataAccessOf(name) === 'write';
+      expect(resources[id].Properties.Environment.Variables.EVENT_BUS_NAME, name).toEqual(writes ? { Ref: busId } : undefined);
+      const putEvents = statementsOf(id).filter((s) => [s.Action].flat().includes('events:PutEvents'));
+      expect(putEvents.map((s) => s.Resource), name).toEqual(writes ? [{ 'Fn::GetAtt': [busId, 'Arn'] }] : []);
+    }
+  });
+});
+
+describe('promotion state machine', () => {
+  const stepFunctionId = () => functionIds().get('promotion-step')!;
+
+  it('is a STANDARD machine from statemachines/promotion.asl.json, its placeholders substituted', () => {
+    const [, machine] = only('AWS::StepFunctions::StateMachine');
+    expect(machine.Properties.StateMachineType).toBe('STANDARD');
+    // DefinitionBody.fromFile: the file goes up unchanged as an asset; CloudFormation substitutes
+    const asl = readFileSync(aslPath('promotion'), 'utf8');
+    expect(machine.Properties.DefinitionS3Location).toEqual({ Bucket: expect.anything(), Key: expect.stringMatching(/\.json$/) });
+    const staged = path.join(app.synth().directory, `asset.${machine.Properties.DefinitionS3Location.Key}`);
+    expect(readFileSync(staged, 'utf8')).toBe(asl);
+    expect(Object.keys(machine.Properties.DefinitionSubstitutions).sort()).toEqual(placeholdersIn(asl));
+    expect(Object.keys(machine.Properties.DefinitionSubstitutions).sort()).toEqual([...STATE_MACHINES.promotion.substitutions].sort());
+    expect(machine.Properties.DefinitionSubstitutions.PromotionStepFunctionArn).toEqual({ 'Fn::GetAtt': [stepFunctionId(), 'Arn'] });
+  });
+
+  it('logs ALL events without execution data, and traces (cdk-nag SF1/SF2)', () => {
+    const [, machine] = only('AWS::StepFunctions::StateMachine');
+    expect(machine.Properties.LoggingConfiguration).toMatchObject({ Level: 'ALL', IncludeExecutionData: false });
+    expect(machine.Properties.LoggingConfiguration.Destinations).toHaveLength(1);
+    expect(machine.Properties.TracingConfiguration).toEqual({ Enabled: true });
+  });
+
+  it('may invoke the promotion-step function and nothing else', () => {
+    const [, machine] = only('AWS::StepFunctions::StateMachine');
+    const roleId = machine.Properties.RoleArn['Fn::GetAtt'][0];
+    const statements = (Object.values(template.findResources('AWS::IAM::Policy')) as Resource[])
+      .filter((p) => (p.Properties.Roles as { Ref: string }[]).some((r) => r.Ref === roleId))
+      .flatMap((p) => p.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[]);
+    const invoke = statements.filter((s) => [s.Action].flat().some((a) => a.startsWith('lambda:')));
+    expect(invoke).toEqual([expect.objectContaining({ Action: 'lambda:InvokeFunction', Resource: { 'Fn::GetAtt': [stepFunctionId(), 'Arn'] } })]);
+    for (const s of statements) {
+      if (s.Resource === '*') expect([s.Action].flat().every((a) => a.startsWith('xray:') || a.startsWith('logs:')), JSON.stringify(s)).toBe(true);
+    }
+  });
+
+  it('lets exactly the write handlers start executions and answer task tokens (the step only answers), with the machine ARN in their environment', () => {
+    const [machineId] = only('AWS::StepFunctions::StateMachine');
+    const resources = template.toJSON().Resources;
+    for (const [name, id] of functionIds()) {
+      const api = dataAccessOf(name) === 'write' && !(WORKFLOW_HANDLERS as readonly string[]).includes(name);
+      const states = statementsOf(id).filter((s) => [s.Action].flat().some((a) => a.startsWith('states:')));
+      const env = resources[id].Properties.Environment.Variables;
+      if (api) {
+        expect(env.PROMOTION_STATE_MACHINE_ARN, name).toEqual({ Ref: machineId });
+        expect(states.flatMap((s) => [s.Action].flat()).sort(), name).toEqual(
+          ['states:SendTaskFailure', 'states:SendTaskHeartbeat', 'states:SendTaskSuccess', 'states:StartExecution'].sort(),
+        );
+        for (const s of states) expect(s.Resource, name).toEqual({ Ref: machineId });
+      } else if (name === 'promotion-step') {
+        // resumes its own task token (decision taken before the token was stored); starts nothing
+        expect(env.PROMOTION_STATE_MACHINE_ARN).toBeUndefined();
+        const [machine] = Object.values(template.findResources('AWS::StepFunctions::StateMachine')) as Resource[];
+        expect(states.flatMap((s) => [s.Action].flat()).sort()).toEqual(['states:SendTaskFailure', 'states:SendTaskHeartbeat', 'states:SendTaskSuccess']);
+        for (const s of states) {
+          expect(JSON.stringify(s.Resource)).toContain(`:stateMachine:${machine!.Properties.StateMachineName}`);
+        }
+      } else {
+        expect(env.PROMOTION_STATE_MACHINE_ARN, name).toBeUndefined();
+        expect(states, name).toEqual([]);
+      }
+    }
+  });
 });
 
 describe('least privilege', () => {
@@ -198,6 +293,7 @@ describe('least privilege', () => {
     expect(dataAccessOf(FALLBACK_HANDLER)).toBe('none');
     expect(dataAccessOf('environments-list')).toBe('read');
     expect(dataAccessOf('items-batch')).toBe('write');
+    expect(dataAccessOf('promotion-step')).toBe('write');
   });
 
   it('uses a "*" resource only for X-Ray (which has no resource-level permissions)', () => {

@@ -1,0 +1,514 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { StateMachine, type RunOptions, type StateMachineDefinition } from 'aws-local-stepfunctions';
+import type { Workflow } from '../domain/ports.ts';
+
+/**
+ * The `Workflow` port for the local stack: runs the SAME ASL files that CDK
+ * deploys (statemachines/<machine>.asl.json) with aws-local-stepfunctions,
+ * every Task state calling the step handler in-process through `invokeStep`.
+ *
+ * What the library does not do on its own, and how this class fills the gap:
+ *
+ * - Placeholders (`${PromotionStepFunctionArn}`) become a fake local Lambda ARN.
+ * - `arn:aws:states:::lambda:invoke` tasks: `invokeStep(Parameters.Payload)`,
+ *   result wrapped as `{ Payload, StatusCode: 200 }` like the AWS integration,
+ *   so `ResultSelector` on `$.Payload` behaves the same. A thrown error fails
+ *   the task with the error's `name` as the ASL error name (AWS: `errorType`),
+ *   and `{errorType, errorMessage}` JSON as the cause, as Lambda reports it.
+ * - `...lambda:invoke.waitForTaskToken` tasks (no native support): a unique
+ *   token per entered task is put where the ASL reads `$$.Task.Token`; the step
+ *   is invoked and the task then waits until `sendTaskSuccess` (output becomes
+ *   the task result) or `sendTaskFailure` (fails with that error name).
+ *   The library evaluates `TimeoutSecondsPath` against the task's input after
+ *   `Parameters`, whereas Step Functions reads it from the state input; so for
+ *   these tasks the local copy of the definition drops `Parameters` and this
+ *   class evaluates the template itself (with the library, through a one-state
+ *   Pass machine). The library's own timer still raises `States.Timeout`.
+ * - Lambda tasks without a timeout get {@link LOCAL_TASK_TIMEOUT_SECONDS}
+ *   instead of the library's 60 s default (on AWS only the Lambda's own
+ *   timeout bounds them); token waits get the longest a Node timer can wait
+ *   (~24.8 days), which also caps longer TimeoutSecondsPath values (30-day
+ *   approval windows would otherwise expire at once).
+ * - `timeScale` multiplies every Retry `IntervalSeconds`/`MaxDelaySeconds`
+ *   (tests); task timeouts stay in real seconds.
+ *
+ * Executions are idempotent per (machine, tenant, promotion) and can be
+ * journaled to a file so a restarted local stack resumes what was running.
+ */
+
+export interface LocalWorkflowOptions {
+  /** Runs the step Lambda's handler with the task's Payload (what Lambda would receive). */
+  invokeStep: (payload: unknown) => Promise<unknown>;
+  /** Persist executions here (JSON, atomic rename); `resume()` restarts the RUNNING ones. */
+  journalFile?: string;
+  /** Multiplies Retry intervals (e.g. 0.001 in tests). TimeoutSecondsPath values stay real seconds. */
+  timeScale?: number;
+}
+
+export type Machine = Parameters<Workflow['start']>[0];
+export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED';
+
+export interface JournalEntry {
+  id: string;
+  machine: Machine;
+  input: { tenant: string; promotionId: string };
+  status: ExecutionStatus;
+  startedAt: string;
+  endedAt?: string;
+}
+
+/** Where the ASL files live (the same ones infra/ deploys). */
+export const STATEMACHINES_DIR = join(import.meta.dirname, '..', 'statemachines');
+
+/** Fake ARN a `${Placeholder}` is replaced with locally. */
+export const localArn = (placeholder: string) => `arn:aws:lambda:us-east-1:000000000000:function:stageline-local-${placeholder}`;
+
+/** Timeout for Lambda task states that declare none (the library would use 60 s). */
+export const LOCAL_TASK_TIMEOUT_SECONDS = 900;
+
+/** Largest delay a Node timer can take (2^31-1 ms); longer ones would fire at once. */
+const MAX_TIMER_SECONDS = Math.floor(0x7fffffff / 1000);
+
+const WAIT_FOR_TOKEN = /^arn:aws:states:::lambda:invoke\.waitForTaskToken$/;
+const LAMBDA_INVOKE = /^arn:aws:states:::lambda:invoke$/;
+
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+type JsonObject = { [key: string]: Json };
+type State = JsonObject & { Type: string };
+type RunInput = Parameters<StateMachine['run']>[0];
+type TaskHandlers = NonNullable<NonNullable<RunOptions['overrides']>['taskResourceLocalHandlers']>;
+
+/** Reference paths LocalWorkflow can read itself (TimeoutSecondsPath of waitForTaskToken states). */
+const SIMPLE_PATH = /^\$(\.[A-Za-z_][A-Za-z0-9_]*)+$/;
+
+interface Pending {
+  executionId: string;
+  resolve: (output: Json) => void;
+  reject: (error: Error) => void;
+  timer?: NodeJS.Timeout;
+}
+
+interface Run {
+  id: string;
+  aborted: boolean;
+  abort: () => void;
+  /** settles when the library's execution and its event log are done */
+  finished: Promise<void>;
+  /** invokeStep calls in flight (stop() waits for them) */
+  inFlight: Set<Promise<unknown>>;
+}
+
+interface Deferred {
+  promise: Promise<'SUCCEEDED' | 'FAILED'>;
+  resolve: (s: 'SUCCEEDED' | 'FAILED') => void;
+  reject: (e: Error) => void;
+}
+
+interface Compiled {
+  machine: StateMachine;
+  /** Parameters templates of the waitForTaskToken states, by state name (removed from the local definition). */
+  tokenTemplates: Map<string, Json>;
+  /** TimeoutSecondsPath of the waitForTaskToken states. */
+  tokenTimeouts: Map<string, { path?: string }>;
+  /** The (local) TimeoutSeconds of the waitForTaskToken states, used when they have no TimeoutSecondsPath. */
+  timeoutSeconds: Map<string, number>;
+  lambdaStates: Set<string>;
+}
+
+const clone = <T>(v: T): T => JSON.parse(JSON.stringify(v ?? null)) as T;
+
+/** An error the library will neither retry nor catch (like its own States.Runtime). */
+function fatalError(name: string, message: string): Error {
+  return Object.assign(new Error(message), { name, isRetryable: false, isCatchable: false });
+}
+const stoppedError = () => fatalError('LocalWorkflow.Stopped', 'LocalWorkflow stopped');
+
+/** Lambda integration semantics: error name = errorType, cause = the function error as JSON. */
+export function taskError(err: unknown): Error {
+  const name = err instanceof Error && err.name ? err.name : 'Error';
+  const message = err instanceof Error ? err.message : String(err);
+  const e = new Error(JSON.stringify({ errorType: name, errorMessage: message }));
+  e.name = name;
+  return e;
+}
+
+/** Every `States` object of a definition, nested Parallel branches and Map processors included. */
+function* allStates(def: { States?: Record<string, State> }): Generator<[string, State]> {
+  for (const [name, state] of Object.entries(def.States ?? {})) {
+    yield [name, state];
+    for (const branch of (state.Branches as { States?: Record<string, State> }[] | undefined) ?? []) yield* allStates(branch);
+    for (const key of ['Iterator', 'ItemProcessor']) {
+      const sub = state[key] as { States?: Record<string, State> } | undefined;
+      if (sub) yield* allStates(sub);
+    }
+  }
+}
+
+/** Reads a {@link SIMPLE_PATH} (`$.a.b`). */
+function readPath(input: Json, path: string): { parent?: JsonObject; key?: string; value: Json | undefined } {
+  const keys = path.slice(2).split('.');
+  let parent: JsonObject | undefined;
+  let value: Json | undefined = input;
+  for (const key of keys) {
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) return { value: undefined };
+    parent = value;
+    value = value[key];
+  }
+  return { parent, key: keys.at(-1), value };
+}
+
+export function substitutePlaceholders(text: string): string {
+  return text.replace(/\$\{(\w+)\}/g, (_m, name: string) => localArn(name));
+}
+
+export class LocalWorkflow implements Workflow {
+  private readonly invokeStep: LocalWorkflowOptions['invokeStep'];
+  private readonly journalFile?: string;
+  private readonly timeScale: number;
+  private readonly compiled = new Map<Machine, Compiled>();
+  private readonly journal = new Map<string, JournalEntry>();
+  private readonly runs = new Map<string, Run>();
+  private readonly pending = new Map<string, Pending>();
+  private readonly counts = new Map<string, number>();
+  private readonly waiters = new Map<string, Deferred>();
+  private stopped = false;
+
+  constructor(options: LocalWorkflowOptions) {
+    this.invokeStep = options.invokeStep;
+    this.journalFile = options.journalFile;
+    this.timeScale = options.timeScale ?? 1;
+    if (!(this.timeScale > 0)) throw new Error(`timeScale must be > 0, got ${options.timeScale}`);
+    if (this.journalFile && existsSync(this.journalFile)) {
+      const saved = JSON.parse(readFileSync(this.journalFile, 'utf8')) as { executions: JournalEntry[] };
+      for (const e of saved.executions) this.journal.set(e.id, e);
+    }
+  }
+
+  /** `<machine>:<tenant>:<promotionId>` */
+  static executionId(machine: Machine, input: { tenant: string; promotionId: string }): string {
+    return `${machine}:${input.tenant}:${input.promotionId}`;
+  }
+
+  async start(machine: Machine, input: { tenant: string; promotionId: string }): Promise<string> {
+    if (this.stopped) throw new Error('LocalWorkflow is stopped');
+    this.compile(machine); // fail before recording anything if the machine is missing or invalid
+    const id = LocalWorkflow.executionId(machine, input);
+    const known = this.journal.get(id);
+    if (known) {
+      // Journaled as RUNNING but not running in this process (not resumed yet): run it now.
+      if (known.status === 'RUNNING' && !this.runs.has(id)) this.launch(known);
+      return id;
+    }
+    const entry: JournalEntry = {
+      id,
+      machine,
+      input: { tenant: input.tenant, promotionId: input.promotionId },
+      status: 'RUNNING',
+      startedAt: new Date().toISOString(),
+    };
+    this.journal.set(id, entry);
+    this.persist();
+    this.launch(entry);
+    return id;
+  }
+
+  /** Restarts (from the beginning) every journaled RUNNING execution not running here. Returns their ids. */
+  resume(): string[] {
+    if (this.stopped) throw new Error('LocalWorkflow is stopped');
+    const ids: string[] = [];
+    for (const entry of this.journal.values()) {
+      if (entry.status === 'RUNNING' && !this.runs.has(entry.id)) {
+        this.launch(entry);
+        ids.push(entry.id);
+      }
+    }
+    return ids;
+  }
+
+  /**
+   * Aborts every running execution without marking it finished (the journal
+   * keeps it RUNNING for a later `resume()`), drops pending task waits and
+   * waits for in-flight step calls to return.
+   */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    const runs = [...this.runs.values()];
+    for (const run of runs) {
+      run.aborted = true;
+      run.abort();
+    }
+    for (const [token, p] of this.pending) {
+      this.pending.delete(token);
+      clearTimeout(p.timer);
+      p.reject(stoppedError());
+    }
+    await Promise.allSettled(runs.flatMap((r) => [r.finished, ...r.inFlight]));
+    for (const [id, waiter] of this.waiters) {
+      this.waiters.delete(id);
+      waiter.reject(new Error(`LocalWorkflow stopped before ${id} finished`));
+    }
+  }
+
+  async sendTaskSuccess(token: string, output: Record<string, unknown>): Promise<boolean> {
+    const p = this.take(token);
+    if (!p) return false;
+    p.resolve(clone(output) as Json);
+    return true;
+  }
+
+  async sendTaskFailure(token: string, error: string, cause: string): Promise<boolean> {
+    const p = this.take(token);
+    if (!p) return false;
+    const e = new Error(cause);
+    e.name = error;
+    p.reject(e);
+    return true;
+  }
+
+  /** States entered (plus retries, which Step Functions also bills as transitions) by the latest run of an execution. */
+  transitions(executionId: string): number {
+    return this.counts.get(executionId) ?? 0;
+  }
+
+  status(executionId: string): ExecutionStatus | undefined {
+    return this.journal.get(executionId)?.status;
+  }
+
+  /** Settles when the execution has finished (immediately if it already has). */
+  done(executionId: string): Promise<'SUCCEEDED' | 'FAILED'> {
+    const entry = this.journal.get(executionId);
+    if (!entry) return Promise.reject(new Error(`unknown execution ${executionId}`));
+    if (entry.status !== 'RUNNING') return Promise.resolve(entry.status);
+    let waiter = this.waiters.get(executionId);
+    if (!waiter) {
+      let resolve!: Deferred['resolve'];
+      let reject!: Deferred['reject'];
+      const promise = new Promise<'SUCCEEDED' | 'FAILED'>((res, rej) => {
+        resolve = res;
+        reject = rej;
+      });
+      promise.catch(() => {}); // a caller that stops waiting must not cause an unhandled rejection
+      waiter = { promise, resolve, reject };
+      this.waiters.set(executionId, waiter);
+    }
+    return waiter.promise;
+  }
+
+  // ---- internals
+
+  private take(token: string): Pending | undefined {
+    const p = this.pending.get(token);
+    if (!p) return undefined;
+    this.pending.delete(token);
+    clearTimeout(p.timer);
+    return p;
+  }
+
+  private persist(): void {
+    if (!this.journalFile) return;
+    mkdirSync(dirname(this.journalFile), { recursive: true });
+    const tmp = `${this.journalFile}.${process.pid}.tmp`;
+    writeFileSync(tmp, JSON.stringify({ executions: [...this.journal.values()] }, null, 2));
+    renameSync(tmp, this.journalFile);
+  }
+
+  private compile(machine: Machine): Compiled {
+    const cached = this.compiled.get(machine);
+    if (cached) return cached;
+    const file = join(STATEMACHINES_DIR, `${machine}.asl.json`);
+    if (!existsSync(file)) throw new Error(`no state machine definition for '${machine}' (${file})`);
+    const definition = JSON.parse(substitutePlaceholders(readFileSync(file, 'utf8'))) as { States: Record<string, State> };
+    // Validate what AWS would run (the validator annotates its input, hence the copy).
+    new StateMachine(clone(definition) as unknown as StateMachineDefinition);
+
+    const local = clone(definition);
+    const tokenTemplates = new Map<string, Json>();
+    const tokenTimeouts = new Map<string, { path?: string }>();
+    const timeoutSeconds = new Map<string, number>();
+    const lambdaStates = new Set<string>();
+    for (const [name, state] of allStates(local)) {
+      if (state.Type === 'Task') {
+        const resource = String(state.Resource);
+        if (WAIT_FOR_TOKEN.test(resource)) {
+          tokenTemplates.set(name, (state.Parameters as Json | undefined) ?? null);
+          delete state.Parameters;
+          const path = state.TimeoutSecondsPath as string | undefined;
+          if (path !== undefined && !SIMPLE_PATH.test(path)) {
+            throw new Error(`${machine}: ${name}.TimeoutSecondsPath must be a plain path like $.a.b for LocalWorkflow, got ${path}`);
+          }
+          tokenTimeouts.set(name, { path });
+        } else if (LAMBDA_INVOKE.test(resource)) {
+          lambdaStates.add(name);
+        } else {
+          throw new Error(`${machine}: Task state ${name} uses ${resource}, which LocalWorkflow cannot run`);
+        }
+        if (state.TimeoutSeconds === undefined && state.TimeoutSecondsPath === undefined) {
+          // AWS: a task token waits up to a year, a Lambda call as long as the function's timeout.
+          state.TimeoutSeconds = WAIT_FOR_TOKEN.test(resource) ? MAX_TIMER_SECONDS : LOCAL_TASK_TIMEOUT_SECONDS;
+        }
+        if (typeof state.TimeoutSeconds === 'number' && state.TimeoutSeconds > MAX_TIMER_SECONDS) state.TimeoutSeconds = MAX_TIMER_SECONDS;
+        if (tokenTimeouts.has(name)) timeoutSeconds.set(name, (state.TimeoutSeconds as number | undefined) ?? MAX_TIMER_SECONDS);
+      }
+      if (this.timeScale !== 1) {
+        for (const retrier of (state.Retry as JsonObject[] | undefined) ?? []) {
+          retrier.IntervalSeconds = ((retrier.IntervalSeconds as number | undefined) ?? 1) * this.timeScale;
+          if (typeof retrier.MaxDelaySeconds === 'number') retrier.MaxDelaySeconds *= this.timeScale;
+        }
+      }
+    }
+    const compiled: Compiled = {
+      machine: new StateMachine(local as unknown as StateMachineDefinition, { validationOptions: { noValidate: true } }),
+      tokenTemplates,
+      tokenTimeouts,
+      timeoutSeconds,
+      lambdaStates,
+    };
+    this.compiled.set(machine, compiled);
+    return compiled;
+  }
+
+  private launch(entry: JournalEntry): void {
+    const compiled = this.compile(entry.machine);
+    const id = entry.id;
+    const context = {
+      Execution: { Id: id, Name: id },
+      StateMachine: { Id: entry.machine, Name: entry.machine },
+    };
+    const inFlight = new Set<Promise<unknown>>();
+    let run: Run | undefined;
+    let tokenCount = 0;
+
+    const call = (payload: unknown): Promise<unknown> => {
+      if (run?.aborted) throw stoppedError();
+      const p = (async () => this.invokeStep(payload))();
+      inFlight.add(p);
+      void p.then(
+        () => inFlight.delete(p),
+        () => inFlight.delete(p),
+      );
+      return p;
+    };
+
+    const lambdaTask = async (input: Json): Promise<Json> => {
+      const payload = (input as JsonObject | null)?.Payload ?? null;
+      let result: unknown;
+      try {
+        result = await call(clone(payload));
+      } catch (err) {
+        if (run?.aborted) throw stoppedError();
+        throw taskError(err);
+      }
+      if (run?.aborted) throw stoppedError();
+      return { ExecutedVersion: '$LATEST', Payload: clone(result) as Json, StatusCode: 200 };
+    };
+
+    const tokenTask = (stateName: string) => (input: Json): Promise<Json> => {
+      // Runs synchronously up to the first await, i.e. before the library arms
+      // its timer for this task, so the deadlines below match it.
+      const timeout = compiled.tokenTimeouts.get(stateName)!;
+      let seconds = compiled.timeoutSeconds.get(stateName)!;
+      if (timeout.path) {
+        const found = readPath(input, timeout.path);
+        if (typeof found.value !== 'number' || !Number.isInteger(found.value) || found.value < 1) {
+          // The library rejects this value itself (States.Runtime) right after this call.
+          return new Promise<Json>(() => {});
+        }
+        seconds = found.value;
+        if (seconds > MAX_TIMER_SECONDS && found.parent && found.key) {
+          // A Node timer cannot wait longer than ~24.8 days: the library's would
+          // fire at once. It reads the timeout from this very input object (the
+          // state's output is built from its own earlier copy), so cap it here.
+          found.parent[found.key] = MAX_TIMER_SECONDS;
+          seconds = MAX_TIMER_SECONDS;
+        }
+      }
+      const deadline = Date.now() + seconds * 1000;
+
+      const token = `${id}:${stateName}:${++tokenCount}:${randomBytes(8).toString('hex')}`;
+      const waited = new Promise<Json>((resolve, reject) => {
+        this.pending.set(token, { executionId: id, resolve, reject });
+      });
+      waited.catch(() => {}); // observed below; never an unhandled rejection if the step call fails first
+
+      return (async () => {
+        let params: JsonObject | null;
+        try {
+          // The Parameters template, evaluated by the library itself, with this task's token in the context.
+          const template = { Type: 'Pass', Parameters: compiled.tokenTemplates.get(stateName) ?? {}, End: true };
+          params = (await new StateMachine({ StartAt: 'Parameters', States: { Parameters: template } } as unknown as StateMachineDefinition, {
+            validationOptions: { noValidate: true },
+          }).run(input as RunInput, {
+            context: { ...context, State: { Name: stateName, EnteredTime: new Date().toISOString() }, Task: { Token: token } },
+          }).result) as JsonObject | null;
+        } catch (err) {
+          this.take(token);
+          throw fatalError('States.Runtime', `${stateName}: Parameters could not be evaluated: ${(err as Error).cause ?? (err as Error).message}`);
+        }
+        try {
+          await call(clone(params?.Payload ?? null));
+        } catch (err) {
+          this.take(token);
+          if (run?.aborted) throw stoppedError();
+          throw taskError(err);
+        }
+        if (run?.aborted) {
+          this.take(token);
+          throw stoppedError();
+        }
+        const p = this.pending.get(token);
+        if (p) {
+          // Same deadline as the library's States.Timeout: after it the token is dead.
+          p.timer = setTimeout(() => this.take(token), Math.max(0, deadline - Date.now()));
+          p.timer.unref();
+        }
+        return waited;
+      })();
+    };
+
+    const handlers: Record<string, (input: Json) => Promise<Json>> = {};
+    for (const name of compiled.lambdaStates) handlers[name] = lambdaTask;
+    for (const name of compiled.tokenTemplates.keys()) handlers[name] = tokenTask(name);
+
+    const execution = compiled.machine.run(clone(entry.input) as RunInput, {
+      overrides: { taskResourceLocalHandlers: handlers as TaskHandlers },
+      context,
+    });
+    this.counts.set(id, 0);
+
+    const counting = (async () => {
+      for await (const event of execution.eventLogs) {
+        if (event.type === 'StateEntered' || event.type === 'StateRetried') this.counts.set(id, (this.counts.get(id) ?? 0) + 1);
+      }
+    })();
+
+    const finished = (async () => {
+      let status: 'SUCCEEDED' | 'FAILED';
+      try {
+        await execution.result;
+        status = 'SUCCEEDED';
+      } catch {
+        status = 'FAILED';
+      }
+      await counting.catch(() => {});
+      if (this.runs.get(id) === run) this.runs.delete(id);
+      if (run!.aborted) return; // stopped: stays RUNNING in the journal
+      const journaled = this.journal.get(id)!;
+      journaled.status = status;
+      journaled.endedAt = new Date().toISOString();
+      this.persist();
+      for (const [token, p] of this.pending) {
+        if (p.executionId === id) this.take(token);
+      }
+      const waiter = this.waiters.get(id);
+      if (waiter) {
+        this.waiters.delete(id);
+        waiter.resolve(status);
+      }
+    })();
+
+    run = { id, aborted: false, abort: execution.abort, finished, inFlight };
+    this.runs.set(id, run);
+  }
+}

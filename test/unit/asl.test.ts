@@ -1,0 +1,178 @@
+import { createRequire } from 'node:module';
+import { describe, expect, it } from 'vitest';
+import { stepInput } from '../../functions/handlers/promotion-step.ts';
+import { STATE_MACHINES, aslFiles, aslPath } from '../../infra/state-machines.ts';
+import { substitutePlaceholders } from '../../local/workflow.ts';
+
+/** asl-validator (CommonJS, untyped; a dependency of aws-local-stepfunctions). */
+type Validate = (
+  definition: unknown,
+  options?: { checkPaths?: boolean; checkArn?: boolean },
+) => { isValid: boolean; errorsText: (separator?: string) => string };
+const validate = createRequire(import.meta.url)('asl-validator') as Validate;
+
+type State = {
+  Type: string;
+  Next?: string;
+  End?: boolean;
+  Default?: string;
+  Resource?: string;
+  Parameters?: { FunctionName?: string; Payload?: Record<string, unknown> };
+  ResultPath?: string | null;
+  TimeoutSecondsPath?: string;
+  Choices?: { Variable: string; StringEquals?: string; Next: string }[];
+  Retry?: { ErrorEquals: string[]; IntervalSeconds?: number; MaxAttempts?: number; BackoffRate?: number; MaxDelaySeconds?: number }[];
+  Catch?: { ErrorEquals: string[]; Next: string; ResultPath?: string }[];
+};
+type Definition = { Comment?: string; StartAt: string; States: Record<string, State> };
+
+const files = aslFiles();
+const promotion = JSON.parse(files.find((f) => f.file === STATE_MACHINES.promotion.file)!.text) as Definition;
+const LAMBDA_ERRORS = ['Lambda.ServiceException', 'Lambda.AWSLambdaException', 'Lambda.SdkClientException', 'Lambda.TooManyRequestsException'];
+
+/**
+ * Walks the definition the way an execution would, given the values the
+ * Choice states test, and returns the states entered (each one a billed
+ * state transition on a Standard workflow).
+ */
+function path(def: Definition, values: Record<string, string>): string[] {
+  const entered: string[] = [];
+  let name: string | undefined = def.StartAt;
+  while (name) {
+    entered.push(name);
+    expect(entered.length, 'loop?').toBeLessThan(50);
+    const state: State = def.States[name]!;
+    if (state.Type === 'Succeed' || state.Type === 'Fail' || state.End) break;
+    if (state.Type === 'Choice') {
+      const hit = state.Choices!.find((c) => c.StringEquals !== undefined && values[c.Variable] === c.StringEquals);
+      name = hit?.Next ?? state.Default;
+      expect(name, `no choice in ${entered.at(-1)} for ${JSON.stringify(values)}`).toBeDefined();
+    } else {
+      name = state.Next;
+    }
+  }
+  return entered;
+}
+
+describe('statemachines/*.asl.json', () => {
+  it('has the promotion machine', () => {
+    expect(files.map((f) => f.file)).toContain('promotion.asl.json');
+    expect(aslPath('promotion')).toMatch(/statemachines\/promotion\.asl\.json$/);
+  });
+
+  it.each(files.map((f) => [f.file, f.text] as const))('%s is valid ASL, as written and with placeholders substituted', (_file, text) => {
+    for (const definition of [JSON.parse(text), JSON.parse(substitutePlaceholders(text))]) {
+      const result = validate(definition, { checkPaths: true, checkArn: true });
+      expect(result.errorsText('\n')).toBe('');
+      expect(result.isValid).toBe(true);
+    }
+  });
+
+  it.each(files.map((f) => [f.file, f.placeholders] as const))('%s: every ${Placeholder} is substituted by the stack', (file, placeholders) => {
+    const machine = Object.values(STATE_MACHINES).find((m) => m.file === file);
+    expect(machine, `${file} is not deployed by infra/stack.ts (STATE_MACHINES in infra/state-machines.ts)`).toBeDefined();
+    expect(placeholders).toEqual([...machine!.substitutions].sort());
+  });
+});
+
+describe('promotion.asl.json', () => {
+  const states = Object.entries(promotion.States);
+  const tasks = states.filter(([, s]) => s.Type === 'Task');
+
+  it('says what it is', () => {
+    expect(promotion.Comment).toMatch(/promotion/i);
+  });
+
+  it('takes an approved promotion with one approval through ≤ 12 state transitions (7)', () => {
+    const approved = path(promotion, { '$.gates.next': 'await-approval', '$.decision.next': 'execute' });
+    expect(approved).toEqual(['EvaluateGates', 'Route', 'AwaitApproval', 'Approved', 'Execute', 'Verify', 'Done']);
+    expect(approved.length).toBeLessThanOrEqual(12);
+    expect(path(promotion, { '$.gates.next': 'execute' })).toHaveLength(5);
+    expect(path(promotion, { '$.gates.next': 'await-approval', '$.decision.next': 'await-go' })).toEqual([
+      'EvaluateGates',
+      'Route',
+      'AwaitApproval',
+      'Approved',
+      'AwaitGo',
+      'Execute',
+      'Verify',
+      'Done',
+    ]);
+  });
+
+  it('has no Pass states and no unreachable ones', () => {
+    expect(states.filter(([, s]) => s.Type === 'Pass')).toEqual([]);
+    const reachable = new Set<string>([promotion.StartAt]);
+    for (let grew = true; grew; ) {
+      grew = false;
+      for (const name of [...reachable]) {
+        const s = promotion.States[name]!;
+        for (const next of [s.Next, s.Default, ...(s.Choices ?? []).map((c) => c.Next), ...(s.Catch ?? []).map((c) => c.Next)]) {
+          if (next && !reachable.has(next)) {
+            reachable.add(next);
+            grew = true;
+          }
+        }
+      }
+    }
+    expect([...reachable].sort()).toEqual(Object.keys(promotion.States).sort());
+  });
+
+  it('calls the promotion-step function for every task, with a step its input schema accepts', () => {
+    const steps = new Set<string>();
+    for (const [name, s] of tasks) {
+      expect(s.Resource, name).toMatch(/^arn:aws:states:::lambda:invoke(\.waitForTaskToken)?$/);
+      expect(s.Parameters?.FunctionName, name).toBe('${PromotionStepFunctionArn}');
+      const payload = s.Parameters!.Payload!;
+      expect(payload['tenant.$'], name).toBe('$.tenant');
+      expect(payload['promotionId.$'], name).toBe('$.promotionId');
+      const sample = Object.fromEntries(Object.entries(payload).map(([k, v]) => [k.replace(/\.\$$/, ''), k.endsWith('.$') ? 'x' : v]));
+      expect(stepInput.safeParse(sample).success, `${name} payload ${JSON.stringify(sample)}`).toBe(true);
+      steps.add(payload.step as string);
+    }
+    expect([...steps].sort()).toEqual([...stepInput.shape.step.options].sort());
+  });
+
+  it('waits for task tokens with timeouts from the gates result; time-out expires, rejection/cancellation end', () => {
+    const waits = tasks.filter(([, s]) => s.Resource!.endsWith('.waitForTaskToken'));
+    expect(waits.map(([n, s]) => [n, s.Parameters!.Payload!.step, s.TimeoutSecondsPath])).toEqual([
+      ['AwaitApproval', 'await-approval', '$.gates.approvalTimeoutSeconds'],
+      ['AwaitGo', 'await-go', '$.gates.goTimeoutSeconds'],
+    ]);
+    for (const [name, s] of waits) {
+      expect(s.Parameters!.Payload!['taskToken.$'], name).toBe('$$.Task.Token');
+      expect(s.Catch!.find((c) => c.ErrorEquals.includes('States.Timeout'))?.Next, name).toBe('Expire');
+      expect(s.Catch!.find((c) => c.ErrorEquals.includes('Cancelled'))?.Next, name).toBe('Done');
+    }
+    expect(promotion.States.AwaitApproval!.Catch!.find((c) => c.ErrorEquals.includes('Rejected'))?.Next).toBe('Done');
+  });
+
+  it('keeps tenant and promotionId through every state (results and caught errors go under a ResultPath)', () => {
+    for (const [name, s] of tasks) {
+      expect(s.ResultPath === null || (typeof s.ResultPath === 'string' && s.ResultPath.startsWith('$.')), name).toBe(true);
+      for (const c of s.Catch ?? []) expect(c.ResultPath, name).toBe('$.error');
+    }
+    expect(promotion.States.EvaluateGates!.ResultPath).toBe('$.gates');
+    expect(promotion.States.MarkFailed!.Parameters!.Payload!['error.$']).toBe('$.error');
+  });
+
+  it('retries Lambda service errors on every task', () => {
+    for (const [name, s] of tasks) {
+      const retrier = s.Retry?.find((r) => LAMBDA_ERRORS.every((e) => r.ErrorEquals.includes(e)));
+      expect(retrier, name).toBeDefined();
+    }
+  });
+
+  it('waits a bounded time for a busy target, then fails the promotion like any other execute/verify error', () => {
+    const busy = promotion.States.Execute!.Retry!.find((r) => r.ErrorEquals.includes('TargetBusy'))!;
+    expect(busy).toMatchObject({ IntervalSeconds: 5, BackoffRate: 2, MaxAttempts: 8 });
+    let total = 0;
+    for (let i = 0; i < busy.MaxAttempts!; i++) total += Math.min(busy.IntervalSeconds! * busy.BackoffRate! ** i, busy.MaxDelaySeconds ?? Infinity);
+    expect(total).toBeLessThanOrEqual(10 * 60);
+    for (const name of ['Execute', 'Verify']) {
+      expect(promotion.States[name]!.Catch).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'MarkFailed' }]);
+    }
+    expect(promotion.States.MarkFailed!.Next).toBe('Done');
+    expect(promotion.States.Expire!.Next).toBe('Done');
+  });
+});

@@ -1,0 +1,62 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { ACTIONS, allowedActions, assertAction, canTransition, isTerminal, STATUSES, TRANSITIONS, type Status } from '../../domain/promotion/lifecycle.ts';
+import { TransitionNotAllowed } from '../../domain/errors.ts';
+
+describe('promotion lifecycle (the one transition table)', () => {
+  it('any walk through the table reaches a final state and never leaves one', () => {
+    fc.assert(
+      fc.property(fc.array(fc.nat(), { maxLength: 20 }), (choices) => {
+        let s: Status = 'PENDING';
+        for (const c of choices) {
+          const next = TRANSITIONS[s];
+          if (next.length === 0) break;
+          const to = next[c % next.length]!;
+          expect(canTransition(s, to)).toBe(true);
+          s = to;
+        }
+        if (TRANSITIONS[s].length === 0) expect(isTerminal(s)).toBe(true);
+      }),
+    );
+  });
+
+  it('has no cycles (so every flow ends) and every status is reachable from PENDING', () => {
+    const seen = new Set<Status>(['PENDING']);
+    const stack: Status[] = ['PENDING'];
+    while (stack.length) for (const n of TRANSITIONS[stack.pop()!]) if (!seen.has(n)) (seen.add(n), stack.push(n));
+    expect([...seen].sort()).toEqual([...STATUSES].sort());
+    const visiting = new Set<Status>();
+    const acyclic = (s: Status): boolean => {
+      if (visiting.has(s)) return false;
+      visiting.add(s);
+      const ok = TRANSITIONS[s].every(acyclic);
+      visiting.delete(s);
+      return ok;
+    };
+    expect(acyclic('PENDING')).toBe(true);
+  });
+
+  it('cancel is possible exactly before EXECUTING; rollback only after COMPLETED', () => {
+    for (const s of STATUSES) {
+      expect(canTransition(s, 'CANCELLED')).toBe((ACTIONS.cancel as readonly Status[]).includes(s));
+    }
+    expect(ACTIONS.rollback).toEqual(['COMPLETED']);
+    expect(canTransition('EXECUTING', 'CANCELLED')).toBe(false);
+  });
+
+  it('a refused action names the status and what is allowed', () => {
+    fc.assert(
+      fc.property(fc.constantFrom(...STATUSES), fc.constantFrom(...(Object.keys(ACTIONS) as (keyof typeof ACTIONS)[])), (status, action) => {
+        const allowed = (ACTIONS[action] as readonly Status[]).includes(status);
+        try {
+          assertAction(action, status, 'prm_x');
+          expect(allowed).toBe(true);
+        } catch (e) {
+          expect(allowed).toBe(false);
+          expect(e).toBeInstanceOf(TransitionNotAllowed);
+          expect((e as TransitionNotAllowed).details).toEqual({ status, allowedActions: allowedActions(status) });
+        }
+      }),
+    );
+  });
+});

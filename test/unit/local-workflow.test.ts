@@ -1,0 +1,343 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { stepInput } from '../../functions/handlers/promotion-step.ts';
+import { LocalWorkflow, type JournalEntry } from '../../local/workflow.ts';
+
+/**
+ * The real statemachines/promotion.asl.json, run end to end by LocalWorkflow
+ * against a scripted fake of the promotion-step Lambda.
+ */
+
+type Step = 'gates' | 'await-approval' | 'await-go' | 'execute' | 'verify' | 'expire' | 'fail';
+type Payload = { step: Step; tenant: string; promotionId: string; taskToken?: string; error?: { Error: string; Cause: string } };
+type Script = Partial<Record<Step, (p: Payload, n: number) => unknown>>;
+
+const named = (name: string, message = name) => Object.assign(new Error(message), { name });
+
+/** A fake step Lambda: records every payload, answers from the script (default: `{}`). */
+function fakeStep(script: Script = {}) {
+  const calls: Payload[] = [];
+  const invokeStep = async (payload: unknown) => {
+    const p = stepInput.parse(payload) as Payload; // the handler's own (final) input schema
+    calls.push(p);
+    const n = calls.filter((c) => c.step === p.step).length;
+    const answer = script[p.step];
+    if (answer) return answer(p, n);
+    if (p.step === 'gates') return gates('await-approval');
+    return {};
+  };
+  const steps = () => calls.map((c) => c.step);
+  /** Resolves with the task token of the n-th call of a waiting step, once the flow got there. */
+  const tokenOf = async (step: Step, n = 1): Promise<string> => {
+    for (let i = 0; i < 500; i++) {
+      const found = calls.filter((c) => c.step === step)[n - 1];
+      if (found?.taskToken) return found.taskToken;
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    throw new Error(`no ${step} call #${n}; calls: ${steps().join(', ')}`);
+  };
+  return { calls, invokeStep, steps, tokenOf };
+}
+
+const gates = (next: string, approvalTimeoutSeconds = 300, goTimeoutSeconds = 300) => ({ next, approvalTimeoutSeconds, goTimeoutSeconds });
+const input = (promotionId = 'p-1') => ({ tenant: 'acme', promotionId });
+
+const workflows: LocalWorkflow[] = [];
+const dirs: string[] = [];
+const workflow = (fake: ReturnType<typeof fakeStep>, options: { journalFile?: string; timeScale?: number } = {}) => {
+  const wf = new LocalWorkflow({ invokeStep: fake.invokeStep, timeScale: 0.001, ...options });
+  workflows.push(wf);
+  return wf;
+};
+afterEach(async () => {
+  await Promise.all(workflows.splice(0).map((wf) => wf.stop()));
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+describe('LocalWorkflow runs statemachines/promotion.asl.json', () => {
+  it('approval path: gates → approval (SendTaskSuccess) → execute → verify, in 7 transitions', async () => {
+    const fake = fakeStep();
+    const wf = workflow(fake);
+    const id = await wf.start('promotion', input());
+    expect(id).toBe('promotion:acme:p-1');
+
+    const token = await fake.tokenOf('await-approval');
+    expect(await wf.sendTaskSuccess(token, { next: 'execute' })).toBe(true);
+    expect(await wf.done(id)).toBe('SUCCEEDED');
+
+    expect(fake.steps()).toEqual(['gates', 'await-approval', 'execute', 'verify']);
+    expect(fake.calls.every((c) => c.tenant === 'acme' && c.promotionId === 'p-1')).toBe(true);
+    expect(wf.transitions(id)).toBe(7);
+    expect(wf.transitions(id)).toBeLessThanOrEqual(12);
+    // the token is spent
+    expect(await wf.sendTaskSuccess(token, { next: 'execute' })).toBe(false);
+    expect(await wf.sendTaskFailure(token, 'Rejected', 'late')).toBe(false);
+  });
+
+  it('no approval needed: gates → execute → verify', async () => {
+    const fake = fakeStep({ gates: () => gates('execute') });
+    const wf = workflow(fake);
+    const id = await wf.start('promotion', input());
+    expect(await wf.done(id)).toBe('SUCCEEDED');
+    expect(fake.steps()).toEqual(['gates', 'execute', 'verify']);
+    expect(wf.transitions(id)).toBe(5);
+  });
+
+  it('nothing to do: gates says done', async () => {
+    const fake = fakeStep({ gates: () => gates('done') });
+    const wf = workflow(fake);
+    const id = await wf.start('promotion', input());
+    expect(await wf.done(id)).toBe('SUCCEEDED');
+    expect(fake.steps()).toEqual(['gates']);
+    expect(wf.transitions(id)).toBe(3);
+  });
+
+  it('rejected: SendTaskFailure Rejected ends the flow, execute never runs', async () => {
+    const fake = fakeStep();
+    const wf = workflow(fake);
+    const id = await wf.start('promotion', input());
+    expect(await wf.sendTaskFailure(await fake.tokenOf('await-approval'), 'Rejected', 'not today')).toBe(true);
+    expect(await wf.done(id)).toBe('SUCCEEDED');
+    expect(fake.steps()).toEqual(['gates', 'await-approval']);
+  });
+
+  it('cancelled while awaiting approval ends the flow too', async () => {
+    const fake = fakeStep();
+    const wf = workflow(fake);
+    const id = await wf.start('promotion', input());
+    expect(await wf.sendTaskFailure(await fake.tokenOf('await-approval'), 'Cancelled', 'by admin')).toBe(true);
+    expect(await wf.done(id)).toBe('SUCCEEDED');
+    expect(fake.steps()).toEqual(['gates', 'await-approval']);
+  });
+
+  it('approval times out (approvalTimeoutSeconds: 1) → expire; the token is dead afterwards', async () => {
+    const fake = fakeStep({ gates: () => gates('await-approval', 1) });
+    const wf = workflow(fake);
+    const id = await wf.start('promotion', input());
+    const token = await fake.tokenOf('await-approval');
+    const t0 = Date.now();
+    expect(await wf.done(id)).toBe('SUCCEEDED');
+    expect(Date.now() - t0).toBeGreaterThan(800);
+    expect(fake.steps()).toEqual(['gates', 'await-approval', 'expire']);
+    expect(await wf.sendTaskSuccess(token, { next: 'execute' })).toBe(false);
+  });
+
+  it('a step may resume its own task (decision taken before the token was stored)', async () => {
+    let wf!: LocalWorkflow;
+    const fake = fakeStep({
+      'await-approval': async (p) => {
+        expect(await wf.sendTaskSuccess(p.taskToken!, { next: 'execute' })).toBe(true);
+        return {};
+      },
+    });
+    wf = workflow(fake);
+    const id = await wf.start('promotion', input());
+    expect(await wf.done(id)).toBe('SUCCEEDED');
+    expect(fake.steps()).toEqual(['gates', 'await-approval', 'execute', 'verify']);
+  });
+
+  it('approval windows longer than a Node timer can hold (30 days) do not expire at once', async () => {
+    const fake = fakeStep({ gates: () => gates('await-approval', 30 * 24 * 3600) });
+    const wf = workflow(fake);
+    const id = await wf.start('promotion', input());
+    const token = await fake.tokenOf('await-approval');
+    await new Promise((r) => setTimeout(r, 50));
+    expect(fake.steps()).toEqual(['gates', 'await-approval']);
+    expect(await wf.sendTaskSuccess(token, { next: 'execute' })).toBe(true);
+    expect(await wf.done(id)).toBe('SUCCEEDED');
+    expect(fake.steps()).toEqual(['gates', 'await-approval', 'execute', 'verify']);
+  });
+
+  it('runs promotions side by side, each resumed by its own token', async () => {
+    const fake = fakeStep();
+    const wf = workflow(fake);
+    const ids = await Promise.all(['a', 'b', 'c'].map((p) => wf.start('promotion', input(p))));
+    const tokens = new Map<string, string>();
+    for (let i = 0; i < 500 && tokens.size < 3; i++) {
+      for (const c of fake.calls) if (c.taskToken) tokens.set(c.promotionId, c.taskToken);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    await wf.sendTaskFailure(tokens.get('b')!, 'Rejected', 'no');
+    await wf.sendTaskSuccess(tokens.get('c')!, { next: 'execute' });
+    await wf.sendTaskSuccess(tokens.get('a')!, { next: 'execute' });
+    expect(await Promise.all(ids.map((id) => wf.done(id)))).toEqual(['SUCCEEDED', 'SUCCEEDED', 'SUCCEEDED']);
+    const executed = fake.calls.filter((c) => c.step === 'execute').map((c) => c.promotionId);
+    expect(executed.sort()).toEqual(['a', 'c']);
+  });
+
+  it('approved for later: approval → await-go (SendTaskSuccess) → execute → verify', async () => {
+    const fake = fakeStep();
+    const wf = workflow(fake);
+    const id = await wf.start('promotion', input());
+    await wf.sendTaskSuccess(await fake.tokenOf('await-approval'), { next: 'await-go' });
+    const go = await fake.tokenOf('await-go');
+    expect(go).not.toBe(fake.calls[1]!.taskToken);
+    expect(await wf.sendTaskSuccess(go, { next: 'execute' })).toBe(true);
+    expect(await wf.done(id)).toBe('SUCCEEDED');
+    expect(fake.steps()).toEqual(['gates', 'await-approval', 'await-go', 'execute', 'verify']);
+  });
+
+  it('manual execution cancelled, and go window expiring', async () => {
+    const cancelled = fakeStep({ gates: () => gates('await-go') });
+    const wf = workflow(cancelled);
+    const id = await wf.start('promotion', input());
+    await wf.sendTaskFailure(await cancelled.tokenOf('await-go'), 'Cancelled', 'changed my mind');
+    expect(await wf.done(id)).toBe('SUCCEEDED');
+    expect(cancelled.steps()).toEqual(['gates', 'await-go']);
+
+    const expiring = fakeStep({ gates: () => gates('await-go', 300, 1) });
+    const wf2 = workflow(expiring);
+    const id2 = await wf2.start('promotion', input('p-2'));
+    expect(await wf2.done(id2)).toBe('SUCCEEDED');
+    expect(expiring.steps()).toEqual(['gates', 'await-go', 'expire']);
+  });
+
+  it('execute fails (PromotionFailed) → fail gets the error; verify never runs', async () => {
+    const fake = fakeStep({
+      gates: () => gates('execute'),
+      execute: () => {
+        throw named('PromotionFailed', 'target rejected the snapshot');
+      },
+    });
+    const wf = workflow(fake);
+    const id = await wf.start('promotion', input());
+    expect(await wf.done(id)).toBe('SUCCEEDED');
+    expect(fake.steps()).toEqual(['gates', 'execute', 'fail']);
+    const failed = fake.calls.at(-1)!;
+    expect(failed.error?.Error).toBe('PromotionFailed');
+    // Cause is the Lambda function error as JSON, as Step Functions reports it
+    expect(JSON.parse(failed.error!.Cause)).toEqual({ errorType: 'PromotionFailed', errorMessage: 'target rejected the snapshot' });
+  });
+
+  it('verify fails → fail', async () => {
+    const fake = fakeStep({
+      gates: () => gates('execute'),
+      verify: () => {
+        throw named('PromotionFailed', 'health check');
+      },
+    });
+    const wf = workflow(fake);
+    expect(await wf.done(await wf.start('promotion', input()))).toBe('SUCCEEDED');
+    expect(fake.steps()).toEqual(['gates', 'execute', 'verify', 'fail']);
+  });
+
+  it('TargetBusy is retried, then the promotion goes ahead', async () => {
+    const fake = fakeStep({
+      gates: () => gates('execute'),
+      execute: (_p, n) => {
+        if (n < 3) throw named('TargetBusy', 'staging is being promoted by p-0');
+        return { ok: true };
+      },
+    });
+    const wf = workflow(fake);
+    const id = await wf.start('promotion', input());
+    expect(await wf.done(id)).toBe('SUCCEEDED');
+    expect(fake.steps()).toEqual(['gates', 'execute', 'execute', 'execute', 'verify']);
+    expect(wf.transitions(id)).toBe(7); // 5 states + 2 retries
+  });
+
+  it('TargetBusy for good: retries are bounded (1 + 8 attempts), then fail', async () => {
+    const fake = fakeStep({
+      gates: () => gates('execute'),
+      execute: () => {
+        throw named('TargetBusy');
+      },
+    });
+    const wf = workflow(fake);
+    expect(await wf.done(await wf.start('promotion', input()))).toBe('SUCCEEDED');
+    expect(fake.steps().filter((s) => s === 'execute')).toHaveLength(9);
+    expect(fake.steps().at(-1)).toBe('fail');
+    expect(fake.calls.at(-1)!.error?.Error).toBe('TargetBusy');
+  });
+
+  it('retries Lambda service errors on every step', async () => {
+    let throttled = 0;
+    const fake = fakeStep({
+      gates: (_p, n) => {
+        if (n === 1) throw named('Lambda.TooManyRequestsException', 'Rate exceeded');
+        return gates('execute');
+      },
+      verify: (_p, n) => {
+        if (n === 1) {
+          throttled++;
+          throw named('Lambda.ServiceException');
+        }
+        return {};
+      },
+    });
+    const wf = workflow(fake);
+    expect(await wf.done(await wf.start('promotion', input()))).toBe('SUCCEEDED');
+    expect(fake.steps()).toEqual(['gates', 'gates', 'execute', 'verify', 'verify']);
+    expect(throttled).toBe(1);
+  });
+
+  it('a gates answer the machine does not know fails the execution', async () => {
+    const fake = fakeStep({ gates: () => gates('sideways') });
+    const wf = workflow(fake);
+    expect(await wf.done(await wf.start('promotion', input()))).toBe('FAILED');
+  });
+
+  it('start is idempotent per promotion, running or finished', async () => {
+    const fake = fakeStep();
+    const wf = workflow(fake);
+    const [a, b] = await Promise.all([wf.start('promotion', input()), wf.start('promotion', input())]);
+    expect(a).toBe(b);
+    await wf.sendTaskSuccess(await fake.tokenOf('await-approval'), { next: 'execute' });
+    expect(await wf.done(a)).toBe('SUCCEEDED');
+    expect(await wf.start('promotion', input())).toBe(a);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(fake.steps()).toEqual(['gates', 'await-approval', 'execute', 'verify']);
+    // another promotion, or another tenant, is another execution
+    expect(await wf.start('promotion', { tenant: 'globex', promotionId: 'p-1' })).toBe('promotion:globex:p-1');
+  });
+
+  it('unknown tokens are ignored', async () => {
+    const wf = workflow(fakeStep());
+    expect(await wf.sendTaskSuccess('promotion:acme:p-1:AwaitApproval:1:0000', { next: 'execute' })).toBe(false);
+    expect(await wf.sendTaskFailure('nope', 'Rejected', 'x')).toBe(false);
+  });
+
+  it('has no rollback machine yet, and says so', async () => {
+    await expect(workflow(fakeStep()).start('rollback', input())).rejects.toThrow(/rollback/);
+  });
+
+  it('stop() keeps a running execution RUNNING in the journal; a new LocalWorkflow resumes it from the start', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'stageline-wf-'));
+    dirs.push(dir);
+    const journalFile = join(dir, 'nested', 'executions.json');
+    const journal = () => (JSON.parse(readFileSync(journalFile, 'utf8')) as { executions: JournalEntry[] }).executions;
+
+    const first = fakeStep();
+    const wf1 = workflow(first, { journalFile });
+    const id = await wf1.start('promotion', input());
+    const oldToken = await first.tokenOf('await-approval');
+    await wf1.stop();
+    expect(journal()).toEqual([expect.objectContaining({ id, machine: 'promotion', input: input(), status: 'RUNNING' })]);
+    expect(await wf1.sendTaskSuccess(oldToken, { next: 'execute' })).toBe(false);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(first.steps()).toEqual(['gates', 'await-approval']);
+
+    const second = fakeStep();
+    const wf2 = workflow(second, { journalFile });
+    expect(await wf2.sendTaskSuccess(oldToken, { next: 'execute' })).toBe(false);
+    expect(wf2.resume()).toEqual([id]);
+    const token = await second.tokenOf('await-approval');
+    expect(token).not.toBe(oldToken);
+    await wf2.sendTaskSuccess(token, { next: 'execute' });
+    expect(await wf2.done(id)).toBe('SUCCEEDED');
+    expect(second.steps()).toEqual(['gates', 'await-approval', 'execute', 'verify']);
+    const [entry] = journal();
+    expect(entry).toMatchObject({ id, status: 'SUCCEEDED' });
+    expect(Date.parse(entry!.endedAt!)).toBeGreaterThanOrEqual(Date.parse(entry!.startedAt));
+
+    // a third process on the same journal neither resumes nor re-runs it
+    const third = fakeStep();
+    const wf3 = workflow(third, { journalFile });
+    expect(wf3.resume()).toEqual([]);
+    expect(await wf3.start('promotion', input())).toBe(id);
+    expect(await wf3.done(id)).toBe('SUCCEEDED');
+    expect(third.calls).toEqual([]);
+  });
+});
