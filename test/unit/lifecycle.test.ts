@@ -9,9 +9,9 @@ describe('promotion lifecycle (the one transition table)', () => {
       fc.property(fc.array(fc.nat(), { maxLength: 20 }), (choices) => {
         let s: Status = 'PENDING';
         for (const c of choices) {
-          const next = TRANSITIONS[s];
+          const next: readonly Status[] = TRANSITIONS[s];
           if (next.length === 0) break;
-          const to = next[c % next.length]!;
+          const to: Status = next[c % next.length]!;
           expect(canTransition(s, to)).toBe(true);
           s = to;
         }
