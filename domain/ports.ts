@@ -136,3 +136,24 @@ export interface DomainEvent {
 export interface Events {
   publish(events: DomainEvent[]): Promise<void>;
 }
+
+/** An OCI registry an environment's artifacts live in. Credentials come from configuration by name, never from a request. */
+export interface Registry {
+  name: string;
+  /** base URL, e.g. https://harbor-us-east.example.com */
+  url: string;
+}
+
+export interface RegistrySyncResult {
+  registry: string;
+  ok: boolean;
+  /** the digest the registry serves after the copy (digest_match verification) */
+  digest: string | null;
+  bytesCopied: number;
+  reason?: string;
+}
+
+/** Copies an artifact's manifest (and its blobs) by digest between OCI registries and verifies the digest. */
+export interface RegistrySync {
+  sync(input: { repository: string; digest: string; source: Registry; targets: Registry[] }): Promise<RegistrySyncResult[]>;
+}
