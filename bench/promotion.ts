@@ -520,6 +520,10 @@ function printApproved(r: FlowResult, probe: { put: number; tx1: number; tx3: nu
   const txIndexes = r.calls.reduce((s, c) => s + c.txIndexes, 0);
   const txLocal = r.calls.reduce((s, c) => s + c.txLocal, 0);
   const wru = r.calls.reduce((s, c) => s + c.wru, 0);
+  const attributed = r.calls.reduce((s, c) => s + Object.values(c.requests).reduce((n, x) => n + x, 0), 0);
+  if (attributed !== totalRequests(r.counts) || Math.abs(r.calls.reduce((s, c) => s + c.rru, 0) - rru) > 1e-9) {
+    console.log(`WARNING: ${totalRequests(r.counts) - attributed} requests in the window were not sent by any invocation.`);
+  }
   console.log(`Total: ${totalRequests(r.counts)} requests; ${fmt(rru, 1)} RRU (read request units); ${fmt(wru, 0)} WRU (write request units) used for pricing.`);
   console.log(
     `Capacity check — DynamoDB Local on this machine reports, for ≤ 1 KB items: PutItem ${probe.put} (AWS: 1), ` +
@@ -544,6 +548,17 @@ function printApproved(r: FlowResult, probe: { put: number; tx1: number; tx3: nu
   const events = r.events.length * PRICE.eventBridgePerEvent * N;
   const total = sfn + lambdaCompute + lambdaRequests + ddbWrites + ddbReads + events;
   const apiGw = r.calls.filter((c) => c.kind === 'api').length * PRICE.apiGatewayPerRequest * N;
+  // The same figures without the release's evidence calls (shared by every promotion of a release).
+  const promo = r.calls.filter((c) => c.fn !== 'artifacts-evidence');
+  const totalWithoutEvidence =
+    sfn +
+    events +
+    promo.reduce(
+      (s, c) =>
+        s +
+        (PRICE.lambdaMemoryGb * (Math.ceil(c.ms) / 1000) * PRICE.lambdaPerGbSecond + PRICE.lambdaPerRequest + c.wru * PRICE.ddbPerWru + c.rru * PRICE.ddbPerRru) * N,
+      0,
+    );
 
   // CodePipeline V2: billed per action execution minute (rounded up per action); manual approval actions are not billed.
   const cpActions = [
@@ -570,6 +585,7 @@ function printApproved(r: FlowResult, probe: { put: number; tx1: number; tx3: nu
         ['DynamoDB on-demand reads', `${fmt(rru, 1)} RRU`, '$0.125 / 1M RRU', usd(ddbReads)],
         ['EventBridge custom events', `${r.events.length} events`, '$1.00 / 1M', usd(events)],
         ['TOTAL', '', '', usd(total)],
+        ['  without the 3 release-evidence calls', '', '', usd(totalWithoutEvidence)],
         ['(not in the total) API Gateway HTTP API', `${r.calls.filter((c) => c.kind === 'api').length} requests`, '$1.00 / 1M', usd(apiGw)],
       ],
     ),
@@ -588,7 +604,8 @@ function printApproved(r: FlowResult, probe: { put: number; tx1: number; tx3: nu
   console.log(
     `  ${cpBilled} billed action-minutes per promotion → ${usd(cp, 2)} per 1,000 promotions ` +
       `(${usd(cpIfApprovalBilled, 2)} if the 5-minute approval wait were billed too); ` +
-      `${fmt(cp / total, 0)}× the Stageline total. Pipeline source/artifact storage (S3) and the CodeBuild compute itself are extra.`,
+      `${fmt(cp / total, 0)}× the Stageline total. Orchestration only on both sides: the compute that runs the tests and scans ` +
+      `(CodeBuild minutes, or wherever the evidence comes from) and the deploy target are extra for both, as is CodePipeline's S3 artifact store.`,
   );
   console.log('\nTargets:');
   console.log(

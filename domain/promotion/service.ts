@@ -5,6 +5,8 @@ import { digestOf } from '../canonical.ts';
 import {
   AlreadyExists,
   ArtifactNotFound,
+  EnvironmentNotFound,
+  SnapshotNotFound,
   NotAnApprover,
   PromotionNotFound,
   RuleViolation,
@@ -481,7 +483,12 @@ export async function schedulePromotion(deps: Deps, ctx: Ctx, id: string, at: st
   });
 }
 
-export async function addEvidence(deps: Deps, ctx: Ctx, owner: { promotionId?: string; artifact?: { name: string; version: string } }, body: EvidenceBody): Promise<Evidence> {
+export async function addEvidence(
+  deps: Deps,
+  ctx: Ctx,
+  owner: { promotionId?: string; artifact?: { name: string; version: string }; snapshot?: { environment: string; seq: number } },
+  body: EvidenceBody,
+): Promise<Evidence> {
   requireRole(ctx.principal, 'deployer');
   const { tenant } = ctx.principal;
   let ownerKey: string;
@@ -491,6 +498,14 @@ export async function addEvidence(deps: Deps, ctx: Ctx, owner: { promotionId?: s
       throw new TransitionNotAllowed(`Promotion ${p.id} is ${p.status}; evidence is taken before execution`, { status: p.status });
     }
     ownerKey = `promotion:${p.id}`;
+  } else if (owner.snapshot) {
+    // Evidence about a config release (a snapshot) serves every promotion and auto-promotion check of it.
+    const s = owner.snapshot;
+    if (!(await deps.store.getSnapshot(tenant, s.environment, s.seq))) {
+      if (!(await deps.store.getEnvironment(tenant, s.environment))) throw new EnvironmentNotFound(s.environment);
+      throw new SnapshotNotFound(s.environment, s.seq);
+    }
+    ownerKey = `snapshot:${s.environment}@${s.seq}`;
   } else {
     const a = owner.artifact!;
     if (!(await deps.store.getArtifactVersion(tenant, a.name, a.version))) throw new ArtifactNotFound(`${a.name}@${a.version} has not been published`);

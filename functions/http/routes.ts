@@ -71,6 +71,7 @@ export const ROUTES: Route[] = [
   { method: 'POST', path: `${v1}/machine/environments/{env}/items/batch`, handler: 'items-batch', auth: 'iam', role: 'deployer', summary: 'Same, for pipelines signing with IAM (SigV4)' },
   { method: 'GET', path: `${v1}/environments/{env}/snapshots`, handler: 'snapshots-list', auth: 'jwt', role: 'viewer', summary: 'Snapshot history, newest first' },
   { method: 'GET', path: `${v1}/environments/{env}/snapshots/{seq}`, handler: 'snapshots-get', auth: 'jwt', role: 'viewer', summary: 'One snapshot' },
+  { method: 'POST', path: `${v1}/environments/{env}/snapshots/{seq}/evidence`, handler: 'snapshots-evidence', auth: 'jwt', role: 'deployer', summary: 'Attach evidence to a config release (a snapshot)' },
   { method: 'POST', path: `${v1}/environments/{env}/snapshots/{seq}/restore`, handler: 'snapshots-restore', auth: 'jwt', role: 'admin', summary: 'Point the environment back at a snapshot' },
   { method: 'GET', path: `${v1}/config/promotions/diff`, handler: 'diff-environments', auth: 'jwt', role: 'viewer', summary: 'Diff two environments (seed 000 shape)' },
   { method: 'GET', path: `${v1}/snapshots/diff`, handler: 'diff-snapshots', auth: 'jwt', role: 'viewer', summary: 'Diff two snapshots' },

@@ -89,6 +89,16 @@ describe('validation gates', () => {
     expect(done.gates[1].evidenceRefs).toHaveLength(1);
   });
 
+  it('evidence attached to the config release (the source snapshot) serves its promotions', async () => {
+    const u = await setup({ tests: true });
+    const dev = await t.call('GET', '/api/v1/environments/dev', { token: u.viewer });
+    const ev = await t.call('POST', `/api/v1/environments/dev/snapshots/${dev.body.snapshot.seq}/evidence`, { token: u.deployer, body: { type: 'test_results', payload: { passed: 3, failed: 0 } } });
+    expect(ev.status).toBe(201);
+    expect((await t.call('POST', '/api/v1/environments/dev/snapshots/99/evidence', { token: u.deployer, body: { type: 'test_results', payload: { passed: 3, failed: 0 } } })).status).toBe(404);
+    const r = await promote(u);
+    expect((await waitFor(t, u.viewer, r.body.id, ['VALIDATION_FAILED', 'COMPLETED'])).status).toBe('COMPLETED');
+  });
+
   it('webhook gates are HMAC-signed; a failing, erroring or slow provider fails closed', async () => {
     const ok = await setup({}, [{ name: 'change-board', url: `${hookUrl}/ok`, secret: SECRET, timeoutMs: 1000 }]);
     const r1 = await promote(ok);
