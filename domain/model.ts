@@ -66,7 +66,7 @@ export interface Snapshot {
   reason?: string;
 }
 
-export type EntityType = 'environment' | 'config' | 'flag' | 'snapshot' | 'promotion' | 'artifact' | 'rule';
+export type EntityType = 'environment' | 'config' | 'flag' | 'snapshot' | 'promotion' | 'artifact' | 'rule' | 'deployment' | 'consumer';
 
 /** Append-only audit record; `hash` chains it to the tenant's previous entry. */
 export interface AuditEntry {

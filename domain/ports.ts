@@ -15,13 +15,22 @@ export type WriteOp =
   | { kind: 'promotion'; promotion: Promotion; expectedVersion: number | null }
   | { kind: 'environment'; env: Environment; expectedVersion: number }
   | { kind: 'snapshot'; snapshot: Snapshot }
-  | { kind: 'deployment'; deployment: Deployment }
+  | { kind: 'deployment'; deployment: Deployment; metrics?: MetricDelta | null }
+  | { kind: 'metrics'; delta: MetricDelta }
   | { kind: 'pointer'; pointer: ArtifactPointer; expectedVersion: number | null }
   | { kind: 'artifactVersion'; artifact: ArtifactVersion }
   | { kind: 'rule'; rule: Rule; expectedVersion: number | null }
   | { kind: 'deleteRule'; id: string; expectedVersion: number }
   | { kind: 'approval'; promotionId: string; approval: Approval }
   | { kind: 'audit'; entry: AuditEntry };
+
+/** Counters added to an environment's day of metrics (merged per environment and day within a commit). */
+export interface MetricDelta {
+  environment: string;
+  /** yyyy-mm-dd (UTC) */
+  day: string;
+  add: Record<string, number>;
+}
 
 export interface PromotionFilter {
   status?: string;
@@ -72,6 +81,15 @@ export interface Store {
   getArtifactVersion(tenant: string, name: string, version: string): Promise<ArtifactVersion | null>;
   getPointer(tenant: string, env: string, name: string): Promise<ArtifactPointer | null>;
   getDeployment(tenant: string, env: string, deployedAt: string, id: string): Promise<Deployment | null>;
+  /** Newest first, O(limit) whatever the history size. */
+  listDeployments(tenant: string, env: string, limit: number, cursor?: string): Promise<Page<Deployment>>;
+  getMetrics(tenant: string, env: string, fromDay: string, toDay: string): Promise<{ day: string; counters: Record<string, number> }[]>;
+  /** Remembers when an image tag was first deployed anywhere (first write wins). */
+  markFirstSeen(tenant: string, imageTag: string, at: string): Promise<void>;
+  firstSeen(tenant: string, imageTag: string): Promise<string | null>;
+  /** The current image tag reference of an environment (only moves forward in time). */
+  putCurrent(tenant: string, dep: Deployment): Promise<void>;
+  getCurrent(tenant: string, env: string): Promise<Deployment | null>;
   /** A lease on an environment: one promotion executes into it at a time. */
   acquireLock(tenant: string, env: string, holder: string, now: Date, ttlSeconds: number): Promise<boolean>;
   releaseLock(tenant: string, env: string, holder: string): Promise<void>;

@@ -159,7 +159,7 @@ const isoTime = z.iso.datetime({ offset: true, message: 'must be an ISO-8601 dat
 
 export const auditQuery = page
   .extend({
-    entityType: z.enum(['environment', 'config', 'flag', 'snapshot', 'promotion', 'artifact', 'rule']).optional(),
+    entityType: z.enum(['environment', 'config', 'flag', 'snapshot', 'promotion', 'artifact', 'rule', 'deployment', 'consumer']).optional(),
     entityId: z.string().min(1).max(300).optional(),
     actor: z.string().min(1).max(300).optional(),
     from: isoTime.optional(),
@@ -168,3 +168,35 @@ export const auditQuery = page
   .strict()
   .refine((q) => !q.entityId || q.entityType, { message: 'entityId needs entityType', path: ['entityId'] });
 export type AuditQuery = z.infer<typeof auditQuery>;
+
+/** Seed 001's deployment record, as the CD pipeline posts it. */
+export const deploymentBody = z
+  .object({
+    id: z.uuid().optional(),
+    imageTag: z.string().min(1).max(200),
+    gitCommit: z.string().regex(/^([0-9a-f]{7,40})?$/, 'must be a git commit hash (7-40 hex digits)').default(''),
+    gitBranch: z.string().max(200).default(''),
+    environment: envName,
+    status: z.enum(['PENDING', 'DEPLOYED', 'FAILED', 'ROLLED_BACK']),
+    deployedAt: isoTime,
+    completedAt: isoTime.nullable().optional(),
+    digest: z.string().regex(/^sha256:[0-9a-f]{64}$/).optional(),
+  })
+  .strict()
+  .refine((b) => !b.completedAt || b.completedAt >= b.deployedAt, { message: 'completedAt must not be before deployedAt', path: ['completedAt'] })
+  .transform((b) => ({ ...b, deployedAt: new Date(b.deployedAt).toISOString(), completedAt: b.completedAt ? new Date(b.completedAt).toISOString() : b.completedAt }));
+export type DeploymentBody = z.output<typeof deploymentBody>;
+
+export const historyQuery = z
+  .object({ environment: envName, limit: z.coerce.number().int().min(1).max(200).default(10), cursor: z.string().min(1).max(2048).optional() })
+  .strict();
+
+export const metricsQuery = z
+  .object({
+    environment: envName.optional(),
+    from: isoTime.optional(),
+    to: isoTime.optional(),
+    period: z.enum(['day', 'week', 'month']).default('week'),
+  })
+  .strict();
+export type MetricsQuery = z.infer<typeof metricsQuery>;

@@ -10,6 +10,7 @@ import { assertAction } from './lifecycle.ts';
 import type { Promotion } from './model.ts';
 import { actorOf, loadPromotion, moved, publishEvent, savePromotion } from './service.ts';
 import { canonicalJson } from '../canonical.ts';
+import { deploymentOp } from '../deployments.ts';
 
 /**
  * Rolls a completed promotion back: only what that promotion changed is put
@@ -31,13 +32,12 @@ export async function rollbackPromotion(deps: Deps, ctx: Ctx, id: string, opts: 
     const now = deps.clock().toISOString();
     const ops: WriteOp[] = [...plan.ops];
     const old = p.result ? await deps.store.getDeployment(tenant, p.targetEnvironment, p.result.deployedAt, p.result.deploymentId) : null;
-    if (old) ops.push({ kind: 'deployment', deployment: { ...old, status: 'ROLLED_BACK', completedAt: old.completedAt ?? now } });
-    ops.push({
-      kind: 'deployment',
-      deployment: { id: randomUUID(), environment: p.targetEnvironment, imageTag: plan.tag, gitCommit: '', gitBranch: '', status: 'DEPLOYED', deployedAt: now, completedAt: now, promotionId: p.id, digest: plan.digest, deployedBy: me.name },
-    });
+    if (old) ops.push(deploymentOp({ ...old, status: 'ROLLED_BACK', completedAt: old.completedAt ?? now }, old.status, now));
+    const fresh = { id: randomUUID(), environment: p.targetEnvironment, imageTag: plan.tag, gitCommit: '', gitBranch: '', status: 'DEPLOYED' as const, deployedAt: now, completedAt: now, promotionId: p.id, digest: plan.digest, deployedBy: me.name };
+    ops.push(deploymentOp(fresh, null, now));
     const next = moved(p, 'ROLLED_BACK', me, deps.clock());
     await savePromotion(deps, me, next, p, 'promotion.rollback', ops, opts.reason, ctx.requestId);
+    await deps.store.putCurrent(tenant, fresh);
     await publishEvent(deps, 'Promotion Rolled Back', next, { actor: me.name, reason: opts.reason });
     return { dryRun: false as const, promotion: next, reverts: plan.reverts };
   });

@@ -26,6 +26,7 @@ import { assertAction, assertTransition, isTerminal, type Status } from './lifec
 import type { Actor, Approval, ArtifactVersion, Evidence, Promotion, Subject } from './model.ts';
 import { checkForward, lineOf, policyDigest, resolvePolicy } from './policy.ts';
 import { changeView, configChanges } from './release.ts';
+import { deploymentOp } from '../deployments.ts';
 import type { CreatePromotion, EvidenceBody, ListPromotionsQuery, PublishArtifact } from './schemas.ts';
 
 /** Time-ordered, unguessable id. */
@@ -175,12 +176,14 @@ export async function publishArtifact(deps: Deps, ctx: Ctx, name: string, input:
         pointer: { environment: first.name, name, version: input.version, digest: input.digest, promotedAt: now, promotedBy: ctx.principal.name, promotionId: null, version_: (prev?.version_ ?? 0) + 1 },
         expectedVersion: prev ? prev.version_ : null,
       },
-      {
-        kind: 'deployment',
-        deployment: { id: deploymentId, environment: first.name, imageTag: input.version, gitCommit: input.sourceCommit, gitBranch: input.gitBranch, status: 'DEPLOYED', deployedAt: now, completedAt: now, promotionId: null, digest: input.digest, deployedBy: ctx.principal.name },
-      },
+      deploymentOp(
+        { id: deploymentId, environment: first.name, imageTag: input.version, gitCommit: input.sourceCommit, gitBranch: input.gitBranch, status: 'DEPLOYED', deployedAt: now, completedAt: now, promotionId: null, digest: input.digest, deployedBy: ctx.principal.name },
+        null,
+        now,
+      ),
       { kind: 'audit', entry: audit },
     ]);
+    await deps.store.markFirstSeen(tenant, input.version, now);
     return { artifact, environment: first.name, created: true };
   });
 }

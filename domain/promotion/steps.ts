@@ -11,6 +11,7 @@ import { isTerminal } from './lifecycle.ts';
 import type { Actor, Deployment, GateResult, Promotion } from './model.ts';
 import { approvalDeadline, evidenceOwners, loadPromotion, moved, publishEvent, savePromotion } from './service.ts';
 import { configChanges } from './release.ts';
+import { deploymentOp, leadTimeDelta } from '../deployments.ts';
 
 /**
  * The tasks of statemachines/promotion.asl.json. Each is idempotent, keyed by
@@ -204,7 +205,7 @@ async function configOps(deps: Deps, p: Promotion & { subject: { type: 'config' 
   const ops: WriteOp[] = [
     { kind: 'environment', env, expectedVersion: target.version },
     { kind: 'snapshot', snapshot },
-    { kind: 'deployment', deployment: dep },
+    deploymentOp(dep, null, now),
   ];
   return { ops, result: { snapshotSeq: seq, digest, deploymentId: dep.id, deployedAt: now, previous: { seq: target.head.seq, digest: target.head.digest } } };
 }
@@ -221,7 +222,7 @@ async function artifactOps(deps: Deps, p: Promotion & { subject: { type: 'artifa
       pointer: { environment: p.targetEnvironment, name: p.subject.name, version: p.subject.version, digest: p.subject.digest, promotedAt: now, promotedBy: p.requestedBy.name, promotionId: p.id, version_: (cur?.version_ ?? 0) + 1 },
       expectedVersion: cur ? cur.version_ : null,
     },
-    { kind: 'deployment', deployment: dep },
+    deploymentOp(dep, null, now),
   ];
   return { ops, result: { digest: p.subject.digest, deploymentId: dep.id, deployedAt: now, previous: { version: cur?.version, digest: cur?.digest ?? null } } };
 }
@@ -251,12 +252,19 @@ async function finish(deps: Deps, p: Promotion, to: 'COMPLETED' | 'FAILED', depS
     if (cur.status !== 'EXECUTING') return;
     const now = deps.clock().toISOString();
     const ops: WriteOp[] = [...extra];
+    let finished: Deployment | null = null;
     if (cur.result) {
       const dep = await deps.store.getDeployment(p.tenant, p.targetEnvironment, cur.result.deployedAt, cur.result.deploymentId);
-      if (dep) ops.push({ kind: 'deployment', deployment: { ...dep, status: depStatus, completedAt: now } });
+      if (dep) {
+        finished = { ...dep, status: depStatus, completedAt: now };
+        ops.push(deploymentOp(finished, dep.status, now));
+        const lead = await leadTimeDelta(deps, p.tenant, finished);
+        if (lead) ops.push({ kind: 'metrics', delta: lead });
+      }
     }
     const next = moved(cur, to, ENGINE, deps.clock(), { error: error ?? null });
     await savePromotion(deps, ENGINE, next, cur, to === 'COMPLETED' ? 'promotion.complete' : 'promotion.fail', ops, error?.message);
+    if (finished?.status === 'DEPLOYED') await deps.store.putCurrent(p.tenant, finished);
     await publishEvent(deps, to === 'COMPLETED' ? 'Promotion Completed' : 'Promotion Failed', next, { reason: error?.message });
   });
   await deps.store.releaseLock(p.tenant, p.targetEnvironment, p.id);

@@ -19,7 +19,7 @@ import type { AuditQuery } from '#domain/schemas';
 import type { NodeSource, TreeNode } from '#domain/tree';
 import { isTerminal } from '#domain/promotion/lifecycle';
 import type { Approval, ArtifactPointer, ArtifactVersion, Deployment, Evidence, Promotion, Rule } from '#domain/promotion/model';
-import type { IdempotencyClaim, PromotionFilter, WriteOp } from '#domain/ports';
+import type { IdempotencyClaim, MetricDelta, PromotionFilter, WriteOp } from '#domain/ports';
 import { GSI_ACTIVE, GSI_ACTOR, GSI_ALL, GSI_ENTITY, GSI_STATUS, GSI_TARGET, keys, TABLE, type Key } from './keys.ts';
 
 type TxItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
@@ -405,6 +405,8 @@ export class DynamoStore implements Store {
         const d = op.deployment;
         return { items: [{ Put: { TableName: this.table, Item: { ...keys.deployment(tenant, d.environment, d.deployedAt, d.id), entity: 'Deployment', ...d } } }], reasons: ['unknown'] };
       }
+      case 'metrics':
+        return { items: [], reasons: [] };
       case 'pointer':
         return {
           items: [this.put({ ...keys.pointer(tenant, op.pointer.environment, op.pointer.name), entity: 'ArtifactPointer', ...op.pointer }, op.expectedVersion, 'version_')],
@@ -453,7 +455,93 @@ export class DynamoStore implements Store {
 
   async commit(tenant: string, ops: WriteOp[]): Promise<void> {
     const parts = ops.map((op) => this.opItems(tenant, op));
-    await this.transact(parts.flatMap((p) => p.items), parts.flatMap((p) => p.reasons));
+    // A transaction may touch an item once: metric deltas are merged per environment and day.
+    const merged = new Map<string, MetricDelta>();
+    for (const op of ops) {
+      const delta = op.kind === 'metrics' ? op.delta : op.kind === 'deployment' ? op.metrics : null;
+      if (!delta) continue;
+      const k = `${delta.environment}|${delta.day}`;
+      const cur = merged.get(k) ?? { ...delta, add: {} };
+      for (const [name, v] of Object.entries(delta.add)) cur.add[name] = (cur.add[name] ?? 0) + v;
+      merged.set(k, cur);
+    }
+    const metricItems: TxItem[] = [...merged.values()].map((d) => {
+      const names = Object.keys(d.add);
+      return {
+        Update: {
+          TableName: this.table,
+          Key: keys.metrics(tenant, d.environment, d.day),
+          UpdateExpression: `SET entity = :e ADD ${names.map((_, i) => `#m${i} :m${i}`).join(', ')}`,
+          ExpressionAttributeNames: Object.fromEntries(names.map((n, i) => [`#m${i}`, n])),
+          ExpressionAttributeValues: { ':e': 'Metrics', ...Object.fromEntries(names.map((n, i) => [`:m${i}`, d.add[n]])) },
+        },
+      };
+    });
+    await this.transact([...parts.flatMap((p) => p.items), ...metricItems], [...parts.flatMap((p) => p.reasons), ...metricItems.map(() => 'unknown' as const)]);
+  }
+
+  async listDeployments(tenant: string, env: string, limit: number, cursor?: string): Promise<Page<Deployment>> {
+    return this.page(tenant, {
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: { ':pk': keys.deployments(tenant, env) },
+      ScanIndexForward: false,
+      Limit: limit,
+    }, cursor);
+  }
+
+  async getMetrics(tenant: string, env: string, fromDay: string, toDay: string): Promise<{ day: string; counters: Record<string, number> }[]> {
+    const out: { day: string; counters: Record<string, number> }[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const r = await this.db.send(
+        new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: 'pk = :pk AND sk BETWEEN :a AND :b',
+          ExpressionAttributeValues: { ':pk': keys.metricsOf(tenant, env), ':a': `D#${fromDay}`, ':b': `D#${toDay}` },
+          ExclusiveStartKey: start,
+        }),
+      );
+      for (const i of r.Items ?? []) {
+        const { pk: _p, sk, entity: _e, ...counters } = i;
+        out.push({ day: String(sk).slice(2), counters: counters as Record<string, number> });
+      }
+      start = r.LastEvaluatedKey;
+    } while (start);
+    return out;
+  }
+
+  async markFirstSeen(tenant: string, imageTag: string, at: string): Promise<void> {
+    try {
+      await this.db.send(new PutCommand({ TableName: this.table, Item: { ...keys.firstSeen(tenant, imageTag), entity: 'FirstSeen', at }, ConditionExpression: 'attribute_not_exists(pk) OR #at > :at', ExpressionAttributeNames: { '#at': 'at' }, ExpressionAttributeValues: { ':at': at } }));
+    } catch (err) {
+      if ((err as { name?: string }).name !== 'ConditionalCheckFailedException') throw err;
+    }
+  }
+
+  async firstSeen(tenant: string, imageTag: string): Promise<string | null> {
+    const r = await this.db.send(new GetCommand({ TableName: this.table, Key: keys.firstSeen(tenant, imageTag) }));
+    return (r.Item?.at as string | undefined) ?? null;
+  }
+
+  async putCurrent(tenant: string, dep: Deployment): Promise<void> {
+    try {
+      await this.db.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: { ...keys.current(tenant, dep.environment), entity: 'CurrentImage', ...dep },
+          // A late record of an older rollout never moves the reference back.
+          ConditionExpression: 'attribute_not_exists(pk) OR deployedAt <= :d',
+          ExpressionAttributeValues: { ':d': dep.deployedAt },
+        }),
+      );
+    } catch (err) {
+      if ((err as { name?: string }).name !== 'ConditionalCheckFailedException') throw err;
+    }
+  }
+
+  async getCurrent(tenant: string, env: string): Promise<Deployment | null> {
+    const r = await this.db.send(new GetCommand({ TableName: this.table, Key: keys.current(tenant, env) }));
+    return strip<Deployment>(r.Item);
   }
 
   // ---- promotions

@@ -31,6 +31,9 @@
  * | EnvLock           | T#t#ENV                         | LOCK#<env>            | lease: one promotion executing per target |
  * | Deployment        | T#t#DEP#<env>                   | <deployedAt>#<id>     | history newest first, O(limit) |
  * | Idempotency       | T#t#IDEM#<key>                  | I                     | replayed response; expires by TTL |
+ * | Metrics           | T#t#MET#<env>                   | D#<yyyy-mm-dd>        | daily counters (ADD in the deployment's transaction); range by day |
+ * | FirstSeen         | T#t#FIRST#<imageTag>            | F                     | when an image was first deployed (lead time) |
+ * | CurrentImage      | T#t#ENV                         | CUR#<env>             | the environment's current image tag reference |
  *
  * Snapshot storage: an environment's config set is a content-addressed hash
  * trie (see domain/tree.ts). A snapshot item holds only the two root
@@ -102,4 +105,9 @@ export const keys = {
   lock: (tenant: string, env: string): Key => ({ pk: `${t(tenant)}ENV`, sk: `LOCK#${env}` }),
   deployment: (tenant: string, env: string, deployedAt: string, id: string): Key => ({ pk: `${t(tenant)}DEP#${env}`, sk: `${deployedAt}#${id}` }),
   idempotency: (tenant: string, key: string): Key => ({ pk: `${t(tenant)}IDEM#${key}`, sk: 'I' }),
+  deployments: (tenant: string, env: string) => `${t(tenant)}DEP#${env}`,
+  metrics: (tenant: string, env: string, day: string): Key => ({ pk: `${t(tenant)}MET#${env}`, sk: `D#${day}` }),
+  metricsOf: (tenant: string, env: string) => `${t(tenant)}MET#${env}`,
+  firstSeen: (tenant: string, imageTag: string): Key => ({ pk: `${t(tenant)}FIRST#${imageTag}`, sk: 'F' }),
+  current: (tenant: string, env: string): Key => ({ pk: `${t(tenant)}ENV`, sk: `CUR#${env}` }),
 };

@@ -55,6 +55,14 @@ function readBody(event: APIGatewayProxyEventV2): unknown {
   }
 }
 
+/** A handler result that also sets response headers (e.g. a cursor beside a plain-array body). */
+export class WithHeaders {
+  constructor(
+    readonly body: unknown,
+    readonly headers: Record<string, string>,
+  ) {}
+}
+
 export const IDEMPOTENCY_TTL_SECONDS = 24 * 3600;
 const IDEMPOTENCY_KEY = /^[A-Za-z0-9_.:-]{1,128}$/;
 
@@ -118,7 +126,10 @@ export function httpHandler<B extends z.ZodType, Q extends z.ZodType, P extends 
       if (issues.length) throw new ValidationFailed(issues);
       const ctx: Ctx = { principal: principal as Principal, requestId: context?.awsRequestId };
       const d = defaultDeps();
-      const run = async () => json(spec.status ?? 200, await fn({ body, query, params, ctx, route, deps: d } as Input<Out<B>, Out<Q>, Out<P>>));
+      const run = async () => {
+        const result = await fn({ body, query, params, ctx, route, deps: d } as Input<Out<B>, Out<Q>, Out<P>>);
+        return result instanceof WithHeaders ? json(spec.status ?? 200, result.body, result.headers) : json(spec.status ?? 200, result);
+      };
       const key = event.headers?.['idempotency-key'];
       if (route.method !== 'POST' || key === undefined || !principal) return run();
       return idempotent(d, principal.tenant, key, `${route.method} ${event.rawPath} ${canonicalJson(body ?? null)}`, run);

@@ -82,6 +82,9 @@ export const ROUTES: Route[] = [
   { method: 'POST', path: `${v1}/promotions/auto-check`, handler: 'promotions-auto-check', auth: 'jwt', role: 'deployer', summary: 'Check (and run) auto-promotion for a release' },
   ...ruleRoutes(`${v1}/promotions/rules`),
   ...ruleRoutes(`${v1}/approval-policies`),
+  { method: 'POST', path: `${v1}/platform/deployments`, handler: 'deployments-record', auth: 'iam', role: 'deployer', summary: 'The CD pipeline records a deployment (seed 001; IAM)' },
+  { method: 'GET', path: `${v1}/platform/deployments/history`, handler: 'deployments-history', auth: 'jwt', role: 'viewer', summary: 'Deployment history of an environment, newest first' },
+  { method: 'GET', path: `${v1}/platform/metrics`, handler: 'deployments-metrics', auth: 'jwt', role: 'viewer', summary: 'Frequency, rollback rate, duration, lead time, version drift' },
   { method: 'POST', path: `${v1}/artifacts/{name}/versions`, handler: 'artifacts-publish', auth: 'jwt', role: 'deployer', summary: 'Publish an artifact version into the first environment' },
   { method: 'POST', path: `${v1}/artifacts/{name}/versions/{version}/evidence`, handler: 'artifacts-evidence', auth: 'jwt', role: 'deployer', summary: 'Attach evidence to a release' },
 ];

@@ -1,0 +1,74 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signedFetch } from '../support/sigv4.ts';
+import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
+
+let t: TestStack;
+let viewer: string;
+const record = (body: unknown) => signedFetch(t.url, 'POST', '/api/v1/platform/deployments', body, t.stack.iam[0]!);
+
+beforeAll(async () => {
+  t = await startTestStack();
+  // The local pipeline credential is bound to tenant 'acme' (MACHINE_PRINCIPALS).
+  const admin = await t.token({ tenant: 'acme', groups: ['admin'] });
+  viewer = await t.token({ tenant: 'acme', groups: ['viewer'] });
+  await makeLine(t, admin);
+});
+afterAll(() => t.stop());
+
+describe('deployment records (seed 001)', () => {
+  it('records a rollout, updates it by id, and lists history newest first with a cursor', async () => {
+    const id = 'a1a1a1a1-0000-4000-8000-000000000001';
+    const pending = await record({ id, imageTag: 'v2.1.0-abc1234', gitCommit: 'abc1234', gitBranch: 'main', environment: 'dev', status: 'PENDING', deployedAt: '2026-02-12T10:00:00Z' });
+    expect(pending.status, JSON.stringify(pending.body)).toBe(201);
+    const done = await record({ id, imageTag: 'v2.1.0-abc1234', gitCommit: 'abc1234', gitBranch: 'main', environment: 'dev', status: 'DEPLOYED', deployedAt: '2026-02-12T10:00:00Z', completedAt: '2026-02-12T10:05:00Z' });
+    expect(done.body).toEqual(expect.objectContaining({ id, imageTag: 'v2.1.0-abc1234', gitCommit: 'abc1234', gitBranch: 'main', environment: 'dev', status: 'DEPLOYED', deployedAt: '2026-02-12T10:00:00.000Z', completedAt: '2026-02-12T10:05:00.000Z' }));
+    const back = await record({ id, imageTag: 'v2.1.0-abc1234', environment: 'dev', status: 'PENDING', deployedAt: '2026-02-12T10:00:00Z' });
+    expect(back.status).toBe(409);
+    await record({ imageTag: 'v2.0.0-def5678', gitCommit: 'def5678', gitBranch: 'main', environment: 'dev', status: 'ROLLED_BACK', deployedAt: '2026-02-11T14:00:00Z', completedAt: '2026-02-11T14:08:00Z' });
+    for (let i = 0; i < 5; i++) await record({ imageTag: `v1.${i}.0`, environment: 'dev', status: 'DEPLOYED', deployedAt: `2026-01-0${i + 1}T00:00:00Z`, completedAt: `2026-01-0${i + 1}T00:01:00Z` });
+
+    const first = await t.call('GET', '/api/v1/platform/deployments/history?environment=dev&limit=2', { token: viewer });
+    expect(first.status).toBe(200);
+    expect(first.body.map((d: any) => d.imageTag)).toEqual(['v2.1.0-abc1234', 'v2.0.0-def5678']);
+    expect(first.body[1].status).toBe('ROLLED_BACK');
+    const cursor = first.headers.get('x-next-cursor');
+    expect(cursor).toBeTruthy();
+    const second = await t.call('GET', `/api/v1/platform/deployments/history?environment=dev&limit=10&cursor=${cursor}`, { token: viewer });
+    expect(second.body.map((d: any) => d.imageTag)).toEqual(['v1.4.0', 'v1.3.0', 'v1.2.0', 'v1.1.0', 'v1.0.0']);
+    expect(second.headers.get('x-next-cursor')).toBeNull();
+  });
+
+  it('validates the body and the machine auth', async () => {
+    const bad = await record({ imageTag: '', environment: 'Nope!', status: 'DONE', deployedAt: 'yesterday', gitCommit: 'xyz' });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.issues.map((i: any) => i.path).sort()).toEqual(['body.deployedAt', 'body.environment', 'body.gitCommit', 'body.imageTag', 'body.status']);
+    expect((await record({ imageTag: 'x', environment: 'qa', status: 'DEPLOYED', deployedAt: '2026-01-01T00:00:00Z' })).status).toBe(404);
+    expect((await t.call('POST', '/api/v1/platform/deployments', { token: viewer, body: {} })).status).toBe(403);
+    expect((await t.call('GET', '/api/v1/platform/deployments/history', { token: viewer })).status).toBe(400);
+  });
+
+  it('maintains metrics as records are written: frequency, rollback rate, duration, lead time, drift', async () => {
+    const day = '2026-03-02';
+    const rec = (env: string, tag: string, status: string, start: string, end: string) =>
+      record({ imageTag: tag, environment: env, status, deployedAt: `${day}T${start}Z`, completedAt: `${day}T${end}Z` });
+    await rec('staging', 'v3.0.0', 'DEPLOYED', '08:00:00', '08:02:00');
+    await rec('staging', 'v3.0.1', 'DEPLOYED', '09:00:00', '09:00:30');
+    await rec('staging', 'v3.0.2', 'FAILED', '10:00:00', '10:10:00');
+    await rec('staging', 'v2.9.9', 'ROLLED_BACK', '11:00:00', '11:05:00');
+    await rec('dev', 'v4.0.0', 'DEPLOYED', '06:00:00', '06:01:00');
+    await rec('production', 'v4.0.0', 'DEPLOYED', '12:00:00', '12:03:00');
+    const m = await t.call('GET', `/api/v1/platform/metrics?environment=staging&from=${day}T00:00:00Z&to=${day}T23:59:59Z&period=day`, { token: viewer });
+    expect(m.status, JSON.stringify(m.body)).toBe(200);
+    expect(m.body.environments[0].total).toMatchObject({ deployments: 4, failed: 1, rolledBack: 1, rollbackRate: 0.25 });
+    expect(m.body.environments[0].total.durationSeconds.mean).toBeGreaterThan(0);
+    expect(m.body.environments[0].total.durationSeconds.medianAtMost).toBeGreaterThanOrEqual(64);
+    const prod = await t.call('GET', `/api/v1/platform/metrics?environment=production&from=${day}T00:00:00Z&to=${day}T23:59:59Z`, { token: viewer });
+    expect(prod.body.environments[0].total.leadTimeHours).toBe(6);
+    expect(prod.body.versions).toEqual([
+      { environment: 'dev', imageTag: expect.any(String) },
+      { environment: 'staging', imageTag: 'v3.0.1' },
+      { environment: 'production', imageTag: 'v4.0.0' },
+    ]);
+    expect(prod.body.drift.find((d: any) => d.environment === 'production')).toEqual({ environment: 'production', behind: 'staging', differs: true });
+  });
+});
