@@ -3,6 +3,7 @@ import type { AuditEntry, AuditHead, Environment, ItemKind, Page, Snapshot } fro
 import type { NodeSource, TreeNode } from './tree.ts';
 import type { Approval, ArtifactPointer, ArtifactVersion, Deployment, Evidence, Promotion, Rule } from './promotion/model.ts';
 import type { WebhookGate, WebhookOutcome } from './promotion/gates.ts';
+import type { Consumer, Tag } from './artifacts.ts';
 
 export type IdempotencyClaim =
   | { state: 'new' }
@@ -17,6 +18,8 @@ export type WriteOp =
   | { kind: 'snapshot'; snapshot: Snapshot }
   | { kind: 'deployment'; deployment: Deployment; metrics?: MetricDelta | null }
   | { kind: 'metrics'; delta: MetricDelta }
+  | { kind: 'tag'; tag: Tag }
+  | { kind: 'consumer'; consumer: Consumer }
   | { kind: 'pointer'; pointer: ArtifactPointer; expectedVersion: number | null }
   | { kind: 'artifactVersion'; artifact: ArtifactVersion }
   | { kind: 'rule'; rule: Rule; expectedVersion: number | null }
@@ -80,6 +83,12 @@ export interface Store {
   listRules(tenant: string): Promise<Rule[]>;
   getArtifactVersion(tenant: string, name: string, version: string): Promise<ArtifactVersion | null>;
   getPointer(tenant: string, env: string, name: string): Promise<ArtifactPointer | null>;
+  listPointers(tenant: string, env: string): Promise<ArtifactPointer[]>;
+  listArtifactVersions(tenant: string, name: string): Promise<ArtifactVersion[]>;
+  getTag(tenant: string, artifact: string, env: string, kind: Tag['kind'], version: string): Promise<Tag | null>;
+  /** Every tag of an artifact in an environment (release, rollback and latest). */
+  listTags(tenant: string, artifact: string, env: string): Promise<Tag[]>;
+  listConsumers(tenant: string, artifact: string): Promise<Consumer[]>;
   getDeployment(tenant: string, env: string, deployedAt: string, id: string): Promise<Deployment | null>;
   /** Newest first, O(limit) whatever the history size. */
   listDeployments(tenant: string, env: string, limit: number, cursor?: string): Promise<Page<Deployment>>;

@@ -200,3 +200,7 @@ export const metricsQuery = z
   })
   .strict();
 export type MetricsQuery = z.infer<typeof metricsQuery>;
+
+export const versionsQuery = z.object({ environment: envName.optional() }).strict();
+export const resolveQuery = z.object({ constraint: z.string().trim().min(1).max(100), environment: envName.optional() }).strict();
+export const consumerBody = z.object({ constraint: z.string().trim().min(1).max(100), environment: envName.optional() }).strict();

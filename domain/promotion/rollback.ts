@@ -11,6 +11,7 @@ import type { Promotion } from './model.ts';
 import { actorOf, loadPromotion, moved, publishEvent, savePromotion } from './service.ts';
 import { canonicalJson } from '../canonical.ts';
 import { deploymentOp } from '../deployments.ts';
+import { assertTagsFree, tagOps } from '../artifacts.ts';
 
 /**
  * Rolls a completed promotion back: only what that promotion changed is put
@@ -59,10 +60,12 @@ async function artifactPlan(deps: Deps, p: Promotion & { subject: { type: 'artif
     throw new VersionConflict(`'${p.targetEnvironment}' now runs ${p.subject.name}@${cur?.version ?? 'nothing'}, not ${p.subject.version}; roll back the newer change instead`);
   }
   const now = deps.clock().toISOString();
+  const tags = tagOps({ name: p.subject.name, version: prev.version, digest: prev.digest }, p.targetEnvironment, 'rollback', 'rollback', now);
+  await assertTagsFree(deps, p.tenant, tags);
   return {
-    ops: [{ kind: 'pointer', pointer: { ...cur, version: prev.version, digest: prev.digest, promotedAt: now, promotedBy: 'rollback', promotionId: p.id, version_: cur.version_ + 1 }, expectedVersion: cur.version_ }],
+    ops: [{ kind: 'pointer', pointer: { ...cur, version: prev.version, digest: prev.digest, promotedAt: now, promotedBy: 'rollback', promotionId: p.id, version_: cur.version_ + 1 }, expectedVersion: cur.version_ }, ...tags],
     reverts: [{ artifact: p.subject.name, from: p.subject.version, to: prev.version }],
-    tag: `${prev.version}-${p.targetEnvironment}-rollback`,
+    tag: tags[0]!.kind === 'tag' ? tags[0]!.tag.name : `${prev.version}-${p.targetEnvironment}-rollback`,
     digest: prev.digest,
   };
 }

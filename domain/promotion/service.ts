@@ -27,6 +27,7 @@ import type { Actor, Approval, ArtifactVersion, Evidence, Promotion, Subject } f
 import { checkForward, lineOf, policyDigest, resolvePolicy } from './policy.ts';
 import { changeView, configChanges } from './release.ts';
 import { deploymentOp } from '../deployments.ts';
+import { assertTagsFree, tagOps } from '../artifacts.ts';
 import type { CreatePromotion, EvidenceBody, ListPromotionsQuery, PublishArtifact } from './schemas.ts';
 
 /** Time-ordered, unguessable id. */
@@ -159,6 +160,8 @@ export async function publishArtifact(deps: Deps, ctx: Ctx, name: string, input:
     const artifact: ArtifactVersion = { name, version: input.version, digest: input.digest, sourceCommit: input.sourceCommit, metadata: { ...input.metadata, gitBranch: input.gitBranch }, publishedAt: now, publishedBy: ctx.principal.name };
     const prev = await deps.store.getPointer(tenant, first.name, name);
     const deploymentId = randomUUID();
+    const tags = tagOps(artifact, first.name, 'release', ctx.principal.name, now);
+    await assertTagsFree(deps, tenant, tags);
     const audit = chainEntry(tenant, await deps.store.auditHead(tenant), {
       actor: ctx.principal.id,
       actorName: ctx.principal.name,
@@ -176,6 +179,7 @@ export async function publishArtifact(deps: Deps, ctx: Ctx, name: string, input:
         pointer: { environment: first.name, name, version: input.version, digest: input.digest, promotedAt: now, promotedBy: ctx.principal.name, promotionId: null, version_: (prev?.version_ ?? 0) + 1 },
         expectedVersion: prev ? prev.version_ : null,
       },
+      ...tags,
       deploymentOp(
         { id: deploymentId, environment: first.name, imageTag: input.version, gitCommit: input.sourceCommit, gitBranch: input.gitBranch, status: 'DEPLOYED', deployedAt: now, completedAt: now, promotionId: null, digest: input.digest, deployedBy: ctx.principal.name },
         null,

@@ -12,6 +12,7 @@ import type { Actor, Deployment, GateResult, Promotion } from './model.ts';
 import { approvalDeadline, evidenceOwners, loadPromotion, moved, publishEvent, savePromotion } from './service.ts';
 import { configChanges } from './release.ts';
 import { deploymentOp, leadTimeDelta } from '../deployments.ts';
+import { assertTagsFree, tagOps } from '../artifacts.ts';
 
 /**
  * The tasks of statemachines/promotion.asl.json. Each is idempotent, keyed by
@@ -216,7 +217,12 @@ async function artifactOps(deps: Deps, p: Promotion & { subject: { type: 'artifa
   if (!version || version.digest !== p.subject.digest) throw new PromotionFailed('artifact digest changed since the promotion was requested');
   const now = deps.clock().toISOString();
   const dep = deployment(p, p.subject.version, version.sourceCommit, p.subject.digest, now);
+  const tags = tagOps(version, p.targetEnvironment, 'release', p.requestedBy.name, now);
+  await assertTagsFree(deps, p.tenant, tags).catch((err: Error) => {
+    throw new PromotionFailed(err.message);
+  });
   const ops: WriteOp[] = [
+    ...tags,
     {
       kind: 'pointer',
       pointer: { environment: p.targetEnvironment, name: p.subject.name, version: p.subject.version, digest: p.subject.digest, promotedAt: now, promotedBy: p.requestedBy.name, promotionId: p.id, version_: (cur?.version_ ?? 0) + 1 },
@@ -299,7 +305,11 @@ async function undoOps(deps: Deps, p: Promotion): Promise<WriteOp[]> {
   if (p.subject.type === 'artifact') {
     const cur = await deps.store.getPointer(p.tenant, p.targetEnvironment, p.subject.name);
     if (!cur || cur.promotionId !== p.id || !r.previous.version) return [];
-    return [{ kind: 'pointer', pointer: { ...cur, version: r.previous.version, digest: r.previous.digest!, promotedAt: now, promotedBy: ENGINE.name, promotionId: null, version_: cur.version_ + 1 }, expectedVersion: cur.version_ }];
+    return [
+      { kind: 'pointer', pointer: { ...cur, version: r.previous.version, digest: r.previous.digest!, promotedAt: now, promotedBy: ENGINE.name, promotionId: null, version_: cur.version_ + 1 }, expectedVersion: cur.version_ },
+      // latest-<env> goes back too; the immutable <version>-<env> tag stays (it records that the version was there).
+      tagOps({ name: p.subject.name, version: r.previous.version, digest: r.previous.digest! }, p.targetEnvironment, 'release', ENGINE.name, now)[1]!,
+    ];
   }
   const env = await deps.store.getEnvironment(p.tenant, p.targetEnvironment);
   const prev = await deps.store.getSnapshot(p.tenant, p.targetEnvironment, r.previous.seq!);

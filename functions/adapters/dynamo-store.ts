@@ -20,6 +20,7 @@ import type { NodeSource, TreeNode } from '#domain/tree';
 import { isTerminal } from '#domain/promotion/lifecycle';
 import type { Approval, ArtifactPointer, ArtifactVersion, Deployment, Evidence, Promotion, Rule } from '#domain/promotion/model';
 import type { IdempotencyClaim, MetricDelta, PromotionFilter, WriteOp } from '#domain/ports';
+import type { Consumer, Tag } from '#domain/artifacts';
 import { GSI_ACTIVE, GSI_ACTOR, GSI_ALL, GSI_ENTITY, GSI_STATUS, GSI_TARGET, keys, TABLE, type Key } from './keys.ts';
 
 type TxItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
@@ -407,6 +408,16 @@ export class DynamoStore implements Store {
       }
       case 'metrics':
         return { items: [], reasons: [] };
+      case 'tag': {
+        const tg = op.tag;
+        const Item = { ...keys.tag(tenant, tg.artifact, tg.environment, tg.kind, tg.version), entity: 'Tag', ...tg };
+        // An immutable tag is created once; writing it again is fine only with the same digest.
+        return tg.mutable
+          ? { items: [{ Put: { TableName: this.table, Item } }], reasons: ['unknown'] }
+          : { items: [{ Put: { TableName: this.table, Item, ConditionExpression: 'attribute_not_exists(pk) OR digest = :d', ExpressionAttributeValues: { ':d': tg.digest } } }], reasons: ['exists'] };
+      }
+      case 'consumer':
+        return { items: [{ Put: { TableName: this.table, Item: { ...keys.consumer(tenant, op.consumer.artifact, op.consumer.name), entity: 'Consumer', ...op.consumer } } }], reasons: ['unknown'] };
       case 'pointer':
         return {
           items: [this.put({ ...keys.pointer(tenant, op.pointer.environment, op.pointer.name), entity: 'ArtifactPointer', ...op.pointer }, op.expectedVersion, 'version_')],
@@ -654,6 +665,44 @@ export class DynamoStore implements Store {
   async getPointer(tenant: string, env: string, name: string): Promise<ArtifactPointer | null> {
     const r = await this.db.send(new GetCommand({ TableName: this.table, Key: keys.pointer(tenant, env, name), ConsistentRead: true }));
     return strip<ArtifactPointer>(r.Item);
+  }
+
+  private async queryAll<T>(pk: string, skPrefix: string, consistent = false): Promise<T[]> {
+    const out: T[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const r = await this.db.send(
+        new QueryCommand({ TableName: this.table, KeyConditionExpression: 'pk = :pk AND begins_with(sk, :p)', ExpressionAttributeValues: { ':pk': pk, ':p': skPrefix }, ExclusiveStartKey: start, ConsistentRead: consistent }),
+      );
+      out.push(...(r.Items ?? []).map((i) => strip<T>(i)!));
+      start = r.LastEvaluatedKey;
+    } while (start);
+    return out;
+  }
+
+  async listPointers(tenant: string, env: string): Promise<ArtifactPointer[]> {
+    const k = keys.pointers(tenant, env);
+    return this.queryAll<ArtifactPointer>(k.pk, k.skPrefix, true);
+  }
+
+  async listArtifactVersions(tenant: string, name: string): Promise<ArtifactVersion[]> {
+    const k = keys.artifactVersions(tenant, name);
+    return this.queryAll<ArtifactVersion>(k.pk, k.skPrefix);
+  }
+
+  async getTag(tenant: string, artifact: string, env: string, kind: Tag['kind'], version: string): Promise<Tag | null> {
+    const r = await this.db.send(new GetCommand({ TableName: this.table, Key: keys.tag(tenant, artifact, env, kind, version), ConsistentRead: true }));
+    return strip<Tag>(r.Item);
+  }
+
+  async listTags(tenant: string, artifact: string, env: string): Promise<Tag[]> {
+    const k = keys.tagsIn(tenant, artifact, env);
+    return this.queryAll<Tag>(k.pk, k.skPrefix, true);
+  }
+
+  async listConsumers(tenant: string, artifact: string): Promise<Consumer[]> {
+    const k = keys.consumers(tenant, artifact);
+    return this.queryAll<Consumer>(k.pk, k.skPrefix, true);
   }
 
   async getDeployment(tenant: string, env: string, deployedAt: string, id: string): Promise<Deployment | null> {

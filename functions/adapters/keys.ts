@@ -31,6 +31,8 @@
  * | EnvLock           | T#t#ENV                         | LOCK#<env>            | lease: one promotion executing per target |
  * | Deployment        | T#t#DEP#<env>                   | <deployedAt>#<id>     | history newest first, O(limit) |
  * | Idempotency       | T#t#IDEM#<key>                  | I                     | replayed response; expires by TTL |
+ * | Tag               | T#t#TAG#<artifact>              | E#<env>#<kind>#<ver>  | immutable release/rollback tags, latest as E#<env>#latest#; per env by prefix |
+ * | Consumer          | T#t#CONS#<artifact>             | C#<consumer>          | pinned constraints of an artifact's consumers |
  * | Metrics           | T#t#MET#<env>                   | D#<yyyy-mm-dd>        | daily counters (ADD in the deployment's transaction); range by day |
  * | FirstSeen         | T#t#FIRST#<imageTag>            | F                     | when an image was first deployed (lead time) |
  * | CurrentImage      | T#t#ENV                         | CUR#<env>             | the environment's current image tag reference |
@@ -106,6 +108,12 @@ export const keys = {
   deployment: (tenant: string, env: string, deployedAt: string, id: string): Key => ({ pk: `${t(tenant)}DEP#${env}`, sk: `${deployedAt}#${id}` }),
   idempotency: (tenant: string, key: string): Key => ({ pk: `${t(tenant)}IDEM#${key}`, sk: 'I' }),
   deployments: (tenant: string, env: string) => `${t(tenant)}DEP#${env}`,
+  tag: (tenant: string, artifact: string, env: string, kind: string, version: string): Key => ({ pk: `${t(tenant)}TAG#${artifact}`, sk: `E#${env}#${kind}#${kind === 'latest' ? '' : version}` }),
+  tagsIn: (tenant: string, artifact: string, env: string) => ({ pk: `${t(tenant)}TAG#${artifact}`, skPrefix: `E#${env}#` }),
+  consumer: (tenant: string, artifact: string, name: string): Key => ({ pk: `${t(tenant)}CONS#${artifact}`, sk: `C#${name}` }),
+  consumers: (tenant: string, artifact: string) => ({ pk: `${t(tenant)}CONS#${artifact}`, skPrefix: 'C#' }),
+  artifactVersions: (tenant: string, name: string) => ({ pk: `${t(tenant)}ART#${name}`, skPrefix: 'V#' }),
+  pointers: (tenant: string, env: string) => ({ pk: `${t(tenant)}ENV`, skPrefix: `PTR#${env}#` }),
   metrics: (tenant: string, env: string, day: string): Key => ({ pk: `${t(tenant)}MET#${env}`, sk: `D#${day}` }),
   metricsOf: (tenant: string, env: string) => `${t(tenant)}MET#${env}`,
   firstSeen: (tenant: string, imageTag: string): Key => ({ pk: `${t(tenant)}FIRST#${imageTag}`, sk: 'F' }),

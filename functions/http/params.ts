@@ -11,3 +11,5 @@ export const promotionParams = z.object({ id: z.string().regex(/^prm_[0-9a-z]{19
 export const ruleParams = z.object({ id: z.string().regex(/^rule_[0-9a-f]{12}$/, 'must be a rule id (rule_…)') });
 export const artifactParams = z.object({ name: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,99}$/, 'must be an artifact name') });
 export const artifactVersionParams = artifactParams.extend({ version: z.string().regex(/^v?\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$/, 'must be a semantic version') });
+export const tagParams = artifactParams.extend({ tag: z.string().min(3).max(200) });
+export const consumerParams = artifactParams.extend({ consumer: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,99}$/, 'must be 1-100 characters: lower-case letters, digits, . _ -') });

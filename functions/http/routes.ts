@@ -86,6 +86,11 @@ export const ROUTES: Route[] = [
   { method: 'GET', path: `${v1}/platform/deployments/history`, handler: 'deployments-history', auth: 'jwt', role: 'viewer', summary: 'Deployment history of an environment, newest first' },
   { method: 'GET', path: `${v1}/platform/metrics`, handler: 'deployments-metrics', auth: 'jwt', role: 'viewer', summary: 'Frequency, rollback rate, duration, lead time, version drift' },
   { method: 'POST', path: `${v1}/artifacts/{name}/versions`, handler: 'artifacts-publish', auth: 'jwt', role: 'deployer', summary: 'Publish an artifact version into the first environment' },
+  { method: 'GET', path: `${v1}/artifacts/{name}/versions`, handler: 'artifacts-versions', auth: 'jwt', role: 'viewer', summary: 'Versions of an artifact (?environment= for what entered it)' },
+  { method: 'GET', path: `${v1}/artifacts/{name}/tags/{tag}`, handler: 'artifacts-tag', auth: 'jwt', role: 'viewer', summary: 'Resolve a tag (v1.2.3-prod, latest-prod, v1.2.2-prod-rollback)' },
+  { method: 'GET', path: `${v1}/artifacts/{name}/resolve`, handler: 'artifacts-resolve', auth: 'jwt', role: 'viewer', summary: 'Which version a constraint gets (exact, range, caret, mutable tag)' },
+  { method: 'GET', path: `${v1}/artifacts/{name}/consumers`, handler: 'consumers-list', auth: 'jwt', role: 'viewer', summary: 'Pinned consumers of an artifact' },
+  { method: 'PUT', path: `${v1}/artifacts/{name}/consumers/{consumer}`, handler: 'consumers-put', auth: 'jwt', role: 'deployer', summary: 'Register or change a consumer version constraint' },
   { method: 'POST', path: `${v1}/artifacts/{name}/versions/{version}/evidence`, handler: 'artifacts-evidence', auth: 'jwt', role: 'deployer', summary: 'Attach evidence to a release' },
 ];
 

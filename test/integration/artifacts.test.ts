@@ -91,6 +91,46 @@ describe('artifact promotions', () => {
   });
 });
 
+describe('tags and version pinning', () => {
+  it('promotion creates the immutable <version>-<env> tag and moves latest-<env>', async () => {
+    const { u } = await setup();
+    await t.call('POST', '/api/v1/artifacts/web/versions', { token: u.deployer, body: { version: 'v1.2.3', digest: digest('1') } });
+    await t.call('POST', '/api/v1/artifacts/web/versions', { token: u.deployer, body: { version: 'v1.3.0', digest: digest('2') } });
+    expect((await t.call('GET', '/api/v1/artifacts/web/tags/latest-dev', { token: u.viewer })).body).toMatchObject({ version: 'v1.3.0', mutable: true });
+    expect((await t.call('GET', '/api/v1/artifacts/web/tags/v1.2.3-dev', { token: u.viewer })).body).toMatchObject({ version: 'v1.2.3', digest: digest('1'), mutable: false });
+    const r = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'dev', targetEnvironment: 'staging', artifact: 'web', version: 'v1.3.0' } });
+    await waitFor(t, u.viewer, r.body.id, ['COMPLETED']);
+    expect((await t.call('GET', '/api/v1/artifacts/web/tags/v1.3.0-staging', { token: u.viewer })).body.digest).toBe(digest('2'));
+    expect((await t.call('GET', '/api/v1/artifacts/web/tags/latest-staging', { token: u.viewer })).body.version).toBe('v1.3.0');
+    expect((await t.call('GET', '/api/v1/artifacts/web/tags/v9-staging', { token: u.viewer })).status).toBe(404);
+    const inDev = await t.call('GET', '/api/v1/artifacts/web/versions?environment=dev', { token: u.viewer });
+    expect(inDev.body).toMatchObject({ latest: { version: 'v1.3.0' }, versions: [{ version: 'v1.3.0', current: true }, { version: 'v1.2.3', current: false }] });
+    const all = await t.call('GET', '/api/v1/artifacts/web/versions', { token: u.viewer });
+    expect(all.body.versions.map((v: any) => v.version)).toEqual(['v1.3.0', 'v1.2.3']);
+  });
+
+  it('resolves exact pins, ranges, carets and mutable tags (with a warning)', async () => {
+    const { u } = await setup();
+    for (const [v, c] of [['v1.2.3', '1'], ['v1.3.0', '2'], ['v2.0.0', '3']] as const) {
+      await t.call('POST', '/api/v1/artifacts/core/versions', { token: u.deployer, body: { version: v, digest: digest(c) } });
+    }
+    const resolve = (constraint: string, env = '') =>
+      t.call('GET', `/api/v1/artifacts/core/resolve?constraint=${encodeURIComponent(constraint)}${env ? `&environment=${env}` : ''}`, { token: u.viewer });
+    expect((await resolve('>=1.2.0, <2.0.0')).body).toMatchObject({ kind: 'range', version: 'v1.3.0' });
+    expect((await resolve('^1.2.0')).body).toMatchObject({ kind: 'caret', version: 'v1.3.0' });
+    expect((await resolve('1.2.3')).body).toMatchObject({ kind: 'exact', version: 'v1.2.3', digest: digest('1') });
+    const tag = await resolve('latest-dev');
+    expect(tag.body).toMatchObject({ kind: 'tag', version: 'v2.0.0' });
+    expect(tag.body.warning).toContain('mutable');
+    expect((await resolve('^1.0.0', 'staging')).status).toBe(404);
+    expect((await resolve('not a range!')).status).toBe(400);
+    const put = await t.call('PUT', '/api/v1/artifacts/core/consumers/orders-pipeline', { token: u.deployer, body: { constraint: '>=1.2.0, <2.0.0', environment: 'production' } });
+    expect(put.body).toMatchObject({ name: 'orders-pipeline', kind: 'range' });
+    expect((await t.call('PUT', '/api/v1/artifacts/core/consumers/bad', { token: u.deployer, body: { constraint: '~~' } })).status).toBe(400);
+    expect((await t.call('GET', '/api/v1/artifacts/core/consumers', { token: u.viewer })).body.items).toHaveLength(1);
+  });
+});
+
 describe('one promotion per target at a time', () => {
   it("'reject' refuses a second promotion into a busy target; 'supersede' cancels the older one", async () => {
     const { u } = await setup();

@@ -1,0 +1,158 @@
+import semver from 'semver';
+import { chainEntry } from './audit.ts';
+import { requireRole } from './auth.ts';
+import { AlreadyExists, ArtifactNotFound, EnvironmentNotFound, ValidationFailed } from './errors.ts';
+import type { Ctx, Deps, WriteOp } from './ports.ts';
+import type { ArtifactVersion } from './promotion/model.ts';
+
+/**
+ * Tags (seed 003): `<version>-<env>` is created once when a version enters an
+ * environment and never moves (another digest → 409); `latest-<env>` moves on
+ * every promotion; a rollback adds `<version>-<env>-rollback`.
+ */
+export interface Tag {
+  name: string;
+  artifact: string;
+  version: string;
+  digest: string;
+  environment: string;
+  kind: 'release' | 'latest' | 'rollback';
+  mutable: boolean;
+  createdAt: string;
+  createdBy: string;
+}
+
+export const tagName = (kind: Tag['kind'], version: string, env: string) =>
+  kind === 'latest' ? `latest-${env}` : kind === 'rollback' ? `${version}-${env}-rollback` : `${version}-${env}`;
+
+/** The tag writes for a version entering an environment (one release or rollback tag, and latest moved). */
+export function tagOps(a: Pick<ArtifactVersion, 'name' | 'version' | 'digest'>, env: string, kind: 'release' | 'rollback', by: string, now: string): WriteOp[] {
+  const base = { artifact: a.name, version: a.version, digest: a.digest, environment: env, createdAt: now, createdBy: by };
+  return [
+    { kind: 'tag', tag: { ...base, name: tagName(kind, a.version, env), kind, mutable: false } },
+    { kind: 'tag', tag: { ...base, name: tagName('latest', a.version, env), kind: 'latest', mutable: true } },
+  ];
+}
+
+/** Refuses up front if an immutable tag would have to move (the write's condition is the safety net). */
+export async function assertTagsFree(deps: Deps, tenant: string, ops: WriteOp[]): Promise<void> {
+  for (const op of ops) {
+    if (op.kind !== 'tag' || op.tag.mutable) continue;
+    const cur = await deps.store.getTag(tenant, op.tag.artifact, op.tag.environment, op.tag.kind, op.tag.version);
+    if (cur && cur.digest !== op.tag.digest) {
+      throw new AlreadyExists(`Tag ${op.tag.name} already points at ${cur.digest}; immutable tags never move`, { tag: op.tag.name, digest: cur.digest });
+    }
+  }
+}
+
+export async function listVersions(deps: Deps, ctx: Ctx, name: string, environment?: string) {
+  requireRole(ctx.principal, 'viewer');
+  const { tenant } = ctx.principal;
+  if (environment) {
+    if (!(await deps.store.getEnvironment(tenant, environment))) throw new EnvironmentNotFound(environment);
+    const tags = await deps.store.listTags(tenant, name, environment);
+    const latest = tags.find((t) => t.kind === 'latest');
+    return {
+      artifact: name,
+      environment,
+      latest: latest ? { version: latest.version, digest: latest.digest, tag: latest.name } : null,
+      versions: tags.filter((t) => t.kind !== 'latest').sort((a, b) => (a.createdAt < b.createdAt ? 1 : -1)).map((t) => ({ version: t.version, digest: t.digest, tag: t.name, kind: t.kind, createdAt: t.createdAt, createdBy: t.createdBy, current: latest?.version === t.version })),
+    };
+  }
+  const versions = await deps.store.listArtifactVersions(tenant, name);
+  if (versions.length === 0) throw new ArtifactNotFound(`No versions of '${name}' have been published`);
+  return { artifact: name, versions: versions.sort((a, b) => compareVersions(b.version, a.version)) };
+}
+
+function compareVersions(a: string, b: string): number {
+  const va = semver.coerce(a, { includePrerelease: true });
+  const vb = semver.coerce(b, { includePrerelease: true });
+  return va && vb ? semver.compare(va, vb) : a.localeCompare(b);
+}
+
+/** Parses a tag name against the tenant's environments (names may contain dashes, so match by suffix). */
+export async function getTag(deps: Deps, ctx: Ctx, name: string, tag: string): Promise<Tag> {
+  requireRole(ctx.principal, 'viewer');
+  const { tenant } = ctx.principal;
+  const envs = (await deps.store.listEnvironments(tenant)).map((e) => e.name).sort((a, b) => b.length - a.length);
+  for (const env of envs) {
+    const parsed: [Tag['kind'], string] | null =
+      tag === `latest-${env}` ? ['latest', ''] : tag.endsWith(`-${env}-rollback`) ? ['rollback', tag.slice(0, -`-${env}-rollback`.length)] : tag.endsWith(`-${env}`) ? ['release', tag.slice(0, -`-${env}`.length)] : null;
+    if (!parsed) continue;
+    const found = await deps.store.getTag(tenant, name, env, parsed[0], parsed[1]);
+    if (found) return found;
+  }
+  throw new ArtifactNotFound(`No tag '${tag}' for '${name}'`, { tag });
+}
+
+// ---------------------------------------------------------------- version pinning
+
+export type ConstraintKind = 'exact' | 'range' | 'caret' | 'tag';
+
+export function classify(constraint: string): { kind: ConstraintKind; range: string } {
+  const c = constraint.trim();
+  if (/^latest-[a-z][a-z0-9-]*$/.test(c) || /^[^\s<>=^~*|]+-[a-z][a-z0-9-]*$/.test(c) && !semver.valid(semver.clean(c) ?? '')) return { kind: 'tag', range: c };
+  const clean = semver.clean(c);
+  if (clean && semver.valid(clean)) return { kind: 'exact', range: clean };
+  // Seed 003 writes ranges with commas (">=1.2.0, <2.0.0"); semver separates comparators by spaces.
+  const range = c.replace(/\s*,\s*/g, ' ');
+  if (!semver.validRange(range)) {
+    throw new ValidationFailed([{ path: 'constraint', message: `'${constraint}' is not an exact version, a semver range (">=1.2.0, <2.0.0"), a caret range ("^1.2.0") or a tag ("latest-prod")` }]);
+  }
+  return { kind: c.startsWith('^') ? 'caret' : 'range', range };
+}
+
+export async function resolveConstraint(deps: Deps, ctx: Ctx, name: string, constraint: string, environment?: string) {
+  requireRole(ctx.principal, 'viewer');
+  const { tenant } = ctx.principal;
+  const { kind, range } = classify(constraint);
+  if (kind === 'tag') {
+    const tag = await getTag(deps, ctx, name, range);
+    return { artifact: name, constraint, kind, version: tag.version, digest: tag.digest, warning: `'${range}' is a mutable tag: it resolves to whatever was promoted last; pin a version or a range instead` };
+  }
+  const candidates = environment
+    ? (await deps.store.listTags(tenant, name, environment)).filter((t) => t.kind !== 'latest').map((t) => ({ version: t.version, digest: t.digest }))
+    : (await deps.store.listArtifactVersions(tenant, name)).map((v) => ({ version: v.version, digest: v.digest }));
+  const byClean = new Map(candidates.map((c) => [semver.clean(c.version) ?? c.version, c]));
+  const best = semver.maxSatisfying([...byClean.keys()].filter((v) => semver.valid(v)), range, { includePrerelease: false });
+  if (!best) {
+    throw new ArtifactNotFound(`No version of '${name}'${environment ? ` in '${environment}'` : ''} satisfies '${constraint}'`, { candidates: [...byClean.keys()] });
+  }
+  const hit = byClean.get(best)!;
+  return { artifact: name, constraint, kind, version: hit.version, digest: hit.digest, environment: environment ?? null };
+}
+
+export interface Consumer {
+  artifact: string;
+  name: string;
+  constraint: string;
+  kind: ConstraintKind;
+  environment: string | null;
+  updatedAt: string;
+  updatedBy: string;
+}
+
+export async function putConsumer(deps: Deps, ctx: Ctx, artifact: string, name: string, body: { constraint: string; environment?: string }): Promise<Consumer> {
+  requireRole(ctx.principal, 'deployer');
+  const { tenant } = ctx.principal;
+  const { kind } = classify(body.constraint);
+  if (body.environment && !(await deps.store.getEnvironment(tenant, body.environment))) throw new EnvironmentNotFound(body.environment);
+  const consumer: Consumer = { artifact, name, constraint: body.constraint, kind, environment: body.environment ?? null, updatedAt: deps.clock().toISOString(), updatedBy: ctx.principal.name };
+  const audit = chainEntry(tenant, await deps.store.auditHead(tenant), {
+    actor: ctx.principal.id,
+    actorName: ctx.principal.name,
+    action: 'consumer.pin',
+    entityType: 'consumer',
+    entityId: `${artifact}/${name}`,
+    before: null,
+    after: body.constraint,
+    requestId: ctx.requestId,
+  }, deps.clock());
+  await deps.store.commit(tenant, [{ kind: 'consumer', consumer }, { kind: 'audit', entry: audit }]);
+  return consumer;
+}
+
+export async function listConsumers(deps: Deps, ctx: Ctx, artifact: string): Promise<Consumer[]> {
+  requireRole(ctx.principal, 'viewer');
+  return deps.store.listConsumers(ctx.principal.tenant, artifact);
+}

@@ -1,0 +1,6 @@
+import { listVersions } from '#domain/artifacts';
+import { versionsQuery as query } from '#domain/schemas';
+import { artifactParams as params } from '../http/params.ts';
+import { httpHandler } from '../http/handler.ts';
+
+export const handler = httpHandler({ params, query }, async ({ deps, ctx, params, query }) => listVersions(deps, ctx, params.name, query.environment));
