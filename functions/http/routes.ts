@@ -60,6 +60,7 @@ const ruleRoutes = (base: string): Route[] => [
 
 export const ROUTES: Route[] = [
   { method: 'GET', path: '/health', handler: 'health', auth: 'none', role: null, summary: 'Liveness' },
+  { method: 'GET', path: '/dashboard', handler: 'dashboard', auth: 'none', role: null, summary: 'Status dashboard (static page; it calls the API with your token)' },
   { method: 'GET', path: `${v1}/environments`, handler: 'environments-list', auth: 'jwt', role: 'viewer', summary: 'Environments in line order' },
   { method: 'POST', path: `${v1}/environments`, handler: 'environments-create', auth: 'jwt', role: 'admin', summary: 'Create an environment' },
   { method: 'GET', path: `${v1}/environments/{env}`, handler: 'environments-get', auth: 'jwt', role: 'viewer', summary: 'Get an environment' },
@@ -75,6 +76,8 @@ export const ROUTES: Route[] = [
   { method: 'POST', path: `${v1}/environments/{env}/snapshots/{seq}/restore`, handler: 'snapshots-restore', auth: 'jwt', role: 'admin', summary: 'Point the environment back at a snapshot' },
   { method: 'GET', path: `${v1}/config/promotions/diff`, handler: 'diff-environments', auth: 'jwt', role: 'viewer', summary: 'Diff two environments (seed 000 shape)' },
   { method: 'GET', path: `${v1}/snapshots/diff`, handler: 'diff-snapshots', auth: 'jwt', role: 'viewer', summary: 'Diff two snapshots' },
+  { method: 'POST', path: `${v1}/environments/{env}/rollback`, handler: 'environments-rollback', auth: 'jwt', role: 'deployer', summary: 'Roll an environment back to a version or snapshot, with impact analysis (dryRun: analysis only)' },
+  { method: 'GET', path: `${v1}/status`, handler: 'status', auth: 'jwt', role: 'viewer', summary: 'Per environment: what runs, promoted when/by, gate marks; pending promotions and why' },
   { method: 'GET', path: `${v1}/audit`, handler: 'audit-list', auth: 'jwt', role: 'viewer', summary: 'Audit trail (filters, cursor pagination)' },
   { method: 'GET', path: `${v1}/audit/verify`, handler: 'audit-verify', auth: 'jwt', role: 'viewer', summary: 'Verify the audit hash chain' },
   ...promotionRoutes(`${v1}/promotions`),

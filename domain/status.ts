@@ -1,0 +1,80 @@
+import { requireRole } from './auth.ts';
+import { EnvironmentNotFound } from './errors.ts';
+import type { Ctx, Deps } from './ports.ts';
+import { GATE_ORDER } from './promotion/gates.ts';
+import type { GateResult, Promotion } from './promotion/model.ts';
+import { lineOf } from './promotion/policy.ts';
+import { approvalDeadline, subjectLabel } from './promotion/service.ts';
+
+const MARK: Record<GateResult['verdict'], string> = { PASS: '✓', FAIL: '✗', WARN: '!', SKIPPED: '-' };
+
+/** One character per built-in gate, in the fixed gate order (✓ pass, ✗ fail, ! warn, - off). */
+export function gateMarks(gates: GateResult[] | null): string {
+  if (!gates) return '';
+  return GATE_ORDER.map((g) => MARK[gates.find((x) => x.gate === g)?.verdict ?? 'SKIPPED']).join('');
+}
+
+/** Why a promotion that is not done is not moving. */
+export function blockedBecause(p: Promotion, now: Date): string {
+  switch (p.status) {
+    case 'PENDING':
+      return 'waiting for validation (POST /validate)';
+    case 'VALIDATING':
+      return 'gates running';
+    case 'VALIDATION_FAILED':
+      return `blocked: ${(p.gates ?? []).filter((g) => g.blocking && g.verdict === 'FAIL').map((g) => `${g.gate.replace('_', ' ')} failed (${g.reason})`).join('; ') || p.error?.message || 'gates failed'}`;
+    case 'AWAITING_APPROVAL': {
+      const need = p.policy.requiredApprovers - p.approvedBy.length;
+      const deadline = approvalDeadline(p);
+      return `waiting for ${need} approval${need === 1 ? '' : 's'} from ${p.policy.approverGroups.join('/')}${deadline ? ` (expires ${deadline.toISOString()})` : ''}`;
+    }
+    case 'APPROVED':
+      return p.trigger === 'on_approval' ? 'starting execution' : 'approved; waiting for POST /execute';
+    case 'SCHEDULED':
+      return `scheduled for ${p.scheduledAt}${p.scheduledAt && new Date(p.scheduledAt) < now ? ' (due)' : ''}`;
+    case 'EXECUTING':
+      return 'executing';
+    default:
+      return p.status.toLowerCase();
+  }
+}
+
+/** Seed 003's `promote status`: what each environment runs, who put it there, gate marks, and what is pending and why. */
+export async function status(deps: Deps, ctx: Ctx, only?: string) {
+  requireRole(ctx.principal, 'viewer');
+  const { tenant } = ctx.principal;
+  const line = lineOf(await deps.store.listEnvironments(tenant));
+  if (only && !line.some((e) => e.name === only)) throw new EnvironmentNotFound(only);
+  const now = deps.clock();
+  const environments = await Promise.all(
+    line
+      .filter((e) => !only || e.name === only)
+      .map(async (env) => {
+        const [pointers, recent, snapshot] = await Promise.all([
+          deps.store.listPointers(tenant, env.name),
+          deps.store.listPromotions(tenant, { target: env.name }, 25),
+          deps.store.getSnapshot(tenant, env.name, env.head.seq),
+        ]);
+        const last = recent.items.find((p) => p.status === 'COMPLETED' || p.status === 'ROLLED_BACK');
+        return {
+          name: env.name,
+          displayName: env.displayName,
+          position: env.position,
+          artifacts: pointers.map((p) => ({ artifact: p.name, version: p.version, tag: `${p.version}-${env.name}`, digest: p.digest, promotedAt: p.promotedAt, promotedBy: p.promotedBy })),
+          config: { snapshot: `${env.name}@${env.head.seq}`, digest: env.head.digest, items: env.itemCount, changedAt: snapshot?.createdAt ?? env.updatedAt, changedBy: snapshot?.createdBy ?? env.updatedBy },
+          gates: { marks: gateMarks(last?.gates ?? null), legend: GATE_ORDER.join(','), promotionId: last?.id ?? null },
+          lastPromotion: last ? { id: last.id, subject: subjectLabel(last.subject), completedAt: last.completedAt, requestedBy: last.requestedBy.name, status: last.status } : null,
+          autoPromotionPaused: env.autoPromotionPaused ?? false,
+          protected: env.protected,
+        };
+      }),
+  );
+  // In flight, plus recently blocked ones (the newest validation failures).
+  const targets = line.filter((e) => !only || e.name === only).map((e) => e.name);
+  const active = (await Promise.all(targets.map((t) => deps.store.activePromotions(tenant, t)))).flat();
+  const failed = (await deps.store.listPromotions(tenant, { status: 'VALIDATION_FAILED' }, 10)).items.filter((p) => targets.includes(p.targetEnvironment) && now.getTime() - new Date(p.updatedAt).getTime() < 7 * 86_400_000);
+  const pending = [...active, ...failed]
+    .sort((a, b) => (a.requestedAt < b.requestedAt ? 1 : -1))
+    .map((p) => ({ id: p.id, subject: subjectLabel(p.subject), from: p.sourceEnvironment, to: p.targetEnvironment, status: p.status, requestedBy: p.requestedBy.name, requestedAt: p.requestedAt, why: blockedBecause(p, now) }));
+  return { environments, pending };
+}
