@@ -10,6 +10,7 @@ import { BASELINE, buildAll, kib, table } from '../scripts/build.ts';
 import { RequestCounter, totalRequests, type Counts } from './counter.ts';
 import { importTimes, median } from './init-time.ts';
 import { benchPromotion } from './promotion.ts';
+import { benchRegistry } from './registry.ts';
 
 /**
  * `npm run bench`: figures, not pass/fail. (a) bundle sizes, (b) module init
@@ -235,3 +236,4 @@ try {
   await local.stop();
 }
 await benchPromotion();
+await benchRegistry();

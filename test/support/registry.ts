@@ -115,9 +115,11 @@ export interface ProxyOptions {
   bearer?: boolean;
   /** Serve a different (still well-formed) manifest than the one stored, with a consistent header digest: a lying registry. */
   tamperManifests?: boolean;
+  /** Serve blobs with their first byte flipped (same length): a source lying about layer content. */
+  tamperBlobs?: boolean;
 }
 
-/** An HTTP proxy in front of `upstream` that can demand Bearer auth or tamper with manifests. */
+/** An HTTP proxy in front of `upstream` that can demand Bearer auth or tamper with manifests or blobs. */
 export async function startProxy(upstream: string, name: string, options: ProxyOptions = {}): Promise<LocalRegistry> {
   const tokens = new Set<string>();
   let origin = '';
@@ -144,7 +146,7 @@ export async function startProxy(upstream: string, name: string, options: ProxyO
 
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(req.headers)) {
-      if (typeof v === 'string' && !['host', 'authorization', 'connection'].includes(k)) headers[k] = v;
+      if (typeof v === 'string' && !['host', 'authorization', 'connection', 'transfer-encoding', 'keep-alive'].includes(k)) headers[k] = v;
     }
     const hasBody = req.method !== 'GET' && req.method !== 'HEAD';
     const up = await fetch(upstream + path, {
@@ -167,6 +169,12 @@ export async function startProxy(upstream: string, name: string, options: ProxyO
       out['docker-content-digest'] = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
       out['content-length'] = String(bytes.length);
       res.writeHead(up.status, out).end(req.method === 'GET' ? bytes : undefined);
+      return;
+    }
+    if (options.tamperBlobs && /\/blobs\/sha256:/.test(path) && req.method === 'GET' && up.ok) {
+      const bytes = Buffer.from(await up.arrayBuffer());
+      if (bytes.length) bytes[0] = bytes[0]! ^ 0xff;
+      res.writeHead(up.status, { ...out, 'content-length': String(bytes.length) }).end(bytes);
       return;
     }
     if (up.headers.get('content-length')) out['content-length'] = up.headers.get('content-length')!;

@@ -1,0 +1,427 @@
+import { createHash } from 'node:crypto';
+import type { Registry, RegistrySync, RegistrySyncResult } from '#domain/ports';
+
+/**
+ * Cross-registry promotion (REQ-337): copies an artifact's manifest — and, for
+ * an image, its config and layer blobs; for an index, its child manifests
+ * first — BY DIGEST from the source registry to each target registry with the
+ * OCI Distribution API, then verifies that each target serves exactly that
+ * digest (`digest_match`).
+ *
+ * Failure model:
+ * - a bad source (unreachable, digest not found, content not matching the
+ *   digest, unsupported manifest) THROWS a RegistrySourceError: nothing was
+ *   copied and there is no per-target fact to report;
+ * - every per-target problem (unreachable, time-out, 4xx/5xx, auth refused,
+ *   digest mismatch after the copy) is a result with `ok: false` and a
+ *   one-line reason naming the registry; sync() never throws for those.
+ *
+ * Blobs are streamed source → target (never buffered whole) and hashed on the
+ * way, so a source that serves wrong bytes for a layer fails that upload.
+ * Targets are processed concurrently; blobs within a target sequentially.
+ */
+
+export interface Credentials {
+  username: string;
+  password: string;
+}
+
+export interface OciRegistrySyncOptions {
+  /** per request (manifests, HEADs, upload sessions); default 30 s */
+  timeoutMs?: number;
+  /** per blob transfer (source GET and target upload, whole body); default 5 min */
+  blobTimeoutMs?: number;
+}
+
+export const MEDIA_TYPES = {
+  ociManifest: 'application/vnd.oci.image.manifest.v1+json',
+  ociIndex: 'application/vnd.oci.image.index.v1+json',
+  dockerManifest: 'application/vnd.docker.distribution.manifest.v2+json',
+  dockerList: 'application/vnd.docker.distribution.manifest.list.v2+json',
+} as const;
+const ACCEPT = Object.values(MEDIA_TYPES).join(', ');
+const INDEX_TYPES: string[] = [MEDIA_TYPES.ociIndex, MEDIA_TYPES.dockerList];
+const IMAGE_TYPES: string[] = [MEDIA_TYPES.ociManifest, MEDIA_TYPES.dockerManifest];
+
+const DIGEST = /^sha256:[a-f0-9]{64}$/;
+// The distribution spec's repository name grammar; also keeps paths injection-free.
+const REPOSITORY = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
+
+/** A per-registry failure with a one-line, human-readable message (prefixed with the registry). */
+export class RegistryError extends Error {
+  override name = 'RegistryError';
+}
+/** The source registry cannot provide the artifact as addressed: sync() throws this. */
+export class RegistrySourceError extends RegistryError {
+  override name = 'RegistrySourceError';
+}
+
+interface Descriptor {
+  mediaType?: string;
+  digest: string;
+  size: number;
+  urls?: string[];
+}
+
+/** One manifest of the artifact's graph, as read (and verified) from the source. */
+interface ManifestNode {
+  digest: string;
+  mediaType: string;
+  bytes: Buffer;
+  blobs: Descriptor[];
+}
+
+const sha256 = (bytes: Uint8Array) => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+
+export class OciRegistrySync implements RegistrySync {
+  private readonly timeoutMs: number;
+  private readonly blobTimeoutMs: number;
+  /** Authorization header per registry+repository+actions, reused across syncs until refused. */
+  private readonly auth = new Map<string, string>();
+
+  constructor(
+    private readonly credentials: Record<string, Credentials> = {},
+    options: OciRegistrySyncOptions = {},
+  ) {
+    this.timeoutMs = options.timeoutMs ?? 30_000;
+    this.blobTimeoutMs = options.blobTimeoutMs ?? 300_000;
+  }
+
+  async sync(input: { repository: string; digest: string; source: Registry; targets: Registry[] }): Promise<RegistrySyncResult[]> {
+    const { repository, digest, source, targets } = input;
+    if (!REPOSITORY.test(repository)) throw new RegistrySourceError(`invalid repository name "${repository}"`);
+    if (!DIGEST.test(digest)) throw new RegistrySourceError(`unsupported digest "${digest}" (expected sha256:<64 hex>)`);
+
+    const src = this.client(source, repository, 'pull');
+    let nodes: ManifestNode[];
+    try {
+      nodes = await readGraph(src, digest);
+    } catch (err) {
+      if (err instanceof RegistrySourceError) throw err;
+      throw new RegistrySourceError(err instanceof RegistryError ? err.message : `${src.label}: ${String(err)}`);
+    }
+    return Promise.all(targets.map((t) => this.syncTarget(src, this.client(t, repository, 'pull,push'), nodes, digest)));
+  }
+
+  private client(registry: Registry, repository: string, actions: 'pull' | 'pull,push') {
+    return new Client(registry, repository, actions, this.credentials[registry.name], this.auth, this.timeoutMs);
+  }
+
+  private async syncTarget(src: Client, dst: Client, nodes: ManifestNode[], digest: string): Promise<RegistrySyncResult> {
+    let bytesCopied = 0;
+    try {
+      const done = new Set<string>();
+      // Children before parents, blobs before their manifest: registries refuse
+      // a manifest whose references they do not hold.
+      for (const node of nodes) {
+        for (const blob of node.blobs) {
+          if (done.has(blob.digest)) continue;
+          done.add(blob.digest);
+          if (!(await dst.hasBlob(blob.digest))) bytesCopied += await copyBlob(src, dst, blob, this.blobTimeoutMs);
+        }
+        await dst.putManifest(node);
+      }
+      const root = nodes[nodes.length - 1]!;
+      const served = await dst.servedDigest(root);
+      if (served.ok) return { registry: dst.registry.name, ok: true, digest, bytesCopied };
+      return { registry: dst.registry.name, ok: false, digest: served.digest, bytesCopied, reason: served.reason };
+    } catch (err) {
+      const reason = err instanceof RegistryError ? err.message : `${dst.label}: ${String(err)}`;
+      return { registry: dst.registry.name, ok: false, digest: null, bytesCopied, reason };
+    }
+  }
+}
+
+// ---------------------------------------------------------------- source graph
+
+/** Reads the manifest at `digest` and (for an index) its children, post-order, each verified against its digest. */
+async function readGraph(src: Client, digest: string, seen = new Set<string>()): Promise<ManifestNode[]> {
+  if (seen.has(digest)) return [];
+  seen.add(digest);
+  const res = await src.send('GET', `manifests/${digest}`, { headers: { accept: ACCEPT } });
+  if (res.status === 404) {
+    await res.body?.cancel();
+    throw new RegistrySourceError(`${src.label}: manifest ${src.repository}@${digest} not found`);
+  }
+  await src.expect(res, [200], `GET manifest ${digest}`);
+  const bytes = Buffer.from(await res.arrayBuffer());
+  const actual = sha256(bytes);
+  if (actual !== digest) {
+    throw new RegistrySourceError(`${src.label}: manifest served for ${digest} hashes to ${actual} (content does not match the digest)`);
+  }
+
+  let doc: { mediaType?: string; manifests?: Descriptor[]; config?: Descriptor; layers?: Descriptor[] };
+  try {
+    doc = JSON.parse(bytes.toString('utf8'));
+  } catch {
+    throw new RegistrySourceError(`${src.label}: manifest ${digest} is not JSON`);
+  }
+  // OCI manifests may omit mediaType; the Content-Type header then carries it.
+  const mediaType = doc.mediaType ?? res.headers.get('content-type')?.split(';')[0]?.trim() ?? '';
+  const check = (d: Descriptor) => {
+    if (!d || typeof d.digest !== 'string' || !DIGEST.test(d.digest) || typeof d.size !== 'number') {
+      throw new RegistrySourceError(`${src.label}: manifest ${digest} has an unsupported or malformed descriptor`);
+    }
+    return d;
+  };
+
+  if (INDEX_TYPES.includes(mediaType) || (!mediaType && Array.isArray(doc.manifests))) {
+    const children: ManifestNode[] = [];
+    for (const child of (doc.manifests ?? []).map(check)) children.push(...(await readGraph(src, child.digest, seen)));
+    return [...children, { digest, mediaType: mediaType || MEDIA_TYPES.ociIndex, bytes, blobs: [] }];
+  }
+  if (IMAGE_TYPES.includes(mediaType) || (!mediaType && doc.config)) {
+    // Foreign (non-distributable) layers carry `urls` and are not stored by registries: skip them.
+    const blobs = [doc.config!, ...(doc.layers ?? [])].map(check).filter((d) => !d.urls?.length);
+    return [{ digest, mediaType: mediaType || MEDIA_TYPES.ociManifest, bytes, blobs }];
+  }
+  throw new RegistrySourceError(`${src.label}: manifest ${digest} has unsupported media type "${mediaType}"`);
+}
+
+// ---------------------------------------------------------------- blobs
+
+/** Streams one blob source → target (POST session, PATCH body, PUT ?digest=); returns bytes uploaded. */
+async function copyBlob(src: Client, dst: Client, blob: Descriptor, timeoutMs: number): Promise<number> {
+  let location = await dst.startUpload();
+  let copied = 0;
+  // WHY PATCH + empty PUT rather than one monolithic PUT: it streams without a
+  // known Content-Length and is what ECR, GAR, Harbor and distribution all accept.
+  const patch = await dst.send('PATCH', location, {
+    headers: { 'content-type': 'application/octet-stream' },
+    timeoutMs,
+    body: async () => {
+      const res = await src.send('GET', `blobs/${blob.digest}`, { timeoutMs });
+      await src.expect(res, [200], `GET blob ${blob.digest}`);
+      if (!res.body) throw new RegistryError(`${src.label}: blob ${blob.digest} has no body`);
+      return res.body.pipeThrough(verifier(src, blob, (n) => (copied = n)));
+    },
+  });
+  await dst.expect(patch, [202, 204], `PATCH blob ${blob.digest}`);
+  location = dst.resolve(patch.headers.get('location') ?? location);
+  const url = new URL(location);
+  url.searchParams.set('digest', blob.digest);
+  const put = await dst.send('PUT', url.href, { headers: { 'content-length': '0' } });
+  await dst.expect(put, [201], `PUT blob ${blob.digest}`);
+  return copied;
+}
+
+/** Hashes and counts the bytes flowing through; errors the stream (aborting the upload) if they do not match the descriptor. */
+function verifier(src: Client, blob: Descriptor, progress: (n: number) => void) {
+  const hash = createHash('sha256');
+  let n = 0;
+  return new TransformStream<Uint8Array, Uint8Array>({
+    transform(chunk, controller) {
+      hash.update(chunk);
+      progress((n += chunk.byteLength));
+      controller.enqueue(chunk);
+    },
+    flush(controller) {
+      const actual = `sha256:${hash.digest('hex')}`;
+      if (actual !== blob.digest || n !== blob.size) {
+        controller.error(new RegistrySourceError(`${src.label}: blob ${blob.digest} served ${n} bytes hashing to ${actual} (expected ${blob.size} bytes)`));
+      }
+    },
+  });
+}
+
+// ---------------------------------------------------------------- HTTP client
+
+type Body = NonNullable<RequestInit['body']>;
+
+interface SendInit {
+  headers?: Record<string, string>;
+  /** a factory so the request can be replayed after an auth challenge (streams are single-use) */
+  body?: () => Body | Promise<Body>;
+  timeoutMs?: number;
+}
+
+/** Distribution API calls for one repository on one registry, with Basic / Bearer-challenge auth. */
+class Client {
+  readonly label: string;
+  private readonly base: string;
+  private readonly authKey: string;
+
+  constructor(
+    readonly registry: Registry,
+    readonly repository: string,
+    private readonly actions: 'pull' | 'pull,push',
+    private readonly credentials: Credentials | undefined,
+    private readonly auth: Map<string, string>,
+    private readonly timeoutMs: number,
+  ) {
+    this.base = registry.url.replace(/\/+$/, '');
+    this.label = `registry "${registry.name}" (${this.base})`;
+    this.authKey = `${this.base}|${repository}|${actions}`;
+  }
+
+  /** Upload Locations may be absolute or relative to the registry. */
+  resolve(location: string): string {
+    return new URL(location, `${this.base}/`).href;
+  }
+
+  /** `path` is relative to /v2/<repository>/ unless it is an absolute URL (an upload Location). */
+  async send(method: string, path: string, init: SendInit = {}): Promise<Response> {
+    const url = /^https?:\/\//.test(path) ? path : `${this.base}/v2/${this.repository}/${path}`;
+    for (let attempt = 0; ; attempt++) {
+      const headers = new Headers(init.headers);
+      const authorization = this.auth.get(this.authKey);
+      if (authorization) headers.set('authorization', authorization);
+      const body = init.body ? await init.body() : undefined;
+      const timeout = init.timeoutMs ?? this.timeoutMs;
+      let res: Response;
+      try {
+        res = await fetch(url, { method, headers, body, duplex: 'half', signal: AbortSignal.timeout(timeout) });
+      } catch (err) {
+        throw this.failure(err, `${method} ${new URL(url).pathname}`, timeout);
+      }
+      if (res.status !== 401 || attempt > 0) return res;
+      await res.body?.cancel();
+      if (body instanceof ReadableStream) await body.cancel().catch(() => {});
+      await this.authenticate(res.headers.get('www-authenticate'), authorization);
+    }
+  }
+
+  /** Throws a RegistryError unless the status is expected (with the registry's error code when it sent one). */
+  async expect(res: Response, statuses: number[], what: string): Promise<void> {
+    if (statuses.includes(res.status)) return;
+    let detail = '';
+    try {
+      const body = (await res.json()) as { errors?: { code?: string; message?: string }[] };
+      const e = body.errors?.[0];
+      if (e) detail = `: ${[e.code, e.message].filter(Boolean).join(' ')}`;
+    } catch {
+      // no JSON error body
+    }
+    const status = res.status === 401 ? 'unauthorized (401)' : res.status === 403 ? 'forbidden (403)' : `HTTP ${res.status}`;
+    throw new RegistryError(`${this.label}: ${what} failed: ${status}${detail}`);
+  }
+
+  async hasBlob(digest: string): Promise<boolean> {
+    const res = await this.send('HEAD', `blobs/${digest}`);
+    if (res.status === 404) return false;
+    await this.expect(res, [200], `HEAD blob ${digest}`);
+    return true;
+  }
+
+  async startUpload(): Promise<string> {
+    const res = await this.send('POST', 'blobs/uploads/', { headers: { 'content-length': '0' } });
+    await this.expect(res, [202], 'start blob upload');
+    await res.body?.cancel();
+    const location = res.headers.get('location');
+    if (!location) throw new RegistryError(`${this.label}: start blob upload returned no Location`);
+    return this.resolve(location);
+  }
+
+  async putManifest(node: { digest: string; mediaType: string; bytes: Buffer }): Promise<void> {
+    const res = await this.send('PUT', `manifests/${node.digest}`, {
+      headers: { 'content-type': node.mediaType },
+      body: () => new Uint8Array(node.bytes),
+    });
+    await this.expect(res, [200, 201], `PUT manifest ${node.digest}`);
+    await res.body?.cancel();
+  }
+
+  /** digest_match: GET the manifest by digest and hash what is served (the header alone could lie). */
+  async servedDigest(node: { digest: string; mediaType: string }): Promise<{ ok: true } | { ok: false; digest: string | null; reason: string }> {
+    const res = await this.send('GET', `manifests/${node.digest}`, { headers: { accept: `${node.mediaType}, ${ACCEPT}` } });
+    await this.expect(res, [200], `verify manifest ${node.digest}`);
+    const actual = sha256(new Uint8Array(await res.arrayBuffer()));
+    const header = res.headers.get('docker-content-digest');
+    if (actual === node.digest && (!header || header === node.digest)) return { ok: true };
+    return {
+      ok: false,
+      digest: actual,
+      reason: `${this.label}: digest mismatch: expected ${node.digest}, served manifest hashes to ${actual}${header ? ` (Docker-Content-Digest ${header})` : ''}`,
+    };
+  }
+
+  /** Answers a 401 challenge: Basic with the configured credentials, or a Bearer token from the realm. */
+  private async authenticate(challenge: string | null, refused: string | undefined): Promise<void> {
+    this.auth.delete(this.authKey);
+    const scheme = challenge?.trim().split(/\s+/)[0]?.toLowerCase();
+    const params = Object.fromEntries([...(challenge ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1]!.toLowerCase(), m[2]!]));
+    const basic = this.credentials && `Basic ${Buffer.from(`${this.credentials.username}:${this.credentials.password}`).toString('base64')}`;
+
+    if (scheme === 'basic') {
+      if (!basic) throw new RegistryError(`${this.label}: requires credentials and none are configured for "${this.registry.name}"`);
+      if (refused === basic) throw new RegistryError(`${this.label}: credentials refused (401)`);
+      this.auth.set(this.authKey, basic);
+      return;
+    }
+    if (scheme === 'bearer' && params.realm) {
+      const url = new URL(params.realm);
+      if (params.service) url.searchParams.set('service', params.service);
+      // Ask for exactly what this client needs rather than the challenge's (per-request) scope: one token per sync.
+      url.searchParams.set('scope', `repository:${this.repository}:${this.actions}`);
+      let res: Response;
+      try {
+        res = await fetch(url, { headers: basic ? { authorization: basic } : {}, signal: AbortSignal.timeout(this.timeoutMs) });
+      } catch (err) {
+        throw this.failure(err, `token from ${url.origin}${url.pathname}`, this.timeoutMs);
+      }
+      if (!res.ok) {
+        await res.body?.cancel();
+        throw new RegistryError(`${this.label}: token realm ${url.origin}${url.pathname} refused${basic ? ' the credentials' : ' anonymous access'} (HTTP ${res.status})`);
+      }
+      const body = (await res.json().catch(() => ({}))) as { token?: string; access_token?: string };
+      const token = body.token ?? body.access_token;
+      if (!token) throw new RegistryError(`${this.label}: token realm ${url.origin}${url.pathname} returned no token`);
+      if (refused === `Bearer ${token}`) throw new RegistryError(`${this.label}: token refused (401)`);
+      this.auth.set(this.authKey, `Bearer ${token}`);
+      return;
+    }
+    throw new RegistryError(`${this.label}: unauthorized (401) with an unsupported challenge "${challenge ?? ''}"`);
+  }
+
+  /** One line, no stack: time-out, connection error code, or a RegistryError raised inside a request body. */
+  private failure(err: unknown, what: string, timeoutMs: number): RegistryError {
+    for (let e: unknown = err; e; e = (e as { cause?: unknown }).cause) {
+      if (e instanceof RegistryError) return e;
+    }
+    const e = err as { name?: string; message?: string; cause?: { code?: string; message?: string } };
+    if (e?.name === 'TimeoutError' || e?.name === 'AbortError') return new RegistryError(`${this.label}: ${what} timed out after ${timeoutMs} ms`);
+    const why = e?.cause?.code ?? e?.cause?.message ?? e?.message ?? String(err);
+    return new RegistryError(`${this.label}: unreachable: ${what}: ${why}`);
+  }
+}
+
+// ---------------------------------------------------------------- helpers for tests and the bench
+
+/** Uploads a buffered blob (POST session, monolithic PUT) unless the registry already has it; returns its descriptor. */
+async function pushBlob(client: Client, bytes: Buffer, mediaType: string): Promise<Descriptor> {
+  const digest = sha256(bytes);
+  if (!(await client.hasBlob(digest))) {
+    const url = new URL(await client.startUpload());
+    url.searchParams.set('digest', digest);
+    const res = await client.send('PUT', url.href, {
+      headers: { 'content-type': 'application/octet-stream' },
+      body: () => new Uint8Array(bytes),
+      timeoutMs: 300_000,
+    });
+    await client.expect(res, [201], `PUT blob ${digest}`);
+  }
+  return { mediaType, digest, size: bytes.length };
+}
+
+/** PUTs a manifest document (by digest) and returns its digest. */
+export async function putManifest(registry: Registry, repository: string, manifest: { mediaType: string } & Record<string, unknown>, credentials?: Credentials): Promise<string> {
+  const bytes = Buffer.from(JSON.stringify(manifest));
+  const digest = sha256(bytes);
+  const client = new Client(registry, repository, 'pull,push', credentials, new Map(), 30_000);
+  await client.putManifest({ digest, mediaType: manifest.mediaType, bytes });
+  return digest;
+}
+
+/** Pushes a synthetic OCI image (config + layers) and returns its manifest digest. */
+export async function pushImage(
+  registry: Registry,
+  repository: string,
+  image: { configBytes: Buffer; layers: Buffer[] },
+  credentials?: Credentials,
+): Promise<string> {
+  const client = new Client(registry, repository, 'pull,push', credentials, new Map(), 30_000);
+  const config = await pushBlob(client, image.configBytes, 'application/vnd.oci.image.config.v1+json');
+  const layers: Descriptor[] = [];
+  for (const layer of image.layers) layers.push(await pushBlob(client, layer, 'application/vnd.oci.image.layer.v1.tar+gzip'));
+  return putManifest(registry, repository, { schemaVersion: 2, mediaType: MEDIA_TYPES.ociManifest, config, layers }, credentials);
+}
