@@ -29,6 +29,8 @@ export interface Environment {
   concurrency: 'queue' | 'reject' | 'supersede';
   /** stops auto-promotion into this environment (set by hand or by an automatic rollback) */
   autoPromotionPaused: boolean;
+  /** seconds to wait after a promotion executes before verifying it (alarm evidence in that time rolls it back) */
+  bakeSeconds: number;
   head: Head;
   /** configs + flags in the current snapshot; an environment holding items cannot be deleted */
   itemCount: number;

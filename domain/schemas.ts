@@ -71,6 +71,7 @@ export const createEnvironment = z
     webhookGates: webhookGates.default([]),
     concurrency: concurrency.default('queue'),
     autoPromotionPaused: z.boolean().default(false),
+    bakeSeconds: z.number().int().min(0).max(3600).default(0),
     reason: reason.optional(),
   })
   .strict();
@@ -87,6 +88,7 @@ export const updateEnvironment = z
     webhookGates: webhookGates.optional(),
     concurrency: concurrency.optional(),
     autoPromotionPaused: z.boolean().optional(),
+    bakeSeconds: z.number().int().min(0).max(3600).optional(),
     reason: reason.optional(),
   })
   .strict();

@@ -105,9 +105,19 @@ export interface Promotion {
   taskToken: string | null;
   executionId: string | null;
   rejection: { by: string; reason: string; at: string } | null;
-  result: { snapshotSeq?: number; digest: string; deploymentId: string; deployedAt: string; previous: { seq?: number; version?: string; digest: string | null } } | null;
+  result: {
+    snapshotSeq?: number;
+    digest: string;
+    deploymentId: string;
+    deployedAt: string;
+    previous: { seq?: number; version?: string; digest: string | null };
+    /** the deployment this one replaced (marked ROLLED_BACK when this is a rollback) */
+    replaced?: { id: string; deployedAt: string; promotionId: string | null } | null;
+  } | null;
   error: { code: string; message: string } | null;
   autoPromoted: boolean;
+  /** set when this is an environment rollback: the impact analysis it was requested with */
+  rollback?: { impact: RollbackImpact; override: { by: string; reason: string } | null; reason: string } | null;
   version: number;
   updatedAt: string;
   completedAt: string | null;
@@ -116,7 +126,7 @@ export interface Promotion {
 
 export interface Evidence {
   id: string;
-  type: 'test_results' | 'security_scan' | 'cost_estimate' | 'benchmark' | 'policy' | 'metrics';
+  type: 'test_results' | 'security_scan' | 'cost_estimate' | 'benchmark' | 'policy' | 'metrics' | 'alarm';
   payload: Record<string, unknown>;
   submittedBy: string;
   submittedAt: string;
@@ -157,6 +167,19 @@ export interface ArtifactPointer {
   promotedBy: string;
   promotionId: string | null;
   version_: number;
+  deploymentId?: string;
+  deployedAt?: string;
 }
 
 export type KeyedChange = { kind: ItemKind; key: string; value?: unknown; remove?: boolean };
+
+/** Rollback impact analysis (seed 003, REQ-332). */
+export interface RollbackImpact {
+  environment: string;
+  reverts: Record<string, unknown>[];
+  breakingChanges: string[];
+  affectedConsumers: { name: string; constraint: string; reason: string }[];
+  estimatedSeconds: number;
+  recommendation: 'SAFE' | 'RISKY' | 'BLOCKED';
+  reasons: string[];
+}

@@ -103,6 +103,7 @@ export const evidenceBody = z.discriminatedUnion('type', [
   z.object({ type: z.literal('benchmark'), payload: z.object({ metric: z.string().min(1).max(100), value: z.number(), baseline: z.number(), tolerancePct: z.number().min(0).max(1000).default(10), higherIsBetter: z.boolean().default(false) }).strict() }).strict(),
   z.object({ type: z.literal('policy'), payload: z.object({ passed: z.boolean(), violations: z.array(z.string().max(500)).max(100).default([]) }).strict() }).strict(),
   z.object({ type: z.literal('metrics'), payload: z.record(z.string().regex(/^[a-z][a-z0-9_]{0,63}$/), z.number()) }).strict(),
+  z.object({ type: z.literal('alarm'), payload: z.object({ name: z.string().min(1).max(200), state: z.enum(['OK', 'ALARM']), reason: z.string().max(500).optional() }).strict() }).strict(),
 ]);
 export type EvidenceBody = z.infer<typeof evidenceBody>;
 
@@ -175,3 +176,15 @@ export { itemKey };
 export const rollbackBody = z
   .object({ reason: z.string().trim().min(1, 'say why you roll back').max(1000), dryRun: z.boolean().default(false) })
   .strict();
+
+export const envRollbackBody = z
+  .object({
+    artifact: artifactName.optional(),
+    version: semverLike.optional(),
+    snapshot: z.number().int().min(0).optional(),
+    dryRun: z.boolean().default(false),
+    reason: z.string().trim().min(1).max(1000).optional(),
+    override: z.boolean().default(false),
+  })
+  .strict()
+  .refine((b) => (b.snapshot === undefined) !== !(b.artifact && b.version), { message: 'give either snapshot (configs) or artifact and version' });

@@ -347,6 +347,7 @@ export function promotionView(p: Promotion) {
     result: p.result,
     error: p.error,
     autoPromoted: p.autoPromoted,
+    rollback: p.rollback ?? null,
     version: p.version,
     updatedAt: p.updatedAt,
     completedAt: p.completedAt,
@@ -501,8 +502,10 @@ export async function addEvidence(
   let ownerKey: string;
   if (owner.promotionId) {
     const p = await loadPromotion(deps, tenant, owner.promotionId);
-    if (isTerminal(p.status) || p.status === 'EXECUTING') {
-      throw new TransitionNotAllowed(`Promotion ${p.id} is ${p.status}; evidence is taken before execution`, { status: p.status });
+    // Alarms and metrics are what post-deploy verification reads during the bake time.
+    const during = p.status === 'EXECUTING' && (body.type === 'alarm' || body.type === 'metrics');
+    if (isTerminal(p.status) || (p.status === 'EXECUTING' && !during)) {
+      throw new TransitionNotAllowed(`Promotion ${p.id} is ${p.status}; evidence is taken before execution (alarms and metrics also while it executes)`, { status: p.status });
     }
     ownerKey = `promotion:${p.id}`;
   } else if (owner.snapshot) {

@@ -80,13 +80,28 @@ export async function gatesStep(deps: Deps, tenant: string, id: string) {
     }
     return next;
   });
-  return { next: nextFor(p), ...timeouts(p, deps.clock()) };
+  const target = await deps.store.getEnvironment(tenant, p.targetEnvironment);
+  return { next: nextFor(p), ...timeouts(p, deps.clock()), bakeSeconds: target?.bakeSeconds ?? 0 };
 }
 
 /** Evaluates every gate of the target for a promotion's release (fixed order; webhooks fail closed). */
 export async function runGates(deps: Deps, p: Promotion): Promise<GateResult[]> {
   const target = await deps.store.getEnvironment(p.tenant, p.targetEnvironment);
   const violations = await verifyRelease(deps, p, target);
+  if (p.rollback) {
+    // A rollback returns to a release that already ran here: its gate is the impact analysis.
+    const { impact, override } = p.rollback;
+    return [
+      { gate: 'policy_compliance', verdict: violations.length ? 'FAIL' : 'PASS', blocking: true, reason: violations.join('; ') || 'release digest verified', evidenceRefs: [] },
+      {
+        gate: 'rollback_impact',
+        verdict: impact.recommendation === 'SAFE' ? 'PASS' : impact.recommendation === 'BLOCKED' && !override ? 'FAIL' : 'WARN',
+        blocking: true,
+        reason: `${impact.recommendation}${impact.reasons.length ? `: ${impact.reasons.join('; ')}` : ''}${override ? ` (overridden by ${override.by}: ${override.reason})` : ''}`,
+        evidenceRefs: [],
+      },
+    ];
+  }
   const evidence = await deps.store.listEvidence(p.tenant, evidenceOwners(p));
   const hooks = target?.webhookGates ?? [];
   const outcomes: WebhookOutcome[] = await Promise.all(
@@ -208,7 +223,9 @@ async function configOps(deps: Deps, p: Promotion & { subject: { type: 'config' 
     { kind: 'snapshot', snapshot },
     deploymentOp(dep, null, now),
   ];
-  return { ops, result: { snapshotSeq: seq, digest, deploymentId: dep.id, deployedAt: now, previous: { seq: target.head.seq, digest: target.head.digest } } };
+  const current = await deps.store.getCurrent(p.tenant, target.name);
+  const replaced = current && current.imageTag === `${target.name}@${target.head.seq}` ? { id: current.id, deployedAt: current.deployedAt, promotionId: current.promotionId } : null;
+  return { ops, result: { snapshotSeq: seq, digest, deploymentId: dep.id, deployedAt: now, previous: { seq: target.head.seq, digest: target.head.digest }, replaced } };
 }
 
 async function artifactOps(deps: Deps, p: Promotion & { subject: { type: 'artifact' } }) {
@@ -217,7 +234,7 @@ async function artifactOps(deps: Deps, p: Promotion & { subject: { type: 'artifa
   if (!version || version.digest !== p.subject.digest) throw new PromotionFailed('artifact digest changed since the promotion was requested');
   const now = deps.clock().toISOString();
   const dep = deployment(p, p.subject.version, version.sourceCommit, p.subject.digest, now);
-  const tags = tagOps(version, p.targetEnvironment, 'release', p.requestedBy.name, now);
+  const tags = tagOps(version, p.targetEnvironment, p.rollback ? 'rollback' : 'release', p.requestedBy.name, now);
   await assertTagsFree(deps, p.tenant, tags).catch((err: Error) => {
     throw new PromotionFailed(err.message);
   });
@@ -225,12 +242,13 @@ async function artifactOps(deps: Deps, p: Promotion & { subject: { type: 'artifa
     ...tags,
     {
       kind: 'pointer',
-      pointer: { environment: p.targetEnvironment, name: p.subject.name, version: p.subject.version, digest: p.subject.digest, promotedAt: now, promotedBy: p.requestedBy.name, promotionId: p.id, version_: (cur?.version_ ?? 0) + 1 },
+      pointer: { environment: p.targetEnvironment, name: p.subject.name, version: p.subject.version, digest: p.subject.digest, promotedAt: now, promotedBy: p.requestedBy.name, promotionId: p.id, version_: (cur?.version_ ?? 0) + 1, deploymentId: dep.id, deployedAt: now },
       expectedVersion: cur ? cur.version_ : null,
     },
     deploymentOp(dep, null, now),
   ];
-  return { ops, result: { digest: p.subject.digest, deploymentId: dep.id, deployedAt: now, previous: { version: cur?.version, digest: cur?.digest ?? null } } };
+  const replaced = cur?.deploymentId && cur.deployedAt ? { id: cur.deploymentId, deployedAt: cur.deployedAt, promotionId: cur.promotionId } : null;
+  return { ops, result: { digest: p.subject.digest, deploymentId: dep.id, deployedAt: now, previous: { version: cur?.version, digest: cur?.digest ?? null }, replaced } };
 }
 
 /** Post-condition: the target holds what was promoted. Then COMPLETED, deployment DEPLOYED, lock released. */
@@ -238,6 +256,11 @@ export async function verifyStep(deps: Deps, tenant: string, id: string): Promis
   const p = await loadPromotion(deps, tenant, id);
   if (p.status !== 'EXECUTING') return { next: 'done' };
   if (!p.result) throw new PromotionFailed('nothing was executed');
+  // Post-deploy checks: an alarm reported during the bake time fails the verification (and rolls back).
+  const alarms = (await deps.store.listEvidence(tenant, [`promotion:${p.id}`])).filter((e) => e.type === 'alarm' && e.payload.state === 'ALARM');
+  if (alarms.length) {
+    throw new PromotionFailed(`post-deploy verification failed: alarm ${alarms.map((a) => `'${String(a.payload.name)}'${a.payload.reason ? ` (${String(a.payload.reason)})` : ''}`).join(', ')}`);
+  }
   if (p.subject.type === 'artifact') {
     const ptr = await deps.store.getPointer(tenant, p.targetEnvironment, p.subject.name);
     if (!ptr || ptr.digest !== p.subject.digest) throw new PromotionFailed(`'${p.targetEnvironment}' does not run ${p.subject.name}@${p.subject.version} after execution`);
@@ -267,6 +290,16 @@ async function finish(deps: Deps, p: Promotion, to: 'COMPLETED' | 'FAILED', depS
         const lead = await leadTimeDelta(deps, p.tenant, finished);
         if (lead) ops.push({ kind: 'metrics', delta: lead });
       }
+      const replaced = cur.result.replaced;
+      if (to === 'COMPLETED' && cur.rollback && replaced) {
+        // A completed rollback marks what it replaced: the deployment, and the promotion that brought it.
+        const old = await deps.store.getDeployment(p.tenant, p.targetEnvironment, replaced.deployedAt, replaced.id);
+        if (old && old.status !== 'ROLLED_BACK') ops.push(deploymentOp({ ...old, status: 'ROLLED_BACK', completedAt: old.completedAt ?? now }, old.status, now));
+        const original = replaced.promotionId ? await deps.store.getPromotion(p.tenant, replaced.promotionId) : null;
+        if (original && original.status === 'COMPLETED' && original.id !== p.id) {
+          ops.push({ kind: 'promotion', promotion: moved(original, 'ROLLED_BACK', ENGINE, deps.clock()), expectedVersion: original.version });
+        }
+      }
     }
     const next = moved(cur, to, ENGINE, deps.clock(), { error: error ?? null });
     await savePromotion(deps, ENGINE, next, cur, to === 'COMPLETED' ? 'promotion.complete' : 'promotion.fail', ops, error?.message);
@@ -295,7 +328,7 @@ export async function failStep(deps: Deps, tenant: string, id: string, error: un
     return { next: 'done' };
   }
   const undo = p.result ? await undoOps(deps, p) : [];
-  await finish(deps, p, 'FAILED', 'FAILED', undo, { code: 'EXECUTION_FAILED', message: p.result ? `${message}; target restored` : message });
+  await finish(deps, p, 'FAILED', p.result ? 'ROLLED_BACK' : 'FAILED', undo, { code: 'EXECUTION_FAILED', message: p.result ? `${message}; target rolled back automatically and auto-promotion into it paused` : message });
   return { next: 'done' };
 }
 
@@ -304,8 +337,11 @@ async function undoOps(deps: Deps, p: Promotion): Promise<WriteOp[]> {
   const now = deps.clock().toISOString();
   if (p.subject.type === 'artifact') {
     const cur = await deps.store.getPointer(p.tenant, p.targetEnvironment, p.subject.name);
-    if (!cur || cur.promotionId !== p.id || !r.previous.version) return [];
+    const env = await deps.store.getEnvironment(p.tenant, p.targetEnvironment);
+    const pause: WriteOp[] = env ? [{ kind: 'environment', env: { ...env, autoPromotionPaused: true, version: env.version + 1, updatedAt: now, updatedBy: ENGINE.name }, expectedVersion: env.version }] : [];
+    if (!cur || cur.promotionId !== p.id || !r.previous.version) return pause;
     return [
+      ...pause,
       { kind: 'pointer', pointer: { ...cur, version: r.previous.version, digest: r.previous.digest!, promotedAt: now, promotedBy: ENGINE.name, promotionId: null, version_: cur.version_ + 1 }, expectedVersion: cur.version_ },
       // latest-<env> goes back too; the immutable <version>-<env> tag stays (it records that the version was there).
       tagOps({ name: p.subject.name, version: r.previous.version, digest: r.previous.digest! }, p.targetEnvironment, 'release', ENGINE.name, now)[1]!,
@@ -317,7 +353,8 @@ async function undoOps(deps: Deps, p: Promotion): Promise<WriteOp[]> {
   const seq = env.head.seq + 1;
   const snapshot: Snapshot = { ...prev, seq, parentSeq: env.head.seq, createdAt: now, createdBy: ENGINE.name, change: { action: 'restore', keys: [], count: 0, restoredFrom: prev.seq }, reason: `automatic rollback of ${p.id}` };
   return [
-    { kind: 'environment', env: { ...env, head: { seq, digest: prev.digest, roots: prev.roots }, itemCount: prev.itemCount, version: env.version + 1, updatedAt: now, updatedBy: ENGINE.name }, expectedVersion: env.version },
+    // Automatic rollback also pauses auto-promotion into the environment until someone resumes it.
+    { kind: 'environment', env: { ...env, head: { seq, digest: prev.digest, roots: prev.roots }, itemCount: prev.itemCount, autoPromotionPaused: true, version: env.version + 1, updatedAt: now, updatedBy: ENGINE.name }, expectedVersion: env.version },
     { kind: 'snapshot', snapshot },
   ];
 }

@@ -83,11 +83,11 @@ describe('promotion.asl.json', () => {
     expect(promotion.Comment).toMatch(/promotion/i);
   });
 
-  it('takes an approved promotion with one approval through ≤ 12 state transitions (7)', () => {
+  it('takes an approved promotion with one approval through ≤ 12 state transitions (8, with the bake wait)', () => {
     const approved = path(promotion, { '$.gates.next': 'await-approval', '$.decision.next': 'execute' });
-    expect(approved).toEqual(['EvaluateGates', 'Route', 'AwaitApproval', 'Approved', 'Execute', 'Verify', 'Done']);
+    expect(approved).toEqual(['EvaluateGates', 'Route', 'AwaitApproval', 'Approved', 'Execute', 'Bake', 'Verify', 'Done']);
     expect(approved.length).toBeLessThanOrEqual(12);
-    expect(path(promotion, { '$.gates.next': 'execute' })).toHaveLength(5);
+    expect(path(promotion, { '$.gates.next': 'execute' })).toHaveLength(6);
     expect(path(promotion, { '$.gates.next': 'await-approval', '$.decision.next': 'await-go' })).toEqual([
       'EvaluateGates',
       'Route',
@@ -95,6 +95,7 @@ describe('promotion.asl.json', () => {
       'Approved',
       'AwaitGo',
       'Execute',
+      'Bake',
       'Verify',
       'Done',
     ]);

@@ -41,7 +41,7 @@ function fakeStep(script: Script = {}) {
   return { calls, invokeStep, steps, tokenOf };
 }
 
-const gates = (next: string, approvalTimeoutSeconds = 300, goTimeoutSeconds = 300) => ({ next, approvalTimeoutSeconds, goTimeoutSeconds });
+const gates = (next: string, approvalTimeoutSeconds = 300, goTimeoutSeconds = 300) => ({ next, approvalTimeoutSeconds, goTimeoutSeconds, bakeSeconds: 0 });
 const input = (promotionId = 'p-1') => ({ tenant: 'acme', promotionId });
 
 const workflows: LocalWorkflow[] = [];

@@ -1,0 +1,120 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '../support/promotions.ts';
+import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
+
+let t: TestStack;
+beforeAll(async () => {
+  t = await startTestStack();
+});
+afterAll(() => t.stop());
+
+const digest = (c: string) => `sha256:${c.repeat(64).slice(0, 64)}`;
+
+/** platform v1.2.2 then v1.2.3 promoted dev → staging. */
+async function twoVersionsInStaging(meta: Record<string, unknown> = {}) {
+  const tenant = t.tenant();
+  const u = await t.users(tenant);
+  await makeLine(t, u.admin);
+  for (const [v, c, m] of [['v1.2.2', '2', { policies: { quality_gate_threshold: 0.9 } }], ['v1.2.3', '3', { policies: { quality_gate_threshold: 0.8 }, ...meta }]] as const) {
+    await t.call('POST', '/api/v1/artifacts/platform/versions', { token: u.deployer, body: { version: v, digest: digest(c), metadata: m } });
+    const p = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'dev', targetEnvironment: 'staging', artifact: 'platform', version: v } });
+    expect((await waitFor(t, u.viewer, p.body.id, ['COMPLETED', 'FAILED'])).status).toBe('COMPLETED');
+  }
+  return { tenant, u };
+}
+
+describe('environment rollback with impact analysis', () => {
+  it('dry-run reports what reverts, breaking changes, affected consumers, time and a recommendation; writes nothing', async () => {
+    const { u } = await twoVersionsInStaging();
+    await t.call('PUT', '/api/v1/artifacts/platform/consumers/orders', { token: u.deployer, body: { constraint: '^1.2.0' } });
+    const before = await t.call('GET', '/api/v1/audit/verify', { token: u.viewer });
+    const dry = await t.call('POST', '/api/v1/environments/staging/rollback', { token: u.deployer, body: { artifact: 'platform', version: 'v1.2.2', dryRun: true } });
+    expect(dry.status, JSON.stringify(dry.body)).toBe(200);
+    expect(dry.body.impact).toMatchObject({
+      environment: 'staging',
+      reverts: [{ artifact: 'platform', from: 'v1.2.3', to: 'v1.2.2' }],
+      breakingChanges: ["policy 'quality_gate_threshold' gets tighter (0.8 → 0.9)"],
+      affectedConsumers: [],
+      recommendation: 'RISKY',
+    });
+    expect(dry.body.impact.estimatedSeconds).toBeGreaterThanOrEqual(1);
+    expect((await t.call('GET', '/api/v1/audit/verify', { token: u.viewer })).body).toEqual(before.body);
+  });
+
+  it('rolls back through the same flow: rollback tag, latest moved, replaced deployment and promotion ROLLED_BACK', async () => {
+    const { u } = await twoVersionsInStaging();
+    expect((await t.call('POST', '/api/v1/environments/staging/rollback', { token: u.deployer, body: { artifact: 'platform', version: 'v1.2.2' } })).status).toBe(400);
+    const r = await t.call('POST', '/api/v1/environments/staging/rollback', { token: u.deployer, body: { artifact: 'platform', version: 'v1.2.2', reason: 'v1.2.3 breaks reports' } });
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    const done = await waitFor(t, u.viewer, r.body.promotion.id, ['COMPLETED', 'FAILED', 'VALIDATION_FAILED']);
+    expect(done.status, JSON.stringify(done)).toBe('COMPLETED');
+    expect(done.gates.map((g: any) => [g.gate, g.verdict])).toEqual([['policy_compliance', 'PASS'], ['rollback_impact', 'WARN']]);
+    expect((await t.call('GET', '/api/v1/artifacts/platform/tags/v1.2.2-staging-rollback', { token: u.viewer })).body.digest).toBe(digest('2'));
+    expect((await t.call('GET', '/api/v1/artifacts/platform/tags/latest-staging', { token: u.viewer })).body.version).toBe('v1.2.2');
+    const history = await t.call('GET', '/api/v1/platform/deployments/history?environment=staging&limit=5', { token: u.viewer });
+    expect(history.body.map((d: any) => [d.imageTag, d.status])).toEqual([
+      ['v1.2.2', 'DEPLOYED'],
+      ['v1.2.3', 'ROLLED_BACK'],
+      ['v1.2.2', 'DEPLOYED'],
+    ]);
+    const promos = await t.call('GET', '/api/v1/promotions?target=staging', { token: u.viewer });
+    expect(promos.body.items.map((p: any) => p.status)).toEqual(['COMPLETED', 'ROLLED_BACK', 'COMPLETED']);
+    const status = await t.call('GET', '/api/v1/status?env=staging', { token: u.viewer });
+    expect(status.body.environments[0].artifacts[0]).toMatchObject({ artifact: 'platform', version: 'v1.2.2' });
+  });
+
+  it('BLOCKED when a pinned consumer would break: refused unless an admin overrides with a reason (audited)', async () => {
+    const { u } = await twoVersionsInStaging();
+    await t.call('PUT', '/api/v1/artifacts/platform/consumers/billing', { token: u.deployer, body: { constraint: '>=1.2.3, <2.0.0', environment: 'staging' } });
+    const dry = await t.call('POST', '/api/v1/environments/staging/rollback', { token: u.deployer, body: { artifact: 'platform', version: 'v1.2.2', dryRun: true } });
+    expect(dry.body.impact).toMatchObject({ recommendation: 'BLOCKED', affectedConsumers: [{ name: 'billing', constraint: '>=1.2.3, <2.0.0' }] });
+    const refused = await t.call('POST', '/api/v1/environments/staging/rollback', { token: u.deployer, body: { artifact: 'platform', version: 'v1.2.2', reason: 'x' } });
+    expect(refused.status).toBe(422);
+    expect(refused.body.error.message).toContain('BLOCKED');
+    const notAdmin = await t.call('POST', '/api/v1/environments/staging/rollback', { token: u.deployer, body: { artifact: 'platform', version: 'v1.2.2', reason: 'x', override: true } });
+    expect(notAdmin.status).toBe(403);
+    const forced = await t.call('POST', '/api/v1/environments/staging/rollback', { token: u.admin, body: { artifact: 'platform', version: 'v1.2.2', reason: 'incident 42: billing accepts the risk', override: true } });
+    expect(forced.status).toBe(200);
+    expect((await waitFor(t, u.viewer, forced.body.promotion.id, ['COMPLETED', 'FAILED', 'VALIDATION_FAILED'])).status).toBe('COMPLETED');
+    const audit = await t.call('GET', '/api/v1/audit?entityType=promotion&limit=50', { token: u.viewer });
+    expect(audit.body.items.find((e: any) => e.action === 'rollback.override')).toMatchObject({ reason: 'override: incident 42: billing accepts the risk' });
+  });
+
+  it('rolls configs back to a snapshot; removed keys make it RISKY', async () => {
+    const tenant = t.tenant();
+    const u = await t.users(tenant);
+    await makeLine(t, u.admin);
+    await t.call('POST', '/api/v1/environments/dev/configs', { token: u.deployer, body: { key: 'a', value: 1 } });
+    await t.call('POST', '/api/v1/environments/dev/configs', { token: u.deployer, body: { key: 'b', value: 'x' } });
+    const dry = await t.call('POST', '/api/v1/environments/dev/rollback', { token: u.deployer, body: { snapshot: 1, dryRun: true } });
+    expect(dry.body.impact).toMatchObject({ recommendation: 'RISKY', breakingChanges: ["removes config 'b'"], reverts: [{ key: 'b', action: 'remove' }] });
+    const r = await t.call('POST', '/api/v1/environments/dev/rollback', { token: u.deployer, body: { snapshot: 1, reason: 'b was a mistake' } });
+    expect((await waitFor(t, u.viewer, r.body.promotion.id, ['COMPLETED', 'FAILED', 'VALIDATION_FAILED'])).status).toBe('COMPLETED');
+    const configs = await t.call('GET', '/api/v1/environments/dev/configs', { token: u.viewer });
+    expect(configs.body.items.map((i: any) => i.key)).toEqual(['a']);
+    expect((await t.call('POST', '/api/v1/environments/dev/rollback', { token: u.deployer, body: { snapshot: 1, artifact: 'x', version: 'v1.0.0' } })).status).toBe(400);
+  });
+});
+
+describe('automatic rollback', () => {
+  it('an alarm during the bake time fails verification, restores the target and pauses auto-promotion into it', async () => {
+    const tenant = t.tenant();
+    const u = await t.users(tenant);
+    await makeLine(t, u.admin);
+    await t.call('PATCH', '/api/v1/environments/staging', { token: u.admin, body: { version: 1, bakeSeconds: 2 } });
+    await t.call('POST', '/api/v1/environments/dev/configs', { token: u.deployer, body: { key: 'feature.x', value: true } });
+    const before = await t.call('GET', '/api/v1/environments/staging', { token: u.viewer });
+    const p = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'dev', targetEnvironment: 'staging' } });
+    await waitFor(t, u.viewer, p.body.id, ['EXECUTING']);
+    const alarm = await t.call('POST', `/api/v1/promotions/${p.body.id}/evidence`, { token: u.deployer, body: { type: 'alarm', payload: { name: 'p99-latency', state: 'ALARM', reason: 'p99 > 800 ms' } } });
+    expect(alarm.status).toBe(201);
+    const done = await waitFor(t, u.viewer, p.body.id, ['FAILED', 'COMPLETED'], 20_000);
+    expect(done.status).toBe('FAILED');
+    expect(done.error.message).toContain("alarm 'p99-latency'");
+    const after = await t.call('GET', '/api/v1/environments/staging', { token: u.viewer });
+    expect(after.body.snapshot.digest).toBe(before.body.snapshot.digest);
+    expect(after.body.autoPromotionPaused).toBe(true);
+    const history = await t.call('GET', '/api/v1/platform/deployments/history?environment=staging&limit=1', { token: u.viewer });
+    expect(history.body[0].status).toBe('ROLLED_BACK');
+  });
+});
