@@ -10,6 +10,7 @@ import { publishArtifact as publishSchema } from '#domain/promotion/schemas';
 import { batchItems as batchSchema, createEnvironment as envSchema } from '#domain/schemas';
 import { DynamoStore, documentClient } from '../functions/adapters/dynamo-store.ts';
 import { TABLE } from '../functions/adapters/keys.ts';
+import { OciRegistrySync } from '../functions/adapters/oci-registry.ts';
 import { HttpGateProvider } from '../functions/adapters/webhook-gates.ts';
 import { handler as artifactsEvidence } from '../functions/handlers/artifacts-evidence.ts';
 import { handler as promotionStep } from '../functions/handlers/promotion-step.ts';
@@ -737,7 +738,7 @@ export async function benchPromotion(): Promise<void> {
       },
     });
     const bus = new LocalEventBus();
-    const deps: Deps = { store: new DynamoStore(db, tableName), clock: () => new Date(), workflow, events: bus, gates: new HttpGateProvider() };
+    const deps: Deps = { store: new DynamoStore(db, tableName), clock: () => new Date(), workflow, events: bus, gates: new HttpGateProvider(), registry: new OciRegistrySync() };
     resetDeps(deps); // the handlers (API and step) now use these adapters
     const b: Bench = { deps, workflow, bus, attribution, counter, signals, calls };
 

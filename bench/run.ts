@@ -109,6 +109,7 @@ async function dynamo(endpoint: string): Promise<void> {
     workflow: { start: unused, sendTaskSuccess: unused, sendTaskFailure: unused },
     events: { publish: unused },
     gates: { call: unused },
+    registry: { sync: unused },
   };
   const tenant = 'bench';
   const ctx: Ctx = { principal: { tenant, id: 'bench', name: 'bench@stageline.local', roles: ['admin'], kind: 'machine' } };

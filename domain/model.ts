@@ -31,6 +31,8 @@ export interface Environment {
   autoPromotionPaused: boolean;
   /** seconds to wait after a promotion executes before verifying it (alarm evidence in that time rolls it back) */
   bakeSeconds: number;
+  /** OCI registries this environment's artifacts are copied to on promotion (first = where they are read from) */
+  registries: { name: string; url: string }[];
   head: Head;
   /** configs + flags in the current snapshot; an environment holding items cannot be deleted */
   itemCount: number;

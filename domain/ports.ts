@@ -134,6 +134,7 @@ export interface Deps {
   workflow: Workflow;
   events: Events;
   gates: GateProvider;
+  registry: RegistrySync;
 }
 
 export interface Ctx {

@@ -52,6 +52,19 @@ const webhookGates = z
   .refine((hooks) => new Set(hooks.map((h) => h.name)).size === hooks.length, { message: 'webhook gate names must be unique' });
 const concurrency = z.enum(['queue', 'reject', 'supersede']);
 
+/** Registries by name and URL only: credentials are configuration (REGISTRY_CREDENTIALS), never request data. */
+const registries = z
+  .array(
+    z
+      .object({
+        name: z.string().regex(/^[a-z][a-z0-9-]{0,39}$/, 'must be 1-40 characters: lower-case letters, digits, dashes'),
+        url: z.url({ protocol: /^https?$/, message: 'must be an http(s) URL' }).transform((u) => u.replace(/\/+$/, '')),
+      })
+      .strict(),
+  )
+  .max(5)
+  .refine((r) => new Set(r.map((x) => x.name)).size === r.length, { message: 'registry names must be unique' });
+
 const reason = z.string().trim().min(1).max(1000);
 
 export const createEnvironment = z
@@ -72,6 +85,7 @@ export const createEnvironment = z
     concurrency: concurrency.default('queue'),
     autoPromotionPaused: z.boolean().default(false),
     bakeSeconds: z.number().int().min(0).max(3600).default(0),
+    registries: registries.default([]),
     reason: reason.optional(),
   })
   .strict();
@@ -89,6 +103,7 @@ export const updateEnvironment = z
     concurrency: concurrency.optional(),
     autoPromotionPaused: z.boolean().optional(),
     bakeSeconds: z.number().int().min(0).max(3600).optional(),
+    registries: registries.optional(),
     reason: reason.optional(),
   })
   .strict();

@@ -113,6 +113,8 @@ export interface Promotion {
     previous: { seq?: number; version?: string; digest: string | null };
     /** the deployment this one replaced (marked ROLLED_BACK when this is a rollback) */
     replaced?: { id: string; deployedAt: string; promotionId: string | null } | null;
+    /** cross-registry copies, digest-verified */
+    synced?: { registry: string; digest: string | null; bytesCopied: number }[];
   } | null;
   error: { code: string; message: string } | null;
   autoPromoted: boolean;

@@ -8,7 +8,7 @@ import { retryOnConflict } from '../retry.ts';
 import { applyChanges, memoSource, NodeSink } from '../tree.ts';
 import { evaluateGates, type WebhookOutcome } from './gates.ts';
 import { isTerminal } from './lifecycle.ts';
-import type { Actor, Deployment, GateResult, Promotion } from './model.ts';
+import type { Actor, ArtifactVersion, Deployment, GateResult, Promotion } from './model.ts';
 import { approvalDeadline, evidenceOwners, loadPromotion, moved, publishEvent, savePromotion } from './service.ts';
 import { configChanges } from './release.ts';
 import { deploymentOp, leadTimeDelta } from '../deployments.ts';
@@ -233,6 +233,7 @@ async function artifactOps(deps: Deps, p: Promotion & { subject: { type: 'artifa
   const version = await deps.store.getArtifactVersion(p.tenant, p.subject.name, p.subject.version);
   if (!version || version.digest !== p.subject.digest) throw new PromotionFailed('artifact digest changed since the promotion was requested');
   const now = deps.clock().toISOString();
+  const synced = await syncRegistries(deps, p as Promotion & { subject: { type: 'artifact' } }, version);
   const dep = deployment(p, p.subject.version, version.sourceCommit, p.subject.digest, now);
   const tags = tagOps(version, p.targetEnvironment, p.rollback ? 'rollback' : 'release', p.requestedBy.name, now);
   await assertTagsFree(deps, p.tenant, tags).catch((err: Error) => {
@@ -248,7 +249,31 @@ async function artifactOps(deps: Deps, p: Promotion & { subject: { type: 'artifa
     deploymentOp(dep, null, now),
   ];
   const replaced = cur?.deploymentId && cur.deployedAt ? { id: cur.deploymentId, deployedAt: cur.deployedAt, promotionId: cur.promotionId } : null;
-  return { ops, result: { digest: p.subject.digest, deploymentId: dep.id, deployedAt: now, previous: { version: cur?.version, digest: cur?.digest ?? null }, replaced } };
+  return { ops, result: { digest: p.subject.digest, deploymentId: dep.id, deployedAt: now, previous: { version: cur?.version, digest: cur?.digest ?? null }, replaced, synced } };
+}
+
+/**
+ * Cross-registry promotion: copy the artifact by digest from the source
+ * environment's first registry to every registry of the target and verify
+ * the digest on each (digest_match). Any failure fails the promotion closed:
+ * this runs before the transaction, so the target stays as it was.
+ */
+async function syncRegistries(deps: Deps, p: Promotion & { subject: { type: 'artifact' } }, version: ArtifactVersion) {
+  const [source, target] = await Promise.all([deps.store.getEnvironment(p.tenant, p.sourceEnvironment), deps.store.getEnvironment(p.tenant, p.targetEnvironment)]);
+  const from = source?.registries?.[0];
+  const to = (target?.registries ?? []).filter((r) => !from || r.url !== from.url);
+  if (to.length === 0) return [];
+  if (!from) throw new PromotionFailed(`'${p.sourceEnvironment}' has no registry to copy ${p.subject.name}@${p.subject.version} from`);
+  const repository = typeof version.metadata?.repository === 'string' ? version.metadata.repository : p.subject.name;
+  let results;
+  try {
+    results = await deps.registry.sync({ repository, digest: p.subject.digest, source: from, targets: to });
+  } catch (err) {
+    throw new PromotionFailed(`cross-registry sync failed at the source: ${(err as Error).message}`);
+  }
+  const failed = results.filter((r) => !r.ok);
+  if (failed.length) throw new PromotionFailed(`cross-registry sync failed: ${failed.map((f) => f.reason ?? f.registry).join('; ')}`);
+  return results.map((r) => ({ registry: r.registry, digest: r.digest, bytesCopied: r.bytesCopied }));
 }
 
 /** Post-condition: the target holds what was promoted. Then COMPLETED, deployment DEPLOYED, lock released. */

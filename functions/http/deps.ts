@@ -4,6 +4,7 @@ import { DynamoStore, documentClient } from '../adapters/dynamo-store.ts';
 import { EventBridgeEvents } from '../adapters/events.ts';
 import { sfnWorkflowFromEnv } from '../adapters/sfn-workflow.ts';
 import { HttpGateProvider } from '../adapters/webhook-gates.ts';
+import { ConfiguredRegistrySync } from '../adapters/registry-credentials.ts';
 
 let cached: Deps | undefined;
 
@@ -44,6 +45,7 @@ export function deps(): Deps {
         return new EventBridgeEvents(new EventBridgeClient({}), bus);
       }),
       gates: new HttpGateProvider(),
+      registry: new ConfiguredRegistrySync(),
     };
   }
   return cached;

@@ -17,7 +17,7 @@ const store = () => new DynamoStore(documentClient({ region: 'local', credential
 const env: Environment = {
   tenant: 'acme', name: 'dev', displayName: 'dev', position: 0, description: '', protected: false,
   gates: { policy_compliance: true, tests: false, security_scan: false, cost_analysis: false, performance_baseline: false },
-  webhookGates: [], concurrency: 'queue', autoPromotionPaused: false, bakeSeconds: 0,
+  webhookGates: [], concurrency: 'queue', autoPromotionPaused: false, bakeSeconds: 0, registries: [],
   head: { seq: 3, digest: 'sha256:x', roots: EMPTY_ROOTS }, itemCount: 0, version: 4,
   createdAt: '2026-01-01T00:00:00Z', createdBy: 'a', updatedAt: '2026-01-01T00:00:00Z', updatedBy: 'a',
 };

@@ -1,0 +1,55 @@
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pushImage } from '../../functions/adapters/oci-registry.ts';
+import { waitFor } from '../support/promotions.ts';
+import { startRegistry, type LocalRegistry } from '../support/registry.ts';
+import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
+
+let t: TestStack;
+let primary: LocalRegistry;
+let dr: LocalRegistry;
+let region2: LocalRegistry;
+
+beforeAll(async () => {
+  t = await startTestStack();
+  [primary, dr, region2] = await Promise.all([startRegistry({ name: 'primary' }), startRegistry({ name: 'dr' }), startRegistry({ name: 'region2' })]);
+});
+afterAll(async () => {
+  await Promise.all([primary?.stop(), dr?.stop(), region2?.stop()]);
+  await t.stop();
+});
+
+async function head(url: string, repo: string, digest: string) {
+  const r = await fetch(`${url}/v2/${repo}/manifests/${digest}`, { method: 'HEAD', headers: { accept: 'application/vnd.oci.image.manifest.v1+json' } });
+  return r.status === 200 ? r.headers.get('docker-content-digest') : null;
+}
+
+describe('cross-registry promotion (real OCI registries on loopback)', () => {
+  it('copies the artifact by digest to every registry of the target and verifies it; a failure fails closed', async () => {
+    const u = await t.users(t.tenant());
+    await makeLine(t, u.admin);
+    const reg = (r: LocalRegistry) => ({ name: r.name, url: r.url });
+    await t.call('PATCH', '/api/v1/environments/dev', { token: u.admin, body: { version: 1, registries: [reg(primary)] } });
+    await t.call('PATCH', '/api/v1/environments/staging', { token: u.admin, body: { version: 1, registries: [reg(dr), reg(region2)] } });
+    const digest = await pushImage(reg(primary), 'platform', { configBytes: Buffer.from('{"architecture":"arm64"}'), layers: [randomBytes(256 * 1024)] });
+    await t.call('POST', '/api/v1/artifacts/platform/versions', { token: u.deployer, body: { version: 'v1.2.3', digest } });
+    const p = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'dev', targetEnvironment: 'staging', artifact: 'platform', version: 'v1.2.3' } });
+    const done = await waitFor(t, u.viewer, p.body.id, ['COMPLETED', 'FAILED'], 30_000);
+    expect(done.status, JSON.stringify(done.error)).toBe('COMPLETED');
+    expect(done.result.synced.map((s: any) => [s.registry, s.digest])).toEqual([['dr', digest], ['region2', digest]]);
+    expect(await head(dr.url, 'platform', digest)).toBe(digest);
+    expect(await head(region2.url, 'platform', digest)).toBe(digest);
+
+    // An unreachable registry in the target: the promotion fails and the target keeps what it ran.
+    const d2 = await pushImage(reg(primary), 'platform', { configBytes: Buffer.from('{"v":2}'), layers: [randomBytes(64 * 1024)] });
+    await t.call('POST', '/api/v1/artifacts/platform/versions', { token: u.deployer, body: { version: 'v1.2.4', digest: d2 } });
+    await region2.stop();
+    const p2 = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'dev', targetEnvironment: 'staging', artifact: 'platform', version: 'v1.2.4' } });
+    const failed = await waitFor(t, u.viewer, p2.body.id, ['COMPLETED', 'FAILED'], 30_000);
+    expect(failed.status).toBe('FAILED');
+    expect(failed.error.message).toContain('region2');
+    expect((await t.call('GET', '/api/v1/artifacts/platform/tags/latest-staging', { token: u.viewer })).body.version).toBe('v1.2.3');
+    const status = await t.call('GET', '/api/v1/status?env=staging', { token: u.viewer });
+    expect(status.body.environments[0].artifacts[0].version).toBe('v1.2.3');
+  });
+});
