@@ -26,6 +26,11 @@ export interface HandlerFunctionProps {
   readonly environment?: Record<string, string>;
   /** Default 10 s (well inside API Gateway's 30 s integration limit). */
   readonly timeout?: Duration;
+  /**
+   * Shared log group (streams are per function). One group for all handlers
+   * keeps the stack far from CloudFormation's 500-resource limit.
+   */
+  readonly logGroup?: logs.ILogGroup;
 }
 
 /**
@@ -35,14 +40,14 @@ export interface HandlerFunctionProps {
  */
 export class HandlerFunction extends Construct {
   readonly fn: NodejsFunction;
-  readonly logGroup: logs.LogGroup;
+  readonly logGroup: logs.ILogGroup;
 
   constructor(scope: Construct, id: string, props: HandlerFunctionProps) {
     super(scope, id);
 
     // An explicit log group instead of the one Lambda creates on first write:
     // that one never expires and is not part of the stack.
-    this.logGroup = new logs.LogGroup(this, 'Logs', { retention: logs.RetentionDays.ONE_MONTH });
+    this.logGroup = props.logGroup ?? new logs.LogGroup(this, 'Logs', { retention: logs.RetentionDays.ONE_MONTH });
 
     this.fn = new NodejsFunction(this, 'Function', {
       description: `Stageline ${props.name}`,

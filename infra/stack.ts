@@ -9,10 +9,16 @@
  *                      IAM (SigV4) callers of the machine routes to a tenant.
  *                      Default '[]' (no machine may call). Example:
  *                      -c machinePrincipals='[{"arn":"arn:aws:sts::123456789012:assumed-role/ci-deploy/*","tenant":"acme","roles":["deployer"]}]'
+ *   registryCredentialsSecret
+ *                      Name or ARN of a Secrets Manager secret holding
+ *                      {"<registry name>": {"username", "password"}} for
+ *                      cross-registry promotion. Only the promotion-step
+ *                      function may read it. Default: none (public registries).
  *   allowedOrigins     Browser origins allowed by CORS: a comma-separated list
  *                      (or a JSON array in cdk.json). Default '*', which is only
  *                      fine for a dev stage; set real origins elsewhere.
  */
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { ArnFormat, CfnOutput, Duration, RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import {
@@ -242,10 +248,12 @@ export class StagelineStack extends Stack {
 
     // ---- functions: one per handler in the route table (plus the $default
     // fallback), and one per state machine task (WORKFLOW_HANDLERS, no route)
+    const handlerLogs = new logs.LogGroup(this, 'HandlerLogs', { retention: logs.RetentionDays.ONE_MONTH });
     for (const name of ALL_HANDLERS) {
       const access = dataAccessOf(name);
       const fn = new HandlerFunction(this, pascal(name), {
         name,
+        logGroup: handlerLogs,
         tableName: this.table.tableName,
         timeout: FUNCTION_TIMEOUTS[name],
         environment: {
@@ -264,6 +272,15 @@ export class StagelineStack extends Stack {
     const stepFn = this.functions.get('promotion-step')!.fn;
     const substitutions: Record<SubstitutionKey<'promotion'>, string> = { PromotionStepFunctionArn: stepFn.functionArn };
     const promotionLogs = new logs.LogGroup(this, 'PromotionStateMachineLogs', { retention: logs.RetentionDays.THREE_MONTHS });
+    // Registry credentials for cross-registry promotion live in a secret, never in requests or code.
+    const registrySecretId = this.node.tryGetContext('registryCredentialsSecret') as string | undefined;
+    if (registrySecretId) {
+      const secret = registrySecretId.startsWith('arn:')
+        ? secretsmanager.Secret.fromSecretCompleteArn(this, 'RegistryCredentials', registrySecretId)
+        : secretsmanager.Secret.fromSecretNameV2(this, 'RegistryCredentials', registrySecretId);
+      secret.grantRead(stepFn);
+      stepFn.addEnvironment('REGISTRY_CREDENTIALS_SECRET', secret.secretArn);
+    }
     // Named, so the step function can be granted on its ARN without a
     // dependency cycle (machine -> function ARN -> function policy -> machine).
     const promotionMachineName = `${this.stackName}-promotion`;
