@@ -20,24 +20,58 @@ const USAGE = `stageline <command> [options]
   audit [--limit N]                           newest audit entries
   audit verify                                check the hash chain
 
-Options: --json prints raw JSON; --url and --token override the environment.`;
+  promote <version> --from <env> --to <env> --artifact <name> [--dry-run] [--wait]
+                                              promote an artifact version
+  promote --config --from <env> --to <env> [--dry-run] [--wait] [--notes <text>]
+                                              promote the whole config set (FULL)
+  promote status [--env <env>]                what each environment runs; pending promotions and why
+  list --env <env> [--artifact <name>]        versions that entered an environment (* = current)
+  list --artifact <name>                      every published version of an artifact
+  rollback <version> --env <env> --artifact <name> [--dry-run] [--reason <text>] [--override] [--wait]
+  rollback --snapshot <seq> --env <env> [--dry-run] [--reason <text>] [--override] [--wait]
+                                              impact analysis (--dry-run) or roll back
+  status <id>                                 one promotion: status, gates, approvals
+  approve <id> [--comment <text>]
+  reject <id> --reason <text>
 
-const { values, positionals } = parseArgs({
-  allowPositionals: true,
-  options: {
-    env: { type: 'string' },
-    source: { type: 'string' },
-    target: { type: 'string' },
-    reason: { type: 'string' },
-    limit: { type: 'string' },
-    flag: { type: 'boolean' },
-    flags: { type: 'boolean' },
-    json: { type: 'boolean' },
-    url: { type: 'string' },
-    token: { type: 'string' },
-    help: { type: 'boolean', short: 'h' },
-  },
-});
+Options: --json prints raw JSON; --url and --token override the environment;
+--wait polls until the promotion is final or waits for a person (--timeout <s>, default 120).
+Times are UTC. Exit codes: 0 ok, 1 a promotion ended unsuccessfully / chain broken, 2 usage or API error.`;
+
+const OPTIONS = {
+  env: { type: 'string' },
+  source: { type: 'string' },
+  target: { type: 'string' },
+  from: { type: 'string' },
+  to: { type: 'string' },
+  artifact: { type: 'string' },
+  snapshot: { type: 'string' },
+  config: { type: 'boolean' },
+  'dry-run': { type: 'boolean' },
+  wait: { type: 'boolean' },
+  timeout: { type: 'string' },
+  override: { type: 'boolean' },
+  comment: { type: 'string' },
+  notes: { type: 'string' },
+  reason: { type: 'string' },
+  limit: { type: 'string' },
+  flag: { type: 'boolean' },
+  flags: { type: 'boolean' },
+  json: { type: 'boolean' },
+  url: { type: 'string' },
+  token: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+function parse() {
+  try {
+    return parseArgs({ allowPositionals: true, options: OPTIONS });
+  } catch (e) {
+    console.error(`stageline: ${(e as Error).message}\n\n${USAGE}`);
+    process.exit(2);
+  }
+}
+const { values, positionals } = parse();
 
 const base = (values.url ?? process.env.STAGELINE_URL ?? 'http://127.0.0.1:3000').replace(/\/$/, '');
 const token = values.token ?? process.env.STAGELINE_TOKEN;
@@ -54,22 +88,119 @@ async function api(method: string, path: string, body?: unknown): Promise<any> {
     body: body === undefined ? undefined : JSON.stringify(body),
   }).catch((e) => fail(`cannot reach ${base}: ${(e as Error).message}`));
   const text = await res.text();
-  const data = text ? JSON.parse(text) : undefined;
+  let data: any;
+  try {
+    data = text ? JSON.parse(text) : undefined;
+  } catch {
+    data = { message: text.slice(0, 500) };
+  }
   if (!res.ok) {
     const err = data?.error ?? data;
     const issues = err?.issues?.map((i: any) => `\n  ${i.path}: ${i.message}`).join('') ?? '';
-    fail(`${res.status} ${err?.message ?? res.statusText}${issues}`);
+    const hint = res.status === 401 ? `\n  (set STAGELINE_TOKEN or pass --token; npm start prints tokens into .stageline/tokens.env)` : '';
+    const impact = err?.impact ? `\n${impactLines(err.impact).map((l) => `  ${l}`).join('\n')}` : '';
+    fail(`${res.status} ${err?.message ?? res.statusText}${issues}${impact}${hint}`);
   }
   return data;
 }
 
-function table(rows: Record<string, unknown>[], cols: string[]): void {
-  const cells = rows.map((r) => cols.map((c) => String(r[c] ?? '')));
-  const widths = cols.map((c, i) => Math.max(c.length, ...cells.map((r) => r[i]!.length)));
-  const line = (r: string[]) => r.map((v, i) => v.padEnd(widths[i]!)).join('  ').trimEnd();
-  console.log(line(cols.map((c) => c[0]!.toUpperCase() + c.slice(1))));
+/** Aligned columns with a dashed rule under the header (seed 003's layout). */
+function grid(head: string[], rows: string[][]): void {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (r: string[]) => r.map((v, i) => (v ?? '').padEnd(widths[i]!)).join('  ').trimEnd();
+  console.log(line(head));
   console.log(line(widths.map((w) => '-'.repeat(w))));
-  for (const r of cells) console.log(line(r));
+  for (const r of rows) console.log(line(r));
+}
+
+function table(rows: Record<string, unknown>[], cols: string[]): void {
+  grid(
+    cols.map((c) => c[0]!.toUpperCase() + c.slice(1)),
+    rows.map((r) => cols.map((c) => String(r[c] ?? ''))),
+  );
+}
+
+/** 2024-01-15T15:00:00.000Z → 2024-01-15 15:00:00 (UTC) */
+const when = (iso: string | null | undefined) => (iso ? iso.slice(0, 19).replace('T', ' ') : '-');
+const label = (s: any) => (s?.type === 'artifact' ? `${s.name}@${s.version}` : s?.type === 'config' ? `config:${String(s.promotionType).toLowerCase()}@${s.sourceSnapshot.seq}` : String(s ?? ''));
+const MARK: Record<string, string> = { PASS: '✓', FAIL: '✗', WARN: '!', SKIPPED: '-' };
+const FINAL = ['COMPLETED', 'FAILED', 'REJECTED', 'VALIDATION_FAILED', 'CANCELLED', 'EXPIRED', 'ROLLED_BACK'];
+const UNSUCCESSFUL = ['FAILED', 'REJECTED', 'VALIDATION_FAILED', 'CANCELLED', 'EXPIRED'];
+
+function seconds(n: number): string {
+  if (n < 90) return `${n} second${n === 1 ? '' : 's'}`;
+  const m = Math.round(n / 60);
+  return `${m} minute${m === 1 ? '' : 's'}`;
+}
+
+function impactLines(i: any): string[] {
+  const breaking: string[] = i.breakingChanges ?? [];
+  const consumers: any[] = i.affectedConsumers ?? [];
+  const reverts = (i.reverts ?? []).map((r: any) =>
+    r.artifact ? `${r.artifact} ${r.from ?? 'nothing'} → ${r.to}` : `${r.action} ${r.kind} ${r.key}${r.action === 'modify' ? `: ${JSON.stringify(r.from)} → ${JSON.stringify(r.to)}` : r.action === 'add' ? ` = ${JSON.stringify(r.to)}` : ''}`,
+  );
+  const rec = i.recommendation === 'SAFE' ? 'SAFE to rollback' : `${i.recommendation}${i.reasons?.length ? ` (${i.reasons.join('; ')})` : ''}`;
+  return [
+    `Rollback of ${i.environment ?? values.env}: ${reverts.length ? reverts.join(', ') : 'nothing changes'}`,
+    `Affected data products: ${consumers.length}${consumers.length ? ` (${consumers.map((c) => `${c.name} pins ${c.constraint}`).join('; ')})` : ''}`,
+    `Breaking changes: ${breaking.length}${breaking.length ? ` (${breaking.join('; ')})` : ''}`,
+    `Estimated downtime: ${seconds(i.estimatedSeconds ?? 0)}`,
+    `Recommendation: ${rec}`,
+  ];
+}
+
+/** One promotion, as people read it. */
+function describe(p: any): void {
+  const route = p.sourceEnvironment === p.targetEnvironment ? `rollback of ${p.targetEnvironment}` : `${p.sourceEnvironment} → ${p.targetEnvironment}`;
+  console.log(`${p.id}  ${label(p.subject)}  ${route}  ${p.status}${p.waitingFor ? ` (waiting for ${p.waitingFor})` : ''}`);
+  console.log(`  requested by ${p.requestedBy?.name ?? p.requestedBy} at ${when(p.requestedAt)}${p.notes ? ` — ${p.notes}` : ''}`);
+  if (p.gates?.length) {
+    console.log(`  gates: ${p.gates.map((g: any) => MARK[g.verdict] ?? '?').join('')}`);
+    for (const g of p.gates.filter((x: any) => x.verdict === 'FAIL' || x.verdict === 'WARN')) console.log(`    ${MARK[g.verdict]} ${g.gate}${g.blocking ? ' (blocking)' : ''}: ${g.reason}`);
+  }
+  if (p.policy?.requiresApproval) console.log(`  approvals: ${p.approvedBy?.length ?? 0} of ${p.policy.requiredApprovers} from ${p.policy.approverGroups.join('/')}${p.approvedBy?.length ? ` (${p.approvedBy.join(', ')})` : ''}`);
+  if (p.rejection) console.log(`  rejected by ${p.rejection.by}: ${p.rejection.reason}`);
+  if (p.error) console.log(`  error: ${p.error.code}: ${p.error.message}`);
+  if (p.result) console.log(`  result: ${p.result.snapshotSeq !== undefined ? `${p.targetEnvironment}@${p.result.snapshotSeq} ` : ''}${p.result.digest} (deployment ${p.result.deploymentId})`);
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls until the promotion is final or waits for a person (approval or manual execution). */
+async function waitFor(id: string): Promise<any> {
+  const until = Date.now() + Number(values.timeout ?? 120) * 1000;
+  for (;;) {
+    const p = await api('GET', `/api/v1/promotions/${encodeURIComponent(id)}`);
+    if (FINAL.includes(p.status) || p.waitingFor) return p;
+    if (Date.now() > until) fail(`timed out after ${values.timeout ?? 120} s: ${id} is still ${p.status}`);
+    await sleep(500);
+  }
+}
+
+/** Prints a created promotion (or, with --wait, where it ended up); exits 1 if it ended unsuccessfully. */
+async function settle(p: any, wrap: (final: any) => unknown = (f) => f): Promise<void> {
+  const final = values.wait ? await waitFor(p.id) : p;
+  out(wrap(final), () => describe(final));
+  if (UNSUCCESSFUL.includes(final.status)) process.exit(1);
+}
+
+function dryRun(r: any): void {
+  const what = r.artifact ? `${r.artifact} ${r.from ?? '(nothing)'} → ${r.to}` : 'config set (FULL)';
+  console.log(`Dry run: ${what}, ${r.sourceEnvironment} → ${r.targetEnvironment}; release ${r.releaseDigest}`);
+  if (r.changes) {
+    for (const c of r.changes) {
+      if (c.action === 'add') console.log(`  + ${c.kind} ${c.key} = ${JSON.stringify(c.to)}`);
+      else if (c.action === 'modify') console.log(`  ~ ${c.kind} ${c.key}: ${JSON.stringify(c.from)} -> ${JSON.stringify(c.to)}`);
+      else console.log(`  - ${c.kind} ${c.key} (was ${JSON.stringify(c.from)})`);
+    }
+    console.log(`  ${r.changes.length} change${r.changes.length === 1 ? '' : 's'}, ${r.unchanged} unchanged`);
+  }
+  const gates = (r.gates ?? []).filter((g: any) => g.enabled).map((g: any) => `${g.gate} (${g.blocking ? 'blocking' : 'warn'})`);
+  const hooks = (r.webhookGates ?? []).map((h: any) => `webhook ${h.name} (${h.blocking ? 'blocking' : 'warn'})`);
+  console.log(`Gates: ${[...gates, ...hooks].join(', ') || 'none'}`);
+  const a = r.approval;
+  console.log(`Approval: ${a?.required ? `${a.approvers} from ${a.groups.join('/')}${a.separationOfDuties ? ', not the requester' : ''}` : 'not required'}`);
+  console.log('Nothing was changed (dry run).');
 }
 
 const out = (data: unknown, human: () => void) => (values.json ? console.log(JSON.stringify(data, null, 2)) : human());
@@ -82,7 +213,118 @@ if (values.help || !cmd) {
   process.exit(cmd ? 0 : 1);
 }
 
-switch (`${cmd} ${sub ?? ''}`.trim()) {
+const NEW_COMMANDS = ['promote', 'list', 'rollback', 'status', 'approve', 'reject'];
+const key = NEW_COMMANDS.includes(cmd) ? (cmd === 'promote' && sub === 'status' ? 'promote status' : cmd) : `${cmd} ${sub ?? ''}`.trim();
+
+switch (key) {
+  case 'promote status': {
+    const r = await api('GET', `/api/v1/status${values.env ? `?env=${q(values.env)}` : ''}`);
+    out(r, () => {
+      const names = new Set(r.environments.flatMap((e: any) => e.artifacts.map((a: any) => a.artifact)));
+      const rows: string[][] = [];
+      for (const e of r.environments) {
+        const state = [e.autoPromotionPaused ? 'paused' : '', e.protected ? 'protected' : ''].filter(Boolean).join(',');
+        const gates = e.gates.marks || 'none';
+        const last = e.lastPromotion;
+        const runs = e.artifacts.length ? e.artifacts : [null];
+        runs.forEach((a: any, i: number) => {
+          const version = a ? (names.size > 1 ? `${a.artifact} ${a.tag}` : a.tag) : '-';
+          rows.push([i ? '' : e.name, version, when(a ? a.promotedAt : last?.completedAt), (a ? a.promotedBy : last?.requestedBy) ?? '-', i ? '' : gates, i ? '' : e.config.snapshot, i ? '' : state]);
+        });
+      }
+      grid(['Environment', 'Version', 'Promoted At', 'Promoted By', 'Gates', 'Config', 'State'], rows);
+      console.log('');
+      console.log(`Gates: ${r.environments[0]?.gates.legend.split(',').join(' ') ?? ''} (✓ pass, ✗ fail, ! warn, - off)`);
+      console.log('');
+      console.log(`Pending Promotions:${r.pending.length ? '' : ' none'}`);
+      for (const p of r.pending) console.log(`- ${p.subject} ${p.from === p.to ? `rollback of ${p.to}` : `${p.from} → ${p.to}`} (${p.why})  ${p.id}`);
+    });
+    break;
+  }
+  case 'promote': {
+    const from = need(values.from, 'from');
+    const to = need(values.to, 'to');
+    const common = { sourceEnvironment: from, targetEnvironment: to, dryRun: values['dry-run'] ?? false, ...(values.notes ? { notes: values.notes } : {}) };
+    let body: Record<string, unknown>;
+    if (values.artifact) {
+      body = { ...common, artifact: values.artifact, version: sub ?? fail('usage: promote <version> --from <env> --to <env> --artifact <name>') };
+    } else if (values.config) {
+      if (sub) fail('promote --config takes no version: it promotes the whole config set of --from');
+      body = { ...common, promotionType: 'FULL' };
+    } else {
+      fail('say what to promote: --artifact <name> with a version, or --config for the config set');
+    }
+    const r = await api('POST', '/api/v1/promotions', body);
+    if (r.dryRun) out(r, () => dryRun(r));
+    else await settle(r);
+    break;
+  }
+  case 'list': {
+    if (!values.env) {
+      const r = await api('GET', `/api/v1/artifacts/${q(need(values.artifact, 'artifact'))}/versions`);
+      out(r, () => table(r.versions.map((v: any) => ({ ...v, publishedAt: when(v.publishedAt) })), ['version', 'digest', 'sourceCommit', 'publishedBy', 'publishedAt']));
+      break;
+    }
+    let names = values.artifact ? [values.artifact] : [];
+    if (!names.length) {
+      const s = await api('GET', `/api/v1/status?env=${q(values.env)}`);
+      names = s.environments[0]?.artifacts.map((a: any) => a.artifact) ?? [];
+      if (!names.length) fail(`'${values.env}' runs no artifacts; give --artifact <name>`);
+    }
+    const all: any[] = [];
+    for (const name of names) all.push(await api('GET', `/api/v1/artifacts/${q(name)}/versions?environment=${q(values.env)}`));
+    out(all.length === 1 ? all[0] : all, () =>
+      all.forEach((r, i) => {
+        if (i) console.log('');
+        console.log(`${r.artifact} in ${r.environment}: ${r.latest ? `runs ${r.latest.version}` : 'nothing yet'}`);
+        grid(
+          ['', 'Version', 'Tag', 'Entered At', 'By', 'Digest'],
+          r.versions.map((v: any, n: number) => [n === r.versions.findIndex((x: any) => x.current) ? '*' : '', v.version, v.tag, when(v.createdAt), v.createdBy, v.digest]),
+        );
+      }),
+    );
+    break;
+  }
+  case 'rollback': {
+    const env = need(values.env, 'env');
+    const opts = { dryRun: values['dry-run'] ?? false, ...(values.reason ? { reason: values.reason } : {}), override: values.override ?? false };
+    let body: Record<string, unknown>;
+    if (values.snapshot !== undefined) {
+      const seq = Number(values.snapshot);
+      if (!Number.isInteger(seq) || seq < 1) fail('--snapshot must be a snapshot number (see: stageline snapshots --env <env>)');
+      body = { snapshot: seq, ...opts };
+    } else {
+      const version = sub ?? fail('usage: rollback <version> --env <env> --artifact <name>, or rollback --snapshot <seq> --env <env>');
+      body = { artifact: need(values.artifact, 'artifact'), version, ...opts };
+    }
+    const r = await api('POST', `/api/v1/environments/${q(env)}/rollback`, body);
+    if (r.dryRun) {
+      out(r, () => {
+        for (const l of impactLines(r.impact)) console.log(l);
+        console.log('Nothing was changed (dry run).');
+      });
+      break;
+    }
+    if (!values.json) for (const l of impactLines(r.impact)) console.log(l);
+    await settle(r.promotion, (promotion) => ({ ...r, promotion }));
+    break;
+  }
+  case 'status': {
+    const r = await api('GET', `/api/v1/promotions/${q(sub ?? fail('usage: status <promotion-id>'))}`);
+    out(r, () => describe(r));
+    break;
+  }
+  case 'approve': {
+    const r = await api('POST', `/api/v1/promotions/${q(sub ?? fail('usage: approve <promotion-id> [--comment <text>]'))}/approve`, values.comment ? { comment: values.comment } : {});
+    out(r, () => describe(r));
+    break;
+  }
+  case 'reject': {
+    const r = await api('POST', `/api/v1/promotions/${q(sub ?? fail('usage: reject <promotion-id> --reason <text>'))}/reject`, { reason: need(values.reason, 'reason') });
+    out(r, () => describe(r));
+    break;
+  }
+
   case 'env list': {
     const r = await api('GET', '/api/v1/environments');
     out(r, () => table(r.items.map((e: any) => ({ ...e, snapshot: `${e.name}@${e.snapshot.seq}`, items: e.itemCount })), ['position', 'name', 'displayName', 'items', 'snapshot', 'protected', 'updatedBy']));

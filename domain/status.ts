@@ -46,6 +46,7 @@ export async function status(deps: Deps, ctx: Ctx, only?: string) {
   const line = lineOf(await deps.store.listEnvironments(tenant));
   if (only && !line.some((e) => e.name === only)) throw new EnvironmentNotFound(only);
   const now = deps.clock();
+  const recentByTarget = new Map<string, Promotion[]>();
   const environments = await Promise.all(
     line
       .filter((e) => !only || e.name === only)
@@ -55,6 +56,7 @@ export async function status(deps: Deps, ctx: Ctx, only?: string) {
           deps.store.listPromotions(tenant, { target: env.name }, 25),
           deps.store.getSnapshot(tenant, env.name, env.head.seq),
         ]);
+        recentByTarget.set(env.name, recent.items);
         const last = recent.items.find((p) => p.status === 'COMPLETED' || p.status === 'ROLLED_BACK');
         return {
           name: env.name,
@@ -72,7 +74,11 @@ export async function status(deps: Deps, ctx: Ctx, only?: string) {
   // In flight, plus recently blocked ones (the newest validation failures).
   const targets = line.filter((e) => !only || e.name === only).map((e) => e.name);
   const active = (await Promise.all(targets.map((t) => deps.store.activePromotions(tenant, t)))).flat();
-  const failed = (await deps.store.listPromotions(tenant, { status: 'VALIDATION_FAILED' }, 10)).items.filter((p) => targets.includes(p.targetEnvironment) && now.getTime() - new Date(p.updatedAt).getTime() < 7 * 86_400_000);
+  // A blocked promotion stops being news once a later one of the same release into the same target exists.
+  const superseded = (p: Promotion) => (recentByTarget.get(p.targetEnvironment) ?? []).some((q) => q.releaseDigest === p.releaseDigest && q.requestedAt > p.requestedAt);
+  const failed = (await deps.store.listPromotions(tenant, { status: 'VALIDATION_FAILED' }, 10)).items.filter(
+    (p) => targets.includes(p.targetEnvironment) && now.getTime() - new Date(p.updatedAt).getTime() < 7 * 86_400_000 && !superseded(p),
+  );
   const pending = [...active, ...failed]
     .sort((a, b) => (a.requestedAt < b.requestedAt ? 1 : -1))
     .map((p) => ({ id: p.id, subject: subjectLabel(p.subject), from: p.sourceEnvironment, to: p.targetEnvironment, status: p.status, requestedBy: p.requestedBy.name, requestedAt: p.requestedAt, why: blockedBecause(p, now) }));

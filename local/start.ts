@@ -17,7 +17,10 @@ for (const [name, user] of Object.entries(DEMO_USERS)) tokens[name] = await stac
 writeFileSync(join(dataDir, 'tokens.json'), JSON.stringify(tokens, null, 2));
 writeFileSync(
   join(dataDir, 'tokens.env'),
-  Object.entries(tokens).map(([n, t]) => `export ${n.toUpperCase()}_TOKEN=${t}`).join('\n') + `\nexport STAGELINE_URL=${stack.gateway.url}\n`,
+  Object.entries(tokens).map(([n, t]) => `export ${n.toUpperCase()}_TOKEN=${t}`).join('\n') +
+    `\nexport STAGELINE_URL=${stack.gateway.url}` +
+    // The CD pipeline's IAM credential (SigV4) for the machine routes, bound to tenant acme.
+    `\nexport PIPELINE_ACCESS_KEY_ID=${stack.iam[0]!.accessKeyId}\nexport PIPELINE_SECRET_ACCESS_KEY=${stack.iam[0]!.secretAccessKey}\n`,
 );
 
 console.log(`Stageline local stack is up
@@ -30,7 +33,11 @@ for (const [name, user] of Object.entries(DEMO_USERS)) {
 }
 console.log('');
 for (const [name, token] of Object.entries(tokens)) console.log(`${name.toUpperCase()}_TOKEN=${token}\n`);
-console.log(`Try: curl -s ${stack.gateway.url}/api/v1/environments -H "Authorization: Bearer $ALICE_TOKEN"
+console.log(`Dashboard (as victor, viewer; the token stays in the URL fragment, which never reaches a server):
+  ${stack.gateway.url}/dashboard#token=${tokens.victor}
+
+Try: curl -s ${stack.gateway.url}/api/v1/environments -H "Authorization: Bearer $ALICE_TOKEN"
+     npm run cli -- promote status --token $VICTOR_TOKEN
 Ctrl-C stops everything.`);
 
 let stopping = false;

@@ -422,12 +422,12 @@ export async function rejectPromotion(deps: Deps, ctx: Ctx, id: string, reason: 
   const me = actorOf(ctx.principal);
   return retryOnConflict(async () => {
     const p = await loadPromotion(deps, ctx.principal.tenant, id);
-    if (p.status === 'REJECTED' && p.rejection?.by === me.id) return p;
+    if (p.status === 'REJECTED' && p.rejection?.by === me.name) return p;
     assertAction('reject', p.status, id);
     if (!p.policy.approverGroups.some((g) => ctx.principal.roles.includes(g as never))) {
       throw new NotAnApprover(`Only ${p.policy.approverGroups.join(', ')} can reject this promotion`);
     }
-    const next = moved(p, 'REJECTED', me, deps.clock(), { rejection: { by: me.id, reason, at: deps.clock().toISOString() }, taskToken: null });
+    const next = moved(p, 'REJECTED', me, deps.clock(), { rejection: { by: me.name, reason, at: deps.clock().toISOString() }, taskToken: null });
     await savePromotion(deps, me, next, p, 'promotion.reject', [], reason, ctx.requestId);
     if (p.taskToken) await deps.workflow.sendTaskFailure(p.taskToken, 'Rejected', reason);
     await publishEvent(deps, 'Promotion Rejected', next, { actor: me.name, reason });

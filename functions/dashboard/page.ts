@@ -101,7 +101,7 @@ export const SCRIPT = String.raw`
 
   function pendingItem(p) {
     return el('li', '', [
-      el('strong', '', [p.subject]), ' ' + p.from + ' \u2192 ' + p.to + ' ', el('span', 'badge', [p.status]),
+      el('strong', '', [p.subject]), ' ' + (p.from === p.to ? 'rollback of ' + p.to : p.from + ' \u2192 ' + p.to) + ' ', el('span', 'badge', [p.status]),
       ' ' + p.why, el('br'),
       el('span', 'mut', ['requested by ' + p.requestedBy + ' at ', stamp(p.requestedAt), ' \u00b7 ', el('code', '', [p.id])]),
     ]);
@@ -133,6 +133,7 @@ export const SCRIPT = String.raw`
           var why = body && body.error && body.error.message ? ': ' + body.error.message : '';
           if (res.status === 401 || res.status === 403) {
             stopped = true;
+            $('status').hidden = true;
             say(res.status === 401
               ? 'The API did not accept this token (401): it is missing, malformed or expired. Paste a valid bearer token above.'
               : 'This token may not read the status (403' + why + '). Paste a token of a user with the viewer role.', true);
@@ -184,7 +185,7 @@ export const PAGE = `<!doctype html>
 <body>
 <header>
 <h1>Stageline status</h1>
-<p id="updated" aria-live="polite"></p>
+<p id="updated"></p>
 </header>
 <main>
 <form id="token-form" autocomplete="off">

@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '../support/promotions.ts';
 import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
 
 const run = promisify(execFile);
@@ -17,7 +18,8 @@ beforeAll(async () => {
 });
 afterAll(() => t.stop());
 
-const cli = (...args: string[]) => run(join(root, 'node_modules', '.bin', 'tsx'), [join(root, 'cli', 'stageline.ts'), ...args], { env, cwd: root });
+const cliWith = (vars: NodeJS.ProcessEnv, ...args: string[]) => run(join(root, 'node_modules', '.bin', 'tsx'), [join(root, 'cli', 'stageline.ts'), ...args], { env: vars, cwd: root });
+const cli = (...args: string[]) => cliWith(env, ...args);
 
 describe('CLI through the API', () => {
   it('sets configs, diffs two environments, lists environments and verifies the audit chain', async () => {
@@ -35,5 +37,106 @@ describe('CLI through the API', () => {
   it('prints the API error and exits non-zero on bad input', async () => {
     await expect(cli('config', 'set', 'bad key!', '1', '--env', 'dev')).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('set.0.key') });
     await expect(cli('diff', '--source', 'dev')).rejects.toMatchObject({ stderr: expect.stringContaining('--target is required') });
+  });
+});
+
+describe('CLI: promote, status, list, rollback, approve, reject (floe style)', () => {
+  let u: Awaited<ReturnType<TestStack['users']>>;
+  let as: (...args: string[]) => ReturnType<typeof cli>;
+  const digest = (c: string) => `sha256:${c.repeat(64)}`;
+  const publish = async (version: string, c: string) => {
+    const r = await t.call('POST', '/api/v1/artifacts/platform/versions', { token: u.deployer, body: { version, digest: digest(c) } });
+    expect(r.status).toBe(201);
+  };
+
+  beforeAll(async () => {
+    // a tenant of its own, so the audit count above stays as it is
+    u = await t.users(t.tenant());
+    await makeLine(t, u.admin);
+    const vars = { ...process.env, STAGELINE_URL: t.url, STAGELINE_TOKEN: u.deployer };
+    as = (...args) => cliWith(vars, ...args);
+  });
+
+  it('promote <version> --wait moves an artifact; promote status prints every environment in line order', async () => {
+    await publish('v1.2.3', 'a');
+    const promoted = await as('promote', 'v1.2.3', '--from', 'dev', '--to', 'staging', '--artifact', 'platform', '--wait');
+    expect(promoted.stdout).toMatch(/^prm_\w+\s+platform@v1\.2\.3\s+dev → staging\s+COMPLETED$/m);
+
+    const { stdout } = await as('promote', 'status');
+    const lines = stdout.split('\n');
+    expect(lines[0]).toMatch(/^Environment\s+Version\s+Promoted At\s+Promoted By\s+Gates\s+Config/);
+    expect(lines[1]).toMatch(/^-+\s+-+/);
+    expect(lines[2]).toMatch(/^dev\s+v1\.2\.3-dev\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+deployer@\S+\s+none\s+dev@0/);
+    expect(lines[3]).toMatch(/^staging\s+v1\.2\.3-staging\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+deployer@\S+\s+✓----\s+staging@0/);
+    expect(lines[4]).toMatch(/^production\s+-\s+-\s+-\s+none\s+production@0/);
+    expect(stdout).toContain('Pending Promotions: none');
+
+    const only = await as('promote', 'status', '--env', 'staging');
+    expect(only.stdout).not.toMatch(/^dev\s/m);
+    expect(only.stdout).toMatch(/^staging\s/m);
+  });
+
+  it('promote --config --dry-run prints the diff, the gates and the approval it would need, and writes nothing', async () => {
+    await as('config', 'set', 'query.timeout', '"180s"', '--env', 'staging');
+    const { stdout } = await as('promote', '--config', '--from', 'staging', '--to', 'production', '--dry-run');
+    expect(stdout).toContain('Dry run: config set (FULL), staging → production');
+    expect(stdout).toContain('+ config query.timeout = "180s"');
+    expect(stdout).toContain('Gates: policy_compliance (blocking)');
+    expect(stdout).toContain('Approval: 1 from approver/admin, not the requester');
+    expect(stdout).toContain('Nothing was changed (dry run).');
+    const list = await t.call('GET', '/api/v1/promotions?target=production', { token: u.viewer });
+    expect(list.body.items).toEqual([]);
+  });
+
+  it('promote --config --wait stops at the approval; status, approve and reject drive promotions by id', async () => {
+    const waiting = await as('promote', '--config', '--from', 'staging', '--to', 'production', '--wait', '--notes', 'timeouts');
+    expect(waiting.stdout).toMatch(/AWAITING_APPROVAL \(waiting for approval\)/);
+    expect(waiting.stdout).toContain('approvals: 0 of 1 from approver/admin');
+    const id = /^(prm_\w+)/.exec(waiting.stdout)![1]!;
+    expect((await as('promote', 'status')).stdout).toContain(`- config:full@1 staging → production (waiting for 1 approval from approver/admin`);
+
+    const approved = await as('approve', id, '--comment', 'lgtm', '--token', u.approver);
+    expect(approved.stdout).toContain(`approver@`);
+    await waitFor(t, u.viewer, id, ['COMPLETED']);
+    const done = await as('status', id);
+    expect(done.stdout).toMatch(new RegExp(`^${id}\\s+config:full@1\\s+staging → production\\s+COMPLETED$`, 'm'));
+    expect(done.stdout).toMatch(/result: production@1 sha256:[0-9a-f]{64}/);
+
+    await as('config', 'set', 'query.timeout', '"200s"', '--env', 'staging');
+    const second = /^(prm_\w+)/.exec((await as('promote', '--config', '--from', 'staging', '--to', 'production', '--wait')).stdout)![1]!;
+    const rejected = await as('reject', second, '--reason', 'not this week', '--token', u.approver);
+    expect(rejected.stdout).toMatch(/REJECTED/);
+    expect(rejected.stdout).toMatch(/rejected by \S+: not this week/);
+  });
+
+  it('list --env shows the versions that entered an environment, the current one marked; rollback --dry-run prints the impact', async () => {
+    await publish('v1.2.4', 'b');
+    const { stdout } = await as('list', '--env', 'dev', '--artifact', 'platform');
+    expect(stdout).toContain('platform in dev: runs v1.2.4');
+    expect(stdout).toMatch(/^\*\s+v1\.2\.4\s+v1\.2\.4-dev\s/m);
+    expect(stdout).toMatch(/^\s+v1\.2\.3\s+v1\.2\.3-dev\s/m);
+    // without --artifact: every artifact the environment runs
+    expect((await as('list', '--env', 'dev')).stdout).toContain('platform in dev: runs v1.2.4');
+
+    const impact = await as('rollback', 'v1.2.3', '--env', 'dev', '--artifact', 'platform', '--dry-run');
+    expect(impact.stdout).toContain('Rollback of dev: platform v1.2.4 → v1.2.3');
+    expect(impact.stdout).toContain('Affected data products: 0');
+    expect(impact.stdout).toContain('Breaking changes: 0');
+    expect(impact.stdout).toMatch(/Estimated downtime: \d+ (second|minute)/);
+    expect(impact.stdout).toContain('Recommendation: SAFE to rollback');
+    expect((await as('list', '--env', 'dev', '--artifact', 'platform')).stdout).toMatch(/^\*\s+v1\.2\.4\s/m); // a dry run changes nothing
+  });
+
+  it('prints the API error message and issues on stderr and exits 2', async () => {
+    const fails = (stderr: RegExp | string, ...args: string[]) =>
+      expect(as(...args)).rejects.toMatchObject({ code: 2, stdout: '', stderr: typeof stderr === 'string' ? expect.stringContaining(stderr) : expect.stringMatching(stderr) });
+    await fails(/404 platform@v9\.9\.9 has not been published/, 'promote', 'v9.9.9', '--from', 'dev', '--to', 'staging', '--artifact', 'platform');
+    await fails(/400 Request is invalid\n\s+body\.version: must be a semantic version/, 'promote', 'banana', '--from', 'dev', '--to', 'staging', '--artifact', 'platform');
+    await fails(/422 Promotion goes forward only/, 'promote', '--config', '--from', 'production', '--to', 'dev', '--dry-run');
+    await fails('say what to promote', 'promote', '--from', 'dev', '--to', 'staging');
+    await fails('--reason is required', 'reject', 'prm_x');
+    await fails(/403 This route needs the 'approver' role/, 'approve', 'prm_x');
+    await fails(/401 Unauthorized\n.*STAGELINE_TOKEN/, 'promote', 'status', '--token', 'not-a-token');
+    await fails("Unknown option '--bogus'", 'promote', 'status', '--bogus');
   });
 });

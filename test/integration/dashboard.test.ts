@@ -1,0 +1,84 @@
+import { createHash } from 'node:crypto';
+import { Script } from 'node:vm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeLine, startTestStack, type Res, type TestStack } from '../support/stack.ts';
+
+let t: TestStack;
+let page: Res<string>;
+
+beforeAll(async () => {
+  t = await startTestStack();
+  page = await t.call('GET', '/dashboard');
+});
+afterAll(() => t.stop());
+
+const sha256 = (text: string) => `'sha256-${createHash('sha256').update(text, 'utf8').digest('base64')}'`;
+const inline = (tag: string) => [...page.body.matchAll(new RegExp(`<${tag}>([\\s\\S]*?)</${tag}>`, 'g'))].map((m) => m[1]!);
+const directives = () => Object.fromEntries(page.headers.get('content-security-policy')!.split(';').map((d) => d.trim().split(/\s+/)).map(([k, ...v]) => [k!, v]));
+
+describe('GET /dashboard', () => {
+  it('serves one self-contained HTML page without a token, with strict security headers', () => {
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    expect(page.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(page.headers.get('referrer-policy')).toBe('no-referrer');
+    const csp = directives();
+    expect(csp['default-src']).toEqual(["'none'"]);
+    expect(csp['connect-src']).toEqual(["'self'"]);
+    expect(csp['frame-ancestors']).toEqual(["'none'"]);
+    expect(page.headers.get('content-security-policy')).not.toMatch(/unsafe-inline|unsafe-eval|\*|https?:/);
+    expect(Buffer.byteLength(page.body)).toBeLessThan(15 * 1024);
+  });
+
+  it('loads nothing from elsewhere: no URLs, no src/href, no inline handlers or style attributes', () => {
+    expect(page.body).toMatch(/^<!doctype html>/i);
+    expect(page.body).not.toMatch(/https?:|\/\/[a-z0-9.-]+\.[a-z]{2,}/i);
+    expect(page.body).not.toMatch(/\s(src|href|style|on[a-z]+)\s*=/i);
+    expect(page.body).not.toMatch(/<(link|img|iframe|object|embed|base)\b/i);
+  });
+
+  it('allows exactly its inline script and style by the sha256 hashes in the CSP', () => {
+    const scripts = inline('script');
+    const styles = inline('style');
+    expect(scripts).toHaveLength(1);
+    expect(styles).toHaveLength(1);
+    const csp = directives();
+    expect(csp['script-src']).toEqual([sha256(scripts[0]!)]);
+    expect(csp['style-src']).toEqual([sha256(styles[0]!)]);
+    expect(() => new Script(scripts[0]!)).not.toThrow(); // the script at least parses
+  });
+
+  it('has the expected accessible structure: labelled token box, alert area, environment table, pending list', () => {
+    const html = page.body;
+    expect(html).toContain('<html lang="en">');
+    expect(html).toMatch(/<label for="token">[^<]+<\/label>/);
+    expect(html).toMatch(/<input id="token"[^>]*type="password"/);
+    expect(html).toContain('<p id="msg" role="alert">');
+    expect(html).toMatch(/<table id="envs">\s*<caption/);
+    for (const col of ['Environment', 'Version(s)', 'Promoted at (UTC)', 'Promoted by', 'Gates', 'Config snapshot', 'State']) expect(html).toContain(`<th scope="col">${col}</th>`);
+    expect(html).toContain('<tbody id="envs-body">');
+    expect(html).toMatch(/<h2 id="pending-title">Pending promotions<\/h2>\s*<ul id="pending">/);
+    expect(html).toContain('prefers-color-scheme:dark');
+    const script = inline('script')[0]!;
+    // every element the script looks up exists in the page
+    for (const [, id] of script.matchAll(/\$\('([\w-]+)'\)/g)) expect(html, `#${id}`).toContain(`id="${id}"`);
+    // it polls the status route relative to the page, with the token as a bearer, every 5 s, and reads #token=
+    expect(script).toContain("fetch('api/v1/status'");
+    expect(script).toContain("authorization: 'Bearer ' + token");
+    expect(script).toContain('EVERY = 5000');
+    expect(script).toContain('sessionStorage');
+    expect(script).toMatch(/location\.hash[\s\S]*get\('token'\)/);
+    expect(script).toMatch(/res\.status === 401 \|\| res\.status === 403/);
+  });
+
+  it('the API the page polls answers a viewer token and refuses none (the page shows a token prompt on 401)', async () => {
+    const tenant = t.tenant();
+    const u = await t.users(tenant);
+    await makeLine(t, u.admin);
+    expect(new URL('api/v1/status', `${t.url}/dashboard`).pathname).toBe('/api/v1/status');
+    const ok = await t.call('GET', '/api/v1/status', { token: u.viewer });
+    expect(ok.status).toBe(200);
+    expect(ok.body.environments.map((e: { name: string }) => e.name)).toEqual(['dev', 'staging', 'production']);
+    expect((await t.call('GET', '/api/v1/status')).status).toBe(401);
+  });
+});
