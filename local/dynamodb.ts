@@ -99,6 +99,12 @@ export async function ensureTable(endpoint: string, tableName: string): Promise<
           ],
         }),
       );
+      // One index at a time: wait until it is built before adding the next.
+      for (let n = 0; n < 600; n++) {
+        const d = await client.send(new DescribeTableCommand({ TableName: tableName }));
+        if ((d.Table?.GlobalSecondaryIndexes ?? []).every((g) => g.IndexStatus === 'ACTIVE')) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
     }
     client.destroy();
     return;

@@ -57,7 +57,7 @@ afterEach(async () => {
 });
 
 describe('LocalWorkflow runs statemachines/promotion.asl.json', () => {
-  it('approval path: gates → approval (SendTaskSuccess) → execute → verify, in 7 transitions', async () => {
+  it('approval path: gates → approval (SendTaskSuccess) → execute → verify, in 8 transitions (with the bake wait)', async () => {
     const fake = fakeStep();
     const wf = workflow(fake);
     const id = await wf.start('promotion', input());
@@ -69,7 +69,7 @@ describe('LocalWorkflow runs statemachines/promotion.asl.json', () => {
 
     expect(fake.steps()).toEqual(['gates', 'await-approval', 'execute', 'verify']);
     expect(fake.calls.every((c) => c.tenant === 'acme' && c.promotionId === 'p-1')).toBe(true);
-    expect(wf.transitions(id)).toBe(7);
+    expect(wf.transitions(id)).toBe(8);
     expect(wf.transitions(id)).toBeLessThanOrEqual(12);
     // the token is spent
     expect(await wf.sendTaskSuccess(token, { next: 'execute' })).toBe(false);
@@ -82,7 +82,7 @@ describe('LocalWorkflow runs statemachines/promotion.asl.json', () => {
     const id = await wf.start('promotion', input());
     expect(await wf.done(id)).toBe('SUCCEEDED');
     expect(fake.steps()).toEqual(['gates', 'execute', 'verify']);
-    expect(wf.transitions(id)).toBe(5);
+    expect(wf.transitions(id)).toBe(6);
   });
 
   it('nothing to do: gates says done', async () => {
@@ -235,7 +235,7 @@ describe('LocalWorkflow runs statemachines/promotion.asl.json', () => {
     const id = await wf.start('promotion', input());
     expect(await wf.done(id)).toBe('SUCCEEDED');
     expect(fake.steps()).toEqual(['gates', 'execute', 'execute', 'execute', 'verify']);
-    expect(wf.transitions(id)).toBe(7); // 5 states + 2 retries
+    expect(wf.transitions(id)).toBe(8); // 6 states + 2 retries
   });
 
   it('TargetBusy for good: retries are bounded (1 + 8 attempts), then fail', async () => {
