@@ -213,6 +213,29 @@ function prng(seed: number) {
 
 // ---------------------------------------------------------------- sections
 
+/**
+ * The naive metrics read: every deployment record of `env` deployed in [fromDay, toDay], all pages.
+ * Each next page starts with a key condition just above the last sort key read instead of
+ * ExclusiveStartKey: the same requests, items and RCU, but DynamoDB Local finds an
+ * ExclusiveStartKey by walking the partition (see section 1), which would only add Local's time.
+ */
+async function naiveRead(b: Bench, env: string, fromDay: string, toDay: string): Promise<Run> {
+  return once(b.probe, async () => {
+    let lower = fromDay;
+    for (;;) {
+      const r = await b.db.send(
+        new QueryCommand({
+          TableName: b.tableName,
+          KeyConditionExpression: 'pk = :pk AND sk BETWEEN :a AND :b',
+          ExpressionAttributeValues: { ':pk': keys.deployments(TENANT, env), ':a': lower, ':b': `${toDay}~` },
+        }),
+      );
+      if (!r.LastEvaluatedKey) break;
+      lower = `${String(r.LastEvaluatedKey.sk)}\u0000`;
+    }
+  });
+}
+
 interface Bench {
   deps: Deps;
   ctx: Ctx;
@@ -261,10 +284,20 @@ async function historySection(b: Bench): Promise<number> {
     const middle = Math.floor(size / 2);
     const deep = await deepPage(middle);
     const oldest = await deepPage(PAGE);
+    // Diagnostic, not the store's request: the oldest page as a key condition (sk < key) instead of ExclusiveStartKey.
+    const pk = keys.deployments(TENANT, HISTORY_ENV);
+    const below = `${historyAt(PAGE)}#${historyId(PAGE)}`;
+    const keyCondition = await measure(probe, async () => {
+      const r = await b.db.send(
+        new QueryCommand({ TableName: b.tableName, KeyConditionExpression: 'pk = :pk AND sk < :x', ExpressionAttributeValues: { ':pk': pk, ':x': below }, ScanIndexForward: false, Limit: PAGE }),
+      );
+      check(r.Count === PAGE && r.Items![0]!.id === historyId(PAGE - 1), `key-condition page at ${size}`);
+    });
     flat.push({ size, first, deep: [...deep, ...oldest] });
     rows.push([int(size), 'first page (newest 10)', ...cells(first)]);
     rows.push([int(size), `cursor: ${int(size - middle)} records in`, ...cells(deep)]);
     rows.push([int(size), `cursor: oldest 10`, ...cells(oldest)]);
+    rows.push([int(size), `(diagnostic) oldest 10, sk < key`, ...cells(keyCondition)]);
     if (stoppedShort) break;
   }
   console.log(`Loading (setup, not measured): records written directly with BatchWriteItem (25 per request, ${LOAD_CONCURRENCY} in flight), with the key and attributes DynamoStore writes for a deployment:`);
@@ -281,6 +314,12 @@ async function historySection(b: Bench): Promise<number> {
     `Requests, items read and RCU ${firstSame && deepSame ? 'are identical' : 'DIFFER'} at ${flat.map((f) => int(f.size)).join(', ')} records ` +
       `(first page ${firstSame ? 'same' : 'differs'}, cursor pages ${deepSame ? 'same' : 'differ'}): one GetItem for the environment and one Query ` +
       `with Limit=${PAGE} on pk ${keys.deployments(TENANT, HISTORY_ENV)}, starting at the cursor's sort key — O(limit), not O(history).`,
+  );
+  console.log(
+    `Wall time of the cursor pages grows with their depth on DynamoDB Local only: Local finds an ExclusiveStartKey by walking the partition ` +
+      `from the end the query starts at (the oldest page is the deepest going newest-first). The diagnostic row asks for the same oldest page ` +
+      `with a key condition (sk < key, a raw Query without the environment GetItem) and stays flat at every size; the store's request reads ` +
+      `the same ${PAGE} items for the same RCU at every size, which is what DynamoDB charges.`,
   );
   return loaded;
 }
@@ -341,21 +380,7 @@ async function metricsSection(b: Bench, historyRecords: number): Promise<void> {
     check(total.failed === inWindow.filter((r) => r.status === 'FAILED').length, `${days}-day failed`);
     rows.push([`${days} days (${from} … ${today})`, int(inWindow.length), int(result!.environments[0]!.periods.length), ...cells(runs)]);
 
-    // Naive: read every record in the window (the cheapest such read — one Query over the env's records by sort key).
-    const naive = await once(probe, async () => {
-      let start: Record<string, unknown> | undefined;
-      do {
-        const r = await b.db.send(
-          new QueryCommand({
-            TableName: b.tableName,
-            KeyConditionExpression: 'pk = :pk AND sk BETWEEN :a AND :b',
-            ExpressionAttributeValues: { ':pk': keys.deployments(TENANT, METRICS_ENV), ':a': from, ':b': `${today}~` },
-            ExclusiveStartKey: start,
-          }),
-        );
-        start = r.LastEvaluatedKey;
-      } while (start);
-    });
+    const naive = await naiveRead(b, METRICS_ENV, from, today);
     naiveRows.push([`${METRICS_ENV}, ${days} days`, int(naive.items), ...cells([naive]).filter((_, i) => i !== 1).slice(0, 3)]);
   }
   console.log(
@@ -370,23 +395,10 @@ async function metricsSection(b: Bench, historyRecords: number): Promise<void> {
   const lastDay = historyAt(historyRecords - 1).slice(0, 10);
   for (const days of [30, 90]) {
     const from = new Date(Date.parse(`${lastDay}T00:00:00Z`) - (days - 1) * DAY).toISOString().slice(0, 10);
-    const naive = await once(probe, async () => {
-      let start: Record<string, unknown> | undefined;
-      do {
-        const r = await b.db.send(
-          new QueryCommand({
-            TableName: b.tableName,
-            KeyConditionExpression: 'pk = :pk AND sk BETWEEN :a AND :b',
-            ExpressionAttributeValues: { ':pk': keys.deployments(TENANT, HISTORY_ENV), ':a': from, ':b': `${lastDay}~` },
-            ExclusiveStartKey: start,
-          }),
-        );
-        start = r.LastEvaluatedKey;
-      } while (start);
-    });
+    const naive = await naiveRead(b, HISTORY_ENV, from, lastDay);
     naiveRows.push([`${HISTORY_ENV} (1 per minute), ${days} days`, int(naive.items), ...cells([naive]).filter((_, i) => i !== 1).slice(0, 3)]);
   }
-  console.log(`\nFor contrast, a naive design that reads every deployment record in the window (Query on the records' partition by deployedAt, all pages; one run):`);
+  console.log(`\nFor contrast, a naive design that reads every deployment record in the window (Query on the records' partition by deployedAt, all pages of ≤ 1 MB; one run):`);
   console.log(table(['environment, window', 'records read', 'requests (by command)', 'RCU', 'ms'], naiveRows));
   console.log(`Counters read at most one item per day (≤ ${METRIC_DAYS} for ${METRIC_DAYS} days), however many deployments the days hold.`);
 }

@@ -9,6 +9,7 @@ import { ensureTable, localCredentials, startDynamo } from '../local/dynamodb.ts
 import { BASELINE, buildAll, kib, table } from '../scripts/build.ts';
 import { RequestCounter, totalRequests, type Counts } from './counter.ts';
 import { importTimes, median } from './init-time.ts';
+import { benchHistory } from './history.ts';
 import { benchPromotion } from './promotion.ts';
 import { benchRegistry } from './registry.ts';
 
@@ -17,7 +18,8 @@ import { benchRegistry } from './registry.ts';
  * time of each bundle next to a hello-world SDK baseline, (c) DynamoDB requests
  * and wall time of a diff and of a one-key change in a 10,000-config
  * environment, against DynamoDB Local; (d) one approved promotion's AWS cost
- * and local promotion throughput (bench/promotion.ts).
+ * and local promotion throughput (bench/promotion.ts); (e) deployment history,
+ * metrics and rollback-analysis read costs at up to 1M records (bench/history.ts).
  */
 const INIT_RUNS = 5;
 const DDB_RUNS = 5;
@@ -238,3 +240,4 @@ try {
 }
 await benchPromotion();
 await benchRegistry();
+await benchHistory();

@@ -45,7 +45,7 @@ import { ROLES } from '../domain/auth.ts';
 import { TABLE } from '../functions/adapters/keys.ts';
 import { ALL_HANDLERS, FALLBACK_HANDLER, ROUTES, WORKFLOW_HANDLERS, type AuthType } from '../functions/http/routes.ts';
 import { HandlerFunction } from './function.ts';
-import { aslPath, type SubstitutionKey } from './state-machines.ts';
+import { aslPath, STATE_MACHINES, type StateMachineName, type SubstitutionKey } from './state-machines.ts';
 import { storeActions } from './store-actions.ts';
 
 /**
@@ -146,6 +146,7 @@ export class StagelineStack extends Stack {
   readonly functions = new Map<string, HandlerFunction>();
   readonly eventBus: events.EventBus;
   readonly promotionStateMachine: sfn.StateMachine;
+  readonly rollbackStateMachine: sfn.StateMachine;
 
   constructor(scope: Construct, id: string, props?: StackProps) {
     super(scope, id, props);
@@ -281,42 +282,54 @@ export class StagelineStack extends Stack {
       secret.grantRead(stepFn);
       stepFn.addEnvironment('REGISTRY_CREDENTIALS_SECRET', secret.secretArn);
     }
-    // Named, so the step function can be granted on its ARN without a
-    // dependency cycle (machine -> function ARN -> function policy -> machine).
-    const promotionMachineName = `${this.stackName}-promotion`;
-    this.promotionStateMachine = new sfn.StateMachine(this, 'PromotionStateMachine', {
-      stateMachineName: promotionMachineName,
-      definitionBody: sfn.DefinitionBody.fromFile(aslPath('promotion')),
-      definitionSubstitutions: substitutions,
-      // Standard: approvals wait for days, and each step must run exactly once.
-      stateMachineType: sfn.StateMachineType.STANDARD,
-      // Events only: execution data (inputs/outputs) stays out of the logs.
-      logs: { destination: promotionLogs, level: sfn.LogLevel.ALL, includeExecutionData: false },
-      tracingEnabled: true,
-    });
-    // Only the unqualified function ARN the definition invokes (grantInvoke would add `:*`).
-    this.promotionStateMachine.addToRolePolicy(new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [stepFn.functionArn] }));
-    // The await steps resume their own task when the decision came first
-    // (approved/rejected/cancelled before the token was stored).
-    stepFn.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: ['states:SendTaskSuccess', 'states:SendTaskFailure', 'states:SendTaskHeartbeat'],
-        resources: [this.formatArn({ service: 'states', resource: 'stateMachine', resourceName: promotionMachineName, arnFormat: ArnFormat.COLON_RESOURCE_NAME })],
-      }),
-    );
-    Validations.of(this.promotionStateMachine).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason:
-        'Only the statements CDK adds for `logs` and `tracingEnabled` use "*": the CloudWatch Logs delivery actions (logs:CreateLogDelivery, ...) and xray:PutTraceSegments/PutTelemetryRecords/GetSampling* support no resource-level permissions.',
-    });
+    // One Standard state machine per ASL file (promotion, rollback), every task
+    // calling the promotion-step function. Named, so the step function can be
+    // granted on their ARNs without a dependency cycle (machine -> function ARN
+    // -> function policy -> machine).
+    const machines = new Map<StateMachineName, sfn.StateMachine>();
+    for (const m of Object.keys(STATE_MACHINES) as StateMachineName[]) {
+      const machineName = `${this.stackName}-${m}`;
+      const logGroup = m === 'promotion' ? promotionLogs : new logs.LogGroup(this, `${pascal(m)}StateMachineLogs`, { retention: logs.RetentionDays.THREE_MONTHS });
+      const machine = new sfn.StateMachine(this, `${pascal(m)}StateMachine`, {
+        stateMachineName: machineName,
+        definitionBody: sfn.DefinitionBody.fromFile(aslPath(m)),
+        definitionSubstitutions: substitutions,
+        // Standard: approvals wait for days, and each step must run exactly once.
+        stateMachineType: sfn.StateMachineType.STANDARD,
+        // Events only: execution data (inputs/outputs) stays out of the logs.
+        logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },
+        tracingEnabled: true,
+      });
+      // Only the unqualified function ARN the definition invokes (grantInvoke would add `:*`).
+      machine.addToRolePolicy(new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [stepFn.functionArn] }));
+      // The await steps resume their own task when the decision came first
+      // (approved/rejected/cancelled before the token was stored).
+      stepFn.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ['states:SendTaskSuccess', 'states:SendTaskFailure', 'states:SendTaskHeartbeat'],
+          resources: [this.formatArn({ service: 'states', resource: 'stateMachine', resourceName: machineName, arnFormat: ArnFormat.COLON_RESOURCE_NAME })],
+        }),
+      );
+      Validations.of(machine).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason:
+          'Only the statements CDK adds for `logs` and `tracingEnabled` use "*": the CloudWatch Logs delivery actions (logs:CreateLogDelivery, ...) and xray:PutTraceSegments/PutTelemetryRecords/GetSampling* support no resource-level permissions.',
+      });
+      machines.set(m, machine);
+    }
+    this.promotionStateMachine = machines.get('promotion')!;
+    this.rollbackStateMachine = machines.get('rollback')!;
 
-    // Write handlers start promotion flows and resume their waiting tasks
-    // (approve, reject, execute, cancel); readers get neither.
+    // Write handlers start promotion and rollback flows and resume their
+    // waiting tasks (approve, reject, execute, cancel); readers get neither.
     for (const [name, fn] of this.functions) {
       if (dataAccessOf(name) !== 'write' || isWorkflowHandler(name)) continue;
       fn.fn.addEnvironment('PROMOTION_STATE_MACHINE_ARN', this.promotionStateMachine.stateMachineArn);
-      this.promotionStateMachine.grantStartExecution(fn.fn);
-      this.promotionStateMachine.grantTaskResponse(fn.fn);
+      fn.fn.addEnvironment('ROLLBACK_STATE_MACHINE_ARN', this.rollbackStateMachine.stateMachineArn);
+      for (const machine of machines.values()) {
+        machine.grantStartExecution(fn.fn);
+        machine.grantTaskResponse(fn.fn);
+      }
     }
 
     // ---- API
@@ -423,6 +436,7 @@ export class StagelineStack extends Stack {
     new CfnOutput(this, 'UserPoolClientId', { value: this.userPoolClient.userPoolClientId });
     new CfnOutput(this, 'TableName', { value: this.table.tableName });
     new CfnOutput(this, 'PromotionStateMachineArn', { value: this.promotionStateMachine.stateMachineArn });
+    new CfnOutput(this, 'RollbackStateMachineArn', { value: this.rollbackStateMachine.stateMachineArn });
     new CfnOutput(this, 'EventBusName', { value: this.eventBus.eventBusName });
   }
 

@@ -12,6 +12,8 @@ export const STATEMACHINES_DIR = path.join(REPO_ROOT, 'statemachines');
  */
 export const STATE_MACHINES = {
   promotion: { file: 'promotion.asl.json', substitutions: ['PromotionStepFunctionArn'] },
+  // Same task Lambda: its steps act on the promotion record, whichever flow runs them.
+  rollback: { file: 'rollback.asl.json', substitutions: ['PromotionStepFunctionArn'] },
 } as const satisfies Record<string, { file: string; substitutions: readonly string[] }>;
 
 export type StateMachineName = keyof typeof STATE_MACHINES;

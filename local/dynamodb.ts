@@ -100,7 +100,7 @@ export async function ensureTable(endpoint: string, tableName: string): Promise<
         }),
       );
       // One index at a time: wait until it is built before adding the next.
-      for (let n = 0; n < 600; n++) {
+      for (let n = 0; n < 1800; n++) {
         const d = await client.send(new DescribeTableCommand({ TableName: tableName }));
         if ((d.Table?.GlobalSecondaryIndexes ?? []).every((g) => g.IndexStatus === 'ACTIVE')) break;
         await new Promise((r) => setTimeout(r, 100));

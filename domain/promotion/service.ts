@@ -310,7 +310,7 @@ export async function createPromotion(deps: Deps, ctx: Ctx, input: CreatePromoti
 
 /** Starts (or re-starts, idempotently) the state machine for a promotion. */
 export async function startFlow(deps: Deps, p: Promotion): Promise<void> {
-  await deps.workflow.start('promotion', { tenant: p.tenant, promotionId: p.id });
+  await deps.workflow.start(p.rollback ? 'rollback' : 'promotion', { tenant: p.tenant, promotionId: p.id });
 }
 
 // ---------------------------------------------------------------- reads

@@ -217,63 +217,69 @@ describe('events', () => {
   });
 });
 
-describe('promotion state machine', () => {
+describe('state machines (promotion, rollback)', () => {
   const stepFunctionId = () => functionIds().get('promotion-step')!;
+  const machines = () => Object.entries(template.findResources('AWS::StepFunctions::StateMachine')) as [string, Resource][];
+  const machineOf = (m: 'promotion' | 'rollback') => machines().find(([id]) => id.startsWith(m === 'promotion' ? 'PromotionStateMachine' : 'RollbackStateMachine'))!;
 
-  it('is a STANDARD machine from statemachines/promotion.asl.json, its placeholders substituted', () => {
-    const [, machine] = only('AWS::StepFunctions::StateMachine');
-    expect(machine.Properties.StateMachineType).toBe('STANDARD');
-    // DefinitionBody.fromFile: the file goes up unchanged as an asset; CloudFormation substitutes
-    const asl = readFileSync(aslPath('promotion'), 'utf8');
-    expect(machine.Properties.DefinitionS3Location).toEqual({ Bucket: expect.anything(), Key: expect.stringMatching(/\.json$/) });
-    const staged = path.join(app.synth().directory, `asset.${machine.Properties.DefinitionS3Location.Key}`);
-    expect(readFileSync(staged, 'utf8')).toBe(asl);
-    expect(Object.keys(machine.Properties.DefinitionSubstitutions).sort()).toEqual(placeholdersIn(asl));
-    expect(Object.keys(machine.Properties.DefinitionSubstitutions).sort()).toEqual([...STATE_MACHINES.promotion.substitutions].sort());
-    expect(machine.Properties.DefinitionSubstitutions.PromotionStepFunctionArn).toEqual({ 'Fn::GetAtt': [stepFunctionId(), 'Arn'] });
-  });
-
-  it('logs ALL events without execution data, and traces (cdk-nag SF1/SF2)', () => {
-    const [, machine] = only('AWS::StepFunctions::StateMachine');
-    expect(machine.Properties.LoggingConfiguration).toMatchObject({ Level: 'ALL', IncludeExecutionData: false });
-    expect(machine.Properties.LoggingConfiguration.Destinations).toHaveLength(1);
-    expect(machine.Properties.TracingConfiguration).toEqual({ Enabled: true });
-  });
-
-  it('may invoke the promotion-step function and nothing else', () => {
-    const [, machine] = only('AWS::StepFunctions::StateMachine');
-    const roleId = machine.Properties.RoleArn['Fn::GetAtt'][0];
-    const statements = (Object.values(template.findResources('AWS::IAM::Policy')) as Resource[])
-      .filter((p) => (p.Properties.Roles as { Ref: string }[]).some((r) => r.Ref === roleId))
-      .flatMap((p) => p.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[]);
-    const invoke = statements.filter((s) => [s.Action].flat().some((a) => a.startsWith('lambda:')));
-    expect(invoke).toEqual([expect.objectContaining({ Action: 'lambda:InvokeFunction', Resource: { 'Fn::GetAtt': [stepFunctionId(), 'Arn'] } })]);
-    for (const s of statements) {
-      if (s.Resource === '*') expect([s.Action].flat().every((a) => a.startsWith('xray:') || a.startsWith('logs:')), JSON.stringify(s)).toBe(true);
+  it('deploys one STANDARD machine per ASL file, each file unchanged with its placeholders substituted', () => {
+    expect(machines()).toHaveLength(Object.keys(STATE_MACHINES).length);
+    for (const m of ['promotion', 'rollback'] as const) {
+      const [, machine] = machineOf(m);
+      expect(machine.Properties.StateMachineType).toBe('STANDARD');
+      // DefinitionBody.fromFile: the file goes up unchanged as an asset; CloudFormation substitutes
+      const asl = readFileSync(aslPath(m), 'utf8');
+      expect(machine.Properties.DefinitionS3Location).toEqual({ Bucket: expect.anything(), Key: expect.stringMatching(/\.json$/) });
+      const staged = path.join(app.synth().directory, `asset.${machine.Properties.DefinitionS3Location.Key}`);
+      expect(readFileSync(staged, 'utf8')).toBe(asl);
+      expect(Object.keys(machine.Properties.DefinitionSubstitutions).sort()).toEqual(placeholdersIn(asl));
+      expect(Object.keys(machine.Properties.DefinitionSubstitutions).sort()).toEqual([...STATE_MACHINES[m].substitutions].sort());
+      expect(machine.Properties.DefinitionSubstitutions.PromotionStepFunctionArn).toEqual({ 'Fn::GetAtt': [stepFunctionId(), 'Arn'] });
     }
   });
 
-  it('lets exactly the write handlers start executions and answer task tokens (the step only answers), with the machine ARN in their environment', () => {
-    const [machineId] = only('AWS::StepFunctions::StateMachine');
+  it('logs ALL events without execution data, and traces (cdk-nag SF1/SF2)', () => {
+    for (const [, machine] of machines()) {
+      expect(machine.Properties.LoggingConfiguration).toMatchObject({ Level: 'ALL', IncludeExecutionData: false });
+      expect(machine.Properties.LoggingConfiguration.Destinations).toHaveLength(1);
+      expect(machine.Properties.TracingConfiguration).toEqual({ Enabled: true });
+    }
+  });
+
+  it('may invoke the promotion-step function and nothing else', () => {
+    for (const [, machine] of machines()) {
+      const roleId = machine.Properties.RoleArn['Fn::GetAtt'][0];
+      const statements = (Object.values(template.findResources('AWS::IAM::Policy')) as Resource[])
+        .filter((p) => (p.Properties.Roles as { Ref: string }[]).some((r) => r.Ref === roleId))
+        .flatMap((p) => p.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[]);
+      const invoke = statements.filter((s) => [s.Action].flat().some((a) => a.startsWith('lambda:')));
+      expect(invoke).toEqual([expect.objectContaining({ Action: 'lambda:InvokeFunction', Resource: { 'Fn::GetAtt': [stepFunctionId(), 'Arn'] } })]);
+      for (const st of statements) {
+        if (st.Resource === '*') expect([st.Action].flat().every((a) => a.startsWith('xray:') || a.startsWith('logs:')), JSON.stringify(st)).toBe(true);
+      }
+    }
+  });
+
+  it('lets exactly the write handlers start executions and answer task tokens (the step only answers), with the machine ARNs in their environment', () => {
+    const [promotionId] = machineOf('promotion');
+    const [rollbackId] = machineOf('rollback');
     const resources = template.toJSON().Resources;
     for (const [name, id] of functionIds()) {
       const api = dataAccessOf(name) === 'write' && !(WORKFLOW_HANDLERS as readonly string[]).includes(name);
-      const states = statementsOf(id).filter((s) => [s.Action].flat().some((a) => a.startsWith('states:')));
+      const states = statementsOf(id).filter((st) => [st.Action].flat().some((a) => a.startsWith('states:')));
       const env = resources[id].Properties.Environment.Variables;
       if (api) {
-        expect(env.PROMOTION_STATE_MACHINE_ARN, name).toEqual({ Ref: machineId });
-        expect(states.flatMap((s) => [s.Action].flat()).sort(), name).toEqual(
-          ['states:SendTaskFailure', 'states:SendTaskHeartbeat', 'states:SendTaskSuccess', 'states:StartExecution'].sort(),
-        );
-        for (const s of states) expect(s.Resource, name).toEqual({ Ref: machineId });
+        expect(env.PROMOTION_STATE_MACHINE_ARN, name).toEqual({ Ref: promotionId });
+        expect(env.ROLLBACK_STATE_MACHINE_ARN, name).toEqual({ Ref: rollbackId });
+        const actions = [...new Set(states.flatMap((st) => [st.Action].flat()))].sort();
+        expect(actions, name).toEqual(['states:SendTaskFailure', 'states:SendTaskHeartbeat', 'states:SendTaskSuccess', 'states:StartExecution'].sort());
+        for (const st of states) for (const r of [st.Resource].flat()) expect([{ Ref: promotionId }, { Ref: rollbackId }], name).toContainEqual(r);
       } else if (name === 'promotion-step') {
         // resumes its own task token (decision taken before the token was stored); starts nothing
         expect(env.PROMOTION_STATE_MACHINE_ARN).toBeUndefined();
-        const [machine] = Object.values(template.findResources('AWS::StepFunctions::StateMachine')) as Resource[];
-        expect(states.flatMap((s) => [s.Action].flat()).sort()).toEqual(['states:SendTaskFailure', 'states:SendTaskHeartbeat', 'states:SendTaskSuccess']);
-        for (const s of states) {
-          expect(JSON.stringify(s.Resource)).toContain(`:stateMachine:${machine!.Properties.StateMachineName}`);
-        }
+        expect([...new Set(states.flatMap((st) => [st.Action].flat()))].sort()).toEqual(['states:SendTaskFailure', 'states:SendTaskHeartbeat', 'states:SendTaskSuccess']);
+        const names = machines().map(([, m]) => m.Properties.StateMachineName as string);
+        for (const st of states) expect(names.some((n) => JSON.stringify(st.Resource).includes(`:stateMachine:${n}`)), JSON.stringify(st.Resource)).toBe(true);
       } else {
         expect(env.PROMOTION_STATE_MACHINE_ARN, name).toBeUndefined();
         expect(states, name).toEqual([]);

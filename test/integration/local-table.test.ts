@@ -23,5 +23,5 @@ describe('local table', () => {
     const t = await db.send(new DescribeTableCommand({ TableName: name }));
     expect((t.Table?.GlobalSecondaryIndexes ?? []).map((i) => i.IndexName).sort()).toEqual(TABLE.indexes.map((i) => i.name).sort());
     db.destroy();
-  });
+  }, 240_000);
 });

@@ -177,3 +177,15 @@ describe('promotion.asl.json', () => {
     expect(promotion.States.Expire!.Next).toBe('Done');
   });
 });
+
+describe('rollback.asl.json', () => {
+  const rollback = JSON.parse(files.find((f) => f.file === STATE_MACHINES.rollback.file)!.text) as Definition;
+
+  it('runs the impact gate, the same approval machinery, then execute, bake and verify; no manual go', () => {
+    expect(rollback.Comment).toMatch(/rollback/i);
+    expect(path(rollback, { '$.gates.next': 'await-approval', '$.decision.next': 'execute' })).toEqual(['EvaluateGates', 'Route', 'AwaitApproval', 'Approved', 'Execute', 'Bake', 'Verify', 'Done']);
+    expect(path(rollback, { '$.gates.next': 'execute' })).toEqual(['EvaluateGates', 'Route', 'Execute', 'Bake', 'Verify', 'Done']);
+    expect(rollback.States.AwaitGo).toBeUndefined();
+    expect(rollback.States.AwaitApproval!.Resource).toBe('arn:aws:states:::lambda:invoke.waitForTaskToken');
+  });
+});
