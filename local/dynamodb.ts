@@ -86,7 +86,16 @@ export async function ensureTable(endpoint: string, tableName: string): Promise<
     const existing = await client.send(new DescribeTableCommand({ TableName: tableName }));
     // A data folder from an older version: add the indexes the keys module declares since.
     const have = new Set((existing.Table?.GlobalSecondaryIndexes ?? []).map((i) => i.IndexName));
-    for (const i of TABLE.indexes.filter((x) => !have.has(x.name))) {
+    const missing = TABLE.indexes.filter((x) => !have.has(x.name));
+    for (const [n, i] of missing.entries()) {
+      // DynamoDB builds one new index at a time per table: wait for the previous one first.
+      if (n > 0) {
+        for (let k = 0; k < 1800; k++) {
+          const d = await client.send(new DescribeTableCommand({ TableName: tableName }));
+          if ((d.Table?.GlobalSecondaryIndexes ?? []).every((g) => g.IndexStatus === 'ACTIVE')) break;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      }
       await client.send(
         new UpdateTableCommand({
           TableName: tableName,
@@ -99,12 +108,6 @@ export async function ensureTable(endpoint: string, tableName: string): Promise<
           ],
         }),
       );
-      // One index at a time: wait until it is built before adding the next.
-      for (let n = 0; n < 1800; n++) {
-        const d = await client.send(new DescribeTableCommand({ TableName: tableName }));
-        if ((d.Table?.GlobalSecondaryIndexes ?? []).every((g) => g.IndexStatus === 'ACTIVE')) break;
-        await new Promise((r) => setTimeout(r, 100));
-      }
     }
     client.destroy();
     return;

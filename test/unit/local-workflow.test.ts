@@ -299,8 +299,16 @@ describe('LocalWorkflow runs statemachines/promotion.asl.json', () => {
     expect(await wf.sendTaskFailure('nope', 'Rejected', 'x')).toBe(false);
   });
 
-  it('has no rollback machine yet, and says so', async () => {
-    await expect(workflow(fakeStep()).start('rollback', input())).rejects.toThrow(/rollback/);
+  it('runs the rollback machine: impact gate, approval, execute, bake, verify', async () => {
+    const fake = fakeStep();
+    const wf = workflow(fake);
+    const id = await wf.start('rollback', input());
+    expect(id).toBe('rollback:acme:p-1');
+    const token = await fake.tokenOf('await-approval');
+    expect(await wf.sendTaskSuccess(token, { next: 'execute' })).toBe(true);
+    expect(await wf.done(id)).toBe('SUCCEEDED');
+    expect(fake.steps()).toEqual(['gates', 'await-approval', 'execute', 'verify']);
+    expect(wf.transitions(id)).toBe(8);
   });
 
   it('stop() keeps a running execution RUNNING in the journal; a new LocalWorkflow resumes it from the start', async () => {
