@@ -32,7 +32,8 @@ export function metricDelta(dep: Deployment, previous: Deployment['status'] | nu
     return {
       environment: dep.environment,
       day: end.slice(0, 10),
-      add: { deployments: 1, ...(dep.status === 'FAILED' ? { failed: 1 } : {}), durationMs: ms, [`b${bucketOf(ms)}`]: 1, durationCount: 1 },
+      // A record with no measurable rollout (a publish, a rollback done in one step) counts, but adds no duration.
+      add: { deployments: 1, ...(dep.status === 'FAILED' ? { failed: 1 } : {}), ...(ms > 0 ? { durationMs: ms, [`b${bucketOf(ms)}`]: 1, durationCount: 1 } : {}) },
     };
   }
   if (dep.status === 'ROLLED_BACK' && previous !== 'ROLLED_BACK') {

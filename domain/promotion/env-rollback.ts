@@ -7,9 +7,9 @@ import type { Ctx, Deps } from '../ports.ts';
 import { diffRoots } from '../snapshots.ts';
 import { memoSource } from '../tree.ts';
 import { classify } from '../artifacts.ts';
-import type { ArtifactVersion, Promotion, RollbackImpact, Subject } from './model.ts';
-import { lineOf, policyDigest, resolvePolicy } from './policy.ts';
-import { actorOf, configReleaseDigest, newPromotionId, publishEvent, savePromotion, startFlow } from './service.ts';
+import type { ArtifactVersion, RollbackImpact, Subject } from './model.ts';
+import { lineOf, resolvePolicy } from './policy.ts';
+import { actorOf, configReleaseDigest, newPromotion, newPromotionId, publishEvent, savePromotion, startFlow } from './service.ts';
 import { retryOnConflict } from '../retry.ts';
 
 export interface EnvRollbackInput {
@@ -140,35 +140,20 @@ export async function rollbackEnvironment(deps: Deps, ctx: Ctx, envName: string,
   const now = deps.clock();
   const at = now.toISOString();
   const me = actorOf(ctx.principal);
-  const promotion: Promotion = {
+  const promotion = newPromotion({
     tenant,
     id: newPromotionId(now),
     subject,
     sourceEnvironment: env.name,
     targetEnvironment: env.name,
-    status: 'PENDING',
     releaseDigest,
     notes: `rollback: ${input.reason}`,
     requestedBy: me,
-    requestedAt: at,
+    at,
     policy,
-    policyDigest: policyDigest(policy),
-    approvedBy: [],
-    gates: null,
     trigger: 'on_approval',
-    scheduledAt: null,
-    taskToken: null,
-    executionId: null,
-    rejection: null,
-    result: null,
-    error: null,
-    autoPromoted: false,
     rollback: { impact, override, reason: input.reason },
-    version: 1,
-    updatedAt: at,
-    completedAt: null,
-    transitions: [{ status: 'PENDING', at, by: me.name }],
-  };
+  });
   await retryOnConflict(() => savePromotion(deps, me, promotion, null, override ? 'rollback.override' : 'rollback.request', [], override ? `override: ${input.reason}` : input.reason, ctx.requestId));
   await publishEvent(deps, 'Promotion Requested', promotion, { actor: me.name, reason: input.reason });
   await startFlow(deps, promotion);

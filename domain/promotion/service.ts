@@ -269,34 +269,20 @@ export async function createPromotion(deps: Deps, ctx: Ctx, input: CreatePromoti
   const id = newPromotionId(now);
   const at = now.toISOString();
   const requester = actorOf(ctx.principal);
-  const promotion: Promotion = {
+  const promotion = newPromotion({
     tenant,
     id,
     subject: prepared.subject,
     sourceEnvironment: prepared.source.name,
     targetEnvironment: prepared.target.name,
-    status: 'PENDING',
     releaseDigest: prepared.releaseDigest,
     notes: input.notes,
     requestedBy: requester,
-    requestedAt: at,
+    at,
     policy,
-    policyDigest: policyDigest(policy),
-    approvedBy: [],
-    gates: null,
     trigger: input.trigger,
-    scheduledAt: null,
-    taskToken: null,
-    executionId: null,
-    rejection: null,
-    result: null,
-    error: null,
     autoPromoted: opts.autoPromoted ?? false,
-    version: 1,
-    updatedAt: at,
-    completedAt: null,
-    transitions: [{ status: 'PENDING', at, by: requester.name }],
-  };
+  });
   await retryOnConflict(() => savePromotion(deps, requester, promotion, null, 'promotion.create', [], input.notes || undefined, ctx.requestId));
   await publishEvent(deps, 'Promotion Requested', promotion, { actor: requester.name });
   if (mode === 'supersede') {
@@ -306,6 +292,53 @@ export async function createPromotion(deps: Deps, ctx: Ctx, input: CreatePromoti
   }
   if (input.autoStart) await startFlow(deps, promotion);
   return deps.store.getPromotion(tenant, id) as Promise<Promotion>;
+}
+
+/** A new PENDING promotion record (requests and rollbacks alike). */
+export function newPromotion(f: {
+  tenant: string;
+  id: string;
+  subject: Subject;
+  sourceEnvironment: string;
+  targetEnvironment: string;
+  releaseDigest: string;
+  notes: string;
+  requestedBy: Actor;
+  at: string;
+  policy: Promotion['policy'];
+  trigger: Promotion['trigger'];
+  autoPromoted?: boolean;
+  rollback?: Promotion['rollback'];
+}): Promotion {
+  return {
+    tenant: f.tenant,
+    id: f.id,
+    subject: f.subject,
+    sourceEnvironment: f.sourceEnvironment,
+    targetEnvironment: f.targetEnvironment,
+    status: 'PENDING',
+    releaseDigest: f.releaseDigest,
+    notes: f.notes,
+    requestedBy: f.requestedBy,
+    requestedAt: f.at,
+    policy: f.policy,
+    policyDigest: policyDigest(f.policy),
+    approvedBy: [],
+    gates: null,
+    trigger: f.trigger,
+    scheduledAt: null,
+    taskToken: null,
+    executionId: null,
+    rejection: null,
+    result: null,
+    error: null,
+    autoPromoted: f.autoPromoted ?? false,
+    ...(f.rollback ? { rollback: f.rollback } : {}),
+    version: 1,
+    updatedAt: f.at,
+    completedAt: null,
+    transitions: [{ status: 'PENDING', at: f.at, by: f.requestedBy.name }],
+  };
 }
 
 /** Starts (or re-starts, idempotently) the state machine for a promotion. */

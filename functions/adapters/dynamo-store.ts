@@ -152,16 +152,9 @@ export class DynamoStore implements Store {
 
   async listEnvironments(tenant: string): Promise<Environment[]> {
     const k = keys.environments(tenant);
-    const r = await this.db.send(
-      new QueryCommand({
-        TableName: this.table,
-        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :p)',
-        ExpressionAttributeValues: { ':pk': k.pk, ':p': k.skPrefix },
-        ConsistentRead: true,
-      }),
-    );
-    return (r.Items ?? []).map((i) => strip<Environment>(i)!);
+    return this.queryAll<Environment>(k.pk, k.skPrefix, true);
   }
+
 
   async createEnvironment(env: Environment, snapshot: Snapshot, audit: AuditEntry): Promise<void> {
     await this.transact(
@@ -612,16 +605,9 @@ export class DynamoStore implements Store {
 
   async listApprovals(tenant: string, promotionId: string): Promise<Approval[]> {
     const k = keys.approvals(tenant, promotionId);
-    const r = await this.db.send(
-      new QueryCommand({
-        TableName: this.table,
-        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :p)',
-        ExpressionAttributeValues: { ':pk': k.pk, ':p': k.skPrefix },
-        ConsistentRead: true,
-      }),
-    );
-    return (r.Items ?? []).map((i) => strip<Approval>(i)!);
+    return this.queryAll<Approval>(k.pk, k.skPrefix, true);
   }
+
 
   async putEvidence(tenant: string, owner: string, e: Evidence): Promise<void> {
     await this.db.send(
@@ -651,11 +637,9 @@ export class DynamoStore implements Store {
 
   async listRules(tenant: string): Promise<Rule[]> {
     const k = keys.rules(tenant);
-    const r = await this.db.send(
-      new QueryCommand({ TableName: this.table, KeyConditionExpression: 'pk = :pk AND begins_with(sk, :p)', ExpressionAttributeValues: { ':pk': k.pk, ':p': k.skPrefix }, ConsistentRead: true }),
-    );
-    return (r.Items ?? []).map((i) => strip<Rule>(i)!);
+    return this.queryAll<Rule>(k.pk, k.skPrefix, true);
   }
+
 
   async getArtifactVersion(tenant: string, name: string, version: string): Promise<ArtifactVersion | null> {
     const r = await this.db.send(new GetCommand({ TableName: this.table, Key: keys.artifactVersion(tenant, name, version) }));
