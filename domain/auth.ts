@@ -12,6 +12,8 @@ export interface Principal {
   /** Who is shown in history and audit: email for users, principal name for machines. */
   name: string;
   roles: Role[];
+  /** every group the caller is in, roles and custom ones (approval policies may name either) */
+  groups?: string[];
   kind: 'user' | 'machine';
 }
 
@@ -31,4 +33,9 @@ export function requireRole(principal: Principal, needed: Role): void {
   if (!hasRole(principal, needed)) {
     throw new Forbidden(`This action needs the '${needed}' role; you have: ${principal.roles.join(', ') || 'none'}`);
   }
+}
+
+/** Whether the caller is in one of the groups an approval policy names (a role counts with what it implies). */
+export function inGroups(principal: Pick<Principal, 'roles' | 'groups'>, groups: string[]): boolean {
+  return groups.some((g) => principal.groups?.includes(g) || ((ROLES as readonly string[]).includes(g) && hasRole(principal, g as Role)));
 }

@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { chainEntry } from '../audit.ts';
-import { hasRole, requireRole, type Principal } from '../auth.ts';
+import { inGroups, requireRole, type Principal } from '../auth.ts';
 import { digestOf } from '../canonical.ts';
 import {
   AlreadyExists,
@@ -411,7 +411,7 @@ export async function approvePromotion(deps: Deps, ctx: Ctx, id: string, comment
   // Approving twice is idempotent: the same state, counted once.
   if (mine) return p;
   assertAction('approve', p.status, id);
-  if (!p.policy.approverGroups.some((g) => ctx.principal.roles.includes(g as never) || (g === 'approver' && hasRole(ctx.principal, 'approver')))) {
+  if (!inGroups(ctx.principal, p.policy.approverGroups)) {
     throw new NotAnApprover(`Approvals for ${p.sourceEnvironment} → ${p.targetEnvironment} come from: ${p.policy.approverGroups.join(', ')}`);
   }
   if (p.policy.separationOfDuties && p.requestedBy.id === me.id) {
@@ -457,7 +457,7 @@ export async function rejectPromotion(deps: Deps, ctx: Ctx, id: string, reason: 
     const p = await loadPromotion(deps, ctx.principal.tenant, id);
     if (p.status === 'REJECTED' && p.rejection?.by === me.name) return p;
     assertAction('reject', p.status, id);
-    if (!p.policy.approverGroups.some((g) => ctx.principal.roles.includes(g as never))) {
+    if (!inGroups(ctx.principal, p.policy.approverGroups)) {
       throw new NotAnApprover(`Only ${p.policy.approverGroups.join(', ')} can reject this promotion`);
     }
     const next = moved(p, 'REJECTED', me, deps.clock(), { rejection: { by: me.name, reason, at: deps.clock().toISOString() }, taskToken: null });

@@ -42,9 +42,10 @@ function fromJwt(claims: Record<string, unknown>): Principal {
   }
   const sub = claims.sub;
   if (typeof sub !== 'string' || !sub) throw new Unauthenticated('Token has no subject');
-  const roles = parseGroups(claims['cognito:groups']).filter((g): g is Role => (ROLES as readonly string[]).includes(g));
+  const groups = parseGroups(claims['cognito:groups']);
+  const roles = groups.filter((g): g is Role => (ROLES as readonly string[]).includes(g));
   const email = typeof claims.email === 'string' ? claims.email : undefined;
-  return { tenant, id: sub, name: email ?? sub, roles, kind: 'user' };
+  return { tenant, id: sub, name: email ?? sub, roles, groups, kind: 'user' };
 }
 
 function fromIam(arn: string | undefined): Principal {

@@ -86,6 +86,18 @@ describe('approvals', () => {
     expect(again.body.policyDigest).toMatch(/^sha256:/);
   });
 
+  it('approver groups may be custom Cognito groups', async () => {
+    const { tenant, u } = await tenantWithConfigs();
+    await rule(u, { name: 'release managers', sourceEnvironment: 'dev', targetEnvironment: 'staging', approverGroups: ['release-managers'] });
+    const r = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'dev', targetEnvironment: 'staging' } });
+    await waitForToken(t, u.viewer, r.body.id);
+    const plain = await t.call('POST', `/api/v1/promotions/${r.body.id}/approve`, { token: u.approver, body: {} });
+    expect(plain.status).toBe(403);
+    expect(plain.body.error.code).toBe('NOT_AN_APPROVER');
+    const rm = await t.token({ sub: 'rm-1', email: 'rm@x.test', tenant, groups: ['approver', 'release-managers'] });
+    expect((await t.call('POST', `/api/v1/promotions/${r.body.id}/approve`, { token: rm, body: {} })).body.status).toBe('APPROVED');
+  });
+
   it('resumes the flow exactly once under 50 concurrent approvals', async () => {
     const { tenant, u } = await tenantWithConfigs();
     await rule(u, { name: 'quorum', sourceEnvironment: 'dev', targetEnvironment: 'staging', requiredApprovers: 3 });
