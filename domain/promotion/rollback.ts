@@ -7,6 +7,7 @@ import type { Ctx, Deps, WriteOp } from '../ports.ts';
 import { retryOnConflict } from '../retry.ts';
 import { applyChanges, diffTrees, lookup, memoSource, NodeSink, type StoredEntry } from '../tree.ts';
 import { assertAction } from './lifecycle.ts';
+import { rollbackEnvironment } from './env-rollback.ts';
 import type { Promotion } from './model.ts';
 import { actorOf, loadPromotion, moved, publishEvent, savePromotion } from './service.ts';
 import { canonicalJson } from '../canonical.ts';
@@ -21,10 +22,27 @@ import { assertTagsFree, tagOps } from '../artifacts.ts';
  * since, the rollback refuses (409) and names them, rather than overwrite
  * newer work.
  */
-export async function rollbackPromotion(deps: Deps, ctx: Ctx, id: string, opts: { reason: string; dryRun: boolean }) {
+export async function rollbackPromotion(deps: Deps, ctx: Ctx, id: string, opts: { reason: string; dryRun: boolean; override?: boolean }) {
   requireRole(ctx.principal, 'deployer');
   const { tenant } = ctx.principal;
   const me = actorOf(ctx.principal);
+  const first = await loadPromotion(deps, tenant, id);
+  assertAction('rollback', first.status, id);
+  if (first.subject.type === 'artifact') {
+    // An artifact goes back to the version it replaced through the environment rollback:
+    // impact analysis, the approval policy and the rollback state machine. The promotion is
+    // marked ROLLED_BACK when that run completes.
+    const prev = first.result?.previous;
+    if (!prev?.version) throw new RuleViolation(`'${first.targetEnvironment}' ran no earlier version of ${first.subject.name}; there is nothing to roll back to`);
+    const cur = await deps.store.getPointer(tenant, first.targetEnvironment, first.subject.name);
+    if (!cur || cur.version !== first.subject.version) {
+      throw new VersionConflict(`'${first.targetEnvironment}' now runs ${first.subject.name}@${cur?.version ?? 'nothing'}, not ${first.subject.version}; roll back the newer change instead`);
+    }
+    const r = await rollbackEnvironment(deps, ctx, first.targetEnvironment, { artifact: first.subject.name, version: prev.version, dryRun: opts.dryRun, reason: opts.reason, override: opts.override ?? false });
+    return r.dryRun
+      ? { dryRun: true as const, promotionId: id, targetEnvironment: first.targetEnvironment, reverts: r.impact.reverts, impact: r.impact }
+      : { dryRun: false as const, promotion: r.promotion, reverts: r.impact.reverts, impact: r.impact };
+  }
   return retryOnConflict(async () => {
     const p = await loadPromotion(deps, tenant, id);
     assertAction('rollback', p.status, id);

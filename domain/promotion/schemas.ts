@@ -174,7 +174,7 @@ export const autoCheckBody = z
 export { itemKey };
 
 export const rollbackBody = z
-  .object({ reason: z.string().trim().min(1, 'say why you roll back').max(1000), dryRun: z.boolean().default(false) })
+  .object({ reason: z.string().trim().min(1, 'say why you roll back').max(1000), dryRun: z.boolean().default(false), override: z.boolean().default(false) })
   .strict();
 
 export const envRollbackBody = z

@@ -6,5 +6,5 @@ import { httpHandler } from '../http/handler.ts';
 
 export const handler = httpHandler({ params, body }, async ({ deps, ctx, params, body }) => {
   const r = await rollbackPromotion(deps, ctx, params.id, body);
-  return r.dryRun ? r : { promotion: promotionView(r.promotion), reverts: r.reverts };
+  return r.dryRun ? r : { promotion: promotionView(r.promotion), reverts: r.reverts, ...('impact' in r ? { impact: r.impact } : {}) };
 });

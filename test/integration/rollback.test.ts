@@ -96,6 +96,26 @@ describe('environment rollback with impact analysis', () => {
   });
 });
 
+describe('rollback of an artifact promotion', () => {
+  it('goes through the environment rollback: impact analysis, then the rollback flow; the promotion ends ROLLED_BACK', async () => {
+    const { u } = await twoVersionsInStaging();
+    const promos = await t.call('GET', '/api/v1/promotions?target=staging', { token: u.viewer });
+    const latest = promos.body.items[0];
+    expect(latest.subject.version).toBe('v1.2.3');
+    const dry = await t.call('POST', `/api/v1/promotions/${latest.id}/rollback`, { token: u.deployer, body: { reason: 'x', dryRun: true } });
+    expect(dry.body).toMatchObject({ dryRun: true, impact: { recommendation: 'RISKY' }, reverts: [{ artifact: 'platform', from: 'v1.2.3', to: 'v1.2.2' }] });
+    const first = promos.body.items[1];
+    const nothing = await t.call('POST', `/api/v1/promotions/${first.id}/rollback`, { token: u.deployer, body: { reason: 'x' } });
+    expect(nothing.status).toBe(422);
+    expect(nothing.body.error.message).toContain('nothing to roll back to');
+    const run = await t.call('POST', `/api/v1/promotions/${latest.id}/rollback`, { token: u.deployer, body: { reason: 'reports broken' } });
+    expect(run.status, JSON.stringify(run.body)).toBe(200);
+    expect((await waitFor(t, u.viewer, run.body.promotion.id, ['COMPLETED', 'FAILED', 'VALIDATION_FAILED'])).status).toBe('COMPLETED');
+    expect((await waitFor(t, u.viewer, latest.id, ['ROLLED_BACK'])).status).toBe('ROLLED_BACK');
+    expect((await t.call('GET', '/api/v1/artifacts/platform/tags/latest-staging', { token: u.viewer })).body.version).toBe('v1.2.2');
+  });
+});
+
 describe('automatic rollback', () => {
   it('an alarm during the bake time fails verification, restores the target and pauses auto-promotion into it', async () => {
     const tenant = t.tenant();
