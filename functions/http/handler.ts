@@ -101,6 +101,33 @@ const httpErrors = (): middy.MiddlewareObj<APIGatewayProxyEventV2, HttpResult> =
   },
 });
 
+/** One structured access-log line per request (CloudWatch Logs Insights friendly); quiet under tests. */
+const accessLog = (): middy.MiddlewareObj<APIGatewayProxyEventV2, HttpResult> => {
+  const quiet = !!process.env.VITEST || process.env.STAGELINE_ACCESS_LOG === 'off';
+  const line = (request: middy.Request<APIGatewayProxyEventV2, HttpResult>) => {
+    if (quiet) return;
+    const started = (request.internal as { started?: number }).started ?? Date.now();
+    console.log(
+      JSON.stringify({
+        level: 'info',
+        msg: 'request',
+        requestId: request.context?.awsRequestId,
+        route: request.event.routeKey,
+        status: request.response?.statusCode,
+        ms: Date.now() - started,
+        tenant: (request.event.requestContext as { authorizer?: { jwt?: { claims?: Record<string, unknown> } } }).authorizer?.jwt?.claims?.['custom:tenant_id'],
+      }),
+    );
+  };
+  return {
+    before: (request) => {
+      (request.internal as { started?: number }).started = Date.now();
+    },
+    after: line,
+    onError: line,
+  };
+};
+
 /**
  * Wraps a thin handler: resolves the route, authenticates and authorises the
  * caller, validates path/query/body with zod (every issue listed), and maps
@@ -111,6 +138,7 @@ export function httpHandler<B extends z.ZodType, Q extends z.ZodType, P extends 
   fn: (input: Input<Out<B>, Out<Q>, Out<P>>) => Promise<unknown>,
 ) {
   return middy<APIGatewayProxyEventV2, HttpResult, Error, Context>()
+    .use(accessLog())
     .use(httpErrors())
     .handler(async (event, context) => {
       const route = routeByKey(event.routeKey);
