@@ -5,17 +5,24 @@ import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
 
 let t: TestStack;
 let token: string;
+/** Real ids, so fuzzed requests also reach the code behind the id checks. */
+const realIds: string[] = [];
 beforeAll(async () => {
   t = await startTestStack();
   const u = await t.users(t.tenant());
   token = u.admin;
   await makeLine(t, token);
-  await t.call('POST', '/api/v1/environments/dev/configs', { token, body: { key: 'a', value: 1 } });
+  const cfg = await t.call('POST', '/api/v1/environments/dev/configs', { token, body: { key: 'a', value: 1 } });
+  await t.call('POST', '/api/v1/artifacts/app/versions', { token, body: { version: 'v1.0.0', digest: `sha256:${'c'.repeat(64)}` } });
+  const rule = await t.call('POST', '/api/v1/promotions/rules', { token, body: { name: 'r', sourceEnvironment: 'dev', targetEnvironment: 'staging' } });
+  const promo = await t.call('POST', '/api/v1/promotions', { token, body: { sourceEnvironment: 'dev', targetEnvironment: 'staging', trigger: 'manual' } });
+  realIds.push(cfg.body.id, rule.body.id, promo.body.id, 'app', 'v1.0.0', 'latest-dev');
 });
 afterAll(() => t.stop());
 
 const segment = fc.oneof(
   fc.constantFrom('dev', 'staging', 'nope', '0', '-1', '99999999999', '%00', '..', 'a'.repeat(300), '6f65d939-b06e-52bb-9308-2300ab8298e4', 'dev@1'),
+  fc.nat(5).map((i) => realIds[i] ?? 'dev'),
   fc.string({ maxLength: 20 }).map((s) => encodeURIComponent(s) || 'x'),
 );
 const queryArb = fc.dictionary(
@@ -26,6 +33,12 @@ const bodyArb = fc.oneof(
   fc.json().map((j) => ({ raw: j })),
   fc.string({ maxLength: 40 }).map((s) => ({ raw: s })),
   fc.record({ name: fc.string(), position: fc.integer(), key: fc.string(), value: fc.jsonValue(), version: fc.integer(), reason: fc.string(), set: fc.anything() }, { requiredKeys: [] }).map((b) => ({ raw: JSON.stringify(b) })),
+  fc
+    .record(
+      { sourceEnvironment: fc.constantFrom('dev', 'staging', 'x'), targetEnvironment: fc.constantFrom('staging', 'production', 'dev'), artifact: fc.constantFrom('app', 'nope'), version: fc.constantFrom('v1.0.0', '1.0', 'v9.9.9'), snapshot: fc.integer({ min: -1, max: 3 }), dryRun: fc.boolean(), constraint: fc.constantFrom('^1.0.0', '>=1, <2', 'latest-dev', '!!'), type: fc.constantFrom('test_results', 'alarm'), payload: fc.anything() },
+      { requiredKeys: [] },
+    )
+    .map((b) => ({ raw: JSON.stringify(b) })),
   fc.constant({ raw: undefined as string | undefined }),
 );
 
@@ -33,14 +46,21 @@ describe('fuzzing every route', () => {
   it('never answers 5xx to random paths, queries and bodies', async () => {
     await fc.assert(
       fc.asyncProperty(fc.constantFrom(...ROUTES), fc.array(segment, { minLength: 3, maxLength: 3 }), queryArb, bodyArb, async (route, segs, query, body) => {
-        const path = route.path.replace('{env}', segs[0]!).replace('{id}', segs[1]!).replace('{seq}', segs[2]!);
+        const path = route.path
+          .replace('{env}', segs[0]!)
+          .replace('{id}', segs[1]!)
+          .replace('{seq}', segs[2]!)
+          .replace('{name}', segs[0]!)
+          .replace('{version}', segs[1]!)
+          .replace('{tag}', segs[2]!)
+          .replace('{consumer}', segs[2]!);
         const qs = new URLSearchParams(query).toString();
         const raw = route.method === 'GET' ? undefined : body.raw; // fetch cannot send a GET body
         const r = await t.call(route.method, path + (qs ? `?${qs}` : ''), { token, raw });
         expect(r.status, `${route.method} ${path}?${qs} ${body.raw} -> ${JSON.stringify(r.body)}`).toBeLessThan(500);
         if (r.status >= 400) expect(r.body.error?.message ?? r.body.message).toBeTruthy();
       }),
-      { numRuns: 400 },
+      { numRuns: 800 },
     );
   });
 
