@@ -1,3 +1,4 @@
+import { fmt, heading, int, quantile, storeOnlyDeps, sub } from './common.ts';
 import { createHash } from 'node:crypto';
 import { BatchWriteCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { putConsumer } from '#domain/artifacts';
@@ -49,18 +50,6 @@ const ARTIFACT = 'api';
 
 // ---------------------------------------------------------------- formatting
 
-const heading = (s: string) => console.log(`\n${s}\n${'='.repeat(s.length)}`);
-const sub = (s: string) => console.log(`\n${s}\n${'-'.repeat(s.length)}`);
-const fmt = (n: number, digits = 1) => n.toFixed(digits);
-const int = (n: number) => n.toLocaleString('en-US');
-const quantile = (xs: number[], q: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  if (s.length === 0) return NaN;
-  const pos = (s.length - 1) * q;
-  const lo = Math.floor(pos);
-  const hi = Math.ceil(pos);
-  return s[lo]! + (s[hi]! - s[lo]!) * (pos - lo);
-};
 const range = (xs: number[], show: (n: number) => string = int) => {
   const lo = Math.min(...xs);
   const hi = Math.max(...xs);
@@ -452,17 +441,7 @@ export async function benchHistory(): Promise<void> {
     probe.counter.attach(db);
     probe.reads.attach(db);
     // None of the measured calls starts a workflow, publishes an event, calls a gate or syncs a registry.
-    const unused = () => {
-      throw new Error('not used by this benchmark');
-    };
-    const deps: Deps = {
-      store: new DynamoStore(db, tableName),
-      clock: () => new Date(),
-      workflow: { start: unused, sendTaskSuccess: unused, sendTaskFailure: unused },
-      events: { publish: unused },
-      gates: { call: unused },
-      registry: { sync: unused },
-    };
+    const deps: Deps = storeOnlyDeps(new DynamoStore(db, tableName));
     const ctx: Ctx = { principal: { tenant: TENANT, id: 'bench', name: 'bench@stageline.local', roles: ['admin'], kind: 'machine' } };
     for (const [name, position] of [[ROLLBACK_ENV, 0], [METRICS_ENV, 1], [HISTORY_ENV, 2]] as const) {
       await createEnvironment(deps, ctx, envSchema.parse({ name, position, reason: 'bench' }));

@@ -1,3 +1,4 @@
+import { fmt, heading, quantile, sub } from './common.ts';
 import { randomUUID } from 'node:crypto';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { PutCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -59,19 +60,8 @@ const CONCURRENT_ROUNDS = 3;
 
 // ---------------------------------------------------------------- formatting
 
-const heading = (s: string) => console.log(`\n${s}\n${'='.repeat(s.length)}`);
-const sub = (s: string) => console.log(`\n${s}\n${'-'.repeat(s.length)}`);
-const fmt = (n: number, digits = 1) => n.toFixed(digits);
 const usd = (n: number, digits = 4) => `$${n.toFixed(digits)}`;
 const mark = (ok: boolean) => (ok ? 'PASS' : 'OVER');
-const quantile = (xs: number[], q: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  if (s.length === 0) return NaN;
-  const pos = (s.length - 1) * q;
-  const lo = Math.floor(pos);
-  const hi = Math.ceil(pos);
-  return s[lo]! + (s[hi]! - s[lo]!) * (pos - lo);
-};
 
 // ---------------------------------------------------------------- DynamoDB capacity accounting
 

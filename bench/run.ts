@@ -1,3 +1,4 @@
+import { fmt, heading, int, storeOnlyDeps } from './common.ts';
 import { createEnvironment } from '#domain/environments';
 import { batchItems, itemId, updateItem } from '#domain/items';
 import type { Ctx, Deps } from '#domain/ports';
@@ -26,9 +27,6 @@ const DDB_RUNS = 5;
 const CONFIGS = 10_000;
 const MODIFIED = 10;
 
-const fmt = (n: number, digits = 1) => n.toFixed(digits);
-const int = (n: number) => n.toLocaleString('en-US');
-const heading = (s: string) => console.log(`\n${s}\n${'='.repeat(s.length)}`);
 
 // ---------------------------------------------------------------- bundles
 
@@ -102,17 +100,7 @@ async function dynamo(endpoint: string): Promise<void> {
   const counter = new RequestCounter();
   counter.attach(db);
   // Config writes and diffs touch neither the workflow nor the bus; these stand-ins make that visible if it changes.
-  const unused = () => {
-    throw new Error('not used by this benchmark');
-  };
-  const deps: Deps = {
-    store: new DynamoStore(db, tableName),
-    clock: () => new Date(),
-    workflow: { start: unused, sendTaskSuccess: unused, sendTaskFailure: unused },
-    events: { publish: unused },
-    gates: { call: unused },
-    registry: { sync: unused },
-  };
+  const deps: Deps = storeOnlyDeps(new DynamoStore(db, tableName));
   const tenant = 'bench';
   const ctx: Ctx = { principal: { tenant, id: 'bench', name: 'bench@stageline.local', roles: ['admin'], kind: 'machine' } };
 
