@@ -29,5 +29,6 @@ export function storeOnlyDeps(store: DynamoStore): Deps {
     events: { publish: unused },
     gates: { call: unused },
     registry: { sync: unused },
+    scheduler: { scheduleOnce: unused, cancel: unused },
   };
 }

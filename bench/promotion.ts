@@ -728,7 +728,7 @@ export async function benchPromotion(): Promise<void> {
       },
     });
     const bus = new LocalEventBus();
-    const deps: Deps = { store: new DynamoStore(db, tableName), clock: () => new Date(), workflow, events: bus, gates: new HttpGateProvider(), registry: new OciRegistrySync() };
+    const deps: Deps = { store: new DynamoStore(db, tableName), clock: () => new Date(), workflow, events: bus, gates: new HttpGateProvider(), registry: new OciRegistrySync(), scheduler: { scheduleOnce: async () => undefined, cancel: async () => undefined } };
     resetDeps(deps); // the handlers (API and step) now use these adapters
     const b: Bench = { deps, workflow, bus, attribution, counter, signals, calls };
 

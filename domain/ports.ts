@@ -135,6 +135,15 @@ export interface Deps {
   events: Events;
   gates: GateProvider;
   registry: RegistrySync;
+  scheduler: Scheduler;
+}
+
+/** One-time schedules (EventBridge Scheduler on AWS, a local timer store locally) that fire a promotion's execution. */
+export interface Scheduler {
+  /** Creates or replaces the schedule `name` to fire at `at` with `payload`. */
+  scheduleOnce(name: string, at: Date, payload: { tenant: string; promotionId: string }): Promise<void>;
+  /** Removes it; a schedule that is gone (fired or never made) is fine. */
+  cancel(name: string): Promise<void>;
 }
 
 export interface Ctx {

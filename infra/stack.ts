@@ -320,16 +320,33 @@ export class StagelineStack extends Stack {
     this.promotionStateMachine = machines.get('promotion')!;
     this.rollbackStateMachine = machines.get('rollback')!;
 
-    // Write handlers start promotion and rollback flows and resume their
-    // waiting tasks (approve, reject, execute, cancel); readers get neither.
+    // ---- scheduled promotions: one-time EventBridge Scheduler schedules
+    // (`stageline-<tenant>-<promotion>`, deleted after they run) invoke the
+    // schedule-fire function, which resumes the flow parked at its go task.
+    const fireFn = this.functions.get('schedule-fire')!.fn;
+    for (const machine of machines.values()) machine.grantTaskResponse(fireFn);
+    const schedulerRole = new iam.Role(this, 'SchedulerRole', { assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com'), description: 'EventBridge Scheduler invoking schedule-fire' });
+    schedulerRole.addToPolicy(new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [fireFn.functionArn] }));
+    const scheduleArn = this.formatArn({ service: 'scheduler', resource: 'schedule', resourceName: 'default/stageline-*', arnFormat: ArnFormat.SLASH_RESOURCE_NAME });
+
+    // Write handlers start promotion and rollback flows, resume their waiting
+    // tasks (approve, reject, execute, cancel) and keep schedules; readers get none of it.
     for (const [name, fn] of this.functions) {
       if (dataAccessOf(name) !== 'write' || isWorkflowHandler(name)) continue;
       fn.fn.addEnvironment('PROMOTION_STATE_MACHINE_ARN', this.promotionStateMachine.stateMachineArn);
       fn.fn.addEnvironment('ROLLBACK_STATE_MACHINE_ARN', this.rollbackStateMachine.stateMachineArn);
+      fn.fn.addEnvironment('SCHEDULE_TARGET_ARN', fireFn.functionArn);
+      fn.fn.addEnvironment('SCHEDULER_ROLE_ARN', schedulerRole.roleArn);
       for (const machine of machines.values()) {
         machine.grantStartExecution(fn.fn);
         machine.grantTaskResponse(fn.fn);
       }
+      fn.fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['scheduler:CreateSchedule', 'scheduler:UpdateSchedule', 'scheduler:DeleteSchedule'], resources: [scheduleArn] }));
+      fn.fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['iam:PassRole'], resources: [schedulerRole.roleArn] }));
+      Validations.of(fn.fn).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule/default/stageline-*]',
+        reason: 'Schedules are made per promotion at request time (stageline-<tenant>-<promotion>), so their names are not known at deploy time; the prefix confines handlers to Stageline schedules in the default group.',
+      });
     }
 
     // ---- API

@@ -5,6 +5,8 @@ import { handler as promotionStep } from '../functions/handlers/promotion-step.t
 import { deps, resetDeps } from '../functions/http/deps.ts';
 import { LocalEventBus } from './event-bus.ts';
 import { LocalWorkflow } from './workflow.ts';
+import { LocalScheduler } from './scheduler.ts';
+import { handler as scheduleFire } from '../functions/handlers/schedule-fire.ts';
 import { ensureTable, startDynamo, type LocalDynamo } from './dynamodb.ts';
 import { startGateway, type Gateway, type LocalIamCredential } from './gateway.ts';
 import { LocalIssuer } from './issuer.ts';
@@ -22,6 +24,7 @@ export interface LocalStack {
   tableName: string;
   workflow: LocalWorkflow;
   bus: LocalEventBus;
+  scheduler: LocalScheduler;
   stop(): Promise<void>;
 }
 
@@ -75,8 +78,15 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     timeScale: opts.timeScale,
   });
   const bus = new LocalEventBus();
-  resetDeps({ ...base, workflow, events: bus });
+  // Schedules fire the same schedule-fire handler EventBridge Scheduler invokes on AWS.
+  const scheduler = new LocalScheduler({
+    fire: (payload) => scheduleFire(payload),
+    file: opts.journalFile ? opts.journalFile.replace(/\.json$/, '') + '.schedules.json' : opts.dataDir ? join(opts.dataDir, 'schedules.json') : undefined,
+    retryDelayMs: opts.timeScale ? Math.max(20, 1000 * opts.timeScale) : 1000,
+  });
+  resetDeps({ ...base, workflow, events: bus, scheduler });
   workflow.resume();
+  scheduler.resume();
   const issuer = await LocalIssuer.create({ file: opts.dataDir ? join(opts.dataDir, 'issuer.json') : undefined });
   const gateway = await startGateway({ port: opts.port, issuer, iam });
   return {
@@ -87,7 +97,9 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     tableName,
     workflow,
     bus,
+    scheduler,
     async stop() {
+      scheduler.stop();
       await workflow.stop();
       await gateway.close();
       await dynamo.stop();

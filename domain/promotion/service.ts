@@ -477,6 +477,7 @@ export async function cancelPromotion(deps: Deps, ctx: Ctx, id: string, reason?:
     assertAction('cancel', p.status, id);
     const next = moved(p, 'CANCELLED', me, deps.clock(), { taskToken: null, error: reason ? { code: 'CANCELLED', message: reason } : null });
     await savePromotion(deps, me, next, p, 'promotion.cancel', [], reason, ctx.requestId);
+    if (p.status === 'SCHEDULED') await deps.scheduler.cancel(scheduleName(p));
     if (p.taskToken) await deps.workflow.sendTaskFailure(p.taskToken, 'Cancelled', reason ?? 'cancelled');
     await publishEvent(deps, 'Promotion Cancelled', next, { actor: me.name, reason });
     return next;
@@ -490,6 +491,7 @@ export async function executePromotion(deps: Deps, ctx: Ctx, id: string, dryRun:
   assertAction('execute', p.status, id);
   if (dryRun) return { dryRun: true as const, promotionId: id, ...(await previewExecution(deps, p)) };
   // The flow waits at its "go" task for manual or scheduled promotions; an on-approval one is already executing.
+  if (p.status === 'SCHEDULED') await deps.scheduler.cancel(scheduleName(p));
   if (p.taskToken) await deps.workflow.sendTaskSuccess(p.taskToken, { next: 'execute' });
   return { accepted: true as const, promotion: p };
 }
@@ -520,8 +522,26 @@ export async function schedulePromotion(deps: Deps, ctx: Ctx, id: string, at: st
     }
     const next = moved(p, 'SCHEDULED', me, deps.clock(), { scheduledAt: when.toISOString(), trigger: 'scheduled' });
     await savePromotion(deps, me, next, p, 'promotion.schedule', [], `at ${when.toISOString()}`, ctx.requestId);
+    await deps.scheduler.scheduleOnce(scheduleName(next), when, { tenant: next.tenant, promotionId: next.id });
     return next;
   });
+}
+
+/** EventBridge Scheduler names: ≤ 64 of [0-9A-Za-z_.-]; one schedule per promotion. */
+export function scheduleName(p: Pick<Promotion, 'tenant' | 'id'>): string {
+  return `stageline-${p.tenant}-${p.id}`.replace(/[^0-9A-Za-z_.-]/g, '-').slice(0, 64);
+}
+
+/**
+ * A schedule fired: resume the flow parked at its go task. If the flow is not
+ * parked yet (the token is not stored), throw so the scheduler retries.
+ */
+export async function fireSchedule(deps: Deps, tenant: string, id: string): Promise<{ fired: boolean; status: string }> {
+  const p = await loadPromotion(deps, tenant, id);
+  if (p.status !== 'SCHEDULED') return { fired: false, status: p.status };
+  if (!p.taskToken) throw new Error(`promotion ${id} is not waiting for its go signal yet`);
+  await deps.workflow.sendTaskSuccess(p.taskToken, { next: 'execute' });
+  return { fired: true, status: p.status };
 }
 
 export async function addEvidence(

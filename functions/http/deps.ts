@@ -1,10 +1,11 @@
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import type { Deps, Events, Workflow } from '#domain/ports';
+import type { Deps, Events, Scheduler, Workflow } from '#domain/ports';
 import { DynamoStore, documentClient } from '../adapters/dynamo-store.ts';
 import { EventBridgeEvents } from '../adapters/events.ts';
 import { sfnWorkflowFromEnv } from '../adapters/sfn-workflow.ts';
 import { HttpGateProvider } from '../adapters/webhook-gates.ts';
 import { ConfiguredRegistrySync } from '../adapters/registry-credentials.ts';
+import { schedulerFromEnv } from '../adapters/scheduler.ts';
 
 let cached: Deps | undefined;
 
@@ -46,6 +47,7 @@ export function deps(): Deps {
       }),
       gates: new HttpGateProvider(),
       registry: new ConfiguredRegistrySync(),
+      scheduler: lazy<Scheduler>(() => schedulerFromEnv()),
     };
   }
   return cached;

@@ -274,16 +274,39 @@ describe('state machines (promotion, rollback)', () => {
         const actions = [...new Set(states.flatMap((st) => [st.Action].flat()))].sort();
         expect(actions, name).toEqual(['states:SendTaskFailure', 'states:SendTaskHeartbeat', 'states:SendTaskSuccess', 'states:StartExecution'].sort());
         for (const st of states) for (const r of [st.Resource].flat()) expect([{ Ref: promotionId }, { Ref: rollbackId }], name).toContainEqual(r);
-      } else if (name === 'promotion-step') {
+      } else if (name === 'promotion-step' || name === 'schedule-fire') {
         // resumes its own task token (decision taken before the token was stored); starts nothing
         expect(env.PROMOTION_STATE_MACHINE_ARN).toBeUndefined();
         expect([...new Set(states.flatMap((st) => [st.Action].flat()))].sort()).toEqual(['states:SendTaskFailure', 'states:SendTaskHeartbeat', 'states:SendTaskSuccess']);
-        const names = machines().map(([, m]) => m.Properties.StateMachineName as string);
-        for (const st of states) expect(names.some((n) => JSON.stringify(st.Resource).includes(`:stateMachine:${n}`)), JSON.stringify(st.Resource)).toBe(true);
+        // by name (the step: no dependency cycle) or by reference (schedule-fire)
+        const refs = [...machines().map(([, m]) => `:stateMachine:${m.Properties.StateMachineName as string}`), ...machines().map(([id]) => `"Ref":"${id}"`)];
+        for (const st of states) for (const r of [st.Resource].flat()) expect(refs.some((x) => JSON.stringify(r).includes(x)), JSON.stringify(r)).toBe(true);
       } else {
         expect(env.PROMOTION_STATE_MACHINE_ARN, name).toBeUndefined();
         expect(states, name).toEqual([]);
       }
+    }
+  });
+});
+
+describe('scheduled promotions', () => {
+  it('lets EventBridge Scheduler invoke only schedule-fire, and write handlers manage only stageline-* schedules', () => {
+    const fireId = functionIds().get('schedule-fire')!;
+    const roles = Object.entries(template.findResources('AWS::IAM::Role')).filter(([, r]) =>
+      JSON.stringify((r as Resource).Properties.AssumeRolePolicyDocument).includes('scheduler.amazonaws.com'),
+    );
+    expect(roles).toHaveLength(1);
+    const [roleId] = roles[0]!;
+    const statements = (Object.values(template.findResources('AWS::IAM::Policy')) as Resource[])
+      .filter((p) => (p.Properties.Roles as { Ref: string }[]).some((r) => r.Ref === roleId))
+      .flatMap((p) => p.Properties.PolicyDocument.Statement as { Action: string; Resource: unknown }[]);
+    expect(statements).toEqual([expect.objectContaining({ Action: 'lambda:InvokeFunction', Resource: { 'Fn::GetAtt': [fireId, 'Arn'] } })]);
+    for (const [name, id] of functionIds()) {
+      const sched = statementsOf(id).filter((st) => [st.Action].flat().some((a) => a.startsWith('scheduler:')));
+      if (dataAccessOf(name) === 'write' && !(WORKFLOW_HANDLERS as readonly string[]).includes(name)) {
+        expect(sched, name).toHaveLength(1);
+        expect(JSON.stringify(sched[0]!.Resource), name).toContain('schedule/default/stageline-*');
+      } else expect(sched, name).toEqual([]);
     }
   });
 });

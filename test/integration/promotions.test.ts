@@ -249,6 +249,28 @@ describe('manual execution and scheduling', () => {
   });
 });
 
+describe('scheduled promotions', () => {
+  it('a schedule fires the execution at its time; cancelling removes the schedule', async () => {
+    const { tenant, u } = await tenantWithConfigs();
+    const r = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'dev', targetEnvironment: 'staging', trigger: 'manual' } });
+    await waitForToken(t, u.viewer, r.body.id);
+    const at = new Date(Date.now() + 1500).toISOString();
+    expect((await t.call('POST', `/api/v1/promotions/${r.body.id}/schedule`, { token: u.deployer, body: { at } })).body.status).toBe('SCHEDULED');
+    expect(t.stack.scheduler.pending()).toContain(`stageline-${tenant}-${r.body.id}`);
+    const done = await waitFor(t, u.viewer, r.body.id, ['COMPLETED', 'FAILED', 'CANCELLED'], 20_000);
+    expect(done.status).toBe('COMPLETED');
+    expect(done.transitions.map((x: any) => x.status)).toEqual(['PENDING', 'VALIDATING', 'APPROVED', 'SCHEDULED', 'EXECUTING', 'COMPLETED']);
+    expect(t.stack.scheduler.pending()).not.toContain(`stageline-${tenant}-${r.body.id}`);
+
+    await t.call('POST', '/api/v1/environments/dev/configs', { token: u.deployer, body: { key: 'later', value: 1 } });
+    const r2 = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'dev', targetEnvironment: 'staging', trigger: 'manual' } });
+    await waitForToken(t, u.viewer, r2.body.id);
+    await t.call('POST', `/api/v1/promotions/${r2.body.id}/schedule`, { token: u.deployer, body: { at: new Date(Date.now() + 3600_000).toISOString() } });
+    expect((await t.call('DELETE', `/api/v1/promotions/${r2.body.id}?reason=not%20tonight`, { token: u.deployer })).body.status).toBe('CANCELLED');
+    expect(t.stack.scheduler.pending()).not.toContain(`stageline-${tenant}-${r2.body.id}`);
+  });
+});
+
 describe('idempotency', () => {
   it('same key and body: same response, one promotion; same key, other body: 422', async () => {
     const { u } = await tenantWithConfigs();

@@ -1,0 +1,44 @@
+import { ConflictException, CreateScheduleCommand, DeleteScheduleCommand, ResourceNotFoundException, SchedulerClient, UpdateScheduleCommand } from '@aws-sdk/client-scheduler';
+import type { Scheduler } from '#domain/ports';
+
+/**
+ * EventBridge Scheduler one-time schedules (`at(...)`, UTC) that invoke the
+ * schedule-fire function; they delete themselves after running.
+ */
+export class EventBridgeScheduler implements Scheduler {
+  constructor(
+    private readonly client: SchedulerClient,
+    private readonly targetArn: string,
+    private readonly roleArn: string,
+  ) {}
+
+  async scheduleOnce(name: string, at: Date, payload: { tenant: string; promotionId: string }): Promise<void> {
+    const input = {
+      Name: name,
+      ScheduleExpression: `at(${at.toISOString().slice(0, 19)})`,
+      ScheduleExpressionTimezone: 'UTC',
+      FlexibleTimeWindow: { Mode: 'OFF' as const },
+      ActionAfterCompletion: 'DELETE' as const,
+      Target: { Arn: this.targetArn, RoleArn: this.roleArn, Input: JSON.stringify(payload), RetryPolicy: { MaximumRetryAttempts: 10, MaximumEventAgeInSeconds: 3600 } },
+    };
+    try {
+      await this.client.send(new CreateScheduleCommand(input));
+    } catch (err) {
+      if (!(err instanceof ConflictException)) throw err;
+      await this.client.send(new UpdateScheduleCommand(input));
+    }
+  }
+
+  async cancel(name: string): Promise<void> {
+    try {
+      await this.client.send(new DeleteScheduleCommand({ Name: name }));
+    } catch (err) {
+      if (!(err instanceof ResourceNotFoundException)) throw err;
+    }
+  }
+}
+
+export function schedulerFromEnv(env: NodeJS.ProcessEnv = process.env): EventBridgeScheduler {
+  if (!env.SCHEDULE_TARGET_ARN || !env.SCHEDULER_ROLE_ARN) throw new Error('SCHEDULE_TARGET_ARN and SCHEDULER_ROLE_ARN must be set to schedule promotions');
+  return new EventBridgeScheduler(new SchedulerClient({}), env.SCHEDULE_TARGET_ARN, env.SCHEDULER_ROLE_ARN);
+}
