@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { envName, itemKey } from '../schemas.ts';
 import type { Condition } from './model.ts';
+import { STATUSES } from './lifecycle.ts';
 
 /** Accepts seed 002's snake_case as well as camelCase (one model, both request shapes). */
 function camelKeys(v: unknown): unknown {
@@ -152,7 +153,12 @@ export type UpdateRule = z.infer<typeof updateRule>;
 
 export const listPromotionsQuery = z
   .object({
-    status: z.string().regex(/^[A-Za-z_]+$/).transform((s) => s.toUpperCase()).optional(),
+    // Seed 002's lower-case names are accepted too (pending → PENDING, ...).
+    status: z
+      .string()
+      .transform((s) => s.toUpperCase())
+      .pipe(z.enum(STATUSES, { message: `must be one of ${STATUSES.join(', ')} (any case)` }))
+      .optional(),
     source: envName.optional(),
     target: envName.optional(),
     subject: z.string().min(1).max(120).optional(),

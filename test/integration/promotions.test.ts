@@ -225,6 +225,9 @@ describe('lifecycle rules', () => {
     expect(bad.status).toBe(400);
     expect(bad.body.error.issues[0].path).toBe('body.configIds');
     expect((await t.call('GET', '/api/v1/promotions/nope', { token: u.viewer })).status).toBe(400);
+    const badStatus = await t.call('GET', '/api/v1/promotions?status=done', { token: u.viewer });
+    expect(badStatus.status).toBe(400);
+    expect(badStatus.body.error.issues[0].path).toBe('query.status');
     expect((await t.call('GET', '/api/v1/promotions/prm_0000000000000000000', { token: u.viewer })).status).toBe(404);
     expect((await t.call('POST', '/api/v1/promotions', { token: u.viewer, body: { sourceEnvironment: 'dev', targetEnvironment: 'staging' } })).status).toBe(403);
   });
