@@ -26,6 +26,18 @@ export function itemView(kind: ItemKind, e: StoredEntry): Item {
 
 type Change = { kind: ItemKind; key: string; entry: StoredEntry | null };
 
+/**
+ * The next snapshot of an environment for new roots, and the environment
+ * pointing at it (version bumped): what every head move writes together.
+ */
+export function advanceHead(env: Environment, roots: Roots, by: string, now: string, change: Snapshot['change'], reason?: string): { snapshot: Snapshot; env: Environment } {
+  const seq = env.head.seq + 1;
+  const digest = rootsDigest(roots);
+  const itemCount = roots.config.n + roots.flag.n;
+  const snapshot: Snapshot = { environment: env.name, seq, digest, roots, parentSeq: env.head.seq, itemCount, createdAt: now, createdBy: by, change, reason };
+  return { snapshot, env: { ...env, head: { seq, digest, roots }, itemCount, version: env.version + 1, updatedAt: now, updatedBy: by } };
+}
+
 interface CommitPlan {
   changes: Change[];
   action: Snapshot['change']['action'];
@@ -56,22 +68,15 @@ async function commit(
     if (mine.length) roots[kind] = await applyChanges(source, roots[kind], new Map(mine.map((c) => [c.key, c.entry])), sink);
   }
   const now = deps.clock().toISOString();
-  const digest = rootsDigest(roots);
-  const seq = env.head.seq + 1;
-  const itemCount = roots.config.n + roots.flag.n;
-  const snapshot: Snapshot = {
-    environment: env.name,
-    seq,
-    digest,
+  const { snapshot, env: next } = advanceHead(
+    env,
     roots,
-    parentSeq: env.head.seq,
-    itemCount,
-    createdAt: now,
-    createdBy: actorName,
-    change: { action: plan.action, keys: plan.changes.slice(0, 20).map((c) => `${c.kind}:${c.key}`), count: plan.changes.length },
-    reason: plan.reason,
-  };
-  const next: Environment = { ...env, head: { seq, digest, roots }, itemCount, version: env.version + 1, updatedAt: now, updatedBy: actorName };
+    actorName,
+    now,
+    { action: plan.action, keys: plan.changes.slice(0, 20).map((c) => `${c.kind}:${c.key}`), count: plan.changes.length },
+    plan.reason,
+  );
+  const digest = snapshot.digest;
   await deps.store.putNodes(tenant, sink.nodes);
   const newIds = plan.changes.filter((c) => c.entry && c.entry.n === 1).map((c) => ({ id: c.entry!.i, kind: c.kind, key: c.key }));
   if (newIds.length) await deps.store.putItemIds(tenant, newIds);

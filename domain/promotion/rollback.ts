@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { requireRole } from '../auth.ts';
 import { RuleViolation, VersionConflict } from '../errors.ts';
-import { rootsDigest } from '../items.ts';
-import type { Environment, Roots, Snapshot } from '../model.ts';
+import { advanceHead } from '../items.ts';
+import type { Roots } from '../model.ts';
 import type { Ctx, Deps, WriteOp } from '../ports.ts';
 import { retryOnConflict } from '../retry.ts';
 import { applyChanges, diffTrees, lookup, memoSource, NodeSink, type StoredEntry } from '../tree.ts';
@@ -120,21 +120,15 @@ async function configPlan(deps: Deps, p: Promotion): Promise<Plan> {
   }
   await deps.store.putNodes(p.tenant, sink.nodes);
   const now = deps.clock().toISOString();
-  const seq = env.head.seq + 1;
-  const digest = rootsDigest(roots);
-  const snapshot: Snapshot = {
-    environment: env.name,
-    seq,
-    digest,
+  const { snapshot, env: next } = advanceHead(
+    env,
     roots,
-    parentSeq: env.head.seq,
-    itemCount: roots.config.n + roots.flag.n,
-    createdAt: now,
-    createdBy: 'rollback',
-    change: { action: 'restore', keys: reverts.slice(0, 20).map((r) => `${(r as { kind: string }).kind}:${(r as { key: string }).key}`), count: reverts.length, restoredFrom: before.seq },
-    reason: `rollback of ${p.id}`,
-  };
-  const next: Environment = { ...env, head: { seq, digest, roots }, itemCount: snapshot.itemCount, version: env.version + 1, updatedAt: now, updatedBy: 'rollback' };
+    'rollback',
+    now,
+    { action: 'restore', keys: reverts.slice(0, 20).map((r) => `${(r as { kind: string }).kind}:${(r as { key: string }).key}`), count: reverts.length, restoredFrom: before.seq },
+    `rollback of ${p.id}`,
+  );
+  const { seq, digest } = snapshot;
   return {
     ops: [{ kind: 'environment', env: next, expectedVersion: env.version }, { kind: 'snapshot', snapshot }],
     reverts,

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { chainEntry } from '../audit.ts';
 import { DomainError, TargetBusy } from '../errors.ts';
-import { rootsDigest } from '../items.ts';
+import { advanceHead } from '../items.ts';
 import type { Environment, Roots, Snapshot } from '../model.ts';
 import type { Deps, WriteOp } from '../ports.ts';
 import { retryOnConflict } from '../retry.ts';
@@ -202,21 +202,15 @@ async function configOps(deps: Deps, p: Promotion & { subject: { type: 'config' 
   }
   await deps.store.putNodes(p.tenant, sink.nodes);
   const now = deps.clock().toISOString();
-  const digest = rootsDigest(roots);
-  const seq = target.head.seq + 1;
-  const snapshot: Snapshot = {
-    environment: target.name,
-    seq,
-    digest,
+  const { snapshot, env } = advanceHead(
+    target,
     roots,
-    parentSeq: target.head.seq,
-    itemCount: roots.config.n + roots.flag.n,
-    createdAt: now,
-    createdBy: p.requestedBy.name,
-    change: { action: 'batch', keys: changes.slice(0, 20).map((c) => `${c.kind}:${c.key}`), count: changes.length },
-    reason: `promotion ${p.id} from ${p.sourceEnvironment}@${p.subject.sourceSnapshot.seq}`,
-  };
-  const env: Environment = { ...target, head: { seq, digest, roots }, itemCount: snapshot.itemCount, version: target.version + 1, updatedAt: now, updatedBy: p.requestedBy.name };
+    p.requestedBy.name,
+    now,
+    { action: 'batch', keys: changes.slice(0, 20).map((c) => `${c.kind}:${c.key}`), count: changes.length },
+    `promotion ${p.id} from ${p.sourceEnvironment}@${p.subject.sourceSnapshot.seq}`,
+  );
+  const { seq, digest } = snapshot;
   const dep = deployment(p, `${target.name}@${seq}`, '', digest, now);
   const ops: WriteOp[] = [
     { kind: 'environment', env, expectedVersion: target.version },
