@@ -123,6 +123,10 @@ export class ArtifactNotFound extends DomainError {
   readonly code = 'ARTIFACT_NOT_FOUND';
 }
 
+export class DeploymentNotFound extends DomainError {
+  readonly code = 'DEPLOYMENT_NOT_FOUND';
+}
+
 /** The requester tried to approve their own promotion, or one person tried to count twice. */
 export class SelfApprovalForbidden extends DomainError {
   readonly code = 'SELF_APPROVAL_FORBIDDEN';

@@ -24,6 +24,8 @@ export type WriteOp =
   | { kind: 'artifactVersion'; artifact: ArtifactVersion }
   | { kind: 'rule'; rule: Rule; expectedVersion: number | null }
   | { kind: 'deleteRule'; id: string; expectedVersion: number }
+  /** one rule per source → target pair: claimed with the rule, released when it goes or moves */
+  | { kind: 'rulePair'; source: string; target: string; ruleId: string; claim: boolean }
   | { kind: 'approval'; promotionId: string; approval: Approval }
   | { kind: 'audit'; entry: AuditEntry };
 
@@ -36,7 +38,8 @@ export interface MetricDelta {
 }
 
 export interface PromotionFilter {
-  status?: string;
+  /** any of these statuses */
+  status?: string[];
   source?: string;
   target?: string;
   subject?: string;
@@ -90,6 +93,8 @@ export interface Store {
   listTags(tenant: string, artifact: string, env: string): Promise<Tag[]>;
   listConsumers(tenant: string, artifact: string): Promise<Consumer[]>;
   getDeployment(tenant: string, env: string, deployedAt: string, id: string): Promise<Deployment | null>;
+  /** A deployment by its id alone (seed 002's source_deployment_id). */
+  findDeployment(tenant: string, id: string): Promise<Deployment | null>;
   /** Newest first, O(limit) whatever the history size. */
   listDeployments(tenant: string, env: string, limit: number, cursor?: string): Promise<Page<Deployment>>;
   getMetrics(tenant: string, env: string, fromDay: string, toDay: string): Promise<{ day: string; counters: Record<string, number> }[]>;
@@ -107,7 +112,8 @@ export interface Store {
    * Idempotency records (per tenant and key): claim before running a request,
    * complete with the response, release if it failed with a 5xx.
    */
-  claimIdempotency(tenant: string, key: string, requestHash: string, now: Date, ttlSeconds: number): Promise<IdempotencyClaim>;
+  /** `leaseSeconds`: how long an IN_PROGRESS claim holds (the function's timeout); after it a crashed request's key is free again. */
+  claimIdempotency(tenant: string, key: string, requestHash: string, now: Date, ttlSeconds: number, leaseSeconds: number): Promise<IdempotencyClaim>;
   completeIdempotency(tenant: string, key: string, requestHash: string, response: { statusCode: number; body: string }): Promise<void>;
   releaseIdempotency(tenant: string, key: string): Promise<void>;
 
@@ -157,7 +163,8 @@ export interface Ctx {
  */
 export interface Workflow {
   /** Starts the flow for a promotion; idempotent per promotion id. Returns the execution id. */
-  start(machine: 'promotion' | 'rollback', input: { tenant: string; promotionId: string }): Promise<string>;
+  /** `attempt` (> 0) names a new run after failed gates were validated again. */
+  start(machine: 'promotion' | 'rollback', input: { tenant: string; promotionId: string; attempt?: number }): Promise<string>;
   /** Resumes a waiting task. Unknown or finished tokens are ignored (returns false). */
   sendTaskSuccess(token: string, output: Record<string, unknown>): Promise<boolean>;
   sendTaskFailure(token: string, error: string, cause: string): Promise<boolean>;

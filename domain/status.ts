@@ -76,7 +76,7 @@ export async function status(deps: Deps, ctx: Ctx, only?: string) {
   const active = (await Promise.all(targets.map((t) => deps.store.activePromotions(tenant, t)))).flat();
   // A blocked promotion stops being news once a later one of the same release into the same target exists.
   const superseded = (p: Promotion) => (recentByTarget.get(p.targetEnvironment) ?? []).some((q) => q.releaseDigest === p.releaseDigest && q.requestedAt > p.requestedAt);
-  const failed = (await deps.store.listPromotions(tenant, { status: 'VALIDATION_FAILED' }, 10)).items.filter(
+  const failed = (await deps.store.listPromotions(tenant, { status: ['VALIDATION_FAILED'] }, 10)).items.filter(
     (p) => targets.includes(p.targetEnvironment) && now.getTime() - new Date(p.updatedAt).getTime() < 7 * 86_400_000 && !superseded(p),
   );
   const pending = [...active, ...failed]

@@ -43,7 +43,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import { ROLES } from '../domain/auth.ts';
 import { TABLE } from '../functions/adapters/keys.ts';
-import { ALL_HANDLERS, FALLBACK_HANDLER, ROUTES, WORKFLOW_HANDLERS, type AuthType } from '../functions/http/routes.ts';
+import { ALL_HANDLERS, CORS, FALLBACK_HANDLER, ROUTES, WORKFLOW_HANDLERS, type AuthType } from '../functions/http/routes.ts';
 import { HandlerFunction } from './function.ts';
 import { aslPath, STATE_MACHINES, type StateMachineName, type SubstitutionKey } from './state-machines.ts';
 import { storeActions } from './store-actions.ts';
@@ -370,12 +370,12 @@ export class StagelineStack extends Stack {
       createDefaultStage: false,
       corsPreflight: {
         allowOrigins: allowedOrigins,
-        allowMethods: [CorsHttpMethod.GET, CorsHttpMethod.POST, CorsHttpMethod.PUT, CorsHttpMethod.PATCH, CorsHttpMethod.DELETE],
-        allowHeaders: ['authorization', 'content-type', 'x-tenant-id'],
-        exposeHeaders: ['allow'],
+        allowMethods: CORS.allowMethods.map((m) => CorsHttpMethod[m]),
+        allowHeaders: [...CORS.allowHeaders],
+        exposeHeaders: [...CORS.exposeHeaders],
         // Bearer tokens, not cookies: credentials mode is never needed.
         allowCredentials: false,
-        maxAge: Duration.hours(1),
+        maxAge: Duration.seconds(CORS.maxAgeSeconds),
       },
     });
 

@@ -5,7 +5,7 @@ import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { MAX_BODY_BYTES } from '../functions/http/handler.ts';
-import { FALLBACK_HANDLER, matchRoute, routeKey, type Route } from '../functions/http/routes.ts';
+import { CORS, FALLBACK_HANDLER, matchRoute, routeKey, type Route } from '../functions/http/routes.ts';
 import type { LocalIssuer } from './issuer.ts';
 
 /**
@@ -49,11 +49,17 @@ async function readBody(req: IncomingMessage): Promise<Buffer | 'too-large'> {
   return Buffer.concat(chunks);
 }
 
+/** The region the local API pretends to live in; SigV4 scoped to another region or service is refused, as on AWS. */
+export const LOCAL_REGION = process.env.AWS_REGION && process.env.AWS_REGION !== 'local' ? process.env.AWS_REGION : 'us-east-1';
+
 async function verifySigV4(req: IncomingMessage, url: URL, body: Buffer, creds: LocalIamCredential[]): Promise<string | null> {
   const auth = req.headers.authorization ?? '';
   const m = /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request, ?SignedHeaders=([^,]+), ?Signature=([0-9a-f]+)$/.exec(auth);
   if (!m) return null;
   const [, accessKeyId, , region, service, signedHeaders, signature] = m;
+  // IAM auth on API Gateway: the credential scope must be this region and execute-api, and the host must be signed.
+  if (region !== LOCAL_REGION || service !== 'execute-api') return null;
+  if (!signedHeaders!.split(';').includes('host')) return null;
   const cred = creds.find((c) => c.accessKeyId === accessKeyId);
   const amzDate = req.headers['x-amz-date'];
   if (!cred || typeof amzDate !== 'string') return null;
@@ -75,7 +81,8 @@ async function verifySigV4(req: IncomingMessage, url: URL, body: Buffer, creds: 
       path: url.pathname,
       query: Object.fromEntries(url.searchParams),
       headers,
-      body: body.length ? body.toString('utf8') : undefined,
+      // The bytes as sent: a body that is not UTF-8 must hash exactly as the client hashed it.
+      body: body.length ? new Uint8Array(body) : undefined,
     }),
     { signingDate: date },
   );
@@ -88,6 +95,10 @@ export interface GatewayOptions {
   host?: string;
   issuer: LocalIssuer;
   iam?: LocalIamCredential[];
+  /** false until the stack is ready (npm start: seeded, tokens written); requests meanwhile get 503 */
+  ready?: () => boolean;
+  /** browser origins allowed by CORS (default: any) */
+  allowedOrigins?: string[];
   /** extra static responses (the dashboard) */
   extra?: (req: IncomingMessage, url: URL) => { status: number; type: string; body: string } | null;
 }
@@ -98,14 +109,48 @@ export interface Gateway {
   close(): Promise<void>;
 }
 
+function eventBody(body: Buffer): { body: string | undefined; isBase64Encoded: boolean } {
+  if (!body.length) return { body: undefined, isBase64Encoded: false };
+  try {
+    return { body: new TextDecoder('utf-8', { fatal: true }).decode(body), isBase64Encoded: false };
+  } catch {
+    return { body: body.toString('base64'), isBase64Encoded: true };
+  }
+}
+
 export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
+  const origins = opts.allowedOrigins ?? (process.env.STAGELINE_ALLOWED_ORIGINS ?? '*').split(',').map((o) => o.trim()).filter(Boolean);
   const server: Server = createServer(async (req, res) => {
     const send = (status: number, body: unknown, headers: Record<string, string> = {}) => {
       res.writeHead(status, { 'content-type': 'application/json', ...headers });
       res.end(typeof body === 'string' ? body : JSON.stringify(body));
     };
+    const requestId = randomUUID();
     try {
+      const origin = req.headers.origin;
+      const allowed = origins.includes('*') ? '*' : origin && origins.includes(origin) ? origin : null;
+      if (allowed) {
+        res.setHeader('access-control-allow-origin', allowed);
+        res.setHeader('access-control-expose-headers', CORS.exposeHeaders.join(','));
+        if (allowed !== '*') res.setHeader('vary', 'origin');
+      }
+      // CORS preflight, answered by the gateway as API Gateway's corsPreflight does.
+      if (req.method === 'OPTIONS' && origin && req.headers['access-control-request-method']) {
+        if (!allowed) return send(403, { message: 'Forbidden' });
+        res.writeHead(204, {
+          'access-control-allow-methods': CORS.allowMethods.join(','),
+          'access-control-allow-headers': CORS.allowHeaders.join(','),
+          'access-control-max-age': String(CORS.maxAgeSeconds),
+        });
+        return res.end();
+      }
+      if (opts.ready && !opts.ready()) return send(503, { message: 'Starting: the local stack is not ready yet' }, { 'retry-after': '1' });
       const url = new URL(req.url ?? '/', `http://${req.headers.host ?? 'localhost'}`);
+      try {
+        decodeURIComponent(url.pathname);
+      } catch {
+        return send(400, { message: 'Bad Request: the path has a malformed percent-escape', requestId }, { 'x-request-id': requestId });
+      }
       const extra = opts.extra?.(req, url);
       if (extra) return send(extra.status, extra.body, { 'content-type': extra.type });
       const method = (req.method ?? 'GET').toUpperCase();
@@ -130,7 +175,6 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       );
       const query: Record<string, string> = {};
       for (const [k, v] of url.searchParams) query[k] = k in query ? `${query[k]},${v}` : v;
-      const requestId = randomUUID();
       const key = route ? routeKey(route) : '$default';
       const event = {
         version: '2.0',
@@ -140,8 +184,8 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
         headers,
         queryStringParameters: Object.keys(query).length ? query : undefined,
         pathParameters: match.kind === 'route' && Object.keys(match.params).length ? match.params : undefined,
-        body: body.length ? body.toString('utf8') : undefined,
-        isBase64Encoded: false,
+        // Like API Gateway: a body that is not valid UTF-8 reaches the function base64-encoded.
+        ...eventBody(body),
         requestContext: {
           accountId: '000000000000',
           apiId: 'local',
@@ -167,7 +211,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       res.end(result.body ?? '');
     } catch (err) {
       console.error('local gateway error', err);
-      if (!res.headersSent) send(500, { message: 'Internal Server Error' });
+      if (!res.headersSent) send(500, { message: 'Internal Server Error', requestId }, { 'x-request-id': requestId });
     }
   });
   await new Promise<void>((resolve, reject) => {

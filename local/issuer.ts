@@ -56,11 +56,14 @@ export class LocalIssuer {
 
   /** What API Gateway's JWT authorizer checks; throws on any failure. */
   async verify(token: string): Promise<JWTPayload> {
-    const { payload } = await jwtVerify(token, createLocalJWKSet(this.jwks), {
+    const { payload, protectedHeader } = await jwtVerify(token, createLocalJWKSet(this.jwks), {
       issuer: this.issuer,
       audience: this.audience,
       algorithms: ['ES256', 'RS256'],
+      requiredClaims: ['exp', 'iat', 'sub'],
     });
+    // API Gateway's JWT authorizer selects the key by kid and refuses a token without one.
+    if (!protectedHeader.kid) throw new Error('token has no kid');
     return payload;
   }
 }

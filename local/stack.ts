@@ -40,6 +40,8 @@ export interface LocalStackOptions {
   journalFile?: string;
   /** shrinks Retry intervals of the state machines (tests) */
   timeScale?: number;
+  /** false until the caller finished its own set-up (npm start: demo seed + tokens); the gateway answers 503 meanwhile */
+  ready?: () => boolean;
   /** fault injection for tests: runs before each state-machine task */
   beforeStep?: (payload: unknown) => Promise<void> | void;
 }
@@ -88,7 +90,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   workflow.resume();
   scheduler.resume();
   const issuer = await LocalIssuer.create({ file: opts.dataDir ? join(opts.dataDir, 'issuer.json') : undefined });
-  const gateway = await startGateway({ port: opts.port, issuer, iam });
+  const gateway = await startGateway({ port: opts.port, issuer, iam, ready: opts.ready });
   return {
     gateway,
     dynamo,

@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { deps } from '../functions/http/deps.ts';
 import { DEMO_USERS } from './issuer.ts';
@@ -10,18 +10,25 @@ const dataDir = process.env.STAGELINE_DATA_DIR ?? join(process.cwd(), '.stagelin
 const port = Number(process.env.PORT ?? 3000);
 const dynamoPort = process.env.DYNAMODB_PORT ? Number(process.env.DYNAMODB_PORT) : undefined;
 
-const stack = await startLocalStack({ dataDir, port, dynamoPort });
+// Readiness means seeded: /health (and every route) answers 503 until the demo tenant and tokens exist.
+let ready = false;
+const stack = await startLocalStack({ dataDir, port, dynamoPort, ready: () => ready });
 await seedDemo(deps());
 const tokens: Record<string, string> = {};
 for (const [name, user] of Object.entries(DEMO_USERS)) tokens[name] = await stack.issuer.sign(user);
-writeFileSync(join(dataDir, 'tokens.json'), JSON.stringify(tokens, null, 2));
+// Tokens and the pipeline's secret key: readable by this user only.
+writeFileSync(join(dataDir, 'tokens.json'), JSON.stringify(tokens, null, 2), { mode: 0o600 });
 writeFileSync(
   join(dataDir, 'tokens.env'),
   Object.entries(tokens).map(([n, t]) => `export ${n.toUpperCase()}_TOKEN=${t}`).join('\n') +
     `\nexport STAGELINE_URL=${stack.gateway.url}` +
     // The CD pipeline's IAM credential (SigV4) for the machine routes, bound to tenant acme.
     `\nexport PIPELINE_ACCESS_KEY_ID=${stack.iam[0]!.accessKeyId}\nexport PIPELINE_SECRET_ACCESS_KEY=${stack.iam[0]!.secretAccessKey}\n`,
+  { mode: 0o600 },
 );
+// writeFileSync's mode applies only when it creates the file: tighten files left by older versions too.
+for (const f of ['tokens.json', 'tokens.env']) chmodSync(join(dataDir, f), 0o600);
+ready = true;
 
 console.log(`Stageline local stack is up
   API            ${stack.gateway.url}   (GET /health needs no token)

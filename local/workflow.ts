@@ -187,11 +187,11 @@ export class LocalWorkflow implements Workflow {
   }
 
   /** `<machine>:<tenant>:<promotionId>` */
-  static executionId(machine: Machine, input: { tenant: string; promotionId: string }): string {
-    return `${machine}:${input.tenant}:${input.promotionId}`;
+  static executionId(machine: Machine, input: { tenant: string; promotionId: string; attempt?: number }): string {
+    return `${machine}:${input.tenant}:${input.promotionId}${input.attempt ? `#${input.attempt}` : ''}`;
   }
 
-  async start(machine: Machine, input: { tenant: string; promotionId: string }): Promise<string> {
+  async start(machine: Machine, input: { tenant: string; promotionId: string; attempt?: number }): Promise<string> {
     if (this.stopped) throw new Error('LocalWorkflow is stopped');
     this.compile(machine); // fail before recording anything if the machine is missing or invalid
     const id = LocalWorkflow.executionId(machine, input);

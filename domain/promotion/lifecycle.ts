@@ -5,9 +5,12 @@ import { TransitionNotAllowed } from '../errors.ts';
  * which. Every API action and every state-machine step goes through
  * `transition()`.
  *
- * Seed 002's lower-case statuses map onto these: pending → PENDING /
- * VALIDATING / AWAITING_APPROVAL, approved → APPROVED / SCHEDULED / EXECUTING,
- * rejected → REJECTED, completed → COMPLETED, failed → FAILED.
+ * Seed 002's lower-case statuses map onto these through SEED_STATUSES below
+ * (the one table the list filter and the docs use).
+ *
+ * A promotion whose gates failed (VALIDATION_FAILED) is not final: new
+ * evidence can arrive and `validate` runs the gates again, until the
+ * promotion expires or is cancelled. That is the only cycle in the table.
  */
 export const STATUSES = [
   'PENDING',
@@ -27,9 +30,9 @@ export const STATUSES = [
 export type Status = (typeof STATUSES)[number];
 
 export const TRANSITIONS: Record<Status, readonly Status[]> = {
-  PENDING: ['VALIDATING', 'CANCELLED'],
+  PENDING: ['VALIDATING', 'CANCELLED', 'EXPIRED'],
   VALIDATING: ['VALIDATION_FAILED', 'AWAITING_APPROVAL', 'APPROVED', 'CANCELLED'],
-  VALIDATION_FAILED: [],
+  VALIDATION_FAILED: ['VALIDATING', 'CANCELLED', 'EXPIRED'],
   // VALIDATION_FAILED here: a rebased release is validated again and may now fail its gates.
   AWAITING_APPROVAL: ['APPROVED', 'REJECTED', 'EXPIRED', 'CANCELLED', 'VALIDATION_FAILED'],
   APPROVED: ['SCHEDULED', 'EXECUTING', 'CANCELLED'],
@@ -45,16 +48,35 @@ export const TRANSITIONS: Record<Status, readonly Status[]> = {
 
 /** API actions and the statuses each may be taken from. */
 export const ACTIONS = {
-  validate: ['PENDING'],
+  validate: ['PENDING', 'VALIDATION_FAILED'],
   approve: ['AWAITING_APPROVAL'],
   reject: ['AWAITING_APPROVAL'],
   execute: ['APPROVED', 'SCHEDULED'],
   schedule: ['APPROVED'],
   rollback: ['COMPLETED'],
   rebase: ['AWAITING_APPROVAL'],
-  cancel: ['PENDING', 'VALIDATING', 'AWAITING_APPROVAL', 'APPROVED', 'SCHEDULED'],
+  cancel: ['PENDING', 'VALIDATING', 'VALIDATION_FAILED', 'AWAITING_APPROVAL', 'APPROVED', 'SCHEDULED'],
 } as const satisfies Record<string, readonly Status[]>;
 export type Action = keyof typeof ACTIONS;
+
+/**
+ * Seed 002's lower-case status names and the statuses each covers. The list
+ * filter (`?status=pending`) and the README's status table both come from here.
+ */
+export const SEED_STATUSES = {
+  pending: ['PENDING', 'VALIDATING', 'VALIDATION_FAILED', 'AWAITING_APPROVAL'],
+  approved: ['APPROVED', 'SCHEDULED', 'EXECUTING'],
+  rejected: ['REJECTED'],
+  completed: ['COMPLETED'],
+  failed: ['FAILED', 'EXPIRED', 'CANCELLED', 'ROLLED_BACK'],
+} as const satisfies Record<string, readonly Status[]>;
+
+/** `pending` → its statuses; `AWAITING_APPROVAL` (any case) → itself; unknown → null. */
+export function statusesFor(name: string): Status[] | null {
+  if (name in SEED_STATUSES) return [...SEED_STATUSES[name as keyof typeof SEED_STATUSES]];
+  const upper = name.toUpperCase() as Status;
+  return (STATUSES as readonly string[]).includes(upper) ? [upper] : null;
+}
 
 export function isTerminal(status: Status): boolean {
   return TRANSITIONS[status].length === 0 || status === 'COMPLETED';

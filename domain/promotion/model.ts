@@ -118,6 +118,13 @@ export interface Promotion {
   } | null;
   error: { code: string; message: string } | null;
   autoPromoted: boolean;
+  /** seed 002: the deployment the release was taken from, and the gateway it goes to */
+  sourceDeploymentId?: string;
+  targetGateway?: string;
+  /** config promotions: what the selection changes (counts, first keys, ids that change nothing) */
+  changeSummary?: { added: number; modified: number; removed: number; keys: string[]; unmatchedIds: string[] };
+  /** how often failed gates were validated again (names the flow's run) */
+  attempt?: number;
   /** set when this is an environment rollback: the impact analysis it was requested with */
   rollback?: { impact: RollbackImpact; override: { by: string; reason: string } | null; reason: string } | null;
   version: number;
@@ -147,6 +154,10 @@ export interface Deployment {
   promotionId: string | null;
   digest: string;
   deployedBy: string;
+  /** the artifact (agent) deployed, where known */
+  artifact?: string;
+  /** seed 002: the deployment target (gateway) within the environment */
+  gateway?: string;
 }
 
 export interface ArtifactVersion {

@@ -69,3 +69,13 @@ export function checkForward(line: Environment[], rules: Rule[], sourceName: str
   }
   return { source, target };
 }
+
+/**
+ * A promotion nobody validates (PENDING) or whose gates failed and nobody
+ * validated again (VALIDATION_FAILED) expires this long after its request.
+ * STAGELINE_PENDING_EXPIRY_HOURS sets it (default 72 hours).
+ */
+export function pendingExpirySeconds(): number {
+  const hours = Number(process.env.STAGELINE_PENDING_EXPIRY_HOURS ?? 72);
+  return Number.isFinite(hours) && hours > 0 ? hours * 3600 : 72 * 3600;
+}

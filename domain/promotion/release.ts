@@ -15,14 +15,16 @@ export interface ConfigChange {
  * What promoting a config subject onto a target changes: the diff from the
  * target's current set to the pinned source snapshot, narrowed by the
  * promotion type. FULL makes the target equal to the source; SELECTIVE takes
- * the chosen ids; PATTERN the keys matching a glob (removals included).
+ * the chosen ids plus the keys matching its patterns, if any (the union, as
+ * seed 000's example sends both); PATTERN the keys matching a glob (removals
+ * included).
  */
 export async function configChanges(source: NodeSource, target: Roots, sourceRoots: Roots, subject: ConfigSubject): Promise<{ changes: ConfigChange[]; unchanged: number }> {
   const ids = new Set([...subject.configIds, ...subject.flagIds]);
   const match = subject.keyPatterns.length ? picomatch(subject.keyPatterns, { dot: true }) : () => false;
   const selected = (kind: ItemKind, e: StoredEntry) =>
     subject.promotionType === 'FULL' ||
-    (subject.promotionType === 'SELECTIVE' && ids.has(e.i) && (kind === 'config' ? subject.configIds : subject.flagIds).includes(e.i)) ||
+    (subject.promotionType === 'SELECTIVE' && ((ids.has(e.i) && (kind === 'config' ? subject.configIds : subject.flagIds).includes(e.i)) || match(e.k))) ||
     (subject.promotionType === 'PATTERN' && match(e.k));
   const changes: ConfigChange[] = [];
   let unchanged = 0;
@@ -41,4 +43,18 @@ export function changeView(c: ConfigChange) {
   return c.entry === null
     ? { kind: c.kind, key: c.key, action: 'remove' as const, from: c.from }
     : { kind: c.kind, key: c.key, action: c.from === undefined ? ('add' as const) : ('modify' as const), from: c.from, to: c.entry.v };
+}
+
+/** What a config promotion selected, for people: counts, the first keys, and ids that change nothing. */
+export function changeSummary(changes: ConfigChange[], subject: ConfigSubject) {
+  const views = changes.map(changeView);
+  const touched = new Set(changes.map((c) => c.entry?.i).filter(Boolean));
+  return {
+    added: views.filter((v) => v.action === 'add').length,
+    modified: views.filter((v) => v.action === 'modify').length,
+    removed: views.filter((v) => v.action === 'remove').length,
+    keys: views.slice(0, 20).map((v) => `${v.kind}:${v.key}`),
+    /** requested ids that select no change (unknown, or already equal in the target) */
+    unmatchedIds: [...subject.configIds, ...subject.flagIds].filter((id) => !touched.has(id)),
+  };
 }

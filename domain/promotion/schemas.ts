@@ -1,7 +1,7 @@
 import * as z from 'zod';
 import { envName, itemKey } from '../schemas.ts';
 import type { Condition } from './model.ts';
-import { STATUSES } from './lifecycle.ts';
+import { SEED_STATUSES, STATUSES, statusesFor, type Status } from './lifecycle.ts';
 
 /** Accepts seed 002's snake_case as well as camelCase (one model, both request shapes). */
 function camelKeys(v: unknown): unknown {
@@ -42,8 +42,8 @@ const common = {
   targetEnvironment: envName,
   notes: z.string().max(2000).default(''),
   dryRun: z.boolean().default(false),
-  /** false keeps it PENDING until POST /validate (seed 000's step-by-step flow) */
-  autoStart: z.boolean().default(true),
+  /** false keeps it PENDING until POST /validate (seed 000's step-by-step flow); default: true on /promotions, false on /config/promotions */
+  autoStart: z.boolean().optional(),
   /** when execution starts once approved */
   trigger: z.enum(['on_approval', 'manual']).default('on_approval'),
 };
@@ -52,14 +52,15 @@ export const createConfigPromotion = z
   .object({
     ...common,
     promotionType: z.enum(['FULL', 'SELECTIVE', 'PATTERN']).default('FULL'),
-    configIds: z.array(z.uuid()).max(1000).default([]),
-    flagIds: z.array(z.uuid()).max(1000).default([]),
+    // Ids as the API returns them (UUIDs); any other string simply selects nothing and is reported as unmatched.
+    configIds: z.array(z.string().min(1).max(100)).max(1000).default([]),
+    flagIds: z.array(z.string().min(1).max(100)).max(1000).default([]),
     keyPatterns: z.array(z.string().min(1).max(256)).max(100).default([]),
   })
   .strict()
   .superRefine((b, ctx) => {
-    if (b.promotionType === 'SELECTIVE' && b.configIds.length + b.flagIds.length === 0) {
-      ctx.addIssue({ code: 'custom', path: ['configIds'], message: 'SELECTIVE needs configIds or flagIds' });
+    if (b.promotionType === 'SELECTIVE' && b.configIds.length + b.flagIds.length + b.keyPatterns.length === 0) {
+      ctx.addIssue({ code: 'custom', path: ['configIds'], message: 'SELECTIVE needs configIds, flagIds or keyPatterns' });
     }
     if (b.promotionType === 'PATTERN' && b.keyPatterns.length === 0) {
       ctx.addIssue({ code: 'custom', path: ['keyPatterns'], message: 'PATTERN needs keyPatterns' });
@@ -72,19 +73,40 @@ export const createArtifactPromotion = z
   .strict();
 export type CreateArtifactPromotion = z.infer<typeof createArtifactPromotion>;
 
-/** POST /api/v1/promotions takes either shape: a body naming an `artifact` promotes a version, any other a config set. */
+/**
+ * Seed 002's body: the agent is the artifact, the source deployment names the release and the
+ * environment it runs in, the gateway is the deployment target within the target environment.
+ */
+export const createAgentPromotion = z
+  .object({
+    agentId: artifactName,
+    sourceDeploymentId: z.string().min(1).max(100),
+    targetGatewayId: z.string().min(1).max(200),
+    targetEnvironment: envName,
+    notes: common.notes,
+    dryRun: common.dryRun,
+    autoStart: common.autoStart,
+    trigger: common.trigger,
+  })
+  .strict();
+export type CreateAgentPromotion = z.infer<typeof createAgentPromotion>;
+
+/**
+ * POST /api/v1/promotions takes three shapes: a body naming an `artifact` promotes a version,
+ * one naming an `agent_id` is seed 002's agent promotion, any other a config set.
+ */
 export const createPromotion = z.preprocess(
   camelKeys,
   z.custom<Record<string, unknown>>((v) => !!v && typeof v === 'object' && !Array.isArray(v), 'body must be a JSON object'),
 ).pipe(
   z.custom<Record<string, unknown>>().transform((body, ctx) => {
-    const schema = 'artifact' in body ? createArtifactPromotion : createConfigPromotion;
+    const schema = 'artifact' in body ? createArtifactPromotion : 'agentId' in body ? createAgentPromotion : createConfigPromotion;
     const r = schema.safeParse(body);
     if (!r.success) {
       for (const i of r.error.issues) ctx.addIssue({ ...i, code: 'custom', message: i.message, path: i.path } as never);
       return z.NEVER;
     }
-    return r.data as CreateArtifactPromotion | CreateConfigPromotion;
+    return r.data as CreateArtifactPromotion | CreateConfigPromotion | CreateAgentPromotion;
   }),
 );
 export type CreatePromotion = CreateArtifactPromotion | CreateConfigPromotion;
@@ -153,12 +175,16 @@ export type UpdateRule = z.infer<typeof updateRule>;
 
 export const listPromotionsQuery = z
   .object({
-    // Seed 002's lower-case names are accepted too (pending → PENDING, ...).
+    // Seed 002's lower-case names cover several statuses (lifecycle.ts SEED_STATUSES); exact statuses in any case.
     status: z
       .string()
-      .transform((s) => s.toUpperCase())
-      .pipe(z.enum(STATUSES, { message: `must be one of ${STATUSES.join(', ')} (any case)` }))
-      .optional(),
+      .transform((s, ctx) => {
+        const statuses = statusesFor(s);
+        if (statuses) return statuses;
+        ctx.addIssue({ code: 'custom', message: `must be one of ${Object.keys(SEED_STATUSES).join(', ')} or a status: ${STATUSES.join(', ')} (any case)` });
+        return z.NEVER;
+      })
+      .optional() as z.ZodOptional<z.ZodType<Status[], string>>,
     source: envName.optional(),
     target: envName.optional(),
     subject: z.string().min(1).max(120).optional(),

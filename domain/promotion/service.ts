@@ -5,6 +5,7 @@ import { digestOf } from '../canonical.ts';
 import {
   AlreadyExists,
   ArtifactNotFound,
+  DeploymentNotFound,
   EnvironmentNotFound,
   SnapshotNotFound,
   NotAnApprover,
@@ -24,11 +25,11 @@ import type { EventType } from './events.ts';
 import { evaluateGates } from './gates.ts';
 import { assertAction, assertTransition, isTerminal, type Status } from './lifecycle.ts';
 import type { Actor, Approval, ArtifactVersion, Evidence, Promotion, Subject } from './model.ts';
-import { checkForward, lineOf, policyDigest, resolvePolicy } from './policy.ts';
-import { changeView, configChanges } from './release.ts';
+import { checkForward, lineOf, pendingExpirySeconds, policyDigest, resolvePolicy } from './policy.ts';
+import { changeSummary, changeView, configChanges } from './release.ts';
 import { deploymentOp } from '../deployments.ts';
 import { assertTagsFree, tagOps } from '../artifacts.ts';
-import type { CreatePromotion, EvidenceBody, ListPromotionsQuery, PublishArtifact } from './schemas.ts';
+import type { CreateAgentPromotion, CreatePromotion, EvidenceBody, ListPromotionsQuery, PublishArtifact } from './schemas.ts';
 
 /** Time-ordered, unguessable id. */
 export function newPromotionId(now: Date): string {
@@ -205,6 +206,7 @@ interface Prepared {
   subject: Subject;
   releaseDigest: string;
   preview: Record<string, unknown>;
+  changeSummary?: Promotion['changeSummary'];
 }
 
 async function prepare(deps: Deps, tenant: string, input: CreatePromotion, line: Environment[], rules: Awaited<ReturnType<Deps['store']['listRules']>>): Promise<Prepared> {
@@ -234,12 +236,25 @@ async function prepare(deps: Deps, tenant: string, input: CreatePromotion, line:
   const { changes, unchanged } = await configChanges(memoSource(deps.store.nodes(tenant)), target.head.roots, source.head.roots, subject);
   if (changes.length === 0) throw new RuleViolation(`Nothing to promote: '${target.name}' already has what this ${subject.promotionType} promotion would bring from '${source.name}'`);
   const releaseDigest = configReleaseDigest(subject);
-  return { source, target, subject, releaseDigest, preview: { changes: changes.map(changeView), unchanged } };
+  return { source, target, subject, releaseDigest, preview: { changes: changes.map(changeView), unchanged }, changeSummary: changeSummary(changes, subject) };
 }
 
-export async function createPromotion(deps: Deps, ctx: Ctx, input: CreatePromotion, opts: { autoPromoted?: boolean } = {}) {
+/** Seed 002's agent promotion as the artifact promotion it is: the source deployment names release and source environment. */
+async function fromAgent(deps: Deps, tenant: string, input: CreateAgentPromotion): Promise<CreatePromotion & { sourceDeploymentId: string; targetGateway: string }> {
+  const dep = await deps.store.findDeployment(tenant, input.sourceDeploymentId);
+  if (!dep) throw new DeploymentNotFound(`Deployment '${input.sourceDeploymentId}' does not exist; source_deployment_id names a deployment record (see /platform/deployments/history)`);
+  if (dep.artifact && dep.artifact !== input.agentId) {
+    throw new RuleViolation(`Deployment '${dep.id}' deployed '${dep.artifact}', not '${input.agentId}'`);
+  }
+  if (dep.status !== 'DEPLOYED') throw new RuleViolation(`Deployment '${dep.id}' is ${dep.status}; only a DEPLOYED release is promoted`);
+  const { agentId, sourceDeploymentId, targetGatewayId, ...rest } = input;
+  return { ...rest, sourceEnvironment: dep.environment, artifact: agentId, version: dep.imageTag, sourceDeploymentId, targetGateway: targetGatewayId };
+}
+
+export async function createPromotion(deps: Deps, ctx: Ctx, given: CreatePromotion | CreateAgentPromotion, opts: { autoPromoted?: boolean } = {}) {
   requireRole(ctx.principal, 'deployer');
   const { tenant } = ctx.principal;
+  const input = 'agentId' in given ? await fromAgent(deps, tenant, given) : given;
   const [envs, rules] = await Promise.all([deps.store.listEnvironments(tenant), deps.store.listRules(tenant)]);
   const line = lineOf(envs);
   const prepared = await prepare(deps, tenant, input, line, rules);
@@ -253,6 +268,7 @@ export async function createPromotion(deps: Deps, ctx: Ctx, input: CreatePromoti
       targetEnvironment: prepared.target.name,
       releaseDigest: prepared.releaseDigest,
       ...prepared.preview,
+      ...(prepared.changeSummary ? { changeSummary: prepared.changeSummary } : {}),
       gates: gates.map((g) => ({ gate: g.gate, enabled: g.verdict !== 'SKIPPED', blocking: g.blocking })),
       webhookGates: (prepared.target.webhookGates ?? []).map((h) => ({ name: h.name, blocking: h.blocking })),
       approval: { required: policy.requiresApproval, approvers: policy.requiredApprovers, groups: policy.approverGroups, separationOfDuties: policy.separationOfDuties, expirySeconds: policy.approvalExpirySeconds },
@@ -283,6 +299,8 @@ export async function createPromotion(deps: Deps, ctx: Ctx, input: CreatePromoti
     trigger: input.trigger,
     autoPromoted: opts.autoPromoted ?? false,
   });
+  if (prepared.changeSummary) promotion.changeSummary = prepared.changeSummary;
+  if ('agentId' in given) Object.assign(promotion, { sourceDeploymentId: given.sourceDeploymentId, targetGateway: given.targetGatewayId });
   await retryOnConflict(() => savePromotion(deps, requester, promotion, null, 'promotion.create', [], input.notes || undefined, ctx.requestId));
   await publishEvent(deps, 'Promotion Requested', promotion, { actor: requester.name });
   if (mode === 'supersede') {
@@ -290,7 +308,7 @@ export async function createPromotion(deps: Deps, ctx: Ctx, input: CreatePromoti
       await cancelPromotion(deps, { ...ctx, principal: { ...ctx.principal, roles: [...ctx.principal.roles, 'deployer'] } }, older.id, `superseded by ${id}`).catch(() => undefined);
     }
   }
-  if (input.autoStart) await startFlow(deps, promotion);
+  if (input.autoStart ?? true) await startFlow(deps, promotion);
   return deps.store.getPromotion(tenant, id) as Promise<Promotion>;
 }
 
@@ -343,7 +361,27 @@ export function newPromotion(f: {
 
 /** Starts (or re-starts, idempotently) the state machine for a promotion. */
 export async function startFlow(deps: Deps, p: Promotion): Promise<void> {
-  await deps.workflow.start(p.rollback ? 'rollback' : 'promotion', { tenant: p.tenant, promotionId: p.id });
+  await deps.workflow.start(p.rollback ? 'rollback' : 'promotion', { tenant: p.tenant, promotionId: p.id, ...(p.attempt ? { attempt: p.attempt } : {}) });
+}
+
+/** When a promotion that waits for `validate` (PENDING or VALIDATION_FAILED) expires. */
+export function validationDeadline(p: Promotion): Date {
+  return new Date(new Date(p.requestedAt).getTime() + pendingExpirySeconds() * 1000);
+}
+
+/**
+ * The approval policy as the rules say NOW: resolved when validation starts, so a rule
+ * tightened after the request (but before validation) applies. Returns a patch for `moved()`.
+ */
+export async function currentPolicy(deps: Deps, p: Promotion): Promise<Pick<Promotion, 'policy' | 'policyDigest'>> {
+  if (p.rollback) return { policy: p.policy, policyDigest: p.policyDigest };
+  const [envs, rules] = await Promise.all([deps.store.listEnvironments(p.tenant), deps.store.listRules(p.tenant)]);
+  const line = lineOf(envs);
+  const source = line.find((e) => e.name === p.sourceEnvironment);
+  const target = line.find((e) => e.name === p.targetEnvironment);
+  if (!source || !target) return { policy: p.policy, policyDigest: p.policyDigest };
+  const policy = resolvePolicy(rules, line, source, target);
+  return { policy, policyDigest: policyDigest(policy) };
 }
 
 // ---------------------------------------------------------------- reads
@@ -380,6 +418,9 @@ export function promotionView(p: Promotion) {
     result: p.result,
     error: p.error,
     autoPromoted: p.autoPromoted,
+    changeSummary: p.changeSummary ?? null,
+    sourceDeploymentId: p.sourceDeploymentId ?? null,
+    targetGateway: p.targetGateway ?? null,
     rollback: p.rollback ?? null,
     version: p.version,
     updatedAt: p.updatedAt,
@@ -388,15 +429,66 @@ export function promotionView(p: Promotion) {
   };
 }
 
+/**
+ * The promotion as an approver needs to see it: the view plus the approvals so far (who, when,
+ * comment, whether it counts), how many are still needed, who may give them, and until when.
+ */
+export async function promotionDetail(deps: Deps, p: Promotion) {
+  const approvals = await deps.store.listApprovals(p.tenant, p.id);
+  const counted = new Set(countable(p, approvals).map((a) => a.by));
+  const deadline = approvalDeadline(p);
+  return {
+    ...promotionView(p),
+    approvals: {
+      given: approvals
+        .sort((a, b) => (a.at < b.at ? -1 : 1))
+        .map((a) => ({
+          by: a.name,
+          at: a.at,
+          comment: a.comment ?? null,
+          counts: counted.has(a.by),
+          ...(counted.has(a.by) ? {} : { why: a.digest !== p.releaseDigest ? 'given for an earlier release' : 'the requester cannot approve (separation of duties)' }),
+        })),
+      required: p.policy.requiredApprovers,
+      remaining: Math.max(0, p.policy.requiredApprovers - counted.size),
+      approverGroups: p.policy.approverGroups,
+      separationOfDuties: p.policy.separationOfDuties,
+      expiresAt: deadline ? deadline.toISOString() : null,
+    },
+  };
+}
+
 // ---------------------------------------------------------------- actions
 
+/**
+ * Starts the gates: the first time from PENDING, or again from VALIDATION_FAILED once new
+ * evidence arrived (a new run of the flow). A promotion left waiting past its deadline expires
+ * instead (409 says so).
+ */
 export async function validatePromotion(deps: Deps, ctx: Ctx, id: string): Promise<Promotion> {
   requireRole(ctx.principal, 'deployer');
-  const p = await loadPromotion(deps, ctx.principal.tenant, id);
-  assertAction('validate', p.status, id);
+  const me = actorOf(ctx.principal);
+  const p = await retryOnConflict(async () => {
+    const p = await loadPromotion(deps, ctx.principal.tenant, id);
+    assertAction('validate', p.status, id);
+    const now = deps.clock();
+    if (now > validationDeadline(p)) {
+      const next = moved(p, 'EXPIRED', ENGINE_ACTOR, now, { taskToken: null, error: { code: 'EXPIRED', message: `not validated before ${validationDeadline(p).toISOString()}` } });
+      await savePromotion(deps, ENGINE_ACTOR, next, p, 'promotion.expire', [], next.error!.message);
+      await publishEvent(deps, 'Promotion Expired', next, { reason: next.error!.message });
+      return next;
+    }
+    if (p.status === 'PENDING') return p;
+    const next = moved(p, 'VALIDATING', me, now, { ...(await currentPolicy(deps, p)), attempt: (p.attempt ?? 0) + 1, error: null, gates: null });
+    await savePromotion(deps, me, next, p, 'promotion.revalidate', [], undefined, ctx.requestId);
+    return next;
+  });
+  if (p.status === 'EXPIRED') throw new TransitionNotAllowed(`Promotion ${id} expired: ${p.error!.message}; request it again`, { status: p.status, allowedActions: [] });
   await startFlow(deps, p);
   return p;
 }
+
+const ENGINE_ACTOR: Actor = { id: 'stageline', name: 'stageline' };
 
 function countable(p: Promotion, approvals: Approval[]): Approval[] {
   return approvals.filter((a) => a.digest === p.releaseDigest && !(p.policy.separationOfDuties && a.by === p.requestedBy.id));

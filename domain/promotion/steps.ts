@@ -9,7 +9,7 @@ import { applyChanges, memoSource, NodeSink } from '../tree.ts';
 import { evaluateGates, type WebhookOutcome } from './gates.ts';
 import { isTerminal } from './lifecycle.ts';
 import type { Actor, ArtifactVersion, Deployment, GateResult, Promotion } from './model.ts';
-import { approvalDeadline, evidenceOwners, loadPromotion, moved, publishEvent, savePromotion } from './service.ts';
+import { approvalDeadline, currentPolicy, evidenceOwners, loadPromotion, moved, publishEvent, savePromotion } from './service.ts';
 import { configChanges } from './release.ts';
 import { deploymentOp, leadTimeDelta } from '../deployments.ts';
 import { assertTagsFree, tagOps } from '../artifacts.ts';
@@ -61,7 +61,8 @@ export async function gatesStep(deps: Deps, tenant: string, id: string) {
   const p = await retryOnConflict(async () => {
     let p = await loadPromotion(deps, tenant, id);
     if (p.status === 'PENDING') {
-      const next = moved(p, 'VALIDATING', ENGINE, deps.clock());
+      // The policy is resolved when validation starts (a rule tightened since the request applies).
+      const next = moved(p, 'VALIDATING', ENGINE, deps.clock(), await currentPolicy(deps, p));
       await savePromotion(deps, ENGINE, next, p, 'promotion.validate');
       p = next;
     }
@@ -171,13 +172,16 @@ export async function executeStep(deps: Deps, tenant: string, id: string): Promi
   return { next: 'execute' };
 }
 
-function deployment(p: Promotion, imageTag: string, gitCommit: string, digest: string, now: string, id = randomUUID()): Deployment {
+function deployment(p: Promotion, imageTag: string, gitCommit: string, digest: string, now: string, id = randomUUID(), gitBranch = ''): Deployment {
   return {
     id,
     environment: p.targetEnvironment,
     imageTag,
     gitCommit,
-    gitBranch: '',
+    gitBranch,
+    ...(p.subject.type === 'artifact' ? { artifact: p.subject.name } : {}),
+    // Seed 002: execute "creates a deployment on the target gateway".
+    ...(p.targetGateway ? { gateway: p.targetGateway } : {}),
     status: 'PENDING',
     deployedAt: now,
     completedAt: null,
@@ -228,7 +232,7 @@ async function artifactOps(deps: Deps, p: Promotion & { subject: { type: 'artifa
   if (!version || version.digest !== p.subject.digest) throw new PromotionFailed('artifact digest changed since the promotion was requested');
   const now = deps.clock().toISOString();
   const synced = await syncRegistries(deps, p as Promotion & { subject: { type: 'artifact' } }, version);
-  const dep = deployment(p, p.subject.version, version.sourceCommit, p.subject.digest, now);
+  const dep = deployment(p, p.subject.version, version.sourceCommit, p.subject.digest, now, randomUUID(), typeof version.metadata.gitBranch === 'string' ? version.metadata.gitBranch : '');
   const tags = tagOps(version, p.targetEnvironment, p.rollback ? 'rollback' : 'release', p.requestedBy.name, now);
   await assertTagsFree(deps, p.tenant, tags).catch((err: Error) => {
     throw new PromotionFailed(err.message);

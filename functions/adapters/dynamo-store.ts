@@ -61,6 +61,9 @@ function decodeCursor(tenant: string, cursor: string | undefined): Record<string
 }
 
 /** DynamoDB implementation of the Store port (single table, see keys.ts). */
+/** Stored replay bodies stay well under DynamoDB's 400 KB item limit. */
+const IDEMPOTENT_BODY_MAX = 300_000;
+
 export class DynamoStore implements Store {
   constructor(
     private readonly db: DynamoDBDocumentClient,
@@ -397,7 +400,13 @@ export class DynamoStore implements Store {
         return { items: [this.snapshotItem(tenant, op.snapshot)], reasons: ['version'] };
       case 'deployment': {
         const d = op.deployment;
-        return { items: [{ Put: { TableName: this.table, Item: { ...keys.deployment(tenant, d.environment, d.deployedAt, d.id), entity: 'Deployment', ...d } } }], reasons: ['unknown'] };
+        return {
+          items: [
+            { Put: { TableName: this.table, Item: { ...keys.deployment(tenant, d.environment, d.deployedAt, d.id), entity: 'Deployment', ...d } } },
+            { Put: { TableName: this.table, Item: { ...keys.deploymentById(tenant, d.id), entity: 'DeploymentId', environment: d.environment, deployedAt: d.deployedAt } } },
+          ],
+          reasons: ['unknown', 'unknown'],
+        };
       }
       case 'metrics':
         return { items: [], reasons: [] };
@@ -422,6 +431,16 @@ export class DynamoStore implements Store {
       }
       case 'rule':
         return { items: [this.put({ ...keys.rule(tenant, op.rule.id), entity: 'Rule', ...op.rule }, op.expectedVersion)], reasons: [op.expectedVersion === null ? 'exists' : 'version'] };
+      case 'rulePair':
+        return op.claim
+          ? {
+              items: [{ Put: { TableName: this.table, Item: { ...keys.rulePair(tenant, op.source, op.target), entity: 'RulePair', ruleId: op.ruleId }, ConditionExpression: 'attribute_not_exists(pk)' } }],
+              reasons: ['exists'],
+            }
+          : {
+              items: [{ Delete: { TableName: this.table, Key: keys.rulePair(tenant, op.source, op.target), ConditionExpression: 'attribute_not_exists(pk) OR ruleId = :r', ExpressionAttributeValues: { ':r': op.ruleId } } }],
+              reasons: ['version'],
+            };
       case 'deleteRule':
         return {
           items: [
@@ -559,6 +578,12 @@ export class DynamoStore implements Store {
   }
 
   // ---- promotions
+  async findDeployment(tenant: string, id: string): Promise<Deployment | null> {
+    const r = await this.db.send(new GetCommand({ TableName: this.table, Key: keys.deploymentById(tenant, id), ConsistentRead: true }));
+    if (!r.Item) return null;
+    return this.getDeployment(tenant, r.Item.environment as string, r.Item.deployedAt as string, id);
+  }
+
   async getPromotion(tenant: string, id: string): Promise<Promotion | null> {
     const r = await this.db.send(new GetCommand({ TableName: this.table, Key: keys.promotion(tenant, id), ConsistentRead: true }));
     if (!r.Item) return null;
@@ -567,8 +592,9 @@ export class DynamoStore implements Store {
   }
 
   async listPromotions(tenant: string, f: PromotionFilter, limit: number, cursor?: string): Promise<Page<Promotion>> {
-    const [index, pk] = f.status
-      ? [GSI_STATUS, keys.promotionsByStatus(tenant, f.status)]
+    const one = f.status?.length === 1 ? f.status[0]! : undefined;
+    const [index, pk] = one
+      ? [GSI_STATUS, keys.promotionsByStatus(tenant, one)]
       : f.target
         ? [GSI_TARGET, keys.promotionsByTarget(tenant, f.target)]
         : [GSI_ALL, keys.promotionsAll(tenant)];
@@ -581,7 +607,13 @@ export class DynamoStore implements Store {
       values[`:${attr}`] = value;
       filters.push(`#${attr} = :${attr}`);
     };
-    if (f.status) add('targetEnvironment', f.target);
+    if (one) add('targetEnvironment', f.target);
+    if (f.status && !one) {
+      // Several statuses (seed 002's `pending`): one newest-first index, filtered.
+      names['#status'] = 'status';
+      f.status.forEach((st, i) => (values[`:st${i}`] = st));
+      filters.push(`#status IN (${f.status.map((_st, i) => `:st${i}`).join(', ')})`);
+    }
     add('sourceEnvironment', f.source);
     add('subjectKey', f.subject);
     const page = await this.page<Promotion & { subjectKey?: string }>(tenant, {
@@ -704,17 +736,18 @@ export class DynamoStore implements Store {
     return strip<Deployment>(r.Item);
   }
 
-  async claimIdempotency(tenant: string, key: string, requestHash: string, now: Date, ttlSeconds: number): Promise<IdempotencyClaim> {
+  async claimIdempotency(tenant: string, key: string, requestHash: string, now: Date, ttlSeconds: number, leaseSeconds: number): Promise<IdempotencyClaim> {
     const nowSec = Math.floor(now.getTime() / 1000);
     try {
       await this.db.send(
         new PutCommand({
           TableName: this.table,
-          Item: { ...keys.idempotency(tenant, key), entity: 'Idempotency', requestHash, state: 'IN_PROGRESS', [TABLE.ttlAttribute]: nowSec + ttlSeconds },
-          // TTL deletion is lazy, so an expired record is treated as absent.
-          ConditionExpression: 'attribute_not_exists(pk) OR #exp < :now',
-          ExpressionAttributeNames: { '#exp': TABLE.ttlAttribute },
-          ExpressionAttributeValues: { ':now': nowSec },
+          Item: { ...keys.idempotency(tenant, key), entity: 'Idempotency', requestHash, state: 'IN_PROGRESS', leaseUntil: nowSec + leaseSeconds, [TABLE.ttlAttribute]: nowSec + ttlSeconds },
+          // TTL deletion is lazy, so an expired record is treated as absent; an IN_PROGRESS claim whose
+          // lease (the function's timeout) ran out belongs to a request that crashed, and is taken over.
+          ConditionExpression: 'attribute_not_exists(pk) OR #exp < :now OR (#s = :inprog AND leaseUntil < :now)',
+          ExpressionAttributeNames: { '#exp': TABLE.ttlAttribute, '#s': 'state' },
+          ExpressionAttributeValues: { ':now': nowSec, ':inprog': 'IN_PROGRESS' },
         }),
       );
       return { state: 'new' };
@@ -726,18 +759,23 @@ export class DynamoStore implements Store {
     if (!item) return { state: 'in-progress' };
     if (item.requestHash !== requestHash) return { state: 'mismatch' };
     if (item.state !== 'DONE') return { state: 'in-progress' };
+    if (item.tooLarge) {
+      return { state: 'replay', statusCode: item.statusCode as number, body: JSON.stringify({ replayed: true, message: 'The first response to this key was too large to keep; read the resource for its current state' }) };
+    }
     return { state: 'replay', statusCode: item.statusCode as number, body: item.body as string };
   }
 
   async completeIdempotency(tenant: string, key: string, requestHash: string, response: { statusCode: number; body: string }): Promise<void> {
+    // An item holds at most 400 KB: a larger response is remembered as done, without its body.
+    const tooLarge = Buffer.byteLength(response.body) > IDEMPOTENT_BODY_MAX;
     await this.db.send(
       new UpdateCommand({
         TableName: this.table,
         Key: keys.idempotency(tenant, key),
-        UpdateExpression: 'SET #s = :done, statusCode = :code, body = :body',
+        UpdateExpression: tooLarge ? 'SET #s = :done, statusCode = :code, tooLarge = :t REMOVE leaseUntil' : 'SET #s = :done, statusCode = :code, body = :body REMOVE leaseUntil',
         ConditionExpression: 'requestHash = :h',
         ExpressionAttributeNames: { '#s': 'state' },
-        ExpressionAttributeValues: { ':done': 'DONE', ':code': response.statusCode, ':body': response.body, ':h': requestHash },
+        ExpressionAttributeValues: { ':done': 'DONE', ':code': response.statusCode, ':h': requestHash, ...(tooLarge ? { ':t': true } : { ':body': response.body }) },
       }),
     );
   }

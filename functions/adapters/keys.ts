@@ -26,10 +26,12 @@
  * | Approval          | T#t#PROMO#<id>                  | A#<approver id>       | one per approver (conditional put) |
  * | Evidence          | T#t#EVID#<owner>                | <at>#<id>             | of a promotion or a release |
  * | Rule              | T#t#RULE                        | R#<id>                | all rules of a tenant (few) |
+ * | RulePair          | T#t#RULE                        | PAIR#<src>#<tgt>      | one rule per pair (conditional put with the rule) |
  * | ArtifactVersion   | T#t#ART#<name>                  | V#<version>           | immutable, get by version |
  * | ArtifactPointer   | T#t#ENV                         | PTR#<env>#<name>      | what an environment runs |
  * | EnvLock           | T#t#ENV                         | LOCK#<env>            | lease: one promotion executing per target |
  * | Deployment        | T#t#DEP#<env>                   | <deployedAt>#<id>     | history newest first, O(limit) |
+ * | DeploymentId      | T#t#DEPID#<id>                  | D                     | a deployment by id alone (environment + deployedAt), seed 002's source_deployment_id |
  * | Idempotency       | T#t#IDEM#<key>                  | I                     | replayed response; expires by TTL |
  * | Tag               | T#t#TAG#<artifact>              | E#<env>#<kind>#<ver>  | immutable release/rollback tags, latest as E#<env>#latest#; per env by prefix |
  * | Consumer          | T#t#CONS#<artifact>             | C#<consumer>          | pinned constraints of an artifact's consumers |
@@ -101,11 +103,13 @@ export const keys = {
   evidence: (tenant: string, owner: string, at: string, id: string): Key => ({ pk: `${t(tenant)}EVID#${owner}`, sk: `${at}#${id}` }),
   evidenceOf: (tenant: string, owner: string) => `${t(tenant)}EVID#${owner}`,
   rule: (tenant: string, id: string): Key => ({ pk: `${t(tenant)}RULE`, sk: `R#${id}` }),
+  rulePair: (tenant: string, source: string, target: string): Key => ({ pk: `${t(tenant)}RULE`, sk: `PAIR#${source}#${target}` }),
   rules: (tenant: string) => ({ pk: `${t(tenant)}RULE`, skPrefix: 'R#' }),
   artifactVersion: (tenant: string, name: string, version: string): Key => ({ pk: `${t(tenant)}ART#${name}`, sk: `V#${version}` }),
   pointer: (tenant: string, env: string, name: string): Key => ({ pk: `${t(tenant)}ENV`, sk: `PTR#${env}#${name}` }),
   lock: (tenant: string, env: string): Key => ({ pk: `${t(tenant)}ENV`, sk: `LOCK#${env}` }),
   deployment: (tenant: string, env: string, deployedAt: string, id: string): Key => ({ pk: `${t(tenant)}DEP#${env}`, sk: `${deployedAt}#${id}` }),
+  deploymentById: (tenant: string, id: string): Key => ({ pk: `${t(tenant)}DEPID#${id}`, sk: 'D' }),
   idempotency: (tenant: string, key: string): Key => ({ pk: `${t(tenant)}IDEM#${key}`, sk: 'I' }),
   deployments: (tenant: string, env: string) => `${t(tenant)}DEP#${env}`,
   tag: (tenant: string, artifact: string, env: string, kind: string, version: string): Key => ({ pk: `${t(tenant)}TAG#${artifact}`, sk: `E#${env}#${kind}#${kind === 'latest' ? '' : version}` }),

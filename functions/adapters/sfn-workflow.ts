@@ -25,9 +25,10 @@ const CAUSE_MAX = 32_768;
  * [A-Za-z0-9_-] also keeps CloudWatch logging and metrics working. A readable
  * prefix plus a hash of the exact ids keeps it unique whatever the ids contain.
  */
-export function executionName(input: { tenant: string; promotionId: string }): string {
-  const hash = createHash('sha256').update(`${input.tenant}\u0000${input.promotionId}`).digest('hex').slice(0, 16);
-  const readable = `${input.tenant}-${input.promotionId}`.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 80 - hash.length - 1);
+export function executionName(input: { tenant: string; promotionId: string; attempt?: number }): string {
+  const suffix = input.attempt ? `\u0000${input.attempt}` : '';
+  const hash = createHash('sha256').update(`${input.tenant}\u0000${input.promotionId}${suffix}`).digest('hex').slice(0, 16);
+  const readable = `${input.tenant}-${input.promotionId}${input.attempt ? `-r${input.attempt}` : ''}`.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 80 - hash.length - 1);
   return `${readable}-${hash}`;
 }
 
@@ -52,7 +53,7 @@ export class SfnWorkflow implements Workflow {
     return arn;
   }
 
-  async start(machine: Machine, input: { tenant: string; promotionId: string }): Promise<string> {
+  async start(machine: Machine, input: { tenant: string; promotionId: string; attempt?: number }): Promise<string> {
     const stateMachineArn = this.arnOf(machine);
     const name = executionName(input);
     try {

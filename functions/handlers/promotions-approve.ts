@@ -1,8 +1,8 @@
 import { approveBody as body } from '#domain/promotion/schemas';
-import { approvePromotion, promotionView } from '#domain/promotion/service';
+import { approvePromotion, promotionDetail } from '#domain/promotion/service';
 import { promotionParams as params } from '../http/params.ts';
 import { httpHandler } from '../http/handler.ts';
 
 export const handler = httpHandler({ params, body }, async ({ deps, ctx, params, body }) =>
-  promotionView(await approvePromotion(deps, ctx, params.id, body.comment)),
+  promotionDetail(deps, await approvePromotion(deps, ctx, params.id, body.comment)),
 );

@@ -1,10 +1,15 @@
 import { createPromotion, promotionView } from '#domain/promotion/service';
 import { createConfigPromotion, createPromotion as anySubject } from '#domain/promotion/schemas';
-import { httpHandler } from '../http/handler.ts';
+import { httpHandler, WithHeaders } from '../http/handler.ts';
 
-/** Seed 000's /config/promotions takes only config promotions; /promotions takes either subject. */
+/**
+ * Seed 000's /config/promotions takes only config promotions and, as the seed shows, leaves the
+ * promotion waiting for `validate` unless autoStart is given; /promotions takes either subject
+ * and starts the gates at once. A dry-run creates nothing: 200, not 201.
+ */
 export const handler = httpHandler({ body: anySubject, status: 201 }, async ({ deps, ctx, body, route }) => {
-  const input = route.context?.subject === 'config' ? createConfigPromotion.parse(body) : body;
+  const seed000 = route.context?.subject === 'config';
+  const input = seed000 ? { ...createConfigPromotion.parse(body), autoStart: body.autoStart ?? false } : body;
   const result = await createPromotion(deps, ctx, input);
-  return 'dryRun' in result ? result : promotionView(result);
+  return 'dryRun' in result ? new WithHeaders(result, {}, 200) : promotionView(result);
 });

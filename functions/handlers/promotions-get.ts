@@ -1,5 +1,5 @@
-import { getPromotion, promotionView } from '#domain/promotion/service';
+import { getPromotion, promotionDetail } from '#domain/promotion/service';
 import { promotionParams as params } from '../http/params.ts';
 import { httpHandler } from '../http/handler.ts';
 
-export const handler = httpHandler({ params }, async ({ deps, ctx, params }) => promotionView(await getPromotion(deps, ctx, params.id)));
+export const handler = httpHandler({ params }, async ({ deps, ctx, params }) => promotionDetail(deps, await getPromotion(deps, ctx, params.id)));

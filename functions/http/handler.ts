@@ -60,6 +60,8 @@ export class WithHeaders {
   constructor(
     readonly body: unknown,
     readonly headers: Record<string, string>,
+    /** overrides the route's success status (e.g. a dry-run answers 200 where a create answers 201) */
+    readonly status?: number,
   ) {}
 }
 
@@ -71,12 +73,15 @@ const IDEMPOTENCY_KEY = /^[A-Za-z0-9_.:-]{1,128}$/;
  * (one side effect); the same key with another body answers 422; a request
  * still running under the key answers 409. Records expire by TTL after a day.
  */
-async function idempotent(d: Deps, tenant: string, key: string, request: string, run: () => Promise<HttpResult>): Promise<HttpResult> {
-  if (!IDEMPOTENCY_KEY.test(key)) {
+async function idempotent(d: Deps, principal: Principal, rawKey: string, request: string, leaseSeconds: number, run: () => Promise<HttpResult>): Promise<HttpResult> {
+  if (!IDEMPOTENCY_KEY.test(rawKey)) {
     throw new ValidationFailed([{ path: 'header.idempotency-key', message: 'must be 1-128 characters: letters, digits, _ . : -' }]);
   }
+  // Keys belong to one caller: two approvers sending the same key are two requests.
+  const tenant = principal.tenant;
+  const key = `${sha256Hex(principal.id.toLowerCase()).slice(0, 24)}:${rawKey}`;
   const hash = sha256Hex(request);
-  const claim = await d.store.claimIdempotency(tenant, key, hash, d.clock(), IDEMPOTENCY_TTL_SECONDS);
+  const claim = await d.store.claimIdempotency(tenant, key, hash, d.clock(), IDEMPOTENCY_TTL_SECONDS, leaseSeconds);
   if (claim.state === 'mismatch') throw new IdempotencyKeyReused('This Idempotency-Key was used with a different request; use a new key');
   if (claim.state === 'in-progress') throw new ConcurrentModification('A request with this Idempotency-Key is still running; retry shortly');
   if (claim.state === 'replay') return { statusCode: claim.statusCode, headers: { 'content-type': 'application/json', 'idempotent-replayed': 'true' }, body: claim.body };
@@ -90,7 +95,12 @@ async function idempotent(d: Deps, tenant: string, key: string, request: string,
     else await d.store.completeIdempotency(tenant, key, hash, r);
     throw err;
   }
-  await d.store.completeIdempotency(tenant, key, hash, result);
+  try {
+    await d.store.completeIdempotency(tenant, key, hash, result);
+  } catch (err) {
+    // The write is committed: failing to remember its answer must not turn it into a 500. The lease frees the key.
+    console.error(JSON.stringify({ level: 'error', msg: 'idempotency record not completed', error: String(err) }));
+  }
   return result;
 }
 
@@ -156,10 +166,12 @@ export function httpHandler<B extends z.ZodType, Q extends z.ZodType, P extends 
       const d = defaultDeps();
       const run = async () => {
         const result = await fn({ body, query, params, ctx, route, deps: d } as Input<Out<B>, Out<Q>, Out<P>>);
-        return result instanceof WithHeaders ? json(spec.status ?? 200, result.body, result.headers) : json(spec.status ?? 200, result);
+        return result instanceof WithHeaders ? json(result.status ?? spec.status ?? 200, result.body, result.headers) : json(spec.status ?? 200, result);
       };
       const key = event.headers?.['idempotency-key'];
       if (route.method !== 'POST' || key === undefined || !principal) return run();
-      return idempotent(d, principal.tenant, key, `${route.method} ${event.rawPath} ${canonicalJson(body ?? null)}`, run);
+      // The claim holds while this invocation can still run (Lambda's timeout), then a crashed request's key is free.
+      const leaseSeconds = Math.max(1, Math.ceil((context?.getRemainingTimeInMillis?.() ?? 30_000) / 1000));
+      return idempotent(d, principal, key, `${route.method} ${event.rawPath} ${canonicalJson(body ?? null)}`, leaseSeconds, run);
     });
 }

@@ -97,6 +97,17 @@ export const ROUTES: Route[] = [
   { method: 'POST', path: `${v1}/artifacts/{name}/versions/{version}/evidence`, handler: 'artifacts-evidence', auth: 'jwt', role: 'deployer', summary: 'Attach evidence to a release' },
 ];
 
+/**
+ * Browser access (CORS), shared by the API Gateway CORS configuration (infra/) and the local
+ * gateway's preflight answers, so the two allow and expose the same headers.
+ */
+export const CORS = {
+  allowMethods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as Method[],
+  allowHeaders: ['authorization', 'content-type', 'x-tenant-id', 'idempotency-key'],
+  exposeHeaders: ['allow', 'x-next-cursor', 'x-request-id', 'retry-after'],
+  maxAgeSeconds: 3600,
+} as const;
+
 /** Handles what no route matches ($default on API Gateway): 404 or 405. */
 export const FALLBACK_HANDLER = 'fallback';
 

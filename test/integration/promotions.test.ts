@@ -24,7 +24,7 @@ describe('config promotions', () => {
     const { u } = await tenantWithConfigs();
     const r = await t.call('POST', '/api/v1/config/promotions', {
       token: u.deployer,
-      body: { sourceEnvironment: 'dev', targetEnvironment: 'staging', promotionType: 'FULL', notes: 'first' },
+      body: { autoStart: true, sourceEnvironment: 'dev', targetEnvironment: 'staging', promotionType: 'FULL', notes: 'first' },
     });
     expect(r.status, JSON.stringify(r.body)).toBe(201);
     const done = await waitFor(t, u.viewer, r.body.id, ['COMPLETED', 'FAILED', 'VALIDATION_FAILED']);
@@ -36,7 +36,7 @@ describe('config promotions', () => {
 
   it('staging → production waits for an approval that the requester cannot give', async () => {
     const { u } = await tenantWithConfigs();
-    const first = await t.call('POST', '/api/v1/config/promotions', { token: u.deployer, body: { sourceEnvironment: 'dev', targetEnvironment: 'staging' } });
+    const first = await t.call('POST', '/api/v1/config/promotions', { token: u.deployer, body: { autoStart: true, sourceEnvironment: 'dev', targetEnvironment: 'staging' } });
     await waitFor(t, u.viewer, first.body.id, ['COMPLETED']);
     const r = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'staging', targetEnvironment: 'production' } });
     expect(r.status).toBe(201);
@@ -192,7 +192,7 @@ describe('lifecycle rules', () => {
       token: u.deployer,
       body: { sourceEnvironment: 'dev', targetEnvironment: 'staging', promotionType: 'PATTERN', keyPatterns: ['query.*'], dryRun: true },
     });
-    expect(r.status).toBe(201);
+    expect(r.status).toBe(200);
     expect(r.body).toMatchObject({ dryRun: true, changes: [{ kind: 'config', key: 'query.timeout', action: 'add', to: '180s' }], approval: { required: false } });
     expect(r.body.gates.map((g: any) => g.gate)).toEqual(['policy_compliance', 'tests', 'security_scan', 'cost_analysis', 'performance_baseline']);
     expect((await t.call('GET', '/api/v1/audit/verify', { token: u.viewer })).body).toEqual(auditBefore.body);
@@ -204,7 +204,7 @@ describe('lifecycle rules', () => {
     const flags = await t.call('GET', '/api/v1/environments/dev/flags', { token: u.viewer });
     const r = await t.call('POST', '/api/v1/config/promotions', {
       token: u.deployer,
-      body: { sourceEnvironment: 'dev', targetEnvironment: 'staging', promotionType: 'SELECTIVE', flagIds: [flags.body.items[0].id], notes: 'flag only' },
+      body: { autoStart: true, sourceEnvironment: 'dev', targetEnvironment: 'staging', promotionType: 'SELECTIVE', flagIds: [flags.body.items[0].id], notes: 'flag only' },
     });
     const done = await waitFor(t, u.viewer, r.body.id, ['COMPLETED', 'FAILED']);
     expect(done.status).toBe('COMPLETED');
@@ -299,7 +299,7 @@ describe('rollback of a promotion', () => {
     const { u } = await tenantWithConfigs();
     await t.call('POST', '/api/v1/environments/staging/configs', { token: u.deployer, body: { key: 'query.timeout', value: '60s' } });
     await t.call('POST', '/api/v1/environments/staging/configs', { token: u.deployer, body: { key: 'staging.only', value: true } });
-    const r = await t.call('POST', '/api/v1/config/promotions', { token: u.deployer, body: { sourceEnvironment: 'dev', targetEnvironment: 'staging', promotionType: 'PATTERN', keyPatterns: ['query.*', 'ai.*'] } });
+    const r = await t.call('POST', '/api/v1/config/promotions', { token: u.deployer, body: { autoStart: true, sourceEnvironment: 'dev', targetEnvironment: 'staging', promotionType: 'PATTERN', keyPatterns: ['query.*', 'ai.*'] } });
     expect((await waitFor(t, u.viewer, r.body.id, ['COMPLETED', 'FAILED'])).status).toBe('COMPLETED');
     expect((await t.call('POST', `/api/v1/config/promotions/${r.body.id}/rollback`, { token: u.deployer, body: {} })).status).toBe(400);
     const dry = await t.call('POST', `/api/v1/config/promotions/${r.body.id}/rollback`, { token: u.deployer, body: { reason: 'bad timeout', dryRun: true } });
@@ -313,7 +313,7 @@ describe('rollback of a promotion', () => {
     const configs = await t.call('GET', '/api/v1/environments/staging/configs', { token: u.viewer });
     expect(Object.fromEntries(configs.body.items.map((i: any) => [i.key, i.value]))).toEqual({ 'query.timeout': '60s', 'staging.only': true });
 
-    const again = await t.call('POST', '/api/v1/config/promotions', { token: u.deployer, body: { sourceEnvironment: 'dev', targetEnvironment: 'staging', promotionType: 'PATTERN', keyPatterns: ['query.*'] } });
+    const again = await t.call('POST', '/api/v1/config/promotions', { token: u.deployer, body: { autoStart: true, sourceEnvironment: 'dev', targetEnvironment: 'staging', promotionType: 'PATTERN', keyPatterns: ['query.*'] } });
     await waitFor(t, u.viewer, again.body.id, ['COMPLETED']);
     const id = (await t.call('GET', '/api/v1/environments/staging/configs', { token: u.viewer })).body.items.find((i: any) => i.key === 'query.timeout').id;
     await t.call('PUT', `/api/v1/environments/staging/configs/${id}`, { token: u.deployer, body: { value: '999s' } });

@@ -19,7 +19,7 @@ describe('status (seed 003 promote status)', () => {
     const blocked = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'staging', targetEnvironment: 'production', artifact: 'web', version: 'v1.2.4' } });
     await waitFor(t, u.viewer, blocked.body.id, ['VALIDATION_FAILED']);
     await t.call('POST', '/api/v1/environments/staging/configs', { token: u.deployer, body: { key: 'k', value: 1 } });
-    const waiting = await t.call('POST', '/api/v1/config/promotions', { token: u.deployer, body: { sourceEnvironment: 'staging', targetEnvironment: 'production', promotionType: 'FULL' } });
+    const waiting = await t.call('POST', '/api/v1/config/promotions', { token: u.deployer, body: { autoStart: true, sourceEnvironment: 'staging', targetEnvironment: 'production', promotionType: 'FULL' } });
     await waitFor(t, u.viewer, waiting.body.id, ['VALIDATION_FAILED', 'AWAITING_APPROVAL']);
 
     const s = await t.call('GET', '/api/v1/status', { token: u.viewer });

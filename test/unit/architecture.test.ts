@@ -7,13 +7,15 @@ const root = join(import.meta.dirname, '..', '..');
 
 describe('architecture', () => {
   it('keeps the domain pure: no AWS SDK, no adapters, no handlers', () => {
-    const offenders = readdirSync(join(root, 'domain'))
-      .filter((f) => f.endsWith('.ts'))
+    // Every file under domain/, at any depth (domain/promotion/ included).
+    const files = (readdirSync(join(root, 'domain'), { recursive: true }) as string[]).filter((f) => f.endsWith('.ts'));
+    expect(files.some((f) => f.startsWith('promotion'))).toBe(true);
+    const offenders = files
       .flatMap((f) => {
         const text = readFileSync(join(root, 'domain', f), 'utf8');
         return [...text.matchAll(/from\s+['"]([^'"]+)['"]/g)]
           .map((m) => m[1]!)
-          .filter((spec) => spec.startsWith('@aws-sdk') || spec.startsWith('@smithy') || spec.includes('functions/') || spec.startsWith('#functions') || spec.startsWith('@middy'))
+          .filter((spec) => spec.startsWith('@aws-sdk') || spec.startsWith('@smithy') || spec.includes('functions/') || spec.startsWith('#functions') || spec.startsWith('@middy') || spec.includes('local/') || spec.startsWith('#local'))
           .map((spec) => `${f} imports ${spec}`);
       });
     expect(offenders).toEqual([]);

@@ -1,9 +1,17 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ACTIONS, allowedActions, assertAction, canTransition, isTerminal, STATUSES, TRANSITIONS, type Status } from '../../domain/promotion/lifecycle.ts';
+import { ACTIONS, allowedActions, assertAction, canTransition, isTerminal, SEED_STATUSES, STATUSES, statusesFor, TRANSITIONS, type Status } from '../../domain/promotion/lifecycle.ts';
 import { TransitionNotAllowed } from '../../domain/errors.ts';
 
 describe('promotion lifecycle (the one transition table)', () => {
+  it("maps seed 002's lower-case names onto statuses through one table", () => {
+    expect(statusesFor('pending')).toEqual(['PENDING', 'VALIDATING', 'VALIDATION_FAILED', 'AWAITING_APPROVAL']);
+    expect(statusesFor('awaiting_approval')).toEqual(['AWAITING_APPROVAL']);
+    expect(statusesFor('nope')).toBeNull();
+    const covered = Object.values(SEED_STATUSES).flat();
+    expect([...covered].sort()).toEqual([...STATUSES].sort());
+  });
+
   it('any walk through the table reaches a final state and never leaves one', () => {
     fc.assert(
       fc.property(fc.array(fc.nat(), { maxLength: 20 }), (choices) => {
@@ -20,16 +28,20 @@ describe('promotion lifecycle (the one transition table)', () => {
     );
   });
 
-  it('has no cycles (so every flow ends) and every status is reachable from PENDING', () => {
+  it('has one cycle only, re-validation after failed gates (bounded by expiry), and every status is reachable from PENDING', () => {
     const seen = new Set<Status>(['PENDING']);
     const stack: Status[] = ['PENDING'];
     while (stack.length) for (const n of TRANSITIONS[stack.pop()!]) if (!seen.has(n)) (seen.add(n), stack.push(n));
     expect([...seen].sort()).toEqual([...STATUSES].sort());
     const visiting = new Set<Status>();
+    // Without the one re-validation edge the table is acyclic, so every other flow ends.
+    const edges = (s: Status) => TRANSITIONS[s].filter((n) => !(s === 'VALIDATION_FAILED' && n === 'VALIDATING'));
+    expect(canTransition('VALIDATION_FAILED', 'VALIDATING')).toBe(true);
+    expect(canTransition('VALIDATION_FAILED', 'EXPIRED')).toBe(true);
     const acyclic = (s: Status): boolean => {
       if (visiting.has(s)) return false;
       visiting.add(s);
-      const ok = TRANSITIONS[s].every(acyclic);
+      const ok = edges(s).every(acyclic);
       visiting.delete(s);
       return ok;
     };
