@@ -181,6 +181,8 @@ export class StagelineStack extends Stack {
       // custom:tenant_id at sign-up, i.e. pick which tenant they belong to.
       selfSignUpEnabled: false,
       signInAliases: { email: true },
+      // Alice@x and alice@x are one person: separation of duties compares normalised identities.
+      signInCaseSensitive: false,
       autoVerify: { email: true },
       standardAttributes: { email: { required: true, mutable: true } },
       customAttributes: {

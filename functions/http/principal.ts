@@ -13,13 +13,15 @@ type Authorizer = {
 const TENANT = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 
 /**
- * API Gateway passes array claims as "[a b]"; Cognito sends groups as an array
- * in the token. Accept both, plus comma lists.
+ * Cognito sends groups as an array in the token; API Gateway hands array claims to Lambda as
+ * "[a b]" (Cognito group names cannot contain white space). The claim is a list: a comma is part
+ * of a name ("release,admin" is one group, not admin), and a plain string is one group.
  */
 export function parseGroups(raw: unknown): string[] {
   if (Array.isArray(raw)) return raw.map(String);
-  if (typeof raw !== 'string') return [];
-  return raw.replace(/^\[|\]$/g, '').split(/[\s,]+/).filter(Boolean);
+  if (typeof raw !== 'string' || !raw) return [];
+  if (raw.startsWith('[') && raw.endsWith(']')) return raw.slice(1, -1).split(/\s+/).filter(Boolean);
+  return [raw];
 }
 
 const machinePrincipals = z.array(
@@ -45,7 +47,8 @@ function fromJwt(claims: Record<string, unknown>): Principal {
   const groups = parseGroups(claims['cognito:groups']);
   const roles = groups.filter((g): g is Role => (ROLES as readonly string[]).includes(g));
   const email = typeof claims.email === 'string' ? claims.email : undefined;
-  return { tenant, id: sub, name: email ?? sub, roles, groups, kind: 'user' };
+  // Identities are compared (separation of duties, approvals) in one normal form: lower case.
+  return { tenant, id: sub.toLowerCase(), name: email?.toLowerCase() ?? sub.toLowerCase(), roles, groups, kind: 'user' };
 }
 
 function fromIam(arn: string | undefined): Principal {
