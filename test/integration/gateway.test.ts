@@ -48,7 +48,7 @@ describe('local gateway strictness', () => {
     const res = await fetch(`${t.url}/api/v1/environments/%E0%A4%A`, { headers: { authorization: `Bearer ${await t.token({ tenant: 'acme', groups: ['viewer'] })}` } });
     expect(res.status).toBe(400);
     expect(res.headers.get('x-request-id')).toBeTruthy();
-    expect((await res.json()).requestId).toBe(res.headers.get('x-request-id'));
+    expect(((await res.json()) as { requestId: string }).requestId).toBe(res.headers.get('x-request-id'));
   });
 
   it('answers CORS preflight with the shared CORS config: Idempotency-Key allowed, X-Next-Cursor exposed', async () => {

@@ -22,7 +22,7 @@ export async function signedFetch(base: string, method: string, path: string, bo
     new HttpRequest({ method, protocol: 'http:', hostname: url.hostname, port: Number(url.port), path: url.pathname, query: Object.fromEntries(url.searchParams), headers, body: payload }),
   );
   const { host: _host, ...sent } = req.headers;
-  const res = await fetch(url, { method, headers: sent, body: payload as BodyInit | undefined });
+  const res = await fetch(url, { method, headers: sent, body: payload as string | undefined });
   const raw = await res.text();
   let parsed: any = raw;
   try {
