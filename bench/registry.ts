@@ -3,6 +3,9 @@ import { OciRegistrySync, pushImage } from '../functions/adapters/oci-registry.t
 import { table } from '../scripts/build.ts';
 import { startRegistry, type LocalRegistry } from '../test/support/registry.ts';
 
+// The bench's registries run on loopback: allowed only by the explicit local-mode setting.
+process.env.STAGELINE_ALLOW_LOOPBACK_OUTBOUND = 'true';
+
 /**
  * `npm run bench`, registry section (REQ-337): time to promote a ~50 MB
  * artifact (one 50 MB layer) across registries — sync by digest from one
@@ -39,7 +42,7 @@ export async function benchRegistry(): Promise<void> {
       let peak = rss0;
       const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 5);
       const t0 = performance.now();
-      const results = await sync.sync({ repository, digest, source, targets });
+      const results = await sync.sync({ tenant: 'acme', repository, digest, source, targets });
       const ms = performance.now() - t0;
       clearInterval(sampler);
       const failed = results.filter((r) => !r.ok);

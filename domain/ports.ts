@@ -181,7 +181,7 @@ export interface Events {
   publish(events: DomainEvent[]): Promise<void>;
 }
 
-/** An OCI registry an environment's artifacts live in. Credentials come from configuration by name, never from a request. */
+/** An OCI registry an environment's artifacts live in. Credentials come from configuration, bound to (tenant, origin), never from a request. */
 export interface Registry {
   name: string;
   /** base URL, e.g. https://harbor-us-east.example.com */
@@ -199,5 +199,6 @@ export interface RegistrySyncResult {
 
 /** Copies an artifact's manifest (and its blobs) by digest between OCI registries and verifies the digest. */
 export interface RegistrySync {
-  sync(input: { repository: string; digest: string; source: Registry; targets: Registry[] }): Promise<RegistrySyncResult[]>;
+  /** Credentials are looked up by (tenant, registry origin), never by the registry's name. */
+  sync(input: { tenant: string; repository: string; digest: string; source: Registry; targets: Registry[] }): Promise<RegistrySyncResult[]>;
 }

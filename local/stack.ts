@@ -67,6 +67,9 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   process.env.DYNAMODB_ENDPOINT = dynamo.endpoint;
   const iam = localIam(opts.dataDir);
   // The pipeline credential is bound to the demo tenant, as MACHINE_PRINCIPALS does on AWS.
+  // Local mode only: webhook gates, registries and Slack stand-ins run on this machine's loopback.
+  // The CDK stack never sets this (an infra test asserts it); private and metadata ranges stay refused.
+  process.env.STAGELINE_ALLOW_LOOPBACK_OUTBOUND ??= 'true';
   process.env.MACHINE_PRINCIPALS ??= JSON.stringify([{ arn: PIPELINE_ARN, tenant: 'acme', roles: ['deployer'], name: 'pipeline' }]);
   resetDeps();
   const base = deps();

@@ -265,7 +265,7 @@ async function syncRegistries(deps: Deps, p: Promotion & { subject: { type: 'art
   const repository = typeof version.metadata?.repository === 'string' ? version.metadata.repository : p.subject.name;
   let results;
   try {
-    results = await deps.registry.sync({ repository, digest: p.subject.digest, source: from, targets: to });
+    results = await deps.registry.sync({ tenant: p.tenant, repository, digest: p.subject.digest, source: from, targets: to });
   } catch (err) {
     throw new PromotionFailed(`cross-registry sync failed at the source: ${(err as Error).message}`);
   }

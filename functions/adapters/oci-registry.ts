@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Registry, RegistrySync, RegistrySyncResult } from '#domain/ports';
+import { assertSameOrigin, guardedFetch, OutboundRefused } from './outbound.ts';
 
 /**
  * Cross-registry promotion (REQ-337): copies an artifact's manifest — and, for
@@ -24,6 +25,18 @@ import type { Registry, RegistrySync, RegistrySyncResult } from '#domain/ports';
 export interface Credentials {
   username: string;
   password: string;
+}
+
+/**
+ * Credentials are bound to ONE tenant and ONE registry origin (scheme://host:port), never to a
+ * registry's name (a name is whatever a tenant admin types). They are sent only to that origin,
+ * and to a token realm only when its origin is listed in `realmOrigins` (Docker Hub-style
+ * registries issue tokens from another host).
+ */
+export interface CredentialBinding extends Credentials {
+  tenant: string;
+  origin: string;
+  realmOrigins?: string[];
 }
 
 export interface OciRegistrySyncOptions {
@@ -80,19 +93,19 @@ export class OciRegistrySync implements RegistrySync {
   private readonly auth = new Map<string, string>();
 
   constructor(
-    private readonly credentials: Record<string, Credentials> = {},
+    private readonly bindings: CredentialBinding[] = [],
     options: OciRegistrySyncOptions = {},
   ) {
     this.timeoutMs = options.timeoutMs ?? 30_000;
     this.blobTimeoutMs = options.blobTimeoutMs ?? 300_000;
   }
 
-  async sync(input: { repository: string; digest: string; source: Registry; targets: Registry[] }): Promise<RegistrySyncResult[]> {
-    const { repository, digest, source, targets } = input;
+  async sync(input: { tenant: string; repository: string; digest: string; source: Registry; targets: Registry[] }): Promise<RegistrySyncResult[]> {
+    const { tenant, repository, digest, source, targets } = input;
     if (!REPOSITORY.test(repository)) throw new RegistrySourceError(`invalid repository name "${repository}"`);
     if (!DIGEST.test(digest)) throw new RegistrySourceError(`unsupported digest "${digest}" (expected sha256:<64 hex>)`);
 
-    const src = this.client(source, repository, 'pull');
+    const src = this.client(tenant, source, repository, 'pull');
     let nodes: ManifestNode[];
     try {
       nodes = await readGraph(src, digest);
@@ -100,11 +113,19 @@ export class OciRegistrySync implements RegistrySync {
       if (err instanceof RegistrySourceError) throw err;
       throw new RegistrySourceError(err instanceof RegistryError ? err.message : `${src.label}: ${String(err)}`);
     }
-    return Promise.all(targets.map((t) => this.syncTarget(src, this.client(t, repository, 'pull,push'), nodes, digest)));
+    return Promise.all(targets.map((t) => this.syncTarget(src, this.client(tenant, t, repository, 'pull,push'), nodes, digest)));
   }
 
-  private client(registry: Registry, repository: string, actions: 'pull' | 'pull,push') {
-    return new Client(registry, repository, actions, this.credentials[registry.name], this.auth, this.timeoutMs);
+  private client(tenant: string, registry: Registry, repository: string, actions: 'pull' | 'pull,push') {
+    let origin: string | null = null;
+    try {
+      origin = new URL(registry.url).origin;
+    } catch {
+      origin = null;
+    }
+    const binding = origin ? this.bindings.find((b) => b.tenant === tenant && b.origin === origin) : undefined;
+    // The auth cache is keyed by tenant too: one tenant's token never serves another's request.
+    return new Client(registry, repository, actions, binding, this.auth, this.timeoutMs, tenant);
   }
 
   private async syncTarget(src: Client, dst: Client, nodes: ManifestNode[], digest: string): Promise<RegistrySyncResult> {
@@ -245,23 +266,28 @@ class Client {
     readonly registry: Registry,
     readonly repository: string,
     private readonly actions: 'pull' | 'pull,push',
-    private readonly credentials: Credentials | undefined,
+    private readonly credentials: (Credentials & { realmOrigins?: string[] }) | undefined,
     private readonly auth: Map<string, string>,
     private readonly timeoutMs: number,
+    tenant = '',
   ) {
     this.base = registry.url.replace(/\/+$/, '');
     this.label = `registry "${registry.name}" (${this.base})`;
-    this.authKey = `${this.base}|${repository}|${actions}`;
+    this.authKey = `${tenant}|${this.base}|${repository}|${actions}`;
   }
 
-  /** Upload Locations may be absolute or relative to the registry. */
+  /** Upload Locations may be absolute or relative to the registry, but must stay on its origin (they carry our credentials). */
   resolve(location: string): string {
-    return new URL(location, `${this.base}/`).href;
+    try {
+      return assertSameOrigin(location, `${this.base}/`);
+    } catch (err) {
+      throw new RegistryError(`${this.label}: ${(err as Error).message}`);
+    }
   }
 
   /** `path` is relative to /v2/<repository>/ unless it is an absolute URL (an upload Location). */
   async send(method: string, path: string, init: SendInit = {}): Promise<Response> {
-    const url = /^https?:\/\//.test(path) ? path : `${this.base}/v2/${this.repository}/${path}`;
+    const url = /^https?:\/\//.test(path) ? this.resolve(path) : `${this.base}/v2/${this.repository}/${path}`;
     for (let attempt = 0; ; attempt++) {
       const headers = new Headers(init.headers);
       const authorization = this.auth.get(this.authKey);
@@ -270,7 +296,13 @@ class Client {
       const timeout = init.timeoutMs ?? this.timeoutMs;
       let res: Response;
       try {
-        res = await fetch(url, { method, headers, body, duplex: 'half', signal: AbortSignal.timeout(timeout) });
+        res = (await guardedFetch(url, { method, headers: Object.fromEntries(headers), body: body as never, duplex: 'half', timeoutMs: timeout })) as unknown as Response;
+        // Registries may send blob downloads to storage on another host: followed (guarded) WITHOUT our credentials.
+        for (let hops = 0; (method === 'GET' || method === 'HEAD') && res.status >= 301 && res.status <= 308 && res.headers.get('location') && hops < 3; hops++) {
+          const next = new URL(res.headers.get('location')!, url).href;
+          await res.body?.cancel();
+          res = (await guardedFetch(next, { method, timeoutMs: timeout })) as unknown as Response;
+        }
       } catch (err) {
         throw this.failure(err, `${method} ${new URL(url).pathname}`, timeout);
       }
@@ -349,19 +381,22 @@ class Client {
       return;
     }
     if (scheme === 'bearer' && params.realm) {
-      const url = new URL(params.realm);
+      const url = new URL(params.realm, `${this.base}/`);
       if (params.service) url.searchParams.set('service', params.service);
       // Ask for exactly what this client needs rather than the challenge's (per-request) scope: one token per sync.
       url.searchParams.set('scope', `repository:${this.repository}:${this.actions}`);
+      // A challenge names the realm: our credentials go there only if it is the registry's own origin or listed for it.
+      const realmTrusted = url.origin === new URL(this.base).origin || (this.credentials?.realmOrigins ?? []).includes(url.origin);
+      const send = realmTrusted ? basic : undefined;
       let res: Response;
       try {
-        res = await fetch(url, { headers: basic ? { authorization: basic } : {}, signal: AbortSignal.timeout(this.timeoutMs) });
+        res = (await guardedFetch(url, { headers: send ? { authorization: send } : {}, timeoutMs: this.timeoutMs })) as unknown as Response;
       } catch (err) {
         throw this.failure(err, `token from ${url.origin}${url.pathname}`, this.timeoutMs);
       }
       if (!res.ok) {
         await res.body?.cancel();
-        throw new RegistryError(`${this.label}: token realm ${url.origin}${url.pathname} refused${basic ? ' the credentials' : ' anonymous access'} (HTTP ${res.status})`);
+        throw new RegistryError(`${this.label}: token realm ${url.origin}${url.pathname} refused${send ? ' the credentials' : ' anonymous access'} (HTTP ${res.status})`);
       }
       const body = (await res.json().catch(() => ({}))) as { token?: string; access_token?: string };
       const token = body.token ?? body.access_token;
@@ -377,6 +412,7 @@ class Client {
   private failure(err: unknown, what: string, timeoutMs: number): RegistryError {
     for (let e: unknown = err; e; e = (e as { cause?: unknown }).cause) {
       if (e instanceof RegistryError) return e;
+      if (e instanceof OutboundRefused) return new RegistryError(`${this.label}: refused: ${e.message}`);
     }
     const e = err as { name?: string; message?: string; cause?: { code?: string; message?: string } };
     if (e?.name === 'TimeoutError' || e?.name === 'AbortError') return new RegistryError(`${this.label}: ${what} timed out after ${timeoutMs} ms`);

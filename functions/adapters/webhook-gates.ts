@@ -1,13 +1,19 @@
 import { createHmac } from 'node:crypto';
 import type { GateProvider } from '#domain/ports';
 import type { WebhookGate, WebhookOutcome } from '#domain/promotion/gates';
+import { guardedFetch, OutboundRefused, readLimited } from './outbound.ts';
+
+/** A gate's own reason, as a short single line of printable text (never a raw body). */
+const summary = (v: unknown) => (typeof v === 'string' ? v.replace(/[^\x20-\x7e\u00a0-\uffff]+/g, ' ').trim().slice(0, 200) : '');
 
 /**
  * Calls a tenant's webhook gate: POST JSON, signed with HMAC-SHA256 over
  * `<timestamp>.<body>` (headers X-Stageline-Timestamp / X-Stageline-Signature),
  * expecting `{"verdict": "PASS"|"FAIL", "reason": "..."}`. Anything else — a
  * non-2xx, bad JSON, a time-out, a network error — is an ERROR, which the gate
- * evaluation treats as a failure (fail closed).
+ * evaluation treats as a failure (fail closed). The call goes through the
+ * SSRF guard (outbound.ts): public addresses only, no redirects; a 3xx is an
+ * ERROR too.
  */
 export class HttpGateProvider implements GateProvider {
   constructor(private readonly now: () => Date = () => new Date()) {}
@@ -17,19 +23,30 @@ export class HttpGateProvider implements GateProvider {
     const ts = String(Math.floor(this.now().getTime() / 1000));
     const signature = createHmac('sha256', hook.secret).update(`${ts}.${text}`).digest('hex');
     try {
-      const res = await fetch(hook.url, {
+      const res = await guardedFetch(hook.url, {
         method: 'POST',
         headers: { 'content-type': 'application/json', 'x-stageline-timestamp': ts, 'x-stageline-signature': `sha256=${signature}` },
         body: text,
-        signal: AbortSignal.timeout(hook.timeoutMs),
+        timeoutMs: hook.timeoutMs,
       });
-      if (!res.ok) return { name: hook.name, verdict: 'ERROR', reason: `gate answered HTTP ${res.status} (fails closed)` };
-      const data = (await res.json().catch(() => null)) as { verdict?: unknown; reason?: unknown } | null;
+      if (res.status >= 300 && res.status < 400) {
+        await res.body?.cancel();
+        return { name: hook.name, verdict: 'ERROR', reason: `gate answered a redirect (HTTP ${res.status}); redirects are not followed (fails closed)` };
+      }
+      if (!res.ok) {
+        await res.body?.cancel();
+        return { name: hook.name, verdict: 'ERROR', reason: `gate answered HTTP ${res.status} (fails closed)` };
+      }
+      type Answer = { verdict?: unknown; reason?: unknown } | null;
+      const data: Answer = await readLimited(res, 16 * 1024)
+        .then((text) => JSON.parse(text) as Answer)
+        .catch(() => null);
       if (!data || (data.verdict !== 'PASS' && data.verdict !== 'FAIL')) {
         return { name: hook.name, verdict: 'ERROR', reason: 'gate answered without a PASS/FAIL verdict (fails closed)' };
       }
-      return { name: hook.name, verdict: data.verdict, reason: typeof data.reason === 'string' ? data.reason.slice(0, 500) : data.verdict };
+      return { name: hook.name, verdict: data.verdict, reason: summary(data.reason) || data.verdict };
     } catch (err) {
+      if (err instanceof OutboundRefused) return { name: hook.name, verdict: 'ERROR', reason: `gate URL refused: ${err.message} (fails closed)` };
       const timedOut = (err as { name?: string }).name === 'TimeoutError';
       return { name: hook.name, verdict: 'ERROR', reason: timedOut ? `no answer within ${hook.timeoutMs} ms (fails closed)` : 'gate unreachable (fails closed)' };
     }

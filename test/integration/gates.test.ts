@@ -25,6 +25,15 @@ beforeAll(async () => {
       res.writeHead(500);
       return res.end('oops');
     }
+    if (req.url === '/redirect') {
+      res.writeHead(302, { location: 'http://169.254.169.254/latest/meta-data/iam/security-credentials/' });
+      return res.end();
+    }
+    if (req.url === '/leaky') {
+      // An internal service answering with data: none of it may reach the promotion.
+      res.writeHead(200, { 'content-type': 'application/json' });
+      return res.end(JSON.stringify({ verdict: 'FAIL', reason: `internal-token=AKIA-SECRET-VALUE ${'x'.repeat(5000)}`, secret: 'db-password-123' }));
+    }
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(JSON.stringify(req.url === '/fail' ? { verdict: 'FAIL', reason: 'change freeze' } : { verdict: verified ? 'PASS' : 'FAIL', reason: verified ? 'ok' : 'bad signature' }));
   });
@@ -113,6 +122,38 @@ describe('validation gates', () => {
       const done = await waitFor(t, u.viewer, r.body.id, ['VALIDATION_FAILED', 'COMPLETED']);
       expect(done.status, path).toBe('VALIDATION_FAILED');
       expect(done.gates.at(-1)).toMatchObject({ gate: 'webhook:change-board', verdict: 'FAIL', blocking: true });
+    }
+  });
+
+  it('SSRF: webhook URLs resolving to metadata, private or (outside local mode) loopback addresses are refused; redirects are not followed; bodies are not echoed', async () => {
+    for (const url of ['http://169.254.169.254/latest/meta-data', 'http://0xa9fea9fe/', 'http://10.1.2.3/hook', 'http://[::ffff:127.0.0.1]:1/']) {
+      const u = await setup({}, [{ name: 'probe', url, secret: SECRET, timeoutMs: 500 }]);
+      const r = await promote(u);
+      const done = await waitFor(t, u.viewer, r.body.id, ['VALIDATION_FAILED', 'COMPLETED']);
+      // ::ffff:127.0.0.1 is loopback: allowed only in local mode, and nothing listens on port 1.
+      expect(done.status, url).toBe('VALIDATION_FAILED');
+      if (!url.includes('::ffff:127')) expect(done.gates.at(-1).reason, url).toMatch(/refused/);
+    }
+    const redirect = await setup({}, [{ name: 'redir', url: `${hookUrl}/redirect`, secret: SECRET, timeoutMs: 1000 }]);
+    const r1 = await promote(redirect);
+    const d1 = await waitFor(t, redirect.viewer, r1.body.id, ['VALIDATION_FAILED', 'COMPLETED']);
+    expect(d1.status).toBe('VALIDATION_FAILED');
+    expect(d1.gates.at(-1).reason).toMatch(/redirect/);
+    const leaky = await setup({}, [{ name: 'leaky', url: `${hookUrl}/leaky`, secret: SECRET, timeoutMs: 1000 }]);
+    const r2 = await promote(leaky);
+    const d2 = await waitFor(t, leaky.viewer, r2.body.id, ['VALIDATION_FAILED', 'COMPLETED']);
+    expect(JSON.stringify(d2)).not.toContain('db-password-123');
+    expect(d2.gates.at(-1).reason.length).toBeLessThanOrEqual(200);
+    // Loopback is allowed only by the local-mode setting: without it the same local hook is refused.
+    process.env.STAGELINE_ALLOW_LOOPBACK_OUTBOUND = 'false';
+    try {
+      const off = await setup({}, [{ name: 'change-board', url: `${hookUrl}/ok`, secret: SECRET, timeoutMs: 1000 }]);
+      const r3 = await promote(off);
+      const d3 = await waitFor(t, off.viewer, r3.body.id, ['VALIDATION_FAILED', 'COMPLETED']);
+      expect(d3.status).toBe('VALIDATION_FAILED');
+      expect(d3.gates.at(-1).reason).toMatch(/loopback/);
+    } finally {
+      process.env.STAGELINE_ALLOW_LOOPBACK_OUTBOUND = 'true';
     }
   });
 });

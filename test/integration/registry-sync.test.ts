@@ -12,6 +12,9 @@ import { startProxy, startRegistry, TEST_CREDENTIALS, type LocalRegistry } from 
  * on loopback (test/support/registry.ts), plus node:http stubs for the
  * failure modes a real registry will not produce on demand.
  */
+// The registries of these tests run on loopback: allowed only by the explicit local-mode setting.
+process.env.STAGELINE_ALLOW_LOOPBACK_OUTBOUND = 'true';
+
 const sha256 = (b: Uint8Array) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 const MB = 1 << 20;
 
@@ -49,7 +52,7 @@ let a: LocalRegistry, b: LocalRegistry, c: LocalRegistry;
 const image = { configBytes: Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers' } })), layers: [randomBytes(MB), randomBytes(MB + 17)] };
 const imageBytes = image.configBytes.length + image.layers[0]!.length + image.layers[1]!.length;
 let digest: string;
-const sync = new OciRegistrySync({}, { timeoutMs: 5_000 });
+const sync = new OciRegistrySync([], { timeoutMs: 5_000 });
 
 beforeAll(async () => {
   [a, b, c] = await Promise.all([registry({ name: 'a' }), registry({ name: 'b' }), registry({ name: 'c' })]);
@@ -62,7 +65,7 @@ afterAll(async () => {
 
 describe('OciRegistrySync between real registries', () => {
   it('copies manifest and blobs by digest to every target and verifies digest_match', async () => {
-    const results = await sync.sync({ repository: 'shop/web', digest, source: a, targets: [b, c] });
+    const results = await sync.sync({ tenant: 'acme', repository: 'shop/web', digest, source: a, targets: [b, c] });
     expect(results).toEqual([
       { registry: 'b', ok: true, digest, bytesCopied: imageBytes },
       { registry: 'c', ok: true, digest, bytesCopied: imageBytes },
@@ -76,7 +79,7 @@ describe('OciRegistrySync between real registries', () => {
   });
 
   it('is idempotent: a second sync uploads no blob bytes', async () => {
-    const results = await sync.sync({ repository: 'shop/web', digest, source: a, targets: [b, c] });
+    const results = await sync.sync({ tenant: 'acme', repository: 'shop/web', digest, source: a, targets: [b, c] });
     expect(results.map((r) => [r.registry, r.ok, r.digest, r.bytesCopied])).toEqual([
       ['b', true, digest, 0],
       ['c', true, digest, 0],
@@ -94,7 +97,7 @@ describe('OciRegistrySync between real registries', () => {
     });
     const index = await putManifest(a, 'shop/multi', { schemaVersion: 2, mediaType: MEDIA_TYPES.ociIndex, manifests: [await child(arm, 'arm64'), await child(amd, 'amd64')] });
 
-    const [result] = await sync.sync({ repository: 'shop/multi', digest: index, source: a, targets: [b] });
+    const [result] = await sync.sync({ tenant: 'acme', repository: 'shop/multi', digest: index, source: a, targets: [b] });
     expect(result).toMatchObject({ registry: 'b', ok: true, digest: index });
     expect(result!.bytesCopied).toBeGreaterThan(2 * 4096);
     for (const d of [index, arm, amd]) expect(sha256(await manifestBytes(b, 'shop/multi', d))).toBe(d);
@@ -103,7 +106,7 @@ describe('OciRegistrySync between real registries', () => {
   it('reports an unreachable target as ok:false and still syncs the others', async () => {
     const gone = await registry({ name: 'gone' });
     await gone.stop();
-    const results = await sync.sync({ repository: 'shop/web', digest, source: a, targets: [gone, b] });
+    const results = await sync.sync({ tenant: 'acme', repository: 'shop/web', digest, source: a, targets: [gone, b] });
     expect(results[0]).toMatchObject({ registry: 'gone', ok: false, digest: null, bytesCopied: 0 });
     expect(results[0]!.reason).toMatch(/registry "gone" .*unreachable.*ECONNREFUSED/);
     expect(results[0]!.reason).not.toMatch(/\n\s+at /); // no stack trace
@@ -116,8 +119,8 @@ describe('OciRegistrySync between real registries', () => {
       res.writeHead(503, { 'content-type': 'application/json' }).end('{"errors":[{"code":"UNAVAILABLE","message":"maintenance"}]}');
     });
     const silent = await stub('silent', () => {}); // accepts, never answers
-    const fast = new OciRegistrySync({}, { timeoutMs: 300 });
-    const results = await fast.sync({ repository: 'shop/web', digest, source: a, targets: [broken, silent] });
+    const fast = new OciRegistrySync([], { timeoutMs: 300 });
+    const results = await fast.sync({ tenant: 'acme', repository: 'shop/web', digest, source: a, targets: [broken, silent] });
     expect(results[0]).toMatchObject({ registry: 'broken', ok: false });
     expect(results[0]!.reason).toMatch(/registry "broken" .*start blob upload failed: HTTP 503: UNAVAILABLE maintenance/);
     expect(results[1]).toMatchObject({ registry: 'silent', ok: false });
@@ -126,18 +129,18 @@ describe('OciRegistrySync between real registries', () => {
 
   it('fails clearly when the source does not have the digest', async () => {
     const missing = sha256(Buffer.from('no such manifest'));
-    await expect(sync.sync({ repository: 'shop/web', digest: missing, source: a, targets: [b] })).rejects.toThrow(RegistrySourceError);
-    await expect(sync.sync({ repository: 'shop/web', digest: missing, source: a, targets: [b] })).rejects.toThrow(
+    await expect(sync.sync({ tenant: 'acme', repository: 'shop/web', digest: missing, source: a, targets: [b] })).rejects.toThrow(RegistrySourceError);
+    await expect(sync.sync({ tenant: 'acme', repository: 'shop/web', digest: missing, source: a, targets: [b] })).rejects.toThrow(
       `registry "a" (${a.url}): manifest shop/web@${missing} not found`,
     );
-    await expect(sync.sync({ repository: 'shop/web', digest: 'latest', source: a, targets: [b] })).rejects.toThrow(/unsupported digest/);
+    await expect(sync.sync({ tenant: 'acme', repository: 'shop/web', digest: 'latest', source: a, targets: [b] })).rejects.toThrow(/unsupported digest/);
   });
 
   it('fails a target that serves a different manifest for the digest (digest mismatch)', async () => {
     const backing = await registry({ name: 'backing' });
     const liar = await startProxy(backing.url, 'liar', { tamperManifests: true });
     started.push(liar);
-    const [result] = await sync.sync({ repository: 'shop/web', digest, source: a, targets: [liar] });
+    const [result] = await sync.sync({ tenant: 'acme', repository: 'shop/web', digest, source: a, targets: [liar] });
     expect(result).toMatchObject({ registry: 'liar', ok: false, bytesCopied: imageBytes });
     expect(result!.digest).not.toBe(digest);
     expect(result!.reason).toMatch(/registry "liar" .*digest mismatch: expected sha256:/);
@@ -146,14 +149,14 @@ describe('OciRegistrySync between real registries', () => {
   it('refuses a source that serves a different manifest for the digest', async () => {
     const liar = await startProxy(a.url, 'lying-source', { tamperManifests: true });
     started.push(liar);
-    await expect(sync.sync({ repository: 'shop/web', digest, source: liar, targets: [b] })).rejects.toThrow(/lying-source.*does not match the digest/);
+    await expect(sync.sync({ tenant: 'acme', repository: 'shop/web', digest, source: liar, targets: [b] })).rejects.toThrow(/lying-source.*does not match the digest/);
   });
 
   it('aborts a blob upload when the source serves bytes that do not match the layer digest', async () => {
     const liar = await startProxy(a.url, 'lying-blobs', { tamperBlobs: true });
     started.push(liar);
     const fresh = await registry({ name: 'fresh' });
-    const [result] = await sync.sync({ repository: 'shop/web', digest, source: liar, targets: [fresh] });
+    const [result] = await sync.sync({ tenant: 'acme', repository: 'shop/web', digest, source: liar, targets: [fresh] });
     expect(result).toMatchObject({ registry: 'fresh', ok: false, digest: null, bytesCopied: 0 });
     expect(result!.reason).toMatch(/registry "lying-blobs" .*blob sha256:\w+ served \d+ bytes hashing to sha256:/);
     // the corrupted bytes never became a blob on the target
@@ -163,28 +166,94 @@ describe('OciRegistrySync between real registries', () => {
 });
 
 describe('OciRegistrySync authentication', () => {
-  it('uses Basic credentials by registry name (htpasswd registry)', async () => {
+  it('uses Basic credentials bound to (tenant, registry origin) (htpasswd registry)', async () => {
     const locked = await registry({ name: 'locked', auth: true });
-    const anonymous = await sync.sync({ repository: 'shop/web', digest, source: a, targets: [locked] });
+    const anonymous = await sync.sync({ tenant: 'acme', repository: 'shop/web', digest, source: a, targets: [locked] });
     expect(anonymous[0]).toMatchObject({ ok: false, reason: expect.stringMatching(/requires credentials and none are configured for "locked"/) });
 
-    const wrong = new OciRegistrySync({ locked: { username: 'stageline', password: 'nope' } });
-    expect((await wrong.sync({ repository: 'shop/web', digest, source: a, targets: [locked] }))[0]).toMatchObject({ ok: false, reason: expect.stringMatching(/unauthorized \(401\)/) });
+    const wrong = new OciRegistrySync([{ tenant: 'acme', origin: new URL(locked.url).origin, username: 'stageline', password: 'nope' }]);
+    expect((await wrong.sync({ tenant: 'acme', repository: 'shop/web', digest, source: a, targets: [locked] }))[0]).toMatchObject({ ok: false, reason: expect.stringMatching(/unauthorized \(401\)/) });
 
-    const authed = new OciRegistrySync({ locked: TEST_CREDENTIALS });
-    expect(await authed.sync({ repository: 'shop/web', digest, source: a, targets: [locked] })).toEqual([{ registry: 'locked', ok: true, digest, bytesCopied: imageBytes }]);
+    const authed = new OciRegistrySync([{ tenant: 'acme', origin: new URL(locked.url).origin, ...TEST_CREDENTIALS }]);
+    expect(await authed.sync({ tenant: 'acme', repository: 'shop/web', digest, source: a, targets: [locked] })).toEqual([{ registry: 'locked', ok: true, digest, bytesCopied: imageBytes }]);
   });
 
   it('answers a Bearer challenge with a token from the realm, on source and target', async () => {
     const backing = await registry({ name: 'token-backing' });
     const bearer = await startProxy(backing.url, 'bearer', { bearer: true });
     started.push(bearer);
-    const authed = new OciRegistrySync({ bearer: TEST_CREDENTIALS });
-    expect(await authed.sync({ repository: 'shop/web', digest, source: a, targets: [bearer] })).toEqual([{ registry: 'bearer', ok: true, digest, bytesCopied: imageBytes }]);
+    const authed = new OciRegistrySync([{ tenant: 'acme', origin: new URL(bearer.url).origin, ...TEST_CREDENTIALS }]);
+    expect(await authed.sync({ tenant: 'acme', repository: 'shop/web', digest, source: a, targets: [bearer] })).toEqual([{ registry: 'bearer', ok: true, digest, bytesCopied: imageBytes }]);
     // and back out of it, as a source
-    expect(await authed.sync({ repository: 'shop/web', digest, source: bearer, targets: [c] })).toMatchObject([{ registry: 'c', ok: true, bytesCopied: 0 }]);
+    expect(await authed.sync({ tenant: 'acme', repository: 'shop/web', digest, source: bearer, targets: [c] })).toMatchObject([{ registry: 'c', ok: true, bytesCopied: 0 }]);
 
-    const anonymous = await sync.sync({ repository: 'shop/web', digest, source: a, targets: [bearer] });
+    const anonymous = await sync.sync({ tenant: 'acme', repository: 'shop/web', digest, source: a, targets: [bearer] });
     expect(anonymous[0]).toMatchObject({ ok: false, reason: expect.stringMatching(/registry "bearer" .*token realm .* refused anonymous access \(HTTP 401\)/) });
+  });
+});
+
+describe('registry credentials are bound to (tenant, origin) — attacks', () => {
+  /** A server a tenant admin controls: challenges for Basic and records every Authorization it receives. */
+  async function attacker() {
+    const seen: string[] = [];
+    const server = createServer((req, res) => {
+      if (req.headers.authorization) seen.push(req.headers.authorization);
+      res.writeHead(401, { 'www-authenticate': 'Basic realm="give me"' }).end();
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen, close: () => server.close() };
+  }
+
+  it("tenant B names its registry like tenant A's and points it at its own server: A's credentials never leave", async () => {
+    const locked = await registry({ name: 'locked', auth: true });
+    const evil = await attacker();
+    try {
+      const sync = new OciRegistrySync([{ tenant: 'tenant-a', origin: new URL(locked.url).origin, ...TEST_CREDENTIALS }]);
+      // Tenant A promotes to its real registry: works.
+      expect((await sync.sync({ tenant: 'tenant-a', repository: 'shop/web', digest, source: a, targets: [{ name: 'locked', url: locked.url }] }))[0]!.ok).toBe(true);
+      // Tenant B: same registry name, attacker's URL.
+      const r = await sync.sync({ tenant: 'tenant-b', repository: 'shop/web', digest, source: a, targets: [{ name: 'locked', url: evil.url }] });
+      expect(r[0]).toMatchObject({ ok: false, reason: expect.stringMatching(/requires credentials and none are configured/) });
+      // Tenant B pointing at A's real registry origin gets nothing either (credentials are per tenant).
+      const r2 = await sync.sync({ tenant: 'tenant-b', repository: 'shop/web', digest, source: a, targets: [{ name: 'x', url: locked.url }] });
+      expect(r2[0]!.ok).toBe(false);
+      expect(evil.seen).toEqual([]);
+    } finally {
+      evil.close();
+    }
+  });
+
+  it('an upload Location that leaves the registry origin is refused (credentials would follow it)', async () => {
+    const evil = await attacker();
+    const target = createServer((req, res) => {
+      if (req.method === 'HEAD') return res.writeHead(404).end();
+      if (req.method === 'POST') return res.writeHead(202, { location: `${evil.url}/v2/shop/web/blobs/uploads/steal` }).end();
+      res.writeHead(500).end();
+    });
+    target.listen(0, '127.0.0.1');
+    await once(target, 'listening');
+    try {
+      const url = `http://127.0.0.1:${(target.address() as AddressInfo).port}`;
+      const r = await new OciRegistrySync([]).sync({ tenant: 'acme', repository: 'shop/web', digest, source: a, targets: [{ name: 'redirecting', url }] });
+      expect(r[0]).toMatchObject({ ok: false, reason: expect.stringMatching(/leaves http:\/\/127\.0\.0\.1/) });
+      expect(evil.seen).toEqual([]);
+    } finally {
+      target.close();
+      evil.close();
+    }
+  });
+
+  it('metadata, private and (outside local mode) loopback registry URLs are refused before any request', async () => {
+    for (const url of ['http://169.254.169.254', 'http://10.0.0.8:5000', 'http://[::ffff:169.254.169.254]']) {
+      const r = await new OciRegistrySync([]).sync({ tenant: 'acme', repository: 'shop/web', digest, source: a, targets: [{ name: 'x', url }] });
+      expect(r[0], url).toMatchObject({ ok: false, reason: expect.stringMatching(/refused/) });
+    }
+    process.env.STAGELINE_ALLOW_LOOPBACK_OUTBOUND = 'false';
+    try {
+      await expect(new OciRegistrySync([]).sync({ tenant: 'acme', repository: 'shop/web', digest, source: a, targets: [b] })).rejects.toThrow(/loopback/);
+    } finally {
+      process.env.STAGELINE_ALLOW_LOOPBACK_OUTBOUND = 'true';
+    }
   });
 });

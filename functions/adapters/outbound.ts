@@ -1,0 +1,131 @@
+import { lookup as dnsLookup } from 'node:dns';
+import { isIP } from 'node:net';
+import ipaddr from 'ipaddr.js';
+import { Agent, fetch as undiciFetch, type RequestInit as UndiciInit, type Response as UndiciResponse } from 'undici';
+
+/**
+ * The one way Stageline calls a URL a tenant configured (webhook gates, OCI registries, Slack).
+ * Every such request leaves from our account, so it is guarded against SSRF:
+ *
+ * - the host is resolved and EVERY address it resolves to must be a public unicast address:
+ *   loopback, private (RFC 1918), link-local (incl. 169.254.169.254, the metadata service),
+ *   CGNAT, unique-local (fc00::/7), IPv4-mapped IPv6 of those, unspecified, multicast and
+ *   reserved ranges are refused;
+ * - the check runs in the connection's own DNS lookup, so the address checked is the address
+ *   connected to (a DNS answer that changes between check and connect — rebinding — cannot pass);
+ * - redirects are never followed (the caller sees the 3xx and decides; see `assertSameOrigin`);
+ * - https only, except loopback in local mode.
+ *
+ * Local mode: `STAGELINE_ALLOW_LOOPBACK_OUTBOUND=true` (set by the local stack for `npm start` and
+ * the tests, never by the CDK stack) additionally allows loopback addresses, over http or https.
+ * Nothing else (no private range, no metadata address) is ever allowed.
+ */
+export class OutboundRefused extends Error {
+  override readonly name = 'OutboundRefused';
+}
+
+export const loopbackAllowed = () => process.env.STAGELINE_ALLOW_LOOPBACK_OUTBOUND === 'true';
+
+/** Why an address may not be called, or null when it is a public unicast address. */
+export function refusedRange(address: string, allowLoopback = loopbackAllowed()): string | null {
+  if (!ipaddr.isValid(address)) return 'not an IP address';
+  let ip = ipaddr.parse(address);
+  if (ip.kind() === 'ipv6' && (ip as ipaddr.IPv6).isIPv4MappedAddress()) ip = (ip as ipaddr.IPv6).toIPv4Address();
+  const range = ip.range();
+  if (range === 'unicast') return null;
+  if (range === 'loopback' && allowLoopback) return null;
+  return range === 'linkLocal' && ip.kind() === 'ipv4' ? 'link-local (cloud metadata range)' : range;
+}
+
+type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | { address: string; family: number }[], family?: number) => void;
+
+/** A DNS lookup for outbound connections that refuses any non-public answer (the connection then fails). */
+function guardedLookup(hostname: string, options: { all?: boolean; family?: number } | number, callback: LookupCallback): void {
+  const opts = typeof options === 'number' ? { family: options } : options;
+  dnsLookup(hostname, { all: true, family: opts.family ?? 0 }, (err, addresses) => {
+    if (err) return callback(err, '');
+    const list = addresses as { address: string; family: number }[];
+    const bad = list.map((a) => ({ a, why: refusedRange(a.address) })).find((x) => x.why);
+    if (bad || list.length === 0) {
+      const e = new OutboundRefused(`${hostname} resolves to ${bad ? `${bad.a.address} (${bad.why})` : 'nothing'}; only public addresses may be called`) as NodeJS.ErrnoException;
+      e.code = 'EOUTBOUNDREFUSED';
+      return callback(e, '');
+    }
+    if (opts.all) return callback(null, list);
+    callback(null, list[0]!.address, list[0]!.family);
+  });
+}
+
+const agent = new Agent({ connect: { lookup: guardedLookup as never }, connectTimeout: 10_000 });
+
+/**
+ * Checks a URL's shape before any request: http(s), no user info, a host that is either a
+ * public IP literal or a name (checked again at connect time). Throws OutboundRefused.
+ */
+export function checkUrl(raw: string | URL): URL {
+  let url: URL;
+  try {
+    url = new URL(String(raw));
+  } catch {
+    throw new OutboundRefused('not a valid URL');
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new OutboundRefused(`${url.protocol} URLs are not allowed; use https`);
+  if (url.username || url.password) throw new OutboundRefused('URLs must not carry credentials');
+  // The WHATWG parser already turns 0x7f000001, 2130706433 and 0177.0.0.1 into 127.0.0.1.
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  const literal = isIP(host) !== 0;
+  if (literal) {
+    const why = refusedRange(host);
+    if (why) throw new OutboundRefused(`${host} is a ${why} address; only public addresses may be called`);
+  } else if (/^(localhost|.*\.localhost|.*\.internal|.*\.local)$/i.test(host) && !(loopbackAllowed() && /^localhost$/i.test(host))) {
+    throw new OutboundRefused(`${host} is an internal name; only public hosts may be called`);
+  }
+  const loopbackTarget = literal ? ipaddr.parse(host).range() === 'loopback' : /^localhost$/i.test(host);
+  if (url.protocol === 'http:' && !(loopbackAllowed() && loopbackTarget)) throw new OutboundRefused('plain http is not allowed; use https');
+  return url;
+}
+
+export interface GuardedInit extends Omit<UndiciInit, 'dispatcher' | 'redirect'> {
+  timeoutMs?: number;
+}
+
+/** fetch() for tenant-configured URLs: checked shape, checked addresses at connect, no redirects, bounded time. */
+export async function guardedFetch(raw: string | URL, init: GuardedInit = {}): Promise<UndiciResponse> {
+  const url = checkUrl(raw);
+  const { timeoutMs = 10_000, ...rest } = init;
+  try {
+    return await undiciFetch(url, { ...rest, redirect: 'manual', dispatcher: agent, signal: rest.signal ?? AbortSignal.timeout(timeoutMs) });
+  } catch (err) {
+    for (let e: unknown = err; e; e = (e as { cause?: unknown }).cause) {
+      if (e instanceof OutboundRefused) throw e;
+      if ((e as { code?: string }).code === 'EOUTBOUNDREFUSED') throw new OutboundRefused((e as Error).message);
+    }
+    throw err;
+  }
+}
+
+/** A Location (redirect or upload URL) must stay on the origin it came from. */
+export function assertSameOrigin(location: string, base: string): string {
+  const resolved = new URL(location, base);
+  if (resolved.origin !== new URL(base).origin) throw new OutboundRefused(`refusing to follow ${resolved.origin}: it leaves ${new URL(base).origin}`);
+  return resolved.href;
+}
+
+/** Reads at most `max` bytes of a body (a hostile server cannot make us buffer gigabytes). */
+export async function readLimited(res: UndiciResponse, max = 64 * 1024): Promise<string> {
+  const reader = res.body?.getReader();
+  if (!reader) return '';
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.length;
+    if (size > max) {
+      await reader.cancel();
+      throw new OutboundRefused(`response larger than ${max} bytes`);
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
