@@ -12,7 +12,8 @@ const USAGE = `stageline <command> [options]
   env list                                   environments in line order
   env get <env>
   config list --env <env> [--flags]           configs (or flags) of an environment
-  config set <key> <json-value> --env <env> [--flag] [--reason <text>]
+  config set <key> <json-value> --env <env> [--flag] [--reason <text>] [--break-glass <reason>]
+                                              (a protected environment needs an admin's --break-glass)
   config import <file.json> --env <env>       {"key": value, ...} as one snapshot
   diff --source <env> --target <env>          what promoting source onto target would change
   snapshots --env <env>                       snapshot history
@@ -54,6 +55,7 @@ const OPTIONS = {
   comment: { type: 'string' },
   notes: { type: 'string' },
   reason: { type: 'string' },
+  'break-glass': { type: 'string' },
   limit: { type: 'string' },
   flag: { type: 'boolean' },
   flags: { type: 'boolean' },
@@ -81,10 +83,17 @@ function fail(message: string): never {
   process.exit(2);
 }
 
+/** --break-glass <reason>: an admin override of a guard (protected environment), audited as such. */
+let breakGlass: string | undefined;
+
 async function api(method: string, path: string, body?: unknown): Promise<any> {
   const res = await fetch(base + path, {
     method,
-    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body ? { 'content-type': 'application/json' } : {}) },
+    headers: {
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+      ...(body ? { 'content-type': 'application/json' } : {}),
+      ...(breakGlass ? { 'x-break-glass-reason': breakGlass } : {}),
+    },
     body: body === undefined ? undefined : JSON.stringify(body),
   }).catch((e) => fail(`cannot reach ${base}: ${(e as Error).message}`));
   const text = await res.text();
@@ -349,6 +358,7 @@ switch (key) {
     break;
   }
   case 'config set': {
+    breakGlass = values['break-glass'];
     const [key, raw] = rest;
     if (!key || raw === undefined) fail('usage: config set <key> <json-value> --env <env>');
     let value: unknown;

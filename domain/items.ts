@@ -5,6 +5,8 @@ import { digestOf } from './canonical.ts';
 import { AlreadyExists, EnvironmentNotFound, ItemNotFound, ValidationFailed, VersionConflict } from './errors.ts';
 import type { Environment, Item, ItemKind, Page, Roots, Snapshot } from './model.ts';
 import type { Ctx, Deps } from './ports.ts';
+import { breakGlass, isProtected, type BreakGlassUse } from './break-glass.ts';
+import { lineOf } from './promotion/policy.ts';
 import { retryOnConflict } from './retry.ts';
 import type { BatchItems, CreateItem, UpdateItem } from './schemas.ts';
 import { applyChanges, listPage, lookup, memoSource, NodeSink, type NodeSource, type StoredEntry } from './tree.ts';
@@ -61,6 +63,7 @@ async function commit(
   plan: CommitPlan,
 ): Promise<Environment> {
   const { tenant, id: actor, name: actorName } = ctx.principal;
+  const glass = await guardProtected(deps, ctx, env, plan.auditAction);
   const sink = new NodeSink();
   const roots: Roots = { ...env.head.roots };
   for (const kind of ['config', 'flag'] as const) {
@@ -74,8 +77,9 @@ async function commit(
     actorName,
     now,
     { action: plan.action, keys: plan.changes.slice(0, 20).map((c) => `${c.kind}:${c.key}`), count: plan.changes.length },
-    plan.reason,
+    glass ? `break-glass: ${glass.reason}${plan.reason ? ` (${plan.reason})` : ''}` : plan.reason,
   );
+  if (glass) next.lastBreakGlass = glass;
   const digest = snapshot.digest;
   await deps.store.putNodes(tenant, sink.nodes);
   const newIds = plan.changes.filter((c) => c.entry && c.entry.n === 1).map((c) => ({ id: c.entry!.i, kind: c.kind, key: c.key }));
@@ -83,16 +87,37 @@ async function commit(
   const audit = chainEntry(tenant, await deps.store.auditHead(tenant), {
     actor,
     actorName,
-    action: plan.auditAction,
+    action: glass ? `breakglass.${plan.auditAction}` : plan.auditAction,
     entityType: plan.entityType,
     entityId: plan.entityId,
-    reason: plan.reason,
+    reason: glass ? `break-glass: ${glass.reason}` : plan.reason,
     before: env.head.digest,
     after: digest,
     requestId: ctx.requestId,
   }, deps.clock());
   await deps.store.commitSnapshot(next, env, snapshot, audit);
+  if (glass) await publishBreakGlass(deps, tenant, env.name, glass);
   return next;
+}
+
+/**
+ * A protected environment (flagged, or the last of the line) changes only through a promotion or
+ * a rollback; a direct write passes only as an admin break-glass with a reason (domain/break-glass.ts).
+ */
+export async function guardProtected(deps: Deps, ctx: Ctx, env: Environment, action: string): Promise<BreakGlassUse | null> {
+  if (!isProtected(env, lineOf(await deps.store.listEnvironments(env.tenant)))) return null;
+  return breakGlass(ctx, 'protected-environment', action, `'${env.name}' is a protected environment: it changes only through a promotion or a rollback`, deps.clock());
+}
+
+/** Tells notifications (and operators) that glass was broken. The change is committed; a lost event is logged, never undone. */
+export async function publishBreakGlass(deps: Deps, tenant: string, environment: string, glass: BreakGlassUse, promotionId?: string): Promise<void> {
+  try {
+    await deps.events.publish([
+      { type: 'Break Glass Used', tenant, detail: { tenant, environment, guard: glass.guard, action: glass.action, actor: glass.by, reason: glass.reason, ...(promotionId ? { promotionId } : {}), at: glass.at } },
+    ]);
+  } catch (err) {
+    console.error(JSON.stringify({ level: 'error', msg: 'event publish failed', type: 'Break Glass Used', environment, error: String(err) }));
+  }
 }
 
 async function loadEnv(deps: Deps, tenant: string, name: string): Promise<Environment> {

@@ -155,6 +155,8 @@ export interface Scheduler {
 export interface Ctx {
   principal: import('./auth.ts').Principal;
   requestId?: string;
+  /** the caller asks to break glass, with this reason (see domain/break-glass.ts) */
+  breakGlassReason?: string;
 }
 
 /**

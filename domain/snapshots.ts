@@ -1,5 +1,6 @@
 import { chainEntry } from './audit.ts';
 import { requireRole } from './auth.ts';
+import { guardProtected, publishBreakGlass } from './items.ts';
 import { canonicalJson } from './canonical.ts';
 import { EnvironmentNotFound, SnapshotNotFound, ValidationFailed } from './errors.ts';
 import type { Environment, ItemKind, Page, Roots, Snapshot } from './model.ts';
@@ -41,9 +42,12 @@ export async function restoreSnapshot(deps: Deps, ctx: Ctx, env: string, seq: nu
   return retryOnConflict(async () => {
     const current = await deps.store.getEnvironment(tenant, env);
     if (!current) throw new EnvironmentNotFound(env);
+    // Pointing a protected environment at another snapshot is a direct write like any other.
+    const glass = await guardProtected(deps, ctx, current, 'snapshot.restore');
     const now = deps.clock().toISOString();
     const next: Environment = {
       ...current,
+      ...(glass ? { lastBreakGlass: glass } : {}),
       head: { seq: current.head.seq + 1, digest: target.digest, roots: target.roots },
       itemCount: target.itemCount,
       version: current.version + 1,
@@ -65,15 +69,16 @@ export async function restoreSnapshot(deps: Deps, ctx: Ctx, env: string, seq: nu
     const audit = chainEntry(tenant, await deps.store.auditHead(tenant), {
       actor,
       actorName,
-      action: 'snapshot.restore',
+      action: glass ? 'breakglass.snapshot.restore' : 'snapshot.restore',
       entityType: 'snapshot',
       entityId: `${env}@${seq}`,
-      reason,
+      reason: glass ? `break-glass: ${glass.reason} (${reason})` : reason,
       before: current.head.digest,
       after: target.digest,
       requestId: ctx.requestId,
     }, deps.clock());
     await deps.store.commitSnapshot(next, current, snapshot, audit);
+    if (glass) await publishBreakGlass(deps, tenant, env, glass);
     return next;
   });
 }

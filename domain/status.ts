@@ -4,6 +4,7 @@ import type { Ctx, Deps } from './ports.ts';
 import { GATE_ORDER } from './promotion/gates.ts';
 import type { GateResult, Promotion } from './promotion/model.ts';
 import { lineOf } from './promotion/policy.ts';
+import { isProtected } from './break-glass.ts';
 import { approvalDeadline, subjectLabel } from './promotion/service.ts';
 
 const MARK: Record<GateResult['verdict'], string> = { PASS: '✓', FAIL: '✗', WARN: '!', SKIPPED: '-' };
@@ -67,7 +68,9 @@ export async function status(deps: Deps, ctx: Ctx, only?: string) {
           gates: { marks: gateMarks(last?.gates ?? null), legend: GATE_ORDER.join(','), promotionId: last?.id ?? null },
           lastPromotion: last ? { id: last.id, subject: subjectLabel(last.subject), completedAt: last.completedAt, requestedBy: last.requestedBy.name, status: last.status } : null,
           autoPromotionPaused: env.autoPromotionPaused ?? false,
-          protected: env.protected,
+          protected: isProtected(env, line),
+          /** the last admin override of a guard here (who, when, why, what) */
+          lastBreakGlass: env.lastBreakGlass ?? null,
         };
       }),
   );
@@ -79,7 +82,8 @@ export async function status(deps: Deps, ctx: Ctx, only?: string) {
   const failed = (await deps.store.listPromotions(tenant, { status: ['VALIDATION_FAILED'] }, 10)).items.filter(
     (p) => targets.includes(p.targetEnvironment) && now.getTime() - new Date(p.updatedAt).getTime() < 7 * 86_400_000 && !superseded(p),
   );
-  const pending = [...active, ...failed]
+  // VALIDATION_FAILED is not final (validate again), so it can come from both lists: once each.
+  const pending = [...new Map([...active, ...failed].map((p) => [p.id, p])).values()]
     .sort((a, b) => (a.requestedAt < b.requestedAt ? 1 : -1))
     .map((p) => ({ id: p.id, subject: subjectLabel(p.subject), from: p.sourceEnvironment, to: p.targetEnvironment, status: p.status, requestedBy: p.requestedBy.name, requestedAt: p.requestedAt, why: blockedBecause(p, now) }));
   return { environments, pending };

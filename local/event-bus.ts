@@ -1,5 +1,5 @@
 import type { DomainEvent, Events } from '#domain/ports';
-import { EVENT_SOURCE, promotionEventDetail } from '#domain/promotion/events';
+import { EVENT_SOURCE, parseEventDetail } from '#domain/promotion/events';
 
 /** EventBridge-style pattern: each listed field must match one of the values. */
 export interface EventPattern {
@@ -37,7 +37,7 @@ export class LocalEventBus implements Events {
 
   async publish(events: DomainEvent[]): Promise<void> {
     for (const e of events) {
-      const bus: BusEvent = { source: EVENT_SOURCE, 'detail-type': e.type, detail: promotionEventDetail.parse(e.detail), time: new Date().toISOString() };
+      const bus: BusEvent = { source: EVENT_SOURCE, 'detail-type': e.type, detail: parseEventDetail(e.type, e.detail), time: new Date().toISOString() };
       this.published.push(bus);
       for (const r of this.rules) {
         if (matches(r.pattern, bus)) {

@@ -17,6 +17,7 @@ export const EVENT_TYPES = [
   'Promotion Cancelled',
   'Promotion Expired',
   'Promotion Rolled Back',
+  'Break Glass Used',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
@@ -38,3 +39,22 @@ export const promotionEventDetail = z
   })
   .strict();
 export type PromotionEventDetail = z.infer<typeof promotionEventDetail>;
+
+/** `Break Glass Used`: an admin overrode a guard (protected environment, freeze window) with a reason. */
+export const breakGlassEventDetail = z
+  .object({
+    tenant: z.string().min(1),
+    environment: z.string().min(1),
+    guard: z.enum(['protected-environment', 'freeze-window']),
+    action: z.string().min(1),
+    actor: z.string().min(1),
+    reason: z.string().min(1),
+    promotionId: z.string().optional(),
+    at: z.string(),
+  })
+  .strict();
+
+/** The one place that says which schema validates which event's detail (both bus adapters use it). */
+export function parseEventDetail(type: string, detail: unknown): Record<string, unknown> {
+  return type === 'Break Glass Used' ? breakGlassEventDetail.parse(detail) : promotionEventDetail.parse(detail);
+}

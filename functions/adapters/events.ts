@@ -1,6 +1,6 @@
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import type { DomainEvent, Events } from '#domain/ports';
-import { EVENT_SOURCE, promotionEventDetail } from '#domain/promotion/events';
+import { EVENT_SOURCE, parseEventDetail } from '#domain/promotion/events';
 
 /** Publishes domain events to an EventBridge bus (validated first; 10 per PutEvents call). */
 export class EventBridgeEvents implements Events {
@@ -10,7 +10,7 @@ export class EventBridgeEvents implements Events {
   ) {}
 
   async publish(events: DomainEvent[]): Promise<void> {
-    for (const e of events) promotionEventDetail.parse(e.detail);
+    for (const e of events) parseEventDetail(e.type, e.detail);
     for (let i = 0; i < events.length; i += 10) {
       const r = await this.client.send(
         new PutEventsCommand({

@@ -96,6 +96,11 @@ export const SCRIPT = String.raw`
     var badges = [];
     if (e.autoPromotionPaused) badges.push(el('span', 'badge', ['auto-promotion paused']));
     if (e.protected) badges.push(el('span', 'badge', ['protected']));
+    if (e.lastBreakGlass) {
+      var g = e.lastBreakGlass, glass = el('span', 'badge', ['break-glass ' + g.by]);
+      glass.title = g.action + ' at ' + g.at + ': ' + g.reason;
+      badges.push(glass);
+    }
     return el('tr', '', [name, el('td', '', [versions]), el('td', '', [at]), el('td', '', [by]), el('td', '', [gates(e.gates)]), el('td', '', [cfg]), el('td', '', badges.length ? badges : ['\u2014'])]);
   }
 

@@ -2,6 +2,7 @@ import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import type { z } from 'zod';
 import { hasRole, type Principal } from '#domain/auth';
+import { BREAK_GLASS_HEADER } from '#domain/break-glass';
 import { canonicalJson, sha256Hex } from '#domain/canonical';
 import { ConcurrentModification, Forbidden, IdempotencyKeyReused, MalformedJson, PayloadTooLarge, RouteNotFound, ValidationFailed, type Issue } from '#domain/errors';
 import type { Ctx, Deps } from '#domain/ports';
@@ -162,7 +163,8 @@ export function httpHandler<B extends z.ZodType, Q extends z.ZodType, P extends 
       const query = parse(spec.query, 'query', event.queryStringParameters ?? {}, issues);
       const body = spec.body ? parse(spec.body, 'body', readBody(event) ?? {}, issues) : undefined;
       if (issues.length) throw new ValidationFailed(issues);
-      const ctx: Ctx = { principal: principal as Principal, requestId: context?.awsRequestId };
+      const breakGlassReason = event.headers?.[BREAK_GLASS_HEADER];
+      const ctx: Ctx = { principal: principal as Principal, requestId: context?.awsRequestId, ...(breakGlassReason ? { breakGlassReason } : {}) };
       const d = defaultDeps();
       const run = async () => {
         const result = await fn({ body, query, params, ctx, route, deps: d } as Input<Out<B>, Out<Q>, Out<P>>);

@@ -103,7 +103,7 @@ export const ROUTES: Route[] = [
  */
 export const CORS = {
   allowMethods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as Method[],
-  allowHeaders: ['authorization', 'content-type', 'x-tenant-id', 'idempotency-key'],
+  allowHeaders: ['authorization', 'content-type', 'x-tenant-id', 'idempotency-key', 'x-break-glass-reason'],
   exposeHeaders: ['allow', 'x-next-cursor', 'x-request-id', 'retry-after'],
   maxAgeSeconds: 3600,
 } as const;

@@ -24,7 +24,9 @@ const cli = (...args: string[]) => cliWith(env, ...args);
 describe('CLI through the API', () => {
   it('sets configs, diffs two environments, lists environments and verifies the audit chain', async () => {
     await cli('config', 'set', 'query.timeout', '"180s"', '--env', 'staging');
-    await cli('config', 'set', 'query.timeout', '"120s"', '--env', 'production');
+    // production is protected: a direct change is an admin break-glass.
+    await expect(cli('config', 'set', 'query.timeout', '"120s"', '--env', 'production')).rejects.toThrow(/protected environment/);
+    await cli('config', 'set', 'query.timeout', '"120s"', '--env', 'production', '--break-glass', 'initial production value');
     await cli('config', 'set', 'new-ui', 'true', '--env', 'staging', '--flag');
     const diff = await cli('diff', '--source', 'staging', '--target', 'production');
     expect(diff.stdout).toContain('~ config query.timeout: "120s" -> "180s"');

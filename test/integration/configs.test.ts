@@ -140,8 +140,10 @@ describe('environment diff and snapshots', () => {
         ],
       },
     });
+    // Production is protected: setting it up directly is an admin break-glass.
     await t.call('POST', '/api/v1/environments/production/items/batch', {
-      token: u.deployer,
+      token: u.admin,
+      headers: { 'x-break-glass-reason': 'test set-up' },
       body: { set: [{ key: 'query.timeout', value: '120s' }, { key: 'same', value: 1 }, { key: 'legacy', value: true }, { kind: 'flag', key: 'new-ui', value: false }] },
     });
     const d = await t.call('GET', '/api/v1/config/promotions/diff?source=staging&target=production', { token: u.viewer });

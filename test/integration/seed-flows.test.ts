@@ -23,7 +23,8 @@ describe('seed 000: config promotions as written', () => {
     await makeLine(t, u.admin);
     // staging has query changes; production is behind.
     await t.call('POST', '/api/v1/environments/staging/items/batch', { token: u.deployer, body: { set: [{ key: 'query.timeout', value: '180s' }, { key: 'ai.new-model', value: 'gpt-4-turbo' }] } });
-    await t.call('POST', '/api/v1/environments/production/items/batch', { token: u.deployer, body: { set: [{ key: 'query.timeout', value: '120s' }] } });
+    // Production is protected: its starting state is set by an admin break-glass.
+    await t.call('POST', '/api/v1/environments/production/items/batch', { token: u.admin, headers: { 'x-break-glass-reason': 'initial production config' }, body: { set: [{ key: 'query.timeout', value: '120s' }] } });
     // Production (the last environment) needs one approver by default. The seed's body is sent as is.
     const created = await t.call('POST', '/api/v1/config/promotions', {
       token: u.deployer,

@@ -1,0 +1,45 @@
+import { hasRole } from './auth.ts';
+import { Forbidden } from './errors.ts';
+import type { Environment } from './model.ts';
+import type { Ctx } from './ports.ts';
+
+/**
+ * Break-glass: the one way past a guard that otherwise holds (a protected environment changed
+ * outside a promotion or rollback; later, a freeze window). Only an admin may break glass, only
+ * with a reason; the change is audited as break-glass, raises a `Break Glass Used` event for
+ * notifications, and stays visible on the environment (status page) as `lastBreakGlass`.
+ * Every guard calls `breakGlass()` rather than checking roles itself, so the rule is the same
+ * on every path that reaches the same state.
+ */
+export interface BreakGlassUse {
+  by: string;
+  at: string;
+  reason: string;
+  /** what was done (audit action) */
+  action: string;
+  /** which guard was overridden */
+  guard: 'protected-environment' | 'freeze-window';
+}
+
+/** The reason header a caller sends to break glass (HTTP: `X-Break-Glass-Reason`). */
+export const BREAK_GLASS_HEADER = 'x-break-glass-reason';
+
+/** A protected environment: flagged so, or the last environment of the line (production) by default. */
+export function isProtected(env: Environment, line: Environment[]): boolean {
+  return env.protected || line[line.length - 1]?.name === env.name;
+}
+
+/**
+ * Lets a guarded action through only as an admin break-glass with a reason, and returns the record
+ * to audit and publish. `what` says what is guarded and how to do it the normal way.
+ */
+export function breakGlass(ctx: Ctx, guard: BreakGlassUse['guard'], action: string, what: string, now: Date): BreakGlassUse {
+  const reason = ctx.breakGlassReason?.trim();
+  if (!reason) {
+    throw new Forbidden(`${what}. An admin may override this once, audited as break-glass, by sending the header X-Break-Glass-Reason with the reason`, { guard });
+  }
+  if (!hasRole(ctx.principal, 'admin')) {
+    throw new Forbidden(`Break-glass needs the admin role; you have: ${ctx.principal.roles.join(', ') || 'none'}`, { guard });
+  }
+  return { by: ctx.principal.name, at: now.toISOString(), reason: reason.slice(0, 500), action, guard };
+}

@@ -1,0 +1,76 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signedFetch } from '../support/sigv4.ts';
+import { waitFor } from '../support/promotions.ts';
+import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
+
+/**
+ * Issue: a deployer (or the pipeline over IAM) could change production directly, bypassing gates
+ * and approvals. A protected environment (the last of the line by default, or flagged) changes only
+ * through a promotion or a rollback — or an admin break-glass with a reason, audited and announced.
+ */
+let t: TestStack;
+beforeAll(async () => {
+  t = await startTestStack();
+});
+afterAll(() => t.stop());
+
+describe('protected environments and break-glass', () => {
+  it('refuses every direct write path into production, for deployers and the pipeline alike, and changes nothing', async () => {
+    // The pipeline credential of the local stack is bound to tenant acme.
+    const tenant = 'acme';
+    const u = await t.users(tenant);
+    await makeLine(t, u.admin);
+    const before = await t.call('GET', '/api/v1/environments/production', { token: u.viewer });
+    const attempts = [
+      t.call('POST', '/api/v1/environments/production/configs', { token: u.deployer, body: { key: 'db.pool', value: 5 } }),
+      t.call('POST', '/api/v1/environments/production/flags', { token: u.deployer, body: { key: 'kill-switch', value: true } }),
+      t.call('POST', '/api/v1/environments/production/items/batch', { token: u.deployer, body: { set: [{ key: 'db.pool', value: 5 }] } }),
+      // An admin without a reason is refused too: break-glass is explicit.
+      t.call('POST', '/api/v1/environments/production/items/batch', { token: u.admin, body: { set: [{ key: 'db.pool', value: 5 }] } }),
+      // A deployer cannot break glass, reason or not.
+      t.call('POST', '/api/v1/environments/production/items/batch', { token: u.deployer, headers: { 'x-break-glass-reason': 'urgent' }, body: { set: [{ key: 'db.pool', value: 5 }] } }),
+      t.call('POST', '/api/v1/environments/production/snapshots/0/restore', { token: u.admin, body: { reason: 'go back' } }),
+    ];
+    for (const r of await Promise.all(attempts)) {
+      expect(r.status, JSON.stringify(r.body)).toBe(403);
+    }
+    const machine = await signedFetch(t.url, 'POST', '/api/v1/machine/environments/production/items/batch', { set: [{ key: 'db.pool', value: 5 }] }, t.stack.iam[0]!);
+    expect(machine.status).toBe(403);
+    expect(machine.body.error.message).toMatch(/protected environment: it changes only through a promotion or a rollback/);
+    const after = await t.call('GET', '/api/v1/environments/production', { token: u.viewer });
+    expect(after.body.snapshot).toEqual(before.body.snapshot);
+    // Other environments are not protected unless flagged.
+    expect((await t.call('POST', '/api/v1/environments/staging/configs', { token: u.deployer, body: { key: 'db.pool', value: 5 } })).status).toBe(201);
+    const flagged = await t.call('PATCH', '/api/v1/environments/staging', { token: u.admin, body: { protected: true, version: (await t.call('GET', '/api/v1/environments/staging', { token: u.viewer })).body.version } });
+    expect(flagged.status, JSON.stringify(flagged.body)).toBe(200);
+    expect((await t.call('POST', '/api/v1/environments/staging/configs', { token: u.deployer, body: { key: 'db.size', value: 5 } })).status).toBe(403);
+  });
+
+  it('an admin break-glass with a reason goes through: audited as break-glass, announced on the bus, shown on the status page', async () => {
+    const tenant = t.tenant();
+    const u = await t.users(tenant);
+    await makeLine(t, u.admin);
+    const r = await t.call('POST', '/api/v1/environments/production/configs', { token: u.admin, headers: { 'x-break-glass-reason': 'INC-4711 hotfix: pool exhausted' }, body: { key: 'db.pool', value: 50 } });
+    expect(r.status, JSON.stringify(r.body)).toBe(201);
+    const audit = await t.call('GET', '/api/v1/audit?limit=5', { token: u.viewer });
+    expect(audit.body.items[0]).toMatchObject({ action: 'breakglass.config.create', reason: 'break-glass: INC-4711 hotfix: pool exhausted' });
+    const event = t.stack.bus.published.find((e) => e['detail-type'] === 'Break Glass Used' && e.detail.tenant === tenant);
+    expect(event?.detail).toMatchObject({ environment: 'production', guard: 'protected-environment', action: 'config.create', reason: 'INC-4711 hotfix: pool exhausted' });
+    const status = await t.call('GET', '/api/v1/status', { token: u.viewer });
+    const prod = status.body.environments.find((e: { name: string }) => e.name === 'production');
+    expect(prod).toMatchObject({ protected: true, lastBreakGlass: { action: 'config.create', reason: 'INC-4711 hotfix: pool exhausted', guard: 'protected-environment' } });
+    expect((await t.call('GET', '/api/v1/audit/verify', { token: u.viewer })).body.ok).toBe(true);
+  });
+
+  it('promotions and rollbacks still change a protected environment without break-glass', async () => {
+    const tenant = t.tenant();
+    const u = await t.users(tenant);
+    await makeLine(t, u.admin, ['dev', 'production']);
+    await t.call('POST', '/api/v1/environments/dev/configs', { token: u.deployer, body: { key: 'a', value: 1 } });
+    await t.call('POST', '/api/v1/promotions/rules', { token: u.admin, body: { name: 'no approval', source_environment: 'dev', target_environment: 'production', requires_approval: false } });
+    const p = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'dev', targetEnvironment: 'production' } });
+    expect((await waitFor(t, u.viewer, p.body.id, ['COMPLETED', 'FAILED'])).status).toBe('COMPLETED');
+    const rb = await t.call('POST', `/api/v1/promotions/${p.body.id}/rollback`, { token: u.deployer, body: { reason: 'undo' } });
+    expect(rb.status, JSON.stringify(rb.body)).toBeLessThan(300);
+  });
+});
