@@ -1,3 +1,4 @@
+import { v5 as uuidv5 } from 'uuid';
 import { randomUUID } from 'node:crypto';
 import { chainEntry } from './audit.ts';
 import { requireRole } from './auth.ts';
@@ -56,12 +57,16 @@ const ALLOWED: Record<Deployment['status'], Deployment['status'][]> = {
   ROLLED_BACK: [],
 };
 
-/** POST /api/v1/platform/deployments: the CD pipeline records a rollout (idempotent by id). */
+const DEPLOYMENT_NAMESPACE = '2f9c6c1e-52a4-4bde-9d43-0c3b8e7f1a20';
+
+/** POST /api/v1/platform/deployments: the CD pipeline records a rollout (idempotent by id, or by its natural key). */
 export async function recordDeployment(deps: Deps, ctx: Ctx, body: DeploymentBody): Promise<{ record: Deployment; created: boolean }> {
   requireRole(ctx.principal, 'deployer');
   const { tenant } = ctx.principal;
   if (!(await deps.store.getEnvironment(tenant, body.environment))) throw new EnvironmentNotFound(body.environment);
-  const id = body.id ?? randomUUID();
+  // Without an id the record's natural key names it (environment, image, commit, start time), so a
+  // replayed request (a pipeline retry, a re-sent signed request) updates the same record, never a duplicate.
+  const id = body.id ?? uuidv5(`${body.environment}\u0000${body.imageTag}\u0000${body.gitCommit}\u0000${body.deployedAt}`, DEPLOYMENT_NAMESPACE);
   return retryOnConflict(async () => {
     const existing = await deps.store.getDeployment(tenant, body.environment, body.deployedAt, id);
     const now = deps.clock().toISOString();

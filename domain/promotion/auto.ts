@@ -57,7 +57,11 @@ export async function checkAutoPromotion(deps: Deps, ctx: Ctx, input: { sourceEn
     reasons.push(...trace.failed);
     const check: AutoCheck = { ruleId: rule.id, targetEnvironment: rule.targetEnvironment, eligible: reasons.length === 0, reasons };
     if (check.eligible) {
-      const auto: Principal = { tenant, id: AUTO_PROMOTER.id, name: AUTO_PROMOTER.name, roles: ['deployer'], kind: 'machine' };
+      // A person who triggers the check is the requester (audit, separation of duties): they cannot
+      // approve what they set off. Only the system's own trigger runs as the auto-promoter.
+      const auto: Principal = ctx.principal.id === AUTO_PROMOTER.id || ctx.principal.kind === 'machine'
+        ? { tenant, id: AUTO_PROMOTER.id, name: AUTO_PROMOTER.name, roles: ['deployer'], kind: 'machine' }
+        : ctx.principal;
       try {
         const body = input.artifact && input.version
           ? { sourceEnvironment: source.name, targetEnvironment: rule.targetEnvironment, artifact: input.artifact, version: input.version, notes: `auto-promoted by rule '${rule.name}'`, dryRun: false, autoStart: true, trigger: 'on_approval' as const }

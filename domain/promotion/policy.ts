@@ -79,3 +79,6 @@ export function pendingExpirySeconds(): number {
   const hours = Number(process.env.STAGELINE_PENDING_EXPIRY_HOURS ?? 72);
   return Number.isFinite(hours) && hours > 0 ? hours * 3600 : 72 * 3600;
 }
+
+/** How long an approved manual promotion waits for its go (execute or schedule) before it is given up. */
+export const GO_WAIT_SECONDS = 7 * 24 * 3600;

@@ -25,7 +25,7 @@ import type { EventType } from './events.ts';
 import { evaluateGates } from './gates.ts';
 import { assertAction, assertTransition, isTerminal, type Status } from './lifecycle.ts';
 import type { Actor, Approval, ArtifactVersion, Evidence, Promotion, Subject } from './model.ts';
-import { checkForward, lineOf, pendingExpirySeconds, policyDigest, resolvePolicy } from './policy.ts';
+import { checkForward, GO_WAIT_SECONDS, lineOf, pendingExpirySeconds, policyDigest, resolvePolicy } from './policy.ts';
 import { changeSummary, changeView, configChanges } from './release.ts';
 import { deploymentOp } from '../deployments.ts';
 import { assertTagsFree, tagOps } from '../artifacts.ts';
@@ -611,6 +611,12 @@ export async function schedulePromotion(deps: Deps, ctx: Ctx, id: string, at: st
     assertAction('schedule', p.status, id);
     if (p.trigger === 'on_approval') {
       throw new TransitionNotAllowed(`Promotion ${id} runs as soon as it is approved; create it with "trigger": "manual" to schedule it`, { status: p.status });
+    }
+    // The approved flow waits for its go at most GO_WAIT_SECONDS after approval: a later time would never fire.
+    const approvedAt = [...p.transitions].reverse().find((x) => x.status === 'APPROVED')?.at ?? p.updatedAt;
+    const latest = new Date(new Date(approvedAt).getTime() + GO_WAIT_SECONDS * 1000 - 3600 * 1000);
+    if (when > latest) {
+      throw new RuleViolation(`An approved promotion can be scheduled at most 7 days after its approval: no later than ${latest.toISOString()}; request a new promotion for a later date`, { latest: latest.toISOString() });
     }
     const next = moved(p, 'SCHEDULED', me, deps.clock(), { scheduledAt: when.toISOString(), trigger: 'scheduled' });
     await savePromotion(deps, me, next, p, 'promotion.schedule', [], `at ${when.toISOString()}`, ctx.requestId);

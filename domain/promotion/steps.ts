@@ -8,6 +8,7 @@ import { retryOnConflict } from '../retry.ts';
 import { applyChanges, memoSource, NodeSink } from '../tree.ts';
 import { evaluateGates, type WebhookOutcome } from './gates.ts';
 import { isTerminal } from './lifecycle.ts';
+import { GO_WAIT_SECONDS } from './policy.ts';
 import type { Actor, ArtifactVersion, Deployment, GateResult, Promotion } from './model.ts';
 import { approvalDeadline, currentPolicy, evidenceOwners, loadPromotion, moved, publishEvent, savePromotion } from './service.ts';
 import { configChanges } from './release.ts';
@@ -21,7 +22,6 @@ import { assertTagsFree, tagOps } from '../artifacts.ts';
  */
 export const ENGINE: Actor = { id: 'stageline', name: 'stageline' };
 const LOCK_SECONDS = 15 * 60;
-const GO_WAIT_SECONDS = 7 * 24 * 3600;
 
 export type Next = 'await-approval' | 'await-go' | 'execute' | 'done';
 

@@ -826,14 +826,29 @@ export class DynamoStore implements Store {
 
   private async page<T>(tenant: string, input: Omit<QueryCommandInput, 'TableName'>, cursor?: string): Promise<Page<T>> {
     const names = input.ExpressionAttributeNames;
-    const r = await this.db.send(
-      new QueryCommand({
-        TableName: this.table,
-        ...input,
-        ExpressionAttributeNames: names && Object.keys(names).length ? names : undefined,
-        ExclusiveStartKey: decodeCursor(tenant, cursor),
-      }),
-    );
+    const start = decodeCursor(tenant, cursor);
+    // A cursor continues the listing it came from: its partition key must be this query's.
+    const [partitionAttr, partitionValue] = names?.['#ipk']
+      ? [names['#ipk'], input.ExpressionAttributeValues?.[':ipk']]
+      : [names?.['#pk'] ?? 'pk', input.ExpressionAttributeValues?.[':pk']];
+    if (start && start[partitionAttr] !== partitionValue) {
+      throw new ValidationFailed([{ path: 'cursor', message: 'belongs to another listing; use the cursor this listing returned' }]);
+    }
+    let r;
+    try {
+      r = await this.db.send(
+        new QueryCommand({
+          TableName: this.table,
+          ...input,
+          ExpressionAttributeNames: names && Object.keys(names).length ? names : undefined,
+          ExclusiveStartKey: start,
+        }),
+      );
+    } catch (err) {
+      // DynamoDB refuses a start key that does not fit the query (a forged cursor): the caller's error.
+      if (start && (err as { name?: string }).name === 'ValidationException') throw new ValidationFailed([{ path: 'cursor', message: 'is not a cursor this API returned' }]);
+      throw err;
+    }
     return { items: (r.Items ?? []).map((i) => strip<T>(i)!), nextCursor: encodeCursor(r.LastEvaluatedKey) };
   }
 }

@@ -1,5 +1,9 @@
 import { recordDeployment } from '#domain/deployments';
 import { deploymentBody as body } from '#domain/schemas';
-import { httpHandler } from '../http/handler.ts';
+import { httpHandler, WithHeaders } from '../http/handler.ts';
 
-export const handler = httpHandler({ body, status: 201 }, async ({ deps, ctx, body }) => (await recordDeployment(deps, ctx, body)).record);
+/** 201 for a new record; 200 when the same record was already there (a replay) or changed status. */
+export const handler = httpHandler({ body, status: 201 }, async ({ deps, ctx, body }) => {
+  const { record, created } = await recordDeployment(deps, ctx, body);
+  return new WithHeaders(record, {}, created ? 201 : 200);
+});

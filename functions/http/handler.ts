@@ -49,10 +49,36 @@ function readBody(event: APIGatewayProxyEventV2): unknown {
   if (event.body === undefined || event.body === null || event.body === '') return undefined;
   const text = event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
   if (Buffer.byteLength(text) > MAX_BODY_BYTES) throw new PayloadTooLarge(`Body is larger than ${MAX_BODY_BYTES} bytes`);
+  let value: unknown;
   try {
-    return JSON.parse(text);
+    value = JSON.parse(text);
   } catch {
-    throw new MalformedJson('Body is not valid JSON');
+    // A RangeError here is a body nested deep enough to exhaust the parser's stack.
+    throw new MalformedJson('Body is not valid JSON (or nested too deeply)');
+  }
+  checkShape(value);
+  return value;
+}
+
+/** DynamoDB stores documents nested at most 32 levels deep; a body may use 24 of them. */
+export const MAX_JSON_DEPTH = 24;
+
+/**
+ * Checked before any schema runs (a schema walking 2,000 levels overflows): nesting depth, and
+ * numbers that would silently lose precision or cannot be stored (beyond ±2^53, or not finite).
+ */
+function checkShape(root: unknown): void {
+  const stack: { v: unknown; depth: number; path: string }[] = [{ v: root, depth: 0, path: 'body' }];
+  while (stack.length) {
+    const { v, depth, path } = stack.pop()!;
+    if (typeof v === 'number') {
+      if (!Number.isFinite(v) || (Number.isInteger(v) && !Number.isSafeInteger(v)) || Math.abs(v) > Number.MAX_SAFE_INTEGER) {
+        throw new ValidationFailed([{ path, message: `number ${String(v)} is out of range: numbers must lie within ±${Number.MAX_SAFE_INTEGER} (send larger values as strings)` }]);
+      }
+    } else if (v && typeof v === 'object') {
+      if (depth >= MAX_JSON_DEPTH) throw new ValidationFailed([{ path, message: `nested deeper than ${MAX_JSON_DEPTH} levels; flatten the value` }]);
+      for (const [k, child] of Object.entries(v)) stack.push({ v: child, depth: depth + 1, path: `${path}.${k}` });
+    }
   }
 }
 

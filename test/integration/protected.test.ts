@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signedFetch } from '../support/sigv4.ts';
-import { waitFor } from '../support/promotions.ts';
+import { waitFor, waitForToken } from '../support/promotions.ts';
 import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
 
 /**
@@ -72,5 +72,78 @@ describe('protected environments and break-glass', () => {
     expect((await waitFor(t, u.viewer, p.body.id, ['COMPLETED', 'FAILED'])).status).toBe('COMPLETED');
     const rb = await t.call('POST', `/api/v1/promotions/${p.body.id}/rollback`, { token: u.deployer, body: { reason: 'undo' } });
     expect(rb.status, JSON.stringify(rb.body)).toBeLessThan(300);
+  });
+});
+
+describe('guards on the other paths to the same state', () => {
+  it('auto-check: the person who triggers it is the requester, and cannot approve it alone', async () => {
+    const tenant = t.tenant();
+    const u = await t.users(tenant);
+    await makeLine(t, u.admin);
+    await t.call('POST', '/api/v1/environments/staging/configs', { token: u.deployer, body: { key: 'a', value: 1 } });
+    await t.call('POST', '/api/v1/promotions/rules', { token: u.admin, body: { name: 'auto to prod, approved', source_environment: 'staging', target_environment: 'production', requires_approval: true, required_approvers: 1, auto_promote: true, conditions: { all: [] } } });
+    const both = await t.token({ sub: `mallory-${tenant}`, tenant, groups: ['deployer', 'approver'] });
+    const check = await t.call('POST', '/api/v1/promotions/auto-check', { token: both, body: { sourceEnvironment: 'staging' } });
+    const id = check.body.checks[0].promotionId;
+    expect(id, JSON.stringify(check.body)).toMatch(/^prm_/);
+    const waiting = await waitForToken(t, u.viewer, id);
+    expect(waiting.requestedBy.id).toBe(`mallory-${tenant}`);
+    const self = await t.call('POST', `/api/v1/promotions/${id}/approve`, { token: both, body: {} });
+    expect(self.status).toBe(403);
+    const audit = await t.call('GET', `/api/v1/audit?entityType=promotion&entityId=${id}`, { token: u.viewer });
+    expect(audit.body.items.some((e: { action: string; actor: string }) => e.action === 'promotion.create' && e.actor === `mallory-${tenant}`)).toBe(true);
+  });
+
+  it('scheduling beyond the 7-day go window is refused with the latest allowed time', async () => {
+    const tenant = t.tenant();
+    const u = await t.users(tenant);
+    await makeLine(t, u.admin);
+    await t.call('POST', '/api/v1/environments/dev/configs', { token: u.deployer, body: { key: 'a', value: 1 } });
+    const p = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'dev', targetEnvironment: 'staging', trigger: 'manual' } });
+    await waitForToken(t, u.viewer, p.body.id);
+    const far = new Date(Date.now() + 8 * 86_400_000).toISOString();
+    const r = await t.call('POST', `/api/v1/promotions/${p.body.id}/schedule`, { token: u.deployer, body: { at: far } });
+    expect(r.status).toBe(422);
+    expect(r.body.error.message).toMatch(/at most 7 days after its approval/);
+  });
+
+  it('bad input never becomes a 500: forged cursors, deep JSON, numbers beyond 2^53', async () => {
+    const tenant = t.tenant();
+    const u = await t.users(tenant);
+    await makeLine(t, u.admin);
+    // A real cursor of another listing of the same tenant.
+    for (let i = 0; i < 3; i++) await t.call('POST', '/api/v1/environments/dev/configs', { token: u.deployer, body: { key: `k${i}`, value: i } });
+    const audit = await t.call('GET', '/api/v1/audit?limit=1', { token: u.viewer });
+    const other = audit.body.nextCursor;
+    expect(other).toBeTruthy();
+    for (const path of [`/api/v1/promotions?cursor=${other}`, `/api/v1/environments/dev/snapshots?cursor=${other}`, `/api/v1/platform/deployments/history?environment=dev&cursor=${other}`, `/api/v1/audit?actor=x&cursor=${other}`]) {
+      const r = await t.call('GET', path, { token: u.viewer });
+      expect(r.status, path).toBe(400);
+    }
+    let deep: unknown = 1;
+    for (let i = 0; i < 2500; i++) deep = { a: deep };
+    for (const [path, body] of [
+      ['/api/v1/environments/dev/configs', { key: 'deep', value: deep }],
+      ['/api/v1/environments/dev/items/batch', { set: [{ key: 'deep', value: deep }] }],
+      ['/api/v1/environments/dev/configs', { key: 'big', value: 2 ** 60 }],
+      ['/api/v1/environments/dev/configs', { key: 'big', value: { n: -(2 ** 54) } }],
+    ] as const) {
+      const r = await t.call('POST', path, { token: u.deployer, body });
+      expect(r.status, JSON.stringify(r.body).slice(0, 200)).toBe(400);
+      expect(r.body.error.issues[0].message).toMatch(/deeper than 24 levels|out of range/);
+    }
+    const raw = await t.call('POST', '/api/v1/environments/dev/configs', { token: u.deployer, raw: '{"key":"inf","value":1e400}', headers: { 'content-type': 'application/json' } });
+    expect(raw.status).toBe(400);
+  });
+
+  it('a replayed deployment record without an id is one record, not two', async () => {
+    const u = await t.users('acme');
+    const body = { imageTag: 'v9.9.9-abc1234', gitCommit: 'abc1234', gitBranch: 'main', environment: 'dev', status: 'DEPLOYED', deployedAt: '2026-03-01T10:00:00Z', completedAt: '2026-03-01T10:05:00Z' };
+    const a = await signedFetch(t.url, 'POST', '/api/v1/platform/deployments', body, t.stack.iam[0]!);
+    const b = await signedFetch(t.url, 'POST', '/api/v1/platform/deployments', body, t.stack.iam[0]!);
+    expect([a.status, b.status]).toEqual([201, 200]);
+    expect(b.body.id).toBe(a.body.id);
+    const history = await t.call('GET', '/api/v1/platform/deployments/history?environment=dev&limit=50', { token: u.viewer });
+    expect(history.body.filter((d: { imageTag: string }) => d.imageTag === 'v9.9.9-abc1234')).toHaveLength(1);
   });
 });
