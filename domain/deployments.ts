@@ -1,3 +1,4 @@
+import { publishFact } from './promotion/service.ts';
 import { v5 as uuidv5 } from 'uuid';
 import { randomUUID } from 'node:crypto';
 import { chainEntry } from './audit.ts';
@@ -104,6 +105,7 @@ export async function recordDeployment(deps: Deps, ctx: Ctx, body: DeploymentBod
     await deps.store.commit(tenant, [deploymentOp(record, existing?.status ?? null, now), ...(lead ? [{ kind: 'metrics' as const, delta: lead }] : []), { kind: 'audit', entry: audit }]);
     await deps.store.markFirstSeen(tenant, record.imageTag, record.deployedAt);
     if (record.status === 'DEPLOYED') await deps.store.putCurrent(tenant, record);
+    await publishFact(deps, 'Deployment Recorded', tenant, { tenant, environment: record.environment, imageTag: record.imageTag, status: record.status, ...(record.artifact ? { artifact: record.artifact } : {}), at: now });
     return { record, created: !existing };
   });
 }

@@ -37,11 +37,14 @@ import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations
 import * as cognito from 'aws-cdk-lib/aws-cognito';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import { ROLES } from '../domain/auth.ts';
+import { AUTO_PROMOTION_TRIGGERS, EVENT_SOURCE } from '../domain/promotion/events.ts';
 import { TABLE } from '../functions/adapters/keys.ts';
 import { ALL_HANDLERS, CORS, FALLBACK_HANDLER, ROUTES, WORKFLOW_HANDLERS, type AuthType } from '../functions/http/routes.ts';
 import { HandlerFunction } from './function.ts';
@@ -320,6 +323,16 @@ export class StagelineStack extends Stack {
       machines.set(m, machine);
     }
     this.promotionStateMachine = machines.get('promotion')!;
+
+    // ---- auto-promotion is evaluated by the system when its inputs change (the local bus has the same rule)
+    const autoDlq = new sqs.Queue(this, 'AutoPromoteDlq', { enforceSSL: true, retentionPeriod: Duration.days(14), encryption: sqs.QueueEncryption.SQS_MANAGED });
+    Validations.of(autoDlq).acknowledge({ id: 'AwsSolutions-SQS3', reason: 'This queue is itself the dead-letter queue of the auto-promotion rule target.' });
+    new events.Rule(this, 'AutoPromoteRule', {
+      eventBus: this.eventBus,
+      description: 'Evidence, deployments and completed promotions re-evaluate auto-promotion rules',
+      eventPattern: { source: [EVENT_SOURCE], detailType: [...AUTO_PROMOTION_TRIGGERS] },
+      targets: [new targets.LambdaFunction(this.functions.get('auto-promote')!.fn, { deadLetterQueue: autoDlq, retryAttempts: 4, maxEventAge: Duration.hours(2) })],
+    });
     this.rollbackStateMachine = machines.get('rollback')!;
 
     // ---- scheduled promotions: one-time EventBridge Scheduler schedules
@@ -333,8 +346,9 @@ export class StagelineStack extends Stack {
 
     // Write handlers start promotion and rollback flows, resume their waiting
     // tasks (approve, reject, execute, cancel) and keep schedules; readers get none of it.
+    // The auto-promoter creates and starts promotions like the create route does.
     for (const [name, fn] of this.functions) {
-      if (dataAccessOf(name) !== 'write' || isWorkflowHandler(name)) continue;
+      if (dataAccessOf(name) !== 'write' || (isWorkflowHandler(name) && name !== 'auto-promote')) continue;
       fn.fn.addEnvironment('PROMOTION_STATE_MACHINE_ARN', this.promotionStateMachine.stateMachineArn);
       fn.fn.addEnvironment('ROLLBACK_STATE_MACHINE_ARN', this.rollbackStateMachine.stateMachineArn);
       fn.fn.addEnvironment('SCHEDULE_TARGET_ARN', fireFn.functionArn);

@@ -7,6 +7,8 @@ import { LocalEventBus } from './event-bus.ts';
 import { LocalWorkflow } from './workflow.ts';
 import { LocalScheduler } from './scheduler.ts';
 import { handler as scheduleFire } from '../functions/handlers/schedule-fire.ts';
+import { handler as autoPromote } from '../functions/handlers/auto-promote.ts';
+import { AUTO_PROMOTION_TRIGGERS, EVENT_SOURCE } from '../domain/promotion/events.ts';
 import { ensureTable, startDynamo, type LocalDynamo } from './dynamodb.ts';
 import { startGateway, type Gateway, type LocalIamCredential } from './gateway.ts';
 import { LocalIssuer } from './issuer.ts';
@@ -83,6 +85,10 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     timeScale: opts.timeScale,
   });
   const bus = new LocalEventBus();
+  // The same rule CDK deploys: auto-promotion is evaluated when its inputs change.
+  bus.addRule({ source: [EVENT_SOURCE], 'detail-type': [...AUTO_PROMOTION_TRIGGERS] }, async (e) => {
+    await autoPromote(e);
+  });
   // Schedules fire the same schedule-fire handler EventBridge Scheduler invokes on AWS.
   const scheduler = new LocalScheduler({
     fire: (payload) => scheduleFire(payload),

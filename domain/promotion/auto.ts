@@ -77,3 +77,46 @@ export async function checkAutoPromotion(deps: Deps, ctx: Ctx, input: { sourceEn
   }
   return out;
 }
+
+/**
+ * The system's own auto-promotion trigger: called for every event that changes auto-promotion's
+ * inputs (AUTO_PROMOTION_TRIGGERS) — new evidence, a recorded deployment, a promotion completed
+ * into an environment — and checks the rules out of the environment(s) the event concerns. Runs as
+ * the auto-promoter; at-least-once delivery is harmless (a release already on its way or already
+ * there is not promoted twice).
+ */
+export async function autoPromoteOn(deps: Deps, type: string, detail: Record<string, unknown>): Promise<AutoCheck[]> {
+  const tenant = String(detail.tenant);
+  const ctx: Ctx = { principal: { tenant, id: AUTO_PROMOTER.id, name: AUTO_PROMOTER.name, roles: ['deployer'], kind: 'machine' } };
+  const checks: { sourceEnvironment: string; artifact?: string; version?: string }[] = [];
+  if (type === 'Promotion Completed') {
+    const subject = String(detail.subject ?? '');
+    const m = /^([^@:]+)@(.+)$/.exec(subject);
+    // Artifact subjects read `name@version`; config subjects `config:<type>@<seq>`.
+    checks.push(m && !subject.startsWith('config:') ? { sourceEnvironment: String(detail.targetEnvironment), artifact: m[1], version: m[2] } : { sourceEnvironment: String(detail.targetEnvironment) });
+  } else if (type === 'Deployment Recorded') {
+    if (detail.status !== 'DEPLOYED') return [];
+    checks.push(detail.artifact ? { sourceEnvironment: String(detail.environment), artifact: String(detail.artifact), version: String(detail.imageTag) } : { sourceEnvironment: String(detail.environment) });
+  } else if (type === 'Evidence Added') {
+    const owner = String(detail.owner);
+    const snap = /^snapshot:(.+)@(\d+)$/.exec(owner);
+    const art = /^artifact:(.+)@(.+)$/.exec(owner);
+    if (snap) {
+      const env = await deps.store.getEnvironment(tenant, snap[1]!);
+      if (env && env.head.seq === Number(snap[2])) checks.push({ sourceEnvironment: env.name });
+    } else if (art) {
+      // Every environment that runs this version is a source it may leave from.
+      for (const env of lineOf(await deps.store.listEnvironments(tenant))) {
+        const ptr = await deps.store.getPointer(tenant, env.name, art[1]!);
+        if (ptr?.version === art[2]) checks.push({ sourceEnvironment: env.name, artifact: art[1], version: art[2] });
+      }
+    }
+  }
+  const out: AutoCheck[] = [];
+  for (const c of checks) {
+    const rules = await deps.store.listRules(tenant);
+    if (!rules.some((r) => r.status === 'active' && r.autoPromote && r.sourceEnvironment === c.sourceEnvironment)) continue;
+    out.push(...(await checkAutoPromotion(deps, ctx, c).catch(() => [])));
+  }
+  return out;
+}

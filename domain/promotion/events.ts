@@ -18,6 +18,8 @@ export const EVENT_TYPES = [
   'Promotion Expired',
   'Promotion Rolled Back',
   'Break Glass Used',
+  'Evidence Added',
+  'Deployment Recorded',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
@@ -54,7 +56,27 @@ export const breakGlassEventDetail = z
   })
   .strict();
 
+/** `Evidence Added`: evidence about a promotion or a release (`artifact:<name>@<version>`, `snapshot:<env>@<seq>`). */
+export const evidenceEventDetail = z.object({ tenant: z.string().min(1), owner: z.string().min(1), type: z.string().min(1), at: z.string() }).strict();
+
+/** `Deployment Recorded`: a rollout was recorded in an environment (by the pipeline or a promotion). */
+export const deploymentEventDetail = z
+  .object({ tenant: z.string().min(1), environment: z.string().min(1), imageTag: z.string().min(1), status: z.string().min(1), artifact: z.string().optional(), at: z.string() })
+  .strict();
+
+/** What changes the inputs of auto-promotion: the auto-promoter subscribes to these (CDK rule and local bus alike). */
+export const AUTO_PROMOTION_TRIGGERS = ['Evidence Added', 'Deployment Recorded', 'Promotion Completed'] as const;
+
 /** The one place that says which schema validates which event's detail (both bus adapters use it). */
 export function parseEventDetail(type: string, detail: unknown): Record<string, unknown> {
-  return type === 'Break Glass Used' ? breakGlassEventDetail.parse(detail) : promotionEventDetail.parse(detail);
+  switch (type) {
+    case 'Break Glass Used':
+      return breakGlassEventDetail.parse(detail);
+    case 'Evidence Added':
+      return evidenceEventDetail.parse(detail);
+    case 'Deployment Recorded':
+      return deploymentEventDetail.parse(detail);
+    default:
+      return promotionEventDetail.parse(detail);
+  }
 }

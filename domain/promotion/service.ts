@@ -112,6 +112,15 @@ export function moved(p: Promotion, to: Status, by: Actor, now: Date, patch: Par
   };
 }
 
+/** Publishes a non-promotion fact (evidence, deployments); the change is committed, so a lost event is logged, never undone. */
+export async function publishFact(deps: Deps, type: EventType, tenant: string, detail: Record<string, unknown>): Promise<void> {
+  try {
+    await deps.events.publish([{ type, tenant, detail }]);
+  } catch (err) {
+    console.error(JSON.stringify({ level: 'error', msg: 'event publish failed', type, tenant, error: String(err) }));
+  }
+}
+
 export async function publishEvent(deps: Deps, type: EventType, p: Promotion, extra: { actor?: string; reason?: string; approvalsNeeded?: number; approverGroups?: string[] } = {}): Promise<void> {
   try {
     await deps.events.publish([
@@ -674,6 +683,8 @@ export async function addEvidence(
   }
   const evidence: Evidence = { id: `ev_${randomBytes(6).toString('hex')}`, type: body.type, payload: body.payload as Record<string, unknown>, submittedBy: ctx.principal.name, submittedAt: deps.clock().toISOString() };
   await deps.store.putEvidence(tenant, ownerKey, evidence);
+  // New evidence can make a release eligible for auto-promotion: the auto-promoter listens.
+  await publishFact(deps, 'Evidence Added', tenant, { tenant, owner: ownerKey, type: body.type, at: evidence.submittedAt });
   return evidence;
 }
 

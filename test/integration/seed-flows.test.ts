@@ -190,3 +190,35 @@ describe('seed 002: agent promotions as written', () => {
     expect(unknownDep.body.error.message).toContain('dep-456');
   });
 });
+
+describe('auto-promotion is evaluated by the system when its inputs change (no client polling)', () => {
+  it('new evidence, then a completed promotion into the source, each trigger the rules through the bus', async () => {
+    const tenant = t.tenant();
+    const u = await t.users(tenant);
+    await makeLine(t, u.admin, ['development', 'staging', 'production']);
+    await t.call('POST', '/api/v1/promotions/rules', { token: u.admin, body: { name: 'Auto-promote to Staging', source_environment: 'development', target_environment: 'staging', requires_approval: false, auto_promote: true, conditions: { all: [{ field: 'tests.pass_rate', op: 'gte', value: 100 }] } } });
+    await t.call('POST', '/api/v1/promotions/rules', { token: u.admin, body: { name: 'Prod after staging', source_environment: 'staging', target_environment: 'production', requires_approval: true, required_approvers: 1, auto_promote: true, conditions: { all: [] } } });
+    await t.call('POST', '/api/v1/artifacts/agent-7/versions', { token: u.deployer, body: { version: 'v2.0.0', digest: `sha256:${'d'.repeat(64)}` } });
+    // Nothing yet: the conditions do not hold.
+    expect((await t.call('GET', '/api/v1/promotions', { token: u.viewer })).body.items).toEqual([]);
+    // Evidence arrives: the auto-promoter (subscribed to the bus) promotes to staging by itself.
+    await t.call('POST', '/api/v1/artifacts/agent-7/versions/v2.0.0/evidence', { token: u.deployer, body: { type: 'test_results', payload: { passed: 20, failed: 0 } } });
+    const find = async (target: string) => {
+      for (let i = 0; i < 200; i++) {
+        const list = await t.call('GET', `/api/v1/promotions?target=${target}`, { token: u.viewer });
+        if (list.body.items.length) return list.body.items[0];
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      throw new Error(`no promotion into ${target}`);
+    };
+    const toStaging = await find('staging');
+    expect(toStaging).toMatchObject({ autoPromoted: true, requestedBy: { name: 'auto-promoter' } });
+    expect((await waitFor(t, u.viewer, toStaging.id, ['COMPLETED', 'FAILED'])).status).toBe('COMPLETED');
+    // Its completion into staging triggers the staging → production rule: it waits for a person.
+    const toProd = await find('production');
+    expect(toProd).toMatchObject({ autoPromoted: true, sourceEnvironment: 'staging' });
+    expect((await waitForToken(t, u.viewer, toProd.id)).status).toBe('AWAITING_APPROVAL');
+    expect(t.stack.bus.published.some((e) => e['detail-type'] === 'Evidence Added' && e.detail.tenant === tenant)).toBe(true);
+  });
+});
+
