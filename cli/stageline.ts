@@ -167,7 +167,13 @@ function describe(p: any): void {
     console.log(`  gates: ${p.gates.map((g: any) => MARK[g.verdict] ?? '?').join('')}`);
     for (const g of p.gates.filter((x: any) => x.verdict === 'FAIL' || x.verdict === 'WARN')) console.log(`    ${MARK[g.verdict]} ${g.gate}${g.blocking ? ' (blocking)' : ''}: ${g.reason}`);
   }
-  if (p.policy?.requiresApproval) console.log(`  approvals: ${p.approvedBy?.length ?? 0} of ${p.policy.requiredApprovers} from ${p.policy.approverGroups.join('/')}${p.approvedBy?.length ? ` (${p.approvedBy.join(', ')})` : ''}`);
+  if (p.policy?.requiresApproval) {
+    // The approvals given so far come from the promotion view (who, when, comment, whether they count).
+    const a = p.approvals;
+    const counted = a ? a.given.filter((g: any) => g.counts) : (p.approvedBy ?? []).map((by: string) => ({ by }));
+    console.log(`  approvals: ${counted.length} of ${p.policy.requiredApprovers} from ${p.policy.approverGroups.join('/')}${a?.remaining ? `, ${a.remaining} still needed` : ''}${a?.expiresAt ? `, until ${when(a.expiresAt)}` : ''}`);
+    for (const g of a?.given ?? []) console.log(`    ${g.counts ? '✓' : '·'} ${g.by} at ${when(g.at)}${g.comment ? ` — ${g.comment}` : ''}${g.counts ? '' : ` (does not count: ${g.why})`}`);
+  }
   if (p.rejection) console.log(`  rejected by ${p.rejection.by}: ${p.rejection.reason}`);
   if (p.error) console.log(`  error: ${p.error.code}: ${p.error.message}`);
   if (p.result) console.log(`  result: ${p.result.snapshotSeq !== undefined ? `${p.targetEnvironment}@${p.result.snapshotSeq} ` : ''}${p.result.digest} (deployment ${p.result.deploymentId})`);
@@ -175,14 +181,33 @@ function describe(p: any): void {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Polls until the promotion is final or waits for a person (approval or manual execution). */
+/** What a promotion is doing now, for the --wait progress line. */
+function progressLine(p: any, until: number): string {
+  const step = p.status === 'VALIDATING' ? 'running gates' : p.status === 'EXECUTING' ? 'executing' : p.status === 'PENDING' ? 'waiting to start' : p.status.toLowerCase();
+  const expiry = p.approvals?.expiresAt ? `, approval window closes ${when(p.approvals.expiresAt)}` : '';
+  return `${p.id}: ${step}${expiry} (giving up in ${Math.max(0, Math.round((until - Date.now()) / 1000))} s)`;
+}
+
+/**
+ * Polls until the promotion is final or waits for a person (approval or manual execution). On a
+ * terminal it shows progress on one updating line; with --json or when not a TTY it stays quiet.
+ */
 async function waitFor(id: string): Promise<any> {
   const until = Date.now() + Number(values.timeout ?? 120) * 1000;
-  for (;;) {
-    const p = await api('GET', `/api/v1/promotions/${encodeURIComponent(id)}`);
-    if (FINAL.includes(p.status) || p.waitingFor) return p;
-    if (Date.now() > until) fail(`timed out after ${values.timeout ?? 120} s: ${id} is still ${p.status}`);
-    await sleep(500);
+  const live = !values.json && process.stderr.isTTY;
+  let last = '';
+  try {
+    for (;;) {
+      const p = await api('GET', `/api/v1/promotions/${encodeURIComponent(id)}`);
+      if (FINAL.includes(p.status) || p.waitingFor) return p;
+      if (Date.now() > until) fail(`timed out after ${values.timeout ?? 120} s: ${id} is still ${p.status}`);
+      const line = progressLine(p, until);
+      if (live && line !== last) process.stderr.write(`\r\x1b[2K${line}`);
+      last = line;
+      await sleep(500);
+    }
+  } finally {
+    if (live && last) process.stderr.write('\r\x1b[2K');
   }
 }
 

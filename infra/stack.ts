@@ -83,6 +83,11 @@ const isWorkflowHandler = (handler: string) => (WORKFLOW_HANDLERS as readonly st
  * anything needing deployer/approver/admin may write. State machine tasks
  * (WORKFLOW_HANDLERS, no route) move promotions along, so they write.
  */
+/** Functions that create promotions and steer flows: the write routes, and the auto-promoter (it creates promotions too). */
+export function startsFlows(handler: string): boolean {
+  return dataAccessOf(handler) === 'write' && (!isWorkflowHandler(handler) || handler === 'auto-promote');
+}
+
 export function dataAccessOf(handler: string): DataAccess {
   if (isWorkflowHandler(handler)) return 'write';
   const roles = ROUTES.filter((r) => r.handler === handler).map((r) => r.role);
@@ -346,9 +351,8 @@ export class StagelineStack extends Stack {
 
     // Write handlers start promotion and rollback flows, resume their waiting
     // tasks (approve, reject, execute, cancel) and keep schedules; readers get none of it.
-    // The auto-promoter creates and starts promotions like the create route does.
     for (const [name, fn] of this.functions) {
-      if (dataAccessOf(name) !== 'write' || (isWorkflowHandler(name) && name !== 'auto-promote')) continue;
+      if (!startsFlows(name)) continue;
       fn.fn.addEnvironment('PROMOTION_STATE_MACHINE_ARN', this.promotionStateMachine.stateMachineArn);
       fn.fn.addEnvironment('ROLLBACK_STATE_MACHINE_ARN', this.rollbackStateMachine.stateMachineArn);
       fn.fn.addEnvironment('SCHEDULE_TARGET_ARN', fireFn.functionArn);

@@ -10,7 +10,7 @@ import { ALL_HANDLERS, FALLBACK_HANDLER, ROUTES, WORKFLOW_HANDLERS, routeKey } f
 import { createApp } from '../../infra/create-app.ts';
 import { REPO_ROOT } from '../../infra/function.ts';
 import { STATE_MACHINES, aslPath, placeholdersIn } from '../../infra/state-machines.ts';
-import { EVENT_BUS_NAME, READ_ACTIONS, WRITE_ACTIONS, dataAccessOf, type StagelineStack } from '../../infra/stack.ts';
+import { EVENT_BUS_NAME, READ_ACTIONS, WRITE_ACTIONS, dataAccessOf, startsFlows, type StagelineStack } from '../../infra/stack.ts';
 
 /** Bundling ~20 functions with esbuild dominates; the first synth takes tens of seconds. */
 const SYNTH_TIMEOUT = 180_000;
@@ -265,7 +265,7 @@ describe('state machines (promotion, rollback)', () => {
     const [rollbackId] = machineOf('rollback');
     const resources = template.toJSON().Resources;
     for (const [name, id] of functionIds()) {
-      const api = dataAccessOf(name) === 'write' && !(WORKFLOW_HANDLERS as readonly string[]).includes(name);
+      const api = startsFlows(name);
       const states = statementsOf(id).filter((st) => [st.Action].flat().some((a) => a.startsWith('states:')));
       const env = resources[id].Properties.Environment.Variables;
       if (api) {
@@ -303,10 +303,27 @@ describe('scheduled promotions', () => {
     expect(statements).toEqual([expect.objectContaining({ Action: 'lambda:InvokeFunction', Resource: { 'Fn::GetAtt': [fireId, 'Arn'] } })]);
     for (const [name, id] of functionIds()) {
       const sched = statementsOf(id).filter((st) => [st.Action].flat().some((a) => a.startsWith('scheduler:')));
-      if (dataAccessOf(name) === 'write' && !(WORKFLOW_HANDLERS as readonly string[]).includes(name)) {
+      if (startsFlows(name)) {
         expect(sched, name).toHaveLength(1);
         expect(JSON.stringify(sched[0]!.Resource), name).toContain('schedule/default/stageline-*');
       } else expect(sched, name).toEqual([]);
+    }
+  });
+});
+
+describe('auto-promotion and outbound guard', () => {
+  it('routes the auto-promotion triggers to the auto-promote function, with a dead-letter queue', () => {
+    const fnId = functionIds().get('auto-promote')!;
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: { source: ['stageline'], 'detail-type': ['Evidence Added', 'Deployment Recorded', 'Promotion Completed'] },
+      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [fnId, 'Arn'] }, DeadLetterConfig: Match.anyValue(), RetryPolicy: Match.anyValue() })],
+    });
+  });
+
+  it('never allows loopback outbound calls in the deployed stack (local mode only)', () => {
+    for (const [name, id] of functionIds()) {
+      const vars = template.toJSON().Resources[id].Properties.Environment?.Variables ?? {};
+      expect(vars.STAGELINE_ALLOW_LOOPBACK_OUTBOUND, name).toBeUndefined();
     }
   });
 });

@@ -61,10 +61,11 @@ describe('artifact promotions', () => {
     const check = () => t.call('POST', '/api/v1/promotions/auto-check', { token: u.deployer, body: { sourceEnvironment: 'dev', artifact: 'platform', version: 'v2.0.0' } });
     const none = await check();
     expect(none.body.checks).toEqual([{ ruleId: rule.body.id, targetEnvironment: 'staging', eligible: false, reasons: ['tests.pass_rate gte 100'] }]);
-    await t.call('POST', '/api/v1/artifacts/platform/versions/v2.0.0/evidence', { token: u.deployer, body: { type: 'test_results', payload: { passed: 10, failed: 0 } } });
 
+    // Paused target: the evidence that makes the release eligible promotes nothing.
     const staging = await t.call('GET', '/api/v1/environments/staging', { token: u.admin });
     await t.call('PATCH', '/api/v1/environments/staging', { token: u.admin, body: { version: staging.body.version, autoPromotionPaused: true } });
+    await t.call('POST', '/api/v1/artifacts/platform/versions/v2.0.0/evidence', { token: u.deployer, body: { type: 'test_results', payload: { passed: 10, failed: 0 } } });
     expect((await check()).body.checks[0]).toMatchObject({ eligible: false, reasons: ["auto-promotion into 'staging' is paused"] });
     await t.call('PATCH', '/api/v1/environments/staging', { token: u.admin, body: { version: staging.body.version + 1, autoPromotionPaused: false } });
 

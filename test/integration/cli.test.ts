@@ -141,4 +141,21 @@ describe('CLI: promote, status, list, rollback, approve, reject (floe style)', (
     await fails(/401 Unauthorized\n.*STAGELINE_TOKEN/, 'promote', 'status', '--token', 'not-a-token');
     await fails("Unknown option '--bogus'", 'promote', 'status', '--bogus');
   });
+
+  it('status shows the approvals so far, how many are still needed and until when; --wait is quiet when not a terminal', async () => {
+    const tenant = t.tenant();
+    const u = await t.users(tenant);
+    await makeLine(t, u.admin);
+    await t.call('POST', '/api/v1/promotions/rules', { token: u.admin, body: { name: 'two', source_environment: 'staging', target_environment: 'production', required_approvers: 2 } });
+    await t.call('POST', '/api/v1/environments/staging/configs', { token: u.deployer, body: { key: 'k', value: 1 } });
+    const created = await cliWith({ ...process.env, STAGELINE_URL: t.url, STAGELINE_TOKEN: u.deployer }, 'promote', '--config', '--from', 'staging', '--to', 'production', '--wait', '--json');
+    expect(created.stderr).toBe('');
+    const id = JSON.parse(created.stdout).id;
+    await t.call('POST', `/api/v1/promotions/${id}/approve`, { token: u.approver, body: { comment: 'numbers look right' } });
+    const shown = await cliWith({ ...process.env, STAGELINE_URL: t.url, STAGELINE_TOKEN: u.viewer }, 'status', id);
+    expect(shown.stdout).toContain('approvals: 1 of 2 from approver/admin, 1 still needed');
+    expect(shown.stdout).toContain(`✓ approver@${tenant}.test`);
+    expect(shown.stdout).toContain('numbers look right');
+  });
 });
+
