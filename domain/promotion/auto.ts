@@ -1,10 +1,10 @@
 import { requireRole, type Principal } from '../auth.ts';
-import { EnvironmentNotFound } from '../errors.ts';
+import { AlreadyExists, EnvironmentNotFound } from '../errors.ts';
 import type { Ctx, Deps } from '../ports.ts';
 import { evaluate } from './conditions.ts';
 import { factsFrom } from './gates.ts';
 import { lineOf } from './policy.ts';
-import { createPromotion } from './service.ts';
+import { createPromotion, validatePromotion } from './service.ts';
 
 /** The identity auto-promotions run as (shown in audit and history). */
 export const AUTO_PROMOTER = { id: 'auto-promoter', name: 'auto-promoter' };
@@ -69,8 +69,18 @@ export async function checkAutoPromotion(deps: Deps, ctx: Ctx, input: { sourceEn
         const p = await createPromotion(deps, { principal: auto, requestId: ctx.requestId }, body, { autoPromoted: true });
         if ('id' in p) check.promotionId = p.id;
       } catch (err) {
-        check.eligible = false;
-        check.reasons.push((err as Error).message);
+        // The same release is already on its way: if its gates failed earlier, the new inputs may
+        // now pass them, so an auto-promotion whose gates failed is validated again (not duplicated).
+        const twin = err instanceof AlreadyExists ? String(err.details?.promotionId ?? '') : '';
+        const prior = twin ? await deps.store.getPromotion(tenant, twin) : null;
+        if (prior?.autoPromoted && prior.status === 'VALIDATION_FAILED') {
+          await validatePromotion(deps, { principal: { tenant, id: AUTO_PROMOTER.id, name: AUTO_PROMOTER.name, roles: ['deployer'], kind: 'machine' } }, prior.id);
+          check.promotionId = prior.id;
+          check.reasons.push(`validating ${prior.id} again with the new inputs`);
+        } else {
+          check.eligible = false;
+          check.reasons.push((err as Error).message);
+        }
       }
     }
     out.push(check);

@@ -220,5 +220,24 @@ describe('auto-promotion is evaluated by the system when its inputs change (no c
     expect((await waitForToken(t, u.viewer, toProd.id)).status).toBe('AWAITING_APPROVAL');
     expect(t.stack.bus.published.some((e) => e['detail-type'] === 'Evidence Added' && e.detail.tenant === tenant)).toBe(true);
   });
+
+  it("an auto-promotion whose gates failed is validated again when the missing evidence arrives", async () => {
+    const tenant = t.tenant();
+    const u = await t.users(tenant);
+    await makeLine(t, u.admin, ['dev', 'staging', 'production']);
+    await t.call('PATCH', '/api/v1/environments/staging', { token: u.admin, body: { version: 1, gates: { tests: true, security_scan: true } } });
+    await t.call('POST', '/api/v1/promotions/rules', { token: u.admin, body: { name: 'auto', source_environment: 'dev', target_environment: 'staging', requires_approval: false, auto_promote: true, conditions: { all: [{ field: 'tests.pass_rate', op: 'gte', value: 100 }] } } });
+    await t.call('POST', '/api/v1/artifacts/web/versions', { token: u.deployer, body: { version: 'v1.0.0', digest: `sha256:${'f'.repeat(64)}` } });
+    await t.call('POST', '/api/v1/artifacts/web/versions/v1.0.0/evidence', { token: u.deployer, body: { type: 'test_results', payload: { passed: 5, failed: 0 } } });
+    let first: any;
+    for (let i = 0; i < 200 && !first; i++) {
+      first = (await t.call('GET', '/api/v1/promotions?target=staging', { token: u.viewer })).body.items[0];
+      if (!first) await new Promise((r) => setTimeout(r, 50));
+    }
+    expect((await waitFor(t, u.viewer, first.id, ['VALIDATION_FAILED', 'COMPLETED'])).status).toBe('VALIDATION_FAILED');
+    await t.call('POST', '/api/v1/artifacts/web/versions/v1.0.0/evidence', { token: u.deployer, body: { type: 'security_scan', payload: { critical: 0, high: 0 } } });
+    expect((await waitFor(t, u.viewer, first.id, ['COMPLETED', 'FAILED'])).status).toBe('COMPLETED');
+    expect((await t.call('GET', '/api/v1/promotions?target=staging', { token: u.viewer })).body.items).toHaveLength(1);
+  });
 });
 
