@@ -93,7 +93,7 @@ export function allowedActions(status: Status): Action[] {
 export function assertAction(action: Action, status: Status, id: string): void {
   if (!(ACTIONS[action] as readonly Status[]).includes(status)) {
     throw new TransitionNotAllowed(
-      `Cannot ${action} promotion ${id}: it is ${status}. Allowed now: ${allowedActions(status).join(', ') || 'nothing (final state)'}`,
+      `Cannot ${action} promotion ${id}: it is ${status}. Allowed now: ${allowedActions(status).join(', ') || (isTerminal(status) ? 'nothing (final state)' : 'nothing until it finishes')}`,
       { status, allowedActions: allowedActions(status) },
     );
   }
