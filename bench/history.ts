@@ -442,7 +442,7 @@ export async function benchHistory(): Promise<void> {
     probe.reads.attach(db);
     // None of the measured calls starts a workflow, publishes an event, calls a gate or syncs a registry.
     const deps: Deps = storeOnlyDeps(new DynamoStore(db, tableName));
-    const ctx: Ctx = { principal: { tenant: TENANT, id: 'bench', name: 'bench@stageline.local', roles: ['admin'], kind: 'machine' } };
+    const ctx: Ctx = { principal: { tenant: TENANT, id: 'bench', name: 'bench@stageline.local', roles: ['admin'], kind: 'machine' }, breakGlassReason: 'bench set-up' };
     for (const [name, position] of [[ROLLBACK_ENV, 0], [METRICS_ENV, 1], [HISTORY_ENV, 2]] as const) {
       await createEnvironment(deps, ctx, envSchema.parse({ name, position, reason: 'bench' }));
     }

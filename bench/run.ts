@@ -102,7 +102,7 @@ async function dynamo(endpoint: string): Promise<void> {
   // Config writes and diffs touch neither the workflow nor the bus; these stand-ins make that visible if it changes.
   const deps: Deps = storeOnlyDeps(new DynamoStore(db, tableName));
   const tenant = 'bench';
-  const ctx: Ctx = { principal: { tenant, id: 'bench', name: 'bench@stageline.local', roles: ['admin'], kind: 'machine' } };
+  const ctx: Ctx = { principal: { tenant, id: 'bench', name: 'bench@stageline.local', roles: ['admin'], kind: 'machine' }, breakGlassReason: 'bench set-up' };
 
   heading(`DynamoDB (DynamoDB Local, table ${tableName}): ${int(CONFIGS)} configs`);
 

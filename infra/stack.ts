@@ -257,6 +257,13 @@ export class StagelineStack extends Stack {
     // ---- domain events: every function that writes may publish to this bus
     this.eventBus = new events.EventBus(this, 'EventBus', { eventBusName: EVENT_BUS_NAME, description: 'Stageline domain events' });
 
+    // ---- the key that seals tenant secrets (webhook gate secrets) before they reach the table
+    const secretsKey = new secretsmanager.Secret(this, 'SecretsKey', {
+      description: 'Stageline: key material sealing tenant webhook secrets at rest (AES-256-GCM over SHA-256 of this value)',
+      generateSecretString: { passwordLength: 64, excludePunctuation: true },
+    });
+    Validations.of(secretsKey).acknowledge({ id: 'AwsSolutions-SMG4', reason: 'Rotating this key would need re-sealing every stored webhook secret; rotation is a planned operation, not automatic.' });
+
     // ---- functions: one per handler in the route table (plus the $default
     // fallback), and one per state machine task (WORKFLOW_HANDLERS, no route)
     const handlerLogs = new logs.LogGroup(this, 'HandlerLogs', { retention: logs.RetentionDays.ONE_MONTH });
@@ -274,6 +281,10 @@ export class StagelineStack extends Stack {
         },
       });
       this.grantData(fn, access);
+      if (access !== 'none') {
+        fn.fn.addEnvironment('SECRETS_KEY_SECRET_ARN', secretsKey.secretArn);
+        secretsKey.grantRead(fn.fn);
+      }
       if (access === 'write') this.eventBus.grantPutEventsTo(fn.fn);
       this.functions.set(name, fn);
     }

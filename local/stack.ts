@@ -10,6 +10,7 @@ import { handler as scheduleFire } from '../functions/handlers/schedule-fire.ts'
 import { handler as autoPromote } from '../functions/handlers/auto-promote.ts';
 import { AUTO_PROMOTION_TRIGGERS, EVENT_SOURCE } from '../domain/promotion/events.ts';
 import { ensureTable, startDynamo, type LocalDynamo } from './dynamodb.ts';
+import { resetSecretBox } from '../functions/adapters/secret-box.ts';
 import { startGateway, type Gateway, type LocalIamCredential } from './gateway.ts';
 import { LocalIssuer } from './issuer.ts';
 
@@ -58,6 +59,14 @@ function localIam(dataDir?: string): LocalIamCredential[] {
   return creds;
 }
 
+function localSecretsKey(dataDir?: string): string {
+  const file = dataDir ? join(dataDir, 'secrets.key') : undefined;
+  if (file && existsSync(file)) return readFileSync(file, 'utf8').trim();
+  const key = randomBytes(32).toString('base64');
+  if (file) writeFileSync(file, key, { mode: 0o600 });
+  return key;
+}
+
 export async function startLocalStack(opts: LocalStackOptions = {}): Promise<LocalStack> {
   if (opts.dataDir) mkdirSync(opts.dataDir, { recursive: true });
   const tableName = opts.tableName ?? 'stageline';
@@ -72,6 +81,9 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   // Local mode only: webhook gates, registries and Slack stand-ins run on this machine's loopback.
   // The CDK stack never sets this (an infra test asserts it); private and metadata ranges stay refused.
   process.env.STAGELINE_ALLOW_LOOPBACK_OUTBOUND ??= 'true';
+  // Webhook secrets are sealed with a key kept outside the table (data folder, 0600; per process in tests).
+  process.env.STAGELINE_SECRETS_KEY ??= localSecretsKey(opts.dataDir);
+  resetSecretBox();
   process.env.MACHINE_PRINCIPALS ??= JSON.stringify([{ arn: PIPELINE_ARN, tenant: 'acme', roles: ['deployer'], name: 'pipeline' }]);
   resetDeps();
   const base = deps();

@@ -14,6 +14,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { ValidationFailed } from '#domain/errors';
 import type { AuditEntry, AuditHead, Environment, ItemKind, Page, Snapshot } from '#domain/model';
+import { secretBox, type SecretBox } from './secret-box.ts';
 import { WriteConflict, type Store } from '#domain/ports';
 import type { AuditQuery } from '#domain/schemas';
 import type { NodeSource, TreeNode } from '#domain/tree';
@@ -121,8 +122,24 @@ export class DynamoStore implements Store {
     }
   }
 
+  /** Webhook secrets are sealed before they reach the table (secret-box.ts); every environment write goes through here. */
   private envItem(env: Environment): Record<string, unknown> {
-    return { ...keys.environment(env.tenant, env.name), entity: 'Environment', ...env };
+    const box = this.box;
+    const webhookGates = box && env.webhookGates ? env.webhookGates.map((h) => ({ ...h, secret: box.seal(h.secret) })) : env.webhookGates;
+    return { ...keys.environment(env.tenant, env.name), entity: 'Environment', ...env, webhookGates };
+  }
+
+  private box: SecretBox | null = null;
+
+  /** Loads the secrets key once (it may come from Secrets Manager) before environments are read or written. */
+  private async ready(): Promise<void> {
+    this.box ??= await secretBox();
+  }
+
+  private openEnv(env: Environment | null): Environment | null {
+    const box = this.box;
+    if (!env || !box || !env.webhookGates?.length) return env;
+    return { ...env, webhookGates: env.webhookGates.map((h) => ({ ...h, secret: box.open(h.secret) })) };
   }
 
   private versioned(env: Environment, previous: Environment): TxItem {
@@ -149,17 +166,20 @@ export class DynamoStore implements Store {
 
   // ---- environments
   async getEnvironment(tenant: string, name: string): Promise<Environment | null> {
+    await this.ready();
     const r = await this.db.send(new GetCommand({ TableName: this.table, Key: keys.environment(tenant, name), ConsistentRead: true }));
-    return strip<Environment>(r.Item);
+    return this.openEnv(strip<Environment>(r.Item));
   }
 
   async listEnvironments(tenant: string): Promise<Environment[]> {
+    await this.ready();
     const k = keys.environments(tenant);
-    return this.queryAll<Environment>(k.pk, k.skPrefix, true);
+    return (await this.queryAll<Environment>(k.pk, k.skPrefix, true)).map((e) => this.openEnv(e)!);
   }
 
 
   async createEnvironment(env: Environment, snapshot: Snapshot, audit: AuditEntry): Promise<void> {
+    await this.ready();
     await this.transact(
       [
         { Put: { TableName: this.table, Item: this.envItem(env), ConditionExpression: 'attribute_not_exists(pk)' } },
@@ -178,6 +198,7 @@ export class DynamoStore implements Store {
   }
 
   async updateEnvironment(env: Environment, previous: Environment, audit: AuditEntry): Promise<void> {
+    await this.ready();
     const items: TxItem[] = [this.versioned(env, previous)];
     const reasons: ConflictReason[] = ['version'];
     if (env.position !== previous.position) {
@@ -231,6 +252,7 @@ export class DynamoStore implements Store {
 
   // ---- snapshots
   async commitSnapshot(env: Environment, previous: Environment, snapshot: Snapshot, audit: AuditEntry): Promise<void> {
+    await this.ready();
     await this.transact(
       [this.versioned(env, previous), this.snapshotItem(env.tenant, snapshot), ...this.auditItems(audit)],
       ['version', 'version', 'audit', 'audit'],
@@ -477,6 +499,7 @@ export class DynamoStore implements Store {
   }
 
   async commit(tenant: string, ops: WriteOp[]): Promise<void> {
+    await this.ready();
     const parts = ops.map((op) => this.opItems(tenant, op));
     // A transaction may touch an item once: metric deltas are merged per environment and day.
     const merged = new Map<string, MetricDelta>();

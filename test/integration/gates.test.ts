@@ -1,6 +1,10 @@
 import { createHmac } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { canonicalJson, sha256Hex } from '../../domain/canonical.ts';
+import { keys } from '../../functions/adapters/keys.ts';
+import { localClient } from '../../local/dynamodb.ts';
 import { waitFor } from '../support/promotions.ts';
 import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
 
@@ -156,4 +160,28 @@ describe('validation gates', () => {
       process.env.STAGELINE_ALLOW_LOOPBACK_OUTBOUND = 'true';
     }
   });
+
+  it('webhook secrets are sealed in the table, never returned, and no audit digest depends on them', async () => {
+    const u = await setup({}, [{ name: 'change-board', url: `${hookUrl}/ok`, secret: SECRET, timeoutMs: 1000 }]);
+    const view = await t.call('GET', '/api/v1/environments/staging', { token: u.admin });
+    expect(JSON.stringify(view.body)).not.toContain(SECRET);
+    const tenant = (JSON.parse(Buffer.from(u.admin.split('.')[1]!, 'base64url').toString()) as Record<string, string>)['custom:tenant_id']!;
+    const raw = await localClient(inject('dynamoEndpoint')).send(new GetItemCommand({ TableName: t.stack.tableName, Key: { pk: { S: keys.environment(tenant, 'staging').pk }, sk: { S: keys.environment(tenant, 'staging').sk } } }));
+    const stored = JSON.stringify(raw.Item);
+    expect(stored).not.toContain(SECRET);
+    expect(stored).toContain('enc:v1:');
+    // The gate still signs with the (unsealed) secret.
+    const r = await promote(u);
+    expect((await waitFor(t, u.viewer, r.body.id, ['VALIDATION_FAILED', 'COMPLETED'])).status).toBe('COMPLETED');
+    // The same settings with another secret give the same audit digest: nothing to guess offline.
+    const audit = await t.call('GET', '/api/v1/audit?entityType=environment&entityId=staging', { token: u.viewer });
+    const digests = audit.body.items.map((e: { after: string }) => e.after);
+    const current = await t.call('GET', '/api/v1/environments/staging', { token: u.admin });
+    const upd = await t.call('PATCH', '/api/v1/environments/staging', { token: u.admin, body: { version: current.body.version, webhookGates: [{ name: 'change-board', url: `${hookUrl}/ok`, secret: 'another-secret-of-16+', timeoutMs: 1000 }] } });
+    expect(upd.status).toBe(200);
+    const after = await t.call('GET', '/api/v1/audit?entityType=environment&entityId=staging&limit=1', { token: u.viewer });
+    expect(digests).toContain(after.body.items[0].after);
+    expect(JSON.stringify(audit.body)).not.toContain(sha256Hex(canonicalJson(SECRET)));
+  });
 });
+

@@ -1,0 +1,54 @@
+import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+
+/**
+ * Encrypts tenant secrets (webhook gate secrets) before they reach the table: AES-256-GCM with a
+ * key that lives outside the table — `STAGELINE_SECRETS_KEY` (base64, 32 bytes; the local stack
+ * keeps one in its data folder, 0600) or, on AWS, a Secrets Manager secret named by
+ * `SECRETS_KEY_SECRET_ARN` (read once per container). A reader of the table sees `enc:v1:…`.
+ */
+const PREFIX = 'enc:v1:';
+
+export class SecretBox {
+  constructor(private readonly key: Buffer) {
+    if (key.length !== 32) throw new Error('the secrets key must be 32 bytes (base64 in STAGELINE_SECRETS_KEY)');
+  }
+
+  seal(plain: string): string {
+    if (plain.startsWith(PREFIX)) return plain;
+    const iv = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', this.key, iv);
+    const body = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()]);
+    return `${PREFIX}${iv.toString('base64url')}.${cipher.getAuthTag().toString('base64url')}.${body.toString('base64url')}`;
+  }
+
+  open(stored: string): string {
+    // Items written before encryption was configured hold the plain value.
+    if (!stored.startsWith(PREFIX)) return stored;
+    const [iv, tag, body] = stored.slice(PREFIX.length).split('.');
+    const decipher = createDecipheriv('aes-256-gcm', this.key, Buffer.from(iv!, 'base64url'));
+    decipher.setAuthTag(Buffer.from(tag!, 'base64url'));
+    return Buffer.concat([decipher.update(Buffer.from(body!, 'base64url')), decipher.final()]).toString('utf8');
+  }
+}
+
+let cached: Promise<SecretBox | null> | undefined;
+
+/** The configured box, or null when no key is configured (secrets are then stored as given). */
+export function secretBox(env: NodeJS.ProcessEnv = process.env): Promise<SecretBox | null> {
+  cached ??= (async () => {
+    if (env.STAGELINE_SECRETS_KEY) return new SecretBox(Buffer.from(env.STAGELINE_SECRETS_KEY, 'base64'));
+    if (env.SECRETS_KEY_SECRET_ARN) {
+      const { SecretsManagerClient, GetSecretValueCommand } = await import('@aws-sdk/client-secrets-manager');
+      const r = await new SecretsManagerClient({}).send(new GetSecretValueCommand({ SecretId: env.SECRETS_KEY_SECRET_ARN }));
+      // A generated secret string of any length: its SHA-256 is the 32-byte key.
+      return new SecretBox(createHash('sha256').update(r.SecretString ?? '').digest());
+    }
+    return null;
+  })();
+  return cached;
+}
+
+/** Tests and the local stack change the key between stacks. */
+export function resetSecretBox(): void {
+  cached = undefined;
+}
