@@ -29,6 +29,7 @@ import {
   HttpRoute,
   HttpRouteKey,
   HttpStage,
+  CfnStage,
   LogGroupLogDestination,
   type IHttpRouteAuthorizer,
 } from 'aws-cdk-lib/aws-apigatewayv2';
@@ -46,7 +47,7 @@ import type { Construct } from 'constructs';
 import { ROLES } from '../domain/auth.ts';
 import { AUTO_PROMOTION_TRIGGERS, EVENT_SOURCE } from '../domain/promotion/events.ts';
 import { TABLE } from '../functions/adapters/keys.ts';
-import { ALL_HANDLERS, CORS, FALLBACK_HANDLER, ROUTES, WORKFLOW_HANDLERS, type AuthType } from '../functions/http/routes.ts';
+import { ALL_HANDLERS, CORS, FALLBACK_HANDLER, ROUTES, routeKey, WORKFLOW_HANDLERS, type AuthType } from '../functions/http/routes.ts';
 import { HandlerFunction } from './function.ts';
 import { aslPath, STATE_MACHINES, type StateMachineName, type SubstitutionKey } from './state-machines.ts';
 import { storeActions } from './store-actions.ts';
@@ -67,6 +68,10 @@ export type DataAccess = 'none' | 'read' | 'write';
 export const EVENT_BUS_NAME = 'stageline';
 
 /** Functions that need more than the default 10 s. */
+/** API throttling: the stage as a whole, and tighter limits on the heavy routes. */
+export const API_THROTTLE = { rate: 200, burst: 400, heavyRate: 20, heavyBurst: 40 } as const;
+export const HEAVY_ROUTES = ['items-batch', 'promotions-create', 'environments-rollback', 'promotions-rollback', 'promotions-auto-check'];
+
 export const FUNCTION_TIMEOUTS: Partial<Record<string, Duration>> = {
   // One batch may write 10k items; API Gateway gives up at 30 s.
   'items-batch': Duration.seconds(29),
@@ -415,6 +420,8 @@ export class StagelineStack extends Stack {
       httpApi: this.api,
       stageName: '$default',
       autoDeploy: true,
+      // Stage-wide throttling (per account and region, on top of API Gateway's own limits).
+      throttle: { rateLimit: API_THROTTLE.rate, burstLimit: API_THROTTLE.burst },
       accessLogSettings: {
         destination: new LogGroupLogDestination(accessLogs),
         // JSON, one line per request; every value quoted because API Gateway
@@ -439,6 +446,12 @@ export class StagelineStack extends Stack {
         ),
       },
     });
+    // Heavier routes get tighter limits of their own (a 10k-item batch, promotion requests, rollbacks).
+    // routeSettings is passed to CloudFormation as written, hence its PascalCase keys.
+    const cfnStage = stage.node.defaultChild as CfnStage;
+    cfnStage.routeSettings = Object.fromEntries(
+      ROUTES.filter((r) => HEAVY_ROUTES.includes(r.handler)).map((r) => [routeKey(r), { ThrottlingRateLimit: API_THROTTLE.heavyRate, ThrottlingBurstLimit: API_THROTTLE.heavyBurst }]),
+    );
 
     const integrations = new Map<string, HttpLambdaIntegration>();
     const integrationOf = (handler: string) => {

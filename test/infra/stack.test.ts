@@ -10,7 +10,7 @@ import { ALL_HANDLERS, FALLBACK_HANDLER, ROUTES, WORKFLOW_HANDLERS, routeKey } f
 import { createApp } from '../../infra/create-app.ts';
 import { REPO_ROOT } from '../../infra/function.ts';
 import { STATE_MACHINES, aslPath, placeholdersIn } from '../../infra/state-machines.ts';
-import { EVENT_BUS_NAME, READ_ACTIONS, WRITE_ACTIONS, dataAccessOf, startsFlows, type StagelineStack } from '../../infra/stack.ts';
+import { API_THROTTLE, EVENT_BUS_NAME, READ_ACTIONS, WRITE_ACTIONS, dataAccessOf, startsFlows, type StagelineStack } from '../../infra/stack.ts';
 
 /** Bundling ~20 functions with esbuild dominates; the first synth takes tens of seconds. */
 const SYNTH_TIMEOUT = 180_000;
@@ -308,6 +308,17 @@ describe('scheduled promotions', () => {
         expect(JSON.stringify(sched[0]!.Resource), name).toContain('schedule/default/stageline-*');
       } else expect(sched, name).toEqual([]);
     }
+  });
+});
+
+describe('throttling', () => {
+  it('throttles the stage and, tighter, the heavy routes', () => {
+    const stages = Object.values(template.findResources('AWS::ApiGatewayV2::Stage')) as Resource[];
+    expect(stages).toHaveLength(1);
+    const props = stages[0]!.Properties as { DefaultRouteSettings: Record<string, number>; RouteSettings: Record<string, Record<string, number>> };
+    expect(props.DefaultRouteSettings).toMatchObject({ ThrottlingRateLimit: API_THROTTLE.rate, ThrottlingBurstLimit: API_THROTTLE.burst });
+    expect(props.RouteSettings['POST /api/v1/environments/{env}/items/batch']).toMatchObject({ ThrottlingRateLimit: API_THROTTLE.heavyRate });
+    expect(props.RouteSettings['POST /api/v1/promotions']).toMatchObject({ ThrottlingBurstLimit: API_THROTTLE.heavyBurst });
   });
 });
 
