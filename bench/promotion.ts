@@ -615,7 +615,7 @@ function printApproved(r: FlowResult, probe: { put: number; tx1: number; tx3: nu
 
 async function timedConfigPromotion(b: Bench, deployer: User): Promise<{ ms: number; id: string; transitions: number }> {
   const t0 = performance.now();
-  const r = await api(b, deployer, 'POST', '/api/v1/config/promotions', { sourceEnvironment: 'dev', targetEnvironment: 'staging' }, 'config promotion dev → staging');
+  const r = await api(b, deployer, 'POST', '/api/v1/config/promotions', { sourceEnvironment: 'dev', targetEnvironment: 'staging', autoStart: true }, 'config promotion dev → staging');
   expectStatus(r, 201, 'config promotion');
   const id = String(r.body.id);
   const executionId = LocalWorkflow.executionId('promotion', { tenant: deployer.tenant, promotionId: id });
