@@ -35,6 +35,7 @@ export interface Rule {
   approvalExpirySeconds: number;
   autoPromote: boolean;
   conditions: Condition | null;
+  evidenceFrom?: EvidenceFrom;
   /** lets a promotion skip intermediate environments on this pair */
   allowSkip: boolean;
   status: 'active' | 'disabled';
@@ -56,7 +57,15 @@ export interface Policy {
   approverGroups: string[];
   separationOfDuties: boolean;
   approvalExpirySeconds: number;
+  /** whose evidence the gates accept (see EvidenceFrom); absent = anyone with the deployer role */
+  evidenceFrom?: EvidenceFrom;
 }
+
+/**
+ * Who may vouch for a release: `anyone` (deployer role), `not-requester` (no self-attested
+ * evidence), `machine` (a pipeline over the IAM route), or `group:<name>` (members of a group).
+ */
+export type EvidenceFrom = 'anyone' | 'not-requester' | 'machine' | `group:${string}`;
 
 export type Verdict = 'PASS' | 'FAIL' | 'WARN' | 'SKIPPED';
 
@@ -139,6 +148,8 @@ export interface Evidence {
   payload: Record<string, unknown>;
   submittedBy: string;
   submittedAt: string;
+  /** who posted it: the gates of a policy with `evidenceFrom` count only what it accepts */
+  source?: { id: string; kind: 'user' | 'machine'; groups: string[] };
 }
 
 /** One rollout of a release to an environment (seed 001). */

@@ -1,7 +1,7 @@
 import { digestOf } from '../canonical.ts';
 import { BackwardPromotion, EnvironmentNotFound, RuleViolation } from '../errors.ts';
 import type { Environment } from '../model.ts';
-import type { Policy, Rule } from './model.ts';
+import type { Evidence, Policy, Rule } from './model.ts';
 
 /**
  * Seed 002's default rules: promoting into the last environment of the line
@@ -34,7 +34,19 @@ export function resolvePolicy(rules: Rule[], line: Environment[], source: Enviro
     approverGroups: rule.approverGroups,
     separationOfDuties: rule.separationOfDuties,
     approvalExpirySeconds: rule.approvalExpirySeconds,
+    ...(rule.evidenceFrom && rule.evidenceFrom !== 'anyone' ? { evidenceFrom: rule.evidenceFrom } : {}),
   };
+}
+
+/** Whether a piece of evidence counts for a promotion under its policy's `evidenceFrom`. */
+export function evidenceAccepted(e: Evidence, policy: Policy, requesterId: string): boolean {
+  const rule = policy.evidenceFrom ?? 'anyone';
+  if (rule === 'anyone') return true;
+  // Evidence from before provenance was recorded counts only where anyone's evidence does.
+  if (!e.source) return false;
+  if (rule === 'not-requester') return e.source.id !== requesterId;
+  if (rule === 'machine') return e.source.kind === 'machine';
+  return e.source.groups.includes(rule.slice('group:'.length)) && e.source.id !== requesterId;
 }
 
 export const policyDigest = (p: Policy) => digestOf(p);

@@ -143,6 +143,7 @@ const ruleFields = {
   conditions: condition.nullable(),
   allowSkip: z.boolean(),
   status: z.enum(['active', 'disabled']),
+  evidenceFrom: z.union([z.enum(['anyone', 'not-requester', 'machine']), z.string().regex(/^group:[A-Za-z0-9_.@+=,-]{1,100}$/, "must be anyone, not-requester, machine or group:<name>")]) as z.ZodType<import('./model.ts').EvidenceFrom>,
 };
 
 export const createRule = z.preprocess(
@@ -158,6 +159,7 @@ export const createRule = z.preprocess(
       autoPromote: ruleFields.autoPromote.default(false),
       conditions: ruleFields.conditions.default(null),
       allowSkip: ruleFields.allowSkip.default(false),
+      evidenceFrom: ruleFields.evidenceFrom.default('anyone'),
       status: ruleFields.status.default('active'),
     })
     .strict()

@@ -25,7 +25,7 @@ import type { EventType } from './events.ts';
 import { evaluateGates } from './gates.ts';
 import { assertAction, assertTransition, isTerminal, type Status } from './lifecycle.ts';
 import type { Actor, Approval, ArtifactVersion, Evidence, Promotion, Subject } from './model.ts';
-import { checkForward, GO_WAIT_SECONDS, lineOf, pendingExpirySeconds, policyDigest, resolvePolicy } from './policy.ts';
+import { checkForward, evidenceAccepted, GO_WAIT_SECONDS, lineOf, pendingExpirySeconds, policyDigest, resolvePolicy } from './policy.ts';
 import { changeSummary, changeView, configChanges } from './release.ts';
 import { deploymentOp } from '../deployments.ts';
 import { assertTagsFree, tagOps } from '../artifacts.ts';
@@ -681,7 +681,7 @@ export async function addEvidence(
     if (!(await deps.store.getArtifactVersion(tenant, a.name, a.version))) throw new ArtifactNotFound(`${a.name}@${a.version} has not been published`);
     ownerKey = `artifact:${a.name}@${a.version}`;
   }
-  const evidence: Evidence = { id: `ev_${randomBytes(6).toString('hex')}`, type: body.type, payload: body.payload as Record<string, unknown>, submittedBy: ctx.principal.name, submittedAt: deps.clock().toISOString() };
+  const evidence: Evidence = { id: `ev_${randomBytes(6).toString('hex')}`, type: body.type, payload: body.payload as Record<string, unknown>, submittedBy: ctx.principal.name, submittedAt: deps.clock().toISOString(), source: { id: ctx.principal.id, kind: ctx.principal.kind, groups: ctx.principal.groups ?? ctx.principal.roles } };
   await deps.store.putEvidence(tenant, ownerKey, evidence);
   // New evidence can make a release eligible for auto-promotion: the auto-promoter listens.
   await publishFact(deps, 'Evidence Added', tenant, { tenant, owner: ownerKey, type: body.type, at: evidence.submittedAt });
@@ -703,6 +703,10 @@ export async function decisionRecord(deps: Deps, ctx: Ctx, id: string) {
         : p.policy.requiresApproval && counted.length < p.policy.requiredApprovers
           ? p.status === 'REJECTED' ? 'REJECTED' : 'AWAITING_APPROVAL'
           : 'ALLOWED';
+  // Where each piece of evidence came from, and whether the policy lets it count.
+  const evidence = (await deps.store.listEvidence(p.tenant, evidenceOwners(p)))
+    .sort((a, b) => (a.id < b.id ? -1 : 1))
+    .map((e) => ({ id: e.id, type: e.type, submittedBy: e.submittedBy, source: e.source ? { kind: e.source.kind, id: e.source.id } : null, accepted: evidenceAccepted(e, p.policy, p.requestedBy.id) }));
   const record = {
     promotionId: p.id,
     releaseDigest: p.releaseDigest,
@@ -712,6 +716,7 @@ export async function decisionRecord(deps: Deps, ctx: Ctx, id: string) {
     policy: p.policy,
     policyDigest: p.policyDigest,
     gates: p.gates ?? [],
+    evidence,
     approvals: approvals.map((a) => ({ by: a.name, digest: a.digest, counted: counted.includes(a) })),
     approvalsRequired: p.policy.requiredApprovers,
     outcome,

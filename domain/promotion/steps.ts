@@ -8,7 +8,7 @@ import { retryOnConflict } from '../retry.ts';
 import { applyChanges, memoSource, NodeSink } from '../tree.ts';
 import { evaluateGates, type WebhookOutcome } from './gates.ts';
 import { isTerminal } from './lifecycle.ts';
-import { GO_WAIT_SECONDS } from './policy.ts';
+import { evidenceAccepted, GO_WAIT_SECONDS } from './policy.ts';
 import type { Actor, ArtifactVersion, Deployment, GateResult, Promotion } from './model.ts';
 import { approvalDeadline, currentPolicy, evidenceOwners, loadPromotion, moved, publishEvent, savePromotion } from './service.ts';
 import { configChanges } from './release.ts';
@@ -103,7 +103,8 @@ export async function runGates(deps: Deps, p: Promotion): Promise<GateResult[]> 
       },
     ];
   }
-  const evidence = await deps.store.listEvidence(p.tenant, evidenceOwners(p));
+  // Only evidence from sources the policy accepts counts (e.g. a machine principal, not the requester).
+  const evidence = (await deps.store.listEvidence(p.tenant, evidenceOwners(p))).filter((e) => evidenceAccepted(e, p.policy, p.requestedBy.id));
   const hooks = target?.webhookGates ?? [];
   const outcomes: WebhookOutcome[] = await Promise.all(
     hooks.map((h) =>

@@ -85,6 +85,8 @@ export const ROUTES: Route[] = [
   { method: 'POST', path: `${v1}/promotions/auto-check`, handler: 'promotions-auto-check', auth: 'jwt', role: 'deployer', summary: 'Check (and run) auto-promotion for a release' },
   ...ruleRoutes(`${v1}/promotions/rules`),
   ...ruleRoutes(`${v1}/approval-policies`),
+  { method: 'POST', path: `${v1}/machine/promotions/{id}/evidence`, handler: 'promotions-evidence', auth: 'iam', role: 'deployer', summary: 'Evidence from a pipeline (IAM): what an evidenceFrom=machine policy counts' },
+  { method: 'POST', path: `${v1}/machine/artifacts/{name}/versions/{version}/evidence`, handler: 'artifacts-evidence', auth: 'iam', role: 'deployer', summary: 'Release evidence from a pipeline (IAM)' },
   { method: 'POST', path: `${v1}/platform/deployments`, handler: 'deployments-record', auth: 'iam', role: 'deployer', summary: 'The CD pipeline records a deployment (seed 001; IAM)' },
   { method: 'GET', path: `${v1}/platform/deployments/history`, handler: 'deployments-history', auth: 'jwt', role: 'viewer', summary: 'Deployment history of an environment, newest first' },
   { method: 'GET', path: `${v1}/platform/metrics`, handler: 'deployments-metrics', auth: 'jwt', role: 'viewer', summary: 'Frequency, rollback rate, duration, lead time, version drift' },

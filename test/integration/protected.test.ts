@@ -147,3 +147,30 @@ describe('guards on the other paths to the same state', () => {
     expect(history.body.filter((d: { imageTag: string }) => d.imageTag === 'v9.9.9-abc1234')).toHaveLength(1);
   });
 });
+
+describe('evidence carries its source; a policy decides whose evidence counts', () => {
+  it('evidenceFrom=machine: the requester’s own test results do not pass the gate; the pipeline’s (IAM) do; the decision record shows each source', async () => {
+    // The pipeline credential is bound to tenant acme.
+    const tenant = 'acme';
+    const u = await t.users(tenant);
+    await t.call('PATCH', '/api/v1/environments/staging', { token: u.admin, body: { version: (await t.call('GET', '/api/v1/environments/staging', { token: u.viewer })).body.version, gates: { tests: true } } });
+    const rules = await t.call('GET', '/api/v1/promotions/rules', { token: u.viewer });
+    for (const r of rules.body.items.filter((x: { sourceEnvironment: string }) => x.sourceEnvironment === 'dev')) await t.call('DELETE', `/api/v1/promotions/rules/${r.id}`, { token: u.admin });
+    const rule = await t.call('POST', '/api/v1/promotions/rules', { token: u.admin, body: { name: 'pipeline evidence only', source_environment: 'dev', target_environment: 'staging', requires_approval: false, evidence_from: 'machine' } });
+    expect(rule.status, JSON.stringify(rule.body)).toBe(201);
+    await t.call('POST', '/api/v1/environments/dev/configs', { token: u.deployer, body: { key: `ev-${Date.now()}`, value: 1 } });
+    const p = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'dev', targetEnvironment: 'staging', autoStart: false } });
+    expect(p.status, JSON.stringify(p.body)).toBe(201);
+    await t.call('POST', `/api/v1/promotions/${p.body.id}/evidence`, { token: u.deployer, body: { type: 'test_results', payload: { passed: 10, failed: 0 } } });
+    await t.call('POST', `/api/v1/promotions/${p.body.id}/validate`, { token: u.deployer });
+    const failed = await waitFor(t, u.viewer, p.body.id, ['VALIDATION_FAILED', 'COMPLETED']);
+    expect(failed.status).toBe('VALIDATION_FAILED');
+    const fromPipeline = await signedFetch(t.url, 'POST', `/api/v1/machine/promotions/${p.body.id}/evidence`, { type: 'test_results', payload: { passed: 10, failed: 0 } }, t.stack.iam[0]!);
+    expect(fromPipeline.status, JSON.stringify(fromPipeline.body)).toBe(201);
+    await t.call('POST', `/api/v1/promotions/${p.body.id}/validate`, { token: u.deployer });
+    expect((await waitFor(t, u.viewer, p.body.id, ['COMPLETED', 'FAILED', 'VALIDATION_FAILED'])).status).toBe('COMPLETED');
+    const decision = await t.call('GET', `/api/v1/promotions/${p.body.id}/decision`, { token: u.viewer });
+    expect(decision.body.policy.evidenceFrom).toBe('machine');
+    expect(decision.body.evidence.map((e: { source: { kind: string }; accepted: boolean }) => [e.source.kind, e.accepted]).sort()).toEqual([['machine', true], ['user', false]]);
+  });
+});
