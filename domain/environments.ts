@@ -76,7 +76,11 @@ export async function createEnvironment(deps: Deps, ctx: Ctx, input: CreateEnvir
       throw new RuleViolation(`A tenant can have at most ${MAX_ENVIRONMENTS} environments`);
     }
     const now = deps.clock().toISOString();
-    const head: Head = { seq: 0, digest: EMPTY_DIGEST, roots: EMPTY_ROOTS };
+    // A name used before (then deleted) keeps its old snapshots in the table: this incarnation's
+    // sequence starts after them, and they stay hidden (firstSeq), so the name can be reused.
+    const previous = (await deps.store.listSnapshots(tenant, input.name, 1)).items[0];
+    const firstSeq = previous ? previous.seq + 1 : 0;
+    const head: Head = { seq: firstSeq, digest: EMPTY_DIGEST, roots: EMPTY_ROOTS };
     const env: Environment = {
       tenant,
       name: input.name,
@@ -90,6 +94,7 @@ export async function createEnvironment(deps: Deps, ctx: Ctx, input: CreateEnvir
       autoPromotionPaused: input.autoPromotionPaused,
       bakeSeconds: input.bakeSeconds,
       registries: input.registries,
+      ...(firstSeq ? { firstSeq } : {}),
       head,
       itemCount: 0,
       version: 1,
@@ -100,7 +105,7 @@ export async function createEnvironment(deps: Deps, ctx: Ctx, input: CreateEnvir
     };
     const snapshot: Snapshot = {
       environment: env.name,
-      seq: 0,
+      seq: firstSeq,
       digest: EMPTY_DIGEST,
       roots: EMPTY_ROOTS,
       parentSeq: null,

@@ -33,6 +33,8 @@ export interface Environment {
   bakeSeconds: number;
   /** OCI registries this environment's artifacts are copied to on promotion (first = where they are read from) */
   registries: { name: string; url: string }[];
+  /** first snapshot seq of this incarnation: a name deleted and created again never shows the old one's snapshots */
+  firstSeq?: number;
   /** the last time an admin broke glass on this environment (shown on the status page) */
   lastBreakGlass?: import('./break-glass.ts').BreakGlassUse | null;
   head: Head;

@@ -17,16 +17,22 @@ export async function listSnapshots(deps: Deps, ctx: Ctx, env: string, limit: nu
   requireRole(ctx.principal, 'viewer');
   const e = await deps.store.getEnvironment(ctx.principal.tenant, env);
   if (!e) throw new EnvironmentNotFound(env);
-  return deps.store.listSnapshots(ctx.principal.tenant, env, limit, cursor);
+  const page = await deps.store.listSnapshots(ctx.principal.tenant, env, limit, cursor);
+  // Newest first: once a snapshot of an earlier incarnation shows up, the rest are older still.
+  const items = page.items.filter((s) => ownSnapshot(e, s.seq));
+  return { items, nextCursor: items.length < page.items.length ? undefined : page.nextCursor };
+}
+
+/** Whether a snapshot seq belongs to this incarnation of the environment (a reused name hides the old ones). */
+export function ownSnapshot(env: Environment, seq: number): boolean {
+  return seq >= (env.firstSeq ?? 0);
 }
 
 export async function getSnapshot(deps: Deps, ctx: Ctx, env: string, seq: number): Promise<Snapshot> {
   requireRole(ctx.principal, 'viewer');
-  const s = await deps.store.getSnapshot(ctx.principal.tenant, env, seq);
-  if (!s) {
-    if (!(await deps.store.getEnvironment(ctx.principal.tenant, env))) throw new EnvironmentNotFound(env);
-    throw new SnapshotNotFound(env, seq);
-  }
+  const [s, e] = await Promise.all([deps.store.getSnapshot(ctx.principal.tenant, env, seq), deps.store.getEnvironment(ctx.principal.tenant, env)]);
+  if (!e) throw new EnvironmentNotFound(env);
+  if (!s || !ownSnapshot(e, seq)) throw new SnapshotNotFound(env, seq);
   return s;
 }
 

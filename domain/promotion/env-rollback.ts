@@ -1,3 +1,4 @@
+import { ownSnapshot } from '../snapshots.ts';
 import semver from 'semver';
 import { hasRole, requireRole } from '../auth.ts';
 import { canonicalJson } from '../canonical.ts';
@@ -53,7 +54,7 @@ function recommend(impact: Omit<RollbackImpact, 'recommendation' | 'reasons'>, b
 export async function analyzeRollback(deps: Deps, tenant: string, env: Environment, input: EnvRollbackInput): Promise<{ impact: RollbackImpact; subject: Subject; releaseDigest: string }> {
   const estimatedSeconds = await estimate(deps, tenant, env.name);
   if (input.snapshot !== undefined) {
-    const snap = await deps.store.getSnapshot(tenant, env.name, input.snapshot);
+    const snap = ownSnapshot(env, input.snapshot) ? await deps.store.getSnapshot(tenant, env.name, input.snapshot) : null;
     if (!snap) throw new SnapshotNotFound(env.name, input.snapshot);
     const d = await diffRoots(memoSource(deps.store.nodes(tenant)), env.head.roots, snap.roots);
     const breaking = [

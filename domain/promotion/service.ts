@@ -28,6 +28,7 @@ import type { Actor, Approval, ArtifactVersion, Evidence, Promotion, Subject } f
 import { checkForward, evidenceAccepted, GO_WAIT_SECONDS, lineOf, pendingExpirySeconds, policyDigest, resolvePolicy } from './policy.ts';
 import { changeSummary, changeView, configChanges } from './release.ts';
 import { deploymentOp } from '../deployments.ts';
+import { ownSnapshot } from '../snapshots.ts';
 import { assertTagsFree, tagOps } from '../artifacts.ts';
 import type { CreateAgentPromotion, CreatePromotion, EvidenceBody, ListPromotionsQuery, PublishArtifact } from './schemas.ts';
 
@@ -671,10 +672,9 @@ export async function addEvidence(
   } else if (owner.snapshot) {
     // Evidence about a config release (a snapshot) serves every promotion and auto-promotion check of it.
     const s = owner.snapshot;
-    if (!(await deps.store.getSnapshot(tenant, s.environment, s.seq))) {
-      if (!(await deps.store.getEnvironment(tenant, s.environment))) throw new EnvironmentNotFound(s.environment);
-      throw new SnapshotNotFound(s.environment, s.seq);
-    }
+    const env = await deps.store.getEnvironment(tenant, s.environment);
+    if (!env) throw new EnvironmentNotFound(s.environment);
+    if (!ownSnapshot(env, s.seq) || !(await deps.store.getSnapshot(tenant, s.environment, s.seq))) throw new SnapshotNotFound(s.environment, s.seq);
     ownerKey = `snapshot:${s.environment}@${s.seq}`;
   } else {
     const a = owner.artifact!;

@@ -174,3 +174,26 @@ describe('evidence carries its source; a policy decides whose evidence counts', 
     expect(decision.body.evidence.map((e: { source: { kind: string }; accepted: boolean }) => [e.source.kind, e.accepted]).sort()).toEqual([['machine', true], ['user', false]]);
   });
 });
+
+describe('a deleted environment', () => {
+  it('its name can be used again, and the old snapshots are not readable through the new one', async () => {
+    const tenant = t.tenant();
+    const u = await t.users(tenant);
+    await makeLine(t, u.admin);
+    expect((await t.call('POST', '/api/v1/environments', { token: u.admin, body: { name: 'tmp', position: 9, protected: false } })).status).toBe(201);
+    // tmp is now the last environment, hence protected by default: the admin breaks glass to set it up.
+    const glass = { 'x-break-glass-reason': 'test' };
+    const made = await t.call('POST', '/api/v1/environments/tmp/configs', { token: u.admin, headers: glass, body: { key: 'secret.old', value: 'from the first tmp' } });
+    expect(made.status).toBe(201);
+    await t.call('DELETE', `/api/v1/environments/tmp/configs/${made.body.id}`, { token: u.admin, headers: glass });
+    const tmp = await t.call('GET', '/api/v1/environments/tmp', { token: u.viewer });
+    expect(tmp.body.itemCount).toBe(0);
+    expect((await t.call('DELETE', '/api/v1/environments/tmp?reason=retired', { token: u.admin })).status).toBe(204);
+    const again = await t.call('POST', '/api/v1/environments', { token: u.admin, body: { name: 'tmp', position: 9 } });
+    expect(again.status, JSON.stringify(again.body)).toBe(201);
+    const snaps = await t.call('GET', '/api/v1/environments/tmp/snapshots', { token: u.viewer });
+    expect(snaps.body.items.map((s: { seq: number }) => s.seq)).toEqual([3]);
+    expect((await t.call('GET', '/api/v1/environments/tmp/snapshots/1', { token: u.viewer })).status).toBe(404);
+    expect((await t.call('GET', '/api/v1/snapshots/diff?from=tmp@1&to=tmp@3', { token: u.viewer })).status).toBe(404);
+  });
+});
