@@ -144,10 +144,15 @@ export interface Deps {
   scheduler: Scheduler;
 }
 
+/** What a schedule carries: a promotion to resume, or an auto-promotion check whose time-based condition comes due. */
+export type SchedulePayload =
+  | { tenant: string; promotionId: string }
+  | { tenant: string; autoCheck: { sourceEnvironment: string; artifact?: string; version?: string } };
+
 /** One-time schedules (EventBridge Scheduler on AWS, a local timer store locally) that fire a promotion's execution. */
 export interface Scheduler {
   /** Creates or replaces the schedule `name` to fire at `at` with `payload`. */
-  scheduleOnce(name: string, at: Date, payload: { tenant: string; promotionId: string }): Promise<void>;
+  scheduleOnce(name: string, at: Date, payload: SchedulePayload): Promise<void>;
   /** Removes it; a schedule that is gone (fired or never made) is fine. */
   cancel(name: string): Promise<void>;
 }

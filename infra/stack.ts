@@ -88,9 +88,12 @@ const isWorkflowHandler = (handler: string) => (WORKFLOW_HANDLERS as readonly st
  * anything needing deployer/approver/admin may write. State machine tasks
  * (WORKFLOW_HANDLERS, no route) move promotions along, so they write.
  */
-/** Functions that create promotions and steer flows: the write routes, and the auto-promoter (it creates promotions too). */
+/**
+ * Functions that create promotions and steer flows: the write routes, the auto-promoter, and
+ * schedule-fire (a scheduled auto-promotion check may create a promotion).
+ */
 export function startsFlows(handler: string): boolean {
-  return dataAccessOf(handler) === 'write' && (!isWorkflowHandler(handler) || handler === 'auto-promote');
+  return dataAccessOf(handler) === 'write' && (!isWorkflowHandler(handler) || handler === 'auto-promote' || handler === 'schedule-fire');
 }
 
 export function dataAccessOf(handler: string): DataAccess {
@@ -371,12 +374,14 @@ export class StagelineStack extends Stack {
       if (!startsFlows(name)) continue;
       fn.fn.addEnvironment('PROMOTION_STATE_MACHINE_ARN', this.promotionStateMachine.stateMachineArn);
       fn.fn.addEnvironment('ROLLBACK_STATE_MACHINE_ARN', this.rollbackStateMachine.stateMachineArn);
-      fn.fn.addEnvironment('SCHEDULE_TARGET_ARN', fireFn.functionArn);
-      fn.fn.addEnvironment('SCHEDULER_ROLE_ARN', schedulerRole.roleArn);
       for (const machine of machines.values()) {
         machine.grantStartExecution(fn.fn);
         machine.grantTaskResponse(fn.fn);
       }
+      // schedule-fire runs schedules; it makes none (its own ARN as a target would be a cycle).
+      if (name === 'schedule-fire') continue;
+      fn.fn.addEnvironment('SCHEDULE_TARGET_ARN', fireFn.functionArn);
+      fn.fn.addEnvironment('SCHEDULER_ROLE_ARN', schedulerRole.roleArn);
       fn.fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['scheduler:CreateSchedule', 'scheduler:UpdateSchedule', 'scheduler:DeleteSchedule'], resources: [scheduleArn] }));
       fn.fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['iam:PassRole'], resources: [schedulerRole.roleArn] }));
       Validations.of(fn.fn).acknowledge({

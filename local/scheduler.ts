@@ -1,8 +1,9 @@
+import type { SchedulePayload } from '#domain/ports';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Scheduler } from '#domain/ports';
 
-type Payload = { tenant: string; promotionId: string };
+type Payload = SchedulePayload;
 interface Entry {
   name: string;
   at: string;

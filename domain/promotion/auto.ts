@@ -1,4 +1,6 @@
 import { requireRole, type Principal } from '../auth.ts';
+import { sha256Hex } from '../canonical.ts';
+import type { Condition } from './model.ts';
 import { AlreadyExists, EnvironmentNotFound } from '../errors.ts';
 import type { Ctx, Deps } from '../ports.ts';
 import { evaluate } from './conditions.ts';
@@ -44,7 +46,8 @@ export async function checkAutoPromotion(deps: Deps, ctx: Ctx, input: { sourceEn
   }
   const facts = {
     ...factsFrom(await deps.store.listEvidence(tenant, [owner])),
-    'deployment.duration_hours': Math.floor(((now.getTime() - new Date(since).getTime()) / 3_600_000) * 100) / 100,
+    // Hours to the millisecond (a rounded value would keep a threshold from ever being reached on time).
+    'deployment.duration_hours': (now.getTime() - new Date(since).getTime()) / 3_600_000,
     'deployment.environment': source.name,
   };
   const out: AutoCheck[] = [];
@@ -56,6 +59,14 @@ export async function checkAutoPromotion(deps: Deps, ctx: Ctx, input: { sourceEn
     const trace = evaluate(rule.conditions, facts);
     reasons.push(...trace.failed);
     const check: AutoCheck = { ruleId: rule.id, targetEnvironment: rule.targetEnvironment, eligible: reasons.length === 0, reasons };
+    // A time-based condition (deployment.duration_hours) comes due without any event: the
+    // scheduler fires a check at the time it will hold, so nobody has to poll.
+    const due = reasons.length ? dueAt(rule.conditions, since) : null;
+    if (due && due > now) {
+      const name = `stageline-auto-${sha256Hex(`${tenant}|${rule.id}|${source.name}|${input.artifact ?? ''}@${input.version ?? ''}`).slice(0, 40)}`;
+      await deps.scheduler.scheduleOnce(name, due, { tenant, autoCheck: { sourceEnvironment: source.name, ...(input.artifact ? { artifact: input.artifact, version: input.version } : {}) } });
+      check.reasons.push(`checked again at ${due.toISOString()} (time-based condition)`);
+    }
     if (check.eligible) {
       // A person who triggers the check is the requester (audit, separation of duties): they cannot
       // approve what they set off. Only the system's own trigger runs as the auto-promoter.
@@ -86,6 +97,27 @@ export async function checkAutoPromotion(deps: Deps, ctx: Ctx, input: { sourceEn
     out.push(check);
   }
   return out;
+}
+
+/** When the rule's `deployment.duration_hours` threshold (gt/gte/eq) will be reached, if it has one. */
+export function dueAt(condition: Condition | null, since: string): Date | null {
+  const hours: number[] = [];
+  const walk = (c: Condition | null): void => {
+    if (!c) return;
+    if ('all' in c) c.all.forEach(walk);
+    else if ('any' in c) c.any.forEach(walk);
+    else if (c.field === 'deployment.duration_hours' && ['gt', 'gte', 'eq'].includes(c.op) && typeof c.value === 'number') hours.push(c.value);
+  };
+  walk(condition);
+  if (!hours.length) return null;
+  // A second past the latest threshold, so the check sees it as met.
+  return new Date(new Date(since).getTime() + Math.max(...hours) * 3_600_000 + 1_000);
+}
+
+/** A scheduled auto-promotion check came due (schedule-fire): runs as the system. */
+export async function autoCheckDue(deps: Deps, tenant: string, input: { sourceEnvironment: string; artifact?: string; version?: string }): Promise<AutoCheck[]> {
+  const ctx: Ctx = { principal: { tenant, id: AUTO_PROMOTER.id, name: AUTO_PROMOTER.name, roles: ['deployer'], kind: 'machine' } };
+  return checkAutoPromotion(deps, ctx, input);
 }
 
 /**

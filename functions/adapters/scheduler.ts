@@ -1,5 +1,5 @@
 import { ConflictException, CreateScheduleCommand, DeleteScheduleCommand, ResourceNotFoundException, SchedulerClient, UpdateScheduleCommand } from '@aws-sdk/client-scheduler';
-import type { Scheduler } from '#domain/ports';
+import type { SchedulePayload, Scheduler } from '#domain/ports';
 
 /**
  * EventBridge Scheduler one-time schedules (`at(...)`, UTC) that invoke the
@@ -12,7 +12,7 @@ export class EventBridgeScheduler implements Scheduler {
     private readonly roleArn: string,
   ) {}
 
-  async scheduleOnce(name: string, at: Date, payload: { tenant: string; promotionId: string }): Promise<void> {
+  async scheduleOnce(name: string, at: Date, payload: SchedulePayload): Promise<void> {
     const input = {
       Name: name,
       ScheduleExpression: `at(${at.toISOString().slice(0, 19)})`,

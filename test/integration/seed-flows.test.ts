@@ -239,5 +239,23 @@ describe('auto-promotion is evaluated by the system when its inputs change (no c
     expect((await waitFor(t, u.viewer, first.id, ['COMPLETED', 'FAILED'])).status).toBe('COMPLETED');
     expect((await t.call('GET', '/api/v1/promotions?target=staging', { token: u.viewer })).body.items).toHaveLength(1);
   });
+
+  it('a time-based condition (deployment.duration_hours) is checked again by the scheduler when it comes due', async () => {
+    const tenant = t.tenant();
+    const u = await t.users(tenant);
+    await makeLine(t, u.admin, ['dev', 'staging', 'production']);
+    // 0.0005 h = 1.8 s in dev before it may go on.
+    await t.call('POST', '/api/v1/promotions/rules', { token: u.admin, body: { name: 'bake in dev', source_environment: 'dev', target_environment: 'staging', requires_approval: false, auto_promote: true, conditions: { all: [{ field: 'deployment.duration_hours', op: 'gte', value: 0.0005 }] } } });
+    await t.call('POST', '/api/v1/artifacts/svc/versions', { token: u.deployer, body: { version: 'v3.0.0', digest: `sha256:${'a1'.repeat(32)}` } });
+    // The deployment record's event triggers a check: too early, so it schedules the next one.
+    await t.call('POST', '/api/v1/artifacts/svc/versions/v3.0.0/evidence', { token: u.deployer, body: { type: 'test_results', payload: { passed: 1, failed: 0 } } });
+    expect((await t.call('GET', '/api/v1/promotions?target=staging', { token: u.viewer })).body.items).toEqual([]);
+    let found: any;
+    for (let i = 0; i < 200 && !found; i++) {
+      found = (await t.call('GET', '/api/v1/promotions?target=staging', { token: u.viewer })).body.items[0];
+      if (!found) await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(found).toMatchObject({ autoPromoted: true, requestedBy: { name: 'auto-promoter' } });
+  });
 });
 
