@@ -1,6 +1,11 @@
 import * as z from 'zod';
 import { awaitStep, executeStep, expireStep, failStep, gatesStep, verifyStep } from '#domain/promotion/steps';
-import { deps } from '../http/deps.ts';
+import { ConfiguredRegistrySync } from '../adapters/registry-credentials.ts';
+import { HttpGateProvider } from '../adapters/webhook-gates.ts';
+import { deps, registerOutbound } from '../http/deps.ts';
+
+// Only this function calls tenant URLs (webhook gates, registries): it alone bundles those adapters.
+registerOutbound(() => ({ gates: new HttpGateProvider(), registry: new ConfiguredRegistrySync() }));
 
 /**
  * The task Lambda of statemachines/promotion.asl.json: one entry for every

@@ -3,11 +3,28 @@ import type { Deps, Events, Scheduler, Workflow } from '#domain/ports';
 import { DynamoStore, documentClient } from '../adapters/dynamo-store.ts';
 import { EventBridgeEvents } from '../adapters/events.ts';
 import { sfnWorkflowFromEnv } from '../adapters/sfn-workflow.ts';
-import { HttpGateProvider } from '../adapters/webhook-gates.ts';
-import { ConfiguredRegistrySync } from '../adapters/registry-credentials.ts';
 import { schedulerFromEnv } from '../adapters/scheduler.ts';
 
 let cached: Deps | undefined;
+
+type Outbound = Pick<Deps, 'gates' | 'registry'>;
+let makeOutbound: (() => Outbound) | undefined;
+let outbound: Outbound | undefined;
+
+/**
+ * Adapters that call tenant-configured URLs (webhook gates, OCI registries) are registered only by
+ * the function that uses them (the promotion step), so no other function bundles the HTTP client
+ * and registry code they bring.
+ */
+export function registerOutbound(make: () => Outbound): void {
+  makeOutbound = make;
+  outbound = undefined;
+}
+
+function needOutbound(): Outbound {
+  if (!makeOutbound) throw new Error('this function has no outbound adapters: only the promotion step calls tenant URLs');
+  return (outbound ??= makeOutbound());
+}
 
 /** Builds an adapter on first use: read-only functions never construct (or need config for) it. */
 function lazy<T extends object>(make: () => T): T {
@@ -45,8 +62,8 @@ export function deps(): Deps {
         if (!bus) throw new Error('EVENT_BUS_NAME is not set');
         return new EventBridgeEvents(new EventBridgeClient({}), bus);
       }),
-      gates: new HttpGateProvider(),
-      registry: new ConfiguredRegistrySync(),
+      gates: lazy<Deps['gates']>(() => needOutbound().gates),
+      registry: lazy<Deps['registry']>(() => needOutbound().registry),
       scheduler: lazy<Scheduler>(() => schedulerFromEnv()),
     };
   }
