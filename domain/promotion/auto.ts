@@ -11,6 +11,9 @@ import { createPromotion, validatePromotion } from './service.ts';
 /** The identity auto-promotions run as (shown in audit and history). */
 export const AUTO_PROMOTER = { id: 'auto-promoter', name: 'auto-promoter' };
 
+/** The system's own principal in a tenant (event-driven and scheduled checks). */
+const autoPrincipal = (tenant: string): Principal => ({ tenant, id: AUTO_PROMOTER.id, name: AUTO_PROMOTER.name, roles: ['deployer'], kind: 'machine' });
+
 export interface AutoCheck {
   ruleId: string;
   targetEnvironment: string;
@@ -71,7 +74,7 @@ export async function checkAutoPromotion(deps: Deps, ctx: Ctx, input: { sourceEn
       // A person who triggers the check is the requester (audit, separation of duties): they cannot
       // approve what they set off. Only the system's own trigger runs as the auto-promoter.
       const auto: Principal = ctx.principal.id === AUTO_PROMOTER.id || ctx.principal.kind === 'machine'
-        ? { tenant, id: AUTO_PROMOTER.id, name: AUTO_PROMOTER.name, roles: ['deployer'], kind: 'machine' }
+        ? autoPrincipal(tenant)
         : ctx.principal;
       try {
         const body = input.artifact && input.version
@@ -85,7 +88,7 @@ export async function checkAutoPromotion(deps: Deps, ctx: Ctx, input: { sourceEn
         const twin = err instanceof AlreadyExists ? String(err.details?.promotionId ?? '') : '';
         const prior = twin ? await deps.store.getPromotion(tenant, twin) : null;
         if (prior?.autoPromoted && prior.status === 'VALIDATION_FAILED') {
-          await validatePromotion(deps, { principal: { tenant, id: AUTO_PROMOTER.id, name: AUTO_PROMOTER.name, roles: ['deployer'], kind: 'machine' } }, prior.id);
+          await validatePromotion(deps, { principal: autoPrincipal(tenant) }, prior.id);
           check.promotionId = prior.id;
           check.reasons.push(`validating ${prior.id} again with the new inputs`);
         } else {
@@ -116,7 +119,7 @@ export function dueAt(condition: Condition | null, since: string): Date | null {
 
 /** A scheduled auto-promotion check came due (schedule-fire): runs as the system. */
 export async function autoCheckDue(deps: Deps, tenant: string, input: { sourceEnvironment: string; artifact?: string; version?: string }): Promise<AutoCheck[]> {
-  const ctx: Ctx = { principal: { tenant, id: AUTO_PROMOTER.id, name: AUTO_PROMOTER.name, roles: ['deployer'], kind: 'machine' } };
+  const ctx: Ctx = { principal: autoPrincipal(tenant) };
   return checkAutoPromotion(deps, ctx, input);
 }
 
@@ -129,7 +132,7 @@ export async function autoCheckDue(deps: Deps, tenant: string, input: { sourceEn
  */
 export async function autoPromoteOn(deps: Deps, type: string, detail: Record<string, unknown>): Promise<AutoCheck[]> {
   const tenant = String(detail.tenant);
-  const ctx: Ctx = { principal: { tenant, id: AUTO_PROMOTER.id, name: AUTO_PROMOTER.name, roles: ['deployer'], kind: 'machine' } };
+  const ctx: Ctx = { principal: autoPrincipal(tenant) };
   const checks: { sourceEnvironment: string; artifact?: string; version?: string }[] = [];
   if (type === 'Promotion Completed') {
     const subject = String(detail.subject ?? '');
