@@ -147,7 +147,8 @@ export interface Deps {
 /** What a schedule carries: a promotion to resume, or an auto-promotion check whose time-based condition comes due. */
 export type SchedulePayload =
   | { tenant: string; promotionId: string }
-  | { tenant: string; autoCheck: { sourceEnvironment: string; artifact?: string; version?: string } };
+  | { tenant: string; autoCheck: { sourceEnvironment: string; artifact?: string; version?: string } }
+  | { tenant: string; expireWaiting: string };
 
 /** One-time schedules (EventBridge Scheduler on AWS, a local timer store locally) that fire a promotion's execution. */
 export interface Scheduler {

@@ -319,6 +319,8 @@ export async function createPromotion(deps: Deps, ctx: Ctx, given: CreatePromoti
     }
   }
   if (input.autoStart ?? true) await startFlow(deps, promotion);
+  // Waiting for `validate`: the scheduler expires it at its deadline if nobody does.
+  else await deps.scheduler.scheduleOnce(`stageline-exp-${tenant}-${id}`.replace(/[^0-9A-Za-z_.-]/g, '-').slice(0, 64), validationDeadline(promotion), { tenant, expireWaiting: id });
   return deps.store.getPromotion(tenant, id) as Promise<Promotion>;
 }
 
@@ -483,10 +485,8 @@ export async function validatePromotion(deps: Deps, ctx: Ctx, id: string): Promi
     assertAction('validate', p.status, id);
     const now = deps.clock();
     if (now > validationDeadline(p)) {
-      const next = moved(p, 'EXPIRED', ENGINE_ACTOR, now, { taskToken: null, error: { code: 'EXPIRED', message: `not validated before ${validationDeadline(p).toISOString()}` } });
-      await savePromotion(deps, ENGINE_ACTOR, next, p, 'promotion.expire', [], next.error!.message);
-      await publishEvent(deps, 'Promotion Expired', next, { reason: next.error!.message });
-      return next;
+      await expireWaiting(deps, p.tenant, p.id);
+      return loadPromotion(deps, p.tenant, p.id);
     }
     if (p.status === 'PENDING') return p;
     const next = moved(p, 'VALIDATING', me, now, { ...(await currentPolicy(deps, p)), attempt: (p.attempt ?? 0) + 1, error: null, gates: null });
@@ -499,6 +499,19 @@ export async function validatePromotion(deps: Deps, ctx: Ctx, id: string): Promi
 }
 
 const ENGINE_ACTOR: Actor = { id: 'stageline', name: 'stageline' };
+
+/** A promotion still waiting for `validate` (PENDING or VALIDATION_FAILED) past its deadline expires (schedule-fire). */
+export async function expireWaiting(deps: Deps, tenant: string, id: string): Promise<{ expired: boolean; status: string }> {
+  return retryOnConflict(async () => {
+    const p = await deps.store.getPromotion(tenant, id);
+    if (!p) return { expired: false, status: 'GONE' };
+    if ((p.status !== 'PENDING' && p.status !== 'VALIDATION_FAILED') || deps.clock() < validationDeadline(p)) return { expired: false, status: p.status };
+    const next = moved(p, 'EXPIRED', ENGINE_ACTOR, deps.clock(), { taskToken: null, error: { code: 'EXPIRED', message: `not validated before ${validationDeadline(p).toISOString()}` } });
+    await savePromotion(deps, ENGINE_ACTOR, next, p, 'promotion.expire', [], next.error!.message);
+    await publishEvent(deps, 'Promotion Expired', next, { reason: next.error!.message });
+    return { expired: true, status: next.status };
+  });
+}
 
 function countable(p: Promotion, approvals: Approval[]): Approval[] {
   return approvals.filter((a) => a.digest === p.releaseDigest && !(p.policy.separationOfDuties && a.by === p.requestedBy.id));

@@ -118,6 +118,25 @@ describe('seed 000: config promotions as written', () => {
     }
     expect((await t.call('GET', `/api/v1/promotions/${created.body.id}`, { token: u.viewer })).body.status).toBe('EXPIRED');
   });
+
+  it('a promotion nobody validates is expired by the scheduler at its deadline', async () => {
+    const tenant = t.tenant();
+    const u = await t.users(tenant);
+    await makeLine(t, u.admin);
+    await t.call('POST', '/api/v1/environments/dev/configs', { token: u.deployer, body: { key: 'a', value: 1 } });
+    const before = process.env.STAGELINE_PENDING_EXPIRY_HOURS;
+    process.env.STAGELINE_PENDING_EXPIRY_HOURS = String(1 / 3600); // one second
+    try {
+      const created = await t.call('POST', '/api/v1/config/promotions', { token: u.deployer, body: { sourceEnvironment: 'dev', targetEnvironment: 'staging' } });
+      expect(created.body.status).toBe('PENDING');
+      const done = await waitFor(t, u.viewer, created.body.id, ['EXPIRED']);
+      expect(done.error.message).toMatch(/not validated before/);
+      expect(t.stack.bus.published.some((e) => e['detail-type'] === 'Promotion Expired' && e.detail.promotionId === created.body.id)).toBe(true);
+    } finally {
+      if (before === undefined) delete process.env.STAGELINE_PENDING_EXPIRY_HOURS;
+      else process.env.STAGELINE_PENDING_EXPIRY_HOURS = before;
+    }
+  });
 });
 
 describe('seed 002: agent promotions as written', () => {
