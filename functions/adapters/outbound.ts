@@ -1,7 +1,9 @@
-import { lookup as dnsLookup } from 'node:dns';
+import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { isIP } from 'node:net';
+import { Readable } from 'node:stream';
 import ipaddr from 'ipaddr.js';
-import { Agent, fetch as undiciFetch, type RequestInit as UndiciInit, type Response as UndiciResponse } from 'undici';
 
 /**
  * The one way Stageline calls a URL a tenant configured (webhook gates, OCI registries, Slack).
@@ -11,8 +13,9 @@ import { Agent, fetch as undiciFetch, type RequestInit as UndiciInit, type Respo
  *   loopback, private (RFC 1918), link-local (incl. 169.254.169.254, the metadata service),
  *   CGNAT, unique-local (fc00::/7), IPv4-mapped IPv6 of those, unspecified, multicast and
  *   reserved ranges are refused;
- * - the check runs in the connection's own DNS lookup, so the address checked is the address
- *   connected to (a DNS answer that changes between check and connect — rebinding — cannot pass);
+ * - the check runs in the connection's own DNS lookup (node:http's `lookup` option), so the
+ *   address checked is the address connected to (a DNS answer that changes between check and
+ *   connect — rebinding — cannot pass); plain node:http(s), no HTTP client library to bundle;
  * - redirects are never followed (the caller sees the 3xx and decides; see `assertSameOrigin`);
  * - https only, except loopback in local mode.
  *
@@ -37,7 +40,7 @@ export function refusedRange(address: string, allowLoopback = loopbackAllowed())
   return range === 'linkLocal' && ip.kind() === 'ipv4' ? 'link-local (cloud metadata range)' : range;
 }
 
-type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | { address: string; family: number }[], family?: number) => void;
+type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
 
 /** A DNS lookup for outbound connections that refuses any non-public answer (the connection then fails). */
 function guardedLookup(hostname: string, options: { all?: boolean; family?: number } | number, callback: LookupCallback): void {
@@ -55,8 +58,6 @@ function guardedLookup(hostname: string, options: { all?: boolean; family?: numb
     callback(null, list[0]!.address, list[0]!.family);
   });
 }
-
-const agent = new Agent({ connect: { lookup: guardedLookup as never }, connectTimeout: 10_000 });
 
 /**
  * Checks a URL's shape before any request: http(s), no user info, a host that is either a
@@ -85,23 +86,52 @@ export function checkUrl(raw: string | URL): URL {
   return url;
 }
 
-export interface GuardedInit extends Omit<UndiciInit, 'dispatcher' | 'redirect'> {
+export interface GuardedInit {
+  method?: string;
+  headers?: Record<string, string>;
+  /** a string, bytes, or a stream (sent chunked) */
+  body?: string | Uint8Array | ReadableStream<Uint8Array>;
+  /** accepted for fetch compatibility: streamed bodies are always sent half-duplex */
+  duplex?: 'half';
   timeoutMs?: number;
+  signal?: AbortSignal;
 }
 
-/** fetch() for tenant-configured URLs: checked shape, checked addresses at connect, no redirects, bounded time. */
-export async function guardedFetch(raw: string | URL, init: GuardedInit = {}): Promise<UndiciResponse> {
+const NO_BODY = new Set([101, 103, 204, 205, 304]);
+
+/**
+ * fetch() for tenant-configured URLs, on node:http(s): checked shape, checked addresses at connect,
+ * no redirects (a 3xx comes back as it is), bounded time. Answers a standard `Response`.
+ */
+export async function guardedFetch(raw: string | URL, init: GuardedInit = {}): Promise<Response> {
   const url = checkUrl(raw);
-  const { timeoutMs = 10_000, ...rest } = init;
-  try {
-    return await undiciFetch(url, { ...rest, redirect: 'manual', dispatcher: agent, signal: rest.signal ?? AbortSignal.timeout(timeoutMs) });
-  } catch (err) {
-    for (let e: unknown = err; e; e = (e as { cause?: unknown }).cause) {
-      if (e instanceof OutboundRefused) throw e;
-      if ((e as { code?: string }).code === 'EOUTBOUNDREFUSED') throw new OutboundRefused((e as Error).message);
-    }
-    throw err;
-  }
+  const signal = init.signal ?? AbortSignal.timeout(init.timeoutMs ?? 10_000);
+  const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+  const method = (init.method ?? 'GET').toUpperCase();
+  return new Promise<Response>((resolve, reject) => {
+    const req = send(url, { method, headers: init.headers, lookup: guardedLookup as never, signal }, (res: IncomingMessage) => {
+      const headers = new Headers();
+      for (const [k, v] of Object.entries(res.headers)) {
+        if (v === undefined) continue;
+        for (const one of Array.isArray(v) ? v : [v]) headers.append(k, one);
+      }
+      const status = res.statusCode ?? 502;
+      const body = method === 'HEAD' || NO_BODY.has(status) ? null : (Readable.toWeb(res) as ReadableStream<Uint8Array>);
+      if (!body) res.resume();
+      resolve(new Response(body, { status, statusText: res.statusMessage, headers }));
+    });
+    req.on('error', (err) => {
+      const e = err as NodeJS.ErrnoException;
+      if (e.code === 'EOUTBOUNDREFUSED' || err instanceof OutboundRefused) return reject(new OutboundRefused(err.message));
+      // Abort by time-out reads as a TimeoutError, as fetch reports it.
+      if (signal.aborted) return reject(signal.reason instanceof Error ? signal.reason : new DOMException('The operation timed out', 'TimeoutError'));
+      reject(err);
+    });
+    const body = init.body;
+    if (body === undefined) req.end();
+    else if (typeof body === 'string' || body instanceof Uint8Array) req.end(body);
+    else Readable.fromWeb(body as never).on('error', (err) => req.destroy(err)).pipe(req);
+  });
 }
 
 /** A Location (redirect or upload URL) must stay on the origin it came from. */
@@ -112,7 +142,7 @@ export function assertSameOrigin(location: string, base: string): string {
 }
 
 /** Reads at most `max` bytes of a body (a hostile server cannot make us buffer gigabytes). */
-export async function readLimited(res: UndiciResponse, max = 64 * 1024): Promise<string> {
+export async function readLimited(res: Response, max = 64 * 1024): Promise<string> {
   const reader = res.body?.getReader();
   if (!reader) return '';
   const chunks: Uint8Array[] = [];

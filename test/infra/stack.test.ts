@@ -311,6 +311,12 @@ describe('scheduled promotions', () => {
   });
 });
 
+describe('identities', () => {
+  it('signs users in case-insensitively (one person, one identity for separation of duties)', () => {
+    template.hasResourceProperties('AWS::Cognito::UserPool', { UsernameConfiguration: { CaseSensitive: false } });
+  });
+});
+
 describe('throttling', () => {
   it('throttles the stage and, tighter, the heavy routes', () => {
     const stages = Object.values(template.findResources('AWS::ApiGatewayV2::Stage')) as Resource[];
