@@ -498,7 +498,8 @@ export async function validatePromotion(deps: Deps, ctx: Ctx, id: string): Promi
   return p;
 }
 
-const ENGINE_ACTOR: Actor = { id: 'stageline', name: 'stageline' };
+/** The engine's own identity in audit entries and transitions (the steps act as it too). */
+export const ENGINE: Actor = { id: 'stageline', name: 'stageline' };
 
 /** A promotion still waiting for `validate` (PENDING or VALIDATION_FAILED) past its deadline expires (schedule-fire). */
 export async function expireWaiting(deps: Deps, tenant: string, id: string): Promise<{ expired: boolean; status: string }> {
@@ -506,8 +507,8 @@ export async function expireWaiting(deps: Deps, tenant: string, id: string): Pro
     const p = await deps.store.getPromotion(tenant, id);
     if (!p) return { expired: false, status: 'GONE' };
     if ((p.status !== 'PENDING' && p.status !== 'VALIDATION_FAILED') || deps.clock() < validationDeadline(p)) return { expired: false, status: p.status };
-    const next = moved(p, 'EXPIRED', ENGINE_ACTOR, deps.clock(), { taskToken: null, error: { code: 'EXPIRED', message: `not validated before ${validationDeadline(p).toISOString()}` } });
-    await savePromotion(deps, ENGINE_ACTOR, next, p, 'promotion.expire', [], next.error!.message);
+    const next = moved(p, 'EXPIRED', ENGINE, deps.clock(), { taskToken: null, error: { code: 'EXPIRED', message: `not validated before ${validationDeadline(p).toISOString()}` } });
+    await savePromotion(deps, ENGINE, next, p, 'promotion.expire', [], next.error!.message);
     await publishEvent(deps, 'Promotion Expired', next, { reason: next.error!.message });
     return { expired: true, status: next.status };
   });

@@ -10,7 +10,9 @@ import { evaluateGates, type WebhookOutcome } from './gates.ts';
 import { isTerminal } from './lifecycle.ts';
 import { evidenceAccepted, GO_WAIT_SECONDS } from './policy.ts';
 import type { Actor, ArtifactVersion, Deployment, GateResult, Promotion } from './model.ts';
-import { approvalDeadline, currentPolicy, evidenceOwners, loadPromotion, moved, publishEvent, savePromotion } from './service.ts';
+import { approvalDeadline, currentPolicy, ENGINE, evidenceOwners, loadPromotion, moved, publishEvent, savePromotion } from './service.ts';
+
+export { ENGINE };
 import { configChanges } from './release.ts';
 import { deploymentOp, leadTimeDelta } from '../deployments.ts';
 import { assertTagsFree, tagOps } from '../artifacts.ts';
@@ -20,7 +22,6 @@ import { assertTagsFree, tagOps } from '../artifacts.ts';
  * promotion id and the status it finds: re-running a whole execution (after a
  * restart, or a Step Functions retry) converges instead of doing work twice.
  */
-export const ENGINE: Actor = { id: 'stageline', name: 'stageline' };
 const LOCK_SECONDS = 15 * 60;
 
 export type Next = 'await-approval' | 'await-go' | 'execute' | 'done';
