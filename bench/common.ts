@@ -30,5 +30,6 @@ export function storeOnlyDeps(store: DynamoStore): Deps {
     gates: { call: unused },
     registry: { sync: unused },
     scheduler: { scheduleOnce: unused, cancel: unused },
+    anchor: { sign: unused, append: unused, list: unused, verify: unused },
   };
 }

@@ -21,6 +21,10 @@ import { resetDeps } from '../functions/http/deps.ts';
 import { matchRoute, routeKey } from '../functions/http/routes.ts';
 import { ensureTable, localCredentials, startDynamo } from '../local/dynamodb.ts';
 import { LocalEventBus } from '../local/event-bus.ts';
+import { FileAnchor } from '../local/file-anchor.ts';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { LocalWorkflow } from '../local/workflow.ts';
 import { table } from '../scripts/build.ts';
 import { RequestCounter, totalRequests, type Counts } from './counter.ts';
@@ -728,7 +732,8 @@ export async function benchPromotion(): Promise<void> {
       },
     });
     const bus = new LocalEventBus();
-    const deps: Deps = { store: new DynamoStore(db, tableName), clock: () => new Date(), workflow, events: bus, gates: new HttpGateProvider(), registry: new OciRegistrySync(), scheduler: { scheduleOnce: async () => undefined, cancel: async () => undefined } };
+    const anchorDir = mkdtempSync(join(tmpdir(), 'stageline-bench-'));
+    const deps: Deps = { store: new DynamoStore(db, tableName), clock: () => new Date(), workflow, events: bus, gates: new HttpGateProvider(), registry: new OciRegistrySync(), scheduler: { scheduleOnce: async () => undefined, cancel: async () => undefined }, anchor: new FileAnchor(join(anchorDir, 'audit.key'), join(anchorDir, 'checkpoints.jsonl')) };
     resetDeps(deps); // the handlers (API and step) now use these adapters
     const b: Bench = { deps, workflow, bus, attribution, counter, signals, calls };
 

@@ -432,13 +432,19 @@ switch (key) {
   }
   case 'audit verify': {
     const r = await api('GET', '/api/v1/audit/verify');
-    out(r, () => console.log(r.ok ? `chain intact: ${r.checked} entries, head ${r.headSeq}` : `BROKEN at entry ${r.firstBroken.seq}: ${r.firstBroken.reason}`));
+    out(r, () =>
+      console.log(
+        r.ok
+          ? `chain intact: ${r.checked} entries linked${r.pending ? `, ${r.pending} pending (not linked yet)` : ''}; ${r.checkpoints.count} signed checkpoints, newest at ${r.checkpoints.latestSeq}`
+          : `BROKEN at entry ${r.firstBroken.seq}: ${r.firstBroken.reason}`,
+      ),
+    );
     if (!r.ok) process.exit(1);
     break;
   }
   case 'audit': {
     const r = await api('GET', `/api/v1/audit?limit=${values.limit ?? 20}`);
-    out(r, () => table(r.items, ['seq', 'at', 'actorName', 'action', 'entityId', 'reason']));
+    out(r, () => table(r.items, ['at', 'actorName', 'action', 'entityId', 'reason']));
     break;
   }
   default:

@@ -1,5 +1,5 @@
 import semver from 'semver';
-import { chainEntry } from './audit.ts';
+import { auditEntry } from './audit.ts';
 import { requireRole } from './auth.ts';
 import { AlreadyExists, ArtifactNotFound, EnvironmentNotFound, ValidationFailed } from './errors.ts';
 import type { Ctx, Deps, WriteOp } from './ports.ts';
@@ -138,7 +138,7 @@ export async function putConsumer(deps: Deps, ctx: Ctx, artifact: string, name: 
   const { kind } = classify(body.constraint);
   if (body.environment && !(await deps.store.getEnvironment(tenant, body.environment))) throw new EnvironmentNotFound(body.environment);
   const consumer: Consumer = { artifact, name, constraint: body.constraint, kind, environment: body.environment ?? null, updatedAt: deps.clock().toISOString(), updatedBy: ctx.principal.name };
-  const audit = chainEntry(tenant, await deps.store.auditHead(tenant), {
+  const audit = auditEntry(tenant, {
     actor: ctx.principal.id,
     actorName: ctx.principal.name,
     action: 'consumer.pin',

@@ -1,23 +1,61 @@
+import { randomBytes } from 'node:crypto';
 import { canonicalJson, sha256Hex } from './canonical.ts';
-import type { AuditEntry, AuditHead } from './model.ts';
-
-export const GENESIS_HASH = '0'.repeat(64);
-
-export type AuditDraft = Omit<AuditEntry, 'seq' | 'at' | 'prevHash' | 'hash' | 'tenant'>;
-
-export function hashEntry(entry: Omit<AuditEntry, 'hash'>): string {
-  return sha256Hex(canonicalJson(entry));
-}
+import type { AuditEntry, ChainHead, ChainLink, Checkpoint } from './model.ts';
 
 /**
- * Links a draft to the chain. Time never goes backwards along the chain, so
- * sequence order and time order agree (range queries rely on it).
+ * The audit trail in two layers:
+ *
+ * 1. Every change writes an AuditEntry — a fact with a unique, time-ordered id —
+ *    in the same transaction as the change. No tenant-wide item is touched, so
+ *    writers to different environments never contend.
+ * 2. One consumer of the table's stream (functions/handlers/stream.ts) links
+ *    entries into a hash chain (ChainLink: seq, the entry's content hash, the
+ *    previous link's hash) and after each batch writes a signed checkpoint
+ *    outside the table (AuditAnchor: KMS HMAC + S3 Object Lock on AWS, a key
+ *    file + append-only file locally). It alone holds the signing key.
+ *
+ * `/audit/verify` walks the links, re-hashes every entry, compares the chain
+ * with every checkpoint and reports entries not linked yet as pending.
  */
-export function chainEntry(tenant: string, head: AuditHead | null, draft: AuditDraft, now: Date): AuditEntry {
-  const nowIso = now.toISOString();
-  const at = head && head.at > nowIso ? head.at : nowIso;
-  const body = { ...draft, tenant, seq: (head?.seq ?? 0) + 1, at, prevHash: head?.hash ?? GENESIS_HASH };
-  return { ...body, hash: hashEntry(body) };
+export const GENESIS_HASH = '0'.repeat(64);
+
+export type AuditDraft = Omit<AuditEntry, 'id' | 'at' | 'tenant'>;
+
+/** A new audit fact; `id` = time + randomness, so ids sort by time and never collide. */
+export function auditEntry(tenant: string, draft: AuditDraft, now: Date): AuditEntry {
+  const at = now.toISOString();
+  return { ...draft, tenant, at, id: `${at.replace(/[-:.TZ]/g, '')}-${randomBytes(6).toString('hex')}` };
+}
+
+/** How a link names its entry (the entry's sort key without its prefix). */
+export const entryRef = (e: Pick<AuditEntry, 'at' | 'id'>) => `${e.at}#${e.id}`;
+
+export function entryHash(e: AuditEntry): string {
+  return sha256Hex(canonicalJson(e));
+}
+
+export function linkHash(l: Omit<ChainLink, 'hash' | 'linkedAt'>): string {
+  return sha256Hex(canonicalJson({ seq: l.seq, entry: l.entry, entryHash: l.entryHash, prevHash: l.prevHash }));
+}
+
+/** Links entries after `head`, in the order given. */
+export function linkEntries(head: Pick<ChainHead, 'seq' | 'hash'> | null, entries: AuditEntry[], now: Date): { links: ChainLink[]; head: { seq: number; hash: string } } {
+  let seq = head?.seq ?? 0;
+  let prevHash = head?.hash ?? GENESIS_HASH;
+  const links: ChainLink[] = [];
+  for (const e of entries) {
+    seq++;
+    const body = { seq, entry: entryRef(e), entryHash: entryHash(e), prevHash };
+    const link: ChainLink = { ...body, hash: linkHash(body), linkedAt: now.toISOString() };
+    links.push(link);
+    prevHash = link.hash;
+  }
+  return { links, head: { seq, hash: prevHash } };
+}
+
+/** The exact bytes a checkpoint's MAC covers. */
+export function checkpointMessage(c: Pick<Checkpoint, 'tenant' | 'seq' | 'hash'>): string {
+  return `stageline-audit-checkpoint:v1\n${c.tenant}\n${c.seq}\n${c.hash}`;
 }
 
 export interface ChainCheck {
@@ -27,20 +65,85 @@ export interface ChainCheck {
   firstBroken?: { seq: number; reason: string };
 }
 
-/** Walks entries in sequence order and reports the first link that does not hold. */
-export function verifyChain(entries: Iterable<AuditEntry>, start: { seq: number; hash: string } | null = null): ChainCheck {
+/** What a store hands back for a link's entry: the entry, and whether its index attributes still match its content. */
+export interface StoredEntry {
+  entry: AuditEntry;
+  /** set when an index attribute (entity, actor, time) no longer matches the entry: it would be hidden from filtered queries */
+  indexMismatch?: string;
+}
+
+/**
+ * Walks links in sequence order and reports the first that does not hold:
+ * a gap, a wrong previous hash, a link whose own hash was not recomputed, an
+ * entry that is gone, altered, or re-indexed to hide from filtered queries.
+ */
+export function verifyChain(links: Iterable<ChainLink>, entries: Map<string, StoredEntry>, start: { seq: number; hash: string } | null = null): ChainCheck {
   let prev = start;
   let checked = 0;
-  for (const e of entries) {
+  for (const l of links) {
     const expectedSeq = (prev?.seq ?? 0) + 1;
-    const { hash, ...body } = e;
+    const stored = entries.get(l.entry);
     let reason: string | undefined;
-    if (e.seq !== expectedSeq) reason = `expected entry ${expectedSeq}, found ${e.seq} (an entry is missing or out of order)`;
-    else if (e.prevHash !== (prev?.hash ?? GENESIS_HASH)) reason = 'prevHash does not match the previous entry';
-    else if (hashEntry(body) !== hash) reason = 'entry content does not match its hash (it was altered)';
-    if (reason) return { ok: false, checked, head: prev, firstBroken: { seq: expectedSeq === e.seq ? e.seq : expectedSeq, reason } };
-    prev = { seq: e.seq, hash: e.hash };
+    if (l.seq !== expectedSeq) reason = `expected link ${expectedSeq}, found ${l.seq} (a link is missing or out of order)`;
+    else if (l.prevHash !== (prev?.hash ?? GENESIS_HASH)) reason = 'prevHash does not match the previous link';
+    else if (linkHash(l) !== l.hash) reason = 'link content does not match its hash (it was altered)';
+    else if (!stored) reason = `entry ${l.entry} was removed`;
+    else if (entryHash(stored.entry) !== l.entryHash) reason = `entry ${l.entry} does not match its hash (it was altered)`;
+    else if (stored.indexMismatch) reason = `entry ${l.entry} was re-indexed (${stored.indexMismatch}): filtered queries would not find it`;
+    if (reason) return { ok: false, checked, head: prev, firstBroken: { seq: expectedSeq, reason } };
+    prev = { seq: l.seq, hash: l.hash };
     checked++;
   }
   return { ok: true, checked, head: prev };
+}
+
+export interface CheckpointCheck {
+  ok: boolean;
+  /** signed checkpoints found outside the table */
+  count: number;
+  /** the newest genuine one the chain was compared with */
+  latestSeq: number;
+  /** checkpoints whose signature does not verify (forged; ignored) */
+  forged: number;
+  firstBroken?: { seq: number; reason: string };
+}
+
+/**
+ * Compares the chain with the signed checkpoints. `hashAt` has the chain's
+ * hash at each checkpointed seq (absent when the chain is shorter). A
+ * checkpoint's MAC is checked where it matters — when it disagrees with the
+ * chain, and for the newest one — so a forged checkpoint is never believed
+ * and verification stays cheap when everything agrees.
+ */
+export async function checkCheckpoints(
+  checkpoints: Checkpoint[],
+  hashAt: Map<number, string>,
+  chainLength: number,
+  macValid: (c: Checkpoint) => Promise<boolean>,
+): Promise<CheckpointCheck> {
+  const sorted = [...checkpoints].sort((a, b) => a.seq - b.seq);
+  let forged = 0;
+  let agreed = 0;
+  let latestSeq = 0;
+  for (const [i, c] of sorted.entries()) {
+    const agrees = hashAt.get(c.seq) === c.hash;
+    const newest = i === sorted.length - 1;
+    if (!agrees || newest) {
+      if (!(await macValid(c))) {
+        forged++;
+        continue;
+      }
+    }
+    latestSeq = c.seq;
+    if (agrees) {
+      agreed = c.seq;
+      continue;
+    }
+    const firstBroken =
+      c.seq > chainLength
+        ? { seq: chainLength + 1, reason: `a signed checkpoint of ${c.at} covers ${c.seq} entries but the chain has ${chainLength}: entries were cut off` }
+        : { seq: agreed + 1, reason: `the chain at ${c.seq} disagrees with the signed checkpoint of ${c.at}: it was rewritten between entries ${agreed + 1} and ${c.seq}` };
+    return { ok: false, count: sorted.length, latestSeq, forged, firstBroken };
+  }
+  return { ok: true, count: sorted.length, latestSeq, forged };
 }

@@ -1,7 +1,7 @@
-import { publishFact } from './promotion/service.ts';
+import { eventOp } from './promotion/service.ts';
 import { v5 as uuidv5 } from 'uuid';
 import { randomUUID } from 'node:crypto';
-import { chainEntry } from './audit.ts';
+import { auditEntry } from './audit.ts';
 import { requireRole } from './auth.ts';
 import { EnvironmentNotFound, TransitionNotAllowed } from './errors.ts';
 import type { Page } from './model.ts';
@@ -91,7 +91,7 @@ export async function recordDeployment(deps: Deps, ctx: Ctx, body: DeploymentBod
         throw new TransitionNotAllowed(`Deployment ${id} is ${existing.status}; it cannot become ${record.status}`, { status: existing.status });
       }
     }
-    const audit = chainEntry(tenant, await deps.store.auditHead(tenant), {
+    const audit = auditEntry(tenant, {
       actor: ctx.principal.id,
       actorName: ctx.principal.name,
       action: existing ? 'deployment.update' : 'deployment.record',
@@ -102,10 +102,10 @@ export async function recordDeployment(deps: Deps, ctx: Ctx, body: DeploymentBod
       requestId: ctx.requestId,
     }, deps.clock());
     const lead = await leadTimeDelta(deps, tenant, record);
-    await deps.store.commit(tenant, [deploymentOp(record, existing?.status ?? null, now), ...(lead ? [{ kind: 'metrics' as const, delta: lead }] : []), { kind: 'audit', entry: audit }]);
+    const event = eventOp('Deployment Recorded', tenant, { tenant, environment: record.environment, imageTag: record.imageTag, status: record.status, ...(record.artifact ? { artifact: record.artifact } : {}), at: now });
+    await deps.store.commit(tenant, [deploymentOp(record, existing?.status ?? null, now), ...(lead ? [{ kind: 'metrics' as const, delta: lead }] : []), { kind: 'audit', entry: audit }, event]);
     await deps.store.markFirstSeen(tenant, record.imageTag, record.deployedAt);
     if (record.status === 'DEPLOYED') await deps.store.putCurrent(tenant, record);
-    await publishFact(deps, 'Deployment Recorded', tenant, { tenant, environment: record.environment, imageTag: record.imageTag, status: record.status, ...(record.artifact ? { artifact: record.artifact } : {}), at: now });
     return { record, created: !existing };
   });
 }

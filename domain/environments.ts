@@ -1,4 +1,4 @@
-import { chainEntry } from './audit.ts';
+import { auditEntry } from './audit.ts';
 import { requireRole } from './auth.ts';
 import { digestOf } from './canonical.ts';
 import { AlreadyExists, EnvironmentNotEmpty, EnvironmentNotFound, RuleViolation, VersionConflict } from './errors.ts';
@@ -114,7 +114,7 @@ export async function createEnvironment(deps: Deps, ctx: Ctx, input: CreateEnvir
       createdBy: actorName,
       change: { action: 'create', keys: [], count: 0 },
     };
-    const audit = chainEntry(tenant, await deps.store.auditHead(tenant), {
+    const audit = auditEntry(tenant, {
       actor,
       actorName,
       action: 'environment.create',
@@ -164,7 +164,7 @@ export async function updateEnvironment(deps: Deps, ctx: Ctx, name: string, inpu
       updatedAt: now,
       updatedBy: actorName,
     };
-    const audit = chainEntry(tenant, await deps.store.auditHead(tenant), {
+    const audit = auditEntry(tenant, {
       actor,
       actorName,
       action: 'environment.update',
@@ -195,7 +195,7 @@ export async function deleteEnvironment(deps: Deps, ctx: Ctx, name: string, reas
         { itemCount: current.itemCount },
       );
     }
-    const audit = chainEntry(tenant, await deps.store.auditHead(tenant), {
+    const audit = auditEntry(tenant, {
       actor,
       actorName,
       action: 'environment.delete',

@@ -1,10 +1,11 @@
 import { v5 as uuidv5 } from 'uuid';
-import { chainEntry } from './audit.ts';
+import { auditEntry } from './audit.ts';
 import { requireRole } from './auth.ts';
 import { digestOf } from './canonical.ts';
 import { AlreadyExists, EnvironmentNotFound, ItemNotFound, ValidationFailed, VersionConflict } from './errors.ts';
 import type { Environment, Item, ItemKind, Page, Roots, Snapshot } from './model.ts';
-import type { Ctx, Deps } from './ports.ts';
+import type { Ctx, Deps, DomainEvent } from './ports.ts';
+import { newEvent } from './promotion/events.ts';
 import { breakGlass, isProtected, type BreakGlassUse } from './break-glass.ts';
 import { lineOf } from './promotion/policy.ts';
 import { retryOnConflict } from './retry.ts';
@@ -84,7 +85,7 @@ async function commit(
   await deps.store.putNodes(tenant, sink.nodes);
   const newIds = plan.changes.filter((c) => c.entry && c.entry.n === 1).map((c) => ({ id: c.entry!.i, kind: c.kind, key: c.key }));
   if (newIds.length) await deps.store.putItemIds(tenant, newIds);
-  const audit = chainEntry(tenant, await deps.store.auditHead(tenant), {
+  const audit = auditEntry(tenant, {
     actor,
     actorName,
     action: glass ? `breakglass.${plan.auditAction}` : plan.auditAction,
@@ -95,8 +96,7 @@ async function commit(
     after: digest,
     requestId: ctx.requestId,
   }, deps.clock());
-  await deps.store.commitSnapshot(next, env, snapshot, audit);
-  if (glass) await publishBreakGlass(deps, tenant, env.name, glass);
+  await deps.store.commitSnapshot(next, env, snapshot, audit, glass ? [breakGlassEvent(tenant, env.name, glass)] : []);
   return next;
 }
 
@@ -109,15 +109,9 @@ export async function guardProtected(deps: Deps, ctx: Ctx, env: Environment, act
   return breakGlass(ctx, 'protected-environment', action, `'${env.name}' is a protected environment: it changes only through a promotion or a rollback`, deps.clock());
 }
 
-/** Tells notifications (and operators) that glass was broken. The change is committed; a lost event is logged, never undone. */
-export async function publishBreakGlass(deps: Deps, tenant: string, environment: string, glass: BreakGlassUse, promotionId?: string): Promise<void> {
-  try {
-    await deps.events.publish([
-      { type: 'Break Glass Used', tenant, detail: { tenant, environment, guard: glass.guard, action: glass.action, actor: glass.by, reason: glass.reason, ...(promotionId ? { promotionId } : {}), at: glass.at } },
-    ]);
-  } catch (err) {
-    console.error(JSON.stringify({ level: 'error', msg: 'event publish failed', type: 'Break Glass Used', environment, error: String(err) }));
-  }
+/** Tells notifications (and operators) that glass was broken: an outbox event committed with the change. */
+export function breakGlassEvent(tenant: string, environment: string, glass: BreakGlassUse, promotionId?: string): DomainEvent {
+  return newEvent('Break Glass Used', tenant, { tenant, environment, guard: glass.guard, action: glass.action, actor: glass.by, reason: glass.reason, ...(promotionId ? { promotionId } : {}), at: glass.at });
 }
 
 async function loadEnv(deps: Deps, tenant: string, name: string): Promise<Environment> {

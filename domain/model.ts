@@ -77,9 +77,11 @@ export interface Snapshot {
 export type EntityType = 'environment' | 'config' | 'flag' | 'snapshot' | 'promotion' | 'artifact' | 'rule' | 'deployment' | 'consumer';
 
 /** Append-only audit record; `hash` chains it to the tenant's previous entry. */
+/** One audit fact, written in the transaction of the change it records (see domain/audit.ts). */
 export interface AuditEntry {
   tenant: string;
-  seq: number;
+  /** time-ordered and unique */
+  id: string;
   at: string;
   actor: string;
   actorName: string;
@@ -90,14 +92,34 @@ export interface AuditEntry {
   before: string | null;
   after: string | null;
   requestId?: string;
-  prevHash: string;
-  hash: string;
 }
 
-export interface AuditHead {
+/** An entry's place in the tenant's hash chain, written by the stream consumer alone. */
+export interface ChainLink {
+  seq: number;
+  /** the entry it links (`<at>#<id>`) */
+  entry: string;
+  entryHash: string;
+  prevHash: string;
+  hash: string;
+  linkedAt: string;
+}
+
+/** The end of the chain; `mac` signs (tenant, seq, hash) so the consumer notices a head rolled back behind its back. */
+export interface ChainHead {
   seq: number;
   hash: string;
   at: string;
+  mac: string;
+}
+
+/** A signed statement "the tenant's chain had this hash at this seq", kept outside the table. */
+export interface Checkpoint {
+  tenant: string;
+  seq: number;
+  hash: string;
+  at: string;
+  mac: string;
 }
 
 export interface Page<T> {

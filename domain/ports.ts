@@ -1,5 +1,6 @@
 import type { AuditQuery } from './schemas.ts';
-import type { AuditEntry, AuditHead, Environment, ItemKind, Page, Snapshot } from './model.ts';
+import type { AuditEntry, ChainHead, ChainLink, Checkpoint, Environment, ItemKind, Page, Snapshot } from './model.ts';
+import type { StoredEntry } from './audit.ts';
 import type { NodeSource, TreeNode } from './tree.ts';
 import type { Approval, ArtifactPointer, ArtifactVersion, Deployment, Evidence, Promotion, Rule } from './promotion/model.ts';
 import type { WebhookGate, WebhookOutcome } from './promotion/gates.ts';
@@ -27,7 +28,10 @@ export type WriteOp =
   /** one rule per source → target pair: claimed with the rule, released when it goes or moves */
   | { kind: 'rulePair'; source: string; target: string; ruleId: string; claim: boolean }
   | { kind: 'approval'; promotionId: string; approval: Approval }
-  | { kind: 'audit'; entry: AuditEntry };
+  | { kind: 'audit'; entry: AuditEntry }
+  /** an outbox event: committed with the change, relayed to the bus by the stream consumer */
+  | { kind: 'event'; event: DomainEvent }
+  | { kind: 'evidence'; owner: string; evidence: Evidence };
 
 /** Counters added to an environment's day of metrics (merged per environment and day within a commit). */
 export interface MetricDelta {
@@ -47,9 +51,9 @@ export interface PromotionFilter {
 
 /**
  * Persistence port. The DynamoDB adapter implements it; each commit method is
- * one atomic transaction that also appends the audit entry, conditioned on
- * the audit chain head and the item versions read. A lost race throws
- * `WriteConflict` and the domain retries with fresh reads.
+ * one atomic transaction that also writes the audit entry and the outbox
+ * events, conditioned on the item versions read (never on a tenant-wide item).
+ * A lost race throws `WriteConflict` and the domain retries with fresh reads.
  */
 export interface Store {
   nodes(tenant: string): NodeSource;
@@ -61,8 +65,8 @@ export interface Store {
   updateEnvironment(env: Environment, previous: Environment, audit: AuditEntry): Promise<void>;
   deleteEnvironment(previous: Environment, audit: AuditEntry): Promise<void>;
 
-  /** Moves the environment head to a new snapshot (one conditional write on the environment). */
-  commitSnapshot(env: Environment, previous: Environment, snapshot: Snapshot, audit: AuditEntry): Promise<void>;
+  /** Moves the environment head to a new snapshot (one conditional write on the environment), with the outbox events of the change. */
+  commitSnapshot(env: Environment, previous: Environment, snapshot: Snapshot, audit: AuditEntry, events?: DomainEvent[]): Promise<void>;
   getSnapshot(tenant: string, environment: string, seq: number): Promise<Snapshot | null>;
   listSnapshots(tenant: string, environment: string, limit: number, cursor?: string): Promise<Page<Snapshot>>;
 
@@ -70,7 +74,6 @@ export interface Store {
   putItemIds(tenant: string, refs: { id: string; kind: ItemKind; key: string }[]): Promise<void>;
   getItemId(tenant: string, id: string): Promise<{ kind: ItemKind; key: string } | null>;
 
-  auditHead(tenant: string): Promise<AuditHead | null>;
   queryAudit(tenant: string, query: AuditQuery): Promise<Page<AuditEntry>>;
   /** Writes every op in one transaction (all or nothing); a failed condition throws WriteConflict. */
   commit(tenant: string, ops: WriteOp[]): Promise<void>;
@@ -80,7 +83,6 @@ export interface Store {
   /** Promotions into a target that have not reached a final state. */
   activePromotions(tenant: string, target: string): Promise<Promotion[]>;
   listApprovals(tenant: string, promotionId: string): Promise<Approval[]>;
-  putEvidence(tenant: string, owner: string, evidence: Evidence): Promise<void>;
   listEvidence(tenant: string, owners: string[]): Promise<Evidence[]>;
   getRule(tenant: string, id: string): Promise<Rule | null>;
   listRules(tenant: string): Promise<Rule[]>;
@@ -117,13 +119,40 @@ export interface Store {
   completeIdempotency(tenant: string, key: string, requestHash: string, response: { statusCode: number; body: string }): Promise<void>;
   releaseIdempotency(tenant: string, key: string): Promise<void>;
 
-  /** Entries in sequence order, a page at a time. */
-  readAuditChain(tenant: string, limit: number, cursor?: string): Promise<Page<AuditEntry>>;
+  // ---- the audit chain (written by the stream consumer alone, see domain/audit.ts)
+  /** Links in sequence order, a page at a time. */
+  readChainLinks(tenant: string, limit: number, cursor?: string): Promise<Page<ChainLink>>;
+  /** Entries by reference, each with a check of its index attributes against its content. */
+  getAuditEntries(tenant: string, refs: string[]): Promise<Map<string, StoredEntry>>;
+  /** References of every entry, in time order, a page at a time. */
+  auditRefs(tenant: string, limit: number, cursor?: string): Promise<Page<string>>;
+  chainHead(tenant: string): Promise<ChainHead | null>;
+  /** Which of these entries are linked already. */
+  linkedRefs(tenant: string, refs: string[]): Promise<Set<string>>;
+  /** Appends links and moves the head in one transaction, conditioned on the head read (WriteConflict 'chain' otherwise). */
+  appendLinks(tenant: string, previous: ChainHead | null, next: ChainHead, links: ChainLink[]): Promise<void>;
+
+  /** At-least-once delivery, once-only effect: true the first time (tenant, scope, id) is claimed. */
+  claimOnce(tenant: string, scope: string, id: string, ttlSeconds: number): Promise<boolean>;
+  /** Gives a claim back (the work failed and should run again on redelivery). */
+  releaseOnce(tenant: string, scope: string, id: string): Promise<void>;
+}
+
+/**
+ * Signed checkpoints of the audit chain, kept outside the table: KMS HMAC +
+ * S3 Object Lock on AWS, a key file + append-only file locally. Only the
+ * stream consumer may `sign`; verifiers `list` and `verify`.
+ */
+export interface AuditAnchor {
+  sign(tenant: string, seq: number, hash: string): Promise<string>;
+  append(checkpoint: Checkpoint): Promise<void>;
+  list(tenant: string): Promise<Checkpoint[]>;
+  verify(checkpoint: Pick<Checkpoint, 'tenant' | 'seq' | 'hash' | 'mac'>): Promise<boolean>;
 }
 
 /** Raised by a Store when a conditional write lost a race. */
 export class WriteConflict extends Error {
-  constructor(readonly reason: 'audit' | 'version' | 'exists' | 'position' | 'not-empty' | 'unknown', message?: string) {
+  constructor(readonly reason: 'chain' | 'version' | 'exists' | 'position' | 'not-empty' | 'unknown', message?: string) {
     super(message ?? `write conflict (${reason})`);
     this.name = 'WriteConflict';
   }
@@ -142,6 +171,7 @@ export interface Deps {
   gates: GateProvider;
   registry: RegistrySync;
   scheduler: Scheduler;
+  anchor: AuditAnchor;
 }
 
 /** What a schedule carries: a promotion to resume, or an auto-promotion check whose time-based condition comes due. */
@@ -178,8 +208,9 @@ export interface Workflow {
   sendTaskFailure(token: string, error: string, cause: string): Promise<boolean>;
 }
 
-/** A domain event (EventBridge detail-type + detail). */
+/** A domain event (EventBridge detail-type + detail); `id` is stable across redeliveries, so consumers de-duplicate by it. */
 export interface DomainEvent {
+  id: string;
   type: string;
   tenant: string;
   detail: Record<string, unknown>;

@@ -1,6 +1,6 @@
-import { chainEntry } from './audit.ts';
+import { auditEntry } from './audit.ts';
 import { requireRole } from './auth.ts';
-import { guardProtected, publishBreakGlass } from './items.ts';
+import { breakGlassEvent, guardProtected } from './items.ts';
 import { canonicalJson } from './canonical.ts';
 import { EnvironmentNotFound, SnapshotNotFound, ValidationFailed } from './errors.ts';
 import type { Environment, ItemKind, Page, Roots, Snapshot } from './model.ts';
@@ -72,7 +72,7 @@ export async function restoreSnapshot(deps: Deps, ctx: Ctx, env: string, seq: nu
       change: { action: 'restore', keys: [], count: 0, restoredFrom: seq },
       reason,
     };
-    const audit = chainEntry(tenant, await deps.store.auditHead(tenant), {
+    const audit = auditEntry(tenant, {
       actor,
       actorName,
       action: glass ? 'breakglass.snapshot.restore' : 'snapshot.restore',
@@ -83,8 +83,7 @@ export async function restoreSnapshot(deps: Deps, ctx: Ctx, env: string, seq: nu
       after: target.digest,
       requestId: ctx.requestId,
     }, deps.clock());
-    await deps.store.commitSnapshot(next, current, snapshot, audit);
-    if (glass) await publishBreakGlass(deps, tenant, env, glass);
+    await deps.store.commitSnapshot(next, current, snapshot, audit, glass ? [breakGlassEvent(tenant, env, glass)] : []);
     return next;
   });
 }

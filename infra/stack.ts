@@ -40,6 +40,10 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
@@ -47,6 +51,7 @@ import type { Construct } from 'constructs';
 import { ROLES } from '../domain/auth.ts';
 import { AUTO_PROMOTION_TRIGGERS, EVENT_SOURCE } from '../domain/promotion/events.ts';
 import { TABLE } from '../functions/adapters/keys.ts';
+import { STREAM_FILTER } from '../functions/handlers/stream.ts';
 import { ALL_HANDLERS, CORS, FALLBACK_HANDLER, ROUTES, routeKey, WORKFLOW_HANDLERS, type AuthType } from '../functions/http/routes.ts';
 import { HandlerFunction } from './function.ts';
 import { aslPath, STATE_MACHINES, type StateMachineName, type SubstitutionKey } from './state-machines.ts';
@@ -77,7 +82,12 @@ export const FUNCTION_TIMEOUTS: Partial<Record<string, Duration>> = {
   'items-batch': Duration.seconds(29),
   // Invoked by Step Functions, not API Gateway: execute copies a whole snapshot.
   'promotion-step': Duration.seconds(60),
+  // A stream batch: up to 100 records, relayed and linked into chains.
+  stream: Duration.seconds(60),
 };
+
+/** How long a signed audit checkpoint is kept immutable (S3 Object Lock, compliance mode). */
+export const CHECKPOINT_RETENTION_DAYS = 3650;
 
 const isWorkflowHandler = (handler: string) => (WORKFLOW_HANDLERS as readonly string[]).includes(handler);
 
@@ -176,6 +186,8 @@ export class StagelineStack extends Stack {
       sortKey: { name: TABLE.sortKey, type: dynamodb.AttributeType.STRING },
       billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
       timeToLiveAttribute: TABLE.ttlAttribute,
+      // One consumer (the stream function) links audit entries and relays outbox events.
+      stream: dynamodb.StreamViewType.NEW_IMAGE,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       // The audit trail lives here: neither a stack deletion nor a console
       // click may take the data with it.
@@ -285,7 +297,8 @@ export class StagelineStack extends Stack {
         environment: {
           // Only the handler behind the IAM (machine) route resolves IAM callers.
           ...(ROUTES.some((r) => r.handler === name && r.auth === 'iam') ? { MACHINE_PRINCIPALS: JSON.stringify(machinePrincipals) } : {}),
-          ...(access === 'write' ? { EVENT_BUS_NAME: this.eventBus.eventBusName } : {}),
+          // Events reach the bus only through the outbox: the stream consumer alone may put them.
+          ...(name === 'stream' ? { EVENT_BUS_NAME: this.eventBus.eventBusName } : {}),
         },
       });
       this.grantData(fn, access);
@@ -293,9 +306,68 @@ export class StagelineStack extends Stack {
         fn.fn.addEnvironment('SECRETS_KEY_SECRET_ARN', secretsKey.secretArn);
         secretsKey.grantRead(fn.fn);
       }
-      if (access === 'write') this.eventBus.grantPutEventsTo(fn.fn);
+      if (name === 'stream') this.eventBus.grantPutEventsTo(fn.fn);
       this.functions.set(name, fn);
     }
+
+    // ---- the table's one stream consumer: links audit entries into each tenant's chain and signs
+    // checkpoints outside the table; relays outbox events (written in the change's own transaction) to the bus
+    const streamFn = this.functions.get('stream')!.fn;
+    const auditKey = new kms.Key(this, 'AuditCheckpointKey', {
+      description: 'Stageline: HMAC key signing audit chain checkpoints (only the stream consumer may sign)',
+      keySpec: kms.KeySpec.HMAC_256,
+      keyUsage: kms.KeyUsage.GENERATE_VERIFY_MAC,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    const checkpointLogs = new s3.Bucket(this, 'CheckpointAccessLogs', {
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      enforceSSL: true,
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      removalPolicy: RemovalPolicy.RETAIN,
+      lifecycleRules: [{ expiration: Duration.days(365) }],
+    });
+    Validations.of(checkpointLogs).acknowledge({ id: 'AwsSolutions-S1', reason: 'This bucket receives the server access logs of the checkpoint bucket; logging it too would recurse.' });
+    const checkpoints = new s3.Bucket(this, 'AuditCheckpoints', {
+      // Compliance mode: no one, not even the account root, can delete or overwrite a checkpoint before it expires.
+      objectLockEnabled: true,
+      objectLockDefaultRetention: s3.ObjectLockRetention.compliance(Duration.days(CHECKPOINT_RETENTION_DAYS)),
+      versioned: true,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      enforceSSL: true,
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      serverAccessLogsBucket: checkpointLogs,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    auditKey.grantGenerateMac(streamFn);
+    auditKey.grantVerifyMac(streamFn);
+    // Put only: never delete (Object Lock forbids it anyway), never read back.
+    streamFn.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [checkpoints.arnForObjects('checkpoints/*')] }));
+    Validations.of(streamFn).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::<AuditCheckpoints2FBCE690.Arn>/checkpoints/*]',
+      reason: 'One object per checkpoint, named by tenant and sequence at run time; the prefix confines the consumer to checkpoint objects, and Object Lock makes each write-once.',
+    });
+    const verifyFn = this.functions.get('audit-verify')!.fn;
+    auditKey.grantVerifyMac(verifyFn);
+    verifyFn.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [checkpoints.bucketArn], conditions: { StringLike: { 's3:prefix': ['checkpoints/*'] } } }));
+    for (const fn of [streamFn, verifyFn]) {
+      fn.addEnvironment('AUDIT_KEY_ID', auditKey.keyArn);
+      fn.addEnvironment('CHECKPOINT_BUCKET', checkpoints.bucketName);
+    }
+    const streamDlq = new sqs.Queue(this, 'StreamDlq', { enforceSSL: true, retentionPeriod: Duration.days(14), encryption: sqs.QueueEncryption.SQS_MANAGED });
+    Validations.of(streamDlq).acknowledge({ id: 'AwsSolutions-SQS3', reason: 'This queue is itself the on-failure destination of the stream consumer.' });
+    streamFn.addEventSource(
+      new DynamoEventSource(this.table, {
+        startingPosition: lambda.StartingPosition.TRIM_HORIZON,
+        batchSize: 100,
+        maxBatchingWindow: Duration.seconds(1),
+        bisectBatchOnError: true,
+        retryAttempts: 10,
+        maxRecordAge: Duration.hours(24),
+        onFailure: new SqsDlq(streamDlq),
+        // The same filter the local poller applies (STREAM_FILTER).
+        filters: [lambda.FilterCriteria.filter({ eventName: lambda.FilterRule.or(...STREAM_FILTER.eventName), dynamodb: { NewImage: { entity: { S: lambda.FilterRule.or(...STREAM_FILTER.entity) } } } })],
+      }),
+    );
 
     // ---- the promotion flow: statemachines/promotion.asl.json, every task
     // calling the promotion-step function

@@ -109,6 +109,10 @@ export async function ensureTable(endpoint: string, tableName: string): Promise<
         }),
       );
     }
+    // The stream feeds the audit chain and the event outbox (local/stream.ts): older data folders get it too.
+    if (!existing.Table?.StreamSpecification?.StreamEnabled) {
+      await client.send(new UpdateTableCommand({ TableName: tableName, StreamSpecification: { StreamEnabled: true, StreamViewType: TABLE.streamView } }));
+    }
     client.destroy();
     return;
   } catch (err) {
@@ -119,6 +123,7 @@ export async function ensureTable(endpoint: string, tableName: string): Promise<
     new CreateTableCommand({
       TableName: tableName,
       BillingMode: 'PAY_PER_REQUEST',
+      StreamSpecification: { StreamEnabled: true, StreamViewType: TABLE.streamView },
       AttributeDefinitions: [...attrs].map((AttributeName) => ({ AttributeName, AttributeType: 'S' })),
       KeySchema: [
         { AttributeName: TABLE.partitionKey, KeyType: 'HASH' },

@@ -37,7 +37,7 @@ export class LocalEventBus implements Events {
 
   async publish(events: DomainEvent[]): Promise<void> {
     for (const e of events) {
-      const bus: BusEvent = { source: EVENT_SOURCE, 'detail-type': e.type, detail: parseEventDetail(e.type, e.detail), time: new Date().toISOString() };
+      const bus: BusEvent = { source: EVENT_SOURCE, 'detail-type': e.type, detail: parseEventDetail(e.type, { ...e.detail, eventId: e.id }), time: new Date().toISOString() };
       this.published.push(bus);
       for (const r of this.rules) {
         if (matches(r.pattern, bus)) {

@@ -13,6 +13,10 @@ import { ensureTable, startDynamo, type LocalDynamo } from './dynamodb.ts';
 import { resetSecretBox } from '../functions/adapters/secret-box.ts';
 import { startGateway, type Gateway, type LocalIamCredential } from './gateway.ts';
 import { LocalIssuer } from './issuer.ts';
+import { FileAnchor } from './file-anchor.ts';
+import { LocalStreamPoller } from './stream.ts';
+import { handler as streamConsumer } from '../functions/handlers/stream.ts';
+import { tmpdir } from 'node:os';
 
 /**
  * The whole local stack in one process: DynamoDB Local, the table, the token
@@ -28,6 +32,8 @@ export interface LocalStack {
   workflow: LocalWorkflow;
   bus: LocalEventBus;
   scheduler: LocalScheduler;
+  /** the table's stream consumer (audit chain + event outbox); `idle()` waits until it caught up */
+  stream: LocalStreamPoller;
   stop(): Promise<void>;
 }
 
@@ -47,6 +53,8 @@ export interface LocalStackOptions {
   ready?: () => boolean;
   /** fault injection for tests: runs before each state-machine task */
   beforeStep?: (payload: unknown) => Promise<void> | void;
+  /** false: do not consume the table's stream (tests of a crash before the relay) */
+  stream?: boolean;
 }
 
 export const PIPELINE_ARN = 'arn:aws:iam::000000000000:role/stageline-pipeline';
@@ -107,7 +115,19 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     file: opts.journalFile ? opts.journalFile.replace(/\.json$/, '') + '.schedules.json' : opts.dataDir ? join(opts.dataDir, 'schedules.json') : undefined,
     retryDelayMs: opts.timeScale ? Math.max(20, 1000 * opts.timeScale) : 1000,
   });
-  resetDeps({ ...base, workflow, events: bus, scheduler });
+  // The audit anchor: a signing key and an append-only checkpoint file outside the table.
+  const anchorDir = opts.dataDir ?? join(tmpdir(), `stageline-${tableName}`);
+  mkdirSync(anchorDir, { recursive: true });
+  const anchor = new FileAnchor(join(anchorDir, 'audit.key'), join(anchorDir, 'audit-checkpoints.jsonl'));
+  resetDeps({ ...base, workflow, events: bus, scheduler, anchor });
+  // The table's one stream consumer, as the event source mapping runs it on AWS.
+  const stream = new LocalStreamPoller({
+    endpoint: dynamo.endpoint,
+    tableName,
+    handler: (e) => streamConsumer(e),
+    positionFile: opts.dataDir ? join(opts.dataDir, 'stream-positions.json') : undefined,
+  });
+  if (opts.stream !== false) stream.start();
   workflow.resume();
   scheduler.resume();
   const issuer = await LocalIssuer.create({ file: opts.dataDir ? join(opts.dataDir, 'issuer.json') : undefined });
@@ -121,9 +141,11 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     workflow,
     bus,
     scheduler,
+    stream,
     async stop() {
       scheduler.stop();
       await workflow.stop();
+      await stream.stop();
       await gateway.close();
       await dynamo.stop();
     },

@@ -10,7 +10,7 @@ import { memoSource } from '../tree.ts';
 import { classify } from '../artifacts.ts';
 import type { ArtifactVersion, RollbackImpact, Subject } from './model.ts';
 import { lineOf, resolvePolicy } from './policy.ts';
-import { actorOf, configReleaseDigest, newPromotion, newPromotionId, publishEvent, savePromotion, startFlow } from './service.ts';
+import { actorOf, configReleaseDigest, newPromotion, newPromotionId, promotionEvent, savePromotion, startFlow } from './service.ts';
 import { retryOnConflict } from '../retry.ts';
 
 export interface EnvRollbackInput {
@@ -155,8 +155,9 @@ export async function rollbackEnvironment(deps: Deps, ctx: Ctx, envName: string,
     trigger: 'on_approval',
     rollback: { impact, override, reason: input.reason },
   });
-  await retryOnConflict(() => savePromotion(deps, me, promotion, null, override ? 'rollback.override' : 'rollback.request', [], override ? `override: ${input.reason}` : input.reason, ctx.requestId));
-  await publishEvent(deps, 'Promotion Requested', promotion, { actor: me.name, reason: input.reason });
+  await retryOnConflict(() =>
+    savePromotion(deps, me, promotion, null, override ? 'rollback.override' : 'rollback.request', [promotionEvent(deps, 'Promotion Requested', promotion, { actor: me.name, reason: input.reason })], override ? `override: ${input.reason}` : input.reason, ctx.requestId),
+  );
   await startFlow(deps, promotion);
   return { dryRun: false as const, impact, promotion: (await deps.store.getPromotion(tenant, promotion.id))! };
 }

@@ -1,4 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import * as z from 'zod';
+import type { DomainEvent, WriteOp } from '../ports.ts';
 
 /**
  * Domain events (EventBridge `detail-type` + `detail`). One schema validates
@@ -69,14 +71,30 @@ export const AUTO_PROMOTION_TRIGGERS = ['Evidence Added', 'Deployment Recorded',
 
 /** The one place that says which schema validates which event's detail (both bus adapters use it). */
 export function parseEventDetail(type: string, detail: unknown): Record<string, unknown> {
+  // `eventId` is added by the relay (the outbox item's id): consumers de-duplicate by it.
+  const { eventId, ...rest } = (detail ?? {}) as Record<string, unknown>;
+  const parsed = schemaOf(type).parse(rest) as Record<string, unknown>;
+  return typeof eventId === 'string' ? { ...parsed, eventId } : parsed;
+}
+
+function schemaOf(type: string): z.ZodType {
   switch (type) {
     case 'Break Glass Used':
-      return breakGlassEventDetail.parse(detail);
+      return breakGlassEventDetail;
     case 'Evidence Added':
-      return evidenceEventDetail.parse(detail);
+      return evidenceEventDetail;
     case 'Deployment Recorded':
-      return deploymentEventDetail.parse(detail);
+      return deploymentEventDetail;
     default:
-      return promotionEventDetail.parse(detail);
+      return promotionEventDetail;
   }
+}
+
+/** An outbox event, committed in the transaction of the change it reports; the stream consumer relays it to the bus. `id` lets consumers de-duplicate. */
+export function eventOp(type: EventType, tenant: string, detail: Record<string, unknown>): WriteOp {
+  return { kind: 'event', event: newEvent(type, tenant, detail) };
+}
+
+export function newEvent(type: EventType, tenant: string, detail: Record<string, unknown>): DomainEvent {
+  return { id: randomUUID(), type, tenant, detail: parseEventDetail(type, detail) };
 }

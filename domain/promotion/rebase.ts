@@ -6,7 +6,7 @@ import { memoSource } from '../tree.ts';
 import { assertAction } from './lifecycle.ts';
 import type { Promotion } from './model.ts';
 import { configChanges } from './release.ts';
-import { actorOf, configReleaseDigest, loadPromotion, moved, publishEvent, savePromotion } from './service.ts';
+import { actorOf, configReleaseDigest, loadPromotion, moved, promotionEvent, savePromotion } from './service.ts';
 import { runGates } from './steps.ts';
 
 /**
@@ -35,13 +35,11 @@ export async function rebasePromotion(deps: Deps, ctx: Ctx, id: string): Promise
     const next = blocked.length
       ? moved(rebased, 'VALIDATION_FAILED', me, deps.clock(), { gates, taskToken: null, error: { code: 'GATES_FAILED', message: blocked.map((g) => `${g.gate}: ${g.reason}`).join('; ') } })
       : { ...rebased, gates, version: p.version + 1, updatedAt: deps.clock().toISOString() };
-    await savePromotion(deps, me, next, p, 'promotion.rebase', [], `source ${source.name}@${p.subject.sourceSnapshot.seq} → @${source.head.seq}`, ctx.requestId);
-    if (blocked.length) {
-      if (p.taskToken) await deps.workflow.sendTaskFailure(p.taskToken, 'Cancelled', 'gates failed after rebase');
-      await publishEvent(deps, 'Promotion Failed', next, { actor: me.name, reason: next.error!.message });
-    } else {
-      await publishEvent(deps, 'Approval Required', next, { actor: me.name, approvalsNeeded: p.policy.requiredApprovers, approverGroups: p.policy.approverGroups });
-    }
+    const event = blocked.length
+      ? promotionEvent(deps, 'Promotion Failed', next, { actor: me.name, reason: next.error!.message })
+      : promotionEvent(deps, 'Approval Required', next, { actor: me.name, approvalsNeeded: p.policy.requiredApprovers, approverGroups: p.policy.approverGroups });
+    await savePromotion(deps, me, next, p, 'promotion.rebase', [event], `source ${source.name}@${p.subject.sourceSnapshot.seq} → @${source.head.seq}`, ctx.requestId);
+    if (blocked.length && p.taskToken) await deps.workflow.sendTaskFailure(p.taskToken, 'Cancelled', 'gates failed after rebase');
     return next;
   });
 }

@@ -9,7 +9,7 @@ import { applyChanges, diffTrees, lookup, memoSource, NodeSink, type StoredEntry
 import { assertAction } from './lifecycle.ts';
 import { rollbackEnvironment } from './env-rollback.ts';
 import type { Promotion } from './model.ts';
-import { actorOf, loadPromotion, moved, publishEvent, savePromotion } from './service.ts';
+import { actorOf, loadPromotion, moved, promotionEvent, savePromotion } from './service.ts';
 import { canonicalJson } from '../canonical.ts';
 import { deploymentOp } from '../deployments.ts';
 import { assertTagsFree, tagOps } from '../artifacts.ts';
@@ -55,9 +55,9 @@ export async function rollbackPromotion(deps: Deps, ctx: Ctx, id: string, opts: 
     const fresh = { id: randomUUID(), environment: p.targetEnvironment, imageTag: plan.tag, gitCommit: '', gitBranch: '', status: 'DEPLOYED' as const, deployedAt: now, completedAt: now, promotionId: p.id, digest: plan.digest, deployedBy: me.name };
     ops.push(deploymentOp(fresh, null, now));
     const next = moved(p, 'ROLLED_BACK', me, deps.clock());
+    ops.push(promotionEvent(deps, 'Promotion Rolled Back', next, { actor: me.name, reason: opts.reason }));
     await savePromotion(deps, me, next, p, 'promotion.rollback', ops, opts.reason, ctx.requestId);
     await deps.store.putCurrent(tenant, fresh);
-    await publishEvent(deps, 'Promotion Rolled Back', next, { actor: me.name, reason: opts.reason });
     return { dryRun: false as const, promotion: next, reverts: plan.reverts };
   });
 }

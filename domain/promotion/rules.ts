@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { chainEntry } from '../audit.ts';
+import { auditEntry } from '../audit.ts';
 import { requireRole } from '../auth.ts';
 import { digestOf } from '../canonical.ts';
 import { AlreadyExists, RuleNotFound, RuleViolation, VersionConflict } from '../errors.ts';
@@ -16,7 +16,7 @@ import type { CreateRule, UpdateRule } from './schemas.ts';
  */
 async function write(deps: Deps, ctx: Ctx, op: WriteOp | WriteOp[], action: string, id: string, before: Rule | null, after: Rule | null) {
   const { tenant } = ctx.principal;
-  const audit = chainEntry(tenant, await deps.store.auditHead(tenant), {
+  const audit = auditEntry(tenant, {
     actor: ctx.principal.id,
     actorName: ctx.principal.name,
     action,

@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { chainEntry } from '../audit.ts';
+import { auditEntry } from '../audit.ts';
 import { inGroups, requireRole, type Principal } from '../auth.ts';
 import { digestOf } from '../canonical.ts';
 import {
@@ -21,7 +21,8 @@ import type { Environment } from '../model.ts';
 import type { Ctx, Deps, WriteOp } from '../ports.ts';
 import { retryOnConflict } from '../retry.ts';
 import { memoSource } from '../tree.ts';
-import type { EventType } from './events.ts';
+import { eventOp, type EventType } from './events.ts';
+export { eventOp };
 import { evaluateGates } from './gates.ts';
 import { assertAction, assertTransition, isTerminal, type Status } from './lifecycle.ts';
 import type { Actor, Approval, ArtifactVersion, Evidence, Promotion, Subject } from './model.ts';
@@ -75,10 +76,7 @@ export async function savePromotion(
   reason?: string,
   requestId?: string,
 ): Promise<void> {
-  const audit = chainEntry(
-    next.tenant,
-    await deps.store.auditHead(next.tenant),
-    {
+  const audit = auditEntry(next.tenant, {
       actor: actor.id,
       actorName: actor.name,
       action,
@@ -113,38 +111,18 @@ export function moved(p: Promotion, to: Status, by: Actor, now: Date, patch: Par
   };
 }
 
-/** Publishes a non-promotion fact (evidence, deployments); the change is committed, so a lost event is logged, never undone. */
-export async function publishFact(deps: Deps, type: EventType, tenant: string, detail: Record<string, unknown>): Promise<void> {
-  try {
-    await deps.events.publish([{ type, tenant, detail }]);
-  } catch (err) {
-    console.error(JSON.stringify({ level: 'error', msg: 'event publish failed', type, tenant, error: String(err) }));
-  }
-}
-
-export async function publishEvent(deps: Deps, type: EventType, p: Promotion, extra: { actor?: string; reason?: string; approvalsNeeded?: number; approverGroups?: string[] } = {}): Promise<void> {
-  try {
-    await deps.events.publish([
-      {
-        type,
-        tenant: p.tenant,
-        detail: {
-          tenant: p.tenant,
-          promotionId: p.id,
-          status: p.status,
-          sourceEnvironment: p.sourceEnvironment,
-          targetEnvironment: p.targetEnvironment,
-          subject: subjectLabel(p.subject),
-          releaseDigest: p.releaseDigest,
-          ...extra,
-          at: deps.clock().toISOString(),
-        },
-      },
-    ]);
-  } catch (err) {
-    // The state change is committed; a lost notification must not undo it. Logged for operators.
-    console.error(JSON.stringify({ level: 'error', msg: 'event publish failed', type, promotionId: p.id, error: String(err) }));
-  }
+export function promotionEvent(deps: Deps, type: EventType, p: Promotion, extra: { actor?: string; reason?: string; approvalsNeeded?: number; approverGroups?: string[] } = {}): WriteOp {
+  return eventOp(type, p.tenant, {
+    tenant: p.tenant,
+    promotionId: p.id,
+    status: p.status,
+    sourceEnvironment: p.sourceEnvironment,
+    targetEnvironment: p.targetEnvironment,
+    subject: subjectLabel(p.subject),
+    releaseDigest: p.releaseDigest,
+    ...Object.fromEntries(Object.entries(extra).filter(([, v]) => v !== undefined)),
+    at: deps.clock().toISOString(),
+  });
 }
 
 export async function loadPromotion(deps: Deps, tenant: string, id: string): Promise<Promotion> {
@@ -173,7 +151,7 @@ export async function publishArtifact(deps: Deps, ctx: Ctx, name: string, input:
     const deploymentId = randomUUID();
     const tags = tagOps(artifact, first.name, 'release', ctx.principal.name, now);
     await assertTagsFree(deps, tenant, tags);
-    const audit = chainEntry(tenant, await deps.store.auditHead(tenant), {
+    const audit = auditEntry(tenant, {
       actor: ctx.principal.id,
       actorName: ctx.principal.name,
       action: 'artifact.publish',
@@ -311,8 +289,7 @@ export async function createPromotion(deps: Deps, ctx: Ctx, given: CreatePromoti
   });
   if (prepared.changeSummary) promotion.changeSummary = prepared.changeSummary;
   if ('agentId' in given) Object.assign(promotion, { sourceDeploymentId: given.sourceDeploymentId, targetGateway: given.targetGatewayId });
-  await retryOnConflict(() => savePromotion(deps, requester, promotion, null, 'promotion.create', [], input.notes || undefined, ctx.requestId));
-  await publishEvent(deps, 'Promotion Requested', promotion, { actor: requester.name });
+  await retryOnConflict(() => savePromotion(deps, requester, promotion, null, 'promotion.create', [promotionEvent(deps, 'Promotion Requested', promotion, { actor: requester.name })], input.notes || undefined, ctx.requestId));
   if (mode === 'supersede') {
     for (const older of active.filter((p) => p.status !== 'EXECUTING')) {
       await cancelPromotion(deps, { ...ctx, principal: { ...ctx.principal, roles: [...ctx.principal.roles, 'deployer'] } }, older.id, `superseded by ${id}`).catch(() => undefined);
@@ -508,8 +485,7 @@ export async function expireWaiting(deps: Deps, tenant: string, id: string): Pro
     if (!p) return { expired: false, status: 'GONE' };
     if ((p.status !== 'PENDING' && p.status !== 'VALIDATION_FAILED') || deps.clock() < validationDeadline(p)) return { expired: false, status: p.status };
     const next = moved(p, 'EXPIRED', ENGINE, deps.clock(), { taskToken: null, error: { code: 'EXPIRED', message: `not validated before ${validationDeadline(p).toISOString()}` } });
-    await savePromotion(deps, ENGINE, next, p, 'promotion.expire', [], next.error!.message);
-    await publishEvent(deps, 'Promotion Expired', next, { reason: next.error!.message });
+    await savePromotion(deps, ENGINE, next, p, 'promotion.expire', [promotionEvent(deps, 'Promotion Expired', next, { reason: next.error!.message })], next.error!.message);
     return { expired: true, status: next.status };
   });
 }
@@ -537,7 +513,7 @@ export async function approvePromotion(deps: Deps, ctx: Ctx, id: string, comment
   if (expiresAt && deps.clock() > expiresAt) throw new TransitionNotAllowed(`The approval window of ${id} closed at ${expiresAt.toISOString()}`, { status: p.status });
   const approval: Approval = { by: me.id, name: me.name, at: deps.clock().toISOString(), digest: p.releaseDigest, ...(comment ? { comment } : {}) };
   await retryOnConflict(async () => {
-    const audit = chainEntry(tenant, await deps.store.auditHead(tenant), { ...auditDraft(ctx, p, 'promotion.approve', null, p.releaseDigest, comment) }, deps.clock());
+    const audit = auditEntry(tenant, { ...auditDraft(ctx, p, 'promotion.approve', null, p.releaseDigest, comment) }, deps.clock());
     try {
       await deps.store.commit(tenant, [{ kind: 'approval', promotionId: id, approval }, { kind: 'audit', entry: audit }]);
     } catch (err) {
@@ -553,10 +529,9 @@ export async function approvePromotion(deps: Deps, ctx: Ctx, id: string, comment
     const counted = countable(p, await deps.store.listApprovals(tenant, id));
     if (counted.length < p.policy.requiredApprovers) return p;
     const next = moved(p, 'APPROVED', me, deps.clock(), { approvedBy: counted.map((a) => a.name).sort(), taskToken: null });
-    await savePromotion(deps, me, next, p, 'promotion.approved', [], undefined, ctx.requestId);
+    await savePromotion(deps, me, next, p, 'promotion.approved', [promotionEvent(deps, 'Promotion Approved', next, { actor: me.name })], undefined, ctx.requestId);
     // Exactly one caller gets here per promotion; the stored token (if the flow is already waiting) resumes it.
     if (p.taskToken) await deps.workflow.sendTaskSuccess(p.taskToken, { next: next.trigger === 'on_approval' ? 'execute' : 'await-go' });
-    await publishEvent(deps, 'Promotion Approved', next, { actor: me.name });
     return next;
   });
 }
@@ -577,9 +552,8 @@ export async function rejectPromotion(deps: Deps, ctx: Ctx, id: string, reason: 
       throw new NotAnApprover(`Only ${p.policy.approverGroups.join(', ')} can reject this promotion`);
     }
     const next = moved(p, 'REJECTED', me, deps.clock(), { rejection: { by: me.name, reason, at: deps.clock().toISOString() }, taskToken: null });
-    await savePromotion(deps, me, next, p, 'promotion.reject', [], reason, ctx.requestId);
+    await savePromotion(deps, me, next, p, 'promotion.reject', [promotionEvent(deps, 'Promotion Rejected', next, { actor: me.name, reason })], reason, ctx.requestId);
     if (p.taskToken) await deps.workflow.sendTaskFailure(p.taskToken, 'Rejected', reason);
-    await publishEvent(deps, 'Promotion Rejected', next, { actor: me.name, reason });
     return next;
   });
 }
@@ -592,10 +566,9 @@ export async function cancelPromotion(deps: Deps, ctx: Ctx, id: string, reason?:
     if (p.status === 'CANCELLED') return p;
     assertAction('cancel', p.status, id);
     const next = moved(p, 'CANCELLED', me, deps.clock(), { taskToken: null, error: reason ? { code: 'CANCELLED', message: reason } : null });
-    await savePromotion(deps, me, next, p, 'promotion.cancel', [], reason, ctx.requestId);
+    await savePromotion(deps, me, next, p, 'promotion.cancel', [promotionEvent(deps, 'Promotion Cancelled', next, { actor: me.name, reason })], reason, ctx.requestId);
     if (p.status === 'SCHEDULED') await deps.scheduler.cancel(scheduleName(p));
     if (p.taskToken) await deps.workflow.sendTaskFailure(p.taskToken, 'Cancelled', reason ?? 'cancelled');
-    await publishEvent(deps, 'Promotion Cancelled', next, { actor: me.name, reason });
     return next;
   });
 }
@@ -696,9 +669,8 @@ export async function addEvidence(
     ownerKey = `artifact:${a.name}@${a.version}`;
   }
   const evidence: Evidence = { id: `ev_${randomBytes(6).toString('hex')}`, type: body.type, payload: body.payload as Record<string, unknown>, submittedBy: ctx.principal.name, submittedAt: deps.clock().toISOString(), source: { id: ctx.principal.id, kind: ctx.principal.kind, groups: ctx.principal.groups ?? ctx.principal.roles } };
-  await deps.store.putEvidence(tenant, ownerKey, evidence);
-  // New evidence can make a release eligible for auto-promotion: the auto-promoter listens.
-  await publishFact(deps, 'Evidence Added', tenant, { tenant, owner: ownerKey, type: body.type, at: evidence.submittedAt });
+  // New evidence can make a release eligible for auto-promotion: the auto-promoter listens to the event.
+  await deps.store.commit(tenant, [{ kind: 'evidence', owner: ownerKey, evidence }, eventOp('Evidence Added', tenant, { tenant, owner: ownerKey, type: body.type, at: evidence.submittedAt })]);
   return evidence;
 }
 

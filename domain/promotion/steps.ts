@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { chainEntry } from '../audit.ts';
+import { auditEntry } from '../audit.ts';
 import { DomainError, TargetBusy } from '../errors.ts';
 import { advanceHead } from '../items.ts';
 import type { Environment, Roots, Snapshot } from '../model.ts';
@@ -10,7 +10,7 @@ import { evaluateGates, type WebhookOutcome } from './gates.ts';
 import { isTerminal } from './lifecycle.ts';
 import { evidenceAccepted, GO_WAIT_SECONDS } from './policy.ts';
 import type { Actor, ArtifactVersion, Deployment, GateResult, Promotion } from './model.ts';
-import { approvalDeadline, currentPolicy, ENGINE, evidenceOwners, loadPromotion, moved, publishEvent, savePromotion } from './service.ts';
+import { approvalDeadline, currentPolicy, ENGINE, evidenceOwners, loadPromotion, moved, promotionEvent, savePromotion } from './service.ts';
 
 export { ENGINE };
 import { configChanges } from './release.ts';
@@ -75,11 +75,13 @@ export async function gatesStep(deps: Deps, tenant: string, id: string) {
       gates,
       error: blocked.length ? { code: 'GATES_FAILED', message: blocked.map((g) => `${g.gate}: ${g.reason}`).join('; ') } : null,
     });
-    await savePromotion(deps, ENGINE, next, p, 'promotion.gates');
-    if (to === 'VALIDATION_FAILED') await publishEvent(deps, 'Promotion Failed', next, { reason: next.error!.message });
-    if (to === 'AWAITING_APPROVAL') {
-      await publishEvent(deps, 'Approval Required', next, { approvalsNeeded: p.policy.requiredApprovers, approverGroups: p.policy.approverGroups });
-    }
+    const events =
+      to === 'VALIDATION_FAILED'
+        ? [promotionEvent(deps, 'Promotion Failed', next, { reason: next.error!.message })]
+        : to === 'AWAITING_APPROVAL'
+          ? [promotionEvent(deps, 'Approval Required', next, { approvalsNeeded: p.policy.requiredApprovers, approverGroups: p.policy.approverGroups })]
+          : [];
+    await savePromotion(deps, ENGINE, next, p, 'promotion.gates', events);
     return next;
   });
   const target = await deps.store.getEnvironment(tenant, p.targetEnvironment);
@@ -327,9 +329,9 @@ async function finish(deps: Deps, p: Promotion, to: 'COMPLETED' | 'FAILED', depS
       }
     }
     const next = moved(cur, to, ENGINE, deps.clock(), { error: error ?? null });
+    ops.push(promotionEvent(deps, to === 'COMPLETED' ? 'Promotion Completed' : 'Promotion Failed', next, { reason: error?.message }));
     await savePromotion(deps, ENGINE, next, cur, to === 'COMPLETED' ? 'promotion.complete' : 'promotion.fail', ops, error?.message);
     if (finished?.status === 'DEPLOYED') await deps.store.putCurrent(p.tenant, finished);
-    await publishEvent(deps, to === 'COMPLETED' ? 'Promotion Completed' : 'Promotion Failed', next, { reason: error?.message });
   });
   await deps.store.releaseLock(p.tenant, p.targetEnvironment, p.id);
 }
@@ -347,8 +349,7 @@ export async function failStep(deps: Deps, tenant: string, id: string, error: un
       const cur = await loadPromotion(deps, tenant, id);
       if (cur.status !== 'APPROVED' && cur.status !== 'SCHEDULED') return;
       const next = moved(cur, 'CANCELLED', ENGINE, deps.clock(), { error: { code: 'NOT_EXECUTED', message } });
-      await savePromotion(deps, ENGINE, next, cur, 'promotion.cancel', [], message);
-      await publishEvent(deps, 'Promotion Cancelled', next, { reason: message });
+      await savePromotion(deps, ENGINE, next, cur, 'promotion.cancel', [promotionEvent(deps, 'Promotion Cancelled', next, { reason: message })], message);
     });
     return { next: 'done' };
   }
@@ -389,12 +390,10 @@ export async function expireStep(deps: Deps, tenant: string, id: string): Promis
     const p = await loadPromotion(deps, tenant, id);
     if (p.status === 'AWAITING_APPROVAL') {
       const next = moved(p, 'EXPIRED', ENGINE, deps.clock(), { taskToken: null, error: { code: 'APPROVAL_EXPIRED', message: `not approved within ${p.policy.approvalExpirySeconds} s` } });
-      await savePromotion(deps, ENGINE, next, p, 'promotion.expire');
-      await publishEvent(deps, 'Promotion Expired', next);
+      await savePromotion(deps, ENGINE, next, p, 'promotion.expire', [promotionEvent(deps, 'Promotion Expired', next)]);
     } else if (p.status === 'APPROVED' || p.status === 'SCHEDULED') {
       const next = moved(p, 'CANCELLED', ENGINE, deps.clock(), { taskToken: null, error: { code: 'NOT_EXECUTED', message: 'not executed in time' } });
-      await savePromotion(deps, ENGINE, next, p, 'promotion.cancel', [], 'not executed in time');
-      await publishEvent(deps, 'Promotion Cancelled', next, { reason: 'not executed in time' });
+      await savePromotion(deps, ENGINE, next, p, 'promotion.cancel', [promotionEvent(deps, 'Promotion Cancelled', next, { reason: 'not executed in time' })], 'not executed in time');
     }
   });
   return { next: 'done' };

@@ -13,9 +13,11 @@ import {
   type TransactWriteCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import { ValidationFailed } from '#domain/errors';
-import type { AuditEntry, AuditHead, Environment, ItemKind, Page, Snapshot } from '#domain/model';
+import type { AuditEntry, ChainHead, ChainLink, Environment, ItemKind, Page, Snapshot } from '#domain/model';
+import { entryRef, type StoredEntry } from '#domain/audit';
+import { parseEventDetail } from '#domain/promotion/events';
 import { secretBox, type SecretBox } from './secret-box.ts';
-import { WriteConflict, type Store } from '#domain/ports';
+import { WriteConflict, type DomainEvent, type Store } from '#domain/ports';
 import type { AuditQuery } from '#domain/schemas';
 import type { NodeSource, TreeNode } from '#domain/tree';
 import { isTerminal } from '#domain/promotion/lifecycle';
@@ -33,7 +35,8 @@ export function documentClient(config: DynamoDBClientConfig = {}): DynamoDBDocum
   });
 }
 
-const strip = <T>(item: Record<string, unknown> | undefined): T | null => {
+/** An item without its keys, index attributes and bookkeeping: the domain object it stores. */
+export const strip = <T>(item: Record<string, unknown> | undefined): T | null => {
   if (!item) return null;
   const rest: Record<string, unknown> = { ...item };
   for (const k of ['pk', 'sk', 'entity', 'expiresAt', ...TABLE.indexes.flatMap((i) => [i.partitionKey, i.sortKey])]) delete rest[k];
@@ -71,40 +74,40 @@ export class DynamoStore implements Store {
     private readonly table: string,
   ) {}
 
-  // ---- audit: every commit appends one entry and moves the head in the same transaction
+  // ---- audit: every commit writes its entry (a fact); the stream consumer links it into the chain later
+  /** The index attributes an entry must carry, derived from its content (verify compares them). */
+  private auditIndex(entry: AuditEntry): Record<string, string> {
+    const sortKey = `${entry.at}#${entry.id}`;
+    return {
+      [GSI_ENTITY.partitionKey]: keys.auditByEntity(entry.tenant, entry.entityType, entry.entityId),
+      [GSI_ENTITY.sortKey]: sortKey,
+      [GSI_ACTOR.partitionKey]: keys.auditByActor(entry.tenant, entry.actorName),
+      [GSI_ACTOR.sortKey]: sortKey,
+    };
+  }
+
   private auditItems(entry: AuditEntry): TxItem[] {
-    const head = keys.auditHead(entry.tenant);
-    const headItem: TxItem =
-      entry.seq === 1
-        ? { Put: { TableName: this.table, Item: { ...head, seq: 1, hash: entry.hash, at: entry.at }, ConditionExpression: 'attribute_not_exists(pk)' } }
-        : {
-            Put: {
-              TableName: this.table,
-              Item: { ...head, seq: entry.seq, hash: entry.hash, at: entry.at },
-              ConditionExpression: '#seq = :prev AND #hash = :prevHash',
-              ExpressionAttributeNames: { '#seq': 'seq', '#hash': 'hash' },
-              ExpressionAttributeValues: { ':prev': entry.seq - 1, ':prevHash': entry.prevHash },
-            },
-          };
-    const sortKey = keys.auditIndexSort(entry.at, entry.seq);
     return [
-      headItem,
       {
         Put: {
           TableName: this.table,
-          Item: {
-            ...keys.auditEntry(entry.tenant, entry.at, entry.seq),
-            entity: 'AuditEntry',
-            [GSI_ENTITY.partitionKey]: keys.auditByEntity(entry.tenant, entry.entityType, entry.entityId),
-            [GSI_ENTITY.sortKey]: sortKey,
-            [GSI_ACTOR.partitionKey]: keys.auditByActor(entry.tenant, entry.actorName),
-            [GSI_ACTOR.sortKey]: sortKey,
-            ...entry,
-          },
+          Item: { ...keys.auditEntry(entry.tenant, entryRef(entry)), entity: 'AuditEntry', ...this.auditIndex(entry), ...entry },
           ConditionExpression: 'attribute_not_exists(pk)',
         },
       },
     ];
+  }
+
+  /** Outbox events: written with the change, relayed to the bus by the stream consumer; kept a week. */
+  private eventItem(event: DomainEvent, now = Date.now()): TxItem {
+    parseEventDetail(event.type, event.detail);
+    return {
+      Put: {
+        TableName: this.table,
+        Item: { ...keys.event(event.tenant, event.id), entity: 'Event', ...event, [TABLE.ttlAttribute]: Math.floor(now / 1000) + 7 * 86400 },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      },
+    };
   }
 
   /** Runs a transaction; a failed condition becomes WriteConflict naming what lost. */
@@ -193,7 +196,7 @@ export class DynamoStore implements Store {
         this.snapshotItem(env.tenant, snapshot),
         ...this.auditItems(audit),
       ],
-      ['exists', 'position', 'exists', 'audit', 'audit'],
+      ['exists', 'position', 'exists', 'exists'],
     );
   }
 
@@ -221,7 +224,7 @@ export class DynamoStore implements Store {
       );
       reasons.push('position', 'position');
     }
-    await this.transact([...items, ...this.auditItems(audit)], [...reasons, 'audit', 'audit']);
+    await this.transact([...items, ...this.auditItems(audit)], [...reasons, 'exists']);
   }
 
   async deleteEnvironment(previous: Environment, audit: AuditEntry): Promise<void> {
@@ -246,16 +249,16 @@ export class DynamoStore implements Store {
         },
         ...this.auditItems(audit),
       ],
-      ['version', 'position', 'audit', 'audit'],
+      ['version', 'position', 'exists'],
     );
   }
 
   // ---- snapshots
-  async commitSnapshot(env: Environment, previous: Environment, snapshot: Snapshot, audit: AuditEntry): Promise<void> {
+  async commitSnapshot(env: Environment, previous: Environment, snapshot: Snapshot, audit: AuditEntry, events: DomainEvent[] = []): Promise<void> {
     await this.ready();
     await this.transact(
-      [this.versioned(env, previous), this.snapshotItem(env.tenant, snapshot), ...this.auditItems(audit)],
-      ['version', 'version', 'audit', 'audit'],
+      [this.versioned(env, previous), this.snapshotItem(env.tenant, snapshot), ...this.auditItems(audit), ...events.map((e) => this.eventItem(e))],
+      ['version', 'version', 'exists', ...events.map(() => 'exists' as const)],
     );
   }
 
@@ -324,11 +327,6 @@ export class DynamoStore implements Store {
   }
 
   // ---- audit
-  async auditHead(tenant: string): Promise<AuditHead | null> {
-    const r = await this.db.send(new GetCommand({ TableName: this.table, Key: keys.auditHead(tenant), ConsistentRead: true }));
-    return r.Item ? { seq: r.Item.seq as number, hash: r.Item.hash as string, at: r.Item.at as string } : null;
-  }
-
   async queryAudit(tenant: string, q: AuditQuery): Promise<Page<AuditEntry>> {
     const from = q.from ? new Date(q.from).toISOString() : '0';
     const to = q.to ? new Date(q.to).toISOString() : '~';
@@ -494,7 +492,16 @@ export class DynamoStore implements Store {
           reasons: ['exists'],
         };
       case 'audit':
-        return { items: this.auditItems(op.entry), reasons: ['audit', 'audit'] };
+        return { items: this.auditItems(op.entry), reasons: ['exists'] };
+      case 'event':
+        return { items: [this.eventItem(op.event)], reasons: ['exists'] };
+      case 'evidence': {
+        const e = op.evidence;
+        return {
+          items: [{ Put: { TableName: this.table, Item: { ...keys.evidence(tenant, op.owner, e.submittedAt, e.id), entity: 'Evidence', owner: op.owner, ...e }, ConditionExpression: 'attribute_not_exists(pk)' } }],
+          reasons: ['exists'],
+        };
+      }
     }
   }
 
@@ -674,12 +681,6 @@ export class DynamoStore implements Store {
   }
 
 
-  async putEvidence(tenant: string, owner: string, e: Evidence): Promise<void> {
-    await this.db.send(
-      new PutCommand({ TableName: this.table, Item: { ...keys.evidence(tenant, owner, e.submittedAt, e.id), entity: 'Evidence', owner, ...e }, ConditionExpression: 'attribute_not_exists(pk)' }),
-    );
-  }
-
   async listEvidence(tenant: string, owners: string[]): Promise<Evidence[]> {
     const all = await Promise.all(
       owners.map(async (owner) => {
@@ -836,8 +837,9 @@ export class DynamoStore implements Store {
     }
   }
 
-  async readAuditChain(tenant: string, limit: number, cursor?: string): Promise<Page<AuditEntry>> {
-    const k = keys.auditEntries(tenant);
+  // ---- the chain (stream consumer writes, verify reads)
+  async readChainLinks(tenant: string, limit: number, cursor?: string): Promise<Page<ChainLink>> {
+    const k = keys.chainLinks(tenant);
     return this.page(tenant, {
       KeyConditionExpression: 'pk = :pk AND begins_with(sk, :p)',
       ExpressionAttributeValues: { ':pk': k.pk, ':p': k.skPrefix },
@@ -847,7 +849,96 @@ export class DynamoStore implements Store {
     }, cursor);
   }
 
-  private async page<T>(tenant: string, input: Omit<QueryCommandInput, 'TableName'>, cursor?: string): Promise<Page<T>> {
+  async getAuditEntries(tenant: string, refs: string[]): Promise<Map<string, StoredEntry>> {
+    const out = new Map<string, StoredEntry>();
+    const items = await this.batchGet(refs.map((r) => keys.auditEntry(tenant, r)));
+    for (const item of items) {
+      const entry = strip<AuditEntry>(item)!;
+      const expected = this.auditIndex(entry);
+      const moved = Object.entries(expected).find(([k, v]) => item[k] !== v);
+      const ref = String(item.sk).slice(2);
+      const keyMismatch = ref !== entryRef(entry) ? 'its key does not match its time and id' : undefined;
+      out.set(ref, { entry, indexMismatch: keyMismatch ?? (moved ? `${moved[0]} is '${String(item[moved[0]])}'` : undefined) });
+    }
+    return out;
+  }
+
+  async auditRefs(tenant: string, limit: number, cursor?: string): Promise<Page<string>> {
+    const k = keys.auditEntries(tenant);
+    const page = await this.page<{ sk?: string }>(tenant, {
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :p)',
+      ExpressionAttributeValues: { ':pk': k.pk, ':p': k.skPrefix },
+      ExpressionAttributeNames: { '#pk': 'pk', '#sk': 'sk' },
+      ProjectionExpression: '#pk, #sk',
+      Limit: limit,
+    }, cursor, true);
+    return { items: page.items.map((i) => String(i.sk).slice(2)), nextCursor: page.nextCursor };
+  }
+
+  async chainHead(tenant: string): Promise<ChainHead | null> {
+    const r = await this.db.send(new GetCommand({ TableName: this.table, Key: keys.chainHead(tenant), ConsistentRead: true }));
+    return r.Item ? { seq: r.Item.seq as number, hash: r.Item.hash as string, at: r.Item.at as string, mac: r.Item.mac as string } : null;
+  }
+
+  async linkedRefs(tenant: string, refs: string[]): Promise<Set<string>> {
+    const items = await this.batchGet(refs.map((r) => keys.chainMarker(tenant, r)));
+    return new Set(items.map((i) => String(i.sk).slice(2)));
+  }
+
+  async appendLinks(tenant: string, previous: ChainHead | null, next: ChainHead, links: ChainLink[]): Promise<void> {
+    const head: TxItem = {
+      Put: {
+        TableName: this.table,
+        Item: { ...keys.chainHead(tenant), entity: 'ChainHead', ...next },
+        ...(previous
+          ? { ConditionExpression: '#seq = :seq AND #hash = :hash', ExpressionAttributeNames: { '#seq': 'seq', '#hash': 'hash' }, ExpressionAttributeValues: { ':seq': previous.seq, ':hash': previous.hash } }
+          : { ConditionExpression: 'attribute_not_exists(pk)' }),
+      },
+    };
+    const items: TxItem[] = [head];
+    for (const l of links) {
+      items.push({ Put: { TableName: this.table, Item: { ...keys.chainLink(tenant, l.seq), entity: 'ChainLink', ...l }, ConditionExpression: 'attribute_not_exists(pk)' } });
+      items.push({ Put: { TableName: this.table, Item: { ...keys.chainMarker(tenant, l.entry), entity: 'ChainMarker', seq: l.seq }, ConditionExpression: 'attribute_not_exists(pk)' } });
+    }
+    await this.transact(items, ['chain', ...links.flatMap(() => ['chain', 'exists'] as const)]);
+  }
+
+  async claimOnce(tenant: string, scope: string, id: string, ttlSeconds: number): Promise<boolean> {
+    try {
+      await this.db.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: { ...keys.once(tenant, scope, id), entity: 'Once', [TABLE.ttlAttribute]: Math.floor(Date.now() / 1000) + ttlSeconds },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+      return true;
+    } catch (err) {
+      if ((err as { name?: string }).name === 'ConditionalCheckFailedException') return false;
+      throw err;
+    }
+  }
+
+  async releaseOnce(tenant: string, scope: string, id: string): Promise<void> {
+    await this.db.send(new DeleteCommand({ TableName: this.table, Key: keys.once(tenant, scope, id) }));
+  }
+
+  /** BatchGetItem in chunks of 100, retrying unprocessed keys. */
+  private async batchGet(all: Key[]): Promise<Record<string, unknown>[]> {
+    const out: Record<string, unknown>[] = [];
+    for (let i = 0; i < all.length; i += 100) {
+      let pending: Key[] = all.slice(i, i + 100);
+      for (let attempt = 0; pending.length; attempt++) {
+        const r = await this.db.send(new BatchGetCommand({ RequestItems: { [this.table]: { Keys: pending, ConsistentRead: true } } }));
+        out.push(...((r.Responses?.[this.table] ?? []) as Record<string, unknown>[]));
+        pending = (r.UnprocessedKeys?.[this.table]?.Keys as Key[] | undefined) ?? [];
+        if (pending.length) await sleep(Math.min(1000, 20 * 2 ** attempt));
+      }
+    }
+    return out;
+  }
+
+  private async page<T>(tenant: string, input: Omit<QueryCommandInput, 'TableName'>, cursor?: string, raw = false): Promise<Page<T>> {
     const names = input.ExpressionAttributeNames;
     const start = decodeCursor(tenant, cursor);
     // A cursor continues the listing it came from: its partition key must be this query's.
@@ -872,6 +963,6 @@ export class DynamoStore implements Store {
       if (start && (err as { name?: string }).name === 'ValidationException') throw new ValidationFailed([{ path: 'cursor', message: 'is not a cursor this API returned' }]);
       throw err;
     }
-    return { items: (r.Items ?? []).map((i) => strip<T>(i)!), nextCursor: encodeCursor(r.LastEvaluatedKey) };
+    return { items: (r.Items ?? []).map((i) => (raw ? (i as T) : strip<T>(i)!)), nextCursor: encodeCursor(r.LastEvaluatedKey) };
   }
 }

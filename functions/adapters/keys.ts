@@ -14,10 +14,14 @@
  * | Snapshot          | T#t#SNAP#<env>                  | S#<seq 10 digits>     | get by env+seq; history newest first |
  * | TreeNode          | T#t#NODE#<sha256 address>       | N                     | batch get by address (immutable, shared by snapshots) |
  * | ItemId            | T#t#ITEMID#<uuid>               | I                     | item id → kind + key |
- * | AuditHead         | T#t#AUDIT                       | HEAD                  | chain head: seq + hash (the condition that serialises appends) |
- * | AuditEntry        | T#t#AUDIT                       | E#<at ISO>#<seq 12>   | chain in order; time range (at never decreases along the chain) |
- * |   by entity (gsi1)| T#t#AUDIT#E#<type>#<id>         | <at>#<seq>            | history of one entity |
- * |   by actor (gsi2) | T#t#AUDIT#A#<actor>             | <at>#<seq>            | what one person did |
+ * | AuditEntry        | T#t#AUDIT                       | E#<at ISO>#<id>       | a fact written with its change; time range, newest first |
+ * |   by entity (gsi1)| T#t#AUDIT#E#<type>#<id>         | <at>#<id>             | history of one entity |
+ * |   by actor (gsi2) | T#t#AUDIT#A#<actor>             | <at>#<id>             | what one person did |
+ * | ChainHead         | T#t#CHAIN                       | HEAD                  | end of the hash chain (stream consumer only) |
+ * | ChainLink         | T#t#CHAIN                       | L#<seq 12>            | the chain in order: entry ref, entry hash, prev hash, hash |
+ * | ChainMarker       | T#t#CHAIN                       | K#<at>#<id>           | "this entry is linked" (a redelivered entry is linked once) |
+ * | Event             | T#t#EVT#<id>                    | E                     | outbox: written with its change, relayed to the bus from the stream; expires by TTL |
+ * | Once              | T#t#ONCE#<scope>#<id>           | O                     | a consumer handled this event id (at-least-once delivery, once-only effect); TTL |
  * | Promotion         | T#t#PROMO#<id>                  | P                     | get by id |
  * |   by status (gsi1)| T#t#PROMO#S#<status>            | <requestedAt>#<id>    | newest first |
  * |   by target (gsi2)| T#t#PROMO#TGT#<env>             | <requestedAt>#<id>    | newest first |
@@ -51,6 +55,8 @@ export const TABLE = {
   partitionKey: 'pk',
   sortKey: 'sk',
   ttlAttribute: 'expiresAt',
+  /** the stream carries new images: its one consumer links audit entries and relays outbox events */
+  streamView: 'NEW_IMAGE',
   indexes: [
     { name: 'gsi1', partitionKey: 'gsi1pk', sortKey: 'gsi1sk' },
     { name: 'gsi2', partitionKey: 'gsi2pk', sortKey: 'gsi2sk' },
@@ -83,15 +89,17 @@ export const keys = {
   snapshots: (tenant: string, env: string) => ({ pk: `${t(tenant)}SNAP#${env}`, skPrefix: 'S#' }),
   node: (tenant: string, address: string): Key => ({ pk: `${t(tenant)}NODE#${address}`, sk: 'N' }),
   itemId: (tenant: string, id: string): Key => ({ pk: `${t(tenant)}ITEMID#${id}`, sk: 'I' }),
-  auditHead: (tenant: string): Key => ({ pk: `${t(tenant)}AUDIT`, sk: 'HEAD' }),
-  auditEntry: (tenant: string, at: string, seq: number) => ({
-    pk: `${t(tenant)}AUDIT`,
-    sk: `E#${at}#${pad(seq, 12)}`,
-  }),
+  /** `ref` = `<at>#<id>` (see domain/audit.ts entryRef) */
+  auditEntry: (tenant: string, ref: string): Key => ({ pk: `${t(tenant)}AUDIT`, sk: `E#${ref}` }),
   auditEntries: (tenant: string) => ({ pk: `${t(tenant)}AUDIT`, skPrefix: 'E#' }),
   auditByEntity: (tenant: string, type: string, id: string) => `${t(tenant)}AUDIT#E#${type}#${id}`,
   auditByActor: (tenant: string, actor: string) => `${t(tenant)}AUDIT#A#${actor}`,
-  auditIndexSort: (at: string, seq: number) => `${at}#${pad(seq, 12)}`,
+  chainHead: (tenant: string): Key => ({ pk: `${t(tenant)}CHAIN`, sk: 'HEAD' }),
+  chainLink: (tenant: string, seq: number): Key => ({ pk: `${t(tenant)}CHAIN`, sk: `L#${pad(seq, 12)}` }),
+  chainLinks: (tenant: string) => ({ pk: `${t(tenant)}CHAIN`, skPrefix: 'L#' }),
+  chainMarker: (tenant: string, ref: string): Key => ({ pk: `${t(tenant)}CHAIN`, sk: `K#${ref}` }),
+  event: (tenant: string, id: string): Key => ({ pk: `${t(tenant)}EVT#${id}`, sk: 'E' }),
+  once: (tenant: string, scope: string, id: string): Key => ({ pk: `${t(tenant)}ONCE#${scope}#${id}`, sk: 'O' }),
   promotion: (tenant: string, id: string): Key => ({ pk: `${t(tenant)}PROMO#${id}`, sk: 'P' }),
   promotionsByStatus: (tenant: string, status: string) => `${t(tenant)}PROMO#S#${status}`,
   promotionsByTarget: (tenant: string, env: string) => `${t(tenant)}PROMO#TGT#${env}`,

@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { runOnce } from '#domain/once';
 import { autoPromoteOn } from '#domain/promotion/auto';
 import { AUTO_PROMOTION_TRIGGERS, parseEventDetail } from '#domain/promotion/events';
 import { deps } from '../http/deps.ts';
@@ -8,6 +9,10 @@ const event = z.object({ 'detail-type': z.enum(AUTO_PROMOTION_TRIGGERS), detail:
 
 export const handler = async (raw: unknown) => {
   const e = event.parse(raw);
-  const checks = await autoPromoteOn(deps(), e['detail-type'], parseEventDetail(e['detail-type'], e.detail));
-  return { checks: checks.length, promoted: checks.filter((c) => c.promotionId).map((c) => c.promotionId) };
+  const detail = parseEventDetail(e['detail-type'], e.detail);
+  const d = deps();
+  // Delivery is at least once: the same event (same eventId) is evaluated once.
+  const run = await runOnce(d, String(detail.tenant), 'auto-promote', detail.eventId as string | undefined, () => autoPromoteOn(d, e['detail-type'], detail));
+  if (run.duplicate) return { duplicate: true, checks: 0, promoted: [] };
+  return { duplicate: false, checks: run.result.length, promoted: run.result.filter((c) => c.promotionId).map((c) => c.promotionId) };
 };

@@ -1,5 +1,6 @@
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import type { Deps, Events, Scheduler, Workflow } from '#domain/ports';
+import type { AuditAnchor, Deps, Events, Scheduler, Workflow } from '#domain/ports';
+import { anchorFromEnv } from '../adapters/kms-s3-anchor.ts';
 import { DynamoStore, documentClient } from '../adapters/dynamo-store.ts';
 import { EventBridgeEvents } from '../adapters/events.ts';
 import { sfnWorkflowFromEnv } from '../adapters/sfn-workflow.ts';
@@ -65,6 +66,7 @@ export function deps(): Deps {
       gates: lazy<Deps['gates']>(() => needOutbound().gates),
       registry: lazy<Deps['registry']>(() => needOutbound().registry),
       scheduler: lazy<Scheduler>(() => schedulerFromEnv()),
+      anchor: lazy<AuditAnchor>(() => anchorFromEnv()),
     };
   }
   return cached;

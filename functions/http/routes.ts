@@ -147,8 +147,8 @@ export function routeByKey(key: string): Route | undefined {
 
 export const HANDLERS = [...new Set([...ROUTES.map((r) => r.handler), FALLBACK_HANDLER])];
 
-/** Lambda entries that no route reaches: tasks of the state machines (statemachines/*.asl.json). */
-export const WORKFLOW_HANDLERS = ['promotion-step', 'schedule-fire', 'auto-promote'] as const;
+/** Lambda entries that no route reaches: tasks of the state machines (statemachines/*.asl.json), the scheduler's and the bus's targets, and the table's stream consumer. */
+export const WORKFLOW_HANDLERS = ['promotion-step', 'schedule-fire', 'auto-promote', 'stream'] as const;
 
 /** Every Lambda entry in functions/handlers/. */
 export const ALL_HANDLERS = [...HANDLERS, ...WORKFLOW_HANDLERS];

@@ -10,7 +10,7 @@ import { ALL_HANDLERS, FALLBACK_HANDLER, ROUTES, WORKFLOW_HANDLERS, routeKey } f
 import { createApp } from '../../infra/create-app.ts';
 import { REPO_ROOT } from '../../infra/function.ts';
 import { STATE_MACHINES, aslPath, placeholdersIn } from '../../infra/state-machines.ts';
-import { API_THROTTLE, EVENT_BUS_NAME, READ_ACTIONS, WRITE_ACTIONS, dataAccessOf, startsFlows, type StagelineStack } from '../../infra/stack.ts';
+import { API_THROTTLE, CHECKPOINT_RETENTION_DAYS, EVENT_BUS_NAME, READ_ACTIONS, WRITE_ACTIONS, dataAccessOf, startsFlows, type StagelineStack } from '../../infra/stack.ts';
 
 /** Bundling ~20 functions with esbuild dominates; the first synth takes tens of seconds. */
 const SYNTH_TIMEOUT = 180_000;
@@ -197,23 +197,50 @@ describe('functions', () => {
     for (const [name, id] of functionIds()) {
       const timeout = resources[id].Properties.Timeout;
       if (name === 'items-batch') expect(timeout).toBe(29);
-      else if (name === 'promotion-step') expect(timeout).toBe(60);
+      else if (name === 'promotion-step' || name === 'stream') expect(timeout).toBe(60);
       else expect(timeout, name).toBe(10);
     }
   });
 });
 
 describe('events', () => {
-  it('has the stageline bus; every function that writes gets EVENT_BUS_NAME and PutEvents on it, nothing else does', () => {
+  it('has the stageline bus; only the stream consumer (the outbox relay) gets EVENT_BUS_NAME and PutEvents on it', () => {
     const [busId, bus] = only('AWS::Events::EventBus');
     expect(bus.Properties.Name).toBe(EVENT_BUS_NAME);
     const resources = template.toJSON().Resources;
     for (const [name, id] of functionIds()) {
-      const writes = dataAccessOf(name) === 'write';
+      const writes = name === 'stream';
       expect(resources[id].Properties.Environment.Variables.EVENT_BUS_NAME, name).toEqual(writes ? { Ref: busId } : undefined);
       const putEvents = statementsOf(id).filter((s) => [s.Action].flat().includes('events:PutEvents'));
       expect(putEvents.map((s) => s.Resource), name).toEqual(writes ? [{ 'Fn::GetAtt': [busId, 'Arn'] }] : []);
     }
+  });
+});
+
+describe('the stream consumer: audit chain anchoring and the event outbox', () => {
+  it('reads the table stream through one filtered event source mapping with bisect, bounded retries and a DLQ', () => {
+    const [, table] = only('AWS::DynamoDB::Table');
+    expect(table.Properties.StreamSpecification).toEqual({ StreamViewType: 'NEW_IMAGE' });
+    const [, esm] = only('AWS::Lambda::EventSourceMapping');
+    expect(esm.Properties.FunctionName).toEqual({ Ref: functionIds().get('stream') });
+    expect(esm.Properties).toMatchObject({ BatchSize: 100, BisectBatchOnFunctionError: true, MaximumRetryAttempts: 10, StartingPosition: 'TRIM_HORIZON', DestinationConfig: { OnFailure: { Destination: expect.anything() } } });
+    const filter = JSON.parse(esm.Properties.FilterCriteria.Filters[0].Pattern);
+    expect(filter).toEqual({ eventName: ['INSERT'], dynamodb: { NewImage: { entity: { S: ['AuditEntry', 'Event'] } } } });
+  });
+
+  it('signs checkpoints with a KMS HMAC key only the consumer may use to sign, into an Object Lock (compliance) bucket', () => {
+    const [keyId, key] = only('AWS::KMS::Key');
+    expect(key.Properties).toMatchObject({ KeySpec: 'HMAC_256', KeyUsage: 'GENERATE_VERIFY_MAC' });
+    const bucket = Object.values(template.findResources('AWS::S3::Bucket')).find((b: any) => b.Properties.ObjectLockEnabled)! as Resource;
+    expect(bucket.Properties.ObjectLockConfiguration).toEqual({ ObjectLockEnabled: 'Enabled', Rule: { DefaultRetention: { Mode: 'COMPLIANCE', Days: CHECKPOINT_RETENTION_DAYS } } });
+    for (const [name, id] of functionIds()) {
+      const actions = actionsOf(id);
+      expect(actions.includes('kms:GenerateMac'), name).toBe(name === 'stream');
+      expect(actions.includes('kms:VerifyMac'), name).toBe(name === 'stream' || name === 'audit-verify');
+      expect(actions.includes('s3:PutObject'), name).toBe(name === 'stream');
+      expect(actions.some((a) => a.startsWith('s3:Delete')), name).toBe(false);
+    }
+    expect(keyId).toBeTruthy();
   });
 });
 
@@ -347,8 +374,9 @@ describe('auto-promotion and outbound guard', () => {
 
 describe('least privilege', () => {
   it('grants each function only the table access its routes need', () => {
+    const streamReads = ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator', 'dynamodb:ListStreams'];
     for (const [name, id] of functionIds()) {
-      const dynamo = actionsOf(id).filter((a) => a.startsWith('dynamodb:')).sort();
+      const dynamo = actionsOf(id).filter((a) => a.startsWith('dynamodb:') && !(name === 'stream' && streamReads.includes(a))).sort();
       const expected = { none: [], read: READ_ACTIONS, write: [...READ_ACTIONS, ...WRITE_ACTIONS] }[dataAccessOf(name)];
       expect(dynamo, name).toEqual([...expected].sort());
     }
@@ -362,7 +390,8 @@ describe('least privilege', () => {
   it('uses a "*" resource only for X-Ray (which has no resource-level permissions)', () => {
     for (const id of functionIds().values()) {
       for (const s of statementsOf(id)) {
-        if (s.Resource === '*') expect([s.Action].flat().every((a) => a.startsWith('xray:')), JSON.stringify(s)).toBe(true);
+        // dynamodb:ListStreams (the stream consumer's event source mapping) has no resource-level permissions either.
+        if (s.Resource === '*') expect([s.Action].flat().every((a) => a.startsWith('xray:') || a === 'dynamodb:ListStreams'), JSON.stringify(s)).toBe(true);
       }
     }
   });

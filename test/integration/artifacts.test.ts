@@ -152,6 +152,7 @@ describe('one promotion per target at a time', () => {
     expect((await waitFor(t, u.viewer, first.body.id, ['CANCELLED'])).error.message).toContain(`superseded by ${third.body.id}`);
     expect((await waitFor(t, u.viewer, third.body.id, ['COMPLETED', 'FAILED'])).status).toBe('COMPLETED');
     // Events are published right after the state change commits, so they may trail the status by a moment.
+    await t.stack.stream.idle();
     const events = () => t.stack.bus.published.filter((e) => [first.body.id, third.body.id].includes(e.detail.promotionId as string)).map((e) => e['detail-type']);
     await expect.poll(events).toEqual(expect.arrayContaining(['Promotion Requested', 'Promotion Cancelled', 'Promotion Completed']));
   });

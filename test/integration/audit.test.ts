@@ -1,7 +1,7 @@
 import { UpdateItemCommand, DeleteItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keys } from '../../functions/adapters/keys.ts';
-import { localClient } from '../../local/dynamodb.ts';
+import { localClient, localCredentials } from '../../local/dynamodb.ts';
 import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
 
 let t: TestStack;
@@ -36,10 +36,11 @@ describe('audit trail', () => {
       'environment.create',
     ]);
     const create = r.body.items.find((e: any) => e.action === 'config.create');
-    expect(create).toMatchObject({ actorName: expect.stringContaining('deployer@'), entityType: 'config', entityId: 'dev/a', reason: 'first value', before: expect.stringMatching(/^sha256:/), after: expect.stringMatching(/^sha256:/), seq: 4 });
+    expect(create).toMatchObject({ actorName: expect.stringContaining('deployer@'), entityType: 'config', entityId: 'dev/a', reason: 'first value', before: expect.stringMatching(/^sha256:/), after: expect.stringMatching(/^sha256:/), id: expect.any(String) });
     expect(create.before).not.toBe(create.after);
-    const seqs = r.body.items.map((e: any) => e.seq);
-    expect(seqs).toEqual([7, 6, 5, 4, 3, 2, 1]);
+    const ids = r.body.items.map((e: any) => `${e.at}#${e.id}`);
+    expect(new Set(ids).size).toBe(7);
+    expect([...ids].sort().reverse()).toEqual(ids);
   });
 
   it('filters by entity, actor and time range, with cursor pagination', async () => {
@@ -56,14 +57,14 @@ describe('audit trail', () => {
     const mid = all.body.items[3].at;
     const until = await t.call('GET', `/api/v1/audit?to=${encodeURIComponent(mid)}`, { token: u.viewer });
     expect(until.body.items.every((e: any) => e.at <= mid)).toBe(true);
-    const seen: number[] = [];
+    const seen: string[] = [];
     let cursor: string | undefined;
     do {
       const p = await t.call('GET', `/api/v1/audit?limit=3${cursor ? `&cursor=${cursor}` : ''}`, { token: u.viewer });
-      seen.push(...p.body.items.map((e: any) => e.seq));
+      seen.push(...p.body.items.map((e: any) => e.id));
       cursor = p.body.nextCursor;
     } while (cursor);
-    expect(seen).toEqual([7, 6, 5, 4, 3, 2, 1]);
+    expect(seen).toEqual(all.body.items.map((e: any) => e.id));
     expect((await t.call('GET', '/api/v1/audit?from=yesterday', { token: u.viewer })).status).toBe(400);
     expect((await t.call('GET', '/api/v1/audit?entityId=x', { token: u.viewer })).status).toBe(400);
   });
@@ -76,30 +77,86 @@ describe('audit trail', () => {
     }
   });
 
-  it('verify reports the first broken link when an entry is altered or removed behind the API', async () => {
+  const db = () => localClient(t.stack.dynamo.endpoint);
+  const entries = async (tenant: string) =>
+    (await db().send(new QueryCommand({ TableName: t.stack.tableName, KeyConditionExpression: 'pk = :pk AND begins_with(sk, :e)', ExpressionAttributeValues: { ':pk': { S: keys.auditEntries(tenant).pk }, ':e': { S: 'E#' } } }))).Items!;
+  const verify = async (token: string) => (await t.call('GET', '/api/v1/audit/verify', { token })).body;
+
+  it('links every entry off the write path, anchored by signed checkpoints outside the table', async () => {
+    const { u } = await activity();
+    await t.stack.stream.idle();
+    expect(await verify(u.viewer)).toMatchObject({ ok: true, checked: 7, headSeq: 7, pending: 0, checkpoints: { count: expect.any(Number), latestSeq: 7, forged: 0 } });
+  });
+
+  it('reports entries not linked yet as pending, never as broken', async () => {
+    const { u } = await activity();
+    await t.stack.stream.idle();
+    await t.stack.stream.stop();
+    try {
+      await t.call('POST', '/api/v1/environments/dev/configs', { token: u.deployer, body: { key: 'late', value: 1 } });
+      expect(await verify(u.viewer)).toMatchObject({ ok: true, checked: 7, pending: 1 });
+    } finally {
+      t.stack.stream.start();
+    }
+    await t.stack.stream.idle();
+    expect(await verify(u.viewer)).toMatchObject({ ok: true, checked: 8, pending: 0 });
+  });
+
+  it('verify reports the first broken link when an entry is altered, removed or re-indexed behind the API', async () => {
     const { tenant, u } = await activity();
-    expect((await t.call('GET', '/api/v1/audit/verify', { token: u.viewer })).body).toMatchObject({ ok: true, checked: 7, headSeq: 7 });
-    const db = localClient(t.stack.dynamo.endpoint);
-    const pk = keys.auditEntries(tenant).pk;
-    const rows = await db.send(new QueryCommand({ TableName: t.stack.tableName, KeyConditionExpression: 'pk = :pk AND begins_with(sk, :e)', ExpressionAttributeValues: { ':pk': { S: pk }, ':e': { S: 'E#' } } }));
-    const third = rows.Items![2]!;
-    await db.send(
-      new UpdateItemCommand({
-        TableName: t.stack.tableName,
-        Key: { pk: third.pk!, sk: third.sk! },
-        UpdateExpression: 'SET actorName = :m',
-        ExpressionAttributeValues: { ':m': { S: 'mallory@evil.example' } },
-      }),
-    );
-    const broken = await t.call('GET', '/api/v1/audit/verify', { token: u.viewer });
-    expect(broken.body).toMatchObject({ ok: false, checked: 2, firstBroken: { seq: 3, reason: expect.stringContaining('altered') } });
+    await t.stack.stream.idle();
+    const third = (await entries(tenant))[2]!;
+    await db().send(new UpdateItemCommand({ TableName: t.stack.tableName, Key: { pk: third.pk!, sk: third.sk! }, UpdateExpression: 'SET actorName = :m', ExpressionAttributeValues: { ':m': { S: 'mallory@evil.example' } } }));
+    expect(await verify(u.viewer)).toMatchObject({ ok: false, firstBroken: { reason: expect.stringContaining('altered') } });
 
     const { tenant: t2, u: u2 } = await activity();
-    const rows2 = await db.send(new QueryCommand({ TableName: t.stack.tableName, KeyConditionExpression: 'pk = :pk AND begins_with(sk, :e)', ExpressionAttributeValues: { ':pk': { S: keys.auditEntries(t2).pk }, ':e': { S: 'E#' } } }));
-    const last = rows2.Items![rows2.Items!.length - 1]!;
-    await db.send(new DeleteItemCommand({ TableName: t.stack.tableName, Key: { pk: last.pk!, sk: last.sk! } }));
-    const cut = await t.call('GET', '/api/v1/audit/verify', { token: u2.viewer });
-    expect(cut.body).toMatchObject({ ok: false, firstBroken: { seq: 7, reason: expect.stringContaining('removed') } });
-    db.destroy();
+    await t.stack.stream.idle();
+    const last = (await entries(t2)).at(-1)!;
+    await db().send(new DeleteItemCommand({ TableName: t.stack.tableName, Key: { pk: last.pk!, sk: last.sk! } }));
+    expect(await verify(u2.viewer)).toMatchObject({ ok: false, firstBroken: { reason: expect.stringContaining('removed') } });
+
+    // Hiding an entry from the "what did this person do" query by moving its index key.
+    const { tenant: t3, u: u3 } = await activity();
+    await t.stack.stream.idle();
+    const first = (await entries(t3))[0]!;
+    await db().send(new UpdateItemCommand({ TableName: t.stack.tableName, Key: { pk: first.pk!, sk: first.sk! }, UpdateExpression: 'SET gsi2pk = :m', ExpressionAttributeValues: { ':m': { S: `T#${t3}#AUDIT#A#nobody` } } }));
+    expect(await verify(u3.viewer)).toMatchObject({ ok: false, firstBroken: { reason: expect.stringContaining('re-indexed') } });
+  });
+
+  it('a chain rewritten or cut behind the API (links and head forged consistently) disagrees with the signed checkpoints', async () => {
+    const { tenant, u } = await activity();
+    await t.stack.stream.idle();
+    const { DynamoStore, documentClient } = await import('../../functions/adapters/dynamo-store.ts');
+    const doc = documentClient({ endpoint: t.stack.dynamo.endpoint, region: 'local', credentials: localCredentials });
+    const store = new DynamoStore(doc, t.stack.tableName);
+    // Forge entry 5, then re-link 5..7 with consistent hashes and move the head: the chain alone verifies again.
+    const links = (await store.readChainLinks(tenant, 100)).items;
+    const stored = await store.getAuditEntries(tenant, links.map((l) => l.entry));
+    const victim = stored.get(links[4]!.entry)!.entry;
+    const forged = { ...victim, actorName: 'mallory@evil.example' };
+    const { linkEntries } = await import('../../domain/audit.ts');
+    const relinked = linkEntries({ seq: 4, hash: links[3]!.hash }, [forged, ...links.slice(5).map((l) => stored.get(l.entry)!.entry)], new Date());
+    const { PutCommand, DeleteCommand } = await import('@aws-sdk/lib-dynamodb');
+    const victimItem = (await entries(tenant)).find((i) => i.sk!.S === `E#${links[4]!.entry}`)!;
+    await db().send(new UpdateItemCommand({ TableName: t.stack.tableName, Key: { pk: victimItem.pk!, sk: victimItem.sk! }, UpdateExpression: 'SET actorName = :m, gsi2pk = :g', ExpressionAttributeValues: { ':m': { S: forged.actorName }, ':g': { S: keys.auditByActor(tenant, forged.actorName) } } }));
+    for (const l of relinked.links) await doc.send(new PutCommand({ TableName: t.stack.tableName, Item: { ...keys.chainLink(tenant, l.seq), entity: 'ChainLink', ...l } }));
+    const head = (await store.chainHead(tenant))!;
+    await doc.send(new PutCommand({ TableName: t.stack.tableName, Item: { ...keys.chainHead(tenant), entity: 'ChainHead', ...head, hash: relinked.head.hash } }));
+    expect(await verify(u.viewer)).toMatchObject({ ok: false, firstBroken: { reason: expect.stringContaining('signed checkpoint') } });
+
+    // The consumer refuses to extend a head whose signature does not verify (it would otherwise sign the forgery).
+    await t.call('POST', '/api/v1/environments/dev/configs', { token: u.deployer, body: { key: 'after-forgery', value: 1 } });
+    await t.stack.stream.idle();
+    expect(t.stack.stream.deadLetters.map((d) => d.error)).toEqual([expect.stringContaining('does not carry a valid signature')]);
+
+    // Cutting the tail: drop the last two links and roll the head back to link 5 — the checkpoint at 7 says otherwise.
+    const { tenant: t2, u: u2 } = await activity();
+    await t.stack.stream.idle();
+    const l2 = (await store.readChainLinks(t2, 100)).items;
+    for (const l of l2.slice(5)) await doc.send(new DeleteCommand({ TableName: t.stack.tableName, Key: keys.chainLink(t2, l.seq) }));
+    const h2 = (await store.chainHead(t2))!;
+    await doc.send(new PutCommand({ TableName: t.stack.tableName, Item: { ...keys.chainHead(t2), entity: 'ChainHead', ...h2, seq: 5, hash: l2[4]!.hash } }));
+    expect(await verify(u2.viewer)).toMatchObject({ ok: false, headSeq: 5, firstBroken: { seq: 6, reason: expect.stringContaining('cut off') } });
+    doc.destroy();
   });
 });

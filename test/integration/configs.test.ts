@@ -106,6 +106,7 @@ describe('configs and feature flags', () => {
     expect(env.body).toMatchObject({ itemCount: n, snapshot: { seq: n } });
     const list = await t.call('GET', '/api/v1/environments/dev/configs?limit=100', { token: u.viewer });
     expect(list.body.items.map((i: any) => i.value).sort((a: number, b: number) => a - b)).toEqual([...Array(n).keys()]);
+    await t.stack.stream.idle();
     const verify = await t.call('GET', '/api/v1/audit/verify', { token: u.viewer });
     expect(verify.body).toMatchObject({ ok: true });
     const audit = await t.call('GET', '/api/v1/audit?entityType=config&limit=100', { token: u.viewer });

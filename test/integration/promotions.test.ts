@@ -139,6 +139,7 @@ describe('approvals', () => {
     const again = await t.call('POST', `/api/v1/promotions/${r.body.id}/approve`, { token: u.approver2, body: {} });
     expect(again.status).toBe(409);
     expect(again.body.error).toMatchObject({ code: 'TRANSITION_NOT_ALLOWED', status: 'REJECTED', allowedActions: [] });
+    await t.stack.stream.idle();
     expect(t.stack.bus.published.some((e) => e['detail-type'] === 'Promotion Rejected' && e.detail.promotionId === r.body.id)).toBe(true);
   });
 
@@ -187,6 +188,7 @@ describe('lifecycle rules', () => {
 
   it('dry-run returns the diff, gates and approvals needed, and writes nothing', async () => {
     const { u } = await tenantWithConfigs();
+    await t.stack.stream.idle();
     const auditBefore = await t.call('GET', '/api/v1/audit/verify', { token: u.viewer });
     const r = await t.call('POST', '/api/v1/config/promotions', {
       token: u.deployer,
@@ -195,6 +197,7 @@ describe('lifecycle rules', () => {
     expect(r.status).toBe(200);
     expect(r.body).toMatchObject({ dryRun: true, changes: [{ kind: 'config', key: 'query.timeout', action: 'add', to: '180s' }], approval: { required: false } });
     expect(r.body.gates.map((g: any) => g.gate)).toEqual(['policy_compliance', 'tests', 'security_scan', 'cost_analysis', 'performance_baseline']);
+    await t.stack.stream.idle();
     expect((await t.call('GET', '/api/v1/audit/verify', { token: u.viewer })).body).toEqual(auditBefore.body);
     expect((await t.call('GET', '/api/v1/promotions', { token: u.viewer })).body.items).toEqual([]);
   });

@@ -54,11 +54,13 @@ describe('protected environments and break-glass', () => {
     expect(r.status, JSON.stringify(r.body)).toBe(201);
     const audit = await t.call('GET', '/api/v1/audit?limit=5', { token: u.viewer });
     expect(audit.body.items[0]).toMatchObject({ action: 'breakglass.config.create', reason: 'break-glass: INC-4711 hotfix: pool exhausted' });
+    await t.stack.stream.idle();
     const event = t.stack.bus.published.find((e) => e['detail-type'] === 'Break Glass Used' && e.detail.tenant === tenant);
     expect(event?.detail).toMatchObject({ environment: 'production', guard: 'protected-environment', action: 'config.create', reason: 'INC-4711 hotfix: pool exhausted' });
     const status = await t.call('GET', '/api/v1/status', { token: u.viewer });
     const prod = status.body.environments.find((e: { name: string }) => e.name === 'production');
     expect(prod).toMatchObject({ protected: true, lastBreakGlass: { action: 'config.create', reason: 'INC-4711 hotfix: pool exhausted', guard: 'protected-environment' } });
+    await t.stack.stream.idle();
     expect((await t.call('GET', '/api/v1/audit/verify', { token: u.viewer })).body.ok).toBe(true);
   });
 

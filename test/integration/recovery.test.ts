@@ -68,6 +68,7 @@ describe('local restart', () => {
     const snaps = await second.call('GET', '/api/v1/environments/staging/snapshots', { token: u2.viewer });
     expect(snaps.body.items.map((s: any) => s.seq)).toEqual([2, 1, 0]);
     expect(snaps.body.items[1].digest).toBe(stagingAfterExecute.body.snapshot.digest);
+    await second.stack.stream.idle();
     expect((await second.call('GET', '/api/v1/audit/verify', { token: u2.viewer })).body.ok).toBe(true);
     await second.stop();
   });

@@ -27,6 +27,7 @@ describe('environment rollback with impact analysis', () => {
   it('dry-run reports what reverts, breaking changes, affected consumers, time and a recommendation; writes nothing', async () => {
     const { u } = await twoVersionsInStaging();
     await t.call('PUT', '/api/v1/artifacts/platform/consumers/orders', { token: u.deployer, body: { constraint: '^1.2.0' } });
+    await t.stack.stream.idle();
     const before = await t.call('GET', '/api/v1/audit/verify', { token: u.viewer });
     const dry = await t.call('POST', '/api/v1/environments/staging/rollback', { token: u.deployer, body: { artifact: 'platform', version: 'v1.2.2', dryRun: true } });
     expect(dry.status, JSON.stringify(dry.body)).toBe(200);
@@ -38,6 +39,7 @@ describe('environment rollback with impact analysis', () => {
       recommendation: 'RISKY',
     });
     expect(dry.body.impact.estimatedSeconds).toBeGreaterThanOrEqual(1);
+    await t.stack.stream.idle();
     expect((await t.call('GET', '/api/v1/audit/verify', { token: u.viewer })).body).toEqual(before.body);
   });
 

@@ -131,6 +131,7 @@ describe('seed 000: config promotions as written', () => {
       expect(created.body.status).toBe('PENDING');
       const done = await waitFor(t, u.viewer, created.body.id, ['EXPIRED']);
       expect(done.error.message).toMatch(/not validated before/);
+      await t.stack.stream.idle();
       expect(t.stack.bus.published.some((e) => e['detail-type'] === 'Promotion Expired' && e.detail.promotionId === created.body.id)).toBe(true);
     } finally {
       if (before === undefined) delete process.env.STAGELINE_PENDING_EXPIRY_HOURS;
@@ -237,6 +238,7 @@ describe('auto-promotion is evaluated by the system when its inputs change (no c
     const toProd = await find('production');
     expect(toProd).toMatchObject({ autoPromoted: true, sourceEnvironment: 'staging' });
     expect((await waitForToken(t, u.viewer, toProd.id)).status).toBe('AWAITING_APPROVAL');
+    await t.stack.stream.idle();
     expect(t.stack.bus.published.some((e) => e['detail-type'] === 'Evidence Added' && e.detail.tenant === tenant)).toBe(true);
   });
 

@@ -14,8 +14,10 @@ describe('npm start seeding', () => {
   it('seeds the demo tenant once: a second run changes nothing', async () => {
     await seedDemo(deps());
     const token = await t.stack.issuer.sign(DEMO_USERS.victor!);
+    await t.stack.stream.idle();
     const first = await t.call('GET', '/api/v1/audit/verify', { token });
     await seedDemo(deps());
+    await t.stack.stream.idle();
     const second = await t.call('GET', '/api/v1/audit/verify', { token });
     expect(second.body).toEqual(first.body);
     const envs = await t.call('GET', '/api/v1/environments', { token });

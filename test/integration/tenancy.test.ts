@@ -88,6 +88,7 @@ describe('tenant isolation, from the outside', () => {
     expect(after).toEqual(before);
     const still = await t.call('GET', `/api/v1/environments/dev/configs/${cfg.body.id}`, { token: a.viewer });
     expect(still.body.value).toBe('A-SECRET-VALUE');
+    await t.stack.stream.idle();
     expect((await t.call('GET', '/api/v1/audit/verify', { token: a.viewer })).body.ok).toBe(true);
   });
 });

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { chainEntry, verifyChain, type AuditDraft } from '../../domain/audit.ts';
-import type { AuditEntry } from '../../domain/model.ts';
+import { auditEntry, checkCheckpoints, entryRef, linkEntries, verifyChain, type AuditDraft, type StoredEntry } from '../../domain/audit.ts';
+import type { AuditEntry, ChainLink, Checkpoint } from '../../domain/model.ts';
 
 const draft = (i: number): AuditDraft => ({
   actor: `u${i % 3}`,
@@ -13,50 +13,78 @@ const draft = (i: number): AuditDraft => ({
   after: `sha256:${i + 1}`,
 });
 
-function chain(n: number, times: number[]): AuditEntry[] {
-  const out: AuditEntry[] = [];
-  for (let i = 0; i < n; i++) {
-    const prev = out[out.length - 1];
-    out.push(chainEntry('t1', prev ? { seq: prev.seq, hash: prev.hash, at: prev.at } : null, draft(i), new Date(times[i % times.length]!)));
-  }
-  return out;
+function chain(n: number): { entries: AuditEntry[]; links: ChainLink[]; stored: Map<string, StoredEntry> } {
+  const entries = Array.from({ length: n }, (_, i) => auditEntry('t1', draft(i), new Date(1e12 + i * 1000)));
+  // linked in two batches, as the stream consumer would
+  const first = linkEntries(null, entries.slice(0, Math.ceil(n / 2)), new Date());
+  const second = linkEntries(first.head, entries.slice(Math.ceil(n / 2)), new Date());
+  const stored = new Map(entries.map((e) => [entryRef(e), { entry: e }]));
+  return { entries, links: [...first.links, ...second.links], stored };
 }
 
-describe('audit hash chain', () => {
-  it('verifies an untouched chain, and time never goes backwards along it', () => {
+describe('audit hash chain (linked off the write path)', () => {
+  it('verifies an untouched chain of entries linked in batches', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 40 }), fc.array(fc.integer({ min: 0, max: 4e12 }), { minLength: 1, maxLength: 10 }), (n, times) => {
-        const entries = chain(n, times);
-        expect(verifyChain(entries)).toMatchObject({ ok: true, checked: n });
-        for (let i = 1; i < entries.length; i++) expect(entries[i]!.at >= entries[i - 1]!.at).toBe(true);
+      fc.property(fc.integer({ min: 1, max: 40 }), (n) => {
+        const { links, stored } = chain(n);
+        expect(verifyChain(links, stored)).toMatchObject({ ok: true, checked: n, head: { seq: n } });
       }),
     );
+  });
+
+  it('entry ids are unique and sort by time', () => {
+    const a = auditEntry('t', draft(1), new Date(1e12));
+    const b = auditEntry('t', draft(1), new Date(1e12));
+    const c = auditEntry('t', draft(1), new Date(1e12 + 1));
+    expect(a.id).not.toBe(b.id);
+    expect(entryRef(c) > entryRef(a) && entryRef(c) > entryRef(b)).toBe(true);
   });
 
   it('reports the first altered entry', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 2, max: 30 }), fc.nat(), fc.constantFrom('actor', 'action', 'after', 'at', 'reason'), (n, pick, field) => {
-        const entries = chain(n, [1e12]);
+      fc.property(fc.integer({ min: 2, max: 30 }), fc.nat(), fc.constantFrom('actor', 'action', 'after', 'reason', 'entityId'), (n, pick, field) => {
+        const { entries, links, stored } = chain(n);
         const i = pick % n;
-        const tampered = entries.map((e, j) => (j === i ? { ...e, [field]: 'forged' } : e));
-        const r = verifyChain(tampered);
+        const e = entries[i]!;
+        stored.set(entryRef(e), { entry: { ...e, [field]: 'forged' } });
+        const r = verifyChain(links, stored);
         expect(r.ok).toBe(false);
-        expect(r.firstBroken?.seq).toBe(i + 1);
+        expect(r.firstBroken).toMatchObject({ seq: i + 1, reason: expect.stringContaining('altered') });
       }),
     );
   });
 
-  it('reports a removed entry', () => {
-    const entries = chain(10, [1e12]);
-    const r = verifyChain([...entries.slice(0, 4), ...entries.slice(5)]);
-    expect(r).toMatchObject({ ok: false, firstBroken: { seq: 5 } });
+  it('reports a removed entry, a removed link, a re-indexed entry, and a re-hashed link', () => {
+    const { entries, links, stored } = chain(10);
+    const gone = new Map(stored);
+    gone.delete(entryRef(entries[4]!));
+    expect(verifyChain(links, gone)).toMatchObject({ ok: false, firstBroken: { seq: 5, reason: expect.stringContaining('removed') } });
+    expect(verifyChain([...links.slice(0, 4), ...links.slice(5)], stored)).toMatchObject({ ok: false, firstBroken: { seq: 5 } });
+    const hidden = new Map(stored);
+    hidden.set(entryRef(entries[2]!), { entry: entries[2]!, indexMismatch: "gsi2pk is 'T#t1#AUDIT#A#nobody'" });
+    expect(verifyChain(links, hidden)).toMatchObject({ ok: false, firstBroken: { seq: 3, reason: expect.stringContaining('re-indexed') } });
+    // Re-linking from entry 3 with a forged entry is consistent in itself: only the checkpoints catch it (below).
+    const forged = { ...entries[2]!, actorName: 'mallory' };
+    const relinked = linkEntries({ seq: 2, hash: links[1]!.hash }, [forged, ...entries.slice(3)], new Date());
+    const forgedStore = new Map(stored);
+    forgedStore.set(entryRef(forged), { entry: forged });
+    expect(verifyChain([...links.slice(0, 2), ...relinked.links], forgedStore)).toMatchObject({ ok: true });
   });
 
-  it('reports an entry whose hash was recomputed after tampering (the next link breaks)', () => {
-    const entries = chain(6, [1e12]);
-    const { hash: _h, ...body } = { ...entries[2]!, actorName: 'mallory' };
-    const rehashed = chainEntry('t1', { seq: entries[1]!.seq, hash: entries[1]!.hash, at: entries[1]!.at }, { ...body }, new Date(body.at));
-    const r = verifyChain([...entries.slice(0, 2), rehashed, ...entries.slice(3)]);
-    expect(r).toMatchObject({ ok: false, firstBroken: { seq: 4 } });
+  it('checkpoints catch a re-written chain and a cut tail, and ignore forged checkpoints', async () => {
+    const { entries, links } = chain(10);
+    const hashAt = new Map(links.map((l) => [l.seq, l.hash]));
+    const cp = (seq: number, hash: string, mac = 'good'): Checkpoint => ({ tenant: 't1', seq, hash, at: '2026-01-01T00:00:00Z', mac });
+    const macValid = async (c: Checkpoint) => c.mac === 'good';
+    const genuine = [cp(5, links[4]!.hash), cp(10, links[9]!.hash)];
+    expect(await checkCheckpoints(genuine, hashAt, 10, macValid)).toMatchObject({ ok: true, count: 2, latestSeq: 10, forged: 0 });
+    // re-chained from entry 7: the links disagree with the checkpoint at 10
+    const relinked = linkEntries({ seq: 6, hash: links[5]!.hash }, [{ ...entries[6]!, actorName: 'mallory' }, ...entries.slice(7)], new Date());
+    const rewritten = new Map([...hashAt, ...relinked.links.map((l) => [l.seq, l.hash] as const)]);
+    expect(await checkCheckpoints(genuine, rewritten, 10, macValid)).toMatchObject({ ok: false, firstBroken: { seq: 6, reason: expect.stringContaining('between entries 6 and 10') } });
+    // tail cut to 8 links
+    expect(await checkCheckpoints(genuine, new Map([...hashAt].filter(([s]) => s <= 8)), 8, macValid)).toMatchObject({ ok: false, firstBroken: { seq: 9, reason: expect.stringContaining('cut off') } });
+    // a forged checkpoint that disagrees is not believed
+    expect(await checkCheckpoints([...genuine, cp(7, 'f'.repeat(64), 'bad')], hashAt, 10, macValid)).toMatchObject({ ok: true, forged: 1 });
   });
 });

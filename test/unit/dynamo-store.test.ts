@@ -2,7 +2,7 @@ import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand, DynamoDBDocumentClient, GetCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
-import { chainEntry } from '../../domain/audit.ts';
+import { auditEntry } from '../../domain/audit.ts';
 import { EMPTY_ROOTS } from '../../domain/environments.ts';
 import { ValidationFailed } from '../../domain/errors.ts';
 import type { Environment, Snapshot } from '../../domain/model.ts';
@@ -25,22 +25,23 @@ const snapshot: Snapshot = {
   environment: 'dev', seq: 4, digest: 'sha256:y', roots: EMPTY_ROOTS, parentSeq: 3, itemCount: 0,
   createdAt: '2026-01-01T00:00:00Z', createdBy: 'a', change: { action: 'set', keys: [], count: 0 },
 };
-const audit = chainEntry('acme', { seq: 9, hash: 'h9', at: '2026-01-01T00:00:00Z' }, {
+const audit = auditEntry('acme', {
   actor: 'u', actorName: 'u@x', action: 'config.update', entityType: 'config', entityId: 'dev/k', before: 'a', after: 'b',
 }, new Date('2026-01-02T00:00:00Z'));
 
 describe('DynamoStore (aws-sdk-client-mock)', () => {
-  it('commits a snapshot as one transaction: env conditioned on its version, snapshot and audit entry never overwritten, head conditioned on the chain', async () => {
+  it('commits a snapshot as one transaction: env conditioned on its version, snapshot, audit entry and outbox event never overwritten, no tenant-wide item', async () => {
     ddb.on(TransactWriteCommand).resolves({});
-    await store().commitSnapshot({ ...env, version: 5 }, env, snapshot, audit);
+    const event = { id: 'e1', type: 'Break Glass Used', tenant: 'acme', detail: { tenant: 'acme', environment: 'dev', guard: 'protected-environment', action: 'config.update', actor: 'u@x', reason: 'hotfix', at: '2026-01-02T00:00:00Z' } };
+    await store().commitSnapshot({ ...env, version: 5 }, env, snapshot, audit, [event]);
     const calls = ddb.commandCalls(TransactWriteCommand);
     expect(calls).toHaveLength(1);
     const items = calls[0]!.args[0].input.TransactItems!;
     expect(items).toHaveLength(4);
     expect(items[0]!.Put).toMatchObject({ Item: { pk: 'T#acme#ENV', sk: 'ENV#dev', version: 5 }, ConditionExpression: '#v = :v', ExpressionAttributeValues: { ':v': 4 } });
     expect(items[1]!.Put).toMatchObject({ Item: { pk: 'T#acme#SNAP#dev', sk: 'S#0000000004' }, ConditionExpression: 'attribute_not_exists(pk)' });
-    expect(items[2]!.Put).toMatchObject({ Item: { pk: 'T#acme#AUDIT', sk: 'HEAD', seq: 10 }, ExpressionAttributeValues: { ':prev': 9, ':prevHash': 'h9' } });
-    expect(items[3]!.Put).toMatchObject({ Item: { pk: 'T#acme#AUDIT', gsi1pk: 'T#acme#AUDIT#E#config#dev/k', gsi2pk: 'T#acme#AUDIT#A#u@x' }, ConditionExpression: 'attribute_not_exists(pk)' });
+    expect(items[2]!.Put).toMatchObject({ Item: { pk: 'T#acme#AUDIT', sk: `E#${audit.at}#${audit.id}`, gsi1pk: 'T#acme#AUDIT#E#config#dev/k', gsi2pk: 'T#acme#AUDIT#A#u@x' }, ConditionExpression: 'attribute_not_exists(pk)' });
+    expect(items[3]!.Put).toMatchObject({ Item: { pk: 'T#acme#EVT#e1', sk: 'E', entity: 'Event', type: 'Break Glass Used' }, ConditionExpression: 'attribute_not_exists(pk)' });
     for (const i of items) expect(String(i.Put!.Item!.pk).startsWith('T#acme#')).toBe(true);
   });
 
@@ -49,10 +50,10 @@ describe('DynamoStore (aws-sdk-client-mock)', () => {
       new TransactionCanceledException({
         message: 'cancelled',
         $metadata: {},
-        CancellationReasons: [{ Code: 'None' }, { Code: 'None' }, { Code: 'ConditionalCheckFailed' }, { Code: 'None' }],
+        CancellationReasons: [{ Code: 'ConditionalCheckFailed' }, { Code: 'None' }, { Code: 'None' }],
       }),
     );
-    await expect(store().commitSnapshot(env, env, snapshot, audit)).rejects.toSatisfy((e) => e instanceof WriteConflict && e.reason === 'audit');
+    await expect(store().commitSnapshot(env, env, snapshot, audit)).rejects.toSatisfy((e) => e instanceof WriteConflict && e.reason === 'version');
   });
 
   it('retries unprocessed keys when reading trie nodes', async () => {
@@ -70,8 +71,8 @@ describe('DynamoStore (aws-sdk-client-mock)', () => {
   it('refuses a cursor that points into another tenant', async () => {
     ddb.on(QueryCommand).resolves({ Items: [] });
     const foreign = Buffer.from(JSON.stringify({ pk: 'T#globex#AUDIT', sk: 'E#x' })).toString('base64url');
-    await expect(store().readAuditChain('acme', 10, foreign)).rejects.toBeInstanceOf(ValidationFailed);
-    await expect(store().readAuditChain('acme', 10, 'not-base64-json')).rejects.toBeInstanceOf(ValidationFailed);
+    await expect(store().readChainLinks('acme', 10, foreign)).rejects.toBeInstanceOf(ValidationFailed);
+    await expect(store().readChainLinks('acme', 10, 'not-base64-json')).rejects.toBeInstanceOf(ValidationFailed);
     expect(ddb.commandCalls(QueryCommand)).toHaveLength(0);
   });
 

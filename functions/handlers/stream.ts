@@ -1,0 +1,49 @@
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { linkAuditEntries } from '#domain/audit-log';
+import type { AuditEntry } from '#domain/model';
+import type { DomainEvent } from '#domain/ports';
+import { strip } from '../adapters/dynamo-store.ts';
+import { deps } from '../http/deps.ts';
+
+/**
+ * The one consumer of the table's stream (DynamoDB Streams on AWS, DynamoDB
+ * Local's own stream locally). It sees only inserted audit entries and outbox
+ * events (STREAM_FILTER, the event source mapping's filter in CDK and the
+ * local poller's), and:
+ * - relays outbox events to the bus (each carries its stable id: at-least-once
+ *   delivery, consumers de-duplicate), so an event is published if and only if
+ *   its change committed, however the writer crashed afterwards;
+ * - links audit entries into each tenant's hash chain and signs a checkpoint
+ *   outside the table (domain/audit-log.ts) — off the write path, so writers
+ *   never contend on a tenant-wide item.
+ * A failure throws: the batch is retried (split in halves on AWS) and what still
+ * fails lands in the consumer's DLQ.
+ */
+export const STREAM_FILTER = { eventName: ['INSERT'], entity: ['AuditEntry', 'Event'] } as const;
+
+export interface StreamRecord {
+  eventName?: string;
+  dynamodb?: { NewImage?: Record<string, unknown> };
+}
+
+export const handler = async (event: { Records: StreamRecord[] }) => {
+  const d = deps();
+  const audit = new Map<string, AuditEntry[]>();
+  const events: DomainEvent[] = [];
+  for (const r of event.Records) {
+    if (r.eventName !== 'INSERT' || !r.dynamodb?.NewImage) continue;
+    const item = unmarshall(r.dynamodb.NewImage as Record<string, AttributeValue>);
+    if (item.entity === 'AuditEntry') {
+      const e = strip<AuditEntry>(item)!;
+      audit.set(e.tenant, [...(audit.get(e.tenant) ?? []), e]);
+    } else if (item.entity === 'Event') {
+      events.push({ id: item.id, type: item.type, tenant: item.tenant, detail: item.detail });
+    }
+  }
+  // Events first: a notification never waits on the audit chain.
+  if (events.length) await d.events.publish(events);
+  let linked = 0;
+  for (const [tenant, entries] of audit) linked += (await linkAuditEntries(d, tenant, entries)).linked;
+  return { relayed: events.length, linked };
+};

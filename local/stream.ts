@@ -1,0 +1,201 @@
+import { writeFileSync, existsSync, readFileSync } from 'node:fs';
+import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
+import { DescribeStreamCommand, DynamoDBStreamsClient, GetRecordsCommand, GetShardIteratorCommand, type Shard } from '@aws-sdk/client-dynamodb-streams';
+import { STREAM_FILTER, type StreamRecord } from '../functions/handlers/stream.ts';
+import { localClient, localCredentials } from './dynamodb.ts';
+
+export interface StreamPollerOptions {
+  endpoint: string;
+  tableName: string;
+  /** the Lambda handler the event source mapping invokes on AWS */
+  handler: (event: { Records: StreamRecord[] }) => Promise<unknown>;
+  /** remembers how far each shard was read (npm start); without it a restart reads from the oldest record kept */
+  positionFile?: string;
+  idleMs?: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const MAX_ATTEMPTS = 4;
+
+/** The event source mapping's filter: inserted audit entries and outbox events. */
+function wanted(r: StreamRecord): boolean {
+  const entity = (r.dynamodb?.NewImage as { entity?: { S?: string } } | undefined)?.entity?.S;
+  return (STREAM_FILTER.eventName as readonly string[]).includes(r.eventName ?? '') && (STREAM_FILTER.entity as readonly string[]).includes(entity ?? '');
+}
+
+/**
+ * The local stand-in for the Lambda event source mapping: reads DynamoDB
+ * Local's own stream (its Streams API), shard by shard and in order, applies
+ * the same filter, and invokes the same handler with batches of up to 100
+ * records. A batch that fails is retried (the position does not move), so
+ * delivery is at least once, as on AWS.
+ */
+export class LocalStreamPoller {
+  private readonly client: DynamoDBStreamsClient;
+  private running = false;
+  private loop: Promise<void> | null = null;
+  private readonly positions: Record<string, string>;
+  private readonly iterators = new Map<string, string>();
+  private readonly closed = new Set<string>();
+  private passes = 0;
+  private lastPassBusy = true;
+  private readonly attempts = new Map<string, number>();
+  failures = 0;
+  /** records given up on after MAX_ATTEMPTS (the on-failure destination, an SQS DLQ, on AWS) */
+  readonly deadLetters: { record: StreamRecord; error: string }[] = [];
+
+  constructor(private readonly opts: StreamPollerOptions) {
+    this.client = new DynamoDBStreamsClient({ endpoint: opts.endpoint, region: 'local', credentials: localCredentials });
+    this.positions = opts.positionFile && existsSync(opts.positionFile) ? (JSON.parse(readFileSync(opts.positionFile, 'utf8')) as Record<string, string>) : {};
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    await this.loop;
+  }
+
+  /** Resolves once a full pass that started after this call found nothing to deliver. */
+  async idle(timeoutMs = 30_000): Promise<void> {
+    const from = this.passes;
+    const until = Date.now() + timeoutMs;
+    while (this.passes < from + 2 || this.lastPassBusy) {
+      if (Date.now() > until) throw new Error('the local stream consumer did not become idle');
+      await sleep(10);
+    }
+  }
+
+  private async streamArn(): Promise<string> {
+    const db = localClient(this.opts.endpoint);
+    try {
+      const t = await db.send(new DescribeTableCommand({ TableName: this.opts.tableName }));
+      const arn = t.Table?.LatestStreamArn;
+      if (!arn) throw new Error(`table ${this.opts.tableName} has no stream`);
+      return arn;
+    } finally {
+      db.destroy();
+    }
+  }
+
+  private async shards(arn: string): Promise<Shard[]> {
+    const out: Shard[] = [];
+    let start: string | undefined;
+    do {
+      const r = await this.client.send(new DescribeStreamCommand({ StreamArn: arn, ExclusiveStartShardId: start }));
+      out.push(...(r.StreamDescription?.Shards ?? []));
+      start = r.StreamDescription?.LastEvaluatedShardId;
+    } while (start);
+    return out;
+  }
+
+  private async run(): Promise<void> {
+    let arn: string | null = null;
+    let shards: Shard[] = [];
+    let described = 0;
+    while (this.running) {
+      let busy = false;
+      try {
+        arn ??= await this.streamArn();
+        if (Date.now() - described > 2000 || shards.every((s) => this.closed.has(s.ShardId!))) {
+          shards = await this.shards(arn);
+          described = Date.now();
+        }
+        const ids = new Set(shards.map((s) => s.ShardId!));
+        for (const shard of shards) {
+          const id = shard.ShardId!;
+          if (this.closed.has(id)) continue;
+          // A child shard is read after its parent, so a key's records stay in order.
+          if (shard.ParentShardId && ids.has(shard.ParentShardId) && !this.closed.has(shard.ParentShardId)) continue;
+          busy = (await this.pollShard(arn, id)) || busy;
+        }
+      } catch (err) {
+        this.failures++;
+        busy = true;
+        if (this.running) console.error(JSON.stringify({ level: 'error', msg: 'local stream consumer failed; retrying the batch', error: String(err) }));
+        await sleep(200);
+      }
+      this.lastPassBusy = busy;
+      this.passes++;
+      if (!busy) await sleep(this.opts.idleMs ?? 100);
+    }
+  }
+
+  /**
+   * Delivers a batch. As the mapping on AWS (bisect on error, bounded retries, on-failure
+   * destination): a failed batch is retried record by record, and a record that still fails
+   * after MAX_ATTEMPTS goes to the dead letters, so one poisoned record never blocks its shard.
+   */
+  private async deliver(shardId: string, first: string, batch: StreamRecord[]): Promise<void> {
+    const key = `${shardId}:${first}`;
+    try {
+      await this.opts.handler({ Records: batch });
+      this.attempts.delete(key);
+      return;
+    } catch (err) {
+      const n = (this.attempts.get(key) ?? 0) + 1;
+      this.attempts.set(key, n);
+      if (n < MAX_ATTEMPTS) throw err;
+    }
+    this.attempts.delete(key);
+    for (const record of batch) {
+      let error: unknown;
+      for (let i = 0; i < MAX_ATTEMPTS; i++) {
+        try {
+          await this.opts.handler({ Records: [record] });
+          error = undefined;
+          break;
+        } catch (err) {
+          error = err;
+          await sleep(50 * 2 ** i);
+        }
+      }
+      if (error !== undefined) {
+        this.deadLetters.push({ record, error: String(error) });
+        console.error(JSON.stringify({ level: 'error', msg: 'stream record sent to the dead letters after retries', error: String(error) }));
+      }
+    }
+  }
+
+  /** Reads one batch of a shard; true if it delivered records. After any failure the shard is re-opened from its last delivered position. */
+  private async pollShard(arn: string, shardId: string): Promise<boolean> {
+    try {
+      return await this.readShard(arn, shardId);
+    } catch (err) {
+      this.iterators.delete(shardId);
+      // The position is older than what the stream keeps (24 h): start from the oldest record kept.
+      if ((err as { name?: string }).name === 'TrimmedDataAccessException') delete this.positions[shardId];
+      throw err;
+    }
+  }
+
+  private async readShard(arn: string, shardId: string): Promise<boolean> {
+    let iterator = this.iterators.get(shardId);
+    if (!iterator) {
+      const after = this.positions[shardId];
+      const r = await this.client.send(
+        new GetShardIteratorCommand(after ? { StreamArn: arn, ShardId: shardId, ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', SequenceNumber: after } : { StreamArn: arn, ShardId: shardId, ShardIteratorType: 'TRIM_HORIZON' }),
+      );
+      iterator = r.ShardIterator!;
+    }
+    const r = await this.client.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 100 }));
+    const records = r.Records ?? [];
+    const batch = (records as StreamRecord[]).filter(wanted);
+    // Throws on failure: the iterator is not advanced, so the same records come again.
+    if (batch.length) await this.deliver(shardId, records[0]!.dynamodb!.SequenceNumber!, batch);
+    if (records.length) {
+      this.positions[shardId] = records[records.length - 1]!.dynamodb!.SequenceNumber!;
+      if (this.opts.positionFile) writeFileSync(this.opts.positionFile, JSON.stringify(this.positions));
+    }
+    if (r.NextShardIterator) this.iterators.set(shardId, r.NextShardIterator);
+    else {
+      this.iterators.delete(shardId);
+      this.closed.add(shardId);
+    }
+    return batch.length > 0;
+  }
+}
