@@ -8,7 +8,7 @@ import type { Ctx, Deps, DomainEvent } from './ports.ts';
 import { newEvent } from './promotion/events.ts';
 import { breakGlass, isProtected, type BreakGlassUse } from './break-glass.ts';
 import { lineOf } from './promotion/policy.ts';
-import { retryOnConflict } from './retry.ts';
+import { retryOnConflict, serialised } from './retry.ts';
 import type { BatchItems, CreateItem, UpdateItem } from './schemas.ts';
 import { applyChanges, listPage, lookup, memoSource, NodeSink, type NodeSource, type StoredEntry } from './tree.ts';
 
@@ -105,8 +105,24 @@ async function commit(
  * a rollback; a direct write passes only as an admin break-glass with a reason (domain/break-glass.ts).
  */
 export async function guardProtected(deps: Deps, ctx: Ctx, env: Environment, action: string): Promise<BreakGlassUse | null> {
-  if (!isProtected(env, lineOf(await deps.store.listEnvironments(env.tenant)))) return null;
+  if (!isProtected(env, await lineFor(deps, ctx, env.tenant))) return null;
   return breakGlass(ctx, 'protected-environment', action, `'${env.name}' is a protected environment: it changes only through a promotion or a rollback`, deps.clock());
+}
+
+/** A write that moves an environment's head: queued per environment in this process, retried on conflict with others. */
+function headWrite<T>(tenant: string, env: string, step: () => Promise<T>): Promise<T> {
+  return serialised(`${tenant}/${env}`, () => retryOnConflict(step));
+}
+
+/** The line of environments, read once per request: retries of a write re-read only the environment itself. */
+const lines = new WeakMap<Ctx, Promise<Environment[]>>();
+function lineFor(deps: Deps, ctx: Ctx, tenant: string): Promise<Environment[]> {
+  let line = lines.get(ctx);
+  if (!line) {
+    line = deps.store.listEnvironments(tenant).then(lineOf);
+    lines.set(ctx, line);
+  }
+  return line;
 }
 
 /** Tells notifications (and operators) that glass was broken: an outbox event committed with the change. */
@@ -134,9 +150,10 @@ export async function createItem(deps: Deps, ctx: Ctx, kind: ItemKind, envName: 
   requireRole(ctx.principal, 'deployer');
   const { tenant, name: by } = ctx.principal;
   let created!: StoredEntry;
-  await retryOnConflict(async () => {
+  // Trie nodes are immutable: a retry re-reads only the environment head and the nodes it has not seen.
+  const source = memoSource(deps.store.nodes(tenant));
+  await headWrite(tenant, envName, async () => {
     const env = await loadEnv(deps, tenant, envName);
-    const source = memoSource(deps.store.nodes(tenant));
     const existing = (await lookup(source, env.head.roots[kind], [input.key])).get(input.key);
     if (existing) {
       throw new AlreadyExists(`${kind} '${input.key}' already exists in '${envName}' (id ${existing.i}); change it with PUT`, { id: existing.i });
@@ -167,9 +184,10 @@ export async function updateItem(deps: Deps, ctx: Ctx, kind: ItemKind, envName: 
   requireRole(ctx.principal, 'deployer');
   const { tenant, name: by } = ctx.principal;
   const key = await resolveId(deps, ctx, kind, envName, id);
-  return retryOnConflict(async () => {
+  // Trie nodes are immutable: a retry re-reads only the environment head and the nodes it has not seen.
+  const source = memoSource(deps.store.nodes(tenant));
+  return headWrite(tenant, envName, async () => {
     const env = await loadEnv(deps, tenant, envName);
-    const source = memoSource(deps.store.nodes(tenant));
     const current = (await lookup(source, env.head.roots[kind], [key])).get(key);
     if (!current) throw new ItemNotFound(kind, id, envName);
     if (input.version !== undefined && input.version !== current.n) {
@@ -203,9 +221,10 @@ export async function deleteItem(
   requireRole(ctx.principal, 'deployer');
   const { tenant } = ctx.principal;
   const key = await resolveId(deps, ctx, kind, envName, id);
-  await retryOnConflict(async () => {
+  // Trie nodes are immutable: a retry re-reads only the environment head and the nodes it has not seen.
+  const source = memoSource(deps.store.nodes(tenant));
+  await headWrite(tenant, envName, async () => {
     const env = await loadEnv(deps, tenant, envName);
-    const source = memoSource(deps.store.nodes(tenant));
     const current = (await lookup(source, env.head.roots[kind], [key])).get(key);
     if (!current) throw new ItemNotFound(kind, id, envName);
     if (opts.version !== undefined && opts.version !== current.n) {
@@ -260,9 +279,10 @@ export async function batchItems(deps: Deps, ctx: Ctx, envName: string, input: B
   if (dupes.length) {
     throw new ValidationFailed(dupes.map((d) => ({ path: `items.${d.i}`, message: `'${d.id}' appears more than once` })));
   }
-  return retryOnConflict(async () => {
+  // Trie nodes are immutable: a retry re-reads only the environment head and the nodes it has not seen.
+  const source = memoSource(deps.store.nodes(tenant));
+  return headWrite(tenant, envName, async () => {
     const env = await loadEnv(deps, tenant, envName);
-    const source = memoSource(deps.store.nodes(tenant));
     const now = deps.clock().toISOString();
     const result: BatchResult = { environment: envName, snapshot: { seq: env.head.seq, digest: env.head.digest }, created: 0, updated: 0, deleted: 0, unchanged: 0, notFound: 0 };
     const changes: Change[] = [];

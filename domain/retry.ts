@@ -1,24 +1,52 @@
 import { ConcurrentModification } from './errors.ts';
 import { WriteConflict } from './ports.ts';
 
-const MAX_ATTEMPTS = 25;
+/**
+ * How long a write keeps trying before it answers 409 with Retry-After: inside
+ * the API functions' 10 s timeout, with room for the response. Tunable for
+ * tests and benchmarks with STAGELINE_RETRY_BUDGET_MS.
+ */
+const budgetMs = () => Number(process.env.STAGELINE_RETRY_BUDGET_MS ?? 7000);
 
 /**
  * Runs a read-decide-write step until its conditional write wins. Every attempt
- * re-reads, so a lost race that turns into a real conflict (stale version, name
- * taken) surfaces as that domain error on the next attempt.
+ * re-reads (only what the step reads: for a config write, the environment head,
+ * then the changed trie path from shared, immutable nodes), so a lost race that
+ * turns into a real conflict (stale version, name taken) surfaces as that domain
+ * error on the next attempt. Retries are bounded by time, not by a small count,
+ * with full-jitter backoff so a burst of writers on one environment spreads out.
  */
 export async function retryOnConflict<T>(step: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + budgetMs();
   for (let attempt = 1; ; attempt++) {
     try {
       return await step();
     } catch (err) {
       if (!(err instanceof WriteConflict)) throw err;
-      if (attempt >= MAX_ATTEMPTS) {
-        throw new ConcurrentModification('Too many concurrent changes to the same data; retry the request');
+      const wait = Math.random() * Math.min(250, 5 * 2 ** Math.min(attempt, 6));
+      if (Date.now() + wait > deadline) {
+        throw new ConcurrentModification(`Too many concurrent changes to the same data for ${Math.round(budgetMs() / 1000)} s (${attempt} attempts); retry after the Retry-After delay`);
       }
-      // Full jitter keeps a burst of writers on one tenant from colliding in lockstep.
-      await new Promise((r) => setTimeout(r, Math.random() * Math.min(400, 10 * 2 ** Math.min(attempt, 6))));
+      await new Promise((r) => setTimeout(r, wait));
     }
   }
+}
+
+const queues = new Map<string, Promise<unknown>>();
+
+/**
+ * Runs writes to the same key (an environment head) one after another within
+ * this process, so concurrent requests served by one process queue instead of
+ * colliding and retrying; writers in other processes (other Lambda instances)
+ * still meet at the conditional write, and retryOnConflict settles those.
+ */
+export function serialised<T>(key: string, work: () => Promise<T>): Promise<T> {
+  const prev = queues.get(key) ?? Promise.resolve();
+  const run = prev.then(work, work);
+  const tail = run.catch(() => undefined);
+  queues.set(key, tail);
+  void tail.then(() => {
+    if (queues.get(key) === tail) queues.delete(key);
+  });
+  return run;
 }

@@ -48,6 +48,7 @@ export function errorResponse(err: unknown, requestId?: string): HttpResult {
     console.error(JSON.stringify({ level: 'error', requestId, error: String(err), stack: (err as Error)?.stack }));
     return json(500, { error: { code: 'INTERNAL', message: 'Internal error; quote the request id when reporting it', requestId } });
   }
-  const headers: Record<string, string> = err instanceof E.MethodNotAllowed ? { allow: err.allowed.join(', ') } : {};
+  const headers: Record<string, string> =
+    err instanceof E.MethodNotAllowed ? { allow: err.allowed.join(', ') } : err instanceof E.ConcurrentModification ? { 'retry-after': '1' } : {};
   return json(hit[1], { error: { code: err.code, message: err.message, ...(err.details ?? {}) } }, headers);
 }
