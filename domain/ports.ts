@@ -1,6 +1,7 @@
 import type { AuditQuery } from './schemas.ts';
 import type { AuditEntry, ChainHead, ChainLink, Checkpoint, Environment, ItemKind, Page, Snapshot } from './model.ts';
 import type { StoredEntry } from './audit.ts';
+import type { NotificationSettings } from './notify/settings.ts';
 import type { NodeSource, TreeNode } from './tree.ts';
 import type { Approval, ArtifactPointer, ArtifactVersion, Deployment, Evidence, Promotion, Rule } from './promotion/model.ts';
 import type { WebhookGate, WebhookOutcome } from './promotion/gates.ts';
@@ -136,6 +137,68 @@ export interface Store {
   claimOnce(tenant: string, scope: string, id: string, ttlSeconds: number): Promise<boolean>;
   /** Gives a claim back (the work failed and should run again on redelivery). */
   releaseOnce(tenant: string, scope: string, id: string): Promise<void>;
+
+  // ---- notifications (secrets sealed at rest like webhook gate secrets)
+  getNotificationSettings(tenant: string, scope: string): Promise<NotificationSettings | null>;
+  putNotificationSettings(settings: NotificationSettings, expectedVersion: number | null, audit: AuditEntry): Promise<void>;
+  putReviewLink(link: ReviewLink): Promise<void>;
+  getReviewLink(tenant: string, hash: string): Promise<ReviewLink | null>;
+  /** Marks a link used (single use): false if it was used already. */
+  useReviewLink(tenant: string, hash: string, at: string, action: string): Promise<boolean>;
+  recordDelivery(tenant: string, promotionId: string, delivery: Delivery): Promise<void>;
+  listDeliveries(tenant: string, promotionId: string): Promise<Delivery[]>;
+}
+
+/** A signed approve/reject link: the table keeps only the token's hash, bound to everything the link may do. */
+export interface ReviewLink {
+  tenant: string;
+  /** sha256 of the token (the token itself is only in the message) */
+  hash: string;
+  promotionId: string;
+  approver: { id: string; email: string };
+  actions: ('approve' | 'reject')[];
+  /** the release the link was sent for: a link for an older release is refused */
+  releaseDigest: string;
+  /** never later than the approval window (named apart from the table's TTL attribute) */
+  validUntil: string;
+  createdAt: string;
+  usedAt?: string;
+  usedFor?: string;
+}
+
+/** One attempt to deliver a notification, shown on the promotion. */
+export interface Delivery {
+  channel: 'slack' | 'email';
+  /** the Slack channel or the recipient */
+  target: string;
+  kind: string;
+  status: 'sent' | 'failed';
+  at: string;
+  error?: string;
+  eventId: string;
+}
+
+/** Who the users are (Cognito on AWS, the local token issuer locally): approvers to notify, and who a link or a Slack user acts as. */
+export interface DirectoryUser {
+  /** the subject id, lower case (as principals carry it) */
+  id: string;
+  email: string;
+  tenant: string;
+  groups: string[];
+}
+
+export interface Directory {
+  /** users of the tenant in any of these groups */
+  members(tenant: string, groups: string[]): Promise<DirectoryUser[]>;
+  byEmail(tenant: string, email: string): Promise<DirectoryUser | null>;
+}
+
+/** The delivery channels (only the notifier has them). */
+export interface Channels {
+  /** Posts a Slack message to an incoming webhook (SSRF-guarded); throws with a short reason. */
+  slack(webhook: string, message: Record<string, unknown>): Promise<void>;
+  /** Sends an email (SES v2 on AWS, the local mail catcher under npm start). */
+  email(message: { to: string; subject: string; html: string; text: string }): Promise<void>;
 }
 
 /**
@@ -172,6 +235,11 @@ export interface Deps {
   registry: RegistrySync;
   scheduler: Scheduler;
   anchor: AuditAnchor;
+  /** the notifier's and the review page's (absent elsewhere) */
+  directory?: Directory;
+  channels?: Channels;
+  /** public base URL of the API (review links point at it) */
+  publicUrl?: string;
 }
 
 /** What a schedule carries: a promotion to resume, or an auto-promotion check whose time-based condition comes due. */

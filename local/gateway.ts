@@ -99,8 +99,8 @@ export interface GatewayOptions {
   ready?: () => boolean;
   /** browser origins allowed by CORS (default: any) */
   allowedOrigins?: string[];
-  /** extra static responses (the dashboard) */
-  extra?: (req: IncomingMessage, url: URL) => { status: number; type: string; body: string } | null;
+  /** local-only pages and stand-ins outside the route table (the /dev/outbox page, the Slack webhook stand-in) */
+  extra?: (method: string, url: URL, body: Buffer) => Promise<{ status: number; type: string; body: string; headers?: Record<string, string> } | null>;
 }
 
 export interface Gateway {
@@ -151,11 +151,11 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       } catch {
         return send(400, { message: 'Bad Request: the path has a malformed percent-escape', requestId }, { 'x-request-id': requestId });
       }
-      const extra = opts.extra?.(req, url);
-      if (extra) return send(extra.status, extra.body, { 'content-type': extra.type });
       const method = (req.method ?? 'GET').toUpperCase();
       const body = await readBody(req);
       if (body === 'too-large') return send(413, { message: 'Request Entity Too Large' });
+      const extra = await opts.extra?.(method, url, body);
+      if (extra) return send(extra.status, extra.body, { 'content-type': extra.type, ...(extra.headers ?? {}) });
       const match = matchRoute(method, url.pathname);
       const route: Route | null = match.kind === 'route' ? match.route : null;
       let authorizer: Record<string, unknown> | undefined;

@@ -42,7 +42,11 @@ export class LocalIssuer {
     return new LocalIssuer(privateJwk, { keys: [publicJwk] }, issuer, audience);
   }
 
+  /** told about every user a token is signed for (the local directory) */
+  onSign?: (user: DemoUser) => void;
+
   async sign(user: DemoUser, opts: { expiresIn?: string; audience?: string; issuer?: string } = {}): Promise<string> {
+    this.onSign?.(user);
     const key = await importJWK(this.privateJwk, 'ES256');
     return new SignJWT({ email: user.email, 'custom:tenant_id': user.tenant, 'cognito:groups': user.groups, token_use: 'id' })
       .setProtectedHeader({ alg: 'ES256', kid: this.privateJwk.kid })

@@ -2,10 +2,11 @@ import type { Principal } from '#domain/auth';
 import { createEnvironment } from '#domain/environments';
 import { batchItems } from '#domain/items';
 import type { Deps } from '#domain/ports';
+import { putNotificationSettings, notificationSettingsBody } from '#domain/notify/settings';
 import { createEnvironment as envSchema, batchItems as batchSchema } from '#domain/schemas';
 
 /** Seeds the demo tenant through the domain (audited like any change). Safe to run on every start. */
-export async function seedDemo(deps: Deps, tenant = 'acme'): Promise<void> {
+export async function seedDemo(deps: Deps, tenant = 'acme', opts: { publicUrl?: string } = {}): Promise<void> {
   // Production is protected: the demo's starting state is written as an admin break-glass, audited as such.
   const ctx = { principal: { tenant, id: 'seed', name: 'seed@stageline.local', roles: ['admin'], kind: 'machine' } satisfies Principal, breakGlassReason: 'demo seed' };
   const line = [
@@ -46,5 +47,14 @@ export async function seedDemo(deps: Deps, tenant = 'acme'): Promise<void> {
   for (const [env, set] of Object.entries(sets)) {
     // Unchanged items are skipped, so a re-run writes nothing.
     await batchItems(deps, ctx, env, batchSchema.parse({ set, reason: 'demo seed' }));
+  }
+  // Notifications (seed 003's shape): Slack to the local webhook stand-in, email to ops and to every eligible approver.
+  if (opts.publicUrl && !(await deps.store.getNotificationSettings(tenant, 'tenant'))) {
+    await putNotificationSettings(
+      deps,
+      ctx,
+      'tenant',
+      notificationSettingsBody.parse({ slack: { webhook: `${opts.publicUrl}/dev/slack/platform-ops`, channels: ['#platform-ops'] }, email: { recipients: ['ops@acme.example'], approvers: true } }),
+    );
   }
 }

@@ -17,6 +17,11 @@ import { FileAnchor } from './file-anchor.ts';
 import { LocalStreamPoller } from './stream.ts';
 import { handler as streamConsumer } from '../functions/handlers/stream.ts';
 import { tmpdir } from 'node:os';
+import { LocalOutbox } from './outbox.ts';
+import { LocalDirectory } from './directory.ts';
+import { handler as notifier } from '../functions/handlers/notifier.ts';
+import { NOTIFY_ON } from '../domain/notify/notifier.ts';
+import { postToSlack } from '../functions/adapters/channels.ts';
 
 /**
  * The whole local stack in one process: DynamoDB Local, the table, the token
@@ -34,6 +39,9 @@ export interface LocalStack {
   scheduler: LocalScheduler;
   /** the table's stream consumer (audit chain + event outbox); `idle()` waits until it caught up */
   stream: LocalStreamPoller;
+  /** what the notifier sent: the mail catcher and the Slack webhook stand-in (/dev/outbox) */
+  outbox: LocalOutbox;
+  directory: LocalDirectory;
   stop(): Promise<void>;
 }
 
@@ -115,11 +123,19 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     file: opts.journalFile ? opts.journalFile.replace(/\.json$/, '') + '.schedules.json' : opts.dataDir ? join(opts.dataDir, 'schedules.json') : undefined,
     retryDelayMs: opts.timeScale ? Math.max(20, 1000 * opts.timeScale) : 1000,
   });
+  // Notifications: the same notifier behind the same bus rule; email goes to the local mail catcher,
+  // Slack to whatever webhook the tenant configured (the demo: the gateway's /dev/slack stand-in).
+  bus.addRule({ source: [EVENT_SOURCE], 'detail-type': [...NOTIFY_ON] }, async (e) => {
+    await notifier(e);
+  });
+  const outbox = new LocalOutbox(opts.dataDir ? join(opts.dataDir, 'outbox.jsonl') : undefined);
+  const directory = new LocalDirectory();
   // The audit anchor: a signing key and an append-only checkpoint file outside the table.
   const anchorDir = opts.dataDir ?? join(tmpdir(), `stageline-${tableName}`);
   mkdirSync(anchorDir, { recursive: true });
   const anchor = new FileAnchor(join(anchorDir, 'audit.key'), join(anchorDir, 'audit-checkpoints.jsonl'));
-  resetDeps({ ...base, workflow, events: bus, scheduler, anchor });
+  const local = { ...base, workflow, events: bus, scheduler, anchor, directory, channels: { slack: postToSlack, email: outbox.email } };
+  resetDeps(local);
   // The table's one stream consumer, as the event source mapping runs it on AWS.
   const stream = new LocalStreamPoller({
     endpoint: dynamo.endpoint,
@@ -131,7 +147,11 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   workflow.resume();
   scheduler.resume();
   const issuer = await LocalIssuer.create({ file: opts.dataDir ? join(opts.dataDir, 'issuer.json') : undefined });
-  const gateway = await startGateway({ port: opts.port, issuer, iam, ready: opts.ready });
+  // The issuer is the identity provider: whoever it signs a token for is in the directory.
+  issuer.onSign = (u) => directory.add(u);
+  const gateway = await startGateway({ port: opts.port, issuer, iam, ready: opts.ready, extra: (method, url, body) => outbox.handle(method, url, body) });
+  // Review links in notifications point at this gateway.
+  local.publicUrl = gateway.url;
   return {
     gateway,
     dynamo,
@@ -142,6 +162,8 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     bus,
     scheduler,
     stream,
+    outbox,
+    directory,
     async stop() {
       scheduler.stop();
       await workflow.stop();

@@ -13,7 +13,7 @@ const dynamoPort = process.env.DYNAMODB_PORT ? Number(process.env.DYNAMODB_PORT)
 // Readiness means seeded: /health (and every route) answers 503 until the demo tenant and tokens exist.
 let ready = false;
 const stack = await startLocalStack({ dataDir, port, dynamoPort, ready: () => ready });
-await seedDemo(deps());
+await seedDemo(deps(), 'acme', { publicUrl: stack.gateway.url });
 const tokens: Record<string, string> = {};
 for (const [name, user] of Object.entries(DEMO_USERS)) tokens[name] = await stack.issuer.sign(user);
 // Tokens and the pipeline's secret key: readable by this user only.

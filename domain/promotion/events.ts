@@ -22,6 +22,7 @@ export const EVENT_TYPES = [
   'Break Glass Used',
   'Evidence Added',
   'Deployment Recorded',
+  'Approval Reminder',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 

@@ -444,6 +444,8 @@ export async function promotionDetail(deps: Deps, p: Promotion) {
       separationOfDuties: p.policy.separationOfDuties,
       expiresAt: deadline ? deadline.toISOString() : null,
     },
+    // Each notification delivery: where, whether it left, and why not.
+    notifications: (await deps.store.listDeliveries(p.tenant, p.id)).map((n) => ({ channel: n.channel, target: n.target, kind: n.kind, status: n.status, at: n.at, ...(n.error ? { error: n.error } : {}) })),
   };
 }
 

@@ -17,7 +17,8 @@ import type { AuditEntry, ChainHead, ChainLink, Environment, ItemKind, Page, Sna
 import { entryRef, type StoredEntry } from '#domain/audit';
 import { parseEventDetail } from '#domain/promotion/events';
 import { secretBox, type SecretBox } from './secret-box.ts';
-import { WriteConflict, type DomainEvent, type Store } from '#domain/ports';
+import { WriteConflict, type Delivery, type DomainEvent, type ReviewLink, type Store } from '#domain/ports';
+import type { NotificationSettings } from '#domain/notify/settings';
 import type { AuditQuery } from '#domain/schemas';
 import type { NodeSource, TreeNode } from '#domain/tree';
 import { isTerminal } from '#domain/promotion/lifecycle';
@@ -921,6 +922,61 @@ export class DynamoStore implements Store {
 
   async releaseOnce(tenant: string, scope: string, id: string): Promise<void> {
     await this.db.send(new DeleteCommand({ TableName: this.table, Key: keys.once(tenant, scope, id) }));
+  }
+
+  // ---- notifications
+  async getNotificationSettings(tenant: string, scope: string): Promise<NotificationSettings | null> {
+    await this.ready();
+    const r = await this.db.send(new GetCommand({ TableName: this.table, Key: keys.notifySettings(tenant, scope), ConsistentRead: true }));
+    const s = strip<NotificationSettings>(r.Item);
+    const box = this.box;
+    if (!s?.slack || !box) return s;
+    return { ...s, slack: { ...s.slack, webhook: box.open(s.slack.webhook), ...(s.slack.signingSecret ? { signingSecret: box.open(s.slack.signingSecret) } : {}) } };
+  }
+
+  async putNotificationSettings(settings: NotificationSettings, expectedVersion: number | null, audit: AuditEntry): Promise<void> {
+    await this.ready();
+    const box = this.box;
+    // The webhook URL is a credential (its path is the secret) and so is the signing secret: sealed at rest.
+    const slack = settings.slack && box ? { ...settings.slack, webhook: box.seal(settings.slack.webhook), ...(settings.slack.signingSecret ? { signingSecret: box.seal(settings.slack.signingSecret) } : {}) } : settings.slack;
+    await this.transact([this.put({ ...keys.notifySettings(settings.tenant, settings.scope), entity: 'NotifySettings', ...settings, slack }, expectedVersion), ...this.auditItems(audit)], [expectedVersion === null ? 'exists' : 'version', 'exists']);
+  }
+
+  async putReviewLink(link: ReviewLink): Promise<void> {
+    const expires = Math.floor(new Date(link.validUntil).getTime() / 1000) + 7 * 86400;
+    await this.db.send(new PutCommand({ TableName: this.table, Item: { ...keys.reviewLink(link.tenant, link.hash), entity: 'ReviewLink', ...link, [TABLE.ttlAttribute]: expires }, ConditionExpression: 'attribute_not_exists(pk)' }));
+  }
+
+  async getReviewLink(tenant: string, hash: string): Promise<ReviewLink | null> {
+    const r = await this.db.send(new GetCommand({ TableName: this.table, Key: keys.reviewLink(tenant, hash), ConsistentRead: true }));
+    return strip<ReviewLink>(r.Item);
+  }
+
+  async useReviewLink(tenant: string, hash: string, at: string, action: string): Promise<boolean> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: keys.reviewLink(tenant, hash),
+          UpdateExpression: 'SET usedAt = :at, usedFor = :a',
+          ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(usedAt)',
+          ExpressionAttributeValues: { ':at': at, ':a': action },
+        }),
+      );
+      return true;
+    } catch (err) {
+      if ((err as { name?: string }).name === 'ConditionalCheckFailedException') return false;
+      throw err;
+    }
+  }
+
+  async recordDelivery(tenant: string, promotionId: string, d: Delivery): Promise<void> {
+    await this.db.send(new PutCommand({ TableName: this.table, Item: { ...keys.delivery(tenant, promotionId, d.at, `${d.channel}#${d.target}#${d.eventId}`), entity: 'Delivery', ...d } }));
+  }
+
+  async listDeliveries(tenant: string, promotionId: string): Promise<Delivery[]> {
+    const k = keys.deliveries(tenant, promotionId);
+    return this.queryAll<Delivery>(k.pk, k.skPrefix, true);
   }
 
   /** BatchGetItem in chunks of 100, retrying unprocessed keys. */

@@ -22,6 +22,9 @@
  * | ChainMarker       | T#t#CHAIN                       | K#<at>#<id>           | "this entry is linked" (a redelivered entry is linked once) |
  * | Event             | T#t#EVT#<id>                    | E                     | outbox: written with its change, relayed to the bus from the stream; expires by TTL |
  * | Once              | T#t#ONCE#<scope>#<id>           | O                     | a consumer handled this event id (at-least-once delivery, once-only effect); TTL |
+ * | NotifySettings    | T#t#NOTIFY                      | S#<scope>             | where notifications go: tenant-wide ('tenant') or per environment |
+ * | ReviewLink        | T#t#LINK#<sha256 of token>      | L                     | a signed approve/reject link, single use; TTL after expiry |
+ * | Delivery          | T#t#PROMO#<id>                  | N#<at>#<n>            | each notification delivery attempt of a promotion |
  * | Promotion         | T#t#PROMO#<id>                  | P                     | get by id |
  * |   by status (gsi1)| T#t#PROMO#S#<status>            | <requestedAt>#<id>    | newest first |
  * |   by target (gsi2)| T#t#PROMO#TGT#<env>             | <requestedAt>#<id>    | newest first |
@@ -100,6 +103,10 @@ export const keys = {
   chainMarker: (tenant: string, ref: string): Key => ({ pk: `${t(tenant)}CHAIN`, sk: `K#${ref}` }),
   event: (tenant: string, id: string): Key => ({ pk: `${t(tenant)}EVT#${id}`, sk: 'E' }),
   once: (tenant: string, scope: string, id: string): Key => ({ pk: `${t(tenant)}ONCE#${scope}#${id}`, sk: 'O' }),
+  notifySettings: (tenant: string, scope: string): Key => ({ pk: `${t(tenant)}NOTIFY`, sk: `S#${scope}` }),
+  reviewLink: (tenant: string, hash: string): Key => ({ pk: `${t(tenant)}LINK#${hash}`, sk: 'L' }),
+  delivery: (tenant: string, promotionId: string, at: string, n: string): Key => ({ pk: `${t(tenant)}PROMO#${promotionId}`, sk: `N#${at}#${n}` }),
+  deliveries: (tenant: string, promotionId: string) => ({ pk: `${t(tenant)}PROMO#${promotionId}`, skPrefix: 'N#' }),
   promotion: (tenant: string, id: string): Key => ({ pk: `${t(tenant)}PROMO#${id}`, sk: 'P' }),
   promotionsByStatus: (tenant: string, status: string) => `${t(tenant)}PROMO#S#${status}`,
   promotionsByTarget: (tenant: string, env: string) => `${t(tenant)}PROMO#TGT#${env}`,

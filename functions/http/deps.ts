@@ -27,8 +27,18 @@ function needOutbound(): Outbound {
   return (outbound ??= makeOutbound());
 }
 
+type Notify = Pick<Deps, 'directory' | 'channels'>;
+let makeNotify: (() => Notify) | undefined;
+
+/** The notifier (directory + channels) and the review/Slack handlers (directory) register what they use; nothing else bundles it. */
+export function registerNotify(make: () => Notify): void {
+  makeNotify = make;
+  // The local stack brings its own directory and channels.
+  if (cached && !cached.directory) Object.assign(cached, make());
+}
+
 /** Builds an adapter on first use: read-only functions never construct (or need config for) it. */
-function lazy<T extends object>(make: () => T): T {
+export function lazy<T extends object>(make: () => T): T {
   let inst: T | undefined;
   return new Proxy({} as T, {
     get: (_t, prop) => {
@@ -67,6 +77,8 @@ export function deps(): Deps {
       registry: lazy<Deps['registry']>(() => needOutbound().registry),
       scheduler: lazy<Scheduler>(() => schedulerFromEnv()),
       anchor: lazy<AuditAnchor>(() => anchorFromEnv()),
+      publicUrl: process.env.PUBLIC_URL,
+      ...(makeNotify ? makeNotify() : {}),
     };
   }
   return cached;

@@ -17,7 +17,7 @@ export interface Route {
   role: Role | null;
   summary: string;
   /** static values the handler reads for this route */
-  context?: { kind?: 'config' | 'flag'; subject?: 'config' };
+  context?: { kind?: 'config' | 'flag'; subject?: 'config'; scope?: 'tenant' | 'environment' };
 }
 
 const v1 = '/api/v1';
@@ -97,6 +97,13 @@ export const ROUTES: Route[] = [
   { method: 'GET', path: `${v1}/artifacts/{name}/consumers`, handler: 'consumers-list', auth: 'jwt', role: 'viewer', summary: 'Pinned consumers of an artifact' },
   { method: 'PUT', path: `${v1}/artifacts/{name}/consumers/{consumer}`, handler: 'consumers-put', auth: 'jwt', role: 'deployer', summary: 'Register or change a consumer version constraint' },
   { method: 'POST', path: `${v1}/artifacts/{name}/versions/{version}/evidence`, handler: 'artifacts-evidence', auth: 'jwt', role: 'deployer', summary: 'Attach evidence to a release' },
+  { method: 'GET', path: `${v1}/notifications`, handler: 'notifications-get', auth: 'jwt', role: 'viewer', summary: 'Where notifications go, tenant-wide (secrets never shown)', context: { scope: 'tenant' } },
+  { method: 'PUT', path: `${v1}/notifications`, handler: 'notifications-put', auth: 'jwt', role: 'admin', summary: "Set tenant-wide notifications (seed 003's slack/email shape)", context: { scope: 'tenant' } },
+  { method: 'GET', path: `${v1}/environments/{env}/notifications`, handler: 'notifications-get', auth: 'jwt', role: 'viewer', summary: 'Notifications for promotions into this environment', context: { scope: 'environment' } },
+  { method: 'PUT', path: `${v1}/environments/{env}/notifications`, handler: 'notifications-put', auth: 'jwt', role: 'admin', summary: 'Set notifications for promotions into this environment (overrides the tenant-wide ones)', context: { scope: 'environment' } },
+  { method: 'GET', path: '/review/{tenant}/{token}', handler: 'review', auth: 'none', role: null, summary: 'Signed approve/reject link: the review page (never acts)' },
+  { method: 'POST', path: '/review/{tenant}/{token}', handler: 'review', auth: 'none', role: null, summary: 'Signed approve/reject link: approve, or reject with a reason (single use)' },
+  { method: 'POST', path: `${v1}/slack/actions/{tenant}`, handler: 'slack-actions', auth: 'none', role: null, summary: "Slack interactivity: Approve/Reject buttons (verified by the Slack app's signing secret)" },
 ];
 
 /**
@@ -148,7 +155,7 @@ export function routeByKey(key: string): Route | undefined {
 export const HANDLERS = [...new Set([...ROUTES.map((r) => r.handler), FALLBACK_HANDLER])];
 
 /** Lambda entries that no route reaches: tasks of the state machines (statemachines/*.asl.json), the scheduler's and the bus's targets, and the table's stream consumer. */
-export const WORKFLOW_HANDLERS = ['promotion-step', 'schedule-fire', 'auto-promote', 'stream'] as const;
+export const WORKFLOW_HANDLERS = ['promotion-step', 'schedule-fire', 'auto-promote', 'stream', 'notifier'] as const;
 
 /** Every Lambda entry in functions/handlers/. */
 export const ALL_HANDLERS = [...HANDLERS, ...WORKFLOW_HANDLERS];

@@ -1,0 +1,210 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { inGroups, ROLES, type Principal, type Role } from '../auth.ts';
+import { runOnce } from '../once.ts';
+import type { Deps, Delivery, DirectoryUser, ReviewLink } from '../ports.ts';
+import type { EventType } from '../promotion/events.ts';
+import type { Promotion } from '../promotion/model.ts';
+import { approvalDeadline, promotionDetail } from '../promotion/service.ts';
+import { emailMessage } from './email.ts';
+import { NOTIFICATION_KINDS, type NotificationKind, type NotificationSettings } from './settings.ts';
+import { slackMessage } from './slack.ts';
+import type { NotificationView } from './view.ts';
+
+/** Which notification an event makes (none for the events only machines care about). */
+export function kindOf(type: EventType | 'Approval Reminder', detail: Record<string, unknown>, p: Promotion | null): NotificationKind | null {
+  switch (type) {
+    case 'Approval Required':
+      return 'approval-required';
+    case 'Approval Reminder':
+      return 'approval-reminder';
+    case 'Promotion Approved':
+      return 'approved';
+    case 'Promotion Rejected':
+      return 'rejected';
+    case 'Promotion Expired':
+      return 'expired';
+    case 'Promotion Completed':
+      return p?.rollback ? 'rolled-back' : 'completed';
+    case 'Promotion Failed':
+      return detail.status === 'VALIDATION_FAILED' ? 'gate-failed' : 'failed';
+    case 'Promotion Rolled Back':
+      return 'rolled-back';
+    case 'Break Glass Used':
+      return 'break-glass';
+    default:
+      return null;
+  }
+}
+
+/** Events the notifier subscribes to (the CDK rule and the local bus use this list). */
+export const NOTIFY_ON = [
+  'Approval Required',
+  'Approval Reminder',
+  'Promotion Approved',
+  'Promotion Rejected',
+  'Promotion Expired',
+  'Promotion Completed',
+  'Promotion Failed',
+  'Promotion Rolled Back',
+  'Break Glass Used',
+] as const;
+
+const TITLES: Record<NotificationKind, string> = {
+  'approval-required': 'needs your approval',
+  'approval-reminder': 'still needs your approval (the window closes soon)',
+  approved: 'was approved',
+  rejected: 'was rejected',
+  expired: 'expired without enough approvals',
+  completed: 'is live',
+  failed: 'failed',
+  'rolled-back': 'was rolled back',
+  'gate-failed': 'was stopped by its gates',
+  'break-glass': 'break-glass write',
+};
+
+const WANTS_ACTION = new Set<NotificationKind>(['approval-required', 'approval-reminder']);
+
+/** The settings that apply: the target environment's, else the tenant's. */
+async function settingsFor(deps: Deps, tenant: string, environment: string | undefined): Promise<NotificationSettings | null> {
+  if (environment) {
+    const own = await deps.store.getNotificationSettings(tenant, environment);
+    if (own) return own;
+  }
+  return deps.store.getNotificationSettings(tenant, 'tenant');
+}
+
+export async function notificationView(deps: Deps, kind: NotificationKind, detail: Record<string, unknown>, p: Promotion | null): Promise<NotificationView> {
+  const at = String(detail.at ?? deps.clock().toISOString());
+  if (!p) {
+    return {
+      kind,
+      tenant: String(detail.tenant),
+      title: `${String(detail.environment)}: ${TITLES[kind]} by ${String(detail.actor)}`,
+      subject: { type: 'none' },
+      to: detail.environment as string | undefined,
+      reason: detail.reason as string | undefined,
+      requester: detail.actor as string | undefined,
+      gates: [],
+      at,
+    };
+  }
+  const detailView = await promotionDetail(deps, p);
+  const what = p.subject.type === 'artifact' ? `${p.subject.name} ${p.subject.version}` : `config of ${p.sourceEnvironment}`;
+  return {
+    kind,
+    tenant: p.tenant,
+    promotionId: p.id,
+    title: `${what} → ${p.targetEnvironment} ${TITLES[kind]}`,
+    subject:
+      p.subject.type === 'artifact'
+        ? { type: 'artifact', name: p.subject.name, version: p.subject.version, digest: p.subject.digest }
+        : { type: 'config', added: p.changeSummary?.added ?? 0, modified: p.changeSummary?.modified ?? 0, removed: p.changeSummary?.removed ?? 0, firstKeys: (p.changeSummary?.keys ?? []).slice(0, 5) },
+    from: p.sourceEnvironment,
+    to: p.targetEnvironment,
+    requester: p.requestedBy.name,
+    notes: p.notes || undefined,
+    reason: (detail.reason as string | undefined) ?? p.rejection?.reason ?? p.error?.message,
+    gates: (p.gates ?? []).map((g) => ({ gate: g.gate, verdict: g.verdict, reason: g.reason })),
+    approvals: { given: detailView.approvals.given.map((g) => ({ by: g.by, at: g.at })), required: detailView.approvals.required, remaining: detailView.approvals.remaining, groups: detailView.approvals.approverGroups },
+    expiresAt: detailView.approvals.expiresAt ?? undefined,
+    at,
+  };
+}
+
+/** A principal for a directory user, built the way verified token claims build one. */
+export function userPrincipal(u: DirectoryUser): Principal {
+  const roles = u.groups.filter((g): g is Role => (ROLES as readonly string[]).includes(g));
+  return { tenant: u.tenant, id: u.id.toLowerCase(), name: u.email.toLowerCase(), roles, groups: u.groups, kind: 'user' };
+}
+
+/** Whether a user may approve this promotion now: in the policy's groups, and not its requester under separation of duties. */
+export function mayApprove(p: Promotion, u: DirectoryUser): boolean {
+  const who = userPrincipal(u);
+  return inGroups(who, p.policy.approverGroups) && !(p.policy.separationOfDuties && p.requestedBy.id === who.id);
+}
+
+export const tokenHash = (token: string) => createHash('sha256').update(token).digest('hex');
+
+/** Makes a single-use link (≥ 128 bits: 256 random bits) and stores only its hash. */
+export async function makeLink(deps: Deps, p: Promotion, approver: { id: string; email: string }, actions: ReviewLink['actions']): Promise<string> {
+  const token = randomBytes(32).toString('base64url');
+  const now = deps.clock();
+  const deadline = approvalDeadline(p);
+  const week = new Date(now.getTime() + 7 * 86400_000);
+  // Never later than the approval window; a view-only link of a finished promotion lives a week.
+  const expiresAt = actions.length && deadline && deadline < week ? deadline : week;
+  await deps.store.putReviewLink({ tenant: p.tenant, hash: tokenHash(token), promotionId: p.id, approver, actions, releaseDigest: p.releaseDigest, validUntil: expiresAt.toISOString(), createdAt: now.toISOString() });
+  return `${deps.publicUrl ?? ''}/review/${encodeURIComponent(p.tenant)}/${token}`;
+}
+
+/**
+ * Delivers one event's notifications to where the tenant (or the target
+ * environment) configured them: Slack (one message per channel, Block Kit,
+ * a view-only review link and, with a signing secret, approve/reject buttons)
+ * and email (one message per recipient; eligible approvers each get their own
+ * approve/reject link). Each delivery runs once per event id and is recorded on
+ * the promotion; a failed one is recorded with its error and makes the call
+ * throw, so the bus retries it (then its DLQ).
+ */
+export async function notify(deps: Deps, type: EventType | 'Approval Reminder', detail: Record<string, unknown>): Promise<Delivery[]> {
+  const tenant = String(detail.tenant);
+  const eventId = String(detail.eventId ?? `${type}:${String(detail.promotionId ?? detail.environment)}:${String(detail.at)}`);
+  const p = detail.promotionId ? await deps.store.getPromotion(tenant, String(detail.promotionId)) : null;
+  const kind = kindOf(type as EventType, detail, p);
+  if (!kind) return [];
+  // A reminder for a promotion no longer waiting says nothing useful.
+  if (kind === 'approval-reminder' && p?.status !== 'AWAITING_APPROVAL') return [];
+  const settings = await settingsFor(deps, tenant, (p?.targetEnvironment ?? detail.environment) as string | undefined);
+  if (!settings || !(settings.events ?? NOTIFICATION_KINDS).includes(kind)) return [];
+  const channels = deps.channels;
+  const directory = deps.directory;
+  if (!channels || !directory) throw new Error('this function has no notification channels');
+  const view = await notificationView(deps, kind, detail, p);
+  const out: Delivery[] = [];
+  const failures: string[] = [];
+
+  const deliver = async (channel: Delivery['channel'], target: string, send: () => Promise<void>) => {
+    const run = await runOnce(deps, tenant, `notify:${channel}:${target}`, eventId, async () => {
+      const d: Delivery = { channel, target, kind, status: 'sent', at: deps.clock().toISOString(), eventId };
+      try {
+        await send();
+      } catch (err) {
+        const failed = { ...d, status: 'failed' as const, error: String((err as Error).message ?? err).slice(0, 300) };
+        if (p) await deps.store.recordDelivery(tenant, p.id, failed);
+        out.push(failed);
+        failures.push(`${channel} ${target}: ${failed.error}`);
+        throw err;
+      }
+      if (p) await deps.store.recordDelivery(tenant, p.id, d);
+      out.push(d);
+    }).catch(() => undefined);
+    return run;
+  };
+
+  if (settings.slack) {
+    const slack = settings.slack;
+    const reviewUrl = p ? await makeLink(deps, p, { id: '', email: 'slack' }, []) : undefined;
+    const message = slackMessage(view, { reviewUrl, interactive: Boolean(slack.signingSecret) && WANTS_ACTION.has(kind) });
+    for (const channel of slack.channels.length ? slack.channels : ['(webhook default)']) {
+      await deliver('slack', channel, () => channels.slack(slack.webhook, slack.channels.length ? { ...message, channel } : message));
+    }
+  }
+
+  if (settings.email) {
+    const recipients = new Map<string, DirectoryUser | null>();
+    for (const r of settings.email.recipients) recipients.set(r, await directory.byEmail(tenant, r));
+    if (settings.email.approvers && p && WANTS_ACTION.has(kind)) {
+      for (const u of await directory.members(tenant, p.policy.approverGroups)) if (mayApprove(p, u)) recipients.set(u.email.toLowerCase(), u);
+    }
+    for (const [to, user] of recipients) {
+      await deliver('email', to, async () => {
+        // Each eligible approver gets a link bound to them; everyone else a link to look, not act.
+        const acts = p && WANTS_ACTION.has(kind) && user && mayApprove(p, user);
+        const reviewUrl = p ? await makeLink(deps, p, { id: user?.id ?? '', email: to }, acts ? ['approve', 'reject'] : []) : undefined;
+        await channels.email(emailMessage(view, { to, reviewUrl }));
+      });
+    }
+  }
+  if (failures.length) throw new Error(`notification delivery failed: ${failures.join('; ')}`);
+  return out;
+}

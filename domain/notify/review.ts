@@ -1,0 +1,110 @@
+import { timingSafeEqual } from 'node:crypto';
+import type { Ctx, Deps, DirectoryUser, ReviewLink } from '../ports.ts';
+import type { Promotion } from '../promotion/model.ts';
+import { configChanges } from '../promotion/release.ts';
+import { approvePromotion, rejectPromotion } from '../promotion/service.ts';
+import { memoSource } from '../tree.ts';
+import { mayApprove, notificationView, tokenHash, userPrincipal } from './notifier.ts';
+import type { NotificationView } from './view.ts';
+
+/** Why a link cannot be used, with what the person should do instead. */
+export interface Refusal {
+  code: 'unknown' | 'expired' | 'used' | 'not-waiting' | 'release-changed' | 'not-eligible' | 'view-only';
+  title: string;
+  message: string;
+  whatToDo: string;
+}
+
+export interface ReviewState {
+  link: ReviewLink;
+  promotion: Promotion;
+  view: NotificationView;
+  diff: { key: string; kind: 'config' | 'flag'; change: 'added' | 'modified' | 'removed'; before?: string; after?: string }[];
+  /** null when the link may act */
+  refusal: Refusal | null;
+}
+
+const SECRETISH = /(secret|password|passwd|token|api[_-]?key|private|credential)/i;
+const show = (key: string, v: unknown) => (v === undefined ? undefined : SECRETISH.test(key) ? '•••••• (masked)' : JSON.stringify(v).slice(0, 500));
+
+/** The release the link is about, for people: a config diff with values (secrets masked). */
+async function diffOf(deps: Deps, p: Promotion): Promise<ReviewState['diff']> {
+  if (p.subject.type !== 'config') return [];
+  const [target, source] = await Promise.all([deps.store.getEnvironment(p.tenant, p.targetEnvironment), deps.store.getSnapshot(p.tenant, p.sourceEnvironment, p.subject.sourceSnapshot.seq)]);
+  if (!target || !source) return [];
+  const { changes } = await configChanges(memoSource(deps.store.nodes(p.tenant)), target.head.roots, source.roots, p.subject);
+  return changes.slice(0, 200).map((c) => ({
+    key: c.key,
+    kind: c.kind,
+    change: c.entry === null ? 'removed' : c.from === undefined ? 'added' : 'modified',
+    before: show(c.key, c.from),
+    after: c.entry === null ? undefined : show(c.key, c.entry.v),
+  }));
+}
+
+const refuse = (code: Refusal['code'], title: string, message: string, whatToDo: string): Refusal => ({ code, title, message, whatToDo });
+
+export class LinkRefused extends Error {
+  constructor(readonly refusal: Refusal) {
+    super(refusal.message);
+    this.name = 'LinkRefused';
+  }
+}
+
+const UNKNOWN = refuse('unknown', 'This link is not valid', 'The link is unknown or was altered.', 'Open the promotion from the Stageline dashboard or ask for a new notification.');
+
+/**
+ * Looks a link up by the hash of its token (a keyed lookup: nothing about the
+ * token's content leaks through timing) and says whether it may act now. A GET
+ * only ever reads: mail scanners and Slack unfurls prefetch links.
+ */
+export async function openLink(deps: Deps, tenant: string, token: string): Promise<ReviewState> {
+  if (!/^[A-Za-z0-9_-]{43}$/.test(token)) throw new LinkRefused(UNKNOWN);
+  const hash = tokenHash(token);
+  const link = await deps.store.getReviewLink(tenant, hash);
+  if (!link || !timingSafeEqual(Buffer.from(link.hash), Buffer.from(hash))) throw new LinkRefused(UNKNOWN);
+  const p = await deps.store.getPromotion(tenant, link.promotionId);
+  if (!p) throw new LinkRefused(UNKNOWN);
+  const view = await notificationView(deps, 'approval-required', { tenant, at: p.updatedAt }, p);
+  const diff = await diffOf(deps, p);
+  return { link, promotion: p, view, diff, refusal: await refusalOf(deps, link, p) };
+}
+
+async function refusalOf(deps: Deps, link: ReviewLink, p: Promotion): Promise<Refusal | null> {
+  if (!link.actions.length) return refuse('view-only', 'For review only', 'This link shows the promotion; it cannot approve or reject it.', 'Approvers get their own link by email, or act from the dashboard.');
+  if (link.usedAt) return refuse('used', 'This link was already used', `It was used to ${link.usedFor ?? 'act'} at ${link.usedAt}. Each link works once.`, 'Open the promotion in the dashboard to see where it stands.');
+  if (deps.clock() > new Date(link.validUntil)) return refuse('expired', 'This link has expired', `It was valid until ${link.validUntil}.`, 'Ask the requester to request the promotion again, or act from the dashboard while the approval window is open.');
+  if (p.status !== 'AWAITING_APPROVAL') return refuse('not-waiting', 'This promotion is no longer waiting for approval', `It is ${p.status} now.`, 'Nothing to do here; the dashboard shows what happened.');
+  if (p.releaseDigest !== link.releaseDigest) {
+    return refuse('release-changed', 'This link was for an older release', 'The promotion was rebased onto a newer release since this link was sent, and approvals are bound to the exact release.', 'Use the link of the newer notification, or review it in the dashboard.');
+  }
+  const user = await eligibleUser(deps, link, p);
+  if (!user) return refuse('not-eligible', 'You are no longer an eligible approver', `Approvals for ${p.sourceEnvironment} → ${p.targetEnvironment} come from: ${p.policy.approverGroups.join(', ')}${p.policy.separationOfDuties ? ', and not from the requester' : ''}.`, 'Ask an eligible approver.');
+  return null;
+}
+
+/** The link's approver as the directory knows them now: group changes since the link was sent count. */
+async function eligibleUser(deps: Deps, link: ReviewLink, p: Promotion): Promise<DirectoryUser | null> {
+  const user = deps.directory ? await deps.directory.byEmail(p.tenant, link.approver.email) : null;
+  if (!user || (link.approver.id && user.id !== link.approver.id)) return null;
+  return mayApprove(p, user) ? user : null;
+}
+
+/**
+ * Approves or rejects through a link, by the same code path as the API (roles,
+ * groups, separation of duties, N distinct approvers, the conditional write,
+ * one SendTaskSuccess). The link is spent first, so it works exactly once.
+ */
+export async function actOnLink(deps: Deps, tenant: string, token: string, action: 'approve' | 'reject', reason: string | undefined, requestId?: string): Promise<Promotion> {
+  const state = await openLink(deps, tenant, token);
+  if (state.refusal) throw new LinkRefused(state.refusal);
+  if (!state.link.actions.includes(action)) throw new LinkRefused(refuse('view-only', 'This link cannot do that', `It allows: ${state.link.actions.join(', ')}.`, 'Use the dashboard.'));
+  const user = (await eligibleUser(deps, state.link, state.promotion))!;
+  if (!(await deps.store.useReviewLink(tenant, state.link.hash, deps.clock().toISOString(), action))) {
+    throw new LinkRefused(refuse('used', 'This link was already used', 'Each link works once.', 'Open the promotion in the dashboard to see where it stands.'));
+  }
+  const ctx: Ctx = { principal: userPrincipal(user), requestId };
+  return action === 'approve'
+    ? approvePromotion(deps, ctx, state.promotion.id, 'approved from a signed link')
+    : rejectPromotion(deps, ctx, state.promotion.id, reason ?? 'rejected from a signed link');
+}

@@ -1,0 +1,41 @@
+import { SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
+import type { Channels } from '#domain/ports';
+import { guardedFetch, OutboundRefused, readLimited } from './outbound.ts';
+
+/**
+ * Posts a Slack message to an incoming webhook: the tenant's URL goes through the outbound guard
+ * (https only, no private/metadata addresses after DNS, no redirects), and an error carries a
+ * short reason — never the webhook URL, whose path is the secret.
+ */
+export async function postToSlack(webhook: string, message: Record<string, unknown>): Promise<void> {
+  let res: Response;
+  try {
+    res = await guardedFetch(webhook, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(message), timeoutMs: 5000 });
+  } catch (err) {
+    if (err instanceof OutboundRefused) throw new Error(`the Slack webhook is refused: ${err.message}`);
+    throw new Error(`the Slack webhook did not answer (${(err as Error).name})`);
+  }
+  const body = (await readLimited(res, 512).catch(() => '')).replace(/[^\x20-\x7e]/g, '').slice(0, 80);
+  if (res.status < 200 || res.status >= 300) throw new Error(`Slack answered ${res.status}${body ? ` (${body})` : ''}`);
+}
+
+/** Email through SES v2: HTML and plain-text parts, from the configured sender (NOTIFY_FROM, a verified identity). */
+export function sesEmail(client = new SESv2Client({})): Channels['email'] {
+  return async (m) => {
+    const from = process.env.NOTIFY_FROM;
+    if (!from) throw new Error('no email sender is configured: deploy with -c notifyFrom=<a verified SES identity>');
+    try {
+      await client.send(
+        new SendEmailCommand({
+          FromEmailAddress: from,
+          Destination: { ToAddresses: [m.to] },
+          Content: { Simple: { Subject: { Data: m.subject, Charset: 'UTF-8' }, Body: { Html: { Data: m.html, Charset: 'UTF-8' }, Text: { Data: m.text, Charset: 'UTF-8' } } } },
+        }),
+      );
+    } catch (err) {
+      const name = (err as { name?: string }).name ?? 'Error';
+      // MessageRejected / MailFromDomainNotVerified / NotFound: a configuration problem, said plainly.
+      throw new Error(`SES refused the email (${name}): ${String((err as Error).message).slice(0, 160)}`);
+    }
+  };
+}

@@ -1,0 +1,10 @@
+import * as z from 'zod';
+import { getNotificationSettings } from '#domain/notify/settings';
+import { envName } from '#domain/schemas';
+import { httpHandler } from '../http/handler.ts';
+
+const params = z.object({ env: envName.optional() });
+
+export const handler = httpHandler({ params }, async ({ deps, ctx, params, route }) =>
+  getNotificationSettings(deps, ctx, route.context?.scope === 'environment' ? params.env! : 'tenant'),
+);

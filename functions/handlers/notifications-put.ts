@@ -1,0 +1,21 @@
+import * as z from 'zod';
+import { ValidationFailed } from '#domain/errors';
+import { notificationSettingsBody as body, putNotificationSettings } from '#domain/notify/settings';
+import { envName } from '#domain/schemas';
+import { checkUrl, OutboundRefused } from '../adapters/outbound.ts';
+import { httpHandler } from '../http/handler.ts';
+
+const params = z.object({ env: envName.optional() });
+
+export const handler = httpHandler({ params, body }, async ({ deps, ctx, params, body, route }) => {
+  // A webhook we could never post to is a configuration error now, not a silent drop later.
+  if (body.slack) {
+    try {
+      checkUrl(body.slack.webhook);
+    } catch (err) {
+      if (err instanceof OutboundRefused) throw new ValidationFailed([{ path: 'body.slack.webhook', message: err.message }]);
+      throw err;
+    }
+  }
+  return putNotificationSettings(deps, ctx, route.context?.scope === 'environment' ? params.env! : 'tenant', body);
+});

@@ -1,0 +1,21 @@
+import * as z from 'zod';
+import { notify, NOTIFY_ON } from '#domain/notify/notifier';
+import { parseEventDetail } from '#domain/promotion/events';
+import { postToSlack, sesEmail } from '../adapters/channels.ts';
+import { directoryFromEnv } from '../adapters/cognito-directory.ts';
+import { deps, lazy, registerNotify } from '../http/deps.ts';
+import type { Directory } from '#domain/ports';
+
+registerNotify(() => {
+  let email: ReturnType<typeof sesEmail> | undefined;
+  return { directory: lazy<Directory>(() => directoryFromEnv()), channels: { slack: postToSlack, email: (m) => (email ??= sesEmail())(m) } };
+});
+
+const event = z.object({ 'detail-type': z.enum(NOTIFY_ON), detail: z.record(z.string(), z.unknown()) });
+
+/** Target of the notifications bus rule: delivers each event to Slack and email as configured (at least once in, once out per event id and target). */
+export const handler = async (raw: unknown) => {
+  const e = event.parse(raw);
+  const deliveries = await notify(deps(), e['detail-type'], parseEventDetail(e['detail-type'], e.detail));
+  return { delivered: deliveries.filter((d) => d.status === 'sent').length };
+};

@@ -1,0 +1,117 @@
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import type { Directory } from '#domain/ports';
+import { actOnLink, LinkRefused, openLink, type Refusal } from '#domain/notify/review';
+import { tokenHash } from '#domain/notify/notifier';
+import { directoryFromEnv } from '../adapters/cognito-directory.ts';
+import { secretBox } from '../adapters/secret-box.ts';
+import { deps, lazy, registerNotify } from '../http/deps.ts';
+import { refusalPage, resultPage, reviewCsp, reviewPage } from '../review/page.ts';
+
+registerNotify(() => ({ directory: lazy<Directory>(() => directoryFromEnv()) }));
+
+const HEADERS = {
+  'content-type': 'text/html; charset=utf-8',
+  'content-security-policy': reviewCsp(),
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  'x-frame-options': 'DENY',
+  'cache-control': 'no-store',
+};
+const page = (statusCode: number, body: string) => ({ statusCode, headers: { ...HEADERS }, body });
+
+const UNKNOWN_LINK: Refusal = { code: 'unknown', title: 'This link is not valid', message: 'The link is unknown or was altered.', whatToDo: 'Open the promotion from the Stageline dashboard or ask for a new notification.' };
+
+const STATUS: Record<Refusal['code'], number> = { unknown: 404, expired: 410, used: 409, 'not-waiting': 409, 'release-changed': 409, 'not-eligible': 403, 'view-only': 200 };
+
+/** Unknown-token lookups per source address and minute, per instance (API Gateway throttles the route as a whole). */
+const misses = new Map<string, { minute: number; n: number }>();
+const MISSES_PER_MINUTE = 20;
+function limited(ip: string): boolean {
+  const minute = Math.floor(Date.now() / 60_000);
+  const m = misses.get(ip);
+  return !!m && m.minute === minute && m.n >= MISSES_PER_MINUTE;
+}
+function missed(ip: string): void {
+  const minute = Math.floor(Date.now() / 60_000);
+  const m = misses.get(ip);
+  misses.set(ip, m && m.minute === minute ? { minute, n: m.n + 1 } : { minute, n: 1 });
+  if (misses.size > 10_000) misses.clear();
+}
+
+/** A per-page nonce: the link's hash and an expiry, sealed (AES-GCM) with the service's key, so only a page we served can post. */
+async function makeNonce(hash: string): Promise<string> {
+  const box = await secretBox();
+  if (!box) throw new Error('no secrets key configured: review pages cannot make a nonce');
+  return box.seal(`${hash}|${Date.now() + 30 * 60_000}`);
+}
+async function nonceOk(nonce: string | undefined, hash: string): Promise<boolean> {
+  const box = await secretBox();
+  if (!box || !nonce || !nonce.startsWith('enc:v1:')) return false;
+  try {
+    const [h, until] = box.open(nonce).split('|');
+    return h === hash && Number(until) > Date.now();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * GET/POST /review/{tenant}/{token}: the page behind a signed link. GET only
+ * reads (prefetchers open links); POST acts through the same code path as the
+ * API, once, and only from a form this service rendered (token + nonce).
+ */
+export const handler = async (event: APIGatewayProxyEventV2) => {
+  const d = deps();
+  // Path parameters arrive decoded (API Gateway and the local gateway alike).
+  const tenant = event.pathParameters?.tenant ?? '';
+  const token = event.pathParameters?.token ?? '';
+  const ip = event.requestContext?.http?.sourceIp ?? 'unknown';
+  if (limited(ip)) return { ...page(429, refusalPage({ title: 'Too many attempts', message: 'Too many unknown links from your address.', whatToDo: 'Wait a minute and open the link from your notification again.' })), headers: { ...HEADERS, 'retry-after': '60' } };
+  const action = `/review/${encodeURIComponent(tenant)}/${token}`;
+  try {
+    if (!/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/.test(tenant)) throw new LinkRefused(UNKNOWN_LINK);
+    if (event.requestContext.http.method === 'GET') {
+      const state = await openLink(d, tenant, token);
+      const p = state.promotion;
+      return page(
+        200,
+        reviewPage({
+          view: state.view,
+          diff: state.diff,
+          policy: p.policy,
+          approver: state.link.approver.email,
+          formAction: action,
+          nonce: state.refusal ? '' : await makeNonce(state.link.hash),
+          canAct: !state.refusal,
+          notice: state.refusal ?? undefined,
+        }),
+      );
+    }
+    const raw = event.body ? (event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body) : '';
+    const form = new URLSearchParams(raw);
+    const what = form.get('action');
+    if (what !== 'approve' && what !== 'reject') return page(400, refusalPage({ title: 'Nothing to do', message: 'The form did not say approve or reject.', whatToDo: 'Open the link again and use its buttons.' }));
+    const reason = form.get('reason')?.trim();
+    if (what === 'reject' && !reason) return page(400, refusalPage({ title: 'A reason is needed', message: 'Rejecting needs a reason the requester can act on.', whatToDo: 'Go back, write why, and reject again.' }));
+    if (!(await nonceOk(form.get('nonce') ?? undefined, tokenHash(token)))) {
+      return page(403, refusalPage({ title: 'This form has expired', message: 'The page was not served by Stageline just now (or it is older than 30 minutes).', whatToDo: 'Open the link from your notification again.' }));
+    }
+    const p = await actOnLink(d, tenant, token, what, reason?.slice(0, 1000), event.requestContext.requestId);
+    return page(
+      200,
+      what === 'approve'
+        ? resultPage({ title: 'Approved', message: p.status === 'AWAITING_APPROVAL' ? 'Your approval is recorded; more approvals are still needed.' : `Your approval is recorded; the promotion is ${p.status}.` })
+        : resultPage({ title: 'Rejected', message: 'The promotion is rejected and the requester is told why.' }),
+    );
+  } catch (err) {
+    if (err instanceof LinkRefused) {
+      if (err.refusal.code === 'unknown') missed(ip);
+      return page(STATUS[err.refusal.code], refusalPage(err.refusal));
+    }
+    const e = err as { code?: string; message?: string };
+    // A domain refusal from the shared approve/reject path (separation of duties, window closed, …).
+    if (e.code) return page(409, refusalPage({ title: 'Not done', message: e.message ?? 'The promotion refused the action.', whatToDo: 'Open the promotion in the dashboard to see where it stands.' }));
+    console.error(JSON.stringify({ level: 'error', msg: 'review page failed', requestId: event.requestContext?.requestId, error: String(err) }));
+    return page(500, refusalPage({ title: 'Something went wrong', message: `Request ${event.requestContext?.requestId ?? ''} failed on our side.`, whatToDo: 'Try again in a minute.' }));
+  }
+};
