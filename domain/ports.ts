@@ -246,7 +246,9 @@ export interface Deps {
 export type SchedulePayload =
   | { tenant: string; promotionId: string }
   | { tenant: string; autoCheck: { sourceEnvironment: string; artifact?: string; version?: string } }
-  | { tenant: string; expireWaiting: string };
+  | { tenant: string; expireWaiting: string }
+  /** a reminder to the approvers before the approval window closes */
+  | { tenant: string; remind: string };
 
 /** One-time schedules (EventBridge Scheduler on AWS, a local timer store locally) that fire a promotion's execution. */
 export interface Scheduler {

@@ -17,6 +17,9 @@
  *   allowedOrigins     Browser origins allowed by CORS: a comma-separated list
  *                      (or a JSON array in cdk.json). Default '*', which is only
  *                      fine for a dev stage; set real origins elsewhere.
+ *   notifyFrom         The SES identity (a verified address or domain) approval
+ *                      emails come from. Without it, email deliveries are
+ *                      recorded as failed with "no email sender is configured".
  */
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { ArnFormat, CfnOutput, Duration, RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
@@ -52,7 +55,8 @@ import { ROLES } from '../domain/auth.ts';
 import { AUTO_PROMOTION_TRIGGERS, EVENT_SOURCE } from '../domain/promotion/events.ts';
 import { TABLE } from '../functions/adapters/keys.ts';
 import { STREAM_FILTER } from '../functions/handlers/stream.ts';
-import { ALL_HANDLERS, CORS, FALLBACK_HANDLER, ROUTES, routeKey, WORKFLOW_HANDLERS, type AuthType } from '../functions/http/routes.ts';
+import { NOTIFY_ON } from '../domain/notify/notifier.ts';
+import { ALL_HANDLERS, SELF_AUTHENTICATED, CORS, FALLBACK_HANDLER, ROUTES, routeKey, WORKFLOW_HANDLERS, type AuthType } from '../functions/http/routes.ts';
 import { HandlerFunction } from './function.ts';
 import { aslPath, STATE_MACHINES, type StateMachineName, type SubstitutionKey } from './state-machines.ts';
 import { storeActions } from './store-actions.ts';
@@ -107,7 +111,7 @@ export function startsFlows(handler: string): boolean {
 }
 
 export function dataAccessOf(handler: string): DataAccess {
-  if (isWorkflowHandler(handler)) return 'write';
+  if (isWorkflowHandler(handler) || (SELF_AUTHENTICATED as readonly string[]).includes(handler)) return 'write';
   const roles = ROUTES.filter((r) => r.handler === handler).map((r) => r.role);
   if (roles.every((r) => r === null)) return 'none';
   return roles.every((r) => r === null || r === 'viewer') ? 'read' : 'write';
@@ -550,7 +554,9 @@ export class StagelineStack extends Stack {
       if (route.auth === 'none') {
         Validations.of(created!).acknowledge({
           id: 'AwsSolutions-APIG4',
-          reason: `${route.method} ${route.path} is public on purpose (${route.summary}); it reads no tenant data.`,
+          reason: (SELF_AUTHENTICATED as readonly string[]).includes(route.handler)
+            ? `${route.method} ${route.path} authenticates in the function (${route.summary}): a single-use link token whose hash is stored, or Slack's request signature.`
+            : `${route.method} ${route.path} is public on purpose (${route.summary}); it reads no tenant data.`,
         });
       }
     }
@@ -567,6 +573,44 @@ export class StagelineStack extends Stack {
     Validations.of(fallback).acknowledge({
       id: 'AwsSolutions-APIG4',
       reason: 'The $default route only returns 404/405 computed from the static route table; it reads no data and has no table permissions.',
+    });
+
+    // ---- notifications: the notifier behind one bus rule (retries with backoff, then a DLQ); Slack over
+    // the outbound guard, email through SES v2 from a verified identity; Cognito is the directory of approvers
+    const notifierFn = this.functions.get('notifier')!.fn;
+    const notifyDlq = new sqs.Queue(this, 'NotifierDlq', { enforceSSL: true, retentionPeriod: Duration.days(14), encryption: sqs.QueueEncryption.SQS_MANAGED });
+    Validations.of(notifyDlq).acknowledge({ id: 'AwsSolutions-SQS3', reason: 'This queue is itself the dead-letter queue of the notifications rule target.' });
+    new events.Rule(this, 'NotifyRule', {
+      eventBus: this.eventBus,
+      description: 'Approval requests, decisions, outcomes and break-glass uses go to Slack and email',
+      eventPattern: { source: [EVENT_SOURCE], detailType: [...NOTIFY_ON] },
+      targets: [new targets.LambdaFunction(notifierFn, { deadLetterQueue: notifyDlq, retryAttempts: 8, maxEventAge: Duration.hours(6) })],
+    });
+    notifierFn.addEnvironment('PUBLIC_URL', stage.url.replace(/\/$/, ''));
+    const notifyFrom = this.node.tryGetContext('notifyFrom') as string | undefined;
+    if (notifyFrom) {
+      notifierFn.addEnvironment('NOTIFY_FROM', notifyFrom);
+      const identity = notifyFrom.includes('@') ? notifyFrom.split('@')[1]! : notifyFrom;
+      notifierFn.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ['ses:SendEmail'],
+          resources: [this.formatArn({ service: 'ses', resource: 'identity', resourceName: identity }), this.formatArn({ service: 'ses', resource: 'identity', resourceName: notifyFrom })],
+        }),
+      );
+    }
+    for (const name of ['notifier', ...SELF_AUTHENTICATED]) {
+      const fn = this.functions.get(name)!.fn;
+      fn.addEnvironment('USER_POOL_ID', this.userPool.userPoolId);
+      fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['cognito-idp:ListUsers', 'cognito-idp:ListUsersInGroup', 'cognito-idp:AdminListGroupsForUser'], resources: [this.userPool.userPoolArn] }));
+    }
+    // Reminders before an approval window closes: one-time schedules fired by schedule-fire.
+    notifierFn.addEnvironment('SCHEDULE_TARGET_ARN', fireFn.functionArn);
+    notifierFn.addEnvironment('SCHEDULER_ROLE_ARN', schedulerRole.roleArn);
+    notifierFn.addToRolePolicy(new iam.PolicyStatement({ actions: ['scheduler:CreateSchedule', 'scheduler:UpdateSchedule', 'scheduler:DeleteSchedule'], resources: [scheduleArn] }));
+    notifierFn.addToRolePolicy(new iam.PolicyStatement({ actions: ['iam:PassRole'], resources: [schedulerRole.roleArn] }));
+    Validations.of(notifierFn).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule/default/stageline-*]',
+      reason: 'Reminder schedules are made per promotion (stageline-remind-<tenant>-<promotion>); the prefix confines the notifier to Stageline schedules.',
     });
 
     new CfnOutput(this, 'ApiUrl', { value: stage.url, description: 'Base URL of the HTTP API' });

@@ -4,7 +4,8 @@ import { runOnce } from '../once.ts';
 import type { Deps, Delivery, DirectoryUser, ReviewLink } from '../ports.ts';
 import type { EventType } from '../promotion/events.ts';
 import type { Promotion } from '../promotion/model.ts';
-import { approvalDeadline, promotionDetail } from '../promotion/service.ts';
+import { approvalDeadline, promotionDetail, subjectLabel } from '../promotion/service.ts';
+import { eventOp } from '../promotion/events.ts';
 import { emailMessage } from './email.ts';
 import { NOTIFICATION_KINDS, type NotificationKind, type NotificationSettings } from './settings.ts';
 import { slackMessage } from './slack.ts';
@@ -155,7 +156,10 @@ export async function notify(deps: Deps, type: EventType | 'Approval Reminder', 
   // A reminder for a promotion no longer waiting says nothing useful.
   if (kind === 'approval-reminder' && p?.status !== 'AWAITING_APPROVAL') return [];
   const settings = await settingsFor(deps, tenant, (p?.targetEnvironment ?? detail.environment) as string | undefined);
-  if (!settings || !(settings.events ?? NOTIFICATION_KINDS).includes(kind)) return [];
+  const wanted = settings?.events ?? NOTIFICATION_KINDS;
+  // Ask the scheduler for a reminder shortly before the approval window closes.
+  if (kind === 'approval-required' && p && settings && wanted.includes('approval-reminder')) await scheduleReminder(deps, p);
+  if (!settings || !wanted.includes(kind)) return [];
   const channels = deps.channels;
   const directory = deps.directory;
   if (!channels || !directory) throw new Error('this function has no notification channels');
@@ -207,4 +211,41 @@ export async function notify(deps: Deps, type: EventType | 'Approval Reminder', 
   }
   if (failures.length) throw new Error(`notification delivery failed: ${failures.join('; ')}`);
   return out;
+}
+
+/** When the reminder goes: a quarter of the window before it closes, at most an hour before. */
+export function reminderAt(p: Promotion): Date | null {
+  const deadline = approvalDeadline(p);
+  if (!deadline) return null;
+  const lead = Math.min(3600, p.policy.approvalExpirySeconds / 4) * 1000;
+  return new Date(deadline.getTime() - lead);
+}
+
+export const reminderName = (p: Pick<Promotion, 'tenant' | 'id'>) => `stageline-remind-${p.tenant}-${p.id}`.slice(0, 64);
+
+async function scheduleReminder(deps: Deps, p: Promotion): Promise<void> {
+  const at = reminderAt(p);
+  if (at && at > deps.clock()) await deps.scheduler.scheduleOnce(reminderName(p), at, { tenant: p.tenant, remind: p.id });
+}
+
+/** The reminder schedule fired: if the promotion still waits, an `Approval Reminder` event goes out through the outbox. */
+export async function remindApprovers(deps: Deps, tenant: string, id: string): Promise<{ reminded: boolean }> {
+  const p = await deps.store.getPromotion(tenant, id);
+  if (!p || p.status !== 'AWAITING_APPROVAL') return { reminded: false };
+  const detailView = await promotionDetail(deps, p);
+  await deps.store.commit(tenant, [
+    eventOp('Approval Reminder', tenant, {
+      tenant,
+      promotionId: p.id,
+      status: p.status,
+      sourceEnvironment: p.sourceEnvironment,
+      targetEnvironment: p.targetEnvironment,
+      subject: subjectLabel(p.subject),
+      releaseDigest: p.releaseDigest,
+      approvalsNeeded: detailView.approvals.remaining,
+      approverGroups: p.policy.approverGroups,
+      at: deps.clock().toISOString(),
+    }),
+  ]);
+  return { reminded: true };
 }

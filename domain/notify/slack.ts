@@ -1,5 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import type { NotificationView } from './view.ts';
+import { approvalsLine, cut, listUpTo, MARK, whatLine, type NotificationView } from './view.ts';
 
 /** Slack's documented Block Kit limits (what checkBlockKit enforces and slackMessage stays within). */
 export const BLOCK_KIT_LIMITS = {
@@ -17,93 +17,136 @@ export const BLOCK_KIT_LIMITS = {
   text: 40000,
 } as const;
 
-const MARK = { PASS: '✓', FAIL: '✗', WARN: '!', SKIPPED: '–' } as const;
+type Block = Record<string, unknown>;
+export interface SlackMessage {
+  channel?: string;
+  text: string;
+  blocks: Block[];
+}
+
+const SEVERITY = { FAIL: 0, WARN: 1, PASS: 2, SKIPPED: 3 } as const;
+const ACTING = new Set<NotificationView['kind']>(['approval-required', 'approval-reminder']);
 
 /** Slack's escaping for mrkdwn text: &, <, >. */
 export const slackEscape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-const cut = (s: string, max: number) => (s.length <= max ? s : `${s.slice(0, max - 1)}…`);
-const short = (digest: string) => digest.replace(/^sha256:/, '').slice(0, 12);
 
-function what(v: NotificationView): string {
-  if (v.subject.type === 'artifact') return `${v.subject.name} ${v.subject.version} (${short(v.subject.digest)})`;
-  if (v.subject.type === 'config') {
-    const s = v.subject;
-    return `config +${s.added} ~${s.modified} −${s.removed}${s.firstKeys.length ? `: ${s.firstKeys.join(', ')}` : ''}`;
+/** Escaped for mrkdwn and cut to `max` without splitting an entity. */
+export function md(s: string, max: number): string {
+  const whole = slackEscape(s);
+  if (whole.length <= max) return whole;
+  let out = '';
+  for (const ch of s) {
+    const e = slackEscape(ch);
+    if (out.length + e.length > max - 1) break;
+    out += e;
   }
-  return '—';
+  return `${out}…`;
 }
 
-type Block = Record<string, unknown>;
+const gateLine = (g: NotificationView['gates'][number]) => `${MARK[g.verdict]} *${md(g.gate, 200)}* ${g.verdict}${g.reason ? ` — ${md(g.reason, 400)}` : ''}`;
 
-/** The Block Kit message for a notification; every text is escaped and cut to Slack's limits. */
-export function slackMessage(v: NotificationView, opts: { channel?: string; reviewUrl?: string; interactive?: boolean } = {}): { channel?: string; text: string; blocks: Block[] } {
+/** One line per gate; when they do not all fit, the failing ones first and a count of the rest. */
+function gatesText(gates: NotificationView['gates'], max: number): string {
+  const count = (verdict: keyof typeof MARK) => gates.filter((g) => g.verdict === verdict).length;
+  const head = `*Gates* (${count('PASS')} passed, ${count('FAIL')} failed, ${count('WARN')} warned, ${count('SKIPPED')} skipped)`;
+  const all = [head, ...gates.map(gateLine)].join('\n');
+  if (all.length <= max) return all;
+  const ordered = gates.map((g, i) => ({ g, i })).sort((a, b) => SEVERITY[a.g.verdict] - SEVERITY[b.g.verdict] || a.i - b.i);
+  const lines = [head];
+  let used = head.length;
+  for (const { g } of ordered) {
+    const line = gateLine(g);
+    if (used + 1 + line.length > max - 40) break; // room for the "…and N more" line
+    lines.push(line);
+    used += 1 + line.length;
+  }
+  lines.push(`…and ${gates.length - (lines.length - 1)} more`);
+  return lines.join('\n');
+}
+
+const plain = (text: string) => ({ type: 'plain_text', text, emoji: true });
+const mrkdwn = (text: string) => ({ type: 'mrkdwn', text });
+const field = (label: string, value: string) => mrkdwn(`*${label}*\n${value}`);
+
+/** The Block Kit message for a notification; every user-supplied text is escaped and cut to Slack's limits. */
+export function slackMessage(v: NotificationView, opts: { channel?: string; reviewUrl?: string; interactive?: boolean } = {}): SlackMessage {
   const L = BLOCK_KIT_LIMITS;
-  const md = (s: string, max: number) => cut(slackEscape(s), max);
-  const fields: Block[] = [
-    { type: 'mrkdwn', text: md(`*What*\n${what(v)}`, L.fieldText) },
-    ...(v.from || v.to ? [{ type: 'mrkdwn', text: md(`*From → to*\n${v.from ?? '—'} → ${v.to ?? '—'}`, L.fieldText) }] : []),
-    ...(v.requester ? [{ type: 'mrkdwn', text: md(`*Requested by*\n${v.requester}`, L.fieldText) }] : []),
-    ...(v.expiresAt ? [{ type: 'mrkdwn', text: md(`*Approval window closes*\n${v.expiresAt}`, L.fieldText) }] : []),
+  const title = v.title.replace(/\s+/g, ' ').trim() || 'Stageline notification';
+  const what = whatLine(v, md);
+  const route = v.from || v.to ? `${md(v.from ?? '—', 300)} → ${md(v.to ?? '—', 300)}` : '';
+  const approvals = v.approvals ? approvalsLine(v.approvals, md) : '';
+  const fields = [
+    field('What', what),
+    ...(route ? [field('From → To', route)] : []),
+    ...(v.requester ? [field('Requested by', md(v.requester, 1000))] : []),
+    ...(v.expiresAt ? [field('Expires', md(v.expiresAt, 100))] : []),
   ];
   const blocks: Block[] = [
-    { type: 'header', text: { type: 'plain_text', text: cut(v.title, L.headerText), emoji: true } },
-    { type: 'section', fields: fields.slice(0, L.fields) },
+    { type: 'header', text: plain(cut(title, L.headerText)) },
+    { type: 'section', fields },
   ];
-  if (v.notes) blocks.push({ type: 'section', text: { type: 'mrkdwn', text: md(`*Notes*\n${v.notes}`, L.sectionText) } });
-  if (v.reason) blocks.push({ type: 'section', text: { type: 'mrkdwn', text: md(`*Reason*\n${v.reason}`, L.sectionText) } });
-  if (v.gates.length) {
-    const lines = v.gates.map((g) => `${MARK[g.verdict]} *${g.gate}* ${g.verdict}${g.reason ? ` — ${g.reason}` : ''}`);
-    blocks.push({ type: 'section', text: { type: 'mrkdwn', text: md(`*Gates*\n${lines.join('\n')}`, L.sectionText) } });
-  }
+  if (v.notes) blocks.push({ type: 'section', text: mrkdwn(`*Notes*\n${md(v.notes, L.sectionText - 10)}`) });
+  if (v.reason) blocks.push({ type: 'section', text: mrkdwn(`*Reason*\n${md(v.reason, L.sectionText - 10)}`) });
+  if (v.gates.length) blocks.push({ type: 'section', text: mrkdwn(gatesText(v.gates, L.sectionText)) });
   if (v.approvals) {
-    const a = v.approvals;
-    const given = a.given.length ? ` (${a.given.map((g) => g.by).join(', ')})` : '';
-    blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: md(`Approvals: ${a.given.length} of ${a.required} given${given}, ${a.remaining} still needed · approvers: ${a.groups.join(', ')}`, L.sectionText) }] });
+    const groups = v.approvals.groups.length ? ` · approvers: ${listUpTo(v.approvals.groups, 600, md)}` : '';
+    blocks.push({ type: 'context', elements: [mrkdwn(`Approvals: ${approvals}${groups}`)] });
   }
-  if (v.promotionId) blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: md(`Promotion ${v.promotionId} · ${v.at}`, L.sectionText) }] });
+  const ref = [v.promotionId ? `Promotion ${md(v.promotionId, 200)}` : '', md(v.tenant, 100), md(v.at, 60)].filter(Boolean).join(' · ');
+  blocks.push({ type: 'context', elements: [mrkdwn(ref || '—')] });
+
   const actions: Block[] = [];
-  if (opts.reviewUrl && opts.reviewUrl.length <= L.buttonUrl) actions.push({ type: 'button', action_id: 'review', text: { type: 'plain_text', text: 'Review' }, url: opts.reviewUrl });
-  if (opts.interactive && v.promotionId && (v.kind === 'approval-required' || v.kind === 'approval-reminder')) {
-    const value = cut(`${v.tenant}:${v.promotionId}`, L.buttonValue);
-    actions.push({ type: 'button', action_id: 'approve', style: 'primary', text: { type: 'plain_text', text: 'Approve' }, value });
-    actions.push({ type: 'button', action_id: 'reject', style: 'danger', text: { type: 'plain_text', text: 'Reject' }, value });
+  // A cut URL or value would be useless: a button whose target does not fit is left out.
+  if (opts.reviewUrl && opts.reviewUrl.length <= L.buttonUrl) actions.push({ type: 'button', action_id: 'review', text: plain('Review'), url: opts.reviewUrl });
+  // The value carries the tenant too: the action handler checks it against the route's tenant.
+  const value = v.promotionId ? `${v.tenant}:${v.promotionId}` : '';
+  if (opts.interactive && value && value.length <= L.buttonValue && ACTING.has(v.kind)) {
+    actions.push({ type: 'button', action_id: 'approve', style: 'primary', text: plain('Approve'), value });
+    actions.push({ type: 'button', action_id: 'reject', style: 'danger', text: plain('Reject'), value });
   }
-  if (actions.length) blocks.push({ type: 'actions', elements: actions.slice(0, L.actionsElements) });
-  const text = cut(`${v.title} — ${what(v)}`, L.text);
-  return { ...(opts.channel ? { channel: opts.channel } : {}), text, blocks: blocks.slice(0, L.blocks) };
+  if (actions.length) blocks.push({ type: 'actions', elements: actions });
+
+  // The fallback (notifications, screen readers): the headline facts, no markup beyond escaping.
+  const text = [md(title, 300), what, route, v.requester ? `requested by ${md(v.requester, 300)}` : '', approvals ? `approvals: ${approvals}` : ''].filter(Boolean).join(' · ');
+  return { ...(opts.channel ? { channel: opts.channel } : {}), text, blocks };
 }
 
 /** Every violation of Slack's Block Kit limits in a message (empty when it is fine). */
-export function checkBlockKit(m: { text?: string; blocks?: Block[] }): string[] {
+export function checkBlockKit(m: { text?: unknown; blocks?: unknown }): string[] {
   const L = BLOCK_KIT_LIMITS;
   const out: string[] = [];
   const len = (x: unknown) => (typeof x === 'string' ? x.length : 0);
-  if (len(m.text) > L.text) out.push(`text is ${len(m.text)} > ${L.text}`);
-  const blocks = m.blocks ?? [];
+  const textOf = (x: unknown) => (x as { text?: unknown } | undefined)?.text;
+  const within = (what: string, x: unknown, max: number) => {
+    if (typeof x !== 'string' || !x.length) out.push(`${what}: text is missing or empty`);
+    else if (x.length > max) out.push(`${what}: ${x.length} > ${max}`);
+  };
+  if (len(m.text) > L.text) out.push(`text: ${len(m.text)} > ${L.text}`);
+  const blocks = Array.isArray(m.blocks) ? (m.blocks as Block[]) : [];
   if (blocks.length > L.blocks) out.push(`${blocks.length} blocks > ${L.blocks}`);
   blocks.forEach((b, i) => {
-    const text = (b.text as { text?: string } | undefined)?.text;
-    if (b.type === 'header' && len(text) > L.headerText) out.push(`block ${i}: header text ${len(text)} > ${L.headerText}`);
-    if (b.type === 'section') {
-      if (len(text) > L.sectionText) out.push(`block ${i}: section text ${len(text)} > ${L.sectionText}`);
-      const fields = (b.fields as { text?: string }[] | undefined) ?? [];
+    const text = textOf(b.text);
+    const elements = Array.isArray(b.elements) ? (b.elements as Block[]) : [];
+    if (b.type === 'header') {
+      if ((b.text as Block | undefined)?.type !== 'plain_text') out.push(`block ${i}: header text must be plain_text`);
+      within(`block ${i} header`, text, L.headerText);
+    } else if (b.type === 'section') {
+      const fields = Array.isArray(b.fields) ? (b.fields as Block[]) : [];
+      if (b.text !== undefined) within(`block ${i} section`, text, L.sectionText);
       if (fields.length > L.fields) out.push(`block ${i}: ${fields.length} fields > ${L.fields}`);
-      fields.forEach((f, j) => len(f.text) > L.fieldText && out.push(`block ${i} field ${j}: ${len(f.text)} > ${L.fieldText}`));
-      if (!text && !fields.length) out.push(`block ${i}: a section needs text or fields`);
-    }
-    const elements = (b.elements as Record<string, unknown>[] | undefined) ?? [];
-    if (b.type === 'context') {
-      if (elements.length > L.contextElements) out.push(`block ${i}: ${elements.length} context elements > ${L.contextElements}`);
-      elements.forEach((e, j) => len(e.text) > L.sectionText && out.push(`block ${i} element ${j}: ${len(e.text)} > ${L.sectionText}`));
-    }
-    if (b.type === 'actions') {
-      if (elements.length > L.actionsElements) out.push(`block ${i}: ${elements.length} actions > ${L.actionsElements}`);
+      fields.forEach((f, j) => within(`block ${i} field ${j}`, f.text, L.fieldText));
+      if (b.text === undefined && !fields.length) out.push(`block ${i}: a section needs text or fields`);
+    } else if (b.type === 'context') {
+      if (!elements.length || elements.length > L.contextElements) out.push(`block ${i}: ${elements.length} context elements (1–${L.contextElements})`);
+      elements.forEach((e, j) => within(`block ${i} element ${j}`, e.text, L.sectionText));
+    } else if (b.type === 'actions') {
+      if (!elements.length || elements.length > L.actionsElements) out.push(`block ${i}: ${elements.length} actions (1–${L.actionsElements})`);
       elements.forEach((e, j) => {
-        const t = (e.text as { text?: string } | undefined)?.text;
-        if (len(t) > L.buttonText) out.push(`block ${i} button ${j}: text ${len(t)} > ${L.buttonText}`);
-        if (len(e.url) > L.buttonUrl) out.push(`block ${i} button ${j}: url ${len(e.url)} > ${L.buttonUrl}`);
-        if (len(e.action_id) > L.actionId) out.push(`block ${i} button ${j}: action_id > ${L.actionId}`);
-        if (len(e.value) > L.buttonValue) out.push(`block ${i} button ${j}: value > ${L.buttonValue}`);
+        const where = `block ${i} button ${j}`;
+        within(`${where} text`, textOf(e.text), L.buttonText);
+        if (len(e.url) > L.buttonUrl) out.push(`${where}: url ${len(e.url)} > ${L.buttonUrl}`);
+        if (len(e.action_id) > L.actionId) out.push(`${where}: action_id ${len(e.action_id)} > ${L.actionId}`);
+        if (len(e.value) > L.buttonValue) out.push(`${where}: value ${len(e.value)} > ${L.buttonValue}`);
       });
     }
   });
@@ -112,11 +155,11 @@ export function checkBlockKit(m: { text?: string; blocks?: Block[] }): string[] 
 
 /** Slack's request signing (v0): HMAC-SHA256 of `v0:<timestamp>:<body>`, within 5 minutes. */
 export function verifySlackSignature(input: { signingSecret: string; timestamp: string; body: string; signature: string; now: Date }): { ok: true } | { ok: false; reason: string } {
-  const ts = Number(input.timestamp);
-  if (!Number.isInteger(ts)) return { ok: false, reason: 'no valid X-Slack-Request-Timestamp' };
-  if (Math.abs(input.now.getTime() / 1000 - ts) > 300) return { ok: false, reason: 'the request timestamp is more than 5 minutes away (replay?)' };
-  const expected = Buffer.from(`v0=${createHmac('sha256', input.signingSecret).update(`v0:${input.timestamp}:${input.body}`).digest('hex')}`);
-  const given = Buffer.from(input.signature ?? '');
+  if (!/^\d{1,12}$/.test(input.timestamp ?? '')) return { ok: false, reason: 'no valid X-Slack-Request-Timestamp' };
+  if (Math.abs(input.now.getTime() / 1000 - Number(input.timestamp)) > 300) return { ok: false, reason: 'the request timestamp is more than 5 minutes away (replay?)' };
+  if (!input.signingSecret) return { ok: false, reason: 'no signing secret configured' };
+  const expected = Buffer.from(`v0=${createHmac('sha256', input.signingSecret).update(`v0:${input.timestamp}:${input.body}`, 'utf8').digest('hex')}`);
+  const given = Buffer.from(typeof input.signature === 'string' ? input.signature : '', 'utf8');
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) return { ok: false, reason: 'the X-Slack-Signature does not match' };
   return { ok: true };
 }

@@ -154,6 +154,9 @@ export function routeByKey(key: string): Route | undefined {
 
 export const HANDLERS = [...new Set([...ROUTES.map((r) => r.handler), FALLBACK_HANDLER])];
 
+/** Public routes that authenticate the caller themselves: a signed review link's token, a Slack request signature. They act, so they write. */
+export const SELF_AUTHENTICATED = ['review', 'slack-actions'] as const;
+
 /** Lambda entries that no route reaches: tasks of the state machines (statemachines/*.asl.json), the scheduler's and the bus's targets, and the table's stream consumer. */
 export const WORKFLOW_HANDLERS = ['promotion-step', 'schedule-fire', 'auto-promote', 'stream', 'notifier'] as const;
 

@@ -10,6 +10,7 @@ import { ALL_HANDLERS, FALLBACK_HANDLER, ROUTES, WORKFLOW_HANDLERS, routeKey } f
 import { createApp } from '../../infra/create-app.ts';
 import { REPO_ROOT } from '../../infra/function.ts';
 import { STATE_MACHINES, aslPath, placeholdersIn } from '../../infra/state-machines.ts';
+import { NOTIFY_ON } from '../../domain/notify/notifier.ts';
 import { API_THROTTLE, CHECKPOINT_RETENTION_DAYS, EVENT_BUS_NAME, READ_ACTIONS, WRITE_ACTIONS, dataAccessOf, startsFlows, type StagelineStack } from '../../infra/stack.ts';
 
 /** Bundling ~20 functions with esbuild dominates; the first synth takes tens of seconds. */
@@ -330,10 +331,25 @@ describe('scheduled promotions', () => {
     expect(statements).toEqual([expect.objectContaining({ Action: 'lambda:InvokeFunction', Resource: { 'Fn::GetAtt': [fireId, 'Arn'] } })]);
     for (const [name, id] of functionIds()) {
       const sched = statementsOf(id).filter((st) => [st.Action].flat().some((a) => a.startsWith('scheduler:')));
-      if (startsFlows(name) && name !== 'schedule-fire') {
+      // The notifier makes reminder schedules too.
+      if ((startsFlows(name) && name !== 'schedule-fire') || name === 'notifier') {
         expect(sched, name).toHaveLength(1);
         expect(JSON.stringify(sched[0]!.Resource), name).toContain('schedule/default/stageline-*');
       } else expect(sched, name).toEqual([]);
+    }
+  });
+});
+
+describe('notifications', () => {
+  it('routes the notification events to the notifier with retries and a DLQ; only it sends email; the directory is read by who needs it', () => {
+    const rules = Object.values(template.findResources('AWS::Events::Rule')) as Resource[];
+    const notify = rules.find((r) => JSON.stringify(r.Properties.EventPattern).includes('Approval Required'))!;
+    expect(notify.Properties.EventPattern['detail-type']).toEqual([...NOTIFY_ON]);
+    expect(notify.Properties.Targets[0]).toMatchObject({ Arn: { 'Fn::GetAtt': [functionIds().get('notifier'), 'Arn'] }, DeadLetterConfig: { Arn: expect.anything() }, RetryPolicy: { MaximumRetryAttempts: 8 } });
+    for (const [name, id] of functionIds()) {
+      const actions = actionsOf(id);
+      expect(actions.includes('cognito-idp:ListUsers'), name).toBe(['notifier', 'review', 'slack-actions'].includes(name));
+      expect(actions.some((a) => a.startsWith('ses:')), name).toBe(false); // no notifyFrom in this synth: no sender, no permission
     }
   });
 });

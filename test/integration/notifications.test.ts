@@ -194,6 +194,34 @@ describe('approval notifications', () => {
   });
 });
 
+describe('reminders', () => {
+  it('reminds the approvers shortly before the approval window closes, through the same outbox and notifier', async () => {
+    const tenant = t.tenant();
+    const u = await t.users(tenant);
+    await makeLine(t, u.admin);
+    const rule = await t.call('POST', '/api/v1/promotions/rules', {
+      token: u.admin,
+      body: { name: 'short window', sourceEnvironment: 'staging', targetEnvironment: 'production', requiresApproval: true, requiredApprovers: 1, approverGroups: ['approver'], approvalExpirySeconds: 4 },
+    });
+    expect(rule.status, JSON.stringify(rule.body)).toBe(201);
+    await t.call('PUT', '/api/v1/notifications', { token: u.admin, body: { email: { recipients: [], approvers: true }, events: ['approval-reminder'] } });
+    await t.call('POST', '/api/v1/environments/staging/configs', { token: u.admin, body: { key: 'a', value: 1 } });
+    const p = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'staging', targetEnvironment: 'production' } });
+    await waitForToken(t, u.viewer, p.body.id);
+    const reminder = async () => {
+      for (let i = 0; i < 400; i++) {
+        const m = t.stack.outbox.mails.find((x) => x.to === `approver@${tenant}.test` && x.subject.includes('still needs your approval'));
+        if (m) return m;
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      throw new Error('no reminder');
+    };
+    expect((await reminder()).text).toContain('/review/');
+    // Only the kinds asked for: no approval-required email was sent.
+    expect(t.stack.outbox.mails.filter((x) => x.to === `approver@${tenant}.test` && x.subject.includes('needs your approval') && !x.subject.includes('still'))).toEqual([]);
+  }, 20_000);
+});
+
 describe('Slack actions', () => {
   const sign = (secret: string, body: string, ts = Math.floor(Date.now() / 1000)) => ({
     'x-slack-request-timestamp': String(ts),
