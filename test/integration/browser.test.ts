@@ -1,0 +1,97 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor, waitForToken } from '../support/promotions.ts';
+import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
+
+/**
+ * As a person would: Debian's Chromium (installed by `npm test`'s prereqs), driven by playwright-core,
+ * against the real local stack. No browser download; screenshots go to test-output/.
+ */
+const OUT = join(process.cwd(), 'test-output');
+let t: TestStack;
+let browser: Browser;
+
+beforeAll(async () => {
+  mkdirSync(OUT, { recursive: true });
+  t = await startTestStack();
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM_BIN ?? '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+});
+afterAll(async () => {
+  await browser?.close();
+  await t?.stop();
+});
+
+async function waitingPromotion() {
+  const tenant = t.tenant();
+  const u = await t.users(tenant);
+  await makeLine(t, u.admin);
+  await t.call('PUT', '/api/v1/notifications', { token: u.admin, body: { email: { recipients: [], approvers: true } } });
+  await t.call('POST', '/api/v1/environments/staging/configs', { token: u.admin, body: { key: 'query.timeout', value: '180s' } });
+  const p = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'staging', targetEnvironment: 'production', notes: 'longer timeout for reports' } });
+  await waitForToken(t, u.viewer, p.body.id);
+  await t.stack.stream.idle();
+  return { tenant, u, id: p.body.id as string };
+}
+
+/** From the local outbox page to the approval email of `to`, then its review link. */
+async function openReviewFromOutbox(page: Page, to: string) {
+  for (let i = 0; i < 100; i++) {
+    await page.goto(`${t.url}/dev/outbox`);
+    const mail = page.locator('article', { hasText: `to ${to}` }).getByRole('link', { name: /needs your approval/ });
+    if (await mail.count()) {
+      await mail.first().click();
+      break;
+    }
+    await page.waitForTimeout(50);
+  }
+  await page.getByRole('link', { name: 'Review and approve' }).click();
+  await page.waitForURL(/\/review\//);
+}
+
+describe('approving from an email, in a real browser', () => {
+  it('outbox → approval email → review page → Approve → the promotion completes', async () => {
+    const { tenant, u, id } = await waitingPromotion();
+    const page = await browser.newPage({ viewport: { width: 390, height: 844 } }); // a phone
+    await openReviewFromOutbox(page, `approver@${tenant}.test`);
+    await expect.poll(() => page.locator('h1').textContent()).toContain('needs your approval');
+    expect(await page.locator('body').textContent()).toContain('query.timeout');
+    await page.screenshot({ path: join(OUT, 'review-page.png'), fullPage: true });
+    // Opening the page did nothing.
+    expect((await t.call('GET', `/api/v1/promotions/${id}`, { token: u.viewer })).body.status).toBe('AWAITING_APPROVAL');
+    await page.getByRole('button', { name: 'Approve' }).click();
+    await expect.poll(() => page.locator('h1').textContent()).toBe('Approved');
+    expect((await waitFor(t, u.viewer, id, ['COMPLETED', 'FAILED'])).status).toBe('COMPLETED');
+    // The link is spent.
+    await page.goBack();
+    await page.reload();
+    expect(await page.locator('body').textContent()).toMatch(/already used|no longer waiting/);
+    await page.close();
+  });
+
+  it('rejects with a reason from the review page', async () => {
+    const { tenant, u, id } = await waitingPromotion();
+    const page = await browser.newPage();
+    await openReviewFromOutbox(page, `approver2@${tenant}.test`);
+    await page.getByLabel(/Reject/).fill('the report cluster is being migrated this week');
+    await page.getByRole('button', { name: 'Reject' }).click();
+    await expect.poll(() => page.locator('h1').textContent()).toBe('Rejected');
+    expect((await t.call('GET', `/api/v1/promotions/${id}`, { token: u.viewer })).body).toMatchObject({ status: 'REJECTED', rejection: { reason: 'the report cluster is being migrated this week' } });
+    await page.close();
+  });
+
+  it('the dashboard shows the pending promotion and why it is blocked', async () => {
+    const { u, id } = await waitingPromotion();
+    const page = await browser.newPage();
+    await page.goto(`${t.url}/dashboard#token=${u.viewer}`);
+    const pending = page.locator('#pending');
+    await expect.poll(() => pending.textContent(), { timeout: 15_000 }).toContain(id);
+    expect(await pending.textContent()).toMatch(/approv/i);
+    await page.screenshot({ path: join(OUT, 'dashboard-pending.png'), fullPage: true });
+    await page.close();
+  });
+});
