@@ -13,6 +13,7 @@ import { importTimes, median } from './init-time.ts';
 import { benchHistory } from './history.ts';
 import { benchPromotion } from './promotion.ts';
 import { benchRegistry } from './registry.ts';
+import { benchWriters } from './writers.ts';
 
 /**
  * `npm run bench`: figures, not pass/fail. (a) bundle sizes, (b) module init
@@ -229,3 +230,4 @@ try {
 await benchPromotion();
 await benchRegistry();
 await benchHistory();
+await benchWriters();
