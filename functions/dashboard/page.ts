@@ -32,6 +32,7 @@ th,td{text-align:left;vertical-align:top;padding:.45rem .6rem;border-bottom:1px 
 thead th{background:var(--head);font-size:.85rem}
 ul{margin:0;padding:0;list-style:none}
 #pending li{padding:.4rem 0;border-bottom:1px solid var(--line)}
+.decide{display:flex;flex-wrap:wrap;gap:.4rem;align-items:center;margin-top:.35rem}.decide input{flex:1 1 12rem}
 code,.gates{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:.9em}
 .nw{white-space:nowrap}
 .gates{letter-spacing:.15em;font-size:1.05em}
@@ -104,11 +105,46 @@ export const SCRIPT = String.raw`
     return el('tr', '', [name, el('td', '', [versions]), el('td', '', [at]), el('td', '', [by]), el('td', '', [gates(e.gates)]), el('td', '', [cfg]), el('td', '', badges.length ? badges : ['\u2014'])]);
   }
 
+  function act(p, action, reason) {
+    var token = getToken();
+    fetch('api/v1/promotions/' + encodeURIComponent(p.id) + '/' + action, {
+      method: 'POST', credentials: 'omit', cache: 'no-store',
+      headers: { authorization: 'Bearer ' + token, 'content-type': 'application/json', accept: 'application/json' },
+      body: JSON.stringify(action === 'reject' ? { reason: reason } : {}),
+    }).then(function (res) {
+      return res.text().then(function (text) {
+        var body = null;
+        try { body = text ? JSON.parse(text) : null; } catch (e) { /* not JSON */ }
+        if (res.ok) say((action === 'approve' ? 'Approved ' : 'Rejected ') + p.id + (body && body.status ? ': now ' + body.status : ''));
+        else say('Could not ' + action + ' ' + p.id + ': ' + (body && body.error && body.error.message ? body.error.message : 'HTTP ' + res.status), true);
+        refresh();
+      });
+    }).catch(function () { say('Network error: nothing was changed', true); });
+  }
+
+  function decide(p) {
+    var approve = el('button', '', ['Approve']);
+    approve.type = 'button';
+    approve.addEventListener('click', function () { act(p, 'approve'); });
+    var reason = el('input', '');
+    reason.placeholder = 'why reject (required)';
+    reason.setAttribute('aria-label', 'Reason to reject ' + p.id);
+    var reject = el('button', '', ['Reject']);
+    reject.type = 'button';
+    reject.addEventListener('click', function () {
+      if (!reason.value.trim()) { say('A rejection needs a reason the requester can act on.', true); reason.focus(); return; }
+      act(p, 'reject', reason.value.trim());
+    });
+    return el('div', 'decide', [approve, reason, reject]);
+  }
+
   function pendingItem(p) {
     return el('li', '', [
       el('strong', '', [p.subject]), ' ' + (p.from === p.to ? 'rollback of ' + p.to : p.from + ' \u2192 ' + p.to) + ' ', el('span', 'badge', [p.status]),
       ' ' + p.why, el('br'),
       el('span', 'mut', ['requested by ' + p.requestedBy + ' at ', stamp(p.requestedAt), ' \u00b7 ', el('code', '', [p.id])]),
+      // Approvers act from here through the API (the same checks: groups, separation of duties); others get the API's answer.
+      p.status === 'AWAITING_APPROVAL' ? decide(p) : null,
     ]);
   }
 
@@ -118,7 +154,8 @@ export const SCRIPT = String.raw`
     var legend = envs.length && envs[0].gates ? envs[0].gates.legend.split(',').join(', ') : '';
     $('legend').textContent = 'Gates, in order: ' + (legend || '\u2014') + '. ' + MARKS.PASS + ' pass, ' + MARKS.FAIL + ' fail, ' + MARKS.WARN + ' warn, ' + MARKS.SKIPPED + ' not enabled.';
     var pending = data.pending || [];
-    $('pending').replaceChildren.apply($('pending'), pending.length ? pending.map(pendingItem) : [el('li', 'mut', ['No pending promotions.'])]);
+    // Not while someone is typing a rejection reason in the list.
+    if (!$('pending').contains(document.activeElement)) $('pending').replaceChildren.apply($('pending'), pending.length ? pending.map(pendingItem) : [el('li', 'mut', ['No pending promotions.'])]);
     $('status').hidden = false;
     $('updated').textContent = 'Updated ' + new Date().toLocaleTimeString() + ' \u00b7 refreshes every 5 s';
   }

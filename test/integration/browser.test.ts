@@ -84,14 +84,25 @@ describe('approving from an email, in a real browser', () => {
     await page.close();
   });
 
-  it('the dashboard shows the pending promotion and why it is blocked', async () => {
+  it('the dashboard shows the pending promotion and why it is blocked; a signed-in approver approves from it, a viewer cannot', async () => {
     const { u, id } = await waitingPromotion();
     const page = await browser.newPage();
     await page.goto(`${t.url}/dashboard#token=${u.viewer}`);
     const pending = page.locator('#pending');
     await expect.poll(() => pending.textContent(), { timeout: 15_000 }).toContain(id);
-    expect(await pending.textContent()).toMatch(/approv/i);
+    expect(await pending.textContent()).toMatch(/waiting for 1 approval/i);
     await page.screenshot({ path: join(OUT, 'dashboard-pending.png'), fullPage: true });
+    // A viewer's click gets the API's refusal, and nothing changes.
+    await pending.getByRole('button', { name: 'Approve' }).click();
+    await expect.poll(() => page.locator('#msg').textContent()).toMatch(/Could not approve .*approver/);
+    expect((await t.call('GET', `/api/v1/promotions/${id}`, { token: u.viewer })).body.status).toBe('AWAITING_APPROVAL');
+    // The approver signs in on the same page and approves.
+    await page.goto(`${t.url}/dashboard#token=${u.approver}`);
+    await page.reload();
+    await expect.poll(() => pending.textContent(), { timeout: 15_000 }).toContain(id);
+    await pending.getByRole('button', { name: 'Approve' }).click();
+    await expect.poll(() => page.locator('#msg').textContent()).toContain(`Approved ${id}`);
+    expect((await waitFor(t, u.viewer, id, ['COMPLETED', 'FAILED'])).status).toBe('COMPLETED');
     await page.close();
   });
 });
