@@ -357,8 +357,7 @@ export class StagelineStack extends Stack {
       fn.addEnvironment('AUDIT_KEY_ID', auditKey.keyArn);
       fn.addEnvironment('CHECKPOINT_BUCKET', checkpoints.bucketName);
     }
-    const streamDlq = new sqs.Queue(this, 'StreamDlq', { enforceSSL: true, retentionPeriod: Duration.days(14), encryption: sqs.QueueEncryption.SQS_MANAGED });
-    Validations.of(streamDlq).acknowledge({ id: 'AwsSolutions-SQS3', reason: 'This queue is itself the on-failure destination of the stream consumer.' });
+    const streamDlq = this.deadLetters('StreamDlq', 'the on-failure destination of the stream consumer');
     streamFn.addEventSource(
       new DynamoEventSource(this.table, {
         startingPosition: lambda.StartingPosition.TRIM_HORIZON,
@@ -425,14 +424,7 @@ export class StagelineStack extends Stack {
     this.promotionStateMachine = machines.get('promotion')!;
 
     // ---- auto-promotion is evaluated by the system when its inputs change (the local bus has the same rule)
-    const autoDlq = new sqs.Queue(this, 'AutoPromoteDlq', { enforceSSL: true, retentionPeriod: Duration.days(14), encryption: sqs.QueueEncryption.SQS_MANAGED });
-    Validations.of(autoDlq).acknowledge({ id: 'AwsSolutions-SQS3', reason: 'This queue is itself the dead-letter queue of the auto-promotion rule target.' });
-    new events.Rule(this, 'AutoPromoteRule', {
-      eventBus: this.eventBus,
-      description: 'Evidence, deployments and completed promotions re-evaluate auto-promotion rules',
-      eventPattern: { source: [EVENT_SOURCE], detailType: [...AUTO_PROMOTION_TRIGGERS] },
-      targets: [new targets.LambdaFunction(this.functions.get('auto-promote')!.fn, { deadLetterQueue: autoDlq, retryAttempts: 4, maxEventAge: Duration.hours(2) })],
-    });
+    this.busRule('AutoPromote', 'Evidence, deployments and completed promotions re-evaluate auto-promotion rules', AUTO_PROMOTION_TRIGGERS, this.functions.get('auto-promote')!.fn, 4, Duration.hours(2));
     this.rollbackStateMachine = machines.get('rollback')!;
 
     // ---- scheduled promotions: one-time EventBridge Scheduler schedules
@@ -578,14 +570,7 @@ export class StagelineStack extends Stack {
     // ---- notifications: the notifier behind one bus rule (retries with backoff, then a DLQ); Slack over
     // the outbound guard, email through SES v2 from a verified identity; Cognito is the directory of approvers
     const notifierFn = this.functions.get('notifier')!.fn;
-    const notifyDlq = new sqs.Queue(this, 'NotifierDlq', { enforceSSL: true, retentionPeriod: Duration.days(14), encryption: sqs.QueueEncryption.SQS_MANAGED });
-    Validations.of(notifyDlq).acknowledge({ id: 'AwsSolutions-SQS3', reason: 'This queue is itself the dead-letter queue of the notifications rule target.' });
-    new events.Rule(this, 'NotifyRule', {
-      eventBus: this.eventBus,
-      description: 'Approval requests, decisions, outcomes and break-glass uses go to Slack and email',
-      eventPattern: { source: [EVENT_SOURCE], detailType: [...NOTIFY_ON] },
-      targets: [new targets.LambdaFunction(notifierFn, { deadLetterQueue: notifyDlq, retryAttempts: 8, maxEventAge: Duration.hours(6) })],
-    });
+    this.busRule('Notify', 'Approval requests, decisions, outcomes and break-glass uses go to Slack and email', NOTIFY_ON, notifierFn, 8, Duration.hours(6));
     notifierFn.addEnvironment('PUBLIC_URL', stage.url.replace(/\/$/, ''));
     const notifyFrom = this.node.tryGetContext('notifyFrom') as string | undefined;
     if (notifyFrom) {
@@ -633,6 +618,24 @@ export class StagelineStack extends Stack {
    * `T#<tenant>#*` can only touch that tenant's items. We do not assume such
    * a role per request yet.
    */
+  /** An SQS queue that catches what a target could not take (kept 14 days). */
+  private deadLetters(id: string, what: string): sqs.Queue {
+    const q = new sqs.Queue(this, id, { enforceSSL: true, retentionPeriod: Duration.days(14), encryption: sqs.QueueEncryption.SQS_MANAGED });
+    Validations.of(q).acknowledge({ id: 'AwsSolutions-SQS3', reason: `This queue is itself ${what}.` });
+    return q;
+  }
+
+  /** A rule on the bus sending these detail types to a function, with retries and a DLQ (the local bus has the same rule). */
+  private busRule(name: string, description: string, detailTypes: readonly string[], fn: lambda.IFunction, retryAttempts: number, maxEventAge: Duration): void {
+    const dlq = this.deadLetters(`${name}Dlq`, `the dead-letter queue of the ${name} rule target`);
+    new events.Rule(this, `${name}Rule`, {
+      eventBus: this.eventBus,
+      description,
+      eventPattern: { source: [EVENT_SOURCE], detailType: [...detailTypes] },
+      targets: [new targets.LambdaFunction(fn, { deadLetterQueue: dlq, retryAttempts, maxEventAge })],
+    });
+  }
+
   private grantData(fn: HandlerFunction, access: DataAccess): void {
     if (access === 'none') return;
     const indexArns = TABLE.indexes.map((i) => `${this.table.tableArn}/index/${i.name}`);

@@ -4,8 +4,7 @@ import { runOnce } from '../once.ts';
 import type { Deps, Delivery, DirectoryUser, ReviewLink } from '../ports.ts';
 import type { EventType } from '../promotion/events.ts';
 import type { Promotion } from '../promotion/model.ts';
-import { approvalDeadline, promotionDetail, subjectLabel } from '../promotion/service.ts';
-import { eventOp } from '../promotion/events.ts';
+import { approvalDeadline, promotionDetail, promotionEvent } from '../promotion/service.ts';
 import { emailMessage } from './email.ts';
 import { NOTIFICATION_KINDS, type NotificationKind, type NotificationSettings } from './settings.ts';
 import { slackMessage } from './slack.ts';
@@ -233,19 +232,6 @@ export async function remindApprovers(deps: Deps, tenant: string, id: string): P
   const p = await deps.store.getPromotion(tenant, id);
   if (!p || p.status !== 'AWAITING_APPROVAL') return { reminded: false };
   const detailView = await promotionDetail(deps, p);
-  await deps.store.commit(tenant, [
-    eventOp('Approval Reminder', tenant, {
-      tenant,
-      promotionId: p.id,
-      status: p.status,
-      sourceEnvironment: p.sourceEnvironment,
-      targetEnvironment: p.targetEnvironment,
-      subject: subjectLabel(p.subject),
-      releaseDigest: p.releaseDigest,
-      approvalsNeeded: detailView.approvals.remaining,
-      approverGroups: p.policy.approverGroups,
-      at: deps.clock().toISOString(),
-    }),
-  ]);
+  await deps.store.commit(tenant, [promotionEvent(deps, 'Approval Reminder', p, { approvalsNeeded: detailView.approvals.remaining, approverGroups: p.policy.approverGroups })]);
   return { reminded: true };
 }

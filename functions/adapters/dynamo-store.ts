@@ -811,21 +811,15 @@ export class DynamoStore implements Store {
 
   async acquireLock(tenant: string, env: string, holder: string, now: Date, ttlSeconds: number): Promise<boolean> {
     const nowSec = Math.floor(now.getTime() / 1000);
-    try {
-      await this.db.send(
-        new PutCommand({
-          TableName: this.table,
-          Item: { ...keys.lock(tenant, env), entity: 'EnvLock', holder, leaseUntil: nowSec + ttlSeconds, [TABLE.ttlAttribute]: nowSec + ttlSeconds + 3600 },
-          // Free, re-entrant for the same holder, or the previous lease ran out.
-          ConditionExpression: 'attribute_not_exists(pk) OR holder = :h OR leaseUntil < :now',
-          ExpressionAttributeValues: { ':h': holder, ':now': nowSec },
-        }),
-      );
-      return true;
-    } catch (err) {
-      if ((err as { name?: string }).name === 'ConditionalCheckFailedException') return false;
-      throw err;
-    }
+    return this.conditional(
+      new PutCommand({
+        TableName: this.table,
+        Item: { ...keys.lock(tenant, env), entity: 'EnvLock', holder, leaseUntil: nowSec + ttlSeconds, [TABLE.ttlAttribute]: nowSec + ttlSeconds + 3600 },
+        // Free, re-entrant for the same holder, or the previous lease ran out.
+        ConditionExpression: 'attribute_not_exists(pk) OR holder = :h OR leaseUntil < :now',
+        ExpressionAttributeValues: { ':h': holder, ':now': nowSec },
+      }),
+    );
   }
 
   async releaseLock(tenant: string, env: string, holder: string): Promise<void> {
@@ -905,19 +899,13 @@ export class DynamoStore implements Store {
   }
 
   async claimOnce(tenant: string, scope: string, id: string, ttlSeconds: number): Promise<boolean> {
-    try {
-      await this.db.send(
-        new PutCommand({
-          TableName: this.table,
-          Item: { ...keys.once(tenant, scope, id), entity: 'Once', [TABLE.ttlAttribute]: Math.floor(Date.now() / 1000) + ttlSeconds },
-          ConditionExpression: 'attribute_not_exists(pk)',
-        }),
-      );
-      return true;
-    } catch (err) {
-      if ((err as { name?: string }).name === 'ConditionalCheckFailedException') return false;
-      throw err;
-    }
+    return this.conditional(
+      new PutCommand({
+        TableName: this.table,
+        Item: { ...keys.once(tenant, scope, id), entity: 'Once', [TABLE.ttlAttribute]: Math.floor(Date.now() / 1000) + ttlSeconds },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      }),
+    );
   }
 
   async releaseOnce(tenant: string, scope: string, id: string): Promise<void> {
@@ -953,16 +941,21 @@ export class DynamoStore implements Store {
   }
 
   async useReviewLink(tenant: string, hash: string, at: string, action: string): Promise<boolean> {
+    return this.conditional(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: keys.reviewLink(tenant, hash),
+        UpdateExpression: 'SET usedAt = :at, usedFor = :a',
+        ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(usedAt)',
+        ExpressionAttributeValues: { ':at': at, ':a': action },
+      }),
+    );
+  }
+
+  /** Sends a conditional write: false when its condition did not hold. */
+  private async conditional(command: PutCommand | UpdateCommand): Promise<boolean> {
     try {
-      await this.db.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: keys.reviewLink(tenant, hash),
-          UpdateExpression: 'SET usedAt = :at, usedFor = :a',
-          ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(usedAt)',
-          ExpressionAttributeValues: { ':at': at, ':a': action },
-        }),
-      );
+      await this.db.send(command as PutCommand);
       return true;
     } catch (err) {
       if ((err as { name?: string }).name === 'ConditionalCheckFailedException') return false;
