@@ -4,7 +4,10 @@ import { linkAuditEntries } from '#domain/audit-log';
 import type { AuditEntry } from '#domain/model';
 import type { DomainEvent } from '#domain/ports';
 import { strip } from '../adapters/dynamo-store.ts';
-import { deps } from '../http/deps.ts';
+import { anchorFromEnv } from '../adapters/kms-s3-anchor.ts';
+import { deps, registerAnchor } from '../http/deps.ts';
+
+registerAnchor(anchorFromEnv);
 
 /**
  * The one consumer of the table's stream (DynamoDB Streams on AWS, DynamoDB

@@ -1,6 +1,5 @@
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { AuditAnchor, Deps, Events, Scheduler, Workflow } from '#domain/ports';
-import { anchorFromEnv } from '../adapters/kms-s3-anchor.ts';
 import { DynamoStore, documentClient } from '../adapters/dynamo-store.ts';
 import { EventBridgeEvents } from '../adapters/events.ts';
 import { sfnWorkflowFromEnv } from '../adapters/sfn-workflow.ts';
@@ -25,6 +24,13 @@ export function registerOutbound(make: () => Outbound): void {
 function needOutbound(): Outbound {
   if (!makeOutbound) throw new Error('this function has no outbound adapters: only the promotion step calls tenant URLs');
   return (outbound ??= makeOutbound());
+}
+
+let makeAnchor: (() => AuditAnchor) | undefined;
+
+/** The audit anchor (KMS + S3 clients) is registered only by the functions that sign or read checkpoints: the stream consumer and /audit/verify. */
+export function registerAnchor(make: () => AuditAnchor): void {
+  makeAnchor = make;
 }
 
 type Notify = Pick<Deps, 'directory' | 'channels'>;
@@ -76,7 +82,10 @@ export function deps(): Deps {
       gates: lazy<Deps['gates']>(() => needOutbound().gates),
       registry: lazy<Deps['registry']>(() => needOutbound().registry),
       scheduler: lazy<Scheduler>(() => schedulerFromEnv()),
-      anchor: lazy<AuditAnchor>(() => anchorFromEnv()),
+      anchor: lazy<AuditAnchor>(() => {
+        if (!makeAnchor) throw new Error('this function has no audit anchor: only the stream consumer and /audit/verify use checkpoints');
+        return makeAnchor();
+      }),
       publicUrl: process.env.PUBLIC_URL,
       ...(makeNotify ? makeNotify() : {}),
     };
