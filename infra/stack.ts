@@ -22,7 +22,7 @@
  *                      recorded as failed with "no email sender is configured".
  */
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import { ArnFormat, CfnOutput, Duration, RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
+import { ArnFormat, CfnOutput, Duration, RemovalPolicy, Stack, Tags, Validations, type StackProps } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import {
   CorsHttpMethod,
@@ -72,6 +72,9 @@ import { storeActions } from './store-actions.ts';
 export const { read: READ_ACTIONS, write: WRITE_ACTIONS } = storeActions();
 
 export type DataAccess = 'none' | 'read' | 'write';
+
+/** The partition keys a tenant session may touch (IAM policy variable: the session's tenant tag). */
+export const TENANT_LEADING_KEYS = 'T#${aws:PrincipalTag/tenant}#*';
 
 /** Name of the custom EventBridge bus the domain events go to (env EVENT_BUS_NAME). */
 export const EVENT_BUS_NAME = 'stageline';
@@ -291,6 +294,8 @@ export class StagelineStack extends Stack {
     // ---- functions: one per handler in the route table (plus the $default
     // fallback), and one per state machine task (WORKFLOW_HANDLERS, no route)
     const handlerLogs = new logs.LogGroup(this, 'HandlerLogs', { retention: logs.RetentionDays.ONE_MONTH });
+    // API functions reach the table only through these roles, assumed per request tenant (functions/http/deps.ts depsFor).
+    const tenantRoles = { read: this.tenantDataRole('TenantReadRole', READ_ACTIONS), write: this.tenantDataRole('TenantWriteRole', [...READ_ACTIONS, ...WRITE_ACTIONS]) };
     for (const name of ALL_HANDLERS) {
       const access = dataAccessOf(name);
       const fn = new HandlerFunction(this, pascal(name), {
@@ -305,7 +310,9 @@ export class StagelineStack extends Stack {
           ...(name === 'stream' ? { EVENT_BUS_NAME: this.eventBus.eventBusName } : {}),
         },
       });
-      this.grantData(fn, access);
+      // Background functions (flows, stream, notifier) serve every tenant: direct access. API functions: the tenant fence.
+      if (isWorkflowHandler(name)) this.grantData(fn, access);
+      else if (access !== 'none') this.useTenantRole(fn, tenantRoles[access]);
       if (access !== 'none') {
         fn.fn.addEnvironment('SECRETS_KEY_SECRET_ARN', secretsKey.secretArn);
         secretsKey.grantRead(fn.fn);
@@ -618,6 +625,37 @@ export class StagelineStack extends Stack {
    * `T#<tenant>#*` can only touch that tenant's items. We do not assume such
    * a role per request yet.
    */
+  /**
+   * A role whose DynamoDB access is fenced to one tenant by IAM: `dynamodb:LeadingKeys` must match
+   * `T#${aws:PrincipalTag/tenant}#*` (every partition key, index keys included, starts so). Only this
+   * stack's API function roles (tagged stageline-api) may assume it, and only with a tenant session tag.
+   */
+  private tenantDataRole(id: string, actions: string[]): iam.Role {
+    const role = new iam.Role(this, id, {
+      description: 'Stageline API functions: table access fenced to the tenant in the session tag',
+      assumedBy: new iam.AccountPrincipal(this.account).withSessionTags().withConditions({
+        StringEquals: { 'aws:PrincipalTag/stageline-api': 'true' },
+        StringLike: { 'aws:RequestTag/tenant': '?*' },
+      }),
+      maxSessionDuration: Duration.hours(1),
+    });
+    const indexArns = TABLE.indexes.map((i) => `${this.table.tableArn}/index/${i.name}`);
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        actions,
+        resources: [this.table.tableArn, ...indexArns],
+        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [TENANT_LEADING_KEYS] } },
+      }),
+    );
+    return role;
+  }
+
+  private useTenantRole(fn: HandlerFunction, role: iam.Role): void {
+    Tags.of(fn.fn.role!).add('stageline-api', 'true');
+    fn.fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['sts:AssumeRole', 'sts:TagSession'], resources: [role.roleArn] }));
+    fn.fn.addEnvironment('TENANT_DATA_ROLE_ARN', role.roleArn);
+  }
+
   /** An SQS queue that catches what a target could not take (kept 14 days). */
   private deadLetters(id: string, what: string): sqs.Queue {
     const q = new sqs.Queue(this, id, { enforceSSL: true, retentionPeriod: Duration.days(14), encryption: sqs.QueueEncryption.SQS_MANAGED });

@@ -4,7 +4,7 @@ import { actOnLink, LinkRefused, openLink, type Refusal } from '#domain/notify/r
 import { tokenHash } from '#domain/notify/notifier';
 import { directoryFromEnv } from '../adapters/cognito-directory.ts';
 import { secretBox } from '../adapters/secret-box.ts';
-import { deps, lazy, registerNotify } from '../http/deps.ts';
+import { depsFor, lazy, registerNotify } from '../http/deps.ts';
 import { refusalPage, resultPage, reviewCsp, reviewPage } from '../review/page.ts';
 
 registerNotify(() => ({ directory: lazy<Directory>(() => directoryFromEnv()) }));
@@ -61,7 +61,6 @@ async function nonceOk(nonce: string | undefined, hash: string): Promise<boolean
  * API, once, and only from a form this service rendered (token + nonce).
  */
 export const handler = async (event: APIGatewayProxyEventV2) => {
-  const d = deps();
   // Path parameters arrive decoded (API Gateway and the local gateway alike).
   const tenant = event.pathParameters?.tenant ?? '';
   const token = event.pathParameters?.token ?? '';
@@ -70,6 +69,8 @@ export const handler = async (event: APIGatewayProxyEventV2) => {
   const action = `/review/${encodeURIComponent(tenant)}/${token}`;
   try {
     if (!/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/.test(tenant)) throw new LinkRefused(UNKNOWN_LINK);
+    // The link's tenant scopes the data this request can reach (see depsFor).
+    const d = depsFor(tenant);
     if (event.requestContext.http.method === 'GET') {
       const state = await openLink(d, tenant, token);
       const p = state.promotion;

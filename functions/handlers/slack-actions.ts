@@ -3,7 +3,7 @@ import * as z from 'zod';
 import type { Directory } from '#domain/ports';
 import { slackAction } from '#domain/notify/slack-actions';
 import { directoryFromEnv } from '../adapters/cognito-directory.ts';
-import { deps, lazy, registerNotify } from '../http/deps.ts';
+import { depsFor, lazy, registerNotify } from '../http/deps.ts';
 
 registerNotify(() => ({ directory: lazy<Directory>(() => directoryFromEnv()) }));
 
@@ -15,6 +15,6 @@ export const handler = async (event: APIGatewayProxyEventV2) => {
   const json = (statusCode: number, body: unknown) => ({ statusCode, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
   if (!t.success) return json(404, { response_type: 'ephemeral', text: 'Unknown workspace.' });
   const body = event.body ? (event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body) : '';
-  const r = await slackAction(deps(), t.data, { body, timestamp: event.headers?.['x-slack-request-timestamp'] ?? '', signature: event.headers?.['x-slack-signature'] ?? '' });
+  const r = await slackAction(depsFor(t.data), t.data, { body, timestamp: event.headers?.['x-slack-request-timestamp'] ?? '', signature: event.headers?.['x-slack-signature'] ?? '' });
   return json(r.status, r.body);
 };

@@ -1,6 +1,7 @@
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { AuditAnchor, Deps, Events, Scheduler, Workflow } from '#domain/ports';
 import { DynamoStore, documentClient } from '../adapters/dynamo-store.ts';
+import { tenantCredentials } from '../adapters/tenant-credentials.ts';
 import { EventBridgeEvents } from '../adapters/events.ts';
 import { sfnWorkflowFromEnv } from '../adapters/sfn-workflow.ts';
 import { schedulerFromEnv } from '../adapters/scheduler.ts';
@@ -93,7 +94,29 @@ export function deps(): Deps {
   return cached;
 }
 
+const forTenant = new Map<string, Deps>();
+
+/**
+ * What a request of one tenant works with. On AWS (TENANT_DATA_ROLE_ARN set by CDK for the API
+ * functions) the store reaches the table only through a session of the tenant data role tagged
+ * with this tenant: IAM itself (dynamodb:LeadingKeys) keeps the request inside `T#<tenant>#`,
+ * whatever the code does. One session per tenant and container. Locally: the shared deps.
+ */
+export function depsFor(tenant: string): Deps {
+  const base = deps();
+  const role = process.env.TENANT_DATA_ROLE_ARN;
+  if (!role) return base;
+  let d = forTenant.get(tenant);
+  if (!d) {
+    d = { ...base, store: new DynamoStore(documentClient({ credentials: tenantCredentials(role, tenant) }), process.env.TABLE_NAME!) };
+    if (forTenant.size >= 500) forTenant.clear();
+    forTenant.set(tenant, d);
+  }
+  return d;
+}
+
 /** Lets the local stack and tests point handlers at another table or swap adapters. */
 export function resetDeps(next?: Deps): void {
   cached = next;
+  forTenant.clear();
 }

@@ -6,7 +6,7 @@ import { BREAK_GLASS_HEADER } from '#domain/break-glass';
 import { canonicalJson, sha256Hex } from '#domain/canonical';
 import { ConcurrentModification, Forbidden, IdempotencyKeyReused, MalformedJson, PayloadTooLarge, RouteNotFound, ValidationFailed, type Issue } from '#domain/errors';
 import type { Ctx, Deps } from '#domain/ports';
-import { deps as defaultDeps } from './deps.ts';
+import { deps as defaultDeps, depsFor } from './deps.ts';
 import { errorResponse, json, type HttpResult } from './errors.ts';
 import { principalOf } from './principal.ts';
 import { routeByKey, type Route } from './routes.ts';
@@ -191,7 +191,8 @@ export function httpHandler<B extends z.ZodType, Q extends z.ZodType, P extends 
       if (issues.length) throw new ValidationFailed(issues);
       const breakGlassReason = event.headers?.[BREAK_GLASS_HEADER];
       const ctx: Ctx = { principal: principal as Principal, requestId: context?.awsRequestId, ...(breakGlassReason ? { breakGlassReason } : {}) };
-      const d = defaultDeps();
+      // Tenant routes work through the tenant-scoped store (see depsFor); public routes (health) never touch data.
+      const d = principal ? depsFor(principal.tenant) : defaultDeps();
       const run = async () => {
         const result = await fn({ body, query, params, ctx, route, deps: d } as Input<Out<B>, Out<Q>, Out<P>>);
         return result instanceof WithHeaders ? json(result.status ?? spec.status ?? 200, result.body, result.headers) : json(spec.status ?? 200, result);

@@ -11,7 +11,7 @@ import { createApp } from '../../infra/create-app.ts';
 import { REPO_ROOT } from '../../infra/function.ts';
 import { STATE_MACHINES, aslPath, placeholdersIn } from '../../infra/state-machines.ts';
 import { NOTIFY_ON } from '../../domain/notify/notifier.ts';
-import { API_THROTTLE, CHECKPOINT_RETENTION_DAYS, EVENT_BUS_NAME, READ_ACTIONS, WRITE_ACTIONS, dataAccessOf, startsFlows, type StagelineStack } from '../../infra/stack.ts';
+import { API_THROTTLE, CHECKPOINT_RETENTION_DAYS, TENANT_LEADING_KEYS, EVENT_BUS_NAME, READ_ACTIONS, WRITE_ACTIONS, dataAccessOf, startsFlows, type StagelineStack } from '../../infra/stack.ts';
 
 /** Bundling ~20 functions with esbuild dominates; the first synth takes tens of seconds. */
 const SYNTH_TIMEOUT = 180_000;
@@ -389,12 +389,37 @@ describe('auto-promotion and outbound guard', () => {
 });
 
 describe('least privilege', () => {
-  it('grants each function only the table access its routes need', () => {
+  it('grants each function only the table access its routes need: API functions only through the tenant-fenced roles, background functions directly', () => {
     const streamReads = ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator', 'dynamodb:ListStreams'];
+    const roles = Object.entries(template.findResources('AWS::IAM::Role')).filter(([id]) => id.startsWith('TenantReadRole') || id.startsWith('TenantWriteRole')) as [string, Resource][];
+    expect(roles).toHaveLength(2);
+    const roleActions = (roleId: string) => {
+      const st = (Object.values(template.findResources('AWS::IAM::Policy')) as Resource[])
+        .filter((p) => (p.Properties.Roles as { Ref: string }[]).some((r) => r.Ref === roleId))
+        .flatMap((p) => p.Properties.PolicyDocument.Statement as { Action: string | string[]; Condition?: unknown }[]);
+      for (const x of st) expect(x.Condition).toEqual({ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [TENANT_LEADING_KEYS] } });
+      return st.flatMap((x) => [x.Action].flat()).sort();
+    };
+    const [readId] = roles.find(([id]) => id.startsWith('TenantReadRole'))!;
+    const [writeId] = roles.find(([id]) => id.startsWith('TenantWriteRole'))!;
+    expect(roleActions(readId)).toEqual([...READ_ACTIONS].sort());
+    expect(roleActions(writeId)).toEqual([...READ_ACTIONS, ...WRITE_ACTIONS].sort());
+    for (const [, role] of roles) {
+      // Only this stack's API function roles, and only with a tenant session tag.
+      expect(JSON.stringify(role.Properties.AssumeRolePolicyDocument)).toContain('aws:PrincipalTag/stageline-api');
+      expect(JSON.stringify(role.Properties.AssumeRolePolicyDocument)).toContain('aws:RequestTag/tenant');
+    }
     for (const [name, id] of functionIds()) {
       const dynamo = actionsOf(id).filter((a) => a.startsWith('dynamodb:') && !(name === 'stream' && streamReads.includes(a))).sort();
-      const expected = { none: [], read: READ_ACTIONS, write: [...READ_ACTIONS, ...WRITE_ACTIONS] }[dataAccessOf(name)];
+      const access = dataAccessOf(name);
+      const background = (WORKFLOW_HANDLERS as readonly string[]).includes(name);
+      const expected = background ? { none: [], read: READ_ACTIONS, write: [...READ_ACTIONS, ...WRITE_ACTIONS] }[access] : [];
       expect(dynamo, name).toEqual([...expected].sort());
+      const assume = statementsOf(id).filter((st) => [st.Action].flat().includes('sts:AssumeRole'));
+      if (background || access === 'none') expect(assume, name).toEqual([]);
+      else expect(JSON.stringify(assume[0]!.Resource), name).toContain(access === 'read' ? readId : writeId);
+      const env = template.toJSON().Resources[id].Properties.Environment.Variables;
+      expect(env.TENANT_DATA_ROLE_ARN === undefined, name).toBe(background || access === 'none');
     }
     expect(dataAccessOf('health')).toBe('none');
     expect(dataAccessOf(FALLBACK_HANDLER)).toBe('none');
