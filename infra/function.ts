@@ -31,6 +31,8 @@ export interface HandlerFunctionProps {
    * keeps the stack far from CloudFormation's 500-resource limit.
    */
   readonly logGroup?: logs.ILogGroup;
+  /** A cap on concurrent executions (reserved from the account's pool); none by default. */
+  readonly reservedConcurrency?: number;
 }
 
 /**
@@ -60,6 +62,7 @@ export class HandlerFunction extends Construct {
       // API Gateway gives up on an integration after 30 s; failing well before
       // that returns our own error body instead of a bare 503.
       timeout: props.timeout ?? Duration.seconds(10),
+      reservedConcurrentExecutions: props.reservedConcurrency,
       logGroup: this.logGroup,
       tracing: lambda.Tracing.ACTIVE,
       projectRoot: REPO_ROOT,

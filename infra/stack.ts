@@ -17,6 +17,11 @@
  *   allowedOrigins     Browser origins allowed by CORS: a comma-separated list
  *                      (or a JSON array in cdk.json). Default '*', which is only
  *                      fine for a dev stage; set real origins elsewhere.
+ *   reservedConcurrency
+ *                      JSON {"api": n, "stream": n, "notifier": n}: caps (reserved
+ *                      concurrency) so a flood on the API cannot starve the flow,
+ *                      stream and notifier functions, and vice versa. Default none
+ *                      (new accounts have too small a pool to reserve from).
  *   notifyFrom         The SES identity (a verified address or domain) approval
  *                      emails come from. Without it, email deliveries are
  *                      recorded as failed with "no email sender is configured".
@@ -161,6 +166,17 @@ function machinePrincipalsFrom(raw: unknown): MachinePrincipal[] {
   return value as MachinePrincipal[];
 }
 
+/** `-c reservedConcurrency='{"api":20,"stream":2,"notifier":5}'`: per-function caps; unknown keys or non-positive numbers fail the synth. */
+function concurrencyFrom(raw: unknown): Partial<Record<'api' | 'stream' | 'notifier' | 'promotion-step' | 'schedule-fire' | 'auto-promote', number>> {
+  if (raw === undefined || raw === null) return {};
+  const value = typeof raw === 'string' ? JSON.parse(raw) : raw;
+  const keys = ['api', 'stream', 'notifier', 'promotion-step', 'schedule-fire', 'auto-promote'];
+  if (!value || typeof value !== 'object' || Object.entries(value).some(([k, v]) => !keys.includes(k) || !Number.isInteger(v) || (v as number) < 1)) {
+    throw new Error(`context reservedConcurrency must be a JSON object of positive integers keyed by ${keys.join(', ')}; got ${JSON.stringify(raw)}`);
+  }
+  return value;
+}
+
 function originsFrom(raw: unknown): string[] {
   if (raw === undefined || raw === null) return ['*'];
   const list = Array.isArray(raw) ? raw.map(String) : String(raw).split(',');
@@ -294,6 +310,7 @@ export class StagelineStack extends Stack {
     // ---- functions: one per handler in the route table (plus the $default
     // fallback), and one per state machine task (WORKFLOW_HANDLERS, no route)
     const handlerLogs = new logs.LogGroup(this, 'HandlerLogs', { retention: logs.RetentionDays.ONE_MONTH });
+    const concurrency = concurrencyFrom(this.node.tryGetContext('reservedConcurrency'));
     // API functions reach the table only through these roles, assumed per request tenant (functions/http/deps.ts depsFor).
     const tenantRoles = { read: this.tenantDataRole('TenantReadRole', READ_ACTIONS), write: this.tenantDataRole('TenantWriteRole', [...READ_ACTIONS, ...WRITE_ACTIONS]) };
     for (const name of ALL_HANDLERS) {
@@ -303,6 +320,7 @@ export class StagelineStack extends Stack {
         logGroup: handlerLogs,
         tableName: this.table.tableName,
         timeout: FUNCTION_TIMEOUTS[name],
+        reservedConcurrency: isWorkflowHandler(name) ? concurrency[name as keyof typeof concurrency] : access === 'none' ? undefined : concurrency.api,
         environment: {
           // Only the handler behind the IAM (machine) route resolves IAM callers.
           ...(ROUTES.some((r) => r.handler === name && r.auth === 'iam') ? { MACHINE_PRINCIPALS: JSON.stringify(machinePrincipals) } : {}),

@@ -510,6 +510,19 @@ describe('context', () => {
     expect(() => unbundled({ machinePrincipals: '[{"arn"' })).toThrow(/machinePrincipals/);
   });
 
+  it('reserves concurrency from reservedConcurrency: a cap per API function, the stream and the notifier; none by default', () => {
+    const { stack } = unbundled({ reservedConcurrency: '{"api":20,"stream":2,"notifier":5}' });
+    const fns = Template.fromStack(stack).findResources('AWS::Lambda::Function');
+    const byName = (n: string) => Object.values(fns).find((f: any) => f.Properties.Description === `Stageline ${n}`) as Resource;
+    expect(byName('items-create').Properties.ReservedConcurrentExecutions).toBe(20);
+    expect(byName('stream').Properties.ReservedConcurrentExecutions).toBe(2);
+    expect(byName('notifier').Properties.ReservedConcurrentExecutions).toBe(5);
+    expect(byName('health').Properties.ReservedConcurrentExecutions).toBeUndefined();
+    expect(byName('promotion-step').Properties.ReservedConcurrentExecutions).toBeUndefined();
+    for (const f of Object.values(template.findResources('AWS::Lambda::Function')) as Resource[]) expect(f.Properties.ReservedConcurrentExecutions).toBeUndefined();
+    expect(() => unbundled({ reservedConcurrency: '{"everything":5}' })).toThrow(/reservedConcurrency/);
+  });
+
   it('takes CORS origins from allowedOrigins (comma-separated)', () => {
     const { stack } = unbundled({ allowedOrigins: 'https://a.example, https://b.example' });
     Template.fromStack(stack).hasResourceProperties('AWS::ApiGatewayV2::Api', {
