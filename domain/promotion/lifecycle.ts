@@ -30,7 +30,8 @@ export const STATUSES = [
 export type Status = (typeof STATUSES)[number];
 
 export const TRANSITIONS: Record<Status, readonly Status[]> = {
-  PENDING: ['VALIDATING', 'CANCELLED', 'EXPIRED'],
+  // VALIDATION_FAILED here: the gates step errored before it could start validating (fails closed).
+  PENDING: ['VALIDATING', 'VALIDATION_FAILED', 'CANCELLED', 'EXPIRED'],
   VALIDATING: ['VALIDATION_FAILED', 'AWAITING_APPROVAL', 'APPROVED', 'CANCELLED'],
   VALIDATION_FAILED: ['VALIDATING', 'CANCELLED', 'EXPIRED'],
   // VALIDATION_FAILED here: a rebased release is validated again and may now fail its gates.

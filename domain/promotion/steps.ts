@@ -347,8 +347,14 @@ export async function failStep(deps: Deps, tenant: string, id: string, error: un
   if (p.status !== 'EXECUTING') {
     await retryOnConflict(async () => {
       const cur = await loadPromotion(deps, tenant, id);
-      if (cur.status !== 'APPROVED' && cur.status !== 'SCHEDULED') return;
-      const next = moved(cur, 'CANCELLED', ENGINE, deps.clock(), { error: { code: 'NOT_EXECUTED', message } });
+      // Gates that could not be evaluated fail closed; the promotion can be validated again.
+      if (cur.status === 'PENDING' || cur.status === 'VALIDATING') {
+        const next = moved(cur, 'VALIDATION_FAILED', ENGINE, deps.clock(), { taskToken: null, error: { code: 'GATES_ERROR', message: `the gates could not be evaluated: ${message}` } });
+        await savePromotion(deps, ENGINE, next, cur, 'promotion.gates', [promotionEvent(deps, 'Promotion Failed', next, { reason: next.error!.message })], next.error!.message);
+        return;
+      }
+      if (cur.status !== 'APPROVED' && cur.status !== 'SCHEDULED' && cur.status !== 'AWAITING_APPROVAL') return;
+      const next = moved(cur, 'CANCELLED', ENGINE, deps.clock(), { taskToken: null, error: { code: 'NOT_EXECUTED', message } });
       await savePromotion(deps, ENGINE, next, cur, 'promotion.cancel', [promotionEvent(deps, 'Promotion Cancelled', next, { reason: message })], message);
     });
     return { next: 'done' };

@@ -178,6 +178,20 @@ describe('promotion.asl.json', () => {
   });
 });
 
+describe('every flow', () => {
+  it('catches every error of every Task state: a gates error fails closed, an unrecordable outcome fails the execution (alarmed)', () => {
+    for (const f of files) {
+      const def = JSON.parse(f.text) as Definition;
+      for (const [name, s] of Object.entries(def.States)) {
+        if (s.Type !== 'Task') continue;
+        expect(s.Catch?.some((c) => c.ErrorEquals.includes('States.ALL')), `${f.file} ${name}`).toBe(true);
+      }
+      expect(def.States.EvaluateGates!.Catch).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'MarkFailed' }]);
+      expect(def.States.Unrecorded).toMatchObject({ Type: 'Fail', Error: 'OutcomeNotRecorded' });
+    }
+  });
+});
+
 describe('rollback.asl.json', () => {
   const rollback = JSON.parse(files.find((f) => f.file === STATE_MACHINES.rollback.file)!.text) as Definition;
 
