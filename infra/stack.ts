@@ -48,6 +48,9 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -460,6 +463,9 @@ export class StagelineStack extends Stack {
     const schedulerRole = new iam.Role(this, 'SchedulerRole', { assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com'), description: 'EventBridge Scheduler invoking schedule-fire' });
     schedulerRole.addToPolicy(new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [fireFn.functionArn] }));
     const scheduleArn = this.formatArn({ service: 'scheduler', resource: 'schedule', resourceName: 'default/stageline-*', arnFormat: ArnFormat.SLASH_RESOURCE_NAME });
+    // A schedule whose target keeps failing lands here (the scheduler role sends it), and an alarm says so.
+    const scheduleDlq = this.deadLetters('ScheduleDlq', 'the dead-letter queue of the one-time schedules');
+    scheduleDlq.grantSendMessages(schedulerRole);
 
     // Write handlers start promotion and rollback flows, resume their waiting
     // tasks (approve, reject, execute, cancel) and keep schedules; readers get none of it.
@@ -475,6 +481,7 @@ export class StagelineStack extends Stack {
       if (name === 'schedule-fire') continue;
       fn.fn.addEnvironment('SCHEDULE_TARGET_ARN', fireFn.functionArn);
       fn.fn.addEnvironment('SCHEDULER_ROLE_ARN', schedulerRole.roleArn);
+      fn.fn.addEnvironment('SCHEDULE_DLQ_ARN', scheduleDlq.queueArn);
       fn.fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['scheduler:CreateSchedule', 'scheduler:UpdateSchedule', 'scheduler:DeleteSchedule'], resources: [scheduleArn] }));
       fn.fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['iam:PassRole'], resources: [schedulerRole.roleArn] }));
       Validations.of(fn.fn).acknowledge({
@@ -555,7 +562,8 @@ export class StagelineStack extends Stack {
     const integrationOf = (handler: string) => {
       let integration = integrations.get(handler);
       if (!integration) {
-        integration = new HttpLambdaIntegration(`${pascal(handler)}Integration`, this.functions.get(handler)!.fn);
+        // One invoke permission per function (for this API), not one per route: ~30 fewer resources.
+        integration = new HttpLambdaIntegration(`${pascal(handler)}Integration`, this.functions.get(handler)!.fn, { scopePermissionToRoute: false });
         integrations.set(handler, integration);
       }
       return integration;
@@ -616,12 +624,35 @@ export class StagelineStack extends Stack {
     // Reminders before an approval window closes: one-time schedules fired by schedule-fire.
     notifierFn.addEnvironment('SCHEDULE_TARGET_ARN', fireFn.functionArn);
     notifierFn.addEnvironment('SCHEDULER_ROLE_ARN', schedulerRole.roleArn);
+    notifierFn.addEnvironment('SCHEDULE_DLQ_ARN', scheduleDlq.queueArn);
     notifierFn.addToRolePolicy(new iam.PolicyStatement({ actions: ['scheduler:CreateSchedule', 'scheduler:UpdateSchedule', 'scheduler:DeleteSchedule'], resources: [scheduleArn] }));
     notifierFn.addToRolePolicy(new iam.PolicyStatement({ actions: ['iam:PassRole'], resources: [schedulerRole.roleArn] }));
     Validations.of(notifierFn).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule/default/stageline-*]',
       reason: 'Reminder schedules are made per promotion (stageline-remind-<tenant>-<promotion>); the prefix confines the notifier to Stageline schedules.',
     });
+
+    // ---- someone is told: alarms to one SNS topic (subscribe an address with -c alarmEmail=…)
+    const alarmTopic = new sns.Topic(this, 'AlarmTopic', { displayName: 'Stageline alarms', enforceSSL: true });
+    Validations.of(alarmTopic).acknowledge({ id: 'AwsSolutions-SNS2', reason: 'CloudWatch alarms cannot publish to a topic encrypted with the AWS-managed SNS key; alarm messages carry no tenant data.' });
+    const alarmEmail = this.node.tryGetContext('alarmEmail') as string | undefined;
+    if (alarmEmail) new sns.Subscription(this, 'AlarmEmail', { topic: alarmTopic, protocol: sns.SubscriptionProtocol.EMAIL, endpoint: alarmEmail });
+    const alarm = (id: string, description: string, metric: cloudwatch.IMetric, threshold = 1) => {
+      const a = new cloudwatch.Alarm(this, id, { alarmDescription: description, metric, threshold, evaluationPeriods: 1, comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD, treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING });
+      a.addAlarmAction(new cwActions.SnsAction(alarmTopic));
+      return a;
+    };
+    const five = Duration.minutes(5);
+    for (const [name, machine] of machines) {
+      alarm(`${pascal(name)}ExecutionsFailedAlarm`, `A ${name} execution failed or timed out`, new cloudwatch.MathExpression({ expression: 'f + t', usingMetrics: { f: machine.metricFailed({ period: five }), t: machine.metricTimedOut({ period: five }) }, period: five }));
+    }
+    // Account-wide Lambda errors and throttles: deploy Stageline in its own account (or read them per function in the console).
+    alarm('FunctionErrorsAlarm', 'Lambda function errors in the account', new cloudwatch.Metric({ namespace: 'AWS/Lambda', metricName: 'Errors', statistic: 'Sum', period: five }), 5);
+    alarm('FunctionThrottlesAlarm', 'Lambda throttles in the account', new cloudwatch.Metric({ namespace: 'AWS/Lambda', metricName: 'Throttles', statistic: 'Sum', period: five }));
+    alarm('Api5xxAlarm', 'The API answered 5xx', this.api.metricServerError({ period: five, statistic: 'Sum' }));
+    for (const [id, q] of Object.entries(this.deadLetterQueues)) alarm(`${id}DepthAlarm`, `Messages in ${id}: something was given up on`, q.metricApproximateNumberOfMessagesVisible({ period: five, statistic: 'Maximum' }));
+    alarm('StreamLagAlarm', 'The stream consumer is more than 5 minutes behind (audit chain and events wait)', streamFn.metric('IteratorAge', { period: five, statistic: 'Maximum' }), 300_000);
+    new CfnOutput(this, 'AlarmTopicArn', { value: alarmTopic.topicArn });
 
     new CfnOutput(this, 'ApiUrl', { value: stage.url, description: 'Base URL of the HTTP API' });
     new CfnOutput(this, 'UserPoolId', { value: this.userPool.userPoolId });
@@ -678,8 +709,12 @@ export class StagelineStack extends Stack {
   private deadLetters(id: string, what: string): sqs.Queue {
     const q = new sqs.Queue(this, id, { enforceSSL: true, retentionPeriod: Duration.days(14), encryption: sqs.QueueEncryption.SQS_MANAGED });
     Validations.of(q).acknowledge({ id: 'AwsSolutions-SQS3', reason: `This queue is itself ${what}.` });
+    this.deadLetterQueues[id] = q;
     return q;
   }
+
+  /** every DLQ of the stack, each alarmed when it holds a message */
+  private readonly deadLetterQueues: Record<string, sqs.Queue> = {};
 
   /** A rule on the bus sending these detail types to a function, with retries and a DLQ (the local bus has the same rule). */
   private busRule(name: string, description: string, detailTypes: readonly string[], fn: lambda.IFunction, retryAttempts: number, maxEventAge: Duration): void {

@@ -10,6 +10,8 @@ export class EventBridgeScheduler implements Scheduler {
     private readonly client: SchedulerClient,
     private readonly targetArn: string,
     private readonly roleArn: string,
+    /** where a schedule whose target keeps failing goes (an SQS queue, alarmed) */
+    private readonly deadLetterArn?: string,
   ) {}
 
   async scheduleOnce(name: string, at: Date, payload: SchedulePayload): Promise<void> {
@@ -19,7 +21,7 @@ export class EventBridgeScheduler implements Scheduler {
       ScheduleExpressionTimezone: 'UTC',
       FlexibleTimeWindow: { Mode: 'OFF' as const },
       ActionAfterCompletion: 'DELETE' as const,
-      Target: { Arn: this.targetArn, RoleArn: this.roleArn, Input: JSON.stringify(payload), RetryPolicy: { MaximumRetryAttempts: 10, MaximumEventAgeInSeconds: 3600 } },
+      Target: { Arn: this.targetArn, RoleArn: this.roleArn, Input: JSON.stringify(payload), RetryPolicy: { MaximumRetryAttempts: 10, MaximumEventAgeInSeconds: 3600 }, ...(this.deadLetterArn ? { DeadLetterConfig: { Arn: this.deadLetterArn } } : {}) },
     };
     try {
       await this.client.send(new CreateScheduleCommand(input));
@@ -40,5 +42,5 @@ export class EventBridgeScheduler implements Scheduler {
 
 export function schedulerFromEnv(env: NodeJS.ProcessEnv = process.env): EventBridgeScheduler {
   if (!env.SCHEDULE_TARGET_ARN || !env.SCHEDULER_ROLE_ARN) throw new Error('SCHEDULE_TARGET_ARN and SCHEDULER_ROLE_ARN must be set to schedule promotions');
-  return new EventBridgeScheduler(new SchedulerClient({}), env.SCHEDULE_TARGET_ARN, env.SCHEDULER_ROLE_ARN);
+  return new EventBridgeScheduler(new SchedulerClient({}), env.SCHEDULE_TARGET_ARN, env.SCHEDULER_ROLE_ARN, env.SCHEDULE_DLQ_ARN);
 }

@@ -328,7 +328,11 @@ describe('scheduled promotions', () => {
     const statements = (Object.values(template.findResources('AWS::IAM::Policy')) as Resource[])
       .filter((p) => (p.Properties.Roles as { Ref: string }[]).some((r) => r.Ref === roleId))
       .flatMap((p) => p.Properties.PolicyDocument.Statement as { Action: string; Resource: unknown }[]);
-    expect(statements).toEqual([expect.objectContaining({ Action: 'lambda:InvokeFunction', Resource: { 'Fn::GetAtt': [fireId, 'Arn'] } })]);
+    // Invoke schedule-fire, and send what keeps failing to the schedules' DLQ.
+    expect(statements).toEqual([
+      expect.objectContaining({ Action: 'lambda:InvokeFunction', Resource: { 'Fn::GetAtt': [fireId, 'Arn'] } }),
+      expect.objectContaining({ Action: ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'], Resource: { 'Fn::GetAtt': [expect.stringMatching(/^ScheduleDlq/), 'Arn'] } }),
+    ]);
     for (const [name, id] of functionIds()) {
       const sched = statementsOf(id).filter((st) => [st.Action].flat().some((a) => a.startsWith('scheduler:')));
       // The notifier makes reminder schedules too.
@@ -350,6 +354,38 @@ describe('notifications', () => {
       const actions = actionsOf(id);
       expect(actions.includes('cognito-idp:ListUsers'), name).toBe(['notifier', 'review', 'slack-actions'].includes(name));
       expect(actions.some((a) => a.startsWith('ses:')), name).toBe(false); // no notifyFrom in this synth: no sender, no permission
+    }
+  });
+});
+
+describe('size', () => {
+  it('stays clear of CloudFormation\'s 500-resource limit (one invoke permission per function, not per route)', () => {
+    const resources = Object.values(template.toJSON().Resources) as Resource[];
+    expect(resources.length).toBeLessThan(460);
+    expect(resources.filter((r) => r.Type === 'AWS::Lambda::Permission').length).toBeLessThanOrEqual(functionIds().size + 5);
+  });
+});
+
+describe('someone is told', () => {
+  it('alarms to one SNS topic: failed/timed-out executions, function errors and throttles, API 5xx, every DLQ holding a message, a lagging stream consumer', () => {
+    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')) as Resource[];
+    const [topicId] = only('AWS::SNS::Topic');
+    for (const a of alarms) expect(a.Properties.AlarmActions, a.Properties.AlarmDescription).toEqual([{ Ref: topicId }]);
+    const described = alarms.map((a) => a.Properties.AlarmDescription as string);
+    for (const want of ['A promotion execution failed', 'A rollback execution failed', 'Lambda function errors', 'Lambda throttles', 'The API answered 5xx', 'The stream consumer is more than 5 minutes behind']) {
+      expect(described.some((d) => d.startsWith(want)), want).toBe(true);
+    }
+    const queues = Object.keys(template.findResources('AWS::SQS::Queue'));
+    expect(queues.length).toBeGreaterThanOrEqual(4);
+    const depth = alarms.filter((a) => a.Properties.MetricName === 'ApproximateNumberOfMessagesVisible');
+    expect(depth.map((a) => a.Properties.Dimensions[0].Value['Fn::GetAtt'][0]).sort()).toEqual(queues.sort());
+  });
+
+  it('gives the one-time schedules a DLQ the scheduler role may send to', () => {
+    const resources = template.toJSON().Resources;
+    for (const [name, id] of functionIds()) {
+      const env = resources[id].Properties.Environment.Variables;
+      if (env.SCHEDULE_TARGET_ARN) expect(env.SCHEDULE_DLQ_ARN, name).toBeDefined();
     }
   });
 });
