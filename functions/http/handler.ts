@@ -23,12 +23,14 @@ export interface Input<B, Q, P> {
   deps: Deps;
 }
 
-interface Spec<B extends z.ZodType, Q extends z.ZodType, P extends z.ZodType> {
+export interface Spec<B extends z.ZodType, Q extends z.ZodType, P extends z.ZodType> {
   body?: B;
   query?: Q;
   params?: P;
   /** status on success (200 unless given) */
   status?: number;
+  /** what the OpenAPI document shows for the body, when `body` dispatches at run time (a preprocess or transform) */
+  docBody?: z.ZodType;
 }
 
 type Out<T extends z.ZodType | undefined> = T extends z.ZodType ? z.output<T> : undefined;
@@ -174,7 +176,7 @@ export function httpHandler<B extends z.ZodType, Q extends z.ZodType, P extends 
   spec: Spec<B, Q, P>,
   fn: (input: Input<Out<B>, Out<Q>, Out<P>>) => Promise<unknown>,
 ) {
-  return middy<APIGatewayProxyEventV2, HttpResult, Error, Context>()
+  const h = middy<APIGatewayProxyEventV2, HttpResult, Error, Context>()
     .use(accessLog())
     .use(httpErrors())
     .handler(async (event, context) => {
@@ -203,4 +205,6 @@ export function httpHandler<B extends z.ZodType, Q extends z.ZodType, P extends 
       const leaseSeconds = Math.max(1, Math.ceil((context?.getRemainingTimeInMillis?.() ?? 30_000) / 1000));
       return idempotent(d, principal, key, `${route.method} ${event.rawPath} ${canonicalJson(body ?? null)}`, leaseSeconds, run);
     });
+  // The schemas travel with the handler: the OpenAPI document is generated from them (scripts/openapi.ts).
+  return Object.assign(h, { spec: spec as Spec<z.ZodType, z.ZodType, z.ZodType> });
 }

@@ -61,6 +61,7 @@ const ruleRoutes = (base: string): Route[] => [
 export const ROUTES: Route[] = [
   { method: 'GET', path: '/health', handler: 'health', auth: 'none', role: null, summary: 'Liveness' },
   { method: 'GET', path: '/dashboard', handler: 'dashboard', auth: 'none', role: null, summary: 'Status dashboard (static page; it calls the API with your token)' },
+  { method: 'GET', path: `${v1}/openapi.json`, handler: 'openapi', auth: 'none', role: null, summary: 'This API as OpenAPI 3.1 (generated from the route table and the zod schemas)' },
   { method: 'GET', path: `${v1}/environments`, handler: 'environments-list', auth: 'jwt', role: 'viewer', summary: 'Environments in line order' },
   { method: 'POST', path: `${v1}/environments`, handler: 'environments-create', auth: 'jwt', role: 'admin', summary: 'Create an environment' },
   { method: 'GET', path: `${v1}/environments/{env}`, handler: 'environments-get', auth: 'jwt', role: 'viewer', summary: 'Get an environment' },

@@ -19,6 +19,15 @@ async function forge(claims: Record<string, unknown>, header: Record<string, unk
   return jwt.sign(key);
 }
 
+describe('the published contract', () => {
+  it('serves the OpenAPI 3.1 document at /api/v1/openapi.json without a token', async () => {
+    const r = await t.call('GET', '/api/v1/openapi.json');
+    expect(r.status).toBe(200);
+    expect(r.body).toMatchObject({ openapi: '3.1.0', info: { title: 'Stageline API' } });
+    expect(Object.keys(r.body.paths)).toContain('/api/v1/promotions/{id}/approve');
+  });
+});
+
 describe('local gateway strictness', () => {
   it('refuses a validly signed JWT without kid or without exp (the JWT authorizer does)', async () => {
     const claims = { 'custom:tenant_id': 'acme', 'cognito:groups': ['admin'], email: 'x@acme.test' };
