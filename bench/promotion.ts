@@ -22,6 +22,8 @@ import { matchRoute, routeKey } from '../functions/http/routes.ts';
 import { ensureTable, localCredentials, startDynamo } from '../local/dynamodb.ts';
 import { LocalEventBus } from '../local/event-bus.ts';
 import { FileAnchor } from '../local/file-anchor.ts';
+import { LocalStreamPoller } from '../local/stream.ts';
+import { handler as streamHandler } from '../functions/handlers/stream.ts';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -169,7 +171,7 @@ const consumed = (output: unknown): number => {
 interface Invocation {
   fn: string;
   label: string;
-  kind: 'api' | 'step';
+  kind: 'api' | 'step' | 'stream';
   ms: number;
   requests: Record<string, number>;
   /** read capacity DynamoDB Local reported */
@@ -289,6 +291,8 @@ interface Bench {
   signals: Signals;
   /** every Lambda invocation since the last reset */
   calls: Invocation[];
+  /** the table's stream consumer (audit chain + event relay), as its event source mapping runs it */
+  stream: LocalStreamPoller;
 }
 
 async function api(b: Bench, user: User, method: 'POST', path: string, body: unknown, label: string): Promise<{ status: number; body: Record<string, unknown> }> {
@@ -404,7 +408,8 @@ async function approvedFlow(b: Bench, tenant: string): Promise<FlowResult> {
   expectStatus(toStaging, 201, 'dev → staging');
   await finished(b, tenant, String(toStaging.body.id), 'COMPLETED');
 
-  // ---- measured window
+  // ---- measured window (the stream consumer has caught up with the setup first)
+  await b.stream.idle();
   b.counter.reset();
   b.calls.length = 0;
   const eventsBefore = b.bus.published.length;
@@ -431,6 +436,8 @@ async function approvedFlow(b: Bench, tenant: string): Promise<FlowResult> {
   expectStatus(await api(b, u.approver, 'POST', `/api/v1/promotions/${id}/approve`, { comment: 'lgtm' }, 'approve (1 of 1)'), 200, 'approve');
   const state = await b.workflow.done(LocalWorkflow.executionId('promotion', { tenant, promotionId: id }));
   const wallMs = performance.now() - t0;
+  // The consumer's work for this window (linking the audit entries, relaying the events) is part of the cost.
+  await b.stream.idle();
   const counts = b.counter.take();
   const calls = [...b.calls];
   const events = b.bus.published.slice(eventsBefore).map((e) => e['detail-type']);
@@ -487,10 +494,11 @@ function printApproved(r: FlowResult, probe: { put: number; tx1: number; tx3: nu
   console.log(
     table(
       ['#', 'function', 'invocation', 'ms', 'billed ms', 'DDB requests', 'RRU', 'WRU'],
-      r.calls.map((c, i) => [i + 1, c.kind === 'step' ? 'promotion-step' : c.fn, c.label, fmt(c.ms), Math.ceil(c.ms), reqs(c), fmt(c.rru, 1), fmt(c.wru, 0)]),
+      r.calls.map((c, i) => [i + 1, c.kind === 'step' ? 'promotion-step' : c.kind === 'stream' ? 'stream' : c.fn, c.label, fmt(c.ms), Math.ceil(c.ms), reqs(c), fmt(c.rru, 1), fmt(c.wru, 0)]),
     ),
   );
-  console.log(`API Lambda invocations: ${apis.length}; step Lambda invocations: ${steps.length}; total ${r.calls.length}.`);
+  const streams = r.calls.filter((c) => c.kind === 'stream');
+  console.log(`API Lambda invocations: ${apis.length}; step Lambda invocations: ${steps.length}; stream consumer invocations: ${streams.length} (batches of the table's stream: audit links + event relay); total ${r.calls.length}.`);
 
   console.log(`\nStep Functions state transitions (LocalWorkflow.transitions, states entered + retries): ${r.transitions}`);
   console.log(`EventBridge events published: ${r.events.length} (${r.events.join(', ')})`);
@@ -703,6 +711,7 @@ export async function benchPromotion(): Promise<void> {
   heading('Promotion flow: cost per promotion and local throughput');
   const dynamo = await startDynamo({});
   let workflow: LocalWorkflow | undefined;
+  let stream: LocalStreamPoller | undefined;
   let db: DynamoDBDocumentClient | undefined;
   try {
     const tableName = `bench-promo-${Date.now().toString(36)}`;
@@ -735,7 +744,24 @@ export async function benchPromotion(): Promise<void> {
     const anchorDir = mkdtempSync(join(tmpdir(), 'stageline-bench-'));
     const deps: Deps = { store: new DynamoStore(db, tableName), clock: () => new Date(), workflow, events: bus, gates: new HttpGateProvider(), registry: new OciRegistrySync(), scheduler: { scheduleOnce: async () => undefined, cancel: async () => undefined }, anchor: new FileAnchor(join(anchorDir, 'audit.key'), join(anchorDir, 'checkpoints.jsonl')) };
     resetDeps(deps); // the handlers (API and step) now use these adapters
-    const b: Bench = { deps, workflow, bus, attribution, counter, signals, calls };
+    // The stream consumer, as the event source mapping invokes it (batches up to 100 records).
+    stream = new LocalStreamPoller({
+      endpoint: dynamo.endpoint,
+      tableName,
+      idleMs: 20,
+      handler: async (e) => {
+        const inv = newInvocation('stream', `stream: ${e.Records.length} records`, 'stream');
+        const t0 = performance.now();
+        try {
+          return await attribution.run(inv, () => streamHandler(e));
+        } finally {
+          inv.ms = performance.now() - t0;
+          calls.push(inv);
+        }
+      },
+    });
+    stream.start();
+    const b: Bench = { deps, workflow, bus, attribution, counter, signals, calls, stream };
 
     await approvedFlow(b, 'warmup');
     const measured = await approvedFlow(b, 'cost');
@@ -743,6 +769,7 @@ export async function benchPromotion(): Promise<void> {
     await throughput(b);
   } finally {
     resetDeps();
+    await stream?.stop();
     await workflow?.stop();
     db?.destroy();
     await dynamo.stop();
