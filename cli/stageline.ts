@@ -35,6 +35,10 @@ const USAGE = `stageline <command> [options]
   approve <id> [--comment <text>]
   reject <id> --reason <text>
 
+  notify get [--env <env>]                    where notifications go (tenant-wide, or for promotions into <env>)
+  notify set [--env <env>] [--slack-webhook <url> --slack-channel <#c>...] [--email <addr>...] [--approvers]
+             [--events <kind,...>]             replace them (admin); webhook secrets are never printed back
+
 Options: --json prints raw JSON; --url and --token override the environment;
 --wait polls until the promotion is final or waits for a person (--timeout <s>, default 120).
 Times are UTC. Exit codes: 0 ok, 1 a promotion ended unsuccessfully / chain broken, 2 usage or API error.`;
@@ -59,6 +63,11 @@ const OPTIONS = {
   limit: { type: 'string' },
   flag: { type: 'boolean' },
   flags: { type: 'boolean' },
+  'slack-webhook': { type: 'string' },
+  'slack-channel': { type: 'string', multiple: true },
+  email: { type: 'string', multiple: true },
+  approvers: { type: 'boolean' },
+  events: { type: 'string' },
   json: { type: 'boolean' },
   url: { type: 'string' },
   token: { type: 'string' },
@@ -428,6 +437,26 @@ switch (key) {
     const seq = sub ?? fail('usage: restore <seq> --env <env> --reason <text>');
     const r = await api('POST', `/api/v1/environments/${q(need(values.env, 'env'))}/snapshots/${q(seq)}/restore`, { reason: need(values.reason, 'reason') });
     out(r, () => console.log(`${r.name} now at ${r.name}@${r.snapshot.seq} (${r.snapshot.digest})`));
+    break;
+  }
+  case 'notify get': {
+    const r = await api('GET', values.env ? `/api/v1/environments/${q(values.env)}/notifications` : '/api/v1/notifications');
+    out(r, () => {
+      console.log(`notifications (${r.scope}), version ${r.version}`);
+      console.log(`  slack:  ${r.slack ? `${r.slack.webhook} ${r.slack.channels.join(' ')}${r.slack.signingSecret ? ' (interactive)' : ''}` : '—'}`);
+      console.log(`  email:  ${r.email ? [...r.email.recipients, ...(r.email.approvers ? ['the eligible approvers'] : [])].join(', ') || '—' : '—'}`);
+      console.log(`  events: ${r.events.join(', ')}`);
+    });
+    break;
+  }
+  case 'notify set': {
+    const body = {
+      ...(values['slack-webhook'] ? { slack: { webhook: values['slack-webhook'], channels: values['slack-channel'] ?? [] } } : {}),
+      ...(values.email?.length || values.approvers ? { email: { recipients: values.email ?? [], approvers: values.approvers ?? false } } : {}),
+      ...(values.events ? { events: values.events.split(',').map((e) => e.trim()) } : {}),
+    };
+    const r = await api('PUT', values.env ? `/api/v1/environments/${q(values.env)}/notifications` : '/api/v1/notifications', body);
+    out(r, () => console.log(`notifications (${r.scope}) saved, version ${r.version}`));
     break;
   }
   case 'audit verify': {

@@ -37,6 +37,17 @@ describe('CLI through the API', () => {
     expect((await cli('audit', 'verify')).stdout).toMatch(/chain intact: 6 entries linked; \d+ signed checkpoints, newest at 6/);
   });
 
+  it('notify set/get configures notifications (tenant-wide and per environment) and never prints the webhook secret back', async () => {
+    await cli('notify', 'set', '--slack-webhook', 'https://hooks.slack.com/services/T0/B0/topsecret', '--slack-channel', '#platform-ops', '--email', 'ops@acme.example', '--approvers');
+    const got = (await cli('notify', 'get')).stdout;
+    expect(got).toContain('https://hooks.slack.com/…');
+    expect(got).toContain('ops@acme.example, the eligible approvers');
+    expect(got).not.toContain('topsecret');
+    await cli('notify', 'set', '--env', 'production', '--email', 'oncall@acme.example', '--events', 'approval-required,failed');
+    expect((await cli('notify', 'get', '--env', 'production')).stdout).toMatch(/\(production\)[\s\S]*oncall@acme.example[\s\S]*approval-required, failed/);
+    await expect(cli('notify', 'set', '--slack-webhook', 'http://169.254.169.254/latest')).rejects.toMatchObject({ stderr: expect.stringContaining('slack.webhook') });
+  });
+
   it('prints the API error and exits non-zero on bad input', async () => {
     await expect(cli('config', 'set', 'bad key!', '1', '--env', 'dev')).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('set.0.key') });
     await expect(cli('diff', '--source', 'dev')).rejects.toMatchObject({ stderr: expect.stringContaining('--target is required') });
