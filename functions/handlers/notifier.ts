@@ -4,6 +4,7 @@ import { parseEventDetail } from '#domain/promotion/events';
 import { postToSlack, sesEmail } from '../adapters/channels.ts';
 import { directoryFromEnv } from '../adapters/cognito-directory.ts';
 import { deps, lazy, registerNotify } from '../http/deps.ts';
+import { notificationFailures } from '../adapters/observability.ts';
 import type { Directory } from '#domain/ports';
 
 registerNotify(() => {
@@ -16,6 +17,12 @@ const event = z.object({ 'detail-type': z.enum(NOTIFY_ON), detail: z.record(z.st
 /** Target of the notifications bus rule: delivers each event to Slack and email as configured (at least once in, once out per event id and target). */
 export const handler = async (raw: unknown) => {
   const e = event.parse(raw);
-  const deliveries = await notify(deps(), e['detail-type'], parseEventDetail(e['detail-type'], e.detail));
-  return { delivered: deliveries.filter((d) => d.status === 'sent').length };
+  try {
+    const deliveries = await notify(deps(), e['detail-type'], parseEventDetail(e['detail-type'], e.detail));
+    return { delivered: deliveries.filter((d) => d.status === 'sent').length };
+  } catch (err) {
+    // Failed deliveries are recorded on the promotion; counted here; the bus retries the event.
+    notificationFailures(String((err as Error).message).split('; ').length);
+    throw err;
+  }
 };

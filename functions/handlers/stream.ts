@@ -4,6 +4,7 @@ import { linkAuditEntries } from '#domain/audit-log';
 import type { AuditEntry } from '#domain/model';
 import type { DomainEvent } from '#domain/ports';
 import { strip } from '../adapters/dynamo-store.ts';
+import { eventMetrics } from '../adapters/observability.ts';
 import { anchorFromEnv } from '../adapters/kms-s3-anchor.ts';
 import { deps, registerAnchor } from '../http/deps.ts';
 
@@ -45,7 +46,10 @@ export const handler = async (event: { Records: StreamRecord[] }) => {
     }
   }
   // Events first: a notification never waits on the audit chain.
-  if (events.length) await d.events.publish(events);
+  if (events.length) {
+    await d.events.publish(events);
+    eventMetrics(events);
+  }
   let linked = 0;
   for (const [tenant, entries] of audit) linked += (await linkAuditEntries(d, tenant, entries)).linked;
   return { relayed: events.length, linked };

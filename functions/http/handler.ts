@@ -7,6 +7,7 @@ import { canonicalJson, sha256Hex } from '#domain/canonical';
 import { ConcurrentModification, Forbidden, IdempotencyKeyReused, MalformedJson, PayloadTooLarge, RouteNotFound, ValidationFailed, type Issue } from '#domain/errors';
 import type { Ctx, Deps } from '#domain/ports';
 import { deps as defaultDeps, depsFor } from './deps.ts';
+import { logger } from '../adapters/observability.ts';
 import { errorResponse, json, type HttpResult } from './errors.ts';
 import { principalOf } from './principal.ts';
 import { routeByKey, type Route } from './routes.ts';
@@ -140,23 +141,17 @@ const httpErrors = (): middy.MiddlewareObj<APIGatewayProxyEventV2, HttpResult> =
   },
 });
 
-/** One structured access-log line per request (CloudWatch Logs Insights friendly); quiet under tests. */
+/** One structured access-log line per request (Powertools Logger, JSON; CloudWatch Logs Insights friendly); quiet under tests. */
 const accessLog = (): middy.MiddlewareObj<APIGatewayProxyEventV2, HttpResult> => {
-  const quiet = !!process.env.VITEST || process.env.STAGELINE_ACCESS_LOG === 'off';
   const line = (request: middy.Request<APIGatewayProxyEventV2, HttpResult>) => {
-    if (quiet) return;
     const started = (request.internal as { started?: number }).started ?? Date.now();
-    console.log(
-      JSON.stringify({
-        level: 'info',
-        msg: 'request',
-        requestId: request.context?.awsRequestId,
-        route: request.event.routeKey,
-        status: request.response?.statusCode,
-        ms: Date.now() - started,
-        tenant: (request.event.requestContext as { authorizer?: { jwt?: { claims?: Record<string, unknown> } } }).authorizer?.jwt?.claims?.['custom:tenant_id'],
-      }),
-    );
+    logger.info('request', {
+      requestId: request.context?.awsRequestId,
+      route: request.event.routeKey,
+      status: request.response?.statusCode,
+      ms: Date.now() - started,
+      tenant: (request.event.requestContext as { authorizer?: { jwt?: { claims?: Record<string, unknown> } } }).authorizer?.jwt?.claims?.['custom:tenant_id'],
+    });
   };
   return {
     before: (request) => {

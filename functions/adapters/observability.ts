@@ -1,0 +1,57 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { DomainEvent } from '#domain/ports';
+
+/**
+ * Powertools for AWS Lambda: one JSON logger and one EMF metrics emitter for every
+ * function (the local stack prints the same lines). Quiet under tests unless asked.
+ */
+const quiet = !!process.env.VITEST || process.env.STAGELINE_ACCESS_LOG === 'off';
+
+export const logger = new Logger({ serviceName: 'stageline', logLevel: quiet ? 'SILENT' : 'INFO' });
+export const metrics = new Metrics({ namespace: 'Stageline', serviceName: 'stageline' });
+
+/** What each relayed domain event counts as (CloudWatch metrics from the outbox: nothing on the write path). */
+const COUNTED: Record<string, string> = {
+  'Promotion Requested': 'PromotionsRequested',
+  'Promotion Completed': 'PromotionsCompleted',
+  'Promotion Failed': 'PromotionsFailed',
+  'Promotion Rejected': 'PromotionsRejected',
+  'Promotion Expired': 'PromotionsExpired',
+  'Promotion Cancelled': 'PromotionsCancelled',
+  'Promotion Rolled Back': 'PromotionsRolledBack',
+  'Approval Required': 'ApprovalsRequested',
+  'Promotion Approved': 'PromotionsApproved',
+  'Break Glass Used': 'BreakGlassUsed',
+};
+
+/**
+ * Emits the metrics of a batch of relayed events, per target environment: promotions by
+ * outcome, gate failures (a failure while validating), approvals requested and given, break-glass.
+ * Returns the EMF documents it wrote (for tests); they go to stdout, where CloudWatch picks them up.
+ */
+export function eventMetrics(events: DomainEvent[]): number {
+  let n = 0;
+  for (const e of events) {
+    const name = COUNTED[e.type];
+    if (!name) continue;
+    const environment = String(e.detail.targetEnvironment ?? e.detail.environment ?? 'unknown');
+    // A single metric is written as soon as it is added, with the dimensions set before it.
+    const count = (metric: string) => {
+      const m = metrics.singleMetric();
+      m.addDimension('environment', environment);
+      m.addMetric(metric, MetricUnit.Count, 1);
+    };
+    count(name);
+    if (e.type === 'Promotion Failed' && e.detail.status === 'VALIDATION_FAILED') count('GateFailures');
+    n++;
+  }
+  return n;
+}
+
+/** A notification that could not be delivered (the notifier records it on the promotion too). */
+export function notificationFailures(count: number): void {
+  if (!count) return;
+  const m = metrics.singleMetric();
+  m.addMetric('NotificationFailures', MetricUnit.Count, count);
+}
