@@ -21,3 +21,9 @@ export class EventBridgeEvents implements Events {
     }
   }
 }
+
+export function eventsFromEnv(): EventBridgeEvents {
+  const bus = process.env.EVENT_BUS_NAME;
+  if (!bus) throw new Error('EVENT_BUS_NAME is not set');
+  return new EventBridgeEvents(new EventBridgeClient({}), bus);
+}

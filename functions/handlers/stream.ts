@@ -6,9 +6,11 @@ import type { DomainEvent } from '#domain/ports';
 import { strip } from '../adapters/dynamo-store.ts';
 import { eventMetrics } from '../adapters/observability.ts';
 import { anchorFromEnv } from '../adapters/kms-s3-anchor.ts';
-import { deps, registerAnchor } from '../http/deps.ts';
+import { deps, registerAnchor, registerEvents } from '../http/deps.ts';
+import { eventsFromEnv } from '../adapters/events.ts';
 
 registerAnchor(anchorFromEnv);
+registerEvents(eventsFromEnv);
 
 /**
  * The one consumer of the table's stream (DynamoDB Streams on AWS, DynamoDB

@@ -1,8 +1,6 @@
-import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { AuditAnchor, Deps, Events, Scheduler, Workflow } from '#domain/ports';
 import { DynamoStore, documentClient } from '../adapters/dynamo-store.ts';
 import { tenantCredentials } from '../adapters/tenant-credentials.ts';
-import { EventBridgeEvents } from '../adapters/events.ts';
 import { sfnWorkflowFromEnv } from '../adapters/sfn-workflow.ts';
 import { schedulerFromEnv } from '../adapters/scheduler.ts';
 
@@ -25,6 +23,13 @@ export function registerOutbound(make: () => Outbound): void {
 function needOutbound(): Outbound {
   if (!makeOutbound) throw new Error('this function has no outbound adapters: only the promotion step calls tenant URLs');
   return (outbound ??= makeOutbound());
+}
+
+let makeEvents: (() => Events) | undefined;
+
+/** The bus client is the stream consumer's alone (every other function writes events to the outbox). */
+export function registerEvents(make: () => Events): void {
+  makeEvents = make;
 }
 
 let makeAnchor: (() => AuditAnchor) | undefined;
@@ -76,9 +81,8 @@ export function deps(): Deps {
       clock: () => new Date(),
       workflow: lazy<Workflow>(() => sfnWorkflowFromEnv()),
       events: lazy<Events>(() => {
-        const bus = process.env.EVENT_BUS_NAME;
-        if (!bus) throw new Error('EVENT_BUS_NAME is not set');
-        return new EventBridgeEvents(new EventBridgeClient({}), bus);
+        if (!makeEvents) throw new Error('this function publishes no events: they leave through the outbox, relayed by the stream consumer');
+        return makeEvents();
       }),
       gates: lazy<Deps['gates']>(() => needOutbound().gates),
       registry: lazy<Deps['registry']>(() => needOutbound().registry),
