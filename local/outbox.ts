@@ -1,4 +1,5 @@
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
+import { escapeHtml } from '../domain/notify/email.ts';
 
 /**
  * The local outbox (npm start only): the mail catcher that keeps every email the
@@ -22,7 +23,7 @@ export interface CapturedSlack {
   message: { text?: string; channel?: string; blocks?: Record<string, unknown>[] };
 }
 
-const esc = (s: unknown) => String(s ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+const esc = escapeHtml;
 
 /** Slack mrkdwn to safe HTML: escaped text, `<url|label>` links, *bold*. */
 function mrkdwn(text: unknown): string {

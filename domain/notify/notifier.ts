@@ -65,7 +65,7 @@ const TITLES: Record<NotificationKind, string> = {
 const WANTS_ACTION = new Set<NotificationKind>(['approval-required', 'approval-reminder']);
 
 /** The settings that apply: the target environment's, else the tenant's. */
-async function settingsFor(deps: Deps, tenant: string, environment: string | undefined): Promise<NotificationSettings | null> {
+export async function settingsFor(deps: Deps, tenant: string, environment: string | undefined): Promise<NotificationSettings | null> {
   if (environment) {
     const own = await deps.store.getNotificationSettings(tenant, environment);
     if (own) return own;

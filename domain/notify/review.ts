@@ -53,24 +53,43 @@ export class LinkRefused extends Error {
 
 const UNKNOWN = refuse('unknown', 'This link is not valid', 'The link is unknown or was altered.', 'Open the promotion from the Stageline dashboard or ask for a new notification.');
 
+/** A link, its promotion, why it cannot act (null: it can) and the approver it acts as. */
+interface LinkCheck {
+  link: ReviewLink;
+  promotion: Promotion;
+  refusal: Refusal | null;
+  approver: DirectoryUser | null;
+}
+
 /**
  * Looks a link up by the hash of its token (a keyed lookup: nothing about the
- * token's content leaks through timing) and says whether it may act now. A GET
- * only ever reads: mail scanners and Slack unfurls prefetch links.
+ * token's content leaks through timing) and says whether it may act now.
  */
-export async function openLink(deps: Deps, tenant: string, token: string): Promise<ReviewState> {
+async function checkLink(deps: Deps, tenant: string, token: string): Promise<LinkCheck> {
   if (!/^[A-Za-z0-9_-]{43}$/.test(token)) throw new LinkRefused(UNKNOWN);
   const hash = tokenHash(token);
   const link = await deps.store.getReviewLink(tenant, hash);
   if (!link || !timingSafeEqual(Buffer.from(link.hash), Buffer.from(hash))) throw new LinkRefused(UNKNOWN);
   const p = await deps.store.getPromotion(tenant, link.promotionId);
   if (!p) throw new LinkRefused(UNKNOWN);
-  const view = await notificationView(deps, 'approval-required', { tenant, at: p.updatedAt }, p);
-  const diff = await diffOf(deps, p);
-  return { link, promotion: p, view, diff, refusal: await refusalOf(deps, link, p) };
+  const refusal = staticRefusal(deps, link, p);
+  if (refusal) return { link, promotion: p, refusal, approver: null };
+  const approver = await eligibleUser(deps, link, p);
+  const notEligible = approver
+    ? null
+    : refuse('not-eligible', 'You are no longer an eligible approver', `Approvals for ${p.sourceEnvironment} → ${p.targetEnvironment} come from: ${p.policy.approverGroups.join(', ')}${p.policy.separationOfDuties ? ', and not from the requester' : ''}.`, 'Ask an eligible approver.');
+  return { link, promotion: p, refusal: notEligible, approver };
 }
 
-async function refusalOf(deps: Deps, link: ReviewLink, p: Promotion): Promise<Refusal | null> {
+/** The review page's content. A GET only ever reads: mail scanners and Slack unfurls prefetch links. */
+export async function openLink(deps: Deps, tenant: string, token: string): Promise<ReviewState> {
+  const { link, promotion: p, refusal } = await checkLink(deps, tenant, token);
+  const view = await notificationView(deps, 'approval-required', { tenant, at: p.updatedAt }, p);
+  return { link, promotion: p, view, diff: await diffOf(deps, p), refusal };
+}
+
+/** What can be told from the link and the promotion alone. */
+function staticRefusal(deps: Deps, link: ReviewLink, p: Promotion): Refusal | null {
   if (!link.actions.length) return refuse('view-only', 'For review only', 'This link shows the promotion; it cannot approve or reject it.', 'Approvers get their own link by email, or act from the dashboard.');
   if (link.usedAt) return refuse('used', 'This link was already used', `It was used to ${link.usedFor ?? 'act'} at ${link.usedAt}. Each link works once.`, 'Open the promotion in the dashboard to see where it stands.');
   if (deps.clock() > new Date(link.validUntil)) return refuse('expired', 'This link has expired', `It was valid until ${link.validUntil}.`, 'Ask the requester to request the promotion again, or act from the dashboard while the approval window is open.');
@@ -78,8 +97,6 @@ async function refusalOf(deps: Deps, link: ReviewLink, p: Promotion): Promise<Re
   if (p.releaseDigest !== link.releaseDigest) {
     return refuse('release-changed', 'This link was for an older release', 'The promotion was rebased onto a newer release since this link was sent, and approvals are bound to the exact release.', 'Use the link of the newer notification, or review it in the dashboard.');
   }
-  const user = await eligibleUser(deps, link, p);
-  if (!user) return refuse('not-eligible', 'You are no longer an eligible approver', `Approvals for ${p.sourceEnvironment} → ${p.targetEnvironment} come from: ${p.policy.approverGroups.join(', ')}${p.policy.separationOfDuties ? ', and not from the requester' : ''}.`, 'Ask an eligible approver.');
   return null;
 }
 
@@ -96,10 +113,11 @@ async function eligibleUser(deps: Deps, link: ReviewLink, p: Promotion): Promise
  * one SendTaskSuccess). The link is spent first, so it works exactly once.
  */
 export async function actOnLink(deps: Deps, tenant: string, token: string, action: 'approve' | 'reject', reason: string | undefined, requestId?: string): Promise<Promotion> {
-  const state = await openLink(deps, tenant, token);
+  // Only the checks: an action needs neither the page's view nor the diff.
+  const state = await checkLink(deps, tenant, token);
   if (state.refusal) throw new LinkRefused(state.refusal);
   if (!state.link.actions.includes(action)) throw new LinkRefused(refuse('view-only', 'This link cannot do that', `It allows: ${state.link.actions.join(', ')}.`, 'Use the dashboard.'));
-  const user = (await eligibleUser(deps, state.link, state.promotion))!;
+  const user = state.approver!;
   if (!(await deps.store.useReviewLink(tenant, state.link.hash, deps.clock().toISOString(), action))) {
     throw new LinkRefused(refuse('used', 'This link was already used', 'Each link works once.', 'Open the promotion in the dashboard to see where it stands.'));
   }

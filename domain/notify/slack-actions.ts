@@ -1,6 +1,6 @@
 import type { Deps } from '../ports.ts';
 import { approvePromotion, rejectPromotion } from '../promotion/service.ts';
-import { userPrincipal } from './notifier.ts';
+import { settingsFor, userPrincipal } from './notifier.ts';
 import { verifySlackSignature } from './slack.ts';
 
 export interface SlackReply {
@@ -28,7 +28,7 @@ export async function slackAction(deps: Deps, tenant: string, raw: { body: strin
   const [valueTenant, promotionId] = String(act?.value ?? '').split(':');
   if (!act || (act.action_id !== 'approve' && act.action_id !== 'reject') || valueTenant !== tenant || !promotionId) return reply(400, 'Unknown action.');
   const p = await deps.store.getPromotion(tenant, promotionId);
-  const settings = (p && (await deps.store.getNotificationSettings(tenant, p.targetEnvironment))) ?? (await deps.store.getNotificationSettings(tenant, 'tenant'));
+  const settings = await settingsFor(deps, tenant, p?.targetEnvironment);
   const secret = settings?.slack?.signingSecret;
   // Nothing is believed before the signature holds (not even which user pressed the button).
   if (!secret) return reply(401, 'Slack actions are not set up for this workspace.');
