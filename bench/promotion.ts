@@ -98,16 +98,21 @@ interface Shadow {
   size: number;
   /** GSI key per index name (the item is in a sparse index only when both key attributes are set) */
   gsi: Record<string, string | undefined>;
+  /** size of the item's entry in each index: the keys plus the projected attributes (keys.ts) */
+  gsiSize: Record<string, number>;
 }
 
 function shadowOf(item: Record<string, unknown>): Shadow {
   const gsi: Record<string, string | undefined> = {};
+  const gsiSize: Record<string, number> = {};
   for (const i of TABLE.indexes) {
     const pk = item[i.partitionKey];
     const sk = item[i.sortKey];
     gsi[i.name] = pk !== undefined && sk !== undefined ? `${String(pk)}\u0000${String(sk)}` : undefined;
+    const attrs = [TABLE.partitionKey, TABLE.sortKey, i.partitionKey, i.sortKey, ...i.projected];
+    gsiSize[i.name] = itemSize(Object.fromEntries(attrs.filter((a) => item[a] !== undefined).map((a) => [a, item[a]])));
   }
-  return { size: itemSize(item), gsi };
+  return { size: itemSize(item), gsi, gsiSize };
 }
 const keyOf = (k: Record<string, unknown>) => `${String(k[TABLE.partitionKey])}\u0000${String(k[TABLE.sortKey])}`;
 
@@ -122,6 +127,7 @@ type TxItem = {
  * Write request units of one successful TransactWriteItems on AWS, from the
  * request itself: 2 WRU per KB (rounded up) per item for the table (prepare +
  * commit); index writes at the standard rate, 1 WRU per KB per index entry
+ * (an entry holds the keys and the projected attributes only)
  * written — 2 entries (delete + put) when the item's index key moves, 1 when
  * it enters, stays in or leaves an index. Sizes of items not in the request
  * (deletes, condition checks) come from a shadow of what this process wrote.
@@ -138,16 +144,16 @@ function transactionWrus(items: TxItem[], shadows: Map<string, Shadow>): { table
       for (const i of TABLE.indexes) {
         const o = before?.gsi[i.name];
         const n = after.gsi[i.name];
-        if (o !== undefined && n !== undefined && o !== n) indexUnits += kbUnits(before!.size) + kbUnits(after.size);
-        else if (n !== undefined) indexUnits += kbUnits(after.size);
-        else if (o !== undefined) indexUnits += kbUnits(before!.size);
+        if (o !== undefined && n !== undefined && o !== n) indexUnits += kbUnits(before!.gsiSize[i.name]!) + kbUnits(after.gsiSize[i.name]!);
+        else if (n !== undefined) indexUnits += kbUnits(after.gsiSize[i.name]!);
+        else if (o !== undefined) indexUnits += kbUnits(before!.gsiSize[i.name]!);
       }
     } else {
       const key = (t.Update ?? t.Delete ?? t.ConditionCheck)!.Key;
       const before = shadows.get(keyOf(key));
       tableUnits += 2 * kbUnits(before?.size ?? 1024);
-      if (t.Delete && before) for (const i of TABLE.indexes) if (before.gsi[i.name] !== undefined) indexUnits += kbUnits(before.size);
-      if (t.Update && before) for (const i of TABLE.indexes) if (before.gsi[i.name] !== undefined) indexUnits += kbUnits(before.size); // lower bound: size after update unknown
+      if (t.Delete && before) for (const i of TABLE.indexes) if (before.gsi[i.name] !== undefined) indexUnits += kbUnits(before.gsiSize[i.name]!);
+      if (t.Update && before) for (const i of TABLE.indexes) if (before.gsi[i.name] !== undefined) indexUnits += kbUnits(before.gsiSize[i.name]!); // lower bound: size after update unknown
     }
   }
   return { table: tableUnits, indexes: indexUnits };

@@ -79,6 +79,8 @@ export async function startDynamo(opts: { port?: number; dataDir?: string } = {}
   };
 }
 
+const projection = (i: (typeof TABLE.indexes)[number]) => ({ ProjectionType: 'INCLUDE' as const, NonKeyAttributes: [...i.projected] });
+
 /** Creates the table from the same TABLE definition the CDK stack uses (no-op if it exists). */
 export async function ensureTable(endpoint: string, tableName: string): Promise<void> {
   const client = localClient(endpoint);
@@ -104,7 +106,7 @@ export async function ensureTable(endpoint: string, tableName: string): Promise<
             { AttributeName: i.sortKey, AttributeType: 'S' },
           ],
           GlobalSecondaryIndexUpdates: [
-            { Create: { IndexName: i.name, KeySchema: [{ AttributeName: i.partitionKey, KeyType: 'HASH' }, { AttributeName: i.sortKey, KeyType: 'RANGE' }], Projection: { ProjectionType: 'ALL' } } },
+            { Create: { IndexName: i.name, KeySchema: [{ AttributeName: i.partitionKey, KeyType: 'HASH' }, { AttributeName: i.sortKey, KeyType: 'RANGE' }], Projection: projection(i) } },
           ],
         }),
       );
@@ -135,7 +137,7 @@ export async function ensureTable(endpoint: string, tableName: string): Promise<
           { AttributeName: i.partitionKey, KeyType: 'HASH' },
           { AttributeName: i.sortKey, KeyType: 'RANGE' },
         ],
-        Projection: { ProjectionType: 'ALL' },
+        Projection: projection(i),
       })),
     }),
   );

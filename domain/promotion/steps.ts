@@ -149,7 +149,18 @@ export async function awaitStep(deps: Deps, tenant: string, id: string, token: s
   });
 }
 
-export async function executeStep(deps: Deps, tenant: string, id: string): Promise<{ next: Next }> {
+/**
+ * Changes the target. With a bake time (`bake`), it takes the target's lease, moves to EXECUTING
+ * and records the result; Bake and Verify complete it. Without one, a single transaction changes
+ * the target and completes the promotion (deployment DEPLOYED, promotion COMPLETED, event): no
+ * lease, because the conditional write of the target's head/pointer is the lock, and no separate
+ * verify, because the transaction is all or nothing.
+ */
+export async function executeStep(deps: Deps, tenant: string, id: string, bake = true): Promise<{ next: Next }> {
+  if (!bake) {
+    const done = await completeNow(deps, tenant, id);
+    if (done) return { next: 'done' };
+  }
   let p = await loadPromotion(deps, tenant, id);
   if (p.status === 'EXECUTING' && p.result) return { next: 'execute' };
   if (p.status !== 'APPROVED' && p.status !== 'SCHEDULED' && p.status !== 'EXECUTING') return { next: 'done' };
@@ -174,6 +185,27 @@ export async function executeStep(deps: Deps, tenant: string, id: string): Promi
     await savePromotion(deps, ENGINE, next, cur, 'promotion.execute', ops.ops);
   });
   return { next: 'execute' };
+}
+
+/** The one-step execution (no bake time); false when the promotion is already mid-way through the baked path. */
+async function completeNow(deps: Deps, tenant: string, id: string): Promise<boolean> {
+  let putCurrent: Deployment | null = null;
+  const handled = await retryOnConflict(async () => {
+    const cur = await loadPromotion(deps, tenant, id);
+    if (cur.status === 'EXECUTING') return false;
+    if (cur.status !== 'APPROVED' && cur.status !== 'SCHEDULED') return true;
+    const executing = moved(cur, 'EXECUTING', ENGINE, deps.clock(), { taskToken: null });
+    const built = cur.subject.type === 'artifact' ? await artifactOps(deps, executing as Promotion & { subject: { type: 'artifact' } }) : await configOps(deps, executing as Promotion & { subject: { type: 'config' } });
+    const withResult: Promotion = { ...executing, result: built.result };
+    const { ops, deployed } = await completionOps(deps, withResult, 'COMPLETED', 'DEPLOYED', built.ops);
+    const next = moved(withResult, 'COMPLETED', ENGINE, deps.clock(), { error: null });
+    ops.push(promotionEvent(deps, 'Promotion Completed', next));
+    await savePromotion(deps, ENGINE, next, cur, 'promotion.complete', ops);
+    putCurrent = deployed;
+    return true;
+  });
+  if (putCurrent) await deps.store.putCurrent(tenant, putCurrent);
+  return handled;
 }
 
 function deployment(p: Promotion, imageTag: string, gitCommit: string, digest: string, now: string, id = randomUUID(), gitBranch = ''): Deployment {
@@ -306,34 +338,47 @@ async function finish(deps: Deps, p: Promotion, to: 'COMPLETED' | 'FAILED', depS
   await retryOnConflict(async () => {
     const cur = await loadPromotion(deps, p.tenant, p.id);
     if (cur.status !== 'EXECUTING') return;
-    const now = deps.clock().toISOString();
-    const ops: WriteOp[] = [...extra];
-    let finished: Deployment | null = null;
-    if (cur.result) {
-      const dep = await deps.store.getDeployment(p.tenant, p.targetEnvironment, cur.result.deployedAt, cur.result.deploymentId);
-      if (dep) {
-        finished = { ...dep, status: depStatus, completedAt: now };
-        ops.push(deploymentOp(finished, dep.status, now));
-        const lead = await leadTimeDelta(deps, p.tenant, finished);
-        if (lead) ops.push({ kind: 'metrics', delta: lead });
-      }
-      const replaced = cur.result.replaced;
-      if (to === 'COMPLETED' && cur.rollback && replaced) {
-        // A completed rollback marks what it replaced: the deployment, and the promotion that brought it.
-        const old = await deps.store.getDeployment(p.tenant, p.targetEnvironment, replaced.deployedAt, replaced.id);
-        if (old && old.status !== 'ROLLED_BACK') ops.push(deploymentOp({ ...old, status: 'ROLLED_BACK', completedAt: old.completedAt ?? now }, old.status, now));
-        const original = replaced.promotionId ? await deps.store.getPromotion(p.tenant, replaced.promotionId) : null;
-        if (original && original.status === 'COMPLETED' && original.id !== p.id) {
-          ops.push({ kind: 'promotion', promotion: moved(original, 'ROLLED_BACK', ENGINE, deps.clock()), expectedVersion: original.version });
-        }
-      }
-    }
+    const { ops, deployed: finished } = await completionOps(deps, cur, to, depStatus, extra);
     const next = moved(cur, to, ENGINE, deps.clock(), { error: error ?? null });
     ops.push(promotionEvent(deps, to === 'COMPLETED' ? 'Promotion Completed' : 'Promotion Failed', next, { reason: error?.message }));
     await savePromotion(deps, ENGINE, next, cur, to === 'COMPLETED' ? 'promotion.complete' : 'promotion.fail', ops, error?.message);
-    if (finished?.status === 'DEPLOYED') await deps.store.putCurrent(p.tenant, finished);
+    if (finished) await deps.store.putCurrent(p.tenant, finished);
   });
   await deps.store.releaseLock(p.tenant, p.targetEnvironment, p.id);
+}
+
+/**
+ * What completing (or failing) an executed promotion writes besides the promotion: its deployment's
+ * final status (from `extra` when it is written in the same transaction, else read back), lead-time
+ * metrics, and for a completed rollback the deployment and promotion it replaced.
+ */
+async function completionOps(deps: Deps, cur: Promotion, to: 'COMPLETED' | 'FAILED', depStatus: Deployment['status'], extra: WriteOp[]): Promise<{ ops: WriteOp[]; deployed: Deployment | null }> {
+  const now = deps.clock().toISOString();
+  const ops: WriteOp[] = [...extra];
+  let finished: Deployment | null = null;
+  if (!cur.result) return { ops, deployed: null };
+  const r = cur.result;
+  const inBatch = ops.findIndex((o) => o.kind === 'deployment' && o.deployment.id === r.deploymentId);
+  const dep = inBatch >= 0 ? (ops[inBatch] as Extract<WriteOp, { kind: 'deployment' }>).deployment : await deps.store.getDeployment(cur.tenant, cur.targetEnvironment, r.deployedAt, r.deploymentId);
+  if (dep) {
+    finished = { ...dep, status: depStatus, completedAt: now };
+    const op = deploymentOp(finished, inBatch >= 0 ? null : dep.status, now);
+    if (inBatch >= 0) ops[inBatch] = op;
+    else ops.push(op);
+    const lead = await leadTimeDelta(deps, cur.tenant, finished);
+    if (lead) ops.push({ kind: 'metrics', delta: lead });
+  }
+  const replaced = r.replaced;
+  if (to === 'COMPLETED' && cur.rollback && replaced) {
+    // A completed rollback marks what it replaced: the deployment, and the promotion that brought it.
+    const old = await deps.store.getDeployment(cur.tenant, cur.targetEnvironment, replaced.deployedAt, replaced.id);
+    if (old && old.status !== 'ROLLED_BACK') ops.push(deploymentOp({ ...old, status: 'ROLLED_BACK', completedAt: old.completedAt ?? now }, old.status, now));
+    const original = replaced.promotionId ? await deps.store.getPromotion(cur.tenant, replaced.promotionId) : null;
+    if (original && original.status === 'COMPLETED' && original.id !== cur.id) {
+      ops.push({ kind: 'promotion', promotion: moved(original, 'ROLLED_BACK', ENGINE, deps.clock()), expectedVersion: original.version });
+    }
+  }
+  return { ops, deployed: finished?.status === 'DEPLOYED' ? finished : null };
 }
 
 /**

@@ -1012,6 +1012,12 @@ export class DynamoStore implements Store {
       if (start && (err as { name?: string }).name === 'ValidationException') throw new ValidationFailed([{ path: 'cursor', message: 'is not a cursor this API returned' }]);
       throw err;
     }
-    return { items: (r.Items ?? []).map((i) => (raw ? (i as T) : strip<T>(i)!)), nextCursor: encodeCursor(r.LastEvaluatedKey) };
+    let items = (r.Items ?? []) as Record<string, unknown>[];
+    if (input.IndexName && items.length) {
+      // Indexes project keys and filter attributes only (keys.ts): the items come from the table.
+      const full = new Map((await this.batchGet(items.map((i) => ({ pk: i.pk as string, sk: i.sk as string })))).map((i) => [`${i.pk}\u0000${i.sk}`, i]));
+      items = items.map((i) => full.get(`${i.pk}\u0000${i.sk}`)).filter((i): i is Record<string, unknown> => i !== undefined);
+    }
+    return { items: items.map((i) => (raw ? (i as T) : strip<T>(i)!)), nextCursor: encodeCursor(r.LastEvaluatedKey) };
   }
 }

@@ -54,17 +54,26 @@
  * diffing reads only nodes under differing content digests, and moving an
  * environment to another snapshot is one conditional write of its `head`.
  */
+/** Attributes the index queries filter on (promotions: status, source, subject; audit: entity type, actor). */
+const INDEX_FILTERS = ['status', 'sourceEnvironment', 'subjectKey', 'entityType', 'actorName'] as const;
+
 export const TABLE = {
   partitionKey: 'pk',
   sortKey: 'sk',
   ttlAttribute: 'expiresAt',
   /** the stream carries new images: its one consumer links audit entries and relays outbox events */
   streamView: 'NEW_IMAGE',
+  /**
+   * Every index projects only the keys and the attributes its queries filter on (INCLUDE), never
+   * the whole item: a promotion is rewritten at every step and sits in up to four indexes, so an
+   * ALL projection paid its full size once per index per write. Queries read the keys from the
+   * index and the items from the table (BatchGetItem, see DynamoStore.page).
+   */
   indexes: [
-    { name: 'gsi1', partitionKey: 'gsi1pk', sortKey: 'gsi1sk' },
-    { name: 'gsi2', partitionKey: 'gsi2pk', sortKey: 'gsi2sk' },
-    { name: 'gsi3', partitionKey: 'gsi3pk', sortKey: 'gsi3sk' },
-    { name: 'gsi4', partitionKey: 'gsi4pk', sortKey: 'gsi4sk' },
+    { name: 'gsi1', partitionKey: 'gsi1pk', sortKey: 'gsi1sk', projected: INDEX_FILTERS },
+    { name: 'gsi2', partitionKey: 'gsi2pk', sortKey: 'gsi2sk', projected: INDEX_FILTERS },
+    { name: 'gsi3', partitionKey: 'gsi3pk', sortKey: 'gsi3sk', projected: INDEX_FILTERS },
+    { name: 'gsi4', partitionKey: 'gsi4pk', sortKey: 'gsi4sk', projected: INDEX_FILTERS },
   ],
 } as const;
 

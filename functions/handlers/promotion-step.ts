@@ -18,6 +18,8 @@ export const stepInput = z.object({
   promotionId: z.string().min(1),
   taskToken: z.string().optional(),
   error: z.unknown().optional(),
+  /** execute: whether a bake time follows (false: change the target and complete in one step) */
+  bake: z.boolean().optional(),
 });
 
 export const handler = async (event: unknown) => {
@@ -31,7 +33,7 @@ export const handler = async (event: unknown) => {
       await awaitStep(d, input.tenant, input.promotionId, z.string().min(1).parse(input.taskToken), input.step === 'await-approval' ? 'approval' : 'go');
       return {};
     case 'execute':
-      return executeStep(d, input.tenant, input.promotionId);
+      return executeStep(d, input.tenant, input.promotionId, input.bake ?? true);
     case 'verify':
       return verifyStep(d, input.tenant, input.promotionId);
     case 'expire':

@@ -30,6 +30,8 @@ describe('local restart', () => {
     const tenant = first.tenant();
     const u = await first.users(tenant);
     await makeLine(first, u.admin);
+    // Staging bakes (execute, bake, verify: the crash lands between execute and verify); production has no bake time (one step).
+    expect((await first.call('PATCH', '/api/v1/environments/staging', { token: u.admin, body: { version: 1, bakeSeconds: 1 } })).status).toBe(200);
     await first.call('POST', '/api/v1/environments/dev/items/batch', { token: u.deployer, body: { set: [{ key: 'a', value: 1 }, { key: 'b', value: 2 }] } });
 
     // B waits for approval (staging → production), C waits for its manual go; A will crash between execute and verify.
@@ -60,10 +62,12 @@ describe('local restart', () => {
     expect((await second.call('POST', `/api/v1/promotions/${c.body.id}/execute`, { token: u2.deployer, body: {} })).status).toBe(202);
     for (const p of [b, c]) expect((await waitFor(second, u2.viewer, p.body.id, ['COMPLETED', 'FAILED'])).status).toBe('COMPLETED');
 
-    // Nothing twice: one execute per promotion in the audit trail, and A's snapshot is the one written before the crash.
+    // Nothing twice: one execute per baked promotion (B executes and completes in one step), one completion each,
+    // and A's snapshot is the one written before the crash.
     const audit = await second.call('GET', '/api/v1/audit?entityType=promotion&limit=200', { token: u2.viewer });
     for (const p of [a, b, c]) {
-      expect(audit.body.items.filter((e: any) => e.entityId === p.body.id && e.action === 'promotion.execute')).toHaveLength(1);
+      expect(audit.body.items.filter((e: any) => e.entityId === p.body.id && e.action === 'promotion.execute')).toHaveLength(p === b ? 0 : 1);
+      expect(audit.body.items.filter((e: any) => e.entityId === p.body.id && e.action === 'promotion.complete')).toHaveLength(1);
     }
     const snaps = await second.call('GET', '/api/v1/environments/staging/snapshots', { token: u2.viewer });
     expect(snaps.body.items.map((s: any) => s.seq)).toEqual([2, 1, 0]);

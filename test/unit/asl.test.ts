@@ -30,29 +30,45 @@ const files = aslFiles();
 const promotion = JSON.parse(files.find((f) => f.file === STATE_MACHINES.promotion.file)!.text) as Definition;
 const LAMBDA_ERRORS = ['Lambda.ServiceException', 'Lambda.AWSLambdaException', 'Lambda.SdkClientException', 'Lambda.TooManyRequestsException'];
 
+type Rule = { Variable?: string; StringEquals?: string; IsPresent?: boolean; NumericGreaterThan?: number; And?: Rule[]; Next?: string };
+type Values = Record<string, string | number>;
+
+function holds(rule: Rule, values: Values): boolean {
+  if (rule.And) return rule.And.every((r) => holds(r, values));
+  const v = values[rule.Variable!];
+  if (rule.IsPresent !== undefined) return (v !== undefined) === rule.IsPresent;
+  if (rule.StringEquals !== undefined) return v === rule.StringEquals;
+  if (rule.NumericGreaterThan !== undefined) return typeof v === 'number' && v > rule.NumericGreaterThan;
+  throw new Error(`rule not understood by this walker: ${JSON.stringify(rule)}`);
+}
+
 /**
- * Walks the definition the way an execution would, given the values the
- * Choice states test, and returns the states entered (each one a billed
- * state transition on a Standard workflow).
+ * Walks the definition the way an execution would and returns the states entered (each one a
+ * billed state transition on a Standard workflow). `values` are what the Choice states test at
+ * the start; `after` sets what a state's result adds (a person's decision sent with a task token).
  */
-function path(def: Definition, values: Record<string, string>): string[] {
+function path(def: Definition, values: Values, after: Record<string, Values> = {}): string[] {
   const entered: string[] = [];
+  const seen = { ...values };
   let name: string | undefined = def.StartAt;
   while (name) {
     entered.push(name);
     expect(entered.length, 'loop?').toBeLessThan(50);
     const state: State = def.States[name]!;
+    Object.assign(seen, after[name] ?? {});
     if (state.Type === 'Succeed' || state.Type === 'Fail' || state.End) break;
     if (state.Type === 'Choice') {
-      const hit = state.Choices!.find((c) => c.StringEquals !== undefined && values[c.Variable] === c.StringEquals);
+      const hit = (state.Choices as Rule[]).find((c) => holds(c, seen));
       name = hit?.Next ?? state.Default;
-      expect(name, `no choice in ${entered.at(-1)} for ${JSON.stringify(values)}`).toBeDefined();
+      expect(name, `no choice in ${entered.at(-1)} for ${JSON.stringify(seen)}`).toBeDefined();
     } else {
       name = state.Next;
     }
   }
   return entered;
 }
+
+const approve = (next: string) => ({ AwaitApproval: { '$.decision.next': next }, AwaitGo: { '$.decision.next': 'execute' } });
 
 describe('statemachines/*.asl.json', () => {
   it('has the promotion machine', () => {
@@ -83,20 +99,30 @@ describe('promotion.asl.json', () => {
     expect(promotion.Comment).toMatch(/promotion/i);
   });
 
-  it('takes an approved promotion with one approval through ≤ 12 state transitions (8, with the bake wait)', () => {
-    const approved = path(promotion, { '$.gates.next': 'await-approval', '$.decision.next': 'execute' });
-    expect(approved).toEqual(['EvaluateGates', 'Route', 'AwaitApproval', 'Approved', 'Execute', 'Bake', 'Verify', 'Done']);
-    expect(approved.length).toBeLessThanOrEqual(12);
-    expect(path(promotion, { '$.gates.next': 'execute' })).toHaveLength(6);
-    expect(path(promotion, { '$.gates.next': 'await-approval', '$.decision.next': 'await-go' })).toEqual([
+  it('takes an approved promotion with one approval through 6 state transitions without a bake time, 8 with one', () => {
+    const approved = path(promotion, { '$.gates.next': 'await-approval', '$.gates.bakeSeconds': 0 }, approve('execute'));
+    expect(approved).toEqual(['EvaluateGates', 'Route', 'AwaitApproval', 'Route', 'Execute', 'Done']);
+    expect(promotion.States.Execute!.Parameters!.Payload!.bake).toBe(false);
+    expect(path(promotion, { '$.gates.next': 'await-approval', '$.gates.bakeSeconds': 300 }, approve('execute'))).toEqual([
       'EvaluateGates',
       'Route',
       'AwaitApproval',
-      'Approved',
-      'AwaitGo',
-      'Execute',
+      'Route',
+      'ExecuteThenBake',
       'Bake',
       'Verify',
+      'Done',
+    ]);
+    expect(promotion.States.ExecuteThenBake!.Parameters!.Payload!.bake).toBe(true);
+    expect(path(promotion, { '$.gates.next': 'execute', '$.gates.bakeSeconds': 0 })).toEqual(['EvaluateGates', 'Route', 'Execute', 'Done']);
+    expect(path(promotion, { '$.gates.next': 'await-approval', '$.gates.bakeSeconds': 0 }, approve('await-go'))).toEqual([
+      'EvaluateGates',
+      'Route',
+      'AwaitApproval',
+      'Route',
+      'AwaitGo',
+      'Route',
+      'Execute',
       'Done',
     ]);
   });
@@ -195,10 +221,11 @@ describe('every flow', () => {
 describe('rollback.asl.json', () => {
   const rollback = JSON.parse(files.find((f) => f.file === STATE_MACHINES.rollback.file)!.text) as Definition;
 
-  it('runs the impact gate, the same approval machinery, then execute, bake and verify; no manual go', () => {
+  it('runs the impact gate, the same approval machinery, then execute (and bake and verify when the target has a bake time); no manual go', () => {
     expect(rollback.Comment).toMatch(/rollback/i);
-    expect(path(rollback, { '$.gates.next': 'await-approval', '$.decision.next': 'execute' })).toEqual(['EvaluateGates', 'Route', 'AwaitApproval', 'Approved', 'Execute', 'Bake', 'Verify', 'Done']);
-    expect(path(rollback, { '$.gates.next': 'execute' })).toEqual(['EvaluateGates', 'Route', 'Execute', 'Bake', 'Verify', 'Done']);
+    expect(path(rollback, { '$.gates.next': 'await-approval', '$.gates.bakeSeconds': 0 }, approve('execute'))).toEqual(['EvaluateGates', 'Route', 'AwaitApproval', 'Route', 'Execute', 'Done']);
+    expect(path(rollback, { '$.gates.next': 'execute', '$.gates.bakeSeconds': 60 })).toEqual(['EvaluateGates', 'Route', 'ExecuteThenBake', 'Bake', 'Verify', 'Done']);
+    expect(path(rollback, { '$.gates.next': 'execute', '$.gates.bakeSeconds': 0 })).toEqual(['EvaluateGates', 'Route', 'Execute', 'Done']);
     expect(rollback.States.AwaitGo).toBeUndefined();
     expect(rollback.States.AwaitApproval!.Resource).toBe('arn:aws:states:::lambda:invoke.waitForTaskToken');
   });

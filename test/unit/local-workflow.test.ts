@@ -11,7 +11,7 @@ import { LocalWorkflow, type JournalEntry } from '../../local/workflow.ts';
  */
 
 type Step = 'gates' | 'await-approval' | 'await-go' | 'execute' | 'verify' | 'expire' | 'fail';
-type Payload = { step: Step; tenant: string; promotionId: string; taskToken?: string; error?: { Error: string; Cause: string } };
+type Payload = { step: Step; tenant: string; promotionId: string; taskToken?: string; error?: { Error: string; Cause: string }; bake?: boolean };
 type Script = Partial<Record<Step, (p: Payload, n: number) => unknown>>;
 
 const named = (name: string, message = name) => Object.assign(new Error(message), { name });
@@ -41,7 +41,8 @@ function fakeStep(script: Script = {}) {
   return { calls, invokeStep, steps, tokenOf };
 }
 
-const gates = (next: string, approvalTimeoutSeconds = 300, goTimeoutSeconds = 300) => ({ next, approvalTimeoutSeconds, goTimeoutSeconds, bakeSeconds: 0 });
+/** Most tests run the baked path (execute, bake, verify); `noBake` below runs the one-step execute. */
+const gates = (next: string, approvalTimeoutSeconds = 300, goTimeoutSeconds = 300, bakeSeconds = 1) => ({ next, approvalTimeoutSeconds, goTimeoutSeconds, bakeSeconds });
 const input = (promotionId = 'p-1') => ({ tenant: 'acme', promotionId });
 
 const workflows: LocalWorkflow[] = [];
@@ -83,6 +84,26 @@ describe('LocalWorkflow runs statemachines/promotion.asl.json', () => {
     expect(await wf.done(id)).toBe('SUCCEEDED');
     expect(fake.steps()).toEqual(['gates', 'execute', 'verify']);
     expect(wf.transitions(id)).toBe(6);
+  });
+
+  it('no bake time: approval → one execute step that completes the promotion, in 6 transitions', async () => {
+    const fake = fakeStep({ gates: () => gates('await-approval', 300, 300, 0) });
+    const wf = workflow(fake);
+    const id = await wf.start('promotion', input());
+    await wf.sendTaskSuccess(await fake.tokenOf('await-approval'), { next: 'execute' });
+    expect(await wf.done(id)).toBe('SUCCEEDED');
+    expect(fake.steps()).toEqual(['gates', 'await-approval', 'execute']);
+    expect(fake.calls.find((c) => c.step === 'execute')!.bake).toBe(false);
+    expect(wf.transitions(id)).toBe(6);
+  });
+
+  it('no bake time and no approval: gates → execute, in 4 transitions', async () => {
+    const fake = fakeStep({ gates: () => gates('execute', 300, 300, 0) });
+    const wf = workflow(fake);
+    const id = await wf.start('promotion', input());
+    expect(await wf.done(id)).toBe('SUCCEEDED');
+    expect(fake.steps()).toEqual(['gates', 'execute']);
+    expect(wf.transitions(id)).toBe(4);
   });
 
   it('nothing to do: gates says done', async () => {
