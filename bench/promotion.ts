@@ -100,19 +100,24 @@ interface Shadow {
   gsi: Record<string, string | undefined>;
   /** size of the item's entry in each index: the keys plus the projected attributes (keys.ts) */
   gsiSize: Record<string, number>;
+  /** the entry itself: a table write that leaves it as it was writes nothing to the index */
+  gsiEntry: Record<string, string>;
 }
 
 function shadowOf(item: Record<string, unknown>): Shadow {
   const gsi: Record<string, string | undefined> = {};
   const gsiSize: Record<string, number> = {};
+  const gsiEntry: Record<string, string> = {};
   for (const i of TABLE.indexes) {
     const pk = item[i.partitionKey];
     const sk = item[i.sortKey];
     gsi[i.name] = pk !== undefined && sk !== undefined ? `${String(pk)}\u0000${String(sk)}` : undefined;
     const attrs = [TABLE.partitionKey, TABLE.sortKey, i.partitionKey, i.sortKey, ...i.projected];
-    gsiSize[i.name] = itemSize(Object.fromEntries(attrs.filter((a) => item[a] !== undefined).map((a) => [a, item[a]])));
+    const entry = Object.fromEntries(attrs.filter((a) => item[a] !== undefined).map((a) => [a, item[a]]));
+    gsiSize[i.name] = itemSize(entry);
+    gsiEntry[i.name] = JSON.stringify(entry);
   }
-  return { size: itemSize(item), gsi, gsiSize };
+  return { size: itemSize(item), gsi, gsiSize, gsiEntry };
 }
 const keyOf = (k: Record<string, unknown>) => `${String(k[TABLE.partitionKey])}\u0000${String(k[TABLE.sortKey])}`;
 
@@ -127,7 +132,8 @@ type TxItem = {
  * Write request units of one successful TransactWriteItems on AWS, from the
  * request itself: 2 WRU per KB (rounded up) per item for the table (prepare +
  * commit); index writes at the standard rate, 1 WRU per KB per index entry
- * (an entry holds the keys and the projected attributes only)
+ * (an entry holds the keys and the projected attributes only; a write that leaves an
+ * item's entry as it was writes nothing to that index)
  * written — 2 entries (delete + put) when the item's index key moves, 1 when
  * it enters, stays in or leaves an index. Sizes of items not in the request
  * (deletes, condition checks) come from a shadow of what this process wrote.
@@ -145,7 +151,7 @@ function transactionWrus(items: TxItem[], shadows: Map<string, Shadow>): { table
         const o = before?.gsi[i.name];
         const n = after.gsi[i.name];
         if (o !== undefined && n !== undefined && o !== n) indexUnits += kbUnits(before!.gsiSize[i.name]!) + kbUnits(after.gsiSize[i.name]!);
-        else if (n !== undefined) indexUnits += kbUnits(after.gsiSize[i.name]!);
+        else if (n !== undefined && before?.gsiEntry[i.name] !== after.gsiEntry[i.name]) indexUnits += kbUnits(after.gsiSize[i.name]!);
         else if (o !== undefined) indexUnits += kbUnits(before!.gsiSize[i.name]!);
       }
     } else {

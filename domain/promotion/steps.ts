@@ -60,12 +60,12 @@ function timeouts(p: Promotion, now: Date) {
 
 export async function gatesStep(deps: Deps, tenant: string, id: string) {
   const p = await retryOnConflict(async () => {
-    let p = await loadPromotion(deps, tenant, id);
+    const read = await loadPromotion(deps, tenant, id);
+    let p = read;
     if (p.status === 'PENDING') {
       // The policy is resolved when validation starts (a rule tightened since the request applies).
-      const next = moved(p, 'VALIDATING', ENGINE, deps.clock(), await currentPolicy(deps, p));
-      await savePromotion(deps, ENGINE, next, p, 'promotion.validate');
-      p = next;
+      // VALIDATING is recorded in the same write as the verdict: one write for the whole step.
+      p = moved(p, 'VALIDATING', ENGINE, deps.clock(), await currentPolicy(deps, p));
     }
     if (p.status !== 'VALIDATING') return p;
     const gates = await runGates(deps, p);
@@ -81,7 +81,7 @@ export async function gatesStep(deps: Deps, tenant: string, id: string) {
         : to === 'AWAITING_APPROVAL'
           ? [promotionEvent(deps, 'Approval Required', next, { approvalsNeeded: p.policy.requiredApprovers, approverGroups: p.policy.approverGroups })]
           : [];
-    await savePromotion(deps, ENGINE, next, p, 'promotion.gates', events);
+    await savePromotion(deps, ENGINE, { ...next, version: read.version + 1 }, read, 'promotion.gates', events);
     return next;
   });
   const target = await deps.store.getEnvironment(tenant, p.targetEnvironment);
@@ -200,7 +200,7 @@ async function completeNow(deps: Deps, tenant: string, id: string): Promise<bool
     const { ops, deployed } = await completionOps(deps, withResult, 'COMPLETED', 'DEPLOYED', built.ops);
     const next = moved(withResult, 'COMPLETED', ENGINE, deps.clock(), { error: null });
     ops.push(promotionEvent(deps, 'Promotion Completed', next));
-    await savePromotion(deps, ENGINE, next, cur, 'promotion.complete', ops);
+    await savePromotion(deps, ENGINE, { ...next, version: cur.version + 1 }, cur, 'promotion.complete', ops);
     putCurrent = deployed;
     return true;
   });

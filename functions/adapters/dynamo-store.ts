@@ -17,6 +17,7 @@ import type { AuditEntry, ChainHead, ChainLink, Environment, ItemKind, Page, Sna
 import { entryRef, type StoredEntry } from '#domain/audit';
 import { parseEventDetail } from '#domain/promotion/events';
 import { secretBox, type SecretBox } from './secret-box.ts';
+import { brotliCompressSync, brotliDecompressSync, constants as zlib } from 'node:zlib';
 import { WriteConflict, type Delivery, type DomainEvent, type ReviewLink, type Store } from '#domain/ports';
 import type { NotificationSettings } from '#domain/notify/settings';
 import type { AuditQuery } from '#domain/schemas';
@@ -43,6 +44,13 @@ export const strip = <T>(item: Record<string, unknown> | undefined): T | null =>
   for (const k of ['pk', 'sk', 'entity', 'expiresAt', ...TABLE.indexes.flatMap((i) => [i.partitionKey, i.sortKey])]) delete rest[k];
   return rest as T;
 };
+
+/** A promotion item back to the domain's shape (see promotionItem; items written before `doc` are plain). */
+function openPromotion(item: Record<string, unknown>): Promotion {
+  const { subjectKey: _s, doc, ...plain } = strip<Record<string, unknown>>(item)!;
+  const rest = doc ? (JSON.parse(brotliDecompressSync(doc as Uint8Array).toString('utf8')) as Record<string, unknown>) : {};
+  return { ...rest, ...plain } as unknown as Promotion;
+}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -378,13 +386,26 @@ export class DynamoStore implements Store {
   }
 
   // ---- generic atomic commit of domain write ops
+  /**
+   * A promotion is rewritten at every step, so its size is paid at every step: the attributes that
+   * conditions, filters and indexes use stay plain, the rest (policy, gates, transitions, result…)
+   * is one brotli-compressed JSON document (`doc`), about a third of its plain size.
+   */
   private promotionItem(p: Promotion): Record<string, unknown> {
     const sort = keys.promotionSort(p.requestedAt, p.id);
     const subjectKey = p.subject.type === 'artifact' ? p.subject.name : 'config';
+    const { version, status, sourceEnvironment, targetEnvironment, requestedAt, id, tenant, ...rest } = p;
     return {
       ...keys.promotion(p.tenant, p.id),
       entity: 'Promotion',
-      ...p,
+      id,
+      tenant,
+      version,
+      status,
+      sourceEnvironment,
+      targetEnvironment,
+      requestedAt,
+      doc: brotliCompressSync(JSON.stringify(rest), { params: { [zlib.BROTLI_PARAM_QUALITY]: 9, [zlib.BROTLI_PARAM_MODE]: zlib.BROTLI_MODE_TEXT } }),
       subjectKey,
       [GSI_STATUS.partitionKey]: keys.promotionsByStatus(p.tenant, p.status),
       [GSI_STATUS.sortKey]: sort,
@@ -617,9 +638,7 @@ export class DynamoStore implements Store {
 
   async getPromotion(tenant: string, id: string): Promise<Promotion | null> {
     const r = await this.db.send(new GetCommand({ TableName: this.table, Key: keys.promotion(tenant, id), ConsistentRead: true }));
-    if (!r.Item) return null;
-    const { subjectKey: _s, ...p } = strip<Promotion & { subjectKey: string }>(r.Item)!;
-    return p;
+    return r.Item ? openPromotion(r.Item) : null;
   }
 
   async listPromotions(tenant: string, f: PromotionFilter, limit: number, cursor?: string): Promise<Page<Promotion>> {
@@ -647,7 +666,7 @@ export class DynamoStore implements Store {
     }
     add('sourceEnvironment', f.source);
     add('subjectKey', f.subject);
-    const page = await this.page<Promotion & { subjectKey?: string }>(tenant, {
+    const page = await this.page<Record<string, unknown>>(tenant, {
       IndexName: index.name,
       KeyConditionExpression: '#pk = :pk',
       ExpressionAttributeNames: names,
@@ -656,21 +675,21 @@ export class DynamoStore implements Store {
       ScanIndexForward: false,
       Limit: limit,
     }, cursor);
-    return { items: page.items.map(({ subjectKey: _s, ...p }) => p), nextCursor: page.nextCursor };
+    return { items: page.items.map(openPromotion), nextCursor: page.nextCursor };
   }
 
   async activePromotions(tenant: string, target: string): Promise<Promotion[]> {
     const out: Promotion[] = [];
     let cursor: string | undefined;
     do {
-      const page = await this.page<Promotion & { subjectKey?: string }>(tenant, {
+      const page = await this.page<Record<string, unknown>>(tenant, {
         IndexName: GSI_ACTIVE.name,
         KeyConditionExpression: '#pk = :pk',
         ExpressionAttributeNames: { '#pk': GSI_ACTIVE.partitionKey },
         ExpressionAttributeValues: { ':pk': keys.promotionsActive(tenant, target) },
         ScanIndexForward: true,
       }, cursor);
-      out.push(...page.items.map(({ subjectKey: _s, ...p }) => p));
+      out.push(...page.items.map(openPromotion));
       cursor = page.nextCursor;
     } while (cursor);
     return out.filter((p) => !isTerminal(p.status));

@@ -63,7 +63,7 @@ beforeAll(() => {
 }, SYNTH_TIMEOUT);
 
 describe('table', () => {
-  it('is built from keys.ts TABLE: keys, GSIs (ALL projection), TTL', () => {
+  it('is built from keys.ts TABLE: keys, GSIs (keys + filter attributes projected, never ALL), TTL', () => {
     const [, table] = only('AWS::DynamoDB::Table');
     expect(table.Properties.KeySchema).toEqual([
       { AttributeName: TABLE.partitionKey, KeyType: 'HASH' },
@@ -76,7 +76,7 @@ describe('table', () => {
           { AttributeName: i.partitionKey, KeyType: 'HASH' },
           { AttributeName: i.sortKey, KeyType: 'RANGE' },
         ],
-        Projection: { ProjectionType: 'ALL' },
+        Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: [...i.projected] },
       })),
     );
     expect(table.Properties.TimeToLiveSpecification).toEqual({ AttributeName: TABLE.ttlAttribute, Enabled: true });
