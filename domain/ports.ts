@@ -247,6 +247,8 @@ export type SchedulePayload =
   | { tenant: string; promotionId: string }
   | { tenant: string; autoCheck: { sourceEnvironment: string; artifact?: string; version?: string } }
   | { tenant: string; expireWaiting: string }
+  /** the promotion's deadline: the sweeper fails it with a reason if its flow is gone (domain/promotion/sweep.ts) */
+  | { tenant: string; sweep: string }
   /** a reminder to the approvers before the approval window closes */
   | { tenant: string; remind: string };
 

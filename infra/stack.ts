@@ -478,9 +478,8 @@ export class StagelineStack extends Stack {
         machine.grantStartExecution(fn.fn);
         machine.grantTaskResponse(fn.fn);
       }
-      // schedule-fire runs schedules; it makes none (its own ARN as a target would be a cycle).
-      if (name === 'schedule-fire') continue;
-      fn.fn.addEnvironment('SCHEDULE_TARGET_ARN', fireFn.functionArn);
+      // schedule-fire re-arms sweeps to itself: it takes its own ARN from the invocation (as an environment value it would be a cycle).
+      if (name !== 'schedule-fire') fn.fn.addEnvironment('SCHEDULE_TARGET_ARN', fireFn.functionArn);
       fn.fn.addEnvironment('SCHEDULER_ROLE_ARN', schedulerRole.roleArn);
       fn.fn.addEnvironment('SCHEDULE_DLQ_ARN', scheduleDlq.queueArn);
       fn.fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['scheduler:CreateSchedule', 'scheduler:UpdateSchedule', 'scheduler:DeleteSchedule'], resources: [scheduleArn] }));
@@ -652,6 +651,7 @@ export class StagelineStack extends Stack {
     alarm('FunctionThrottlesAlarm', 'Lambda throttles in the account', new cloudwatch.Metric({ namespace: 'AWS/Lambda', metricName: 'Throttles', statistic: 'Sum', period: five }));
     alarm('Api5xxAlarm', 'The API answered 5xx', this.api.metricServerError({ period: five, statistic: 'Sum' }));
     for (const [id, q] of Object.entries(this.deadLetterQueues)) alarm(`${id}DepthAlarm`, `Messages in ${id}: something was given up on`, q.metricApproximateNumberOfMessagesVisible({ period: five, statistic: 'Maximum' }));
+    alarm('PromotionsStuckAlarm', 'A promotion was stuck past its deadline (its flow was gone) and the sweeper failed it', new cloudwatch.Metric({ namespace: 'Stageline', metricName: 'PromotionsSwept', dimensionsMap: { service: 'stageline' }, statistic: 'Sum', period: five }));
     alarm('StreamLagAlarm', 'The stream consumer is more than 5 minutes behind (audit chain and events wait)', streamFn.metric('IteratorAge', { period: five, statistic: 'Maximum' }), 300_000);
     new CfnOutput(this, 'AlarmTopicArn', { value: alarmTopic.topicArn });
 

@@ -74,9 +74,12 @@ export class LocalScheduler implements Scheduler {
     if (this.stopped || this.entries.get(e.name) !== e) return;
     try {
       await this.opts.fire(e.payload);
-      this.entries.delete(e.name);
-      this.timers.delete(e.name);
-      this.persist();
+      // The target may have replaced this schedule while it ran (same name, new time): keep that one.
+      if (this.entries.get(e.name) === e) {
+        this.entries.delete(e.name);
+        this.timers.delete(e.name);
+        this.persist();
+      }
     } catch (err) {
       if (attempt < (this.opts.maxRetries ?? 10)) this.arm(e, attempt + 1);
       else {

@@ -155,6 +155,7 @@ export async function rollbackEnvironment(deps: Deps, ctx: Ctx, envName: string,
     trigger: 'on_approval',
     rollback: { impact, override, reason: input.reason },
   });
+  promotion.flowStartedAt = at;
   await retryOnConflict(() =>
     savePromotion(deps, me, promotion, null, override ? 'rollback.override' : 'rollback.request', [promotionEvent(deps, 'Promotion Requested', promotion, { actor: me.name, reason: input.reason })], override ? `override: ${input.reason}` : input.reason, ctx.requestId),
   );

@@ -132,6 +132,8 @@ export interface Promotion {
   targetGateway?: string;
   /** config promotions: what the selection changes (counts, first keys, ids that change nothing) */
   changeSummary?: { added: number; modified: number; removed: number; keys: string[]; unmatchedIds: string[] };
+  /** when the flow was started with the request (autoStart): the sweeper's clock for a PENDING promotion */
+  flowStartedAt?: string;
   /** how often failed gates were validated again (names the flow's run) */
   attempt?: number;
   /** set when this is an environment rollback: the impact analysis it was requested with */

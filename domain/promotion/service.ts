@@ -28,6 +28,7 @@ import { assertAction, assertTransition, isTerminal, type Status } from './lifec
 import type { Actor, Approval, ArtifactVersion, Evidence, Promotion, Subject } from './model.ts';
 import { checkForward, evidenceAccepted, GO_WAIT_SECONDS, lineOf, pendingExpirySeconds, policyDigest, resolvePolicy } from './policy.ts';
 import { changeSummary, changeView, configChanges } from './release.ts';
+import { armSweep, sweepGraceSeconds } from './sweep.ts';
 import { deploymentOp } from '../deployments.ts';
 import { ownSnapshot } from '../snapshots.ts';
 import { assertTagsFree, tagOps } from '../artifacts.ts';
@@ -289,15 +290,17 @@ export async function createPromotion(deps: Deps, ctx: Ctx, given: CreatePromoti
   });
   if (prepared.changeSummary) promotion.changeSummary = prepared.changeSummary;
   if ('agentId' in given) Object.assign(promotion, { sourceDeploymentId: given.sourceDeploymentId, targetGateway: given.targetGatewayId });
+  const autoStart = input.autoStart ?? true;
+  if (autoStart) promotion.flowStartedAt = promotion.requestedAt;
   await retryOnConflict(() => savePromotion(deps, requester, promotion, null, 'promotion.create', [promotionEvent(deps, 'Promotion Requested', promotion, { actor: requester.name })], input.notes || undefined, ctx.requestId));
   if (mode === 'supersede') {
     for (const older of active.filter((p) => p.status !== 'EXECUTING')) {
       await cancelPromotion(deps, { ...ctx, principal: { ...ctx.principal, roles: [...ctx.principal.roles, 'deployer'] } }, older.id, `superseded by ${id}`).catch(() => undefined);
     }
   }
-  if (input.autoStart ?? true) await startFlow(deps, promotion);
-  // Waiting for `validate`: the scheduler expires it at its deadline if nobody does.
-  else await deps.scheduler.scheduleOnce(`stageline-exp-${tenant}-${id}`.replace(/[^0-9A-Za-z_.-]/g, '-').slice(0, 64), validationDeadline(promotion), { tenant, expireWaiting: id });
+  if (autoStart) await startFlow(deps, promotion);
+  // Waiting for `validate`: its deadline schedule expires it if nobody validates it in time.
+  else await armSweep(deps.scheduler, promotion, validationDeadline(promotion));
   return deps.store.getPromotion(tenant, id) as Promise<Promotion>;
 }
 
@@ -350,6 +353,8 @@ export function newPromotion(f: {
 
 /** Starts (or re-starts, idempotently) the state machine for a promotion. */
 export async function startFlow(deps: Deps, p: Promotion): Promise<void> {
+  // Its deadline schedule: if the flow is gone, the sweeper fails the promotion with a reason (sweep.ts).
+  await armSweep(deps.scheduler, p, new Date(deps.clock().getTime() + sweepGraceSeconds() * 1000));
   await deps.workflow.start(p.rollback ? 'rollback' : 'promotion', { tenant: p.tenant, promotionId: p.id, ...(p.attempt ? { attempt: p.attempt } : {}) });
 }
 
@@ -467,7 +472,12 @@ export async function validatePromotion(deps: Deps, ctx: Ctx, id: string): Promi
       await expireWaiting(deps, p.tenant, p.id);
       return loadPromotion(deps, p.tenant, p.id);
     }
-    if (p.status === 'PENDING') return p;
+    if (p.status === 'PENDING') {
+      // The flow starts now: from here the sweeper gives it its grace, not the validation window.
+      const started: Promotion = { ...p, flowStartedAt: now.toISOString(), version: p.version + 1, updatedAt: now.toISOString() };
+      await savePromotion(deps, me, started, p, 'promotion.validate', [], undefined, ctx.requestId);
+      return started;
+    }
     const next = moved(p, 'VALIDATING', me, now, { ...(await currentPolicy(deps, p)), attempt: (p.attempt ?? 0) + 1, error: null, gates: null });
     await savePromotion(deps, me, next, p, 'promotion.revalidate', [], undefined, ctx.requestId);
     return next;

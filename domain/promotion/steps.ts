@@ -22,7 +22,7 @@ import { assertTagsFree, tagOps } from '../artifacts.ts';
  * promotion id and the status it finds: re-running a whole execution (after a
  * restart, or a Step Functions retry) converges instead of doing work twice.
  */
-const LOCK_SECONDS = 15 * 60;
+export const LOCK_SECONDS = 15 * 60;
 
 export type Next = 'await-approval' | 'await-go' | 'execute' | 'done';
 
@@ -436,15 +436,16 @@ async function undoOps(deps: Deps, p: Promotion): Promise<WriteOp[]> {
   ];
 }
 
-export async function expireStep(deps: Deps, tenant: string, id: string): Promise<{ next: Next }> {
+/** The approval or go window ran out (`reason`: who says so, e.g. the sweeper). */
+export async function expireStep(deps: Deps, tenant: string, id: string, reason = 'not executed in time'): Promise<{ next: Next }> {
   await retryOnConflict(async () => {
     const p = await loadPromotion(deps, tenant, id);
     if (p.status === 'AWAITING_APPROVAL') {
       const next = moved(p, 'EXPIRED', ENGINE, deps.clock(), { taskToken: null, error: { code: 'APPROVAL_EXPIRED', message: `not approved within ${p.policy.approvalExpirySeconds} s` } });
       await savePromotion(deps, ENGINE, next, p, 'promotion.expire', [promotionEvent(deps, 'Promotion Expired', next)]);
     } else if (p.status === 'APPROVED' || p.status === 'SCHEDULED') {
-      const next = moved(p, 'CANCELLED', ENGINE, deps.clock(), { taskToken: null, error: { code: 'NOT_EXECUTED', message: 'not executed in time' } });
-      await savePromotion(deps, ENGINE, next, p, 'promotion.cancel', [promotionEvent(deps, 'Promotion Cancelled', next, { reason: 'not executed in time' })], 'not executed in time');
+      const next = moved(p, 'CANCELLED', ENGINE, deps.clock(), { taskToken: null, error: { code: 'NOT_EXECUTED', message: reason } });
+      await savePromotion(deps, ENGINE, next, p, 'promotion.cancel', [promotionEvent(deps, 'Promotion Cancelled', next, { reason })], reason);
     }
   });
   return { next: 'done' };

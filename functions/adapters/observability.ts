@@ -55,3 +55,9 @@ export function notificationFailures(count: number): void {
   const m = metrics.singleMetric();
   m.addMetric('NotificationFailures', MetricUnit.Count, count);
 }
+
+/** A promotion the sweeper found stuck past its deadline and failed (its flow was gone). */
+export function sweptPromotions(): void {
+  const m = metrics.singleMetric();
+  m.addMetric('PromotionsSwept', MetricUnit.Count, 1);
+}

@@ -1,21 +1,33 @@
 import * as z from 'zod';
 import { autoCheckDue } from '#domain/promotion/auto';
 import { expireWaiting, fireSchedule } from '#domain/promotion/service';
+import { sweepPromotion } from '#domain/promotion/sweep';
+import { sweptPromotions } from '../adapters/observability.ts';
 import { remindApprovers } from '#domain/notify/notifier';
 import { deps } from '../http/deps.ts';
 
-/** Target of the one-time schedules: resumes a scheduled promotion's flow, or runs an auto-promotion check that came due. */
+/** Target of the one-time schedules: resumes a scheduled promotion's flow, runs an auto-promotion check that came due, reminds approvers, or sweeps a promotion at its deadline. */
 const input = z.union([
   z.object({ tenant: z.string().min(1), promotionId: z.string().min(1) }),
   z.object({ tenant: z.string().min(1), autoCheck: z.object({ sourceEnvironment: z.string().min(1), artifact: z.string().optional(), version: z.string().optional() }) }),
   z.object({ tenant: z.string().min(1), expireWaiting: z.string().min(1) }),
   z.object({ tenant: z.string().min(1), remind: z.string().min(1) }),
+  z.object({ tenant: z.string().min(1), sweep: z.string().min(1) }),
 ]);
 
-export const handler = async (event: unknown) => {
+export const handler = async (event: unknown, context?: { invokedFunctionArn?: string }) => {
+  // The sweeper re-arms a promotion's deadline to fire this function again: its own ARN comes from
+  // the invocation (the stack cannot give a function its own ARN without a cycle).
+  if (!process.env.SCHEDULE_TARGET_ARN && context?.invokedFunctionArn) process.env.SCHEDULE_TARGET_ARN = context.invokedFunctionArn.split(':').slice(0, 7).join(':');
   const payload = input.parse(event);
   if ('autoCheck' in payload) return { checks: await autoCheckDue(deps(), payload.tenant, payload.autoCheck) };
   if ('expireWaiting' in payload) return expireWaiting(deps(), payload.tenant, payload.expireWaiting);
+  if ('sweep' in payload) {
+    const outcome = await sweepPromotion(deps(), payload.tenant, payload.sweep);
+    // A promotion failed by the sweeper was stuck: counted, and alarmed on (infra/stack.ts).
+    if (outcome.swept) sweptPromotions();
+    return outcome;
+  }
   if ('remind' in payload) return remindApprovers(deps(), payload.tenant, payload.remind);
   return fireSchedule(deps(), payload.tenant, payload.promotionId);
 };

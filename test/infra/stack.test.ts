@@ -367,18 +367,21 @@ describe('size', () => {
 });
 
 describe('someone is told', () => {
-  it('alarms to one SNS topic: failed/timed-out executions, function errors and throttles, API 5xx, every DLQ holding a message, a lagging stream consumer', () => {
+  it('alarms to one SNS topic: failed/timed-out executions, function errors and throttles, API 5xx, every DLQ holding a message, a lagging stream consumer, a promotion stuck past its deadline', () => {
     const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')) as Resource[];
     const [topicId] = only('AWS::SNS::Topic');
     for (const a of alarms) expect(a.Properties.AlarmActions, a.Properties.AlarmDescription).toEqual([{ Ref: topicId }]);
     const described = alarms.map((a) => a.Properties.AlarmDescription as string);
-    for (const want of ['A promotion execution failed', 'A rollback execution failed', 'Lambda function errors', 'Lambda throttles', 'The API answered 5xx', 'The stream consumer is more than 5 minutes behind']) {
+    for (const want of ['A promotion execution failed', 'A rollback execution failed', 'Lambda function errors', 'Lambda throttles', 'The API answered 5xx', 'The stream consumer is more than 5 minutes behind', 'A promotion was stuck past its deadline']) {
       expect(described.some((d) => d.startsWith(want)), want).toBe(true);
     }
     const queues = Object.keys(template.findResources('AWS::SQS::Queue'));
     expect(queues.length).toBeGreaterThanOrEqual(4);
     const depth = alarms.filter((a) => a.Properties.MetricName === 'ApproximateNumberOfMessagesVisible');
     expect(depth.map((a) => a.Properties.Dimensions[0].Value['Fn::GetAtt'][0]).sort()).toEqual(queues.sort());
+    // The sweeper's metric (functions/adapters/observability.ts sweptPromotions) is the one alarmed on.
+    const stuck = alarms.find((a) => String(a.Properties.AlarmDescription).startsWith('A promotion was stuck'))!;
+    expect(stuck.Properties).toMatchObject({ Namespace: 'Stageline', MetricName: 'PromotionsSwept', Dimensions: [{ Name: 'service', Value: 'stageline' }] });
   });
 
   it('gives the one-time schedules a DLQ the scheduler role may send to', () => {

@@ -1,0 +1,100 @@
+import { createHash } from 'node:crypto';
+import type { Deps, Scheduler } from '../ports.ts';
+import { isTerminal } from './lifecycle.ts';
+import type { Promotion } from './model.ts';
+import { GO_WAIT_SECONDS } from './policy.ts';
+import { approvalDeadline, expireWaiting, validationDeadline } from './service.ts';
+import { expireStep, failStep, LOCK_SECONDS } from './steps.ts';
+
+/**
+ * The sweeper: nothing stays stuck. Every promotion carries one deadline schedule (made when it
+ * is requested). When it fires, a promotion that reached a final state is left alone; one that is
+ * still waiting within its state's own deadline is swept again at that deadline; one past it (its
+ * flow is gone: a lost execution, an outcome that could not be recorded) is failed with a reason,
+ * through the same steps the flow itself would have run. No index and no scan: the schedule knows
+ * the promotion, so the sweeper stays inside one tenant.
+ */
+
+/** How long past a state's own deadline the flow is given before the sweeper acts (its timeouts normally fire first). */
+export function sweepGraceSeconds(): number {
+  const s = Number(process.env.STAGELINE_SWEEP_GRACE_SECONDS ?? 900);
+  return Number.isFinite(s) && s >= 0 ? s : 900;
+}
+
+const plus = (iso: string | Date, seconds: number) => new Date(new Date(iso).getTime() + seconds * 1000);
+
+/**
+ * When a promotion in its current status is stuck: the time its own flow should have moved it by,
+ * plus the grace. Null for final statuses.
+ */
+export function stuckAfter(p: Promotion, bakeSeconds: number): Date | null {
+  const grace = sweepGraceSeconds();
+  switch (p.status) {
+    case 'PENDING':
+      // Requested with autoStart: the flow evaluates the gates at once. Otherwise it waits for `validate`.
+      return p.flowStartedAt ? plus(p.flowStartedAt, grace) : validationDeadline(p);
+    case 'VALIDATION_FAILED':
+      return validationDeadline(p);
+    case 'VALIDATING':
+      return plus(p.updatedAt, grace);
+    case 'AWAITING_APPROVAL':
+      return plus(approvalDeadline(p) ?? plus(p.updatedAt, p.policy.approvalExpirySeconds), grace);
+    case 'APPROVED':
+      return p.trigger === 'on_approval' ? plus(p.updatedAt, grace) : plus(p.updatedAt, GO_WAIT_SECONDS + grace);
+    case 'SCHEDULED':
+      return plus(p.scheduledAt ?? p.updatedAt, 3600 + grace);
+    case 'EXECUTING':
+      return plus(p.updatedAt, bakeSeconds + LOCK_SECONDS + grace);
+    default:
+      return null;
+  }
+}
+
+/**
+ * One schedule name per promotion and deadline: a sweep that re-arms from inside its own firing
+ * makes a new schedule rather than updating the one that is firing (which the scheduler deletes
+ * when it completes).
+ */
+export const sweepName = (p: Pick<Promotion, 'tenant' | 'id'>, at: Date) =>
+  `stageline-swp-${createHash('sha256').update(`${p.tenant}\u0000${p.id}`).digest('hex').slice(0, 24)}-${Math.floor(at.getTime() / 1000).toString(36)}`;
+
+/** Arms a promotion's deadline schedule. */
+export function armSweep(scheduler: Scheduler, p: Pick<Promotion, 'tenant' | 'id'>, at: Date): Promise<void> {
+  return scheduler.scheduleOnce(sweepName(p, at), at, { tenant: p.tenant, sweep: p.id });
+}
+
+export type SweepOutcome = { swept: boolean; status: string; reason?: string; next?: string };
+
+/** What the deadline schedule runs. */
+export async function sweepPromotion(deps: Deps, tenant: string, id: string): Promise<SweepOutcome> {
+  const p = await deps.store.getPromotion(tenant, id);
+  if (!p) return { swept: false, status: 'GONE' };
+  if (isTerminal(p.status)) return { swept: false, status: p.status };
+  const target = await deps.store.getEnvironment(tenant, p.targetEnvironment);
+  const due = stuckAfter(p, target?.bakeSeconds ?? 0)!;
+  const now = deps.clock();
+  if (now < due) {
+    await armSweep(deps.scheduler, p, due);
+    return { swept: false, status: p.status, next: due.toISOString() };
+  }
+  const reason = `no progress since ${p.updatedAt} (status ${p.status}, due by ${due.toISOString()}): its flow is gone; swept`;
+  switch (p.status) {
+    case 'PENDING':
+    case 'VALIDATION_FAILED':
+      if (!p.flowStartedAt || p.status === 'VALIDATION_FAILED') {
+        const r = await expireWaiting(deps, tenant, id);
+        return { swept: r.expired, status: r.status, reason: 'not validated in time' };
+      }
+      await failStep(deps, tenant, id, { message: reason });
+      break;
+    case 'VALIDATING':
+    case 'EXECUTING':
+      await failStep(deps, tenant, id, { message: reason });
+      break;
+    default:
+      // AWAITING_APPROVAL → EXPIRED; APPROVED / SCHEDULED → CANCELLED (not executed in time).
+      await expireStep(deps, tenant, id, `not executed in time: ${reason}`);
+  }
+  const after = await deps.store.getPromotion(tenant, id);
+  return { swept: after?.status !== p.status, status: after?.status ?? 'GONE', reason };
+}
