@@ -16,6 +16,9 @@ const budgetMs = () => Number(process.env.STAGELINE_RETRY_BUDGET_MS ?? 7000);
  * error on the next attempt. Retries are bounded by time, not by a small count,
  * with full-jitter backoff so a burst of writers on one environment spreads out.
  */
+/** Counters of this process (read as deltas by the HTTP middleware: a metric and a log field per request). */
+export const writeStats = { retries: 0, givenUp: 0 };
+
 export async function retryOnConflict<T>(step: () => Promise<T>): Promise<T> {
   const deadline = Date.now() + budgetMs();
   for (let attempt = 1; ; attempt++) {
@@ -23,8 +26,10 @@ export async function retryOnConflict<T>(step: () => Promise<T>): Promise<T> {
       return await step();
     } catch (err) {
       if (!(err instanceof WriteConflict)) throw err;
+      writeStats.retries++;
       const wait = Math.random() * Math.min(250, 5 * 2 ** Math.min(attempt, 6));
       if (Date.now() + wait > deadline) {
+        writeStats.givenUp++;
         throw new ConcurrentModification(`Too many concurrent changes to the same data for ${Math.round(budgetMs() / 1000)} s (${attempt} attempts); retry after the Retry-After delay`);
       }
       await new Promise((r) => setTimeout(r, wait));

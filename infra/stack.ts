@@ -95,8 +95,9 @@ export const HEAVY_ROUTES = ['items-batch', 'promotions-create', 'environments-r
 export const FUNCTION_TIMEOUTS: Partial<Record<string, Duration>> = {
   // One batch may write 10k items; API Gateway gives up at 30 s.
   'items-batch': Duration.seconds(29),
-  // Invoked by Step Functions, not API Gateway: execute copies a whole snapshot.
-  'promotion-step': Duration.seconds(60),
+  // Invoked by Step Functions, not API Gateway: execute copies a whole snapshot, or an artifact
+  // between registries (blobs up to 5 minutes: the registry adapter's own limit) before it commits.
+  'promotion-step': Duration.minutes(6),
   // A stream batch: up to 100 records, relayed and linked into chains.
   stream: Duration.seconds(60),
 };

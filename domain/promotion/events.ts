@@ -40,6 +40,8 @@ export const promotionEventDetail = z
     /** approvals still needed (Approval Required) */
     approvalsNeeded: z.number().int().min(0).optional(),
     approverGroups: z.array(z.string()).optional(),
+    /** Promotion Approved: how long it waited for its approvals (seconds), the ApprovalWaitSeconds metric */
+    approvalWaitSeconds: z.number().min(0).optional(),
     at: z.string(),
   })
   .strict();

@@ -97,6 +97,12 @@ export async function savePromotion(
   ]);
 }
 
+/** Seconds since the promotion started waiting for approval (the last time it entered AWAITING_APPROVAL). */
+function approvalWait(p: Promotion, now: Date): number | undefined {
+  const since = p.transitions.findLast((t) => t.status === 'AWAITING_APPROVAL')?.at;
+  return since ? Math.max(0, Math.round((now.getTime() - new Date(since).getTime()) / 1000)) : undefined;
+}
+
 /** A status change through the one transition table. */
 export function moved(p: Promotion, to: Status, by: Actor, now: Date, patch: Partial<Promotion> = {}): Promotion {
   assertTransition(p.status, to, p.id);
@@ -112,7 +118,7 @@ export function moved(p: Promotion, to: Status, by: Actor, now: Date, patch: Par
   };
 }
 
-export function promotionEvent(deps: Deps, type: EventType, p: Promotion, extra: { actor?: string; reason?: string; approvalsNeeded?: number; approverGroups?: string[] } = {}): WriteOp {
+export function promotionEvent(deps: Deps, type: EventType, p: Promotion, extra: { actor?: string; reason?: string; approvalsNeeded?: number; approverGroups?: string[]; approvalWaitSeconds?: number } = {}): WriteOp {
   return eventOp(type, p.tenant, {
     tenant: p.tenant,
     promotionId: p.id,
@@ -524,25 +530,47 @@ export async function approvePromotion(deps: Deps, ctx: Ctx, id: string, comment
   const expiresAt = approvalDeadline(p);
   if (expiresAt && deps.clock() > expiresAt) throw new TransitionNotAllowed(`The approval window of ${id} closed at ${expiresAt.toISOString()}`, { status: p.status });
   const approval: Approval = { by: me.id, name: me.name, at: deps.clock().toISOString(), digest: p.releaseDigest, ...(comment ? { comment } : {}) };
+  const approved = (cur: Promotion, counted: Approval[]) => {
+    const next = moved(cur, 'APPROVED', me, deps.clock(), { approvedBy: counted.map((a) => a.name).sort(), taskToken: null });
+    return { next, event: promotionEvent(deps, 'Promotion Approved', next, { actor: me.name, approvalWaitSeconds: approvalWait(cur, deps.clock()) }) };
+  };
+  // The approval that meets the policy moves the promotion in the same transaction (one write, one
+  // audit entry); one that does not is stored alone. The promotion's version condition picks one winner.
+  let done: { next: Promotion; resume: string | null } | null = null;
   await retryOnConflict(async () => {
-    const audit = auditEntry(tenant, { ...auditDraft(ctx, p, 'promotion.approve', null, p.releaseDigest, comment) }, deps.clock());
+    const cur = await loadPromotion(deps, tenant, id);
+    const others = (await deps.store.listApprovals(tenant, id)).filter((a) => a.by !== me.id);
+    const counted = countable(cur, [...others, approval]);
+    const completes = cur.status === 'AWAITING_APPROVAL' && cur.releaseDigest === approval.digest && counted.length >= cur.policy.requiredApprovers;
     try {
-      await deps.store.commit(tenant, [{ kind: 'approval', promotionId: id, approval }, { kind: 'audit', entry: audit }]);
+      if (completes) {
+        const { next, event } = approved(cur, counted);
+        await savePromotion(deps, me, next, cur, 'promotion.approved', [{ kind: 'approval', promotionId: id, approval }, event], comment, ctx.requestId);
+        done = { next, resume: cur.taskToken };
+      } else {
+        const audit = auditEntry(tenant, { ...auditDraft(ctx, cur, 'promotion.approve', null, cur.releaseDigest, comment) }, deps.clock());
+        await deps.store.commit(tenant, [{ kind: 'approval', promotionId: id, approval }, { kind: 'audit', entry: audit }]);
+      }
     } catch (err) {
       // Our approval is already stored (a concurrent retry of the same request): nothing more to write.
       if ((await deps.store.listApprovals(tenant, id)).some((a) => a.by === me.id && a.digest === p.releaseDigest)) return;
       throw err;
     }
   });
-  // Count, and only when the policy is met move to APPROVED; the conditional write picks one winner.
+  if (done) {
+    const { next, resume } = done as { next: Promotion; resume: string | null };
+    // Exactly one caller gets here per promotion; the stored token (if the flow is already waiting) resumes it.
+    if (resume) await deps.workflow.sendTaskSuccess(resume, { next: next.trigger === 'on_approval' ? 'execute' : 'await-go' });
+    return next;
+  }
+  // Approvals given side by side may each have seen too few: count again, and only when the policy is met move to APPROVED.
   return retryOnConflict(async () => {
     p = await loadPromotion(deps, tenant, id);
     if (p.status !== 'AWAITING_APPROVAL') return p;
     const counted = countable(p, await deps.store.listApprovals(tenant, id));
     if (counted.length < p.policy.requiredApprovers) return p;
-    const next = moved(p, 'APPROVED', me, deps.clock(), { approvedBy: counted.map((a) => a.name).sort(), taskToken: null });
-    await savePromotion(deps, me, next, p, 'promotion.approved', [promotionEvent(deps, 'Promotion Approved', next, { actor: me.name })], undefined, ctx.requestId);
-    // Exactly one caller gets here per promotion; the stored token (if the flow is already waiting) resumes it.
+    const { next, event } = approved(p, counted);
+    await savePromotion(deps, me, next, p, 'promotion.approved', [event], undefined, ctx.requestId);
     if (p.taskToken) await deps.workflow.sendTaskSuccess(p.taskToken, { next: next.trigger === 'on_approval' ? 'execute' : 'await-go' });
     return next;
   });

@@ -44,6 +44,11 @@ export function eventMetrics(events: DomainEvent[]): number {
     };
     count(name);
     if (e.type === 'Promotion Failed' && e.detail.status === 'VALIDATION_FAILED') count('GateFailures');
+    if (e.type === 'Promotion Approved' && typeof e.detail.approvalWaitSeconds === 'number') {
+      const m = metrics.singleMetric();
+      m.addDimension('environment', environment);
+      m.addMetric('ApprovalWaitSeconds', MetricUnit.Seconds, e.detail.approvalWaitSeconds);
+    }
     n++;
   }
   return n;
@@ -60,4 +65,12 @@ export function notificationFailures(count: number): void {
 export function sweptPromotions(): void {
   const m = metrics.singleMetric();
   m.addMetric('PromotionsSwept', MetricUnit.Count, 1);
+}
+
+/** Lost races of a request's conditional writes (retried), and writes that gave up (409 + Retry-After). */
+export function writeConflicts(retries: number, givenUp: number): void {
+  if (!retries && !givenUp) return;
+  const m = metrics.singleMetric();
+  m.addMetric('WriteConflicts', MetricUnit.Count, retries);
+  m.addMetric('WritesGivenUp', MetricUnit.Count, givenUp);
 }

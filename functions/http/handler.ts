@@ -7,7 +7,8 @@ import { canonicalJson, sha256Hex } from '#domain/canonical';
 import { ConcurrentModification, Forbidden, IdempotencyKeyReused, MalformedJson, PayloadTooLarge, RouteNotFound, ValidationFailed, type Issue } from '#domain/errors';
 import type { Ctx, Deps } from '#domain/ports';
 import { deps as defaultDeps, depsFor } from './deps.ts';
-import { logger } from '../adapters/observability.ts';
+import { logger, writeConflicts } from '../adapters/observability.ts';
+import { writeStats } from '#domain/retry';
 import { errorResponse, json, type HttpResult } from './errors.ts';
 import { principalOf } from './principal.ts';
 import { routeByKey, type Route } from './routes.ts';
@@ -144,18 +145,24 @@ const httpErrors = (): middy.MiddlewareObj<APIGatewayProxyEventV2, HttpResult> =
 /** One structured access-log line per request (Powertools Logger, JSON; CloudWatch Logs Insights friendly); quiet under tests. */
 const accessLog = (): middy.MiddlewareObj<APIGatewayProxyEventV2, HttpResult> => {
   const line = (request: middy.Request<APIGatewayProxyEventV2, HttpResult>) => {
-    const started = (request.internal as { started?: number }).started ?? Date.now();
+    const internal = request.internal as { started?: number; retries?: number; givenUp?: number };
+    const started = internal.started ?? Date.now();
+    // Write conflicts of this request (the process serves one request at a time on Lambda).
+    const retries = writeStats.retries - (internal.retries ?? writeStats.retries);
+    const givenUp = writeStats.givenUp - (internal.givenUp ?? writeStats.givenUp);
+    writeConflicts(retries, givenUp);
     logger.info('request', {
       requestId: request.context?.awsRequestId,
       route: request.event.routeKey,
       status: request.response?.statusCode,
       ms: Date.now() - started,
+      ...(retries ? { writeRetries: retries } : {}),
       tenant: (request.event.requestContext as { authorizer?: { jwt?: { claims?: Record<string, unknown> } } }).authorizer?.jwt?.claims?.['custom:tenant_id'],
     });
   };
   return {
     before: (request) => {
-      (request.internal as { started?: number }).started = Date.now();
+      Object.assign(request.internal, { started: Date.now(), retries: writeStats.retries, givenUp: writeStats.givenUp });
     },
     after: line,
     onError: line,

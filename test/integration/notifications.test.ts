@@ -141,7 +141,7 @@ describe('approval notifications', () => {
     expect(again.status).toBe(409);
     expect(await again.text()).toMatch(/already used|no longer waiting/);
     const audit = await t.call('GET', `/api/v1/audit?entityType=promotion&entityId=${id}`, { token: u.viewer });
-    expect(audit.body.items.find((e: any) => e.action === 'promotion.approve')).toMatchObject({ actorName: `approver@${tenant}.test`, reason: 'approved from a signed link' });
+    expect(audit.body.items.find((e: any) => e.action === 'promotion.approved')).toMatchObject({ actorName: `approver@${tenant}.test`, reason: 'approved from a signed link' });
   });
 
   it('refuses with a page that says why: unknown token, rejected with a reason, a release changed since, no longer eligible, expired', async () => {
