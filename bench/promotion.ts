@@ -1,7 +1,7 @@
 import { fmt, heading, quantile, sub } from './common.ts';
 import { randomUUID } from 'node:crypto';
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { PutCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { createEnvironment } from '#domain/environments';
 import { batchItems } from '#domain/items';
@@ -10,7 +10,7 @@ import { publishArtifact } from '#domain/promotion/service';
 import { publishArtifact as publishSchema } from '#domain/promotion/schemas';
 import { batchItems as batchSchema, createEnvironment as envSchema } from '#domain/schemas';
 import { DynamoStore, documentClient } from '../functions/adapters/dynamo-store.ts';
-import { TABLE } from '../functions/adapters/keys.ts';
+import { keys, TABLE } from '../functions/adapters/keys.ts';
 import { OciRegistrySync } from '../functions/adapters/oci-registry.ts';
 import { HttpGateProvider } from '../functions/adapters/webhook-gates.ts';
 import { handler as artifactsEvidence } from '../functions/handlers/artifacts-evidence.ts';
@@ -649,10 +649,10 @@ async function timedConfigPromotion(b: Bench, deployer: User): Promise<{ ms: num
   return { ms, id, transitions: b.workflow.transitions(executionId) };
 }
 
-async function throughput(b: Bench): Promise<void> {
+async function throughput(b: Bench): Promise<number> {
   sub('2. Local end-to-end throughput, promotions without approval (dev → staging config promotions, default policy, no gates)');
   console.log(
-    `Each promotion: POST /api/v1/config/promotions (create handler) → state machine (EvaluateGates, Execute, Verify) → COMPLETED; ` +
+    `Each promotion: POST /api/v1/config/promotions (create handler) → state machine (EvaluateGates, Execute) → COMPLETED; ` +
       `timed from the create call to the end of the execution. Before each promotion one dev config is changed (batchItems, not timed). ` +
       `${CONFIGS + 1} configs per environment. Everything on this machine: DynamoDB Local (Java), the ASL interpreter and the handlers share one Node process.`,
   );
@@ -715,22 +715,28 @@ async function throughput(b: Bench): Promise<void> {
     `Sequential elapsed = sum of the timed promotions (config edits excluded). Concurrent: each round of ${CONCURRENT_TENANTS} timed from the first create to the last completion; ` +
       `rounds took ${rounds.map((x) => fmt(x, 0)).join(', ')} ms. State transitions per promotion without approval: ${[...seqTransitions].join(', ')}.`,
   );
+  return SEQUENTIAL_N / (seqTotal / 1000);
 }
 
 // ---------------------------------------------------------------- entry
 
-export async function benchPromotion(): Promise<void> {
-  heading('Promotion flow: cost per promotion and local throughput');
-  const dynamo = await startDynamo({});
+/** The measuring set-up: real handlers, the real ASL on LocalWorkflow, the stream consumer, on one table of a DynamoDB Local. */
+async function openBench(endpoint: string) {
   let workflow: LocalWorkflow | undefined;
   let stream: LocalStreamPoller | undefined;
   let db: DynamoDBDocumentClient | undefined;
+  const close = async () => {
+    resetDeps();
+    await stream?.stop();
+    await workflow?.stop();
+    db?.destroy();
+  };
   try {
-    const tableName = `bench-promo-${Date.now().toString(36)}`;
-    await ensureTable(dynamo.endpoint, tableName);
-    const probe = await probeLocalCapacity(dynamo.endpoint, tableName);
+    const tableName = `bench-promo-${Date.now().toString(36)}-${randomUUID().slice(0, 4)}`;
+    await ensureTable(endpoint, tableName);
+    const probe = await probeLocalCapacity(endpoint, tableName);
 
-    db = documentClient({ endpoint: dynamo.endpoint, region: 'local', credentials: localCredentials });
+    db = documentClient({ endpoint, region: 'local', credentials: localCredentials });
     const counter = new RequestCounter();
     counter.attach(db);
     const attribution = new Attribution();
@@ -758,7 +764,7 @@ export async function benchPromotion(): Promise<void> {
     resetDeps(deps); // the handlers (API and step) now use these adapters
     // The stream consumer, as the event source mapping invokes it (batches up to 100 records).
     stream = new LocalStreamPoller({
-      endpoint: dynamo.endpoint,
+      endpoint,
       tableName,
       idleMs: 20,
       handler: async (e) => {
@@ -774,16 +780,70 @@ export async function benchPromotion(): Promise<void> {
     });
     stream.start();
     const b: Bench = { deps, workflow, bus, attribution, counter, signals, calls, stream };
+    return { b, probe, db, tableName, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
 
-    await approvedFlow(b, 'warmup');
-    const measured = await approvedFlow(b, 'cost');
-    printApproved(measured, probe);
-    await throughput(b);
+/** What one approved promotion costs, in counts (the figures tests assert and the bench prints). */
+export interface PromotionCounts {
+  transitions: number;
+  requests: number;
+  wru: number;
+  rru: number;
+  events: number;
+  invocations: { api: number; step: number; stream: number };
+  /** the promotion item as stored, bytes (DynamoDB's item size rules) */
+  promotionItemBytes: number;
+}
+
+function countsOf(r: FlowResult): Omit<PromotionCounts, 'promotionItemBytes'> {
+  return {
+    transitions: r.transitions,
+    requests: totalRequests(r.counts),
+    wru: r.calls.reduce((n, c) => n + c.wru, 0),
+    rru: r.calls.reduce((n, c) => n + c.rru, 0),
+    events: r.events.length,
+    invocations: { api: r.calls.filter((c) => c.kind === 'api').length, step: r.calls.filter((c) => c.kind === 'step').length, stream: r.calls.filter((c) => c.kind === 'stream').length },
+  };
+}
+
+async function promotionItemBytes(db: DynamoDBDocumentClient, tableName: string, tenant: string, id: string): Promise<number> {
+  const r = await db.send(new GetCommand({ TableName: tableName, Key: keys.promotion(tenant, id) }));
+  return r.Item ? itemSize(r.Item) : 0;
+}
+
+/** One approved promotion (after a warm-up flow), measured on the DynamoDB Local at `endpoint`. */
+export async function measureApprovedPromotion(endpoint: string): Promise<PromotionCounts> {
+  const { b, db, tableName, close } = await openBench(endpoint);
+  try {
+    await approvedFlow(b, `warm-${randomUUID().slice(0, 6)}`);
+    const r = await approvedFlow(b, `cost-${randomUUID().slice(0, 6)}`);
+    return { ...countsOf(r), promotionItemBytes: await promotionItemBytes(db, tableName, r.tenant, r.promotionId) };
   } finally {
-    resetDeps();
-    await stream?.stop();
-    await workflow?.stop();
-    db?.destroy();
+    await close();
+  }
+}
+
+export async function benchPromotion(): Promise<PromotionCounts & { throughput: number }> {
+  heading('Promotion flow: cost per promotion and local throughput');
+  const dynamo = await startDynamo({});
+  try {
+    const { b, probe, db, tableName, close } = await openBench(dynamo.endpoint);
+    try {
+      await approvedFlow(b, 'warmup');
+      const measured = await approvedFlow(b, 'cost');
+      const bytes = await promotionItemBytes(db, tableName, measured.tenant, measured.promotionId);
+      printApproved(measured, probe);
+      console.log(`The promotion item as stored: ${bytes} bytes (goal ≤ 1,024).`);
+      const perSecond = await throughput(b);
+      return { ...countsOf(measured), promotionItemBytes: bytes, throughput: perSecond };
+    } finally {
+      await close();
+    }
+  } finally {
     await dynamo.stop();
   }
 }

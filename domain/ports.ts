@@ -15,7 +15,8 @@ export type IdempotencyClaim =
 
 /** One item of an atomic multi-item write (see Store.commit). */
 export type WriteOp =
-  | { kind: 'promotion'; promotion: Promotion; expectedVersion: number | null }
+  /** `gatesChanged`: the gate results are stored apart from the promotion, written only when they change */
+  | { kind: 'promotion'; promotion: Promotion; expectedVersion: number | null; gatesChanged?: boolean }
   | { kind: 'environment'; env: Environment; expectedVersion: number }
   | { kind: 'snapshot'; snapshot: Snapshot }
   | { kind: 'deployment'; deployment: Deployment; metrics?: MetricDelta | null }

@@ -91,7 +91,7 @@ export async function savePromotion(
     deps.clock(),
   );
   await deps.store.commit(next.tenant, [
-    { kind: 'promotion', promotion: next, expectedVersion: previous ? previous.version : null },
+    { kind: 'promotion', promotion: next, expectedVersion: previous ? previous.version : null, gatesChanged: next.gates !== (previous?.gates ?? null) },
     ...extra,
     { kind: 'audit', entry: audit },
   ]);

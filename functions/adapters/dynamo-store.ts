@@ -46,10 +46,10 @@ export const strip = <T>(item: Record<string, unknown> | undefined): T | null =>
 };
 
 /** A promotion item back to the domain's shape (see promotionItem; items written before `doc` are plain). */
-function openPromotion(item: Record<string, unknown>): Promotion {
+function openPromotion(item: Record<string, unknown>, gates?: Record<string, unknown>): Promotion {
   const { subjectKey: _s, doc, ...plain } = strip<Record<string, unknown>>(item)!;
   const rest = doc ? (JSON.parse(brotliDecompressSync(doc as Uint8Array).toString('utf8')) as Record<string, unknown>) : {};
-  return { ...rest, ...plain } as unknown as Promotion;
+  return { gates: null, ...rest, ...plain, ...(gates ? { gates: gates.gates } : {}) } as unknown as Promotion;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -392,19 +392,17 @@ export class DynamoStore implements Store {
    * is one brotli-compressed JSON document (`doc`), about a third of its plain size.
    */
   private promotionItem(p: Promotion): Record<string, unknown> {
-    const sort = keys.promotionSort(p.requestedAt, p.id);
+    const sort = keys.promotionSort(p.id);
     const subjectKey = p.subject.type === 'artifact' ? p.subject.name : 'config';
-    const { version, status, sourceEnvironment, targetEnvironment, requestedAt, id, tenant, ...rest } = p;
+    // Plain: what conditions and index filters read. The gate results live in their own item.
+    const { version, status, sourceEnvironment, targetEnvironment, gates: _gates, ...rest } = p;
     return {
       ...keys.promotion(p.tenant, p.id),
       entity: 'Promotion',
-      id,
-      tenant,
       version,
       status,
       sourceEnvironment,
       targetEnvironment,
-      requestedAt,
       doc: brotliCompressSync(JSON.stringify(rest), { params: { [zlib.BROTLI_PARAM_QUALITY]: 9, [zlib.BROTLI_PARAM_MODE]: zlib.BROTLI_MODE_TEXT } }),
       subjectKey,
       [GSI_STATUS.partitionKey]: keys.promotionsByStatus(p.tenant, p.status),
@@ -435,7 +433,15 @@ export class DynamoStore implements Store {
   private opItems(tenant: string, op: WriteOp): { items: TxItem[]; reasons: ConflictReason[] } {
     switch (op.kind) {
       case 'promotion':
-        return { items: [this.put(this.promotionItem(op.promotion), op.expectedVersion)], reasons: [op.expectedVersion === null ? 'exists' : 'version'] };
+        return op.gatesChanged
+          ? {
+              items: [
+                this.put(this.promotionItem(op.promotion), op.expectedVersion),
+                { Put: { TableName: this.table, Item: { ...keys.promotionGates(op.promotion.tenant, op.promotion.id), entity: 'PromotionGates', gates: op.promotion.gates } } },
+              ],
+              reasons: [op.expectedVersion === null ? 'exists' : 'version', 'unknown'],
+            }
+          : { items: [this.put(this.promotionItem(op.promotion), op.expectedVersion)], reasons: [op.expectedVersion === null ? 'exists' : 'version'] };
       case 'environment':
         return { items: [this.put(this.envItem(op.env), op.expectedVersion)], reasons: ['version'] };
       case 'snapshot':
@@ -637,8 +643,21 @@ export class DynamoStore implements Store {
   }
 
   async getPromotion(tenant: string, id: string): Promise<Promotion | null> {
-    const r = await this.db.send(new GetCommand({ TableName: this.table, Key: keys.promotion(tenant, id), ConsistentRead: true }));
-    return r.Item ? openPromotion(r.Item) : null;
+    // One request for the promotion and its gate results (sk P and P#gates).
+    const k = keys.promotion(tenant, id);
+    const r = await this.db.send(
+      new QueryCommand({ TableName: this.table, KeyConditionExpression: 'pk = :pk AND begins_with(sk, :p)', ExpressionAttributeValues: { ':pk': k.pk, ':p': k.sk }, ConsistentRead: true }),
+    );
+    const item = r.Items?.find((i) => i.sk === k.sk);
+    return item ? openPromotion(item, r.Items?.find((i) => i.sk !== k.sk)) : null;
+  }
+
+  /** The gate results of listed promotions (one BatchGetItem). */
+  private async withGates(tenant: string, items: Record<string, unknown>[]): Promise<Promotion[]> {
+    const promotions = items.map((i) => openPromotion(i));
+    const found = await this.batchGet(promotions.map((p) => keys.promotionGates(tenant, p.id)));
+    const byPk = new Map(found.map((g) => [g.pk as string, g]));
+    return promotions.map((p) => ({ ...p, gates: (byPk.get(keys.promotionGates(tenant, p.id).pk)?.gates as Promotion['gates']) ?? null }));
   }
 
   async listPromotions(tenant: string, f: PromotionFilter, limit: number, cursor?: string): Promise<Page<Promotion>> {
@@ -675,7 +694,7 @@ export class DynamoStore implements Store {
       ScanIndexForward: false,
       Limit: limit,
     }, cursor);
-    return { items: page.items.map(openPromotion), nextCursor: page.nextCursor };
+    return { items: await this.withGates(tenant, page.items), nextCursor: page.nextCursor };
   }
 
   async activePromotions(tenant: string, target: string): Promise<Promotion[]> {
@@ -689,7 +708,7 @@ export class DynamoStore implements Store {
         ExpressionAttributeValues: { ':pk': keys.promotionsActive(tenant, target) },
         ScanIndexForward: true,
       }, cursor);
-      out.push(...page.items.map(openPromotion));
+      out.push(...(await this.withGates(tenant, page.items)));
       cursor = page.nextCursor;
     } while (cursor);
     return out.filter((p) => !isTerminal(p.status));

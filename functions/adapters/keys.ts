@@ -25,11 +25,12 @@
  * | NotifySettings    | T#t#NOTIFY                      | S#<scope>             | where notifications go: tenant-wide ('tenant') or per environment |
  * | ReviewLink        | T#t#LINK#<sha256 of token>      | L                     | a signed approve/reject link, single use; TTL after expiry |
  * | Delivery          | T#t#PROMO#<id>                  | N#<at>#<n>            | each notification delivery attempt of a promotion |
- * | Promotion         | T#t#PROMO#<id>                  | P                     | get by id |
- * |   by status (gsi1)| T#t#PROMO#S#<status>            | <requestedAt>#<id>    | newest first |
- * |   by target (gsi2)| T#t#PROMO#TGT#<env>             | <requestedAt>#<id>    | newest first |
- * |   all (gsi3)      | T#t#PROMOS                      | <requestedAt>#<id>    | newest first (source/subject filters) |
- * |   active (gsi4)   | T#t#PROMO#ACTIVE#<env>          | <requestedAt>#<id>    | sparse: only while not final (concurrency) |
+ * | Promotion         | T#t#PROMO#<id>                  | P                     | get by id (with its gates: sk begins with P) |
+ * | PromotionGates    | T#t#PROMO#<id>                  | P#gates               | the gate results, written only when they change (the promotion item stays ≤ 1 KB) |
+ * |   by status (gsi1)| T#t#PROMO#S#<status>            | <id> (time-ordered)   | newest first |
+ * |   by target (gsi2)| T#t#PROMO#TGT#<env>             | <id>                  | newest first |
+ * |   all (gsi3)      | T#t#PROMOS                      | <id>                  | newest first (source/subject filters) |
+ * |   active (gsi4)   | T#t#PROMO#ACTIVE#<env>          | <id>                  | sparse: only while not final (concurrency) |
  * | Approval          | T#t#PROMO#<id>                  | A#<approver id>       | one per approver (conditional put) |
  * | Evidence          | T#t#EVID#<owner>                | <at>#<id>             | of a promotion or a release |
  * | Rule              | T#t#RULE                        | R#<id>                | all rules of a tenant (few) |
@@ -54,8 +55,8 @@
  * diffing reads only nodes under differing content digests, and moving an
  * environment to another snapshot is one conditional write of its `head`.
  */
-/** Attributes the index queries filter on (promotions: status, source, subject; audit: entity type, actor). */
-const INDEX_FILTERS = ['status', 'sourceEnvironment', 'subjectKey', 'entityType', 'actorName'] as const;
+/** Attributes the index queries filter on (promotions: status, source, target, subject; audit: entity type, actor). */
+const INDEX_FILTERS = ['status', 'sourceEnvironment', 'targetEnvironment', 'subjectKey', 'entityType', 'actorName'] as const;
 
 export const TABLE = {
   partitionKey: 'pk',
@@ -117,11 +118,13 @@ export const keys = {
   delivery: (tenant: string, promotionId: string, at: string, n: string): Key => ({ pk: `${t(tenant)}PROMO#${promotionId}`, sk: `N#${at}#${n}` }),
   deliveries: (tenant: string, promotionId: string) => ({ pk: `${t(tenant)}PROMO#${promotionId}`, skPrefix: 'N#' }),
   promotion: (tenant: string, id: string): Key => ({ pk: `${t(tenant)}PROMO#${id}`, sk: 'P' }),
+  promotionGates: (tenant: string, id: string): Key => ({ pk: `${t(tenant)}PROMO#${id}`, sk: 'P#gates' }),
   promotionsByStatus: (tenant: string, status: string) => `${t(tenant)}PROMO#S#${status}`,
   promotionsByTarget: (tenant: string, env: string) => `${t(tenant)}PROMO#TGT#${env}`,
   promotionsAll: (tenant: string) => `${t(tenant)}PROMOS`,
   promotionsActive: (tenant: string, env: string) => `${t(tenant)}PROMO#ACTIVE#${env}`,
-  promotionSort: (requestedAt: string, id: string) => `${requestedAt}#${id}`,
+  /** promotion ids are time-ordered (prm_<ms base36><random>): the id alone sorts them */
+  promotionSort: (id: string) => id,
   approval: (tenant: string, promotionId: string, approver: string): Key => ({ pk: `${t(tenant)}PROMO#${promotionId}`, sk: `A#${approver}` }),
   approvals: (tenant: string, promotionId: string) => ({ pk: `${t(tenant)}PROMO#${promotionId}`, skPrefix: 'A#' }),
   evidence: (tenant: string, owner: string, at: string, id: string): Key => ({ pk: `${t(tenant)}EVID#${owner}`, sk: `${at}#${id}` }),

@@ -220,6 +220,13 @@ describe('lifecycle rules', () => {
     expect(cancel.body.error).toMatchObject({ status: 'COMPLETED', allowedActions: ['rollback'] });
     const listed = await t.call('GET', '/api/v1/config/promotions?status=completed', { token: u.viewer });
     expect(listed.body.items.map((p: any) => p.id)).toEqual([r.body.id]);
+    expect(listed.body.items[0].gates.length).toBeGreaterThan(0); // the gate results (stored apart) come with the listing
+    // Filters on top of an index (status, target, source, subject) see what they filter on.
+    const ids = async (q: string) => (await t.call('GET', `/api/v1/promotions?${q}`, { token: u.viewer })).body.items.map((p: any) => p.id);
+    expect(await ids('status=COMPLETED&target=staging')).toEqual([r.body.id]);
+    expect(await ids('status=COMPLETED&target=production')).toEqual([]);
+    expect(await ids('status=COMPLETED&source=dev&subject=config')).toEqual([r.body.id]);
+    expect(await ids('status=COMPLETED&source=staging')).toEqual([]);
   });
 
   it('validates bodies and ids', async () => {
