@@ -8,7 +8,7 @@ import type { Ctx, Deps } from '#domain/ports';
 import { rollbackEnvironment } from '#domain/promotion/env-rollback';
 import type { Deployment } from '#domain/promotion/model';
 import { publishArtifact as publishSchema } from '#domain/promotion/schemas';
-import { publishArtifact } from '#domain/promotion/service';
+import { publishArtifact } from '#domain/artifacts';
 import { consumerBody, createEnvironment as envSchema, deploymentBody, metricsQuery } from '#domain/schemas';
 import { DynamoStore, documentClient } from '../functions/adapters/dynamo-store.ts';
 import { keys } from '../functions/adapters/keys.ts';

@@ -6,7 +6,7 @@ import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { createEnvironment } from '#domain/environments';
 import { batchItems } from '#domain/items';
 import type { Ctx, Deps } from '#domain/ports';
-import { publishArtifact } from '#domain/promotion/service';
+import { publishArtifact } from '#domain/artifacts';
 import { publishArtifact as publishSchema } from '#domain/promotion/schemas';
 import { batchItems as batchSchema, createEnvironment as envSchema } from '#domain/schemas';
 import { DynamoStore, documentClient } from '../functions/adapters/dynamo-store.ts';

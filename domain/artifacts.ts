@@ -1,7 +1,12 @@
+import { randomUUID } from 'node:crypto';
 import semver from 'semver';
 import { auditEntry } from './audit.ts';
 import { requireRole } from './auth.ts';
-import { AlreadyExists, ArtifactNotFound, EnvironmentNotFound, ValidationFailed } from './errors.ts';
+import { AlreadyExists, ArtifactNotFound, EnvironmentNotFound, RuleViolation, ValidationFailed } from './errors.ts';
+import { deploymentOp } from './deployments.ts';
+import { lineOf } from './promotion/policy.ts';
+import type { PublishArtifact } from './promotion/schemas.ts';
+import { retryOnConflict } from './retry.ts';
 import type { Ctx, Deps, WriteOp } from './ports.ts';
 import type { ArtifactVersion } from './promotion/model.ts';
 
@@ -155,4 +160,53 @@ export async function putConsumer(deps: Deps, ctx: Ctx, artifact: string, name: 
 export async function listConsumers(deps: Deps, ctx: Ctx, artifact: string): Promise<Consumer[]> {
   requireRole(ctx.principal, 'viewer');
   return deps.store.listConsumers(ctx.principal.tenant, artifact);
+}
+
+/** Publishes a version into the first environment of the line (seed 003: creates <version>-<env> and latest-<env>). */
+export async function publishArtifact(deps: Deps, ctx: Ctx, name: string, input: PublishArtifact) {
+  requireRole(ctx.principal, 'deployer');
+  const { tenant } = ctx.principal;
+  return retryOnConflict(async () => {
+    const envs = lineOf(await deps.store.listEnvironments(tenant));
+    const first = envs[0];
+    if (!first) throw new RuleViolation('Create an environment first: a version is published into the first environment of the line');
+    const existing = await deps.store.getArtifactVersion(tenant, name, input.version);
+    if (existing) {
+      if (existing.digest === input.digest) return { artifact: existing, environment: first.name, created: false };
+      throw new AlreadyExists(`${name}@${input.version} was published with digest ${existing.digest}; versions are immutable — publish a new version`, { digest: existing.digest });
+    }
+    const now = deps.clock().toISOString();
+    const artifact: ArtifactVersion = { name, version: input.version, digest: input.digest, sourceCommit: input.sourceCommit, metadata: { ...input.metadata, gitBranch: input.gitBranch }, publishedAt: now, publishedBy: ctx.principal.name };
+    const prev = await deps.store.getPointer(tenant, first.name, name);
+    const deploymentId = randomUUID();
+    const tags = tagOps(artifact, first.name, 'release', ctx.principal.name, now);
+    await assertTagsFree(deps, tenant, tags);
+    const audit = auditEntry(tenant, {
+      actor: ctx.principal.id,
+      actorName: ctx.principal.name,
+      action: 'artifact.publish',
+      entityType: 'artifact',
+      entityId: `${name}@${input.version}`,
+      before: prev ? prev.digest : null,
+      after: input.digest,
+      requestId: ctx.requestId,
+    }, deps.clock());
+    await deps.store.commit(tenant, [
+      { kind: 'artifactVersion', artifact },
+      {
+        kind: 'pointer',
+        pointer: { environment: first.name, name, version: input.version, digest: input.digest, promotedAt: now, promotedBy: ctx.principal.name, promotionId: null, version_: (prev?.version_ ?? 0) + 1 },
+        expectedVersion: prev ? prev.version_ : null,
+      },
+      ...tags,
+      deploymentOp(
+        { id: deploymentId, environment: first.name, imageTag: input.version, gitCommit: input.sourceCommit, gitBranch: input.gitBranch, status: 'DEPLOYED', deployedAt: now, completedAt: now, promotionId: null, digest: input.digest, deployedBy: ctx.principal.name },
+        null,
+        now,
+      ),
+      { kind: 'audit', entry: audit },
+    ]);
+    await deps.store.markFirstSeen(tenant, input.version, now);
+    return { artifact, environment: first.name, created: true };
+  });
 }

@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { auditEntry } from '../audit.ts';
 import { inGroups, requireRole, type Principal } from '../auth.ts';
 import { digestOf } from '../canonical.ts';
@@ -25,14 +25,12 @@ import { eventOp, type EventType } from './events.ts';
 export { eventOp };
 import { evaluateGates } from './gates.ts';
 import { assertAction, assertTransition, isTerminal, type Status } from './lifecycle.ts';
-import type { Actor, Approval, ArtifactVersion, Evidence, Promotion, Subject } from './model.ts';
+import type { Actor, Approval, Evidence, Promotion, Subject } from './model.ts';
 import { checkForward, evidenceAccepted, GO_WAIT_SECONDS, lineOf, pendingExpirySeconds, policyDigest, resolvePolicy } from './policy.ts';
 import { changeSummary, changeView, configChanges } from './release.ts';
 import { armSweep, sweepGraceSeconds } from './sweep.ts';
-import { deploymentOp } from '../deployments.ts';
 import { ownSnapshot } from '../snapshots.ts';
-import { assertTagsFree, tagOps } from '../artifacts.ts';
-import type { CreateAgentPromotion, CreatePromotion, EvidenceBody, ListPromotionsQuery, PublishArtifact } from './schemas.ts';
+import type { CreateAgentPromotion, CreatePromotion, EvidenceBody, ListPromotionsQuery } from './schemas.ts';
 
 /** Time-ordered, unguessable id. */
 export function newPromotionId(now: Date): string {
@@ -136,56 +134,6 @@ export async function loadPromotion(deps: Deps, tenant: string, id: string): Pro
   const p = await deps.store.getPromotion(tenant, id);
   if (!p) throw new PromotionNotFound(id);
   return p;
-}
-
-// ---------------------------------------------------------------- artifacts
-
-export async function publishArtifact(deps: Deps, ctx: Ctx, name: string, input: PublishArtifact) {
-  requireRole(ctx.principal, 'deployer');
-  const { tenant } = ctx.principal;
-  return retryOnConflict(async () => {
-    const envs = lineOf(await deps.store.listEnvironments(tenant));
-    const first = envs[0];
-    if (!first) throw new RuleViolation('Create an environment first: a version is published into the first environment of the line');
-    const existing = await deps.store.getArtifactVersion(tenant, name, input.version);
-    if (existing) {
-      if (existing.digest === input.digest) return { artifact: existing, environment: first.name, created: false };
-      throw new AlreadyExists(`${name}@${input.version} was published with digest ${existing.digest}; versions are immutable — publish a new version`, { digest: existing.digest });
-    }
-    const now = deps.clock().toISOString();
-    const artifact: ArtifactVersion = { name, version: input.version, digest: input.digest, sourceCommit: input.sourceCommit, metadata: { ...input.metadata, gitBranch: input.gitBranch }, publishedAt: now, publishedBy: ctx.principal.name };
-    const prev = await deps.store.getPointer(tenant, first.name, name);
-    const deploymentId = randomUUID();
-    const tags = tagOps(artifact, first.name, 'release', ctx.principal.name, now);
-    await assertTagsFree(deps, tenant, tags);
-    const audit = auditEntry(tenant, {
-      actor: ctx.principal.id,
-      actorName: ctx.principal.name,
-      action: 'artifact.publish',
-      entityType: 'artifact',
-      entityId: `${name}@${input.version}`,
-      before: prev ? prev.digest : null,
-      after: input.digest,
-      requestId: ctx.requestId,
-    }, deps.clock());
-    await deps.store.commit(tenant, [
-      { kind: 'artifactVersion', artifact },
-      {
-        kind: 'pointer',
-        pointer: { environment: first.name, name, version: input.version, digest: input.digest, promotedAt: now, promotedBy: ctx.principal.name, promotionId: null, version_: (prev?.version_ ?? 0) + 1 },
-        expectedVersion: prev ? prev.version_ : null,
-      },
-      ...tags,
-      deploymentOp(
-        { id: deploymentId, environment: first.name, imageTag: input.version, gitCommit: input.sourceCommit, gitBranch: input.gitBranch, status: 'DEPLOYED', deployedAt: now, completedAt: now, promotionId: null, digest: input.digest, deployedBy: ctx.principal.name },
-        null,
-        now,
-      ),
-      { kind: 'audit', entry: audit },
-    ]);
-    await deps.store.markFirstSeen(tenant, input.version, now);
-    return { artifact, environment: first.name, created: true };
-  });
 }
 
 // ---------------------------------------------------------------- create / dry-run

@@ -26,7 +26,7 @@ import { isTerminal } from '#domain/promotion/lifecycle';
 import type { Approval, ArtifactPointer, ArtifactVersion, Deployment, Evidence, Promotion, Rule } from '#domain/promotion/model';
 import type { IdempotencyClaim, MetricDelta, PromotionFilter, WriteOp } from '#domain/ports';
 import type { Consumer, Tag } from '#domain/artifacts';
-import { GSI_ACTIVE, GSI_ACTOR, GSI_ALL, GSI_ENTITY, GSI_STATUS, GSI_TARGET, keys, TABLE, type Key } from './keys.ts';
+import { GSI_ACTIVE, GSI_ACTOR, GSI_ALL, GSI_ENTITY, GSI_STATUS, GSI_TARGET, indexAttributes, keys, TABLE, type Key } from './keys.ts';
 
 type TxItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 type ConflictReason = WriteConflict['reason'];
@@ -86,13 +86,7 @@ export class DynamoStore implements Store {
   // ---- audit: every commit writes its entry (a fact); the stream consumer links it into the chain later
   /** The index attributes an entry must carry, derived from its content (verify compares them). */
   private auditIndex(entry: AuditEntry): Record<string, string> {
-    const sortKey = `${entry.at}#${entry.id}`;
-    return {
-      [GSI_ENTITY.partitionKey]: keys.auditByEntity(entry.tenant, entry.entityType, entry.entityId),
-      [GSI_ENTITY.sortKey]: sortKey,
-      [GSI_ACTOR.partitionKey]: keys.auditByActor(entry.tenant, entry.actorName),
-      [GSI_ACTOR.sortKey]: sortKey,
-    };
+    return indexAttributes.auditEntry(entry);
   }
 
   private auditItems(entry: AuditEntry): TxItem[] {
@@ -392,7 +386,6 @@ export class DynamoStore implements Store {
    * is one brotli-compressed JSON document (`doc`), about a third of its plain size.
    */
   private promotionItem(p: Promotion): Record<string, unknown> {
-    const sort = keys.promotionSort(p.id);
     const subjectKey = p.subject.type === 'artifact' ? p.subject.name : 'config';
     // Plain: what conditions and index filters read. The gate results live in their own item.
     const { version, status, sourceEnvironment, targetEnvironment, gates: _gates, ...rest } = p;
@@ -405,13 +398,7 @@ export class DynamoStore implements Store {
       targetEnvironment,
       doc: brotliCompressSync(JSON.stringify(rest), { params: { [zlib.BROTLI_PARAM_QUALITY]: 9, [zlib.BROTLI_PARAM_MODE]: zlib.BROTLI_MODE_TEXT } }),
       subjectKey,
-      [GSI_STATUS.partitionKey]: keys.promotionsByStatus(p.tenant, p.status),
-      [GSI_STATUS.sortKey]: sort,
-      [GSI_TARGET.partitionKey]: keys.promotionsByTarget(p.tenant, p.targetEnvironment),
-      [GSI_TARGET.sortKey]: sort,
-      [GSI_ALL.partitionKey]: keys.promotionsAll(p.tenant),
-      [GSI_ALL.sortKey]: sort,
-      // Sparse: only promotions still in flight are in the active index.
+      ...indexAttributes.promotion(p, !isTerminal(p.status)),
       ...(isTerminal(p.status) ? {} : { [GSI_ACTIVE.partitionKey]: keys.promotionsActive(p.tenant, p.targetEnvironment), [GSI_ACTIVE.sortKey]: sort }),
     };
   }

@@ -150,3 +150,32 @@ export const keys = {
   firstSeen: (tenant: string, imageTag: string): Key => ({ pk: `${t(tenant)}FIRST#${imageTag}`, sk: 'F' }),
   current: (tenant: string, env: string): Key => ({ pk: `${t(tenant)}ENV`, sk: `CUR#${env}` }),
 };
+
+/**
+ * The index attributes each indexed entity carries, declared next to the keys they use (the store
+ * writes them; /audit/verify recomputes an entry's to notice one re-indexed behind the API).
+ */
+export const indexAttributes = {
+  auditEntry: (e: { tenant: string; at: string; id: string; entityType: string; entityId: string; actorName: string }): Record<string, string> => {
+    const sortKey = `${e.at}#${e.id}`;
+    return {
+      [GSI_ENTITY.partitionKey]: keys.auditByEntity(e.tenant, e.entityType, e.entityId),
+      [GSI_ENTITY.sortKey]: sortKey,
+      [GSI_ACTOR.partitionKey]: keys.auditByActor(e.tenant, e.actorName),
+      [GSI_ACTOR.sortKey]: sortKey,
+    };
+  },
+  /** `active`: not in a final status (the sparse index of promotions in flight). */
+  promotion: (p: { tenant: string; id: string; status: string; targetEnvironment: string }, active: boolean): Record<string, string> => {
+    const sort = keys.promotionSort(p.id);
+    return {
+      [GSI_STATUS.partitionKey]: keys.promotionsByStatus(p.tenant, p.status),
+      [GSI_STATUS.sortKey]: sort,
+      [GSI_TARGET.partitionKey]: keys.promotionsByTarget(p.tenant, p.targetEnvironment),
+      [GSI_TARGET.sortKey]: sort,
+      [GSI_ALL.partitionKey]: keys.promotionsAll(p.tenant),
+      [GSI_ALL.sortKey]: sort,
+      ...(active ? { [GSI_ACTIVE.partitionKey]: keys.promotionsActive(p.tenant, p.targetEnvironment), [GSI_ACTIVE.sortKey]: sort } : {}),
+    };
+  },
+};

@@ -1,5 +1,5 @@
 import { publishArtifact as body } from '#domain/promotion/schemas';
-import { publishArtifact } from '#domain/promotion/service';
+import { publishArtifact } from '#domain/artifacts';
 import { artifactParams as params } from '../http/params.ts';
 import { httpHandler } from '../http/handler.ts';
 
