@@ -399,7 +399,6 @@ export class DynamoStore implements Store {
       doc: brotliCompressSync(JSON.stringify(rest), { params: { [zlib.BROTLI_PARAM_QUALITY]: 9, [zlib.BROTLI_PARAM_MODE]: zlib.BROTLI_MODE_TEXT } }),
       subjectKey,
       ...indexAttributes.promotion(p, !isTerminal(p.status)),
-      ...(isTerminal(p.status) ? {} : { [GSI_ACTIVE.partitionKey]: keys.promotionsActive(p.tenant, p.targetEnvironment), [GSI_ACTIVE.sortKey]: sort }),
     };
   }
 
