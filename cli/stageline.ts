@@ -1,5 +1,6 @@
 #!/usr/bin/env -S npx tsx
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { verifyExport } from '../domain/audit-export.ts';
 import { parseArgs } from 'node:util';
 
 /**
@@ -19,7 +20,10 @@ const USAGE = `stageline <command> [options]
   snapshots --env <env>                       snapshot history
   restore <seq> --env <env> --reason <text>   point the environment back at a snapshot
   audit [--limit N]                           newest audit entries
-  audit verify                                check the hash chain
+  audit verify                                check the hash chain (online: checkpoints' signatures too)
+  audit export [--from <iso>] [--to <iso>] [--output <file>]
+                                              the chain as JSON Lines (all pages), for an auditor
+  audit verify --file <export.jsonl>          verify an export offline (no access to the service needed)
 
   promote <version> --from <env> --to <env> --artifact <name> [--dry-run] [--wait]
                                               promote an artifact version
@@ -69,6 +73,8 @@ const OPTIONS = {
   approvers: { type: 'boolean' },
   events: { type: 'string' },
   json: { type: 'boolean' },
+  output: { type: 'string', short: 'o' },
+  file: { type: 'string', short: 'f' },
   url: { type: 'string' },
   token: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -459,7 +465,35 @@ switch (key) {
     out(r, () => console.log(`notifications (${r.scope}) saved, version ${r.version}`));
     break;
   }
+  case 'audit export': {
+    // Page after page (each page: header, entries, checkpoints, trailer), into one file or stdout.
+    const chunks: string[] = [];
+    let fromSeq: string | null = null;
+    do {
+      const params: URLSearchParams = new URLSearchParams({ ...(values.from ? { from: values.from } : {}), ...(values.to ? { to: values.to } : {}), ...(fromSeq ? { fromSeq } : {}) });
+      const res: Response = await fetch(`${base}/api/v1/audit/export?${params}`, { headers: token ? { authorization: `Bearer ${token}` } : {} }).catch((e) => fail(`cannot reach ${base}: ${(e as Error).message}`));
+      const text = await res.text();
+      if (!res.ok) fail(`${res.status} ${(() => { try { return JSON.parse(text).error.message; } catch { return text.slice(0, 300); } })()}`);
+      chunks.push(text);
+      fromSeq = res.headers.get('x-next-cursor');
+    } while (fromSeq);
+    if (values.output) {
+      writeFileSync(values.output, chunks.join(''));
+      const v = verifyExport(chunks.join(''));
+      console.error(`wrote ${values.output}: ${v.checked} entries (links ${v.firstSeq ?? '-'}..${v.lastSeq ?? '-'}), ${v.checkpoints} signed checkpoints`);
+    } else process.stdout.write(chunks.join(''));
+    break;
+  }
   case 'audit verify': {
+    if (values.file) {
+      const v = verifyExport(readFileSync(values.file, 'utf8'));
+      out(v, () => {
+        if (v.ok) console.log(`export intact: ${v.checked} entries (links ${v.firstSeq}..${v.lastSeq}) of tenant ${v.tenant}; ${v.checkpoints} signed checkpoints agree with the chain (their signatures are checked online: stageline audit verify)`);
+        else for (const p of v.problems) console.log(`line ${p.line}${p.seq ? ` (link ${p.seq})` : ''}: ${p.what}`);
+      });
+      if (!v.ok) process.exit(1);
+      break;
+    }
     const r = await api('GET', '/api/v1/audit/verify');
     out(r, () =>
       console.log(

@@ -122,8 +122,8 @@ export interface Store {
   releaseIdempotency(tenant: string, key: string): Promise<void>;
 
   // ---- the audit chain (written by the stream consumer alone, see domain/audit.ts)
-  /** Links in sequence order, a page at a time. */
-  readChainLinks(tenant: string, limit: number, cursor?: string): Promise<Page<ChainLink>>;
+  /** Links in sequence order, a page at a time (from link `fromSeq` on, when given). */
+  readChainLinks(tenant: string, limit: number, cursor?: string, fromSeq?: number): Promise<Page<ChainLink>>;
   /** Entries by reference, each with a check of its index attributes against its content. */
   getAuditEntries(tenant: string, refs: string[]): Promise<Map<string, StoredEntry>>;
   /** References of every entry, in time order, a page at a time. */

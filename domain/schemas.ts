@@ -186,6 +186,17 @@ export const auditQuery = page
   .refine((q) => !q.entityId || q.entityType, { message: 'entityId needs entityType', path: ['entityId'] });
 export type AuditQuery = z.infer<typeof auditQuery>;
 
+/** GET /api/v1/audit/export: entry times pick the run of the chain; `fromSeq` continues a page (the trailer's `next`). */
+export const auditExportQuery = z
+  .object({
+    from: isoTime.optional(),
+    to: isoTime.optional(),
+    fromSeq: z.coerce.number().int().min(1).optional(),
+    limit: z.coerce.number().int().min(1).max(1000).default(1000),
+  })
+  .strict()
+  .refine((q) => !q.from || !q.to || q.from <= q.to, { message: 'from must not be after to', path: ['from'] });
+
 /** Seed 001's deployment record, as the CD pipeline posts it. */
 export const deploymentBody = z
   .object({

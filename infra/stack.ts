@@ -382,8 +382,12 @@ export class StagelineStack extends Stack {
     });
     const verifyFn = this.functions.get('audit-verify')!.fn;
     auditKey.grantVerifyMac(verifyFn);
-    verifyFn.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [checkpoints.bucketArn], conditions: { StringLike: { 's3:prefix': ['checkpoints/*'] } } }));
-    for (const fn of [streamFn, verifyFn]) {
+    // The export lists the checkpoints too (offline verification compares them); it verifies no MAC.
+    const exportFn = this.functions.get('audit-export')!.fn;
+    for (const fn of [verifyFn, exportFn]) {
+      fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [checkpoints.bucketArn], conditions: { StringLike: { 's3:prefix': ['checkpoints/*'] } } }));
+    }
+    for (const fn of [streamFn, verifyFn, exportFn]) {
       fn.addEnvironment('AUDIT_KEY_ID', auditKey.keyArn);
       fn.addEnvironment('CHECKPOINT_BUCKET', checkpoints.bucketName);
     }

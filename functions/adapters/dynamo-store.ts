@@ -857,11 +857,11 @@ export class DynamoStore implements Store {
   }
 
   // ---- the chain (stream consumer writes, verify reads)
-  async readChainLinks(tenant: string, limit: number, cursor?: string): Promise<Page<ChainLink>> {
+  async readChainLinks(tenant: string, limit: number, cursor?: string, fromSeq?: number): Promise<Page<ChainLink>> {
     const k = keys.chainLinks(tenant);
     return this.page(tenant, {
-      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :p)',
-      ExpressionAttributeValues: { ':pk': k.pk, ':p': k.skPrefix },
+      KeyConditionExpression: fromSeq ? 'pk = :pk AND sk BETWEEN :from AND :to' : 'pk = :pk AND begins_with(sk, :p)',
+      ExpressionAttributeValues: fromSeq ? { ':pk': k.pk, ':from': keys.chainLink(tenant, fromSeq).sk, ':to': `${k.skPrefix}~` } : { ':pk': k.pk, ':p': k.skPrefix },
       ScanIndexForward: true,
       Limit: limit,
       ConsistentRead: true,

@@ -96,6 +96,15 @@ export class WithHeaders {
   ) {}
 }
 
+/** A handler result that is not JSON (e.g. JSON Lines): the body as text, with its content type. */
+export class TextBody {
+  constructor(
+    readonly text: string,
+    readonly contentType: string,
+    readonly headers: Record<string, string> = {},
+  ) {}
+}
+
 export const IDEMPOTENCY_TTL_SECONDS = 24 * 3600;
 const IDEMPOTENCY_KEY = /^[A-Za-z0-9_.:-]{1,128}$/;
 
@@ -199,6 +208,7 @@ export function httpHandler<B extends z.ZodType, Q extends z.ZodType, P extends 
       const d = principal ? depsFor(principal.tenant) : defaultDeps();
       const run = async () => {
         const result = await fn({ body, query, params, ctx, route, deps: d } as Input<Out<B>, Out<Q>, Out<P>>);
+        if (result instanceof TextBody) return { statusCode: spec.status ?? 200, headers: { 'content-type': result.contentType, ...result.headers }, body: result.text };
         return result instanceof WithHeaders ? json(result.status ?? spec.status ?? 200, result.body, result.headers) : json(spec.status ?? 200, result);
       };
       const key = event.headers?.['idempotency-key'];

@@ -81,6 +81,7 @@ export const ROUTES: Route[] = [
   { method: 'GET', path: `${v1}/status`, handler: 'status', auth: 'jwt', role: 'viewer', summary: 'Per environment: what runs, promoted when/by, gate marks; pending promotions and why' },
   { method: 'GET', path: `${v1}/audit`, handler: 'audit-list', auth: 'jwt', role: 'viewer', summary: 'Audit trail (filters, cursor pagination)' },
   { method: 'GET', path: `${v1}/audit/verify`, handler: 'audit-verify', auth: 'jwt', role: 'viewer', summary: 'Verify the audit hash chain' },
+  { method: 'GET', path: `${v1}/audit/export`, handler: 'audit-export', auth: 'jwt', role: 'viewer', summary: 'The audit chain as JSON Lines (entries with their links, signed checkpoints), verifiable offline; pages continue with ?fromSeq' },
   ...promotionRoutes(`${v1}/promotions`),
   ...promotionRoutes(`${v1}/config/promotions`, { subject: 'config' }),
   { method: 'POST', path: `${v1}/promotions/auto-check`, handler: 'promotions-auto-check', auth: 'jwt', role: 'deployer', summary: 'Check (and run) auto-promotion for a release' },
