@@ -25,9 +25,9 @@ const USAGE = `stageline <command> [options]
                                               the chain as JSON Lines (all pages), for an auditor
   audit verify --file <export.jsonl>          verify an export offline (no access to the service needed)
 
-  promote <version> --from <env> --to <env> --artifact <name> [--dry-run] [--wait]
-                                              promote an artifact version
-  promote --config --from <env> --to <env> [--dry-run] [--wait] [--notes <text>]
+  promote <version> --to <env> [--from <env>] --artifact <name> [--dry-run] [--wait] [--when-frozen wait|fail]
+                                              promote an artifact version (--from: the environment before --to)
+  promote --config --to <env> [--from <env>] [--dry-run] [--wait] [--notes <text>]
                                               promote the whole config set (FULL)
   promote status [--env <env>]                what each environment runs; pending promotions and why
   list --env <env> [--artifact <name>]        versions that entered an environment (* = current)
@@ -38,6 +38,11 @@ const USAGE = `stageline <command> [options]
   status <id>                                 one promotion: status, gates, approvals
   approve <id> [--comment <text>]
   reject <id> --reason <text>
+
+  freeze list [--env <env>]                   freeze windows (with --env: the current and the next one)
+  freeze add --reason <text> [--env <env>] (--start <iso> --end <iso> | --cron '0 16 * * 5' --end-cron '0 8 * * 1' --tz Europe/Berlin)
+                                              add a window (admin): one-off, or recurring in a time zone
+  freeze remove <id>                          remove a window (admin)
 
   notify get [--env <env>]                    where notifications go (tenant-wide, or for promotions into <env>)
   notify set [--env <env>] [--slack-webhook <url> --slack-channel <#c>...] [--email <addr>...] [--approvers]
@@ -73,6 +78,12 @@ const OPTIONS = {
   approvers: { type: 'boolean' },
   events: { type: 'string' },
   json: { type: 'boolean' },
+  start: { type: 'string' },
+  end: { type: 'string' },
+  cron: { type: 'string' },
+  'end-cron': { type: 'string' },
+  tz: { type: 'string' },
+  'when-frozen': { type: 'string' },
   output: { type: 'string', short: 'o' },
   file: { type: 'string', short: 'f' },
   url: { type: 'string' },
@@ -291,9 +302,19 @@ switch (key) {
     break;
   }
   case 'promote': {
-    const from = need(values.from, 'from');
     const to = need(values.to, 'to');
-    const common = { sourceEnvironment: from, targetEnvironment: to, dryRun: values['dry-run'] ?? false, ...(values.notes ? { notes: values.notes } : {}) };
+    // --from defaults to the environment before --to in the line (floe's `promote v1.2.3 --to=staging`).
+    let from = values.from;
+    if (!from) {
+      const line = ((await api('GET', '/api/v1/environments')).items as { name: string; position: number }[]).sort((a, b) => a.position - b.position);
+      const i = line.findIndex((e) => e.name === to);
+      if (i < 0) fail(`no environment '${to}' (the line is ${line.map((e) => e.name).join(' → ')})`);
+      if (i === 0) fail(`'${to}' is the first environment: nothing comes before it (publish into it instead)`);
+      from = line[i - 1]!.name;
+    }
+    const whenFrozen = values['when-frozen'];
+    if (whenFrozen && whenFrozen !== 'wait' && whenFrozen !== 'fail') fail('--when-frozen takes wait or fail');
+    const common = { sourceEnvironment: from, targetEnvironment: to, dryRun: values['dry-run'] ?? false, ...(values.notes ? { notes: values.notes } : {}), ...(whenFrozen ? { whenFrozen } : {}) };
     let body: Record<string, unknown>;
     if (values.artifact) {
       body = { ...common, artifact: values.artifact, version: sub ?? fail('usage: promote <version> --from <env> --to <env> --artifact <name>') };
@@ -463,6 +484,30 @@ switch (key) {
     };
     const r = await api('PUT', values.env ? `/api/v1/environments/${q(values.env)}/notifications` : '/api/v1/notifications', body);
     out(r, () => console.log(`notifications (${r.scope}) saved, version ${r.version}`));
+    break;
+  }
+  case 'freeze list': {
+    const r = await api('GET', values.env ? `/api/v1/environments/${q(values.env)}/freeze-windows` : '/api/v1/freeze-windows');
+    const when = (w: any) => (w.kind === 'once' ? `${w.start} → ${w.end}` : `${w.cron} → ${w.endCron} (${w.timezone})`);
+    out(r, () => {
+      if (values.env) console.log(`${values.env}: ${r.current ? `FROZEN until ${r.current.end} (${r.current.reason})` : 'open'}${r.next ? `; next window ${r.next.start} → ${r.next.end} (${r.next.reason})` : ''}`);
+      grid(['Id', 'Scope', 'When', 'Open now', 'Next', 'Reason'], r.items.map((w: any) => [w.id, w.scope, when(w), w.open ? `until ${w.open.end}` : '', w.next ? w.next.start : '', w.reason]));
+    });
+    break;
+  }
+  case 'freeze add': {
+    const body = {
+      reason: need(values.reason, 'reason'),
+      ...(values.start || values.end ? { start: values.start, end: values.end } : { cron: values.cron, endCron: values['end-cron'], timezone: values.tz }),
+    };
+    const r = await api('POST', values.env ? `/api/v1/environments/${q(values.env)}/freeze-windows` : '/api/v1/freeze-windows', body);
+    out(r, () => console.log(`${r.id} (${r.scope === '*' ? 'every environment' : r.scope})${r.open ? `: frozen now until ${r.open.end}` : r.next ? `: next ${r.next.start} → ${r.next.end}` : ''}`));
+    break;
+  }
+  case 'freeze remove': {
+    const id = rest[0] ?? fail('freeze remove <id>');
+    await api('DELETE', `/api/v1/freeze-windows/${q(id)}`);
+    if (!values.json) console.log(`removed ${id}`);
     break;
   }
   case 'audit export': {

@@ -95,6 +95,18 @@ export class EnvironmentNotEmpty extends DomainError {
   readonly code = 'ENVIRONMENT_NOT_EMPTY';
 }
 
+/** The target is in a freeze window and the promotion waits for its end (the flow parks it; never an HTTP answer). */
+export class Frozen extends DomainError {
+  readonly code = 'FROZEN';
+}
+
+export class FreezeWindowNotFound extends DomainError {
+  readonly code = 'FREEZE_WINDOW_NOT_FOUND';
+  constructor(id: string) {
+    super(`Freeze window '${id}' does not exist`, { id });
+  }
+}
+
 /** The request is well-formed but breaks a business rule. */
 export class RuleViolation extends DomainError {
   readonly code = 'RULE_VIOLATION';

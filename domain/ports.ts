@@ -6,6 +6,7 @@ import type { NodeSource, TreeNode } from './tree.ts';
 import type { Approval, ArtifactPointer, ArtifactVersion, Deployment, Evidence, Promotion, Rule } from './promotion/model.ts';
 import type { WebhookGate, WebhookOutcome } from './promotion/gates.ts';
 import type { Consumer, Tag } from './artifacts.ts';
+import type { FreezeWindow } from './freeze.ts';
 
 export type IdempotencyClaim =
   | { state: 'new' }
@@ -33,7 +34,10 @@ export type WriteOp =
   | { kind: 'audit'; entry: AuditEntry }
   /** an outbox event: committed with the change, relayed to the bus by the stream consumer */
   | { kind: 'event'; event: DomainEvent }
-  | { kind: 'evidence'; owner: string; evidence: Evidence };
+  | { kind: 'evidence'; owner: string; evidence: Evidence }
+  /** a freeze window (domain/freeze.ts): added or removed with its audit entry */
+  | { kind: 'freezeWindow'; window: FreezeWindow }
+  | { kind: 'deleteFreezeWindow'; id: string };
 
 /** Counters added to an environment's day of metrics (merged per environment and day within a commit). */
 export interface MetricDelta {
@@ -138,6 +142,9 @@ export interface Store {
   claimOnce(tenant: string, scope: string, id: string, ttlSeconds: number): Promise<boolean>;
   /** Gives a claim back (the work failed and should run again on redelivery). */
   releaseOnce(tenant: string, scope: string, id: string): Promise<void>;
+
+  /** Every freeze window of a tenant (few: one query). */
+  listFreezeWindows(tenant: string): Promise<FreezeWindow[]>;
 
   // ---- notifications (secrets sealed at rest like webhook gate secrets)
   getNotificationSettings(tenant: string, scope: string): Promise<NotificationSettings | null>;

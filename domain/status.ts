@@ -5,6 +5,7 @@ import { GATE_ORDER } from './promotion/gates.ts';
 import type { GateResult, Promotion } from './promotion/model.ts';
 import { lineOf } from './promotion/policy.ts';
 import { isProtected } from './break-glass.ts';
+import { activeWindow, occurrenceView, upcomingWindow } from './freeze.ts';
 import { approvalDeadline, subjectLabel } from './promotion/service.ts';
 
 const MARK: Record<GateResult['verdict'], string> = { PASS: '✓', FAIL: '✗', WARN: '!', SKIPPED: '-' };
@@ -47,6 +48,7 @@ export async function status(deps: Deps, ctx: Ctx, only?: string) {
   const line = lineOf(await deps.store.listEnvironments(tenant));
   if (only && !line.some((e) => e.name === only)) throw new EnvironmentNotFound(only);
   const now = deps.clock();
+  const windows = await deps.store.listFreezeWindows(tenant);
   const recentByTarget = new Map<string, Promotion[]>();
   const environments = await Promise.all(
     line
@@ -71,6 +73,8 @@ export async function status(deps: Deps, ctx: Ctx, only?: string) {
           protected: isProtected(env, line),
           /** the last admin override of a guard here (who, when, why, what) */
           lastBreakGlass: env.lastBreakGlass ?? null,
+          /** freeze windows over it: the one open now, and the next to open */
+          freeze: { current: occurrenceView(activeWindow(windows, env.name, now)), next: occurrenceView(upcomingWindow(windows, env.name, now)) },
         };
       }),
   );

@@ -71,6 +71,7 @@ export async function checkAutoPromotion(deps: Deps, ctx: Ctx, input: { sourceEn
       check.reasons.push(`checked again at ${due.toISOString()} (time-based condition)`);
     }
     if (check.eligible) {
+      // Auto-promotions wait out a freeze window (whenFrozen: wait) rather than being cancelled by it.
       // A person who triggers the check is the requester (audit, separation of duties): they cannot
       // approve what they set off. Only the system's own trigger runs as the auto-promoter.
       const auto: Principal = ctx.principal.id === AUTO_PROMOTER.id || ctx.principal.kind === 'machine'
@@ -78,8 +79,8 @@ export async function checkAutoPromotion(deps: Deps, ctx: Ctx, input: { sourceEn
         : ctx.principal;
       try {
         const body = input.artifact && input.version
-          ? { sourceEnvironment: source.name, targetEnvironment: rule.targetEnvironment, artifact: input.artifact, version: input.version, notes: `auto-promoted by rule '${rule.name}'`, dryRun: false, autoStart: true, trigger: 'on_approval' as const }
-          : { sourceEnvironment: source.name, targetEnvironment: rule.targetEnvironment, promotionType: 'FULL' as const, configIds: [], flagIds: [], keyPatterns: [], notes: `auto-promoted by rule '${rule.name}'`, dryRun: false, autoStart: true, trigger: 'on_approval' as const };
+          ? { sourceEnvironment: source.name, targetEnvironment: rule.targetEnvironment, artifact: input.artifact, version: input.version, notes: `auto-promoted by rule '${rule.name}'`, dryRun: false, autoStart: true, trigger: 'on_approval' as const, whenFrozen: 'wait' as const }
+          : { sourceEnvironment: source.name, targetEnvironment: rule.targetEnvironment, promotionType: 'FULL' as const, configIds: [], flagIds: [], keyPatterns: [], notes: `auto-promoted by rule '${rule.name}'`, dryRun: false, autoStart: true, trigger: 'on_approval' as const, whenFrozen: 'wait' as const };
         const p = await createPromotion(deps, { principal: auto, requestId: ctx.requestId }, body, { autoPromoted: true });
         if ('id' in p) check.promotionId = p.id;
       } catch (err) {

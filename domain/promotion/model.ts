@@ -132,6 +132,12 @@ export interface Promotion {
   targetGateway?: string;
   /** config promotions: what the selection changes (counts, first keys, ids that change nothing) */
   changeSummary?: { added: number; modified: number; removed: number; keys: string[]; unmatchedIds: string[] };
+  /** a freeze window over the target at execution: wait for its end, or fail (domain/freeze.ts) */
+  whenFrozen?: 'wait' | 'fail';
+  /** an admin broke glass past freeze windows for this promotion (audited, evented) */
+  freezeOverride?: import('../break-glass.ts').BreakGlassUse | null;
+  /** held by a freeze window until it ends (then the scheduler resumes it) */
+  heldBy?: { window: string; reason: string; until: string } | null;
   /** when the flow was started with the request (autoStart): the sweeper's clock for a PENDING promotion */
   flowStartedAt?: string;
   /** how often failed gates were validated again (names the flow's run) */

@@ -46,6 +46,8 @@ const common = {
   autoStart: z.boolean().optional(),
   /** when execution starts once approved */
   trigger: z.enum(['on_approval', 'manual']).default('on_approval'),
+  /** a freeze window over the target when it is time to execute: wait for its end (held, then resumed by the scheduler) or fail */
+  whenFrozen: z.enum(['wait', 'fail']).default('fail'),
 };
 
 export const createConfigPromotion = z
@@ -87,6 +89,7 @@ export const createAgentPromotion = z
     dryRun: common.dryRun,
     autoStart: common.autoStart,
     trigger: common.trigger,
+    whenFrozen: common.whenFrozen,
   })
   .strict();
 export type CreateAgentPromotion = z.infer<typeof createAgentPromotion>;

@@ -29,6 +29,9 @@ import type { Actor, Approval, Evidence, Promotion, Subject } from './model.ts';
 import { checkForward, evidenceAccepted, GO_WAIT_SECONDS, lineOf, pendingExpirySeconds, policyDigest, resolvePolicy } from './policy.ts';
 import { changeSummary, changeView, configChanges } from './release.ts';
 import { armSweep, sweepGraceSeconds } from './sweep.ts';
+import { breakGlass } from '../break-glass.ts';
+import { breakGlassEvent } from '../items.ts';
+import { activeWindow, nextAllowed, occurrenceView, upcomingWindow } from '../freeze.ts';
 import { ownSnapshot } from '../snapshots.ts';
 import type { CreateAgentPromotion, CreatePromotion, EvidenceBody, ListPromotionsQuery } from './schemas.ts';
 
@@ -246,7 +249,21 @@ export async function createPromotion(deps: Deps, ctx: Ctx, given: CreatePromoti
   if ('agentId' in given) Object.assign(promotion, { sourceDeploymentId: given.sourceDeploymentId, targetGateway: given.targetGatewayId });
   const autoStart = input.autoStart ?? true;
   if (autoStart) promotion.flowStartedAt = promotion.requestedAt;
-  await retryOnConflict(() => savePromotion(deps, requester, promotion, null, 'promotion.create', [promotionEvent(deps, 'Promotion Requested', promotion, { actor: requester.name })], input.notes || undefined, ctx.requestId));
+  promotion.whenFrozen = input.whenFrozen ?? 'fail';
+  // Break-glass past freeze windows: an admin's reason, recorded on the promotion and the environment, audited and evented.
+  const glass = ctx.breakGlassReason && (await deps.store.listFreezeWindows(tenant)).some((w) => w.scope === '*' || w.scope === prepared.target.name)
+    ? breakGlass(ctx, 'freeze-window', 'promotion.create', `'${prepared.target.name}' has freeze windows`, now)
+    : null;
+  if (glass) promotion.freezeOverride = glass;
+  await retryOnConflict(async () => {
+    const extra: WriteOp[] = [promotionEvent(deps, 'Promotion Requested', promotion, { actor: requester.name })];
+    if (glass) {
+      const env = await deps.store.getEnvironment(tenant, prepared.target.name);
+      if (env) extra.push({ kind: 'environment', env: { ...env, lastBreakGlass: glass, version: env.version + 1, updatedAt: glass.at, updatedBy: glass.by }, expectedVersion: env.version });
+      extra.push({ kind: 'event', event: breakGlassEvent(tenant, prepared.target.name, glass, id) });
+    }
+    await savePromotion(deps, requester, promotion, null, 'promotion.create', extra, glass ? `break-glass (freeze-window): ${glass.reason}` : input.notes || undefined, ctx.requestId);
+  });
   if (mode === 'supersede') {
     for (const older of active.filter((p) => p.status !== 'EXECUTING')) {
       await cancelPromotion(deps, { ...ctx, principal: { ...ctx.principal, roles: [...ctx.principal.roles, 'deployer'] } }, older.id, `superseded by ${id}`).catch(() => undefined);
@@ -358,6 +375,11 @@ export function promotionView(p: Promotion) {
     requestedAt: p.requestedAt,
     trigger: p.trigger,
     scheduledAt: p.scheduledAt,
+    whenFrozen: p.whenFrozen ?? 'fail',
+    /** held by a freeze window until it ends */
+    heldBy: p.heldBy ?? null,
+    /** an admin's break-glass past freeze windows */
+    freezeOverride: p.freezeOverride ?? null,
     policy: p.policy,
     policyDigest: p.policyDigest,
     gates: p.gates,
@@ -603,6 +625,14 @@ export async function schedulePromotion(deps: Deps, ctx: Ctx, id: string, at: st
     if (when > latest) {
       throw new RuleViolation(`An approved promotion can be scheduled at most 7 days after its approval: no later than ${latest.toISOString()}; request a new promotion for a later date`, { latest: latest.toISOString() });
     }
+    if (!p.freezeOverride) {
+      const windows = await deps.store.listFreezeWindows(p.tenant);
+      const frozen = activeWindow(windows, p.targetEnvironment, when);
+      if (frozen) {
+        const allowed = nextAllowed(windows, p.targetEnvironment, when);
+        throw new RuleViolation(`${when.toISOString()} falls in freeze window ${frozen.window.id} (${frozen.window.reason}) over '${p.targetEnvironment}'; the next allowed time is ${allowed.toISOString()}`, { window: frozen.window.id, nextAllowed: allowed.toISOString() });
+      }
+    }
     const next = moved(p, 'SCHEDULED', me, deps.clock(), { scheduledAt: when.toISOString(), trigger: 'scheduled' });
     await savePromotion(deps, me, next, p, 'promotion.schedule', [], `at ${when.toISOString()}`, ctx.requestId);
     await deps.scheduler.scheduleOnce(scheduleName(next), when, { tenant: next.tenant, promotionId: next.id });
@@ -694,6 +724,14 @@ export async function decisionRecord(deps: Deps, ctx: Ctx, id: string) {
     approvals: approvals.map((a) => ({ by: a.name, digest: a.digest, counted: counted.includes(a) })),
     approvalsRequired: p.policy.requiredApprovers,
     outcome,
+    // Freeze windows over the target (domain/freeze.ts): the one holding it now, a hold, a break-glass.
+    freeze: {
+      whenFrozen: p.whenFrozen ?? 'fail',
+      heldBy: p.heldBy ?? null,
+      override: p.freezeOverride ?? null,
+    },
   };
-  return { ...record, decisionDigest: digestOf(record), status: p.status };
+  const windows = await deps.store.listFreezeWindows(p.tenant);
+  const now = deps.clock();
+  return { ...record, decisionDigest: digestOf(record), status: p.status, frozenNow: occurrenceView(activeWindow(windows, p.targetEnvironment, now)), nextFreeze: occurrenceView(upcomingWindow(windows, p.targetEnvironment, now)) };
 }

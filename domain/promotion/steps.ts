@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { auditEntry } from '../audit.ts';
-import { DomainError, TargetBusy } from '../errors.ts';
+import { DomainError, Frozen, TargetBusy } from '../errors.ts';
+import { activeWindow, nextAllowed } from '../freeze.ts';
 import { advanceHead } from '../items.ts';
 import type { Environment, Roots, Snapshot } from '../model.ts';
 import type { Deps, WriteOp } from '../ports.ts';
@@ -10,7 +11,7 @@ import { evaluateGates, type WebhookOutcome } from './gates.ts';
 import { isTerminal } from './lifecycle.ts';
 import { evidenceAccepted, GO_WAIT_SECONDS } from './policy.ts';
 import type { Actor, ArtifactVersion, Deployment, GateResult, Promotion } from './model.ts';
-import { approvalDeadline, currentPolicy, ENGINE, evidenceOwners, loadPromotion, moved, promotionEvent, savePromotion } from './service.ts';
+import { approvalDeadline, currentPolicy, ENGINE, evidenceOwners, loadPromotion, moved, promotionEvent, savePromotion, scheduleName } from './service.ts';
 
 export { ENGINE };
 import { configChanges } from './release.ts';
@@ -68,7 +69,7 @@ export async function gatesStep(deps: Deps, tenant: string, id: string) {
       p = moved(p, 'VALIDATING', ENGINE, deps.clock(), await currentPolicy(deps, p));
     }
     if (p.status !== 'VALIDATING') return p;
-    const gates = await runGates(deps, p);
+    const gates = [...(await runGates(deps, p)), ...(await freezeGate(deps, p))];
     const blocked = gates.filter((g) => g.blocking && g.verdict === 'FAIL');
     const to = blocked.length ? 'VALIDATION_FAILED' : p.policy.requiresApproval ? 'AWAITING_APPROVAL' : 'APPROVED';
     const next = moved(p, to, ENGINE, deps.clock(), {
@@ -86,6 +87,14 @@ export async function gatesStep(deps: Deps, tenant: string, id: string) {
   });
   const target = await deps.store.getEnvironment(tenant, p.targetEnvironment);
   return { next: nextFor(p), ...timeouts(p, deps.clock()), bakeSeconds: target?.bakeSeconds ?? 0 };
+}
+
+/** When validation finds the target frozen: a non-blocking result naming the window (execution waits or fails then). */
+async function freezeGate(deps: Deps, p: Promotion): Promise<GateResult[]> {
+  const open = activeWindow(await deps.store.listFreezeWindows(p.tenant), p.targetEnvironment, deps.clock());
+  if (!open) return [];
+  const then = p.freezeOverride ? `overridden by ${p.freezeOverride.by} (break-glass: ${p.freezeOverride.reason})` : p.whenFrozen === 'wait' ? 'execution waits for its end' : 'execution is refused while it lasts (whenFrozen: fail)';
+  return [{ gate: 'freeze_window', verdict: 'WARN', blocking: false, reason: `'${p.targetEnvironment}' is frozen by ${open.window.id} (${open.window.reason}) until ${open.end.toISOString()}: ${then}`, evidenceRefs: [] }];
 }
 
 /** Evaluates every gate of the target for a promotion's release (fixed order; webhooks fail closed). */
@@ -157,6 +166,8 @@ export async function awaitStep(deps: Deps, tenant: string, id: string, token: s
  * verify, because the transaction is all or nothing.
  */
 export async function executeStep(deps: Deps, tenant: string, id: string, bake = true): Promise<{ next: Next }> {
+  const frozen = await freezeHold(deps, tenant, id);
+  if (frozen) return frozen;
   if (!bake) {
     const done = await completeNow(deps, tenant, id);
     if (done) return { next: 'done' };
@@ -185,6 +196,43 @@ export async function executeStep(deps: Deps, tenant: string, id: string, bake =
     await savePromotion(deps, ENGINE, next, cur, 'promotion.execute', ops.ops);
   });
   return { next: 'execute' };
+}
+
+/**
+ * A freeze window over the target when it is time to execute (domain/freeze.ts). A promotion that
+ * asked to wait is held: SCHEDULED to the first free time, a schedule resumes it, and the step
+ * throws `Frozen`, which the flow catches into its go task. Otherwise it is cancelled, naming the
+ * window. An admin's break-glass on the promotion (freezeOverride) lets it through.
+ */
+async function freezeHold(deps: Deps, tenant: string, id: string): Promise<{ next: Next } | null> {
+  const p = await loadPromotion(deps, tenant, id);
+  if ((p.status !== 'APPROVED' && p.status !== 'SCHEDULED') || p.freezeOverride) return null;
+  const windows = await deps.store.listFreezeWindows(tenant);
+  const now = deps.clock();
+  const open = activeWindow(windows, p.targetEnvironment, now);
+  if (!open) return null;
+  const what = `'${p.targetEnvironment}' is frozen by window ${open.window.id} (${open.window.reason}) until ${open.end.toISOString()}`;
+  if (p.whenFrozen === 'wait') {
+    const until = nextAllowed(windows, p.targetEnvironment, now);
+    const heldBy = { window: open.window.id, reason: open.window.reason, until: until.toISOString() };
+    await retryOnConflict(async () => {
+      const cur = await loadPromotion(deps, tenant, id);
+      if (cur.status !== 'APPROVED' && cur.status !== 'SCHEDULED') return;
+      const patch = { scheduledAt: heldBy.until, taskToken: null, heldBy };
+      const next = cur.status === 'APPROVED' ? moved(cur, 'SCHEDULED', ENGINE, now, patch) : { ...cur, ...patch, version: cur.version + 1, updatedAt: now.toISOString() };
+      await savePromotion(deps, ENGINE, next, cur, 'promotion.hold', [], `${what}; it resumes then`);
+    });
+    await deps.scheduler.scheduleOnce(scheduleName(p), until, { tenant, promotionId: id });
+    throw new Frozen(`${what}: held until ${heldBy.until}`);
+  }
+  await retryOnConflict(async () => {
+    const cur = await loadPromotion(deps, tenant, id);
+    if (cur.status !== 'APPROVED' && cur.status !== 'SCHEDULED') return;
+    const message = `${what}; request it again after the window (or with "whenFrozen": "wait"), or an admin may break glass`;
+    const next = moved(cur, 'CANCELLED', ENGINE, now, { taskToken: null, error: { code: 'FROZEN', message } });
+    await savePromotion(deps, ENGINE, next, cur, 'promotion.cancel', [promotionEvent(deps, 'Promotion Cancelled', next, { reason: message })], message);
+  });
+  return { next: 'done' };
 }
 
 /** The one-step execution (no bake time); false when the promotion is already mid-way through the baked path. */

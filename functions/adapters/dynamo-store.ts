@@ -26,6 +26,7 @@ import { isTerminal } from '#domain/promotion/lifecycle';
 import type { Approval, ArtifactPointer, ArtifactVersion, Deployment, Evidence, Promotion, Rule } from '#domain/promotion/model';
 import type { IdempotencyClaim, MetricDelta, PromotionFilter, WriteOp } from '#domain/ports';
 import type { Consumer, Tag } from '#domain/artifacts';
+import type { FreezeWindow } from '#domain/freeze';
 import { GSI_ACTIVE, GSI_ACTOR, GSI_ALL, GSI_ENTITY, GSI_STATUS, GSI_TARGET, indexAttributes, keys, TABLE, type Key } from './keys.ts';
 
 type TxItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
@@ -490,6 +491,13 @@ export class DynamoStore implements Store {
           ],
           reasons: ['version'],
         };
+      case 'freezeWindow':
+        return {
+          items: [{ Put: { TableName: this.table, Item: { ...keys.freezeWindow(tenant, op.window.id), entity: 'FreezeWindow', ...op.window }, ConditionExpression: 'attribute_not_exists(pk)' } }],
+          reasons: ['exists'],
+        };
+      case 'deleteFreezeWindow':
+        return { items: [{ Delete: { TableName: this.table, Key: keys.freezeWindow(tenant, op.id), ConditionExpression: 'attribute_exists(pk)' } }], reasons: ['unknown'] };
       case 'approval':
         // One approval per approver and release digest: a second one for the same digest is refused.
         return {
@@ -724,6 +732,11 @@ export class DynamoStore implements Store {
   async getRule(tenant: string, id: string): Promise<Rule | null> {
     const r = await this.db.send(new GetCommand({ TableName: this.table, Key: keys.rule(tenant, id), ConsistentRead: true }));
     return strip<Rule>(r.Item);
+  }
+
+  async listFreezeWindows(tenant: string): Promise<FreezeWindow[]> {
+    const k = keys.freezeWindows(tenant);
+    return this.queryAll<FreezeWindow>(k.pk, k.skPrefix, true);
   }
 
   async listRules(tenant: string): Promise<Rule[]> {

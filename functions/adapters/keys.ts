@@ -34,6 +34,7 @@
  * | Approval          | T#t#PROMO#<id>                  | A#<approver id>       | one per approver (conditional put) |
  * | Evidence          | T#t#EVID#<owner>                | <at>#<id>             | of a promotion or a release |
  * | Rule              | T#t#RULE                        | R#<id>                | all rules of a tenant (few) |
+ * | FreezeWindow      | T#t#FREEZE                      | W#<id>                | all freeze windows of a tenant (few), tenant-wide and per environment |
  * | RulePair          | T#t#RULE                        | PAIR#<src>#<tgt>      | one rule per pair (conditional put with the rule) |
  * | ArtifactVersion   | T#t#ART#<name>                  | V#<version>           | immutable, get by version |
  * | ArtifactPointer   | T#t#ENV                         | PTR#<env>#<name>      | what an environment runs |
@@ -132,6 +133,8 @@ export const keys = {
   rule: (tenant: string, id: string): Key => ({ pk: `${t(tenant)}RULE`, sk: `R#${id}` }),
   rulePair: (tenant: string, source: string, target: string): Key => ({ pk: `${t(tenant)}RULE`, sk: `PAIR#${source}#${target}` }),
   rules: (tenant: string) => ({ pk: `${t(tenant)}RULE`, skPrefix: 'R#' }),
+  freezeWindow: (tenant: string, id: string): Key => ({ pk: `${t(tenant)}FREEZE`, sk: `W#${id}` }),
+  freezeWindows: (tenant: string) => ({ pk: `${t(tenant)}FREEZE`, skPrefix: 'W#' }),
   artifactVersion: (tenant: string, name: string, version: string): Key => ({ pk: `${t(tenant)}ART#${name}`, sk: `V#${version}` }),
   pointer: (tenant: string, env: string, name: string): Key => ({ pk: `${t(tenant)}ENV`, sk: `PTR#${env}#${name}` }),
   lock: (tenant: string, env: string): Key => ({ pk: `${t(tenant)}ENV`, sk: `LOCK#${env}` }),

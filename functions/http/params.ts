@@ -8,6 +8,7 @@ export const snapshotParams = z.object({ env: envName, seq: z.coerce.number().in
 export const optionalReason = z.object({ reason: z.string().trim().min(1).max(1000).optional() }).strict();
 
 export const promotionParams = z.object({ id: z.string().regex(/^prm_[0-9a-z]{19}$/, 'must be a promotion id (prm_…)') });
+export const freezeParams = z.object({ id: z.string().regex(/^frz_[0-9a-z]{8,12}[0-9a-f]{8}$/, 'must be a freeze window id (frz_…)') });
 export const ruleParams = z.object({ id: z.string().regex(/^rule_[0-9a-f]{12}$/, 'must be a rule id (rule_…)') });
 export const artifactParams = z.object({ name: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,99}$/, 'must be an artifact name') });
 export const artifactVersionParams = artifactParams.extend({ version: z.string().regex(/^v?\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$/, 'must be a semantic version') });

@@ -84,7 +84,7 @@ describe('audit export (JSON Lines) and offline verification', () => {
     let fromSeq: string | null = null;
     const pages: string[] = [];
     do {
-      const r = await t.call('GET', `/api/v1/audit/export?limit=3${fromSeq ? `&fromSeq=${fromSeq}` : ''}`, { token: u.viewer });
+      const r: { body: unknown; headers: Headers } = await t.call('GET', `/api/v1/audit/export?limit=3${fromSeq ? `&fromSeq=${fromSeq}` : ''}`, { token: u.viewer });
       pages.push(r.body as string);
       fromSeq = r.headers.get('x-next-cursor');
     } while (fromSeq);

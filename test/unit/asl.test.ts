@@ -196,8 +196,8 @@ describe('promotion.asl.json', () => {
     let total = 0;
     for (let i = 0; i < busy.MaxAttempts!; i++) total += Math.min(busy.IntervalSeconds! * busy.BackoffRate! ** i, busy.MaxDelaySeconds ?? Infinity);
     expect(total).toBeLessThanOrEqual(10 * 60);
-    for (const name of ['Execute', 'Verify']) {
-      expect(promotion.States[name]!.Catch).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'MarkFailed' }]);
+    for (const name of ['Execute', 'ExecuteThenBake', 'Verify']) {
+      expect(promotion.States[name]!.Catch!.at(-1)).toEqual({ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'MarkFailed' });
     }
     expect(promotion.States.MarkFailed!.Next).toBe('Done');
     expect(promotion.States.Expire!.Next).toBe('Done');
@@ -221,12 +221,17 @@ describe('every flow', () => {
 describe('rollback.asl.json', () => {
   const rollback = JSON.parse(files.find((f) => f.file === STATE_MACHINES.rollback.file)!.text) as Definition;
 
-  it('runs the impact gate, the same approval machinery, then execute (and bake and verify when the target has a bake time); no manual go', () => {
+  it('runs the impact gate, the same approval machinery, then execute (and bake and verify when the target has a bake time); no manual go, only a freeze hold', () => {
     expect(rollback.Comment).toMatch(/rollback/i);
     expect(path(rollback, { '$.gates.next': 'await-approval', '$.gates.bakeSeconds': 0 }, approve('execute'))).toEqual(['EvaluateGates', 'Route', 'AwaitApproval', 'Route', 'Execute', 'Done']);
     expect(path(rollback, { '$.gates.next': 'execute', '$.gates.bakeSeconds': 60 })).toEqual(['EvaluateGates', 'Route', 'ExecuteThenBake', 'Bake', 'Verify', 'Done']);
     expect(path(rollback, { '$.gates.next': 'execute', '$.gates.bakeSeconds': 0 })).toEqual(['EvaluateGates', 'Route', 'Execute', 'Done']);
-    expect(rollback.States.AwaitGo).toBeUndefined();
+    // No manual go: the go task is reached only when a freeze window holds the rollback (Frozen).
+    const toGo = Object.entries(rollback.States).filter(([, st]) => st.Next === 'AwaitGo' || (st.Choices ?? []).some((c) => c.Next === 'AwaitGo') || (st.Catch ?? []).some((c) => c.Next === 'AwaitGo'));
+    expect(toGo.map(([n]) => n).sort()).toEqual(['Execute', 'ExecuteThenBake']);
+    for (const def of [promotion, rollback]) {
+      for (const n of ['Execute', 'ExecuteThenBake']) expect(def.States[n]!.Catch![0]).toEqual({ ErrorEquals: ['Frozen'], ResultPath: '$.error', Next: 'AwaitGo' });
+    }
     expect(rollback.States.AwaitApproval!.Resource).toBe('arn:aws:states:::lambda:invoke.waitForTaskToken');
   });
 });

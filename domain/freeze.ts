@@ -1,0 +1,203 @@
+import { randomBytes } from 'node:crypto';
+import { CronExpressionParser } from 'cron-parser';
+import * as z from 'zod';
+import { auditEntry } from './audit.ts';
+import { requireRole } from './auth.ts';
+import { EnvironmentNotFound, FreezeWindowNotFound, RuleViolation, ValidationFailed } from './errors.ts';
+import type { Ctx, Deps } from './ports.ts';
+
+/**
+ * Freeze windows: times in which nothing is promoted into an environment (or into any, for a
+ * tenant-wide window). One-off windows have a start and an end; recurring ones a start cron and an
+ * end cron in an IANA time zone ("every Friday 16:00 – Monday 08:00 Europe/Berlin" is
+ * `0 16 * * 5` → `0 8 * * 1`), evaluated by cron-parser in that zone, so a window keeps its wall-
+ * clock times across daylight-saving changes. A recurring window is open from a start occurrence
+ * until the first end occurrence after it.
+ *
+ * The flow checks the target's windows when it is about to execute (domain/promotion/steps.ts):
+ * a promotion that asked to wait (`whenFrozen: "wait"`) is held (SCHEDULED to the window's end, by
+ * the scheduler); one that did not is cancelled naming the window. An admin may break glass with a
+ * reason (domain/break-glass.ts, the same mechanism as protected environments).
+ */
+export interface FreezeWindow {
+  id: string;
+  tenant: string;
+  /** '*' = every environment of the tenant */
+  scope: string;
+  reason: string;
+  kind: 'once' | 'recurring';
+  start?: string;
+  end?: string;
+  cron?: string;
+  endCron?: string;
+  timezone?: string;
+  createdBy: string;
+  createdAt: string;
+}
+
+/** A window's occurrence: when it opened (or opens) and closes. */
+export interface Occurrence {
+  window: FreezeWindow;
+  start: Date;
+  end: Date;
+}
+
+const validZone = (tz: string) => {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+};
+const validCron = (expr: string) => {
+  try {
+    CronExpressionParser.parse(expr, { tz: 'UTC' });
+    return expr.trim().split(/\s+/).length === 5;
+  } catch {
+    return false;
+  }
+};
+const isoTime = z.iso.datetime({ offset: true, message: 'must be an ISO-8601 date-time, e.g. 2026-12-24T00:00:00Z' });
+const cron = z.string().min(9).max(100).refine(validCron, { message: 'must be a 5-field cron expression (minute hour day-of-month month day-of-week), e.g. "0 16 * * 5"' });
+
+export const createFreezeWindow = z
+  .object({
+    reason: z.string().trim().min(1).max(500),
+    /** tenant-wide route only: limit the window to one environment */
+    environment: z.string().min(1).max(40).optional(),
+    start: isoTime.optional(),
+    end: isoTime.optional(),
+    cron: cron.optional(),
+    endCron: cron.optional(),
+    timezone: z.string().min(1).max(64).refine(validZone, { message: 'must be an IANA time zone, e.g. Europe/Berlin' }).optional(),
+  })
+  .strict()
+  .superRefine((w, ctx) => {
+    const once = w.start !== undefined || w.end !== undefined;
+    const recurring = w.cron !== undefined || w.endCron !== undefined;
+    if (once === recurring) {
+      ctx.addIssue({ code: 'custom', path: ['start'], message: 'give either start and end (a one-off window) or cron, endCron and timezone (a recurring one)' });
+      return;
+    }
+    if (once) {
+      if (!w.start) ctx.addIssue({ code: 'custom', path: ['start'], message: 'is required with end' });
+      if (!w.end) ctx.addIssue({ code: 'custom', path: ['end'], message: 'is required with start' });
+      if (w.start && w.end && new Date(w.end) <= new Date(w.start)) ctx.addIssue({ code: 'custom', path: ['end'], message: 'must be after start' });
+    } else {
+      if (!w.cron) ctx.addIssue({ code: 'custom', path: ['cron'], message: 'is required with endCron (when the window opens)' });
+      if (!w.endCron) ctx.addIssue({ code: 'custom', path: ['endCron'], message: 'is required with cron (when the window closes)' });
+      if (!w.timezone) ctx.addIssue({ code: 'custom', path: ['timezone'], message: 'is required for a recurring window (an IANA zone, e.g. Europe/Berlin)' });
+    }
+  });
+export type CreateFreezeWindow = z.infer<typeof createFreezeWindow>;
+
+/** How far back a recurring window's opening is looked for (a window longer than this is refused at use). */
+const LONGEST_RECURRING_MS = 31 * 24 * 3600 * 1000;
+
+function recurringAround(w: FreezeWindow, at: Date): Occurrence | null {
+  const opts = { tz: w.timezone!, currentDate: new Date(at.getTime() + 1) };
+  const start = CronExpressionParser.parse(w.cron!, opts).prev().toDate();
+  if (at.getTime() - start.getTime() > LONGEST_RECURRING_MS) return null;
+  const end = CronExpressionParser.parse(w.endCron!, { tz: w.timezone!, currentDate: start }).next().toDate();
+  return { window: w, start, end };
+}
+
+/** The occurrence of `w` open at `at`, if any. */
+export function openAt(w: FreezeWindow, at: Date): Occurrence | null {
+  if (w.kind === 'once') {
+    const start = new Date(w.start!);
+    const end = new Date(w.end!);
+    return start <= at && at < end ? { window: w, start, end } : null;
+  }
+  const o = recurringAround(w, at);
+  return o && o.start <= at && at < o.end ? o : null;
+}
+
+/** The next occurrence of `w` that opens after `at`. */
+export function nextOpening(w: FreezeWindow, at: Date): Occurrence | null {
+  if (w.kind === 'once') {
+    const start = new Date(w.start!);
+    return start > at ? { window: w, start, end: new Date(w.end!) } : null;
+  }
+  const start = CronExpressionParser.parse(w.cron!, { tz: w.timezone!, currentDate: at }).next().toDate();
+  const end = CronExpressionParser.parse(w.endCron!, { tz: w.timezone!, currentDate: start }).next().toDate();
+  return { window: w, start, end };
+}
+
+const applies = (w: FreezeWindow, env: string) => w.scope === '*' || w.scope === env;
+
+/** The window holding `env` at `at` (the one that closes last, when several overlap). */
+export function activeWindow(windows: FreezeWindow[], env: string, at: Date): Occurrence | null {
+  const open = windows.filter((w) => applies(w, env)).map((w) => openAt(w, at)).filter((o): o is Occurrence => o !== null);
+  return open.sort((a, b) => b.end.getTime() - a.end.getTime())[0] ?? null;
+}
+
+/** The next window to open over `env` after `at`. */
+export function upcomingWindow(windows: FreezeWindow[], env: string, at: Date): Occurrence | null {
+  const next = windows.filter((w) => applies(w, env)).map((w) => nextOpening(w, at)).filter((o): o is Occurrence => o !== null);
+  return next.sort((a, b) => a.start.getTime() - b.start.getTime())[0] ?? null;
+}
+
+/** The first time at or after `at` that no window holds `env` (windows that touch or overlap are crossed). */
+export function nextAllowed(windows: FreezeWindow[], env: string, at: Date): Date {
+  let t = at;
+  for (let i = 0; i < 100; i++) {
+    const open = activeWindow(windows, env, t);
+    if (!open) return t;
+    t = open.end;
+  }
+  throw new RuleViolation(`'${env}' stays frozen for more than 100 consecutive windows`);
+}
+
+export const occurrenceView = (o: Occurrence | null) => (o ? { id: o.window.id, reason: o.window.reason, scope: o.window.scope, start: o.start.toISOString(), end: o.end.toISOString() } : null);
+
+export const windowView = (w: FreezeWindow) => {
+  const { tenant: _t, ...rest } = w;
+  return rest;
+};
+
+export async function listFreezeWindows(deps: Deps, ctx: Ctx, env?: string) {
+  requireRole(ctx.principal, 'viewer');
+  const { tenant } = ctx.principal;
+  if (env && !(await deps.store.getEnvironment(tenant, env))) throw new EnvironmentNotFound(env);
+  const all = await deps.store.listFreezeWindows(tenant);
+  const now = deps.clock();
+  const mine = env ? all.filter((w) => applies(w, env)) : all;
+  return {
+    items: mine.map((w) => ({ ...windowView(w), open: occurrenceView(openAt(w, now)), next: occurrenceView(nextOpening(w, now)) })),
+    ...(env ? { current: occurrenceView(activeWindow(all, env, now)), next: occurrenceView(upcomingWindow(all, env, now)) } : {}),
+  };
+}
+
+export async function addFreezeWindow(deps: Deps, ctx: Ctx, input: CreateFreezeWindow, env?: string) {
+  requireRole(ctx.principal, 'admin');
+  const { tenant } = ctx.principal;
+  const scope = env ?? input.environment ?? '*';
+  if (env && input.environment && input.environment !== env) throw new ValidationFailed([{ path: 'body.environment', message: `this route is for '${env}'; leave environment out` }]);
+  if (scope !== '*' && !(await deps.store.getEnvironment(tenant, scope))) throw new EnvironmentNotFound(scope);
+  const now = deps.clock();
+  const window: FreezeWindow = {
+    id: `frz_${now.getTime().toString(36)}${randomBytes(4).toString('hex')}`,
+    tenant,
+    scope,
+    reason: input.reason,
+    kind: input.cron ? 'recurring' : 'once',
+    ...(input.cron ? { cron: input.cron, endCron: input.endCron, timezone: input.timezone } : { start: new Date(input.start!).toISOString(), end: new Date(input.end!).toISOString() }),
+    createdBy: ctx.principal.name,
+    createdAt: now.toISOString(),
+  };
+  if (window.kind === 'once' && new Date(window.end!) <= now) throw new ValidationFailed([{ path: 'body.end', message: 'is in the past: the window would never hold anything' }]);
+  const audit = auditEntry(tenant, { actor: ctx.principal.id, actorName: ctx.principal.name, action: 'freeze.add', entityType: 'freeze-window', entityId: window.id, reason: input.reason, before: null, after: scope, requestId: ctx.requestId }, now);
+  await deps.store.commit(tenant, [{ kind: 'freezeWindow', window }, { kind: 'audit', entry: audit }]);
+  return { ...windowView(window), open: occurrenceView(openAt(window, now)), next: occurrenceView(nextOpening(window, now)) };
+}
+
+export async function removeFreezeWindow(deps: Deps, ctx: Ctx, id: string): Promise<void> {
+  requireRole(ctx.principal, 'admin');
+  const { tenant } = ctx.principal;
+  const found = (await deps.store.listFreezeWindows(tenant)).find((w) => w.id === id);
+  if (!found) throw new FreezeWindowNotFound(id);
+  const audit = auditEntry(tenant, { actor: ctx.principal.id, actorName: ctx.principal.name, action: 'freeze.remove', entityType: 'freeze-window', entityId: id, before: found.scope, after: null, reason: found.reason, requestId: ctx.requestId }, deps.clock());
+  await deps.store.commit(tenant, [{ kind: 'deleteFreezeWindow', id }, { kind: 'audit', entry: audit }]);
+}
