@@ -429,7 +429,7 @@ async function approvedFlow(b: Bench, tenant: string): Promise<FlowResult> {
   const evidencePath = `/api/v1/artifacts/${ARTIFACT}/versions/${VERSION}/evidence`;
   for (const [type, payload] of [
     ['test_results', { passed: 412, failed: 0, skipped: 3, suite: 'ci' }],
-    ['security_scan', { critical: 0, high: 0, medium: 2, low: 5, scanner: 'trivy' }],
+    ['security_scan', { critical: 0, high: 0, medium: 2, low: 5, scanner: 'trivy', signatureVerified: true }],
     ['cost_estimate', { monthlyDelta: 12.5, currency: 'USD', budget: 100 }],
   ] as const) {
     expectStatus(await api(b, u.deployer, 'POST', evidencePath, { type, payload }, `attach ${type} evidence to ${ARTIFACT}@${VERSION}`), 201, `evidence ${type}`);

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { Duration, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -33,6 +34,8 @@ export interface HandlerFunctionProps {
   readonly logGroup?: logs.ILogGroup;
   /** A cap on concurrent executions (reserved from the account's pool); none by default. */
   readonly reservedConcurrency?: number;
+  /** An execution role shared with functions that need exactly the same permissions (default: its own). */
+  readonly role?: iam.IRole;
 }
 
 /**
@@ -63,6 +66,7 @@ export class HandlerFunction extends Construct {
       // that returns our own error body instead of a bare 503.
       timeout: props.timeout ?? Duration.seconds(10),
       reservedConcurrentExecutions: props.reservedConcurrency,
+      role: props.role,
       logGroup: this.logGroup,
       tracing: lambda.Tracing.ACTIVE,
       projectRoot: REPO_ROOT,

@@ -102,6 +102,9 @@ export const FUNCTION_TIMEOUTS: Partial<Record<string, Duration>> = {
   stream: Duration.seconds(60),
 };
 
+/** API functions with grants of their own (audit anchor, the Cognito directory): they keep their own execution role. */
+const OWN_ROLE = new Set<string>(['audit-verify', 'audit-export', ...SELF_AUTHENTICATED]);
+
 /** How long a signed audit checkpoint is kept immutable (S3 Object Lock, compliance mode). */
 export const CHECKPOINT_RETENTION_DAYS = 3650;
 
@@ -318,10 +321,34 @@ export class StagelineStack extends Stack {
     const concurrency = concurrencyFrom(this.node.tryGetContext('reservedConcurrency'));
     // API functions reach the table only through these roles, assumed per request tenant (functions/http/deps.ts depsFor).
     const tenantRoles = { read: this.tenantDataRole('TenantReadRole', READ_ACTIONS), write: this.tenantDataRole('TenantWriteRole', [...READ_ACTIONS, ...WRITE_ACTIONS]) };
+    // API functions with exactly the same permissions share one execution role (by data access and
+    // whether they start flows); those with grants of their own (audit anchor, Cognito directory) keep
+    // theirs. Same least privilege, about a hundred fewer CloudFormation resources.
+    const sharedRoles = new Map<string, iam.Role>();
+    const roleFor = (name: string): iam.Role | undefined => {
+      if (isWorkflowHandler(name) || OWN_ROLE.has(name)) return undefined;
+      const key = `${dataAccessOf(name)}${startsFlows(name) ? '-flows' : ''}`;
+      let role = sharedRoles.get(key);
+      if (!role) {
+        role = new iam.Role(this, `ApiRole${pascal(key)}`, {
+          description: `Stageline API functions: ${key} (shared by functions with exactly these permissions)`,
+          assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+          managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AWSLambdaBasicExecutionRole')],
+        });
+        Validations.of(role).acknowledge(
+          { id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]', reason: 'AWSLambdaBasicExecutionRole only grants logs:CreateLogGroup/CreateLogStream/PutLogEvents, which every function needs to write its own logs.' },
+          { id: 'AwsSolutions-IAM5[Resource::*]', reason: 'Only the X-Ray statement added by `tracing: ACTIVE` uses "*": xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permissions.' },
+          { id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule/default/stageline-*]', reason: 'Schedules are made per promotion at request time (stageline-<tenant>-<promotion>), so their names are not known at deploy time; the prefix confines handlers to Stageline schedules in the default group.' },
+        );
+        sharedRoles.set(key, role);
+      }
+      return role;
+    };
     for (const name of ALL_HANDLERS) {
       const access = dataAccessOf(name);
       const fn = new HandlerFunction(this, pascal(name), {
         name,
+        role: roleFor(name),
         logGroup: handlerLogs,
         tableName: this.table.tableName,
         timeout: FUNCTION_TIMEOUTS[name],

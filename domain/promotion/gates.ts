@@ -82,7 +82,8 @@ function judge(gate: (typeof GATE_ORDER)[number], evidence: Evidence[], policy: 
       if (!r) return { verdict: 'FAIL', reason: 'no security_scan evidence (fails closed)', evidenceRefs: [] };
       const critical = num(r.payload.critical);
       const high = num(r.payload.high);
-      if (r.payload.signatureVerified === false) return { verdict: 'FAIL', reason: 'signature not verified', evidenceRefs: [r.id] };
+      // Fails closed: the scan must say it verified the artifact's signature (seed 003: cosign verify + trivy scan).
+      if (r.payload.signatureVerified !== true) return { verdict: 'FAIL', reason: r.payload.signatureVerified === false ? 'signature not verified' : 'the scan does not say the signature was verified (signatureVerified: true); fails closed', evidenceRefs: [r.id] };
       return critical + high > 0
         ? { verdict: 'FAIL', reason: `${critical} critical and ${high} high findings`, evidenceRefs: [r.id] }
         : { verdict: 'PASS', reason: 'no critical or high findings; signature verified', evidenceRefs: [r.id] };

@@ -124,7 +124,7 @@ export const scheduleBody = z
 
 export const evidenceBody = z.discriminatedUnion('type', [
   z.object({ type: z.literal('test_results'), payload: z.object({ passed: z.number().int().min(0), failed: z.number().int().min(0), skipped: z.number().int().min(0).default(0), suite: z.string().max(200).optional() }).strict() }).strict(),
-  z.object({ type: z.literal('security_scan'), payload: z.object({ critical: z.number().int().min(0), high: z.number().int().min(0), medium: z.number().int().min(0).default(0), low: z.number().int().min(0).default(0), signatureVerified: z.boolean().default(true), scanner: z.string().max(100).optional() }).strict() }).strict(),
+  z.object({ type: z.literal('security_scan'), payload: z.object({ critical: z.number().int().min(0), high: z.number().int().min(0), medium: z.number().int().min(0).default(0), low: z.number().int().min(0).default(0), signatureVerified: z.boolean().optional(), scanner: z.string().max(100).optional() }).strict() }).strict(),
   z.object({ type: z.literal('cost_estimate'), payload: z.object({ monthlyDelta: z.number(), currency: z.string().length(3).default('USD'), budget: z.number().optional() }).strict() }).strict(),
   z.object({ type: z.literal('benchmark'), payload: z.object({ metric: z.string().min(1).max(100), value: z.number(), baseline: z.number(), tolerancePct: z.number().min(0).max(1000).default(10), higherIsBetter: z.boolean().default(false) }).strict() }).strict(),
   z.object({ type: z.literal('policy'), payload: z.object({ passed: z.boolean(), violations: z.array(z.string().max(500)).max(100).default([]) }).strict() }).strict(),

@@ -84,13 +84,29 @@ describe('validation gates', () => {
     expect(staging.body.itemCount).toBe(0);
   });
 
+  it('security_scan fails closed unless the scan says it verified the signature', async () => {
+    const u = await setup({ tests: false, security_scan: true, cost_analysis: false });
+    for (const [payload, reason] of [
+      [{ critical: 0, high: 0 }, /does not say the signature was verified/],
+      [{ critical: 0, high: 0, signatureVerified: false }, /^signature not verified$/],
+    ] as const) {
+      const r = await promote(u, { autoStart: false });
+      expect((await t.call('POST', `/api/v1/promotions/${r.body.id}/evidence`, { token: u.deployer, body: { type: 'security_scan', payload } })).status).toBe(201);
+      await t.call('POST', `/api/v1/promotions/${r.body.id}/validate`, { token: u.deployer });
+      const done = await waitFor(t, u.viewer, r.body.id, ['VALIDATION_FAILED', 'COMPLETED']);
+      expect(done.status).toBe('VALIDATION_FAILED');
+      expect(done.gates.find((g: any) => g.gate === 'security_scan')).toMatchObject({ verdict: 'FAIL', reason: expect.stringMatching(reason) });
+      await t.call('DELETE', `/api/v1/promotions/${r.body.id}`, { token: u.deployer });
+    }
+  });
+
   it('pass with evidence attached before validation; warn-only gates never block', async () => {
     const u = await setup({ tests: true, security_scan: true, cost_analysis: true, performance_baseline: true });
     const r = await promote(u, { autoStart: false });
     expect(r.body.status).toBe('PENDING');
     const ev = (type: string, payload: unknown) => t.call('POST', `/api/v1/promotions/${r.body.id}/evidence`, { token: u.deployer, body: { type, payload } });
     expect((await ev('test_results', { passed: 120, failed: 0 })).status).toBe(201);
-    expect((await ev('security_scan', { critical: 0, high: 0, medium: 3 })).status).toBe(201);
+    expect((await ev('security_scan', { critical: 0, high: 0, medium: 3, signatureVerified: true })).status).toBe(201);
     expect((await ev('cost_estimate', { monthlyDelta: 500, budget: 100 })).status).toBe(201);
     expect((await ev('benchmark', { metric: 'p99_ms', value: 130, baseline: 100, tolerancePct: 10 })).status).toBe(201);
     expect((await ev('test_results', { passed: 'many' })).status).toBe(400);

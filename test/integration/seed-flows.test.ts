@@ -256,7 +256,7 @@ describe('auto-promotion is evaluated by the system when its inputs change (no c
       if (!first) await new Promise((r) => setTimeout(r, 50));
     }
     expect((await waitFor(t, u.viewer, first.id, ['VALIDATION_FAILED', 'COMPLETED'])).status).toBe('VALIDATION_FAILED');
-    await t.call('POST', '/api/v1/artifacts/web/versions/v1.0.0/evidence', { token: u.deployer, body: { type: 'security_scan', payload: { critical: 0, high: 0 } } });
+    await t.call('POST', '/api/v1/artifacts/web/versions/v1.0.0/evidence', { token: u.deployer, body: { type: 'security_scan', payload: { critical: 0, high: 0, signatureVerified: true } } });
     expect((await waitFor(t, u.viewer, first.id, ['COMPLETED', 'FAILED'])).status).toBe('COMPLETED');
     expect((await t.call('GET', '/api/v1/promotions?target=staging', { token: u.viewer })).body.items).toHaveLength(1);
   });
