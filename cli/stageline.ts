@@ -39,6 +39,10 @@ const USAGE = `stageline <command> [options]
   approve <id> [--comment <text>]
   reject <id> --reason <text>
 
+  plan -f <manifest.yaml>                     what applying a manifest would change (field by field)
+  apply -f <manifest.yaml>                    plan, then apply it as one audited change (admin; refused if the setup moved)
+  export [--output <file>] [--format json]    the tenant's setup as a manifest (export | apply changes nothing)
+
   freeze list [--env <env>]                   freeze windows (with --env: the current and the next one)
   freeze add --reason <text> [--env <env>] (--start <iso> --end <iso> | --cron '0 16 * * 5' --end-cron '0 8 * * 1' --tz Europe/Berlin)
                                               add a window (admin): one-off, or recurring in a time zone
@@ -79,6 +83,7 @@ const OPTIONS = {
   events: { type: 'string' },
   json: { type: 'boolean' },
   start: { type: 'string' },
+  format: { type: 'string' },
   end: { type: 'string' },
   cron: { type: 'string' },
   'end-cron': { type: 'string' },
@@ -484,6 +489,38 @@ switch (key) {
     };
     const r = await api('PUT', values.env ? `/api/v1/environments/${q(values.env)}/notifications` : '/api/v1/notifications', body);
     out(r, () => console.log(`notifications (${r.scope}) saved, version ${r.version}`));
+    break;
+  }
+  case 'plan':
+  case 'apply': {
+    const file = values.file ?? fail(`${cmd} -f <manifest.yaml>`);
+    const document = readFileSync(file, 'utf8');
+    const plan = await api('POST', '/api/v1/manifest/plan', { document });
+    const show = (v: unknown) => JSON.stringify(v);
+    const lines = (plan.changes as { op: string; path: string; before?: unknown; after?: unknown }[]).map((c) =>
+      c.op === 'add' ? `+ ${c.path} = ${show(c.after)}` : c.op === 'remove' ? `- ${c.path} (was ${show(c.before)})` : `~ ${c.path}: ${show(c.before)} → ${show(c.after)}`,
+    );
+    if (key === 'plan') {
+      out(plan, () => console.log(lines.length ? `${lines.join('\n')}\n\nPlan: ${plan.summary.add} to add, ${plan.summary.change} to change, ${plan.summary.remove} to remove (against ${plan.digest}).` : 'No changes: the setup matches the manifest.'));
+      break;
+    }
+    if (!lines.length) {
+      out(plan, () => console.log('No changes: the setup matches the manifest.'));
+      break;
+    }
+    const r = await api('POST', '/api/v1/manifest/apply', { document, expectedDigest: plan.digest });
+    out(r, () => console.log(`${lines.join('\n')}\n\nApplied: ${r.summary.add} added, ${r.summary.change} changed, ${r.summary.remove} removed (now ${r.digest}).`));
+    break;
+  }
+  case 'export': {
+    const format = values.format === 'json' ? 'json' : 'yaml';
+    const res: Response = await fetch(`${base}/api/v1/manifest?format=${format}`, { headers: token ? { authorization: `Bearer ${token}` } : {} }).catch((e) => fail(`cannot reach ${base}: ${(e as Error).message}`));
+    const text = await res.text();
+    if (!res.ok) fail(`${res.status} ${text.slice(0, 300)}`);
+    if (values.output) {
+      writeFileSync(values.output, text);
+      console.error(`wrote ${values.output} (digest ${res.headers.get('x-manifest-digest')})`);
+    } else process.stdout.write(text);
     break;
   }
   case 'freeze list': {

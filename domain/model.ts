@@ -74,7 +74,7 @@ export interface Snapshot {
   reason?: string;
 }
 
-export type EntityType = 'environment' | 'config' | 'flag' | 'snapshot' | 'promotion' | 'artifact' | 'rule' | 'deployment' | 'consumer' | 'freeze-window';
+export type EntityType = 'environment' | 'config' | 'flag' | 'snapshot' | 'promotion' | 'artifact' | 'rule' | 'deployment' | 'consumer' | 'freeze-window' | 'manifest';
 
 /** Append-only audit record; `hash` chains it to the tenant's previous entry. */
 /** One audit fact, written in the transaction of the change it records (see domain/audit.ts). */

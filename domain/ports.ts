@@ -37,7 +37,11 @@ export type WriteOp =
   | { kind: 'evidence'; owner: string; evidence: Evidence }
   /** a freeze window (domain/freeze.ts): added or removed with its audit entry */
   | { kind: 'freezeWindow'; window: FreezeWindow }
-  | { kind: 'deleteFreezeWindow'; id: string };
+  | { kind: 'deleteFreezeWindow'; id: string }
+  /** notification settings of a scope (secrets sealed by the store) */
+  | { kind: 'notifySettings'; settings: NotificationSettings; expectedVersion: number | null }
+  /** the last applied manifest's digest: two applies of the same plan never interleave (domain/manifest) */
+  | { kind: 'manifestHead'; digest: string; previous: string | null };
 
 /** Counters added to an environment's day of metrics (merged per environment and day within a commit). */
 export interface MetricDelta {
@@ -143,6 +147,8 @@ export interface Store {
   /** Gives a claim back (the work failed and should run again on redelivery). */
   releaseOnce(tenant: string, scope: string, id: string): Promise<void>;
 
+  /** The digest of the last applied manifest (null: never applied). */
+  manifestHead(tenant: string): Promise<string | null>;
   /** Every freeze window of a tenant (few: one query). */
   listFreezeWindows(tenant: string): Promise<FreezeWindow[]>;
 
@@ -221,6 +227,12 @@ export interface AuditAnchor {
   verify(checkpoint: Pick<Checkpoint, 'tenant' | 'seq' | 'hash' | 'mac'>): Promise<boolean>;
 }
 
+/** Secrets named in documents (`${NAME}`): Secrets Manager `stageline/<tenant>/<NAME>` on AWS, `STAGELINE_SECRET_<NAME>` locally. */
+export interface SecretResolver {
+  /** The value, or null when there is no such secret for the tenant. */
+  resolve(tenant: string, name: string): Promise<string | null>;
+}
+
 /** Raised by a Store when a conditional write lost a race. */
 export class WriteConflict extends Error {
   constructor(readonly reason: 'chain' | 'version' | 'exists' | 'position' | 'not-empty' | 'unknown', message?: string) {
@@ -246,6 +258,8 @@ export interface Deps {
   /** the notifier's and the review page's (absent elsewhere) */
   directory?: Directory;
   channels?: Channels;
+  /** resolves `${NAME}` secret references of a manifest (manifest apply only) */
+  secrets?: SecretResolver;
   /** public base URL of the API (review links point at it) */
   publicUrl?: string;
 }

@@ -176,7 +176,7 @@ const isoTime = z.iso.datetime({ offset: true, message: 'must be an ISO-8601 dat
 
 export const auditQuery = page
   .extend({
-    entityType: z.enum(['environment', 'config', 'flag', 'snapshot', 'promotion', 'artifact', 'rule', 'deployment', 'consumer', 'freeze-window']).optional(),
+    entityType: z.enum(['environment', 'config', 'flag', 'snapshot', 'promotion', 'artifact', 'rule', 'deployment', 'consumer', 'freeze-window', 'manifest']).optional(),
     entityId: z.string().min(1).max(300).optional(),
     actor: z.string().min(1).max(300).optional(),
     from: isoTime.optional(),

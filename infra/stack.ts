@@ -103,7 +103,7 @@ export const FUNCTION_TIMEOUTS: Partial<Record<string, Duration>> = {
 };
 
 /** API functions with grants of their own (audit anchor, the Cognito directory): they keep their own execution role. */
-const OWN_ROLE = new Set<string>(['audit-verify', 'audit-export', ...SELF_AUTHENTICATED]);
+const OWN_ROLE = new Set<string>(['audit-verify', 'audit-export', 'manifest-apply', ...SELF_AUTHENTICATED]);
 
 /** How long a signed audit checkpoint is kept immutable (S3 Object Lock, compliance mode). */
 export const CHECKPOINT_RETENTION_DAYS = 3650;
@@ -409,6 +409,10 @@ export class StagelineStack extends Stack {
     });
     const verifyFn = this.functions.get('audit-verify')!.fn;
     auditKey.grantVerifyMac(verifyFn);
+    // A manifest names secrets by reference (`${NAME}`): apply reads stageline/<tenant>/<NAME>, and only that function.
+    const applyFn = this.functions.get('manifest-apply')!.fn;
+    applyFn.addToRolePolicy(new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [this.formatArn({ service: 'secretsmanager', resource: 'secret', resourceName: 'stageline/*', arnFormat: ArnFormat.COLON_RESOURCE_NAME })] }));
+    Validations.of(applyFn).acknowledge({ id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:stageline/*]', reason: 'Tenants name their secrets in manifests (stageline/<tenant>/<NAME>); the function asks only for its verified tenant\'s.' });
     // The export lists the checkpoints too (offline verification compares them); it verifies no MAC.
     const exportFn = this.functions.get('audit-export')!.fn;
     for (const fn of [verifyFn, exportFn]) {

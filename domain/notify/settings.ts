@@ -47,7 +47,7 @@ export interface NotificationSettings {
   tenant: string;
   /** 'tenant' or an environment name (applies to promotions into it) */
   scope: string;
-  slack?: { webhook: string; channels: string[]; signingSecret?: string; users?: Record<string, string> };
+  slack?: { webhook: string; channels: string[]; signingSecret?: string; users?: Record<string, string>; /** set by a manifest: the secret's name (`${NAME}`), exported instead of the value */ webhookRef?: string };
   email?: { recipients: string[]; approvers: boolean };
   events?: NotificationKind[];
   version: number;

@@ -491,6 +491,21 @@ export class DynamoStore implements Store {
           ],
           reasons: ['version'],
         };
+      case 'notifySettings':
+        return { items: [this.put(this.notifyItem(op.settings), op.expectedVersion)], reasons: [op.expectedVersion === null ? 'exists' : 'version'] };
+      case 'manifestHead':
+        return {
+          items: [
+            {
+              Put: {
+                TableName: this.table,
+                Item: { ...keys.manifestHead(tenant), entity: 'ManifestHead', digest: op.digest },
+                ...(op.previous === null ? { ConditionExpression: 'attribute_not_exists(pk)' } : { ConditionExpression: 'digest = :prev', ExpressionAttributeValues: { ':prev': op.previous } }),
+              },
+            },
+          ],
+          reasons: ['version'],
+        };
       case 'freezeWindow':
         return {
           items: [{ Put: { TableName: this.table, Item: { ...keys.freezeWindow(tenant, op.window.id), entity: 'FreezeWindow', ...op.window }, ConditionExpression: 'attribute_not_exists(pk)' } }],
@@ -961,10 +976,19 @@ export class DynamoStore implements Store {
 
   async putNotificationSettings(settings: NotificationSettings, expectedVersion: number | null, audit: AuditEntry): Promise<void> {
     await this.ready();
+    await this.transact([this.put(this.notifyItem(settings), expectedVersion), ...this.auditItems(audit)], [expectedVersion === null ? 'exists' : 'version', 'exists']);
+  }
+
+  /** The stored item: the webhook URL (its path is the secret) and the signing secret sealed at rest. */
+  private notifyItem(settings: NotificationSettings): Record<string, unknown> {
     const box = this.box;
-    // The webhook URL is a credential (its path is the secret) and so is the signing secret: sealed at rest.
     const slack = settings.slack && box ? { ...settings.slack, webhook: box.seal(settings.slack.webhook), ...(settings.slack.signingSecret ? { signingSecret: box.seal(settings.slack.signingSecret) } : {}) } : settings.slack;
-    await this.transact([this.put({ ...keys.notifySettings(settings.tenant, settings.scope), entity: 'NotifySettings', ...settings, slack }, expectedVersion), ...this.auditItems(audit)], [expectedVersion === null ? 'exists' : 'version', 'exists']);
+    return { ...keys.notifySettings(settings.tenant, settings.scope), entity: 'NotifySettings', ...settings, slack };
+  }
+
+  async manifestHead(tenant: string): Promise<string | null> {
+    const r = await this.db.send(new GetCommand({ TableName: this.table, Key: keys.manifestHead(tenant), ConsistentRead: true }));
+    return (r.Item?.digest as string | undefined) ?? null;
   }
 
   async putReviewLink(link: ReviewLink): Promise<void> {

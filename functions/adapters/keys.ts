@@ -23,6 +23,7 @@
  * | Event             | T#t#EVT#<id>                    | E                     | outbox: written with its change, relayed to the bus from the stream; expires by TTL |
  * | Once              | T#t#ONCE#<scope>#<id>           | O                     | a consumer handled this event id (at-least-once delivery, once-only effect); TTL |
  * | NotifySettings    | T#t#NOTIFY                      | S#<scope>             | where notifications go: tenant-wide ('tenant') or per environment |
+ * | ManifestHead      | T#t#MANIFEST                    | HEAD                  | digest of the last applied manifest (applies never interleave) |
  * | ReviewLink        | T#t#LINK#<sha256 of token>      | L                     | a signed approve/reject link, single use; TTL after expiry |
  * | Delivery          | T#t#PROMO#<id>                  | N#<at>#<n>            | each notification delivery attempt of a promotion |
  * | Promotion         | T#t#PROMO#<id>                  | P                     | get by id (with its gates: sk begins with P) |
@@ -115,6 +116,7 @@ export const keys = {
   event: (tenant: string, id: string): Key => ({ pk: `${t(tenant)}EVT#${id}`, sk: 'E' }),
   once: (tenant: string, scope: string, id: string): Key => ({ pk: `${t(tenant)}ONCE#${scope}#${id}`, sk: 'O' }),
   notifySettings: (tenant: string, scope: string): Key => ({ pk: `${t(tenant)}NOTIFY`, sk: `S#${scope}` }),
+  manifestHead: (tenant: string): Key => ({ pk: `${t(tenant)}MANIFEST`, sk: 'HEAD' }),
   reviewLink: (tenant: string, hash: string): Key => ({ pk: `${t(tenant)}LINK#${hash}`, sk: 'L' }),
   delivery: (tenant: string, promotionId: string, at: string, n: string): Key => ({ pk: `${t(tenant)}PROMO#${promotionId}`, sk: `N#${at}#${n}` }),
   deliveries: (tenant: string, promotionId: string) => ({ pk: `${t(tenant)}PROMO#${promotionId}`, skPrefix: 'N#' }),

@@ -1,0 +1,120 @@
+import { isMap, isSeq, LineCounter, parseDocument, type Node } from 'yaml';
+import * as z from 'zod';
+import { ValidationFailed, type Issue } from '../errors.ts';
+import { createFreezeWindow } from '../freeze.ts';
+import { NOTIFICATION_KINDS } from '../notify/settings.ts';
+
+/**
+ * The promotion manifest (seed 003's `manifest.yaml`, `artifacts.promotion`), extended with what
+ * Stageline adds. Everything a tenant configures for promotion is one document, planned and
+ * applied as one audited change, and exported back as the same document.
+ */
+const envName = z.string().regex(/^[a-z][a-z0-9-]{0,39}$/, 'an environment name (lower case, digits, -)');
+const gateSet = z
+  .object({
+    policy_compliance: z.literal(true, { message: 'policy_compliance is mandatory and cannot be turned off' }).default(true),
+    tests: z.boolean().default(false),
+    security_scan: z.boolean().default(false),
+    cost_analysis: z.boolean().default(false),
+    performance_baseline: z.boolean().default(false),
+  })
+  .strict();
+/** A secret is never in the document: `${NAME}` names it (Secrets Manager `stageline/<tenant>/<NAME>` on AWS). */
+export const SECRET_REF = /^\$\{([A-Z][A-Z0-9_]{0,63})\}$/;
+const secretRef = z.string().regex(SECRET_REF, 'must be a reference like ${SLACK_WEBHOOK}, never the secret itself (the value lives in Secrets Manager as stageline/<tenant>/<NAME>)');
+
+const freezeWindow = z
+  .object({
+    reason: z.string().trim().min(1).max(500),
+    environment: envName.optional(),
+    start: z.string().optional(),
+    end: z.string().optional(),
+    cron: z.string().optional(),
+    end_cron: z.string().optional(),
+    timezone: z.string().optional(),
+  })
+  .strict()
+  .superRefine((w, ctx) => {
+    const r = createFreezeWindow.safeParse({ reason: w.reason, start: w.start, end: w.end, cron: w.cron, endCron: w.end_cron, timezone: w.timezone });
+    if (!r.success) for (const i of r.error.issues) ctx.addIssue({ code: 'custom', path: i.path.map((p) => (p === 'endCron' ? 'end_cron' : p)), message: i.message });
+  });
+
+export const manifestSchema = z
+  .object({
+    artifacts: z
+      .object({
+        promotion: z
+          .object({
+            /** Stageline: the line, in order (environments are created and deleted through the API) */
+            environments: z.array(envName).min(1).max(20).optional(),
+            /** Stageline: per-environment settings */
+            environment_settings: z
+              .record(
+                envName,
+                z
+                  .object({
+                    description: z.string().max(1000).optional(),
+                    protected: z.boolean().optional(),
+                    bake_seconds: z.number().int().min(0).max(3600).optional(),
+                    concurrency: z.enum(['queue', 'reject', 'supersede']).optional(),
+                  })
+                  .strict(),
+              )
+              .optional(),
+            /** seed 003: validation gates per environment */
+            gates: z.record(envName, gateSet).optional(),
+            /** seed 003: tenant-wide notifications */
+            notifications: z
+              .object({
+                slack: z.object({ webhook: secretRef, channels: z.array(z.string().regex(/^#?[a-z0-9._-]{1,80}$/, 'a channel name like #platform-ops')).max(20).default([]) }).strict().optional(),
+                email: z.object({ recipients: z.array(z.string().email()).max(50).default([]), approvers: z.boolean().default(false) }).strict().optional(),
+                events: z.array(z.enum(NOTIFICATION_KINDS)).min(1).optional(),
+              })
+              .strict()
+              .optional(),
+            /** Stageline: freeze windows (tenant-wide, or with `environment`) */
+            freeze_windows: z.array(freezeWindow).max(100).optional(),
+            /** seed 003: copy artifacts between the environments' registries on promotion (Stageline always does) */
+            cross_registry_sync: z.literal(true, { message: 'Stageline always copies artifacts to the target\'s registries when it has any; false is not supported' }).optional(),
+            /** seed 003: how a promoted artifact is verified in the target registries */
+            verification: z.literal('digest_match', { message: 'only digest_match is supported by this server (signature_match: not yet)' }).optional(),
+          })
+          .strict(),
+      })
+      .strict(),
+  })
+  .strict();
+export type Manifest = z.infer<typeof manifestSchema>;
+
+/** Where a path of the document is (1-based line), for error messages that name the line and field. */
+function lineOf(doc: ReturnType<typeof parseDocument>, counter: LineCounter, path: (string | number)[]): number | undefined {
+  for (let n = path.length; n >= 0; n--) {
+    const node = doc.getIn(path.slice(0, n), true) as Node | undefined;
+    if (node && typeof node === 'object' && 'range' in node && node.range) return counter.linePos(node.range[0]).line;
+    if (n === 0 && doc.contents?.range) return counter.linePos(doc.contents.range[0]).line;
+  }
+  return undefined;
+}
+
+/** Parses YAML (or JSON, which is YAML) into the manifest; every problem names its line and field. */
+export function parseManifest(text: string): Manifest {
+  const counter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: counter, prettyErrors: true, uniqueKeys: true });
+  if (doc.errors.length) {
+    throw new ValidationFailed(doc.errors.map((e) => ({ path: `document:${e.linePos?.[0]?.line ?? '?'}`, message: `line ${e.linePos?.[0]?.line ?? '?'}: ${e.message.split('\n')[0]}` })), 'The manifest is not valid YAML/JSON');
+  }
+  if (!isMap(doc.contents) && !isSeq(doc.contents)) throw new ValidationFailed([{ path: 'document', message: 'must be a mapping with artifacts.promotion' }], 'The manifest is empty');
+  const r = manifestSchema.safeParse(doc.toJS());
+  if (r.success) return r.data;
+  const issues: Issue[] = r.error.issues.map((i) => {
+    const path = i.path as (string | number)[];
+    const line = lineOf(doc, counter, path);
+    return { path: `document.${path.join('.')}`, message: `${line ? `line ${line}: ` : ''}${path.join('.')} ${i.message}` };
+  });
+  throw new ValidationFailed(issues, 'The manifest does not match the schema (GET /api/v1/manifest/schema.json)');
+}
+
+/** The document's JSON Schema (published with the API docs). */
+export function manifestJsonSchema(): Record<string, unknown> {
+  return { title: 'Stageline promotion manifest (seed 003 manifest.yaml, artifacts.promotion)', ...(z.toJSONSchema(manifestSchema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>) };
+}

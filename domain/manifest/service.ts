@@ -1,0 +1,263 @@
+import { stringify } from 'yaml';
+import { auditEntry } from '../audit.ts';
+import { requireRole } from '../auth.ts';
+import { canonicalJson, digestOf } from '../canonical.ts';
+import { RuleViolation, ValidationFailed, VersionConflict } from '../errors.ts';
+import type { FreezeWindow } from '../freeze.ts';
+import type { Environment } from '../model.ts';
+import { NOTIFICATION_KINDS, type NotificationSettings } from '../notify/settings.ts';
+import type { Ctx, Deps, WriteOp } from '../ports.ts';
+import { lineOf } from '../promotion/policy.ts';
+import { retryOnConflict } from '../retry.ts';
+import type { Gates } from '../schemas.ts';
+import { randomBytes } from 'node:crypto';
+import { parseManifest, SECRET_REF, type Manifest } from './document.ts';
+
+/**
+ * Promotion policy as code: the tenant's setup as one document (domain/manifest/document.ts),
+ * planned field by field, applied as ONE audited transaction, exported back so that
+ * `export | apply` changes nothing. A section the document leaves out is not managed by it.
+ * The plan carries the digest of the setup it was made against; apply refuses a stale plan, and a
+ * conditional write of the manifest head makes two applies of the same plan never interleave.
+ */
+type Promo = Manifest['artifacts']['promotion'];
+type FreezeDoc = NonNullable<Promo['freeze_windows']>[number];
+
+export interface Setup {
+  environments: string[];
+  settings: Record<string, { description: string; protected: boolean; bake_seconds: number; concurrency: Environment['concurrency'] }>;
+  gates: Record<string, Gates>;
+  notifications: { slack?: { webhook: string; channels: string[] }; email?: { recipients: string[]; approvers: boolean }; events?: string[] } | null;
+  freeze_windows: FreezeDoc[];
+}
+
+export interface Change {
+  op: 'add' | 'change' | 'remove';
+  path: string;
+  before?: unknown;
+  after?: unknown;
+}
+
+const GATE_NAMES = ['policy_compliance', 'tests', 'security_scan', 'cost_analysis', 'performance_baseline'] as const;
+/** What the document says about a secret the tenant set through the API (no reference known). */
+export const UNKNOWN_SECRET = '${SET_THROUGH_THE_API}';
+
+function freezeDoc(w: FreezeWindow): FreezeDoc {
+  return {
+    reason: w.reason,
+    ...(w.scope !== '*' ? { environment: w.scope } : {}),
+    ...(w.kind === 'once' ? { start: w.start, end: w.end } : { cron: w.cron, end_cron: w.endCron, timezone: w.timezone }),
+  };
+}
+const freezeKey = (w: FreezeDoc) => canonicalJson({ ...w, ...(w.start ? { start: new Date(w.start).toISOString(), end: new Date(w.end!).toISOString() } : {}) });
+
+interface Current {
+  setup: Setup;
+  envs: Environment[];
+  windows: FreezeWindow[];
+  notify: NotificationSettings | null;
+  head: string | null;
+}
+
+async function current(deps: Deps, tenant: string): Promise<Current> {
+  const [envs, windows, notify, head] = await Promise.all([
+    deps.store.listEnvironments(tenant),
+    deps.store.listFreezeWindows(tenant),
+    deps.store.getNotificationSettings(tenant, 'tenant'),
+    deps.store.manifestHead(tenant),
+  ]);
+  const line = lineOf(envs);
+  const setup: Setup = {
+    environments: line.map((e) => e.name),
+    settings: Object.fromEntries(line.map((e) => [e.name, { description: e.description, protected: e.protected, bake_seconds: e.bakeSeconds ?? 0, concurrency: e.concurrency ?? 'queue' }])),
+    gates: Object.fromEntries(line.map((e) => [e.name, Object.fromEntries(GATE_NAMES.map((g) => [g, e.gates[g] ?? g === 'policy_compliance'])) as Gates])),
+    notifications: notify
+      ? {
+          ...(notify.slack ? { slack: { webhook: notify.slack.webhookRef ? `\${${notify.slack.webhookRef}}` : UNKNOWN_SECRET, channels: notify.slack.channels } } : {}),
+          ...(notify.email ? { email: notify.email } : {}),
+          ...(notify.events ? { events: notify.events } : {}),
+        }
+      : null,
+    freeze_windows: windows.map(freezeDoc).sort((a, b) => (freezeKey(a) < freezeKey(b) ? -1 : 1)),
+  };
+  return { setup, envs: line, windows, notify, head };
+}
+
+export const setupDigest = (s: Setup) => digestOf(s);
+
+/** The document for a setup: seed 003's shape plus Stageline's sections. */
+export function toManifest(s: Setup): Manifest {
+  return {
+    artifacts: {
+      promotion: {
+        environments: s.environments,
+        environment_settings: s.settings,
+        gates: s.gates,
+        ...(s.notifications ? { notifications: s.notifications as Promo['notifications'] } : {}),
+        freeze_windows: s.freeze_windows,
+        cross_registry_sync: true,
+        verification: 'digest_match',
+      },
+    },
+  } as Manifest;
+}
+
+function diff(path: string, before: unknown, after: unknown, out: Change[]): void {
+  if (canonicalJson(before ?? null) === canonicalJson(after ?? null)) return;
+  if (before && after && typeof before === 'object' && typeof after === 'object' && !Array.isArray(before) && !Array.isArray(after)) {
+    const keys = [...new Set([...Object.keys(before), ...Object.keys(after)])].sort();
+    for (const k of keys) diff(`${path}.${k}`, (before as Record<string, unknown>)[k], (after as Record<string, unknown>)[k], out);
+    return;
+  }
+  if (before === undefined || before === null) out.push({ op: 'add', path, after });
+  else if (after === undefined || after === null) out.push({ op: 'remove', path, before });
+  else out.push({ op: 'change', path, before, after });
+}
+
+/** The desired setup: the current one with what the document manages replaced. */
+function desired(cur: Setup, m: Manifest): Setup {
+  const p = m.artifacts.promotion;
+  const known = new Set(cur.environments);
+  const issues: { path: string; message: string }[] = [];
+  if (p.environments && canonicalJson(p.environments) !== canonicalJson(cur.environments)) {
+    throw new RuleViolation(
+      `the document's line is ${p.environments.join(' → ')}, the tenant's is ${cur.environments.join(' → ')}: create, delete or reorder environments through the API (POST /api/v1/environments), then plan again`,
+      { document: p.environments, current: cur.environments },
+    );
+  }
+  for (const [section, map] of [['environment_settings', p.environment_settings], ['gates', p.gates]] as const) {
+    for (const env of Object.keys(map ?? {})) if (!known.has(env)) issues.push({ path: `document.artifacts.promotion.${section}.${env}`, message: `no environment '${env}' in the line (${cur.environments.join(', ')})` });
+  }
+  for (const [i, w] of (p.freeze_windows ?? []).entries()) {
+    if (w.environment && !known.has(w.environment)) issues.push({ path: `document.artifacts.promotion.freeze_windows.${i}.environment`, message: `no environment '${w.environment}' in the line` });
+  }
+  if (issues.length) throw new ValidationFailed(issues, 'The manifest names environments the tenant does not have');
+  const settings = { ...cur.settings };
+  for (const [env, s] of Object.entries(p.environment_settings ?? {})) settings[env] = { ...settings[env]!, ...s };
+  const gates = { ...cur.gates, ...Object.fromEntries(Object.entries(p.gates ?? {}).map(([env, g]) => [env, { ...g }])) };
+  const notifications = p.notifications
+    ? {
+        ...(p.notifications.slack ? { slack: p.notifications.slack } : {}),
+        ...(p.notifications.email ? { email: { ...p.notifications.email, recipients: p.notifications.email.recipients.map((r) => r.toLowerCase()) } } : {}),
+        ...(p.notifications.events ? { events: p.notifications.events } : {}),
+      }
+    : cur.notifications;
+  const freeze = p.freeze_windows ? p.freeze_windows.map((w) => ({ ...w, ...(w.start ? { start: new Date(w.start).toISOString(), end: new Date(w.end!).toISOString() } : {}) })).sort((a, b) => (freezeKey(a) < freezeKey(b) ? -1 : 1)) : cur.freeze_windows;
+  return { environments: cur.environments, settings, gates, notifications, freeze_windows: freeze };
+}
+
+function planOf(cur: Setup, want: Setup): Change[] {
+  const changes: Change[] = [];
+  diff('environment_settings', cur.settings, want.settings, changes);
+  diff('gates', cur.gates, want.gates, changes);
+  diff('notifications', cur.notifications, want.notifications, changes);
+  // Freeze windows have no name: one is added or removed as a whole.
+  const have = new Set(cur.freeze_windows.map(freezeKey));
+  const wanted = new Set(want.freeze_windows.map(freezeKey));
+  for (const w of cur.freeze_windows) if (!wanted.has(freezeKey(w))) changes.push({ op: 'remove', path: 'freeze_windows', before: w });
+  for (const w of want.freeze_windows) if (!have.has(freezeKey(w))) changes.push({ op: 'add', path: 'freeze_windows', after: w });
+  return changes;
+}
+
+export async function exportManifest(deps: Deps, ctx: Ctx, format: 'yaml' | 'json') {
+  requireRole(ctx.principal, 'viewer');
+  const { setup } = await current(deps, ctx.principal.tenant);
+  const doc = toManifest(setup);
+  const digest = setupDigest(setup);
+  return format === 'json' ? { text: `${JSON.stringify(doc, null, 2)}\n`, digest } : { text: `# Stageline promotion manifest of tenant ${ctx.principal.tenant} (digest ${digest})\n${stringify(doc, { lineWidth: 0 })}`, digest };
+}
+
+export async function planManifest(deps: Deps, ctx: Ctx, document: string) {
+  requireRole(ctx.principal, 'viewer');
+  const m = parseManifest(document);
+  const cur = await current(deps, ctx.principal.tenant);
+  const changes = planOf(cur.setup, desired(cur.setup, m));
+  return { digest: setupDigest(cur.setup), changes, summary: summary(changes) };
+}
+
+const summary = (changes: Change[]) => ({ add: changes.filter((c) => c.op === 'add').length, change: changes.filter((c) => c.op === 'change').length, remove: changes.filter((c) => c.op === 'remove').length });
+
+/** DynamoDB transactions take at most 100 items; one is the audit entry, one the manifest head. */
+const MAX_OPS = 98;
+
+export async function applyManifest(deps: Deps, ctx: Ctx, document: string, expectedDigest?: string) {
+  requireRole(ctx.principal, 'admin');
+  const m = parseManifest(document);
+  // A lost race (another apply, or any change to what the plan covers) re-reads: the digest then tells.
+  return retryOnConflict(() => applyOnce(deps, ctx, m, expectedDigest));
+}
+
+async function applyOnce(deps: Deps, ctx: Ctx, m: Manifest, expectedDigest?: string) {
+  const { tenant } = ctx.principal;
+  const cur = await current(deps, tenant);
+  const digest = setupDigest(cur.setup);
+  if (expectedDigest && expectedDigest !== digest) {
+    throw new VersionConflict(`the setup changed since the plan (digest ${expectedDigest.slice(0, 19)}…, now ${digest.slice(0, 19)}…): plan again`, { currentDigest: digest });
+  }
+  const want = desired(cur.setup, m);
+  const changes = planOf(cur.setup, want);
+  if (changes.length === 0) return { applied: false, digest, changes, summary: summary(changes) };
+  const now = deps.clock();
+  const at = now.toISOString();
+  const ops: WriteOp[] = [];
+  for (const env of cur.envs) {
+    const s = want.settings[env.name]!;
+    const g = want.gates[env.name]!;
+    if (canonicalJson(s) === canonicalJson(cur.setup.settings[env.name]) && canonicalJson(g) === canonicalJson(cur.setup.gates[env.name])) continue;
+    ops.push({
+      kind: 'environment',
+      env: { ...env, description: s.description, protected: s.protected, bakeSeconds: s.bake_seconds, concurrency: s.concurrency, gates: g, version: env.version + 1, updatedAt: at, updatedBy: ctx.principal.name },
+      expectedVersion: env.version,
+    });
+  }
+  const wanted = new Set(want.freeze_windows.map(freezeKey));
+  for (const w of cur.windows) if (!wanted.has(freezeKey(freezeDoc(w)))) ops.push({ kind: 'deleteFreezeWindow', id: w.id });
+  const have = new Set(cur.setup.freeze_windows.map(freezeKey));
+  for (const w of want.freeze_windows) {
+    if (have.has(freezeKey(w))) continue;
+    ops.push({
+      kind: 'freezeWindow',
+      window: {
+        id: `frz_${now.getTime().toString(36)}${randomBytes(4).toString('hex')}`,
+        tenant,
+        scope: w.environment ?? '*',
+        reason: w.reason,
+        kind: w.cron ? 'recurring' : 'once',
+        ...(w.cron ? { cron: w.cron, endCron: w.end_cron, timezone: w.timezone } : { start: w.start, end: w.end }),
+        createdBy: ctx.principal.name,
+        createdAt: at,
+      },
+    });
+  }
+  if (canonicalJson(want.notifications) !== canonicalJson(cur.setup.notifications) && want.notifications) {
+    ops.push({ kind: 'notifySettings', settings: await notifySettings(deps, tenant, want.notifications, cur.notify, ctx.principal.name, at), expectedVersion: cur.notify ? cur.notify.version : null });
+  }
+  if (ops.length > MAX_OPS) throw new RuleViolation(`this plan writes ${ops.length} items; one change may write at most ${MAX_OPS}: apply it in parts`, { items: ops.length });
+  const after = setupDigest(want);
+  const audit = auditEntry(tenant, { actor: ctx.principal.id, actorName: ctx.principal.name, action: 'manifest.apply', entityType: 'manifest', entityId: tenant, before: digest, after, reason: `${changes.length} changes: ${changes.slice(0, 10).map((c) => `${c.op} ${c.path}`).join(', ')}`, requestId: ctx.requestId }, now);
+  ops.push({ kind: 'manifestHead', digest: after, previous: cur.head }, { kind: 'audit', entry: audit });
+  await deps.store.commit(tenant, ops);
+  return { applied: true, digest: after, changes, summary: summary(changes) };
+}
+
+async function notifySettings(deps: Deps, tenant: string, want: NonNullable<Setup['notifications']>, prev: NotificationSettings | null, by: string, at: string): Promise<NotificationSettings> {
+  let slack: NotificationSettings['slack'];
+  if (want.slack) {
+    const ref = SECRET_REF.exec(want.slack.webhook)?.[1];
+    if (!ref) throw new ValidationFailed([{ path: 'document.artifacts.promotion.notifications.slack.webhook', message: 'must be a reference like ${SLACK_WEBHOOK}' }]);
+    const same = prev?.slack?.webhookRef === ref;
+    const webhook = same ? prev!.slack!.webhook : await deps.secrets?.resolve(tenant, ref);
+    if (!webhook) throw new ValidationFailed([{ path: 'document.artifacts.promotion.notifications.slack.webhook', message: `no secret ${ref} for this tenant (Secrets Manager stageline/${tenant}/${ref}; locally the environment variable STAGELINE_SECRET_${ref})` }]);
+    slack = { webhook, webhookRef: ref, channels: want.slack.channels, ...(prev?.slack?.signingSecret ? { signingSecret: prev.slack.signingSecret } : {}), ...(prev?.slack?.users ? { users: prev.slack.users } : {}) };
+  }
+  return {
+    tenant,
+    scope: 'tenant',
+    ...(slack ? { slack } : {}),
+    ...(want.email ? { email: want.email } : {}),
+    ...(want.events ? { events: want.events as (typeof NOTIFICATION_KINDS)[number][] } : {}),
+    version: (prev?.version ?? 0) + 1,
+    updatedAt: at,
+    updatedBy: by,
+  };
+}

@@ -1,0 +1,36 @@
+import * as z from 'zod';
+import { ValidationFailed } from '#domain/errors';
+import { applyManifest } from '#domain/manifest/service';
+import type { SecretResolver } from '#domain/ports';
+import { checkUrl, OutboundRefused } from '../adapters/outbound.ts';
+import { secretsFromEnv } from '../adapters/secrets.ts';
+import { httpHandler } from '../http/handler.ts';
+
+const body = z
+  .object({
+    document: z.string().min(1).max(256 * 1024, 'a manifest of at most 256 KiB'),
+    /** the plan's digest: apply refuses when the setup changed since (409) */
+    expectedDigest: z.string().regex(/^sha256:[0-9a-f]{64}$/, 'the digest a plan returned (sha256:…)').optional(),
+  })
+  .strict();
+
+let resolver: SecretResolver | undefined;
+
+/** A webhook named by reference is still an outbound URL: the same SSRF guard as one set through the API. */
+const guarded = (inner: SecretResolver): SecretResolver => ({
+  async resolve(tenant, name) {
+    const value = await inner.resolve(tenant, name);
+    if (value === null) return null;
+    try {
+      checkUrl(value);
+    } catch (err) {
+      if (err instanceof OutboundRefused) throw new ValidationFailed([{ path: 'document.artifacts.promotion.notifications.slack.webhook', message: `secret ${name}: ${err.message}` }]);
+      throw err;
+    }
+    return value;
+  },
+});
+
+export const handler = httpHandler({ body }, async ({ deps, ctx, body }) =>
+  applyManifest({ ...deps, secrets: guarded(deps.secrets ?? (resolver ??= secretsFromEnv())) }, ctx, body.document, body.expectedDigest),
+);

@@ -1,0 +1,19 @@
+import * as z from 'zod';
+import { ValidationFailed } from '#domain/errors';
+import { exportManifest, planManifest } from '#domain/manifest/service';
+import { httpHandler, TextBody } from '../http/handler.ts';
+
+/** GET /api/v1/manifest (the tenant's setup as a document) and POST /api/v1/manifest/plan (what applying one would change). */
+const query = z.object({ format: z.enum(['yaml', 'json']).default('yaml') }).strict();
+export const planBody = z.object({ document: z.string().min(1).max(256 * 1024, 'a manifest of at most 256 KiB') }).strict();
+// GET has no body: the document is checked for POST below.
+const body = planBody.partial();
+
+export const handler = httpHandler({ query, body }, async ({ deps, ctx, query, body, route }) => {
+  if (route.method === 'POST') {
+    if (!body?.document) throw new ValidationFailed([{ path: 'body.document', message: 'is required: the manifest (YAML or JSON) as a string' }]);
+    return planManifest(deps, ctx, body.document);
+  }
+  const { text, digest } = await exportManifest(deps, ctx, query.format);
+  return new TextBody(text, query.format === 'json' ? 'application/json' : 'application/yaml; charset=utf-8', { 'x-manifest-digest': digest });
+});

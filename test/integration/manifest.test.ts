@@ -1,0 +1,159 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
+
+let t: TestStack;
+const secretName = `SLACK_WEBHOOK`;
+beforeAll(async () => {
+  t = await startTestStack();
+  // Locally a `${NAME}` reference is the environment variable STAGELINE_SECRET_<NAME> (Secrets Manager on AWS).
+  process.env[`STAGELINE_SECRET_${secretName}`] = 'https://hooks.slack.com/services/T000/B000/XXXXSECRET';
+});
+afterAll(() => t.stop());
+
+/** Seed 003's manifest.yaml: the gates block as the seed writes it, and its notifications/verification settings. */
+const SEED_003 = `# manifest.yaml
+artifacts:
+  promotion:
+    gates:
+      dev:
+        policy_compliance: true     # MANDATORY
+        tests: false                # Optional
+        security_scan: false        # Optional
+
+      staging:
+        policy_compliance: true     # MANDATORY
+        tests: true                 # Run integration tests
+        security_scan: true         # CVE scan + cosign verify
+        cost_analysis: false        # Optional
+
+      production:
+        policy_compliance: true     # MANDATORY
+        tests: true                 # Full test suite
+        security_scan: true         # CVE scan + cosign verify
+        cost_analysis: true         # Estimate infrastructure cost
+        performance_baseline: true  # Compare against SLO
+
+    notifications:
+      slack:
+        webhook: \${SLACK_WEBHOOK}
+        channels: ["#platform-ops"]
+      email:
+        recipients: ["ops@acme.com"]
+
+    cross_registry_sync: true
+    verification: digest_match
+`;
+
+async function tenant() {
+  const id = t.tenant();
+  const u = await t.users(id);
+  await makeLine(t, u.admin);
+  return { id, u };
+}
+
+describe('promotion policy as code: manifest plan / apply / export', () => {
+  it("seed 003's manifest plans field by field, applies as one audited change, and export → apply is a no-op", async () => {
+    const { u } = await tenant();
+    const plan = await t.call('POST', '/api/v1/manifest/plan', { token: u.viewer, body: { document: SEED_003 } });
+    expect(plan.status).toBe(200);
+    const paths = plan.body.changes.map((c: any) => `${c.op} ${c.path}`);
+    expect(paths).toContain('change gates.staging.tests');
+    expect(paths).toContain('change gates.production.performance_baseline');
+    expect(plan.body.changes.find((c: any) => c.path === 'gates.staging.tests')).toMatchObject({ before: false, after: true });
+    expect(paths.some((p: string) => p.startsWith('add notifications'))).toBe(true);
+    // Planning changes nothing.
+    expect((await t.call('GET', '/api/v1/environments/staging', { token: u.viewer })).body.gates.tests).toBe(false);
+
+    expect((await t.call('POST', '/api/v1/manifest/apply', { token: u.deployer, body: { document: SEED_003 } })).status).toBe(403);
+    const applied = await t.call('POST', '/api/v1/manifest/apply', { token: u.admin, body: { document: SEED_003, expectedDigest: plan.body.digest } });
+    expect(applied.status).toBe(200);
+    expect(applied.body).toMatchObject({ applied: true, summary: plan.body.summary });
+    expect((await t.call('GET', '/api/v1/environments/production', { token: u.viewer })).body.gates).toMatchObject({ tests: true, security_scan: true, cost_analysis: true, performance_baseline: true });
+    const notify = await t.call('GET', '/api/v1/notifications', { token: u.viewer });
+    expect(notify.body.slack).toMatchObject({ webhook: 'https://hooks.slack.com/…', channels: ['#platform-ops'] });
+    expect(JSON.stringify(notify.body)).not.toContain('XXXXSECRET');
+    const audit = await t.call('GET', '/api/v1/audit?entityType=manifest', { token: u.viewer });
+    expect(audit.body.items).toHaveLength(1);
+    expect(audit.body.items[0]).toMatchObject({ action: 'manifest.apply', before: plan.body.digest, after: applied.body.digest });
+
+    // Export: the same document back (secret by reference only), and applying it changes nothing.
+    const exported = await t.call('GET', '/api/v1/manifest', { token: u.viewer });
+    expect(exported.headers.get('content-type')).toMatch(/^application\/yaml/);
+    expect(exported.body).toContain('webhook: ${SLACK_WEBHOOK}');
+    expect(exported.body).not.toContain('XXXXSECRET');
+    expect(exported.headers.get('x-manifest-digest')).toBe(applied.body.digest);
+    const again = await t.call('POST', '/api/v1/manifest/plan', { token: u.viewer, body: { document: exported.body } });
+    expect(again.body.changes).toEqual([]);
+    const json = await t.call('GET', '/api/v1/manifest?format=json', { token: u.viewer });
+    expect((await t.call('POST', '/api/v1/manifest/apply', { token: u.admin, body: { document: JSON.stringify(json.body) } })).body).toMatchObject({ applied: false, changes: [] });
+  });
+
+  it('a stale plan is refused, and two applies of the same plan never interleave (one 200, one 409)', async () => {
+    const { u } = await tenant();
+    const docA = SEED_003.replace('cost_analysis: true         # Estimate', 'cost_analysis: false        # Estimate');
+    const plan = await t.call('POST', '/api/v1/manifest/plan', { token: u.viewer, body: { document: SEED_003 } });
+    const [a, b] = await Promise.all([
+      t.call('POST', '/api/v1/manifest/apply', { token: u.admin, body: { document: SEED_003, expectedDigest: plan.body.digest } }),
+      t.call('POST', '/api/v1/manifest/apply', { token: u.admin, body: { document: docA, expectedDigest: plan.body.digest } }),
+    ]);
+    expect([a.status, b.status].sort()).toEqual([200, 409]);
+    const loser = a.status === 409 ? a : b;
+    expect(loser.body.error.message).toMatch(/plan again|changed/);
+  });
+
+  it('names the line and field of what is wrong; refuses literal secrets and unknown environments', async () => {
+    const { u } = await tenant();
+    const bad = SEED_003.replace('tests: true                 # Run integration tests', 'tests: yes-please');
+    const r = await t.call('POST', '/api/v1/manifest/plan', { token: u.viewer, body: { document: bad } });
+    expect(r.status).toBe(400);
+    expect(r.body.error.issues[0]).toMatchObject({ path: 'document.artifacts.promotion.gates.staging.tests', message: expect.stringMatching(/^line 12: artifacts\.promotion\.gates\.staging\.tests /) });
+    const literal = SEED_003.replace('webhook: ${SLACK_WEBHOOK}', 'webhook: https://hooks.slack.com/services/T0/B0/leaked');
+    const l = await t.call('POST', '/api/v1/manifest/plan', { token: u.viewer, body: { document: literal } });
+    expect(l.status).toBe(400);
+    expect(l.body.error.issues[0].message).toMatch(/^line 25: .*must be a reference like \$\{SLACK_WEBHOOK\}/);
+    const yaml = await t.call('POST', '/api/v1/manifest/plan', { token: u.viewer, body: { document: 'artifacts:\n  promotion:\n    gates: [unclosed\n' } });
+    expect(yaml.status).toBe(400);
+    expect(yaml.body.error.issues[0].message).toMatch(/^line \d+: /);
+    const unknown = await t.call('POST', '/api/v1/manifest/plan', { token: u.viewer, body: { document: 'artifacts:\n  promotion:\n    gates:\n      qa:\n        tests: true\n' } });
+    expect(unknown.status).toBe(400);
+    expect(unknown.body.error.issues[0]).toMatchObject({ path: 'document.artifacts.promotion.gates.qa' });
+    const missingSecret = SEED_003.replace('${SLACK_WEBHOOK}', '${NOT_THERE}');
+    const m = await t.call('POST', '/api/v1/manifest/apply', { token: u.admin, body: { document: missingSecret } });
+    expect(m.status).toBe(400);
+    expect(m.body.error.issues[0].message).toMatch(/no secret NOT_THERE/);
+    // Tenant isolation: another tenant's export is its own.
+    const other = await t.users(t.tenant());
+    const theirs = await t.call('GET', '/api/v1/manifest?format=json', { token: other.viewer });
+    expect(theirs.body.artifacts.promotion.environments).toEqual([]);
+    // The JSON Schema is published.
+    const schema = await t.call('GET', '/api/v1/manifest/schema.json');
+    expect(schema.status).toBe(200);
+    expect(JSON.stringify(schema.body)).toContain('freeze_windows');
+  });
+
+  it('manages freeze windows too; CLI plan / apply / export', async () => {
+    const { u } = await tenant();
+    const root = join(import.meta.dirname, '..', '..');
+    const run = promisify(execFile);
+    const cli = (...args: string[]) => run(join(root, 'node_modules', '.bin', 'tsx'), [join(root, 'cli', 'stageline.ts'), ...args], { env: { ...process.env, STAGELINE_URL: t.url, STAGELINE_TOKEN: u.admin }, cwd: root });
+    const dir = mkdtempSync(join(tmpdir(), 'stageline-manifest-'));
+    const file = join(dir, 'manifest.yaml');
+    writeFileSync(file, `${SEED_003}    freeze_windows:\n      - reason: weekend\n        environment: production\n        cron: "0 16 * * 5"\n        end_cron: "0 8 * * 1"\n        timezone: Europe/Berlin\n`);
+    const planned = await cli('plan', '-f', file);
+    expect(planned.stdout).toContain('~ gates.staging.tests: false → true');
+    expect(planned.stdout).toMatch(/\+ freeze_windows = \{"reason":"weekend","environment":"production"/);
+    expect(planned.stdout).toMatch(/Plan: \d+ to add, \d+ to change, 0 to remove/);
+    const applied = await cli('apply', '-f', file);
+    expect(applied.stdout).toMatch(/Applied: \d+ added, \d+ changed, 0 removed/);
+    const windows = await t.call('GET', '/api/v1/environments/production/freeze-windows', { token: u.viewer });
+    expect(windows.body.items).toHaveLength(1);
+    const out = join(dir, 'exported.yaml');
+    await cli('export', '--output', out);
+    expect((await cli('plan', '-f', out)).stdout).toContain('No changes');
+  });
+});
