@@ -245,7 +245,8 @@ async function notifySettings(deps: Deps, tenant: string, want: NonNullable<Setu
   if (want.slack) {
     const ref = SECRET_REF.exec(want.slack.webhook)?.[1];
     if (!ref) throw new ValidationFailed([{ path: 'document.artifacts.promotion.notifications.slack.webhook', message: 'must be a reference like ${SLACK_WEBHOOK}' }]);
-    const same = prev?.slack?.webhookRef === ref;
+    // The same reference, or the placeholder an export writes for a webhook set through the API: keep the stored one.
+    const same = prev?.slack && (prev.slack.webhookRef === ref || (!prev.slack.webhookRef && want.slack.webhook === UNKNOWN_SECRET));
     const webhook = same ? prev!.slack!.webhook : await deps.secrets?.resolve(tenant, ref);
     if (!webhook) throw new ValidationFailed([{ path: 'document.artifacts.promotion.notifications.slack.webhook', message: `no secret ${ref} for this tenant (Secrets Manager stageline/${tenant}/${ref}; locally the environment variable STAGELINE_SECRET_${ref})` }]);
     slack = { webhook, webhookRef: ref, channels: want.slack.channels, ...(prev?.slack?.signingSecret ? { signingSecret: prev.slack.signingSecret } : {}), ...(prev?.slack?.users ? { users: prev.slack.users } : {}) };
