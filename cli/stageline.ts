@@ -25,6 +25,8 @@ const USAGE = `stageline <command> [options]
                                               the chain as JSON Lines (all pages), for an auditor
   audit verify --file <export.jsonl>          verify an export offline (no access to the service needed)
 
+  publish --artifact <name> --version <v1.2.3> --digest <sha256:…> [--commit <sha>] [--branch <name>]
+                                              publish a version into the first environment (creates v1.2.3-dev, latest-dev)
   promote <version> --to <env> [--from <env>] --artifact <name> [--dry-run] [--wait] [--when-frozen wait|fail]
                                               promote an artifact version (--from: the environment before --to)
   promote --config --to <env> [--from <env>] [--dry-run] [--wait] [--notes <text>]
@@ -83,6 +85,10 @@ const OPTIONS = {
   events: { type: 'string' },
   json: { type: 'boolean' },
   start: { type: 'string' },
+  version: { type: 'string' },
+  digest: { type: 'string' },
+  commit: { type: 'string' },
+  branch: { type: 'string' },
   format: { type: 'string' },
   end: { type: 'string' },
   cron: { type: 'string' },
@@ -278,7 +284,7 @@ if (values.help || !cmd) {
   process.exit(cmd ? 0 : 1);
 }
 
-const NEW_COMMANDS = ['promote', 'list', 'rollback', 'status', 'approve', 'reject'];
+const NEW_COMMANDS = ['promote', 'list', 'rollback', 'status', 'approve', 'reject', 'publish', 'plan', 'apply', 'export'];
 const key = NEW_COMMANDS.includes(cmd) ? (cmd === 'promote' && sub === 'status' ? 'promote status' : cmd) : `${cmd} ${sub ?? ''}`.trim();
 
 switch (key) {
@@ -332,6 +338,13 @@ switch (key) {
     const r = await api('POST', '/api/v1/promotions', body);
     if (r.dryRun) out(r, () => dryRun(r));
     else await settle(r);
+    break;
+  }
+  case 'publish': {
+    const artifact = need(values.artifact, 'artifact');
+    const body = { version: need(values.version, 'version'), digest: need(values.digest, 'digest'), ...(values.commit ? { sourceCommit: values.commit } : {}), ...(values.branch ? { gitBranch: values.branch } : {}) };
+    const r = await api('POST', `/api/v1/artifacts/${q(artifact)}/versions`, body);
+    out(r, () => console.log(`${artifact}@${r.artifact.version} published into ${r.environment}${r.created ? '' : ' (already there, same digest)'}: ${r.artifact.version}-${r.environment}, latest-${r.environment} → ${r.artifact.digest}`));
     break;
   }
   case 'list': {

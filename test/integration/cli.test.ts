@@ -90,6 +90,15 @@ describe('CLI: promote, status, list, rollback, approve, reject (floe style)', (
     expect(only.stdout).toMatch(/^staging\s/m);
   });
 
+  it('publish creates <version>-dev and latest-dev; promote --to infers --from (the environment before it)', async () => {
+    const published = await as('publish', '--artifact', 'platform', '--version', 'v2.0.0', '--digest', digest('e'), '--commit', 'abc123');
+    expect(published.stdout).toContain(`platform@v2.0.0 published into dev: v2.0.0-dev, latest-dev → ${digest('e')}`);
+    const promoted = await as('promote', 'v2.0.0', '--to', 'staging', '--artifact', 'platform', '--wait');
+    expect(promoted.stdout).toMatch(/^prm_\w+\s+platform@v2\.0\.0\s+dev → staging\s+COMPLETED$/m);
+    await expect(as('promote', 'v2.0.0', '--to', 'dev', '--artifact', 'platform')).rejects.toThrow(/'dev' is the first environment/);
+    expect((await t.call('GET', '/api/v1/artifacts/platform/tags/latest-staging', { token: u.deployer })).body).toMatchObject({ version: 'v2.0.0' });
+  });
+
   it('promote --config --dry-run prints the diff, the gates and the approval it would need, and writes nothing', async () => {
     await as('config', 'set', 'query.timeout', '"180s"', '--env', 'staging');
     const { stdout } = await as('promote', '--config', '--from', 'staging', '--to', 'production', '--dry-run');
