@@ -327,11 +327,20 @@ export interface RegistrySyncResult {
   /** the digest the registry serves after the copy (digest_match verification) */
   digest: string | null;
   bytesCopied: number;
+  /** the tags written in this registry, each verified to resolve to the digest */
+  tags?: string[];
   reason?: string;
+}
+
+/** A tag to write in every target registry (seed 003: `<version>-<env>` immutable, `latest-<env>` mutable). */
+export interface RegistryTag {
+  name: string;
+  /** an immutable tag that already points elsewhere fails the copy; a mutable one moves */
+  mutable: boolean;
 }
 
 /** Copies an artifact's manifest (and its blobs) by digest between OCI registries and verifies the digest. */
 export interface RegistrySync {
   /** Credentials are looked up by (tenant, registry origin), never by the registry's name. */
-  sync(input: { tenant: string; repository: string; digest: string; source: Registry; targets: Registry[] }): Promise<RegistrySyncResult[]>;
+  sync(input: { tenant: string; repository: string; digest: string; source: Registry; targets: Registry[]; tags?: RegistryTag[] }): Promise<RegistrySyncResult[]>;
 }

@@ -123,7 +123,7 @@ export interface Promotion {
     /** the deployment this one replaced (marked ROLLED_BACK when this is a rollback) */
     replaced?: { id: string; deployedAt: string; promotionId: string | null } | null;
     /** cross-registry copies, digest-verified */
-    synced?: { registry: string; digest: string | null; bytesCopied: number }[];
+    synced?: { registry: string; digest: string | null; bytesCopied: number; tags?: string[] }[];
   } | null;
   error: { code: string; message: string } | null;
   autoPromoted: boolean;

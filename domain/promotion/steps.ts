@@ -4,7 +4,7 @@ import { DomainError, Frozen, TargetBusy } from '../errors.ts';
 import { activeWindow, nextAllowed } from '../freeze.ts';
 import { advanceHead } from '../items.ts';
 import type { Environment, Roots, Snapshot } from '../model.ts';
-import type { Deps, WriteOp } from '../ports.ts';
+import type { Deps, RegistryTag, WriteOp } from '../ports.ts';
 import { retryOnConflict } from '../retry.ts';
 import { applyChanges, memoSource, NodeSink } from '../tree.ts';
 import { evaluateGates, type WebhookOutcome } from './gates.ts';
@@ -315,12 +315,14 @@ async function artifactOps(deps: Deps, p: Promotion & { subject: { type: 'artifa
   const version = await deps.store.getArtifactVersion(p.tenant, p.subject.name, p.subject.version);
   if (!version || version.digest !== p.subject.digest) throw new PromotionFailed('artifact digest changed since the promotion was requested');
   const now = deps.clock().toISOString();
-  const synced = await syncRegistries(deps, p as Promotion & { subject: { type: 'artifact' } }, version);
-  const dep = deployment(p, p.subject.version, version.sourceCommit, p.subject.digest, now, randomUUID(), typeof version.metadata.gitBranch === 'string' ? version.metadata.gitBranch : '');
   const tags = tagOps(version, p.targetEnvironment, p.rollback ? 'rollback' : 'release', p.requestedBy.name, now);
   await assertTagsFree(deps, p.tenant, tags).catch((err: Error) => {
     throw new PromotionFailed(err.message);
   });
+  // The same tags in every registry of the target (seed 003: "Creates v1.2.3-staging, updates latest-staging").
+  const registryTags = tags.flatMap((o) => (o.kind === 'tag' ? [{ name: o.tag.name, mutable: o.tag.mutable }] : []));
+  const synced = await syncRegistries(deps, p as Promotion & { subject: { type: 'artifact' } }, version, registryTags);
+  const dep = deployment(p, p.subject.version, version.sourceCommit, p.subject.digest, now, randomUUID(), typeof version.metadata.gitBranch === 'string' ? version.metadata.gitBranch : '');
   const ops: WriteOp[] = [
     ...tags,
     {
@@ -340,22 +342,23 @@ async function artifactOps(deps: Deps, p: Promotion & { subject: { type: 'artifa
  * the digest on each (digest_match). Any failure fails the promotion closed:
  * this runs before the transaction, so the target stays as it was.
  */
-async function syncRegistries(deps: Deps, p: Promotion & { subject: { type: 'artifact' } }, version: ArtifactVersion) {
+async function syncRegistries(deps: Deps, p: Promotion & { subject: { type: 'artifact' } }, version: ArtifactVersion, tags: RegistryTag[]) {
   const [source, target] = await Promise.all([deps.store.getEnvironment(p.tenant, p.sourceEnvironment), deps.store.getEnvironment(p.tenant, p.targetEnvironment)]);
   const from = source?.registries?.[0];
-  const to = (target?.registries ?? []).filter((r) => !from || r.url !== from.url);
+  // Every registry of the target, the source's own included: it gets the target's tags (its blobs are there already).
+  const to = target?.registries ?? [];
   if (to.length === 0) return [];
   if (!from) throw new PromotionFailed(`'${p.sourceEnvironment}' has no registry to copy ${p.subject.name}@${p.subject.version} from`);
   const repository = typeof version.metadata?.repository === 'string' ? version.metadata.repository : p.subject.name;
   let results;
   try {
-    results = await deps.registry.sync({ tenant: p.tenant, repository, digest: p.subject.digest, source: from, targets: to });
+    results = await deps.registry.sync({ tenant: p.tenant, repository, digest: p.subject.digest, source: from, targets: to, tags });
   } catch (err) {
     throw new PromotionFailed(`cross-registry sync failed at the source: ${(err as Error).message}`);
   }
   const failed = results.filter((r) => !r.ok);
   if (failed.length) throw new PromotionFailed(`cross-registry sync failed: ${failed.map((f) => f.reason ?? f.registry).join('; ')}`);
-  return results.map((r) => ({ registry: r.registry, digest: r.digest, bytesCopied: r.bytesCopied }));
+  return results.map((r) => ({ registry: r.registry, digest: r.digest, bytesCopied: r.bytesCopied, ...(r.tags ? { tags: r.tags } : {}) }));
 }
 
 /** Post-condition: the target holds what was promoted. Then COMPLETED, deployment DEPLOYED, lock released. */
@@ -447,6 +450,12 @@ export async function failStep(deps: Deps, tenant: string, id: string, error: un
         return;
       }
       if (cur.status !== 'APPROVED' && cur.status !== 'SCHEDULED' && cur.status !== 'AWAITING_APPROVAL') return;
+      if (cur.status !== 'AWAITING_APPROVAL' && isExecutionFailure(error)) {
+        // The one-step execute failed before its transaction: the target is as it was; the promotion FAILED.
+        const failed = moved(moved(cur, 'EXECUTING', ENGINE, deps.clock(), { taskToken: null }), 'FAILED', ENGINE, deps.clock(), { error: { code: 'EXECUTION_FAILED', message } });
+        await savePromotion(deps, ENGINE, { ...failed, version: cur.version + 1 }, cur, 'promotion.fail', [promotionEvent(deps, 'Promotion Failed', failed, { reason: message })], message);
+        return;
+      }
       const next = moved(cur, 'CANCELLED', ENGINE, deps.clock(), { taskToken: null, error: { code: 'NOT_EXECUTED', message } });
       await savePromotion(deps, ENGINE, next, cur, 'promotion.cancel', [promotionEvent(deps, 'Promotion Cancelled', next, { reason: message })], message);
     });
@@ -497,6 +506,12 @@ export async function expireStep(deps: Deps, tenant: string, id: string, reason 
     }
   });
   return { next: 'done' };
+}
+
+/** A failure of the execute step itself (as Step Functions reports it), not of waiting for a decision. */
+function isExecutionFailure(error: unknown): boolean {
+  const name = error && typeof error === 'object' ? (error as { Error?: unknown; name?: unknown }).Error ?? (error as { name?: unknown }).name : undefined;
+  return name === 'PromotionFailed' || name === 'TargetBusy';
 }
 
 function errorMessage(error: unknown): string {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Registry, RegistrySync, RegistrySyncResult } from '#domain/ports';
+import type { Registry, RegistrySync, RegistrySyncResult, RegistryTag } from '#domain/ports';
 import { assertSameOrigin, guardedFetch, OutboundRefused } from './outbound.ts';
 
 /**
@@ -57,6 +57,8 @@ const INDEX_TYPES: string[] = [MEDIA_TYPES.ociIndex, MEDIA_TYPES.dockerList];
 const IMAGE_TYPES: string[] = [MEDIA_TYPES.ociManifest, MEDIA_TYPES.dockerManifest];
 
 const DIGEST = /^sha256:[a-f0-9]{64}$/;
+/** OCI distribution tag grammar. */
+const TAG = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
 // The distribution spec's repository name grammar; also keeps paths injection-free.
 const REPOSITORY = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
 
@@ -100,8 +102,11 @@ export class OciRegistrySync implements RegistrySync {
     this.blobTimeoutMs = options.blobTimeoutMs ?? 300_000;
   }
 
-  async sync(input: { tenant: string; repository: string; digest: string; source: Registry; targets: Registry[] }): Promise<RegistrySyncResult[]> {
+  async sync(input: { tenant: string; repository: string; digest: string; source: Registry; targets: Registry[]; tags?: RegistryTag[] }): Promise<RegistrySyncResult[]> {
     const { tenant, repository, digest, source, targets } = input;
+    const tags = input.tags ?? [];
+    const bad = tags.find((t) => !TAG.test(t.name));
+    if (bad) throw new RegistrySourceError(`invalid tag "${bad.name}"`);
     if (!REPOSITORY.test(repository)) throw new RegistrySourceError(`invalid repository name "${repository}"`);
     if (!DIGEST.test(digest)) throw new RegistrySourceError(`unsupported digest "${digest}" (expected sha256:<64 hex>)`);
 
@@ -113,7 +118,54 @@ export class OciRegistrySync implements RegistrySync {
       if (err instanceof RegistrySourceError) throw err;
       throw new RegistrySourceError(err instanceof RegistryError ? err.message : `${src.label}: ${String(err)}`);
     }
-    return Promise.all(targets.map((t) => this.syncTarget(src, this.client(tenant, t, repository, 'pull,push'), nodes, digest)));
+    const clients = targets.map((t) => this.client(tenant, t, repository, 'pull,push'));
+    // Copy and verify everywhere first; tags only when every registry holds the artifact, so a failed copy moves no tag.
+    const copied = await Promise.all(clients.map((dst) => this.syncTarget(src, dst, nodes, digest)));
+    if (!tags.length || copied.some((r) => !r.ok)) return copied;
+    const root = nodes[nodes.length - 1]!;
+    const tagged = await Promise.all(clients.map((dst) => this.tagTarget(dst, root, digest, tags)));
+    if (tagged.every((r) => r.ok)) return copied.map((r, i) => ({ ...r, tags: tagged[i]!.tags }));
+    // A tag failed somewhere: mutable tags moved elsewhere go back to what they were (best effort), and the copy fails.
+    await Promise.all(clients.map((dst, i) => this.revertTags(dst, tagged[i]!.moved)));
+    return copied.map((r, i) => (tagged[i]!.ok ? { ...r, tags: [] } : { ...r, ok: false, tags: [], reason: tagged[i]!.reason }));
+  }
+
+  /** Seed 003's tags in one registry: an immutable one is written once (another digest fails), a mutable one moves; each is read back. */
+  private async tagTarget(dst: Client, root: ManifestNode, digest: string, tags: RegistryTag[]): Promise<{ ok: boolean; tags: string[]; moved: { tag: string; from: string }[]; reason?: string }> {
+    const written: string[] = [];
+    const moved: { tag: string; from: string }[] = [];
+    try {
+      for (const tag of tags) {
+        const before = await dst.tagDigest(tag.name);
+        if (before && before !== digest && !tag.mutable) return { ok: false, tags: written, moved, reason: `${dst.label}: immutable tag ${tag.name} already points at ${before}; immutable tags never move` };
+        if (before !== digest) {
+          await dst.putManifest(root, tag.name);
+          if (before) moved.push({ tag: tag.name, from: before });
+        }
+        const after = await dst.tagDigest(tag.name);
+        if (after !== digest) return { ok: false, tags: written, moved, reason: `${dst.label}: tag ${tag.name} resolves to ${after ?? 'nothing'}, not ${digest}` };
+        written.push(tag.name);
+      }
+      return { ok: true, tags: written, moved };
+    } catch (err) {
+      return { ok: false, tags: written, moved, reason: err instanceof RegistryError ? err.message : `${dst.label}: ${String(err)}` };
+    }
+  }
+
+  private async revertTags(dst: Client, moved: { tag: string; from: string }[]): Promise<void> {
+    for (const m of moved) {
+      try {
+        const res = await dst.send('GET', `manifests/${m.from}`, { headers: { accept: ACCEPT } });
+        if (res.status !== 200) {
+          await res.body?.cancel();
+          continue;
+        }
+        const bytes = Buffer.from(await res.arrayBuffer());
+        await dst.putManifest({ digest: m.from, mediaType: res.headers.get('content-type')?.split(';')[0]?.trim() ?? MEDIA_TYPES.ociManifest, bytes }, m.tag);
+      } catch {
+        /* best effort: the failure is reported by the sync */
+      }
+    }
   }
 
   private client(tenant: string, registry: Registry, repository: string, actions: 'pull' | 'pull,push') {
@@ -144,8 +196,8 @@ export class OciRegistrySync implements RegistrySync {
       }
       const root = nodes[nodes.length - 1]!;
       const served = await dst.servedDigest(root);
-      if (served.ok) return { registry: dst.registry.name, ok: true, digest, bytesCopied };
-      return { registry: dst.registry.name, ok: false, digest: served.digest, bytesCopied, reason: served.reason };
+      if (!served.ok) return { registry: dst.registry.name, ok: false, digest: served.digest, bytesCopied, reason: served.reason };
+      return { registry: dst.registry.name, ok: true, digest, bytesCopied };
     } catch (err) {
       const reason = err instanceof RegistryError ? err.message : `${dst.label}: ${String(err)}`;
       return { registry: dst.registry.name, ok: false, digest: null, bytesCopied, reason };
@@ -344,13 +396,25 @@ class Client {
     return this.resolve(location);
   }
 
-  async putManifest(node: { digest: string; mediaType: string; bytes: Buffer }): Promise<void> {
-    const res = await this.send('PUT', `manifests/${node.digest}`, {
+  /** PUT the manifest by its digest, or under a tag (the same bytes). */
+  async putManifest(node: { digest: string; mediaType: string; bytes: Buffer }, reference: string = node.digest): Promise<void> {
+    const res = await this.send('PUT', `manifests/${reference}`, {
       headers: { 'content-type': node.mediaType },
       body: () => new Uint8Array(node.bytes),
     });
     await this.expect(res, [200, 201], `PUT manifest ${node.digest}`);
     await res.body?.cancel();
+  }
+
+  /** What a tag resolves to: the hash of the manifest served for it (null: no such tag). */
+  async tagDigest(tag: string): Promise<string | null> {
+    const res = await this.send('GET', `manifests/${tag}`, { headers: { accept: ACCEPT } });
+    if (res.status === 404) {
+      await res.body?.cancel();
+      return null;
+    }
+    await this.expect(res, [200], `GET manifest ${tag}`);
+    return sha256(new Uint8Array(await res.arrayBuffer()));
   }
 
   /** digest_match: GET the manifest by digest and hash what is served (the header alone could lie). */
