@@ -3,22 +3,15 @@ import * as z from 'zod';
 import { ValidationFailed, type Issue } from '../errors.ts';
 import { createFreezeWindow } from '../freeze.ts';
 import { NOTIFICATION_KINDS } from '../notify/settings.ts';
+import { envName, gates } from '../schemas.ts';
 
 /**
  * The promotion manifest (seed 003's `manifest.yaml`, `artifacts.promotion`), extended with what
  * Stageline adds. Everything a tenant configures for promotion is one document, planned and
  * applied as one audited change, and exported back as the same document.
  */
-const envName = z.string().regex(/^[a-z][a-z0-9-]{0,39}$/, 'an environment name (lower case, digits, -)');
-const gateSet = z
-  .object({
-    policy_compliance: z.literal(true, { message: 'policy_compliance is mandatory and cannot be turned off' }).default(true),
-    tests: z.boolean().default(false),
-    security_scan: z.boolean().default(false),
-    cost_analysis: z.boolean().default(false),
-    performance_baseline: z.boolean().default(false),
-  })
-  .strict();
+// The same schemas the API validates environments with: one definition of a gate set and a name.
+const gateSet = gates;
 /** A secret is never in the document: `${NAME}` names it (Secrets Manager `stageline/<tenant>/<NAME>` on AWS). */
 export const SECRET_REF = /^\$\{([A-Z][A-Z0-9_]{0,63})\}$/;
 const secretRef = z.string().regex(SECRET_REF, 'must be a reference like ${SLACK_WEBHOOK}, never the secret itself (the value lives in Secrets Manager as stageline/<tenant>/<NAME>)');
