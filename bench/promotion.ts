@@ -483,7 +483,7 @@ async function probeLocalCapacity(endpoint: string, tableName: string) {
   }
 }
 
-function printApproved(r: FlowResult, probe: { put: number; tx1: number; tx3: number }) {
+function printApproved(r: FlowResult, probe: { put: number; tx1: number; tx3: number }): number {
   sub('1. One approved promotion: staging → production, 3 enabled gates passing, 1 approver');
   console.log(
     `Flow: ${ARTIFACT}@${VERSION} (published into dev, promoted dev → staging before the window). Target 'production' has gates ` +
@@ -633,6 +633,7 @@ function printApproved(r: FlowResult, probe: { put: number; tx1: number; tx3: nu
       ],
     ),
   );
+  return total;
 }
 
 // ---------------------------------------------------------------- (2) throughput without approval
@@ -827,7 +828,7 @@ export async function measureApprovedPromotion(endpoint: string): Promise<Promot
   }
 }
 
-export async function benchPromotion(): Promise<PromotionCounts & { throughput: number }> {
+export async function benchPromotion(): Promise<PromotionCounts & { throughput: number; usdPer1000: number }> {
   heading('Promotion flow: cost per promotion and local throughput');
   const dynamo = await startDynamo({});
   try {
@@ -836,10 +837,10 @@ export async function benchPromotion(): Promise<PromotionCounts & { throughput: 
       await approvedFlow(b, 'warmup');
       const measured = await approvedFlow(b, 'cost');
       const bytes = await promotionItemBytes(db, tableName, measured.tenant, measured.promotionId);
-      printApproved(measured, probe);
+      const usdPer1000 = printApproved(measured, probe);
       console.log(`The promotion item as stored: ${bytes} bytes (goal ≤ 1,024).`);
       const perSecond = await throughput(b);
-      return { ...countsOf(measured), promotionItemBytes: bytes, throughput: perSecond };
+      return { ...countsOf(measured), promotionItemBytes: bytes, throughput: perSecond, usdPer1000 };
     } finally {
       await close();
     }

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { fmt, heading, int, storeOnlyDeps } from './common.ts';
 import { createEnvironment } from '#domain/environments';
 import { batchItems, itemId, updateItem } from '#domain/items';
@@ -31,7 +32,7 @@ const MODIFIED = 10;
 
 // ---------------------------------------------------------------- bundles
 
-async function bundles(): Promise<void> {
+async function bundles(): Promise<{ largest: { name: string; bytes: number }; health: number; initRatio: number }> {
   heading(`Bundles and module init time (median of ${INIT_RUNS} fresh node ${process.version} processes each)`);
   const results = await buildAll();
   const samples = await importTimes(results.map((r) => r.file), INIT_RUNS);
@@ -56,6 +57,9 @@ async function bundles(): Promise<void> {
   console.log(`\n${BASELINE} = a handler that only creates a DynamoDBClient at module scope (the floor every function pays).`);
   const largest = results.filter((r) => r.name !== BASELINE).sort((a, b) => b.bytes - a.bytes)[0]!;
   console.log(`Largest: ${largest.name}; its top contributors: ${largest.contributors.slice(0, 5).map((c) => `${c.pkg} ${kib(c.bytes)}`).join(', ')}`);
+  const at = (name: string) => results.findIndex((r) => r.name === name);
+  const slowest = Math.max(...medians.filter((_m, i) => i !== base));
+  return { largest: { name: largest.name, bytes: largest.bytes }, health: results[at('health')]?.bytes ?? 0, initRatio: slowest / baseMs };
 }
 
 // ---------------------------------------------------------------- DynamoDB
@@ -220,14 +224,40 @@ For contrast, a naive design that copies every item into each snapshot:
 
 // ---------------------------------------------------------------- main
 
-await bundles();
+const built = await bundles();
 const local = await startDynamo({});
 try {
   await dynamo(local.endpoint);
 } finally {
   await local.stop();
 }
-await benchPromotion();
+const promo = await benchPromotion();
 await benchRegistry();
 await benchHistory();
-await benchWriters();
+const writers = await benchWriters();
+
+// ---------------------------------------------------------------- the goals of the scale issue, side by side
+heading('Goals (scale and operations): measured here, side by side');
+const { createApp } = await import('../infra/create-app.ts');
+const { Template } = await import('aws-cdk-lib/assertions');
+const cdkContext = (JSON.parse(readFileSync(new URL('../cdk.json', import.meta.url), 'utf8')) as { context: Record<string, unknown> }).context;
+const resources = Object.keys(Template.fromStack(createApp({ context: { ...cdkContext, 'aws:cdk:bundling-stacks': [] } }).stack).toJSON().Resources).length;
+const cost = promo.usdPer1000 + writers.notificationsUsdPer1000;
+const row = (figure: string, now: string, goal: string, met: boolean) => [figure, now, goal, met ? 'met' : 'not yet'];
+console.log(
+  table(
+    ['figure', 'now', 'goal', ''],
+    [
+      row('50 concurrent writers, one environment', `${fmt(writers.fiftyOneEnv.success)}% succeed, ${fmt(writers.fiftyOneEnv.perSecond)} writes/s`, '100% succeed', writers.fiftyOneEnv.success === 100),
+      row('WRU per approved promotion', fmt(promo.wru, 0), '≤ 60', promo.wru <= 60),
+      row('state transitions per approved promotion (no bake time)', String(promo.transitions), '≤ 6', promo.transitions <= 6),
+      row('promotion item', `${promo.promotionItemBytes} B`, '≤ 1 KB', promo.promotionItemBytes <= 1024),
+      row('cost per 1,000 approved promotions, notifications included', `$${cost.toFixed(3)}`, '≤ $0.20', cost <= 0.2),
+      row('largest bundle', `${kib(built.largest.bytes)} (${built.largest.name})`, '≤ 250 KB', built.largest.bytes <= 250_000),
+      row('/health bundle', kib(built.health), '≤ 50 KB', built.health <= 50_000),
+      row('slowest module init vs a one-client hello-world', `${fmt(built.initRatio, 2)}×`, '≤ 1.25×', built.initRatio <= 1.25),
+      row('local promotions/s, no approval, sequential', fmt(promo.throughput, 1), '≥ 20', promo.throughput >= 20),
+      row('CloudFormation resources', String(resources), '≤ 300', resources <= 300),
+    ],
+  ),
+);

@@ -99,7 +99,7 @@ async function notificationsFigures(stack: LocalStack) {
   return { N, leave, eventsPer: events / N, notifierInvocationsPer: notifyEvents / N, deliveriesPer: deliveries / N };
 }
 
-export async function benchWriters(): Promise<void> {
+export async function benchWriters(): Promise<{ fiftyOneEnv: { success: number; perSecond: number }; notificationsUsdPer1000: number }> {
   heading('Concurrent writers (through the gateway; the stream consumer links the audit chain beside them) and notifications');
   const dynamo = await startDynamo({});
   const stack = await startLocalStack({ dynamoEndpoint: dynamo.endpoint, tableName: `bench-writers-${Date.now().toString(36)}` });
@@ -107,11 +107,13 @@ export async function benchWriters(): Promise<void> {
   process.env.STAGELINE_ACCESS_LOG = 'off';
   try {
     const rows: string[][] = [];
+    let fifty = { success: 0, perSecond: 0 };
     let round = 0;
     for (const shape of ['one environment', '5 environments, one tenant', '5 tenants'] as Shape[]) {
       for (const writers of WRITERS) {
         const r = await writerRound(stack, shape, writers, round++);
         rows.push([shape, String(writers), `${fmt((100 * r.ok) / (r.ok + r.failed))}%`, fmt(r.perSecond), fmt(r.p50), fmt(r.p99)]);
+        if (shape === 'one environment' && writers === 50) fifty = { success: (100 * r.ok) / (r.ok + r.failed), perSecond: r.perSecond };
       }
     }
     console.log(table(['writers on', 'writers', 'success', 'writes/s', 'p50 ms', 'p99 ms'], rows));
@@ -139,6 +141,7 @@ export async function benchWriters(): Promise<void> {
     const lambda = n.notifierInvocationsPer * (0.2e-6 + 0.0000166667 * 0.125 * 0.2);
     const perPromotion = lambda + n.eventsPer * 1e-6 + emails * 0.0001 + n.deliveriesPer * 2 * 1.25e-6;
     console.log(`Notifications add ≈ $${(perPromotion * 1000).toFixed(3)} per 1,000 promotions (notifier Lambda, events, ${fmt(emails)} emails/promotion via SES, delivery records).`);
+    return { fiftyOneEnv: fifty, notificationsUsdPer1000: perPromotion * 1000 };
   } finally {
     if (prevLog === undefined) delete process.env.STAGELINE_ACCESS_LOG;
     else process.env.STAGELINE_ACCESS_LOG = prevLog;
