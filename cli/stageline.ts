@@ -1,5 +1,7 @@
 #!/usr/bin/env -S npx tsx
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { verifyExport } from '../domain/audit-export.ts';
 import { parseArgs } from 'node:util';
 
@@ -50,13 +52,16 @@ const USAGE = `stageline <command> [options]
                                               add a window (admin): one-off, or recurring in a time zone
   freeze remove <id>                          remove a window (admin)
 
+  login [--url <url>] < token.txt             keep the URL and token in ~/.config/stageline/config.json (0600)
+  logout | whoami                             forget them | who the token says you are (tenant, groups, expiry)
+
   notify get [--env <env>]                    where notifications go (tenant-wide, or for promotions into <env>)
   notify set [--env <env>] [--slack-webhook <url> --slack-channel <#c>...] [--email <addr>...] [--approvers]
              [--events <kind,...>]             replace them (admin); webhook secrets are never printed back
 
 Options: --json prints raw JSON; --url and --token override the environment;
 --wait polls until the promotion is final or waits for a person (--timeout <s>, default 120).
-Times are UTC. Exit codes: 0 ok, 1 a promotion ended unsuccessfully / chain broken, 2 usage or API error.`;
+Times are UTC. Exit codes: 0 ok, 1 a promotion ended unsuccessfully / chain or export broken, 2 usage or API error, 3 not authenticated.`;
 
 const OPTIONS = {
   env: { type: 'string' },
@@ -112,12 +117,31 @@ function parse() {
 }
 const { values, positionals } = parse();
 
-const base = (values.url ?? process.env.STAGELINE_URL ?? 'http://127.0.0.1:3000').replace(/\/$/, '');
-const token = values.token ?? process.env.STAGELINE_TOKEN;
+/** `stageline login` keeps the URL and token here (mode 0600), so tokens stay out of shell history. */
+const CONFIG_FILE = join(process.env.XDG_CONFIG_HOME || join(homedir(), '.config'), 'stageline', 'config.json');
+const saved = ((): { url?: string; token?: string } => {
+  try {
+    return JSON.parse(readFileSync(CONFIG_FILE, 'utf8')) as { url?: string; token?: string };
+  } catch {
+    return {};
+  }
+})();
+// Flags, then the environment, then the config file.
+const base = (values.url ?? process.env.STAGELINE_URL ?? saved.url ?? 'http://127.0.0.1:3000').replace(/\/$/, '');
+const token = values.token ?? process.env.STAGELINE_TOKEN ?? saved.token;
 
-function fail(message: string): never {
+function fail(message: string, code = 2): never {
   console.error(`stageline: ${message}`);
-  process.exit(2);
+  process.exit(code);
+}
+
+/** A JWT's claims, read locally (not verified: the API verifies it). */
+function claims(jwt: string): Record<string, unknown> {
+  try {
+    return JSON.parse(Buffer.from(jwt.split('.')[1] ?? '', 'base64url').toString('utf8')) as Record<string, unknown>;
+  } catch {
+    return {};
+  }
 }
 
 /** --break-glass <reason>: an admin override of a guard (protected environment), audited as such. */
@@ -143,9 +167,9 @@ async function api(method: string, path: string, body?: unknown): Promise<any> {
   if (!res.ok) {
     const err = data?.error ?? data;
     const issues = err?.issues?.map((i: any) => `\n  ${i.path}: ${i.message}`).join('') ?? '';
-    const hint = res.status === 401 ? `\n  (set STAGELINE_TOKEN or pass --token; npm start prints tokens into .stageline/tokens.env)` : '';
+    const hint = res.status === 401 ? `\n  (stageline login --url <url> < token.txt, or set STAGELINE_TOKEN; npm start prints tokens into .stageline/tokens.env)` : '';
     const impact = err?.impact ? `\n${impactLines(err.impact).map((l) => `  ${l}`).join('\n')}` : '';
-    fail(`${res.status} ${err?.message ?? res.statusText}${issues}${impact}${hint}`);
+    fail(`${res.status} ${err?.message ?? res.statusText}${issues}${impact}${hint}`, res.status === 401 ? 3 : 2);
   }
   return data;
 }
@@ -284,7 +308,7 @@ if (values.help || !cmd) {
   process.exit(cmd ? 0 : 1);
 }
 
-const NEW_COMMANDS = ['promote', 'list', 'rollback', 'status', 'approve', 'reject', 'publish', 'plan', 'apply', 'export'];
+const NEW_COMMANDS = ['promote', 'list', 'rollback', 'status', 'approve', 'reject', 'publish', 'plan', 'apply', 'export', 'login', 'logout', 'whoami'];
 const key = NEW_COMMANDS.includes(cmd) ? (cmd === 'promote' && sub === 'status' ? 'promote status' : cmd) : `${cmd} ${sub ?? ''}`.trim();
 
 switch (key) {
@@ -338,6 +362,38 @@ switch (key) {
     const r = await api('POST', '/api/v1/promotions', body);
     if (r.dryRun) out(r, () => dryRun(r));
     else await settle(r);
+    break;
+  }
+  case 'login': {
+    // The token comes from stdin (piped, or typed), never from the command line.
+    const chunks: Buffer[] = [];
+    if (process.stdin.isTTY) process.stderr.write('token: ');
+    for await (const c of process.stdin) {
+      chunks.push(c as Buffer);
+      if (process.stdin.isTTY && String(c).includes('\n')) break;
+    }
+    const given = Buffer.concat(chunks).toString('utf8').trim();
+    if (!given) fail('login reads the token from standard input: stageline login --url <url> < token.txt');
+    const url = (values.url ?? process.env.STAGELINE_URL ?? saved.url ?? base).replace(/\/$/, '');
+    const res = await fetch(`${url}/api/v1/environments`, { headers: { authorization: `Bearer ${given}` } }).catch((e) => fail(`cannot reach ${url}: ${(e as Error).message}`));
+    if (res.status === 401) fail(`${url} refused this token (401)`);
+    mkdirSync(dirname(CONFIG_FILE), { recursive: true, mode: 0o700 });
+    writeFileSync(CONFIG_FILE, JSON.stringify({ url, token: given }, null, 2), { mode: 0o600 });
+    const c = claims(given);
+    console.log(`logged in to ${url} as ${c.email ?? c.sub ?? '?'} (tenant ${c['custom:tenant_id'] ?? '?'}); saved in ${CONFIG_FILE}`);
+    break;
+  }
+  case 'logout': {
+    rmSync(CONFIG_FILE, { force: true });
+    console.log(`removed ${CONFIG_FILE}`);
+    break;
+  }
+  case 'whoami': {
+    if (!token) fail('not logged in: stageline login --url <url> < token.txt (or set STAGELINE_TOKEN)', 3);
+    const c = claims(token);
+    const exp = typeof c.exp === 'number' ? new Date(c.exp * 1000).toISOString() : null;
+    const who = { url: base, subject: c.sub ?? null, email: c.email ?? null, tenant: c['custom:tenant_id'] ?? null, groups: c['cognito:groups'] ?? [], expires: exp };
+    out(who, () => console.log(`${who.email ?? who.subject} at ${base}: tenant ${who.tenant}, groups ${(who.groups as string[]).join(', ') || 'none'}${exp ? `, token expires ${exp}${Date.parse(exp) < Date.now() ? ' (EXPIRED)' : ''}` : ''}`));
     break;
   }
   case 'publish': {

@@ -1,4 +1,6 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { mkdtempSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -46,6 +48,27 @@ describe('CLI through the API', () => {
     await cli('notify', 'set', '--env', 'production', '--email', 'oncall@acme.example', '--events', 'approval-required,failed');
     expect((await cli('notify', 'get', '--env', 'production')).stdout).toMatch(/\(production\)[\s\S]*oncall@acme.example[\s\S]*approval-required, failed/);
     await expect(cli('notify', 'set', '--slack-webhook', 'http://169.254.169.254/latest')).rejects.toMatchObject({ stderr: expect.stringContaining('slack.webhook') });
+  });
+
+  it('login keeps the URL and token (from stdin, mode 0600); whoami reads it; logout forgets it; 401 exits 3', async () => {
+    const u = await t.users(t.tenant());
+    const home = mkdtempSync(join(tmpdir(), 'stageline-config-'));
+    const vars = { ...process.env, XDG_CONFIG_HOME: home, STAGELINE_URL: undefined, STAGELINE_TOKEN: undefined };
+    const login = spawn(join(root, 'node_modules', '.bin', 'tsx'), [join(root, 'cli', 'stageline.ts'), 'login', '--url', t.url], { env: vars, cwd: root });
+    let said = '';
+    login.stdout.on('data', (d) => (said += d));
+    login.stdin.end(`${u.viewer}\n`);
+    expect(await new Promise((r) => login.on('close', r))).toBe(0);
+    expect(said).toMatch(/^logged in to http:\/\/127\.0\.0\.1:\d+ as viewer@ten-/);
+    const file = join(home, 'stageline', 'config.json');
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    const who = await cliWith(vars, 'whoami');
+    expect(who.stdout).toMatch(/viewer@ten-\S+ at http:.*: tenant ten-\S+, groups viewer, token expires /);
+    expect((await cliWith(vars, 'env', 'list')).stdout).toMatch(/dev|Position/);
+    await cliWith(vars, 'logout');
+    const err = await cliWith({ ...vars, STAGELINE_URL: t.url }, 'env', 'list').catch((e: { code: number; stderr: string }) => e);
+    expect((err as { code: number }).code).toBe(3);
+    expect((err as { stderr: string }).stderr).toMatch(/401 .*stageline login/s);
   });
 
   it('prints the API error and exits non-zero on bad input', async () => {
@@ -150,7 +173,7 @@ describe('CLI: promote, status, list, rollback, approve, reject (floe style)', (
     expect((await as('list', '--env', 'dev', '--artifact', 'platform')).stdout).toMatch(/^\*\s+v1\.2\.4\s/m); // a dry run changes nothing
   });
 
-  it('prints the API error message and issues on stderr and exits 2', async () => {
+  it('prints the API error message and issues on stderr and exits 2 (3 when not authenticated)', async () => {
     const fails = (stderr: RegExp | string, ...args: string[]) =>
       expect(as(...args)).rejects.toMatchObject({ code: 2, stdout: '', stderr: typeof stderr === 'string' ? expect.stringContaining(stderr) : expect.stringMatching(stderr) });
     await fails(/404 platform@v9\.9\.9 has not been published/, 'promote', 'v9.9.9', '--from', 'dev', '--to', 'staging', '--artifact', 'platform');
@@ -159,7 +182,8 @@ describe('CLI: promote, status, list, rollback, approve, reject (floe style)', (
     await fails('say what to promote', 'promote', '--from', 'dev', '--to', 'staging');
     await fails('--reason is required', 'reject', 'prm_x');
     await fails(/403 This route needs the 'approver' role/, 'approve', 'prm_x');
-    await fails(/401 Unauthorized\n.*STAGELINE_TOKEN/, 'promote', 'status', '--token', 'not-a-token');
+    // Not authenticated is its own exit code (3).
+    await expect(as('promote', 'status', '--token', 'not-a-token')).rejects.toMatchObject({ code: 3, stderr: expect.stringMatching(/401 Unauthorized\n.*STAGELINE_TOKEN/) });
     await fails("Unknown option '--bogus'", 'promote', 'status', '--bogus');
   });
 
