@@ -28,7 +28,7 @@ export function storeOnlyDeps(store: DynamoStore): Deps {
     workflow: { start: unused, sendTaskSuccess: unused, sendTaskFailure: unused },
     events: { publish: unused },
     gates: { call: unused },
-    registry: { sync: unused },
+    registry: { sync: unused, attach: unused },
     scheduler: { scheduleOnce: unused, cancel: unused },
     anchor: { sign: unused, append: unused, list: unused, verify: unused },
   };

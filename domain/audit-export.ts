@@ -46,7 +46,8 @@ export interface ExportQuery {
   limit?: number;
 }
 
-function seedRecord(p: Promotion | undefined): SeedAuditRecord | null {
+/** Seed 003's audit record of a promotion (also attached to the promoted artifact in its registries). */
+export function seedRecord(p: Promotion | undefined): SeedAuditRecord | null {
   if (!p) return null;
   return {
     promotion_id: p.id,

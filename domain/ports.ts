@@ -343,4 +343,10 @@ export interface RegistryTag {
 export interface RegistrySync {
   /** Credentials are looked up by (tenant, registry origin), never by the registry's name. */
   sync(input: { tenant: string; repository: string; digest: string; source: Registry; targets: Registry[]; tags?: RegistryTag[] }): Promise<RegistrySyncResult[]>;
+  /**
+   * Attaches a JSON document to the artifact in each registry as an OCI referrer (a manifest whose
+   * `subject` is the digest; found through the referrers API or the `sha256-<hex>` tag). Per registry:
+   * the referrer's digest, or why it failed.
+   */
+  attach(input: { tenant: string; repository: string; digest: string; targets: Registry[]; artifactType: string; document: Record<string, unknown> }): Promise<{ registry: string; digest: string | null; reason?: string }[]>;
 }

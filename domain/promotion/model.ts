@@ -124,6 +124,8 @@ export interface Promotion {
     replaced?: { id: string; deployedAt: string; promotionId: string | null } | null;
     /** cross-registry copies, digest-verified */
     synced?: { registry: string; digest: string | null; bytesCopied: number; tags?: string[] }[];
+    /** the audit record attached to the artifact in each target registry (an OCI referrer), or why not */
+    recorded?: { registry: string; digest: string | null; reason?: string }[];
   } | null;
   error: { code: string; message: string } | null;
   autoPromoted: boolean;

@@ -17,6 +17,7 @@ export { ENGINE };
 import { configChanges } from './release.ts';
 import { deploymentOp, leadTimeDelta } from '../deployments.ts';
 import { assertTagsFree, tagOps } from '../artifacts.ts';
+import { seedRecord } from '../audit-export.ts';
 
 /**
  * The tasks of statemachines/promotion.asl.json. Each is idempotent, keyed by
@@ -238,6 +239,8 @@ async function freezeHold(deps: Deps, tenant: string, id: string): Promise<{ nex
 /** The one-step execution (no bake time); false when the promotion is already mid-way through the baked path. */
 async function completeNow(deps: Deps, tenant: string, id: string): Promise<boolean> {
   let putCurrent: Deployment | null = null;
+  // Copied into the target's registries: the audit record is attached there too (no extra reads otherwise).
+  let copied = false;
   const handled = await retryOnConflict(async () => {
     const cur = await loadPromotion(deps, tenant, id);
     if (cur.status === 'EXECUTING') return false;
@@ -245,6 +248,7 @@ async function completeNow(deps: Deps, tenant: string, id: string): Promise<bool
     const executing = moved(cur, 'EXECUTING', ENGINE, deps.clock(), { taskToken: null });
     const built = cur.subject.type === 'artifact' ? await artifactOps(deps, executing as Promotion & { subject: { type: 'artifact' } }) : await configOps(deps, executing as Promotion & { subject: { type: 'config' } });
     const withResult: Promotion = { ...executing, result: built.result };
+    copied = ((built.result as { synced?: unknown[] }).synced?.length ?? 0) > 0;
     const { ops, deployed } = await completionOps(deps, withResult, 'COMPLETED', 'DEPLOYED', built.ops);
     const next = moved(withResult, 'COMPLETED', ENGINE, deps.clock(), { error: null });
     ops.push(promotionEvent(deps, 'Promotion Completed', next));
@@ -252,8 +256,41 @@ async function completeNow(deps: Deps, tenant: string, id: string): Promise<bool
     putCurrent = deployed;
     return true;
   });
-  if (putCurrent) await deps.store.putCurrent(tenant, putCurrent);
+  if (putCurrent) {
+    await deps.store.putCurrent(tenant, putCurrent);
+    if (copied) await recordInRegistries(deps, tenant, id);
+  }
   return handled;
+}
+
+/** The artifact's audit record (seed 003), in the registries of the target too. */
+export const AUDIT_RECORD_TYPE = 'application/vnd.stageline.promotion.v1+json';
+
+/**
+ * After a promotion of an artifact completes: its audit record (seed 003's shape) is attached to the
+ * promoted digest in every registry of the target, as an OCI referrer. The promotion has committed;
+ * where attaching fails, the promotion says so (`result.recorded`) and stays COMPLETED.
+ */
+async function recordInRegistries(deps: Deps, tenant: string, id: string): Promise<void> {
+  const p = await loadPromotion(deps, tenant, id);
+  if (p.status !== 'COMPLETED' || p.subject.type !== 'artifact' || !p.result || p.result.recorded) return;
+  const target = await deps.store.getEnvironment(tenant, p.targetEnvironment);
+  if (!target?.registries?.length) return;
+  const version = await deps.store.getArtifactVersion(tenant, p.subject.name, p.subject.version);
+  const repository = typeof version?.metadata?.repository === 'string' ? version.metadata.repository : p.subject.name;
+  const document = { ...seedRecord(p)!, digest: p.subject.digest, completed_at: p.completedAt, release_digest: p.releaseDigest };
+  let recorded: { registry: string; digest: string | null; reason?: string }[];
+  try {
+    recorded = await deps.registry.attach({ tenant, repository, digest: p.subject.digest, targets: target.registries, artifactType: AUDIT_RECORD_TYPE, document });
+  } catch (err) {
+    recorded = target.registries.map((r) => ({ registry: r.name, digest: null, reason: (err as Error).message }));
+  }
+  await retryOnConflict(async () => {
+    const cur = await loadPromotion(deps, tenant, id);
+    if (!cur.result || cur.result.recorded) return;
+    const next: Promotion = { ...cur, result: { ...cur.result, recorded }, version: cur.version + 1, updatedAt: deps.clock().toISOString() };
+    await savePromotion(deps, ENGINE, next, cur, 'promotion.record', [], recorded.map((r) => `${r.registry}: ${r.digest ?? r.reason}`).join('; '));
+  });
 }
 
 function deployment(p: Promotion, imageTag: string, gitCommit: string, digest: string, now: string, id = randomUUID(), gitBranch = ''): Deployment {
@@ -396,6 +433,7 @@ async function finish(deps: Deps, p: Promotion, to: 'COMPLETED' | 'FAILED', depS
     if (finished) await deps.store.putCurrent(p.tenant, finished);
   });
   await deps.store.releaseLock(p.tenant, p.targetEnvironment, p.id);
+  if (to === 'COMPLETED' && (p.result?.synced?.length ?? 0) > 0) await recordInRegistries(deps, p.tenant, p.id);
 }
 
 /**

@@ -130,6 +130,40 @@ export class OciRegistrySync implements RegistrySync {
     return copied.map((r, i) => (tagged[i]!.ok ? { ...r, tags: [] } : { ...r, ok: false, tags: [], reason: tagged[i]!.reason }));
   }
 
+  async attach(input: { tenant: string; repository: string; digest: string; targets: Registry[]; artifactType: string; document: Record<string, unknown> }): Promise<{ registry: string; digest: string | null; reason?: string }[]> {
+    const { tenant, repository, digest, targets, artifactType, document } = input;
+    if (!REPOSITORY.test(repository) || !DIGEST.test(digest)) throw new RegistrySourceError(`invalid repository or digest`);
+    return Promise.all(
+      targets.map(async (t) => {
+        const dst = this.client(tenant, t, repository, 'pull,push');
+        try {
+          // The subject as the registry serves it (its media type and size go into the descriptor).
+          const res = await dst.send('GET', `manifests/${digest}`, { headers: { accept: ACCEPT } });
+          await dst.expect(res, [200], `GET manifest ${digest}`);
+          const subjectBytes = Buffer.from(await res.arrayBuffer());
+          const subject = { mediaType: res.headers.get('content-type')?.split(';')[0]?.trim() || MEDIA_TYPES.ociManifest, digest, size: subjectBytes.length };
+          const config = await pushBlob(dst, Buffer.from('{}'), 'application/vnd.oci.empty.v1+json');
+          const layer = await pushBlob(dst, Buffer.from(JSON.stringify(document)), artifactType);
+          const manifest = { schemaVersion: 2, mediaType: MEDIA_TYPES.ociManifest, artifactType, config, layers: [layer], subject };
+          const bytes = Buffer.from(JSON.stringify(manifest));
+          const referrer = sha256(bytes);
+          await dst.putManifest({ digest: referrer, mediaType: MEDIA_TYPES.ociManifest, bytes });
+          // The referrers tag schema (OCI distribution 1.1) for registries without the referrers API: an index under
+          // `sha256-<hex>` listing the digest's referrers; this one is added to what is there.
+          const tag = `sha256-${digest.slice(7)}`;
+          const existing = await dst.send('GET', `manifests/${tag}`, { headers: { accept: MEDIA_TYPES.ociIndex } });
+          const listed: Descriptor[] = existing.status === 200 ? ((JSON.parse(Buffer.from(await existing.arrayBuffer()).toString('utf8')) as { manifests?: Descriptor[] }).manifests ?? []) : (await existing.body?.cancel(), []);
+          const index = { schemaVersion: 2, mediaType: MEDIA_TYPES.ociIndex, manifests: [...listed.filter((m) => m.digest !== referrer), { mediaType: MEDIA_TYPES.ociManifest, digest: referrer, size: bytes.length, artifactType }] };
+          const indexBytes = Buffer.from(JSON.stringify(index));
+          await dst.putManifest({ digest: sha256(indexBytes), mediaType: MEDIA_TYPES.ociIndex, bytes: indexBytes }, tag);
+          return { registry: t.name, digest: referrer };
+        } catch (err) {
+          return { registry: t.name, digest: null, reason: err instanceof RegistryError ? err.message : `${dst.label}: ${String(err)}` };
+        }
+      }),
+    );
+  }
+
   /** Seed 003's tags in one registry: an immutable one is written once (another digest fails), a mutable one moves; each is read back. */
   private async tagTarget(dst: Client, root: ManifestNode, digest: string, tags: RegistryTag[]): Promise<{ ok: boolean; tags: string[]; moved: { tag: string; from: string }[]; reason?: string }> {
     const written: string[] = [];

@@ -38,8 +38,15 @@ export async function loadRegistryCredentials(env: NodeJS.ProcessEnv = process.e
 export class ConfiguredRegistrySync implements RegistrySync {
   private inner: Promise<OciRegistrySync> | undefined;
 
-  async sync(input: { tenant: string; repository: string; digest: string; source: Registry; targets: Registry[] }): Promise<RegistrySyncResult[]> {
-    this.inner ??= loadRegistryCredentials().then((c) => new OciRegistrySync(c));
-    return (await this.inner).sync(input);
+  private registry(): Promise<OciRegistrySync> {
+    return (this.inner ??= loadRegistryCredentials().then((c) => new OciRegistrySync(c)));
+  }
+
+  async sync(input: Parameters<RegistrySync['sync']>[0]): Promise<RegistrySyncResult[]> {
+    return (await this.registry()).sync(input);
+  }
+
+  async attach(input: Parameters<RegistrySync['attach']>[0]) {
+    return (await this.registry()).attach(input);
   }
 }
