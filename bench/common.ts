@@ -28,7 +28,7 @@ export function storeOnlyDeps(store: DynamoStore): Deps {
     workflow: { start: unused, sendTaskSuccess: unused, sendTaskFailure: unused },
     events: { publish: unused },
     gates: { call: unused },
-    registry: { sync: unused, attach: unused },
+    registry: { sync: unused, attach: unused, verifySignature: unused },
     scheduler: { scheduleOnce: unused, cancel: unused },
     anchor: { sign: unused, append: unused, list: unused, verify: unused },
   };

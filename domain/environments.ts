@@ -1,7 +1,7 @@
 import { auditEntry } from './audit.ts';
 import { requireRole } from './auth.ts';
 import { digestOf } from './canonical.ts';
-import { AlreadyExists, EnvironmentNotEmpty, EnvironmentNotFound, RuleViolation, VersionConflict } from './errors.ts';
+import { AlreadyExists, EnvironmentNotEmpty, EnvironmentNotFound, RuleViolation, ValidationFailed, VersionConflict } from './errors.ts';
 import type { Environment, Head, Snapshot } from './model.ts';
 import type { Ctx, Deps } from './ports.ts';
 import { retryOnConflict } from './retry.ts';
@@ -25,6 +25,8 @@ export function environmentView(env: Environment) {
     autoPromotionPaused: env.autoPromotionPaused ?? false,
     bakeSeconds: env.bakeSeconds ?? 0,
     registries: env.registries ?? [],
+    verification: env.verification ?? 'digest_match',
+    signingKey: env.signingKey ?? null,
     snapshot: { seq: env.head.seq, digest: env.head.digest },
     itemCount: env.itemCount,
     version: env.version,
@@ -94,6 +96,8 @@ export async function createEnvironment(deps: Deps, ctx: Ctx, input: CreateEnvir
       autoPromotionPaused: input.autoPromotionPaused,
       bakeSeconds: input.bakeSeconds,
       registries: input.registries,
+      verification: input.verification,
+      ...(input.signingKey ? { signingKey: input.signingKey } : {}),
       ...(firstSeq ? { firstSeq } : {}),
       head,
       itemCount: 0,
@@ -160,10 +164,15 @@ export async function updateEnvironment(deps: Deps, ctx: Ctx, name: string, inpu
       autoPromotionPaused: input.autoPromotionPaused ?? current.autoPromotionPaused ?? false,
       bakeSeconds: input.bakeSeconds ?? current.bakeSeconds ?? 0,
       registries: input.registries ?? current.registries ?? [],
+      verification: input.verification ?? current.verification ?? 'digest_match',
+      ...((input.signingKey ?? current.signingKey) ? { signingKey: input.signingKey ?? current.signingKey } : {}),
       version: current.version + 1,
       updatedAt: now,
       updatedBy: actorName,
     };
+    if (next.verification === 'signature_match' && !next.signingKey) {
+      throw new ValidationFailed([{ path: 'body.signingKey', message: 'signature_match needs signingKey (the public key promotions into this environment must be signed with)' }]);
+    }
     const audit = auditEntry(tenant, {
       actor,
       actorName,

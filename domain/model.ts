@@ -33,6 +33,10 @@ export interface Environment {
   bakeSeconds: number;
   /** OCI registries this environment's artifacts are copied to on promotion (first = where they are read from) */
   registries: { name: string; url: string }[];
+  /** seed 003: digest_match, or signature_match (a Sigstore bundle signed by `signingKey` must come with the artifact) */
+  verification?: 'digest_match' | 'signature_match';
+  /** PEM public key that signs what enters this environment (signature_match) */
+  signingKey?: string;
   /** first snapshot seq of this incarnation: a name deleted and created again never shows the old one's snapshots */
   firstSeq?: number;
   /** the last time an admin broke glass on this environment (shown on the status page) */

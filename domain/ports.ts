@@ -349,4 +349,9 @@ export interface RegistrySync {
    * the referrer's digest, or why it failed.
    */
   attach(input: { tenant: string; repository: string; digest: string; targets: Registry[]; artifactType: string; document: Record<string, unknown> }): Promise<{ registry: string; digest: string | null; reason?: string }[]>;
+  /**
+   * signature_match: finds the artifact's Sigstore bundle (an OCI referrer in the source registry), verifies it
+   * against `publicKey` over the artifact's manifest, and copies it to the targets. Fails closed: `ok: false` with why.
+   */
+  verifySignature(input: { tenant: string; repository: string; digest: string; source: Registry; targets: Registry[]; publicKey: string }): Promise<{ ok: boolean; reason?: string; bundle?: string }>;
 }

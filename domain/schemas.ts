@@ -67,6 +67,11 @@ const registries = z
 
 const reason = z.string().trim().min(1).max(1000);
 
+/** seed 003 `verification`: digest_match (the copy hashes to the digest), or signature_match (also a Sigstore bundle signed by `signingKey`). */
+export const verification = z.enum(['digest_match', 'signature_match']);
+const PEM_KEY = /^-----BEGIN PUBLIC KEY-----\n[A-Za-z0-9+/=\n]+\n-----END PUBLIC KEY-----\n?$/;
+export const signingKey = z.string().trim().max(4000).transform((k) => `${k}\n`).pipe(z.string().regex(PEM_KEY, 'must be a PEM public key (-----BEGIN PUBLIC KEY----- …), e.g. cosign.pub'));
+
 export const createEnvironment = z
   .object({
     name: envName,
@@ -86,9 +91,12 @@ export const createEnvironment = z
     autoPromotionPaused: z.boolean().default(false),
     bakeSeconds: z.number().int().min(0).max(3600).default(0),
     registries: registries.default([]),
+    verification: verification.default('digest_match'),
+    signingKey: signingKey.optional(),
     reason: reason.optional(),
   })
-  .strict();
+  .strict()
+  .refine((e) => e.verification !== 'signature_match' || e.signingKey, { message: 'signature_match needs signingKey (the public key promotions into this environment must be signed with)', path: ['signingKey'] });
 export type CreateEnvironment = z.infer<typeof createEnvironment>;
 
 export const updateEnvironment = z
@@ -104,6 +112,8 @@ export const updateEnvironment = z
     autoPromotionPaused: z.boolean().optional(),
     bakeSeconds: z.number().int().min(0).max(3600).optional(),
     registries: registries.optional(),
+    verification: verification.optional(),
+    signingKey: signingKey.optional(),
     reason: reason.optional(),
   })
   .strict();

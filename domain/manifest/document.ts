@@ -3,7 +3,7 @@ import * as z from 'zod';
 import { ValidationFailed, type Issue } from '../errors.ts';
 import { createFreezeWindow } from '../freeze.ts';
 import { NOTIFICATION_KINDS } from '../notify/settings.ts';
-import { envName, gates } from '../schemas.ts';
+import { envName, gates, signingKey, verification } from '../schemas.ts';
 
 /**
  * The promotion manifest (seed 003's `manifest.yaml`, `artifacts.promotion`), extended with what
@@ -50,6 +50,10 @@ export const manifestSchema = z
                     protected: z.boolean().optional(),
                     bake_seconds: z.number().int().min(0).max(3600).optional(),
                     concurrency: z.enum(['queue', 'reject', 'supersede']).optional(),
+                    /** seed 003 `verification`, per environment (overrides the document-wide one) */
+                    verification: verification.optional(),
+                    /** the PEM public key (cosign.pub) signature_match verifies with */
+                    signing_key: signingKey.optional(),
                   })
                   .strict(),
               )
@@ -70,7 +74,7 @@ export const manifestSchema = z
             /** seed 003: copy artifacts between the environments' registries on promotion (Stageline always does) */
             cross_registry_sync: z.literal(true, { message: 'Stageline always copies artifacts to the target\'s registries when it has any; false is not supported' }).optional(),
             /** seed 003: how a promoted artifact is verified in the target registries */
-            verification: z.literal('digest_match', { message: 'only digest_match is supported by this server (signature_match: not yet)' }).optional(),
+            verification: verification.optional(),
           })
           .strict(),
       })

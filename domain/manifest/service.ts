@@ -25,7 +25,7 @@ type FreezeDoc = NonNullable<Promo['freeze_windows']>[number];
 
 export interface Setup {
   environments: string[];
-  settings: Record<string, { description: string; protected: boolean; bake_seconds: number; concurrency: Environment['concurrency'] }>;
+  settings: Record<string, { description: string; protected: boolean; bake_seconds: number; concurrency: Environment['concurrency']; verification: 'digest_match' | 'signature_match'; signing_key?: string }>;
   gates: Record<string, Gates>;
   notifications: { slack?: { webhook: string; channels: string[] }; email?: { recipients: string[]; approvers: boolean }; events?: string[] } | null;
   freeze_windows: FreezeDoc[];
@@ -69,7 +69,7 @@ async function current(deps: Deps, tenant: string): Promise<Current> {
   const line = lineOf(envs);
   const setup: Setup = {
     environments: line.map((e) => e.name),
-    settings: Object.fromEntries(line.map((e) => [e.name, { description: e.description, protected: e.protected, bake_seconds: e.bakeSeconds ?? 0, concurrency: e.concurrency ?? 'queue' }])),
+    settings: Object.fromEntries(line.map((e) => [e.name, { description: e.description, protected: e.protected, bake_seconds: e.bakeSeconds ?? 0, concurrency: e.concurrency ?? 'queue', verification: e.verification ?? 'digest_match', ...(e.signingKey ? { signing_key: e.signingKey } : {}) }])),
     gates: Object.fromEntries(line.map((e) => [e.name, Object.fromEntries(GATE_NAMES.map((g) => [g, e.gates[g] ?? g === 'policy_compliance'])) as Gates])),
     notifications: notify
       ? {
@@ -96,7 +96,8 @@ export function toManifest(s: Setup): Manifest {
         ...(s.notifications ? { notifications: s.notifications as Promo['notifications'] } : {}),
         freeze_windows: s.freeze_windows,
         cross_registry_sync: true,
-        verification: 'digest_match',
+        // The document-wide value: signature_match when every environment has it (each environment also says its own).
+        verification: s.environments.length && s.environments.every((e) => s.settings[e]?.verification === 'signature_match') ? 'signature_match' : 'digest_match',
       },
     },
   } as Manifest;
@@ -133,7 +134,15 @@ function desired(cur: Setup, m: Manifest): Setup {
   }
   if (issues.length) throw new ValidationFailed(issues, 'The manifest names environments the tenant does not have');
   const settings = { ...cur.settings };
-  for (const [env, s] of Object.entries(p.environment_settings ?? {})) settings[env] = { ...settings[env]!, ...s };
+  for (const env of cur.environments) {
+    const s = p.environment_settings?.[env];
+    // The document-wide verification applies where the environment does not say its own.
+    settings[env] = { ...settings[env]!, ...(p.verification ? { verification: p.verification } : {}), ...s };
+    if (settings[env].verification === 'signature_match' && !settings[env].signing_key) {
+      issues.push({ path: `document.artifacts.promotion.environment_settings.${env}.signing_key`, message: `'${env}' uses signature_match: give signing_key (the PEM public key its promotions must be signed with)` });
+    }
+  }
+  if (issues.length) throw new ValidationFailed(issues, 'The manifest asks for signature_match without a key');
   const gates = { ...cur.gates, ...Object.fromEntries(Object.entries(p.gates ?? {}).map(([env, g]) => [env, { ...g }])) };
   const notifications = p.notifications
     ? {
@@ -206,7 +215,7 @@ async function applyOnce(deps: Deps, ctx: Ctx, m: Manifest, expectedDigest?: str
     if (canonicalJson(s) === canonicalJson(cur.setup.settings[env.name]) && canonicalJson(g) === canonicalJson(cur.setup.gates[env.name])) continue;
     ops.push({
       kind: 'environment',
-      env: { ...env, description: s.description, protected: s.protected, bakeSeconds: s.bake_seconds, concurrency: s.concurrency, gates: g, version: env.version + 1, updatedAt: at, updatedBy: ctx.principal.name },
+      env: { ...env, description: s.description, protected: s.protected, bakeSeconds: s.bake_seconds, concurrency: s.concurrency, verification: s.verification, ...(s.signing_key ? { signingKey: s.signing_key } : {}), gates: g, version: env.version + 1, updatedAt: at, updatedBy: ctx.principal.name },
       expectedVersion: env.version,
     });
   }

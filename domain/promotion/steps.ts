@@ -384,9 +384,19 @@ async function syncRegistries(deps: Deps, p: Promotion & { subject: { type: 'art
   const from = source?.registries?.[0];
   // Every registry of the target, the source's own included: it gets the target's tags (its blobs are there already).
   const to = target?.registries ?? [];
-  if (to.length === 0) return [];
-  if (!from) throw new PromotionFailed(`'${p.sourceEnvironment}' has no registry to copy ${p.subject.name}@${p.subject.version} from`);
+  const signed = target?.verification === 'signature_match';
+  if (to.length === 0 && !signed) return [];
+  if (!from) throw new PromotionFailed(`'${p.sourceEnvironment}' has no registry to copy ${p.subject.name}@${p.subject.version} from${signed ? ` (and '${p.targetEnvironment}' requires signature_match: the signature is read there)` : ''}`);
   const repository = typeof version.metadata?.repository === 'string' ? version.metadata.repository : p.subject.name;
+  // signature_match: the artifact's Sigstore signature must verify with the target's key before anything is copied
+  // or tagged (fail closed); the verified signature is copied with it.
+  let signature: string | undefined;
+  if (signed) {
+    const v = await deps.registry.verifySignature({ tenant: p.tenant, repository, digest: p.subject.digest, source: from, targets: to, publicKey: target.signingKey ?? '' });
+    if (!v.ok) throw new PromotionFailed(`signature_match: ${v.reason ?? 'the signature does not verify'}`);
+    signature = v.bundle;
+  }
+  if (to.length === 0) return [];
   let results;
   try {
     results = await deps.registry.sync({ tenant: p.tenant, repository, digest: p.subject.digest, source: from, targets: to, tags });
@@ -395,7 +405,7 @@ async function syncRegistries(deps: Deps, p: Promotion & { subject: { type: 'art
   }
   const failed = results.filter((r) => !r.ok);
   if (failed.length) throw new PromotionFailed(`cross-registry sync failed: ${failed.map((f) => f.reason ?? f.registry).join('; ')}`);
-  return results.map((r) => ({ registry: r.registry, digest: r.digest, bytesCopied: r.bytesCopied, ...(r.tags ? { tags: r.tags } : {}) }));
+  return results.map((r) => ({ registry: r.registry, digest: r.digest, bytesCopied: r.bytesCopied, ...(r.tags ? { tags: r.tags } : {}), ...(signature ? { signature } : {}) }));
 }
 
 /** Post-condition: the target holds what was promoted. Then COMPLETED, deployment DEPLOYED, lock released. */

@@ -1,5 +1,7 @@
-import { createHash } from 'node:crypto';
+import { createHash, createPublicKey } from 'node:crypto';
 import type { Registry, RegistrySync, RegistrySyncResult, RegistryTag } from '#domain/ports';
+import { bundleFromJSON } from '@sigstore/bundle';
+import { toSignedEntity, toTrustMaterial, Verifier } from '@sigstore/verify';
 import { assertSameOrigin, guardedFetch, OutboundRefused } from './outbound.ts';
 
 /**
@@ -57,6 +59,32 @@ const INDEX_TYPES: string[] = [MEDIA_TYPES.ociIndex, MEDIA_TYPES.dockerList];
 const IMAGE_TYPES: string[] = [MEDIA_TYPES.ociManifest, MEDIA_TYPES.dockerManifest];
 
 const DIGEST = /^sha256:[a-f0-9]{64}$/;
+/** cosign's Sigstore bundle artifact type (an OCI referrer of the signed digest). */
+export const SIGSTORE_BUNDLE = 'application/vnd.dev.sigstore.bundle.v0.3+json';
+
+/**
+ * Verifies a Sigstore bundle (message signature) over the artifact's manifest with a PEM public key, using the
+ * sigstore project's libraries; no transparency log or timestamp is required for a key-based signature.
+ * Returns why it does not verify, or null.
+ */
+function verifyBundle(bundleBytes: Buffer, artifact: Buffer, publicKeyPem: string): string | null {
+  try {
+    const bundle = bundleFromJSON(JSON.parse(bundleBytes.toString('utf8')));
+    const key = createPublicKey(publicKeyPem);
+    const trust = toTrustMaterial({ mediaType: 'application/vnd.dev.sigstore.trustedroot+json;version=0.1', tlogs: [], certificateAuthorities: [], ctlogs: [], timestampAuthorities: [] } as unknown as Parameters<typeof toTrustMaterial>[0], () => ({ publicKey: key, validFor: () => true }));
+    new Verifier(trust, { tlogThreshold: 0, ctlogThreshold: 0, timestampThreshold: 0 }).verify(toSignedEntity(bundle, artifact));
+    // A DSSE bundle (cosign's in-toto form) signs a statement, not the bytes: its subject must name this artifact.
+    if (bundle.content.$case === 'dsseEnvelope') {
+      const statement = JSON.parse(Buffer.from(bundle.content.dsseEnvelope.payload).toString('utf8')) as { subject?: { digest?: Record<string, string> }[] };
+      const hex = sha256(artifact).slice(7);
+      if (!statement.subject?.some((s) => s.digest?.sha256 === hex)) return `the signed statement's subject is not sha256:${hex}`;
+    }
+    return null;
+  } catch (err) {
+    return (err as Error).message;
+  }
+}
+
 /** OCI distribution tag grammar. */
 const TAG = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
 // The distribution spec's repository name grammar; also keeps paths injection-free.
@@ -148,20 +176,57 @@ export class OciRegistrySync implements RegistrySync {
           const bytes = Buffer.from(JSON.stringify(manifest));
           const referrer = sha256(bytes);
           await dst.putManifest({ digest: referrer, mediaType: MEDIA_TYPES.ociManifest, bytes });
-          // The referrers tag schema (OCI distribution 1.1) for registries without the referrers API: an index under
-          // `sha256-<hex>` listing the digest's referrers; this one is added to what is there.
-          const tag = `sha256-${digest.slice(7)}`;
-          const existing = await dst.send('GET', `manifests/${tag}`, { headers: { accept: MEDIA_TYPES.ociIndex } });
-          const listed: Descriptor[] = existing.status === 200 ? ((JSON.parse(Buffer.from(await existing.arrayBuffer()).toString('utf8')) as { manifests?: Descriptor[] }).manifests ?? []) : (await existing.body?.cancel(), []);
-          const index = { schemaVersion: 2, mediaType: MEDIA_TYPES.ociIndex, manifests: [...listed.filter((m) => m.digest !== referrer), { mediaType: MEDIA_TYPES.ociManifest, digest: referrer, size: bytes.length, artifactType }] };
-          const indexBytes = Buffer.from(JSON.stringify(index));
-          await dst.putManifest({ digest: sha256(indexBytes), mediaType: MEDIA_TYPES.ociIndex, bytes: indexBytes }, tag);
+          await addReferrer(dst, digest, { mediaType: MEDIA_TYPES.ociManifest, digest: referrer, size: bytes.length, artifactType });
           return { registry: t.name, digest: referrer };
         } catch (err) {
           return { registry: t.name, digest: null, reason: err instanceof RegistryError ? err.message : `${dst.label}: ${String(err)}` };
         }
       }),
     );
+  }
+
+  async verifySignature(input: { tenant: string; repository: string; digest: string; source: Registry; targets: Registry[]; publicKey: string }): Promise<{ ok: boolean; reason?: string; bundle?: string }> {
+    const { tenant, repository, digest, source, targets, publicKey } = input;
+    if (!REPOSITORY.test(repository) || !DIGEST.test(digest)) return { ok: false, reason: 'invalid repository or digest' };
+    const src = this.client(tenant, source, repository, 'pull');
+    try {
+      const manifest = await src.send('GET', `manifests/${digest}`, { headers: { accept: ACCEPT } });
+      await src.expect(manifest, [200], `GET manifest ${digest}`);
+      const artifact = Buffer.from(await manifest.arrayBuffer());
+      // The signature is a Sigstore bundle attached to the digest (cosign's bundle format), listed under the referrers tag.
+      const candidates = (await listReferrers(src, digest)).filter((r) => r.artifactType === SIGSTORE_BUNDLE);
+      if (!candidates.length) return { ok: false, reason: `${src.label}: no Sigstore signature bundle is attached to ${digest} (sign it: cosign sign --key … --new-bundle-format)` };
+      const reasons: string[] = [];
+      for (const c of candidates) {
+        const res = await src.send('GET', `manifests/${c.digest}`, { headers: { accept: MEDIA_TYPES.ociManifest } });
+        await src.expect(res, [200], `GET manifest ${c.digest}`);
+        const bytes = Buffer.from(await res.arrayBuffer());
+        const doc = JSON.parse(bytes.toString('utf8')) as { layers?: Descriptor[]; config?: Descriptor; subject?: Descriptor };
+        const layer = doc.layers?.[0];
+        if (!layer || doc.subject?.digest !== digest) continue;
+        const blob = await src.send('GET', `blobs/${layer.digest}`);
+        await src.expect(blob, [200], `GET blob ${layer.digest}`);
+        const bundleBytes = Buffer.from(await blob.arrayBuffer());
+        if (sha256(bundleBytes) !== layer.digest) continue;
+        const why = verifyBundle(bundleBytes, artifact, publicKey);
+        if (why) {
+          reasons.push(why);
+          continue;
+        }
+        // Verified: the bundle goes with the artifact, so the target's own signature_match finds it too.
+        const node: ManifestNode = { digest: c.digest, mediaType: MEDIA_TYPES.ociManifest, bytes, blobs: [doc.config!, layer].filter(Boolean) as Descriptor[] };
+        for (const t of targets) {
+          const dst = this.client(tenant, t, repository, 'pull,push');
+          for (const b of node.blobs) if (!(await dst.hasBlob(b.digest))) await copyBlob(src, dst, b, this.blobTimeoutMs);
+          await dst.putManifest(node);
+          await addReferrer(dst, digest, { mediaType: MEDIA_TYPES.ociManifest, digest: c.digest, size: bytes.length, artifactType: SIGSTORE_BUNDLE });
+        }
+        return { ok: true, bundle: c.digest };
+      }
+      return { ok: false, reason: `${src.label}: no signature on ${digest} verifies with the environment's key${reasons.length ? ` (${reasons.join('; ')})` : ''}` };
+    } catch (err) {
+      return { ok: false, reason: err instanceof RegistryError ? err.message : `${src.label}: ${String(err)}` };
+    }
   }
 
   /** Seed 003's tags in one registry: an immutable one is written once (another digest fails), a mutable one moves; each is read back. */
@@ -538,6 +603,24 @@ async function pushBlob(client: Client, bytes: Buffer, mediaType: string): Promi
 }
 
 /** PUTs a manifest document (by digest) and returns its digest. */
+/** The referrers of a digest, by the referrers tag schema (OCI distribution 1.1) for registries without the referrers API. */
+async function listReferrers(c: Client, digest: string): Promise<(Descriptor & { artifactType?: string })[]> {
+  const res = await c.send('GET', `manifests/sha256-${digest.slice(7)}`, { headers: { accept: MEDIA_TYPES.ociIndex } });
+  if (res.status !== 200) {
+    await res.body?.cancel();
+    return [];
+  }
+  return (JSON.parse(Buffer.from(await res.arrayBuffer()).toString('utf8')) as { manifests?: Descriptor[] }).manifests ?? [];
+}
+
+/** Adds a referrer to the digest's `sha256-<hex>` index, keeping what is listed there. */
+async function addReferrer(c: Client, digest: string, referrer: Descriptor & { artifactType: string }): Promise<void> {
+  const listed = await listReferrers(c, digest);
+  const index = { schemaVersion: 2, mediaType: MEDIA_TYPES.ociIndex, manifests: [...listed.filter((m) => m.digest !== referrer.digest), referrer] };
+  const bytes = Buffer.from(JSON.stringify(index));
+  await c.putManifest({ digest: sha256(bytes), mediaType: MEDIA_TYPES.ociIndex, bytes }, `sha256-${digest.slice(7)}`);
+}
+
 export async function putManifest(registry: Registry, repository: string, manifest: { mediaType: string } & Record<string, unknown>, credentials?: Credentials): Promise<string> {
   const bytes = Buffer.from(JSON.stringify(manifest));
   const digest = sha256(bytes);

@@ -49,4 +49,8 @@ export class ConfiguredRegistrySync implements RegistrySync {
   async attach(input: Parameters<RegistrySync['attach']>[0]) {
     return (await this.registry()).attach(input);
   }
+
+  async verifySignature(input: Parameters<RegistrySync['verifySignature']>[0]) {
+    return (await this.registry()).verifySignature(input);
+  }
 }

@@ -1,6 +1,6 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, generateKeyPairSync, randomBytes, sign } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pushImage } from '../../functions/adapters/oci-registry.ts';
+import { OciRegistrySync, pushImage, SIGSTORE_BUNDLE } from '../../functions/adapters/oci-registry.ts';
 import { waitFor } from '../support/promotions.ts';
 import { startRegistry, type LocalRegistry } from '../support/registry.ts';
 import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
@@ -94,4 +94,75 @@ describe('cross-registry promotion (real OCI registries on loopback)', () => {
     expect(await head(dr.url, 'svc', 'latest-staging')).toBeNull();
   });
 
+  it('signature_match: a promotion commits only when the artifact carries a Sigstore signature made with the environment key; the signature travels with it', async () => {
+    const u = await t.users(t.tenant());
+    await makeLine(t, u.admin);
+    const reg = (r: LocalRegistry) => ({ name: r.name, url: r.url });
+    const keyPair = () => generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const trusted = keyPair();
+    const stranger = keyPair();
+    const pem = trusted.publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    // A key-based Sigstore bundle (what `cosign sign --key cosign.key --new-bundle-format` attaches): a message signature over the manifest.
+    const signAndAttach = async (repo: string, digest: string, privateKey: typeof trusted.privateKey) => {
+      const manifest = Buffer.from(await (await fetch(`${primary.url}/v2/${repo}/manifests/${digest}`, { headers: { accept: 'application/vnd.oci.image.manifest.v1+json' } })).arrayBuffer());
+      const bundle = {
+        mediaType: SIGSTORE_BUNDLE,
+        verificationMaterial: { publicKey: { hint: 'stageline-test' }, tlogEntries: [], timestampVerificationData: { rfc3161Timestamps: [] } },
+        messageSignature: { messageDigest: { algorithm: 'SHA2_256', digest: createHash('sha256').update(manifest).digest('base64') }, signature: sign('sha256', manifest, privateKey).toString('base64') },
+      };
+      const [r] = await new OciRegistrySync().attach({ tenant: 'signer', repository: repo, digest, targets: [reg(primary)], artifactType: SIGSTORE_BUNDLE, document: bundle });
+      expect(r!.reason).toBeUndefined();
+    };
+    await t.call('PATCH', '/api/v1/environments/dev', { token: u.admin, body: { version: 1, registries: [reg(primary)] } });
+    // signature_match without a key is refused; with a PEM key it is set and shown.
+    const noKey = await t.call('PATCH', '/api/v1/environments/staging', { token: u.admin, body: { version: 1, verification: 'signature_match' } });
+    expect(noKey.status).toBe(400);
+    expect(JSON.stringify(noKey.body)).toContain('signingKey');
+    const badKey = await t.call('PATCH', '/api/v1/environments/staging', { token: u.admin, body: { version: 1, verification: 'signature_match', signingKey: 'not a key' } });
+    expect(badKey.status).toBe(400);
+    const set = await t.call('PATCH', '/api/v1/environments/staging', { token: u.admin, body: { version: 1, registries: [reg(dr)], verification: 'signature_match', signingKey: pem } });
+    expect(set.status, JSON.stringify(set.body)).toBe(200);
+    expect(set.body).toMatchObject({ verification: 'signature_match', signingKey: pem });
+
+    const promote = async (repo: string, version: string, digest: string) => {
+      await t.call('POST', `/api/v1/artifacts/${repo}/versions`, { token: u.deployer, body: { version, digest } });
+      const p = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'dev', targetEnvironment: 'staging', artifact: repo, version } });
+      expect(p.status, JSON.stringify(p.body)).toBe(201);
+      return waitFor(t, u.viewer, p.body.id, ['COMPLETED', 'FAILED'], 30_000);
+    };
+    // Unsigned: fails closed, nothing copied or tagged in the target.
+    const unsigned = await pushImage(reg(primary), 'signed', { configBytes: Buffer.from('{"s":0}'), layers: [randomBytes(8 * 1024)] });
+    const p0 = await promote('signed', 'v0.9.0', unsigned);
+    expect(p0.status).toBe('FAILED');
+    expect(p0.error.message).toContain('no Sigstore signature bundle is attached');
+    expect(await head(dr.url, 'signed', unsigned)).toBeNull();
+    expect(await head(dr.url, 'signed', 'latest-staging')).toBeNull();
+    // Signed with another key: fails closed.
+    const forged = await pushImage(reg(primary), 'signed', { configBytes: Buffer.from('{"s":1}'), layers: [randomBytes(8 * 1024)] });
+    await signAndAttach('signed', forged, stranger.privateKey);
+    const p1 = await promote('signed', 'v1.0.0', forged);
+    expect(p1.status).toBe('FAILED');
+    expect(p1.error.message).toContain("no signature on");
+    expect(await head(dr.url, 'signed', 'v1.0.0-staging')).toBeNull();
+    // Signed with the environment's key: commits, and the verified signature is attached to the digest in the target too.
+    const good = await pushImage(reg(primary), 'signed', { configBytes: Buffer.from('{"s":2}'), layers: [randomBytes(8 * 1024)] });
+    await signAndAttach('signed', good, trusted.privateKey);
+    const p2 = await promote('signed', 'v1.1.0', good);
+    expect(p2.status, JSON.stringify(p2.error)).toBe('COMPLETED');
+    expect(p2.result.synced[0]).toMatchObject({ registry: 'dr', digest: good, tags: ['v1.1.0-staging', 'latest-staging'], signature: expect.stringMatching(/^sha256:/) });
+    expect(await head(dr.url, 'signed', 'latest-staging')).toBe(good);
+    const index: any = await (await fetch(`${dr.url}/v2/signed/manifests/sha256-${good.slice(7)}`, { headers: { accept: 'application/vnd.oci.image.index.v1+json' } })).json();
+    expect(index.manifests).toEqual(expect.arrayContaining([expect.objectContaining({ digest: p2.result.synced[0].signature, artifactType: SIGSTORE_BUNDLE })]));
+    // The manifest shows and sets it the same way: export names the key; a document asking signature_match without one is refused.
+    const exported = await t.call('GET', '/api/v1/manifest?format=json', { token: u.viewer });
+    expect(exported.status).toBe(200);
+    const doc = typeof exported.body === 'string' ? JSON.parse(exported.body) : exported.body;
+    expect(doc.artifacts.promotion.environment_settings.staging).toMatchObject({ verification: 'signature_match', signing_key: pem });
+    const plan = await t.call('POST', '/api/v1/manifest/plan', { token: u.viewer, body: { document: JSON.stringify(doc) } });
+    expect(plan.status, JSON.stringify(plan.body)).toBe(200);
+    expect(plan.body.changes).toEqual([]);
+    const refused = await t.call('POST', '/api/v1/manifest/plan', { token: u.viewer, body: { document: 'artifacts:\n  promotion:\n    verification: signature_match\n' } });
+    expect(refused.status).toBe(400);
+    expect(JSON.stringify(refused.body)).toContain('environment_settings.dev.signing_key');
+  });
 });
