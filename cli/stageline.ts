@@ -1,121 +1,67 @@
 #!/usr/bin/env -S npx tsx
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { verifyExport } from '../domain/audit-export.ts';
-import { parseArgs } from 'node:util';
 
 /**
- * Stageline CLI (floe style). Talks to the HTTP API only.
+ * Stageline CLI (floe style), built on commander: help per command (`stageline <command> --help`),
+ * typed options, suggestions for typos. Talks to the HTTP API only.
  *   STAGELINE_URL   API base URL (default http://127.0.0.1:3000)
- *   STAGELINE_TOKEN bearer token (npm start prints them)
+ *   STAGELINE_TOKEN bearer token (npm start prints them); or `stageline login`
  */
-const USAGE = `stageline <command> [options]
+const EXIT_CODES = `Exit codes:
+  0  ok
+  1  a promotion ended unsuccessfully (--wait), or the audit chain / an export is broken
+  2  usage error, or the API refused the request (its message and issues on stderr)
+  3  not authenticated (no token, or the API answered 401)`;
 
-  env list                                   environments in line order
-  env get <env>
-  config list --env <env> [--flags]           configs (or flags) of an environment
-  config set <key> <json-value> --env <env> [--flag] [--reason <text>] [--break-glass <reason>]
-                                              (a protected environment needs an admin's --break-glass)
-  config import <file.json> --env <env>       {"key": value, ...} as one snapshot
-  diff --source <env> --target <env>          what promoting source onto target would change
-  snapshots --env <env>                       snapshot history
-  restore <seq> --env <env> --reason <text>   point the environment back at a snapshot
-  audit [--limit N]                           newest audit entries
-  audit verify                                check the hash chain (online: checkpoints' signatures too)
-  audit export [--from <iso>] [--to <iso>] [--output <file>]
-                                              the chain as JSON Lines (all pages), for an auditor
-  audit verify --file <export.jsonl>          verify an export offline (no access to the service needed)
-
-  publish --artifact <name> --version <v1.2.3> --digest <sha256:…> [--commit <sha>] [--branch <name>]
-                                              publish a version into the first environment (creates v1.2.3-dev, latest-dev)
-  promote <version> --to <env> [--from <env>] --artifact <name> [--dry-run] [--wait] [--when-frozen wait|fail]
-                                              promote an artifact version (--from: the environment before --to)
-  promote --config --to <env> [--from <env>] [--dry-run] [--wait] [--notes <text>]
-                                              promote the whole config set (FULL)
-  promote status [--env <env>]                what each environment runs; pending promotions and why
-  list --env <env> [--artifact <name>]        versions that entered an environment (* = current)
-  list --artifact <name>                      every published version of an artifact
-  rollback <version> --env <env> --artifact <name> [--dry-run] [--reason <text>] [--override] [--wait]
-  rollback --snapshot <seq> --env <env> [--dry-run] [--reason <text>] [--override] [--wait]
-                                              impact analysis (--dry-run) or roll back
-  status <id>                                 one promotion: status, gates, approvals
-  approve <id> [--comment <text>]
-  reject <id> --reason <text>
-
-  plan -f <manifest.yaml>                     what applying a manifest would change (field by field)
-  apply -f <manifest.yaml>                    plan, then apply it as one audited change (admin; refused if the setup moved)
-  export [--output <file>] [--format json]    the tenant's setup as a manifest (export | apply changes nothing)
-
-  freeze list [--env <env>]                   freeze windows (with --env: the current and the next one)
-  freeze add --reason <text> [--env <env>] (--start <iso> --end <iso> | --cron '0 16 * * 5' --end-cron '0 8 * * 1' --tz Europe/Berlin)
-                                              add a window (admin): one-off, or recurring in a time zone
-  freeze remove <id>                          remove a window (admin)
-
-  login [--url <url>] < token.txt             keep the URL and token in ~/.config/stageline/config.json (0600)
-  logout | whoami                             forget them | who the token says you are (tenant, groups, expiry)
-
-  notify get [--env <env>]                    where notifications go (tenant-wide, or for promotions into <env>)
-  notify set [--env <env>] [--slack-webhook <url> --slack-channel <#c>...] [--email <addr>...] [--approvers]
-             [--events <kind,...>]             replace them (admin); webhook secrets are never printed back
-
-Options: --json prints raw JSON; --url and --token override the environment;
---wait polls until the promotion is final or waits for a person (--timeout <s>, default 120).
-Times are UTC. Exit codes: 0 ok, 1 a promotion ended unsuccessfully / chain or export broken, 2 usage or API error, 3 not authenticated.`;
-
-const OPTIONS = {
-  env: { type: 'string' },
-  source: { type: 'string' },
-  target: { type: 'string' },
-  from: { type: 'string' },
-  to: { type: 'string' },
-  artifact: { type: 'string' },
-  snapshot: { type: 'string' },
-  config: { type: 'boolean' },
-  'dry-run': { type: 'boolean' },
-  wait: { type: 'boolean' },
-  timeout: { type: 'string' },
-  override: { type: 'boolean' },
-  comment: { type: 'string' },
-  notes: { type: 'string' },
-  reason: { type: 'string' },
-  'break-glass': { type: 'string' },
-  limit: { type: 'string' },
-  flag: { type: 'boolean' },
-  flags: { type: 'boolean' },
-  'slack-webhook': { type: 'string' },
-  'slack-channel': { type: 'string', multiple: true },
-  email: { type: 'string', multiple: true },
-  approvers: { type: 'boolean' },
-  events: { type: 'string' },
-  json: { type: 'boolean' },
-  start: { type: 'string' },
-  version: { type: 'string' },
-  digest: { type: 'string' },
-  commit: { type: 'string' },
-  branch: { type: 'string' },
-  format: { type: 'string' },
-  end: { type: 'string' },
-  cron: { type: 'string' },
-  'end-cron': { type: 'string' },
-  tz: { type: 'string' },
-  'when-frozen': { type: 'string' },
-  output: { type: 'string', short: 'o' },
-  file: { type: 'string', short: 'f' },
-  url: { type: 'string' },
-  token: { type: 'string' },
-  help: { type: 'boolean', short: 'h' },
-} as const;
-
-function parse() {
-  try {
-    return parseArgs({ allowPositionals: true, options: OPTIONS });
-  } catch (e) {
-    console.error(`stageline: ${(e as Error).message}\n\n${USAGE}`);
-    process.exit(2);
-  }
+/** The options of the command being run (kebab-case, as typed), with the global ones. */
+interface Values {
+  json?: boolean;
+  url?: string;
+  token?: string;
+  env?: string;
+  source?: string;
+  target?: string;
+  from?: string;
+  to?: string;
+  artifact?: string;
+  snapshot?: number;
+  config?: boolean;
+  'dry-run'?: boolean;
+  wait?: boolean;
+  timeout?: number;
+  override?: boolean;
+  comment?: string;
+  notes?: string;
+  reason?: string;
+  'break-glass'?: string;
+  limit?: number;
+  flag?: boolean;
+  flags?: boolean;
+  'slack-webhook'?: string;
+  'slack-channel'?: string[];
+  email?: string[];
+  approvers?: boolean;
+  events?: string;
+  start?: string;
+  version?: string;
+  digest?: string;
+  commit?: string;
+  branch?: string;
+  format?: 'yaml' | 'json';
+  end?: string;
+  cron?: string;
+  'end-cron'?: string;
+  tz?: string;
+  'when-frozen'?: 'wait' | 'fail';
+  'sync-registries'?: boolean;
+  output?: string;
+  file?: string;
 }
-const { values, positionals } = parse();
+const values: Values = {};
 
 /** `stageline login` keeps the URL and token here (mode 0600), so tokens stay out of shell history. */
 const CONFIG_FILE = join(process.env.XDG_CONFIG_HOME || join(homedir(), '.config'), 'stageline', 'config.json');
@@ -126,9 +72,9 @@ const saved = ((): { url?: string; token?: string } => {
     return {};
   }
 })();
-// Flags, then the environment, then the config file.
-const base = (values.url ?? process.env.STAGELINE_URL ?? saved.url ?? 'http://127.0.0.1:3000').replace(/\/$/, '');
-const token = values.token ?? process.env.STAGELINE_TOKEN ?? saved.token;
+// Flags, then the environment, then the config file (resolved once the command line is parsed).
+let base = '';
+let token: string | undefined;
 
 function fail(message: string, code = 2): never {
   console.error(`stageline: ${message}`);
@@ -174,10 +120,23 @@ async function api(method: string, path: string, body?: unknown): Promise<any> {
   return data;
 }
 
-/** Aligned columns with a dashed rule under the header (seed 003's layout). */
+/**
+ * Aligned columns with a dashed rule under the header (seed 003's layout). On a terminal the table
+ * fits its width: the widest columns are cut (…) until it does.
+ */
 function grid(head: string[], rows: string[][]): void {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (r: string[]) => r.map((v, i) => (v ?? '').padEnd(widths[i]!)).join('  ').trimEnd();
+  const room = process.stdout.isTTY ? process.stdout.columns : 0;
+  if (room) {
+    const min = head.map((h) => Math.max(h.length, 6));
+    while (widths.reduce((a, b) => a + b, 0) + 2 * (widths.length - 1) > room) {
+      const i = widths.reduce((best, w, j) => (w - min[j]! > widths[best]! - min[best]! ? j : best), 0);
+      if (widths[i]! <= min[i]!) break;
+      widths[i]!--;
+    }
+  }
+  const cell = (v: string, w: number) => (v.length > w ? `${v.slice(0, Math.max(0, w - 1))}…` : v.padEnd(w));
+  const line = (r: string[]) => r.map((v, i) => cell(v ?? '', widths[i]!)).join('  ').trimEnd();
   console.log(line(head));
   console.log(line(widths.map((w) => '-'.repeat(w))));
   for (const r of rows) console.log(line(r));
@@ -254,7 +213,7 @@ function progressLine(p: any, until: number): string {
  * terminal it shows progress on one updating line; with --json or when not a TTY it stays quiet.
  */
 async function waitFor(id: string): Promise<any> {
-  const until = Date.now() + Number(values.timeout ?? 120) * 1000;
+  const until = Date.now() + (values.timeout ?? 120) * 1000;
   const live = !values.json && process.stderr.isTTY;
   let last = '';
   try {
@@ -302,23 +261,209 @@ const out = (data: unknown, human: () => void) => (values.json ? console.log(JSO
 const need = (v: string | undefined, name: string) => v ?? fail(`--${name} is required`);
 const q = encodeURIComponent;
 
-const [cmd, sub, ...rest] = positionals;
-if (values.help || !cmd) {
-  console.log(USAGE);
-  process.exit(cmd ? 0 : 1);
+// ---- commands -------------------------------------------------------------------------------------
+
+const int = (name: string) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} takes a whole number`);
+  return n;
+};
+const collect = (v: string, prev: string[] = []) => [...prev, v];
+const printed = (r: any) => out(r, () => describe(r));
+
+/** floe's `promote v1.2.3 --to staging` names no artifact: the one the environment runs, when it runs exactly one. */
+async function inferArtifact(envName: string): Promise<string> {
+  const s = await api('GET', `/api/v1/status?env=${q(envName)}`);
+  const names: string[] = [...new Set<string>(s.environments[0]?.artifacts.map((a: any) => a.artifact) ?? [])];
+  if (names.length === 1) return names[0]!;
+  return fail(names.length ? `'${envName}' runs ${names.join(', ')}: say which with --artifact <name>` : `'${envName}' runs no artifact yet: say which with --artifact <name> (or --config for the config set)`);
 }
 
-const NEW_COMMANDS = ['promote', 'list', 'rollback', 'status', 'approve', 'reject', 'publish', 'plan', 'apply', 'export', 'login', 'logout', 'whoami'];
-const key = NEW_COMMANDS.includes(cmd) ? (cmd === 'promote' && sub === 'status' ? 'promote status' : cmd) : `${cmd} ${sub ?? ''}`.trim();
+const program = new Command('stageline')
+  .description('Move releases (config sets, feature flags, artifact versions) through dev → staging → production.')
+  .option('--json', 'print the API’s JSON instead of tables')
+  .option('--url <url>', 'API base URL (default: $STAGELINE_URL, the login file, http://127.0.0.1:3000)')
+  .option('--token <token>', 'bearer token (default: $STAGELINE_TOKEN, the login file); prefer `stageline login`')
+  .showSuggestionAfterError()
+  .showHelpAfterError('(stageline <command> --help for usage)')
+  .addHelpText('after', `\nTimes are UTC.\n${EXIT_CODES}`)
+  .hook('preAction', (_program, action) => {
+    // Commander names options in camelCase; the commands read them as typed (kebab-case).
+    for (const [k, v] of Object.entries(action.optsWithGlobals())) (values as Record<string, unknown>)[k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)] = v;
+    base = (values.url ?? process.env.STAGELINE_URL ?? saved.url ?? 'http://127.0.0.1:3000').replace(/\/$/, '');
+    token = values.token ?? process.env.STAGELINE_TOKEN ?? saved.token;
+  });
 
-switch (key) {
-  case 'promote status': {
+const waitOptions = (c: Command) =>
+  c.option('--wait', 'poll until the promotion is final or waits for a person').addOption(new Option('--timeout <seconds>', 'how long --wait polls').argParser(int('--timeout')).default(120));
+
+// ---- environments and configs ----
+
+const env = program.command('env').description('environments');
+env.command('list').description('environments in line order').action(async () => {
+  const r = await api('GET', '/api/v1/environments');
+  out(r, () => table(r.items.map((e: any) => ({ ...e, snapshot: `${e.name}@${e.snapshot.seq}`, items: e.itemCount })), ['position', 'name', 'displayName', 'items', 'snapshot', 'protected', 'updatedBy']));
+});
+env.command('get').description('one environment, as JSON').argument('<env>').action(async (name: string) => {
+  console.log(JSON.stringify(await api('GET', `/api/v1/environments/${q(name)}`), null, 2));
+});
+
+const config = program.command('config').description('configs and feature flags of an environment');
+config
+  .command('list')
+  .description('configs (or flags) of an environment')
+  .requiredOption('--env <env>', 'environment')
+  .option('--flags', 'feature flags instead of configs')
+  .action(async () => {
+    const kind = values.flags ? 'flags' : 'configs';
+    const items: any[] = [];
+    let cursor: string | undefined;
+    do {
+      const r = await api('GET', `/api/v1/environments/${q(values.env!)}/${kind}?limit=1000${cursor ? `&cursor=${cursor}` : ''}`);
+      items.push(...r.items);
+      cursor = r.nextCursor;
+    } while (cursor);
+    items.sort((a, b) => (a.key < b.key ? -1 : 1));
+    out(items, () => table(items.map((i) => ({ ...i, value: JSON.stringify(i.value) })), ['key', 'value', 'version', 'updatedBy', 'updatedAt']));
+  });
+config
+  .command('set')
+  .description('set one config (or flag) as a new snapshot; a protected environment needs an admin’s --break-glass')
+  .argument('<key>')
+  .argument('<json-value>', 'a JSON value; a bare word is a string')
+  .requiredOption('--env <env>', 'environment')
+  .option('--flag', 'a feature flag instead of a config')
+  .option('--reason <text>', 'why (kept in the audit trail)')
+  .option('--break-glass <reason>', 'admin override of a protected environment (audited, notified)')
+  .action(async (key: string, raw: string) => {
+    breakGlass = values['break-glass'];
+    let value: unknown;
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      value = raw;
+    }
+    const r = await api('POST', `/api/v1/environments/${q(values.env!)}/items/batch`, { set: [{ kind: values.flag ? 'flag' : 'config', key, value }], reason: values.reason });
+    out(r, () => console.log(`${values.env}@${r.snapshot.seq} ${r.snapshot.digest} (created ${r.created}, updated ${r.updated}, unchanged ${r.unchanged})`));
+  });
+config
+  .command('import')
+  .description('{"key": value, ...} as one snapshot')
+  .argument('<file.json>')
+  .requiredOption('--env <env>', 'environment')
+  .option('--reason <text>', 'why')
+  .action(async (file: string) => {
+    const data = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+    const r = await api('POST', `/api/v1/environments/${q(values.env!)}/items/batch`, { set: Object.entries(data).map(([key, value]) => ({ key, value })), reason: values.reason });
+    out(r, () => console.log(`${values.env}@${r.snapshot.seq} ${r.snapshot.digest} (created ${r.created}, updated ${r.updated}, unchanged ${r.unchanged})`));
+  });
+
+program
+  .command('diff')
+  .description('what promoting source onto target would change')
+  .requiredOption('--source <env>', 'environment promoted from')
+  .requiredOption('--target <env>', 'environment promoted to')
+  .action(async () => {
+    const r = await api('GET', `/api/v1/config/promotions/diff?source=${q(values.source!)}&target=${q(values.target!)}`);
+    out(r, () => {
+      for (const a of r.added) console.log(`+ ${a.kind} ${a.key} = ${JSON.stringify(a.value)}`);
+      for (const m of r.modified) console.log(`~ ${m.kind} ${m.key}: ${JSON.stringify(m.targetValue)} -> ${JSON.stringify(m.sourceValue)}`);
+      for (const d of r.removed) console.log(`- ${d.kind} ${d.key} (was ${JSON.stringify(d.value)})`);
+      console.log(`${r.added.length} added, ${r.modified.length} modified, ${r.removed.length} removed, ${r.unchanged} unchanged`);
+    });
+  });
+program
+  .command('snapshots')
+  .description('snapshot history of an environment')
+  .requiredOption('--env <env>', 'environment')
+  .addOption(new Option('--limit <n>', 'how many').argParser(int('--limit')).default(20))
+  .action(async () => {
+    const r = await api('GET', `/api/v1/environments/${q(values.env!)}/snapshots?limit=${values.limit}`);
+    out(r, () => table(r.items.map((s: any) => ({ ...s, action: s.change.action, items: s.itemCount })), ['id', 'action', 'items', 'createdBy', 'createdAt', 'digest']));
+  });
+program
+  .command('restore')
+  .description('point the environment back at a snapshot')
+  .argument('<seq>')
+  .requiredOption('--env <env>', 'environment')
+  .requiredOption('--reason <text>', 'why')
+  .action(async (seq: string) => {
+    const r = await api('POST', `/api/v1/environments/${q(values.env!)}/snapshots/${q(seq)}/restore`, { reason: values.reason });
+    out(r, () => console.log(`${r.name} now at ${r.name}@${r.snapshot.seq} (${r.snapshot.digest})`));
+  });
+
+// ---- artifacts and promotions ----
+
+program
+  .command('publish')
+  .description('publish a version into the first environment (creates <version>-dev, latest-dev)')
+  .requiredOption('--artifact <name>', 'artifact')
+  .requiredOption('--version <v1.2.3>', 'semantic version')
+  .requiredOption('--digest <sha256:…>', 'content digest')
+  .option('--commit <sha>', 'source commit')
+  .option('--branch <name>', 'git branch')
+  .action(async () => {
+    const artifact = values.artifact!;
+    const body = { version: values.version, digest: values.digest, ...(values.commit ? { sourceCommit: values.commit } : {}), ...(values.branch ? { gitBranch: values.branch } : {}) };
+    const r = await api('POST', `/api/v1/artifacts/${q(artifact)}/versions`, body);
+    out(r, () => console.log(`${artifact}@${r.artifact.version} published into ${r.environment}${r.created ? '' : ' (already there, same digest)'}: ${r.artifact.version}-${r.environment}, latest-${r.environment} → ${r.artifact.digest}`));
+  });
+
+const promote = waitOptions(
+  program
+    .command('promote')
+    .description('promote an artifact version (--artifact) or the whole config set (--config); `promote status` shows every environment')
+    .argument('[version]', 'the artifact version (with --artifact)')
+    .option('--to <env>', 'target environment (required)')
+    .option('--from <env>', 'source environment (default: the one before --to in the line)')
+    .option('--artifact <name>', 'the artifact to promote')
+    .option('--config', 'promote the config set (FULL)')
+    .option('--dry-run', 'show what would change, the gates and the approval needed; change nothing')
+    .option('--notes <text>', 'release notes')
+    .option('--sync-registries', "require the copy into the target's registries (fail if it has none); it happens whenever the target lists registries")
+    .addOption(new Option('--when-frozen <mode>', 'inside a freeze window: wait for it to end, or fail').choices(['wait', 'fail'])),
+).action(async (version: string | undefined) => {
+  // Not a required option: `promote status` (a subcommand) has no --to.
+  const to = values.to ?? fail("required option '--to <env>' not specified (stageline promote --help)");
+  // --from defaults to the environment before --to in the line (floe's `promote v1.2.3 --to=staging`).
+  let from = values.from;
+  if (!from) {
+    const line = ((await api('GET', '/api/v1/environments')).items as { name: string; position: number }[]).sort((a, b) => a.position - b.position);
+    const i = line.findIndex((e) => e.name === to);
+    if (i < 0) fail(`no environment '${to}' (the line is ${line.map((e) => e.name).join(' → ')})`);
+    if (i === 0) fail(`'${to}' is the first environment: nothing comes before it (publish into it instead)`);
+    from = line[i - 1]!.name;
+  }
+  const whenFrozen = values['when-frozen'];
+  const common = { sourceEnvironment: from, targetEnvironment: to, dryRun: values['dry-run'] ?? false, ...(values.notes ? { notes: values.notes } : {}), ...(whenFrozen ? { whenFrozen } : {}) };
+  let body: Record<string, unknown>;
+  if (values.config) {
+    if (version) fail('promote --config takes no version: it promotes the whole config set of --from');
+    body = { ...common, promotionType: 'FULL' };
+  } else if (version) {
+    body = { ...common, artifact: values.artifact ?? (await inferArtifact(from)), version };
+  } else {
+    fail('say what to promote: a version (promote v1.2.3 --to staging [--artifact <name>]), or --config for the config set');
+  }
+  if (values['sync-registries'] && !values.config) {
+    const target = await api('GET', `/api/v1/environments/${q(to)}`);
+    if (!target.registries?.length) fail(`--sync-registries: '${to}' lists no registries (PATCH /api/v1/environments/${to} with "registries": [{"name", "url"}])`);
+  }
+  const r = await api('POST', '/api/v1/promotions', body);
+  if (r.dryRun) out(r, () => dryRun(r));
+  else await settle(r);
+});
+promote
+  .command('status')
+  .description('what each environment runs; pending promotions and why')
+  .option('--env <env>', 'one environment')
+  .action(async () => {
     const r = await api('GET', `/api/v1/status${values.env ? `?env=${q(values.env)}` : ''}`);
     out(r, () => {
       const names = new Set(r.environments.flatMap((e: any) => e.artifacts.map((a: any) => a.artifact)));
       const rows: string[][] = [];
       for (const e of r.environments) {
-        const state = [e.autoPromotionPaused ? 'paused' : '', e.protected ? 'protected' : ''].filter(Boolean).join(',');
+        const state = [e.autoPromotionPaused ? 'paused' : '', e.protected ? 'protected' : '', e.freeze?.current ? 'frozen' : ''].filter(Boolean).join(',');
         const gates = e.gates.marks || 'none';
         const last = e.lastPromotion;
         const runs = e.artifacts.length ? e.artifacts : [null];
@@ -334,80 +479,19 @@ switch (key) {
       console.log(`Pending Promotions:${r.pending.length ? '' : ' none'}`);
       for (const p of r.pending) console.log(`- ${p.subject} ${p.from === p.to ? `rollback of ${p.to}` : `${p.from} → ${p.to}`} (${p.why})  ${p.id}`);
     });
-    break;
-  }
-  case 'promote': {
-    const to = need(values.to, 'to');
-    // --from defaults to the environment before --to in the line (floe's `promote v1.2.3 --to=staging`).
-    let from = values.from;
-    if (!from) {
-      const line = ((await api('GET', '/api/v1/environments')).items as { name: string; position: number }[]).sort((a, b) => a.position - b.position);
-      const i = line.findIndex((e) => e.name === to);
-      if (i < 0) fail(`no environment '${to}' (the line is ${line.map((e) => e.name).join(' → ')})`);
-      if (i === 0) fail(`'${to}' is the first environment: nothing comes before it (publish into it instead)`);
-      from = line[i - 1]!.name;
-    }
-    const whenFrozen = values['when-frozen'];
-    if (whenFrozen && whenFrozen !== 'wait' && whenFrozen !== 'fail') fail('--when-frozen takes wait or fail');
-    const common = { sourceEnvironment: from, targetEnvironment: to, dryRun: values['dry-run'] ?? false, ...(values.notes ? { notes: values.notes } : {}), ...(whenFrozen ? { whenFrozen } : {}) };
-    let body: Record<string, unknown>;
-    if (values.artifact) {
-      body = { ...common, artifact: values.artifact, version: sub ?? fail('usage: promote <version> --from <env> --to <env> --artifact <name>') };
-    } else if (values.config) {
-      if (sub) fail('promote --config takes no version: it promotes the whole config set of --from');
-      body = { ...common, promotionType: 'FULL' };
-    } else {
-      fail('say what to promote: --artifact <name> with a version, or --config for the config set');
-    }
-    const r = await api('POST', '/api/v1/promotions', body);
-    if (r.dryRun) out(r, () => dryRun(r));
-    else await settle(r);
-    break;
-  }
-  case 'login': {
-    // The token comes from stdin (piped, or typed), never from the command line.
-    const chunks: Buffer[] = [];
-    if (process.stdin.isTTY) process.stderr.write('token: ');
-    for await (const c of process.stdin) {
-      chunks.push(c as Buffer);
-      if (process.stdin.isTTY && String(c).includes('\n')) break;
-    }
-    const given = Buffer.concat(chunks).toString('utf8').trim();
-    if (!given) fail('login reads the token from standard input: stageline login --url <url> < token.txt');
-    const url = (values.url ?? process.env.STAGELINE_URL ?? saved.url ?? base).replace(/\/$/, '');
-    const res = await fetch(`${url}/api/v1/environments`, { headers: { authorization: `Bearer ${given}` } }).catch((e) => fail(`cannot reach ${url}: ${(e as Error).message}`));
-    if (res.status === 401) fail(`${url} refused this token (401)`);
-    mkdirSync(dirname(CONFIG_FILE), { recursive: true, mode: 0o700 });
-    writeFileSync(CONFIG_FILE, JSON.stringify({ url, token: given }, null, 2), { mode: 0o600 });
-    const c = claims(given);
-    console.log(`logged in to ${url} as ${c.email ?? c.sub ?? '?'} (tenant ${c['custom:tenant_id'] ?? '?'}); saved in ${CONFIG_FILE}`);
-    break;
-  }
-  case 'logout': {
-    rmSync(CONFIG_FILE, { force: true });
-    console.log(`removed ${CONFIG_FILE}`);
-    break;
-  }
-  case 'whoami': {
-    if (!token) fail('not logged in: stageline login --url <url> < token.txt (or set STAGELINE_TOKEN)', 3);
-    const c = claims(token);
-    const exp = typeof c.exp === 'number' ? new Date(c.exp * 1000).toISOString() : null;
-    const who = { url: base, subject: c.sub ?? null, email: c.email ?? null, tenant: c['custom:tenant_id'] ?? null, groups: c['cognito:groups'] ?? [], expires: exp };
-    out(who, () => console.log(`${who.email ?? who.subject} at ${base}: tenant ${who.tenant}, groups ${(who.groups as string[]).join(', ') || 'none'}${exp ? `, token expires ${exp}${Date.parse(exp) < Date.now() ? ' (EXPIRED)' : ''}` : ''}`));
-    break;
-  }
-  case 'publish': {
-    const artifact = need(values.artifact, 'artifact');
-    const body = { version: need(values.version, 'version'), digest: need(values.digest, 'digest'), ...(values.commit ? { sourceCommit: values.commit } : {}), ...(values.branch ? { gitBranch: values.branch } : {}) };
-    const r = await api('POST', `/api/v1/artifacts/${q(artifact)}/versions`, body);
-    out(r, () => console.log(`${artifact}@${r.artifact.version} published into ${r.environment}${r.created ? '' : ' (already there, same digest)'}: ${r.artifact.version}-${r.environment}, latest-${r.environment} → ${r.artifact.digest}`));
-    break;
-  }
-  case 'list': {
+  });
+
+program
+  .command('list')
+  .description('versions that entered an environment (* = current), or every published version of an artifact')
+  .option('--env <env>', 'environment')
+  .option('--artifact <name>', 'artifact (required without --env)')
+  .action(async () => {
     if (!values.env) {
-      const r = await api('GET', `/api/v1/artifacts/${q(need(values.artifact, 'artifact'))}/versions`);
+      if (!values.artifact) fail('list needs --env <env> or --artifact <name>');
+      const r = await api('GET', `/api/v1/artifacts/${q(values.artifact)}/versions`);
       out(r, () => table(r.versions.map((v: any) => ({ ...v, publishedAt: when(v.publishedAt) })), ['version', 'digest', 'sourceCommit', 'publishedBy', 'publishedAt']));
-      break;
+      return;
     }
     let names = values.artifact ? [values.artifact] : [];
     if (!names.length) {
@@ -427,196 +511,152 @@ switch (key) {
         );
       }),
     );
-    break;
-  }
-  case 'rollback': {
-    const env = need(values.env, 'env');
-    const opts = { dryRun: values['dry-run'] ?? false, ...(values.reason ? { reason: values.reason } : {}), override: values.override ?? false };
-    let body: Record<string, unknown>;
-    if (values.snapshot !== undefined) {
-      const seq = Number(values.snapshot);
-      if (!Number.isInteger(seq) || seq < 1) fail('--snapshot must be a snapshot number (see: stageline snapshots --env <env>)');
-      body = { snapshot: seq, ...opts };
-    } else {
-      const version = sub ?? fail('usage: rollback <version> --env <env> --artifact <name>, or rollback --snapshot <seq> --env <env>');
-      body = { artifact: need(values.artifact, 'artifact'), version, ...opts };
-    }
-    const r = await api('POST', `/api/v1/environments/${q(env)}/rollback`, body);
-    if (r.dryRun) {
-      out(r, () => {
-        for (const l of impactLines(r.impact)) console.log(l);
-        console.log('Nothing was changed (dry run).');
-      });
-      break;
-    }
-    if (!values.json) for (const l of impactLines(r.impact)) console.log(l);
-    await settle(r.promotion, (promotion) => ({ ...r, promotion }));
-    break;
-  }
-  case 'status': {
-    const r = await api('GET', `/api/v1/promotions/${q(sub ?? fail('usage: status <promotion-id>'))}`);
-    out(r, () => describe(r));
-    break;
-  }
-  case 'approve': {
-    const r = await api('POST', `/api/v1/promotions/${q(sub ?? fail('usage: approve <promotion-id> [--comment <text>]'))}/approve`, values.comment ? { comment: values.comment } : {});
-    out(r, () => describe(r));
-    break;
-  }
-  case 'reject': {
-    const r = await api('POST', `/api/v1/promotions/${q(sub ?? fail('usage: reject <promotion-id> --reason <text>'))}/reject`, { reason: need(values.reason, 'reason') });
-    out(r, () => describe(r));
-    break;
-  }
+  });
 
-  case 'env list': {
-    const r = await api('GET', '/api/v1/environments');
-    out(r, () => table(r.items.map((e: any) => ({ ...e, snapshot: `${e.name}@${e.snapshot.seq}`, items: e.itemCount })), ['position', 'name', 'displayName', 'items', 'snapshot', 'protected', 'updatedBy']));
-    break;
+waitOptions(
+  program
+    .command('rollback')
+    .description('roll an environment back to an artifact version or a snapshot; --dry-run prints the impact only')
+    .argument('[version]', 'the artifact version to go back to (with --artifact)')
+    .requiredOption('--env <env>', 'environment')
+    .option('--artifact <name>', 'artifact')
+    .addOption(new Option('--snapshot <seq>', 'config snapshot to go back to').argParser(int('--snapshot')))
+    .option('--dry-run', 'impact analysis only')
+    .option('--reason <text>', 'why')
+    .option('--override', 'go ahead although the impact analysis advises against it'),
+).action(async (version: string | undefined) => {
+  const opts = { dryRun: values['dry-run'] ?? false, ...(values.reason ? { reason: values.reason } : {}), override: values.override ?? false };
+  let body: Record<string, unknown>;
+  if (values.snapshot !== undefined) {
+    if (values.snapshot < 1) fail('--snapshot must be a snapshot number (see: stageline snapshots --env <env>)');
+    body = { snapshot: values.snapshot, ...opts };
+  } else {
+    if (!version) fail('usage: rollback <version> --env <env> [--artifact <name>], or rollback --snapshot <seq> --env <env>');
+    body = { artifact: values.artifact ?? (await inferArtifact(values.env!)), version, ...opts };
   }
-  case 'env get': {
-    const r = await api('GET', `/api/v1/environments/${q(need(rest[0] ?? positionals[2], 'env'))}`);
-    console.log(JSON.stringify(r, null, 2));
-    break;
-  }
-  case 'config list': {
-    const kind = values.flags ? 'flags' : 'configs';
-    const items: any[] = [];
-    let cursor: string | undefined;
-    do {
-      const r = await api('GET', `/api/v1/environments/${q(need(values.env, 'env'))}/${kind}?limit=1000${cursor ? `&cursor=${cursor}` : ''}`);
-      items.push(...r.items);
-      cursor = r.nextCursor;
-    } while (cursor);
-    items.sort((a, b) => (a.key < b.key ? -1 : 1));
-    out(items, () => table(items.map((i) => ({ ...i, value: JSON.stringify(i.value) })), ['key', 'value', 'version', 'updatedBy', 'updatedAt']));
-    break;
-  }
-  case 'config set': {
-    breakGlass = values['break-glass'];
-    const [key, raw] = rest;
-    if (!key || raw === undefined) fail('usage: config set <key> <json-value> --env <env>');
-    let value: unknown;
-    try {
-      value = JSON.parse(raw);
-    } catch {
-      value = raw; // a bare word is a string
-    }
-    const r = await api('POST', `/api/v1/environments/${q(need(values.env, 'env'))}/items/batch`, {
-      set: [{ kind: values.flag ? 'flag' : 'config', key, value }],
-      reason: values.reason,
-    });
-    out(r, () => console.log(`${values.env}@${r.snapshot.seq} ${r.snapshot.digest} (created ${r.created}, updated ${r.updated}, unchanged ${r.unchanged})`));
-    break;
-  }
-  case 'config import': {
-    const file = rest[0] ?? fail('usage: config import <file.json> --env <env>');
-    const data = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
-    const r = await api('POST', `/api/v1/environments/${q(need(values.env, 'env'))}/items/batch`, {
-      set: Object.entries(data).map(([key, value]) => ({ key, value })),
-      reason: values.reason,
-    });
-    out(r, () => console.log(`${values.env}@${r.snapshot.seq} ${r.snapshot.digest} (created ${r.created}, updated ${r.updated}, unchanged ${r.unchanged})`));
-    break;
-  }
-  case 'diff': {
-    const r = await api('GET', `/api/v1/config/promotions/diff?source=${q(need(values.source, 'source'))}&target=${q(need(values.target, 'target'))}`);
+  const r = await api('POST', `/api/v1/environments/${q(values.env!)}/rollback`, body);
+  if (r.dryRun) {
     out(r, () => {
-      for (const a of r.added) console.log(`+ ${a.kind} ${a.key} = ${JSON.stringify(a.value)}`);
-      for (const m of r.modified) console.log(`~ ${m.kind} ${m.key}: ${JSON.stringify(m.targetValue)} -> ${JSON.stringify(m.sourceValue)}`);
-      for (const d of r.removed) console.log(`- ${d.kind} ${d.key} (was ${JSON.stringify(d.value)})`);
-      console.log(`${r.added.length} added, ${r.modified.length} modified, ${r.removed.length} removed, ${r.unchanged} unchanged`);
+      for (const l of impactLines(r.impact)) console.log(l);
+      console.log('Nothing was changed (dry run).');
     });
-    break;
+    return;
   }
-  case 'snapshots': {
-    const r = await api('GET', `/api/v1/environments/${q(need(values.env, 'env'))}/snapshots?limit=${values.limit ?? 20}`);
-    out(r, () => table(r.items.map((s: any) => ({ ...s, action: s.change.action, items: s.itemCount })), ['id', 'action', 'items', 'createdBy', 'createdAt', 'digest']));
-    break;
+  if (!values.json) for (const l of impactLines(r.impact)) console.log(l);
+  await settle(r.promotion, (promotion) => ({ ...r, promotion }));
+});
+
+program
+  .command('status')
+  .description('one promotion: status, gates, approvals')
+  .argument('<promotion-id>')
+  .action(async (id: string) => printed(await api('GET', `/api/v1/promotions/${q(id)}`)));
+program
+  .command('approve')
+  .description('approve a promotion waiting for approval')
+  .argument('<promotion-id>')
+  .option('--comment <text>', 'a comment kept with the approval')
+  .action(async (id: string) => printed(await api('POST', `/api/v1/promotions/${q(id)}/approve`, values.comment ? { comment: values.comment } : {})));
+program
+  .command('reject')
+  .description('reject a promotion waiting for approval')
+  .argument('<promotion-id>')
+  .requiredOption('--reason <text>', 'why')
+  .action(async (id: string) => printed(await api('POST', `/api/v1/promotions/${q(id)}/reject`, { reason: values.reason })));
+
+// ---- policy as code ----
+
+const planOrApply = async (apply: boolean) => {
+  const document = readFileSync(values.file!, 'utf8');
+  const plan = await api('POST', '/api/v1/manifest/plan', { document });
+  const show = (v: unknown) => JSON.stringify(v);
+  const lines = (plan.changes as { op: string; path: string; before?: unknown; after?: unknown }[]).map((c) =>
+    c.op === 'add' ? `+ ${c.path} = ${show(c.after)}` : c.op === 'remove' ? `- ${c.path} (was ${show(c.before)})` : `~ ${c.path}: ${show(c.before)} → ${show(c.after)}`,
+  );
+  if (!apply || !lines.length) {
+    out(plan, () => console.log(lines.length ? `${lines.join('\n')}\n\nPlan: ${plan.summary.add} to add, ${plan.summary.change} to change, ${plan.summary.remove} to remove (against ${plan.digest}).` : 'No changes: the setup matches the manifest.'));
+    return;
   }
-  case 'restore': {
-    const seq = sub ?? fail('usage: restore <seq> --env <env> --reason <text>');
-    const r = await api('POST', `/api/v1/environments/${q(need(values.env, 'env'))}/snapshots/${q(seq)}/restore`, { reason: need(values.reason, 'reason') });
-    out(r, () => console.log(`${r.name} now at ${r.name}@${r.snapshot.seq} (${r.snapshot.digest})`));
-    break;
-  }
-  case 'notify get': {
-    const r = await api('GET', values.env ? `/api/v1/environments/${q(values.env)}/notifications` : '/api/v1/notifications');
-    out(r, () => {
-      console.log(`notifications (${r.scope}), version ${r.version}`);
-      console.log(`  slack:  ${r.slack ? `${r.slack.webhook} ${r.slack.channels.join(' ')}${r.slack.signingSecret ? ' (interactive)' : ''}` : '—'}`);
-      console.log(`  email:  ${r.email ? [...r.email.recipients, ...(r.email.approvers ? ['the eligible approvers'] : [])].join(', ') || '—' : '—'}`);
-      console.log(`  events: ${r.events.join(', ')}`);
-    });
-    break;
-  }
-  case 'notify set': {
-    const body = {
-      ...(values['slack-webhook'] ? { slack: { webhook: values['slack-webhook'], channels: values['slack-channel'] ?? [] } } : {}),
-      ...(values.email?.length || values.approvers ? { email: { recipients: values.email ?? [], approvers: values.approvers ?? false } } : {}),
-      ...(values.events ? { events: values.events.split(',').map((e) => e.trim()) } : {}),
-    };
-    const r = await api('PUT', values.env ? `/api/v1/environments/${q(values.env)}/notifications` : '/api/v1/notifications', body);
-    out(r, () => console.log(`notifications (${r.scope}) saved, version ${r.version}`));
-    break;
-  }
-  case 'plan':
-  case 'apply': {
-    const file = values.file ?? fail(`${cmd} -f <manifest.yaml>`);
-    const document = readFileSync(file, 'utf8');
-    const plan = await api('POST', '/api/v1/manifest/plan', { document });
-    const show = (v: unknown) => JSON.stringify(v);
-    const lines = (plan.changes as { op: string; path: string; before?: unknown; after?: unknown }[]).map((c) =>
-      c.op === 'add' ? `+ ${c.path} = ${show(c.after)}` : c.op === 'remove' ? `- ${c.path} (was ${show(c.before)})` : `~ ${c.path}: ${show(c.before)} → ${show(c.after)}`,
-    );
-    if (key === 'plan') {
-      out(plan, () => console.log(lines.length ? `${lines.join('\n')}\n\nPlan: ${plan.summary.add} to add, ${plan.summary.change} to change, ${plan.summary.remove} to remove (against ${plan.digest}).` : 'No changes: the setup matches the manifest.'));
-      break;
-    }
-    if (!lines.length) {
-      out(plan, () => console.log('No changes: the setup matches the manifest.'));
-      break;
-    }
-    const r = await api('POST', '/api/v1/manifest/apply', { document, expectedDigest: plan.digest });
-    out(r, () => console.log(`${lines.join('\n')}\n\nApplied: ${r.summary.add} added, ${r.summary.change} changed, ${r.summary.remove} removed (now ${r.digest}).`));
-    break;
-  }
-  case 'export': {
-    const format = values.format === 'json' ? 'json' : 'yaml';
-    const res: Response = await fetch(`${base}/api/v1/manifest?format=${format}`, { headers: token ? { authorization: `Bearer ${token}` } : {} }).catch((e) => fail(`cannot reach ${base}: ${(e as Error).message}`));
+  const r = await api('POST', '/api/v1/manifest/apply', { document, expectedDigest: plan.digest });
+  out(r, () => console.log(`${lines.join('\n')}\n\nApplied: ${r.summary.add} added, ${r.summary.change} changed, ${r.summary.remove} removed (now ${r.digest}).`));
+};
+program.command('plan').description('what applying a manifest would change (field by field)').requiredOption('-f, --file <manifest.yaml>', 'the manifest (YAML or JSON)').action(() => planOrApply(false));
+program
+  .command('apply')
+  .description('plan, then apply the manifest as one audited change (admin; refused if the setup moved since the plan)')
+  .requiredOption('-f, --file <manifest.yaml>', 'the manifest (YAML or JSON)')
+  .action(() => planOrApply(true));
+program
+  .command('export')
+  .description('the tenant’s setup as a manifest (export | apply changes nothing)')
+  .option('-o, --output <file>', 'write it to a file')
+  .addOption(new Option('--format <format>', 'document format').choices(['yaml', 'json']).default('yaml'))
+  .action(async () => {
+    const res: Response = await fetch(`${base}/api/v1/manifest?format=${values.format}`, { headers: token ? { authorization: `Bearer ${token}` } : {} }).catch((e) => fail(`cannot reach ${base}: ${(e as Error).message}`));
     const text = await res.text();
-    if (!res.ok) fail(`${res.status} ${text.slice(0, 300)}`);
+    if (!res.ok) fail(`${res.status} ${text.slice(0, 300)}`, res.status === 401 ? 3 : 2);
     if (values.output) {
       writeFileSync(values.output, text);
       console.error(`wrote ${values.output} (digest ${res.headers.get('x-manifest-digest')})`);
     } else process.stdout.write(text);
-    break;
-  }
-  case 'freeze list': {
+  });
+
+// ---- freeze windows ----
+
+const freeze = program.command('freeze').description('freeze windows');
+freeze
+  .command('list')
+  .description('freeze windows (with --env: the current and the next one)')
+  .option('--env <env>', 'environment')
+  .action(async () => {
     const r = await api('GET', values.env ? `/api/v1/environments/${q(values.env)}/freeze-windows` : '/api/v1/freeze-windows');
-    const when = (w: any) => (w.kind === 'once' ? `${w.start} → ${w.end}` : `${w.cron} → ${w.endCron} (${w.timezone})`);
+    const span = (w: any) => (w.kind === 'once' ? `${w.start} → ${w.end}` : `${w.cron} → ${w.endCron} (${w.timezone})`);
     out(r, () => {
       if (values.env) console.log(`${values.env}: ${r.current ? `FROZEN until ${r.current.end} (${r.current.reason})` : 'open'}${r.next ? `; next window ${r.next.start} → ${r.next.end} (${r.next.reason})` : ''}`);
-      grid(['Id', 'Scope', 'When', 'Open now', 'Next', 'Reason'], r.items.map((w: any) => [w.id, w.scope, when(w), w.open ? `until ${w.open.end}` : '', w.next ? w.next.start : '', w.reason]));
+      grid(['Id', 'Scope', 'When', 'Open now', 'Next', 'Reason'], r.items.map((w: any) => [w.id, w.scope, span(w), w.open ? `until ${w.open.end}` : '', w.next ? w.next.start : '', w.reason]));
     });
-    break;
-  }
-  case 'freeze add': {
-    const body = {
-      reason: need(values.reason, 'reason'),
-      ...(values.start || values.end ? { start: values.start, end: values.end } : { cron: values.cron, endCron: values['end-cron'], timezone: values.tz }),
-    };
+  });
+freeze
+  .command('add')
+  .description("add a window (admin): one-off (--start/--end), or recurring in a time zone (--cron '0 16 * * 5' --end-cron '0 8 * * 1' --tz Europe/Berlin)")
+  .requiredOption('--reason <text>', 'why (shown where promotions are held)')
+  .option('--env <env>', 'one environment (default: every environment of the tenant)')
+  .option('--start <iso>', 'one-off: start')
+  .option('--end <iso>', 'one-off: end')
+  .option('--cron <expr>', 'recurring: when it starts')
+  .option('--end-cron <expr>', 'recurring: when it ends')
+  .option('--tz <zone>', 'recurring: IANA time zone')
+  .action(async () => {
+    const body = { reason: values.reason, ...(values.start || values.end ? { start: values.start, end: values.end } : { cron: values.cron, endCron: values['end-cron'], timezone: values.tz }) };
     const r = await api('POST', values.env ? `/api/v1/environments/${q(values.env)}/freeze-windows` : '/api/v1/freeze-windows', body);
     out(r, () => console.log(`${r.id} (${r.scope === '*' ? 'every environment' : r.scope})${r.open ? `: frozen now until ${r.open.end}` : r.next ? `: next ${r.next.start} → ${r.next.end}` : ''}`));
-    break;
-  }
-  case 'freeze remove': {
-    const id = rest[0] ?? fail('freeze remove <id>');
+  });
+freeze
+  .command('remove')
+  .description('remove a window (admin)')
+  .argument('<id>')
+  .action(async (id: string) => {
     await api('DELETE', `/api/v1/freeze-windows/${q(id)}`);
-    if (!values.json) console.log(`removed ${id}`);
-    break;
-  }
-  case 'audit export': {
+    out({ removed: id }, () => console.log(`removed ${id}`));
+  });
+
+// ---- audit ----
+
+const audit = program
+  .command('audit')
+  .description('newest audit entries; `audit verify`, `audit export`')
+  .addOption(new Option('--limit <n>', 'how many').argParser(int('--limit')).default(20))
+  .action(async () => {
+    const r = await api('GET', `/api/v1/audit?limit=${values.limit}`);
+    out(r, () => table(r.items, ['at', 'actorName', 'action', 'entityId', 'reason']));
+  });
+audit
+  .command('export')
+  .description('the chain as JSON Lines (every page), for an auditor')
+  .option('--from <iso>', 'entries from')
+  .option('--to <iso>', 'entries until')
+  .option('-o, --output <file>', 'write it to a file')
+  .action(async () => {
     // Page after page (each page: header, entries, checkpoints, trailer), into one file or stdout.
     const chunks: string[] = [];
     let fromSeq: string | null = null;
@@ -624,7 +664,15 @@ switch (key) {
       const params: URLSearchParams = new URLSearchParams({ ...(values.from ? { from: values.from } : {}), ...(values.to ? { to: values.to } : {}), ...(fromSeq ? { fromSeq } : {}) });
       const res: Response = await fetch(`${base}/api/v1/audit/export?${params}`, { headers: token ? { authorization: `Bearer ${token}` } : {} }).catch((e) => fail(`cannot reach ${base}: ${(e as Error).message}`));
       const text = await res.text();
-      if (!res.ok) fail(`${res.status} ${(() => { try { return JSON.parse(text).error.message; } catch { return text.slice(0, 300); } })()}`);
+      if (!res.ok) {
+        let message = text.slice(0, 300);
+        try {
+          message = JSON.parse(text).error.message;
+        } catch {
+          /* not JSON */
+        }
+        fail(`${res.status} ${message}`, res.status === 401 ? 3 : 2);
+      }
       chunks.push(text);
       fromSeq = res.headers.get('x-next-cursor');
     } while (fromSeq);
@@ -633,9 +681,12 @@ switch (key) {
       const v = verifyExport(chunks.join(''));
       console.error(`wrote ${values.output}: ${v.checked} entries (links ${v.firstSeq ?? '-'}..${v.lastSeq ?? '-'}), ${v.checkpoints} signed checkpoints`);
     } else process.stdout.write(chunks.join(''));
-    break;
-  }
-  case 'audit verify': {
+  });
+audit
+  .command('verify')
+  .description('check the hash chain online (checkpoints’ signatures too), or an export offline with --file')
+  .option('-f, --file <export.jsonl>', 'verify an export offline (no access to the service needed)')
+  .action(async () => {
     if (values.file) {
       const v = verifyExport(readFileSync(values.file, 'utf8'));
       out(v, () => {
@@ -643,7 +694,7 @@ switch (key) {
         else for (const p of v.problems) console.log(`line ${p.line}${p.seq ? ` (link ${p.seq})` : ''}: ${p.what}`);
       });
       if (!v.ok) process.exit(1);
-      break;
+      return;
     }
     const r = await api('GET', '/api/v1/audit/verify');
     out(r, () =>
@@ -654,13 +705,93 @@ switch (key) {
       ),
     );
     if (!r.ok) process.exit(1);
-    break;
-  }
-  case 'audit': {
-    const r = await api('GET', `/api/v1/audit?limit=${values.limit ?? 20}`);
-    out(r, () => table(r.items, ['at', 'actorName', 'action', 'entityId', 'reason']));
-    break;
-  }
-  default:
-    fail(`unknown command '${positionals.join(' ')}'\n\n${USAGE}`);
+  });
+
+// ---- notifications ----
+
+const notify = program.command('notify').description('where notifications go');
+notify
+  .command('get')
+  .description('tenant-wide, or for promotions into --env')
+  .option('--env <env>', 'environment')
+  .action(async () => {
+    const r = await api('GET', values.env ? `/api/v1/environments/${q(values.env)}/notifications` : '/api/v1/notifications');
+    out(r, () => {
+      console.log(`notifications (${r.scope}), version ${r.version}`);
+      console.log(`  slack:  ${r.slack ? `${r.slack.webhook} ${r.slack.channels.join(' ')}${r.slack.signingSecret ? ' (interactive)' : ''}` : '—'}`);
+      console.log(`  email:  ${r.email ? [...r.email.recipients, ...(r.email.approvers ? ['the eligible approvers'] : [])].join(', ') || '—' : '—'}`);
+      console.log(`  events: ${r.events.join(', ')}`);
+    });
+  });
+notify
+  .command('set')
+  .description('replace them (admin); webhook secrets are never printed back')
+  .option('--env <env>', 'environment')
+  .option('--slack-webhook <url>', 'Slack incoming webhook')
+  .option('--slack-channel <#channel>', 'Slack channel (repeat)', collect)
+  .option('--email <address>', 'email recipient (repeat)', collect)
+  .option('--approvers', 'also email the eligible approvers')
+  .option('--events <kind,...>', 'which events')
+  .action(async () => {
+    const body = {
+      ...(values['slack-webhook'] ? { slack: { webhook: values['slack-webhook'], channels: values['slack-channel'] ?? [] } } : {}),
+      ...(values.email?.length || values.approvers ? { email: { recipients: values.email ?? [], approvers: values.approvers ?? false } } : {}),
+      ...(values.events ? { events: values.events.split(',').map((e) => e.trim()) } : {}),
+    };
+    const r = await api('PUT', values.env ? `/api/v1/environments/${q(values.env)}/notifications` : '/api/v1/notifications', body);
+    out(r, () => console.log(`notifications (${r.scope}) saved, version ${r.version}`));
+  });
+
+// ---- login ----
+
+program
+  .command('login')
+  .description('keep the URL and a token (read from standard input) in ~/.config/stageline/config.json (0600): stageline login --url <url> < token.txt')
+  .action(async () => {
+    // The token comes from stdin (piped, or typed), never from the command line.
+    const chunks: Buffer[] = [];
+    if (process.stdin.isTTY) process.stderr.write('token: ');
+    for await (const c of process.stdin) {
+      chunks.push(c as Buffer);
+      if (process.stdin.isTTY && String(c).includes('\n')) break;
+    }
+    const given = Buffer.concat(chunks).toString('utf8').trim();
+    if (!given) fail('login reads the token from standard input: stageline login --url <url> < token.txt');
+    const url = base;
+    const res = await fetch(`${url}/api/v1/environments`, { headers: { authorization: `Bearer ${given}` } }).catch((e) => fail(`cannot reach ${url}: ${(e as Error).message}`));
+    if (res.status === 401) fail(`${url} refused this token (401)`, 3);
+    mkdirSync(dirname(CONFIG_FILE), { recursive: true, mode: 0o700 });
+    writeFileSync(CONFIG_FILE, JSON.stringify({ url, token: given }, null, 2), { mode: 0o600 });
+    const c = claims(given);
+    out({ url, subject: c.sub ?? null, tenant: c['custom:tenant_id'] ?? null, file: CONFIG_FILE }, () => console.log(`logged in to ${url} as ${c.email ?? c.sub ?? '?'} (tenant ${c['custom:tenant_id'] ?? '?'}); saved in ${CONFIG_FILE}`));
+  });
+program
+  .command('logout')
+  .description('forget the saved URL and token')
+  .action(() => {
+    rmSync(CONFIG_FILE, { force: true });
+    out({ removed: CONFIG_FILE }, () => console.log(`removed ${CONFIG_FILE}`));
+  });
+program
+  .command('whoami')
+  .description('who the token says you are (tenant, groups, expiry)')
+  .action(() => {
+    if (!token) fail('not logged in: stageline login --url <url> < token.txt (or set STAGELINE_TOKEN)', 3);
+    const c = claims(token);
+    const exp = typeof c.exp === 'number' ? new Date(c.exp * 1000).toISOString() : null;
+    const who = { url: base, subject: c.sub ?? null, email: c.email ?? null, tenant: c['custom:tenant_id'] ?? null, groups: c['cognito:groups'] ?? [], expires: exp };
+    out(who, () => console.log(`${who.email ?? who.subject} at ${base}: tenant ${who.tenant}, groups ${(who.groups as string[]).join(', ') || 'none'}${exp ? `, token expires ${exp}${Date.parse(exp) < Date.now() ? ' (EXPIRED)' : ''}` : ''}`));
+  });
+
+// Usage errors (unknown command or option, a missing required option) exit 2; help exits 0.
+program.exitOverride();
+for (const c of program.commands) {
+  c.exitOverride();
+  for (const s of c.commands) s.exitOverride();
+}
+try {
+  await program.parseAsync(process.argv.slice(2), { from: 'user' });
+} catch (err) {
+  if (err instanceof CommanderError) process.exit(err.exitCode === 0 ? 0 : 2);
+  throw err;
 }

@@ -73,7 +73,7 @@ describe('CLI through the API', () => {
 
   it('prints the API error and exits non-zero on bad input', async () => {
     await expect(cli('config', 'set', 'bad key!', '1', '--env', 'dev')).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('set.0.key') });
-    await expect(cli('diff', '--source', 'dev')).rejects.toMatchObject({ stderr: expect.stringContaining('--target is required') });
+    await expect(cli('diff', '--source', 'dev')).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining("required option '--target <env>' not specified") });
   });
 });
 
@@ -119,7 +119,12 @@ describe('CLI: promote, status, list, rollback, approve, reject (floe style)', (
     const promoted = await as('promote', 'v2.0.0', '--to', 'staging', '--artifact', 'platform', '--wait');
     expect(promoted.stdout).toMatch(/^prm_\w+\s+platform@v2\.0\.0\s+dev → staging\s+COMPLETED$/m);
     await expect(as('promote', 'v2.0.0', '--to', 'dev', '--artifact', 'platform')).rejects.toThrow(/'dev' is the first environment/);
-    expect((await t.call('GET', '/api/v1/artifacts/platform/tags/latest-staging', { token: u.deployer })).body).toMatchObject({ version: 'v2.0.0' });
+    // floe's form names no artifact: the one the source environment runs (it runs exactly one here).
+    await as('publish', '--artifact', 'platform', '--version', 'v2.0.1', '--digest', digest('f'));
+    const floe = await as('promote', 'v2.0.1', '--to=staging', '--wait');
+    expect(floe.stdout).toMatch(/^prm_\w+\s+platform@v2\.0\.1\s+dev → staging\s+COMPLETED$/m);
+    await expect(as('promote', 'v2.0.1', '--to=production', '--sync-registries')).rejects.toThrow(/--sync-registries: 'production' lists no registries/);
+    expect((await t.call('GET', '/api/v1/artifacts/platform/tags/latest-staging', { token: u.deployer })).body).toMatchObject({ version: 'v2.0.1' });
   });
 
   it('promote --config --dry-run prints the diff, the gates and the approval it would need, and writes nothing', async () => {
@@ -180,11 +185,20 @@ describe('CLI: promote, status, list, rollback, approve, reject (floe style)', (
     await fails(/400 Request is invalid\n\s+body\.version: must be a semantic version/, 'promote', 'banana', '--from', 'dev', '--to', 'staging', '--artifact', 'platform');
     await fails(/422 Promotion goes forward only/, 'promote', '--config', '--from', 'production', '--to', 'dev', '--dry-run');
     await fails('say what to promote', 'promote', '--from', 'dev', '--to', 'staging');
-    await fails('--reason is required', 'reject', 'prm_x');
+    await fails("'production' runs no artifact yet: say which with --artifact", 'rollback', 'v1.0.0', '--env', 'production');
+    await fails("required option '--reason <text>' not specified", 'reject', 'prm_x');
     await fails(/403 This route needs the 'approver' role/, 'approve', 'prm_x');
     // Not authenticated is its own exit code (3).
     await expect(as('promote', 'status', '--token', 'not-a-token')).rejects.toMatchObject({ code: 3, stderr: expect.stringMatching(/401 Unauthorized\n.*STAGELINE_TOKEN/) });
-    await fails("Unknown option '--bogus'", 'promote', 'status', '--bogus');
+    await fails("unknown option '--bogus'", 'promote', 'status', '--bogus');
+    // A typo gets a suggestion; every command has its own help (exit 0), which lists its options.
+    await fails('(Did you mean promote?)', 'promte', 'v1.2.3');
+    await fails("option '--timeout <seconds>' argument 'soon' is invalid", 'promote', 'v1', '--to', 'staging', '--artifact', 'platform', '--wait', '--timeout', 'soon');
+    await fails('option \'--when-frozen <mode>\' argument \'later\' is invalid. Allowed choices are wait, fail', 'promote', 'v1', '--to', 'staging', '--artifact', 'platform', '--when-frozen', 'later');
+    const help = await as('promote', '--help');
+    expect(help.stdout).toContain('Usage: stageline promote [options] [command] [version]');
+    expect(help.stdout).toMatch(/--when-frozen <mode>\s+inside a freeze window/);
+    expect((await as('--help')).stdout).toMatch(/Exit codes:\n\s+0\s+ok/);
   });
 
   it('status shows the approvals so far, how many are still needed and until when; --wait is quiet when not a terminal', async () => {
