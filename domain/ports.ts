@@ -329,6 +329,8 @@ export interface RegistrySyncResult {
   bytesCopied: number;
   /** the tags written in this registry, each verified to resolve to the digest */
   tags?: string[];
+  /** what was copied along with the artifact: its referrers (signatures, attestations, SBOMs) and cosign's legacy .sig/.att */
+  attached?: string[];
   reason?: string;
 }
 
@@ -350,8 +352,9 @@ export interface RegistrySync {
    */
   attach(input: { tenant: string; repository: string; digest: string; targets: Registry[]; artifactType: string; document: Record<string, unknown> }): Promise<{ registry: string; digest: string | null; reason?: string }[]>;
   /**
-   * signature_match: finds the artifact's Sigstore bundle (an OCI referrer in the source registry), verifies it
-   * against `publicKey` over the artifact's manifest, and copies it to the targets. Fails closed: `ok: false` with why.
+   * signature_match: finds the artifact's Sigstore bundle (an OCI referrer in the source registry) and verifies it
+   * against `publicKey` over the artifact's manifest (`sync` then copies it with the artifact). Fails closed:
+   * `ok: false` with why.
    */
-  verifySignature(input: { tenant: string; repository: string; digest: string; source: Registry; targets: Registry[]; publicKey: string }): Promise<{ ok: boolean; reason?: string; bundle?: string }>;
+  verifySignature(input: { tenant: string; repository: string; digest: string; source: Registry; publicKey: string }): Promise<{ ok: boolean; reason?: string; bundle?: string }>;
 }

@@ -389,10 +389,10 @@ async function syncRegistries(deps: Deps, p: Promotion & { subject: { type: 'art
   if (!from) throw new PromotionFailed(`'${p.sourceEnvironment}' has no registry to copy ${p.subject.name}@${p.subject.version} from${signed ? ` (and '${p.targetEnvironment}' requires signature_match: the signature is read there)` : ''}`);
   const repository = typeof version.metadata?.repository === 'string' ? version.metadata.repository : p.subject.name;
   // signature_match: the artifact's Sigstore signature must verify with the target's key before anything is copied
-  // or tagged (fail closed); the verified signature is copied with it.
+  // or tagged (fail closed); the copy takes it along (with every other referrer of the digest).
   let signature: string | undefined;
   if (signed) {
-    const v = await deps.registry.verifySignature({ tenant: p.tenant, repository, digest: p.subject.digest, source: from, targets: to, publicKey: target.signingKey ?? '' });
+    const v = await deps.registry.verifySignature({ tenant: p.tenant, repository, digest: p.subject.digest, source: from, publicKey: target.signingKey ?? '' });
     if (!v.ok) throw new PromotionFailed(`signature_match: ${v.reason ?? 'the signature does not verify'}`);
     signature = v.bundle;
   }
@@ -405,7 +405,7 @@ async function syncRegistries(deps: Deps, p: Promotion & { subject: { type: 'art
   }
   const failed = results.filter((r) => !r.ok);
   if (failed.length) throw new PromotionFailed(`cross-registry sync failed: ${failed.map((f) => f.reason ?? f.registry).join('; ')}`);
-  return results.map((r) => ({ registry: r.registry, digest: r.digest, bytesCopied: r.bytesCopied, ...(r.tags ? { tags: r.tags } : {}), ...(signature ? { signature } : {}) }));
+  return results.map((r) => ({ registry: r.registry, digest: r.digest, bytesCopied: r.bytesCopied, ...(r.tags ? { tags: r.tags } : {}), ...(r.attached ? { attached: r.attached } : {}), ...(signature ? { signature } : {}) }));
 }
 
 /** Post-condition: the target holds what was promoted. Then COMPLETED, deployment DEPLOYED, lock released. */

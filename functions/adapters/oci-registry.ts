@@ -140,15 +140,17 @@ export class OciRegistrySync implements RegistrySync {
 
     const src = this.client(tenant, source, repository, 'pull');
     let nodes: ManifestNode[];
+    let attached: Attached[];
     try {
       nodes = await readGraph(src, digest);
+      attached = await readAttached(src, digest);
     } catch (err) {
       if (err instanceof RegistrySourceError) throw err;
       throw new RegistrySourceError(err instanceof RegistryError ? err.message : `${src.label}: ${String(err)}`);
     }
     const clients = targets.map((t) => this.client(tenant, t, repository, 'pull,push'));
     // Copy and verify everywhere first; tags only when every registry holds the artifact, so a failed copy moves no tag.
-    const copied = await Promise.all(clients.map((dst) => this.syncTarget(src, dst, nodes, digest)));
+    const copied = await Promise.all(clients.map((dst) => this.syncTarget(src, dst, nodes, digest, attached)));
     if (!tags.length || copied.some((r) => !r.ok)) return copied;
     const root = nodes[nodes.length - 1]!;
     const tagged = await Promise.all(clients.map((dst) => this.tagTarget(dst, root, digest, tags)));
@@ -176,7 +178,7 @@ export class OciRegistrySync implements RegistrySync {
           const bytes = Buffer.from(JSON.stringify(manifest));
           const referrer = sha256(bytes);
           await dst.putManifest({ digest: referrer, mediaType: MEDIA_TYPES.ociManifest, bytes });
-          await addReferrer(dst, digest, { mediaType: MEDIA_TYPES.ociManifest, digest: referrer, size: bytes.length, artifactType });
+          await addReferrers(dst, digest, [{ mediaType: MEDIA_TYPES.ociManifest, digest: referrer, size: bytes.length, artifactType }]);
           return { registry: t.name, digest: referrer };
         } catch (err) {
           return { registry: t.name, digest: null, reason: err instanceof RegistryError ? err.message : `${dst.label}: ${String(err)}` };
@@ -185,8 +187,8 @@ export class OciRegistrySync implements RegistrySync {
     );
   }
 
-  async verifySignature(input: { tenant: string; repository: string; digest: string; source: Registry; targets: Registry[]; publicKey: string }): Promise<{ ok: boolean; reason?: string; bundle?: string }> {
-    const { tenant, repository, digest, source, targets, publicKey } = input;
+  async verifySignature(input: { tenant: string; repository: string; digest: string; source: Registry; publicKey: string }): Promise<{ ok: boolean; reason?: string; bundle?: string }> {
+    const { tenant, repository, digest, source, publicKey } = input;
     if (!REPOSITORY.test(repository) || !DIGEST.test(digest)) return { ok: false, reason: 'invalid repository or digest' };
     const src = this.client(tenant, source, repository, 'pull');
     try {
@@ -201,27 +203,16 @@ export class OciRegistrySync implements RegistrySync {
         const res = await src.send('GET', `manifests/${c.digest}`, { headers: { accept: MEDIA_TYPES.ociManifest } });
         await src.expect(res, [200], `GET manifest ${c.digest}`);
         const bytes = Buffer.from(await res.arrayBuffer());
-        const doc = JSON.parse(bytes.toString('utf8')) as { layers?: Descriptor[]; config?: Descriptor; subject?: Descriptor };
+        const doc = JSON.parse(bytes.toString('utf8')) as { layers?: Descriptor[]; subject?: Descriptor };
         const layer = doc.layers?.[0];
-        if (!layer || doc.subject?.digest !== digest) continue;
+        if (sha256(bytes) !== c.digest || !layer || doc.subject?.digest !== digest) continue;
         const blob = await src.send('GET', `blobs/${layer.digest}`);
         await src.expect(blob, [200], `GET blob ${layer.digest}`);
         const bundleBytes = Buffer.from(await blob.arrayBuffer());
         if (sha256(bundleBytes) !== layer.digest) continue;
         const why = verifyBundle(bundleBytes, artifact, publicKey);
-        if (why) {
-          reasons.push(why);
-          continue;
-        }
-        // Verified: the bundle goes with the artifact, so the target's own signature_match finds it too.
-        const node: ManifestNode = { digest: c.digest, mediaType: MEDIA_TYPES.ociManifest, bytes, blobs: [doc.config!, layer].filter(Boolean) as Descriptor[] };
-        for (const t of targets) {
-          const dst = this.client(tenant, t, repository, 'pull,push');
-          for (const b of node.blobs) if (!(await dst.hasBlob(b.digest))) await copyBlob(src, dst, b, this.blobTimeoutMs);
-          await dst.putManifest(node);
-          await addReferrer(dst, digest, { mediaType: MEDIA_TYPES.ociManifest, digest: c.digest, size: bytes.length, artifactType: SIGSTORE_BUNDLE });
-        }
-        return { ok: true, bundle: c.digest };
+        if (!why) return { ok: true, bundle: c.digest }; // the copy (sync) takes it along with the artifact
+        reasons.push(why);
       }
       return { ok: false, reason: `${src.label}: no signature on ${digest} verifies with the environment's key${reasons.length ? ` (${reasons.join('; ')})` : ''}` };
     } catch (err) {
@@ -279,24 +270,35 @@ export class OciRegistrySync implements RegistrySync {
     return new Client(registry, repository, actions, binding, this.auth, this.timeoutMs, tenant);
   }
 
-  private async syncTarget(src: Client, dst: Client, nodes: ManifestNode[], digest: string): Promise<RegistrySyncResult> {
+  private async syncTarget(src: Client, dst: Client, nodes: ManifestNode[], digest: string, attached: Attached[]): Promise<RegistrySyncResult> {
     let bytesCopied = 0;
     try {
       const done = new Set<string>();
       // Children before parents, blobs before their manifest: registries refuse
       // a manifest whose references they do not hold.
-      for (const node of nodes) {
-        for (const blob of node.blobs) {
-          if (done.has(blob.digest)) continue;
-          done.add(blob.digest);
-          if (!(await dst.hasBlob(blob.digest))) bytesCopied += await copyBlob(src, dst, blob, this.blobTimeoutMs);
+      const copy = async (graph: ManifestNode[]) => {
+        for (const node of graph) {
+          for (const blob of node.blobs) {
+            if (done.has(blob.digest)) continue;
+            done.add(blob.digest);
+            if (!(await dst.hasBlob(blob.digest))) bytesCopied += await copyBlob(src, dst, blob, this.blobTimeoutMs);
+          }
+          await dst.putManifest(node);
         }
-        await dst.putManifest(node);
-      }
+      };
+      await copy(nodes);
       const root = nodes[nodes.length - 1]!;
       const served = await dst.servedDigest(root);
       if (!served.ok) return { registry: dst.registry.name, ok: false, digest: served.digest, bytesCopied, reason: served.reason };
-      return { registry: dst.registry.name, ok: true, digest, bytesCopied };
+      // What is attached to the artifact goes with it: signatures, attestations, SBOMs (referrers, and cosign's
+      // legacy `sha256-<hex>.sig`/`.att` tags).
+      for (const a of attached) {
+        await copy(a.nodes);
+        if (a.tag) await dst.putManifest(a.nodes[a.nodes.length - 1]!, a.tag);
+      }
+      const referrers = attached.flatMap((a) => (a.descriptor ? [a.descriptor] : []));
+      if (referrers.length) await addReferrers(dst, digest, referrers);
+      return { registry: dst.registry.name, ok: true, digest, bytesCopied, ...(attached.length ? { attached: attached.map((a) => a.descriptor?.digest ?? a.nodes[a.nodes.length - 1]!.digest) } : {}) };
     } catch (err) {
       const reason = err instanceof RegistryError ? err.message : `${dst.label}: ${String(err)}`;
       return { registry: dst.registry.name, ok: false, digest: null, bytesCopied, reason };
@@ -603,6 +605,31 @@ async function pushBlob(client: Client, bytes: Buffer, mediaType: string): Promi
 }
 
 /** PUTs a manifest document (by digest) and returns its digest. */
+/** Something attached to an artifact: a referrer (listed in the referrers index) or a cosign legacy tag. */
+interface Attached {
+  nodes: ManifestNode[];
+  descriptor?: Descriptor & { artifactType?: string };
+  tag?: string;
+}
+
+/** Cosign's tags for a digest before OCI 1.1 referrers: the signature and the attestations. */
+const LEGACY_SUFFIXES = ['sig', 'att'];
+
+/** What is attached to `digest` in the source, each graph read and verified like the artifact itself. */
+async function readAttached(src: Client, digest: string): Promise<Attached[]> {
+  const out: Attached[] = [];
+  for (const r of await listReferrers(src, digest)) {
+    if (!DIGEST.test(r.digest)) continue;
+    out.push({ nodes: await readGraph(src, r.digest), descriptor: { mediaType: r.mediaType, digest: r.digest, size: r.size, ...(r.artifactType ? { artifactType: r.artifactType } : {}) } });
+  }
+  for (const suffix of LEGACY_SUFFIXES) {
+    const tag = `sha256-${digest.slice(7)}.${suffix}`;
+    const at = await src.tagDigest(tag);
+    if (at) out.push({ nodes: await readGraph(src, at), tag });
+  }
+  return out;
+}
+
 /** The referrers of a digest, by the referrers tag schema (OCI distribution 1.1) for registries without the referrers API. */
 async function listReferrers(c: Client, digest: string): Promise<(Descriptor & { artifactType?: string })[]> {
   const res = await c.send('GET', `manifests/sha256-${digest.slice(7)}`, { headers: { accept: MEDIA_TYPES.ociIndex } });
@@ -613,10 +640,11 @@ async function listReferrers(c: Client, digest: string): Promise<(Descriptor & {
   return (JSON.parse(Buffer.from(await res.arrayBuffer()).toString('utf8')) as { manifests?: Descriptor[] }).manifests ?? [];
 }
 
-/** Adds a referrer to the digest's `sha256-<hex>` index, keeping what is listed there. */
-async function addReferrer(c: Client, digest: string, referrer: Descriptor & { artifactType: string }): Promise<void> {
+/** Adds referrers to the digest's `sha256-<hex>` index, keeping what is listed there. */
+async function addReferrers(c: Client, digest: string, referrers: (Descriptor & { artifactType?: string })[]): Promise<void> {
   const listed = await listReferrers(c, digest);
-  const index = { schemaVersion: 2, mediaType: MEDIA_TYPES.ociIndex, manifests: [...listed.filter((m) => m.digest !== referrer.digest), referrer] };
+  const adding = new Set(referrers.map((r) => r.digest));
+  const index = { schemaVersion: 2, mediaType: MEDIA_TYPES.ociIndex, manifests: [...listed.filter((m) => !adding.has(m.digest)), ...referrers] };
   const bytes = Buffer.from(JSON.stringify(index));
   await c.putManifest({ digest: sha256(bytes), mediaType: MEDIA_TYPES.ociIndex, bytes }, `sha256-${digest.slice(7)}`);
 }

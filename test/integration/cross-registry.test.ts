@@ -32,6 +32,12 @@ describe('cross-registry promotion (real OCI registries on loopback)', () => {
     await t.call('PATCH', '/api/v1/environments/dev', { token: u.admin, body: { version: 1, registries: [reg(primary)] } });
     await t.call('PATCH', '/api/v1/environments/staging', { token: u.admin, body: { version: 1, registries: [reg(dr), reg(region2)] } });
     const digest = await pushImage(reg(primary), 'platform', { configBytes: Buffer.from('{"architecture":"arm64"}'), layers: [randomBytes(256 * 1024)] });
+    // What is attached to it travels with it: an SBOM referrer (OCI 1.1) and a cosign legacy `.sig` tag.
+    const [sbom] = await new OciRegistrySync().attach({ tenant: 'ci', repository: 'platform', digest, targets: [reg(primary)], artifactType: 'application/spdx+json', document: { spdxVersion: 'SPDX-2.3', name: 'platform' } });
+    const sigImage = await pushImage(reg(primary), 'platform', { configBytes: Buffer.from('{"cosign":"legacy"}'), layers: [randomBytes(512)] });
+    const sigManifest = Buffer.from(await (await fetch(`${primary.url}/v2/platform/manifests/${sigImage}`, { headers: { accept: 'application/vnd.oci.image.manifest.v1+json' } })).arrayBuffer());
+    const legacyTag = `sha256-${digest.slice(7)}.sig`;
+    expect((await fetch(`${primary.url}/v2/platform/manifests/${legacyTag}`, { method: 'PUT', headers: { 'content-type': 'application/vnd.oci.image.manifest.v1+json' }, body: sigManifest })).status).toBe(201);
     await t.call('POST', '/api/v1/artifacts/platform/versions', { token: u.deployer, body: { version: 'v1.2.3', digest } });
     const p = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'dev', targetEnvironment: 'staging', artifact: 'platform', version: 'v1.2.3' } });
     const done = await waitFor(t, u.viewer, p.body.id, ['COMPLETED', 'FAILED'], 30_000);
@@ -42,6 +48,11 @@ describe('cross-registry promotion (real OCI registries on loopback)', () => {
     // Seed 003's tags exist in the registries themselves, resolving to the promoted digest.
     expect(done.result.synced.map((s: any) => s.tags)).toEqual([['v1.2.3-staging', 'latest-staging'], ['v1.2.3-staging', 'latest-staging']]);
     for (const r of [dr, region2]) for (const tag of ['v1.2.3-staging', 'latest-staging']) expect(await head(r.url, 'platform', tag), `${r.name}:${tag}`).toBe(digest);
+    expect(done.result.synced.map((s: any) => s.attached)).toEqual([[sbom!.digest, sigImage], [sbom!.digest, sigImage]]);
+    for (const r of [dr, region2]) {
+      expect(await head(r.url, 'platform', sbom!.digest!), `${r.name}: the SBOM`).toBe(sbom!.digest);
+      expect(await head(r.url, 'platform', legacyTag), `${r.name}: cosign's .sig tag`).toBe(sigImage);
+    }
     // The promotion's audit record (seed 003's shape) is attached to the digest in each registry, found by the referrers tag.
     const recorded = await waitFor(t, u.viewer, p.body.id, ['COMPLETED']).then(async () => {
       for (let i = 0; i < 100; i++) {
@@ -53,7 +64,7 @@ describe('cross-registry promotion (real OCI registries on loopback)', () => {
     });
     expect(recorded.map((r: any) => [r.registry, /^sha256:/.test(r.digest)])).toEqual([['dr', true], ['region2', true]]);
     const index: any = await (await fetch(`${dr.url}/v2/platform/manifests/sha256-${digest.slice(7)}`, { headers: { accept: 'application/vnd.oci.image.index.v1+json' } })).json();
-    expect(index.manifests).toEqual([expect.objectContaining({ digest: recorded[0].digest, artifactType: 'application/vnd.stageline.promotion.v1+json' })]);
+    expect(index.manifests).toEqual([expect.objectContaining({ digest: sbom!.digest, artifactType: 'application/spdx+json' }), expect.objectContaining({ digest: recorded[0].digest, artifactType: 'application/vnd.stageline.promotion.v1+json' })]);
     const referrer: any = await (await fetch(`${dr.url}/v2/platform/manifests/${recorded[0].digest}`, { headers: { accept: 'application/vnd.oci.image.manifest.v1+json' } })).json();
     expect(referrer.subject.digest).toBe(digest);
     const record = await (await fetch(`${dr.url}/v2/platform/blobs/${referrer.layers[0].digest}`)).json();
@@ -150,6 +161,7 @@ describe('cross-registry promotion (real OCI registries on loopback)', () => {
     const p2 = await promote('signed', 'v1.1.0', good);
     expect(p2.status, JSON.stringify(p2.error)).toBe('COMPLETED');
     expect(p2.result.synced[0]).toMatchObject({ registry: 'dr', digest: good, tags: ['v1.1.0-staging', 'latest-staging'], signature: expect.stringMatching(/^sha256:/) });
+    expect(p2.result.synced[0].attached).toEqual([p2.result.synced[0].signature]);
     expect(await head(dr.url, 'signed', 'latest-staging')).toBe(good);
     const index: any = await (await fetch(`${dr.url}/v2/signed/manifests/sha256-${good.slice(7)}`, { headers: { accept: 'application/vnd.oci.image.index.v1+json' } })).json();
     expect(index.manifests).toEqual(expect.arrayContaining([expect.objectContaining({ digest: p2.result.synced[0].signature, artifactType: SIGSTORE_BUNDLE })]));
