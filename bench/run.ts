@@ -8,7 +8,7 @@ import { diffEnvironments } from '#domain/snapshots';
 import type { NodeRef, NodeSource } from '#domain/tree';
 import { DynamoStore, documentClient } from '../functions/adapters/dynamo-store.ts';
 import { ensureTable, localCredentials, startDynamo } from '../local/dynamodb.ts';
-import { BASELINE, buildAll, kib, table } from '../scripts/build.ts';
+import { BASELINE, buildAll, buildRuntimeSdkVariant, kib, table } from '../scripts/build.ts';
 import { RequestCounter, totalRequests, type Counts } from './counter.ts';
 import { importTimes, median } from './init-time.ts';
 import { benchHistory } from './history.ts';
@@ -59,6 +59,18 @@ async function bundles(): Promise<{ largest: { name: string; bytes: number }; he
   console.log(`Largest: ${largest.name}; its top contributors: ${largest.contributors.slice(0, 5).map((c) => `${c.pkg} ${kib(c.bytes)}`).join(', ')}`);
   const at = (name: string) => results.findIndex((r) => r.name === name);
   const slowest = Math.max(...medians.filter((_m, i) => i !== base));
+
+  // The runtime's own SDK instead of the bundled one: smaller files, but is init faster, and is it worth the drift?
+  const picked = [largest.name, 'rules-list', 'promotions-get'].filter((n, i, a) => a.indexOf(n) === i && at(n) >= 0);
+  const variant = await buildRuntimeSdkVariant(picked);
+  const vMedians = (await importTimes(variant.map((r) => r.file), INIT_RUNS)).map(median);
+  console.log(`\nThe same functions on the Lambda runtime's SDK (@aws-sdk/*, @smithy/* external, loaded unbundled from node_modules):`);
+  console.log(
+    table(
+      ['function', 'bundled SDK', 'runtime SDK', 'init ms bundled', 'init ms runtime SDK'],
+      variant.map((r, i) => [r.name, kib(results[at(r.name)]!.bytes), kib(r.bytes), fmt(medians[at(r.name)]!), fmt(vMedians[i]!)]),
+    ),
+  );
   return { largest: { name: largest.name, bytes: largest.bytes }, health: results[at('health')]?.bytes ?? 0, initRatio: slowest / baseMs };
 }
 

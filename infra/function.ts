@@ -93,6 +93,9 @@ export class HandlerFunction extends Construct {
         // the tests ran against), not whatever the runtime ships that week,
         // and the tree-shaken bundle loads faster than the runtime's full SDK.
         externalModules: [],
+        // Lambda's credentials are in the environment: the SDK's default chain (SSO, INI, IMDS, web identity,
+        // each with nested clients) is replaced by the environment provider (functions/adapters/lambda-credentials.ts).
+        esbuildArgs: { '--alias:@aws-sdk/credential-provider-node': path.join(REPO_ROOT, 'functions', 'adapters', 'lambda-credentials.ts') },
         // Twenty "Done in 300ms" lines bury what matters in synth and test output.
         logLevel: LogLevel.WARNING,
       },

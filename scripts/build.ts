@@ -41,6 +41,8 @@ const common: BuildOptions = {
   // The Lambda runtime ships an SDK, but bundling pins the version we test with
   // and lets tree-shaking drop what we do not use.
   external: [],
+  // Lambda's credentials are in the environment: the SDK's default chain (SSO, INI, IMDS, …) is not bundled.
+  alias: { '@aws-sdk/credential-provider-node': join(ROOT, 'functions', 'adapters', 'lambda-credentials.ts') },
   // Prefer the packages' ES module builds: the AWS SDK's CJS builds cannot be
   // tree-shaken (≈200 KiB more per bundle). CDK's NodejsFunction does the same for ESM.
   mainFields: ['module', 'main'],
@@ -63,8 +65,8 @@ function contributors(meta: Metafile): { pkg: string; bytes: number }[] {
   return [...byPkg].map(([pkg, bytes]) => ({ pkg, bytes })).sort((a, b) => b.bytes - a.bytes);
 }
 
-async function bundle(name: string, options: BuildOptions): Promise<BundleResult> {
-  const file = join(OUT_DIR, name, 'index.mjs');
+async function bundle(name: string, options: BuildOptions, outDir = OUT_DIR): Promise<BundleResult> {
+  const file = join(outDir, name, 'index.mjs');
   const result = await build({ ...common, ...options, outfile: file, write: false });
   const out = result.outputFiles.find((f) => f.path === file);
   if (!out) throw new Error(`esbuild produced no ${file}`);
@@ -84,6 +86,21 @@ export async function buildAll(): Promise<BundleResult[]> {
   rmSync(OUT_DIR, { recursive: true, force: true });
   const baseline = bundle(BASELINE, { stdin: { contents: BASELINE_SOURCE, resolveDir: ROOT, loader: 'js', sourcefile: 'baseline.mjs' } });
   const handlers = ALL_HANDLERS.map((name) => bundle(name, { entryPoints: [join(ROOT, 'functions', 'handlers', `${name}.ts`)] }));
+  return Promise.all([baseline, ...handlers]);
+}
+
+/**
+ * The same functions with the AWS SDK left out (`@aws-sdk/*`, `@smithy/*` external), as they would run on the
+ * SDK the Lambda runtime ships: for the bench's "is the runtime's SDK worth its version drift" comparison.
+ * They sit under dist/, so Node resolves the SDK from this repository's node_modules the way the runtime
+ * resolves its own (unbundled, package by package).
+ */
+export async function buildRuntimeSdkVariant(names: string[]): Promise<BundleResult[]> {
+  const outDir = join(ROOT, 'dist', 'runtime-sdk');
+  rmSync(outDir, { recursive: true, force: true });
+  const external = ['@aws-sdk/*', '@smithy/*'];
+  const baseline = bundle(BASELINE, { external, stdin: { contents: BASELINE_SOURCE, resolveDir: ROOT, loader: 'js', sourcefile: 'baseline.mjs' } }, outDir);
+  const handlers = names.map((name) => bundle(name, { external, entryPoints: [join(ROOT, 'functions', 'handlers', `${name}.ts`)] }, outDir));
   return Promise.all([baseline, ...handlers]);
 }
 
