@@ -3,7 +3,14 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
+import type * as z from 'zod';
 import { verifyExport } from '../domain/audit-export.ts';
+import type { environmentResponse, promotionDetailResponse, promotionResponse, statusResponse } from '../domain/responses.ts';
+
+/** The API's answers, typed from the same schemas the OpenAPI document publishes (domain/responses.ts). */
+type Promotion = z.infer<typeof promotionResponse> & Partial<Pick<z.infer<typeof promotionDetailResponse>, 'approvals'>>;
+type Status = z.infer<typeof statusResponse>;
+type Environment = z.infer<typeof environmentResponse>;
 
 /**
  * Stageline CLI (floe style), built on commander: help per command (`stageline <command> --help`),
@@ -179,7 +186,7 @@ function impactLines(i: any): string[] {
 }
 
 /** One promotion, as people read it. */
-function describe(p: any): void {
+function describe(p: Promotion): void {
   const route = p.sourceEnvironment === p.targetEnvironment ? `rollback of ${p.targetEnvironment}` : `${p.sourceEnvironment} → ${p.targetEnvironment}`;
   console.log(`${p.id}  ${label(p.subject)}  ${route}  ${p.status}${p.waitingFor ? ` (waiting for ${p.waitingFor})` : ''}`);
   console.log(`  requested by ${p.requestedBy?.name ?? p.requestedBy} at ${when(p.requestedAt)}${p.notes ? ` — ${p.notes}` : ''}`);
@@ -428,7 +435,7 @@ const promote = waitOptions(
   // --from defaults to the environment before --to in the line (floe's `promote v1.2.3 --to=staging`).
   let from = values.from;
   if (!from) {
-    const line = ((await api('GET', '/api/v1/environments')).items as { name: string; position: number }[]).sort((a, b) => a.position - b.position);
+    const line = ((await api('GET', '/api/v1/environments')).items as Environment[]).sort((a, b) => a.position - b.position);
     const i = line.findIndex((e) => e.name === to);
     if (i < 0) fail(`no environment '${to}' (the line is ${line.map((e) => e.name).join(' → ')})`);
     if (i === 0) fail(`'${to}' is the first environment: nothing comes before it (publish into it instead)`);
@@ -458,7 +465,7 @@ promote
   .description('what each environment runs; pending promotions and why')
   .option('--env <env>', 'one environment')
   .action(async () => {
-    const r = await api('GET', `/api/v1/status${values.env ? `?env=${q(values.env)}` : ''}`);
+    const r: Status = await api('GET', `/api/v1/status${values.env ? `?env=${q(values.env)}` : ''}`);
     out(r, () => {
       const names = new Set(r.environments.flatMap((e: any) => e.artifacts.map((a: any) => a.artifact)));
       const rows: string[][] = [];

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import * as z from 'zod';
 import { ROUTES, type Route } from '../functions/http/routes.ts';
 import type { Spec } from '../functions/http/handler.ts';
+import { RESPONSES } from '../domain/responses.ts';
 
 /**
  * The API contract, generated from THE route table and the zod schemas each handler
@@ -19,9 +20,9 @@ type Json = Record<string, unknown>;
 /** Shared definitions (recursive JSON values and the like), named by content so equal ones are one component. */
 const shared: Record<string, Json> = {};
 
-/** JSON Schema of a zod schema for the document: its $defs become components, its refs point there. */
-const schemaOf = (s: z.ZodType): Json => {
-  const { $schema: _ignored, $defs, ...rest } = z.toJSONSchema(s, { io: 'input', unrepresentable: 'any' }) as Json & { $defs?: Record<string, Json> };
+/** JSON Schema of a zod schema for the document (requests as accepted, responses as sent): its $defs become components, its refs point there. */
+const schemaOf = (s: z.ZodType, io: 'input' | 'output' = 'input'): Json => {
+  const { $schema: _ignored, $defs, ...rest } = z.toJSONSchema(s, { io, unrepresentable: 'any' }) as Json & { $defs?: Record<string, Json> };
   const renames = new Map<string, string>();
   for (const [name, def] of Object.entries($defs ?? {})) {
     const key = `Def_${createHash('sha256').update(JSON.stringify(def)).digest('hex').slice(0, 10)}`;
@@ -94,7 +95,7 @@ export async function buildOpenApi(): Promise<Json> {
       responses: {
         [status]: html
           ? { description: 'An HTML page', content: { 'text/html': { schema: { type: 'string' } } } }
-          : { description: 'Success', content: { 'application/json': { schema: { type: 'object', additionalProperties: true } } } },
+          : { description: 'Success', content: { 'application/json': { schema: RESPONSES[route.handler] ? schemaOf(RESPONSES[route.handler]!, 'output') : { type: 'object', additionalProperties: true } } } },
         ...errors(route.auth),
       },
     };

@@ -2,6 +2,21 @@ import { randomUUID } from 'node:crypto';
 import { inject } from 'vitest';
 import { DEMO_USERS, type DemoUser } from '../../local/issuer.ts';
 import { startLocalStack, type LocalStack, type LocalStackOptions } from '../../local/stack.ts';
+import { RESPONSES } from '../../domain/responses.ts';
+import { matchRoute } from '../../functions/http/routes.ts';
+
+/**
+ * The published contract holds: every 2xx JSON answer of a handler with a declared response schema
+ * (domain/responses.ts, in the OpenAPI document) must match it, in every test that calls the API.
+ */
+function checkContract(method: string, path: string, status: number, body: unknown): void {
+  if (status < 200 || status > 299 || body === undefined || typeof body === 'string') return;
+  const m = matchRoute(method, new URL(path, 'http://x').pathname);
+  const schema = m.kind === 'route' ? RESPONSES[m.route.handler] : undefined;
+  if (!schema) return;
+  const r = schema.safeParse(body);
+  if (!r.success) throw new Error(`${method} ${path} answered ${status} with a body that does not match the ${m.kind === 'route' ? m.route.handler : ''} response schema (domain/responses.ts):\n${r.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`).join('\n')}`);
+}
 
 export interface Res<T = any> {
   status: number;
@@ -57,6 +72,7 @@ export async function startTestStack(opts: Partial<LocalStackOptions> = {}): Pro
       } catch {
         /* not JSON */
       }
+      checkContract(method, path, res.status, parsed);
       return { status: res.status, body: parsed as any, headers: res.headers };
     },
     stop: () => stack.stop(),

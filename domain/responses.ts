@@ -1,0 +1,213 @@
+import * as z from 'zod';
+import { STATUSES } from './promotion/lifecycle.ts';
+
+/**
+ * What the API answers: the response bodies of the main routes, as zod schemas keyed by handler.
+ * scripts/openapi.ts publishes them in the OpenAPI document; the test stack checks every 2xx answer
+ * of these handlers against them in every integration test, so the contract cannot drift from the
+ * code. Objects are strict where the view is ours (a field added to a view must be added here);
+ * nested documents that carry user data stay open.
+ */
+const time = z.string().describe('ISO 8601, UTC');
+const digest = z.string().regex(/^sha256:[0-9a-f]{64}$/);
+const open = z.record(z.string(), z.unknown());
+const occurrence = z.object({ id: z.string(), reason: z.string(), scope: z.string(), start: time, end: time }).strict();
+
+export const environmentResponse = z
+  .object({
+    name: z.string(),
+    displayName: z.string(),
+    position: z.number().int(),
+    description: z.string(),
+    protected: z.boolean(),
+    gates: open.describe('gate name → on/off'),
+    webhookGates: z.array(open).describe('the environment’s webhook gates (secrets never returned)'),
+    concurrency: z.enum(['queue', 'reject', 'supersede']),
+    autoPromotionPaused: z.boolean(),
+    bakeSeconds: z.number().int(),
+    registries: z.array(z.object({ name: z.string(), url: z.string() }).strict()),
+    verification: z.enum(['digest_match', 'signature_match']),
+    signingKey: z.string().nullable(),
+    snapshot: z.object({ seq: z.number().int(), digest }).strict(),
+    itemCount: z.number().int(),
+    version: z.number().int(),
+    createdAt: time,
+    createdBy: z.string(),
+    updatedAt: time,
+    updatedBy: z.string(),
+  })
+  .strict();
+
+const gateResult = z.object({ gate: z.string(), verdict: z.enum(['PASS', 'FAIL', 'WARN', 'SKIPPED']), blocking: z.boolean(), reason: z.string(), evidenceRefs: z.array(z.string()) }).strict();
+const subject = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('artifact'), name: z.string(), version: z.string(), digest }).strict(),
+  z
+    .object({
+      type: z.literal('config'),
+      sourceSnapshot: z.object({ seq: z.number().int(), digest }).strict(),
+      promotionType: z.enum(['FULL', 'SELECTIVE', 'PATTERN']),
+      configIds: z.array(z.string()),
+      flagIds: z.array(z.string()),
+      keyPatterns: z.array(z.string()),
+    })
+    .strict(),
+]);
+
+export const promotionResponse = z
+  .object({
+    id: z.string(),
+    status: z.enum(STATUSES),
+    waitingFor: z.enum(['approval', 'execution']).nullable(),
+    sourceEnvironment: z.string(),
+    targetEnvironment: z.string(),
+    subject,
+    releaseDigest: digest.describe('approvals are bound to it'),
+    notes: z.string(),
+    requestedBy: z.object({ id: z.string(), name: z.string() }).strict(),
+    requestedAt: time,
+    trigger: z.enum(['on_approval', 'manual', 'scheduled']),
+    scheduledAt: time.nullable(),
+    whenFrozen: z.enum(['wait', 'fail']),
+    heldBy: z.object({ window: z.string(), reason: z.string(), until: time }).strict().nullable(),
+    freezeOverride: open.nullable(),
+    policy: z.object({ ruleId: z.string().nullable(), requiresApproval: z.boolean(), requiredApprovers: z.number().int(), approverGroups: z.array(z.string()), separationOfDuties: z.boolean(), approvalExpirySeconds: z.number(), evidenceFrom: z.string().optional() }).strict(),
+    policyDigest: digest,
+    gates: z.array(gateResult).nullable(),
+    approvedBy: z.array(z.string()),
+    rejection: z.object({ by: z.string(), reason: z.string(), at: time }).strict().nullable(),
+    result: z
+      .object({
+        snapshotSeq: z.number().int().optional(),
+        digest,
+        deploymentId: z.string(),
+        deployedAt: time,
+        previous: open,
+        replaced: open.nullable().optional(),
+        synced: z.array(z.object({ registry: z.string(), digest: digest.nullable(), bytesCopied: z.number(), tags: z.array(z.string()).optional(), attached: z.array(z.string()).optional(), signature: z.string().optional() }).strict()).optional(),
+        recorded: z.array(z.object({ registry: z.string(), digest: digest.nullable(), reason: z.string().optional() }).strict()).optional(),
+      })
+      .strict()
+      .nullable(),
+    error: z.object({ code: z.string(), message: z.string() }).strict().nullable(),
+    autoPromoted: z.boolean(),
+    changeSummary: z.object({ added: z.number().int(), modified: z.number().int(), removed: z.number().int(), keys: z.array(z.string()), unmatchedIds: z.array(z.string()) }).strict().nullable(),
+    sourceDeploymentId: z.string().nullable(),
+    targetGateway: z.string().nullable(),
+    rollback: open.nullable(),
+    version: z.number().int(),
+    updatedAt: time,
+    completedAt: time.nullable(),
+    transitions: z.array(z.object({ status: z.enum(STATUSES), at: time, by: z.string() }).strict()),
+  })
+  .strict();
+
+/** A promotion as an approver sees it: the view, the approvals so far and the notifications sent. */
+export const promotionDetailResponse = promotionResponse
+  .extend({
+    approvals: z
+      .object({
+        given: z.array(z.object({ by: z.string(), at: time, comment: z.string().nullable(), counts: z.boolean(), why: z.string().optional() }).strict()),
+        required: z.number().int(),
+        remaining: z.number().int(),
+        approverGroups: z.array(z.string()),
+        separationOfDuties: z.boolean(),
+        expiresAt: time.nullable(),
+      })
+      .strict(),
+    notifications: z.array(z.object({ channel: z.string(), target: z.string(), kind: z.string(), status: z.string(), at: time, error: z.string().optional() }).strict()),
+  })
+  .strict();
+
+/** POST /promotions: the created promotion, or with dryRun what it would do (nothing is written). */
+export const promotionCreateResponse = z.union([promotionResponse, z.object({ dryRun: z.literal(true) }).passthrough()]);
+
+export const statusResponse = z
+  .object({
+    environments: z.array(
+      z
+        .object({
+          name: z.string(),
+          displayName: z.string(),
+          position: z.number().int(),
+          artifacts: z.array(z.object({ artifact: z.string(), version: z.string(), tag: z.string(), digest, promotedAt: time, promotedBy: z.string() }).strict()),
+          config: z.object({ snapshot: z.string(), digest, items: z.number().int(), changedAt: time, changedBy: z.string() }).strict(),
+          gates: z.object({ marks: z.string().describe('one mark per gate: ✓ pass, ✗ fail, ! warn, - off'), legend: z.string(), promotionId: z.string().nullable() }).strict(),
+          lastPromotion: z.object({ id: z.string(), subject: z.string(), completedAt: time.nullable(), requestedBy: z.string(), status: z.enum(STATUSES) }).strict().nullable(),
+          autoPromotionPaused: z.boolean(),
+          protected: z.boolean(),
+          lastBreakGlass: open.nullable(),
+          freeze: z.object({ current: occurrence.nullable(), next: occurrence.nullable() }).strict(),
+        })
+        .strict(),
+    ),
+    pending: z.array(z.object({ id: z.string(), subject: z.string(), from: z.string(), to: z.string(), status: z.enum(STATUSES), requestedBy: z.string(), requestedAt: time, why: z.string() }).strict()),
+  })
+  .strict();
+
+const freezeWindow = z
+  .object({
+    id: z.string(),
+    scope: z.string().describe("an environment, or '*' for every environment"),
+    reason: z.string(),
+    kind: z.enum(['once', 'recurring']),
+    start: time.optional(),
+    end: time.optional(),
+    cron: z.string().optional(),
+    endCron: z.string().optional(),
+    timezone: z.string().optional(),
+    createdBy: z.string(),
+    createdAt: time,
+    open: occurrence.nullable(),
+    next: occurrence.nullable(),
+  })
+  .strict();
+
+export const freezeListResponse = z.object({ items: z.array(freezeWindow), current: occurrence.nullable().optional(), next: occurrence.nullable().optional() }).strict();
+
+const manifestChange = z.object({ op: z.enum(['add', 'change', 'remove']), path: z.string(), before: z.unknown().optional(), after: z.unknown().optional() }).strict();
+const manifestSummary = z.object({ add: z.number().int(), change: z.number().int(), remove: z.number().int() }).strict();
+export const manifestApplyResponse = z.object({ applied: z.boolean(), digest, changes: z.array(manifestChange), summary: manifestSummary }).strict();
+
+export const itemResponse = z
+  .object({ id: z.string(), kind: z.enum(['config', 'flag']), key: z.string(), value: z.unknown(), description: z.string(), version: z.number().int(), updatedAt: time, updatedBy: z.string() })
+  .strict();
+
+const auditEntry = z
+  .object({
+    tenant: z.string().describe("the caller's own tenant"),
+    id: z.string().describe('time-ordered, unique'),
+    at: time,
+    actor: z.string(),
+    actorName: z.string(),
+    action: z.string(),
+    entityType: z.string(),
+    entityId: z.string(),
+    reason: z.string().optional(),
+    before: z.string().nullable(),
+    after: z.string().nullable(),
+    requestId: z.string().optional(),
+  })
+  .strict();
+
+/** Response schema per handler (routes whose handler is not here answer an open JSON object). */
+export const RESPONSES: Record<string, z.ZodType> = {
+  'environments-list': z.object({ items: z.array(environmentResponse) }).strict(),
+  'environments-get': environmentResponse,
+  'environments-create': environmentResponse,
+  'environments-update': environmentResponse,
+  'promotions-create': promotionCreateResponse,
+  'promotions-list': z.object({ items: z.array(promotionResponse), nextCursor: z.string().nullable().optional() }).strict(),
+  'promotions-get': promotionDetailResponse,
+  'promotions-approve': promotionDetailResponse,
+  'promotions-reject': promotionResponse,
+  'promotions-cancel': promotionResponse,
+  'promotions-validate': promotionResponse,
+  'promotions-schedule': promotionResponse,
+  'items-get': itemResponse,
+  'items-create': itemResponse,
+  'items-update': itemResponse,
+  'audit-list': z.object({ items: z.array(auditEntry), nextCursor: z.string().nullable().optional() }).strict(),
+  status: statusResponse,
+  'freeze-create': freezeWindow,
+  'manifest-apply': manifestApplyResponse,
+};
