@@ -1,9 +1,16 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { REPO_ROOT } from './function.ts';
 
-/** The DynamoDB adapter whose commands the function grants are derived from. */
-export const STORE_SOURCE = path.join(REPO_ROOT, 'functions', 'adapters', 'dynamo-store.ts');
+/** The DynamoDB adapter (split by area) whose commands the function grants are derived from. */
+export const STORE_DIR = path.join(REPO_ROOT, 'functions', 'adapters', 'store');
+const STORE_SOURCE = `${STORE_DIR}/*.ts`;
+const storeSource = () =>
+  readdirSync(STORE_DIR)
+    .filter((f) => f.endsWith('.ts'))
+    .sort()
+    .map((f) => readFileSync(path.join(STORE_DIR, f), 'utf8'))
+    .join('\n');
 
 /** lib-dynamodb / client-dynamodb command (without `Command`) -> IAM actions. */
 const BY_COMMAND: Record<string, { read?: string[]; write?: string[] }> = {
@@ -42,7 +49,7 @@ const BY_TRANSACT_ITEM: Record<string, string> = {
  * command (UpdateCommand, a ConditionCheck in a transaction...) is granted
  * with it and nothing else is; an unknown command fails the synth.
  */
-export function storeActions(source = readFileSync(STORE_SOURCE, 'utf8')): { read: string[]; write: string[] } {
+export function storeActions(source = storeSource()): { read: string[]; write: string[] } {
   const read = new Set<string>();
   const write = new Set<string>();
   for (const [, command] of source.matchAll(/new (\w+)Command\(/g)) {

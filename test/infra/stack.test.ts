@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { App } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
@@ -479,7 +479,9 @@ describe('least privilege', () => {
   });
 
   it('grants exactly the DynamoDB actions the store adapter sends', () => {
-    const source = readFileSync(path.join(REPO_ROOT, 'functions', 'adapters', 'dynamo-store.ts'), 'utf8');
+    const dir = path.join(REPO_ROOT, 'functions', 'adapters', 'store');
+    const source = readdirSync(dir).filter((f) => f.endsWith('.ts')).map((f) => readFileSync(path.join(dir, f), 'utf8')).join('\n');
+    expect(source).toMatch(/new TransactWriteCommand\(/);
     const byCommand: Record<string, string[]> = {
       Get: ['dynamodb:GetItem'],
       BatchGet: ['dynamodb:BatchGetItem'],

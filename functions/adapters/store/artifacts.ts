@@ -1,0 +1,45 @@
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import type { ArtifactPointer, ArtifactVersion } from '#domain/promotion/model';
+import type { Consumer, Tag } from '#domain/artifacts';
+import { keys, type Key } from '../keys.ts';
+import { strip } from './base.ts';
+import { AuditStore } from './audit.ts';
+
+/** Artifacts: published versions, what each environment runs (pointers), tags and consumers. */
+export class ArtifactStore extends AuditStore {
+
+  async getArtifactVersion(tenant: string, name: string, version: string): Promise<ArtifactVersion | null> {
+    const r = await this.db.send(new GetCommand({ TableName: this.table, Key: keys.artifactVersion(tenant, name, version) }));
+    return strip<ArtifactVersion>(r.Item);
+  }
+
+  async getPointer(tenant: string, env: string, name: string): Promise<ArtifactPointer | null> {
+    const r = await this.db.send(new GetCommand({ TableName: this.table, Key: keys.pointer(tenant, env, name), ConsistentRead: true }));
+    return strip<ArtifactPointer>(r.Item);
+  }
+
+  async listPointers(tenant: string, env: string): Promise<ArtifactPointer[]> {
+    const k = keys.pointers(tenant, env);
+    return this.queryAll<ArtifactPointer>(k.pk, k.skPrefix, true);
+  }
+
+  async listArtifactVersions(tenant: string, name: string): Promise<ArtifactVersion[]> {
+    const k = keys.artifactVersions(tenant, name);
+    return this.queryAll<ArtifactVersion>(k.pk, k.skPrefix);
+  }
+
+  async getTag(tenant: string, artifact: string, env: string, kind: Tag['kind'], version: string): Promise<Tag | null> {
+    const r = await this.db.send(new GetCommand({ TableName: this.table, Key: keys.tag(tenant, artifact, env, kind, version), ConsistentRead: true }));
+    return strip<Tag>(r.Item);
+  }
+
+  async listTags(tenant: string, artifact: string, env: string): Promise<Tag[]> {
+    const k = keys.tagsIn(tenant, artifact, env);
+    return this.queryAll<Tag>(k.pk, k.skPrefix, true);
+  }
+
+  async listConsumers(tenant: string, artifact: string): Promise<Consumer[]> {
+    const k = keys.consumers(tenant, artifact);
+    return this.queryAll<Consumer>(k.pk, k.skPrefix, true);
+  }
+}

@@ -1,0 +1,126 @@
+import { GetCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import type { AuditEntry, ChainHead, ChainLink, Page } from '#domain/model';
+import { entryRef, type StoredEntry } from '#domain/audit';
+import type { AuditQuery } from '#domain/schemas';
+import { GSI_ACTOR, GSI_ENTITY, keys, type Key } from '../keys.ts';
+import { type TxItem, strip } from './base.ts';
+import { EnvironmentStore } from './environments.ts';
+
+/** The audit trail: entries (written by every commit) and the hash chain the stream consumer links them into. */
+export class AuditStore extends EnvironmentStore {
+  // ---- audit
+  async queryAudit(tenant: string, q: AuditQuery): Promise<Page<AuditEntry>> {
+    const from = q.from ? new Date(q.from).toISOString() : '0';
+    const to = q.to ? new Date(q.to).toISOString() : '~';
+    const names: Record<string, string> = {};
+    const values: Record<string, unknown> = {};
+    let input: Omit<QueryCommandInput, 'TableName'>;
+    if (q.entityType) {
+      const filterById = q.entityId === undefined;
+      // Without an id, entity type alone filters the tenant's chain (bounded by the page limit).
+      input = filterById
+        ? this.mainAuditQuery(tenant, from, to, names, values)
+        : {
+            IndexName: GSI_ENTITY.name,
+            KeyConditionExpression: '#ipk = :ipk AND #isk BETWEEN :from AND :to',
+            ExpressionAttributeNames: Object.assign(names, { '#ipk': GSI_ENTITY.partitionKey, '#isk': GSI_ENTITY.sortKey }),
+            ExpressionAttributeValues: Object.assign(values, {
+              ':ipk': keys.auditByEntity(tenant, q.entityType, q.entityId!),
+              ':from': from,
+              ':to': to,
+            }),
+          };
+      if (filterById) {
+        names['#et'] = 'entityType';
+        values[':et'] = q.entityType;
+        input.FilterExpression = '#et = :et';
+      }
+    } else if (q.actor) {
+      input = {
+        IndexName: GSI_ACTOR.name,
+        KeyConditionExpression: '#ipk = :ipk AND #isk BETWEEN :from AND :to',
+        ExpressionAttributeNames: Object.assign(names, { '#ipk': GSI_ACTOR.partitionKey, '#isk': GSI_ACTOR.sortKey }),
+        ExpressionAttributeValues: Object.assign(values, { ':ipk': keys.auditByActor(tenant, q.actor), ':from': from, ':to': to }),
+      };
+    } else {
+      input = this.mainAuditQuery(tenant, from, to, names, values);
+    }
+    if (q.actor && q.entityType) {
+      names['#actor'] = 'actorName';
+      values[':actor'] = q.actor;
+      input.FilterExpression = [input.FilterExpression, '#actor = :actor'].filter(Boolean).join(' AND ');
+    }
+    return this.page(tenant, { ...input, ScanIndexForward: false, Limit: q.limit }, q.cursor);
+  }
+
+  protected mainAuditQuery(tenant: string, from: string, to: string, names: Record<string, string>, values: Record<string, unknown>) {
+    Object.assign(values, { ':pk': keys.auditEntries(tenant).pk, ':from': `E#${from}`, ':to': `E#${to}` });
+    return { KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to', ExpressionAttributeNames: names, ExpressionAttributeValues: values };
+  }
+
+  // ---- the chain (stream consumer writes, verify reads)
+  async readChainLinks(tenant: string, limit: number, cursor?: string, fromSeq?: number): Promise<Page<ChainLink>> {
+    const k = keys.chainLinks(tenant);
+    return this.page(tenant, {
+      KeyConditionExpression: fromSeq ? 'pk = :pk AND sk BETWEEN :from AND :to' : 'pk = :pk AND begins_with(sk, :p)',
+      ExpressionAttributeValues: fromSeq ? { ':pk': k.pk, ':from': keys.chainLink(tenant, fromSeq).sk, ':to': `${k.skPrefix}~` } : { ':pk': k.pk, ':p': k.skPrefix },
+      ScanIndexForward: true,
+      Limit: limit,
+      ConsistentRead: true,
+    }, cursor);
+  }
+
+  async getAuditEntries(tenant: string, refs: string[]): Promise<Map<string, StoredEntry>> {
+    const out = new Map<string, StoredEntry>();
+    const items = await this.batchGet(refs.map((r) => keys.auditEntry(tenant, r)));
+    for (const item of items) {
+      const entry = strip<AuditEntry>(item)!;
+      const expected = this.auditIndex(entry);
+      const moved = Object.entries(expected).find(([k, v]) => item[k] !== v);
+      const ref = String(item.sk).slice(2);
+      const keyMismatch = ref !== entryRef(entry) ? 'its key does not match its time and id' : undefined;
+      out.set(ref, { entry, indexMismatch: keyMismatch ?? (moved ? `${moved[0]} is '${String(item[moved[0]])}'` : undefined) });
+    }
+    return out;
+  }
+
+  async auditRefs(tenant: string, limit: number, cursor?: string): Promise<Page<string>> {
+    const k = keys.auditEntries(tenant);
+    const page = await this.page<{ sk?: string }>(tenant, {
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :p)',
+      ExpressionAttributeValues: { ':pk': k.pk, ':p': k.skPrefix },
+      ExpressionAttributeNames: { '#pk': 'pk', '#sk': 'sk' },
+      ProjectionExpression: '#pk, #sk',
+      Limit: limit,
+    }, cursor, true);
+    return { items: page.items.map((i) => String(i.sk).slice(2)), nextCursor: page.nextCursor };
+  }
+
+  async chainHead(tenant: string): Promise<ChainHead | null> {
+    const r = await this.db.send(new GetCommand({ TableName: this.table, Key: keys.chainHead(tenant), ConsistentRead: true }));
+    return r.Item ? { seq: r.Item.seq as number, hash: r.Item.hash as string, at: r.Item.at as string, mac: r.Item.mac as string } : null;
+  }
+
+  async linkedRefs(tenant: string, refs: string[]): Promise<Set<string>> {
+    const items = await this.batchGet(refs.map((r) => keys.chainMarker(tenant, r)));
+    return new Set(items.map((i) => String(i.sk).slice(2)));
+  }
+
+  async appendLinks(tenant: string, previous: ChainHead | null, next: ChainHead, links: ChainLink[]): Promise<void> {
+    const head: TxItem = {
+      Put: {
+        TableName: this.table,
+        Item: { ...keys.chainHead(tenant), entity: 'ChainHead', ...next },
+        ...(previous
+          ? { ConditionExpression: '#seq = :seq AND #hash = :hash', ExpressionAttributeNames: { '#seq': 'seq', '#hash': 'hash' }, ExpressionAttributeValues: { ':seq': previous.seq, ':hash': previous.hash } }
+          : { ConditionExpression: 'attribute_not_exists(pk)' }),
+      },
+    };
+    const items: TxItem[] = [head];
+    for (const l of links) {
+      items.push({ Put: { TableName: this.table, Item: { ...keys.chainLink(tenant, l.seq), entity: 'ChainLink', ...l }, ConditionExpression: 'attribute_not_exists(pk)' } });
+      items.push({ Put: { TableName: this.table, Item: { ...keys.chainMarker(tenant, l.entry), entity: 'ChainMarker', seq: l.seq }, ConditionExpression: 'attribute_not_exists(pk)' } });
+    }
+    await this.transact(items, ['chain', ...links.flatMap(() => ['chain', 'exists'] as const)]);
+  }
+}

@@ -1,0 +1,284 @@
+import { DynamoDBClient, TransactionCanceledException, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
+import { BatchGetCommand, PutCommand, BatchWriteCommand, DynamoDBDocumentClient, QueryCommand, TransactWriteCommand, UpdateCommand, type QueryCommandInput, type TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
+import { ValidationFailed } from '#domain/errors';
+import type { AuditEntry, Environment, Page, Snapshot } from '#domain/model';
+import { entryRef } from '#domain/audit';
+import { parseEventDetail } from '#domain/promotion/events';
+import { secretBox, type SecretBox } from '../secret-box.ts';
+import { brotliCompressSync, brotliDecompressSync, constants as zlib } from 'node:zlib';
+import { WriteConflict, type DomainEvent } from '#domain/ports';
+import type { NotificationSettings } from '#domain/notify/settings';
+import { isTerminal } from '#domain/promotion/lifecycle';
+import type { Promotion } from '#domain/promotion/model';
+import { indexAttributes, keys, TABLE, type Key } from '../keys.ts';
+
+export type TxItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
+export type ConflictReason = WriteConflict['reason'];
+
+export function documentClient(config: DynamoDBClientConfig = {}): DynamoDBDocumentClient {
+  return DynamoDBDocumentClient.from(new DynamoDBClient(config), {
+    marshallOptions: { removeUndefinedValues: true },
+  });
+}
+
+/** An item without its keys, index attributes and bookkeeping: the domain object it stores. */
+export const strip = <T>(item: Record<string, unknown> | undefined): T | null => {
+  if (!item) return null;
+  const rest: Record<string, unknown> = { ...item };
+  for (const k of ['pk', 'sk', 'entity', 'expiresAt', ...TABLE.indexes.flatMap((i) => [i.partitionKey, i.sortKey])]) delete rest[k];
+  return rest as T;
+};
+
+/** A promotion item back to the domain's shape (see promotionItem; items written before `doc` are plain). */
+export function openPromotion(item: Record<string, unknown>, gates?: Record<string, unknown>): Promotion {
+  const { subjectKey: _s, doc, ...plain } = strip<Record<string, unknown>>(item)!;
+  const rest = doc ? (JSON.parse(brotliDecompressSync(doc as Uint8Array).toString('utf8')) as Record<string, unknown>) : {};
+  return { gates: null, ...rest, ...plain, ...(gates ? { gates: gates.gates } : {}) } as unknown as Promotion;
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Opaque cursor = LastEvaluatedKey; it must stay inside the caller's tenant. */
+export function encodeCursor(key: Record<string, unknown> | undefined): string | undefined {
+  return key ? Buffer.from(JSON.stringify(key)).toString('base64url') : undefined;
+}
+
+export function decodeCursor(tenant: string, cursor: string | undefined): Record<string, unknown> | undefined {
+  if (cursor === undefined) return undefined;
+  try {
+    const key = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as Record<string, unknown>;
+    const ok =
+      key && typeof key === 'object' && typeof key.pk === 'string' && key.pk.startsWith(keys.tenantPrefix(tenant)) &&
+      Object.values(key).every((v) => typeof v === 'string');
+    if (ok) return key;
+  } catch {
+    /* fall through */
+  }
+  throw new ValidationFailed([{ path: 'cursor', message: 'is not a cursor this API returned' }]);
+}
+
+/** Stored replay bodies stay well under DynamoDB's 400 KB item limit. */
+export const IDEMPOTENT_BODY_MAX = 300_000;
+
+/** What every area of the store shares: the client and table, transactions, paging, batch reads, and the item shapes written in transactions. */
+export class StoreBase {
+  constructor(
+    protected readonly db: DynamoDBDocumentClient,
+    protected readonly table: string,
+  ) {}
+
+  // ---- audit: every commit writes its entry (a fact); the stream consumer links it into the chain later
+  /** The index attributes an entry must carry, derived from its content (verify compares them). */
+  protected auditIndex(entry: AuditEntry): Record<string, string> {
+    return indexAttributes.auditEntry(entry);
+  }
+
+  protected auditItems(entry: AuditEntry): TxItem[] {
+    return [
+      {
+        Put: {
+          TableName: this.table,
+          Item: { ...keys.auditEntry(entry.tenant, entryRef(entry)), entity: 'AuditEntry', ...this.auditIndex(entry), ...entry },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        },
+      },
+    ];
+  }
+
+  /** Outbox events: written with the change, relayed to the bus by the stream consumer; kept a week. */
+  protected eventItem(event: DomainEvent, now = Date.now()): TxItem {
+    parseEventDetail(event.type, event.detail);
+    return {
+      Put: {
+        TableName: this.table,
+        Item: { ...keys.event(event.tenant, event.id), entity: 'Event', ...event, [TABLE.ttlAttribute]: Math.floor(now / 1000) + 7 * 86400 },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      },
+    };
+  }
+
+  /** Runs a transaction; a failed condition becomes WriteConflict naming what lost. */
+  protected async transact(items: TxItem[], reasons: ConflictReason[]): Promise<void> {
+    try {
+      await this.db.send(new TransactWriteCommand({ TransactItems: items }));
+    } catch (err) {
+      if (err instanceof TransactionCanceledException) {
+        const codes = err.CancellationReasons ?? [];
+        const i = codes.findIndex((r) => r.Code === 'ConditionalCheckFailed');
+        throw new WriteConflict(i >= 0 ? (reasons[i] ?? 'unknown') : 'unknown');
+      }
+      if ((err as { name?: string }).name === 'TransactionConflictException') throw new WriteConflict('unknown');
+      throw err;
+    }
+  }
+
+  /** Webhook secrets are sealed before they reach the table (secret-box.ts); every environment write goes through here. */
+  protected envItem(env: Environment): Record<string, unknown> {
+    const box = this.box;
+    const webhookGates = box && env.webhookGates ? env.webhookGates.map((h) => ({ ...h, secret: box.seal(h.secret) })) : env.webhookGates;
+    return { ...keys.environment(env.tenant, env.name), entity: 'Environment', ...env, webhookGates };
+  }
+
+  protected box: SecretBox | null = null;
+
+  /** Loads the secrets key once (it may come from Secrets Manager) before environments are read or written. */
+  protected async ready(): Promise<void> {
+    this.box ??= await secretBox();
+  }
+
+  protected openEnv(env: Environment | null): Environment | null {
+    const box = this.box;
+    if (!env || !box || !env.webhookGates?.length) return env;
+    return { ...env, webhookGates: env.webhookGates.map((h) => ({ ...h, secret: box.open(h.secret) })) };
+  }
+
+  protected versioned(env: Environment, previous: Environment): TxItem {
+    return {
+      Put: {
+        TableName: this.table,
+        Item: this.envItem(env),
+        ConditionExpression: '#v = :v',
+        ExpressionAttributeNames: { '#v': 'version' },
+        ExpressionAttributeValues: { ':v': previous.version },
+      },
+    };
+  }
+
+  protected snapshotItem(tenant: string, s: Snapshot): TxItem {
+    return {
+      Put: {
+        TableName: this.table,
+        Item: { ...keys.snapshot(tenant, s.environment, s.seq), entity: 'Snapshot', ...s },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      },
+    };
+  }
+
+  protected async batchPut(items: Record<string, unknown>[]): Promise<void> {
+    for (let i = 0; i < items.length; i += 25) {
+      let pending = items.slice(i, i + 25).map((Item) => ({ PutRequest: { Item } }));
+      for (let attempt = 0; pending.length > 0; attempt++) {
+        const r = await this.db.send(new BatchWriteCommand({ RequestItems: { [this.table]: pending } }));
+        pending = (r.UnprocessedItems?.[this.table] as typeof pending | undefined) ?? [];
+        if (pending.length) await sleep(Math.min(1000, 20 * 2 ** attempt));
+      }
+    }
+  }
+
+  // ---- generic atomic commit of domain write ops
+  /**
+   * A promotion is rewritten at every step, so its size is paid at every step: the attributes that
+   * conditions, filters and indexes use stay plain, the rest (policy, gates, transitions, result…)
+   * is one brotli-compressed JSON document (`doc`), about a third of its plain size.
+   */
+  protected promotionItem(p: Promotion): Record<string, unknown> {
+    const subjectKey = p.subject.type === 'artifact' ? p.subject.name : 'config';
+    // Plain: what conditions and index filters read. The gate results live in their own item.
+    const { version, status, sourceEnvironment, targetEnvironment, gates: _gates, ...rest } = p;
+    return {
+      ...keys.promotion(p.tenant, p.id),
+      entity: 'Promotion',
+      version,
+      status,
+      sourceEnvironment,
+      targetEnvironment,
+      doc: brotliCompressSync(JSON.stringify(rest), { params: { [zlib.BROTLI_PARAM_QUALITY]: 9, [zlib.BROTLI_PARAM_MODE]: zlib.BROTLI_MODE_TEXT } }),
+      subjectKey,
+      ...indexAttributes.promotion(p, !isTerminal(p.status)),
+    };
+  }
+
+  protected put(item: Record<string, unknown>, expectedVersion: number | null, versionAttr = 'version'): TxItem {
+    return expectedVersion === null
+      ? { Put: { TableName: this.table, Item: item, ConditionExpression: 'attribute_not_exists(pk)' } }
+      : {
+          Put: {
+            TableName: this.table,
+            Item: item,
+            ConditionExpression: '#v = :v',
+            ExpressionAttributeNames: { '#v': versionAttr },
+            ExpressionAttributeValues: { ':v': expectedVersion },
+          },
+        };
+  }
+
+  protected async queryAll<T>(pk: string, skPrefix: string, consistent = false): Promise<T[]> {
+    const out: T[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const r = await this.db.send(
+        new QueryCommand({ TableName: this.table, KeyConditionExpression: 'pk = :pk AND begins_with(sk, :p)', ExpressionAttributeValues: { ':pk': pk, ':p': skPrefix }, ExclusiveStartKey: start, ConsistentRead: consistent }),
+      );
+      out.push(...(r.Items ?? []).map((i) => strip<T>(i)!));
+      start = r.LastEvaluatedKey;
+    } while (start);
+    return out;
+  }
+
+  /** The stored item: the webhook URL (its path is the secret) and the signing secret sealed at rest. */
+  protected notifyItem(settings: NotificationSettings): Record<string, unknown> {
+    const box = this.box;
+    const slack = settings.slack && box ? { ...settings.slack, webhook: box.seal(settings.slack.webhook), ...(settings.slack.signingSecret ? { signingSecret: box.seal(settings.slack.signingSecret) } : {}) } : settings.slack;
+    return { ...keys.notifySettings(settings.tenant, settings.scope), entity: 'NotifySettings', ...settings, slack };
+  }
+
+  /** Sends a conditional write: false when its condition did not hold. */
+  protected async conditional(command: PutCommand | UpdateCommand): Promise<boolean> {
+    try {
+      await this.db.send(command as PutCommand);
+      return true;
+    } catch (err) {
+      if ((err as { name?: string }).name === 'ConditionalCheckFailedException') return false;
+      throw err;
+    }
+  }
+
+  /** BatchGetItem in chunks of 100, retrying unprocessed keys. */
+  protected async batchGet(all: Key[]): Promise<Record<string, unknown>[]> {
+    const out: Record<string, unknown>[] = [];
+    for (let i = 0; i < all.length; i += 100) {
+      let pending: Key[] = all.slice(i, i + 100);
+      for (let attempt = 0; pending.length; attempt++) {
+        const r = await this.db.send(new BatchGetCommand({ RequestItems: { [this.table]: { Keys: pending, ConsistentRead: true } } }));
+        out.push(...((r.Responses?.[this.table] ?? []) as Record<string, unknown>[]));
+        pending = (r.UnprocessedKeys?.[this.table]?.Keys as Key[] | undefined) ?? [];
+        if (pending.length) await sleep(Math.min(1000, 20 * 2 ** attempt));
+      }
+    }
+    return out;
+  }
+
+  protected async page<T>(tenant: string, input: Omit<QueryCommandInput, 'TableName'>, cursor?: string, raw = false): Promise<Page<T>> {
+    const names = input.ExpressionAttributeNames;
+    const start = decodeCursor(tenant, cursor);
+    // A cursor continues the listing it came from: its partition key must be this query's.
+    const [partitionAttr, partitionValue] = names?.['#ipk']
+      ? [names['#ipk'], input.ExpressionAttributeValues?.[':ipk']]
+      : [names?.['#pk'] ?? 'pk', input.ExpressionAttributeValues?.[':pk']];
+    if (start && start[partitionAttr] !== partitionValue) {
+      throw new ValidationFailed([{ path: 'cursor', message: 'belongs to another listing; use the cursor this listing returned' }]);
+    }
+    let r;
+    try {
+      r = await this.db.send(
+        new QueryCommand({
+          TableName: this.table,
+          ...input,
+          ExpressionAttributeNames: names && Object.keys(names).length ? names : undefined,
+          ExclusiveStartKey: start,
+        }),
+      );
+    } catch (err) {
+      // DynamoDB refuses a start key that does not fit the query (a forged cursor): the caller's error.
+      if (start && (err as { name?: string }).name === 'ValidationException') throw new ValidationFailed([{ path: 'cursor', message: 'is not a cursor this API returned' }]);
+      throw err;
+    }
+    let items = (r.Items ?? []) as Record<string, unknown>[];
+    if (input.IndexName && items.length) {
+      // Indexes project keys and filter attributes only (keys.ts): the items come from the table.
+      const full = new Map((await this.batchGet(items.map((i) => ({ pk: i.pk as string, sk: i.sk as string })))).map((i) => [`${i.pk}\u0000${i.sk}`, i]));
+      items = items.map((i) => full.get(`${i.pk}\u0000${i.sk}`)).filter((i): i is Record<string, unknown> => i !== undefined);
+    }
+    return { items: items.map((i) => (raw ? (i as T) : strip<T>(i)!)), nextCursor: encodeCursor(r.LastEvaluatedKey) };
+  }
+}

@@ -1,0 +1,163 @@
+import type { Approval, ArtifactPointer, ArtifactVersion, Deployment, Evidence, Rule } from '#domain/promotion/model';
+import type { MetricDelta, WriteOp } from '#domain/ports';
+import type { Consumer, Tag } from '#domain/artifacts';
+import type { FreezeWindow } from '#domain/freeze';
+import { keys, type Key } from '../keys.ts';
+import type { ConflictReason, TxItem } from './base.ts';
+import { IdempotencyStore } from './idempotency.ts';
+
+/** The generic atomic commit: the domain's write ops as one DynamoDB transaction. */
+export class CommitStore extends IdempotencyStore {
+  protected opItems(tenant: string, op: WriteOp): { items: TxItem[]; reasons: ConflictReason[] } {
+    switch (op.kind) {
+      case 'promotion':
+        return op.gatesChanged
+          ? {
+              items: [
+                this.put(this.promotionItem(op.promotion), op.expectedVersion),
+                { Put: { TableName: this.table, Item: { ...keys.promotionGates(op.promotion.tenant, op.promotion.id), entity: 'PromotionGates', gates: op.promotion.gates } } },
+              ],
+              reasons: [op.expectedVersion === null ? 'exists' : 'version', 'unknown'],
+            }
+          : { items: [this.put(this.promotionItem(op.promotion), op.expectedVersion)], reasons: [op.expectedVersion === null ? 'exists' : 'version'] };
+      case 'environment':
+        return { items: [this.put(this.envItem(op.env), op.expectedVersion)], reasons: ['version'] };
+      case 'snapshot':
+        return { items: [this.snapshotItem(tenant, op.snapshot)], reasons: ['version'] };
+      case 'deployment': {
+        const d = op.deployment;
+        return {
+          items: [
+            { Put: { TableName: this.table, Item: { ...keys.deployment(tenant, d.environment, d.deployedAt, d.id), entity: 'Deployment', ...d } } },
+            { Put: { TableName: this.table, Item: { ...keys.deploymentById(tenant, d.id), entity: 'DeploymentId', environment: d.environment, deployedAt: d.deployedAt } } },
+          ],
+          reasons: ['unknown', 'unknown'],
+        };
+      }
+      case 'metrics':
+        return { items: [], reasons: [] };
+      case 'tag': {
+        const tg = op.tag;
+        const Item = { ...keys.tag(tenant, tg.artifact, tg.environment, tg.kind, tg.version), entity: 'Tag', ...tg };
+        // An immutable tag is created once; writing it again is fine only with the same digest.
+        return tg.mutable
+          ? { items: [{ Put: { TableName: this.table, Item } }], reasons: ['unknown'] }
+          : { items: [{ Put: { TableName: this.table, Item, ConditionExpression: 'attribute_not_exists(pk) OR digest = :d', ExpressionAttributeValues: { ':d': tg.digest } } }], reasons: ['exists'] };
+      }
+      case 'consumer':
+        return { items: [{ Put: { TableName: this.table, Item: { ...keys.consumer(tenant, op.consumer.artifact, op.consumer.name), entity: 'Consumer', ...op.consumer } } }], reasons: ['unknown'] };
+      case 'pointer':
+        return {
+          items: [this.put({ ...keys.pointer(tenant, op.pointer.environment, op.pointer.name), entity: 'ArtifactPointer', ...op.pointer }, op.expectedVersion, 'version_')],
+          reasons: ['version'],
+        };
+      case 'artifactVersion': {
+        const a = op.artifact;
+        return { items: [this.put({ ...keys.artifactVersion(tenant, a.name, a.version), entity: 'ArtifactVersion', ...a }, null)], reasons: ['exists'] };
+      }
+      case 'rule':
+        return { items: [this.put({ ...keys.rule(tenant, op.rule.id), entity: 'Rule', ...op.rule }, op.expectedVersion)], reasons: [op.expectedVersion === null ? 'exists' : 'version'] };
+      case 'rulePair':
+        return op.claim
+          ? {
+              items: [{ Put: { TableName: this.table, Item: { ...keys.rulePair(tenant, op.source, op.target), entity: 'RulePair', ruleId: op.ruleId }, ConditionExpression: 'attribute_not_exists(pk)' } }],
+              reasons: ['exists'],
+            }
+          : {
+              items: [{ Delete: { TableName: this.table, Key: keys.rulePair(tenant, op.source, op.target), ConditionExpression: 'attribute_not_exists(pk) OR ruleId = :r', ExpressionAttributeValues: { ':r': op.ruleId } } }],
+              reasons: ['version'],
+            };
+      case 'deleteRule':
+        return {
+          items: [
+            {
+              Delete: {
+                TableName: this.table,
+                Key: keys.rule(tenant, op.id),
+                ConditionExpression: '#v = :v',
+                ExpressionAttributeNames: { '#v': 'version' },
+                ExpressionAttributeValues: { ':v': op.expectedVersion },
+              },
+            },
+          ],
+          reasons: ['version'],
+        };
+      case 'notifySettings':
+        return { items: [this.put(this.notifyItem(op.settings), op.expectedVersion)], reasons: [op.expectedVersion === null ? 'exists' : 'version'] };
+      case 'manifestHead':
+        return {
+          items: [
+            {
+              Put: {
+                TableName: this.table,
+                Item: { ...keys.manifestHead(tenant), entity: 'ManifestHead', digest: op.digest },
+                ...(op.previous === null ? { ConditionExpression: 'attribute_not_exists(pk)' } : { ConditionExpression: 'digest = :prev', ExpressionAttributeValues: { ':prev': op.previous } }),
+              },
+            },
+          ],
+          reasons: ['version'],
+        };
+      case 'freezeWindow':
+        return {
+          items: [{ Put: { TableName: this.table, Item: { ...keys.freezeWindow(tenant, op.window.id), entity: 'FreezeWindow', ...op.window }, ConditionExpression: 'attribute_not_exists(pk)' } }],
+          reasons: ['exists'],
+        };
+      case 'deleteFreezeWindow':
+        return { items: [{ Delete: { TableName: this.table, Key: keys.freezeWindow(tenant, op.id), ConditionExpression: 'attribute_exists(pk)' } }], reasons: ['unknown'] };
+      case 'approval':
+        // One approval per approver and release digest: a second one for the same digest is refused.
+        return {
+          items: [
+            {
+              Put: {
+                TableName: this.table,
+                Item: { ...keys.approval(tenant, op.promotionId, op.approval.by), entity: 'Approval', ...op.approval },
+                ConditionExpression: 'attribute_not_exists(pk) OR digest <> :d',
+                ExpressionAttributeValues: { ':d': op.approval.digest },
+              },
+            },
+          ],
+          reasons: ['exists'],
+        };
+      case 'audit':
+        return { items: this.auditItems(op.entry), reasons: ['exists'] };
+      case 'event':
+        return { items: [this.eventItem(op.event)], reasons: ['exists'] };
+      case 'evidence': {
+        const e = op.evidence;
+        return {
+          items: [{ Put: { TableName: this.table, Item: { ...keys.evidence(tenant, op.owner, e.submittedAt, e.id), entity: 'Evidence', owner: op.owner, ...e }, ConditionExpression: 'attribute_not_exists(pk)' } }],
+          reasons: ['exists'],
+        };
+      }
+    }
+  }
+
+  async commit(tenant: string, ops: WriteOp[]): Promise<void> {
+    await this.ready();
+    const parts = ops.map((op) => this.opItems(tenant, op));
+    // A transaction may touch an item once: metric deltas are merged per environment and day.
+    const merged = new Map<string, MetricDelta>();
+    for (const op of ops) {
+      const delta = op.kind === 'metrics' ? op.delta : op.kind === 'deployment' ? op.metrics : null;
+      if (!delta) continue;
+      const k = `${delta.environment}|${delta.day}`;
+      const cur = merged.get(k) ?? { ...delta, add: {} };
+      for (const [name, v] of Object.entries(delta.add)) cur.add[name] = (cur.add[name] ?? 0) + v;
+      merged.set(k, cur);
+    }
+    const metricItems: TxItem[] = [...merged.values()].map((d) => {
+      const names = Object.keys(d.add);
+      return {
+        Update: {
+          TableName: this.table,
+          Key: keys.metrics(tenant, d.environment, d.day),
+          UpdateExpression: `SET entity = :e ADD ${names.map((_, i) => `#m${i} :m${i}`).join(', ')}`,
+          ExpressionAttributeNames: Object.fromEntries(names.map((n, i) => [`#m${i}`, n])),
+          ExpressionAttributeValues: { ':e': 'Metrics', ...Object.fromEntries(names.map((n, i) => [`:m${i}`, d.add[n]])) },
+        },
+      };
+    });
+    await this.transact([...parts.flatMap((p) => p.items), ...metricItems], [...parts.flatMap((p) => p.reasons), ...metricItems.map(() => 'unknown' as const)]);
+  }
+}
