@@ -38,11 +38,16 @@ import {
   HttpRouteKey,
   HttpStage,
   CfnStage,
+  HttpIntegrationType,
+  HttpRouteIntegration,
+  IntegrationCredentials,
+  PayloadFormatVersion,
+  type HttpRouteIntegrationBindOptions,
+  type HttpRouteIntegrationConfig,
   LogGroupLogDestination,
   type IHttpRouteAuthorizer,
 } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpIamAuthorizer, HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
-import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -70,7 +75,7 @@ import { aslPath, STATE_MACHINES, type StateMachineName, type SubstitutionKey } 
 import { storeActions } from './store-actions.ts';
 
 /**
- * DynamoDB actions the store adapter (functions/adapters/dynamo-store.ts)
+ * DynamoDB actions the store adapter (functions/adapters/store/)
  * issues, derived from its source (infra/store-actions.ts): readers get
  * READ_ACTIONS, writers also WRITE_ACTIONS. Transactions have no IAM action of
  * their own: TransactWriteItems is authorised per item (PutItem, UpdateItem,
@@ -594,12 +599,24 @@ export class StagelineStack extends Stack {
       ROUTES.filter((r) => HEAVY_ROUTES.includes(r.handler)).map((r) => [routeKey(r), { ThrottlingRateLimit: API_THROTTLE.heavyRate, ThrottlingBurstLimit: API_THROTTLE.heavyBurst }]),
     );
 
-    const integrations = new Map<string, HttpLambdaIntegration>();
+    // API Gateway invokes the functions with one role (the integrations' credentials) instead of a
+    // resource-based permission on each function: ~60 fewer resources, and the grant lists exactly the
+    // functions routes reach.
+    const invokeRole = new iam.Role(this, 'ApiInvokeRole', {
+      assumedBy: new iam.ServicePrincipal('apigateway.amazonaws.com', { conditions: { StringEquals: { 'aws:SourceAccount': this.account } } }),
+      description: 'API Gateway invokes the API functions with this role',
+    });
+    const invokable = new Set<string>();
+    const integrations = new Map<string, RoleInvokedLambda>();
     const integrationOf = (handler: string) => {
       let integration = integrations.get(handler);
       if (!integration) {
-        // One invoke permission per function (for this API), not one per route: ~30 fewer resources.
-        integration = new HttpLambdaIntegration(`${pascal(handler)}Integration`, this.functions.get(handler)!.fn, { scopePermissionToRoute: false });
+        const fn = this.functions.get(handler)!.fn;
+        if (!invokable.has(handler)) {
+          invokable.add(handler);
+          invokeRole.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [fn.functionArn] }));
+        }
+        integration = new RoleInvokedLambda(`${pascal(handler)}Integration`, fn.functionArn, invokeRole);
         integrations.set(handler, integration);
       }
       return integration;
@@ -771,5 +788,20 @@ export class StagelineStack extends Stack {
     if (access === 'write') {
       fn.fn.addToRolePolicy(new iam.PolicyStatement({ actions: WRITE_ACTIONS, resources: [this.table.tableArn] }));
     }
+  }
+}
+
+/** A Lambda proxy integration (payload 2.0) that API Gateway invokes with a role rather than through a permission on the function. */
+class RoleInvokedLambda extends HttpRouteIntegration {
+  constructor(
+    id: string,
+    private readonly functionArn: string,
+    private readonly role: iam.IRole,
+  ) {
+    super(id);
+  }
+
+  bind(_options: HttpRouteIntegrationBindOptions): HttpRouteIntegrationConfig {
+    return { type: HttpIntegrationType.AWS_PROXY, uri: this.functionArn, payloadFormatVersion: PayloadFormatVersion.VERSION_2_0, credentials: IntegrationCredentials.fromRole(this.role) };
   }
 }
