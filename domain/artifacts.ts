@@ -7,8 +7,9 @@ import { deploymentOp } from './deployments.ts';
 import { lineOf } from './promotion/policy.ts';
 import type { PublishArtifact } from './promotion/schemas.ts';
 import { retryOnConflict } from './retry.ts';
-import type { Ctx, Deps, WriteOp } from './ports.ts';
+import type { Ctx, Deps, RegistryTag, WriteOp } from './ports.ts';
 import type { ArtifactVersion } from './promotion/model.ts';
+import type { Environment } from './model.ts';
 
 /**
  * Tags (seed 003): `<version>-<env>` is created once when a version enters an
@@ -38,6 +39,12 @@ export function tagOps(a: Pick<ArtifactVersion, 'name' | 'version' | 'digest'>, 
     { kind: 'tag', tag: { ...base, name: tagName('latest', a.version, env), kind: 'latest', mutable: true } },
   ];
 }
+
+/** The same tags as registry tags (seed 003: written in every registry of the environment, not only here). */
+export const registryTagsOf = (ops: WriteOp[]): RegistryTag[] => ops.flatMap((o) => (o.kind === 'tag' ? [{ name: o.tag.name, mutable: o.tag.mutable }] : []));
+
+/** The repository of an artifact in its registries: `metadata.repository` when it was published with one, else its name. */
+export const repositoryOf = (a: Pick<ArtifactVersion, 'name' | 'metadata'>) => (typeof a.metadata?.repository === 'string' ? a.metadata.repository : a.name);
 
 /** Refuses up front if an immutable tag would have to move (the write's condition is the safety net). */
 export async function assertTagsFree(deps: Deps, tenant: string, ops: WriteOp[]): Promise<void> {
@@ -181,6 +188,9 @@ export async function publishArtifact(deps: Deps, ctx: Ctx, name: string, input:
     const deploymentId = randomUUID();
     const tags = tagOps(artifact, first.name, 'release', ctx.principal.name, now);
     await assertTagsFree(deps, tenant, tags);
+    // seed 003: "publish … creates v1.2.3-dev, latest-dev" — in the environment's registries too, each read back
+    // and verified to resolve to the digest, before the version exists here (a refusal publishes nothing).
+    const registries = first.registries?.length ? await tagInRegistries(deps, tenant, artifact, first.registries, registryTagsOf(tags)) : undefined;
     const audit = auditEntry(tenant, {
       actor: ctx.principal.id,
       actorName: ctx.principal.name,
@@ -207,6 +217,19 @@ export async function publishArtifact(deps: Deps, ctx: Ctx, name: string, input:
       { kind: 'audit', entry: audit },
     ]);
     await deps.store.markFirstSeen(tenant, input.version, now);
-    return { artifact, environment: first.name, created: true };
+    return { artifact, environment: first.name, created: true, ...(registries ? { registries } : {}) };
   });
+}
+
+async function tagInRegistries(deps: Deps, tenant: string, artifact: ArtifactVersion, registries: NonNullable<Environment['registries']>, tags: RegistryTag[]) {
+  let results;
+  try {
+    // The artifact was pushed to the first registry (by the build); the others get a verified copy.
+    results = await deps.registry.sync({ tenant, repository: repositoryOf(artifact), digest: artifact.digest, source: registries[0]!, targets: registries, tags });
+  } catch (err) {
+    throw new RuleViolation(`${artifact.name}@${artifact.version} cannot be published: ${(err as Error).message} (push it to ${registries[0]!.name} first)`);
+  }
+  const failed = results.filter((r) => !r.ok);
+  if (failed.length) throw new RuleViolation(`${artifact.name}@${artifact.version} cannot be published: ${failed.map((f) => f.reason ?? f.registry).join('; ')}`);
+  return results.map((r) => ({ registry: r.registry, digest: r.digest, tags: r.tags ?? [] }));
 }

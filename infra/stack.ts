@@ -103,12 +103,14 @@ export const FUNCTION_TIMEOUTS: Partial<Record<string, Duration>> = {
   // Invoked by Step Functions, not API Gateway: execute copies a whole snapshot, or an artifact
   // between registries (blobs up to 5 minutes: the registry adapter's own limit) before it commits.
   'promotion-step': Duration.minutes(6),
+  // Publishing tags the version in the first environment's registries (and copies it to any but the first).
+  'artifacts-publish': Duration.seconds(29),
   // A stream batch: up to 100 records, relayed and linked into chains.
   stream: Duration.seconds(60),
 };
 
-/** API functions with grants of their own (audit anchor, the Cognito directory): they keep their own execution role. */
-const OWN_ROLE = new Set<string>(['audit-verify', 'audit-export', 'manifest-apply', ...SELF_AUTHENTICATED]);
+/** API functions with grants of their own (audit anchor, the Cognito directory, registry credentials): they keep their own execution role. */
+const OWN_ROLE = new Set<string>(['audit-verify', 'audit-export', 'manifest-apply', 'artifacts-publish', ...SELF_AUTHENTICATED]);
 
 /** How long a signed audit checkpoint is kept immutable (S3 Object Lock, compliance mode). */
 export const CHECKPOINT_RETENTION_DAYS = 3650;
@@ -453,8 +455,11 @@ export class StagelineStack extends Stack {
       const secret = registrySecretId.startsWith('arn:')
         ? secretsmanager.Secret.fromSecretCompleteArn(this, 'RegistryCredentials', registrySecretId)
         : secretsmanager.Secret.fromSecretNameV2(this, 'RegistryCredentials', registrySecretId);
-      secret.grantRead(stepFn);
-      stepFn.addEnvironment('REGISTRY_CREDENTIALS_SECRET', secret.secretArn);
+      // The promotion step copies and tags; publishing tags in the first environment's registries.
+      for (const fn of [stepFn, this.functions.get('artifacts-publish')!.fn]) {
+        secret.grantRead(fn);
+        fn.addEnvironment('REGISTRY_CREDENTIALS_SECRET', secret.secretArn);
+      }
     }
     // One Standard state machine per ASL file (promotion, rollback), every task
     // calling the promotion-step function. Named, so the step function can be

@@ -16,7 +16,7 @@ import { approvalDeadline, currentPolicy, ENGINE, evidenceOwners, loadPromotion,
 export { ENGINE };
 import { configChanges } from './release.ts';
 import { deploymentOp, leadTimeDelta } from '../deployments.ts';
-import { assertTagsFree, tagOps } from '../artifacts.ts';
+import { assertTagsFree, registryTagsOf, repositoryOf, tagOps } from '../artifacts.ts';
 import { seedRecord } from '../audit-export.ts';
 
 /**
@@ -357,8 +357,7 @@ async function artifactOps(deps: Deps, p: Promotion & { subject: { type: 'artifa
     throw new PromotionFailed(err.message);
   });
   // The same tags in every registry of the target (seed 003: "Creates v1.2.3-staging, updates latest-staging").
-  const registryTags = tags.flatMap((o) => (o.kind === 'tag' ? [{ name: o.tag.name, mutable: o.tag.mutable }] : []));
-  const synced = await syncRegistries(deps, p as Promotion & { subject: { type: 'artifact' } }, version, registryTags);
+  const synced = await syncRegistries(deps, p as Promotion & { subject: { type: 'artifact' } }, version, registryTagsOf(tags));
   const dep = deployment(p, p.subject.version, version.sourceCommit, p.subject.digest, now, randomUUID(), typeof version.metadata.gitBranch === 'string' ? version.metadata.gitBranch : '');
   const ops: WriteOp[] = [
     ...tags,
@@ -387,7 +386,7 @@ async function syncRegistries(deps: Deps, p: Promotion & { subject: { type: 'art
   const signed = target?.verification === 'signature_match';
   if (to.length === 0 && !signed) return [];
   if (!from) throw new PromotionFailed(`'${p.sourceEnvironment}' has no registry to copy ${p.subject.name}@${p.subject.version} from${signed ? ` (and '${p.targetEnvironment}' requires signature_match: the signature is read there)` : ''}`);
-  const repository = typeof version.metadata?.repository === 'string' ? version.metadata.repository : p.subject.name;
+  const repository = repositoryOf(version);
   // signature_match: the artifact's Sigstore signature must verify with the target's key before anything is copied
   // or tagged (fail closed); the copy takes it along (with every other referrer of the digest).
   let signature: string | undefined;

@@ -12,7 +12,7 @@ let outbound: Outbound | undefined;
 
 /**
  * Adapters that call tenant-configured URLs (webhook gates, OCI registries) are registered only by
- * the function that uses them (the promotion step), so no other function bundles the HTTP client
+ * the functions that use them (the promotion step; publishing, for registry tags), so no other function bundles the HTTP client
  * and registry code they bring.
  */
 export function registerOutbound(make: () => Outbound): void {
@@ -21,7 +21,7 @@ export function registerOutbound(make: () => Outbound): void {
 }
 
 function needOutbound(): Outbound {
-  if (!makeOutbound) throw new Error('this function has no outbound adapters: only the promotion step calls tenant URLs');
+  if (!makeOutbound) throw new Error('this function has no outbound adapters: only the promotion step and publishing call tenant URLs');
   return (outbound ??= makeOutbound());
 }
 

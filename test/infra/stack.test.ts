@@ -193,11 +193,11 @@ describe('functions', () => {
     for (const name of WORKFLOW_HANDLERS) expect(routed.has(name), name).toBe(false);
   });
 
-  it('gives items-batch 29 s (10k items per batch), the promotion step 6 min (registry copies), and everything else behind the API 10 s', () => {
+  it('gives items-batch and artifacts-publish 29 s (10k items per batch; registry tags), the promotion step 6 min (registry copies), and everything else behind the API 10 s', () => {
     const resources = template.toJSON().Resources;
     for (const [name, id] of functionIds()) {
       const timeout = resources[id].Properties.Timeout;
-      if (name === 'items-batch') expect(timeout).toBe(29);
+      if (name === 'items-batch' || name === 'artifacts-publish') expect(timeout).toBe(29);
       else if (name === 'promotion-step') expect(timeout).toBe(360);
       else if (name === 'stream') expect(timeout).toBe(60);
       else expect(timeout, name).toBe(10);

@@ -38,7 +38,11 @@ describe('cross-registry promotion (real OCI registries on loopback)', () => {
     const sigManifest = Buffer.from(await (await fetch(`${primary.url}/v2/platform/manifests/${sigImage}`, { headers: { accept: 'application/vnd.oci.image.manifest.v1+json' } })).arrayBuffer());
     const legacyTag = `sha256-${digest.slice(7)}.sig`;
     expect((await fetch(`${primary.url}/v2/platform/manifests/${legacyTag}`, { method: 'PUT', headers: { 'content-type': 'application/vnd.oci.image.manifest.v1+json' }, body: sigManifest })).status).toBe(201);
-    await t.call('POST', '/api/v1/artifacts/platform/versions', { token: u.deployer, body: { version: 'v1.2.3', digest } });
+    // Publishing writes seed 003's v1.2.3-dev and latest-dev in dev's registry too.
+    const published = await t.call('POST', '/api/v1/artifacts/platform/versions', { token: u.deployer, body: { version: 'v1.2.3', digest } });
+    expect(published.status, JSON.stringify(published.body)).toBe(201);
+    expect(published.body.registries).toEqual([{ registry: 'primary', digest, tags: ['v1.2.3-dev', 'latest-dev'] }]);
+    for (const tag of ['v1.2.3-dev', 'latest-dev']) expect(await head(primary.url, 'platform', tag), tag).toBe(digest);
     const p = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'dev', targetEnvironment: 'staging', artifact: 'platform', version: 'v1.2.3' } });
     const done = await waitFor(t, u.viewer, p.body.id, ['COMPLETED', 'FAILED'], 30_000);
     expect(done.status, JSON.stringify(done.error)).toBe('COMPLETED');
@@ -73,6 +77,20 @@ describe('cross-registry promotion (real OCI registries on loopback)', () => {
     // An unreachable registry in the target: the promotion fails and the target keeps what it ran.
     const d2 = await pushImage(reg(primary), 'platform', { configBytes: Buffer.from('{"v":2}'), layers: [randomBytes(64 * 1024)] });
     await t.call('POST', '/api/v1/artifacts/platform/versions', { token: u.deployer, body: { version: 'v1.2.4', digest: d2 } });
+    expect(await head(primary.url, 'platform', 'latest-dev')).toBe(d2);
+    // A version the registry does not hold, or whose immutable tag points elsewhere there, is not published at all.
+    const missing = await t.call('POST', '/api/v1/artifacts/platform/versions', { token: u.deployer, body: { version: 'v1.2.5', digest: `sha256:${'0'.repeat(64)}` } });
+    expect(missing.status).toBe(422);
+    expect(missing.body.error.message).toContain('cannot be published');
+    expect((await t.call('GET', '/api/v1/artifacts/platform/versions', { token: u.viewer })).body.versions.map((v: any) => v.version)).not.toContain('v1.2.5');
+    const taken = await pushImage(reg(primary), 'platform', { configBytes: Buffer.from('{"v":"taken"}'), layers: [randomBytes(1024)] });
+    const takenManifest = Buffer.from(await (await fetch(`${primary.url}/v2/platform/manifests/${taken}`, { headers: { accept: 'application/vnd.oci.image.manifest.v1+json' } })).arrayBuffer());
+    await fetch(`${primary.url}/v2/platform/manifests/v1.2.6-dev`, { method: 'PUT', headers: { 'content-type': 'application/vnd.oci.image.manifest.v1+json' }, body: takenManifest });
+    const d6 = await pushImage(reg(primary), 'platform', { configBytes: Buffer.from('{"v":6}'), layers: [randomBytes(1024)] });
+    const clash = await t.call('POST', '/api/v1/artifacts/platform/versions', { token: u.deployer, body: { version: 'v1.2.6', digest: d6 } });
+    expect(clash.status).toBe(422);
+    expect(clash.body.error.message).toContain('immutable tag v1.2.6-dev already points at');
+    expect(await head(primary.url, 'platform', 'latest-dev')).toBe(d2);
     await region2.stop();
     const p2 = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'dev', targetEnvironment: 'staging', artifact: 'platform', version: 'v1.2.4' } });
     const failed = await waitFor(t, u.viewer, p2.body.id, ['COMPLETED', 'FAILED'], 30_000);
