@@ -4,6 +4,7 @@ import { ValidationFailed, type Issue } from '../errors.ts';
 import { createFreezeWindow } from '../freeze.ts';
 import { NOTIFICATION_KINDS } from '../notify/settings.ts';
 import { envName, gates, signingKey, verification } from '../schemas.ts';
+import { createRule } from '../promotion/schemas.ts';
 
 /**
  * The promotion manifest (seed 003's `manifest.yaml`, `artifacts.promotion`), extended with what
@@ -69,6 +70,8 @@ export const manifestSchema = z
               })
               .strict()
               .optional(),
+            /** Stageline: approval policies / promotion rules, one per source → target pair (the body of POST /api/v1/promotions/rules) */
+            approval_rules: z.array(createRule).max(100).optional(),
             /** Stageline: freeze windows (tenant-wide, or with `environment`) */
             freeze_windows: z.array(freezeWindow).max(100).optional(),
             /** seed 003: copy artifacts between the environments' registries on promotion (Stageline always does) */

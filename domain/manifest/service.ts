@@ -10,6 +10,8 @@ import type { Ctx, Deps, WriteOp } from '../ports.ts';
 import { lineOf } from '../promotion/policy.ts';
 import { retryOnConflict } from '../retry.ts';
 import type { Gates } from '../schemas.ts';
+import type { Rule } from '../promotion/model.ts';
+import type { CreateRule } from '../promotion/schemas.ts';
 import { randomBytes } from 'node:crypto';
 import { parseManifest, SECRET_REF, type Manifest } from './document.ts';
 
@@ -29,7 +31,16 @@ export interface Setup {
   gates: Record<string, Gates>;
   notifications: { slack?: { webhook: string; channels: string[] }; email?: { recipients: string[]; approvers: boolean }; events?: string[] } | null;
   freeze_windows: FreezeDoc[];
+  /** one per source → target pair, sorted by pair */
+  approval_rules: CreateRule[];
 }
+
+const RULE_FIELDS = ['name', 'sourceEnvironment', 'targetEnvironment', 'requiresApproval', 'requiredApprovers', 'approverGroups', 'separationOfDuties', 'approvalExpirySeconds', 'autoPromote', 'conditions', 'allowSkip', 'status', 'evidenceFrom'] as const;
+const pairOf = (r: Pick<Rule, 'sourceEnvironment' | 'targetEnvironment'>) => `${r.sourceEnvironment}->${r.targetEnvironment}`;
+/** A stored rule as the document writes it: the fields POST /promotions/rules takes. */
+const ruleDoc = (r: Rule): CreateRule => ({ ...(Object.fromEntries(RULE_FIELDS.map((f) => [f, r[f]])) as CreateRule), evidenceFrom: r.evidenceFrom ?? 'anyone' });
+const byPair = (rules: CreateRule[]) => Object.fromEntries(rules.map((r) => [pairOf(r), r]));
+const sortRules = (rules: CreateRule[]) => [...rules].sort((a, b) => (pairOf(a) < pairOf(b) ? -1 : 1));
 
 export interface Change {
   op: 'add' | 'change' | 'remove';
@@ -57,14 +68,16 @@ interface Current {
   windows: FreezeWindow[];
   notify: NotificationSettings | null;
   head: string | null;
+  rules: Rule[];
 }
 
 async function current(deps: Deps, tenant: string): Promise<Current> {
-  const [envs, windows, notify, head] = await Promise.all([
+  const [envs, windows, notify, head, rules] = await Promise.all([
     deps.store.listEnvironments(tenant),
     deps.store.listFreezeWindows(tenant),
     deps.store.getNotificationSettings(tenant, 'tenant'),
     deps.store.manifestHead(tenant),
+    deps.store.listRules(tenant),
   ]);
   const line = lineOf(envs);
   const setup: Setup = {
@@ -79,8 +92,9 @@ async function current(deps: Deps, tenant: string): Promise<Current> {
         }
       : null,
     freeze_windows: windows.map(freezeDoc).sort((a, b) => (freezeKey(a) < freezeKey(b) ? -1 : 1)),
+    approval_rules: sortRules(rules.map(ruleDoc)),
   };
-  return { setup, envs: line, windows, notify, head };
+  return { setup, envs: line, windows, notify, head, rules };
 }
 
 export const setupDigest = (s: Setup) => digestOf(s);
@@ -95,6 +109,7 @@ export function toManifest(s: Setup): Manifest {
         gates: s.gates,
         ...(s.notifications ? { notifications: s.notifications as Promo['notifications'] } : {}),
         freeze_windows: s.freeze_windows,
+        approval_rules: s.approval_rules,
         cross_registry_sync: true,
         // The document-wide value: signature_match when every environment has it (each environment also says its own).
         verification: s.environments.length && s.environments.every((e) => s.settings[e]?.verification === 'signature_match') ? 'signature_match' : 'digest_match',
@@ -129,6 +144,14 @@ function desired(cur: Setup, m: Manifest): Setup {
   for (const [section, map] of [['environment_settings', p.environment_settings], ['gates', p.gates]] as const) {
     for (const env of Object.keys(map ?? {})) if (!known.has(env)) issues.push({ path: `document.artifacts.promotion.${section}.${env}`, message: `no environment '${env}' in the line (${cur.environments.join(', ')})` });
   }
+  const pairs = new Set<string>();
+  for (const [i, r] of (p.approval_rules ?? []).entries()) {
+    for (const f of ['sourceEnvironment', 'targetEnvironment'] as const) {
+      if (!known.has(r[f])) issues.push({ path: `document.artifacts.promotion.approval_rules.${i}.${f}`, message: `no environment '${r[f]}' in the line (${cur.environments.join(', ')})` });
+    }
+    if (pairs.has(pairOf(r))) issues.push({ path: `document.artifacts.promotion.approval_rules.${i}`, message: `a second rule for ${r.sourceEnvironment} → ${r.targetEnvironment}: one rule per pair` });
+    pairs.add(pairOf(r));
+  }
   for (const [i, w] of (p.freeze_windows ?? []).entries()) {
     if (w.environment && !known.has(w.environment)) issues.push({ path: `document.artifacts.promotion.freeze_windows.${i}.environment`, message: `no environment '${w.environment}' in the line` });
   }
@@ -152,7 +175,8 @@ function desired(cur: Setup, m: Manifest): Setup {
       }
     : cur.notifications;
   const freeze = p.freeze_windows ? p.freeze_windows.map((w) => ({ ...w, ...(w.start ? { start: new Date(w.start).toISOString(), end: new Date(w.end!).toISOString() } : {}) })).sort((a, b) => (freezeKey(a) < freezeKey(b) ? -1 : 1)) : cur.freeze_windows;
-  return { environments: cur.environments, settings, gates, notifications, freeze_windows: freeze };
+  const approval_rules = p.approval_rules ? sortRules(p.approval_rules) : cur.approval_rules;
+  return { environments: cur.environments, settings, gates, notifications, freeze_windows: freeze, approval_rules };
 }
 
 function planOf(cur: Setup, want: Setup): Change[] {
@@ -160,6 +184,7 @@ function planOf(cur: Setup, want: Setup): Change[] {
   diff('environment_settings', cur.settings, want.settings, changes);
   diff('gates', cur.gates, want.gates, changes);
   diff('notifications', cur.notifications, want.notifications, changes);
+  diff('approval_rules', byPair(cur.approval_rules), byPair(want.approval_rules), changes);
   // Freeze windows have no name: one is added or removed as a whole.
   const have = new Set(cur.freeze_windows.map(freezeKey));
   const wanted = new Set(want.freeze_windows.map(freezeKey));
@@ -237,6 +262,22 @@ async function applyOnce(deps: Deps, ctx: Ctx, m: Manifest, expectedDigest?: str
         createdAt: at,
       },
     });
+  }
+  // Rules by source → target pair: changed in place (same id, version checked), added, or removed.
+  const haveRules = new Map(cur.rules.map((r) => [pairOf(r), r]));
+  const wantRules = byPair(want.approval_rules);
+  for (const [pair, doc] of Object.entries(wantRules)) {
+    const r = haveRules.get(pair);
+    if (r && canonicalJson(ruleDoc(r)) === canonicalJson(doc)) continue;
+    const rule: Rule = r
+      ? { ...r, ...doc, version: r.version + 1, updatedAt: at, updatedBy: ctx.principal.name }
+      : { ...doc, id: `rule_${randomBytes(6).toString('hex')}`, version: 1, createdAt: at, createdBy: ctx.principal.name, updatedAt: at, updatedBy: ctx.principal.name };
+    ops.push({ kind: 'rule', rule, expectedVersion: r ? r.version : null });
+    if (!r) ops.push({ kind: 'rulePair', source: rule.sourceEnvironment, target: rule.targetEnvironment, ruleId: rule.id, claim: true });
+  }
+  for (const [pair, r] of haveRules) {
+    if (wantRules[pair]) continue;
+    ops.push({ kind: 'deleteRule', id: r.id, expectedVersion: r.version }, { kind: 'rulePair', source: r.sourceEnvironment, target: r.targetEnvironment, ruleId: r.id, claim: false });
   }
   if (canonicalJson(want.notifications) !== canonicalJson(cur.setup.notifications) && want.notifications) {
     ops.push({ kind: 'notifySettings', settings: await notifySettings(deps, tenant, want.notifications, cur.notify, ctx.principal.name, at), expectedVersion: cur.notify ? cur.notify.version : null });

@@ -106,6 +106,52 @@ describe('promotion policy as code: manifest plan / apply / export', () => {
     expect(loser.body.error.message).toMatch(/plan again|changed/);
   });
 
+  it('manages approval rules by source → target pair: added, changed field by field, removed; export → apply is a no-op', async () => {
+    const { u } = await tenant();
+    const doc = (approvers: number, rules = true) => `artifacts:
+  promotion:
+${rules ? `    approval_rules:
+      - name: production needs two
+        sourceEnvironment: staging
+        targetEnvironment: production
+        requiredApprovers: ${approvers}
+        approverGroups: [approver, admin]
+      - name: staging on its own
+        sourceEnvironment: dev
+        targetEnvironment: staging
+        requiresApproval: false
+        requiredApprovers: 0
+        autoPromote: true
+` : '    approval_rules: []\n'}`;
+    const plan = await t.call('POST', '/api/v1/manifest/plan', { token: u.viewer, body: { document: doc(2) } });
+    expect(plan.status, JSON.stringify(plan.body)).toBe(200);
+    expect(plan.body.changes.map((c: any) => [c.op, c.path])).toEqual([['add', 'approval_rules.dev->staging'], ['add', 'approval_rules.staging->production']]);
+    const applied = await t.call('POST', '/api/v1/manifest/apply', { token: u.admin, body: { document: doc(2), expectedDigest: plan.body.digest } });
+    expect(applied.status, JSON.stringify(applied.body)).toBe(200);
+    const rules = (await t.call('GET', '/api/v1/promotions/rules', { token: u.viewer })).body.items;
+    expect(rules.map((r: any) => [r.sourceEnvironment, r.targetEnvironment, r.requiredApprovers, r.autoPromote])).toEqual(
+      expect.arrayContaining([['staging', 'production', 2, false], ['dev', 'staging', 0, true]]),
+    );
+    // The rule governs promotions: a staging → production promotion now needs two approvals.
+    await t.call('POST', '/api/v1/environments/staging/configs', { token: u.deployer, body: { key: 'k', value: 1 } });
+    const dry = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'staging', targetEnvironment: 'production', promotionType: 'FULL', dryRun: true } });
+    expect(dry.body.approval).toMatchObject({ required: true, approvers: 2 });
+    // Export → apply changes nothing; one field changed is one change, the rule keeps its id.
+    const exported = await t.call('GET', '/api/v1/manifest?format=json', { token: u.viewer });
+    expect((await t.call('POST', '/api/v1/manifest/plan', { token: u.viewer, body: { document: JSON.stringify(exported.body) } })).body.changes).toEqual([]);
+    const three = await t.call('POST', '/api/v1/manifest/plan', { token: u.viewer, body: { document: doc(3) } });
+    expect(three.body.changes).toEqual([{ op: 'change', path: 'approval_rules.staging->production.requiredApprovers', before: 2, after: 3 }]);
+    expect((await t.call('POST', '/api/v1/manifest/apply', { token: u.admin, body: { document: doc(3) } })).status).toBe(200);
+    const after = (await t.call('GET', '/api/v1/promotions/rules', { token: u.viewer })).body.items.find((r: any) => r.targetEnvironment === 'production');
+    expect(after).toMatchObject({ id: rules.find((r: any) => r.targetEnvironment === 'production').id, requiredApprovers: 3, version: 2 });
+    // An empty list removes them; a rule naming an unknown environment or a second rule for a pair is refused.
+    expect((await t.call('POST', '/api/v1/manifest/apply', { token: u.admin, body: { document: doc(0, false) } })).body.summary).toEqual({ add: 0, change: 0, remove: 2 });
+    expect((await t.call('GET', '/api/v1/promotions/rules', { token: u.viewer })).body.items).toEqual([]);
+    const bad = await t.call('POST', '/api/v1/manifest/plan', { token: u.viewer, body: { document: doc(2).replace('targetEnvironment: production', 'targetEnvironment: qa').replace('sourceEnvironment: dev', 'sourceEnvironment: staging').replace('targetEnvironment: staging', 'targetEnvironment: qa') } });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.issues.map((i: any) => i.path)).toEqual(expect.arrayContaining(['document.artifacts.promotion.approval_rules.0.targetEnvironment', 'document.artifacts.promotion.approval_rules.1']));
+  });
+
   it('names the line and field of what is wrong; refuses literal secrets and unknown environments', async () => {
     const { u } = await tenant();
     const bad = SEED_003.replace('tests: true                 # Run integration tests', 'tests: yes-please');
