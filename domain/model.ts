@@ -24,7 +24,7 @@ export interface Environment {
   protected: boolean;
   gates: Gates;
   /** tenant-configured webhook gates run after the built-in ones (secrets are never shown) */
-  webhookGates: WebhookGateConfig[];
+  webhookGates: (WebhookGateConfig & { /** set by a manifest: the `${NAME}` the secret was read from (never the secret) */ secretRef?: string })[];
   /** what happens when a promotion targets this environment while another is in flight */
   concurrency: 'queue' | 'reject' | 'supersede';
   /** stops auto-promotion into this environment (set by hand or by an automatic rollback) */

@@ -229,8 +229,11 @@ export interface AuditAnchor {
 
 /** Secrets named in documents (`${NAME}`): Secrets Manager `stageline/<tenant>/<NAME>` on AWS, `STAGELINE_SECRET_<NAME>` locally. */
 export interface SecretResolver {
-  /** The value, or null when there is no such secret for the tenant. */
-  resolve(tenant: string, name: string): Promise<string | null>;
+  /**
+   * The value, or null when there is no such secret for the tenant. `as: 'url'` (a webhook the service
+   * will call) passes the outbound guard first; `as: 'key'` (an HMAC key) is returned as it is.
+   */
+  resolve(tenant: string, name: string, as?: 'url' | 'key'): Promise<string | null>;
 }
 
 /** Raised by a Store when a conditional write lost a race. */

@@ -3,7 +3,7 @@ import * as z from 'zod';
 import { ValidationFailed, type Issue } from '../errors.ts';
 import { createFreezeWindow } from '../freeze.ts';
 import { NOTIFICATION_KINDS } from '../notify/settings.ts';
-import { envName, gates, signingKey, verification } from '../schemas.ts';
+import { envName, gates, signingKey, verification, webhookGate } from '../schemas.ts';
 import { createRule } from '../promotion/schemas.ts';
 
 /**
@@ -69,6 +69,16 @@ export const manifestSchema = z
                 events: z.array(z.enum(NOTIFICATION_KINDS)).min(1).optional(),
               })
               .strict()
+              .optional(),
+            /** Stageline: webhook gates per environment (run after the built-in gates); the HMAC secret is a `${NAME}` reference */
+            webhook_gates: z
+              .record(
+                envName,
+                z
+                  .array(webhookGate.omit({ secret: true, timeoutMs: true }).extend({ timeout_ms: webhookGate.shape.timeoutMs, secret: secretRef }).strict())
+                  .max(10)
+                  .refine((hooks) => new Set(hooks.map((h) => h.name)).size === hooks.length, { message: 'webhook gate names must be unique' }),
+              )
               .optional(),
             /** Stageline: approval policies / promotion rules, one per source → target pair (the body of POST /api/v1/promotions/rules) */
             approval_rules: z.array(createRule).max(100).optional(),

@@ -33,7 +33,12 @@ export interface Setup {
   freeze_windows: FreezeDoc[];
   /** one per source → target pair, sorted by pair */
   approval_rules: CreateRule[];
+  webhook_gates: Record<string, WebhookDoc[]>;
 }
+
+type WebhookDoc = NonNullable<Promo['webhook_gates']>[string][number];
+/** A stored webhook gate as the document writes it: its secret only as the reference it came from. */
+const webhookDoc = (h: Environment['webhookGates'][number]): WebhookDoc => ({ name: h.name, url: h.url, timeout_ms: h.timeoutMs, blocking: h.blocking, secret: h.secretRef ? `\${${h.secretRef}}` : UNKNOWN_SECRET });
 
 const RULE_FIELDS = ['name', 'sourceEnvironment', 'targetEnvironment', 'requiresApproval', 'requiredApprovers', 'approverGroups', 'separationOfDuties', 'approvalExpirySeconds', 'autoPromote', 'conditions', 'allowSkip', 'status', 'evidenceFrom'] as const;
 const pairOf = (r: Pick<Rule, 'sourceEnvironment' | 'targetEnvironment'>) => `${r.sourceEnvironment}->${r.targetEnvironment}`;
@@ -93,6 +98,7 @@ async function current(deps: Deps, tenant: string): Promise<Current> {
       : null,
     freeze_windows: windows.map(freezeDoc).sort((a, b) => (freezeKey(a) < freezeKey(b) ? -1 : 1)),
     approval_rules: sortRules(rules.map(ruleDoc)),
+    webhook_gates: Object.fromEntries(line.map((e) => [e.name, (e.webhookGates ?? []).map(webhookDoc)])),
   };
   return { setup, envs: line, windows, notify, head, rules };
 }
@@ -110,6 +116,7 @@ export function toManifest(s: Setup): Manifest {
         ...(s.notifications ? { notifications: s.notifications as Promo['notifications'] } : {}),
         freeze_windows: s.freeze_windows,
         approval_rules: s.approval_rules,
+        webhook_gates: s.webhook_gates,
         cross_registry_sync: true,
         // The document-wide value: signature_match when every environment has it (each environment also says its own).
         verification: s.environments.length && s.environments.every((e) => s.settings[e]?.verification === 'signature_match') ? 'signature_match' : 'digest_match',
@@ -176,7 +183,10 @@ function desired(cur: Setup, m: Manifest): Setup {
     : cur.notifications;
   const freeze = p.freeze_windows ? p.freeze_windows.map((w) => ({ ...w, ...(w.start ? { start: new Date(w.start).toISOString(), end: new Date(w.end!).toISOString() } : {}) })).sort((a, b) => (freezeKey(a) < freezeKey(b) ? -1 : 1)) : cur.freeze_windows;
   const approval_rules = p.approval_rules ? sortRules(p.approval_rules) : cur.approval_rules;
-  return { environments: cur.environments, settings, gates, notifications, freeze_windows: freeze, approval_rules };
+  for (const env of Object.keys(p.webhook_gates ?? {})) if (!known.has(env)) issues.push({ path: `document.artifacts.promotion.webhook_gates.${env}`, message: `no environment '${env}' in the line (${cur.environments.join(', ')})` });
+  if (issues.length) throw new ValidationFailed(issues, 'The manifest names environments the tenant does not have');
+  const webhook_gates = { ...cur.webhook_gates, ...(p.webhook_gates ?? {}) };
+  return { environments: cur.environments, settings, gates, notifications, freeze_windows: freeze, approval_rules, webhook_gates };
 }
 
 function planOf(cur: Setup, want: Setup): Change[] {
@@ -185,6 +195,9 @@ function planOf(cur: Setup, want: Setup): Change[] {
   diff('gates', cur.gates, want.gates, changes);
   diff('notifications', cur.notifications, want.notifications, changes);
   diff('approval_rules', byPair(cur.approval_rules), byPair(want.approval_rules), changes);
+  // Webhook gates by environment and name, so a plan names the gate and field that change.
+  const hooks = (s: Setup) => Object.fromEntries(Object.entries(s.webhook_gates).map(([env, list]) => [env, Object.fromEntries(list.map((h) => [h.name, h]))]));
+  diff('webhook_gates', hooks(cur), hooks(want), changes);
   // Freeze windows have no name: one is added or removed as a whole.
   const have = new Set(cur.freeze_windows.map(freezeKey));
   const wanted = new Set(want.freeze_windows.map(freezeKey));
@@ -237,10 +250,13 @@ async function applyOnce(deps: Deps, ctx: Ctx, m: Manifest, expectedDigest?: str
   for (const env of cur.envs) {
     const s = want.settings[env.name]!;
     const g = want.gates[env.name]!;
-    if (canonicalJson(s) === canonicalJson(cur.setup.settings[env.name]) && canonicalJson(g) === canonicalJson(cur.setup.gates[env.name])) continue;
+    const w = want.webhook_gates[env.name] ?? [];
+    const hooksChanged = canonicalJson(w) !== canonicalJson(cur.setup.webhook_gates[env.name] ?? []);
+    if (canonicalJson(s) === canonicalJson(cur.setup.settings[env.name]) && canonicalJson(g) === canonicalJson(cur.setup.gates[env.name]) && !hooksChanged) continue;
+    const webhookGates = hooksChanged ? await webhookGates_(deps, tenant, env, w) : env.webhookGates;
     ops.push({
       kind: 'environment',
-      env: { ...env, description: s.description, protected: s.protected, bakeSeconds: s.bake_seconds, concurrency: s.concurrency, verification: s.verification, ...(s.signing_key ? { signingKey: s.signing_key } : {}), gates: g, version: env.version + 1, updatedAt: at, updatedBy: ctx.principal.name },
+      env: { ...env, description: s.description, protected: s.protected, bakeSeconds: s.bake_seconds, concurrency: s.concurrency, verification: s.verification, ...(s.signing_key ? { signingKey: s.signing_key } : {}), gates: g, webhookGates, version: env.version + 1, updatedAt: at, updatedBy: ctx.principal.name },
       expectedVersion: env.version,
     });
   }
@@ -290,6 +306,26 @@ async function applyOnce(deps: Deps, ctx: Ctx, m: Manifest, expectedDigest?: str
   return { applied: true, digest: after, changes, summary: summary(changes) };
 }
 
+/**
+ * The webhook gates a document asks for, with their secrets read from the references (or kept, for a gate
+ * exported with the placeholder because its secret was set through the API).
+ */
+async function webhookGates_(deps: Deps, tenant: string, env: Environment, want: WebhookDoc[]): Promise<Environment['webhookGates']> {
+  const out: Environment['webhookGates'] = [];
+  for (const [i, h] of want.entries()) {
+    const path = `document.artifacts.promotion.webhook_gates.${env.name}.${i}.secret`;
+    const prev = env.webhookGates?.find((x) => x.name === h.name);
+    const ref = SECRET_REF.exec(h.secret)?.[1];
+    let secret: string | null | undefined;
+    if (prev && (h.secret === UNKNOWN_SECRET ? !prev.secretRef : prev.secretRef === ref)) secret = prev.secret;
+    else if (ref && h.secret !== UNKNOWN_SECRET) secret = await deps.secrets?.resolve(tenant, ref, 'key');
+    if (!secret) throw new ValidationFailed([{ path, message: ref && h.secret !== UNKNOWN_SECRET ? `no secret ${ref} for this tenant (Secrets Manager stageline/${tenant}/${ref}; locally the environment variable STAGELINE_SECRET_${ref})` : `'${h.name}' is new: its secret must be a reference like \${HOOK_SECRET}` }]);
+    if (secret.length < 16) throw new ValidationFailed([{ path, message: `the secret ${ref} must be at least 16 characters` }]);
+    out.push({ name: h.name, url: h.url, timeoutMs: h.timeout_ms, blocking: h.blocking, secret, ...(h.secret !== UNKNOWN_SECRET && ref ? { secretRef: ref } : prev?.secretRef ? { secretRef: prev.secretRef } : {}) });
+  }
+  return out;
+}
+
 async function notifySettings(deps: Deps, tenant: string, want: NonNullable<Setup['notifications']>, prev: NotificationSettings | null, by: string, at: string): Promise<NotificationSettings> {
   let slack: NotificationSettings['slack'];
   if (want.slack) {
@@ -297,7 +333,7 @@ async function notifySettings(deps: Deps, tenant: string, want: NonNullable<Setu
     if (!ref) throw new ValidationFailed([{ path: 'document.artifacts.promotion.notifications.slack.webhook', message: 'must be a reference like ${SLACK_WEBHOOK}' }]);
     // The same reference, or the placeholder an export writes for a webhook set through the API: keep the stored one.
     const same = prev?.slack && (prev.slack.webhookRef === ref || (!prev.slack.webhookRef && want.slack.webhook === UNKNOWN_SECRET));
-    const webhook = same ? prev!.slack!.webhook : await deps.secrets?.resolve(tenant, ref);
+    const webhook = same ? prev!.slack!.webhook : await deps.secrets?.resolve(tenant, ref, 'url');
     if (!webhook) throw new ValidationFailed([{ path: 'document.artifacts.promotion.notifications.slack.webhook', message: `no secret ${ref} for this tenant (Secrets Manager stageline/${tenant}/${ref}; locally the environment variable STAGELINE_SECRET_${ref})` }]);
     slack = { webhook, webhookRef: ref, channels: want.slack.channels, ...(prev?.slack?.signingSecret ? { signingSecret: prev.slack.signingSecret } : {}), ...(prev?.slack?.users ? { users: prev.slack.users } : {}) };
   }

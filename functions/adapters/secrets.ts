@@ -1,7 +1,7 @@
 import type { SecretResolver } from '#domain/ports';
 
 /**
- * `${NAME}` references in documents (the manifest's Slack webhook): on AWS the Secrets Manager
+ * `${NAME}` references in documents (the manifest's Slack webhook and webhook-gate HMAC keys): on AWS the Secrets Manager
  * secret `stageline/<tenant>/<NAME>` (the function may read only `stageline/*`, and asks only for its
  * verified tenant's); locally (no AWS) the environment variable `STAGELINE_SECRET_<NAME>`.
  */

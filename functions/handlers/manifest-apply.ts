@@ -18,9 +18,9 @@ let resolver: SecretResolver | undefined;
 
 /** A webhook named by reference is still an outbound URL: the same SSRF guard as one set through the API. */
 const guarded = (inner: SecretResolver): SecretResolver => ({
-  async resolve(tenant, name) {
-    const value = await inner.resolve(tenant, name);
-    if (value === null) return null;
+  async resolve(tenant, name, as = 'url') {
+    const value = await inner.resolve(tenant, name, as);
+    if (value === null || as === 'key') return value;
     try {
       checkUrl(value);
     } catch (err) {

@@ -1,9 +1,12 @@
 import { execFile } from 'node:child_process';
+import { createHmac } from 'node:crypto';
+import { createServer } from 'node:http';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '../support/promotions.ts';
 import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
 
 let t: TestStack;
@@ -150,6 +153,56 @@ ${rules ? `    approval_rules:
     const bad = await t.call('POST', '/api/v1/manifest/plan', { token: u.viewer, body: { document: doc(2).replace('targetEnvironment: production', 'targetEnvironment: qa').replace('sourceEnvironment: dev', 'sourceEnvironment: staging').replace('targetEnvironment: staging', 'targetEnvironment: qa') } });
     expect(bad.status).toBe(400);
     expect(bad.body.error.issues.map((i: any) => i.path)).toEqual(expect.arrayContaining(['document.artifacts.promotion.approval_rules.0.targetEnvironment', 'document.artifacts.promotion.approval_rules.1']));
+  });
+
+  it('manages webhook gates with their HMAC secret by reference: the gate runs signed with the secret read from it, and no secret is in the document', async () => {
+    const { u } = await tenant();
+    const HOOK = 'change-board-secret-2026';
+    process.env.STAGELINE_SECRET_CHANGE_BOARD = HOOK;
+    // The tenant's change board: PASS only for a request signed with the referenced secret.
+    const hook = createServer(async (req, res) => {
+      let body = '';
+      for await (const c of req) body += c;
+      const sig = createHmac('sha256', HOOK).update(`${req.headers['x-stageline-timestamp']}.${body}`).digest('hex');
+      const ok = req.headers['x-stageline-signature'] === `sha256=${sig}`;
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ verdict: ok ? 'PASS' : 'FAIL', reason: ok ? 'approved by the board' : 'bad signature' }));
+    });
+    await new Promise<void>((r) => hook.listen(0, '127.0.0.1', () => r()));
+    try {
+      const url = `http://127.0.0.1:${(hook.address() as { port: number }).port}/check`;
+      const doc = (secret: string, timeout = 2000) => `artifacts:\n  promotion:\n    webhook_gates:\n      staging:\n        - name: change-board\n          url: ${url}\n          timeout_ms: ${timeout}\n          blocking: true\n          secret: ${secret}\n`;
+      // A literal secret is refused, naming the field.
+      const literal = await t.call('POST', '/api/v1/manifest/plan', { token: u.viewer, body: { document: doc('change-board-secret-2026') } });
+      expect(literal.status).toBe(400);
+      expect(literal.body.error.issues[0].path).toBe('document.artifacts.promotion.webhook_gates.staging.0.secret');
+      const plan = await t.call('POST', '/api/v1/manifest/plan', { token: u.viewer, body: { document: doc('${CHANGE_BOARD}') } });
+      expect(plan.body.changes.map((c: any) => [c.op, c.path])).toEqual([['add', 'webhook_gates.staging.change-board']]);
+      const applied = await t.call('POST', '/api/v1/manifest/apply', { token: u.admin, body: { document: doc('${CHANGE_BOARD}') } });
+      expect(applied.status, JSON.stringify(applied.body)).toBe(200);
+      // The API shows the gate and the reference, never the secret; the export writes the reference back.
+      const env = (await t.call('GET', '/api/v1/environments/staging', { token: u.viewer })).body;
+      expect(env.webhookGates).toEqual([{ name: 'change-board', url, timeoutMs: 2000, blocking: true, secretRef: 'CHANGE_BOARD' }]);
+      const exported = await t.call('GET', '/api/v1/manifest', { token: u.viewer });
+      expect(exported.body).toContain('secret: ${CHANGE_BOARD}');
+      expect(exported.body).not.toContain(HOOK);
+      expect((await t.call('POST', '/api/v1/manifest/plan', { token: u.viewer, body: { document: exported.body } })).body.changes).toEqual([]);
+      const timeout = await t.call('POST', '/api/v1/manifest/plan', { token: u.viewer, body: { document: doc('${CHANGE_BOARD}', 3000) } });
+      expect(timeout.body.changes).toEqual([{ op: 'change', path: 'webhook_gates.staging.change-board.timeout_ms', before: 2000, after: 3000 }]);
+      // A promotion into staging runs the gate, signed with the secret the reference names.
+      await t.call('POST', '/api/v1/environments/dev/configs', { token: u.deployer, body: { key: 'k', value: 1 } });
+      const p = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'dev', targetEnvironment: 'staging', promotionType: 'FULL' } });
+      const done = await waitFor(t, u.viewer, p.body.id, ['COMPLETED', 'FAILED', 'VALIDATION_FAILED'], 30_000);
+      expect(done.status, JSON.stringify(done.gates)).toBe('COMPLETED');
+      expect(done.gates.at(-1)).toMatchObject({ gate: 'webhook:change-board', verdict: 'PASS', reason: expect.stringContaining('approved by the board') });
+      // A reference to a secret that does not exist is refused at apply, naming the field.
+      const missing = await t.call('POST', '/api/v1/manifest/apply', { token: u.admin, body: { document: doc('${NOT_THERE}') } });
+      expect(missing.status).toBe(400);
+      expect(missing.body.error.issues[0]).toMatchObject({ path: 'document.artifacts.promotion.webhook_gates.staging.0.secret', message: expect.stringContaining('no secret NOT_THERE') });
+    } finally {
+      hook.closeAllConnections();
+      hook.close();
+    }
   });
 
   it('names the line and field of what is wrong; refuses literal secrets and unknown environments', async () => {
