@@ -189,6 +189,63 @@ const auditEntry = z
   })
   .strict();
 
+const rule = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    sourceEnvironment: z.string(),
+    targetEnvironment: z.string(),
+    requiresApproval: z.boolean(),
+    requiredApprovers: z.number().int(),
+    approverGroups: z.array(z.string()),
+    separationOfDuties: z.boolean(),
+    approvalExpirySeconds: z.number().int(),
+    autoPromote: z.boolean(),
+    conditions: z.unknown().describe('all/any/leaf condition tree, or null'),
+    evidenceFrom: z.string().optional(),
+    allowSkip: z.boolean(),
+    status: z.enum(['active', 'disabled']),
+    version: z.number().int(),
+    createdAt: time,
+    createdBy: z.string(),
+    updatedAt: time,
+    updatedBy: z.string(),
+  })
+  .strict();
+
+const snapshot = z
+  .object({
+    id: z.string().describe('<environment>@<seq>'),
+    environment: z.string(),
+    seq: z.number().int(),
+    digest,
+    parentSeq: z.number().int().nullable(),
+    itemCount: z.number().int(),
+    configCount: z.number().int(),
+    flagCount: z.number().int(),
+    createdAt: time,
+    createdBy: z.string(),
+    change: z.object({ action: z.enum(['create', 'set', 'delete', 'batch', 'restore']), keys: z.array(z.string()), count: z.number().int(), restoredFrom: z.number().int().optional() }).strict(),
+    reason: z.string().optional(),
+  })
+  .strict();
+
+const artifactVersion = z
+  .object({ name: z.string(), version: z.string(), digest, sourceCommit: z.string(), metadata: open, publishedAt: time, publishedBy: z.string() })
+  .strict();
+
+const notificationSettings = z
+  .object({
+    scope: z.string().describe("'tenant' or an environment"),
+    slack: z.object({ webhook: z.string().describe('origin only; the secret path is never returned'), channels: z.array(z.string()), signingSecret: z.enum(['set']).nullable(), users: open }).strict().nullable(),
+    email: z.object({ recipients: z.array(z.string()), approvers: z.boolean() }).strict().nullable(),
+    events: z.array(z.string()),
+    version: z.number().int(),
+    updatedAt: time.optional(),
+    updatedBy: z.string().optional(),
+  })
+  .strict();
+
 /** Response schema per handler (routes whose handler is not here answer an open JSON object). */
 export const RESPONSES: Record<string, z.ZodType> = {
   'environments-list': z.object({ items: z.array(environmentResponse) }).strict(),
@@ -207,6 +264,32 @@ export const RESPONSES: Record<string, z.ZodType> = {
   'items-create': itemResponse,
   'items-update': itemResponse,
   'audit-list': z.object({ items: z.array(auditEntry), nextCursor: z.string().nullable().optional() }).strict(),
+  'rules-list': z.object({ items: z.array(rule) }).strict(),
+  'rules-get': rule,
+  'rules-create': rule,
+  'rules-update': rule,
+  'snapshots-list': z.object({ items: z.array(snapshot), nextCursor: z.string().nullable().optional() }).strict(),
+  'artifacts-publish': z
+    .object({
+      artifact: artifactVersion,
+      environment: z.string().describe('the first environment of the line'),
+      created: z.boolean().describe('false: the same version and digest were already published'),
+      registries: z.array(z.object({ registry: z.string(), digest: digest.nullable(), tags: z.array(z.string()) }).strict()).optional(),
+    })
+    .strict(),
+  'artifacts-versions': z.union([
+    z.object({ artifact: z.string(), versions: z.array(artifactVersion) }).strict(),
+    z
+      .object({
+        artifact: z.string(),
+        environment: z.string(),
+        latest: z.object({ version: z.string(), digest, tag: z.string() }).strict().nullable(),
+        versions: z.array(z.object({ version: z.string(), digest, tag: z.string(), kind: z.enum(['release', 'rollback']), createdAt: time, createdBy: z.string(), current: z.boolean() }).strict()),
+      })
+      .strict(),
+  ]),
+  'notifications-get': notificationSettings,
+  'notifications-put': notificationSettings,
   status: statusResponse,
   'freeze-create': freezeWindow,
   'manifest-apply': manifestApplyResponse,
