@@ -246,6 +246,29 @@ const notificationSettings = z
   })
   .strict();
 
+const consumer = z
+  .object({ artifact: z.string(), name: z.string(), constraint: z.string(), kind: z.string().describe('the kind of semver constraint'), environment: z.string().nullable(), updatedAt: time, updatedBy: z.string() })
+  .strict();
+
+/** seed 001's deployment record */
+const deployment = z
+  .object({
+    id: z.string(),
+    environment: z.string(),
+    imageTag: z.string(),
+    gitCommit: z.string(),
+    gitBranch: z.string(),
+    status: z.enum(['PENDING', 'DEPLOYED', 'FAILED', 'ROLLED_BACK']),
+    deployedAt: time,
+    completedAt: time.nullable(),
+    promotionId: z.string().nullable(),
+    digest: z.string(),
+    deployedBy: z.string(),
+    artifact: z.string().optional(),
+    gateway: z.string().optional(),
+  })
+  .strict();
+
 /** Response schema per handler (routes whose handler is not here answer an open JSON object). */
 export const RESPONSES: Record<string, z.ZodType> = {
   'environments-list': z.object({ items: z.array(environmentResponse) }).strict(),
@@ -288,6 +311,17 @@ export const RESPONSES: Record<string, z.ZodType> = {
       })
       .strict(),
   ]),
+  'items-list': z.object({ items: z.array(itemResponse), nextCursor: z.string().nullable().optional() }).strict(),
+  'snapshots-get': snapshot,
+  'consumers-list': z.object({ items: z.array(consumer) }).strict(),
+  'consumers-put': consumer,
+  'artifacts-tag': z
+    .object({ name: z.string(), artifact: z.string(), version: z.string(), digest, environment: z.string(), kind: z.enum(['release', 'latest', 'rollback']), mutable: z.boolean(), createdAt: time, createdBy: z.string() })
+    .strict(),
+  'deployments-history': z.array(deployment).describe("seed 001's shape: a plain array, newest first; the next page's cursor is in X-Next-Cursor"),
+  'deployments-record': deployment,
+  'promotions-execute': z.union([z.object({ accepted: z.literal(true), promotion: promotionResponse }).strict(), z.object({ dryRun: z.literal(true) }).passthrough()]),
+  'environments-rollback': z.union([z.object({ dryRun: z.literal(false), impact: open, promotion: promotionResponse }).strict(), z.object({ dryRun: z.literal(true), impact: open }).passthrough()]),
   'notifications-get': notificationSettings,
   'notifications-put': notificationSettings,
   status: statusResponse,
