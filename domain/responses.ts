@@ -269,6 +269,45 @@ const deployment = z
   })
   .strict();
 
+const keyed = z.object({ kind: z.enum(['config', 'flag']), key: z.string(), value: z.unknown() }).strict();
+/** Seed 000's diff: what promoting source onto target would change. */
+const diff = z
+  .object({
+    sourceEnvironment: z.string(),
+    targetEnvironment: z.string(),
+    sourceSnapshot: z.object({ seq: z.number().int(), digest }).strict(),
+    targetSnapshot: z.object({ seq: z.number().int(), digest }).strict(),
+    added: z.array(keyed),
+    modified: z.array(z.object({ kind: z.enum(['config', 'flag']), key: z.string(), sourceValue: z.unknown(), targetValue: z.unknown() }).strict()),
+    removed: z.array(keyed),
+    unchanged: z.number().int(),
+  })
+  .strict();
+
+const evidence = z
+  .object({
+    id: z.string(),
+    type: z.enum(['test_results', 'security_scan', 'cost_estimate', 'benchmark', 'policy', 'metrics', 'alarm']),
+    payload: open,
+    submittedBy: z.string(),
+    submittedAt: time,
+    source: z.object({ id: z.string(), kind: z.enum(['user', 'machine']), groups: z.array(z.string()) }).strict().optional(),
+  })
+  .passthrough();
+
+const broken = z.object({ seq: z.number().int(), reason: z.string() }).strict();
+const auditVerify = z
+  .object({
+    ok: z.boolean(),
+    checked: z.number().int().describe('entries linked and checked'),
+    head: z.object({ seq: z.number().int(), hash: z.string() }).strict().nullable(),
+    firstBroken: broken.optional(),
+    headSeq: z.number().int(),
+    pending: z.number().int().describe('entries written but not linked yet (never counted as broken)'),
+    checkpoints: z.object({ count: z.number().int(), latestSeq: z.number().int(), forged: z.number().int() }).strict(),
+  })
+  .strict();
+
 /** Response schema per handler (routes whose handler is not here answer an open JSON object). */
 export const RESPONSES: Record<string, z.ZodType> = {
   'environments-list': z.object({ items: z.array(environmentResponse) }).strict(),
@@ -322,6 +361,12 @@ export const RESPONSES: Record<string, z.ZodType> = {
   'deployments-record': deployment,
   'promotions-execute': z.union([z.object({ accepted: z.literal(true), promotion: promotionResponse }).strict(), z.object({ dryRun: z.literal(true) }).passthrough()]),
   'environments-rollback': z.union([z.object({ dryRun: z.literal(false), impact: open, promotion: promotionResponse }).strict(), z.object({ dryRun: z.literal(true), impact: open }).passthrough()]),
+  'diff-environments': diff,
+  'artifacts-evidence': evidence,
+  'promotions-evidence': evidence,
+  'snapshots-evidence': evidence,
+  'audit-verify': auditVerify,
+  'freeze-windows': freezeListResponse,
   'notifications-get': notificationSettings,
   'notifications-put': notificationSettings,
   status: statusResponse,

@@ -82,7 +82,7 @@ export async function buildOpenApi(): Promise<Json> {
   for (const route of ROUTES) {
     const mod = (await import(`../functions/handlers/${route.handler}.ts`)) as { handler: { spec?: Spec<z.ZodType, z.ZodType, z.ZodType> } };
     const spec = mod.handler.spec;
-    const status = String(spec?.status ?? 200);
+    const status = String(route.status ?? spec?.status ?? 200);
     const html = route.handler === 'dashboard' || route.handler === 'review';
     const op: Json = {
       operationId: `${route.method.toLowerCase()}${route.path.replace(/[{}]/g, '').split(/[/-]/).filter(Boolean).map((p) => p[0]!.toUpperCase() + p.slice(1)).join('')}`,
@@ -93,7 +93,9 @@ export async function buildOpenApi(): Promise<Json> {
       parameters: parameters(spec, route),
       ...(spec?.body ? { requestBody: { required: true, content: { 'application/json': { schema: schemaOf(spec.docBody ?? spec.body) } } } } : {}),
       responses: {
-        [status]: html
+        [status]: status === '204'
+          ? { description: 'Done; no body' }
+          : html
           ? { description: 'An HTML page', content: { 'text/html': { schema: { type: 'string' } } } }
           : { description: 'Success', content: { 'application/json': { schema: RESPONSES[route.handler] ? schemaOf(RESPONSES[route.handler]!, 'output') : { type: 'object', additionalProperties: true } } } },
         ...errors(route.auth),

@@ -16,6 +16,8 @@ export interface Route {
   auth: AuthType;
   role: Role | null;
   summary: string;
+  /** the success status, where a handler serving several routes answers this one differently (a DELETE's 204) */
+  status?: number;
   /** static values the handler reads for this route */
   context?: { kind?: 'config' | 'flag'; subject?: 'config'; scope?: 'tenant' | 'environment' };
 }
@@ -105,7 +107,7 @@ export const ROUTES: Route[] = [
   { method: 'PUT', path: `${v1}/environments/{env}/notifications`, handler: 'notifications-put', auth: 'jwt', role: 'admin', summary: 'Set notifications for promotions into this environment (overrides the tenant-wide ones)', context: { scope: 'environment' } },
   { method: 'GET', path: `${v1}/freeze-windows`, handler: 'freeze-windows', auth: 'jwt', role: 'viewer', summary: 'Freeze windows of the tenant (tenant-wide and per environment), each with its open and next occurrence' },
   { method: 'POST', path: `${v1}/freeze-windows`, handler: 'freeze-create', auth: 'jwt', role: 'admin', summary: 'Add a freeze window: one-off (start/end) or recurring (cron/endCron/timezone), tenant-wide or for one environment' },
-  { method: 'DELETE', path: `${v1}/freeze-windows/{id}`, handler: 'freeze-windows', auth: 'jwt', role: 'admin', summary: 'Remove a freeze window' },
+  { method: 'DELETE', path: `${v1}/freeze-windows/{id}`, handler: 'freeze-windows', auth: 'jwt', role: 'admin', summary: 'Remove a freeze window', status: 204 },
   { method: 'GET', path: `${v1}/environments/{env}/freeze-windows`, handler: 'freeze-windows', auth: 'jwt', role: 'viewer', summary: 'Freeze windows over this environment; the current and the next one' },
   { method: 'POST', path: `${v1}/environments/{env}/freeze-windows`, handler: 'freeze-create', auth: 'jwt', role: 'admin', summary: 'Add a freeze window for this environment' },
   { method: 'GET', path: `${v1}/manifest`, handler: 'manifest', auth: 'jwt', role: 'viewer', summary: "The tenant's promotion setup as a manifest (seed 003's manifest.yaml shape; ?format=yaml|json); export | apply changes nothing" },
