@@ -361,6 +361,22 @@ export const RESPONSES: Record<string, z.ZodType> = {
   'deployments-record': deployment,
   'promotions-execute': z.union([z.object({ accepted: z.literal(true), promotion: promotionResponse }).strict(), z.object({ dryRun: z.literal(true) }).passthrough()]),
   'environments-rollback': z.union([z.object({ dryRun: z.literal(false), impact: open, promotion: promotionResponse }).strict(), z.object({ dryRun: z.literal(true), impact: open }).passthrough()]),
+  'items-batch': z
+    .object({
+      environment: z.string(),
+      snapshot: z.object({ seq: z.number().int(), digest }).strict().describe('the snapshot the batch made (or the current one when nothing changed)'),
+      created: z.number().int(),
+      updated: z.number().int(),
+      deleted: z.number().int(),
+      unchanged: z.number().int(),
+      notFound: z.number().int(),
+    })
+    .strict(),
+  'snapshots-restore': environmentResponse,
+  'promotions-rebase': promotionResponse,
+  'artifacts-resolve': z
+    .object({ artifact: z.string(), constraint: z.string(), kind: z.string(), version: z.string(), digest, environment: z.string().nullable().optional(), warning: z.string().optional() })
+    .strict(),
   'diff-environments': diff,
   'artifacts-evidence': evidence,
   'promotions-evidence': evidence,
