@@ -11,6 +11,8 @@ import { STATUSES } from './promotion/lifecycle.ts';
 const time = z.string().describe('ISO 8601, UTC');
 const digest = z.string().regex(/^sha256:[0-9a-f]{64}$/);
 const open = z.record(z.string(), z.unknown());
+/** What every versioned resource carries: its optimistic-lock version and who made and last changed it. */
+const stamped = { version: z.number().int(), createdAt: time, createdBy: z.string(), updatedAt: time, updatedBy: z.string() };
 const occurrence = z.object({ id: z.string(), reason: z.string(), scope: z.string(), start: time, end: time }).strict();
 
 export const environmentResponse = z
@@ -30,11 +32,7 @@ export const environmentResponse = z
     signingKey: z.string().nullable(),
     snapshot: z.object({ seq: z.number().int(), digest }).strict(),
     itemCount: z.number().int(),
-    version: z.number().int(),
-    createdAt: time,
-    createdBy: z.string(),
-    updatedAt: time,
-    updatedBy: z.string(),
+    ...stamped,
   })
   .strict();
 
@@ -205,11 +203,7 @@ const rule = z
     evidenceFrom: z.string().optional(),
     allowSkip: z.boolean(),
     status: z.enum(['active', 'disabled']),
-    version: z.number().int(),
-    createdAt: time,
-    createdBy: z.string(),
-    updatedAt: time,
-    updatedBy: z.string(),
+    ...stamped,
   })
   .strict();
 
