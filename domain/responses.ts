@@ -34,7 +34,8 @@ export const environmentResponse = z
     itemCount: z.number().int(),
     ...stamped,
   })
-  .strict();
+  .strict()
+  .meta({ id: 'Environment' });
 
 const gateResult = z.object({ gate: z.string(), verdict: z.enum(['PASS', 'FAIL', 'WARN', 'SKIPPED']), blocking: z.boolean(), reason: z.string(), evidenceRefs: z.array(z.string()) }).strict();
 const subject = z.discriminatedUnion('type', [
@@ -51,7 +52,7 @@ const subject = z.discriminatedUnion('type', [
     .strict(),
 ]);
 
-export const promotionResponse = z
+const promotionFields = z
   .object({
     id: z.string(),
     status: z.enum(STATUSES),
@@ -98,9 +99,10 @@ export const promotionResponse = z
     transitions: z.array(z.object({ status: z.enum(STATUSES), at: time, by: z.string() }).strict()),
   })
   .strict();
+export const promotionResponse = promotionFields.meta({ id: 'Promotion' });
 
 /** A promotion as an approver sees it: the view, the approvals so far and the notifications sent. */
-export const promotionDetailResponse = promotionResponse
+export const promotionDetailResponse = promotionFields
   .extend({
     approvals: z
       .object({
@@ -114,7 +116,8 @@ export const promotionDetailResponse = promotionResponse
       .strict(),
     notifications: z.array(z.object({ channel: z.string(), target: z.string(), kind: z.string(), status: z.string(), at: time, error: z.string().optional() }).strict()),
   })
-  .strict();
+  .strict()
+  .meta({ id: 'PromotionDetail' });
 
 /** POST /promotions: the created promotion, or with dryRun what it would do (nothing is written). */
 export const promotionCreateResponse = z.union([promotionResponse, z.object({ dryRun: z.literal(true) }).passthrough()]);
@@ -140,7 +143,8 @@ export const statusResponse = z
     ),
     pending: z.array(z.object({ id: z.string(), subject: z.string(), from: z.string(), to: z.string(), status: z.enum(STATUSES), requestedBy: z.string(), requestedAt: time, why: z.string() }).strict()),
   })
-  .strict();
+  .strict()
+  .meta({ id: 'Status' });
 
 const freezeWindow = z
   .object({
@@ -158,7 +162,8 @@ const freezeWindow = z
     open: occurrence.nullable(),
     next: occurrence.nullable(),
   })
-  .strict();
+  .strict()
+  .meta({ id: 'FreezeWindow' });
 
 export const freezeListResponse = z.object({ items: z.array(freezeWindow), current: occurrence.nullable().optional(), next: occurrence.nullable().optional() }).strict();
 
@@ -168,7 +173,8 @@ export const manifestApplyResponse = z.object({ applied: z.boolean(), digest, ch
 
 export const itemResponse = z
   .object({ id: z.string(), kind: z.enum(['config', 'flag']), key: z.string(), value: z.unknown(), description: z.string(), version: z.number().int(), updatedAt: time, updatedBy: z.string() })
-  .strict();
+  .strict()
+  .meta({ id: 'Item' });
 
 const auditEntry = z
   .object({
@@ -185,7 +191,8 @@ const auditEntry = z
     after: z.string().nullable(),
     requestId: z.string().optional(),
   })
-  .strict();
+  .strict()
+  .meta({ id: 'AuditEntry' });
 
 const rule = z
   .object({
@@ -205,7 +212,8 @@ const rule = z
     status: z.enum(['active', 'disabled']),
     ...stamped,
   })
-  .strict();
+  .strict()
+  .meta({ id: 'Rule' });
 
 const snapshot = z
   .object({
@@ -222,11 +230,13 @@ const snapshot = z
     change: z.object({ action: z.enum(['create', 'set', 'delete', 'batch', 'restore']), keys: z.array(z.string()), count: z.number().int(), restoredFrom: z.number().int().optional() }).strict(),
     reason: z.string().optional(),
   })
-  .strict();
+  .strict()
+  .meta({ id: 'Snapshot' });
 
 const artifactVersion = z
   .object({ name: z.string(), version: z.string(), digest, sourceCommit: z.string(), metadata: open, publishedAt: time, publishedBy: z.string() })
-  .strict();
+  .strict()
+  .meta({ id: 'ArtifactVersion' });
 
 const notificationSettings = z
   .object({
@@ -238,11 +248,13 @@ const notificationSettings = z
     updatedAt: time.optional(),
     updatedBy: z.string().optional(),
   })
-  .strict();
+  .strict()
+  .meta({ id: 'NotificationSettings' });
 
 const consumer = z
   .object({ artifact: z.string(), name: z.string(), constraint: z.string(), kind: z.string().describe('the kind of semver constraint'), environment: z.string().nullable(), updatedAt: time, updatedBy: z.string() })
-  .strict();
+  .strict()
+  .meta({ id: 'Consumer' });
 
 /** seed 001's deployment record */
 const deployment = z
@@ -261,7 +273,8 @@ const deployment = z
     artifact: z.string().optional(),
     gateway: z.string().optional(),
   })
-  .strict();
+  .strict()
+  .meta({ id: 'Deployment' });
 
 const keyed = z.object({ kind: z.enum(['config', 'flag']), key: z.string(), value: z.unknown() }).strict();
 /** Seed 000's diff: what promoting source onto target would change. */
@@ -276,7 +289,8 @@ const diff = z
     removed: z.array(keyed),
     unchanged: z.number().int(),
   })
-  .strict();
+  .strict()
+  .meta({ id: 'Diff' });
 
 const evidence = z
   .object({
@@ -287,7 +301,8 @@ const evidence = z
     submittedAt: time,
     source: z.object({ id: z.string(), kind: z.enum(['user', 'machine']), groups: z.array(z.string()) }).strict().optional(),
   })
-  .passthrough();
+  .passthrough()
+  .meta({ id: 'Evidence' });
 
 const broken = z.object({ seq: z.number().int(), reason: z.string() }).strict();
 const auditVerify = z
@@ -300,7 +315,8 @@ const auditVerify = z
     pending: z.number().int().describe('entries written but not linked yet (never counted as broken)'),
     checkpoints: z.object({ count: z.number().int(), latestSeq: z.number().int(), forged: z.number().int() }).strict(),
   })
-  .strict();
+  .strict()
+  .meta({ id: 'AuditVerification' });
 
 /** Response schema per handler (routes whose handler is not here answer an open JSON object). */
 export const RESPONSES: Record<string, z.ZodType> = {

@@ -25,7 +25,8 @@ const schemaOf = (s: z.ZodType, io: 'input' | 'output' = 'input'): Json => {
   const { $schema: _ignored, $defs, ...rest } = z.toJSONSchema(s, { io, unrepresentable: 'any' }) as Json & { $defs?: Record<string, Json> };
   const renames = new Map<string, string>();
   for (const [name, def] of Object.entries($defs ?? {})) {
-    const key = `Def_${createHash('sha256').update(JSON.stringify(def)).digest('hex').slice(0, 10)}`;
+    // A schema with an id (`.meta({ id })`, the response resources) is its own component; others are named by content.
+    const key = /^[A-Z][A-Za-z0-9]*$/.test(name) ? name : `Def_${createHash('sha256').update(JSON.stringify(def)).digest('hex').slice(0, 10)}`;
     renames.set(name, key);
   }
   const rewrite = (v: unknown): unknown =>
