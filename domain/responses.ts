@@ -318,6 +318,30 @@ const auditVerify = z
   .strict()
   .meta({ id: 'AuditVerification' });
 
+/** The decision record: everything a promotion was decided on, and its digest (what an auditor re-computes). */
+const decision = z
+  .object({
+    promotionId: z.string(),
+    releaseDigest: digest,
+    subject,
+    sourceEnvironment: z.string(),
+    targetEnvironment: z.string(),
+    policy: open,
+    policyDigest: digest,
+    gates: z.array(gateResult),
+    evidence: z.array(z.object({ id: z.string(), type: z.string(), submittedBy: z.string(), source: z.object({ kind: z.enum(['user', 'machine']), id: z.string() }).strict().nullable(), accepted: z.boolean() }).strict()),
+    approvals: z.array(z.object({ by: z.string(), digest, counted: z.boolean() }).strict()),
+    approvalsRequired: z.number().int(),
+    outcome: z.enum(['PENDING_VALIDATION', 'BLOCKED_BY_GATES', 'REJECTED', 'AWAITING_APPROVAL', 'ALLOWED']),
+    freeze: z.object({ whenFrozen: z.enum(['wait', 'fail']), heldBy: open.nullable(), override: open.nullable() }).strict(),
+    decisionDigest: digest.describe('digest of the record above (without status and the freeze outlook)'),
+    status: z.enum(STATUSES),
+    frozenNow: occurrence.nullable(),
+    nextFreeze: occurrence.nullable(),
+  })
+  .strict()
+  .meta({ id: 'DecisionRecord' });
+
 /** Response schema per handler (routes whose handler is not here answer an open JSON object). */
 export const RESPONSES: Record<string, z.ZodType> = {
   'environments-list': z.object({ items: z.array(environmentResponse) }).strict(),
@@ -387,6 +411,7 @@ export const RESPONSES: Record<string, z.ZodType> = {
   'artifacts-resolve': z
     .object({ artifact: z.string(), constraint: z.string(), kind: z.string(), version: z.string(), digest, environment: z.string().nullable().optional(), warning: z.string().optional() })
     .strict(),
+  'promotions-decision': decision,
   'diff-environments': diff,
   'artifacts-evidence': evidence,
   'promotions-evidence': evidence,
