@@ -412,6 +412,21 @@ export const RESPONSES: Record<string, z.ZodType> = {
     .object({ artifact: z.string(), constraint: z.string(), kind: z.string(), version: z.string(), digest, environment: z.string().nullable().optional(), warning: z.string().optional() })
     .strict(),
   'promotions-decision': decision,
+  'diff-snapshots': z
+    .object({
+      from: z.object({ id: z.string().describe('<environment>@<seq>'), digest }).strict(),
+      to: z.object({ id: z.string(), digest }).strict(),
+      added: z.array(keyed),
+      modified: z.array(z.object({ kind: z.enum(['config', 'flag']), key: z.string(), fromValue: z.unknown(), toValue: z.unknown() }).strict()),
+      removed: z.array(keyed),
+      unchanged: z.number().int(),
+    })
+    .strict(),
+  'promotions-rollback': z.union([
+    z.object({ promotion: promotionResponse, reverts: z.array(open), impact: open.optional() }).strict(),
+    z.object({ dryRun: z.literal(true) }).passthrough(),
+  ]),
+  'promotions-auto-check': z.object({ checks: z.array(open).describe('per auto-promotion rule: whether it would promote, and why (not)') }).strict(),
   'diff-environments': diff,
   'artifacts-evidence': evidence,
   'promotions-evidence': evidence,
