@@ -264,6 +264,22 @@ function dryRun(r: any): void {
   console.log('Nothing was changed (dry run).');
 }
 
+/** GET a text answer (a YAML manifest, a JSON Lines export): the body and headers, or the API's message and exit 2/3. */
+async function apiText(path: string): Promise<{ text: string; headers: Headers }> {
+  const res: Response = await fetch(base + path, { headers: token ? { authorization: `Bearer ${token}` } : {} }).catch((e) => fail(`cannot reach ${base}: ${(e as Error).message}`));
+  const text = await res.text();
+  if (!res.ok) {
+    let message = text.slice(0, 300);
+    try {
+      message = JSON.parse(text).error.message;
+    } catch {
+      /* not JSON */
+    }
+    fail(`${res.status} ${message}`, res.status === 401 ? 3 : 2);
+  }
+  return { text, headers: res.headers };
+}
+
 const out = (data: unknown, human: () => void) => (values.json ? console.log(JSON.stringify(data, null, 2)) : human());
 const need = (v: string | undefined, name: string) => v ?? fail(`--${name} is required`);
 const q = encodeURIComponent;
@@ -599,12 +615,10 @@ program
   .option('-o, --output <file>', 'write it to a file')
   .addOption(new Option('--format <format>', 'document format').choices(['yaml', 'json']).default('yaml'))
   .action(async () => {
-    const res: Response = await fetch(`${base}/api/v1/manifest?format=${values.format}`, { headers: token ? { authorization: `Bearer ${token}` } : {} }).catch((e) => fail(`cannot reach ${base}: ${(e as Error).message}`));
-    const text = await res.text();
-    if (!res.ok) fail(`${res.status} ${text.slice(0, 300)}`, res.status === 401 ? 3 : 2);
+    const { text, headers } = await apiText(`/api/v1/manifest?format=${values.format}`);
     if (values.output) {
       writeFileSync(values.output, text);
-      console.error(`wrote ${values.output} (digest ${res.headers.get('x-manifest-digest')})`);
+      console.error(`wrote ${values.output} (digest ${headers.get('x-manifest-digest')})`);
     } else process.stdout.write(text);
   });
 
@@ -669,19 +683,9 @@ audit
     let fromSeq: string | null = null;
     do {
       const params: URLSearchParams = new URLSearchParams({ ...(values.from ? { from: values.from } : {}), ...(values.to ? { to: values.to } : {}), ...(fromSeq ? { fromSeq } : {}) });
-      const res: Response = await fetch(`${base}/api/v1/audit/export?${params}`, { headers: token ? { authorization: `Bearer ${token}` } : {} }).catch((e) => fail(`cannot reach ${base}: ${(e as Error).message}`));
-      const text = await res.text();
-      if (!res.ok) {
-        let message = text.slice(0, 300);
-        try {
-          message = JSON.parse(text).error.message;
-        } catch {
-          /* not JSON */
-        }
-        fail(`${res.status} ${message}`, res.status === 401 ? 3 : 2);
-      }
+      const { text, headers } = await apiText(`/api/v1/audit/export?${params}`);
       chunks.push(text);
-      fromSeq = res.headers.get('x-next-cursor');
+      fromSeq = headers.get('x-next-cursor');
     } while (fromSeq);
     if (values.output) {
       writeFileSync(values.output, chunks.join(''));

@@ -148,7 +148,7 @@ function desired(cur: Setup, m: Manifest): Setup {
       { document: p.environments, current: cur.environments },
     );
   }
-  for (const [section, map] of [['environment_settings', p.environment_settings], ['gates', p.gates]] as const) {
+  for (const [section, map] of [['environment_settings', p.environment_settings], ['gates', p.gates], ['webhook_gates', p.webhook_gates]] as const) {
     for (const env of Object.keys(map ?? {})) if (!known.has(env)) issues.push({ path: `document.artifacts.promotion.${section}.${env}`, message: `no environment '${env}' in the line (${cur.environments.join(', ')})` });
   }
   const pairs = new Set<string>();
@@ -183,8 +183,6 @@ function desired(cur: Setup, m: Manifest): Setup {
     : cur.notifications;
   const freeze = p.freeze_windows ? p.freeze_windows.map((w) => ({ ...w, ...(w.start ? { start: new Date(w.start).toISOString(), end: new Date(w.end!).toISOString() } : {}) })).sort((a, b) => (freezeKey(a) < freezeKey(b) ? -1 : 1)) : cur.freeze_windows;
   const approval_rules = p.approval_rules ? sortRules(p.approval_rules) : cur.approval_rules;
-  for (const env of Object.keys(p.webhook_gates ?? {})) if (!known.has(env)) issues.push({ path: `document.artifacts.promotion.webhook_gates.${env}`, message: `no environment '${env}' in the line (${cur.environments.join(', ')})` });
-  if (issues.length) throw new ValidationFailed(issues, 'The manifest names environments the tenant does not have');
   const webhook_gates = { ...cur.webhook_gates, ...(p.webhook_gates ?? {}) };
   return { environments: cur.environments, settings, gates, notifications, freeze_windows: freeze, approval_rules, webhook_gates };
 }
@@ -253,7 +251,7 @@ async function applyOnce(deps: Deps, ctx: Ctx, m: Manifest, expectedDigest?: str
     const w = want.webhook_gates[env.name] ?? [];
     const hooksChanged = canonicalJson(w) !== canonicalJson(cur.setup.webhook_gates[env.name] ?? []);
     if (canonicalJson(s) === canonicalJson(cur.setup.settings[env.name]) && canonicalJson(g) === canonicalJson(cur.setup.gates[env.name]) && !hooksChanged) continue;
-    const webhookGates = hooksChanged ? await webhookGates_(deps, tenant, env, w) : env.webhookGates;
+    const webhookGates = hooksChanged ? await resolveWebhookGates(deps, tenant, env, w) : env.webhookGates;
     ops.push({
       kind: 'environment',
       env: { ...env, description: s.description, protected: s.protected, bakeSeconds: s.bake_seconds, concurrency: s.concurrency, verification: s.verification, ...(s.signing_key ? { signingKey: s.signing_key } : {}), gates: g, webhookGates, version: env.version + 1, updatedAt: at, updatedBy: ctx.principal.name },
@@ -310,7 +308,7 @@ async function applyOnce(deps: Deps, ctx: Ctx, m: Manifest, expectedDigest?: str
  * The webhook gates a document asks for, with their secrets read from the references (or kept, for a gate
  * exported with the placeholder because its secret was set through the API).
  */
-async function webhookGates_(deps: Deps, tenant: string, env: Environment, want: WebhookDoc[]): Promise<Environment['webhookGates']> {
+async function resolveWebhookGates(deps: Deps, tenant: string, env: Environment, want: WebhookDoc[]): Promise<Environment['webhookGates']> {
   const out: Environment['webhookGates'] = [];
   for (const [i, h] of want.entries()) {
     const path = `document.artifacts.promotion.webhook_gates.${env.name}.${i}.secret`;

@@ -1,12 +1,11 @@
 import { publishArtifact as body } from '#domain/promotion/schemas';
 import { publishArtifact } from '#domain/artifacts';
 import { ConfiguredRegistrySync } from '../adapters/registry-credentials.ts';
-import { HttpGateProvider } from '../adapters/webhook-gates.ts';
 import { artifactParams as params } from '../http/params.ts';
 import { httpHandler } from '../http/handler.ts';
 import { registerOutbound } from '../http/deps.ts';
 
 // Publishing writes seed 003's tags in the first environment's registries: this function calls registry URLs too.
-registerOutbound(() => ({ gates: new HttpGateProvider(), registry: new ConfiguredRegistrySync() }));
+registerOutbound(() => ({ registry: new ConfiguredRegistrySync() }));
 
 export const handler = httpHandler({ params, body, status: 201 }, async ({ deps, ctx, params, body }) => publishArtifact(deps, ctx, params.name, body));

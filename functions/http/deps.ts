@@ -7,22 +7,26 @@ import { schedulerFromEnv } from '../adapters/scheduler.ts';
 let cached: Deps | undefined;
 
 type Outbound = Pick<Deps, 'gates' | 'registry'>;
-let makeOutbound: (() => Outbound) | undefined;
-let outbound: Outbound | undefined;
+let makeOutbound: (() => Partial<Outbound>) | undefined;
+let outbound: Partial<Outbound> | undefined;
 
 /**
  * Adapters that call tenant-configured URLs (webhook gates, OCI registries) are registered only by
  * the functions that use them (the promotion step; publishing, for registry tags), so no other function bundles the HTTP client
  * and registry code they bring.
  */
-export function registerOutbound(make: () => Outbound): void {
-  makeOutbound = make;
+export function registerOutbound(make: () => Partial<Outbound>): void {
+  // Registrations add up (the local stack loads every handler in one process): each brings what it uses.
+  const before = makeOutbound;
+  makeOutbound = () => ({ ...before?.(), ...make() });
   outbound = undefined;
 }
 
-function needOutbound(): Outbound {
-  if (!makeOutbound) throw new Error('this function has no outbound adapters: only the promotion step and publishing call tenant URLs');
-  return (outbound ??= makeOutbound());
+function needOutbound<K extends keyof Outbound>(key: K): Outbound[K] {
+  outbound ??= makeOutbound?.() ?? {};
+  const adapter = outbound[key];
+  if (!adapter) throw new Error(`this function has no ${key} adapter: only the promotion step (gates, registries) and publishing (registries) call tenant URLs`);
+  return adapter;
 }
 
 let makeEvents: (() => Events) | undefined;
@@ -84,8 +88,8 @@ export function deps(): Deps {
         if (!makeEvents) throw new Error('this function publishes no events: they leave through the outbox, relayed by the stream consumer');
         return makeEvents();
       }),
-      gates: lazy<Deps['gates']>(() => needOutbound().gates),
-      registry: lazy<Deps['registry']>(() => needOutbound().registry),
+      gates: lazy<Deps['gates']>(() => needOutbound('gates')),
+      registry: lazy<Deps['registry']>(() => needOutbound('registry')),
       scheduler: lazy<Scheduler>(() => schedulerFromEnv()),
       anchor: lazy<AuditAnchor>(() => {
         if (!makeAnchor) throw new Error('this function has no audit anchor: only the stream consumer and /audit/verify use checkpoints');
