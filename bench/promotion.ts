@@ -234,6 +234,13 @@ class Attribution {
           inv.wcuLocal += local;
           if (command === 'TransactWriteItemsCommand' && input.TransactItems) {
             const w = transactionWrus(input.TransactItems, this.shadows);
+            if (process.env.BENCH_WRU_DETAIL) {
+              for (const t of input.TransactItems) {
+                const one = transactionWrus([t], this.shadows);
+                const it = (t.Put?.Item ?? (t.Update ?? t.Delete ?? t.ConditionCheck)!.Key) as Record<string, unknown>;
+                console.log(`  [wru] ${inv.fn} ${t.Put ? 'Put' : t.Update ? 'Update' : t.Delete ? 'Delete' : 'Check'} ${String(it.entity ?? it.sk)} size=${t.Put ? shadowOf(t.Put.Item).size : '?'} table=${one.table} idx=${one.indexes}`);
+              }
+            }
             applyToShadow(input.TransactItems, this.shadows);
             inv.txTable += w.table;
             inv.txIndexes += w.indexes;
