@@ -9,6 +9,7 @@ import type { NodeRef, NodeSource } from '#domain/tree';
 import { DynamoStore, documentClient } from '../functions/adapters/dynamo-store.ts';
 import { ensureTable, localCredentials, startDynamo } from '../local/dynamodb.ts';
 import { BASELINE, buildAll, buildRuntimeSdkVariant, kib, table } from '../scripts/build.ts';
+import { functionOf } from '../functions/http/routes.ts';
 import { RequestCounter, totalRequests, type Counts } from './counter.ts';
 import { importTimes, median } from './init-time.ts';
 import { benchHistory } from './history.ts';
@@ -61,7 +62,7 @@ async function bundles(): Promise<{ largest: { name: string; bytes: number }; he
   const slowest = Math.max(...medians.filter((_m, i) => i !== base));
 
   // The runtime's own SDK instead of the bundled one: smaller files, but is init faster, and is it worth the drift?
-  const picked = [largest.name, 'rules-list', 'promotions-get'].filter((n, i, a) => a.indexOf(n) === i && at(n) >= 0);
+  const picked = [largest.name, functionOf('rules-list'), functionOf('promotions-get')].filter((n, i, a) => a.indexOf(n) === i && at(n) >= 0);
   const variant = await buildRuntimeSdkVariant(picked);
   const vMedians = (await importTimes(variant.map((r) => r.file), INIT_RUNS)).map(median);
   console.log(`\nThe same functions on the Lambda runtime's SDK (@aws-sdk/*, @smithy/* external, loaded unbundled from node_modules):`);

@@ -5,12 +5,13 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { functionModule } from '../functions/http/routes.ts';
 
 /** Repo root: esbuild resolves `#domain/*` through the root package.json `imports`. */
 export const REPO_ROOT = path.join(import.meta.dirname, '..');
 
-/** Where a handler named in functions/http/routes.ts lives. */
-export const handlerEntry = (name: string) => path.join(REPO_ROOT, 'functions', 'handlers', `${name}.ts`);
+/** The entry of a Lambda function (functions/http/routes.ts FUNCTIONS): a group's dispatcher, or the handler itself. */
+export const functionEntry = (name: string) => path.join(REPO_ROOT, 'functions', `${functionModule(name)}.ts`);
 
 /**
  * Runtime pinned on purpose (not NODEJS_LATEST): the bundle is compiled for
@@ -20,7 +21,7 @@ export const RUNTIME = lambda.Runtime.NODEJS_22_X;
 const ESBUILD_TARGET = 'node22';
 
 export interface HandlerFunctionProps {
-  /** File name (without `.ts`) in functions/handlers/; also the route table's handler name. */
+  /** The function's name (FUNCTIONS in functions/http/routes.ts): a handler's, or a group's. */
   readonly name: string;
   readonly tableName: string;
   /** Extra environment on top of TABLE_NAME. */
@@ -56,7 +57,7 @@ export class HandlerFunction extends Construct {
 
     this.fn = new NodejsFunction(this, 'Function', {
       description: `Stageline ${props.name}`,
-      entry: handlerEntry(props.name),
+      entry: functionEntry(props.name),
       handler: 'handler',
       runtime: RUNTIME,
       // Graviton: cheaper per GB-second and the code has no native dependencies.

@@ -1,5 +1,6 @@
 /**
- * The Stageline stack: HTTP API -> one Lambda per handler -> one DynamoDB table.
+ * The Stageline stack: HTTP API -> one Lambda per handler (the read-only handlers of an area share
+ * one, FUNCTION_GROUPS) -> one DynamoDB table.
  * Routes, handlers and the table's keys all come from the code (routes.ts,
  * keys.ts), so the infrastructure cannot drift from what the handlers expect.
  *
@@ -69,7 +70,7 @@ import { AUTO_PROMOTION_TRIGGERS, EVENT_SOURCE } from '../domain/promotion/event
 import { TABLE } from '../functions/adapters/keys.ts';
 import { STREAM_FILTER } from '../functions/handlers/stream.ts';
 import { NOTIFY_ON } from '../domain/notify/notifier.ts';
-import { ALL_HANDLERS, SELF_AUTHENTICATED, CORS, FALLBACK_HANDLER, ROUTES, routeKey, WORKFLOW_HANDLERS, type AuthType } from '../functions/http/routes.ts';
+import { FUNCTION_GROUPS, FUNCTIONS, functionOf, handlersOf, SELF_AUTHENTICATED, CORS, FALLBACK_HANDLER, ROUTES, routeKey, WORKFLOW_HANDLERS, type AuthType } from '../functions/http/routes.ts';
 import { HandlerFunction } from './function.ts';
 import { aslPath, STATE_MACHINES, type StateMachineName, type SubstitutionKey } from './state-machines.ts';
 import { storeActions } from './store-actions.ts';
@@ -134,9 +135,30 @@ export function startsFlows(handler: string): boolean {
 
 export function dataAccessOf(handler: string): DataAccess {
   if (isWorkflowHandler(handler) || (SELF_AUTHENTICATED as readonly string[]).includes(handler)) return 'write';
-  const roles = ROUTES.filter((r) => r.handler === handler).map((r) => r.role);
+  const members = handlersOf(handler);
+  const roles = ROUTES.filter((r) => members.includes(r.handler)).map((r) => r.role);
   if (roles.every((r) => r === null)) return 'none';
   return roles.every((r) => r === null || r === 'viewer') ? 'read' : 'write';
+}
+
+/** What makes two handlers' functions differ; a function group's members must agree on all of it. */
+const functionProfile = (handler: string) =>
+  JSON.stringify({
+    access: dataAccessOf(handler),
+    flows: startsFlows(handler),
+    ownRole: OWN_ROLE.has(handler),
+    iam: ROUTES.some((r) => r.handler === handler && r.auth === 'iam'),
+    timeout: FUNCTION_TIMEOUTS[handler]?.toSeconds() ?? null,
+    heavy: HEAVY_ROUTES.includes(handler),
+    workflow: isWorkflowHandler(handler),
+  });
+
+/** Refuses a function group whose members would need different permissions or settings (least privilege holds per function). */
+export function checkFunctionGroups(): void {
+  for (const [group, members] of Object.entries(FUNCTION_GROUPS)) {
+    const profiles = new Set(members.map(functionProfile));
+    if (profiles.size !== 1) throw new Error(`Function group ${group} mixes handlers with different permissions or settings: ${members.map((m) => `${m} ${functionProfile(m)}`).join('; ')}`);
+  }
 }
 
 interface MachinePrincipal {
@@ -322,8 +344,8 @@ export class StagelineStack extends Stack {
     });
     Validations.of(secretsKey).acknowledge({ id: 'AwsSolutions-SMG4', reason: 'Rotating this key would need re-sealing every stored webhook secret; rotation is a planned operation, not automatic.' });
 
-    // ---- functions: one per handler in the route table (plus the $default
-    // fallback), and one per state machine task (WORKFLOW_HANDLERS, no route)
+    // ---- functions: one per handler in the route table (plus the $default fallback) or per
+    // group of read-only handlers (FUNCTION_GROUPS), and one per state machine task (WORKFLOW_HANDLERS, no route)
     const handlerLogs = new logs.LogGroup(this, 'HandlerLogs', { retention: logs.RetentionDays.ONE_MONTH });
     const concurrency = concurrencyFrom(this.node.tryGetContext('reservedConcurrency'));
     // API functions reach the table only through these roles, assumed per request tenant (functions/http/deps.ts depsFor).
@@ -351,7 +373,8 @@ export class StagelineStack extends Stack {
       }
       return role;
     };
-    for (const name of ALL_HANDLERS) {
+    checkFunctionGroups();
+    for (const name of FUNCTIONS) {
       const access = dataAccessOf(name);
       const fn = new HandlerFunction(this, pascal(name), {
         name,
@@ -362,7 +385,7 @@ export class StagelineStack extends Stack {
         reservedConcurrency: isWorkflowHandler(name) ? concurrency[name as keyof typeof concurrency] : access === 'none' ? undefined : concurrency.api,
         environment: {
           // Only the handler behind the IAM (machine) route resolves IAM callers.
-          ...(ROUTES.some((r) => r.handler === name && r.auth === 'iam') ? { MACHINE_PRINCIPALS: JSON.stringify(machinePrincipals) } : {}),
+          ...(ROUTES.some((r) => functionOf(r.handler) === name && r.auth === 'iam') ? { MACHINE_PRINCIPALS: JSON.stringify(machinePrincipals) } : {}),
           // Events reach the bus only through the outbox: the stream consumer alone may put them.
           ...(name === 'stream' ? { EVENT_BUS_NAME: this.eventBus.eventBusName } : {}),
         },
@@ -614,15 +637,16 @@ export class StagelineStack extends Stack {
     const invokable = new Set<string>();
     const integrations = new Map<string, RoleInvokedLambda>();
     const integrationOf = (handler: string) => {
-      let integration = integrations.get(handler);
+      const name = functionOf(handler);
+      let integration = integrations.get(name);
       if (!integration) {
-        const fn = this.functions.get(handler)!.fn;
-        if (!invokable.has(handler)) {
-          invokable.add(handler);
+        const fn = this.functions.get(name)!.fn;
+        if (!invokable.has(name)) {
+          invokable.add(name);
           invokeRole.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [fn.functionArn] }));
         }
-        integration = new RoleInvokedLambda(`${pascal(handler)}Integration`, fn.functionArn, invokeRole);
-        integrations.set(handler, integration);
+        integration = new RoleInvokedLambda(`${pascal(name)}Integration`, fn.functionArn, invokeRole);
+        integrations.set(name, integration);
       }
       return integration;
     };

@@ -5,7 +5,7 @@ import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { MAX_BODY_BYTES } from '../functions/http/handler.ts';
-import { CORS, FALLBACK_HANDLER, matchRoute, routeKey, type Route } from '../functions/http/routes.ts';
+import { CORS, FALLBACK_HANDLER, FUNCTION_GROUPS, functionOf, matchRoute, routeKey, type Route } from '../functions/http/routes.ts';
 import type { LocalIssuer } from './issuer.ts';
 
 /**
@@ -21,12 +21,16 @@ export interface LocalIamCredential {
 
 type HandlerFn = (event: APIGatewayProxyEventV2, context: Context) => Promise<{ statusCode: number; headers?: Record<string, string>; body?: string }>;
 
-const handlers = new Map<string, HandlerFn>();
-async function loadHandler(name: string): Promise<HandlerFn> {
-  let fn = handlers.get(name);
+const functions = new Map<string, HandlerFn>();
+/** The Lambda function that serves a handler, loaded from the same entry CDK bundles (a group's dispatcher, or the handler). */
+async function loadHandler(handler: string): Promise<HandlerFn> {
+  const name = functionOf(handler);
+  let fn = functions.get(name);
   if (!fn) {
-    fn = ((await import(`../functions/handlers/${name}.ts`)) as { handler: HandlerFn }).handler;
-    handlers.set(name, fn);
+    // Two literal folders, not functionModule(name): the test runner (vite) resolves dynamic imports by their static prefix.
+    const mod = name in FUNCTION_GROUPS ? await import(`../functions/groups/${name}.ts`) : await import(`../functions/handlers/${name}.ts`);
+    fn = (mod as { handler: HandlerFn }).handler;
+    functions.set(name, fn);
   }
   return fn;
 }

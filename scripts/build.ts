@@ -3,10 +3,10 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { build, type BuildOptions, type Metafile } from 'esbuild';
-import { ALL_HANDLERS } from '../functions/http/routes.ts';
+import { FUNCTIONS, functionModule } from '../functions/http/routes.ts';
 
 /**
- * `npm run build`: one self-contained ESM bundle per Lambda handler in
+ * `npm run build`: one self-contained ESM bundle per Lambda function (FUNCTIONS) in
  * dist/functions/<name>/index.mjs, plus `_baseline`, a hello-world that only
  * creates a DynamoDB client, so bundle size and cold-start figures have a floor
  * to be compared with.
@@ -85,7 +85,7 @@ async function bundle(name: string, options: BuildOptions, outDir = OUT_DIR): Pr
 export async function buildAll(): Promise<BundleResult[]> {
   rmSync(OUT_DIR, { recursive: true, force: true });
   const baseline = bundle(BASELINE, { stdin: { contents: BASELINE_SOURCE, resolveDir: ROOT, loader: 'js', sourcefile: 'baseline.mjs' } });
-  const handlers = ALL_HANDLERS.map((name) => bundle(name, { entryPoints: [join(ROOT, 'functions', 'handlers', `${name}.ts`)] }));
+  const handlers = FUNCTIONS.map((name) => bundle(name, { entryPoints: [join(ROOT, 'functions', `${functionModule(name)}.ts`)] }));
   return Promise.all([baseline, ...handlers]);
 }
 
@@ -100,7 +100,7 @@ export async function buildRuntimeSdkVariant(names: string[]): Promise<BundleRes
   rmSync(outDir, { recursive: true, force: true });
   const external = ['@aws-sdk/*', '@smithy/*'];
   const baseline = bundle(BASELINE, { external, stdin: { contents: BASELINE_SOURCE, resolveDir: ROOT, loader: 'js', sourcefile: 'baseline.mjs' } }, outDir);
-  const handlers = names.map((name) => bundle(name, { external, entryPoints: [join(ROOT, 'functions', 'handlers', `${name}.ts`)] }, outDir));
+  const handlers = names.map((name) => bundle(name, { external, entryPoints: [join(ROOT, 'functions', `${functionModule(name)}.ts`)] }, outDir));
   return Promise.all([baseline, ...handlers]);
 }
 
@@ -126,7 +126,7 @@ export function sizeTable(results: BundleResult[]): string {
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const started = performance.now();
   const results = await buildAll();
-  console.log(`Bundled ${results.length - 1} handlers + baseline into ${relative(process.cwd(), OUT_DIR)}/ in ${Math.round(performance.now() - started)} ms\n`);
+  console.log(`Bundled ${results.length - 1} functions + baseline into ${relative(process.cwd(), OUT_DIR)}/ in ${Math.round(performance.now() - started)} ms\n`);
   console.log(sizeTable(results));
   const largest = results.filter((r) => r.name !== BASELINE).sort((a, b) => b.bytes - a.bytes)[0];
   if (largest) {

@@ -173,5 +173,39 @@ export const SELF_AUTHENTICATED = ['review', 'slack-actions'] as const;
 /** Lambda entries that no route reaches: tasks of the state machines (statemachines/*.asl.json), the scheduler's and the bus's targets, and the table's stream consumer. */
 export const WORKFLOW_HANDLERS = ['promotion-step', 'schedule-fire', 'auto-promote', 'stream', 'notifier'] as const;
 
-/** Every Lambda entry in functions/handlers/. */
+/** Every handler module in functions/handlers/. */
 export const ALL_HANDLERS = [...HANDLERS, ...WORKFLOW_HANDLERS];
+
+/**
+ * Lambda functions that serve several handlers: the read-only routes of one area. Their handlers
+ * need exactly the same permissions (the tenant read role, no grants of their own, no flows, no IAM
+ * route, the default timeout; infra/stack.ts refuses a group that mixes), so one function each loses
+ * no least privilege and saves a function and an API integration per handler merged. The entry
+ * functions/groups/<name>.ts imports its handlers and dispatches on the route key.
+ */
+export const FUNCTION_GROUPS = {
+  'environments-read': ['environments-list', 'environments-get', 'status', 'diff-environments'],
+  'snapshots-read': ['snapshots-list', 'snapshots-get', 'diff-snapshots'],
+  'items-read': ['items-list', 'items-get'],
+  'promotions-read': ['promotions-list', 'promotions-get', 'promotions-decision'],
+  'rules-read': ['rules-list', 'rules-get'],
+  'deployments-read': ['deployments-history', 'deployments-metrics'],
+  'artifacts-read': ['artifacts-versions', 'artifacts-tag', 'artifacts-resolve', 'consumers-list'],
+} as const satisfies Record<string, readonly string[]>;
+
+export type FunctionGroup = keyof typeof FUNCTION_GROUPS;
+
+/** The Lambda function that runs a handler: its group, or a function of its own. */
+export function functionOf(handler: string): string {
+  const group = Object.entries(FUNCTION_GROUPS).find(([, members]) => (members as readonly string[]).includes(handler));
+  return group ? group[0] : handler;
+}
+
+/** The handlers a Lambda function runs. */
+export const handlersOf = (fn: string): readonly string[] => (FUNCTION_GROUPS as Record<string, readonly string[]>)[fn] ?? [fn];
+
+/** Every Lambda function (CDK creates one each; the local gateway invokes the same entries). */
+export const FUNCTIONS = [...new Set(ALL_HANDLERS.map(functionOf))];
+
+/** A function's entry module under functions/ (without `.ts`): a group's dispatcher, or the handler itself. */
+export const functionModule = (fn: string) => `${fn in FUNCTION_GROUPS ? 'groups' : 'handlers'}/${fn}`;

@@ -6,12 +6,12 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ROLES } from '../../domain/auth.ts';
 import { TABLE } from '../../functions/adapters/keys.ts';
-import { ALL_HANDLERS, FALLBACK_HANDLER, ROUTES, WORKFLOW_HANDLERS, routeKey } from '../../functions/http/routes.ts';
+import { FALLBACK_HANDLER, FUNCTION_GROUPS, FUNCTIONS, ROUTES, WORKFLOW_HANDLERS, functionOf, routeKey } from '../../functions/http/routes.ts';
 import { createApp } from '../../infra/create-app.ts';
 import { REPO_ROOT } from '../../infra/function.ts';
 import { STATE_MACHINES, aslPath, placeholdersIn } from '../../infra/state-machines.ts';
 import { NOTIFY_ON } from '../../domain/notify/notifier.ts';
-import { API_THROTTLE, CHECKPOINT_RETENTION_DAYS, TENANT_LEADING_KEYS, EVENT_BUS_NAME, READ_ACTIONS, WRITE_ACTIONS, dataAccessOf, startsFlows, type StagelineStack } from '../../infra/stack.ts';
+import { API_THROTTLE, CHECKPOINT_RETENTION_DAYS, TENANT_LEADING_KEYS, EVENT_BUS_NAME, READ_ACTIONS, WRITE_ACTIONS, checkFunctionGroups, dataAccessOf, startsFlows, type StagelineStack } from '../../infra/stack.ts';
 
 /** Bundling ~20 functions with esbuild dominates; the first synth takes tens of seconds. */
 const SYNTH_TIMEOUT = 180_000;
@@ -36,7 +36,7 @@ const only = (type: string): [string, Resource] => {
   return found[0]!;
 };
 
-/** Lambda logical id per handler name (the description is `Stageline <handler>`). */
+/** Lambda logical id per function name (the description is `Stageline <function>`). */
 const functionIds = () =>
   new Map(
     (Object.entries(template.findResources('AWS::Lambda::Function')) as [string, Resource][]).map(([id, r]) => [
@@ -114,7 +114,7 @@ describe('API routes', () => {
       expect(route, routeKey(r)).toBeDefined();
       expect(route!.Properties.AuthorizationType, routeKey(r)).toBe(AUTH_TYPE[r.auth]);
       if (r.auth === 'jwt') expect(route!.Properties.AuthorizerId).toEqual({ Ref: jwtAuthorizerId });
-      expect(handlerOfTarget(route!.Properties.Target), routeKey(r)).toBe(r.handler);
+      expect(handlerOfTarget(route!.Properties.Target), routeKey(r)).toBe(functionOf(r.handler));
     }
     const fallback = routes.find((x) => x.Properties.RouteKey === '$default')!;
     expect(fallback.Properties.AuthorizationType).toBe('NONE');
@@ -164,11 +164,11 @@ describe('users', () => {
 });
 
 describe('functions', () => {
-  it('has one Lambda per handler (routes, fallback and state machine tasks), all arm64 on nodejs22.x, with TABLE_NAME', () => {
+  it('has one Lambda per function (handlers of routes, fallback and state machine tasks; a group of read-only handlers), all arm64 on nodejs22.x, with TABLE_NAME', () => {
     const [tableId] = only('AWS::DynamoDB::Table');
     const fns = Object.values(template.findResources('AWS::Lambda::Function'));
-    expect(fns).toHaveLength(ALL_HANDLERS.length);
-    expect([...functionIds().keys()].sort()).toEqual([...ALL_HANDLERS].sort());
+    expect(fns).toHaveLength(FUNCTIONS.length);
+    expect([...functionIds().keys()].sort()).toEqual([...FUNCTIONS].sort());
     for (const fn of fns) {
       expect(fn.Properties.Architectures).toEqual(['arm64']);
       expect(fn.Properties.Runtime).toBe('nodejs22.x');
@@ -178,8 +178,28 @@ describe('functions', () => {
     }
   });
 
+  it('groups only read-only handlers that need exactly the same permissions and settings', () => {
+    expect(() => checkFunctionGroups()).not.toThrow();
+    for (const [group, members] of Object.entries(FUNCTION_GROUPS)) {
+      expect(dataAccessOf(group), group).toBe('read');
+      for (const m of members) {
+        expect(functionOf(m)).toBe(group);
+        expect(ROUTES.filter((r) => r.handler === m).every((r) => r.role === 'viewer' && r.method === 'GET' && r.auth === 'jwt'), m).toBe(true);
+      }
+    }
+    // A write handler in a read group would be refused at synth, before it could borrow the read role.
+    const groups = FUNCTION_GROUPS as Record<string, readonly string[]>;
+    const saved = groups['rules-read'];
+    groups['rules-read'] = [...saved!, 'rules-create'];
+    try {
+      expect(() => checkFunctionGroups()).toThrow(/rules-read mixes handlers/);
+    } finally {
+      groups['rules-read'] = saved!;
+    }
+  });
+
   it('gives MACHINE_PRINCIPALS only to the handler behind the IAM route', () => {
-    const iamHandlers = new Set(ROUTES.filter((r) => r.auth === 'iam').map((r) => r.handler));
+    const iamHandlers = new Set(ROUTES.filter((r) => r.auth === 'iam').map((r) => functionOf(r.handler)));
     const resources = template.toJSON().Resources;
     for (const [name, id] of functionIds()) {
       const env = resources[id].Properties.Environment.Variables;
@@ -360,10 +380,10 @@ describe('notifications', () => {
 });
 
 describe('size', () => {
-  it('stays clear of CloudFormation\'s 500-resource limit (API Gateway invokes through one role, not a permission per function; API functions with the same permissions share a role)', () => {
+  it('stays at ≤ 300 resources, clear of CloudFormation\'s 500 (API Gateway invokes through one role, not a permission per function; API functions with the same permissions share a role; read-only handlers of an area share a function)', () => {
     const all = template.toJSON().Resources as Record<string, Resource>;
     const resources = Object.values(all);
-    expect(resources.length).toBeLessThan(320);
+    expect(resources.length).toBeLessThanOrEqual(300);
     expect(resources.filter((r) => r.Type === 'AWS::IAM::Role').length).toBeLessThan(25);
     expect(resources.filter((r) => r.Type === 'AWS::Lambda::Permission').length).toBeLessThanOrEqual(5);
     // Every integration is invoked with the one role, and that role may invoke exactly the functions routes reach.

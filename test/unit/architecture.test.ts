@@ -1,7 +1,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ALL_HANDLERS, FALLBACK_HANDLER, HANDLERS, matchRoute, ROUTES } from '../../functions/http/routes.ts';
+import { ALL_HANDLERS, FALLBACK_HANDLER, FUNCTION_GROUPS, FUNCTIONS, HANDLERS, handlersOf, matchRoute, ROUTES } from '../../functions/http/routes.ts';
+import { serveGroup } from '../../functions/http/group.ts';
 
 const root = join(import.meta.dirname, '..', '..');
 
@@ -21,10 +22,27 @@ describe('architecture', () => {
     expect(offenders).toEqual([]);
   });
 
-  it('has exactly one handler file per handler in the route table', () => {
+  it('has exactly one handler file per handler in the route table, and one entry per function group', () => {
     const files = readdirSync(join(root, 'functions', 'handlers')).map((f) => f.replace(/\.ts$/, '')).sort();
     expect(files).toEqual([...ALL_HANDLERS].sort());
     expect(HANDLERS).toContain(FALLBACK_HANDLER);
+    const groups = readdirSync(join(root, 'functions', 'groups')).map((f) => f.replace(/\.ts$/, '')).sort();
+    expect(groups).toEqual(Object.keys(FUNCTION_GROUPS).sort());
+    // Every handler runs in exactly one function.
+    expect(FUNCTIONS.flatMap((f) => handlersOf(f)).sort()).toEqual([...ALL_HANDLERS].sort());
+  });
+
+  it('dispatches a group function\'s requests to the handler of the route, and loads every group entry with its members', async () => {
+    for (const group of Object.keys(FUNCTION_GROUPS)) {
+      const mod = (await import(`../../functions/groups/${group}.ts`)) as { handler: unknown };
+      expect(typeof mod.handler, group).toBe('function');
+    }
+    const members: Record<string, (e: unknown) => Promise<unknown>> = Object.fromEntries(FUNCTION_GROUPS['rules-read'].map((h) => [h, async () => h]));
+    const serve = serveGroup('rules-read', members);
+    expect(await serve({ routeKey: 'GET /api/v1/promotions/rules/{id}' } as never, {} as never)).toBe('rules-get');
+    expect(await serve({ routeKey: 'GET /api/v1/promotions/rules' } as never, {} as never)).toBe('rules-list');
+    expect(await serve({ routeKey: 'GET /api/v1/approval-policies' } as never, {} as never)).toBe('rules-list');
+    expect(() => serveGroup('rules-read', { 'rules-list': members['rules-list']! })).toThrow(/FUNCTION_GROUPS says/);
   });
 
   it('declares each method+path once, and a role on every authenticated route', () => {

@@ -1,0 +1,21 @@
+import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
+import { FUNCTION_GROUPS, routeByKey, type FunctionGroup } from './routes.ts';
+
+type Handler = (event: APIGatewayProxyEventV2, context: Context) => Promise<unknown>;
+
+/**
+ * The entry of a Lambda function that serves several handlers (FUNCTION_GROUPS): each request goes
+ * to the handler its route names, with the handler's own middleware (auth, validation, errors).
+ * A group's entry must list exactly its members: a drift fails at module load, not on a request.
+ */
+export function serveGroup(name: FunctionGroup, members: Record<string, Handler>) {
+  const expected = [...FUNCTION_GROUPS[name]].sort();
+  const got = Object.keys(members).sort();
+  if (expected.join() !== got.join()) throw new Error(`functions/groups/${name}.ts serves ${got.join(', ')}; FUNCTION_GROUPS says ${expected.join(', ')}`);
+  const first = members[expected[0]!]!;
+  return (event: APIGatewayProxyEventV2, context: Context) => {
+    const member = members[routeByKey(event.routeKey)?.handler ?? ''];
+    // A route that is not this group's: any member answers it the way every handler does (404, from the error map).
+    return (member ?? first)(event, context);
+  };
+}
