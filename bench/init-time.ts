@@ -19,7 +19,8 @@ export async function importTime(file: string): Promise<number> {
   // NODE_OPTIONS, so a loader the parent runs under (tsx) is not inherited.
   const { NODE_OPTIONS: _omit, ...env } = process.env;
   const child = spawn(process.execPath, ['--input-type=module', '-e', CHILD], {
-    env: { ...env, TABLE_NAME: 'bench', BENCH_BUNDLE_URL: pathToFileURL(file).href },
+    // AWS_EXECUTION_ENV as on Lambda: Powertools (the Tracer above all) sets itself up as it would there.
+    env: { ...env, TABLE_NAME: 'bench', AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x', BENCH_BUNDLE_URL: pathToFileURL(file).href },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

@@ -8,7 +8,7 @@ import { diffEnvironments } from '#domain/snapshots';
 import type { NodeRef, NodeSource } from '#domain/tree';
 import { DynamoStore, documentClient } from '../functions/adapters/dynamo-store.ts';
 import { ensureTable, localCredentials, startDynamo } from '../local/dynamodb.ts';
-import { BASELINE, buildAll, buildRuntimeSdkVariant, kib, table } from '../scripts/build.ts';
+import { BASELINE, buildAll, buildRuntimeSdkVariant, buildTracedVariant, kib, table } from '../scripts/build.ts';
 import { functionOf } from '../functions/http/routes.ts';
 import { RequestCounter, totalRequests, type Counts } from './counter.ts';
 import { importTimes, median } from './init-time.ts';
@@ -72,6 +72,19 @@ async function bundles(): Promise<{ largest: { name: string; bytes: number }; he
       variant.map((r, i) => [r.name, kib(results[at(r.name)]!.bytes), kib(r.bytes), fmt(medians[at(r.name)]!), fmt(vMedians[i]!)]),
     ),
   );
+
+  // SDK tracing (-c traceSdk=true): what the Tracer and the X-Ray SDK cost each function that carries them.
+  const tracedNames = [functionOf('rules-list'), functionOf('promotions-get')];
+  const tracedBuilt = await buildTracedVariant(tracedNames);
+  const tMedians = (await importTimes(tracedBuilt.map((r) => r.file), INIT_RUNS)).map(median);
+  console.log(`\nThe same functions deployed with SDK tracing (-c traceSdk=true: Powertools Tracer around every SDK client):`);
+  console.log(
+    table(
+      ['function', 'default', 'traced', 'init ms default', 'init ms traced'],
+      tracedBuilt.map((r, i) => [r.name, kib(results[at(r.name)]!.bytes), kib(r.bytes), fmt(medians[at(r.name)]!), fmt(tMedians[i]!)]),
+    ),
+  );
+  console.log('Off by default: the bundler drops the Tracer unless the deployment asks for it (functions/adapters/tracing.ts).');
   return { largest: { name: largest.name, bytes: largest.bytes }, health: results[at('health')]?.bytes ?? 0, initRatio: slowest / baseMs };
 }
 

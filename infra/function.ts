@@ -37,6 +37,8 @@ export interface HandlerFunctionProps {
   readonly reservedConcurrency?: number;
   /** An execution role shared with functions that need exactly the same permissions (default: its own). */
   readonly role?: iam.IRole;
+  /** X-Ray subsegments around every SDK call (functions/adapters/tracing.ts); without it the Tracer is not bundled. */
+  readonly traceSdk?: boolean;
 }
 
 /**
@@ -97,6 +99,8 @@ export class HandlerFunction extends Construct {
         // Lambda's credentials are in the environment: the SDK's default chain (SSO, INI, IMDS, web identity,
         // each with nested clients) is replaced by the environment provider (functions/adapters/lambda-credentials.ts).
         esbuildArgs: { '--alias:@aws-sdk/credential-provider-node': path.join(REPO_ROOT, 'functions', 'adapters', 'lambda-credentials.ts') },
+        // SDK tracing is decided at build time, so a function that does not trace carries no Tracer (tracing.ts).
+        define: { 'process.env.STAGELINE_TRACE_SDK': JSON.stringify(props.traceSdk ? 'true' : 'false') },
         // Twenty "Done in 300ms" lines bury what matters in synth and test output.
         logLevel: LogLevel.WARNING,
       },

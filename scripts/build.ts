@@ -48,6 +48,8 @@ const common: BuildOptions = {
   mainFields: ['module', 'main'],
   // Some dependencies are CommonJS and call require() for Node built-ins; an ESM bundle has no require.
   banner: { js: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);" },
+  // As CDK bundles by default: no SDK tracing, so no Tracer in the bundle (functions/adapters/tracing.ts).
+  define: { 'process.env.STAGELINE_TRACE_SDK': '"false"' },
   metafile: true,
   logLevel: 'warning',
 };
@@ -102,6 +104,14 @@ export async function buildRuntimeSdkVariant(names: string[]): Promise<BundleRes
   const baseline = bundle(BASELINE, { external, stdin: { contents: BASELINE_SOURCE, resolveDir: ROOT, loader: 'js', sourcefile: 'baseline.mjs' } }, outDir);
   const handlers = names.map((name) => bundle(name, { external, entryPoints: [join(ROOT, 'functions', `${functionModule(name)}.ts`)] }, outDir));
   return Promise.all([baseline, ...handlers]);
+}
+
+/** The same functions as deployed with `-c traceSdk=true`: the Tracer and the X-Ray SDK bundled and loaded (for the bench). */
+export async function buildTracedVariant(names: string[]): Promise<BundleResult[]> {
+  const outDir = join(ROOT, 'dist', 'traced');
+  rmSync(outDir, { recursive: true, force: true });
+  const define = { 'process.env.STAGELINE_TRACE_SDK': '"true"' };
+  return Promise.all(names.map((name) => bundle(name, { define, entryPoints: [join(ROOT, 'functions', `${functionModule(name)}.ts`)] }, outDir)));
 }
 
 export const kib = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`;

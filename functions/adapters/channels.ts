@@ -1,6 +1,7 @@
 import { SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
 import type { Channels } from '#domain/ports';
 import { guardedFetch, OutboundRefused, readLimited } from './outbound.ts';
+import { traced } from './tracing.ts';
 
 /**
  * Posts a Slack message to an incoming webhook: the tenant's URL goes through the outbound guard
@@ -20,7 +21,7 @@ export async function postToSlack(webhook: string, message: Record<string, unkno
 }
 
 /** Email through SES v2: HTML and plain-text parts, from the configured sender (NOTIFY_FROM, a verified identity). */
-export function sesEmail(client = new SESv2Client({})): Channels['email'] {
+export function sesEmail(client = traced(new SESv2Client({}))): Channels['email'] {
   return async (m) => {
     const from = process.env.NOTIFY_FROM;
     if (!from) throw new Error('no email sender is configured: deploy with -c notifyFrom=<a verified SES identity>');

@@ -1,6 +1,7 @@
 import { AdminListGroupsForUserCommand, CognitoIdentityProviderClient, ListUsersCommand, ListUsersInGroupCommand, type UserType } from '@aws-sdk/client-cognito-identity-provider';
 import { ROLES } from '#domain/auth';
 import type { Directory, DirectoryUser } from '#domain/ports';
+import { traced } from './tracing.ts';
 
 const attr = (u: UserType, name: string) => u.Attributes?.find((a) => a.Name === name)?.Value;
 
@@ -60,5 +61,5 @@ export class CognitoDirectory implements Directory {
 export function directoryFromEnv(): Directory {
   const pool = process.env.USER_POOL_ID;
   if (!pool) throw new Error('USER_POOL_ID is not set');
-  return new CognitoDirectory(new CognitoIdentityProviderClient({}), pool);
+  return new CognitoDirectory(traced(new CognitoIdentityProviderClient({})), pool);
 }

@@ -1,6 +1,7 @@
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import type { DomainEvent, Events } from '#domain/ports';
 import { EVENT_SOURCE, parseEventDetail } from '#domain/promotion/events';
+import { traced } from './tracing.ts';
 
 /** Publishes domain events to an EventBridge bus (validated first; 10 per PutEvents call). */
 export class EventBridgeEvents implements Events {
@@ -25,5 +26,5 @@ export class EventBridgeEvents implements Events {
 export function eventsFromEnv(): EventBridgeEvents {
   const bus = process.env.EVENT_BUS_NAME;
   if (!bus) throw new Error('EVENT_BUS_NAME is not set');
-  return new EventBridgeEvents(new EventBridgeClient({}), bus);
+  return new EventBridgeEvents(traced(new EventBridgeClient({})), bus);
 }

@@ -3,6 +3,7 @@ import { ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/clien
 import { checkpointMessage } from '#domain/audit';
 import type { Checkpoint } from '#domain/model';
 import type { AuditAnchor } from '#domain/ports';
+import { traced } from './tracing.ts';
 
 const PREFIX = 'checkpoints/';
 const key = (c: Checkpoint) => `${PREFIX}${encodeURIComponent(c.tenant)}/${String(c.seq).padStart(12, '0')}.${c.hash}.${c.mac}.${c.at.replace(/[-:.]/g, '')}`;
@@ -65,5 +66,5 @@ export function anchorFromEnv(): AuditAnchor {
   const keyId = process.env.AUDIT_KEY_ID;
   const bucket = process.env.CHECKPOINT_BUCKET;
   if (!keyId || !bucket) throw new Error('AUDIT_KEY_ID and CHECKPOINT_BUCKET must be set for the audit anchor');
-  return new KmsS3Anchor(new KMSClient({}), new S3Client({}), keyId, bucket);
+  return new KmsS3Anchor(traced(new KMSClient({})), traced(new S3Client({})), keyId, bucket);
 }

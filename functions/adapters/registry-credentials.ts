@@ -2,6 +2,7 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import * as z from 'zod';
 import type { Registry, RegistrySync, RegistrySyncResult } from '#domain/ports';
 import { OciRegistrySync, type CredentialBinding } from './oci-registry.ts';
+import { traced } from './tracing.ts';
 
 /**
  * `[{"tenant": "acme", "origin": "https://harbor.example.com", "username": "...", "password": "...",
@@ -28,7 +29,7 @@ const credentialsSchema = z.array(
  */
 export async function loadRegistryCredentials(env: NodeJS.ProcessEnv = process.env): Promise<CredentialBinding[]> {
   if (env.REGISTRY_CREDENTIALS_SECRET) {
-    const r = await new SecretsManagerClient({}).send(new GetSecretValueCommand({ SecretId: env.REGISTRY_CREDENTIALS_SECRET }));
+    const r = await traced(new SecretsManagerClient({})).send(new GetSecretValueCommand({ SecretId: env.REGISTRY_CREDENTIALS_SECRET }));
     return credentialsSchema.parse(JSON.parse(r.SecretString ?? '[]'));
   }
   return credentialsSchema.parse(JSON.parse(env.REGISTRY_CREDENTIALS ?? '[]'));

@@ -1,5 +1,6 @@
 import { ConflictException, CreateScheduleCommand, DeleteScheduleCommand, ResourceNotFoundException, SchedulerClient, UpdateScheduleCommand } from '@aws-sdk/client-scheduler';
 import type { SchedulePayload, Scheduler } from '#domain/ports';
+import { traced } from './tracing.ts';
 
 /**
  * EventBridge Scheduler one-time schedules (`at(...)`, UTC) that invoke the
@@ -42,5 +43,5 @@ export class EventBridgeScheduler implements Scheduler {
 
 export function schedulerFromEnv(env: NodeJS.ProcessEnv = process.env): EventBridgeScheduler {
   if (!env.SCHEDULE_TARGET_ARN || !env.SCHEDULER_ROLE_ARN) throw new Error('SCHEDULE_TARGET_ARN and SCHEDULER_ROLE_ARN must be set to schedule promotions');
-  return new EventBridgeScheduler(new SchedulerClient({}), env.SCHEDULE_TARGET_ARN, env.SCHEDULER_ROLE_ARN, env.SCHEDULE_DLQ_ARN);
+  return new EventBridgeScheduler(traced(new SchedulerClient({})), env.SCHEDULE_TARGET_ARN, env.SCHEDULER_ROLE_ARN, env.SCHEDULE_DLQ_ARN);
 }

@@ -1,4 +1,5 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import { traced } from './tracing.ts';
 
 /**
  * Encrypts tenant secrets (webhook gate secrets) before they reach the table: AES-256-GCM with a
@@ -39,7 +40,7 @@ export function secretBox(env: NodeJS.ProcessEnv = process.env): Promise<SecretB
     if (env.STAGELINE_SECRETS_KEY) return new SecretBox(Buffer.from(env.STAGELINE_SECRETS_KEY, 'base64'));
     if (env.SECRETS_KEY_SECRET_ARN) {
       const { SecretsManagerClient, GetSecretValueCommand } = await import('@aws-sdk/client-secrets-manager');
-      const r = await new SecretsManagerClient({}).send(new GetSecretValueCommand({ SecretId: env.SECRETS_KEY_SECRET_ARN }));
+      const r = await traced(new SecretsManagerClient({})).send(new GetSecretValueCommand({ SecretId: env.SECRETS_KEY_SECRET_ARN }));
       // A generated secret string of any length: its SHA-256 is the 32-byte key.
       return new SecretBox(createHash('sha256').update(r.SecretString ?? '').digest());
     }

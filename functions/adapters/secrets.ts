@@ -1,4 +1,5 @@
 import type { SecretResolver } from '#domain/ports';
+import { traced } from './tracing.ts';
 
 /**
  * `${NAME}` references in documents (the manifest's Slack webhook and webhook-gate HMAC keys): on AWS the Secrets Manager
@@ -11,7 +12,7 @@ export function secretsFromEnv(env: NodeJS.ProcessEnv = process.env): SecretReso
     async resolve(tenant, name) {
       const { SecretsManagerClient, GetSecretValueCommand, ResourceNotFoundException } = await import('@aws-sdk/client-secrets-manager');
       try {
-        const r = await new SecretsManagerClient({}).send(new GetSecretValueCommand({ SecretId: `stageline/${tenant}/${name}` }));
+        const r = await traced(new SecretsManagerClient({})).send(new GetSecretValueCommand({ SecretId: `stageline/${tenant}/${name}` }));
         return r.SecretString ?? null;
       } catch (err) {
         if (err instanceof ResourceNotFoundException) return null;

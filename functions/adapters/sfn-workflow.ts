@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { SFNClient, SendTaskFailureCommand, SendTaskSuccessCommand, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import type { Workflow } from '#domain/ports';
+import { traced } from './tracing.ts';
 
 type Machine = Parameters<Workflow['start']>[0];
 
@@ -44,7 +45,7 @@ export class SfnWorkflow implements Workflow {
   private readonly client: SFNClient;
 
   constructor(private readonly options: SfnWorkflowOptions) {
-    this.client = options.client ?? new SFNClient({});
+    this.client = options.client ?? traced(new SFNClient({}));
   }
 
   private arnOf(machine: Machine): string {

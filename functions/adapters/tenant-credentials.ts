@@ -1,5 +1,6 @@
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
+import { traced } from './tracing.ts';
 
 /**
  * Credentials of a session of the tenant data role, tagged with the caller's tenant. The role's
@@ -7,7 +8,7 @@ import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smit
  * so whatever a handler does with them stays inside that tenant's keys. Refreshed a minute before
  * they expire.
  */
-export function tenantCredentials(roleArn: string, tenant: string, sts: STSClient = new STSClient({})): AwsCredentialIdentityProvider {
+export function tenantCredentials(roleArn: string, tenant: string, sts: STSClient = traced(new STSClient({}))): AwsCredentialIdentityProvider {
   let current: AwsCredentialIdentity | undefined;
   return async () => {
     if (current?.expiration && current.expiration.getTime() - Date.now() > 60_000) return current;

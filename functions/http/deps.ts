@@ -3,6 +3,7 @@ import { DynamoStore, documentClient } from '../adapters/dynamo-store.ts';
 import { tenantCredentials } from '../adapters/tenant-credentials.ts';
 import { sfnWorkflowFromEnv } from '../adapters/sfn-workflow.ts';
 import { schedulerFromEnv } from '../adapters/scheduler.ts';
+import { traced } from '../adapters/tracing.ts';
 
 let cached: Deps | undefined;
 
@@ -75,10 +76,12 @@ export function deps(): Deps {
     const table = process.env.TABLE_NAME;
     if (!table) throw new Error('TABLE_NAME is not set');
     const endpoint = process.env.DYNAMODB_ENDPOINT;
-    const db = documentClient(
-      endpoint
-        ? { endpoint, region: process.env.AWS_REGION ?? 'local', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }
-        : {},
+    const db = traced(
+      documentClient(
+        endpoint
+          ? { endpoint, region: process.env.AWS_REGION ?? 'local', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }
+          : {},
+      ),
     );
     cached = {
       store: new DynamoStore(db, table),
@@ -116,7 +119,7 @@ export function depsFor(tenant: string): Deps {
   if (!role) return base;
   let d = forTenant.get(tenant);
   if (!d) {
-    d = { ...base, store: new DynamoStore(documentClient({ credentials: tenantCredentials(role, tenant) }), process.env.TABLE_NAME!) };
+    d = { ...base, store: new DynamoStore(traced(documentClient({ credentials: tenantCredentials(role, tenant) })), process.env.TABLE_NAME!) };
     if (forTenant.size >= 500) forTenant.clear();
     forTenant.set(tenant, d);
   }

@@ -11,7 +11,7 @@ import { createApp } from '../../infra/create-app.ts';
 import { REPO_ROOT } from '../../infra/function.ts';
 import { STATE_MACHINES, aslPath, placeholdersIn } from '../../infra/state-machines.ts';
 import { NOTIFY_ON } from '../../domain/notify/notifier.ts';
-import { API_THROTTLE, CHECKPOINT_RETENTION_DAYS, TENANT_LEADING_KEYS, EVENT_BUS_NAME, READ_ACTIONS, WRITE_ACTIONS, checkFunctionGroups, dataAccessOf, startsFlows, type StagelineStack } from '../../infra/stack.ts';
+import { API_THROTTLE, CHECKPOINT_RETENTION_DAYS, TENANT_LEADING_KEYS, EVENT_BUS_NAME, READ_ACTIONS, WRITE_ACTIONS, checkFunctionGroups, dataAccessOf, flagFrom, startsFlows, type StagelineStack } from '../../infra/stack.ts';
 
 /** Bundling ~20 functions with esbuild dominates; the first synth takes tens of seconds. */
 const SYNTH_TIMEOUT = 180_000;
@@ -597,6 +597,15 @@ describe('context', () => {
     expect(byName('promotion-step').Properties.ReservedConcurrentExecutions).toBeUndefined();
     for (const f of Object.values(template.findResources('AWS::Lambda::Function')) as Resource[]) expect(f.Properties.ReservedConcurrentExecutions).toBeUndefined();
     expect(() => unbundled({ reservedConcurrency: '{"everything":5}' })).toThrow(/reservedConcurrency/);
+  });
+
+  it('takes traceSdk as a boolean (the bundler keeps or drops the Tracer by it) and refuses anything else', () => {
+    expect(flagFrom(undefined, 'traceSdk')).toBe(false);
+    expect(flagFrom('true', 'traceSdk')).toBe(true);
+    expect(flagFrom(false, 'traceSdk')).toBe(false);
+    expect(() => flagFrom('yes', 'traceSdk')).toThrow(/traceSdk must be true or false/);
+    expect(() => unbundled({ traceSdk: 'on' })).toThrow(/traceSdk must be true or false/);
+    expect(() => unbundled({ traceSdk: 'true' })).not.toThrow();
   });
 
   it('takes CORS origins from allowedOrigins (comma-separated)', () => {
