@@ -770,11 +770,11 @@ async function openBench(endpoint: string) {
     const anchorDir = mkdtempSync(join(tmpdir(), 'stageline-bench-'));
     const deps: Deps = { store: new DynamoStore(db, tableName), clock: () => new Date(), workflow, events: bus, gates: new HttpGateProvider(), registry: new OciRegistrySync(), scheduler: { scheduleOnce: async () => undefined, cancel: async () => undefined }, anchor: new FileAnchor(join(anchorDir, 'audit.key'), join(anchorDir, 'checkpoints.jsonl')) };
     resetDeps(deps); // the handlers (API and step) now use these adapters
-    // The stream consumer, as the event source mapping invokes it (batches up to 100 records).
+    // The stream consumer, as the event source mapping invokes it (batches up to 100 records), polling as
+    // the local stack does (every 100 ms when idle; Lambda polls a shard about 4 times a second).
     stream = new LocalStreamPoller({
       endpoint,
       tableName,
-      idleMs: 20,
       handler: async (e) => {
         const inv = newInvocation('stream', `stream: ${e.Records.length} records`, 'stream');
         const t0 = performance.now();
