@@ -22,6 +22,22 @@ describe('architecture', () => {
     expect(offenders).toEqual([]);
   });
 
+  it('keeps module-level side effects in Lambda entries only (package.json "sideEffects": false lets the bundler drop unused modules)', () => {
+    expect(JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).sideEffects).toBe(false);
+    const offenders: string[] = [];
+    for (const dir of ['domain', 'functions']) {
+      const files = (readdirSync(join(root, dir), { recursive: true }) as string[]).filter((f) => f.endsWith('.ts') && !/^(handlers|groups)\//.test(f));
+      for (const f of files) {
+        // A statement at column 0 that calls something (`register(…)`, `x.y(…)`) runs at import for its effect.
+        const lines = readFileSync(join(root, dir, f), 'utf8').split('\n');
+        lines.forEach((line, i) => {
+          if (/^(await\s+)?[A-Za-z_$][\w$.]*\s*\(/.test(line) && !/^(function|async|if|for|while|switch|return)\b/.test(line)) offenders.push(`${dir}/${f}:${i + 1}: ${line.trim()}`);
+        });
+      }
+    }
+    expect(offenders).toEqual([]);
+  });
+
   it('has exactly one handler file per handler in the route table, and one entry per function group', () => {
     const files = readdirSync(join(root, 'functions', 'handlers')).map((f) => f.replace(/\.ts$/, '')).sort();
     expect(files).toEqual([...ALL_HANDLERS].sort());
