@@ -158,15 +158,17 @@ interface Prepared {
 async function prepare(deps: Deps, tenant: string, input: CreatePromotion, line: Environment[], rules: Awaited<ReturnType<Deps['store']['listRules']>>): Promise<Prepared> {
   const { source, target } = checkForward(line, rules, input.sourceEnvironment, input.targetEnvironment);
   if ('artifact' in input) {
-    const version = await deps.store.getArtifactVersion(tenant, input.artifact, input.version);
+    const [version, inSource, inTarget] = await Promise.all([
+      deps.store.getArtifactVersion(tenant, input.artifact, input.version),
+      deps.store.getPointer(tenant, source.name, input.artifact),
+      deps.store.getPointer(tenant, target.name, input.artifact),
+    ]);
     if (!version) throw new ArtifactNotFound(`${input.artifact}@${input.version} has not been published`, { artifact: input.artifact, version: input.version });
-    const inSource = await deps.store.getPointer(tenant, source.name, input.artifact);
     if (!inSource || inSource.version !== input.version) {
       throw new RuleViolation(
         `${input.artifact}@${input.version} is not what '${source.name}' runs (it runs ${inSource ? inSource.version : 'nothing'}); a release is promoted from where it runs`,
       );
     }
-    const inTarget = await deps.store.getPointer(tenant, target.name, input.artifact);
     if (inTarget?.version === input.version) throw new RuleViolation(`'${target.name}' already runs ${input.artifact}@${input.version}`);
     const subject: Subject = { type: 'artifact', name: input.artifact, version: input.version, digest: version.digest };
     return { source, target, subject, releaseDigest: version.digest, preview: { artifact: input.artifact, from: inTarget?.version ?? null, to: input.version, digest: version.digest } };
@@ -203,7 +205,11 @@ export async function createPromotion(deps: Deps, ctx: Ctx, given: CreatePromoti
   const input = 'agentId' in given ? await fromAgent(deps, tenant, given) : given;
   const [envs, rules] = await Promise.all([deps.store.listEnvironments(tenant), deps.store.listRules(tenant)]);
   const line = lineOf(envs);
-  const prepared = await prepare(deps, tenant, input, line, rules);
+  // What is already on its way to the target is read beside the preparation (a dry run needs neither).
+  const [prepared, active] = await Promise.all([
+    prepare(deps, tenant, input, line, rules),
+    input.dryRun ? Promise.resolve([]) : deps.store.activePromotions(tenant, input.targetEnvironment),
+  ]);
   const policy = resolvePolicy(rules, line, prepared.source, prepared.target);
   const now = deps.clock();
   if (input.dryRun) {
@@ -221,7 +227,6 @@ export async function createPromotion(deps: Deps, ctx: Ctx, given: CreatePromoti
       policyDigest: policyDigest(policy),
     };
   }
-  const active = await deps.store.activePromotions(tenant, prepared.target.name);
   const twin = active.find((a) => a.releaseDigest === prepared.releaseDigest && a.sourceEnvironment === prepared.source.name);
   if (twin) throw new AlreadyExists(`The same release is already on its way to '${prepared.target.name}' as ${twin.id} (${twin.status})`, { promotionId: twin.id });
   const mode = prepared.target.concurrency ?? 'queue';

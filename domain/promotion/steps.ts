@@ -70,7 +70,8 @@ export async function gatesStep(deps: Deps, tenant: string, id: string) {
       p = moved(p, 'VALIDATING', ENGINE, deps.clock(), await currentPolicy(deps, p));
     }
     if (p.status !== 'VALIDATING') return p;
-    const gates = [...(await runGates(deps, p)), ...(await freezeGate(deps, p))];
+    const [gated, frozen] = await Promise.all([runGates(deps, p), freezeGate(deps, p)]);
+    const gates = [...gated, ...frozen];
     const blocked = gates.filter((g) => g.blocking && g.verdict === 'FAIL');
     const to = blocked.length ? 'VALIDATION_FAILED' : p.policy.requiresApproval ? 'AWAITING_APPROVAL' : 'APPROVED';
     const next = moved(p, to, ENGINE, deps.clock(), {
@@ -100,8 +101,13 @@ async function freezeGate(deps: Deps, p: Promotion): Promise<GateResult[]> {
 
 /** Evaluates every gate of the target for a promotion's release (fixed order; webhooks fail closed). */
 export async function runGates(deps: Deps, p: Promotion): Promise<GateResult[]> {
-  const target = await deps.store.getEnvironment(p.tenant, p.targetEnvironment);
-  const violations = await verifyRelease(deps, p, target);
+  // Independent reads at once: the target, the release as published, the evidence (what a rollback does not need is not read).
+  const [target, released, evidenceFound] = await Promise.all([
+    deps.store.getEnvironment(p.tenant, p.targetEnvironment),
+    verifyRelease(deps, p),
+    p.rollback ? Promise.resolve([]) : deps.store.listEvidence(p.tenant, evidenceOwners(p)),
+  ]);
+  const violations = [...(target ? [] : [`target environment '${p.targetEnvironment}' no longer exists`]), ...released];
   if (p.rollback) {
     // A rollback returns to a release that already ran here: its gate is the impact analysis.
     const { impact, override } = p.rollback;
@@ -117,7 +123,7 @@ export async function runGates(deps: Deps, p: Promotion): Promise<GateResult[]> 
     ];
   }
   // Only evidence from sources the policy accepts counts (e.g. a machine principal, not the requester).
-  const evidence = (await deps.store.listEvidence(p.tenant, evidenceOwners(p))).filter((e) => evidenceAccepted(e, p.policy, p.requestedBy.id));
+  const evidence = evidenceFound.filter((e) => evidenceAccepted(e, p.policy, p.requestedBy.id));
   const hooks = target?.webhookGates ?? [];
   const outcomes: WebhookOutcome[] = await Promise.all(
     hooks.map((h) =>
@@ -129,9 +135,8 @@ export async function runGates(deps: Deps, p: Promotion): Promise<GateResult[]> 
 }
 
 /** policy_compliance's own checks: the release still is exactly what was requested. */
-async function verifyRelease(deps: Deps, p: Promotion, target: Environment | null): Promise<string[]> {
+async function verifyRelease(deps: Deps, p: Promotion): Promise<string[]> {
   const out: string[] = [];
-  if (!target) out.push(`target environment '${p.targetEnvironment}' no longer exists`);
   if (p.subject.type === 'artifact') {
     const v = await deps.store.getArtifactVersion(p.tenant, p.subject.name, p.subject.version);
     if (!v || v.digest !== p.subject.digest) out.push('artifact digest does not match the published version');
@@ -206,9 +211,9 @@ export async function executeStep(deps: Deps, tenant: string, id: string, bake =
  * window. An admin's break-glass on the promotion (freezeOverride) lets it through.
  */
 async function freezeHold(deps: Deps, tenant: string, id: string): Promise<{ next: Next } | null> {
-  const p = await loadPromotion(deps, tenant, id);
+  // Both at once: the windows are needed whenever the promotion is about to execute, the common case.
+  const [p, windows] = await Promise.all([loadPromotion(deps, tenant, id), deps.store.listFreezeWindows(tenant)]);
   if ((p.status !== 'APPROVED' && p.status !== 'SCHEDULED') || p.freezeOverride) return null;
-  const windows = await deps.store.listFreezeWindows(tenant);
   const now = deps.clock();
   const open = activeWindow(windows, p.targetEnvironment, now);
   if (!open) return null;
