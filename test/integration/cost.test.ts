@@ -8,9 +8,9 @@ import { measureApprovedPromotion } from '../../bench/promotion.ts';
  * times: a change that adds a write, a request or a state transition fails here.
  */
 describe('cost of an approved promotion (counts)', () => {
-  it('6 state transitions, ≤ 58 DynamoDB requests, ≤ 116 WRU, 7 events, a promotion item ≤ 1 KB', async () => {
+  it('5 state transitions, ≤ 58 DynamoDB requests, ≤ 116 WRU, 7 events, a promotion item ≤ 1 KB', async () => {
     const c = await measureApprovedPromotion(inject('dynamoEndpoint'));
-    expect(c.transitions).toBe(6);
+    expect(c.transitions).toBe(5);
     expect(c.invocations.step).toBe(3); // gates, await-approval, execute (no verify without a bake time)
     expect(c.invocations.api).toBe(5); // 3 evidence, create, approve
     expect(c.events).toBe(7);

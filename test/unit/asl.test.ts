@@ -99,9 +99,9 @@ describe('promotion.asl.json', () => {
     expect(promotion.Comment).toMatch(/promotion/i);
   });
 
-  it('takes an approved promotion with one approval through 6 state transitions without a bake time, 8 with one', () => {
+  it('takes an approved promotion with one approval through 5 state transitions without a bake time, 7 with one (a task that ends the flow ends the execution: no Succeed state to enter)', () => {
     const approved = path(promotion, { '$.gates.next': 'await-approval', '$.gates.bakeSeconds': 0 }, approve('execute'));
-    expect(approved).toEqual(['EvaluateGates', 'Route', 'AwaitApproval', 'Route', 'Execute', 'Done']);
+    expect(approved).toEqual(['EvaluateGates', 'Route', 'AwaitApproval', 'Route', 'Execute']);
     expect(promotion.States.Execute!.Parameters!.Payload!.bake).toBe(false);
     expect(path(promotion, { '$.gates.next': 'await-approval', '$.gates.bakeSeconds': 300 }, approve('execute'))).toEqual([
       'EvaluateGates',
@@ -111,10 +111,9 @@ describe('promotion.asl.json', () => {
       'ExecuteThenBake',
       'Bake',
       'Verify',
-      'Done',
     ]);
     expect(promotion.States.ExecuteThenBake!.Parameters!.Payload!.bake).toBe(true);
-    expect(path(promotion, { '$.gates.next': 'execute', '$.gates.bakeSeconds': 0 })).toEqual(['EvaluateGates', 'Route', 'Execute', 'Done']);
+    expect(path(promotion, { '$.gates.next': 'execute', '$.gates.bakeSeconds': 0 })).toEqual(['EvaluateGates', 'Route', 'Execute']);
     expect(path(promotion, { '$.gates.next': 'await-approval', '$.gates.bakeSeconds': 0 }, approve('await-go'))).toEqual([
       'EvaluateGates',
       'Route',
@@ -123,7 +122,6 @@ describe('promotion.asl.json', () => {
       'AwaitGo',
       'Route',
       'Execute',
-      'Done',
     ]);
   });
 
@@ -199,8 +197,8 @@ describe('promotion.asl.json', () => {
     for (const name of ['Execute', 'ExecuteThenBake', 'Verify']) {
       expect(promotion.States[name]!.Catch!.at(-1)).toEqual({ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'MarkFailed' });
     }
-    expect(promotion.States.MarkFailed!.Next).toBe('Done');
-    expect(promotion.States.Expire!.Next).toBe('Done');
+    expect(promotion.States.MarkFailed!.End).toBe(true);
+    expect(promotion.States.Expire!.End).toBe(true);
   });
 });
 
@@ -223,9 +221,9 @@ describe('rollback.asl.json', () => {
 
   it('runs the impact gate, the same approval machinery, then execute (and bake and verify when the target has a bake time); no manual go, only a freeze hold', () => {
     expect(rollback.Comment).toMatch(/rollback/i);
-    expect(path(rollback, { '$.gates.next': 'await-approval', '$.gates.bakeSeconds': 0 }, approve('execute'))).toEqual(['EvaluateGates', 'Route', 'AwaitApproval', 'Route', 'Execute', 'Done']);
-    expect(path(rollback, { '$.gates.next': 'execute', '$.gates.bakeSeconds': 60 })).toEqual(['EvaluateGates', 'Route', 'ExecuteThenBake', 'Bake', 'Verify', 'Done']);
-    expect(path(rollback, { '$.gates.next': 'execute', '$.gates.bakeSeconds': 0 })).toEqual(['EvaluateGates', 'Route', 'Execute', 'Done']);
+    expect(path(rollback, { '$.gates.next': 'await-approval', '$.gates.bakeSeconds': 0 }, approve('execute'))).toEqual(['EvaluateGates', 'Route', 'AwaitApproval', 'Route', 'Execute']);
+    expect(path(rollback, { '$.gates.next': 'execute', '$.gates.bakeSeconds': 60 })).toEqual(['EvaluateGates', 'Route', 'ExecuteThenBake', 'Bake', 'Verify']);
+    expect(path(rollback, { '$.gates.next': 'execute', '$.gates.bakeSeconds': 0 })).toEqual(['EvaluateGates', 'Route', 'Execute']);
     // No manual go: the go task is reached only when a freeze window holds the rollback (Frozen).
     const toGo = Object.entries(rollback.States).filter(([, st]) => st.Next === 'AwaitGo' || (st.Choices ?? []).some((c) => c.Next === 'AwaitGo') || (st.Catch ?? []).some((c) => c.Next === 'AwaitGo'));
     expect(toGo.map(([n]) => n).sort()).toEqual(['Execute', 'ExecuteThenBake']);

@@ -58,7 +58,7 @@ afterEach(async () => {
 });
 
 describe('LocalWorkflow runs statemachines/promotion.asl.json', () => {
-  it('approval path: gates → approval (SendTaskSuccess) → execute → verify, in 8 transitions (with the bake wait)', async () => {
+  it('approval path: gates → approval (SendTaskSuccess) → execute → verify, in 7 transitions (with the bake wait)', async () => {
     const fake = fakeStep();
     const wf = workflow(fake);
     const id = await wf.start('promotion', input());
@@ -70,7 +70,7 @@ describe('LocalWorkflow runs statemachines/promotion.asl.json', () => {
 
     expect(fake.steps()).toEqual(['gates', 'await-approval', 'execute', 'verify']);
     expect(fake.calls.every((c) => c.tenant === 'acme' && c.promotionId === 'p-1')).toBe(true);
-    expect(wf.transitions(id)).toBe(8);
+    expect(wf.transitions(id)).toBe(7);
     expect(wf.transitions(id)).toBeLessThanOrEqual(12);
     // the token is spent
     expect(await wf.sendTaskSuccess(token, { next: 'execute' })).toBe(false);
@@ -83,10 +83,10 @@ describe('LocalWorkflow runs statemachines/promotion.asl.json', () => {
     const id = await wf.start('promotion', input());
     expect(await wf.done(id)).toBe('SUCCEEDED');
     expect(fake.steps()).toEqual(['gates', 'execute', 'verify']);
-    expect(wf.transitions(id)).toBe(6);
+    expect(wf.transitions(id)).toBe(5);
   });
 
-  it('no bake time: approval → one execute step that completes the promotion, in 6 transitions', async () => {
+  it('no bake time: approval → one execute step that completes the promotion, in 5 transitions', async () => {
     const fake = fakeStep({ gates: () => gates('await-approval', 300, 300, 0) });
     const wf = workflow(fake);
     const id = await wf.start('promotion', input());
@@ -94,16 +94,16 @@ describe('LocalWorkflow runs statemachines/promotion.asl.json', () => {
     expect(await wf.done(id)).toBe('SUCCEEDED');
     expect(fake.steps()).toEqual(['gates', 'await-approval', 'execute']);
     expect(fake.calls.find((c) => c.step === 'execute')!.bake).toBe(false);
-    expect(wf.transitions(id)).toBe(6);
+    expect(wf.transitions(id)).toBe(5);
   });
 
-  it('no bake time and no approval: gates → execute, in 4 transitions', async () => {
+  it('no bake time and no approval: gates → execute, in 3 transitions', async () => {
     const fake = fakeStep({ gates: () => gates('execute', 300, 300, 0) });
     const wf = workflow(fake);
     const id = await wf.start('promotion', input());
     expect(await wf.done(id)).toBe('SUCCEEDED');
     expect(fake.steps()).toEqual(['gates', 'execute']);
-    expect(wf.transitions(id)).toBe(4);
+    expect(wf.transitions(id)).toBe(3);
   });
 
   it('nothing to do: gates says done', async () => {
@@ -256,7 +256,7 @@ describe('LocalWorkflow runs statemachines/promotion.asl.json', () => {
     const id = await wf.start('promotion', input());
     expect(await wf.done(id)).toBe('SUCCEEDED');
     expect(fake.steps()).toEqual(['gates', 'execute', 'execute', 'execute', 'verify']);
-    expect(wf.transitions(id)).toBe(8); // 6 states + 2 retries
+    expect(wf.transitions(id)).toBe(7); // 5 states + 2 retries
   });
 
   it('TargetBusy for good: retries are bounded (1 + 8 attempts), then fail', async () => {
@@ -329,7 +329,7 @@ describe('LocalWorkflow runs statemachines/promotion.asl.json', () => {
     expect(await wf.sendTaskSuccess(token, { next: 'execute' })).toBe(true);
     expect(await wf.done(id)).toBe('SUCCEEDED');
     expect(fake.steps()).toEqual(['gates', 'await-approval', 'execute', 'verify']);
-    expect(wf.transitions(id)).toBe(8);
+    expect(wf.transitions(id)).toBe(7);
   });
 
   it('stop() keeps a running execution RUNNING in the journal; a new LocalWorkflow resumes it from the start', async () => {
