@@ -58,10 +58,10 @@ const validCron = (expr: string) => {
     return false;
   }
 };
-const isoTime = z.iso.datetime({ offset: true, message: 'must be an ISO-8601 date-time, e.g. 2026-12-24T00:00:00Z' });
-const cron = z.string().min(9).max(100).refine(validCron, { message: 'must be a 5-field cron expression (minute hour day-of-month month day-of-week), e.g. "0 16 * * 5"' });
+const isoTime = /* @__PURE__ */ z.iso.datetime({ offset: true, message: 'must be an ISO-8601 date-time, e.g. 2026-12-24T00:00:00Z' });
+const cron = /* @__PURE__ */ z.string().min(9).max(100).refine(validCron, { message: 'must be a 5-field cron expression (minute hour day-of-month month day-of-week), e.g. "0 16 * * 5"' });
 
-export const createFreezeWindow = z
+export const createFreezeWindow = /* @__PURE__ */ z
   .object({
     reason: z.string().trim().min(1).max(500),
     /** tenant-wide route only: limit the window to one environment */

@@ -8,14 +8,14 @@ import { STATUSES } from './promotion/lifecycle.ts';
  * code. Objects are strict where the view is ours (a field added to a view must be added here);
  * nested documents that carry user data stay open.
  */
-const time = z.string().describe('ISO 8601, UTC');
-const digest = z.string().regex(/^sha256:[0-9a-f]{64}$/);
-const open = z.record(z.string(), z.unknown());
+const time = /* @__PURE__ */ z.string().describe('ISO 8601, UTC');
+const digest = /* @__PURE__ */ z.string().regex(/^sha256:[0-9a-f]{64}$/);
+const open = /* @__PURE__ */ z.record(z.string(), z.unknown());
 /** What every versioned resource carries: its optimistic-lock version and who made and last changed it. */
 const stamped = { version: z.number().int(), createdAt: time, createdBy: z.string(), updatedAt: time, updatedBy: z.string() };
-const occurrence = z.object({ id: z.string(), reason: z.string(), scope: z.string(), start: time, end: time }).strict();
+const occurrence = /* @__PURE__ */ z.object({ id: z.string(), reason: z.string(), scope: z.string(), start: time, end: time }).strict();
 
-export const environmentResponse = z
+export const environmentResponse = /* @__PURE__ */ z
   .object({
     name: z.string(),
     displayName: z.string(),
@@ -37,8 +37,8 @@ export const environmentResponse = z
   .strict()
   .meta({ id: 'Environment' });
 
-const gateResult = z.object({ gate: z.string(), verdict: z.enum(['PASS', 'FAIL', 'WARN', 'SKIPPED']), blocking: z.boolean(), reason: z.string(), evidenceRefs: z.array(z.string()) }).strict();
-const subject = z.discriminatedUnion('type', [
+const gateResult = /* @__PURE__ */ z.object({ gate: z.string(), verdict: z.enum(['PASS', 'FAIL', 'WARN', 'SKIPPED']), blocking: z.boolean(), reason: z.string(), evidenceRefs: z.array(z.string()) }).strict();
+const subject = /* @__PURE__ */ z.discriminatedUnion('type', [
   z.object({ type: z.literal('artifact'), name: z.string(), version: z.string(), digest }).strict(),
   z
     .object({
@@ -52,7 +52,7 @@ const subject = z.discriminatedUnion('type', [
     .strict(),
 ]);
 
-const promotionFields = z
+const promotionFields = /* @__PURE__ */ z
   .object({
     id: z.string(),
     status: z.enum(STATUSES),
@@ -99,10 +99,10 @@ const promotionFields = z
     transitions: z.array(z.object({ status: z.enum(STATUSES), at: time, by: z.string() }).strict()),
   })
   .strict();
-export const promotionResponse = promotionFields.meta({ id: 'Promotion' });
+export const promotionResponse = /* @__PURE__ */ promotionFields.meta({ id: 'Promotion' });
 
 /** A promotion as an approver sees it: the view, the approvals so far and the notifications sent. */
-export const promotionDetailResponse = promotionFields
+export const promotionDetailResponse = /* @__PURE__ */ promotionFields
   .extend({
     approvals: z
       .object({
@@ -120,9 +120,9 @@ export const promotionDetailResponse = promotionFields
   .meta({ id: 'PromotionDetail' });
 
 /** POST /promotions: the created promotion, or with dryRun what it would do (nothing is written). */
-export const promotionCreateResponse = z.union([promotionResponse, z.object({ dryRun: z.literal(true) }).passthrough()]);
+export const promotionCreateResponse = /* @__PURE__ */ z.union([promotionResponse, z.object({ dryRun: z.literal(true) }).passthrough()]);
 
-export const statusResponse = z
+export const statusResponse = /* @__PURE__ */ z
   .object({
     environments: z.array(
       z
@@ -146,7 +146,7 @@ export const statusResponse = z
   .strict()
   .meta({ id: 'Status' });
 
-const freezeWindow = z
+const freezeWindow = /* @__PURE__ */ z
   .object({
     id: z.string(),
     scope: z.string().describe("an environment, or '*' for every environment"),
@@ -165,18 +165,18 @@ const freezeWindow = z
   .strict()
   .meta({ id: 'FreezeWindow' });
 
-export const freezeListResponse = z.object({ items: z.array(freezeWindow), current: occurrence.nullable().optional(), next: occurrence.nullable().optional() }).strict();
+export const freezeListResponse = /* @__PURE__ */ z.object({ items: z.array(freezeWindow), current: occurrence.nullable().optional(), next: occurrence.nullable().optional() }).strict();
 
-const manifestChange = z.object({ op: z.enum(['add', 'change', 'remove']), path: z.string(), before: z.unknown().optional(), after: z.unknown().optional() }).strict();
-const manifestSummary = z.object({ add: z.number().int(), change: z.number().int(), remove: z.number().int() }).strict();
-export const manifestApplyResponse = z.object({ applied: z.boolean(), digest, changes: z.array(manifestChange), summary: manifestSummary }).strict();
+const manifestChange = /* @__PURE__ */ z.object({ op: z.enum(['add', 'change', 'remove']), path: z.string(), before: z.unknown().optional(), after: z.unknown().optional() }).strict();
+const manifestSummary = /* @__PURE__ */ z.object({ add: z.number().int(), change: z.number().int(), remove: z.number().int() }).strict();
+export const manifestApplyResponse = /* @__PURE__ */ z.object({ applied: z.boolean(), digest, changes: z.array(manifestChange), summary: manifestSummary }).strict();
 
-export const itemResponse = z
+export const itemResponse = /* @__PURE__ */ z
   .object({ id: z.string(), kind: z.enum(['config', 'flag']), key: z.string(), value: z.unknown(), description: z.string(), version: z.number().int(), updatedAt: time, updatedBy: z.string() })
   .strict()
   .meta({ id: 'Item' });
 
-const auditEntry = z
+const auditEntry = /* @__PURE__ */ z
   .object({
     tenant: z.string().describe("the caller's own tenant"),
     id: z.string().describe('time-ordered, unique'),
@@ -194,7 +194,7 @@ const auditEntry = z
   .strict()
   .meta({ id: 'AuditEntry' });
 
-const rule = z
+const rule = /* @__PURE__ */ z
   .object({
     id: z.string(),
     name: z.string(),
@@ -215,7 +215,7 @@ const rule = z
   .strict()
   .meta({ id: 'Rule' });
 
-const snapshot = z
+const snapshot = /* @__PURE__ */ z
   .object({
     id: z.string().describe('<environment>@<seq>'),
     environment: z.string(),
@@ -233,12 +233,12 @@ const snapshot = z
   .strict()
   .meta({ id: 'Snapshot' });
 
-const artifactVersion = z
+const artifactVersion = /* @__PURE__ */ z
   .object({ name: z.string(), version: z.string(), digest, sourceCommit: z.string(), metadata: open, publishedAt: time, publishedBy: z.string() })
   .strict()
   .meta({ id: 'ArtifactVersion' });
 
-const notificationSettings = z
+const notificationSettings = /* @__PURE__ */ z
   .object({
     scope: z.string().describe("'tenant' or an environment"),
     slack: z.object({ webhook: z.string().describe('origin only; the secret path is never returned'), channels: z.array(z.string()), signingSecret: z.enum(['set']).nullable(), users: open }).strict().nullable(),
@@ -251,13 +251,13 @@ const notificationSettings = z
   .strict()
   .meta({ id: 'NotificationSettings' });
 
-const consumer = z
+const consumer = /* @__PURE__ */ z
   .object({ artifact: z.string(), name: z.string(), constraint: z.string(), kind: z.string().describe('the kind of semver constraint'), environment: z.string().nullable(), updatedAt: time, updatedBy: z.string() })
   .strict()
   .meta({ id: 'Consumer' });
 
 /** seed 001's deployment record */
-const deployment = z
+const deployment = /* @__PURE__ */ z
   .object({
     id: z.string(),
     environment: z.string(),
@@ -276,9 +276,9 @@ const deployment = z
   .strict()
   .meta({ id: 'Deployment' });
 
-const keyed = z.object({ kind: z.enum(['config', 'flag']), key: z.string(), value: z.unknown() }).strict();
+const keyed = /* @__PURE__ */ z.object({ kind: z.enum(['config', 'flag']), key: z.string(), value: z.unknown() }).strict();
 /** Seed 000's diff: what promoting source onto target would change. */
-const diff = z
+const diff = /* @__PURE__ */ z
   .object({
     sourceEnvironment: z.string(),
     targetEnvironment: z.string(),
@@ -292,7 +292,7 @@ const diff = z
   .strict()
   .meta({ id: 'Diff' });
 
-const evidence = z
+const evidence = /* @__PURE__ */ z
   .object({
     id: z.string(),
     type: z.enum(['test_results', 'security_scan', 'cost_estimate', 'benchmark', 'policy', 'metrics', 'alarm']),
@@ -304,8 +304,8 @@ const evidence = z
   .passthrough()
   .meta({ id: 'Evidence' });
 
-const broken = z.object({ seq: z.number().int(), reason: z.string() }).strict();
-const auditVerify = z
+const broken = /* @__PURE__ */ z.object({ seq: z.number().int(), reason: z.string() }).strict();
+const auditVerify = /* @__PURE__ */ z
   .object({
     ok: z.boolean(),
     checked: z.number().int().describe('entries linked and checked'),
@@ -319,7 +319,7 @@ const auditVerify = z
   .meta({ id: 'AuditVerification' });
 
 /** The decision record: everything a promotion was decided on, and its digest (what an auditor re-computes). */
-const decision = z
+const decision = /* @__PURE__ */ z
   .object({
     promotionId: z.string(),
     releaseDigest: digest,

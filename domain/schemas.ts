@@ -10,21 +10,21 @@ export const ITEM_KEY = /^[A-Za-z0-9_][A-Za-z0-9_.\-/:]{0,255}$/;
 export const MAX_VALUE_BYTES = 8 * 1024;
 export const MAX_ENVIRONMENTS = 20;
 
-export const envName = z
+export const envName = /* @__PURE__ */ z
   .string()
   .regex(ENV_NAME, 'must be 1-32 characters: lower-case letters, digits and dashes, starting with a letter');
 
-export const itemKey = z
+export const itemKey = /* @__PURE__ */ z
   .string()
   .regex(ITEM_KEY, 'must be 1-256 characters: letters, digits and _ . - / :, not starting with punctuation');
 
-export const jsonValue = z.json().refine((v) => Buffer.byteLength(canonicalJson(v)) <= MAX_VALUE_BYTES, {
+export const jsonValue = /* @__PURE__ */ z.json().refine((v) => Buffer.byteLength(canonicalJson(v)) <= MAX_VALUE_BYTES, {
   message: `value must be at most ${MAX_VALUE_BYTES} bytes of JSON`,
 });
 
 export const GATE_NAMES = ['policy_compliance', 'tests', 'security_scan', 'cost_analysis', 'performance_baseline'] as const;
 
-export const gates = z
+export const gates = /* @__PURE__ */ z
   .object({
     policy_compliance: z.literal(true, { message: 'policy_compliance is mandatory and cannot be turned off' }).default(true),
     tests: z.boolean().default(false),
@@ -35,7 +35,7 @@ export const gates = z
   .strict();
 export type Gates = z.infer<typeof gates>;
 
-export const webhookGate = z
+export const webhookGate = /* @__PURE__ */ z
   .object({
     name: z.string().regex(/^[a-z][a-z0-9-]{0,39}$/, 'must be 1-40 characters: lower-case letters, digits, dashes'),
     url: z.url({ protocol: /^https?$/, message: 'must be an http(s) URL' }),
@@ -46,14 +46,14 @@ export const webhookGate = z
   .strict();
 export type WebhookGateConfig = z.infer<typeof webhookGate>;
 
-const webhookGates = z
+const webhookGates = /* @__PURE__ */ z
   .array(webhookGate)
   .max(10)
   .refine((hooks) => new Set(hooks.map((h) => h.name)).size === hooks.length, { message: 'webhook gate names must be unique' });
-const concurrency = z.enum(['queue', 'reject', 'supersede']);
+const concurrency = /* @__PURE__ */ z.enum(['queue', 'reject', 'supersede']);
 
 /** Registries by name and URL only: credentials are configuration (REGISTRY_CREDENTIALS), never request data. */
-const registries = z
+const registries = /* @__PURE__ */ z
   .array(
     z
       .object({
@@ -65,14 +65,14 @@ const registries = z
   .max(5)
   .refine((r) => new Set(r.map((x) => x.name)).size === r.length, { message: 'registry names must be unique' });
 
-const reason = z.string().trim().min(1).max(1000);
+const reason = /* @__PURE__ */ z.string().trim().min(1).max(1000);
 
 /** seed 003 `verification`: digest_match (the copy hashes to the digest), or signature_match (also a Sigstore bundle signed by `signingKey`). */
-export const verification = z.enum(['digest_match', 'signature_match']);
+export const verification = /* @__PURE__ */ z.enum(['digest_match', 'signature_match']);
 const PEM_KEY = /^-----BEGIN PUBLIC KEY-----\n[A-Za-z0-9+/=\n]+\n-----END PUBLIC KEY-----\n?$/;
-export const signingKey = z.string().trim().max(4000).transform((k) => `${k}\n`).pipe(z.string().regex(PEM_KEY, 'must be a PEM public key (-----BEGIN PUBLIC KEY----- …), e.g. cosign.pub'));
+export const signingKey = /* @__PURE__ */ z.string().trim().max(4000).transform((k) => `${k}\n`).pipe(z.string().regex(PEM_KEY, 'must be a PEM public key (-----BEGIN PUBLIC KEY----- …), e.g. cosign.pub'));
 
-export const createEnvironment = z
+export const createEnvironment = /* @__PURE__ */ z
   .object({
     name: envName,
     displayName: z.string().trim().min(1).max(100).optional(),
@@ -99,7 +99,7 @@ export const createEnvironment = z
   .refine((e) => e.verification !== 'signature_match' || e.signingKey, { message: 'signature_match needs signingKey (the public key promotions into this environment must be signed with)', path: ['signingKey'] });
 export type CreateEnvironment = z.infer<typeof createEnvironment>;
 
-export const updateEnvironment = z
+export const updateEnvironment = /* @__PURE__ */ z
   .object({
     version: z.number().int().min(1, 'version is the environment version you read (optimistic locking)'),
     displayName: z.string().trim().min(1).max(100).optional(),
@@ -119,7 +119,7 @@ export const updateEnvironment = z
   .strict();
 export type UpdateEnvironment = z.infer<typeof updateEnvironment>;
 
-export const createItem = z
+export const createItem = /* @__PURE__ */ z
   .object({
     key: itemKey,
     value: jsonValue,
@@ -129,7 +129,7 @@ export const createItem = z
   .strict();
 export type CreateItem = z.infer<typeof createItem>;
 
-export const updateItem = z
+export const updateItem = /* @__PURE__ */ z
   .object({
     value: jsonValue,
     description: z.string().max(1000).optional(),
@@ -140,7 +140,7 @@ export const updateItem = z
   .strict();
 export type UpdateItem = z.infer<typeof updateItem>;
 
-export const batchItems = z
+export const batchItems = /* @__PURE__ */ z
   .object({
     set: z
       .array(
@@ -165,26 +165,26 @@ export const batchItems = z
   .refine((b) => b.set.length + b.delete.length > 0, { message: 'give at least one item to set or delete' });
 export type BatchItems = z.infer<typeof batchItems>;
 
-export const restoreSnapshot = z.object({ reason }).strict();
+export const restoreSnapshot = /* @__PURE__ */ z.object({ reason }).strict();
 
-export const page = z.object({
+export const page = /* @__PURE__ */ z.object({
   limit: z.coerce.number().int().min(1).max(1000).default(100),
   cursor: z.string().min(1).max(2048).optional(),
 });
 
-export const diffQuery = z
+export const diffQuery = /* @__PURE__ */ z
   .object({ source: envName, target: envName })
   .strict();
 
-export const snapshotRef = z
+export const snapshotRef = /* @__PURE__ */ z
   .string()
   .regex(/^[a-z][a-z0-9-]{0,31}@[0-9]{1,9}$/, "must look like '<environment>@<snapshot number>', e.g. dev@3");
 
-export const snapshotDiffQuery = z.object({ from: snapshotRef, to: snapshotRef }).strict();
+export const snapshotDiffQuery = /* @__PURE__ */ z.object({ from: snapshotRef, to: snapshotRef }).strict();
 
-const isoTime = z.iso.datetime({ offset: true, message: 'must be an ISO-8601 date-time, e.g. 2026-01-31T12:00:00Z' });
+const isoTime = /* @__PURE__ */ z.iso.datetime({ offset: true, message: 'must be an ISO-8601 date-time, e.g. 2026-01-31T12:00:00Z' });
 
-export const auditQuery = page
+export const auditQuery = /* @__PURE__ */ page
   .extend({
     entityType: z.enum(['environment', 'config', 'flag', 'snapshot', 'promotion', 'artifact', 'rule', 'deployment', 'consumer', 'freeze-window', 'manifest']).optional(),
     entityId: z.string().min(1).max(300).optional(),
@@ -197,7 +197,7 @@ export const auditQuery = page
 export type AuditQuery = z.infer<typeof auditQuery>;
 
 /** GET /api/v1/audit/export: entry times pick the run of the chain; `fromSeq` continues a page (the trailer's `next`). */
-export const auditExportQuery = z
+export const auditExportQuery = /* @__PURE__ */ z
   .object({
     from: isoTime.optional(),
     to: isoTime.optional(),
@@ -208,7 +208,7 @@ export const auditExportQuery = z
   .refine((q) => !q.from || !q.to || q.from <= q.to, { message: 'from must not be after to', path: ['from'] });
 
 /** Seed 001's deployment record, as the CD pipeline posts it. */
-export const deploymentBody = z
+export const deploymentBody = /* @__PURE__ */ z
   .object({
     id: z.uuid().optional(),
     imageTag: z.string().min(1).max(200),
@@ -225,11 +225,11 @@ export const deploymentBody = z
   .transform((b) => ({ ...b, deployedAt: new Date(b.deployedAt).toISOString(), completedAt: b.completedAt ? new Date(b.completedAt).toISOString() : b.completedAt }));
 export type DeploymentBody = z.output<typeof deploymentBody>;
 
-export const historyQuery = z
+export const historyQuery = /* @__PURE__ */ z
   .object({ environment: envName, limit: z.coerce.number().int().min(1).max(200).default(10), cursor: z.string().min(1).max(2048).optional() })
   .strict();
 
-export const metricsQuery = z
+export const metricsQuery = /* @__PURE__ */ z
   .object({
     environment: envName.optional(),
     from: isoTime.optional(),
@@ -239,6 +239,6 @@ export const metricsQuery = z
   .strict();
 export type MetricsQuery = z.infer<typeof metricsQuery>;
 
-export const versionsQuery = z.object({ environment: envName.optional() }).strict();
-export const resolveQuery = z.object({ constraint: z.string().trim().min(1).max(100), environment: envName.optional() }).strict();
-export const consumerBody = z.object({ constraint: z.string().trim().min(1).max(100), environment: envName.optional() }).strict();
+export const versionsQuery = /* @__PURE__ */ z.object({ environment: envName.optional() }).strict();
+export const resolveQuery = /* @__PURE__ */ z.object({ constraint: z.string().trim().min(1).max(100), environment: envName.optional() }).strict();
+export const consumerBody = /* @__PURE__ */ z.object({ constraint: z.string().trim().min(1).max(100), environment: envName.optional() }).strict();

@@ -15,9 +15,9 @@ import { createRule } from '../promotion/schemas.ts';
 const gateSet = gates;
 /** A secret is never in the document: `${NAME}` names it (Secrets Manager `stageline/<tenant>/<NAME>` on AWS). */
 export const SECRET_REF = /^\$\{([A-Z][A-Z0-9_]{0,63})\}$/;
-const secretRef = z.string().regex(SECRET_REF, 'must be a reference like ${SLACK_WEBHOOK}, never the secret itself (the value lives in Secrets Manager as stageline/<tenant>/<NAME>)');
+const secretRef = /* @__PURE__ */ z.string().regex(SECRET_REF, 'must be a reference like ${SLACK_WEBHOOK}, never the secret itself (the value lives in Secrets Manager as stageline/<tenant>/<NAME>)');
 
-const freezeWindow = z
+const freezeWindow = /* @__PURE__ */ z
   .object({
     reason: z.string().trim().min(1).max(500),
     environment: envName.optional(),
@@ -33,7 +33,7 @@ const freezeWindow = z
     if (!r.success) for (const i of r.error.issues) ctx.addIssue({ code: 'custom', path: i.path.map((p) => (p === 'endCron' ? 'end_cron' : p)), message: i.message });
   });
 
-export const manifestSchema = z
+export const manifestSchema = /* @__PURE__ */ z
   .object({
     artifacts: z
       .object({

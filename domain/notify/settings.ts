@@ -10,7 +10,7 @@ import { retryOnConflict } from '../retry.ts';
 export const NOTIFICATION_KINDS = ['approval-required', 'approval-reminder', 'approved', 'rejected', 'expired', 'completed', 'failed', 'rolled-back', 'gate-failed', 'break-glass'] as const;
 export type NotificationKind = (typeof NOTIFICATION_KINDS)[number];
 
-const slackUser = z.string().regex(/^[UW][A-Z0-9]{2,20}$/, 'a Slack user id (U…/W…)');
+const slackUser = /* @__PURE__ */ z.string().regex(/^[UW][A-Z0-9]{2,20}$/, 'a Slack user id (U…/W…)');
 
 /**
  * Where notifications go, per tenant and per target environment. Accepts seed 003's
@@ -19,7 +19,7 @@ const slackUser = z.string().regex(/^[UW][A-Z0-9]{2,20}$/, 'a Slack user id (U�
  * `slack.signingSecret` + `slack.users` (approve/reject from Slack, Slack user → Stageline email),
  * and `events` (which kinds; default all).
  */
-export const notificationSettingsBody = z
+export const notificationSettingsBody = /* @__PURE__ */ z
   .object({
     slack: z
       .object({

@@ -26,7 +26,7 @@ export const EVENT_TYPES = [
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
-export const promotionEventDetail = z
+export const promotionEventDetail = /* @__PURE__ */ z
   .object({
     tenant: z.string().min(1),
     promotionId: z.string().min(1),
@@ -48,7 +48,7 @@ export const promotionEventDetail = z
 export type PromotionEventDetail = z.infer<typeof promotionEventDetail>;
 
 /** `Break Glass Used`: an admin overrode a guard (protected environment, freeze window) with a reason. */
-export const breakGlassEventDetail = z
+export const breakGlassEventDetail = /* @__PURE__ */ z
   .object({
     tenant: z.string().min(1),
     environment: z.string().min(1),
@@ -62,10 +62,10 @@ export const breakGlassEventDetail = z
   .strict();
 
 /** `Evidence Added`: evidence about a promotion or a release (`artifact:<name>@<version>`, `snapshot:<env>@<seq>`). */
-export const evidenceEventDetail = z.object({ tenant: z.string().min(1), owner: z.string().min(1), type: z.string().min(1), at: z.string() }).strict();
+export const evidenceEventDetail = /* @__PURE__ */ z.object({ tenant: z.string().min(1), owner: z.string().min(1), type: z.string().min(1), at: z.string() }).strict();
 
 /** `Deployment Recorded`: a rollout was recorded in an environment (by the pipeline or a promotion). */
-export const deploymentEventDetail = z
+export const deploymentEventDetail = /* @__PURE__ */ z
   .object({ tenant: z.string().min(1), environment: z.string().min(1), imageTag: z.string().min(1), status: z.string().min(1), artifact: z.string().optional(), at: z.string() })
   .strict();
 

@@ -10,7 +10,7 @@ function camelKeys(v: unknown): unknown {
 }
 
 const OPS = ['eq', 'ne', 'gt', 'gte', 'lt', 'lte', 'in', 'contains', 'exists'] as const;
-export const condition: z.ZodType<Condition> = z.lazy(() =>
+export const condition: z.ZodType<Condition> = /* @__PURE__ */ z.lazy(() =>
   z.union([
     z.object({ all: z.array(condition).max(50) }).strict(),
     z.object({ any: z.array(condition).max(50) }).strict(),
@@ -22,11 +22,11 @@ export const condition: z.ZodType<Condition> = z.lazy(() =>
   ]),
 );
 
-const semverLike = z.string().regex(/^v?\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$/, 'must be a semantic version, e.g. v1.2.3');
-export const artifactName = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,99}$/, 'must be 1-100 characters: lower-case letters, digits, . _ -');
-export const sha256Digest = z.string().regex(/^sha256:[0-9a-f]{64}$/, "must be 'sha256:' followed by 64 hex digits");
+const semverLike = /* @__PURE__ */ z.string().regex(/^v?\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$/, 'must be a semantic version, e.g. v1.2.3');
+export const artifactName = /* @__PURE__ */ z.string().regex(/^[a-z0-9][a-z0-9._-]{0,99}$/, 'must be 1-100 characters: lower-case letters, digits, . _ -');
+export const sha256Digest = /* @__PURE__ */ z.string().regex(/^sha256:[0-9a-f]{64}$/, "must be 'sha256:' followed by 64 hex digits");
 
-export const publishArtifact = z
+export const publishArtifact = /* @__PURE__ */ z
   .object({
     version: semverLike,
     digest: sha256Digest,
@@ -50,7 +50,7 @@ const common = {
   whenFrozen: z.enum(['wait', 'fail']).default('fail'),
 };
 
-export const createConfigPromotion = z
+export const createConfigPromotion = /* @__PURE__ */ z
   .object({
     ...common,
     promotionType: z.enum(['FULL', 'SELECTIVE', 'PATTERN']).default('FULL'),
@@ -70,7 +70,7 @@ export const createConfigPromotion = z
   });
 export type CreateConfigPromotion = z.infer<typeof createConfigPromotion>;
 
-export const createArtifactPromotion = z
+export const createArtifactPromotion = /* @__PURE__ */ z
   .object({ ...common, artifact: artifactName, version: semverLike })
   .strict();
 export type CreateArtifactPromotion = z.infer<typeof createArtifactPromotion>;
@@ -79,7 +79,7 @@ export type CreateArtifactPromotion = z.infer<typeof createArtifactPromotion>;
  * Seed 002's body: the agent is the artifact, the source deployment names the release and the
  * environment it runs in, the gateway is the deployment target within the target environment.
  */
-export const createAgentPromotion = z
+export const createAgentPromotion = /* @__PURE__ */ z
   .object({
     agentId: artifactName,
     sourceDeploymentId: z.string().min(1).max(100),
@@ -98,7 +98,7 @@ export type CreateAgentPromotion = z.infer<typeof createAgentPromotion>;
  * POST /api/v1/promotions takes three shapes: a body naming an `artifact` promotes a version,
  * one naming an `agent_id` is seed 002's agent promotion, any other a config set.
  */
-export const createPromotion = z.preprocess(
+export const createPromotion = /* @__PURE__ */ z.preprocess(
   camelKeys,
   z.custom<Record<string, unknown>>((v) => !!v && typeof v === 'object' && !Array.isArray(v), 'body must be a JSON object'),
 ).pipe(
@@ -114,15 +114,15 @@ export const createPromotion = z.preprocess(
 );
 export type CreatePromotion = CreateArtifactPromotion | CreateConfigPromotion;
 
-export const approveBody = z.object({ comment: z.string().max(1000).optional() }).strict();
-export const rejectBody = z.object({ reason: z.string().trim().min(1, 'give a reason for the rejection').max(1000) }).strict();
-export const cancelQuery = z.object({ reason: z.string().trim().min(1).max(1000).optional() }).strict();
-export const executeBody = z.object({ dryRun: z.boolean().default(false) }).strict();
-export const scheduleBody = z
+export const approveBody = /* @__PURE__ */ z.object({ comment: z.string().max(1000).optional() }).strict();
+export const rejectBody = /* @__PURE__ */ z.object({ reason: z.string().trim().min(1, 'give a reason for the rejection').max(1000) }).strict();
+export const cancelQuery = /* @__PURE__ */ z.object({ reason: z.string().trim().min(1).max(1000).optional() }).strict();
+export const executeBody = /* @__PURE__ */ z.object({ dryRun: z.boolean().default(false) }).strict();
+export const scheduleBody = /* @__PURE__ */ z
   .object({ at: z.iso.datetime({ offset: true, message: 'at must be an ISO-8601 date-time in the future, e.g. 2026-12-01T09:00:00Z' }) })
   .strict();
 
-export const evidenceBody = z.discriminatedUnion('type', [
+export const evidenceBody = /* @__PURE__ */ z.discriminatedUnion('type', [
   z.object({ type: z.literal('test_results'), payload: z.object({ passed: z.number().int().min(0), failed: z.number().int().min(0), skipped: z.number().int().min(0).default(0), suite: z.string().max(200).optional() }).strict() }).strict(),
   z.object({ type: z.literal('security_scan'), payload: z.object({ critical: z.number().int().min(0), high: z.number().int().min(0), medium: z.number().int().min(0).default(0), low: z.number().int().min(0).default(0), signatureVerified: z.boolean().optional(), scanner: z.string().max(100).optional() }).strict() }).strict(),
   z.object({ type: z.literal('cost_estimate'), payload: z.object({ monthlyDelta: z.number(), currency: z.string().length(3).default('USD'), budget: z.number().optional() }).strict() }).strict(),
@@ -149,7 +149,7 @@ const ruleFields = {
   evidenceFrom: z.union([z.enum(['anyone', 'not-requester', 'machine']), z.string().regex(/^group:[A-Za-z0-9_.@+=,-]{1,100}$/, "must be anyone, not-requester, machine or group:<name>")]) as z.ZodType<import('./model.ts').EvidenceFrom>,
 };
 
-export const createRule = z.preprocess(
+export const createRule = /* @__PURE__ */ z.preprocess(
   camelKeys,
   z
     .object({
@@ -170,7 +170,7 @@ export const createRule = z.preprocess(
 );
 export type CreateRule = z.infer<typeof createRule>;
 
-export const updateRule = z.preprocess(
+export const updateRule = /* @__PURE__ */ z.preprocess(
   camelKeys,
   z.object({ version: z.number().int().min(1), ...Object.fromEntries(Object.entries(ruleFields).map(([k, v]) => [k, v.optional()])) } as {
     version: z.ZodNumber;
@@ -178,7 +178,7 @@ export const updateRule = z.preprocess(
 );
 export type UpdateRule = z.infer<typeof updateRule>;
 
-export const listPromotionsQuery = z
+export const listPromotionsQuery = /* @__PURE__ */ z
   .object({
     // Seed 002's lower-case names cover several statuses (lifecycle.ts SEED_STATUSES); exact statuses in any case.
     status: z
@@ -199,7 +199,7 @@ export const listPromotionsQuery = z
   .strict();
 export type ListPromotionsQuery = z.infer<typeof listPromotionsQuery>;
 
-export const autoCheckBody = z
+export const autoCheckBody = /* @__PURE__ */ z
   .object({
     sourceEnvironment: envName,
     artifact: artifactName.optional(),
@@ -210,11 +210,11 @@ export const autoCheckBody = z
 
 export { itemKey };
 
-export const rollbackBody = z
+export const rollbackBody = /* @__PURE__ */ z
   .object({ reason: z.string().trim().min(1, 'say why you roll back').max(1000), dryRun: z.boolean().default(false), override: z.boolean().default(false) })
   .strict();
 
-export const envRollbackBody = z
+export const envRollbackBody = /* @__PURE__ */ z
   .object({
     artifact: artifactName.optional(),
     version: semverLike.optional(),

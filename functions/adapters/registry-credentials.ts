@@ -9,7 +9,7 @@ import { traced } from './tracing.ts';
  * "realmOrigins": ["https://auth.example.com"]}]` — configuration, never request data. Each entry
  * binds one credential to one tenant and one registry origin.
  */
-const credentialsSchema = z.array(
+const credentialsSchema = /* @__PURE__ */ z.array(
   z
     .object({
       tenant: z.string().min(1),

@@ -24,7 +24,7 @@ export function parseGroups(raw: unknown): string[] {
   return [raw];
 }
 
-const machinePrincipals = z.array(
+const machinePrincipals = /* @__PURE__ */ z.array(
   z.object({ arn: z.string().min(1), tenant: z.string().regex(TENANT), roles: z.array(z.enum(ROLES)).min(1), name: z.string().optional() }),
 );
 

@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 import { ALL_HANDLERS, FALLBACK_HANDLER, FUNCTION_GROUPS, FUNCTIONS, HANDLERS, handlersOf, matchRoute, ROUTES } from '../../functions/http/routes.ts';
 import { serveGroup } from '../../functions/http/group.ts';
@@ -36,6 +37,35 @@ describe('architecture', () => {
       }
     }
     expect(offenders).toEqual([]);
+  });
+
+  it('builds no schema a function does not use: module-level zod schemas are marked pure, so the bundler drops the unused ones (and their build at cold start)', () => {
+    const missing: string[] = [];
+    const files = ['domain', 'functions/http', 'functions/adapters']
+      .flatMap((d) => (readdirSync(join(root, d), { recursive: true }) as string[]).map((f) => join(d, f)))
+      .filter((f) => f.endsWith('.ts') && readFileSync(join(root, f), 'utf8').includes("from 'zod'"));
+    expect(files.length).toBeGreaterThan(5);
+    for (const f of files) {
+      const text = readFileSync(join(root, f), 'utf8');
+      const sf = ts.createSourceFile(f, text, ts.ScriptTarget.Latest, true, ts.ScriptKind.TS);
+      // A schema: a call chain rooted at `z` or at another module-level schema.
+      const schemas = new Set(['z']);
+      const rootOf = (e: ts.Expression): string | null => {
+        while (ts.isCallExpression(e) || ts.isPropertyAccessExpression(e) || ts.isParenthesizedExpression(e)) e = e.expression;
+        return ts.isIdentifier(e) ? e.text : null;
+      };
+      const decls = sf.statements
+        .filter(ts.isVariableStatement)
+        .flatMap((st) => [...st.declarationList.declarations])
+        .filter((d) => d.initializer && ts.isIdentifier(d.name) && ts.isCallExpression(d.initializer));
+      for (let pass = 0; pass < 3; pass++) for (const d of decls) if (schemas.has(rootOf(d.initializer!) ?? '')) schemas.add((d.name as ts.Identifier).text);
+      for (const d of decls) {
+        if (!schemas.has(rootOf(d.initializer!) ?? '')) continue;
+        const start = d.initializer!.getStart(sf);
+        if (!text.slice(Math.max(0, start - 20), start).includes('/* @__PURE__ */')) missing.push(`${f}: ${(d.name as ts.Identifier).text}`);
+      }
+    }
+    expect(missing).toEqual([]);
   });
 
   it('has exactly one handler file per handler in the route table, and one entry per function group', () => {
