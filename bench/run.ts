@@ -278,7 +278,7 @@ console.log(
       row('WRU per approved promotion', fmt(promo.wru, 0), '≤ 60', promo.wru <= 60),
       row('state transitions per approved promotion (no bake time)', String(promo.transitions), '≤ 6', promo.transitions <= 6),
       row('promotion item', `${promo.promotionItemBytes} B`, '≤ 1 KB', promo.promotionItemBytes <= 1024),
-      row('cost per 1,000 approved promotions, notifications included', `$${cost.toFixed(3)}`, '≤ $0.20', cost <= 0.2),
+      row('cost per 1,000 approved promotions, notifications included', `$${cost.toFixed(3)} ($${promo.usdPer1000.toFixed(3)} + $${writers.notificationsUsdPer1000.toFixed(3)} notifications)`, '≤ $0.20', cost <= 0.2),
       row('largest bundle', `${kib(built.largest.bytes)} (${built.largest.name})`, '≤ 250 KB', built.largest.bytes <= 250_000),
       row('/health bundle', kib(built.health), '≤ 50 KB', built.health <= 50_000),
       row('slowest module init vs a one-client hello-world', `${fmt(built.initRatio, 2)}×`, '≤ 1.25×', built.initRatio <= 1.25),

@@ -136,11 +136,16 @@ export async function benchWriters(): Promise<{ fiftyOneEnv: { success: number; 
       ),
     );
     // us-east-1 list prices: Lambda $0.20/M requests + $0.0000166667/GB-s (128 MB, ~200 ms each), EventBridge $1/M
-    // events, SES $0.10/1,000 emails, DynamoDB $1.25/M WRU (one delivery record + once-claim each: 2 WRU).
+    // events, SES $0.10/1,000 emails, DynamoDB on-demand $0.625/M WRU (the promotion cost's price; one delivery record +
+    // once-claim each: 2 WRU).
     const emails = Math.max(0, n.deliveriesPer - n.notifierInvocationsPer); // one Slack post per event, the rest are emails
     const lambda = n.notifierInvocationsPer * (0.2e-6 + 0.0000166667 * 0.125 * 0.2);
-    const perPromotion = lambda + n.eventsPer * 1e-6 + emails * 0.0001 + n.deliveriesPer * 2 * 1.25e-6;
-    console.log(`Notifications add ≈ $${(perPromotion * 1000).toFixed(3)} per 1,000 promotions (notifier Lambda, events, ${fmt(emails)} emails/promotion via SES, delivery records).`);
+    const platform = lambda + n.eventsPer * 1e-6 + n.deliveriesPer * 2 * 0.625e-6;
+    const perPromotion = platform + emails * 0.0001;
+    console.log(
+      `Notifications add ≈ $${(perPromotion * 1000).toFixed(3)} per 1,000 promotions: $${(emails * 0.1).toFixed(3)} is SES (${fmt(emails)} emails/promotion, $0.10 per 1,000, ` +
+        `the recipients this tenant chose), $${(platform * 1000).toFixed(3)} the notifier Lambda, events and delivery records (a Slack-only tenant pays about that).`,
+    );
     return { fiftyOneEnv: fifty, notificationsUsdPer1000: perPromotion * 1000 };
   } finally {
     if (prevLog === undefined) delete process.env.STAGELINE_ACCESS_LOG;
