@@ -8,7 +8,26 @@ import type { DomainEvent } from '#domain/ports';
  */
 const quiet = !!process.env.VITEST || process.env.STAGELINE_ACCESS_LOG === 'off';
 
-export const logger = new Logger({ serviceName: 'stageline', logLevel: quiet ? 'SILENT' : 'INFO' });
+/** Errors are always written; the per-request and per-step lines only when not quiet. */
+export const logger = new Logger({ serviceName: 'stageline', logLevel: quiet ? 'ERROR' : 'INFO' });
+
+/**
+ * Runs one unit of background work (a flow step, a schedule firing) and writes one JSON line
+ * about it: its correlation keys (tenant, promotion, execution, …), what it returned (`outcome`)
+ * and how long it took; a failure is a warning with the error's name (the caller rethrows it:
+ * the flow's own Retry/Catch decides what it means).
+ */
+export async function logged<T>(message: string, keys: Record<string, unknown>, run: () => Promise<T>, outcome: (result: T) => Record<string, unknown> = () => ({})): Promise<T> {
+  const started = Date.now();
+  try {
+    const result = await run();
+    logger.info(message, { ...keys, ...outcome(result), ms: Date.now() - started });
+    return result;
+  } catch (err) {
+    logger.warn(`${message} failed`, { ...keys, error: (err as Error)?.name, reason: (err as Error)?.message, ms: Date.now() - started });
+    throw err;
+  }
+}
 export const metrics = new Metrics({ namespace: 'Stageline', serviceName: 'stageline' });
 
 /** What each relayed domain event counts as (CloudWatch metrics from the outbox: nothing on the write path). */

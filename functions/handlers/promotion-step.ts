@@ -3,6 +3,7 @@ import { awaitStep, executeStep, expireStep, failStep, gatesStep, verifyStep } f
 import { ConfiguredRegistrySync } from '../adapters/registry-credentials.ts';
 import { HttpGateProvider } from '../adapters/webhook-gates.ts';
 import { deps, registerOutbound } from '../http/deps.ts';
+import { logged } from '../adapters/observability.ts';
 
 // Only this function calls tenant URLs (webhook gates, registries): it alone bundles those adapters.
 registerOutbound(() => ({ gates: new HttpGateProvider(), registry: new ConfiguredRegistrySync() }));
@@ -20,10 +21,18 @@ export const stepInput = z.object({
   error: z.unknown().optional(),
   /** execute: whether a bake time follows (false: change the target and complete in one step) */
   bake: z.boolean().optional(),
+  /** the execution running this step ($$.Execution.Id): logged with the step, for following one promotion across services */
+  executionArn: z.string().optional(),
 });
 
+/** One JSON line per step (tenant, promotion, execution, step, next, ms); a failed step's line names the error. */
 export const handler = async (event: unknown) => {
   const input = stepInput.parse(event);
+  const keys = { tenant: input.tenant, promotionId: input.promotionId, executionArn: input.executionArn, step: input.step };
+  return logged('step', keys, () => runStep(input), (out) => ({ next: (out as { next?: string }).next }));
+};
+
+async function runStep(input: z.infer<typeof stepInput>) {
   const d = deps();
   switch (input.step) {
     case 'gates':
@@ -41,4 +50,4 @@ export const handler = async (event: unknown) => {
     case 'fail':
       return failStep(d, input.tenant, input.promotionId, input.error);
   }
-};
+}

@@ -2,7 +2,7 @@ import * as z from 'zod';
 import { autoCheckDue } from '#domain/promotion/auto';
 import { expireWaiting, fireSchedule } from '#domain/promotion/service';
 import { sweepPromotion } from '#domain/promotion/sweep';
-import { sweptPromotions } from '../adapters/observability.ts';
+import { logged, sweptPromotions } from '../adapters/observability.ts';
 import { remindApprovers } from '#domain/notify/notifier';
 import { deps } from '../http/deps.ts';
 
@@ -20,6 +20,11 @@ export const handler = async (event: unknown, context?: { invokedFunctionArn?: s
   // the invocation (the stack cannot give a function its own ARN without a cycle).
   if (!process.env.SCHEDULE_TARGET_ARN && context?.invokedFunctionArn) process.env.SCHEDULE_TARGET_ARN = context.invokedFunctionArn.split(':').slice(0, 7).join(':');
   const payload = input.parse(event);
+  const { tenant, ...what } = payload;
+  return logged('schedule fired', { tenant, ...what }, () => fire(payload));
+};
+
+async function fire(payload: z.infer<typeof input>) {
   if ('autoCheck' in payload) return { checks: await autoCheckDue(deps(), payload.tenant, payload.autoCheck) };
   if ('expireWaiting' in payload) return expireWaiting(deps(), payload.tenant, payload.expireWaiting);
   if ('sweep' in payload) {
@@ -30,4 +35,4 @@ export const handler = async (event: unknown, context?: { invokedFunctionArn?: s
   }
   if ('remind' in payload) return remindApprovers(deps(), payload.tenant, payload.remind);
   return fireSchedule(deps(), payload.tenant, payload.promotionId);
-};
+}

@@ -1,4 +1,5 @@
 import * as E from '#domain/errors';
+import { logger } from '../adapters/observability.ts';
 
 /** THE error → HTTP map. Anything not listed is a 500 whose body says nothing internal. */
 const STATUS: [new (...args: never[]) => E.DomainError, number][] = [
@@ -46,7 +47,7 @@ export function errorResponse(err: unknown, requestId?: string): HttpResult {
   const hit = err instanceof E.DomainError ? STATUS.find(([cls]) => err instanceof cls) : undefined;
   if (!hit || !(err instanceof E.DomainError)) {
     // Logged for operators; the caller gets no internal detail.
-    console.error(JSON.stringify({ level: 'error', requestId, error: String(err), stack: (err as Error)?.stack }));
+    logger.error('unhandled error', { requestId, error: String(err), stack: (err as Error)?.stack });
     return json(500, { error: { code: 'INTERNAL', message: 'Internal error; quote the request id when reporting it', requestId } });
   }
   const headers: Record<string, string> =

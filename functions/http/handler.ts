@@ -139,7 +139,7 @@ async function idempotent(d: Deps, principal: Principal, rawKey: string, request
     await d.store.completeIdempotency(tenant, key, hash, result);
   } catch (err) {
     // The write is committed: failing to remember its answer must not turn it into a 500. The lease frees the key.
-    console.error(JSON.stringify({ level: 'error', msg: 'idempotency record not completed', error: String(err) }));
+    logger.error('idempotency record not completed', { tenant, error: String(err) });
   }
   return result;
 }

@@ -4,6 +4,7 @@ import { tokenHash } from '#domain/notify/notifier';
 import { depsFor } from '../http/deps.ts';
 import { refusalPage, resultPage, reviewCsp, reviewPage } from './page.ts';
 import { limited, makeNonce, missed, nonceOk, readForm } from './guard.ts';
+import { logger } from '../adapters/observability.ts';
 
 const HEADERS = {
   'content-type': 'text/html; charset=utf-8',
@@ -73,7 +74,7 @@ export async function serveReview(event: APIGatewayProxyEventV2) {
     const e = err as { code?: string; message?: string };
     // A domain refusal from the shared approve/reject path (separation of duties, window closed, …).
     if (e.code) return page(409, refusalPage({ title: 'Not done', message: e.message ?? 'The promotion refused the action.', whatToDo: 'Open the promotion in the dashboard to see where it stands.' }));
-    console.error(JSON.stringify({ level: 'error', msg: 'review page failed', requestId: event.requestContext?.requestId, error: String(err) }));
+    logger.error('review page failed', { requestId: event.requestContext?.requestId, tenant, error: String(err) });
     return page(500, refusalPage({ title: 'Something went wrong', message: `Request ${event.requestContext?.requestId ?? ''} failed on our side.`, whatToDo: 'Try again in a minute.' }));
   }
 }

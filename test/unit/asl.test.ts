@@ -151,6 +151,8 @@ describe('promotion.asl.json', () => {
       const payload = s.Parameters!.Payload!;
       expect(payload['tenant.$'], name).toBe('$.tenant');
       expect(payload['promotionId.$'], name).toBe('$.promotionId');
+      // The execution travels with every step, so its log lines can be joined to the execution's history.
+      expect(payload['executionArn.$'], name).toBe('$$.Execution.Id');
       const sample = Object.fromEntries(Object.entries(payload).map(([k, v]) => [k.replace(/\.\$$/, ''), k.endsWith('.$') ? 'x' : v]));
       expect(stepInput.safeParse(sample).success, `${name} payload ${JSON.stringify(sample)}`).toBe(true);
       steps.add(payload.step as string);

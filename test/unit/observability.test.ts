@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { eventMetrics, sweptPromotions, writeConflicts } from '../../functions/adapters/observability.ts';
+import { eventMetrics, logged, logger, sweptPromotions, writeConflicts } from '../../functions/adapters/observability.ts';
 
 describe('metrics from the outbox (Powertools EMF)', () => {
   it('counts promotions by outcome and gate failures per target environment, from the events the stream consumer relays', () => {
@@ -45,5 +45,34 @@ describe('metrics from the outbox (Powertools EMF)', () => {
     expect(docs[0]).toMatchObject({ WriteConflicts: 3 });
     expect(docs[1]).toMatchObject({ WritesGivenUp: 1 });
     expect(docs[2]).toMatchObject({ PromotionsSwept: 1, service: 'stageline' });
+  });
+});
+
+describe('background work logs one JSON line with its correlation keys (Powertools Logger)', () => {
+  it('writes the keys, the outcome and the time of a step; a failure is a warning naming the error, and is rethrown', async () => {
+    const lines: string[] = [];
+    const capture = (chunk: string | Uint8Array) => {
+      lines.push(String(chunk));
+      return true;
+    };
+    const spy = vi.spyOn(process.stdout, 'write').mockImplementation(capture);
+    const errSpy = vi.spyOn(process.stderr, 'write').mockImplementation(capture);
+    const level = logger.getLevelName();
+    logger.setLogLevel('INFO');
+    const keys = { tenant: 'acme', promotionId: 'prm_1', executionArn: 'arn:aws:states:us-east-1:1:execution:promotion:x', step: 'gates' };
+    try {
+      expect(await logged('step', keys, async () => ({ next: 'await-approval' }), (r) => ({ next: r.next }))).toEqual({ next: 'await-approval' });
+      const busy = Object.assign(new Error('staging is busy'), { name: 'TargetBusy' });
+      await expect(logged('step', { ...keys, step: 'execute' }, async () => { throw busy; })).rejects.toBe(busy);
+    } finally {
+      logger.setLogLevel(level);
+      spy.mockRestore();
+      errSpy.mockRestore();
+    }
+    const out = lines.flatMap((l) => l.split('\n')).filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+    expect(out).toHaveLength(2);
+    expect(out[0]).toMatchObject({ level: 'INFO', message: 'step', service: 'stageline', ...keys, next: 'await-approval' });
+    expect(typeof out[0].ms).toBe('number');
+    expect(out[1]).toMatchObject({ level: 'WARN', message: 'step failed', tenant: 'acme', promotionId: 'prm_1', step: 'execute', error: 'TargetBusy', reason: 'staging is busy' });
   });
 });
