@@ -28,10 +28,10 @@
  * | Delivery          | T#t#PROMO#<id>                  | N#<at>#<n>            | each notification delivery attempt of a promotion |
  * | Promotion         | T#t#PROMO#<id>                  | P                     | get by id (with its gates: sk begins with P) |
  * | PromotionGates    | T#t#PROMO#<id>                  | P#gates               | the gate results, written only when they change (the promotion item stays ≤ 1 KB) |
- * |   by status (gsi1)| T#t#PROMO#S#<status>            | <id> (time-ordered)   | newest first |
- * |   by target (gsi2)| T#t#PROMO#TGT#<env>             | <id>                  | newest first |
- * |   all (gsi3)      | T#t#PROMOS                      | <id>                  | newest first (source/subject filters) |
- * |   active (gsi4)   | T#t#PROMO#ACTIVE#<env>          | <id>                  | sparse: only while not final (concurrency) |
+ * |   by status (gsi1)| T#t#PROMO#S#<status>            | <id> (time-ordered)   | newest first; the only entry a status change moves |
+ * |   by target (gsi2)| T#t#PROMO#TGT#<env>             | <id>                  | newest first; written once (status filtered on the items) |
+ * |   all (gsi3)      | T#t#PROMOS                      | <id>                  | newest first (source/subject filters); written once |
+ * |   active (gsi4)   | T#t#PROMO#ACTIVE#<env>          | <id>                  | sparse: only while not final (concurrency); written at create, left at the end |
  * | Approval          | T#t#PROMO#<id>                  | A#<approver id>       | one per approver (conditional put) |
  * | Evidence          | T#t#EVID#<owner>                | <at>#<id>             | of a promotion or a release |
  * | Rule              | T#t#RULE                        | R#<id>                | all rules of a tenant (few) |
@@ -57,8 +57,15 @@
  * diffing reads only nodes under differing content digests, and moving an
  * environment to another snapshot is one conditional write of its `head`.
  */
-/** Attributes the index queries filter on (promotions: status, source, target, subject; audit: entity type, actor). */
-const INDEX_FILTERS = ['status', 'sourceEnvironment', 'targetEnvironment', 'subjectKey', 'entityType', 'actorName'] as const;
+/**
+ * Attributes the index queries filter on (promotions: source, target, subject; audit: entity type,
+ * actor). Never a promotion's `status`: it changes at every step, and a projected attribute that
+ * changes rewrites the item's entry in every index it sits in. Without it a status change moves only
+ * the by-status entry (its key holds the status); the by-target and all entries are written once,
+ * the active one at create and when it leaves. A status filter on another index is applied to the
+ * items read from the table (DynamoStore.page `keep`).
+ */
+const INDEX_FILTERS = ['sourceEnvironment', 'targetEnvironment', 'subjectKey', 'entityType', 'actorName'] as const;
 
 export const TABLE = {
   partitionKey: 'pk',

@@ -92,7 +92,7 @@ export class AuditStore extends EnvironmentStore {
       ExpressionAttributeNames: { '#pk': 'pk', '#sk': 'sk' },
       ProjectionExpression: '#pk, #sk',
       Limit: limit,
-    }, cursor, true);
+    }, cursor, { raw: true });
     return { items: page.items.map((i) => String(i.sk).slice(2)), nextCursor: page.nextCursor };
   }
 
