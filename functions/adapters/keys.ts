@@ -17,7 +17,7 @@
  * | AuditEntry        | T#t#AUDIT                       | E#<at ISO>#<id>       | a fact written with its change; time range, newest first |
  * |   by entity (gsi1)| T#t#AUDIT#E#<type>#<id>         | <at>#<id>             | history of one entity |
  * |   by actor (gsi2) | T#t#AUDIT#A#<actor>             | <at>#<id>             | what one person did |
- * | ChainHead         | T#t#CHAIN                       | HEAD                  | end of the hash chain (stream consumer only) |
+ * | ChainHead         | T#t#CHAIN                       | HEAD                  | end of the hash chain (stream consumer only), with its last append's links (written first) |
  * | ChainLink         | T#t#CHAIN                       | L#<seq 12>            | the chain in order: entry ref, entry hash, prev hash, hash |
  * | ChainMarker       | T#t#CHAIN                       | K#<at>#<id>           | "this entry is linked" (a redelivered entry is linked once) |
  * | Event             | T#t#EVT#<id>                    | E                     | outbox: written with its change, relayed to the bus from the stream; expires by TTL |
