@@ -135,7 +135,7 @@ type TxItem = {
  * (an entry holds the keys and the projected attributes only; a write that leaves an
  * item's entry as it was writes nothing to that index)
  * written — 2 entries (delete + put) when the item's index key moves, 1 when
- * it enters, stays in or leaves an index. Sizes of items not in the request
+ * it enters or leaves an index or its entry changes in place. Sizes of items not in the request
  * (deletes, condition checks) come from a shadow of what this process wrote.
  */
 function transactionWrus(items: TxItem[], shadows: Map<string, Shadow>): { table: number; indexes: number } {
@@ -152,7 +152,7 @@ function transactionWrus(items: TxItem[], shadows: Map<string, Shadow>): { table
         const n = after.gsi[i.name];
         if (o !== undefined && n !== undefined && o !== n) indexUnits += kbUnits(before!.gsiSize[i.name]!) + kbUnits(after.gsiSize[i.name]!);
         else if (n !== undefined && before?.gsiEntry[i.name] !== after.gsiEntry[i.name]) indexUnits += kbUnits(after.gsiSize[i.name]!);
-        else if (o !== undefined) indexUnits += kbUnits(before!.gsiSize[i.name]!);
+        else if (o !== undefined && n === undefined) indexUnits += kbUnits(before!.gsiSize[i.name]!);
       }
     } else {
       const key = (t.Update ?? t.Delete ?? t.ConditionCheck)!.Key;

@@ -1,5 +1,6 @@
 import { canonicalJson } from './canonical.ts';
 import { entryHash, GENESIS_HASH, linkHash } from './audit.ts';
+import { chainPages } from './audit-log.ts';
 import { requireRole } from './auth.ts';
 import type { AuditEntry, ChainLink, Checkpoint } from './model.ts';
 import type { Ctx, Deps } from './ports.ts';
@@ -71,16 +72,16 @@ export async function exportAudit(deps: Deps, ctx: Ctx, q: ExportQuery): Promise
   const limit = Math.min(q.limit ?? EXPORT_PAGE, EXPORT_PAGE);
   const from = q.from ? new Date(q.from).toISOString() : undefined;
   const to = q.to ? new Date(q.to).toISOString() : undefined;
+  // The chain as of its head: the head's pending links included, links appended after it left to the next export.
   const head = await deps.store.chainHead(tenant);
   const headSeq = head?.seq ?? 0;
   const picked: { link: ChainLink; entry: AuditEntry }[] = [];
-  let cursor: string | undefined;
   let next: number | null = null;
   let started = false;
-  scan: do {
-    const page = await deps.store.readChainLinks(tenant, Math.min(limit + 1, 200), cursor, q.fromSeq ?? 1);
-    const entries = await deps.store.getAuditEntries(tenant, page.items.map((l) => l.entry));
-    for (const link of page.items) {
+  scan: for await (const page of chainPages(deps, tenant, head, Math.min(limit + 1, 200), q.fromSeq ?? 1)) {
+    if (!page.links.length) continue;
+    const entries = await deps.store.getAuditEntries(tenant, page.links.map((l) => l.entry));
+    for (const link of page.links) {
       const stored = entries.get(link.entry);
       const at = stored?.entry.at ?? link.entry.split('#')[0]!;
       if (!started && from && at < from) continue;
@@ -93,8 +94,7 @@ export async function exportAudit(deps: Deps, ctx: Ctx, q: ExportQuery): Promise
       // A removed entry is exported as a link without its entry: the verifier reports it.
       picked.push({ link, entry: stored?.entry ?? (null as unknown as AuditEntry) });
     }
-    cursor = page.nextCursor;
-  } while (cursor);
+  }
 
   const promotions = new Map<string, Promotion | undefined>();
   for (const { entry } of picked) {

@@ -13,6 +13,11 @@ import type { AuditEntry, ChainHead, ChainLink, Checkpoint } from './model.ts';
  *    previous link's hash) and after each batch writes a signed checkpoint
  *    outside the table (AuditAnchor: KMS HMAC + S3 Object Lock on AWS, a key
  *    file + append-only file locally). It alone holds the signing key.
+ *    An append writes the head first — conditioned on the head it read, so of
+ *    two racing appends one wins and the other re-reads — carrying the new
+ *    links (`pending`), then the links and their markers with plain writes.
+ *    Until they are in the table the head's pending links are part of the
+ *    chain (pendingLinks, withPending); the next append writes any missing.
  *
  * `/audit/verify` walks the links, re-hashes every entry, compares the chain
  * with every checkpoint and reports entries not linked yet as pending.
@@ -51,6 +56,51 @@ export function linkEntries(head: Pick<ChainHead, 'seq' | 'hash'> | null, entrie
     prevHash = link.hash;
   }
   return { links, head: { seq, hash: prevHash } };
+}
+
+/**
+ * The head's pending links, when they hold: consecutive, each re-hashing to its hash and following
+ * the previous one, the last at the head's seq and hash. [] without any; null when they do not
+ * hold (the head was altered: its links are not believed).
+ */
+export function pendingLinks(head: ChainHead | null): ChainLink[] | null {
+  const pending = head?.pending ?? [];
+  if (!head || !pending.length) return [];
+  for (const [i, l] of pending.entries()) {
+    const prev = pending[i - 1];
+    if (linkHash(l) !== l.hash || (prev && (l.seq !== prev.seq + 1 || l.prevHash !== prev.hash))) return null;
+  }
+  const last = pending.at(-1)!;
+  return last.seq === head.seq && last.hash === head.hash ? pending : null;
+}
+
+/**
+ * Merges the head's pending links into the links read from the table, a page at a time in sequence
+ * order: a pending link fills the place of one not written yet (a link in the table wins: verify
+ * checks it). `rest()` gives the pending links after the last one read.
+ */
+export function withPending(pending: ChainLink[]) {
+  let next = 0;
+  let last = 0;
+  return {
+    page(stored: ChainLink[]): ChainLink[] {
+      const out: ChainLink[] = [];
+      for (const l of stored) {
+        for (; next < pending.length && pending[next]!.seq <= l.seq; next++) {
+          const p = pending[next]!;
+          if (p.seq < l.seq && p.seq > last) out.push(p);
+        }
+        out.push(l);
+        last = l.seq;
+      }
+      return out;
+    },
+    rest(): ChainLink[] {
+      const out = pending.slice(next).filter((p) => p.seq > last);
+      next = pending.length;
+      return out;
+    },
+  };
 }
 
 /** The exact bytes a checkpoint's MAC covers. */

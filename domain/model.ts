@@ -115,6 +115,12 @@ export interface ChainHead {
   hash: string;
   at: string;
   mac: string;
+  /**
+   * The links of the append that moved the head here (the last ends at seq/hash). The head is
+   * written first, then its links and markers: until they are in the table these are part of the
+   * chain, and whoever reads the head next writes any that are missing (same content).
+   */
+  pending?: ChainLink[];
 }
 
 /** A signed statement "the tenant's chain had this hash at this seq", kept outside the table. */

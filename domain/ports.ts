@@ -136,10 +136,19 @@ export interface Store {
   getAuditEntries(tenant: string, refs: string[]): Promise<Map<string, StoredEntry>>;
   /** References of every entry, in time order, a page at a time. */
   auditRefs(tenant: string, limit: number, cursor?: string): Promise<Page<string>>;
+  /** The head, with the links of its append (`pending`) that may not be in the table yet. */
   chainHead(tenant: string): Promise<ChainHead | null>;
-  /** Which of these entries are linked already. */
-  linkedRefs(tenant: string, refs: string[]): Promise<Set<string>>;
-  /** Appends links and moves the head in one transaction, conditioned on the head read (WriteConflict 'chain' otherwise). */
+  /**
+   * In one read: which of these entries are linked already (their marker is written), and which of
+   * the head's pending links are not fully written yet (the link or its marker missing).
+   */
+  linkState(tenant: string, refs: string[], pending?: ChainLink[]): Promise<{ linked: Set<string>; unwritten: ChainLink[] }>;
+  /** Writes links and their markers (plain puts: writing a link again writes the same content). */
+  writeLinks(tenant: string, links: ChainLink[]): Promise<void>;
+  /**
+   * Moves the head, carrying the new links as pending, conditioned on the head read (WriteConflict
+   * 'chain' otherwise); then writes the links and their markers.
+   */
   appendLinks(tenant: string, previous: ChainHead | null, next: ChainHead, links: ChainLink[]): Promise<void>;
 
   /** At-least-once delivery, once-only effect: true the first time (tenant, scope, id) is claimed. */

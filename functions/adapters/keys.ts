@@ -17,7 +17,7 @@
  * | AuditEntry        | T#t#AUDIT                       | E#<at ISO>#<id>       | a fact written with its change; time range, newest first |
  * |   by entity (gsi1)| T#t#AUDIT#E#<type>#<id>         | <at>#<id>             | history of one entity |
  * |   by actor (gsi2) | T#t#AUDIT#A#<actor>             | <at>#<id>             | what one person did |
- * | ChainHead         | T#t#CHAIN                       | HEAD                  | end of the hash chain (stream consumer only) |
+ * | ChainHead         | T#t#CHAIN                       | HEAD                  | end of the hash chain (stream consumer only), with its last append's links (written first) |
  * | ChainLink         | T#t#CHAIN                       | L#<seq 12>            | the chain in order: entry ref, entry hash, prev hash, hash |
  * | ChainMarker       | T#t#CHAIN                       | K#<at>#<id>           | "this entry is linked" (a redelivered entry is linked once) |
  * | Event             | T#t#EVT#<id>                    | E                     | outbox: written with its change, relayed to the bus from the stream; expires by TTL |
@@ -28,10 +28,10 @@
  * | Delivery          | T#t#PROMO#<id>                  | N#<at>#<n>            | each notification delivery attempt of a promotion |
  * | Promotion         | T#t#PROMO#<id>                  | P                     | get by id (with its gates: sk begins with P) |
  * | PromotionGates    | T#t#PROMO#<id>                  | P#gates               | the gate results, written only when they change (the promotion item stays ≤ 1 KB) |
- * |   by status (gsi1)| T#t#PROMO#S#<status>            | <id> (time-ordered)   | newest first |
- * |   by target (gsi2)| T#t#PROMO#TGT#<env>             | <id>                  | newest first |
- * |   all (gsi3)      | T#t#PROMOS                      | <id>                  | newest first (source/subject filters) |
- * |   active (gsi4)   | T#t#PROMO#ACTIVE#<env>          | <id>                  | sparse: only while not final (concurrency) |
+ * |   by status (gsi1)| T#t#PROMO#S#<status>            | <id> (time-ordered)   | newest first; the only entry a status change moves |
+ * |   by target (gsi2)| T#t#PROMO#TGT#<env>             | <id>                  | newest first; written once (status filtered on the items) |
+ * |   all (gsi3)      | T#t#PROMOS                      | <id>                  | newest first (source/subject filters); written once |
+ * |   active (gsi4)   | T#t#PROMO#ACTIVE#<env>          | <id>                  | sparse: only while not final (concurrency); written at create, left at the end |
  * | Approval          | T#t#PROMO#<id>                  | A#<approver id>       | one per approver (conditional put) |
  * | Evidence          | T#t#EVID#<owner>                | <at>#<id>             | of a promotion or a release |
  * | Rule              | T#t#RULE                        | R#<id>                | all rules of a tenant (few) |
@@ -57,8 +57,15 @@
  * diffing reads only nodes under differing content digests, and moving an
  * environment to another snapshot is one conditional write of its `head`.
  */
-/** Attributes the index queries filter on (promotions: status, source, target, subject; audit: entity type, actor). */
-const INDEX_FILTERS = ['status', 'sourceEnvironment', 'targetEnvironment', 'subjectKey', 'entityType', 'actorName'] as const;
+/**
+ * Attributes the index queries filter on (promotions: source, target, subject; audit: entity type,
+ * actor). Never a promotion's `status`: it changes at every step, and a projected attribute that
+ * changes rewrites the item's entry in every index it sits in. Without it a status change moves only
+ * the by-status entry (its key holds the status); the by-target and all entries are written once,
+ * the active one at create and when it leaves. A status filter on another index is applied to the
+ * items read from the table (DynamoStore.page `keep`).
+ */
+const INDEX_FILTERS = ['sourceEnvironment', 'targetEnvironment', 'subjectKey', 'entityType', 'actorName'] as const;
 
 export const TABLE = {
   partitionKey: 'pk',

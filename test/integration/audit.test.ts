@@ -81,6 +81,13 @@ describe('audit trail', () => {
   const entries = async (tenant: string) =>
     (await db().send(new QueryCommand({ TableName: t.stack.tableName, KeyConditionExpression: 'pk = :pk AND begins_with(sk, :e)', ExpressionAttributeValues: { ':pk': { S: keys.auditEntries(tenant).pk }, ':e': { S: 'E#' } } }))).Items!;
   const verify = async (token: string) => (await t.call('GET', '/api/v1/audit/verify', { token })).body;
+  const exportedSeqs = async (token: string) => {
+    const r = await t.call('GET', '/api/v1/audit/export', { token });
+    expect(r.status).toBe(200);
+    const { verifyExport } = await import('../../domain/audit-export.ts');
+    expect(verifyExport(String(r.body))).toMatchObject({ ok: true, problems: [] });
+    return String(r.body).trimEnd().split('\n').map((l) => JSON.parse(l)).filter((l) => l.type === 'entry').map((l) => l.seq);
+  };
 
   it('links every entry off the write path, anchored by signed checkpoints outside the table', async () => {
     const { u } = await activity();
@@ -158,5 +165,122 @@ describe('audit trail', () => {
     await doc.send(new PutCommand({ TableName: t.stack.tableName, Item: { ...keys.chainHead(t2), entity: 'ChainHead', ...h2, seq: 5, hash: l2[4]!.hash } }));
     expect(await verify(u2.viewer)).toMatchObject({ ok: false, headSeq: 5, firstBroken: { seq: 6, reason: expect.stringContaining('cut off') } });
     doc.destroy();
+  });
+  // ---- the append writes the head first (carrying its links), then the links and markers without a transaction
+  const direct = async () => {
+    const { deps } = await import('../../functions/http/deps.ts');
+    const { linkAuditEntries } = await import('../../domain/audit-log.ts');
+    const d = deps();
+    /** The newest `n` entries of a tenant, oldest first, as the stream hands them to the consumer. */
+    const newest = async (tenant: string, n: number) => (await d.store.queryAudit(tenant, { limit: n } as never)).items.reverse();
+    const linkCount = async (tenant: string) => (await d.store.readChainLinks(tenant, 1000)).items.length;
+    return { d, linkAuditEntries, newest, linkCount };
+  };
+
+  it('an append interrupted after its head write verifies intact (the head carries its links); the next append writes them', async () => {
+    const { tenant, u } = await activity();
+    await t.stack.stream.idle();
+    const { d, linkAuditEntries, newest, linkCount } = await direct();
+    await t.stack.stream.stop();
+    try {
+      await t.call('POST', '/api/v1/environments/dev/configs', { token: u.deployer, body: { key: 'interrupted', value: 1 } });
+      const [first] = await newest(tenant, 1);
+      // The consumer dies after the head write, before the links and markers are written.
+      const crashing = Object.assign(Object.create(d.store), { writeLinks: async () => { throw new Error('consumer crashed'); } });
+      await expect(linkAuditEntries({ ...d, store: crashing }, tenant, [first!])).rejects.toThrow('consumer crashed');
+      expect(await linkCount(tenant)).toBe(7);
+      expect((await d.store.chainHead(tenant))).toMatchObject({ seq: 8, pending: [{ seq: 8, entry: `${first!.at}#${first!.id}` }] });
+      expect(await verify(u.viewer)).toMatchObject({ ok: true, checked: 8, headSeq: 8, pending: 0 });
+      expect(await exportedSeqs(u.viewer)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+
+      // The next append (other entries) writes the missing link and marker before it moves the head on.
+      await t.call('POST', '/api/v1/environments/dev/configs', { token: u.deployer, body: { key: 'next', value: 1 } });
+      const [second] = await newest(tenant, 1);
+      expect(await linkAuditEntries(d, tenant, [second!])).toEqual({ linked: 1, seq: 9 });
+      expect(await linkCount(tenant)).toBe(9);
+      expect(await verify(u.viewer)).toMatchObject({ ok: true, checked: 9, headSeq: 9, pending: 0 });
+    } finally {
+      t.stack.stream.start();
+    }
+    // The stream delivers both entries again: linked already, nothing changes.
+    await t.stack.stream.idle();
+    expect(await linkCount(tenant)).toBe(9);
+    expect(await verify(u.viewer)).toMatchObject({ ok: true, checked: 9, headSeq: 9, pending: 0 });
+  });
+
+  it('a redelivered batch finds its entries in the head and writes their links (same content)', async () => {
+    const { tenant, u } = await activity();
+    await t.stack.stream.idle();
+    const { d, linkAuditEntries, newest, linkCount } = await direct();
+    await t.stack.stream.stop();
+    try {
+      await t.call('POST', '/api/v1/environments/dev/configs', { token: u.deployer, body: { key: 'k1', value: 1 } });
+      await t.call('POST', '/api/v1/environments/dev/configs', { token: u.deployer, body: { key: 'k2', value: 1 } });
+      const batch = await newest(tenant, 2);
+      const crashing = Object.assign(Object.create(d.store), { writeLinks: async () => { throw new Error('consumer crashed'); } });
+      await expect(linkAuditEntries({ ...d, store: crashing }, tenant, batch)).rejects.toThrow('consumer crashed');
+      const head = (await d.store.chainHead(tenant))!;
+      // The same batch again: its entries are in the head, so they are not linked twice; their links are written.
+      expect(await linkAuditEntries(d, tenant, batch)).toEqual({ linked: 0, seq: 9 });
+      expect(await linkCount(tenant)).toBe(9);
+      const links = (await d.store.readChainLinks(tenant, 1000)).items.slice(7);
+      expect(links).toEqual(head.pending);
+      expect((await d.store.linkState(tenant, batch.map((e) => `${e.at}#${e.id}`))).linked.size).toBe(2);
+    } finally {
+      t.stack.stream.start();
+    }
+    await t.stack.stream.idle();
+    expect(await verify(u.viewer)).toMatchObject({ ok: true, checked: 9, headSeq: 9, pending: 0 });
+  });
+
+  it('consumers racing over overlapping entries link each entry once, in one chain that verifies', async () => {
+    const { tenant, u } = await activity();
+    await t.stack.stream.idle();
+    const { d, linkAuditEntries, newest } = await direct();
+    await t.stack.stream.stop();
+    try {
+      for (const key of ['r1', 'r2', 'r3', 'r4']) await t.call('POST', '/api/v1/environments/dev/configs', { token: u.deployer, body: { key, value: 1 } });
+      const [e1, e2, e3, e4] = await newest(tenant, 4);
+      const { writeStats } = await import('../../domain/retry.ts');
+      const retriesBefore = writeStats.retries;
+      const results = await Promise.all([
+        linkAuditEntries(d, tenant, [e1!, e2!]),
+        linkAuditEntries(d, tenant, [e2!, e3!]),
+        linkAuditEntries(d, tenant, [e1!, e2!, e3!, e4!]),
+        linkAuditEntries(d, tenant, [e4!, e3!]),
+      ]);
+      expect(results.reduce((n, r) => n + r.linked, 0)).toBe(4);
+      expect(writeStats.retries).toBeGreaterThan(retriesBefore); // they did race: the head's condition turned the losers back
+      const links = (await d.store.readChainLinks(tenant, 1000)).items;
+      expect(links.map((l) => l.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+      expect(new Set(links.map((l) => l.entry)).size).toBe(11);
+      expect(await verify(u.viewer)).toMatchObject({ ok: true, checked: 11, headSeq: 11, pending: 0 });
+    } finally {
+      t.stack.stream.start();
+    }
+    await t.stack.stream.idle();
+    expect(await verify(u.viewer)).toMatchObject({ ok: true, checked: 11, headSeq: 11, pending: 0 });
+  });
+
+  it('links past the head, or a head whose pending links were altered, do not verify', async () => {
+    const { tenant, u } = await activity();
+    await t.stack.stream.idle();
+    const { d } = await direct();
+    const { PutCommand, DeleteCommand } = await import('@aws-sdk/lib-dynamodb');
+    const doc = (d.store as unknown as { db: { send(c: unknown): Promise<unknown> } }).db;
+    // The head moved back one link while the links stay: they go on past it.
+    const links = (await d.store.readChainLinks(tenant, 1000)).items;
+    const head = (await d.store.chainHead(tenant))!;
+    await doc.send(new PutCommand({ TableName: t.stack.tableName, Item: { ...keys.chainHead(tenant), entity: 'ChainHead', ...head, seq: 6, hash: links[5]!.hash, pending: [links[5]] } }));
+    expect(await verify(u.viewer)).toMatchObject({ ok: false, firstBroken: { seq: 7, reason: expect.stringContaining('the links go on to 7') } });
+
+    // A pending link altered in the head (the link itself not written yet) breaks the chain at it.
+    const { tenant: t2, u: u2 } = await activity();
+    await t.stack.stream.idle();
+    const h2 = (await d.store.chainHead(t2))!;
+    const altered = h2.pending!.map((l) => (l.seq === h2.seq ? { ...l, entryHash: 'f'.repeat(64) } : l));
+    await doc.send(new PutCommand({ TableName: t.stack.tableName, Item: { ...keys.chainHead(t2), entity: 'ChainHead', ...h2, pending: altered } }));
+    await doc.send(new DeleteCommand({ TableName: t.stack.tableName, Key: keys.chainLink(t2, h2.seq) }));
+    expect(await verify(u2.viewer)).toMatchObject({ ok: false, firstBroken: { seq: 7 } });
   });
 });

@@ -8,16 +8,19 @@ import { measureApprovedPromotion } from '../../bench/promotion.ts';
  * times: a change that adds a write, a request or a state transition fails here.
  */
 describe('cost of an approved promotion (counts)', () => {
-  it('5 state transitions, ≤ 58 DynamoDB requests, ≤ 116 WRU, 7 events, a promotion item ≤ 1 KB', async () => {
+  it('5 state transitions, ≤ 64 DynamoDB requests, ≤ 90 WRU, 7 events, a promotion item ≤ 1 KB', async () => {
     const c = await measureApprovedPromotion(inject('dynamoEndpoint'));
     expect(c.transitions).toBe(5);
     expect(c.invocations.step).toBe(3); // gates, await-approval, execute (no verify without a bake time)
     expect(c.invocations.api).toBe(5); // 3 evidence, create, approve
     expect(c.events).toBe(7);
-    // Measured: 54 requests, 110 WRU. How the local stream splits records into batches varies a little from run to
-    // run (each batch is one chain transaction), hence a few units of headroom.
-    expect(c.requests).toBeLessThanOrEqual(58);
-    expect(c.wru).toBeLessThanOrEqual(116);
+    // Measured: 61 requests, 86 WRU when the stream hands the consumer the 4 audit entries in 4 batches (fewer
+    // batches cost less). A status change rewrites only the promotion's by-status index entry (the indexes do not
+    // project status). A chain append is a conditional put of the head and one batch write of the link and its
+    // marker, 3 WRU for one entry (a transaction cost 6) but one request more: 4 per batch (head, markers, head
+    // write, links). Retries and batching vary a little from run to run, hence the headroom.
+    expect(c.requests).toBeLessThanOrEqual(64);
+    expect(c.wru).toBeLessThanOrEqual(90);
     expect(c.promotionItemBytes).toBeLessThanOrEqual(1024);
   }, 120_000);
 });

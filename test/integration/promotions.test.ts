@@ -332,3 +332,69 @@ describe('rollback of a promotion', () => {
     expect(conflict.body.error.conflicts).toEqual(['config:query.timeout']);
   });
 });
+
+describe('listing by status', () => {
+  it('filters by status through the by-status, by-target and all indexes alike (the indexes do not project status)', async () => {
+    const { u } = await tenantWithConfigs();
+    const create = async (sourceEnvironment: string, targetEnvironment: string, autoStart: boolean) => {
+      const r = await t.call('POST', '/api/v1/config/promotions', { token: u.deployer, body: { autoStart, sourceEnvironment, targetEnvironment } });
+      expect(r.status, JSON.stringify(r.body)).toBe(201);
+      return r.body.id as string;
+    };
+    const changeDev = async (value: string) => {
+      const r = await t.call('POST', '/api/v1/environments/dev/items/batch', { token: u.deployer, body: { set: [{ key: 'query.timeout', value }] } });
+      expect(r.status, JSON.stringify(r.body)).toBe(200);
+    };
+    const completed = await create('dev', 'staging', true);
+    expect((await waitFor(t, u.viewer, completed, ['COMPLETED', 'FAILED'])).status).toBe('COMPLETED');
+    await changeDev('200s');
+    const pendingStaging = await create('dev', 'staging', false);
+    const pendingProduction = await create('staging', 'production', false);
+    await changeDev('220s');
+    const cancelled = await create('dev', 'staging', false);
+    expect((await t.call('DELETE', `/api/v1/promotions/${cancelled}`, { token: u.deployer })).status).toBe(200);
+    expect((await waitFor(t, u.viewer, cancelled, ['CANCELLED'])).status).toBe('CANCELLED');
+
+    /** Every page of a listing (a page may hold fewer items than its limit: the status is filtered on the items). */
+    const ids = async (q: string) => {
+      const out: string[] = [];
+      let cursor: string | undefined;
+      do {
+        const r = await t.call('GET', `/api/v1/promotions?${q}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, { token: u.viewer });
+        expect(r.status, JSON.stringify(r.body)).toBe(200);
+        out.push(...r.body.items.map((p: any) => p.id));
+        cursor = r.body.nextCursor;
+      } while (cursor);
+      return out;
+    };
+    // Several statuses without a target: the all index (newest first).
+    expect(await ids('status=pending')).toEqual([pendingProduction, pendingStaging]);
+    expect(await ids('status=failed')).toEqual([cancelled]);
+    expect(await ids('status=approved')).toEqual([]);
+    expect(await ids('status=pending&source=dev')).toEqual([pendingStaging]);
+    // Several statuses with a target: the by-target index.
+    expect(await ids('status=pending&target=staging')).toEqual([pendingStaging]);
+    expect(await ids('status=pending&target=production')).toEqual([pendingProduction]);
+    expect(await ids('status=failed&target=staging')).toEqual([cancelled]);
+    expect(await ids('status=failed&target=production')).toEqual([]);
+    // One status: the by-status index.
+    expect(await ids('status=PENDING')).toEqual([pendingProduction, pendingStaging]);
+    expect(await ids('status=completed&target=staging')).toEqual([completed]);
+    expect(await ids('status=CANCELLED&target=staging')).toEqual([cancelled]);
+    // No status: everything into the target.
+    expect(await ids('target=staging')).toEqual([cancelled, pendingStaging, completed]);
+    // Pages of one: the cursor walks the index; pages the status filter empties still continue.
+    const pages: number[] = [];
+    let cursor: string | undefined;
+    const walked: string[] = [];
+    do {
+      const r = await t.call('GET', `/api/v1/promotions?status=pending&target=staging&limit=1${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, { token: u.viewer });
+      pages.push(r.body.items.length);
+      walked.push(...r.body.items.map((p: any) => p.id));
+      cursor = r.body.nextCursor;
+    } while (cursor);
+    expect(walked).toEqual([pendingStaging]);
+    expect(pages.every((n) => n <= 1)).toBe(true);
+    expect(pages.length).toBeGreaterThanOrEqual(3); // the by-target index holds three promotions into staging
+  });
+});

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { auditEntry, checkCheckpoints, entryRef, linkEntries, verifyChain, type AuditDraft, type StoredEntry } from '../../domain/audit.ts';
+import { auditEntry, checkCheckpoints, entryRef, linkEntries, pendingLinks, verifyChain, withPending, type AuditDraft, type StoredEntry } from '../../domain/audit.ts';
 import type { AuditEntry, ChainLink, Checkpoint } from '../../domain/model.ts';
 
 const draft = (i: number): AuditDraft => ({
@@ -86,5 +86,36 @@ describe('audit hash chain (linked off the write path)', () => {
     expect(await checkCheckpoints(genuine, new Map([...hashAt].filter(([s]) => s <= 8)), 8, macValid)).toMatchObject({ ok: false, firstBroken: { seq: 9, reason: expect.stringContaining('cut off') } });
     // a forged checkpoint that disagrees is not believed
     expect(await checkCheckpoints([...genuine, cp(7, 'f'.repeat(64), 'bad')], hashAt, 10, macValid)).toMatchObject({ ok: true, forged: 1 });
+  });
+
+  it("a head's pending links count only when they run up to it, consecutive and unaltered", () => {
+    const { links } = chain(6);
+    const last = links.at(-1)!;
+    const head = { seq: last.seq, hash: last.hash, at: last.linkedAt, mac: 'm' };
+    expect(pendingLinks(null)).toEqual([]);
+    expect(pendingLinks(head)).toEqual([]);
+    expect(pendingLinks({ ...head, pending: links.slice(3) })).toEqual(links.slice(3));
+    expect(pendingLinks({ ...head, pending: links.slice(2, 5) })).toBeNull(); // does not end at the head
+    expect(pendingLinks({ ...head, pending: [links[3]!, links[5]!] })).toBeNull(); // a gap
+    expect(pendingLinks({ ...head, pending: [links[4]!, { ...last, entryHash: 'f'.repeat(64) }] })).toBeNull(); // altered
+    expect(pendingLinks({ ...head, seq: 7, pending: links.slice(4) })).toBeNull(); // the head moved on without them
+  });
+
+  it('pending links fill the places of links not written yet, across pages; a written link wins', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 30 }), fc.integer({ min: 1, max: 8 }), fc.integer({ min: 1, max: 7 }), fc.array(fc.boolean(), { minLength: 30, maxLength: 30 }), (n, pageSize, k, written) => {
+        const { links, stored } = chain(n);
+        const tail = Math.min(k, n);
+        const pending = links.slice(n - tail);
+        // Every link before the pending ones is in the table; of the pending ones, any subset.
+        const inTable = links.filter((l, i) => i < n - tail || written[i]);
+        const fill = withPending(pending);
+        const walked: typeof links = [];
+        for (let i = 0; i < inTable.length; i += pageSize) walked.push(...fill.page(inTable.slice(i, i + pageSize)));
+        walked.push(...fill.rest());
+        expect(walked).toEqual(links);
+        expect(verifyChain(walked, stored)).toMatchObject({ ok: true, checked: n });
+      }),
+    );
   });
 });

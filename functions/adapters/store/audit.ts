@@ -1,9 +1,10 @@
-import { GetCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import { WriteConflict } from '#domain/ports';
 import type { AuditEntry, ChainHead, ChainLink, Page } from '#domain/model';
 import { entryRef, type StoredEntry } from '#domain/audit';
 import type { AuditQuery } from '#domain/schemas';
 import { GSI_ACTOR, GSI_ENTITY, keys, type Key } from '../keys.ts';
-import { type TxItem, strip } from './base.ts';
+import { strip } from './base.ts';
 import { EnvironmentStore } from './environments.ts';
 
 /** The audit trail: entries (written by every commit) and the hash chain the stream consumer links them into. */
@@ -92,35 +93,55 @@ export class AuditStore extends EnvironmentStore {
       ExpressionAttributeNames: { '#pk': 'pk', '#sk': 'sk' },
       ProjectionExpression: '#pk, #sk',
       Limit: limit,
-    }, cursor, true);
+    }, cursor, { raw: true });
     return { items: page.items.map((i) => String(i.sk).slice(2)), nextCursor: page.nextCursor };
   }
 
   async chainHead(tenant: string): Promise<ChainHead | null> {
     const r = await this.db.send(new GetCommand({ TableName: this.table, Key: keys.chainHead(tenant), ConsistentRead: true }));
-    return r.Item ? { seq: r.Item.seq as number, hash: r.Item.hash as string, at: r.Item.at as string, mac: r.Item.mac as string } : null;
+    if (!r.Item) return null;
+    const head: ChainHead = { seq: r.Item.seq as number, hash: r.Item.hash as string, at: r.Item.at as string, mac: r.Item.mac as string };
+    return Array.isArray(r.Item.pending) ? { ...head, pending: r.Item.pending as ChainLink[] } : head;
   }
 
-  async linkedRefs(tenant: string, refs: string[]): Promise<Set<string>> {
-    const items = await this.batchGet(refs.map((r) => keys.chainMarker(tenant, r)));
-    return new Set(items.map((i) => String(i.sk).slice(2)));
+  async linkState(tenant: string, refs: string[], pending: ChainLink[] = []): Promise<{ linked: Set<string>; unwritten: ChainLink[] }> {
+    // One read: the markers of the entries, and the links and markers of the head's pending links.
+    const wanted = new Map<string, Key>();
+    for (const k of [...refs, ...pending.map((l) => l.entry)].map((r) => keys.chainMarker(tenant, r))) wanted.set(k.sk, k);
+    for (const l of pending) wanted.set(keys.chainLink(tenant, l.seq).sk, keys.chainLink(tenant, l.seq));
+    const found = new Map((await this.batchGet([...wanted.values()])).map((i) => [String(i.sk), i]));
+    const linked = new Set(refs.filter((r) => found.has(keys.chainMarker(tenant, r).sk)));
+    const unwritten = pending.filter((l) => {
+      const link = found.get(keys.chainLink(tenant, l.seq).sk);
+      // A different link at that seq is never overwritten: verify reports it.
+      if (link && link.hash !== l.hash) return false;
+      return !link || !found.has(keys.chainMarker(tenant, l.entry).sk);
+    });
+    return { linked, unwritten };
+  }
+
+  async writeLinks(tenant: string, links: ChainLink[]): Promise<void> {
+    await this.batchPut(
+      links.flatMap((l) => [
+        { ...keys.chainLink(tenant, l.seq), entity: 'ChainLink', ...l },
+        { ...keys.chainMarker(tenant, l.entry), entity: 'ChainMarker', seq: l.seq },
+      ]),
+    );
   }
 
   async appendLinks(tenant: string, previous: ChainHead | null, next: ChainHead, links: ChainLink[]): Promise<void> {
-    const head: TxItem = {
-      Put: {
+    // The head first, carrying its links: once it is written they are part of the chain (readers take
+    // them from the head until they are in the table), so the links and markers need no transaction.
+    const moved = await this.conditional(
+      new PutCommand({
         TableName: this.table,
-        Item: { ...keys.chainHead(tenant), entity: 'ChainHead', ...next },
+        Item: { ...keys.chainHead(tenant), entity: 'ChainHead', seq: next.seq, hash: next.hash, at: next.at, mac: next.mac, pending: links },
         ...(previous
           ? { ConditionExpression: '#seq = :seq AND #hash = :hash', ExpressionAttributeNames: { '#seq': 'seq', '#hash': 'hash' }, ExpressionAttributeValues: { ':seq': previous.seq, ':hash': previous.hash } }
           : { ConditionExpression: 'attribute_not_exists(pk)' }),
-      },
-    };
-    const items: TxItem[] = [head];
-    for (const l of links) {
-      items.push({ Put: { TableName: this.table, Item: { ...keys.chainLink(tenant, l.seq), entity: 'ChainLink', ...l }, ConditionExpression: 'attribute_not_exists(pk)' } });
-      items.push({ Put: { TableName: this.table, Item: { ...keys.chainMarker(tenant, l.entry), entity: 'ChainMarker', seq: l.seq }, ConditionExpression: 'attribute_not_exists(pk)' } });
-    }
-    await this.transact(items, ['chain', ...links.flatMap(() => ['chain', 'exists'] as const)]);
+      }),
+    );
+    if (!moved) throw new WriteConflict('chain');
+    await this.writeLinks(tenant, links);
   }
 }

@@ -248,7 +248,18 @@ export class StoreBase {
     return out;
   }
 
-  protected async page<T>(tenant: string, input: Omit<QueryCommandInput, 'TableName'>, cursor?: string, raw = false): Promise<Page<T>> {
+  /**
+   * One page of a query. An index query reads the keys from the index and the items from the table.
+   * `keep` filters the items read (an attribute the index does not project, e.g. a promotion's
+   * status): like a FilterExpression it applies after `Limit`, so a page may hold fewer items than
+   * the limit, and the cursor still continues after the last key evaluated.
+   */
+  protected async page<T>(
+    tenant: string,
+    input: Omit<QueryCommandInput, 'TableName'>,
+    cursor?: string,
+    { raw = false, keep }: { raw?: boolean; keep?: (item: Record<string, unknown>) => boolean } = {},
+  ): Promise<Page<T>> {
     const names = input.ExpressionAttributeNames;
     const start = decodeCursor(tenant, cursor);
     // A cursor continues the listing it came from: its partition key must be this query's.
@@ -279,6 +290,7 @@ export class StoreBase {
       const full = new Map((await this.batchGet(items.map((i) => ({ pk: i.pk as string, sk: i.sk as string })))).map((i) => [`${i.pk}\u0000${i.sk}`, i]));
       items = items.map((i) => full.get(`${i.pk}\u0000${i.sk}`)).filter((i): i is Record<string, unknown> => i !== undefined);
     }
+    if (keep) items = items.filter(keep);
     return { items: items.map((i) => (raw ? (i as T) : strip<T>(i)!)), nextCursor: encodeCursor(r.LastEvaluatedKey) };
   }
 }
