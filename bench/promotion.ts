@@ -22,6 +22,8 @@ import { matchRoute, routeKey } from '../functions/http/routes.ts';
 import { ensureTable, localCredentials, startDynamo } from '../local/dynamodb.ts';
 import { LocalEventBus } from '../local/event-bus.ts';
 import { FileAnchor } from '../local/file-anchor.ts';
+import { rememberingAnchor } from '../functions/adapters/remembering-anchor.ts';
+import type { AuditAnchor } from '#domain/ports';
 import { LocalStreamPoller } from '../local/stream.ts';
 import { handler as streamHandler } from '../functions/handlers/stream.ts';
 import { mkdtempSync } from 'node:fs';
@@ -57,7 +59,20 @@ const PRICE = {
   eventBridgePerEvent: 1 / 1_000_000,
   apiGatewayPerRequest: 1 / 1_000_000, // HTTP API, first 300M/month
   codePipelinePerActionMinute: 0.002,
+  kmsPerRequest: 0.03 / 10_000,
+  s3PerPut: 0.005 / 1000,
 };
+/** What the audit anchor did, as the key service and the checkpoint bucket would bill it (KMS GenerateMac/VerifyMac, S3 PUT). */
+const anchorCalls = { sign: 0, verify: 0, append: 0 };
+function countAnchor(a: AuditAnchor, calls: typeof anchorCalls): AuditAnchor {
+  return {
+    sign: (...args) => (calls.sign++, a.sign(...args)),
+    verify: (c) => (calls.verify++, a.verify(c)),
+    append: (c) => (calls.append++, a.append(c)),
+    list: (t) => a.list(t),
+  };
+}
+
 const TARGET_USD_PER_1000 = 0.5;
 const TARGET_TRANSITIONS = 12;
 const SEQUENTIAL_N = 30;
@@ -411,6 +426,8 @@ interface FlowResult {
   transitions: number;
   events: string[];
   wallMs: number;
+  /** key-service calls (MACs made and checked) and checkpoint writes of the window */
+  anchor: { kms: number; checkpoints: number };
 }
 
 /**
@@ -431,6 +448,7 @@ async function approvedFlow(b: Bench, tenant: string): Promise<FlowResult> {
   await b.stream.idle();
   b.counter.reset();
   b.calls.length = 0;
+  const anchorBefore = { ...anchorCalls };
   const eventsBefore = b.bus.published.length;
   const t0 = performance.now();
   const evidencePath = `/api/v1/artifacts/${ARTIFACT}/versions/${VERSION}/evidence`;
@@ -458,6 +476,7 @@ async function approvedFlow(b: Bench, tenant: string): Promise<FlowResult> {
   // The consumer's work for this window (linking the audit entries, relaying the events) is part of the cost.
   await b.stream.idle();
   const counts = b.counter.take();
+  const anchor = { kms: anchorCalls.sign - anchorBefore.sign + (anchorCalls.verify - anchorBefore.verify), checkpoints: anchorCalls.append - anchorBefore.append };
   const calls = [...b.calls];
   const events = b.bus.published.slice(eventsBefore).map((e) => e['detail-type']);
 
@@ -469,7 +488,7 @@ async function approvedFlow(b: Bench, tenant: string): Promise<FlowResult> {
     if (verdicts[g] !== 'PASS') throw new Error(`bench: gate ${g} is ${verdicts[g]}, expected PASS`);
   }
   if (p.approvedBy.length !== 1) throw new Error(`bench: expected 1 approval, got ${p.approvedBy.join(', ')}`);
-  return { tenant, promotionId: id, calls, counts, transitions: b.workflow.transitions(LocalWorkflow.executionId('promotion', { tenant, promotionId: id })), events, wallMs };
+  return { tenant, promotionId: id, calls, counts, transitions: b.workflow.transitions(LocalWorkflow.executionId('promotion', { tenant, promotionId: id })), events, wallMs, anchor };
 }
 
 /** What DynamoDB Local reports for plain and transactional writes of ≤ 1 KB items (AWS documents 1 and 2 WRU per item). */
@@ -568,13 +587,18 @@ function printApproved(r: FlowResult, probe: { put: number; tx1: number; tx3: nu
   const ddbWrites = wru * PRICE.ddbPerWru * N;
   const ddbReads = rru * PRICE.ddbPerRru * N;
   const events = r.events.length * PRICE.eventBridgePerEvent * N;
-  const total = sfn + lambdaCompute + lambdaRequests + ddbWrites + ddbReads + events;
+  // The audit anchor: a MAC per chain append (and a check of a head this consumer did not write), a checkpoint object per append.
+  const kms = r.anchor.kms * PRICE.kmsPerRequest * N;
+  const s3 = r.anchor.checkpoints * PRICE.s3PerPut * N;
+  const total = sfn + lambdaCompute + lambdaRequests + ddbWrites + ddbReads + events + kms + s3;
   const apiGw = r.calls.filter((c) => c.kind === 'api').length * PRICE.apiGatewayPerRequest * N;
   // The same figures without the release's evidence calls (shared by every promotion of a release).
   const promo = r.calls.filter((c) => c.fn !== 'artifacts-evidence');
   const totalWithoutEvidence =
     sfn +
     events +
+    kms +
+    s3 +
     promo.reduce(
       (s, c) =>
         s +
@@ -606,6 +630,8 @@ function printApproved(r: FlowResult, probe: { put: number; tx1: number; tx3: nu
         ['DynamoDB on-demand writes', `${fmt(wru, 0)} WRU`, '$0.625 / 1M WRU', usd(ddbWrites)],
         ['DynamoDB on-demand reads', `${fmt(rru, 1)} RRU`, '$0.125 / 1M RRU', usd(ddbReads)],
         ['EventBridge custom events', `${r.events.length} events`, '$1.00 / 1M', usd(events)],
+        ['KMS (audit chain MACs)', `${r.anchor.kms} requests`, '$0.03 / 10,000', usd(kms)],
+        ['S3 (signed checkpoints, Object Lock)', `${r.anchor.checkpoints} PUTs`, '$0.005 / 1,000', usd(s3)],
         ['TOTAL', '', '', usd(total)],
         ['  without the 3 release-evidence calls', '', '', usd(totalWithoutEvidence)],
         ['(not in the total) API Gateway HTTP API', `${r.calls.filter((c) => c.kind === 'api').length} requests`, '$1.00 / 1M', usd(apiGw)],
@@ -768,7 +794,7 @@ async function openBench(endpoint: string) {
     });
     const bus = new LocalEventBus();
     const anchorDir = mkdtempSync(join(tmpdir(), 'stageline-bench-'));
-    const deps: Deps = { store: new DynamoStore(db, tableName), clock: () => new Date(), workflow, events: bus, gates: new HttpGateProvider(), registry: new OciRegistrySync(), scheduler: { scheduleOnce: async () => undefined, cancel: async () => undefined }, anchor: new FileAnchor(join(anchorDir, 'audit.key'), join(anchorDir, 'checkpoints.jsonl')) };
+    const deps: Deps = { store: new DynamoStore(db, tableName), clock: () => new Date(), workflow, events: bus, gates: new HttpGateProvider(), registry: new OciRegistrySync(), scheduler: { scheduleOnce: async () => undefined, cancel: async () => undefined }, anchor: rememberingAnchor(countAnchor(new FileAnchor(join(anchorDir, 'audit.key'), join(anchorDir, 'checkpoints.jsonl')), anchorCalls)) };
     resetDeps(deps); // the handlers (API and step) now use these adapters
     // The stream consumer, as the event source mapping invokes it (batches up to 100 records), polling as
     // the local stack does (every 100 ms when idle; Lambda polls a shard about 4 times a second).
@@ -803,6 +829,8 @@ export interface PromotionCounts {
   rru: number;
   events: number;
   invocations: { api: number; step: number; stream: number };
+  /** key-service requests and signed checkpoints written */
+  anchor: { kms: number; checkpoints: number };
   /** the promotion item as stored, bytes (DynamoDB's item size rules) */
   promotionItemBytes: number;
 }
@@ -815,6 +843,7 @@ function countsOf(r: FlowResult): Omit<PromotionCounts, 'promotionItemBytes'> {
     rru: r.calls.reduce((n, c) => n + c.rru, 0),
     events: r.events.length,
     invocations: { api: r.calls.filter((c) => c.kind === 'api').length, step: r.calls.filter((c) => c.kind === 'step').length, stream: r.calls.filter((c) => c.kind === 'stream').length },
+    anchor: r.anchor,
   };
 }
 

@@ -6,10 +6,12 @@ import type { DomainEvent } from '#domain/ports';
 import { strip } from '../adapters/dynamo-store.ts';
 import { eventMetrics } from '../adapters/observability.ts';
 import { anchorFromEnv } from '../adapters/kms-s3-anchor.ts';
+import { rememberingAnchor } from '../adapters/remembering-anchor.ts';
 import { deps, registerAnchor, registerEvents } from '../http/deps.ts';
 import { eventsFromEnv } from '../adapters/events.ts';
 
-registerAnchor(anchorFromEnv);
+// A warm consumer verifies the head it wrote itself without a key-service call (remembering-anchor.ts).
+registerAnchor(() => rememberingAnchor(anchorFromEnv()));
 registerEvents(eventsFromEnv);
 
 /**

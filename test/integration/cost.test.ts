@@ -22,5 +22,10 @@ describe('cost of an approved promotion (counts)', () => {
     expect(c.requests).toBeLessThanOrEqual(64);
     expect(c.wru).toBeLessThanOrEqual(90);
     expect(c.promotionItemBytes).toBeLessThanOrEqual(1024);
+    // The audit anchor: one MAC and one signed checkpoint per chain append (4 audit entries: at most 4), and no
+    // key-service check of a head the warm consumer wrote itself.
+    expect(c.anchor.checkpoints).toBeGreaterThanOrEqual(1);
+    expect(c.anchor.checkpoints).toBeLessThanOrEqual(4);
+    expect(c.anchor.kms).toBe(c.anchor.checkpoints);
   }, 120_000);
 });
