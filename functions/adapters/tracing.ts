@@ -6,7 +6,7 @@
  *
  * Off by default, and then absent from the bundle: the bundler replaces
  * `process.env.STAGELINE_TRACE_SDK` with the deployment's choice, so the branch below is dead
- * code and the Tracer and the X-Ray SDK under it (+254 KiB and +27 ms of module init per
+ * code and the Tracer and the X-Ray SDK under it (about +120 KiB and +30–50 ms of module init per
  * function, measured by `npm run bench`) are not bundled. Outside a bundle (tests, `npm start`)
  * the variable is read at run time; the Tracer itself stays off outside Lambda.
  */
