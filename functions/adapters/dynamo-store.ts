@@ -1,7 +1,7 @@
 import type { Store } from '#domain/ports';
 import { CommitStore } from './store/commit.ts';
 
-export { documentClient, strip } from './store/base.ts';
+export { documentClient, eventsOf, openAuditEntry, strip } from './store/base.ts';
 
 /**
  * DynamoDB implementation of the Store port (single table; keys and index attributes in keys.ts).

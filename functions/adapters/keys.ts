@@ -28,10 +28,10 @@
  * | Delivery          | T#t#PROMO#<id>                  | N#<at>#<n>            | each notification delivery attempt of a promotion |
  * | Promotion         | T#t#PROMO#<id>                  | P                     | get by id (with its gates: sk begins with P) |
  * | PromotionGates    | T#t#PROMO#<id>                  | P#gates               | the gate results, written only when they change (the promotion item stays ≤ 1 KB) |
- * |   by status (gsi1)| T#t#PROMO#S#<status>            | <id> (time-ordered)   | newest first; the only entry a status change moves |
+ * |   active (gsi4)   | T#t#PROMO#ACTIVE                | <id> (time-ordered)   | sparse: only while not final; written at create, left at the end. Serves a non-final status (filtered on the items) and what is in flight to a target (target filter) |
+ * |   by status (gsi1)| T#t#PROMO#S#<status>            | <id>                  | sparse: only once final (entered at the end, moved only by a rollback of a completed one) |
  * |   by target (gsi2)| T#t#PROMO#TGT#<env>             | <id>                  | newest first; written once (status filtered on the items) |
  * |   all (gsi3)      | T#t#PROMOS                      | <id>                  | newest first (source/subject filters); written once |
- * |   active (gsi4)   | T#t#PROMO#ACTIVE#<env>          | <id>                  | sparse: only while not final (concurrency); written at create, left at the end |
  * | Approval          | T#t#PROMO#<id>                  | A#<approver id>       | one per approver (conditional put) |
  * | Evidence          | T#t#EVID#<owner>                | <at>#<id>             | of a promotion or a release |
  * | Rule              | T#t#RULE                        | R#<id>                | all rules of a tenant (few) |
@@ -132,7 +132,7 @@ export const keys = {
   promotionsByStatus: (tenant: string, status: string) => `${t(tenant)}PROMO#S#${status}`,
   promotionsByTarget: (tenant: string, env: string) => `${t(tenant)}PROMO#TGT#${env}`,
   promotionsAll: (tenant: string) => `${t(tenant)}PROMOS`,
-  promotionsActive: (tenant: string, env: string) => `${t(tenant)}PROMO#ACTIVE#${env}`,
+  promotionsActive: (tenant: string) => `${t(tenant)}PROMO#ACTIVE`,
   /** promotion ids are time-ordered (prm_<ms base36><random>): the id alone sorts them */
   promotionSort: (id: string) => id,
   approval: (tenant: string, promotionId: string, approver: string): Key => ({ pk: `${t(tenant)}PROMO#${promotionId}`, sk: `A#${approver}` }),
@@ -177,17 +177,21 @@ export const indexAttributes = {
       [GSI_ACTOR.sortKey]: sortKey,
     };
   },
-  /** `active`: not in a final status (the sparse index of promotions in flight). */
+  /**
+   * `active`: not in a final status. A promotion in flight sits in the tenant's active index, whatever
+   * its status; once final it sits in its status's index instead. So the steps of a flow (PENDING →
+   * AWAITING_APPROVAL → APPROVED → …) move no index entry at all: only entering a final status does.
+   */
   promotion: (p: { tenant: string; id: string; status: string; targetEnvironment: string }, active: boolean): Record<string, string> => {
     const sort = keys.promotionSort(p.id);
     return {
-      [GSI_STATUS.partitionKey]: keys.promotionsByStatus(p.tenant, p.status),
-      [GSI_STATUS.sortKey]: sort,
       [GSI_TARGET.partitionKey]: keys.promotionsByTarget(p.tenant, p.targetEnvironment),
       [GSI_TARGET.sortKey]: sort,
       [GSI_ALL.partitionKey]: keys.promotionsAll(p.tenant),
       [GSI_ALL.sortKey]: sort,
-      ...(active ? { [GSI_ACTIVE.partitionKey]: keys.promotionsActive(p.tenant, p.targetEnvironment), [GSI_ACTIVE.sortKey]: sort } : {}),
+      ...(active
+        ? { [GSI_ACTIVE.partitionKey]: keys.promotionsActive(p.tenant), [GSI_ACTIVE.sortKey]: sort }
+        : { [GSI_STATUS.partitionKey]: keys.promotionsByStatus(p.tenant, p.status), [GSI_STATUS.sortKey]: sort }),
     };
   },
 };

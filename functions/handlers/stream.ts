@@ -3,7 +3,7 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { linkAuditEntries } from '#domain/audit-log';
 import type { AuditEntry } from '#domain/model';
 import type { DomainEvent } from '#domain/ports';
-import { strip } from '../adapters/dynamo-store.ts';
+import { eventsOf, openAuditEntry } from '../adapters/dynamo-store.ts';
 import { eventMetrics } from '../adapters/observability.ts';
 import { anchorFromEnv } from '../adapters/kms-s3-anchor.ts';
 import { rememberingAnchor } from '../adapters/remembering-anchor.ts';
@@ -16,9 +16,11 @@ registerEvents(eventsFromEnv);
 
 /**
  * The one consumer of the table's stream (DynamoDB Streams on AWS, DynamoDB
- * Local's own stream locally). It sees only inserted audit entries and outbox
- * events (STREAM_FILTER, the event source mapping's filter in CDK and the
+ * Local's own stream locally). It sees only inserted audit entries, evidence and
+ * outbox events (STREAM_FILTER, the event source mapping's filter in CDK and the
  * local poller's), and:
+ * - takes the events a change wrote: the outbox attribute of its fact item (the
+ *   audit entry, or evidence), or an event item of its own (eventsOf);
  * - relays outbox events to the bus (each carries its stable id: at-least-once
  *   delivery, consumers de-duplicate), so an event is published if and only if
  *   its change committed, however the writer crashed afterwards;
@@ -28,7 +30,7 @@ registerEvents(eventsFromEnv);
  * A failure throws: the batch is retried (split in halves on AWS) and what still
  * fails lands in the consumer's DLQ.
  */
-export const STREAM_FILTER = { eventName: ['INSERT'], entity: ['AuditEntry', 'Event'] } as const;
+export const STREAM_FILTER = { eventName: ['INSERT'], entity: ['AuditEntry', 'Evidence', 'Event'] } as const;
 
 export interface StreamRecord {
   eventName?: string;
@@ -42,11 +44,10 @@ export const handler = async (event: { Records: StreamRecord[] }) => {
   for (const r of event.Records) {
     if (r.eventName !== 'INSERT' || !r.dynamodb?.NewImage) continue;
     const item = unmarshall(r.dynamodb.NewImage as Record<string, AttributeValue>);
+    events.push(...eventsOf(item));
     if (item.entity === 'AuditEntry') {
-      const e = strip<AuditEntry>(item)!;
+      const e = openAuditEntry(item);
       audit.set(e.tenant, [...(audit.get(e.tenant) ?? []), e]);
-    } else if (item.entity === 'Event') {
-      events.push({ id: item.id, type: item.type, tenant: item.tenant, detail: item.detail });
     }
   }
   // Events first: a notification never waits on the audit chain.

@@ -247,7 +247,7 @@ describe('the stream consumer: audit chain anchoring and the event outbox', () =
     expect(esm.Properties.FunctionName).toEqual({ Ref: functionIds().get('stream') });
     expect(esm.Properties).toMatchObject({ BatchSize: 100, BisectBatchOnFunctionError: true, MaximumRetryAttempts: 10, StartingPosition: 'TRIM_HORIZON', DestinationConfig: { OnFailure: { Destination: expect.anything() } } });
     const filter = JSON.parse(esm.Properties.FilterCriteria.Filters[0].Pattern);
-    expect(filter).toEqual({ eventName: ['INSERT'], dynamodb: { NewImage: { entity: { S: ['AuditEntry', 'Event'] } } } });
+    expect(filter).toEqual({ eventName: ['INSERT'], dynamodb: { NewImage: { entity: { S: ['AuditEntry', 'Evidence', 'Event'] } } } });
   });
 
   it('signs checkpoints with a KMS HMAC key only the consumer may use to sign, into an Object Lock (compliance) bucket', () => {

@@ -1,5 +1,5 @@
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { BatchGetCommand, DynamoDBDocumentClient, GetCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
 import { auditEntry } from '../../domain/audit.ts';
@@ -7,7 +7,7 @@ import { EMPTY_ROOTS } from '../../domain/environments.ts';
 import { ValidationFailed } from '../../domain/errors.ts';
 import type { Environment, Snapshot } from '../../domain/model.ts';
 import { WriteConflict } from '../../domain/ports.ts';
-import { DynamoStore, documentClient } from '../../functions/adapters/dynamo-store.ts';
+import { DynamoStore, documentClient, eventsOf, openAuditEntry } from '../../functions/adapters/dynamo-store.ts';
 
 const ddb = mockClient(DynamoDBDocumentClient);
 afterEach(() => ddb.reset());
@@ -30,19 +30,36 @@ const audit = auditEntry('acme', {
 }, new Date('2026-01-02T00:00:00Z'));
 
 describe('DynamoStore (aws-sdk-client-mock)', () => {
-  it('commits a snapshot as one transaction: env conditioned on its version, snapshot, audit entry and outbox event never overwritten, no tenant-wide item', async () => {
+  it('commits a snapshot as one transaction: env conditioned on its version, snapshot, audit entry carrying the outbox event, never overwritten, no tenant-wide item', async () => {
     ddb.on(TransactWriteCommand).resolves({});
     const event = { id: 'e1', type: 'Break Glass Used', tenant: 'acme', detail: { tenant: 'acme', environment: 'dev', guard: 'protected-environment', action: 'config.update', actor: 'u@x', reason: 'hotfix', at: '2026-01-02T00:00:00Z' } };
     await store().commitSnapshot({ ...env, version: 5 }, env, snapshot, audit, [event]);
     const calls = ddb.commandCalls(TransactWriteCommand);
     expect(calls).toHaveLength(1);
     const items = calls[0]!.args[0].input.TransactItems!;
-    expect(items).toHaveLength(4);
+    expect(items).toHaveLength(3);
     expect(items[0]!.Put).toMatchObject({ Item: { pk: 'T#acme#ENV', sk: 'ENV#dev', version: 5 }, ConditionExpression: '#v = :v', ExpressionAttributeValues: { ':v': 4 } });
     expect(items[1]!.Put).toMatchObject({ Item: { pk: 'T#acme#SNAP#dev', sk: 'S#0000000004' }, ConditionExpression: 'attribute_not_exists(pk)' });
     expect(items[2]!.Put).toMatchObject({ Item: { pk: 'T#acme#AUDIT', sk: `E#${audit.at}#${audit.id}`, gsi1pk: 'T#acme#AUDIT#E#config#dev/k', gsi2pk: 'T#acme#AUDIT#A#u@x' }, ConditionExpression: 'attribute_not_exists(pk)' });
-    expect(items[3]!.Put).toMatchObject({ Item: { pk: 'T#acme#EVT#e1', sk: 'E', entity: 'Event', type: 'Break Glass Used' }, ConditionExpression: 'attribute_not_exists(pk)' });
+    // The event rides on the audit entry (no item of its own); the stream consumer takes it from there, and it is no part of the entry.
+    const carried = items[2]!.Put!.Item!;
+    expect(eventsOf(carried)).toEqual([event]);
+    expect(carried).not.toHaveProperty('tenant'); // the key holds tenant, time and id
+    expect(openAuditEntry(carried)).toEqual(audit);
     for (const i of items) expect(String(i.Put!.Item!.pk).startsWith('T#acme#')).toBe(true);
+  });
+
+  it('writes a change of one item as its own conditional write, not a transaction, and a failed condition is still a WriteConflict', async () => {
+    ddb.on(PutCommand).rejectsOnce(Object.assign(new Error('no'), { name: 'ConditionalCheckFailedException' })).resolves({});
+    const evidence = { id: 'ev1', type: 'test_results', payload: { passed: 1, failed: 0 }, submittedAt: '2026-01-02T00:00:00Z', submittedBy: 'ci' };
+    const event = { id: 'e2', type: 'Evidence Added', tenant: 'acme', detail: { tenant: 'acme', owner: 'release:web@1.0.0', type: 'test_results', at: '2026-01-02T00:00:00Z' } };
+    const ops = [{ kind: 'evidence', owner: 'release:web@1.0.0', evidence }, { kind: 'event', event }] as Parameters<DynamoStore['commit']>[1];
+    await expect(store().commit('acme', ops)).rejects.toSatisfy((e) => e instanceof WriteConflict && e.reason === 'exists');
+    await store().commit('acme', ops);
+    expect(ddb.commandCalls(TransactWriteCommand)).toHaveLength(0);
+    const put = ddb.commandCalls(PutCommand)[1]!.args[0].input;
+    expect(put).toMatchObject({ Item: { pk: 'T#acme#EVID#release:web@1.0.0', entity: 'Evidence' }, ConditionExpression: 'attribute_not_exists(pk)' });
+    expect(eventsOf(put.Item!)).toEqual([event]);
   });
 
   it('turns a cancelled transaction into WriteConflict naming the condition that failed', async () => {

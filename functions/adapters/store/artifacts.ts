@@ -1,9 +1,22 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { ArtifactPointer, ArtifactVersion } from '#domain/promotion/model';
-import type { Consumer, Tag } from '#domain/artifacts';
+import { tagName, type Consumer, type Tag } from '#domain/artifacts';
 import { keys, type Key } from '../keys.ts';
 import { strip } from './base.ts';
 import { AuditStore } from './audit.ts';
+
+/** The mutable `latest-<env>` tag, as the pointer it moves with. */
+export const latestTagOf = (p: ArtifactPointer): Tag => ({
+  name: tagName('latest', p.version, p.environment),
+  artifact: p.name,
+  version: p.version,
+  digest: p.digest,
+  environment: p.environment,
+  kind: 'latest',
+  mutable: true,
+  createdAt: p.promotedAt,
+  createdBy: p.promotedBy,
+});
 
 /** Artifacts: published versions, what each environment runs (pointers), tags and consumers. */
 export class ArtifactStore extends AuditStore {
@@ -28,14 +41,20 @@ export class ArtifactStore extends AuditStore {
     return this.queryAll<ArtifactVersion>(k.pk, k.skPrefix);
   }
 
+  /** `latest-<env>` is what the environment's pointer says (CommitStore writes no item for it); a tag item of its own only where no pointer exists. */
   async getTag(tenant: string, artifact: string, env: string, kind: Tag['kind'], version: string): Promise<Tag | null> {
+    if (kind === 'latest') {
+      const pointer = await this.getPointer(tenant, env, artifact);
+      if (pointer) return latestTagOf(pointer);
+    }
     const r = await this.db.send(new GetCommand({ TableName: this.table, Key: keys.tag(tenant, artifact, env, kind, version), ConsistentRead: true }));
     return strip<Tag>(r.Item);
   }
 
   async listTags(tenant: string, artifact: string, env: string): Promise<Tag[]> {
     const k = keys.tagsIn(tenant, artifact, env);
-    return this.queryAll<Tag>(k.pk, k.skPrefix, true);
+    const [tags, pointer] = await Promise.all([this.queryAll<Tag>(k.pk, k.skPrefix, true), this.getPointer(tenant, env, artifact)]);
+    return pointer ? [...tags.filter((t) => t.kind !== 'latest'), latestTagOf(pointer)] : tags;
   }
 
   async listConsumers(tenant: string, artifact: string): Promise<Consumer[]> {

@@ -4,7 +4,7 @@ import type { AuditEntry, ChainHead, ChainLink, Page } from '#domain/model';
 import { entryRef, type StoredEntry } from '#domain/audit';
 import type { AuditQuery } from '#domain/schemas';
 import { GSI_ACTOR, GSI_ENTITY, keys, type Key } from '../keys.ts';
-import { strip } from './base.ts';
+import { openAuditEntry } from './base.ts';
 import { EnvironmentStore } from './environments.ts';
 
 /** The audit trail: entries (written by every commit) and the hash chain the stream consumer links them into. */
@@ -51,7 +51,8 @@ export class AuditStore extends EnvironmentStore {
       values[':actor'] = q.actor;
       input.FilterExpression = [input.FilterExpression, '#actor = :actor'].filter(Boolean).join(' AND ');
     }
-    return this.page(tenant, { ...input, ScanIndexForward: false, Limit: q.limit }, q.cursor);
+    const page = await this.page<Record<string, unknown>>(tenant, { ...input, ScanIndexForward: false, Limit: q.limit }, q.cursor, { raw: true });
+    return { items: page.items.map(openAuditEntry), nextCursor: page.nextCursor };
   }
 
   protected mainAuditQuery(tenant: string, from: string, to: string, names: Record<string, string>, values: Record<string, unknown>) {
@@ -75,7 +76,7 @@ export class AuditStore extends EnvironmentStore {
     const out = new Map<string, StoredEntry>();
     const items = await this.batchGet(refs.map((r) => keys.auditEntry(tenant, r)));
     for (const item of items) {
-      const entry = strip<AuditEntry>(item)!;
+      const entry = openAuditEntry(item);
       const expected = this.auditIndex(entry);
       const moved = Object.entries(expected).find(([k, v]) => item[k] !== v);
       const ref = String(item.sk).slice(2);

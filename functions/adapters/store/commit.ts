@@ -1,5 +1,5 @@
 import type { Approval, ArtifactPointer, ArtifactVersion, Deployment, Evidence, Rule } from '#domain/promotion/model';
-import type { MetricDelta, WriteOp } from '#domain/ports';
+import type { DomainEvent, MetricDelta, WriteOp } from '#domain/ports';
 import type { Consumer, Tag } from '#domain/artifacts';
 import type { FreezeWindow } from '#domain/freeze';
 import { keys, type Key } from '../keys.ts';
@@ -8,7 +8,8 @@ import { IdempotencyStore } from './idempotency.ts';
 
 /** The generic atomic commit: the domain's write ops as one DynamoDB transaction. */
 export class CommitStore extends IdempotencyStore {
-  protected opItems(tenant: string, op: WriteOp): { items: TxItem[]; reasons: ConflictReason[] } {
+  /** `events`: the commit's events when this op's item carries them (see commit). */
+  protected opItems(tenant: string, op: WriteOp, events: DomainEvent[] = []): { items: TxItem[]; reasons: ConflictReason[] } {
     switch (op.kind) {
       case 'promotion':
         return op.gatesChanged
@@ -120,13 +121,14 @@ export class CommitStore extends IdempotencyStore {
           reasons: ['exists'],
         };
       case 'audit':
-        return { items: this.auditItems(op.entry), reasons: ['exists'] };
+        return { items: this.auditItems(op.entry, events), reasons: ['exists'] };
       case 'event':
+        // Only when the commit has no fact item to carry it (commit).
         return { items: [this.eventItem(op.event)], reasons: ['exists'] };
       case 'evidence': {
         const e = op.evidence;
         return {
-          items: [{ Put: { TableName: this.table, Item: { ...keys.evidence(tenant, op.owner, e.submittedAt, e.id), entity: 'Evidence', owner: op.owner, ...e }, ConditionExpression: 'attribute_not_exists(pk)' } }],
+          items: [{ Put: { TableName: this.table, Item: { ...keys.evidence(tenant, op.owner, e.submittedAt, e.id), entity: 'Evidence', owner: op.owner, ...e, ...this.outbox(events) }, ConditionExpression: 'attribute_not_exists(pk)' } }],
           reasons: ['exists'],
         };
       }
@@ -135,7 +137,14 @@ export class CommitStore extends IdempotencyStore {
 
   async commit(tenant: string, ops: WriteOp[]): Promise<void> {
     await this.ready();
-    const parts = ops.map((op) => this.opItems(tenant, op));
+    // The events ride on the commit's first fact item (its audit entry, else evidence): no item of their own.
+    const events = ops.flatMap((op) => (op.kind === 'event' ? [op.event] : []));
+    const carrier = events.length ? ops.findIndex((op) => op.kind === 'audit' || op.kind === 'evidence') : -1;
+    // `latest-<env>` moves with the environment's pointer and is read from it (ArtifactStore.getTag): no item of its own.
+    const movesWithPointer = (tag: Tag) =>
+      tag.kind === 'latest' && ops.some((o) => o.kind === 'pointer' && o.pointer.environment === tag.environment && o.pointer.name === tag.artifact && o.pointer.digest === tag.digest && o.pointer.version === tag.version);
+    const written = ops.filter((op) => !(carrier >= 0 && op.kind === 'event') && !(op.kind === 'tag' && movesWithPointer(op.tag)));
+    const parts = written.map((op) => this.opItems(tenant, op, op === ops[carrier] ? events : []));
     // A transaction may touch an item once: metric deltas are merged per environment and day.
     const merged = new Map<string, MetricDelta>();
     for (const op of ops) {

@@ -97,8 +97,8 @@ export class EnvironmentStore extends StoreBase {
   async commitSnapshot(env: Environment, previous: Environment, snapshot: Snapshot, audit: AuditEntry, events: DomainEvent[] = []): Promise<void> {
     await this.ready();
     await this.transact(
-      [this.versioned(env, previous), this.snapshotItem(env.tenant, snapshot), ...this.auditItems(audit), ...events.map((e) => this.eventItem(e))],
-      ['version', 'version', 'exists', ...events.map(() => 'exists' as const)],
+      [this.versioned(env, previous), this.snapshotItem(env.tenant, snapshot), ...this.auditItems(audit, events)],
+      ['version', 'version', 'exists'],
     );
   }
 

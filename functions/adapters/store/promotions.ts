@@ -1,6 +1,6 @@
 import { DeleteCommand, PutCommand, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { Page } from '#domain/model';
-import { isTerminal } from '#domain/promotion/lifecycle';
+import { isTerminal, STATUSES, type Status } from '#domain/promotion/lifecycle';
 import type { Approval, Evidence, Promotion, Rule } from '#domain/promotion/model';
 import type { PromotionFilter } from '#domain/ports';
 import type { FreezeWindow } from '#domain/freeze';
@@ -29,12 +29,16 @@ export class PromotionStore extends DeploymentStore {
   }
 
   async listPromotions(tenant: string, f: PromotionFilter, limit: number, cursor?: string): Promise<Page<Promotion>> {
-    const one = f.status?.length === 1 ? f.status[0]! : undefined;
-    const [index, pk] = one
-      ? [GSI_STATUS, keys.promotionsByStatus(tenant, one)]
-      : f.target
-        ? [GSI_TARGET, keys.promotionsByTarget(tenant, f.target)]
-        : [GSI_ALL, keys.promotionsAll(tenant)];
+    // Statuses still in flight are read from the active index, one final status from its own (keys.ts).
+    const inFlight = !!f.status?.length && f.status.every((s) => (STATUSES as readonly string[]).includes(s) && !isTerminal(s as Status));
+    const final = !inFlight && f.status?.length === 1 ? f.status[0]! : undefined;
+    const [index, pk] = inFlight
+      ? [GSI_ACTIVE, keys.promotionsActive(tenant)]
+      : final
+        ? [GSI_STATUS, keys.promotionsByStatus(tenant, final)]
+        : f.target
+          ? [GSI_TARGET, keys.promotionsByTarget(tenant, f.target)]
+          : [GSI_ALL, keys.promotionsAll(tenant)];
     const names: Record<string, string> = { '#pk': index.partitionKey };
     const values: Record<string, unknown> = { ':pk': pk };
     const filters: string[] = [];
@@ -44,12 +48,12 @@ export class PromotionStore extends DeploymentStore {
       values[`:${attr}`] = value;
       filters.push(`#${attr} = :${attr}`);
     };
-    if (one) add('targetEnvironment', f.target);
+    if (index !== GSI_TARGET) add('targetEnvironment', f.target);
     add('sourceEnvironment', f.source);
     add('subjectKey', f.subject);
-    // The indexes do not project `status` (keys.ts INDEX_FILTERS): several statuses (seed 002's
-    // `pending`) are filtered on the items read from the table, and so is one status (the by-status
-    // index is eventually consistent: an item that has moved on since is left out).
+    // The indexes do not project `status` (keys.ts INDEX_FILTERS): statuses are filtered on the items
+    // read from the table (the indexes are eventually consistent: an item that has moved on since is
+    // left out).
     const statuses = f.status ? new Set<unknown>(f.status) : undefined;
     const page = await this.page<Record<string, unknown>>(tenant, {
       IndexName: index.name,
@@ -70,8 +74,9 @@ export class PromotionStore extends DeploymentStore {
       const page = await this.page<Record<string, unknown>>(tenant, {
         IndexName: GSI_ACTIVE.name,
         KeyConditionExpression: '#pk = :pk',
-        ExpressionAttributeNames: { '#pk': GSI_ACTIVE.partitionKey },
-        ExpressionAttributeValues: { ':pk': keys.promotionsActive(tenant, target) },
+        ExpressionAttributeNames: { '#pk': GSI_ACTIVE.partitionKey, '#t': 'targetEnvironment' },
+        ExpressionAttributeValues: { ':pk': keys.promotionsActive(tenant), ':t': target },
+        FilterExpression: '#t = :t',
         ScanIndexForward: true,
       }, cursor);
       out.push(...(await this.withGates(tenant, page.items)));
