@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { manifestSchema } from './manifest/document.ts';
 import { STATUSES } from './promotion/lifecycle.ts';
 
 /**
@@ -342,7 +343,128 @@ const decision = /* @__PURE__ */ z
   .strict()
   .meta({ id: 'DecisionRecord' });
 
-/** Response schema per handler (routes whose handler is not here answer an open JSON object). */
+/** The one error body of the API (functions/http/errors.ts writes it for every mapped error and for a 500). */
+export const errorBody = /* @__PURE__ */ z
+  .object({
+    error: z
+      .object({
+        code: z.string().meta({ examples: ['VALIDATION_FAILED', 'UNAUTHENTICATED', 'FORBIDDEN', 'ENVIRONMENT_NOT_FOUND', 'VERSION_CONFLICT', 'CONCURRENT_MODIFICATION', 'RULE_VIOLATION', 'INTERNAL'] }),
+        message: z.string().describe('What to fix'),
+        issues: z.array(z.object({ path: z.string(), message: z.string() }).strict()).optional().describe('400: every validation issue'),
+        requestId: z.string().optional().describe('500: quote it when reporting the error'),
+      })
+      .passthrough()
+      .describe('more fields by code: what was not found, the methods allowed, the current digest, …'),
+  })
+  .strict()
+  .meta({ id: 'Error' });
+
+/** What the gateway answers itself, before any function runs (API Gateway's JWT authorizer, IAM auth, throttling; the local gateway alike). */
+export const gatewayMessage = /* @__PURE__ */ z
+  .object({ message: z.string().meta({ examples: ['Unauthorized', 'Forbidden', 'Too Many Requests', 'Request Entity Too Large', 'Internal Server Error'] }), requestId: z.string().optional() })
+  .strict()
+  .meta({ id: 'GatewayMessage' });
+
+/** A reply to a Slack interaction: shown to the one user who pressed the button. */
+const slackReply = /* @__PURE__ */ z
+  .object({ response_type: z.literal('ephemeral'), replace_original: z.literal(false).optional().describe('the message with the buttons stays (absent on a 404)'), text: z.string() })
+  .strict()
+  .meta({ id: 'SlackReply' });
+
+const metricsSummary = /* @__PURE__ */ z
+  .object({
+    deployments: z.number().int(),
+    failed: z.number().int(),
+    rolledBack: z.number().int(),
+    rollbackRate: z.number().describe('rolledBack / deployments (0 without deployments)'),
+    durationSeconds: z
+      .object({
+        mean: z.number().nullable(),
+        medianAtMost: z.number().nullable().describe('the upper bound of the duration bucket (powers of two seconds) the median falls in'),
+        p90AtMost: z.number().nullable(),
+      })
+      .strict(),
+    leadTimeHours: z.number().nullable().describe('mean time from an image first seen to its deployment into the last environment'),
+  })
+  .strict();
+const deploymentMetrics = /* @__PURE__ */ z
+  .object({
+    environments: z.array(
+      z
+        .object({
+          environment: z.string(),
+          from: z.string().describe('YYYY-MM-DD'),
+          to: z.string().describe('YYYY-MM-DD'),
+          period: z.enum(['day', 'week', 'month']),
+          total: metricsSummary,
+          periods: z.array(metricsSummary.extend({ period: z.string().describe('YYYY-MM-DD, YYYY-MM, or the Monday of a week as YYYY-MM-DD/week') }).strict()),
+        })
+        .strict(),
+    ),
+    versions: z.array(z.object({ environment: z.string(), imageTag: z.string().nullable() }).strict()).describe('what each environment runs now, in line order'),
+    drift: z.array(z.object({ environment: z.string(), behind: z.string().describe('the environment before it in the line'), differs: z.boolean() }).strict()),
+  })
+  .strict()
+  .meta({ id: 'DeploymentMetrics' });
+
+/** The contract itself (GET /api/v1/openapi.json). */
+const openApiDocument = /* @__PURE__ */ z
+  .object({
+    openapi: z.literal('3.1.0'),
+    info: z.object({ title: z.string(), version: z.string(), description: z.string() }).strict(),
+    servers: z.array(z.object({ url: z.string() }).strict()),
+    paths: z.record(z.string(), z.partialRecord(z.enum(['get', 'post', 'put', 'patch', 'delete']), open)).describe('path → method → operation'),
+    components: z.object({ schemas: z.record(z.string(), open), responses: z.record(z.string(), open), securitySchemes: z.record(z.string(), open) }).strict(),
+  })
+  .strict()
+  .meta({ id: 'OpenApiDocument' });
+
+/**
+ * GET /api/v1/manifest?format=json: the document apply takes (domain/manifest/document.ts), as exported: every
+ * part but notifications always there, and the line as it is (empty for a tenant without environments).
+ */
+const exported = /* @__PURE__ */ manifestSchema.shape.artifacts.shape.promotion;
+const manifestDocument = /* @__PURE__ */ z
+  .object({
+    artifacts: z
+      .object({
+        promotion: exported
+          .extend({
+            environments: z.array(z.string()).describe('the line, in order'),
+            environment_settings: exported.shape.environment_settings.unwrap(),
+            gates: exported.shape.gates.unwrap(),
+            webhook_gates: exported.shape.webhook_gates.unwrap(),
+            approval_rules: exported.shape.approval_rules.unwrap(),
+            freeze_windows: exported.shape.freeze_windows.unwrap(),
+            cross_registry_sync: z.literal(true),
+            verification: exported.shape.verification.unwrap(),
+          })
+          .strict(),
+      })
+      .strict(),
+  })
+  .strict()
+  .meta({ id: 'Manifest', description: "seed 003's manifest.yaml (artifacts.promotion) with what Stageline adds" });
+
+/** GET /api/v1/manifest/schema.json: the manifest document (components/schemas/Manifest) as a JSON Schema. */
+const manifestJsonSchema = /* @__PURE__ */ z
+  .object({
+    title: z.string(),
+    $schema: z.literal('https://json-schema.org/draft/2020-12/schema'),
+    type: z.literal('object'),
+    properties: z.object({ artifacts: open }).strict(),
+    required: z.array(z.string()),
+    additionalProperties: z.literal(false),
+    $defs: z.record(z.string(), open).optional(),
+  })
+  .strict()
+  .meta({ id: 'ManifestJsonSchema' });
+
+/**
+ * Response schema per handler, or per name a route gives in `response.schema` (functions/http/routes.ts)
+ * where one handler answers its routes differently. A route with neither (and no text answer
+ * declared) is published with an open object, and test/unit/openapi.test.ts fails.
+ */
 export const RESPONSES: Record<string, z.ZodType> = {
   'environments-list': z.object({ items: z.array(environmentResponse) }).strict(),
   'environments-get': environmentResponse,
@@ -438,4 +560,28 @@ export const RESPONSES: Record<string, z.ZodType> = {
   status: statusResponse,
   'freeze-create': freezeWindow,
   'manifest-apply': manifestApplyResponse,
+  manifest: z.object({ digest: digest.describe('of the setup planned against: apply with expectedDigest refuses a stale plan'), changes: z.array(manifestChange), summary: manifestSummary }).strict(),
+  'manifest-document': manifestDocument,
+  'manifest-schema': manifestJsonSchema,
+  openapi: openApiDocument,
+  health: z.object({ status: z.literal('ok'), service: z.literal('stageline') }).strict(),
+  'deployments-metrics': deploymentMetrics,
+  'slack-actions': slackReply,
+};
+
+/** The schema of a route's JSON answer: the one it names, else its handler's. */
+export const responseOf = (route: { handler: string; response?: { schema?: string } }): z.ZodType | undefined => RESPONSES[route.response?.schema ?? route.handler];
+
+/** Request bodies that are forms (application/x-www-form-urlencoded), per handler of a route declaring `form`. */
+export const FORMS: Record<string, z.ZodType> = {
+  review: z.object({
+    action: z.enum(['approve', 'reject']),
+    reason: z.string().optional().describe('why; required to reject (at most 1,000 characters are kept)'),
+    nonce: z.string().describe('the nonce of the page this form came from (valid for 30 minutes)'),
+  }),
+  'slack-actions': z.object({
+    payload: z
+      .string()
+      .describe('the interaction as JSON, as Slack posts it: user.id (mapped to a Stageline user in the notification settings), actions[0].action_id (approve | reject) and actions[0].value (<tenant>:<promotion id>)'),
+  }),
 };

@@ -3,114 +3,196 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as z from 'zod';
-import { ROUTES, type Route } from '../functions/http/routes.ts';
+import { ROUTES, routeKey, type Route } from '../functions/http/routes.ts';
 import type { Spec } from '../functions/http/handler.ts';
-import { RESPONSES } from '../domain/responses.ts';
+import { errorBody, FORMS, gatewayMessage, responseOf } from '../domain/responses.ts';
 
 /**
  * The API contract, generated from THE route table and the zod schemas each handler
  * validates with (httpHandler keeps them on the handler): every route, its auth scheme,
- * path/query parameters and request body, and the one error shape. `npm run openapi`
- * writes functions/http/openapi.json; a test fails when it is out of date.
+ * path/query parameters and request body, its success answer (domain/responses.ts, or the
+ * text a route declares) and its errors. `npm run openapi` writes functions/http/openapi.json;
+ * a test fails when it is out of date, or when an operation has no declared answer.
  */
 export const OPENAPI_FILE = join(fileURLToPath(new URL('..', import.meta.url)), 'functions', 'http', 'openapi.json');
 
 type Json = Record<string, unknown>;
 
-/** Shared definitions (recursive JSON values and the like), named by content so equal ones are one component. */
-const shared: Record<string, Json> = {};
+/** What an operation without a declared answer is published with (undeclaredOperations reports it). */
+const OPEN: Json = { type: 'object', additionalProperties: true };
 
-/** JSON Schema of a zod schema for the document (requests as accepted, responses as sent): its $defs become components, its refs point there. */
-const schemaOf = (s: z.ZodType, io: 'input' | 'output' = 'input'): Json => {
-  const { $schema: _ignored, $defs, ...rest } = z.toJSONSchema(s, { io, unrepresentable: 'any' }) as Json & { $defs?: Record<string, Json> };
-  const renames = new Map<string, string>();
-  for (const [name, def] of Object.entries($defs ?? {})) {
-    // A schema with an id (`.meta({ id })`, the response resources) is its own component; others are named by content.
-    const key = /^[A-Z][A-Za-z0-9]*$/.test(name) ? name : `Def_${createHash('sha256').update(JSON.stringify(def)).digest('hex').slice(0, 10)}`;
-    renames.set(name, key);
-  }
-  const rewrite = (v: unknown): unknown =>
-    Array.isArray(v)
-      ? v.map(rewrite)
-      : v && typeof v === 'object'
-        ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, k === '$ref' && typeof x === 'string' && x.startsWith('#/$defs/') ? `#/components/schemas/${renames.get(x.slice(8)) ?? x.slice(8)}` : rewrite(x)]))
-        : v;
-  for (const [name, def] of Object.entries($defs ?? {})) shared[renames.get(name)!] = rewrite(def) as Json;
-  return rewrite(rest) as Json;
-};
+/** JSON Schemas of zod schemas for one document: shared definitions (ids, recursive values) become its components. */
+function jsonSchemas() {
+  /** Shared definitions, named by their id or by content so equal ones are one component. */
+  const shared: Record<string, Json> = {};
+  /** JSON Schema of a zod schema (requests as accepted, responses as sent): its $defs become components, its refs point there. */
+  const of = (s: z.ZodType, io: 'input' | 'output' = 'input'): Json => {
+    const { $schema: _ignored, $defs, ...rest } = z.toJSONSchema(s, { io, unrepresentable: 'any' }) as Json & { $defs?: Record<string, Json> };
+    const renames = new Map<string, string>();
+    for (const [name, def] of Object.entries($defs ?? {})) {
+      // A schema with an id (`.meta({ id })`, the response resources) is its own component; others are named by content.
+      const key = /^[A-Z][A-Za-z0-9]*$/.test(name) ? name : `Def_${createHash('sha256').update(JSON.stringify(def)).digest('hex').slice(0, 10)}`;
+      renames.set(name, key);
+    }
+    const rewrite = (v: unknown): unknown =>
+      Array.isArray(v)
+        ? v.map(rewrite)
+        : v && typeof v === 'object'
+          ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, k === '$ref' && typeof x === 'string' && x.startsWith('#/$defs/') ? `#/components/schemas/${renames.get(x.slice(8)) ?? x.slice(8)}` : rewrite(x)]))
+          : v;
+    for (const [name, def] of Object.entries($defs ?? {})) shared[renames.get(name)!] = rewrite(def) as Json;
+    return rewrite(rest) as Json;
+  };
+  return { of, shared };
+}
+type Schemas = ReturnType<typeof jsonSchemas>;
 
-const ERROR = {
-  type: 'object',
-  required: ['error'],
-  properties: {
-    error: {
-      type: 'object',
-      required: ['code', 'message'],
-      properties: {
-        code: { type: 'string', examples: ['VALIDATION_FAILED', 'FORBIDDEN', 'NOT_FOUND', 'CONFLICT'] },
-        message: { type: 'string', description: 'What to fix' },
-        issues: { type: 'array', items: { type: 'object', properties: { path: { type: 'string' }, message: { type: 'string' } } } },
-      },
-      additionalProperties: true,
+const json = (schema: Json) => ({ 'application/json': { schema } });
+const header = (description: string, schema: Json = { type: 'string' }) => ({ description, schema });
+
+/**
+ * The error answers every operation of a kind shares (components/responses). A handler behind
+ * httpHandler answers the Error of functions/http/errors.ts; the gateway answers some itself,
+ * before any function runs, with its own message.
+ */
+function commonResponses(schemas: Schemas) {
+  const error = schemas.of(errorBody, 'output');
+  const gateway = schemas.of(gatewayMessage, 'output');
+  const either = { oneOf: [error, gateway] };
+  return {
+    BadRequest: { description: 'Invalid input (path, query, body, Idempotency-Key): every issue listed', content: json(error) },
+    Unauthorized: {
+      description: 'No valid bearer token: the gateway refuses it before any function runs ({"message":"Unauthorized"} with WWW-Authenticate); a token without a subject is refused with an Error',
+      headers: { 'WWW-Authenticate': header('Bearer (from the gateway)') },
+      content: json({ oneOf: [gateway, error] }),
     },
-  },
-};
+    Forbidden: { description: 'Authenticated, not allowed (role, tenant, X-Tenant-ID, protected environment, separation of duties)', content: json(error) },
+    ForbiddenSigV4: {
+      description: 'No valid SigV4 signature: the gateway refuses it before any function runs ({"message":"Forbidden"}); or the IAM principal is not registered for a tenant, or lacks the role (an Error)',
+      content: json({ oneOf: [gateway, error] }),
+    },
+    NotFound: { description: 'Not found', content: json(error) },
+    Conflict: {
+      description: 'Conflict: stale version, status, busy target, already exists; concurrent changes or a request with the same Idempotency-Key still running (with Retry-After)',
+      headers: { 'Retry-After': header('Seconds to wait before sending the same request again (on concurrent changes and a running Idempotency-Key)', { type: 'integer' }) },
+      content: json(error),
+    },
+    PayloadTooLarge: { description: 'The body is over 2 MiB: an Error from the function, or the gateway\'s message when the gateway refuses it first', content: json(either) },
+    FormTooLarge: { description: 'The body is too large (the gateway\'s message)', content: json(gateway) },
+    UnprocessableEntity: { description: 'A business rule refused it (or an Idempotency-Key reused with another body)', content: json(error) },
+    TooManyRequests: { description: "Throttled by API Gateway: the stage's rate and burst, lower on the heavy routes (the gateway's message)", content: json(gateway) },
+    InternalError: { description: "Failed on our side: an Error with the request id (nothing internal), or the gateway's message when the function itself failed", content: json(either) },
+    FunctionFailed: { description: "The function itself failed (the gateway's message)", content: json(gateway) },
+  } satisfies Record<string, Json>;
+}
+type Common = keyof ReturnType<typeof commonResponses>;
 
-const errors = (auth: Route['auth']) => ({
-  '400': { description: 'Invalid input: every issue listed', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
-  ...(auth === 'none' ? {} : { '401': { description: 'Not authenticated' }, '403': { description: 'Authenticated, not allowed (role, tenant, protected environment)', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } } }),
-  '404': { description: 'Not found', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
-  '409': { description: 'Conflict (stale version, status, busy target, concurrent changes: see Retry-After)', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
-  '422': { description: 'A business rule refused it', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
-});
-
-function parameters(spec: Spec<z.ZodType, z.ZodType, z.ZodType> | undefined, route: Route): Json[] {
+function parameters(schemas: Schemas, spec: Spec<z.ZodType, z.ZodType, z.ZodType> | undefined, route: Route): Json[] {
   const out: Json[] = [];
   const names = [...route.path.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]!);
-  const pathProps = (spec?.params ? (schemaOf(spec.params).properties as Record<string, Json> | undefined) : undefined) ?? {};
+  const pathProps = (spec?.params ? (schemas.of(spec.params).properties as Record<string, Json> | undefined) : undefined) ?? {};
   for (const name of names) out.push({ name, in: 'path', required: true, schema: pathProps[name] ?? { type: 'string' } });
   if (spec?.query) {
-    const q = schemaOf(spec.query);
+    const q = schemas.of(spec.query);
     const required = new Set((q.required as string[] | undefined) ?? []);
     for (const [name, schema] of Object.entries((q.properties as Record<string, Json> | undefined) ?? {})) out.push({ name, in: 'query', required: required.has(name), schema });
   }
-  if (route.method === 'POST') out.push({ name: 'Idempotency-Key', in: 'header', required: false, schema: { type: 'string', maxLength: 255 }, description: 'Same key and body: the same response, one side effect' });
+  for (const [name, description] of Object.entries(route.headers ?? {})) out.push({ name, in: 'header', required: true, schema: { type: 'string' }, description });
+  // Idempotency needs a caller: routes without one (signed links, Slack) ignore the header.
+  if (route.method === 'POST' && route.auth !== 'none') out.push({ name: 'Idempotency-Key', in: 'header', required: false, schema: { type: 'string', maxLength: 255 }, description: 'Same key and body: the same response, one side effect' });
   return out;
 }
 
-export async function buildOpenApi(): Promise<Json> {
+function requestBody(schemas: Schemas, spec: Spec<z.ZodType, z.ZodType, z.ZodType> | undefined, route: Route): Json | undefined {
+  if (route.form) {
+    const form = FORMS[route.handler];
+    if (!form) throw new Error(`${routeKey(route)} declares a form body, but domain/responses.ts has no FORMS['${route.handler}']`);
+    return { required: true, content: { 'application/x-www-form-urlencoded': { schema: schemas.of(form) } } };
+  }
+  // A GET carries no body, even where its handler shares a body schema with a POST route.
+  if (!spec?.body || route.method === 'GET') return undefined;
+  return { required: true, content: json(schemas.of(spec.docBody ?? spec.body)) };
+}
+
+/** The success answer: a JSON schema from domain/responses.ts and/or the text the route declares (OPEN when neither). */
+function success(schemas: Schemas, status: string, route: Route): Json {
+  if (status === '204') return { description: 'Done; no body' };
+  if (route.response?.schema && !responseOf(route)) throw new Error(`${routeKey(route)} names response schema '${route.response.schema}', which domain/responses.ts does not have`);
+  const schema = responseOf(route);
+  const content: Record<string, Json> = {};
+  for (const [type, description] of Object.entries(route.response?.text ?? {})) content[type] = { schema: { type: 'string', description } };
+  if (schema || !Object.keys(content).length) content['application/json'] = { schema: schema ? schemas.of(schema, 'output') : OPEN };
+  const headers = Object.entries(route.response?.headers ?? {});
+  return { description: 'Success', ...(headers.length ? { headers: Object.fromEntries(headers.map(([name, d]) => [name, header(d)])) } : {}), content };
+}
+
+/** Error answers: those of the gateway and of httpHandler by the route's kind, and those the handler declares in its own format. */
+function failures(common: ReturnType<typeof commonResponses>, spec: unknown, route: Route, ok: Json, hasBody: boolean): Record<string, Json> {
+  const refs: [string, Common][] = [];
+  if (spec) refs.push(['400', 'BadRequest']);
+  if (route.auth === 'jwt') refs.push(['401', 'Unauthorized'], ['403', 'Forbidden']);
+  if (route.auth === 'iam') refs.push(['403', 'ForbiddenSigV4']);
+  if (spec) refs.push(['404', 'NotFound'], ['409', 'Conflict']);
+  if (hasBody) refs.push(['413', route.form ? 'FormTooLarge' : 'PayloadTooLarge']);
+  if (spec) refs.push(['422', 'UnprocessableEntity']);
+  refs.push(['429', 'TooManyRequests'], ['500', spec ? 'InternalError' : 'FunctionFailed']);
+  const out: Record<string, Json> = Object.fromEntries(refs.map(([status, name]) => [status, { $ref: `#/components/responses/${name}` }]));
+  // The success's media types and JSON schema; a text answer then says what went wrong.
+  const own = Object.fromEntries(
+    Object.entries((ok.content as Record<string, { schema: Json }> | undefined) ?? {}).map(([type, c]) => [type, c.schema.type === 'string' ? { schema: { type: 'string', description: 'What went wrong, and what to do' } } : c]),
+  );
+  for (const [status, declared] of Object.entries(route.response?.errors ?? {})) {
+    const { description, headers } = typeof declared === 'string' ? { description: declared, headers: {} } : declared;
+    // In the format of the success (its media types and schemas), beside what the gateway may answer for the same status.
+    const shared = refs.find(([s]) => s === status);
+    const base = shared ? (common[shared[1]] as Json) : undefined;
+    const h = Object.entries(headers);
+    out[status] = {
+      description: base ? `${description}; or: ${base.description as string}` : description,
+      ...(h.length ? { headers: Object.fromEntries(h.map(([name, d]) => [name, header(d, name === 'Retry-After' ? { type: 'integer' } : { type: 'string' })])) } : {}),
+      content: { ...own, ...((base?.content as Json | undefined) ?? {}) },
+    };
+  }
+  return Object.fromEntries(Object.entries(out).sort(([a], [b]) => Number(a) - Number(b)));
+}
+
+export async function buildOpenApi(opts: { routes?: readonly Route[] } = {}): Promise<Json> {
+  const schemas = jsonSchemas();
+  const common = commonResponses(schemas);
   const paths: Record<string, Record<string, Json>> = {};
-  for (const route of ROUTES) {
+  for (const route of opts.routes ?? ROUTES) {
     const mod = (await import(`../functions/handlers/${route.handler}.ts`)) as { handler: { spec?: Spec<z.ZodType, z.ZodType, z.ZodType> } };
     const spec = mod.handler.spec;
     const status = String(route.status ?? spec?.status ?? 200);
-    const html = route.handler === 'dashboard' || route.handler === 'review';
+    const body = requestBody(schemas, spec, route);
+    const ok = success(schemas, status, route);
     const op: Json = {
       operationId: `${route.method.toLowerCase()}${route.path.replace(/[{}]/g, '').split(/[/-]/).filter(Boolean).map((p) => p[0]!.toUpperCase() + p.slice(1)).join('')}`,
       summary: route.summary,
-      tags: [route.path.split('/')[3] ?? route.path.split('/')[1] ?? 'service'],
+      tags: [(route.path.startsWith('/api/v1/') ? route.path.split('/')[3] : route.path.split('/')[1]) ?? 'service'],
       security: route.auth === 'jwt' ? [{ cognito: [] }] : route.auth === 'iam' ? [{ sigv4: [] }] : [],
       ...(route.role ? { 'x-stageline-role': route.role } : {}),
-      parameters: parameters(spec, route),
-      ...(spec?.body ? { requestBody: { required: true, content: { 'application/json': { schema: schemaOf(spec.docBody ?? spec.body) } } } } : {}),
-      responses: {
-        [status]: status === '204'
-          ? { description: 'Done; no body' }
-          : html
-          ? { description: 'An HTML page', content: { 'text/html': { schema: { type: 'string' } } } }
-          : { description: 'Success', content: { 'application/json': { schema: RESPONSES[route.handler] ? schemaOf(RESPONSES[route.handler]!, 'output') : { type: 'object', additionalProperties: true } } } },
-        ...errors(route.auth),
-      },
+      parameters: parameters(schemas, spec, route),
+      ...(body ? { requestBody: body } : {}),
+      responses: { [status]: ok, ...failures(common, spec, route, ok, body !== undefined) },
     };
     (paths[route.path] ??= {})[route.method.toLowerCase()] = op;
   }
   return {
     openapi: '3.1.0',
-    info: { title: 'Stageline API', version: '1', description: 'Release promotion through an ordered line of environments. Generated from functions/http/routes.ts and the handlers\' zod schemas.' },
+    info: {
+      title: 'Stageline API',
+      version: '1',
+      description:
+        "Release promotion through an ordered line of environments. Generated from functions/http/routes.ts and the handlers' zod schemas. " +
+        'Errors are one shape (Error); what the gateway answers itself (authorizers, throttling) is a GatewayMessage. ' +
+        'A path served with other methods answers 405 with Allow, an unknown path 404 (both an Error); the local stack answers 503 with Retry-After until it is ready.',
+    },
     servers: [{ url: '/' }],
     paths,
     components: {
-      schemas: { Error: ERROR, ...Object.fromEntries(Object.entries(shared).sort(([a], [b]) => (a < b ? -1 : 1))) },
+      schemas: Object.fromEntries(Object.entries(schemas.shared).sort(([a], [b]) => (a < b ? -1 : 1))),
+      responses: common,
       securitySchemes: {
         cognito: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'A Cognito ID token (custom:tenant_id, cognito:groups)' },
         sigv4: { type: 'apiKey', in: 'header', name: 'Authorization', description: 'AWS Signature Version 4 (execute-api), for pipelines listed in machinePrincipals' },
@@ -119,7 +201,48 @@ export async function buildOpenApi(): Promise<Json> {
   };
 }
 
+/** A JSON Schema that says nothing about its value beyond being an object (or nothing at all). */
+function isOpen(schema: Json, doc: Json): boolean {
+  const ref = schema.$ref;
+  if (typeof ref === 'string') {
+    const target = ((doc.components as Json).schemas as Record<string, Json>)[ref.replace('#/components/schemas/', '')];
+    return !target || isOpen(target, doc);
+  }
+  if (schema.type !== undefined && schema.type !== 'object') return false;
+  if (['properties', 'items', 'anyOf', 'oneOf', 'allOf', 'const', 'enum'].some((k) => k in schema)) return false;
+  const extra = schema.additionalProperties;
+  return extra === undefined || extra === true || (typeof extra === 'object' && extra !== null && Object.keys(extra).length === 0);
+}
+
+/**
+ * Operations whose success answer is not declared: an open JSON object (no schema in
+ * domain/responses.ts), a text answer without a description of its format, or a body-less
+ * success other than a 204. `npm run openapi` refuses to write them; a test fails on them.
+ */
+export function undeclaredOperations(doc: Json): string[] {
+  const out: string[] = [];
+  for (const [path, ops] of Object.entries(doc.paths as Record<string, Record<string, Json>>)) {
+    for (const [method, op] of Object.entries(ops)) {
+      for (const [status, response] of Object.entries(op.responses as Record<string, Json>)) {
+        if (!/^2\d\d$/.test(status)) continue;
+        const content = Object.entries((response.content as Record<string, { schema: Json }> | undefined) ?? {});
+        const bad =
+          (content.length === 0 && status !== '204') ||
+          content.some(([type, { schema }]) => (/json/.test(type) ? isOpen(schema, doc) : schema.type !== 'string' || typeof schema.description !== 'string' || !schema.description));
+        if (bad) out.push(`${method.toUpperCase()} ${path} (${status})`);
+      }
+    }
+  }
+  return out;
+}
+
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  writeFileSync(OPENAPI_FILE, JSON.stringify(await buildOpenApi(), null, 2) + '\n');
+  const doc = await buildOpenApi();
+  const undeclared = undeclaredOperations(doc);
+  if (undeclared.length) {
+    console.error(`no declared response (add a schema to RESPONSES in domain/responses.ts, or declare the route's text answer in functions/http/routes.ts):\n  ${undeclared.join('\n  ')}`);
+    process.exit(1);
+  }
+  writeFileSync(OPENAPI_FILE, JSON.stringify(doc, null, 2) + '\n');
   console.log(`wrote ${OPENAPI_FILE}`);
 }

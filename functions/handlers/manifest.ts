@@ -9,7 +9,7 @@ export const planBody = z.object({ document: z.string().min(1).max(256 * 1024, '
 // GET has no body: the document is checked for POST below.
 const body = planBody.partial();
 
-export const handler = httpHandler({ query, body }, async ({ deps, ctx, query, body, route }) => {
+export const handler = httpHandler({ query, body, docBody: planBody }, async ({ deps, ctx, query, body, route }) => {
   if (route.method === 'POST') {
     if (!body?.document) throw new ValidationFailed([{ path: 'body.document', message: 'is required: the manifest (YAML or JSON) as a string' }]);
     return planManifest(deps, ctx, body.document);

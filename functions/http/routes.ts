@@ -20,9 +20,35 @@ export interface Route {
   status?: number;
   /** static values the handler reads for this route */
   context?: { kind?: 'config' | 'flag'; subject?: 'config'; scope?: 'tenant' | 'environment' };
+  /** what the success answer is, where it is not the JSON its handler's entry in RESPONSES (domain/responses.ts) describes */
+  response?: RouteResponse;
+  /** the request body is a form (application/x-www-form-urlencoded), not JSON; its fields are FORMS[handler] in domain/responses.ts */
+  form?: true;
+  /** request headers the route reads beyond the usual ones: name → meaning (the OpenAPI document lists them) */
+  headers?: Record<string, string>;
+}
+
+/** Answers that are text, not JSON. */
+export type TextMediaType = 'text/html' | 'text/plain' | 'application/yaml' | 'application/x-ndjson';
+
+export interface RouteResponse {
+  /** the entry of RESPONSES a JSON answer matches, where it is not the handler's own (one handler serving routes that answer differently) */
+  schema?: string;
+  /** the answer as text: media type → what the text holds (with `schema` too, the route answers either, e.g. by ?format=) */
+  text?: Partial<Record<TextMediaType, string>>;
+  /** response headers of a success: name → meaning */
+  headers?: Record<string, string>;
+  /** errors the handler answers itself in the format of its success (an HTML page, a Slack reply) instead of the API's Error: status → when */
+  errors?: Record<number, string | { description: string; headers: Record<string, string> }>;
 }
 
 const v1 = '/api/v1';
+/** What a signed review link answers when it cannot be used: a page saying why (functions/review/serve.ts). GET shows other refusals on its 200 page. */
+const REVIEW_ERRORS: RouteResponse['errors'] = {
+  404: 'The link is unknown or was altered',
+  429: { description: 'Too many unknown links from this address in a minute', headers: { 'Retry-After': 'seconds to wait' } },
+  500: 'The page failed on our side (it names the request id)',
+};
 const itemRoutes = (kind: 'config' | 'flag'): Route[] => {
   const base = `${v1}/environments/{env}/${kind}s`;
   const ctx = { kind };
@@ -62,7 +88,8 @@ const ruleRoutes = (base: string): Route[] => [
 
 export const ROUTES: Route[] = [
   { method: 'GET', path: '/health', handler: 'health', auth: 'none', role: null, summary: 'Liveness' },
-  { method: 'GET', path: '/dashboard', handler: 'dashboard', auth: 'none', role: null, summary: 'Status dashboard (static page; it calls the API with your token)' },
+  { method: 'GET', path: '/dashboard', handler: 'dashboard', auth: 'none', role: null, summary: 'Status dashboard (static page; it calls the API with your token)',
+    response: { text: { 'text/html': 'The dashboard: one static page (its inline script and style allowed by CSP hash) that calls this API with the token you give it' } } },
   { method: 'GET', path: `${v1}/openapi.json`, handler: 'openapi', auth: 'none', role: null, summary: 'This API as OpenAPI 3.1 (generated from the route table and the zod schemas)' },
   { method: 'GET', path: `${v1}/environments`, handler: 'environments-list', auth: 'jwt', role: 'viewer', summary: 'Environments in line order' },
   { method: 'POST', path: `${v1}/environments`, handler: 'environments-create', auth: 'jwt', role: 'admin', summary: 'Create an environment' },
@@ -83,7 +110,14 @@ export const ROUTES: Route[] = [
   { method: 'GET', path: `${v1}/status`, handler: 'status', auth: 'jwt', role: 'viewer', summary: 'Per environment: what runs, promoted when/by, gate marks; pending promotions and why' },
   { method: 'GET', path: `${v1}/audit`, handler: 'audit-list', auth: 'jwt', role: 'viewer', summary: 'Audit trail (filters, cursor pagination)' },
   { method: 'GET', path: `${v1}/audit/verify`, handler: 'audit-verify', auth: 'jwt', role: 'viewer', summary: 'Verify the audit hash chain' },
-  { method: 'GET', path: `${v1}/audit/export`, handler: 'audit-export', auth: 'jwt', role: 'viewer', summary: 'The audit chain as JSON Lines (entries with their links, signed checkpoints), verifiable offline; pages continue with ?fromSeq' },
+  { method: 'GET', path: `${v1}/audit/export`, handler: 'audit-export', auth: 'jwt', role: 'viewer', summary: 'The audit chain as JSON Lines (entries with their links, signed checkpoints), verifiable offline; pages continue with ?fromSeq',
+    response: {
+      text: {
+        'application/x-ndjson':
+          'JSON Lines (format stageline-audit-export/v1), one JSON object per line, each with a `type`: a `header` (tenant, range, how the hashes are computed), one `entry` per chain link in order (seq, prevHash, entryHash, hash, the audit entry, and seed 003\'s record for a promotion), the signed `checkpoint`s in the range, then a `trailer` (count, firstSeq, lastSeq, headSeq, next: {fromSeq} or null)',
+      },
+      headers: { 'X-Next-Cursor': 'the fromSeq of the next page, when there is one' },
+    } },
   ...promotionRoutes(`${v1}/promotions`),
   ...promotionRoutes(`${v1}/config/promotions`, { subject: 'config' }),
   { method: 'POST', path: `${v1}/promotions/auto-check`, handler: 'promotions-auto-check', auth: 'jwt', role: 'deployer', summary: 'Check (and run) auto-promotion for a release' },
@@ -92,7 +126,8 @@ export const ROUTES: Route[] = [
   { method: 'POST', path: `${v1}/machine/promotions/{id}/evidence`, handler: 'promotions-evidence', auth: 'iam', role: 'deployer', summary: 'Evidence from a pipeline (IAM): what an evidenceFrom=machine policy counts' },
   { method: 'POST', path: `${v1}/machine/artifacts/{name}/versions/{version}/evidence`, handler: 'artifacts-evidence', auth: 'iam', role: 'deployer', summary: 'Release evidence from a pipeline (IAM)' },
   { method: 'POST', path: `${v1}/platform/deployments`, handler: 'deployments-record', auth: 'iam', role: 'deployer', summary: 'The CD pipeline records a deployment (seed 001; IAM)' },
-  { method: 'GET', path: `${v1}/platform/deployments/history`, handler: 'deployments-history', auth: 'jwt', role: 'viewer', summary: 'Deployment history of an environment, newest first' },
+  { method: 'GET', path: `${v1}/platform/deployments/history`, handler: 'deployments-history', auth: 'jwt', role: 'viewer', summary: 'Deployment history of an environment, newest first',
+    response: { headers: { 'X-Next-Cursor': 'the cursor of the next page, when there is one' } } },
   { method: 'GET', path: `${v1}/platform/metrics`, handler: 'deployments-metrics', auth: 'jwt', role: 'viewer', summary: 'Frequency, rollback rate, duration, lead time, version drift' },
   { method: 'POST', path: `${v1}/artifacts/{name}/versions`, handler: 'artifacts-publish', auth: 'jwt', role: 'deployer', summary: 'Publish an artifact version into the first environment' },
   { method: 'GET', path: `${v1}/artifacts/{name}/versions`, handler: 'artifacts-versions', auth: 'jwt', role: 'viewer', summary: 'Versions of an artifact (?environment= for what entered it)' },
@@ -110,13 +145,34 @@ export const ROUTES: Route[] = [
   { method: 'DELETE', path: `${v1}/freeze-windows/{id}`, handler: 'freeze-windows', auth: 'jwt', role: 'admin', summary: 'Remove a freeze window', status: 204 },
   { method: 'GET', path: `${v1}/environments/{env}/freeze-windows`, handler: 'freeze-windows', auth: 'jwt', role: 'viewer', summary: 'Freeze windows over this environment; the current and the next one' },
   { method: 'POST', path: `${v1}/environments/{env}/freeze-windows`, handler: 'freeze-create', auth: 'jwt', role: 'admin', summary: 'Add a freeze window for this environment' },
-  { method: 'GET', path: `${v1}/manifest`, handler: 'manifest', auth: 'jwt', role: 'viewer', summary: "The tenant's promotion setup as a manifest (seed 003's manifest.yaml shape; ?format=yaml|json); export | apply changes nothing" },
+  { method: 'GET', path: `${v1}/manifest`, handler: 'manifest', auth: 'jwt', role: 'viewer', summary: "The tenant's promotion setup as a manifest (seed 003's manifest.yaml shape; ?format=yaml|json); export | apply changes nothing",
+    response: {
+      text: { 'application/yaml': 'The manifest as YAML (?format=yaml, the default), after a comment line naming the tenant and the digest of its setup; ?format=json answers the same document as JSON' },
+      schema: 'manifest-document',
+      headers: { 'X-Manifest-Digest': 'the digest of the setup the document was exported from (what a plan states and apply expects)' },
+    } },
   { method: 'POST', path: `${v1}/manifest/plan`, handler: 'manifest', auth: 'jwt', role: 'viewer', summary: 'What applying a manifest would change, field by field, and the digest of the setup it was planned against' },
   { method: 'POST', path: `${v1}/manifest/apply`, handler: 'manifest-apply', auth: 'jwt', role: 'admin', summary: 'Apply a manifest as one audited change (all or nothing; expectedDigest refuses a stale plan)' },
-  { method: 'GET', path: `${v1}/manifest/schema.json`, handler: 'openapi', auth: 'none', role: null, summary: "The manifest's JSON Schema" },
-  { method: 'GET', path: '/review/{tenant}/{token}', handler: 'review', auth: 'none', role: null, summary: 'Signed approve/reject link: the review page (never acts)' },
-  { method: 'POST', path: '/review/{tenant}/{token}', handler: 'review', auth: 'none', role: null, summary: 'Signed approve/reject link: approve, or reject with a reason (single use)' },
-  { method: 'POST', path: `${v1}/slack/actions/{tenant}`, handler: 'slack-actions', auth: 'none', role: null, summary: "Slack interactivity: Approve/Reject buttons (verified by the Slack app's signing secret)" },
+  { method: 'GET', path: `${v1}/manifest/schema.json`, handler: 'openapi', auth: 'none', role: null, summary: "The manifest's JSON Schema", response: { schema: 'manifest-schema' } },
+  { method: 'GET', path: '/review/{tenant}/{token}', handler: 'review', auth: 'none', role: null, summary: 'Signed approve/reject link: the review page (never acts)',
+    response: { text: { 'text/html': 'The review page: the promotion, its changes and policy, and an approve/reject form when the link may still act (otherwise a notice why not)' }, errors: REVIEW_ERRORS } },
+  { method: 'POST', path: '/review/{tenant}/{token}', handler: 'review', auth: 'none', role: null, summary: 'Signed approve/reject link: approve, or reject with a reason (single use)', form: true,
+    response: { text: { 'text/html': 'A page saying what was done' }, errors: {
+      ...REVIEW_ERRORS,
+      400: 'The form says neither approve nor reject, or rejects without a reason',
+      403: "The form was not served by this service in the last 30 minutes, or the link's approver may not act on this promotion",
+      409: 'The link was used already, the promotion no longer waits for this decision or its release changed, or the promotion refused the action (separation of duties, …)',
+      410: 'The link has expired',
+    } } },
+  { method: 'POST', path: `${v1}/slack/actions/{tenant}`, handler: 'slack-actions', auth: 'none', role: null, summary: "Slack interactivity: Approve/Reject buttons (verified by the Slack app's signing secret)", form: true,
+    headers: { 'X-Slack-Request-Timestamp': 'set by Slack: Unix seconds, within 5 minutes of now', 'X-Slack-Signature': "set by Slack: v0= and the hex HMAC-SHA256 of v0:<timestamp>:<raw body>, keyed with the Slack app's signing secret" },
+    response: {
+      errors: {
+        400: 'Not a Slack interaction payload, or not an approve/reject action for this workspace',
+        401: 'No signing secret is set up for the promotion\'s notifications, or the signature does not hold (the reply says why)',
+        404: 'The workspace in the path is not a tenant name',
+      },
+    } },
 ];
 
 /**

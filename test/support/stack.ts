@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { inject } from 'vitest';
 import { DEMO_USERS, type DemoUser } from '../../local/issuer.ts';
 import { startLocalStack, type LocalStack, type LocalStackOptions } from '../../local/stack.ts';
-import { RESPONSES } from '../../domain/responses.ts';
+import { responseOf } from '../../domain/responses.ts';
 import { matchRoute } from '../../functions/http/routes.ts';
 
 /**
@@ -12,7 +12,7 @@ import { matchRoute } from '../../functions/http/routes.ts';
 function checkContract(method: string, path: string, status: number, body: unknown): void {
   if (status < 200 || status > 299 || body === undefined || typeof body === 'string') return;
   const m = matchRoute(method, new URL(path, 'http://x').pathname);
-  const schema = m.kind === 'route' ? RESPONSES[m.route.handler] : undefined;
+  const schema = m.kind === 'route' ? responseOf(m.route) : undefined;
   if (!schema) return;
   const r = schema.safeParse(body);
   if (!r.success) throw new Error(`${method} ${path} answered ${status} with a body that does not match the ${m.kind === 'route' ? m.route.handler : ''} response schema (domain/responses.ts):\n${r.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`).join('\n')}`);

@@ -1,14 +1,29 @@
 import { readFileSync } from 'node:fs';
 import { Validator } from '@seriousme/openapi-schema-validator';
-import { describe, expect, it } from 'vitest';
-import { ROUTES } from '../../functions/http/routes.ts';
-import { buildOpenApi, OPENAPI_FILE } from '../../scripts/openapi.ts';
+import { describe, expect, it, vi } from 'vitest';
+import * as E from '../../domain/errors.ts';
+import { errorBody, gatewayMessage } from '../../domain/responses.ts';
+import { logger } from '../../functions/adapters/observability.ts';
+import { errorResponse } from '../../functions/http/errors.ts';
+import { MAX_BODY_BYTES } from '../../functions/http/handler.ts';
+import { ROUTES, routeKey } from '../../functions/http/routes.ts';
+import { startGateway } from '../../local/gateway.ts';
+import { LocalIssuer } from '../../local/issuer.ts';
+import { buildOpenApi, OPENAPI_FILE, undeclaredOperations } from '../../scripts/openapi.ts';
+
+type Op = { security: unknown[]; requestBody?: { content: Record<string, { schema: { properties?: Record<string, unknown>; required?: string[] } }> }; parameters: { name: string; in: string }[]; responses: Record<string, { $ref?: string; content?: Record<string, { schema: Record<string, unknown> }>; headers?: Record<string, unknown> }> };
+
+const read = () => JSON.parse(readFileSync(OPENAPI_FILE, 'utf8')) as { paths: Record<string, Record<string, Op>>; components: { schemas: Record<string, unknown>; responses: Record<string, { content: Record<string, { schema: unknown }>; headers?: Record<string, unknown> }> } };
+const opOf = (doc: ReturnType<typeof read>, key: string) => {
+  const [method, path] = key.split(' ');
+  return doc.paths[path!]![method!.toLowerCase()]!;
+};
 
 describe('the published API contract (OpenAPI 3.1)', () => {
   it('is generated from the route table and the handlers\' zod schemas, and the checked-in file is up to date (run npm run openapi)', async () => {
     const generated = await buildOpenApi();
     expect(JSON.parse(readFileSync(OPENAPI_FILE, 'utf8'))).toEqual(JSON.parse(JSON.stringify(generated)));
-    const paths = generated.paths as Record<string, Record<string, { security: unknown[]; requestBody?: unknown }>>;
+    const paths = generated.paths as Record<string, Record<string, Op>>;
     for (const r of ROUTES) {
       const op = paths[r.path]?.[r.method.toLowerCase()];
       expect(op, `${r.method} ${r.path}`).toBeDefined();
@@ -17,6 +32,107 @@ describe('the published API contract (OpenAPI 3.1)', () => {
     // Request bodies come from the schemas the handlers validate with.
     expect(JSON.stringify(paths['/api/v1/promotions']!.post!.requestBody)).toContain('sourceEnvironment');
   }, 60_000);
+
+  it('declares the success answer of every operation: no open object, every text answer with its media type and format', async () => {
+    const doc = read();
+    expect(undeclaredOperations(doc)).toEqual([]);
+    const count = Object.values(doc.paths).reduce((n, ops) => n + Object.keys(ops).length, 0);
+    expect(count).toBe(ROUTES.length);
+    const media = (key: string) => Object.keys(Object.entries(opOf(doc, key).responses).find(([s]) => /^2/.test(s))![1].content ?? {});
+    expect(media('GET /dashboard')).toEqual(['text/html']);
+    expect(media('GET /review/{tenant}/{token}')).toEqual(['text/html']);
+    expect(media('POST /review/{tenant}/{token}')).toEqual(['text/html']);
+    expect(media('GET /api/v1/manifest')).toEqual(['application/yaml', 'application/json']);
+    expect(media('POST /api/v1/manifest/plan')).toEqual(['application/json']);
+    expect(media('GET /api/v1/audit/export')).toEqual(['application/x-ndjson']);
+    expect(media('GET /health')).toEqual(['application/json']);
+    expect(opOf(doc, 'GET /api/v1/manifest').requestBody).toBeUndefined();
+    expect(opOf(doc, 'POST /api/v1/manifest/plan').requestBody!.content['application/json']!.schema.required).toEqual(['document']);
+  });
+
+  it('reports a route whose answer is not declared, so a new route without a response schema fails this test', async () => {
+    const dashboard = ROUTES.find((r) => routeKey(r) === 'GET /dashboard')!;
+    const bare = await buildOpenApi({ routes: [{ ...dashboard, response: undefined }, { ...dashboard, path: '/dashboard/{x}', response: { text: { 'text/html': '' } } }] });
+    expect(undeclaredOperations(bare)).toEqual(['GET /dashboard (200)', 'GET /dashboard/{x} (200)']);
+    await expect(buildOpenApi({ routes: [{ ...dashboard, response: { schema: 'no-such-schema' } }] })).rejects.toThrow(/no-such-schema/);
+  }, 60_000);
+
+  it('documents the form bodies (Slack, the review form) as forms, not JSON', () => {
+    const doc = read();
+    const slack = opOf(doc, 'POST /api/v1/slack/actions/{tenant}');
+    expect(Object.keys(slack.requestBody!.content)).toEqual(['application/x-www-form-urlencoded']);
+    expect(slack.requestBody!.content['application/x-www-form-urlencoded']!.schema.properties).toHaveProperty('payload');
+    expect(slack.parameters.filter((p) => p.in === 'header').map((p) => p.name)).toEqual(['X-Slack-Request-Timestamp', 'X-Slack-Signature']);
+    expect(Object.keys(slack.responses).sort()).toEqual(['200', '400', '401', '404', '413', '429', '500']);
+    expect(Object.keys(opOf(doc, 'POST /review/{tenant}/{token}').requestBody!.content)).toEqual(['application/x-www-form-urlencoded']);
+  });
+
+  it('documents every error status an operation can answer, in the shared Error shape or the gateway\'s own', () => {
+    const doc = read();
+    const statuses = (key: string) => Object.keys(opOf(doc, key).responses).sort();
+    expect(statuses('POST /api/v1/promotions')).toEqual(['201', '400', '401', '403', '404', '409', '413', '422', '429', '500']);
+    expect(statuses('GET /api/v1/environments')).toEqual(['200', '400', '401', '403', '404', '409', '422', '429', '500']);
+    expect(statuses('POST /api/v1/platform/deployments')).toEqual(['201', '400', '403', '404', '409', '413', '422', '429', '500']);
+    expect(statuses('GET /health')).toEqual(['200', '429', '500']);
+    expect(statuses('GET /review/{tenant}/{token}')).toEqual(['200', '404', '429', '500']);
+    // The review page answers its refusals as pages, beside what the gateway may answer.
+    const review500 = opOf(doc, 'POST /review/{tenant}/{token}').responses['500']!;
+    expect(Object.keys(review500.content!)).toEqual(['text/html', 'application/json']);
+    expect(opOf(doc, 'POST /review/{tenant}/{token}').responses['429']!.headers).toHaveProperty('Retry-After');
+    // 409s may say when to retry; 401s come from the gateway's JWT authorizer ({"message":"Unauthorized"}) or the handler.
+    expect(doc.components.responses.Conflict!.headers).toHaveProperty('Retry-After');
+    expect(JSON.stringify(doc.components.responses.Unauthorized!.content)).toContain('#/components/schemas/GatewayMessage');
+    expect(JSON.stringify(doc.components.responses.Unauthorized!.content)).toContain('#/components/schemas/Error');
+    for (const [key, op] of Object.entries(doc.paths).flatMap(([p, ops]) => Object.entries(ops).map(([m, o]) => [`${m} ${p}`, o] as const))) {
+      for (const [status, r] of Object.entries(op.responses)) if (/^[45]/.test(status)) expect(r.$ref ?? r.content, `${key} ${status}`).toBeDefined();
+    }
+  });
+
+  it('publishes the error bodies the code really sends: every mapped domain error and a 500 match Error; the gateway\'s answers match GatewayMessage', () => {
+    const errors = [
+      new E.ValidationFailed([{ path: 'body.name', message: 'Required' }]),
+      new E.MalformedJson('Body is not valid JSON'),
+      new E.Unauthenticated('Token has no subject'),
+      new E.Forbidden('no'),
+      new E.MethodNotAllowed('use GET', ['GET']),
+      new E.EnvironmentNotFound('prod'),
+      new E.ConcurrentModification('retry'),
+      new E.PayloadTooLarge('too large'),
+      new E.RuleViolation('no', { document: ['a'] }),
+      new Error('boom'),
+    ];
+    // The unknown error is logged for operators; not here.
+    const log = vi.spyOn(logger, 'error').mockImplementation(() => undefined);
+    for (const err of errors) {
+      const r = errorResponse(err, 'req-1');
+      expect(r.statusCode, String(err)).toBeGreaterThanOrEqual(400);
+      expect(errorBody.safeParse(JSON.parse(r.body)).success, r.body).toBe(true);
+    }
+    expect(JSON.parse(errorResponse(new Error('boom'), 'req-2').body)).toMatchObject({ error: { code: 'INTERNAL', requestId: 'req-2' } });
+    expect(log).toHaveBeenCalledTimes(2);
+    log.mockRestore();
+    expect(errorResponse(new E.ConcurrentModification('retry')).headers['retry-after']).toBe('1');
+  });
+
+  it("publishes what the gateway answers itself before any function runs (the local gateway answers as API Gateway does): GatewayMessage", async () => {
+    const gateway = await startGateway({ issuer: await LocalIssuer.create() });
+    try {
+      const noToken = await fetch(`${gateway.url}/api/v1/environments`);
+      expect(noToken.status).toBe(401);
+      expect(noToken.headers.get('www-authenticate')).toBe('Bearer');
+      const unsigned = await fetch(`${gateway.url}/api/v1/platform/deployments`, { method: 'POST', body: '{}' });
+      expect(unsigned.status).toBe(403);
+      const large = await fetch(`${gateway.url}/api/v1/environments`, { method: 'POST', body: 'x'.repeat(MAX_BODY_BYTES + 1) });
+      expect(large.status).toBe(413);
+      for (const r of [noToken, unsigned, large]) {
+        const body = (await r.json()) as unknown;
+        expect(gatewayMessage.safeParse(body).success, JSON.stringify(body)).toBe(true);
+        expect(errorBody.safeParse(body).success).toBe(false);
+      }
+    } finally {
+      await gateway.close();
+    }
+  });
 
   it('is a valid OpenAPI 3.1 document', async () => {
     const validator = new Validator();
