@@ -374,7 +374,7 @@ function expectStatus(r: { status: number; body: unknown }, status: number, what
 }
 
 async function finished(b: Bench, tenant: string, promotionId: string, expected: string): Promise<void> {
-  const state = await b.workflow.done(LocalWorkflow.executionId('promotion', { tenant, promotionId }));
+  const state = await b.workflow.done(LocalWorkflow.executionId({ tenant, promotionId }));
   const p = await b.deps.store.getPromotion(tenant, promotionId);
   if (state !== 'SUCCEEDED' || p?.status !== expected) {
     throw new Error(`bench: promotion ${promotionId} ended ${state}/${p?.status} (expected ${expected}): ${JSON.stringify(p?.error ?? p?.gates)}`);
@@ -472,7 +472,7 @@ async function approvedFlow(b: Bench, tenant: string): Promise<FlowResult> {
   const id = String(created.body.id);
   await b.signals.wait(`${id}:await-approval`); // the flow has stored its task token
   expectStatus(await api(b, u.approver, 'POST', `/api/v1/promotions/${id}/approve`, { comment: 'lgtm' }, 'approve (1 of 1)'), 200, 'approve');
-  const state = await b.workflow.done(LocalWorkflow.executionId('promotion', { tenant, promotionId: id }));
+  const state = await b.workflow.done(LocalWorkflow.executionId({ tenant, promotionId: id }));
   const wallMs = performance.now() - t0;
   // The consumer's work for this window (linking the audit entries, relaying the events) is part of the cost.
   await b.stream.idle();
@@ -489,7 +489,7 @@ async function approvedFlow(b: Bench, tenant: string): Promise<FlowResult> {
     if (verdicts[g] !== 'PASS') throw new Error(`bench: gate ${g} is ${verdicts[g]}, expected PASS`);
   }
   if (p.approvedBy.length !== 1) throw new Error(`bench: expected 1 approval, got ${p.approvedBy.join(', ')}`);
-  return { tenant, promotionId: id, calls, counts, transitions: b.workflow.transitions(LocalWorkflow.executionId('promotion', { tenant, promotionId: id })), events, wallMs, anchor };
+  return { tenant, promotionId: id, calls, counts, transitions: b.workflow.transitions(LocalWorkflow.executionId({ tenant, promotionId: id })), events, wallMs, anchor };
 }
 
 /** What DynamoDB Local reports for plain and transactional writes of ≤ 1 KB items (AWS documents 1 and 2 WRU per item). */
@@ -677,14 +677,14 @@ async function timedConfigPromotion(b: Bench, deployer: User): Promise<{ ms: num
   const r = await api(b, deployer, 'POST', '/api/v1/config/promotions', { sourceEnvironment: 'dev', targetEnvironment: 'staging', autoStart: true }, 'config promotion dev → staging');
   expectStatus(r, 201, 'config promotion');
   const id = String(r.body.id);
-  const executionId = LocalWorkflow.executionId('promotion', { tenant: deployer.tenant, promotionId: id });
+  const executionId = LocalWorkflow.executionId({ tenant: deployer.tenant, promotionId: id });
   const state = await b.workflow.done(executionId);
   const ms = performance.now() - t0;
   if (state !== 'SUCCEEDED') throw new Error(`bench: ${id} execution ${state}`);
   return { ms, id, transitions: b.workflow.transitions(executionId) };
 }
 
-async function throughput(b: Bench): Promise<number> {
+export async function throughput(b: Bench): Promise<number> {
   sub('2. Local end-to-end throughput, promotions without approval (dev → staging config promotions, default policy, no gates)');
   console.log(
     `Each promotion: POST /api/v1/config/promotions (create handler) → state machine (EvaluateGates, Execute) → COMPLETED; ` +
@@ -761,7 +761,7 @@ async function throughput(b: Bench): Promise<number> {
  * so each step's records are one batch — one chain append, MAC and checkpoint each — as when a person approves
  * minutes later (a conservative count: batches that merge cost less). Throughput polls like the local stack.
  */
-async function openBench(endpoint: string, streamIdleMs = 20) {
+export async function openBench(endpoint: string, streamIdleMs = 20) {
   let workflow: LocalWorkflow | undefined;
   let stream: LocalStreamPoller | undefined;
   let db: DynamoDBDocumentClient | undefined;

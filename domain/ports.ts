@@ -302,13 +302,15 @@ export interface Ctx {
 }
 
 /**
- * Runs promotion and rollback flows: Step Functions on AWS, the same ASL on
- * aws-local-stepfunctions locally. Task tokens come from waitForTaskToken states.
+ * Runs promotion flows: Step Functions on AWS, the same ASL on aws-local-stepfunctions
+ * locally. One state machine runs promotions and rollbacks alike: a rollback is a
+ * promotion record with `rollback` set, and the steps read the record to decide its path.
+ * Task tokens come from waitForTaskToken states.
  */
 export interface Workflow {
-  /** Starts the flow for a promotion; idempotent per promotion id. Returns the execution id. */
+  /** Starts the flow for a promotion (or rollback); idempotent per promotion id. Returns the execution id. */
   /** `attempt` (> 0) names a new run after failed gates were validated again. */
-  start(machine: 'promotion' | 'rollback', input: { tenant: string; promotionId: string; attempt?: number }): Promise<string>;
+  start(input: { tenant: string; promotionId: string; attempt?: number }): Promise<string>;
   /** Resumes a waiting task. Unknown or finished tokens are ignored (returns false). */
   sendTaskSuccess(token: string, output: Record<string, unknown>): Promise<boolean>;
   sendTaskFailure(token: string, error: string, cause: string): Promise<boolean>;

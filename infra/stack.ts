@@ -76,7 +76,7 @@ import { STREAM_FILTER } from '../functions/handlers/stream.ts';
 import { NOTIFY_ON } from '../domain/notify/notifier.ts';
 import { FUNCTION_GROUPS, FUNCTIONS, functionOf, handlersOf, SELF_AUTHENTICATED, CORS, FALLBACK_HANDLER, ROUTES, routeKey, WORKFLOW_HANDLERS, type AuthType } from '../functions/http/routes.ts';
 import { HandlerFunction } from './function.ts';
-import { aslPath, STATE_MACHINES, type StateMachineName, type SubstitutionKey } from './state-machines.ts';
+import { aslPath, type SubstitutionKey } from './state-machines.ts';
 import { storeActions } from './store-actions.ts';
 
 /**
@@ -241,8 +241,8 @@ export class StagelineStack extends Stack {
   readonly api: HttpApi;
   readonly functions = new Map<string, HandlerFunction>();
   readonly eventBus: events.EventBus;
+  /** Runs promotions and rollbacks alike (a rollback is a promotion record with `rollback` set). */
   readonly promotionStateMachine: sfn.StateMachine;
-  readonly rollbackStateMachine: sfn.StateMachine;
 
   constructor(scope: Construct, id: string, props?: StackProps) {
     super(scope, id, props);
@@ -481,7 +481,7 @@ export class StagelineStack extends Stack {
     );
 
     // ---- the promotion flow: statemachines/promotion.asl.json, every task
-    // calling the promotion-step function
+    // calling the promotion-step function; rollbacks are executions of it too
     const stepFn = this.functions.get('promotion-step')!.fn;
     const substitutions: Record<SubstitutionKey<'promotion'>, string> = { PromotionStepFunctionArn: stepFn.functionArn };
     const promotionLogs = new logs.LogGroup(this, 'PromotionStateMachineLogs', { retention: logs.RetentionDays.THREE_MONTHS });
@@ -497,52 +497,46 @@ export class StagelineStack extends Stack {
         fn.addEnvironment('REGISTRY_CREDENTIALS_SECRET', secret.secretArn);
       }
     }
-    // One Standard state machine per ASL file (promotion, rollback), every task
-    // calling the promotion-step function. Named, so the step function can be
-    // granted on their ARNs without a dependency cycle (machine -> function ARN
-    // -> function policy -> machine).
-    const machines = new Map<StateMachineName, sfn.StateMachine>();
-    for (const m of Object.keys(STATE_MACHINES) as StateMachineName[]) {
-      const machineName = `${this.stackName}-${m}`;
-      const logGroup = m === 'promotion' ? promotionLogs : new logs.LogGroup(this, `${pascal(m)}StateMachineLogs`, { retention: logs.RetentionDays.THREE_MONTHS });
-      const machine = new sfn.StateMachine(this, `${pascal(m)}StateMachine`, {
-        stateMachineName: machineName,
-        definitionBody: sfn.DefinitionBody.fromFile(aslPath(m)),
-        definitionSubstitutions: substitutions,
-        // Standard: approvals wait for days, and each step must run exactly once.
-        stateMachineType: sfn.StateMachineType.STANDARD,
-        // Events only: execution data (inputs/outputs) stays out of the logs.
-        logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },
-        tracingEnabled: true,
-      });
-      // Only the unqualified function ARN the definition invokes (grantInvoke would add `:*`).
-      machine.addToRolePolicy(new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [stepFn.functionArn] }));
-      // The await steps resume their own task when the decision came first
-      // (approved/rejected/cancelled before the token was stored).
-      stepFn.addToRolePolicy(
-        new iam.PolicyStatement({
-          actions: ['states:SendTaskSuccess', 'states:SendTaskFailure', 'states:SendTaskHeartbeat'],
-          resources: [this.formatArn({ service: 'states', resource: 'stateMachine', resourceName: machineName, arnFormat: ArnFormat.COLON_RESOURCE_NAME })],
-        }),
-      );
-      Validations.of(machine).acknowledge({
-        id: 'AwsSolutions-IAM5[Resource::*]',
-        reason:
-          'Only the statements CDK adds for `logs` and `tracingEnabled` use "*": the CloudWatch Logs delivery actions (logs:CreateLogDelivery, ...) and xray:PutTraceSegments/PutTelemetryRecords/GetSampling* support no resource-level permissions.',
-      });
-      machines.set(m, machine);
-    }
-    this.promotionStateMachine = machines.get('promotion')!;
+    // One Standard state machine for promotions and rollbacks (STATE_MACHINES), every
+    // task calling the promotion-step function. Named, so the step function can be
+    // granted on its ARN without a dependency cycle (machine -> function ARN ->
+    // function policy -> machine).
+    const machineName = `${this.stackName}-promotion`;
+    const machine = new sfn.StateMachine(this, 'PromotionStateMachine', {
+      stateMachineName: machineName,
+      definitionBody: sfn.DefinitionBody.fromFile(aslPath('promotion')),
+      definitionSubstitutions: substitutions,
+      // Standard: approvals wait for days, and each step must run exactly once.
+      stateMachineType: sfn.StateMachineType.STANDARD,
+      // Events only: execution data (inputs/outputs) stays out of the logs.
+      logs: { destination: promotionLogs, level: sfn.LogLevel.ALL, includeExecutionData: false },
+      tracingEnabled: true,
+    });
+    // Only the unqualified function ARN the definition invokes (grantInvoke would add `:*`).
+    machine.addToRolePolicy(new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [stepFn.functionArn] }));
+    // The await steps resume their own task when the decision came first
+    // (approved/rejected/cancelled before the token was stored).
+    stepFn.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['states:SendTaskSuccess', 'states:SendTaskFailure', 'states:SendTaskHeartbeat'],
+        resources: [this.formatArn({ service: 'states', resource: 'stateMachine', resourceName: machineName, arnFormat: ArnFormat.COLON_RESOURCE_NAME })],
+      }),
+    );
+    Validations.of(machine).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'Only the statements CDK adds for `logs` and `tracingEnabled` use "*": the CloudWatch Logs delivery actions (logs:CreateLogDelivery, ...) and xray:PutTraceSegments/PutTelemetryRecords/GetSampling* support no resource-level permissions.',
+    });
+    this.promotionStateMachine = machine;
 
     // ---- auto-promotion is evaluated by the system when its inputs change (the local bus has the same rule)
     this.busRule('AutoPromote', 'Evidence, deployments and completed promotions re-evaluate auto-promotion rules', AUTO_PROMOTION_TRIGGERS, this.functions.get('auto-promote')!.fn, 4, Duration.hours(2));
-    this.rollbackStateMachine = machines.get('rollback')!;
 
     // ---- scheduled promotions: one-time EventBridge Scheduler schedules
     // (`stageline-<tenant>-<promotion>`, deleted after they run) invoke the
     // schedule-fire function, which resumes the flow parked at its go task.
     const fireFn = this.functions.get('schedule-fire')!.fn;
-    for (const machine of machines.values()) machine.grantTaskResponse(fireFn);
+    machine.grantTaskResponse(fireFn);
     const schedulerRole = new iam.Role(this, 'SchedulerRole', { assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com'), description: 'EventBridge Scheduler invoking schedule-fire' });
     schedulerRole.addToPolicy(new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [fireFn.functionArn] }));
     const scheduleArn = this.formatArn({ service: 'scheduler', resource: 'schedule', resourceName: 'default/stageline-*', arnFormat: ArnFormat.SLASH_RESOURCE_NAME });
@@ -550,16 +544,13 @@ export class StagelineStack extends Stack {
     const scheduleDlq = this.deadLetters('ScheduleDlq', 'the dead-letter queue of the one-time schedules');
     scheduleDlq.grantSendMessages(schedulerRole);
 
-    // Write handlers start promotion and rollback flows, resume their waiting
-    // tasks (approve, reject, execute, cancel) and keep schedules; readers get none of it.
+    // Write handlers start flows (promotions and rollbacks, on the one machine), resume their
+    // waiting tasks (approve, reject, execute, cancel) and keep schedules; readers get none of it.
     for (const [name, fn] of this.functions) {
       if (!startsFlows(name)) continue;
-      fn.fn.addEnvironment('PROMOTION_STATE_MACHINE_ARN', this.promotionStateMachine.stateMachineArn);
-      fn.fn.addEnvironment('ROLLBACK_STATE_MACHINE_ARN', this.rollbackStateMachine.stateMachineArn);
-      for (const machine of machines.values()) {
-        machine.grantStartExecution(fn.fn);
-        machine.grantTaskResponse(fn.fn);
-      }
+      fn.fn.addEnvironment('PROMOTION_STATE_MACHINE_ARN', machine.stateMachineArn);
+      machine.grantStartExecution(fn.fn);
+      machine.grantTaskResponse(fn.fn);
       // schedule-fire re-arms sweeps to itself: it takes its own ARN from the invocation (as an environment value it would be a cycle).
       if (name !== 'schedule-fire') fn.fn.addEnvironment('SCHEDULE_TARGET_ARN', fireFn.functionArn);
       fn.fn.addEnvironment('SCHEDULER_ROLE_ARN', schedulerRole.roleArn);
@@ -738,9 +729,7 @@ export class StagelineStack extends Stack {
       return a;
     };
     const five = Duration.minutes(5);
-    for (const [name, machine] of machines) {
-      alarm(`${pascal(name)}ExecutionsFailedAlarm`, `A ${name} execution failed or timed out`, new cloudwatch.MathExpression({ expression: 'f + t', usingMetrics: { f: machine.metricFailed({ period: five }), t: machine.metricTimedOut({ period: five }) }, period: five }));
-    }
+    alarm('PromotionExecutionsFailedAlarm', 'A promotion or rollback execution failed or timed out', new cloudwatch.MathExpression({ expression: 'f + t', usingMetrics: { f: machine.metricFailed({ period: five }), t: machine.metricTimedOut({ period: five }) }, period: five }));
     // Account-wide Lambda errors and throttles: deploy Stageline in its own account (or read them per function in the console).
     alarm('FunctionErrorsAlarm', 'Lambda function errors in the account', new cloudwatch.Metric({ namespace: 'AWS/Lambda', metricName: 'Errors', statistic: 'Sum', period: five }), 5);
     alarm('FunctionThrottlesAlarm', 'Lambda throttles in the account', new cloudwatch.Metric({ namespace: 'AWS/Lambda', metricName: 'Throttles', statistic: 'Sum', period: five }));
@@ -755,7 +744,6 @@ export class StagelineStack extends Stack {
     new CfnOutput(this, 'UserPoolClientId', { value: this.userPoolClient.userPoolClientId });
     new CfnOutput(this, 'TableName', { value: this.table.tableName });
     new CfnOutput(this, 'PromotionStateMachineArn', { value: this.promotionStateMachine.stateMachineArn });
-    new CfnOutput(this, 'RollbackStateMachineArn', { value: this.rollbackStateMachine.stateMachineArn });
     new CfnOutput(this, 'EventBusName', { value: this.eventBus.eventBusName });
   }
 

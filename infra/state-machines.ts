@@ -11,9 +11,9 @@ export const STATEMACHINES_DIR = path.join(REPO_ROOT, 'statemachines');
  * test/unit/asl.test.ts checks each file against this list.
  */
 export const STATE_MACHINES = {
+  // Promotions and rollbacks alike: a rollback is a promotion record with `rollback` set, and the
+  // steps read the record to decide its path (domain/promotion/steps.ts), so one machine runs both.
   promotion: { file: 'promotion.asl.json', substitutions: ['PromotionStepFunctionArn'] },
-  // Same task Lambda: its steps act on the promotion record, whichever flow runs them.
-  rollback: { file: 'rollback.asl.json', substitutions: ['PromotionStepFunctionArn'] },
 } as const satisfies Record<string, { file: string; substitutions: readonly string[] }>;
 
 export type StateMachineName = keyof typeof STATE_MACHINES;

@@ -55,7 +55,7 @@ export interface LocalStackOptions {
   dynamoEndpoint?: string;
   /** where the local Step Functions keep their executions (defaults to dataDir/executions.json) */
   journalFile?: string;
-  /** shrinks Retry intervals of the state machines (tests) */
+  /** shrinks Retry intervals of the state machine (tests) */
   timeScale?: number;
   /** false until the caller finished its own set-up (npm start: demo seed + tokens); the gateway answers 503 meanwhile */
   ready?: () => boolean;

@@ -5,9 +5,10 @@ import { StateMachine, type RunOptions, type StateMachineDefinition } from 'aws-
 import type { Workflow } from '../domain/ports.ts';
 
 /**
- * The `Workflow` port for the local stack: runs the SAME ASL files that CDK
- * deploys (statemachines/<machine>.asl.json) with aws-local-stepfunctions,
- * every Task state calling the step handler in-process through `invokeStep`.
+ * The `Workflow` port for the local stack: runs the SAME ASL file that CDK
+ * deploys (statemachines/promotion.asl.json, the one machine for promotions and
+ * rollbacks alike) with aws-local-stepfunctions, every Task state calling the
+ * step handler in-process through `invokeStep`.
  *
  * What the library does not do on its own, and how this class fills the gap:
  *
@@ -34,7 +35,7 @@ import type { Workflow } from '../domain/ports.ts';
  * - `timeScale` multiplies every Retry `IntervalSeconds`/`MaxDelaySeconds`
  *   (tests); task timeouts stay in real seconds.
  *
- * Executions are idempotent per (machine, tenant, promotion) and can be
+ * Executions are idempotent per (tenant, promotion, attempt) and can be
  * journaled to a file so a restarted local stack resumes what was running.
  */
 
@@ -47,12 +48,23 @@ export interface LocalWorkflowOptions {
   timeScale?: number;
 }
 
-export type Machine = Parameters<Workflow['start']>[0];
+/** The one state machine (statemachines/<MACHINE>.asl.json): promotions and rollbacks alike. */
+export const MACHINE = 'promotion';
+
+/**
+ * Machines that no longer exist: rollbacks ran on their own 'rollback' machine before they became
+ * executions of {@link MACHINE}. A journal entry naming one still resumes, on {@link MACHINE}, under
+ * its old id, and a later start() for the same promotion finds it there.
+ */
+const FORMER_MACHINES = ['rollback'] as const;
+
 export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED';
+type StartInput = Parameters<Workflow['start']>[0];
 
 export interface JournalEntry {
   id: string;
-  machine: Machine;
+  /** {@link MACHINE}; journals written before rollbacks shared it may say 'rollback' (run on {@link MACHINE} all the same). */
+  machine: string;
   input: { tenant: string; promotionId: string };
   status: ExecutionStatus;
   startedAt: string;
@@ -159,6 +171,11 @@ function readPath(input: Json, path: string): { parent?: JsonObject; key?: strin
   return { parent, key: keys.at(-1), value };
 }
 
+/** `<machine>:<tenant>:<promotionId>[#<attempt>]` */
+function idOn(machine: string, input: StartInput): string {
+  return `${machine}:${input.tenant}:${input.promotionId}${input.attempt ? `#${input.attempt}` : ''}`;
+}
+
 export function substitutePlaceholders(text: string): string {
   return text.replace(/\$\{(\w+)\}/g, (_m, name: string) => localArn(name));
 }
@@ -167,7 +184,7 @@ export class LocalWorkflow implements Workflow {
   private readonly invokeStep: LocalWorkflowOptions['invokeStep'];
   private readonly journalFile?: string;
   private readonly timeScale: number;
-  private readonly compiled = new Map<Machine, Compiled>();
+  private compiled?: Compiled;
   private readonly journal = new Map<string, JournalEntry>();
   private readonly runs = new Map<string, Run>();
   private readonly pending = new Map<string, Pending>();
@@ -186,24 +203,25 @@ export class LocalWorkflow implements Workflow {
     }
   }
 
-  /** `<machine>:<tenant>:<promotionId>` */
-  static executionId(machine: Machine, input: { tenant: string; promotionId: string; attempt?: number }): string {
-    return `${machine}:${input.tenant}:${input.promotionId}${input.attempt ? `#${input.attempt}` : ''}`;
+  /** `promotion:<tenant>:<promotionId>[#<attempt>]` (a rollback's too: it runs on the same machine) */
+  static executionId(input: StartInput): string {
+    return idOn(MACHINE, input);
   }
 
-  async start(machine: Machine, input: { tenant: string; promotionId: string; attempt?: number }): Promise<string> {
+  async start(input: StartInput): Promise<string> {
     if (this.stopped) throw new Error('LocalWorkflow is stopped');
-    this.compile(machine); // fail before recording anything if the machine is missing or invalid
-    const id = LocalWorkflow.executionId(machine, input);
-    const known = this.journal.get(id);
+    this.compile(); // fail before recording anything if the machine is missing or invalid
+    const id = LocalWorkflow.executionId(input);
+    // The same promotion journaled under a former machine's id (an older journal) is the same execution.
+    const known = this.journal.get(id) ?? FORMER_MACHINES.map((m) => this.journal.get(idOn(m, input))).find(Boolean);
     if (known) {
       // Journaled as RUNNING but not running in this process (not resumed yet): run it now.
-      if (known.status === 'RUNNING' && !this.runs.has(id)) this.launch(known);
-      return id;
+      if (known.status === 'RUNNING' && !this.runs.has(known.id)) this.launch(known);
+      return known.id;
     }
     const entry: JournalEntry = {
       id,
-      machine,
+      machine: MACHINE,
       input: { tenant: input.tenant, promotionId: input.promotionId },
       status: 'RUNNING',
       startedAt: new Date().toISOString(),
@@ -314,9 +332,9 @@ export class LocalWorkflow implements Workflow {
     renameSync(tmp, this.journalFile);
   }
 
-  private compile(machine: Machine): Compiled {
-    const cached = this.compiled.get(machine);
-    if (cached) return cached;
+  private compile(): Compiled {
+    if (this.compiled) return this.compiled;
+    const machine = MACHINE;
     const file = join(STATEMACHINES_DIR, `${machine}.asl.json`);
     if (!existsSync(file)) throw new Error(`no state machine definition for '${machine}' (${file})`);
     const definition = JSON.parse(substitutePlaceholders(readFileSync(file, 'utf8'))) as { States: Record<string, State> };
@@ -365,16 +383,17 @@ export class LocalWorkflow implements Workflow {
       timeoutSeconds,
       lambdaStates,
     };
-    this.compiled.set(machine, compiled);
+    this.compiled = compiled;
     return compiled;
   }
 
   private launch(entry: JournalEntry): void {
-    const compiled = this.compile(entry.machine);
+    // Every entry runs on the one machine, whatever machine an older journal names.
+    const compiled = this.compile();
     const id = entry.id;
     const context = {
       Execution: { Id: id, Name: id },
-      StateMachine: { Id: entry.machine, Name: entry.machine },
+      StateMachine: { Id: MACHINE, Name: MACHINE },
     };
     const inFlight = new Set<Promise<unknown>>();
     let run: Run | undefined;

@@ -30,7 +30,7 @@ export async function rollbackPromotion(deps: Deps, ctx: Ctx, id: string, opts: 
   assertAction('rollback', first.status, id);
   if (first.subject.type === 'artifact') {
     // An artifact goes back to the version it replaced through the environment rollback:
-    // impact analysis, the approval policy and the rollback state machine. The promotion is
+    // impact analysis, the approval policy and the promotion flow (a rollback record). The promotion is
     // marked ROLLED_BACK when that run completes.
     const prev = first.result?.previous;
     if (!prev?.version) throw new RuleViolation(`'${first.targetEnvironment}' ran no earlier version of ${first.subject.name}; there is nothing to roll back to`);

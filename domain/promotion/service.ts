@@ -331,7 +331,7 @@ export function newPromotion(f: {
 export async function startFlow(deps: Deps, p: Promotion): Promise<void> {
   // Its deadline schedule: if the flow is gone, the sweeper fails the promotion with a reason (sweep.ts).
   await armSweep(deps.scheduler, p, new Date(deps.clock().getTime() + sweepGraceSeconds() * 1000));
-  await deps.workflow.start(p.rollback ? 'rollback' : 'promotion', { tenant: p.tenant, promotionId: p.id, ...(p.attempt ? { attempt: p.attempt } : {}) });
+  await deps.workflow.start({ tenant: p.tenant, promotionId: p.id, ...(p.attempt ? { attempt: p.attempt } : {}) });
 }
 
 /** When a promotion that waits for `validate` (PENDING or VALIDATION_FAILED) expires. */

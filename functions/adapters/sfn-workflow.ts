@@ -3,13 +3,9 @@ import { SFNClient, SendTaskFailureCommand, SendTaskSuccessCommand, StartExecuti
 import type { Workflow } from '#domain/ports';
 import { traced } from './tracing.ts';
 
-type Machine = Parameters<Workflow['start']>[0];
-
 export interface SfnWorkflowOptions {
-  /** PROMOTION_STATE_MACHINE_ARN (set on the API's write handlers; task responses need no ARN) */
+  /** PROMOTION_STATE_MACHINE_ARN (set on the API's write handlers; task responses need no ARN): runs promotions and rollbacks */
   promotionStateMachineArn?: string;
-  /** ROLLBACK_STATE_MACHINE_ARN (optional until the rollback machine exists) */
-  rollbackStateMachineArn?: string;
   client?: SFNClient;
 }
 
@@ -40,7 +36,10 @@ export function executionArn(stateMachineArn: string, name: string): string {
   return [...parts.slice(0, 5), 'execution', parts[6], name].join(':');
 }
 
-/** The `Workflow` port on AWS Step Functions (the local stack uses local/workflow.ts). */
+/**
+ * The `Workflow` port on AWS Step Functions (the local stack uses local/workflow.ts). One state
+ * machine runs promotions and rollbacks alike (a rollback is a promotion record with `rollback` set).
+ */
 export class SfnWorkflow implements Workflow {
   private readonly client: SFNClient;
 
@@ -48,14 +47,14 @@ export class SfnWorkflow implements Workflow {
     this.client = options.client ?? traced(new SFNClient({}));
   }
 
-  private arnOf(machine: Machine): string {
-    const arn = machine === 'promotion' ? this.options.promotionStateMachineArn : this.options.rollbackStateMachineArn;
-    if (!arn) throw new Error(`no state machine ARN configured for '${machine}' (${machine.toUpperCase()}_STATE_MACHINE_ARN)`);
+  private get stateMachineArn(): string {
+    const arn = this.options.promotionStateMachineArn;
+    if (!arn) throw new Error('no state machine ARN configured (PROMOTION_STATE_MACHINE_ARN)');
     return arn;
   }
 
-  async start(machine: Machine, input: { tenant: string; promotionId: string; attempt?: number }): Promise<string> {
-    const stateMachineArn = this.arnOf(machine);
+  async start(input: { tenant: string; promotionId: string; attempt?: number }): Promise<string> {
+    const stateMachineArn = this.stateMachineArn;
     const name = executionName(input);
     try {
       const out = await this.client.send(
@@ -104,6 +103,5 @@ export class SfnWorkflow implements Workflow {
 export function sfnWorkflowFromEnv(env: NodeJS.ProcessEnv = process.env): SfnWorkflow {
   return new SfnWorkflow({
     promotionStateMachineArn: env.PROMOTION_STATE_MACHINE_ARN || undefined,
-    rollbackStateMachineArn: env.ROLLBACK_STATE_MACHINE_ARN || undefined,
   });
 }

@@ -266,25 +266,28 @@ describe('the stream consumer: audit chain anchoring and the event outbox', () =
   });
 });
 
-describe('state machines (promotion, rollback)', () => {
+describe('state machine (promotions and rollbacks alike)', () => {
   const stepFunctionId = () => functionIds().get('promotion-step')!;
   const machines = () => Object.entries(template.findResources('AWS::StepFunctions::StateMachine')) as [string, Resource][];
-  const machineOf = (m: 'promotion' | 'rollback') => machines().find(([id]) => id.startsWith(m === 'promotion' ? 'PromotionStateMachine' : 'RollbackStateMachine'))!;
+  const promotionMachine = () => machines().find(([id]) => id.startsWith('PromotionStateMachine'))!;
 
-  it('deploys one STANDARD machine per ASL file, each file unchanged with its placeholders substituted', () => {
-    expect(machines()).toHaveLength(Object.keys(STATE_MACHINES).length);
-    for (const m of ['promotion', 'rollback'] as const) {
-      const [, machine] = machineOf(m);
-      expect(machine.Properties.StateMachineType).toBe('STANDARD');
-      // DefinitionBody.fromFile: the file goes up unchanged as an asset; CloudFormation substitutes
-      const asl = readFileSync(aslPath(m), 'utf8');
-      expect(machine.Properties.DefinitionS3Location).toEqual({ Bucket: expect.anything(), Key: expect.stringMatching(/\.json$/) });
-      const staged = path.join(app.synth().directory, `asset.${machine.Properties.DefinitionS3Location.Key}`);
-      expect(readFileSync(staged, 'utf8')).toBe(asl);
-      expect(Object.keys(machine.Properties.DefinitionSubstitutions).sort()).toEqual(placeholdersIn(asl));
-      expect(Object.keys(machine.Properties.DefinitionSubstitutions).sort()).toEqual([...STATE_MACHINES[m].substitutions].sort());
-      expect(machine.Properties.DefinitionSubstitutions.PromotionStepFunctionArn).toEqual({ 'Fn::GetAtt': [stepFunctionId(), 'Arn'] });
-    }
+  it('deploys ONE STANDARD machine, from its ASL file unchanged with its placeholders substituted; rollbacks are its executions', () => {
+    expect(Object.keys(STATE_MACHINES)).toEqual(['promotion']);
+    expect(machines()).toHaveLength(1);
+    const [, machine] = promotionMachine();
+    expect(machine.Properties.StateMachineType).toBe('STANDARD');
+    // DefinitionBody.fromFile: the file goes up unchanged as an asset; CloudFormation substitutes
+    const asl = readFileSync(aslPath('promotion'), 'utf8');
+    expect(machine.Properties.DefinitionS3Location).toEqual({ Bucket: expect.anything(), Key: expect.stringMatching(/\.json$/) });
+    const staged = path.join(app.synth().directory, `asset.${machine.Properties.DefinitionS3Location.Key}`);
+    expect(readFileSync(staged, 'utf8')).toBe(asl);
+    expect(Object.keys(machine.Properties.DefinitionSubstitutions).sort()).toEqual(placeholdersIn(asl));
+    expect(Object.keys(machine.Properties.DefinitionSubstitutions).sort()).toEqual([...STATE_MACHINES.promotion.substitutions].sort());
+    expect(machine.Properties.DefinitionSubstitutions.PromotionStepFunctionArn).toEqual({ 'Fn::GetAtt': [stepFunctionId(), 'Arn'] });
+    // No per-machine leftovers of the former rollback machine: one log group, one role for the flow.
+    expect(Object.keys(template.findResources('AWS::Logs::LogGroup')).filter((id) => id.includes('StateMachine'))).toHaveLength(1);
+    expect(Object.keys(template.toJSON().Resources).filter((id) => id.startsWith('Rollback'))).toEqual([]);
+    expect(Object.keys(template.toJSON().Outputs ?? {}).filter((id) => id.includes('StateMachine'))).toEqual(['PromotionStateMachineArn']);
   });
 
   it('logs ALL events without execution data, and traces (cdk-nag SF1/SF2)', () => {
@@ -309,9 +312,8 @@ describe('state machines (promotion, rollback)', () => {
     }
   });
 
-  it('lets exactly the write handlers start executions and answer task tokens (the step only answers), with the machine ARNs in their environment', () => {
-    const [promotionId] = machineOf('promotion');
-    const [rollbackId] = machineOf('rollback');
+  it('lets exactly the write handlers start executions and answer task tokens (the step only answers), with the machine ARN in their environment', () => {
+    const [promotionId] = promotionMachine();
     const resources = template.toJSON().Resources;
     for (const [name, id] of functionIds()) {
       const api = startsFlows(name);
@@ -319,10 +321,10 @@ describe('state machines (promotion, rollback)', () => {
       const env = resources[id].Properties.Environment.Variables;
       if (api) {
         expect(env.PROMOTION_STATE_MACHINE_ARN, name).toEqual({ Ref: promotionId });
-        expect(env.ROLLBACK_STATE_MACHINE_ARN, name).toEqual({ Ref: rollbackId });
+        expect(env.ROLLBACK_STATE_MACHINE_ARN, name).toBeUndefined();
         const actions = [...new Set(states.flatMap((st) => [st.Action].flat()))].sort();
         expect(actions, name).toEqual(['states:SendTaskFailure', 'states:SendTaskHeartbeat', 'states:SendTaskSuccess', 'states:StartExecution'].sort());
-        for (const st of states) for (const r of [st.Resource].flat()) expect([{ Ref: promotionId }, { Ref: rollbackId }], name).toContainEqual(r);
+        for (const st of states) for (const r of [st.Resource].flat()) expect(r, name).toEqual({ Ref: promotionId });
       } else if (name === 'promotion-step') {
         // resumes its own task token (decision taken before the token was stored); starts nothing
         expect(env.PROMOTION_STATE_MACHINE_ARN).toBeUndefined();
@@ -380,10 +382,10 @@ describe('notifications', () => {
 });
 
 describe('size', () => {
-  it('stays at ≤ 300 resources, clear of CloudFormation\'s 500 (API Gateway invokes through one role, not a permission per function; API functions with the same permissions share a role; read-only handlers of an area share a function)', () => {
+  it('stays at ≤ 286 resources, clear of CloudFormation\'s 500 (one state machine for promotions and rollbacks; API Gateway invokes through one role, not a permission per function; API functions with the same permissions share a role; read-only handlers of an area share a function)', () => {
     const all = template.toJSON().Resources as Record<string, Resource>;
     const resources = Object.values(all);
-    expect(resources.length).toBeLessThanOrEqual(300);
+    expect(resources.length).toBeLessThanOrEqual(286);
     expect(resources.filter((r) => r.Type === 'AWS::IAM::Role').length).toBeLessThan(25);
     expect(resources.filter((r) => r.Type === 'AWS::Lambda::Permission').length).toBeLessThanOrEqual(5);
     // Every integration is invoked with the one role, and that role may invoke exactly the functions routes reach.
@@ -407,7 +409,8 @@ describe('someone is told', () => {
     const [topicId] = only('AWS::SNS::Topic');
     for (const a of alarms) expect(a.Properties.AlarmActions, a.Properties.AlarmDescription).toEqual([{ Ref: topicId }]);
     const described = alarms.map((a) => a.Properties.AlarmDescription as string);
-    for (const want of ['A promotion execution failed', 'A rollback execution failed', 'Lambda function errors', 'Lambda throttles', 'The API answered 5xx', 'The stream consumer is more than 5 minutes behind', 'A promotion was stuck past its deadline']) {
+    expect(described.filter((d) => d.includes('execution failed'))).toEqual(['A promotion or rollback execution failed or timed out']);
+    for (const want of ['A promotion or rollback execution failed', 'Lambda function errors', 'Lambda throttles', 'The API answered 5xx', 'The stream consumer is more than 5 minutes behind', 'A promotion was stuck past its deadline']) {
       expect(described.some((d) => d.startsWith(want)), want).toBe(true);
     }
     const queues = Object.keys(template.findResources('AWS::SQS::Queue'));

@@ -44,12 +44,16 @@ describe('environment rollback with impact analysis', () => {
   });
 
   it('rolls back through the same flow: rollback tag, latest moved, replaced deployment and promotion ROLLED_BACK', async () => {
-    const { u } = await twoVersionsInStaging();
+    const { tenant, u } = await twoVersionsInStaging();
     expect((await t.call('POST', '/api/v1/environments/staging/rollback', { token: u.deployer, body: { artifact: 'platform', version: 'v1.2.2' } })).status).toBe(400);
     const r = await t.call('POST', '/api/v1/environments/staging/rollback', { token: u.deployer, body: { artifact: 'platform', version: 'v1.2.2', reason: 'v1.2.3 breaks reports' } });
     expect(r.status, JSON.stringify(r.body)).toBe(200);
     const done = await waitFor(t, u.viewer, r.body.promotion.id, ['COMPLETED', 'FAILED', 'VALIDATION_FAILED']);
     expect(done.status, JSON.stringify(done)).toBe('COMPLETED');
+    // An execution of the promotion machine (the record says it is a rollback), straight to execute: no go to wait for.
+    const execution = `promotion:${tenant}:${r.body.promotion.id}`;
+    expect(await t.stack.workflow.done(execution)).toBe('SUCCEEDED');
+    expect(t.stack.workflow.transitions(execution)).toBe(3);
     expect(done.gates.map((g: any) => [g.gate, g.verdict])).toEqual([['policy_compliance', 'PASS'], ['rollback_impact', 'WARN']]);
     expect((await t.call('GET', '/api/v1/artifacts/platform/tags/v1.2.2-staging-rollback', { token: u.viewer })).body.digest).toBe(digest('2'));
     expect((await t.call('GET', '/api/v1/artifacts/platform/tags/latest-staging', { token: u.viewer })).body.version).toBe('v1.2.2');

@@ -13,6 +13,7 @@ const validate = createRequire(import.meta.url)('asl-validator') as Validate;
 
 type State = {
   Type: string;
+  Comment?: string;
   Next?: string;
   End?: boolean;
   Default?: string;
@@ -45,16 +46,26 @@ function holds(rule: Rule, values: Values): boolean {
 /**
  * Walks the definition the way an execution would and returns the states entered (each one a
  * billed state transition on a Standard workflow). `values` are what the Choice states test at
- * the start; `after` sets what a state's result adds (a person's decision sent with a task token).
+ * the start; `after` sets what a state's result adds (a person's decision sent with a task token);
+ * `raises` names the error a task throws the first time it is entered (its Catch is followed).
  */
-function path(def: Definition, values: Values, after: Record<string, Values> = {}): string[] {
+function path(def: Definition, values: Values, after: Record<string, Values> = {}, raises: Record<string, string> = {}): string[] {
   const entered: string[] = [];
   const seen = { ...values };
+  const pending = { ...raises };
   let name: string | undefined = def.StartAt;
   while (name) {
     entered.push(name);
     expect(entered.length, 'loop?').toBeLessThan(50);
     const state: State = def.States[name]!;
+    const error: string | undefined = pending[name];
+    if (error) {
+      delete pending[name];
+      // The first catcher that matches, in order, as Step Functions picks it.
+      name = state.Catch?.find((c) => c.ErrorEquals.includes(error) || c.ErrorEquals.includes('States.ALL'))?.Next;
+      expect(name, `${entered.at(-1)} does not catch ${error}`).toBeDefined();
+      continue;
+    }
     Object.assign(seen, after[name] ?? {});
     if (state.Type === 'Succeed' || state.Type === 'Fail' || state.End) break;
     if (state.Type === 'Choice') {
@@ -71,8 +82,9 @@ function path(def: Definition, values: Values, after: Record<string, Values> = {
 const approve = (next: string) => ({ AwaitApproval: { '$.decision.next': next }, AwaitGo: { '$.decision.next': 'execute' } });
 
 describe('statemachines/*.asl.json', () => {
-  it('has the promotion machine', () => {
-    expect(files.map((f) => f.file)).toContain('promotion.asl.json');
+  it('is one file, the promotion machine, which runs promotions and rollbacks alike', () => {
+    expect(files.map((f) => f.file)).toEqual(['promotion.asl.json']);
+    expect(Object.keys(STATE_MACHINES)).toEqual(['promotion']);
     expect(aslPath('promotion')).toMatch(/statemachines\/promotion\.asl\.json$/);
   });
 
@@ -218,20 +230,63 @@ describe('every flow', () => {
   });
 });
 
-describe('rollback.asl.json', () => {
-  const rollback = JSON.parse(files.find((f) => f.file === STATE_MACHINES.rollback.file)!.text) as Definition;
+describe('a rollback through promotion.asl.json (a promotion record with `rollback` set, on the same machine)', () => {
+  // What the steps answer for a rollback record: its trigger is always on_approval (domain/promotion/env-rollback.ts;
+  // schedulePromotion refuses on_approval), so the gates say await-approval, execute or done, and an approval
+  // answers execute. await-go comes only from a freeze hold (SCHEDULED by the execute step, which throws Frozen).
+  const rollbackVerdicts = ['await-approval', 'execute', 'done'] as const;
+  const approved = { AwaitApproval: { '$.decision.next': 'execute' }, AwaitGo: { '$.decision.next': 'execute' } };
 
-  it('runs the impact gate, the same approval machinery, then execute (and bake and verify when the target has a bake time); no manual go, only a freeze hold', () => {
-    expect(rollback.Comment).toMatch(/rollback/i);
-    expect(path(rollback, { '$.gates.next': 'await-approval', '$.gates.bakeSeconds': 0 }, approve('execute'))).toEqual(['EvaluateGates', 'Route', 'AwaitApproval', 'Route', 'Execute']);
-    expect(path(rollback, { '$.gates.next': 'execute', '$.gates.bakeSeconds': 60 })).toEqual(['EvaluateGates', 'Route', 'ExecuteThenBake', 'Bake', 'Verify']);
-    expect(path(rollback, { '$.gates.next': 'execute', '$.gates.bakeSeconds': 0 })).toEqual(['EvaluateGates', 'Route', 'Execute']);
-    // No manual go: the go task is reached only when a freeze window holds the rollback (Frozen).
-    const toGo = Object.entries(rollback.States).filter(([, st]) => st.Next === 'AwaitGo' || (st.Choices ?? []).some((c) => c.Next === 'AwaitGo') || (st.Catch ?? []).some((c) => c.Next === 'AwaitGo'));
-    expect(toGo.map(([n]) => n).sort()).toEqual(['Execute', 'ExecuteThenBake']);
-    for (const def of [promotion, rollback]) {
-      for (const n of ['Execute', 'ExecuteThenBake']) expect(def.States[n]!.Catch![0]).toEqual({ ErrorEquals: ['Frozen'], ResultPath: '$.error', Next: 'AwaitGo' });
+  it('says, in the file, that it runs rollbacks too and that they take no manual go', () => {
+    expect(promotion.Comment).toMatch(/rollback/i);
+    expect(promotion.Comment).toMatch(/no manual or scheduled go/);
+    expect(promotion.States.AwaitGo!.Comment).toMatch(/freeze window/);
+  });
+
+  it('runs the impact gate, the same approval machinery, then execute (and bake and verify when the target has a bake time)', () => {
+    expect(path(promotion, { '$.gates.next': 'await-approval', '$.gates.bakeSeconds': 0 }, approved)).toEqual(['EvaluateGates', 'Route', 'AwaitApproval', 'Route', 'Execute']);
+    expect(path(promotion, { '$.gates.next': 'await-approval', '$.gates.bakeSeconds': 60 }, approved)).toEqual(['EvaluateGates', 'Route', 'AwaitApproval', 'Route', 'ExecuteThenBake', 'Bake', 'Verify']);
+    expect(path(promotion, { '$.gates.next': 'execute', '$.gates.bakeSeconds': 60 })).toEqual(['EvaluateGates', 'Route', 'ExecuteThenBake', 'Bake', 'Verify']);
+    expect(path(promotion, { '$.gates.next': 'execute', '$.gates.bakeSeconds': 0 })).toEqual(['EvaluateGates', 'Route', 'Execute']);
+    // BLOCKED without an override (or a digest that no longer matches): VALIDATION_FAILED, nothing to do.
+    expect(path(promotion, { '$.gates.next': 'done', '$.gates.bakeSeconds': 0 })).toEqual(['EvaluateGates', 'Route', 'Done']);
+    expect(promotion.States.AwaitApproval!.Resource).toBe('arn:aws:states:::lambda:invoke.waitForTaskToken');
+  });
+
+  it('never waits for a manual go: without a freeze hold, no verdict a rollback can get reaches AwaitGo', () => {
+    for (const next of rollbackVerdicts) {
+      for (const bakeSeconds of [0, 60]) {
+        expect(path(promotion, { '$.gates.next': next, '$.gates.bakeSeconds': bakeSeconds }, approved), `${next}, bake ${bakeSeconds}`).not.toContain('AwaitGo');
+      }
     }
-    expect(rollback.States.AwaitApproval!.Resource).toBe('arn:aws:states:::lambda:invoke.waitForTaskToken');
+  });
+
+  it('parks in AwaitGo only when a freeze window holds it (Frozen), and the schedule resumes it into execute', () => {
+    expect(path(promotion, { '$.gates.next': 'execute', '$.gates.bakeSeconds': 0 }, approved, { Execute: 'Frozen' })).toEqual(['EvaluateGates', 'Route', 'Execute', 'AwaitGo', 'Route', 'Execute']);
+    expect(path(promotion, { '$.gates.next': 'execute', '$.gates.bakeSeconds': 60 }, approved, { ExecuteThenBake: 'Frozen' })).toEqual([
+      'EvaluateGates',
+      'Route',
+      'ExecuteThenBake',
+      'AwaitGo',
+      'Route',
+      'ExecuteThenBake',
+      'Bake',
+      'Verify',
+    ]);
+    expect(path(promotion, { '$.gates.next': 'await-approval', '$.gates.bakeSeconds': 0 }, approved, { Execute: 'Frozen' })).toEqual([
+      'EvaluateGates',
+      'Route',
+      'AwaitApproval',
+      'Route',
+      'Execute',
+      'AwaitGo',
+      'Route',
+      'Execute',
+    ]);
+    // Re-run while held (a restarted local stack): the record is SCHEDULED, the gates say await-go, and it waits again.
+    expect(path(promotion, { '$.gates.next': 'await-go', '$.gates.bakeSeconds': 0 }, approved)).toEqual(['EvaluateGates', 'Route', 'AwaitGo', 'Route', 'Execute']);
+    // Any other error of execute fails the rollback like a promotion.
+    expect(path(promotion, { '$.gates.next': 'execute', '$.gates.bakeSeconds': 0 }, approved, { Execute: 'PromotionFailed' })).toEqual(['EvaluateGates', 'Route', 'Execute', 'MarkFailed']);
+    for (const n of ['Execute', 'ExecuteThenBake']) expect(promotion.States[n]!.Catch![0]).toEqual({ ErrorEquals: ['Frozen'], ResultPath: '$.error', Next: 'AwaitGo' });
   });
 });

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -61,7 +61,7 @@ describe('LocalWorkflow runs statemachines/promotion.asl.json', () => {
   it('approval path: gates → approval (SendTaskSuccess) → execute → verify, in 7 transitions (with the bake wait)', async () => {
     const fake = fakeStep();
     const wf = workflow(fake);
-    const id = await wf.start('promotion', input());
+    const id = await wf.start(input());
     expect(id).toBe('promotion:acme:p-1');
 
     const token = await fake.tokenOf('await-approval');
@@ -80,7 +80,7 @@ describe('LocalWorkflow runs statemachines/promotion.asl.json', () => {
   it('no approval needed: gates → execute → verify', async () => {
     const fake = fakeStep({ gates: () => gates('execute') });
     const wf = workflow(fake);
-    const id = await wf.start('promotion', input());
+    const id = await wf.start(input());
     expect(await wf.done(id)).toBe('SUCCEEDED');
     expect(fake.steps()).toEqual(['gates', 'execute', 'verify']);
     expect(wf.transitions(id)).toBe(5);
@@ -89,7 +89,7 @@ describe('LocalWorkflow runs statemachines/promotion.asl.json', () => {
   it('no bake time: approval → one execute step that completes the promotion, in 5 transitions', async () => {
     const fake = fakeStep({ gates: () => gates('await-approval', 300, 300, 0) });
     const wf = workflow(fake);
-    const id = await wf.start('promotion', input());
+    const id = await wf.start(input());
     await wf.sendTaskSuccess(await fake.tokenOf('await-approval'), { next: 'execute' });
     expect(await wf.done(id)).toBe('SUCCEEDED');
     expect(fake.steps()).toEqual(['gates', 'await-approval', 'execute']);
@@ -100,7 +100,7 @@ describe('LocalWorkflow runs statemachines/promotion.asl.json', () => {
   it('no bake time and no approval: gates → execute, in 3 transitions', async () => {
     const fake = fakeStep({ gates: () => gates('execute', 300, 300, 0) });
     const wf = workflow(fake);
-    const id = await wf.start('promotion', input());
+    const id = await wf.start(input());
     expect(await wf.done(id)).toBe('SUCCEEDED');
     expect(fake.steps()).toEqual(['gates', 'execute']);
     expect(wf.transitions(id)).toBe(3);
@@ -109,7 +109,7 @@ describe('LocalWorkflow runs statemachines/promotion.asl.json', () => {
   it('nothing to do: gates says done', async () => {
     const fake = fakeStep({ gates: () => gates('done') });
     const wf = workflow(fake);
-    const id = await wf.start('promotion', input());
+    const id = await wf.start(input());
     expect(await wf.done(id)).toBe('SUCCEEDED');
     expect(fake.steps()).toEqual(['gates']);
     expect(wf.transitions(id)).toBe(3);
@@ -118,7 +118,7 @@ describe('LocalWorkflow runs statemachines/promotion.asl.json', () => {
   it('rejected: SendTaskFailure Rejected ends the flow, execute never runs', async () => {
     const fake = fakeStep();
     const wf = workflow(fake);
-    const id = await wf.start('promotion', input());
+    const id = await wf.start(input());
     expect(await wf.sendTaskFailure(await fake.tokenOf('await-approval'), 'Rejected', 'not today')).toBe(true);
     expect(await wf.done(id)).toBe('SUCCEEDED');
     expect(fake.steps()).toEqual(['gates', 'await-approval']);
@@ -127,7 +127,7 @@ describe('LocalWorkflow runs statemachines/promotion.asl.json', () => {
   it('cancelled while awaiting approval ends the flow too', async () => {
     const fake = fakeStep();
     const wf = workflow(fake);
-    const id = await wf.start('promotion', input());
+    const id = await wf.start(input());
     expect(await wf.sendTaskFailure(await fake.tokenOf('await-approval'), 'Cancelled', 'by admin')).toBe(true);
     expect(await wf.done(id)).toBe('SUCCEEDED');
     expect(fake.steps()).toEqual(['gates', 'await-approval']);
@@ -136,7 +136,7 @@ describe('LocalWorkflow runs statemachines/promotion.asl.json', () => {
   it('approval times out (approvalTimeoutSeconds: 1) → expire; the token is dead afterwards', async () => {
     const fake = fakeStep({ gates: () => gates('await-approval', 1) });
     const wf = workflow(fake);
-    const id = await wf.start('promotion', input());
+    const id = await wf.start(input());
     const token = await fake.tokenOf('await-approval');
     const t0 = Date.now();
     expect(await wf.done(id)).toBe('SUCCEEDED');
@@ -154,7 +154,7 @@ describe('LocalWorkflow runs statemachines/promotion.asl.json', () => {
       },
     });
     wf = workflow(fake);
-    const id = await wf.start('promotion', input());
+    const id = await wf.start(input());
     expect(await wf.done(id)).toBe('SUCCEEDED');
     expect(fake.steps()).toEqual(['gates', 'await-approval', 'execute', 'verify']);
   });
@@ -162,7 +162,7 @@ describe('LocalWorkflow runs statemachines/promotion.asl.json', () => {
   it('approval windows longer than a Node timer can hold (30 days) do not expire at once', async () => {
     const fake = fakeStep({ gates: () => gates('await-approval', 30 * 24 * 3600) });
     const wf = workflow(fake);
-    const id = await wf.start('promotion', input());
+    const id = await wf.start(input());
     const token = await fake.tokenOf('await-approval');
     await new Promise((r) => setTimeout(r, 50));
     expect(fake.steps()).toEqual(['gates', 'await-approval']);
@@ -174,7 +174,7 @@ describe('LocalWorkflow runs statemachines/promotion.asl.json', () => {
   it('runs promotions side by side, each resumed by its own token', async () => {
     const fake = fakeStep();
     const wf = workflow(fake);
-    const ids = await Promise.all(['a', 'b', 'c'].map((p) => wf.start('promotion', input(p))));
+    const ids = await Promise.all(['a', 'b', 'c'].map((p) => wf.start(input(p))));
     const tokens = new Map<string, string>();
     for (let i = 0; i < 500 && tokens.size < 3; i++) {
       for (const c of fake.calls) if (c.taskToken) tokens.set(c.promotionId, c.taskToken);
@@ -191,7 +191,7 @@ describe('LocalWorkflow runs statemachines/promotion.asl.json', () => {
   it('approved for later: approval → await-go (SendTaskSuccess) → execute → verify', async () => {
     const fake = fakeStep();
     const wf = workflow(fake);
-    const id = await wf.start('promotion', input());
+    const id = await wf.start(input());
     await wf.sendTaskSuccess(await fake.tokenOf('await-approval'), { next: 'await-go' });
     const go = await fake.tokenOf('await-go');
     expect(go).not.toBe(fake.calls[1]!.taskToken);
@@ -203,14 +203,14 @@ describe('LocalWorkflow runs statemachines/promotion.asl.json', () => {
   it('manual execution cancelled, and go window expiring', async () => {
     const cancelled = fakeStep({ gates: () => gates('await-go') });
     const wf = workflow(cancelled);
-    const id = await wf.start('promotion', input());
+    const id = await wf.start(input());
     await wf.sendTaskFailure(await cancelled.tokenOf('await-go'), 'Cancelled', 'changed my mind');
     expect(await wf.done(id)).toBe('SUCCEEDED');
     expect(cancelled.steps()).toEqual(['gates', 'await-go']);
 
     const expiring = fakeStep({ gates: () => gates('await-go', 300, 1) });
     const wf2 = workflow(expiring);
-    const id2 = await wf2.start('promotion', input('p-2'));
+    const id2 = await wf2.start(input('p-2'));
     expect(await wf2.done(id2)).toBe('SUCCEEDED');
     expect(expiring.steps()).toEqual(['gates', 'await-go', 'expire']);
   });
@@ -223,7 +223,7 @@ describe('LocalWorkflow runs statemachines/promotion.asl.json', () => {
       },
     });
     const wf = workflow(fake);
-    const id = await wf.start('promotion', input());
+    const id = await wf.start(input());
     expect(await wf.done(id)).toBe('SUCCEEDED');
     expect(fake.steps()).toEqual(['gates', 'execute', 'fail']);
     const failed = fake.calls.at(-1)!;
@@ -240,7 +240,7 @@ describe('LocalWorkflow runs statemachines/promotion.asl.json', () => {
       },
     });
     const wf = workflow(fake);
-    expect(await wf.done(await wf.start('promotion', input()))).toBe('SUCCEEDED');
+    expect(await wf.done(await wf.start(input()))).toBe('SUCCEEDED');
     expect(fake.steps()).toEqual(['gates', 'execute', 'verify', 'fail']);
   });
 
@@ -253,7 +253,7 @@ describe('LocalWorkflow runs statemachines/promotion.asl.json', () => {
       },
     });
     const wf = workflow(fake);
-    const id = await wf.start('promotion', input());
+    const id = await wf.start(input());
     expect(await wf.done(id)).toBe('SUCCEEDED');
     expect(fake.steps()).toEqual(['gates', 'execute', 'execute', 'execute', 'verify']);
     expect(wf.transitions(id)).toBe(7); // 5 states + 2 retries
@@ -267,7 +267,7 @@ describe('LocalWorkflow runs statemachines/promotion.asl.json', () => {
       },
     });
     const wf = workflow(fake);
-    expect(await wf.done(await wf.start('promotion', input()))).toBe('SUCCEEDED');
+    expect(await wf.done(await wf.start(input()))).toBe('SUCCEEDED');
     expect(fake.steps().filter((s) => s === 'execute')).toHaveLength(9);
     expect(fake.steps().at(-1)).toBe('fail');
     expect(fake.calls.at(-1)!.error?.Error).toBe('TargetBusy');
@@ -289,7 +289,7 @@ describe('LocalWorkflow runs statemachines/promotion.asl.json', () => {
       },
     });
     const wf = workflow(fake);
-    expect(await wf.done(await wf.start('promotion', input()))).toBe('SUCCEEDED');
+    expect(await wf.done(await wf.start(input()))).toBe('SUCCEEDED');
     expect(fake.steps()).toEqual(['gates', 'gates', 'execute', 'verify', 'verify']);
     expect(throttled).toBe(1);
   });
@@ -297,21 +297,21 @@ describe('LocalWorkflow runs statemachines/promotion.asl.json', () => {
   it('a gates answer the machine does not know fails the execution', async () => {
     const fake = fakeStep({ gates: () => gates('sideways') });
     const wf = workflow(fake);
-    expect(await wf.done(await wf.start('promotion', input()))).toBe('FAILED');
+    expect(await wf.done(await wf.start(input()))).toBe('FAILED');
   });
 
   it('start is idempotent per promotion, running or finished', async () => {
     const fake = fakeStep();
     const wf = workflow(fake);
-    const [a, b] = await Promise.all([wf.start('promotion', input()), wf.start('promotion', input())]);
+    const [a, b] = await Promise.all([wf.start(input()), wf.start(input())]);
     expect(a).toBe(b);
     await wf.sendTaskSuccess(await fake.tokenOf('await-approval'), { next: 'execute' });
     expect(await wf.done(a)).toBe('SUCCEEDED');
-    expect(await wf.start('promotion', input())).toBe(a);
+    expect(await wf.start(input())).toBe(a);
     await new Promise((r) => setTimeout(r, 20));
     expect(fake.steps()).toEqual(['gates', 'await-approval', 'execute', 'verify']);
     // another promotion, or another tenant, is another execution
-    expect(await wf.start('promotion', { tenant: 'globex', promotionId: 'p-1' })).toBe('promotion:globex:p-1');
+    expect(await wf.start({ tenant: 'globex', promotionId: 'p-1' })).toBe('promotion:globex:p-1');
   });
 
   it('unknown tokens are ignored', async () => {
@@ -320,16 +320,43 @@ describe('LocalWorkflow runs statemachines/promotion.asl.json', () => {
     expect(await wf.sendTaskFailure('nope', 'Rejected', 'x')).toBe(false);
   });
 
-  it('runs the rollback machine: impact gate, approval, execute, bake, verify', async () => {
+  it('runs a rollback on the one machine: impact gate, approval, execute, bake, verify', async () => {
     const fake = fakeStep();
     const wf = workflow(fake);
-    const id = await wf.start('rollback', input());
-    expect(id).toBe('rollback:acme:p-1');
+    // The workflow is not told what the record is: a rollback's flow is the promotion machine's.
+    const id = await wf.start(input('rb-1'));
+    expect(id).toBe('promotion:acme:rb-1');
+    expect(LocalWorkflow.executionId(input('rb-1'))).toBe(id);
     const token = await fake.tokenOf('await-approval');
     expect(await wf.sendTaskSuccess(token, { next: 'execute' })).toBe(true);
     expect(await wf.done(id)).toBe('SUCCEEDED');
     expect(fake.steps()).toEqual(['gates', 'await-approval', 'execute', 'verify']);
     expect(wf.transitions(id)).toBe(7);
+  });
+
+  it("resumes an older journal's execution on the former 'rollback' machine on the one machine, under its old id, and start() finds it", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'stageline-wf-'));
+    dirs.push(dir);
+    const journalFile = join(dir, 'executions.json');
+    const old: JournalEntry = { id: 'rollback:acme:p-1', machine: 'rollback', input: input(), status: 'RUNNING', startedAt: new Date().toISOString() };
+    const finished: JournalEntry = { id: 'rollback:acme:p-2', machine: 'rollback', input: input('p-2'), status: 'SUCCEEDED', startedAt: old.startedAt, endedAt: old.startedAt };
+    writeFileSync(journalFile, JSON.stringify({ executions: [old, finished] }));
+    const journal = () => (JSON.parse(readFileSync(journalFile, 'utf8')) as { executions: JournalEntry[] }).executions;
+
+    const fake = fakeStep();
+    const wf = workflow(fake, { journalFile });
+    expect(wf.resume()).toEqual([old.id]);
+    // the same promotion started again (e.g. by a retried request) is the execution already running
+    expect(await wf.start(input())).toBe(old.id);
+    await wf.sendTaskSuccess(await fake.tokenOf('await-approval'), { next: 'execute' });
+    expect(await wf.done(old.id)).toBe('SUCCEEDED');
+    expect(fake.steps()).toEqual(['gates', 'await-approval', 'execute', 'verify']);
+    expect(wf.transitions(old.id)).toBe(7);
+    expect(journal()).toEqual([expect.objectContaining({ id: old.id, status: 'SUCCEEDED' }), finished]);
+    // a finished one is not run again either
+    expect(await wf.start(input('p-2'))).toBe(finished.id);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(fake.steps()).toEqual(['gates', 'await-approval', 'execute', 'verify']);
   });
 
   it('stop() keeps a running execution RUNNING in the journal; a new LocalWorkflow resumes it from the start', async () => {
@@ -340,7 +367,7 @@ describe('LocalWorkflow runs statemachines/promotion.asl.json', () => {
 
     const first = fakeStep();
     const wf1 = workflow(first, { journalFile });
-    const id = await wf1.start('promotion', input());
+    const id = await wf1.start(input());
     const oldToken = await first.tokenOf('await-approval');
     await wf1.stop();
     expect(journal()).toEqual([expect.objectContaining({ id, machine: 'promotion', input: input(), status: 'RUNNING' })]);
@@ -365,7 +392,7 @@ describe('LocalWorkflow runs statemachines/promotion.asl.json', () => {
     const third = fakeStep();
     const wf3 = workflow(third, { journalFile });
     expect(wf3.resume()).toEqual([]);
-    expect(await wf3.start('promotion', input())).toBe(id);
+    expect(await wf3.start(input())).toBe(id);
     expect(await wf3.done(id)).toBe('SUCCEEDED');
     expect(third.calls).toEqual([]);
   });
