@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor, waitForToken } from '../support/promotions.ts';
-import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
+import { makeLine, startTestStack, type Res, type TestStack } from '../support/stack.ts';
 
 let t: TestStack;
 beforeAll(async () => {
@@ -289,9 +289,19 @@ describe('idempotency', () => {
     const { u } = await tenantWithConfigs();
     const body = { sourceEnvironment: 'dev', targetEnvironment: 'staging', trigger: 'manual' };
     const headers = { 'idempotency-key': 'req-123' };
+    // The second request may arrive while the first still runs: it is told to retry (409, Retry-After), as a client would.
+    const again = async (): Promise<Res> => {
+      for (let i = 0; ; i++) {
+        const r = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body, headers });
+        if (r.status !== 409 || i === 20) return r;
+        expect(r.body.error.code).toBe('CONCURRENT_MODIFICATION');
+        expect(Number(r.headers.get('retry-after'))).toBeGreaterThan(0);
+        await new Promise((res) => setTimeout(res, 100));
+      }
+    };
     const [a, b] = await Promise.all([
       t.call('POST', '/api/v1/promotions', { token: u.deployer, body, headers }),
-      new Promise((r) => setTimeout(r, 300)).then(() => t.call('POST', '/api/v1/promotions', { token: u.deployer, body, headers })),
+      new Promise((r) => setTimeout(r, 100)).then(again),
     ]);
     expect(a.status).toBe(201);
     expect(b.status).toBe(201);
