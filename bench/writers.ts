@@ -99,7 +99,7 @@ async function notificationsFigures(stack: LocalStack) {
   return { N, leave, eventsPer: events / N, notifierInvocationsPer: notifyEvents / N, deliveriesPer: deliveries / N };
 }
 
-export async function benchWriters(): Promise<{ fiftyOneEnv: { success: number; perSecond: number }; notificationsUsdPer1000: number }> {
+export async function benchWriters(): Promise<{ fiftyOneEnv: { success: number; perSecond: number }; notificationsUsdPer1000: number; sesUsdPer1000: number }> {
   heading('Concurrent writers (through the gateway; the stream consumer links the audit chain beside them) and notifications');
   const dynamo = await startDynamo({});
   const stack = await startLocalStack({ dynamoEndpoint: dynamo.endpoint, tableName: `bench-writers-${Date.now().toString(36)}` });
@@ -146,7 +146,7 @@ export async function benchWriters(): Promise<{ fiftyOneEnv: { success: number; 
       `Notifications add ≈ $${(perPromotion * 1000).toFixed(3)} per 1,000 promotions: $${(emails * 0.1).toFixed(3)} is SES (${fmt(emails)} emails/promotion, $0.10 per 1,000, ` +
         `the recipients this tenant chose), $${(platform * 1000).toFixed(3)} the notifier Lambda, events and delivery records (a Slack-only tenant pays about that).`,
     );
-    return { fiftyOneEnv: fifty, notificationsUsdPer1000: perPromotion * 1000 };
+    return { fiftyOneEnv: fifty, notificationsUsdPer1000: perPromotion * 1000, sesUsdPer1000: emails * 0.1 };
   } finally {
     if (prevLog === undefined) delete process.env.STAGELINE_ACCESS_LOG;
     else process.env.STAGELINE_ACCESS_LOG = prevLog;
