@@ -61,6 +61,9 @@ function timeouts(p: Promotion, now: Date) {
 }
 
 export async function gatesStep(deps: Deps, tenant: string, id: string) {
+  // The target is read once per step: the gates need it, and so does the answer (its bake time).
+  let targetRead: Promise<Environment | null> | undefined;
+  const target = (env: string) => (targetRead ??= deps.store.getEnvironment(tenant, env));
   const p = await retryOnConflict(async () => {
     const read = await loadPromotion(deps, tenant, id);
     let p = read;
@@ -70,7 +73,7 @@ export async function gatesStep(deps: Deps, tenant: string, id: string) {
       p = moved(p, 'VALIDATING', ENGINE, deps.clock(), await currentPolicy(deps, p));
     }
     if (p.status !== 'VALIDATING') return p;
-    const [gated, frozen] = await Promise.all([runGates(deps, p), freezeGate(deps, p)]);
+    const [gated, frozen] = await Promise.all([runGates(deps, p, target(p.targetEnvironment)), freezeGate(deps, p)]);
     const gates = [...gated, ...frozen];
     const blocked = gates.filter((g) => g.blocking && g.verdict === 'FAIL');
     const to = blocked.length ? 'VALIDATION_FAILED' : p.policy.requiresApproval ? 'AWAITING_APPROVAL' : 'APPROVED';
@@ -87,8 +90,7 @@ export async function gatesStep(deps: Deps, tenant: string, id: string) {
     await savePromotion(deps, ENGINE, { ...next, version: read.version + 1 }, read, 'promotion.gates', events);
     return next;
   });
-  const target = await deps.store.getEnvironment(tenant, p.targetEnvironment);
-  return { next: nextFor(p), ...timeouts(p, deps.clock()), bakeSeconds: target?.bakeSeconds ?? 0 };
+  return { next: nextFor(p), ...timeouts(p, deps.clock()), bakeSeconds: (await target(p.targetEnvironment))?.bakeSeconds ?? 0 };
 }
 
 /** When validation finds the target frozen: a non-blocking result naming the window (execution waits or fails then). */
@@ -99,11 +101,11 @@ async function freezeGate(deps: Deps, p: Promotion): Promise<GateResult[]> {
   return [{ gate: 'freeze_window', verdict: 'WARN', blocking: false, reason: `'${p.targetEnvironment}' is frozen by ${open.window.id} (${open.window.reason}) until ${open.end.toISOString()}: ${then}`, evidenceRefs: [] }];
 }
 
-/** Evaluates every gate of the target for a promotion's release (fixed order; webhooks fail closed). */
-export async function runGates(deps: Deps, p: Promotion): Promise<GateResult[]> {
+/** Evaluates every gate of the target for a promotion's release (fixed order; webhooks fail closed). `targetRead`: the target, when the caller reads it already. */
+export async function runGates(deps: Deps, p: Promotion, targetRead?: Promise<Environment | null>): Promise<GateResult[]> {
   // Independent reads at once: the target, the release as published, the evidence (what a rollback does not need is not read).
   const [target, released, evidenceFound] = await Promise.all([
-    deps.store.getEnvironment(p.tenant, p.targetEnvironment),
+    targetRead ?? deps.store.getEnvironment(p.tenant, p.targetEnvironment),
     verifyRelease(deps, p),
     p.rollback ? Promise.resolve([]) : deps.store.listEvidence(p.tenant, evidenceOwners(p)),
   ]);
@@ -172,10 +174,10 @@ export async function awaitStep(deps: Deps, tenant: string, id: string, token: s
  * verify, because the transaction is all or nothing.
  */
 export async function executeStep(deps: Deps, tenant: string, id: string, bake = true): Promise<{ next: Next }> {
-  const frozen = await freezeHold(deps, tenant, id);
-  if (frozen) return frozen;
+  const { held, read } = await freezeHold(deps, tenant, id);
+  if (held) return held;
   if (!bake) {
-    const done = await completeNow(deps, tenant, id);
+    const done = await completeNow(deps, tenant, id, read);
     if (done) return { next: 'done' };
   }
   let p = await loadPromotion(deps, tenant, id);
@@ -210,13 +212,13 @@ export async function executeStep(deps: Deps, tenant: string, id: string, bake =
  * throws `Frozen`, which the flow catches into its go task. Otherwise it is cancelled, naming the
  * window. An admin's break-glass on the promotion (freezeOverride) lets it through.
  */
-async function freezeHold(deps: Deps, tenant: string, id: string): Promise<{ next: Next } | null> {
+async function freezeHold(deps: Deps, tenant: string, id: string): Promise<{ held: { next: Next } | null; read: Promotion }> {
   // Both at once: the windows are needed whenever the promotion is about to execute, the common case.
   const [p, windows] = await Promise.all([loadPromotion(deps, tenant, id), deps.store.listFreezeWindows(tenant)]);
-  if ((p.status !== 'APPROVED' && p.status !== 'SCHEDULED') || p.freezeOverride) return null;
+  if ((p.status !== 'APPROVED' && p.status !== 'SCHEDULED') || p.freezeOverride) return { held: null, read: p };
   const now = deps.clock();
   const open = activeWindow(windows, p.targetEnvironment, now);
-  if (!open) return null;
+  if (!open) return { held: null, read: p };
   const what = `'${p.targetEnvironment}' is frozen by window ${open.window.id} (${open.window.reason}) until ${open.end.toISOString()}`;
   if (p.whenFrozen === 'wait') {
     const until = nextAllowed(windows, p.targetEnvironment, now);
@@ -238,16 +240,22 @@ async function freezeHold(deps: Deps, tenant: string, id: string): Promise<{ nex
     const next = moved(cur, 'CANCELLED', ENGINE, now, { taskToken: null, error: { code: 'FROZEN', message } });
     await savePromotion(deps, ENGINE, next, cur, 'promotion.cancel', [promotionEvent(deps, 'Promotion Cancelled', next, { reason: message })], message);
   });
-  return { next: 'done' };
+  return { held: { next: 'done' }, read: p };
 }
 
-/** The one-step execution (no bake time); false when the promotion is already mid-way through the baked path. */
-async function completeNow(deps: Deps, tenant: string, id: string): Promise<boolean> {
+/**
+ * The one-step execution (no bake time); false when the promotion is already mid-way through the baked path.
+ * `read`: the promotion as the step read it just before; the first attempt starts from it (a stale one loses
+ * the version condition and the next attempt reads again).
+ */
+async function completeNow(deps: Deps, tenant: string, id: string, read?: Promotion): Promise<boolean> {
   let putCurrent: Deployment | null = null;
   // Copied into the target's registries: the audit record is attached there too (no extra reads otherwise).
   let copied = false;
+  let first = read;
   const handled = await retryOnConflict(async () => {
-    const cur = await loadPromotion(deps, tenant, id);
+    const cur = first ?? (await loadPromotion(deps, tenant, id));
+    first = undefined;
     if (cur.status === 'EXECUTING') return false;
     if (cur.status !== 'APPROVED' && cur.status !== 'SCHEDULED') return true;
     const executing = moved(cur, 'EXECUTING', ENGINE, deps.clock(), { taskToken: null });
