@@ -574,7 +574,7 @@ function printApproved(r: FlowResult, probe: { put: number; tx1: number; tx3: nu
         ? ' It follows AWS\'s transactional rule, so its figures are used as reported.'
         : `\n  Its transactional ConsumedCapacity does not follow AWS's rule of 2 WRU per KB per item (it is not per item), so it is NOT used: ` +
           `TransactWriteItems units are computed from the request items instead — table: 2 WRU per KB (rounded up) per item = ${fmt(txTable, 0)} WRU; ` +
-          `GSI entries written (1 WRU per KB per index entry, 2 when an item's index key moves, e.g. a promotion's status) = ${fmt(txIndexes, 0)} WRU ` +
+          `GSI entries written (1 WRU per KB per index entry, 2 when an item's index key moves, e.g. a completed promotion's status) = ${fmt(txIndexes, 0)} WRU ` +
           `(Local reported ${fmt(txLocal, 0)} for these transactions). Single-item writes and reads: Local's figures (they match AWS's rules). ` +
           `All writes as Local reported them: ${fmt(localWrites, 0)}.`),
   );
