@@ -39,8 +39,8 @@ export const manifestSchema = /* @__PURE__ */ z
       .object({
         promotion: z
           .object({
-            /** Stageline: the line, in order (environments are created and deleted through the API) */
-            environments: z.array(envName).min(1).max(20).optional(),
+            /** Stageline: the line, in order (environments are created and deleted through the API; a tenant without any exports []) */
+            environments: z.array(envName).max(20).optional(),
             /** Stageline: per-environment settings */
             environment_settings: z
               .record(

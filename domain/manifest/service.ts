@@ -144,7 +144,7 @@ function desired(cur: Setup, m: Manifest): Setup {
   const issues: { path: string; message: string }[] = [];
   if (p.environments && canonicalJson(p.environments) !== canonicalJson(cur.environments)) {
     throw new RuleViolation(
-      `the document's line is ${p.environments.join(' → ')}, the tenant's is ${cur.environments.join(' → ')}: create, delete or reorder environments through the API (POST /api/v1/environments), then plan again`,
+      `the document's line is ${p.environments.join(' → ') || 'empty'}, the tenant's is ${cur.environments.join(' → ') || 'empty'}: create, delete or reorder environments through the API (POST /api/v1/environments), then plan again`,
       { document: p.environments, current: cur.environments },
     );
   }

@@ -96,6 +96,16 @@ describe('promotion policy as code: manifest plan / apply / export', () => {
     expect((await t.call('POST', '/api/v1/manifest/apply', { token: u.admin, body: { document: JSON.stringify(json.body) } })).body).toMatchObject({ applied: false, changes: [] });
   });
 
+  it('a tenant with no environments yet exports a document whose apply changes nothing', async () => {
+    const u = await t.users(t.tenant());
+    const json = await t.call('GET', '/api/v1/manifest?format=json', { token: u.viewer });
+    expect(json.body.artifacts.promotion.environments).toEqual([]);
+    const plan = await t.call('POST', '/api/v1/manifest/plan', { token: u.viewer, body: { document: JSON.stringify(json.body) } });
+    expect(plan.status).toBe(200);
+    expect(plan.body.changes).toEqual([]);
+    expect((await t.call('POST', '/api/v1/manifest/apply', { token: u.admin, body: { document: JSON.stringify(json.body) } })).body).toMatchObject({ applied: false, changes: [] });
+  });
+
   it('a stale plan is refused, and two applies of the same plan never interleave (one 200, one 409)', async () => {
     const { u } = await tenant();
     const docA = SEED_003.replace('cost_analysis: true         # Estimate', 'cost_analysis: false        # Estimate');
