@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { auditEntry } from '../audit.ts';
 import { DomainError, Frozen, TargetBusy } from '../errors.ts';
 import { activeWindow, nextAllowed } from '../freeze.ts';
 import { advanceHead } from '../items.ts';
@@ -10,7 +9,7 @@ import { applyChanges, memoSource, NodeSink } from '../tree.ts';
 import { evaluateGates, type WebhookOutcome } from './gates.ts';
 import { isTerminal } from './lifecycle.ts';
 import { evidenceAccepted, GO_WAIT_SECONDS } from './policy.ts';
-import type { Actor, ArtifactVersion, Deployment, GateResult, Promotion } from './model.ts';
+import type { ArtifactVersion, Deployment, GateResult, Promotion } from './model.ts';
 import { approvalDeadline, currentPolicy, ENGINE, evidenceOwners, loadPromotion, moved, promotionEvent, savePromotion, scheduleName } from './service.ts';
 
 export { ENGINE };

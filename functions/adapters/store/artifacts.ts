@@ -1,7 +1,7 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { ArtifactPointer, ArtifactVersion } from '#domain/promotion/model';
 import { tagName, type Consumer, type Tag } from '#domain/artifacts';
-import { keys, type Key } from '../keys.ts';
+import { keys } from '../keys.ts';
 import { strip } from './base.ts';
 import { AuditStore } from './audit.ts';
 

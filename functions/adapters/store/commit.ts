@@ -1,8 +1,6 @@
-import type { Approval, ArtifactPointer, ArtifactVersion, Deployment, Evidence, Rule } from '#domain/promotion/model';
 import type { DomainEvent, MetricDelta, WriteOp } from '#domain/ports';
-import type { Consumer, Tag } from '#domain/artifacts';
-import type { FreezeWindow } from '#domain/freeze';
-import { keys, type Key } from '../keys.ts';
+import type { Tag } from '#domain/artifacts';
+import { keys } from '../keys.ts';
 import type { ConflictReason, TxItem } from './base.ts';
 import { IdempotencyStore } from './idempotency.ts';
 

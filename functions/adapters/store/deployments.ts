@@ -2,7 +2,7 @@ import { PutCommand, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { ValidationFailed } from '#domain/errors';
 import type { Page } from '#domain/model';
 import type { Deployment } from '#domain/promotion/model';
-import { keys, type Key } from '../keys.ts';
+import { keys } from '../keys.ts';
 import { decodeCursor, encodeCursor, strip } from './base.ts';
 import { ArtifactStore } from './artifacts.ts';
 

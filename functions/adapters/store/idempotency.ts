@@ -1,6 +1,6 @@
 import { DeleteCommand, PutCommand, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { IdempotencyClaim } from '#domain/ports';
-import { keys, TABLE, type Key } from '../keys.ts';
+import { keys, TABLE } from '../keys.ts';
 import { IDEMPOTENT_BODY_MAX } from './base.ts';
 import { NotificationStore } from './notifications.ts';
 

@@ -2,7 +2,7 @@ import { PutCommand, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { AuditEntry } from '#domain/model';
 import { type Delivery, type ReviewLink } from '#domain/ports';
 import type { NotificationSettings } from '#domain/notify/settings';
-import { keys, TABLE, type Key } from '../keys.ts';
+import { keys, TABLE } from '../keys.ts';
 import { strip } from './base.ts';
 import { PromotionStore } from './promotions.ts';
 

@@ -4,7 +4,7 @@ import { isTerminal, STATUSES, type Status } from '#domain/promotion/lifecycle';
 import type { Approval, Evidence, Promotion, Rule } from '#domain/promotion/model';
 import type { PromotionFilter } from '#domain/ports';
 import type { FreezeWindow } from '#domain/freeze';
-import { GSI_ACTIVE, GSI_ALL, GSI_STATUS, GSI_TARGET, keys, TABLE, type Key } from '../keys.ts';
+import { GSI_ACTIVE, GSI_ALL, GSI_STATUS, GSI_TARGET, keys, TABLE } from '../keys.ts';
 import { openPromotion, strip } from './base.ts';
 import { DeploymentStore } from './deployments.ts';
 
