@@ -1,4 +1,4 @@
-import { eventOp } from './promotion/service.ts';
+import { eventOp } from './promotion/events.ts';
 import { v5 as uuidv5 } from 'uuid';
 import { randomUUID } from 'node:crypto';
 import { auditEntry } from './audit.ts';

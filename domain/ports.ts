@@ -245,14 +245,6 @@ export interface SecretResolver {
   resolve(tenant: string, name: string, as?: 'url' | 'key'): Promise<string | null>;
 }
 
-/** Raised by a Store when a conditional write lost a race. */
-export class WriteConflict extends Error {
-  constructor(readonly reason: 'chain' | 'version' | 'exists' | 'position' | 'not-empty' | 'unknown', message?: string) {
-    super(message ?? `write conflict (${reason})`);
-    this.name = 'WriteConflict';
-  }
-}
-
 /** Calls tenant-configured webhook gates (HMAC-signed); errors and time-outs come back as ERROR. */
 export interface GateProvider {
   call(hook: WebhookGate, body: Record<string, unknown>): Promise<WebhookOutcome>;

@@ -1,5 +1,12 @@
 import { ConcurrentModification } from './errors.ts';
-import { WriteConflict } from './ports.ts';
+
+/** Raised by a Store when a conditional write lost a race. */
+export class WriteConflict extends Error {
+  constructor(readonly reason: 'chain' | 'version' | 'exists' | 'position' | 'not-empty' | 'unknown', message?: string) {
+    super(message ?? `write conflict (${reason})`);
+    this.name = 'WriteConflict';
+  }
+}
 
 /**
  * How long a write keeps trying before it answers 409 with Retry-After: inside

@@ -6,7 +6,8 @@ import type { GateResult, Promotion } from './promotion/model.ts';
 import { lineOf } from './promotion/policy.ts';
 import { isProtected } from './break-glass.ts';
 import { activeWindow, occurrenceView, upcomingWindow } from './freeze.ts';
-import { approvalDeadline, subjectLabel } from './promotion/service.ts';
+import { approvalDeadline } from './promotion/deadlines.ts';
+import { subjectLabel } from './promotion/service.ts';
 
 const MARK: Record<GateResult['verdict'], string> = { PASS: '✓', FAIL: '✗', WARN: '!', SKIPPED: '-' };
 

@@ -22,13 +22,13 @@ import type { Ctx, Deps, WriteOp } from '../ports.ts';
 import { retryOnConflict } from '../retry.ts';
 import { memoSource } from '../tree.ts';
 import { eventOp, type EventType } from './events.ts';
-export { eventOp };
 import { evaluateGates } from './gates.ts';
 import { assertAction, assertTransition, isTerminal, type Status } from './lifecycle.ts';
 import type { Actor, Approval, Evidence, Promotion, Subject } from './model.ts';
 import { checkForward, evidenceAccepted, GO_WAIT_SECONDS, lineOf, pendingExpirySeconds, policyDigest, resolvePolicy } from './policy.ts';
 import { changeSummary, changeView, configChanges } from './release.ts';
 import { armSweep, sweepGraceSeconds } from './sweep.ts';
+import { approvalDeadline, validationDeadline } from './deadlines.ts';
 import { breakGlass } from '../break-glass.ts';
 import { breakGlassEvent } from '../items.ts';
 import { activeWindow, nextAllowed, occurrenceView, upcomingWindow } from '../freeze.ts';
@@ -334,11 +334,6 @@ export async function startFlow(deps: Deps, p: Promotion): Promise<void> {
   await deps.workflow.start({ tenant: p.tenant, promotionId: p.id, ...(p.attempt ? { attempt: p.attempt } : {}) });
 }
 
-/** When a promotion that waits for `validate` (PENDING or VALIDATION_FAILED) expires. */
-export function validationDeadline(p: Promotion): Date {
-  return new Date(new Date(p.requestedAt).getTime() + pendingExpirySeconds() * 1000);
-}
-
 /**
  * The approval policy as the rules say NOW: resolved when validation starts, so a rule
  * tightened after the request (but before validation) applies. Returns a patch for `moved()`.
@@ -549,11 +544,6 @@ export async function approvePromotion(deps: Deps, ctx: Ctx, id: string, comment
     if (p.taskToken) await deps.workflow.sendTaskSuccess(p.taskToken, { next: next.trigger === 'on_approval' ? 'execute' : 'await-go' });
     return next;
   });
-}
-
-export function approvalDeadline(p: Promotion): Date | null {
-  const entered = [...p.transitions].reverse().find((t) => t.status === 'AWAITING_APPROVAL');
-  return entered ? new Date(new Date(entered.at).getTime() + p.policy.approvalExpirySeconds * 1000) : null;
 }
 
 export async function rejectPromotion(deps: Deps, ctx: Ctx, id: string, reason: string): Promise<Promotion> {

@@ -10,7 +10,8 @@ import { evaluateGates, type WebhookOutcome } from './gates.ts';
 import { isTerminal } from './lifecycle.ts';
 import { evidenceAccepted, GO_WAIT_SECONDS } from './policy.ts';
 import type { ArtifactVersion, Deployment, GateResult, Promotion } from './model.ts';
-import { approvalDeadline, currentPolicy, ENGINE, evidenceOwners, loadPromotion, moved, promotionEvent, savePromotion, scheduleName } from './service.ts';
+import { approvalDeadline, LOCK_SECONDS } from './deadlines.ts';
+import { currentPolicy, ENGINE, evidenceOwners, loadPromotion, moved, promotionEvent, savePromotion, scheduleName } from './service.ts';
 
 export { ENGINE };
 import { configChanges } from './release.ts';
@@ -23,7 +24,6 @@ import { seedRecord } from '../audit-export.ts';
  * promotion id and the status it finds: re-running a whole execution (after a
  * restart, or a Step Functions retry) converges instead of doing work twice.
  */
-export const LOCK_SECONDS = 15 * 60;
 
 export type Next = 'await-approval' | 'await-go' | 'execute' | 'done';
 

@@ -1,7 +1,7 @@
 import * as z from 'zod';
 import { autoCheckDue } from '#domain/promotion/auto';
 import { expireWaiting, fireSchedule } from '#domain/promotion/service';
-import { sweepPromotion } from '#domain/promotion/sweep';
+import { sweepPromotion } from '#domain/promotion/sweeper';
 import { logged, sweptPromotions } from '../adapters/observability.ts';
 import { remindApprovers } from '#domain/notify/notifier';
 import { deps } from '../http/deps.ts';

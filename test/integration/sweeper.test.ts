@@ -2,8 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../support/promotions.ts';
 import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
 
-// The sweeper's grace past a state's own deadline: 1 s here (15 minutes by default).
-process.env.STAGELINE_SWEEP_GRACE_SECONDS = '1';
+// The sweeper's grace past a state's own deadline: 4 s here (15 minutes by default): long enough that a healthy
+// flow on a loaded machine is never taken for a lost one, short enough for the test.
+process.env.STAGELINE_SWEEP_GRACE_SECONDS = '4';
 
 /**
  * Nothing stays stuck: a promotion whose flow is gone (here: its execute step never returns, as if
@@ -58,7 +59,7 @@ describe('sweeper', () => {
     // A healthy promotion meanwhile: completes, and its deadline schedule leaves it alone.
     const healthy = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'dev', targetEnvironment: 'staging' } });
     expect((await waitFor(t, u.viewer, healthy.body.id, ['COMPLETED', 'FAILED', 'CANCELLED'], 30_000)).status).toBe('COMPLETED');
-    await new Promise((r) => setTimeout(r, 2_500));
+    await new Promise((r) => setTimeout(r, 5_000));
     expect((await t.call('GET', `/api/v1/promotions/${healthy.body.id}`, { token: u.viewer })).body.status).toBe('COMPLETED');
   });
 });

@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseCircular, parseDependencyTree } from 'dpdm';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 import { ALL_HANDLERS, FALLBACK_HANDLER, FUNCTION_GROUPS, FUNCTIONS, HANDLERS, handlersOf, matchRoute, ROUTES } from '../../functions/http/routes.ts';
@@ -102,5 +103,19 @@ describe('architecture', () => {
     expect(matchRoute('GET', '/api/v1/environments/dev/configs/abc')).toMatchObject({ kind: 'route', params: { env: 'dev', id: 'abc' } });
     expect(matchRoute('PUT', '/api/v1/environments')).toEqual({ kind: 'method-not-allowed', allowed: ['GET', 'POST'] });
     expect(matchRoute('GET', '/api/v2/nothing')).toEqual({ kind: 'not-found' });
+  });
+  it('has no runtime import cycle anywhere (type-only imports do not count), and the domain ports are types only', async () => {
+    const tree = await parseDependencyTree(['domain/**/*.ts', 'functions/**/*.ts', 'local/**/*.ts', 'cli/**/*.ts', 'infra/**/*.ts', 'scripts/**/*.ts', 'bench/**/*.ts'], {
+      cwd: root,
+      context: root,
+      transform: true, // drops `import type` and type-only specifiers, as the bundler does
+      skipDynamicImports: true,
+      tsconfig: join(root, 'tsconfig.json'),
+    });
+    expect(Object.keys(tree).filter((f) => f.startsWith('domain/')).length).toBeGreaterThan(20);
+    expect(parseCircular(tree, true).map((cycle) => cycle.join(' -> '))).toEqual([]);
+    const ports = ts.createSourceFile('ports.ts', readFileSync(join(root, 'domain', 'ports.ts'), 'utf8'), ts.ScriptTarget.Latest);
+    const runtime = ports.statements.filter((s) => !ts.isInterfaceDeclaration(s) && !ts.isTypeAliasDeclaration(s) && !(ts.isImportDeclaration(s) && s.importClause?.isTypeOnly));
+    expect(runtime.map((s) => s.getText(ports).slice(0, 60))).toEqual([]);
   });
 });

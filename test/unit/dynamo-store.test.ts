@@ -6,7 +6,7 @@ import { auditEntry } from '../../domain/audit.ts';
 import { EMPTY_ROOTS } from '../../domain/environments.ts';
 import { ValidationFailed } from '../../domain/errors.ts';
 import type { Environment, Snapshot } from '../../domain/model.ts';
-import { WriteConflict } from '../../domain/ports.ts';
+import { WriteConflict } from '../../domain/retry.ts';
 import { DynamoStore, documentClient, eventsOf, openAuditEntry } from '../../functions/adapters/dynamo-store.ts';
 
 const ddb = mockClient(DynamoDBDocumentClient);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConcurrentModification } from '../../domain/errors.ts';
-import { WriteConflict } from '../../domain/ports.ts';
+import { WriteConflict } from '../../domain/retry.ts';
 import { retryOnConflict, serialised } from '../../domain/retry.ts';
 import { errorResponse } from '../../functions/http/errors.ts';
 

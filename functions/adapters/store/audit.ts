@@ -1,5 +1,5 @@
 import { GetCommand, PutCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
-import { WriteConflict } from '#domain/ports';
+import { WriteConflict } from '#domain/retry';
 import type { AuditEntry, ChainHead, ChainLink, Page } from '#domain/model';
 import { entryRef, type StoredEntry } from '#domain/audit';
 import type { AuditQuery } from '#domain/schemas';
