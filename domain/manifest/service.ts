@@ -14,6 +14,7 @@ import type { Rule } from '../promotion/model.ts';
 import type { CreateRule } from '../promotion/schemas.ts';
 import { randomBytes } from 'node:crypto';
 import { parseManifest, SECRET_REF, type Manifest } from './document.ts';
+import { tenantUrlIssue } from '../url-policy.ts';
 
 /**
  * Promotion policy as code: the tenant's setup as one document (domain/manifest/document.ts),
@@ -333,6 +334,9 @@ async function notifySettings(deps: Deps, tenant: string, want: NonNullable<Setu
     const same = prev?.slack && (prev.slack.webhookRef === ref || (!prev.slack.webhookRef && want.slack.webhook === UNKNOWN_SECRET));
     const webhook = same ? prev!.slack!.webhook : await deps.secrets?.resolve(tenant, ref, 'url');
     if (!webhook) throw new ValidationFailed([{ path: 'document.artifacts.promotion.notifications.slack.webhook', message: `no secret ${ref} for this tenant (Secrets Manager stageline/${tenant}/${ref}; locally the environment variable STAGELINE_SECRET_${ref})` }]);
+    // The URL behind the reference is checked like one given directly (never repeated: it is a secret).
+    const refused = same ? null : tenantUrlIssue(webhook);
+    if (refused) throw new ValidationFailed([{ path: 'document.artifacts.promotion.notifications.slack.webhook', message: `the secret ${ref} ${refused}` }]);
     slack = { webhook, webhookRef: ref, channels: want.slack.channels, ...(prev?.slack?.signingSecret ? { signingSecret: prev.slack.signingSecret } : {}), ...(prev?.slack?.users ? { users: prev.slack.users } : {}) };
   }
   return {
