@@ -65,6 +65,7 @@ const promotionFields = /* @__PURE__ */ z
     notes: z.string(),
     requestedBy: z.object({ id: z.string(), name: z.string() }).strict(),
     requestedAt: time,
+    rebasedBy: z.object({ id: z.string(), name: z.string(), at: time }).strict().nullable().describe('who rebased it onto its current release: chose its content, cannot approve under separation of duties'),
     trigger: z.enum(['on_approval', 'manual', 'scheduled']),
     scheduledAt: time.nullable(),
     whenFrozen: z.enum(['wait', 'fail']),
