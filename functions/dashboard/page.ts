@@ -56,7 +56,7 @@ export const SCRIPT = String.raw`
 
   // Text from the API is shown as text: control characters (C0/C1: CR, ESC …) and bidi overrides as escapes (domain/display.ts).
   var UNSAFE = /${UNSAFE_TEXT_SOURCE}/g;
-  function visible(s) { return String(s).replace(UNSAFE, function (c) { return '\u' + ('000' + c.charCodeAt(0).toString(16)).slice(-4); }); }
+  function visible(s) { return String(s).replace(UNSAFE, function (c) { return '\\u' + ('000' + c.charCodeAt(0).toString(16)).slice(-4); }); }
   function clean(v) {
     if (typeof v === 'string') return visible(v);
     if (Array.isArray(v)) return v.map(clean);
