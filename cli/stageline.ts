@@ -5,6 +5,7 @@ import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type * as z from 'zod';
 import { verifyExport } from '../domain/audit-export.ts';
+import { visible, visibleDeep, visibleDocument } from '../domain/display.ts';
 import type { environmentResponse, promotionDetailResponse, promotionResponse, statusResponse } from '../domain/responses.ts';
 
 /** The API's answers, typed from the same schemas the OpenAPI document publishes (domain/responses.ts). */
@@ -83,6 +84,15 @@ const saved = ((): { url?: string; token?: string } => {
 let base = '';
 let token: string | undefined;
 
+// Everything this CLI prints is shown as text, never as terminal control: whatever reaches the
+// console (answers, errors, files it read) has its control and bidi characters escaped
+// (domain/display.ts); answers are also cleaned string by string, so a line break inside a value
+// cannot start a forged row either.
+for (const stream of ['log', 'error'] as const) {
+  const write = console[stream].bind(console);
+  console[stream] = (...args: unknown[]) => write(...args.map((a) => (typeof a === 'string' ? visibleDocument(a) : a)));
+}
+
 function fail(message: string, code = 2): never {
   console.error(`stageline: ${message}`);
   process.exit(code);
@@ -118,13 +128,15 @@ async function api(method: string, path: string, body?: unknown): Promise<any> {
     data = { message: text.slice(0, 500) };
   }
   if (!res.ok) {
+    data = visibleDeep(data);
     const err = data?.error ?? data;
     const issues = err?.issues?.map((i: any) => `\n  ${i.path}: ${i.message}`).join('') ?? '';
     const hint = res.status === 401 ? `\n  (stageline login --url <url> < token.txt, or set STAGELINE_TOKEN; npm start prints tokens into .stageline/tokens.env)` : '';
     const impact = err?.impact ? `\n${impactLines(err.impact).map((l) => `  ${l}`).join('\n')}` : '';
     fail(`${res.status} ${err?.message ?? res.statusText}${issues}${impact}${hint}`, res.status === 401 ? 3 : 2);
   }
-  return data;
+  // --json prints the answer exactly (out() escapes what JSON leaves raw); people get every string made visible.
+  return values.json ? data : visibleDeep(data);
 }
 
 /**
@@ -275,12 +287,14 @@ async function apiText(path: string): Promise<{ text: string; headers: Headers }
     } catch {
       /* not JSON */
     }
-    fail(`${res.status} ${message}`, res.status === 401 ? 3 : 2);
+    fail(`${res.status} ${visible(String(message))}`, res.status === 401 ? 3 : 2);
   }
   return { text, headers: res.headers };
 }
 
-const out = (data: unknown, human: () => void) => (values.json ? console.log(JSON.stringify(data, null, 2)) : human());
+const out = (data: unknown, human: () => void) => (values.json ? console.log(visibleDocument(JSON.stringify(data, null, 2))) : human());
+/** A document from the service (manifest, audit export): exact into a pipe or file, made visible on a terminal. */
+const show = (text: string) => process.stdout.write(process.stdout.isTTY ? visibleDocument(text) : text);
 const need = (v: string | undefined, name: string) => v ?? fail(`--${name} is required`);
 const q = encodeURIComponent;
 
@@ -619,7 +633,7 @@ program
     if (values.output) {
       writeFileSync(values.output, text);
       console.error(`wrote ${values.output} (digest ${headers.get('x-manifest-digest')})`);
-    } else process.stdout.write(text);
+    } else show(text);
   });
 
 // ---- freeze windows ----
@@ -691,7 +705,7 @@ audit
       writeFileSync(values.output, chunks.join(''));
       const v = verifyExport(chunks.join(''));
       console.error(`wrote ${values.output}: ${v.checked} entries (links ${v.firstSeq ?? '-'}..${v.lastSeq ?? '-'}), ${v.checkpoints} signed checkpoints`);
-    } else process.stdout.write(chunks.join(''));
+    } else show(chunks.join(''));
   });
 audit
   .command('verify')

@@ -6,7 +6,7 @@ import { AlreadyExists, EnvironmentNotFound, ItemNotFound, ValidationFailed, Ver
 import type { Environment, Item, ItemKind, Page, Roots, Snapshot } from './model.ts';
 import type { Ctx, Deps, DomainEvent } from './ports.ts';
 import { newEvent } from './promotion/events.ts';
-import { breakGlass, isProtected, type BreakGlassUse } from './break-glass.ts';
+import { breakGlass, isProtected, requestedBreakGlass, type BreakGlassUse } from './break-glass.ts';
 import { lineOf } from './promotion/policy.ts';
 import { retryOnConflict, serialised } from './retry.ts';
 import type { BatchItems, CreateItem, UpdateItem } from './schemas.ts';
@@ -105,6 +105,8 @@ async function commit(
  * a rollback; a direct write passes only as an admin break-glass with a reason (domain/break-glass.ts).
  */
 export async function guardProtected(deps: Deps, ctx: Ctx, env: Environment, action: string): Promise<BreakGlassUse | null> {
+  // Asked to break glass: admins only, whether or not this environment is protected (one answer everywhere).
+  requestedBreakGlass(ctx, 'protected-environment', action, deps.clock());
   if (!isProtected(env, await lineFor(deps, ctx, env.tenant))) return null;
   return breakGlass(ctx, 'protected-environment', action, `'${env.name}' is a protected environment: it changes only through a promotion or a rollback`, deps.clock());
 }

@@ -65,6 +65,7 @@ const promotionFields = /* @__PURE__ */ z
     notes: z.string(),
     requestedBy: z.object({ id: z.string(), name: z.string() }).strict(),
     requestedAt: time,
+    rebasedBy: z.object({ id: z.string(), name: z.string(), at: time }).strict().nullable().describe('who rebased it onto its current release: chose its content, cannot approve under separation of duties'),
     trigger: z.enum(['on_approval', 'manual', 'scheduled']),
     scheduledAt: time.nullable(),
     whenFrozen: z.enum(['wait', 'fail']),
@@ -170,7 +171,7 @@ export const freezeListResponse = /* @__PURE__ */ z.object({ items: z.array(free
 
 const manifestChange = /* @__PURE__ */ z.object({ op: z.enum(['add', 'change', 'remove']), path: z.string(), before: z.unknown().optional(), after: z.unknown().optional() }).strict();
 const manifestSummary = /* @__PURE__ */ z.object({ add: z.number().int(), change: z.number().int(), remove: z.number().int() }).strict();
-export const manifestApplyResponse = /* @__PURE__ */ z.object({ applied: z.boolean(), digest, changes: z.array(manifestChange), summary: manifestSummary }).strict();
+export const manifestApplyResponse = /* @__PURE__ */ z.object({ applied: z.boolean(), digest, documentDigest: digest.optional().describe('sha256 of the applied document (kept in the audit entry)'), planDigest: digest.optional().describe('digest of the applied plan (kept in the audit entries)'), changes: z.array(manifestChange), summary: manifestSummary }).strict();
 
 export const itemResponse = /* @__PURE__ */ z
   .object({ id: z.string(), kind: z.enum(['config', 'flag']), key: z.string(), value: z.unknown(), description: z.string(), version: z.number().int(), updatedAt: time, updatedBy: z.string() })

@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { canonicalJson } from './canonical.ts';
+import { tenantUrl } from './url-policy.ts';
 
 /**
  * Input schemas shared by every boundary (HTTP body/query, CLI). Types are
@@ -38,7 +39,7 @@ export type Gates = z.infer<typeof gates>;
 export const webhookGate = /* @__PURE__ */ z
   .object({
     name: z.string().regex(/^[a-z][a-z0-9-]{0,39}$/, 'must be 1-40 characters: lower-case letters, digits, dashes'),
-    url: z.url({ protocol: /^https?$/, message: 'must be an http(s) URL' }),
+    url: tenantUrl(),
     timeoutMs: z.number().int().min(100).max(25_000).default(5000),
     blocking: z.boolean().default(true),
     secret: z.string().min(16, 'secret must be at least 16 characters').max(256),
@@ -58,7 +59,7 @@ const registries = /* @__PURE__ */ z
     z
       .object({
         name: z.string().regex(/^[a-z][a-z0-9-]{0,39}$/, 'must be 1-40 characters: lower-case letters, digits, dashes'),
-        url: z.url({ protocol: /^https?$/, message: 'must be an http(s) URL' }).transform((u) => u.replace(/\/+$/, '')),
+        url: tenantUrl().transform((u) => u.replace(/\/+$/, '')),
       })
       .strict(),
   )

@@ -1,10 +1,10 @@
 import { stringify } from 'yaml';
 import { auditEntry } from '../audit.ts';
 import { requireRole } from '../auth.ts';
-import { canonicalJson, digestOf } from '../canonical.ts';
+import { canonicalJson, digestOf, sha256Hex } from '../canonical.ts';
 import { RuleViolation, ValidationFailed, VersionConflict } from '../errors.ts';
 import type { FreezeWindow } from '../freeze.ts';
-import type { Environment } from '../model.ts';
+import type { EntityType, Environment } from '../model.ts';
 import { NOTIFICATION_KINDS, type NotificationSettings } from '../notify/settings.ts';
 import type { Ctx, Deps, WriteOp } from '../ports.ts';
 import { lineOf } from '../promotion/policy.ts';
@@ -14,6 +14,7 @@ import type { Rule } from '../promotion/model.ts';
 import type { CreateRule } from '../promotion/schemas.ts';
 import { randomBytes } from 'node:crypto';
 import { parseManifest, SECRET_REF, type Manifest } from './document.ts';
+import { tenantUrlIssue } from '../url-policy.ts';
 
 /**
  * Promotion policy as code: the tenant's setup as one document (domain/manifest/document.ts),
@@ -228,11 +229,47 @@ const MAX_OPS = 98;
 export async function applyManifest(deps: Deps, ctx: Ctx, document: string, expectedDigest?: string) {
   requireRole(ctx.principal, 'admin');
   const m = parseManifest(document);
+  const documentDigest = `sha256:${sha256Hex(document)}`;
   // A lost race (another apply, or any change to what the plan covers) re-reads: the digest then tells.
-  return retryOnConflict(() => applyOnce(deps, ctx, m, expectedDigest));
+  return retryOnConflict(() => applyOnce(deps, ctx, m, documentDigest, expectedDigest));
 }
 
-async function applyOnce(deps: Deps, ctx: Ctx, m: Manifest, expectedDigest?: string) {
+/**
+ * The security-relevant part of a plan, each change audited as an entry of its own: approval rules,
+ * gates, webhook gates, protection and verification, freeze windows, notifications. Everything else
+ * is named in the apply's own entry (all of it, never a sample).
+ */
+function securityAudit(c: Change): { action: string; entityType: EntityType; entityId: string } | null {
+  const [section, key, field] = c.path.split('.');
+  const op = c.op;
+  switch (section) {
+    case 'approval_rules':
+      return { action: `manifest.rule.${op}`, entityType: 'rule', entityId: key ?? 'rules' };
+    case 'gates':
+      return { action: `manifest.gates.${op}`, entityType: 'environment', entityId: key ?? 'gates' };
+    case 'webhook_gates':
+      return { action: `manifest.webhook-gate.${op}`, entityType: 'environment', entityId: key ?? 'webhook_gates' };
+    case 'freeze_windows':
+      return { action: `manifest.freeze.${op}`, entityType: 'freeze-window', entityId: 'manifest' };
+    case 'notifications':
+      return { action: `manifest.notifications.${op}`, entityType: 'manifest', entityId: 'notifications' };
+    case 'environment_settings':
+      if (field === 'protected') return { action: `manifest.protection.${op}`, entityType: 'environment', entityId: key! };
+      if (field === 'verification' || field === 'signing_key') return { action: `manifest.verification.${op}`, entityType: 'environment', entityId: key! };
+      return null;
+    default:
+      return null;
+  }
+}
+
+/** A value as an audit entry shows it (the document's form: secrets only as `${NAME}` references); long ones cut, with the full value's digest. */
+function auditValue(v: unknown): string | null {
+  if (v === undefined || v === null) return null;
+  const json = canonicalJson(v);
+  return json.length <= 2000 ? json : `${json.slice(0, 1900)}… (${json.length} characters, ${digestOf(v)})`;
+}
+
+async function applyOnce(deps: Deps, ctx: Ctx, m: Manifest, documentDigest: string, expectedDigest?: string) {
   const { tenant } = ctx.principal;
   const cur = await current(deps, tenant);
   const digest = setupDigest(cur.setup);
@@ -296,12 +333,22 @@ async function applyOnce(deps: Deps, ctx: Ctx, m: Manifest, expectedDigest?: str
   if (canonicalJson(want.notifications) !== canonicalJson(cur.setup.notifications) && want.notifications) {
     ops.push({ kind: 'notifySettings', settings: await notifySettings(deps, tenant, want.notifications, cur.notify, ctx.principal.name, at), expectedVersion: cur.notify ? cur.notify.version : null });
   }
-  if (ops.length > MAX_OPS) throw new RuleViolation(`this plan writes ${ops.length} items; one change may write at most ${MAX_OPS}: apply it in parts`, { items: ops.length });
+  // Every change is audited in the same transaction: security-relevant ones as entries of their own (with
+  // before and after), and the apply itself with the document's digest and the whole plan (every change named).
+  const actor = { actor: ctx.principal.id, actorName: ctx.principal.name, requestId: ctx.requestId };
+  const planDigest = digestOf(changes);
+  const own: WriteOp[] = [];
+  for (const c of changes) {
+    const sec = securityAudit(c);
+    if (sec) own.push({ kind: 'audit', entry: auditEntry(tenant, { ...actor, ...sec, before: auditValue(c.before), after: auditValue(c.after), reason: `manifest apply (document ${documentDigest}, plan ${planDigest}): ${c.op} ${c.path}` }, now) });
+  }
+  if (ops.length + own.length > MAX_OPS) throw new RuleViolation(`this plan writes ${ops.length + own.length} items (its changes and their audit entries); one apply may write at most ${MAX_OPS}: apply it in parts`, { items: ops.length + own.length });
   const after = setupDigest(want);
-  const audit = auditEntry(tenant, { actor: ctx.principal.id, actorName: ctx.principal.name, action: 'manifest.apply', entityType: 'manifest', entityId: tenant, before: digest, after, reason: `${changes.length} changes: ${changes.slice(0, 10).map((c) => `${c.op} ${c.path}`).join(', ')}`, requestId: ctx.requestId }, now);
-  ops.push({ kind: 'manifestHead', digest: after, previous: cur.head }, { kind: 'audit', entry: audit });
+  const plan = changes.map((c) => `${c.op} ${c.path}`).join(', ');
+  const audit = auditEntry(tenant, { ...actor, action: 'manifest.apply', entityType: 'manifest', entityId: tenant, before: digest, after, reason: `document ${documentDigest}, plan ${planDigest}: ${changes.length} changes (${own.length} security-relevant, audited one by one): ${plan}` }, now);
+  ops.push(...own, { kind: 'manifestHead', digest: after, previous: cur.head }, { kind: 'audit', entry: audit });
   await deps.store.commit(tenant, ops);
-  return { applied: true, digest: after, changes, summary: summary(changes) };
+  return { applied: true, digest: after, documentDigest, planDigest, changes, summary: summary(changes) };
 }
 
 /**
@@ -333,6 +380,9 @@ async function notifySettings(deps: Deps, tenant: string, want: NonNullable<Setu
     const same = prev?.slack && (prev.slack.webhookRef === ref || (!prev.slack.webhookRef && want.slack.webhook === UNKNOWN_SECRET));
     const webhook = same ? prev!.slack!.webhook : await deps.secrets?.resolve(tenant, ref, 'url');
     if (!webhook) throw new ValidationFailed([{ path: 'document.artifacts.promotion.notifications.slack.webhook', message: `no secret ${ref} for this tenant (Secrets Manager stageline/${tenant}/${ref}; locally the environment variable STAGELINE_SECRET_${ref})` }]);
+    // The URL behind the reference is checked like one given directly (never repeated: it is a secret).
+    const refused = same ? null : tenantUrlIssue(webhook);
+    if (refused) throw new ValidationFailed([{ path: 'document.artifacts.promotion.notifications.slack.webhook', message: `the secret ${ref} ${refused}` }]);
     slack = { webhook, webhookRef: ref, channels: want.slack.channels, ...(prev?.slack?.signingSecret ? { signingSecret: prev.slack.signingSecret } : {}), ...(prev?.slack?.users ? { users: prev.slack.users } : {}) };
   }
   return {

@@ -6,6 +6,7 @@ import type { EventType } from '../promotion/events.ts';
 import type { Promotion } from '../promotion/model.ts';
 import { approvalDeadline } from '../promotion/deadlines.ts';
 import { promotionDetail, promotionEvent } from '../promotion/service.ts';
+import { contentChoosers } from '../promotion/policy.ts';
 import { emailMessage } from './email.ts';
 import { NOTIFICATION_KINDS, type NotificationKind, type NotificationSettings } from './settings.ts';
 import { slackMessage } from './slack.ts';
@@ -102,7 +103,7 @@ export async function notificationView(deps: Deps, kind: NotificationKind, detai
         : { type: 'config', added: p.changeSummary?.added ?? 0, modified: p.changeSummary?.modified ?? 0, removed: p.changeSummary?.removed ?? 0, firstKeys: (p.changeSummary?.keys ?? []).slice(0, 5) },
     from: p.sourceEnvironment,
     to: p.targetEnvironment,
-    requester: p.requestedBy.name,
+    requester: p.rebasedBy ? `${p.requestedBy.name} (rebased by ${p.rebasedBy.name})` : p.requestedBy.name,
     notes: p.notes || undefined,
     reason: (detail.reason as string | undefined) ?? p.rejection?.reason ?? p.error?.message,
     gates: (p.gates ?? []).map((g) => ({ gate: g.gate, verdict: g.verdict, reason: g.reason })),
@@ -121,7 +122,7 @@ export function userPrincipal(u: DirectoryUser): Principal {
 /** Whether a user may approve this promotion now: in the policy's groups, and not its requester under separation of duties. */
 export function mayApprove(p: Promotion, u: DirectoryUser): boolean {
   const who = userPrincipal(u);
-  return inGroups(who, p.policy.approverGroups) && !(p.policy.separationOfDuties && p.requestedBy.id === who.id);
+  return inGroups(who, p.policy.approverGroups) && !(p.policy.separationOfDuties && contentChoosers(p).includes(who.id));
 }
 
 export const tokenHash = (token: string) => createHash('sha256').update(token).digest('hex');

@@ -5,6 +5,7 @@ import { digestOf } from '../canonical.ts';
 import { EnvironmentNotFound, VersionConflict } from '../errors.ts';
 import type { Ctx, Deps } from '../ports.ts';
 import { retryOnConflict } from '../retry.ts';
+import { tenantUrl } from '../url-policy.ts';
 
 /** What a notification reports (one per domain event, plus the reminder before an approval expires). */
 export const NOTIFICATION_KINDS = ['approval-required', 'approval-reminder', 'approved', 'rejected', 'expired', 'completed', 'failed', 'rolled-back', 'gate-failed', 'break-glass'] as const;
@@ -23,7 +24,7 @@ export const notificationSettingsBody = /* @__PURE__ */ z
   .object({
     slack: z
       .object({
-        webhook: z.string().trim().url('an https URL of a Slack incoming webhook').max(2048),
+        webhook: tenantUrl(z.string().trim().max(2048)),
         channels: z.array(z.string().regex(/^#?[a-z0-9._-]{1,80}$/, 'a channel name like #platform-ops')).max(20).default([]),
         signingSecret: z.string().min(16, 'the Slack app signing secret').max(200).optional(),
         users: z.record(slackUser, z.string().email('the Stageline user (email) this Slack user acts as').toLowerCase()).optional(),

@@ -10,7 +10,8 @@ import { memoSource } from '../tree.ts';
 import { classify } from '../artifacts.ts';
 import type { ArtifactVersion, RollbackImpact, Subject } from './model.ts';
 import { lineOf, resolvePolicy } from './policy.ts';
-import { actorOf, configReleaseDigest, newPromotion, newPromotionId, promotionEvent, savePromotion, startFlow } from './service.ts';
+import { actorOf, configReleaseDigest, freezeGlassOps, hasFreezeWindows, newPromotion, newPromotionId, promotionEvent, savePromotion, startFlow } from './service.ts';
+import { requestedBreakGlass } from '../break-glass.ts';
 import { retryOnConflict } from '../retry.ts';
 
 export interface EnvRollbackInput {
@@ -116,6 +117,8 @@ export async function analyzeRollback(deps: Deps, tenant: string, env: Environme
  */
 export async function rollbackEnvironment(deps: Deps, ctx: Ctx, envName: string, input: EnvRollbackInput) {
   requireRole(ctx.principal, 'deployer');
+  // Asked to break glass: admins only, answered before anything is analysed or started (domain/break-glass.ts).
+  const asked = requestedBreakGlass(ctx, 'freeze-window', 'rollback.request', deps.clock());
   if ((input.snapshot === undefined) === !(input.artifact && input.version)) {
     throw new ValidationFailed([{ path: 'body', message: 'give either snapshot (configs) or artifact and version' }]);
   }
@@ -156,8 +159,21 @@ export async function rollbackEnvironment(deps: Deps, ctx: Ctx, envName: string,
     rollback: { impact, override, reason: input.reason },
   });
   promotion.flowStartedAt = at;
-  await retryOnConflict(() =>
-    savePromotion(deps, me, promotion, null, override ? 'rollback.override' : 'rollback.request', [promotionEvent(deps, 'Promotion Requested', promotion, { actor: me.name, reason: input.reason })], override ? `override: ${input.reason}` : input.reason, ctx.requestId),
+  // An admin's break-glass past freeze windows over the environment, bound to this rollback's release.
+  const glass = asked && (await hasFreezeWindows(deps, tenant, env.name)) ? { ...asked, releaseDigest } : null;
+  if (glass) promotion.freezeOverride = glass;
+  const action = override ? 'rollback.override' : 'rollback.request';
+  await retryOnConflict(async () =>
+    savePromotion(
+      deps,
+      me,
+      promotion,
+      null,
+      glass ? `breakglass.${action}` : action,
+      [promotionEvent(deps, 'Promotion Requested', promotion, { actor: me.name, reason: input.reason }), ...(glass ? await freezeGlassOps(deps, tenant, env.name, glass, promotion.id) : [])],
+      [override ? `override: ${input.reason}` : input.reason, glass ? `break-glass (freeze-window): ${glass.reason}` : ''].filter(Boolean).join('; '),
+      ctx.requestId,
+    ),
   );
   await startFlow(deps, promotion);
   return { dryRun: false as const, impact, promotion: (await deps.store.getPromotion(tenant, promotion.id))! };

@@ -136,7 +136,9 @@ export interface Promotion {
   changeSummary?: { added: number; modified: number; removed: number; keys: string[]; unmatchedIds: string[] };
   /** a freeze window over the target at execution: wait for its end, or fail (domain/freeze.ts) */
   whenFrozen?: 'wait' | 'fail';
-  /** an admin broke glass past freeze windows for this promotion (audited, evented) */
+  /** who last moved this config promotion onto another release (rebase), and when: they chose its content */
+  rebasedBy?: { id: string; name: string; at: string } | null;
+  /** an admin broke glass past freeze windows for this promotion's release (audited, evented; a rebase voids it) */
   freezeOverride?: import('../break-glass.ts').BreakGlassUse | null;
   /** held by a freeze window until it ends (then the scheduler resumes it) */
   heldBy?: { window: string; reason: string; until: string } | null;

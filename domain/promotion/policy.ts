@@ -1,7 +1,7 @@
 import { digestOf } from '../canonical.ts';
 import { BackwardPromotion, EnvironmentNotFound, RuleViolation } from '../errors.ts';
 import type { Environment } from '../model.ts';
-import type { Evidence, Policy, Rule } from './model.ts';
+import type { Evidence, Policy, Promotion, Rule } from './model.ts';
 
 /**
  * Seed 002's default rules: promoting into the last environment of the line
@@ -39,14 +39,23 @@ export function resolvePolicy(rules: Rule[], line: Environment[], source: Enviro
 }
 
 /** Whether a piece of evidence counts for a promotion under its policy's `evidenceFrom`. */
-export function evidenceAccepted(e: Evidence, policy: Policy, requesterId: string): boolean {
+export function evidenceAccepted(e: Evidence, policy: Policy, choosers: string[]): boolean {
   const rule = policy.evidenceFrom ?? 'anyone';
   if (rule === 'anyone') return true;
   // Evidence from before provenance was recorded counts only where anyone's evidence does.
   if (!e.source) return false;
-  if (rule === 'not-requester') return e.source.id !== requesterId;
+  if (rule === 'not-requester') return !choosers.includes(e.source.id);
   if (rule === 'machine') return e.source.kind === 'machine';
-  return e.source.groups.includes(rule.slice('group:'.length)) && e.source.id !== requesterId;
+  return e.source.groups.includes(rule.slice('group:'.length)) && !choosers.includes(e.source.id);
+}
+
+/**
+ * Who chose what this promotion's release contains: its requester, and whoever rebased it onto
+ * another release since. Separation of duties treats each of them as the requester (no approval,
+ * no evidence where the policy wants someone else's).
+ */
+export function contentChoosers(p: Pick<Promotion, 'requestedBy' | 'rebasedBy'>): string[] {
+  return p.rebasedBy ? [p.requestedBy.id, p.rebasedBy.id] : [p.requestedBy.id];
 }
 
 export const policyDigest = (p: Policy) => digestOf(p);

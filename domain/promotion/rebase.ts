@@ -5,20 +5,28 @@ import { retryOnConflict } from '../retry.ts';
 import { memoSource } from '../tree.ts';
 import { assertAction } from './lifecycle.ts';
 import type { Promotion } from './model.ts';
-import { configChanges } from './release.ts';
-import { actorOf, configReleaseDigest, loadPromotion, moved, promotionEvent, savePromotion } from './service.ts';
+import { changeSummary, configChanges } from './release.ts';
+import { requestedBreakGlass } from '../break-glass.ts';
+import { actorOf, configReleaseDigest, loadPromotion, moved, promotionEvent, savePromotion, stampFreezeOverride } from './service.ts';
 import { runGates } from './steps.ts';
 
 /**
  * Moves a config promotion that awaits approval onto its source's current
- * snapshot. The release digest changes, so every approval given so far stops
- * counting (approvals are bound to the digest they approved); gates run again,
- * and if they now fail the promotion ends as VALIDATION_FAILED.
+ * snapshot. The release digest changes, so everything decided about the old
+ * release stops counting: approvals (bound to the digest they approved), an
+ * admin's break-glass past freeze windows (voided: an admin breaks glass again,
+ * with a reason, for the new release — e.g. by sending X-Break-Glass-Reason
+ * with the rebase or a later approve/execute), the change summary and notes
+ * people approve from (recomputed for the new content). Who rebased is
+ * recorded: they chose the content, so separation of duties treats them like
+ * the requester. Gates run again, and if they now fail the promotion ends as
+ * VALIDATION_FAILED.
  */
 export async function rebasePromotion(deps: Deps, ctx: Ctx, id: string): Promise<Promotion> {
   requireRole(ctx.principal, 'deployer');
+  const glass = requestedBreakGlass(ctx, 'freeze-window', 'promotion.rebase', deps.clock());
   const me = actorOf(ctx.principal);
-  return retryOnConflict(async () => {
+  const rebased = await retryOnConflict(async () => {
     const p = await loadPromotion(deps, ctx.principal.tenant, id);
     assertAction('rebase', p.status, id);
     if (p.subject.type !== 'config') throw new RuleViolation('Artifact versions are immutable: request a new promotion for another version');
@@ -29,17 +37,32 @@ export async function rebasePromotion(deps: Deps, ctx: Ctx, id: string): Promise
     const subject = { ...p.subject, sourceSnapshot: { seq: source.head.seq, digest: source.head.digest } };
     const { changes } = await configChanges(memoSource(deps.store.nodes(p.tenant)), target.head.roots, source.head.roots, subject);
     if (changes.length === 0) throw new RuleViolation(`Nothing to promote any more: '${target.name}' already has it; cancel the promotion`);
-    const rebased: Promotion = { ...p, subject, releaseDigest: configReleaseDigest(subject), approvedBy: [] };
+    const at = deps.clock().toISOString();
+    const summary = changeSummary(changes, subject);
+    const voided = p.freezeOverride ? ` The break-glass past freeze windows given by ${p.freezeOverride.by} for the earlier release no longer applies.` : '';
+    const rebased: Promotion = {
+      ...p,
+      subject,
+      releaseDigest: configReleaseDigest(subject),
+      approvedBy: [],
+      changeSummary: summary,
+      notes: `Rebased by ${me.name} onto ${source.name}@${source.head.seq}: ${summary.added} added, ${summary.modified} modified, ${summary.removed} removed. The notes ${p.requestedBy.name} wrote were for an earlier release.${voided}`.slice(0, 2000),
+      rebasedBy: { id: me.id, name: me.name, at },
+      freezeOverride: null,
+    };
     const gates = await runGates(deps, rebased);
     const blocked = gates.filter((g) => g.blocking && g.verdict === 'FAIL');
     const next = blocked.length
       ? moved(rebased, 'VALIDATION_FAILED', me, deps.clock(), { gates, taskToken: null, error: { code: 'GATES_FAILED', message: blocked.map((g) => `${g.gate}: ${g.reason}`).join('; ') } })
-      : { ...rebased, gates, version: p.version + 1, updatedAt: deps.clock().toISOString() };
+      : { ...rebased, gates, version: p.version + 1, updatedAt: at };
     const event = blocked.length
       ? promotionEvent(deps, 'Promotion Failed', next, { actor: me.name, reason: next.error!.message })
       : promotionEvent(deps, 'Approval Required', next, { actor: me.name, approvalsNeeded: p.policy.requiredApprovers, approverGroups: p.policy.approverGroups });
-    await savePromotion(deps, me, next, p, 'promotion.rebase', [event], `source ${source.name}@${p.subject.sourceSnapshot.seq} → @${source.head.seq}`, ctx.requestId);
+    const why = `source ${source.name}@${p.subject.sourceSnapshot.seq} → @${source.head.seq}${p.freezeOverride ? `; voids the break-glass of ${p.freezeOverride.by} (${p.freezeOverride.reason})` : ''}`;
+    await savePromotion(deps, me, next, p, 'promotion.rebase', [event], why, ctx.requestId);
     if (blocked.length && p.taskToken) await deps.workflow.sendTaskFailure(p.taskToken, 'Cancelled', 'gates failed after rebase');
     return next;
   });
+  // An admin who rebases with a break-glass reason breaks glass for the new release (audited as break-glass).
+  return glass ? stampFreezeOverride(deps, ctx, rebased.id, glass) : rebased;
 }

@@ -13,6 +13,7 @@ import { actorOf, loadPromotion, moved, promotionEvent, savePromotion } from './
 import { canonicalJson } from '../canonical.ts';
 import { deploymentOp } from '../deployments.ts';
 import { assertTagsFree, tagOps } from '../artifacts.ts';
+import { requestedBreakGlass } from '../break-glass.ts';
 
 /**
  * Rolls a completed promotion back: only what that promotion changed is put
@@ -24,6 +25,8 @@ import { assertTagsFree, tagOps } from '../artifacts.ts';
  */
 export async function rollbackPromotion(deps: Deps, ctx: Ctx, id: string, opts: { reason: string; dryRun: boolean; override?: boolean }) {
   requireRole(ctx.principal, 'deployer');
+  // Asked to break glass: admins only, before anything (an artifact rollback runs through the freeze-guarded flow).
+  requestedBreakGlass(ctx, 'freeze-window', 'rollback.request', deps.clock());
   const { tenant } = ctx.principal;
   const me = actorOf(ctx.principal);
   const first = await loadPromotion(deps, tenant, id);

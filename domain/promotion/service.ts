@@ -25,11 +25,11 @@ import { eventOp, type EventType } from './events.ts';
 import { evaluateGates } from './gates.ts';
 import { assertAction, assertTransition, isTerminal, type Status } from './lifecycle.ts';
 import type { Actor, Approval, Evidence, Promotion, Subject } from './model.ts';
-import { checkForward, evidenceAccepted, GO_WAIT_SECONDS, lineOf, pendingExpirySeconds, policyDigest, resolvePolicy } from './policy.ts';
+import { checkForward, contentChoosers, evidenceAccepted, GO_WAIT_SECONDS, lineOf, pendingExpirySeconds, policyDigest, resolvePolicy } from './policy.ts';
 import { changeSummary, changeView, configChanges } from './release.ts';
 import { armSweep, sweepGraceSeconds } from './sweep.ts';
 import { approvalDeadline, validationDeadline } from './deadlines.ts';
-import { breakGlass } from '../break-glass.ts';
+import { freezeOverridden, requestedBreakGlass, type BreakGlassUse } from '../break-glass.ts';
 import { breakGlassEvent } from '../items.ts';
 import { activeWindow, nextAllowed, occurrenceView, upcomingWindow } from '../freeze.ts';
 import { ownSnapshot } from '../snapshots.ts';
@@ -201,6 +201,7 @@ async function fromAgent(deps: Deps, tenant: string, input: CreateAgentPromotion
 
 export async function createPromotion(deps: Deps, ctx: Ctx, given: CreatePromotion | CreateAgentPromotion, opts: { autoPromoted?: boolean } = {}) {
   requireRole(ctx.principal, 'deployer');
+  const asked = requestedBreakGlass(ctx, 'freeze-window', 'promotion.create', deps.clock());
   const { tenant } = ctx.principal;
   const input = 'agentId' in given ? await fromAgent(deps, tenant, given) : given;
   const [envs, rules] = await Promise.all([deps.store.listEnvironments(tenant), deps.store.listRules(tenant)]);
@@ -255,19 +256,13 @@ export async function createPromotion(deps: Deps, ctx: Ctx, given: CreatePromoti
   const autoStart = input.autoStart ?? true;
   if (autoStart) promotion.flowStartedAt = promotion.requestedAt;
   promotion.whenFrozen = input.whenFrozen ?? 'fail';
-  // Break-glass past freeze windows: an admin's reason, recorded on the promotion and the environment, audited and evented.
-  const glass = ctx.breakGlassReason && (await deps.store.listFreezeWindows(tenant)).some((w) => w.scope === '*' || w.scope === prepared.target.name)
-    ? breakGlass(ctx, 'freeze-window', 'promotion.create', `'${prepared.target.name}' has freeze windows`, now)
-    : null;
+  // Break-glass past freeze windows: an admin's reason, bound to this release, recorded on the promotion and the environment, audited as break-glass and evented.
+  const glass = asked && (await hasFreezeWindows(deps, tenant, prepared.target.name)) ? { ...asked, releaseDigest: prepared.releaseDigest } : null;
   if (glass) promotion.freezeOverride = glass;
   await retryOnConflict(async () => {
     const extra: WriteOp[] = [promotionEvent(deps, 'Promotion Requested', promotion, { actor: requester.name })];
-    if (glass) {
-      const env = await deps.store.getEnvironment(tenant, prepared.target.name);
-      if (env) extra.push({ kind: 'environment', env: { ...env, lastBreakGlass: glass, version: env.version + 1, updatedAt: glass.at, updatedBy: glass.by }, expectedVersion: env.version });
-      extra.push({ kind: 'event', event: breakGlassEvent(tenant, prepared.target.name, glass, id) });
-    }
-    await savePromotion(deps, requester, promotion, null, 'promotion.create', extra, glass ? `break-glass (freeze-window): ${glass.reason}` : input.notes || undefined, ctx.requestId);
+    if (glass) extra.push(...(await freezeGlassOps(deps, tenant, prepared.target.name, glass, id)));
+    await savePromotion(deps, requester, promotion, null, glass ? 'breakglass.promotion.create' : 'promotion.create', extra, glass ? `break-glass (freeze-window): ${glass.reason}` : input.notes || undefined, ctx.requestId);
   });
   if (mode === 'supersede') {
     for (const older of active.filter((p) => p.status !== 'EXECUTING')) {
@@ -327,6 +322,40 @@ export function newPromotion(f: {
   };
 }
 
+/** Whether freeze windows cover an environment (now or later): a break-glass past them is worth recording. */
+export async function hasFreezeWindows(deps: Deps, tenant: string, env: string): Promise<boolean> {
+  return (await deps.store.listFreezeWindows(tenant)).some((w) => w.scope === '*' || w.scope === env);
+}
+
+/** What a break-glass past a freeze writes besides the promotion: the environment's `lastBreakGlass` and the `Break Glass Used` event. */
+export async function freezeGlassOps(deps: Deps, tenant: string, envName: string, glass: BreakGlassUse, promotionId: string): Promise<WriteOp[]> {
+  const ops: WriteOp[] = [];
+  const env = await deps.store.getEnvironment(tenant, envName);
+  if (env) ops.push({ kind: 'environment', env: { ...env, lastBreakGlass: glass, version: env.version + 1, updatedAt: glass.at, updatedBy: glass.by }, expectedVersion: env.version });
+  ops.push({ kind: 'event', event: breakGlassEvent(tenant, envName, glass, promotionId) });
+  return ops;
+}
+
+/**
+ * An admin's break-glass sent with an action on an existing promotion (approve, execute, schedule,
+ * rebase): once the role is checked (`requestedBreakGlass`, before anything else), it is recorded on
+ * the promotion for its current release when freeze windows cover the target, audited as
+ * `breakglass.<action>`. Returns the promotion as it is now.
+ */
+export async function stampFreezeOverride(deps: Deps, ctx: Ctx, id: string, glass: BreakGlassUse | null): Promise<Promotion> {
+  const { tenant } = ctx.principal;
+  if (!glass) return loadPromotion(deps, tenant, id);
+  return retryOnConflict(async () => {
+    const p = await loadPromotion(deps, tenant, id);
+    if (isTerminal(p.status) || p.status === 'EXECUTING' || !(await hasFreezeWindows(deps, tenant, p.targetEnvironment))) return p;
+    const override: BreakGlassUse = { ...glass, releaseDigest: p.releaseDigest };
+    const next: Promotion = { ...p, freezeOverride: override, version: p.version + 1, updatedAt: glass.at };
+    const me = actorOf(ctx.principal);
+    await savePromotion(deps, me, next, p, `breakglass.${glass.action}`, await freezeGlassOps(deps, tenant, p.targetEnvironment, override, id), `break-glass (freeze-window): ${glass.reason}`, ctx.requestId);
+    return next;
+  });
+}
+
 /** Starts (or re-starts, idempotently) the state machine for a promotion. */
 export async function startFlow(deps: Deps, p: Promotion): Promise<void> {
   // Its deadline schedule: if the flow is gone, the sweeper fails the promotion with a reason (sweep.ts).
@@ -373,6 +402,8 @@ export function promotionView(p: Promotion) {
     notes: p.notes,
     requestedBy: p.requestedBy,
     requestedAt: p.requestedAt,
+    /** who rebased it onto its current release (chose its content; cannot approve under separation of duties) */
+    rebasedBy: p.rebasedBy ?? null,
     trigger: p.trigger,
     scheduledAt: p.scheduledAt,
     whenFrozen: p.whenFrozen ?? 'fail',
@@ -417,7 +448,7 @@ export async function promotionDetail(deps: Deps, p: Promotion) {
           at: a.at,
           comment: a.comment ?? null,
           counts: counted.has(a.by),
-          ...(counted.has(a.by) ? {} : { why: a.digest !== p.releaseDigest ? 'given for an earlier release' : 'the requester cannot approve (separation of duties)' }),
+          ...(counted.has(a.by) ? {} : { why: a.digest !== p.releaseDigest ? 'given for an earlier release' : 'whoever requested or rebased it cannot approve (separation of duties)' }),
         })),
       required: p.policy.requiredApprovers,
       remaining: Math.max(0, p.policy.requiredApprovers - counted.size),
@@ -479,14 +510,16 @@ export async function expireWaiting(deps: Deps, tenant: string, id: string): Pro
 }
 
 function countable(p: Promotion, approvals: Approval[]): Approval[] {
-  return approvals.filter((a) => a.digest === p.releaseDigest && !(p.policy.separationOfDuties && a.by === p.requestedBy.id));
+  return approvals.filter((a) => a.digest === p.releaseDigest && !(p.policy.separationOfDuties && contentChoosers(p).includes(a.by)));
 }
 
 export async function approvePromotion(deps: Deps, ctx: Ctx, id: string, comment?: string): Promise<Promotion> {
   requireRole(ctx.principal, 'approver');
+  const glass = requestedBreakGlass(ctx, 'freeze-window', 'promotion.approve', deps.clock());
   const { tenant } = ctx.principal;
   const me = actorOf(ctx.principal);
   let p = await loadPromotion(deps, tenant, id);
+  if (glass && p.status === 'AWAITING_APPROVAL') p = await stampFreezeOverride(deps, ctx, id, glass);
   const mine = (await deps.store.listApprovals(tenant, id)).find((a) => a.by === me.id && a.digest === p.releaseDigest);
   // Approving twice is idempotent: the same state, counted once.
   if (mine) return p;
@@ -494,8 +527,8 @@ export async function approvePromotion(deps: Deps, ctx: Ctx, id: string, comment
   if (!inGroups(ctx.principal, p.policy.approverGroups)) {
     throw new NotAnApprover(`Approvals for ${p.sourceEnvironment} → ${p.targetEnvironment} come from: ${p.policy.approverGroups.join(', ')}`);
   }
-  if (p.policy.separationOfDuties && p.requestedBy.id === me.id) {
-    throw new SelfApprovalForbidden('You requested this promotion; separation of duties needs someone else to approve it');
+  if (p.policy.separationOfDuties && contentChoosers(p).includes(me.id)) {
+    throw new SelfApprovalForbidden(`${p.requestedBy.id === me.id ? 'You requested this promotion' : 'You rebased this promotion onto its current release'}; separation of duties needs someone else to approve it`);
   }
   const expiresAt = approvalDeadline(p);
   if (expiresAt && deps.clock() > expiresAt) throw new TransitionNotAllowed(`The approval window of ${id} closed at ${expiresAt.toISOString()}`, { status: p.status });
@@ -580,10 +613,12 @@ export async function cancelPromotion(deps: Deps, ctx: Ctx, id: string, reason?:
 
 export async function executePromotion(deps: Deps, ctx: Ctx, id: string, dryRun: boolean) {
   requireRole(ctx.principal, 'deployer');
+  const glass = requestedBreakGlass(ctx, 'freeze-window', 'promotion.execute', deps.clock());
   const { tenant } = ctx.principal;
-  const p = await loadPromotion(deps, tenant, id);
+  let p = await loadPromotion(deps, tenant, id);
   assertAction('execute', p.status, id);
   if (dryRun) return { dryRun: true as const, promotionId: id, ...(await previewExecution(deps, p)) };
+  p = await stampFreezeOverride(deps, ctx, id, glass);
   // The flow waits at its "go" task for manual or scheduled promotions; an on-approval one is already executing.
   if (p.status === 'SCHEDULED') await deps.scheduler.cancel(scheduleName(p));
   if (p.taskToken) await deps.workflow.sendTaskSuccess(p.taskToken, { next: 'execute' });
@@ -605,9 +640,14 @@ export async function previewExecution(deps: Deps, p: Promotion): Promise<Record
 
 export async function schedulePromotion(deps: Deps, ctx: Ctx, id: string, at: string): Promise<Promotion> {
   requireRole(ctx.principal, 'deployer');
+  const glass = requestedBreakGlass(ctx, 'freeze-window', 'promotion.schedule', deps.clock());
   const me = actorOf(ctx.principal);
   const when = new Date(at);
   if (when.getTime() <= deps.clock().getTime()) throw new ValidationFailed([{ path: 'body.at', message: 'must be in the future' }]);
+  if (glass) {
+    assertAction('schedule', (await loadPromotion(deps, ctx.principal.tenant, id)).status, id);
+    await stampFreezeOverride(deps, ctx, id, glass);
+  }
   return retryOnConflict(async () => {
     const p = await loadPromotion(deps, ctx.principal.tenant, id);
     assertAction('schedule', p.status, id);
@@ -620,7 +660,7 @@ export async function schedulePromotion(deps: Deps, ctx: Ctx, id: string, at: st
     if (when > latest) {
       throw new RuleViolation(`An approved promotion can be scheduled at most 7 days after its approval: no later than ${latest.toISOString()}; request a new promotion for a later date`, { latest: latest.toISOString() });
     }
-    if (!p.freezeOverride) {
+    if (!freezeOverridden(p)) {
       const windows = await deps.store.listFreezeWindows(p.tenant);
       const frozen = activeWindow(windows, p.targetEnvironment, when);
       if (frozen) {
@@ -705,7 +745,7 @@ export async function decisionRecord(deps: Deps, ctx: Ctx, id: string) {
   // Where each piece of evidence came from, and whether the policy lets it count.
   const evidence = (await deps.store.listEvidence(p.tenant, evidenceOwners(p)))
     .sort((a, b) => (a.id < b.id ? -1 : 1))
-    .map((e) => ({ id: e.id, type: e.type, submittedBy: e.submittedBy, source: e.source ? { kind: e.source.kind, id: e.source.id } : null, accepted: evidenceAccepted(e, p.policy, p.requestedBy.id) }));
+    .map((e) => ({ id: e.id, type: e.type, submittedBy: e.submittedBy, source: e.source ? { kind: e.source.kind, id: e.source.id } : null, accepted: evidenceAccepted(e, p.policy, contentChoosers(p)) }));
   const record = {
     promotionId: p.id,
     releaseDigest: p.releaseDigest,

@@ -5,10 +5,11 @@ import { advanceHead } from '../items.ts';
 import type { Environment, Roots, Snapshot } from '../model.ts';
 import type { Deps, RegistryTag, WriteOp } from '../ports.ts';
 import { retryOnConflict } from '../retry.ts';
+import { freezeOverridden } from '../break-glass.ts';
 import { applyChanges, memoSource, NodeSink } from '../tree.ts';
 import { evaluateGates, type WebhookOutcome } from './gates.ts';
 import { isTerminal } from './lifecycle.ts';
-import { evidenceAccepted, GO_WAIT_SECONDS } from './policy.ts';
+import { contentChoosers, evidenceAccepted, GO_WAIT_SECONDS } from './policy.ts';
 import type { ArtifactVersion, Deployment, GateResult, Promotion } from './model.ts';
 import { approvalDeadline, LOCK_SECONDS } from './deadlines.ts';
 import { currentPolicy, ENGINE, evidenceOwners, loadPromotion, moved, promotionEvent, savePromotion, scheduleName } from './service.ts';
@@ -96,7 +97,7 @@ export async function gatesStep(deps: Deps, tenant: string, id: string) {
 async function freezeGate(deps: Deps, p: Promotion): Promise<GateResult[]> {
   const open = activeWindow(await deps.store.listFreezeWindows(p.tenant), p.targetEnvironment, deps.clock());
   if (!open) return [];
-  const then = p.freezeOverride ? `overridden by ${p.freezeOverride.by} (break-glass: ${p.freezeOverride.reason})` : p.whenFrozen === 'wait' ? 'execution waits for its end' : 'execution is refused while it lasts (whenFrozen: fail)';
+  const then = freezeOverridden(p) ? `overridden by ${p.freezeOverride!.by} (break-glass: ${p.freezeOverride!.reason})` : p.whenFrozen === 'wait' ? 'execution waits for its end' : 'execution is refused while it lasts (whenFrozen: fail)';
   return [{ gate: 'freeze_window', verdict: 'WARN', blocking: false, reason: `'${p.targetEnvironment}' is frozen by ${open.window.id} (${open.window.reason}) until ${open.end.toISOString()}: ${then}`, evidenceRefs: [] }];
 }
 
@@ -124,7 +125,7 @@ export async function runGates(deps: Deps, p: Promotion, targetRead?: Promise<En
     ];
   }
   // Only evidence from sources the policy accepts counts (e.g. a machine principal, not the requester).
-  const evidence = evidenceFound.filter((e) => evidenceAccepted(e, p.policy, p.requestedBy.id));
+  const evidence = evidenceFound.filter((e) => evidenceAccepted(e, p.policy, contentChoosers(p)));
   const hooks = target?.webhookGates ?? [];
   const outcomes: WebhookOutcome[] = await Promise.all(
     hooks.map((h) =>
@@ -214,7 +215,7 @@ export async function executeStep(deps: Deps, tenant: string, id: string, bake =
 async function freezeHold(deps: Deps, tenant: string, id: string): Promise<{ held: { next: Next } | null; read: Promotion }> {
   // Both at once: the windows are needed whenever the promotion is about to execute, the common case.
   const [p, windows] = await Promise.all([loadPromotion(deps, tenant, id), deps.store.listFreezeWindows(tenant)]);
-  if ((p.status !== 'APPROVED' && p.status !== 'SCHEDULED') || p.freezeOverride) return { held: null, read: p };
+  if ((p.status !== 'APPROVED' && p.status !== 'SCHEDULED') || freezeOverridden(p)) return { held: null, read: p };
   const now = deps.clock();
   const open = activeWindow(windows, p.targetEnvironment, now);
   if (!open) return { held: null, read: p };

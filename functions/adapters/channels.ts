@@ -1,12 +1,12 @@
 import { SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
 import type { Channels } from '#domain/ports';
-import { guardedFetch, OutboundRefused, readLimited } from './outbound.ts';
+import { guardedFetch, OutboundRefused } from './outbound.ts';
 import { traced } from './tracing.ts';
 
 /**
  * Posts a Slack message to an incoming webhook: the tenant's URL goes through the outbound guard
  * (https only, no private/metadata addresses after DNS, no redirects), and an error carries a
- * short reason — never the webhook URL, whose path is the secret.
+ * short reason — never the webhook URL, whose path is the secret, nor the body of its answer.
  */
 export async function postToSlack(webhook: string, message: Record<string, unknown>): Promise<void> {
   let res: Response;
@@ -16,8 +16,11 @@ export async function postToSlack(webhook: string, message: Record<string, unkno
     if (err instanceof OutboundRefused) throw new Error(`the Slack webhook is refused: ${err.message}`);
     throw new Error(`the Slack webhook did not answer (${(err as Error).name})`);
   }
-  const body = (await readLimited(res, 512).catch(() => '')).replace(/[^\x20-\x7e]/g, '').slice(0, 80);
-  if (res.status < 200 || res.status >= 300) throw new Error(`Slack answered ${res.status}${body ? ` (${body})` : ''}`);
+  // Only the status code is recorded (as webhook gates do): the answer's body is whatever the URL points at,
+  // and the delivery status is readable by every viewer, so echoing it would be a read primitive.
+  await res.body?.cancel().catch(() => undefined);
+  if (res.status >= 300 && res.status < 400) throw new Error(`Slack answered a redirect (HTTP ${res.status}); redirects are not followed`);
+  if (res.status < 200 || res.status >= 300) throw new Error(`Slack answered HTTP ${res.status}`);
 }
 
 /** Email through SES v2: HTML and plain-text parts, from the configured sender (NOTIFY_FROM, a verified identity). */

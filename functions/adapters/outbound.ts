@@ -4,6 +4,7 @@ import { request as httpsRequest } from 'node:https';
 import { isIP } from 'node:net';
 import { Readable } from 'node:stream';
 import ipaddr from 'ipaddr.js';
+import { addressRefusal, loopbackAllowed } from '#domain/url-policy';
 
 /**
  * The one way Stageline calls a URL a tenant configured (webhook gates, OCI registries, Slack).
@@ -27,17 +28,11 @@ export class OutboundRefused extends Error {
   override readonly name = 'OutboundRefused';
 }
 
-export const loopbackAllowed = () => process.env.STAGELINE_ALLOW_LOOPBACK_OUTBOUND === 'true';
+export { loopbackAllowed };
 
-/** Why an address may not be called, or null when it is a public unicast address. */
+/** Why an address may not be called, or null when it is a public unicast address (the save-time policy's rule, domain/url-policy.ts). */
 export function refusedRange(address: string, allowLoopback = loopbackAllowed()): string | null {
-  if (!ipaddr.isValid(address)) return 'not an IP address';
-  let ip = ipaddr.parse(address);
-  if (ip.kind() === 'ipv6' && (ip as ipaddr.IPv6).isIPv4MappedAddress()) ip = (ip as ipaddr.IPv6).toIPv4Address();
-  const range = ip.range();
-  if (range === 'unicast') return null;
-  if (range === 'loopback' && allowLoopback) return null;
-  return range === 'linkLocal' && ip.kind() === 'ipv4' ? 'link-local (cloud metadata range)' : range;
+  return addressRefusal(address, allowLoopback);
 }
 
 type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;

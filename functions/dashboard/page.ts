@@ -10,6 +10,8 @@
  * its DOM with textContent only. Written with String.raw: the script must not
  * contain backticks or dollar-brace sequences.
  */
+import { UNSAFE_TEXT_SOURCE } from '#domain/display';
+
 export const STYLE = String.raw`
 :root{color-scheme:light dark;--bg:#fff;--fg:#1b1f24;--mut:#57606a;--line:#d0d7de;--head:#f6f8fa;--ok:#1a7f37;--bad:#cf222e;--warn:#9a6700;--accent:#0969da;--badge:#fff8c5}
 @media (prefers-color-scheme:dark){:root{--bg:#0d1117;--fg:#e6edf3;--mut:#9198a1;--line:#3d444d;--head:#161b22;--ok:#3fb950;--bad:#f85149;--warn:#d29922;--accent:#4493f8;--badge:#3b2e00}}
@@ -52,10 +54,19 @@ export const SCRIPT = String.raw`
   function getToken() { try { return sessionStorage.getItem(KEY) || ''; } catch (e) { return memory; } }
   function setToken(t) { memory = t; try { if (t) sessionStorage.setItem(KEY, t); else sessionStorage.removeItem(KEY); } catch (e) { /* storage off: memory only */ } }
 
+  // Text from the API is shown as text: control characters (C0/C1: CR, ESC …) and bidi overrides as escapes (domain/display.ts).
+  var UNSAFE = /${UNSAFE_TEXT_SOURCE}/g;
+  function visible(s) { return String(s).replace(UNSAFE, function (c) { return '\\u' + ('000' + c.charCodeAt(0).toString(16)).slice(-4); }); }
+  function clean(v) {
+    if (typeof v === 'string') return visible(v);
+    if (Array.isArray(v)) return v.map(clean);
+    if (v && typeof v === 'object') { var o = {}; Object.keys(v).forEach(function (k) { o[visible(k)] = clean(v[k]); }); return o; }
+    return v;
+  }
   function el(tag, cls, kids) {
     var n = document.createElement(tag);
     if (cls) n.className = cls;
-    (kids || []).forEach(function (k) { if (k !== null && k !== undefined) n.append(k); });
+    (kids || []).forEach(function (k) { if (k !== null && k !== undefined) n.append(typeof k === 'string' ? visible(k) : k); });
     return n;
   }
   function stamp(iso) {
@@ -66,7 +77,7 @@ export const SCRIPT = String.raw`
     t.dateTime = d.toISOString();
     return t;
   }
-  function say(text, isError) { var m = $('msg'); m.textContent = text || ''; m.className = isError ? 'err' : ''; }
+  function say(text, isError) { var m = $('msg'); m.textContent = visible(text || ''); m.className = isError ? 'err' : ''; }
   function empty(span, text) { var td = el('td', 'mut', [text]); td.colSpan = span; return el('tr', '', [td]); }
   function lines(items) { return items.length ? el('ul', '', items.map(function (i) { return el('li', '', [i]); })) : '\u2014'; }
 
@@ -114,7 +125,7 @@ export const SCRIPT = String.raw`
     }).then(function (res) {
       return res.text().then(function (text) {
         var body = null;
-        try { body = text ? JSON.parse(text) : null; } catch (e) { /* not JSON */ }
+        try { body = text ? clean(JSON.parse(text)) : null; } catch (e) { /* not JSON */ }
         if (res.ok) say((action === 'approve' ? 'Approved ' : 'Rejected ') + p.id + (body && body.status ? ': now ' + body.status : ''));
         else say('Could not ' + action + ' ' + p.id + ': ' + (body && body.error && body.error.message ? body.error.message : 'HTTP ' + res.status), true);
         refresh();
@@ -171,7 +182,7 @@ export const SCRIPT = String.raw`
       .then(function (res) {
         return res.text().then(function (text) {
           var body = null;
-          try { body = text ? JSON.parse(text) : null; } catch (e) { /* not JSON */ }
+          try { body = text ? clean(JSON.parse(text)) : null; } catch (e) { /* not JSON */ }
           var why = body && body.error && body.error.message ? ': ' + body.error.message : '';
           if (res.status === 401 || res.status === 403) {
             stopped = true;

@@ -105,4 +105,20 @@ describe('approving from an email, in a real browser', () => {
     expect((await waitFor(t, u.viewer, id, ['COMPLETED', 'FAILED'])).status).toBe('COMPLETED');
     await page.close();
   });
+
+  it('the dashboard shows control characters and bidi overrides in service text as escapes (no reversed or erased text)', async () => {
+    const tenant = t.tenant();
+    const u = await t.users(tenant);
+    await makeLine(t, u.admin);
+    const prod = (await t.call('GET', '/api/v1/environments/production', { token: u.viewer })).body;
+    const spoof = 'Prod \u202Eevil\u202C\r\u001b[2K';
+    expect((await t.call('PATCH', '/api/v1/environments/production', { token: u.admin, body: { version: prod.version, displayName: spoof } })).status).toBe(200);
+    const page = await browser.newPage();
+    await page.goto(`${t.url}/dashboard#token=${u.viewer}`);
+    const table = page.locator('#status');
+    await expect.poll(() => table.textContent(), { timeout: 15_000 }).toContain('Prod \\u202eevil\\u202c\\u000d\\u001b[2K');
+    const text = (await table.textContent()) ?? '';
+    expect(text).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/);
+    await page.close();
+  });
 });

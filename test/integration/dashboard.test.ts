@@ -82,3 +82,67 @@ describe('GET /dashboard', () => {
     expect((await t.call('GET', '/api/v1/status')).status).toBe(401);
   });
 });
+
+/** Just enough DOM to run the served script outside a browser: elements with children, text, titles. */
+class FakeElement {
+  children: (FakeElement | { text: string })[] = [];
+  attrs: Record<string, string> = {};
+  [k: string]: unknown;
+  constructor(readonly tag: string) {}
+  append(...kids: unknown[]) {
+    for (const k of kids) this.children.push(k instanceof FakeElement ? k : { text: String(k) });
+  }
+  replaceChildren(...kids: unknown[]) {
+    this.children = [];
+    this.append(...kids);
+  }
+  set textContent(v: string) {
+    this.children = [{ text: String(v) }];
+  }
+  get textContent(): string {
+    return this.children.map((c) => (c instanceof FakeElement ? c.textContent : c.text)).join('');
+  }
+  setAttribute(k: string, v: string) {
+    this.attrs[k] = v;
+  }
+  addEventListener() {}
+  focus() {}
+  contains() {
+    return false;
+  }
+  /** every title in the subtree */
+  titles(): string[] {
+    return [...(typeof this.title === 'string' ? [this.title] : []), ...this.children.flatMap((c) => (c instanceof FakeElement ? c.titles() : []))];
+  }
+}
+
+describe('the dashboard script', () => {
+  it('shows control characters and bidi overrides from the API as escapes: no reversed, erased or forged text', async () => {
+    const tenant = t.tenant();
+    const u = await t.users(tenant);
+    await makeLine(t, u.admin);
+    const prod = (await t.call('GET', '/api/v1/environments/production', { token: u.viewer })).body;
+    const spoof = 'Prod \u202Eevil\u202C\r\u001b[2K\u009b';
+    expect((await t.call('PATCH', '/api/v1/environments/production', { token: u.admin, body: { version: prod.version, displayName: spoof } })).status).toBe(200);
+
+    const elements = new Map<string, FakeElement>();
+    const byId = (id: string) => elements.get(id) ?? (elements.set(id, new FakeElement('div')), elements.get(id)!);
+    const context = {
+      document: { getElementById: byId, createElement: (tag: string) => new FakeElement(tag), hidden: false, activeElement: null, addEventListener() {} },
+      sessionStorage: { getItem: () => u.viewer, setItem() {}, removeItem() {} },
+      location: { hash: '', pathname: '/dashboard', search: '' },
+      history: { replaceState() {} },
+      URLSearchParams,
+      fetch: (path: string, init: RequestInit) => fetch(new URL(path, `${t.url}/dashboard`), init),
+      setTimeout: () => 0,
+      clearTimeout() {},
+    };
+    byId('status').hidden = true;
+    new Script(inline('script')[0]!).runInNewContext(context);
+    await expect.poll(() => byId('status').hidden, { timeout: 10_000 }).toBe(false);
+    const shown = byId('envs-body');
+    const unsafe = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
+    expect(shown.textContent).toContain('Prod \\u202eevil\\u202c\\u000d\\u001b[2K\\u009b');
+    expect(shown.textContent).not.toMatch(unsafe);
+  });
+});

@@ -108,7 +108,7 @@ describe('freeze windows', () => {
     const staging = (await t.call('GET', '/api/v1/status', { token: u.viewer })).body.environments.find((e: any) => e.name === 'staging');
     expect(staging.lastBreakGlass).toMatchObject({ guard: 'freeze-window', reason: 'hotfix for incident 42' });
     const audit = await t.call('GET', `/api/v1/audit?entityType=promotion&entityId=${p.body.id}`, { token: u.viewer });
-    expect(audit.body.items.find((e: any) => e.action === 'promotion.create').reason).toBe('break-glass (freeze-window): hotfix for incident 42');
+    expect(audit.body.items.find((e: any) => e.action === 'breakglass.promotion.create').reason).toBe('break-glass (freeze-window): hotfix for incident 42');
     await t.stack.stream.idle();
     expect(t.stack.bus.published.some((e: any) => e['detail-type'] === 'Break Glass Used' && e.detail.promotionId === p.body.id && e.detail.guard === 'freeze-window')).toBe(true);
   });

@@ -81,8 +81,12 @@ describe('promotion policy as code: manifest plan / apply / export', () => {
     expect(notify.body.slack).toMatchObject({ webhook: 'https://hooks.slack.com/…', channels: ['#platform-ops'] });
     expect(JSON.stringify(notify.body)).not.toContain('XXXXSECRET');
     const audit = await t.call('GET', '/api/v1/audit?entityType=manifest', { token: u.viewer });
-    expect(audit.body.items).toHaveLength(1);
-    expect(audit.body.items[0]).toMatchObject({ action: 'manifest.apply', before: plan.body.digest, after: applied.body.digest });
+    const applies = audit.body.items.filter((e: any) => e.action === 'manifest.apply');
+    expect(applies).toHaveLength(1);
+    expect(applies[0]).toMatchObject({ action: 'manifest.apply', before: plan.body.digest, after: applied.body.digest });
+    // The notifications change is security-relevant: an entry of its own, the webhook only by reference.
+    expect(audit.body.items.some((e: any) => e.action === 'manifest.notifications.add')).toBe(true);
+    expect(JSON.stringify(audit.body.items)).not.toContain('XXXXSECRET');
 
     // Export: the same document back (secret by reference only), and applying it changes nothing.
     const exported = await t.call('GET', '/api/v1/manifest', { token: u.viewer });

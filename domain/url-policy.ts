@@ -1,0 +1,99 @@
+import ipaddr from 'ipaddr.js';
+import * as z from 'zod';
+
+/**
+ * The save-time policy for every URL a tenant configures (webhook gates, registries, Slack
+ * webhooks, delivery targets): refused when it is saved, with the reason, rather than when a
+ * promotion first calls it. The call-time guard (functions/adapters/outbound.ts) applies the same
+ * rules again after DNS, so a name that later resolves to a private address still cannot be called.
+ *
+ * - https only; plain http only for a loopback host in local mode;
+ * - no credentials in the URL;
+ * - a literal address in any notation the WHATWG parser accepts (decimal, hex, octal, short forms
+ *   like 0x7f.1, IPv4-mapped IPv6, [::1]) must be a public unicast address: loopback (local mode
+ *   excepted), private, link-local (169.254.169.254, the metadata service), CGNAT, unique-local,
+ *   unspecified, multicast, NAT64/6to4/Teredo and reserved ranges are refused;
+ * - internal names (localhost, *.localhost, *.internal, *.local, single-label names) are refused
+ *   (`localhost` itself is loopback: allowed in local mode).
+ */
+
+/** Local mode (`npm start`, tests): loopback targets are allowed. The call-time guard reads the same switch. */
+export const loopbackAllowed = () => process.env.STAGELINE_ALLOW_LOOPBACK_OUTBOUND === 'true';
+
+const RANGE_NAMES: Record<string, string> = {
+  loopback: 'loopback',
+  private: 'private (RFC 1918)',
+  linkLocal: 'link-local',
+  carrierGradeNat: 'carrier-grade NAT (100.64.0.0/10)',
+  uniqueLocal: 'unique-local (fc00::/7)',
+  unspecified: 'unspecified',
+  multicast: 'multicast',
+  broadcast: 'broadcast',
+  reserved: 'reserved',
+};
+
+/** Why an IP address may not be called, or null when it is a public unicast address. */
+export function addressRefusal(address: string, allowLoopback: boolean): string | null {
+  if (!ipaddr.isValid(address)) return 'not an IP address';
+  let ip = ipaddr.parse(address);
+  if (ip.kind() === 'ipv6' && (ip as ipaddr.IPv6).isIPv4MappedAddress()) ip = (ip as ipaddr.IPv6).toIPv4Address();
+  const range = ip.range();
+  if (range === 'unicast') return null;
+  if (range === 'loopback' && allowLoopback) return null;
+  if (range === 'linkLocal' && ip.kind() === 'ipv4') return 'link-local (cloud metadata range)';
+  return RANGE_NAMES[range] ?? range;
+}
+
+const INTERNAL_NAME = /^(localhost|.*\.localhost|.*\.internal|.*\.local|.*\.localdomain|.*\.home\.arpa)$/i;
+
+/**
+ * Checks a URL a tenant is about to save. Returns null when it may be saved, otherwise the reason
+ * (a sentence a user can act on; it never repeats the URL, which may carry a secret path).
+ */
+export function checkTenantUrl(url: string, opts: { allowLoopback: boolean }): string | null {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return 'is not a valid URL';
+  }
+  if (u.protocol !== 'https:' && u.protocol !== 'http:') return `uses ${u.protocol.replace(/:$/, '')}: only https URLs may be configured`;
+  if (u.username || u.password) return 'carries credentials (user:password@); put secrets in the configured secret instead';
+  // The WHATWG parser has already turned 2130706433, 0x7f.1, 0177.0.0.1 into 127.0.0.1 and [::ffff:127.0.0.1] into [::ffff:7f00:1].
+  const host = u.hostname.replace(/^\[|\]$/g, '').replace(/\.$/, '');
+  if (!host) return 'has no host';
+  let loopback = false;
+  if (ipaddr.isValid(host)) {
+    const why = addressRefusal(host, opts.allowLoopback);
+    if (why) return `points at ${host}, a ${why} address: only public addresses may be called`;
+    let ip = ipaddr.parse(host);
+    if (ip.kind() === 'ipv6' && (ip as ipaddr.IPv6).isIPv4MappedAddress()) ip = (ip as ipaddr.IPv6).toIPv4Address();
+    loopback = ip.range() === 'loopback';
+  } else if (/^localhost$/i.test(host)) {
+    if (!opts.allowLoopback) return 'points at localhost: only public hosts may be called';
+    loopback = true;
+  } else if (INTERNAL_NAME.test(host)) {
+    return `points at ${host}, an internal name: only public hosts may be called`;
+  } else if (!host.includes('.')) {
+    return `points at ${host}, a single-label (internal) name: use a fully qualified public host name`;
+  }
+  if (u.protocol === 'http:' && !(opts.allowLoopback && loopback)) return 'uses plain http: use https';
+  return null;
+}
+
+/**
+ * A zod string that is a URL a tenant may save (`checkTenantUrl`, with local mode read at parse
+ * time). A refused URL is an issue on its own field: "must be a public https URL: <reason>".
+ */
+export function tenantUrl(base: z.ZodString = z.string().trim().max(2048)) {
+  return base.superRefine((value, ctx) => {
+    const why = checkTenantUrl(value, { allowLoopback: loopbackAllowed() });
+    if (why) ctx.addIssue({ code: 'custom', message: `must be a public https URL: it ${why}` });
+  });
+}
+
+/** The same check for a URL that reaches the service another way (e.g. resolved from a secret reference). */
+export function tenantUrlIssue(value: string): string | null {
+  const why = checkTenantUrl(value, { allowLoopback: loopbackAllowed() });
+  return why ? `must be a public https URL: it ${why}` : null;
+}
