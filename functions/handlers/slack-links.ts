@@ -11,8 +11,7 @@ import { httpHandler, WithHeaders } from '../http/handler.ts';
 const params = /* @__PURE__ */ z.object({ team: slackTeamId.optional(), user: z.string().regex(/^[UW][A-Z0-9]{2,20}$/, 'a Slack user id (U… or W…)').optional() });
 /** The code route takes no body: whose code it is comes from the token alone (`{}` or nothing). */
 const body = /* @__PURE__ */ z
-  .object({})
-  .catchall(z.never({ error: "a code is always for the caller's own account (the token's): nobody can ask for a code or a link for someone else" }))
+  .strictObject({}, { error: (issue) => (issue.code === 'unrecognized_keys' ? `${issue.keys.join(', ')}: a code is always for the caller's own account (the token's); nobody can ask for a code or a link for someone else` : undefined) })
   .optional();
 
 export const handler = httpHandler({ params, body }, async ({ deps, ctx, params, route }) => {
