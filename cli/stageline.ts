@@ -746,6 +746,7 @@ notify
   .option('--approvers', 'also email the eligible approvers')
   .option('--events <kind,...>', 'which events')
   .action(async () => {
+    if (values['slack-team'] && !values['slack-webhook']) fail('--slack-team binds the workspace of a Slack set-up: give --slack-webhook too');
     const body = {
       ...(values['slack-webhook'] ? { slack: { webhook: values['slack-webhook'], channels: values['slack-channel'] ?? [], ...(values['slack-team'] ? { teamId: values['slack-team'] } : {}) } } : {}),
       ...(values.email?.length || values.approvers ? { email: { recipients: values.email ?? [], approvers: values.approvers ?? false } } : {}),
