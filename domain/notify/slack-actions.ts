@@ -6,6 +6,11 @@ import { verifySlackSignature } from './slack.ts';
 export interface SlackReply {
   status: number;
   body: { response_type: 'ephemeral'; replace_original: false; text: string };
+  /**
+   * Where Slack shows the reply to a button press: Slack ignores the answer's body for block
+   * actions, so the reply is also posted to the interaction's response_url (Slack's own host only).
+   */
+  responseUrl?: string;
 }
 
 const reply = (status: number, text: string): SlackReply => ({ status, body: { response_type: 'ephemeral', replace_original: false, text } });
@@ -29,6 +34,17 @@ export interface SlackApp {
 
 const TENANT = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 
+/** A response_url on Slack's own host (https://hooks.slack.com/…): nothing else is ever posted to. */
+function slackHooksUrl(raw: unknown): raw is string {
+  if (typeof raw !== 'string' || raw.length > 2048) return false;
+  try {
+    const u = new URL(raw);
+    return u.protocol === 'https:' && u.hostname === 'hooks.slack.com' && !u.username && !u.password && (u.port === '' || u.port === '443');
+  } catch {
+    return false;
+  }
+}
+
 /** Nothing in a request is believed before its signature holds, made with the deployment's secret. */
 function unsigned(app: SlackApp, raw: SlackRequest): SlackReply | null {
   if (!app.signingSecret) return reply(401, 'Slack is not set up on this Stageline deployment (no signing secret is configured).');
@@ -46,13 +62,16 @@ function unsigned(app: SlackApp, raw: SlackRequest): SlackReply | null {
 export async function slackAction(app: SlackApp, raw: SlackRequest): Promise<SlackReply> {
   const refused = unsigned(app, raw);
   if (refused) return refused;
-  let payload: { team?: { id?: string }; user?: { id?: string; team_id?: string }; actions?: { action_id?: string; value?: string }[] };
+  let payload: { team?: { id?: string }; user?: { id?: string; team_id?: string }; actions?: { action_id?: string; value?: string }[]; response_url?: string };
   try {
     payload = JSON.parse(new URLSearchParams(raw.body).get('payload') ?? '');
   } catch {
     return reply(400, 'Not a Slack interaction payload.');
   }
   const act = payload?.actions?.[0];
+  // The Review button opens its link; Slack still tells the request URL, which only acknowledges.
+  if (act?.action_id === 'review') return reply(200, 'Opening the review page.');
+  const withUrl = (r: SlackReply): SlackReply => (slackHooksUrl(payload?.response_url) ? { ...r, responseUrl: payload.response_url } : r);
   const [tenant, promotionId] = String(act?.value ?? '').split(':');
   if (!act || (act.action_id !== 'approve' && act.action_id !== 'reject') || !tenant || !TENANT.test(tenant) || !promotionId) return reply(400, 'Unknown action.');
   const teamId = payload.team?.id ?? payload.user?.team_id;
@@ -60,16 +79,16 @@ export async function slackAction(app: SlackApp, raw: SlackRequest): Promise<Sla
   if (typeof teamId !== 'string' || typeof userId !== 'string') return reply(400, 'The interaction names no Slack workspace or user.');
   const deps = app.depsOf(tenant);
   const who = await slackActor(deps, tenant, teamId, userId);
-  if ('refusal' in who) return reply(200, who.refusal);
+  if ('refusal' in who) return withUrl(reply(200, who.refusal));
   const p = await deps.store.getPromotion(tenant, promotionId);
-  if (!p) return reply(200, 'That promotion does not exist any more.');
+  if (!p) return withUrl(reply(200, 'That promotion does not exist any more.'));
   const ctx = { principal: who.principal, via: who.via };
   const email = who.principal.name;
   try {
     const next = act.action_id === 'approve' ? await approvePromotion(deps, ctx, p.id, 'approved in Slack') : await rejectPromotion(deps, ctx, p.id, `rejected in Slack by ${email}`);
-    return reply(200, act.action_id === 'approve' ? `Approval recorded (${email}); the promotion is ${next.status}.` : `Rejected (${email}).`);
+    return withUrl(reply(200, act.action_id === 'approve' ? `Approval recorded (${email}); the promotion is ${next.status}.` : `Rejected (${email}).`));
   } catch (err) {
-    return reply(200, `Not allowed: ${(err as Error).message}`);
+    return withUrl(reply(200, `Not allowed: ${(err as Error).message}`));
   }
 }
 
@@ -81,6 +100,8 @@ export async function slackCommand(app: SlackApp, raw: SlackRequest): Promise<Sl
   const refused = unsigned(app, raw);
   if (refused) return refused;
   const form = new URLSearchParams(raw.body);
+  // Slack checks the certificate of a command URL now and then: acknowledge it.
+  if (form.get('ssl_check') === '1') return reply(200, 'ok');
   const teamId = form.get('team_id');
   const userId = form.get('user_id');
   if (!teamId || !userId) return reply(400, 'Not a Slack slash command (no team_id or user_id).');

@@ -1,5 +1,7 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import type { SlackApp, SlackReply, SlackRequest } from '#domain/notify/slack-actions';
+import { postToSlack } from '../adapters/channels.ts';
+import { logger } from '../adapters/observability.ts';
 import { slackSigningSecret } from '../adapters/slack-app.ts';
 import { deps, depsFor } from './deps.ts';
 
@@ -17,6 +19,8 @@ export function slackEndpoint(serve: (app: SlackApp, raw: SlackRequest) => Promi
     if (Buffer.byteLength(body) > SLACK_BODY_BYTES) return json(413, { response_type: 'ephemeral', text: 'Request too large.' });
     const app: SlackApp = { signingSecret: await slackSigningSecret(), depsOf: depsFor, clock: () => deps().clock() };
     const r = await serve(app, { body, timestamp: event.headers?.['x-slack-request-timestamp'] ?? '', signature: event.headers?.['x-slack-signature'] ?? '' });
+    // A button press's reply shows only through its response_url (Slack's host, through the outbound guard); best effort.
+    if (r.responseUrl) await postToSlack(r.responseUrl, r.body).catch((err: Error) => logger.warn('Slack response_url not reached', { error: err.message }));
     return json(r.status, r.body);
   };
 }

@@ -1,4 +1,5 @@
 import { createHash, createHmac } from 'node:crypto';
+import { createServer } from 'node:http';
 import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkBlockKit } from '../../domain/notify/slack.ts';
@@ -209,6 +210,23 @@ describe('linking a Slack account, by the person', () => {
     // B's linked dave pressing on A's promotion from B's workspace: A never bound B's workspace.
     expect((await slack('actions', press(a.tenant, a.id, 'T0BETA', 'U0DAVE'))).body.text).toContain('not bound');
     expect((await t.call('GET', `/api/v1/promotions/${a.id}`, { token: a.u.viewer })).body.approvals.given).toEqual([]);
+
+    // The reply goes to a press's response_url only on Slack's own host: a signed payload cannot aim it elsewhere.
+    const posted: string[] = [];
+    const trap = createServer((req, res) => {
+      posted.push(req.url ?? '');
+      res.end('ok');
+    });
+    await new Promise<void>((r) => trap.listen(0, '127.0.0.1', () => r()));
+    const aimed = JSON.parse(decodeURIComponent(press(a.tenant, a.id, 'T0ALPHA', 'U0DAVE').slice('payload='.length)));
+    aimed.response_url = `http://127.0.0.1:${(trap.address() as { port: number }).port}/steal`;
+    const r = await slack('actions', `payload=${encodeURIComponent(JSON.stringify(aimed))}`);
+    expect(r.body.text).toContain('not linked');
+    await new Promise((res) => trap.close(res));
+    expect(posted).toEqual([]);
+    // The Review button (a link) is only acknowledged.
+    const review = JSON.parse(decodeURIComponent(press(a.tenant, a.id, 'T0ALPHA', 'U0DAVE', 'review').slice('payload='.length)));
+    expect((await slack('actions', `payload=${encodeURIComponent(JSON.stringify(review))}`)).status).toBe(200);
   });
 
   it('an admin can unlink anyone but link no one else: her code links her own account, which separation of duties refuses on her promotion', async () => {
