@@ -107,6 +107,13 @@ export class FreezeWindowNotFound extends DomainError {
   }
 }
 
+export class SlackLinkNotFound extends DomainError {
+  readonly code = 'SLACK_LINK_NOT_FOUND';
+  constructor(teamId: string, userId: string) {
+    super(`No link of Slack user ${userId} in workspace ${teamId} that you can see (GET /api/v1/slack/links lists them)`, { teamId, userId });
+  }
+}
+
 /** The request is well-formed but breaks a business rule. */
 export class RuleViolation extends DomainError {
   readonly code = 'RULE_VIOLATION';

@@ -78,7 +78,22 @@ export interface Snapshot {
   reason?: string;
 }
 
-export type EntityType = 'environment' | 'config' | 'flag' | 'snapshot' | 'promotion' | 'artifact' | 'rule' | 'deployment' | 'consumer' | 'freeze-window' | 'manifest';
+export type EntityType = 'environment' | 'config' | 'flag' | 'snapshot' | 'promotion' | 'artifact' | 'rule' | 'deployment' | 'consumer' | 'freeze-window' | 'manifest' | 'slack-link';
+
+/**
+ * How a person acted when it was not through their own token: from Slack, as the Slack user they
+ * linked to their account themselves (domain/notify/slack-identity.ts). Recorded on the approval,
+ * its audit entry and the decision record.
+ */
+export interface ActedVia {
+  channel: 'slack';
+  /** the Slack workspace (team id) the request came from, as Slack signed it */
+  teamId: string;
+  /** the Slack user id that pressed the button */
+  userId: string;
+  /** the link (slk_…) that made this Slack user that account */
+  linkId: string;
+}
 
 /** Append-only audit record; `hash` chains it to the tenant's previous entry. */
 /** One audit fact, written in the transaction of the change it records (see domain/audit.ts). */
@@ -96,6 +111,8 @@ export interface AuditEntry {
   before: string | null;
   after: string | null;
   requestId?: string;
+  /** set when the actor acted from Slack (the Slack identity and the link relied on) */
+  via?: ActedVia;
 }
 
 /** An entry's place in the tenant's hash chain, written by the stream consumer alone. */

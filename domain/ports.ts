@@ -2,6 +2,7 @@ import type { AuditQuery } from './schemas.ts';
 import type { AuditEntry, ChainHead, ChainLink, Checkpoint, Environment, ItemKind, Page, Snapshot } from './model.ts';
 import type { StoredEntry } from './audit.ts';
 import type { NotificationSettings } from './notify/settings.ts';
+import type { SlackLink, SlackLinkCode } from './notify/slack-identity.ts';
 import type { NodeSource, TreeNode } from './tree.ts';
 import type { Approval, ArtifactPointer, ArtifactVersion, Deployment, Evidence, Promotion, Rule } from './promotion/model.ts';
 import type { WebhookGate, WebhookOutcome } from './promotion/gates.ts';
@@ -169,6 +170,21 @@ export interface Store {
   /** Marks a link used (single use): false if it was used already. */
   useReviewLink(tenant: string, hash: string, at: string, action: string): Promise<boolean>;
   recordDelivery(tenant: string, promotionId: string, delivery: Delivery): Promise<void>;
+  /** Every notification settings item of a tenant (the tenant's and each environment's). */
+  listNotificationSettings(tenant: string): Promise<NotificationSettings[]>;
+
+  // ---- Slack identities (domain/notify/slack-identity.ts): codes people get signed in, links they make from Slack
+  putSlackLinkCode(code: SlackLinkCode): Promise<void>;
+  getSlackLinkCode(tenant: string, hash: string): Promise<SlackLinkCode | null>;
+  getSlackLink(tenant: string, teamId: string, userId: string): Promise<SlackLink | null>;
+  listSlackLinks(tenant: string): Promise<SlackLink[]>;
+  /**
+   * In one transaction: spends the code (WriteConflict 'version' when it was spent already), writes the link
+   * (over `previous` only if it is still that link, else WriteConflict 'exists') and the audit entry.
+   */
+  linkSlack(code: { tenant: string; hash: string; usedAt: string }, link: SlackLink, previous: SlackLink | null, audit: AuditEntry): Promise<void>;
+  /** Removes the link if it is still this one (WriteConflict 'version' otherwise), with the audit entry. */
+  unlinkSlack(link: SlackLink, audit: AuditEntry): Promise<void>;
   listDeliveries(tenant: string, promotionId: string): Promise<Delivery[]>;
 }
 
@@ -291,6 +307,8 @@ export interface Ctx {
   requestId?: string;
   /** the caller asks to break glass, with this reason (see domain/break-glass.ts) */
   breakGlassReason?: string;
+  /** the principal acts from Slack, as the Slack user linked to it (recorded with what it does) */
+  via?: import('./model.ts').ActedVia;
 }
 
 /**

@@ -178,6 +178,12 @@ export const itemResponse = /* @__PURE__ */ z
   .strict()
   .meta({ id: 'Item' });
 
+/** An action taken from Slack: the Slack identity (as Slack signed it) and the link that made it that account. */
+const actedVia = /* @__PURE__ */ z
+  .object({ channel: z.literal('slack'), teamId: z.string(), userId: z.string(), linkId: z.string().describe('the link (slk_…) the person made themselves with a one-time code') })
+  .strict()
+  .meta({ id: 'ActedVia' });
+
 const auditEntry = /* @__PURE__ */ z
   .object({
     tenant: z.string().describe("the caller's own tenant"),
@@ -192,6 +198,7 @@ const auditEntry = /* @__PURE__ */ z
     before: z.string().nullable(),
     after: z.string().nullable(),
     requestId: z.string().optional(),
+    via: actedVia.optional(),
   })
   .strict()
   .meta({ id: 'AuditEntry' });
@@ -243,7 +250,14 @@ const artifactVersion = /* @__PURE__ */ z
 const notificationSettings = /* @__PURE__ */ z
   .object({
     scope: z.string().describe("'tenant' or an environment"),
-    slack: z.object({ webhook: z.string().describe('origin only; the secret path is never returned'), channels: z.array(z.string()), signingSecret: z.enum(['set']).nullable(), users: open }).strict().nullable(),
+    slack: z
+      .object({
+        webhook: z.string().describe('origin only; the secret path is never returned'),
+        channels: z.array(z.string()),
+        teamId: z.string().nullable().describe('the Slack workspace bound to the tenant (its members who linked their own account act from Slack); the signing secret is the deployment\'s, never shown'),
+      })
+      .strict()
+      .nullable(),
     email: z.object({ recipients: z.array(z.string()), approvers: z.boolean() }).strict().nullable(),
     events: z.array(z.string()),
     version: z.number().int(),
@@ -332,7 +346,7 @@ const decision = /* @__PURE__ */ z
     policyDigest: digest,
     gates: z.array(gateResult),
     evidence: z.array(z.object({ id: z.string(), type: z.string(), submittedBy: z.string(), source: z.object({ kind: z.enum(['user', 'machine']), id: z.string() }).strict().nullable(), accepted: z.boolean() }).strict()),
-    approvals: z.array(z.object({ by: z.string(), digest, counted: z.boolean() }).strict()),
+    approvals: z.array(z.object({ by: z.string(), digest, counted: z.boolean(), via: actedVia.optional() }).strict()),
     approvalsRequired: z.number().int(),
     outcome: z.enum(['PENDING_VALIDATION', 'BLOCKED_BY_GATES', 'REJECTED', 'AWAITING_APPROVAL', 'ALLOWED']),
     freeze: z.object({ whenFrozen: z.enum(['wait', 'fail']), heldBy: open.nullable(), override: open.nullable() }).strict(),
@@ -367,6 +381,11 @@ export const gatewayMessage = /* @__PURE__ */ z
   .meta({ id: 'GatewayMessage' });
 
 /** A reply to a Slack interaction: shown to the one user who pressed the button. */
+const slackLink = /* @__PURE__ */ z
+  .object({ id: z.string(), teamId: z.string(), userId: z.string(), accountId: z.string(), email: z.string(), linkedAt: time })
+  .strict()
+  .meta({ id: 'SlackLink' });
+
 const slackReply = /* @__PURE__ */ z
   .object({ response_type: z.literal('ephemeral'), replace_original: z.literal(false).optional().describe('the message with the buttons stays (absent on a 404)'), text: z.string() })
   .strict()
@@ -567,7 +586,17 @@ export const RESPONSES: Record<string, z.ZodType> = {
   openapi: openApiDocument,
   health: z.object({ status: z.literal('ok'), service: z.literal('stageline') }).strict(),
   'deployments-metrics': deploymentMetrics,
-  'slack-actions': slackReply,
+  slack: slackReply,
+  'slack-links': z
+    .object({
+      code: z.string().describe('<tenant>.<12 characters>: send it from Slack as `/stageline link CODE`'),
+      command: z.string(),
+      expiresAt: time,
+      account: z.string().describe('the account the code links to: always the caller'),
+      singleUse: z.literal(true),
+    })
+    .strict(),
+  'slack-links-list': z.object({ items: z.array(slackLink) }).strict(),
 };
 
 /** The schema of a route's JSON answer: the one it names, else its handler's. */
@@ -583,6 +612,15 @@ export const FORMS: Record<string, z.ZodType> = {
   'slack-actions': z.object({
     payload: z
       .string()
-      .describe('the interaction as JSON, as Slack posts it: user.id (mapped to a Stageline user in the notification settings), actions[0].action_id (approve | reject) and actions[0].value (<tenant>:<promotion id>)'),
+      .describe('the interaction as JSON, as Slack posts it: team.id (a workspace the tenant bound), user.id (who linked their own account), actions[0].action_id (approve | reject) and actions[0].value (<tenant>:<promotion id>)'),
   }),
+  'slack-commands': z
+    .object({
+      team_id: z.string().describe('the workspace (bound by the tenant)'),
+      user_id: z.string().describe('the Slack user who sent the command: the one linked'),
+      command: z.string().describe('/stageline'),
+      text: z.string().describe('link CODE (the code from POST /api/v1/slack/link-codes)'),
+    })
+    .passthrough()
+    .describe('as Slack posts a slash command (it sends more fields; they are ignored)'),
 };

@@ -27,6 +27,12 @@
  *                      outbound HTTPS request (Powertools Tracer). Default false:
  *                      Lambda's active tracing only, and no Tracer in the bundles
  *                      (it adds about 120 KiB and 30–50 ms of init to every function).
+ *   slackSigningSecret Name or ARN of a Secrets Manager secret whose SecretString is
+ *                      the Signing Secret of the deployment's one Slack app (README:
+ *                      Slack). Only the two functions serving Slack's request URLs
+ *                      may read it. Not under stageline/ (tenants' manifest secrets
+ *                      live there). Default: none (Slack buttons and linking answer
+ *                      401 "not set up"; messages and review links still work).
  *   notifyFrom         The SES identity (a verified address or domain) approval
  *                      emails come from. Without it, email deliveries are
  *                      recorded as failed with "no email sender is configured".
@@ -74,7 +80,7 @@ import { AUTO_PROMOTION_TRIGGERS, EVENT_SOURCE } from '../domain/promotion/event
 import { TABLE } from '../functions/adapters/keys.ts';
 import { STREAM_FILTER } from '../functions/handlers/stream.ts';
 import { NOTIFY_ON } from '../domain/notify/notifier.ts';
-import { FUNCTION_GROUPS, FUNCTIONS, functionOf, handlersOf, SELF_AUTHENTICATED, CORS, FALLBACK_HANDLER, ROUTES, routeKey, WORKFLOW_HANDLERS, type AuthType } from '../functions/http/routes.ts';
+import { FUNCTION_GROUPS, FUNCTIONS, functionOf, handlersOf, SELF_AUTHENTICATED, SLACK_HANDLERS, CORS, FALLBACK_HANDLER, ROUTES, routeKey, WORKFLOW_HANDLERS, type AuthType } from '../functions/http/routes.ts';
 import { HandlerFunction } from './function.ts';
 import { aslPath, type SubstitutionKey } from './state-machines.ts';
 import { storeActions } from './store-actions.ts';
@@ -706,6 +712,22 @@ export class StagelineStack extends Stack {
       const fn = this.functions.get(name)!.fn;
       fn.addEnvironment('USER_POOL_ID', this.userPool.userPoolId);
       fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['cognito-idp:ListUsers', 'cognito-idp:ListUsersInGroup', 'cognito-idp:AdminListGroupsForUser'], resources: [this.userPool.userPoolArn] }));
+    }
+    // The deployment's one Slack app: its signing secret is deployment configuration, read only by
+    // the functions behind Slack's request URLs (never by a tenant route, never written by one).
+    const slackSecretId = this.node.tryGetContext('slackSigningSecret') as string | undefined;
+    if (slackSecretId) {
+      if (/^stageline\//.test(slackSecretId) || /:secret:stageline\//.test(slackSecretId)) {
+        throw new Error(`slackSigningSecret '${slackSecretId}': name it outside stageline/ (tenants' manifest secrets live there, and manifest apply may read stageline/*)`);
+      }
+      const secret = slackSecretId.startsWith('arn:')
+        ? secretsmanager.Secret.fromSecretCompleteArn(this, 'SlackSigningSecret', slackSecretId)
+        : secretsmanager.Secret.fromSecretNameV2(this, 'SlackSigningSecret', slackSecretId);
+      for (const name of SLACK_HANDLERS) {
+        const fn = this.functions.get(name)!.fn;
+        secret.grantRead(fn);
+        fn.addEnvironment('SLACK_SIGNING_SECRET_ARN', secret.secretArn);
+      }
     }
     // Reminders before an approval window closes: one-time schedules fired by schedule-fire.
     notifierFn.addEnvironment('SCHEDULE_TARGET_ARN', fireFn.functionArn);

@@ -54,7 +54,7 @@ export async function seedDemo(deps: Deps, tenant = 'acme', opts: { publicUrl?: 
       deps,
       ctx,
       'tenant',
-      notificationSettingsBody.parse({ slack: { webhook: `${opts.publicUrl}/dev/slack/platform-ops`, channels: ['#platform-ops'] }, email: { recipients: ['ops@acme.example'], approvers: true } }),
+      notificationSettingsBody.parse({ slack: { webhook: `${opts.publicUrl}/dev/slack/platform-ops`, channels: ['#platform-ops'], teamId: 'T0ACME' }, email: { recipients: ['ops@acme.example'], approvers: true } }),
     );
   }
 }

@@ -42,6 +42,8 @@ export interface LocalStack {
   /** what the notifier sent: the mail catcher and the Slack webhook stand-in (/dev/outbox) */
   outbox: LocalOutbox;
   directory: LocalDirectory;
+  /** the signing secret of this deployment's Slack app (generated; what Slack would sign requests with) */
+  slackSigningSecret: string;
   stop(): Promise<void>;
 }
 
@@ -83,6 +85,18 @@ function localSecretsKey(dataDir?: string): string {
   return key;
 }
 
+/**
+ * The local deployment's Slack app signing secret: deployment configuration, like the keys above
+ * (kept in the data folder, 0600; per process in tests). On AWS it is a Secrets Manager secret.
+ */
+function localSlackSecret(dataDir?: string): string {
+  const file = dataDir ? join(dataDir, 'slack-signing-secret') : undefined;
+  if (file && existsSync(file)) return readFileSync(file, 'utf8').trim();
+  const secret = randomBytes(16).toString('hex');
+  if (file) writeFileSync(file, secret, { mode: 0o600 });
+  return secret;
+}
+
 export async function startLocalStack(opts: LocalStackOptions = {}): Promise<LocalStack> {
   if (opts.dataDir) mkdirSync(opts.dataDir, { recursive: true });
   const tableName = opts.tableName ?? 'stageline';
@@ -100,6 +114,8 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   // Webhook secrets are sealed with a key kept outside the table (data folder, 0600; per process in tests).
   process.env.STAGELINE_SECRETS_KEY ??= localSecretsKey(opts.dataDir);
   resetSecretBox();
+  // One Slack app per deployment: its signing secret verifies /api/v1/slack/* (functions/adapters/slack-app.ts).
+  process.env.STAGELINE_SLACK_SIGNING_SECRET ??= localSlackSecret(opts.dataDir);
   process.env.MACHINE_PRINCIPALS ??= JSON.stringify([{ arn: PIPELINE_ARN, tenant: 'acme', roles: ['deployer'], name: 'pipeline' }]);
   resetDeps();
   const base = deps();
@@ -164,6 +180,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     stream,
     outbox,
     directory,
+    slackSigningSecret: process.env.STAGELINE_SLACK_SIGNING_SECRET,
     async stop() {
       scheduler.stop();
       await workflow.stop();

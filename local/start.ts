@@ -23,7 +23,9 @@ writeFileSync(
   Object.entries(tokens).map(([n, t]) => `export ${n.toUpperCase()}_TOKEN=${t}`).join('\n') +
     `\nexport STAGELINE_URL=${stack.gateway.url}` +
     // The CD pipeline's IAM credential (SigV4) for the machine routes, bound to tenant acme.
-    `\nexport PIPELINE_ACCESS_KEY_ID=${stack.iam[0]!.accessKeyId}\nexport PIPELINE_SECRET_ACCESS_KEY=${stack.iam[0]!.secretAccessKey}\n`,
+    `\nexport PIPELINE_ACCESS_KEY_ID=${stack.iam[0]!.accessKeyId}\nexport PIPELINE_SECRET_ACCESS_KEY=${stack.iam[0]!.secretAccessKey}` +
+    // This deployment's Slack app signing secret (deployment configuration; no tenant sets or reads it).
+    `\nexport SLACK_SIGNING_SECRET=${stack.slackSigningSecret}\n`,
   { mode: 0o600 },
 );
 // writeFileSync's mode applies only when it creates the file: tighten files left by older versions too.
@@ -40,6 +42,9 @@ for (const [name, user] of Object.entries(DEMO_USERS)) {
 }
 console.log('');
 for (const [name, token] of Object.entries(tokens)) console.log(`${name.toUpperCase()}_TOKEN=${token}\n`);
+console.log(`Slack app of this deployment (README: Slack): request URLs ${stack.gateway.url}/api/v1/slack/actions (interactivity)
+  and ${stack.gateway.url}/api/v1/slack/commands (/stageline); signing secret SLACK_SIGNING_SECRET=${stack.slackSigningSecret}
+`);
 console.log(`Dashboard (as victor, viewer; the token stays in the URL fragment, which never reaches a server):
   ${stack.gateway.url}/dashboard#token=${tokens.victor}
 

@@ -105,8 +105,9 @@ function parameters(schemas: Schemas, spec: Spec<z.ZodType, z.ZodType, z.ZodType
 
 function requestBody(schemas: Schemas, spec: Spec<z.ZodType, z.ZodType, z.ZodType> | undefined, route: Route): Json | undefined {
   if (route.form) {
-    const form = FORMS[route.handler];
-    if (!form) throw new Error(`${routeKey(route)} declares a form body, but domain/responses.ts has no FORMS['${route.handler}']`);
+    const name = typeof route.form === 'string' ? route.form : route.handler;
+    const form = FORMS[name];
+    if (!form) throw new Error(`${routeKey(route)} declares a form body, but domain/responses.ts has no FORMS['${name}']`);
     return { required: true, content: { 'application/x-www-form-urlencoded': { schema: schemas.of(form) } } };
   }
   // A GET carries no body, even where its handler shares a body schema with a POST route.

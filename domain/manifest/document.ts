@@ -2,7 +2,7 @@ import { isMap, isSeq, LineCounter, parseDocument, type Node } from 'yaml';
 import * as z from 'zod';
 import { ValidationFailed, type Issue } from '../errors.ts';
 import { createFreezeWindow } from '../freeze.ts';
-import { NOTIFICATION_KINDS } from '../notify/settings.ts';
+import { NOTIFICATION_KINDS, slackTeamId } from '../notify/settings.ts';
 import { envName, gates, signingKey, verification, webhookGate } from '../schemas.ts';
 import { createRule } from '../promotion/schemas.ts';
 
@@ -64,7 +64,15 @@ export const manifestSchema = /* @__PURE__ */ z
             /** seed 003: tenant-wide notifications */
             notifications: z
               .object({
-                slack: z.object({ webhook: secretRef, channels: z.array(z.string().regex(/^#?[a-z0-9._-]{1,80}$/, 'a channel name like #platform-ops')).max(20).default([]) }).strict().optional(),
+                slack: z
+                  .object({
+                    webhook: secretRef,
+                    channels: z.array(z.string().regex(/^#?[a-z0-9._-]{1,80}$/, 'a channel name like #platform-ops')).max(20).default([]),
+                    /** the tenant's Slack workspace, bound to the deployment's Slack app (people link their own accounts) */
+                    team_id: slackTeamId.optional(),
+                  })
+                  .strict()
+                  .optional(),
                 email: z.object({ recipients: z.array(z.string().email()).max(50).default([]), approvers: z.boolean().default(false) }).strict().optional(),
                 events: z.array(z.enum(NOTIFICATION_KINDS)).min(1).optional(),
               })

@@ -30,7 +30,7 @@ export interface Setup {
   environments: string[];
   settings: Record<string, { description: string; protected: boolean; bake_seconds: number; concurrency: Environment['concurrency']; verification: 'digest_match' | 'signature_match'; signing_key?: string }>;
   gates: Record<string, Gates>;
-  notifications: { slack?: { webhook: string; channels: string[] }; email?: { recipients: string[]; approvers: boolean }; events?: string[] } | null;
+  notifications: { slack?: { webhook: string; channels: string[]; team_id?: string }; email?: { recipients: string[]; approvers: boolean }; events?: string[] } | null;
   freeze_windows: FreezeDoc[];
   /** one per source → target pair, sorted by pair */
   approval_rules: CreateRule[];
@@ -92,7 +92,7 @@ async function current(deps: Deps, tenant: string): Promise<Current> {
     gates: Object.fromEntries(line.map((e) => [e.name, Object.fromEntries(GATE_NAMES.map((g) => [g, e.gates[g] ?? g === 'policy_compliance'])) as Gates])),
     notifications: notify
       ? {
-          ...(notify.slack ? { slack: { webhook: notify.slack.webhookRef ? `\${${notify.slack.webhookRef}}` : UNKNOWN_SECRET, channels: notify.slack.channels } } : {}),
+          ...(notify.slack ? { slack: { webhook: notify.slack.webhookRef ? `\${${notify.slack.webhookRef}}` : UNKNOWN_SECRET, channels: notify.slack.channels, ...(notify.slack.teamId ? { team_id: notify.slack.teamId } : {}) } } : {}),
           ...(notify.email ? { email: notify.email } : {}),
           ...(notify.events ? { events: notify.events } : {}),
         }
@@ -383,7 +383,7 @@ async function notifySettings(deps: Deps, tenant: string, want: NonNullable<Setu
     // The URL behind the reference is checked like one given directly (never repeated: it is a secret).
     const refused = same ? null : tenantUrlIssue(webhook);
     if (refused) throw new ValidationFailed([{ path: 'document.artifacts.promotion.notifications.slack.webhook', message: `the secret ${ref} ${refused}` }]);
-    slack = { webhook, webhookRef: ref, channels: want.slack.channels, ...(prev?.slack?.signingSecret ? { signingSecret: prev.slack.signingSecret } : {}), ...(prev?.slack?.users ? { users: prev.slack.users } : {}) };
+    slack = { webhook, webhookRef: ref, channels: want.slack.channels, ...(want.slack.team_id ? { teamId: want.slack.team_id } : {}) };
   }
   return {
     tenant,

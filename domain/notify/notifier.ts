@@ -142,7 +142,7 @@ export async function makeLink(deps: Deps, p: Promotion, approver: { id: string;
 /**
  * Delivers one event's notifications to where the tenant (or the target
  * environment) configured them: Slack (one message per channel, Block Kit,
- * a view-only review link and, with a signing secret, approve/reject buttons)
+ * a view-only review link and, with a Slack workspace bound, approve/reject buttons)
  * and email (one message per recipient; eligible approvers each get their own
  * approve/reject link). Each delivery runs once per event id and is recorded on
  * the promotion; a failed one is recorded with its error and makes the call
@@ -189,7 +189,8 @@ export async function notify(deps: Deps, type: EventType | 'Approval Reminder', 
   if (settings.slack) {
     const slack = settings.slack;
     const reviewUrl = p ? await makeLink(deps, p, { id: '', email: 'slack' }, []) : undefined;
-    const message = slackMessage(view, { reviewUrl, interactive: Boolean(slack.signingSecret) && WANTS_ACTION.has(kind) });
+    // Buttons where a Slack workspace is bound: whoever presses one acts as the account they linked themselves.
+    const message = slackMessage(view, { reviewUrl, interactive: Boolean(slack.teamId) && WANTS_ACTION.has(kind) });
     for (const channel of slack.channels.length ? slack.channels : ['(webhook default)']) {
       await deliver('slack', channel, () => channels.slack(slack.webhook, slack.channels.length ? { ...message, channel } : message));
     }

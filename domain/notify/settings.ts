@@ -11,14 +11,21 @@ import { tenantUrl } from '../url-policy.ts';
 export const NOTIFICATION_KINDS = ['approval-required', 'approval-reminder', 'approved', 'rejected', 'expired', 'completed', 'failed', 'rolled-back', 'gate-failed', 'break-glass'] as const;
 export type NotificationKind = (typeof NOTIFICATION_KINDS)[number];
 
-const slackUser = /* @__PURE__ */ z.string().regex(/^[UW][A-Z0-9]{2,20}$/, 'a Slack user id (U…/W…)');
+/** A Slack workspace's team id (T…), as Slack puts it in every request. */
+export const slackTeamId = /* @__PURE__ */ z.string().regex(/^T[A-Z0-9]{2,20}$/, "a Slack workspace's team id (T…)");
+
+/** Fields older versions took that are not tenant settings any more: a clear 400 instead of a silent drop. */
+export const SLACK_SECRET_MOVED =
+  'the Slack signing secret is deployment configuration now (one Slack app per Stageline deployment: Secrets Manager via the CDK context slackSigningSecret; npm start generates one); it cannot be set or read through the API. Remove slack.signingSecret and bind your workspace with slack.teamId';
+export const SLACK_USERS_MOVED =
+  'slack.users is gone: an admin can no longer say who a Slack user is. Each person links their own Slack account: POST /api/v1/slack/link-codes (or `stageline slack link`), then `/stageline link CODE` in Slack. Remove slack.users';
 
 /**
  * Where notifications go, per tenant and per target environment. Accepts seed 003's
  * `notifications: { slack: { webhook, channels }, email: { recipients } }` as it is, and adds:
  * `email.approvers` (the eligible approvers of the policy, each with a personal link),
- * `slack.signingSecret` + `slack.users` (approve/reject from Slack, Slack user → Stageline email),
- * and `events` (which kinds; default all).
+ * `slack.teamId` (the tenant's Slack workspace, bound to the deployment's Slack app: its members
+ * who linked their account may approve/reject from Slack), and `events` (which kinds; default all).
  */
 export const notificationSettingsBody = /* @__PURE__ */ z
   .object({
@@ -26,8 +33,9 @@ export const notificationSettingsBody = /* @__PURE__ */ z
       .object({
         webhook: tenantUrl(z.string().trim().max(2048)),
         channels: z.array(z.string().regex(/^#?[a-z0-9._-]{1,80}$/, 'a channel name like #platform-ops')).max(20).default([]),
-        signingSecret: z.string().min(16, 'the Slack app signing secret').max(200).optional(),
-        users: z.record(slackUser, z.string().email('the Stageline user (email) this Slack user acts as').toLowerCase()).optional(),
+        teamId: slackTeamId.optional().describe("binds this Slack workspace to the tenant: Approve/Reject buttons appear, and its members may link their own accounts"),
+        signingSecret: z.never({ error: SLACK_SECRET_MOVED }).optional().describe('no longer accepted: deployment configuration'),
+        users: z.never({ error: SLACK_USERS_MOVED }).optional().describe('no longer accepted: people link their own Slack accounts'),
       })
       .strict()
       .optional(),
@@ -48,7 +56,14 @@ export interface NotificationSettings {
   tenant: string;
   /** 'tenant' or an environment name (applies to promotions into it) */
   scope: string;
-  slack?: { webhook: string; channels: string[]; signingSecret?: string; users?: Record<string, string>; /** set by a manifest: the secret's name (`${NAME}`), exported instead of the value */ webhookRef?: string };
+  slack?: {
+    webhook: string;
+    channels: string[];
+    /** the Slack workspace bound to the tenant (Approve/Reject from Slack, self-service links) */
+    teamId?: string;
+    /** set by a manifest: the secret's name (`${NAME}`), exported instead of the value */
+    webhookRef?: string;
+  };
   email?: { recipients: string[]; approvers: boolean };
   events?: NotificationKind[];
   version: number;
@@ -56,13 +71,13 @@ export interface NotificationSettings {
   updatedBy: string;
 }
 
-/** What the API shows: never the webhook's secret path or the signing secret. */
+/** What the API shows: never the webhook's secret path. */
 export function settingsView(s: NotificationSettings | null, scope: string) {
   if (!s) return { scope, slack: null, email: null, events: [...NOTIFICATION_KINDS], version: 0 };
   return {
     scope,
     slack: s.slack
-      ? { webhook: `${new URL(s.slack.webhook).origin}/…`, channels: s.slack.channels, signingSecret: s.slack.signingSecret ? 'set' : null, users: s.slack.users ?? {} }
+      ? { webhook: `${new URL(s.slack.webhook).origin}/…`, channels: s.slack.channels, teamId: s.slack.teamId ?? null }
       : null,
     email: s.email ?? null,
     events: s.events ?? [...NOTIFICATION_KINDS],
@@ -92,7 +107,7 @@ export async function putNotificationSettings(deps: Deps, ctx: Ctx, scope: strin
     const next: NotificationSettings = {
       tenant,
       scope,
-      ...(body.slack ? { slack: { ...body.slack, signingSecret: body.slack.signingSecret ?? prev?.slack?.signingSecret } } : {}),
+      ...(body.slack ? { slack: { webhook: body.slack.webhook, channels: body.slack.channels, ...(body.slack.teamId ? { teamId: body.slack.teamId } : {}) } } : {}),
       ...(body.email ? { email: body.email } : {}),
       ...(body.events ? { events: body.events } : {}),
       version: (prev?.version ?? 0) + 1,
@@ -106,6 +121,8 @@ export async function putNotificationSettings(deps: Deps, ctx: Ctx, scope: strin
       action: 'notifications.update',
       entityType: 'environment',
       entityId: scope,
+      // Binding a Slack workspace decides who may act from Slack: said in words, not only in the digests.
+      ...(prev?.slack?.teamId !== next.slack?.teamId ? { reason: `Slack workspace: ${prev?.slack?.teamId ?? 'none'} → ${next.slack?.teamId ?? 'none'}` } : {}),
       before: publicPart(prev),
       after: publicPart(next),
       requestId: ctx.requestId,
@@ -117,4 +134,10 @@ export async function putNotificationSettings(deps: Deps, ctx: Ctx, scope: strin
 
 async function assertScope(deps: Deps, tenant: string, scope: string): Promise<void> {
   if (scope !== 'tenant' && !(await deps.store.getEnvironment(tenant, scope))) throw new EnvironmentNotFound(scope);
+}
+
+/** The Slack workspaces a tenant bound (in its own or any environment's settings). */
+export async function boundSlackTeams(deps: Deps, tenant: string): Promise<Set<string>> {
+  const all = await deps.store.listNotificationSettings(tenant);
+  return new Set(all.flatMap((s) => (s.slack?.teamId ? [s.slack.teamId] : [])));
 }

@@ -1,4 +1,4 @@
-import type { ItemKind } from '../model.ts';
+import type { ActedVia, ItemKind } from '../model.ts';
 import type { Status } from './lifecycle.ts';
 
 /** What a config promotion moves: a pinned source snapshot and a selection of it. */
@@ -84,6 +84,8 @@ export interface Approval {
   /** the release digest approved; an approval for another digest does not count */
   digest: string;
   comment?: string;
+  /** given from Slack: the Slack identity and the link it relied on */
+  via?: ActedVia;
 }
 
 export interface Actor {

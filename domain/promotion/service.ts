@@ -17,7 +17,7 @@ import {
   ValidationFailed,
 } from '../errors.ts';
 import type { AuditDraft } from '../audit.ts';
-import type { Environment } from '../model.ts';
+import type { ActedVia, Environment } from '../model.ts';
 import type { Ctx, Deps, WriteOp } from '../ports.ts';
 import { retryOnConflict } from '../retry.ts';
 import { memoSource } from '../tree.ts';
@@ -64,6 +64,7 @@ export function auditDraft(ctx: Ctx | { principal: Actor & { tenant?: string } }
     before,
     after,
     requestId: 'requestId' in ctx ? ctx.requestId : undefined,
+    ...('via' in ctx && ctx.via ? { via: ctx.via } : {}),
   };
 }
 
@@ -77,6 +78,8 @@ export async function savePromotion(
   extra: WriteOp[] = [],
   reason?: string,
   requestId?: string,
+  /** the actor acted from Slack: the identity and link, recorded on the entry */
+  via?: ActedVia,
 ): Promise<void> {
   const audit = auditEntry(next.tenant, {
       actor: actor.id,
@@ -88,6 +91,7 @@ export async function savePromotion(
       before: previous ? `${previous.status}:${previous.releaseDigest}` : null,
       after: `${next.status}:${next.releaseDigest}`,
       requestId,
+      ...(via ? { via } : {}),
     },
     deps.clock(),
   );
@@ -532,7 +536,7 @@ export async function approvePromotion(deps: Deps, ctx: Ctx, id: string, comment
   }
   const expiresAt = approvalDeadline(p);
   if (expiresAt && deps.clock() > expiresAt) throw new TransitionNotAllowed(`The approval window of ${id} closed at ${expiresAt.toISOString()}`, { status: p.status });
-  const approval: Approval = { by: me.id, name: me.name, at: deps.clock().toISOString(), digest: p.releaseDigest, ...(comment ? { comment } : {}) };
+  const approval: Approval = { by: me.id, name: me.name, at: deps.clock().toISOString(), digest: p.releaseDigest, ...(comment ? { comment } : {}), ...(ctx.via ? { via: ctx.via } : {}) };
   const approved = (cur: Promotion, counted: Approval[]) => {
     const next = moved(cur, 'APPROVED', me, deps.clock(), { approvedBy: counted.map((a) => a.name).sort(), taskToken: null });
     return { next, event: promotionEvent(deps, 'Promotion Approved', next, { actor: me.name, approvalWaitSeconds: approvalWait(cur, deps.clock()) }) };
@@ -548,7 +552,7 @@ export async function approvePromotion(deps: Deps, ctx: Ctx, id: string, comment
     try {
       if (completes) {
         const { next, event } = approved(cur, counted);
-        await savePromotion(deps, me, next, cur, 'promotion.approved', [{ kind: 'approval', promotionId: id, approval }, event], comment, ctx.requestId);
+        await savePromotion(deps, me, next, cur, 'promotion.approved', [{ kind: 'approval', promotionId: id, approval }, event], comment, ctx.requestId, ctx.via);
         done = { next, resume: cur.taskToken };
       } else {
         const audit = auditEntry(tenant, { ...auditDraft(ctx, cur, 'promotion.approve', null, cur.releaseDigest, comment) }, deps.clock());
@@ -573,7 +577,7 @@ export async function approvePromotion(deps: Deps, ctx: Ctx, id: string, comment
     const counted = countable(p, await deps.store.listApprovals(tenant, id));
     if (counted.length < p.policy.requiredApprovers) return p;
     const { next, event } = approved(p, counted);
-    await savePromotion(deps, me, next, p, 'promotion.approved', [event], undefined, ctx.requestId);
+    await savePromotion(deps, me, next, p, 'promotion.approved', [event], undefined, ctx.requestId, ctx.via);
     if (p.taskToken) await deps.workflow.sendTaskSuccess(p.taskToken, { next: next.trigger === 'on_approval' ? 'execute' : 'await-go' });
     return next;
   });
@@ -590,7 +594,7 @@ export async function rejectPromotion(deps: Deps, ctx: Ctx, id: string, reason: 
       throw new NotAnApprover(`Only ${p.policy.approverGroups.join(', ')} can reject this promotion`);
     }
     const next = moved(p, 'REJECTED', me, deps.clock(), { rejection: { by: me.name, reason, at: deps.clock().toISOString() }, taskToken: null });
-    await savePromotion(deps, me, next, p, 'promotion.reject', [promotionEvent(deps, 'Promotion Rejected', next, { actor: me.name, reason })], reason, ctx.requestId);
+    await savePromotion(deps, me, next, p, 'promotion.reject', [promotionEvent(deps, 'Promotion Rejected', next, { actor: me.name, reason })], reason, ctx.requestId, ctx.via);
     if (p.taskToken) await deps.workflow.sendTaskFailure(p.taskToken, 'Rejected', reason);
     return next;
   });
@@ -756,7 +760,8 @@ export async function decisionRecord(deps: Deps, ctx: Ctx, id: string) {
     policyDigest: p.policyDigest,
     gates: p.gates ?? [],
     evidence,
-    approvals: approvals.map((a) => ({ by: a.name, digest: a.digest, counted: counted.includes(a) })),
+    // An approval given from Slack names the Slack workspace, user and the link it relied on.
+    approvals: approvals.map((a) => ({ by: a.name, digest: a.digest, counted: counted.includes(a), ...(a.via ? { via: a.via } : {}) })),
     approvalsRequired: p.policy.requiredApprovers,
     outcome,
     // Freeze windows over the target (domain/freeze.ts): the one holding it now, a hold, a break-glass.

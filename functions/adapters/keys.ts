@@ -25,6 +25,8 @@
  * | NotifySettings    | T#t#NOTIFY                      | S#<scope>             | where notifications go: tenant-wide ('tenant') or per environment |
  * | ManifestHead      | T#t#MANIFEST                    | HEAD                  | digest of the last applied manifest (applies never interleave) |
  * | ReviewLink        | T#t#LINK#<sha256 of token>      | L                     | a signed approve/reject link, single use; TTL after expiry |
+ * | SlackLink         | T#t#SLACK                       | L#<team>#<user>       | a Slack user (in a workspace) linked by the person to their account; all of a tenant (few) |
+ * | SlackLinkCode     | T#t#SLACKCODE#<sha256 of code>  | C                     | a one-time code a signed-in person sends from Slack to link; single use; TTL after expiry |
  * | Delivery          | T#t#PROMO#<id>                  | N#<at>#<n>            | each notification delivery attempt of a promotion |
  * | Promotion         | T#t#PROMO#<id>                  | P                     | get by id (with its gates: sk begins with P) |
  * | PromotionGates    | T#t#PROMO#<id>                  | P#gates               | the gate results, written only when they change (the promotion item stays ≤ 1 KB) |
@@ -125,6 +127,10 @@ export const keys = {
   notifySettings: (tenant: string, scope: string): Key => ({ pk: `${t(tenant)}NOTIFY`, sk: `S#${scope}` }),
   manifestHead: (tenant: string): Key => ({ pk: `${t(tenant)}MANIFEST`, sk: 'HEAD' }),
   reviewLink: (tenant: string, hash: string): Key => ({ pk: `${t(tenant)}LINK#${hash}`, sk: 'L' }),
+  slackLink: (tenant: string, teamId: string, userId: string): Key => ({ pk: `${t(tenant)}SLACK`, sk: `L#${teamId}#${userId}` }),
+  slackLinks: (tenant: string) => ({ pk: `${t(tenant)}SLACK`, skPrefix: 'L#' }),
+  slackLinkCode: (tenant: string, hash: string): Key => ({ pk: `${t(tenant)}SLACKCODE#${hash}`, sk: 'C' }),
+  notifySettingsAll: (tenant: string) => ({ pk: `${t(tenant)}NOTIFY`, skPrefix: 'S#' }),
   delivery: (tenant: string, promotionId: string, at: string, n: string): Key => ({ pk: `${t(tenant)}PROMO#${promotionId}`, sk: `N#${at}#${n}` }),
   deliveries: (tenant: string, promotionId: string) => ({ pk: `${t(tenant)}PROMO#${promotionId}`, skPrefix: 'N#' }),
   promotion: (tenant: string, id: string): Key => ({ pk: `${t(tenant)}PROMO#${id}`, sk: 'P' }),

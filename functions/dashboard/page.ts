@@ -204,6 +204,22 @@ export const SCRIPT = String.raw`
 
   function start() { stopped = false; refresh(); }
 
+  // Link your own Slack account: a one-time code for this token's account, to send from Slack.
+  function slackCode() {
+    var token = getToken();
+    if (!token) return say('Paste your token first: the code links the Slack user who sends it to your account.', true);
+    fetch('api/v1/slack/link-codes', { method: 'POST', credentials: 'omit', cache: 'no-store', headers: { authorization: 'Bearer ' + token, accept: 'application/json' } })
+      .then(function (res) {
+        return res.text().then(function (text) {
+          var body = null;
+          try { body = text ? JSON.parse(text) : null; } catch (e) { /* not JSON */ }
+          if (res.ok && body) say('In Slack, send: ' + body.command + ' (once, until ' + body.expiresAt + '; it links the Slack user who sends it to ' + body.account + ')');
+          else say('Could not get a Slack link code: ' + (body && body.error && body.error.message ? body.error.message : 'HTTP ' + res.status), true);
+        });
+      })
+      .catch(function () { say('Network error: no code was made', true); });
+  }
+
   var fromUrl = new URLSearchParams(location.hash.slice(1)).get('token');
   if (fromUrl) {
     setToken(fromUrl.trim());
@@ -215,6 +231,7 @@ export const SCRIPT = String.raw`
     $('token').value = '';
     if (t) { setToken(t); start(); }
   });
+  $('slack-link').addEventListener('click', slackCode);
   $('forget').addEventListener('click', function () {
     setToken('');
     $('status').hidden = true;
@@ -246,6 +263,7 @@ export const PAGE = `<!doctype html>
 <input id="token" name="token" type="password" spellcheck="false" placeholder="paste a token (kept in this tab only)" aria-describedby="token-help">
 <button type="submit">Use token</button>
 <button type="button" id="forget">Forget token</button>
+<button type="button" id="slack-link">Link my Slack account</button>
 <span id="token-help" class="mut">Kept in sessionStorage for this tab; a link ending in #token=… works too.</span>
 </form>
 <p id="msg" role="alert"></p>

@@ -22,8 +22,8 @@ export interface Route {
   context?: { kind?: 'config' | 'flag'; subject?: 'config'; scope?: 'tenant' | 'environment' };
   /** what the success answer is, where it is not the JSON its handler's entry in RESPONSES (domain/responses.ts) describes */
   response?: RouteResponse;
-  /** the request body is a form (application/x-www-form-urlencoded), not JSON; its fields are FORMS[handler] in domain/responses.ts */
-  form?: true;
+  /** the request body is a form (application/x-www-form-urlencoded), not JSON; its fields are FORMS[handler] in domain/responses.ts (or FORMS[name] where a name is given: one handler serving different forms) */
+  form?: true | string;
   /** request headers the route reads beyond the usual ones: name → meaning (the OpenAPI document lists them) */
   headers?: Record<string, string>;
 }
@@ -43,6 +43,11 @@ export interface RouteResponse {
 }
 
 const v1 = '/api/v1';
+/** Headers Slack signs its requests with (the deployment's Slack app). */
+const SLACK_HEADERS = {
+  'X-Slack-Request-Timestamp': 'set by Slack: Unix seconds, within 5 minutes of now',
+  'X-Slack-Signature': "set by Slack: v0= and the hex HMAC-SHA256 of v0:<timestamp>:<raw body>, keyed with the signing secret of the deployment's Slack app",
+};
 /** What a signed review link answers when it cannot be used: a page saying why (functions/review/serve.ts). GET shows other refusals on its 200 page. */
 const REVIEW_ERRORS: RouteResponse['errors'] = {
   404: 'The link is unknown or was altered',
@@ -164,15 +169,27 @@ export const ROUTES: Route[] = [
       409: 'The link was used already, the promotion no longer waits for this decision or its release changed, or the promotion refused the action (separation of duties, …)',
       410: 'The link has expired',
     } } },
-  { method: 'POST', path: `${v1}/slack/actions/{tenant}`, handler: 'slack-actions', auth: 'none', role: null, summary: "Slack interactivity: Approve/Reject buttons (verified by the Slack app's signing secret)", form: true,
-    headers: { 'X-Slack-Request-Timestamp': 'set by Slack: Unix seconds, within 5 minutes of now', 'X-Slack-Signature': "set by Slack: v0= and the hex HMAC-SHA256 of v0:<timestamp>:<raw body>, keyed with the Slack app's signing secret" },
+  { method: 'POST', path: `${v1}/slack/actions`, handler: 'slack', auth: 'none', role: null, summary: "The deployment's Slack app, interactivity request URL: Approve/Reject buttons (verified with the app's signing secret; the Slack user acts as the account they linked)", form: 'slack-actions',
+    headers: SLACK_HEADERS,
     response: {
       errors: {
-        400: 'Not a Slack interaction payload, or not an approve/reject action for this workspace',
-        401: 'No signing secret is set up for the promotion\'s notifications, or the signature does not hold (the reply says why)',
-        404: 'The workspace in the path is not a tenant name',
+        400: 'Not a Slack interaction payload, or not an approve/reject action of a tenant',
+        401: 'This deployment has no Slack signing secret, or the signature does not hold (the reply says why)',
+        413: 'The request is larger than 64 KiB',
       },
     } },
+  { method: 'POST', path: `${v1}/slack/commands`, handler: 'slack', auth: 'none', role: null, summary: "The deployment's Slack app, slash command request URL: `/stageline link CODE` links the Slack user who sends it to the account that got the code", form: 'slack-commands',
+    headers: SLACK_HEADERS,
+    response: {
+      errors: {
+        400: 'Not a Slack slash command (no team_id or user_id)',
+        401: 'This deployment has no Slack signing secret, or the signature does not hold (the reply says why)',
+        413: 'The request is larger than 64 KiB',
+      },
+    } },
+  { method: 'POST', path: `${v1}/slack/link-codes`, handler: 'slack-links', auth: 'jwt', role: 'approver', summary: 'A one-time code (10 minutes, single use) to link your own Slack account: send `/stageline link CODE` from Slack', status: 201 },
+  { method: 'GET', path: `${v1}/slack/links`, handler: 'slack-links', auth: 'jwt', role: 'viewer', summary: "Slack users linked to accounts: an admin sees the tenant's, anyone else their own", response: { schema: 'slack-links-list' } },
+  { method: 'DELETE', path: `${v1}/slack/links/{team}/{user}`, handler: 'slack-links', auth: 'jwt', role: 'approver', summary: 'Unlink a Slack user: your own, or (admin) anyone\'s; nobody links anyone else', status: 204 },
 ];
 
 /**
@@ -224,7 +241,10 @@ export function routeByKey(key: string): Route | undefined {
 export const HANDLERS = [...new Set([...ROUTES.map((r) => r.handler), FALLBACK_HANDLER])];
 
 /** Public routes that authenticate the caller themselves: a signed review link's token, a Slack request signature. They act, so they write. */
-export const SELF_AUTHENTICATED = ['review', 'slack-actions'] as const;
+export const SELF_AUTHENTICATED = ['review', 'slack'] as const;
+
+/** The handlers behind the Slack app's request URLs: the only ones that read its signing secret. */
+export const SLACK_HANDLERS = ['slack'] as const;
 
 /** Lambda entries that no route reaches: tasks of the state machines (statemachines/*.asl.json), the scheduler's and the bus's targets, and the table's stream consumer. */
 export const WORKFLOW_HANDLERS = ['promotion-step', 'schedule-fire', 'auto-promote', 'stream', 'notifier'] as const;

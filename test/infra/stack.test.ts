@@ -375,17 +375,18 @@ describe('notifications', () => {
     expect(notify.Properties.Targets[0]).toMatchObject({ Arn: { 'Fn::GetAtt': [functionIds().get('notifier'), 'Arn'] }, DeadLetterConfig: { Arn: expect.anything() }, RetryPolicy: { MaximumRetryAttempts: 8 } });
     for (const [name, id] of functionIds()) {
       const actions = actionsOf(id);
-      expect(actions.includes('cognito-idp:ListUsers'), name).toBe(['notifier', 'review', 'slack-actions'].includes(name));
+      expect(actions.includes('cognito-idp:ListUsers'), name).toBe(['notifier', 'review', 'slack'].includes(name));
       expect(actions.some((a) => a.startsWith('ses:')), name).toBe(false); // no notifyFrom in this synth: no sender, no permission
     }
   });
 });
 
 describe('size', () => {
-  it('stays at ≤ 286 resources, clear of CloudFormation\'s 500 (one state machine for promotions and rollbacks; API Gateway invokes through one role, not a permission per function; API functions with the same permissions share a role; read-only handlers of an area share a function)', () => {
+  it('stays at ≤ 292 resources, clear of CloudFormation\'s 500 (one state machine for promotions and rollbacks; API Gateway invokes through one role, not a permission per function; API functions with the same permissions share a role; read-only handlers of an area share a function; both Slack request URLs share one function)', () => {
     const all = template.toJSON().Resources as Record<string, Resource>;
     const resources = Object.values(all);
-    expect(resources.length).toBeLessThanOrEqual(286);
+    // 286 before Slack identities: + the slack-links function and its integration, + 4 routes (slash command, link codes, links, unlink).
+    expect(resources.length).toBeLessThanOrEqual(292);
     expect(resources.filter((r) => r.Type === 'AWS::IAM::Role').length).toBeLessThan(25);
     expect(resources.filter((r) => r.Type === 'AWS::Lambda::Permission').length).toBeLessThanOrEqual(5);
     // Every integration is invoked with the one role, and that role may invoke exactly the functions routes reach.
@@ -609,6 +610,29 @@ describe('context', () => {
     expect(() => flagFrom('yes', 'traceSdk')).toThrow(/traceSdk must be true or false/);
     expect(() => unbundled({ traceSdk: 'on' })).toThrow(/traceSdk must be true or false/);
     expect(() => unbundled({ traceSdk: 'true' })).not.toThrow();
+  });
+
+  it("gives the Slack app's signing secret (slackSigningSecret) to the Slack function alone, read-only, and refuses one under stageline/", () => {
+    const { stack } = unbundled({ slackSigningSecret: 'stageline-slack-signing-secret' });
+    const tpl = Template.fromStack(stack);
+    const fns = tpl.findResources('AWS::Lambda::Function') as Record<string, Resource>;
+    const withSecret = Object.values(fns).filter((f) => JSON.stringify(f.Properties.Environment ?? {}).includes('SLACK_SIGNING_SECRET_ARN'));
+    expect(withSecret.map((f) => f.Properties.Description)).toEqual(['Stageline slack']);
+    // Which roles may read it: only the Slack function's, and only to read.
+    const reads = (Object.values(tpl.findResources('AWS::IAM::Policy')) as Resource[]).flatMap((p) =>
+      (p.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[])
+        .filter((st) => JSON.stringify(st.Resource).includes('stageline-slack-signing-secret'))
+        .map((st) => ({ roles: p.Properties.Roles, actions: [st.Action].flat() })),
+    );
+    const slackRole = withSecret[0]!.Properties.Role['Fn::GetAtt'][0];
+    expect(reads.length).toBeGreaterThan(0);
+    for (const r of reads) {
+      expect(r.roles).toEqual([{ Ref: slackRole }]);
+      expect(r.actions.every((a) => a === 'secretsmanager:GetSecretValue' || a === 'secretsmanager:DescribeSecret')).toBe(true);
+    }
+    expect(() => unbundled({ slackSigningSecret: 'stageline/slack' })).toThrow(/outside stageline\//);
+    // Without it no function has the variable (Slack answers "not set up").
+    expect(JSON.stringify(template.findResources('AWS::Lambda::Function'))).not.toContain('SLACK_SIGNING_SECRET_ARN');
   });
 
   it('takes CORS origins from allowedOrigins (comma-separated)', () => {

@@ -85,7 +85,7 @@ describe('approving from an email, in a real browser', () => {
   });
 
   it('the dashboard shows the pending promotion and why it is blocked; a signed-in approver approves from it, a viewer cannot', async () => {
-    const { u, id } = await waitingPromotion();
+    const { tenant, u, id } = await waitingPromotion();
     const page = await browser.newPage();
     await page.goto(`${t.url}/dashboard#token=${u.viewer}`);
     const pending = page.locator('#pending');
@@ -103,6 +103,9 @@ describe('approving from an email, in a real browser', () => {
     await pending.getByRole('button', { name: 'Approve' }).click();
     await expect.poll(() => page.locator('#msg').textContent()).toContain(`Approved ${id}`);
     expect((await waitFor(t, u.viewer, id, ['COMPLETED', 'FAILED'])).status).toBe('COMPLETED');
+    // The approver gets a one-time code for their own Slack account from the same page.
+    await page.getByRole('button', { name: 'Link my Slack account' }).click();
+    await expect.poll(() => page.locator('#msg').textContent()).toMatch(new RegExp(`In Slack, send: /stageline link ${tenant}\\.[0-9A-Z-]{14} .*approver@${tenant}\\.test`));
     await page.close();
   });
 

@@ -1,4 +1,5 @@
 import { execFile, spawn } from 'node:child_process';
+import { createHmac } from 'node:crypto';
 import { mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -48,6 +49,23 @@ describe('CLI through the API', () => {
     await cli('notify', 'set', '--env', 'production', '--email', 'oncall@acme.example', '--events', 'approval-required,failed');
     expect((await cli('notify', 'get', '--env', 'production')).stdout).toMatch(/\(production\)[\s\S]*oncall@acme.example[\s\S]*approval-required, failed/);
     await expect(cli('notify', 'set', '--slack-webhook', 'http://169.254.169.254/latest')).rejects.toMatchObject({ stderr: expect.stringContaining('slack.webhook') });
+  });
+
+  it('slack: binds the workspace, gets a code for your own account, lists and unlinks the link made from Slack', async () => {
+    await cli('notify', 'set', '--slack-webhook', 'https://hooks.slack.com/services/T0/B0/topsecret', '--slack-channel', '#ops', '--slack-team', 'T0CLI');
+    expect((await cli('notify', 'get')).stdout).toContain('(workspace T0CLI: Approve/Reject in Slack)');
+    const said = (await cli('slack', 'link')).stdout;
+    const code = /\/stageline link (\S+)/.exec(said)![1]!;
+    expect(said).toMatch(/Valid once, until .*; it links the Slack user who sends it to admin@/);
+    // What Slack sends when the person types the command (signed with the deployment's secret).
+    const body = new URLSearchParams({ team_id: 'T0CLI', user_id: 'U0CLI', command: '/stageline', text: `link ${code}` }).toString();
+    const ts = String(Math.floor(Date.now() / 1000));
+    const signature = `v0=${createHmac('sha256', t.stack.slackSigningSecret).update(`v0:${ts}:${body}`).digest('hex')}`;
+    const linked = await t.call('POST', '/api/v1/slack/commands', { raw: body, headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-slack-request-timestamp': ts, 'x-slack-signature': signature } });
+    expect(linked.body.text).toContain('Linked');
+    expect((await cli('slack', 'links')).stdout).toMatch(/T0CLI\s+U0CLI\s+admin@/);
+    expect((await cli('slack', 'unlink', 'T0CLI', 'U0CLI')).stdout).toContain('unlinked U0CLI in T0CLI');
+    expect((await cli('slack', 'links')).stdout).not.toContain('U0CLI');
   });
 
   it('login keeps the URL and token (from stdin, mode 0600); whoami reads it; logout forgets it; 401 exits 3', async () => {

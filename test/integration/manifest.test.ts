@@ -100,6 +100,23 @@ describe('promotion policy as code: manifest plan / apply / export', () => {
     expect((await t.call('POST', '/api/v1/manifest/apply', { token: u.admin, body: { document: JSON.stringify(json.body) } })).body).toMatchObject({ applied: false, changes: [] });
   });
 
+  it("binds the tenant's Slack workspace (team_id), exports it, and refuses a Slack signing secret in the document", async () => {
+    const { u } = await tenant();
+    const withTeam = SEED_003.replace('        channels: ["#platform-ops"]\n', '        channels: ["#platform-ops"]\n        team_id: T0MANIFEST\n');
+    const plan = await t.call('POST', '/api/v1/manifest/plan', { token: u.viewer, body: { document: withTeam } });
+    expect(JSON.stringify(plan.body.changes.filter((c: any) => c.path.startsWith('notifications')))).toContain('"team_id":"T0MANIFEST"');
+    expect((await t.call('POST', '/api/v1/manifest/apply', { token: u.admin, body: { document: withTeam } })).status).toBe(200);
+    expect((await t.call('GET', '/api/v1/notifications', { token: u.viewer })).body.slack.teamId).toBe('T0MANIFEST');
+    const exported = await t.call('GET', '/api/v1/manifest', { token: u.viewer });
+    expect(exported.body).toContain('team_id: T0MANIFEST');
+    expect((await t.call('POST', '/api/v1/manifest/plan', { token: u.viewer, body: { document: exported.body } })).body.changes).toEqual([]);
+    // The signing secret is the deployment's: a document cannot carry one.
+    const withSecret = SEED_003.replace('        channels: ["#platform-ops"]\n', '        channels: ["#platform-ops"]\n        signing_secret: \${SLACK_SIGNING}\n');
+    const refused = await t.call('POST', '/api/v1/manifest/apply', { token: u.admin, body: { document: withSecret } });
+    expect(refused.status).toBe(400);
+    expect(JSON.stringify(refused.body.error.issues)).toContain('signing_secret');
+  });
+
   it('a tenant with no environments yet exports a document whose apply changes nothing', async () => {
     const u = await t.users(t.tenant());
     const json = await t.call('GET', '/api/v1/manifest?format=json', { token: u.viewer });

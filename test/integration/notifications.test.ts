@@ -1,4 +1,4 @@
-import { createHash, createHmac } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { keys } from '../../functions/adapters/keys.ts';
 import { localClient } from '../../local/dynamodb.ts';
@@ -222,45 +222,4 @@ describe('reminders', () => {
   }, 20_000);
 });
 
-describe('Slack actions', () => {
-  const sign = (secret: string, body: string, ts = Math.floor(Date.now() / 1000)) => ({
-    'x-slack-request-timestamp': String(ts),
-    'x-slack-signature': `v0=${createHmac('sha256', secret).update(`v0:${ts}:${body}`).digest('hex')}`,
-    'content-type': 'application/x-www-form-urlencoded',
-  });
-  const press = (tenant: string, id: string, user: string, action = 'approve') =>
-    `payload=${encodeURIComponent(JSON.stringify({ type: 'block_actions', user: { id: user }, actions: [{ action_id: action, value: `${tenant}:${id}` }] }))}`;
-
-  it('a signed press by a mapped Slack user approves under the same policy; unsigned, stale or unmapped presses do not', async () => {
-    const secret = 'slack-signing-secret-0123456789';
-    const tenantUsers = (tenant: string) => ({ UAPPROVER1: `approver@${tenant}.test`, UDEPLOYER1: `deployer@${tenant}.test` });
-    const { tenant, u, id } = await (async () => {
-      const tenant = t.tenant();
-      const made = await waitingPromotionWith(tenant, { signingSecret: secret, users: tenantUsers(tenant) });
-      return made;
-    })();
-    const url = `/api/v1/slack/actions/${tenant}`;
-    const body = press(tenant, id, 'UAPPROVER1');
-    expect((await t.call('POST', url, { raw: body, headers: { ...sign('wrong-secret-000000000', body) } })).status).toBe(401);
-    expect((await t.call('POST', url, { raw: body, headers: { ...sign(secret, body, Math.floor(Date.now() / 1000) - 600) } })).status).toBe(401);
-    const unmapped = press(tenant, id, 'USTRANGER1');
-    expect((await t.call('POST', url, { raw: unmapped, headers: sign(secret, unmapped) })).body.text).toContain('not allowed');
-    // The requester is mapped but separation of duties still holds.
-    const self = press(tenant, id, 'UDEPLOYER1');
-    expect((await t.call('POST', url, { raw: self, headers: sign(secret, self) })).body.text).toMatch(/Not allowed/);
-    const ok = await t.call('POST', url, { raw: body, headers: sign(secret, body) });
-    expect(ok.status).toBe(200);
-    expect(ok.body).toMatchObject({ response_type: 'ephemeral', text: expect.stringContaining('Approval recorded') });
-    expect((await waitFor(t, u.viewer, id, ['COMPLETED', 'FAILED'])).status).toBe('COMPLETED');
-  });
-});
-
-async function waitingPromotionWith(tenant: string, slackExtra: Record<string, unknown>) {
-  const u = await t.users(tenant);
-  await makeLine(t, u.admin);
-  await t.call('PUT', '/api/v1/notifications', { token: u.admin, body: { slack: { webhook: slackUrl, channels: ['#ops'], ...slackExtra } } });
-  await t.call('POST', '/api/v1/environments/staging/configs', { token: u.admin, body: { key: 'a', value: 1 } });
-  const p = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'staging', targetEnvironment: 'production' } });
-  await waitForToken(t, u.viewer, p.body.id);
-  return { tenant, u, id: p.body.id as string };
-}
+// Slack's Approve/Reject buttons and who a Slack user is: test/integration/slack.test.ts.

@@ -1,7 +1,9 @@
-import { createHash } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { emailMessage } from '../../domain/notify/email.ts';
+import { slackAction } from '../../domain/notify/slack-actions.ts';
+import type { Deps } from '../../domain/ports.ts';
 import { BLOCK_KIT_LIMITS, checkBlockKit, slackMessage, verifySlackSignature } from '../../domain/notify/slack.ts';
 import type { NotificationView } from '../../domain/notify/view.ts';
 import { refusalPage, resultPage, reviewCsp, reviewPage, REVIEW_STYLE } from '../../functions/review/page.ts';
@@ -299,5 +301,23 @@ describe('review page', () => {
   it('refusal and result pages escape their text', () => {
     expect(refusalPage({ title: XSS, message: XSS, whatToDo: XSS })).not.toContain('<script>');
     expect(resultPage({ title: 'Approved', message: XSS })).toContain('&lt;script&gt;');
+  });
+});
+
+describe('Slack button replies', () => {
+  it("go back through the press's response_url only when it is on Slack's own host", async () => {
+    const secret = 'deployment-secret-0123456789';
+    const store = { listNotificationSettings: async () => [{ slack: { teamId: 'T0A' } }], getSlackLink: async () => null };
+    const app = { signingSecret: secret, depsOf: () => ({ store }) as unknown as Deps, clock: () => new Date() };
+    const pressWith = async (responseUrl: string) => {
+      const body = `payload=${encodeURIComponent(JSON.stringify({ team: { id: 'T0A' }, user: { id: 'U0X' }, actions: [{ action_id: 'approve', value: 'acme:prm_1' }], response_url: responseUrl }))}`;
+      const ts = String(Math.floor(Date.now() / 1000));
+      return slackAction(app, { body, timestamp: ts, signature: `v0=${createHmac('sha256', secret).update(`v0:${ts}:${body}`).digest('hex')}` });
+    };
+    const ok = await pressWith('https://hooks.slack.com/actions/T0A/1/abc');
+    expect(ok).toMatchObject({ status: 200, responseUrl: 'https://hooks.slack.com/actions/T0A/1/abc', body: { text: expect.stringContaining('not linked') } });
+    for (const url of ['http://hooks.slack.com/actions/x', 'https://hooks.slack.com.evil.example/x', 'https://169.254.169.254/latest', 'https://user@hooks.slack.com/x', 'https://hooks.slack.com:8443/x']) {
+      expect((await pressWith(url)).responseUrl, url).toBeUndefined();
+    }
   });
 });

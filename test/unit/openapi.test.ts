@@ -59,11 +59,15 @@ describe('the published API contract (OpenAPI 3.1)', () => {
 
   it('documents the form bodies (Slack, the review form) as forms, not JSON', () => {
     const doc = read();
-    const slack = opOf(doc, 'POST /api/v1/slack/actions/{tenant}');
+    const slack = opOf(doc, 'POST /api/v1/slack/actions');
     expect(Object.keys(slack.requestBody!.content)).toEqual(['application/x-www-form-urlencoded']);
     expect(slack.requestBody!.content['application/x-www-form-urlencoded']!.schema.properties).toHaveProperty('payload');
     expect(slack.parameters.filter((p) => p.in === 'header').map((p) => p.name)).toEqual(['X-Slack-Request-Timestamp', 'X-Slack-Signature']);
-    expect(Object.keys(slack.responses).sort()).toEqual(['200', '400', '401', '404', '413', '429', '500']);
+    expect(Object.keys(slack.responses).sort()).toEqual(['200', '400', '401', '413', '429', '500']);
+    // The slash command: the same function, its own form (as Slack posts it).
+    const command = opOf(doc, 'POST /api/v1/slack/commands');
+    expect(Object.keys(command.requestBody!.content['application/x-www-form-urlencoded']!.schema.properties!).sort()).toEqual(['command', 'team_id', 'text', 'user_id']);
+    expect(command.parameters.filter((p) => p.in === 'header').map((p) => p.name)).toEqual(['X-Slack-Request-Timestamp', 'X-Slack-Signature']);
     expect(Object.keys(opOf(doc, 'POST /review/{tenant}/{token}').requestBody!.content)).toEqual(['application/x-www-form-urlencoded']);
   });
 

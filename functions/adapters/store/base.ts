@@ -275,10 +275,10 @@ export class StoreBase {
     return out;
   }
 
-  /** The stored item: the webhook URL (its path is the secret) and the signing secret sealed at rest. */
+  /** The stored item: the webhook URL (its path is the secret) sealed at rest. */
   protected notifyItem(settings: NotificationSettings): Record<string, unknown> {
     const box = this.box;
-    const slack = settings.slack && box ? { ...settings.slack, webhook: box.seal(settings.slack.webhook), ...(settings.slack.signingSecret ? { signingSecret: box.seal(settings.slack.signingSecret) } : {}) } : settings.slack;
+    const slack = settings.slack && box ? { ...settings.slack, webhook: box.seal(settings.slack.webhook) } : settings.slack;
     return { ...keys.notifySettings(settings.tenant, settings.scope), entity: 'NotifySettings', ...settings, slack };
   }
 
