@@ -115,7 +115,7 @@ export const FUNCTION_TIMEOUTS: Partial<Record<string, Duration>> = {
 };
 
 /** API functions with grants of their own (audit anchor, the Cognito directory, registry credentials): they keep their own execution role. */
-const OWN_ROLE = new Set<string>(['audit-verify', 'audit-export', 'audit-public-key', 'manifest-apply', 'artifacts-publish', ...SELF_AUTHENTICATED]);
+const OWN_ROLE = new Set<string>(['audit-verify', 'audit-export', 'manifest-apply', 'artifacts-publish', ...SELF_AUTHENTICATED]);
 
 /** How long a signed audit checkpoint is kept immutable (S3 Object Lock, compliance mode). */
 export const CHECKPOINT_RETENTION_DAYS = 3650;
@@ -451,9 +451,9 @@ export class StagelineStack extends Stack {
       id: 'AwsSolutions-IAM5[Resource::<AuditCheckpoints2FBCE690.Arn>/checkpoints/*]',
       reason: 'One object per checkpoint, named by tenant and sequence at run time; the prefix confines the consumer to checkpoint objects, and Object Lock makes each write-once.',
     });
+    // /audit/verify and /audit/public-key (one function) verify signatures with, and serve, the public key.
     const verifyFn = this.functions.get('audit-verify')!.fn;
-    const publicKeyFn = this.functions.get('audit-public-key')!.fn;
-    for (const fn of [verifyFn, publicKeyFn]) fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['kms:GetPublicKey'], resources: [auditKey.keyArn] }));
+    verifyFn.addToRolePolicy(new iam.PolicyStatement({ actions: ['kms:GetPublicKey'], resources: [auditKey.keyArn] }));
     // A manifest names secrets by reference (`${NAME}`): apply reads stageline/<tenant>/<NAME>, and only that function.
     const applyFn = this.functions.get('manifest-apply')!.fn;
     applyFn.addToRolePolicy(new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [this.formatArn({ service: 'secretsmanager', resource: 'secret', resourceName: 'stageline/*', arnFormat: ArnFormat.COLON_RESOURCE_NAME })] }));
@@ -463,8 +463,10 @@ export class StagelineStack extends Stack {
     for (const fn of [verifyFn, exportFn]) {
       fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [checkpoints.bucketArn], conditions: { StringLike: { 's3:prefix': ['checkpoints/*'] } } }));
     }
-    for (const fn of [streamFn, verifyFn, exportFn, publicKeyFn]) fn.addEnvironment('AUDIT_KEY_ID', auditKey.keyArn);
-    for (const fn of [streamFn, verifyFn, exportFn]) fn.addEnvironment('CHECKPOINT_BUCKET', checkpoints.bucketName);
+    for (const fn of [streamFn, verifyFn, exportFn]) {
+      fn.addEnvironment('AUDIT_KEY_ID', auditKey.keyArn);
+      fn.addEnvironment('CHECKPOINT_BUCKET', checkpoints.bucketName);
+    }
     const streamDlq = this.deadLetters('StreamDlq', 'the on-failure destination of the stream consumer');
     streamFn.addEventSource(
       new DynamoEventSource(this.table, {

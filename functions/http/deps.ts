@@ -39,7 +39,7 @@ export function registerEvents(make: () => Events): void {
 
 let makeAnchor: (() => AuditAnchor) | undefined;
 
-/** The audit anchor (KMS + S3 clients) is registered only by the functions that sign, read or verify checkpoints: the stream consumer, /audit/verify, /audit/export and /audit/public-key. */
+/** The audit anchor (KMS + S3 clients) is registered only by the functions that sign, read or verify checkpoints: the stream consumer, /audit/verify (and /audit/public-key) and /audit/export. */
 export function registerAnchor(make: () => AuditAnchor): void {
   makeAnchor = make;
 }

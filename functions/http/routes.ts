@@ -110,7 +110,7 @@ export const ROUTES: Route[] = [
   { method: 'GET', path: `${v1}/status`, handler: 'status', auth: 'jwt', role: 'viewer', summary: 'Per environment: what runs, promoted when/by, gate marks; pending promotions and why' },
   { method: 'GET', path: `${v1}/audit`, handler: 'audit-list', auth: 'jwt', role: 'viewer', summary: 'Audit trail (filters, cursor pagination)' },
   { method: 'GET', path: `${v1}/audit/verify`, handler: 'audit-verify', auth: 'jwt', role: 'viewer', summary: 'Verify the audit hash chain' },
-  { method: 'GET', path: `${v1}/audit/public-key`, handler: 'audit-public-key', auth: 'jwt', role: 'viewer', summary: 'The public key that verifies every audit checkpoint signature (ECDSA P-256): pin it once to verify exports offline' },
+  { method: 'GET', path: `${v1}/audit/public-key`, handler: 'audit-verify', auth: 'jwt', role: 'viewer', summary: 'The public key that verifies every audit checkpoint signature (ECDSA P-256): pin it once to verify exports offline', response: { schema: 'audit-public-key' } },
   { method: 'GET', path: `${v1}/audit/export`, handler: 'audit-export', auth: 'jwt', role: 'viewer', summary: 'The audit chain as JSON Lines (entries with their links, signed checkpoints), verifiable offline with the public key; pages continue with ?fromSeq',
     response: {
       text: {

@@ -118,23 +118,28 @@ describe('audit export (JSON Lines), signed checkpoints and offline verification
 
     // (c) truncation: the file cut short; the tail cut with the trailer made to match.
     expect(problems(raw.slice(0, lineOf(last)).join('\n')).at(-1)!.what).toMatch(/no trailer line/);
-    const cutAt = last - 2;
-    const cut = structuredClone(rows).filter((r) => !(r.type === 'entry' && r.seq > cutAt) && !(r.type === 'checkpoint' && r.seq > cutAt));
-    const cutTrailer = cut.at(-1)!;
-    Object.assign(cutTrailer, { count: cutAt, lastSeq: cutAt, headSeq: cutAt, checkpoints: cut.filter((r) => r.type === 'checkpoint').length });
-    const cutCovered = rows.some((r) => r.type === 'checkpoint' && r.seq === cutAt);
-    if (cutCovered) {
-      // A cut on a signed checkpoint leaves a genuine, shorter history: the verifier says how far it is anchored, and
-      // an auditor who knows the head (GET /audit/verify, or the last export) refuses it with --min-seq.
-      expect(verifyExport(text(cut), key)).toMatchObject({ ok: true, anchoredThrough: { seq: cutAt } });
-      expect(verifyExport(text(cut), key, { minSeq: last }).problems).toEqual([{ line: cut.length, what: expect.stringMatching(new RegExp(`anchored through link ${cutAt}, short of link ${last}`)) }]);
-    } else {
-      expect(problems(text(cut))).toContainEqual({ line: lineOf(cutAt), seq: cutAt, what: expect.stringMatching(/covered by no valid signed checkpoint/) });
+    const signedAt = new Set(rows.filter((r) => r.type === 'checkpoint').map((r) => r.seq as number));
+    /** The export cut after link `at`, its checkpoints past it dropped and the trailer made to match. */
+    const cutAfter = (at: number) => {
+      const cut = structuredClone(rows).filter((r) => !(r.type === 'entry' && r.seq > at) && !(r.type === 'checkpoint' && r.seq > at));
+      Object.assign(cut.at(-1)!, { count: at, lastSeq: at, headSeq: at, checkpoints: cut.filter((r) => r.type === 'checkpoint').length });
+      return cut;
+    };
+    const cuts = { unsigned: Math.max(0, ...[...Array(last).keys()].map((i) => i + 1).filter((seq) => seq < last && !signedAt.has(seq))), signed: Math.max(0, ...[...signedAt].filter((seq) => seq < last)) };
+    expect(cuts.signed).toBeGreaterThan(0);
+    if (cuts.unsigned) {
+      // Cut where no checkpoint was signed: the new tail is named as unanchored.
+      const before = Math.max(0, ...[...signedAt].filter((seq) => seq < cuts.unsigned));
+      expect(problems(text(cutAfter(cuts.unsigned)))).toEqual([{ line: lineOf(before + 1), seq: before + 1, what: expect.stringMatching(new RegExp(`links ${before + 1}..${cuts.unsigned} .*covered by no valid signed checkpoint`)) }]);
     }
-    // Only the trailer's head left as it was: it says more links existed.
-    const cutHead = structuredClone(cut);
-    cutHead.at(-1)!.headSeq = last;
-    expect(problems(text(cutHead))).toContainEqual({ line: cutHead.length, what: expect.stringMatching(new RegExp(`chain had ${last} links when exported, the export ends at ${cutAt}`)) });
+    // Cut on a signed checkpoint: a genuine, shorter history. The verifier says how far it is anchored, and an
+    // auditor who knows the head (GET /audit/verify, or the last export) refuses it with --min-seq.
+    const onSigned = cutAfter(cuts.signed);
+    expect(verifyExport(text(onSigned), key)).toMatchObject({ ok: true, anchoredThrough: { seq: cuts.signed } });
+    expect(verifyExport(text(onSigned), key, { minSeq: last }).problems).toEqual([{ line: onSigned.length, what: expect.stringMatching(new RegExp(`anchored through link ${cuts.signed}, short of link ${last}`)) }]);
+    // The trailer's head left as it was: it says more links existed.
+    onSigned.at(-1)!.headSeq = last;
+    expect(problems(text(onSigned))).toEqual([{ line: onSigned.length, what: expect.stringMatching(new RegExp(`chain had ${last} links when exported, the export ends at ${cuts.signed}`)) }]);
 
     // (d) re-hashed from genesis after an edit, the checkpoints realigned to the new hashes: their signatures fail.
     const realigned = rehash(rows, (es) => (es[2]!.entry.actorName = 'mallory'));
