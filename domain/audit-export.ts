@@ -211,7 +211,7 @@ export function verifyExport(text: string, publicKey: string | Buffer | KeyObjec
     } catch {
       return report(line, 'not a JSON line');
     }
-    if (!row || typeof row !== 'object' || Array.isArray(row) || !(row.type in FIELDS)) return report(line, `unknown line type ${canonicalJson((row as { type?: unknown } | null)?.type ?? null)}`);
+    if (!row || typeof row !== 'object' || Array.isArray(row) || typeof row.type !== 'string' || !Object.hasOwn(FIELDS, row.type)) return report(line, `unknown line type ${canonicalJson((row as { type?: unknown } | null)?.type ?? null)}`);
     const fields = FIELDS[row.type];
     const extra = Object.keys(row).filter((k) => !fields.includes(k));
     const missing = fields.filter((k) => !(k in row));

@@ -195,6 +195,11 @@ describe('audit export (JSON Lines), signed checkpoints and offline verification
     const rule = structuredClone(rows);
     rule[0]!.hashing = 'anything';
     expect(problems(text(rule))).toEqual([{ line: 1, what: 'the hashing rule was altered' }]);
+    // Lines of no known type (a prototype name too) are reported, never thrown on.
+    expect(problems(text([...rows.slice(0, 2), { type: 'toString' }, ['x'], ...rows.slice(2)]))).toEqual([
+      { line: 3, what: 'unknown line type "toString"' },
+      { line: 4, what: 'unknown line type null' },
+    ]);
     // A line re-serialised (a duplicate key a reader would see differently) is not as the service wrote it.
     const dup = [...raw];
     dup[lineOf(2) - 1] = dup[lineOf(2) - 1]!.replace('{"type":"entry",', '{"type":"entry","seq":99,');
