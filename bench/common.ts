@@ -30,6 +30,6 @@ export function storeOnlyDeps(store: DynamoStore): Deps {
     gates: { call: unused },
     registry: { sync: unused, attach: unused, verifySignature: unused },
     scheduler: { scheduleOnce: unused, cancel: unused },
-    anchor: { sign: unused, append: unused, list: unused, verify: unused },
+    anchor: { sign: unused, append: unused, list: unused, verify: unused, publicKey: unused },
   };
 }

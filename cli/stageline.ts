@@ -6,6 +6,7 @@ import { dirname, join } from 'node:path';
 import type * as z from 'zod';
 import { verifyExport } from '../domain/audit-export.ts';
 import { visible, visibleDeep, visibleDocument } from '../domain/display.ts';
+import { checkpointPublicKey } from '../domain/audit.ts';
 import type { environmentResponse, promotionDetailResponse, promotionResponse, statusResponse } from '../domain/responses.ts';
 
 /** The API's answers, typed from the same schemas the OpenAPI document publishes (domain/responses.ts). */
@@ -69,6 +70,8 @@ interface Values {
   'sync-registries'?: boolean;
   output?: string;
   file?: string;
+  'public-key'?: string;
+  'min-seq'?: number;
 }
 const values: Values = {};
 
@@ -680,7 +683,7 @@ freeze
 
 const audit = program
   .command('audit')
-  .description('newest audit entries; `audit verify`, `audit export`')
+  .description('newest audit entries; `audit verify`, `audit export`, `audit public-key`')
   .addOption(new Option('--limit <n>', 'how many').argParser(int('--limit')).default(20))
   .action(async () => {
     const r = await api('GET', `/api/v1/audit?limit=${values.limit}`);
@@ -704,19 +707,45 @@ audit
     } while (fromSeq);
     if (values.output) {
       writeFileSync(values.output, chunks.join(''));
-      const v = verifyExport(chunks.join(''));
-      console.error(`wrote ${values.output}: ${v.checked} entries (links ${v.firstSeq ?? '-'}..${v.lastSeq ?? '-'}), ${v.checkpoints} signed checkpoints`);
+      const rows = chunks.join('').split('\n').filter((l) => l.startsWith('{"type":"entry"') || l.startsWith('{"type":"checkpoint"'));
+      const entries = rows.filter((l) => l.startsWith('{"type":"entry"')).length;
+      console.error(`wrote ${values.output}: ${entries} entries, ${rows.length - entries} signed checkpoints (verify it: stageline audit verify --file ${values.output} --public-key <pinned key.pem>)`);
     } else show(chunks.join(''));
   });
 audit
+  .command('public-key')
+  .description('the public key that verifies every audit checkpoint (PEM): pin it once, then verify exports offline with it')
+  .option('-o, --output <file>', 'write the PEM to a file')
+  .action(async () => {
+    const r = await api('GET', '/api/v1/audit/public-key');
+    if (values.output) {
+      writeFileSync(values.output, r.publicKeyPem);
+      console.error(`wrote ${values.output}: ${r.algorithm} ${r.curve} key ${r.keyId}`);
+    }
+    out(r, () => {
+      if (!values.output) process.stdout.write(r.publicKeyPem);
+      console.error(`key id ${r.keyId} (sha256 of the DER public key: openssl pkey -pubin -in key.pem -outform der | sha256sum)`);
+    });
+  });
+audit
   .command('verify')
-  .description('check the hash chain online (checkpoints’ signatures too), or an export offline with --file')
+  .description('check the hash chain online (checkpoints’ signatures too), or an export offline with --file and --public-key')
   .option('-f, --file <export.jsonl>', 'verify an export offline (no access to the service needed)')
+  .option('--public-key <key.pem>', 'the pinned public key (stageline audit public-key) every checkpoint signature is checked with')
+  .addOption(new Option('--min-seq <n>', 'the chain reaches at least this link (e.g. the head /audit/verify showed): an export anchored short of it fails').argParser(int('--min-seq')))
   .action(async () => {
     if (values.file) {
-      const v = verifyExport(readFileSync(values.file, 'utf8'));
+      if (!values['public-key']) fail('--public-key <key.pem> is needed to verify an export: get it once with `stageline audit public-key --output key.pem` and keep it');
+      let key: string;
+      try {
+        key = readFileSync(values['public-key'], 'utf8');
+        checkpointPublicKey(key);
+      } catch (err) {
+        fail(`--public-key ${values['public-key']}: ${(err as Error).message.split('\n')[0]} (expected the PEM that stageline audit public-key prints)`);
+      }
+      const v = verifyExport(readFileSync(values.file, 'utf8'), key, { minSeq: values['min-seq'] });
       out(v, () => {
-        if (v.ok) console.log(`export intact: ${v.checked} entries (links ${v.firstSeq}..${v.lastSeq}) of tenant ${v.tenant}; ${v.checkpoints} signed checkpoints agree with the chain (their signatures are checked online: stageline audit verify)`);
+        if (v.ok) console.log(`export intact: ${v.checked} entries (links ${v.firstSeq}..${v.lastSeq}) of tenant ${v.tenant}; ${v.checkpoints} checkpoint signatures verified with key ${v.keyId}; anchored through link ${v.anchoredThrough!.seq} (signed ${v.anchoredThrough!.at})`);
         else for (const p of v.problems) console.log(`line ${p.line}${p.seq ? ` (link ${p.seq})` : ''}: ${p.what}`);
       });
       if (!v.ok) process.exit(1);

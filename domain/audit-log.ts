@@ -46,7 +46,7 @@ export async function linkAuditEntries(deps: Deps, tenant: string, entries: Audi
     const done = await retryOnConflict(async () => {
       const head = await deps.store.chainHead(tenant);
       const signed = async () => {
-        if (head && !(await deps.anchor.verify({ tenant, seq: head.seq, hash: head.hash, mac: head.mac }))) throw new ChainTampered(tenant);
+        if (head && !(await deps.anchor.verify({ tenant, seq: head.seq, hash: head.hash, at: head.at, sig: head.sig }))) throw new ChainTampered(tenant);
       };
       const pending = pendingLinks(head);
       if (!pending) {
@@ -63,13 +63,14 @@ export async function linkAuditEntries(deps: Deps, tenant: string, entries: Audi
       if (!todo.length) return { count: 0, head };
       const now = deps.clock();
       const next = linkEntries(head, todo, now);
-      const mac = await deps.anchor.sign(tenant, next.head.seq, next.head.hash);
-      const nextHead = { ...next.head, at: now.toISOString(), mac };
+      const at = now.toISOString();
+      const sig = await deps.anchor.sign({ tenant, seq: next.head.seq, hash: next.head.hash, at });
+      const nextHead = { ...next.head, at, sig };
       await deps.store.appendLinks(tenant, head, nextHead, next.links);
       return { count: todo.length, head: nextHead };
     });
     if (done.count && done.head) {
-      await deps.anchor.append({ tenant, seq: done.head.seq, hash: done.head.hash, at: done.head.at, mac: done.head.mac });
+      await deps.anchor.append({ tenant, seq: done.head.seq, hash: done.head.hash, at: done.head.at, sig: done.head.sig });
     }
     linked += done.count;
     seq = done.head?.seq ?? seq;

@@ -1,6 +1,6 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, createPublicKey, randomBytes, verify as verifySignature, type KeyObject } from 'node:crypto';
 import { canonicalJson, sha256Hex } from './canonical.ts';
-import type { AuditEntry, ChainHead, ChainLink, Checkpoint } from './model.ts';
+import type { AnchorPublicKey, AuditEntry, ChainHead, ChainLink, Checkpoint } from './model.ts';
 
 /**
  * The audit trail in two layers:
@@ -11,8 +11,9 @@ import type { AuditEntry, ChainHead, ChainLink, Checkpoint } from './model.ts';
  * 2. One consumer of the table's stream (functions/handlers/stream.ts) links
  *    entries into a hash chain (ChainLink: seq, the entry's content hash, the
  *    previous link's hash) and after each batch writes a signed checkpoint
- *    outside the table (AuditAnchor: KMS HMAC + S3 Object Lock on AWS, a key
- *    file + append-only file locally). It alone holds the signing key.
+ *    outside the table (AuditAnchor: a KMS ECC_NIST_P256 key + S3 Object Lock
+ *    on AWS, a key file + append-only file locally). It alone may sign; anyone
+ *    holding the public key can verify (an auditor, offline).
  *    An append writes the head first — conditioned on the head it read, so of
  *    two racing appends one wins and the other re-reads — carrying the new
  *    links (`pending`), then the links and their markers with plain writes.
@@ -103,9 +104,37 @@ export function withPending(pending: ChainLink[]) {
   };
 }
 
-/** The exact bytes a checkpoint's MAC covers. */
-export function checkpointMessage(c: Pick<Checkpoint, 'tenant' | 'seq' | 'hash'>): string {
-  return `stageline-audit-checkpoint:v1\n${c.tenant}\n${c.seq}\n${c.hash}`;
+/** The exact bytes a checkpoint's signature covers (ECDSA P-256 with SHA-256 over these bytes). */
+export function checkpointMessage(c: Pick<Checkpoint, 'tenant' | 'seq' | 'hash' | 'at'>): string {
+  return `stageline-audit-checkpoint:v2\n${c.tenant}\n${c.seq}\n${c.hash}\n${c.at}`;
+}
+
+export const CHECKPOINT_MESSAGE = 'ECDSA P-256 with SHA-256 (DER signature, base64url) over the UTF-8 bytes of "stageline-audit-checkpoint:v2\\n<tenant>\\n<seq>\\n<hash>\\n<at>"';
+
+/** A public key (PEM or DER SubjectPublicKeyInfo) as the checkpoint verifier takes it: P-256 only. */
+export function checkpointPublicKey(key: string | Buffer | KeyObject): KeyObject {
+  const k = typeof key === 'object' && 'asymmetricKeyType' in key ? key : createPublicKey(Buffer.isBuffer(key) ? { key, format: 'der', type: 'spki' } : key);
+  if (k.type !== 'public' && k.type !== 'private') throw new Error('not a public key');
+  const pub = k.type === 'private' ? createPublicKey(k) : k;
+  if (pub.asymmetricKeyType !== 'ec' || pub.asymmetricKeyDetails?.namedCurve !== 'prime256v1') throw new Error('the audit checkpoint key is an ECDSA P-256 public key');
+  return pub;
+}
+
+/** The key as the API serves it and an auditor pins it: PEM, and `sha256:` of its DER SubjectPublicKeyInfo. */
+export function describePublicKey(key: string | Buffer | KeyObject): AnchorPublicKey {
+  const pub = checkpointPublicKey(key);
+  const der = pub.export({ type: 'spki', format: 'der' });
+  return { algorithm: 'ECDSA_SHA_256', curve: 'P-256', keyId: `sha256:${createHash('sha256').update(der).digest('hex')}`, publicKeyPem: String(pub.export({ type: 'spki', format: 'pem' })) };
+}
+
+/** Whether `sig` is a signature of the checkpoint by the holder of `key`'s private half. Pure: no service. */
+export function checkpointSignatureValid(key: KeyObject, c: Pick<Checkpoint, 'tenant' | 'seq' | 'hash' | 'at' | 'sig'>): boolean {
+  if (typeof c.sig !== 'string' || !/^[A-Za-z0-9_-]{16,200}$/.test(c.sig)) return false;
+  try {
+    return verifySignature('sha256', Buffer.from(checkpointMessage(c)), { key, dsaEncoding: 'der' }, Buffer.from(c.sig, 'base64url'));
+  } catch {
+    return false;
+  }
 }
 
 export interface ChainCheck {
@@ -160,32 +189,27 @@ export interface CheckpointCheck {
 
 /**
  * Compares the chain with the signed checkpoints. `hashAt` has the chain's
- * hash at each checkpointed seq (absent when the chain is shorter). A
- * checkpoint's MAC is checked where it matters — when it disagrees with the
- * chain, and for the newest one — so a forged checkpoint is never believed
- * and verification stays cheap when everything agrees.
+ * hash at each checkpointed seq (absent when the chain is shorter). Every
+ * checkpoint's signature is checked (with the public key: no service call), so
+ * a forged checkpoint is never believed.
  */
 export async function checkCheckpoints(
   checkpoints: Checkpoint[],
   hashAt: Map<number, string>,
   chainLength: number,
-  macValid: (c: Checkpoint) => Promise<boolean>,
+  sigValid: (c: Checkpoint) => Promise<boolean>,
 ): Promise<CheckpointCheck> {
   const sorted = [...checkpoints].sort((a, b) => a.seq - b.seq);
   let forged = 0;
   let agreed = 0;
   let latestSeq = 0;
-  for (const [i, c] of sorted.entries()) {
-    const agrees = hashAt.get(c.seq) === c.hash;
-    const newest = i === sorted.length - 1;
-    if (!agrees || newest) {
-      if (!(await macValid(c))) {
-        forged++;
-        continue;
-      }
+  for (const c of sorted) {
+    if (!(await sigValid(c))) {
+      forged++;
+      continue;
     }
     latestSeq = c.seq;
-    if (agrees) {
+    if (hashAt.get(c.seq) === c.hash) {
       agreed = c.seq;
       continue;
     }

@@ -126,12 +126,13 @@ export interface ChainLink {
   linkedAt: string;
 }
 
-/** The end of the chain; `mac` signs (tenant, seq, hash) so the consumer notices a head rolled back behind its back. */
+/** The end of the chain; `sig` signs (tenant, seq, hash, at) so the consumer notices a head rolled back behind its back. */
 export interface ChainHead {
   seq: number;
   hash: string;
   at: string;
-  mac: string;
+  /** the checkpoint signature of this head (ECDSA P-256, see domain/audit.ts checkpointMessage) */
+  sig: string;
   /**
    * The links of the append that moved the head here (the last ends at seq/hash). The head is
    * written first, then its links and markers: until they are in the table these are part of the
@@ -140,13 +141,24 @@ export interface ChainHead {
   pending?: ChainLink[];
 }
 
-/** A signed statement "the tenant's chain had this hash at this seq", kept outside the table. */
+/** A signed statement "the tenant's chain had this hash at this seq at this time", kept outside the table. */
 export interface Checkpoint {
   tenant: string;
   seq: number;
   hash: string;
   at: string;
-  mac: string;
+  /** ECDSA P-256 / SHA-256 signature (DER, base64url) of checkpointMessage(tenant, seq, hash, at) */
+  sig: string;
+}
+
+/** The public half of the checkpoint signing key: all an auditor needs to verify an export. */
+export interface AnchorPublicKey {
+  algorithm: 'ECDSA_SHA_256';
+  curve: 'P-256';
+  /** `sha256:<hex>` of the key's DER SubjectPublicKeyInfo */
+  keyId: string;
+  /** PEM (SubjectPublicKeyInfo) */
+  publicKeyPem: string;
 }
 
 export interface Page<T> {

@@ -1,5 +1,5 @@
 import type { AuditQuery } from './schemas.ts';
-import type { AuditEntry, ChainHead, ChainLink, Checkpoint, Environment, ItemKind, Page, Snapshot } from './model.ts';
+import type { AnchorPublicKey, AuditEntry, ChainHead, ChainLink, Checkpoint, Environment, ItemKind, Page, Snapshot } from './model.ts';
 import type { StoredEntry } from './audit.ts';
 import type { NotificationSettings } from './notify/settings.ts';
 import type { SlackLink, SlackLinkCode } from './notify/slack-identity.ts';
@@ -241,15 +241,18 @@ export interface Channels {
 }
 
 /**
- * Signed checkpoints of the audit chain, kept outside the table: KMS HMAC +
- * S3 Object Lock on AWS, a key file + append-only file locally. Only the
- * stream consumer may `sign`; verifiers `list` and `verify`.
+ * Signed checkpoints of the audit chain, kept outside the table: a KMS ECC_NIST_P256
+ * key (Sign) + S3 Object Lock on AWS, a key file + append-only file locally. Only the
+ * stream consumer may `sign`; verifiers `list`, and `verify` with the public key alone
+ * (`publicKey`: what an auditor pins to verify an export offline).
  */
 export interface AuditAnchor {
-  sign(tenant: string, seq: number, hash: string): Promise<string>;
+  /** the signature (ECDSA P-256 / SHA-256, DER, base64url) of checkpointMessage(c) */
+  sign(c: Pick<Checkpoint, 'tenant' | 'seq' | 'hash' | 'at'>): Promise<string>;
   append(checkpoint: Checkpoint): Promise<void>;
   list(tenant: string): Promise<Checkpoint[]>;
-  verify(checkpoint: Pick<Checkpoint, 'tenant' | 'seq' | 'hash' | 'mac'>): Promise<boolean>;
+  verify(checkpoint: Pick<Checkpoint, 'tenant' | 'seq' | 'hash' | 'at' | 'sig'>): Promise<boolean>;
+  publicKey(): Promise<AnchorPublicKey>;
 }
 
 /** Secrets named in documents (`${NAME}`): Secrets Manager `stageline/<tenant>/<NAME>` on AWS, `STAGELINE_SECRET_<NAME>` locally. */

@@ -334,6 +334,17 @@ const auditVerify = /* @__PURE__ */ z
   .strict()
   .meta({ id: 'AuditVerification' });
 
+const auditPublicKey = /* @__PURE__ */ z
+  .object({
+    algorithm: z.literal('ECDSA_SHA_256'),
+    curve: z.literal('P-256'),
+    keyId: z.string().describe('sha256:<hex> of the key\'s DER SubjectPublicKeyInfo (openssl pkey -pubin -outform der | sha256sum)'),
+    publicKeyPem: z.string().describe('the public key, PEM (SubjectPublicKeyInfo): pass it to `stageline audit verify --public-key`'),
+    signedMessage: z.string().describe('the bytes each checkpoint signature covers'),
+  })
+  .strict()
+  .meta({ id: 'AuditPublicKey' });
+
 /** The decision record: everything a promotion was decided on, and its digest (what an auditor re-computes). */
 const decision = /* @__PURE__ */ z
   .object({
@@ -574,6 +585,7 @@ export const RESPONSES: Record<string, z.ZodType> = {
   'promotions-evidence': evidence,
   'snapshots-evidence': evidence,
   'audit-verify': auditVerify,
+  'audit-public-key': auditPublicKey,
   'freeze-windows': freezeListResponse,
   'notifications-get': notificationSettings,
   'notifications-put': notificationSettings,

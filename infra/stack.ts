@@ -423,10 +423,11 @@ export class StagelineStack extends Stack {
     // ---- the table's one stream consumer: links audit entries into each tenant's chain and signs
     // checkpoints outside the table; relays outbox events (written in the change's own transaction) to the bus
     const streamFn = this.functions.get('stream')!.fn;
+    // Asymmetric, so an auditor verifies checkpoints with the public key alone (GET /api/v1/audit/public-key).
     const auditKey = new kms.Key(this, 'AuditCheckpointKey', {
-      description: 'Stageline: HMAC key signing audit chain checkpoints (only the stream consumer may sign)',
-      keySpec: kms.KeySpec.HMAC_256,
-      keyUsage: kms.KeyUsage.GENERATE_VERIFY_MAC,
+      description: 'Stageline: ECDSA P-256 key signing audit chain checkpoints (only the stream consumer may sign; anyone may verify with its public key)',
+      keySpec: kms.KeySpec.ECC_NIST_P256,
+      keyUsage: kms.KeyUsage.SIGN_VERIFY,
       removalPolicy: RemovalPolicy.RETAIN,
     });
     const checkpointLogs = new s3.Bucket(this, 'CheckpointAccessLogs', {
@@ -448,21 +449,22 @@ export class StagelineStack extends Stack {
       serverAccessLogsBucket: checkpointLogs,
       removalPolicy: RemovalPolicy.RETAIN,
     });
-    auditKey.grantGenerateMac(streamFn);
-    auditKey.grantVerifyMac(streamFn);
+    // Sign: the consumer alone. GetPublicKey: whoever verifies a signature (the consumer checks the head it extends).
+    streamFn.addToRolePolicy(new iam.PolicyStatement({ actions: ['kms:Sign', 'kms:GetPublicKey'], resources: [auditKey.keyArn] }));
     // Put only: never delete (Object Lock forbids it anyway), never read back.
     streamFn.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [checkpoints.arnForObjects('checkpoints/*')] }));
     Validations.of(streamFn).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::<AuditCheckpoints2FBCE690.Arn>/checkpoints/*]',
       reason: 'One object per checkpoint, named by tenant and sequence at run time; the prefix confines the consumer to checkpoint objects, and Object Lock makes each write-once.',
     });
+    // /audit/verify and /audit/public-key (one function) verify signatures with, and serve, the public key.
     const verifyFn = this.functions.get('audit-verify')!.fn;
-    auditKey.grantVerifyMac(verifyFn);
+    verifyFn.addToRolePolicy(new iam.PolicyStatement({ actions: ['kms:GetPublicKey'], resources: [auditKey.keyArn] }));
     // A manifest names secrets by reference (`${NAME}`): apply reads stageline/<tenant>/<NAME>, and only that function.
     const applyFn = this.functions.get('manifest-apply')!.fn;
     applyFn.addToRolePolicy(new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [this.formatArn({ service: 'secretsmanager', resource: 'secret', resourceName: 'stageline/*', arnFormat: ArnFormat.COLON_RESOURCE_NAME })] }));
     Validations.of(applyFn).acknowledge({ id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:stageline/*]', reason: 'Tenants name their secrets in manifests (stageline/<tenant>/<NAME>); the function asks only for its verified tenant\'s.' });
-    // The export lists the checkpoints too (offline verification compares them); it verifies no MAC.
+    // The export lists the checkpoints too (the auditor verifies their signatures offline); it calls no KMS.
     const exportFn = this.functions.get('audit-export')!.fn;
     for (const fn of [verifyFn, exportFn]) {
       fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [checkpoints.bucketArn], conditions: { StringLike: { 's3:prefix': ['checkpoints/*'] } } }));

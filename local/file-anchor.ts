@@ -1,33 +1,44 @@
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createHmac, createPrivateKey, generateKeyPairSync, sign, timingSafeEqual, type KeyObject } from 'node:crypto';
+import { appendFileSync, chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { checkpointMessage } from '../domain/audit.ts';
-import type { Checkpoint } from '../domain/model.ts';
+import { checkpointMessage, checkpointPublicKey, checkpointSignatureValid, describePublicKey } from '../domain/audit.ts';
+import type { AnchorPublicKey, Checkpoint } from '../domain/model.ts';
 import type { AuditAnchor } from '../domain/ports.ts';
 
 /**
- * The local audit anchor: checkpoints signed with HMAC-SHA256 under a key kept
- * in a file outside the table (0600), appended to a file opened in append mode
- * only. The same port as KMS + S3 Object Lock on AWS (functions/adapters/kms-s3-anchor.ts).
+ * The local audit anchor: checkpoints signed with ECDSA P-256 / SHA-256 — the algorithm of the
+ * KMS key on AWS (functions/adapters/kms-s3-anchor.ts) — under a private key generated on first
+ * start into a file outside the table (PKCS#8 PEM, 0600), appended to a file opened in append
+ * mode only. Verifying needs the public key alone, as an auditor's does.
  */
 export class FileAnchor implements AuditAnchor {
-  private readonly key: Buffer;
+  private readonly privateKey: KeyObject;
+  private readonly publicKeyObject: KeyObject;
+  private readonly legacyKey: Buffer | null;
 
+  /** `legacyHmacKeyFile`: the HMAC key of checkpoints written before they were signed; only a chain head signed with it is still accepted, so an existing chain is extended (the next checkpoint is signed). */
   constructor(
     keyFile: string,
     private readonly file: string,
+    legacyHmacKeyFile?: string,
   ) {
     mkdirSync(dirname(keyFile), { recursive: true });
-    if (!existsSync(keyFile)) writeFileSync(keyFile, randomBytes(32).toString('base64'), { mode: 0o600 });
-    this.key = Buffer.from(readFileSync(keyFile, 'utf8').trim(), 'base64');
+    if (!existsSync(keyFile)) {
+      const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+      try {
+        writeFileSync(keyFile, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600, flag: 'wx' });
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err; // another process made it first: use theirs
+      }
+    }
+    chmodSync(keyFile, 0o600);
+    this.privateKey = createPrivateKey(readFileSync(keyFile, 'utf8'));
+    this.publicKeyObject = checkpointPublicKey(this.privateKey);
+    this.legacyKey = legacyHmacKeyFile && existsSync(legacyHmacKeyFile) ? Buffer.from(readFileSync(legacyHmacKeyFile, 'utf8').trim(), 'base64') : null;
   }
 
-  private mac(tenant: string, seq: number, hash: string): Buffer {
-    return createHmac('sha256', this.key).update(checkpointMessage({ tenant, seq, hash })).digest();
-  }
-
-  async sign(tenant: string, seq: number, hash: string): Promise<string> {
-    return this.mac(tenant, seq, hash).toString('base64url');
+  async sign(c: Pick<Checkpoint, 'tenant' | 'seq' | 'hash' | 'at'>): Promise<string> {
+    return sign('sha256', Buffer.from(checkpointMessage(c)), { key: this.privateKey, dsaEncoding: 'der' }).toString('base64url');
   }
 
   async append(c: Checkpoint): Promise<void> {
@@ -41,7 +52,8 @@ export class FileAnchor implements AuditAnchor {
       if (!line.trim()) continue;
       try {
         const c = JSON.parse(line) as Checkpoint;
-        if (c.tenant === tenant) out.push(c);
+        // Lines without `sig` are the MACs of before: nothing a public key can check.
+        if (c.tenant === tenant && typeof c.sig === 'string') out.push(c);
       } catch {
         /* a torn last line (crash mid-append) is not a checkpoint */
       }
@@ -49,9 +61,15 @@ export class FileAnchor implements AuditAnchor {
     return out;
   }
 
-  async verify(c: Pick<Checkpoint, 'tenant' | 'seq' | 'hash' | 'mac'>): Promise<boolean> {
-    const expected = this.mac(c.tenant, c.seq, c.hash);
-    const given = Buffer.from(String(c.mac ?? ''), 'base64url');
+  async publicKey(): Promise<AnchorPublicKey> {
+    return describePublicKey(this.publicKeyObject);
+  }
+
+  async verify(c: Pick<Checkpoint, 'tenant' | 'seq' | 'hash' | 'at' | 'sig'>): Promise<boolean> {
+    if (checkpointSignatureValid(this.publicKeyObject, c)) return true;
+    if (!this.legacyKey) return false;
+    const expected = createHmac('sha256', this.legacyKey).update(`stageline-audit-checkpoint:v1\n${c.tenant}\n${c.seq}\n${c.hash}`).digest();
+    const given = Buffer.from(String(c.sig ?? ''), 'base64url');
     return given.length === expected.length && timingSafeEqual(given, expected);
   }
 }

@@ -146,10 +146,11 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   });
   const outbox = new LocalOutbox(opts.dataDir ? join(opts.dataDir, 'outbox.jsonl') : undefined);
   const directory = new LocalDirectory();
-  // The audit anchor: a signing key and an append-only checkpoint file outside the table.
+  // The audit anchor: a P-256 signing key and an append-only checkpoint file outside the table
+  // (audit.key: the HMAC key of checkpoints made before they were signed; only read to extend such a chain).
   const anchorDir = opts.dataDir ?? join(tmpdir(), `stageline-${tableName}`);
   mkdirSync(anchorDir, { recursive: true });
-  const anchor = new FileAnchor(join(anchorDir, 'audit.key'), join(anchorDir, 'audit-checkpoints.jsonl'));
+  const anchor = new FileAnchor(join(anchorDir, 'audit-signing-key.pem'), join(anchorDir, 'audit-checkpoints.jsonl'), join(anchorDir, 'audit.key'));
   const local = { ...base, workflow, events: bus, scheduler, anchor, directory, channels: { slack: postToSlack, email: outbox.email } };
   resetDeps(local);
   // The table's one stream consumer, as the event source mapping runs it on AWS.

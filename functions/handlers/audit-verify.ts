@@ -1,3 +1,4 @@
+import { auditPublicKey } from '#domain/audit-export';
 import { verifyAudit } from '#domain/audit-log';
 import { httpHandler } from '../http/handler.ts';
 import { anchorFromEnv } from '../adapters/kms-s3-anchor.ts';
@@ -5,4 +6,5 @@ import { registerAnchor } from '../http/deps.ts';
 
 registerAnchor(anchorFromEnv);
 
-export const handler = httpHandler({}, async ({ deps, ctx }) => verifyAudit(deps, ctx));
+// Two routes, one function: both need the checkpoint key's public half (kms:GetPublicKey), nothing more.
+export const handler = httpHandler({}, async ({ deps, ctx, route }) => (route.path.endsWith('/audit/public-key') ? auditPublicKey(deps, ctx) : verifyAudit(deps, ctx)));

@@ -39,7 +39,7 @@ export function registerEvents(make: () => Events): void {
 
 let makeAnchor: (() => AuditAnchor) | undefined;
 
-/** The audit anchor (KMS + S3 clients) is registered only by the functions that sign or read checkpoints: the stream consumer and /audit/verify. */
+/** The audit anchor (KMS + S3 clients) is registered only by the functions that sign, read or verify checkpoints: the stream consumer, /audit/verify (and /audit/public-key) and /audit/export. */
 export function registerAnchor(make: () => AuditAnchor): void {
   makeAnchor = make;
 }
@@ -95,7 +95,7 @@ export function deps(): Deps {
       registry: lazy<Deps['registry']>(() => needOutbound('registry')),
       scheduler: lazy<Scheduler>(() => schedulerFromEnv()),
       anchor: lazy<AuditAnchor>(() => {
-        if (!makeAnchor) throw new Error('this function has no audit anchor: only the stream consumer and /audit/verify use checkpoints');
+        if (!makeAnchor) throw new Error('this function has no audit anchor: only the stream consumer and the /audit/verify, /audit/export and /audit/public-key handlers use checkpoints');
         return makeAnchor();
       }),
       publicUrl: process.env.PUBLIC_URL,

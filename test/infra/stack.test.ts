@@ -250,15 +250,23 @@ describe('the stream consumer: audit chain anchoring and the event outbox', () =
     expect(filter).toEqual({ eventName: ['INSERT'], dynamodb: { NewImage: { entity: { S: ['AuditEntry', 'Evidence', 'Event'] } } } });
   });
 
-  it('signs checkpoints with a KMS HMAC key only the consumer may use to sign, into an Object Lock (compliance) bucket', () => {
+  it('signs checkpoints with an ECC P-256 KMS key only the consumer may sign with, into an Object Lock (compliance) bucket; verifiers get its public key', () => {
     const [keyId, key] = only('AWS::KMS::Key');
-    expect(key.Properties).toMatchObject({ KeySpec: 'HMAC_256', KeyUsage: 'GENERATE_VERIFY_MAC' });
+    expect(key.Properties).toMatchObject({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' });
     const bucket = Object.values(template.findResources('AWS::S3::Bucket')).find((b: any) => b.Properties.ObjectLockEnabled)! as Resource;
     expect(bucket.Properties.ObjectLockConfiguration).toEqual({ ObjectLockEnabled: 'Enabled', Rule: { DefaultRetention: { Mode: 'COMPLIANCE', Days: CHECKPOINT_RETENTION_DAYS } } });
     for (const [name, id] of functionIds()) {
       const actions = actionsOf(id);
-      expect(actions.includes('kms:GenerateMac'), name).toBe(name === 'stream');
-      expect(actions.includes('kms:VerifyMac'), name).toBe(name === 'stream' || name === 'audit-verify');
+      expect(actions.includes('kms:Sign'), name).toBe(name === 'stream');
+      expect(actions.includes('kms:GetPublicKey'), name).toBe(['stream', 'audit-verify'].includes(name));
+      expect(actions.filter((a) => /^kms:(GenerateMac|VerifyMac|Verify|\*)$/.test(a)), name).toEqual([]);
+      // Every KMS statement names the checkpoint key and nothing else.
+      for (const st of statementsOf(id).filter((st) => [st.Action].flat().some((a: string) => a === 'kms:Sign' || a === 'kms:GetPublicKey'))) {
+        expect(st.Resource, name).toEqual({ 'Fn::GetAtt': [keyId, 'Arn'] });
+      }
+      const env = (template.toJSON().Resources[id] as Resource).Properties.Environment.Variables;
+      expect(env.AUDIT_KEY_ID !== undefined, name).toBe(['stream', 'audit-verify', 'audit-export'].includes(name));
+      expect(env.CHECKPOINT_BUCKET !== undefined, name).toBe(['stream', 'audit-verify', 'audit-export'].includes(name));
       expect(actions.includes('s3:PutObject'), name).toBe(name === 'stream');
       expect(actions.some((a) => a.startsWith('s3:Delete')), name).toBe(false);
     }
@@ -382,11 +390,11 @@ describe('notifications', () => {
 });
 
 describe('size', () => {
-  it('stays at ≤ 292 resources, clear of CloudFormation\'s 500 (one state machine for promotions and rollbacks; API Gateway invokes through one role, not a permission per function; API functions with the same permissions share a role; read-only handlers of an area share a function; both Slack request URLs share one function)', () => {
+  it('stays at ≤ 293 resources, clear of CloudFormation\'s 500 (one state machine for promotions and rollbacks; API Gateway invokes through one role, not a permission per function; API functions with the same permissions share a role; read-only handlers of an area share a function; both Slack request URLs share one function)', () => {
     const all = template.toJSON().Resources as Record<string, Resource>;
     const resources = Object.values(all);
     // 286 before Slack identities: + the slack-links function and its integration, + 4 routes (slash command, link codes, links, unlink).
-    expect(resources.length).toBeLessThanOrEqual(292);
+    expect(resources.length).toBeLessThanOrEqual(293); // + the /audit/public-key route (served by the audit-verify function)
     expect(resources.filter((r) => r.Type === 'AWS::IAM::Role').length).toBeLessThan(25);
     expect(resources.filter((r) => r.Type === 'AWS::Lambda::Permission').length).toBeLessThanOrEqual(5);
     // Every integration is invoked with the one role, and that role may invoke exactly the functions routes reach.

@@ -1,9 +1,11 @@
 import { execFile } from 'node:child_process';
+import { createHash, createPublicKey, generateKeyPairSync, sign } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { checkpointMessage, entryHash, GENESIS_HASH, linkHash } from '../../domain/audit.ts';
 import { verifyExport } from '../../domain/audit-export.ts';
 import { waitFor } from '../support/promotions.ts';
 import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
@@ -16,7 +18,7 @@ beforeAll(async () => {
 });
 afterAll(() => t.stop());
 
-/** Some history: environments, configs, a promotion with approval (seed 003's record shape), all linked. */
+/** Some history: environments, configs, a promotion with approval, all linked. */
 async function history() {
   const tenant = t.tenant();
   const u = await t.users(tenant);
@@ -33,52 +35,180 @@ async function history() {
 }
 
 const lines = (text: string) => text.trimEnd().split('\n').map((l) => JSON.parse(l));
+/** The pinned key, as an auditor gets it once. */
+const publicKey = async (token: string) => {
+  const r = await t.call('GET', '/api/v1/audit/public-key', { token });
+  expect(r.status).toBe(200);
+  return r.body as { publicKeyPem: string; keyId: string; algorithm: string; curve: string; signedMessage: string };
+};
 
-describe('audit export (JSON Lines) and offline verification', () => {
-  it('exports the chain in order with hashes, checkpoints and seed 003 records; verifies offline; finds tampering by line', async () => {
-    const { tenant, u, promotion } = await history();
+/** The attacker's tools: re-hash entries and links from a seq on, as the service would. */
+type Row = Record<string, any>;
+function rehash(rows: Row[], edit: (entryRows: Row[]) => void): Row[] {
+  const out = rows.map((r) => structuredClone(r));
+  const entries = out.filter((r) => r.type === 'entry');
+  edit(entries);
+  let prevHash = GENESIS_HASH;
+  entries.forEach((r, i) => {
+    r.seq = i + 1;
+    r.prevHash = prevHash;
+    r.entryHash = entryHash(r.entry);
+    r.hash = linkHash({ seq: r.seq, entry: `${r.entry.at}#${r.entry.id}`, entryHash: r.entryHash, prevHash });
+    prevHash = r.hash;
+  });
+  return out;
+}
+const text = (rows: (Row | string)[]) => rows.map((r) => (typeof r === 'string' ? r : JSON.stringify(r))).join('\n') + '\n';
+
+describe('audit export (JSON Lines), signed checkpoints and offline verification with the public key', () => {
+  it('serves the public key to any viewer of a tenant; the intact export verifies with it alone, anchored through its last link', async () => {
+    const { tenant, u } = await history();
+    const key = await publicKey(u.viewer);
+    expect(key).toMatchObject({ algorithm: 'ECDSA_SHA_256', curve: 'P-256', keyId: expect.stringMatching(/^sha256:[0-9a-f]{64}$/) });
+    // The key id is the sha256 of the DER public key (what `openssl pkey -pubin -outform der | sha256sum` prints).
+    expect(key.keyId).toBe(`sha256:${createHash('sha256').update(createPublicKey(key.publicKeyPem).export({ type: 'spki', format: 'der' })).digest('hex')}`);
+    expect((await t.call('GET', '/api/v1/audit/public-key')).status).toBe(401);
+    // One key per deployment: another tenant's viewer pins the same.
+    expect((await publicKey((await t.users(t.tenant())).viewer)).keyId).toBe(key.keyId);
+
     const r = await t.call('GET', '/api/v1/audit/export', { token: u.viewer });
     expect(r.status).toBe(200);
     expect(r.headers.get('content-type')).toBe('application/x-ndjson');
-    const text = r.body as string;
-    const rows = lines(text);
-    expect(rows[0]).toMatchObject({ type: 'header', format: 'stageline-audit-export/v1', tenant });
+    const rows = lines(r.body as string);
+    expect(rows[0]).toMatchObject({ type: 'header', format: 'stageline-audit-export/v2', tenant });
     const entries = rows.filter((l) => l.type === 'entry');
     expect(entries.map((e) => e.seq)).toEqual(entries.map((_e, i) => i + 1));
-    expect(rows.filter((l) => l.type === 'checkpoint').length).toBeGreaterThan(0);
-    expect(rows.at(-1)).toMatchObject({ type: 'trailer', count: entries.length, firstSeq: 1, lastSeq: entries.length, next: null });
-    // Seed 003's audit record, readable as is.
-    const record = entries.find((e) => e.entry.entityId === promotion && e.entry.action === 'promotion.complete').record;
-    expect(record).toEqual({
-      promotion_id: promotion,
-      artifact: expect.stringMatching(/^config@/),
-      source_env: 'staging',
-      target_env: 'production',
-      promoted_by: `deployer@${tenant}.test`,
-      approval: { required: true, approvers: [`approver@${tenant}.test`] },
-      validation_gates: expect.objectContaining({ policy_compliance: 'PASS' }),
-      result: 'COMPLETED',
-    });
-    expect(verifyExport(text)).toMatchObject({ ok: true, checked: entries.length, firstSeq: 1, tenant, problems: [] });
-
-    // Tampering, each found by its line.
-    const raw = text.trimEnd().split('\n');
-    const at = (seq: number) => raw.findIndex((l) => l.includes(`"type":"entry","seq":${seq},`));
-    const altered = [...raw];
-    altered[at(3)] = altered[at(3)]!.replace(/"actorName":"[^"]+"/, '"actorName":"mallory"');
-    expect(verifyExport(altered.join('\n')).problems).toEqual([{ line: at(3) + 1, seq: 3, what: 'the entry does not match its entryHash (it was altered)' }]);
-    const dropped = raw.filter((_l, i) => i !== at(4));
-    expect(verifyExport(dropped.join('\n')).problems[0]).toMatchObject({ line: at(4) + 1, seq: 5, what: expect.stringMatching(/expected link 4, found 5/) });
-    const swapped = [...raw];
-    [swapped[at(2)], swapped[at(5)]] = [swapped[at(5)]!, swapped[at(2)]!];
-    expect(verifyExport(swapped.join('\n')).ok).toBe(false);
-    const forged = raw.map((l) => (l.startsWith('{"type":"checkpoint"') ? l.replace(/"hash":"[0-9a-f]{4}/, '"hash":"ffff') : l));
-    expect(verifyExport(forged.join('\n')).problems.some((p) => /disagrees with this signed checkpoint/.test(p.what))).toBe(true);
-    expect(verifyExport(raw.slice(0, -1).join('\n')).problems.at(-1)!.what).toMatch(/no trailer line/);
+    // No line carries anything a hash or signature does not cover (seed 003's record left the export).
+    expect(entries.every((e) => Object.keys(e).join() === 'type,seq,prevHash,entryHash,hash,entry')).toBe(true);
+    const checkpoints = rows.filter((l) => l.type === 'checkpoint');
+    expect(checkpoints.at(-1)).toMatchObject({ seq: entries.length, hash: entries.at(-1).hash, tenant });
+    expect(rows.at(-1)).toEqual({ type: 'trailer', count: entries.length, firstSeq: 1, lastSeq: entries.length, headSeq: entries.length, checkpoints: checkpoints.length, next: null });
+    expect(verifyExport(r.body as string, key.publicKeyPem)).toMatchObject({ ok: true, checked: entries.length, firstSeq: 1, lastSeq: entries.length, checkpoints: checkpoints.length, anchoredThrough: { seq: entries.length }, keyId: key.keyId, tenant, problems: [] });
   });
 
-  it('pages with fromSeq (x-next-cursor); the pages together verify like one export; time ranges; isolation, roles and bad input', async () => {
+  it('the attacker: every edit, deletion, insertion, reorder, cut, re-hash, dropped or foreign-signed checkpoint fails with its line named', async () => {
+    const { u, promotion } = await history();
+    const key = (await publicKey(u.viewer)).publicKeyPem;
+    const intact = (await t.call('GET', '/api/v1/audit/export', { token: u.viewer })).body as string;
+    const raw = intact.trimEnd().split('\n');
+    const rows = raw.map((l) => JSON.parse(l) as Row);
+    const lineOf = (seq: number) => rows.findIndex((r) => r.type === 'entry' && r.seq === seq) + 1;
+    const cpLines = rows.flatMap((r, i) => (r.type === 'checkpoint' ? [i + 1] : []));
+    const last = rows.filter((r) => r.type === 'entry').length;
+    const problems = (t: string) => verifyExport(t, key).problems;
+    expect(problems(intact)).toEqual([]);
+
+    // (a) a record block (promoted_by, approvers, result) added to a promotion line: covered by nothing, so refused.
+    const complete = rows.findIndex((r) => r.type === 'entry' && r.entry.entityId === promotion && r.entry.action === 'promotion.complete');
+    const withRecord = rows.map((r, i) => (i === complete ? { ...r, record: { promotion_id: promotion, promoted_by: 'mallory', approval: { required: true, approvers: ['mallory'] }, result: 'COMPLETED' } } : r));
+    expect(problems(text(withRecord))).toEqual([{ line: complete + 1, seq: rows[complete]!.seq, what: expect.stringMatching(/^"record": no hash or signature covers this field/) }]);
+    // ... and an entry's own fields (who did it) are hashed.
+    const edited = [...raw];
+    edited[lineOf(3) - 1] = edited[lineOf(3) - 1]!.replace(/"actorName":"[^"]+"/, '"actorName":"mallory"');
+    expect(problems(edited.join('\n'))).toEqual([{ line: lineOf(3), seq: 3, what: 'the entry does not match its entryHash (it was altered)' }]);
+
+    // (b) a deleted entry line, an inserted one, two lines swapped.
+    const deleted = raw.filter((_l, i) => i !== lineOf(4) - 1);
+    expect(problems(deleted.join('\n'))[0]).toMatchObject({ line: lineOf(4), seq: 5, what: expect.stringMatching(/expected link 4, found 5/) });
+    const inserted = [...raw.slice(0, lineOf(3)), raw[lineOf(3) - 1]!, ...raw.slice(lineOf(3))];
+    expect(problems(inserted.join('\n'))[0]).toMatchObject({ line: lineOf(3) + 1, seq: 3, what: expect.stringMatching(/expected link 4, found 3/) });
+    const swapped = [...raw];
+    [swapped[lineOf(2) - 1], swapped[lineOf(5) - 1]] = [swapped[lineOf(5) - 1]!, swapped[lineOf(2) - 1]!];
+    expect(problems(swapped.join('\n'))[0]).toMatchObject({ line: lineOf(2), seq: 5, what: expect.stringMatching(/expected link 2, found 5/) });
+
+    // (c) truncation: the file cut short; the tail cut with the trailer made to match.
+    expect(problems(raw.slice(0, lineOf(last)).join('\n')).at(-1)!.what).toMatch(/no trailer line/);
+    const signedAt = new Set(rows.filter((r) => r.type === 'checkpoint').map((r) => r.seq as number));
+    /** The export cut after link `at`, its checkpoints past it dropped and the trailer made to match. */
+    const cutAfter = (at: number) => {
+      const cut = structuredClone(rows).filter((r) => !(r.type === 'entry' && r.seq > at) && !(r.type === 'checkpoint' && r.seq > at));
+      Object.assign(cut.at(-1)!, { count: at, lastSeq: at, headSeq: at, checkpoints: cut.filter((r) => r.type === 'checkpoint').length });
+      return cut;
+    };
+    const cuts = { unsigned: Math.max(0, ...[...Array(last).keys()].map((i) => i + 1).filter((seq) => seq < last && !signedAt.has(seq))), signed: Math.max(0, ...[...signedAt].filter((seq) => seq < last)) };
+    expect(cuts.signed).toBeGreaterThan(0);
+    if (cuts.unsigned) {
+      // Cut where no checkpoint was signed: the new tail is named as unanchored.
+      const before = Math.max(0, ...[...signedAt].filter((seq) => seq < cuts.unsigned));
+      expect(problems(text(cutAfter(cuts.unsigned)))).toEqual([{ line: lineOf(before + 1), seq: before + 1, what: expect.stringMatching(new RegExp(`links ${before + 1}..${cuts.unsigned} .*covered by no valid signed checkpoint`)) }]);
+    }
+    // Cut on a signed checkpoint: a genuine, shorter history. The verifier says how far it is anchored, and an
+    // auditor who knows the head (GET /audit/verify, or the last export) refuses it with --min-seq.
+    const onSigned = cutAfter(cuts.signed);
+    expect(verifyExport(text(onSigned), key)).toMatchObject({ ok: true, anchoredThrough: { seq: cuts.signed } });
+    expect(verifyExport(text(onSigned), key, { minSeq: last }).problems).toEqual([{ line: onSigned.length, what: expect.stringMatching(new RegExp(`anchored through link ${cuts.signed}, short of link ${last}`)) }]);
+    // The trailer's head left as it was: it says more links existed.
+    onSigned.at(-1)!.headSeq = last;
+    expect(problems(text(onSigned))).toEqual([{ line: onSigned.length, what: expect.stringMatching(new RegExp(`chain had ${last} links when exported, the export ends at ${cuts.signed}`)) }]);
+
+    // (d) re-hashed from genesis after an edit, the checkpoints realigned to the new hashes: their signatures fail.
+    const realigned = rehash(rows, (es) => (es[2]!.entry.actorName = 'mallory'));
+    const newHash = new Map(realigned.filter((r) => r.type === 'entry').map((r) => [r.seq, r.hash]));
+    for (const r of realigned) if (r.type === 'checkpoint') r.hash = newHash.get(r.seq);
+    const rehashed = problems(text(realigned));
+    // Checkpoints before the edit (links 1 and 2) still hold; every one realigned from link 3 on is refused, by line.
+    const moved = cpLines.filter((line) => rows[line - 1]!.seq >= 3);
+    expect(moved.length).toBeGreaterThan(0);
+    for (const line of moved) expect(rehashed).toContainEqual({ line, seq: rows[line - 1]!.seq, what: expect.stringMatching(/signature does not verify with the pinned public key/) });
+    const held = Math.max(0, ...cpLines.map((line) => rows[line - 1]!.seq).filter((seq) => seq < 3));
+    expect(rehashed).toContainEqual({ line: lineOf(held + 1), seq: held + 1, what: expect.stringMatching(new RegExp(`links ${held + 1}..${last} .* covered by no valid signed checkpoint`)) });
+    expect(rehashed).toHaveLength(moved.length + 1);
+    // Re-hashed but the genuine checkpoints kept: the chain disagrees with them, the rewritten stretch named.
+    const kept = rehash(rows, (es) => (es[2]!.entry.actorName = 'mallory'));
+    const disagree = problems(text(kept));
+    const firstMoved = moved[0]!;
+    expect(disagree).toContainEqual({ line: firstMoved, seq: rows[firstMoved - 1]!.seq, what: expect.stringMatching(new RegExp(`disagrees with this signed checkpoint: links ${held + 1}\\.\\.${rows[firstMoved - 1]!.seq} \\(lines ${lineOf(held + 1)}\\.\\.\\d+\\) were rewritten`)) });
+    expect(disagree).toContainEqual({ line: lineOf(held + 1), seq: held + 1, what: expect.stringMatching(/covered by no valid signed checkpoint/) });
+    // A deletion re-hashed from genesis (every later seq moves up): the same.
+    const shifted = rehash(rows, (es) => es.splice(3, 1));
+    expect(verifyExport(text(shifted.filter((r) => r.type !== 'trailer')), key).ok).toBe(false);
+
+    // (e) dropped checkpoints: all of them; the last one.
+    const none = structuredClone(rows).filter((r) => r.type !== 'checkpoint');
+    none.at(-1)!.checkpoints = 0;
+    expect(problems(text(none))).toEqual([{ line: lineOf(1), seq: 1, what: expect.stringMatching(new RegExp(`links 1..${last} .*nothing in the export is anchored`)) }]);
+    const copy = structuredClone(rows);
+    const lastCp = copy.filter((r) => r.type === 'checkpoint').at(-1)!;
+    const noLast = copy.filter((r) => r !== lastCp);
+    noLast.at(-1)!.checkpoints -= 1;
+    const before = Math.max(0, ...noLast.filter((r) => r.type === 'checkpoint' && r.seq < last).map((r) => r.seq));
+    expect(problems(text(noLast))).toEqual([{ line: lineOf(before + 1), seq: before + 1, what: expect.stringMatching(new RegExp(`links ${before + 1}..${last} .*anchored only up to link ${before}|nothing in the export is anchored`)) }]);
+
+    // (f) a checkpoint signed by another key (the attacker's own, after re-hashing): refused against the pinned key.
+    const mallory = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+    const forged = rehash(rows, (es) => (es[2]!.entry.actorName = 'mallory'));
+    const forgedHash = new Map(forged.filter((r) => r.type === 'entry').map((r) => [r.seq, r.hash]));
+    for (const r of forged) {
+      if (r.type !== 'checkpoint') continue;
+      r.hash = forgedHash.get(r.seq);
+      r.sig = sign('sha256', Buffer.from(checkpointMessage(r as never)), { key: mallory.privateKey, dsaEncoding: 'der' }).toString('base64url');
+    }
+    const foreign = problems(text(forged));
+    for (const line of cpLines) expect(foreign).toContainEqual({ line, seq: rows[line - 1]!.seq, what: expect.stringMatching(/signature does not verify with the pinned public key sha256:/) });
+    // (the same file "verifies" only against the attacker's key: what the auditor pins is what counts)
+    expect(verifyExport(text(forged), mallory.publicKey).ok).toBe(true);
+
+    // (g) header and trailer: another tenant's name, an altered hashing rule, a trailer that miscounts.
+    const renamed = structuredClone(rows);
+    renamed[0]!.tenant = 'someone-else';
+    expect(problems(text(renamed))[0]).toMatchObject({ line: 2, what: expect.stringMatching(/the entry belongs to tenant/) });
+    const rule = structuredClone(rows);
+    rule[0]!.hashing = 'anything';
+    expect(problems(text(rule))).toEqual([{ line: 1, what: 'the hashing rule was altered' }]);
+    // Lines of no known type (a prototype name too) are reported, never thrown on.
+    expect(problems(text([...rows.slice(0, 2), { type: 'toString' }, ['x'], ...rows.slice(2)]))).toEqual([
+      { line: 3, what: 'unknown line type "toString"' },
+      { line: 4, what: 'unknown line type null' },
+    ]);
+    // A line re-serialised (a duplicate key a reader would see differently) is not as the service wrote it.
+    const dup = [...raw];
+    dup[lineOf(2) - 1] = dup[lineOf(2) - 1]!.replace('{"type":"entry",', '{"type":"entry","seq":99,');
+    expect(problems(dup.join('\n'))).toContainEqual({ line: lineOf(2), seq: 2, what: expect.stringMatching(/not as the service wrote it/) });
+  });
+
+  it('pages with fromSeq (x-next-cursor) each end on a signed checkpoint and verify alone and together; time ranges; isolation, roles and bad input', async () => {
     const { tenant, u } = await history();
+    const key = (await publicKey(u.viewer)).publicKeyPem;
     const whole = (await t.call('GET', '/api/v1/audit/export', { token: u.viewer })).body as string;
     const total = lines(whole).filter((l) => l.type === 'entry').length;
     let fromSeq: string | null = null;
@@ -88,8 +218,22 @@ describe('audit export (JSON Lines) and offline verification', () => {
       pages.push(r.body as string);
       fromSeq = r.headers.get('x-next-cursor');
     } while (fromSeq);
-    expect(pages.length).toBe(Math.ceil(total / 3));
-    expect(verifyExport(pages.join(''))).toMatchObject({ ok: true, checked: total, firstSeq: 1, lastSeq: total });
+    expect(pages.length).toBeGreaterThan(1);
+    for (const page of pages) {
+      const rows = lines(page);
+      const trailer = rows.at(-1);
+      if (trailer.next) expect(trailer.count).toBeGreaterThanOrEqual(3);
+      expect(rows.some((r) => r.type === 'checkpoint' && r.seq === trailer.lastSeq)).toBe(true);
+      // Alone, a page is anchored to its end; one that says more follows is an incomplete export, and says so.
+      const alone = verifyExport(page, key);
+      expect(alone.anchoredThrough).toMatchObject({ seq: trailer.lastSeq });
+      expect(alone.problems).toEqual(trailer.next ? [{ line: rows.length, what: `the export goes on at link ${trailer.next.fromSeq} but no page follows (pages were dropped)` }] : []);
+    }
+    expect(verifyExport(pages.join(''), key)).toMatchObject({ ok: true, checked: total, firstSeq: 1, lastSeq: total });
+    // A page dropped from the middle: the next one does not continue it.
+    if (pages.length > 2) expect(verifyExport([pages[0], ...pages.slice(2)].join(''), key).ok).toBe(false);
+    // The last page dropped: the one before promised more.
+    expect(verifyExport(pages.slice(0, -1).join(''), key).problems.at(-1)!.what).toMatch(/no page follows/);
 
     // A time range picks a run of the chain; it verifies on its own.
     const all = lines(whole).filter((l) => l.type === 'entry');
@@ -98,7 +242,7 @@ describe('audit export (JSON Lines) and offline verification', () => {
     const rangedEntries = lines(ranged).filter((l) => l.type === 'entry');
     expect(rangedEntries.every((e) => e.entry.at >= mid)).toBe(true);
     expect(rangedEntries.length).toBeLessThan(total);
-    expect(verifyExport(ranged).ok).toBe(true);
+    expect(verifyExport(ranged, key).ok).toBe(true);
 
     // Another tenant's admin sees only its own chain; no token is 401; bad input names the field.
     const other = await t.users(t.tenant());
@@ -112,19 +256,40 @@ describe('audit export (JSON Lines) and offline verification', () => {
     expect((await t.call('GET', '/api/v1/audit/export?fromSeq=0', { token: u.viewer })).status).toBe(400);
   });
 
-  it('CLI: audit export writes every page to a file; audit verify --file checks it offline (exit 1 and the line when tampered)', async () => {
+  it('CLI: audit public-key pins the key; audit export writes every page; audit verify --file --public-key checks it offline (exit 1 and the line when tampered)', async () => {
     const { u } = await history();
     const env = { ...process.env, STAGELINE_URL: t.url, STAGELINE_TOKEN: u.viewer };
     const cli = (...args: string[]) => run(join(root, 'node_modules', '.bin', 'tsx'), [join(root, 'cli', 'stageline.ts'), ...args], { env, cwd: root });
+    const failed = (...args: string[]) => cli(...args).then(() => ({ code: 0, stdout: '', stderr: '' }), (e: { code: number; stdout: string; stderr: string }) => e);
     const dir = mkdtempSync(join(tmpdir(), 'stageline-export-'));
     const file = join(dir, 'export.jsonl');
+    const pem = join(dir, 'key.pem');
+    const pinned = await cli('audit', 'public-key', '--output', pem);
+    expect(pinned.stderr).toMatch(/ECDSA_SHA_256 P-256 key sha256:[0-9a-f]{64}/);
+    expect(readFileSync(pem, 'utf8')).toBe((await publicKey(u.viewer)).publicKeyPem);
     await cli('audit', 'export', '--output', file);
-    const ok = await cli('audit', 'verify', '--file', file);
-    expect(ok.stdout).toMatch(/export intact: \d+ entries \(links 1\.\.\d+\)/);
+    const ok = await cli('audit', 'verify', '--file', file, '--public-key', pem);
+    expect(ok.stdout).toMatch(/export intact: \d+ entries \(links 1\.\.(\d+)\) .* checkpoint signatures verified with key sha256:[0-9a-f]{64}; anchored through link \1/);
+    // No key: refused with what to do (2).
+    const noKey = await failed('audit', 'verify', '--file', file);
+    expect(noKey.code).toBe(2);
+    expect(noKey.stderr).toMatch(/--public-key <key\.pem> is needed/);
+    // Tampered: exit 1, the line named.
     const tampered = readFileSync(file, 'utf8').replace(/"action":"environment\.create"/, '"action":"environment.delete"');
     writeFileSync(file, tampered);
-    const err = await cli('audit', 'verify', '--file', file).catch((e: { code: number; stdout: string }) => e);
-    expect((err as { code: number }).code).toBe(1);
-    expect((err as { stdout: string }).stdout).toMatch(/^line \d+ \(link \d+\): the entry does not match its entryHash/m);
+    const err = await failed('audit', 'verify', '--file', file, '--public-key', pem);
+    expect(err.code).toBe(1);
+    expect(err.stdout).toMatch(/^line \d+ \(link \d+\): the entry does not match its entryHash/m);
+    // Every checkpoint dropped: exit 1, the unanchored tail named.
+    writeFileSync(file, readFileSync(file, 'utf8').replace(/"action":"environment\.delete"/, '"action":"environment.create"').split('\n').filter((l) => !l.startsWith('{"type":"checkpoint"')).join('\n').replace(/"checkpoints":\d+/, '"checkpoints":0'));
+    const bare = await failed('audit', 'verify', '--file', file, '--public-key', pem);
+    expect(bare.code).toBe(1);
+    expect(bare.stdout).toMatch(/^line 2 \(link 1\): links 1\.\.\d+ \(lines 2\.\.\d+\) are covered by no valid signed checkpoint/m);
+    // Another key pinned (the attacker's): every checkpoint refused.
+    await cli('audit', 'export', '--output', file);
+    writeFileSync(pem, String(generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey.export({ type: 'spki', format: 'pem' })));
+    const other = await failed('audit', 'verify', '--file', file, '--public-key', pem);
+    expect(other.code).toBe(1);
+    expect(other.stdout).toMatch(/^line \d+ \(link \d+\): the signature does not verify with the pinned public key/m);
   });
 });

@@ -85,7 +85,8 @@ describe('audit trail', () => {
     const r = await t.call('GET', '/api/v1/audit/export', { token });
     expect(r.status).toBe(200);
     const { verifyExport } = await import('../../domain/audit-export.ts');
-    expect(verifyExport(String(r.body))).toMatchObject({ ok: true, problems: [] });
+    const key = (await t.call('GET', '/api/v1/audit/public-key', { token })).body.publicKeyPem;
+    expect(verifyExport(String(r.body), key)).toMatchObject({ ok: true, problems: [] });
     return String(r.body).trimEnd().split('\n').map((l) => JSON.parse(l)).filter((l) => l.type === 'entry').map((l) => l.seq);
   };
 

@@ -23,8 +23,8 @@ describe('cost of an approved promotion (counts)', () => {
     expect(c.requests).toBeLessThanOrEqual(64);
     expect(c.wru).toBeLessThanOrEqual(60);
     expect(c.promotionItemBytes).toBeLessThanOrEqual(1024);
-    // The audit anchor: one MAC and one signed checkpoint per chain append (4 audit entries: at most 4), and no
-    // key-service check of a head the warm consumer wrote itself.
+    // The audit anchor: one KMS Sign and one signed checkpoint per chain append (4 audit entries: at most 4); a head
+    // is checked with the public key (the warm consumer's own heads not even that), never by a KMS request.
     expect(c.anchor.checkpoints).toBeGreaterThanOrEqual(1);
     expect(c.anchor.checkpoints).toBeLessThanOrEqual(4);
     expect(c.anchor.kms).toBe(c.anchor.checkpoints);

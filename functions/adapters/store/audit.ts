@@ -101,7 +101,7 @@ export class AuditStore extends EnvironmentStore {
   async chainHead(tenant: string): Promise<ChainHead | null> {
     const r = await this.db.send(new GetCommand({ TableName: this.table, Key: keys.chainHead(tenant), ConsistentRead: true }));
     if (!r.Item) return null;
-    const head: ChainHead = { seq: r.Item.seq as number, hash: r.Item.hash as string, at: r.Item.at as string, mac: r.Item.mac as string };
+    const head: ChainHead = { seq: r.Item.seq as number, hash: r.Item.hash as string, at: r.Item.at as string, sig: (r.Item.sig ?? r.Item.mac) as string }; // `mac`: a head written before checkpoints were signed
     return Array.isArray(r.Item.pending) ? { ...head, pending: r.Item.pending as ChainLink[] } : head;
   }
 
@@ -136,7 +136,7 @@ export class AuditStore extends EnvironmentStore {
     const moved = await this.conditional(
       new PutCommand({
         TableName: this.table,
-        Item: { ...keys.chainHead(tenant), entity: 'ChainHead', seq: next.seq, hash: next.hash, at: next.at, mac: next.mac, pending: links },
+        Item: { ...keys.chainHead(tenant), entity: 'ChainHead', seq: next.seq, hash: next.hash, at: next.at, sig: next.sig, pending: links },
         ...(previous
           ? { ConditionExpression: '#seq = :seq AND #hash = :hash', ExpressionAttributeNames: { '#seq': 'seq', '#hash': 'hash' }, ExpressionAttributeValues: { ':seq': previous.seq, ':hash': previous.hash } }
           : { ConditionExpression: 'attribute_not_exists(pk)' }),

@@ -1,0 +1,65 @@
+import { GetPublicKeyCommand, KMSClient, SignCommand } from '@aws-sdk/client-kms';
+import { S3Client } from '@aws-sdk/client-s3';
+import { mockClient } from 'aws-sdk-client-mock';
+import { createHmac, generateKeyPairSync, sign } from 'node:crypto';
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { checkpointMessage, checkpointSignatureValid, checkpointPublicKey } from '#domain/audit';
+import { KmsS3Anchor } from '../../functions/adapters/kms-s3-anchor.ts';
+import { FileAnchor } from '../../local/file-anchor.ts';
+
+const cp = { tenant: 'acme', seq: 7, hash: 'a'.repeat(64), at: '2026-01-01T00:00:00.000Z' };
+
+describe('checkpoint signatures (ECDSA P-256 / SHA-256), verified with the public key alone', () => {
+  it('locally: a key generated once into a 0600 file; signatures verify with its public key and nothing else', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'stageline-anchor-'));
+    const keyFile = join(dir, 'audit-signing-key.pem');
+    const a = new FileAnchor(keyFile, join(dir, 'checkpoints.jsonl'));
+    expect(statSync(keyFile).mode & 0o777).toBe(0o600);
+    expect(readFileSync(keyFile, 'utf8')).toMatch(/^-----BEGIN PRIVATE KEY-----/);
+    const sig = await a.sign(cp);
+    const key = await a.publicKey();
+    expect(key).toMatchObject({ algorithm: 'ECDSA_SHA_256', curve: 'P-256', keyId: expect.stringMatching(/^sha256:[0-9a-f]{64}$/) });
+    expect(checkpointSignatureValid(checkpointPublicKey(key.publicKeyPem), { ...cp, sig })).toBe(true);
+    // Every signed field counts: tenant, seq, hash and time.
+    for (const change of [{ tenant: 'other' }, { seq: 8 }, { hash: 'b'.repeat(64) }, { at: '2026-01-02T00:00:00.000Z' }]) expect(await a.verify({ ...cp, ...change, sig }), JSON.stringify(change)).toBe(false);
+    // The same file on the next start: the same key.
+    expect((await new FileAnchor(keyFile, join(dir, 'checkpoints.jsonl')).publicKey()).keyId).toBe(key.keyId);
+    // Another key's signature is refused.
+    const other = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+    expect(await a.verify({ ...cp, sig: sign('sha256', Buffer.from(checkpointMessage(cp)), { key: other.privateKey, dsaEncoding: 'der' }).toString('base64url') })).toBe(false);
+    expect(await a.verify({ ...cp, sig: 'not-a-signature' })).toBe(false);
+  });
+
+  it('locally: a chain head MACed before checkpoints were signed is still accepted (to extend it); its old checkpoints are not listed', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'stageline-anchor-'));
+    const legacy = Buffer.alloc(32, 7);
+    writeFileSync(join(dir, 'audit.key'), legacy.toString('base64'));
+    const mac = createHmac('sha256', legacy).update(`stageline-audit-checkpoint:v1\n${cp.tenant}\n${cp.seq}\n${cp.hash}`).digest('base64url');
+    writeFileSync(join(dir, 'checkpoints.jsonl'), JSON.stringify({ ...cp, mac }) + '\n');
+    const a = new FileAnchor(join(dir, 'audit-signing-key.pem'), join(dir, 'checkpoints.jsonl'), join(dir, 'audit.key'));
+    expect(await a.verify({ ...cp, sig: mac })).toBe(true);
+    expect(await a.verify({ ...cp, seq: 8, sig: mac })).toBe(false);
+    expect(await a.list('acme')).toEqual([]);
+  });
+
+  it('on AWS: KMS Sign (ECDSA_SHA_256 over the raw message); the public key fetched once, every check local', async () => {
+    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+    const kms = mockClient(KMSClient);
+    kms.on(SignCommand).callsFake((input: { Message: Uint8Array }) => ({ Signature: sign('sha256', Buffer.from(input.Message), { key: privateKey, dsaEncoding: 'der' }) }));
+    kms.on(GetPublicKeyCommand).resolves({ PublicKey: publicKey.export({ type: 'spki', format: 'der' }), KeySpec: 'ECC_NIST_P256' });
+    const a = new KmsS3Anchor(new KMSClient({ region: 'eu-west-1' }), new S3Client({ region: 'eu-west-1' }), 'arn:aws:kms:eu-west-1:1:key/k', undefined);
+    const sig = await a.sign(cp);
+    expect(kms.commandCalls(SignCommand)[0]!.args[0].input).toMatchObject({ KeyId: 'arn:aws:kms:eu-west-1:1:key/k', SigningAlgorithm: 'ECDSA_SHA_256', MessageType: 'RAW' });
+    expect(Buffer.from(kms.commandCalls(SignCommand)[0]!.args[0].input.Message!).toString()).toBe(checkpointMessage(cp));
+    expect(await a.verify({ ...cp, sig })).toBe(true);
+    expect(await a.verify({ ...cp, seq: 8, sig })).toBe(false);
+    expect((await a.publicKey()).publicKeyPem).toBe(publicKey.export({ type: 'spki', format: 'pem' }));
+    expect(kms.commandCalls(GetPublicKeyCommand)).toHaveLength(1);
+    expect(kms.commandCalls(SignCommand)).toHaveLength(1);
+    // A function given the key alone (the public-key route) has no checkpoint bucket.
+    await expect(a.list('acme')).rejects.toThrow(/CHECKPOINT_BUCKET/);
+  });
+});
