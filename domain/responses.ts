@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { manifestSchema } from './manifest/document.ts';
 import { STATUSES } from './promotion/lifecycle.ts';
+import { CONSUME_RESPONSES } from './consume-responses.ts';
 
 /**
  * What the API answers: the response bodies of the main routes, as zod schemas keyed by handler.
@@ -567,6 +568,7 @@ export const RESPONSES: Record<string, z.ZodType> = {
   health: z.object({ status: z.literal('ok'), service: z.literal('stageline') }).strict(),
   'deployments-metrics': deploymentMetrics,
   'slack-actions': slackReply,
+  ...CONSUME_RESPONSES,
 };
 
 /** The schema of a route's JSON answer: the one it names, else its handler's. */

@@ -60,7 +60,8 @@ function fromIam(arn: string | undefined): Principal {
 
 /** Builds the caller from what the gateway verified; headers never override it. */
 export function principalOf(event: APIGatewayProxyEventV2, route: Route): Principal | null {
-  if (route.auth === 'none') return null;
+  // 'app' routes authenticate an app key in the handler (functions/http/app-read.ts).
+  if (route.auth === 'none' || route.auth === 'app') return null;
   const authorizer = (event.requestContext as { authorizer?: Authorizer }).authorizer;
   const principal =
     route.auth === 'jwt'

@@ -24,7 +24,7 @@ const unbundled = (context: Record<string, unknown>) =>
   createApp({ context: { ...cdkContext, ...context, 'aws:cdk:bundling-stacks': [] } });
 
 type Resource = { Type: string; Properties: Record<string, any>; DeletionPolicy?: string };
-const AUTH_TYPE = { jwt: 'JWT', iam: 'AWS_IAM', none: 'NONE' } as const;
+const AUTH_TYPE = { jwt: 'JWT', iam: 'AWS_IAM', none: 'NONE', app: 'NONE' } as const;
 
 let app: App;
 let stack: StagelineStack;
