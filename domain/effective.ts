@@ -62,7 +62,7 @@ export function matchesEtag(ifNoneMatch: string | undefined, etag: string): bool
 
 /** Cache-Control of an environment's documents: revalidate every time unless the environment allows caching for a while. */
 export function cacheControlOf(env: Environment): string {
-  const seconds = (env as { cacheMaxAgeSeconds?: number }).cacheMaxAgeSeconds ?? 0;
+  const seconds = env.cacheMaxAgeSeconds ?? 0;
   return seconds > 0 ? `private, max-age=${seconds}` : 'private, no-cache';
 }
 

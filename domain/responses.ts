@@ -29,6 +29,7 @@ export const environmentResponse = /* @__PURE__ */ z
     concurrency: z.enum(['queue', 'reject', 'supersede']),
     autoPromotionPaused: z.boolean(),
     bakeSeconds: z.number().int(),
+    cacheMaxAgeSeconds: z.number().int().describe('how long services may cache the effective config'),
     registries: z.array(z.object({ name: z.string(), url: z.string() }).strict()),
     verification: z.enum(['digest_match', 'signature_match']),
     signingKey: z.string().nullable(),

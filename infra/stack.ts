@@ -415,6 +415,8 @@ export class StagelineStack extends Stack {
         environment: {
           // Only the handler behind the IAM (machine) route resolves IAM callers.
           ...(ROUTES.some((r) => functionOf(r.handler) === name && r.auth === 'iam') ? { MACHINE_PRINCIPALS: JSON.stringify(machinePrincipals) } : {}),
+          // App-key routes pass the gateway unauthenticated: the handler checks keys, and people's ID tokens as the JWT authorizer would.
+          ...(servesAppKeys(name) ? { JWT_ISSUER: this.userPool.userPoolProviderUrl, JWT_AUDIENCE: this.userPoolClient.userPoolClientId } : {}),
           // Events reach the bus only through the outbox: the stream consumer alone may put them.
           ...(name === 'stream' ? { EVENT_BUS_NAME: this.eventBus.eventBusName } : {}),
         },

@@ -37,7 +37,7 @@ function machineConfig() {
   return machinePrincipals.parse(JSON.parse(raw));
 }
 
-function fromJwt(claims: Record<string, unknown>): Principal {
+export function fromJwt(claims: Record<string, unknown>): Principal {
   const tenant = claims['custom:tenant_id'];
   if (typeof tenant !== 'string' || !TENANT.test(tenant)) {
     throw new Forbidden('Your token carries no valid custom:tenant_id claim; ask an admin to assign you to a tenant');

@@ -2,6 +2,9 @@ import { OpenFeature as ServerFeature, type Client } from '@openfeature/server-s
 import { OFREPProvider } from '@openfeature/ofrep-provider';
 import { OpenFeature as WebFeature, ProviderEvents } from '@openfeature/web-sdk';
 import { OFREPWebProvider } from '@openfeature/ofrep-web-provider';
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assignVariant } from '../../domain/effective.ts';
 import { signedFetch } from '../support/sigv4.ts';
@@ -93,6 +96,28 @@ describe('app keys', () => {
   });
 });
 
+describe('stageline keys (CLI)', () => {
+  it('creates (printing the key once), lists, rotates and revokes', async () => {
+    const root = join(import.meta.dirname, '..', '..');
+    const cli = (...args: string[]) =>
+      promisify(execFile)(join(root, 'node_modules', '.bin', 'tsx'), [join(root, 'cli', 'stageline.ts'), ...args], { env: { ...process.env, STAGELINE_URL: t.url, STAGELINE_TOKEN: admin }, cwd: root });
+    const created = await cli('keys', 'create', '--env', 'staging', '--name', 'cli-svc', '--prefix', 'checkout.');
+    const key = created.stdout.trim();
+    expect(key).toMatch(/^slk\.acme\.staging\./);
+    expect((await read('/api/v1/environments/staging/effective', key)).body.prefix).toBe('checkout.');
+    const id = key.split('.')[3]!;
+    const listed = await cli('keys', 'list', '--env', 'staging');
+    expect(listed.stdout).toContain(id);
+    expect(listed.stdout).not.toContain(key.split('.')[4]!);
+    const rotated = (await cli('keys', 'rotate', id, '--overlap', '0')).stdout.trim();
+    expect((await read('/api/v1/environments/staging/effective', key)).status).toBe(401);
+    expect((await read('/api/v1/environments/staging/effective', rotated)).status).toBe(200);
+    await cli('keys', 'revoke', id);
+    expect((await read('/api/v1/environments/staging/effective', rotated)).status).toBe(401);
+    await expect(cli('keys', 'revoke', 'ak_0000000000000000')).rejects.toThrow(/No app key/);
+  }, 60_000);
+});
+
 describe('effective config', () => {
   it('answers the document with the snapshot digest as ETag, 304 with no body while current, a subtree by ?prefix=', async () => {
     const r = await read('/api/v1/environments/staging/effective', keys.staging!);
@@ -110,6 +135,10 @@ describe('effective config', () => {
     // A key bound to a prefix reads only that subtree.
     const scoped = await read('/api/v1/environments/staging/effective', keys['staging-prefixed']!);
     expect(Object.keys(scoped.body.configs)).toEqual(['checkout.timeout']);
+    // Cache-Control follows the environment's setting.
+    const staging = await t.call('GET', '/api/v1/environments/dev', { token: admin });
+    expect((await t.call('PATCH', '/api/v1/environments/dev', { token: admin, body: { version: staging.body.version, cacheMaxAgeSeconds: 30 } })).status).toBe(200);
+    expect((await read('/api/v1/environments/dev/effective', keys.dev!)).headers.get('cache-control')).toBe('private, max-age=30');
   });
 
   it('refuses another environment (403), another tenant (401), no key, altered keys and a bad prefix', async () => {
@@ -126,7 +155,12 @@ describe('effective config', () => {
     expect(own.status).toBe(200);
     expect(own.body.flags).toEqual({});
     expect((await t.call('GET', '/api/v1/environments/staging/effective')).status).toBe(401);
-    expect((await t.call('GET', '/api/v1/environments/staging/effective', { token: admin })).status).toBe(401);
+    // A person's ID token reads their own tenant's environments (viewer); a forged or foreign one does not.
+    const viewer = await t.token({ tenant: 'acme', groups: ['viewer'] });
+    expect((await t.call('GET', '/api/v1/environments/staging/effective', { token: viewer })).body.flags['checkout.retries']).toBe(3);
+    expect((await t.call('GET', '/api/v1/environments/staging/effective', { token: `${viewer.slice(0, -4)}AAAA` })).status).toBe(401);
+    expect((await t.call('GET', '/api/v1/environments/staging/effective', { token: eve })).body.flags).toEqual({});
+    expect((await t.call('POST', '/ofrep/v1/evaluate/flags/checkout.banner', { token: viewer, body: {} })).status).toBe(401);
     expect((await read('/api/v1/environments/staging/effective?prefix=', keys.staging!)).status).toBe(400);
   });
 
