@@ -25,6 +25,11 @@ const contentsCache = new Map<string, Promise<Contents>>();
 /** Counters of this process (the bench reads them): snapshot contents read from the table vs served from memory. */
 export const effectiveStats = { loads: 0, hits: 0 };
 
+/** Forgets every cached snapshot (the bench measures a read that loads one). */
+export function clearContentsCache(): void {
+  contentsCache.clear();
+}
+
 export function contentsOf(source: NodeSource, tenant: string, env: Pick<Environment, 'head'>): Promise<Contents> {
   const id = `${tenant}\u0000${env.head.digest}`;
   const hit = contentsCache.get(id);
