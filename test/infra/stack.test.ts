@@ -6,7 +6,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ROLES } from '../../domain/auth.ts';
 import { TABLE } from '../../functions/adapters/keys.ts';
-import { FALLBACK_HANDLER, FUNCTION_GROUPS, FUNCTIONS, ROUTES, WORKFLOW_HANDLERS, functionOf, routeKey } from '../../functions/http/routes.ts';
+import { FALLBACK_HANDLER, FUNCTION_GROUPS, FUNCTIONS, ROUTES, WORKFLOW_HANDLERS, functionOf, handlersOf, routeKey } from '../../functions/http/routes.ts';
 import { createApp } from '../../infra/create-app.ts';
 import { REPO_ROOT } from '../../infra/function.ts';
 import { STATE_MACHINES, aslPath, placeholdersIn } from '../../infra/state-machines.ts';
@@ -479,6 +479,15 @@ describe('least privilege', () => {
     };
     const [readId] = roles.find(([id]) => id.startsWith('TenantReadRole'))!;
     const [writeId] = roles.find(([id]) => id.startsWith('TenantWriteRole'))!;
+    // App-key readers: the read role's actions, plus UpdateItem of an app key's lastUsedAt alone.
+    const [appReadId] = Object.entries(template.findResources('AWS::IAM::Role')).find(([id]) => id.startsWith('TenantAppReadRole'))!;
+    const appStatements = (Object.values(template.findResources('AWS::IAM::Policy')) as Resource[])
+      .filter((p) => (p.Properties.Roles as { Ref: string }[]).some((r) => r.Ref === appReadId))
+      .flatMap((p) => p.Properties.PolicyDocument.Statement as { Action: string | string[]; Condition?: Record<string, unknown> }[]);
+    const update = appStatements.find((x) => [x.Action].flat().includes('dynamodb:UpdateItem'))!;
+    expect(update.Condition).toMatchObject({ 'ForAllValues:StringEquals': { 'dynamodb:Attributes': ['pk', 'sk', 'lastUsedAt'] }, 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [TENANT_LEADING_KEYS] } });
+    expect(appStatements.filter((x) => x !== update).flatMap((x) => [x.Action].flat()).sort()).toEqual([...READ_ACTIONS].sort());
+    const servesAppKeys = (fn: string) => ROUTES.some((r) => r.auth === 'app' && handlersOf(fn).includes(r.handler));
     expect(roleActions(readId)).toEqual([...READ_ACTIONS].sort());
     expect(roleActions(writeId)).toEqual([...READ_ACTIONS, ...WRITE_ACTIONS].sort());
     for (const [, role] of roles) {
@@ -494,7 +503,7 @@ describe('least privilege', () => {
       expect(dynamo, name).toEqual([...expected].sort());
       const assume = statementsOf(id).filter((st) => [st.Action].flat().includes('sts:AssumeRole'));
       if (background || access === 'none') expect(assume, name).toEqual([]);
-      else expect(JSON.stringify(assume[0]!.Resource), name).toContain(access === 'read' ? readId : writeId);
+      else expect(JSON.stringify(assume[0]!.Resource), name).toContain(servesAppKeys(name) && access === 'read' ? appReadId : access === 'read' ? readId : writeId);
       const env = template.toJSON().Resources[id].Properties.Environment.Variables;
       expect(env.TENANT_DATA_ROLE_ARN === undefined, name).toBe(background || access === 'none');
     }

@@ -205,6 +205,9 @@ describe('OFREP', () => {
     const rollout = (on: number) => ({ $rollout: { variants: { on: true, off: false }, weights: { on, off: 100 - on } } });
     const created = await t.call('POST', '/api/v1/environments/staging/flags', { token: deployer, body: { key: 'checkout.rollout', value: rollout(10) } });
     expect(created.status, JSON.stringify(created.body)).toBe(201);
+    // Promoted like any value: the diff towards production shows the weights.
+    const diff = await t.call('GET', '/api/v1/config/promotions/diff?source=staging&target=production', { token: deployer });
+    expect(diff.body.added.find((a: { key: string }) => a.key === 'checkout.rollout').value).toEqual(rollout(10));
     const users = Array.from({ length: 100 }, (_, i) => `user-${i}`);
     const at10 = await Promise.all(users.map((u) => client.getBooleanDetails('checkout.rollout', false, { targetingKey: u })));
     expect(at10.every((d) => d.reason === 'SPLIT' && (d.variant === 'on') === d.value)).toBe(true);
