@@ -139,6 +139,11 @@ describe('effective config', () => {
     const staging = await t.call('GET', '/api/v1/environments/dev', { token: admin });
     expect((await t.call('PATCH', '/api/v1/environments/dev', { token: admin, body: { version: staging.body.version, cacheMaxAgeSeconds: 30 } })).status).toBe(200);
     expect((await read('/api/v1/environments/dev/effective', keys.dev!)).headers.get('cache-control')).toBe('private, max-age=30');
+    // … which the manifest manages too, and exports.
+    const applied = await t.call('POST', '/api/v1/manifest/apply', { token: admin, body: { document: 'artifacts:\n  promotion:\n    environment_settings:\n      dev:\n        cache_max_age_seconds: 60\n' } });
+    expect(applied.status, JSON.stringify(applied.body)).toBe(200);
+    expect((await read('/api/v1/environments/dev/effective', keys.dev!)).headers.get('cache-control')).toBe('private, max-age=60');
+    expect((await t.call('GET', '/api/v1/manifest?format=json', { token: admin })).body.artifacts.promotion.environment_settings.dev.cache_max_age_seconds).toBe(60);
   });
 
   it('refuses another environment (403), another tenant (401), no key, altered keys and a bad prefix', async () => {
