@@ -384,7 +384,8 @@ export class StagelineStack extends Stack {
     const sharedRoles = new Map<string, iam.Role>();
     const roleFor = (name: string): iam.Role | undefined => {
       if (isWorkflowHandler(name) || OWN_ROLE.has(name)) return undefined;
-      const key = `${dataAccessOf(name)}${startsFlows(name) ? '-flows' : ''}`;
+      // App-key readers get a role of their own: only they may assume the app-read tenant role.
+      const key = `${dataAccessOf(name)}${startsFlows(name) ? '-flows' : ''}${servesAppKeys(name) ? '-app-keys' : ''}`;
       let role = sharedRoles.get(key);
       if (!role) {
         role = new iam.Role(this, `ApiRole${pascal(key)}`, {
