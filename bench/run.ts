@@ -16,6 +16,7 @@ import { benchHistory } from './history.ts';
 import { benchPromotion } from './promotion.ts';
 import { benchRegistry } from './registry.ts';
 import { benchWriters } from './writers.ts';
+import { benchEffective } from './effective.ts';
 
 /**
  * `npm run bench`: figures, not pass/fail. (a) bundle sizes, (b) module init
@@ -268,6 +269,7 @@ const promo = await benchPromotion();
 await benchRegistry();
 await benchHistory();
 const writers = await benchWriters();
+await benchEffective();
 
 // ---------------------------------------------------------------- the goals of the scale issue, side by side
 heading('Goals (scale and operations): measured here, side by side');

@@ -169,3 +169,11 @@ export class IdempotencyKeyReused extends DomainError {
 export class TargetBusy extends DomainError {
   readonly code = 'TARGET_BUSY';
 }
+
+/** An app key id that is not the tenant's (domain/app-keys.ts). */
+export class AppKeyNotFound extends DomainError {
+  readonly code = 'APP_KEY_NOT_FOUND';
+  constructor(id: string) {
+    super(`No app key '${id}' in this tenant`, { id });
+  }
+}

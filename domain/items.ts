@@ -10,6 +10,7 @@ import { breakGlass, isProtected, requestedBreakGlass, type BreakGlassUse } from
 import { lineOf } from './promotion/policy.ts';
 import { retryOnConflict, serialised } from './retry.ts';
 import type { BatchItems, CreateItem, UpdateItem } from './schemas.ts';
+import { checkFlagValue } from './effective.ts';
 import { applyChanges, listPage, lookup, memoSource, NodeSink, type NodeSource, type StoredEntry } from './tree.ts';
 
 /** Namespace for item ids: an id is derived from kind and key, so it is stable and the same in every environment. */
@@ -145,6 +146,8 @@ async function resolveId(deps: Deps, ctx: Ctx, kind: ItemKind, env: string, id: 
 }
 
 function entry(key: string, kind: ItemKind, value: unknown, description: string | undefined, n: number, at: string, by: string): StoredEntry {
+  // A flag may hold a fractional rollout instead of one value (domain/effective.ts): checked as it is written.
+  if (kind === 'flag') checkFlagValue(value);
   return { k: key, i: itemId(kind, key), v: value, ...(description ? { d: description } : {}), n, at, by };
 }
 

@@ -39,6 +39,8 @@ export interface Environment {
   signingKey?: string;
   /** first snapshot seq of this incarnation: a name deleted and created again never shows the old one's snapshots */
   firstSeq?: number;
+  /** how long services may cache the effective config (Cache-Control max-age; 0: revalidate with the ETag every time) */
+  cacheMaxAgeSeconds?: number;
   /** the last time an admin broke glass on this environment (shown on the status page) */
   lastBreakGlass?: import('./break-glass.ts').BreakGlassUse | null;
   head: Head;
@@ -78,7 +80,7 @@ export interface Snapshot {
   reason?: string;
 }
 
-export type EntityType = 'environment' | 'config' | 'flag' | 'snapshot' | 'promotion' | 'artifact' | 'rule' | 'deployment' | 'consumer' | 'freeze-window' | 'manifest' | 'slack-link';
+export type EntityType = 'environment' | 'config' | 'flag' | 'snapshot' | 'promotion' | 'artifact' | 'rule' | 'deployment' | 'consumer' | 'freeze-window' | 'manifest' | 'slack-link' | 'app-key';
 
 /**
  * How a person acted when it was not through their own token: from Slack, as the Slack user they

@@ -8,6 +8,7 @@ import type { Approval, ArtifactPointer, ArtifactVersion, Deployment, Evidence, 
 import type { WebhookGate, WebhookOutcome } from './promotion/gates.ts';
 import type { Consumer, Tag } from './artifacts.ts';
 import type { FreezeWindow } from './freeze.ts';
+import type { AppKey } from './app-keys.ts';
 
 export type IdempotencyClaim =
   | { state: 'new' }
@@ -186,6 +187,16 @@ export interface Store {
   /** Removes the link if it is still this one (WriteConflict 'version' otherwise), with the audit entry. */
   unlinkSlack(link: SlackLink, audit: AuditEntry): Promise<void>;
   listDeliveries(tenant: string, promotionId: string): Promise<Delivery[]>;
+
+  // ---- app keys (domain/app-keys.ts): the record holds hashes only
+  /** Creates (expectedVersion null) or changes a key, with its audit entry, in one transaction. */
+  putAppKey(key: AppKey, expectedVersion: number | null, audit: AuditEntry): Promise<void>;
+  getAppKey(tenant: string, id: string): Promise<AppKey | null>;
+  listAppKeys(tenant: string): Promise<AppKey[]>;
+  /** One consistent read request for both: an app key's record (when `keyId` is given) and the environment it reads. */
+  appKeyAndEnvironment(tenant: string, keyId: string | null, env: string): Promise<{ key: AppKey | null; env: Environment | null }>;
+  /** Writes the key's last-used time (never moves it back). */
+  touchAppKey(tenant: string, id: string, at: string): Promise<void>;
 }
 
 /** A signed approve/reject link: the table keeps only the token's hash, bound to everything the link may do. */

@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { manifestSchema } from './manifest/document.ts';
 import { STATUSES } from './promotion/lifecycle.ts';
+import { CONSUME_RESPONSES } from './consume-responses.ts';
 
 /**
  * What the API answers: the response bodies of the main routes, as zod schemas keyed by handler.
@@ -28,6 +29,7 @@ export const environmentResponse = /* @__PURE__ */ z
     concurrency: z.enum(['queue', 'reject', 'supersede']),
     autoPromotionPaused: z.boolean(),
     bakeSeconds: z.number().int(),
+    cacheMaxAgeSeconds: z.number().int().describe('how long services may cache the effective config'),
     registries: z.array(z.object({ name: z.string(), url: z.string() }).strict()),
     verification: z.enum(['digest_match', 'signature_match']),
     signingKey: z.string().nullable(),
@@ -609,6 +611,7 @@ export const RESPONSES: Record<string, z.ZodType> = {
     })
     .strict(),
   'slack-links-list': z.object({ items: z.array(slackLink) }).strict(),
+  ...CONSUME_RESPONSES,
 };
 
 /** The schema of a route's JSON answer: the one it names, else its handler's. */

@@ -91,6 +91,7 @@ export const createEnvironment = /* @__PURE__ */ z
     concurrency: concurrency.default('queue'),
     autoPromotionPaused: z.boolean().default(false),
     bakeSeconds: z.number().int().min(0).max(3600).default(0),
+    cacheMaxAgeSeconds: z.number().int().min(0).max(86400).default(0).describe('how long services may cache the effective config (Cache-Control max-age); 0 = revalidate every read with the ETag'),
     registries: registries.default([]),
     verification: verification.default('digest_match'),
     signingKey: signingKey.optional(),
@@ -112,6 +113,7 @@ export const updateEnvironment = /* @__PURE__ */ z
     concurrency: concurrency.optional(),
     autoPromotionPaused: z.boolean().optional(),
     bakeSeconds: z.number().int().min(0).max(3600).optional(),
+    cacheMaxAgeSeconds: z.number().int().min(0).max(86400).optional(),
     registries: registries.optional(),
     verification: verification.optional(),
     signingKey: signingKey.optional(),
@@ -187,7 +189,7 @@ const isoTime = /* @__PURE__ */ z.iso.datetime({ offset: true, message: 'must be
 
 export const auditQuery = /* @__PURE__ */ page
   .extend({
-    entityType: z.enum(['environment', 'config', 'flag', 'snapshot', 'promotion', 'artifact', 'rule', 'deployment', 'consumer', 'freeze-window', 'manifest', 'slack-link']).optional(),
+    entityType: z.enum(['environment', 'config', 'flag', 'snapshot', 'promotion', 'artifact', 'rule', 'deployment', 'consumer', 'freeze-window', 'manifest', 'slack-link', 'app-key']).optional(),
     entityId: z.string().min(1).max(300).optional(),
     actor: z.string().min(1).max(300).optional(),
     from: isoTime.optional(),

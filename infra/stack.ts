@@ -126,6 +126,9 @@ const OWN_ROLE = new Set<string>(['audit-verify', 'audit-export', 'manifest-appl
 /** How long a signed audit checkpoint is kept immutable (S3 Object Lock, compliance mode). */
 export const CHECKPOINT_RETENTION_DAYS = 3650;
 
+/** Functions behind app-key routes (auth 'app'): they write an app key's last-used time, nothing else. */
+const servesAppKeys = (fn: string) => ROUTES.some((r) => r.auth === 'app' && handlersOf(fn).includes(r.handler));
+
 const isWorkflowHandler = (handler: string) => (WORKFLOW_HANDLERS as readonly string[]).includes(handler);
 
 /**
@@ -368,13 +371,27 @@ export class StagelineStack extends Stack {
     const traceSdk = flagFrom(this.node.tryGetContext('traceSdk'), 'traceSdk');
     // API functions reach the table only through these roles, assumed per request tenant (functions/http/deps.ts depsFor).
     const tenantRoles = { read: this.tenantDataRole('TenantReadRole', READ_ACTIONS), write: this.tenantDataRole('TenantWriteRole', [...READ_ACTIONS, ...WRITE_ACTIONS]) };
+    // App-key readers (routes with auth 'app'): the read role, plus writing one attribute, an app key's lastUsedAt.
+    const appReadRole = this.tenantDataRole('TenantAppReadRole', READ_ACTIONS);
+    appReadRole.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['dynamodb:UpdateItem'],
+        resources: [this.table.tableArn],
+        conditions: {
+          'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [TENANT_LEADING_KEYS] },
+          'ForAllValues:StringEquals': { 'dynamodb:Attributes': ['pk', 'sk', 'lastUsedAt'] },
+          StringEqualsIfExists: { 'dynamodb:ReturnValues': 'NONE' },
+        },
+      }),
+    );
     // API functions with exactly the same permissions share one execution role (by data access and
     // whether they start flows); those with grants of their own (audit anchor, Cognito directory) keep
     // theirs. Same least privilege, about a hundred fewer CloudFormation resources.
     const sharedRoles = new Map<string, iam.Role>();
     const roleFor = (name: string): iam.Role | undefined => {
       if (isWorkflowHandler(name) || OWN_ROLE.has(name)) return undefined;
-      const key = `${dataAccessOf(name)}${startsFlows(name) ? '-flows' : ''}`;
+      // App-key readers get a role of their own: only they may assume the app-read tenant role.
+      const key = `${dataAccessOf(name)}${startsFlows(name) ? '-flows' : ''}${servesAppKeys(name) ? '-app-keys' : ''}`;
       let role = sharedRoles.get(key);
       if (!role) {
         role = new iam.Role(this, `ApiRole${pascal(key)}`, {
@@ -405,13 +422,15 @@ export class StagelineStack extends Stack {
         environment: {
           // Only the handler behind the IAM (machine) route resolves IAM callers.
           ...(ROUTES.some((r) => functionOf(r.handler) === name && r.auth === 'iam') ? { MACHINE_PRINCIPALS: JSON.stringify(machinePrincipals) } : {}),
+          // App-key routes pass the gateway unauthenticated: the handler checks keys, and people's ID tokens as the JWT authorizer would.
+          ...(servesAppKeys(name) ? { JWT_ISSUER: this.userPool.userPoolProviderUrl, JWT_AUDIENCE: this.userPoolClient.userPoolClientId } : {}),
           // Events reach the bus only through the outbox: the stream consumer alone may put them.
           ...(name === 'stream' ? { EVENT_BUS_NAME: this.eventBus.eventBusName } : {}),
         },
       });
       // Background functions (flows, stream, notifier) serve every tenant: direct access. API functions: the tenant fence.
       if (isWorkflowHandler(name)) this.grantData(fn, access);
-      else if (access !== 'none') this.useTenantRole(fn, tenantRoles[access]);
+      else if (access !== 'none') this.useTenantRole(fn, servesAppKeys(name) && access === 'read' ? appReadRole : tenantRoles[access]);
       if (access !== 'none') {
         fn.fn.addEnvironment('SECRETS_KEY_SECRET_ARN', secretsKey.secretArn);
         secretsKey.grantRead(fn.fn);
@@ -582,6 +601,8 @@ export class StagelineStack extends Stack {
       // in this account; MACHINE_PRINCIPALS then binds them to a tenant.
       iam: new HttpIamAuthorizer(),
       none: new HttpNoneAuthorizer(),
+      // App-key routes: the handler checks the key (functions/http/app-read.ts); API Gateway lets them through.
+      app: new HttpNoneAuthorizer(),
     };
 
     this.api = new HttpApi(this, 'Api', {
@@ -670,10 +691,12 @@ export class StagelineStack extends Stack {
         integration: integrationOf(route.handler),
         authorizer: authorizers[route.auth],
       });
-      if (route.auth === 'none') {
+      if (route.auth === 'none' || route.auth === 'app') {
         Validations.of(created!).acknowledge({
           id: 'AwsSolutions-APIG4',
-          reason: (SELF_AUTHENTICATED as readonly string[]).includes(route.handler)
+          reason: route.auth === 'app'
+            ? `${route.method} ${route.path} authenticates an app key in the function (Bearer or X-API-Key; only the SHA-256 of its secret is stored, checked in constant time against a consistent read of the key record).`
+            : (SELF_AUTHENTICATED as readonly string[]).includes(route.handler)
             ? `${route.method} ${route.path} authenticates in the function (${route.summary}): a single-use link token whose hash is stored, or Slack's request signature.`
             : `${route.method} ${route.path} is public on purpose (${route.summary}); it reads no tenant data.`,
         });

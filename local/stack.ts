@@ -13,6 +13,7 @@ import { ensureTable, startDynamo, type LocalDynamo } from './dynamodb.ts';
 import { resetSecretBox } from '../functions/adapters/secret-box.ts';
 import { startGateway, type Gateway, type LocalIamCredential } from './gateway.ts';
 import { LocalIssuer } from './issuer.ts';
+import { registerJwtVerifier } from '../functions/http/app-read.ts';
 import { FileAnchor } from './file-anchor.ts';
 import { LocalStreamPoller } from './stream.ts';
 import { handler as streamConsumer } from '../functions/handlers/stream.ts';
@@ -164,6 +165,8 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   workflow.resume();
   scheduler.resume();
   const issuer = await LocalIssuer.create({ file: opts.dataDir ? join(opts.dataDir, 'issuer.json') : undefined });
+  // Routes that authenticate in the handler (app-key reads) verify people's tokens with this issuer, as with Cognito on AWS.
+  registerJwtVerifier(async (token) => (await issuer.verify(token)) as Record<string, unknown>);
   // The issuer is the identity provider: whoever it signs a token for is in the directory.
   issuer.onSign = (u) => directory.add(u);
   const gateway = await startGateway({ port: opts.port, issuer, iam, ready: opts.ready, extra: (method, url, body) => outbox.handle(method, url, body) });

@@ -66,6 +66,7 @@ function commonResponses(schemas: Schemas) {
       headers: { 'WWW-Authenticate': header('Bearer (from the gateway)') },
       content: json({ oneOf: [gateway, error] }),
     },
+    AppKeyUnauthorized: { description: 'No app key, or one that is unknown, altered, superseded by a rotation or revoked (checked by the function)', content: json(error) },
     Forbidden: { description: 'Authenticated, not allowed (role, tenant, X-Tenant-ID, protected environment, separation of duties)', content: json(error) },
     ForbiddenSigV4: {
       description: 'No valid SigV4 signature: the gateway refuses it before any function runs ({"message":"Forbidden"}); or the IAM principal is not registered for a tenant, or lacks the role (an Error)',
@@ -133,6 +134,7 @@ function failures(common: ReturnType<typeof commonResponses>, spec: unknown, rou
   if (spec) refs.push(['400', 'BadRequest']);
   if (route.auth === 'jwt') refs.push(['401', 'Unauthorized'], ['403', 'Forbidden']);
   if (route.auth === 'iam') refs.push(['403', 'ForbiddenSigV4']);
+  if (route.auth === 'app') refs.push(['401', 'AppKeyUnauthorized'], ['403', 'Forbidden']);
   if (spec) refs.push(['404', 'NotFound'], ['409', 'Conflict']);
   if (hasBody) refs.push(['413', route.form ? 'FormTooLarge' : 'PayloadTooLarge']);
   if (spec) refs.push(['422', 'UnprocessableEntity']);
@@ -171,7 +173,7 @@ export async function buildOpenApi(opts: { routes?: readonly Route[] } = {}): Pr
       operationId: `${route.method.toLowerCase()}${route.path.replace(/[{}]/g, '').split(/[/-]/).filter(Boolean).map((p) => p[0]!.toUpperCase() + p.slice(1)).join('')}`,
       summary: route.summary,
       tags: [(route.path.startsWith('/api/v1/') ? route.path.split('/')[3] : route.path.split('/')[1]) ?? 'service'],
-      security: route.auth === 'jwt' ? [{ cognito: [] }] : route.auth === 'iam' ? [{ sigv4: [] }] : [],
+      security: route.auth === 'jwt' ? [{ cognito: [] }] : route.auth === 'iam' ? [{ sigv4: [] }] : route.auth === 'app' ? [{ appKey: [] }, { appKeyBearer: [] }] : [],
       ...(route.role ? { 'x-stageline-role': route.role } : {}),
       parameters: parameters(schemas, spec, route),
       ...(body ? { requestBody: body } : {}),
@@ -197,6 +199,8 @@ export async function buildOpenApi(opts: { routes?: readonly Route[] } = {}): Pr
       securitySchemes: {
         cognito: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'A Cognito ID token (custom:tenant_id, cognito:groups)' },
         sigv4: { type: 'apiKey', in: 'header', name: 'Authorization', description: 'AWS Signature Version 4 (execute-api), for pipelines listed in machinePrincipals' },
+        appKey: { type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'An app key (slk.…): read-only, bound to one tenant and environment; checked by the function' },
+        appKeyBearer: { type: 'http', scheme: 'bearer', bearerFormat: 'slk.<tenant>.<environment>.<key id>.<secret>', description: 'The same app key as a bearer token (what OFREP providers send)' },
       },
     },
   };

@@ -50,6 +50,8 @@ export const manifestSchema = /* @__PURE__ */ z
                     description: z.string().max(1000).optional(),
                     protected: z.boolean().optional(),
                     bake_seconds: z.number().int().min(0).max(3600).optional(),
+                    /** how long services may cache the effective config (Cache-Control max-age; 0: revalidate each read) */
+                    cache_max_age_seconds: z.number().int().min(0).max(86400).optional(),
                     concurrency: z.enum(['queue', 'reject', 'supersede']).optional(),
                     /** seed 003 `verification`, per environment (overrides the document-wide one) */
                     verification: verification.optional(),

@@ -28,7 +28,7 @@ type FreezeDoc = NonNullable<Promo['freeze_windows']>[number];
 
 export interface Setup {
   environments: string[];
-  settings: Record<string, { description: string; protected: boolean; bake_seconds: number; concurrency: Environment['concurrency']; verification: 'digest_match' | 'signature_match'; signing_key?: string }>;
+  settings: Record<string, { description: string; protected: boolean; bake_seconds: number; cache_max_age_seconds?: number; concurrency: Environment['concurrency']; verification: 'digest_match' | 'signature_match'; signing_key?: string }>;
   gates: Record<string, Gates>;
   notifications: { slack?: { webhook: string; channels: string[]; team_id?: string }; email?: { recipients: string[]; approvers: boolean }; events?: string[] } | null;
   freeze_windows: FreezeDoc[];
@@ -88,7 +88,7 @@ async function current(deps: Deps, tenant: string): Promise<Current> {
   const line = lineOf(envs);
   const setup: Setup = {
     environments: line.map((e) => e.name),
-    settings: Object.fromEntries(line.map((e) => [e.name, { description: e.description, protected: e.protected, bake_seconds: e.bakeSeconds ?? 0, concurrency: e.concurrency ?? 'queue', verification: e.verification ?? 'digest_match', ...(e.signingKey ? { signing_key: e.signingKey } : {}) }])),
+    settings: Object.fromEntries(line.map((e) => [e.name, { description: e.description, protected: e.protected, bake_seconds: e.bakeSeconds ?? 0, ...(e.cacheMaxAgeSeconds ? { cache_max_age_seconds: e.cacheMaxAgeSeconds } : {}), concurrency: e.concurrency ?? 'queue', verification: e.verification ?? 'digest_match', ...(e.signingKey ? { signing_key: e.signingKey } : {}) }])),
     gates: Object.fromEntries(line.map((e) => [e.name, Object.fromEntries(GATE_NAMES.map((g) => [g, e.gates[g] ?? g === 'policy_compliance'])) as Gates])),
     notifications: notify
       ? {
@@ -291,7 +291,7 @@ async function applyOnce(deps: Deps, ctx: Ctx, m: Manifest, documentDigest: stri
     const webhookGates = hooksChanged ? await resolveWebhookGates(deps, tenant, env, w) : env.webhookGates;
     ops.push({
       kind: 'environment',
-      env: { ...env, description: s.description, protected: s.protected, bakeSeconds: s.bake_seconds, concurrency: s.concurrency, verification: s.verification, ...(s.signing_key ? { signingKey: s.signing_key } : {}), gates: g, webhookGates, version: env.version + 1, updatedAt: at, updatedBy: ctx.principal.name },
+      env: { ...env, description: s.description, protected: s.protected, bakeSeconds: s.bake_seconds, cacheMaxAgeSeconds: s.cache_max_age_seconds ?? 0, concurrency: s.concurrency, verification: s.verification, ...(s.signing_key ? { signingKey: s.signing_key } : {}), gates: g, webhookGates, version: env.version + 1, updatedAt: at, updatedBy: ctx.principal.name },
       expectedVersion: env.version,
     });
   }

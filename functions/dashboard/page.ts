@@ -171,6 +171,21 @@ export const SCRIPT = String.raw`
     $('updated').textContent = 'Updated ' + new Date().toLocaleTimeString() + ' \u00b7 refreshes every 5 s';
   }
 
+  // App keys of the tenant: what each reads, its status and when it was last used (the API never returns a secret).
+  function keyRow(k) {
+    return el('tr', '', [el('td', '', [k.name]), el('td', '', [el('code', '', [k.id])]), el('td', '', [k.environment]), el('td', '', [k.prefix || '\u2014']), el('td', '', [k.status]), el('td', '', [stamp(k.lastUsedAt)]), el('td', '', [k.createdBy])]);
+  }
+  function refreshKeys(token) {
+    fetch('api/v1/app-keys', { headers: { authorization: 'Bearer ' + token, accept: 'application/json' }, cache: 'no-store', credentials: 'omit' })
+      .then(function (res) { return res.ok ? res.json() : null; })
+      .then(function (body) {
+        if (!body) return;
+        var items = body.items || [];
+        $('keys-body').replaceChildren.apply($('keys-body'), items.length ? items.map(keyRow) : [empty(7, 'No app keys yet.')]);
+      })
+      .catch(function () { /* the status line reports an unreachable API */ });
+  }
+
   function schedule() { clearTimeout(timer); if (!stopped) timer = setTimeout(refresh, EVERY); }
 
   function refresh() {
@@ -196,6 +211,7 @@ export const SCRIPT = String.raw`
           if (!res.ok || !body) { say('The API answered ' + res.status + why + '. Retrying in 5 s.', true); return schedule(); }
           say('');
           render(body);
+          refreshKeys(token);
           schedule();
         });
       })
@@ -282,6 +298,16 @@ export const PAGE = `<!doctype html>
 <section aria-labelledby="pending-title">
 <h2 id="pending-title">Pending promotions</h2>
 <ul id="pending"></ul>
+</section>
+<section aria-labelledby="keys-title">
+<h2 id="keys-title">App keys</h2>
+<div class="wrap">
+<table id="keys">
+<caption class="sr">Read-only app keys of services: the environment each reads, its status and last use (secrets are never shown)</caption>
+<thead><tr><th scope="col">Name</th><th scope="col">Key id</th><th scope="col">Environment</th><th scope="col">Prefix</th><th scope="col">Status</th><th scope="col">Last used (UTC)</th><th scope="col">Created by</th></tr></thead>
+<tbody id="keys-body"></tbody>
+</table>
+</div>
 </section>
 </div>
 </main>

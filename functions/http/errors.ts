@@ -30,6 +30,7 @@ const STATUS: [new (...args: never[]) => E.DomainError, number][] = [
   [E.EnvironmentNotEmpty, 409],
   [E.PayloadTooLarge, 413],
   [E.RuleViolation, 422],
+  [E.AppKeyNotFound, 404],
 ];
 
 export interface HttpResult {
@@ -38,11 +39,11 @@ export interface HttpResult {
   body: string;
 }
 
-export const json = (statusCode: number, body: unknown, headers: Record<string, string> = {}): HttpResult => ({
-  statusCode,
-  headers: { 'content-type': 'application/json', ...headers },
-  body: statusCode === 204 ? '' : JSON.stringify(body),
-});
+export const json = (statusCode: number, body: unknown, headers: Record<string, string> = {}): HttpResult =>
+  // 204 and 304 carry no body (a 304 answers a conditional read: the client's copy is current).
+  statusCode === 204 || statusCode === 304
+    ? { statusCode, headers: statusCode === 304 ? headers : { 'content-type': 'application/json', ...headers }, body: '' }
+    : { statusCode, headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) };
 
 export function errorResponse(err: unknown, requestId?: string): HttpResult {
   const hit = err instanceof E.DomainError ? STATUS.find(([cls]) => err instanceof cls) : undefined;

@@ -23,6 +23,10 @@ export interface Input<B, Q, P> {
   ctx: Ctx;
   route: Route;
   deps: Deps;
+  /** request headers (lower-case names): what routes that authenticate in the handler (auth 'app') and conditional reads use */
+  headers: Record<string, string | undefined>;
+  /** the body as sent, for handlers that parse it themselves (OFREP answers its own error format) */
+  rawBody?: string;
 }
 
 export interface Spec<B extends z.ZodType, Q extends z.ZodType, P extends z.ZodType> {
@@ -207,7 +211,8 @@ export function httpHandler<B extends z.ZodType, Q extends z.ZodType, P extends 
       // Tenant routes work through the tenant-scoped store (see depsFor); public routes (health) never touch data.
       const d = principal ? depsFor(principal.tenant) : defaultDeps();
       const run = async () => {
-        const result = await fn({ body, query, params, ctx, route, deps: d } as Input<Out<B>, Out<Q>, Out<P>>);
+        const rawBody = event.body === undefined || event.body === null ? undefined : event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
+        const result = await fn({ body, query, params, ctx, route, deps: d, headers: event.headers ?? {}, rawBody } as Input<Out<B>, Out<Q>, Out<P>>);
         if (result instanceof TextBody) return { statusCode: spec.status ?? 200, headers: { 'content-type': result.contentType, ...result.headers }, body: result.text };
         return result instanceof WithHeaders ? json(result.status ?? spec.status ?? 200, result.body, result.headers) : json(spec.status ?? 200, result);
       };

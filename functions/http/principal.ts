@@ -37,7 +37,7 @@ function machineConfig() {
   return machinePrincipals.parse(JSON.parse(raw));
 }
 
-function fromJwt(claims: Record<string, unknown>): Principal {
+export function fromJwt(claims: Record<string, unknown>): Principal {
   const tenant = claims['custom:tenant_id'];
   if (typeof tenant !== 'string' || !TENANT.test(tenant)) {
     throw new Forbidden('Your token carries no valid custom:tenant_id claim; ask an admin to assign you to a tenant');
@@ -60,7 +60,8 @@ function fromIam(arn: string | undefined): Principal {
 
 /** Builds the caller from what the gateway verified; headers never override it. */
 export function principalOf(event: APIGatewayProxyEventV2, route: Route): Principal | null {
-  if (route.auth === 'none') return null;
+  // 'app' routes authenticate an app key in the handler (functions/http/app-read.ts).
+  if (route.auth === 'none' || route.auth === 'app') return null;
   const authorizer = (event.requestContext as { authorizer?: Authorizer }).authorizer;
   const principal =
     route.auth === 'jwt'

@@ -6,7 +6,8 @@ import type { Role } from '#domain/auth';
  * names the role it needs; the handler middleware enforces it.
  */
 export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
-export type AuthType = 'jwt' | 'iam' | 'none';
+/** 'app': an app key (Authorization: Bearer slk.… or X-API-Key), checked by the handler (functions/http/app-read.ts); API Gateway lets the request through (NONE). */
+export type AuthType = 'jwt' | 'iam' | 'none' | 'app';
 
 export interface Route {
   method: Method;
@@ -89,6 +90,28 @@ const ruleRoutes = (base: string): Route[] => [
   { method: 'GET', path: `${base}/{id}`, handler: 'rules-get', auth: 'jwt', role: 'viewer', summary: 'One rule' },
   { method: 'PUT', path: `${base}/{id}`, handler: 'rules-update', auth: 'jwt', role: 'admin', summary: 'Update a rule (optimistic locking)' },
   { method: 'DELETE', path: `${base}/{id}`, handler: 'rules-delete', auth: 'jwt', role: 'admin', summary: 'Delete a rule' },
+];
+
+/**
+ * Applications read their environment: app keys (admins manage them), the effective config with
+ * ETags, and OFREP flag evaluation (https://openfeature.dev/specification/appendix-c).
+ */
+const OFREP_ERRORS = 'OFREP error: {key, errorCode, errorDetails}; errorCode PARSE_ERROR (not JSON), INVALID_CONTEXT (context not an object, targetingKey not a string) or TARGETING_KEY_MISSING (a rollout without context.targetingKey)';
+const CONDITIONAL = { 'If-None-Match': 'the ETag of the copy you hold: 304 with no body while it is current' };
+const consumeRoutes: Route[] = [
+  { method: 'GET', path: `${v1}/app-keys`, handler: 'app-keys-list', auth: 'jwt', role: 'viewer', summary: 'App keys of the tenant (?environment=); never their secrets' },
+  { method: 'POST', path: `${v1}/app-keys`, handler: 'app-keys-create', auth: 'jwt', role: 'admin', summary: 'Create a read-only app key for one environment (optionally a key prefix); the key is shown once' },
+  { method: 'POST', path: `${v1}/app-keys/{id}/rotate`, handler: 'app-keys-rotate', auth: 'jwt', role: 'admin', summary: 'Rotate: a new secret (shown once); the previous one keeps working for overlapSeconds' },
+  { method: 'DELETE', path: `${v1}/app-keys/{id}`, handler: 'app-keys-revoke', auth: 'jwt', role: 'admin', summary: 'Revoke an app key (effective at the next request)' },
+  { method: 'GET', path: `${v1}/environments/{env}/effective`, handler: 'effective', auth: 'app', role: 'viewer', summary: "The environment's current configs and flags as one document (app key); ETag = snapshot digest, If-None-Match → 304",
+    response: { headers: { ETag: 'the snapshot digest, quoted', 'Cache-Control': "from the environment's cacheMaxAgeSeconds (private, no-cache by default)" }, errors: { 304: 'Not modified: the If-None-Match ETag is current (no body)' } } },
+  { method: 'GET', path: `${v1}/machine/environments/{env}/effective`, handler: 'effective', auth: 'iam', role: 'viewer', summary: 'Same, for services signing with IAM (SigV4)',
+    response: { headers: { ETag: 'the snapshot digest, quoted', 'Cache-Control': "from the environment's cacheMaxAgeSeconds" }, errors: { 304: 'Not modified (no body)' } } },
+  { method: 'POST', path: '/ofrep/v1/evaluate/flags/{key}', handler: 'ofrep', auth: 'app', role: 'viewer', summary: "OFREP: evaluate one flag in the app key's environment",
+    response: { errors: { 400: OFREP_ERRORS, 404: 'OFREP error FLAG_NOT_FOUND: no such flag in the environment (or outside the key prefix)' } } },
+  { method: 'POST', path: '/ofrep/v1/evaluate/flags', handler: 'ofrep', auth: 'app', role: 'viewer', summary: "OFREP: evaluate every flag of the app key's environment; ETag + If-None-Match → 304",
+    response: { schema: 'ofrep-bulk', headers: { ETag: 'the snapshot digest and a digest of the context' }, errors: { 304: 'Not modified (no body)', 400: 'OFREP bulk error: {errorCode, errorDetails} (PARSE_ERROR, INVALID_CONTEXT)' } } },
+  { method: 'GET', path: '/ofrep/v1/configuration', handler: 'ofrep', auth: 'app', role: 'viewer', summary: 'OFREP provider configuration: polling supported, its minimum interval', response: { schema: 'ofrep-configuration' } },
 ];
 
 export const ROUTES: Route[] = [
@@ -191,6 +214,7 @@ export const ROUTES: Route[] = [
   { method: 'POST', path: `${v1}/slack/link-codes`, handler: 'slack-links', auth: 'jwt', role: 'approver', summary: 'A one-time code (10 minutes, single use) to link your own Slack account: send `/stageline link CODE` from Slack', status: 201 },
   { method: 'GET', path: `${v1}/slack/links`, handler: 'slack-links', auth: 'jwt', role: 'viewer', summary: "Slack users linked to accounts: an admin sees the tenant's, anyone else their own", response: { schema: 'slack-links-list' } },
   { method: 'DELETE', path: `${v1}/slack/links/{team}/{user}`, handler: 'slack-links', auth: 'jwt', role: 'approver', summary: 'Unlink a Slack user: your own, or (admin) anyone\'s; nobody links anyone else', status: 204 },
+  ...consumeRoutes,
 ];
 
 /**
@@ -199,8 +223,8 @@ export const ROUTES: Route[] = [
  */
 export const CORS = {
   allowMethods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as Method[],
-  allowHeaders: ['authorization', 'content-type', 'x-tenant-id', 'idempotency-key', 'x-break-glass-reason'],
-  exposeHeaders: ['allow', 'x-next-cursor', 'x-request-id', 'retry-after'],
+  allowHeaders: ['authorization', 'content-type', 'x-tenant-id', 'idempotency-key', 'x-break-glass-reason', 'x-api-key', 'if-none-match'],
+  exposeHeaders: ['allow', 'x-next-cursor', 'x-request-id', 'retry-after', 'etag'],
   maxAgeSeconds: 3600,
 } as const;
 

@@ -6,7 +6,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ROLES } from '../../domain/auth.ts';
 import { TABLE } from '../../functions/adapters/keys.ts';
-import { FALLBACK_HANDLER, FUNCTION_GROUPS, FUNCTIONS, ROUTES, WORKFLOW_HANDLERS, functionOf, routeKey } from '../../functions/http/routes.ts';
+import { FALLBACK_HANDLER, FUNCTION_GROUPS, FUNCTIONS, ROUTES, WORKFLOW_HANDLERS, functionOf, handlersOf, routeKey } from '../../functions/http/routes.ts';
 import { createApp } from '../../infra/create-app.ts';
 import { REPO_ROOT } from '../../infra/function.ts';
 import { STATE_MACHINES, aslPath, placeholdersIn } from '../../infra/state-machines.ts';
@@ -24,7 +24,7 @@ const unbundled = (context: Record<string, unknown>) =>
   createApp({ context: { ...cdkContext, ...context, 'aws:cdk:bundling-stacks': [] } });
 
 type Resource = { Type: string; Properties: Record<string, any>; DeletionPolicy?: string };
-const AUTH_TYPE = { jwt: 'JWT', iam: 'AWS_IAM', none: 'NONE' } as const;
+const AUTH_TYPE = { jwt: 'JWT', iam: 'AWS_IAM', none: 'NONE', app: 'NONE' } as const;
 
 let app: App;
 let stack: StagelineStack;
@@ -390,11 +390,11 @@ describe('notifications', () => {
 });
 
 describe('size', () => {
-  it('stays at ≤ 293 resources, clear of CloudFormation\'s 500 (one state machine for promotions and rollbacks; API Gateway invokes through one role, not a permission per function; API functions with the same permissions share a role; read-only handlers of an area share a function; both Slack request URLs share one function)', () => {
+  it('stays at ≤ 318 resources, clear of CloudFormation\'s 500 (one state machine for promotions and rollbacks; API Gateway invokes through one role, not a permission per function; API functions with the same permissions share a role; read-only handlers of an area share a function; both Slack request URLs share one function)', () => {
     const all = template.toJSON().Resources as Record<string, Resource>;
     const resources = Object.values(all);
     // 286 before Slack identities: + the slack-links function and its integration, + 4 routes (slash command, link codes, links, unlink).
-    expect(resources.length).toBeLessThanOrEqual(293); // + the /audit/public-key route (served by the audit-verify function)
+    expect(resources.length).toBeLessThanOrEqual(318); // + the /audit/public-key route (served by the audit-verify function); +25 for the consume routes: 6 functions with their integrations, 9 routes, the app-read tenant role and the app-key functions' execution role (each with its policy)
     expect(resources.filter((r) => r.Type === 'AWS::IAM::Role').length).toBeLessThan(25);
     expect(resources.filter((r) => r.Type === 'AWS::Lambda::Permission').length).toBeLessThanOrEqual(5);
     // Every integration is invoked with the one role, and that role may invoke exactly the functions routes reach.
@@ -488,6 +488,15 @@ describe('least privilege', () => {
     };
     const [readId] = roles.find(([id]) => id.startsWith('TenantReadRole'))!;
     const [writeId] = roles.find(([id]) => id.startsWith('TenantWriteRole'))!;
+    // App-key readers: the read role's actions, plus UpdateItem of an app key's lastUsedAt alone.
+    const [appReadId] = Object.entries(template.findResources('AWS::IAM::Role')).find(([id]) => id.startsWith('TenantAppReadRole'))!;
+    const appStatements = (Object.values(template.findResources('AWS::IAM::Policy')) as Resource[])
+      .filter((p) => (p.Properties.Roles as { Ref: string }[]).some((r) => r.Ref === appReadId))
+      .flatMap((p) => p.Properties.PolicyDocument.Statement as { Action: string | string[]; Condition?: Record<string, unknown> }[]);
+    const update = appStatements.find((x) => [x.Action].flat().includes('dynamodb:UpdateItem'))!;
+    expect(update.Condition).toMatchObject({ 'ForAllValues:StringEquals': { 'dynamodb:Attributes': ['pk', 'sk', 'lastUsedAt'] }, 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [TENANT_LEADING_KEYS] } });
+    expect(appStatements.filter((x) => x !== update).flatMap((x) => [x.Action].flat()).sort()).toEqual([...READ_ACTIONS].sort());
+    const servesAppKeys = (fn: string) => ROUTES.some((r) => r.auth === 'app' && handlersOf(fn).includes(r.handler));
     expect(roleActions(readId)).toEqual([...READ_ACTIONS].sort());
     expect(roleActions(writeId)).toEqual([...READ_ACTIONS, ...WRITE_ACTIONS].sort());
     for (const [, role] of roles) {
@@ -503,7 +512,8 @@ describe('least privilege', () => {
       expect(dynamo, name).toEqual([...expected].sort());
       const assume = statementsOf(id).filter((st) => [st.Action].flat().includes('sts:AssumeRole'));
       if (background || access === 'none') expect(assume, name).toEqual([]);
-      else expect(JSON.stringify(assume[0]!.Resource), name).toContain(access === 'read' ? readId : writeId);
+      else expect(JSON.stringify(assume[0]!.Resource), name).toContain(servesAppKeys(name) && access === 'read' ? appReadId : access === 'read' ? readId : writeId);
+      if (!servesAppKeys(name)) expect(JSON.stringify(assume), name).not.toContain(appReadId);
       const env = template.toJSON().Resources[id].Properties.Environment.Variables;
       expect(env.TENANT_DATA_ROLE_ARN === undefined, name).toBe(background || access === 'none');
     }

@@ -1,0 +1,133 @@
+import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
+import { createAppKey } from '#domain/app-keys';
+import { clearContentsCache as clearCache, effectiveStats } from '#domain/effective';
+import { createEnvironment } from '#domain/environments';
+import { batchItems } from '#domain/items';
+import type { Ctx } from '#domain/ports';
+import { batchItems as batchSchema, createEnvironment as envSchema } from '#domain/schemas';
+import { DynamoStore, documentClient } from '../functions/adapters/dynamo-store.ts';
+import { handler as effective } from '../functions/handlers/effective.ts';
+import { handler as ofrep } from '../functions/handlers/ofrep.ts';
+import { resetDeps } from '../functions/http/deps.ts';
+import { ensureTable, localCredentials, startDynamo } from '../local/dynamodb.ts';
+import { table } from '../scripts/build.ts';
+import { fmt, heading, quantile, storeOnlyDeps } from './common.ts';
+import { RequestCounter, totalRequests, type Counts } from './counter.ts';
+
+/**
+ * `npm run bench`, consume section: what a service's read of its effective config costs (200 with
+ * the snapshot read from the table, 200 served from the in-memory snapshot cache, 304), and an
+ * OFREP bulk poll, through the real handlers on DynamoDB Local; priced at AWS list prices next to
+ * AWS AppConfig's data plane.
+ */
+const RUNS = 200;
+const CONFIGS = 300;
+const FLAGS = 50;
+const PRICE = {
+  apiGatewayPerRequest: 1 / 1_000_000, // HTTP API, first 300M/month
+  lambdaPerRequest: 0.2 / 1_000_000,
+  lambdaPerGbSecond: 0.0000133334, // arm64
+  lambdaMemoryGb: 512 / 1024,
+  ddbPerRru: 0.125 / 1_000_000,
+  appConfigPerRequest: 0.2 / 1_000_000, // "configuration requests via API calls"
+  appConfigPerReceived: 0.0008, // "configurations received" (a poll that gets new data)
+};
+
+type Case = { name: string; counts: Counts; ms: number[]; status: number };
+
+export async function benchEffective(): Promise<{ rru304: number; rru200: number; requests304: number; usdPerMillion304: number }> {
+  heading('Consume: effective config and OFREP reads (per read, real handlers, DynamoDB Local)');
+  const local = await startDynamo({});
+  try {
+    const table_ = `bench-effective-${Date.now()}`;
+    await ensureTable(local.endpoint, table_);
+    const db = documentClient({ endpoint: local.endpoint, region: 'local', credentials: localCredentials });
+    const counter = new RequestCounter();
+    counter.attach(db);
+    const store = new DynamoStore(db, table_);
+    const deps = storeOnlyDeps(store);
+    resetDeps(deps);
+    process.env.TABLE_NAME = table_;
+    const tenant = 'bench';
+    const admin: Ctx = { principal: { tenant, id: 'admin', name: 'admin@bench', roles: ['admin'], kind: 'user' } };
+    // The last environment of a line is protected (it changes only by promotion): the bench reads staging.
+    await createEnvironment(deps, admin, envSchema.parse({ name: 'staging', position: 0 }));
+    await createEnvironment(deps, admin, envSchema.parse({ name: 'production', position: 1 }));
+    const set = [
+      ...Array.from({ length: CONFIGS }, (_, i) => ({ kind: 'config', key: `svc${i % 10}.setting-${i}`, value: { timeoutMs: 1000 + i, region: 'us-east-1', enabled: i % 2 === 0 } })),
+      ...Array.from({ length: FLAGS }, (_, i) => ({ kind: 'flag', key: `feature-${i}`, value: i % 5 === 0 ? { $rollout: { variants: { on: true, off: false }, weights: { on: 10, off: 90 } } } : i % 2 === 0 })),
+    ];
+    await batchItems(deps, admin, 'staging', batchSchema.parse({ set }));
+    const key = (await createAppKey(deps, admin, { name: 'bench', environment: 'staging' })).key;
+
+    const event = (routeKey: string, path: string, headers: Record<string, string>, body?: string, pathParameters?: Record<string, string>) =>
+      ({ version: '2.0', routeKey, rawPath: path, rawQueryString: '', headers, pathParameters, body, isBase64Encoded: false, requestContext: { http: { method: routeKey.split(' ')[0], path } } }) as unknown as APIGatewayProxyEventV2;
+    const context = { awsRequestId: 'bench', getRemainingTimeInMillis: () => 10_000 } as unknown as Context;
+    const read = (headers: Record<string, string> = {}) => effective(event('GET /api/v1/environments/{env}/effective', '/api/v1/environments/staging/effective', { 'x-api-key': key, ...headers }, undefined, { env: 'staging' }), context);
+    const bulk = (headers: Record<string, string> = {}) => ofrep(event('POST /ofrep/v1/evaluate/flags', '/ofrep/v1/evaluate/flags', { 'x-api-key': key, 'content-type': 'application/json', ...headers }, JSON.stringify({ context: { targetingKey: 'user-42' } })), context);
+
+    // The first read of the key writes its last-used time (then at most once a minute): kept out of the measured runs.
+    const first = await read();
+    const etag = first.headers!.etag!;
+    const bulkTag = (await bulk()).headers!.etag!;
+    const cases: Case[] = [];
+    const measure = async (name: string, run: () => Promise<{ statusCode: number }>, fresh: () => void = () => {}) => {
+      const ms: number[] = [];
+      const runs: Counts[] = [];
+      let status = 0;
+      for (let i = 0; i < RUNS; i++) {
+        fresh();
+        counter.reset();
+        const t0 = performance.now();
+        status = (await run()).statusCode;
+        ms.push(performance.now() - t0);
+        runs.push(counter.take());
+      }
+      // Per read: the average over the runs (all runs of a case send the same requests).
+      const counts: Counts = {};
+      for (const c of runs) for (const [cmd, s] of Object.entries(c)) {
+        const a = (counts[cmd] ??= { requests: 0, items: 0, capacity: 0 });
+        a.requests += s.requests / RUNS;
+        a.items += s.items / RUNS;
+        a.capacity += s.capacity / RUNS;
+      }
+      cases.push({ name, counts, ms, status });
+    };
+    const loadsBefore = effectiveStats.loads;
+    await measure('200, snapshot read from the table (new digest)', () => read(), () => clearCache());
+    const loads = effectiveStats.loads - loadsBefore;
+    await measure('200, snapshot cached in memory', () => read());
+    await measure('304 (If-None-Match = ETag)', () => read({ 'if-none-match': etag }));
+    await measure('OFREP bulk 200 (50 flags, cached snapshot)', () => bulk());
+    await measure('OFREP bulk 304', () => bulk({ 'if-none-match': bulkTag }));
+
+    const rru = (c: Case) => Object.values(c.counts).reduce((s, x) => s + x.capacity, 0);
+    const lambdaUsd = (c: Case) => PRICE.lambdaPerRequest + PRICE.lambdaPerGbSecond * PRICE.lambdaMemoryGb * (Math.ceil(quantile(c.ms, 0.5)) / 1000);
+    const usdPerMillion = (c: Case) => 1_000_000 * (PRICE.apiGatewayPerRequest + lambdaUsd(c) + rru(c) * PRICE.ddbPerRru);
+    console.log(
+      table(
+        ['read', 'status', 'DynamoDB requests', 'by command', 'RRU', 'p50 ms (local)', '$ / 1M reads on AWS'],
+        cases.map((c) => [
+          c.name,
+          String(c.status),
+          fmt(totalRequests(c.counts), 1),
+          Object.entries(c.counts).map(([cmd, s]) => `${cmd.replace('Command', '')} ×${fmt(s.requests, 1)} (${fmt(s.items, 0)} keys)`).join(', ') || 'none',
+          fmt(rru(c), 1),
+          fmt(quantile(c.ms, 0.5), 2),
+          `$${usdPerMillion(c).toFixed(2)}`,
+        ]),
+      ),
+    );
+    const c304 = cases[2]!;
+    const c200 = cases[1]!;
+    console.log(`Environment: ${CONFIGS} configs + ${FLAGS} flags (${FLAGS / 5} of them rollouts); snapshot contents loaded from the table ${loads} times in the ${RUNS} uncached runs (the cache was cleared before each).
+A read checks the app key and reads the environment head in ONE consistent BatchGetItem (2 items: the key record, the environment); the snapshot is immutable and cached by digest, so a 200 with a cached snapshot and a 304 cost the same DynamoDB work. The key's last-used time is written at most once a minute per key and instance (one UpdateItem, 1 WRU), not counted here.
+$ per million = API Gateway HTTP API $1.00/M + Lambda $0.20/M + 512 MB arm64 × the local p50 (rounded up to 1 ms) + RRU × $0.125/M.
+AWS AppConfig data plane, for comparison: $0.20 per million configuration requests + $0.0008 per configuration received — $0.20/M for polls that find nothing new, $800.20/M for reads that receive the configuration (our 200: $${usdPerMillion(c200).toFixed(2)}/M).`);
+    db.destroy();
+    resetDeps();
+    return { rru304: rru(c304), rru200: rru(c200), requests304: totalRequests(c304.counts), usdPerMillion304: usdPerMillion(c304) };
+  } finally {
+    await local.stop();
+  }
+}

@@ -1,0 +1,31 @@
+import * as z from 'zod';
+import { bulkEtag, contentsOf, evaluateFlag, matchesEtag, OFREP_CONFIGURATION, ofrepBulk, ofrepRequest, parseOfrepRequest } from '#domain/effective';
+import { appRead } from '../http/app-read.ts';
+import { httpHandler, WithHeaders } from '../http/handler.ts';
+
+const params = z.object({ key: z.string().min(1).max(256).optional() });
+
+/**
+ * OFREP (OpenFeature Remote Evaluation Protocol): one flag, every flag (with ETag), and the provider
+ * configuration, in the app key's environment as it is now. Errors of the evaluation itself are
+ * OFREP's own bodies ({key, errorCode, errorDetails}); 401/403 come from the key check.
+ */
+export const handler = httpHandler({ params, docBody: ofrepRequest }, async ({ deps, ctx, params, route, headers, rawBody }) => {
+  const { scope, env, deps: d } = await appRead({ route, headers, ctx, deps });
+  if (route.method === 'GET') return OFREP_CONFIGURATION;
+  const request = parseOfrepRequest(rawBody);
+  if ('error' in request) return new WithHeaders(params.key ? { key: params.key, ...request.error } : request.error, {}, 400);
+  const contents = await contentsOf(d.store.nodes(scope.tenant), scope.tenant, env);
+  const meta = { environment: env.name, snapshot: env.head.seq };
+  if (params.key === undefined) {
+    const etag = bulkEtag(env.head.digest, request.context, scope);
+    if (matchesEtag(headers['if-none-match'], etag)) return new WithHeaders(undefined, { etag }, 304);
+    return new WithHeaders(ofrepBulk(env, contents, scope, request.context), { etag, 'cache-control': 'private, no-cache' });
+  }
+  const key = params.key;
+  if (!contents.flags.has(key) || (scope.prefix && !key.startsWith(scope.prefix))) {
+    return new WithHeaders({ key, errorCode: 'FLAG_NOT_FOUND', errorDetails: `No flag '${key}' in environment '${env.name}'${scope.prefix ? ` under '${scope.prefix}'` : ''}` }, {}, 404);
+  }
+  const result = evaluateFlag(key, contents.flags.get(key), request.context, meta);
+  return 'errorCode' in result ? new WithHeaders(result, {}, 400) : result;
+});
