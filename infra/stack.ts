@@ -43,7 +43,6 @@ import {
   HttpRouteKey,
   HttpStage,
   CfnStage,
-  CfnRoute,
   HttpIntegrationType,
   HttpRouteIntegration,
   IntegrationCredentials,
@@ -649,7 +648,7 @@ export class StagelineStack extends Stack {
     for (const key of Object.keys(cfnStage.routeSettings as Record<string, unknown>)) {
       const route = routesByKey.get(key);
       if (!route) throw new Error(`the stage throttles ${key}, which is no route`);
-      cfnStage.addDependency(route.node.defaultChild as CfnRoute);
+      cfnStage.node.addDependency(route);
     }
     Validations.of(fallback).acknowledge({
       id: 'AwsSolutions-APIG4',
