@@ -13,13 +13,13 @@ import { FUNCTIONS } from '../../functions/http/routes.ts';
 import { ADAPTERS, needsOf, OPTIONAL_RESOURCES, type Resource } from '../../infra/adapters.ts';
 import { bundleFunction } from '../../infra/bundle.ts';
 import { createApp } from '../../infra/create-app.ts';
+import { missingDependencies, type Resources } from '../support/template-order.ts';
 import { REPO_ROOT } from '../../infra/function.ts';
 
 /** Bundling ~55 functions dominates; on a busy two-core machine it takes minutes. */
 const SYNTH_TIMEOUT = 600_000;
 const cdkContext = (JSON.parse(readFileSync(path.join(REPO_ROOT, 'cdk.json'), 'utf8')) as { context: Record<string, unknown> }).context;
 
-type Resources = Record<string, { Type: string; Properties?: Record<string, any>; DependsOn?: string | string[] }>;
 let resources: Resources;
 let templateFile: string;
 
@@ -32,96 +32,6 @@ beforeAll(() => {
 
 // ---------------------------------------------------------------------------------------------
 // 1. Creation order: a resource that names another by a string must come after it.
-
-/** Properties by which AWS names a resource, per type: another resource naming it by this value needs it created first. */
-const NAME_PROPERTIES: Record<string, string> = {
-  'AWS::ApiGatewayV2::Route': 'RouteKey',
-  'AWS::Lambda::Function': 'FunctionName',
-  'AWS::Scheduler::ScheduleGroup': 'Name',
-  'AWS::Logs::LogGroup': 'LogGroupName',
-  'AWS::S3::Bucket': 'BucketName',
-  'AWS::StepFunctions::StateMachine': 'StateMachineName',
-  'AWS::SQS::Queue': 'QueueName',
-  'AWS::SNS::Topic': 'TopicName',
-  'AWS::Events::EventBus': 'Name',
-  'AWS::IAM::Role': 'RoleName',
-  'AWS::SecretsManager::Secret': 'Name',
-  'AWS::Cognito::UserPoolGroup': 'GroupName',
-};
-
-/**
- * Properties whose strings name nothing that must exist when the resource is created: used at run
- * time (policies, environment, patterns), free text, tags, and a resource's own name.
- */
-const NOT_A_REFERENCE = new Set(['PolicyDocument', 'AssumeRolePolicyDocument', 'Policies', 'Environment', 'EventPattern', 'Description', 'AlarmDescription', 'Format', 'Tags', 'StageName']);
-
-/** Every string (object keys too) and every intrinsic in a value, outside NOT_A_REFERENCE properties. */
-function mentions(value: unknown, out = new Set<string>()): Set<string> {
-  if (typeof value === 'string') out.add(value);
-  else if (Array.isArray(value)) value.forEach((v) => mentions(v, out));
-  else if (value && typeof value === 'object') {
-    const keys = Object.keys(value);
-    if (keys.length === 1 && keys[0]!.startsWith('Fn::')) out.add(JSON.stringify(value));
-    for (const [k, v] of Object.entries(value)) {
-      if (NOT_A_REFERENCE.has(k)) continue;
-      out.add(k);
-      mentions(v, out);
-    }
-  }
-  return out;
-}
-
-/** Logical ids a resource depends on: DependsOn, Ref, Fn::GetAtt, and ${X} in Fn::Sub. */
-function directDependencies(r: Resources[string]): Set<string> {
-  const deps = new Set<string>([r.DependsOn ?? []].flat());
-  const walk = (v: unknown) => {
-    if (Array.isArray(v)) v.forEach(walk);
-    else if (v && typeof v === 'object') {
-      for (const [k, x] of Object.entries(v)) {
-        if (k === 'Ref' && typeof x === 'string') deps.add(x);
-        else if (k === 'Fn::GetAtt') deps.add(Array.isArray(x) ? String(x[0]) : String(x).split('.')[0]!);
-        else if (k === 'Fn::Sub') for (const [, id] of JSON.stringify(x).matchAll(/\$\{([A-Za-z0-9]+)[.}]/g)) deps.add(id!);
-        walk(x);
-      }
-    }
-  };
-  walk(r.Properties);
-  return deps;
-}
-
-/** Resources named by a string elsewhere in the template that the naming resource does not depend on (directly or not). */
-export function missingDependencies(all: Resources): string[] {
-  const names = new Map<string, string[]>();
-  for (const [id, r] of Object.entries(all)) {
-    const prop = NAME_PROPERTIES[r.Type];
-    const name = prop ? r.Properties?.[prop] : undefined;
-    if (name === undefined) continue;
-    const key = typeof name === 'string' ? name : JSON.stringify(name);
-    names.set(key, [...(names.get(key) ?? []), id]);
-  }
-  const direct = new Map(Object.entries(all).map(([id, r]) => [id, directDependencies(r)]));
-  const reaches = (from: string, to: string) => {
-    const seen = new Set<string>();
-    const stack = [from];
-    while (stack.length) {
-      const id = stack.pop()!;
-      if (id === to) return true;
-      if (seen.has(id)) continue;
-      seen.add(id);
-      stack.push(...(direct.get(id) ?? []));
-    }
-    return false;
-  };
-  const problems: string[] = [];
-  for (const [id, r] of Object.entries(all)) {
-    for (const m of mentions(r.Properties)) {
-      for (const named of names.get(m) ?? []) {
-        if (named !== id && !reaches(id, named)) problems.push(`${id} (${r.Type}) names ${named} (${all[named]!.Type}) by ${JSON.stringify(m)} but does not depend on it`);
-      }
-    }
-  }
-  return problems;
-}
 
 describe('creation order', () => {
   it('makes every resource that names another by a string (route keys, function, group, log group, bucket names) depend on it', () => {
