@@ -1,24 +1,17 @@
-import path from 'node:path';
-import { Duration, Validations } from 'aws-cdk-lib';
+import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { functionModule } from '../functions/http/routes.ts';
+import { bundleFunction, type FunctionBundle } from './bundle.ts';
 
-/** Repo root: esbuild resolves `#domain/*` through the root package.json `imports`. */
-export const REPO_ROOT = path.join(import.meta.dirname, '..');
-
-/** The entry of a Lambda function (functions/http/routes.ts FUNCTIONS): a group's dispatcher, or the handler itself. */
-export const functionEntry = (name: string) => path.join(REPO_ROOT, 'functions', `${functionModule(name)}.ts`);
+export { REPO_ROOT, functionEntry } from './bundle.ts';
 
 /**
  * Runtime pinned on purpose (not NODEJS_LATEST): the bundle is compiled for
- * exactly this Node version (esbuild `target` below), so the two must move together.
+ * exactly this Node version (ESBUILD_TARGET in infra/bundle.ts), so the two must move together.
  */
 export const RUNTIME = lambda.Runtime.NODEJS_22_X;
-const ESBUILD_TARGET = 'node22';
 
 export interface HandlerFunctionProps {
   /** The function's name (FUNCTIONS in functions/http/routes.ts): a handler's, or a group's. */
@@ -47,20 +40,22 @@ export interface HandlerFunctionProps {
  * (it knows which handler reads and which writes).
  */
 export class HandlerFunction extends Construct {
-  readonly fn: NodejsFunction;
+  readonly fn: lambda.Function;
   readonly logGroup: logs.ILogGroup;
 
-  constructor(scope: Construct, id: string, props: HandlerFunctionProps) {
+  constructor(scope: Construct, id: string, props: HandlerFunctionProps & { bundle?: FunctionBundle }) {
     super(scope, id);
+    // Bundled by infra/bundle.ts (the stack usually has bundled it already, to read what it contains).
+    const bundle = props.bundle ?? HandlerFunction.bundle(scope, props.name, !!props.traceSdk);
 
     // An explicit log group instead of the one Lambda creates on first write:
     // that one never expires and is not part of the stack.
     this.logGroup = props.logGroup ?? new logs.LogGroup(this, 'Logs', { retention: logs.RetentionDays.ONE_MONTH });
 
-    this.fn = new NodejsFunction(this, 'Function', {
+    this.fn = new lambda.Function(this, 'Function', {
       description: `Stageline ${props.name}`,
-      entry: functionEntry(props.name),
-      handler: 'handler',
+      code: lambda.Code.fromAsset(bundle.dir),
+      handler: 'index.handler',
       runtime: RUNTIME,
       // Graviton: cheaper per GB-second and the code has no native dependencies.
       architecture: lambda.Architecture.ARM_64,
@@ -72,38 +67,7 @@ export class HandlerFunction extends Construct {
       role: props.role,
       logGroup: this.logGroup,
       tracing: lambda.Tracing.ACTIVE,
-      projectRoot: REPO_ROOT,
-      depsLockFilePath: path.join(REPO_ROOT, 'package-lock.json'),
       environment: { TABLE_NAME: props.tableName, ...props.environment },
-      bundling: {
-        // No Docker on dev machines or CI; the esbuild in node_modules is used.
-        forceDockerBundling: false,
-        format: OutputFormat.ESM,
-        target: ESBUILD_TARGET,
-        // Prefer packages' ESM builds so esbuild can tree-shake the AWS SDK.
-        mainFields: ['module', 'main'],
-        // Some CommonJS dependencies (parts of the AWS SDK among them) call
-        // `require` for Node built-ins; an ESM bundle has no `require`, so
-        // define one. The alias avoids clashing with an import esbuild emits.
-        banner: "import { createRequire as __stagelineCreateRequire } from 'node:module'; const require = __stagelineCreateRequire(import.meta.url);",
-        minify: true,
-        // Minified but readable stack traces, without paying for source maps
-        // (--enable-source-maps slows cold starts and every stack trace).
-        keepNames: true,
-        sourceMap: false,
-        // The AWS SDK is bundled rather than taken from the runtime: the code
-        // runs against the exact SDK versions in package-lock.json (the ones
-        // the tests ran against), not whatever the runtime ships that week,
-        // and the tree-shaken bundle loads faster than the runtime's full SDK.
-        externalModules: [],
-        // Lambda's credentials are in the environment: the SDK's default chain (SSO, INI, IMDS, web identity,
-        // each with nested clients) is replaced by the environment provider (functions/adapters/lambda-credentials.ts).
-        esbuildArgs: { '--alias:@aws-sdk/credential-provider-node': path.join(REPO_ROOT, 'functions', 'adapters', 'lambda-credentials.ts') },
-        // SDK tracing is decided at build time, so a function that does not trace carries no Tracer (tracing.ts).
-        define: { 'process.env.STAGELINE_TRACE_SDK': JSON.stringify(props.traceSdk ? 'true' : 'false') },
-        // Twenty "Done in 300ms" lines bury what matters in synth and test output.
-        logLevel: LogLevel.WARNING,
-      },
     });
 
     // cdk-nag findings that are properties of this construct, so every
@@ -125,5 +89,10 @@ export class HandlerFunction extends Construct {
           'Node.js 22 is pinned deliberately (LTS, supported by Lambda) and must match the esbuild target; moving to a newer runtime is a tested, explicit change.',
       },
     );
+  }
+
+  /** The function's bundle (infra/bundle.ts); a stack synthesized without bundling reuses any bundle of it already made. */
+  static bundle(scope: Construct, name: string, traceSdk: boolean): FunctionBundle {
+    return bundleFunction(name, { traceSdk, reuseAny: !Stack.of(scope).bundlingRequired });
   }
 }

@@ -82,6 +82,8 @@ import { STREAM_FILTER } from '../functions/handlers/stream.ts';
 import { NOTIFY_ON } from '../domain/notify/notifier.ts';
 import { FUNCTION_GROUPS, FUNCTIONS, functionOf, handlersOf, SELF_AUTHENTICATED, SLACK_HANDLERS, CORS, FALLBACK_HANDLER, ROUTES, routeKey, WORKFLOW_HANDLERS, type AuthType } from '../functions/http/routes.ts';
 import { HandlerFunction } from './function.ts';
+import { mergeGrants, needsOf, OPTIONAL_RESOURCES, type Needs, type Resource } from './adapters.ts';
+import { createHash } from 'node:crypto';
 import { aslPath, type SubstitutionKey } from './state-machines.ts';
 import { storeActions } from './store-actions.ts';
 
@@ -388,32 +390,38 @@ export class StagelineStack extends Stack {
     // whether they start flows); those with grants of their own (audit anchor, Cognito directory) keep
     // theirs. Same least privilege, about a hundred fewer CloudFormation resources.
     const sharedRoles = new Map<string, iam.Role>();
-    const roleFor = (name: string): iam.Role | undefined => {
+    const roleFor = (name: string, needs: Needs): iam.Role | undefined => {
       if (isWorkflowHandler(name) || OWN_ROLE.has(name)) return undefined;
       // App-key readers get a role of their own: only they may assume the app-read tenant role.
-      const key = `${dataAccessOf(name)}${startsFlows(name) ? '-flows' : ''}${servesAppKeys(name) ? '-app-keys' : ''}`;
+      const what = JSON.stringify({ env: [...needs.env].sort(), grants: needs.grants });
+      const key = `${dataAccessOf(name)}${servesAppKeys(name) ? '-app-keys' : ''}-${createHash('sha256').update(what).digest('hex').slice(0, 8)}`;
       let role = sharedRoles.get(key);
       if (!role) {
         role = new iam.Role(this, `ApiRole${pascal(key)}`, {
-          description: `Stageline API functions: ${key} (shared by functions with exactly these permissions)`,
+          description: `Stageline API functions: ${dataAccessOf(name)} (shared by functions whose bundles need exactly the same)`,
           assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
           managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AWSLambdaBasicExecutionRole')],
         });
         Validations.of(role).acknowledge(
           { id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]', reason: 'AWSLambdaBasicExecutionRole only grants logs:CreateLogGroup/CreateLogStream/PutLogEvents, which every function needs to write its own logs.' },
           { id: 'AwsSolutions-IAM5[Resource::*]', reason: 'Only the X-Ray statement added by `tracing: ACTIVE` uses "*": xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permissions.' },
-          { id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule/default/stageline-*]', reason: 'Schedules are made per promotion at request time (stageline-<tenant>-<promotion>), so their names are not known at deploy time; the prefix confines handlers to Stageline schedules in the default group.' },
         );
         sharedRoles.set(key, role);
       }
       return role;
     };
+    // What each function's bundle needs (infra/adapters.ts), granted once every resource exists (below).
+    const needsByFunction = new Map<string, Needs>();
     checkFunctionGroups();
     for (const name of FUNCTIONS) {
       const access = dataAccessOf(name);
+      const bundle = HandlerFunction.bundle(this, name, traceSdk);
+      const needs = needsOf(bundle);
+      needsByFunction.set(name, needs);
       const fn = new HandlerFunction(this, pascal(name), {
         name,
-        role: roleFor(name),
+        bundle,
+        role: roleFor(name, needs),
         logGroup: handlerLogs,
         traceSdk,
         tableName: this.table.tableName,
@@ -422,20 +430,11 @@ export class StagelineStack extends Stack {
         environment: {
           // Only the handler behind the IAM (machine) route resolves IAM callers.
           ...(ROUTES.some((r) => functionOf(r.handler) === name && r.auth === 'iam') ? { MACHINE_PRINCIPALS: JSON.stringify(machinePrincipals) } : {}),
-          // App-key routes pass the gateway unauthenticated: the handler checks keys, and people's ID tokens as the JWT authorizer would.
-          ...(servesAppKeys(name) ? { JWT_ISSUER: this.userPool.userPoolProviderUrl, JWT_AUDIENCE: this.userPoolClient.userPoolClientId } : {}),
-          // Events reach the bus only through the outbox: the stream consumer alone may put them.
-          ...(name === 'stream' ? { EVENT_BUS_NAME: this.eventBus.eventBusName } : {}),
         },
       });
       // Background functions (flows, stream, notifier) serve every tenant: direct access. API functions: the tenant fence.
       if (isWorkflowHandler(name)) this.grantData(fn, access);
-      else if (access !== 'none') this.useTenantRole(fn, servesAppKeys(name) && access === 'read' ? appReadRole : tenantRoles[access]);
-      if (access !== 'none') {
-        fn.fn.addEnvironment('SECRETS_KEY_SECRET_ARN', secretsKey.secretArn);
-        secretsKey.grantRead(fn.fn);
-      }
-      if (name === 'stream') this.eventBus.grantPutEventsTo(fn.fn);
+      else if (access !== 'none') Tags.of(fn.fn.role!).add('stageline-api', 'true');
       this.functions.set(name, fn);
     }
 
@@ -468,30 +467,8 @@ export class StagelineStack extends Stack {
       serverAccessLogsBucket: checkpointLogs,
       removalPolicy: RemovalPolicy.RETAIN,
     });
-    // Sign: the consumer alone. GetPublicKey: whoever verifies a signature (the consumer checks the head it extends).
-    streamFn.addToRolePolicy(new iam.PolicyStatement({ actions: ['kms:Sign', 'kms:GetPublicKey'], resources: [auditKey.keyArn] }));
-    // Put only: never delete (Object Lock forbids it anyway), never read back.
-    streamFn.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [checkpoints.arnForObjects('checkpoints/*')] }));
-    Validations.of(streamFn).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::<AuditCheckpoints2FBCE690.Arn>/checkpoints/*]',
-      reason: 'One object per checkpoint, named by tenant and sequence at run time; the prefix confines the consumer to checkpoint objects, and Object Lock makes each write-once.',
-    });
-    // /audit/verify and /audit/public-key (one function) verify signatures with, and serve, the public key.
-    const verifyFn = this.functions.get('audit-verify')!.fn;
-    verifyFn.addToRolePolicy(new iam.PolicyStatement({ actions: ['kms:GetPublicKey'], resources: [auditKey.keyArn] }));
-    // A manifest names secrets by reference (`${NAME}`): apply reads stageline/<tenant>/<NAME>, and only that function.
-    const applyFn = this.functions.get('manifest-apply')!.fn;
-    applyFn.addToRolePolicy(new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [this.formatArn({ service: 'secretsmanager', resource: 'secret', resourceName: 'stageline/*', arnFormat: ArnFormat.COLON_RESOURCE_NAME })] }));
-    Validations.of(applyFn).acknowledge({ id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:stageline/*]', reason: 'Tenants name their secrets in manifests (stageline/<tenant>/<NAME>); the function asks only for its verified tenant\'s.' });
-    // The export lists the checkpoints too (the auditor verifies their signatures offline); it calls no KMS.
-    const exportFn = this.functions.get('audit-export')!.fn;
-    for (const fn of [verifyFn, exportFn]) {
-      fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [checkpoints.bucketArn], conditions: { StringLike: { 's3:prefix': ['checkpoints/*'] } } }));
-    }
-    for (const fn of [streamFn, verifyFn, exportFn]) {
-      fn.addEnvironment('AUDIT_KEY_ID', auditKey.keyArn);
-      fn.addEnvironment('CHECKPOINT_BUCKET', checkpoints.bucketName);
-    }
+    // The anchor's grants (sign, verify, append, list) follow the calls each bundle makes (infra/adapters.ts):
+    // only the consumer signs and appends (put only: never delete, never read back); verify and export list.
     const streamDlq = this.deadLetters('StreamDlq', 'the on-failure destination of the stream consumer');
     streamFn.addEventSource(
       new DynamoEventSource(this.table, {
@@ -514,16 +491,12 @@ export class StagelineStack extends Stack {
     const promotionLogs = new logs.LogGroup(this, 'PromotionStateMachineLogs', { retention: logs.RetentionDays.THREE_MONTHS });
     // Registry credentials for cross-registry promotion live in a secret, never in requests or code.
     const registrySecretId = this.node.tryGetContext('registryCredentialsSecret') as string | undefined;
-    if (registrySecretId) {
-      const secret = registrySecretId.startsWith('arn:')
+    // The promotion step copies and tags; publishing tags in the first environment's registries (both bundle the adapter).
+    const registrySecret = registrySecretId
+      ? registrySecretId.startsWith('arn:')
         ? secretsmanager.Secret.fromSecretCompleteArn(this, 'RegistryCredentials', registrySecretId)
-        : secretsmanager.Secret.fromSecretNameV2(this, 'RegistryCredentials', registrySecretId);
-      // The promotion step copies and tags; publishing tags in the first environment's registries.
-      for (const fn of [stepFn, this.functions.get('artifacts-publish')!.fn]) {
-        secret.grantRead(fn);
-        fn.addEnvironment('REGISTRY_CREDENTIALS_SECRET', secret.secretArn);
-      }
-    }
+        : secretsmanager.Secret.fromSecretNameV2(this, 'RegistryCredentials', registrySecretId)
+      : undefined;
     // One Standard state machine for promotions and rollbacks (STATE_MACHINES), every
     // task calling the promotion-step function. Named, so the step function can be
     // granted on its ARN without a dependency cycle (machine -> function ARN ->
@@ -541,14 +514,9 @@ export class StagelineStack extends Stack {
     });
     // Only the unqualified function ARN the definition invokes (grantInvoke would add `:*`).
     machine.addToRolePolicy(new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [stepFn.functionArn] }));
-    // The await steps resume their own task when the decision came first
-    // (approved/rejected/cancelled before the token was stored).
-    stepFn.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: ['states:SendTaskSuccess', 'states:SendTaskFailure', 'states:SendTaskHeartbeat'],
-        resources: [this.formatArn({ service: 'states', resource: 'stateMachine', resourceName: machineName, arnFormat: ArnFormat.COLON_RESOURCE_NAME })],
-      }),
-    );
+    // Functions refer to the machine by its ARN built from the name, never by reference: the machine
+    // depends on the step function, and the step's environment names schedule-fire, which starts flows.
+    const machineArn = this.formatArn({ service: 'states', resource: 'stateMachine', resourceName: machineName, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
     Validations.of(machine).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason:
@@ -563,32 +531,21 @@ export class StagelineStack extends Stack {
     // (`stageline-<tenant>-<promotion>`, deleted after they run) invoke the
     // schedule-fire function, which resumes the flow parked at its go task.
     const fireFn = this.functions.get('schedule-fire')!.fn;
-    machine.grantTaskResponse(fireFn);
-    const schedulerRole = new iam.Role(this, 'SchedulerRole', { assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com'), description: 'EventBridge Scheduler invoking schedule-fire' });
+    // Only this account's schedules (in the group the functions create them in) may use the role: no confused deputy.
+    const schedulerRole = new iam.Role(this, 'SchedulerRole', {
+      assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', {
+        conditions: {
+          StringEquals: { 'aws:SourceAccount': this.account },
+          ArnLike: { 'aws:SourceArn': this.formatArn({ service: 'scheduler', resource: 'schedule-group', resourceName: 'default', arnFormat: ArnFormat.SLASH_RESOURCE_NAME }) },
+        },
+      }),
+      description: 'EventBridge Scheduler invoking schedule-fire',
+    });
     schedulerRole.addToPolicy(new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [fireFn.functionArn] }));
     const scheduleArn = this.formatArn({ service: 'scheduler', resource: 'schedule', resourceName: 'default/stageline-*', arnFormat: ArnFormat.SLASH_RESOURCE_NAME });
     // A schedule whose target keeps failing lands here (the scheduler role sends it), and an alarm says so.
     const scheduleDlq = this.deadLetters('ScheduleDlq', 'the dead-letter queue of the one-time schedules');
     scheduleDlq.grantSendMessages(schedulerRole);
-
-    // Write handlers start flows (promotions and rollbacks, on the one machine), resume their
-    // waiting tasks (approve, reject, execute, cancel) and keep schedules; readers get none of it.
-    for (const [name, fn] of this.functions) {
-      if (!startsFlows(name)) continue;
-      fn.fn.addEnvironment('PROMOTION_STATE_MACHINE_ARN', machine.stateMachineArn);
-      machine.grantStartExecution(fn.fn);
-      machine.grantTaskResponse(fn.fn);
-      // schedule-fire re-arms sweeps to itself: it takes its own ARN from the invocation (as an environment value it would be a cycle).
-      if (name !== 'schedule-fire') fn.fn.addEnvironment('SCHEDULE_TARGET_ARN', fireFn.functionArn);
-      fn.fn.addEnvironment('SCHEDULER_ROLE_ARN', schedulerRole.roleArn);
-      fn.fn.addEnvironment('SCHEDULE_DLQ_ARN', scheduleDlq.queueArn);
-      fn.fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['scheduler:CreateSchedule', 'scheduler:UpdateSchedule', 'scheduler:DeleteSchedule'], resources: [scheduleArn] }));
-      fn.fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['iam:PassRole'], resources: [schedulerRole.roleArn] }));
-      Validations.of(fn.fn).acknowledge({
-        id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule/default/stageline-*]',
-        reason: 'Schedules are made per promotion at request time (stageline-<tenant>-<promotion>), so their names are not known at deploy time; the prefix confines handlers to Stageline schedules in the default group.',
-      });
-    }
 
     // ---- API
     // Clients send the Cognito *ID* token: it carries custom:tenant_id,
@@ -684,6 +641,7 @@ export class StagelineStack extends Stack {
       return integration;
     };
 
+    const routesByKey = new Map<string, HttpRoute>();
     for (const route of ROUTES) {
       const [created] = this.api.addRoutes({
         path: route.path,
@@ -691,6 +649,7 @@ export class StagelineStack extends Stack {
         integration: integrationOf(route.handler),
         authorizer: authorizers[route.auth],
       });
+      routesByKey.set(routeKey(route), created!);
       if (route.auth === 'none' || route.auth === 'app') {
         Validations.of(created!).acknowledge({
           id: 'AwsSolutions-APIG4',
@@ -712,6 +671,13 @@ export class StagelineStack extends Stack {
       integration: integrationOf(FALLBACK_HANDLER),
       authorizer: authorizers.none,
     });
+    // The stage names routes by key in its RouteSettings: API Gateway refuses the stage unless those
+    // routes exist already, so CloudFormation must create them first.
+    for (const key of Object.keys(cfnStage.routeSettings as Record<string, unknown>)) {
+      const route = routesByKey.get(key);
+      if (!route) throw new Error(`the stage throttles ${key}, which is no route`);
+      cfnStage.node.addDependency(route);
+    }
     Validations.of(fallback).acknowledge({
       id: 'AwsSolutions-APIG4',
       reason: 'The $default route only returns 404/405 computed from the static route table; it reads no data and has no table permissions.',
@@ -723,48 +689,87 @@ export class StagelineStack extends Stack {
     this.busRule('Notify', 'Approval requests, decisions, outcomes and break-glass uses go to Slack and email', NOTIFY_ON, notifierFn, 8, Duration.hours(6));
     notifierFn.addEnvironment('PUBLIC_URL', stage.url.replace(/\/$/, ''));
     const notifyFrom = this.node.tryGetContext('notifyFrom') as string | undefined;
-    if (notifyFrom) {
-      notifierFn.addEnvironment('NOTIFY_FROM', notifyFrom);
-      const identity = notifyFrom.includes('@') ? notifyFrom.split('@')[1]! : notifyFrom;
-      notifierFn.addToRolePolicy(
-        new iam.PolicyStatement({
-          actions: ['ses:SendEmail'],
-          resources: [this.formatArn({ service: 'ses', resource: 'identity', resourceName: identity }), this.formatArn({ service: 'ses', resource: 'identity', resourceName: notifyFrom })],
-        }),
-      );
-    }
-    for (const name of ['notifier', ...SELF_AUTHENTICATED]) {
-      const fn = this.functions.get(name)!.fn;
-      fn.addEnvironment('USER_POOL_ID', this.userPool.userPoolId);
-      fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['cognito-idp:ListUsers', 'cognito-idp:ListUsersInGroup', 'cognito-idp:AdminListGroupsForUser'], resources: [this.userPool.userPoolArn] }));
-    }
-    // The deployment's one Slack app: its signing secret is deployment configuration, read only by
-    // the functions behind Slack's request URLs (never by a tenant route, never written by one).
-    const slackSecretId = this.node.tryGetContext('slackSigningSecret') as string | undefined;
-    if (slackSecretId) {
-      if (/^stageline\//.test(slackSecretId) || /:secret:stageline\//.test(slackSecretId)) {
-        throw new Error(`slackSigningSecret '${slackSecretId}': name it outside stageline/ (tenants' manifest secrets live there, and manifest apply may read stageline/*)`);
-      }
-      const secret = slackSecretId.startsWith('arn:')
-        ? secretsmanager.Secret.fromSecretCompleteArn(this, 'SlackSigningSecret', slackSecretId)
-        : secretsmanager.Secret.fromSecretNameV2(this, 'SlackSigningSecret', slackSecretId);
-      for (const name of SLACK_HANDLERS) {
-        const fn = this.functions.get(name)!.fn;
-        secret.grantRead(fn);
-        fn.addEnvironment('SLACK_SIGNING_SECRET_ARN', secret.secretArn);
-      }
-    }
-    // Reminders before an approval window closes: one-time schedules fired by schedule-fire.
-    notifierFn.addEnvironment('SCHEDULE_TARGET_ARN', fireFn.functionArn);
-    notifierFn.addEnvironment('SCHEDULER_ROLE_ARN', schedulerRole.roleArn);
-    notifierFn.addEnvironment('SCHEDULE_DLQ_ARN', scheduleDlq.queueArn);
-    notifierFn.addToRolePolicy(new iam.PolicyStatement({ actions: ['scheduler:CreateSchedule', 'scheduler:UpdateSchedule', 'scheduler:DeleteSchedule'], resources: [scheduleArn] }));
-    notifierFn.addToRolePolicy(new iam.PolicyStatement({ actions: ['iam:PassRole'], resources: [schedulerRole.roleArn] }));
-    Validations.of(notifierFn).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule/default/stageline-*]',
-      reason: 'Reminder schedules are made per promotion (stageline-remind-<tenant>-<promotion>); the prefix confines the notifier to Stageline schedules.',
-    });
 
+    // ---- what each function's bundle needs (infra/adapters.ts): its environment and IAM, nothing else
+    // The deployment's one Slack app: its signing secret is deployment configuration, read only by
+    // the function behind Slack's request URLs (its bundle holds functions/adapters/slack-app.ts).
+    const slackSecretId = this.node.tryGetContext('slackSigningSecret') as string | undefined;
+    if (slackSecretId && (/^stageline\//.test(slackSecretId) || /:secret:stageline\//.test(slackSecretId))) {
+      throw new Error(`slackSigningSecret '${slackSecretId}': name it outside stageline/ (tenants' manifest secrets live there, and manifest apply may read stageline/*)`);
+    }
+    const slackSecret = slackSecretId
+      ? slackSecretId.startsWith('arn:')
+        ? { value: slackSecretId, arns: [slackSecretId] }
+        : { value: slackSecretId, arns: [this.formatArn({ service: 'secretsmanager', resource: 'secret', resourceName: `${slackSecretId}-??????`, arnFormat: ArnFormat.COLON_RESOURCE_NAME })] }
+      : undefined;
+    const provided: Record<Resource, ((fn: string) => { value?: string; arns: string[]; nag?: string; why?: string }) | undefined> = {
+      promotionMachine: () => ({ value: machineArn, arns: [machineArn] }),
+      stagelineSchedules: () => ({
+        arns: [scheduleArn],
+        nag: 'arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule/default/stageline-*',
+        why: 'Schedules are made per promotion at run time (stageline-…, AWS names in domain/aws-names.ts), so their names are not known at deploy time; the prefix confines the function to Stageline schedules in the default group.',
+      }),
+      schedulerRole: () => ({ value: schedulerRole.roleArn, arns: [schedulerRole.roleArn] }),
+      // schedule-fire re-arms sweeps to itself: it takes its own ARN from the invocation (as an environment value it would be a cycle).
+      scheduleTarget: (fn) => (fn === 'schedule-fire' ? { arns: [] } : { value: fireFn.functionArn, arns: [fireFn.functionArn] }),
+      scheduleDlq: () => ({ value: scheduleDlq.queueArn, arns: [scheduleDlq.queueArn] }),
+      eventBus: () => ({ value: this.eventBus.eventBusName, arns: [this.eventBus.eventBusArn] }),
+      auditKey: () => ({ value: auditKey.keyArn, arns: [auditKey.keyArn] }),
+      checkpointBucket: () => ({ value: checkpoints.bucketName, arns: [checkpoints.bucketArn] }),
+      checkpointObjects: () => ({
+        arns: [checkpoints.arnForObjects('checkpoints/*')],
+        nag: '<AuditCheckpoints2FBCE690.Arn>/checkpoints/*',
+        why: 'One object per checkpoint, named by tenant and sequence at run time; the prefix confines the consumer to checkpoint objects, and Object Lock makes each write-once.',
+      }),
+      secretsKey: () => ({ value: secretsKey.secretArn, arns: [secretsKey.secretArn] }),
+      tenantSecrets: () => ({
+        arns: [this.formatArn({ service: 'secretsmanager', resource: 'secret', resourceName: 'stageline/*', arnFormat: ArnFormat.COLON_RESOURCE_NAME })],
+        nag: 'arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:stageline/*',
+        why: "Tenants name their secrets in manifests (stageline/<tenant>/<NAME>); the function asks only for its verified tenant's.",
+      }),
+      registrySecret: registrySecret ? () => ({ value: registrySecret.secretArn, arns: [registrySecret.secretArn] }) : undefined,
+      userPool: () => ({ value: this.userPool.userPoolId, arns: [this.userPool.userPoolArn] }),
+      // App-key routes pass the gateway unauthenticated: their function checks people's ID tokens as the JWT authorizer would.
+      jwtIssuer: () => ({ value: this.userPool.userPoolProviderUrl, arns: [] }),
+      jwtAudience: () => ({ value: this.userPoolClient.userPoolClientId, arns: [] }),
+      slackSigningSecret: slackSecret ? () => slackSecret : undefined,
+      emailIdentity: notifyFrom
+        ? () => {
+            const domain = notifyFrom.includes('@') ? notifyFrom.split('@')[1]! : notifyFrom;
+            return { value: notifyFrom, arns: [...new Set([domain, notifyFrom])].map((id) => this.formatArn({ service: 'ses', resource: 'identity', resourceName: id })) };
+          }
+        : undefined,
+      tenantDataRole: (fn) => {
+        // App-key readers assume the app-read role (reads, plus an app key's lastUsedAt); only they may.
+        const role = dataAccessOf(fn) === 'write' ? tenantRoles.write : servesAppKeys(fn) ? appReadRole : tenantRoles.read;
+        return { value: role.roleArn, arns: [role.roleArn] };
+      },
+    };
+    const granted = new Set<iam.IRole>();
+    for (const [name, needs] of needsByFunction) {
+      const fn = this.functions.get(name)!.fn;
+      const resolve = (r: Resource) => {
+        const make = provided[r];
+        if (!make && !OPTIONAL_RESOURCES.has(r)) throw new Error(`${name} needs ${r}, which the stack does not provide (infra/adapters.ts)`);
+        return make?.(name);
+      };
+      for (const [key, r] of needs.env) {
+        const value = resolve(r)?.value;
+        if (value !== undefined) fn.addEnvironment(key, value);
+      }
+      // A shared role is granted once (its functions need exactly the same).
+      if (granted.has(fn.role!)) continue;
+      granted.add(fn.role!);
+      for (const g of mergeGrants(needs.grants)) {
+        const target = resolve(g.on);
+        if (!target || target.arns.length === 0) continue;
+        fn.addToRolePolicy(new iam.PolicyStatement({ actions: g.actions, resources: target.arns, ...(g.condition ? { conditions: g.condition } : {}) }));
+        if (target.nag) {
+          const where = isWorkflowHandler(name) || OWN_ROLE.has(name) ? fn : fn.role!;
+          Validations.of(where).acknowledge({ id: `AwsSolutions-IAM5[Resource::${target.nag}]`, reason: target.why! });
+        }
+      }
+    }
     // ---- someone is told: alarms to one SNS topic (subscribe an address with -c alarmEmail=…)
     const alarmTopic = new sns.Topic(this, 'AlarmTopic', { displayName: 'Stageline alarms', enforceSSL: true });
     Validations.of(alarmTopic).acknowledge({ id: 'AwsSolutions-SNS2', reason: 'CloudWatch alarms cannot publish to a topic encrypted with the AWS-managed SNS key; alarm messages carry no tenant data.' });
@@ -828,12 +833,6 @@ export class StagelineStack extends Stack {
       }),
     );
     return role;
-  }
-
-  private useTenantRole(fn: HandlerFunction, role: iam.Role): void {
-    Tags.of(fn.fn.role!).add('stageline-api', 'true');
-    fn.fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['sts:AssumeRole', 'sts:TagSession'], resources: [role.roleArn] }));
-    fn.fn.addEnvironment('TENANT_DATA_ROLE_ARN', role.roleArn);
   }
 
   /** An SQS queue that catches what a target could not take (kept 14 days). */

@@ -35,8 +35,15 @@ export async function freePort(): Promise<number> {
 
 export const localCredentials = { accessKeyId: 'local', secretAccessKey: 'local' };
 
+/**
+ * The region every local client signs for (and the local API claims to live in): STAGELINE_REGION,
+ * else AWS_REGION, else us-east-1, so the local stack can be pointed at any AWS-protocol endpoint.
+ * The handlers' own client reads the same variables (functions/http/deps.ts).
+ */
+export const LOCAL_REGION = process.env.STAGELINE_REGION || process.env.AWS_REGION || 'us-east-1';
+
 export function localClient(endpoint: string): DynamoDBClient {
-  return new DynamoDBClient({ endpoint, region: 'local', credentials: localCredentials });
+  return new DynamoDBClient({ endpoint, region: LOCAL_REGION, credentials: localCredentials });
 }
 
 /**

@@ -7,6 +7,7 @@ import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { MAX_BODY_BYTES } from '../functions/http/handler.ts';
 import { CORS, FALLBACK_HANDLER, FUNCTION_GROUPS, functionOf, matchRoute, routeKey, type Route } from '../functions/http/routes.ts';
 import type { LocalIssuer } from './issuer.ts';
+import { LOCAL_REGION } from './dynamodb.ts';
 
 /**
  * A local HTTP API: the same route table as API Gateway, the same event
@@ -54,7 +55,7 @@ async function readBody(req: IncomingMessage): Promise<Buffer | 'too-large'> {
 }
 
 /** The region the local API pretends to live in; SigV4 scoped to another region or service is refused, as on AWS. */
-export const LOCAL_REGION = process.env.AWS_REGION && process.env.AWS_REGION !== 'local' ? process.env.AWS_REGION : 'us-east-1';
+export { LOCAL_REGION };
 
 async function verifySigV4(req: IncomingMessage, url: URL, body: Buffer, creds: LocalIamCredential[]): Promise<string | null> {
   const auth = req.headers.authorization ?? '';

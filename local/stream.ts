@@ -2,7 +2,7 @@ import { writeFileSync, existsSync, readFileSync } from 'node:fs';
 import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import { DescribeStreamCommand, DynamoDBStreamsClient, GetRecordsCommand, GetShardIteratorCommand, type Shard } from '@aws-sdk/client-dynamodb-streams';
 import { STREAM_FILTER, type StreamRecord } from '../functions/handlers/stream.ts';
-import { localClient, localCredentials } from './dynamodb.ts';
+import { LOCAL_REGION, localClient, localCredentials } from './dynamodb.ts';
 
 export interface StreamPollerOptions {
   endpoint: string;
@@ -45,7 +45,7 @@ export class LocalStreamPoller {
   readonly deadLetters: { record: StreamRecord; error: string }[] = [];
 
   constructor(private readonly opts: StreamPollerOptions) {
-    this.client = new DynamoDBStreamsClient({ endpoint: opts.endpoint, region: 'local', credentials: localCredentials });
+    this.client = new DynamoDBStreamsClient({ endpoint: opts.endpoint, region: LOCAL_REGION, credentials: localCredentials });
     this.positions = opts.positionFile && existsSync(opts.positionFile) ? (JSON.parse(readFileSync(opts.positionFile, 'utf8')) as Record<string, string>) : {};
   }
 

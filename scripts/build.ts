@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { build, type BuildOptions, type Metafile } from 'esbuild';
 import { FUNCTIONS, functionModule } from '../functions/http/routes.ts';
+import { bundleOptions } from '../infra/bundle.ts';
 
 /**
  * `npm run build`: one self-contained ESM bundle per Lambda function (FUNCTIONS) in
@@ -32,27 +33,8 @@ const client = new DynamoDBClient({});
 export const handler = async () => ({ statusCode: 200, body: client.config.serviceId ?? 'ok' });
 `;
 
-const common: BuildOptions = {
-  bundle: true,
-  minify: true,
-  platform: 'node',
-  target: 'node22',
-  format: 'esm',
-  // The Lambda runtime ships an SDK, but bundling pins the version we test with
-  // and lets tree-shaking drop what we do not use.
-  external: [],
-  // Lambda's credentials are in the environment: the SDK's default chain (SSO, INI, IMDS, …) is not bundled.
-  alias: { '@aws-sdk/credential-provider-node': join(ROOT, 'functions', 'adapters', 'lambda-credentials.ts') },
-  // Prefer the packages' ES module builds: the AWS SDK's CJS builds cannot be
-  // tree-shaken (≈200 KiB more per bundle). CDK's NodejsFunction does the same for ESM.
-  mainFields: ['module', 'main'],
-  // Some dependencies are CommonJS and call require() for Node built-ins; an ESM bundle has no require.
-  banner: { js: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);" },
-  // As CDK bundles by default: no SDK tracing, so no Tracer in the bundle (functions/adapters/tracing.ts).
-  define: { 'process.env.STAGELINE_TRACE_SDK': '"false"' },
-  metafile: true,
-  logLevel: 'warning',
-};
+/** Exactly the options the stack deploys with (infra/bundle.ts), so sizes and init times are the deployed ones. */
+const common: BuildOptions = { ...bundleOptions(false), absWorkingDir: ROOT };
 
 /** Groups a metafile's output inputs by npm package. */
 function contributors(meta: Metafile): { pkg: string; bytes: number }[] {

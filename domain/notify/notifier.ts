@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { awsName } from '../aws-names.ts';
 import { inGroups, ROLES, type Principal, type Role } from '../auth.ts';
 import { runOnce } from '../once.ts';
 import type { Deps, Delivery, DirectoryUser, ReviewLink } from '../ports.ts';
@@ -223,7 +224,8 @@ export function reminderAt(p: Promotion): Date | null {
   return new Date(deadline.getTime() - lead);
 }
 
-export const reminderName = (p: Pick<Promotion, 'tenant' | 'id'>) => `stageline-remind-${p.tenant}-${p.id}`.slice(0, 64);
+/** One reminder schedule per promotion, unique and within the scheduler's limits (reminders are never looked up by name: they fire and delete themselves). */
+export const reminderName = (p: Pick<Promotion, 'tenant' | 'id'>) => awsName('stageline-remind-', [p.tenant, p.id]);
 
 async function scheduleReminder(deps: Deps, p: Promotion): Promise<void> {
   const at = reminderAt(p);

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { awsName } from '../aws-names.ts';
 import { auditEntry } from '../audit.ts';
 import { inGroups, requireRole, type Principal } from '../auth.ts';
 import { digestOf } from '../canonical.ts';
@@ -275,7 +276,7 @@ export async function createPromotion(deps: Deps, ctx: Ctx, given: CreatePromoti
   }
   if (autoStart) await startFlow(deps, promotion);
   // Waiting for `validate`: its deadline schedule expires it if nobody validates it in time.
-  else await armSweep(deps.scheduler, promotion, validationDeadline(promotion));
+  else await armSweep(deps, promotion, validationDeadline(promotion));
   return deps.store.getPromotion(tenant, id) as Promise<Promotion>;
 }
 
@@ -363,7 +364,7 @@ export async function stampFreezeOverride(deps: Deps, ctx: Ctx, id: string, glas
 /** Starts (or re-starts, idempotently) the state machine for a promotion. */
 export async function startFlow(deps: Deps, p: Promotion): Promise<void> {
   // Its deadline schedule: if the flow is gone, the sweeper fails the promotion with a reason (sweep.ts).
-  await armSweep(deps.scheduler, p, new Date(deps.clock().getTime() + sweepGraceSeconds() * 1000));
+  await armSweep(deps, p, new Date(deps.clock().getTime() + sweepGraceSeconds() * 1000));
   await deps.workflow.start({ tenant: p.tenant, promotionId: p.id, ...(p.attempt ? { attempt: p.attempt } : {}) });
 }
 
@@ -609,7 +610,7 @@ export async function cancelPromotion(deps: Deps, ctx: Ctx, id: string, reason?:
     assertAction('cancel', p.status, id);
     const next = moved(p, 'CANCELLED', me, deps.clock(), { taskToken: null, error: reason ? { code: 'CANCELLED', message: reason } : null });
     await savePromotion(deps, me, next, p, 'promotion.cancel', [promotionEvent(deps, 'Promotion Cancelled', next, { actor: me.name, reason })], reason, ctx.requestId);
-    if (p.status === 'SCHEDULED') await deps.scheduler.cancel(scheduleName(p));
+    if (p.status === 'SCHEDULED') await cancelSchedule(deps, p);
     if (p.taskToken) await deps.workflow.sendTaskFailure(p.taskToken, 'Cancelled', reason ?? 'cancelled');
     return next;
   });
@@ -624,7 +625,7 @@ export async function executePromotion(deps: Deps, ctx: Ctx, id: string, dryRun:
   if (dryRun) return { dryRun: true as const, promotionId: id, ...(await previewExecution(deps, p)) };
   p = await stampFreezeOverride(deps, ctx, id, glass);
   // The flow waits at its "go" task for manual or scheduled promotions; an on-approval one is already executing.
-  if (p.status === 'SCHEDULED') await deps.scheduler.cancel(scheduleName(p));
+  if (p.status === 'SCHEDULED') await cancelSchedule(deps, p);
   if (p.taskToken) await deps.workflow.sendTaskSuccess(p.taskToken, { next: 'execute' });
   return { accepted: true as const, promotion: p };
 }
@@ -679,9 +680,23 @@ export async function schedulePromotion(deps: Deps, ctx: Ctx, id: string, at: st
   });
 }
 
-/** EventBridge Scheduler names: ≤ 64 of [0-9A-Za-z_.-]; one schedule per promotion. */
+/** A promotion's go schedule: one per promotion, unique and within the scheduler's limits (domain/aws-names.ts). */
 export function scheduleName(p: Pick<Promotion, 'tenant' | 'id'>): string {
+  return awsName('stageline-', [p.tenant, p.id]);
+}
+
+/**
+ * The name schedules had before names were hashed (cut to 64, so not unique for long tenant names).
+ * A promotion scheduled before then still has its schedule under it: cancelling deletes both.
+ */
+export function legacyScheduleName(p: Pick<Promotion, 'tenant' | 'id'>): string {
   return `stageline-${p.tenant}-${p.id}`.replace(/[^0-9A-Za-z_.-]/g, '-').slice(0, 64);
+}
+
+/** Deletes a promotion's go schedule, under its name and under the one it had before names were hashed. */
+async function cancelSchedule(deps: Deps, p: Pick<Promotion, 'tenant' | 'id'>): Promise<void> {
+  await deps.scheduler.cancel(scheduleName(p));
+  await deps.scheduler.cancel(legacyScheduleName(p));
 }
 
 /**

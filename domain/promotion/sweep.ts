@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Scheduler } from '../ports.ts';
+import type { Deps } from '../ports.ts';
 import type { Promotion } from './model.ts';
 import { GO_WAIT_SECONDS } from './policy.ts';
 import { approvalDeadline, LOCK_SECONDS, validationDeadline } from './deadlines.ts';
@@ -57,6 +57,7 @@ export const sweepName = (p: Pick<Promotion, 'tenant' | 'id'>, at: Date) =>
   `stageline-swp-${createHash('sha256').update(`${p.tenant}\u0000${p.id}`).digest('hex').slice(0, 24)}-${Math.floor(at.getTime() / 1000).toString(36)}`;
 
 /** Arms a promotion's deadline schedule. */
-export function armSweep(scheduler: Scheduler, p: Pick<Promotion, 'tenant' | 'id'>, at: Date): Promise<void> {
-  return scheduler.scheduleOnce(sweepName(p, at), at, { tenant: p.tenant, sweep: p.id });
+export function armSweep(deps: Pick<Deps, 'scheduler'>, p: Pick<Promotion, 'tenant' | 'id'>, at: Date): Promise<void> {
+  // Called as deps.scheduler.scheduleOnce: the stack reads port calls in this form from each bundle (infra/adapters.ts).
+  return deps.scheduler.scheduleOnce(sweepName(p, at), at, { tenant: p.tenant, sweep: p.id });
 }

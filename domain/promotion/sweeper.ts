@@ -16,7 +16,7 @@ export async function sweepPromotion(deps: Deps, tenant: string, id: string): Pr
   const due = stuckAfter(p, target?.bakeSeconds ?? 0)!;
   const now = deps.clock();
   if (now < due) {
-    await armSweep(deps.scheduler, p, due);
+    await armSweep(deps, p, due);
     return { swept: false, status: p.status, next: due.toISOString() };
   }
   const reason = `no progress since ${p.updatedAt} (status ${p.status}, due by ${due.toISOString()}): its flow is gone; swept`;

@@ -9,13 +9,15 @@ import { traced } from './tracing.ts';
 export class EventBridgeScheduler implements Scheduler {
   constructor(
     private readonly client: SchedulerClient,
-    private readonly targetArn: string,
-    private readonly roleArn: string,
+    /** what schedules invoke, and the role they invoke it with: needed to schedule, not to cancel */
+    private readonly targetArn: string | undefined,
+    private readonly roleArn: string | undefined,
     /** where a schedule whose target keeps failing goes (an SQS queue, alarmed) */
     private readonly deadLetterArn?: string,
   ) {}
 
   async scheduleOnce(name: string, at: Date, payload: SchedulePayload): Promise<void> {
+    if (!this.targetArn || !this.roleArn) throw new Error('SCHEDULE_TARGET_ARN and SCHEDULER_ROLE_ARN must be set to schedule promotions');
     const input = {
       Name: name,
       ScheduleExpression: `at(${at.toISOString().slice(0, 19)})`,
@@ -42,6 +44,6 @@ export class EventBridgeScheduler implements Scheduler {
 }
 
 export function schedulerFromEnv(env: NodeJS.ProcessEnv = process.env): EventBridgeScheduler {
-  if (!env.SCHEDULE_TARGET_ARN || !env.SCHEDULER_ROLE_ARN) throw new Error('SCHEDULE_TARGET_ARN and SCHEDULER_ROLE_ARN must be set to schedule promotions');
-  return new EventBridgeScheduler(traced(new SchedulerClient({})), env.SCHEDULE_TARGET_ARN, env.SCHEDULER_ROLE_ARN, env.SCHEDULE_DLQ_ARN);
+  // Read when first used, not at build: schedule-fire sets its own ARN from the invocation (functions/handlers/schedule-fire.ts).
+  return new EventBridgeScheduler(traced(new SchedulerClient({})), env.SCHEDULE_TARGET_ARN || undefined, env.SCHEDULER_ROLE_ARN || undefined, env.SCHEDULE_DLQ_ARN);
 }

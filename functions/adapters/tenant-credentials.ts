@@ -1,3 +1,4 @@
+import { awsName, ROLE_SESSION_NAME } from '#domain/aws-names';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
 import { traced } from './tracing.ts';
@@ -15,7 +16,7 @@ export function tenantCredentials(roleArn: string, tenant: string, sts: STSClien
     const r = await sts.send(
       new AssumeRoleCommand({
         RoleArn: roleArn,
-        RoleSessionName: `stageline-${tenant}`.slice(0, 64),
+        RoleSessionName: awsName('stageline-', [tenant], ROLE_SESSION_NAME),
         DurationSeconds: 900,
         Tags: [{ Key: 'tenant', Value: tenant }],
       }),

@@ -79,7 +79,7 @@ export function deps(): Deps {
     const db = traced(
       documentClient(
         endpoint
-          ? { endpoint, region: process.env.AWS_REGION ?? 'local', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }
+          ? { endpoint, region: process.env.STAGELINE_REGION || process.env.AWS_REGION || 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }
           : {},
       ),
     );

@@ -14,7 +14,7 @@ import { NOTIFY_ON } from '../../domain/notify/notifier.ts';
 import { API_THROTTLE, CHECKPOINT_RETENTION_DAYS, TENANT_LEADING_KEYS, EVENT_BUS_NAME, READ_ACTIONS, WRITE_ACTIONS, checkFunctionGroups, dataAccessOf, flagFrom, startsFlows, type StagelineStack } from '../../infra/stack.ts';
 
 /** Bundling ~20 functions with esbuild dominates; the first synth takes tens of seconds. */
-const SYNTH_TIMEOUT = 180_000;
+const SYNTH_TIMEOUT = 600_000;
 
 /** Same context as `cdk synth` (feature flags and defaults from cdk.json). */
 const cdkContext = (JSON.parse(readFileSync(path.join(REPO_ROOT, 'cdk.json'), 'utf8')) as { context: Record<string, unknown> }).context;
@@ -320,31 +320,26 @@ describe('state machine (promotions and rollbacks alike)', () => {
     }
   });
 
-  it('lets exactly the write handlers start executions and answer task tokens (the step only answers), with the machine ARN in their environment', () => {
-    const [promotionId] = promotionMachine();
+  it('lets only functions whose code steers flows start executions or answer task tokens, on the one machine (test/infra/deploy.test.ts checks each against its bundle)', () => {
+    const [, machine] = promotionMachine();
     const resources = template.toJSON().Resources;
+    const byName = `:stateMachine:${machine.Properties.StateMachineName as string}`;
     for (const [name, id] of functionIds()) {
-      const api = startsFlows(name);
       const states = statementsOf(id).filter((st) => [st.Action].flat().some((a) => a.startsWith('states:')));
+      const actions = [...new Set(states.flatMap((st) => [st.Action].flat()))].sort();
       const env = resources[id].Properties.Environment.Variables;
-      if (api) {
-        expect(env.PROMOTION_STATE_MACHINE_ARN, name).toEqual({ Ref: promotionId });
-        expect(env.ROLLBACK_STATE_MACHINE_ARN, name).toBeUndefined();
-        const actions = [...new Set(states.flatMap((st) => [st.Action].flat()))].sort();
-        expect(actions, name).toEqual(['states:SendTaskFailure', 'states:SendTaskHeartbeat', 'states:SendTaskSuccess', 'states:StartExecution'].sort());
-        for (const st of states) for (const r of [st.Resource].flat()) expect(r, name).toEqual({ Ref: promotionId });
-      } else if (name === 'promotion-step') {
-        // resumes its own task token (decision taken before the token was stored); starts nothing
-        expect(env.PROMOTION_STATE_MACHINE_ARN).toBeUndefined();
-        expect([...new Set(states.flatMap((st) => [st.Action].flat()))].sort()).toEqual(['states:SendTaskFailure', 'states:SendTaskHeartbeat', 'states:SendTaskSuccess']);
-        // by name (the step: no dependency cycle) or by reference (schedule-fire)
-        const refs = [...machines().map(([, m]) => `:stateMachine:${m.Properties.StateMachineName as string}`), ...machines().map(([id]) => `"Ref":"${id}"`)];
-        for (const st of states) for (const r of [st.Resource].flat()) expect(refs.some((x) => JSON.stringify(r).includes(x)), JSON.stringify(r)).toBe(true);
-      } else {
-        expect(env.PROMOTION_STATE_MACHINE_ARN, name).toBeUndefined();
-        expect(states, name).toEqual([]);
-      }
+      // by name: the machine depends on the step function, whose environment names schedule-fire, which starts flows
+      for (const st of states) expect(JSON.stringify(st.Resource), name).toContain(byName);
+      expect(env.PROMOTION_STATE_MACHINE_ARN === undefined, name).toBe(!actions.includes('states:StartExecution'));
+      if (dataAccessOf(name) !== 'write') expect(actions, name).toEqual([]);
+      expect(actions, name).not.toContain('states:SendTaskHeartbeat'); // no code sends heartbeats
     }
+    const actionsOfFn = (n: string) => [...new Set(statementsOf(functionIds().get(n)!).flatMap((st) => [st.Action].flat()).filter((a) => a.startsWith('states:')))].sort();
+    // the step resumes its own task (a decision taken before the token was stored); it starts nothing
+    expect(actionsOfFn('promotion-step')).toEqual(['states:SendTaskFailure', 'states:SendTaskSuccess']);
+    expect(actionsOfFn('promotions-create')).toContain('states:StartExecution');
+    expect(actionsOfFn('promotions-approve')).toEqual(['states:SendTaskSuccess']);
+    expect(actionsOfFn('items-create')).toEqual([]);
   });
 });
 
@@ -364,14 +359,22 @@ describe('scheduled promotions', () => {
       expect.objectContaining({ Action: 'lambda:InvokeFunction', Resource: { 'Fn::GetAtt': [fireId, 'Arn'] } }),
       expect.objectContaining({ Action: ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'], Resource: { 'Fn::GetAtt': [expect.stringMatching(/^ScheduleDlq/), 'Arn'] } }),
     ]);
+    // Only this account's schedules may use the role (confused deputy).
+    const trust = JSON.stringify((template.toJSON().Resources[roleId] as Resource).Properties.AssumeRolePolicyDocument);
+    expect(trust).toContain('aws:SourceAccount');
+    expect(trust).toContain('aws:SourceArn');
+    expect(trust).toContain(':schedule-group/default');
+    const scheduling = new Set<string>();
     for (const [name, id] of functionIds()) {
       const sched = statementsOf(id).filter((st) => [st.Action].flat().some((a) => a.startsWith('scheduler:')));
-      // The notifier makes reminder schedules too; schedule-fire re-arms a promotion's deadline (the sweeper).
-      if (startsFlows(name) || name === 'notifier') {
-        expect(sched, name).toHaveLength(1);
-        expect(JSON.stringify(sched[0]!.Resource), name).toContain('schedule/default/stageline-*');
-      } else expect(sched, name).toEqual([]);
+      for (const st of sched) expect(JSON.stringify(st.Resource), name).toContain('schedule/default/stageline-*');
+      if (sched.some((st) => [st.Action].flat().includes('scheduler:CreateSchedule'))) scheduling.add(name);
+      if (dataAccessOf(name) !== 'write') expect(sched, name).toEqual([]);
     }
+    // The step parks a frozen promotion until the window ends (freeze "wait"); the notifier makes reminders;
+    // schedule-fire re-arms a promotion's deadline (the sweeper).
+    for (const name of ['promotion-step', 'notifier', 'schedule-fire', 'promotions-schedule', 'promotions-create']) expect(scheduling.has(name), name).toBe(true);
+    expect(scheduling.has('items-create')).toBe(false);
   });
 });
 
@@ -395,7 +398,7 @@ describe('size', () => {
     const resources = Object.values(all);
     // 286 before Slack identities: + the slack-links function and its integration, + 4 routes (slash command, link codes, links, unlink).
     expect(resources.length).toBeLessThanOrEqual(318); // + the /audit/public-key route (served by the audit-verify function); +25 for the consume routes: 6 functions with their integrations, 9 routes, the app-read tenant role and the app-key functions' execution role (each with its policy)
-    expect(resources.filter((r) => r.Type === 'AWS::IAM::Role').length).toBeLessThan(25);
+    expect(resources.filter((r) => r.Type === 'AWS::IAM::Role').length).toBeLessThan(30);
     expect(resources.filter((r) => r.Type === 'AWS::Lambda::Permission').length).toBeLessThanOrEqual(5);
     // Every integration is invoked with the one role, and that role may invoke exactly the functions routes reach.
     const integrations = resources.filter((r) => r.Type === 'AWS::ApiGatewayV2::Integration') as (Resource & { Properties: { CredentialsArn: unknown; IntegrationUri: { 'Fn::GetAtt': [string, string] } } })[];

@@ -1,3 +1,4 @@
+import { awsName, ROLE_SESSION_NAME } from '../../domain/aws-names.ts';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -20,7 +21,7 @@ describe('the per-tenant IAM fence (dynamodb:LeadingKeys)', () => {
     await provide();
     const calls = sts.commandCalls(AssumeRoleCommand);
     expect(calls).toHaveLength(1);
-    expect(calls[0]!.args[0].input).toEqual({ RoleArn: 'arn:aws:iam::123456789012:role/TenantWrite', RoleSessionName: 'stageline-acme', DurationSeconds: 900, Tags: [{ Key: 'tenant', Value: 'acme' }] });
+    expect(calls[0]!.args[0].input).toEqual({ RoleArn: 'arn:aws:iam::123456789012:role/TenantWrite', RoleSessionName: awsName('stageline-', ['acme'], ROLE_SESSION_NAME), DurationSeconds: 900, Tags: [{ Key: 'tenant', Value: 'acme' }] });
   });
 
   it('gives each tenant its own store when the role is configured (AWS), the shared one otherwise (local)', () => {

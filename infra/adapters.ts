@@ -1,0 +1,183 @@
+/**
+ * THE table of what each AWS adapter needs from the stack: the environment variables it reads and
+ * the IAM actions its SDK commands need, on which resource. The stack gives every function exactly
+ * the needs of what its bundle contains (infra/bundle.ts: the adapter modules in the bundle, and
+ * the port calls its code makes); test/infra/deploy.test.ts checks this table against each
+ * adapter's source (every `new XCommand(` and every environment variable it reads is declared)
+ * and the synthesized template against every bundle (nothing missing, nothing extra).
+ *
+ * Adding an adapter: add one entry here naming its module, the commands it sends and the env it
+ * reads; if it needs a resource the stack does not provide yet, add the resource to `Resource`
+ * and provide it in infra/stack.ts (`provide(...)`). Nothing else: no per-function grant.
+ */
+
+/** Resources the stack provides to adapters (infra/stack.ts gives each an env value and IAM resource ARNs). */
+export type Resource =
+  | 'promotionMachine'
+  | 'stagelineSchedules'
+  | 'schedulerRole'
+  | 'scheduleTarget'
+  | 'scheduleDlq'
+  | 'eventBus'
+  | 'auditKey'
+  | 'checkpointBucket'
+  | 'checkpointObjects'
+  | 'secretsKey'
+  | 'tenantSecrets'
+  | 'registrySecret'
+  | 'userPool'
+  | 'emailIdentity'
+  | 'tenantDataRole'
+  | 'jwtIssuer'
+  | 'jwtAudience'
+  | 'slackSigningSecret';
+
+/** IAM actions one SDK command needs, on a resource (the actions are those AWS authorises the command by). */
+export interface Grant {
+  actions: string[];
+  on: Resource;
+  /** a condition on the statement (e.g. a prefix), where the command allows one */
+  condition?: Record<string, Record<string, string[]>>;
+}
+
+export interface Need {
+  /** environment variable → the resource whose name, id or ARN it carries */
+  env?: Record<string, Resource>;
+  /** SDK command (class name without `Command`) → the grants it needs */
+  commands?: Record<string, Grant[]>;
+}
+
+export interface AdapterDecl {
+  /** the module, relative to the repo root */
+  module: string;
+  /** needed as soon as the module is in a bundle (it reads these when it is constructed, or sends these commands whoever calls it) */
+  always?: Need;
+  /**
+   * needed only by bundles whose code makes this port call (`workflow.start` matches `deps.workflow.start(…)`):
+   * for an adapter that every function bundles but few call, or that different functions call in part
+   */
+  calls?: Record<string, Need>;
+  /** environment the module reads that the deployed stack does not set on purpose (local mode, or set by Lambda itself), and why */
+  notDeployed?: Record<string, string>;
+}
+
+const adapter = (name: string) => `functions/adapters/${name}.ts`;
+const on = (resource: Resource, ...actions: string[]): Grant => ({ actions, on: resource });
+const SCHEDULE = { SCHEDULE_TARGET_ARN: 'scheduleTarget', SCHEDULER_ROLE_ARN: 'schedulerRole', SCHEDULE_DLQ_ARN: 'scheduleDlq' } as const;
+const SCHEDULE_WRITE = [on('stagelineSchedules', 'scheduler:CreateSchedule'), on('schedulerRole', 'iam:PassRole')];
+const SCHEDULE_UPDATE = [on('stagelineSchedules', 'scheduler:UpdateSchedule'), on('schedulerRole', 'iam:PassRole')];
+const schedules: Need = { env: SCHEDULE, commands: { CreateSchedule: SCHEDULE_WRITE, UpdateSchedule: SCHEDULE_UPDATE } };
+const getSecret = (resource: Resource): Need['commands'] => ({ GetSecretValue: [on(resource, 'secretsmanager:GetSecretValue')] });
+
+export const ADAPTERS: AdapterDecl[] = [
+  {
+    module: adapter('sfn-workflow'),
+    calls: {
+      'workflow.start': { env: { PROMOTION_STATE_MACHINE_ARN: 'promotionMachine' }, commands: { StartExecution: [on('promotionMachine', 'states:StartExecution')] } },
+      'workflow.sendTaskSuccess': { commands: { SendTaskSuccess: [on('promotionMachine', 'states:SendTaskSuccess')] } },
+      'workflow.sendTaskFailure': { commands: { SendTaskFailure: [on('promotionMachine', 'states:SendTaskFailure')] } },
+    },
+  },
+  {
+    module: adapter('scheduler'),
+    calls: {
+      'scheduler.scheduleOnce': schedules,
+      'scheduler.cancel': { commands: { DeleteSchedule: [on('stagelineSchedules', 'scheduler:DeleteSchedule')] } },
+    },
+  },
+  {
+    module: adapter('events'),
+    always: { env: { EVENT_BUS_NAME: 'eventBus' }, commands: { PutEvents: [on('eventBus', 'events:PutEvents')] } },
+  },
+  {
+    module: adapter('kms-s3-anchor'),
+    always: { env: { AUDIT_KEY_ID: 'auditKey', CHECKPOINT_BUCKET: 'checkpointBucket' } },
+    calls: {
+      'anchor.sign': { commands: { Sign: [on('auditKey', 'kms:Sign')] } },
+      // Signatures are checked locally with the public key, read once per container.
+      'anchor.verify': { commands: { GetPublicKey: [on('auditKey', 'kms:GetPublicKey')] } },
+      'anchor.publicKey': { commands: { GetPublicKey: [on('auditKey', 'kms:GetPublicKey')] } },
+      'anchor.append': { commands: { PutObject: [on('checkpointObjects', 's3:PutObject')] } },
+      'anchor.list': { commands: { ListObjectsV2: [{ actions: ['s3:ListBucket'], on: 'checkpointBucket', condition: { StringLike: { 's3:prefix': ['checkpoints/*'] } } }] } },
+    },
+  },
+  {
+    module: adapter('secret-box'),
+    always: { env: { SECRETS_KEY_SECRET_ARN: 'secretsKey' }, commands: getSecret('secretsKey') },
+    notDeployed: { STAGELINE_SECRETS_KEY: 'local mode: the key itself in the environment' },
+  },
+  {
+    module: adapter('secrets'),
+    always: { commands: getSecret('tenantSecrets') },
+    notDeployed: { AWS_LAMBDA_FUNCTION_NAME: 'set by Lambda', STAGELINE_SECRET_: 'local mode: secrets in the environment' },
+  },
+  {
+    module: adapter('registry-credentials'),
+    always: { env: { REGISTRY_CREDENTIALS_SECRET: 'registrySecret' }, commands: getSecret('registrySecret') },
+    notDeployed: { REGISTRY_CREDENTIALS: 'local mode: the credentials in the environment' },
+  },
+  {
+    module: adapter('cognito-directory'),
+    always: {
+      env: { USER_POOL_ID: 'userPool' },
+      commands: {
+        ListUsers: [on('userPool', 'cognito-idp:ListUsers')],
+        ListUsersInGroup: [on('userPool', 'cognito-idp:ListUsersInGroup')],
+        AdminListGroupsForUser: [on('userPool', 'cognito-idp:AdminListGroupsForUser')],
+      },
+    },
+  },
+  {
+    module: adapter('channels'),
+    always: { env: { NOTIFY_FROM: 'emailIdentity' }, commands: { SendEmail: [on('emailIdentity', 'ses:SendEmail')] } },
+  },
+  {
+    module: adapter('slack-app'),
+    always: { env: { SLACK_SIGNING_SECRET_ARN: 'slackSigningSecret' }, commands: getSecret('slackSigningSecret') },
+    notDeployed: { STAGELINE_SLACK_SIGNING_SECRET: 'local mode: npm start generates the secret', AWS_LAMBDA_FUNCTION_NAME: 'set by Lambda' },
+  },
+  {
+    module: 'functions/http/app-read.ts',
+    always: { env: { JWT_ISSUER: 'jwtIssuer', JWT_AUDIENCE: 'jwtAudience' } },
+  },
+  {
+    module: adapter('tenant-credentials'),
+    // TENANT_DATA_ROLE_ARN is read where the adapter is used (functions/http/deps.ts depsFor).
+    always: { env: { TENANT_DATA_ROLE_ARN: 'tenantDataRole' }, commands: { AssumeRole: [on('tenantDataRole', 'sts:AssumeRole', 'sts:TagSession')] } },
+  },
+];
+
+/** Resources a stack may leave out (a context key not set): their needs are then not met on purpose, and the adapter says so at run time. */
+export const OPTIONAL_RESOURCES: ReadonlySet<Resource> = new Set<Resource>(['registrySecret', 'emailIdentity', 'slackSigningSecret']);
+
+/** One need of a function: an env var, or actions on a resource (with its condition). */
+export interface Needs {
+  env: Map<string, Resource>;
+  grants: Grant[];
+}
+
+/** What a bundle with these modules and port calls needs, from ADAPTERS. */
+export function needsOf(bundle: { modules: ReadonlySet<string>; calls: ReadonlySet<string> }, decls: AdapterDecl[] = ADAPTERS): Needs {
+  const env = new Map<string, Resource>();
+  const grants: Grant[] = [];
+  for (const decl of decls) {
+    if (!bundle.modules.has(decl.module)) continue;
+    const parts = [decl.always, ...Object.entries(decl.calls ?? {}).filter(([call]) => bundle.calls.has(call)).map(([, n]) => n)];
+    for (const need of parts) {
+      for (const [k, r] of Object.entries(need?.env ?? {})) env.set(k, r);
+      for (const list of Object.values(need?.commands ?? {})) grants.push(...list);
+    }
+  }
+  return { env, grants: mergeGrants(grants) };
+}
+
+/** Grants on the same resource with the same condition become one statement (sorted, so the order is stable). */
+export function mergeGrants(grants: Grant[]): Grant[] {
+  const byKey = new Map<string, Grant>();
+  for (const g of grants) {
+    const key = `${g.on}|${JSON.stringify(g.condition ?? null)}`;
+    const prev = byKey.get(key);
+    byKey.set(key, { ...g, actions: [...new Set([...(prev?.actions ?? []), ...g.actions])].sort() });
+  }
+  return [...byKey.values()].sort((a, b) => a.on.localeCompare(b.on) || JSON.stringify(a).localeCompare(JSON.stringify(b)));
+}

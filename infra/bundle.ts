@@ -1,0 +1,93 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { buildSync, type BuildOptions, type Metafile } from 'esbuild';
+import { functionModule } from '../functions/http/routes.ts';
+
+/** Repo root: esbuild resolves `#domain/*` through the root package.json `imports`. */
+export const REPO_ROOT = path.join(import.meta.dirname, '..');
+
+/** The entry of a Lambda function (functions/http/routes.ts FUNCTIONS): a group's dispatcher, or the handler itself. */
+export const functionEntry = (name: string) => path.join(REPO_ROOT, 'functions', `${functionModule(name)}.ts`);
+
+/** The Node version the bundles are compiled for; infra/function.ts pins the Lambda runtime to match. */
+export const ESBUILD_TARGET = 'node22';
+
+/**
+ * How every Lambda bundle is built (the stack deploys exactly this output). The stack bundles
+ * itself, rather than through NodejsFunction, so that it knows what each bundle contains before it
+ * creates the function: which adapters, so which SDK commands and environment (infra/adapters.ts).
+ */
+export const bundleOptions = (traceSdk: boolean): BuildOptions => ({
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: ESBUILD_TARGET,
+  // Prefer packages' ESM builds so esbuild can tree-shake the AWS SDK.
+  mainFields: ['module', 'main'],
+  // Some CommonJS dependencies (parts of the AWS SDK among them) call `require` for Node built-ins;
+  // an ESM bundle has no `require`, so define one. The alias avoids clashing with an import esbuild emits.
+  banner: { js: "import { createRequire as __stagelineCreateRequire } from 'node:module'; const require = __stagelineCreateRequire(import.meta.url);" },
+  minify: true,
+  // Minified but readable stack traces, without paying for source maps.
+  keepNames: true,
+  sourcemap: false,
+  // The AWS SDK is bundled rather than taken from the runtime: the code runs against the exact SDK
+  // versions in package-lock.json, and the tree-shaken bundle loads faster than the runtime's full SDK.
+  external: [],
+  // Lambda's credentials are in the environment: the SDK's default chain is replaced by the
+  // environment provider (functions/adapters/lambda-credentials.ts).
+  alias: { '@aws-sdk/credential-provider-node': path.join(REPO_ROOT, 'functions', 'adapters', 'lambda-credentials.ts') },
+  // SDK tracing is decided at build time, so a function that does not trace carries no Tracer (tracing.ts).
+  define: { 'process.env.STAGELINE_TRACE_SDK': JSON.stringify(traceSdk ? 'true' : 'false') },
+  metafile: true,
+  logLevel: 'warning',
+});
+
+export interface FunctionBundle {
+  /** directory holding index.mjs (what the Lambda's code asset is made of) */
+  dir: string;
+  /** our modules in the output (bytesInOutput > 0), relative to the repo root: functions/adapters/scheduler.ts … */
+  modules: Set<string>;
+  /** port calls the bundled code makes: `workflow.start`, `scheduler.scheduleOnce` … (property names survive minification) */
+  calls: Set<string>;
+  metafile: Metafile;
+}
+
+const BUILT = new Map<string, FunctionBundle>();
+const OUT_ROOT = path.join(tmpdir(), `stageline-bundles-${process.pid}`);
+
+/** `.<port>.<method>(`: how the domain calls an adapter through its ports (`deps.workflow.start(…)`). */
+const PORT_CALL = /\.([a-z][A-Za-z]*)\.([a-z][A-Za-z]*)\(/g;
+
+/** What a bundle's metafile and text say it contains (exported for the checks in test/infra). */
+export function contentsOf(metafile: Metafile, text: string): Pick<FunctionBundle, 'modules' | 'calls'> {
+  const modules = new Set<string>();
+  for (const output of Object.values(metafile.outputs)) {
+    for (const [input, { bytesInOutput }] of Object.entries(output.inputs)) if (bytesInOutput > 0 && !input.includes('node_modules/')) modules.add(input);
+  }
+  const calls = new Set<string>();
+  for (const [, port, method] of text.matchAll(PORT_CALL)) calls.add(`${port}.${method}`);
+  return { modules, calls };
+}
+
+/**
+ * Bundles one function (once per process and tracing choice) into a directory of its own. When
+ * the stack is synthesized without bundling (`aws:cdk:bundling-stacks`), an existing bundle of
+ * the function is reused whatever its tracing, since only what it contains is needed.
+ */
+export function bundleFunction(name: string, opts: { traceSdk: boolean; reuseAny?: boolean }): FunctionBundle {
+  const key = `${name}:${opts.traceSdk}`;
+  const existing = BUILT.get(key) ?? (opts.reuseAny ? BUILT.get(`${name}:${!opts.traceSdk}`) : undefined);
+  if (existing) return existing;
+  const dir = path.join(OUT_ROOT, opts.traceSdk ? 'traced' : 'plain', name);
+  mkdirSync(dir, { recursive: true });
+  const outfile = path.join(dir, 'index.mjs');
+  const result = buildSync({ ...bundleOptions(opts.traceSdk), entryPoints: [functionEntry(name)], absWorkingDir: REPO_ROOT, outfile, write: false });
+  const out = result.outputFiles!.find((f) => f.path === outfile);
+  if (!out) throw new Error(`esbuild produced no ${outfile}`);
+  writeFileSync(outfile, out.contents);
+  const bundle: FunctionBundle = { dir, metafile: result.metafile!, ...contentsOf(result.metafile!, out.text) };
+  BUILT.set(key, bundle);
+  return bundle;
+}

@@ -1,0 +1,243 @@
+/**
+ * Deploy checks: would the first `cdk deploy` succeed, and does every deployed function have what
+ * its code calls? No AWS account is needed: the synthesized template is read (creation order,
+ * cfn-lint) and compared with what each function's bundle contains (infra/bundle.ts,
+ * infra/adapters.ts). `npx vitest run test/infra/deploy.test.ts` runs them alone.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { FUNCTIONS } from '../../functions/http/routes.ts';
+import { ADAPTERS, needsOf, OPTIONAL_RESOURCES, type Resource } from '../../infra/adapters.ts';
+import { bundleFunction } from '../../infra/bundle.ts';
+import { createApp } from '../../infra/create-app.ts';
+import { missingDependencies, type Resources } from '../support/template-order.ts';
+import { REPO_ROOT } from '../../infra/function.ts';
+
+/** Bundling ~55 functions dominates; on a busy two-core machine it takes minutes. */
+const SYNTH_TIMEOUT = 600_000;
+const cdkContext = (JSON.parse(readFileSync(path.join(REPO_ROOT, 'cdk.json'), 'utf8')) as { context: Record<string, unknown> }).context;
+
+let resources: Resources;
+let templateFile: string;
+
+beforeAll(() => {
+  const { app, stack } = createApp({ context: cdkContext });
+  const assembly = app.synth();
+  templateFile = path.join(assembly.directory, stack.templateFile);
+  resources = (JSON.parse(readFileSync(templateFile, 'utf8')) as { Resources: Resources }).Resources;
+}, SYNTH_TIMEOUT);
+
+// ---------------------------------------------------------------------------------------------
+// 1. Creation order: a resource that names another by a string must come after it.
+
+describe('creation order', () => {
+  it('makes every resource that names another by a string (route keys, function, group, log group, bucket names) depend on it', () => {
+    expect(missingDependencies(resources)).toEqual([]);
+  });
+
+  it('catches a stage throttling routes it does not depend on (the first deploy failed with NotFoundException)', () => {
+    const stageId = Object.keys(resources).find((id) => resources[id]!.Type === 'AWS::ApiGatewayV2::Stage')!;
+    const broken = structuredClone(resources);
+    delete broken[stageId]!.DependsOn;
+    expect(missingDependencies(broken).filter((p) => p.startsWith(stageId)).length).toBe(Object.keys(resources[stageId]!.Properties!.RouteSettings).length);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// 2. Each function has exactly what its bundle needs: env and IAM actions, on the right resources.
+
+/** Environment every function (or a named one) gets for reasons other than an AWS adapter. */
+const NOT_ADAPTER_ENV: Record<string, string> = {
+  TABLE_NAME: 'the table, through the store (infra/store-actions.ts grants its actions)',
+  MACHINE_PRINCIPALS: 'configuration of the IAM route (functions/http/principal.ts)',
+  PUBLIC_URL: 'the notifier links to the API (functions/http/deps.ts)',
+};
+
+/** Actions granted for reasons other than an AWS adapter's commands. */
+const notAdapterAction = (a: string) =>
+  a.startsWith('xray:') || // tracing: ACTIVE
+  a.startsWith('dynamodb:') || // the store: infra/store-actions.ts, checked in stack.test.ts
+  a.startsWith('sqs:'); // the stream consumer's on-failure destination (the event source mapping)
+
+/** How a resource appears in the template, so an env value or a statement can be checked to name the right one. */
+const RESOURCE_IN_TEMPLATE: Record<Resource, (id: string, r: Resources[string]) => boolean> = {
+  promotionMachine: (_id, r) => r.Type === 'AWS::StepFunctions::StateMachine',
+  stagelineSchedules: () => false, // a name pattern, checked as text below
+  schedulerRole: (_id, r) => r.Type === 'AWS::IAM::Role' && JSON.stringify(r.Properties!.AssumeRolePolicyDocument).includes('scheduler.amazonaws.com'),
+  scheduleTarget: (_id, r) => r.Type === 'AWS::Lambda::Function' && r.Properties!.Description === 'Stageline schedule-fire',
+  scheduleDlq: (id, r) => r.Type === 'AWS::SQS::Queue' && id.startsWith('ScheduleDlq'),
+  eventBus: (_id, r) => r.Type === 'AWS::Events::EventBus',
+  auditKey: (_id, r) => r.Type === 'AWS::KMS::Key',
+  checkpointBucket: (_id, r) => r.Type === 'AWS::S3::Bucket' && !!r.Properties!.ObjectLockEnabled,
+  checkpointObjects: (_id, r) => r.Type === 'AWS::S3::Bucket' && !!r.Properties!.ObjectLockEnabled,
+  secretsKey: (id, r) => r.Type === 'AWS::SecretsManager::Secret' && id.startsWith('SecretsKey'),
+  tenantSecrets: () => false, // a name pattern, checked as text below
+  registrySecret: () => false,
+  userPool: (_id, r) => r.Type === 'AWS::Cognito::UserPool',
+  emailIdentity: () => false,
+  tenantDataRole: (id) => id.startsWith('TenantReadRole') || id.startsWith('TenantWriteRole') || id.startsWith('TenantAppReadRole'),
+  jwtIssuer: (_id, r) => r.Type === 'AWS::Cognito::UserPool',
+  jwtAudience: (_id, r) => r.Type === 'AWS::Cognito::UserPoolClient',
+  slackSigningSecret: () => false, // named by context at deploy time
+};
+const NAME_PATTERNS: Partial<Record<Resource, string>> = {
+  stagelineSchedules: ':schedule/default/stageline-*',
+  tenantSecrets: ':secret:stageline/*',
+  promotionMachine: ':stateMachine:Stageline-promotion',
+};
+
+/** Does this template value (an env value, a statement's Resource) name the resource? */
+function names(value: unknown, resource: Resource): boolean {
+  const text = JSON.stringify(value);
+  const pattern = NAME_PATTERNS[resource];
+  if (pattern && text.includes(pattern)) return true;
+  return Object.entries(resources).some(([id, r]) => RESOURCE_IN_TEMPLATE[resource](id, r) && (text.includes(`"${id}"`) || text.includes(`${id}.`)));
+}
+
+const functionIds = () =>
+  new Map(Object.entries(resources).filter(([, r]) => r.Type === 'AWS::Lambda::Function').map(([id, r]) => [String(r.Properties!.Description).replace(/^Stageline /, ''), id]));
+
+type Statement = { Action: string | string[]; Resource: unknown; Condition?: unknown };
+const statementsOf = (functionId: string): Statement[] => {
+  const roleId = resources[functionId]!.Properties!.Role['Fn::GetAtt'][0];
+  return Object.values(resources)
+    .filter((p) => (p.Type === 'AWS::IAM::Policy' || p.Type === 'AWS::IAM::ManagedPolicy') && (p.Properties!.Roles as { Ref: string }[]).some((r) => r.Ref === roleId))
+    .flatMap((p) => p.Properties!.PolicyDocument.Statement as Statement[]);
+};
+
+/** The function given its own ARN at run time (an environment value naming itself would be a cycle). */
+const SELF_TARGET = { fn: 'schedule-fire', env: 'SCHEDULE_TARGET_ARN' };
+
+/** Compares one function's template entry with its bundle; returns what is wrong. */
+function compare(name: string, fnId: string): string[] {
+  const bundle = bundleFunction(name, { traceSdk: false, reuseAny: true });
+  const needs = needsOf(bundle);
+  const problems: string[] = [];
+  const env = (resources[fnId]!.Properties!.Environment?.Variables ?? {}) as Record<string, unknown>;
+  for (const [key, resource] of needs.env) {
+    if (name === SELF_TARGET.fn && key === SELF_TARGET.env) continue;
+    if (!(key in env)) {
+      if (!OPTIONAL_RESOURCES.has(resource)) problems.push(`${name}: its bundle reads ${key} (${resource}), the template does not set it`);
+    } else if (!names(env[key], resource)) problems.push(`${name}: ${key} is ${JSON.stringify(env[key])}, not the ${resource}`);
+  }
+  for (const key of Object.keys(env)) {
+    if (!(key in NOT_ADAPTER_ENV) && !needs.env.has(key)) problems.push(`${name}: the template sets ${key}, which nothing in its bundle reads`);
+  }
+  const statements = statementsOf(fnId);
+  const granted = new Set(statements.flatMap((s) => [s.Action].flat()).filter((a) => !notAdapterAction(a)));
+  const needed = new Set<string>();
+  for (const g of needs.grants) {
+    for (const action of g.actions) {
+      needed.add(action);
+      const on = statements.filter((s) => [s.Action].flat().includes(action) && names(s.Resource, g.on) && JSON.stringify(s.Condition ?? null) === JSON.stringify(g.condition ?? null));
+      if (on.length === 0 && !OPTIONAL_RESOURCES.has(g.on)) problems.push(`${name}: its bundle needs ${action} on the ${g.on}, the role does not grant it there`);
+    }
+  }
+  for (const a of granted) if (!needed.has(a)) problems.push(`${name}: the role grants ${a}, which no code in its bundle calls`);
+  // A port the code calls must have its adapter in the bundle (or it fails at run time: "this function has no … adapter").
+  for (const decl of ADAPTERS) {
+    for (const call of Object.keys(decl.calls ?? {})) {
+      const port = call.split('.')[0]!;
+      const implemented = ADAPTERS.some((d) => bundle.modules.has(d.module) && Object.keys(d.calls ?? {}).some((c) => c.startsWith(`${port}.`)));
+      if (bundle.calls.has(call) && !implemented) problems.push(`${name}: its code calls ${call}, and no adapter of ${port} is bundled`);
+    }
+  }
+  return problems;
+}
+
+describe('each function has what its bundle calls, and nothing more', () => {
+  it('matches every function: env vars and IAM actions on the right resources, per the adapters in its bundle', () => {
+    const ids = functionIds();
+    expect([...ids.keys()].sort()).toEqual([...FUNCTIONS].sort());
+    expect(FUNCTIONS.flatMap((name) => compare(name, ids.get(name)!))).toEqual([]);
+  });
+
+  it('gives the promotion step what a freeze "wait" needs to schedule its resume', () => {
+    const id = functionIds().get('promotion-step')!;
+    const env = resources[id]!.Properties!.Environment.Variables;
+    expect(Object.keys(env)).toEqual(expect.arrayContaining(['SCHEDULE_TARGET_ARN', 'SCHEDULER_ROLE_ARN']));
+    const actions = statementsOf(id).flatMap((s) => [s.Action].flat());
+    expect(actions).toEqual(expect.arrayContaining(['scheduler:CreateSchedule', 'scheduler:UpdateSchedule', 'iam:PassRole']));
+  });
+
+  it('reports a missing env var, a missing action and an action no code calls', () => {
+    const id = functionIds().get('promotion-step')!;
+    const saved = structuredClone(resources);
+    try {
+      delete resources[id]!.Properties!.Environment.Variables.SCHEDULER_ROLE_ARN;
+      const policy = Object.values(resources).find((p) => p.Type === 'AWS::IAM::Policy' && JSON.stringify(p.Properties!.Roles).includes(resources[id]!.Properties!.Role['Fn::GetAtt'][0]))!;
+      const st = policy.Properties!.PolicyDocument.Statement as Statement[];
+      const i = st.findIndex((s) => [s.Action].flat().includes('iam:PassRole'));
+      st.splice(i, 1, { Action: 'states:StartExecution', Resource: '*' });
+      const problems = compare('promotion-step', id);
+      expect(problems).toEqual(
+        expect.arrayContaining([
+          expect.stringContaining('reads SCHEDULER_ROLE_ARN'),
+          expect.stringContaining('needs iam:PassRole on the schedulerRole'),
+          expect.stringContaining('grants states:StartExecution, which no code'),
+        ]),
+      );
+    } finally {
+      resources = saved;
+    }
+  });
+});
+
+describe('the adapter table (infra/adapters.ts) says what each adapter sends and reads', () => {
+  const source = (module: string) => readFileSync(path.join(REPO_ROOT, module), 'utf8');
+  /** Env an adapter needs that is read where it is used (functions/http/deps.ts), not in its module. */
+  const READ_ELSEWHERE: Record<string, string[]> = { 'functions/adapters/tenant-credentials.ts': ['TENANT_DATA_ROLE_ARN'] };
+  /** Commands whose IAM action is not `<service>:<Command>`. */
+  const ACTION_OF: Record<string, string> = { ListObjectsV2: 's3:ListBucket' };
+
+  it('declares every command each adapter sends, with the action AWS authorises it by, and every env var it reads', () => {
+    for (const decl of ADAPTERS) {
+      const text = source(decl.module);
+      const sent = [...new Set([...text.matchAll(/new (\w+)Command\(/g)].map((m) => m[1]!))].sort();
+      const parts = [decl.always, ...Object.values(decl.calls ?? {})];
+      const commands = Object.assign({}, ...parts.map((p) => p?.commands ?? {})) as Record<string, { actions: string[] }[]>;
+      expect(Object.keys(commands).sort(), decl.module).toEqual(sent);
+      for (const [command, grants] of Object.entries(commands)) {
+        const actions = grants.flatMap((g) => g.actions);
+        expect(actions.some((a) => a.split(':')[1] === command || a === ACTION_OF[command]), `${decl.module} ${command}: ${actions.join(', ')}`).toBe(true);
+      }
+      const read = [...new Set([...text.matchAll(/env\.([A-Z][A-Z0-9_]+)|env\[`([A-Z][A-Z0-9_]+)/g)].map((m) => m[1] ?? m[2]!))].sort();
+      const declared = [...new Set([...parts.flatMap((p) => Object.keys(p?.env ?? {})), ...Object.keys(decl.notDeployed ?? {})])];
+      const elsewhere = READ_ELSEWHERE[decl.module] ?? [];
+      expect(read, decl.module).toEqual(declared.filter((k) => !elsewhere.includes(k)).sort());
+      for (const k of elsewhere) expect(source('functions/http/deps.ts'), k).toContain(`process.env.${k}`);
+    }
+  });
+
+  it('declares every adapter that uses an AWS SDK client (the store is infra/store-actions.ts)', () => {
+    const dir = path.join(REPO_ROOT, 'functions', 'adapters');
+    const clients = readdirSync(dir)
+      .filter((f) => f.endsWith('.ts'))
+      .filter((f) => /@aws-sdk\/client-(?!dynamodb)/.test(readFileSync(path.join(dir, f), 'utf8')))
+      .map((f) => `functions/adapters/${f}`);
+    expect(clients.filter((m) => !ADAPTERS.some((d) => d.module === m))).toEqual([]);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// 3. cfn-lint: what CloudFormation and the resource specifications say about the template.
+
+describe('cfn-lint', () => {
+  it('finds no error and no warning in the synthesized template (W3005, CDK\'s redundant DependsOn, is ignored)', () => {
+    const out = path.join(mkdtempSync(path.join(tmpdir(), 'stageline-cfnlint-')), 'template.json');
+    writeFileSync(out, readFileSync(templateFile));
+    let report = '';
+    try {
+      report = execFileSync('cfn-lint', ['--format', 'parseable', '--ignore-checks', 'W3005', '--', out], { encoding: 'utf8' });
+    } catch (err) {
+      const e = err as { code?: string; stdout?: string; stderr?: string };
+      // scripts/prereqs.sh (npm pretest) makes sure it is installed: never skipped.
+      if (e.code === 'ENOENT') throw new Error('cfn-lint is not installed: pip install cfn-lint (scripts/prereqs.sh cfn-lint says so too)');
+      report = `${e.stdout ?? ''}${e.stderr ?? ''}`;
+    }
+    expect(report.trim().split('\n').filter(Boolean)).toEqual([]);
+  });
+});
