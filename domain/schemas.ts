@@ -183,6 +183,9 @@ export const snapshotRef = /* @__PURE__ */ z
 export const snapshotDiffQuery = /* @__PURE__ */ z.object({ from: snapshotRef, to: snapshotRef }).strict();
 
 const isoTime = /* @__PURE__ */ z.iso.datetime({ offset: true, message: 'must be an ISO-8601 date-time, e.g. 2026-01-31T12:00:00Z' });
+/** A time range of a query: `from` may not be after `to` (compared as instants, whatever their offsets). */
+const inOrder = (q: { from?: string; to?: string }) => !q.from || !q.to || Date.parse(q.from) <= Date.parse(q.to);
+const rangeIssue = { message: 'from must not be after to', path: ['from'] };
 
 export const auditQuery = /* @__PURE__ */ page
   .extend({
@@ -193,7 +196,8 @@ export const auditQuery = /* @__PURE__ */ page
     to: isoTime.optional(),
   })
   .strict()
-  .refine((q) => !q.entityId || q.entityType, { message: 'entityId needs entityType', path: ['entityId'] });
+  .refine((q) => !q.entityId || q.entityType, { message: 'entityId needs entityType', path: ['entityId'] })
+  .refine(inOrder, rangeIssue);
 export type AuditQuery = z.infer<typeof auditQuery>;
 
 /** GET /api/v1/audit/export: entry times pick the run of the chain; `fromSeq` continues a page (the trailer's `next`). */
@@ -205,7 +209,7 @@ export const auditExportQuery = /* @__PURE__ */ z
     limit: z.coerce.number().int().min(1).max(1000).default(1000),
   })
   .strict()
-  .refine((q) => !q.from || !q.to || q.from <= q.to, { message: 'from must not be after to', path: ['from'] });
+  .refine(inOrder, rangeIssue);
 
 /** Seed 001's deployment record, as the CD pipeline posts it. */
 export const deploymentBody = /* @__PURE__ */ z
@@ -236,7 +240,8 @@ export const metricsQuery = /* @__PURE__ */ z
     to: isoTime.optional(),
     period: z.enum(['day', 'week', 'month']).default('week'),
   })
-  .strict();
+  .strict()
+  .refine(inOrder, rangeIssue);
 export type MetricsQuery = z.infer<typeof metricsQuery>;
 
 export const versionsQuery = /* @__PURE__ */ z.object({ environment: envName.optional() }).strict();

@@ -111,7 +111,8 @@ function requestBody(schemas: Schemas, spec: Spec<z.ZodType, z.ZodType, z.ZodTyp
   }
   // A GET carries no body, even where its handler shares a body schema with a POST route.
   if (!spec?.body || route.method === 'GET') return undefined;
-  return { required: true, content: json(schemas.of(spec.docBody ?? spec.body)) };
+  const doc = typeof spec.docBody === 'function' ? spec.docBody(route) : spec.docBody;
+  return { required: !spec.bodyOptional, content: json(schemas.of(doc ?? spec.body)) };
 }
 
 /** The success answer: a JSON schema from domain/responses.ts and/or the text the route declares (OPEN when neither). */

@@ -26,13 +26,19 @@ const semverLike = /* @__PURE__ */ z.string().regex(/^v?\d+\.\d+\.\d+(?:-[0-9A-Z
 export const artifactName = /* @__PURE__ */ z.string().regex(/^[a-z0-9][a-z0-9._-]{0,99}$/, 'must be 1-100 characters: lower-case letters, digits, . _ -');
 export const sha256Digest = /* @__PURE__ */ z.string().regex(/^sha256:[0-9a-f]{64}$/, "must be 'sha256:' followed by 64 hex digits");
 
+/** An artifact version's metadata is stored as its JSON text, within one item. */
+export const MAX_METADATA_BYTES = 64 * 1024;
+
 export const publishArtifact = /* @__PURE__ */ z
   .object({
     version: semverLike,
     digest: sha256Digest,
     sourceCommit: z.string().max(100).default(''),
     gitBranch: z.string().max(200).default(''),
-    metadata: z.record(z.string(), z.json()).default({}),
+    metadata: z
+      .record(z.string(), z.json())
+      .refine((m) => Buffer.byteLength(JSON.stringify(m)) <= MAX_METADATA_BYTES, `metadata must be at most ${MAX_METADATA_BYTES} bytes of JSON`)
+      .default({}),
   })
   .strict();
 export type PublishArtifact = z.infer<typeof publishArtifact>;

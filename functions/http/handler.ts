@@ -31,8 +31,10 @@ export interface Spec<B extends z.ZodType, Q extends z.ZodType, P extends z.ZodT
   params?: P;
   /** status on success (200 unless given) */
   status?: number;
-  /** what the OpenAPI document shows for the body, when `body` dispatches at run time (a preprocess or transform) */
-  docBody?: z.ZodType;
+  /** what the OpenAPI document shows for the body, when `body` dispatches at run time (a preprocess or transform); per route where routes differ */
+  docBody?: z.ZodType | ((route: Route) => z.ZodType);
+  /** a missing body is read as `{}` (an action whose fields are all optional); otherwise it is refused (400), as is `null` */
+  bodyOptional?: true;
 }
 
 type Out<T extends z.ZodType | undefined> = T extends z.ZodType ? z.output<T> : undefined;
@@ -200,7 +202,10 @@ export function httpHandler<B extends z.ZodType, Q extends z.ZodType, P extends 
       const issues: Issue[] = [];
       const params = parse(spec.params, 'path', event.pathParameters ?? {}, issues);
       const query = parse(spec.query, 'query', event.queryStringParameters ?? {}, issues);
-      const body = spec.body ? parse(spec.body, 'body', readBody(event) ?? {}, issues) : undefined;
+      // A GET carries no body; elsewhere a missing body is refused unless every field is optional (bodyOptional), and `null` is never an object.
+      const raw = spec.body && route.method !== 'GET' ? readBody(event) : undefined;
+      if (spec.body && route.method !== 'GET' && raw === undefined && !spec.bodyOptional) issues.push({ path: 'body', message: 'is required: send a JSON object' });
+      const body = spec.body && route.method !== 'GET' && !(raw === undefined && !spec.bodyOptional) ? parse(spec.body, 'body', raw ?? {}, issues) : undefined;
       if (issues.length) throw new ValidationFailed(issues);
       const breakGlassReason = event.headers?.[BREAK_GLASS_HEADER];
       const ctx: Ctx = { principal: principal as Principal, requestId: context?.awsRequestId, ...(breakGlassReason ? { breakGlassReason } : {}) };
