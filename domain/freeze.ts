@@ -89,6 +89,12 @@ export const createFreezeWindow = /* @__PURE__ */ z
       if (!w.endCron) ctx.addIssue({ code: 'custom', path: ['endCron'], message: 'is required with cron (when the window closes)' });
       if (!w.timezone) ctx.addIssue({ code: 'custom', path: ['timezone'], message: 'is required for a recurring window (an IANA zone, e.g. Europe/Berlin)' });
     }
+  })
+  .meta({
+    oneOf: [
+      { required: ['start', 'end'], not: { anyOf: [{ required: ['cron'] }, { required: ['endCron'] }] } },
+      { required: ['cron', 'endCron', 'timezone'], not: { anyOf: [{ required: ['start'] }, { required: ['end'] }] } },
+    ],
   });
 export type CreateFreezeWindow = z.infer<typeof createFreezeWindow>;
 

@@ -70,7 +70,13 @@ const reason = /* @__PURE__ */ z.string().trim().min(1).max(1000);
 /** seed 003 `verification`: digest_match (the copy hashes to the digest), or signature_match (also a Sigstore bundle signed by `signingKey`). */
 export const verification = /* @__PURE__ */ z.enum(['digest_match', 'signature_match']);
 const PEM_KEY = /^-----BEGIN PUBLIC KEY-----\n[A-Za-z0-9+/=\n]+\n-----END PUBLIC KEY-----\n?$/;
-export const signingKey = /* @__PURE__ */ z.string().trim().max(4000).transform((k) => `${k}\n`).pipe(z.string().regex(PEM_KEY, 'must be a PEM public key (-----BEGIN PUBLIC KEY----- …), e.g. cosign.pub'));
+export const signingKey = /* @__PURE__ */ z
+  .string()
+  .trim()
+  .max(4000)
+  .meta({ pattern: '^\\s*-----BEGIN PUBLIC KEY-----\\n[A-Za-z0-9+/=\\n]+\\n-----END PUBLIC KEY-----\\s*$', description: 'A PEM public key (cosign.pub); required when verification is signature_match' })
+  .transform((k) => `${k}\n`)
+  .pipe(z.string().regex(PEM_KEY, 'must be a PEM public key (-----BEGIN PUBLIC KEY----- …), e.g. cosign.pub'));
 
 export const createEnvironment = /* @__PURE__ */ z
   .object({
@@ -96,7 +102,8 @@ export const createEnvironment = /* @__PURE__ */ z
     reason: reason.optional(),
   })
   .strict()
-  .refine((e) => e.verification !== 'signature_match' || e.signingKey, { message: 'signature_match needs signingKey (the public key promotions into this environment must be signed with)', path: ['signingKey'] });
+  .refine((e) => e.verification !== 'signature_match' || e.signingKey, { message: 'signature_match needs signingKey (the public key promotions into this environment must be signed with)', path: ['signingKey'] })
+  .meta({ if: { properties: { verification: { const: 'signature_match' } }, required: ['verification'] }, then: { required: ['signingKey'] } });
 export type CreateEnvironment = z.infer<typeof createEnvironment>;
 
 export const updateEnvironment = /* @__PURE__ */ z
@@ -162,7 +169,8 @@ export const batchItems = /* @__PURE__ */ z
     reason: reason.optional(),
   })
   .strict()
-  .refine((b) => b.set.length + b.delete.length > 0, { message: 'give at least one item to set or delete' });
+  .refine((b) => b.set.length + b.delete.length > 0, { message: 'give at least one item to set or delete' })
+  .meta({ anyOf: [{ required: ['set'], properties: { set: { minItems: 1 } } }, { required: ['delete'], properties: { delete: { minItems: 1 } } }] });
 export type BatchItems = z.infer<typeof batchItems>;
 
 export const restoreSnapshot = /* @__PURE__ */ z.object({ reason }).strict();

@@ -18,7 +18,14 @@ export const condition: z.ZodType<Condition> = /* @__PURE__ */ z.lazy(() =>
       .object({ field: z.string().min(1).max(200), op: z.enum(OPS), value: z.json().optional() })
       .strict()
       .refine((l) => l.op === 'exists' || l.value !== undefined, { message: 'value is required for this op' })
-      .refine((l) => l.op !== 'in' || Array.isArray(l.value), { message: "'in' needs an array value" }),
+      .refine((l) => l.op !== 'in' || Array.isArray(l.value), { message: "'in' needs an array value" })
+      // The same rules for the OpenAPI document (JSON Schema cannot run the refinements).
+      .meta({
+        allOf: [
+          { if: { properties: { op: { const: 'exists' } } }, else: { required: ['value'] } },
+          { if: { properties: { op: { const: 'in' } } }, then: { properties: { value: { type: 'array' } } } },
+        ],
+      }),
   ]),
 );
 
@@ -73,6 +80,15 @@ export const createConfigPromotion = /* @__PURE__ */ z
     if (b.promotionType === 'PATTERN' && b.keyPatterns.length === 0) {
       ctx.addIssue({ code: 'custom', path: ['keyPatterns'], message: 'PATTERN needs keyPatterns' });
     }
+  })
+  .meta({
+    allOf: [
+      {
+        if: { properties: { promotionType: { const: 'SELECTIVE' } }, required: ['promotionType'] },
+        then: { anyOf: ['configIds', 'flagIds', 'keyPatterns'].map((k) => ({ required: [k], properties: { [k]: { minItems: 1 } } })) },
+      },
+      { if: { properties: { promotionType: { const: 'PATTERN' } }, required: ['promotionType'] }, then: { required: ['keyPatterns'], properties: { keyPatterns: { minItems: 1 } } } },
+    ],
   });
 export type CreateConfigPromotion = z.infer<typeof createConfigPromotion>;
 
@@ -172,7 +188,8 @@ export const createRule = /* @__PURE__ */ z.preprocess(
       status: ruleFields.status.default('active'),
     })
     .strict()
-    .refine((r) => !r.requiresApproval || r.requiredApprovers >= 1, { message: 'requiredApprovers must be at least 1 when approval is required', path: ['requiredApprovers'] }),
+    .refine((r) => !r.requiresApproval || r.requiredApprovers >= 1, { message: 'requiredApprovers must be at least 1 when approval is required', path: ['requiredApprovers'] })
+    .meta({ if: { not: { properties: { requiresApproval: { const: false } }, required: ['requiresApproval'] } }, then: { properties: { requiredApprovers: { minimum: 1 } } } }),
 );
 export type CreateRule = z.infer<typeof createRule>;
 
@@ -189,6 +206,7 @@ export const listPromotionsQuery = /* @__PURE__ */ z
     // Seed 002's lower-case names cover several statuses (lifecycle.ts SEED_STATUSES); exact statuses in any case.
     status: z
       .string()
+      .meta({ enum: [...Object.keys(SEED_STATUSES), ...STATUSES, ...STATUSES.map((s) => s.toLowerCase())].filter((s, i, all) => all.indexOf(s) === i) })
       .transform((s, ctx) => {
         const statuses = statusesFor(s);
         if (statuses) return statuses;
@@ -212,7 +230,8 @@ export const autoCheckBody = /* @__PURE__ */ z
     version: semverLike.optional(),
   })
   .strict()
-  .refine((b) => !b.artifact === !b.version, { message: 'give artifact and version together (or neither, for the config set)' });
+  .refine((b) => !b.artifact === !b.version, { message: 'give artifact and version together (or neither, for the config set)' })
+  .meta({ dependentRequired: { artifact: ['version'], version: ['artifact'] } });
 
 export { itemKey };
 
@@ -230,4 +249,5 @@ export const envRollbackBody = /* @__PURE__ */ z
     override: z.boolean().default(false),
   })
   .strict()
-  .refine((b) => (b.snapshot === undefined) !== !(b.artifact && b.version), { message: 'give either snapshot (configs) or artifact and version' });
+  .refine((b) => (b.snapshot === undefined) !== !(b.artifact && b.version), { message: 'give either snapshot (configs) or artifact and version' })
+  .meta({ oneOf: [{ required: ['snapshot'] }, { required: ['artifact', 'version'] }] });

@@ -108,7 +108,8 @@ export class TextBody {
 }
 
 export const IDEMPOTENCY_TTL_SECONDS = 24 * 3600;
-const IDEMPOTENCY_KEY = /^[A-Za-z0-9_.:-]{1,128}$/;
+/** What an Idempotency-Key may be (the OpenAPI document publishes the same pattern). */
+export const IDEMPOTENCY_KEY = /^[A-Za-z0-9_.:-]{1,128}$/;
 
 /**
  * Idempotency-Key on POST: the same key and body replays the first response
