@@ -223,7 +223,8 @@ export async function buildOpenApi(opts: { routes?: readonly Route[] } = {}): Pr
       description:
         "Release promotion through an ordered line of environments. Generated from functions/http/routes.ts and the handlers' zod schemas. " +
         'Errors are one shape (Error); what the gateway answers itself (authorizers, throttling) is a GatewayMessage. ' +
-        'A path served with other methods answers 405 with Allow, an unknown path 404 (both an Error); the local stack answers 503 with Retry-After until it is ready.',
+        'A path served with other methods answers 405 with Allow, an unknown path 404 (both an Error); the local stack answers 503 with Retry-After until it is ready. ' +
+        'An operation that lists query parameters refuses one it does not list (400), as a body refuses a field its schema does not list; every number lies within ±(2^53−1) and a body nests at most 24 levels.',
     },
     servers: [{ url: '/' }],
     paths,

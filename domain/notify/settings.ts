@@ -23,7 +23,7 @@ export const notificationSettingsBody = /* @__PURE__ */ z
   .object({
     slack: z
       .object({
-        webhook: z.string().trim().url('an https URL of a Slack incoming webhook').max(2048),
+        webhook: z.string().trim().url('an https URL of a Slack incoming webhook').max(2048).describe('An https URL of a Slack incoming webhook (plain http only to loopback, in local mode); another is refused with 400'),
         channels: z.array(z.string().regex(/^#?[a-z0-9._-]{1,80}$/, 'a channel name like #platform-ops')).max(20).default([]),
         signingSecret: z.string().min(16, 'the Slack app signing secret').max(200).optional(),
         users: z.record(slackUser, z.string().email('the Stageline user (email) this Slack user acts as').toLowerCase()).optional(),

@@ -137,26 +137,34 @@ export const createPromotion = /* @__PURE__ */ z.preprocess(
 export type CreatePromotion = CreateArtifactPromotion | CreateConfigPromotion;
 
 export const approveBody = /* @__PURE__ */ z.object({ comment: z.string().max(1000).optional() }).strict();
-export const rejectBody = /* @__PURE__ */ z.object({ reason: z.string().trim().min(1, 'give a reason for the rejection').max(1000) }).strict();
-export const cancelQuery = /* @__PURE__ */ z.object({ reason: z.string().trim().min(1).max(1000).optional() }).strict();
+export const rejectBody = /* @__PURE__ */ z.object({ reason: z.string().trim().regex(/\S/, 'must not be blank').min(1, 'give a reason for the rejection').max(1000) }).strict();
+export const cancelQuery = /* @__PURE__ */ z.object({ reason: z.string().trim().regex(/\S/, 'must not be blank').min(1).max(1000).optional() }).strict();
 export const executeBody = /* @__PURE__ */ z.object({ dryRun: z.boolean().default(false) }).strict();
 export const scheduleBody = /* @__PURE__ */ z
-  .object({ at: z.iso.datetime({ offset: true, message: 'at must be an ISO-8601 date-time in the future, e.g. 2026-12-01T09:00:00Z' }) })
+  .object({ at: z.iso.datetime({ offset: true, message: 'at must be an ISO-8601 date-time in the future, e.g. 2026-12-01T09:00:00Z' }).describe('In the future (a time past is refused with 400)') })
   .strict();
+
+/** The smallest magnitude DynamoDB stores a number with (evidence is stored as native numbers). */
+const MIN_STORED_MAGNITUDE = 1e-130;
+/** A measurement: 0, or at least 1e-130 in magnitude (the OpenAPI document states it too). */
+const measure = (n: z.ZodNumber = z.number()) =>
+  n
+    .refine((v) => v === 0 || Math.abs(v) >= MIN_STORED_MAGNITUDE, { message: `must be 0 or at least ${MIN_STORED_MAGNITUDE} in magnitude` })
+    .meta({ not: { exclusiveMinimum: -MIN_STORED_MAGNITUDE, exclusiveMaximum: MIN_STORED_MAGNITUDE, not: { const: 0 } } });
 
 export const evidenceBody = /* @__PURE__ */ z.discriminatedUnion('type', [
   z.object({ type: z.literal('test_results'), payload: z.object({ passed: z.number().int().min(0), failed: z.number().int().min(0), skipped: z.number().int().min(0).default(0), suite: z.string().max(200).optional() }).strict() }).strict(),
   z.object({ type: z.literal('security_scan'), payload: z.object({ critical: z.number().int().min(0), high: z.number().int().min(0), medium: z.number().int().min(0).default(0), low: z.number().int().min(0).default(0), signatureVerified: z.boolean().optional(), scanner: z.string().max(100).optional() }).strict() }).strict(),
-  z.object({ type: z.literal('cost_estimate'), payload: z.object({ monthlyDelta: z.number(), currency: z.string().length(3).default('USD'), budget: z.number().optional() }).strict() }).strict(),
-  z.object({ type: z.literal('benchmark'), payload: z.object({ metric: z.string().min(1).max(100), value: z.number(), baseline: z.number(), tolerancePct: z.number().min(0).max(1000).default(10), higherIsBetter: z.boolean().default(false) }).strict() }).strict(),
+  z.object({ type: z.literal('cost_estimate'), payload: z.object({ monthlyDelta: measure(), currency: z.string().length(3).default('USD'), budget: measure().optional() }).strict() }).strict(),
+  z.object({ type: z.literal('benchmark'), payload: z.object({ metric: z.string().min(1).max(100), value: measure(), baseline: measure(), tolerancePct: measure(z.number().min(0).max(1000)).default(10), higherIsBetter: z.boolean().default(false) }).strict() }).strict(),
   z.object({ type: z.literal('policy'), payload: z.object({ passed: z.boolean(), violations: z.array(z.string().max(500)).max(100).default([]) }).strict() }).strict(),
-  z.object({ type: z.literal('metrics'), payload: z.record(z.string().regex(/^[a-z][a-z0-9_]{0,63}$/), z.number()) }).strict(),
+  z.object({ type: z.literal('metrics'), payload: z.record(z.string().regex(/^[a-z][a-z0-9_]{0,63}$/), measure()) }).strict(),
   z.object({ type: z.literal('alarm'), payload: z.object({ name: z.string().min(1).max(200), state: z.enum(['OK', 'ALARM']), reason: z.string().max(500).optional() }).strict() }).strict(),
 ]);
 export type EvidenceBody = z.infer<typeof evidenceBody>;
 
 const ruleFields = {
-  name: z.string().trim().min(1).max(200),
+  name: z.string().trim().regex(/\S/, 'must not be blank').min(1).max(200),
   sourceEnvironment: envName,
   targetEnvironment: envName,
   requiresApproval: z.boolean(),
@@ -218,7 +226,7 @@ export const listPromotionsQuery = /* @__PURE__ */ z
     target: envName.optional(),
     subject: z.string().min(1).max(120).optional(),
     limit: z.coerce.number().int().min(1).max(200).default(50),
-    cursor: z.string().min(1).max(2048).optional(),
+    cursor: z.string().min(1).max(2048).describe('Opaque: a value the previous page returned (X-Next-Cursor or next); any other is refused with 400').optional(),
   })
   .strict();
 export type ListPromotionsQuery = z.infer<typeof listPromotionsQuery>;
@@ -236,7 +244,7 @@ export const autoCheckBody = /* @__PURE__ */ z
 export { itemKey };
 
 export const rollbackBody = /* @__PURE__ */ z
-  .object({ reason: z.string().trim().min(1, 'say why you roll back').max(1000), dryRun: z.boolean().default(false), override: z.boolean().default(false) })
+  .object({ reason: z.string().trim().regex(/\S/, 'must not be blank').min(1, 'say why you roll back').max(1000), dryRun: z.boolean().default(false), override: z.boolean().default(false) })
   .strict();
 
 export const envRollbackBody = /* @__PURE__ */ z
@@ -245,7 +253,7 @@ export const envRollbackBody = /* @__PURE__ */ z
     version: semverLike.optional(),
     snapshot: z.number().int().min(0).optional(),
     dryRun: z.boolean().default(false),
-    reason: z.string().trim().min(1).max(1000).optional(),
+    reason: z.string().trim().regex(/\S/, 'must not be blank').min(1).max(1000).optional(),
     override: z.boolean().default(false),
   })
   .strict()

@@ -206,7 +206,7 @@ export function httpHandler<B extends z.ZodType, Q extends z.ZodType, P extends 
       // A GET carries no body; elsewhere a missing body is refused unless every field is optional (bodyOptional), and `null` is never an object.
       const raw = spec.body && route.method !== 'GET' ? readBody(event) : undefined;
       if (spec.body && route.method !== 'GET' && raw === undefined && !spec.bodyOptional) issues.push({ path: 'body', message: 'is required: send a JSON object' });
-      const body = spec.body && route.method !== 'GET' && !(raw === undefined && !spec.bodyOptional) ? parse(spec.body, 'body', raw ?? {}, issues) : undefined;
+      const body = spec.body && route.method !== 'GET' && !(raw === undefined && !spec.bodyOptional) ? parse(spec.body, 'body', raw === undefined ? {} : raw, issues) : undefined;
       if (issues.length) throw new ValidationFailed(issues);
       const breakGlassReason = event.headers?.[BREAK_GLASS_HEADER];
       const ctx: Ctx = { principal: principal as Principal, requestId: context?.awsRequestId, ...(breakGlassReason ? { breakGlassReason } : {}) };

@@ -117,7 +117,7 @@ export function contractViolations(a: Answer): string[] {
   const declared = Object.keys(content).find((t) => mediaOf(t) === media);
   if (!declared) return [...out, `${where}: content type ${JSON.stringify(header('content-type'))} is not documented (documented: ${Object.keys(content).join(', ')})`];
   const schemaPtr = `${ptr}/${pointer('content', declared, 'schema')}`;
-  if (/json/.test(media)) {
+  if (media === 'application/json' || media.endsWith('+json')) {
     let body: unknown;
     try {
       body = JSON.parse(a.text);
@@ -141,4 +141,86 @@ function jsonBody(where: string, a: Answer, header: (n: string) => string | null
   } catch {
     return [`${where}: body is not JSON`];
   }
+}
+
+/** One operation of the document, with what a request to it may carry. */
+export interface Operation {
+  method: string;
+  path: string;
+  op: Json;
+  /** JSON pointer of the operation in the document */
+  ptr: string;
+}
+
+export function operations(): Operation[] {
+  return Object.entries(DOC.paths as Record<string, Record<string, Json>>).flatMap(([path, ops]) =>
+    Object.entries(ops).map(([method, op]) => ({ method: method.toUpperCase(), path, op, ptr: pointer('paths', path, method) })),
+  );
+}
+
+/** A parameter's text as the typed value its schema describes (a query or path value is text on the wire). */
+function typed(text: string, schema: Json): unknown {
+  const type = schema.type;
+  if ((type === 'integer' || type === 'number') && /^-?\d+(\.\d+)?([eE][-+]?\d+)?$/.test(text.trim())) return Number(text);
+  if (type === 'boolean' && (text === 'true' || text === 'false')) return text === 'true';
+  return text;
+}
+
+/**
+ * Whether a request is one the document accepts: every path and query parameter (and no query
+ * parameter it does not list), and the body, by the document's schemas. The reasons it is not.
+ */
+export function requestProblems(o: Operation, req: { params: Record<string, string>; query: Record<string, string>; body: unknown; bodyGiven: boolean }): string[] {
+  const out: string[] = [];
+  const params = (o.op.parameters ?? []) as Json[];
+  params.forEach((p, i) => {
+    if (p.in !== 'path' && p.in !== 'query') return;
+    const value = p.in === 'path' ? req.params[p.name] : req.query[p.name];
+    if (value === undefined) {
+      if (p.required) out.push(`${p.in} ${p.name} is required`);
+      return;
+    }
+    const v = validatorAt(`${o.ptr}/${pointer('parameters', String(i), 'schema')}`);
+    if (!v(typed(value, p.schema ?? {}))) out.push(`${p.in} ${p.name}: ${errorsOf(v)}`);
+  });
+  // An operation that reads a query refuses parameters it does not list (info.description); one that reads none ignores them.
+  if (params.some((p) => p.in === 'query')) {
+    for (const name of Object.keys(req.query)) if (!params.some((p) => p.in === 'query' && p.name === name)) out.push(`query ${name} is not a parameter of this operation`);
+  }
+  const body = o.op.requestBody as Json | undefined;
+  const media = body ? Object.keys(body.content ?? {})[0] : undefined;
+  if (body && media !== 'application/json' && body.required && !req.bodyGiven) out.push('body is required');
+  if (body && media === 'application/json') {
+    if (!req.bodyGiven) {
+      if (body.required) out.push('body is required');
+    } else {
+      const v = validatorAt(`${o.ptr}/${pointer('requestBody', 'content', media, 'schema')}`);
+      if (!v(req.body)) out.push(`body: ${errorsOf(v)}`);
+    }
+  }
+  return out;
+}
+
+/**
+ * Fields whose schema states a rule in words (a description): a 400 naming only such fields refuses
+ * for a reason the document states, where JSON Schema cannot say it (an opaque cursor, a time in the future).
+ */
+export function statedFields(o: Operation): Set<string> {
+  const out = new Set<string>();
+  for (const p of (o.op.parameters ?? []) as Json[]) if (p.schema?.description) out.add(p.name as string);
+  const seen = new Set<unknown>();
+  const walk = (s: unknown, depth: number) => {
+    if (!s || typeof s !== 'object' || depth > 12 || seen.has(s)) return;
+    seen.add(s);
+    const o2 = s as Json;
+    if (typeof o2.$ref === 'string') return walk(DOC.components.schemas[o2.$ref.replace('#/components/schemas/', '')], depth + 1);
+    for (const [k, v] of Object.entries((o2.properties ?? {}) as Record<string, Json>)) {
+      if (v.description) out.add(k);
+      walk(v, depth + 1);
+    }
+    for (const k of ['items', 'additionalProperties']) walk(o2[k], depth + 1);
+    for (const k of ['anyOf', 'oneOf', 'allOf']) for (const x of (o2[k] ?? []) as unknown[]) walk(x, depth + 1);
+  };
+  for (const c of Object.values((o.op.requestBody?.content ?? {}) as Record<string, Json>)) walk(c.schema, 0);
+  return out;
 }
