@@ -211,7 +211,11 @@ export async function buildOpenApi(opts: { routes?: readonly Route[] } = {}): Pr
       ...(route.role ? { 'x-stageline-role': route.role } : {}),
       parameters: parameters(schemas, spec, route),
       ...(body ? { requestBody: body } : {}),
-      responses: { [status]: ok, ...failures(common, spec, route, ok, body !== undefined) },
+      responses: {
+        [status]: ok,
+        ...Object.fromEntries(Object.entries(spec?.otherSuccess ?? {}).map(([s, description]) => [s, { ...ok, description }])),
+        ...failures(common, spec, route, ok, body !== undefined),
+      },
     };
     (paths[route.path] ??= {})[route.method.toLowerCase()] = op;
   }

@@ -13,7 +13,7 @@ import { httpHandler, WithHeaders } from '../http/handler.ts';
 const anyShape = /* @__PURE__ */ z.union([createConfigPromotion, createArtifactPromotion, createAgentPromotion]);
 const docBody = (route: Route) => (route.context?.subject === 'config' ? createConfigPromotion : anyShape);
 
-export const handler = httpHandler({ body: anySubject, docBody, status: 201 }, async ({ deps, ctx, body, route }) => {
+export const handler = httpHandler({ body: anySubject, docBody, status: 201, otherSuccess: { 200: 'A dry run (dryRun: true): the preview; nothing is created' } }, async ({ deps, ctx, body, route }) => {
   const seed000 = route.context?.subject === 'config';
   if (seed000 && ('artifact' in body || 'agentId' in body)) {
     const field = 'artifact' in body ? 'artifact' : 'agentId';

@@ -33,6 +33,8 @@ export interface Spec<B extends z.ZodType, Q extends z.ZodType, P extends z.ZodT
   status?: number;
   /** what the OpenAPI document shows for the body, when `body` dispatches at run time (a preprocess or transform); per route where routes differ */
   docBody?: z.ZodType | ((route: Route) => z.ZodType);
+  /** another success status the handler answers with the same body schema (a dry-run's 200 beside a create's 201): status → when */
+  otherSuccess?: Record<number, string>;
   /** a missing body is read as `{}` (an action whose fields are all optional); otherwise it is refused (400), as is `null` */
   bodyOptional?: true;
 }
