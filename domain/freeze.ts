@@ -63,7 +63,7 @@ const cron = /* @__PURE__ */ z.string().min(9).max(100).refine(validCron, { mess
 
 export const createFreezeWindow = /* @__PURE__ */ z
   .object({
-    reason: z.string().trim().regex(/\S/, 'must not be blank').min(1).max(500),
+    reason: z.string().trim().min(1).regex(/\S/, 'must not be blank').max(500),
     /** tenant-wide route only: limit the window to one environment */
     environment: z.string().min(1).max(40).optional(),
     start: isoTime.optional(),

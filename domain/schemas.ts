@@ -65,7 +65,7 @@ const registries = /* @__PURE__ */ z
   .max(5)
   .refine((r) => new Set(r.map((x) => x.name)).size === r.length, { message: 'registry names must be unique' });
 
-const reason = /* @__PURE__ */ z.string().trim().regex(/\S/, 'must not be blank').min(1).max(1000);
+const reason = /* @__PURE__ */ z.string().trim().min(1).regex(/\S/, 'must not be blank').max(1000);
 
 /** seed 003 `verification`: digest_match (the copy hashes to the digest), or signature_match (also a Sigstore bundle signed by `signingKey`). */
 export const verification = /* @__PURE__ */ z.enum(['digest_match', 'signature_match']);
@@ -81,7 +81,7 @@ export const signingKey = /* @__PURE__ */ z
 export const createEnvironment = /* @__PURE__ */ z
   .object({
     name: envName,
-    displayName: z.string().trim().regex(/\S/, 'must not be blank').min(1).max(100).optional(),
+    displayName: z.string().trim().min(1).regex(/\S/, 'must not be blank').max(100).optional(),
     position: z.number().int().min(0).max(999),
     description: z.string().max(1000).default(''),
     protected: z.boolean().default(false),
@@ -109,7 +109,7 @@ export type CreateEnvironment = z.infer<typeof createEnvironment>;
 export const updateEnvironment = /* @__PURE__ */ z
   .object({
     version: z.number().int().min(1, 'version is the environment version you read (optimistic locking)'),
-    displayName: z.string().trim().regex(/\S/, 'must not be blank').min(1).max(100).optional(),
+    displayName: z.string().trim().min(1).regex(/\S/, 'must not be blank').max(100).optional(),
     position: z.number().int().min(0).max(999).optional(),
     description: z.string().max(1000).optional(),
     protected: z.boolean().optional(),

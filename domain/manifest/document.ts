@@ -19,7 +19,7 @@ const secretRef = /* @__PURE__ */ z.string().regex(SECRET_REF, 'must be a refere
 
 const freezeWindow = /* @__PURE__ */ z
   .object({
-    reason: z.string().trim().regex(/\S/, 'must not be blank').min(1).max(500),
+    reason: z.string().trim().min(1).regex(/\S/, 'must not be blank').max(500),
     environment: envName.optional(),
     start: z.string().optional(),
     end: z.string().optional(),

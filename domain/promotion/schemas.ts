@@ -137,8 +137,8 @@ export const createPromotion = /* @__PURE__ */ z.preprocess(
 export type CreatePromotion = CreateArtifactPromotion | CreateConfigPromotion;
 
 export const approveBody = /* @__PURE__ */ z.object({ comment: z.string().max(1000).optional() }).strict();
-export const rejectBody = /* @__PURE__ */ z.object({ reason: z.string().trim().regex(/\S/, 'must not be blank').min(1, 'give a reason for the rejection').max(1000) }).strict();
-export const cancelQuery = /* @__PURE__ */ z.object({ reason: z.string().trim().regex(/\S/, 'must not be blank').min(1).max(1000).optional() }).strict();
+export const rejectBody = /* @__PURE__ */ z.object({ reason: z.string().trim().min(1, 'give a reason for the rejection').regex(/\S/, 'must not be blank').max(1000) }).strict();
+export const cancelQuery = /* @__PURE__ */ z.object({ reason: z.string().trim().min(1).regex(/\S/, 'must not be blank').max(1000).optional() }).strict();
 export const executeBody = /* @__PURE__ */ z.object({ dryRun: z.boolean().default(false) }).strict();
 export const scheduleBody = /* @__PURE__ */ z
   .object({ at: z.iso.datetime({ offset: true, message: 'at must be an ISO-8601 date-time in the future, e.g. 2026-12-01T09:00:00Z' }).describe('In the future (a time past is refused with 400)') })
@@ -164,7 +164,7 @@ export const evidenceBody = /* @__PURE__ */ z.discriminatedUnion('type', [
 export type EvidenceBody = z.infer<typeof evidenceBody>;
 
 const ruleFields = {
-  name: z.string().trim().regex(/\S/, 'must not be blank').min(1).max(200),
+  name: z.string().trim().min(1).regex(/\S/, 'must not be blank').max(200),
   sourceEnvironment: envName,
   targetEnvironment: envName,
   requiresApproval: z.boolean(),
@@ -244,7 +244,7 @@ export const autoCheckBody = /* @__PURE__ */ z
 export { itemKey };
 
 export const rollbackBody = /* @__PURE__ */ z
-  .object({ reason: z.string().trim().regex(/\S/, 'must not be blank').min(1, 'say why you roll back').max(1000), dryRun: z.boolean().default(false), override: z.boolean().default(false) })
+  .object({ reason: z.string().trim().min(1, 'say why you roll back').regex(/\S/, 'must not be blank').max(1000), dryRun: z.boolean().default(false), override: z.boolean().default(false) })
   .strict();
 
 export const envRollbackBody = /* @__PURE__ */ z
@@ -253,7 +253,7 @@ export const envRollbackBody = /* @__PURE__ */ z
     version: semverLike.optional(),
     snapshot: z.number().int().min(0).optional(),
     dryRun: z.boolean().default(false),
-    reason: z.string().trim().regex(/\S/, 'must not be blank').min(1).max(1000).optional(),
+    reason: z.string().trim().min(1).regex(/\S/, 'must not be blank').max(1000).optional(),
     override: z.boolean().default(false),
   })
   .strict()

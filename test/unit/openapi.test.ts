@@ -109,7 +109,7 @@ describe('the published API contract (OpenAPI 3.1)', () => {
     const statuses = (key: string) => Object.keys(opOf(doc, key).responses).sort();
     expect(statuses('POST /api/v1/promotions')).toEqual(['200', '201', '400', '401', '403', '404', '409', '413', '422', '429', '431', '500']);
     expect(statuses('GET /api/v1/environments')).toEqual(['200', '400', '401', '403', '404', '409', '422', '429', '431', '500']);
-    expect(statuses('POST /api/v1/platform/deployments')).toEqual(['201', '400', '403', '404', '409', '413', '422', '429', '431', '500']);
+    expect(statuses('POST /api/v1/platform/deployments')).toEqual(['200', '201', '400', '403', '404', '409', '413', '422', '429', '431', '500']);
     expect(statuses('GET /health')).toEqual(['200', '429', '431', '500']);
     expect(statuses('GET /review/{tenant}/{token}')).toEqual(['200', '404', '429', '431', '500']);
     // The review page answers its refusals as pages, beside what the gateway may answer.
