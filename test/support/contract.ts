@@ -26,7 +26,10 @@ ajv.addSchema({ ...DOC, $id: DOC_ID });
 const pointer = (...parts: string[]) => parts.map((p) => p.replace(/~/g, '~0').replace(/\//g, '~1')).join('/');
 const validators = new Map<string, (v: unknown) => boolean>();
 /** A validator for the schema at a JSON pointer of the document (its $refs resolve within it). */
-function validatorAt(ptr: string) {
+function validatorAt(at: string) {
+  // A schema that is only a $ref to a component is compiled once, as that component.
+  const node = at.split('/').reduce<any>((o, k) => o?.[k.replace(/~1/g, '/').replace(/~0/g, '~')], DOC);
+  const ptr = node && typeof node.$ref === 'string' && Object.keys(node).length === 1 && node.$ref.startsWith('#/') ? node.$ref.slice(2) : at;
   let v = validators.get(ptr);
   if (!v) {
     v = ajv.compile({ $ref: `${DOC_ID}#/${ptr}` }) as (v: unknown) => boolean;
@@ -223,4 +226,24 @@ export function statedFields(o: Operation): Set<string> {
   };
   for (const c of Object.values((o.op.requestBody?.content ?? {}) as Record<string, Json>)) walk(c.schema, 0);
   return out;
+}
+
+/**
+ * Compiles every response validator now: the stack runs in the test's process, and compiling on
+ * first use would stall it (and its timers) for a moment mid-test.
+ */
+let compiled = false;
+export function precompile(): void {
+  if (compiled) return;
+  compiled = true;
+  for (const o of operations()) {
+    for (const status of Object.keys((o.op.responses ?? {}) as Record<string, Json>)) {
+      const found = responseOf(o.op, o.ptr, Number(status));
+      if (!found) continue;
+      for (const name of Object.keys((found.response.headers ?? {}) as Record<string, Json>)) validatorAt(`${found.ptr}/${pointer('headers', name, 'schema')}`);
+      for (const type of Object.keys((found.response.content ?? {}) as Record<string, Json>)) validatorAt(`${found.ptr}/${pointer('content', type, 'schema')}`);
+    }
+  }
+  validatorAt(pointer('components', 'schemas', 'Error'));
+  validatorAt(pointer('components', 'schemas', 'GatewayMessage'));
 }

@@ -4,7 +4,7 @@ import { DEMO_USERS, type DemoUser } from '../../local/issuer.ts';
 import { startLocalStack, type LocalStack, type LocalStackOptions } from '../../local/stack.ts';
 import { subscribe } from 'node:diagnostics_channel';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import { contractViolations } from './contract.ts';
+import { contractViolations, precompile } from './contract.ts';
 
 /** Requests made through TestStack.call carry this header: call checks them itself (and fails the test at the call). */
 const CHECKED_HEADER = 'x-test-contract-checked';
@@ -52,6 +52,7 @@ export interface TestStack {
 
 /** Starts the real local stack (gateway + handlers) against the shared DynamoDB Local, with its own table. */
 export async function startTestStack(opts: Partial<LocalStackOptions> = {}): Promise<TestStack> {
+  precompile();
   const stack = await startLocalStack({ dynamoEndpoint: inject('dynamoEndpoint'), tableName: `t-${randomUUID().slice(0, 8)}`, ...opts });
   const url = stack.gateway.url;
   const violations: string[] = [];
