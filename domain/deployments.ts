@@ -3,7 +3,7 @@ import { v5 as uuidv5 } from 'uuid';
 import { randomUUID } from 'node:crypto';
 import { auditEntry } from './audit.ts';
 import { requireRole } from './auth.ts';
-import { EnvironmentNotFound, TransitionNotAllowed } from './errors.ts';
+import { EnvironmentNotFound, TransitionNotAllowed, ValidationFailed } from './errors.ts';
 import type { Page } from './model.ts';
 import type { Ctx, Deps, MetricDelta, WriteOp } from './ports.ts';
 import { lineOf } from './promotion/policy.ts';
@@ -143,8 +143,10 @@ export async function deploymentMetrics(deps: Deps, ctx: Ctx, q: MetricsQuery) {
   const line = lineOf(await deps.store.listEnvironments(tenant));
   const envs = q.environment ? line.filter((e) => e.name === q.environment) : line;
   if (q.environment && envs.length === 0) throw new EnvironmentNotFound(q.environment);
-  const to = (q.to ?? deps.clock().toISOString()).slice(0, 10);
-  const from = (q.from ?? new Date(new Date(`${to}T00:00:00Z`).getTime() - 29 * 86_400_000).toISOString()).slice(0, 10);
+  // Days in UTC, whatever offset the query gave (the schema checked from <= to as instants).
+  const to = (q.to ? new Date(q.to) : deps.clock()).toISOString().slice(0, 10);
+  const from = (q.from ? new Date(q.from) : new Date(new Date(`${to}T00:00:00Z`).getTime() - 29 * 86_400_000)).toISOString().slice(0, 10);
+  if (from > to) throw new ValidationFailed([{ path: 'query.from', message: `must not be after to (${to}, today when to is not given)` }]);
   const out = [];
   for (const env of envs) {
     const days = await deps.store.getMetrics(tenant, env.name, from, to);

@@ -59,18 +59,18 @@ const validCron = (expr: string) => {
   }
 };
 const isoTime = /* @__PURE__ */ z.iso.datetime({ offset: true, message: 'must be an ISO-8601 date-time, e.g. 2026-12-24T00:00:00Z' });
-const cron = /* @__PURE__ */ z.string().min(9).max(100).refine(validCron, { message: 'must be a 5-field cron expression (minute hour day-of-month month day-of-week), e.g. "0 16 * * 5"' });
+const cron = /* @__PURE__ */ z.string().min(9).max(100).refine(validCron, { message: 'must be a 5-field cron expression (minute hour day-of-month month day-of-week), e.g. "0 16 * * 5"' }).describe('A 5-field cron expression, e.g. "0 16 * * 5"');
 
 export const createFreezeWindow = /* @__PURE__ */ z
   .object({
-    reason: z.string().trim().min(1).max(500),
+    reason: z.string().trim().min(1).regex(/\S/, 'must not be blank').max(500),
     /** tenant-wide route only: limit the window to one environment */
     environment: z.string().min(1).max(40).optional(),
     start: isoTime.optional(),
-    end: isoTime.optional(),
+    end: isoTime.describe('After start').optional(),
     cron: cron.optional(),
     endCron: cron.optional(),
-    timezone: z.string().min(1).max(64).refine(validZone, { message: 'must be an IANA time zone, e.g. Europe/Berlin' }).optional(),
+    timezone: z.string().min(1).max(64).refine(validZone, { message: 'must be an IANA time zone, e.g. Europe/Berlin' }).describe('An IANA time zone, e.g. Europe/Berlin').optional(),
   })
   .strict()
   .superRefine((w, ctx) => {
@@ -89,6 +89,12 @@ export const createFreezeWindow = /* @__PURE__ */ z
       if (!w.endCron) ctx.addIssue({ code: 'custom', path: ['endCron'], message: 'is required with cron (when the window closes)' });
       if (!w.timezone) ctx.addIssue({ code: 'custom', path: ['timezone'], message: 'is required for a recurring window (an IANA zone, e.g. Europe/Berlin)' });
     }
+  })
+  .meta({
+    oneOf: [
+      { required: ['start', 'end'], not: { anyOf: [{ required: ['cron'] }, { required: ['endCron'] }] } },
+      { required: ['cron', 'endCron', 'timezone'], not: { anyOf: [{ required: ['start'] }, { required: ['end'] }] } },
+    ],
   });
 export type CreateFreezeWindow = z.infer<typeof createFreezeWindow>;
 

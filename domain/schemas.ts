@@ -66,17 +66,23 @@ const registries = /* @__PURE__ */ z
   .max(5)
   .refine((r) => new Set(r.map((x) => x.name)).size === r.length, { message: 'registry names must be unique' });
 
-const reason = /* @__PURE__ */ z.string().trim().min(1).max(1000);
+const reason = /* @__PURE__ */ z.string().trim().min(1).regex(/\S/, 'must not be blank').max(1000);
 
 /** seed 003 `verification`: digest_match (the copy hashes to the digest), or signature_match (also a Sigstore bundle signed by `signingKey`). */
 export const verification = /* @__PURE__ */ z.enum(['digest_match', 'signature_match']);
 const PEM_KEY = /^-----BEGIN PUBLIC KEY-----\n[A-Za-z0-9+/=\n]+\n-----END PUBLIC KEY-----\n?$/;
-export const signingKey = /* @__PURE__ */ z.string().trim().max(4000).transform((k) => `${k}\n`).pipe(z.string().regex(PEM_KEY, 'must be a PEM public key (-----BEGIN PUBLIC KEY----- …), e.g. cosign.pub'));
+export const signingKey = /* @__PURE__ */ z
+  .string()
+  .trim()
+  .max(4000)
+  .meta({ pattern: '^\\s*-----BEGIN PUBLIC KEY-----\\n[A-Za-z0-9+/=\\n]+\\n-----END PUBLIC KEY-----\\s*$', description: 'A PEM public key (cosign.pub); required when verification is signature_match' })
+  .transform((k) => `${k}\n`)
+  .pipe(z.string().regex(PEM_KEY, 'must be a PEM public key (-----BEGIN PUBLIC KEY----- …), e.g. cosign.pub'));
 
 export const createEnvironment = /* @__PURE__ */ z
   .object({
     name: envName,
-    displayName: z.string().trim().min(1).max(100).optional(),
+    displayName: z.string().trim().min(1).regex(/\S/, 'must not be blank').max(100).optional(),
     position: z.number().int().min(0).max(999),
     description: z.string().max(1000).default(''),
     protected: z.boolean().default(false),
@@ -98,13 +104,14 @@ export const createEnvironment = /* @__PURE__ */ z
     reason: reason.optional(),
   })
   .strict()
-  .refine((e) => e.verification !== 'signature_match' || e.signingKey, { message: 'signature_match needs signingKey (the public key promotions into this environment must be signed with)', path: ['signingKey'] });
+  .refine((e) => e.verification !== 'signature_match' || e.signingKey, { message: 'signature_match needs signingKey (the public key promotions into this environment must be signed with)', path: ['signingKey'] })
+  .meta({ if: { properties: { verification: { const: 'signature_match' } }, required: ['verification'] }, then: { required: ['signingKey'] } });
 export type CreateEnvironment = z.infer<typeof createEnvironment>;
 
 export const updateEnvironment = /* @__PURE__ */ z
   .object({
     version: z.number().int().min(1, 'version is the environment version you read (optimistic locking)'),
-    displayName: z.string().trim().min(1).max(100).optional(),
+    displayName: z.string().trim().min(1).regex(/\S/, 'must not be blank').max(100).optional(),
     position: z.number().int().min(0).max(999).optional(),
     description: z.string().max(1000).optional(),
     protected: z.boolean().optional(),
@@ -165,14 +172,15 @@ export const batchItems = /* @__PURE__ */ z
     reason: reason.optional(),
   })
   .strict()
-  .refine((b) => b.set.length + b.delete.length > 0, { message: 'give at least one item to set or delete' });
+  .refine((b) => b.set.length + b.delete.length > 0, { message: 'give at least one item to set or delete' })
+  .meta({ anyOf: [{ required: ['set'], properties: { set: { minItems: 1 } } }, { required: ['delete'], properties: { delete: { minItems: 1 } } }] });
 export type BatchItems = z.infer<typeof batchItems>;
 
 export const restoreSnapshot = /* @__PURE__ */ z.object({ reason }).strict();
 
 export const page = /* @__PURE__ */ z.object({
   limit: z.coerce.number().int().min(1).max(1000).default(100),
-  cursor: z.string().min(1).max(2048).optional(),
+  cursor: z.string().min(1).max(2048).describe('Opaque: a value the previous page returned (X-Next-Cursor or next); any other is refused with 400').optional(),
 });
 
 export const diffQuery = /* @__PURE__ */ z
@@ -186,29 +194,35 @@ export const snapshotRef = /* @__PURE__ */ z
 export const snapshotDiffQuery = /* @__PURE__ */ z.object({ from: snapshotRef, to: snapshotRef }).strict();
 
 const isoTime = /* @__PURE__ */ z.iso.datetime({ offset: true, message: 'must be an ISO-8601 date-time, e.g. 2026-01-31T12:00:00Z' });
+/** The start of a time range: not after its end (`to`, which defaults to now), refused with 400 otherwise. */
+const fromTime = /* @__PURE__ */ isoTime.describe('Not after to (now when to is not given); a later one is refused with 400');
+/** A time range of a query: `from` may not be after `to` (compared as instants, whatever their offsets). */
+const inOrder = (q: { from?: string; to?: string }) => !q.from || !q.to || Date.parse(q.from) <= Date.parse(q.to);
+const rangeIssue = { message: 'from must not be after to', path: ['from'] };
 
 export const auditQuery = /* @__PURE__ */ page
   .extend({
     entityType: z.enum(['environment', 'config', 'flag', 'snapshot', 'promotion', 'artifact', 'rule', 'deployment', 'consumer', 'freeze-window', 'manifest', 'slack-link', 'app-key']).optional(),
-    entityId: z.string().min(1).max(300).optional(),
+    entityId: z.string().min(1).max(300).describe('Only with entityType (refused with 400 without it)').optional(),
     actor: z.string().min(1).max(300).optional(),
-    from: isoTime.optional(),
+    from: fromTime.optional(),
     to: isoTime.optional(),
   })
   .strict()
-  .refine((q) => !q.entityId || q.entityType, { message: 'entityId needs entityType', path: ['entityId'] });
+  .refine((q) => !q.entityId || q.entityType, { message: 'entityId needs entityType', path: ['entityId'] })
+  .refine(inOrder, rangeIssue);
 export type AuditQuery = z.infer<typeof auditQuery>;
 
 /** GET /api/v1/audit/export: entry times pick the run of the chain; `fromSeq` continues a page (the trailer's `next`). */
 export const auditExportQuery = /* @__PURE__ */ z
   .object({
-    from: isoTime.optional(),
+    from: fromTime.optional(),
     to: isoTime.optional(),
     fromSeq: z.coerce.number().int().min(1).optional(),
     limit: z.coerce.number().int().min(1).max(1000).default(1000),
   })
   .strict()
-  .refine((q) => !q.from || !q.to || q.from <= q.to, { message: 'from must not be after to', path: ['from'] });
+  .refine(inOrder, rangeIssue);
 
 /** Seed 001's deployment record, as the CD pipeline posts it. */
 export const deploymentBody = /* @__PURE__ */ z
@@ -229,19 +243,28 @@ export const deploymentBody = /* @__PURE__ */ z
 export type DeploymentBody = z.output<typeof deploymentBody>;
 
 export const historyQuery = /* @__PURE__ */ z
-  .object({ environment: envName, limit: z.coerce.number().int().min(1).max(200).default(10), cursor: z.string().min(1).max(2048).optional() })
+  .object({ environment: envName, limit: z.coerce.number().int().min(1).max(200).default(10), cursor: z.string().min(1).max(2048).describe('Opaque: a value the previous page returned (X-Next-Cursor or next); any other is refused with 400').optional() })
   .strict();
 
 export const metricsQuery = /* @__PURE__ */ z
   .object({
     environment: envName.optional(),
-    from: isoTime.optional(),
+    from: fromTime.optional(),
     to: isoTime.optional(),
     period: z.enum(['day', 'week', 'month']).default('week'),
   })
-  .strict();
+  .strict()
+  .refine(inOrder, rangeIssue);
 export type MetricsQuery = z.infer<typeof metricsQuery>;
 
 export const versionsQuery = /* @__PURE__ */ z.object({ environment: envName.optional() }).strict();
-export const resolveQuery = /* @__PURE__ */ z.object({ constraint: z.string().trim().min(1).max(100), environment: envName.optional() }).strict();
-export const consumerBody = /* @__PURE__ */ z.object({ constraint: z.string().trim().min(1).max(100), environment: envName.optional() }).strict();
+/** A version constraint (domain/artifacts.ts classify decides; the document says it in words). */
+const constraintText = /* @__PURE__ */ z
+  .string()
+  .trim()
+  .min(1)
+  .max(100)
+  .describe('An exact version, a semver range (">=1.2.0, <2.0.0"), a caret or tilde range ("^1.2.0") or a tag ("latest-prod"); anything else is refused with 400');
+
+export const resolveQuery = /* @__PURE__ */ z.object({ constraint: constraintText, environment: envName.optional() }).strict();
+export const consumerBody = /* @__PURE__ */ z.object({ constraint: constraintText, environment: envName.optional() }).strict();

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as z from 'zod';
 import { ROUTES, routeKey, type Route } from '../functions/http/routes.ts';
-import type { Spec } from '../functions/http/handler.ts';
+import { IDEMPOTENCY_KEY, type Spec } from '../functions/http/handler.ts';
 import { errorBody, FORMS, gatewayMessage, responseOf } from '../domain/responses.ts';
 
 /**
@@ -40,12 +40,30 @@ function jsonSchemas() {
         : v && typeof v === 'object'
           ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, k === '$ref' && typeof x === 'string' && x.startsWith('#/$defs/') ? `#/components/schemas/${renames.get(x.slice(8)) ?? x.slice(8)}` : rewrite(x)]))
           : v;
-    for (const [name, def] of Object.entries($defs ?? {})) shared[renames.get(name)!] = rewrite(def) as Json;
-    return rewrite(rest) as Json;
+    for (const [name, def] of Object.entries($defs ?? {})) shared[renames.get(name)!] = bounded(rewrite(def)) as Json;
+    return bounded(rewrite(rest)) as Json;
   };
   return { of, shared };
 }
 type Schemas = ReturnType<typeof jsonSchemas>;
+
+/**
+ * Every number the API takes or gives lies within ±(2^53−1) (functions/http/handler.ts refuses
+ * others before any schema runs): a number schema without its own bound gets that one.
+ */
+function bounded(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(bounded);
+  if (!v || typeof v !== 'object') return v;
+  const o = Object.fromEntries(Object.entries(v).map(([k, x]) => [k, k === 'const' || k === 'enum' || k === 'default' || k === 'examples' ? x : bounded(x)])) as Json;
+  if (o.type === 'number' || o.type === 'integer') {
+    if (o.minimum === undefined && o.exclusiveMinimum === undefined) o.minimum = -Number.MAX_SAFE_INTEGER;
+    if (o.maximum === undefined && o.exclusiveMaximum === undefined) o.maximum = Number.MAX_SAFE_INTEGER;
+  }
+  return o;
+}
+
+/** Retry-After in seconds. */
+const RETRY_AFTER: Json = { type: 'integer', minimum: 0, maximum: 86_400 };
 
 const json = (schema: Json) => ({ 'application/json': { schema } });
 const header = (description: string, schema: Json = { type: 'string' }) => ({ description, schema });
@@ -75,12 +93,13 @@ function commonResponses(schemas: Schemas) {
     NotFound: { description: 'Not found', content: json(error) },
     Conflict: {
       description: 'Conflict: stale version, status, busy target, already exists; concurrent changes or a request with the same Idempotency-Key still running (with Retry-After)',
-      headers: { 'Retry-After': header('Seconds to wait before sending the same request again (on concurrent changes and a running Idempotency-Key)', { type: 'integer' }) },
+      headers: { 'Retry-After': header('Seconds to wait before sending the same request again (on concurrent changes and a running Idempotency-Key)', RETRY_AFTER) },
       content: json(error),
     },
     PayloadTooLarge: { description: 'The body is over 2 MiB: an Error from the function, or the gateway\'s message when the gateway refuses it first', content: json(either) },
     FormTooLarge: { description: 'The body is too large (the gateway\'s message)', content: json(gateway) },
     UnprocessableEntity: { description: 'A business rule refused it (or an Idempotency-Key reused with another body)', content: json(error) },
+    HeadersTooLarge: { description: "The request's headers are too large (the gateway's message)", content: json(gateway) },
     TooManyRequests: { description: "Throttled by API Gateway: the stage's rate and burst, lower on the heavy routes (the gateway's message)", content: json(gateway) },
     InternalError: { description: "Failed on our side: an Error with the request id (nothing internal), or the gateway's message when the function itself failed", content: json(either) },
     FunctionFailed: { description: "The function itself failed (the gateway's message)", content: json(gateway) },
@@ -100,7 +119,21 @@ function parameters(schemas: Schemas, spec: Spec<z.ZodType, z.ZodType, z.ZodType
   }
   for (const [name, description] of Object.entries(route.headers ?? {})) out.push({ name, in: 'header', required: true, schema: { type: 'string' }, description });
   // Idempotency needs a caller: routes without one (signed links, Slack) ignore the header.
-  if (route.method === 'POST' && route.auth !== 'none') out.push({ name: 'Idempotency-Key', in: 'header', required: false, schema: { type: 'string', maxLength: 255 }, description: 'Same key and body: the same response, one side effect' });
+  if (route.method === 'POST' && route.auth !== 'none') {
+    out.push({ name: 'Idempotency-Key', in: 'header', required: false, schema: { type: 'string', pattern: IDEMPOTENCY_KEY.source, minLength: 1, maxLength: 128 }, description: 'Same key and body: the same response, one side effect' });
+  }
+  if (route.auth !== 'none') {
+    out.push({ name: 'X-Tenant-ID', in: 'header', required: false, schema: { type: 'string', minLength: 1 }, description: 'Optional: when sent, it must be the tenant of the credentials (403 otherwise); it never selects another tenant' });
+  }
+  if (route.auth === 'jwt' && route.method !== 'GET') {
+    out.push({
+      name: 'X-Break-Glass-Reason',
+      in: 'header',
+      required: false,
+      schema: { type: 'string', minLength: 1 },
+      description: 'Admins only: passes a guard that otherwise refuses the change (a protected environment, a freeze window) once, audited as break-glass with this reason (the first 500 characters)',
+    });
+  }
   return out;
 }
 
@@ -113,7 +146,8 @@ function requestBody(schemas: Schemas, spec: Spec<z.ZodType, z.ZodType, z.ZodTyp
   }
   // A GET carries no body, even where its handler shares a body schema with a POST route.
   if (!spec?.body || route.method === 'GET') return undefined;
-  return { required: true, content: json(schemas.of(spec.docBody ?? spec.body)) };
+  const doc = typeof spec.docBody === 'function' ? spec.docBody(route) : spec.docBody;
+  return { required: !spec.bodyOptional, content: json(schemas.of(doc ?? spec.body)) };
 }
 
 /** The success answer: a JSON schema from domain/responses.ts and/or the text the route declares (OPEN when neither). */
@@ -122,7 +156,10 @@ function success(schemas: Schemas, status: string, route: Route): Json {
   if (route.response?.schema && !responseOf(route)) throw new Error(`${routeKey(route)} names response schema '${route.response.schema}', which domain/responses.ts does not have`);
   const schema = responseOf(route);
   const content: Record<string, Json> = {};
-  for (const [type, description] of Object.entries(route.response?.text ?? {})) content[type] = { schema: { type: 'string', description } };
+  // A YAML answer is the JSON answer's document written as YAML: the same schema describes it.
+  for (const [type, description] of Object.entries(route.response?.text ?? {})) {
+    content[type] = { schema: { type: 'string', description, ...(type === 'application/yaml' && schema ? { contentMediaType: type, contentSchema: schemas.of(schema, 'output') } : {}) } };
+  }
   if (schema || !Object.keys(content).length) content['application/json'] = { schema: schema ? schemas.of(schema, 'output') : OPEN };
   const headers = Object.entries(route.response?.headers ?? {});
   return { description: 'Success', ...(headers.length ? { headers: Object.fromEntries(headers.map(([name, d]) => [name, header(d)])) } : {}), content };
@@ -138,7 +175,7 @@ function failures(common: ReturnType<typeof commonResponses>, spec: unknown, rou
   if (spec) refs.push(['404', 'NotFound'], ['409', 'Conflict']);
   if (hasBody) refs.push(['413', route.form ? 'FormTooLarge' : 'PayloadTooLarge']);
   if (spec) refs.push(['422', 'UnprocessableEntity']);
-  refs.push(['429', 'TooManyRequests'], ['500', spec ? 'InternalError' : 'FunctionFailed']);
+  refs.push(['429', 'TooManyRequests'], ['431', 'HeadersTooLarge'], ['500', spec ? 'InternalError' : 'FunctionFailed']);
   const out: Record<string, Json> = Object.fromEntries(refs.map(([status, name]) => [status, { $ref: `#/components/responses/${name}` }]));
   // The success's media types and JSON schema; a text answer then says what went wrong.
   const own = Object.fromEntries(
@@ -152,7 +189,7 @@ function failures(common: ReturnType<typeof commonResponses>, spec: unknown, rou
     const h = Object.entries(headers);
     out[status] = {
       description: base ? `${description}; or: ${base.description as string}` : description,
-      ...(h.length ? { headers: Object.fromEntries(h.map(([name, d]) => [name, header(d, name === 'Retry-After' ? { type: 'integer' } : { type: 'string' })])) } : {}),
+      ...(h.length ? { headers: Object.fromEntries(h.map(([name, d]) => [name, header(d, name === 'Retry-After' ? RETRY_AFTER : { type: 'string' })])) } : {}),
       content: { ...own, ...((base?.content as Json | undefined) ?? {}) },
     };
   }
@@ -177,7 +214,11 @@ export async function buildOpenApi(opts: { routes?: readonly Route[] } = {}): Pr
       ...(route.role ? { 'x-stageline-role': route.role } : {}),
       parameters: parameters(schemas, spec, route),
       ...(body ? { requestBody: body } : {}),
-      responses: { [status]: ok, ...failures(common, spec, route, ok, body !== undefined) },
+      responses: {
+        [status]: ok,
+        ...Object.fromEntries(Object.entries(spec?.otherSuccess ?? {}).map(([s, description]) => [s, { ...ok, description }])),
+        ...failures(common, spec, route, ok, body !== undefined),
+      },
     };
     (paths[route.path] ??= {})[route.method.toLowerCase()] = op;
   }
@@ -189,7 +230,8 @@ export async function buildOpenApi(opts: { routes?: readonly Route[] } = {}): Pr
       description:
         "Release promotion through an ordered line of environments. Generated from functions/http/routes.ts and the handlers' zod schemas. " +
         'Errors are one shape (Error); what the gateway answers itself (authorizers, throttling) is a GatewayMessage. ' +
-        'A path served with other methods answers 405 with Allow, an unknown path 404 (both an Error); the local stack answers 503 with Retry-After until it is ready.',
+        'A path served with other methods answers 405 with Allow, an unknown path 404 (both an Error); the local stack answers 503 with Retry-After until it is ready. ' +
+        'An operation that lists query parameters refuses one it does not list (400), as a body refuses a field its schema does not list; every number lies within ±(2^53−1) and a body nests at most 24 levels.',
     },
     servers: [{ url: '/' }],
     paths,

@@ -19,7 +19,7 @@ const secretRef = /* @__PURE__ */ z.string().regex(SECRET_REF, 'must be a refere
 
 const freezeWindow = /* @__PURE__ */ z
   .object({
-    reason: z.string().trim().min(1).max(500),
+    reason: z.string().trim().min(1).regex(/\S/, 'must not be blank').max(500),
     environment: envName.optional(),
     start: z.string().optional(),
     end: z.string().optional(),
@@ -124,7 +124,14 @@ export function parseManifest(text: string): Manifest {
     throw new ValidationFailed(doc.errors.map((e) => ({ path: `document:${e.linePos?.[0]?.line ?? '?'}`, message: `line ${e.linePos?.[0]?.line ?? '?'}: ${e.message.split('\n')[0]}` })), 'The manifest is not valid YAML/JSON');
   }
   if (!isMap(doc.contents) && !isSeq(doc.contents)) throw new ValidationFailed([{ path: 'document', message: 'must be a mapping with artifacts.promotion' }], 'The manifest is empty');
-  const r = manifestSchema.safeParse(doc.toJS());
+  let r: ReturnType<typeof manifestSchema.safeParse>;
+  try {
+    // The yaml library refuses alias bombs (too many aliases for the document's size) with an error of its own.
+    r = manifestSchema.safeParse(doc.toJS({ maxAliasCount: 100 }));
+  } catch (err) {
+    const message = err instanceof RangeError ? 'nested too deeply' : err instanceof Error ? err.message.split('\n')[0]! : String(err);
+    throw new ValidationFailed([{ path: 'document', message: `cannot be read: ${message}` }], 'The manifest is not valid YAML/JSON');
+  }
   if (r.success) return r.data;
   const issues: Issue[] = r.error.issues.map((i) => {
     const path = i.path as (string | number)[];

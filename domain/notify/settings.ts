@@ -31,7 +31,7 @@ export const notificationSettingsBody = /* @__PURE__ */ z
   .object({
     slack: z
       .object({
-        webhook: tenantUrl(z.string().trim().max(2048)),
+        webhook: tenantUrl(z.string().trim().max(2048)).describe('An https URL of a Slack incoming webhook, on a public address (plain http only to loopback, in local mode); another is refused with 400'),
         channels: z.array(z.string().regex(/^#?[a-z0-9._-]{1,80}$/, 'a channel name like #platform-ops')).max(20).default([]),
         teamId: slackTeamId.optional().describe("binds this Slack workspace to the tenant: Approve/Reject buttons appear, and its members may link their own accounts"),
         signingSecret: z.never({ error: SLACK_SECRET_MOVED }).optional().describe('no longer accepted: deployment configuration'),

@@ -18,7 +18,14 @@ export const condition: z.ZodType<Condition> = /* @__PURE__ */ z.lazy(() =>
       .object({ field: z.string().min(1).max(200), op: z.enum(OPS), value: z.json().optional() })
       .strict()
       .refine((l) => l.op === 'exists' || l.value !== undefined, { message: 'value is required for this op' })
-      .refine((l) => l.op !== 'in' || Array.isArray(l.value), { message: "'in' needs an array value" }),
+      .refine((l) => l.op !== 'in' || Array.isArray(l.value), { message: "'in' needs an array value" })
+      // The same rules for the OpenAPI document (JSON Schema cannot run the refinements).
+      .meta({
+        allOf: [
+          { if: { properties: { op: { const: 'exists' } } }, else: { required: ['value'] } },
+          { if: { properties: { op: { const: 'in' } } }, then: { properties: { value: { type: 'array' } } } },
+        ],
+      }),
   ]),
 );
 
@@ -26,13 +33,19 @@ const semverLike = /* @__PURE__ */ z.string().regex(/^v?\d+\.\d+\.\d+(?:-[0-9A-Z
 export const artifactName = /* @__PURE__ */ z.string().regex(/^[a-z0-9][a-z0-9._-]{0,99}$/, 'must be 1-100 characters: lower-case letters, digits, . _ -');
 export const sha256Digest = /* @__PURE__ */ z.string().regex(/^sha256:[0-9a-f]{64}$/, "must be 'sha256:' followed by 64 hex digits");
 
+/** An artifact version's metadata is stored as its JSON text, within one item. */
+export const MAX_METADATA_BYTES = 64 * 1024;
+
 export const publishArtifact = /* @__PURE__ */ z
   .object({
     version: semverLike,
     digest: sha256Digest,
     sourceCommit: z.string().max(100).default(''),
     gitBranch: z.string().max(200).default(''),
-    metadata: z.record(z.string(), z.json()).default({}),
+    metadata: z
+      .record(z.string(), z.json())
+      .refine((m) => Buffer.byteLength(JSON.stringify(m)) <= MAX_METADATA_BYTES, `metadata must be at most ${MAX_METADATA_BYTES} bytes of JSON`)
+      .default({}),
   })
   .strict();
 export type PublishArtifact = z.infer<typeof publishArtifact>;
@@ -67,6 +80,15 @@ export const createConfigPromotion = /* @__PURE__ */ z
     if (b.promotionType === 'PATTERN' && b.keyPatterns.length === 0) {
       ctx.addIssue({ code: 'custom', path: ['keyPatterns'], message: 'PATTERN needs keyPatterns' });
     }
+  })
+  .meta({
+    allOf: [
+      {
+        if: { properties: { promotionType: { const: 'SELECTIVE' } }, required: ['promotionType'] },
+        then: { anyOf: ['configIds', 'flagIds', 'keyPatterns'].map((k) => ({ required: [k], properties: { [k]: { minItems: 1 } } })) },
+      },
+      { if: { properties: { promotionType: { const: 'PATTERN' } }, required: ['promotionType'] }, then: { required: ['keyPatterns'], properties: { keyPatterns: { minItems: 1 } } } },
+    ],
   });
 export type CreateConfigPromotion = z.infer<typeof createConfigPromotion>;
 
@@ -115,26 +137,34 @@ export const createPromotion = /* @__PURE__ */ z.preprocess(
 export type CreatePromotion = CreateArtifactPromotion | CreateConfigPromotion;
 
 export const approveBody = /* @__PURE__ */ z.object({ comment: z.string().max(1000).optional() }).strict();
-export const rejectBody = /* @__PURE__ */ z.object({ reason: z.string().trim().min(1, 'give a reason for the rejection').max(1000) }).strict();
-export const cancelQuery = /* @__PURE__ */ z.object({ reason: z.string().trim().min(1).max(1000).optional() }).strict();
+export const rejectBody = /* @__PURE__ */ z.object({ reason: z.string().trim().min(1, 'give a reason for the rejection').regex(/\S/, 'must not be blank').max(1000) }).strict();
+export const cancelQuery = /* @__PURE__ */ z.object({ reason: z.string().trim().min(1).regex(/\S/, 'must not be blank').max(1000).optional() }).strict();
 export const executeBody = /* @__PURE__ */ z.object({ dryRun: z.boolean().default(false) }).strict();
 export const scheduleBody = /* @__PURE__ */ z
-  .object({ at: z.iso.datetime({ offset: true, message: 'at must be an ISO-8601 date-time in the future, e.g. 2026-12-01T09:00:00Z' }) })
+  .object({ at: z.iso.datetime({ offset: true, message: 'at must be an ISO-8601 date-time in the future, e.g. 2026-12-01T09:00:00Z' }).describe('In the future (a time past is refused with 400)') })
   .strict();
+
+/** The smallest magnitude DynamoDB stores a number with (evidence is stored as native numbers). */
+const MIN_STORED_MAGNITUDE = 1e-130;
+/** A measurement: 0, or at least 1e-130 in magnitude (the OpenAPI document states it too). */
+const measure = (n: z.ZodNumber = z.number()) =>
+  n
+    .refine((v) => v === 0 || Math.abs(v) >= MIN_STORED_MAGNITUDE, { message: `must be 0 or at least ${MIN_STORED_MAGNITUDE} in magnitude` })
+    .meta({ not: { exclusiveMinimum: -MIN_STORED_MAGNITUDE, exclusiveMaximum: MIN_STORED_MAGNITUDE, not: { const: 0 } } });
 
 export const evidenceBody = /* @__PURE__ */ z.discriminatedUnion('type', [
   z.object({ type: z.literal('test_results'), payload: z.object({ passed: z.number().int().min(0), failed: z.number().int().min(0), skipped: z.number().int().min(0).default(0), suite: z.string().max(200).optional() }).strict() }).strict(),
   z.object({ type: z.literal('security_scan'), payload: z.object({ critical: z.number().int().min(0), high: z.number().int().min(0), medium: z.number().int().min(0).default(0), low: z.number().int().min(0).default(0), signatureVerified: z.boolean().optional(), scanner: z.string().max(100).optional() }).strict() }).strict(),
-  z.object({ type: z.literal('cost_estimate'), payload: z.object({ monthlyDelta: z.number(), currency: z.string().length(3).default('USD'), budget: z.number().optional() }).strict() }).strict(),
-  z.object({ type: z.literal('benchmark'), payload: z.object({ metric: z.string().min(1).max(100), value: z.number(), baseline: z.number(), tolerancePct: z.number().min(0).max(1000).default(10), higherIsBetter: z.boolean().default(false) }).strict() }).strict(),
+  z.object({ type: z.literal('cost_estimate'), payload: z.object({ monthlyDelta: measure(), currency: z.string().length(3).default('USD'), budget: measure().optional() }).strict() }).strict(),
+  z.object({ type: z.literal('benchmark'), payload: z.object({ metric: z.string().min(1).max(100), value: measure(), baseline: measure(), tolerancePct: measure(z.number().min(0).max(1000)).default(10), higherIsBetter: z.boolean().default(false) }).strict() }).strict(),
   z.object({ type: z.literal('policy'), payload: z.object({ passed: z.boolean(), violations: z.array(z.string().max(500)).max(100).default([]) }).strict() }).strict(),
-  z.object({ type: z.literal('metrics'), payload: z.record(z.string().regex(/^[a-z][a-z0-9_]{0,63}$/), z.number()) }).strict(),
+  z.object({ type: z.literal('metrics'), payload: z.record(z.string().regex(/^[a-z][a-z0-9_]{0,63}$/), measure()) }).strict(),
   z.object({ type: z.literal('alarm'), payload: z.object({ name: z.string().min(1).max(200), state: z.enum(['OK', 'ALARM']), reason: z.string().max(500).optional() }).strict() }).strict(),
 ]);
 export type EvidenceBody = z.infer<typeof evidenceBody>;
 
 const ruleFields = {
-  name: z.string().trim().min(1).max(200),
+  name: z.string().trim().min(1).regex(/\S/, 'must not be blank').max(200),
   sourceEnvironment: envName,
   targetEnvironment: envName,
   requiresApproval: z.boolean(),
@@ -166,7 +196,8 @@ export const createRule = /* @__PURE__ */ z.preprocess(
       status: ruleFields.status.default('active'),
     })
     .strict()
-    .refine((r) => !r.requiresApproval || r.requiredApprovers >= 1, { message: 'requiredApprovers must be at least 1 when approval is required', path: ['requiredApprovers'] }),
+    .refine((r) => !r.requiresApproval || r.requiredApprovers >= 1, { message: 'requiredApprovers must be at least 1 when approval is required', path: ['requiredApprovers'] })
+    .meta({ if: { not: { properties: { requiresApproval: { const: false } }, required: ['requiresApproval'] } }, then: { properties: { requiredApprovers: { minimum: 1 } } } }),
 );
 export type CreateRule = z.infer<typeof createRule>;
 
@@ -183,6 +214,7 @@ export const listPromotionsQuery = /* @__PURE__ */ z
     // Seed 002's lower-case names cover several statuses (lifecycle.ts SEED_STATUSES); exact statuses in any case.
     status: z
       .string()
+      .meta({ enum: [...Object.keys(SEED_STATUSES), ...STATUSES, ...STATUSES.map((s) => s.toLowerCase())].filter((s, i, all) => all.indexOf(s) === i) })
       .transform((s, ctx) => {
         const statuses = statusesFor(s);
         if (statuses) return statuses;
@@ -194,7 +226,7 @@ export const listPromotionsQuery = /* @__PURE__ */ z
     target: envName.optional(),
     subject: z.string().min(1).max(120).optional(),
     limit: z.coerce.number().int().min(1).max(200).default(50),
-    cursor: z.string().min(1).max(2048).optional(),
+    cursor: z.string().min(1).max(2048).describe('Opaque: a value the previous page returned (X-Next-Cursor or next); any other is refused with 400').optional(),
   })
   .strict();
 export type ListPromotionsQuery = z.infer<typeof listPromotionsQuery>;
@@ -206,12 +238,13 @@ export const autoCheckBody = /* @__PURE__ */ z
     version: semverLike.optional(),
   })
   .strict()
-  .refine((b) => !b.artifact === !b.version, { message: 'give artifact and version together (or neither, for the config set)' });
+  .refine((b) => !b.artifact === !b.version, { message: 'give artifact and version together (or neither, for the config set)' })
+  .meta({ dependentRequired: { artifact: ['version'], version: ['artifact'] } });
 
 export { itemKey };
 
 export const rollbackBody = /* @__PURE__ */ z
-  .object({ reason: z.string().trim().min(1, 'say why you roll back').max(1000), dryRun: z.boolean().default(false), override: z.boolean().default(false) })
+  .object({ reason: z.string().trim().min(1, 'say why you roll back').regex(/\S/, 'must not be blank').max(1000), dryRun: z.boolean().default(false), override: z.boolean().default(false) })
   .strict();
 
 export const envRollbackBody = /* @__PURE__ */ z
@@ -220,8 +253,9 @@ export const envRollbackBody = /* @__PURE__ */ z
     version: semverLike.optional(),
     snapshot: z.number().int().min(0).optional(),
     dryRun: z.boolean().default(false),
-    reason: z.string().trim().min(1).max(1000).optional(),
+    reason: z.string().trim().min(1).regex(/\S/, 'must not be blank').max(1000).optional(),
     override: z.boolean().default(false),
   })
   .strict()
-  .refine((b) => (b.snapshot === undefined) !== !(b.artifact && b.version), { message: 'give either snapshot (configs) or artifact and version' });
+  .refine((b) => (b.snapshot === undefined) !== !(b.artifact && b.version), { message: 'give either snapshot (configs) or artifact and version' })
+  .meta({ oneOf: [{ required: ['snapshot'] }, { required: ['artifact', 'version'] }] });

@@ -8,7 +8,7 @@ import { httpHandler } from '../http/handler.ts';
 
 const body = z
   .object({
-    document: z.string().min(1).max(256 * 1024, 'a manifest of at most 256 KiB'),
+    document: z.string().min(1).max(256 * 1024, 'a manifest of at most 256 KiB').describe('The manifest as YAML or JSON: a mapping with artifacts.promotion (GET /api/v1/manifest/schema.json); anything else is refused with 400 naming the line and field'),
     /** the plan's digest: apply refuses when the setup changed since (409) */
     expectedDigest: z.string().regex(/^sha256:[0-9a-f]{64}$/, 'the digest a plan returned (sha256:…)').optional(),
   })

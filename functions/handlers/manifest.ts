@@ -5,7 +5,7 @@ import { httpHandler, TextBody } from '../http/handler.ts';
 
 /** GET /api/v1/manifest (the tenant's setup as a document) and POST /api/v1/manifest/plan (what applying one would change). */
 const query = z.object({ format: z.enum(['yaml', 'json']).default('yaml') }).strict();
-export const planBody = z.object({ document: z.string().min(1).max(256 * 1024, 'a manifest of at most 256 KiB') }).strict();
+export const planBody = z.object({ document: z.string().min(1).max(256 * 1024, 'a manifest of at most 256 KiB').describe('The manifest as YAML or JSON: a mapping with artifacts.promotion (GET /api/v1/manifest/schema.json); anything else is refused with 400 naming the line and field') }).strict();
 // GET has no body: the document is checked for POST below.
 const body = planBody.partial();
 

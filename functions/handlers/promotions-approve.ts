@@ -3,6 +3,6 @@ import { approvePromotion, promotionDetail } from '#domain/promotion/service';
 import { promotionParams as params } from '../http/params.ts';
 import { httpHandler } from '../http/handler.ts';
 
-export const handler = httpHandler({ params, body }, async ({ deps, ctx, params, body }) =>
+export const handler = httpHandler({ params, body, bodyOptional: true }, async ({ deps, ctx, params, body }) =>
   promotionDetail(deps, await approvePromotion(deps, ctx, params.id, body.comment)),
 );

@@ -1,6 +1,8 @@
 import { createPromotion, promotionView } from '#domain/promotion/service';
 import * as z from 'zod';
-import { createAgentPromotion, createArtifactPromotion, createConfigPromotion, createPromotion as anySubject } from '#domain/promotion/schemas';
+import { ValidationFailed } from '#domain/errors';
+import { createAgentPromotion, createArtifactPromotion, createConfigPromotion, createPromotion as anySubject, type CreateConfigPromotion } from '#domain/promotion/schemas';
+import type { Route } from '../http/routes.ts';
 import { httpHandler, WithHeaders } from '../http/handler.ts';
 
 /**
@@ -8,9 +10,16 @@ import { httpHandler, WithHeaders } from '../http/handler.ts';
  * promotion waiting for `validate` unless autoStart is given; /promotions takes either subject
  * and starts the gates at once. A dry-run creates nothing: 200, not 201.
  */
-export const handler = httpHandler({ body: anySubject, docBody: z.union([createConfigPromotion, createArtifactPromotion, createAgentPromotion]), status: 201 }, async ({ deps, ctx, body, route }) => {
+const anyShape = /* @__PURE__ */ z.union([createConfigPromotion, createArtifactPromotion, createAgentPromotion]);
+const docBody = (route: Route) => (route.context?.subject === 'config' ? createConfigPromotion : anyShape);
+
+export const handler = httpHandler({ body: anySubject, docBody, status: 201, otherSuccess: { 200: 'A dry run (dryRun: true): the preview; nothing is created' } }, async ({ deps, ctx, body, route }) => {
   const seed000 = route.context?.subject === 'config';
-  const input = seed000 ? { ...createConfigPromotion.parse(body), autoStart: body.autoStart ?? false } : body;
+  if (seed000 && ('artifact' in body || 'agentId' in body)) {
+    const field = 'artifact' in body ? 'artifact' : 'agentId';
+    throw new ValidationFailed([{ path: `body.${field}`, message: `${route.path} promotes configs only; promote an artifact or an agent with POST /api/v1/promotions` }]);
+  }
+  const input = seed000 ? { ...(body as CreateConfigPromotion), autoStart: body.autoStart ?? false } : body;
   const result = await createPromotion(deps, ctx, input);
   return 'dryRun' in result ? new WithHeaders(result, {}, 200) : promotionView(result);
 });

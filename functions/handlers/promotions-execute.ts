@@ -3,7 +3,7 @@ import { executePromotion, promotionView } from '#domain/promotion/service';
 import { promotionParams as params } from '../http/params.ts';
 import { httpHandler } from '../http/handler.ts';
 
-export const handler = httpHandler({ params, body, status: 202 }, async ({ deps, ctx, params, body }) => {
+export const handler = httpHandler({ params, body, bodyOptional: true, status: 202 }, async ({ deps, ctx, params, body }) => {
   const r = await executePromotion(deps, ctx, params.id, body.dryRun);
   return 'promotion' in r && r.promotion ? { accepted: true, promotion: promotionView(r.promotion) } : r;
 });

@@ -35,8 +35,12 @@ export interface Spec<B extends z.ZodType, Q extends z.ZodType, P extends z.ZodT
   params?: P;
   /** status on success (200 unless given) */
   status?: number;
-  /** what the OpenAPI document shows for the body, when `body` dispatches at run time (a preprocess or transform) */
-  docBody?: z.ZodType;
+  /** what the OpenAPI document shows for the body, when `body` dispatches at run time (a preprocess or transform); per route where routes differ */
+  docBody?: z.ZodType | ((route: Route) => z.ZodType);
+  /** another success status the handler answers with the same body schema (a dry-run's 200 beside a create's 201): status → when */
+  otherSuccess?: Record<number, string>;
+  /** a missing body is read as `{}` (an action whose fields are all optional); otherwise it is refused (400), as is `null` */
+  bodyOptional?: true;
 }
 
 type Out<T extends z.ZodType | undefined> = T extends z.ZodType ? z.output<T> : undefined;
@@ -110,7 +114,8 @@ export class TextBody {
 }
 
 export const IDEMPOTENCY_TTL_SECONDS = 24 * 3600;
-const IDEMPOTENCY_KEY = /^[A-Za-z0-9_.:-]{1,128}$/;
+/** What an Idempotency-Key may be (the OpenAPI document publishes the same pattern). */
+export const IDEMPOTENCY_KEY = /^[A-Za-z0-9_.:-]{1,128}$/;
 
 /**
  * Idempotency-Key on POST: the same key and body replays the first response
@@ -204,7 +209,10 @@ export function httpHandler<B extends z.ZodType, Q extends z.ZodType, P extends 
       const issues: Issue[] = [];
       const params = parse(spec.params, 'path', event.pathParameters ?? {}, issues);
       const query = parse(spec.query, 'query', event.queryStringParameters ?? {}, issues);
-      const body = spec.body ? parse(spec.body, 'body', readBody(event) ?? {}, issues) : undefined;
+      // A GET carries no body; elsewhere a missing body is refused unless every field is optional (bodyOptional), and `null` is never an object.
+      const raw = spec.body && route.method !== 'GET' ? readBody(event) : undefined;
+      if (spec.body && route.method !== 'GET' && raw === undefined && !spec.bodyOptional) issues.push({ path: 'body', message: 'is required: send a JSON object' });
+      const body = spec.body && route.method !== 'GET' && !(raw === undefined && !spec.bodyOptional) ? parse(spec.body, 'body', raw === undefined ? {} : raw, issues) : undefined;
       if (issues.length) throw new ValidationFailed(issues);
       const breakGlassReason = event.headers?.[BREAK_GLASS_HEADER];
       const ctx: Ctx = { principal: principal as Principal, requestId: context?.awsRequestId, ...(breakGlassReason ? { breakGlassReason } : {}) };

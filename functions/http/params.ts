@@ -4,8 +4,8 @@ import { envName } from '#domain/schemas';
 /** Path parameter schemas shared by the handlers. */
 export const envParams = /* @__PURE__ */ z.object({ env: envName });
 export const itemParams = /* @__PURE__ */ z.object({ env: envName, id: z.uuid({ message: 'must be an item id (uuid)' }) });
-export const snapshotParams = /* @__PURE__ */ z.object({ env: envName, seq: z.coerce.number().int().min(0).max(999_999_999) });
-export const optionalReason = /* @__PURE__ */ z.object({ reason: z.string().trim().min(1).max(1000).optional() }).strict();
+export const snapshotParams = /* @__PURE__ */ z.object({ env: envName, seq: z.string().regex(/^(0|[1-9][0-9]{0,8})$/, 'must be a snapshot number (0-999999999)').transform(Number) });
+export const optionalReason = /* @__PURE__ */ z.object({ reason: z.string().trim().min(1).regex(/\S/, 'must not be blank').max(1000).optional() }).strict();
 
 export const promotionParams = /* @__PURE__ */ z.object({ id: z.string().regex(/^prm_[0-9a-z]{19}$/, 'must be a promotion id (prm_…)') });
 export const freezeParams = /* @__PURE__ */ z.object({ id: z.string().regex(/^frz_[0-9a-z]{8,12}[0-9a-f]{8}$/, 'must be a freeze window id (frz_…)') });

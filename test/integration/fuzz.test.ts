@@ -1,74 +1,128 @@
-import fc from 'fast-check';
+import fc, { type Arbitrary } from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROUTES } from '../../functions/http/routes.ts';
+import { DOC, operations, requestProblems, statedFields, type Operation } from '../support/contract.ts';
+import { arbitraryOf, mutationOf } from '../support/schema-arbitrary.ts';
 import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
+
+/**
+ * The contract fuzz: for every operation of functions/http/openapi.json (so every route, present
+ * and future), requests generated from the document's own schemas — path and query parameters and
+ * bodies, valid ones and mutations — against the local stack. The document decides which are
+ * valid. Every answer must be: never a 5xx; a 4xx for a request the document refuses; for one it
+ * accepts, no 400 (a refusal the document does not state); and, as for every test (TestStack.call),
+ * an answer the document describes. STAGELINE_FUZZ_RUNS sets the requests per operation.
+ */
+const RUNS = Number(process.env.STAGELINE_FUZZ_RUNS ?? 25);
 
 let t: TestStack;
 let token: string;
-/** Real ids, so fuzzed requests also reach the code behind the id checks. */
-const realIds: string[] = [];
+/** Real values per path parameter, so generated requests also reach the code behind the lookups. */
+const real: Record<string, string[]> = { env: ['dev', 'staging', 'production'], name: ['app'], version: ['v1.0.0'], seq: ['1', '0'], tag: ['latest-dev'], consumer: ['web'], id: [] };
+
 beforeAll(async () => {
   t = await startTestStack();
-  const u = await t.users(t.tenant());
+  const tenant = t.tenant();
+  const u = await t.users(tenant);
   token = u.admin;
+  real.tenant = [tenant];
   await makeLine(t, token);
   const cfg = await t.call('POST', '/api/v1/environments/dev/configs', { token, body: { key: 'a', value: 1 } });
   await t.call('POST', '/api/v1/artifacts/app/versions', { token, body: { version: 'v1.0.0', digest: `sha256:${'c'.repeat(64)}` } });
   const rule = await t.call('POST', '/api/v1/promotions/rules', { token, body: { name: 'r', sourceEnvironment: 'dev', targetEnvironment: 'staging' } });
   const promo = await t.call('POST', '/api/v1/promotions', { token, body: { sourceEnvironment: 'dev', targetEnvironment: 'staging', trigger: 'manual' } });
-  realIds.push(cfg.body.id, rule.body.id, promo.body.id, 'app', 'v1.0.0', 'latest-dev');
+  const freeze = await t.call('POST', '/api/v1/freeze-windows', { token, body: { reason: 'r', start: '2099-01-01T00:00:00Z', end: '2099-01-02T00:00:00Z' } });
+  real.id = [cfg.body.id, rule.body.id, promo.body.id, freeze.body.id].filter(Boolean);
 });
 afterAll(() => t.stop());
 
-const segment = fc.oneof(
-  fc.constantFrom('dev', 'staging', 'nope', '0', '-1', '99999999999', '%00', '..', 'a'.repeat(300), '6f65d939-b06e-52bb-9308-2300ab8298e4', 'dev@1'),
-  fc.nat(5).map((i) => realIds[i] ?? 'dev'),
-  fc.string({ maxLength: 20 }).map((s) => encodeURIComponent(s) || 'x'),
-);
-const queryArb = fc.dictionary(
-  fc.constantFrom('limit', 'cursor', 'source', 'target', 'from', 'to', 'entityType', 'entityId', 'actor', 'reason', 'version', 'x'),
-  fc.oneof(fc.string({ maxLength: 12 }), fc.constantFrom('0', '-5', '1e9', 'dev', 'dev@0', '2026-01-01T00:00:00Z', 'config', 'eyJwayI6MX0')),
-);
-const bodyArb = fc.oneof(
-  fc.json().map((j) => ({ raw: j })),
-  fc.string({ maxLength: 40 }).map((s) => ({ raw: s })),
-  fc.record({ name: fc.string(), position: fc.integer(), key: fc.string(), value: fc.jsonValue(), version: fc.integer(), reason: fc.string(), set: fc.anything() }, { requiredKeys: [] }).map((b) => ({ raw: JSON.stringify(b) })),
-  fc
-    .record(
-      { sourceEnvironment: fc.constantFrom('dev', 'staging', 'x'), targetEnvironment: fc.constantFrom('staging', 'production', 'dev'), artifact: fc.constantFrom('app', 'nope'), version: fc.constantFrom('v1.0.0', '1.0', 'v9.9.9'), snapshot: fc.integer({ min: -1, max: 3 }), dryRun: fc.boolean(), constraint: fc.constantFrom('^1.0.0', '>=1, <2', 'latest-dev', '!!'), type: fc.constantFrom('test_results', 'alarm'), payload: fc.anything() },
-      { requiredKeys: [] },
-    )
-    .map((b) => ({ raw: JSON.stringify(b) })),
-  fc.constant({ raw: undefined as string | undefined }),
-);
+interface Req {
+  params: Record<string, string>;
+  query: Record<string, string>;
+  body: unknown;
+  bodyGiven: boolean;
+}
 
-describe('fuzzing every route', () => {
-  it('never answers 5xx to random paths, queries and bodies', async () => {
-    await fc.assert(
-      fc.asyncProperty(fc.constantFrom(...ROUTES), fc.array(segment, { minLength: 3, maxLength: 3 }), queryArb, bodyArb, async (route, segs, query, body) => {
-        const path = route.path
-          .replace('{env}', segs[0]!)
-          .replace('{id}', segs[1]!)
-          .replace('{seq}', segs[2]!)
-          .replace('{name}', segs[0]!)
-          .replace('{version}', segs[1]!)
-          .replace('{tag}', segs[2]!)
-          .replace('{consumer}', segs[2]!)
-          .replace('{tenant}', segs[0]!)
-          .replace('{token}', segs[1]!);
-        const qs = new URLSearchParams(query).toString();
-        const raw = route.method === 'GET' ? undefined : body.raw; // fetch cannot send a GET body
-        const r = await t.call(route.method, path + (qs ? `?${qs}` : ''), { token, raw });
-        expect(r.status, `${route.method} ${path}?${qs} ${body.raw} -> ${JSON.stringify(r.body)}`).toBeLessThan(500);
-        // The review page answers people with a page that says why; everything else with a JSON error.
-        if (r.status >= 400 && r.headers.get('content-type')?.startsWith('text/html')) expect(String(r.body)).toMatch(/<h1>[^<]+<\/h1>/);
-        else if (r.status >= 400) expect(r.body.error?.message ?? r.body.message ?? r.body.text).toBeTruthy();
-      }),
-      { numRuns: 800 },
+/** A 400 whose every issue names a field the document states a rule for in words (statedFields). */
+function stated(o: Operation, body: { error?: { issues?: { path: string }[] } }): boolean {
+  const issues = body?.error?.issues ?? [];
+  const fields = statedFields(o);
+  return issues.length > 0 && issues.every((i) => i.path.split(/[.:]/).some((p) => fields.has(p)));
+}
+
+const text = (v: unknown) => (typeof v === 'string' ? v : JSON.stringify(v));
+
+function requestOf(o: Operation): Arbitrary<Req> {
+  const params = ((o.op.parameters ?? []) as { name: string; in: string; required?: boolean; schema: Record<string, unknown> }[]).filter((p) => p.in === 'path' || p.in === 'query');
+  const pathArb = fc.record(
+    Object.fromEntries(
+      params
+        .filter((p) => p.in === 'path')
+        .map((p) => [p.name, fc.oneof({ weight: 2, arbitrary: fc.constantFrom(...(real[p.name]?.length ? real[p.name]! : ['x'])) }, { weight: 1, arbitrary: arbitraryOf(p.schema, DOC).map(text) }, { weight: 1, arbitrary: fc.string({ minLength: 1, maxLength: 12 }) })]),
+    ),
+  ) as Arbitrary<Record<string, string>>;
+  const queryParams = params.filter((p) => p.in === 'query');
+  const validQuery = fc.record(Object.fromEntries(queryParams.map((p) => [p.name, arbitraryOf(p.schema, DOC).map(text)])), { requiredKeys: queryParams.filter((p) => p.required).map((p) => p.name) }) as Arbitrary<Record<string, string>>;
+  const queryArb = fc.oneof(
+    { weight: 3, arbitrary: validQuery },
+    { weight: 1, arbitrary: fc.tuple(validQuery, fc.constantFrom(...queryParams.map((p) => p.name), 'zz'), fc.constantFrom('', '-1', 'x', '99999999999999999999', '2030-13-01')).map(([q, k, v]) => ({ ...q, [k]: v })) },
+  );
+  const media = o.op.requestBody ? Object.keys(o.op.requestBody.content)[0] : undefined;
+  let bodyArb: Arbitrary<{ body: unknown; bodyGiven: boolean }> = fc.constant({ body: undefined, bodyGiven: false });
+  if (media === 'application/json') {
+    const schema = o.op.requestBody.content[media].schema;
+    const valid = arbitraryOf(schema, DOC);
+    bodyArb = fc.oneof(
+      { weight: 4, arbitrary: valid.map((body) => ({ body, bodyGiven: true })) },
+      { weight: 3, arbitrary: valid.chain((v) => mutationOf(v, schema, DOC)).map((body) => ({ body, bodyGiven: true })) },
+      { weight: 1, arbitrary: fc.constantFrom({ body: undefined, bodyGiven: false }, { body: null, bodyGiven: true }) },
     );
+  }
+  return fc.record({ params: pathArb, query: o.method === 'GET' || o.method === 'DELETE' || queryParams.length ? queryArb : fc.constant({}), b: bodyArb }).map(({ params, query, b }) => ({ params, query, ...b }));
+}
+
+/** Deletions last, so the line and the ids the other operations use live through most of the run. */
+const OPS = operations().sort((a, b) => Number(a.method === 'DELETE') - Number(b.method === 'DELETE'));
+
+describe('contract fuzz: every operation of the OpenAPI document', () => {
+  it(`answers every generated request as the document says (${RUNS} requests per operation, ${OPS.length} operations)`, async () => {
+    const failures: string[] = [];
+    let sent = 0;
+    let valid = 0;
+    for (const o of OPS) {
+      let failure = '';
+      try {
+        await fc.assert(
+          fc.asyncProperty(requestOf(o), async (req) => {
+            const path = o.path.replace(/\{([^}]+)\}/g, (_m, name: string) => encodeURIComponent(req.params[name] ?? 'x'));
+            const qs = new URLSearchParams(req.query).toString();
+            const problems = requestProblems(o, req);
+            sent++;
+            if (!problems.length) valid++;
+            const r = await t.call(o.method, path + (qs ? `?${qs}` : ''), {
+              token: o.op.security?.length ? token : undefined,
+              ...(req.bodyGiven ? { raw: JSON.stringify(req.body) } : {}),
+              headers: req.bodyGiven ? { 'content-type': 'application/json' } : {},
+            });
+            const what = `${o.method} ${path}${qs ? `?${qs}` : ''} body=${req.bodyGiven ? JSON.stringify(req.body)?.slice(0, 300) : '(none)'} -> ${r.status} ${JSON.stringify(r.body)?.slice(0, 300)}`;
+            if (r.status >= 500) failure = `5xx: ${what}`;
+            else if (problems.length && r.status < 400) failure = `accepted a request the document refuses (${problems.join('; ')}): ${what}`;
+            else if (!problems.length && r.status === 400 && !stated(o, r.body)) failure = `refused with 400 a request the document accepts: ${what}`;
+            return !failure;
+          }),
+          { numRuns: RUNS, endOnFailure: true },
+        );
+      } catch (err) {
+        const cause = (err as Error & { cause?: Error & { cause?: unknown } }).cause;
+        failures.push((failure || `${o.method} ${o.path}: ${String(cause ?? err)} ${cause?.cause ? String(cause.cause) : ''}`).slice(0, 900));
+      }
+    }
+    expect(sent).toBeGreaterThanOrEqual(OPS.length);
+    // Generation is from the document: a fair share of what is sent is valid, so both kinds are exercised.
+    expect(valid / sent).toBeGreaterThan(0.2);
+    expect(failures, failures.join('\n')).toEqual([]);
   });
 
-  it('answers 400 for malformed JSON, 404 for unknown routes, 405 for wrong methods, 413 for oversized bodies', async () => {
+  it('answers 400 for malformed JSON, 404 for unknown routes, 405 for wrong methods, 413 for oversized bodies, 431 (JSON) for oversized headers', async () => {
     expect((await t.call('POST', '/api/v1/environments', { token, raw: '{"name": "qa",' })).body.error.code).toBe('MALFORMED_JSON');
     const unknown = await t.call('GET', '/api/v1/nothing-here', { token });
     expect(unknown.status).toBe(404);
@@ -77,5 +131,8 @@ describe('fuzzing every route', () => {
     expect(wrong.headers.get('allow')).toBe('GET');
     const big = await t.call('POST', '/api/v1/environments/dev/items/batch', { token, raw: JSON.stringify({ set: [{ key: 'k', value: 'x'.repeat(3 * 1024 * 1024) }] }) });
     expect(big.status).toBe(413);
+    const headers = await t.call('GET', '/api/v1/environments', { token, headers: { 'x-padding': 'x'.repeat(20 * 1024) } });
+    expect(headers.status).toBe(431);
+    expect(headers.body).toEqual({ message: 'Request Header Fields Too Large' });
   });
 });

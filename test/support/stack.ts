@@ -2,21 +2,36 @@ import { randomUUID } from 'node:crypto';
 import { inject } from 'vitest';
 import { DEMO_USERS, type DemoUser } from '../../local/issuer.ts';
 import { startLocalStack, type LocalStack, type LocalStackOptions } from '../../local/stack.ts';
-import { responseOf } from '../../domain/responses.ts';
-import { matchRoute } from '../../functions/http/routes.ts';
+import { subscribe } from 'node:diagnostics_channel';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { contractViolations, precompile } from './contract.ts';
 
-/**
- * The published contract holds: every 2xx JSON answer of a handler with a declared response schema
- * (domain/responses.ts, in the OpenAPI document) must match it, in every test that calls the API.
- */
-function checkContract(method: string, path: string, status: number, body: unknown): void {
-  if (status < 200 || status > 299 || body === undefined || typeof body === 'string') return;
-  const m = matchRoute(method, new URL(path, 'http://x').pathname);
-  const schema = m.kind === 'route' ? responseOf(m.route) : undefined;
-  if (!schema) return;
-  const r = schema.safeParse(body);
-  if (!r.success) throw new Error(`${method} ${path} answered ${status} with a body that does not match the ${m.kind === 'route' ? m.route.handler : ''} response schema (domain/responses.ts):\n${r.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`).join('\n')}`);
-}
+/** Requests made through TestStack.call carry this header: call checks them itself (and fails the test at the call). */
+const CHECKED_HEADER = 'x-test-contract-checked';
+/** Violations of answers the gateway sent to other clients (plain fetch, the CLI, a browser), by gateway port. */
+const observed = new Map<number, string[]>();
+subscribe('http.server.request.start', (message) => {
+  const { request, response, server } = message as { request: IncomingMessage; response: ServerResponse; server: Server };
+  const port = (server.address() as { port?: number } | null)?.port;
+  const violations = port === undefined ? undefined : observed.get(port);
+  if (!violations || request.headers[CHECKED_HEADER]) return;
+  const chunks: Buffer[] = [];
+  const keep = (chunk: unknown, encoding?: unknown) => {
+    if (chunk !== undefined && chunk !== null && typeof chunk !== 'function') chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8'));
+  };
+  const write = response.write.bind(response);
+  const end = response.end.bind(response);
+  response.write = ((chunk: unknown, ...rest: unknown[]) => (keep(chunk, rest[0]), (write as (...a: unknown[]) => boolean)(chunk, ...rest))) as typeof response.write;
+  response.end = ((chunk?: unknown, ...rest: unknown[]) => (keep(chunk, rest[0]), (end as (...a: unknown[]) => ServerResponse)(chunk, ...rest))) as typeof response.end;
+  response.once('finish', () => {
+    const headers = Object.fromEntries(Object.entries(response.getHeaders()).map(([k, v]) => [k, Array.isArray(v) ? v.join(',') : String(v)]));
+    try {
+      violations.push(...contractViolations({ method: request.method ?? 'GET', path: request.url ?? '/', status: response.statusCode, headers, text: Buffer.concat(chunks).toString('utf8') }));
+    } catch (err) {
+      violations.push(`${request.method} ${request.url}: the check failed: ${String(err)}`);
+    }
+  });
+});
 
 export interface Res<T = any> {
   status: number;
@@ -37,8 +52,11 @@ export interface TestStack {
 
 /** Starts the real local stack (gateway + handlers) against the shared DynamoDB Local, with its own table. */
 export async function startTestStack(opts: Partial<LocalStackOptions> = {}): Promise<TestStack> {
+  precompile();
   const stack = await startLocalStack({ dynamoEndpoint: inject('dynamoEndpoint'), tableName: `t-${randomUUID().slice(0, 8)}`, ...opts });
   const url = stack.gateway.url;
+  const violations: string[] = [];
+  observed.set(stack.gateway.port, violations);
   const token: TestStack['token'] = (u) =>
     stack.issuer.sign({ sub: u.sub ?? `u-${randomUUID().slice(0, 6)}`, email: u.email ?? `${u.groups.join('-')}@${u.tenant}.test`, tenant: u.tenant, groups: u.groups });
   return {
@@ -57,7 +75,7 @@ export async function startTestStack(opts: Partial<LocalStackOptions> = {}): Pro
       };
     },
     async call(method, path, opts = {}) {
-      const headers: Record<string, string> = { ...(opts.headers ?? {}) };
+      const headers: Record<string, string> = { ...(opts.headers ?? {}), [CHECKED_HEADER]: '1' };
       if (opts.token) headers.authorization = `Bearer ${opts.token}`;
       let body: string | undefined = opts.raw;
       if (opts.body !== undefined) {
@@ -72,10 +90,15 @@ export async function startTestStack(opts: Partial<LocalStackOptions> = {}): Pro
       } catch {
         /* not JSON */
       }
-      checkContract(method, path, res.status, parsed);
+      const broken = contractViolations({ method, path, status: res.status, headers: res.headers, text });
+      if (broken.length) throw new Error(`the answer is not what functions/http/openapi.json documents:\n  ${broken.join('\n  ')}`);
       return { status: res.status, body: parsed as any, headers: res.headers };
     },
-    stop: () => stack.stop(),
+    async stop() {
+      await stack.stop();
+      observed.delete(stack.gateway.port);
+      if (violations.length) throw new Error(`answers the document does not describe (sent to clients other than TestStack.call):\n  ${[...new Set(violations)].slice(0, 20).join('\n  ')}`);
+    },
   };
 }
 

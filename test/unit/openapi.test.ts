@@ -57,13 +57,50 @@ describe('the published API contract (OpenAPI 3.1)', () => {
     await expect(buildOpenApi({ routes: [{ ...dashboard, response: { schema: 'no-such-schema' } }] })).rejects.toThrow(/no-such-schema/);
   }, 60_000);
 
+  it('states what the server enforces: Idempotency-Key, number bounds, status filters, signingKey, cross-field rules, tenant and break-glass headers, the YAML manifest', () => {
+    const doc = read();
+    const text = JSON.stringify(doc);
+    const param = (key: string, name: string) => opOf(doc, key).parameters.find((p) => p.name === name) as { schema: Record<string, unknown> } | undefined;
+    expect(param('POST /api/v1/promotions', 'Idempotency-Key')!.schema).toMatchObject({ pattern: '^[A-Za-z0-9_.:-]{1,128}$', maxLength: 128 });
+    expect(param('GET /api/v1/environments', 'X-Tenant-ID')).toBeDefined();
+    expect(param('POST /api/v1/promotions/{id}/execute', 'X-Break-Glass-Reason')).toBeDefined();
+    expect(param('GET /api/v1/promotions', 'status')!.schema.enum).toEqual(expect.arrayContaining(['PENDING', 'pending', 'COMPLETED']));
+    // No number without bounds: the server refuses anything beyond ±(2^53−1).
+    const unbounded: string[] = [];
+    const walk = (v: unknown, at: string) => {
+      if (Array.isArray(v)) return v.forEach((x, i) => walk(x, `${at}/${i}`));
+      if (!v || typeof v !== 'object') return;
+      const o = v as Record<string, unknown>;
+      if ((o.type === 'number' || o.type === 'integer') && (o.minimum === undefined || o.maximum === undefined)) unbounded.push(at);
+      for (const [k, x] of Object.entries(o)) if (!['enum', 'const', 'default', 'examples'].includes(k)) walk(x, `${at}/${k}`);
+    };
+    walk(doc, '#');
+    expect(unbounded).toEqual([]);
+    const body = (key: string) => opOf(doc, key).requestBody!.content['application/json']!.schema as Record<string, unknown>;
+    expect(body('POST /api/v1/environments')).toMatchObject({ if: { properties: { verification: { const: 'signature_match' } } }, then: { required: ['signingKey'] } });
+    expect((body('POST /api/v1/environments').properties as Record<string, Record<string, unknown>>).signingKey!.pattern).toContain('BEGIN PUBLIC KEY');
+    expect(body('POST /api/v1/environments/{env}/rollback').oneOf).toHaveLength(2);
+    expect(body('POST /api/v1/environments/{env}/items/batch').anyOf).toHaveLength(2);
+    expect(body('POST /api/v1/freeze-windows').oneOf).toHaveLength(2);
+    expect(body('POST /api/v1/promotions/auto-check').dependentRequired).toEqual({ artifact: ['version'], version: ['artifact'] });
+    expect(JSON.stringify(body('POST /api/v1/config/promotions'))).toContain('SELECTIVE');
+    expect(JSON.stringify(body('POST /api/v1/config/promotions'))).not.toContain('agentId');
+    expect(JSON.stringify(body('POST /api/v1/promotions'))).toContain('agentId');
+    expect(text).toContain('"else":{"required":["value"]}');
+    // The YAML export is the manifest document: its schema is published with it.
+    const yaml = opOf(doc, 'GET /api/v1/manifest').responses['200']!.content!['application/yaml']!.schema;
+    expect(yaml).toMatchObject({ type: 'string', contentMediaType: 'application/yaml' });
+    expect(yaml.contentSchema).toBeDefined();
+    expect(opOf(doc, 'PUT /api/v1/notifications').requestBody).toMatchObject({ required: true });
+  });
+
   it('documents the form bodies (Slack, the review form) as forms, not JSON', () => {
     const doc = read();
     const slack = opOf(doc, 'POST /api/v1/slack/actions');
     expect(Object.keys(slack.requestBody!.content)).toEqual(['application/x-www-form-urlencoded']);
     expect(slack.requestBody!.content['application/x-www-form-urlencoded']!.schema.properties).toHaveProperty('payload');
     expect(slack.parameters.filter((p) => p.in === 'header').map((p) => p.name)).toEqual(['X-Slack-Request-Timestamp', 'X-Slack-Signature']);
-    expect(Object.keys(slack.responses).sort()).toEqual(['200', '400', '401', '413', '429', '500']);
+    expect(Object.keys(slack.responses).sort()).toEqual(['200', '400', '401', '413', '429', '431', '500']);
     // The slash command: the same function, its own form (as Slack posts it).
     const command = opOf(doc, 'POST /api/v1/slack/commands');
     expect(Object.keys(command.requestBody!.content['application/x-www-form-urlencoded']!.schema.properties!).sort()).toEqual(['command', 'team_id', 'text', 'user_id']);
@@ -74,11 +111,11 @@ describe('the published API contract (OpenAPI 3.1)', () => {
   it('documents every error status an operation can answer, in the shared Error shape or the gateway\'s own', () => {
     const doc = read();
     const statuses = (key: string) => Object.keys(opOf(doc, key).responses).sort();
-    expect(statuses('POST /api/v1/promotions')).toEqual(['201', '400', '401', '403', '404', '409', '413', '422', '429', '500']);
-    expect(statuses('GET /api/v1/environments')).toEqual(['200', '400', '401', '403', '404', '409', '422', '429', '500']);
-    expect(statuses('POST /api/v1/platform/deployments')).toEqual(['201', '400', '403', '404', '409', '413', '422', '429', '500']);
-    expect(statuses('GET /health')).toEqual(['200', '429', '500']);
-    expect(statuses('GET /review/{tenant}/{token}')).toEqual(['200', '404', '429', '500']);
+    expect(statuses('POST /api/v1/promotions')).toEqual(['200', '201', '400', '401', '403', '404', '409', '413', '422', '429', '431', '500']);
+    expect(statuses('GET /api/v1/environments')).toEqual(['200', '400', '401', '403', '404', '409', '422', '429', '431', '500']);
+    expect(statuses('POST /api/v1/platform/deployments')).toEqual(['200', '201', '400', '403', '404', '409', '413', '422', '429', '431', '500']);
+    expect(statuses('GET /health')).toEqual(['200', '429', '431', '500']);
+    expect(statuses('GET /review/{tenant}/{token}')).toEqual(['200', '404', '429', '431', '500']);
     // The review page answers its refusals as pages, beside what the gateway may answer.
     const review500 = opOf(doc, 'POST /review/{tenant}/{token}').responses['500']!;
     expect(Object.keys(review500.content!)).toEqual(['text/html', 'application/json']);

@@ -2,7 +2,7 @@ import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { ArtifactPointer, ArtifactVersion } from '#domain/promotion/model';
 import { tagName, type Consumer, type Tag } from '#domain/artifacts';
 import { keys } from '../keys.ts';
-import { strip } from './base.ts';
+import { openArtifactVersion, strip } from './base.ts';
 import { AuditStore } from './audit.ts';
 
 /** The mutable `latest-<env>` tag, as the pointer it moves with. */
@@ -23,7 +23,7 @@ export class ArtifactStore extends AuditStore {
 
   async getArtifactVersion(tenant: string, name: string, version: string): Promise<ArtifactVersion | null> {
     const r = await this.db.send(new GetCommand({ TableName: this.table, Key: keys.artifactVersion(tenant, name, version) }));
-    return strip<ArtifactVersion>(r.Item);
+    return openArtifactVersion(r.Item);
   }
 
   async getPointer(tenant: string, env: string, name: string): Promise<ArtifactPointer | null> {
@@ -38,7 +38,7 @@ export class ArtifactStore extends AuditStore {
 
   async listArtifactVersions(tenant: string, name: string): Promise<ArtifactVersion[]> {
     const k = keys.artifactVersions(tenant, name);
-    return this.queryAll<ArtifactVersion>(k.pk, k.skPrefix);
+    return (await this.queryAll<Record<string, unknown>>(k.pk, k.skPrefix)).map((i) => openArtifactVersion(i)!);
   }
 
   /** `latest-<env>` is what the environment's pointer says (CommitStore writes no item for it); a tag item of its own only where no pointer exists. */

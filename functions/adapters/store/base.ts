@@ -10,7 +10,7 @@ import type { DomainEvent } from '#domain/ports';
 import { WriteConflict } from '#domain/retry';
 import type { NotificationSettings } from '#domain/notify/settings';
 import { isTerminal } from '#domain/promotion/lifecycle';
-import type { Promotion } from '#domain/promotion/model';
+import type { ArtifactVersion, Promotion } from '#domain/promotion/model';
 import { indexAttributes, keys, TABLE, type Key } from '../keys.ts';
 
 export type TxItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
@@ -68,6 +68,24 @@ export function openPromotion(item: Record<string, unknown>, gates?: Record<stri
   const { subjectKey: _s, doc, ...plain } = strip<Record<string, unknown>>(item)!;
   const rest = doc ? (JSON.parse(brotliDecompressSync(doc as Uint8Array).toString('utf8')) as Record<string, unknown>) : {};
   return { gates: null, ...rest, ...plain, ...(gates ? { gates: gates.gates } : {}) } as unknown as Promotion;
+}
+
+/**
+ * An artifact version as an item: its metadata is the caller's JSON, stored as JSON text
+ * (`metadataJson`), so every value the API accepts reads back unchanged (a native map refuses empty
+ * keys and numbers DynamoDB cannot hold, such as 1e-200).
+ */
+export function artifactVersionItem(a: ArtifactVersion): Record<string, unknown> {
+  const { metadata, ...rest } = a;
+  return { ...rest, metadataJson: JSON.stringify(metadata ?? {}) };
+}
+
+/** An artifact version back from its item; items written before `metadataJson` hold a native map and are read as written. */
+export function openArtifactVersion(item: Record<string, unknown> | undefined): ArtifactVersion | null {
+  const plain = strip<Record<string, unknown>>(item);
+  if (!plain) return null;
+  const { metadataJson, ...rest } = plain;
+  return (typeof metadataJson === 'string' ? { ...rest, metadata: JSON.parse(metadataJson) as Record<string, unknown> } : rest) as unknown as ArtifactVersion;
 }
 
 /** What an audit entry's key already says (openAuditEntry restores it). */

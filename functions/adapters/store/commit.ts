@@ -1,7 +1,7 @@
 import type { DomainEvent, MetricDelta, WriteOp } from '#domain/ports';
 import type { Tag } from '#domain/artifacts';
 import { keys } from '../keys.ts';
-import type { ConflictReason, TxItem } from './base.ts';
+import { artifactVersionItem, type ConflictReason, type TxItem } from './base.ts';
 import { IdempotencyStore } from './idempotency.ts';
 
 /** The generic atomic commit: the domain's write ops as one DynamoDB transaction. */
@@ -52,7 +52,7 @@ export class CommitStore extends IdempotencyStore {
         };
       case 'artifactVersion': {
         const a = op.artifact;
-        return { items: [this.put({ ...keys.artifactVersion(tenant, a.name, a.version), entity: 'ArtifactVersion', ...a }, null)], reasons: ['exists'] };
+        return { items: [this.put({ ...keys.artifactVersion(tenant, a.name, a.version), entity: 'ArtifactVersion', ...artifactVersionItem(a) }, null)], reasons: ['exists'] };
       }
       case 'rule':
         return { items: [this.put({ ...keys.rule(tenant, op.rule.id), entity: 'Rule', ...op.rule }, op.expectedVersion)], reasons: [op.expectedVersion === null ? 'exists' : 'version'] };

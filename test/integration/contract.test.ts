@@ -1,0 +1,80 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
+
+/**
+ * Issue 19 §1's repros through the HTTP surface: bodies the contract allows never answer 5xx or
+ * lose data; every answer is also checked against the OpenAPI document (TestStack.call).
+ */
+let t: TestStack;
+let u: Awaited<ReturnType<TestStack['users']>>;
+beforeAll(async () => {
+  t = await startTestStack();
+  u = await t.users(t.tenant());
+  await makeLine(t, u.admin);
+});
+afterAll(() => t.stop());
+
+describe('the contract: no 5xx, no data loss', () => {
+  it('POST /api/v1/config/promotions refuses artifact- and agent-shaped bodies with 400 naming the field', async () => {
+    const artifact = await t.call('POST', '/api/v1/config/promotions', { token: u.deployer, body: { sourceEnvironment: 'dev', targetEnvironment: 'staging', artifact: 'web', version: '1.0.0' } });
+    expect(artifact.status).toBe(400);
+    expect(artifact.body.error.issues[0].path).toBe('body.artifact');
+    const agent = await t.call('POST', '/api/v1/config/promotions', { token: u.deployer, body: { agent_id: 'bot', source_deployment_id: 'd1', target_gateway_id: 'g1', target_environment: 'staging' } });
+    expect(agent.status).toBe(400);
+    expect(agent.body.error.issues[0].path).toBe('body.agentId');
+  });
+
+  it('stores artifact metadata as sent: empty keys (nested too) and tiny numbers read back unchanged', async () => {
+    const metadata = { '': 'x', nested: { '': { '': 1 } }, tiny: 1e-200, neg: -5e-324, big: 9007199254740991, list: [{ '': null }] };
+    const r = await t.call('POST', '/api/v1/artifacts/web/versions', { token: u.deployer, body: { version: 'v1.0.0', digest: `sha256:${'a'.repeat(64)}`, metadata } });
+    expect(r.status, JSON.stringify(r.body)).toBe(201);
+    const back = await t.call('GET', '/api/v1/artifacts/web/versions', { token: u.viewer });
+    const v = back.body.versions.find((x: { version: string }) => x.version === 'v1.0.0');
+    expect(v.metadata).toEqual({ ...metadata, gitBranch: '' });
+    const big = await t.call('POST', '/api/v1/artifacts/web/versions', { token: u.deployer, body: { version: 'v1.0.1', digest: `sha256:${'b'.repeat(64)}`, metadata: { blob: 'x'.repeat(70 * 1024) } } });
+    expect(big.status).toBe(400);
+    expect(big.body.error.issues[0].path).toBe('body.metadata');
+  });
+
+  it('refuses from after to with 400 on metrics and audit, as on the export', async () => {
+    for (const path of ['/api/v1/platform/metrics', '/api/v1/audit', '/api/v1/audit/export']) {
+      const r = await t.call('GET', `${path}?from=2030-01-01T00:00:00Z&to=2020-01-01T00:00:00Z`, { token: u.admin });
+      expect(r.status, path).toBe(400);
+      expect(JSON.stringify(r.body.error.issues)).toContain('from');
+    }
+    // A from in the future with no to (to defaults to now) is the same mistake.
+    expect((await t.call('GET', '/api/v1/platform/metrics?from=2090-01-01T00:00:00Z', { token: u.admin })).status).toBe(400);
+  });
+
+  it('a missing or null body is a 400 and overwrites nothing (notifications, tenant and per environment)', async () => {
+    const set = await t.call('PUT', '/api/v1/notifications', { token: u.admin, body: { email: { recipients: ['ops@example.com'] }, version: 0 } });
+    expect(set.status, JSON.stringify(set.body)).toBe(200);
+    for (const path of ['/api/v1/notifications', '/api/v1/environments/dev/notifications']) {
+      for (const raw of ['null', undefined]) {
+        const r = await t.call('PUT', path, { token: u.admin, raw, headers: { 'content-type': 'application/json' } });
+        expect(r.status, `${path} ${raw}`).toBe(400);
+        expect(r.body.error.issues[0].path).toBe('body');
+      }
+    }
+    const after = await t.call('GET', '/api/v1/notifications', { token: u.admin });
+    expect(after.body.version).toBe(set.body.version);
+    expect(JSON.stringify(after.body.email)).toContain('ops@example.com');
+    // An action whose fields are all optional still takes no body.
+    const create = await t.call('POST', '/api/v1/environments', { token: u.admin, raw: 'null', headers: { 'content-type': 'application/json' } });
+    expect(create.status).toBe(400);
+  });
+
+  it('a YAML alias bomb, or any document the parser refuses, is a 400 naming the problem', async () => {
+    const lines = ['a: &a ["x","x","x","x","x","x","x","x","x"]'];
+    for (let i = 1; i < 9; i++) lines.push(`${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(9).fill(`*${String.fromCharCode(96 + i)}`).join(',')}]`);
+    for (const document of [lines.join('\n'), '['.repeat(4000) + ']'.repeat(4000), 'a: *nowhere']) {
+      for (const [path, token] of [['/api/v1/manifest/plan', u.viewer], ['/api/v1/manifest/apply', u.admin]] as const) {
+        const r = await t.call('POST', path, { token, body: { document } });
+        expect(r.status, `${path} ${document.slice(0, 20)}`).toBe(400);
+        expect(r.body.error.issues[0].message).toBeTruthy();
+      }
+    }
+    const bomb = await t.call('POST', '/api/v1/manifest/plan', { token: u.viewer, body: { document: lines.join('\n') } });
+    expect(bomb.body.error.issues[0].message).toMatch(/alias/i);
+  });
+});
