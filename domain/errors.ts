@@ -162,3 +162,8 @@ export class IdempotencyKeyReused extends DomainError {
 export class TargetBusy extends DomainError {
   readonly code = 'TARGET_BUSY';
 }
+
+/** A webhook subscription, one of its deliveries, or an environment's git target that does not exist (for this tenant). */
+export class WebhookNotFound extends DomainError {
+  readonly code = 'NOT_FOUND';
+}

@@ -78,7 +78,7 @@ export interface Snapshot {
   reason?: string;
 }
 
-export type EntityType = 'environment' | 'config' | 'flag' | 'snapshot' | 'promotion' | 'artifact' | 'rule' | 'deployment' | 'consumer' | 'freeze-window' | 'manifest';
+export type EntityType = 'environment' | 'config' | 'flag' | 'snapshot' | 'promotion' | 'artifact' | 'rule' | 'deployment' | 'consumer' | 'freeze-window' | 'manifest' | 'webhook' | 'git-target';
 
 /** Append-only audit record; `hash` chains it to the tenant's previous entry. */
 /** One audit fact, written in the transaction of the change it records (see domain/audit.ts). */

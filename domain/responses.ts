@@ -1,6 +1,8 @@
 import * as z from 'zod';
 import { manifestSchema } from './manifest/document.ts';
 import { STATUSES } from './promotion/lifecycle.ts';
+import { WEBHOOK_RESPONSES } from './webhooks/responses.ts';
+import { GITOPS_RESPONSES } from './gitops/responses.ts';
 
 /**
  * What the API answers: the response bodies of the main routes, as zod schemas keyed by handler.
@@ -567,6 +569,8 @@ export const RESPONSES: Record<string, z.ZodType> = {
   health: z.object({ status: z.literal('ok'), service: z.literal('stageline') }).strict(),
   'deployments-metrics': deploymentMetrics,
   'slack-actions': slackReply,
+  ...WEBHOOK_RESPONSES,
+  ...GITOPS_RESPONSES,
 };
 
 /** The schema of a route's JSON answer: the one it names, else its handler's. */

@@ -186,7 +186,7 @@ const isoTime = /* @__PURE__ */ z.iso.datetime({ offset: true, message: 'must be
 
 export const auditQuery = /* @__PURE__ */ page
   .extend({
-    entityType: z.enum(['environment', 'config', 'flag', 'snapshot', 'promotion', 'artifact', 'rule', 'deployment', 'consumer', 'freeze-window', 'manifest']).optional(),
+    entityType: z.enum(['environment', 'config', 'flag', 'snapshot', 'promotion', 'artifact', 'rule', 'deployment', 'consumer', 'freeze-window', 'manifest', 'webhook', 'git-target']).optional(),
     entityId: z.string().min(1).max(300).optional(),
     actor: z.string().min(1).max(300).optional(),
     from: isoTime.optional(),

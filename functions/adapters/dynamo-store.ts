@@ -1,5 +1,5 @@
 import type { Store } from '#domain/ports';
-import { CommitStore } from './store/commit.ts';
+import { DeliveryStore } from './store/webhooks.ts';
 
 export { documentClient, eventsOf, openAuditEntry, strip } from './store/base.ts';
 
@@ -9,4 +9,4 @@ export { documentClient, eventsOf, openAuditEntry, strip } from './store/base.ts
  * artifacts → deployments → promotions → notifications → idempotency → commit), so every method
  * keeps the shared client, transactions and paging without delegating.
  */
-export class DynamoStore extends CommitStore implements Store {}
+export class DynamoStore extends DeliveryStore implements Store {}

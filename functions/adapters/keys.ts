@@ -48,6 +48,10 @@
  * | Metrics           | T#t#MET#<env>                   | D#<yyyy-mm-dd>        | daily counters (ADD in the deployment's transaction); range by day |
  * | FirstSeen         | T#t#FIRST#<imageTag>            | F                     | when an image was first deployed (lead time) |
  * | CurrentImage      | T#t#ENV                         | CUR#<env>             | the environment's current image tag reference |
+ * | Webhook           | T#t#WEBHOOK                     | W#<id>                | outbound webhook subscriptions of a tenant (few: one query) |
+ * | WebhookSecret     | T#t#WEBHOOK                     | SECRET#<id>           | local stand-in for Secrets Manager: a subscription's signing secrets, sealed |
+ * | WebhookDelivery   | T#t#WHD#<subscription>          | D#<webhook-id>        | a delivery and its attempts; newest first (ids are time-ordered); TTL 30 days |
+ * | GitTarget         | T#t#GIT                         | G#<env>               | where an environment's promoted versions are committed |
  *
  * Snapshot storage: an environment's config set is a content-addressed hash
  * trie (see domain/tree.ts). A snapshot item holds only the two root
@@ -161,6 +165,12 @@ export const keys = {
   metricsOf: (tenant: string, env: string) => `${t(tenant)}MET#${env}`,
   firstSeen: (tenant: string, imageTag: string): Key => ({ pk: `${t(tenant)}FIRST#${imageTag}`, sk: 'F' }),
   current: (tenant: string, env: string): Key => ({ pk: `${t(tenant)}ENV`, sk: `CUR#${env}` }),
+  webhook: (tenant: string, id: string): Key => ({ pk: `${t(tenant)}WEBHOOK`, sk: `W#${id}` }),
+  webhooks: (tenant: string) => ({ pk: `${t(tenant)}WEBHOOK`, skPrefix: 'W#' }),
+  webhookSecret: (tenant: string, id: string): Key => ({ pk: `${t(tenant)}WEBHOOK`, sk: `SECRET#${id}` }),
+  webhookDelivery: (tenant: string, subscription: string, id: string): Key => ({ pk: `${t(tenant)}WHD#${subscription}`, sk: `D#${id}` }),
+  webhookDeliveries: (tenant: string, subscription: string) => ({ pk: `${t(tenant)}WHD#${subscription}`, skPrefix: 'D#' }),
+  gitTarget: (tenant: string, env: string): Key => ({ pk: `${t(tenant)}GIT`, sk: `G#${env}` }),
 };
 
 /**

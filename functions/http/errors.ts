@@ -17,6 +17,7 @@ const STATUS: [new (...args: never[]) => E.DomainError, number][] = [
   [E.ArtifactNotFound, 404],
   [E.DeploymentNotFound, 404],
   [E.FreezeWindowNotFound, 404],
+  [E.WebhookNotFound, 404],
   [E.SelfApprovalForbidden, 403],
   [E.NotAnApprover, 403],
   [E.TransitionNotAllowed, 409],
