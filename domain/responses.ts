@@ -87,6 +87,11 @@ const promotionFields = /* @__PURE__ */ z
         replaced: open.nullable().optional(),
         synced: z.array(z.object({ registry: z.string(), digest: digest.nullable(), bytesCopied: z.number(), tags: z.array(z.string()).optional(), attached: z.array(z.string()).optional(), signature: z.string().optional() }).strict()).optional(),
         recorded: z.array(z.object({ registry: z.string(), digest: digest.nullable(), reason: z.string().optional() }).strict()).optional(),
+        git: z
+          .object({ repository: z.string(), branch: z.string(), file: z.string(), path: z.string(), value: z.string(), commit: z.string(), changed: z.boolean(), attempts: z.number().int() })
+          .strict()
+          .optional()
+          .describe("the commit in the target's git target (changed false: the file already held the value)"),
       })
       .strict()
       .nullable(),

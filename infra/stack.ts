@@ -74,6 +74,7 @@ import { AUTO_PROMOTION_TRIGGERS, EVENT_SOURCE } from '../domain/promotion/event
 import { TABLE } from '../functions/adapters/keys.ts';
 import { STREAM_FILTER } from '../functions/handlers/stream.ts';
 import { NOTIFY_ON } from '../domain/notify/notifier.ts';
+import { WEBHOOK_BUS_TYPES } from '../domain/webhooks/model.ts';
 import { FUNCTION_GROUPS, FUNCTIONS, functionOf, handlersOf, SELF_AUTHENTICATED, CORS, FALLBACK_HANDLER, ROUTES, routeKey, WORKFLOW_HANDLERS, type AuthType } from '../functions/http/routes.ts';
 import { HandlerFunction } from './function.ts';
 import { aslPath, type SubstitutionKey } from './state-machines.ts';
@@ -108,6 +109,8 @@ export const FUNCTION_TIMEOUTS: Partial<Record<string, Duration>> = {
   // Invoked by Step Functions, not API Gateway: execute copies a whole snapshot, or an artifact
   // between registries (blobs up to 5 minutes: the registry adapter's own limit) before it commits.
   'promotion-step': Duration.minutes(6),
+  // Outbound webhooks: every matching subscription of an event at once, each attempt bounded at 10 s.
+  'webhook-deliver': Duration.seconds(30),
   // Publishing tags the version in the first environment's registries (and copies it to any but the first).
   'artifacts-publish': Duration.seconds(29),
   // A stream batch: up to 100 records, relayed and linked into chains.
@@ -115,7 +118,7 @@ export const FUNCTION_TIMEOUTS: Partial<Record<string, Duration>> = {
 };
 
 /** API functions with grants of their own (audit anchor, the Cognito directory, registry credentials): they keep their own execution role. */
-const OWN_ROLE = new Set<string>(['audit-verify', 'audit-export', 'manifest-apply', 'artifacts-publish', ...SELF_AUTHENTICATED]);
+const OWN_ROLE = new Set<string>(['audit-verify', 'audit-export', 'manifest-apply', 'artifacts-publish', ...SELF_AUTHENTICATED, 'webhooks-create', 'webhooks-rotate', 'webhooks-delete', 'webhooks-redeliver']);
 
 /** How long a signed audit checkpoint is kept immutable (S3 Object Lock, compliance mode). */
 export const CHECKPOINT_RETENTION_DAYS = 3650;
@@ -717,6 +720,42 @@ export class StagelineStack extends Stack {
       id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule/default/stageline-*]',
       reason: 'Reminder schedules are made per promotion (stageline-remind-<tenant>-<promotion>); the prefix confines the notifier to Stageline schedules.',
     });
+
+    // ---- outbound webhooks (domain/webhooks): the delivery function behind its own bus rule; its retries and
+    // redeliveries are one-time schedules invoking it; signing secrets in Secrets Manager (stageline/<tenant>/webhooks/<id>)
+    const deliverFn = this.functions.get('webhook-deliver')!.fn;
+    this.busRule('Webhooks', "Domain events go to the tenants' webhook subscriptions (Standard Webhooks)", WEBHOOK_BUS_TYPES, deliverFn, 8, Duration.hours(6));
+    schedulerRole.addToPolicy(new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [deliverFn.functionArn] }));
+    const webhookSecrets = this.formatArn({ service: 'secretsmanager', resource: 'secret', resourceName: 'stageline/*/webhooks/*', arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+    const secretActions: Record<string, string[]> = {
+      'webhooks-create': ['secretsmanager:CreateSecret', 'secretsmanager:PutSecretValue', 'secretsmanager:TagResource'],
+      'webhooks-rotate': ['secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue'],
+      'webhooks-delete': ['secretsmanager:DeleteSecret'],
+      'webhook-deliver': ['secretsmanager:GetSecretValue'],
+    };
+    for (const [name, actions] of Object.entries(secretActions)) {
+      const fn = this.functions.get(name)!.fn;
+      fn.addToRolePolicy(new iam.PolicyStatement({ actions, resources: [webhookSecrets] }));
+      Validations.of(fn).acknowledge({ id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:stageline/*/webhooks/*]', reason: 'One secret per subscription, named by tenant and subscription at run time; the function touches only its verified tenant\'s.' });
+    }
+    for (const name of ['webhook-deliver', 'webhooks-redeliver']) {
+      const fn = this.functions.get(name)!.fn;
+      // The delivery function schedules retries to itself (its ARN from the invocation, no cycle); redeliver schedules to it.
+      if (name !== 'webhook-deliver') fn.addEnvironment('WEBHOOK_TARGET_ARN', deliverFn.functionArn);
+      fn.addEnvironment('SCHEDULER_ROLE_ARN', schedulerRole.roleArn);
+      fn.addEnvironment('SCHEDULE_DLQ_ARN', scheduleDlq.queueArn);
+      fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['scheduler:CreateSchedule', 'scheduler:UpdateSchedule', 'scheduler:DeleteSchedule'], resources: [scheduleArn] }));
+      fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['iam:PassRole'], resources: [schedulerRole.roleArn] }));
+      Validations.of(fn).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule/default/stageline-*]',
+        reason: 'Webhook retry schedules are made per delivery (stageline-wh-<hash>); the prefix confines the function to Stageline schedules.',
+      });
+    }
+
+    // ---- GitOps delivery (domain/gitops): the promotion step pushes with a token from stageline/<tenant>/<NAME>
+    const gitStepFn = this.functions.get('promotion-step')!.fn;
+    gitStepFn.addToRolePolicy(new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [this.formatArn({ service: 'secretsmanager', resource: 'secret', resourceName: 'stageline/*', arnFormat: ArnFormat.COLON_RESOURCE_NAME })] }));
+    Validations.of(gitStepFn).acknowledge({ id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:stageline/*]', reason: "Git targets name their token's secret (stageline/<tenant>/<NAME>); the step asks only for the promotion's tenant's." });
 
     // ---- someone is told: alarms to one SNS topic (subscribe an address with -c alarmEmail=…)
     const alarmTopic = new sns.Topic(this, 'AlarmTopic', { displayName: 'Stageline alarms', enforceSSL: true });

@@ -140,6 +140,10 @@ export const ROUTES: Route[] = [
   { method: 'PUT', path: `${v1}/notifications`, handler: 'notifications-put', auth: 'jwt', role: 'admin', summary: "Set tenant-wide notifications (seed 003's slack/email shape)", context: { scope: 'tenant' } },
   { method: 'GET', path: `${v1}/environments/{env}/notifications`, handler: 'notifications-get', auth: 'jwt', role: 'viewer', summary: 'Notifications for promotions into this environment', context: { scope: 'environment' } },
   { method: 'PUT', path: `${v1}/environments/{env}/notifications`, handler: 'notifications-put', auth: 'jwt', role: 'admin', summary: 'Set notifications for promotions into this environment (overrides the tenant-wide ones)', context: { scope: 'environment' } },
+  // ---- GitOps delivery: where promotions into an environment are committed (domain/gitops)
+  { method: 'GET', path: `${v1}/environments/{env}/git-target`, handler: 'git-target', auth: 'jwt', role: 'viewer', summary: "The environment's git target (repository, branch, file, path; the token's secret name only)" },
+  { method: 'PUT', path: `${v1}/environments/{env}/git-target`, handler: 'git-target-put', auth: 'jwt', role: 'admin', summary: 'Commit promoted versions to a file in a git repository (YAML/JSON path, e.g. image.tag); version to change it' },
+  { method: 'DELETE', path: `${v1}/environments/{env}/git-target`, handler: 'git-target', auth: 'jwt', role: 'admin', summary: 'Stop committing promotions of this environment to git', status: 204 },
   // ---- outbound webhooks (Standard Webhooks; domain/webhooks)
   { method: 'POST', path: `${v1}/webhooks`, handler: 'webhooks-create', auth: 'jwt', role: 'admin', summary: 'Subscribe a URL to events (tenant-wide or one environment); the answer shows the signing secret, once' },
   { method: 'GET', path: `${v1}/webhooks`, handler: 'webhooks-read', auth: 'jwt', role: 'viewer', summary: 'Webhook subscriptions with their health (secrets never shown)', response: { schema: 'webhooks-list' } },
