@@ -1,4 +1,7 @@
+import { execFile } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
@@ -139,5 +142,26 @@ describe('outbound webhooks (Standard Webhooks)', () => {
     expect((await t.call('PATCH', `/api/v1/webhooks/${mine.body.id}`, { token: u.admin, body: { version: 1, url: 'https://192.168.0.1/' } })).status).toBe(400);
     expect((await t.call('DELETE', `/api/v1/webhooks/${mine.body.id}`, { token: u.admin })).status).toBe(204);
     expect((await t.call('GET', `/api/v1/webhooks/${mine.body.id}`, { token: u.admin })).status).toBe(404);
+  });
+
+  it('is managed from the CLI: create prints the secret once, list shows health, rotate prints the new one, git-target set/get', async () => {
+    const tenant = t.tenant();
+    const u = await t.users(tenant);
+    await makeLine(t, u.admin);
+    const root = join(import.meta.dirname, '..', '..');
+    const cli = async (...args: string[]) => JSON.parse((await promisify(execFile)(join(root, 'node_modules', '.bin', 'tsx'), [join(root, 'cli', 'stageline.ts'), '--json', ...args], { env: { ...process.env, STAGELINE_URL: t.url, STAGELINE_TOKEN: u.admin }, cwd: root })).stdout);
+    const created = await cli('webhooks', 'create', receiverUrl, '--events', 'promotion.completed,promotion.failed', '--env', 'production');
+    expect(created.secret).toMatch(/^whsec_/);
+    const listed = await cli('webhooks', 'list');
+    expect(listed.items).toEqual([expect.objectContaining({ id: created.id, environment: 'production', events: ['promotion.completed', 'promotion.failed'], health: expect.objectContaining({ status: 'ok' }) })]);
+    expect(JSON.stringify(listed)).not.toContain(created.secret);
+    const rotated = await cli('webhooks', 'rotate', created.id, '--overlap', '600');
+    expect(rotated.secret).toMatch(/^whsec_/);
+    expect(rotated.secrets).toHaveLength(2);
+    expect((await cli('webhooks', 'deliveries', created.id)).items).toEqual([]);
+    const set = await cli('git-target', 'set', 'production', '--repo', 'https://git.example.com/org/deploy.git', '--file', 'envs/production/values.yaml', '--path', 'image.tag', '--token-secret', 'GITOPS_TOKEN');
+    expect(set).toMatchObject({ environment: 'production', branch: 'main', value: 'version', version: 1 });
+    expect((await cli('git-target', 'set', 'production', '--repo', 'https://git.example.com/org/deploy.git', '--file', 'envs/production/values.yaml', '--path', 'image.digest', '--value', 'digest')).version).toBe(2);
+    expect(await cli('git-target', 'get', 'production')).toMatchObject({ path: 'image.digest', value: 'digest' });
   });
 });
