@@ -137,8 +137,12 @@ const isWorkflowHandler = (handler: string) => (WORKFLOW_HANDLERS as readonly st
  * schedule-fire (a scheduled auto-promotion check may create a promotion).
  */
 export function startsFlows(handler: string): boolean {
+  if (NO_FLOWS.has(handler)) return false;
   return dataAccessOf(handler) === 'write' && (!isWorkflowHandler(handler) || handler === 'auto-promote' || handler === 'schedule-fire');
 }
+
+/** Write routes that never touch a promotion's flow (webhook subscriptions, git targets): no state machine or schedule grants. */
+const NO_FLOWS = new Set(['webhooks-create', 'webhooks-update', 'webhooks-delete', 'webhooks-rotate', 'webhooks-redeliver', 'git-target', 'git-target-put']);
 
 export function dataAccessOf(handler: string): DataAccess {
   if (isWorkflowHandler(handler) || (SELF_AUTHENTICATED as readonly string[]).includes(handler)) return 'write';

@@ -220,6 +220,8 @@ describe('functions', () => {
       if (name === 'items-batch' || name === 'artifacts-publish') expect(timeout).toBe(29);
       else if (name === 'promotion-step') expect(timeout).toBe(360);
       else if (name === 'stream') expect(timeout).toBe(60);
+      // every matching webhook subscription of an event at once, each attempt bounded at 10 s
+      else if (name === 'webhook-deliver') expect(timeout).toBe(30);
       else expect(timeout, name).toBe(10);
     }
   });
@@ -351,15 +353,16 @@ describe('scheduled promotions', () => {
     const statements = (Object.values(template.findResources('AWS::IAM::Policy')) as Resource[])
       .filter((p) => (p.Properties.Roles as { Ref: string }[]).some((r) => r.Ref === roleId))
       .flatMap((p) => p.Properties.PolicyDocument.Statement as { Action: string; Resource: unknown }[]);
-    // Invoke schedule-fire, and send what keeps failing to the schedules' DLQ.
+    // Invoke schedule-fire (and the webhook delivery function, for retries), and send what keeps failing to the schedules' DLQ.
     expect(statements).toEqual([
-      expect.objectContaining({ Action: 'lambda:InvokeFunction', Resource: { 'Fn::GetAtt': [fireId, 'Arn'] } }),
+      expect.objectContaining({ Action: 'lambda:InvokeFunction', Resource: [{ 'Fn::GetAtt': [fireId, 'Arn'] }, { 'Fn::GetAtt': [functionIds().get('webhook-deliver'), 'Arn'] }] }),
       expect.objectContaining({ Action: ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'], Resource: { 'Fn::GetAtt': [expect.stringMatching(/^ScheduleDlq/), 'Arn'] } }),
     ]);
     for (const [name, id] of functionIds()) {
       const sched = statementsOf(id).filter((st) => [st.Action].flat().some((a) => a.startsWith('scheduler:')));
       // The notifier makes reminder schedules too; schedule-fire re-arms a promotion's deadline (the sweeper).
-      if (startsFlows(name) || name === 'notifier') {
+      // Webhook retries and redeliveries are schedules too (domain/webhooks).
+      if (startsFlows(name) || name === 'notifier' || name === 'webhook-deliver' || name === 'webhooks-redeliver') {
         expect(sched, name).toHaveLength(1);
         expect(JSON.stringify(sched[0]!.Resource), name).toContain('schedule/default/stageline-*');
       } else expect(sched, name).toEqual([]);
@@ -382,11 +385,13 @@ describe('notifications', () => {
 });
 
 describe('size', () => {
-  it('stays at ≤ 286 resources, clear of CloudFormation\'s 500 (one state machine for promotions and rollbacks; API Gateway invokes through one role, not a permission per function; API functions with the same permissions share a role; read-only handlers of an area share a function)', () => {
+  it('stays at ≤ 331 resources, clear of CloudFormation\'s 500 (one state machine for promotions and rollbacks; API Gateway invokes through one role, not a permission per function; API functions with the same permissions share a role; read-only handlers of an area share a function)', () => {
     const all = template.toJSON().Resources as Record<string, Resource>;
     const resources = Object.values(all);
-    expect(resources.length).toBeLessThanOrEqual(286);
-    expect(resources.filter((r) => r.Type === 'AWS::IAM::Role').length).toBeLessThan(25);
+    // 286 before outbound webhooks and git targets (9 functions with their routes, a bus rule, its DLQ and alarm).
+    expect(resources.length).toBeLessThanOrEqual(331);
+    // 25 with the webhook functions that hold secrets grants of their own (create, rotate, delete, redeliver) and the write role without flows.
+    expect(resources.filter((r) => r.Type === 'AWS::IAM::Role').length).toBeLessThan(30);
     expect(resources.filter((r) => r.Type === 'AWS::Lambda::Permission').length).toBeLessThanOrEqual(5);
     // Every integration is invoked with the one role, and that role may invoke exactly the functions routes reach.
     const integrations = resources.filter((r) => r.Type === 'AWS::ApiGatewayV2::Integration') as (Resource & { Properties: { CredentialsArn: unknown; IntegrationUri: { 'Fn::GetAtt': [string, string] } } })[];
