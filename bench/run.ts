@@ -267,6 +267,8 @@ try {
 }
 const promo = await benchPromotion();
 await benchRegistry();
+// Outbound webhooks and git commits (issue 22).
+await (await import('./deliveries.ts')).benchDeliveries();
 await benchHistory();
 const writers = await benchWriters();
 await benchEffective();

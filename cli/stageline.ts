@@ -76,6 +76,14 @@ interface Values {
   file?: string;
   'public-key'?: string;
   'min-seq'?: number;
+  // webhooks and git targets
+  repo?: string;
+  path?: string;
+  'token-secret'?: string;
+  value?: string;
+  description?: string;
+  disable?: boolean;
+  enable?: boolean;
 }
 const values: Values = {};
 
@@ -874,6 +882,127 @@ keysCmd
     const r = await api('DELETE', `/api/v1/app-keys/${q(id)}`);
     out(r, () => console.log(`app key ${r.id} revoked at ${r.revokedAt}`));
   });
+
+// ---- outbound webhooks (Standard Webhooks) ----
+
+const hooks = program.command('webhooks').description('outbound webhooks: signed deliveries of events to your URL');
+hooks
+  .command('list')
+  .description('subscriptions and their health')
+  .action(async () => {
+    const r = await api('GET', '/api/v1/webhooks');
+    out(r, () => grid(['Id', 'URL', 'Events', 'Environment', 'Enabled', 'Health'], r.items.map((w: any) => [w.id, w.url, w.events.join(','), w.environment ?? '*', w.enabled ? 'yes' : 'no', w.health.status === 'ok' ? 'ok' : `FAILING: ${w.health.reason}`])));
+  });
+hooks
+  .command('create')
+  .description('subscribe a URL (admin); prints the signing secret once: keep it now')
+  .argument('<url>', 'https URL that receives the deliveries')
+  .requiredOption('--events <type,...>', 'e.g. promotion.completed,promotion.failed,promotion.rolled_back')
+  .option('--env <env>', 'only events of this environment')
+  .option('--description <text>', 'what it is for')
+  .action(async (url: string) => {
+    const r = await api('POST', '/api/v1/webhooks', { url, events: values.events!.split(',').map((e) => e.trim()), ...(values.env ? { environment: values.env } : {}), ...(values.description ? { description: values.description } : {}) });
+    out(r, () => console.log(`${r.id} → ${r.url}\nsigning secret (shown once): ${r.secret}`));
+  });
+hooks
+  .command('get')
+  .argument('<id>')
+  .action(async (id: string) => printed(await api('GET', `/api/v1/webhooks/${q(id)}`)));
+hooks
+  .command('update')
+  .description('change URL, events, environment, description, or --enable/--disable (admin)')
+  .argument('<id>')
+  .option('--to <url>', 'new URL')
+  .option('--events <type,...>', 'event types')
+  .option('--env <env>', 'only events of this environment')
+  .option('--description <text>', 'what it is for')
+  .option('--enable', 'deliver again')
+  .option('--disable', 'stop delivering')
+  .action(async (id: string) => {
+    const cur = await api('GET', `/api/v1/webhooks/${q(id)}`);
+    const body = {
+      version: cur.version,
+      ...((values as Record<string, unknown>).to ? { url: (values as Record<string, unknown>).to } : {}),
+      ...(values.events ? { events: values.events.split(',').map((e) => e.trim()) } : {}),
+      ...(values.env ? { environment: values.env } : {}),
+      ...(values.description !== undefined ? { description: values.description } : {}),
+      ...(values.enable ? { enabled: true } : values.disable ? { enabled: false } : {}),
+    };
+    const r = await api('PATCH', `/api/v1/webhooks/${q(id)}`, body);
+    out(r, () => console.log(`${r.id} saved, version ${r.version}`));
+  });
+hooks
+  .command('delete')
+  .argument('<id>')
+  .action(async (id: string) => {
+    await api('DELETE', `/api/v1/webhooks/${q(id)}`);
+    out({ deleted: id }, () => console.log(`deleted ${id}`));
+  });
+hooks
+  .command('rotate')
+  .description('new signing secret, printed once; the old one keeps signing for --overlap seconds (default 86400)')
+  .argument('<id>')
+  .addOption(new Option('--overlap <seconds>', 'how long the previous secret still signs').argParser(int('--overlap')))
+  .action(async (id: string) => {
+    const r = await api('POST', `/api/v1/webhooks/${q(id)}/rotate`, values.overlap !== undefined ? { overlapSeconds: values.overlap } : {});
+    out(r, () => console.log(`new signing secret (shown once): ${r.secret}\nsecrets signing now: ${r.secrets.map((k: any) => `${k.id}${k.expiresAt ? ` (until ${k.expiresAt})` : ''}`).join(', ')}`));
+  });
+hooks
+  .command('deliveries')
+  .description('the delivery log, newest first')
+  .argument('<id>')
+  .action(async (id: string) => {
+    const r = await api('GET', `/api/v1/webhooks/${q(id)}/deliveries`);
+    out(r, () => grid(['Delivery (webhook-id)', 'Event', 'Status', 'Attempts', 'Next retry'], r.items.map((d: any) => [d.id, d.eventType, d.status, d.attempts.map((a: any) => a.statusCode ?? 'none').join(' '), d.nextAttemptAt ?? ''])));
+  });
+hooks
+  .command('redeliver')
+  .description('send a delivery again (same webhook-id)')
+  .argument('<id>')
+  .argument('<delivery>')
+  .action(async (id: string, delivery: string) => {
+    const r = await api('POST', `/api/v1/webhooks/${q(id)}/deliveries/${q(delivery)}/redeliver`);
+    out(r, () => console.log(`${r.id}: redelivery under way`));
+  });
+
+// ---- GitOps: where promotions into an environment are committed ----
+
+const gitTarget = program.command('git-target').description("an environment's git target (GitOps delivery)");
+gitTarget
+  .command('get')
+  .argument('<env>')
+  .action(async (envName: string) => printed(await api('GET', `/api/v1/environments/${q(envName)}/git-target`)));
+gitTarget
+  .command('set')
+  .description('commit promoted versions into a YAML/JSON file (admin)')
+  .argument('<env>')
+  .requiredOption('--repo <https url>', 'repository')
+  .requiredOption('--file <path>', 'file in the repository, e.g. envs/production/values.yaml')
+  .requiredOption('--path <keys>', 'where in the file, e.g. image.tag')
+  .option('--branch <name>', 'branch', 'main')
+  .option('--value <what>', 'version | digest | version@digest', 'version')
+  .option('--token-secret <NAME>', 'secret holding the push token (stageline/<tenant>/<NAME>; STAGELINE_SECRET_<NAME> locally)')
+  .action(async (envName: string) => {
+    const cur = await fetchOrNull(`/api/v1/environments/${q(envName)}/git-target`);
+    const body = { repository: values.repo, branch: values.branch, file: values.file, path: values.path, value: values.value, ...(values['token-secret'] ? { tokenSecret: values['token-secret'] } : {}), ...(cur ? { version: cur.version } : {}) };
+    const r = await api('PUT', `/api/v1/environments/${q(envName)}/git-target`, body);
+    out(r, () => console.log(`${envName}: promotions commit ${r.value} to ${r.repository} ${r.branch}:${r.file} (${r.path}), version ${r.version}`));
+  });
+gitTarget
+  .command('remove')
+  .argument('<env>')
+  .action(async (envName: string) => {
+    await api('DELETE', `/api/v1/environments/${q(envName)}/git-target`);
+    out({ removed: envName }, () => console.log(`${envName}: no git target`));
+  });
+
+/** GET that answers null on 404 (an optional resource). */
+async function fetchOrNull(path: string): Promise<any> {
+  const res = await fetch(base + path, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+  if (res.status === 404) return null;
+  if (!res.ok) return api('GET', path);
+  return res.json();
+}
 
 // ---- login ----
 

@@ -177,3 +177,8 @@ export class AppKeyNotFound extends DomainError {
     super(`No app key '${id}' in this tenant`, { id });
   }
 }
+
+/** A webhook subscription, one of its deliveries, or an environment's git target that does not exist (for this tenant). */
+export class WebhookNotFound extends DomainError {
+  readonly code = 'NOT_FOUND';
+}

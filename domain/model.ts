@@ -80,7 +80,7 @@ export interface Snapshot {
   reason?: string;
 }
 
-export type EntityType = 'environment' | 'config' | 'flag' | 'snapshot' | 'promotion' | 'artifact' | 'rule' | 'deployment' | 'consumer' | 'freeze-window' | 'manifest' | 'slack-link' | 'app-key';
+export type EntityType = 'environment' | 'config' | 'flag' | 'snapshot' | 'promotion' | 'artifact' | 'rule' | 'deployment' | 'consumer' | 'freeze-window' | 'manifest' | 'slack-link' | 'app-key' | 'webhook' | 'git-target';
 
 /**
  * How a person acted when it was not through their own token: from Slack, as the Slack user they

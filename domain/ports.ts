@@ -9,6 +9,8 @@ import type { WebhookGate, WebhookOutcome } from './promotion/gates.ts';
 import type { Consumer, Tag } from './artifacts.ts';
 import type { FreezeWindow } from './freeze.ts';
 import type { AppKey } from './app-keys.ts';
+import type { WebhookDeps, WebhookRepo } from './webhooks/ports.ts';
+import type { GitTargetRepo, GitWriter } from './gitops/ports.ts';
 
 export type IdempotencyClaim =
   | { state: 'new' }
@@ -67,7 +69,7 @@ export interface PromotionFilter {
  * events, conditioned on the item versions read (never on a tenant-wide item).
  * A lost race throws `WriteConflict` and the domain retries with fresh reads.
  */
-export interface Store {
+export interface Store extends WebhookRepo, GitTargetRepo {
   nodes(tenant: string): NodeSource;
   putNodes(tenant: string, nodes: Map<string, TreeNode>): Promise<void>;
 
@@ -296,6 +298,10 @@ export interface Deps {
   secrets?: SecretResolver;
   /** public base URL of the API (review links point at it) */
   publicUrl?: string;
+  /** outbound webhooks: secrets, sender, retry schedules (domain/webhooks) */
+  webhooks?: WebhookDeps;
+  /** commits promoted versions to environments' git targets (the promotion step; domain/gitops) */
+  git?: GitWriter;
 }
 
 /** What a schedule carries: a promotion to resume, or an auto-promotion check whose time-based condition comes due. */
@@ -306,7 +312,9 @@ export type SchedulePayload =
   /** the promotion's deadline: the sweeper fails it with a reason if its flow is gone (domain/promotion/sweep.ts) */
   | { tenant: string; sweep: string }
   /** a reminder to the approvers before the approval window closes */
-  | { tenant: string; remind: string };
+  | { tenant: string; remind: string }
+  /** an outbound webhook delivery to attempt (fires the delivery function, domain/webhooks) */
+  | { tenant: string; webhookDelivery: { subscription: string; id: string; trigger: 'retry' | 'redeliver' } };
 
 /** One-time schedules (EventBridge Scheduler on AWS, a local timer store locally) that fire a promotion's execution. */
 export interface Scheduler {

@@ -2,6 +2,8 @@ import * as z from 'zod';
 import { manifestSchema } from './manifest/document.ts';
 import { STATUSES } from './promotion/lifecycle.ts';
 import { CONSUME_RESPONSES } from './consume-responses.ts';
+import { WEBHOOK_RESPONSES } from './webhooks/responses.ts';
+import { GITOPS_RESPONSES } from './gitops/responses.ts';
 
 /**
  * What the API answers: the response bodies of the main routes, as zod schemas keyed by handler.
@@ -88,6 +90,11 @@ const promotionFields = /* @__PURE__ */ z
         replaced: open.nullable().optional(),
         synced: z.array(z.object({ registry: z.string(), digest: digest.nullable(), bytesCopied: z.number(), tags: z.array(z.string()).optional(), attached: z.array(z.string()).optional(), signature: z.string().optional() }).strict()).optional(),
         recorded: z.array(z.object({ registry: z.string(), digest: digest.nullable(), reason: z.string().optional() }).strict()).optional(),
+        git: z
+          .object({ repository: z.string(), branch: z.string(), file: z.string(), path: z.string(), value: z.string(), commit: z.string(), changed: z.boolean(), attempts: z.number().int() })
+          .strict()
+          .optional()
+          .describe("the commit in the target's git target (changed false: the file already held the value)"),
       })
       .strict()
       .nullable(),
@@ -612,6 +619,8 @@ export const RESPONSES: Record<string, z.ZodType> = {
     .strict(),
   'slack-links-list': z.object({ items: z.array(slackLink) }).strict(),
   ...CONSUME_RESPONSES,
+  ...WEBHOOK_RESPONSES,
+  ...GITOPS_RESPONSES,
 };
 
 /** The schema of a route's JSON answer: the one it names, else its handler's. */

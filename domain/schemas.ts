@@ -202,7 +202,7 @@ const rangeIssue = { message: 'from must not be after to', path: ['from'] };
 
 export const auditQuery = /* @__PURE__ */ page
   .extend({
-    entityType: z.enum(['environment', 'config', 'flag', 'snapshot', 'promotion', 'artifact', 'rule', 'deployment', 'consumer', 'freeze-window', 'manifest', 'slack-link', 'app-key']).optional(),
+    entityType: z.enum(['environment', 'config', 'flag', 'snapshot', 'promotion', 'artifact', 'rule', 'deployment', 'consumer', 'freeze-window', 'manifest', 'slack-link', 'app-key', 'webhook', 'git-target']).optional(),
     entityId: z.string().min(1).max(300).describe('Only with entityType (refused with 400 without it)').optional(),
     actor: z.string().min(1).max(300).optional(),
     from: fromTime.optional(),

@@ -30,7 +30,9 @@ export type Resource =
   | 'tenantDataRole'
   | 'jwtIssuer'
   | 'jwtAudience'
-  | 'slackSigningSecret';
+  | 'slackSigningSecret'
+  | 'webhookTarget'
+  | 'webhookSecrets';
 
 /** IAM actions one SDK command needs, on a resource (the actions are those AWS authorises the command by). */
 export interface Grant {
@@ -135,6 +137,19 @@ export const ADAPTERS: AdapterDecl[] = [
     module: adapter('slack-app'),
     always: { env: { SLACK_SIGNING_SECRET_ARN: 'slackSigningSecret' }, commands: getSecret('slackSigningSecret') },
     notDeployed: { STAGELINE_SLACK_SIGNING_SECRET: 'local mode: npm start generates the secret', AWS_LAMBDA_FUNCTION_NAME: 'set by Lambda' },
+  },
+  {
+    // Outbound webhooks: retries and redeliveries are one-time schedules that invoke the delivery function.
+    module: adapter('webhooks'),
+    calls: { 'scheduler.scheduleOnce': { env: { WEBHOOK_TARGET_ARN: 'webhookTarget', SCHEDULER_ROLE_ARN: 'schedulerRole', SCHEDULE_DLQ_ARN: 'scheduleDlq' } } },
+  },
+  {
+    module: adapter('webhook-secrets'),
+    calls: {
+      'secrets.put': { commands: { PutSecretValue: [on('webhookSecrets', 'secretsmanager:PutSecretValue')], CreateSecret: [on('webhookSecrets', 'secretsmanager:CreateSecret', 'secretsmanager:TagResource')] } },
+      'secrets.get': { commands: { GetSecretValue: [on('webhookSecrets', 'secretsmanager:GetSecretValue')] } },
+      'secrets.remove': { commands: { DeleteSecret: [on('webhookSecrets', 'secretsmanager:DeleteSecret')] } },
+    },
   },
   {
     module: 'functions/http/app-read.ts',

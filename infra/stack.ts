@@ -80,6 +80,7 @@ import { AUTO_PROMOTION_TRIGGERS, EVENT_SOURCE } from '../domain/promotion/event
 import { TABLE } from '../functions/adapters/keys.ts';
 import { STREAM_FILTER } from '../functions/handlers/stream.ts';
 import { NOTIFY_ON } from '../domain/notify/notifier.ts';
+import { WEBHOOK_BUS_TYPES } from '../domain/webhooks/model.ts';
 import { FUNCTION_GROUPS, FUNCTIONS, functionOf, handlersOf, SELF_AUTHENTICATED, SLACK_HANDLERS, CORS, FALLBACK_HANDLER, ROUTES, routeKey, WORKFLOW_HANDLERS, type AuthType } from '../functions/http/routes.ts';
 import { HandlerFunction } from './function.ts';
 import { mergeGrants, needsOf, OPTIONAL_RESOURCES, type Needs, type Resource } from './adapters.ts';
@@ -116,6 +117,8 @@ export const FUNCTION_TIMEOUTS: Partial<Record<string, Duration>> = {
   // Invoked by Step Functions, not API Gateway: execute copies a whole snapshot, or an artifact
   // between registries (blobs up to 5 minutes: the registry adapter's own limit) before it commits.
   'promotion-step': Duration.minutes(6),
+  // Outbound webhooks: every matching subscription of an event at once, each attempt bounded at 10 s.
+  'webhook-deliver': Duration.seconds(30),
   // Publishing tags the version in the first environment's registries (and copies it to any but the first).
   'artifacts-publish': Duration.seconds(29),
   // A stream batch: up to 100 records, relayed and linked into chains.
@@ -123,7 +126,7 @@ export const FUNCTION_TIMEOUTS: Partial<Record<string, Duration>> = {
 };
 
 /** API functions with grants of their own (audit anchor, the Cognito directory, registry credentials): they keep their own execution role. */
-const OWN_ROLE = new Set<string>(['audit-verify', 'audit-export', 'manifest-apply', 'artifacts-publish', ...SELF_AUTHENTICATED]);
+const OWN_ROLE = new Set<string>(['audit-verify', 'audit-export', 'manifest-apply', 'artifacts-publish', ...SELF_AUTHENTICATED, 'webhooks-create', 'webhooks-rotate', 'webhooks-delete', 'webhooks-redeliver']);
 
 /** How long a signed audit checkpoint is kept immutable (S3 Object Lock, compliance mode). */
 export const CHECKPOINT_RETENTION_DAYS = 3650;
@@ -145,8 +148,12 @@ const isWorkflowHandler = (handler: string) => (WORKFLOW_HANDLERS as readonly st
  * schedule-fire (a scheduled auto-promotion check may create a promotion).
  */
 export function startsFlows(handler: string): boolean {
+  if (NO_FLOWS.has(handler)) return false;
   return dataAccessOf(handler) === 'write' && (!isWorkflowHandler(handler) || handler === 'auto-promote' || handler === 'schedule-fire');
 }
+
+/** Write routes that never touch a promotion's flow (webhook subscriptions, git targets): no state machine or schedule grants. */
+const NO_FLOWS = new Set(['webhooks-create', 'webhooks-update', 'webhooks-delete', 'webhooks-rotate', 'webhooks-redeliver', 'git-target', 'git-target-put']);
 
 export function dataAccessOf(handler: string): DataAccess {
   if (isWorkflowHandler(handler) || (SELF_AUTHENTICATED as readonly string[]).includes(handler)) return 'write';
@@ -702,6 +709,7 @@ export class StagelineStack extends Stack {
         ? { value: slackSecretId, arns: [slackSecretId] }
         : { value: slackSecretId, arns: [this.formatArn({ service: 'secretsmanager', resource: 'secret', resourceName: `${slackSecretId}-??????`, arnFormat: ArnFormat.COLON_RESOURCE_NAME })] }
       : undefined;
+    const deliverFn = this.functions.get('webhook-deliver')!.fn;
     const provided: Record<Resource, ((fn: string) => { value?: string; arns: string[]; nag?: string; why?: string }) | undefined> = {
       promotionMachine: () => ({ value: machineArn, arns: [machineArn] }),
       stagelineSchedules: () => ({
@@ -733,6 +741,13 @@ export class StagelineStack extends Stack {
       jwtIssuer: () => ({ value: this.userPool.userPoolProviderUrl, arns: [] }),
       jwtAudience: () => ({ value: this.userPoolClient.userPoolClientId, arns: [] }),
       slackSigningSecret: slackSecret ? () => slackSecret : undefined,
+      // The delivery function schedules its retries to itself: its own ARN from the invocation (as an environment value it would be a cycle).
+      webhookTarget: (fn) => (fn === 'webhook-deliver' ? { arns: [] } : { value: deliverFn.functionArn, arns: [deliverFn.functionArn] }),
+      webhookSecrets: () => ({
+        arns: [this.formatArn({ service: 'secretsmanager', resource: 'secret', resourceName: 'stageline/*/webhooks/*', arnFormat: ArnFormat.COLON_RESOURCE_NAME })],
+        nag: 'arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:stageline/*/webhooks/*',
+        why: "One secret per subscription, named by tenant and subscription at run time; the function touches only its verified tenant's.",
+      }),
       emailIdentity: notifyFrom
         ? () => {
             const domain = notifyFrom.includes('@') ? notifyFrom.split('@')[1]! : notifyFrom;
@@ -770,6 +785,10 @@ export class StagelineStack extends Stack {
         }
       }
     }
+    // ---- outbound webhooks (domain/webhooks): the delivery function behind its own bus rule; retries and redeliveries are
+    // one-time schedules invoking it (their env and IAM, and the signing secrets' grants, come from infra/adapters.ts)
+    this.busRule('Webhooks', "Domain events go to the tenants' webhook subscriptions (Standard Webhooks)", WEBHOOK_BUS_TYPES, deliverFn, 8, Duration.hours(6));
+    schedulerRole.addToPolicy(new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [deliverFn.functionArn] }));
     // ---- someone is told: alarms to one SNS topic (subscribe an address with -c alarmEmail=…)
     const alarmTopic = new sns.Topic(this, 'AlarmTopic', { displayName: 'Stageline alarms', enforceSSL: true });
     Validations.of(alarmTopic).acknowledge({ id: 'AwsSolutions-SNS2', reason: 'CloudWatch alarms cannot publish to a topic encrypted with the AWS-managed SNS key; alarm messages carry no tenant data.' });

@@ -23,6 +23,7 @@ import { LocalDirectory } from './directory.ts';
 import { handler as notifier } from '../functions/handlers/notifier.ts';
 import { NOTIFY_ON } from '../domain/notify/notifier.ts';
 import { postToSlack } from '../functions/adapters/channels.ts';
+import { localWebhooks } from './webhooks.ts';
 
 /**
  * The whole local stack in one process: DynamoDB Local, the table, the token
@@ -66,6 +67,8 @@ export interface LocalStackOptions {
   beforeStep?: (payload: unknown) => Promise<void> | void;
   /** false: do not consume the table's stream (tests of a crash before the relay) */
   stream?: boolean;
+  /** first webhook retry delay in ms (5 s; tests shrink it) */
+  webhookRetryBaseMs?: number;
 }
 
 export const PIPELINE_ARN = 'arn:aws:iam::000000000000:role/stageline-pipeline';
@@ -152,7 +155,9 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   const anchorDir = opts.dataDir ?? join(tmpdir(), `stageline-${tableName}`);
   mkdirSync(anchorDir, { recursive: true });
   const anchor = new FileAnchor(join(anchorDir, 'audit-signing-key.pem'), join(anchorDir, 'audit-checkpoints.jsonl'), join(anchorDir, 'audit.key'));
-  const local = { ...base, workflow, events: bus, scheduler, anchor, directory, channels: { slack: postToSlack, email: outbox.email } };
+  // Outbound webhooks: the same delivery function behind the same bus rule, its retries on a local scheduler.
+  const webhooks = localWebhooks({ bus, endpoint: dynamo.endpoint, tableName, dataDir: opts.dataDir, journalFile: opts.journalFile, retryBaseMs: opts.webhookRetryBaseMs });
+  const local = { ...base, workflow, events: bus, scheduler, anchor, directory, channels: { slack: postToSlack, email: outbox.email }, webhooks: webhooks.deps };
   resetDeps(local);
   // The table's one stream consumer, as the event source mapping runs it on AWS.
   const stream = new LocalStreamPoller({
@@ -164,6 +169,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   if (opts.stream !== false) stream.start();
   workflow.resume();
   scheduler.resume();
+  webhooks.scheduler.resume();
   const issuer = await LocalIssuer.create({ file: opts.dataDir ? join(opts.dataDir, 'issuer.json') : undefined });
   // Routes that authenticate in the handler (app-key reads) verify people's tokens with this issuer, as with Cognito on AWS.
   registerJwtVerifier(async (token) => (await issuer.verify(token)) as Record<string, unknown>);
@@ -187,6 +193,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     slackSigningSecret: process.env.STAGELINE_SLACK_SIGNING_SECRET,
     async stop() {
       scheduler.stop();
+      webhooks.scheduler.stop();
       await workflow.stop();
       await stream.stop();
       await gateway.close();

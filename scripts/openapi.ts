@@ -6,6 +6,7 @@ import * as z from 'zod';
 import { ROUTES, routeKey, type Route } from '../functions/http/routes.ts';
 import { IDEMPOTENCY_KEY, type Spec } from '../functions/http/handler.ts';
 import { errorBody, FORMS, gatewayMessage, responseOf } from '../domain/responses.ts';
+import { webhookPathItems } from './openapi-webhooks.ts';
 
 /**
  * The API contract, generated from THE route table and the zod schemas each handler
@@ -235,6 +236,7 @@ export async function buildOpenApi(opts: { routes?: readonly Route[] } = {}): Pr
     },
     servers: [{ url: '/' }],
     paths,
+    webhooks: webhookPathItems(schemas),
     components: {
       schemas: Object.fromEntries(Object.entries(schemas.shared).sort(([a], [b]) => (a < b ? -1 : 1))),
       responses: common,

@@ -19,6 +19,7 @@ import { configChanges } from './release.ts';
 import { deploymentOp, leadTimeDelta } from '../deployments.ts';
 import { assertTagsFree, registryTagsOf, repositoryOf, tagOps } from '../artifacts.ts';
 import { seedRecord } from '../audit-export.ts';
+import { deliverToGit } from '../gitops/deliver.ts';
 
 /**
  * The tasks of statemachines/promotion.asl.json. Each is idempotent, keyed by
@@ -371,6 +372,10 @@ async function artifactOps(deps: Deps, p: Promotion & { subject: { type: 'artifa
   });
   // The same tags in every registry of the target (seed 003: "Creates v1.2.3-staging, updates latest-staging").
   const synced = await syncRegistries(deps, p as Promotion & { subject: { type: 'artifact' } }, version, registryTagsOf(tags));
+  // GitOps (domain/gitops): the version committed to the target's git target, if it names one; idempotent when run again.
+  const git = await deliverToGit(deps, p).catch((err: Error) => {
+    throw new PromotionFailed(`git delivery failed: ${err.message}`);
+  });
   const dep = deployment(p, p.subject.version, version.sourceCommit, p.subject.digest, now, randomUUID(), typeof version.metadata.gitBranch === 'string' ? version.metadata.gitBranch : '');
   const ops: WriteOp[] = [
     ...tags,
@@ -382,7 +387,7 @@ async function artifactOps(deps: Deps, p: Promotion & { subject: { type: 'artifa
     deploymentOp(dep, null, now),
   ];
   const replaced = cur?.deploymentId && cur.deployedAt ? { id: cur.deploymentId, deployedAt: cur.deployedAt, promotionId: cur.promotionId } : null;
-  return { ops, result: { digest: p.subject.digest, deploymentId: dep.id, deployedAt: now, previous: { version: cur?.version, digest: cur?.digest ?? null }, replaced, synced } };
+  return { ops, result: { digest: p.subject.digest, deploymentId: dep.id, deployedAt: now, previous: { version: cur?.version, digest: cur?.digest ?? null }, replaced, synced, ...(git ? { git } : {}) } };
 }
 
 /**

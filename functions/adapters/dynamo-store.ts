@@ -1,5 +1,6 @@
 import type { Store } from '#domain/ports';
 import { AppKeyStore } from './store/app-keys.ts';
+import { DeliveryStore } from './store/webhooks.ts';
 
 export { documentClient, eventsOf, openAuditEntry, strip } from './store/base.ts';
 
@@ -9,4 +10,4 @@ export { documentClient, eventsOf, openAuditEntry, strip } from './store/base.ts
  * artifacts → deployments → promotions → notifications → idempotency → commit → app keys), so every method
  * keeps the shared client, transactions and paging without delegating.
  */
-export class DynamoStore extends AppKeyStore implements Store {}
+export class DynamoStore extends DeliveryStore implements Store {}

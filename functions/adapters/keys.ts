@@ -51,6 +51,10 @@
  * | FirstSeen         | T#t#FIRST#<imageTag>            | F                     | when an image was first deployed (lead time) |
  * | CurrentImage      | T#t#ENV                         | CUR#<env>             | the environment's current image tag reference |
  * | AppKey            | T#t#APPKEY                      | K#<key id>            | an app key (hashes of its secrets only); get by id, all of a tenant (few) |
+ * | Webhook           | T#t#WEBHOOK                     | W#<id>                | outbound webhook subscriptions of a tenant (few: one query) |
+ * | WebhookSecret     | T#t#WEBHOOK                     | SECRET#<id>           | local stand-in for Secrets Manager: a subscription's signing secrets, sealed |
+ * | WebhookDelivery   | T#t#WHD#<subscription>          | D#<webhook-id>        | a delivery and its attempts; newest first (ids are time-ordered); TTL 30 days |
+ * | GitTarget         | T#t#GIT                         | G#<env>               | where an environment's promoted versions are committed |
  *
  * Snapshot storage: an environment's config set is a content-addressed hash
  * trie (see domain/tree.ts). A snapshot item holds only the two root
@@ -170,6 +174,12 @@ export const keys = {
   current: (tenant: string, env: string): Key => ({ pk: `${t(tenant)}ENV`, sk: `CUR#${env}` }),
   appKey: (tenant: string, id: string): Key => ({ pk: `${t(tenant)}APPKEY`, sk: `K#${id}` }),
   appKeys: (tenant: string) => ({ pk: `${t(tenant)}APPKEY`, skPrefix: 'K#' }),
+  webhook: (tenant: string, id: string): Key => ({ pk: `${t(tenant)}WEBHOOK`, sk: `W#${id}` }),
+  webhooks: (tenant: string) => ({ pk: `${t(tenant)}WEBHOOK`, skPrefix: 'W#' }),
+  webhookSecret: (tenant: string, id: string): Key => ({ pk: `${t(tenant)}WEBHOOK`, sk: `SECRET#${id}` }),
+  webhookDelivery: (tenant: string, subscription: string, id: string): Key => ({ pk: `${t(tenant)}WHD#${subscription}`, sk: `D#${id}` }),
+  webhookDeliveries: (tenant: string, subscription: string) => ({ pk: `${t(tenant)}WHD#${subscription}`, skPrefix: 'D#' }),
+  gitTarget: (tenant: string, env: string): Key => ({ pk: `${t(tenant)}GIT`, sk: `G#${env}` }),
 };
 
 /**

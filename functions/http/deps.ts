@@ -54,6 +54,23 @@ export function registerNotify(make: () => Notify): void {
   if (cached && !cached.directory) Object.assign(cached, make());
 }
 
+let makeWebhooks: (() => NonNullable<Deps['webhooks']>) | undefined;
+
+/** The webhook routes and the delivery function register the webhook adapters (secrets, sender, schedules); nothing else bundles them. */
+export function registerWebhooks(make: () => NonNullable<Deps['webhooks']>): void {
+  makeWebhooks = make;
+  // The local stack brings its own.
+  if (cached && !cached.webhooks) cached.webhooks = make();
+}
+
+let makeGit: (() => NonNullable<Deps['git']>) | undefined;
+
+/** The promotion step registers the git writer (isomorphic-git); nothing else bundles it. */
+export function registerGit(make: () => NonNullable<Deps['git']>): void {
+  makeGit = make;
+  if (cached && !cached.git) cached.git = make();
+}
+
 /** Builds an adapter on first use: read-only functions never construct (or need config for) it. */
 export function lazy<T extends object>(make: () => T): T {
   let inst: T | undefined;
@@ -100,6 +117,8 @@ export function deps(): Deps {
       }),
       publicUrl: process.env.PUBLIC_URL,
       ...(makeNotify ? makeNotify() : {}),
+      ...(makeWebhooks ? { webhooks: makeWebhooks() } : {}),
+      ...(makeGit ? { git: makeGit() } : {}),
     };
   }
   return cached;

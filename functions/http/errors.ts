@@ -18,6 +18,7 @@ const STATUS: [new (...args: never[]) => E.DomainError, number][] = [
   [E.DeploymentNotFound, 404],
   [E.FreezeWindowNotFound, 404],
   [E.SlackLinkNotFound, 404],
+  [E.WebhookNotFound, 404],
   [E.SelfApprovalForbidden, 403],
   [E.NotAnApprover, 403],
   [E.TransitionNotAllowed, 409],

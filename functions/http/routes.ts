@@ -169,6 +169,20 @@ export const ROUTES: Route[] = [
   { method: 'PUT', path: `${v1}/notifications`, handler: 'notifications-put', auth: 'jwt', role: 'admin', summary: "Set tenant-wide notifications (seed 003's slack/email shape)", context: { scope: 'tenant' } },
   { method: 'GET', path: `${v1}/environments/{env}/notifications`, handler: 'notifications-get', auth: 'jwt', role: 'viewer', summary: 'Notifications for promotions into this environment', context: { scope: 'environment' } },
   { method: 'PUT', path: `${v1}/environments/{env}/notifications`, handler: 'notifications-put', auth: 'jwt', role: 'admin', summary: 'Set notifications for promotions into this environment (overrides the tenant-wide ones)', context: { scope: 'environment' } },
+  // ---- GitOps delivery: where promotions into an environment are committed (domain/gitops)
+  { method: 'GET', path: `${v1}/environments/{env}/git-target`, handler: 'git-target', auth: 'jwt', role: 'viewer', summary: "The environment's git target (repository, branch, file, path; the token's secret name only)" },
+  { method: 'PUT', path: `${v1}/environments/{env}/git-target`, handler: 'git-target-put', auth: 'jwt', role: 'admin', summary: 'Commit promoted versions to a file in a git repository (YAML/JSON path, e.g. image.tag); version to change it' },
+  { method: 'DELETE', path: `${v1}/environments/{env}/git-target`, handler: 'git-target', auth: 'jwt', role: 'admin', summary: 'Stop committing promotions of this environment to git', status: 204 },
+  // ---- outbound webhooks (Standard Webhooks; domain/webhooks)
+  { method: 'POST', path: `${v1}/webhooks`, handler: 'webhooks-create', auth: 'jwt', role: 'admin', summary: 'Subscribe a URL to events (tenant-wide or one environment); the answer shows the signing secret, once' },
+  { method: 'GET', path: `${v1}/webhooks`, handler: 'webhooks-read', auth: 'jwt', role: 'viewer', summary: 'Webhook subscriptions with their health (secrets never shown)', response: { schema: 'webhooks-list' } },
+  { method: 'GET', path: `${v1}/webhooks/{id}`, handler: 'webhooks-read', auth: 'jwt', role: 'viewer', summary: 'One webhook subscription (its secret never shown)', response: { schema: 'webhook' } },
+  { method: 'PATCH', path: `${v1}/webhooks/{id}`, handler: 'webhooks-update', auth: 'jwt', role: 'admin', summary: 'Change a webhook subscription (optimistic locking)' },
+  { method: 'DELETE', path: `${v1}/webhooks/{id}`, handler: 'webhooks-delete', auth: 'jwt', role: 'admin', summary: 'Remove a webhook subscription and its secrets', status: 204 },
+  { method: 'POST', path: `${v1}/webhooks/{id}/rotate`, handler: 'webhooks-rotate', auth: 'jwt', role: 'admin', summary: 'New signing secret (shown once); the previous one keeps signing during the overlap' },
+  { method: 'GET', path: `${v1}/webhooks/{id}/deliveries`, handler: 'webhooks-read', auth: 'jwt', role: 'viewer', summary: 'Delivery log: attempts, status codes, latency, next retry; newest first',
+    response: { schema: 'webhook-deliveries', headers: { 'X-Next-Cursor': 'the cursor of the next page, when there is one' } } },
+  { method: 'POST', path: `${v1}/webhooks/{id}/deliveries/{delivery}/redeliver`, handler: 'webhooks-redeliver', auth: 'jwt', role: 'deployer', summary: 'Send a delivery again (same webhook-id, a new round of retries)' },
   { method: 'GET', path: `${v1}/freeze-windows`, handler: 'freeze-windows', auth: 'jwt', role: 'viewer', summary: 'Freeze windows of the tenant (tenant-wide and per environment), each with its open and next occurrence' },
   { method: 'POST', path: `${v1}/freeze-windows`, handler: 'freeze-create', auth: 'jwt', role: 'admin', summary: 'Add a freeze window: one-off (start/end) or recurring (cron/endCron/timezone), tenant-wide or for one environment' },
   { method: 'DELETE', path: `${v1}/freeze-windows/{id}`, handler: 'freeze-windows', auth: 'jwt', role: 'admin', summary: 'Remove a freeze window', status: 204 },
@@ -272,7 +286,7 @@ export const SELF_AUTHENTICATED = ['review', 'slack'] as const;
 export const SLACK_HANDLERS = ['slack'] as const;
 
 /** Lambda entries that no route reaches: tasks of the state machines (statemachines/*.asl.json), the scheduler's and the bus's targets, and the table's stream consumer. */
-export const WORKFLOW_HANDLERS = ['promotion-step', 'schedule-fire', 'auto-promote', 'stream', 'notifier'] as const;
+export const WORKFLOW_HANDLERS = ['promotion-step', 'schedule-fire', 'auto-promote', 'stream', 'notifier', 'webhook-deliver'] as const;
 
 /** Every handler module in functions/handlers/. */
 export const ALL_HANDLERS = [...HANDLERS, ...WORKFLOW_HANDLERS];

@@ -82,10 +82,13 @@ const RESOURCE_IN_TEMPLATE: Record<Resource, (id: string, r: Resources[string]) 
   jwtIssuer: (_id, r) => r.Type === 'AWS::Cognito::UserPool',
   jwtAudience: (_id, r) => r.Type === 'AWS::Cognito::UserPoolClient',
   slackSigningSecret: () => false, // named by context at deploy time
+  webhookTarget: (_id, r) => r.Type === 'AWS::Lambda::Function' && r.Properties!.Description === 'Stageline webhook-deliver',
+  webhookSecrets: () => false, // a name pattern, checked as text below
 };
 const NAME_PATTERNS: Partial<Record<Resource, string>> = {
   stagelineSchedules: ':schedule/default/stageline-*',
   tenantSecrets: ':secret:stageline/*',
+  webhookSecrets: ':secret:stageline/*/webhooks/*',
   promotionMachine: ':stateMachine:Stageline-promotion',
 };
 

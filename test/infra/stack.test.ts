@@ -220,6 +220,8 @@ describe('functions', () => {
       if (name === 'items-batch' || name === 'artifacts-publish') expect(timeout).toBe(29);
       else if (name === 'promotion-step') expect(timeout).toBe(360);
       else if (name === 'stream') expect(timeout).toBe(60);
+      // every matching webhook subscription of an event at once, each attempt bounded at 10 s
+      else if (name === 'webhook-deliver') expect(timeout).toBe(30);
       else expect(timeout, name).toBe(10);
     }
   });
@@ -354,9 +356,9 @@ describe('scheduled promotions', () => {
     const statements = (Object.values(template.findResources('AWS::IAM::Policy')) as Resource[])
       .filter((p) => (p.Properties.Roles as { Ref: string }[]).some((r) => r.Ref === roleId))
       .flatMap((p) => p.Properties.PolicyDocument.Statement as { Action: string; Resource: unknown }[]);
-    // Invoke schedule-fire, and send what keeps failing to the schedules' DLQ.
+    // Invoke schedule-fire (and the webhook delivery function, for retries), and send what keeps failing to the schedules' DLQ.
     expect(statements).toEqual([
-      expect.objectContaining({ Action: 'lambda:InvokeFunction', Resource: { 'Fn::GetAtt': [fireId, 'Arn'] } }),
+      expect.objectContaining({ Action: 'lambda:InvokeFunction', Resource: [{ 'Fn::GetAtt': [fireId, 'Arn'] }, { 'Fn::GetAtt': [functionIds().get('webhook-deliver'), 'Arn'] }] }),
       expect.objectContaining({ Action: ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'], Resource: { 'Fn::GetAtt': [expect.stringMatching(/^ScheduleDlq/), 'Arn'] } }),
     ]);
     // Only this account's schedules may use the role (confused deputy).
@@ -393,11 +395,12 @@ describe('notifications', () => {
 });
 
 describe('size', () => {
-  it('stays at ≤ 318 resources, clear of CloudFormation\'s 500 (one state machine for promotions and rollbacks; API Gateway invokes through one role, not a permission per function; API functions with the same permissions share a role; read-only handlers of an area share a function; both Slack request URLs share one function)', () => {
+  it('stays at ≤ 370 resources, clear of CloudFormation\'s 500 (one state machine for promotions and rollbacks; API Gateway invokes through one role, not a permission per function; API functions with the same permissions share a role; read-only handlers of an area share a function; both Slack request URLs share one function)', () => {
     const all = template.toJSON().Resources as Record<string, Resource>;
     const resources = Object.values(all);
-    // 286 before Slack identities: + the slack-links function and its integration, + 4 routes (slash command, link codes, links, unlink).
-    expect(resources.length).toBeLessThanOrEqual(318); // + the /audit/public-key route (served by the audit-verify function); +25 for the consume routes: 6 functions with their integrations, 9 routes, the app-read tenant role and the app-key functions' execution role (each with its policy)
+    // 286 before this round. Slack identities: + the slack-links function and its integration, + 4 routes (slash command, link codes, links, unlink).
+    expect(resources.length).toBeLessThanOrEqual(370); // + the /audit/public-key route (served by the audit-verify function); +25 for the consume routes: 6 functions with their integrations, 9 routes, the app-read tenant role and the app-key functions' execution role (each with its policy)
+    // + outbound webhooks and git targets (9 functions with their routes, a bus rule, its DLQ and alarm).
     expect(resources.filter((r) => r.Type === 'AWS::IAM::Role').length).toBeLessThan(30);
     expect(resources.filter((r) => r.Type === 'AWS::Lambda::Permission').length).toBeLessThanOrEqual(5);
     // Every integration is invoked with the one role, and that role may invoke exactly the functions routes reach.

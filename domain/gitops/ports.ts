@@ -1,0 +1,43 @@
+import type { AuditEntry } from '../model.ts';
+
+/** Where an environment's promoted versions are committed (GitOps: Argo CD or Flux watch the repository). */
+export interface GitTarget {
+  tenant: string;
+  environment: string;
+  /** https URL of the repository */
+  repository: string;
+  branch: string;
+  /** the YAML or JSON file, relative to the repository root */
+  file: string;
+  /** where the value goes inside it, dot-separated (e.g. image.tag) */
+  path: string;
+  /** what is written: the version, the digest, or both as <version>@<digest> */
+  value: 'version' | 'digest' | 'version@digest';
+  /** the secret (`${NAME}`, Secrets Manager stageline/<tenant>/<NAME> on AWS) holding the token to push with; none: anonymous */
+  tokenSecret: string | null;
+  version: number;
+  createdAt: string;
+  createdBy: string;
+  updatedAt: string;
+  updatedBy: string;
+}
+
+export interface GitTargetRepo {
+  getGitTarget(tenant: string, environment: string): Promise<GitTarget | null>;
+  putGitTarget(target: GitTarget, expectedVersion: number | null, audit: AuditEntry): Promise<void>;
+  deleteGitTarget(target: GitTarget, audit: AuditEntry): Promise<void>;
+}
+
+export interface GitCommitResult {
+  /** the commit that holds the value (the new one, or the head that already held it) */
+  commit: string;
+  /** false: the file already held the value, nothing was committed */
+  changed: boolean;
+  /** pushes tried (a push rejected because the branch moved is retried on the new head) */
+  attempts: number;
+}
+
+/** Clones, edits one value, commits and pushes (isomorphic-git in memory on AWS and locally). Throws GitDeliveryFailed with what to fix. */
+export interface GitWriter {
+  commit(input: { tenant: string; target: GitTarget; value: string; message: string; author: { name: string; email: string } }): Promise<GitCommitResult>;
+}

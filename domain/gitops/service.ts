@@ -1,0 +1,113 @@
+import * as z from 'zod';
+import { auditEntry } from '../audit.ts';
+import { EnvironmentNotFound, ValidationFailed, VersionConflict, WebhookNotFound } from '../errors.ts';
+import type { Ctx, Deps } from '../ports.ts';
+import { WriteConflict } from '../retry.ts';
+import type { Promotion } from '../promotion/model.ts';
+import { checkTenantUrl } from '../url-policy.ts';
+import type { GitCommitResult, GitTarget } from './ports.ts';
+
+/**
+ * GitOps delivery: an environment may name a git target (repository, branch, file, a path inside the
+ * YAML or JSON file). When an artifact promotion or rollback into it executes, the promoted version
+ * (or digest) is committed there and pushed, before the promotion's own transaction: a git failure
+ * fails the promotion with its reason and the environment stays as it was. Argo CD or Flux watching
+ * the repository deploy it.
+ */
+const relPath = /* @__PURE__ */ z
+  .string()
+  .min(1)
+  .max(300)
+  .regex(/^(?!\/)(?!.*(^|\/)\.\.?(\/|$))[A-Za-z0-9._/-]+\.(ya?ml|json)$/, 'must be a relative path to a .yaml, .yml or .json file (no .. segments)');
+
+export const gitTargetBody = /* @__PURE__ */ z
+  .object({
+    repository: z.string().min(1).max(2048).describe('https URL of the repository'),
+    branch: z.string().min(1).max(200).regex(/^(?!\/)(?!.*\.\.)[A-Za-z0-9._/-]+$/, 'is not a branch name'),
+    file: relPath.describe('the file to change, e.g. envs/production/values.yaml'),
+    path: z.string().min(1).max(200).regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, 'must be dot-separated keys, e.g. image.tag').describe('where the value goes in the file'),
+    value: z.enum(['version', 'digest', 'version@digest']).default('version').describe('what is written (default: the version)'),
+    tokenSecret: z.string().regex(/^[A-Z][A-Z0-9_]{0,63}$/, 'must be a secret name (A-Z, 0-9, _), e.g. GITOPS_TOKEN').nullable().optional().describe('the secret holding the push token: Secrets Manager stageline/<tenant>/<NAME> on AWS, STAGELINE_SECRET_<NAME> locally'),
+    version: z.number().int().min(1).optional().describe('the version read, to change an existing target (optimistic locking)'),
+  })
+  .strict();
+
+type View = Omit<GitTarget, 'tenant'>;
+const view = ({ tenant: _t, ...rest }: GitTarget): View => rest;
+
+export async function getGitTarget(deps: Deps, ctx: Ctx, env: string): Promise<View> {
+  const t = await deps.store.getGitTarget(ctx.principal.tenant, env);
+  if (!t) throw new WebhookNotFound(`Environment '${env}' has no git target`);
+  return view(t);
+}
+
+export async function putGitTarget(deps: Deps, ctx: Ctx, env: string, body: z.infer<typeof gitTargetBody>, urls: { allowLoopback: boolean }): Promise<View> {
+  const { tenant } = ctx.principal;
+  const why = checkTenantUrl(body.repository, urls);
+  if (why) throw new ValidationFailed([{ path: 'body.repository', message: why }]);
+  if (!(await deps.store.getEnvironment(tenant, env))) throw new EnvironmentNotFound(env);
+  const cur = await deps.store.getGitTarget(tenant, env);
+  if (cur && body.version !== cur.version) throw new VersionConflict(`The git target of '${env}' is at version ${cur.version}; send "version": ${cur.version} to change it`);
+  if (!cur && body.version !== undefined) throw new VersionConflict(`'${env}' has no git target yet; omit "version" to create it`);
+  const now = deps.clock().toISOString();
+  const next: GitTarget = {
+    tenant,
+    environment: env,
+    repository: body.repository,
+    branch: body.branch,
+    file: body.file,
+    path: body.path,
+    value: body.value,
+    tokenSecret: body.tokenSecret ?? null,
+    version: (cur?.version ?? 0) + 1,
+    createdAt: cur?.createdAt ?? now,
+    createdBy: cur?.createdBy ?? ctx.principal.name,
+    updatedAt: now,
+    updatedBy: ctx.principal.name,
+  };
+  const summary = (t: GitTarget | null) => (t ? JSON.stringify({ repository: t.repository, branch: t.branch, file: t.file, path: t.path, value: t.value, tokenSecret: t.tokenSecret }) : null);
+  const audit = auditEntry(tenant, { actor: ctx.principal.id, actorName: ctx.principal.name, action: cur ? 'git-target.update' : 'git-target.create', entityType: 'git-target', entityId: env, before: summary(cur), after: summary(next), requestId: ctx.requestId }, deps.clock());
+  try {
+    await deps.store.putGitTarget(next, cur ? cur.version : null, audit);
+  } catch (err) {
+    if (err instanceof WriteConflict) throw new VersionConflict(`The git target of '${env}' changed meanwhile; read it again`);
+    throw err;
+  }
+  return view(next);
+}
+
+export async function deleteGitTarget(deps: Deps, ctx: Ctx, env: string): Promise<void> {
+  const { tenant } = ctx.principal;
+  const cur = await deps.store.getGitTarget(tenant, env);
+  if (!cur) throw new WebhookNotFound(`Environment '${env}' has no git target`);
+  const audit = auditEntry(tenant, { actor: ctx.principal.id, actorName: ctx.principal.name, action: 'git-target.delete', entityType: 'git-target', entityId: env, before: cur.repository, after: null, requestId: ctx.requestId }, deps.clock());
+  try {
+    await deps.store.deleteGitTarget(cur, audit);
+  } catch (err) {
+    if (err instanceof WriteConflict) throw new VersionConflict(`The git target of '${env}' changed meanwhile; try again`);
+    throw err;
+  }
+}
+
+/** The commit message: what was promoted where, by which promotion, who approved it and the decision it rests on. */
+export function commitMessage(p: Promotion & { subject: { type: 'artifact' } }, approvers: string[], decisionDigest: string): string {
+  const what = `${p.subject.name} ${p.subject.version}`;
+  return [
+    `${p.rollback ? 'Roll back' : 'Promote'} ${what} to ${p.targetEnvironment}`,
+    '',
+    `${p.rollback ? 'Rollback' : 'Promotion'} ${p.id} from ${p.sourceEnvironment} to ${p.targetEnvironment}, requested by ${p.requestedBy.name}.`,
+    '',
+    `Stageline-Promotion: ${p.id}`,
+    `Stageline-Artifact: ${p.subject.name}@${p.subject.version}`,
+    `Stageline-Digest: ${p.subject.digest}`,
+    `Stageline-Approved-By: ${approvers.length ? approvers.join(', ') : 'none (no approval required)'}`,
+    `Stageline-Decision-Digest: ${decisionDigest}`,
+    `Stageline-Release-Digest: ${p.releaseDigest}`,
+    '',
+  ].join('\n');
+}
+
+export const gitValueOf = (target: Pick<GitTarget, 'value'>, p: { subject: { version: string; digest: string } }) =>
+  target.value === 'digest' ? p.subject.digest : target.value === 'version@digest' ? `${p.subject.version}@${p.subject.digest}` : p.subject.version;
+
+export type GitDeliveryResult = GitCommitResult & { repository: string; branch: string; file: string; path: string; value: string };

@@ -1,0 +1,93 @@
+import git from 'isomorphic-git';
+import { GitEditConflict, setValue } from '#domain/gitops/edit';
+import type { GitCommitResult, GitWriter } from '#domain/gitops/ports';
+import type { SecretResolver } from '#domain/ports';
+import { guardedGitHttp } from './git-http.ts';
+import { MemFs } from './memfs.ts';
+import { secretsFromEnv } from './secrets.ts';
+
+/** Why a git delivery failed, in words a tenant can act on (the promotion fails with it). */
+export class GitDeliveryError extends Error {
+  override readonly name = 'GitDeliveryError';
+}
+
+/** Pushes tried before giving up when the branch keeps moving. */
+const MAX_PUSHES = 4;
+const DIR = '/repo';
+
+/**
+ * Commits a promoted version into an environment's git target with isomorphic-git (pure JavaScript,
+ * so it runs inside Lambda), in memory (MemFs: no disk), over the outbound guard:
+ *
+ * 1. shallow clone of the one branch (depth 1);
+ * 2. the file already holds the value: no commit (a step run again after a crash changes nothing);
+ * 3. else set the value, commit, push; a push refused because the branch moved (not a fast-forward)
+ *    is tried again from a fresh clone of the new head (MAX_PUSHES); a file that cannot take the
+ *    value is a conflict that fails the promotion with what to fix. A push is all or nothing for the
+ *    branch: a failure leaves the remote as it was.
+ */
+export class IsomorphicGitWriter implements GitWriter {
+  constructor(
+    private readonly secrets: SecretResolver = secretsFromEnv(),
+    private readonly http = guardedGitHttp(),
+  ) {}
+
+  async commit({ tenant, target, value, message, author }: Parameters<GitWriter['commit']>[0]): Promise<GitCommitResult> {
+    let token: string | null = null;
+    if (target.tokenSecret) {
+      token = await this.secrets.resolve(tenant, target.tokenSecret, 'key');
+      if (!token) throw new GitDeliveryError(`the git token secret '${target.tokenSecret}' does not exist for this tenant`);
+    }
+    // Basic auth as GitHub, GitLab and Bitbucket take a token; sent only to the configured origin.
+    const onAuth = () => (token ? { username: 'x-access-token', password: token } : { cancel: true });
+    const onAuthFailure = () => {
+      throw new GitDeliveryError(`the git remote refused the credentials${target.tokenSecret ? ` in '${target.tokenSecret}'` : ' (none configured: set tokenSecret)'}`);
+    };
+    const common = { http: this.http, dir: DIR, url: target.repository, onAuth, onAuthFailure };
+    for (let attempt = 1; ; attempt++) {
+      const fs = new MemFs();
+      try {
+        await git.clone({ ...common, fs, ref: target.branch, singleBranch: true, depth: 1, noTags: true });
+      } catch (err) {
+        throw new GitDeliveryError(`cannot clone ${target.repository} (branch ${target.branch}): ${reason(err)}`);
+      }
+      const head = await git.resolveRef({ fs, dir: DIR, ref: 'HEAD' });
+      let text: string;
+      try {
+        text = String(await fs.promises.readFile(`${DIR}/${target.file}`, 'utf8'));
+      } catch {
+        throw new GitDeliveryError(`${target.file} does not exist on ${target.branch} of ${target.repository}; create it (with ${target.path}) first`);
+      }
+      let edited;
+      try {
+        edited = setValue(target.file, text, target.path, value);
+      } catch (err) {
+        if (err instanceof GitEditConflict) throw new GitDeliveryError(err.message);
+        throw err;
+      }
+      if (!edited.changed) return { commit: head, changed: false, attempts: attempt - 1 };
+      await fs.promises.writeFile(`${DIR}/${target.file}`, edited.text);
+      await git.add({ fs, dir: DIR, filepath: target.file });
+      const now = Math.floor(Date.now() / 1000);
+      const commit = await git.commit({ fs, dir: DIR, message, author: { ...author, timestamp: now, timezoneOffset: 0 }, committer: { name: 'Stageline', email: author.email, timestamp: now, timezoneOffset: 0 } });
+      try {
+        const r = await git.push({ ...common, fs, ref: target.branch, remoteRef: target.branch });
+        if (r.ok) return { commit, changed: true, attempts: attempt };
+        throw new Error(r.error ?? 'push refused');
+      } catch (err) {
+        // Refused because the branch moved since the clone (not a fast-forward, or the ref no longer at the head we saw)?
+        const now = await git.listServerRefs({ http: this.http, url: target.repository, prefix: `refs/heads/${target.branch}`, onAuth, onAuthFailure }).catch(() => []);
+        const remoteHead = now.find((r) => r.ref === `refs/heads/${target.branch}`)?.oid;
+        const moved = (err as { code?: string }).code === 'PushRejectedError' || (remoteHead !== undefined && remoteHead !== head);
+        if (moved && attempt < MAX_PUSHES) continue;
+        throw new GitDeliveryError(moved ? `${target.branch} kept moving: the push was refused ${attempt} times` : `push to ${target.repository} failed: ${reason(err)}`);
+      }
+    }
+  }
+}
+
+function reason(err: unknown): string {
+  const e = err as { code?: string; message?: string; data?: { statusCode?: number } };
+  if (e.data?.statusCode) return `HTTP ${e.data.statusCode}`;
+  return (e.message ?? String(err)).split('\n')[0]!.slice(0, 300);
+}

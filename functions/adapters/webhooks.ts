@@ -1,0 +1,37 @@
+import type { WebhookDeps } from '#domain/webhooks/ports';
+import type { Scheduler } from '#domain/ports';
+import { SecretsManagerWebhookSecrets } from './webhook-secrets.ts';
+import { standardWebhookSender } from './webhook-sender.ts';
+
+/**
+ * The webhook adapters on AWS: signing secrets in Secrets Manager; retries and redeliveries as
+ * EventBridge Scheduler one-time schedules that invoke the delivery function (WEBHOOK_TARGET_ARN;
+ * the delivery function takes its own ARN from its invocation). The local stack wires its own.
+ */
+export function webhookDepsFromEnv(opts: { sender?: boolean } = {}, env: NodeJS.ProcessEnv = process.env): WebhookDeps {
+  return {
+    secrets: new SecretsManagerWebhookSecrets(),
+    ...(opts.sender ? { sender: standardWebhookSender() } : {}),
+    // Loaded on first use: only a retry or a redelivery needs the Scheduler client.
+    scheduler: {
+      async scheduleOnce(name, at, payload) {
+        return (await scheduler(env)).scheduleOnce(name, at, payload);
+      },
+      async cancel(name) {
+        return (await scheduler(env)).cancel(name);
+      },
+    },
+  };
+}
+
+let made: Promise<Scheduler> | undefined;
+function scheduler(env: NodeJS.ProcessEnv): Promise<Scheduler> {
+  if (!env.WEBHOOK_TARGET_ARN || !env.SCHEDULER_ROLE_ARN) throw new Error('WEBHOOK_TARGET_ARN and SCHEDULER_ROLE_ARN must be set to schedule webhook deliveries');
+  made ??= make(env);
+  return made;
+}
+
+async function make(env: NodeJS.ProcessEnv): Promise<Scheduler> {
+  const [{ SchedulerClient }, { EventBridgeScheduler }, { traced }] = await Promise.all([import('@aws-sdk/client-scheduler'), import('./scheduler.ts'), import('./tracing.ts')]);
+  return new EventBridgeScheduler(traced(new SchedulerClient({})), env.WEBHOOK_TARGET_ARN!, env.SCHEDULER_ROLE_ARN!, env.SCHEDULE_DLQ_ARN);
+}

@@ -1,0 +1,33 @@
+import * as z from 'zod';
+import { parseEventDetail } from '#domain/promotion/events';
+import { WEBHOOK_BUS_TYPES } from '#domain/webhooks/model';
+import { attemptDelivery, dispatchWebhooks } from '#domain/webhooks/service';
+import { webhookDepsFromEnv } from '../adapters/webhooks.ts';
+import { logged } from '../adapters/observability.ts';
+import { deps, registerWebhooks } from '../http/deps.ts';
+
+registerWebhooks(() => webhookDepsFromEnv({ sender: true }));
+
+const busEvent = z.object({ 'detail-type': z.enum(WEBHOOK_BUS_TYPES as [string, ...string[]]), detail: z.record(z.string(), z.unknown()) });
+const retry = z.object({ tenant: z.string().min(1), webhookDelivery: z.object({ subscription: z.string().min(1), id: z.string().min(1), trigger: z.enum(['retry', 'redeliver']) }) });
+
+/**
+ * The delivery function: target of the webhooks bus rule (each relayed domain event: one delivery per
+ * matching subscription, first attempt at once) and of its own one-time schedules (retries with
+ * backoff, redeliveries). See domain/webhooks/service.ts.
+ */
+export const handler = async (event: unknown, context?: { invokedFunctionArn?: string }) => {
+  // Retries are scheduled to this same function: its own ARN comes from the invocation (no cycle in the stack).
+  if (!process.env.WEBHOOK_TARGET_ARN && context?.invokedFunctionArn) process.env.WEBHOOK_TARGET_ARN = context.invokedFunctionArn.split(':').slice(0, 7).join(':');
+  const scheduled = retry.safeParse(event);
+  if (scheduled.success) {
+    const { tenant, webhookDelivery: w } = scheduled.data;
+    return logged('webhook attempt', { tenant, delivery: w.id, trigger: w.trigger }, () => attemptDelivery(deps(), tenant, w.subscription, w.id, w.trigger));
+  }
+  const e = busEvent.parse(event);
+  const detail = parseEventDetail(e['detail-type'], e.detail);
+  const tenant = String(detail.tenant);
+  const eventId = typeof detail.eventId === 'string' ? detail.eventId : '';
+  if (!eventId) throw new Error('the event carries no eventId (it must come through the outbox relay)');
+  return dispatchWebhooks(deps(), { id: eventId, type: e['detail-type'], tenant, detail });
+};

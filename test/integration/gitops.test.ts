@@ -1,0 +1,139 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { IsomorphicGitWriter } from '../../functions/adapters/git-writer.ts';
+import type { GitTarget } from '../../domain/gitops/ports.ts';
+import { startGitServer, type GitServer } from '../support/git-server.ts';
+import { waitFor } from '../support/promotions.ts';
+import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
+
+/** GitOps delivery against a real git HTTP server (git http-backend), checked afterwards with the git command. */
+const TOKEN = 'gitops-test-token-0123456789';
+const VALUES = '# production values (Argo CD watches this file)\nimage:\n  repository: registry.example.com/platform\n  tag: v0.9.0 # set by Stageline\nreplicas: 3\n';
+const digest = (c: string) => `sha256:${c.repeat(64)}`;
+
+let t: TestStack;
+let g: GitServer;
+
+beforeAll(async () => {
+  process.env.STAGELINE_SECRET_GITOPS_TOKEN = TOKEN;
+  t = await startTestStack();
+  g = await startGitServer(TOKEN);
+});
+afterAll(async () => {
+  await t.stop();
+  await g.close();
+  delete process.env.STAGELINE_SECRET_GITOPS_TOKEN;
+});
+
+function cloneWithGit(url: string): { dir: string; file: (p: string) => string; log: (fmt: string) => string; done: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), 'stageline-check-'));
+  // From the served bare repository itself (a synchronous clone over HTTP would wait on this very process's server).
+  g.git(dir, 'clone', '-q', join(g.root, url.split('/').pop()!), 'repo');
+  const repo = join(dir, 'repo');
+  return { dir, file: (p) => readFileSync(join(repo, p), 'utf8'), log: (fmt) => g.git(repo, 'log', `--format=${fmt}`), done: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+describe('GitOps delivery (isomorphic-git, git http-backend)', () => {
+  it('commits the promoted version into the YAML path and pushes (message names the promotion, approvers and decision digest); a second run commits nothing', async () => {
+    const tenant = t.tenant();
+    const u = await t.users(tenant);
+    await makeLine(t, u.admin);
+    const url = g.repo(`deploy-${tenant}`, { 'envs/staging/values.yaml': VALUES });
+    const put = await t.call('PUT', '/api/v1/environments/staging/git-target', { token: u.admin, body: { repository: url, branch: 'main', file: 'envs/staging/values.yaml', path: 'image.tag', tokenSecret: 'GITOPS_TOKEN' } });
+    expect(put.status, JSON.stringify(put.body)).toBe(200);
+    expect((await t.call('GET', '/api/v1/environments/staging/git-target', { token: u.viewer })).body).toMatchObject({ repository: url, path: 'image.tag', value: 'version', tokenSecret: 'GITOPS_TOKEN', version: 1 });
+
+    expect((await t.call('POST', '/api/v1/artifacts/platform/versions', { token: u.deployer, body: { version: 'v1.2.3', digest: digest('a') } })).status).toBe(201);
+    const p = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'dev', targetEnvironment: 'staging', artifact: 'platform', version: 'v1.2.3' } });
+    expect(p.status, JSON.stringify(p.body)).toBe(201);
+    const done = await waitFor(t, u.viewer, p.body.id, ['COMPLETED', 'FAILED'], 30_000);
+    expect(done.status, JSON.stringify(done.error)).toBe('COMPLETED');
+    expect(done.result.git).toMatchObject({ repository: url, branch: 'main', value: 'v1.2.3', changed: true, attempts: 1 });
+
+    const c = cloneWithGit(url);
+    try {
+      // The value is in place; the comments and the rest of the file are as they were.
+      expect(c.file('envs/staging/values.yaml')).toBe(VALUES.replace('tag: v0.9.0', 'tag: v1.2.3'));
+      expect(c.log('%H').trim().split('\n')).toHaveLength(2);
+      expect(c.log('%H').split('\n')[0]).toBe(done.result.git.commit);
+      const message = c.log('%B').split('\nseed')[0]!;
+      const decision = await t.call('GET', `/api/v1/promotions/${p.body.id}/decision`, { token: u.viewer });
+      expect(message).toContain('Promote platform v1.2.3 to staging');
+      expect(message).toContain(`Stageline-Promotion: ${p.body.id}`);
+      expect(message).toContain(`Stageline-Decision-Digest: ${decision.body.decisionDigest}`);
+      expect(message).toContain('Stageline-Approved-By: none (no approval required)');
+    } finally {
+      c.done();
+    }
+
+    // Running the step again (a crash after the push): the file holds the value, no second commit.
+    const target = { ...(put.body as Omit<GitTarget, 'tenant'>), tenant };
+    const again = await new IsomorphicGitWriter().commit({ tenant, target, value: 'v1.2.3', message: 'again', author: { name: 'x', email: 'x@example.test' } });
+    expect(again).toEqual({ commit: done.result.git.commit, changed: false, attempts: 0 });
+  });
+
+  it('retries on the new head when the branch moved during the push, keeping the other commit', async () => {
+    const tenant = t.tenant();
+    const url = g.repo(`moved-${tenant}`, { 'deploy/app.json': '{\n  "image": { "tag": "v1" },\n  "replicas": 2\n}\n' });
+    const bare = join(g.root, `moved-${tenant}.git`);
+    // The first push finds main moved by someone else (a commit pushed straight into the bare repository).
+    g.beforePush = () => {
+      g.beforePush = undefined;
+      const work = mkdtempSync(join(tmpdir(), 'stageline-other-'));
+      g.git(work, 'clone', '-q', bare, 'w');
+      g.git(join(work, 'w'), 'commit', '-q', '--allow-empty', '-m', 'someone else');
+      g.git(join(work, 'w'), 'push', '-q', 'origin', 'main');
+      rmSync(work, { recursive: true, force: true });
+    };
+    const target: GitTarget = { tenant, environment: 'production', repository: url, branch: 'main', file: 'deploy/app.json', path: 'image.tag', value: 'version', tokenSecret: 'GITOPS_TOKEN', version: 1, createdAt: '', createdBy: '', updatedAt: '', updatedBy: '' };
+    const r = await new IsomorphicGitWriter().commit({ tenant, target, value: 'v2', message: 'Promote app v2', author: { name: 'ci', email: 'ci@example.test' } });
+    expect(r.changed).toBe(true);
+    expect(r.attempts).toBe(2);
+    const c = cloneWithGit(url);
+    try {
+      expect(JSON.parse(c.file('deploy/app.json'))).toEqual({ image: { tag: 'v2' }, replicas: 2 });
+      expect(c.log('%s').trim().split('\n')).toEqual(['Promote app v2', 'someone else', 'seed']);
+    } finally {
+      c.done();
+    }
+  });
+
+  it('fails the promotion with a clear message when the file cannot take the value, writing nothing; refuses private repository URLs and a wrong token', async () => {
+    const tenant = t.tenant();
+    const u = await t.users(tenant);
+    await makeLine(t, u.admin);
+    const url = g.repo(`conflict-${tenant}`, { 'values.yaml': 'image: registry.example.com/platform:v0.9.0\n' });
+    expect((await t.call('PUT', '/api/v1/environments/staging/git-target', { token: u.admin, body: { repository: 'https://10.1.2.3/repo.git', branch: 'main', file: 'values.yaml', path: 'image.tag' } })).status).toBe(400);
+    expect((await t.call('PUT', '/api/v1/environments/staging/git-target', { token: u.admin, body: { repository: url, branch: 'main', file: '../etc/passwd.yaml', path: 'image.tag' } })).status).toBe(400);
+    expect((await t.call('PUT', '/api/v1/environments/staging/git-target', { token: u.deployer, body: { repository: url, branch: 'main', file: 'values.yaml', path: 'image.tag' } })).status).toBe(403);
+    const put = await t.call('PUT', '/api/v1/environments/staging/git-target', { token: u.admin, body: { repository: url, branch: 'main', file: 'values.yaml', path: 'image.tag', tokenSecret: 'GITOPS_TOKEN' } });
+    expect(put.status).toBe(200);
+    const other = await t.users(t.tenant());
+    expect((await t.call('GET', '/api/v1/environments/staging/git-target', { token: other.admin })).status).toBe(404);
+
+    await t.call('POST', '/api/v1/artifacts/platform/versions', { token: u.deployer, body: { version: 'v1.2.3', digest: digest('b') } });
+    const p = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'dev', targetEnvironment: 'staging', artifact: 'platform', version: 'v1.2.3' } });
+    const failed = await waitFor(t, u.viewer, p.body.id, ['COMPLETED', 'FAILED'], 30_000);
+    expect(failed.status).toBe('FAILED');
+    expect(failed.error.message).toContain("git delivery failed: values.yaml: 'image' is not a mapping, so 'image.tag' cannot be set");
+    const c = cloneWithGit(url);
+    try {
+      expect(c.log('%s').trim()).toBe('seed');
+    } finally {
+      c.done();
+    }
+    const status = await t.call('GET', '/api/v1/artifacts/platform/versions?environment=staging', { token: u.viewer });
+    expect(JSON.stringify(status.body)).not.toContain('v1.2.3');
+
+    // A wrong token: the promotion fails naming the credentials, nothing pushed.
+    process.env.STAGELINE_SECRET_WRONG_TOKEN = 'nope';
+    try {
+      const target: GitTarget = { tenant, environment: 'staging', repository: url, branch: 'main', file: 'values.yaml', path: 'tag', value: 'version', tokenSecret: 'WRONG_TOKEN', version: 1, createdAt: '', createdBy: '', updatedAt: '', updatedBy: '' };
+      await expect(new IsomorphicGitWriter().commit({ tenant, target, value: 'v1', message: 'x', author: { name: 'x', email: 'x@example.test' } })).rejects.toThrow(/refused the credentials in 'WRONG_TOKEN'/);
+    } finally {
+      delete process.env.STAGELINE_SECRET_WRONG_TOKEN;
+    }
+  });
+});

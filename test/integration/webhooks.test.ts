@@ -1,0 +1,167 @@
+import { execFile } from 'node:child_process';
+import { createServer, type Server } from 'node:http';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { Webhook } from 'standardwebhooks';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
+
+/**
+ * Outbound webhooks end to end: a real receiver (a node:http server) verifies every delivery with the
+ * standardwebhooks library, unchanged, and fails the first attempts of each delivery.
+ */
+let t: TestStack;
+let receiver: Server;
+let receiverUrl = '';
+interface Received {
+  id: string;
+  body: string;
+  headers: Record<string, string>;
+  answered: number;
+}
+const received: Received[] = [];
+/** how many times each webhook-id is answered 500 before 200 */
+let failFirst = 3;
+
+beforeAll(async () => {
+  t = await startTestStack({ webhookRetryBaseMs: 50 });
+  receiver = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => (body += c));
+    req.on('end', () => {
+      const id = String(req.headers['webhook-id']);
+      const seen = received.filter((r) => r.id === id).length;
+      const answered = seen < failFirst ? 500 : 200;
+      received.push({ id, body, headers: req.headers as Record<string, string>, answered });
+      res.writeHead(answered, { 'content-type': 'text/plain' });
+      res.end(answered === 200 ? 'ok' : 'try later: token=abcdefghijklmnopqrstuvwxyz0123456789');
+    });
+  });
+  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', () => r()));
+  receiverUrl = `http://127.0.0.1:${(receiver.address() as { port: number }).port}/hooks/stageline`;
+});
+afterAll(async () => {
+  await t.stop();
+  await new Promise((r) => receiver.close(r));
+});
+
+async function until<T>(what: string, f: () => Promise<T | undefined> | T | undefined, ms = 20_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await f();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const verify = (secret: string, r: Received) => new Webhook(secret).verify(r.body, { 'webhook-id': r.headers['webhook-id']!, 'webhook-timestamp': r.headers['webhook-timestamp']!, 'webhook-signature': r.headers['webhook-signature']! });
+
+describe('outbound webhooks (Standard Webhooks)', () => {
+  it('delivers a promotion event signed, retries a failing receiver with the same webhook-id, logs every attempt, redelivers, and signs with both secrets after a rotation', async () => {
+    const tenant = t.tenant();
+    const u = await t.users(tenant);
+    await makeLine(t, u.admin);
+    const created = await t.call('POST', '/api/v1/webhooks', { token: u.admin, body: { url: receiverUrl, events: ['promotion.requested', 'promotion.completed'], description: 'deploy bot' } });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const secret: string = created.body.secret;
+    expect(secret).toMatch(/^whsec_[A-Za-z0-9+/=]{32}$/);
+    const id: string = created.body.id;
+
+    // The secret is shown once: never in a read, a list, an update or the audit trail.
+    const got = await t.call('GET', `/api/v1/webhooks/${id}`, { token: u.viewer });
+    expect(got.status).toBe(200);
+    expect(got.body.secret).toBeUndefined();
+    const list = await t.call('GET', '/api/v1/webhooks', { token: u.viewer });
+    expect(list.body.items.map((w: { id: string }) => w.id)).toEqual([id]);
+    const audit = await t.call('GET', '/api/v1/audit?entityType=webhook', { token: u.viewer });
+    for (const text of [JSON.stringify(got.body), JSON.stringify(list.body), JSON.stringify(audit.body)]) expect(text).not.toContain(secret.slice(6));
+
+    // A promotion: its "requested" event goes out through the outbox; the receiver fails it 3 times.
+    await t.call('POST', '/api/v1/environments/dev/configs', { token: u.admin, body: { key: 'feature.x', value: 'on' } });
+    const p = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'dev', targetEnvironment: 'staging' } });
+    expect(p.status, JSON.stringify(p.body)).toBe(201);
+    const ok = await until('a 200 for promotion.requested', () => received.find((r) => r.answered === 200 && JSON.parse(r.body).type === 'promotion.requested' && JSON.parse(r.body).data.promotionId === p.body.id));
+    const same = received.filter((r) => r.id === ok.id);
+    expect(same.map((r) => r.answered)).toEqual([500, 500, 500, 200]);
+    // Every attempt verifies with the library, unchanged; the body names the event and its version.
+    for (const r of same) expect(verify(secret, r)).toMatchObject({ type: 'promotion.requested', version: 1, tenant, data: { promotionId: p.body.id } });
+    expect(() => verify('whsec_' + Buffer.alloc(24, 1).toString('base64'), ok)).toThrow();
+
+    // The delivery log: one delivery, four attempts, one success; no response body beyond a redacted excerpt.
+    const log = await until('the delivered log entry', async () => {
+      const r = await t.call('GET', `/api/v1/webhooks/${id}/deliveries`, { token: u.viewer });
+      return r.body.items.find((d: { id: string; status: string }) => d.id === ok.id && d.status === 'delivered');
+    });
+    expect(log.attempts.map((a: { statusCode: number }) => a.statusCode)).toEqual([500, 500, 500, 200]);
+    expect(log.attempts.map((a: { trigger: string }) => a.trigger)).toEqual(['event', 'retry', 'retry', 'retry']);
+    expect(log.attempts[0].excerpt).toBe('try later: [redacted]');
+    expect(log.attempts.every((a: { ms: number }) => a.ms >= 0)).toBe(true);
+    expect(log.nextAttemptAt).toBeNull();
+
+    // Rotation: a new secret, shown once; during the overlap both sign, so a receiver on either verifies.
+    const rotated = await t.call('POST', `/api/v1/webhooks/${id}/rotate`, { token: u.admin, body: { overlapSeconds: 3600 } });
+    expect(rotated.status, JSON.stringify(rotated.body)).toBe(200);
+    expect(rotated.body.secret).not.toBe(secret);
+    expect(rotated.body.secrets).toHaveLength(2);
+    // Redeliver: the same webhook-id again, now signed with both secrets.
+    failFirst = 0;
+    const before = received.length;
+    const re = await t.call('POST', `/api/v1/webhooks/${id}/deliveries/${ok.id}/redeliver`, { token: u.deployer });
+    expect(re.status, JSON.stringify(re.body)).toBe(202);
+    const again = await until('the redelivery', () => received.slice(before).find((r) => r.id === ok.id));
+    expect(again.headers['webhook-signature']!.split(' ')).toHaveLength(2);
+    expect(verify(secret, again)).toMatchObject({ type: 'promotion.requested' });
+    expect(verify(rotated.body.secret, again)).toMatchObject({ type: 'promotion.requested' });
+  });
+
+  it('refuses private, metadata and non-https URLs at save (400), keeps subscriptions to their tenant, and needs the admin role to manage them', async () => {
+    const tenant = t.tenant();
+    const u = await t.users(tenant);
+    for (const url of ['https://10.0.0.7/hook', 'http://169.254.169.254/latest/meta-data', 'https://[::ffff:192.168.1.1]/x', 'https://metadata.google.internal/x', 'ftp://example.com/x', 'https://user:pw@example.com/x']) {
+      const r = await t.call('POST', '/api/v1/webhooks', { token: u.admin, body: { url, events: ['promotion.completed'] } });
+      expect(r.status, url).toBe(400);
+      expect(r.body.error.issues[0].path).toBe('body.url');
+    }
+    const bad = await t.call('POST', '/api/v1/webhooks', { token: u.admin, body: { url: receiverUrl, events: ['promotion.exploded'] } });
+    expect(bad.status).toBe(400);
+    const noEnv = await t.call('POST', '/api/v1/webhooks', { token: u.admin, body: { url: receiverUrl, events: ['promotion.completed'], environment: 'nowhere' } });
+    expect(noEnv.status).toBe(404);
+    expect((await t.call('POST', '/api/v1/webhooks', { token: u.deployer, body: { url: receiverUrl, events: ['promotion.completed'] } })).status).toBe(403);
+
+    const mine = await t.call('POST', '/api/v1/webhooks', { token: u.admin, body: { url: receiverUrl, events: ['promotion.completed'] } });
+    expect(mine.status).toBe(201);
+    const other = await t.users(t.tenant());
+    expect((await t.call('GET', `/api/v1/webhooks/${mine.body.id}`, { token: other.admin })).status).toBe(404);
+    expect((await t.call('GET', `/api/v1/webhooks/${mine.body.id}/deliveries`, { token: other.admin })).status).toBe(404);
+    expect((await t.call('POST', `/api/v1/webhooks/${mine.body.id}/rotate`, { token: other.admin, body: {} })).status).toBe(404);
+    expect((await t.call('DELETE', `/api/v1/webhooks/${mine.body.id}`, { token: other.admin })).status).toBe(404);
+    expect((await t.call('GET', '/api/v1/webhooks', { token: other.admin })).body.items).toEqual([]);
+    // A stale version is a 409; a private URL on update is a 400; delete is 204 and the subscription is gone.
+    expect((await t.call('PATCH', `/api/v1/webhooks/${mine.body.id}`, { token: u.admin, body: { version: 7, enabled: false } })).status).toBe(409);
+    expect((await t.call('PATCH', `/api/v1/webhooks/${mine.body.id}`, { token: u.admin, body: { version: 1, url: 'https://192.168.0.1/' } })).status).toBe(400);
+    expect((await t.call('DELETE', `/api/v1/webhooks/${mine.body.id}`, { token: u.admin })).status).toBe(204);
+    expect((await t.call('GET', `/api/v1/webhooks/${mine.body.id}`, { token: u.admin })).status).toBe(404);
+  });
+
+  it('is managed from the CLI: create prints the secret once, list shows health, rotate prints the new one, git-target set/get', async () => {
+    const tenant = t.tenant();
+    const u = await t.users(tenant);
+    await makeLine(t, u.admin);
+    const root = join(import.meta.dirname, '..', '..');
+    const cli = async (...args: string[]) => JSON.parse((await promisify(execFile)(join(root, 'node_modules', '.bin', 'tsx'), [join(root, 'cli', 'stageline.ts'), '--json', ...args], { env: { ...process.env, STAGELINE_URL: t.url, STAGELINE_TOKEN: u.admin }, cwd: root })).stdout);
+    const created = await cli('webhooks', 'create', receiverUrl, '--events', 'promotion.completed,promotion.failed', '--env', 'production');
+    expect(created.secret).toMatch(/^whsec_/);
+    const listed = await cli('webhooks', 'list');
+    expect(listed.items).toEqual([expect.objectContaining({ id: created.id, environment: 'production', events: ['promotion.completed', 'promotion.failed'], health: expect.objectContaining({ status: 'ok' }) })]);
+    expect(JSON.stringify(listed)).not.toContain(created.secret);
+    const rotated = await cli('webhooks', 'rotate', created.id, '--overlap', '600');
+    expect(rotated.secret).toMatch(/^whsec_/);
+    expect(rotated.secrets).toHaveLength(2);
+    expect((await cli('webhooks', 'deliveries', created.id)).items).toEqual([]);
+    const set = await cli('git-target', 'set', 'production', '--repo', 'https://git.example.com/org/deploy.git', '--file', 'envs/production/values.yaml', '--path', 'image.tag', '--token-secret', 'GITOPS_TOKEN');
+    expect(set).toMatchObject({ environment: 'production', branch: 'main', value: 'version', version: 1 });
+    expect((await cli('git-target', 'set', 'production', '--repo', 'https://git.example.com/org/deploy.git', '--file', 'envs/production/values.yaml', '--path', 'image.digest', '--value', 'digest')).version).toBe(2);
+    expect(await cli('git-target', 'get', 'production')).toMatchObject({ path: 'image.digest', value: 'digest' });
+  });
+});
