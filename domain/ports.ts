@@ -299,6 +299,8 @@ export interface Ctx {
   requestId?: string;
   /** the caller asks to break glass, with this reason (see domain/break-glass.ts) */
   breakGlassReason?: string;
+  /** milliseconds this request has left before its answer is cut off (API Gateway's 29 s, the function's timeout) */
+  timeLeft?: () => number;
 }
 
 /**

@@ -220,7 +220,8 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       const context = {
         awsRequestId: requestId,
         functionName: route?.handler ?? FALLBACK_HANDLER,
-        getRemainingTimeInMillis: () => 29_000,
+        // As Lambda counts it: the function's 29 s from now (API Gateway's budget runs from timeEpoch).
+        getRemainingTimeInMillis: ((until) => () => until - Date.now())(Date.now() + 29_000),
       } as unknown as Context;
       const fn = await loadHandler(route?.handler ?? FALLBACK_HANDLER);
       const result = await fn(event, context);

@@ -101,3 +101,61 @@ describe('outbound answers are read with a small bound', () => {
     }
   });
 });
+
+describe('batch writes fit the time budget', () => {
+  it('a batch over the item cap is refused up front, naming the limit; nothing is written', async () => {
+    const u = await t.users(t.tenant());
+    await makeLine(t, u.admin);
+    const set = Array.from({ length: 1001 }, (_, i) => ({ key: `bulk.item-${i}`, value: i }));
+    const r = await t.call('POST', '/api/v1/environments/dev/items/batch', { token: u.deployer, body: { set } });
+    expect(r.status).toBe(400);
+    expect(JSON.stringify(r.body)).toContain('at most 1000 items per batch');
+    const split = await t.call('POST', '/api/v1/environments/dev/items/batch', { token: u.deployer, body: { set: set.slice(0, 600), delete: set.slice(600).map((s) => ({ key: s.key })) } });
+    expect(split.status).toBe(400);
+    expect((await t.call('GET', '/api/v1/environments/dev/configs?limit=5', { token: u.viewer })).body.items).toEqual([]);
+  });
+
+  it('a write with no time left to commit is refused with 503 and saves nothing', async () => {
+    const { batchItems } = await import('../../domain/items.ts');
+    const { deps } = await import('../../functions/http/deps.ts');
+    const tenant = t.tenant();
+    const u = await t.users(tenant);
+    await makeLine(t, u.admin);
+    const principal = { id: 'd1', name: `deployer@${tenant}.test`, tenant, roles: ['deployer'] } as never;
+    await expect(batchItems(deps(), { principal, timeLeft: () => 1000 }, 'dev', { set: [{ kind: 'config', key: 'late.key', value: 1 }], delete: [] })).rejects.toMatchObject({ code: 'OUT_OF_TIME' });
+    expect((await t.call('GET', '/api/v1/environments/dev/configs', { token: u.viewer })).body.items).toEqual([]);
+    await expect(batchItems(deps(), { principal, timeLeft: () => 20_000 }, 'dev', { set: [{ kind: 'config', key: 'late.key', value: 1 }], delete: [] })).resolves.toMatchObject({ created: 1 });
+  });
+});
+
+describe('a freeze window stops direct writes too', () => {
+  it('configs, flags, batches and a publish into a frozen environment need an admin break-glass, audited as such', async () => {
+    const tenant = t.tenant();
+    const u = await t.users(tenant);
+    await makeLine(t, u.admin);
+    const now = Date.now();
+    const w = await t.call('POST', '/api/v1/freeze-windows', { token: u.admin, body: { reason: 'sale weekend', start: new Date(now - 1000).toISOString(), end: new Date(now + 3_600_000).toISOString() } });
+    expect(w.status).toBe(201);
+    const writes = (headers: Record<string, string> = {}, token = u.deployer, n = 0) => [
+      t.call('POST', '/api/v1/environments/staging/configs', { token, body: { key: `cfg.k${n}`, value: 1 }, headers }),
+      t.call('POST', '/api/v1/environments/staging/flags', { token, body: { key: `flag.k${n}`, value: true }, headers }),
+      t.call('POST', '/api/v1/environments/staging/items/batch', { token, body: { set: [{ key: `batch.k${n}`, value: 2 }] }, headers }),
+      t.call('POST', '/api/v1/artifacts/platform/versions', { token, body: { version: `v1.0.${n}`, digest: `sha256:${String(n).repeat(64).slice(0, 64)}` }, headers }),
+    ];
+    for (const r of await Promise.all(writes())) {
+      expect(r.status, JSON.stringify(r.body)).toBe(423);
+      expect(r.body.error.message).toContain('sale weekend');
+      expect(r.body.error.freeze).toMatchObject({ id: w.body.id });
+    }
+    // A deployer cannot break glass; an admin can, with a reason.
+    for (const r of await Promise.all(writes({ 'x-break-glass-reason': 'INC-7' }, u.deployer, 1))) expect(r.status).toBe(403);
+    for (const r of await Promise.all(writes({ 'x-break-glass-reason': 'INC-7 hotfix' }, u.admin, 2))) expect(r.status, JSON.stringify(r.body)).toBeLessThan(300);
+    await t.stack.stream.idle();
+    const audit = await t.call('GET', '/api/v1/audit?limit=100', { token: u.viewer });
+    const glass = audit.body.items.filter((e: any) => e.action.startsWith('breakglass.'));
+    expect(glass.map((e: any) => e.action).sort()).toEqual(['breakglass.artifact.publish', 'breakglass.config.create', 'breakglass.flag.create', 'breakglass.items.batch']);
+    for (const e of glass) expect(e.reason).toContain('INC-7 hotfix');
+    // nothing else got through
+    expect((await t.call('GET', '/api/v1/environments/staging/configs', { token: u.viewer })).body.items.map((i: any) => i.key).sort()).toEqual(['batch.k2', 'cfg.k2']);
+  });
+});
