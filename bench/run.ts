@@ -3,7 +3,7 @@ import { fmt, heading, int, storeOnlyDeps } from './common.ts';
 import { createEnvironment } from '#domain/environments';
 import { batchItems, itemId, updateItem } from '#domain/items';
 import type { Ctx, Deps } from '#domain/ports';
-import { batchItems as batchSchema, createEnvironment as envSchema, updateItem as updateSchema } from '#domain/schemas';
+import { batchItems as batchSchema, createEnvironment as envSchema, MAX_BATCH_ITEMS, updateItem as updateSchema } from '#domain/schemas';
 import { diffEnvironments } from '#domain/snapshots';
 import type { NodeRef, NodeSource } from '#domain/tree';
 import { DynamoStore, documentClient } from '../functions/adapters/dynamo-store.ts';
@@ -154,10 +154,14 @@ async function dynamo(endpoint: string): Promise<void> {
   const valueOf = (i: number): unknown =>
     [`${i % 600}s`, i, i % 2 === 0, { replicas: i % 7, region: 'eu-west-1', tags: ['bench', `n${i}`] }][i % 4];
   const set = Array.from({ length: CONFIGS }, (_, i) => ({ key: keyOf(i), value: valueOf(i) }));
+  // In batches of at most MAX_BATCH_ITEMS, as the API takes them.
+  const load10k = async (env: string) => {
+    for (let i = 0; i < set.length; i += MAX_BATCH_ITEMS) await batchItems(deps, ctx, env, batchSchema.parse({ set: set.slice(i, i + MAX_BATCH_ITEMS), reason: `bench: load ${env}` }));
+  };
   counter.reset();
-  await batchItems(deps, ctx, 'a', batchSchema.parse({ set, reason: 'bench: load a' }));
+  await load10k('a');
   const load = counter.take();
-  await batchItems(deps, ctx, 'b', batchSchema.parse({ set, reason: 'bench: load b' }));
+  await load10k('b');
   // Spread over the key space so the changes land in different leaves.
   const modified = Array.from({ length: MODIFIED }, (_, j) => Math.floor(((j + 0.5) * CONFIGS) / MODIFIED));
   const changedInB = modified.map((i) => ({ key: keyOf(i), value: { changed: true, i } }));

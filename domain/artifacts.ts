@@ -4,6 +4,8 @@ import { auditEntry } from './audit.ts';
 import { requireRole } from './auth.ts';
 import { AlreadyExists, ArtifactNotFound, EnvironmentNotFound, RuleViolation, ValidationFailed } from './errors.ts';
 import { deploymentOp } from './deployments.ts';
+import { guardFreeze } from './freeze.ts';
+import { breakGlassEvent } from './items.ts';
 import { lineOf } from './promotion/policy.ts';
 import type { PublishArtifact } from './promotion/schemas.ts';
 import { retryOnConflict } from './retry.ts';
@@ -182,6 +184,8 @@ export async function publishArtifact(deps: Deps, ctx: Ctx, name: string, input:
       if (existing.digest === input.digest) return { artifact: existing, environment: first.name, created: false };
       throw new AlreadyExists(`${name}@${input.version} was published with digest ${existing.digest}; versions are immutable — publish a new version`, { digest: existing.digest });
     }
+    // A publish moves latest-<env>: a freeze window over the first environment stops it, unless broken.
+    const glass = await guardFreeze(deps, ctx, first.name, 'artifact.publish');
     const now = deps.clock().toISOString();
     const artifact: ArtifactVersion = { name, version: input.version, digest: input.digest, sourceCommit: input.sourceCommit, metadata: { ...input.metadata, gitBranch: input.gitBranch }, publishedAt: now, publishedBy: ctx.principal.name };
     const prev = await deps.store.getPointer(tenant, first.name, name);
@@ -194,9 +198,10 @@ export async function publishArtifact(deps: Deps, ctx: Ctx, name: string, input:
     const audit = auditEntry(tenant, {
       actor: ctx.principal.id,
       actorName: ctx.principal.name,
-      action: 'artifact.publish',
+      action: glass ? 'breakglass.artifact.publish' : 'artifact.publish',
       entityType: 'artifact',
       entityId: `${name}@${input.version}`,
+      ...(glass ? { reason: `break-glass: ${glass.reason}` } : {}),
       before: prev ? prev.digest : null,
       after: input.digest,
       requestId: ctx.requestId,
@@ -215,6 +220,7 @@ export async function publishArtifact(deps: Deps, ctx: Ctx, name: string, input:
         now,
       ),
       { kind: 'audit', entry: audit },
+      ...(glass ? [{ kind: 'event' as const, event: breakGlassEvent(tenant, first.name, glass) }] : []),
     ]);
     await deps.store.markFirstSeen(tenant, input.version, now);
     return { artifact, environment: first.name, created: true, ...(registries ? { registries } : {}) };

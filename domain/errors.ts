@@ -100,6 +100,16 @@ export class Frozen extends DomainError {
   readonly code = 'FROZEN';
 }
 
+/** The request ran out of its time budget before it changed anything: nothing was saved (answered 503). */
+export class OutOfTime extends DomainError {
+  readonly code = 'OUT_OF_TIME';
+}
+
+/** A freeze window holds the environment: a direct change needs an admin's break-glass (answered 423). */
+export class EnvironmentFrozen extends DomainError {
+  readonly code = 'ENVIRONMENT_FROZEN';
+}
+
 export class FreezeWindowNotFound extends DomainError {
   readonly code = 'FREEZE_WINDOW_NOT_FOUND';
   constructor(id: string) {

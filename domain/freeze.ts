@@ -3,7 +3,8 @@ import { CronExpressionParser } from 'cron-parser';
 import * as z from 'zod';
 import { auditEntry } from './audit.ts';
 import { requireRole } from './auth.ts';
-import { EnvironmentNotFound, FreezeWindowNotFound, RuleViolation, ValidationFailed } from './errors.ts';
+import { breakGlass, type BreakGlassUse } from './break-glass.ts';
+import { EnvironmentFrozen, EnvironmentNotFound, FreezeWindowNotFound, RuleViolation, ValidationFailed } from './errors.ts';
 import type { Ctx, Deps } from './ports.ts';
 
 /**
@@ -206,4 +207,22 @@ export async function removeFreezeWindow(deps: Deps, ctx: Ctx, id: string): Prom
   if (!found) throw new FreezeWindowNotFound(id);
   const audit = auditEntry(tenant, { actor: ctx.principal.id, actorName: ctx.principal.name, action: 'freeze.remove', entityType: 'freeze-window', entityId: id, before: found.scope, after: null, reason: found.reason, requestId: ctx.requestId }, deps.clock());
   await deps.store.commit(tenant, [{ kind: 'deleteFreezeWindow', id }, { kind: 'audit', entry: audit }]);
+}
+
+/**
+ * A freeze window means no change to the environments it covers, by any path: a direct write
+ * (configs, flags, a batch, a snapshot restore, a publish moving `latest-<env>`) passes only as an
+ * admin's break-glass with a reason, audited as such (domain/break-glass.ts) — as promotions do.
+ * Answers the break-glass record to audit, or null when no window holds the environment.
+ */
+export async function guardFreeze(deps: Deps, ctx: Ctx, env: string, action: string): Promise<BreakGlassUse | null> {
+  const now = deps.clock();
+  const open = activeWindow(await deps.store.listFreezeWindows(ctx.principal.tenant), env, now);
+  if (!open) return null;
+  const what = `'${env}' is frozen until ${open.end.toISOString()} by freeze window ${open.window.id} (${open.window.reason}): no change reaches it by any path`;
+  const freeze = { freeze: occurrenceView(open) };
+  if (!ctx.breakGlassReason?.trim()) {
+    throw new EnvironmentFrozen(`${what}. Wait for the window to close, or an admin may override it once, audited as break-glass, with the header X-Break-Glass-Reason`, freeze);
+  }
+  return breakGlass(ctx, 'freeze-window', action, what, now);
 }

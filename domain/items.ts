@@ -2,14 +2,15 @@ import { v5 as uuidv5 } from 'uuid';
 import { auditEntry } from './audit.ts';
 import { requireRole } from './auth.ts';
 import { digestOf } from './canonical.ts';
-import { AlreadyExists, EnvironmentNotFound, ItemNotFound, ValidationFailed, VersionConflict } from './errors.ts';
+import { AlreadyExists, EnvironmentNotFound, ItemNotFound, OutOfTime, ValidationFailed, VersionConflict } from './errors.ts';
 import type { Environment, Item, ItemKind, Page, Roots, Snapshot } from './model.ts';
 import type { Ctx, Deps, DomainEvent } from './ports.ts';
 import { newEvent } from './promotion/events.ts';
 import { breakGlass, isProtected, requestedBreakGlass, type BreakGlassUse } from './break-glass.ts';
+import { guardFreeze } from './freeze.ts';
 import { lineOf } from './promotion/policy.ts';
 import { retryOnConflict, serialised } from './retry.ts';
-import type { BatchItems, CreateItem, UpdateItem } from './schemas.ts';
+import { MAX_BATCH_ITEMS, type BatchItems, type CreateItem, type UpdateItem } from './schemas.ts';
 import { checkFlagValue } from './effective.ts';
 import { applyChanges, listPage, lookup, memoSource, NodeSink, type NodeSource, type StoredEntry } from './tree.ts';
 
@@ -97,17 +98,29 @@ async function commit(
     after: digest,
     requestId: ctx.requestId,
   }, deps.clock());
+  // The point of no return: commit only with time left to answer. A request cut off after it
+  // committed would be reported as failed although it was saved; before, nothing is saved.
+  if (ctx.timeLeft && ctx.timeLeft() < COMMIT_RESERVE_MS) {
+    throw new OutOfTime(`This write ran out of time before it was saved: nothing changed. Send fewer items per request (a batch holds at most ${MAX_BATCH_ITEMS}) and retry`);
+  }
   await deps.store.commitSnapshot(next, env, snapshot, audit, glass ? [breakGlassEvent(tenant, env.name, glass)] : []);
   return next;
 }
 
 /**
- * A protected environment (flagged, or the last of the line) changes only through a promotion or
- * a rollback; a direct write passes only as an admin break-glass with a reason (domain/break-glass.ts).
+ * A direct write (not a promotion or rollback) to an environment. A freeze window over it stops the
+ * write (domain/freeze.ts); a protected environment (flagged, or the last of the line) changes only
+ * through a promotion or a rollback. Either passes only as an admin break-glass with a reason
+ * (domain/break-glass.ts); one break-glass covers both.
  */
+/** What a commit keeps in hand to write the snapshot and answer: it does not start with less time left. */
+export const COMMIT_RESERVE_MS = 3000;
+
 export async function guardProtected(deps: Deps, ctx: Ctx, env: Environment, action: string): Promise<BreakGlassUse | null> {
   // Asked to break glass: admins only, whether or not this environment is protected (one answer everywhere).
   requestedBreakGlass(ctx, 'protected-environment', action, deps.clock());
+  const frozen = await guardFreeze(deps, ctx, env.name, action);
+  if (frozen) return frozen;
   if (!isProtected(env, await lineFor(deps, ctx, env.tenant))) return null;
   return breakGlass(ctx, 'protected-environment', action, `'${env.name}' is a protected environment: it changes only through a promotion or a rollback`, deps.clock());
 }

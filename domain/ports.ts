@@ -331,6 +331,8 @@ export interface Ctx {
   breakGlassReason?: string;
   /** the principal acts from Slack, as the Slack user linked to it (recorded with what it does) */
   via?: import('./model.ts').ActedVia;
+  /** milliseconds this request has left before its answer is cut off (API Gateway's 29 s, the function's timeout) */
+  timeLeft?: () => number;
 }
 
 /**

@@ -112,7 +112,7 @@ export const API_THROTTLE = { rate: 200, burst: 400, heavyRate: 20, heavyBurst: 
 export const HEAVY_ROUTES = ['items-batch', 'promotions-create', 'environments-rollback', 'promotions-rollback', 'promotions-auto-check'];
 
 export const FUNCTION_TIMEOUTS: Partial<Record<string, Duration>> = {
-  // One batch may write 10k items; API Gateway gives up at 30 s.
+  // One batch writes at most MAX_BATCH_ITEMS (1,000) items; API Gateway gives up at 29 s.
   'items-batch': Duration.seconds(29),
   // Invoked by Step Functions, not API Gateway: execute copies a whole snapshot, or an artifact
   // between registries (blobs up to 5 minutes: the registry adapter's own limit) before it commits.

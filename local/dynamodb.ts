@@ -1,8 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
-import { dirname, join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { delimiter, dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ListTablesCommand, UpdateTableCommand, UpdateTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
 import { TABLE } from '../functions/adapters/keys.ts';
 
@@ -56,6 +59,38 @@ export function localClient(endpoint: string): DynamoDBClient {
  */
 const JVM_OPTIONS = ['-XX:TieredStopAtLevel=1', '-XX:+UseParallelGC'];
 
+/**
+ * DynamoDB Local has no authentication and, with -sharedDb, one table set for every caller: whoever
+ * reaches its port reads and writes everything. Its jar has no bind-address option (Jetty is built
+ * with `new Server(port)`, every interface), so it starts through LoopbackDynamo.java, which sets
+ * the connector's host to 127.0.0.1 before the server starts. The launcher is compiled once per
+ * source and jar into the temp folder (javac), or run by Java's source launcher where javac is missing.
+ */
+const LAUNCHER = fileURLToPath(new URL('./LoopbackDynamo.java', import.meta.url));
+
+function launcherArgs(jar: string): string[] {
+  const source = readFileSync(LAUNCHER);
+  const tag = createHash('sha256').update(source).update(jar).digest('hex').slice(0, 16);
+  const dir = join(tmpdir(), `stageline-dynamo-${tag}`);
+  if (!existsSync(join(dir, 'LoopbackDynamo.class'))) {
+    const work = mkdtempSync(join(tmpdir(), 'stageline-dynamo-build-'));
+    try {
+      execFileSync('javac', ['-nowarn', '-d', work, '-cp', jar, LAUNCHER], { stdio: 'pipe' });
+      try {
+        renameSync(work, dir);
+      } catch {
+        // another process compiled it first
+      }
+    } catch {
+      rmSync(work, { recursive: true, force: true });
+      return ['-cp', jar, LAUNCHER];
+    } finally {
+      if (existsSync(work)) rmSync(work, { recursive: true, force: true });
+    }
+  }
+  return ['-cp', `${jar}${delimiter}${dir}`, 'LoopbackDynamo'];
+}
+
 export async function startDynamo(opts: { port?: number; dataDir?: string } = {}): Promise<LocalDynamo> {
   const port = opts.port ?? (await freePort());
   const dir = jarDir();
@@ -63,7 +98,7 @@ export async function startDynamo(opts: { port?: number; dataDir?: string } = {}
   const storage = opts.dataDir ? (mkdirSync(opts.dataDir, { recursive: true }), ['-dbPath', opts.dataDir, '-sharedDb']) : ['-inMemory'];
   const child: ChildProcess = spawn(
     'java',
-    [...JVM_OPTIONS, `-Djava.library.path=${join(dir, 'DynamoDBLocal_lib')}`, '-jar', join(dir, 'DynamoDBLocal.jar'), '-port', String(port), '-disableTelemetry', ...storage],
+    [...JVM_OPTIONS, `-Djava.library.path=${join(dir, 'DynamoDBLocal_lib')}`, ...launcherArgs(join(dir, 'DynamoDBLocal.jar')), '-port', String(port), '-disableTelemetry', ...storage],
     { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let output = '';

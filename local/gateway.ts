@@ -5,7 +5,7 @@ import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { MAX_BODY_BYTES } from '../functions/http/handler.ts';
-import { CORS, FALLBACK_HANDLER, FUNCTION_GROUPS, functionOf, matchRoute, routeKey, type Route } from '../functions/http/routes.ts';
+import { CORS, corsOpen, FALLBACK_HANDLER, FUNCTION_GROUPS, functionOf, matchRoute, routeKey, type Route } from '../functions/http/routes.ts';
 import type { LocalIssuer } from './issuer.ts';
 import { LOCAL_REGION } from './dynamodb.ts';
 
@@ -102,8 +102,14 @@ export interface GatewayOptions {
   iam?: LocalIamCredential[];
   /** false until the stack is ready (npm start: seeded, tokens written); requests meanwhile get 503 */
   ready?: () => boolean;
-  /** browser origins allowed by CORS (default: any) */
+  /** browser origins allowed by CORS on the API (default: any); /review, /dev and /dashboard never answer other origins */
   allowedOrigins?: string[];
+  /**
+   * Host headers this gateway answers (default: localhost, 127.0.0.1 and [::1] with its port, plus
+   * STAGELINE_ALLOWED_HOSTS). Any other is refused with 421, so a DNS-rebinding page whose name
+   * now points at 127.0.0.1 cannot talk to the stack as if it were same-origin.
+   */
+  allowedHosts?: string[];
   /** local-only pages and stand-ins outside the route table (the /dev/outbox page, the Slack webhook stand-in) */
   extra?: (method: string, url: URL, body: Buffer) => Promise<{ status: number; type: string; body: string; headers?: Record<string, string> } | null>;
 }
@@ -125,6 +131,7 @@ function eventBody(body: Buffer): { body: string | undefined; isBase64Encoded: b
 
 export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const origins = opts.allowedOrigins ?? (process.env.STAGELINE_ALLOWED_ORIGINS ?? '*').split(',').map((o) => o.trim()).filter(Boolean);
+  let hosts = new Set<string>();
   const server: Server = createServer(async (req, res) => {
     const send = (status: number, body: unknown, headers: Record<string, string> = {}) => {
       res.writeHead(status, { 'content-type': 'application/json', ...headers });
@@ -132,8 +139,14 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     };
     const requestId = randomUUID();
     try {
+      if (!hosts.has((req.headers.host ?? '').toLowerCase())) {
+        return send(421, { message: `Misdirected Request: this local stack answers Host ${[...hosts].join(', ')} only (set STAGELINE_ALLOWED_HOSTS to add one)`, requestId }, { 'x-request-id': requestId });
+      }
       const origin = req.headers.origin;
-      const allowed = origins.includes('*') ? '*' : origin && origins.includes(origin) ? origin : null;
+      // CORS opens the API to the allowed origins; never the review pages, /dev (the outbox holds
+      // personal approve links) or the dashboard, whatever the allowed origins say.
+      const path = (req.url ?? '/').split('?')[0]!;
+      const allowed = !corsOpen(path) ? null : origins.includes('*') ? '*' : origin && origins.includes(origin) ? origin : null;
       if (allowed) {
         res.setHeader('access-control-allow-origin', allowed);
         res.setHeader('access-control-expose-headers', CORS.exposeHeaders.join(','));
@@ -208,7 +221,8 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       const context = {
         awsRequestId: requestId,
         functionName: route?.handler ?? FALLBACK_HANDLER,
-        getRemainingTimeInMillis: () => 29_000,
+        // As Lambda counts it: the function's 29 s from now (API Gateway's budget runs from timeEpoch).
+        getRemainingTimeInMillis: ((until) => () => until - Date.now())(Date.now() + 29_000),
       } as unknown as Context;
       const fn = await loadHandler(route?.handler ?? FALLBACK_HANDLER);
       const result = await fn(event, context);
@@ -231,6 +245,11 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => resolve());
   });
   const port = (server.address() as { port: number }).port;
+  hosts = new Set(
+    [...(opts.allowedHosts ?? [`localhost:${port}`, `127.0.0.1:${port}`, `[::1]:${port}`]), ...(process.env.STAGELINE_ALLOWED_HOSTS ?? '').split(',')]
+      .map((h) => h.trim().toLowerCase())
+      .filter(Boolean),
+  );
   return {
     url: `http://127.0.0.1:${port}`,
     port,

@@ -1,4 +1,4 @@
-import picomatch from 'picomatch';
+import { compileGlobs } from '../glob.ts';
 import type { ItemKind, Roots } from '../model.ts';
 import { diffTrees, type NodeSource, type StoredEntry } from '../tree.ts';
 import type { ConfigSubject } from './model.ts';
@@ -21,7 +21,7 @@ export interface ConfigChange {
  */
 export async function configChanges(source: NodeSource, target: Roots, sourceRoots: Roots, subject: ConfigSubject): Promise<{ changes: ConfigChange[]; unchanged: number }> {
   const ids = new Set([...subject.configIds, ...subject.flagIds]);
-  const match = subject.keyPatterns.length ? picomatch(subject.keyPatterns, { dot: true }) : () => false;
+  const match = compileGlobs(subject.keyPatterns);
   const selected = (kind: ItemKind, e: StoredEntry) =>
     subject.promotionType === 'FULL' ||
     (subject.promotionType === 'SELECTIVE' && ((ids.has(e.i) && (kind === 'config' ? subject.configIds : subject.flagIds).includes(e.i)) || match(e.k))) ||

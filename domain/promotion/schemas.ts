@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { envName, itemKey } from '../schemas.ts';
+import { GLOB_PATTERN, globStars, MAX_GLOB_STARS, MAX_GLOB_STARS_TOTAL } from '../glob.ts';
 import type { Condition } from './model.ts';
 import { SEED_STATUSES, STATUSES, statusesFor, type Status } from './lifecycle.ts';
 
@@ -70,7 +71,17 @@ export const createConfigPromotion = /* @__PURE__ */ z
     // Ids as the API returns them (UUIDs); any other string simply selects nothing and is reported as unmatched.
     configIds: z.array(z.string().min(1).max(100)).max(1000).default([]),
     flagIds: z.array(z.string().min(1).max(100)).max(1000).default([]),
-    keyPatterns: z.array(z.string().min(1).max(256)).max(100).default([]),
+    // Globs (domain/glob.ts), matched in time linear in the key; stars are bounded per pattern and per request.
+    keyPatterns: z
+      .array(
+        z
+          .string()
+          .regex(GLOB_PATTERN, 'must be 1-256 characters: the characters of a key (letters, digits, _ . - / :) and the wildcards * ** ?')
+          .refine((p) => globStars(p) <= MAX_GLOB_STARS, { message: `may hold at most ${MAX_GLOB_STARS} stars` }),
+      )
+      .max(100)
+      .refine((ps) => ps.reduce((n, p) => n + globStars(p), 0) <= MAX_GLOB_STARS_TOTAL, { message: `may hold at most ${MAX_GLOB_STARS_TOTAL} stars in all` })
+      .default([]),
   })
   .strict()
   .superRefine((b, ctx) => {

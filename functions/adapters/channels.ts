@@ -1,6 +1,6 @@
 import { SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
 import type { Channels } from '#domain/ports';
-import { guardedFetch, OutboundRefused } from './outbound.ts';
+import { guardedFetch, OutboundRefused, readLimited } from './outbound.ts';
 import { traced } from './tracing.ts';
 
 /**
@@ -16,9 +16,9 @@ export async function postToSlack(webhook: string, message: Record<string, unkno
     if (err instanceof OutboundRefused) throw new Error(`the Slack webhook is refused: ${err.message}`);
     throw new Error(`the Slack webhook did not answer (${(err as Error).name})`);
   }
-  // Only the status code is recorded (as webhook gates do): the answer's body is whatever the URL points at,
-  // and the delivery status is readable by every viewer, so echoing it would be a read primitive.
-  await res.body?.cancel().catch(() => undefined);
+  // The answer's words are not echoed (viewers see the delivery status: it would read whatever the URL
+  // points at); its status is. At most 512 bytes are read, to let the connection be reused.
+  await readLimited(res, 512).catch(() => '');
   if (res.status >= 300 && res.status < 400) throw new Error(`Slack answered a redirect (HTTP ${res.status}); redirects are not followed`);
   if (res.status < 200 || res.status >= 300) throw new Error(`Slack answered HTTP ${res.status}`);
 }

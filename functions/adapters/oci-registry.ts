@@ -1,6 +1,6 @@
 import { createHash, createPublicKey } from 'node:crypto';
 import type { Registry, RegistrySync, RegistrySyncResult, RegistryTag } from '#domain/ports';
-import { assertSameOrigin, guardedFetch, OutboundRefused } from './outbound.ts';
+import { assertSameOrigin, guardedFetch, OutboundRefused, readBytesLimited } from './outbound.ts';
 
 /**
  * Cross-registry promotion (REQ-337): copies an artifact's manifest — and, for
@@ -57,6 +57,18 @@ const INDEX_TYPES: string[] = [MEDIA_TYPES.ociIndex, MEDIA_TYPES.dockerList];
 const IMAGE_TYPES: string[] = [MEDIA_TYPES.ociManifest, MEDIA_TYPES.dockerManifest];
 
 const DIGEST = /^sha256:[a-f0-9]{64}$/;
+/**
+ * What we read of a registry's answers, at most. A manifest or referrers index is limited to 4 MiB by
+ * the distribution spec's registries in practice; a signature bundle is a few KiB; an error or a
+ * token answer is small. More is refused, never buffered; and a registry's own words (an error
+ * message) never reach the caller — only the status and a well-formed error code.
+ */
+export const MANIFEST_BYTES = 4 * 1024 * 1024;
+const BUNDLE_BYTES = 1024 * 1024;
+const ERROR_BODY_BYTES = 4 * 1024;
+const TOKEN_BODY_BYTES = 64 * 1024;
+const ERROR_CODE = /^[A-Z][A-Z_]{0,39}$/;
+
 /** cosign's Sigstore bundle artifact type (an OCI referrer of the signed digest). */
 export const SIGSTORE_BUNDLE = 'application/vnd.dev.sigstore.bundle.v0.3+json';
 
@@ -170,7 +182,7 @@ export class OciRegistrySync implements RegistrySync {
           // The subject as the registry serves it (its media type and size go into the descriptor).
           const res = await dst.send('GET', `manifests/${digest}`, { headers: { accept: ACCEPT } });
           await dst.expect(res, [200], `GET manifest ${digest}`);
-          const subjectBytes = Buffer.from(await res.arrayBuffer());
+          const subjectBytes = await dst.read(res, MANIFEST_BYTES, `GET manifest ${digest}`);
           const subject = { mediaType: res.headers.get('content-type')?.split(';')[0]?.trim() || MEDIA_TYPES.ociManifest, digest, size: subjectBytes.length };
           const config = await pushBlob(dst, Buffer.from('{}'), 'application/vnd.oci.empty.v1+json');
           const layer = await pushBlob(dst, Buffer.from(JSON.stringify(document)), artifactType);
@@ -194,7 +206,7 @@ export class OciRegistrySync implements RegistrySync {
     try {
       const manifest = await src.send('GET', `manifests/${digest}`, { headers: { accept: ACCEPT } });
       await src.expect(manifest, [200], `GET manifest ${digest}`);
-      const artifact = Buffer.from(await manifest.arrayBuffer());
+      const artifact = await src.read(manifest, MANIFEST_BYTES, `GET manifest ${digest}`);
       // The signature is a Sigstore bundle attached to the digest (cosign's bundle format), listed under the referrers tag.
       const candidates = (await listReferrers(src, digest)).filter((r) => r.artifactType === SIGSTORE_BUNDLE);
       if (!candidates.length) return { ok: false, reason: `${src.label}: no Sigstore signature bundle is attached to ${digest} (sign it: cosign sign --key … --new-bundle-format)` };
@@ -202,13 +214,13 @@ export class OciRegistrySync implements RegistrySync {
       for (const c of candidates) {
         const res = await src.send('GET', `manifests/${c.digest}`, { headers: { accept: MEDIA_TYPES.ociManifest } });
         await src.expect(res, [200], `GET manifest ${c.digest}`);
-        const bytes = Buffer.from(await res.arrayBuffer());
+        const bytes = await src.read(res, MANIFEST_BYTES, `GET manifest ${c.digest}`);
         const doc = JSON.parse(bytes.toString('utf8')) as { layers?: Descriptor[]; subject?: Descriptor };
         const layer = doc.layers?.[0];
         if (sha256(bytes) !== c.digest || !layer || doc.subject?.digest !== digest) continue;
         const blob = await src.send('GET', `blobs/${layer.digest}`);
         await src.expect(blob, [200], `GET blob ${layer.digest}`);
-        const bundleBytes = Buffer.from(await blob.arrayBuffer());
+        const bundleBytes = await src.read(blob, BUNDLE_BYTES, `GET blob ${layer.digest}`);
         if (sha256(bundleBytes) !== layer.digest) continue;
         const why = await verifyBundle(bundleBytes, artifact, publicKey);
         if (!why) return { ok: true, bundle: c.digest }; // the copy (sync) takes it along with the artifact
@@ -250,7 +262,7 @@ export class OciRegistrySync implements RegistrySync {
           await res.body?.cancel();
           continue;
         }
-        const bytes = Buffer.from(await res.arrayBuffer());
+        const bytes = await dst.read(res, MANIFEST_BYTES, `GET manifest ${m.from}`);
         await dst.putManifest({ digest: m.from, mediaType: res.headers.get('content-type')?.split(';')[0]?.trim() ?? MEDIA_TYPES.ociManifest, bytes }, m.tag);
       } catch {
         /* best effort: the failure is reported by the sync */
@@ -318,7 +330,7 @@ async function readGraph(src: Client, digest: string, seen = new Set<string>()):
     throw new RegistrySourceError(`${src.label}: manifest ${src.repository}@${digest} not found`);
   }
   await src.expect(res, [200], `GET manifest ${digest}`);
-  const bytes = Buffer.from(await res.arrayBuffer());
+  const bytes = await src.read(res, MANIFEST_BYTES, `GET manifest ${digest}`);
   const actual = sha256(bytes);
   if (actual !== digest) {
     throw new RegistrySourceError(`${src.label}: manifest served for ${digest} hashes to ${actual} (content does not match the digest)`);
@@ -466,19 +478,34 @@ class Client {
     }
   }
 
-  /** Throws a RegistryError unless the status is expected (with the registry's error code when it sent one). */
+  /**
+   * Throws a RegistryError unless the status is expected. The reason is ours, never the registry's
+   * words: the status, and the registry's error code when it sent a well-formed one (MANIFEST_UNKNOWN).
+   * At most ERROR_BODY_BYTES of its answer are read.
+   */
   async expect(res: Response, statuses: number[], what: string): Promise<void> {
     if (statuses.includes(res.status)) return;
     let detail = '';
     try {
-      const body = (await res.json()) as { errors?: { code?: string; message?: string }[] };
-      const e = body.errors?.[0];
-      if (e) detail = `: ${[e.code, e.message].filter(Boolean).join(' ')}`;
+      const body = JSON.parse((await readBytesLimited(res, ERROR_BODY_BYTES)).toString('utf8')) as { errors?: { code?: unknown }[] };
+      const code = body.errors?.[0]?.code;
+      if (typeof code === 'string' && ERROR_CODE.test(code)) detail = ` (${code})`;
     } catch {
-      // no JSON error body
+      // no error body we can read: the status says enough
+      await res.body?.cancel().catch(() => {});
     }
     const status = res.status === 401 ? 'unauthorized (401)' : res.status === 403 ? 'forbidden (403)' : `HTTP ${res.status}`;
     throw new RegistryError(`${this.label}: ${what} failed: ${status}${detail}`);
+  }
+
+  /** A manifest, referrers list or signature bundle, read whole but bounded: a registry cannot make us buffer more. */
+  async read(res: Response, max: number, what: string): Promise<Buffer> {
+    try {
+      return await readBytesLimited(res, max);
+    } catch (err) {
+      if (err instanceof OutboundRefused) throw new RegistryError(`${this.label}: ${what}: the answer is larger than ${max / 1024} KiB`);
+      throw this.failure(err, what, this.timeoutMs);
+    }
   }
 
   async hasBlob(digest: string): Promise<boolean> {
@@ -515,14 +542,14 @@ class Client {
       return null;
     }
     await this.expect(res, [200], `GET manifest ${tag}`);
-    return sha256(new Uint8Array(await res.arrayBuffer()));
+    return sha256(await this.read(res, MANIFEST_BYTES, `GET manifest ${tag}`));
   }
 
   /** digest_match: GET the manifest by digest and hash what is served (the header alone could lie). */
   async servedDigest(node: { digest: string; mediaType: string }): Promise<{ ok: true } | { ok: false; digest: string | null; reason: string }> {
     const res = await this.send('GET', `manifests/${node.digest}`, { headers: { accept: `${node.mediaType}, ${ACCEPT}` } });
     await this.expect(res, [200], `verify manifest ${node.digest}`);
-    const actual = sha256(new Uint8Array(await res.arrayBuffer()));
+    const actual = sha256(await this.read(res, MANIFEST_BYTES, `verify manifest ${node.digest}`));
     const header = res.headers.get('docker-content-digest');
     if (actual === node.digest && (!header || header === node.digest)) return { ok: true };
     return {
@@ -563,8 +590,14 @@ class Client {
         await res.body?.cancel();
         throw new RegistryError(`${this.label}: token realm ${url.origin}${url.pathname} refused${send ? ' the credentials' : ' anonymous access'} (HTTP ${res.status})`);
       }
-      const body = (await res.json().catch(() => ({}))) as { token?: string; access_token?: string };
-      const token = body.token ?? body.access_token;
+      let body: { token?: unknown; access_token?: unknown } = {};
+      try {
+        body = JSON.parse((await readBytesLimited(res, TOKEN_BODY_BYTES)).toString('utf8')) as typeof body;
+      } catch {
+        await res.body?.cancel().catch(() => {});
+      }
+      const token = typeof body.token === 'string' ? body.token : typeof body.access_token === 'string' ? body.access_token : undefined;
+      if (token !== undefined && !/^[\x21-\x7e]{1,16384}$/.test(token)) throw new RegistryError(`${this.label}: token realm ${url.origin}${url.pathname} returned a malformed token`);
       if (!token) throw new RegistryError(`${this.label}: token realm ${url.origin}${url.pathname} returned no token`);
       if (refused === `Bearer ${token}`) throw new RegistryError(`${this.label}: token refused (401)`);
       this.auth.set(this.authKey, `Bearer ${token}`);
@@ -637,7 +670,7 @@ async function listReferrers(c: Client, digest: string): Promise<(Descriptor & {
     await res.body?.cancel();
     return [];
   }
-  return (JSON.parse(Buffer.from(await res.arrayBuffer()).toString('utf8')) as { manifests?: Descriptor[] }).manifests ?? [];
+  return (JSON.parse((await c.read(res, MANIFEST_BYTES, `GET referrers of ${digest}`)).toString('utf8')) as { manifests?: Descriptor[] }).manifests ?? [];
 }
 
 /** Adds referrers to the digest's `sha256-<hex>` index, keeping what is listed there. */

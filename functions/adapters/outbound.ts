@@ -138,8 +138,13 @@ export function assertSameOrigin(location: string, base: string): string {
 
 /** Reads at most `max` bytes of a body (a hostile server cannot make us buffer gigabytes). */
 export async function readLimited(res: Response, max = 64 * 1024): Promise<string> {
+  return (await readBytesLimited(res, max)).toString('utf8');
+}
+
+/** The bytes of a body, at most `max` of them: more is refused (OutboundRefused) and the rest is never read. */
+export async function readBytesLimited(res: Response, max: number): Promise<Buffer> {
   const reader = res.body?.getReader();
-  if (!reader) return '';
+  if (!reader) return Buffer.alloc(0);
   const chunks: Uint8Array[] = [];
   let size = 0;
   for (;;) {
@@ -152,5 +157,5 @@ export async function readLimited(res: Response, max = 64 * 1024): Promise<strin
     }
     chunks.push(value);
   }
-  return Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks);
 }

@@ -30,6 +30,8 @@ const STATUS: [new (...args: never[]) => E.DomainError, number][] = [
   [E.ConcurrentModification, 409],
   [E.EnvironmentNotEmpty, 409],
   [E.PayloadTooLarge, 413],
+  [E.EnvironmentFrozen, 423],
+  [E.OutOfTime, 503],
   [E.RuleViolation, 422],
   [E.AppKeyNotFound, 404],
 ];

@@ -187,6 +187,19 @@ const accessLog = (): middy.MiddlewareObj<APIGatewayProxyEventV2, HttpResult> =>
   };
 };
 
+/** API Gateway's integration time-out: the caller is answered 503 after it, whatever the function does next. */
+export const API_BUDGET_MS = 29_000;
+
+/** Time left to answer: the lesser of API Gateway's budget (from when it received the request) and the function's. */
+function timeLeft(event: APIGatewayProxyEventV2, context: Context | undefined): () => number {
+  const received = event.requestContext?.timeEpoch;
+  return () =>
+    Math.min(
+      typeof received === 'number' ? received + API_BUDGET_MS - Date.now() : API_BUDGET_MS,
+      context?.getRemainingTimeInMillis ? context.getRemainingTimeInMillis() : API_BUDGET_MS,
+    );
+}
+
 /**
  * Wraps a thin handler: resolves the route, authenticates and authorises the
  * caller, validates path/query/body with zod (every issue listed), and maps
@@ -216,6 +229,7 @@ export function httpHandler<B extends z.ZodType, Q extends z.ZodType, P extends 
       if (issues.length) throw new ValidationFailed(issues);
       const breakGlassReason = event.headers?.[BREAK_GLASS_HEADER];
       const ctx: Ctx = { principal: principal as Principal, requestId: context?.awsRequestId, ...(breakGlassReason ? { breakGlassReason } : {}) };
+      ctx.timeLeft = timeLeft(event, context);
       // Tenant routes work through the tenant-scoped store (see depsFor); public routes (health) never touch data.
       const d = principal ? depsFor(principal.tenant) : defaultDeps();
       const run = async () => {

@@ -1,8 +1,8 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import picomatch from 'picomatch';
 import * as z from 'zod';
 import { ROLES, type Principal, type Role } from '#domain/auth';
 import { Forbidden, Unauthenticated } from '#domain/errors';
+import { globMatch } from '#domain/glob';
 import type { Route } from './routes.ts';
 
 type Authorizer = {
@@ -53,7 +53,7 @@ export function fromJwt(claims: Record<string, unknown>): Principal {
 
 function fromIam(arn: string | undefined): Principal {
   if (!arn) throw new Unauthenticated('Request is not signed with IAM credentials');
-  const hit = machineConfig().find((m) => picomatch.isMatch(arn, m.arn, { dot: true }));
+  const hit = machineConfig().find((m) => globMatch(arn, m.arn));
   if (!hit) throw new Forbidden(`IAM principal ${arn} is not registered for any tenant (MACHINE_PRINCIPALS)`);
   return { tenant: hit.tenant, id: arn, name: hit.name ?? arn, roles: hit.roles, kind: 'machine' };
 }

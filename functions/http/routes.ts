@@ -242,6 +242,13 @@ export const CORS = {
   maxAgeSeconds: 3600,
 } as const;
 
+/**
+ * Where CORS may answer other origins: the API and /health. Never the review pages (a signed link
+ * acts as its approver), the dashboard, or the local stack's /dev pages (the outbox holds every
+ * approve link) — whatever the allowed origins say, on AWS and locally.
+ */
+export const corsOpen = (path: string): boolean => path.startsWith('/api/') || path === '/health';
+
 /** Handles what no route matches ($default on API Gateway): 404 or 405. */
 export const FALLBACK_HANDLER = 'fallback';
 

@@ -52,3 +52,35 @@ export function readForm(body: string | undefined, base64: boolean | undefined):
   if (what === 'reject' && !reason) return { ok: false, title: 'A reason is needed', message: 'Rejecting needs a reason the requester can act on.', whatToDo: 'Go back, write why, and reject again.' };
   return { ok: true, what, reason: reason?.slice(0, 1000), nonce: form.get('nonce') ?? undefined };
 }
+
+/**
+ * A decision must come from a page of this service, not from another site's form or script: the
+ * browser's `Sec-Fetch-Site: same-origin`, or an `Origin` naming this service (its public URL, or
+ * the host the request came to — the gateway checks the Host locally; on AWS it is the API's own
+ * domain). The review page sends no referrer, so a browser's Origin on its form post is `null`;
+ * Sec-Fetch-Site still says same-origin. Neither header (not a browser, or a very old one) is refused.
+ */
+export function fromOwnOrigin(headers: Record<string, string | undefined> | undefined, domainName: string | undefined, publicUrl: string | undefined): boolean {
+  const site = headers?.['sec-fetch-site'];
+  if (site !== undefined) return site === 'same-origin';
+  const origin = headers?.origin;
+  if (!origin || origin === 'null') return false;
+  let host: string;
+  try {
+    const u = new URL(origin);
+    if (u.origin !== origin.replace(/\/$/, '')) return false;
+    host = u.host;
+  } catch {
+    return false;
+  }
+  const own = new Set<string>();
+  if (domainName) own.add(domainName.toLowerCase());
+  if (publicUrl) {
+    try {
+      own.add(new URL(publicUrl).host);
+    } catch {
+      /* not a URL: no origin from it */
+    }
+  }
+  return own.has(host);
+}

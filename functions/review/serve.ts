@@ -3,7 +3,7 @@ import { actOnLink, LinkRefused, openLink, type Refusal } from '#domain/notify/r
 import { tokenHash } from '#domain/notify/notifier';
 import { depsFor } from '../http/deps.ts';
 import { refusalPage, resultPage, reviewCsp, reviewPage } from './page.ts';
-import { limited, makeNonce, missed, nonceOk, readForm } from './guard.ts';
+import { fromOwnOrigin, limited, makeNonce, missed, nonceOk, readForm } from './guard.ts';
 import { logger } from '../adapters/observability.ts';
 
 const HEADERS = {
@@ -52,6 +52,9 @@ export async function serveReview(event: APIGatewayProxyEventV2) {
           notice: state.refusal ?? undefined,
         }),
       );
+    }
+    if (!fromOwnOrigin(event.headers, event.requestContext.domainName, d.publicUrl)) {
+      return page(403, refusalPage({ title: 'Not sent from Stageline', message: 'This decision did not come from a Stageline review page (another site sent it, or the browser did not say where it came from).', whatToDo: 'Open the link from your notification and use its buttons.' }));
     }
     const form = readForm(event.body, event.isBase64Encoded);
     if (!form.ok) return page(400, refusalPage(form));

@@ -62,7 +62,8 @@ async function waitingPromotion(extra: Record<string, unknown> = {}) {
 
 const linkIn = (text: string) => /(http:\/\/127\.0\.0\.1:\d+\/review\/[^\s]+)/.exec(text)![1]!;
 const nonceIn = (html: string) => /name="nonce" value="([^"]+)"/.exec(html)?.[1];
-const form = (fields: Record<string, string>) => ({ method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(fields).toString() });
+// As a browser posts the review page's own form (the page sends no referrer: Sec-Fetch-Site says where it came from).
+const form = (fields: Record<string, string>) => ({ method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'sec-fetch-site': 'same-origin' }, body: new URLSearchParams(fields).toString() });
 
 describe('notification settings', () => {
   it("accept seed 003's shape, never show the webhook's secret path, and refuse a webhook we must not call", async () => {
