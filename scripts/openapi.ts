@@ -191,7 +191,8 @@ function failures(common: ReturnType<typeof commonResponses>, spec: unknown, rou
     out[status] = {
       description: base ? `${description}; or: ${base.description as string}` : description,
       ...(h.length ? { headers: Object.fromEntries(h.map(([name, d]) => [name, header(d, name === 'Retry-After' ? RETRY_AFTER : { type: 'string' })])) } : {}),
-      content: { ...own, ...((base?.content as Json | undefined) ?? {}) },
+      // 304 (Not Modified) carries no body, whatever the success's format (RFC 9110 §15.4.5).
+      ...(status === '304' ? {} : { content: { ...own, ...((base?.content as Json | undefined) ?? {}) } }),
     };
   }
   return Object.fromEntries(Object.entries(out).sort(([a], [b]) => Number(a) - Number(b)));

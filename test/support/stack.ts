@@ -19,12 +19,21 @@ subscribe('http.server.request.start', (message) => {
   const keep = (chunk: unknown, encoding?: unknown) => {
     if (chunk !== undefined && chunk !== null && typeof chunk !== 'function') chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8'));
   };
+  // Headers given to writeHead (without setHeader before it) are written at once and never stored: keep them here.
+  const given: Record<string, string> = {};
+  const writeHead = response.writeHead.bind(response);
+  response.writeHead = ((status: number, ...rest: unknown[]) => {
+    const h = rest.find((r) => r && typeof r === 'object') as Record<string, unknown> | unknown[] | undefined;
+    if (Array.isArray(h)) for (let i = 0; i + 1 < h.length; i += 2) given[String(h[i]).toLowerCase()] = String(h[i + 1]);
+    else if (h) for (const [k, v] of Object.entries(h)) if (v !== undefined) given[k.toLowerCase()] = Array.isArray(v) ? v.join(',') : String(v);
+    return (writeHead as (...a: unknown[]) => ServerResponse)(status, ...rest);
+  }) as typeof response.writeHead;
   const write = response.write.bind(response);
   const end = response.end.bind(response);
   response.write = ((chunk: unknown, ...rest: unknown[]) => (keep(chunk, rest[0]), (write as (...a: unknown[]) => boolean)(chunk, ...rest))) as typeof response.write;
   response.end = ((chunk?: unknown, ...rest: unknown[]) => (keep(chunk, rest[0]), (end as (...a: unknown[]) => ServerResponse)(chunk, ...rest))) as typeof response.end;
   response.once('finish', () => {
-    const headers = Object.fromEntries(Object.entries(response.getHeaders()).map(([k, v]) => [k, Array.isArray(v) ? v.join(',') : String(v)]));
+    const headers = { ...given, ...Object.fromEntries(Object.entries(response.getHeaders()).map(([k, v]) => [k, Array.isArray(v) ? v.join(',') : String(v)])) };
     try {
       violations.push(...contractViolations({ method: request.method ?? 'GET', path: request.url ?? '/', status: response.statusCode, headers, text: Buffer.concat(chunks).toString('utf8') }));
     } catch (err) {
