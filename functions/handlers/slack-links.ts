@@ -9,12 +9,12 @@ import { httpHandler, WithHeaders } from '../http/handler.ts';
  * links: only the person, from Slack, with their code.
  */
 const params = /* @__PURE__ */ z.object({ team: slackTeamId.optional(), user: z.string().regex(/^[UW][A-Z0-9]{2,20}$/, 'a Slack user id (U… or W…)').optional() });
-/** The code route takes no body: whose code it is comes from the token alone (`{}` or nothing). */
+/** The code route (and unlinking) takes no body: whose code it is comes from the token alone (`{}` or nothing, hence bodyOptional); a body naming anyone is refused. */
 const body = /* @__PURE__ */ z
   .strictObject({}, { error: (issue) => (issue.code === 'unrecognized_keys' ? `${issue.keys.join(', ')}: a code is always for the caller's own account (the token's); nobody can ask for a code or a link for someone else` : undefined) })
   .optional();
 
-export const handler = httpHandler({ params, body }, async ({ deps, ctx, params, route }) => {
+export const handler = httpHandler({ params, body, bodyOptional: true }, async ({ deps, ctx, params, route }) => {
   if (route.method === 'DELETE') {
     await unlinkSlack(deps, ctx, params.team!, params.user!);
     return new WithHeaders(null, {}, 204);
