@@ -170,6 +170,9 @@ export interface Store {
   useReviewLink(tenant: string, hash: string, at: string, action: string): Promise<boolean>;
   recordDelivery(tenant: string, promotionId: string, delivery: Delivery): Promise<void>;
   listDeliveries(tenant: string, promotionId: string): Promise<Delivery[]>;
+
+  /** Every (tenant, environment) listing this alarm ARN as a monitor (an index written with the environment). */
+  monitorWatchers(arn: string): Promise<{ tenant: string; environment: string }[]>;
 }
 
 /** A signed approve/reject link: the table keeps only the token's hash, bound to everything the link may do. */
@@ -266,6 +269,10 @@ export interface Deps {
   secrets?: SecretResolver;
   /** public base URL of the API (review links point at it) */
   publicUrl?: string;
+  /** the account and region this deployment runs in: monitors must be alarms there */
+  deployment?: import('./monitors.ts').DeploymentPlace;
+  /** reads monitors' alarm states before an execution (the promotion step's; DescribeAlarms on AWS) */
+  alarms?: import('./monitors.ts').AlarmReader;
 }
 
 /** What a schedule carries: a promotion to resume, or an auto-promotion check whose time-based condition comes due. */

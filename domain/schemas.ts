@@ -1,3 +1,4 @@
+import { monitors } from './monitors.ts';
 import * as z from 'zod';
 import { canonicalJson } from './canonical.ts';
 import { tenantUrl } from './url-policy.ts';
@@ -92,6 +93,7 @@ export const createEnvironment = /* @__PURE__ */ z
     autoPromotionPaused: z.boolean().default(false),
     bakeSeconds: z.number().int().min(0).max(3600).default(0),
     registries: registries.default([]),
+    monitors: monitors.default([]),
     verification: verification.default('digest_match'),
     signingKey: signingKey.optional(),
     reason: reason.optional(),
@@ -113,6 +115,7 @@ export const updateEnvironment = /* @__PURE__ */ z
     autoPromotionPaused: z.boolean().optional(),
     bakeSeconds: z.number().int().min(0).max(3600).optional(),
     registries: registries.optional(),
+    monitors: monitors.optional(),
     verification: verification.optional(),
     signingKey: signingKey.optional(),
     reason: reason.optional(),

@@ -22,6 +22,8 @@ import { LocalDirectory } from './directory.ts';
 import { handler as notifier } from '../functions/handlers/notifier.ts';
 import { NOTIFY_ON } from '../domain/notify/notifier.ts';
 import { postToSlack } from '../functions/adapters/channels.ts';
+import { handler as alarmState } from '../functions/handlers/alarm-state.ts';
+import { LocalAlarms, LOCAL_AWS_EVENTS, putAwsEvent } from './alarms.ts';
 
 /**
  * The whole local stack in one process: DynamoDB Local, the table, the token
@@ -101,6 +103,10 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   process.env.STAGELINE_SECRETS_KEY ??= localSecretsKey(opts.dataDir);
   resetSecretBox();
   process.env.MACHINE_PRINCIPALS ??= JSON.stringify([{ arn: PIPELINE_ARN, tenant: 'acme', roles: ['deployer'], name: 'pipeline' }]);
+  // Monitors must be alarms of this deployment's account and region: locally, the account the local
+  // credentials use and a fixed region (the ARNs in README and tests use them).
+  process.env.DEPLOYMENT_ACCOUNT ??= '000000000000';
+  process.env.DEPLOYMENT_REGION ??= 'us-east-1';
   resetDeps();
   const base = deps();
   // Same handlers, same ASL: the step Lambda's handler runs the state machine's tasks in-process.
@@ -128,13 +134,21 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   bus.addRule({ source: [EVENT_SOURCE], 'detail-type': [...NOTIFY_ON] }, async (e) => {
     await notifier(e);
   });
+  // Monitors: CloudWatch alarm state changes put on the local bus (POST /dev/events) drive the same
+  // handler the default bus's rule invokes on AWS; the pre-check reads a CloudWatch-protocol server
+  // when CLOUDWATCH_ENDPOINT names one, else the stand-in that remembers those events.
+  const alarms = new LocalAlarms();
+  bus.addRule(LOCAL_AWS_EVENTS, async (e) => {
+    alarms.observe(e);
+    await alarmState(e);
+  });
   const outbox = new LocalOutbox(opts.dataDir ? join(opts.dataDir, 'outbox.jsonl') : undefined);
   const directory = new LocalDirectory();
   // The audit anchor: a signing key and an append-only checkpoint file outside the table.
   const anchorDir = opts.dataDir ?? join(tmpdir(), `stageline-${tableName}`);
   mkdirSync(anchorDir, { recursive: true });
   const anchor = new FileAnchor(join(anchorDir, 'audit.key'), join(anchorDir, 'audit-checkpoints.jsonl'));
-  const local = { ...base, workflow, events: bus, scheduler, anchor, directory, channels: { slack: postToSlack, email: outbox.email } };
+  const local = { ...base, workflow, events: bus, scheduler, anchor, directory, channels: { slack: postToSlack, email: outbox.email }, ...(process.env.CLOUDWATCH_ENDPOINT ? {} : { alarms }) };
   resetDeps(local);
   // The table's one stream consumer, as the event source mapping runs it on AWS.
   const stream = new LocalStreamPoller({
@@ -149,7 +163,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   const issuer = await LocalIssuer.create({ file: opts.dataDir ? join(opts.dataDir, 'issuer.json') : undefined });
   // The issuer is the identity provider: whoever it signs a token for is in the directory.
   issuer.onSign = (u) => directory.add(u);
-  const gateway = await startGateway({ port: opts.port, issuer, iam, ready: opts.ready, extra: (method, url, body) => outbox.handle(method, url, body) });
+  const gateway = await startGateway({ port: opts.port, issuer, iam, ready: opts.ready, extra: async (method, url, body) => (await putAwsEvent(bus, method, url, body)) ?? outbox.handle(method, url, body) });
   // Review links in notifications point at this gateway.
   local.publicUrl = gateway.url;
   return {

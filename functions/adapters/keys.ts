@@ -48,6 +48,8 @@
  * | Metrics           | T#t#MET#<env>                   | D#<yyyy-mm-dd>        | daily counters (ADD in the deployment's transaction); range by day |
  * | FirstSeen         | T#t#FIRST#<imageTag>            | F                     | when an image was first deployed (lead time) |
  * | CurrentImage      | T#t#ENV                         | CUR#<env>             | the environment's current image tag reference |
+ * | Monitor           | T#t#ENV                         | MON#<env>#<alarm arn> | a CloudWatch alarm an environment watches; written with the environment |
+ * |   by alarm (gsi3) | MON#<alarm arn>                 | <tenant>#<env>        | who watches an alarm (the alarm-event handler only, outside any tenant) |
  *
  * Snapshot storage: an environment's config set is a content-addressed hash
  * trie (see domain/tree.ts). A snapshot item holds only the two root
@@ -161,7 +163,11 @@ export const keys = {
   metricsOf: (tenant: string, env: string) => `${t(tenant)}MET#${env}`,
   firstSeen: (tenant: string, imageTag: string): Key => ({ pk: `${t(tenant)}FIRST#${imageTag}`, sk: 'F' }),
   current: (tenant: string, env: string): Key => ({ pk: `${t(tenant)}ENV`, sk: `CUR#${env}` }),
+  monitor: (tenant: string, env: string, arn: string): Key => ({ pk: `${t(tenant)}ENV`, sk: `MON#${env}#${arn}` }),
+  monitorWatchers: (arn: string) => `MON#${arn}`,
 };
+
+export const GSI_MONITOR = TABLE.indexes[2];
 
 /**
  * The index attributes each indexed entity carries, declared next to the keys they use (the store
@@ -182,6 +188,7 @@ export const indexAttributes = {
    * its status; once final it sits in its status's index instead. So the steps of a flow (PENDING →
    * AWAITING_APPROVAL → APPROVED → …) move no index entry at all: only entering a final status does.
    */
+  monitor: (tenant: string, env: string, arn: string): Record<string, string> => ({ [GSI_MONITOR.partitionKey]: keys.monitorWatchers(arn), [GSI_MONITOR.sortKey]: `${tenant}#${env}` }),
   promotion: (p: { tenant: string; id: string; status: string; targetEnvironment: string }, active: boolean): Record<string, string> => {
     const sort = keys.promotionSort(p.id);
     return {
