@@ -532,6 +532,8 @@ export class StagelineStack extends Stack {
     // ---- auto-promotion is evaluated by the system when its inputs change (the local bus has the same rule)
     this.busRule('AutoPromote', 'Evidence, deployments and completed promotions re-evaluate auto-promotion rules', AUTO_PROMOTION_TRIGGERS, this.functions.get('auto-promote')!.fn, 4, Duration.hours(2));
 
+    this.monitorAlarms();
+
     // ---- scheduled promotions: one-time EventBridge Scheduler schedules
     // (`stageline-<tenant>-<promotion>`, deleted after they run) invoke the
     // schedule-fire function, which resumes the flow parked at its go task.
@@ -787,6 +789,35 @@ export class StagelineStack extends Stack {
     Tags.of(fn.fn.role!).add('stageline-api', 'true');
     fn.fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['sts:AssumeRole', 'sts:TagSession'], resources: [role.roleArn] }));
     fn.fn.addEnvironment('TENANT_DATA_ROLE_ARN', role.roleArn);
+  }
+
+  /**
+   * Monitors (domain/monitors.ts): the promotion step reads the alarms before executing
+   * (cloudwatch:DescribeAlarms on this account's and region's alarms only), the environment
+   * functions learn the account and region monitors must be in, and a rule on the default bus
+   * sends CloudWatch's own alarm state changes (to ALARM, alarms of this account and region) to
+   * alarm-state, which rolls back what bakes under them (table access only, like the other
+   * background functions; it starts no flow: the running one finds the promotion failed).
+   */
+  private monitorAlarms(): void {
+    const alarmsHere = this.formatArn({ service: 'cloudwatch', resource: 'alarm', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+    this.functions.get('promotion-step')!.fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['cloudwatch:DescribeAlarms'], resources: [alarmsHere] }));
+    for (const handler of ['environments-create', 'environments-update', 'promotion-step']) {
+      const fn = this.functions.get(functionOf(handler))!.fn;
+      fn.addEnvironment('DEPLOYMENT_ACCOUNT', this.account);
+      fn.addEnvironment('DEPLOYMENT_REGION', this.region);
+    }
+    const dlq = this.deadLetters('MonitorAlarmsDlq', 'the dead-letter queue of the MonitorAlarms rule target');
+    new events.Rule(this, 'MonitorAlarmsRule', {
+      eventBus: events.EventBus.fromEventBusName(this, 'DefaultBus', 'default'),
+      description: 'CloudWatch alarms of this account and region going to ALARM: monitored ones roll back what bakes under them',
+      eventPattern: {
+        source: ['aws.cloudwatch'],
+        detailType: ['CloudWatch Alarm State Change'],
+        detail: { state: { value: ['ALARM'] } },
+      },
+      targets: [new targets.LambdaFunction(this.functions.get('alarm-state')!.fn, { deadLetterQueue: dlq, retryAttempts: 4, maxEventAge: Duration.hours(1) })],
+    });
   }
 
   /** An SQS queue that catches what a target could not take (kept 14 days). */

@@ -227,7 +227,7 @@ export const HANDLERS = [...new Set([...ROUTES.map((r) => r.handler), FALLBACK_H
 export const SELF_AUTHENTICATED = ['review', 'slack-actions'] as const;
 
 /** Lambda entries that no route reaches: tasks of the state machines (statemachines/*.asl.json), the scheduler's and the bus's targets, and the table's stream consumer. */
-export const WORKFLOW_HANDLERS = ['promotion-step', 'schedule-fire', 'auto-promote', 'stream', 'notifier'] as const;
+export const WORKFLOW_HANDLERS = ['promotion-step', 'schedule-fire', 'auto-promote', 'stream', 'notifier', 'alarm-state'] as const;
 
 /** Every handler module in functions/handlers/. */
 export const ALL_HANDLERS = [...HANDLERS, ...WORKFLOW_HANDLERS];
