@@ -173,6 +173,14 @@ export interface Store {
 
   /** Every (tenant, environment) listing this alarm ARN as a monitor (an index written with the environment). */
   monitorWatchers(arn: string): Promise<{ tenant: string; environment: string }[]>;
+
+  /** Registry links of an artifact (domain/discovery.ts), written with their audit entry. */
+  putRepoLink(link: import('./discovery.ts').RepoLink, audit: AuditEntry): Promise<void>;
+  deleteRepoLink(link: import('./discovery.ts').RepoLink, audit: AuditEntry): Promise<void>;
+  listRepoLinks(tenant: string, artifact: string): Promise<import('./discovery.ts').RepoLink[]>;
+  getRepoLink(tenant: string, artifact: string, id: string): Promise<import('./discovery.ts').RepoLink | null>;
+  /** Every link to this registry repository, across tenants (the ECR event handler only). */
+  repoLinksOf(registry: string, repository: string): Promise<import('./discovery.ts').RepoLink[]>;
 }
 
 /** A signed approve/reject link: the table keeps only the token's hash, bound to everything the link may do. */

@@ -322,6 +322,19 @@ const auditVerify = /* @__PURE__ */ z
   .strict()
   .meta({ id: 'AuditVerification' });
 
+const repoLink = /* @__PURE__ */ z
+  .object({
+    artifact: z.string(),
+    id: z.string(),
+    registry: z.string(),
+    repository: z.string(),
+    tags: z.union([z.object({ semver: z.literal(true) }).strict(), z.object({ pattern: z.string() }).strict()]),
+    createdAt: time,
+    createdBy: z.string(),
+  })
+  .strict()
+  .meta({ id: 'RegistryLink' });
+
 /** The decision record: everything a promotion was decided on, and its digest (what an auditor re-computes). */
 const decision = /* @__PURE__ */ z
   .object({
@@ -571,6 +584,11 @@ export const RESPONSES: Record<string, z.ZodType> = {
   health: z.object({ status: z.literal('ok'), service: z.literal('stageline') }).strict(),
   'deployments-metrics': deploymentMetrics,
   'slack-actions': slackReply,
+  'artifacts-links': z.union([
+    z.object({ items: z.array(repoLink) }).strict(),
+    repoLink.extend({ notifyToken: z.string().describe('send it as Authorization: Bearer from the registry; shown only now') }).strict(),
+  ]),
+  'registry-notifications': z.object({ results: z.array(open).describe('per tagged manifest push: the version published (created or already there), or why it was skipped') }).strict(),
 };
 
 /** The schema of a route's JSON answer: the one it names, else its handler's. */

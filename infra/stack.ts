@@ -110,6 +110,9 @@ export const FUNCTION_TIMEOUTS: Partial<Record<string, Duration>> = {
   'promotion-step': Duration.minutes(6),
   // Publishing tags the version in the first environment's registries (and copies it to any but the first).
   'artifacts-publish': Duration.seconds(29),
+  // Discovery publishes the same way (tags in the first environment's registries).
+  'registry-push': Duration.seconds(60),
+  'registry-notifications': Duration.seconds(29),
   // A stream batch: up to 100 records, relayed and linked into chains.
   stream: Duration.seconds(60),
 };
@@ -492,7 +495,7 @@ export class StagelineStack extends Stack {
         ? secretsmanager.Secret.fromSecretCompleteArn(this, 'RegistryCredentials', registrySecretId)
         : secretsmanager.Secret.fromSecretNameV2(this, 'RegistryCredentials', registrySecretId);
       // The promotion step copies and tags; publishing tags in the first environment's registries.
-      for (const fn of [stepFn, this.functions.get('artifacts-publish')!.fn]) {
+      for (const fn of [stepFn, ...['artifacts-publish', 'registry-push', 'registry-notifications'].map((h) => this.functions.get(h)!.fn)]) {
         secret.grantRead(fn);
         fn.addEnvironment('REGISTRY_CREDENTIALS_SECRET', secret.secretArn);
       }
@@ -533,6 +536,7 @@ export class StagelineStack extends Stack {
     this.busRule('AutoPromote', 'Evidence, deployments and completed promotions re-evaluate auto-promotion rules', AUTO_PROMOTION_TRIGGERS, this.functions.get('auto-promote')!.fn, 4, Duration.hours(2));
 
     this.monitorAlarms();
+    this.registryPush();
 
     // ---- scheduled promotions: one-time EventBridge Scheduler schedules
     // (`stageline-<tenant>-<promotion>`, deleted after they run) invoke the
@@ -801,7 +805,12 @@ export class StagelineStack extends Stack {
    */
   private monitorAlarms(): void {
     const alarmsHere = this.formatArn({ service: 'cloudwatch', resource: 'alarm', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME });
-    this.functions.get('promotion-step')!.fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['cloudwatch:DescribeAlarms'], resources: [alarmsHere] }));
+    const step = this.functions.get('promotion-step')!;
+    step.fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['cloudwatch:DescribeAlarms'], resources: [alarmsHere] }));
+    Validations.of(step).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:cloudwatch:<AWS::Region>:<AWS::AccountId>:alarm:*]',
+      reason: 'Monitors are alarm ARNs tenants list at run time (refused unless of this account and region); DescribeAlarms only reads their state.',
+    });
     for (const handler of ['environments-create', 'environments-update', 'promotion-step']) {
       const fn = this.functions.get(functionOf(handler))!.fn;
       fn.addEnvironment('DEPLOYMENT_ACCOUNT', this.account);
@@ -817,6 +826,21 @@ export class StagelineStack extends Stack {
         detail: { state: { value: ['ALARM'] } },
       },
       targets: [new targets.LambdaFunction(this.functions.get('alarm-state')!.fn, { deadLetterQueue: dlq, retryAttempts: 4, maxEventAge: Duration.hours(1) })],
+    });
+  }
+
+  /**
+   * Discovery (domain/discovery.ts): a rule on the default bus sends ECR's successful pushes to
+   * registry-push, which publishes linked repositories' new tags (table access only, plus the
+   * registry credentials secret when configured, as publishing has).
+   */
+  private registryPush(): void {
+    const dlq = this.deadLetters('RegistryPushDlq', 'the dead-letter queue of the RegistryPush rule target');
+    new events.Rule(this, 'RegistryPushRule', {
+      eventBus: events.EventBus.fromEventBusName(this, 'DefaultBusEcr', 'default'),
+      description: 'ECR image pushes of this account and region: linked repositories publish new versions',
+      eventPattern: { source: ['aws.ecr'], detailType: ['ECR Image Action'], detail: { 'action-type': ['PUSH'], result: ['SUCCESS'] } },
+      targets: [new targets.LambdaFunction(this.functions.get('registry-push')!.fn, { deadLetterQueue: dlq, retryAttempts: 4, maxEventAge: Duration.hours(2) })],
     });
   }
 
