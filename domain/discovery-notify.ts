@@ -27,7 +27,7 @@ const envelope = /* @__PURE__ */ z.object({
     .max(100),
 });
 
-const ids = z.object({ tenant: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/), artifact: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,99}$/), link: z.string().regex(/^lnk_[0-9a-f]{12}$/) });
+const ids = /* @__PURE__ */ z.object({ tenant: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/), artifact: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,99}$/), link: z.string().regex(/^lnk_[0-9a-f]{12}$/) });
 
 type Answer = { status: number; body: { error: { code: string; message: string } } | Record<string, unknown> & { error?: undefined } };
 

@@ -584,10 +584,8 @@ export const RESPONSES: Record<string, z.ZodType> = {
   health: z.object({ status: z.literal('ok'), service: z.literal('stageline') }).strict(),
   'deployments-metrics': deploymentMetrics,
   'slack-actions': slackReply,
-  'artifacts-links': z.union([
-    z.object({ items: z.array(repoLink) }).strict(),
-    repoLink.extend({ notifyToken: z.string().describe('send it as Authorization: Bearer from the registry; shown only now') }).strict(),
-  ]),
+  'artifacts-links': z.object({ items: z.array(repoLink) }).strict(),
+  'artifacts-links-create': repoLink.extend({ notifyToken: z.string().describe('send it as Authorization: Bearer from the registry; shown only now') }).strict(),
   'registry-notifications': z.object({ results: z.array(open).describe('per tagged manifest push: the version published (created or already there), or why it was skipped') }).strict(),
 };
 

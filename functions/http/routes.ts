@@ -136,7 +136,7 @@ export const ROUTES: Route[] = [
   { method: 'GET', path: `${v1}/artifacts/{name}/consumers`, handler: 'consumers-list', auth: 'jwt', role: 'viewer', summary: 'Pinned consumers of an artifact' },
   { method: 'PUT', path: `${v1}/artifacts/{name}/consumers/{consumer}`, handler: 'consumers-put', auth: 'jwt', role: 'deployer', summary: 'Register or change a consumer version constraint' },
   { method: 'GET', path: `${v1}/artifacts/{name}/links`, handler: 'artifacts-links', auth: 'jwt', role: 'viewer', summary: 'Registry repositories whose pushes become versions of the artifact (tag filters)' },
-  { method: 'POST', path: `${v1}/artifacts/{name}/links`, handler: 'artifacts-links', auth: 'jwt', role: 'admin', summary: 'Link a registry repository: tags passing the filter become versions (the answer shows the notification token once)', status: 201 },
+  { method: 'POST', path: `${v1}/artifacts/{name}/links`, handler: 'artifacts-links-create', auth: 'jwt', role: 'admin', summary: 'Link a registry repository: tags passing the filter become versions (the answer shows the notification token once)' },
   { method: 'DELETE', path: `${v1}/artifacts/{name}/links/{id}`, handler: 'artifacts-links', auth: 'jwt', role: 'admin', summary: 'Unlink a registry repository', status: 204 },
   { method: 'POST', path: `${v1}/registry/notifications/{tenant}/{artifact}/{link}`, handler: 'registry-notifications', auth: 'none', role: null, summary: "A registry's push notifications (distribution's notifications.endpoints), authenticated by the link's token",
     headers: { Authorization: "Bearer and the link's notifyToken (shown once when the link was made)" } },
