@@ -672,7 +672,7 @@ export class StagelineStack extends Stack {
         Validations.of(created!).acknowledge({
           id: 'AwsSolutions-APIG4',
           reason: (SELF_AUTHENTICATED as readonly string[]).includes(route.handler)
-            ? `${route.method} ${route.path} authenticates in the function (${route.summary}): a single-use link token whose hash is stored, or Slack's request signature.`
+            ? `${route.method} ${route.path} authenticates in the function (${route.summary}): a single-use link token whose hash is stored, Slack's request signature, or a registry link's token whose hash is stored.`
             : `${route.method} ${route.path} is public on purpose (${route.summary}); it reads no tenant data.`,
         });
       }
@@ -708,7 +708,8 @@ export class StagelineStack extends Stack {
         }),
       );
     }
-    for (const name of ['notifier', ...SELF_AUTHENTICATED]) {
+    // The directory: the notifier, and the public routes that act as a user (review links, Slack); registry notifications act as no user.
+    for (const name of ['notifier', ...SELF_AUTHENTICATED.filter((h) => h !== 'registry-notifications')]) {
       const fn = this.functions.get(name)!.fn;
       fn.addEnvironment('USER_POOL_ID', this.userPool.userPoolId);
       fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['cognito-idp:ListUsers', 'cognito-idp:ListUsersInGroup', 'cognito-idp:AdminListGroupsForUser'], resources: [this.userPool.userPoolArn] }));
@@ -816,7 +817,7 @@ export class StagelineStack extends Stack {
       fn.addEnvironment('DEPLOYMENT_ACCOUNT', this.account);
       fn.addEnvironment('DEPLOYMENT_REGION', this.region);
     }
-    const dlq = this.deadLetters('MonitorAlarmsDlq', 'the dead-letter queue of the MonitorAlarms rule target');
+    const dlq = this.awsEventsDlq();
     new events.Rule(this, 'MonitorAlarmsRule', {
       eventBus: events.EventBus.fromEventBusName(this, 'DefaultBus', 'default'),
       description: 'CloudWatch alarms of this account and region going to ALARM: monitored ones roll back what bakes under them',
@@ -835,13 +836,20 @@ export class StagelineStack extends Stack {
    * registry credentials secret when configured, as publishing has).
    */
   private registryPush(): void {
-    const dlq = this.deadLetters('RegistryPushDlq', 'the dead-letter queue of the RegistryPush rule target');
+    const dlq = this.awsEventsDlq();
     new events.Rule(this, 'RegistryPushRule', {
       eventBus: events.EventBus.fromEventBusName(this, 'DefaultBusEcr', 'default'),
       description: 'ECR image pushes of this account and region: linked repositories publish new versions',
       eventPattern: { source: ['aws.ecr'], detailType: ['ECR Image Action'], detail: { 'action-type': ['PUSH'], result: ['SUCCESS'] } },
       targets: [new targets.LambdaFunction(this.functions.get('registry-push')!.fn, { deadLetterQueue: dlq, retryAttempts: 4, maxEventAge: Duration.hours(2) })],
     });
+  }
+
+  private defaultBusDlq?: sqs.Queue;
+
+  /** One dead-letter queue for the targets of the rules on the default bus (AWS services' events: alarms, ECR pushes). */
+  private awsEventsDlq(): sqs.Queue {
+    return (this.defaultBusDlq ??= this.deadLetters('AwsEventsDlq', 'the dead-letter queue of the rules on the default bus (MonitorAlarms, RegistryPush)'));
   }
 
   /** An SQS queue that catches what a target could not take (kept 14 days). */

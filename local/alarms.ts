@@ -1,4 +1,5 @@
 import type { AlarmReader, AlarmState } from '#domain/monitors';
+import * as z from 'zod';
 import { alarmStateChange } from '#domain/monitors';
 import type { BusEvent } from './event-bus.ts';
 
@@ -23,8 +24,10 @@ export class LocalAlarms implements AlarmReader {
   }
 }
 
-/** The default bus's AWS events a local user may put (POST /dev/events): CloudWatch alarm state changes only, never Stageline's own. */
+/** The default bus's AWS events a local user may put (POST /dev/events): CloudWatch alarm state changes and ECR pushes, never Stageline's own. */
 export const LOCAL_AWS_EVENTS = { source: ['aws.cloudwatch'], 'detail-type': ['CloudWatch Alarm State Change'] };
+export const LOCAL_ECR_EVENTS = { source: ['aws.ecr'], 'detail-type': ['ECR Image Action'] };
+const ecrEvent = /* @__PURE__ */ z.object({ source: z.literal('aws.ecr'), 'detail-type': z.literal('ECR Image Action'), account: z.string(), region: z.string(), detail: z.record(z.string(), z.unknown()) });
 
 /**
  * `POST /dev/events` on the local gateway: `{ "source", "detail-type", "detail", "resources", "time" }` as
@@ -40,8 +43,8 @@ export async function putAwsEvent(bus: { put(e: BusEvent & Record<string, unknow
   } catch {
     return answer(400, { error: { code: 'MALFORMED_JSON', message: 'the body must be one event as JSON' } });
   }
-  const parsed = alarmStateChange.safeParse(e);
-  if (!parsed.success) return answer(400, { error: { code: 'VALIDATION_FAILED', message: `only "CloudWatch Alarm State Change" events (source aws.cloudwatch) are taken: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}` } });
-  await bus.put({ ...parsed.data, time: parsed.data.time ?? new Date().toISOString() } as BusEvent & Record<string, unknown>);
+  const parsed = (e as { source?: unknown })?.source === 'aws.ecr' ? ecrEvent.safeParse(e) : alarmStateChange.safeParse(e);
+  if (!parsed.success) return answer(400, { error: { code: 'VALIDATION_FAILED', message: `only "CloudWatch Alarm State Change" (aws.cloudwatch) and "ECR Image Action" (aws.ecr) events are taken: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}` } });
+  await bus.put({ ...(e as Record<string, unknown>), time: (e as { time?: string }).time ?? new Date().toISOString() } as BusEvent & Record<string, unknown>);
   return answer(202, { accepted: true });
 }

@@ -23,7 +23,8 @@ import { handler as notifier } from '../functions/handlers/notifier.ts';
 import { NOTIFY_ON } from '../domain/notify/notifier.ts';
 import { postToSlack } from '../functions/adapters/channels.ts';
 import { handler as alarmState } from '../functions/handlers/alarm-state.ts';
-import { LocalAlarms, LOCAL_AWS_EVENTS, putAwsEvent } from './alarms.ts';
+import { LocalAlarms, LOCAL_AWS_EVENTS, LOCAL_ECR_EVENTS, putAwsEvent } from './alarms.ts';
+import { handler as registryPush } from '../functions/handlers/registry-push.ts';
 
 /**
  * The whole local stack in one process: DynamoDB Local, the table, the token
@@ -141,6 +142,10 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   bus.addRule(LOCAL_AWS_EVENTS, async (e) => {
     alarms.observe(e);
     await alarmState(e);
+  });
+  // Discovery: ECR pushes put on the local bus drive the handler the default bus's rule invokes on AWS.
+  bus.addRule(LOCAL_ECR_EVENTS, async (e) => {
+    await registryPush(e);
   });
   const outbox = new LocalOutbox(opts.dataDir ? join(opts.dataDir, 'outbox.jsonl') : undefined);
   const directory = new LocalDirectory();

@@ -219,7 +219,8 @@ describe('functions', () => {
       const timeout = resources[id].Properties.Timeout;
       if (name === 'items-batch' || name === 'artifacts-publish') expect(timeout).toBe(29);
       else if (name === 'promotion-step') expect(timeout).toBe(360);
-      else if (name === 'stream') expect(timeout).toBe(60);
+      else if (name === 'stream' || name === 'registry-push') expect(timeout, name).toBe(60);
+      else if (name === 'registry-notifications') expect(timeout).toBe(29);
       else expect(timeout, name).toBe(10);
     }
   });

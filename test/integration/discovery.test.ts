@@ -90,4 +90,23 @@ describe('discovery: a linked registry repository publishes pushed versions', ()
     // A tenant's JWT is not the credential of this route.
     expect((await notify(`Bearer ${u.admin}`, '{"events":[]}')).status).toBe(401);
   });
+
+  it('ECR "ECR Image Action" events on the bus publish a linked repository\'s passing tags; failed pushes, other repositories and other tenants change nothing', async () => {
+    const tenant = t.tenant();
+    const u = await t.users(tenant);
+    await makeLine(t, u.admin);
+    const registry = '000000000000.dkr.ecr.us-east-1.amazonaws.com';
+    expect((await t.call('POST', '/api/v1/artifacts/platform/links', { token: u.admin, body: { registry, repository: 'team/platform' } })).status).toBe(201);
+    const other = await t.users(t.tenant());
+    const digest = (c: string) => `sha256:${c.repeat(64)}`;
+    const push = (repository: string, tag: string, d: string, result = 'SUCCESS') =>
+      t.call('POST', '/dev/events', { body: { source: 'aws.ecr', 'detail-type': 'ECR Image Action', account: '000000000000', region: 'us-east-1', time: new Date().toISOString(), resources: [], detail: { 'action-type': 'PUSH', result, 'repository-name': repository, 'image-digest': d, 'image-tag': tag } } });
+    for (const [repo, tagName, d, result] of [['team/platform', 'v3.0.0', digest('b'), 'FAILURE'], ['team/other', 'v3.0.0', digest('c'), 'SUCCESS'], ['team/platform', 'latest', digest('d'), 'SUCCESS']] as const) {
+      expect((await push(repo, tagName, d, result)).status).toBe(202);
+    }
+    expect(await versions(u.viewer)).toEqual([]);
+    expect((await push('team/platform', 'v3.0.0', digest('e'))).status).toBe(202);
+    expect((await versions(u.viewer)).map((v: any) => [v.version, v.digest])).toEqual([['v3.0.0', digest('e')]]);
+    expect(await versions(other.viewer)).toEqual([]);
+  });
 });
