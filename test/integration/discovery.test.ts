@@ -1,3 +1,6 @@
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pushImage } from '../../functions/adapters/oci-registry.ts';
 import { freePort, startRegistry, type LocalRegistry } from '../support/registry.ts';
@@ -108,5 +111,17 @@ describe('discovery: a linked registry repository publishes pushed versions', ()
     expect((await push('team/platform', 'v3.0.0', digest('e'))).status).toBe(202);
     expect((await versions(u.viewer)).map((v: any) => [v.version, v.digest])).toEqual([['v3.0.0', digest('e')]]);
     expect(await versions(other.viewer)).toEqual([]);
+  });
+
+  it('the CLI adds, lists and removes links', async () => {
+    const u = await t.users(t.tenant());
+    const root = join(import.meta.dirname, '..', '..');
+    const cli = (...args: string[]) => promisify(execFile)(join(root, 'node_modules', '.bin', 'tsx'), [join(root, 'cli', 'stageline.ts'), ...args], { env: { ...process.env, STAGELINE_URL: t.url, STAGELINE_TOKEN: u.admin }, cwd: root });
+    const added = (await cli('link', 'add', '--artifact', 'platform', '--registry', '127.0.0.1:5000', '--repository', 'team/platform', '--pattern', 'v\\d+\\.\\d+\\.\\d+')).stdout;
+    const id = /^(lnk_[0-9a-f]{12}):/.exec(added)?.[1];
+    expect(added).toContain('Authorization: Bearer slr_');
+    expect((await cli('link', 'list', '--artifact', 'platform')).stdout).toMatch(new RegExp(`${id}\\s+127.0.0.1:5000\\s+team/platform`));
+    expect((await cli('link', 'remove', '--artifact', 'platform', id!)).stdout).toContain(`removed ${id}`);
+    expect((await t.call('GET', '/api/v1/artifacts/platform/links', { token: u.viewer })).body.items).toEqual([]);
   });
 });
