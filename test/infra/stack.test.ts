@@ -624,11 +624,12 @@ describe('monitors and discovery (default bus)', () => {
   it("sends CloudWatch alarms going to ALARM to alarm-state and ECR's successful pushes to registry-push, both on the default bus; only the promotion step may DescribeAlarms, on this account's alarms", () => {
     const rules = Object.values(template.findResources('AWS::Events::Rule')) as Resource[];
     const alarm = rules.find((r) => JSON.stringify(r.Properties.EventPattern).includes('CloudWatch Alarm State Change'))!;
-    expect(alarm.Properties.EventBusName).toBeUndefined();
+    expect(alarm.Properties.EventBusName).toBe('default');
     expect(alarm.Properties.EventPattern).toEqual({ source: ['aws.cloudwatch'], 'detail-type': ['CloudWatch Alarm State Change'], detail: { state: { value: ['ALARM'] } } });
     expect(alarm.Properties.Targets[0]).toMatchObject({ Arn: { 'Fn::GetAtt': [functionIds().get('alarm-state'), 'Arn'] }, DeadLetterConfig: { Arn: expect.anything() } });
     const ecr = rules.find((r) => JSON.stringify(r.Properties.EventPattern).includes('ECR Image Action'))!;
     expect(ecr.Properties.EventPattern).toEqual({ source: ['aws.ecr'], 'detail-type': ['ECR Image Action'], detail: { 'action-type': ['PUSH'], result: ['SUCCESS'] } });
+    expect(ecr.Properties.EventBusName).toBe('default');
     expect(ecr.Properties.Targets[0]).toMatchObject({ Arn: { 'Fn::GetAtt': [functionIds().get('registry-push'), 'Arn'] } });
     for (const [name, id] of functionIds()) {
       const cw = statementsOf(id).filter((s) => [s.Action].flat().some((a) => a.startsWith('cloudwatch:Describe')));
