@@ -84,6 +84,9 @@ interface Values {
   description?: string;
   disable?: boolean;
   enable?: boolean;
+  registry?: string;
+  repository?: string;
+  pattern?: string;
 }
 const values: Values = {};
 
@@ -688,6 +691,39 @@ freeze
   .argument('<id>')
   .action(async (id: string) => {
     await api('DELETE', `/api/v1/freeze-windows/${q(id)}`);
+    out({ removed: id }, () => console.log(`removed ${id}`));
+  });
+
+// ---- discovery: registry repositories whose pushes become versions ----
+
+const link = program.command('link').description('registry repositories linked to an artifact (pushed tags become versions)');
+link
+  .command('list')
+  .description("an artifact's registry links")
+  .requiredOption('--artifact <name>', 'artifact')
+  .action(async () => {
+    const r = await api('GET', `/api/v1/artifacts/${q(values.artifact!)}/links`);
+    out(r, () => grid(['Id', 'Registry', 'Repository', 'Tags'], r.items.map((l: any) => [l.id, l.registry, l.repository, 'semver' in l.tags ? 'semver' : `/${l.tags.pattern}/`])));
+  });
+link
+  .command('add')
+  .description("link a repository (admin); prints the token the registry's notifications must carry (shown once)")
+  .requiredOption('--artifact <name>', 'artifact')
+  .requiredOption('--registry <host>', 'registry host[:port], e.g. 123456789012.dkr.ecr.eu-west-1.amazonaws.com')
+  .requiredOption('--repository <name>', 'repository in that registry')
+  .option('--pattern <regex>', 'only tags matching this (whole tag; default: any semantic version)')
+  .action(async () => {
+    const body = { registry: values.registry, repository: values.repository, tags: values.pattern ? { pattern: values.pattern } : { semver: true } };
+    const r = await api('POST', `/api/v1/artifacts/${q(values.artifact!)}/links`, body);
+    out(r, () => console.log(`${r.id}: ${r.registry}/${r.repository} → ${r.artifact}\nnotifications: POST /api/v1/registry/notifications/<tenant>/${r.artifact}/${r.id} with Authorization: Bearer ${r.notifyToken} (shown once)`));
+  });
+link
+  .command('remove')
+  .description('remove a link (admin)')
+  .requiredOption('--artifact <name>', 'artifact')
+  .argument('<id>')
+  .action(async (id: string) => {
+    await api('DELETE', `/api/v1/artifacts/${q(values.artifact!)}/links/${q(id)}`);
     out({ removed: id }, () => console.log(`removed ${id}`));
   });
 

@@ -1,3 +1,4 @@
+import { assertMonitorsHere } from './monitors.ts';
 import { auditEntry } from './audit.ts';
 import { requireRole } from './auth.ts';
 import { digestOf } from './canonical.ts';
@@ -26,6 +27,7 @@ export function environmentView(env: Environment) {
     bakeSeconds: env.bakeSeconds ?? 0,
     cacheMaxAgeSeconds: env.cacheMaxAgeSeconds ?? 0,
     registries: env.registries ?? [],
+    monitors: env.monitors ?? [],
     verification: env.verification ?? 'digest_match',
     signingKey: env.signingKey ?? null,
     snapshot: { seq: env.head.seq, digest: env.head.digest },
@@ -64,6 +66,7 @@ export async function listEnvironments(deps: Deps, ctx: Ctx): Promise<Environmen
 export async function createEnvironment(deps: Deps, ctx: Ctx, input: CreateEnvironment): Promise<Environment> {
   requireRole(ctx.principal, 'admin');
   const { tenant, id: actor, name: actorName } = ctx.principal;
+  assertMonitorsHere(input.monitors, deps.deployment);
   return retryOnConflict(async () => {
     const existing = await deps.store.listEnvironments(tenant);
     if (existing.some((e) => e.name === input.name)) {
@@ -98,6 +101,7 @@ export async function createEnvironment(deps: Deps, ctx: Ctx, input: CreateEnvir
       bakeSeconds: input.bakeSeconds,
       cacheMaxAgeSeconds: input.cacheMaxAgeSeconds,
       registries: input.registries,
+      monitors: input.monitors,
       verification: input.verification,
       ...(input.signingKey ? { signingKey: input.signingKey } : {}),
       ...(firstSeq ? { firstSeq } : {}),
@@ -139,6 +143,7 @@ export async function createEnvironment(deps: Deps, ctx: Ctx, input: CreateEnvir
 export async function updateEnvironment(deps: Deps, ctx: Ctx, name: string, input: UpdateEnvironment): Promise<Environment> {
   requireRole(ctx.principal, 'admin');
   const { tenant, id: actor, name: actorName } = ctx.principal;
+  assertMonitorsHere(input.monitors, deps.deployment);
   return retryOnConflict(async () => {
     const all = await deps.store.listEnvironments(tenant);
     const current = all.find((e) => e.name === name);
@@ -167,6 +172,7 @@ export async function updateEnvironment(deps: Deps, ctx: Ctx, name: string, inpu
       bakeSeconds: input.bakeSeconds ?? current.bakeSeconds ?? 0,
       cacheMaxAgeSeconds: input.cacheMaxAgeSeconds ?? current.cacheMaxAgeSeconds ?? 0,
       registries: input.registries ?? current.registries ?? [],
+      monitors: input.monitors ?? current.monitors ?? [],
       verification: input.verification ?? current.verification ?? 'digest_match',
       ...((input.signingKey ?? current.signingKey) ? { signingKey: input.signingKey ?? current.signingKey } : {}),
       version: current.version + 1,

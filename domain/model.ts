@@ -33,6 +33,8 @@ export interface Environment {
   bakeSeconds: number;
   /** OCI registries this environment's artifacts are copied to on promotion (first = where they are read from) */
   registries: { name: string; url: string }[];
+  /** CloudWatch alarm ARNs checked before executing into it and watched while a promotion bakes (domain/monitors.ts) */
+  monitors?: string[];
   /** seed 003: digest_match, or signature_match (a Sigstore bundle signed by `signingKey` must come with the artifact) */
   verification?: 'digest_match' | 'signature_match';
   /** PEM public key that signs what enters this environment (signature_match) */

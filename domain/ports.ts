@@ -199,6 +199,16 @@ export interface Store extends WebhookRepo, GitTargetRepo {
   appKeyAndEnvironment(tenant: string, keyId: string | null, env: string): Promise<{ key: AppKey | null; env: Environment | null }>;
   /** Writes the key's last-used time (never moves it back). */
   touchAppKey(tenant: string, id: string, at: string): Promise<void>;
+  /** Every (tenant, environment) listing this alarm ARN as a monitor (an index written with the environment). */
+  monitorWatchers(arn: string): Promise<{ tenant: string; environment: string }[]>;
+
+  /** Registry links of an artifact (domain/discovery.ts), written with their audit entry. */
+  putRepoLink(link: import('./discovery.ts').RepoLink, audit: AuditEntry): Promise<void>;
+  deleteRepoLink(link: import('./discovery.ts').RepoLink, audit: AuditEntry): Promise<void>;
+  listRepoLinks(tenant: string, artifact: string): Promise<import('./discovery.ts').RepoLink[]>;
+  getRepoLink(tenant: string, artifact: string, id: string): Promise<import('./discovery.ts').RepoLink | null>;
+  /** Every link to this registry repository, across tenants (the ECR event handler only). */
+  repoLinksOf(registry: string, repository: string): Promise<import('./discovery.ts').RepoLink[]>;
 }
 
 /** A signed approve/reject link: the table keeps only the token's hash, bound to everything the link may do. */
@@ -302,6 +312,10 @@ export interface Deps {
   webhooks?: WebhookDeps;
   /** commits promoted versions to environments' git targets (the promotion step; domain/gitops) */
   git?: GitWriter;
+  /** the account and region this deployment runs in: monitors must be alarms there */
+  deployment?: import('./monitors.ts').DeploymentPlace;
+  /** reads monitors' alarm states before an execution (the promotion step's; DescribeAlarms on AWS) */
+  alarms?: import('./monitors.ts').AlarmReader;
 }
 
 /** What a schedule carries: a promotion to resume, or an auto-promotion check whose time-based condition comes due. */

@@ -33,6 +33,7 @@ export const environmentResponse = /* @__PURE__ */ z
     bakeSeconds: z.number().int(),
     cacheMaxAgeSeconds: z.number().int().describe('how long services may cache the effective config'),
     registries: z.array(z.object({ name: z.string(), url: z.string() }).strict()),
+    monitors: z.array(z.string()).describe('CloudWatch alarm ARNs: checked before executing into it, watched while a promotion bakes'),
     verification: z.enum(['digest_match', 'signature_match']),
     signingKey: z.string().nullable(),
     snapshot: z.object({ seq: z.number().int(), digest }).strict(),
@@ -75,6 +76,7 @@ const promotionFields = /* @__PURE__ */ z
     whenFrozen: z.enum(['wait', 'fail']),
     heldBy: z.object({ window: z.string(), reason: z.string(), until: time }).strict().nullable(),
     freezeOverride: open.nullable(),
+    monitorAlarm: z.object({ arn: z.string(), name: z.string(), reason: z.string(), at: z.string() }).strict().nullable().describe('the monitored CloudWatch alarm that rolled it back while it baked'),
     policy: z.object({ ruleId: z.string().nullable(), requiresApproval: z.boolean(), requiredApprovers: z.number().int(), approverGroups: z.array(z.string()), separationOfDuties: z.boolean(), approvalExpirySeconds: z.number(), evidenceFrom: z.string().optional() }).strict(),
     policyDigest: digest,
     gates: z.array(gateResult).nullable(),
@@ -354,6 +356,19 @@ const auditPublicKey = /* @__PURE__ */ z
   .strict()
   .meta({ id: 'AuditPublicKey' });
 
+const repoLink = /* @__PURE__ */ z
+  .object({
+    artifact: z.string(),
+    id: z.string(),
+    registry: z.string(),
+    repository: z.string(),
+    tags: z.union([z.object({ semver: z.literal(true) }).strict(), z.object({ pattern: z.string() }).strict()]),
+    createdAt: time,
+    createdBy: z.string(),
+  })
+  .strict()
+  .meta({ id: 'RegistryLink' });
+
 /** The decision record: everything a promotion was decided on, and its digest (what an auditor re-computes). */
 const decision = /* @__PURE__ */ z
   .object({
@@ -370,6 +385,7 @@ const decision = /* @__PURE__ */ z
     approvalsRequired: z.number().int(),
     outcome: z.enum(['PENDING_VALIDATION', 'BLOCKED_BY_GATES', 'REJECTED', 'AWAITING_APPROVAL', 'ALLOWED']),
     freeze: z.object({ whenFrozen: z.enum(['wait', 'fail']), heldBy: open.nullable(), override: open.nullable() }).strict(),
+    monitorAlarm: z.object({ arn: z.string(), name: z.string(), reason: z.string(), at: z.string() }).strict().optional().describe('present when a monitored CloudWatch alarm rolled it back while it baked'),
     decisionDigest: digest.describe('digest of the record above (without status and the freeze outlook)'),
     status: z.enum(STATUSES),
     frozenNow: occurrence.nullable(),
@@ -621,6 +637,9 @@ export const RESPONSES: Record<string, z.ZodType> = {
   ...CONSUME_RESPONSES,
   ...WEBHOOK_RESPONSES,
   ...GITOPS_RESPONSES,
+  'artifacts-links': z.object({ items: z.array(repoLink) }).strict(),
+  'artifacts-links-create': repoLink.extend({ notifyToken: z.string().describe('send it as Authorization: Bearer from the registry; shown only now') }).strict(),
+  'registry-notifications': z.object({ results: z.array(open).describe('per tagged manifest push: the version published (created or already there), or why it was skipped') }).strict(),
 };
 
 /** The schema of a route's JSON answer: the one it names, else its handler's. */

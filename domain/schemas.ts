@@ -1,3 +1,4 @@
+import { monitors } from './monitors.ts';
 import * as z from 'zod';
 import { canonicalJson } from './canonical.ts';
 import { tenantUrl } from './url-policy.ts';
@@ -106,6 +107,7 @@ export const createEnvironment = /* @__PURE__ */ z
     bakeSeconds: z.number().int().min(0).max(3600).default(0),
     cacheMaxAgeSeconds: z.number().int().min(0).max(86400).default(0).describe('how long services may cache the effective config (Cache-Control max-age); 0 = revalidate every read with the ETag'),
     registries: registries.default([]),
+    monitors: monitors.default([]),
     verification: verification.default('digest_match'),
     signingKey: signingKey.optional(),
     reason: reason.optional(),
@@ -129,6 +131,7 @@ export const updateEnvironment = /* @__PURE__ */ z
     bakeSeconds: z.number().int().min(0).max(3600).optional(),
     cacheMaxAgeSeconds: z.number().int().min(0).max(86400).optional(),
     registries: registries.optional(),
+    monitors: monitors.optional(),
     verification: verification.optional(),
     signingKey: signingKey.optional(),
     reason: reason.optional(),

@@ -32,7 +32,9 @@ export type Resource =
   | 'jwtAudience'
   | 'slackSigningSecret'
   | 'webhookTarget'
-  | 'webhookSecrets';
+  | 'webhookSecrets'
+  | 'monitoredAlarms'
+  | 'deploymentRegion';
 
 /** IAM actions one SDK command needs, on a resource (the actions are those AWS authorises the command by). */
 export interface Grant {
@@ -150,6 +152,12 @@ export const ADAPTERS: AdapterDecl[] = [
       'secrets.get': { commands: { GetSecretValue: [on('webhookSecrets', 'secretsmanager:GetSecretValue')] } },
       'secrets.remove': { commands: { DeleteSecret: [on('webhookSecrets', 'secretsmanager:DeleteSecret')] } },
     },
+  },
+  {
+    // Monitors: the promotion step reads the alarms' states before executing.
+    module: adapter('cloudwatch-alarms'),
+    calls: { 'alarms.states': { env: { DEPLOYMENT_REGION: 'deploymentRegion' }, commands: { DescribeAlarms: [on('monitoredAlarms', 'cloudwatch:DescribeAlarms')] } } },
+    notDeployed: { CLOUDWATCH_ENDPOINT: 'local and tests: another CloudWatch-protocol server', AWS_REGION: 'set by Lambda' },
   },
   {
     module: 'functions/http/app-read.ts',

@@ -121,6 +121,9 @@ export const FUNCTION_TIMEOUTS: Partial<Record<string, Duration>> = {
   'webhook-deliver': Duration.seconds(30),
   // Publishing tags the version in the first environment's registries (and copies it to any but the first).
   'artifacts-publish': Duration.seconds(29),
+  // Discovery publishes the same way (tags in the first environment's registries).
+  'registry-push': Duration.seconds(60),
+  'registry-notifications': Duration.seconds(29),
   // A stream batch: up to 100 records, relayed and linked into chains.
   stream: Duration.seconds(60),
 };
@@ -534,6 +537,9 @@ export class StagelineStack extends Stack {
     // ---- auto-promotion is evaluated by the system when its inputs change (the local bus has the same rule)
     this.busRule('AutoPromote', 'Evidence, deployments and completed promotions re-evaluate auto-promotion rules', AUTO_PROMOTION_TRIGGERS, this.functions.get('auto-promote')!.fn, 4, Duration.hours(2));
 
+    this.monitorAlarms();
+    this.registryPush();
+
     // ---- scheduled promotions: one-time EventBridge Scheduler schedules
     // (`stageline-<tenant>-<promotion>`, deleted after they run) invoke the
     // schedule-fire function, which resumes the flow parked at its go task.
@@ -663,7 +669,7 @@ export class StagelineStack extends Stack {
           reason: route.auth === 'app'
             ? `${route.method} ${route.path} authenticates an app key in the function (Bearer or X-API-Key; only the SHA-256 of its secret is stored, checked in constant time against a consistent read of the key record).`
             : (SELF_AUTHENTICATED as readonly string[]).includes(route.handler)
-            ? `${route.method} ${route.path} authenticates in the function (${route.summary}): a single-use link token whose hash is stored, or Slack's request signature.`
+            ? `${route.method} ${route.path} authenticates in the function (${route.summary}): a single-use link token whose hash is stored, Slack's request signature, or a registry link's token whose hash is stored.`
             : `${route.method} ${route.path} is public on purpose (${route.summary}); it reads no tenant data.`,
         });
       }
@@ -741,6 +747,12 @@ export class StagelineStack extends Stack {
       jwtIssuer: () => ({ value: this.userPool.userPoolProviderUrl, arns: [] }),
       jwtAudience: () => ({ value: this.userPoolClient.userPoolClientId, arns: [] }),
       slackSigningSecret: slackSecret ? () => slackSecret : undefined,
+      monitoredAlarms: () => ({
+        arns: [this.formatArn({ service: 'cloudwatch', resource: 'alarm', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME })],
+        nag: 'arn:<AWS::Partition>:cloudwatch:<AWS::Region>:<AWS::AccountId>:alarm:*',
+        why: 'Monitors are alarm ARNs tenants list at run time (refused unless of this account and region); DescribeAlarms only reads their state.',
+      }),
+      deploymentRegion: () => ({ value: this.region, arns: [] }),
       // The delivery function schedules its retries to itself: its own ARN from the invocation (as an environment value it would be a cycle).
       webhookTarget: (fn) => (fn === 'webhook-deliver' ? { arns: [] } : { value: deliverFn.functionArn, arns: [deliverFn.functionArn] }),
       webhookSecrets: () => ({
@@ -852,6 +864,56 @@ export class StagelineStack extends Stack {
       }),
     );
     return role;
+  }
+
+  /**
+   * Monitors (domain/monitors.ts): the promotion step reads the alarms before executing
+   * (cloudwatch:DescribeAlarms on this account's and region's alarms only), the environment
+   * functions learn the account and region monitors must be in, and a rule on the default bus
+   * sends CloudWatch's own alarm state changes (to ALARM, alarms of this account and region) to
+   * alarm-state, which rolls back what bakes under them (table access only, like the other
+   * background functions; it starts no flow: the running one finds the promotion failed).
+   */
+  private monitorAlarms(): void {
+    // DescribeAlarms (the step, on this account's and region's alarms) comes from infra/adapters.ts (cloudwatch-alarms).
+    for (const handler of ['environments-create', 'environments-update', 'promotion-step']) {
+      const fn = this.functions.get(functionOf(handler))!.fn;
+      fn.addEnvironment('DEPLOYMENT_ACCOUNT', this.account);
+      fn.addEnvironment('DEPLOYMENT_REGION', this.region);
+    }
+    const dlq = this.awsEventsDlq();
+    new events.Rule(this, 'MonitorAlarmsRule', {
+      eventBus: events.EventBus.fromEventBusName(this, 'DefaultBus', 'default'),
+      description: 'CloudWatch alarms of this account and region going to ALARM: monitored ones roll back what bakes under them',
+      eventPattern: {
+        source: ['aws.cloudwatch'],
+        detailType: ['CloudWatch Alarm State Change'],
+        detail: { state: { value: ['ALARM'] } },
+      },
+      targets: [new targets.LambdaFunction(this.functions.get('alarm-state')!.fn, { deadLetterQueue: dlq, retryAttempts: 4, maxEventAge: Duration.hours(1) })],
+    });
+  }
+
+  /**
+   * Discovery (domain/discovery.ts): a rule on the default bus sends ECR's successful pushes to
+   * registry-push, which publishes linked repositories' new tags (table access only, plus the
+   * registry credentials secret when configured, as publishing has).
+   */
+  private registryPush(): void {
+    const dlq = this.awsEventsDlq();
+    new events.Rule(this, 'RegistryPushRule', {
+      eventBus: events.EventBus.fromEventBusName(this, 'DefaultBusEcr', 'default'),
+      description: 'ECR image pushes of this account and region: linked repositories publish new versions',
+      eventPattern: { source: ['aws.ecr'], detailType: ['ECR Image Action'], detail: { 'action-type': ['PUSH'], result: ['SUCCESS'] } },
+      targets: [new targets.LambdaFunction(this.functions.get('registry-push')!.fn, { deadLetterQueue: dlq, retryAttempts: 4, maxEventAge: Duration.hours(2) })],
+    });
+  }
+
+  private defaultBusDlq?: sqs.Queue;
+
+  /** One dead-letter queue for the targets of the rules on the default bus (AWS services' events: alarms, ECR pushes). */
+  private awsEventsDlq(): sqs.Queue {
+    return (this.defaultBusDlq ??= this.deadLetters('AwsEventsDlq', 'the dead-letter queue of the rules on the default bus (MonitorAlarms, RegistryPush)'));
   }
 
   /** An SQS queue that catches what a target could not take (kept 14 days). */

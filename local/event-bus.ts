@@ -37,16 +37,24 @@ export class LocalEventBus implements Events {
 
   async publish(events: DomainEvent[]): Promise<void> {
     for (const e of events) {
-      const bus: BusEvent = { source: EVENT_SOURCE, 'detail-type': e.type, detail: parseEventDetail(e.type, { ...e.detail, eventId: e.id }), time: new Date().toISOString() };
-      this.published.push(bus);
-      for (const r of this.rules) {
-        if (matches(r.pattern, bus)) {
-          // Delivery is asynchronous on AWS too: a failing target never fails the publisher.
+      this.put({ source: EVENT_SOURCE, 'detail-type': e.type, detail: parseEventDetail(e.type, { ...e.detail, eventId: e.id }), time: new Date().toISOString() });
+    }
+  }
+
+  /** Puts an event of another source (the default bus's AWS events, e.g. CloudWatch alarm state changes); resolves when its targets ran. */
+  async put(bus: BusEvent & Record<string, unknown>): Promise<void> {
+    this.published.push(bus);
+    const runs: Promise<void>[] = [];
+    for (const r of this.rules) {
+      if (matches(r.pattern, bus)) {
+        // Delivery is asynchronous on AWS too: a failing target never fails the publisher.
+        runs.push(
           Promise.resolve()
             .then(() => r.target(bus))
-            .catch((err) => console.error('local event target failed', err));
-        }
+            .catch((err) => console.error('local event target failed', err)),
+        );
       }
     }
+    await Promise.all(runs);
   }
 }

@@ -24,6 +24,9 @@ import { handler as notifier } from '../functions/handlers/notifier.ts';
 import { NOTIFY_ON } from '../domain/notify/notifier.ts';
 import { postToSlack } from '../functions/adapters/channels.ts';
 import { localWebhooks } from './webhooks.ts';
+import { handler as alarmState } from '../functions/handlers/alarm-state.ts';
+import { LocalAlarms, LOCAL_AWS_EVENTS, LOCAL_ECR_EVENTS, putAwsEvent } from './alarms.ts';
+import { handler as registryPush } from '../functions/handlers/registry-push.ts';
 
 /**
  * The whole local stack in one process: DynamoDB Local, the table, the token
@@ -121,6 +124,10 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   // One Slack app per deployment: its signing secret verifies /api/v1/slack/* (functions/adapters/slack-app.ts).
   process.env.STAGELINE_SLACK_SIGNING_SECRET ??= localSlackSecret(opts.dataDir);
   process.env.MACHINE_PRINCIPALS ??= JSON.stringify([{ arn: PIPELINE_ARN, tenant: 'acme', roles: ['deployer'], name: 'pipeline' }]);
+  // Monitors must be alarms of this deployment's account and region: locally, the account the local
+  // credentials use and a fixed region (the ARNs in README and tests use them).
+  process.env.DEPLOYMENT_ACCOUNT ??= '000000000000';
+  process.env.DEPLOYMENT_REGION ??= 'us-east-1';
   resetDeps();
   const base = deps();
   // Same handlers, same ASL: the step Lambda's handler runs the state machine's tasks in-process.
@@ -148,6 +155,18 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   bus.addRule({ source: [EVENT_SOURCE], 'detail-type': [...NOTIFY_ON] }, async (e) => {
     await notifier(e);
   });
+  // Monitors: CloudWatch alarm state changes put on the local bus (POST /dev/events) drive the same
+  // handler the default bus's rule invokes on AWS; the pre-check reads a CloudWatch-protocol server
+  // when CLOUDWATCH_ENDPOINT names one, else the stand-in that remembers those events.
+  const alarms = new LocalAlarms();
+  bus.addRule(LOCAL_AWS_EVENTS, async (e) => {
+    alarms.observe(e);
+    await alarmState(e);
+  });
+  // Discovery: ECR pushes put on the local bus drive the handler the default bus's rule invokes on AWS.
+  bus.addRule(LOCAL_ECR_EVENTS, async (e) => {
+    await registryPush(e);
+  });
   const outbox = new LocalOutbox(opts.dataDir ? join(opts.dataDir, 'outbox.jsonl') : undefined);
   const directory = new LocalDirectory();
   // The audit anchor: a P-256 signing key and an append-only checkpoint file outside the table
@@ -157,7 +176,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   const anchor = new FileAnchor(join(anchorDir, 'audit-signing-key.pem'), join(anchorDir, 'audit-checkpoints.jsonl'), join(anchorDir, 'audit.key'));
   // Outbound webhooks: the same delivery function behind the same bus rule, its retries on a local scheduler.
   const webhooks = localWebhooks({ bus, endpoint: dynamo.endpoint, tableName, dataDir: opts.dataDir, journalFile: opts.journalFile, retryBaseMs: opts.webhookRetryBaseMs });
-  const local = { ...base, workflow, events: bus, scheduler, anchor, directory, channels: { slack: postToSlack, email: outbox.email }, webhooks: webhooks.deps };
+  const local = { ...base, workflow, events: bus, scheduler, anchor, directory, channels: { slack: postToSlack, email: outbox.email }, webhooks: webhooks.deps, ...(process.env.CLOUDWATCH_ENDPOINT ? {} : { alarms }) };
   resetDeps(local);
   // The table's one stream consumer, as the event source mapping runs it on AWS.
   const stream = new LocalStreamPoller({
@@ -175,7 +194,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   registerJwtVerifier(async (token) => (await issuer.verify(token)) as Record<string, unknown>);
   // The issuer is the identity provider: whoever it signs a token for is in the directory.
   issuer.onSign = (u) => directory.add(u);
-  const gateway = await startGateway({ port: opts.port, issuer, iam, ready: opts.ready, extra: (method, url, body) => outbox.handle(method, url, body) });
+  const gateway = await startGateway({ port: opts.port, issuer, iam, ready: opts.ready, extra: async (method, url, body) => (await putAwsEvent(bus, method, url, body)) ?? outbox.handle(method, url, body) });
   // Review links in notifications point at this gateway.
   local.publicUrl = gateway.url;
   return {

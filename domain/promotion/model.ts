@@ -142,6 +142,8 @@ export interface Promotion {
   rebasedBy?: { id: string; name: string; at: string } | null;
   /** an admin broke glass past freeze windows for this promotion's release (audited, evented; a rebase voids it) */
   freezeOverride?: import('../break-glass.ts').BreakGlassUse | null;
+  /** the monitored CloudWatch alarm that rolled it back while it baked (domain/monitors.ts) */
+  monitorAlarm?: import('../monitors.ts').MonitorAlarm | null;
   /** held by a freeze window until it ends (then the scheduler resumes it) */
   heldBy?: { window: string; reason: string; until: string } | null;
   /** when the flow was started with the request (autoStart): the sweeper's clock for a PENDING promotion */

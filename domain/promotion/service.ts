@@ -416,6 +416,7 @@ export function promotionView(p: Promotion) {
     heldBy: p.heldBy ?? null,
     /** an admin's break-glass past freeze windows */
     freezeOverride: p.freezeOverride ?? null,
+    monitorAlarm: p.monitorAlarm ?? null,
     policy: p.policy,
     policyDigest: p.policyDigest,
     gates: p.gates,
@@ -785,6 +786,8 @@ export async function decisionRecord(deps: Deps, ctx: Ctx, id: string) {
       heldBy: p.heldBy ?? null,
       override: p.freezeOverride ?? null,
     },
+    // A monitored alarm that rolled it back while it baked (domain/monitors.ts): name, reason, time.
+    ...(p.monitorAlarm ? { monitorAlarm: p.monitorAlarm } : {}),
   };
   const windows = await deps.store.listFreezeWindows(p.tenant);
   const now = deps.clock();

@@ -20,6 +20,7 @@ import { deploymentOp, leadTimeDelta } from '../deployments.ts';
 import { assertTagsFree, registryTagsOf, repositoryOf, tagOps } from '../artifacts.ts';
 import { seedRecord } from '../audit-export.ts';
 import { deliverToGit } from '../gitops/deliver.ts';
+import { monitorsBlock, type AlarmState, type MonitorAlarm } from '../monitors.ts';
 
 /**
  * The tasks of statemachines/promotion.asl.json. Each is idempotent, keyed by
@@ -177,6 +178,7 @@ export async function awaitStep(deps: Deps, tenant: string, id: string, token: s
 export async function executeStep(deps: Deps, tenant: string, id: string, bake = true): Promise<{ next: Next }> {
   const { held, read } = await freezeHold(deps, tenant, id);
   if (held) return held;
+  await monitorCheck(deps, read);
   if (!bake) {
     const done = await completeNow(deps, tenant, id, read);
     if (done) return { next: 'done' };
@@ -205,6 +207,49 @@ export async function executeStep(deps: Deps, tenant: string, id: string, bake =
     await savePromotion(deps, ENGINE, next, cur, 'promotion.execute', ops.ops);
   });
   return { next: 'execute' };
+}
+
+/**
+ * The target's monitors (domain/monitors.ts) before anything changes: one alarm in ALARM blocks the
+ * execution, and so does a check that cannot be made (fail closed). A rollback is not held back by
+ * the alarms it may be answering.
+ */
+async function monitorCheck(deps: Deps, p: Promotion): Promise<void> {
+  if (p.rollback || (p.status !== 'APPROVED' && p.status !== 'SCHEDULED')) return;
+  const target = await deps.store.getEnvironment(p.tenant, p.targetEnvironment);
+  const arns = target?.monitors ?? [];
+  if (!arns.length) return;
+  let states: AlarmState[];
+  try {
+    if (!deps.alarms) throw new Error('this function has no alarm reader');
+    states = await deps.alarms.states(arns);
+  } catch (err) {
+    throw new PromotionFailed(`the monitors of '${p.targetEnvironment}' could not be checked, so nothing was executed (fail closed): ${(err as Error).message}`);
+  }
+  const why = monitorsBlock(arns, states);
+  if (why) throw new PromotionFailed(`'${p.targetEnvironment}' is not healthy: ${why}; nothing was executed`);
+}
+
+/**
+ * A monitored alarm went to ALARM while the promotion bakes: the alarm is recorded on the promotion
+ * (decision record, audit trail) and the promotion fails through the failed-execution path, which
+ * puts the target back and pauses auto-promotion into it (and notifies, through its event).
+ * False when the promotion is not baking (not executing, or nothing executed yet).
+ */
+export async function alarmRollback(deps: Deps, tenant: string, id: string, alarm: MonitorAlarm): Promise<boolean> {
+  const p = await loadPromotion(deps, tenant, id);
+  if (p.status !== 'EXECUTING' || !p.result) return false;
+  const what = `monitor '${alarm.name}' went to ALARM at ${alarm.at}${alarm.reason ? ` (${alarm.reason})` : ''}`;
+  const recorded = await retryOnConflict(async () => {
+    const cur = await loadPromotion(deps, tenant, id);
+    if (cur.status !== 'EXECUTING' || !cur.result) return false;
+    if (cur.monitorAlarm) return true;
+    await savePromotion(deps, ENGINE, { ...cur, monitorAlarm: alarm, version: cur.version + 1, updatedAt: deps.clock().toISOString() }, cur, 'promotion.alarm', [], what);
+    return true;
+  });
+  if (!recorded) return false;
+  await failStep(deps, tenant, id, new PromotionFailed(`post-deploy verification failed: ${what}`));
+  return true;
 }
 
 /**

@@ -55,6 +55,10 @@
  * | WebhookSecret     | T#t#WEBHOOK                     | SECRET#<id>           | local stand-in for Secrets Manager: a subscription's signing secrets, sealed |
  * | WebhookDelivery   | T#t#WHD#<subscription>          | D#<webhook-id>        | a delivery and its attempts; newest first (ids are time-ordered); TTL 30 days |
  * | GitTarget         | T#t#GIT                         | G#<env>               | where an environment's promoted versions are committed |
+ * | Monitor           | T#t#ENV                         | MON#<env>#<alarm arn> | a CloudWatch alarm an environment watches; written with the environment |
+ * |   by alarm (gsi3) | MON#<alarm arn>                 | <tenant>#<env>        | who watches an alarm (the alarm-event handler only, outside any tenant) |
+ * | RepoLink          | T#t#ART#<name>                  | L#<id>                | a registry repository whose pushes become versions of the artifact |
+ * |   by repo (gsi3)  | PUSH#<registry>/<repository>    | <tenant>#<name>#<id>  | who links a repository (the ECR event handler only, outside any tenant) |
  *
  * Snapshot storage: an environment's config set is a content-addressed hash
  * trie (see domain/tree.ts). A snapshot item holds only the two root
@@ -180,7 +184,14 @@ export const keys = {
   webhookDelivery: (tenant: string, subscription: string, id: string): Key => ({ pk: `${t(tenant)}WHD#${subscription}`, sk: `D#${id}` }),
   webhookDeliveries: (tenant: string, subscription: string) => ({ pk: `${t(tenant)}WHD#${subscription}`, skPrefix: 'D#' }),
   gitTarget: (tenant: string, env: string): Key => ({ pk: `${t(tenant)}GIT`, sk: `G#${env}` }),
+  monitor: (tenant: string, env: string, arn: string): Key => ({ pk: `${t(tenant)}ENV`, sk: `MON#${env}#${arn}` }),
+  monitorWatchers: (arn: string) => `MON#${arn}`,
+  repoLink: (tenant: string, artifact: string, id: string): Key => ({ pk: `${t(tenant)}ART#${artifact}`, sk: `L#${id}` }),
+  repoLinks: (tenant: string, artifact: string) => ({ pk: `${t(tenant)}ART#${artifact}`, skPrefix: 'L#' }),
+  repoLinksOf: (registry: string, repository: string) => `PUSH#${registry}/${repository}`,
 };
+
+export const GSI_MONITOR = TABLE.indexes[2];
 
 /**
  * The index attributes each indexed entity carries, declared next to the keys they use (the store
@@ -201,6 +212,8 @@ export const indexAttributes = {
    * its status; once final it sits in its status's index instead. So the steps of a flow (PENDING →
    * AWAITING_APPROVAL → APPROVED → …) move no index entry at all: only entering a final status does.
    */
+  repoLink: (l: { tenant: string; artifact: string; id: string; registry: string; repository: string }): Record<string, string> => ({ [GSI_MONITOR.partitionKey]: keys.repoLinksOf(l.registry, l.repository), [GSI_MONITOR.sortKey]: `${l.tenant}#${l.artifact}#${l.id}` }),
+  monitor: (tenant: string, env: string, arn: string): Record<string, string> => ({ [GSI_MONITOR.partitionKey]: keys.monitorWatchers(arn), [GSI_MONITOR.sortKey]: `${tenant}#${env}` }),
   promotion: (p: { tenant: string; id: string; status: string; targetEnvironment: string }, active: boolean): Record<string, string> => {
     const sort = keys.promotionSort(p.id);
     return {

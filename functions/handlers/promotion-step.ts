@@ -2,12 +2,14 @@ import * as z from 'zod';
 import { awaitStep, executeStep, expireStep, failStep, gatesStep, verifyStep } from '#domain/promotion/steps';
 import { ConfiguredRegistrySync } from '../adapters/registry-credentials.ts';
 import { HttpGateProvider } from '../adapters/webhook-gates.ts';
+import { CloudWatchAlarms } from '../adapters/cloudwatch-alarms.ts';
 import { deps, registerGit, registerOutbound } from '../http/deps.ts';
 import { IsomorphicGitWriter } from '../adapters/git-writer.ts';
 import { logged } from '../adapters/observability.ts';
 
 // Only this function calls tenant URLs (webhook gates, registries): it alone bundles those adapters.
-registerOutbound(() => ({ gates: new HttpGateProvider(), registry: new ConfiguredRegistrySync() }));
+// It alone reads monitors' alarm states before executing (DescribeAlarms).
+registerOutbound(() => ({ gates: new HttpGateProvider(), registry: new ConfiguredRegistrySync(), alarms: new CloudWatchAlarms() }));
 // GitOps delivery: commits promoted versions to environments' git targets (isomorphic-git, in memory).
 registerGit(() => new IsomorphicGitWriter());
 

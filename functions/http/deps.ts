@@ -7,7 +7,7 @@ import { traced } from '../adapters/tracing.ts';
 
 let cached: Deps | undefined;
 
-type Outbound = Pick<Deps, 'gates' | 'registry'>;
+type Outbound = Pick<Deps, 'gates' | 'registry'> & { alarms: NonNullable<Deps['alarms']> };
 let makeOutbound: (() => Partial<Outbound>) | undefined;
 let outbound: Partial<Outbound> | undefined;
 
@@ -116,6 +116,8 @@ export function deps(): Deps {
         return makeAnchor();
       }),
       publicUrl: process.env.PUBLIC_URL,
+      deployment: { account: process.env.DEPLOYMENT_ACCOUNT, region: process.env.DEPLOYMENT_REGION ?? process.env.AWS_REGION },
+      alarms: lazy<NonNullable<Deps['alarms']>>(() => needOutbound('alarms')),
       ...(makeNotify ? makeNotify() : {}),
       ...(makeWebhooks ? { webhooks: makeWebhooks() } : {}),
       ...(makeGit ? { git: makeGit() } : {}),

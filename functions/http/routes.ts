@@ -164,6 +164,11 @@ export const ROUTES: Route[] = [
   { method: 'GET', path: `${v1}/artifacts/{name}/resolve`, handler: 'artifacts-resolve', auth: 'jwt', role: 'viewer', summary: 'Which version a constraint gets (exact, range, caret, mutable tag)' },
   { method: 'GET', path: `${v1}/artifacts/{name}/consumers`, handler: 'consumers-list', auth: 'jwt', role: 'viewer', summary: 'Pinned consumers of an artifact' },
   { method: 'PUT', path: `${v1}/artifacts/{name}/consumers/{consumer}`, handler: 'consumers-put', auth: 'jwt', role: 'deployer', summary: 'Register or change a consumer version constraint' },
+  { method: 'GET', path: `${v1}/artifacts/{name}/links`, handler: 'artifacts-links', auth: 'jwt', role: 'viewer', summary: 'Registry repositories whose pushes become versions of the artifact (tag filters)' },
+  { method: 'POST', path: `${v1}/artifacts/{name}/links`, handler: 'artifacts-links-create', auth: 'jwt', role: 'admin', summary: 'Link a registry repository: tags passing the filter become versions (the answer shows the notification token once)' },
+  { method: 'DELETE', path: `${v1}/artifacts/{name}/links/{id}`, handler: 'artifacts-links', auth: 'jwt', role: 'admin', summary: 'Unlink a registry repository', status: 204 },
+  { method: 'POST', path: `${v1}/registry/notifications/{tenant}/{artifact}/{link}`, handler: 'registry-notifications', auth: 'none', role: null, summary: "A registry's push notifications (distribution's notifications.endpoints), authenticated by the link's token",
+    headers: { Authorization: "Bearer and the link's notifyToken (shown once when the link was made)" } },
   { method: 'POST', path: `${v1}/artifacts/{name}/versions/{version}/evidence`, handler: 'artifacts-evidence', auth: 'jwt', role: 'deployer', summary: 'Attach evidence to a release' },
   { method: 'GET', path: `${v1}/notifications`, handler: 'notifications-get', auth: 'jwt', role: 'viewer', summary: 'Where notifications go, tenant-wide (secrets never shown)', context: { scope: 'tenant' } },
   { method: 'PUT', path: `${v1}/notifications`, handler: 'notifications-put', auth: 'jwt', role: 'admin', summary: "Set tenant-wide notifications (seed 003's slack/email shape)", context: { scope: 'tenant' } },
@@ -287,13 +292,13 @@ export function routeByKey(key: string): Route | undefined {
 export const HANDLERS = [...new Set([...ROUTES.map((r) => r.handler), FALLBACK_HANDLER])];
 
 /** Public routes that authenticate the caller themselves: a signed review link's token, a Slack request signature. They act, so they write. */
-export const SELF_AUTHENTICATED = ['review', 'slack'] as const;
+export const SELF_AUTHENTICATED = ['review', 'slack', 'registry-notifications'] as const;
 
 /** The handlers behind the Slack app's request URLs: the only ones that read its signing secret. */
 export const SLACK_HANDLERS = ['slack'] as const;
 
 /** Lambda entries that no route reaches: tasks of the state machines (statemachines/*.asl.json), the scheduler's and the bus's targets, and the table's stream consumer. */
-export const WORKFLOW_HANDLERS = ['promotion-step', 'schedule-fire', 'auto-promote', 'stream', 'notifier', 'webhook-deliver'] as const;
+export const WORKFLOW_HANDLERS = ['promotion-step', 'schedule-fire', 'auto-promote', 'stream', 'notifier', 'webhook-deliver', 'alarm-state', 'registry-push'] as const;
 
 /** Every handler module in functions/handlers/. */
 export const ALL_HANDLERS = [...HANDLERS, ...WORKFLOW_HANDLERS];

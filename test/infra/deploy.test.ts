@@ -54,6 +54,8 @@ const NOT_ADAPTER_ENV: Record<string, string> = {
   TABLE_NAME: 'the table, through the store (infra/store-actions.ts grants its actions)',
   MACHINE_PRINCIPALS: 'configuration of the IAM route (functions/http/principal.ts)',
   PUBLIC_URL: 'the notifier links to the API (functions/http/deps.ts)',
+  DEPLOYMENT_ACCOUNT: 'monitors must be alarms of this account (functions/http/deps.ts; environment functions and the step)',
+  DEPLOYMENT_REGION: 'monitors must be alarms of this region (functions/http/deps.ts; environment functions and the step)',
 };
 
 /** Actions granted for reasons other than an AWS adapter's commands. */
@@ -84,11 +86,14 @@ const RESOURCE_IN_TEMPLATE: Record<Resource, (id: string, r: Resources[string]) 
   slackSigningSecret: () => false, // named by context at deploy time
   webhookTarget: (_id, r) => r.Type === 'AWS::Lambda::Function' && r.Properties!.Description === 'Stageline webhook-deliver',
   webhookSecrets: () => false, // a name pattern, checked as text below
+  monitoredAlarms: () => false, // a name pattern, checked as text below
+  deploymentRegion: () => false, // the stack's region (a pseudo parameter)
 };
 const NAME_PATTERNS: Partial<Record<Resource, string>> = {
   stagelineSchedules: ':schedule/default/stageline-*',
   tenantSecrets: ':secret:stageline/*',
   webhookSecrets: ':secret:stageline/*/webhooks/*',
+  monitoredAlarms: ':alarm:*',
   promotionMachine: ':stateMachine:Stageline-promotion',
 };
 

@@ -219,7 +219,8 @@ describe('functions', () => {
       const timeout = resources[id].Properties.Timeout;
       if (name === 'items-batch' || name === 'artifacts-publish') expect(timeout).toBe(29);
       else if (name === 'promotion-step') expect(timeout).toBe(360);
-      else if (name === 'stream') expect(timeout).toBe(60);
+      else if (name === 'stream' || name === 'registry-push') expect(timeout, name).toBe(60);
+      else if (name === 'registry-notifications') expect(timeout).toBe(29);
       // every matching webhook subscription of an event at once, each attempt bounded at 10 s
       else if (name === 'webhook-deliver') expect(timeout).toBe(30);
       else expect(timeout, name).toBe(10);
@@ -395,13 +396,14 @@ describe('notifications', () => {
 });
 
 describe('size', () => {
-  it('stays at ≤ 370 resources, clear of CloudFormation\'s 500 (one state machine for promotions and rollbacks; API Gateway invokes through one role, not a permission per function; API functions with the same permissions share a role; read-only handlers of an area share a function; both Slack request URLs share one function)', () => {
+  it('stays at ≤ 400 resources, clear of CloudFormation\'s 500 (one state machine for promotions and rollbacks; API Gateway invokes through one role, not a permission per function; API functions with the same permissions share a role; read-only handlers of an area share a function; both Slack request URLs share one function)', () => {
     const all = template.toJSON().Resources as Record<string, Resource>;
     const resources = Object.values(all);
     // 286 before this round. Slack identities: + the slack-links function and its integration, + 4 routes (slash command, link codes, links, unlink).
-    expect(resources.length).toBeLessThanOrEqual(370); // + the /audit/public-key route (served by the audit-verify function); +25 for the consume routes: 6 functions with their integrations, 9 routes, the app-read tenant role and the app-key functions' execution role (each with its policy)
+    expect(resources.length).toBeLessThanOrEqual(400); // + the /audit/public-key route (served by the audit-verify function); +25 for the consume routes: 6 functions with their integrations, 9 routes, the app-read tenant role and the app-key functions' execution role (each with its policy)
     // + outbound webhooks and git targets (9 functions with their routes, a bus rule, its DLQ and alarm).
     expect(resources.filter((r) => r.Type === 'AWS::IAM::Role').length).toBeLessThan(30);
+    // + monitors and discovery (alarm-state, registry-push, registry-notifications and the link routes; two default-bus rules and their DLQ).
     expect(resources.filter((r) => r.Type === 'AWS::Lambda::Permission').length).toBeLessThanOrEqual(5);
     // Every integration is invoked with the one role, and that role may invoke exactly the functions routes reach.
     const integrations = resources.filter((r) => r.Type === 'AWS::ApiGatewayV2::Integration') as (Resource & { Properties: { CredentialsArn: unknown; IntegrationUri: { 'Fn::GetAtt': [string, string] } } })[];
@@ -664,5 +666,24 @@ describe('context', () => {
     Template.fromStack(stack).hasResourceProperties('AWS::ApiGatewayV2::Api', {
       CorsConfiguration: Match.objectLike({ AllowOrigins: ['https://a.example', 'https://b.example'] }),
     });
+  });
+});
+
+describe('monitors and discovery (default bus)', () => {
+  it("sends CloudWatch alarms going to ALARM to alarm-state and ECR's successful pushes to registry-push, both on the default bus; only the promotion step may DescribeAlarms, on this account's alarms", () => {
+    const rules = Object.values(template.findResources('AWS::Events::Rule')) as Resource[];
+    const alarm = rules.find((r) => JSON.stringify(r.Properties.EventPattern).includes('CloudWatch Alarm State Change'))!;
+    expect(alarm.Properties.EventBusName).toBe('default');
+    expect(alarm.Properties.EventPattern).toEqual({ source: ['aws.cloudwatch'], 'detail-type': ['CloudWatch Alarm State Change'], detail: { state: { value: ['ALARM'] } } });
+    expect(alarm.Properties.Targets[0]).toMatchObject({ Arn: { 'Fn::GetAtt': [functionIds().get('alarm-state'), 'Arn'] }, DeadLetterConfig: { Arn: expect.anything() } });
+    const ecr = rules.find((r) => JSON.stringify(r.Properties.EventPattern).includes('ECR Image Action'))!;
+    expect(ecr.Properties.EventPattern).toEqual({ source: ['aws.ecr'], 'detail-type': ['ECR Image Action'], detail: { 'action-type': ['PUSH'], result: ['SUCCESS'] } });
+    expect(ecr.Properties.EventBusName).toBe('default');
+    expect(ecr.Properties.Targets[0]).toMatchObject({ Arn: { 'Fn::GetAtt': [functionIds().get('registry-push'), 'Arn'] } });
+    for (const [name, id] of functionIds()) {
+      const cw = statementsOf(id).filter((s) => [s.Action].flat().some((a) => a.startsWith('cloudwatch:Describe')));
+      if (name === 'promotion-step') expect(JSON.stringify(cw[0]!.Resource)).toContain(':alarm:*');
+      else expect(cw, name).toEqual([]);
+    }
   });
 });

@@ -1,7 +1,9 @@
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import type { AuditEntry } from '#domain/model';
+import type { RepoLink } from '#domain/discovery';
 import type { ArtifactPointer, ArtifactVersion } from '#domain/promotion/model';
 import { tagName, type Consumer, type Tag } from '#domain/artifacts';
-import { keys } from '../keys.ts';
+import { GSI_MONITOR, indexAttributes, keys, type Key } from '../keys.ts';
 import { openArtifactVersion, strip } from './base.ts';
 import { AuditStore } from './audit.ts';
 
@@ -34,6 +36,42 @@ export class ArtifactStore extends AuditStore {
   async listPointers(tenant: string, env: string): Promise<ArtifactPointer[]> {
     const k = keys.pointers(tenant, env);
     return this.queryAll<ArtifactPointer>(k.pk, k.skPrefix, true);
+  }
+
+  async putRepoLink(link: RepoLink, audit: AuditEntry): Promise<void> {
+    await this.ready();
+    await this.transact([{ Put: { TableName: this.table, Item: { ...keys.repoLink(link.tenant, link.artifact, link.id), ...indexAttributes.repoLink(link), entity: 'RepoLink', ...link }, ConditionExpression: 'attribute_not_exists(pk)' } }, ...this.auditItems(audit)], ['exists', 'exists']);
+  }
+
+  async deleteRepoLink(link: RepoLink, audit: AuditEntry): Promise<void> {
+    await this.transact([{ Delete: { TableName: this.table, Key: keys.repoLink(link.tenant, link.artifact, link.id), ConditionExpression: 'attribute_exists(pk)' } }, ...this.auditItems(audit)], ['exists', 'exists']);
+  }
+
+  async listRepoLinks(tenant: string, artifact: string): Promise<RepoLink[]> {
+    const k = keys.repoLinks(tenant, artifact);
+    return this.queryAll<RepoLink>(k.pk, k.skPrefix, true);
+  }
+
+  async getRepoLink(tenant: string, artifact: string, id: string): Promise<RepoLink | null> {
+    const r = await this.db.send(new GetCommand({ TableName: this.table, Key: keys.repoLink(tenant, artifact, id), ConsistentRead: true }));
+    return strip<RepoLink>(r.Item);
+  }
+
+  async repoLinksOf(registry: string, repository: string): Promise<RepoLink[]> {
+    const refs: Key[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const r = await this.db.send(new QueryCommand({ TableName: this.table, IndexName: GSI_MONITOR.name, KeyConditionExpression: '#p = :p', ExpressionAttributeNames: { '#p': GSI_MONITOR.partitionKey }, ExpressionAttributeValues: { ':p': keys.repoLinksOf(registry, repository) }, ExclusiveStartKey: start }));
+      refs.push(...(r.Items ?? []).map((i) => ({ pk: String(i.pk), sk: String(i.sk) })));
+      start = r.LastEvaluatedKey;
+    } while (start);
+    const out: RepoLink[] = [];
+    for (const key of refs) {
+      const r = await this.db.send(new GetCommand({ TableName: this.table, Key: key, ConsistentRead: true }));
+      const link = strip<RepoLink>(r.Item);
+      if (link && link.registry === registry && link.repository === repository) out.push(link);
+    }
+    return out;
   }
 
   async listArtifactVersions(tenant: string, name: string): Promise<ArtifactVersion[]> {

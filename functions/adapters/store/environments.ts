@@ -1,8 +1,8 @@
-import { BatchGetCommand, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { AuditEntry, Environment, ItemKind, Page, Snapshot } from '#domain/model';
 import { type DomainEvent } from '#domain/ports';
 import type { NodeSource, TreeNode } from '#domain/tree';
-import { keys, type Key } from '../keys.ts';
+import { GSI_MONITOR, indexAttributes, keys, type Key } from '../keys.ts';
 import { type ConflictReason, StoreBase, type TxItem, sleep, strip } from './base.ts';
 
 /** Environments, their snapshots and the content-addressed trie nodes the snapshots point at. */
@@ -34,9 +34,10 @@ export class EnvironmentStore extends StoreBase {
           },
         },
         this.snapshotItem(env.tenant, snapshot),
+        ...this.monitorItems(env, []),
         ...this.auditItems(audit),
       ],
-      ['exists', 'position', 'exists', 'exists'],
+      ['exists', 'position', 'exists', ...(env.monitors ?? []).map(() => 'exists' as const), 'exists'],
     );
   }
 
@@ -64,7 +65,8 @@ export class EnvironmentStore extends StoreBase {
       );
       reasons.push('position', 'position');
     }
-    await this.transact([...items, ...this.auditItems(audit)], [...reasons, 'exists']);
+    const monitors = this.monitorItems(env, previous.monitors ?? []);
+    await this.transact([...items, ...monitors, ...this.auditItems(audit)], [...reasons, ...monitors.map(() => 'exists' as const), 'exists']);
   }
 
   async deleteEnvironment(previous: Environment, audit: AuditEntry): Promise<void> {
@@ -87,10 +89,40 @@ export class EnvironmentStore extends StoreBase {
             ExpressionAttributeValues: { ':e': previous.name },
           },
         },
+        ...this.monitorItems({ ...previous, monitors: [] }, previous.monitors ?? []),
         ...this.auditItems(audit),
       ],
-      ['version', 'position', 'exists'],
+      ['version', 'position', ...(previous.monitors ?? []).map(() => 'exists' as const), 'exists'],
     );
+  }
+
+  /** The monitor index items that move an environment from the monitors `before` to its own (domain/monitors.ts). */
+  private monitorItems(env: Environment, before: string[]): TxItem[] {
+    const now = new Set(env.monitors ?? []);
+    const was = new Set(before);
+    return [
+      ...[...was].filter((a) => !now.has(a)).map((arn): TxItem => ({ Delete: { TableName: this.table, Key: keys.monitor(env.tenant, env.name, arn) } })),
+      ...[...now].filter((a) => !was.has(a)).map((arn): TxItem => ({ Put: { TableName: this.table, Item: { ...keys.monitor(env.tenant, env.name, arn), ...indexAttributes.monitor(env.tenant, env.name, arn), entity: 'Monitor', arn } } })),
+    ];
+  }
+
+  /** Who watches an alarm: read from the monitor index, across tenants (the alarm-event handler only). */
+  async monitorWatchers(arn: string): Promise<{ tenant: string; environment: string }[]> {
+    await this.ready();
+    const out: { tenant: string; environment: string }[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const r = await this.db.send(new QueryCommand({ TableName: this.table, IndexName: GSI_MONITOR.name, KeyConditionExpression: '#p = :p', ExpressionAttributeNames: { '#p': GSI_MONITOR.partitionKey }, ExpressionAttributeValues: { ':p': keys.monitorWatchers(arn) }, ExclusiveStartKey: start }));
+      for (const item of r.Items ?? []) {
+        const pk = String(item.pk);
+        const sk = String(item.sk);
+        const prefix = `MON#`;
+        if (!pk.startsWith('T#') || !pk.endsWith('#ENV') || !sk.startsWith(prefix) || !sk.endsWith(`#${arn}`)) continue;
+        out.push({ tenant: pk.slice(2, -'#ENV'.length), environment: sk.slice(prefix.length, sk.length - arn.length - 1) });
+      }
+      start = r.LastEvaluatedKey;
+    } while (start);
+    return out;
   }
 
   // ---- snapshots

@@ -1,0 +1,35 @@
+import * as z from 'zod';
+import { discovered } from './discovery.ts';
+import type { Deps } from './ports.ts';
+
+/** ECR's "ECR Image Action" event as EventBridge delivers it (the fields used). */
+const ecrImageAction = /* @__PURE__ */ z.object({
+  source: z.literal('aws.ecr'),
+  'detail-type': z.literal('ECR Image Action'),
+  account: z.string().regex(/^\d{12}$/),
+  region: z.string().regex(/^[a-z]{2}(?:-[a-z]+)+-\d$/),
+  detail: z.object({
+    'action-type': z.string(),
+    result: z.string(),
+    'repository-name': z.string().max(255),
+    'image-digest': z.string().max(200),
+    'image-tag': z.string().max(128).optional(),
+  }),
+});
+
+/** The registry host an ECR event is about (what a link names). */
+export const ecrHost = (account: string, region: string) => `${account}.dkr.ecr.${region}.amazonaws.com`;
+
+/** A successful push to ECR: published into every artifact linked to that repository, filters permitting. */
+export async function onEcrPush(deps: Deps, event: unknown) {
+  const e = ecrImageAction.safeParse(event);
+  if (!e.success) return { repository: null, results: [], ignored: 'not an ECR Image Action event' };
+  const d = e.data.detail;
+  if (d['action-type'] !== 'PUSH' || d.result !== 'SUCCESS') return { repository: d['repository-name'], results: [], ignored: `${d['action-type']} ${d.result}` };
+  const registry = ecrHost(e.data.account, e.data.region);
+  const results = [];
+  for (const link of await deps.store.repoLinksOf(registry, d['repository-name'])) {
+    results.push({ tenant: link.tenant, ...(await discovered(deps, link, { registry, repository: d['repository-name'], digest: d['image-digest'], tag: d['image-tag'] })) });
+  }
+  return { repository: d['repository-name'], results };
+}

@@ -1,0 +1,122 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import * as z from 'zod';
+import { auditEntry } from './audit.ts';
+import { requireRole, type Principal } from './auth.ts';
+import { ArtifactNotFound } from './errors.ts';
+import { publishArtifact as publish } from './artifacts.ts';
+import type { Ctx, Deps } from './ports.ts';
+
+/**
+ * Discovery: an artifact linked to a registry repository gets a new version when a tag that passes
+ * the link's filter is pushed there (ECR "ECR Image Action" events on AWS; the registry's push
+ * notifications, authenticated by the link's token, anywhere). The version is published into the
+ * first environment through the publish path (auto-promotion rules take it from there); a digest
+ * the artifact already has is not published again.
+ */
+
+const SEMVER = /^v?\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$/;
+/** OCI tags are at most 128 characters: a pattern never runs on more. */
+const MAX_TAG = 128;
+/** A quantified group that itself contains a quantifier (`(a+)+`, `(\w*)*`, `(x|y+){2,}`): catastrophic backtracking. */
+const NESTED_QUANTIFIER = /\((?:[^()\\]|\\.)*[+*}](?:[^()\\]|\\.)*\)[+*{?]/;
+
+export const tagFilter = /* @__PURE__ */ z.union([
+  z.object({ semver: z.literal(true) }).strict(),
+  z
+    .object({
+      pattern: z
+        .string()
+        .min(1)
+        .max(200)
+        .refine((p) => { try { new RegExp(p, 'u'); return true; } catch { return false; } }, { message: 'must be a valid regular expression' })
+        .refine((p) => !NESTED_QUANTIFIER.test(p), { message: 'must not nest quantifiers (e.g. (a+)+): such patterns can take exponential time' }),
+    })
+    .strict(),
+]);
+
+export const createLink = /* @__PURE__ */ z
+  .object({
+    /** registry host[:port] as it names itself in push events, e.g. 123456789012.dkr.ecr.eu-west-1.amazonaws.com */
+    registry: z.string().regex(/^[a-z0-9.-]{1,253}(?::\d{1,5})?$/, 'must be a registry host[:port], e.g. 123456789012.dkr.ecr.eu-west-1.amazonaws.com'),
+    repository: z.string().regex(/^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*){0,9}$/, 'must be an OCI repository name').max(255),
+    tags: tagFilter.default({ semver: true }),
+  })
+  .strict();
+export type CreateLink = z.infer<typeof createLink>;
+
+export interface RepoLink {
+  tenant: string;
+  artifact: string;
+  id: string;
+  registry: string;
+  repository: string;
+  tags: { semver: true } | { pattern: string };
+  /** sha256 of the notification token (the token is shown once, at creation) */
+  tokenHash: string;
+  createdAt: string;
+  createdBy: string;
+}
+
+export const linkView = ({ tokenHash: _t, tenant: _n, ...l }: RepoLink) => l;
+
+/** Whether a pushed tag becomes a version: it must be a version (semver) and pass the link's filter. */
+export function tagAccepted(link: Pick<RepoLink, 'tags'>, tag: string | undefined): boolean {
+  if (!tag || tag.length > MAX_TAG || !SEMVER.test(tag)) return false;
+  return 'semver' in link.tags ? true : new RegExp(`^(?:${link.tags.pattern})$`, 'u').test(tag);
+}
+
+const hash = (token: string) => createHash('sha256').update(token).digest('hex');
+
+export async function createRepoLink(deps: Deps, ctx: Ctx, artifact: string, input: CreateLink) {
+  requireRole(ctx.principal, 'admin');
+  const { tenant } = ctx.principal;
+  const token = `slr_${randomBytes(24).toString('base64url')}`;
+  const link: RepoLink = { tenant, artifact, id: `lnk_${randomBytes(6).toString('hex')}`, registry: input.registry, repository: input.repository, tags: input.tags as RepoLink['tags'], tokenHash: hash(token), createdAt: deps.clock().toISOString(), createdBy: ctx.principal.name };
+  const audit = auditEntry(tenant, { actor: ctx.principal.id, actorName: ctx.principal.name, action: 'artifact.link', entityType: 'artifact', entityId: artifact, before: null, after: `${link.registry}/${link.repository}`, requestId: ctx.requestId }, deps.clock());
+  await deps.store.putRepoLink(link, audit);
+  return { ...linkView(link), notifyToken: token };
+}
+
+export async function listRepoLinks(deps: Deps, ctx: Ctx, artifact: string) {
+  requireRole(ctx.principal, 'viewer');
+  return (await deps.store.listRepoLinks(ctx.principal.tenant, artifact)).map(linkView);
+}
+
+export async function deleteRepoLink(deps: Deps, ctx: Ctx, artifact: string, id: string) {
+  requireRole(ctx.principal, 'admin');
+  const { tenant } = ctx.principal;
+  const link = (await deps.store.listRepoLinks(tenant, artifact)).find((l) => l.id === id);
+  if (!link) throw new ArtifactNotFound(`No registry link ${id} on artifact ${artifact}`);
+  const audit = auditEntry(tenant, { actor: ctx.principal.id, actorName: ctx.principal.name, action: 'artifact.unlink', entityType: 'artifact', entityId: artifact, before: `${link.registry}/${link.repository}`, after: null, requestId: ctx.requestId }, deps.clock());
+  await deps.store.deleteRepoLink(link, audit);
+}
+
+/** A push as the registry reports it. */
+export interface Push {
+  registry: string;
+  repository: string;
+  digest: string;
+  tag?: string;
+}
+
+/** The discoverer acts as a machine deployer of the link's tenant. */
+const discoverer = (tenant: string): Principal => ({ tenant, id: 'stageline:discovery', name: 'registry discovery', roles: ['deployer'], groups: [], kind: 'machine' });
+
+/** Publishes the push as a version of the link's artifact, if the tag passes and the digest is new to it. */
+export async function discovered(deps: Deps, link: RepoLink, push: Push): Promise<{ artifact: string; version: string; created: boolean } | { artifact: string; skipped: string }> {
+  if (push.registry !== link.registry || push.repository !== link.repository) return { artifact: link.artifact, skipped: 'another repository' };
+  if (!tagAccepted(link, push.tag)) return { artifact: link.artifact, skipped: `tag ${push.tag ?? '(none)'} does not pass the link's filter` };
+  if (!/^sha256:[0-9a-f]{64}$/.test(push.digest)) return { artifact: link.artifact, skipped: 'not a sha256 digest' };
+  const known = (await deps.store.listArtifactVersions(link.tenant, link.artifact)).find((v) => v.digest === push.digest);
+  if (known) return { artifact: link.artifact, version: known.version, created: false };
+  const r = await publish(deps, { principal: discoverer(link.tenant) }, link.artifact, { version: push.tag!, digest: push.digest, sourceCommit: '', gitBranch: '', metadata: { repository: link.repository, discoveredFrom: `${link.registry}/${link.repository}:${push.tag}` } });
+  return { artifact: link.artifact, version: push.tag!, created: r.created };
+}
+
+/** Whether a notification's bearer token is the link's (constant time over the hashes). */
+export function tokenMatches(link: RepoLink, token: string): boolean {
+  const a = Buffer.from(hash(token), 'hex');
+  const b = Buffer.from(link.tokenHash, 'hex');
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+

@@ -1,0 +1,104 @@
+import * as z from 'zod';
+import { ValidationFailed } from './errors.ts';
+
+/**
+ * Monitors: CloudWatch alarms an environment lists (as AppConfig does). Before a promotion executes
+ * into it they are read (one in ALARM blocks it; a failed read blocks it too), and while it bakes
+ * CloudWatch's own "CloudWatch Alarm State Change" events for them roll it back.
+ */
+
+/** arn:aws:cloudwatch:<region>:<account>:alarm:<name> (names: 1-255 printable characters). */
+const ALARM_ARN = /^arn:(aws|aws-cn|aws-us-gov):cloudwatch:([a-z]{2}(?:-[a-z]+)+-\d):(\d{12}):alarm:([^\u0000-\u001f\u007f]{1,255})$/;
+
+export const MAX_MONITORS = 10;
+
+export interface AlarmRef {
+  arn: string;
+  region: string;
+  account: string;
+  name: string;
+}
+
+export function parseAlarmArn(arn: string): AlarmRef | null {
+  const m = ALARM_ARN.exec(arn);
+  return m ? { arn, region: m[2]!, account: m[3]!, name: m[4]! } : null;
+}
+
+export const monitors = /* @__PURE__ */ z
+  .array(z.string().max(400).refine((a) => parseAlarmArn(a) !== null, { message: 'must be a CloudWatch alarm ARN: arn:aws:cloudwatch:<region>:<account>:alarm:<name>' }))
+  .max(MAX_MONITORS)
+  .refine((a) => new Set(a).size === a.length, { message: 'monitors must be unique' });
+
+/** Where this deployment runs: a monitor must be an alarm of the same account and region (the rule and DescribeAlarms see only those). */
+export interface DeploymentPlace {
+  account?: string;
+  region?: string;
+}
+
+/** Refuses, naming the field, a monitor of another account or region (or any monitor when the deployment's place is unknown). */
+export function assertMonitorsHere(arns: string[] | undefined, place: DeploymentPlace | undefined, field = 'body.monitors'): void {
+  const issues = (arns ?? []).flatMap((arn, i) => {
+    const ref = parseAlarmArn(arn);
+    if (!ref) return [{ path: `${field}.${i}`, message: 'must be a CloudWatch alarm ARN' }];
+    if (!place?.account || !place.region) return [{ path: `${field}.${i}`, message: 'this deployment does not know its account and region (DEPLOYMENT_ACCOUNT, DEPLOYMENT_REGION): monitors cannot be checked' }];
+    if (ref.account !== place.account || ref.region !== place.region) {
+      return [{ path: `${field}.${i}`, message: `alarm ${ref.name} is in account ${ref.account}, region ${ref.region}; monitors must be alarms of this deployment's account ${place.account}, region ${place.region}` }];
+    }
+    return [];
+  });
+  if (issues.length) throw new ValidationFailed(issues);
+}
+
+/** What the pre-check reads per alarm (DescribeAlarms on AWS). */
+export interface AlarmState {
+  arn: string;
+  name: string;
+  state: 'OK' | 'ALARM' | 'INSUFFICIENT_DATA';
+  reason?: string;
+  updatedAt?: string;
+}
+
+/** Reads the current state of alarms. Missing alarms are left out of the answer (the caller fails closed on them). */
+export interface AlarmReader {
+  states(arns: string[]): Promise<AlarmState[]>;
+}
+
+/** Why the monitors block an execution, or null when they allow it. */
+export function monitorsBlock(arns: string[], states: AlarmState[]): string | null {
+  const byArn = new Map(states.map((s) => [s.arn, s]));
+  const missing = arns.filter((a) => !byArn.has(a));
+  if (missing.length) return `monitor ${missing.map((a) => parseAlarmArn(a)?.name ?? a).join(', ')} not found (checked fail closed)`;
+  const firing = arns.map((a) => byArn.get(a)!).filter((s) => s.state === 'ALARM');
+  if (!firing.length) return null;
+  return firing.map((s) => `monitor '${s.name}' is in ALARM${s.reason ? ` (${s.reason})` : ''}`).join('; ');
+}
+
+/** CloudWatch's "CloudWatch Alarm State Change" event, as EventBridge delivers it (the fields used). */
+export const alarmStateChange = /* @__PURE__ */ z.object({
+  id: z.string().min(1).max(200).optional(),
+  source: z.literal('aws.cloudwatch'),
+  'detail-type': z.literal('CloudWatch Alarm State Change'),
+  account: z.string().optional(),
+  region: z.string().optional(),
+  time: z.string().max(64).optional(),
+  resources: z.array(z.string().max(400)).min(1).max(5),
+  detail: z.object({
+    alarmName: z.string().min(1).max(255),
+    state: z.object({ value: z.enum(['OK', 'ALARM', 'INSUFFICIENT_DATA']), reason: z.string().max(4000).optional(), timestamp: z.string().max(64).optional() }),
+  }),
+});
+export type AlarmStateChange = z.infer<typeof alarmStateChange>;
+
+/** What a rollback records of the alarm that caused it. */
+export interface MonitorAlarm {
+  arn: string;
+  name: string;
+  reason: string;
+  at: string;
+}
+
+export function alarmOf(e: AlarmStateChange): MonitorAlarm | null {
+  const arn = e.resources.find((r) => parseAlarmArn(r));
+  if (!arn || e.detail.state.value !== 'ALARM') return null;
+  return { arn, name: e.detail.alarmName, reason: (e.detail.state.reason ?? '').slice(0, 500), at: e.detail.state.timestamp ?? e.time ?? '' };
+}

@@ -1,0 +1,27 @@
+import { alarmOf, alarmStateChange } from '../monitors.ts';
+import type { Deps } from '../ports.ts';
+import { alarmRollback } from './steps.ts';
+
+/**
+ * CloudWatch's "CloudWatch Alarm State Change" event (EventBridge default bus on AWS, the local bus
+ * under npm start): an alarm going to ALARM rolls back every promotion baking into an environment
+ * that lists it as a monitor, in every tenant that lists it, and nothing else. An event that is not
+ * that shape, another state, or an alarm nobody monitors changes nothing.
+ */
+export async function onAlarmStateChange(deps: Deps, event: unknown): Promise<{ alarm: string | null; rolledBack: { tenant: string; promotionId: string }[]; ignored?: string }> {
+  const parsed = alarmStateChange.safeParse(event);
+  if (!parsed.success) return { alarm: null, rolledBack: [], ignored: `not a CloudWatch Alarm State Change event: ${parsed.error.issues[0]?.message ?? 'invalid'}` };
+  const alarm = alarmOf(parsed.data);
+  if (!alarm) return { alarm: parsed.data.detail.alarmName, rolledBack: [], ignored: `state ${parsed.data.detail.state.value}` };
+  if (!alarm.at) alarm.at = deps.clock().toISOString();
+  const rolledBack: { tenant: string; promotionId: string }[] = [];
+  for (const w of await deps.store.monitorWatchers(alarm.arn)) {
+    // The environment still lists it (the index is written with the environment; read it again anyway).
+    const env = await deps.store.getEnvironment(w.tenant, w.environment);
+    if (!env?.monitors?.includes(alarm.arn)) continue;
+    for (const p of await deps.store.activePromotions(w.tenant, w.environment)) {
+      if (p.status === 'EXECUTING' && (await alarmRollback(deps, w.tenant, p.id, alarm))) rolledBack.push({ tenant: w.tenant, promotionId: p.id });
+    }
+  }
+  return { alarm: alarm.name, rolledBack };
+}

@@ -1,0 +1,6 @@
+import { createLink as body, createRepoLink } from '#domain/discovery';
+import { httpHandler } from '../http/handler.ts';
+import { artifactParams as params } from '../http/params.ts';
+
+/** Links a registry repository to an artifact (admin); the answer shows the notification token once. */
+export const handler = httpHandler({ params, body, status: 201 }, async ({ deps, ctx, params, body }) => createRepoLink(deps, ctx, params.name, body));

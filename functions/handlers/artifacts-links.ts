@@ -1,0 +1,18 @@
+import * as z from 'zod';
+import { deleteRepoLink, listRepoLinks } from '#domain/discovery';
+import { httpHandler, WithHeaders } from '../http/handler.ts';
+import { artifactParams } from '../http/params.ts';
+
+/**
+ * Registry links of an artifact (domain/discovery.ts): list (viewer) and unlink (admin); linking is
+ * artifacts-links-create. Each route's role is checked by the middleware.
+ */
+const params = artifactParams.extend({ id: z.string().regex(/^lnk_[0-9a-f]{12}$/, 'must be a link id (lnk_…)').optional() });
+
+export const handler = httpHandler({ params }, async ({ deps, ctx, params, route }) => {
+  if (route.method === 'DELETE') {
+    await deleteRepoLink(deps, ctx, params.name, params.id!);
+    return new WithHeaders(null, {}, 204);
+  }
+  return { items: await listRepoLinks(deps, ctx, params.name) };
+});

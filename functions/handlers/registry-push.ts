@@ -1,0 +1,15 @@
+import { onEcrPush } from '#domain/discovery-ecr';
+import { deps, registerOutbound } from '../http/deps.ts';
+import { ConfiguredRegistrySync } from '../adapters/registry-credentials.ts';
+
+// Publishing writes seed 003's tags in the first environment's registries: this function calls registry URLs too.
+registerOutbound(() => ({ registry: new ConfiguredRegistrySync() }));
+import { logged } from '../adapters/observability.ts';
+
+/**
+ * Target of the rule on the default bus for ECR's "ECR Image Action" events (PUSH, SUCCESS;
+ * infra/stack.ts RegistryPush): the pushed tag becomes a version of every artifact linked to that
+ * repository whose filter it passes (domain/discovery.ts).
+ */
+export const handler = async (event: unknown) =>
+  logged('registry push', {}, () => onEcrPush(deps(), event), (r) => ({ repository: r.repository, results: r.results.length, ignored: r.ignored }));

@@ -1,0 +1,127 @@
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pushImage } from '../../functions/adapters/oci-registry.ts';
+import { freePort, startRegistry, type LocalRegistry } from '../support/registry.ts';
+import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
+
+let t: TestStack;
+const registries: LocalRegistry[] = [];
+beforeAll(async () => {
+  t = await startTestStack();
+});
+afterAll(async () => {
+  for (const r of registries) await r.stop();
+  await t.stop();
+});
+
+/** Tags a pushed manifest (the registry then notifies a push of that tag). */
+async function tag(url: string, repository: string, digest: string, name: string) {
+  const m = await fetch(`${url}/v2/${repository}/manifests/${digest}`, { headers: { accept: 'application/vnd.oci.image.manifest.v1+json' } });
+  const body = Buffer.from(await m.arrayBuffer());
+  const r = await fetch(`${url}/v2/${repository}/manifests/${name}`, { method: 'PUT', headers: { 'content-type': m.headers.get('content-type')! }, body });
+  expect(r.status).toBe(201);
+}
+
+async function versions(token: string) {
+  return (await t.call('GET', '/api/v1/artifacts/platform/versions', { token })).body.versions ?? [];
+}
+
+async function until<T>(f: () => Promise<T>, ok: (v: T) => boolean, ms = 10_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await f();
+    if (ok(v) || Date.now() > end) return v;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe('discovery: a linked registry repository publishes pushed versions', () => {
+  it('links are validated, listed without their token, and removed', async () => {
+    const u = await t.users(t.tenant());
+    const bad = await t.call('POST', '/api/v1/artifacts/platform/links', { token: u.admin, body: { registry: '127.0.0.1:5000', repository: 'platform', tags: { pattern: '(a+)+$' } } });
+    expect(bad.status).toBe(400);
+    expect(JSON.stringify(bad.body)).toContain('nest quantifiers');
+    expect((await t.call('POST', '/api/v1/artifacts/platform/links', { token: u.admin, body: { registry: '127.0.0.1:5000', repository: 'platform', tags: { pattern: '[' } } })).status).toBe(400);
+    expect((await t.call('POST', '/api/v1/artifacts/platform/links', { token: u.admin, body: { registry: '127.0.0.1:5000', repository: 'Bad Repo' } })).status).toBe(400);
+    expect((await t.call('POST', '/api/v1/artifacts/platform/links', { token: u.deployer, body: { registry: '127.0.0.1:5000', repository: 'platform' } })).status).toBe(403);
+    const made = await t.call('POST', '/api/v1/artifacts/platform/links', { token: u.admin, body: { registry: '127.0.0.1:5000', repository: 'platform' } });
+    expect(made.status).toBe(201);
+    expect(made.body.notifyToken).toMatch(/^slr_/);
+    const list = await t.call('GET', '/api/v1/artifacts/platform/links', { token: u.viewer });
+    expect(list.body.items).toEqual([{ artifact: 'platform', id: made.body.id, registry: '127.0.0.1:5000', repository: 'platform', tags: { semver: true }, createdAt: made.body.createdAt, createdBy: made.body.createdBy }]);
+    // Another tenant sees nothing and cannot remove it.
+    const other = await t.users(t.tenant());
+    expect((await t.call('GET', '/api/v1/artifacts/platform/links', { token: other.viewer })).body.items).toEqual([]);
+    expect((await t.call('DELETE', `/api/v1/artifacts/platform/links/${made.body.id}`, { token: other.admin })).status).toBe(404);
+    expect((await t.call('DELETE', `/api/v1/artifacts/platform/links/${made.body.id}`, { token: u.admin })).status).toBe(204);
+    expect((await t.call('GET', '/api/v1/artifacts/platform/links', { token: u.viewer })).body.items).toEqual([]);
+  });
+
+  it("the registry's push notifications publish tags passing the filter, once per digest; bad token 401, malformed 400", async () => {
+    const tenant = t.tenant();
+    const u = await t.users(tenant);
+    await makeLine(t, u.admin);
+    const port = await freePort();
+    const link = await t.call('POST', '/api/v1/artifacts/platform/links', { token: u.admin, body: { registry: `127.0.0.1:${port}`, repository: 'platform', tags: { pattern: 'v\\d+\\.\\d+\\.\\d+' } } });
+    expect(link.status).toBe(201);
+    const hook = `${t.url}/api/v1/registry/notifications/${tenant}/platform/${link.body.id}`;
+    const reg = await startRegistry({ port, notify: { url: hook, authorization: `Bearer ${link.body.notifyToken}` } });
+    registries.push(reg);
+    const registry = { name: 'local', url: reg.url };
+
+    const d1 = await pushImage(registry, 'platform', { configBytes: Buffer.from('{"v":1}'), layers: [Buffer.from('layer-1')] });
+    await tag(reg.url, 'platform', d1, 'v1.0.0');
+    const after1 = await until(() => versions(u.viewer), (v) => v.length === 1);
+    expect(after1.map((v: any) => [v.version, v.digest])).toEqual([['v1.0.0', d1]]);
+    // The first environment runs it now (the publish path).
+    expect((await t.call('GET', '/api/v1/artifacts/platform/tags/latest-dev', { token: u.viewer })).body.digest).toBe(d1);
+
+    // latest, a build tag, a prerelease the filter refuses, and the same digest under another version: no new version.
+    for (const name of ['latest', 'build-123', 'v1.0.0-rc.1', 'v1.0.1']) await tag(reg.url, 'platform', d1, name);
+    // A new digest under a passing tag: a second version (its notification comes after the ones above).
+    const d2 = await pushImage(registry, 'platform', { configBytes: Buffer.from('{"v":2}'), layers: [Buffer.from('layer-2')] });
+    await tag(reg.url, 'platform', d2, 'v1.1.0');
+    const after2 = await until(() => versions(u.viewer), (v) => v.length >= 2);
+    expect(after2.map((v: any) => v.version).sort()).toEqual(['v1.0.0', 'v1.1.0']);
+
+    const notify = (authorization: string, raw: string) => fetch(hook, { method: 'POST', headers: { authorization, 'content-type': 'application/vnd.docker.distribution.events.v1+json' }, body: raw });
+    expect((await notify('Bearer slr_wrong', '{"events":[]}')).status).toBe(401);
+    expect((await notify(`Bearer ${link.body.notifyToken}`, '{"events":[{"action":"push"}]}')).status).toBe(400);
+    expect((await notify(`Bearer ${link.body.notifyToken}`, 'not json')).status).toBe(400);
+    // A tenant's JWT is not the credential of this route.
+    expect((await notify(`Bearer ${u.admin}`, '{"events":[]}')).status).toBe(401);
+  });
+
+  it('ECR "ECR Image Action" events on the bus publish a linked repository\'s passing tags; failed pushes, other repositories and other tenants change nothing', async () => {
+    const tenant = t.tenant();
+    const u = await t.users(tenant);
+    await makeLine(t, u.admin);
+    const registry = '000000000000.dkr.ecr.us-east-1.amazonaws.com';
+    expect((await t.call('POST', '/api/v1/artifacts/platform/links', { token: u.admin, body: { registry, repository: 'team/platform' } })).status).toBe(201);
+    const other = await t.users(t.tenant());
+    const digest = (c: string) => `sha256:${c.repeat(64)}`;
+    const push = (repository: string, tag: string, d: string, result = 'SUCCESS') =>
+      t.call('POST', '/dev/events', { body: { source: 'aws.ecr', 'detail-type': 'ECR Image Action', account: '000000000000', region: 'us-east-1', time: new Date().toISOString(), resources: [], detail: { 'action-type': 'PUSH', result, 'repository-name': repository, 'image-digest': d, 'image-tag': tag } } });
+    for (const [repo, tagName, d, result] of [['team/platform', 'v3.0.0', digest('b'), 'FAILURE'], ['team/other', 'v3.0.0', digest('c'), 'SUCCESS'], ['team/platform', 'latest', digest('d'), 'SUCCESS']] as const) {
+      expect((await push(repo, tagName, d, result)).status).toBe(202);
+    }
+    expect(await versions(u.viewer)).toEqual([]);
+    expect((await push('team/platform', 'v3.0.0', digest('e'))).status).toBe(202);
+    expect((await versions(u.viewer)).map((v: any) => [v.version, v.digest])).toEqual([['v3.0.0', digest('e')]]);
+    expect(await versions(other.viewer)).toEqual([]);
+  });
+
+  it('the CLI adds, lists and removes links', async () => {
+    const u = await t.users(t.tenant());
+    const root = join(import.meta.dirname, '..', '..');
+    const cli = (...args: string[]) => promisify(execFile)(join(root, 'node_modules', '.bin', 'tsx'), [join(root, 'cli', 'stageline.ts'), ...args], { env: { ...process.env, STAGELINE_URL: t.url, STAGELINE_TOKEN: u.admin }, cwd: root });
+    const added = (await cli('link', 'add', '--artifact', 'platform', '--registry', '127.0.0.1:5000', '--repository', 'team/platform', '--pattern', 'v\\d+\\.\\d+\\.\\d+')).stdout;
+    const id = /^(lnk_[0-9a-f]{12}):/.exec(added)?.[1];
+    expect(added).toContain('Authorization: Bearer slr_');
+    expect((await cli('link', 'list', '--artifact', 'platform')).stdout).toMatch(new RegExp(`${id}\\s+127.0.0.1:5000\\s+team/platform`));
+    expect((await cli('link', 'remove', '--artifact', 'platform', id!)).stdout).toContain(`removed ${id}`);
+    expect((await t.call('GET', '/api/v1/artifacts/platform/links', { token: u.viewer })).body.items).toEqual([]);
+  });
+});

@@ -1,0 +1,135 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { CloudWatchClient, PutMetricAlarmCommand, SetAlarmStateCommand } from '@aws-sdk/client-cloudwatch';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CloudWatchAlarms } from '../../functions/adapters/cloudwatch-alarms.ts';
+import { waitFor } from '../support/promotions.ts';
+import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
+
+let t: TestStack;
+beforeAll(async () => {
+  t = await startTestStack();
+});
+afterAll(() => t.stop());
+
+// The local stack's deployment: account 000000000000, region us-east-1 (local/stack.ts).
+const arn = (name: string, region = 'us-east-1', account = '000000000000') => `arn:aws:cloudwatch:${region}:${account}:alarm:${name}`;
+const alarmEvent = (alarm: string, state: 'ALARM' | 'OK', reason = 'Threshold Crossed: 1 datapoint [9.0] was greater than the threshold (5.0)') => ({
+  source: 'aws.cloudwatch',
+  'detail-type': 'CloudWatch Alarm State Change',
+  account: '000000000000',
+  region: 'us-east-1',
+  time: '2026-11-23T10:00:00Z',
+  resources: [alarm],
+  detail: { alarmName: alarm.split(':alarm:')[1], state: { value: state, reason, timestamp: '2026-11-23T10:00:00.000+0000' }, previousState: { value: 'OK' } },
+});
+const put = (event: unknown) => t.call('POST', '/dev/events', { body: event });
+
+async function line(bakeSeconds: number, monitors: string[]) {
+  const tenant = t.tenant();
+  const u = await t.users(tenant);
+  await makeLine(t, u.admin);
+  const r = await t.call('PATCH', '/api/v1/environments/staging', { token: u.admin, body: { version: 1, bakeSeconds, monitors } });
+  expect(r.status, JSON.stringify(r.body)).toBe(200);
+  await t.call('POST', '/api/v1/environments/dev/configs', { token: u.deployer, body: { key: 'feature.x', value: true } });
+  return u;
+}
+
+describe('monitors (CloudWatch alarms on an environment)', () => {
+  it('are refused at save when not an alarm ARN, or of another account or region (400 naming the field)', async () => {
+    const u = await t.users(t.tenant());
+    await makeLine(t, u.admin, ['dev']);
+    for (const [monitors, says] of [
+      [['arn:aws:sns:us-east-1:000000000000:topic'], 'CloudWatch alarm ARN'],
+      [[arn('p99', 'eu-west-1')], 'region eu-west-1'],
+      [[arn('p99', 'us-east-1', '111122223333')], 'account 111122223333'],
+    ] as const) {
+      const r = await t.call('PATCH', '/api/v1/environments/dev', { token: u.admin, body: { version: 1, monitors } });
+      expect(r.status, JSON.stringify(r.body)).toBe(400);
+      expect(JSON.stringify(r.body)).toContain('monitors');
+      expect(JSON.stringify(r.body)).toContain(says);
+    }
+    const ok = await t.call('PATCH', '/api/v1/environments/dev', { token: u.admin, body: { version: 1, monitors: [arn('p99')] } });
+    expect(ok.status).toBe(200);
+    expect(ok.body.monitors).toEqual([arn('p99')]);
+  });
+
+  it('a monitor in ALARM blocks the execution with an error naming it', async () => {
+    const alarm = arn(`errors-${t.tenant()}`);
+    const u = await line(0, [alarm]);
+    expect((await put(alarmEvent(alarm, 'ALARM'))).status).toBe(202);
+    const before = await t.call('GET', '/api/v1/environments/staging', { token: u.viewer });
+    const p = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'dev', targetEnvironment: 'staging' } });
+    const done = await waitFor(t, u.viewer, p.body.id, ['FAILED', 'COMPLETED']);
+    expect(done.status).toBe('FAILED');
+    expect(done.error.message).toContain(`monitor '${alarm.split(':alarm:')[1]}' is in ALARM`);
+    expect((await t.call('GET', '/api/v1/environments/staging', { token: u.viewer })).body.snapshot).toEqual(before.body.snapshot);
+  });
+
+  it('an alarm going to ALARM while a promotion bakes rolls it back, with the alarm in the decision record and the audit trail; other alarms and tenants change nothing', async () => {
+    const mine = arn(`latency-${t.tenant()}`);
+    const u = await line(60, [mine]);
+    // Another tenant monitors its own alarm.
+    const theirs = arn(`latency-${t.tenant()}`);
+    await line(60, [theirs]);
+    const before = await t.call('GET', '/api/v1/environments/staging', { token: u.viewer });
+    const p = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'dev', targetEnvironment: 'staging' } });
+    await waitFor(t, u.viewer, p.body.id, ['EXECUTING']);
+    for (let i = 0; i < 50 && !(await t.call('GET', `/api/v1/promotions/${p.body.id}`, { token: u.viewer })).body.result; i++) await new Promise((r) => setTimeout(r, 100));
+    // Unmonitored, another tenant's, not ALARM, malformed: nothing changes.
+    for (const e of [alarmEvent(arn('nobody-watches'), 'ALARM'), alarmEvent(theirs, 'ALARM'), alarmEvent(mine, 'OK')]) expect((await put(e)).status).toBe(202);
+    expect((await put({ source: 'aws.cloudwatch', 'detail-type': 'CloudWatch Alarm State Change', detail: {} })).status).toBe(400);
+    expect((await t.call('GET', `/api/v1/promotions/${p.body.id}`, { token: u.viewer })).body.status).toBe('EXECUTING');
+
+    expect((await put(alarmEvent(mine, 'ALARM', 'p99 > 800 ms'))).status).toBe(202);
+    const done = await waitFor(t, u.viewer, p.body.id, ['FAILED', 'COMPLETED'], 5_000);
+    expect(done.status).toBe('FAILED');
+    expect(done.error.message).toContain(`monitor '${mine.split(':alarm:')[1]}' went to ALARM`);
+    expect(done.monitorAlarm).toEqual({ arn: mine, name: mine.split(':alarm:')[1], reason: 'p99 > 800 ms', at: '2026-11-23T10:00:00.000+0000' });
+    const after = await t.call('GET', '/api/v1/environments/staging', { token: u.viewer });
+    expect(after.body.snapshot.digest).toBe(before.body.snapshot.digest);
+    expect(after.body.autoPromotionPaused).toBe(true);
+    const record = await t.call('GET', `/api/v1/promotions/${p.body.id}/decision`, { token: u.viewer });
+    expect(record.body.monitorAlarm).toMatchObject({ name: mine.split(':alarm:')[1], reason: 'p99 > 800 ms' });
+    const audit = await t.call('GET', `/api/v1/audit?entityType=promotion&entityId=${p.body.id}`, { token: u.viewer });
+    expect(audit.body.items.find((e: any) => e.action === 'promotion.alarm')?.reason).toContain('p99 > 800 ms');
+    // Notified: the failure leaves as the event the notifier listens to.
+    await t.stack.stream.idle();
+    expect(t.stack.bus.published.some((e) => e['detail-type'] === 'Promotion Failed' && e.detail.promotionId === p.body.id)).toBe(true);
+  });
+});
+
+// The AWS adapter against a CloudWatch-protocol server (moto), where one is installed.
+const moto = await new Promise<boolean>((resolve) => {
+  const c = spawn('moto_server', ['--help'], { stdio: 'ignore' });
+  c.on('error', () => resolve(false));
+  c.on('exit', (code) => resolve(code === 0));
+});
+describe.skipIf(!moto)('DescribeAlarms adapter (against moto_server)', () => {
+  let server: ChildProcess;
+  let endpoint: string;
+  beforeAll(async () => {
+    const port = await new Promise<number>((resolve) => {
+      const s = createServer().listen(0, () => {
+        const p = (s.address() as { port: number }).port;
+        s.close(() => resolve(p));
+      });
+    });
+    server = spawn('moto_server', ['-p', String(port)], { stdio: 'ignore' });
+    endpoint = `http://127.0.0.1:${port}`;
+    for (let i = 0; i < 100; i++) {
+      if (await fetch(endpoint).then(() => true, () => false)) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  });
+  afterAll(() => server?.kill());
+
+  it('reads each alarm by ARN, leaves out a missing one', async () => {
+    const client = new CloudWatchClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
+    await client.send(new PutMetricAlarmCommand({ AlarmName: 'p99', MetricName: 'Latency', Namespace: 'App', Statistic: 'Average', Period: 60, EvaluationPeriods: 1, Threshold: 5, ComparisonOperator: 'GreaterThanThreshold' }));
+    await client.send(new SetAlarmStateCommand({ AlarmName: 'p99', StateValue: 'ALARM', StateReason: 'p99 > 800 ms' }));
+    const states = await new CloudWatchAlarms(client).states([arn('p99', 'us-east-1', '123456789012'), arn('gone', 'us-east-1', '123456789012')]);
+    expect(states).toHaveLength(1);
+    expect(states[0]).toMatchObject({ arn: arn('p99', 'us-east-1', '123456789012'), name: 'p99', state: 'ALARM', reason: 'p99 > 800 ms' });
+  });
+});
