@@ -9,7 +9,7 @@ import { DynamoStore, documentClient } from '../functions/adapters/dynamo-store.
 import { handler as effective } from '../functions/handlers/effective.ts';
 import { handler as ofrep } from '../functions/handlers/ofrep.ts';
 import { resetDeps } from '../functions/http/deps.ts';
-import { ensureTable, localCredentials, startDynamo } from '../local/dynamodb.ts';
+import { ensureTable, LOCAL_REGION, localCredentials, startDynamo } from '../local/dynamodb.ts';
 import { table } from '../scripts/build.ts';
 import { fmt, heading, quantile, storeOnlyDeps } from './common.ts';
 import { RequestCounter, totalRequests, type Counts } from './counter.ts';
@@ -41,7 +41,7 @@ export async function benchEffective(): Promise<{ rru304: number; rru200: number
   try {
     const table_ = `bench-effective-${Date.now()}`;
     await ensureTable(local.endpoint, table_);
-    const db = documentClient({ endpoint: local.endpoint, region: 'local', credentials: localCredentials });
+    const db = documentClient({ endpoint: local.endpoint, region: LOCAL_REGION, credentials: localCredentials });
     const counter = new RequestCounter();
     counter.attach(db);
     const store = new DynamoStore(db, table_);

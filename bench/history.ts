@@ -12,7 +12,7 @@ import { publishArtifact } from '#domain/artifacts';
 import { consumerBody, createEnvironment as envSchema, deploymentBody, metricsQuery } from '#domain/schemas';
 import { DynamoStore, documentClient } from '../functions/adapters/dynamo-store.ts';
 import { keys } from '../functions/adapters/keys.ts';
-import { ensureTable, localCredentials, startDynamo } from '../local/dynamodb.ts';
+import { ensureTable, LOCAL_REGION, localCredentials, startDynamo } from '../local/dynamodb.ts';
 import { table } from '../scripts/build.ts';
 import { RequestCounter, totalRequests, type Counts } from './counter.ts';
 
@@ -435,8 +435,8 @@ export async function benchHistory(): Promise<void> {
   try {
     const tableName = `bench-history-${Date.now().toString(36)}`;
     await ensureTable(local.endpoint, tableName);
-    db = documentClient({ endpoint: local.endpoint, region: 'local', credentials: localCredentials });
-    raw = documentClient({ endpoint: local.endpoint, region: 'local', credentials: localCredentials });
+    db = documentClient({ endpoint: local.endpoint, region: LOCAL_REGION, credentials: localCredentials });
+    raw = documentClient({ endpoint: local.endpoint, region: LOCAL_REGION, credentials: localCredentials });
     const probe: Probe = { counter: new RequestCounter(), reads: new ReadTally() };
     probe.counter.attach(db);
     probe.reads.attach(db);

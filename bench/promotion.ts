@@ -19,7 +19,7 @@ import { handler as promotionsApprove } from '../functions/handlers/promotions-a
 import { handler as promotionsCreate } from '../functions/handlers/promotions-create.ts';
 import { resetDeps } from '../functions/http/deps.ts';
 import { matchRoute, routeKey } from '../functions/http/routes.ts';
-import { ensureTable, localCredentials, startDynamo } from '../local/dynamodb.ts';
+import { ensureTable, LOCAL_REGION, localCredentials, startDynamo } from '../local/dynamodb.ts';
 import { LocalEventBus } from '../local/event-bus.ts';
 import { FileAnchor } from '../local/file-anchor.ts';
 import { rememberingAnchor } from '../functions/adapters/remembering-anchor.ts';
@@ -496,7 +496,7 @@ async function approvedFlow(b: Bench, tenant: string): Promise<FlowResult> {
 
 /** What DynamoDB Local reports for plain and transactional writes of ≤ 1 KB items (AWS documents 1 and 2 WRU per item). */
 async function probeLocalCapacity(endpoint: string, tableName: string) {
-  const db = documentClient({ endpoint, region: 'local', credentials: localCredentials });
+  const db = documentClient({ endpoint, region: LOCAL_REGION, credentials: localCredentials });
   try {
     const key = (s: string) => ({ [TABLE.partitionKey]: `BENCH#probe#${s}`, [TABLE.sortKey]: 'P' });
     const put = consumed(await db.send(new PutCommand({ TableName: tableName, Item: key('put'), ReturnConsumedCapacity: 'TOTAL' })));
@@ -778,7 +778,7 @@ export async function openBench(endpoint: string, streamIdleMs = 20) {
     await ensureTable(endpoint, tableName);
     const probe = await probeLocalCapacity(endpoint, tableName);
 
-    db = documentClient({ endpoint, region: 'local', credentials: localCredentials });
+    db = documentClient({ endpoint, region: LOCAL_REGION, credentials: localCredentials });
     const counter = new RequestCounter();
     counter.attach(db);
     const attribution = new Attribution();

@@ -7,7 +7,7 @@ import { batchItems as batchSchema, createEnvironment as envSchema, MAX_BATCH_IT
 import { diffEnvironments } from '#domain/snapshots';
 import type { NodeRef, NodeSource } from '#domain/tree';
 import { DynamoStore, documentClient } from '../functions/adapters/dynamo-store.ts';
-import { ensureTable, localCredentials, startDynamo } from '../local/dynamodb.ts';
+import { ensureTable, LOCAL_REGION, localCredentials, startDynamo } from '../local/dynamodb.ts';
 import { BASELINE, buildAll, buildRuntimeSdkVariant, buildTracedVariant, kib, table } from '../scripts/build.ts';
 import { functionOf } from '../functions/http/routes.ts';
 import { RequestCounter, totalRequests, type Counts } from './counter.ts';
@@ -135,7 +135,7 @@ const range = (xs: number[], show: (n: number) => string = int) => {
 async function dynamo(endpoint: string): Promise<void> {
   const tableName = `bench-${Date.now().toString(36)}`;
   await ensureTable(endpoint, tableName);
-  const db = documentClient({ endpoint, region: 'local', credentials: localCredentials });
+  const db = documentClient({ endpoint, region: LOCAL_REGION, credentials: localCredentials });
   const counter = new RequestCounter();
   counter.attach(db);
   // Config writes and diffs touch neither the workflow nor the bus; these stand-ins make that visible if it changes.

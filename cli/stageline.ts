@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import type * as z from 'zod';
 import { verifyExport } from '../domain/audit-export.ts';
 import { visible, visibleDeep, visibleDocument } from '../domain/display.ts';
-import { checkpointPublicKey } from '../domain/audit.ts';
+import { checkpointPublicKey, describePublicKey } from '../domain/audit.ts';
 import type { environmentResponse, promotionDetailResponse, promotionResponse, statusResponse } from '../domain/responses.ts';
 
 /** The API's answers, typed from the same schemas the OpenAPI document publishes (domain/responses.ts). */
@@ -765,7 +765,18 @@ audit
   .description('the public key that verifies every audit checkpoint (PEM): pin it once, then verify exports offline with it')
   .option('-o, --output <file>', 'write the PEM to a file')
   .action(async () => {
-    const r = await api('GET', '/api/v1/audit/public-key');
+    // The PEM is a document, kept exact (api() makes an answer's line breaks visible for display):
+    // read raw, parsed as the P-256 key it must be, and written and printed in its canonical PEM,
+    // whose key id is computed here rather than taken from the answer.
+    const { text } = await apiText('/api/v1/audit/public-key');
+    let r: ReturnType<typeof describePublicKey> & { signedMessage?: unknown };
+    try {
+      const answer = JSON.parse(text);
+      r = { ...answer, ...describePublicKey(String(answer.publicKeyPem)) };
+      if (answer.keyId !== r.keyId) throw new Error(`it names key ${answer.keyId} but holds ${r.keyId}`);
+    } catch (err) {
+      fail(`the service answered no valid audit public key: ${(err as Error).message.split('\n')[0]}`);
+    }
     if (values.output) {
       writeFileSync(values.output, r.publicKeyPem);
       console.error(`wrote ${values.output}: ${r.algorithm} ${r.curve} key ${r.keyId}`);

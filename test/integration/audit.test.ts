@@ -1,7 +1,7 @@
 import { UpdateItemCommand, DeleteItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keys } from '../../functions/adapters/keys.ts';
-import { localClient, localCredentials } from '../../local/dynamodb.ts';
+import { localClient, LOCAL_REGION, localCredentials } from '../../local/dynamodb.ts';
 import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
 
 let t: TestStack;
@@ -135,7 +135,7 @@ describe('audit trail', () => {
     const { tenant, u } = await activity();
     await t.stack.stream.idle();
     const { DynamoStore, documentClient } = await import('../../functions/adapters/dynamo-store.ts');
-    const doc = documentClient({ endpoint: t.stack.dynamo.endpoint, region: 'local', credentials: localCredentials });
+    const doc = documentClient({ endpoint: t.stack.dynamo.endpoint, region: LOCAL_REGION, credentials: localCredentials });
     const store = new DynamoStore(doc, t.stack.tableName);
     // Forge entry 5, then re-link 5..7 with consistent hashes and move the head: the chain alone verifies again.
     const links = (await store.readChainLinks(tenant, 100)).items;
