@@ -99,9 +99,14 @@ function commonResponses(schemas: Schemas) {
     },
     PayloadTooLarge: { description: 'The body is over 2 MiB: an Error from the function, or the gateway\'s message when the gateway refuses it first', content: json(either) },
     FormTooLarge: { description: 'The body is too large (the gateway\'s message)', content: json(gateway) },
+    Locked: {
+      description: 'A freeze window holds the environment (the window is in `freeze`): wait for it to close, or an admin overrides it once with X-Break-Glass-Reason, audited as break-glass',
+      content: json(error),
+    },
     UnprocessableEntity: { description: 'A business rule refused it (or an Idempotency-Key reused with another body)', content: json(error) },
     HeadersTooLarge: { description: "The request's headers are too large (the gateway's message)", content: json(gateway) },
     TooManyRequests: { description: "Throttled by API Gateway: the stage's rate and burst, lower on the heavy routes (the gateway's message)", content: json(gateway) },
+    OutOfTime: { description: 'The write ran out of time before it was saved: nothing changed; send fewer items and retry', content: json(error) },
     InternalError: { description: "Failed on our side: an Error with the request id (nothing internal), or the gateway's message when the function itself failed", content: json(either) },
     FunctionFailed: { description: "The function itself failed (the gateway's message)", content: json(gateway) },
   } satisfies Record<string, Json>;
@@ -167,7 +172,7 @@ function success(schemas: Schemas, status: string, route: Route): Json {
 }
 
 /** Error answers: those of the gateway and of httpHandler by the route's kind, and those the handler declares in its own format. */
-function failures(common: ReturnType<typeof commonResponses>, spec: unknown, route: Route, ok: Json, hasBody: boolean): Record<string, Json> {
+function failures(common: ReturnType<typeof commonResponses>, spec: Spec<z.ZodType, z.ZodType, z.ZodType> | undefined, route: Route, ok: Json, hasBody: boolean): Record<string, Json> {
   const refs: [string, Common][] = [];
   if (spec) refs.push(['400', 'BadRequest']);
   if (route.auth === 'jwt') refs.push(['401', 'Unauthorized'], ['403', 'Forbidden']);
@@ -176,7 +181,9 @@ function failures(common: ReturnType<typeof commonResponses>, spec: unknown, rou
   if (spec) refs.push(['404', 'NotFound'], ['409', 'Conflict']);
   if (hasBody) refs.push(['413', route.form ? 'FormTooLarge' : 'PayloadTooLarge']);
   if (spec) refs.push(['422', 'UnprocessableEntity']);
+  if (spec?.errors?.includes(423)) refs.push(['423', 'Locked']);
   refs.push(['429', 'TooManyRequests'], ['431', 'HeadersTooLarge'], ['500', spec ? 'InternalError' : 'FunctionFailed']);
+  if (spec?.errors?.includes(503)) refs.push(['503', 'OutOfTime']);
   const out: Record<string, Json> = Object.fromEntries(refs.map(([status, name]) => [status, { $ref: `#/components/responses/${name}` }]));
   // The success's media types and JSON schema; a text answer then says what went wrong.
   const own = Object.fromEntries(

@@ -8,4 +8,4 @@ import { registerOutbound } from '../http/deps.ts';
 // Publishing writes seed 003's tags in the first environment's registries: this function calls registry URLs too.
 registerOutbound(() => ({ registry: new ConfiguredRegistrySync() }));
 
-export const handler = httpHandler({ params, body, status: 201 }, async ({ deps, ctx, params, body }) => publishArtifact(deps, ctx, params.name, body));
+export const handler = httpHandler({ params, body, status: 201, errors: [423] }, async ({ deps, ctx, params, body }) => publishArtifact(deps, ctx, params.name, body));

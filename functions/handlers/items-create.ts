@@ -3,6 +3,6 @@ import { createItem as body } from '#domain/schemas';
 import { envParams as params } from '../http/params.ts';
 import { httpHandler } from '../http/handler.ts';
 
-export const handler = httpHandler({ params, body, status: 201 }, async ({ deps, ctx, params, body, route }) =>
+export const handler = httpHandler({ params, body, status: 201, errors: [423, 503] }, async ({ deps, ctx, params, body, route }) =>
   createItem(deps, ctx, route.context!.kind!, params.env, body),
 );

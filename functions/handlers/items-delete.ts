@@ -7,6 +7,6 @@ const query = z
   .object({ version: z.coerce.number().int().min(1).optional(), reason: z.string().trim().min(1).regex(/\S/, 'must not be blank').max(1000).optional() })
   .strict();
 
-export const handler = httpHandler({ params, query, status: 204 }, async ({ deps, ctx, params, query, route }) =>
+export const handler = httpHandler({ params, query, status: 204, errors: [423, 503] }, async ({ deps, ctx, params, query, route }) =>
   deleteItem(deps, ctx, route.context!.kind!, params.env, params.id, query),
 );

@@ -4,6 +4,6 @@ import { restoreSnapshot } from '#domain/snapshots';
 import { snapshotParams as params } from '../http/params.ts';
 import { httpHandler } from '../http/handler.ts';
 
-export const handler = httpHandler({ params, body }, async ({ deps, ctx, params, body }) =>
+export const handler = httpHandler({ params, body, errors: [423] }, async ({ deps, ctx, params, body }) =>
   environmentView(await restoreSnapshot(deps, ctx, params.env, params.seq, body.reason)),
 );

@@ -41,6 +41,8 @@ export interface Spec<B extends z.ZodType, Q extends z.ZodType, P extends z.ZodT
   otherSuccess?: Record<number, string>;
   /** a missing body is read as `{}` (an action whose fields are all optional); otherwise it is refused (400), as is `null` */
   bodyOptional?: true;
+  /** Errors beyond those every handler may answer, for the document: 423 (a freeze window holds the environment it changes), 503 (the write ran out of time before it was saved) */
+  errors?: readonly (423 | 503)[];
 }
 
 type Out<T extends z.ZodType | undefined> = T extends z.ZodType ? z.output<T> : undefined;

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { scheduleName } from '../../domain/promotion/service.ts';
 import { waitFor, waitForToken } from '../support/promotions.ts';
 import { makeLine, startTestStack, type Res, type TestStack } from '../support/stack.ts';
 
@@ -269,18 +270,18 @@ describe('scheduled promotions', () => {
     await waitForToken(t, u.viewer, r.body.id);
     const at = new Date(Date.now() + 1500).toISOString();
     expect((await t.call('POST', `/api/v1/promotions/${r.body.id}/schedule`, { token: u.deployer, body: { at } })).body.status).toBe('SCHEDULED');
-    expect(t.stack.scheduler.pending()).toContain(`stageline-${tenant}-${r.body.id}`);
+    expect(t.stack.scheduler.pending()).toContain(scheduleName({ tenant, id: r.body.id }));
     const done = await waitFor(t, u.viewer, r.body.id, ['COMPLETED', 'FAILED', 'CANCELLED'], 20_000);
     expect(done.status).toBe('COMPLETED');
     expect(done.transitions.map((x: any) => x.status)).toEqual(['PENDING', 'VALIDATING', 'APPROVED', 'SCHEDULED', 'EXECUTING', 'COMPLETED']);
-    expect(t.stack.scheduler.pending()).not.toContain(`stageline-${tenant}-${r.body.id}`);
+    expect(t.stack.scheduler.pending()).not.toContain(scheduleName({ tenant, id: r.body.id }));
 
     await t.call('POST', '/api/v1/environments/dev/configs', { token: u.deployer, body: { key: 'later', value: 1 } });
     const r2 = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'dev', targetEnvironment: 'staging', trigger: 'manual' } });
     await waitForToken(t, u.viewer, r2.body.id);
     await t.call('POST', `/api/v1/promotions/${r2.body.id}/schedule`, { token: u.deployer, body: { at: new Date(Date.now() + 3600_000).toISOString() } });
     expect((await t.call('DELETE', `/api/v1/promotions/${r2.body.id}?reason=not%20tonight`, { token: u.deployer })).body.status).toBe('CANCELLED');
-    expect(t.stack.scheduler.pending()).not.toContain(`stageline-${tenant}-${r2.body.id}`);
+    expect(t.stack.scheduler.pending()).not.toContain(scheduleName({ tenant, id: r2.body.id }));
   });
 });
 
