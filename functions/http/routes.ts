@@ -168,7 +168,14 @@ export const ROUTES: Route[] = [
   { method: 'POST', path: `${v1}/artifacts/{name}/links`, handler: 'artifacts-links-create', auth: 'jwt', role: 'admin', summary: 'Link a registry repository: tags passing the filter become versions (the answer shows the notification token once)' },
   { method: 'DELETE', path: `${v1}/artifacts/{name}/links/{id}`, handler: 'artifacts-links', auth: 'jwt', role: 'admin', summary: 'Unlink a registry repository', status: 204 },
   { method: 'POST', path: `${v1}/registry/notifications/{tenant}/{artifact}/{link}`, handler: 'registry-notifications', auth: 'none', role: null, summary: "A registry's push notifications (distribution's notifications.endpoints), authenticated by the link's token",
-    headers: { Authorization: "Bearer and the link's notifyToken (shown once when the link was made)" } },
+    headers: { Authorization: "Bearer and the link's notifyToken (shown once when the link was made)" },
+    response: {
+      errors: {
+        400: 'Not a registry notification envelope ({"events":[…]}): what is wrong is named',
+        401: "No such link, or the token is not the link's (the same answer for both)",
+        413: 'The request is larger than the body limit',
+      },
+    } },
   { method: 'POST', path: `${v1}/artifacts/{name}/versions/{version}/evidence`, handler: 'artifacts-evidence', auth: 'jwt', role: 'deployer', summary: 'Attach evidence to a release' },
   { method: 'GET', path: `${v1}/notifications`, handler: 'notifications-get', auth: 'jwt', role: 'viewer', summary: 'Where notifications go, tenant-wide (secrets never shown)', context: { scope: 'tenant' } },
   { method: 'PUT', path: `${v1}/notifications`, handler: 'notifications-put', auth: 'jwt', role: 'admin', summary: "Set tenant-wide notifications (seed 003's slack/email shape)", context: { scope: 'tenant' } },
