@@ -7,7 +7,7 @@ import { SealedWebhookSecrets } from '../functions/adapters/webhook-secrets.ts';
 import { standardWebhookSender } from '../functions/adapters/webhook-sender.ts';
 import { handler as webhookDeliver } from '../functions/handlers/webhook-deliver.ts';
 import type { LocalEventBus } from './event-bus.ts';
-import { localCredentials } from './dynamodb.ts';
+import { LOCAL_REGION, localCredentials } from './dynamodb.ts';
 import { LocalScheduler } from './scheduler.ts';
 
 /**
@@ -24,7 +24,7 @@ export function localWebhooks(opts: { bus: LocalEventBus; endpoint: string; tabl
   opts.bus.addRule({ source: [EVENT_SOURCE], 'detail-type': [...WEBHOOK_BUS_TYPES] }, async (e) => {
     await webhookDeliver(e);
   });
-  const db = documentClient({ endpoint: opts.endpoint, region: 'local', credentials: localCredentials });
+  const db = documentClient({ endpoint: opts.endpoint, region: LOCAL_REGION, credentials: localCredentials });
   const retryBaseMs = opts.retryBaseMs ?? (Number(process.env.STAGELINE_WEBHOOK_RETRY_BASE_MS) || undefined);
   return { deps: { secrets: new SealedWebhookSecrets(db, opts.tableName), sender: standardWebhookSender(), scheduler, ...(retryBaseMs ? { retryBaseMs } : {}) }, scheduler };
 }
