@@ -31,6 +31,12 @@ const ofrepFailure = /* @__PURE__ */ z
   .strict()
   .meta({ id: 'OfrepEvaluationFailure' });
 
+/** An OFREP error answer (400, 404): the one-flag route names the flag, the bulk route does not. */
+const ofrepError = /* @__PURE__ */ z
+  .object({ key: z.string().optional(), errorCode: ofrepFailure.shape.errorCode, errorDetails: z.string() })
+  .strict()
+  .meta({ id: 'OfrepError' });
+
 export const CONSUME_RESPONSES: Record<string, z.ZodType> = {
   'app-keys-list': z.object({ items: z.array(appKey) }).strict(),
   'app-keys-create': withSecret,
@@ -47,6 +53,7 @@ export const CONSUME_RESPONSES: Record<string, z.ZodType> = {
     .strict()
     .meta({ id: 'EffectiveConfig' }),
   ofrep: ofrepSuccess,
+  'ofrep-error': ofrepError,
   'ofrep-bulk': z.object({ flags: z.array(z.union([ofrepSuccess, ofrepFailure])) }).strict(),
   'ofrep-configuration': z
     .object({

@@ -470,6 +470,7 @@ const openApiDocument = /* @__PURE__ */ z
     info: z.object({ title: z.string(), version: z.string(), description: z.string() }).strict(),
     servers: z.array(z.object({ url: z.string() }).strict()),
     paths: z.record(z.string(), z.partialRecord(z.enum(['get', 'post', 'put', 'patch', 'delete']), open)).describe('path → method → operation'),
+    webhooks: z.record(z.string(), open).describe('event name → the request Stageline sends to subscribed URLs'),
     components: z.object({ schemas: z.record(z.string(), open), responses: z.record(z.string(), open), securitySchemes: z.record(z.string(), open) }).strict(),
   })
   .strict()

@@ -81,15 +81,24 @@ export function checkTenantUrl(url: string, opts: { allowLoopback: boolean }): s
   return null;
 }
 
+/** What the document states of any tenant URL field (JSON Schema): a URI with the https scheme, in any case as the URL parser takes it. */
+export const TENANT_URL_FORMAT = { format: 'uri', pattern: '^[Hh][Tt][Tt][Pp][Ss]://' } as const;
+
 /**
  * A zod string that is a URL a tenant may save (`checkTenantUrl`, with local mode read at parse
  * time). A refused URL is an issue on its own field: "must be a public https URL: <reason>".
+ * Its JSON Schema (the OpenAPI document) states the rule: a URI, https, with the rest in words.
  */
 export function tenantUrl(base: z.ZodString = z.string().trim().max(2048)) {
-  return base.superRefine((value, ctx) => {
-    const why = checkTenantUrl(value, { allowLoopback: loopbackAllowed() });
-    if (why) ctx.addIssue({ code: 'custom', message: `must be a public https URL: it ${why}` });
-  });
+  return base
+    .superRefine((value, ctx) => {
+      const why = checkTenantUrl(value, { allowLoopback: loopbackAllowed() });
+      if (why) ctx.addIssue({ code: 'custom', message: `must be a public https URL: it ${why}` });
+    })
+    .meta({
+      ...TENANT_URL_FORMAT,
+      description: 'An https URL on a public host: no credentials in it, no private, loopback, link-local or internal address or name (plain http only to loopback, in local mode); another is refused with 400',
+    });
 }
 
 /** The same check for a URL that reaches the service another way (e.g. resolved from a secret reference). */

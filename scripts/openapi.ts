@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import * as z from 'zod';
 import { ROUTES, routeKey, type Route } from '../functions/http/routes.ts';
 import { IDEMPOTENCY_KEY, type Spec } from '../functions/http/handler.ts';
-import { errorBody, FORMS, gatewayMessage, responseOf } from '../domain/responses.ts';
+import { errorBody, FORMS, gatewayMessage, RESPONSES, responseOf } from '../domain/responses.ts';
 import { webhookPathItems } from './openapi-webhooks.ts';
 
 /**
@@ -172,7 +172,7 @@ function success(schemas: Schemas, status: string, route: Route): Json {
 }
 
 /** Error answers: those of the gateway and of httpHandler by the route's kind, and those the handler declares in its own format. */
-function failures(common: ReturnType<typeof commonResponses>, spec: Spec<z.ZodType, z.ZodType, z.ZodType> | undefined, route: Route, ok: Json, hasBody: boolean): Record<string, Json> {
+function failures(schemas: Schemas, common: ReturnType<typeof commonResponses>, spec: Spec<z.ZodType, z.ZodType, z.ZodType> | undefined, route: Route, ok: Json, hasBody: boolean): Record<string, Json> {
   const refs: [string, Common][] = [];
   if (spec) refs.push(['400', 'BadRequest']);
   if (route.auth === 'jwt') refs.push(['401', 'Unauthorized'], ['403', 'Forbidden']);
@@ -190,16 +190,25 @@ function failures(common: ReturnType<typeof commonResponses>, spec: Spec<z.ZodTy
     Object.entries((ok.content as Record<string, { schema: Json }> | undefined) ?? {}).map(([type, c]) => [type, c.schema.type === 'string' ? { schema: { type: 'string', description: 'What went wrong, and what to do' } } : c]),
   );
   for (const [status, declared] of Object.entries(route.response?.errors ?? {})) {
-    const { description, headers } = typeof declared === 'string' ? { description: declared, headers: {} } : declared;
-    // In the format of the success (its media types and schemas), beside what the gateway may answer for the same status.
+    const { description, headers = {}, schema: named } = typeof declared === 'string' ? { description: declared } : declared;
+    // In the format of the success (its media types and schemas), or the JSON schema it names, beside what the gateway or httpHandler may answer for the same status.
     const shared = refs.find(([s]) => s === status);
     const base = shared ? (common[shared[1]] as Json) : undefined;
+    const baseContent = (base?.content as Record<string, { schema: Json }> | undefined) ?? {};
+    let content: Record<string, unknown> = { ...own, ...baseContent };
+    if (named) {
+      const schema = RESPONSES[named];
+      if (!schema) throw new Error(`${routeKey(route)} names error schema '${named}' for ${status}, which domain/responses.ts does not have`);
+      const mine = schemas.of(schema, 'output');
+      const theirs = baseContent['application/json']?.schema;
+      content = { ...baseContent, 'application/json': { schema: theirs ? { oneOf: [mine, theirs] } : mine } };
+    }
     const h = Object.entries(headers);
     out[status] = {
       description: base ? `${description}; or: ${base.description as string}` : description,
       ...(h.length ? { headers: Object.fromEntries(h.map(([name, d]) => [name, header(d, name === 'Retry-After' ? RETRY_AFTER : { type: 'string' })])) } : {}),
       // 304 (Not Modified) carries no body, whatever the success's format (RFC 9110 §15.4.5).
-      ...(status === '304' ? {} : { content: { ...own, ...((base?.content as Json | undefined) ?? {}) } }),
+      ...(status === '304' ? {} : { content }),
     };
   }
   return Object.fromEntries(Object.entries(out).sort(([a], [b]) => Number(a) - Number(b)));
@@ -226,7 +235,7 @@ export async function buildOpenApi(opts: { routes?: readonly Route[] } = {}): Pr
       responses: {
         [status]: ok,
         ...Object.fromEntries(Object.entries(spec?.otherSuccess ?? {}).map(([s, description]) => [s, { ...ok, description }])),
-        ...failures(common, spec, route, ok, body !== undefined),
+        ...failures(schemas, common, spec, route, ok, body !== undefined),
       },
     };
     (paths[route.path] ??= {})[route.method.toLowerCase()] = op;

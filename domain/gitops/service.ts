@@ -4,7 +4,7 @@ import { EnvironmentNotFound, ValidationFailed, VersionConflict, WebhookNotFound
 import type { Ctx, Deps } from '../ports.ts';
 import { WriteConflict } from '../retry.ts';
 import type { Promotion } from '../promotion/model.ts';
-import { checkTenantUrl } from '../url-policy.ts';
+import { checkTenantUrl, TENANT_URL_FORMAT } from '../url-policy.ts';
 import type { GitCommitResult, GitTarget } from './ports.ts';
 
 /**
@@ -22,7 +22,7 @@ const relPath = /* @__PURE__ */ z
 
 export const gitTargetBody = /* @__PURE__ */ z
   .object({
-    repository: z.string().min(1).max(2048).describe('https URL of the repository'),
+    repository: z.string().min(1).max(2048).meta(TENANT_URL_FORMAT).describe('https URL of the repository'),
     branch: z.string().min(1).max(200).regex(/^(?!\/)(?!.*\.\.)[A-Za-z0-9._/-]+$/, 'is not a branch name'),
     file: relPath.describe('the file to change, e.g. envs/production/values.yaml'),
     path: z.string().min(1).max(200).regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, 'must be dot-separated keys, e.g. image.tag').describe('where the value goes in the file'),

@@ -5,7 +5,7 @@ import { EnvironmentNotFound, RuleViolation, ValidationFailed, VersionConflict, 
 import type { Ctx, Deps, DomainEvent } from '../ports.ts';
 import { WriteConflict } from '../retry.ts';
 import { envName } from '../schemas.ts';
-import { checkTenantUrl } from '../url-policy.ts';
+import { checkTenantUrl, TENANT_URL_FORMAT } from '../url-policy.ts';
 import { WEBHOOK_EVENT_TYPES, WEBHOOK_PAYLOAD_VERSION, webhookTypeOf, type WebhookAttempt, type WebhookDelivery, type WebhookEventType, type WebhookSubscription } from './model.ts';
 import type { WebhookDeps, WebhookSecret } from './ports.ts';
 
@@ -40,7 +40,7 @@ export function retryDelayMs(failures: number, baseMs: number = RETRY.baseMs, ra
 export const DEFAULT_OVERLAP_SECONDS = 24 * 3600;
 
 const eventType = /* @__PURE__ */ z.enum(WEBHOOK_EVENT_TYPES as [WebhookEventType, ...WebhookEventType[]]);
-const url = /* @__PURE__ */ z.string().min(1).max(2048).describe('https URL that receives the deliveries (checked now and again at each call: public addresses only, no redirects)');
+const url = /* @__PURE__ */ z.string().min(1).max(2048).meta(TENANT_URL_FORMAT).describe('https URL that receives the deliveries (checked now and again at each call: public addresses only, no redirects)');
 
 export const webhookCreateBody = /* @__PURE__ */ z
   .object({

@@ -43,7 +43,7 @@ code,.gates{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;fon
 .sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
 `;
 
-export const SCRIPT = String.raw`
+const SOURCE = String.raw`
 (function () {
   'use strict';
   var KEY = 'stageline.token', EVERY = 5000, MARKS = { PASS: '\u2713', FAIL: '\u2717', WARN: '!', SKIPPED: '-' };
@@ -258,6 +258,12 @@ export const SCRIPT = String.raw`
   start();
 })();
 `;
+
+/**
+ * The script as served (and hashed): SOURCE without indentation, whole-line comments and blank
+ * lines. Line breaks stay, so the script parses as written (it has no template or multi-line strings).
+ */
+export const SCRIPT = SOURCE.replace(/^[ \t]+/gm, '').replace(/^\/\/.*\n/gm, '').replace(/\n{2,}/g, '\n');
 
 export const PAGE = `<!doctype html>
 <html lang="en">

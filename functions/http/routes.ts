@@ -40,7 +40,7 @@ export interface RouteResponse {
   /** response headers of a success: name → meaning */
   headers?: Record<string, string>;
   /** errors the handler answers itself in the format of its success (an HTML page, a Slack reply) instead of the API's Error: status → when */
-  errors?: Record<number, string | { description: string; headers: Record<string, string> }>;
+  errors?: Record<number, string | { description: string; headers?: Record<string, string>; schema?: string }>;
 }
 
 const v1 = '/api/v1';
@@ -108,9 +108,9 @@ const consumeRoutes: Route[] = [
   { method: 'GET', path: `${v1}/machine/environments/{env}/effective`, handler: 'effective', auth: 'iam', role: 'viewer', summary: 'Same, for services signing with IAM (SigV4)',
     response: { headers: { ETag: 'the snapshot digest, quoted', 'Cache-Control': "from the environment's cacheMaxAgeSeconds" }, errors: { 304: 'Not modified (no body)' } } },
   { method: 'POST', path: '/ofrep/v1/evaluate/flags/{key}', handler: 'ofrep', auth: 'app', role: 'viewer', summary: "OFREP: evaluate one flag in the app key's environment",
-    response: { errors: { 400: OFREP_ERRORS, 404: 'OFREP error FLAG_NOT_FOUND: no such flag in the environment (or outside the key prefix)' } } },
+    response: { errors: { 400: { description: OFREP_ERRORS, schema: 'ofrep-error' }, 404: { description: 'OFREP error FLAG_NOT_FOUND: no such flag in the environment (or outside the key prefix)', schema: 'ofrep-error' } } } },
   { method: 'POST', path: '/ofrep/v1/evaluate/flags', handler: 'ofrep', auth: 'app', role: 'viewer', summary: "OFREP: evaluate every flag of the app key's environment; ETag + If-None-Match → 304",
-    response: { schema: 'ofrep-bulk', headers: { ETag: 'the snapshot digest and a digest of the context' }, errors: { 304: 'Not modified (no body)', 400: 'OFREP bulk error: {errorCode, errorDetails} (PARSE_ERROR, INVALID_CONTEXT)' } } },
+    response: { schema: 'ofrep-bulk', headers: { ETag: 'the snapshot digest and a digest of the context' }, errors: { 304: 'Not modified (no body)', 400: { description: 'OFREP bulk error: {errorCode, errorDetails} (PARSE_ERROR, INVALID_CONTEXT)', schema: 'ofrep-error' } } } },
   { method: 'GET', path: '/ofrep/v1/configuration', handler: 'ofrep', auth: 'app', role: 'viewer', summary: 'OFREP provider configuration: polling supported, its minimum interval', response: { schema: 'ofrep-configuration' } },
 ];
 

@@ -10,7 +10,9 @@ export const deliveryParams = /* @__PURE__ */ z.object({
   delivery: z.string().regex(/^msg_[a-z0-9]{1,60}$/, 'is not a delivery id (msg_…)'),
 });
 
-export const deliveriesQuery = /* @__PURE__ */ z.object({
-  limit: z.coerce.number().int().min(1).max(100).default(25),
-  cursor: z.string().max(2000).optional(),
-});
+export const deliveriesQuery = /* @__PURE__ */ z
+  .object({
+    limit: z.coerce.number().int().min(1).max(100).default(25),
+    cursor: z.string().max(2000).optional(),
+  })
+  .strict();
