@@ -29,7 +29,8 @@ export const tagFilter = /* @__PURE__ */ z.union([
         .min(1)
         .max(200)
         .refine((p) => { try { new RegExp(p, 'u'); return true; } catch { return false; } }, { message: 'must be a valid regular expression' })
-        .refine((p) => !NESTED_QUANTIFIER.test(p), { message: 'must not nest quantifiers (e.g. (a+)+): such patterns can take exponential time' }),
+        .refine((p) => !NESTED_QUANTIFIER.test(p), { message: 'must not nest quantifiers (e.g. (a+)+): such patterns can take exponential time' })
+        .describe('A JavaScript regular expression (u flag) matched against the whole tag; one that does not compile, or nests quantifiers, is refused with 400'),
     })
     .strict(),
 ]);

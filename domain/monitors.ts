@@ -25,9 +25,16 @@ export function parseAlarmArn(arn: string): AlarmRef | null {
 }
 
 export const monitors = /* @__PURE__ */ z
-  .array(z.string().max(400).refine((a) => parseAlarmArn(a) !== null, { message: 'must be a CloudWatch alarm ARN: arn:aws:cloudwatch:<region>:<account>:alarm:<name>' }))
+  .array(
+    z
+      .string()
+      .max(400)
+      .refine((a) => parseAlarmArn(a) !== null, { message: 'must be a CloudWatch alarm ARN: arn:aws:cloudwatch:<region>:<account>:alarm:<name>' })
+      .meta({ pattern: ALARM_ARN.source, description: "A CloudWatch alarm ARN of this deployment's account and region (another is refused with 400)" }),
+  )
   .max(MAX_MONITORS)
-  .refine((a) => new Set(a).size === a.length, { message: 'monitors must be unique' });
+  .refine((a) => new Set(a).size === a.length, { message: 'monitors must be unique' })
+  .describe("CloudWatch alarm ARNs, unique, of this deployment's account and region: another account or region is refused with 400");
 
 /** Where this deployment runs: a monitor must be an alarm of the same account and region (the rule and DescribeAlarms see only those). */
 export interface DeploymentPlace {

@@ -624,6 +624,8 @@ export const RESPONSES: Record<string, z.ZodType> = {
   openapi: openApiDocument,
   health: z.object({ status: z.literal('ok'), service: z.literal('stageline') }).strict(),
   'deployments-metrics': deploymentMetrics,
+  // Stageline's one error shape, for routes whose declared errors are not in their success's format.
+  error: errorBody,
   slack: slackReply,
   'slack-links': z
     .object({

@@ -171,9 +171,9 @@ export const ROUTES: Route[] = [
     headers: { Authorization: "Bearer and the link's notifyToken (shown once when the link was made)" },
     response: {
       errors: {
-        400: 'Not a registry notification envelope ({"events":[…]}): what is wrong is named',
-        401: "No such link, or the token is not the link's (the same answer for both)",
-        413: 'The request is larger than the body limit',
+        400: { description: 'Not a registry notification envelope ({"events":[…]}): what is wrong is named', schema: 'error' },
+        401: { description: "No such link, or the token is not the link's (the same answer for both)", schema: 'error' },
+        413: { description: 'The request is larger than the body limit', schema: 'error' },
       },
     } },
   { method: 'POST', path: `${v1}/artifacts/{name}/versions/{version}/evidence`, handler: 'artifacts-evidence', auth: 'jwt', role: 'deployer', summary: 'Attach evidence to a release' },
