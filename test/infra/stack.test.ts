@@ -402,7 +402,10 @@ describe('size', () => {
     expect(resources.length).toBeLessThanOrEqual(376); // + the /audit/public-key route (served by the audit-verify function); +25 for the consume routes: 6 functions with their integrations, 9 routes, the app-read tenant role and the app-key functions' execution role (each with its policy)
     // + outbound webhooks and git targets (9 functions with their routes, a bus rule, its DLQ and alarm).
     // Measured after merging every branch of this round: 376.
-    expect(resources.filter((r) => r.Type === 'AWS::IAM::Role').length).toBeLessThan(30);
+    // Roles: API functions share one per distinct set of needs, so roles follow distinct needs. 33 measured after the merge: the
+    // app-read tenant role and the app-key readers' role, and the webhook routes each needing something the others do not
+    // (create: put a secret; rotate: read and put it; delete: remove it; redeliver: schedule) plus the delivery function's.
+    expect(resources.filter((r) => r.Type === 'AWS::IAM::Role').length).toBeLessThanOrEqual(33);
     expect(resources.filter((r) => r.Type === 'AWS::Lambda::Permission').length).toBeLessThanOrEqual(5);
     // Every integration is invoked with the one role, and that role may invoke exactly the functions routes reach.
     const integrations = resources.filter((r) => r.Type === 'AWS::ApiGatewayV2::Integration') as (Resource & { Properties: { CredentialsArn: unknown; IntegrationUri: { 'Fn::GetAtt': [string, string] } } })[];
