@@ -3,7 +3,7 @@ import type { WebhookDeps } from '#domain/webhooks/ports';
 import { EVENT_SOURCE } from '../domain/promotion/events.ts';
 import { WEBHOOK_BUS_TYPES } from '../domain/webhooks/model.ts';
 import { documentClient } from '../functions/adapters/dynamo-store.ts';
-import { SealedWebhookSecrets } from '../functions/adapters/webhook-secrets.ts';
+import { SealedWebhookSecrets } from './webhook-secrets.ts';
 import { standardWebhookSender } from '../functions/adapters/webhook-sender.ts';
 import { handler as webhookDeliver } from '../functions/handlers/webhook-deliver.ts';
 import type { LocalEventBus } from './event-bus.ts';

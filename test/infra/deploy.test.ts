@@ -116,8 +116,17 @@ const statementsOf = (functionId: string): Statement[] => {
     .flatMap((p) => p.Properties!.PolicyDocument.Statement as Statement[]);
 };
 
-/** The function given its own ARN at run time (an environment value naming itself would be a cycle). */
-const SELF_TARGET = { fn: 'schedule-fire', env: 'SCHEDULE_TARGET_ARN' };
+/**
+ * Functions that schedule themselves, given their own ARN at run time (an environment value naming
+ * itself would be a cycle): schedule-fire re-arms sweeps, webhook-deliver schedules its retries.
+ * Each handler must set the variable from its invocation, or its schedules would fail at run time.
+ */
+const SELF_TARGETS: { fn: string; env: string }[] = [
+  { fn: 'schedule-fire', env: 'SCHEDULE_TARGET_ARN' },
+  { fn: 'webhook-deliver', env: 'WEBHOOK_TARGET_ARN' },
+];
+const setsFromInvocation = (fn: string, key: string) =>
+  readFileSync(path.join(REPO_ROOT, 'functions', 'handlers', `${fn}.ts`), 'utf8').includes(`process.env.${key} = context.invokedFunctionArn`);
 
 /** Compares one function's template entry with its bundle; returns what is wrong. */
 function compare(name: string, fnId: string): string[] {
@@ -126,7 +135,10 @@ function compare(name: string, fnId: string): string[] {
   const problems: string[] = [];
   const env = (resources[fnId]!.Properties!.Environment?.Variables ?? {}) as Record<string, unknown>;
   for (const [key, resource] of needs.env) {
-    if (name === SELF_TARGET.fn && key === SELF_TARGET.env) continue;
+    if (SELF_TARGETS.some((t) => t.fn === name && t.env === key)) {
+      if (!setsFromInvocation(name, key)) problems.push(`${name}: its bundle reads ${key} (its own ARN), and its handler does not set it from the invocation`);
+      continue;
+    }
     if (!(key in env)) {
       if (!OPTIONAL_RESOURCES.has(resource)) problems.push(`${name}: its bundle reads ${key} (${resource}), the template does not set it`);
     } else if (!names(env[key], resource)) problems.push(`${name}: ${key} is ${JSON.stringify(env[key])}, not the ${resource}`);

@@ -14,7 +14,7 @@ import { CreateEventBusCommand, EventBridgeClient } from '@aws-sdk/client-eventb
 import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { CreateBucketCommand, GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { GetScheduleCommand, SchedulerClient } from '@aws-sdk/client-scheduler';
-import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { CreateSecretCommand, DescribeSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { CreateEmailIdentityCommand, SESv2Client } from '@aws-sdk/client-sesv2';
 import { CreateStateMachineCommand, DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { STSClient } from '@aws-sdk/client-sts';
@@ -29,7 +29,9 @@ import { resetSecretBox, secretBox } from '../../functions/adapters/secret-box.t
 import { secretsFromEnv } from '../../functions/adapters/secrets.ts';
 import { executionName, SfnWorkflow } from '../../functions/adapters/sfn-workflow.ts';
 import { tenantCredentials } from '../../functions/adapters/tenant-credentials.ts';
+import { SecretsManagerWebhookSecrets, webhookSecretName } from '../../functions/adapters/webhook-secrets.ts';
 import { awsName, ROLE_SESSION_NAME } from '../../domain/aws-names.ts';
+import type { WebhookSecret } from '../../domain/webhooks/ports.ts';
 
 const REGION = 'us-east-1';
 const ACCOUNT = '123456789012';
@@ -199,6 +201,25 @@ describe('Secrets Manager', () => {
     const creds = [{ tenant: 'acme', origin: 'https://registry.example', username: 'u', password: 'p', realmOrigins: [] }];
     const reg = await sm.send(new CreateSecretCommand({ Name: 'registry-credentials', SecretString: JSON.stringify(creds) }));
     expect(await loadRegistryCredentials({ REGISTRY_CREDENTIALS_SECRET: reg.ARN })).toEqual(creds);
+  });
+
+  it('keeps a webhook subscription\'s signing secrets in stageline/<tenant>/webhooks/<id>: created on first put (tagged with the tenant), a new version on rotation, deleted with it', async () => {
+    const store = new SecretsManagerWebhookSecrets();
+    expect(await store.get('acme', 'wh1')).toEqual([]);
+    const one: WebhookSecret = { id: 's1', secret: 'whsec_one', createdAt: '2026-01-01T00:00:00.000Z', expiresAt: null };
+    const first = [one];
+    await store.put('acme', 'wh1', first);
+    expect(await store.get('acme', 'wh1')).toEqual(first);
+    const sm = new SecretsManagerClient(config());
+    const described = await sm.send(new DescribeSecretCommand({ SecretId: webhookSecretName('acme', 'wh1') }));
+    expect(described.Tags).toEqual([{ Key: 'stageline:tenant', Value: 'acme' }]);
+    const rotated: WebhookSecret[] = [{ id: 's2', secret: 'whsec_two', createdAt: '2026-01-02T00:00:00.000Z', expiresAt: null }, { ...one, expiresAt: '2026-01-03T00:00:00.000Z' }];
+    await store.put('acme', 'wh1', rotated);
+    expect(await store.get('acme', 'wh1')).toEqual(rotated);
+    expect(await store.get('other', 'wh1')).toEqual([]);
+    await store.remove('acme', 'wh1');
+    await store.remove('acme', 'gone'); // never created: nothing to delete, no error
+    expect((await sm.send(new DescribeSecretCommand({ SecretId: webhookSecretName('acme', 'wh1') }))).DeletedDate).toBeInstanceOf(Date);
   });
 });
 
