@@ -94,6 +94,7 @@ const NAME_PATTERNS: Partial<Record<Resource, string>> = {
   tenantSecrets: ':secret:stageline/*',
   webhookSecrets: ':secret:stageline/*/webhooks/*',
   monitoredAlarms: ':alarm:*',
+  deploymentRegion: 'AWS::Region',
   promotionMachine: ':stateMachine:Stageline-promotion',
 };
 
