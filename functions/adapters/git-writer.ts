@@ -1,4 +1,3 @@
-import git from 'isomorphic-git';
 import { GitEditConflict, setValue } from '#domain/gitops/edit';
 import type { GitCommitResult, GitWriter } from '#domain/gitops/ports';
 import type { SecretResolver } from '#domain/ports';
@@ -44,6 +43,8 @@ export class IsomorphicGitWriter implements GitWriter {
       throw new GitDeliveryError(`the git remote refused the credentials${target.tokenSecret ? ` in '${target.tokenSecret}'` : ' (none configured: set tokenSecret)'}`);
     };
     const common = { http: this.http, dir: DIR, url: target.repository, onAuth, onAuthFailure };
+    // Loaded on first use: only a promotion into an environment with a git target pays isomorphic-git's init.
+    const { default: git } = await import('isomorphic-git');
     for (let attempt = 1; ; attempt++) {
       const fs = new MemFs();
       try {
