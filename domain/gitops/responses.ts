@@ -1,6 +1,7 @@
 import * as z from 'zod';
+import { isoTimeOut, stampFields } from '../stamps.ts';
 
-const time = /* @__PURE__ */ z.string().describe('ISO 8601, UTC');
+const time = isoTimeOut;
 
 export const gitTargetResponse = /* @__PURE__ */ z
   .object({
@@ -11,11 +12,7 @@ export const gitTargetResponse = /* @__PURE__ */ z
     path: z.string(),
     value: z.enum(['version', 'digest', 'version@digest']),
     tokenSecret: z.string().nullable().describe('the name of the secret holding the push token (never its value)'),
-    version: z.number().int(),
-    createdAt: time,
-    createdBy: z.string(),
-    updatedAt: time,
-    updatedBy: z.string(),
+    ...stampFields,
   })
   .strict()
   .meta({ id: 'GitTarget' });

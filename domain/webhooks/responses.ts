@@ -1,8 +1,9 @@
 import * as z from 'zod';
+import { isoTimeOut, stampFields } from '../stamps.ts';
 import { WEBHOOK_EVENT_TYPES } from './model.ts';
 
 /** What the /webhooks routes answer (domain/responses.ts publishes them; the test stack checks every answer against them). */
-const time = /* @__PURE__ */ z.string().describe('ISO 8601, UTC');
+const time = isoTimeOut;
 const eventType = /* @__PURE__ */ z.enum(WEBHOOK_EVENT_TYPES as [string, ...string[]]);
 
 export const webhookResponse = /* @__PURE__ */ z
@@ -18,11 +19,7 @@ export const webhookResponse = /* @__PURE__ */ z
       .object({ status: z.enum(['ok', 'failing']), consecutiveFailures: z.number().int(), lastFailureAt: time.nullable(), reason: z.string().nullable() })
       .strict()
       .describe('failing: a delivery failed after every retry (cleared by the next success)'),
-    version: z.number().int(),
-    createdAt: time,
-    createdBy: z.string(),
-    updatedAt: time,
-    updatedBy: z.string(),
+    ...stampFields,
   })
   .strict()
   .meta({ id: 'WebhookSubscription' });
