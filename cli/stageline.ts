@@ -7,9 +7,9 @@ import type * as z from 'zod';
 import { verifyExport } from '../domain/audit-export.ts';
 import { visible, visibleDeep, visibleDocument } from '../domain/display.ts';
 import { checkpointPublicKey, describePublicKey } from '../domain/audit.ts';
-import type { environmentResponse, promotionDetailResponse, promotionResponse, statusResponse } from '../domain/responses.ts';
+import type { environmentResponse, promotionDetailResponse, promotionResponse, statusResponse } from '../functions/http/responses/index.ts';
 
-/** The API's answers, typed from the same schemas the OpenAPI document publishes (domain/responses.ts). */
+/** The API's answers, typed from the same schemas the OpenAPI document publishes (functions/http/responses/). */
 type Promotion = z.infer<typeof promotionResponse> & Partial<Pick<z.infer<typeof promotionDetailResponse>, 'approvals'>>;
 type Status = z.infer<typeof statusResponse>;
 type Environment = z.infer<typeof environmentResponse>;

@@ -5,13 +5,13 @@ import { fileURLToPath } from 'node:url';
 import * as z from 'zod';
 import { ROUTES, routeKey, type Route } from '../functions/http/routes.ts';
 import { IDEMPOTENCY_KEY, type Spec } from '../functions/http/handler.ts';
-import { errorBody, FORMS, gatewayMessage, RESPONSES, responseOf } from '../domain/responses.ts';
+import { errorBody, FORMS, gatewayMessage, RESPONSES, responseOf } from '../functions/http/responses/index.ts';
 import { webhookPathItems } from './openapi-webhooks.ts';
 
 /**
  * The API contract, generated from THE route table and the zod schemas each handler
  * validates with (httpHandler keeps them on the handler): every route, its auth scheme,
- * path/query parameters and request body, its success answer (domain/responses.ts, or the
+ * path/query parameters and request body, its success answer (functions/http/responses/, or the
  * text a route declares) and its errors. `npm run openapi` writes functions/http/openapi.json;
  * a test fails when it is out of date, or when an operation has no declared answer.
  */
@@ -147,7 +147,7 @@ function requestBody(schemas: Schemas, spec: Spec<z.ZodType, z.ZodType, z.ZodTyp
   if (route.form) {
     const name = typeof route.form === 'string' ? route.form : route.handler;
     const form = FORMS[name];
-    if (!form) throw new Error(`${routeKey(route)} declares a form body, but domain/responses.ts has no FORMS['${name}']`);
+    if (!form) throw new Error(`${routeKey(route)} declares a form body, but functions/http/responses/ has no FORMS['${name}']`);
     return { required: true, content: { 'application/x-www-form-urlencoded': { schema: schemas.of(form) } } };
   }
   // A GET carries no body, even where its handler shares a body schema with a POST route.
@@ -156,10 +156,10 @@ function requestBody(schemas: Schemas, spec: Spec<z.ZodType, z.ZodType, z.ZodTyp
   return { required: !spec.bodyOptional, content: json(schemas.of(doc ?? spec.body)) };
 }
 
-/** The success answer: a JSON schema from domain/responses.ts and/or the text the route declares (OPEN when neither). */
+/** The success answer: a JSON schema from functions/http/responses/ and/or the text the route declares (OPEN when neither). */
 function success(schemas: Schemas, status: string, route: Route): Json {
   if (status === '204') return { description: 'Done; no body' };
-  if (route.response?.schema && !responseOf(route)) throw new Error(`${routeKey(route)} names response schema '${route.response.schema}', which domain/responses.ts does not have`);
+  if (route.response?.schema && !responseOf(route)) throw new Error(`${routeKey(route)} names response schema '${route.response.schema}', which functions/http/responses/ does not have`);
   const schema = responseOf(route);
   const content: Record<string, Json> = {};
   // A YAML answer is the JSON answer's document written as YAML: the same schema describes it.
@@ -198,7 +198,7 @@ function failures(schemas: Schemas, common: ReturnType<typeof commonResponses>, 
     let content: Record<string, unknown> = { ...own, ...baseContent };
     if (named) {
       const schema = RESPONSES[named];
-      if (!schema) throw new Error(`${routeKey(route)} names error schema '${named}' for ${status}, which domain/responses.ts does not have`);
+      if (!schema) throw new Error(`${routeKey(route)} names error schema '${named}' for ${status}, which functions/http/responses/ does not have`);
       const mine = schemas.of(schema, 'output');
       const theirs = baseContent['application/json']?.schema;
       content = { ...baseContent, 'application/json': { schema: theirs ? { oneOf: [mine, theirs] } : mine } };
@@ -282,7 +282,7 @@ function isOpen(schema: Json, doc: Json): boolean {
 
 /**
  * Operations whose success answer is not declared: an open JSON object (no schema in
- * domain/responses.ts), a text answer without a description of its format, or a body-less
+ * functions/http/responses/), a text answer without a description of its format, or a body-less
  * success other than a 204. `npm run openapi` refuses to write them; a test fails on them.
  */
 export function undeclaredOperations(doc: Json): string[] {
@@ -306,7 +306,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const doc = await buildOpenApi();
   const undeclared = undeclaredOperations(doc);
   if (undeclared.length) {
-    console.error(`no declared response (add a schema to RESPONSES in domain/responses.ts, or declare the route's text answer in functions/http/routes.ts):\n  ${undeclared.join('\n  ')}`);
+    console.error(`no declared response (add a schema to RESPONSES in functions/http/responses/, or declare the route's text answer in functions/http/routes.ts):\n  ${undeclared.join('\n  ')}`);
     process.exit(1);
   }
   writeFileSync(OPENAPI_FILE, JSON.stringify(doc, null, 2) + '\n');

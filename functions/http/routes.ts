@@ -21,9 +21,9 @@ export interface Route {
   status?: number;
   /** static values the handler reads for this route */
   context?: { kind?: 'config' | 'flag'; subject?: 'config'; scope?: 'tenant' | 'environment' };
-  /** what the success answer is, where it is not the JSON its handler's entry in RESPONSES (domain/responses.ts) describes */
+  /** what the success answer is, where it is not the JSON its handler's entry in RESPONSES (functions/http/responses/) describes */
   response?: RouteResponse;
-  /** the request body is a form (application/x-www-form-urlencoded), not JSON; its fields are FORMS[handler] in domain/responses.ts (or FORMS[name] where a name is given: one handler serving different forms) */
+  /** the request body is a form (application/x-www-form-urlencoded), not JSON; its fields are FORMS[handler] in functions/http/responses/forms.ts (or FORMS[name] where a name is given: one handler serving different forms) */
   form?: true | string;
   /** request headers the route reads beyond the usual ones: name → meaning (the OpenAPI document lists them) */
   headers?: Record<string, string>;

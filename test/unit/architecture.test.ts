@@ -1,5 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { parseCircular, parseDependencyTree } from 'dpdm';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
@@ -22,6 +22,37 @@ describe('architecture', () => {
           .map((spec) => `${f} imports ${spec}`);
       });
     expect(offenders).toEqual([]);
+  });
+
+  it('keeps the HTTP contract beside HTTP: nothing under domain/ imports from functions/, and no domain file exports a RESPONSES or FORMS table', () => {
+    const files = (readdirSync(join(root, 'domain'), { recursive: true }) as string[]).filter((f) => f.endsWith('.ts'));
+    const imports: string[] = [];
+    const tables: string[] = [];
+    for (const f of files) {
+      const sf = ts.createSourceFile(f, readFileSync(join(root, 'domain', f), 'utf8'), ts.ScriptTarget.Latest, true, ts.ScriptKind.TS);
+      const specs: string[] = [];
+      const visit = (n: ts.Node): void => {
+        // import … from, export … from, import('…'), import x = require('…'), type-only ones too.
+        if ((ts.isImportDeclaration(n) || ts.isExportDeclaration(n)) && n.moduleSpecifier && ts.isStringLiteral(n.moduleSpecifier)) specs.push(n.moduleSpecifier.text);
+        if (ts.isCallExpression(n) && n.expression.kind === ts.SyntaxKind.ImportKeyword && n.arguments[0] && ts.isStringLiteral(n.arguments[0])) specs.push(n.arguments[0].text);
+        if (ts.isImportTypeNode(n) && ts.isLiteralTypeNode(n.argument) && ts.isStringLiteral(n.argument.literal)) specs.push(n.argument.literal.text);
+        if (ts.isExternalModuleReference(n) && ts.isStringLiteral(n.expression)) specs.push(n.expression.text);
+        ts.forEachChild(n, visit);
+      };
+      visit(sf);
+      for (const spec of specs) {
+        const target = spec.startsWith('.') ? relative(root, resolve(root, 'domain', dirname(f), spec)) : spec;
+        if (target.startsWith('functions/') || target.startsWith('#functions')) imports.push(`domain/${f} imports ${spec}`);
+      }
+      for (const st of sf.statements) {
+        if (!ts.isVariableStatement(st) || !st.modifiers?.some((m) => m.kind === ts.SyntaxKind.ExportKeyword)) continue;
+        for (const d of st.declarationList.declarations) if (ts.isIdentifier(d.name) && /(^|_)(RESPONSES|FORMS)$/.test(d.name.text)) tables.push(`domain/${f} exports ${d.name.text}`);
+      }
+      if (/(^|\/|-)responses\.ts$/.test(f)) tables.push(`domain/${f}: response schemas belong in functions/http/responses/`);
+    }
+    expect(files.length).toBeGreaterThan(20);
+    expect(imports).toEqual([]);
+    expect(tables).toEqual([]);
   });
 
   it('keeps module-level side effects in Lambda entries only (package.json "sideEffects": false lets the bundler drop unused modules)', () => {

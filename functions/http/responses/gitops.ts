@@ -1,8 +1,7 @@
 import * as z from 'zod';
-import { isoTimeOut, stampFields } from '../stamps.ts';
+import { stampFields, time } from './common.ts';
 
-const time = isoTimeOut;
-
+/** What the git-target routes answer. */
 export const gitTargetResponse = /* @__PURE__ */ z
   .object({
     environment: z.string(),

@@ -1,9 +1,8 @@
 import * as z from 'zod';
-import { isoTimeOut, stampFields } from '../stamps.ts';
-import { WEBHOOK_EVENT_TYPES } from './model.ts';
+import { stampFields, time } from './common.ts';
+import { WEBHOOK_EVENT_TYPES } from '#domain/webhooks/model';
 
-/** What the /webhooks routes answer (domain/responses.ts publishes them; the test stack checks every answer against them). */
-const time = isoTimeOut;
+/** What the /webhooks routes answer. */
 const eventType = /* @__PURE__ */ z.enum(WEBHOOK_EVENT_TYPES as [string, ...string[]]);
 
 export const webhookResponse = /* @__PURE__ */ z

@@ -1,7 +1,7 @@
 import * as z from 'zod';
+import { time } from './common.ts';
 
-/** Response bodies of the app-key, effective-config and OFREP routes (spread into RESPONSES, domain/responses.ts). */
-const time = /* @__PURE__ */ z.string().describe('ISO 8601, UTC');
+/** What the app-key, effective-config and OFREP routes answer. */
 const appKey = /* @__PURE__ */ z
   .object({
     id: z.string(),

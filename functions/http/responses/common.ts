@@ -1,0 +1,22 @@
+import * as z from 'zod';
+
+/** Building blocks of the response schemas (functions/http/responses/*): times, digests, stamps. */
+/** A time in answers: ISO 8601, UTC. */
+export const time = /* @__PURE__ */ z.string().describe('ISO 8601, UTC');
+export const digest = /* @__PURE__ */ z.string().regex(/^sha256:[0-9a-f]{64}$/);
+export const open = /* @__PURE__ */ z.record(z.string(), z.unknown());
+/** What every versioned resource carries: its optimistic-lock version and who made and last changed it. */
+export const stampFields = {
+  version: /* @__PURE__ */ z.number().int(),
+  createdAt: time,
+  createdBy: /* @__PURE__ */ z.string(),
+  updatedAt: time,
+  updatedBy: /* @__PURE__ */ z.string(),
+};
+export const occurrence = /* @__PURE__ */ z.object({ id: z.string(), reason: z.string(), scope: z.string(), start: time, end: time }).strict();
+
+/** An action taken from Slack: the Slack identity (as Slack signed it) and the link that made it that account. */
+export const actedVia = /* @__PURE__ */ z
+  .object({ channel: z.literal('slack'), teamId: z.string(), userId: z.string(), linkId: z.string().describe('the link (slk_…) the person made themselves with a one-time code') })
+  .strict()
+  .meta({ id: 'ActedVia' });
