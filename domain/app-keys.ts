@@ -1,7 +1,6 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import * as z from 'zod';
 import { auditEntry } from './audit.ts';
-import { requireRole } from './auth.ts';
 import { AppKeyNotFound, EnvironmentNotFound, Forbidden, Unauthenticated, ValidationFailed } from './errors.ts';
 import type { Ctx, Deps } from './ports.ts';
 import { retryOnConflict } from './retry.ts';
@@ -143,7 +142,6 @@ async function loadKey(deps: Deps, tenant: string, id: string): Promise<AppKey> 
 }
 
 export async function createAppKey(deps: Deps, ctx: Ctx, input: CreateAppKey): Promise<AppKeyView & { key: string }> {
-  requireRole(ctx.principal, 'admin');
   const { tenant } = ctx.principal;
   if (input.prefix !== undefined && !ITEM_KEY.test(`${input.prefix}x`)) throw new ValidationFailed([{ path: 'body.prefix', message: 'must be the start of a config/flag key' }]);
   if (!(await deps.store.getEnvironment(tenant, input.environment))) throw new EnvironmentNotFound(input.environment);
@@ -165,14 +163,12 @@ export async function createAppKey(deps: Deps, ctx: Ctx, input: CreateAppKey): P
 }
 
 export async function listAppKeys(deps: Deps, ctx: Ctx, environment?: string) {
-  requireRole(ctx.principal, 'viewer');
   const now = deps.clock();
   const all = await deps.store.listAppKeys(ctx.principal.tenant);
   return { items: all.filter((k) => !environment || k.environment === environment).map((k) => appKeyView(k, now)) };
 }
 
 export async function revokeAppKey(deps: Deps, ctx: Ctx, id: string, reason?: string): Promise<AppKeyView> {
-  requireRole(ctx.principal, 'admin');
   return retryOnConflict(async () => {
     const current = await loadKey(deps, ctx.principal.tenant, id);
     const now = deps.clock();
@@ -184,7 +180,6 @@ export async function revokeAppKey(deps: Deps, ctx: Ctx, id: string, reason?: st
 }
 
 export async function rotateAppKey(deps: Deps, ctx: Ctx, id: string, input: RotateAppKey): Promise<AppKeyView & { key: string }> {
-  requireRole(ctx.principal, 'admin');
   return retryOnConflict(async () => {
     const current = await loadKey(deps, ctx.principal.tenant, id);
     if (current.revokedAt) throw new Forbidden(`App key ${id} is revoked; create a new one`);

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import semver from 'semver';
 import { auditEntry } from './audit.ts';
-import { requireRole } from './auth.ts';
 import { AlreadyExists, ArtifactNotFound, EnvironmentNotFound, RuleViolation, ValidationFailed } from './errors.ts';
 import { deploymentOp } from './deployments.ts';
 import { guardFreeze } from './freeze.ts';
@@ -60,7 +59,6 @@ export async function assertTagsFree(deps: Deps, tenant: string, ops: WriteOp[])
 }
 
 export async function listVersions(deps: Deps, ctx: Ctx, name: string, environment?: string) {
-  requireRole(ctx.principal, 'viewer');
   const { tenant } = ctx.principal;
   if (environment) {
     if (!(await deps.store.getEnvironment(tenant, environment))) throw new EnvironmentNotFound(environment);
@@ -86,7 +84,6 @@ function compareVersions(a: string, b: string): number {
 
 /** Parses a tag name against the tenant's environments (names may contain dashes, so match by suffix). */
 export async function getTag(deps: Deps, ctx: Ctx, name: string, tag: string): Promise<Tag> {
-  requireRole(ctx.principal, 'viewer');
   const { tenant } = ctx.principal;
   const envs = (await deps.store.listEnvironments(tenant)).map((e) => e.name).sort((a, b) => b.length - a.length);
   for (const env of envs) {
@@ -117,7 +114,6 @@ export function classify(constraint: string): { kind: ConstraintKind; range: str
 }
 
 export async function resolveConstraint(deps: Deps, ctx: Ctx, name: string, constraint: string, environment?: string) {
-  requireRole(ctx.principal, 'viewer');
   const { tenant } = ctx.principal;
   const { kind, range } = classify(constraint);
   if (kind === 'tag') {
@@ -147,7 +143,6 @@ export interface Consumer {
 }
 
 export async function putConsumer(deps: Deps, ctx: Ctx, artifact: string, name: string, body: { constraint: string; environment?: string }): Promise<Consumer> {
-  requireRole(ctx.principal, 'deployer');
   const { tenant } = ctx.principal;
   const { kind } = classify(body.constraint);
   if (body.environment && !(await deps.store.getEnvironment(tenant, body.environment))) throw new EnvironmentNotFound(body.environment);
@@ -167,13 +162,11 @@ export async function putConsumer(deps: Deps, ctx: Ctx, artifact: string, name: 
 }
 
 export async function listConsumers(deps: Deps, ctx: Ctx, artifact: string): Promise<Consumer[]> {
-  requireRole(ctx.principal, 'viewer');
   return deps.store.listConsumers(ctx.principal.tenant, artifact);
 }
 
 /** Publishes a version into the first environment of the line (seed 003: creates <version>-<env> and latest-<env>). */
 export async function publishArtifact(deps: Deps, ctx: Ctx, name: string, input: PublishArtifact) {
-  requireRole(ctx.principal, 'deployer');
   const { tenant } = ctx.principal;
   return retryOnConflict(async () => {
     const envs = lineOf(await deps.store.listEnvironments(tenant));

@@ -1,7 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import * as z from 'zod';
 import { auditEntry } from './audit.ts';
-import { requireRole, type Principal } from './auth.ts';
+import type { Principal } from './auth.ts';
 import { ArtifactNotFound } from './errors.ts';
 import { publishArtifact as publish } from './artifacts.ts';
 import type { Ctx, Deps } from './ports.ts';
@@ -69,7 +69,6 @@ export function tagAccepted(link: Pick<RepoLink, 'tags'>, tag: string | undefine
 const hash = (token: string) => createHash('sha256').update(token).digest('hex');
 
 export async function createRepoLink(deps: Deps, ctx: Ctx, artifact: string, input: CreateLink) {
-  requireRole(ctx.principal, 'admin');
   const { tenant } = ctx.principal;
   const token = `slr_${randomBytes(24).toString('base64url')}`;
   const link: RepoLink = { tenant, artifact, id: `lnk_${randomBytes(6).toString('hex')}`, registry: input.registry, repository: input.repository, tags: input.tags as RepoLink['tags'], tokenHash: hash(token), createdAt: deps.clock().toISOString(), createdBy: ctx.principal.name };
@@ -79,12 +78,10 @@ export async function createRepoLink(deps: Deps, ctx: Ctx, artifact: string, inp
 }
 
 export async function listRepoLinks(deps: Deps, ctx: Ctx, artifact: string) {
-  requireRole(ctx.principal, 'viewer');
   return (await deps.store.listRepoLinks(ctx.principal.tenant, artifact)).map(linkView);
 }
 
 export async function deleteRepoLink(deps: Deps, ctx: Ctx, artifact: string, id: string) {
-  requireRole(ctx.principal, 'admin');
   const { tenant } = ctx.principal;
   const link = (await deps.store.listRepoLinks(tenant, artifact)).find((l) => l.id === id);
   if (!link) throw new ArtifactNotFound(`No registry link ${id} on artifact ${artifact}`);

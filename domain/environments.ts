@@ -1,6 +1,5 @@
 import { assertMonitorsHere } from './monitors.ts';
 import { auditEntry } from './audit.ts';
-import { requireRole } from './auth.ts';
 import { digestOf } from './canonical.ts';
 import { AlreadyExists, EnvironmentNotEmpty, EnvironmentNotFound, RuleViolation, ValidationFailed, VersionConflict } from './errors.ts';
 import type { Environment, Head, Snapshot } from './model.ts';
@@ -50,7 +49,6 @@ function settingsDigest(env: Environment): string {
 }
 
 export async function getEnvironment(deps: Deps, ctx: Ctx, name: string): Promise<Environment> {
-  requireRole(ctx.principal, 'viewer');
   const env = await deps.store.getEnvironment(ctx.principal.tenant, name);
   if (!env) throw new EnvironmentNotFound(name);
   return env;
@@ -58,13 +56,11 @@ export async function getEnvironment(deps: Deps, ctx: Ctx, name: string): Promis
 
 /** Environments in line order. */
 export async function listEnvironments(deps: Deps, ctx: Ctx): Promise<Environment[]> {
-  requireRole(ctx.principal, 'viewer');
   const envs = await deps.store.listEnvironments(ctx.principal.tenant);
   return envs.sort((a, b) => a.position - b.position || a.name.localeCompare(b.name));
 }
 
 export async function createEnvironment(deps: Deps, ctx: Ctx, input: CreateEnvironment): Promise<Environment> {
-  requireRole(ctx.principal, 'admin');
   const { tenant, id: actor, name: actorName } = ctx.principal;
   assertMonitorsHere(input.monitors, deps.deployment);
   return retryOnConflict(async () => {
@@ -141,7 +137,6 @@ export async function createEnvironment(deps: Deps, ctx: Ctx, input: CreateEnvir
 }
 
 export async function updateEnvironment(deps: Deps, ctx: Ctx, name: string, input: UpdateEnvironment): Promise<Environment> {
-  requireRole(ctx.principal, 'admin');
   const { tenant, id: actor, name: actorName } = ctx.principal;
   assertMonitorsHere(input.monitors, deps.deployment);
   return retryOnConflict(async () => {
@@ -199,7 +194,6 @@ export async function updateEnvironment(deps: Deps, ctx: Ctx, name: string, inpu
 }
 
 export async function deleteEnvironment(deps: Deps, ctx: Ctx, name: string, reason?: string): Promise<void> {
-  requireRole(ctx.principal, 'admin');
   const { tenant, id: actor, name: actorName } = ctx.principal;
   await retryOnConflict(async () => {
     const current = await deps.store.getEnvironment(tenant, name);

@@ -1,5 +1,4 @@
 import { auditEntry } from './audit.ts';
-import { requireRole } from './auth.ts';
 import { breakGlassEvent, guardProtected } from './items.ts';
 import { canonicalJson } from './canonical.ts';
 import { EnvironmentNotFound, SnapshotNotFound, ValidationFailed } from './errors.ts';
@@ -14,7 +13,6 @@ export function snapshotView(s: Snapshot) {
 }
 
 export async function listSnapshots(deps: Deps, ctx: Ctx, env: string, limit: number, cursor?: string): Promise<Page<Snapshot>> {
-  requireRole(ctx.principal, 'viewer');
   const e = await deps.store.getEnvironment(ctx.principal.tenant, env);
   if (!e) throw new EnvironmentNotFound(env);
   const page = await deps.store.listSnapshots(ctx.principal.tenant, env, limit, cursor);
@@ -29,7 +27,6 @@ export function ownSnapshot(env: Environment, seq: number): boolean {
 }
 
 export async function getSnapshot(deps: Deps, ctx: Ctx, env: string, seq: number): Promise<Snapshot> {
-  requireRole(ctx.principal, 'viewer');
   const [s, e] = await Promise.all([deps.store.getSnapshot(ctx.principal.tenant, env, seq), deps.store.getEnvironment(ctx.principal.tenant, env)]);
   if (!e) throw new EnvironmentNotFound(env);
   if (!s || !ownSnapshot(e, seq)) throw new SnapshotNotFound(env, seq);
@@ -42,7 +39,6 @@ export async function getSnapshot(deps: Deps, ctx: Ctx, env: string, seq: number
  * the same transaction). No item is copied: the trie nodes are shared.
  */
 export async function restoreSnapshot(deps: Deps, ctx: Ctx, env: string, seq: number, reason: string): Promise<Environment> {
-  requireRole(ctx.principal, 'admin');
   const { tenant, id: actor, name: actorName } = ctx.principal;
   const target = await getSnapshot(deps, ctx, env, seq);
   return retryOnConflict(async () => {
@@ -127,7 +123,6 @@ export async function diffRoots(source: NodeSource, from: Roots, to: Roots): Pro
  * change. `added` are keys only in source, `removed` only in target.
  */
 export async function diffEnvironments(deps: Deps, ctx: Ctx, source: string, target: string) {
-  requireRole(ctx.principal, 'viewer');
   const { tenant } = ctx.principal;
   const [s, t] = await Promise.all([deps.store.getEnvironment(tenant, source), deps.store.getEnvironment(tenant, target)]);
   if (!s) throw new EnvironmentNotFound(source);

@@ -1,6 +1,6 @@
 import { createHash, randomBytes, randomInt } from 'node:crypto';
 import { auditEntry } from '../audit.ts';
-import { hasRole, requireRole, type Principal } from '../auth.ts';
+import { hasRole, type Principal } from '../auth.ts';
 import { ConcurrentModification, Forbidden, SlackLinkNotFound } from '../errors.ts';
 import type { ActedVia } from '../model.ts';
 import type { Ctx, Deps } from '../ports.ts';
@@ -66,7 +66,6 @@ export function parseLinkCode(code: string): { tenant: string; secret: string } 
 
 /** POST /slack/link-codes: a code for the caller's own account (a person; approvers are who act from Slack). */
 export async function issueLinkCode(deps: Deps, ctx: Ctx) {
-  requireRole(ctx.principal, 'approver');
   const me = ctx.principal;
   if (me.kind !== 'user') throw new Forbidden('Only a person signed in with their own token can link a Slack account');
   const secret = Array.from({ length: SECRET_LENGTH }, () => ALPHABET[randomInt(ALPHABET.length)]).join('');
@@ -81,7 +80,6 @@ export const linkView = (l: SlackLink) => ({ id: l.id, teamId: l.teamId, userId:
 
 /** GET /slack/links: an admin sees every link of the tenant; anyone else their own. */
 export async function listSlackLinks(deps: Deps, ctx: Ctx) {
-  requireRole(ctx.principal, 'viewer');
   const all = await deps.store.listSlackLinks(ctx.principal.tenant);
   const mine = hasRole(ctx.principal, 'admin') ? all : all.filter((l) => l.account.id === ctx.principal.id);
   return { items: mine.map(linkView) };
@@ -89,7 +87,6 @@ export async function listSlackLinks(deps: Deps, ctx: Ctx) {
 
 /** DELETE /slack/links/{team}/{user}: the link's owner, or an admin (who can unlink anyone and link no one). */
 export async function unlinkSlack(deps: Deps, ctx: Ctx, teamId: string, userId: string): Promise<void> {
-  requireRole(ctx.principal, 'approver');
   const me = ctx.principal;
   const admin = hasRole(me, 'admin');
   const link = await deps.store.getSlackLink(me.tenant, teamId, userId);

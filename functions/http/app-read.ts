@@ -53,6 +53,8 @@ export async function appRead(input: { route: Route; headers: Record<string, str
   if (input.route.auth === 'app' && bearer && !bearer.startsWith(`${KEY_PREFIX}.`) && !input.headers['x-api-key'] && input.environment !== undefined) {
     // Not an app key: a person's ID token (the dashboard reads this way); OFREP routes (no environment in the path) need a key.
     const person = await personOf(bearer);
+    // The middleware enforces a route's role for the callers it authenticates; an app route's person is authenticated here, so its role is checked here.
+    if (input.route.role) requireRole(person, input.route.role);
     return readAs(person, input.environment, depsFor(person.tenant));
   }
   if (input.route.auth === 'app') {
@@ -72,9 +74,8 @@ export async function appRead(input: { route: Route; headers: Record<string, str
   return readAs(input.ctx.principal, input.environment!, input.deps);
 }
 
-/** A person (JWT) or an IAM caller reads any environment of their tenant with the viewer role. */
+/** A person (JWT) or an IAM caller reads any environment of their tenant with the route's role (viewer). */
 async function readAs(principal: Principal, environment: string, deps: Deps): Promise<{ scope: ReadScope; env: Environment; deps: Deps }> {
-  requireRole(principal, 'viewer');
   const { env } = await deps.store.appKeyAndEnvironment(principal.tenant, null, environment);
   if (!env) throw new EnvironmentNotFound(environment);
   return { scope: { tenant: principal.tenant, environment, reader: principal.name }, env, deps };
