@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { auditEntry } from '../audit.ts';
-import { requireRole } from '../auth.ts';
 import { digestOf } from '../canonical.ts';
 import { AlreadyExists, RuleNotFound, RuleViolation, VersionConflict } from '../errors.ts';
 import { lineOf } from './policy.ts';
@@ -52,7 +51,6 @@ async function checkPair(deps: Deps, tenant: string, r: Pick<Rule, 'sourceEnviro
 const pairOp = (r: Rule, claim: boolean): WriteOp => ({ kind: 'rulePair', source: r.sourceEnvironment, target: r.targetEnvironment, ruleId: r.id, claim });
 
 export async function createRule(deps: Deps, ctx: Ctx, input: CreateRule): Promise<Rule> {
-  requireRole(ctx.principal, 'admin');
   const now = deps.clock().toISOString();
   const rule: Rule = { ...input, id: `rule_${randomBytes(6).toString('hex')}`, version: 1, createdAt: now, createdBy: ctx.principal.name, updatedAt: now, updatedBy: ctx.principal.name };
   await retryOnConflict(async () => {
@@ -63,19 +61,16 @@ export async function createRule(deps: Deps, ctx: Ctx, input: CreateRule): Promi
 }
 
 export async function getRule(deps: Deps, ctx: Ctx, id: string): Promise<Rule> {
-  requireRole(ctx.principal, 'viewer');
   const r = await deps.store.getRule(ctx.principal.tenant, id);
   if (!r) throw new RuleNotFound(id);
   return r;
 }
 
 export async function listRules(deps: Deps, ctx: Ctx): Promise<Rule[]> {
-  requireRole(ctx.principal, 'viewer');
   return (await deps.store.listRules(ctx.principal.tenant)).sort((a, b) => (a.createdAt < b.createdAt ? -1 : 1));
 }
 
 export async function updateRule(deps: Deps, ctx: Ctx, id: string, input: UpdateRule): Promise<Rule> {
-  requireRole(ctx.principal, 'admin');
   return retryOnConflict(async () => {
     const cur = await deps.store.getRule(ctx.principal.tenant, id);
     if (!cur) throw new RuleNotFound(id);
@@ -92,7 +87,6 @@ export async function updateRule(deps: Deps, ctx: Ctx, id: string, input: Update
 }
 
 export async function deleteRule(deps: Deps, ctx: Ctx, id: string): Promise<void> {
-  requireRole(ctx.principal, 'admin');
   await retryOnConflict(async () => {
     const cur = await deps.store.getRule(ctx.principal.tenant, id);
     if (!cur) throw new RuleNotFound(id);

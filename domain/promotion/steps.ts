@@ -4,7 +4,6 @@ import { activeWindow, nextAllowed } from '../freeze.ts';
 import { advanceHead } from '../items.ts';
 import type { Environment, Roots, Snapshot } from '../model.ts';
 import type { Deps, RegistryTag, WriteOp } from '../ports.ts';
-import { retryOnConflict } from '../retry.ts';
 import { freezeOverridden } from '../break-glass.ts';
 import { applyChanges, memoSource, NodeSink } from '../tree.ts';
 import { evaluateGates, type WebhookOutcome } from './gates.ts';
@@ -12,7 +11,10 @@ import { isTerminal } from './lifecycle.ts';
 import { contentChoosers, evidenceAccepted, GO_WAIT_SECONDS } from './policy.ts';
 import type { ArtifactVersion, Deployment, GateResult, Promotion } from './model.ts';
 import { approvalDeadline, LOCK_SECONDS } from './deadlines.ts';
-import { currentPolicy, ENGINE, evidenceOwners, loadPromotion, moved, promotionEvent, savePromotion, scheduleName } from './service.ts';
+import { afterApproval, ENGINE, evidenceOwners, moved, patched } from './aggregate.ts';
+import { currentPolicy } from './flow.ts';
+import { scheduleName } from './schedule.ts';
+import { loadPromotion, promotionEvent, writePromotion } from './write.ts';
 
 export { ENGINE };
 import { configChanges } from './release.ts';
@@ -34,10 +36,6 @@ export type Next = 'await-approval' | 'await-go' | 'execute' | 'done';
 export class PromotionFailed extends DomainError {
   readonly code = 'PROMOTION_FAILED';
   override readonly name = 'PromotionFailed';
-}
-
-function afterApproval(p: Promotion): Next {
-  return p.trigger === 'on_approval' ? 'execute' : 'await-go';
 }
 
 function nextFor(p: Promotion): Next {
@@ -66,15 +64,14 @@ export async function gatesStep(deps: Deps, tenant: string, id: string) {
   // The target is read once per step: the gates need it, and so does the answer (its bake time).
   let targetRead: Promise<Environment | null> | undefined;
   const target = (env: string) => (targetRead ??= deps.store.getEnvironment(tenant, env));
-  const p = await retryOnConflict(async () => {
-    const read = await loadPromotion(deps, tenant, id);
+  const { before, after } = await writePromotion(deps, tenant, id, async (read) => {
     let p = read;
     if (p.status === 'PENDING') {
       // The policy is resolved when validation starts (a rule tightened since the request applies).
       // VALIDATING is recorded in the same write as the verdict: one write for the whole step.
       p = moved(p, 'VALIDATING', ENGINE, deps.clock(), await currentPolicy(deps, p));
     }
-    if (p.status !== 'VALIDATING') return p;
+    if (p.status !== 'VALIDATING') return null;
     const [gated, frozen] = await Promise.all([runGates(deps, p, target(p.targetEnvironment)), freezeGate(deps, p)]);
     const gates = [...gated, ...frozen];
     const blocked = gates.filter((g) => g.blocking && g.verdict === 'FAIL');
@@ -89,9 +86,9 @@ export async function gatesStep(deps: Deps, tenant: string, id: string) {
         : to === 'AWAITING_APPROVAL'
           ? [promotionEvent(deps, 'Approval Required', next, { approvalsNeeded: p.policy.requiredApprovers, approverGroups: p.policy.approverGroups })]
           : [];
-    await savePromotion(deps, ENGINE, { ...next, version: read.version + 1 }, read, 'promotion.gates', events);
-    return next;
+    return { next, action: 'promotion.gates', by: ENGINE, ops: events };
   });
+  const p = after ?? before;
   return { next: nextFor(p), ...timeouts(p, deps.clock()), bakeSeconds: (await target(p.targetEnvironment))?.bakeSeconds ?? 0 };
 }
 
@@ -153,19 +150,17 @@ async function verifyRelease(deps: Deps, p: Promotion): Promise<string[]> {
 
 /** Stores the task token, unless the decision already happened (then answers the token itself). */
 export async function awaitStep(deps: Deps, tenant: string, id: string, token: string, kind: 'approval' | 'go'): Promise<void> {
-  await retryOnConflict(async () => {
-    const p = await loadPromotion(deps, tenant, id);
+  // Storing the token is bookkeeping (no audit entry): the flow's own record of where it waits.
+  const { before: p, after } = await writePromotion(deps, tenant, id, (p) => {
     const waiting = kind === 'approval' ? p.status === 'AWAITING_APPROVAL' : p.status === 'APPROVED' || p.status === 'SCHEDULED';
-    if (waiting) {
-      await deps.store.commit(tenant, [{ kind: 'promotion', promotion: { ...p, taskToken: token, version: p.version + 1 }, expectedVersion: p.version }]);
-      return;
-    }
-    if (p.status === 'APPROVED' || p.status === 'SCHEDULED' || p.status === 'EXECUTING' || p.status === 'COMPLETED') {
-      await deps.workflow.sendTaskSuccess(token, { next: p.status === 'APPROVED' && kind === 'approval' ? afterApproval(p) : 'execute' });
-    } else {
-      await deps.workflow.sendTaskFailure(token, p.status === 'REJECTED' ? 'Rejected' : 'Cancelled', `promotion is ${p.status}`);
-    }
+    return waiting ? { next: { ...p, taskToken: token }, action: null, by: ENGINE } : null;
   });
+  if (after) return;
+  if (p.status === 'APPROVED' || p.status === 'SCHEDULED' || p.status === 'EXECUTING' || p.status === 'COMPLETED') {
+    await deps.workflow.sendTaskSuccess(token, { next: p.status === 'APPROVED' && kind === 'approval' ? afterApproval(p) : 'execute' });
+  } else {
+    await deps.workflow.sendTaskFailure(token, p.status === 'REJECTED' ? 'Rejected' : 'Cancelled', `promotion is ${p.status}`);
+  }
 }
 
 /**
@@ -183,28 +178,22 @@ export async function executeStep(deps: Deps, tenant: string, id: string, bake =
     const done = await completeNow(deps, tenant, id, read);
     if (done) return { next: 'done' };
   }
-  let p = await loadPromotion(deps, tenant, id);
+  const p = await loadPromotion(deps, tenant, id);
   if (p.status === 'EXECUTING' && p.result) return { next: 'execute' };
   if (p.status !== 'APPROVED' && p.status !== 'SCHEDULED' && p.status !== 'EXECUTING') return { next: 'done' };
   if (!(await deps.store.acquireLock(tenant, p.targetEnvironment, p.id, deps.clock(), LOCK_SECONDS))) {
     throw new TargetBusy(`another promotion is executing into '${p.targetEnvironment}'`);
   }
   if (p.status !== 'EXECUTING') {
-    p = await retryOnConflict(async () => {
-      const cur = await loadPromotion(deps, tenant, id);
-      if (cur.status === 'EXECUTING') return cur;
-      const next = moved(cur, 'EXECUTING', ENGINE, deps.clock(), { taskToken: null });
-      await savePromotion(deps, ENGINE, next, cur, 'promotion.execute.start');
-      return next;
-    });
+    await writePromotion(deps, tenant, id, (cur) =>
+      cur.status === 'EXECUTING' ? null : { next: moved(cur, 'EXECUTING', ENGINE, deps.clock(), { taskToken: null }), action: 'promotion.execute.start', by: ENGINE },
+    );
   }
-  await retryOnConflict(async () => {
-    const cur = await loadPromotion(deps, tenant, id);
-    if (cur.status !== 'EXECUTING' || cur.result) return;
+  await writePromotion(deps, tenant, id, async (cur) => {
+    if (cur.status !== 'EXECUTING' || cur.result) return null;
     const ops = cur.subject.type === 'artifact' ? await artifactOps(deps, cur as Promotion & { subject: { type: 'artifact' } }) : await configOps(deps, cur as Promotion & { subject: { type: 'config' } });
-    const next: Promotion = { ...cur, result: ops.result, version: cur.version + 1, updatedAt: deps.clock().toISOString() };
     // One transaction: pointer/head + snapshot + deployment record + promotion + audit. A failure leaves the target as it was.
-    await savePromotion(deps, ENGINE, next, cur, 'promotion.execute', ops.ops);
+    return { next: patched(cur, deps.clock(), { result: ops.result }), action: 'promotion.execute', by: ENGINE, ops: ops.ops };
   });
   return { next: 'execute' };
 }
@@ -240,14 +229,15 @@ export async function alarmRollback(deps: Deps, tenant: string, id: string, alar
   const p = await loadPromotion(deps, tenant, id);
   if (p.status !== 'EXECUTING' || !p.result) return false;
   const what = `monitor '${alarm.name}' went to ALARM at ${alarm.at}${alarm.reason ? ` (${alarm.reason})` : ''}`;
-  const recorded = await retryOnConflict(async () => {
-    const cur = await loadPromotion(deps, tenant, id);
-    if (cur.status !== 'EXECUTING' || !cur.result) return false;
-    if (cur.monitorAlarm) return true;
-    await savePromotion(deps, ENGINE, { ...cur, monitorAlarm: alarm, version: cur.version + 1, updatedAt: deps.clock().toISOString() }, cur, 'promotion.alarm', [], what);
-    return true;
-  });
-  if (!recorded) return false;
+  const { before, after } = await writePromotion(
+    deps,
+    tenant,
+    id,
+    (cur) => (cur.status !== 'EXECUTING' || !cur.result || cur.monitorAlarm ? null : { next: patched(cur, deps.clock(), { monitorAlarm: alarm }), action: 'promotion.alarm', by: ENGINE, reason: what }),
+    { read: p },
+  );
+  // Recorded now, or by an earlier delivery of the same alarm.
+  if (!after && !(before.status === 'EXECUTING' && before.result && before.monitorAlarm)) return false;
   await failStep(deps, tenant, id, new PromotionFailed(`post-deploy verification failed: ${what}`));
   return true;
 }
@@ -269,23 +259,33 @@ async function freezeHold(deps: Deps, tenant: string, id: string): Promise<{ hel
   if (p.whenFrozen === 'wait') {
     const until = nextAllowed(windows, p.targetEnvironment, now);
     const heldBy = { window: open.window.id, reason: open.window.reason, until: until.toISOString() };
-    await retryOnConflict(async () => {
-      const cur = await loadPromotion(deps, tenant, id);
-      if (cur.status !== 'APPROVED' && cur.status !== 'SCHEDULED') return;
-      const patch = { scheduledAt: heldBy.until, taskToken: null, heldBy };
-      const next = cur.status === 'APPROVED' ? moved(cur, 'SCHEDULED', ENGINE, now, patch) : { ...cur, ...patch, version: cur.version + 1, updatedAt: now.toISOString() };
-      await savePromotion(deps, ENGINE, next, cur, 'promotion.hold', [], `${what}; it resumes then`);
-    });
+    await writePromotion(
+      deps,
+      tenant,
+      id,
+      (cur) => {
+        if (cur.status !== 'APPROVED' && cur.status !== 'SCHEDULED') return null;
+        const patch = { scheduledAt: heldBy.until, taskToken: null, heldBy };
+        const next = cur.status === 'APPROVED' ? moved(cur, 'SCHEDULED', ENGINE, now, patch) : patched(cur, now, patch);
+        return { next, action: 'promotion.hold', by: ENGINE, reason: `${what}; it resumes then` };
+      },
+      { read: p },
+    );
     await deps.scheduler.scheduleOnce(scheduleName(p), until, { tenant, promotionId: id });
     throw new Frozen(`${what}: held until ${heldBy.until}`);
   }
-  await retryOnConflict(async () => {
-    const cur = await loadPromotion(deps, tenant, id);
-    if (cur.status !== 'APPROVED' && cur.status !== 'SCHEDULED') return;
-    const message = `${what}; request it again after the window (or with "whenFrozen": "wait"), or an admin may break glass`;
-    const next = moved(cur, 'CANCELLED', ENGINE, now, { taskToken: null, error: { code: 'FROZEN', message } });
-    await savePromotion(deps, ENGINE, next, cur, 'promotion.cancel', [promotionEvent(deps, 'Promotion Cancelled', next, { reason: message })], message);
-  });
+  await writePromotion(
+    deps,
+    tenant,
+    id,
+    (cur) => {
+      if (cur.status !== 'APPROVED' && cur.status !== 'SCHEDULED') return null;
+      const message = `${what}; request it again after the window (or with "whenFrozen": "wait"), or an admin may break glass`;
+      const next = moved(cur, 'CANCELLED', ENGINE, now, { taskToken: null, error: { code: 'FROZEN', message } });
+      return { next, action: 'promotion.cancel', by: ENGINE, ops: [promotionEvent(deps, 'Promotion Cancelled', next, { reason: message })], reason: message };
+    },
+    { read: p },
+  );
   return { held: { next: 'done' }, read: p };
 }
 
@@ -298,12 +298,13 @@ async function completeNow(deps: Deps, tenant: string, id: string, read?: Promot
   let putCurrent: Deployment | null = null;
   // Copied into the target's registries: the audit record is attached there too (no extra reads otherwise).
   let copied = false;
-  let first = read;
-  const handled = await retryOnConflict(async () => {
-    const cur = first ?? (await loadPromotion(deps, tenant, id));
-    first = undefined;
-    if (cur.status === 'EXECUTING') return false;
-    if (cur.status !== 'APPROVED' && cur.status !== 'SCHEDULED') return true;
+  const { before } = await writePromotion(
+    deps,
+    tenant,
+    id,
+    async (cur) => {
+    putCurrent = null;
+    if (cur.status !== 'APPROVED' && cur.status !== 'SCHEDULED') return null;
     const executing = moved(cur, 'EXECUTING', ENGINE, deps.clock(), { taskToken: null });
     const built = cur.subject.type === 'artifact' ? await artifactOps(deps, executing as Promotion & { subject: { type: 'artifact' } }) : await configOps(deps, executing as Promotion & { subject: { type: 'config' } });
     const withResult: Promotion = { ...executing, result: built.result };
@@ -311,10 +312,12 @@ async function completeNow(deps: Deps, tenant: string, id: string, read?: Promot
     const { ops, deployed } = await completionOps(deps, withResult, 'COMPLETED', 'DEPLOYED', built.ops);
     const next = moved(withResult, 'COMPLETED', ENGINE, deps.clock(), { error: null });
     ops.push(promotionEvent(deps, 'Promotion Completed', next));
-    await savePromotion(deps, ENGINE, { ...next, version: cur.version + 1 }, cur, 'promotion.complete', ops);
     putCurrent = deployed;
-    return true;
-  });
+    return { next, action: 'promotion.complete', by: ENGINE, ops };
+    },
+    { read },
+  );
+  const handled = before.status !== 'EXECUTING';
   if (putCurrent) {
     await deps.store.putCurrent(tenant, putCurrent);
     if (copied) await recordInRegistries(deps, tenant, id);
@@ -344,12 +347,11 @@ async function recordInRegistries(deps: Deps, tenant: string, id: string): Promi
   } catch (err) {
     recorded = target.registries.map((r) => ({ registry: r.name, digest: null, reason: (err as Error).message }));
   }
-  await retryOnConflict(async () => {
-    const cur = await loadPromotion(deps, tenant, id);
-    if (!cur.result || cur.result.recorded) return;
-    const next: Promotion = { ...cur, result: { ...cur.result, recorded }, version: cur.version + 1, updatedAt: deps.clock().toISOString() };
-    await savePromotion(deps, ENGINE, next, cur, 'promotion.record', [], recorded.map((r) => `${r.registry}: ${r.digest ?? r.reason}`).join('; '));
-  });
+  await writePromotion(deps, tenant, id, (cur) =>
+    !cur.result || cur.result.recorded
+      ? null
+      : { next: patched(cur, deps.clock(), { result: { ...cur.result, recorded } }), action: 'promotion.record', by: ENGINE, reason: recorded.map((r) => `${r.registry}: ${r.digest ?? r.reason}`).join('; ') },
+  );
 }
 
 function deployment(p: Promotion, imageTag: string, gitCommit: string, digest: string, now: string, id = randomUUID(), gitBranch = ''): Deployment {
@@ -495,15 +497,17 @@ export async function verifyStep(deps: Deps, tenant: string, id: string): Promis
 }
 
 async function finish(deps: Deps, p: Promotion, to: 'COMPLETED' | 'FAILED', depStatus: Deployment['status'], extra: WriteOp[] = [], error?: { code: string; message: string }) {
-  await retryOnConflict(async () => {
-    const cur = await loadPromotion(deps, p.tenant, p.id);
-    if (cur.status !== 'EXECUTING') return;
-    const { ops, deployed: finished } = await completionOps(deps, cur, to, depStatus, extra);
+  let finished: Deployment | null = null;
+  const { after } = await writePromotion(deps, p.tenant, p.id, async (cur) => {
+    finished = null;
+    if (cur.status !== 'EXECUTING') return null;
+    const built = await completionOps(deps, cur, to, depStatus, extra);
+    finished = built.deployed;
     const next = moved(cur, to, ENGINE, deps.clock(), { error: error ?? null });
-    ops.push(promotionEvent(deps, to === 'COMPLETED' ? 'Promotion Completed' : 'Promotion Failed', next, { reason: error?.message }));
-    await savePromotion(deps, ENGINE, next, cur, to === 'COMPLETED' ? 'promotion.complete' : 'promotion.fail', ops, error?.message);
-    if (finished) await deps.store.putCurrent(p.tenant, finished);
+    built.ops.push(promotionEvent(deps, to === 'COMPLETED' ? 'Promotion Completed' : 'Promotion Failed', next, { reason: error?.message }));
+    return { next, action: to === 'COMPLETED' ? 'promotion.complete' : 'promotion.fail', by: ENGINE, ops: built.ops, reason: error?.message };
   });
+  if (after && finished) await deps.store.putCurrent(p.tenant, finished);
   await deps.store.releaseLock(p.tenant, p.targetEnvironment, p.id);
   if (to === 'COMPLETED' && (p.result?.synced?.length ?? 0) > 0) await recordInRegistries(deps, p.tenant, p.id);
 }
@@ -551,24 +555,27 @@ export async function failStep(deps: Deps, tenant: string, id: string, error: un
   const message = errorMessage(error);
   if (isTerminal(p.status)) return { next: 'done' };
   if (p.status !== 'EXECUTING') {
-    await retryOnConflict(async () => {
-      const cur = await loadPromotion(deps, tenant, id);
-      // Gates that could not be evaluated fail closed; the promotion can be validated again.
-      if (cur.status === 'PENDING' || cur.status === 'VALIDATING') {
-        const next = moved(cur, 'VALIDATION_FAILED', ENGINE, deps.clock(), { taskToken: null, error: { code: 'GATES_ERROR', message: `the gates could not be evaluated: ${message}` } });
-        await savePromotion(deps, ENGINE, next, cur, 'promotion.gates', [promotionEvent(deps, 'Promotion Failed', next, { reason: next.error!.message })], next.error!.message);
-        return;
-      }
-      if (cur.status !== 'APPROVED' && cur.status !== 'SCHEDULED' && cur.status !== 'AWAITING_APPROVAL') return;
-      if (cur.status !== 'AWAITING_APPROVAL' && isExecutionFailure(error)) {
-        // The one-step execute failed before its transaction: the target is as it was; the promotion FAILED.
-        const failed = moved(moved(cur, 'EXECUTING', ENGINE, deps.clock(), { taskToken: null }), 'FAILED', ENGINE, deps.clock(), { error: { code: 'EXECUTION_FAILED', message } });
-        await savePromotion(deps, ENGINE, { ...failed, version: cur.version + 1 }, cur, 'promotion.fail', [promotionEvent(deps, 'Promotion Failed', failed, { reason: message })], message);
-        return;
-      }
-      const next = moved(cur, 'CANCELLED', ENGINE, deps.clock(), { taskToken: null, error: { code: 'NOT_EXECUTED', message } });
-      await savePromotion(deps, ENGINE, next, cur, 'promotion.cancel', [promotionEvent(deps, 'Promotion Cancelled', next, { reason: message })], message);
-    });
+    await writePromotion(
+      deps,
+      tenant,
+      id,
+      (cur) => {
+        // Gates that could not be evaluated fail closed; the promotion can be validated again.
+        if (cur.status === 'PENDING' || cur.status === 'VALIDATING') {
+          const next = moved(cur, 'VALIDATION_FAILED', ENGINE, deps.clock(), { taskToken: null, error: { code: 'GATES_ERROR', message: `the gates could not be evaluated: ${message}` } });
+          return { next, action: 'promotion.gates', by: ENGINE, ops: [promotionEvent(deps, 'Promotion Failed', next, { reason: next.error!.message })], reason: next.error!.message };
+        }
+        if (cur.status !== 'APPROVED' && cur.status !== 'SCHEDULED' && cur.status !== 'AWAITING_APPROVAL') return null;
+        if (cur.status !== 'AWAITING_APPROVAL' && isExecutionFailure(error)) {
+          // The one-step execute failed before its transaction: the target is as it was; the promotion FAILED.
+          const failed = moved(moved(cur, 'EXECUTING', ENGINE, deps.clock(), { taskToken: null }), 'FAILED', ENGINE, deps.clock(), { error: { code: 'EXECUTION_FAILED', message } });
+          return { next: failed, action: 'promotion.fail', by: ENGINE, ops: [promotionEvent(deps, 'Promotion Failed', failed, { reason: message })], reason: message };
+        }
+        const next = moved(cur, 'CANCELLED', ENGINE, deps.clock(), { taskToken: null, error: { code: 'NOT_EXECUTED', message } });
+        return { next, action: 'promotion.cancel', by: ENGINE, ops: [promotionEvent(deps, 'Promotion Cancelled', next, { reason: message })], reason: message };
+      },
+      { read: p },
+    );
     return { next: 'done' };
   }
   const undo = p.result ? await undoOps(deps, p) : [];
@@ -605,15 +612,16 @@ async function undoOps(deps: Deps, p: Promotion): Promise<WriteOp[]> {
 
 /** The approval or go window ran out (`reason`: who says so, e.g. the sweeper). */
 export async function expireStep(deps: Deps, tenant: string, id: string, reason = 'not executed in time'): Promise<{ next: Next }> {
-  await retryOnConflict(async () => {
-    const p = await loadPromotion(deps, tenant, id);
+  await writePromotion(deps, tenant, id, (p) => {
     if (p.status === 'AWAITING_APPROVAL') {
       const next = moved(p, 'EXPIRED', ENGINE, deps.clock(), { taskToken: null, error: { code: 'APPROVAL_EXPIRED', message: `not approved within ${p.policy.approvalExpirySeconds} s` } });
-      await savePromotion(deps, ENGINE, next, p, 'promotion.expire', [promotionEvent(deps, 'Promotion Expired', next)]);
-    } else if (p.status === 'APPROVED' || p.status === 'SCHEDULED') {
-      const next = moved(p, 'CANCELLED', ENGINE, deps.clock(), { taskToken: null, error: { code: 'NOT_EXECUTED', message: reason } });
-      await savePromotion(deps, ENGINE, next, p, 'promotion.cancel', [promotionEvent(deps, 'Promotion Cancelled', next, { reason })], reason);
+      return { next, action: 'promotion.expire', by: ENGINE, ops: [promotionEvent(deps, 'Promotion Expired', next)] };
     }
+    if (p.status === 'APPROVED' || p.status === 'SCHEDULED') {
+      const next = moved(p, 'CANCELLED', ENGINE, deps.clock(), { taskToken: null, error: { code: 'NOT_EXECUTED', message: reason } });
+      return { next, action: 'promotion.cancel', by: ENGINE, ops: [promotionEvent(deps, 'Promotion Cancelled', next, { reason })], reason };
+    }
+    return null;
   });
   return { next: 'done' };
 }
