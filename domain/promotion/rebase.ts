@@ -6,7 +6,7 @@ import { changeSummary, configChanges } from './release.ts';
 import { requestedBreakGlass } from '../break-glass.ts';
 import { actorOf, configReleaseDigest, guard, moved } from './aggregate.ts';
 import { stampFreezeOverride } from './freeze-override.ts';
-import { runGates } from './steps.ts';
+import { runGates } from './run-gates.ts';
 import { promotionEvent, writePromotion } from './write.ts';
 
 /**

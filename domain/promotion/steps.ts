@@ -1,28 +1,25 @@
-import { randomUUID } from 'node:crypto';
-import { DomainError, Frozen, TargetBusy } from '../errors.ts';
+import { Frozen, TargetBusy } from '../errors.ts';
 import { activeWindow, nextAllowed } from '../freeze.ts';
-import { advanceHead } from '../items.ts';
-import type { Environment, Roots, Snapshot } from '../model.ts';
-import type { Deps, RegistryTag, WriteOp } from '../ports.ts';
+import type { Environment, Snapshot } from '../model.ts';
+import type { Deps, WriteOp } from '../ports.ts';
 import { freezeOverridden } from '../break-glass.ts';
-import { applyChanges, memoSource, NodeSink } from '../tree.ts';
-import { evaluateGates, type WebhookOutcome } from './gates.ts';
+import { memoSource } from '../tree.ts';
 import { isTerminal } from './lifecycle.ts';
-import { contentChoosers, evidenceAccepted, GO_WAIT_SECONDS } from './policy.ts';
-import type { ArtifactVersion, Deployment, GateResult, Promotion } from './model.ts';
+import { GO_WAIT_SECONDS } from './policy.ts';
+import type { Deployment, Promotion } from './model.ts';
 import { approvalDeadline, LOCK_SECONDS } from './deadlines.ts';
-import { afterApproval, ENGINE, evidenceOwners, moved, patched } from './aggregate.ts';
+import { afterApproval, ENGINE, moved, patched } from './aggregate.ts';
+import { artifactOps, configOps, PromotionFailed, recordInRegistries } from './delivery.ts';
 import { currentPolicy } from './flow.ts';
+import { freezeGate, runGates } from './run-gates.ts';
 import { scheduleName } from './schedule.ts';
 import { loadPromotion, promotionEvent, writePromotion } from './write.ts';
-
-export { ENGINE };
 import { configChanges } from './release.ts';
 import { deploymentOp, leadTimeDelta } from '../deployments.ts';
-import { assertTagsFree, registryTagsOf, repositoryOf, tagOps } from '../artifacts.ts';
-import { seedRecord } from '../audit-export.ts';
-import { deliverToGit } from '../gitops/deliver.ts';
+import { tagOps } from '../artifacts.ts';
 import { monitorsBlock, type AlarmState, type MonitorAlarm } from '../monitors.ts';
+
+export { ENGINE, PromotionFailed, runGates };
 
 /**
  * The tasks of statemachines/promotion.asl.json. Each is idempotent, keyed by
@@ -32,11 +29,6 @@ import { monitorsBlock, type AlarmState, type MonitorAlarm } from '../monitors.t
 
 export type Next = 'await-approval' | 'await-go' | 'execute' | 'done';
 
-/** A business failure: the flow catches it and marks the promotion FAILED. */
-export class PromotionFailed extends DomainError {
-  readonly code = 'PROMOTION_FAILED';
-  override readonly name = 'PromotionFailed';
-}
 
 function nextFor(p: Promotion): Next {
   switch (p.status) {
@@ -90,62 +82,6 @@ export async function gatesStep(deps: Deps, tenant: string, id: string) {
   });
   const p = after ?? before;
   return { next: nextFor(p), ...timeouts(p, deps.clock()), bakeSeconds: (await target(p.targetEnvironment))?.bakeSeconds ?? 0 };
-}
-
-/** When validation finds the target frozen: a non-blocking result naming the window (execution waits or fails then). */
-async function freezeGate(deps: Deps, p: Promotion): Promise<GateResult[]> {
-  const open = activeWindow(await deps.store.listFreezeWindows(p.tenant), p.targetEnvironment, deps.clock());
-  if (!open) return [];
-  const then = freezeOverridden(p) ? `overridden by ${p.freezeOverride!.by} (break-glass: ${p.freezeOverride!.reason})` : p.whenFrozen === 'wait' ? 'execution waits for its end' : 'execution is refused while it lasts (whenFrozen: fail)';
-  return [{ gate: 'freeze_window', verdict: 'WARN', blocking: false, reason: `'${p.targetEnvironment}' is frozen by ${open.window.id} (${open.window.reason}) until ${open.end.toISOString()}: ${then}`, evidenceRefs: [] }];
-}
-
-/** Evaluates every gate of the target for a promotion's release (fixed order; webhooks fail closed). `targetRead`: the target, when the caller reads it already. */
-export async function runGates(deps: Deps, p: Promotion, targetRead?: Promise<Environment | null>): Promise<GateResult[]> {
-  // Independent reads at once: the target, the release as published, the evidence (what a rollback does not need is not read).
-  const [target, released, evidenceFound] = await Promise.all([
-    targetRead ?? deps.store.getEnvironment(p.tenant, p.targetEnvironment),
-    verifyRelease(deps, p),
-    p.rollback ? Promise.resolve([]) : deps.store.listEvidence(p.tenant, evidenceOwners(p)),
-  ]);
-  const violations = [...(target ? [] : [`target environment '${p.targetEnvironment}' no longer exists`]), ...released];
-  if (p.rollback) {
-    // A rollback returns to a release that already ran here: its gate is the impact analysis.
-    const { impact, override } = p.rollback;
-    return [
-      { gate: 'policy_compliance', verdict: violations.length ? 'FAIL' : 'PASS', blocking: true, reason: violations.join('; ') || 'release digest verified', evidenceRefs: [] },
-      {
-        gate: 'rollback_impact',
-        verdict: impact.recommendation === 'SAFE' ? 'PASS' : impact.recommendation === 'BLOCKED' && !override ? 'FAIL' : 'WARN',
-        blocking: true,
-        reason: `${impact.recommendation}${impact.reasons.length ? `: ${impact.reasons.join('; ')}` : ''}${override ? ` (overridden by ${override.by}: ${override.reason})` : ''}`,
-        evidenceRefs: [],
-      },
-    ];
-  }
-  // Only evidence from sources the policy accepts counts (e.g. a machine principal, not the requester).
-  const evidence = evidenceFound.filter((e) => evidenceAccepted(e, p.policy, contentChoosers(p)));
-  const hooks = target?.webhookGates ?? [];
-  const outcomes: WebhookOutcome[] = await Promise.all(
-    hooks.map((h) =>
-      deps.gates.call(h, { promotionId: p.id, tenant: p.tenant, sourceEnvironment: p.sourceEnvironment, targetEnvironment: p.targetEnvironment, subject: p.subject, releaseDigest: p.releaseDigest, evidence }),
-    ),
-  );
-  const configured = target?.gates ?? { policy_compliance: true, tests: false, security_scan: false, cost_analysis: false, performance_baseline: false };
-  return evaluateGates(configured, evidence, { violations }, outcomes, new Set(hooks.filter((h) => h.blocking).map((h) => h.name)));
-}
-
-/** policy_compliance's own checks: the release still is exactly what was requested. */
-async function verifyRelease(deps: Deps, p: Promotion): Promise<string[]> {
-  const out: string[] = [];
-  if (p.subject.type === 'artifact') {
-    const v = await deps.store.getArtifactVersion(p.tenant, p.subject.name, p.subject.version);
-    if (!v || v.digest !== p.subject.digest) out.push('artifact digest does not match the published version');
-  } else {
-    const s = await deps.store.getSnapshot(p.tenant, p.sourceEnvironment, p.subject.sourceSnapshot.seq);
-    if (!s || s.digest !== p.subject.sourceSnapshot.digest) out.push('source snapshot digest does not match');
-  }
-  return out;
 }
 
 /** Stores the task token, unless the decision already happened (then answers the token itself). */
@@ -323,153 +259,6 @@ async function completeNow(deps: Deps, tenant: string, id: string, read?: Promot
     if (copied) await recordInRegistries(deps, tenant, id);
   }
   return handled;
-}
-
-/** The artifact's audit record (seed 003), in the registries of the target too. */
-export const AUDIT_RECORD_TYPE = 'application/vnd.stageline.promotion.v1+json';
-
-/**
- * After a promotion of an artifact completes: its audit record (seed 003's shape) is attached to the
- * promoted digest in every registry of the target, as an OCI referrer. The promotion has committed;
- * where attaching fails, the promotion says so (`result.recorded`) and stays COMPLETED.
- */
-async function recordInRegistries(deps: Deps, tenant: string, id: string): Promise<void> {
-  const p = await loadPromotion(deps, tenant, id);
-  if (p.status !== 'COMPLETED' || p.subject.type !== 'artifact' || !p.result || p.result.recorded) return;
-  const target = await deps.store.getEnvironment(tenant, p.targetEnvironment);
-  if (!target?.registries?.length) return;
-  const version = await deps.store.getArtifactVersion(tenant, p.subject.name, p.subject.version);
-  const repository = typeof version?.metadata?.repository === 'string' ? version.metadata.repository : p.subject.name;
-  const document = { ...seedRecord(p)!, digest: p.subject.digest, completed_at: p.completedAt, release_digest: p.releaseDigest };
-  let recorded: { registry: string; digest: string | null; reason?: string }[];
-  try {
-    recorded = await deps.registry.attach({ tenant, repository, digest: p.subject.digest, targets: target.registries, artifactType: AUDIT_RECORD_TYPE, document });
-  } catch (err) {
-    recorded = target.registries.map((r) => ({ registry: r.name, digest: null, reason: (err as Error).message }));
-  }
-  await writePromotion(deps, tenant, id, (cur) =>
-    !cur.result || cur.result.recorded
-      ? null
-      : { next: patched(cur, deps.clock(), { result: { ...cur.result, recorded } }), action: 'promotion.record', by: ENGINE, reason: recorded.map((r) => `${r.registry}: ${r.digest ?? r.reason}`).join('; ') },
-  );
-}
-
-function deployment(p: Promotion, imageTag: string, gitCommit: string, digest: string, now: string, id = randomUUID(), gitBranch = ''): Deployment {
-  return {
-    id,
-    environment: p.targetEnvironment,
-    imageTag,
-    gitCommit,
-    gitBranch,
-    ...(p.subject.type === 'artifact' ? { artifact: p.subject.name } : {}),
-    // Seed 002: execute "creates a deployment on the target gateway".
-    ...(p.targetGateway ? { gateway: p.targetGateway } : {}),
-    status: 'PENDING',
-    deployedAt: now,
-    completedAt: null,
-    promotionId: p.id,
-    digest,
-    deployedBy: p.requestedBy.name,
-  };
-}
-
-async function configOps(deps: Deps, p: Promotion & { subject: { type: 'config' } }) {
-  const target = await deps.store.getEnvironment(p.tenant, p.targetEnvironment);
-  if (!target) throw new PromotionFailed(`target environment '${p.targetEnvironment}' no longer exists`);
-  const snap = await deps.store.getSnapshot(p.tenant, p.sourceEnvironment, p.subject.sourceSnapshot.seq);
-  if (!snap) throw new PromotionFailed('source snapshot is gone');
-  const source = memoSource(deps.store.nodes(p.tenant));
-  const { changes } = await configChanges(source, target.head.roots, snap.roots, p.subject);
-  const sink = new NodeSink();
-  const roots: Roots = { ...target.head.roots };
-  for (const kind of ['config', 'flag'] as const) {
-    const mine = changes.filter((c) => c.kind === kind);
-    if (mine.length) roots[kind] = await applyChanges(source, roots[kind], new Map(mine.map((c) => [c.key, c.entry])), sink);
-  }
-  await deps.store.putNodes(p.tenant, sink.nodes);
-  const now = deps.clock().toISOString();
-  const { snapshot, env } = advanceHead(
-    target,
-    roots,
-    p.requestedBy.name,
-    now,
-    { action: 'batch', keys: changes.slice(0, 20).map((c) => `${c.kind}:${c.key}`), count: changes.length },
-    `promotion ${p.id} from ${p.sourceEnvironment}@${p.subject.sourceSnapshot.seq}`,
-  );
-  const { seq, digest } = snapshot;
-  const dep = deployment(p, `${target.name}@${seq}`, '', digest, now);
-  const ops: WriteOp[] = [
-    { kind: 'environment', env, expectedVersion: target.version },
-    { kind: 'snapshot', snapshot },
-    deploymentOp(dep, null, now),
-  ];
-  const current = await deps.store.getCurrent(p.tenant, target.name);
-  const replaced = current && current.imageTag === `${target.name}@${target.head.seq}` ? { id: current.id, deployedAt: current.deployedAt, promotionId: current.promotionId } : null;
-  return { ops, result: { snapshotSeq: seq, digest, deploymentId: dep.id, deployedAt: now, previous: { seq: target.head.seq, digest: target.head.digest }, replaced } };
-}
-
-async function artifactOps(deps: Deps, p: Promotion & { subject: { type: 'artifact' } }) {
-  const cur = await deps.store.getPointer(p.tenant, p.targetEnvironment, p.subject.name);
-  const version = await deps.store.getArtifactVersion(p.tenant, p.subject.name, p.subject.version);
-  if (!version || version.digest !== p.subject.digest) throw new PromotionFailed('artifact digest changed since the promotion was requested');
-  const now = deps.clock().toISOString();
-  const tags = tagOps(version, p.targetEnvironment, p.rollback ? 'rollback' : 'release', p.requestedBy.name, now);
-  await assertTagsFree(deps, p.tenant, tags).catch((err: Error) => {
-    throw new PromotionFailed(err.message);
-  });
-  // The same tags in every registry of the target (seed 003: "Creates v1.2.3-staging, updates latest-staging").
-  const synced = await syncRegistries(deps, p as Promotion & { subject: { type: 'artifact' } }, version, registryTagsOf(tags));
-  // GitOps (domain/gitops): the version committed to the target's git target, if it names one; idempotent when run again.
-  const git = await deliverToGit(deps, p).catch((err: Error) => {
-    throw new PromotionFailed(`git delivery failed: ${err.message}`);
-  });
-  const dep = deployment(p, p.subject.version, version.sourceCommit, p.subject.digest, now, randomUUID(), typeof version.metadata.gitBranch === 'string' ? version.metadata.gitBranch : '');
-  const ops: WriteOp[] = [
-    ...tags,
-    {
-      kind: 'pointer',
-      pointer: { environment: p.targetEnvironment, name: p.subject.name, version: p.subject.version, digest: p.subject.digest, promotedAt: now, promotedBy: p.requestedBy.name, promotionId: p.id, version_: (cur?.version_ ?? 0) + 1, deploymentId: dep.id, deployedAt: now },
-      expectedVersion: cur ? cur.version_ : null,
-    },
-    deploymentOp(dep, null, now),
-  ];
-  const replaced = cur?.deploymentId && cur.deployedAt ? { id: cur.deploymentId, deployedAt: cur.deployedAt, promotionId: cur.promotionId } : null;
-  return { ops, result: { digest: p.subject.digest, deploymentId: dep.id, deployedAt: now, previous: { version: cur?.version, digest: cur?.digest ?? null }, replaced, synced, ...(git ? { git } : {}) } };
-}
-
-/**
- * Cross-registry promotion: copy the artifact by digest from the source
- * environment's first registry to every registry of the target and verify
- * the digest on each (digest_match). Any failure fails the promotion closed:
- * this runs before the transaction, so the target stays as it was.
- */
-async function syncRegistries(deps: Deps, p: Promotion & { subject: { type: 'artifact' } }, version: ArtifactVersion, tags: RegistryTag[]) {
-  const [source, target] = await Promise.all([deps.store.getEnvironment(p.tenant, p.sourceEnvironment), deps.store.getEnvironment(p.tenant, p.targetEnvironment)]);
-  const from = source?.registries?.[0];
-  // Every registry of the target, the source's own included: it gets the target's tags (its blobs are there already).
-  const to = target?.registries ?? [];
-  const signed = target?.verification === 'signature_match';
-  if (to.length === 0 && !signed) return [];
-  if (!from) throw new PromotionFailed(`'${p.sourceEnvironment}' has no registry to copy ${p.subject.name}@${p.subject.version} from${signed ? ` (and '${p.targetEnvironment}' requires signature_match: the signature is read there)` : ''}`);
-  const repository = repositoryOf(version);
-  // signature_match: the artifact's Sigstore signature must verify with the target's key before anything is copied
-  // or tagged (fail closed); the copy takes it along (with every other referrer of the digest).
-  let signature: string | undefined;
-  if (signed) {
-    const v = await deps.registry.verifySignature({ tenant: p.tenant, repository, digest: p.subject.digest, source: from, publicKey: target.signingKey ?? '' });
-    if (!v.ok) throw new PromotionFailed(`signature_match: ${v.reason ?? 'the signature does not verify'}`);
-    signature = v.bundle;
-  }
-  if (to.length === 0) return [];
-  let results;
-  try {
-    results = await deps.registry.sync({ tenant: p.tenant, repository, digest: p.subject.digest, source: from, targets: to, tags });
-  } catch (err) {
-    throw new PromotionFailed(`cross-registry sync failed at the source: ${(err as Error).message}`);
-  }
-  const failed = results.filter((r) => !r.ok);
-  if (failed.length) throw new PromotionFailed(`cross-registry sync failed: ${failed.map((f) => f.reason ?? f.registry).join('; ')}`);
-  return results.map((r) => ({ registry: r.registry, digest: r.digest, bytesCopied: r.bytesCopied, ...(r.tags ? { tags: r.tags } : {}), ...(r.attached ? { attached: r.attached } : {}), ...(signature ? { signature } : {}) }));
 }
 
 /** Post-condition: the target holds what was promoted. Then COMPLETED, deployment DEPLOYED, lock released. */
