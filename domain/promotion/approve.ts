@@ -39,10 +39,10 @@ export async function approvePromotion(deps: Deps, ctx: Ctx, id: string, comment
   const expiresAt = approvalDeadline(p);
   if (expiresAt && deps.clock() > expiresAt) throw new TransitionNotAllowed(`The approval window of ${id} closed at ${expiresAt.toISOString()}`, { status: p.status });
   const approval: Approval = { by: me.id, name: me.name, at: deps.clock().toISOString(), digest: p.releaseDigest, ...(comment ? { comment } : {}), ...(ctx.via ? { via: ctx.via } : {}) };
-  const approved = (cur: Promotion, counted: Approval[], ops: Move['ops'] = []): Move => {
+  const approved = (cur: Promotion, counted: Approval[], ops: Move['ops'] = [], reason?: string): Move => {
     const next = moved(cur, 'APPROVED', me, deps.clock(), { approvedBy: counted.map((a) => a.name).sort(), taskToken: null });
     const event = promotionEvent(deps, 'Promotion Approved', next, { actor: me.name, approvalWaitSeconds: approvalWait(cur, deps.clock()) });
-    return { next, action: 'promotion.approved', by: me, ops: [...ops, event], reason: comment, requestId: ctx.requestId, via: ctx.via };
+    return { next, action: 'promotion.approved', by: me, ops: [...ops, event], reason, requestId: ctx.requestId, via: ctx.via };
   };
   // The approval, with the move when it meets the policy. The first attempt decides on what was read above.
   const stored = await writePromotion(
@@ -55,7 +55,7 @@ export async function approvePromotion(deps: Deps, ctx: Ctx, id: string, comment
       if (attempt > 1 && mine(approvals, p.releaseDigest)) return null;
       const counted = countable(cur, [...approvals.filter((a) => a.by !== me.id), approval]);
       const completes = cur.status === 'AWAITING_APPROVAL' && cur.releaseDigest === approval.digest && counted.length >= cur.policy.requiredApprovers;
-      if (completes) return approved(cur, counted, [{ kind: 'approval', promotionId: id, approval }]);
+      if (completes) return approved(cur, counted, [{ kind: 'approval', promotionId: id, approval }], comment);
       const audit = auditEntry(tenant, auditDraft(ctx, cur, 'promotion.approve', null, cur.releaseDigest, comment), deps.clock());
       return { beside: [{ kind: 'approval', promotionId: id, approval }, { kind: 'audit', entry: audit }] };
     },
