@@ -29,7 +29,6 @@ export { ENGINE, PromotionFailed, runGates };
 
 export type Next = 'await-approval' | 'await-go' | 'execute' | 'done';
 
-
 function nextFor(p: Promotion): Next {
   switch (p.status) {
     case 'AWAITING_APPROVAL':
