@@ -6,7 +6,7 @@ import { lineOf } from './promotion/policy.ts';
 import { isProtected } from './break-glass.ts';
 import { activeWindow, occurrenceView, upcomingWindow } from './freeze.ts';
 import { approvalDeadline } from './promotion/deadlines.ts';
-import { subjectLabel } from './promotion/service.ts';
+import { subjectLabel } from './promotion/aggregate.ts';
 
 const MARK: Record<GateResult['verdict'], string> = { PASS: '✓', FAIL: '✗', WARN: '!', SKIPPED: '-' };
 

@@ -1,6 +1,6 @@
 import type { Deps } from '../ports.ts';
 import type { Promotion } from '../promotion/model.ts';
-import { decisionRecord } from '../promotion/service.ts';
+import { decisionRecord } from '../promotion/views.ts';
 import { commitMessage, gitValueOf, type GitDeliveryResult } from './service.ts';
 
 /**

@@ -1,8 +1,10 @@
 import { timingSafeEqual } from 'node:crypto';
+import { hasRole } from '../auth.ts';
 import type { Ctx, Deps, DirectoryUser, ReviewLink } from '../ports.ts';
 import type { Promotion } from '../promotion/model.ts';
 import { configChanges } from '../promotion/release.ts';
-import { approvePromotion, rejectPromotion } from '../promotion/service.ts';
+import { approvePromotion } from '../promotion/approve.ts';
+import { rejectPromotion } from '../promotion/reject.ts';
 import { memoSource } from '../tree.ts';
 import { mayApprove, notificationView, tokenHash, userPrincipal } from './notifier.ts';
 import type { NotificationView } from './view.ts';
@@ -118,10 +120,16 @@ export async function actOnLink(deps: Deps, tenant: string, token: string, actio
   if (state.refusal) throw new LinkRefused(state.refusal);
   if (!state.link.actions.includes(action)) throw new LinkRefused(refuse('view-only', 'This link cannot do that', `It allows: ${state.link.actions.join(', ')}.`, 'Use the dashboard.'));
   const user = state.approver!;
+  // The API route's role (approver), checked here: a link reaches the use cases without the route
+  // table. Before the link is spent: a refusal does not use it up.
+  const principal = userPrincipal(user);
+  if (!hasRole(principal, 'approver')) {
+    throw new LinkRefused(refuse('not-eligible', 'You are not an approver', `Approving or rejecting a promotion needs the 'approver' role; ${user.email} has: ${principal.roles.join(', ') || 'none'}.`, 'Ask an eligible approver.'));
+  }
   if (!(await deps.store.useReviewLink(tenant, state.link.hash, deps.clock().toISOString(), action))) {
     throw new LinkRefused(refuse('used', 'This link was already used', 'Each link works once.', 'Open the promotion in the dashboard to see where it stands.'));
   }
-  const ctx: Ctx = { principal: userPrincipal(user), requestId };
+  const ctx: Ctx = { principal, requestId };
   return action === 'approve'
     ? approvePromotion(deps, ctx, state.promotion.id, 'approved from a signed link')
     : rejectPromotion(deps, ctx, state.promotion.id, reason ?? 'rejected from a signed link');

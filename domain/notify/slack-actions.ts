@@ -1,5 +1,7 @@
+import { requireRole } from '../auth.ts';
 import type { Deps } from '../ports.ts';
-import { approvePromotion, rejectPromotion } from '../promotion/service.ts';
+import { approvePromotion } from '../promotion/approve.ts';
+import { rejectPromotion } from '../promotion/reject.ts';
 import { linkFromSlack, parseLinkCode, slackActor } from './slack-identity.ts';
 import { verifySlackSignature } from './slack.ts';
 
@@ -85,6 +87,8 @@ export async function slackAction(app: SlackApp, raw: SlackRequest): Promise<Sla
   const ctx = { principal: who.principal, via: who.via };
   const email = who.principal.name;
   try {
+    // The API route's role, checked here: this entry reaches the use cases without the route table.
+    requireRole(ctx.principal, 'approver');
     const next = act.action_id === 'approve' ? await approvePromotion(deps, ctx, p.id, 'approved in Slack') : await rejectPromotion(deps, ctx, p.id, `rejected in Slack by ${email}`);
     return withUrl(reply(200, act.action_id === 'approve' ? `Approval recorded (${email}); the promotion is ${next.status}.` : `Rejected (${email}).`));
   } catch (err) {

@@ -1,4 +1,4 @@
-import { requireRole, type Principal } from '../auth.ts';
+import type { Principal } from '../auth.ts';
 import { sha256Hex } from '../canonical.ts';
 import type { Condition } from './model.ts';
 import { AlreadyExists, EnvironmentNotFound } from '../errors.ts';
@@ -6,7 +6,8 @@ import type { Ctx, Deps } from '../ports.ts';
 import { evaluate } from './conditions.ts';
 import { factsFrom } from './gates.ts';
 import { lineOf } from './policy.ts';
-import { createPromotion, validatePromotion } from './service.ts';
+import { createPromotion } from './request.ts';
+import { validatePromotion } from './validate.ts';
 
 /** The identity auto-promotions run as (shown in audit and history). */
 export const AUTO_PROMOTER = { id: 'auto-promoter', name: 'auto-promoter' };
@@ -29,7 +30,6 @@ export interface AutoCheck {
  * target is not paused, create and run the promotion with no person.
  */
 export async function checkAutoPromotion(deps: Deps, ctx: Ctx, input: { sourceEnvironment: string; artifact?: string; version?: string }): Promise<AutoCheck[]> {
-  requireRole(ctx.principal, 'deployer');
   const { tenant } = ctx.principal;
   const [envs, rules] = await Promise.all([deps.store.listEnvironments(tenant), deps.store.listRules(tenant)]);
   const line = lineOf(envs);

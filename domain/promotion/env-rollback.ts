@@ -1,6 +1,6 @@
 import { ownSnapshot } from '../snapshots.ts';
 import semver from 'semver';
-import { hasRole, requireRole } from '../auth.ts';
+import { hasRole } from '../auth.ts';
 import { canonicalJson } from '../canonical.ts';
 import { EnvironmentNotFound, Forbidden, RuleViolation, SnapshotNotFound, ArtifactNotFound, ValidationFailed } from '../errors.ts';
 import type { Environment } from '../model.ts';
@@ -10,9 +10,11 @@ import { memoSource } from '../tree.ts';
 import { classify } from '../artifacts.ts';
 import type { ArtifactVersion, RollbackImpact, Subject } from './model.ts';
 import { lineOf, resolvePolicy } from './policy.ts';
-import { actorOf, configReleaseDigest, freezeGlassOps, hasFreezeWindows, newPromotion, newPromotionId, promotionEvent, savePromotion, startFlow } from './service.ts';
+import { actorOf, configReleaseDigest, newPromotion, newPromotionId } from './aggregate.ts';
+import { startFlow } from './flow.ts';
+import { freezeGlassOps, hasFreezeWindows } from './freeze-override.ts';
+import { promotionEvent, writeNewPromotion } from './write.ts';
 import { requestedBreakGlass } from '../break-glass.ts';
-import { retryOnConflict } from '../retry.ts';
 
 export interface EnvRollbackInput {
   artifact?: string;
@@ -116,7 +118,6 @@ export async function analyzeRollback(deps: Deps, tenant: string, env: Environme
  * environment. BLOCKED refuses unless an admin overrides with a reason.
  */
 export async function rollbackEnvironment(deps: Deps, ctx: Ctx, envName: string, input: EnvRollbackInput) {
-  requireRole(ctx.principal, 'deployer');
   // Asked to break glass: admins only, answered before anything is analysed or started (domain/break-glass.ts).
   const asked = requestedBreakGlass(ctx, 'freeze-window', 'rollback.request', deps.clock());
   if ((input.snapshot === undefined) === !(input.artifact && input.version)) {
@@ -163,18 +164,13 @@ export async function rollbackEnvironment(deps: Deps, ctx: Ctx, envName: string,
   const glass = asked && (await hasFreezeWindows(deps, tenant, env.name)) ? { ...asked, releaseDigest } : null;
   if (glass) promotion.freezeOverride = glass;
   const action = override ? 'rollback.override' : 'rollback.request';
-  await retryOnConflict(async () =>
-    savePromotion(
-      deps,
-      me,
-      promotion,
-      null,
-      glass ? `breakglass.${action}` : action,
-      [promotionEvent(deps, 'Promotion Requested', promotion, { actor: me.name, reason: input.reason }), ...(glass ? await freezeGlassOps(deps, tenant, env.name, glass, promotion.id) : [])],
-      [override ? `override: ${input.reason}` : input.reason, glass ? `break-glass (freeze-window): ${glass.reason}` : ''].filter(Boolean).join('; '),
-      ctx.requestId,
-    ),
-  );
+  await writeNewPromotion(deps, promotion, async () => ({
+    action: glass ? `breakglass.${action}` : action,
+    by: me,
+    ops: [promotionEvent(deps, 'Promotion Requested', promotion, { actor: me.name, reason: input.reason }), ...(glass ? await freezeGlassOps(deps, tenant, env.name, glass, promotion.id) : [])],
+    reason: [override ? `override: ${input.reason}` : input.reason, glass ? `break-glass (freeze-window): ${glass.reason}` : ''].filter(Boolean).join('; '),
+    requestId: ctx.requestId,
+  }));
   await startFlow(deps, promotion);
   return { dryRun: false as const, impact, promotion: (await deps.store.getPromotion(tenant, promotion.id))! };
 }

@@ -1,14 +1,13 @@
-import { requireRole } from '../auth.ts';
 import { EnvironmentNotFound, RuleViolation } from '../errors.ts';
 import type { Ctx, Deps } from '../ports.ts';
-import { retryOnConflict } from '../retry.ts';
 import { memoSource } from '../tree.ts';
-import { assertAction } from './lifecycle.ts';
 import type { Promotion } from './model.ts';
 import { changeSummary, configChanges } from './release.ts';
 import { requestedBreakGlass } from '../break-glass.ts';
-import { actorOf, configReleaseDigest, loadPromotion, moved, promotionEvent, savePromotion, stampFreezeOverride } from './service.ts';
-import { runGates } from './steps.ts';
+import { actorOf, configReleaseDigest, guard, moved } from './aggregate.ts';
+import { stampFreezeOverride } from './freeze-override.ts';
+import { runGates } from './run-gates.ts';
+import { promotionEvent, writePromotion } from './write.ts';
 
 /**
  * Moves a config promotion that awaits approval onto its source's current
@@ -23,17 +22,15 @@ import { runGates } from './steps.ts';
  * VALIDATION_FAILED.
  */
 export async function rebasePromotion(deps: Deps, ctx: Ctx, id: string): Promise<Promotion> {
-  requireRole(ctx.principal, 'deployer');
   const glass = requestedBreakGlass(ctx, 'freeze-window', 'promotion.rebase', deps.clock());
   const me = actorOf(ctx.principal);
-  const rebased = await retryOnConflict(async () => {
-    const p = await loadPromotion(deps, ctx.principal.tenant, id);
-    assertAction('rebase', p.status, id);
+  const { before, after } = await writePromotion(deps, ctx.principal.tenant, id, async (p) => {
+    guard('rebase', p);
     if (p.subject.type !== 'config') throw new RuleViolation('Artifact versions are immutable: request a new promotion for another version');
     const [source, target] = await Promise.all([deps.store.getEnvironment(p.tenant, p.sourceEnvironment), deps.store.getEnvironment(p.tenant, p.targetEnvironment)]);
     if (!source) throw new EnvironmentNotFound(p.sourceEnvironment);
     if (!target) throw new EnvironmentNotFound(p.targetEnvironment);
-    if (source.head.seq === p.subject.sourceSnapshot.seq) return p;
+    if (source.head.seq === p.subject.sourceSnapshot.seq) return null;
     const subject = { ...p.subject, sourceSnapshot: { seq: source.head.seq, digest: source.head.digest } };
     const { changes } = await configChanges(memoSource(deps.store.nodes(p.tenant)), target.head.roots, source.head.roots, subject);
     if (changes.length === 0) throw new RuleViolation(`Nothing to promote any more: '${target.name}' already has it; cancel the promotion`);
@@ -59,10 +56,10 @@ export async function rebasePromotion(deps: Deps, ctx: Ctx, id: string): Promise
       ? promotionEvent(deps, 'Promotion Failed', next, { actor: me.name, reason: next.error!.message })
       : promotionEvent(deps, 'Approval Required', next, { actor: me.name, approvalsNeeded: p.policy.requiredApprovers, approverGroups: p.policy.approverGroups });
     const why = `source ${source.name}@${p.subject.sourceSnapshot.seq} → @${source.head.seq}${p.freezeOverride ? `; voids the break-glass of ${p.freezeOverride.by} (${p.freezeOverride.reason})` : ''}`;
-    await savePromotion(deps, me, next, p, 'promotion.rebase', [event], why, ctx.requestId);
-    if (blocked.length && p.taskToken) await deps.workflow.sendTaskFailure(p.taskToken, 'Cancelled', 'gates failed after rebase');
-    return next;
+    return { next, action: 'promotion.rebase', by: me, ops: [event], reason: why, requestId: ctx.requestId };
   });
+  if (after?.status === 'VALIDATION_FAILED' && before.taskToken) await deps.workflow.sendTaskFailure(before.taskToken, 'Cancelled', 'gates failed after rebase');
+  const rebased = after ?? before;
   // An admin who rebases with a break-glass reason breaks glass for the new release (audited as break-glass).
   return glass ? stampFreezeOverride(deps, ctx, rebased.id, glass) : rebased;
 }

@@ -1,15 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { requireRole } from '../auth.ts';
 import { RuleViolation, VersionConflict } from '../errors.ts';
 import { advanceHead } from '../items.ts';
 import type { Roots } from '../model.ts';
 import type { Ctx, Deps, WriteOp } from '../ports.ts';
-import { retryOnConflict } from '../retry.ts';
+import type { Deployment } from './model.ts';
 import { applyChanges, diffTrees, lookup, memoSource, NodeSink, type StoredEntry } from '../tree.ts';
-import { assertAction } from './lifecycle.ts';
 import { rollbackEnvironment } from './env-rollback.ts';
 import type { Promotion } from './model.ts';
-import { actorOf, loadPromotion, moved, promotionEvent, savePromotion } from './service.ts';
+import { actorOf, guard, moved } from './aggregate.ts';
+import { loadPromotion, promotionEvent, writePromotion } from './write.ts';
 import { canonicalJson } from '../canonical.ts';
 import { deploymentOp } from '../deployments.ts';
 import { assertTagsFree, tagOps } from '../artifacts.ts';
@@ -24,13 +23,12 @@ import { requestedBreakGlass } from '../break-glass.ts';
  * newer work.
  */
 export async function rollbackPromotion(deps: Deps, ctx: Ctx, id: string, opts: { reason: string; dryRun: boolean; override?: boolean }) {
-  requireRole(ctx.principal, 'deployer');
   // Asked to break glass: admins only, before anything (an artifact rollback runs through the freeze-guarded flow).
   requestedBreakGlass(ctx, 'freeze-window', 'rollback.request', deps.clock());
   const { tenant } = ctx.principal;
   const me = actorOf(ctx.principal);
   const first = await loadPromotion(deps, tenant, id);
-  assertAction('rollback', first.status, id);
+  guard('rollback', first);
   if (first.subject.type === 'artifact') {
     // An artifact goes back to the version it replaced through the environment rollback:
     // impact analysis, the approval policy and the promotion flow (a rollback record). The promotion is
@@ -46,23 +44,35 @@ export async function rollbackPromotion(deps: Deps, ctx: Ctx, id: string, opts: 
       ? { dryRun: true as const, promotionId: id, targetEnvironment: first.targetEnvironment, reverts: r.impact.reverts, impact: r.impact }
       : { dryRun: false as const, promotion: r.promotion, reverts: r.impact.reverts, impact: r.impact };
   }
-  return retryOnConflict(async () => {
-    const p = await loadPromotion(deps, tenant, id);
-    assertAction('rollback', p.status, id);
-    const plan = p.subject.type === 'artifact' ? await artifactPlan(deps, p) : await configPlan(deps, p);
-    if (opts.dryRun) return { dryRun: true as const, promotionId: id, targetEnvironment: p.targetEnvironment, reverts: plan.reverts };
-    const now = deps.clock().toISOString();
-    const ops: WriteOp[] = [...plan.ops];
-    const old = p.result ? await deps.store.getDeployment(tenant, p.targetEnvironment, p.result.deployedAt, p.result.deploymentId) : null;
-    if (old) ops.push(deploymentOp({ ...old, status: 'ROLLED_BACK', completedAt: old.completedAt ?? now }, old.status, now));
-    const fresh = { id: randomUUID(), environment: p.targetEnvironment, imageTag: plan.tag, gitCommit: '', gitBranch: '', status: 'DEPLOYED' as const, deployedAt: now, completedAt: now, promotionId: p.id, digest: plan.digest, deployedBy: me.name };
-    ops.push(deploymentOp(fresh, null, now));
-    const next = moved(p, 'ROLLED_BACK', me, deps.clock());
-    ops.push(promotionEvent(deps, 'Promotion Rolled Back', next, { actor: me.name, reason: opts.reason }));
-    await savePromotion(deps, me, next, p, 'promotion.rollback', ops, opts.reason, ctx.requestId);
-    await deps.store.putCurrent(tenant, fresh);
-    return { dryRun: false as const, promotion: next, reverts: plan.reverts };
-  });
+  if (opts.dryRun) {
+    const plan = await configPlan(deps, first);
+    return { dryRun: true as const, promotionId: id, targetEnvironment: first.targetEnvironment, reverts: plan.reverts };
+  }
+  // What the deciding attempt planned: its reverts, and the deployment it records as current.
+  let done: { reverts: unknown[]; fresh: Deployment } | null = null;
+  const { after } = await writePromotion(
+    deps,
+    tenant,
+    id,
+    async (p) => {
+      guard('rollback', p);
+      const plan = p.subject.type === 'artifact' ? await artifactPlan(deps, p) : await configPlan(deps, p);
+      const now = deps.clock().toISOString();
+      const ops: WriteOp[] = [...plan.ops];
+      const old = p.result ? await deps.store.getDeployment(tenant, p.targetEnvironment, p.result.deployedAt, p.result.deploymentId) : null;
+      if (old) ops.push(deploymentOp({ ...old, status: 'ROLLED_BACK', completedAt: old.completedAt ?? now }, old.status, now));
+      const fresh: Deployment = { id: randomUUID(), environment: p.targetEnvironment, imageTag: plan.tag, gitCommit: '', gitBranch: '', status: 'DEPLOYED', deployedAt: now, completedAt: now, promotionId: p.id, digest: plan.digest, deployedBy: me.name };
+      ops.push(deploymentOp(fresh, null, now));
+      const next = moved(p, 'ROLLED_BACK', me, deps.clock());
+      ops.push(promotionEvent(deps, 'Promotion Rolled Back', next, { actor: me.name, reason: opts.reason }));
+      done = { reverts: plan.reverts, fresh };
+      return { next, action: 'promotion.rollback', by: me, ops, reason: opts.reason, requestId: ctx.requestId };
+    },
+    { read: first },
+  );
+  const { reverts, fresh } = done!;
+  await deps.store.putCurrent(tenant, fresh);
+  return { dryRun: false as const, promotion: after!, reverts };
 }
 
 interface Plan {

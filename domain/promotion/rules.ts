@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { auditEntry } from '../audit.ts';
-import { requireRole } from '../auth.ts';
 import { digestOf } from '../canonical.ts';
 import { AlreadyExists, RuleNotFound, RuleViolation, VersionConflict } from '../errors.ts';
 import { lineOf } from './policy.ts';
@@ -29,6 +28,30 @@ async function write(deps: Deps, ctx: Ctx, op: WriteOp | WriteOp[], action: stri
   await deps.store.commit(tenant, [...(Array.isArray(op) ? op : [op]), { kind: 'audit', entry: audit }]);
 }
 
+interface RuleChange {
+  ops: WriteOp[];
+  action: string;
+  id: string;
+  after: Rule | null;
+}
+
+/**
+ * The rules' one write helper: load (when `id` names a rule; 404 when it is gone) → decide → its
+ * items and the audit entry in one transaction, all again on a fresh read when the conditional
+ * write lost a race. Answers the rule as written (null when deleted).
+ */
+function writeRule(deps: Deps, ctx: Ctx, id: null, decide: () => Promise<RuleChange>): Promise<Rule>;
+function writeRule(deps: Deps, ctx: Ctx, id: string, decide: (cur: Rule) => Promise<RuleChange>): Promise<Rule | null>;
+async function writeRule(deps: Deps, ctx: Ctx, id: string | null, decide: (cur: Rule) => Promise<RuleChange>): Promise<Rule | null> {
+  return retryOnConflict(async () => {
+    const cur = id ? await deps.store.getRule(ctx.principal.tenant, id) : null;
+    if (id && !cur) throw new RuleNotFound(id);
+    const d = await decide(cur!);
+    await write(deps, ctx, d.ops, d.action, d.id, cur, d.after);
+    return d.after;
+  });
+}
+
 /**
  * A rule must name environments of the line (422 lists them) and be the only rule of its
  * source → target pair (409 names the one there is), so which rule applies is never a guess.
@@ -52,33 +75,26 @@ async function checkPair(deps: Deps, tenant: string, r: Pick<Rule, 'sourceEnviro
 const pairOp = (r: Rule, claim: boolean): WriteOp => ({ kind: 'rulePair', source: r.sourceEnvironment, target: r.targetEnvironment, ruleId: r.id, claim });
 
 export async function createRule(deps: Deps, ctx: Ctx, input: CreateRule): Promise<Rule> {
-  requireRole(ctx.principal, 'admin');
   const now = deps.clock().toISOString();
   const rule: Rule = { ...input, id: `rule_${randomBytes(6).toString('hex')}`, version: 1, createdAt: now, createdBy: ctx.principal.name, updatedAt: now, updatedBy: ctx.principal.name };
-  await retryOnConflict(async () => {
+  return writeRule(deps, ctx, null, async () => {
     await checkPair(deps, ctx.principal.tenant, rule, null);
-    await write(deps, ctx, [{ kind: 'rule', rule, expectedVersion: null }, pairOp(rule, true)], 'rule.create', rule.id, null, rule);
+    return { ops: [{ kind: 'rule', rule, expectedVersion: null }, pairOp(rule, true)], action: 'rule.create', id: rule.id, after: rule };
   });
-  return rule;
 }
 
 export async function getRule(deps: Deps, ctx: Ctx, id: string): Promise<Rule> {
-  requireRole(ctx.principal, 'viewer');
   const r = await deps.store.getRule(ctx.principal.tenant, id);
   if (!r) throw new RuleNotFound(id);
   return r;
 }
 
 export async function listRules(deps: Deps, ctx: Ctx): Promise<Rule[]> {
-  requireRole(ctx.principal, 'viewer');
   return (await deps.store.listRules(ctx.principal.tenant)).sort((a, b) => (a.createdAt < b.createdAt ? -1 : 1));
 }
 
 export async function updateRule(deps: Deps, ctx: Ctx, id: string, input: UpdateRule): Promise<Rule> {
-  requireRole(ctx.principal, 'admin');
-  return retryOnConflict(async () => {
-    const cur = await deps.store.getRule(ctx.principal.tenant, id);
-    if (!cur) throw new RuleNotFound(id);
+  const updated = await writeRule(deps, ctx, id, async (cur) => {
     if (cur.version !== input.version) throw new VersionConflict(`Rule ${id} is at version ${cur.version}, not ${input.version}`, { currentVersion: cur.version });
     const { version: _v, ...changes } = input;
     const defined = Object.fromEntries(Object.entries(changes).filter(([, v]) => v !== undefined));
@@ -86,16 +102,11 @@ export async function updateRule(deps: Deps, ctx: Ctx, id: string, input: Update
     if (next.requiresApproval && next.requiredApprovers < 1) next.requiredApprovers = 1;
     const moves = next.sourceEnvironment !== cur.sourceEnvironment || next.targetEnvironment !== cur.targetEnvironment;
     if (moves) await checkPair(deps, ctx.principal.tenant, next, id);
-    await write(deps, ctx, [{ kind: 'rule', rule: next, expectedVersion: cur.version }, ...(moves ? [pairOp(cur, false), pairOp(next, true)] : [])], 'rule.update', id, cur, next);
-    return next;
+    return { ops: [{ kind: 'rule', rule: next, expectedVersion: cur.version }, ...(moves ? [pairOp(cur, false), pairOp(next, true)] : [])], action: 'rule.update', id, after: next };
   });
+  return updated!;
 }
 
 export async function deleteRule(deps: Deps, ctx: Ctx, id: string): Promise<void> {
-  requireRole(ctx.principal, 'admin');
-  await retryOnConflict(async () => {
-    const cur = await deps.store.getRule(ctx.principal.tenant, id);
-    if (!cur) throw new RuleNotFound(id);
-    await write(deps, ctx, [{ kind: 'deleteRule', id, expectedVersion: cur.version }, pairOp(cur, false)], 'rule.delete', id, cur, null);
-  });
+  await writeRule(deps, ctx, id, async (cur) => ({ ops: [{ kind: 'deleteRule', id, expectedVersion: cur.version }, pairOp(cur, false)], action: 'rule.delete', id, after: null }));
 }

@@ -1,26 +1,25 @@
-import { randomUUID } from 'node:crypto';
-import { DomainError, Frozen, TargetBusy } from '../errors.ts';
+import { Frozen, TargetBusy } from '../errors.ts';
 import { activeWindow, nextAllowed } from '../freeze.ts';
-import { advanceHead } from '../items.ts';
-import type { Environment, Roots, Snapshot } from '../model.ts';
-import type { Deps, RegistryTag, WriteOp } from '../ports.ts';
-import { retryOnConflict } from '../retry.ts';
+import type { Environment, Snapshot } from '../model.ts';
+import type { Deps, WriteOp } from '../ports.ts';
 import { freezeOverridden } from '../break-glass.ts';
-import { applyChanges, memoSource, NodeSink } from '../tree.ts';
-import { evaluateGates, type WebhookOutcome } from './gates.ts';
+import { memoSource } from '../tree.ts';
 import { isTerminal } from './lifecycle.ts';
-import { contentChoosers, evidenceAccepted, GO_WAIT_SECONDS } from './policy.ts';
-import type { ArtifactVersion, Deployment, GateResult, Promotion } from './model.ts';
+import { GO_WAIT_SECONDS } from './policy.ts';
+import type { Deployment, Promotion } from './model.ts';
 import { approvalDeadline, LOCK_SECONDS } from './deadlines.ts';
-import { currentPolicy, ENGINE, evidenceOwners, loadPromotion, moved, promotionEvent, savePromotion, scheduleName } from './service.ts';
-
-export { ENGINE };
+import { afterApproval, ENGINE, moved, patched } from './aggregate.ts';
+import { artifactOps, configOps, PromotionFailed, recordInRegistries } from './delivery.ts';
+import { currentPolicy } from './flow.ts';
+import { freezeGate, runGates } from './run-gates.ts';
+import { scheduleName } from './schedule.ts';
+import { loadPromotion, promotionEvent, writePromotion } from './write.ts';
 import { configChanges } from './release.ts';
 import { deploymentOp, leadTimeDelta } from '../deployments.ts';
-import { assertTagsFree, registryTagsOf, repositoryOf, tagOps } from '../artifacts.ts';
-import { seedRecord } from '../audit-export.ts';
-import { deliverToGit } from '../gitops/deliver.ts';
+import { tagOps } from '../artifacts.ts';
 import { monitorsBlock, type AlarmState, type MonitorAlarm } from '../monitors.ts';
+
+export { ENGINE, PromotionFailed, runGates };
 
 /**
  * The tasks of statemachines/promotion.asl.json. Each is idempotent, keyed by
@@ -29,16 +28,6 @@ import { monitorsBlock, type AlarmState, type MonitorAlarm } from '../monitors.t
  */
 
 export type Next = 'await-approval' | 'await-go' | 'execute' | 'done';
-
-/** A business failure: the flow catches it and marks the promotion FAILED. */
-export class PromotionFailed extends DomainError {
-  readonly code = 'PROMOTION_FAILED';
-  override readonly name = 'PromotionFailed';
-}
-
-function afterApproval(p: Promotion): Next {
-  return p.trigger === 'on_approval' ? 'execute' : 'await-go';
-}
 
 function nextFor(p: Promotion): Next {
   switch (p.status) {
@@ -66,15 +55,14 @@ export async function gatesStep(deps: Deps, tenant: string, id: string) {
   // The target is read once per step: the gates need it, and so does the answer (its bake time).
   let targetRead: Promise<Environment | null> | undefined;
   const target = (env: string) => (targetRead ??= deps.store.getEnvironment(tenant, env));
-  const p = await retryOnConflict(async () => {
-    const read = await loadPromotion(deps, tenant, id);
+  const { before, after } = await writePromotion(deps, tenant, id, async (read) => {
     let p = read;
     if (p.status === 'PENDING') {
       // The policy is resolved when validation starts (a rule tightened since the request applies).
       // VALIDATING is recorded in the same write as the verdict: one write for the whole step.
       p = moved(p, 'VALIDATING', ENGINE, deps.clock(), await currentPolicy(deps, p));
     }
-    if (p.status !== 'VALIDATING') return p;
+    if (p.status !== 'VALIDATING') return null;
     const [gated, frozen] = await Promise.all([runGates(deps, p, target(p.targetEnvironment)), freezeGate(deps, p)]);
     const gates = [...gated, ...frozen];
     const blocked = gates.filter((g) => g.blocking && g.verdict === 'FAIL');
@@ -89,83 +77,25 @@ export async function gatesStep(deps: Deps, tenant: string, id: string) {
         : to === 'AWAITING_APPROVAL'
           ? [promotionEvent(deps, 'Approval Required', next, { approvalsNeeded: p.policy.requiredApprovers, approverGroups: p.policy.approverGroups })]
           : [];
-    await savePromotion(deps, ENGINE, { ...next, version: read.version + 1 }, read, 'promotion.gates', events);
-    return next;
+    return { next, action: 'promotion.gates', by: ENGINE, ops: events };
   });
+  const p = after ?? before;
   return { next: nextFor(p), ...timeouts(p, deps.clock()), bakeSeconds: (await target(p.targetEnvironment))?.bakeSeconds ?? 0 };
-}
-
-/** When validation finds the target frozen: a non-blocking result naming the window (execution waits or fails then). */
-async function freezeGate(deps: Deps, p: Promotion): Promise<GateResult[]> {
-  const open = activeWindow(await deps.store.listFreezeWindows(p.tenant), p.targetEnvironment, deps.clock());
-  if (!open) return [];
-  const then = freezeOverridden(p) ? `overridden by ${p.freezeOverride!.by} (break-glass: ${p.freezeOverride!.reason})` : p.whenFrozen === 'wait' ? 'execution waits for its end' : 'execution is refused while it lasts (whenFrozen: fail)';
-  return [{ gate: 'freeze_window', verdict: 'WARN', blocking: false, reason: `'${p.targetEnvironment}' is frozen by ${open.window.id} (${open.window.reason}) until ${open.end.toISOString()}: ${then}`, evidenceRefs: [] }];
-}
-
-/** Evaluates every gate of the target for a promotion's release (fixed order; webhooks fail closed). `targetRead`: the target, when the caller reads it already. */
-export async function runGates(deps: Deps, p: Promotion, targetRead?: Promise<Environment | null>): Promise<GateResult[]> {
-  // Independent reads at once: the target, the release as published, the evidence (what a rollback does not need is not read).
-  const [target, released, evidenceFound] = await Promise.all([
-    targetRead ?? deps.store.getEnvironment(p.tenant, p.targetEnvironment),
-    verifyRelease(deps, p),
-    p.rollback ? Promise.resolve([]) : deps.store.listEvidence(p.tenant, evidenceOwners(p)),
-  ]);
-  const violations = [...(target ? [] : [`target environment '${p.targetEnvironment}' no longer exists`]), ...released];
-  if (p.rollback) {
-    // A rollback returns to a release that already ran here: its gate is the impact analysis.
-    const { impact, override } = p.rollback;
-    return [
-      { gate: 'policy_compliance', verdict: violations.length ? 'FAIL' : 'PASS', blocking: true, reason: violations.join('; ') || 'release digest verified', evidenceRefs: [] },
-      {
-        gate: 'rollback_impact',
-        verdict: impact.recommendation === 'SAFE' ? 'PASS' : impact.recommendation === 'BLOCKED' && !override ? 'FAIL' : 'WARN',
-        blocking: true,
-        reason: `${impact.recommendation}${impact.reasons.length ? `: ${impact.reasons.join('; ')}` : ''}${override ? ` (overridden by ${override.by}: ${override.reason})` : ''}`,
-        evidenceRefs: [],
-      },
-    ];
-  }
-  // Only evidence from sources the policy accepts counts (e.g. a machine principal, not the requester).
-  const evidence = evidenceFound.filter((e) => evidenceAccepted(e, p.policy, contentChoosers(p)));
-  const hooks = target?.webhookGates ?? [];
-  const outcomes: WebhookOutcome[] = await Promise.all(
-    hooks.map((h) =>
-      deps.gates.call(h, { promotionId: p.id, tenant: p.tenant, sourceEnvironment: p.sourceEnvironment, targetEnvironment: p.targetEnvironment, subject: p.subject, releaseDigest: p.releaseDigest, evidence }),
-    ),
-  );
-  const configured = target?.gates ?? { policy_compliance: true, tests: false, security_scan: false, cost_analysis: false, performance_baseline: false };
-  return evaluateGates(configured, evidence, { violations }, outcomes, new Set(hooks.filter((h) => h.blocking).map((h) => h.name)));
-}
-
-/** policy_compliance's own checks: the release still is exactly what was requested. */
-async function verifyRelease(deps: Deps, p: Promotion): Promise<string[]> {
-  const out: string[] = [];
-  if (p.subject.type === 'artifact') {
-    const v = await deps.store.getArtifactVersion(p.tenant, p.subject.name, p.subject.version);
-    if (!v || v.digest !== p.subject.digest) out.push('artifact digest does not match the published version');
-  } else {
-    const s = await deps.store.getSnapshot(p.tenant, p.sourceEnvironment, p.subject.sourceSnapshot.seq);
-    if (!s || s.digest !== p.subject.sourceSnapshot.digest) out.push('source snapshot digest does not match');
-  }
-  return out;
 }
 
 /** Stores the task token, unless the decision already happened (then answers the token itself). */
 export async function awaitStep(deps: Deps, tenant: string, id: string, token: string, kind: 'approval' | 'go'): Promise<void> {
-  await retryOnConflict(async () => {
-    const p = await loadPromotion(deps, tenant, id);
+  // Storing the token is bookkeeping (no audit entry): the flow's own record of where it waits.
+  const { before: p, after } = await writePromotion(deps, tenant, id, (p) => {
     const waiting = kind === 'approval' ? p.status === 'AWAITING_APPROVAL' : p.status === 'APPROVED' || p.status === 'SCHEDULED';
-    if (waiting) {
-      await deps.store.commit(tenant, [{ kind: 'promotion', promotion: { ...p, taskToken: token, version: p.version + 1 }, expectedVersion: p.version }]);
-      return;
-    }
-    if (p.status === 'APPROVED' || p.status === 'SCHEDULED' || p.status === 'EXECUTING' || p.status === 'COMPLETED') {
-      await deps.workflow.sendTaskSuccess(token, { next: p.status === 'APPROVED' && kind === 'approval' ? afterApproval(p) : 'execute' });
-    } else {
-      await deps.workflow.sendTaskFailure(token, p.status === 'REJECTED' ? 'Rejected' : 'Cancelled', `promotion is ${p.status}`);
-    }
+    return waiting ? { next: { ...p, taskToken: token }, action: null, by: ENGINE } : null;
   });
+  if (after) return;
+  if (p.status === 'APPROVED' || p.status === 'SCHEDULED' || p.status === 'EXECUTING' || p.status === 'COMPLETED') {
+    await deps.workflow.sendTaskSuccess(token, { next: p.status === 'APPROVED' && kind === 'approval' ? afterApproval(p) : 'execute' });
+  } else {
+    await deps.workflow.sendTaskFailure(token, p.status === 'REJECTED' ? 'Rejected' : 'Cancelled', `promotion is ${p.status}`);
+  }
 }
 
 /**
@@ -183,28 +113,22 @@ export async function executeStep(deps: Deps, tenant: string, id: string, bake =
     const done = await completeNow(deps, tenant, id, read);
     if (done) return { next: 'done' };
   }
-  let p = await loadPromotion(deps, tenant, id);
+  const p = await loadPromotion(deps, tenant, id);
   if (p.status === 'EXECUTING' && p.result) return { next: 'execute' };
   if (p.status !== 'APPROVED' && p.status !== 'SCHEDULED' && p.status !== 'EXECUTING') return { next: 'done' };
   if (!(await deps.store.acquireLock(tenant, p.targetEnvironment, p.id, deps.clock(), LOCK_SECONDS))) {
     throw new TargetBusy(`another promotion is executing into '${p.targetEnvironment}'`);
   }
   if (p.status !== 'EXECUTING') {
-    p = await retryOnConflict(async () => {
-      const cur = await loadPromotion(deps, tenant, id);
-      if (cur.status === 'EXECUTING') return cur;
-      const next = moved(cur, 'EXECUTING', ENGINE, deps.clock(), { taskToken: null });
-      await savePromotion(deps, ENGINE, next, cur, 'promotion.execute.start');
-      return next;
-    });
+    await writePromotion(deps, tenant, id, (cur) =>
+      cur.status === 'EXECUTING' ? null : { next: moved(cur, 'EXECUTING', ENGINE, deps.clock(), { taskToken: null }), action: 'promotion.execute.start', by: ENGINE },
+    );
   }
-  await retryOnConflict(async () => {
-    const cur = await loadPromotion(deps, tenant, id);
-    if (cur.status !== 'EXECUTING' || cur.result) return;
+  await writePromotion(deps, tenant, id, async (cur) => {
+    if (cur.status !== 'EXECUTING' || cur.result) return null;
     const ops = cur.subject.type === 'artifact' ? await artifactOps(deps, cur as Promotion & { subject: { type: 'artifact' } }) : await configOps(deps, cur as Promotion & { subject: { type: 'config' } });
-    const next: Promotion = { ...cur, result: ops.result, version: cur.version + 1, updatedAt: deps.clock().toISOString() };
     // One transaction: pointer/head + snapshot + deployment record + promotion + audit. A failure leaves the target as it was.
-    await savePromotion(deps, ENGINE, next, cur, 'promotion.execute', ops.ops);
+    return { next: patched(cur, deps.clock(), { result: ops.result }), action: 'promotion.execute', by: ENGINE, ops: ops.ops };
   });
   return { next: 'execute' };
 }
@@ -240,14 +164,15 @@ export async function alarmRollback(deps: Deps, tenant: string, id: string, alar
   const p = await loadPromotion(deps, tenant, id);
   if (p.status !== 'EXECUTING' || !p.result) return false;
   const what = `monitor '${alarm.name}' went to ALARM at ${alarm.at}${alarm.reason ? ` (${alarm.reason})` : ''}`;
-  const recorded = await retryOnConflict(async () => {
-    const cur = await loadPromotion(deps, tenant, id);
-    if (cur.status !== 'EXECUTING' || !cur.result) return false;
-    if (cur.monitorAlarm) return true;
-    await savePromotion(deps, ENGINE, { ...cur, monitorAlarm: alarm, version: cur.version + 1, updatedAt: deps.clock().toISOString() }, cur, 'promotion.alarm', [], what);
-    return true;
-  });
-  if (!recorded) return false;
+  const { before, after } = await writePromotion(
+    deps,
+    tenant,
+    id,
+    (cur) => (cur.status !== 'EXECUTING' || !cur.result || cur.monitorAlarm ? null : { next: patched(cur, deps.clock(), { monitorAlarm: alarm }), action: 'promotion.alarm', by: ENGINE, reason: what }),
+    { read: p },
+  );
+  // Recorded now, or by an earlier delivery of the same alarm.
+  if (!after && !(before.status === 'EXECUTING' && before.result && before.monitorAlarm)) return false;
   await failStep(deps, tenant, id, new PromotionFailed(`post-deploy verification failed: ${what}`));
   return true;
 }
@@ -269,23 +194,33 @@ async function freezeHold(deps: Deps, tenant: string, id: string): Promise<{ hel
   if (p.whenFrozen === 'wait') {
     const until = nextAllowed(windows, p.targetEnvironment, now);
     const heldBy = { window: open.window.id, reason: open.window.reason, until: until.toISOString() };
-    await retryOnConflict(async () => {
-      const cur = await loadPromotion(deps, tenant, id);
-      if (cur.status !== 'APPROVED' && cur.status !== 'SCHEDULED') return;
-      const patch = { scheduledAt: heldBy.until, taskToken: null, heldBy };
-      const next = cur.status === 'APPROVED' ? moved(cur, 'SCHEDULED', ENGINE, now, patch) : { ...cur, ...patch, version: cur.version + 1, updatedAt: now.toISOString() };
-      await savePromotion(deps, ENGINE, next, cur, 'promotion.hold', [], `${what}; it resumes then`);
-    });
+    await writePromotion(
+      deps,
+      tenant,
+      id,
+      (cur) => {
+        if (cur.status !== 'APPROVED' && cur.status !== 'SCHEDULED') return null;
+        const patch = { scheduledAt: heldBy.until, taskToken: null, heldBy };
+        const next = cur.status === 'APPROVED' ? moved(cur, 'SCHEDULED', ENGINE, now, patch) : patched(cur, now, patch);
+        return { next, action: 'promotion.hold', by: ENGINE, reason: `${what}; it resumes then` };
+      },
+      { read: p },
+    );
     await deps.scheduler.scheduleOnce(scheduleName(p), until, { tenant, promotionId: id });
     throw new Frozen(`${what}: held until ${heldBy.until}`);
   }
-  await retryOnConflict(async () => {
-    const cur = await loadPromotion(deps, tenant, id);
-    if (cur.status !== 'APPROVED' && cur.status !== 'SCHEDULED') return;
-    const message = `${what}; request it again after the window (or with "whenFrozen": "wait"), or an admin may break glass`;
-    const next = moved(cur, 'CANCELLED', ENGINE, now, { taskToken: null, error: { code: 'FROZEN', message } });
-    await savePromotion(deps, ENGINE, next, cur, 'promotion.cancel', [promotionEvent(deps, 'Promotion Cancelled', next, { reason: message })], message);
-  });
+  await writePromotion(
+    deps,
+    tenant,
+    id,
+    (cur) => {
+      if (cur.status !== 'APPROVED' && cur.status !== 'SCHEDULED') return null;
+      const message = `${what}; request it again after the window (or with "whenFrozen": "wait"), or an admin may break glass`;
+      const next = moved(cur, 'CANCELLED', ENGINE, now, { taskToken: null, error: { code: 'FROZEN', message } });
+      return { next, action: 'promotion.cancel', by: ENGINE, ops: [promotionEvent(deps, 'Promotion Cancelled', next, { reason: message })], reason: message };
+    },
+    { read: p },
+  );
   return { held: { next: 'done' }, read: p };
 }
 
@@ -298,12 +233,13 @@ async function completeNow(deps: Deps, tenant: string, id: string, read?: Promot
   let putCurrent: Deployment | null = null;
   // Copied into the target's registries: the audit record is attached there too (no extra reads otherwise).
   let copied = false;
-  let first = read;
-  const handled = await retryOnConflict(async () => {
-    const cur = first ?? (await loadPromotion(deps, tenant, id));
-    first = undefined;
-    if (cur.status === 'EXECUTING') return false;
-    if (cur.status !== 'APPROVED' && cur.status !== 'SCHEDULED') return true;
+  const { before } = await writePromotion(
+    deps,
+    tenant,
+    id,
+    async (cur) => {
+    putCurrent = null;
+    if (cur.status !== 'APPROVED' && cur.status !== 'SCHEDULED') return null;
     const executing = moved(cur, 'EXECUTING', ENGINE, deps.clock(), { taskToken: null });
     const built = cur.subject.type === 'artifact' ? await artifactOps(deps, executing as Promotion & { subject: { type: 'artifact' } }) : await configOps(deps, executing as Promotion & { subject: { type: 'config' } });
     const withResult: Promotion = { ...executing, result: built.result };
@@ -311,163 +247,17 @@ async function completeNow(deps: Deps, tenant: string, id: string, read?: Promot
     const { ops, deployed } = await completionOps(deps, withResult, 'COMPLETED', 'DEPLOYED', built.ops);
     const next = moved(withResult, 'COMPLETED', ENGINE, deps.clock(), { error: null });
     ops.push(promotionEvent(deps, 'Promotion Completed', next));
-    await savePromotion(deps, ENGINE, { ...next, version: cur.version + 1 }, cur, 'promotion.complete', ops);
     putCurrent = deployed;
-    return true;
-  });
+    return { next, action: 'promotion.complete', by: ENGINE, ops };
+    },
+    { read },
+  );
+  const handled = before.status !== 'EXECUTING';
   if (putCurrent) {
     await deps.store.putCurrent(tenant, putCurrent);
     if (copied) await recordInRegistries(deps, tenant, id);
   }
   return handled;
-}
-
-/** The artifact's audit record (seed 003), in the registries of the target too. */
-export const AUDIT_RECORD_TYPE = 'application/vnd.stageline.promotion.v1+json';
-
-/**
- * After a promotion of an artifact completes: its audit record (seed 003's shape) is attached to the
- * promoted digest in every registry of the target, as an OCI referrer. The promotion has committed;
- * where attaching fails, the promotion says so (`result.recorded`) and stays COMPLETED.
- */
-async function recordInRegistries(deps: Deps, tenant: string, id: string): Promise<void> {
-  const p = await loadPromotion(deps, tenant, id);
-  if (p.status !== 'COMPLETED' || p.subject.type !== 'artifact' || !p.result || p.result.recorded) return;
-  const target = await deps.store.getEnvironment(tenant, p.targetEnvironment);
-  if (!target?.registries?.length) return;
-  const version = await deps.store.getArtifactVersion(tenant, p.subject.name, p.subject.version);
-  const repository = typeof version?.metadata?.repository === 'string' ? version.metadata.repository : p.subject.name;
-  const document = { ...seedRecord(p)!, digest: p.subject.digest, completed_at: p.completedAt, release_digest: p.releaseDigest };
-  let recorded: { registry: string; digest: string | null; reason?: string }[];
-  try {
-    recorded = await deps.registry.attach({ tenant, repository, digest: p.subject.digest, targets: target.registries, artifactType: AUDIT_RECORD_TYPE, document });
-  } catch (err) {
-    recorded = target.registries.map((r) => ({ registry: r.name, digest: null, reason: (err as Error).message }));
-  }
-  await retryOnConflict(async () => {
-    const cur = await loadPromotion(deps, tenant, id);
-    if (!cur.result || cur.result.recorded) return;
-    const next: Promotion = { ...cur, result: { ...cur.result, recorded }, version: cur.version + 1, updatedAt: deps.clock().toISOString() };
-    await savePromotion(deps, ENGINE, next, cur, 'promotion.record', [], recorded.map((r) => `${r.registry}: ${r.digest ?? r.reason}`).join('; '));
-  });
-}
-
-function deployment(p: Promotion, imageTag: string, gitCommit: string, digest: string, now: string, id = randomUUID(), gitBranch = ''): Deployment {
-  return {
-    id,
-    environment: p.targetEnvironment,
-    imageTag,
-    gitCommit,
-    gitBranch,
-    ...(p.subject.type === 'artifact' ? { artifact: p.subject.name } : {}),
-    // Seed 002: execute "creates a deployment on the target gateway".
-    ...(p.targetGateway ? { gateway: p.targetGateway } : {}),
-    status: 'PENDING',
-    deployedAt: now,
-    completedAt: null,
-    promotionId: p.id,
-    digest,
-    deployedBy: p.requestedBy.name,
-  };
-}
-
-async function configOps(deps: Deps, p: Promotion & { subject: { type: 'config' } }) {
-  const target = await deps.store.getEnvironment(p.tenant, p.targetEnvironment);
-  if (!target) throw new PromotionFailed(`target environment '${p.targetEnvironment}' no longer exists`);
-  const snap = await deps.store.getSnapshot(p.tenant, p.sourceEnvironment, p.subject.sourceSnapshot.seq);
-  if (!snap) throw new PromotionFailed('source snapshot is gone');
-  const source = memoSource(deps.store.nodes(p.tenant));
-  const { changes } = await configChanges(source, target.head.roots, snap.roots, p.subject);
-  const sink = new NodeSink();
-  const roots: Roots = { ...target.head.roots };
-  for (const kind of ['config', 'flag'] as const) {
-    const mine = changes.filter((c) => c.kind === kind);
-    if (mine.length) roots[kind] = await applyChanges(source, roots[kind], new Map(mine.map((c) => [c.key, c.entry])), sink);
-  }
-  await deps.store.putNodes(p.tenant, sink.nodes);
-  const now = deps.clock().toISOString();
-  const { snapshot, env } = advanceHead(
-    target,
-    roots,
-    p.requestedBy.name,
-    now,
-    { action: 'batch', keys: changes.slice(0, 20).map((c) => `${c.kind}:${c.key}`), count: changes.length },
-    `promotion ${p.id} from ${p.sourceEnvironment}@${p.subject.sourceSnapshot.seq}`,
-  );
-  const { seq, digest } = snapshot;
-  const dep = deployment(p, `${target.name}@${seq}`, '', digest, now);
-  const ops: WriteOp[] = [
-    { kind: 'environment', env, expectedVersion: target.version },
-    { kind: 'snapshot', snapshot },
-    deploymentOp(dep, null, now),
-  ];
-  const current = await deps.store.getCurrent(p.tenant, target.name);
-  const replaced = current && current.imageTag === `${target.name}@${target.head.seq}` ? { id: current.id, deployedAt: current.deployedAt, promotionId: current.promotionId } : null;
-  return { ops, result: { snapshotSeq: seq, digest, deploymentId: dep.id, deployedAt: now, previous: { seq: target.head.seq, digest: target.head.digest }, replaced } };
-}
-
-async function artifactOps(deps: Deps, p: Promotion & { subject: { type: 'artifact' } }) {
-  const cur = await deps.store.getPointer(p.tenant, p.targetEnvironment, p.subject.name);
-  const version = await deps.store.getArtifactVersion(p.tenant, p.subject.name, p.subject.version);
-  if (!version || version.digest !== p.subject.digest) throw new PromotionFailed('artifact digest changed since the promotion was requested');
-  const now = deps.clock().toISOString();
-  const tags = tagOps(version, p.targetEnvironment, p.rollback ? 'rollback' : 'release', p.requestedBy.name, now);
-  await assertTagsFree(deps, p.tenant, tags).catch((err: Error) => {
-    throw new PromotionFailed(err.message);
-  });
-  // The same tags in every registry of the target (seed 003: "Creates v1.2.3-staging, updates latest-staging").
-  const synced = await syncRegistries(deps, p as Promotion & { subject: { type: 'artifact' } }, version, registryTagsOf(tags));
-  // GitOps (domain/gitops): the version committed to the target's git target, if it names one; idempotent when run again.
-  const git = await deliverToGit(deps, p).catch((err: Error) => {
-    throw new PromotionFailed(`git delivery failed: ${err.message}`);
-  });
-  const dep = deployment(p, p.subject.version, version.sourceCommit, p.subject.digest, now, randomUUID(), typeof version.metadata.gitBranch === 'string' ? version.metadata.gitBranch : '');
-  const ops: WriteOp[] = [
-    ...tags,
-    {
-      kind: 'pointer',
-      pointer: { environment: p.targetEnvironment, name: p.subject.name, version: p.subject.version, digest: p.subject.digest, promotedAt: now, promotedBy: p.requestedBy.name, promotionId: p.id, version_: (cur?.version_ ?? 0) + 1, deploymentId: dep.id, deployedAt: now },
-      expectedVersion: cur ? cur.version_ : null,
-    },
-    deploymentOp(dep, null, now),
-  ];
-  const replaced = cur?.deploymentId && cur.deployedAt ? { id: cur.deploymentId, deployedAt: cur.deployedAt, promotionId: cur.promotionId } : null;
-  return { ops, result: { digest: p.subject.digest, deploymentId: dep.id, deployedAt: now, previous: { version: cur?.version, digest: cur?.digest ?? null }, replaced, synced, ...(git ? { git } : {}) } };
-}
-
-/**
- * Cross-registry promotion: copy the artifact by digest from the source
- * environment's first registry to every registry of the target and verify
- * the digest on each (digest_match). Any failure fails the promotion closed:
- * this runs before the transaction, so the target stays as it was.
- */
-async function syncRegistries(deps: Deps, p: Promotion & { subject: { type: 'artifact' } }, version: ArtifactVersion, tags: RegistryTag[]) {
-  const [source, target] = await Promise.all([deps.store.getEnvironment(p.tenant, p.sourceEnvironment), deps.store.getEnvironment(p.tenant, p.targetEnvironment)]);
-  const from = source?.registries?.[0];
-  // Every registry of the target, the source's own included: it gets the target's tags (its blobs are there already).
-  const to = target?.registries ?? [];
-  const signed = target?.verification === 'signature_match';
-  if (to.length === 0 && !signed) return [];
-  if (!from) throw new PromotionFailed(`'${p.sourceEnvironment}' has no registry to copy ${p.subject.name}@${p.subject.version} from${signed ? ` (and '${p.targetEnvironment}' requires signature_match: the signature is read there)` : ''}`);
-  const repository = repositoryOf(version);
-  // signature_match: the artifact's Sigstore signature must verify with the target's key before anything is copied
-  // or tagged (fail closed); the copy takes it along (with every other referrer of the digest).
-  let signature: string | undefined;
-  if (signed) {
-    const v = await deps.registry.verifySignature({ tenant: p.tenant, repository, digest: p.subject.digest, source: from, publicKey: target.signingKey ?? '' });
-    if (!v.ok) throw new PromotionFailed(`signature_match: ${v.reason ?? 'the signature does not verify'}`);
-    signature = v.bundle;
-  }
-  if (to.length === 0) return [];
-  let results;
-  try {
-    results = await deps.registry.sync({ tenant: p.tenant, repository, digest: p.subject.digest, source: from, targets: to, tags });
-  } catch (err) {
-    throw new PromotionFailed(`cross-registry sync failed at the source: ${(err as Error).message}`);
-  }
-  const failed = results.filter((r) => !r.ok);
-  if (failed.length) throw new PromotionFailed(`cross-registry sync failed: ${failed.map((f) => f.reason ?? f.registry).join('; ')}`);
-  return results.map((r) => ({ registry: r.registry, digest: r.digest, bytesCopied: r.bytesCopied, ...(r.tags ? { tags: r.tags } : {}), ...(r.attached ? { attached: r.attached } : {}), ...(signature ? { signature } : {}) }));
 }
 
 /** Post-condition: the target holds what was promoted. Then COMPLETED, deployment DEPLOYED, lock released. */
@@ -495,15 +285,17 @@ export async function verifyStep(deps: Deps, tenant: string, id: string): Promis
 }
 
 async function finish(deps: Deps, p: Promotion, to: 'COMPLETED' | 'FAILED', depStatus: Deployment['status'], extra: WriteOp[] = [], error?: { code: string; message: string }) {
-  await retryOnConflict(async () => {
-    const cur = await loadPromotion(deps, p.tenant, p.id);
-    if (cur.status !== 'EXECUTING') return;
-    const { ops, deployed: finished } = await completionOps(deps, cur, to, depStatus, extra);
+  let finished: Deployment | null = null;
+  const { after } = await writePromotion(deps, p.tenant, p.id, async (cur) => {
+    finished = null;
+    if (cur.status !== 'EXECUTING') return null;
+    const built = await completionOps(deps, cur, to, depStatus, extra);
+    finished = built.deployed;
     const next = moved(cur, to, ENGINE, deps.clock(), { error: error ?? null });
-    ops.push(promotionEvent(deps, to === 'COMPLETED' ? 'Promotion Completed' : 'Promotion Failed', next, { reason: error?.message }));
-    await savePromotion(deps, ENGINE, next, cur, to === 'COMPLETED' ? 'promotion.complete' : 'promotion.fail', ops, error?.message);
-    if (finished) await deps.store.putCurrent(p.tenant, finished);
+    built.ops.push(promotionEvent(deps, to === 'COMPLETED' ? 'Promotion Completed' : 'Promotion Failed', next, { reason: error?.message }));
+    return { next, action: to === 'COMPLETED' ? 'promotion.complete' : 'promotion.fail', by: ENGINE, ops: built.ops, reason: error?.message };
   });
+  if (after && finished) await deps.store.putCurrent(p.tenant, finished);
   await deps.store.releaseLock(p.tenant, p.targetEnvironment, p.id);
   if (to === 'COMPLETED' && (p.result?.synced?.length ?? 0) > 0) await recordInRegistries(deps, p.tenant, p.id);
 }
@@ -551,24 +343,27 @@ export async function failStep(deps: Deps, tenant: string, id: string, error: un
   const message = errorMessage(error);
   if (isTerminal(p.status)) return { next: 'done' };
   if (p.status !== 'EXECUTING') {
-    await retryOnConflict(async () => {
-      const cur = await loadPromotion(deps, tenant, id);
-      // Gates that could not be evaluated fail closed; the promotion can be validated again.
-      if (cur.status === 'PENDING' || cur.status === 'VALIDATING') {
-        const next = moved(cur, 'VALIDATION_FAILED', ENGINE, deps.clock(), { taskToken: null, error: { code: 'GATES_ERROR', message: `the gates could not be evaluated: ${message}` } });
-        await savePromotion(deps, ENGINE, next, cur, 'promotion.gates', [promotionEvent(deps, 'Promotion Failed', next, { reason: next.error!.message })], next.error!.message);
-        return;
-      }
-      if (cur.status !== 'APPROVED' && cur.status !== 'SCHEDULED' && cur.status !== 'AWAITING_APPROVAL') return;
-      if (cur.status !== 'AWAITING_APPROVAL' && isExecutionFailure(error)) {
-        // The one-step execute failed before its transaction: the target is as it was; the promotion FAILED.
-        const failed = moved(moved(cur, 'EXECUTING', ENGINE, deps.clock(), { taskToken: null }), 'FAILED', ENGINE, deps.clock(), { error: { code: 'EXECUTION_FAILED', message } });
-        await savePromotion(deps, ENGINE, { ...failed, version: cur.version + 1 }, cur, 'promotion.fail', [promotionEvent(deps, 'Promotion Failed', failed, { reason: message })], message);
-        return;
-      }
-      const next = moved(cur, 'CANCELLED', ENGINE, deps.clock(), { taskToken: null, error: { code: 'NOT_EXECUTED', message } });
-      await savePromotion(deps, ENGINE, next, cur, 'promotion.cancel', [promotionEvent(deps, 'Promotion Cancelled', next, { reason: message })], message);
-    });
+    await writePromotion(
+      deps,
+      tenant,
+      id,
+      (cur) => {
+        // Gates that could not be evaluated fail closed; the promotion can be validated again.
+        if (cur.status === 'PENDING' || cur.status === 'VALIDATING') {
+          const next = moved(cur, 'VALIDATION_FAILED', ENGINE, deps.clock(), { taskToken: null, error: { code: 'GATES_ERROR', message: `the gates could not be evaluated: ${message}` } });
+          return { next, action: 'promotion.gates', by: ENGINE, ops: [promotionEvent(deps, 'Promotion Failed', next, { reason: next.error!.message })], reason: next.error!.message };
+        }
+        if (cur.status !== 'APPROVED' && cur.status !== 'SCHEDULED' && cur.status !== 'AWAITING_APPROVAL') return null;
+        if (cur.status !== 'AWAITING_APPROVAL' && isExecutionFailure(error)) {
+          // The one-step execute failed before its transaction: the target is as it was; the promotion FAILED.
+          const failed = moved(moved(cur, 'EXECUTING', ENGINE, deps.clock(), { taskToken: null }), 'FAILED', ENGINE, deps.clock(), { error: { code: 'EXECUTION_FAILED', message } });
+          return { next: failed, action: 'promotion.fail', by: ENGINE, ops: [promotionEvent(deps, 'Promotion Failed', failed, { reason: message })], reason: message };
+        }
+        const next = moved(cur, 'CANCELLED', ENGINE, deps.clock(), { taskToken: null, error: { code: 'NOT_EXECUTED', message } });
+        return { next, action: 'promotion.cancel', by: ENGINE, ops: [promotionEvent(deps, 'Promotion Cancelled', next, { reason: message })], reason: message };
+      },
+      { read: p },
+    );
     return { next: 'done' };
   }
   const undo = p.result ? await undoOps(deps, p) : [];
@@ -605,15 +400,16 @@ async function undoOps(deps: Deps, p: Promotion): Promise<WriteOp[]> {
 
 /** The approval or go window ran out (`reason`: who says so, e.g. the sweeper). */
 export async function expireStep(deps: Deps, tenant: string, id: string, reason = 'not executed in time'): Promise<{ next: Next }> {
-  await retryOnConflict(async () => {
-    const p = await loadPromotion(deps, tenant, id);
+  await writePromotion(deps, tenant, id, (p) => {
     if (p.status === 'AWAITING_APPROVAL') {
       const next = moved(p, 'EXPIRED', ENGINE, deps.clock(), { taskToken: null, error: { code: 'APPROVAL_EXPIRED', message: `not approved within ${p.policy.approvalExpirySeconds} s` } });
-      await savePromotion(deps, ENGINE, next, p, 'promotion.expire', [promotionEvent(deps, 'Promotion Expired', next)]);
-    } else if (p.status === 'APPROVED' || p.status === 'SCHEDULED') {
-      const next = moved(p, 'CANCELLED', ENGINE, deps.clock(), { taskToken: null, error: { code: 'NOT_EXECUTED', message: reason } });
-      await savePromotion(deps, ENGINE, next, p, 'promotion.cancel', [promotionEvent(deps, 'Promotion Cancelled', next, { reason })], reason);
+      return { next, action: 'promotion.expire', by: ENGINE, ops: [promotionEvent(deps, 'Promotion Expired', next)] };
     }
+    if (p.status === 'APPROVED' || p.status === 'SCHEDULED') {
+      const next = moved(p, 'CANCELLED', ENGINE, deps.clock(), { taskToken: null, error: { code: 'NOT_EXECUTED', message: reason } });
+      return { next, action: 'promotion.cancel', by: ENGINE, ops: [promotionEvent(deps, 'Promotion Cancelled', next, { reason })], reason };
+    }
+    return null;
   });
   return { next: 'done' };
 }

@@ -1,6 +1,6 @@
 import type { Deps } from '../ports.ts';
 import { isTerminal } from './lifecycle.ts';
-import { expireWaiting } from './service.ts';
+import { expireWaiting } from './expire.ts';
 import { expireStep, failStep } from './steps.ts';
 import { armSweep, stuckAfter } from './sweep.ts';
 

@@ -1,6 +1,6 @@
 import { rollbackEnvironment } from '#domain/promotion/env-rollback';
 import { envRollbackBody as body } from '#domain/promotion/schemas';
-import { promotionView } from '#domain/promotion/service';
+import { promotionView } from '#domain/promotion/views';
 import { envParams as params } from '../http/params.ts';
 import { httpHandler } from '../http/handler.ts';
 

@@ -1,5 +1,6 @@
 import { approveBody as body } from '#domain/promotion/schemas';
-import { approvePromotion, promotionDetail } from '#domain/promotion/service';
+import { approvePromotion } from '#domain/promotion/approve';
+import { promotionDetail } from '#domain/promotion/views';
 import { promotionParams as params } from '../http/params.ts';
 import { httpHandler } from '../http/handler.ts';
 

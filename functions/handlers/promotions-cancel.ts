@@ -1,5 +1,6 @@
 import { cancelQuery as query } from '#domain/promotion/schemas';
-import { cancelPromotion, promotionView } from '#domain/promotion/service';
+import { cancelPromotion } from '#domain/promotion/cancel';
+import { promotionView } from '#domain/promotion/views';
 import { promotionParams as params } from '../http/params.ts';
 import { httpHandler } from '../http/handler.ts';
 

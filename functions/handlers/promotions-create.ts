@@ -1,4 +1,5 @@
-import { createPromotion, promotionView } from '#domain/promotion/service';
+import { createPromotion } from '#domain/promotion/request';
+import { promotionView } from '#domain/promotion/views';
 import * as z from 'zod';
 import { ValidationFailed } from '#domain/errors';
 import { createAgentPromotion, createArtifactPromotion, createConfigPromotion, createPromotion as anySubject, type CreateConfigPromotion } from '#domain/promotion/schemas';

@@ -1,4 +1,4 @@
-import { decisionRecord } from '#domain/promotion/service';
+import { decisionRecord } from '#domain/promotion/views';
 import { promotionParams as params } from '../http/params.ts';
 import { httpHandler } from '../http/handler.ts';
 

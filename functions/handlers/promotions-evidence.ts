@@ -1,5 +1,5 @@
 import { evidenceBody as body } from '#domain/promotion/schemas';
-import { addEvidence } from '#domain/promotion/service';
+import { addEvidence } from '#domain/promotion/evidence';
 import { promotionParams as params } from '../http/params.ts';
 import { httpHandler } from '../http/handler.ts';
 

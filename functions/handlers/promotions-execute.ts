@@ -1,5 +1,6 @@
 import { executeBody as body } from '#domain/promotion/schemas';
-import { executePromotion, promotionView } from '#domain/promotion/service';
+import { executePromotion } from '#domain/promotion/execute';
+import { promotionView } from '#domain/promotion/views';
 import { promotionParams as params } from '../http/params.ts';
 import { httpHandler } from '../http/handler.ts';
 

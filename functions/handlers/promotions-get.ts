@@ -1,4 +1,4 @@
-import { getPromotion, promotionDetail } from '#domain/promotion/service';
+import { getPromotion, promotionDetail } from '#domain/promotion/views';
 import { promotionParams as params } from '../http/params.ts';
 import { httpHandler } from '../http/handler.ts';
 

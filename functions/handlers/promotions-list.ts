@@ -1,4 +1,4 @@
-import { listPromotions, promotionView } from '#domain/promotion/service';
+import { listPromotions, promotionView } from '#domain/promotion/views';
 import { listPromotionsQuery as query } from '#domain/promotion/schemas';
 import { httpHandler } from '../http/handler.ts';
 

@@ -1,5 +1,5 @@
 import { rebasePromotion } from '#domain/promotion/rebase';
-import { promotionView } from '#domain/promotion/service';
+import { promotionView } from '#domain/promotion/views';
 import { promotionParams as params } from '../http/params.ts';
 import { httpHandler } from '../http/handler.ts';
 

@@ -1,5 +1,6 @@
 import { rejectBody as body } from '#domain/promotion/schemas';
-import { promotionView, rejectPromotion } from '#domain/promotion/service';
+import { rejectPromotion } from '#domain/promotion/reject';
+import { promotionView } from '#domain/promotion/views';
 import { promotionParams as params } from '../http/params.ts';
 import { httpHandler } from '../http/handler.ts';
 

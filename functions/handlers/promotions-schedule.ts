@@ -1,5 +1,6 @@
 import { scheduleBody as body } from '#domain/promotion/schemas';
-import { promotionView, schedulePromotion } from '#domain/promotion/service';
+import { schedulePromotion } from '#domain/promotion/schedule';
+import { promotionView } from '#domain/promotion/views';
 import { promotionParams as params } from '../http/params.ts';
 import { httpHandler } from '../http/handler.ts';
 

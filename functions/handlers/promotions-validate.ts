@@ -1,4 +1,5 @@
-import { promotionView, validatePromotion } from '#domain/promotion/service';
+import { validatePromotion } from '#domain/promotion/validate';
+import { promotionView } from '#domain/promotion/views';
 import { promotionParams as params } from '../http/params.ts';
 import { httpHandler } from '../http/handler.ts';
 

@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { autoCheckDue } from '#domain/promotion/auto';
-import { expireWaiting, fireSchedule } from '#domain/promotion/service';
+import { expireWaiting } from '#domain/promotion/expire';
+import { fireSchedule } from '#domain/promotion/schedule';
 import { sweepPromotion } from '#domain/promotion/sweeper';
 import { logged, sweptPromotions } from '../adapters/observability.ts';
 import { remindApprovers } from '#domain/notify/notifier';

@@ -195,6 +195,44 @@ describe('approval notifications', () => {
   });
 });
 
+describe('review links and roles', () => {
+  it("a link acts only for an approver, as the API's route does: in the policy's group without the role, the form is refused (403 naming the role) and the link not spent", async () => {
+    const tenant = t.tenant();
+    const u = await t.users(tenant);
+    await makeLine(t, u.admin);
+    const rule = await t.call('POST', '/api/v1/promotions/rules', {
+      token: u.admin,
+      body: { name: 'release managers', sourceEnvironment: 'staging', targetEnvironment: 'production', requiresApproval: true, requiredApprovers: 1, approverGroups: ['approver', 'release-managers'] },
+    });
+    expect(rule.status, JSON.stringify(rule.body)).toBe(201);
+    expect((await t.call('PUT', '/api/v1/notifications', { token: u.admin, body: { email: { recipients: [], approvers: true } } })).status).toBe(200);
+    await t.call('POST', '/api/v1/environments/staging/configs', { token: u.admin, body: { key: 'a', value: 1 } });
+    const p = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'staging', targetEnvironment: 'production' } });
+    expect(p.status, JSON.stringify(p.body)).toBe(201);
+    await waitForToken(t, u.viewer, p.body.id);
+    await t.stack.stream.idle();
+    let mail;
+    for (let i = 0; i < 200 && !mail; i++) {
+      mail = t.stack.outbox.mails.find((x) => x.to === `approver@${tenant}.test` && x.subject.includes('needs your approval'));
+      if (!mail) await new Promise((r) => setTimeout(r, 25));
+    }
+    const link = linkIn(mail!.text);
+    // Since the email, the approver lost the role but is still in a group the policy names.
+    t.stack.directory.add({ sub: `approver-${tenant}`, email: `approver@${tenant}.test`, tenant, groups: ['viewer', 'release-managers'] });
+    const html = await (await fetch(link)).text();
+    const refused = await fetch(link, form({ action: 'approve', nonce: nonceIn(html)! }));
+    expect(refused.status).toBe(403);
+    expect(await refused.text()).toMatch(/needs the (&#39;|&#x27;|')approver(&#39;|&#x27;|') role/);
+    expect((await t.call('GET', `/api/v1/promotions/${p.body.id}`, { token: u.viewer })).body.approvals.given).toEqual([]);
+    // The role back: the same link still works once.
+    t.stack.directory.add({ sub: `approver-${tenant}`, email: `approver@${tenant}.test`, tenant, groups: ['approver'] });
+    const again = await (await fetch(link)).text();
+    const ok = await fetch(link, form({ action: 'approve', nonce: nonceIn(again)! }));
+    expect(ok.status, await ok.clone().text()).toBe(200);
+    expect((await waitFor(t, u.viewer, p.body.id, ['COMPLETED', 'FAILED'])).status).toBe('COMPLETED');
+  });
+});
+
 describe('reminders', () => {
   it('reminds the approvers shortly before the approval window closes, through the same outbox and notifier', async () => {
     const tenant = t.tenant();

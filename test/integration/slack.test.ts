@@ -266,4 +266,35 @@ describe('linking a Slack account, by the person', () => {
     // Her own link she can remove too (the owner).
     expect((await t.call('DELETE', '/api/v1/slack/links/T0GAMMA/U0DAVE', { token: u.admin })).status).toBe(204);
   });
+
+  it("the button needs the approver role, as the API's route does: an account in the policy's group without it is refused, nothing recorded", async () => {
+    const tenant = t.tenant();
+    const u = await t.users(tenant);
+    await makeLine(t, u.admin);
+    const rule = await t.call('POST', '/api/v1/promotions/rules', {
+      token: u.admin,
+      body: { name: 'release managers', sourceEnvironment: 'staging', targetEnvironment: 'production', requiresApproval: true, requiredApprovers: 1, approverGroups: ['release-managers'] },
+    });
+    expect(rule.status, JSON.stringify(rule.body)).toBe(201);
+    expect((await t.call('PUT', '/api/v1/notifications', { token: u.admin, body: { slack: { webhook: `${t.url}/dev/slack/ops`, channels: ['#ops'], teamId: 'T0ROLE' } } })).status).toBe(200);
+    await t.call('POST', '/api/v1/environments/staging/configs', { token: u.admin, body: { key: 'a', value: 1 } });
+    const p = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'staging', targetEnvironment: 'production' } });
+    expect(p.status, JSON.stringify(p.body)).toBe(201);
+    await waitForToken(t, u.viewer, p.body.id);
+    // Linked while an approver; since then a deployer, still in the policy's group: the API answers 403 on the
+    // route, and the button (which acts as the account as the directory knows it now) the same refusal.
+    await link(await t.token({ sub: `mgr-${tenant}`, email: `mgr@${tenant}.test`, tenant, groups: ['approver', 'release-managers'] }), 'T0ROLE', 'U0MGR');
+    const manager = await t.token({ sub: `mgr-${tenant}`, email: `mgr@${tenant}.test`, tenant, groups: ['deployer', 'release-managers'] });
+    expect((await t.call('POST', `/api/v1/promotions/${p.body.id}/approve`, { token: manager, body: {} })).status).toBe(403);
+    const refused = await slack('actions', press(tenant, p.body.id, 'T0ROLE', 'U0MGR'));
+    expect(refused.body.text).toMatch(/Not allowed: .*'approver' role/);
+    expect((await slack('actions', press(tenant, p.body.id, 'T0ROLE', 'U0MGR', 'reject'))).body.text).toMatch(/Not allowed: .*'approver' role/);
+    const still = (await t.call('GET', `/api/v1/promotions/${p.body.id}`, { token: u.viewer })).body;
+    expect(still.status).toBe('AWAITING_APPROVAL');
+    expect(still.approvals.given).toEqual([]);
+    // An approver in that group approves from Slack as before.
+    const lead = await t.token({ sub: `lead-${tenant}`, email: `lead@${tenant}.test`, tenant, groups: ['approver', 'release-managers'] });
+    await link(lead, 'T0ROLE', 'U0LEAD');
+    expect((await slack('actions', press(tenant, p.body.id, 'T0ROLE', 'U0LEAD'))).body.text).toContain(`Approval recorded (lead@${tenant}.test)`);
+  });
 });

@@ -1,0 +1,26 @@
+import type { Deps } from '../ports.ts';
+import type { Promotion } from './model.ts';
+import { lineOf, policyDigest, resolvePolicy } from './policy.ts';
+import { armSweep, sweepGraceSeconds } from './sweep.ts';
+
+/** Starts (or re-starts, idempotently) the state machine for a promotion. */
+export async function startFlow(deps: Deps, p: Promotion): Promise<void> {
+  // Its deadline schedule: if the flow is gone, the sweeper fails the promotion with a reason (sweep.ts).
+  await armSweep(deps, p, new Date(deps.clock().getTime() + sweepGraceSeconds() * 1000));
+  await deps.workflow.start({ tenant: p.tenant, promotionId: p.id, ...(p.attempt ? { attempt: p.attempt } : {}) });
+}
+
+/**
+ * The approval policy as the rules say NOW: resolved when validation starts, so a rule
+ * tightened after the request (but before validation) applies. Returns a patch for `moved()`.
+ */
+export async function currentPolicy(deps: Deps, p: Promotion): Promise<Pick<Promotion, 'policy' | 'policyDigest'>> {
+  if (p.rollback) return { policy: p.policy, policyDigest: p.policyDigest };
+  const [envs, rules] = await Promise.all([deps.store.listEnvironments(p.tenant), deps.store.listRules(p.tenant)]);
+  const line = lineOf(envs);
+  const source = line.find((e) => e.name === p.sourceEnvironment);
+  const target = line.find((e) => e.name === p.targetEnvironment);
+  if (!source || !target) return { policy: p.policy, policyDigest: p.policyDigest };
+  const policy = resolvePolicy(rules, line, source, target);
+  return { policy, policyDigest: policyDigest(policy) };
+}

@@ -1,0 +1,85 @@
+import { awsName } from '../aws-names.ts';
+import { freezeOverridden, requestedBreakGlass } from '../break-glass.ts';
+import { RuleViolation, TransitionNotAllowed, ValidationFailed } from '../errors.ts';
+import { activeWindow, nextAllowed } from '../freeze.ts';
+import type { Ctx, Deps } from '../ports.ts';
+import { actorOf, guard, moved } from './aggregate.ts';
+import { stampFreezeOverride } from './freeze-override.ts';
+import type { Promotion } from './model.ts';
+import { GO_WAIT_SECONDS } from './policy.ts';
+import { loadPromotion, writePromotion } from './write.ts';
+
+/** A promotion's go schedule: one per promotion, unique and within the scheduler's limits (domain/aws-names.ts). */
+export function scheduleName(p: Pick<Promotion, 'tenant' | 'id'>): string {
+  return awsName('stageline-', [p.tenant, p.id]);
+}
+
+/**
+ * The name schedules had before names were hashed (cut to 64, so not unique for long tenant names).
+ * A promotion scheduled before then still has its schedule under it: cancelling deletes both.
+ */
+export function legacyScheduleName(p: Pick<Promotion, 'tenant' | 'id'>): string {
+  return `stageline-${p.tenant}-${p.id}`.replace(/[^0-9A-Za-z_.-]/g, '-').slice(0, 64);
+}
+
+/** Deletes a promotion's go schedule, under its name and under the one it had before names were hashed. */
+export async function cancelSchedule(deps: Deps, p: Pick<Promotion, 'tenant' | 'id'>): Promise<void> {
+  await deps.scheduler.cancel(scheduleName(p));
+  await deps.scheduler.cancel(legacyScheduleName(p));
+}
+
+/** An approved manual promotion runs at `at` (its go schedule resumes the flow then). */
+export async function schedulePromotion(deps: Deps, ctx: Ctx, id: string, at: string): Promise<Promotion> {
+  const glass = requestedBreakGlass(ctx, 'freeze-window', 'promotion.schedule', deps.clock());
+  const me = actorOf(ctx.principal);
+  const when = new Date(at);
+  if (when.getTime() <= deps.clock().getTime()) throw new ValidationFailed([{ path: 'body.at', message: 'must be in the future' }]);
+  let read: Promotion | undefined;
+  if (glass) {
+    const p = await loadPromotion(deps, ctx.principal.tenant, id);
+    guard('schedule', p);
+    read = await stampFreezeOverride(deps, ctx, id, glass, p);
+  }
+  const { after } = await writePromotion(
+    deps,
+    ctx.principal.tenant,
+    id,
+    async (p) => {
+      guard('schedule', p);
+      if (p.trigger === 'on_approval') {
+        throw new TransitionNotAllowed(`Promotion ${id} runs as soon as it is approved; create it with "trigger": "manual" to schedule it`, { status: p.status });
+      }
+      // The approved flow waits for its go at most GO_WAIT_SECONDS after approval: a later time would never fire.
+      const approvedAt = [...p.transitions].reverse().find((x) => x.status === 'APPROVED')?.at ?? p.updatedAt;
+      const latest = new Date(new Date(approvedAt).getTime() + GO_WAIT_SECONDS * 1000 - 3600 * 1000);
+      if (when > latest) {
+        throw new RuleViolation(`An approved promotion can be scheduled at most 7 days after its approval: no later than ${latest.toISOString()}; request a new promotion for a later date`, { latest: latest.toISOString() });
+      }
+      if (!freezeOverridden(p)) {
+        const windows = await deps.store.listFreezeWindows(p.tenant);
+        const frozen = activeWindow(windows, p.targetEnvironment, when);
+        if (frozen) {
+          const allowed = nextAllowed(windows, p.targetEnvironment, when);
+          throw new RuleViolation(`${when.toISOString()} falls in freeze window ${frozen.window.id} (${frozen.window.reason}) over '${p.targetEnvironment}'; the next allowed time is ${allowed.toISOString()}`, { window: frozen.window.id, nextAllowed: allowed.toISOString() });
+        }
+      }
+      return { next: moved(p, 'SCHEDULED', me, deps.clock(), { scheduledAt: when.toISOString(), trigger: 'scheduled' }), action: 'promotion.schedule', by: me, reason: `at ${when.toISOString()}`, requestId: ctx.requestId };
+    },
+    { read },
+  );
+  const next = after!;
+  await deps.scheduler.scheduleOnce(scheduleName(next), when, { tenant: next.tenant, promotionId: next.id });
+  return next;
+}
+
+/**
+ * A schedule fired: resume the flow parked at its go task. If the flow is not
+ * parked yet (the token is not stored), throw so the scheduler retries.
+ */
+export async function fireSchedule(deps: Deps, tenant: string, id: string): Promise<{ fired: boolean; status: string }> {
+  const p = await loadPromotion(deps, tenant, id);
+  if (p.status !== 'SCHEDULED') return { fired: false, status: p.status };
+  if (!p.taskToken) throw new Error(`promotion ${id} is not waiting for its go signal yet`);
+  await deps.workflow.sendTaskSuccess(p.taskToken, { next: 'execute' });
+  return { fired: true, status: p.status };
+}

@@ -1,0 +1,140 @@
+import { digestOf } from '../canonical.ts';
+import { activeWindow, occurrenceView, upcomingWindow } from '../freeze.ts';
+import type { Ctx, Deps } from '../ports.ts';
+import { countable, evidenceOwners } from './aggregate.ts';
+import { approvalDeadline } from './deadlines.ts';
+import type { Promotion } from './model.ts';
+import { contentChoosers, evidenceAccepted } from './policy.ts';
+import type { ListPromotionsQuery } from './schemas.ts';
+import { loadPromotion } from './write.ts';
+
+/**
+ * Reads of promotions: one, a page, the view the API answers with, the detail an approver needs
+ * and the decision record. Nothing here writes (write.ts and the use cases do).
+ */
+
+export async function getPromotion(deps: Deps, ctx: Ctx, id: string): Promise<Promotion> {
+  return loadPromotion(deps, ctx.principal.tenant, id);
+}
+
+export async function listPromotions(deps: Deps, ctx: Ctx, q: ListPromotionsQuery, onlyConfig = false) {
+  return deps.store.listPromotions(ctx.principal.tenant, { status: q.status, source: q.source, target: q.target, subject: onlyConfig ? 'config' : q.subject }, q.limit, q.cursor);
+}
+
+export function promotionView(p: Promotion) {
+  return {
+    id: p.id,
+    status: p.status,
+    waitingFor: p.taskToken ? (p.status === 'AWAITING_APPROVAL' ? ('approval' as const) : ('execution' as const)) : null,
+    sourceEnvironment: p.sourceEnvironment,
+    targetEnvironment: p.targetEnvironment,
+    subject: p.subject,
+    releaseDigest: p.releaseDigest,
+    notes: p.notes,
+    requestedBy: p.requestedBy,
+    requestedAt: p.requestedAt,
+    /** who rebased it onto its current release (chose its content; cannot approve under separation of duties) */
+    rebasedBy: p.rebasedBy ?? null,
+    trigger: p.trigger,
+    scheduledAt: p.scheduledAt,
+    whenFrozen: p.whenFrozen ?? 'fail',
+    /** held by a freeze window until it ends */
+    heldBy: p.heldBy ?? null,
+    /** an admin's break-glass past freeze windows */
+    freezeOverride: p.freezeOverride ?? null,
+    monitorAlarm: p.monitorAlarm ?? null,
+    policy: p.policy,
+    policyDigest: p.policyDigest,
+    gates: p.gates,
+    approvedBy: p.approvedBy,
+    rejection: p.rejection,
+    result: p.result,
+    error: p.error,
+    autoPromoted: p.autoPromoted,
+    changeSummary: p.changeSummary ?? null,
+    sourceDeploymentId: p.sourceDeploymentId ?? null,
+    targetGateway: p.targetGateway ?? null,
+    rollback: p.rollback ?? null,
+    version: p.version,
+    updatedAt: p.updatedAt,
+    completedAt: p.completedAt,
+    transitions: p.transitions,
+  };
+}
+
+/**
+ * The promotion as an approver needs to see it: the view plus the approvals so far (who, when,
+ * comment, whether it counts), how many are still needed, who may give them, and until when.
+ */
+export async function promotionDetail(deps: Deps, p: Promotion) {
+  const approvals = await deps.store.listApprovals(p.tenant, p.id);
+  const counted = new Set(countable(p, approvals).map((a) => a.by));
+  const deadline = approvalDeadline(p);
+  return {
+    ...promotionView(p),
+    approvals: {
+      given: approvals
+        .sort((a, b) => (a.at < b.at ? -1 : 1))
+        .map((a) => ({
+          by: a.name,
+          at: a.at,
+          comment: a.comment ?? null,
+          counts: counted.has(a.by),
+          ...(counted.has(a.by) ? {} : { why: a.digest !== p.releaseDigest ? 'given for an earlier release' : 'whoever requested or rebased it cannot approve (separation of duties)' }),
+        })),
+      required: p.policy.requiredApprovers,
+      remaining: Math.max(0, p.policy.requiredApprovers - counted.size),
+      approverGroups: p.policy.approverGroups,
+      separationOfDuties: p.policy.separationOfDuties,
+      expiresAt: deadline ? deadline.toISOString() : null,
+    },
+    // Each notification delivery: where, whether it left, and why not.
+    notifications: (await deps.store.listDeliveries(p.tenant, p.id)).map((n) => ({ channel: n.channel, target: n.target, kind: n.kind, status: n.status, at: n.at, ...(n.error ? { error: n.error } : {}) })),
+  };
+}
+
+/** The decision record: deterministic for the same inputs (no evaluation timestamps inside `record`). */
+export async function decisionRecord(deps: Deps, ctx: Ctx, id: string) {
+  const p = await loadPromotion(deps, ctx.principal.tenant, id);
+  const approvals = (await deps.store.listApprovals(p.tenant, id)).sort((a, b) => (a.by < b.by ? -1 : 1));
+  const counted = countable(p, approvals);
+  const blockingFailed = (p.gates ?? []).filter((g) => g.blocking && g.verdict === 'FAIL');
+  const outcome =
+    p.gates === null
+      ? 'PENDING_VALIDATION'
+      : blockingFailed.length
+        ? 'BLOCKED_BY_GATES'
+        : p.policy.requiresApproval && counted.length < p.policy.requiredApprovers
+          ? p.status === 'REJECTED' ? 'REJECTED' : 'AWAITING_APPROVAL'
+          : 'ALLOWED';
+  // Where each piece of evidence came from, and whether the policy lets it count.
+  const evidence = (await deps.store.listEvidence(p.tenant, evidenceOwners(p)))
+    .sort((a, b) => (a.id < b.id ? -1 : 1))
+    .map((e) => ({ id: e.id, type: e.type, submittedBy: e.submittedBy, source: e.source ? { kind: e.source.kind, id: e.source.id } : null, accepted: evidenceAccepted(e, p.policy, contentChoosers(p)) }));
+  const record = {
+    promotionId: p.id,
+    releaseDigest: p.releaseDigest,
+    subject: p.subject,
+    sourceEnvironment: p.sourceEnvironment,
+    targetEnvironment: p.targetEnvironment,
+    policy: p.policy,
+    policyDigest: p.policyDigest,
+    gates: p.gates ?? [],
+    evidence,
+    // An approval given from Slack names the Slack workspace, user and the link it relied on.
+    approvals: approvals.map((a) => ({ by: a.name, digest: a.digest, counted: counted.includes(a), ...(a.via ? { via: a.via } : {}) })),
+    approvalsRequired: p.policy.requiredApprovers,
+    outcome,
+    // Freeze windows over the target (domain/freeze.ts): the one holding it now, a hold, a break-glass.
+    freeze: {
+      whenFrozen: p.whenFrozen ?? 'fail',
+      heldBy: p.heldBy ?? null,
+      override: p.freezeOverride ?? null,
+    },
+    // A monitored alarm that rolled it back while it baked (domain/monitors.ts): name, reason, time.
+    ...(p.monitorAlarm ? { monitorAlarm: p.monitorAlarm } : {}),
+  };
+  const windows = await deps.store.listFreezeWindows(p.tenant);
+  const now = deps.clock();
+  return { ...record, decisionDigest: digestOf(record), status: p.status, frozenNow: occurrenceView(activeWindow(windows, p.targetEnvironment, now)), nextFreeze: occurrenceView(upcomingWindow(windows, p.targetEnvironment, now)) };
+}
