@@ -5,15 +5,19 @@ import { makeLine, startTestStack, type Res, type TestStack } from '../support/s
 
 let t: TestStack;
 let page: Res<string>;
+let app: Res<string>;
 
 beforeAll(async () => {
   t = await startTestStack();
   page = await t.call('GET', '/dashboard');
+  app = await t.call('GET', '/dashboard/app.js');
 });
 afterAll(() => t.stop());
 
 const sha256 = (text: string) => `'sha256-${createHash('sha256').update(text, 'utf8').digest('base64')}'`;
 const inline = (tag: string) => [...page.body.matchAll(new RegExp(`<${tag}>([\\s\\S]*?)</${tag}>`, 'g'))].map((m) => m[1]!);
+/** the page's one script element: its own module, by path, with the sha256 the CSP names as its integrity */
+const SCRIPT_TAG = /<script src="dashboard\/app\.js" integrity="(sha256-[A-Za-z0-9+/]+=*)"><\/script>/;
 const directives = () => Object.fromEntries(page.headers.get('content-security-policy')!.split(';').map((d) => d.trim().split(/\s+/)).map(([k, ...v]) => [k!, v]));
 
 describe('GET /dashboard', () => {
@@ -30,22 +34,33 @@ describe('GET /dashboard', () => {
     expect(Buffer.byteLength(page.body)).toBeLessThan(15 * 1024);
   });
 
-  it('loads nothing from elsewhere: no URLs, no src/href, no inline handlers or style attributes', () => {
+  it('loads nothing from elsewhere: no URLs, no src/href but its own script, no inline handlers or style attributes', () => {
     expect(page.body).toMatch(/^<!doctype html>/i);
-    expect(page.body).not.toMatch(/https?:|\/\/[a-z0-9.-]+\.[a-z]{2,}/i);
-    expect(page.body).not.toMatch(/\s(src|href|style|on[a-z]+)\s*=/i);
-    expect(page.body).not.toMatch(/<(link|img|iframe|object|embed|base)\b/i);
+    const rest = page.body.replace(SCRIPT_TAG, '');
+    expect(rest).not.toBe(page.body);
+    for (const text of [rest, app.body]) expect(text).not.toMatch(/https?:|\/\/[a-z0-9.-]+\.[a-z]{2,}/i);
+    expect(rest).not.toMatch(/\s(src|href|style|on[a-z]+)\s*=/i);
+    expect(rest).not.toMatch(/<(link|img|iframe|object|embed|base|script)\b/i);
   });
 
-  it('allows exactly its inline script and style by the sha256 hashes in the CSP', () => {
-    const scripts = inline('script');
+  it('allows exactly its script (its own module, served at /dashboard/app.js) and its inline style by the sha256 hashes in the CSP', () => {
+    expect(inline('script')).toEqual(['']); // the one script element has no inline code
+    const [, integrity] = SCRIPT_TAG.exec(page.body)!;
+    expect(app.status).toBe(200);
+    expect(app.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
+    expect(app.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(app.headers.get('content-security-policy')).toBe("default-src 'none'; frame-ancestors 'none'");
     const styles = inline('style');
-    expect(scripts).toHaveLength(1);
     expect(styles).toHaveLength(1);
     const csp = directives();
-    expect(csp['script-src']).toEqual([sha256(scripts[0]!)]);
+    expect(csp['script-src']).toEqual([sha256(app.body)]);
+    expect(`'${integrity}'`).toBe(sha256(app.body));
     expect(csp['style-src']).toEqual([sha256(styles[0]!)]);
-    expect(() => new Script(scripts[0]!)).not.toThrow(); // the script at least parses
+    expect(() => new Script(app.body)).not.toThrow(); // the script at least parses
+  });
+
+  it('keeps the script within its own size budget', () => {
+    expect(Buffer.byteLength(app.body)).toBeLessThan(14 * 1024);
   });
 
   it('has the expected accessible structure: labelled token box, alert area, environment table, pending list', () => {
@@ -59,7 +74,8 @@ describe('GET /dashboard', () => {
     expect(html).toContain('<tbody id="envs-body">');
     expect(html).toMatch(/<h2 id="pending-title">Pending promotions<\/h2>\s*<ul id="pending">/);
     expect(html).toContain('prefers-color-scheme:dark');
-    const script = inline('script')[0]!;
+    for (const col of ['Receiver host', 'Events', 'Environment', 'State', 'Recent deliveries']) expect(html).toMatch(new RegExp(`<table id="hooks">[\\s\\S]*<th scope="col">${col.replace(/[()]/g, '\\$&')}</th>`));
+    const script = app.body;
     // every element the script looks up exists in the page
     for (const [, id] of script.matchAll(/\$\('([\w-]+)'\)/g)) expect(html, `#${id}`).toContain(`id="${id}"`);
     // it polls the status route relative to the page, with the token as a bearer, every 5 s, and reads #token=
@@ -138,7 +154,7 @@ describe('the dashboard script', () => {
       clearTimeout() {},
     };
     byId('status').hidden = true;
-    new Script(inline('script')[0]!).runInNewContext(context);
+    new Script(app.body).runInNewContext(context);
     await expect.poll(() => byId('status').hidden, { timeout: 10_000 }).toBe(false);
     const shown = byId('envs-body');
     const unsafe = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
