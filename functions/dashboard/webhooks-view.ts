@@ -1,6 +1,6 @@
 /**
  * The dashboard's webhooks view (read-only), a part of the dashboard script (script.ts puts it in):
- * per subscription of the tenant, the receiver's host (never the path or query, which may carry a
+ * per subscription of the tenant, its id and the receiver's host (never the path or query, which may carry a
  * token; the signing secrets are never in an answer), its event types, its state and the outcomes
  * of its latest deliveries, from GET api/v1/webhooks and GET api/v1/webhooks/{id}/deliveries.
  * Same rules as the rest of the script: String.raw, no backticks or dollar-brace sequences.
@@ -23,7 +23,7 @@ export const WEBHOOKS_VIEW = String.raw`
     var where = el('code', '', [host(w.url)]);
     if (w.description) where.title = w.description;
     var recent = log === null ? ['\u2014'] : log.length ? log.map(outcome) : [el('span', 'mut', ['none yet'])];
-    return el('tr', '', [el('td', '', [where]), el('td', '', [lines(w.events)]), el('td', '', [w.environment || 'all']), el('td', '', [shown]), el('td', '', recent)]);
+    return el('tr', '', [el('td', '', [where, el('br'), el('span', 'mut', [w.id])]), el('td', '', [lines(w.events)]), el('td', '', [w.environment || 'all']), el('td', '', [shown]), el('td', '', recent)]);
   }
   function refreshHooks(token) {
     get('api/v1/webhooks', token).then(function (body) {

@@ -149,7 +149,7 @@ describe('the dashboard webhooks view, in a real browser', () => {
       };
       const up = await make(`${base}/up/PathToken123?sig=QueryToken456`, ['promotion.requested', 'promotion.failed'], { description: 'deploy bot' });
       const down = await make(`${base}/down/hook`, ['promotion.requested']);
-      const off = await make(`${base}/up/off`, ['artifact.published'], { environment: 'production' });
+      const off = await make(`${base}/up/off`, ['deployment.recorded'], { environment: 'production' });
       expect((await t.call('PATCH', `/api/v1/webhooks/${off.id}`, { token: u.admin, body: { version: off.version, enabled: false } })).status).toBe(200);
       // A promotion: its "requested" event goes to /up (200) and /down (503, retried later).
       await t.call('POST', '/api/v1/environments/dev/configs', { token: u.admin, body: { key: 'feature.x', value: 'on' } });
@@ -166,9 +166,9 @@ describe('the dashboard webhooks view, in a real browser', () => {
       const rows = await hooks.locator('tr').allTextContents();
       const host = new URL(base).host;
       const row = (events: string) => rows.find((r) => r.includes(events)) ?? '';
-      expect(row('promotion.requestedpromotion.failed')).toMatch(new RegExp(`^${host}promotion\\.requestedpromotion\\.failedallactivedelivered · HTTP 200`));
-      expect(row('artifact.published')).toBe(`${host}artifact.publishedproductiondisablednone yet`);
-      expect(rows.find((r) => r.includes('promotion.requested') && !r.includes('promotion.failed'))).toMatch(/^127\.0\.0\.1:\d+promotion\.requestedallactive(pending|failed) · HTTP 503/);
+      expect(row('promotion.requestedpromotion.failed')).toMatch(new RegExp(`^${host}${up.id}promotion\\.requestedpromotion\\.failedallactivedelivered · HTTP 200`));
+      expect(row('deployment.recorded')).toBe(`${host}${off.id}deployment.recordedproductiondisablednone yet`);
+      expect(rows.find((r) => r.includes('promotion.requested') && !r.includes('promotion.failed'))).toMatch(new RegExp(`^${host}${down.id}promotion\\.requestedallactive(pending|failed) · HTTP 503`));
       const text = (await page.locator('body').textContent()) ?? '';
       for (const secret of [up.secret, down.secret, off.secret, 'PathToken123', 'QueryToken456', '/down/hook']) expect(text).not.toContain(secret);
       await page.screenshot({ path: join(OUT, 'dashboard-webhooks.png'), fullPage: true });

@@ -194,7 +194,7 @@ describe('the dashboard script', () => {
     });
     const hooks = byId('hooks-body');
     await expect.poll(() => hooks.textContent, { timeout: 10_000 }).toContain('flagged');
-    expect(hooks.textContent).toBe(`127.0.0.1:${port}promotion.requestedallflaggedfailed · no answer`);
+    expect(hooks.textContent).toBe(`127.0.0.1:${port}${sub.body.id}promotion.requestedallflaggedfailed · no answer`);
     expect(hooks.titles().join(' ')).toMatch(/^\d+ failed deliveries: .+ promotion\.requested, 12 attempt\(s\), /);
     expect(JSON.stringify(hooks)).not.toMatch(new RegExp(`PathToken789|${sub.body.secret.slice(6).replace(/[+/=]/g, '.')}`));
   });
