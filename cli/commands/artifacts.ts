@@ -3,6 +3,7 @@ import { values, fail, q } from '../context.ts';
 import { api } from '../http.ts';
 import { grid, table, when, out } from '../output.ts';
 
+/** publish: a version into the first environment */
 export function registerPublish(program: Command): void {
   program
     .command('publish')
@@ -20,6 +21,7 @@ export function registerPublish(program: Command): void {
     });
 }
 
+/** list: the versions that entered an environment, or every published version of an artifact */
 export function registerVersions(program: Command): void {
   program
     .command('list')

@@ -4,7 +4,7 @@ import { values } from '../context.ts';
 import { api, apiText } from '../http.ts';
 import { out, show } from '../output.ts';
 
-/** policy as code */
+/** policy as code: plan, apply and export a manifest */
 export function registerManifest(program: Command): void {
   const planOrApply = async (apply: boolean) => {
     const document = readFileSync(values.file!, 'utf8');

@@ -4,6 +4,7 @@ import { api, type Status, type Environment } from '../http.ts';
 import { grid, when, out, impactLines } from '../output.ts';
 import { printed, settle, dryRun, inferArtifact, waitOptions } from '../promotion-view.ts';
 
+/** promote (an artifact version or the config set) and `promote status` */
 export function registerPromote(program: Command): void {
   const promote = waitOptions(
     program
@@ -78,6 +79,7 @@ export function registerPromote(program: Command): void {
     });
 }
 
+/** rollback to an artifact version or a snapshot, with its impact */
 export function registerRollback(program: Command): void {
   waitOptions(
     program
@@ -113,6 +115,7 @@ export function registerRollback(program: Command): void {
   });
 }
 
+/** status, approve and reject: one promotion by id */
 export function registerDecisions(program: Command): void {
   program
     .command('status')
