@@ -1,17 +1,16 @@
-import { createHash } from 'node:crypto';
-import { PAGE, SCRIPT, STYLE } from '../dashboard/page.ts';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { PAGE, SCRIPT, sha256, STYLE } from '../dashboard/page.ts';
 
 /**
- * GET /dashboard (no auth): the static status page. It calls the API itself
- * with the token the user gives it. The CSP allows only the page's own inline
- * style and script (by hash, computed once here) and same-origin fetches.
+ * GET /dashboard (no auth): the static status page; GET /dashboard/app.js: its script. The page
+ * calls the API itself with the token the user gives it. The CSP allows only the page's own inline
+ * style and its script (by hash, computed once here; the page loads the script with the same hash
+ * as its integrity) and same-origin fetches.
  */
-const hash = (text: string) => `'sha256-${createHash('sha256').update(text, 'utf8').digest('base64')}'`;
-
 export const CSP = [
   "default-src 'none'",
-  `script-src ${hash(SCRIPT)}`,
-  `style-src ${hash(STYLE)}`,
+  `script-src '${sha256(SCRIPT)}'`,
+  `style-src '${sha256(STYLE)}'`,
   "connect-src 'self'",
   "img-src 'self'",
   "base-uri 'none'",
@@ -19,13 +18,14 @@ export const CSP = [
   "frame-ancestors 'none'",
 ].join('; ');
 
-const HEADERS = {
-  'content-type': 'text/html; charset=utf-8',
-  'content-security-policy': CSP,
+const COMMON = {
   'x-content-type-options': 'nosniff',
   'referrer-policy': 'no-referrer',
-  'x-frame-options': 'DENY',
   'cache-control': 'no-cache',
 };
+const HEADERS = { 'content-type': 'text/html; charset=utf-8', 'content-security-policy': CSP, ...COMMON, 'x-frame-options': 'DENY' };
+/** The script itself loads nothing and may not be framed or run as a document. */
+const SCRIPT_HEADERS = { 'content-type': 'text/javascript; charset=utf-8', 'content-security-policy': "default-src 'none'; frame-ancestors 'none'", ...COMMON };
 
-export const handler = async () => ({ statusCode: 200, headers: { ...HEADERS }, body: PAGE });
+export const handler = async (event?: Pick<APIGatewayProxyEventV2, 'routeKey'>) =>
+  event?.routeKey === 'GET /dashboard/app.js' ? { statusCode: 200, headers: { ...SCRIPT_HEADERS }, body: SCRIPT } : { statusCode: 200, headers: { ...HEADERS }, body: PAGE };

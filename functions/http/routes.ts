@@ -30,7 +30,7 @@ export interface Route {
 }
 
 /** Answers that are text, not JSON. */
-export type TextMediaType = 'text/html' | 'text/plain' | 'application/yaml' | 'application/x-ndjson';
+export type TextMediaType = 'text/html' | 'text/plain' | 'application/yaml' | 'application/x-ndjson' | 'text/javascript';
 
 export interface RouteResponse {
   /** the entry of RESPONSES a JSON answer matches, where it is not the handler's own (one handler serving routes that answer differently) */
@@ -117,7 +117,9 @@ const consumeRoutes: Route[] = [
 export const ROUTES: Route[] = [
   { method: 'GET', path: '/health', handler: 'health', auth: 'none', role: null, summary: 'Liveness' },
   { method: 'GET', path: '/dashboard', handler: 'dashboard', auth: 'none', role: null, summary: 'Status dashboard (static page; it calls the API with your token)',
-    response: { text: { 'text/html': 'The dashboard: one static page (its inline script and style allowed by CSP hash) that calls this API with the token you give it' } } },
+    response: { text: { 'text/html': 'The dashboard: one static page (its inline style and its script allowed by CSP hash) that calls this API with the token you give it' } } },
+  { method: 'GET', path: '/dashboard/app.js', handler: 'dashboard', auth: 'none', role: null, summary: "The dashboard's script (the page loads it by its CSP hash, as its integrity)",
+    response: { text: { 'text/javascript': 'The script of the dashboard page; it runs only as the exact text whose sha256 the page names' } } },
   { method: 'GET', path: `${v1}/openapi.json`, handler: 'openapi', auth: 'none', role: null, summary: 'This API as OpenAPI 3.1 (generated from the route table and the zod schemas)' },
   { method: 'GET', path: `${v1}/environments`, handler: 'environments-list', auth: 'jwt', role: 'viewer', summary: 'Environments in line order' },
   { method: 'POST', path: `${v1}/environments`, handler: 'environments-create', auth: 'jwt', role: 'admin', summary: 'Create an environment' },

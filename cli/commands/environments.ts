@@ -1,0 +1,101 @@
+import { Command, Option } from 'commander';
+import { readFileSync } from 'node:fs';
+import { values, q, int, session } from '../context.ts';
+import { api } from '../http.ts';
+import { table, out } from '../output.ts';
+
+/** environments and configs */
+export function registerEnvironments(program: Command): void {
+  const env = program.command('env').description('environments');
+  env.command('list').description('environments in line order').action(async () => {
+    const r = await api('GET', '/api/v1/environments');
+    out(r, () => table(r.items.map((e: any) => ({ ...e, snapshot: `${e.name}@${e.snapshot.seq}`, items: e.itemCount })), ['position', 'name', 'displayName', 'items', 'snapshot', 'protected', 'updatedBy']));
+  });
+  env.command('get').description('one environment, as JSON').argument('<env>').action(async (name: string) => {
+    console.log(JSON.stringify(await api('GET', `/api/v1/environments/${q(name)}`), null, 2));
+  });
+
+  const config = program.command('config').description('configs and feature flags of an environment');
+  config
+    .command('list')
+    .description('configs (or flags) of an environment')
+    .requiredOption('--env <env>', 'environment')
+    .option('--flags', 'feature flags instead of configs')
+    .action(async () => {
+      const kind = values.flags ? 'flags' : 'configs';
+      const items: any[] = [];
+      let cursor: string | undefined;
+      do {
+        const r = await api('GET', `/api/v1/environments/${q(values.env!)}/${kind}?limit=1000${cursor ? `&cursor=${cursor}` : ''}`);
+        items.push(...r.items);
+        cursor = r.nextCursor;
+      } while (cursor);
+      items.sort((a, b) => (a.key < b.key ? -1 : 1));
+      out(items, () => table(items.map((i) => ({ ...i, value: JSON.stringify(i.value) })), ['key', 'value', 'version', 'updatedBy', 'updatedAt']));
+    });
+  config
+    .command('set')
+    .description('set one config (or flag) as a new snapshot; a protected environment needs an admin’s --break-glass')
+    .argument('<key>')
+    .argument('<json-value>', 'a JSON value; a bare word is a string')
+    .requiredOption('--env <env>', 'environment')
+    .option('--flag', 'a feature flag instead of a config')
+    .option('--reason <text>', 'why (kept in the audit trail)')
+    .option('--break-glass <reason>', 'admin override of a protected environment (audited, notified)')
+    .action(async (key: string, raw: string) => {
+      session.breakGlass = values['break-glass'];
+      let value: unknown;
+      try {
+        value = JSON.parse(raw);
+      } catch {
+        value = raw;
+      }
+      const r = await api('POST', `/api/v1/environments/${q(values.env!)}/items/batch`, { set: [{ kind: values.flag ? 'flag' : 'config', key, value }], reason: values.reason });
+      out(r, () => console.log(`${values.env}@${r.snapshot.seq} ${r.snapshot.digest} (created ${r.created}, updated ${r.updated}, unchanged ${r.unchanged})`));
+    });
+  config
+    .command('import')
+    .description('{"key": value, ...} as one snapshot')
+    .argument('<file.json>')
+    .requiredOption('--env <env>', 'environment')
+    .option('--reason <text>', 'why')
+    .action(async (file: string) => {
+      const data = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+      const r = await api('POST', `/api/v1/environments/${q(values.env!)}/items/batch`, { set: Object.entries(data).map(([key, value]) => ({ key, value })), reason: values.reason });
+      out(r, () => console.log(`${values.env}@${r.snapshot.seq} ${r.snapshot.digest} (created ${r.created}, updated ${r.updated}, unchanged ${r.unchanged})`));
+    });
+
+  program
+    .command('diff')
+    .description('what promoting source onto target would change')
+    .requiredOption('--source <env>', 'environment promoted from')
+    .requiredOption('--target <env>', 'environment promoted to')
+    .action(async () => {
+      const r = await api('GET', `/api/v1/config/promotions/diff?source=${q(values.source!)}&target=${q(values.target!)}`);
+      out(r, () => {
+        for (const a of r.added) console.log(`+ ${a.kind} ${a.key} = ${JSON.stringify(a.value)}`);
+        for (const m of r.modified) console.log(`~ ${m.kind} ${m.key}: ${JSON.stringify(m.targetValue)} -> ${JSON.stringify(m.sourceValue)}`);
+        for (const d of r.removed) console.log(`- ${d.kind} ${d.key} (was ${JSON.stringify(d.value)})`);
+        console.log(`${r.added.length} added, ${r.modified.length} modified, ${r.removed.length} removed, ${r.unchanged} unchanged`);
+      });
+    });
+  program
+    .command('snapshots')
+    .description('snapshot history of an environment')
+    .requiredOption('--env <env>', 'environment')
+    .addOption(new Option('--limit <n>', 'how many').argParser(int('--limit')).default(20))
+    .action(async () => {
+      const r = await api('GET', `/api/v1/environments/${q(values.env!)}/snapshots?limit=${values.limit}`);
+      out(r, () => table(r.items.map((s: any) => ({ ...s, action: s.change.action, items: s.itemCount })), ['id', 'action', 'items', 'createdBy', 'createdAt', 'digest']));
+    });
+  program
+    .command('restore')
+    .description('point the environment back at a snapshot')
+    .argument('<seq>')
+    .requiredOption('--env <env>', 'environment')
+    .requiredOption('--reason <text>', 'why')
+    .action(async (seq: string) => {
+      const r = await api('POST', `/api/v1/environments/${q(values.env!)}/snapshots/${q(seq)}/restore`, { reason: values.reason });
+      out(r, () => console.log(`${r.name} now at ${r.name}@${r.snapshot.seq} (${r.snapshot.digest})`));
+    });
+}

@@ -1,0 +1,37 @@
+import type { Command } from 'commander';
+import { values, q } from '../context.ts';
+import { api, fetchOrNull } from '../http.ts';
+import { out } from '../output.ts';
+import { printed } from '../promotion-view.ts';
+
+/** GitOps: where promotions into an environment are committed */
+export function registerGitTarget(program: Command): void {
+  const gitTarget = program.command('git-target').description("an environment's git target (GitOps delivery)");
+  gitTarget
+    .command('get')
+    .argument('<env>')
+    .action(async (envName: string) => printed(await api('GET', `/api/v1/environments/${q(envName)}/git-target`)));
+  gitTarget
+    .command('set')
+    .description('commit promoted versions into a YAML/JSON file (admin)')
+    .argument('<env>')
+    .requiredOption('--repo <https url>', 'repository')
+    .requiredOption('--file <path>', 'file in the repository, e.g. envs/production/values.yaml')
+    .requiredOption('--path <keys>', 'where in the file, e.g. image.tag')
+    .option('--branch <name>', 'branch', 'main')
+    .option('--value <what>', 'version | digest | version@digest', 'version')
+    .option('--token-secret <NAME>', 'secret holding the push token (stageline/<tenant>/<NAME>; STAGELINE_SECRET_<NAME> locally)')
+    .action(async (envName: string) => {
+      const cur = await fetchOrNull(`/api/v1/environments/${q(envName)}/git-target`);
+      const body = { repository: values.repo, branch: values.branch, file: values.file, path: values.path, value: values.value, ...(values['token-secret'] ? { tokenSecret: values['token-secret'] } : {}), ...(cur ? { version: cur.version } : {}) };
+      const r = await api('PUT', `/api/v1/environments/${q(envName)}/git-target`, body);
+      out(r, () => console.log(`${envName}: promotions commit ${r.value} to ${r.repository} ${r.branch}:${r.file} (${r.path}), version ${r.version}`));
+    });
+  gitTarget
+    .command('remove')
+    .argument('<env>')
+    .action(async (envName: string) => {
+      await api('DELETE', `/api/v1/environments/${q(envName)}/git-target`);
+      out({ removed: envName }, () => console.log(`${envName}: no git target`));
+    });
+}

@@ -1,0 +1,137 @@
+import { Command, Option } from 'commander';
+import { values, fail, q, int } from '../context.ts';
+import { api, type Status, type Environment } from '../http.ts';
+import { grid, when, out, impactLines } from '../output.ts';
+import { printed, settle, dryRun, inferArtifact, waitOptions } from '../promotion-view.ts';
+
+/** promote (an artifact version or the config set) and `promote status` */
+export function registerPromote(program: Command): void {
+  const promote = waitOptions(
+    program
+      .command('promote')
+      .description('promote an artifact version (--artifact) or the whole config set (--config); `promote status` shows every environment')
+      .argument('[version]', 'the artifact version (with --artifact)')
+      .option('--to <env>', 'target environment (required)')
+      .option('--from <env>', 'source environment (default: the one before --to in the line)')
+      .option('--artifact <name>', 'the artifact to promote')
+      .option('--config', 'promote the config set (FULL)')
+      .option('--dry-run', 'show what would change, the gates and the approval needed; change nothing')
+      .option('--notes <text>', 'release notes')
+      .option('--sync-registries', "require the copy into the target's registries (fail if it has none); it happens whenever the target lists registries")
+      .addOption(new Option('--when-frozen <mode>', 'inside a freeze window: wait for it to end, or fail').choices(['wait', 'fail'])),
+  ).action(async (version: string | undefined) => {
+    // Not a required option: `promote status` (a subcommand) has no --to.
+    const to = values.to ?? fail("required option '--to <env>' not specified (stageline promote --help)");
+    // --from defaults to the environment before --to in the line (floe's `promote v1.2.3 --to=staging`).
+    let from = values.from;
+    if (!from) {
+      const line = ((await api('GET', '/api/v1/environments')).items as Environment[]).sort((a, b) => a.position - b.position);
+      const i = line.findIndex((e) => e.name === to);
+      if (i < 0) fail(`no environment '${to}' (the line is ${line.map((e) => e.name).join(' → ')})`);
+      if (i === 0) fail(`'${to}' is the first environment: nothing comes before it (publish into it instead)`);
+      from = line[i - 1]!.name;
+    }
+    const whenFrozen = values['when-frozen'];
+    const common = { sourceEnvironment: from, targetEnvironment: to, dryRun: values['dry-run'] ?? false, ...(values.notes ? { notes: values.notes } : {}), ...(whenFrozen ? { whenFrozen } : {}) };
+    let body: Record<string, unknown>;
+    if (values.config) {
+      if (version) fail('promote --config takes no version: it promotes the whole config set of --from');
+      body = { ...common, promotionType: 'FULL' };
+    } else if (version) {
+      body = { ...common, artifact: values.artifact ?? (await inferArtifact(from)), version };
+    } else {
+      fail('say what to promote: a version (promote v1.2.3 --to staging [--artifact <name>]), or --config for the config set');
+    }
+    if (values['sync-registries'] && !values.config) {
+      const target = await api('GET', `/api/v1/environments/${q(to)}`);
+      if (!target.registries?.length) fail(`--sync-registries: '${to}' lists no registries (PATCH /api/v1/environments/${to} with "registries": [{"name", "url"}])`);
+    }
+    const r = await api('POST', '/api/v1/promotions', body);
+    if (r.dryRun) out(r, () => dryRun(r));
+    else await settle(r);
+  });
+  promote
+    .command('status')
+    .description('what each environment runs; pending promotions and why')
+    .option('--env <env>', 'one environment')
+    .action(async () => {
+      const r: Status = await api('GET', `/api/v1/status${values.env ? `?env=${q(values.env)}` : ''}`);
+      out(r, () => {
+        const names = new Set(r.environments.flatMap((e: any) => e.artifacts.map((a: any) => a.artifact)));
+        const rows: string[][] = [];
+        for (const e of r.environments) {
+          const state = [e.autoPromotionPaused ? 'paused' : '', e.protected ? 'protected' : '', e.freeze?.current ? 'frozen' : ''].filter(Boolean).join(',');
+          const gates = e.gates.marks || 'none';
+          const last = e.lastPromotion;
+          const runs = e.artifacts.length ? e.artifacts : [null];
+          runs.forEach((a: any, i: number) => {
+            const version = a ? (names.size > 1 ? `${a.artifact} ${a.tag}` : a.tag) : '-';
+            rows.push([i ? '' : e.name, version, when(a ? a.promotedAt : last?.completedAt), (a ? a.promotedBy : last?.requestedBy) ?? '-', i ? '' : gates, i ? '' : e.config.snapshot, i ? '' : state]);
+          });
+        }
+        grid(['Environment', 'Version', 'Promoted At', 'Promoted By', 'Gates', 'Config', 'State'], rows);
+        console.log('');
+        console.log(`Gates: ${r.environments[0]?.gates.legend.split(',').join(' ') ?? ''} (✓ pass, ✗ fail, ! warn, - off)`);
+        console.log('');
+        console.log(`Pending Promotions:${r.pending.length ? '' : ' none'}`);
+        for (const p of r.pending) console.log(`- ${p.subject} ${p.from === p.to ? `rollback of ${p.to}` : `${p.from} → ${p.to}`} (${p.why})  ${p.id}`);
+      });
+    });
+}
+
+/** rollback to an artifact version or a snapshot, with its impact */
+export function registerRollback(program: Command): void {
+  waitOptions(
+    program
+      .command('rollback')
+      .description('roll an environment back to an artifact version or a snapshot; --dry-run prints the impact only')
+      .argument('[version]', 'the artifact version to go back to (with --artifact)')
+      .requiredOption('--env <env>', 'environment')
+      .option('--artifact <name>', 'artifact')
+      .addOption(new Option('--snapshot <seq>', 'config snapshot to go back to').argParser(int('--snapshot')))
+      .option('--dry-run', 'impact analysis only')
+      .option('--reason <text>', 'why')
+      .option('--override', 'go ahead although the impact analysis advises against it'),
+  ).action(async (version: string | undefined) => {
+    const opts = { dryRun: values['dry-run'] ?? false, ...(values.reason ? { reason: values.reason } : {}), override: values.override ?? false };
+    let body: Record<string, unknown>;
+    if (values.snapshot !== undefined) {
+      if (values.snapshot < 1) fail('--snapshot must be a snapshot number (see: stageline snapshots --env <env>)');
+      body = { snapshot: values.snapshot, ...opts };
+    } else {
+      if (!version) fail('usage: rollback <version> --env <env> [--artifact <name>], or rollback --snapshot <seq> --env <env>');
+      body = { artifact: values.artifact ?? (await inferArtifact(values.env!)), version, ...opts };
+    }
+    const r = await api('POST', `/api/v1/environments/${q(values.env!)}/rollback`, body);
+    if (r.dryRun) {
+      out(r, () => {
+        for (const l of impactLines(r.impact)) console.log(l);
+        console.log('Nothing was changed (dry run).');
+      });
+      return;
+    }
+    if (!values.json) for (const l of impactLines(r.impact)) console.log(l);
+    await settle(r.promotion, (promotion) => ({ ...r, promotion }));
+  });
+}
+
+/** status, approve and reject: one promotion by id */
+export function registerDecisions(program: Command): void {
+  program
+    .command('status')
+    .description('one promotion: status, gates, approvals')
+    .argument('<promotion-id>')
+    .action(async (id: string) => printed(await api('GET', `/api/v1/promotions/${q(id)}`)));
+  program
+    .command('approve')
+    .description('approve a promotion waiting for approval')
+    .argument('<promotion-id>')
+    .option('--comment <text>', 'a comment kept with the approval')
+    .action(async (id: string) => printed(await api('POST', `/api/v1/promotions/${q(id)}/approve`, values.comment ? { comment: values.comment } : {})));
+  program
+    .command('reject')
+    .description('reject a promotion waiting for approval')
+    .argument('<promotion-id>')
+    .requiredOption('--reason <text>', 'why')
+    .action(async (id: string) => printed(await api('POST', `/api/v1/promotions/${q(id)}/reject`, { reason: values.reason })));
+}

@@ -1,0 +1,116 @@
+import { InvalidArgumentError } from 'commander';
+import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+
+/** What the CLI knows of the command being run: its options, the API base URL and the token. */
+
+/** The options of the command being run (kebab-case, as typed), with the global ones. */
+export interface Values {
+  // app keys (stageline keys …)
+  name?: string;
+  prefix?: string;
+  overlap?: number;
+  json?: boolean;
+  url?: string;
+  token?: string;
+  env?: string;
+  source?: string;
+  target?: string;
+  from?: string;
+  to?: string;
+  artifact?: string;
+  snapshot?: number;
+  config?: boolean;
+  'dry-run'?: boolean;
+  wait?: boolean;
+  timeout?: number;
+  override?: boolean;
+  comment?: string;
+  notes?: string;
+  reason?: string;
+  'break-glass'?: string;
+  limit?: number;
+  flag?: boolean;
+  flags?: boolean;
+  'slack-webhook'?: string;
+  'slack-channel'?: string[];
+  'slack-team'?: string;
+  email?: string[];
+  approvers?: boolean;
+  events?: string;
+  start?: string;
+  version?: string;
+  digest?: string;
+  commit?: string;
+  branch?: string;
+  format?: 'yaml' | 'json';
+  end?: string;
+  cron?: string;
+  'end-cron'?: string;
+  tz?: string;
+  'when-frozen'?: 'wait' | 'fail';
+  'sync-registries'?: boolean;
+  output?: string;
+  file?: string;
+  'public-key'?: string;
+  'min-seq'?: number;
+  // webhooks and git targets
+  repo?: string;
+  path?: string;
+  'token-secret'?: string;
+  value?: string;
+  description?: string;
+  disable?: boolean;
+  enable?: boolean;
+  registry?: string;
+  repository?: string;
+  pattern?: string;
+}
+export const values: Values = {};
+
+/** `stageline login` keeps the URL and token here (mode 0600), so tokens stay out of shell history. */
+export const CONFIG_FILE = join(process.env.XDG_CONFIG_HOME || join(homedir(), '.config'), 'stageline', 'config.json');
+const saved = ((): { url?: string; token?: string } => {
+  try {
+    return JSON.parse(readFileSync(CONFIG_FILE, 'utf8')) as { url?: string; token?: string };
+  } catch {
+    return {};
+  }
+})();
+
+/**
+ * The API base URL and token: flags, then the environment, then the config file (resolved once
+ * the command line is parsed); --break-glass <reason>: an admin override of a guard (protected
+ * environment), audited as such.
+ */
+export const session: { base: string; token: string | undefined; breakGlass: string | undefined } = { base: '', token: undefined, breakGlass: undefined };
+
+/** Called before every command's action with commander's options (camelCase): kept as typed (kebab-case). */
+export function resolve(options: Record<string, unknown>): void {
+  for (const [k, v] of Object.entries(options)) (values as Record<string, unknown>)[k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)] = v;
+  session.base = (values.url ?? process.env.STAGELINE_URL ?? saved.url ?? 'http://127.0.0.1:3000').replace(/\/$/, '');
+  session.token = values.token ?? process.env.STAGELINE_TOKEN ?? saved.token;
+}
+
+export function fail(message: string, code = 2): never {
+  console.error(`stageline: ${message}`);
+  process.exit(code);
+}
+
+/** A JWT's claims, read locally (not verified: the API verifies it). */
+export function claims(jwt: string): Record<string, unknown> {
+  try {
+    return JSON.parse(Buffer.from(jwt.split('.')[1] ?? '', 'base64url').toString('utf8')) as Record<string, unknown>;
+  } catch {
+    return {};
+  }
+}
+
+export const q = encodeURIComponent;
+export const int = (name: string) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} takes a whole number`);
+  return n;
+};
+export const collect = (v: string, prev: string[] = []) => [...prev, v];
