@@ -3,7 +3,7 @@ import * as z from 'zod';
 import { auditEntry } from './audit.ts';
 import { requireRole, type Principal } from './auth.ts';
 import { ArtifactNotFound } from './errors.ts';
-import { publishArtifact as publish } from './artifacts.ts';
+import { DISCOVERY_PRINCIPAL, publishArtifact as publish } from './artifacts.ts';
 import type { Ctx, Deps } from './ports.ts';
 
 /**
@@ -101,7 +101,7 @@ export interface Push {
 }
 
 /** The discoverer acts as a machine deployer of the link's tenant. */
-const discoverer = (tenant: string): Principal => ({ tenant, id: 'stageline:discovery', name: 'registry discovery', roles: ['deployer'], groups: [], kind: 'machine' });
+const discoverer = (tenant: string): Principal => ({ tenant, id: DISCOVERY_PRINCIPAL, name: 'registry discovery', roles: ['deployer'], groups: [], kind: 'machine' });
 
 /** Publishes the push as a version of the link's artifact, if the tag passes and the digest is new to it. */
 export async function discovered(deps: Deps, link: RepoLink, push: Push): Promise<{ artifact: string; version: string; created: boolean } | { artifact: string; skipped: string }> {

@@ -328,7 +328,9 @@ export type SchedulePayload =
   /** a reminder to the approvers before the approval window closes */
   | { tenant: string; remind: string }
   /** an outbound webhook delivery to attempt (fires the delivery function, domain/webhooks) */
-  | { tenant: string; webhookDelivery: { subscription: string; id: string; trigger: 'retry' | 'redeliver' } };
+  | { tenant: string; webhookDelivery: { subscription: string; id: string; trigger: 'retry' | 'redeliver' } }
+  /** a freeze window's next edge: Freeze Started / Freeze Ended (domain/freeze.ts) */
+  | { tenant: string; freezeEdge: { window: string; edge: 'started' | 'ended'; at: string } };
 
 /** One-time schedules (EventBridge Scheduler on AWS, a local timer store locally) that fire a promotion's execution. */
 export interface Scheduler {

@@ -249,7 +249,9 @@ export async function dispatchWebhooks(deps: Deps, event: DomainEvent): Promise<
   const type = webhookTypeOf(event.type);
   if (!type) return { deliveries: 0 };
   const env = environmentOf(event.detail);
-  const subs = (await deps.store.listWebhooks(event.tenant)).filter((s) => s.enabled && s.events.includes(type) && (!s.environment || s.environment === env));
+  // A tenant-wide freeze window holds every environment: a subscription of one environment hears of it too.
+  const everyEnv = env === null && (type === 'freeze.started' || type === 'freeze.ended');
+  const subs = (await deps.store.listWebhooks(event.tenant)).filter((s) => s.enabled && s.events.includes(type) && (!s.environment || s.environment === env || everyEnv));
   const { tenant: _t, eventId: _e, ...data } = event.detail;
   const now = deps.clock();
   const payload = JSON.stringify({ type, version: WEBHOOK_PAYLOAD_VERSION, timestamp: typeof event.detail.at === 'string' ? event.detail.at : now.toISOString(), tenant: event.tenant, eventId: event.id, data });
