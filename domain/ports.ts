@@ -45,7 +45,14 @@ export type WriteOp =
   /** notification settings of a scope (secrets sealed by the store) */
   | { kind: 'notifySettings'; settings: NotificationSettings; expectedVersion: number | null }
   /** the last applied manifest's digest: two applies of the same plan never interleave (domain/manifest) */
-  | { kind: 'manifestHead'; digest: string; previous: string | null };
+  | { kind: 'manifestHead'; digest: string; previous: string | null }
+  /** a manifest's delivery sections (domain/manifest): webhook subscriptions, git targets, registry links; `expectedVersion`/`replace` null/false: create */
+  | { kind: 'webhook'; sub: import('./webhooks/model.ts').WebhookSubscription; expectedVersion: number | null }
+  | { kind: 'deleteWebhook'; sub: import('./webhooks/model.ts').WebhookSubscription }
+  | { kind: 'gitTarget'; target: import('./gitops/ports.ts').GitTarget; expectedVersion: number | null }
+  | { kind: 'deleteGitTarget'; target: import('./gitops/ports.ts').GitTarget }
+  | { kind: 'repoLink'; link: import('./discovery.ts').RepoLink; replace: boolean }
+  | { kind: 'deleteRepoLink'; link: import('./discovery.ts').RepoLink };
 
 /** Counters added to an environment's day of metrics (merged per environment and day within a commit). */
 export interface MetricDelta {
