@@ -216,6 +216,8 @@ export interface Store extends WebhookRepo, GitTargetRepo {
   getRepoLink(tenant: string, artifact: string, id: string): Promise<import('./discovery.ts').RepoLink | null>;
   /** Every link to this registry repository, across tenants (the ECR event handler only). */
   repoLinksOf(registry: string, repository: string): Promise<import('./discovery.ts').RepoLink[]>;
+  /** the artifacts of a tenant with registry links (a link made before this index is found through its artifact's pointer) */
+  linkedArtifacts(tenant: string): Promise<string[]>;
 }
 
 /** A signed approve/reject link: the table keeps only the token's hash, bound to everything the link may do. */

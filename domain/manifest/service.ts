@@ -127,9 +127,8 @@ interface Current {
 }
 
 /**
- * The tenant's setup. Registry links are read for the artifacts in the line (every published one has a
- * pointer in the first environment) and those the document names: a link of an artifact never published
- * and not named is not seen.
+ * The tenant's setup. Registry links are read for the artifacts the tenant's link index names, those in
+ * the line (a link saved before that index existed) and those the document names.
  */
 async function current(deps: Deps, tenant: string, named: string[] = []): Promise<Current> {
   const [envs, windows, notify, head, rules, subscriptions] = await Promise.all([
@@ -141,9 +140,9 @@ async function current(deps: Deps, tenant: string, named: string[] = []): Promis
     deps.store.listWebhooks(tenant),
   ]);
   const line = lineOf(envs);
-  const [targets, pointers] = await Promise.all([Promise.all(line.map((e) => deps.store.getGitTarget(tenant, e.name))), Promise.all(line.map((e) => deps.store.listPointers(tenant, e.name)))]);
+  const [targets, pointers, linked] = await Promise.all([Promise.all(line.map((e) => deps.store.getGitTarget(tenant, e.name))), Promise.all(line.map((e) => deps.store.listPointers(tenant, e.name))), deps.store.linkedArtifacts(tenant)]);
   const gitTargets = targets.filter((t): t is GitTarget => t !== null);
-  const artifacts = [...new Set([...pointers.flat().map((p) => p.name), ...named])].sort();
+  const artifacts = [...new Set([...linked, ...pointers.flat().map((p) => p.name), ...named])].sort();
   const links = (await Promise.all(artifacts.map((a) => deps.store.listRepoLinks(tenant, a)))).flat();
   const setup: Setup = {
     environments: line.map((e) => e.name),
