@@ -165,14 +165,18 @@ describe('outbound webhooks (Standard Webhooks)', () => {
     expect(await cli('git-target', 'get', 'production')).toMatchObject({ path: 'image.digest', value: 'digest' });
   });
 
-  it('sends artifact.published when a version is published, and freeze.started / freeze.ended once per window edge (scheduled edges, and a window added and removed while open)', async () => {
+  it('sends artifact.published (to a subscription a manifest made) when a version is published, and freeze.started / freeze.ended once per window edge (scheduled edges, and a window added and removed while open)', async () => {
     failFirst = 0;
     const tenant = t.tenant();
     const u = await t.users(tenant);
     await makeLine(t, u.admin);
+    // dev's subscription comes from a manifest: its signing secret is in the apply's answer, once.
+    const document = JSON.stringify({ artifacts: { promotion: { webhooks: [{ url: receiverUrl, events: ['artifact.published'], environment: 'dev' }] } } });
+    const applied = await t.call('POST', '/api/v1/manifest/apply', { token: u.admin, body: { document } });
+    expect(applied.status, JSON.stringify(applied.body)).toBe(200);
+    const dev = { body: { secret: applied.body.secrets.webhooks[0].secret as string } };
     const sub = await t.call('POST', '/api/v1/webhooks', { token: u.admin, body: { url: receiverUrl, events: ['artifact.published', 'freeze.started', 'freeze.ended'], environment: 'production' } });
     expect(sub.status, JSON.stringify(sub.body)).toBe(201);
-    const dev = await t.call('POST', '/api/v1/webhooks', { token: u.admin, body: { url: receiverUrl, events: ['artifact.published'], environment: 'dev' } });
     const mine = (type: string) => received.filter((r) => r.answered === 200 && JSON.parse(r.body).tenant === tenant && JSON.parse(r.body).type === type);
 
     // A published version: one signed delivery to the subscription of the first environment (dev), none to production's.
