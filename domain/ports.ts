@@ -22,7 +22,8 @@ export type IdempotencyClaim =
 export type WriteOp =
   /** `gatesChanged`: the gate results are stored apart from the promotion, written only when they change */
   | { kind: 'promotion'; promotion: Promotion; expectedVersion: number | null; gatesChanged?: boolean }
-  | { kind: 'environment'; env: Environment; expectedVersion: number }
+  /** `previousMonitors`: given when the monitors may change, so their index items move with them */
+  | { kind: 'environment'; env: Environment; expectedVersion: number; previousMonitors?: string[] }
   | { kind: 'snapshot'; snapshot: Snapshot }
   | { kind: 'deployment'; deployment: Deployment; metrics?: MetricDelta | null }
   | { kind: 'metrics'; delta: MetricDelta }

@@ -410,6 +410,8 @@ async function applyOnce(deps: Deps, ctx: Ctx, m: Manifest, documentDigest: stri
       kind: 'environment',
       env: { ...env, description: s.description, protected: s.protected, bakeSeconds: s.bake_seconds, cacheMaxAgeSeconds: s.cache_max_age_seconds ?? 0, concurrency: s.concurrency, verification: s.verification, ...(s.signing_key ? { signingKey: s.signing_key } : {}), monitors: s.monitors ?? [], gates: g, webhookGates, version: env.version + 1, updatedAt: at, updatedBy: ctx.principal.name },
       expectedVersion: env.version,
+      // The alarm-event handler finds who watches an alarm through the monitors' index items: they move with the list.
+      previousMonitors: env.monitors ?? [],
     });
   }
   const wanted = new Set(want.freeze_windows.map(freezeKey));
@@ -461,7 +463,10 @@ async function applyOnce(deps: Deps, ctx: Ctx, m: Manifest, documentDigest: stri
     const sec = securityAudit(c);
     if (sec) own.push({ kind: 'audit', entry: auditEntry(tenant, { ...actor, ...sec, before: auditValue(c.before), after: auditValue(c.after), reason: `manifest apply (document ${documentDigest}, plan ${planDigest}): ${c.op} ${c.path}` }, now) });
   }
-  if (ops.length + own.length > MAX_OPS) throw new RuleViolation(`this plan writes ${ops.length + own.length} items (its changes and their audit entries); one apply may write at most ${MAX_OPS}: apply it in parts`, { items: ops.length + own.length });
+  // An environment whose monitors change also moves one index item per alarm added or removed.
+  const monitorItems = ops.reduce((n, op) => (op.kind === 'environment' && op.previousMonitors ? n + symmetricDifference(op.env.monitors ?? [], op.previousMonitors) : n), 0);
+  const items = ops.length + own.length + monitorItems;
+  if (items > MAX_OPS) throw new RuleViolation(`this plan writes ${items} items (its changes and their audit entries); one apply may write at most ${MAX_OPS}: apply it in parts`, { items });
   const after = setupDigest(want);
   const plan = changes.map((c) => `${c.op} ${c.path}`).join(', ');
   const audit = auditEntry(tenant, { ...actor, action: 'manifest.apply', entityType: 'manifest', entityId: tenant, before: digest, after, reason: `document ${documentDigest}, plan ${planDigest}: ${changes.length} changes (${own.length} security-relevant, audited one by one): ${plan}` }, now);
@@ -473,6 +478,8 @@ async function applyOnce(deps: Deps, ctx: Ctx, m: Manifest, documentDigest: stri
   const shown = delivery.shown.webhooks.length + delivery.shown.registry_links.length;
   return { applied: true, digest: after, documentDigest, planDigest, changes, summary: summary(changes), ...(shown ? { secrets: delivery.shown } : {}) };
 }
+
+const symmetricDifference = (a: string[], b: string[]) => a.filter((x) => !b.includes(x)).length + b.filter((x) => !a.includes(x)).length;
 
 function needWebhooks(deps: Deps): NonNullable<Deps['webhooks']> {
   if (!deps.webhooks) throw new Error('this function has no webhook adapters');

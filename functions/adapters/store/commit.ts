@@ -19,8 +19,10 @@ export class CommitStore extends IdempotencyStore {
               reasons: [op.expectedVersion === null ? 'exists' : 'version', 'unknown'],
             }
           : { items: [this.put(this.promotionItem(op.promotion), op.expectedVersion)], reasons: [op.expectedVersion === null ? 'exists' : 'version'] };
-      case 'environment':
-        return { items: [this.put(this.envItem(op.env), op.expectedVersion)], reasons: ['version'] };
+      case 'environment': {
+        const monitors = op.previousMonitors ? this.monitorItems(op.env, op.previousMonitors) : [];
+        return { items: [this.put(this.envItem(op.env), op.expectedVersion), ...monitors], reasons: ['version', ...monitors.map(() => 'unknown' as const)] };
+      }
       case 'snapshot':
         return { items: [this.snapshotItem(tenant, op.snapshot)], reasons: ['version'] };
       case 'deployment': {
