@@ -5,6 +5,7 @@ import { AlreadyExists, ArtifactNotFound, EnvironmentNotFound, RuleViolation, Va
 import { deploymentOp } from './deployments.ts';
 import { guardFreeze } from './freeze.ts';
 import { breakGlassEvent } from './items.ts';
+import { eventOp } from './promotion/events.ts';
 import { lineOf } from './promotion/policy.ts';
 import type { PublishArtifact } from './promotion/schemas.ts';
 import { retryOnConflict } from './retry.ts';
@@ -165,6 +166,9 @@ export async function listConsumers(deps: Deps, ctx: Ctx, artifact: string): Pro
   return deps.store.listConsumers(ctx.principal.tenant, artifact);
 }
 
+/** The principal registry discovery publishes as (domain/discovery.ts): its versions are `via: discovery`. */
+export const DISCOVERY_PRINCIPAL = 'stageline:discovery';
+
 /** Publishes a version into the first environment of the line (seed 003: creates <version>-<env> and latest-<env>). */
 export async function publishArtifact(deps: Deps, ctx: Ctx, name: string, input: PublishArtifact) {
   const { tenant } = ctx.principal;
@@ -214,6 +218,8 @@ export async function publishArtifact(deps: Deps, ctx: Ctx, name: string, input:
       ),
       { kind: 'audit', entry: audit },
       ...(glass ? [{ kind: 'event' as const, event: breakGlassEvent(tenant, first.name, glass) }] : []),
+      // Artifact Published (webhook artifact.published), in the same transaction: sent if and only if the version exists.
+      eventOp('Artifact Published', tenant, { tenant, artifact: name, version: input.version, digest: input.digest, environment: first.name, publishedBy: ctx.principal.name, via: ctx.principal.id === DISCOVERY_PRINCIPAL ? 'discovery' : 'api', at: now }),
     ]);
     await deps.store.markFirstSeen(tenant, input.version, now);
     return { artifact, environment: first.name, created: true, ...(registries ? { registries } : {}) };

@@ -3,7 +3,7 @@ import * as z from 'zod';
 import { auditEntry } from './audit.ts';
 import type { Principal } from './auth.ts';
 import { ArtifactNotFound } from './errors.ts';
-import { publishArtifact as publish } from './artifacts.ts';
+import { DISCOVERY_PRINCIPAL, publishArtifact as publish } from './artifacts.ts';
 import type { Ctx, Deps } from './ports.ts';
 
 /**
@@ -68,10 +68,16 @@ export function tagAccepted(link: Pick<RepoLink, 'tags'>, tag: string | undefine
 
 const hash = (token: string) => createHash('sha256').update(token).digest('hex');
 
+/** A new link and its notification token (shown once; only its hash is kept). */
+export function newRepoLink(tenant: string, artifact: string, input: CreateLink, by: string, now: Date): { link: RepoLink; token: string } {
+  const token = `slr_${randomBytes(24).toString('base64url')}`;
+  const link: RepoLink = { tenant, artifact, id: `lnk_${randomBytes(6).toString('hex')}`, registry: input.registry, repository: input.repository, tags: input.tags as RepoLink['tags'], tokenHash: hash(token), createdAt: now.toISOString(), createdBy: by };
+  return { link, token };
+}
+
 export async function createRepoLink(deps: Deps, ctx: Ctx, artifact: string, input: CreateLink) {
   const { tenant } = ctx.principal;
-  const token = `slr_${randomBytes(24).toString('base64url')}`;
-  const link: RepoLink = { tenant, artifact, id: `lnk_${randomBytes(6).toString('hex')}`, registry: input.registry, repository: input.repository, tags: input.tags as RepoLink['tags'], tokenHash: hash(token), createdAt: deps.clock().toISOString(), createdBy: ctx.principal.name };
+  const { link, token } = newRepoLink(tenant, artifact, input, ctx.principal.name, deps.clock());
   const audit = auditEntry(tenant, { actor: ctx.principal.id, actorName: ctx.principal.name, action: 'artifact.link', entityType: 'artifact', entityId: artifact, before: null, after: `${link.registry}/${link.repository}`, requestId: ctx.requestId }, deps.clock());
   await deps.store.putRepoLink(link, audit);
   return { ...linkView(link), notifyToken: token };
@@ -98,7 +104,7 @@ export interface Push {
 }
 
 /** The discoverer acts as a machine deployer of the link's tenant. */
-const discoverer = (tenant: string): Principal => ({ tenant, id: 'stageline:discovery', name: 'registry discovery', roles: ['deployer'], groups: [], kind: 'machine' });
+const discoverer = (tenant: string): Principal => ({ tenant, id: DISCOVERY_PRINCIPAL, name: 'registry discovery', roles: ['deployer'], groups: [], kind: 'machine' });
 
 /** Publishes the push as a version of the link's artifact, if the tag passes and the digest is new to it. */
 export async function discovered(deps: Deps, link: RepoLink, push: Push): Promise<{ artifact: string; version: string; created: boolean } | { artifact: string; skipped: string }> {

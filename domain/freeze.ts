@@ -1,10 +1,12 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { CronExpressionParser } from 'cron-parser';
 import * as z from 'zod';
 import { auditEntry } from './audit.ts';
 import { breakGlass, type BreakGlassUse } from './break-glass.ts';
 import { EnvironmentFrozen, EnvironmentNotFound, FreezeWindowNotFound, RuleViolation, ValidationFailed } from './errors.ts';
-import type { Ctx, Deps } from './ports.ts';
+import type { Ctx, Deps, DomainEvent, WriteOp } from './ports.ts';
+import { newEvent, parseEventDetail } from './promotion/events.ts';
+import { WriteConflict } from './retry.ts';
 
 /**
  * Freeze windows: times in which nothing is promoted into an environment (or into any, for a
@@ -193,7 +195,8 @@ export async function addFreezeWindow(deps: Deps, ctx: Ctx, input: CreateFreezeW
   };
   if (window.kind === 'once' && new Date(window.end!) <= now) throw new ValidationFailed([{ path: 'body.end', message: 'is in the past: the window would never hold anything' }]);
   const audit = auditEntry(tenant, { actor: ctx.principal.id, actorName: ctx.principal.name, action: 'freeze.add', entityType: 'freeze-window', entityId: window.id, reason: input.reason, before: null, after: scope, requestId: ctx.requestId }, now);
-  await deps.store.commit(tenant, [{ kind: 'freezeWindow', window }, { kind: 'audit', entry: audit }]);
+  await armFreezeEdge(deps, window, now);
+  await deps.store.commit(tenant, [{ kind: 'freezeWindow', window }, { kind: 'audit', entry: audit }, ...freezeAddedOps(window, now)]);
   return { ...windowView(window), open: occurrenceView(openAt(window, now)), next: occurrenceView(nextOpening(window, now)) };
 }
 
@@ -202,7 +205,105 @@ export async function removeFreezeWindow(deps: Deps, ctx: Ctx, id: string): Prom
   const found = (await deps.store.listFreezeWindows(tenant)).find((w) => w.id === id);
   if (!found) throw new FreezeWindowNotFound(id);
   const audit = auditEntry(tenant, { actor: ctx.principal.id, actorName: ctx.principal.name, action: 'freeze.remove', entityType: 'freeze-window', entityId: id, before: found.scope, after: null, reason: found.reason, requestId: ctx.requestId }, deps.clock());
-  await deps.store.commit(tenant, [{ kind: 'deleteFreezeWindow', id }, { kind: 'audit', entry: audit }]);
+  await deps.store.commit(tenant, [{ kind: 'deleteFreezeWindow', id }, { kind: 'audit', entry: audit }, ...freezeRemovedOps(found, deps.clock())]);
+}
+
+// ---- freeze edges: `Freeze Started` / `Freeze Ended` (webhooks freeze.started / freeze.ended)
+
+/**
+ * Each window carries one EventBridge Scheduler one-time schedule, at its next edge (no periodic scan:
+ * an edge is announced at its time, not at the next sweep, and a tenant without windows costs nothing).
+ * The schedule fires schedule-fire (fireFreezeEdge), which writes the edge's event to the outbox under
+ * an id derived from the window, the edge and its time: the scheduler's at-least-once retries (or a
+ * crash after the write) write the same id again, which the outbox's conditional put refuses, so each
+ * edge is one event with one id. It then arms the following edge (a recurring window's next opening).
+ * A window added while open announces its start in its own transaction; one removed while open
+ * announces its end in the removal's; a schedule whose window is gone does nothing.
+ */
+export interface FreezeEdge {
+  window: string;
+  edge: 'started' | 'ended';
+  /** the edge's time (ISO 8601): the occurrence's start or end */
+  at: string;
+}
+
+const sha = (s: string) => createHash('sha256').update(s).digest('hex');
+export const freezeEdgeName = (tenant: string, e: FreezeEdge) => `stageline-frz-${sha(`${tenant}\u0000${e.window}`).slice(0, 24)}-${e.edge[0]}${Math.floor(Date.parse(e.at) / 1000).toString(36)}`;
+/** One id per edge, whoever writes it and however often. */
+export const freezeEdgeEventId = (tenant: string, e: FreezeEdge) => `frz-${sha(`${tenant}\u0000${e.window}\u0000${e.edge}\u0000${new Date(e.at).toISOString()}`).slice(0, 40)}`;
+
+/** The first edge of `w` after `after` whose occurrence is not over by `now` (an opening long past is not announced late). */
+export function nextEdge(w: FreezeWindow, after: Date, now: Date = after): { edge: FreezeEdge; occurrence: Occurrence } | null {
+  let t = after;
+  for (let i = 0; i < 50; i++) {
+    const open = openAt(w, t);
+    if (open && open.end > t) return { edge: { window: w.id, edge: 'ended', at: open.end.toISOString() }, occurrence: open };
+    const next = nextOpening(w, t);
+    if (!next) return null;
+    if (next.end > now) return { edge: { window: w.id, edge: 'started', at: next.start.toISOString() }, occurrence: next };
+    t = next.end;
+  }
+  return null;
+}
+
+/** Arms the window's next edge after `after` (before its write commits: a schedule of a window never written does nothing). */
+export async function armFreezeEdge(deps: Pick<Deps, 'scheduler' | 'clock'>, w: FreezeWindow, after: Date): Promise<FreezeEdge | null> {
+  const now = deps.clock();
+  const next = nextEdge(w, after, now);
+  if (!next) return null;
+  const at = new Date(Math.max(Date.parse(next.edge.at), now.getTime()));
+  await deps.scheduler.scheduleOnce(freezeEdgeName(w.tenant, next.edge), at, { tenant: w.tenant, freezeEdge: next.edge });
+  return next.edge;
+}
+
+const edgeDetail = (o: Occurrence, at: string) => ({
+  tenant: o.window.tenant,
+  windowId: o.window.id,
+  ...(o.window.scope !== '*' ? { environment: o.window.scope } : {}),
+  reason: o.window.reason,
+  start: o.start.toISOString(),
+  end: o.end.toISOString(),
+  at,
+});
+
+/** The outbox event of a window added while it is open: its occurrence has started. */
+export function freezeAddedOps(w: FreezeWindow, now: Date): WriteOp[] {
+  const o = openAt(w, now);
+  return o ? [{ kind: 'event', event: newEvent('Freeze Started', w.tenant, edgeDetail(o, now.toISOString())) }] : [];
+}
+
+/** The outbox event of a window removed while it is open: the freeze ends now. */
+export function freezeRemovedOps(w: FreezeWindow, now: Date): WriteOp[] {
+  const o = openAt(w, now);
+  return o ? [{ kind: 'event', event: newEvent('Freeze Ended', w.tenant, edgeDetail(o, now.toISOString())) }] : [];
+}
+
+/** What the edge's schedule runs: the edge's event (once per edge), then the next edge armed. */
+export async function fireFreezeEdge(deps: Deps, tenant: string, e: FreezeEdge): Promise<{ emitted: boolean; reason?: string; next?: string }> {
+  const w = (await deps.store.listFreezeWindows(tenant)).find((x) => x.id === e.window);
+  if (!w) return { emitted: false, reason: 'the window was removed' };
+  const at = new Date(e.at);
+  const now = deps.clock();
+  // The occurrence this edge belongs to: open at its start, or open just before its end.
+  const o = e.edge === 'started' ? openAt(w, at) : openAt(w, new Date(at.getTime() - 1));
+  if (!o || (e.edge === 'started' ? o.start.getTime() : o.end.getTime()) !== at.getTime()) return { emitted: false, reason: `no ${e.edge === 'started' ? 'opening' : 'closing'} of ${w.id} at ${e.at}` };
+  if (now < at) {
+    // Early (a clock skew of the scheduler): fire again at the edge.
+    await deps.scheduler.scheduleOnce(freezeEdgeName(tenant, e), at, { tenant, freezeEdge: e });
+    return { emitted: false, reason: 'early', next: e.at };
+  }
+  const type = e.edge === 'started' ? 'Freeze Started' : 'Freeze Ended';
+  const event: DomainEvent = { id: freezeEdgeEventId(tenant, e), type, tenant, detail: parseEventDetail(type, edgeDetail(o, at.toISOString())) };
+  let emitted = true;
+  try {
+    await deps.store.commit(tenant, [{ kind: 'event', event }]);
+  } catch (err) {
+    // The same edge fired again: its event is in the outbox already.
+    if (!(err instanceof WriteConflict)) throw err;
+    emitted = false;
+  }
+  const next = await armFreezeEdge(deps, w, at);
+  return { emitted, ...(emitted ? {} : { reason: 'already announced' }), ...(next ? { next: next.at } : {}) };
 }
 
 /**

@@ -22,7 +22,8 @@ export type IdempotencyClaim =
 export type WriteOp =
   /** `gatesChanged`: the gate results are stored apart from the promotion, written only when they change */
   | { kind: 'promotion'; promotion: Promotion; expectedVersion: number | null; gatesChanged?: boolean }
-  | { kind: 'environment'; env: Environment; expectedVersion: number }
+  /** `previousMonitors`: given when the monitors may change, so their index items move with them */
+  | { kind: 'environment'; env: Environment; expectedVersion: number; previousMonitors?: string[] }
   | { kind: 'snapshot'; snapshot: Snapshot }
   | { kind: 'deployment'; deployment: Deployment; metrics?: MetricDelta | null }
   | { kind: 'metrics'; delta: MetricDelta }
@@ -45,7 +46,14 @@ export type WriteOp =
   /** notification settings of a scope (secrets sealed by the store) */
   | { kind: 'notifySettings'; settings: NotificationSettings; expectedVersion: number | null }
   /** the last applied manifest's digest: two applies of the same plan never interleave (domain/manifest) */
-  | { kind: 'manifestHead'; digest: string; previous: string | null };
+  | { kind: 'manifestHead'; digest: string; previous: string | null }
+  /** a manifest's delivery sections (domain/manifest): webhook subscriptions, git targets, registry links; `expectedVersion`/`replace` null/false: create */
+  | { kind: 'webhook'; sub: import('./webhooks/model.ts').WebhookSubscription; expectedVersion: number | null }
+  | { kind: 'deleteWebhook'; sub: import('./webhooks/model.ts').WebhookSubscription }
+  | { kind: 'gitTarget'; target: import('./gitops/ports.ts').GitTarget; expectedVersion: number | null }
+  | { kind: 'deleteGitTarget'; target: import('./gitops/ports.ts').GitTarget }
+  | { kind: 'repoLink'; link: import('./discovery.ts').RepoLink; replace: boolean }
+  | { kind: 'deleteRepoLink'; link: import('./discovery.ts').RepoLink };
 
 /** Counters added to an environment's day of metrics (merged per environment and day within a commit). */
 export interface MetricDelta {
@@ -209,6 +217,8 @@ export interface Store extends WebhookRepo, GitTargetRepo {
   getRepoLink(tenant: string, artifact: string, id: string): Promise<import('./discovery.ts').RepoLink | null>;
   /** Every link to this registry repository, across tenants (the ECR event handler only). */
   repoLinksOf(registry: string, repository: string): Promise<import('./discovery.ts').RepoLink[]>;
+  /** the artifacts of a tenant with registry links (a link made before this index is found through its artifact's pointer) */
+  linkedArtifacts(tenant: string): Promise<string[]>;
 }
 
 /** A signed approve/reject link: the table keeps only the token's hash, bound to everything the link may do. */
@@ -328,7 +338,9 @@ export type SchedulePayload =
   /** a reminder to the approvers before the approval window closes */
   | { tenant: string; remind: string }
   /** an outbound webhook delivery to attempt (fires the delivery function, domain/webhooks) */
-  | { tenant: string; webhookDelivery: { subscription: string; id: string; trigger: 'retry' | 'redeliver' } };
+  | { tenant: string; webhookDelivery: { subscription: string; id: string; trigger: 'retry' | 'redeliver' } }
+  /** a freeze window's next edge: Freeze Started / Freeze Ended (domain/freeze.ts) */
+  | { tenant: string; freezeEdge: { window: string; edge: 'started' | 'ended'; at: string } };
 
 /** One-time schedules (EventBridge Scheduler on AWS, a local timer store locally) that fire a promotion's execution. */
 export interface Scheduler {

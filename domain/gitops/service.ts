@@ -41,16 +41,37 @@ export async function getGitTarget(deps: Deps, ctx: Ctx, env: string): Promise<V
   return view(t);
 }
 
+/** The save-time URL policy of a repository (a manifest names its own field). */
+export function checkRepositoryUrl(repository: string, urls: { allowLoopback: boolean }, path = 'body.repository'): void {
+  const why = checkTenantUrl(repository, urls);
+  if (why) throw new ValidationFailed([{ path, message: why }]);
+}
+
+/** What the audit trail says of a git target (the token only by its secret's name). */
+export const gitTargetSummary = (t: GitTarget | null) => (t ? JSON.stringify({ repository: t.repository, branch: t.branch, file: t.file, path: t.path, value: t.value, tokenSecret: t.tokenSecret }) : null);
+
 export async function putGitTarget(deps: Deps, ctx: Ctx, env: string, body: z.infer<typeof gitTargetBody>, urls: { allowLoopback: boolean }): Promise<View> {
   const { tenant } = ctx.principal;
-  const why = checkTenantUrl(body.repository, urls);
-  if (why) throw new ValidationFailed([{ path: 'body.repository', message: why }]);
+  checkRepositoryUrl(body.repository, urls);
   if (!(await deps.store.getEnvironment(tenant, env))) throw new EnvironmentNotFound(env);
   const cur = await deps.store.getGitTarget(tenant, env);
   if (cur && body.version !== cur.version) throw new VersionConflict(`The git target of '${env}' is at version ${cur.version}; send "version": ${cur.version} to change it`);
   if (!cur && body.version !== undefined) throw new VersionConflict(`'${env}' has no git target yet; omit "version" to create it`);
-  const now = deps.clock().toISOString();
-  const next: GitTarget = {
+  const next = gitTargetOf(tenant, env, body, cur, ctx.principal.name, deps.clock());
+  const audit = auditEntry(tenant, { actor: ctx.principal.id, actorName: ctx.principal.name, action: cur ? 'git-target.update' : 'git-target.create', entityType: 'git-target', entityId: env, before: gitTargetSummary(cur), after: gitTargetSummary(next), requestId: ctx.requestId }, deps.clock());
+  try {
+    await deps.store.putGitTarget(next, cur ? cur.version : null, audit);
+  } catch (err) {
+    if (err instanceof WriteConflict) throw new VersionConflict(`The git target of '${env}' changed meanwhile; read it again`);
+    throw err;
+  }
+  return view(next);
+}
+
+/** The target an environment gets from checked input: the next version of `cur`, or the first. */
+export function gitTargetOf(tenant: string, env: string, body: Omit<z.infer<typeof gitTargetBody>, 'version'>, cur: GitTarget | null, by: string, at: Date): GitTarget {
+  const now = at.toISOString();
+  return {
     tenant,
     environment: env,
     repository: body.repository,
@@ -61,19 +82,10 @@ export async function putGitTarget(deps: Deps, ctx: Ctx, env: string, body: z.in
     tokenSecret: body.tokenSecret ?? null,
     version: (cur?.version ?? 0) + 1,
     createdAt: cur?.createdAt ?? now,
-    createdBy: cur?.createdBy ?? ctx.principal.name,
+    createdBy: cur?.createdBy ?? by,
     updatedAt: now,
-    updatedBy: ctx.principal.name,
+    updatedBy: by,
   };
-  const summary = (t: GitTarget | null) => (t ? JSON.stringify({ repository: t.repository, branch: t.branch, file: t.file, path: t.path, value: t.value, tokenSecret: t.tokenSecret }) : null);
-  const audit = auditEntry(tenant, { actor: ctx.principal.id, actorName: ctx.principal.name, action: cur ? 'git-target.update' : 'git-target.create', entityType: 'git-target', entityId: env, before: summary(cur), after: summary(next), requestId: ctx.requestId }, deps.clock());
-  try {
-    await deps.store.putGitTarget(next, cur ? cur.version : null, audit);
-  } catch (err) {
-    if (err instanceof WriteConflict) throw new VersionConflict(`The git target of '${env}' changed meanwhile; read it again`);
-    throw err;
-  }
-  return view(next);
 }
 
 export async function deleteGitTarget(deps: Deps, ctx: Ctx, env: string): Promise<void> {

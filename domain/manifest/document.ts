@@ -4,7 +4,11 @@ import { ValidationFailed, type Issue } from '../errors.ts';
 import { createFreezeWindow } from '../freeze.ts';
 import { NOTIFICATION_KINDS, slackTeamId } from '../notify/settings.ts';
 import { envName, gates, signingKey, verification, webhookGate } from '../schemas.ts';
-import { createRule } from '../promotion/schemas.ts';
+import { artifactName, createRule } from '../promotion/schemas.ts';
+import { monitors } from '../monitors.ts';
+import { gitTargetBody } from '../gitops/service.ts';
+import { createLink } from '../discovery.ts';
+import { MAX_WEBHOOKS, webhookCreateBody } from '../webhooks/service.ts';
 
 /**
  * The promotion manifest (seed 003's `manifest.yaml`, `artifacts.promotion`), extended with what
@@ -33,6 +37,12 @@ const freezeWindow = /* @__PURE__ */ z
     if (!r.success) for (const i of r.error.issues) ctx.addIssue({ code: 'custom', path: i.path.map((p) => (p === 'endCron' ? 'end_cron' : p)), message: i.message });
   });
 
+/** A git target as the document writes it: the body of PUT /environments/{env}/git-target, its token only as a `${NAME}` reference. */
+const gitTargetDoc = /* @__PURE__ */ gitTargetBody
+  .omit({ version: true, tokenSecret: true })
+  .extend({ token: secretRef.optional().describe('the secret holding the push token, e.g. ${GITOPS_TOKEN} (Secrets Manager stageline/<tenant>/<NAME>); omit to push anonymously') })
+  .strict();
+
 export const manifestSchema = /* @__PURE__ */ z
   .object({
     artifacts: z
@@ -57,6 +67,8 @@ export const manifestSchema = /* @__PURE__ */ z
                     verification: verification.optional(),
                     /** the PEM public key (cosign.pub) signature_match verifies with */
                     signing_key: signingKey.optional(),
+                    /** CloudWatch alarm ARNs checked before executing and watched while baking (this deployment's account and region) */
+                    monitors: monitors.optional(),
                   })
                   .strict(),
               )
@@ -92,6 +104,20 @@ export const manifestSchema = /* @__PURE__ */ z
               .optional(),
             /** Stageline: approval policies / promotion rules, one per source → target pair (the body of POST /api/v1/promotions/rules) */
             approval_rules: z.array(createRule).max(100).optional(),
+            /** Stageline: outbound webhook subscriptions (the body of POST /api/v1/webhooks); signing secrets are never in the document (a subscription the apply creates gets one, shown once in its answer) */
+            webhooks: z.array(webhookCreateBody).max(MAX_WEBHOOKS).optional(),
+            /** Stageline: git targets per environment (GitOps); null removes one, an environment left out keeps its own */
+            git_targets: z.record(envName, gitTargetDoc.nullable()).optional(),
+            /** Stageline: registry repositories per artifact whose pushes become versions (the body of POST /artifacts/{name}/links); an artifact's list replaces its links, an artifact left out keeps its own */
+            registry_links: z
+              .record(
+                artifactName,
+                z
+                  .array(createLink)
+                  .max(20)
+                  .refine((links) => new Set(links.map((l) => `${l.registry}/${l.repository}`)).size === links.length, { message: 'one link per registry repository' }),
+              )
+              .optional(),
             /** Stageline: freeze windows (tenant-wide, or with `environment`) */
             freeze_windows: z.array(freezeWindow).max(100).optional(),
             /** seed 003: copy artifacts between the environments' registries on promotion (Stageline always does) */

@@ -13,7 +13,15 @@ import type { Rule } from '../promotion/model.ts';
 import type { CreateRule } from '../promotion/schemas.ts';
 import { randomBytes } from 'node:crypto';
 import { parseManifest, SECRET_REF, type Manifest } from './document.ts';
-import { tenantUrlIssue } from '../url-policy.ts';
+import { loopbackAllowed, tenantUrlIssue } from '../url-policy.ts';
+import { assertMonitorsHere, type DeploymentPlace } from '../monitors.ts';
+import { armFreezeEdge, freezeAddedOps, freezeRemovedOps } from '../freeze.ts';
+import { changedSubscription, checkUrl, newSubscription, webhookAudit } from '../webhooks/service.ts';
+import type { WebhookSecret } from '../webhooks/ports.ts';
+import type { WebhookSubscription } from '../webhooks/model.ts';
+import { checkRepositoryUrl, gitTargetOf, gitTargetSummary } from '../gitops/service.ts';
+import type { GitTarget } from '../gitops/ports.ts';
+import { newRepoLink, type RepoLink } from '../discovery.ts';
 
 /**
  * Promotion policy as code: the tenant's setup as one document (domain/manifest/document.ts),
@@ -27,14 +35,52 @@ type FreezeDoc = NonNullable<Promo['freeze_windows']>[number];
 
 export interface Setup {
   environments: string[];
-  settings: Record<string, { description: string; protected: boolean; bake_seconds: number; cache_max_age_seconds?: number; concurrency: Environment['concurrency']; verification: 'digest_match' | 'signature_match'; signing_key?: string }>;
+  settings: Record<string, { description: string; protected: boolean; bake_seconds: number; cache_max_age_seconds?: number; concurrency: Environment['concurrency']; verification: 'digest_match' | 'signature_match'; signing_key?: string; monitors?: string[] }>;
   gates: Record<string, Gates>;
   notifications: { slack?: { webhook: string; channels: string[]; team_id?: string }; email?: { recipients: string[]; approvers: boolean }; events?: string[] } | null;
   freeze_windows: FreezeDoc[];
   /** one per source → target pair, sorted by pair */
   approval_rules: CreateRule[];
   webhook_gates: Record<string, WebhookDoc[]>;
+  /** outbound webhook subscriptions, in key order (subscriptionKeys) */
+  webhooks: SubscriptionDoc[];
+  /** per environment that has one */
+  git_targets: Record<string, GitDoc>;
+  /** per artifact with links, by registry repository */
+  registry_links: Record<string, LinkDoc[]>;
 }
+
+type SubscriptionDoc = NonNullable<Promo['webhooks']>[number];
+type GitDoc = NonNullable<NonNullable<Promo['git_targets']>[string]>;
+type LinkDoc = NonNullable<Promo['registry_links']>[string][number];
+
+/** A subscription as the document writes it (no id, health or secret; defaults left out; event types sorted). */
+const subscriptionDoc = (s: Pick<WebhookSubscription, 'url' | 'events'> & { environment?: string | null; description?: string; enabled?: boolean }): SubscriptionDoc =>
+  ({ url: s.url, events: [...new Set(s.events)].sort(), ...(s.environment ? { environment: s.environment } : {}), ...(s.description ? { description: s.description } : {}), ...(s.enabled === false ? { enabled: false } : {}) }) as SubscriptionDoc;
+/**
+ * Subscriptions have no name: one is known by its environment and URL (`* https://…` for the tenant-wide),
+ * a second with the same pair by `#2` after it (in a stable order), so plans name what changes and the
+ * same document matches the same subscriptions.
+ */
+function subscriptionKeys<T>(items: T[], docOf: (t: T) => SubscriptionDoc): Map<string, T> {
+  const sorted = items.map((t) => ({ t, d: docOf(t) })).sort((a, b) => (canonicalJson(a.d) < canonicalJson(b.d) ? -1 : 1));
+  const seen = new Map<string, number>();
+  const out = new Map<string, T>();
+  for (const { t, d } of sorted) {
+    const base = `${d.environment ?? '*'} ${d.url}`;
+    const n = (seen.get(base) ?? 0) + 1;
+    seen.set(base, n);
+    out.set(n === 1 ? base : `${base} #${n}`, t);
+  }
+  return out;
+}
+const sortSubscriptions = (docs: SubscriptionDoc[]) => [...subscriptionKeys(docs, (d) => d).entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, d]) => d);
+
+/** A git target as the document writes it: its token only as the `${NAME}` of the secret holding it. */
+const gitDoc = (t: Pick<GitTarget, 'repository' | 'branch' | 'file' | 'path' | 'value' | 'tokenSecret'>): GitDoc => ({ repository: t.repository, branch: t.branch, file: t.file, path: t.path, value: t.value, ...(t.tokenSecret ? { token: `\${${t.tokenSecret}}` } : {}) });
+const linkDoc = (l: Pick<RepoLink, 'registry' | 'repository' | 'tags'>): LinkDoc => ({ registry: l.registry, repository: l.repository, tags: l.tags });
+const repoOf = (l: Pick<RepoLink, 'registry' | 'repository'>) => `${l.registry}/${l.repository}`;
+const sortLinks = (links: LinkDoc[]) => [...links].sort((a, b) => (repoOf(a) < repoOf(b) ? -1 : 1));
 
 type WebhookDoc = NonNullable<Promo['webhook_gates']>[string][number];
 /** A stored webhook gate as the document writes it: its secret only as the reference it came from. */
@@ -74,20 +120,32 @@ interface Current {
   notify: NotificationSettings | null;
   head: string | null;
   rules: Rule[];
+  subscriptions: WebhookSubscription[];
+  gitTargets: GitTarget[];
+  links: RepoLink[];
 }
 
-async function current(deps: Deps, tenant: string): Promise<Current> {
-  const [envs, windows, notify, head, rules] = await Promise.all([
+/**
+ * The tenant's setup. Registry links are read for the artifacts the tenant's link index names, those in
+ * the line (a link saved before that index existed) and those the document names.
+ */
+async function current(deps: Deps, tenant: string, named: string[] = []): Promise<Current> {
+  const [envs, windows, notify, head, rules, subscriptions] = await Promise.all([
     deps.store.listEnvironments(tenant),
     deps.store.listFreezeWindows(tenant),
     deps.store.getNotificationSettings(tenant, 'tenant'),
     deps.store.manifestHead(tenant),
     deps.store.listRules(tenant),
+    deps.store.listWebhooks(tenant),
   ]);
   const line = lineOf(envs);
+  const [targets, pointers, linked] = await Promise.all([Promise.all(line.map((e) => deps.store.getGitTarget(tenant, e.name))), Promise.all(line.map((e) => deps.store.listPointers(tenant, e.name))), deps.store.linkedArtifacts(tenant)]);
+  const gitTargets = targets.filter((t): t is GitTarget => t !== null);
+  const artifacts = [...new Set([...linked, ...pointers.flat().map((p) => p.name), ...named])].sort();
+  const links = (await Promise.all(artifacts.map((a) => deps.store.listRepoLinks(tenant, a)))).flat();
   const setup: Setup = {
     environments: line.map((e) => e.name),
-    settings: Object.fromEntries(line.map((e) => [e.name, { description: e.description, protected: e.protected, bake_seconds: e.bakeSeconds ?? 0, ...(e.cacheMaxAgeSeconds ? { cache_max_age_seconds: e.cacheMaxAgeSeconds } : {}), concurrency: e.concurrency ?? 'queue', verification: e.verification ?? 'digest_match', ...(e.signingKey ? { signing_key: e.signingKey } : {}) }])),
+    settings: Object.fromEntries(line.map((e) => [e.name, { description: e.description, protected: e.protected, bake_seconds: e.bakeSeconds ?? 0, ...(e.cacheMaxAgeSeconds ? { cache_max_age_seconds: e.cacheMaxAgeSeconds } : {}), concurrency: e.concurrency ?? 'queue', verification: e.verification ?? 'digest_match', ...(e.signingKey ? { signing_key: e.signingKey } : {}), ...(e.monitors?.length ? { monitors: e.monitors } : {}) }])),
     gates: Object.fromEntries(line.map((e) => [e.name, Object.fromEntries(GATE_NAMES.map((g) => [g, e.gates[g] ?? g === 'policy_compliance'])) as Gates])),
     notifications: notify
       ? {
@@ -99,8 +157,11 @@ async function current(deps: Deps, tenant: string): Promise<Current> {
     freeze_windows: windows.map(freezeDoc).sort((a, b) => (freezeKey(a) < freezeKey(b) ? -1 : 1)),
     approval_rules: sortRules(rules.map(ruleDoc)),
     webhook_gates: Object.fromEntries(line.map((e) => [e.name, (e.webhookGates ?? []).map(webhookDoc)])),
+    webhooks: sortSubscriptions(subscriptions.map(subscriptionDoc)),
+    git_targets: Object.fromEntries(gitTargets.map((t) => [t.environment, gitDoc(t)])),
+    registry_links: Object.fromEntries(artifacts.map((a) => [a, sortLinks(links.filter((l) => l.artifact === a).map(linkDoc))] as const).filter(([, l]) => l.length)),
   };
-  return { setup, envs: line, windows, notify, head, rules };
+  return { setup, envs: line, windows, notify, head, rules, subscriptions, gitTargets, links };
 }
 
 export const setupDigest = (s: Setup) => digestOf(s);
@@ -117,6 +178,9 @@ export function toManifest(s: Setup): Manifest {
         freeze_windows: s.freeze_windows,
         approval_rules: s.approval_rules,
         webhook_gates: s.webhook_gates,
+        webhooks: s.webhooks,
+        git_targets: s.git_targets,
+        registry_links: s.registry_links,
         cross_registry_sync: true,
         // The document-wide value: signature_match when every environment has it (each environment also says its own).
         verification: s.environments.length && s.environments.every((e) => s.settings[e]?.verification === 'signature_match') ? 'signature_match' : 'digest_match',
@@ -137,8 +201,22 @@ function diff(path: string, before: unknown, after: unknown, out: Change[]): voi
   else out.push({ op: 'change', path, before, after });
 }
 
-/** The desired setup: the current one with what the document manages replaced. */
-function desired(cur: Setup, m: Manifest): Setup {
+/** Runs a check that throws ValidationFailed, collecting its issues instead. */
+function collect(issues: { path: string; message: string }[], check: () => void): void {
+  try {
+    check();
+  } catch (err) {
+    if (!(err instanceof ValidationFailed)) throw err;
+    issues.push(...err.issues);
+  }
+}
+
+/**
+ * The desired setup: the current one with what the document manages replaced. Checked as the API checks
+ * the same input (the same validators: URL policy, monitor account and region), every issue named by its
+ * path in the document, before anything is written.
+ */
+function desired(cur: Setup, m: Manifest, place?: DeploymentPlace): Setup {
   const p = m.artifacts.promotion;
   const known = new Set(cur.environments);
   const issues: { path: string; message: string }[] = [];
@@ -162,12 +240,26 @@ function desired(cur: Setup, m: Manifest): Setup {
   for (const [i, w] of (p.freeze_windows ?? []).entries()) {
     if (w.environment && !known.has(w.environment)) issues.push({ path: `document.artifacts.promotion.freeze_windows.${i}.environment`, message: `no environment '${w.environment}' in the line` });
   }
+  const doc = 'document.artifacts.promotion';
+  const urls = { allowLoopback: loopbackAllowed() };
+  for (const [env, s] of Object.entries(p.environment_settings ?? {})) {
+    if (s.monitors) collect(issues, () => assertMonitorsHere(s.monitors, place, `${doc}.environment_settings.${env}.monitors`));
+  }
+  for (const [i, w] of (p.webhooks ?? []).entries()) {
+    collect(issues, () => checkUrl(w.url, urls, `${doc}.webhooks.${i}.url`));
+    if (w.environment && !known.has(w.environment)) issues.push({ path: `${doc}.webhooks.${i}.environment`, message: `no environment '${w.environment}' in the line (${cur.environments.join(', ')})` });
+  }
+  for (const [env, t] of Object.entries(p.git_targets ?? {})) {
+    if (!known.has(env)) issues.push({ path: `${doc}.git_targets.${env}`, message: `no environment '${env}' in the line (${cur.environments.join(', ')})` });
+    if (t) collect(issues, () => checkRepositoryUrl(t.repository, urls, `${doc}.git_targets.${env}.repository`));
+  }
   if (issues.length) throw new ValidationFailed(issues, 'The manifest names environments the tenant does not have');
   const settings = { ...cur.settings };
   for (const env of cur.environments) {
     const s = p.environment_settings?.[env];
     // The document-wide verification applies where the environment does not say its own.
     settings[env] = { ...settings[env]!, ...(p.verification ? { verification: p.verification } : {}), ...s };
+    if (!settings[env].monitors?.length) delete settings[env].monitors;
     if (settings[env].verification === 'signature_match' && !settings[env].signing_key) {
       issues.push({ path: `document.artifacts.promotion.environment_settings.${env}.signing_key`, message: `'${env}' uses signature_match: give signing_key (the PEM public key its promotions must be signed with)` });
     }
@@ -184,7 +276,18 @@ function desired(cur: Setup, m: Manifest): Setup {
   const freeze = p.freeze_windows ? p.freeze_windows.map((w) => ({ ...w, ...(w.start ? { start: new Date(w.start).toISOString(), end: new Date(w.end!).toISOString() } : {}) })).sort((a, b) => (freezeKey(a) < freezeKey(b) ? -1 : 1)) : cur.freeze_windows;
   const approval_rules = p.approval_rules ? sortRules(p.approval_rules) : cur.approval_rules;
   const webhook_gates = { ...cur.webhook_gates, ...(p.webhook_gates ?? {}) };
-  return { environments: cur.environments, settings, gates, notifications, freeze_windows: freeze, approval_rules, webhook_gates };
+  const webhooks = p.webhooks ? sortSubscriptions(p.webhooks.map(subscriptionDoc)) : cur.webhooks;
+  const git_targets = { ...cur.git_targets };
+  for (const [env, t] of Object.entries(p.git_targets ?? {})) {
+    if (t) git_targets[env] = gitDoc({ ...t, tokenSecret: t.token ? SECRET_REF.exec(t.token)![1]! : null });
+    else delete git_targets[env];
+  }
+  const registry_links = { ...cur.registry_links };
+  for (const [artifact, links] of Object.entries(p.registry_links ?? {})) {
+    if (links.length) registry_links[artifact] = sortLinks(links.map((l) => linkDoc(l as RepoLink)));
+    else delete registry_links[artifact];
+  }
+  return { environments: cur.environments, settings, gates, notifications, freeze_windows: freeze, approval_rules, webhook_gates, webhooks, git_targets, registry_links };
 }
 
 function planOf(cur: Setup, want: Setup): Change[] {
@@ -196,6 +299,11 @@ function planOf(cur: Setup, want: Setup): Change[] {
   // Webhook gates by environment and name, so a plan names the gate and field that change.
   const hooks = (s: Setup) => Object.fromEntries(Object.entries(s.webhook_gates).map(([env, list]) => [env, Object.fromEntries(list.map((h) => [h.name, h]))]));
   diff('webhook_gates', hooks(cur), hooks(want), changes);
+  // Subscriptions by environment and URL; git targets by environment; links by artifact and registry repository.
+  diff('webhooks', Object.fromEntries(subscriptionKeys(cur.webhooks, (d) => d)), Object.fromEntries(subscriptionKeys(want.webhooks, (d) => d)), changes);
+  diff('git_targets', cur.git_targets, want.git_targets, changes);
+  const links = (s: Setup) => Object.fromEntries(Object.entries(s.registry_links).map(([a, list]) => [a, Object.fromEntries(list.map((l) => [repoOf(l), l]))]));
+  diff('registry_links', links(cur), links(want), changes);
   // Freeze windows have no name: one is added or removed as a whole.
   const have = new Set(cur.freeze_windows.map(freezeKey));
   const wanted = new Set(want.freeze_windows.map(freezeKey));
@@ -213,10 +321,12 @@ export async function exportManifest(deps: Deps, ctx: Ctx, format: 'yaml' | 'jso
 
 export async function planManifest(deps: Deps, ctx: Ctx, document: string) {
   const m = parseManifest(document);
-  const cur = await current(deps, ctx.principal.tenant);
-  const changes = planOf(cur.setup, desired(cur.setup, m));
+  const cur = await current(deps, ctx.principal.tenant, namedArtifacts(m));
+  const changes = planOf(cur.setup, desired(cur.setup, m, deps.deployment));
   return { digest: setupDigest(cur.setup), changes, summary: summary(changes) };
 }
+
+const namedArtifacts = (m: Manifest) => Object.keys(m.artifacts.promotion.registry_links ?? {});
 
 const summary = (changes: Change[]) => ({ add: changes.filter((c) => c.op === 'add').length, change: changes.filter((c) => c.op === 'change').length, remove: changes.filter((c) => c.op === 'remove').length });
 
@@ -249,9 +359,16 @@ function securityAudit(c: Change): { action: string; entityType: EntityType; ent
       return { action: `manifest.freeze.${op}`, entityType: 'freeze-window', entityId: 'manifest' };
     case 'notifications':
       return { action: `manifest.notifications.${op}`, entityType: 'manifest', entityId: 'notifications' };
+    case 'webhooks':
+      return { action: `manifest.webhook.${op}`, entityType: 'webhook', entityId: 'manifest' };
+    case 'git_targets':
+      return { action: `manifest.git-target.${op}`, entityType: 'git-target', entityId: key ?? 'git_targets' };
+    case 'registry_links':
+      return { action: `manifest.registry-link.${op}`, entityType: 'artifact', entityId: key ?? 'registry_links' };
     case 'environment_settings':
       if (field === 'protected') return { action: `manifest.protection.${op}`, entityType: 'environment', entityId: key! };
       if (field === 'verification' || field === 'signing_key') return { action: `manifest.verification.${op}`, entityType: 'environment', entityId: key! };
+      if (field === 'monitors') return { action: `manifest.monitors.${op}`, entityType: 'environment', entityId: key! };
       return null;
     default:
       return null;
@@ -267,12 +384,12 @@ function auditValue(v: unknown): string | null {
 
 async function applyOnce(deps: Deps, ctx: Ctx, m: Manifest, documentDigest: string, expectedDigest?: string) {
   const { tenant } = ctx.principal;
-  const cur = await current(deps, tenant);
+  const cur = await current(deps, tenant, namedArtifacts(m));
   const digest = setupDigest(cur.setup);
   if (expectedDigest && expectedDigest !== digest) {
     throw new VersionConflict(`the setup changed since the plan (digest ${expectedDigest.slice(0, 19)}…, now ${digest.slice(0, 19)}…): plan again`, { currentDigest: digest });
   }
-  const want = desired(cur.setup, m);
+  const want = desired(cur.setup, m, deps.deployment);
   const changes = planOf(cur.setup, want);
   if (changes.length === 0) return { applied: false, digest, changes, summary: summary(changes) };
   const now = deps.clock();
@@ -287,28 +404,30 @@ async function applyOnce(deps: Deps, ctx: Ctx, m: Manifest, documentDigest: stri
     const webhookGates = hooksChanged ? await resolveWebhookGates(deps, tenant, env, w) : env.webhookGates;
     ops.push({
       kind: 'environment',
-      env: { ...env, description: s.description, protected: s.protected, bakeSeconds: s.bake_seconds, cacheMaxAgeSeconds: s.cache_max_age_seconds ?? 0, concurrency: s.concurrency, verification: s.verification, ...(s.signing_key ? { signingKey: s.signing_key } : {}), gates: g, webhookGates, version: env.version + 1, updatedAt: at, updatedBy: ctx.principal.name },
+      env: { ...env, description: s.description, protected: s.protected, bakeSeconds: s.bake_seconds, cacheMaxAgeSeconds: s.cache_max_age_seconds ?? 0, concurrency: s.concurrency, verification: s.verification, ...(s.signing_key ? { signingKey: s.signing_key } : {}), monitors: s.monitors ?? [], gates: g, webhookGates, version: env.version + 1, updatedAt: at, updatedBy: ctx.principal.name },
       expectedVersion: env.version,
+      // The alarm-event handler finds who watches an alarm through the monitors' index items: they move with the list.
+      previousMonitors: env.monitors ?? [],
     });
   }
   const wanted = new Set(want.freeze_windows.map(freezeKey));
-  for (const w of cur.windows) if (!wanted.has(freezeKey(freezeDoc(w)))) ops.push({ kind: 'deleteFreezeWindow', id: w.id });
+  for (const w of cur.windows) if (!wanted.has(freezeKey(freezeDoc(w)))) ops.push({ kind: 'deleteFreezeWindow', id: w.id }, ...freezeRemovedOps(w, now));
   const have = new Set(cur.setup.freeze_windows.map(freezeKey));
   for (const w of want.freeze_windows) {
     if (have.has(freezeKey(w))) continue;
-    ops.push({
-      kind: 'freezeWindow',
-      window: {
-        id: `frz_${now.getTime().toString(36)}${randomBytes(4).toString('hex')}`,
-        tenant,
-        scope: w.environment ?? '*',
-        reason: w.reason,
-        kind: w.cron ? 'recurring' : 'once',
-        ...(w.cron ? { cron: w.cron, endCron: w.end_cron, timezone: w.timezone } : { start: w.start, end: w.end }),
-        createdBy: ctx.principal.name,
-        createdAt: at,
-      },
-    });
+    const window: FreezeWindow = {
+      id: `frz_${now.getTime().toString(36)}${randomBytes(4).toString('hex')}`,
+      tenant,
+      scope: w.environment ?? '*',
+      reason: w.reason,
+      kind: w.cron ? 'recurring' : 'once',
+      ...(w.cron ? { cron: w.cron, endCron: w.end_cron, timezone: w.timezone } : { start: w.start, end: w.end }),
+      createdBy: ctx.principal.name,
+      createdAt: at,
+    };
+    // Its first edge is armed before it is written (as the API does): a window never written fires nothing.
+    await armFreezeEdge(deps, window, now);
+    ops.push({ kind: 'freezeWindow', window }, ...freezeAddedOps(window, now));
   }
   // Rules by source → target pair: changed in place (same id, version checked), added, or removed.
   const haveRules = new Map(cur.rules.map((r) => [pairOf(r), r]));
@@ -326,6 +445,8 @@ async function applyOnce(deps: Deps, ctx: Ctx, m: Manifest, documentDigest: stri
     if (wantRules[pair]) continue;
     ops.push({ kind: 'deleteRule', id: r.id, expectedVersion: r.version }, { kind: 'rulePair', source: r.sourceEnvironment, target: r.targetEnvironment, ruleId: r.id, claim: false });
   }
+  const delivery = await deliveryOps(deps, ctx, cur, want, now);
+  ops.push(...delivery.ops);
   if (canonicalJson(want.notifications) !== canonicalJson(cur.setup.notifications) && want.notifications) {
     ops.push({ kind: 'notifySettings', settings: await notifySettings(deps, tenant, want.notifications, cur.notify, ctx.principal.name, at), expectedVersion: cur.notify ? cur.notify.version : null });
   }
@@ -338,13 +459,96 @@ async function applyOnce(deps: Deps, ctx: Ctx, m: Manifest, documentDigest: stri
     const sec = securityAudit(c);
     if (sec) own.push({ kind: 'audit', entry: auditEntry(tenant, { ...actor, ...sec, before: auditValue(c.before), after: auditValue(c.after), reason: `manifest apply (document ${documentDigest}, plan ${planDigest}): ${c.op} ${c.path}` }, now) });
   }
-  if (ops.length + own.length > MAX_OPS) throw new RuleViolation(`this plan writes ${ops.length + own.length} items (its changes and their audit entries); one apply may write at most ${MAX_OPS}: apply it in parts`, { items: ops.length + own.length });
+  // An environment whose monitors change also moves one index item per alarm added or removed.
+  const monitorItems = ops.reduce((n, op) => (op.kind === 'environment' && op.previousMonitors ? n + symmetricDifference(op.env.monitors ?? [], op.previousMonitors) : n), 0);
+  const items = ops.length + own.length + monitorItems;
+  if (items > MAX_OPS) throw new RuleViolation(`this plan writes ${items} items (its changes and their audit entries); one apply may write at most ${MAX_OPS}: apply it in parts`, { items });
   const after = setupDigest(want);
   const plan = changes.map((c) => `${c.op} ${c.path}`).join(', ');
   const audit = auditEntry(tenant, { ...actor, action: 'manifest.apply', entityType: 'manifest', entityId: tenant, before: digest, after, reason: `document ${documentDigest}, plan ${planDigest}: ${changes.length} changes (${own.length} security-relevant, audited one by one): ${plan}` }, now);
   ops.push(...own, { kind: 'manifestHead', digest: after, previous: cur.head }, { kind: 'audit', entry: audit });
+  // Signing secrets of new subscriptions first (as the API does: a subscription never exists without one; a failed commit leaves an orphan, never a hole).
+  for (const [id, secret] of delivery.newSecrets) await needWebhooks(deps).secrets.put(tenant, id, [secret]);
   await deps.store.commit(tenant, ops);
-  return { applied: true, digest: after, documentDigest, planDigest, changes, summary: summary(changes) };
+  for (const sub of delivery.removed) await needWebhooks(deps).secrets.remove(tenant, sub.id);
+  const shown = delivery.shown.webhooks.length + delivery.shown.registry_links.length;
+  return { applied: true, digest: after, documentDigest, planDigest, changes, summary: summary(changes), ...(shown ? { secrets: delivery.shown } : {}) };
+}
+
+const symmetricDifference = (a: string[], b: string[]) => a.filter((x) => !b.includes(x)).length + b.filter((x) => !a.includes(x)).length;
+
+function needWebhooks(deps: Deps): NonNullable<Deps['webhooks']> {
+  if (!deps.webhooks) throw new Error('this function has no webhook adapters');
+  return deps.webhooks;
+}
+
+/**
+ * The writes of the delivery sections: subscriptions (matched by environment and URL), git targets (by
+ * environment) and registry links (by artifact and registry repository), each with the audit entry the
+ * API writes for the same change. What is created gets its secret (a subscription's signing secret, a
+ * link's notification token) here, shown once in the apply's answer.
+ */
+async function deliveryOps(deps: Deps, ctx: Ctx, cur: Current, want: Setup, now: Date) {
+  const { tenant, name: by } = ctx.principal;
+  const ops: WriteOp[] = [];
+  const newSecrets: [string, WebhookSecret][] = [];
+  const removed: WebhookSubscription[] = [];
+  const shown = { webhooks: [] as { id: string; url: string; environment: string | null; secret: string }[], registry_links: [] as { artifact: string; id: string; registry: string; repository: string; notifyToken: string }[] };
+  const audit = (action: string, entityType: EntityType, entityId: string, before: string | null, after: string | null) =>
+    ({ kind: 'audit', entry: auditEntry(tenant, { actor: ctx.principal.id, actorName: ctx.principal.name, action, entityType, entityId, before, after, requestId: ctx.requestId }, now) }) as const;
+
+  const haveSubs = subscriptionKeys(cur.subscriptions, subscriptionDoc);
+  const wantSubs = subscriptionKeys(want.webhooks, (d) => d);
+  for (const [key, d] of wantSubs) {
+    const s = haveSubs.get(key);
+    if (s && canonicalJson(subscriptionDoc(s)) === canonicalJson(d)) continue;
+    if (s) {
+      const next = changedSubscription(s, { events: d.events, description: d.description ?? '', enabled: d.enabled ?? true }, by, now);
+      ops.push({ kind: 'webhook', sub: next, expectedVersion: s.version }, { kind: 'audit', entry: webhookAudit(deps, ctx, 'webhook.update', s.id, s, next) });
+    } else {
+      const { sub, secret } = newSubscription(tenant, { url: d.url, events: d.events, environment: d.environment ?? null, description: d.description, enabled: d.enabled }, by, now);
+      newSecrets.push([sub.id, secret]);
+      shown.webhooks.push({ id: sub.id, url: sub.url, environment: sub.environment, secret: secret.secret });
+      ops.push({ kind: 'webhook', sub, expectedVersion: null }, { kind: 'audit', entry: webhookAudit(deps, ctx, 'webhook.create', sub.id, null, sub) });
+    }
+  }
+  for (const [key, s] of haveSubs) {
+    if (wantSubs.has(key)) continue;
+    removed.push(s);
+    ops.push({ kind: 'deleteWebhook', sub: s }, { kind: 'audit', entry: webhookAudit(deps, ctx, 'webhook.delete', s.id, s, null) });
+  }
+
+  for (const env of cur.envs.map((e) => e.name)) {
+    const have = cur.gitTargets.find((t) => t.environment === env) ?? null;
+    const d = want.git_targets[env];
+    if (d && have && canonicalJson(gitDoc(have)) === canonicalJson(d)) continue;
+    if (d) {
+      const next = gitTargetOf(tenant, env, { ...d, tokenSecret: d.token ? SECRET_REF.exec(d.token)![1]! : null }, have, by, now);
+      ops.push({ kind: 'gitTarget', target: next, expectedVersion: have ? have.version : null }, audit(have ? 'git-target.update' : 'git-target.create', 'git-target', env, gitTargetSummary(have), gitTargetSummary(next)));
+    } else if (have) {
+      ops.push({ kind: 'deleteGitTarget', target: have }, audit('git-target.delete', 'git-target', env, have.repository, null));
+    }
+  }
+
+  const artifacts = new Set([...Object.keys(want.registry_links), ...cur.links.map((l) => l.artifact)]);
+  for (const artifact of artifacts) {
+    const have = new Map(cur.links.filter((l) => l.artifact === artifact).map((l) => [repoOf(l), l]));
+    const wanted = new Map((want.registry_links[artifact] ?? []).map((l) => [repoOf(l), l]));
+    for (const [repo, d] of wanted) {
+      const l = have.get(repo);
+      if (l && canonicalJson(linkDoc(l)) === canonicalJson(d)) continue;
+      if (l) {
+        // A new tag filter keeps the link (its id and notification token).
+        ops.push({ kind: 'repoLink', link: { ...l, tags: d.tags as RepoLink['tags'] }, replace: true }, audit('artifact.link', 'artifact', artifact, `${repo} ${canonicalJson(l.tags)}`, `${repo} ${canonicalJson(d.tags)}`));
+      } else {
+        const { link, token } = newRepoLink(tenant, artifact, { registry: d.registry, repository: d.repository, tags: d.tags }, by, now);
+        shown.registry_links.push({ artifact, id: link.id, registry: link.registry, repository: link.repository, notifyToken: token });
+        ops.push({ kind: 'repoLink', link, replace: false }, audit('artifact.link', 'artifact', artifact, null, repo));
+      }
+    }
+    for (const [repo, l] of have) if (!wanted.has(repo)) ops.push({ kind: 'deleteRepoLink', link: l }, audit('artifact.unlink', 'artifact', artifact, repo, null));
+  }
+  return { ops, newSecrets, removed, shown };
 }
 
 /**

@@ -23,6 +23,9 @@ export const EVENT_TYPES = [
   'Evidence Added',
   'Deployment Recorded',
   'Approval Reminder',
+  'Artifact Published',
+  'Freeze Started',
+  'Freeze Ended',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
@@ -69,6 +72,33 @@ export const deploymentEventDetail = /* @__PURE__ */ z
   .object({ tenant: z.string().min(1), environment: z.string().min(1), imageTag: z.string().min(1), status: z.string().min(1), artifact: z.string().optional(), at: z.string() })
   .strict();
 
+/** `Artifact Published`: a new version entered the line (its first environment), by the publish API or registry discovery. */
+export const artifactEventDetail = /* @__PURE__ */ z
+  .object({
+    tenant: z.string().min(1),
+    artifact: z.string().min(1),
+    version: z.string().min(1),
+    digest: z.string().min(1),
+    environment: z.string().min(1).describe('the first environment of the line, where the version was published'),
+    publishedBy: z.string().min(1),
+    via: z.enum(['api', 'discovery']).describe('the publish API, or a registry push discovered through a repository link'),
+    at: z.string(),
+  })
+  .strict();
+
+/** `Freeze Started` / `Freeze Ended`: a freeze window's occurrence opened or closed (one event per edge; `environment` absent: tenant-wide). */
+export const freezeEventDetail = /* @__PURE__ */ z
+  .object({
+    tenant: z.string().min(1),
+    windowId: z.string().min(1),
+    environment: z.string().min(1).optional().describe('the environment the window holds; absent for a tenant-wide window'),
+    reason: z.string().min(1),
+    start: z.string().describe('when this occurrence opens (ISO 8601)'),
+    end: z.string().describe('when this occurrence closes (ISO 8601)'),
+    at: z.string().describe('the edge: start for Freeze Started, end (or the removal of an open window) for Freeze Ended'),
+  })
+  .strict();
+
 /** What changes the inputs of auto-promotion: the auto-promoter subscribes to these (CDK rule and local bus alike). */
 export const AUTO_PROMOTION_TRIGGERS = ['Evidence Added', 'Deployment Recorded', 'Promotion Completed'] as const;
 
@@ -88,6 +118,11 @@ function schemaOf(type: string): z.ZodType {
       return evidenceEventDetail;
     case 'Deployment Recorded':
       return deploymentEventDetail;
+    case 'Artifact Published':
+      return artifactEventDetail;
+    case 'Freeze Started':
+    case 'Freeze Ended':
+      return freezeEventDetail;
     default:
       return promotionEventDetail;
   }

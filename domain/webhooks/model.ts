@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { breakGlassEventDetail, deploymentEventDetail, evidenceEventDetail, promotionEventDetail } from '../promotion/events.ts';
+import { artifactEventDetail, breakGlassEventDetail, deploymentEventDetail, evidenceEventDetail, freezeEventDetail, promotionEventDetail } from '../promotion/events.ts';
 
 /**
  * Outbound webhooks (Standard Webhooks): what a subscriber receives. Each domain event of the
@@ -22,6 +22,9 @@ export const WEBHOOK_EVENTS = {
   'break_glass.used': 'Break Glass Used',
   'evidence.added': 'Evidence Added',
   'deployment.recorded': 'Deployment Recorded',
+  'artifact.published': 'Artifact Published',
+  'freeze.started': 'Freeze Started',
+  'freeze.ended': 'Freeze Ended',
 } as const;
 export type WebhookEventType = keyof typeof WEBHOOK_EVENTS;
 export const WEBHOOK_EVENT_TYPES = Object.keys(WEBHOOK_EVENTS) as WebhookEventType[];
@@ -34,7 +37,14 @@ export const webhookTypeOf = (busType: string): WebhookEventType | undefined =>
 /** The JSON Schema of each event's payload (the OpenAPI document's `webhooks`). */
 export function webhookPayloadSchema(type: WebhookEventType): z.ZodType {
   const bus = WEBHOOK_EVENTS[type];
-  const data = bus === 'Break Glass Used' ? breakGlassEventDetail : bus === 'Evidence Added' ? evidenceEventDetail : bus === 'Deployment Recorded' ? deploymentEventDetail : promotionEventDetail;
+  const data: z.ZodObject = ({
+    'Break Glass Used': breakGlassEventDetail,
+    'Evidence Added': evidenceEventDetail,
+    'Deployment Recorded': deploymentEventDetail,
+    'Artifact Published': artifactEventDetail,
+    'Freeze Started': freezeEventDetail,
+    'Freeze Ended': freezeEventDetail,
+  } as Partial<Record<string, z.ZodObject>>)[bus] ?? promotionEventDetail;
   return z
     .object({
       type: z.literal(type),

@@ -92,10 +92,14 @@ export interface UrlCheck {
   allowLoopback: boolean;
 }
 
-function checkUrl(raw: string, opts: UrlCheck): void {
+/** The save-time URL policy of a subscription (a manifest names its own field). */
+export function checkUrl(raw: string, opts: UrlCheck, path = 'body.url'): void {
   const why = checkTenantUrl(raw, opts);
-  if (why) throw new ValidationFailed([{ path: 'body.url', message: why }]);
+  if (why) throw new ValidationFailed([{ path, message: why }]);
 }
+
+/** A tenant has at most this many subscriptions. */
+export const MAX_WEBHOOKS = 50;
 
 const newSecret = (now: Date): WebhookSecret => ({ id: `key_${randomBytes(6).toString('hex')}`, secret: `whsec_${randomBytes(24).toString('base64')}`, createdAt: now.toISOString(), expiresAt: null });
 const secretMeta = (s: WebhookSecret) => ({ id: s.id, createdAt: s.createdAt, expiresAt: s.expiresAt });
@@ -104,18 +108,14 @@ async function checkEnvironment(deps: Deps, tenant: string, env: string | null |
   if (env && !(await deps.store.getEnvironment(tenant, env))) throw new EnvironmentNotFound(env);
 }
 
-function audit(deps: Deps, ctx: Ctx, action: string, id: string, before: WebhookSubscription | null, after: WebhookSubscription | null) {
+/** What the audit trail says of a subscription change (never a secret). */
+export function webhookAudit(deps: Pick<Deps, 'clock'>, ctx: Ctx, action: string, id: string, before: WebhookSubscription | null, after: WebhookSubscription | null) {
   const summary = (s: WebhookSubscription | null) => (s ? JSON.stringify({ url: s.url, events: s.events, environment: s.environment, enabled: s.enabled, secrets: s.secrets.map((k) => k.id) }) : null);
   return auditEntry(ctx.principal.tenant, { actor: ctx.principal.id, actorName: ctx.principal.name, action, entityType: 'webhook', entityId: id, before: summary(before), after: summary(after), requestId: ctx.requestId }, deps.clock());
 }
 
-/** Creates a subscription; the answer is the only time its signing secret is shown. */
-export async function createWebhook(deps: Deps, ctx: Ctx, body: z.infer<typeof webhookCreateBody>, urls: UrlCheck): Promise<WebhookView & { secret: string }> {
-  const { tenant } = ctx.principal;
-  checkUrl(body.url, urls);
-  await checkEnvironment(deps, tenant, body.environment);
-  if ((await deps.store.listWebhooks(tenant)).length >= 50) throw new RuleViolation('A tenant may have at most 50 webhook subscriptions');
-  const now = deps.clock();
+/** A new subscription and its first signing secret (checked input; the caller stores both, the secret first). */
+export function newSubscription(tenant: string, body: z.infer<typeof webhookCreateBody>, by: string, now: Date): { sub: WebhookSubscription; secret: WebhookSecret } {
   const secret = newSecret(now);
   const sub: WebhookSubscription = {
     tenant,
@@ -129,13 +129,38 @@ export async function createWebhook(deps: Deps, ctx: Ctx, body: z.infer<typeof w
     health: { status: 'ok', consecutiveFailures: 0, lastFailureAt: null, reason: null },
     version: 1,
     createdAt: now.toISOString(),
-    createdBy: ctx.principal.name,
+    createdBy: by,
     updatedAt: now.toISOString(),
-    updatedBy: ctx.principal.name,
+    updatedBy: by,
   };
+  return { sub, secret };
+}
+
+/** A subscription with some of its settings changed (the caller checked them), one version on. */
+export function changedSubscription(cur: WebhookSubscription, body: Partial<z.infer<typeof webhookCreateBody>>, by: string, now: Date): WebhookSubscription {
+  return {
+    ...cur,
+    ...(body.url !== undefined ? { url: body.url } : {}),
+    ...(body.events ? { events: [...new Set(body.events)] } : {}),
+    ...(body.environment !== undefined ? { environment: body.environment } : {}),
+    ...(body.description !== undefined ? { description: body.description } : {}),
+    ...(body.enabled !== undefined ? { enabled: body.enabled } : {}),
+    version: cur.version + 1,
+    updatedAt: now.toISOString(),
+    updatedBy: by,
+  };
+}
+
+/** Creates a subscription; the answer is the only time its signing secret is shown. */
+export async function createWebhook(deps: Deps, ctx: Ctx, body: z.infer<typeof webhookCreateBody>, urls: UrlCheck): Promise<WebhookView & { secret: string }> {
+  const { tenant } = ctx.principal;
+  checkUrl(body.url, urls);
+  await checkEnvironment(deps, tenant, body.environment);
+  if ((await deps.store.listWebhooks(tenant)).length >= MAX_WEBHOOKS) throw new RuleViolation(`A tenant may have at most ${MAX_WEBHOOKS} webhook subscriptions`);
+  const { sub, secret } = newSubscription(tenant, body, ctx.principal.name, deps.clock());
   // The secret first: a subscription never exists without one (a failed save leaves an orphan secret, never a hole).
   await need(deps).secrets.put(tenant, sub.id, [secret]);
-  await saved(deps.store.putWebhook(sub, null, audit(deps, ctx, 'webhook.create', sub.id, null, sub)), sub.id);
+  await saved(deps.store.putWebhook(sub, null, webhookAudit(deps, ctx, 'webhook.create', sub.id, null, sub)), sub.id);
   return { ...view(sub), secret: secret.secret };
 }
 
@@ -159,26 +184,16 @@ export async function updateWebhook(deps: Deps, ctx: Ctx, id: string, body: z.in
   if (cur.version !== body.version) throw new VersionConflict(`Webhook '${id}' is at version ${cur.version}, not ${body.version}; read it again`);
   if (body.url !== undefined) checkUrl(body.url, urls);
   if (body.environment !== undefined) await checkEnvironment(deps, tenant, body.environment);
-  const now = deps.clock().toISOString();
-  const next: WebhookSubscription = {
-    ...cur,
-    ...(body.url !== undefined ? { url: body.url } : {}),
-    ...(body.events ? { events: [...new Set(body.events)] } : {}),
-    ...(body.environment !== undefined ? { environment: body.environment } : {}),
-    ...(body.description !== undefined ? { description: body.description } : {}),
-    ...(body.enabled !== undefined ? { enabled: body.enabled } : {}),
-    version: cur.version + 1,
-    updatedAt: now,
-    updatedBy: ctx.principal.name,
-  };
-  await saved(deps.store.putWebhook(next, cur.version, audit(deps, ctx, 'webhook.update', id, cur, next)), id);
+  const { version: _v, ...changes } = body;
+  const next = changedSubscription(cur, changes, ctx.principal.name, deps.clock());
+  await saved(deps.store.putWebhook(next, cur.version, webhookAudit(deps, ctx, 'webhook.update', id, cur, next)), id);
   return view(next);
 }
 
 export async function deleteWebhook(deps: Deps, ctx: Ctx, id: string): Promise<void> {
   const { tenant } = ctx.principal;
   const cur = await load(deps, tenant, id);
-  await saved(deps.store.deleteWebhook(cur, audit(deps, ctx, 'webhook.delete', id, cur, null)), id);
+  await saved(deps.store.deleteWebhook(cur, webhookAudit(deps, ctx, 'webhook.delete', id, cur, null)), id);
   await need(deps).secrets.remove(tenant, id);
 }
 
@@ -200,7 +215,7 @@ export async function rotateWebhookSecret(deps: Deps, ctx: Ctx, id: string, body
   const secrets = [fresh, ...kept];
   const next: WebhookSubscription = { ...cur, secrets: secrets.map(secretMeta), version: cur.version + 1, updatedAt: now.toISOString(), updatedBy: ctx.principal.name };
   await need(deps).secrets.put(tenant, id, secrets);
-  await saved(deps.store.putWebhook(next, cur.version, audit(deps, ctx, 'webhook.rotate', id, cur, next)), id);
+  await saved(deps.store.putWebhook(next, cur.version, webhookAudit(deps, ctx, 'webhook.rotate', id, cur, next)), id);
   return { ...view(next), secret: fresh.secret };
 }
 
@@ -249,7 +264,9 @@ export async function dispatchWebhooks(deps: Deps, event: DomainEvent): Promise<
   const type = webhookTypeOf(event.type);
   if (!type) return { deliveries: 0 };
   const env = environmentOf(event.detail);
-  const subs = (await deps.store.listWebhooks(event.tenant)).filter((s) => s.enabled && s.events.includes(type) && (!s.environment || s.environment === env));
+  // A tenant-wide freeze window holds every environment: a subscription of one environment hears of it too.
+  const everyEnv = env === null && (type === 'freeze.started' || type === 'freeze.ended');
+  const subs = (await deps.store.listWebhooks(event.tenant)).filter((s) => s.enabled && s.events.includes(type) && (!s.environment || s.environment === env || everyEnv));
   const { tenant: _t, eventId: _e, ...data } = event.detail;
   const now = deps.clock();
   const payload = JSON.stringify({ type, version: WEBHOOK_PAYLOAD_VERSION, timestamp: typeof event.detail.at === 'string' ? event.detail.at : now.toISOString(), tenant: event.tenant, eventId: event.id, data });

@@ -59,6 +59,7 @@
  * |   by alarm (gsi3) | MON#<alarm arn>                 | <tenant>#<env>        | who watches an alarm (the alarm-event handler only, outside any tenant) |
  * | RepoLink          | T#t#ART#<name>                  | L#<id>                | a registry repository whose pushes become versions of the artifact |
  * |   by repo (gsi3)  | PUSH#<registry>/<repository>    | <tenant>#<name>#<id>  | who links a repository (the ECR event handler only, outside any tenant) |
+ * |   by tenant (gsi1)| T#t#LINKS                       | <name>#<id>           | which artifacts of a tenant have links (manifest export) |
  *
  * Snapshot storage: an environment's config set is a content-addressed hash
  * trie (see domain/tree.ts). A snapshot item holds only the two root
@@ -189,6 +190,7 @@ export const keys = {
   repoLink: (tenant: string, artifact: string, id: string): Key => ({ pk: `${t(tenant)}ART#${artifact}`, sk: `L#${id}` }),
   repoLinks: (tenant: string, artifact: string) => ({ pk: `${t(tenant)}ART#${artifact}`, skPrefix: 'L#' }),
   repoLinksOf: (registry: string, repository: string) => `PUSH#${registry}/${repository}`,
+  linkedArtifacts: (tenant: string) => `${t(tenant)}LINKS`,
 };
 
 export const GSI_MONITOR = TABLE.indexes[2];
@@ -212,7 +214,12 @@ export const indexAttributes = {
    * its status; once final it sits in its status's index instead. So the steps of a flow (PENDING →
    * AWAITING_APPROVAL → APPROVED → …) move no index entry at all: only entering a final status does.
    */
-  repoLink: (l: { tenant: string; artifact: string; id: string; registry: string; repository: string }): Record<string, string> => ({ [GSI_MONITOR.partitionKey]: keys.repoLinksOf(l.registry, l.repository), [GSI_MONITOR.sortKey]: `${l.tenant}#${l.artifact}#${l.id}` }),
+  repoLink: (l: { tenant: string; artifact: string; id: string; registry: string; repository: string }): Record<string, string> => ({
+    [GSI_MONITOR.partitionKey]: keys.repoLinksOf(l.registry, l.repository),
+    [GSI_MONITOR.sortKey]: `${l.tenant}#${l.artifact}#${l.id}`,
+    [GSI_ENTITY.partitionKey]: keys.linkedArtifacts(l.tenant),
+    [GSI_ENTITY.sortKey]: `${l.artifact}#${l.id}`,
+  }),
   monitor: (tenant: string, env: string, arn: string): Record<string, string> => ({ [GSI_MONITOR.partitionKey]: keys.monitorWatchers(arn), [GSI_MONITOR.sortKey]: `${tenant}#${env}` }),
   promotion: (p: { tenant: string; id: string; status: string; targetEnvironment: string }, active: boolean): Record<string, string> => {
     const sort = keys.promotionSort(p.id);

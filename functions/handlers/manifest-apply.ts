@@ -5,6 +5,11 @@ import type { SecretResolver } from '#domain/ports';
 import { checkUrl, OutboundRefused } from '../adapters/outbound.ts';
 import { secretsFromEnv } from '../adapters/secrets.ts';
 import { httpHandler } from '../http/handler.ts';
+import { registerWebhooks } from '../http/deps.ts';
+import { webhookDepsFromEnv } from '../adapters/webhooks.ts';
+
+// A manifest creates and removes webhook subscriptions: their signing secrets are kept where the webhook routes keep them.
+registerWebhooks(() => webhookDepsFromEnv());
 
 const body = z
   .object({

@@ -5,6 +5,7 @@ import { fireSchedule } from '#domain/promotion/schedule';
 import { sweepPromotion } from '#domain/promotion/sweeper';
 import { logged, sweptPromotions } from '../adapters/observability.ts';
 import { remindApprovers } from '#domain/notify/notifier';
+import { fireFreezeEdge } from '#domain/freeze';
 import { deps } from '../http/deps.ts';
 
 /** Target of the one-time schedules: resumes a scheduled promotion's flow, runs an auto-promotion check that came due, reminds approvers, or sweeps a promotion at its deadline. */
@@ -14,6 +15,7 @@ const input = z.union([
   z.object({ tenant: z.string().min(1), expireWaiting: z.string().min(1) }),
   z.object({ tenant: z.string().min(1), remind: z.string().min(1) }),
   z.object({ tenant: z.string().min(1), sweep: z.string().min(1) }),
+  z.object({ tenant: z.string().min(1), freezeEdge: z.object({ window: z.string().min(1), edge: z.enum(['started', 'ended']), at: z.string().min(1) }) }),
 ]);
 
 export const handler = async (event: unknown, context?: { invokedFunctionArn?: string }) => {
@@ -34,6 +36,7 @@ async function fire(payload: z.infer<typeof input>) {
     if (outcome.swept) sweptPromotions();
     return outcome;
   }
+  if ('freezeEdge' in payload) return fireFreezeEdge(deps(), payload.tenant, payload.freezeEdge);
   if ('remind' in payload) return remindApprovers(deps(), payload.tenant, payload.remind);
   return fireSchedule(deps(), payload.tenant, payload.promotionId);
 }

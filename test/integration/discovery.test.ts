@@ -85,6 +85,10 @@ describe('discovery: a linked registry repository publishes pushed versions', ()
     await tag(reg.url, 'platform', d2, 'v1.1.0');
     const after2 = await until(() => versions(u.viewer), (v) => v.length >= 2);
     expect(after2.map((v: any) => v.version).sort()).toEqual(['v1.0.0', 'v1.1.0']);
+    // Each discovered version is announced once (webhook artifact.published), as discovered.
+    const announced = () => t.stack.bus.published.filter((e) => e['detail-type'] === 'Artifact Published' && e.detail.tenant === tenant);
+    await until(async () => announced(), (a) => a.length >= 2);
+    expect(announced().map((e) => [e.detail.version, e.detail.digest, e.detail.via, e.detail.environment]).sort()).toEqual([['v1.0.0', d1, 'discovery', 'dev'], ['v1.1.0', d2, 'discovery', 'dev']]);
 
     const notify = (authorization: string, raw: string) => fetch(hook, { method: 'POST', headers: { authorization, 'content-type': 'application/vnd.docker.distribution.events.v1+json' }, body: raw });
     expect((await notify('Bearer slr_wrong', '{"events":[]}')).status).toBe(401);

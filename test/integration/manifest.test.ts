@@ -286,4 +286,96 @@ ${rules ? `    approval_rules:
     await cli('export', '--output', out);
     expect((await cli('plan', '-f', out)).stdout).toContain('No changes');
   });
+
+  it('carries webhook subscriptions, monitors, git targets and registry links: export → apply to another tenant is the same state, a second apply changes nothing, no secret in the document', async () => {
+    const alarm = (name: string) => `arn:aws:cloudwatch:us-east-1:000000000000:alarm:${name}`;
+    const a = await tenant();
+    const hook = 'https://hooks.example.com/stageline';
+    expect((await t.call('POST', '/api/v1/webhooks', { token: a.u.admin, body: { url: hook, events: ['promotion.completed', 'artifact.published'], description: 'deploy bot' } })).status).toBe(201);
+    expect((await t.call('POST', '/api/v1/webhooks', { token: a.u.admin, body: { url: hook, events: ['freeze.started'], environment: 'production', enabled: false } })).status).toBe(201);
+    expect((await t.call('PATCH', '/api/v1/environments/production', { token: a.u.admin, body: { version: 1, monitors: [alarm('p99-latency'), alarm('5xx-rate')] } })).status).toBe(200);
+    expect((await t.call('PUT', '/api/v1/environments/production/git-target', { token: a.u.admin, body: { repository: 'https://git.example.com/org/deploy.git', branch: 'main', file: 'envs/production/values.yaml', path: 'image.tag', tokenSecret: 'GITOPS_TOKEN' } })).status).toBe(200);
+    const link = await t.call('POST', '/api/v1/artifacts/platform/links', { token: a.u.admin, body: { registry: 'registry.example.com', repository: 'org/platform', tags: { pattern: 'v1\\..*' } } });
+    expect(link.status, JSON.stringify(link.body)).toBe(201);
+    expect((await t.call('POST', '/api/v1/artifacts/platform/versions', { token: a.u.deployer, body: { version: 'v1.0.0', digest: `sha256:${'c'.repeat(64)}` } })).status).toBe(201);
+
+    const yaml = await t.call('GET', '/api/v1/manifest', { token: a.u.viewer });
+    const text = String(yaml.body);
+    expect(text).not.toMatch(/whsec_|slr_/);
+    expect(text).toContain('token: ${GITOPS_TOKEN}');
+    const exported = (await t.call('GET', '/api/v1/manifest?format=json', { token: a.u.viewer })).body.artifacts.promotion;
+    expect(exported.webhooks).toEqual([
+      { url: hook, events: ['artifact.published', 'promotion.completed'], description: 'deploy bot' },
+      { url: hook, events: ['freeze.started'], environment: 'production', enabled: false },
+    ]);
+    expect(exported.environment_settings.production.monitors).toEqual([alarm('p99-latency'), alarm('5xx-rate')]);
+    expect(exported.git_targets).toEqual({ production: { repository: 'https://git.example.com/org/deploy.git', branch: 'main', file: 'envs/production/values.yaml', path: 'image.tag', value: 'version', token: '${GITOPS_TOKEN}' } });
+    expect(exported.registry_links).toEqual({ platform: [{ registry: 'registry.example.com', repository: 'org/platform', tags: { pattern: 'v1\\..*' } }] });
+
+    // Another tenant: the plan names every change; the apply creates them, showing each new secret once.
+    const b = await tenant();
+    const plan = await t.call('POST', '/api/v1/manifest/plan', { token: b.u.viewer, body: { document: text } });
+    expect(plan.status, JSON.stringify(plan.body)).toBe(200);
+    expect(plan.body.changes.map((c: { op: string; path: string }) => `${c.op} ${c.path}`)).toEqual(
+      expect.arrayContaining(['add environment_settings.production.monitors', `add webhooks.* ${hook}`, `add webhooks.production ${hook}`, 'add git_targets.production', 'add registry_links.platform']),
+    );
+    const applied = await t.call('POST', '/api/v1/manifest/apply', { token: b.u.admin, body: { document: text, expectedDigest: plan.body.digest } });
+    expect(applied.status, JSON.stringify(applied.body)).toBe(200);
+    expect(applied.body.secrets.webhooks.map((w: { secret: string }) => w.secret)).toEqual([expect.stringMatching(/^whsec_/), expect.stringMatching(/^whsec_/)]);
+    expect(applied.body.secrets.registry_links).toEqual([expect.objectContaining({ artifact: 'platform', repository: 'org/platform', notifyToken: expect.stringMatching(/^slr_/) })]);
+    const again = (await t.call('GET', '/api/v1/manifest?format=json', { token: b.u.viewer })).body.artifacts.promotion;
+    expect(again).toEqual(exported);
+    // The API sees what the apply made: the same objects the routes manage; the audit trail has no secret.
+    expect((await t.call('GET', '/api/v1/webhooks', { token: b.u.viewer })).body.items).toHaveLength(2);
+    expect((await t.call('GET', '/api/v1/environments/production/git-target', { token: b.u.viewer })).body).toMatchObject({ tokenSecret: 'GITOPS_TOKEN', version: 1 });
+    expect((await t.call('GET', '/api/v1/artifacts/platform/links', { token: b.u.viewer })).body.items).toEqual([expect.objectContaining({ registry: 'registry.example.com', repository: 'org/platform' })]);
+    const trail = JSON.stringify((await t.call('GET', '/api/v1/audit?limit=100', { token: b.u.viewer })).body);
+    for (const w of applied.body.secrets.webhooks) expect(trail).not.toContain(w.secret.slice(6));
+    expect(trail).toContain('manifest.webhook.add');
+
+    // Applying the same document again changes nothing.
+    const twice = await t.call('POST', '/api/v1/manifest/apply', { token: b.u.admin, body: { document: text } });
+    expect(twice.body).toMatchObject({ applied: false, changes: [] });
+    expect(twice.body.secrets).toBeUndefined();
+
+    // Changed in the document: one subscription goes, one changes in place, the git target goes, the link's filter changes (same link).
+    const doc = { artifacts: { promotion: { ...exported, webhooks: [{ ...exported.webhooks[0], events: ['promotion.failed'] }], git_targets: { production: null }, registry_links: { platform: [{ ...exported.registry_links.platform[0], tags: { semver: true } }] } } } };
+    const changed = await t.call('POST', '/api/v1/manifest/apply', { token: b.u.admin, body: { document: JSON.stringify(doc) } });
+    expect(changed.status, JSON.stringify(changed.body)).toBe(200);
+    expect(changed.body.changes.map((c: { op: string; path: string }) => `${c.op} ${c.path}`).sort()).toEqual(
+      [`change webhooks.* ${hook}.events`, `remove webhooks.production ${hook}`, 'remove git_targets.production', 'add registry_links.platform.registry.example.com/org/platform.tags.semver', 'remove registry_links.platform.registry.example.com/org/platform.tags.pattern'].sort(),
+    );
+    const subs = (await t.call('GET', '/api/v1/webhooks', { token: b.u.viewer })).body.items;
+    expect(subs).toEqual([expect.objectContaining({ events: ['promotion.failed'], version: 2 })]);
+    expect((await t.call('GET', '/api/v1/environments/production/git-target', { token: b.u.viewer })).status).toBe(404);
+    const links = (await t.call('GET', '/api/v1/artifacts/platform/links', { token: b.u.viewer })).body.items;
+    expect(links).toEqual([expect.objectContaining({ id: applied.body.secrets.registry_links[0].id, tags: { semver: true } })]);
+  });
+
+  it('refuses a private webhook URL, a monitor of another account and a metadata git remote, naming each path; nothing is applied', async () => {
+    const { u } = await tenant();
+    const before = await t.call('GET', '/api/v1/manifest?format=json', { token: u.viewer });
+    const promotion = before.body.artifacts.promotion;
+    const doc = {
+      artifacts: {
+        promotion: {
+          ...promotion,
+          gates: { ...promotion.gates, dev: { ...promotion.gates.dev, tests: true } },
+          environment_settings: { ...promotion.environment_settings, production: { ...promotion.environment_settings.production, monitors: ['arn:aws:cloudwatch:eu-west-1:111122223333:alarm:theirs'] } },
+          webhooks: [{ url: 'https://hooks.example.com/ok', events: ['artifact.published'] }, { url: 'https://10.0.0.7/hook', events: ['promotion.completed'] }],
+          git_targets: { staging: { repository: 'http://169.254.169.254/latest/meta-data', branch: 'main', file: 'values.yaml', path: 'image.tag' } },
+        },
+      },
+    };
+    for (const route of ['plan', 'apply']) {
+      const r = await t.call('POST', `/api/v1/manifest/${route}`, { token: u.admin, body: { document: JSON.stringify(doc) } });
+      expect(r.status, JSON.stringify(r.body)).toBe(400);
+      const paths = r.body.error.issues.map((i: { path: string }) => i.path);
+      expect(paths).toEqual(expect.arrayContaining(['document.artifacts.promotion.environment_settings.production.monitors.0', 'document.artifacts.promotion.webhooks.1.url', 'document.artifacts.promotion.git_targets.staging.repository']));
+      expect(JSON.stringify(r.body)).toMatch(/account 111122223333/);
+    }
+    const after = await t.call('GET', '/api/v1/manifest?format=json', { token: u.viewer });
+    expect(after.headers.get('x-manifest-digest')).toBe(before.headers.get('x-manifest-digest'));
+    expect((await t.call('GET', '/api/v1/webhooks', { token: u.viewer })).body.items).toEqual([]);
+  });
 });

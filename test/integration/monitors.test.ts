@@ -132,4 +132,23 @@ describe.skipIf(!moto)('DescribeAlarms adapter (against moto_server)', () => {
     expect(states).toHaveLength(1);
     expect(states[0]).toMatchObject({ arn: arn('p99', 'us-east-1', '123456789012'), name: 'p99', state: 'ALARM', reason: 'p99 > 800 ms' });
   });
+
+  it('monitors set by a manifest are watched as those set through the API: an alarm while baking rolls the promotion back', async () => {
+    const mine = arn(`manifest-${t.tenant()}`);
+    const tenant = t.tenant();
+    const u = await t.users(tenant);
+    await makeLine(t, u.admin);
+    const document = JSON.stringify({ artifacts: { promotion: { environment_settings: { staging: { bake_seconds: 60, monitors: [mine] } } } } });
+    const applied = await t.call('POST', '/api/v1/manifest/apply', { token: u.admin, body: { document } });
+    expect(applied.status, JSON.stringify(applied.body)).toBe(200);
+    expect((await t.call('GET', '/api/v1/environments/staging', { token: u.viewer })).body.monitors).toEqual([mine]);
+    await t.call('POST', '/api/v1/environments/dev/configs', { token: u.deployer, body: { key: 'feature.x', value: true } });
+    const p = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'dev', targetEnvironment: 'staging' } });
+    await waitFor(t, u.viewer, p.body.id, ['EXECUTING']);
+    for (let i = 0; i < 50 && !(await t.call('GET', `/api/v1/promotions/${p.body.id}`, { token: u.viewer })).body.result; i++) await new Promise((r) => setTimeout(r, 100));
+    expect((await put(alarmEvent(mine, 'ALARM', 'error rate'))).status).toBe(202);
+    const done = await waitFor(t, u.viewer, p.body.id, ['FAILED', 'COMPLETED'], 5_000);
+    expect(done.status).toBe('FAILED');
+    expect(done.error.message).toContain(`monitor '${mine.split(':alarm:')[1]}' went to ALARM`);
+  });
 });

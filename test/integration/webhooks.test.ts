@@ -164,4 +164,56 @@ describe('outbound webhooks (Standard Webhooks)', () => {
     expect((await cli('git-target', 'set', 'production', '--repo', 'https://git.example.com/org/deploy.git', '--file', 'envs/production/values.yaml', '--path', 'image.digest', '--value', 'digest')).version).toBe(2);
     expect(await cli('git-target', 'get', 'production')).toMatchObject({ path: 'image.digest', value: 'digest' });
   });
+
+  it('sends artifact.published (to a subscription a manifest made) when a version is published, and freeze.started / freeze.ended once per window edge (scheduled edges, and a window added and removed while open)', async () => {
+    failFirst = 0;
+    const tenant = t.tenant();
+    const u = await t.users(tenant);
+    await makeLine(t, u.admin);
+    // dev's subscription comes from a manifest: its signing secret is in the apply's answer, once.
+    const document = JSON.stringify({ artifacts: { promotion: { webhooks: [{ url: receiverUrl, events: ['artifact.published'], environment: 'dev' }] } } });
+    const applied = await t.call('POST', '/api/v1/manifest/apply', { token: u.admin, body: { document } });
+    expect(applied.status, JSON.stringify(applied.body)).toBe(200);
+    const dev = { body: { secret: applied.body.secrets.webhooks[0].secret as string } };
+    const sub = await t.call('POST', '/api/v1/webhooks', { token: u.admin, body: { url: receiverUrl, events: ['artifact.published', 'freeze.started', 'freeze.ended'], environment: 'production' } });
+    expect(sub.status, JSON.stringify(sub.body)).toBe(201);
+    const mine = (type: string) => received.filter((r) => r.answered === 200 && JSON.parse(r.body).tenant === tenant && JSON.parse(r.body).type === type);
+
+    // A published version: one signed delivery to the subscription of the first environment (dev), none to production's.
+    const digest = `sha256:${'ab'.repeat(32)}`;
+    const pub = await t.call('POST', '/api/v1/artifacts/platform/versions', { token: u.deployer, body: { version: 'v3.1.0', digest, sourceCommit: 'abc1234', gitBranch: 'main' } });
+    expect(pub.status, JSON.stringify(pub.body)).toBe(201);
+    const got = await until('artifact.published', () => mine('artifact.published')[0]);
+    expect(verify(dev.body.secret, got)).toMatchObject({ type: 'artifact.published', version: 1, tenant, data: { artifact: 'platform', version: 'v3.1.0', digest, environment: 'dev', via: 'api' } });
+    expect(() => verify(sub.body.secret, got)).toThrow();
+
+    // A window that opens and closes on its own schedules: one event per edge, in order.
+    const at = (s: number) => new Date(Date.now() + s * 1000).toISOString();
+    const w = await t.call('POST', '/api/v1/freeze-windows', { token: u.admin, body: { reason: 'release train', start: at(1), end: at(2.5) } });
+    expect(w.status, JSON.stringify(w.body)).toBe(201);
+    const ended = await until('freeze.ended', () => mine('freeze.ended').find((r) => JSON.parse(r.body).data.windowId === w.body.id));
+    const started = mine('freeze.started').filter((r) => JSON.parse(r.body).data.windowId === w.body.id);
+    expect(started).toHaveLength(1);
+    // A tenant-wide window reaches the production subscription; the edge times are the window's own.
+    expect(verify(sub.body.secret, started[0]!)).toMatchObject({ type: 'freeze.started', data: { windowId: w.body.id, reason: 'release train', start: w.body.start, end: w.body.end, at: w.body.start } });
+    expect(verify(sub.body.secret, ended)).toMatchObject({ type: 'freeze.ended', data: { windowId: w.body.id, at: w.body.end } });
+
+    // Added while open: started at once; removed while open: ended at once.
+    const open = await t.call('POST', '/api/v1/environments/production/freeze-windows', { token: u.admin, body: { reason: 'incident', start: at(-60), end: at(3600) } });
+    expect(open.status, JSON.stringify(open.body)).toBe(201);
+    await until('freeze.started of the open window', () => mine('freeze.started').find((r) => JSON.parse(r.body).data.windowId === open.body.id));
+    expect((await t.call('DELETE', `/api/v1/freeze-windows/${open.body.id}`, { token: u.admin })).status).toBe(204);
+    const closed = await until('freeze.ended of the removed window', () => mine('freeze.ended').find((r) => JSON.parse(r.body).data.windowId === open.body.id));
+    expect(JSON.parse(closed.body).data).toMatchObject({ environment: 'production', reason: 'incident' });
+
+    // The scheduler delivers at least once: the same edge fired again (the real schedule-fire handler) writes the
+    // same event id, which the outbox refuses, so nothing more is sent; however long we look, one delivery per edge.
+    await t.stack.scheduler.scheduleOnce('replayed-edge', new Date(), { tenant, freezeEdge: { window: w.body.id, edge: 'started', at: w.body.start } });
+    await until('the replayed edge to fire', () => !t.stack.scheduler.pending().includes('replayed-edge'));
+    await new Promise((r) => setTimeout(r, 1500));
+    const edges = [...mine('freeze.started'), ...mine('freeze.ended')].map((r) => JSON.parse(r.body) as { type: string; eventId: string; data: { windowId: string } });
+    expect(edges.map((e) => `${e.type} ${e.data.windowId}`).sort()).toEqual([`freeze.ended ${open.body.id}`, `freeze.ended ${w.body.id}`, `freeze.started ${open.body.id}`, `freeze.started ${w.body.id}`].sort());
+    expect(new Set(edges.map((e) => e.eventId)).size).toBe(4);
+    expect(mine('artifact.published')).toHaveLength(1);
+  });
 });

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { activeWindow, createFreezeWindow, nextAllowed, openAt, upcomingWindow, type FreezeWindow } from '../../domain/freeze.ts';
+import { activeWindow, createFreezeWindow, freezeEdgeEventId, freezeEdgeName, nextAllowed, nextEdge, openAt, upcomingWindow, type FreezeWindow } from '../../domain/freeze.ts';
 
 const weekend: FreezeWindow = {
   id: 'frz_weekend',
@@ -68,5 +68,35 @@ describe('freeze windows (cron in a time zone, DST-correct)', () => {
     expect(issues({ reason: 'x', start: '2026-12-27T00:00:00Z', end: '2026-12-24T00:00:00Z' })).toEqual(['end: must be after start']);
     expect(issues({ reason: 'x' })[0]).toMatch(/^start: give either start and end/);
     expect(issues({ reason: 'x', start: '2026-12-24T00:00:00Z', cron: '0 16 * * 5' })[0]).toMatch(/either start and end/);
+  });
+
+  it('walks a window edge by edge (freeze.started / freeze.ended): a recurring one across DST, a once one to its end; an opening already over is not announced', () => {
+    const walk = (w: FreezeWindow, from: string, n: number) => {
+      const out: string[] = [];
+      let t = at(from);
+      for (let i = 0; i < n; i++) {
+        const e = nextEdge(w, t);
+        if (!e) break;
+        out.push(`${e.edge.edge} ${e.edge.at}`);
+        t = new Date(e.edge.at);
+      }
+      return out;
+    };
+    expect(walk(weekend, '2026-03-25T00:00:00Z', 4)).toEqual([
+      'started 2026-03-27T15:00:00.000Z',
+      'ended 2026-03-30T06:00:00.000Z',
+      'started 2026-04-03T14:00:00.000Z',
+      'ended 2026-04-06T06:00:00.000Z',
+    ]);
+    const once: FreezeWindow = { ...weekend, id: 'frz_once', kind: 'once', cron: undefined, endCron: undefined, timezone: undefined, start: '2026-12-24T00:00:00.000Z', end: '2027-01-02T00:00:00.000Z' };
+    expect(walk(once, '2026-12-01T00:00:00Z', 5)).toEqual(['started 2026-12-24T00:00:00.000Z', 'ended 2027-01-02T00:00:00.000Z']);
+    // Opened while the scheduler was away and already closed again: the next edge is the following opening.
+    expect(nextEdge(weekend, at('2026-03-25T00:00:00Z'), at('2026-03-31T00:00:00Z'))!.edge).toMatchObject({ edge: 'started', at: '2026-04-03T14:00:00.000Z' });
+    // One schedule name and one event id per edge, whoever computes them.
+    const e = { window: weekend.id, edge: 'started' as const, at: '2026-03-27T15:00:00.000Z' };
+    expect(freezeEdgeEventId('acme', e)).toBe(freezeEdgeEventId('acme', { ...e, at: '2026-03-27T16:00:00+01:00' }));
+    expect(freezeEdgeEventId('acme', e)).not.toBe(freezeEdgeEventId('acme', { ...e, edge: 'ended' }));
+    expect(freezeEdgeName('acme', e)).not.toBe(freezeEdgeName('acme', { ...e, edge: 'ended' }));
+    expect(freezeEdgeName('acme', e)).toMatch(/^[0-9a-zA-Z-_.]{1,64}$/);
   });
 });

@@ -3,7 +3,7 @@ import type { AuditEntry } from '#domain/model';
 import type { RepoLink } from '#domain/discovery';
 import type { ArtifactPointer, ArtifactVersion } from '#domain/promotion/model';
 import { tagName, type Consumer, type Tag } from '#domain/artifacts';
-import { GSI_MONITOR, indexAttributes, keys, type Key } from '../keys.ts';
+import { GSI_ENTITY, GSI_MONITOR, indexAttributes, keys, type Key } from '../keys.ts';
 import { openArtifactVersion, strip } from './base.ts';
 import { AuditStore } from './audit.ts';
 
@@ -55,6 +55,17 @@ export class ArtifactStore extends AuditStore {
   async getRepoLink(tenant: string, artifact: string, id: string): Promise<RepoLink | null> {
     const r = await this.db.send(new GetCommand({ TableName: this.table, Key: keys.repoLink(tenant, artifact, id), ConsistentRead: true }));
     return strip<RepoLink>(r.Item);
+  }
+
+  async linkedArtifacts(tenant: string): Promise<string[]> {
+    const names = new Set<string>();
+    let start: Record<string, unknown> | undefined;
+    do {
+      const r = await this.db.send(new QueryCommand({ TableName: this.table, IndexName: GSI_ENTITY.name, KeyConditionExpression: '#p = :p', ExpressionAttributeNames: { '#p': GSI_ENTITY.partitionKey }, ExpressionAttributeValues: { ':p': keys.linkedArtifacts(tenant) }, ExclusiveStartKey: start }));
+      for (const i of r.Items ?? []) names.add(String(i[GSI_ENTITY.sortKey]).replace(/#[^#]*$/, ''));
+      start = r.LastEvaluatedKey;
+    } while (start);
+    return [...names].sort();
   }
 
   async repoLinksOf(registry: string, repository: string): Promise<RepoLink[]> {

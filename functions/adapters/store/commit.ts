@@ -1,6 +1,6 @@
 import type { DomainEvent, MetricDelta, WriteOp } from '#domain/ports';
 import type { Tag } from '#domain/artifacts';
-import { keys } from '../keys.ts';
+import { indexAttributes, keys } from '../keys.ts';
 import { artifactVersionItem, type ConflictReason, type TxItem } from './base.ts';
 import { IdempotencyStore } from './idempotency.ts';
 
@@ -19,8 +19,10 @@ export class CommitStore extends IdempotencyStore {
               reasons: [op.expectedVersion === null ? 'exists' : 'version', 'unknown'],
             }
           : { items: [this.put(this.promotionItem(op.promotion), op.expectedVersion)], reasons: [op.expectedVersion === null ? 'exists' : 'version'] };
-      case 'environment':
-        return { items: [this.put(this.envItem(op.env), op.expectedVersion)], reasons: ['version'] };
+      case 'environment': {
+        const monitors = op.previousMonitors ? this.monitorItems(op.env, op.previousMonitors) : [];
+        return { items: [this.put(this.envItem(op.env), op.expectedVersion), ...monitors], reasons: ['version', ...monitors.map(() => 'unknown' as const)] };
+      }
       case 'snapshot':
         return { items: [this.snapshotItem(tenant, op.snapshot)], reasons: ['version'] };
       case 'deployment': {
@@ -123,6 +125,21 @@ export class CommitStore extends IdempotencyStore {
       case 'event':
         // Only when the commit has no fact item to carry it (commit).
         return { items: [this.eventItem(op.event)], reasons: ['exists'] };
+      case 'webhook':
+        return { items: [this.put({ ...keys.webhook(tenant, op.sub.id), entity: 'Webhook', ...op.sub }, op.expectedVersion)], reasons: [op.expectedVersion === null ? 'exists' : 'version'] };
+      case 'deleteWebhook':
+        return { items: [{ Delete: { TableName: this.table, Key: keys.webhook(tenant, op.sub.id), ConditionExpression: '#v = :v', ExpressionAttributeNames: { '#v': 'version' }, ExpressionAttributeValues: { ':v': op.sub.version } } }], reasons: ['version'] };
+      case 'gitTarget':
+        return { items: [this.put({ ...keys.gitTarget(tenant, op.target.environment), entity: 'GitTarget', ...op.target }, op.expectedVersion)], reasons: [op.expectedVersion === null ? 'exists' : 'version'] };
+      case 'deleteGitTarget':
+        return { items: [{ Delete: { TableName: this.table, Key: keys.gitTarget(tenant, op.target.environment), ConditionExpression: '#v = :v', ExpressionAttributeNames: { '#v': 'version' }, ExpressionAttributeValues: { ':v': op.target.version } } }], reasons: ['version'] };
+      case 'repoLink':
+        return {
+          items: [{ Put: { TableName: this.table, Item: { ...keys.repoLink(tenant, op.link.artifact, op.link.id), ...indexAttributes.repoLink(op.link), entity: 'RepoLink', ...op.link }, ConditionExpression: op.replace ? 'attribute_exists(pk)' : 'attribute_not_exists(pk)' } }],
+          reasons: [op.replace ? 'version' : 'exists'],
+        };
+      case 'deleteRepoLink':
+        return { items: [{ Delete: { TableName: this.table, Key: keys.repoLink(tenant, op.link.artifact, op.link.id), ConditionExpression: 'attribute_exists(pk)' } }], reasons: ['version'] };
       case 'evidence': {
         const e = op.evidence;
         return {

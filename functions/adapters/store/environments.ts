@@ -97,7 +97,7 @@ export class EnvironmentStore extends StoreBase {
   }
 
   /** The monitor index items that move an environment from the monitors `before` to its own (domain/monitors.ts). */
-  private monitorItems(env: Environment, before: string[]): TxItem[] {
+  protected monitorItems(env: Environment, before: string[]): TxItem[] {
     const now = new Set(env.monitors ?? []);
     const was = new Set(before);
     return [

@@ -5,7 +5,14 @@ import { digest, open } from './common.ts';
 /** What the manifest routes answer. */
 const manifestChange = /* @__PURE__ */ z.object({ op: z.enum(['add', 'change', 'remove']), path: z.string(), before: z.unknown().optional(), after: z.unknown().optional() }).strict();
 const manifestSummary = /* @__PURE__ */ z.object({ add: z.number().int(), change: z.number().int(), remove: z.number().int() }).strict();
-export const manifestApplyResponse = /* @__PURE__ */ z.object({ applied: z.boolean(), digest, documentDigest: digest.optional().describe('sha256 of the applied document (kept in the audit entry)'), planDigest: digest.optional().describe('digest of the applied plan (kept in the audit entries)'), changes: z.array(manifestChange), summary: manifestSummary }).strict();
+const manifestSecrets = /* @__PURE__ */ z
+  .object({
+    webhooks: z.array(z.object({ id: z.string(), url: z.string(), environment: z.string().nullable(), secret: z.string().describe('the signing secret (whsec_…)') }).strict()),
+    registry_links: z.array(z.object({ artifact: z.string(), id: z.string(), registry: z.string(), repository: z.string(), notifyToken: z.string().describe('the bearer token of registry notifications') }).strict()),
+  })
+  .strict()
+  .describe('what the apply created with a secret of its own, the only time the secret is shown: signing secrets of new webhook subscriptions, notification tokens of new registry links');
+export const manifestApplyResponse = /* @__PURE__ */ z.object({ applied: z.boolean(), digest, documentDigest: digest.optional().describe('sha256 of the applied document (kept in the audit entry)'), planDigest: digest.optional().describe('digest of the applied plan (kept in the audit entries)'), changes: z.array(manifestChange), summary: manifestSummary, secrets: manifestSecrets.optional() }).strict();
 
 /**
  * GET /api/v1/manifest?format=json: the document apply takes (domain/manifest/document.ts), as exported: every
@@ -24,6 +31,9 @@ const manifestDocument = /* @__PURE__ */ z
             webhook_gates: exported.shape.webhook_gates.unwrap(),
             approval_rules: exported.shape.approval_rules.unwrap(),
             freeze_windows: exported.shape.freeze_windows.unwrap(),
+            webhooks: exported.shape.webhooks.unwrap(),
+            git_targets: exported.shape.git_targets.unwrap(),
+            registry_links: exported.shape.registry_links.unwrap(),
             cross_registry_sync: z.literal(true),
             verification: exported.shape.verification.unwrap(),
           })
