@@ -1,13 +1,87 @@
-import type { Store } from '#domain/ports';
-import { AppKeyStore } from './store/app-keys.ts';
-import { DeliveryStore } from './store/webhooks.ts';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { CommitPort, Store, WriteOp } from '#domain/ports';
+import type { Area } from './store/area.ts';
+import { storeBase, type StoreBase } from './store/base.ts';
+import { committer } from './store/commit.ts';
+import { environmentArea } from './store/environments.ts';
+import { snapshotArea } from './store/snapshots.ts';
+import { promotionArea } from './store/promotions.ts';
+import { policyArea } from './store/policies.ts';
+import { artifactArea } from './store/artifacts.ts';
+import { deploymentArea } from './store/deployments.ts';
+import { auditArea } from './store/audit.ts';
+import { outboxArea } from './store/outbox.ts';
+import { notificationArea } from './store/notifications.ts';
+import { idempotencyArea } from './store/idempotency.ts';
+import { appKeyArea } from './store/app-keys.ts';
+import { webhookArea } from './store/webhooks.ts';
+import { gitTargetArea } from './store/git-targets.ts';
 
-export { documentClient, eventsOf, openAuditEntry, strip } from './store/base.ts';
+export { documentClient, strip } from './store/base.ts';
+export { eventsOf } from './store/outbox.ts';
+export { openAuditEntry } from './store/audit.ts';
 
 /**
- * DynamoDB implementation of the Store port (single table; keys and index attributes in keys.ts).
- * Split by area under store/, each area a layer of one class (base → environments → audit →
- * artifacts → deployments → promotions → notifications → idempotency → commit → app keys), so every method
- * keeps the shared client, transactions and paging without delegating.
+ * The areas of the single table (store/<area>.ts), each on the one shared base (client, table,
+ * transactions, paging); every key pattern comes from keys.ts. A new entity goes into the area
+ * whose port declares its methods (domain/ports.ts), or a new area here.
  */
-export class DynamoStore extends DeliveryStore implements Store {}
+export function storeAreas(base: StoreBase) {
+  const environments = environmentArea(base);
+  return {
+    environments,
+    snapshots: snapshotArea(base, environments),
+    promotions: promotionArea(base),
+    policies: policyArea(base),
+    artifacts: artifactArea(base),
+    deployments: deploymentArea(base),
+    audit: auditArea(base),
+    outbox: outboxArea(base),
+    notifications: notificationArea(base),
+    idempotency: idempotencyArea(base),
+    appKeys: appKeyArea(base),
+    webhooks: webhookArea(base),
+    gitTargets: gitTargetArea(base),
+  };
+}
+
+type PortOf<A> = A extends { port: infer P } ? P : never;
+/** The method names two areas both define. */
+type Shared<A> = { [K in keyof A]: { [J in Exclude<keyof A, K>]: keyof PortOf<A[K]> & keyof PortOf<A[J]> }[Exclude<keyof A, K>] }[keyof A];
+/** Compiles only when no method is defined by two areas (the error names it). */
+type NoShared<A> = [Shared<A>] extends [never] ? unknown : { 'a method defined by two areas': Shared<A> };
+type Intersection<U> = (U extends unknown ? (u: U) => void : never) extends (i: infer I) => void ? I : never;
+/** The composed store: every area's methods, flat, and the commit across them. */
+export type Composed<A> = CommitPort & Intersection<PortOf<A[keyof A]>>;
+
+/**
+ * Composes areas into one store, the way ElectroDB's Service composes entities: each method is its
+ * one area's (the store's method delegates to it, unchanged), and `commit` writes ops of every area
+ * in one transaction, asking the area that owns each op's kind for its items.
+ */
+export function service<A extends Record<string, Area<object, WriteOp>>>(base: StoreBase, areas: A & NoShared<A>): Composed<A> {
+  const methods: Record<string, unknown> = {};
+  for (const [name, area] of Object.entries(areas)) {
+    for (const [method, fn] of Object.entries(area.port)) {
+      if (method in methods || method === 'commit') throw new Error(`store: ${method} is defined by two areas (one is ${name})`);
+      methods[method] = fn;
+    }
+  }
+  return Object.assign(methods, committer(base, areas)) as Composed<A>;
+}
+
+/** The DynamoDB store: the areas of the table, composed. */
+export function dynamoStore(db: DynamoDBDocumentClient, table: string): Store {
+  const base = storeBase(db, table);
+  return service(base, storeAreas(base));
+}
+
+/** DynamoDB implementation of the Store port (single table; keys and index attributes in keys.ts): `new DynamoStore(client, table)`. */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type, @typescript-eslint/no-unsafe-declaration-merging
+export interface DynamoStore extends Store {}
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
+export class DynamoStore {
+  constructor(db: DynamoDBDocumentClient, table: string) {
+    Object.assign(this, dynamoStore(db, table));
+  }
+}
