@@ -81,12 +81,20 @@ export function dynamoStore(db: DynamoDBDocumentClient, table: string): Store {
   return service(base, storeAreas(base));
 }
 
-/** DynamoDB implementation of the Store port (single table; keys and index attributes in keys.ts): `new DynamoStore(client, table)`. */
+/**
+ * DynamoDB implementation of the Store port (single table; keys and index attributes in keys.ts):
+ * `new DynamoStore(client, table)`. Its methods are its areas' own functions; a method that calls
+ * another of its area's calls it on the store (`this`), so a store derived from this one with a
+ * method replaced (a test's crashing `writeLinks`) reaches the replacement, as the class chain did.
+ */
 // eslint-disable-next-line @typescript-eslint/no-empty-object-type, @typescript-eslint/no-unsafe-declaration-merging
 export interface DynamoStore extends Store {}
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export class DynamoStore {
-  constructor(db: DynamoDBDocumentClient, table: string) {
+  constructor(
+    protected readonly db: DynamoDBDocumentClient,
+    protected readonly table: string,
+  ) {
     Object.assign(this, dynamoStore(db, table));
   }
 }

@@ -108,7 +108,7 @@ export function artifactArea(base: StoreBase): Area<ArtifactStorePort, ArtifactO
     /** `latest-<env>` is what the environment's pointer says (CommitStore writes no item for it); a tag item of its own only where no pointer exists. */
     async getTag(tenant: string, artifact: string, env: string, kind: Tag['kind'], version: string): Promise<Tag | null> {
       if (kind === 'latest') {
-        const pointer = await port.getPointer(tenant, env, artifact);
+        const pointer = await this.getPointer(tenant, env, artifact);
         if (pointer) return latestTagOf(pointer);
       }
       const r = await db.send(new GetCommand({ TableName: table, Key: keys.tag(tenant, artifact, env, kind, version), ConsistentRead: true }));
@@ -117,7 +117,7 @@ export function artifactArea(base: StoreBase): Area<ArtifactStorePort, ArtifactO
 
     async listTags(tenant: string, artifact: string, env: string): Promise<Tag[]> {
       const k = keys.tagsIn(tenant, artifact, env);
-      const [tags, pointer] = await Promise.all([base.queryAll<Tag>(k.pk, k.skPrefix, true), port.getPointer(tenant, env, artifact)]);
+      const [tags, pointer] = await Promise.all([base.queryAll<Tag>(k.pk, k.skPrefix, true), this.getPointer(tenant, env, artifact)]);
       return pointer ? [...tags.filter((t) => t.kind !== 'latest'), latestTagOf(pointer)] : tags;
     },
 

@@ -180,7 +180,7 @@ export function auditArea(base: StoreBase): Area<AuditStorePort, AuditOp> {
         }),
       );
       if (!moved) throw new WriteConflict('chain');
-      await port.writeLinks(tenant, links);
+      await this.writeLinks(tenant, links);
     },
   };
   return {

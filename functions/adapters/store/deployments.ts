@@ -88,7 +88,7 @@ export function deploymentArea(base: StoreBase): Area<DeploymentStorePort, Deplo
     async findDeployment(tenant: string, id: string): Promise<Deployment | null> {
       const r = await db.send(new GetCommand({ TableName: table, Key: keys.deploymentById(tenant, id), ConsistentRead: true }));
       if (!r.Item) return null;
-      return port.getDeployment(tenant, r.Item.environment as string, r.Item.deployedAt as string, id);
+      return this.getDeployment(tenant, r.Item.environment as string, r.Item.deployedAt as string, id);
     },
 
     async getDeployment(tenant: string, env: string, deployedAt: string, id: string): Promise<Deployment | null> {
