@@ -32,7 +32,8 @@ export interface Writes<Op extends WriteOp> {
 /**
  * One area of the table, the way an ElectroDB entity is one part of a Service: the port methods it
  * implements (each method belongs to exactly one area) and the write kinds it knows how to turn
- * into items. The store is their composition (dynamo-store.ts).
+ * into items. The store is their composition (index.ts). A port method that calls another of its
+ * area's calls it through `this` (the store it is a method of), as the class chain did.
  */
 export interface Area<Port extends object, Op extends WriteOp = never> {
   readonly port: Port;

@@ -196,7 +196,7 @@ export function promotionArea(base: StoreBase): Area<PromotionStorePort, Promoti
     port,
     writes: {
       kinds: kindsOf<PromotionOp>({ promotion: true, approval: true, evidence: true }),
-      // Evidence is a fact: without an audit entry in the commit, the commit's events ride on it.
+      // Evidence is a fact item: the commit's events ride on it when it comes before the commit's audit entry (or there is none).
       carriers: ['evidence'],
       items: (op, ctx) => items(op, ctx.tenant, ctx.events),
     },
