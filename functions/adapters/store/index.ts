@@ -87,10 +87,11 @@ export function dynamoStore(db: DynamoDBDocumentClient, table: string): Store {
 export interface DynamoStore extends Store {}
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export class DynamoStore {
-  constructor(
-    protected readonly db: DynamoDBDocumentClient,
-    protected readonly table: string,
-  ) {
-    Object.assign(this, dynamoStore(db, table));
+  declare protected readonly db: DynamoDBDocumentClient;
+  declare protected readonly table: string;
+  constructor(db: DynamoDBDocumentClient, table: string) {
+    // The composed object itself, keeping its client and table: copying its methods again onto an
+    // instance cost more than composing them (V8 reshapes the object at every function-valued field).
+    return Object.assign(dynamoStore(db, table), { db, table }) as unknown as DynamoStore;
   }
 }
