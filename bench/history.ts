@@ -157,7 +157,7 @@ function historyRecord(i: number): Deployment {
   };
 }
 
-/** The item DynamoStore writes for a deployment op (opItems 'deployment'), without the metric counters. */
+/** The item DynamoStore writes for a deployment op (the deployments area, store/deployments.ts), without the metric counters. */
 const historyItem = (i: number) => {
   const d = historyRecord(i);
   return { ...keys.deployment(TENANT, d.environment, d.deployedAt, d.id), entity: 'Deployment', ...d };

@@ -18,104 +18,113 @@ export type IdempotencyClaim =
   | { state: 'in-progress' }
   | { state: 'mismatch' };
 
-/** One item of an atomic multi-item write (see Store.commit). */
-export type WriteOp =
-  /** `gatesChanged`: the gate results are stored apart from the promotion, written only when they change */
-  | { kind: 'promotion'; promotion: Promotion; expectedVersion: number | null; gatesChanged?: boolean }
+// ---- the store port, one interface per area of the table (functions/adapters/store/<area>.ts
+// implements each; functions/adapters/dynamo-store.ts composes them). Each area also names the
+// write ops (`kind`) it turns into items of a commit; WriteOp is their union.
+
+/** Environments: the head each points at, its position and monitors; config item ids; the last applied manifest. */
+export type EnvironmentOp =
   /** `previousMonitors`: given when the monitors may change, so their index items move with them */
   | { kind: 'environment'; env: Environment; expectedVersion: number; previousMonitors?: string[] }
-  | { kind: 'snapshot'; snapshot: Snapshot }
-  | { kind: 'deployment'; deployment: Deployment; metrics?: MetricDelta | null }
-  | { kind: 'metrics'; delta: MetricDelta }
-  | { kind: 'tag'; tag: Tag }
-  | { kind: 'consumer'; consumer: Consumer }
-  | { kind: 'pointer'; pointer: ArtifactPointer; expectedVersion: number | null }
-  | { kind: 'artifactVersion'; artifact: ArtifactVersion }
-  | { kind: 'rule'; rule: Rule; expectedVersion: number | null }
-  | { kind: 'deleteRule'; id: string; expectedVersion: number }
-  /** one rule per source → target pair: claimed with the rule, released when it goes or moves */
-  | { kind: 'rulePair'; source: string; target: string; ruleId: string; claim: boolean }
-  | { kind: 'approval'; promotionId: string; approval: Approval }
-  | { kind: 'audit'; entry: AuditEntry }
-  /** an outbox event: committed with the change, relayed to the bus by the stream consumer */
-  | { kind: 'event'; event: DomainEvent }
-  | { kind: 'evidence'; owner: string; evidence: Evidence }
-  /** a freeze window (domain/freeze.ts): added or removed with its audit entry */
-  | { kind: 'freezeWindow'; window: FreezeWindow }
-  | { kind: 'deleteFreezeWindow'; id: string }
-  /** notification settings of a scope (secrets sealed by the store) */
-  | { kind: 'notifySettings'; settings: NotificationSettings; expectedVersion: number | null }
   /** the last applied manifest's digest: two applies of the same plan never interleave (domain/manifest) */
-  | { kind: 'manifestHead'; digest: string; previous: string | null }
-  /** a manifest's delivery sections (domain/manifest): webhook subscriptions, git targets, registry links; `expectedVersion`/`replace` null/false: create */
-  | { kind: 'webhook'; sub: import('./webhooks/model.ts').WebhookSubscription; expectedVersion: number | null }
-  | { kind: 'deleteWebhook'; sub: import('./webhooks/model.ts').WebhookSubscription }
-  | { kind: 'gitTarget'; target: import('./gitops/ports.ts').GitTarget; expectedVersion: number | null }
-  | { kind: 'deleteGitTarget'; target: import('./gitops/ports.ts').GitTarget }
-  | { kind: 'repoLink'; link: import('./discovery.ts').RepoLink; replace: boolean }
-  | { kind: 'deleteRepoLink'; link: import('./discovery.ts').RepoLink };
+  | { kind: 'manifestHead'; digest: string; previous: string | null };
 
-/** Counters added to an environment's day of metrics (merged per environment and day within a commit). */
-export interface MetricDelta {
-  environment: string;
-  /** yyyy-mm-dd (UTC) */
-  day: string;
-  add: Record<string, number>;
-}
-
-export interface PromotionFilter {
-  /** any of these statuses */
-  status?: string[];
-  source?: string;
-  target?: string;
-  subject?: string;
-}
-
-/**
- * Persistence port. The DynamoDB adapter implements it; each commit method is
- * one atomic transaction that also writes the audit entry and the outbox
- * events, conditioned on the item versions read (never on a tenant-wide item).
- * A lost race throws `WriteConflict` and the domain retries with fresh reads.
- */
-export interface Store extends WebhookRepo, GitTargetRepo {
-  nodes(tenant: string): NodeSource;
-  putNodes(tenant: string, nodes: Map<string, TreeNode>): Promise<void>;
-
+export interface EnvironmentStorePort {
   getEnvironment(tenant: string, name: string): Promise<Environment | null>;
   listEnvironments(tenant: string): Promise<Environment[]>;
   createEnvironment(env: Environment, snapshot: Snapshot, audit: AuditEntry): Promise<void>;
   updateEnvironment(env: Environment, previous: Environment, audit: AuditEntry): Promise<void>;
   deleteEnvironment(previous: Environment, audit: AuditEntry): Promise<void>;
+  /** Item ids are derived from kind+key; this index maps them back. */
+  putItemIds(tenant: string, refs: { id: string; kind: ItemKind; key: string }[]): Promise<void>;
+  getItemId(tenant: string, id: string): Promise<{ kind: ItemKind; key: string } | null>;
+  /** Every (tenant, environment) listing this alarm ARN as a monitor (an index written with the environment). */
+  monitorWatchers(arn: string): Promise<{ tenant: string; environment: string }[]>;
+  /** The digest of the last applied manifest (null: never applied). */
+  manifestHead(tenant: string): Promise<string | null>;
+}
 
+/** Snapshots of an environment's configuration and the content-addressed trie nodes they point at. */
+export type SnapshotOp = { kind: 'snapshot'; snapshot: Snapshot };
+
+export interface SnapshotStorePort {
+  nodes(tenant: string): NodeSource;
+  putNodes(tenant: string, nodes: Map<string, TreeNode>): Promise<void>;
   /** Moves the environment head to a new snapshot (one conditional write on the environment), with the outbox events of the change. */
   commitSnapshot(env: Environment, previous: Environment, snapshot: Snapshot, audit: AuditEntry, events?: DomainEvent[]): Promise<void>;
   getSnapshot(tenant: string, environment: string, seq: number): Promise<Snapshot | null>;
   listSnapshots(tenant: string, environment: string, limit: number, cursor?: string): Promise<Page<Snapshot>>;
+}
 
-  /** Item ids are derived from kind+key; this index maps them back. */
-  putItemIds(tenant: string, refs: { id: string; kind: ItemKind; key: string }[]): Promise<void>;
-  getItemId(tenant: string, id: string): Promise<{ kind: ItemKind; key: string } | null>;
+/** Promotions with their gate results, approvals and evidence; the per-environment execution lease. */
+export type PromotionOp =
+  /** `gatesChanged`: the gate results are stored apart from the promotion, written only when they change */
+  | { kind: 'promotion'; promotion: Promotion; expectedVersion: number | null; gatesChanged?: boolean }
+  | { kind: 'approval'; promotionId: string; approval: Approval }
+  | { kind: 'evidence'; owner: string; evidence: Evidence };
 
-  queryAudit(tenant: string, query: AuditQuery): Promise<Page<AuditEntry>>;
-  /** Writes every op in one transaction (all or nothing); a failed condition throws WriteConflict. */
-  commit(tenant: string, ops: WriteOp[]): Promise<void>;
-
+export interface PromotionStorePort {
   getPromotion(tenant: string, id: string): Promise<Promotion | null>;
   listPromotions(tenant: string, filter: PromotionFilter, limit: number, cursor?: string): Promise<Page<Promotion>>;
   /** Promotions into a target that have not reached a final state. */
   activePromotions(tenant: string, target: string): Promise<Promotion[]>;
   listApprovals(tenant: string, promotionId: string): Promise<Approval[]>;
   listEvidence(tenant: string, owners: string[]): Promise<Evidence[]>;
+  /** A lease on an environment: one promotion executes into it at a time. */
+  acquireLock(tenant: string, env: string, holder: string, now: Date, ttlSeconds: number): Promise<boolean>;
+  releaseLock(tenant: string, env: string, holder: string): Promise<void>;
+}
+
+/** What promotions are decided by: promotion rules (one per source → target pair) and freeze windows. */
+export type PolicyOp =
+  | { kind: 'rule'; rule: Rule; expectedVersion: number | null }
+  | { kind: 'deleteRule'; id: string; expectedVersion: number }
+  /** one rule per source → target pair: claimed with the rule, released when it goes or moves */
+  | { kind: 'rulePair'; source: string; target: string; ruleId: string; claim: boolean }
+  /** a freeze window (domain/freeze.ts): added or removed with its audit entry */
+  | { kind: 'freezeWindow'; window: FreezeWindow }
+  | { kind: 'deleteFreezeWindow'; id: string };
+
+export interface PolicyStorePort {
   getRule(tenant: string, id: string): Promise<Rule | null>;
   listRules(tenant: string): Promise<Rule[]>;
+  /** Every freeze window of a tenant (few: one query). */
+  listFreezeWindows(tenant: string): Promise<FreezeWindow[]>;
+}
+
+/** Artifacts: published versions, what each environment runs (pointers), tags, consumers, registry links. */
+export type ArtifactOp =
+  | { kind: 'tag'; tag: Tag }
+  | { kind: 'consumer'; consumer: Consumer }
+  | { kind: 'pointer'; pointer: ArtifactPointer; expectedVersion: number | null }
+  | { kind: 'artifactVersion'; artifact: ArtifactVersion };
+
+export interface ArtifactStorePort {
   getArtifactVersion(tenant: string, name: string, version: string): Promise<ArtifactVersion | null>;
+  listArtifactVersions(tenant: string, name: string): Promise<ArtifactVersion[]>;
   getPointer(tenant: string, env: string, name: string): Promise<ArtifactPointer | null>;
   listPointers(tenant: string, env: string): Promise<ArtifactPointer[]>;
-  listArtifactVersions(tenant: string, name: string): Promise<ArtifactVersion[]>;
   getTag(tenant: string, artifact: string, env: string, kind: Tag['kind'], version: string): Promise<Tag | null>;
   /** Every tag of an artifact in an environment (release, rollback and latest). */
   listTags(tenant: string, artifact: string, env: string): Promise<Tag[]>;
   listConsumers(tenant: string, artifact: string): Promise<Consumer[]>;
+  /** Registry links of an artifact (domain/discovery.ts), written with their audit entry. */
+  putRepoLink(link: import('./discovery.ts').RepoLink, audit: AuditEntry): Promise<void>;
+  deleteRepoLink(link: import('./discovery.ts').RepoLink, audit: AuditEntry): Promise<void>;
+  listRepoLinks(tenant: string, artifact: string): Promise<import('./discovery.ts').RepoLink[]>;
+  getRepoLink(tenant: string, artifact: string, id: string): Promise<import('./discovery.ts').RepoLink | null>;
+  /** Every link to this registry repository, across tenants (the ECR event handler only). */
+  repoLinksOf(registry: string, repository: string): Promise<import('./discovery.ts').RepoLink[]>;
+  /** the artifacts of a tenant with registry links (a link made before this index is found through its artifact's pointer) */
+  linkedArtifacts(tenant: string): Promise<string[]>;
+}
+
+/** Deployments: history, the current one per environment, daily metrics, first sightings of image tags. */
+export type DeploymentOp =
+  | { kind: 'deployment'; deployment: Deployment; metrics?: MetricDelta | null }
+  | { kind: 'metrics'; delta: MetricDelta };
+
+export interface DeploymentStorePort {
   getDeployment(tenant: string, env: string, deployedAt: string, id: string): Promise<Deployment | null>;
   /** A deployment by its id alone (seed 002's source_deployment_id). */
   findDeployment(tenant: string, id: string): Promise<Deployment | null>;
@@ -128,19 +137,13 @@ export interface Store extends WebhookRepo, GitTargetRepo {
   /** The current image tag reference of an environment (only moves forward in time). */
   putCurrent(tenant: string, dep: Deployment): Promise<void>;
   getCurrent(tenant: string, env: string): Promise<Deployment | null>;
-  /** A lease on an environment: one promotion executes into it at a time. */
-  acquireLock(tenant: string, env: string, holder: string, now: Date, ttlSeconds: number): Promise<boolean>;
-  releaseLock(tenant: string, env: string, holder: string): Promise<void>;
+}
 
-  /**
-   * Idempotency records (per tenant and key): claim before running a request,
-   * complete with the response, release if it failed with a 5xx.
-   */
-  /** `leaseSeconds`: how long an IN_PROGRESS claim holds (the function's timeout); after it a crashed request's key is free again. */
-  claimIdempotency(tenant: string, key: string, requestHash: string, now: Date, ttlSeconds: number, leaseSeconds: number): Promise<IdempotencyClaim>;
-  completeIdempotency(tenant: string, key: string, requestHash: string, response: { statusCode: number; body: string }): Promise<void>;
-  releaseIdempotency(tenant: string, key: string): Promise<void>;
+/** The audit trail: entries (every commit writes one) and the hash chain the stream consumer links them into. */
+export type AuditOp = { kind: 'audit'; entry: AuditEntry };
 
+export interface AuditStorePort {
+  queryAudit(tenant: string, query: AuditQuery): Promise<Page<AuditEntry>>;
   // ---- the audit chain (written by the stream consumer alone, see domain/audit.ts)
   /** Links in sequence order, a page at a time (from link `fromSeq` on, when given). */
   readChainLinks(tenant: string, limit: number, cursor?: string, fromSeq?: number): Promise<Page<ChainLink>>;
@@ -162,27 +165,27 @@ export interface Store extends WebhookRepo, GitTargetRepo {
    * 'chain' otherwise); then writes the links and their markers.
    */
   appendLinks(tenant: string, previous: ChainHead | null, next: ChainHead, links: ChainLink[]): Promise<void>;
+}
 
-  /** At-least-once delivery, once-only effect: true the first time (tenant, scope, id) is claimed. */
-  claimOnce(tenant: string, scope: string, id: string, ttlSeconds: number): Promise<boolean>;
-  /** Gives a claim back (the work failed and should run again on redelivery). */
-  releaseOnce(tenant: string, scope: string, id: string): Promise<void>;
+/** The outbox: an event committed with the change, relayed to the bus by the stream consumer (it rides on the commit's fact item when there is one). */
+export type OutboxOp = { kind: 'event'; event: DomainEvent };
 
-  /** The digest of the last applied manifest (null: never applied). */
-  manifestHead(tenant: string): Promise<string | null>;
-  /** Every freeze window of a tenant (few: one query). */
-  listFreezeWindows(tenant: string): Promise<FreezeWindow[]>;
+/** Notifications (secrets sealed at rest like webhook gate secrets): settings, review links, Slack identities, deliveries. */
+export type NotificationOp =
+  /** notification settings of a scope (secrets sealed by the store) */
+  { kind: 'notifySettings'; settings: NotificationSettings; expectedVersion: number | null };
 
-  // ---- notifications (secrets sealed at rest like webhook gate secrets)
+export interface NotificationStorePort {
   getNotificationSettings(tenant: string, scope: string): Promise<NotificationSettings | null>;
   putNotificationSettings(settings: NotificationSettings, expectedVersion: number | null, audit: AuditEntry): Promise<void>;
+  /** Every notification settings item of a tenant (the tenant's and each environment's). */
+  listNotificationSettings(tenant: string): Promise<NotificationSettings[]>;
   putReviewLink(link: ReviewLink): Promise<void>;
   getReviewLink(tenant: string, hash: string): Promise<ReviewLink | null>;
   /** Marks a link used (single use): false if it was used already. */
   useReviewLink(tenant: string, hash: string, at: string, action: string): Promise<boolean>;
   recordDelivery(tenant: string, promotionId: string, delivery: Delivery): Promise<void>;
-  /** Every notification settings item of a tenant (the tenant's and each environment's). */
-  listNotificationSettings(tenant: string): Promise<NotificationSettings[]>;
+  listDeliveries(tenant: string, promotionId: string): Promise<Delivery[]>;
 
   // ---- Slack identities (domain/notify/slack-identity.ts): codes people get signed in, links they make from Slack
   putSlackLinkCode(code: SlackLinkCode): Promise<void>;
@@ -196,9 +199,25 @@ export interface Store extends WebhookRepo, GitTargetRepo {
   linkSlack(code: { tenant: string; hash: string; usedAt: string }, link: SlackLink, previous: SlackLink | null, audit: AuditEntry): Promise<void>;
   /** Removes the link if it is still this one (WriteConflict 'version' otherwise), with the audit entry. */
   unlinkSlack(link: SlackLink, audit: AuditEntry): Promise<void>;
-  listDeliveries(tenant: string, promotionId: string): Promise<Delivery[]>;
+}
 
-  // ---- app keys (domain/app-keys.ts): the record holds hashes only
+/**
+ * Idempotency records (per tenant and key): claim before running a request, complete with the
+ * response, release if it failed with a 5xx; and once-only claims of background work.
+ */
+export interface IdempotencyStorePort {
+  /** `leaseSeconds`: how long an IN_PROGRESS claim holds (the function's timeout); after it a crashed request's key is free again. */
+  claimIdempotency(tenant: string, key: string, requestHash: string, now: Date, ttlSeconds: number, leaseSeconds: number): Promise<IdempotencyClaim>;
+  completeIdempotency(tenant: string, key: string, requestHash: string, response: { statusCode: number; body: string }): Promise<void>;
+  releaseIdempotency(tenant: string, key: string): Promise<void>;
+  /** At-least-once delivery, once-only effect: true the first time (tenant, scope, id) is claimed. */
+  claimOnce(tenant: string, scope: string, id: string, ttlSeconds: number): Promise<boolean>;
+  /** Gives a claim back (the work failed and should run again on redelivery). */
+  releaseOnce(tenant: string, scope: string, id: string): Promise<void>;
+}
+
+/** App keys (domain/app-keys.ts): the record holds hashes only. */
+export interface AppKeyStorePort {
   /** Creates (expectedVersion null) or changes a key, with its audit entry, in one transaction. */
   putAppKey(key: AppKey, expectedVersion: number | null, audit: AuditEntry): Promise<void>;
   getAppKey(tenant: string, id: string): Promise<AppKey | null>;
@@ -207,19 +226,63 @@ export interface Store extends WebhookRepo, GitTargetRepo {
   appKeyAndEnvironment(tenant: string, keyId: string | null, env: string): Promise<{ key: AppKey | null; env: Environment | null }>;
   /** Writes the key's last-used time (never moves it back). */
   touchAppKey(tenant: string, id: string, at: string): Promise<void>;
-  /** Every (tenant, environment) listing this alarm ARN as a monitor (an index written with the environment). */
-  monitorWatchers(arn: string): Promise<{ tenant: string; environment: string }[]>;
-
-  /** Registry links of an artifact (domain/discovery.ts), written with their audit entry. */
-  putRepoLink(link: import('./discovery.ts').RepoLink, audit: AuditEntry): Promise<void>;
-  deleteRepoLink(link: import('./discovery.ts').RepoLink, audit: AuditEntry): Promise<void>;
-  listRepoLinks(tenant: string, artifact: string): Promise<import('./discovery.ts').RepoLink[]>;
-  getRepoLink(tenant: string, artifact: string, id: string): Promise<import('./discovery.ts').RepoLink | null>;
-  /** Every link to this registry repository, across tenants (the ECR event handler only). */
-  repoLinksOf(registry: string, repository: string): Promise<import('./discovery.ts').RepoLink[]>;
-  /** the artifacts of a tenant with registry links (a link made before this index is found through its artifact's pointer) */
-  linkedArtifacts(tenant: string): Promise<string[]>;
 }
+
+/** One item of an atomic multi-item write (see Store.commit): the union of the areas' write ops. */
+/** A manifest's delivery sections (domain/manifest): webhook subscriptions, git targets, registry links; `expectedVersion` null / `replace` false: create. */
+export type WebhookOp =
+  | { kind: 'webhook'; sub: import('./webhooks/model.ts').WebhookSubscription; expectedVersion: number | null }
+  | { kind: 'deleteWebhook'; sub: import('./webhooks/model.ts').WebhookSubscription };
+export type GitTargetOp =
+  | { kind: 'gitTarget'; target: import('./gitops/ports.ts').GitTarget; expectedVersion: number | null }
+  | { kind: 'deleteGitTarget'; target: import('./gitops/ports.ts').GitTarget };
+export type RepoLinkOp =
+  | { kind: 'repoLink'; link: import('./discovery.ts').RepoLink; replace: boolean }
+  | { kind: 'deleteRepoLink'; link: import('./discovery.ts').RepoLink };
+
+export type WriteOp = EnvironmentOp | SnapshotOp | PromotionOp | PolicyOp | ArtifactOp | DeploymentOp | AuditOp | OutboxOp | NotificationOp | WebhookOp | GitTargetOp | RepoLinkOp;
+
+export interface CommitPort {
+  /** Writes every op in one transaction (all or nothing); a failed condition throws WriteConflict. */
+  commit(tenant: string, ops: WriteOp[]): Promise<void>;
+}
+
+/** Counters added to an environment's day of metrics (merged per environment and day within a commit). */
+export interface MetricDelta {
+  environment: string;
+  /** yyyy-mm-dd (UTC) */
+  day: string;
+  add: Record<string, number>;
+}
+
+export interface PromotionFilter {
+  /** any of these statuses */
+  status?: string[];
+  source?: string;
+  target?: string;
+  subject?: string;
+}
+
+/**
+ * Persistence port: the areas' ports together (webhook subscriptions and deliveries, and git targets,
+ * are declared beside their domain: domain/webhooks/ports.ts, domain/gitops/ports.ts). The DynamoDB
+ * adapter implements it; each commit method is one atomic transaction that also writes the audit
+ * entry and the outbox events, conditioned on the item versions read (never on a tenant-wide item).
+ * A lost race throws `WriteConflict` and the domain retries with fresh reads.
+ */
+export type Store = CommitPort &
+  EnvironmentStorePort &
+  SnapshotStorePort &
+  PromotionStorePort &
+  PolicyStorePort &
+  ArtifactStorePort &
+  DeploymentStorePort &
+  AuditStorePort &
+  NotificationStorePort &
+  IdempotencyStorePort &
+  AppKeyStorePort &
+  WebhookRepo &
+  GitTargetRepo;
 
 /** A signed approve/reject link: the table keeps only the token's hash, bound to everything the link may do. */
 export interface ReviewLink {

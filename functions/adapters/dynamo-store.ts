@@ -1,13 +1,8 @@
-import type { Store } from '#domain/ports';
-import { AppKeyStore } from './store/app-keys.ts';
-import { DeliveryStore } from './store/webhooks.ts';
-
-export { documentClient, eventsOf, openAuditEntry, strip } from './store/base.ts';
-
 /**
- * DynamoDB implementation of the Store port (single table; keys and index attributes in keys.ts).
- * Split by area under store/, each area a layer of one class (base → environments → audit →
- * artifacts → deployments → promotions → notifications → idempotency → commit → app keys), so every method
- * keeps the shared client, transactions and paging without delegating.
+ * The DynamoDB store: the areas of the single table (store/<area>.ts), composed in store/index.ts;
+ * keys and index attributes in keys.ts.
  */
-export class DynamoStore extends DeliveryStore implements Store {}
+export { DynamoStore, dynamoStore, service, storeAreas, type Composed } from './store/index.ts';
+export { documentClient, strip } from './store/base.ts';
+export { eventsOf } from './store/outbox.ts';
+export { openAuditEntry } from './store/audit.ts';

@@ -75,7 +75,7 @@
  * changes rewrites the item's entry in every index it sits in. Without it a status change moves only
  * the by-status entry (its key holds the status); the by-target and all entries are written once,
  * the active one at create and when it leaves. A status filter on another index is applied to the
- * items read from the table (DynamoStore.page `keep`).
+ * items read from the table (the store base's page `keep`, store/base.ts).
  */
 const INDEX_FILTERS = ['sourceEnvironment', 'targetEnvironment', 'subjectKey', 'entityType', 'actorName'] as const;
 
@@ -89,7 +89,7 @@ export const TABLE = {
    * Every index projects only the keys and the attributes its queries filter on (INCLUDE), never
    * the whole item: a promotion is rewritten at every step and sits in up to four indexes, so an
    * ALL projection paid its full size once per index per write. Queries read the keys from the
-   * index and the items from the table (BatchGetItem, see DynamoStore.page).
+   * index and the items from the table (BatchGetItem, see page in store/base.ts).
    */
   indexes: [
     { name: 'gsi1', partitionKey: 'gsi1pk', sortKey: 'gsi1sk', projected: INDEX_FILTERS },

@@ -3,9 +3,11 @@ import type { AuditEntry } from '#domain/model';
 import type { RepoLink } from '#domain/discovery';
 import type { ArtifactPointer, ArtifactVersion } from '#domain/promotion/model';
 import { tagName, type Consumer, type Tag } from '#domain/artifacts';
+import type { ArtifactOp, ArtifactStorePort, RepoLinkOp, WriteOp } from '#domain/ports';
 import { GSI_ENTITY, GSI_MONITOR, indexAttributes, keys, type Key } from '../keys.ts';
-import { openArtifactVersion, strip } from './base.ts';
-import { AuditStore } from './audit.ts';
+import { kindsOf, none, one, type Area, type OpItems } from './area.ts';
+import { strip, type StoreBase, type TxItem } from './base.ts';
+import { auditItems } from './audit.ts';
 
 /** The mutable `latest-<env>` tag, as the pointer it moves with. */
 export const latestTagOf = (p: ArtifactPointer): Tag => ({
@@ -20,94 +22,159 @@ export const latestTagOf = (p: ArtifactPointer): Tag => ({
   createdBy: p.promotedBy,
 });
 
-/** Artifacts: published versions, what each environment runs (pointers), tags and consumers. */
-export class ArtifactStore extends AuditStore {
+/**
+ * An artifact version as an item: its metadata is the caller's JSON, stored as JSON text
+ * (`metadataJson`), so every value the API accepts reads back unchanged (a native map refuses empty
+ * keys and numbers DynamoDB cannot hold, such as 1e-200).
+ */
+export function artifactVersionItem(a: ArtifactVersion): Record<string, unknown> {
+  const { metadata, ...rest } = a;
+  return { ...rest, metadataJson: JSON.stringify(metadata ?? {}) };
+}
 
-  async getArtifactVersion(tenant: string, name: string, version: string): Promise<ArtifactVersion | null> {
-    const r = await this.db.send(new GetCommand({ TableName: this.table, Key: keys.artifactVersion(tenant, name, version) }));
-    return openArtifactVersion(r.Item);
-  }
+/** An artifact version back from its item; items written before `metadataJson` hold a native map and are read as written. */
+export function openArtifactVersion(item: Record<string, unknown> | undefined): ArtifactVersion | null {
+  const plain = strip<Record<string, unknown>>(item);
+  if (!plain) return null;
+  const { metadataJson, ...rest } = plain;
+  return (typeof metadataJson === 'string' ? { ...rest, metadata: JSON.parse(metadataJson) as Record<string, unknown> } : rest) as unknown as ArtifactVersion;
+}
 
-  async getPointer(tenant: string, env: string, name: string): Promise<ArtifactPointer | null> {
-    const r = await this.db.send(new GetCommand({ TableName: this.table, Key: keys.pointer(tenant, env, name), ConsistentRead: true }));
-    return strip<ArtifactPointer>(r.Item);
-  }
+/** `latest-<env>` moves with the environment's pointer and is read from it (getTag): a commit moving that pointer writes no item for it. */
+const movesWithPointer = (tag: Tag, ops: readonly WriteOp[]) =>
+  tag.kind === 'latest' && ops.some((o) => o.kind === 'pointer' && o.pointer.environment === tag.environment && o.pointer.name === tag.artifact && o.pointer.digest === tag.digest && o.pointer.version === tag.version);
 
-  async listPointers(tenant: string, env: string): Promise<ArtifactPointer[]> {
-    const k = keys.pointers(tenant, env);
-    return this.queryAll<ArtifactPointer>(k.pk, k.skPrefix, true);
-  }
+/** Artifacts: published versions, what each environment runs (pointers), tags and consumers; registry links. */
+export function artifactArea(base: StoreBase): Area<ArtifactStorePort, ArtifactOp | RepoLinkOp> {
+  const { db, table } = base;
 
-  async putRepoLink(link: RepoLink, audit: AuditEntry): Promise<void> {
-    await this.ready();
-    await this.transact([{ Put: { TableName: this.table, Item: { ...keys.repoLink(link.tenant, link.artifact, link.id), ...indexAttributes.repoLink(link), entity: 'RepoLink', ...link }, ConditionExpression: 'attribute_not_exists(pk)' } }, ...this.auditItems(audit)], ['exists', 'exists']);
-  }
+  /** A registry link with its two index entries (who links a repository; which artifacts of a tenant have links). */
+  const linkItem = (link: RepoLink, replace: boolean): TxItem => ({
+    Put: { TableName: table, Item: { ...keys.repoLink(link.tenant, link.artifact, link.id), ...indexAttributes.repoLink(link), entity: 'RepoLink', ...link }, ConditionExpression: replace ? 'attribute_exists(pk)' : 'attribute_not_exists(pk)' },
+  });
+  const linkDelete = (link: RepoLink): TxItem => ({ Delete: { TableName: table, Key: keys.repoLink(link.tenant, link.artifact, link.id), ConditionExpression: 'attribute_exists(pk)' } });
 
-  async deleteRepoLink(link: RepoLink, audit: AuditEntry): Promise<void> {
-    await this.transact([{ Delete: { TableName: this.table, Key: keys.repoLink(link.tenant, link.artifact, link.id), ConditionExpression: 'attribute_exists(pk)' } }, ...this.auditItems(audit)], ['exists', 'exists']);
-  }
+  const port: ArtifactStorePort = {
+    async getArtifactVersion(tenant: string, name: string, version: string): Promise<ArtifactVersion | null> {
+      const r = await db.send(new GetCommand({ TableName: table, Key: keys.artifactVersion(tenant, name, version) }));
+      return openArtifactVersion(r.Item);
+    },
 
-  async listRepoLinks(tenant: string, artifact: string): Promise<RepoLink[]> {
-    const k = keys.repoLinks(tenant, artifact);
-    return this.queryAll<RepoLink>(k.pk, k.skPrefix, true);
-  }
+    async getPointer(tenant: string, env: string, name: string): Promise<ArtifactPointer | null> {
+      const r = await db.send(new GetCommand({ TableName: table, Key: keys.pointer(tenant, env, name), ConsistentRead: true }));
+      return strip<ArtifactPointer>(r.Item);
+    },
 
-  async getRepoLink(tenant: string, artifact: string, id: string): Promise<RepoLink | null> {
-    const r = await this.db.send(new GetCommand({ TableName: this.table, Key: keys.repoLink(tenant, artifact, id), ConsistentRead: true }));
-    return strip<RepoLink>(r.Item);
-  }
+    async listPointers(tenant: string, env: string): Promise<ArtifactPointer[]> {
+      const k = keys.pointers(tenant, env);
+      return base.queryAll<ArtifactPointer>(k.pk, k.skPrefix, true);
+    },
 
-  async linkedArtifacts(tenant: string): Promise<string[]> {
-    const names = new Set<string>();
-    let start: Record<string, unknown> | undefined;
-    do {
-      const r = await this.db.send(new QueryCommand({ TableName: this.table, IndexName: GSI_ENTITY.name, KeyConditionExpression: '#p = :p', ExpressionAttributeNames: { '#p': GSI_ENTITY.partitionKey }, ExpressionAttributeValues: { ':p': keys.linkedArtifacts(tenant) }, ExclusiveStartKey: start }));
-      for (const i of r.Items ?? []) names.add(String(i[GSI_ENTITY.sortKey]).replace(/#[^#]*$/, ''));
-      start = r.LastEvaluatedKey;
-    } while (start);
-    return [...names].sort();
-  }
+    async putRepoLink(link: RepoLink, audit: AuditEntry): Promise<void> {
+      await base.ready();
+      await base.transact([linkItem(link, false), ...auditItems(table, audit)], ['exists', 'exists']);
+    },
 
-  async repoLinksOf(registry: string, repository: string): Promise<RepoLink[]> {
-    const refs: Key[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const r = await this.db.send(new QueryCommand({ TableName: this.table, IndexName: GSI_MONITOR.name, KeyConditionExpression: '#p = :p', ExpressionAttributeNames: { '#p': GSI_MONITOR.partitionKey }, ExpressionAttributeValues: { ':p': keys.repoLinksOf(registry, repository) }, ExclusiveStartKey: start }));
-      refs.push(...(r.Items ?? []).map((i) => ({ pk: String(i.pk), sk: String(i.sk) })));
-      start = r.LastEvaluatedKey;
-    } while (start);
-    const out: RepoLink[] = [];
-    for (const key of refs) {
-      const r = await this.db.send(new GetCommand({ TableName: this.table, Key: key, ConsistentRead: true }));
-      const link = strip<RepoLink>(r.Item);
-      if (link && link.registry === registry && link.repository === repository) out.push(link);
+    async deleteRepoLink(link: RepoLink, audit: AuditEntry): Promise<void> {
+      await base.transact([linkDelete(link), ...auditItems(table, audit)], ['exists', 'exists']);
+    },
+
+    async listRepoLinks(tenant: string, artifact: string): Promise<RepoLink[]> {
+      const k = keys.repoLinks(tenant, artifact);
+      return base.queryAll<RepoLink>(k.pk, k.skPrefix, true);
+    },
+
+    async getRepoLink(tenant: string, artifact: string, id: string): Promise<RepoLink | null> {
+      const r = await db.send(new GetCommand({ TableName: table, Key: keys.repoLink(tenant, artifact, id), ConsistentRead: true }));
+      return strip<RepoLink>(r.Item);
+    },
+
+    async linkedArtifacts(tenant: string): Promise<string[]> {
+      const names = new Set<string>();
+      let start: Record<string, unknown> | undefined;
+      do {
+        const r = await db.send(new QueryCommand({ TableName: table, IndexName: GSI_ENTITY.name, KeyConditionExpression: '#p = :p', ExpressionAttributeNames: { '#p': GSI_ENTITY.partitionKey }, ExpressionAttributeValues: { ':p': keys.linkedArtifacts(tenant) }, ExclusiveStartKey: start }));
+        for (const i of r.Items ?? []) names.add(String(i[GSI_ENTITY.sortKey]).replace(/#[^#]*$/, ''));
+        start = r.LastEvaluatedKey;
+      } while (start);
+      return [...names].sort();
+    },
+
+    async repoLinksOf(registry: string, repository: string): Promise<RepoLink[]> {
+      const refs: Key[] = [];
+      let start: Record<string, unknown> | undefined;
+      do {
+        const r = await db.send(new QueryCommand({ TableName: table, IndexName: GSI_MONITOR.name, KeyConditionExpression: '#p = :p', ExpressionAttributeNames: { '#p': GSI_MONITOR.partitionKey }, ExpressionAttributeValues: { ':p': keys.repoLinksOf(registry, repository) }, ExclusiveStartKey: start }));
+        refs.push(...(r.Items ?? []).map((i) => ({ pk: String(i.pk), sk: String(i.sk) })));
+        start = r.LastEvaluatedKey;
+      } while (start);
+      const out: RepoLink[] = [];
+      for (const key of refs) {
+        const r = await db.send(new GetCommand({ TableName: table, Key: key, ConsistentRead: true }));
+        const link = strip<RepoLink>(r.Item);
+        if (link && link.registry === registry && link.repository === repository) out.push(link);
+      }
+      return out;
+    },
+
+    async listArtifactVersions(tenant: string, name: string): Promise<ArtifactVersion[]> {
+      const k = keys.artifactVersions(tenant, name);
+      return (await base.queryAll<Record<string, unknown>>(k.pk, k.skPrefix)).map((i) => openArtifactVersion(i)!);
+    },
+
+    /** `latest-<env>` is what the environment's pointer says (CommitStore writes no item for it); a tag item of its own only where no pointer exists. */
+    async getTag(tenant: string, artifact: string, env: string, kind: Tag['kind'], version: string): Promise<Tag | null> {
+      if (kind === 'latest') {
+        const pointer = await this.getPointer(tenant, env, artifact);
+        if (pointer) return latestTagOf(pointer);
+      }
+      const r = await db.send(new GetCommand({ TableName: table, Key: keys.tag(tenant, artifact, env, kind, version), ConsistentRead: true }));
+      return strip<Tag>(r.Item);
+    },
+
+    async listTags(tenant: string, artifact: string, env: string): Promise<Tag[]> {
+      const k = keys.tagsIn(tenant, artifact, env);
+      const [tags, pointer] = await Promise.all([base.queryAll<Tag>(k.pk, k.skPrefix, true), this.getPointer(tenant, env, artifact)]);
+      return pointer ? [...tags.filter((t) => t.kind !== 'latest'), latestTagOf(pointer)] : tags;
+    },
+
+    async listConsumers(tenant: string, artifact: string): Promise<Consumer[]> {
+      const k = keys.consumers(tenant, artifact);
+      return base.queryAll<Consumer>(k.pk, k.skPrefix, true);
+    },
+  };
+
+  const items = (op: ArtifactOp | RepoLinkOp, tenant: string, ops: readonly WriteOp[]): OpItems => {
+    switch (op.kind) {
+      case 'repoLink':
+        return one(linkItem(op.link, op.replace), op.replace ? 'version' : 'exists');
+      case 'deleteRepoLink':
+        return one(linkDelete(op.link), 'version');
+      case 'tag': {
+        const tg = op.tag;
+        if (movesWithPointer(tg, ops)) return none();
+        const Item = { ...keys.tag(tenant, tg.artifact, tg.environment, tg.kind, tg.version), entity: 'Tag', ...tg };
+        // An immutable tag is created once; writing it again is fine only with the same digest.
+        return tg.mutable
+          ? one({ Put: { TableName: table, Item } }, 'unknown')
+          : one({ Put: { TableName: table, Item, ConditionExpression: 'attribute_not_exists(pk) OR digest = :d', ExpressionAttributeValues: { ':d': tg.digest } } }, 'exists');
+      }
+      case 'consumer':
+        return one({ Put: { TableName: table, Item: { ...keys.consumer(tenant, op.consumer.artifact, op.consumer.name), entity: 'Consumer', ...op.consumer } } }, 'unknown');
+      case 'pointer':
+        return one(base.put({ ...keys.pointer(tenant, op.pointer.environment, op.pointer.name), entity: 'ArtifactPointer', ...op.pointer }, op.expectedVersion, 'version_'), 'version');
+      case 'artifactVersion': {
+        const a = op.artifact;
+        return one(base.put({ ...keys.artifactVersion(tenant, a.name, a.version), entity: 'ArtifactVersion', ...artifactVersionItem(a) }, null), 'exists');
+      }
     }
-    return out;
-  }
+  };
 
-  async listArtifactVersions(tenant: string, name: string): Promise<ArtifactVersion[]> {
-    const k = keys.artifactVersions(tenant, name);
-    return (await this.queryAll<Record<string, unknown>>(k.pk, k.skPrefix)).map((i) => openArtifactVersion(i)!);
-  }
-
-  /** `latest-<env>` is what the environment's pointer says (CommitStore writes no item for it); a tag item of its own only where no pointer exists. */
-  async getTag(tenant: string, artifact: string, env: string, kind: Tag['kind'], version: string): Promise<Tag | null> {
-    if (kind === 'latest') {
-      const pointer = await this.getPointer(tenant, env, artifact);
-      if (pointer) return latestTagOf(pointer);
-    }
-    const r = await this.db.send(new GetCommand({ TableName: this.table, Key: keys.tag(tenant, artifact, env, kind, version), ConsistentRead: true }));
-    return strip<Tag>(r.Item);
-  }
-
-  async listTags(tenant: string, artifact: string, env: string): Promise<Tag[]> {
-    const k = keys.tagsIn(tenant, artifact, env);
-    const [tags, pointer] = await Promise.all([this.queryAll<Tag>(k.pk, k.skPrefix, true), this.getPointer(tenant, env, artifact)]);
-    return pointer ? [...tags.filter((t) => t.kind !== 'latest'), latestTagOf(pointer)] : tags;
-  }
-
-  async listConsumers(tenant: string, artifact: string): Promise<Consumer[]> {
-    const k = keys.consumers(tenant, artifact);
-    return this.queryAll<Consumer>(k.pk, k.skPrefix, true);
-  }
+  return {
+    port,
+    writes: {
+      kinds: kindsOf<ArtifactOp | RepoLinkOp>({ tag: true, consumer: true, pointer: true, artifactVersion: true, repoLink: true, deleteRepoLink: true }),
+      items: (op, ctx) => items(op, ctx.tenant, ctx.ops),
+    },
+  };
 }

@@ -1,135 +1,149 @@
 import { PutCommand, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { AuditEntry } from '#domain/model';
-import { type Delivery, type ReviewLink } from '#domain/ports';
+import type { Delivery, NotificationOp, NotificationStorePort, ReviewLink } from '#domain/ports';
 import type { NotificationSettings } from '#domain/notify/settings';
 import type { SlackLink, SlackLinkCode } from '#domain/notify/slack-identity';
 import { keys, TABLE } from '../keys.ts';
-import { strip } from './base.ts';
-import { PromotionStore } from './promotions.ts';
+import { createOrVersion, kindsOf, one, type Area } from './area.ts';
+import { strip, type StoreBase } from './base.ts';
+import { auditItems } from './audit.ts';
 
-/** Notification settings, signed review links, Slack links and their codes, deliveries; the manifest head. */
-export class NotificationStore extends PromotionStore {
-  // ---- notifications
-  async getNotificationSettings(tenant: string, scope: string): Promise<NotificationSettings | null> {
-    await this.ready();
-    const r = await this.db.send(new GetCommand({ TableName: this.table, Key: keys.notifySettings(tenant, scope), ConsistentRead: true }));
-    return this.openNotify(strip<NotificationSettings>(r.Item));
-  }
+/** Notification settings, signed review links, Slack links and their codes, deliveries to people. */
+export function notificationArea(base: StoreBase): Area<NotificationStorePort, NotificationOp> {
+  const { db, table } = base;
 
-  async listNotificationSettings(tenant: string): Promise<NotificationSettings[]> {
-    await this.ready();
-    const k = keys.notifySettingsAll(tenant);
-    return (await this.queryAll<NotificationSettings>(k.pk, k.skPrefix, true)).map((s) => this.openNotify(s)!);
-  }
+  /** The stored item: the webhook URL (its path is the secret) sealed at rest. */
+  const notifyItem = (settings: NotificationSettings): Record<string, unknown> => {
+    const box = base.box();
+    const slack = settings.slack && box ? { ...settings.slack, webhook: box.seal(settings.slack.webhook) } : settings.slack;
+    return { ...keys.notifySettings(settings.tenant, settings.scope), entity: 'NotifySettings', ...settings, slack };
+  };
 
   /**
    * Opens the sealed webhook. A Slack signing secret and user map stored by older versions (tenant
    * settings then) are dropped here: Slack requests are verified with the deployment's secret and
    * Slack users are linked by the people themselves, so neither is ever read again.
    */
-  private openNotify(s: NotificationSettings | null): NotificationSettings | null {
+  const openNotify = (s: NotificationSettings | null): NotificationSettings | null => {
     if (!s?.slack) return s;
     const { signingSecret: _secret, users: _users, ...slack } = s.slack as NotificationSettings['slack'] & { signingSecret?: unknown; users?: unknown };
-    const box = this.box;
+    const box = base.box();
     return { ...s, slack: { ...slack, webhook: box ? box.open(slack.webhook) : slack.webhook } };
-  }
+  };
 
-  async putNotificationSettings(settings: NotificationSettings, expectedVersion: number | null, audit: AuditEntry): Promise<void> {
-    await this.ready();
-    await this.transact([this.put(this.notifyItem(settings), expectedVersion), ...this.auditItems(audit)], [expectedVersion === null ? 'exists' : 'version', 'exists']);
-  }
+  const port: NotificationStorePort = {
+    async getNotificationSettings(tenant: string, scope: string): Promise<NotificationSettings | null> {
+      await base.ready();
+      const r = await db.send(new GetCommand({ TableName: table, Key: keys.notifySettings(tenant, scope), ConsistentRead: true }));
+      return openNotify(strip<NotificationSettings>(r.Item));
+    },
 
-  async manifestHead(tenant: string): Promise<string | null> {
-    const r = await this.db.send(new GetCommand({ TableName: this.table, Key: keys.manifestHead(tenant), ConsistentRead: true }));
-    return (r.Item?.digest as string | undefined) ?? null;
-  }
+    async listNotificationSettings(tenant: string): Promise<NotificationSettings[]> {
+      await base.ready();
+      const k = keys.notifySettingsAll(tenant);
+      return (await base.queryAll<NotificationSettings>(k.pk, k.skPrefix, true)).map((s) => openNotify(s)!);
+    },
 
-  async putReviewLink(link: ReviewLink): Promise<void> {
-    const expires = Math.floor(new Date(link.validUntil).getTime() / 1000) + 7 * 86400;
-    await this.db.send(new PutCommand({ TableName: this.table, Item: { ...keys.reviewLink(link.tenant, link.hash), entity: 'ReviewLink', ...link, [TABLE.ttlAttribute]: expires }, ConditionExpression: 'attribute_not_exists(pk)' }));
-  }
+    async putNotificationSettings(settings: NotificationSettings, expectedVersion: number | null, audit: AuditEntry): Promise<void> {
+      await base.ready();
+      await base.transact([base.put(notifyItem(settings), expectedVersion), ...auditItems(table, audit)], [createOrVersion(expectedVersion), 'exists']);
+    },
 
-  async getReviewLink(tenant: string, hash: string): Promise<ReviewLink | null> {
-    const r = await this.db.send(new GetCommand({ TableName: this.table, Key: keys.reviewLink(tenant, hash), ConsistentRead: true }));
-    return strip<ReviewLink>(r.Item);
-  }
+    async putReviewLink(link: ReviewLink): Promise<void> {
+      const expires = Math.floor(new Date(link.validUntil).getTime() / 1000) + 7 * 86400;
+      await db.send(new PutCommand({ TableName: table, Item: { ...keys.reviewLink(link.tenant, link.hash), entity: 'ReviewLink', ...link, [TABLE.ttlAttribute]: expires }, ConditionExpression: 'attribute_not_exists(pk)' }));
+    },
 
-  async useReviewLink(tenant: string, hash: string, at: string, action: string): Promise<boolean> {
-    return this.conditional(
-      new UpdateCommand({
-        TableName: this.table,
-        Key: keys.reviewLink(tenant, hash),
-        UpdateExpression: 'SET usedAt = :at, usedFor = :a',
-        ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(usedAt)',
-        ExpressionAttributeValues: { ':at': at, ':a': action },
-      }),
-    );
-  }
+    async getReviewLink(tenant: string, hash: string): Promise<ReviewLink | null> {
+      const r = await db.send(new GetCommand({ TableName: table, Key: keys.reviewLink(tenant, hash), ConsistentRead: true }));
+      return strip<ReviewLink>(r.Item);
+    },
 
-  // ---- Slack identities
-  async putSlackLinkCode(code: SlackLinkCode): Promise<void> {
-    const expires = Math.floor(new Date(code.validUntil).getTime() / 1000) + 86400;
-    await this.db.send(new PutCommand({ TableName: this.table, Item: { ...keys.slackLinkCode(code.tenant, code.hash), entity: 'SlackLinkCode', ...code, [TABLE.ttlAttribute]: expires }, ConditionExpression: 'attribute_not_exists(pk)' }));
-  }
+    async useReviewLink(tenant: string, hash: string, at: string, action: string): Promise<boolean> {
+      return base.conditional(
+        new UpdateCommand({
+          TableName: table,
+          Key: keys.reviewLink(tenant, hash),
+          UpdateExpression: 'SET usedAt = :at, usedFor = :a',
+          ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(usedAt)',
+          ExpressionAttributeValues: { ':at': at, ':a': action },
+        }),
+      );
+    },
 
-  async getSlackLinkCode(tenant: string, hash: string): Promise<SlackLinkCode | null> {
-    const r = await this.db.send(new GetCommand({ TableName: this.table, Key: keys.slackLinkCode(tenant, hash), ConsistentRead: true }));
-    return strip<SlackLinkCode>(r.Item);
-  }
+    // ---- Slack identities
+    async putSlackLinkCode(code: SlackLinkCode): Promise<void> {
+      const expires = Math.floor(new Date(code.validUntil).getTime() / 1000) + 86400;
+      await db.send(new PutCommand({ TableName: table, Item: { ...keys.slackLinkCode(code.tenant, code.hash), entity: 'SlackLinkCode', ...code, [TABLE.ttlAttribute]: expires }, ConditionExpression: 'attribute_not_exists(pk)' }));
+    },
 
-  async getSlackLink(tenant: string, teamId: string, userId: string): Promise<SlackLink | null> {
-    const r = await this.db.send(new GetCommand({ TableName: this.table, Key: keys.slackLink(tenant, teamId, userId), ConsistentRead: true }));
-    return strip<SlackLink>(r.Item);
-  }
+    async getSlackLinkCode(tenant: string, hash: string): Promise<SlackLinkCode | null> {
+      const r = await db.send(new GetCommand({ TableName: table, Key: keys.slackLinkCode(tenant, hash), ConsistentRead: true }));
+      return strip<SlackLinkCode>(r.Item);
+    },
 
-  async listSlackLinks(tenant: string): Promise<SlackLink[]> {
-    const k = keys.slackLinks(tenant);
-    return this.queryAll<SlackLink>(k.pk, k.skPrefix, true);
-  }
+    async getSlackLink(tenant: string, teamId: string, userId: string): Promise<SlackLink | null> {
+      const r = await db.send(new GetCommand({ TableName: table, Key: keys.slackLink(tenant, teamId, userId), ConsistentRead: true }));
+      return strip<SlackLink>(r.Item);
+    },
 
-  async linkSlack(code: { tenant: string; hash: string; usedAt: string }, link: SlackLink, previous: SlackLink | null, audit: AuditEntry): Promise<void> {
-    await this.transact(
-      [
-        {
-          Update: {
-            TableName: this.table,
-            Key: keys.slackLinkCode(code.tenant, code.hash),
-            UpdateExpression: 'SET usedAt = :at, usedBy = :by',
-            ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(usedAt)',
-            ExpressionAttributeValues: { ':at': code.usedAt, ':by': `${link.teamId}/${link.userId}` },
+    async listSlackLinks(tenant: string): Promise<SlackLink[]> {
+      const k = keys.slackLinks(tenant);
+      return base.queryAll<SlackLink>(k.pk, k.skPrefix, true);
+    },
+
+    async linkSlack(code: { tenant: string; hash: string; usedAt: string }, link: SlackLink, previous: SlackLink | null, audit: AuditEntry): Promise<void> {
+      await base.transact(
+        [
+          {
+            Update: {
+              TableName: table,
+              Key: keys.slackLinkCode(code.tenant, code.hash),
+              UpdateExpression: 'SET usedAt = :at, usedBy = :by',
+              ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(usedAt)',
+              ExpressionAttributeValues: { ':at': code.usedAt, ':by': `${link.teamId}/${link.userId}` },
+            },
           },
-        },
-        {
-          Put: {
-            TableName: this.table,
-            Item: { ...keys.slackLink(link.tenant, link.teamId, link.userId), entity: 'SlackLink', ...link },
-            ...(previous
-              ? { ConditionExpression: 'id = :prev', ExpressionAttributeValues: { ':prev': previous.id } }
-              : { ConditionExpression: 'attribute_not_exists(pk)' }),
+          {
+            Put: {
+              TableName: table,
+              Item: { ...keys.slackLink(link.tenant, link.teamId, link.userId), entity: 'SlackLink', ...link },
+              ...(previous
+                ? { ConditionExpression: 'id = :prev', ExpressionAttributeValues: { ':prev': previous.id } }
+                : { ConditionExpression: 'attribute_not_exists(pk)' }),
+            },
           },
-        },
-        ...this.auditItems(audit),
-      ],
-      ['version', 'exists', 'exists'],
-    );
-  }
+          ...auditItems(table, audit),
+        ],
+        ['version', 'exists', 'exists'],
+      );
+    },
 
-  async unlinkSlack(link: SlackLink, audit: AuditEntry): Promise<void> {
-    await this.transact(
-      [
-        { Delete: { TableName: this.table, Key: keys.slackLink(link.tenant, link.teamId, link.userId), ConditionExpression: 'id = :id', ExpressionAttributeValues: { ':id': link.id } } },
-        ...this.auditItems(audit),
-      ],
-      ['version', 'exists'],
-    );
-  }
+    async unlinkSlack(link: SlackLink, audit: AuditEntry): Promise<void> {
+      await base.transact(
+        [
+          { Delete: { TableName: table, Key: keys.slackLink(link.tenant, link.teamId, link.userId), ConditionExpression: 'id = :id', ExpressionAttributeValues: { ':id': link.id } } },
+          ...auditItems(table, audit),
+        ],
+        ['version', 'exists'],
+      );
+    },
 
-  async recordDelivery(tenant: string, promotionId: string, d: Delivery): Promise<void> {
-    await this.db.send(new PutCommand({ TableName: this.table, Item: { ...keys.delivery(tenant, promotionId, d.at, `${d.channel}#${d.target}#${d.eventId}`), entity: 'Delivery', ...d } }));
-  }
+    async recordDelivery(tenant: string, promotionId: string, d: Delivery): Promise<void> {
+      await db.send(new PutCommand({ TableName: table, Item: { ...keys.delivery(tenant, promotionId, d.at, `${d.channel}#${d.target}#${d.eventId}`), entity: 'Delivery', ...d } }));
+    },
 
-  async listDeliveries(tenant: string, promotionId: string): Promise<Delivery[]> {
-    const k = keys.deliveries(tenant, promotionId);
-    return this.queryAll<Delivery>(k.pk, k.skPrefix, true);
-  }
+    async listDeliveries(tenant: string, promotionId: string): Promise<Delivery[]> {
+      const k = keys.deliveries(tenant, promotionId);
+      return base.queryAll<Delivery>(k.pk, k.skPrefix, true);
+    },
+  };
+
+  return {
+    port,
+    writes: {
+      kinds: kindsOf<NotificationOp>({ notifySettings: true }),
+      items: (op) => one(base.put(notifyItem(op.settings), op.expectedVersion), createOrVersion(op.expectedVersion)),
+    },
+  };
 }
