@@ -15,9 +15,11 @@
  *                      {"<registry name>": {"username", "password"}} for
  *                      cross-registry promotion. Only the promotion-step
  *                      function may read it. Default: none (public registries).
- *   allowedOrigins     Browser origins allowed by CORS: a comma-separated list
- *                      (or a JSON array in cdk.json). Default '*', which is only
- *                      fine for a dev stage; set real origins elsewhere.
+ *   allowedOrigins     Browser origins allowed by CORS on /api/*, /ofrep/* and /health
+ *                      (never the review pages or the dashboard): a comma-separated list
+ *                      (or a JSON array in cdk.json), given to the functions as
+ *                      CORS_ALLOWED_ORIGINS. Default '*', which is only fine for a dev
+ *                      stage; set real origins elsewhere.
  *   reservedConcurrency
  *                      JSON {"api": n, "stream": n, "notifier": n}: caps (reserved
  *                      concurrency) so a flood on the API cannot starve the flow,
@@ -41,7 +43,6 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { ArnFormat, CfnOutput, Duration, RemovalPolicy, Stack, Tags, Validations, type StackProps } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import {
-  CorsHttpMethod,
   HttpApi,
   HttpMethod,
   HttpNoneAuthorizer,
@@ -81,7 +82,7 @@ import { TABLE } from '../functions/adapters/keys.ts';
 import { STREAM_FILTER } from '../functions/handlers/stream.ts';
 import { NOTIFY_ON } from '../domain/notify/notifier.ts';
 import { WEBHOOK_BUS_TYPES } from '../domain/webhooks/model.ts';
-import { FUNCTION_GROUPS, FUNCTIONS, functionOf, handlersOf, SELF_AUTHENTICATED, SLACK_HANDLERS, CORS, FALLBACK_HANDLER, ROUTES, routeKey, WORKFLOW_HANDLERS, type AuthType } from '../functions/http/routes.ts';
+import { FUNCTION_GROUPS, FUNCTIONS, functionOf, handlersOf, SELF_AUTHENTICATED, SLACK_HANDLERS, FALLBACK_HANDLER, ROUTES, routeKey, WORKFLOW_HANDLERS, type AuthType } from '../functions/http/routes.ts';
 import { HandlerFunction } from './function.ts';
 import { mergeGrants, needsOf, OPTIONAL_RESOURCES, type Needs, type Resource } from './adapters.ts';
 import { createHash } from 'node:crypto';
@@ -251,6 +252,9 @@ function originsFrom(raw: unknown): string[] {
   const origins = list.map((o) => o.trim()).filter(Boolean);
   return origins.length ? origins : ['*'];
 }
+
+/** The CORS helper: a bundle holding it reads CORS_ALLOWED_ORIGINS (configuration, not an AWS resource: outside infra/adapters.ts, so shared roles are unchanged). */
+const CORS_MODULE = 'functions/http/cors.ts';
 
 const upperFirst = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 const pascal = (name: string) => name.split('-').map(upperFirst).join('');
@@ -440,6 +444,8 @@ export class StagelineStack extends Stack {
         environment: {
           // Only the handler behind the IAM (machine) route resolves IAM callers.
           ...(ROUTES.some((r) => functionOf(r.handler) === name && r.auth === 'iam') ? { MACHINE_PRINCIPALS: JSON.stringify(machinePrincipals) } : {}),
+          // Functions holding the CORS helper answer browsers of these origins on the paths open to them (functions/http/cors.ts).
+          ...(bundle.modules.has(CORS_MODULE) ? { CORS_ALLOWED_ORIGINS: allowedOrigins.join(',') } : {}),
         },
       });
       // Background functions (flows, stream, notifier) serve every tenant: direct access. API functions: the tenant fence.
@@ -581,15 +587,9 @@ export class StagelineStack extends Stack {
       // The default stage is created below, because HttpApi cannot give its
       // own default stage access logging.
       createDefaultStage: false,
-      corsPreflight: {
-        allowOrigins: allowedOrigins,
-        allowMethods: CORS.allowMethods.map((m) => CorsHttpMethod[m]),
-        allowHeaders: [...CORS.allowHeaders],
-        exposeHeaders: [...CORS.exposeHeaders],
-        // Bearer tokens, not cookies: credentials mode is never needed.
-        allowCredentials: false,
-        maxAge: Duration.seconds(CORS.maxAgeSeconds),
-      },
+      // No corsPreflight: it would open every route (the review pages too) to the allowed origins.
+      // The functions answer CORS for the paths meant to be read cross-origin (functions/http/cors.ts):
+      // preflights reach the $default fallback, the others get the headers from the HTTP middleware.
     });
 
     const accessLogs = new logs.LogGroup(this, 'ApiAccessLogs', { retention: logs.RetentionDays.THREE_MONTHS });
