@@ -11,7 +11,12 @@ import { createApp } from '../../infra/create-app.ts';
 import { REPO_ROOT } from '../../infra/function.ts';
 import { STATE_MACHINES, aslPath, placeholdersIn } from '../../infra/state-machines.ts';
 import { NOTIFY_ON } from '../../domain/notify/notifier.ts';
-import { API_THROTTLE, CHECKPOINT_RETENTION_DAYS, TENANT_LEADING_KEYS, EVENT_BUS_NAME, READ_ACTIONS, WRITE_ACTIONS, checkFunctionGroups, dataAccessOf, flagFrom, startsFlows, type StagelineStack } from '../../infra/stack.ts';
+import { TENANT_LEADING_KEYS, READ_ACTIONS, WRITE_ACTIONS, checkFunctionGroups, dataAccessOf, startsFlows } from '../../infra/access.ts';
+import { API_THROTTLE } from '../../infra/api.ts';
+import { CHECKPOINT_RETENTION_DAYS } from '../../infra/audit-anchor.ts';
+import { flagFrom } from '../../infra/context.ts';
+import { EVENT_BUS_NAME } from '../../infra/events.ts';
+import type { StagelineStack } from '../../infra/stack.ts';
 
 /** Bundling ~20 functions with esbuild dominates; the first synth takes tens of seconds. */
 const SYNTH_TIMEOUT = 600_000;
