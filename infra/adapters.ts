@@ -8,10 +8,10 @@
  *
  * Adding an adapter: add one entry here naming its module, the commands it sends and the env it
  * reads; if it needs a resource the stack does not provide yet, add the resource to `Resource`
- * and provide it in infra/stack.ts (`provide(...)`). Nothing else: no per-function grant.
+ * and provide it in infra/needs.ts (`provided`). Nothing else: no per-function grant.
  */
 
-/** Resources the stack provides to adapters (infra/stack.ts gives each an env value and IAM resource ARNs). */
+/** Resources the stack provides to adapters (infra/needs.ts gives each an env value and IAM resource ARNs). */
 export type Resource =
   | 'promotionMachine'
   | 'stagelineSchedules'

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { REPO_ROOT } from './function.ts';
 
-/** The ASL files (deployed by infra/stack.ts, run locally by local/workflow.ts). */
+/** The ASL files (deployed by infra/flows.ts, run locally by local/workflow.ts). */
 export const STATEMACHINES_DIR = path.join(REPO_ROOT, 'statemachines');
 
 /**

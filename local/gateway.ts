@@ -5,7 +5,8 @@ import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { MAX_BODY_BYTES } from '../functions/http/handler.ts';
-import { CORS, corsOpen, FALLBACK_HANDLER, FUNCTION_GROUPS, functionOf, matchRoute, routeKey, type Route } from '../functions/http/routes.ts';
+import { corsHeaders, parseOrigins, preflight } from '../functions/http/cors.ts';
+import { FALLBACK_HANDLER, FUNCTION_GROUPS, functionOf, matchRoute, routeKey, type Route } from '../functions/http/routes.ts';
 import type { LocalIssuer } from './issuer.ts';
 import { LOCAL_REGION } from './dynamodb.ts';
 
@@ -130,7 +131,7 @@ function eventBody(body: Buffer): { body: string | undefined; isBase64Encoded: b
 }
 
 export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
-  const origins = opts.allowedOrigins ?? (process.env.STAGELINE_ALLOWED_ORIGINS ?? '*').split(',').map((o) => o.trim()).filter(Boolean);
+  const origins = opts.allowedOrigins ?? parseOrigins(process.env.STAGELINE_ALLOWED_ORIGINS ?? '*');
   let hosts = new Set<string>();
   const server: Server = createServer(async (req, res) => {
     const send = (status: number, body: unknown, headers: Record<string, string> = {}) => {
@@ -142,25 +143,15 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       if (!hosts.has((req.headers.host ?? '').toLowerCase())) {
         return send(421, { message: `Misdirected Request: this local stack answers Host ${[...hosts].join(', ')} only (set STAGELINE_ALLOWED_HOSTS to add one)`, requestId }, { 'x-request-id': requestId });
       }
-      const origin = req.headers.origin;
       // CORS opens the API to the allowed origins; never the review pages, /dev (the outbox holds
-      // personal approve links) or the dashboard, whatever the allowed origins say.
+      // personal approve links) or the dashboard, whatever the allowed origins say. The same helper
+      // answers on AWS (the fallback function and the HTTP middleware).
       const path = (req.url ?? '/').split('?')[0]!;
-      const allowed = !corsOpen(path) ? null : origins.includes('*') ? '*' : origin && origins.includes(origin) ? origin : null;
-      if (allowed) {
-        res.setHeader('access-control-allow-origin', allowed);
-        res.setHeader('access-control-expose-headers', CORS.exposeHeaders.join(','));
-        if (allowed !== '*') res.setHeader('vary', 'origin');
-      }
-      // CORS preflight, answered by the gateway as API Gateway's corsPreflight does.
-      if (req.method === 'OPTIONS' && origin && req.headers['access-control-request-method']) {
-        if (!allowed) return send(403, { message: 'Forbidden' });
-        res.writeHead(204, {
-          'access-control-allow-methods': CORS.allowMethods.join(','),
-          'access-control-allow-headers': CORS.allowHeaders.join(','),
-          'access-control-max-age': String(CORS.maxAgeSeconds),
-        });
-        return res.end();
+      for (const [k, v] of Object.entries(corsHeaders(path, req.headers.origin, origins))) res.setHeader(k, v);
+      const pre = preflight(req.method ?? 'GET', path, { origin: req.headers.origin, 'access-control-request-method': req.headers['access-control-request-method'] }, origins);
+      if (pre) {
+        res.writeHead(pre.statusCode, pre.headers);
+        return res.end(pre.body);
       }
       if (opts.ready && !opts.ready()) return send(503, { message: 'Starting: the local stack is not ready yet' }, { 'retry-after': '1' });
       const url = new URL(req.url ?? '/', `http://${req.headers.host ?? 'localhost'}`);

@@ -9,6 +9,7 @@ import type { Ctx, Deps } from '#domain/ports';
 import { deps as defaultDeps, depsFor } from './deps.ts';
 import { logger, writeConflicts } from '../adapters/observability.ts';
 import { writeStats } from '#domain/retry';
+import { withCorsHeaders } from './cors.ts';
 import { errorResponse, json, type HttpResult } from './errors.ts';
 import { principalOf } from './principal.ts';
 import { routeByKey, type Route } from './routes.ts';
@@ -162,6 +163,14 @@ const httpErrors = (): middy.MiddlewareObj<APIGatewayProxyEventV2, HttpResult> =
   },
 });
 
+/** Answers (errors included) on paths open to browsers carry the CORS headers for allowed origins (functions/http/cors.ts); used first, so it runs after the error map. */
+const cors = (): middy.MiddlewareObj<APIGatewayProxyEventV2, HttpResult> => {
+  const add = (request: middy.Request<APIGatewayProxyEventV2, HttpResult>) => {
+    if (request.response) request.response = withCorsHeaders(request.event, request.response);
+  };
+  return { after: add, onError: add };
+};
+
 /** One structured access-log line per request (Powertools Logger, JSON; CloudWatch Logs Insights friendly); quiet under tests. */
 const accessLog = (): middy.MiddlewareObj<APIGatewayProxyEventV2, HttpResult> => {
   const line = (request: middy.Request<APIGatewayProxyEventV2, HttpResult>) => {
@@ -212,6 +221,7 @@ export function httpHandler<B extends z.ZodType, Q extends z.ZodType, P extends 
   fn: (input: Input<Out<B>, Out<Q>, Out<P>>) => Promise<unknown>,
 ) {
   const h = middy<APIGatewayProxyEventV2, HttpResult, Error, Context>()
+    .use(cors())
     .use(accessLog())
     .use(httpErrors())
     .handler(async (event, context) => {

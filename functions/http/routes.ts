@@ -245,23 +245,8 @@ export const ROUTES: Route[] = [
   ...consumeRoutes,
 ];
 
-/**
- * Browser access (CORS), shared by the API Gateway CORS configuration (infra/) and the local
- * gateway's preflight answers, so the two allow and expose the same headers.
- */
-export const CORS = {
-  allowMethods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as Method[],
-  allowHeaders: ['authorization', 'content-type', 'x-tenant-id', 'idempotency-key', 'x-break-glass-reason', 'x-api-key', 'if-none-match'],
-  exposeHeaders: ['allow', 'x-next-cursor', 'x-request-id', 'retry-after', 'etag'],
-  maxAgeSeconds: 3600,
-} as const;
-
-/**
- * Where CORS may answer other origins: the API and /health. Never the review pages (a signed link
- * acts as its approver), the dashboard, or the local stack's /dev pages (the outbox holds every
- * approve link) — whatever the allowed origins say, on AWS and locally.
- */
-export const corsOpen = (path: string): boolean => path.startsWith('/api/') || path === '/health';
+/** Browser access (CORS): which paths are open to other origins, with which headers (functions/http/cors.ts). */
+export { CORS, corsOpen } from './cors.ts';
 
 /** Handles what no route matches ($default on API Gateway): 404 or 405. */
 export const FALLBACK_HANDLER = 'fallback';

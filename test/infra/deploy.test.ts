@@ -9,7 +9,7 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { FUNCTIONS } from '../../functions/http/routes.ts';
+import { FALLBACK_HANDLER, FUNCTIONS, functionOf } from '../../functions/http/routes.ts';
 import { ADAPTERS, needsOf, OPTIONAL_RESOURCES, type Resource } from '../../infra/adapters.ts';
 import { bundleFunction } from '../../infra/bundle.ts';
 import { createApp } from '../../infra/create-app.ts';
@@ -56,6 +56,7 @@ const NOT_ADAPTER_ENV: Record<string, string> = {
   PUBLIC_URL: 'the notifier links to the API (functions/http/deps.ts)',
   DEPLOYMENT_ACCOUNT: 'monitors must be alarms of this account (functions/http/deps.ts; environment functions and the step)',
   DEPLOYMENT_REGION: 'monitors must be alarms of this region (functions/http/deps.ts; environment functions and the step)',
+  CORS_ALLOWED_ORIGINS: 'the allowedOrigins context, for functions whose bundle holds the CORS helper (functions/http/cors.ts): checked below',
 };
 
 /** Actions granted for reasons other than an AWS adapter's commands. */
@@ -174,6 +175,16 @@ describe('each function has what its bundle calls, and nothing more', () => {
     const ids = functionIds();
     expect([...ids.keys()].sort()).toEqual([...FUNCTIONS].sort());
     expect(FUNCTIONS.flatMap((name) => compare(name, ids.get(name)!))).toEqual([]);
+  });
+
+  it('gives CORS_ALLOWED_ORIGINS (cdk.json allowedOrigins) to exactly the functions whose bundle holds the CORS helper: the fallback (preflights) and the open routes, never the review pages', () => {
+    const ids = functionIds();
+    const holders = FUNCTIONS.filter((name) => bundleFunction(name, { traceSdk: false, reuseAny: true }).modules.has('functions/http/cors.ts'));
+    const given = FUNCTIONS.filter((name) => 'CORS_ALLOWED_ORIGINS' in (resources[ids.get(name)!]!.Properties!.Environment?.Variables ?? {}));
+    expect(given).toEqual(holders);
+    expect(holders).toEqual(expect.arrayContaining([functionOf(FALLBACK_HANDLER), functionOf('ofrep'), functionOf('health'), functionOf('openapi')]));
+    expect(holders).not.toContain(functionOf('review'));
+    for (const name of given) expect(resources[ids.get(name)!]!.Properties!.Environment.Variables.CORS_ALLOWED_ORIGINS, name).toBe(String(cdkContext.allowedOrigins));
   });
 
   it('gives the promotion step what a freeze "wait" needs to schedule its resume', () => {

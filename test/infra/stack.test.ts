@@ -11,7 +11,12 @@ import { createApp } from '../../infra/create-app.ts';
 import { REPO_ROOT } from '../../infra/function.ts';
 import { STATE_MACHINES, aslPath, placeholdersIn } from '../../infra/state-machines.ts';
 import { NOTIFY_ON } from '../../domain/notify/notifier.ts';
-import { API_THROTTLE, CHECKPOINT_RETENTION_DAYS, TENANT_LEADING_KEYS, EVENT_BUS_NAME, READ_ACTIONS, WRITE_ACTIONS, checkFunctionGroups, dataAccessOf, flagFrom, startsFlows, type StagelineStack } from '../../infra/stack.ts';
+import { TENANT_LEADING_KEYS, READ_ACTIONS, WRITE_ACTIONS, checkFunctionGroups, dataAccessOf, startsFlows } from '../../infra/access.ts';
+import { API_THROTTLE } from '../../infra/api.ts';
+import { CHECKPOINT_RETENTION_DAYS } from '../../infra/audit-anchor.ts';
+import { flagFrom } from '../../infra/context.ts';
+import { EVENT_BUS_NAME } from '../../infra/events.ts';
+import type { StagelineStack } from '../../infra/stack.ts';
 
 /** Bundling ~20 functions with esbuild dominates; the first synth takes tens of seconds. */
 const SYNTH_TIMEOUT = 600_000;
@@ -400,10 +405,10 @@ describe('size', () => {
     const all = template.toJSON().Resources as Record<string, Resource>;
     const resources = Object.values(all);
     // 286 before this round. Slack identities: + the slack-links function and its integration, + 4 routes (slash command, link codes, links, unlink).
-    expect(resources.length).toBeLessThanOrEqual(401); // + the /audit/public-key route (served by the audit-verify function); +25 for the consume routes: 6 functions with their integrations, 9 routes, the app-read tenant role and the app-key functions' execution role (each with its policy)
+    expect(resources.length).toBeLessThanOrEqual(402); // + the /audit/public-key route (served by the audit-verify function); +25 for the consume routes: 6 functions with their integrations, 9 routes, the app-read tenant role and the app-key functions' execution role (each with its policy)
     // + outbound webhooks and git targets (9 functions with their routes, a bus rule, its DLQ and alarm).
     // + monitors and discovery (alarm-state, registry-push, registry-notifications and the link routes; two default-bus rules and their DLQ).
-    // Measured after merging every branch of this round: 401.
+    // Measured after merging every branch of this round: 401; 402 on the base of the next (CORS answered by the functions adds none).
     // Roles: API functions share one per distinct set of needs, so roles follow distinct needs. 33 measured after the merge: the
     // app-read tenant role and the app-key readers' role, and the webhook routes each needing something the others do not
     // (create: put a secret; rotate: read and put it; delete: remove it; redeliver: schedule) plus the delivery function's.
@@ -665,11 +670,21 @@ describe('context', () => {
     expect(JSON.stringify(template.findResources('AWS::Lambda::Function'))).not.toContain('SLACK_SIGNING_SECRET_ARN');
   });
 
-  it('takes CORS origins from allowedOrigins (comma-separated)', () => {
+  it('configures no CORS on the API (it would open every route, /review too): the functions answer it, with the origins from allowedOrigins', () => {
     const { stack } = unbundled({ allowedOrigins: 'https://a.example, https://b.example' });
-    Template.fromStack(stack).hasResourceProperties('AWS::ApiGatewayV2::Api', {
-      CorsConfiguration: Match.objectLike({ AllowOrigins: ['https://a.example', 'https://b.example'] }),
-    });
+    const custom = Template.fromStack(stack);
+    for (const t of [template, custom]) {
+      const apis = Object.values(t.findResources('AWS::ApiGatewayV2::Api')) as Resource[];
+      expect(apis).toHaveLength(1);
+      expect(apis[0]!.Properties).not.toHaveProperty('CorsConfiguration');
+    }
+    const envOf = (name: string) => {
+      const fn = (Object.values(custom.findResources('AWS::Lambda::Function')) as Resource[]).find((r) => r.Properties.Description === `Stageline ${name}`)!;
+      return (fn.Properties.Environment?.Variables ?? {}) as Record<string, unknown>;
+    };
+    // The fallback answers preflights (OPTIONS matches no route); OFREP's function adds the headers to its answers.
+    expect(envOf(functionOf(FALLBACK_HANDLER)).CORS_ALLOWED_ORIGINS).toBe('https://a.example,https://b.example');
+    expect(envOf(functionOf('ofrep')).CORS_ALLOWED_ORIGINS).toBe('https://a.example,https://b.example');
   });
 });
 

@@ -135,6 +135,13 @@ describe('architecture', () => {
     expect(matchRoute('PUT', '/api/v1/environments')).toEqual({ kind: 'method-not-allowed', allowed: ['GET', 'POST'] });
     expect(matchRoute('GET', '/api/v2/nothing')).toEqual({ kind: 'not-found' });
   });
+  it('keeps every file of infra/ within 250 lines: the stack is composed of parts by concern (infra/part.ts), not one constructor', () => {
+    const files = (readdirSync(join(root, 'infra'), { recursive: true }) as string[]).filter((f) => f.endsWith('.ts'));
+    expect(files).toContain('stack.ts');
+    const lines = (f: string) => readFileSync(join(root, 'infra', f), 'utf8').trimEnd().split('\n').length;
+    expect(files.filter((f) => lines(f) > 250).map((f) => `infra/${f}: ${lines(f)} lines`)).toEqual([]);
+  });
+
   it('has no runtime import cycle anywhere (type-only imports do not count), and the domain ports are types only', async () => {
     const tree = await parseDependencyTree(['domain/**/*.ts', 'functions/**/*.ts', 'local/**/*.ts', 'cli/**/*.ts', 'infra/**/*.ts', 'scripts/**/*.ts', 'bench/**/*.ts'], {
       cwd: root,

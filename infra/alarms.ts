@@ -1,0 +1,51 @@
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import type { HttpApi } from 'aws-cdk-lib/aws-apigatewayv2';
+import { CfnOutput, Duration, Validations, type Stack } from 'aws-cdk-lib';
+import type { DomainEvents } from './events.ts';
+import { StackPart } from './part.ts';
+
+/** What the alarms watch. */
+export interface Watched {
+  machine: sfn.StateMachine;
+  api: HttpApi;
+  events: DomainEvents;
+  streamFn: lambda.IFunction;
+  /** an address subscribed to the topic (context alarmEmail) */
+  alarmEmail?: string;
+}
+
+/**
+ * Someone is told: alarms to one SNS topic (subscribe an address with -c alarmEmail=…): failed or
+ * timed-out flows, Lambda errors and throttles, API 5xx, a message in any dead-letter queue, a
+ * promotion the sweeper had to fail, and a stream consumer falling behind.
+ */
+export class Alarms extends StackPart {
+  readonly topic: sns.Topic;
+
+  constructor(stack: Stack, id: string, { machine, api, events, streamFn, alarmEmail }: Watched) {
+    super(stack, id);
+    const alarmTopic = new sns.Topic(stack, 'AlarmTopic', { displayName: 'Stageline alarms', enforceSSL: true });
+    this.topic = alarmTopic;
+    Validations.of(alarmTopic).acknowledge({ id: 'AwsSolutions-SNS2', reason: 'CloudWatch alarms cannot publish to a topic encrypted with the AWS-managed SNS key; alarm messages carry no tenant data.' });
+    if (alarmEmail) new sns.Subscription(stack, 'AlarmEmail', { topic: alarmTopic, protocol: sns.SubscriptionProtocol.EMAIL, endpoint: alarmEmail });
+    const alarm = (id: string, description: string, metric: cloudwatch.IMetric, threshold = 1) => {
+      const a = new cloudwatch.Alarm(stack, id, { alarmDescription: description, metric, threshold, evaluationPeriods: 1, comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD, treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING });
+      a.addAlarmAction(new cwActions.SnsAction(alarmTopic));
+      return a;
+    };
+    const five = Duration.minutes(5);
+    alarm('PromotionExecutionsFailedAlarm', 'A promotion or rollback execution failed or timed out', new cloudwatch.MathExpression({ expression: 'f + t', usingMetrics: { f: machine.metricFailed({ period: five }), t: machine.metricTimedOut({ period: five }) }, period: five }));
+    // Account-wide Lambda errors and throttles: deploy Stageline in its own account (or read them per function in the console).
+    alarm('FunctionErrorsAlarm', 'Lambda function errors in the account', new cloudwatch.Metric({ namespace: 'AWS/Lambda', metricName: 'Errors', statistic: 'Sum', period: five }), 5);
+    alarm('FunctionThrottlesAlarm', 'Lambda throttles in the account', new cloudwatch.Metric({ namespace: 'AWS/Lambda', metricName: 'Throttles', statistic: 'Sum', period: five }));
+    alarm('Api5xxAlarm', 'The API answered 5xx', api.metricServerError({ period: five, statistic: 'Sum' }));
+    for (const [id, q] of Object.entries(events.deadLetterQueues)) alarm(`${id}DepthAlarm`, `Messages in ${id}: something was given up on`, q.metricApproximateNumberOfMessagesVisible({ period: five, statistic: 'Maximum' }));
+    alarm('PromotionsStuckAlarm', 'A promotion was stuck past its deadline (its flow was gone) and the sweeper failed it', new cloudwatch.Metric({ namespace: 'Stageline', metricName: 'PromotionsSwept', dimensionsMap: { service: 'stageline' }, statistic: 'Sum', period: five }));
+    alarm('StreamLagAlarm', 'The stream consumer is more than 5 minutes behind (audit chain and events wait)', streamFn.metric('IteratorAge', { period: five, statistic: 'Maximum' }), 300_000);
+    new CfnOutput(stack, 'AlarmTopicArn', { value: alarmTopic.topicArn });
+  }
+}

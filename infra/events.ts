@@ -1,0 +1,84 @@
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Duration, Validations, type Stack } from 'aws-cdk-lib';
+import { EVENT_SOURCE } from '../domain/promotion/events.ts';
+import { StackPart } from './part.ts';
+
+/** Name of the custom EventBridge bus the domain events go to (env EVENT_BUS_NAME). */
+export const EVENT_BUS_NAME = 'stageline';
+
+/**
+ * Events: the bus every function that writes may publish to, the rules sending its events (and AWS
+ * services' events on the default bus) to functions with retries, and every dead-letter queue of
+ * the stack (each alarmed when it holds a message: infra/alarms.ts).
+ */
+export class DomainEvents extends StackPart {
+  readonly eventBus: events.EventBus;
+  /** every DLQ of the stack, by id */
+  readonly deadLetterQueues: Record<string, sqs.Queue> = {};
+  private defaultBusDlq?: sqs.Queue;
+
+  constructor(stack: Stack, id: string) {
+    super(stack, id);
+    this.eventBus = new events.EventBus(stack, 'EventBus', { eventBusName: EVENT_BUS_NAME, description: 'Stageline domain events' });
+  }
+
+  /** An SQS queue that catches what a target could not take (kept 14 days). */
+  deadLetters(id: string, what: string): sqs.Queue {
+    const q = new sqs.Queue(this.stack, id, { enforceSSL: true, retentionPeriod: Duration.days(14), encryption: sqs.QueueEncryption.SQS_MANAGED });
+    Validations.of(q).acknowledge({ id: 'AwsSolutions-SQS3', reason: `This queue is itself ${what}.` });
+    this.deadLetterQueues[id] = q;
+    return q;
+  }
+
+  /** A rule on the bus sending these detail types to a function, with retries and a DLQ (the local bus has the same rule). */
+  busRule(name: string, description: string, detailTypes: readonly string[], fn: lambda.IFunction, retryAttempts: number, maxEventAge: Duration): void {
+    const dlq = this.deadLetters(`${name}Dlq`, `the dead-letter queue of the ${name} rule target`);
+    new events.Rule(this.stack, `${name}Rule`, {
+      eventBus: this.eventBus,
+      description,
+      eventPattern: { source: [EVENT_SOURCE], detailType: [...detailTypes] },
+      targets: [new targets.LambdaFunction(fn, { deadLetterQueue: dlq, retryAttempts, maxEventAge })],
+    });
+  }
+
+  /**
+   * Monitors (domain/monitors.ts): a rule on the default bus sends CloudWatch's own alarm state
+   * changes (to ALARM, alarms of this account and region) to alarm-state, which rolls back what
+   * bakes under them (table access only, like the other background functions; it starts no flow:
+   * the running one finds the promotion failed).
+   */
+  monitorAlarms(alarmState: lambda.IFunction): void {
+    new events.Rule(this.stack, 'MonitorAlarmsRule', {
+      eventBus: events.EventBus.fromEventBusName(this.stack, 'DefaultBus', 'default'),
+      description: 'CloudWatch alarms of this account and region going to ALARM: monitored ones roll back what bakes under them',
+      eventPattern: {
+        source: ['aws.cloudwatch'],
+        detailType: ['CloudWatch Alarm State Change'],
+        detail: { state: { value: ['ALARM'] } },
+      },
+      targets: [new targets.LambdaFunction(alarmState, { deadLetterQueue: this.awsEventsDlq(), retryAttempts: 4, maxEventAge: Duration.hours(1) })],
+    });
+  }
+
+  /**
+   * Discovery (domain/discovery.ts): a rule on the default bus sends ECR's successful pushes to
+   * registry-push, which publishes linked repositories' new tags (table access only, plus the
+   * registry credentials secret when configured, as publishing has).
+   */
+  registryPush(registryPush: lambda.IFunction): void {
+    new events.Rule(this.stack, 'RegistryPushRule', {
+      eventBus: events.EventBus.fromEventBusName(this.stack, 'DefaultBusEcr', 'default'),
+      description: 'ECR image pushes of this account and region: linked repositories publish new versions',
+      eventPattern: { source: ['aws.ecr'], detailType: ['ECR Image Action'], detail: { 'action-type': ['PUSH'], result: ['SUCCESS'] } },
+      targets: [new targets.LambdaFunction(registryPush, { deadLetterQueue: this.awsEventsDlq(), retryAttempts: 4, maxEventAge: Duration.hours(2) })],
+    });
+  }
+
+  /** One dead-letter queue for the targets of the rules on the default bus (AWS services' events: alarms, ECR pushes). */
+  private awsEventsDlq(): sqs.Queue {
+    return (this.defaultBusDlq ??= this.deadLetters('AwsEventsDlq', 'the dead-letter queue of the rules on the default bus (MonitorAlarms, RegistryPush)'));
+  }
+}

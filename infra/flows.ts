@@ -1,0 +1,48 @@
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { ArnFormat, Validations, type Stack } from 'aws-cdk-lib';
+import { StackPart } from './part.ts';
+import { aslPath, type SubstitutionKey } from './state-machines.ts';
+
+/**
+ * The promotion flow: statemachines/promotion.asl.json, one Standard state machine for promotions
+ * and rollbacks alike (STATE_MACHINES; a rollback is a promotion record with `rollback` set), every
+ * task calling the promotion-step function.
+ */
+export class PromotionFlow extends StackPart {
+  readonly machine: sfn.StateMachine;
+  /**
+   * Functions refer to the machine by its ARN built from the name, never by reference: the machine
+   * depends on the step function, and the step's environment names schedule-fire, which starts flows.
+   */
+  readonly machineArn: string;
+
+  constructor(stack: Stack, id: string, stepFn: lambda.IFunction) {
+    super(stack, id);
+    const substitutions: Record<SubstitutionKey<'promotion'>, string> = { PromotionStepFunctionArn: stepFn.functionArn };
+    const promotionLogs = new logs.LogGroup(stack, 'PromotionStateMachineLogs', { retention: logs.RetentionDays.THREE_MONTHS });
+    // Named, so the step function can be granted on its ARN without a dependency cycle
+    // (machine -> function ARN -> function policy -> machine).
+    const machineName = `${stack.stackName}-promotion`;
+    this.machine = new sfn.StateMachine(stack, 'PromotionStateMachine', {
+      stateMachineName: machineName,
+      definitionBody: sfn.DefinitionBody.fromFile(aslPath('promotion')),
+      definitionSubstitutions: substitutions,
+      // Standard: approvals wait for days, and each step must run exactly once.
+      stateMachineType: sfn.StateMachineType.STANDARD,
+      // Events only: execution data (inputs/outputs) stays out of the logs.
+      logs: { destination: promotionLogs, level: sfn.LogLevel.ALL, includeExecutionData: false },
+      tracingEnabled: true,
+    });
+    // Only the unqualified function ARN the definition invokes (grantInvoke would add `:*`).
+    this.machine.addToRolePolicy(new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [stepFn.functionArn] }));
+    this.machineArn = stack.formatArn({ service: 'states', resource: 'stateMachine', resourceName: machineName, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+    Validations.of(this.machine).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'Only the statements CDK adds for `logs` and `tracingEnabled` use "*": the CloudWatch Logs delivery actions (logs:CreateLogDelivery, ...) and xray:PutTraceSegments/PutTelemetryRecords/GetSampling* support no resource-level permissions.',
+    });
+  }
+}

@@ -1,0 +1,99 @@
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Tags, Validations, type Stack } from 'aws-cdk-lib';
+import { createHash } from 'node:crypto';
+import { FUNCTIONS, functionOf, ROUTES } from '../functions/http/routes.ts';
+import { checkFunctionGroups, dataAccessOf, FUNCTION_TIMEOUTS, isWorkflowHandler, OWN_ROLE, servesAppKeys } from './access.ts';
+import { needsOf, type Needs } from './adapters.ts';
+import type { StackContext } from './context.ts';
+import { HandlerFunction } from './function.ts';
+import { StackPart } from './part.ts';
+import type { DataStore } from './store.ts';
+
+/** The CORS helper: a bundle holding it reads CORS_ALLOWED_ORIGINS (configuration, not an AWS resource: outside infra/adapters.ts, so shared roles are unchanged). */
+const CORS_MODULE = 'functions/http/cors.ts';
+
+const upperFirst = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
+export const pascal = (name: string) => name.split('-').map(upperFirst).join('');
+
+/**
+ * The functions: one per handler in the route table (plus the $default fallback) or per group of
+ * read-only handlers (FUNCTION_GROUPS), and one per state machine task (WORKFLOW_HANDLERS, no
+ * route). Background functions (flows, stream, notifier) serve every tenant and reach the table
+ * directly; API functions only through the tenant-fenced roles (infra/store.ts). What each bundle
+ * needs beyond the table (infra/adapters.ts) is granted once every resource exists (infra/needs.ts).
+ */
+export class Functions extends StackPart {
+  readonly functions = new Map<string, HandlerFunction>();
+  /** what each function's bundle needs (infra/adapters.ts) */
+  readonly needs = new Map<string, Needs>();
+  /** the tenant-fenced roles API functions assume per request (functions/http/deps.ts depsFor) */
+  readonly tenantRoles: { read: iam.Role; write: iam.Role; appRead: iam.Role };
+  private readonly sharedRoles = new Map<string, iam.Role>();
+
+  constructor(stack: Stack, id: string, store: DataStore, context: StackContext) {
+    super(stack, id);
+    const handlerLogs = new logs.LogGroup(stack, 'HandlerLogs', { retention: logs.RetentionDays.ONE_MONTH });
+    const { concurrency, traceSdk, machinePrincipals, allowedOrigins } = context;
+    this.tenantRoles = store.tenantRoles();
+    checkFunctionGroups();
+    for (const name of FUNCTIONS) {
+      const access = dataAccessOf(name);
+      const bundle = HandlerFunction.bundle(stack, name, traceSdk);
+      const needs = needsOf(bundle);
+      this.needs.set(name, needs);
+      const fn = new HandlerFunction(stack, pascal(name), {
+        name,
+        bundle,
+        role: this.roleFor(name, needs),
+        logGroup: handlerLogs,
+        traceSdk,
+        tableName: store.table.tableName,
+        timeout: FUNCTION_TIMEOUTS[name],
+        reservedConcurrency: isWorkflowHandler(name) ? concurrency[name as keyof typeof concurrency] : access === 'none' ? undefined : concurrency.api,
+        environment: {
+          // Only the handler behind the IAM (machine) route resolves IAM callers.
+          ...(ROUTES.some((r) => functionOf(r.handler) === name && r.auth === 'iam') ? { MACHINE_PRINCIPALS: JSON.stringify(machinePrincipals) } : {}),
+          // Functions holding the CORS helper answer browsers of these origins on the paths open to them (functions/http/cors.ts).
+          ...(bundle.modules.has(CORS_MODULE) ? { CORS_ALLOWED_ORIGINS: allowedOrigins.join(',') } : {}),
+        },
+      });
+      // Background functions (flows, stream, notifier) serve every tenant: direct access. API functions: the tenant fence.
+      if (isWorkflowHandler(name)) store.grantData(fn, access);
+      else if (access !== 'none') Tags.of(fn.fn.role!).add('stageline-api', 'true');
+      this.functions.set(name, fn);
+    }
+  }
+
+  /** The Lambda function serving a handler (its group's, for a grouped handler). */
+  fn(handler: string): lambda.Function {
+    return this.functions.get(functionOf(handler))!.fn;
+  }
+
+  /**
+   * API functions with exactly the same permissions share one execution role (by data access and
+   * whether they start flows); those with grants of their own (audit anchor, Cognito directory) keep
+   * theirs. Same least privilege, about a hundred fewer CloudFormation resources.
+   */
+  private roleFor(name: string, needs: Needs): iam.Role | undefined {
+    if (isWorkflowHandler(name) || OWN_ROLE.has(name)) return undefined;
+    // App-key readers get a role of their own: only they may assume the app-read tenant role.
+    const what = JSON.stringify({ env: [...needs.env].sort(), grants: needs.grants });
+    const key = `${dataAccessOf(name)}${servesAppKeys(name) ? '-app-keys' : ''}-${createHash('sha256').update(what).digest('hex').slice(0, 8)}`;
+    let role = this.sharedRoles.get(key);
+    if (!role) {
+      role = new iam.Role(this.stack, `ApiRole${pascal(key)}`, {
+        description: `Stageline API functions: ${dataAccessOf(name)} (shared by functions whose bundles need exactly the same)`,
+        assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+        managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AWSLambdaBasicExecutionRole')],
+      });
+      Validations.of(role).acknowledge(
+        { id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]', reason: 'AWSLambdaBasicExecutionRole only grants logs:CreateLogGroup/CreateLogStream/PutLogEvents, which every function needs to write its own logs.' },
+        { id: 'AwsSolutions-IAM5[Resource::*]', reason: 'Only the X-Ray statement added by `tracing: ACTIVE` uses "*": xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permissions.' },
+      );
+      this.sharedRoles.set(key, role);
+    }
+    return role;
+  }
+}

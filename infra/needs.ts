@@ -1,0 +1,128 @@
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { ArnFormat, Validations, type Stack } from 'aws-cdk-lib';
+import { dataAccessOf, isWorkflowHandler, OWN_ROLE, servesAppKeys } from './access.ts';
+import { mergeGrants, OPTIONAL_RESOURCES, type Resource } from './adapters.ts';
+import type { AuditAnchor } from './audit-anchor.ts';
+import type { StackContext } from './context.ts';
+import type { DomainEvents } from './events.ts';
+import type { PromotionFlow } from './flows.ts';
+import type { Functions } from './functions.ts';
+import type { Identity } from './identity.ts';
+import { StackPart } from './part.ts';
+import type { Scheduling } from './scheduling.ts';
+import type { DataStore } from './store.ts';
+
+/** Everything a function's bundle may need from the other parts (infra/adapters.ts Resource). */
+export interface Provider {
+  context: StackContext;
+  store: DataStore;
+  identity: Identity;
+  events: DomainEvents;
+  functions: Functions;
+  anchor: AuditAnchor;
+  flow: PromotionFlow;
+  scheduling: Scheduling;
+}
+
+/**
+ * What each function's bundle needs (infra/adapters.ts): its environment and IAM, nothing else.
+ * Every Resource of the adapter table is provided here (an env value, the ARNs a grant names, and
+ * the cdk-nag acknowledgement of a wildcard); a function gets exactly what its bundle's adapters
+ * and port calls need (test/infra/deploy.test.ts checks both directions).
+ */
+export class AdapterNeeds extends StackPart {
+  constructor(stack: Stack, id: string, { context, store, identity, events, functions, anchor, flow, scheduling }: Provider) {
+    super(stack, id);
+    const { notifyFrom, slackSecret } = context;
+    // The promotion step copies and tags; publishing tags in the first environment's registries (both bundle the adapter).
+    const registrySecret = context.registrySecretId
+      ? context.registrySecretId.startsWith('arn:')
+        ? secretsmanager.Secret.fromSecretCompleteArn(stack, 'RegistryCredentials', context.registrySecretId)
+        : secretsmanager.Secret.fromSecretNameV2(stack, 'RegistryCredentials', context.registrySecretId)
+      : undefined;
+    const fireFn = functions.fn('schedule-fire');
+    const deliverFn = functions.fn('webhook-deliver');
+    const provided: Record<Resource, ((fn: string) => { value?: string; arns: string[]; nag?: string; why?: string }) | undefined> = {
+      promotionMachine: () => ({ value: flow.machineArn, arns: [flow.machineArn] }),
+      stagelineSchedules: () => ({
+        arns: [scheduling.scheduleArn],
+        nag: 'arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule/default/stageline-*',
+        why: 'Schedules are made per promotion at run time (stageline-…, AWS names in domain/aws-names.ts), so their names are not known at deploy time; the prefix confines the function to Stageline schedules in the default group.',
+      }),
+      schedulerRole: () => ({ value: scheduling.role.roleArn, arns: [scheduling.role.roleArn] }),
+      // schedule-fire re-arms sweeps to itself: it takes its own ARN from the invocation (as an environment value it would be a cycle).
+      scheduleTarget: (fn) => (fn === 'schedule-fire' ? { arns: [] } : { value: fireFn.functionArn, arns: [fireFn.functionArn] }),
+      scheduleDlq: () => ({ value: scheduling.dlq.queueArn, arns: [scheduling.dlq.queueArn] }),
+      eventBus: () => ({ value: events.eventBus.eventBusName, arns: [events.eventBus.eventBusArn] }),
+      auditKey: () => ({ value: anchor.key.keyArn, arns: [anchor.key.keyArn] }),
+      checkpointBucket: () => ({ value: anchor.checkpoints.bucketName, arns: [anchor.checkpoints.bucketArn] }),
+      checkpointObjects: () => ({
+        arns: [anchor.checkpoints.arnForObjects('checkpoints/*')],
+        nag: '<AuditCheckpoints2FBCE690.Arn>/checkpoints/*',
+        why: 'One object per checkpoint, named by tenant and sequence at run time; the prefix confines the consumer to checkpoint objects, and Object Lock makes each write-once.',
+      }),
+      secretsKey: () => ({ value: store.secretsKey.secretArn, arns: [store.secretsKey.secretArn] }),
+      tenantSecrets: () => ({
+        arns: [stack.formatArn({ service: 'secretsmanager', resource: 'secret', resourceName: 'stageline/*', arnFormat: ArnFormat.COLON_RESOURCE_NAME })],
+        nag: 'arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:stageline/*',
+        why: "Tenants name their secrets in manifests (stageline/<tenant>/<NAME>); the function asks only for its verified tenant's.",
+      }),
+      registrySecret: registrySecret ? () => ({ value: registrySecret.secretArn, arns: [registrySecret.secretArn] }) : undefined,
+      userPool: () => ({ value: identity.userPool.userPoolId, arns: [identity.userPool.userPoolArn] }),
+      // App-key routes pass the gateway unauthenticated: their function checks people's ID tokens as the JWT authorizer would.
+      jwtIssuer: () => ({ value: identity.userPool.userPoolProviderUrl, arns: [] }),
+      jwtAudience: () => ({ value: identity.userPoolClient.userPoolClientId, arns: [] }),
+      slackSigningSecret: slackSecret ? () => slackSecret : undefined,
+      monitoredAlarms: () => ({
+        arns: [stack.formatArn({ service: 'cloudwatch', resource: 'alarm', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME })],
+        nag: 'arn:<AWS::Partition>:cloudwatch:<AWS::Region>:<AWS::AccountId>:alarm:*',
+        why: 'Monitors are alarm ARNs tenants list at run time (refused unless of this account and region); DescribeAlarms only reads their state.',
+      }),
+      deploymentRegion: () => ({ value: stack.region, arns: [] }),
+      // The delivery function schedules its retries to itself: its own ARN from the invocation (as an environment value it would be a cycle).
+      webhookTarget: (fn) => (fn === 'webhook-deliver' ? { arns: [] } : { value: deliverFn.functionArn, arns: [deliverFn.functionArn] }),
+      webhookSecrets: () => ({
+        arns: [stack.formatArn({ service: 'secretsmanager', resource: 'secret', resourceName: 'stageline/*/webhooks/*', arnFormat: ArnFormat.COLON_RESOURCE_NAME })],
+        nag: 'arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:stageline/*/webhooks/*',
+        why: "One secret per subscription, named by tenant and subscription at run time; the function touches only its verified tenant's.",
+      }),
+      emailIdentity: notifyFrom
+        ? () => {
+            const domain = notifyFrom.includes('@') ? notifyFrom.split('@')[1]! : notifyFrom;
+            return { value: notifyFrom, arns: [...new Set([domain, notifyFrom])].map((id) => stack.formatArn({ service: 'ses', resource: 'identity', resourceName: id })) };
+          }
+        : undefined,
+      tenantDataRole: (fn) => {
+        // App-key readers assume the app-read role (reads, plus an app key's lastUsedAt); only they may.
+        const role = dataAccessOf(fn) === 'write' ? functions.tenantRoles.write : servesAppKeys(fn) ? functions.tenantRoles.appRead : functions.tenantRoles.read;
+        return { value: role.roleArn, arns: [role.roleArn] };
+      },
+    };
+    const granted = new Set<iam.IRole>();
+    for (const [name, needs] of functions.needs) {
+      const fn = functions.functions.get(name)!.fn;
+      const resolve = (r: Resource) => {
+        const make = provided[r];
+        if (!make && !OPTIONAL_RESOURCES.has(r)) throw new Error(`${name} needs ${r}, which the stack does not provide (infra/adapters.ts)`);
+        return make?.(name);
+      };
+      for (const [key, r] of needs.env) {
+        const value = resolve(r)?.value;
+        if (value !== undefined) fn.addEnvironment(key, value);
+      }
+      // A shared role is granted once (its functions need exactly the same).
+      if (granted.has(fn.role!)) continue;
+      granted.add(fn.role!);
+      for (const g of mergeGrants(needs.grants)) {
+        const target = resolve(g.on);
+        if (!target || target.arns.length === 0) continue;
+        fn.addToRolePolicy(new iam.PolicyStatement({ actions: g.actions, resources: target.arns, ...(g.condition ? { conditions: g.condition } : {}) }));
+        if (target.nag) {
+          const where = isWorkflowHandler(name) || OWN_ROLE.has(name) ? fn : fn.role!;
+          Validations.of(where).acknowledge({ id: `AwsSolutions-IAM5[Resource::${target.nag}]`, reason: target.why! });
+        }
+      }
+    }
+  }
+}
