@@ -15,7 +15,7 @@ export function textOnlyConsole(): void {
 }
 
 /**
- * Aligned columns with a dashed rule under the header (seed 003's layout). On a terminal the table
+ * Aligned columns with a dashed rule under the header. On a terminal the table
  * fits its width: the widest columns are cut (…) until it does.
  */
 export function grid(head: string[], rows: string[][]): void {

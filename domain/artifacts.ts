@@ -14,7 +14,7 @@ import type { ArtifactVersion } from './promotion/model.ts';
 import type { Environment } from './model.ts';
 
 /**
- * Tags (seed 003): `<version>-<env>` is created once when a version enters an
+ * Tags: `<version>-<env>` is created once when a version enters an
  * environment and never moves (another digest → 409); `latest-<env>` moves on
  * every promotion; a rollback adds `<version>-<env>-rollback`.
  */
@@ -42,7 +42,7 @@ export function tagOps(a: Pick<ArtifactVersion, 'name' | 'version' | 'digest'>, 
   ];
 }
 
-/** The same tags as registry tags (seed 003: written in every registry of the environment, not only here). */
+/** The same tags as registry tags (written in every registry of the environment, not only here). */
 export const registryTagsOf = (ops: WriteOp[]): RegistryTag[] => ops.flatMap((o) => (o.kind === 'tag' ? [{ name: o.tag.name, mutable: o.tag.mutable }] : []));
 
 /** The repository of an artifact in its registries: `metadata.repository` when it was published with one, else its name. */
@@ -106,7 +106,7 @@ export function classify(constraint: string): { kind: ConstraintKind; range: str
   if (/^latest-[a-z][a-z0-9-]*$/.test(c) || /^[^\s<>=^~*|]+-[a-z][a-z0-9-]*$/.test(c) && !semver.valid(semver.clean(c) ?? '')) return { kind: 'tag', range: c };
   const clean = semver.clean(c);
   if (clean && semver.valid(clean)) return { kind: 'exact', range: clean };
-  // Seed 003 writes ranges with commas (">=1.2.0, <2.0.0"); semver separates comparators by spaces.
+  // Manifests write ranges with commas (">=1.2.0, <2.0.0"); semver separates comparators by spaces.
   const range = c.replace(/\s*,\s*/g, ' ');
   if (!semver.validRange(range)) {
     throw new ValidationFailed([{ path: 'constraint', message: `'${constraint}' is not an exact version, a semver range (">=1.2.0, <2.0.0"), a caret range ("^1.2.0") or a tag ("latest-prod")` }]);
@@ -169,7 +169,7 @@ export async function listConsumers(deps: Deps, ctx: Ctx, artifact: string): Pro
 /** The principal registry discovery publishes as (domain/discovery.ts): its versions are `via: discovery`. */
 export const DISCOVERY_PRINCIPAL = 'stageline:discovery';
 
-/** Publishes a version into the first environment of the line (seed 003: creates <version>-<env> and latest-<env>). */
+/** Publishes a version into the first environment of the line (creates <version>-<env> and latest-<env>). */
 export async function publishArtifact(deps: Deps, ctx: Ctx, name: string, input: PublishArtifact) {
   const { tenant } = ctx.principal;
   return retryOnConflict(async () => {
@@ -189,7 +189,7 @@ export async function publishArtifact(deps: Deps, ctx: Ctx, name: string, input:
     const deploymentId = randomUUID();
     const tags = tagOps(artifact, first.name, 'release', ctx.principal.name, now);
     await assertTagsFree(deps, tenant, tags);
-    // seed 003: "publish … creates v1.2.3-dev, latest-dev" — in the environment's registries too, each read back
+    // publish "creates v1.2.3-dev, latest-dev" — in the environment's registries too, each read back
     // and verified to resolve to the digest, before the version exists here (a refusal publishes nothing).
     const registries = first.registries?.length ? await tagInRegistries(deps, tenant, artifact, first.registries, registryTagsOf(tags)) : undefined;
     const audit = auditEntry(tenant, {

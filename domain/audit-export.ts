@@ -28,8 +28,8 @@ const ANCHOR_REACH = 200;
 export const HASHING =
   'entryHash = sha256(canonical JSON of entry); hash = sha256(canonical JSON of {seq, entry: "<at>#<id>", entryHash, prevHash}); canonical JSON = keys sorted, no spaces; the first link of a chain has prevHash "0"×64';
 
-/** Seed 003's audit record of a promotion (attached to the promoted artifact in its registries; not in the export: it is no part of the chain). */
-export interface SeedAuditRecord {
+/** The audit record of a promotion (attached to the promoted artifact in its registries; not in the export: it is no part of the chain). */
+export interface ArtifactAuditRecord {
   promotion_id: string;
   artifact: string;
   source_env: string;
@@ -66,8 +66,8 @@ export async function auditPublicKey(deps: Deps, ctx: Ctx): Promise<AnchorPublic
   return { ...(await deps.anchor.publicKey()), signedMessage: CHECKPOINT_MESSAGE };
 }
 
-/** Seed 003's audit record of a promotion (also attached to the promoted artifact in its registries). */
-export function seedRecord(p: Promotion | undefined): SeedAuditRecord | null {
+/** The audit record of a promotion (also attached to the promoted artifact in its registries). */
+export function artifactAuditRecord(p: Promotion | undefined): ArtifactAuditRecord | null {
   if (!p) return null;
   return {
     promotion_id: p.id,

@@ -11,7 +11,7 @@ import { retryOnConflict } from './retry.ts';
 import type { DeploymentBody, MetricsQuery } from './schemas.ts';
 
 /**
- * Deployment records (seed 001) and the metrics read from them. Metrics are
+ * Deployment records (posted by CD pipelines) and the metrics read from them. Metrics are
  * kept as counters per environment and day, updated in the same transaction
  * as the record that changes them, so reading them never scans history.
  * Durations go into power-of-two buckets (seconds), which gives median and

@@ -35,7 +35,7 @@ export interface Environment {
   registries: { name: string; url: string }[];
   /** CloudWatch alarm ARNs checked before executing into it and watched while a promotion bakes (domain/monitors.ts) */
   monitors?: string[];
-  /** seed 003: digest_match, or signature_match (a Sigstore bundle signed by `signingKey` must come with the artifact) */
+  /** digest_match, or signature_match (a Sigstore bundle signed by `signingKey` must come with the artifact) */
   verification?: 'digest_match' | 'signature_match';
   /** PEM public key that signs what enters this environment (signature_match) */
   signingKey?: string;

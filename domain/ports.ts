@@ -126,7 +126,7 @@ export type DeploymentOp =
 
 export interface DeploymentStorePort {
   getDeployment(tenant: string, env: string, deployedAt: string, id: string): Promise<Deployment | null>;
-  /** A deployment by its id alone (seed 002's source_deployment_id). */
+  /** A deployment by its id alone (source_deployment_id). */
   findDeployment(tenant: string, id: string): Promise<Deployment | null>;
   /** Newest first, O(limit) whatever the history size. */
   listDeployments(tenant: string, env: string, limit: number, cursor?: string): Promise<Page<Deployment>>;
@@ -471,7 +471,7 @@ export interface RegistrySyncResult {
   reason?: string;
 }
 
-/** A tag to write in every target registry (seed 003: `<version>-<env>` immutable, `latest-<env>` mutable). */
+/** A tag to write in every target registry (`<version>-<env>` immutable, `latest-<env>` mutable). */
 export interface RegistryTag {
   name: string;
   /** an immutable tag that already points elsewhere fails the copy; a mutable one moves */

@@ -76,7 +76,7 @@ const registries = /* @__PURE__ */ z
 
 const reason = /* @__PURE__ */ z.string().trim().min(1).regex(/\S/, 'must not be blank').max(1000);
 
-/** seed 003 `verification`: digest_match (the copy hashes to the digest), or signature_match (also a Sigstore bundle signed by `signingKey`). */
+/** `verification`: digest_match (the copy hashes to the digest), or signature_match (also a Sigstore bundle signed by `signingKey`). */
 export const verification = /* @__PURE__ */ z.enum(['digest_match', 'signature_match']);
 const PEM_KEY = /^-----BEGIN PUBLIC KEY-----\n[A-Za-z0-9+/=\n]+\n-----END PUBLIC KEY-----\n?$/;
 export const signingKey = /* @__PURE__ */ z
@@ -235,7 +235,7 @@ export const auditExportQuery = /* @__PURE__ */ z
   .strict()
   .refine(inOrder, rangeIssue);
 
-/** Seed 001's deployment record, as the CD pipeline posts it. */
+/** The deployment record, as the CD pipeline posts it. */
 export const deploymentBody = /* @__PURE__ */ z
   .object({
     id: z.uuid().optional(),

@@ -119,7 +119,7 @@ export async function diffRoots(source: NodeSource, from: Roots, to: Roots): Pro
 }
 
 /**
- * Seed 000's environment diff: what promoting `source` onto `target` would
+ * Environment diff: what promoting `source` onto `target` would
  * change. `added` are keys only in source, `removed` only in target.
  */
 export async function diffEnvironments(deps: Deps, ctx: Ctx, source: string, target: string) {

@@ -41,7 +41,7 @@ export function blockedBecause(p: Promotion, now: Date): string {
   }
 }
 
-/** Seed 003's `promote status`: what each environment runs, who put it there, gate marks, and what is pending and why. */
+/** The line's status (CLI `status`): what each environment runs, who put it there, gate marks, and what is pending and why. */
 export async function status(deps: Deps, ctx: Ctx, only?: string) {
   const { tenant } = ctx.principal;
   const line = lineOf(await deps.store.listEnvironments(tenant));

@@ -48,7 +48,7 @@ export async function seedDemo(deps: Deps, tenant = 'acme', opts: { publicUrl?: 
     // Unchanged items are skipped, so a re-run writes nothing.
     await batchItems(deps, ctx, env, batchSchema.parse({ set, reason: 'demo seed' }));
   }
-  // Notifications (seed 003's shape): Slack to the local webhook stand-in, email to ops and to every eligible approver.
+  // Notifications: Slack to the local webhook stand-in, email to ops and to every eligible approver.
   if (opts.publicUrl && !(await deps.store.getNotificationSettings(tenant, 'tenant'))) {
     await putNotificationSettings(
       deps,

@@ -11,7 +11,7 @@ import { createLink } from '../discovery.ts';
 import { MAX_WEBHOOKS, webhookCreateBody } from '../webhooks/service.ts';
 
 /**
- * The promotion manifest (seed 003's `manifest.yaml`, `artifacts.promotion`), extended with what
+ * The promotion manifest (`manifest.yaml`, `artifacts.promotion`), extended with what
  * Stageline adds. Everything a tenant configures for promotion is one document, planned and
  * applied as one audited change, and exported back as the same document.
  */
@@ -63,7 +63,7 @@ export const manifestSchema = /* @__PURE__ */ z
                     /** how long services may cache the effective config (Cache-Control max-age; 0: revalidate each read) */
                     cache_max_age_seconds: z.number().int().min(0).max(86400).optional(),
                     concurrency: z.enum(['queue', 'reject', 'supersede']).optional(),
-                    /** seed 003 `verification`, per environment (overrides the document-wide one) */
+                    /** `verification`, per environment (overrides the document-wide one) */
                     verification: verification.optional(),
                     /** the PEM public key (cosign.pub) signature_match verifies with */
                     signing_key: signingKey.optional(),
@@ -73,9 +73,9 @@ export const manifestSchema = /* @__PURE__ */ z
                   .strict(),
               )
               .optional(),
-            /** seed 003: validation gates per environment */
+            /** validation gates per environment */
             gates: z.record(envName, gateSet).optional(),
-            /** seed 003: tenant-wide notifications */
+            /** tenant-wide notifications */
             notifications: z
               .object({
                 slack: z
@@ -120,9 +120,9 @@ export const manifestSchema = /* @__PURE__ */ z
               .optional(),
             /** Stageline: freeze windows (tenant-wide, or with `environment`) */
             freeze_windows: z.array(freezeWindow).max(100).optional(),
-            /** seed 003: copy artifacts between the environments' registries on promotion (Stageline always does) */
+            /** copy artifacts between the environments' registries on promotion (Stageline always does) */
             cross_registry_sync: z.literal(true, { message: 'Stageline always copies artifacts to the target\'s registries when it has any; false is not supported' }).optional(),
-            /** seed 003: how a promoted artifact is verified in the target registries */
+            /** how a promoted artifact is verified in the target registries */
             verification: verification.optional(),
           })
           .strict(),
@@ -169,5 +169,5 @@ export function parseManifest(text: string): Manifest {
 
 /** The document's JSON Schema (published with the API docs). */
 export function manifestJsonSchema(): Record<string, unknown> {
-  return { title: 'Stageline promotion manifest (seed 003 manifest.yaml, artifacts.promotion)', ...(z.toJSONSchema(manifestSchema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>) };
+  return { title: 'Stageline promotion manifest (manifest.yaml, artifacts.promotion)', ...(z.toJSONSchema(manifestSchema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>) };
 }

@@ -166,7 +166,7 @@ async function current(deps: Deps, tenant: string, named: string[] = []): Promis
 
 export const setupDigest = (s: Setup) => digestOf(s);
 
-/** The document for a setup: seed 003's shape plus Stageline's sections. */
+/** The document for a setup: the manifest.yaml shape plus Stageline's sections. */
 export function toManifest(s: Setup): Manifest {
   return {
     artifacts: {

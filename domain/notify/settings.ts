@@ -20,7 +20,7 @@ export const SLACK_USERS_MOVED =
   'slack.users is gone: an admin can no longer say who a Slack user is. Each person links their own Slack account: POST /api/v1/slack/link-codes (or `stageline slack link`), then `/stageline link CODE` in Slack. Remove slack.users';
 
 /**
- * Where notifications go, per tenant and per target environment. Accepts seed 003's
+ * Where notifications go, per tenant and per target environment. Accepts the manifest's
  * `notifications: { slack: { webhook, channels }, email: { recipients } }` as it is, and adds:
  * `email.approvers` (the eligible approvers of the policy, each with a personal link),
  * `slack.teamId` (the tenant's Slack workspace, bound to the deployment's Slack app: its members

@@ -24,7 +24,7 @@ export interface AutoCheck {
 }
 
 /**
- * Seed 002's check_auto_promotion: for each active autoPromote rule out of the
+ * The auto-promotion check: for each active autoPromote rule out of the
  * source environment, evaluate its conditions over the release's facts
  * (evidence, and how long it has run in the source); when they hold and the
  * target is not paused, create and run the promotion with no person.

@@ -1,7 +1,7 @@
 import type { Condition, Leaf } from './model.ts';
 
 /**
- * Seed 002's rule conditions: `{"all"|"any": [...]}`, nestable, over leaves
+ * Rule conditions: `{"all"|"any": [...]}`, nestable, over leaves
  * `{field, op, value}`. Facts are a flat map keyed by dotted names
  * (`tests.pass_rate`, `metrics.error_rate`, `deployment.duration_hours`).
  * A leaf over a missing fact is false (except `exists`), so an auto-promotion

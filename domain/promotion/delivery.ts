@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { assertTagsFree, registryTagsOf, repositoryOf, tagOps } from '../artifacts.ts';
-import { seedRecord } from '../audit-export.ts';
+import { artifactAuditRecord } from '../audit-export.ts';
 import { deploymentOp } from '../deployments.ts';
 import { DomainError } from '../errors.ts';
 import { deliverToGit } from '../gitops/deliver.ts';
@@ -25,11 +25,11 @@ export class PromotionFailed extends DomainError {
   override readonly name = 'PromotionFailed';
 }
 
-/** The artifact's audit record (seed 003), in the registries of the target too. */
+/** The artifact's audit record, in the registries of the target too. */
 export const AUDIT_RECORD_TYPE = 'application/vnd.stageline.promotion.v1+json';
 
 /**
- * After a promotion of an artifact completes: its audit record (seed 003's shape) is attached to the
+ * After a promotion of an artifact completes: its audit record is attached to the
  * promoted digest in every registry of the target, as an OCI referrer. The promotion has committed;
  * where attaching fails, the promotion says so (`result.recorded`) and stays COMPLETED.
  */
@@ -40,7 +40,7 @@ export async function recordInRegistries(deps: Deps, tenant: string, id: string)
   if (!target?.registries?.length) return;
   const version = await deps.store.getArtifactVersion(tenant, p.subject.name, p.subject.version);
   const repository = typeof version?.metadata?.repository === 'string' ? version.metadata.repository : p.subject.name;
-  const document = { ...seedRecord(p)!, digest: p.subject.digest, completed_at: p.completedAt, release_digest: p.releaseDigest };
+  const document = { ...artifactAuditRecord(p)!, digest: p.subject.digest, completed_at: p.completedAt, release_digest: p.releaseDigest };
   let recorded: { registry: string; digest: string | null; reason?: string }[];
   try {
     recorded = await deps.registry.attach({ tenant, repository, digest: p.subject.digest, targets: target.registries, artifactType: AUDIT_RECORD_TYPE, document });
@@ -62,7 +62,7 @@ function deployment(p: Promotion, imageTag: string, gitCommit: string, digest: s
     gitCommit,
     gitBranch,
     ...(p.subject.type === 'artifact' ? { artifact: p.subject.name } : {}),
-    // Seed 002: execute "creates a deployment on the target gateway".
+    // Executing "creates a deployment on the target gateway".
     ...(p.targetGateway ? { gateway: p.targetGateway } : {}),
     status: 'PENDING',
     deployedAt: now,
@@ -117,7 +117,7 @@ export async function artifactOps(deps: Deps, p: Promotion & { subject: { type: 
   await assertTagsFree(deps, p.tenant, tags).catch((err: Error) => {
     throw new PromotionFailed(err.message);
   });
-  // The same tags in every registry of the target (seed 003: "Creates v1.2.3-staging, updates latest-staging").
+  // The same tags in every registry of the target ("Creates v1.2.3-staging, updates latest-staging").
   const synced = await syncRegistries(deps, p as Promotion & { subject: { type: 'artifact' } }, version, registryTagsOf(tags));
   // GitOps (domain/gitops): the version committed to the target's git target, if it names one; idempotent when run again.
   const git = await deliverToGit(deps, p).catch((err: Error) => {

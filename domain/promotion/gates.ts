@@ -2,7 +2,7 @@ import type { Gates } from '../schemas.ts';
 import type { Evidence, GateResult } from './model.ts';
 
 /**
- * Gate evaluation (seed 003): a fixed, deterministic order; policy_compliance,
+ * Gate evaluation: a fixed, deterministic order; policy_compliance,
  * tests and security_scan block; cost_analysis and performance_baseline only
  * warn; webhook gates follow, by name. Missing evidence for an enabled
  * blocking gate, or a provider that errors or times out, FAILS (closed).
@@ -82,7 +82,7 @@ function judge(gate: (typeof GATE_ORDER)[number], evidence: Evidence[], policy: 
       if (!r) return { verdict: 'FAIL', reason: 'no security_scan evidence (fails closed)', evidenceRefs: [] };
       const critical = num(r.payload.critical);
       const high = num(r.payload.high);
-      // Fails closed: the scan must say it verified the artifact's signature (seed 003: cosign verify + trivy scan).
+      // Fails closed: the scan must say it verified the artifact's signature (cosign verify + trivy scan).
       if (r.payload.signatureVerified !== true) return { verdict: 'FAIL', reason: r.payload.signatureVerified === false ? 'signature not verified' : 'the scan does not say the signature was verified (signatureVerified: true); fails closed', evidenceRefs: [r.id] };
       return critical + high > 0
         ? { verdict: 'FAIL', reason: `${critical} critical and ${high} high findings`, evidenceRefs: [r.id] }

@@ -5,7 +5,7 @@ import { TransitionNotAllowed } from '../errors.ts';
  * which. Every API action and every state-machine step goes through
  * `transition()`.
  *
- * Seed 002's lower-case statuses map onto these through SEED_STATUSES below
+ * The lower-case statuses map onto these through STATUS_ALIASES below
  * (the one table the list filter and the docs use).
  *
  * A promotion whose gates failed (VALIDATION_FAILED) is not final: new
@@ -61,10 +61,10 @@ export const ACTIONS = {
 export type Action = keyof typeof ACTIONS;
 
 /**
- * Seed 002's lower-case status names and the statuses each covers. The list
+ * The lower-case status names and the statuses each covers. The list
  * filter (`?status=pending`) and the README's status table both come from here.
  */
-export const SEED_STATUSES = {
+export const STATUS_ALIASES = {
   pending: ['PENDING', 'VALIDATING', 'VALIDATION_FAILED', 'AWAITING_APPROVAL'],
   approved: ['APPROVED', 'SCHEDULED', 'EXECUTING'],
   rejected: ['REJECTED'],
@@ -74,7 +74,7 @@ export const SEED_STATUSES = {
 
 /** `pending` → its statuses; `AWAITING_APPROVAL` (any case) → itself; unknown → null. */
 export function statusesFor(name: string): Status[] | null {
-  if (name in SEED_STATUSES) return [...SEED_STATUSES[name as keyof typeof SEED_STATUSES]];
+  if (name in STATUS_ALIASES) return [...STATUS_ALIASES[name as keyof typeof STATUS_ALIASES]];
   const upper = name.toUpperCase() as Status;
   return (STATUSES as readonly string[]).includes(upper) ? [upper] : null;
 }

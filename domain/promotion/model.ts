@@ -21,7 +21,7 @@ export interface ArtifactSubject {
 
 export type Subject = ConfigSubject | ArtifactSubject;
 
-/** A tenant's rule for one source → target pair (seed 002 rule + seed 004 approval policy). */
+/** A tenant's rule for one source → target pair (promotion rule + approval policy). */
 export interface Rule {
   id: string;
   name: string;
@@ -131,7 +131,7 @@ export interface Promotion {
   } | null;
   error: { code: string; message: string } | null;
   autoPromoted: boolean;
-  /** seed 002: the deployment the release was taken from, and the gateway it goes to */
+  /** the deployment the release was taken from, and the gateway it goes to */
   sourceDeploymentId?: string;
   targetGateway?: string;
   /** config promotions: what the selection changes (counts, first keys, ids that change nothing) */
@@ -168,7 +168,7 @@ export interface Evidence {
   source?: { id: string; kind: 'user' | 'machine'; groups: string[] };
 }
 
-/** One rollout of a release to an environment (seed 001). */
+/** One rollout of a release to an environment. */
 export interface Deployment {
   id: string;
   environment: string;
@@ -183,7 +183,7 @@ export interface Deployment {
   deployedBy: string;
   /** the artifact (agent) deployed, where known */
   artifact?: string;
-  /** seed 002: the deployment target (gateway) within the environment */
+  /** the deployment target (gateway) within the environment */
   gateway?: string;
 }
 
@@ -213,7 +213,7 @@ export interface ArtifactPointer {
 
 export type KeyedChange = { kind: ItemKind; key: string; value?: unknown; remove?: boolean };
 
-/** Rollback impact analysis (seed 003, REQ-332). */
+/** Rollback impact analysis (REQ-332). */
 export interface RollbackImpact {
   environment: string;
   reverts: Record<string, unknown>[];

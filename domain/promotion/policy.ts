@@ -4,7 +4,7 @@ import type { Environment } from '../model.ts';
 import type { Evidence, Policy, Promotion, Rule } from './model.ts';
 
 /**
- * Seed 002's default rules: promoting into the last environment of the line
+ * Default rules: promoting into the last environment of the line
  * (production) needs one approval; earlier hops need none.
  */
 export function defaultPolicy(line: Environment[], target: Environment): Policy {

@@ -15,8 +15,8 @@ export interface ConfigChange {
  * What promoting a config subject onto a target changes: the diff from the
  * target's current set to the pinned source snapshot, narrowed by the
  * promotion type. FULL makes the target equal to the source; SELECTIVE takes
- * the chosen ids plus the keys matching its patterns, if any (the union, as
- * seed 000's example sends both); PATTERN the keys matching a glob (removals
+ * the chosen ids plus the keys matching its patterns, if any (the union: a request may send both);
+ * PATTERN the keys matching a glob (removals
  * included).
  */
 export async function configChanges(source: NodeSource, target: Roots, sourceRoots: Roots, subject: ConfigSubject): Promise<{ changes: ConfigChange[]; unchanged: number }> {

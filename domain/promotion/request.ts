@@ -63,7 +63,7 @@ async function prepare(deps: Deps, tenant: string, input: CreatePromotion, line:
   return { source, target, subject, releaseDigest, preview: { changes: changes.map(changeView), unchanged }, changeSummary: changeSummary(changes, subject) };
 }
 
-/** Seed 002's agent promotion as the artifact promotion it is: the source deployment names release and source environment. */
+/** An agent promotion as the artifact promotion it is: the source deployment names release and source environment. */
 async function fromAgent(deps: Deps, tenant: string, input: CreateAgentPromotion): Promise<CreatePromotion & { sourceDeploymentId: string; targetGateway: string }> {
   const dep = await deps.store.findDeployment(tenant, input.sourceDeploymentId);
   if (!dep) throw new DeploymentNotFound(`Deployment '${input.sourceDeploymentId}' does not exist; source_deployment_id names a deployment record (see /platform/deployments/history)`);

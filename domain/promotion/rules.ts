@@ -9,7 +9,7 @@ import type { Rule } from './model.ts';
 import type { CreateRule, UpdateRule } from './schemas.ts';
 
 /**
- * Promotion rules (seed 002) and approval policies (seed 004) are one model:
+ * Promotion rules and approval policies are one model:
  * a rule per source → target pair that says who must approve, how many,
  * for how long, and whether (and when) to promote without a person.
  */

@@ -2,9 +2,9 @@ import * as z from 'zod';
 import { envName, itemKey } from '../schemas.ts';
 import { GLOB_PATTERN, globStars, MAX_GLOB_STARS, MAX_GLOB_STARS_TOTAL } from '../glob.ts';
 import type { Condition } from './model.ts';
-import { SEED_STATUSES, STATUSES, statusesFor, type Status } from './lifecycle.ts';
+import { STATUS_ALIASES, STATUSES, statusesFor, type Status } from './lifecycle.ts';
 
-/** Accepts seed 002's snake_case as well as camelCase (one model, both request shapes). */
+/** Accepts snake_case as well as camelCase (one model, both request shapes). */
 function camelKeys(v: unknown): unknown {
   if (!v || typeof v !== 'object' || Array.isArray(v)) return v;
   return Object.fromEntries(Object.entries(v).map(([k, x]) => [k.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase()), x]));
@@ -56,7 +56,7 @@ const common = {
   targetEnvironment: envName,
   notes: z.string().max(2000).default(''),
   dryRun: z.boolean().default(false),
-  /** false keeps it PENDING until POST /validate (seed 000's step-by-step flow); default: true on /promotions, false on /config/promotions */
+  /** false keeps it PENDING until POST /validate (step-by-step flow); default: true on /promotions, false on /config/promotions */
   autoStart: z.boolean().optional(),
   /** when execution starts once approved */
   trigger: z.enum(['on_approval', 'manual']).default('on_approval'),
@@ -109,7 +109,7 @@ export const createArtifactPromotion = /* @__PURE__ */ z
 export type CreateArtifactPromotion = z.infer<typeof createArtifactPromotion>;
 
 /**
- * Seed 002's body: the agent is the artifact, the source deployment names the release and the
+ * The agent promotion body: the agent is the artifact, the source deployment names the release and the
  * environment it runs in, the gateway is the deployment target within the target environment.
  */
 export const createAgentPromotion = /* @__PURE__ */ z
@@ -129,7 +129,7 @@ export type CreateAgentPromotion = z.infer<typeof createAgentPromotion>;
 
 /**
  * POST /api/v1/promotions takes three shapes: a body naming an `artifact` promotes a version,
- * one naming an `agent_id` is seed 002's agent promotion, any other a config set.
+ * one naming an `agent_id` is an agent promotion, any other a config set.
  */
 export const createPromotion = /* @__PURE__ */ z.preprocess(
   camelKeys,
@@ -222,14 +222,14 @@ export type UpdateRule = z.infer<typeof updateRule>;
 
 export const listPromotionsQuery = /* @__PURE__ */ z
   .object({
-    // Seed 002's lower-case names cover several statuses (lifecycle.ts SEED_STATUSES); exact statuses in any case.
+    // The lower-case names cover several statuses (lifecycle.ts STATUS_ALIASES); exact statuses in any case.
     status: z
       .string()
-      .meta({ enum: [...Object.keys(SEED_STATUSES), ...STATUSES, ...STATUSES.map((s) => s.toLowerCase())].filter((s, i, all) => all.indexOf(s) === i) })
+      .meta({ enum: [...Object.keys(STATUS_ALIASES), ...STATUSES, ...STATUSES.map((s) => s.toLowerCase())].filter((s, i, all) => all.indexOf(s) === i) })
       .transform((s, ctx) => {
         const statuses = statusesFor(s);
         if (statuses) return statuses;
-        ctx.addIssue({ code: 'custom', message: `must be one of ${Object.keys(SEED_STATUSES).join(', ')} or a status: ${STATUSES.join(', ')} (any case)` });
+        ctx.addIssue({ code: 'custom', message: `must be one of ${Object.keys(STATUS_ALIASES).join(', ')} or a status: ${STATUSES.join(', ')} (any case)` });
         return z.NEVER;
       })
       .optional() as z.ZodOptional<z.ZodType<Status[], string>>,

@@ -43,7 +43,7 @@
  * | ArtifactPointer   | T#t#ENV                         | PTR#<env>#<name>      | what an environment runs |
  * | EnvLock           | T#t#ENV                         | LOCK#<env>            | lease: one promotion executing per target |
  * | Deployment        | T#t#DEP#<env>                   | <deployedAt>#<id>     | history newest first, O(limit) |
- * | DeploymentId      | T#t#DEPID#<id>                  | D                     | a deployment by id alone (environment + deployedAt), seed 002's source_deployment_id |
+ * | DeploymentId      | T#t#DEPID#<id>                  | D                     | a deployment by id alone (environment + deployedAt), source_deployment_id |
  * | Idempotency       | T#t#IDEM#<key>                  | I                     | replayed response; expires by TTL |
  * | Tag               | T#t#TAG#<artifact>              | E#<env>#<kind>#<ver>  | immutable release/rollback tags, latest as E#<env>#latest#; per env by prefix |
  * | Consumer          | T#t#CONS#<artifact>             | C#<consumer>          | pinned constraints of an artifact's consumers |

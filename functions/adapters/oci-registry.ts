@@ -232,7 +232,7 @@ export class OciRegistrySync implements RegistrySync {
     }
   }
 
-  /** Seed 003's tags in one registry: an immutable one is written once (another digest fails), a mutable one moves; each is read back. */
+  /** The tags in one registry: an immutable one is written once (another digest fails), a mutable one moves; each is read back. */
   private async tagTarget(dst: Client, root: ManifestNode, digest: string, tags: RegistryTag[]): Promise<{ ok: boolean; tags: string[]; moved: { tag: string; from: string }[]; reason?: string }> {
     const written: string[] = [];
     const moved: { tag: string; from: string }[] = [];

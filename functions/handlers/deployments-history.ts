@@ -2,7 +2,7 @@ import { deploymentHistory } from '#domain/deployments';
 import { historyQuery as query } from '#domain/schemas';
 import { httpHandler, WithHeaders } from '../http/handler.ts';
 
-/** Seed 001's exact shape: a plain array, newest first; the next page's cursor travels in X-Next-Cursor. */
+/** A plain array, newest first; the next page's cursor travels in X-Next-Cursor. */
 export const handler = httpHandler({ query }, async ({ deps, ctx, query }) => {
   const page = await deploymentHistory(deps, ctx, query.environment, query.limit, query.cursor);
   return new WithHeaders(page.items, page.nextCursor ? { 'x-next-cursor': page.nextCursor } : {});

@@ -7,7 +7,7 @@ import type { Route } from '../http/routes.ts';
 import { httpHandler, WithHeaders } from '../http/handler.ts';
 
 /**
- * Seed 000's /config/promotions takes only config promotions and, as the seed shows, leaves the
+ * /config/promotions takes only config promotions and leaves the
  * promotion waiting for `validate` unless autoStart is given; /promotions takes either subject
  * and starts the gates at once. A dry-run creates nothing: 200, not 201.
  */
@@ -15,12 +15,12 @@ const anyShape = /* @__PURE__ */ z.union([createConfigPromotion, createArtifactP
 const docBody = (route: Route) => (route.context?.subject === 'config' ? createConfigPromotion : anyShape);
 
 export const handler = httpHandler({ body: anySubject, docBody, status: 201, otherSuccess: { 200: 'A dry run (dryRun: true): the preview; nothing is created' } }, async ({ deps, ctx, body, route }) => {
-  const seed000 = route.context?.subject === 'config';
-  if (seed000 && ('artifact' in body || 'agentId' in body)) {
+  const configRoute = route.context?.subject === 'config';
+  if (configRoute && ('artifact' in body || 'agentId' in body)) {
     const field = 'artifact' in body ? 'artifact' : 'agentId';
     throw new ValidationFailed([{ path: `body.${field}`, message: `${route.path} promotes configs only; promote an artifact or an agent with POST /api/v1/promotions` }]);
   }
-  const input = seed000 ? { ...(body as CreateConfigPromotion), autoStart: body.autoStart ?? false } : body;
+  const input = configRoute ? { ...(body as CreateConfigPromotion), autoStart: body.autoStart ?? false } : body;
   const result = await createPromotion(deps, ctx, input);
   return 'dryRun' in result ? new WithHeaders(result, {}, 200) : promotionView(result);
 });

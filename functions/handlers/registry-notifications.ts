@@ -3,7 +3,7 @@ import { registryNotification } from '#domain/discovery-notify';
 import { depsFor, registerOutbound } from '../http/deps.ts';
 import { ConfiguredRegistrySync } from '../adapters/registry-credentials.ts';
 
-// Publishing writes seed 003's tags in the first environment's registries: this function calls registry URLs too.
+// Publishing writes tags in the first environment's registries: this function calls registry URLs too.
 registerOutbound(() => ({ registry: new ConfiguredRegistrySync() }));
 import { logger } from '../adapters/observability.ts';
 

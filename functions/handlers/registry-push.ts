@@ -2,7 +2,7 @@ import { onEcrPush } from '#domain/discovery-ecr';
 import { deps, registerOutbound } from '../http/deps.ts';
 import { ConfiguredRegistrySync } from '../adapters/registry-credentials.ts';
 
-// Publishing writes seed 003's tags in the first environment's registries: this function calls registry URLs too.
+// Publishing writes tags in the first environment's registries: this function calls registry URLs too.
 registerOutbound(() => ({ registry: new ConfiguredRegistrySync() }));
 import { logged } from '../adapters/observability.ts';
 

@@ -67,7 +67,7 @@ const itemRoutes = (kind: 'config' | 'flag'): Route[] => {
   ];
 };
 
-/** Promotion routes exist twice: /api/v1/promotions (all subjects) and seed 000's /api/v1/config/promotions. */
+/** Promotion routes exist twice: /api/v1/promotions (all subjects) and /api/v1/config/promotions. */
 const promotionRoutes = (base: string, context?: Route['context']): Route[] => [
   { method: 'POST', path: base, handler: 'promotions-create', auth: 'jwt', role: 'deployer', summary: 'Request a promotion (dryRun: preview only)', context },
   { method: 'GET', path: base, handler: 'promotions-list', auth: 'jwt', role: 'viewer', summary: 'Promotions, newest first (status/source/target/subject filters)', context },
@@ -134,7 +134,7 @@ export const ROUTES: Route[] = [
   { method: 'GET', path: `${v1}/environments/{env}/snapshots/{seq}`, handler: 'snapshots-get', auth: 'jwt', role: 'viewer', summary: 'One snapshot' },
   { method: 'POST', path: `${v1}/environments/{env}/snapshots/{seq}/evidence`, handler: 'snapshots-evidence', auth: 'jwt', role: 'deployer', summary: 'Attach evidence to a config release (a snapshot)' },
   { method: 'POST', path: `${v1}/environments/{env}/snapshots/{seq}/restore`, handler: 'snapshots-restore', auth: 'jwt', role: 'admin', summary: 'Point the environment back at a snapshot' },
-  { method: 'GET', path: `${v1}/config/promotions/diff`, handler: 'diff-environments', auth: 'jwt', role: 'viewer', summary: 'Diff two environments (seed 000 shape)' },
+  { method: 'GET', path: `${v1}/config/promotions/diff`, handler: 'diff-environments', auth: 'jwt', role: 'viewer', summary: 'Diff two environments (source → target, key by key)' },
   { method: 'GET', path: `${v1}/snapshots/diff`, handler: 'diff-snapshots', auth: 'jwt', role: 'viewer', summary: 'Diff two snapshots' },
   { method: 'POST', path: `${v1}/environments/{env}/rollback`, handler: 'environments-rollback', auth: 'jwt', role: 'deployer', summary: 'Roll an environment back to a version or snapshot, with impact analysis (dryRun: analysis only)' },
   { method: 'GET', path: `${v1}/status`, handler: 'status', auth: 'jwt', role: 'viewer', summary: 'Per environment: what runs, promoted when/by, gate marks; pending promotions and why' },
@@ -156,7 +156,7 @@ export const ROUTES: Route[] = [
   ...ruleRoutes(`${v1}/approval-policies`),
   { method: 'POST', path: `${v1}/machine/promotions/{id}/evidence`, handler: 'promotions-evidence', auth: 'iam', role: 'deployer', summary: 'Evidence from a pipeline (IAM): what an evidenceFrom=machine policy counts' },
   { method: 'POST', path: `${v1}/machine/artifacts/{name}/versions/{version}/evidence`, handler: 'artifacts-evidence', auth: 'iam', role: 'deployer', summary: 'Release evidence from a pipeline (IAM)' },
-  { method: 'POST', path: `${v1}/platform/deployments`, handler: 'deployments-record', auth: 'iam', role: 'deployer', summary: 'The CD pipeline records a deployment (seed 001; IAM)' },
+  { method: 'POST', path: `${v1}/platform/deployments`, handler: 'deployments-record', auth: 'iam', role: 'deployer', summary: 'The CD pipeline records a deployment (IAM)' },
   { method: 'GET', path: `${v1}/platform/deployments/history`, handler: 'deployments-history', auth: 'jwt', role: 'viewer', summary: 'Deployment history of an environment, newest first',
     response: { headers: { 'X-Next-Cursor': 'the cursor of the next page, when there is one' } } },
   { method: 'GET', path: `${v1}/platform/metrics`, handler: 'deployments-metrics', auth: 'jwt', role: 'viewer', summary: 'Frequency, rollback rate, duration, lead time, version drift' },
@@ -180,7 +180,7 @@ export const ROUTES: Route[] = [
     } },
   { method: 'POST', path: `${v1}/artifacts/{name}/versions/{version}/evidence`, handler: 'artifacts-evidence', auth: 'jwt', role: 'deployer', summary: 'Attach evidence to a release' },
   { method: 'GET', path: `${v1}/notifications`, handler: 'notifications-get', auth: 'jwt', role: 'viewer', summary: 'Where notifications go, tenant-wide (secrets never shown)', context: { scope: 'tenant' } },
-  { method: 'PUT', path: `${v1}/notifications`, handler: 'notifications-put', auth: 'jwt', role: 'admin', summary: "Set tenant-wide notifications (seed 003's slack/email shape)", context: { scope: 'tenant' } },
+  { method: 'PUT', path: `${v1}/notifications`, handler: 'notifications-put', auth: 'jwt', role: 'admin', summary: "Set tenant-wide notifications (Slack and email)", context: { scope: 'tenant' } },
   { method: 'GET', path: `${v1}/environments/{env}/notifications`, handler: 'notifications-get', auth: 'jwt', role: 'viewer', summary: 'Notifications for promotions into this environment', context: { scope: 'environment' } },
   { method: 'PUT', path: `${v1}/environments/{env}/notifications`, handler: 'notifications-put', auth: 'jwt', role: 'admin', summary: 'Set notifications for promotions into this environment (overrides the tenant-wide ones)', context: { scope: 'environment' } },
   // ---- GitOps delivery: where promotions into an environment are committed (domain/gitops)
@@ -202,7 +202,7 @@ export const ROUTES: Route[] = [
   { method: 'DELETE', path: `${v1}/freeze-windows/{id}`, handler: 'freeze-windows', auth: 'jwt', role: 'admin', summary: 'Remove a freeze window', status: 204 },
   { method: 'GET', path: `${v1}/environments/{env}/freeze-windows`, handler: 'freeze-windows', auth: 'jwt', role: 'viewer', summary: 'Freeze windows over this environment; the current and the next one' },
   { method: 'POST', path: `${v1}/environments/{env}/freeze-windows`, handler: 'freeze-create', auth: 'jwt', role: 'admin', summary: 'Add a freeze window for this environment' },
-  { method: 'GET', path: `${v1}/manifest`, handler: 'manifest', auth: 'jwt', role: 'viewer', summary: "The tenant's promotion setup as a manifest (seed 003's manifest.yaml shape; ?format=yaml|json); export | apply changes nothing",
+  { method: 'GET', path: `${v1}/manifest`, handler: 'manifest', auth: 'jwt', role: 'viewer', summary: "The tenant's promotion setup as a manifest (manifest.yaml; ?format=yaml|json); export | apply changes nothing",
     response: {
       text: { 'application/yaml': 'The manifest as YAML (?format=yaml, the default), after a comment line naming the tenant and the digest of its setup; ?format=json answers the same document as JSON' },
       schema: 'manifest-document',

@@ -189,7 +189,7 @@ describe('seed 002: agent promotions as written', () => {
     expect(created.body).toMatchObject({ sourceEnvironment: 'staging', targetEnvironment: 'production', targetGateway: 'gw-789', sourceDeploymentId: stagingDeployment.id });
     const waiting = await waitForToken(t, u.viewer, created.body.id);
     expect(waiting.status).toBe('AWAITING_APPROVAL');
-    // ?status=pending covers AWAITING_APPROVAL (lifecycle.ts SEED_STATUSES).
+    // ?status=pending covers AWAITING_APPROVAL (lifecycle.ts STATUS_ALIASES).
     const pending = await t.call('GET', '/api/v1/promotions?status=pending', { token: u.viewer });
     expect(pending.body.items.map((p: { id: string }) => p.id)).toEqual([created.body.id]);
     const approved = await t.call('POST', `/api/v1/promotions/${created.body.id}/approve`, { token: u.approver });

@@ -142,6 +142,16 @@ describe('architecture', () => {
     expect(files.filter((f) => lines(f) > 250).map((f) => `infra/${f}: ${lines(f)} lines`)).toEqual([]);
   });
 
+  it('keeps every file of cli/ within 250 lines (one module per command group) and names production code after the product, not the requirement documents', () => {
+    const tsIn = (dir: string) => (readdirSync(join(root, dir), { recursive: true }) as string[]).filter((f) => f.endsWith('.ts')).map((f) => `${dir}/${f}`);
+    const lines = (f: string) => readFileSync(join(root, f), 'utf8').trimEnd().split('\n').length;
+    expect(tsIn('cli').filter((f) => lines(f) > 250).map((f) => `${f}: ${lines(f)} lines`)).toEqual([]);
+    // Seed numbers belong in the tests that replay the seeds and in README's mapping table.
+    const production = ['domain', 'functions', 'infra', 'cli', 'local', 'scripts', 'bench'].flatMap(tsIn);
+    const named = production.filter((f) => /seed[ _-]?0\d\d/i.test(readFileSync(join(root, f), 'utf8')));
+    expect(named).toEqual([]);
+  });
+
   it('has no runtime import cycle anywhere (type-only imports do not count), and the domain ports are types only', async () => {
     const tree = await parseDependencyTree(['domain/**/*.ts', 'functions/**/*.ts', 'local/**/*.ts', 'cli/**/*.ts', 'infra/**/*.ts', 'scripts/**/*.ts', 'bench/**/*.ts'], {
       cwd: root,

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ACTIONS, allowedActions, assertAction, canTransition, isTerminal, SEED_STATUSES, STATUSES, statusesFor, TRANSITIONS, type Status } from '../../domain/promotion/lifecycle.ts';
+import { ACTIONS, allowedActions, assertAction, canTransition, isTerminal, STATUS_ALIASES, STATUSES, statusesFor, TRANSITIONS, type Status } from '../../domain/promotion/lifecycle.ts';
 import { TransitionNotAllowed } from '../../domain/errors.ts';
 
 describe('promotion lifecycle (the one transition table)', () => {
@@ -8,7 +8,7 @@ describe('promotion lifecycle (the one transition table)', () => {
     expect(statusesFor('pending')).toEqual(['PENDING', 'VALIDATING', 'VALIDATION_FAILED', 'AWAITING_APPROVAL']);
     expect(statusesFor('awaiting_approval')).toEqual(['AWAITING_APPROVAL']);
     expect(statusesFor('nope')).toBeNull();
-    const covered = Object.values(SEED_STATUSES).flat();
+    const covered = Object.values(STATUS_ALIASES).flat();
     expect([...covered].sort()).toEqual([...STATUSES].sort());
   });
 

@@ -7,7 +7,7 @@ import { keys } from '../keys.ts';
 import { kindsOf, none, type Area, type CommitContext, type OpItems } from './area.ts';
 import { decodeCursor, encodeCursor, strip, type StoreBase, type TxItem } from './base.ts';
 
-/** Deployments (seed 001): history, the current one per environment, daily metrics, first sightings of image tags. */
+/** Deployments: history, the current one per environment, daily metrics, first sightings of image tags. */
 export function deploymentArea(base: StoreBase): Area<DeploymentStorePort, DeploymentOp> {
   const { db, table } = base;
 

@@ -12,7 +12,7 @@ const consumer = /* @__PURE__ */ z
   .strict()
   .meta({ id: 'Consumer' });
 
-/** seed 001's deployment record */
+/** a deployment record */
 const deployment = /* @__PURE__ */ z
   .object({
     id: z.string(),
@@ -106,7 +106,7 @@ export const ARTIFACT_RESPONSES: Record<string, z.ZodType> = {
   'artifacts-tag': z
     .object({ name: z.string(), artifact: z.string(), version: z.string(), digest, environment: z.string(), kind: z.enum(['release', 'latest', 'rollback']), mutable: z.boolean(), createdAt: time, createdBy: z.string() })
     .strict(),
-  'deployments-history': z.array(deployment).describe("seed 001's shape: a plain array, newest first; the next page's cursor is in X-Next-Cursor"),
+  'deployments-history': z.array(deployment).describe("a plain array, newest first; the next page's cursor is in X-Next-Cursor"),
   'deployments-record': deployment,
   'artifacts-resolve': z
     .object({ artifact: z.string(), constraint: z.string(), kind: z.string(), version: z.string(), digest, environment: z.string().nullable().optional(), warning: z.string().optional() })

@@ -27,7 +27,7 @@ const snapshot = /* @__PURE__ */ z
   .meta({ id: 'Snapshot' });
 
 const keyed = /* @__PURE__ */ z.object({ kind: z.enum(['config', 'flag']), key: z.string(), value: z.unknown() }).strict();
-/** Seed 000's diff: what promoting source onto target would change. */
+/** An environment diff: what promoting source onto target would change. */
 const diff = /* @__PURE__ */ z
   .object({
     sourceEnvironment: z.string(),

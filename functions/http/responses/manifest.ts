@@ -42,7 +42,7 @@ const manifestDocument = /* @__PURE__ */ z
       .strict(),
   })
   .strict()
-  .meta({ id: 'Manifest', description: "seed 003's manifest.yaml (artifacts.promotion) with what Stageline adds" });
+  .meta({ id: 'Manifest', description: "The promotion manifest (manifest.yaml, artifacts.promotion) with what Stageline adds" });
 
 /** GET /api/v1/manifest/schema.json: the manifest document (components/schemas/Manifest) as a JSON Schema. */
 const manifestJsonSchema = /* @__PURE__ */ z
