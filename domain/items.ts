@@ -195,8 +195,20 @@ export async function getItem(deps: Deps, ctx: Ctx, kind: ItemKind, envName: str
   return itemView(kind, found);
 }
 
-export async function updateItem(deps: Deps, ctx: Ctx, kind: ItemKind, envName: string, id: string, input: UpdateItem): Promise<Item> {
-  const { tenant, name: by } = ctx.principal;
+/**
+ * Changes one existing item: resolves its id, then (retried on a lost head) reads the environment and
+ * the item, checks the version the caller read, and runs `change` with them.
+ */
+async function changeItem<T>(
+  deps: Deps,
+  ctx: Ctx,
+  kind: ItemKind,
+  envName: string,
+  id: string,
+  version: number | undefined,
+  change: (env: Environment, source: NodeSource, key: string, current: StoredEntry) => Promise<T>,
+): Promise<T> {
+  const { tenant } = ctx.principal;
   const key = await resolveId(deps, ctx, kind, envName, id);
   // Trie nodes are immutable: a retry re-reads only the environment head and the nodes it has not seen.
   const source = memoSource(deps.store.nodes(tenant));
@@ -204,14 +216,18 @@ export async function updateItem(deps: Deps, ctx: Ctx, kind: ItemKind, envName: 
     const env = await loadEnv(deps, tenant, envName);
     const current = (await lookup(source, env.head.roots[kind], [key])).get(key);
     if (!current) throw new ItemNotFound(kind, id, envName);
-    if (input.version !== undefined && input.version !== current.n) {
-      throw new VersionConflict(`${kind} '${key}' is at version ${current.n}, not ${input.version}; read it again`, {
-        currentVersion: current.n,
-      });
+    if (version !== undefined && version !== current.n) {
+      throw new VersionConflict(`${kind} '${key}' is at version ${current.n}, not ${version}; read it again`, { currentVersion: current.n });
     }
+    return change(env, source, key, current);
+  });
+}
+
+export async function updateItem(deps: Deps, ctx: Ctx, kind: ItemKind, envName: string, id: string, input: UpdateItem): Promise<Item> {
+  return changeItem(deps, ctx, kind, envName, id, input.version, async (env, source, key, current) => {
     const description = input.description ?? current.d;
     if (digestOf(current.v) === digestOf(input.value) && description === current.d) return itemView(kind, current);
-    const next = entry(key, kind, input.value, description, current.n + 1, deps.clock().toISOString(), by);
+    const next = entry(key, kind, input.value, description, current.n + 1, deps.clock().toISOString(), ctx.principal.name);
     await commit(deps, ctx, env, source, {
       changes: [{ kind, key, entry: next }],
       action: 'set',
@@ -232,26 +248,16 @@ export async function deleteItem(
   id: string,
   opts: { version?: number; reason?: string },
 ): Promise<void> {
-  const { tenant } = ctx.principal;
-  const key = await resolveId(deps, ctx, kind, envName, id);
-  // Trie nodes are immutable: a retry re-reads only the environment head and the nodes it has not seen.
-  const source = memoSource(deps.store.nodes(tenant));
-  await headWrite(tenant, envName, async () => {
-    const env = await loadEnv(deps, tenant, envName);
-    const current = (await lookup(source, env.head.roots[kind], [key])).get(key);
-    if (!current) throw new ItemNotFound(kind, id, envName);
-    if (opts.version !== undefined && opts.version !== current.n) {
-      throw new VersionConflict(`${kind} '${key}' is at version ${current.n}, not ${opts.version}`, { currentVersion: current.n });
-    }
-    await commit(deps, ctx, env, source, {
+  await changeItem(deps, ctx, kind, envName, id, opts.version, (env, source, key) =>
+    commit(deps, ctx, env, source, {
       changes: [{ kind, key, entry: null }],
       action: 'delete',
       auditAction: `${kind}.delete`,
       entityType: kind,
       entityId: `${envName}/${key}`,
       reason: opts.reason,
-    });
-  });
+    }),
+  );
 }
 
 export async function listItems(
