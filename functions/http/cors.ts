@@ -16,11 +16,15 @@ export const CORS = {
 
 /**
  * Where CORS may answer other origins: the API, OFREP (the web provider polls it from the app's
- * page) and /health. Never the review pages (a signed link acts as its approver), the dashboard,
+ * page) and /health, but not the server-to-server callbacks below. Never the review pages (a signed link acts as its approver), the dashboard,
  * or the local stack's /dev pages (the outbox holds every approve link) — whatever the allowed
  * origins say, on AWS and locally.
  */
-export const corsOpen = (path: string): boolean => path.startsWith('/api/') || path.startsWith('/ofrep/') || path === '/health';
+export const corsOpen = (path: string): boolean =>
+  (path.startsWith('/api/') && !SERVER_CALLBACKS.some((p) => path.startsWith(p))) || path.startsWith('/ofrep/') || path === '/health';
+
+/** Server-to-server callbacks under /api (Slack's requests, a registry's push notifications): no browser reads them, on AWS or locally. */
+const SERVER_CALLBACKS = ['/api/v1/slack/actions', '/api/v1/slack/commands', '/api/v1/registry/notifications/'];
 
 /** A comma-separated list of origins (`*`: any). */
 export const parseOrigins = (raw: string | undefined): string[] =>

@@ -74,3 +74,15 @@ describe('CORS in the functions', () => {
     expect(acao(missing)).toBe(LISTED);
   });
 });
+
+describe('server-to-server callbacks', () => {
+  it('are not open to browsers: Slack requests and registry notifications get no CORS headers, the Slack link routes of the API do', async () => {
+    const { corsHeaders, corsOpen } = await import('../../functions/http/cors.ts');
+    for (const path of ['/api/v1/slack/actions', '/api/v1/slack/commands', '/api/v1/registry/notifications/acme/platform/l1']) {
+      expect(corsOpen(path), path).toBe(false);
+      expect(corsHeaders(path, LISTED, [LISTED])).toEqual({});
+    }
+    expect(corsOpen('/api/v1/slack/links')).toBe(true);
+    expect(corsHeaders('/api/v1/slack/links', LISTED, [LISTED])['access-control-allow-origin']).toBe(LISTED);
+  });
+});
