@@ -2,7 +2,12 @@ import { rejectBody as body } from '#domain/promotion/schemas';
 import { promotionView, rejectPromotion } from '#domain/promotion/service';
 import { promotionParams as params } from '../http/params.ts';
 import { httpHandler } from '../http/handler.ts';
+import { sfnWorkflowFromEnv } from '../adapters/sfn-workflow.ts';
+import { compose } from '../http/deps.ts';
 
-export const handler = httpHandler({ params, body }, async ({ deps, ctx, params, body }) =>
+/** This function's adapters: the store, and workflow (a rejection fails the waiting flow). */
+const wiring = compose({ workflow: sfnWorkflowFromEnv });
+
+export const handler = httpHandler({ wiring, params, body }, async ({ deps, ctx, params, body }) =>
   promotionView(await rejectPromotion(deps, ctx, params.id, body.reason)),
 );

@@ -2,7 +2,12 @@ import { scheduleBody as body } from '#domain/promotion/schemas';
 import { promotionView, schedulePromotion } from '#domain/promotion/service';
 import { promotionParams as params } from '../http/params.ts';
 import { httpHandler } from '../http/handler.ts';
+import { schedulerFromEnv } from '../adapters/scheduler.ts';
+import { compose } from '../http/deps.ts';
 
-export const handler = httpHandler({ params, body }, async ({ deps, ctx, params, body }) =>
+/** This function's adapters: the store, and scheduler (the execution is a one-time schedule). */
+const wiring = compose({ scheduler: schedulerFromEnv });
+
+export const handler = httpHandler({ wiring, params, body }, async ({ deps, ctx, params, body }) =>
   promotionView(await schedulePromotion(deps, ctx, params.id, body.at)),
 );
