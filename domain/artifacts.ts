@@ -30,8 +30,9 @@ export interface Tag {
   createdBy: string;
 }
 
-export const tagName = (kind: Tag['kind'], version: string, env: string) =>
-  kind === 'latest' ? `latest-${env}` : kind === 'rollback' ? `${version}-${env}-rollback` : `${version}-${env}`;
+import { tagName } from './tag-name.ts';
+
+export { tagName };
 
 /** The tag writes for a version entering an environment (one release or rollback tag, and latest moved). */
 export function tagOps(a: Pick<ArtifactVersion, 'name' | 'version' | 'digest'>, env: string, kind: 'release' | 'rollback', by: string, now: string): WriteOp[] {
