@@ -2,13 +2,36 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { buildSync, type BuildOptions, type Metafile } from 'esbuild';
-import { functionModule } from '../functions/http/routes.ts';
+import { FUNCTION_GROUPS, type FunctionGroup } from '../functions/http/routes.ts';
 
 /** Repo root: esbuild resolves `#domain/*` through the root package.json `imports`. */
 export const REPO_ROOT = path.join(import.meta.dirname, '..');
 
-/** The entry of a Lambda function (functions/http/routes.ts FUNCTIONS): a group's dispatcher, or the handler itself. */
-export const functionEntry = (name: string) => path.join(REPO_ROOT, 'functions', `${functionModule(name)}.ts`);
+/**
+ * The source of a group's entry (FUNCTION_GROUPS in functions/http/routes.ts, the one place groups
+ * are declared): it imports each member handler and dispatches on the route key (functions/http/group.ts).
+ */
+export function groupEntrySource(name: FunctionGroup): string {
+  const members = FUNCTION_GROUPS[name];
+  const abs = (...p: string[]) => JSON.stringify(path.join(REPO_ROOT, 'functions', ...p));
+  return [
+    `import { serveGroup } from ${abs('http', 'group.ts')};`,
+    ...members.map((h, i) => `import { handler as m${i} } from ${abs('handlers', `${h}.ts`)};`),
+    `export const handler = serveGroup(${JSON.stringify(name)}, { ${members.map((h, i) => `${JSON.stringify(h)}: m${i}`).join(', ')} });`,
+    '',
+  ].join('\n');
+}
+
+const ENTRIES = path.join(tmpdir(), `stageline-entries-${process.pid}`);
+
+/** The entry of a Lambda function (functions/http/routes.ts FUNCTIONS): the handler itself, or a group's entry generated from FUNCTION_GROUPS. */
+export function functionEntry(name: string): string {
+  if (!(name in FUNCTION_GROUPS)) return path.join(REPO_ROOT, 'functions', 'handlers', `${name}.ts`);
+  const file = path.join(ENTRIES, `${name}.ts`);
+  mkdirSync(ENTRIES, { recursive: true });
+  writeFileSync(file, groupEntrySource(name as FunctionGroup));
+  return file;
+}
 
 /** The Node version the bundles are compiled for; infra/function.ts pins the Lambda runtime to match. */
 export const ESBUILD_TARGET = 'node22';
