@@ -32,7 +32,7 @@ import { armSweep, sweepGraceSeconds } from './sweep.ts';
 import { approvalDeadline, validationDeadline } from './deadlines.ts';
 import { freezeOverridden, requestedBreakGlass, type BreakGlassUse } from '../break-glass.ts';
 import { breakGlassEvent } from '../items.ts';
-import { activeWindow, nextAllowed, occurrenceView, upcomingWindow } from '../freeze.ts';
+import { activeWindow, activeWindowOf, nextAllowed, occurrenceView, upcomingWindowOf } from '../freeze.ts';
 import { ownSnapshot } from '../snapshots.ts';
 import type { CreateAgentPromotion, CreatePromotion, EvidenceBody, ListPromotionsQuery } from './schemas.ts';
 
@@ -791,5 +791,5 @@ export async function decisionRecord(deps: Deps, ctx: Ctx, id: string) {
   };
   const windows = await deps.store.listFreezeWindows(p.tenant);
   const now = deps.clock();
-  return { ...record, decisionDigest: digestOf(record), status: p.status, frozenNow: occurrenceView(activeWindow(windows, p.targetEnvironment, now)), nextFreeze: occurrenceView(upcomingWindow(windows, p.targetEnvironment, now)) };
+  return { ...record, decisionDigest: digestOf(record), status: p.status, frozenNow: occurrenceView(await activeWindowOf(windows, p.targetEnvironment, now)), nextFreeze: occurrenceView(await upcomingWindowOf(windows, p.targetEnvironment, now)) };
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { DomainError, Frozen, TargetBusy } from '../errors.ts';
-import { activeWindow, nextAllowed } from '../freeze.ts';
+import { activeWindowOf, nextAllowedOf } from '../freeze.ts';
 import { advanceHead } from '../items.ts';
 import type { Environment, Roots, Snapshot } from '../model.ts';
 import type { Deps, RegistryTag, WriteOp } from '../ports.ts';
@@ -97,7 +97,7 @@ export async function gatesStep(deps: Deps, tenant: string, id: string) {
 
 /** When validation finds the target frozen: a non-blocking result naming the window (execution waits or fails then). */
 async function freezeGate(deps: Deps, p: Promotion): Promise<GateResult[]> {
-  const open = activeWindow(await deps.store.listFreezeWindows(p.tenant), p.targetEnvironment, deps.clock());
+  const open = await activeWindowOf(await deps.store.listFreezeWindows(p.tenant), p.targetEnvironment, deps.clock());
   if (!open) return [];
   const then = freezeOverridden(p) ? `overridden by ${p.freezeOverride!.by} (break-glass: ${p.freezeOverride!.reason})` : p.whenFrozen === 'wait' ? 'execution waits for its end' : 'execution is refused while it lasts (whenFrozen: fail)';
   return [{ gate: 'freeze_window', verdict: 'WARN', blocking: false, reason: `'${p.targetEnvironment}' is frozen by ${open.window.id} (${open.window.reason}) until ${open.end.toISOString()}: ${then}`, evidenceRefs: [] }];
@@ -263,11 +263,11 @@ async function freezeHold(deps: Deps, tenant: string, id: string): Promise<{ hel
   const [p, windows] = await Promise.all([loadPromotion(deps, tenant, id), deps.store.listFreezeWindows(tenant)]);
   if ((p.status !== 'APPROVED' && p.status !== 'SCHEDULED') || freezeOverridden(p)) return { held: null, read: p };
   const now = deps.clock();
-  const open = activeWindow(windows, p.targetEnvironment, now);
+  const open = await activeWindowOf(windows, p.targetEnvironment, now);
   if (!open) return { held: null, read: p };
   const what = `'${p.targetEnvironment}' is frozen by window ${open.window.id} (${open.window.reason}) until ${open.end.toISOString()}`;
   if (p.whenFrozen === 'wait') {
-    const until = nextAllowed(windows, p.targetEnvironment, now);
+    const until = await nextAllowedOf(windows, p.targetEnvironment, now);
     const heldBy = { window: open.window.id, reason: open.window.reason, until: until.toISOString() };
     await retryOnConflict(async () => {
       const cur = await loadPromotion(deps, tenant, id);
