@@ -12,7 +12,7 @@ import type { Promotion } from './model.ts';
 import { actorOf, loadPromotion, moved, promotionEvent, savePromotion } from './service.ts';
 import { canonicalJson } from '../canonical.ts';
 import { deploymentOp } from '../deployments.ts';
-import { assertTagsFree, tagOps } from '../artifacts.ts';
+import { assertTagsFree, tagOps } from '../tags.ts';
 import { requestedBreakGlass } from '../break-glass.ts';
 
 /**

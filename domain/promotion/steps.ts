@@ -17,7 +17,7 @@ import { currentPolicy, ENGINE, evidenceOwners, loadPromotion, moved, promotionE
 export { ENGINE };
 import { configChanges } from './release.ts';
 import { deploymentOp, leadTimeDelta } from '../deployments.ts';
-import { assertTagsFree, registryTagsOf, repositoryOf, tagOps } from '../artifacts.ts';
+import { assertTagsFree, registryTagsOf, repositoryOf, tagOps } from '../tags.ts';
 import { seedRecord } from '../audit-export.ts';
 import { deliverToGit } from '../gitops/deliver.ts';
 import { monitorsBlock, type AlarmState, type MonitorAlarm } from '../monitors.ts';

@@ -3,7 +3,7 @@ import type { AuditEntry } from '#domain/model';
 import type { RepoLink } from '#domain/discovery';
 import type { ArtifactPointer, ArtifactVersion } from '#domain/promotion/model';
 import type { Consumer, Tag } from '#domain/artifacts';
-import { tagName } from '#domain/tag-name';
+import { tagName } from '#domain/tags';
 import { GSI_MONITOR, indexAttributes, keys, type Key } from '../keys.ts';
 import { openArtifactVersion, strip } from './base.ts';
 import { AuditStore } from './audit.ts';
