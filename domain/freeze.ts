@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { CronExpressionParser } from 'cron-parser';
+import { activeWith, applies, nextAllowedWith, upcomingWith, type CronParser } from './freeze-occurrences.ts';
+import { activeWindow, nextOpening, openAt, upcomingWindow, validCron } from './freeze-calendar.ts';
 import * as z from 'zod';
 import { auditEntry } from './audit.ts';
 import { breakGlass, type BreakGlassUse } from './break-glass.ts';
@@ -7,6 +8,8 @@ import { EnvironmentFrozen, EnvironmentNotFound, FreezeWindowNotFound, RuleViola
 import type { Ctx, Deps, DomainEvent, WriteOp } from './ports.ts';
 import { newEvent, parseEventDetail } from './promotion/events.ts';
 import { WriteConflict } from './retry.ts';
+
+export { activeWindow, nextAllowed, nextOpening, openAt, upcomingWindow } from './freeze-calendar.ts';
 
 /**
  * Freeze windows: times in which nothing is promoted into an environment (or into any, for a
@@ -52,14 +55,6 @@ const validZone = (tz: string) => {
     return false;
   }
 };
-const validCron = (expr: string) => {
-  try {
-    CronExpressionParser.parse(expr, { tz: 'UTC' });
-    return expr.trim().split(/\s+/).length === 5;
-  } catch {
-    return false;
-  }
-};
 const isoTime = /* @__PURE__ */ z.iso.datetime({ offset: true, message: 'must be an ISO-8601 date-time, e.g. 2026-12-24T00:00:00Z' });
 const cron = /* @__PURE__ */ z.string().min(9).max(100).refine(validCron, { message: 'must be a 5-field cron expression (minute hour day-of-month month day-of-week), e.g. "0 16 * * 5"' }).describe('A 5-field cron expression, e.g. "0 16 * * 5"');
 
@@ -100,63 +95,30 @@ export const createFreezeWindow = /* @__PURE__ */ z
   });
 export type CreateFreezeWindow = z.infer<typeof createFreezeWindow>;
 
-/** How far back a recurring window's opening is looked for (a window longer than this is refused at use). */
-const LONGEST_RECURRING_MS = 31 * 24 * 3600 * 1000;
+/** Stands in for the parser where no window is recurring (nothing then parses a cron). */
+const NO_CRON = {
+  parse: () => {
+    throw new Error('no recurring freeze window was loaded');
+  },
+} as unknown as CronParser;
 
-function recurringAround(w: FreezeWindow, at: Date): Occurrence | null {
-  const opts = { tz: w.timezone!, currentDate: new Date(at.getTime() + 1) };
-  const start = CronExpressionParser.parse(w.cron!, opts).prev().toDate();
-  if (at.getTime() - start.getTime() > LONGEST_RECURRING_MS) return null;
-  const end = CronExpressionParser.parse(w.endCron!, { tz: w.timezone!, currentDate: start }).next().toDate();
-  return { window: w, start, end };
+/**
+ * The same answers for the write paths (every change checks the freeze): cron-parser, and luxon with
+ * it (~100 KiB), is loaded on first use and only when a window is recurring, so a function that
+ * checks windows without listing or creating them does not load it at init (a chunk of its own).
+ */
+async function cronFor(windows: FreezeWindow[]): Promise<CronParser> {
+  return windows.some((w) => w.kind !== 'once') ? (await import('cron-parser')).CronExpressionParser : NO_CRON;
 }
 
-/** The occurrence of `w` open at `at`, if any. */
-export function openAt(w: FreezeWindow, at: Date): Occurrence | null {
-  if (w.kind === 'once') {
-    const start = new Date(w.start!);
-    const end = new Date(w.end!);
-    return start <= at && at < end ? { window: w, start, end } : null;
-  }
-  const o = recurringAround(w, at);
-  return o && o.start <= at && at < o.end ? o : null;
-}
+/** activeWindow, loading the cron parser only when needed. */
+export const activeWindowOf = async (windows: FreezeWindow[], env: string, at: Date): Promise<Occurrence | null> => activeWith(await cronFor(windows), windows, env, at);
 
-/** The next occurrence of `w` that opens after `at`. */
-export function nextOpening(w: FreezeWindow, at: Date): Occurrence | null {
-  if (w.kind === 'once') {
-    const start = new Date(w.start!);
-    return start > at ? { window: w, start, end: new Date(w.end!) } : null;
-  }
-  const start = CronExpressionParser.parse(w.cron!, { tz: w.timezone!, currentDate: at }).next().toDate();
-  const end = CronExpressionParser.parse(w.endCron!, { tz: w.timezone!, currentDate: start }).next().toDate();
-  return { window: w, start, end };
-}
+/** upcomingWindow, loading the cron parser only when needed. */
+export const upcomingWindowOf = async (windows: FreezeWindow[], env: string, at: Date): Promise<Occurrence | null> => upcomingWith(await cronFor(windows), windows, env, at);
 
-const applies = (w: FreezeWindow, env: string) => w.scope === '*' || w.scope === env;
-
-/** The window holding `env` at `at` (the one that closes last, when several overlap). */
-export function activeWindow(windows: FreezeWindow[], env: string, at: Date): Occurrence | null {
-  const open = windows.filter((w) => applies(w, env)).map((w) => openAt(w, at)).filter((o): o is Occurrence => o !== null);
-  return open.sort((a, b) => b.end.getTime() - a.end.getTime())[0] ?? null;
-}
-
-/** The next window to open over `env` after `at`. */
-export function upcomingWindow(windows: FreezeWindow[], env: string, at: Date): Occurrence | null {
-  const next = windows.filter((w) => applies(w, env)).map((w) => nextOpening(w, at)).filter((o): o is Occurrence => o !== null);
-  return next.sort((a, b) => a.start.getTime() - b.start.getTime())[0] ?? null;
-}
-
-/** The first time at or after `at` that no window holds `env` (windows that touch or overlap are crossed). */
-export function nextAllowed(windows: FreezeWindow[], env: string, at: Date): Date {
-  let t = at;
-  for (let i = 0; i < 100; i++) {
-    const open = activeWindow(windows, env, t);
-    if (!open) return t;
-    t = open.end;
-  }
-  throw new RuleViolation(`'${env}' stays frozen for more than 100 consecutive windows`);
-}
+/** nextAllowed, loading the cron parser only when needed. */
+export const nextAllowedOf = async (windows: FreezeWindow[], env: string, at: Date): Promise<Date> => nextAllowedWith(await cronFor(windows), windows, env, at);
 
 export const occurrenceView = (o: Occurrence | null) => (o ? { id: o.window.id, reason: o.window.reason, scope: o.window.scope, start: o.start.toISOString(), end: o.end.toISOString() } : null);
 
@@ -314,7 +276,7 @@ export async function fireFreezeEdge(deps: Deps, tenant: string, e: FreezeEdge):
  */
 export async function guardFreeze(deps: Deps, ctx: Ctx, env: string, action: string): Promise<BreakGlassUse | null> {
   const now = deps.clock();
-  const open = activeWindow(await deps.store.listFreezeWindows(ctx.principal.tenant), env, now);
+  const open = await activeWindowOf(await deps.store.listFreezeWindows(ctx.principal.tenant), env, now);
   if (!open) return null;
   const what = `'${env}' is frozen until ${open.end.toISOString()} by freeze window ${open.window.id} (${open.window.reason}): no change reaches it by any path`;
   const freeze = { freeze: occurrenceView(open) };

@@ -1,14 +1,37 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { buildSync, type BuildOptions, type Metafile } from 'esbuild';
-import { functionModule } from '../functions/http/routes.ts';
+import { FUNCTION_GROUPS, type FunctionGroup } from '../functions/http/routes.ts';
 
 /** Repo root: esbuild resolves `#domain/*` through the root package.json `imports`. */
 export const REPO_ROOT = path.join(import.meta.dirname, '..');
 
-/** The entry of a Lambda function (functions/http/routes.ts FUNCTIONS): a group's dispatcher, or the handler itself. */
-export const functionEntry = (name: string) => path.join(REPO_ROOT, 'functions', `${functionModule(name)}.ts`);
+/**
+ * The source of a group's entry (FUNCTION_GROUPS in functions/http/routes.ts, the one place groups
+ * are declared): it imports each member handler and dispatches on the route key (functions/http/group.ts).
+ */
+export function groupEntrySource(name: FunctionGroup): string {
+  const members = FUNCTION_GROUPS[name];
+  const abs = (...p: string[]) => JSON.stringify(path.join(REPO_ROOT, 'functions', ...p));
+  return [
+    `import { serveGroup } from ${abs('http', 'group.ts')};`,
+    ...members.map((h, i) => `import { handler as m${i} } from ${abs('handlers', `${h}.ts`)};`),
+    `export const handler = serveGroup(${JSON.stringify(name)}, { ${members.map((h, i) => `${JSON.stringify(h)}: m${i}`).join(', ')} });`,
+    '',
+  ].join('\n');
+}
+
+const ENTRIES = path.join(tmpdir(), `stageline-entries-${process.pid}`);
+
+/** The entry of a Lambda function (functions/http/routes.ts FUNCTIONS): the handler itself, or a group's entry generated from FUNCTION_GROUPS. */
+export function functionEntry(name: string): string {
+  if (!(name in FUNCTION_GROUPS)) return path.join(REPO_ROOT, 'functions', 'handlers', `${name}.ts`);
+  const file = path.join(ENTRIES, `${name}.ts`);
+  mkdirSync(ENTRIES, { recursive: true });
+  writeFileSync(file, groupEntrySource(name as FunctionGroup));
+  return file;
+}
 
 /** The Node version the bundles are compiled for; infra/function.ts pins the Lambda runtime to match. */
 export const ESBUILD_TARGET = 'node22';
@@ -22,6 +45,14 @@ export const bundleOptions = (traceSdk: boolean): BuildOptions => ({
   bundle: true,
   platform: 'node',
   format: 'esm',
+  // Code splitting: what a function loads with `import()` on first use (isomorphic-git and yaml on git
+  // targets, sigstore for signatures, the Secrets Manager client for the secrets key …) is a chunk of its
+  // own, read only when used, so module init reads the entry and its static imports alone. The Lambda
+  // asset is the directory: index.mjs (the entry, `index.handler`) and chunks/*.mjs.
+  splitting: true,
+  entryNames: '[name]',
+  chunkNames: 'chunks/[name]-[hash]',
+  outExtension: { '.js': '.mjs' },
   target: ESBUILD_TARGET,
   // Prefer packages' ESM builds so esbuild can tree-shake the AWS SDK.
   mainFields: ['module', 'main'],
@@ -45,7 +76,7 @@ export const bundleOptions = (traceSdk: boolean): BuildOptions => ({
 });
 
 export interface FunctionBundle {
-  /** directory holding index.mjs (what the Lambda's code asset is made of) */
+  /** directory holding index.mjs and its chunks/ (what the Lambda's code asset is made of) */
   dir: string;
   /** our modules in the output (bytesInOutput > 0), relative to the repo root: functions/adapters/scheduler.ts … */
   modules: Set<string>;
@@ -60,7 +91,7 @@ const OUT_ROOT = path.join(tmpdir(), `stageline-bundles-${process.pid}`);
 /** `.<port>.<method>(`: how the domain calls an adapter through its ports (`deps.workflow.start(…)`). */
 const PORT_CALL = /\.([a-z][A-Za-z]*)\.([a-z][A-Za-z]*)\(/g;
 
-/** What a bundle's metafile and text say it contains (exported for the checks in test/infra). */
+/** What a bundle's metafile and text (every output file: the entry and its chunks) say it contains (exported for the checks in test/infra). */
 export function contentsOf(metafile: Metafile, text: string): Pick<FunctionBundle, 'modules' | 'calls'> {
   const modules = new Set<string>();
   for (const output of Object.values(metafile.outputs)) {
@@ -81,13 +112,16 @@ export function bundleFunction(name: string, opts: { traceSdk: boolean; reuseAny
   const existing = BUILT.get(key) ?? (opts.reuseAny ? BUILT.get(`${name}:${!opts.traceSdk}`) : undefined);
   if (existing) return existing;
   const dir = path.join(OUT_ROOT, opts.traceSdk ? 'traced' : 'plain', name);
-  mkdirSync(dir, { recursive: true });
+  rmSync(dir, { recursive: true, force: true });
+  const result = buildSync({ ...bundleOptions(opts.traceSdk), entryPoints: { index: functionEntry(name) }, absWorkingDir: REPO_ROOT, outdir: dir, write: false });
   const outfile = path.join(dir, 'index.mjs');
-  const result = buildSync({ ...bundleOptions(opts.traceSdk), entryPoints: [functionEntry(name)], absWorkingDir: REPO_ROOT, outfile, write: false });
-  const out = result.outputFiles!.find((f) => f.path === outfile);
-  if (!out) throw new Error(`esbuild produced no ${outfile}`);
-  writeFileSync(outfile, out.contents);
-  const bundle: FunctionBundle = { dir, metafile: result.metafile!, ...contentsOf(result.metafile!, out.text) };
+  if (!result.outputFiles!.some((f) => f.path === outfile)) throw new Error(`esbuild produced no ${outfile}`);
+  for (const f of result.outputFiles!) {
+    mkdirSync(path.dirname(f.path), { recursive: true });
+    writeFileSync(f.path, f.contents);
+  }
+  const text = result.outputFiles!.map((f) => f.text).join('\n');
+  const bundle: FunctionBundle = { dir, metafile: result.metafile!, ...contentsOf(result.metafile!, text) };
   BUILT.set(key, bundle);
   return bundle;
 }

@@ -6,7 +6,8 @@ import { SignatureV4 } from '@smithy/signature-v4';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { MAX_BODY_BYTES } from '../functions/http/handler.ts';
 import { corsHeaders, parseOrigins, preflight } from '../functions/http/cors.ts';
-import { FALLBACK_HANDLER, FUNCTION_GROUPS, functionOf, matchRoute, routeKey, type Route } from '../functions/http/routes.ts';
+import { FALLBACK_HANDLER, FUNCTION_GROUPS, functionOf, matchRoute, routeKey, type FunctionGroup, type Route } from '../functions/http/routes.ts';
+import { groupOf } from '../functions/http/group.ts';
 import type { LocalIssuer } from './issuer.ts';
 import { LOCAL_REGION } from './dynamodb.ts';
 
@@ -29,9 +30,9 @@ async function loadHandler(handler: string): Promise<HandlerFn> {
   const name = functionOf(handler);
   let fn = functions.get(name);
   if (!fn) {
-    // Two literal folders, not functionModule(name): the test runner (vite) resolves dynamic imports by their static prefix.
-    const mod = name in FUNCTION_GROUPS ? await import(`../functions/groups/${name}.ts`) : await import(`../functions/handlers/${name}.ts`);
-    fn = (mod as { handler: HandlerFn }).handler;
+    // A group is served as its generated Lambda entry serves it: its members' modules behind serveGroup (functions/http/group.ts).
+    const load = async (h: string) => (await import(`../functions/handlers/${h}.ts`)) as { handler: HandlerFn };
+    fn = (name in FUNCTION_GROUPS ? await groupOf(name as FunctionGroup, load) : (await load(name)).handler) as HandlerFn;
     functions.set(name, fn);
   }
   return fn;

@@ -3,6 +3,11 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { handler as promotionStep } from '../functions/handlers/promotion-step.ts';
 import { deps, resetDeps } from '../functions/http/deps.ts';
+import type { Deps } from '../domain/ports.ts';
+import { HttpGateProvider } from '../functions/adapters/webhook-gates.ts';
+import { ConfiguredRegistrySync } from '../functions/adapters/registry-credentials.ts';
+import { IsomorphicGitWriter } from '../functions/adapters/git-writer.ts';
+import { CloudWatchAlarms } from '../functions/adapters/cloudwatch-alarms.ts';
 import { LocalEventBus } from './event-bus.ts';
 import { LocalWorkflow } from './workflow.ts';
 import { LocalScheduler } from './scheduler.ts';
@@ -176,7 +181,22 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   const anchor = new FileAnchor(join(anchorDir, 'audit-signing-key.pem'), join(anchorDir, 'audit-checkpoints.jsonl'), join(anchorDir, 'audit.key'));
   // Outbound webhooks: the same delivery function behind the same bus rule, its retries on a local scheduler.
   const webhooks = localWebhooks({ bus, endpoint: dynamo.endpoint, tableName, dataDir: opts.dataDir, journalFile: opts.journalFile, retryBaseMs: opts.webhookRetryBaseMs });
-  const local = { ...base, workflow, events: bus, scheduler, anchor, directory, channels: { slack: postToSlack, email: outbox.email }, webhooks: webhooks.deps, ...(process.env.CLOUDWATCH_ENDPOINT ? {} : { alarms }) };
+  // Every adapter of every function, composed once for this one process (each Lambda's entry composes only its own: functions/http/deps.ts).
+  const local: Deps = {
+    ...base,
+    workflow,
+    events: bus,
+    scheduler,
+    anchor,
+    directory,
+    channels: { slack: postToSlack, email: outbox.email },
+    webhooks: webhooks.deps,
+    // Outbound calls to tenant URLs (webhook gates, registries) and git targets: the real adapters, as the promotion step composes them.
+    gates: new HttpGateProvider(),
+    registry: new ConfiguredRegistrySync(),
+    git: new IsomorphicGitWriter(),
+    alarms: process.env.CLOUDWATCH_ENDPOINT ? new CloudWatchAlarms() : alarms,
+  };
   resetDeps(local);
   // The table's one stream consumer, as the event source mapping runs it on AWS.
   const stream = new LocalStreamPoller({

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { assertTagsFree, registryTagsOf, repositoryOf, tagOps } from '../artifacts.ts';
+import { assertTagsFree, registryTagsOf, repositoryOf, tagOps } from '../tags.ts';
 import { artifactAuditRecord } from '../audit-export.ts';
 import { deploymentOp } from '../deployments.ts';
 import { DomainError } from '../errors.ts';

@@ -11,7 +11,7 @@ import { actorOf, guard, moved } from './aggregate.ts';
 import { loadPromotion, promotionEvent, writePromotion } from './write.ts';
 import { canonicalJson } from '../canonical.ts';
 import { deploymentOp } from '../deployments.ts';
-import { assertTagsFree, tagOps } from '../artifacts.ts';
+import { assertTagsFree, tagOps } from '../tags.ts';
 import { requestedBreakGlass } from '../break-glass.ts';
 
 /**

@@ -1,5 +1,5 @@
 import { freezeOverridden } from '../break-glass.ts';
-import { activeWindow } from '../freeze.ts';
+import { activeWindowOf } from '../freeze.ts';
 import type { Environment } from '../model.ts';
 import type { Deps } from '../ports.ts';
 import { evidenceOwners } from './aggregate.ts';
@@ -11,7 +11,7 @@ import { contentChoosers, evidenceAccepted } from './policy.ts';
 
 /** When validation finds the target frozen: a non-blocking result naming the window (execution waits or fails then). */
 export async function freezeGate(deps: Deps, p: Promotion): Promise<GateResult[]> {
-  const open = activeWindow(await deps.store.listFreezeWindows(p.tenant), p.targetEnvironment, deps.clock());
+  const open = await activeWindowOf(await deps.store.listFreezeWindows(p.tenant), p.targetEnvironment, deps.clock());
   if (!open) return [];
   const then = freezeOverridden(p) ? `overridden by ${p.freezeOverride!.by} (break-glass: ${p.freezeOverride!.reason})` : p.whenFrozen === 'wait' ? 'execution waits for its end' : 'execution is refused while it lasts (whenFrozen: fail)';
   return [{ gate: 'freeze_window', verdict: 'WARN', blocking: false, reason: `'${p.targetEnvironment}' is frozen by ${open.window.id} (${open.window.reason}) until ${open.end.toISOString()}: ${then}`, evidenceRefs: [] }];

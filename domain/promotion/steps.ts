@@ -1,5 +1,5 @@
 import { Frozen, TargetBusy } from '../errors.ts';
-import { activeWindow, nextAllowed } from '../freeze.ts';
+import { activeWindowOf, nextAllowedOf } from '../freeze.ts';
 import type { Environment, Snapshot } from '../model.ts';
 import type { Deps, WriteOp } from '../ports.ts';
 import { freezeOverridden } from '../break-glass.ts';
@@ -16,7 +16,7 @@ import { scheduleName } from './schedule.ts';
 import { loadPromotion, promotionEvent, writePromotion } from './write.ts';
 import { configChanges } from './release.ts';
 import { deploymentOp, leadTimeDelta } from '../deployments.ts';
-import { tagOps } from '../artifacts.ts';
+import { tagOps } from '../tags.ts';
 import { monitorsBlock, type AlarmState, type MonitorAlarm } from '../monitors.ts';
 
 export { ENGINE, PromotionFailed, runGates };
@@ -188,11 +188,11 @@ async function freezeHold(deps: Deps, tenant: string, id: string): Promise<{ hel
   const [p, windows] = await Promise.all([loadPromotion(deps, tenant, id), deps.store.listFreezeWindows(tenant)]);
   if ((p.status !== 'APPROVED' && p.status !== 'SCHEDULED') || freezeOverridden(p)) return { held: null, read: p };
   const now = deps.clock();
-  const open = activeWindow(windows, p.targetEnvironment, now);
+  const open = await activeWindowOf(windows, p.targetEnvironment, now);
   if (!open) return { held: null, read: p };
   const what = `'${p.targetEnvironment}' is frozen by window ${open.window.id} (${open.window.reason}) until ${open.end.toISOString()}`;
   if (p.whenFrozen === 'wait') {
-    const until = nextAllowed(windows, p.targetEnvironment, now);
+    const until = await nextAllowedOf(windows, p.targetEnvironment, now);
     const heldBy = { window: open.window.id, reason: open.window.reason, until: until.toISOString() };
     await writePromotion(
       deps,

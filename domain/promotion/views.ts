@@ -1,5 +1,5 @@
 import { digestOf } from '../canonical.ts';
-import { activeWindow, occurrenceView, upcomingWindow } from '../freeze.ts';
+import { activeWindowOf, occurrenceView, upcomingWindowOf } from '../freeze.ts';
 import type { Ctx, Deps } from '../ports.ts';
 import { countable, evidenceOwners } from './aggregate.ts';
 import { approvalDeadline } from './deadlines.ts';
@@ -136,5 +136,5 @@ export async function decisionRecord(deps: Deps, ctx: Ctx, id: string) {
   };
   const windows = await deps.store.listFreezeWindows(p.tenant);
   const now = deps.clock();
-  return { ...record, decisionDigest: digestOf(record), status: p.status, frozenNow: occurrenceView(activeWindow(windows, p.targetEnvironment, now)), nextFreeze: occurrenceView(upcomingWindow(windows, p.targetEnvironment, now)) };
+  return { ...record, decisionDigest: digestOf(record), status: p.status, frozenNow: occurrenceView(await activeWindowOf(windows, p.targetEnvironment, now)), nextFreeze: occurrenceView(await upcomingWindowOf(windows, p.targetEnvironment, now)) };
 }

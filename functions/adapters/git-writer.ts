@@ -1,4 +1,3 @@
-import { GitEditConflict, setValue } from '#domain/gitops/edit';
 import type { GitCommitResult, GitWriter } from '#domain/gitops/ports';
 import type { SecretResolver } from '#domain/ports';
 import { guardedGitHttp } from './git-http.ts';
@@ -43,8 +42,9 @@ export class IsomorphicGitWriter implements GitWriter {
       throw new GitDeliveryError(`the git remote refused the credentials${target.tokenSecret ? ` in '${target.tokenSecret}'` : ' (none configured: set tokenSecret)'}`);
     };
     const common = { http: this.http, dir: DIR, url: target.repository, onAuth, onAuthFailure };
-    // Loaded on first use: only a promotion into an environment with a git target pays isomorphic-git's init.
-    const { default: git } = await import('isomorphic-git');
+    // Loaded on first use: only a promotion into an environment with a git target pays the init of
+    // isomorphic-git and of the file editor (yaml): both are chunks of their own (code splitting).
+    const [{ default: git }, { GitEditConflict, setValue }] = await Promise.all([import('isomorphic-git'), import('#domain/gitops/edit')]);
     for (let attempt = 1; ; attempt++) {
       const fs = new MemFs();
       try {

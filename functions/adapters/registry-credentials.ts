@@ -1,4 +1,3 @@
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import * as z from 'zod';
 import type { Registry, RegistrySync, RegistrySyncResult } from '#domain/ports';
 import { OciRegistrySync, type CredentialBinding } from './oci-registry.ts';
@@ -29,6 +28,8 @@ const credentialsSchema = /* @__PURE__ */ z.array(
  */
 export async function loadRegistryCredentials(env: NodeJS.ProcessEnv = process.env): Promise<CredentialBinding[]> {
   if (env.REGISTRY_CREDENTIALS_SECRET) {
+    // Loaded on first use (a chunk of its own): a promotion without registries never needs the client.
+    const { GetSecretValueCommand, SecretsManagerClient } = await import('@aws-sdk/client-secrets-manager');
     const r = await traced(new SecretsManagerClient({})).send(new GetSecretValueCommand({ SecretId: env.REGISTRY_CREDENTIALS_SECRET }));
     return credentialsSchema.parse(JSON.parse(r.SecretString ?? '[]'));
   }

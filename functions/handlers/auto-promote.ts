@@ -2,7 +2,12 @@ import * as z from 'zod';
 import { runOnce } from '#domain/once';
 import { autoPromoteOn } from '#domain/promotion/auto';
 import { AUTO_PROMOTION_TRIGGERS, parseEventDetail } from '#domain/promotion/events';
-import { deps } from '../http/deps.ts';
+import { compose } from '../http/deps.ts';
+import { sfnWorkflowFromEnv } from '../adapters/sfn-workflow.ts';
+import { schedulerFromEnv } from '../adapters/scheduler.ts';
+
+/** This function's adapters: the store, the workflow and the scheduler (an auto-promotion starts a promotion). */
+const wiring = compose({ workflow: sfnWorkflowFromEnv, scheduler: schedulerFromEnv });
 
 /** Target of the bus rule for AUTO_PROMOTION_TRIGGERS: the system evaluates auto-promotion when its inputs change. */
 const event = z.object({ 'detail-type': z.enum(AUTO_PROMOTION_TRIGGERS), detail: z.record(z.string(), z.unknown()) });
@@ -10,7 +15,7 @@ const event = z.object({ 'detail-type': z.enum(AUTO_PROMOTION_TRIGGERS), detail:
 export const handler = async (raw: unknown) => {
   const e = event.parse(raw);
   const detail = parseEventDetail(e['detail-type'], e.detail);
-  const d = deps();
+  const d = wiring.deps();
   // Delivery is at least once: the same event (same eventId) is evaluated once.
   const run = await runOnce(d, String(detail.tenant), 'auto-promote', detail.eventId as string | undefined, () => autoPromoteOn(d, e['detail-type'], detail));
   if (run.duplicate) return { duplicate: true, checks: 0, promoted: [] };

@@ -3,8 +3,14 @@ import { envRollbackBody as body } from '#domain/promotion/schemas';
 import { promotionView } from '#domain/promotion/views';
 import { envParams as params } from '../http/params.ts';
 import { httpHandler } from '../http/handler.ts';
+import { sfnWorkflowFromEnv } from '../adapters/sfn-workflow.ts';
+import { schedulerFromEnv } from '../adapters/scheduler.ts';
+import { compose } from '../http/deps.ts';
 
-export const handler = httpHandler({ params, body }, async ({ deps, ctx, params, body }) => {
+/** This function's adapters: the store, and workflow and scheduler (its rollback starts a promotion). */
+const wiring = compose({ workflow: sfnWorkflowFromEnv, scheduler: schedulerFromEnv });
+
+export const handler = httpHandler({ wiring, params, body }, async ({ deps, ctx, params, body }) => {
   const r = await rollbackEnvironment(deps, ctx, params.env, body);
   return r.dryRun ? r : { dryRun: false, impact: r.impact, promotion: promotionView(r.promotion) };
 });

@@ -2,7 +2,12 @@ import * as z from 'zod';
 import { addFreezeWindow, createFreezeWindow as body } from '#domain/freeze';
 import { envName } from '#domain/schemas';
 import { httpHandler } from '../http/handler.ts';
+import { compose } from '../http/deps.ts';
+import { schedulerFromEnv } from '../adapters/scheduler.ts';
+
+/** This function's adapters: the store and the scheduler (a window's next edge fires Freeze Started / Freeze Ended). */
+const wiring = compose({ scheduler: schedulerFromEnv });
 
 const params = z.object({ env: envName.optional() });
 
-export const handler = httpHandler({ params, body, status: 201 }, async ({ deps, ctx, params, body }) => addFreezeWindow(deps, ctx, body, params.env));
+export const handler = httpHandler({ wiring, params, body, status: 201 }, async ({ deps, ctx, params, body }) => addFreezeWindow(deps, ctx, body, params.env));

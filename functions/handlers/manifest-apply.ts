@@ -5,11 +5,15 @@ import type { SecretResolver } from '#domain/ports';
 import { checkUrl, OutboundRefused } from '../adapters/outbound.ts';
 import { secretsFromEnv } from '../adapters/secrets.ts';
 import { httpHandler } from '../http/handler.ts';
-import { registerWebhooks } from '../http/deps.ts';
+import { compose } from '../http/deps.ts';
 import { webhookDepsFromEnv } from '../adapters/webhooks.ts';
+import { schedulerFromEnv } from '../adapters/scheduler.ts';
 
-// A manifest creates and removes webhook subscriptions: their signing secrets are kept where the webhook routes keep them.
-registerWebhooks(() => webhookDepsFromEnv());
+/**
+ * This function's adapters: the store, the webhook adapters (a manifest creates and removes subscriptions: their
+ * signing secrets are kept where the webhook routes keep them) and the scheduler (a freeze window's first edge).
+ */
+const wiring = compose({ webhooks: () => webhookDepsFromEnv(), scheduler: schedulerFromEnv });
 
 const body = z
   .object({
@@ -36,6 +40,6 @@ const guarded = (inner: SecretResolver): SecretResolver => ({
   },
 });
 
-export const handler = httpHandler({ body }, async ({ deps, ctx, body }) =>
+export const handler = httpHandler({ wiring, body }, async ({ deps, ctx, body }) =>
   applyManifest({ ...deps, secrets: guarded(deps.secrets ?? (resolver ??= secretsFromEnv())) }, ctx, body.document, body.expectedDigest),
 );

@@ -3,14 +3,19 @@ import { notify, NOTIFY_ON } from '#domain/notify/notifier';
 import { parseEventDetail } from '#domain/promotion/events';
 import { postToSlack, sesEmail } from '../adapters/channels.ts';
 import { directoryFromEnv } from '../adapters/cognito-directory.ts';
-import { deps, lazy, registerNotify } from '../http/deps.ts';
+import { compose } from '../http/deps.ts';
 import { notificationFailures } from '../adapters/observability.ts';
-import type { Directory } from '#domain/ports';
+import { schedulerFromEnv } from '../adapters/scheduler.ts';
+import type { Channels } from '#domain/ports';
 
-registerNotify(() => {
-  let email: ReturnType<typeof sesEmail> | undefined;
-  return { directory: lazy<Directory>(() => directoryFromEnv()), channels: { slack: postToSlack, email: (m) => (email ??= sesEmail())(m) } };
-});
+/** This function's adapters: the store, the directory and the channels (Slack, SES email), and the scheduler (approval reminders). */
+const wiring = compose({ directory: directoryFromEnv, channels: emailOnFirstUse, scheduler: schedulerFromEnv });
+
+/** The SES client is made when the first email goes out (a Slack-only tenant never needs NOTIFY_FROM). */
+function emailOnFirstUse(): Channels {
+  let email: Channels['email'] | undefined;
+  return { slack: postToSlack, email: (m) => (email ??= sesEmail())(m) };
+}
 
 const event = z.object({ 'detail-type': z.enum(NOTIFY_ON), detail: z.record(z.string(), z.unknown()) });
 
@@ -18,7 +23,7 @@ const event = z.object({ 'detail-type': z.enum(NOTIFY_ON), detail: z.record(z.st
 export const handler = async (raw: unknown) => {
   const e = event.parse(raw);
   try {
-    const deliveries = await notify(deps(), e['detail-type'], parseEventDetail(e['detail-type'], e.detail));
+    const deliveries = await notify(wiring.deps(), e['detail-type'], parseEventDetail(e['detail-type'], e.detail));
     return { delivered: deliveries.filter((d) => d.status === 'sent').length };
   } catch (err) {
     // Failed deliveries are recorded on the promotion; counted here; the bus retries the event.

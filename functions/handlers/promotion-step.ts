@@ -3,15 +3,25 @@ import { awaitStep, executeStep, expireStep, failStep, gatesStep, verifyStep } f
 import { ConfiguredRegistrySync } from '../adapters/registry-credentials.ts';
 import { HttpGateProvider } from '../adapters/webhook-gates.ts';
 import { CloudWatchAlarms } from '../adapters/cloudwatch-alarms.ts';
-import { deps, registerGit, registerOutbound } from '../http/deps.ts';
+import { compose } from '../http/deps.ts';
 import { IsomorphicGitWriter } from '../adapters/git-writer.ts';
 import { logged } from '../adapters/observability.ts';
+import { sfnWorkflowFromEnv } from '../adapters/sfn-workflow.ts';
+import { schedulerFromEnv } from '../adapters/scheduler.ts';
 
-// Only this function calls tenant URLs (webhook gates, registries): it alone bundles those adapters.
-// It alone reads monitors' alarm states before executing (DescribeAlarms).
-registerOutbound(() => ({ gates: new HttpGateProvider(), registry: new ConfiguredRegistrySync(), alarms: new CloudWatchAlarms() }));
-// GitOps delivery: commits promoted versions to environments' git targets (isomorphic-git, in memory).
-registerGit(() => new IsomorphicGitWriter());
+/**
+ * This function's adapters: the store, the workflow (task tokens) and the scheduler (a freeze's
+ * resume); it alone calls tenant URLs (webhook gates, registries), reads monitors' alarm states
+ * before executing (DescribeAlarms) and commits to environments' git targets (isomorphic-git, in memory).
+ */
+const wiring = compose({
+  workflow: sfnWorkflowFromEnv,
+  scheduler: schedulerFromEnv,
+  gates: () => new HttpGateProvider(),
+  registry: () => new ConfiguredRegistrySync(),
+  alarms: () => new CloudWatchAlarms(),
+  git: () => new IsomorphicGitWriter(),
+});
 
 /**
  * The task Lambda of statemachines/promotion.asl.json: one entry for every
@@ -38,7 +48,7 @@ export const handler = async (event: unknown) => {
 };
 
 async function runStep(input: z.infer<typeof stepInput>) {
-  const d = deps();
+  const d = wiring.deps();
   switch (input.step) {
     case 'gates':
       return gatesStep(d, input.tenant, input.promotionId);

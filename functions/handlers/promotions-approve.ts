@@ -3,7 +3,12 @@ import { approvePromotion } from '#domain/promotion/approve';
 import { promotionDetail } from '#domain/promotion/views';
 import { promotionParams as params } from '../http/params.ts';
 import { httpHandler } from '../http/handler.ts';
+import { sfnWorkflowFromEnv } from '../adapters/sfn-workflow.ts';
+import { compose } from '../http/deps.ts';
 
-export const handler = httpHandler({ params, body, bodyOptional: true }, async ({ deps, ctx, params, body }) =>
+/** This function's adapters: the store, and workflow (the last approval resumes the flow). */
+const wiring = compose({ workflow: sfnWorkflowFromEnv });
+
+export const handler = httpHandler({ wiring, params, body, bodyOptional: true }, async ({ deps, ctx, params, body }) =>
   promotionDetail(deps, await approvePromotion(deps, ctx, params.id, body.comment)),
 );

@@ -1,5 +1,11 @@
 import { checkAutoPromotion } from '#domain/promotion/auto';
 import { autoCheckBody as body } from '#domain/promotion/schemas';
 import { httpHandler } from '../http/handler.ts';
+import { sfnWorkflowFromEnv } from '../adapters/sfn-workflow.ts';
+import { schedulerFromEnv } from '../adapters/scheduler.ts';
+import { compose } from '../http/deps.ts';
 
-export const handler = httpHandler({ body }, async ({ deps, ctx, body }) => ({ checks: await checkAutoPromotion(deps, ctx, body) }));
+/** This function's adapters: the store, and workflow and scheduler (an auto-promotion starts a promotion and schedules its checks). */
+const wiring = compose({ workflow: sfnWorkflowFromEnv, scheduler: schedulerFromEnv });
+
+export const handler = httpHandler({ wiring, body }, async ({ deps, ctx, body }) => ({ checks: await checkAutoPromotion(deps, ctx, body) }));

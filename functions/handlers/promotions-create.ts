@@ -5,6 +5,9 @@ import { ValidationFailed } from '#domain/errors';
 import { createAgentPromotion, createArtifactPromotion, createConfigPromotion, createPromotion as anySubject, type CreateConfigPromotion } from '#domain/promotion/schemas';
 import type { Route } from '../http/routes.ts';
 import { httpHandler, WithHeaders } from '../http/handler.ts';
+import { sfnWorkflowFromEnv } from '../adapters/sfn-workflow.ts';
+import { schedulerFromEnv } from '../adapters/scheduler.ts';
+import { compose } from '../http/deps.ts';
 
 /**
  * /config/promotions takes only config promotions and leaves the
@@ -14,7 +17,10 @@ import { httpHandler, WithHeaders } from '../http/handler.ts';
 const anyShape = /* @__PURE__ */ z.union([createConfigPromotion, createArtifactPromotion, createAgentPromotion]);
 const docBody = (route: Route) => (route.context?.subject === 'config' ? createConfigPromotion : anyShape);
 
-export const handler = httpHandler({ body: anySubject, docBody, status: 201, otherSuccess: { 200: 'A dry run (dryRun: true): the preview; nothing is created' } }, async ({ deps, ctx, body, route }) => {
+/** This function's adapters: the store, and workflow and scheduler (a promotion starts its flow and schedules its deadline). */
+const wiring = compose({ workflow: sfnWorkflowFromEnv, scheduler: schedulerFromEnv });
+
+export const handler = httpHandler({ wiring, body: anySubject, docBody, status: 201, otherSuccess: { 200: 'A dry run (dryRun: true): the preview; nothing is created' } }, async ({ deps, ctx, body, route }) => {
   const configRoute = route.context?.subject === 'config';
   if (configRoute && ('artifact' in body || 'agentId' in body)) {
     const field = 'artifact' in body ? 'artifact' : 'agentId';

@@ -3,8 +3,14 @@ import { executePromotion } from '#domain/promotion/execute';
 import { promotionView } from '#domain/promotion/views';
 import { promotionParams as params } from '../http/params.ts';
 import { httpHandler } from '../http/handler.ts';
+import { sfnWorkflowFromEnv } from '../adapters/sfn-workflow.ts';
+import { schedulerFromEnv } from '../adapters/scheduler.ts';
+import { compose } from '../http/deps.ts';
 
-export const handler = httpHandler({ params, body, bodyOptional: true, status: 202 }, async ({ deps, ctx, params, body }) => {
+/** This function's adapters: the store, and workflow and scheduler (executing resumes the flow and drops its schedule). */
+const wiring = compose({ workflow: sfnWorkflowFromEnv, scheduler: schedulerFromEnv });
+
+export const handler = httpHandler({ wiring, params, body, bodyOptional: true, status: 202 }, async ({ deps, ctx, params, body }) => {
   const r = await executePromotion(deps, ctx, params.id, body.dryRun);
   return 'promotion' in r && r.promotion ? { accepted: true, promotion: promotionView(r.promotion) } : r;
 });

@@ -3,8 +3,14 @@ import { rollbackBody as body } from '#domain/promotion/schemas';
 import { promotionView } from '#domain/promotion/views';
 import { promotionParams as params } from '../http/params.ts';
 import { httpHandler } from '../http/handler.ts';
+import { sfnWorkflowFromEnv } from '../adapters/sfn-workflow.ts';
+import { schedulerFromEnv } from '../adapters/scheduler.ts';
+import { compose } from '../http/deps.ts';
 
-export const handler = httpHandler({ params, body }, async ({ deps, ctx, params, body }) => {
+/** This function's adapters: the store, and workflow and scheduler (a rollback starts a promotion). */
+const wiring = compose({ workflow: sfnWorkflowFromEnv, scheduler: schedulerFromEnv });
+
+export const handler = httpHandler({ wiring, params, body }, async ({ deps, ctx, params, body }) => {
   const r = await rollbackPromotion(deps, ctx, params.id, body);
   return r.dryRun ? r : { promotion: promotionView(r.promotion), reverts: r.reverts, ...('impact' in r ? { impact: r.impact } : {}) };
 });

@@ -3,7 +3,12 @@ import { schedulePromotion } from '#domain/promotion/schedule';
 import { promotionView } from '#domain/promotion/views';
 import { promotionParams as params } from '../http/params.ts';
 import { httpHandler } from '../http/handler.ts';
+import { schedulerFromEnv } from '../adapters/scheduler.ts';
+import { compose } from '../http/deps.ts';
 
-export const handler = httpHandler({ params, body }, async ({ deps, ctx, params, body }) =>
+/** This function's adapters: the store, and scheduler (the execution is a one-time schedule). */
+const wiring = compose({ scheduler: schedulerFromEnv });
+
+export const handler = httpHandler({ wiring, params, body }, async ({ deps, ctx, params, body }) =>
   promotionView(await schedulePromotion(deps, ctx, params.id, body.at)),
 );

@@ -2,5 +2,11 @@ import { validatePromotion } from '#domain/promotion/validate';
 import { promotionView } from '#domain/promotion/views';
 import { promotionParams as params } from '../http/params.ts';
 import { httpHandler } from '../http/handler.ts';
+import { sfnWorkflowFromEnv } from '../adapters/sfn-workflow.ts';
+import { schedulerFromEnv } from '../adapters/scheduler.ts';
+import { compose } from '../http/deps.ts';
 
-export const handler = httpHandler({ params, status: 202 }, async ({ deps, ctx, params }) => promotionView(await validatePromotion(deps, ctx, params.id)));
+/** This function's adapters: the store, and workflow and scheduler (validation starts the flow and schedules its deadline). */
+const wiring = compose({ workflow: sfnWorkflowFromEnv, scheduler: schedulerFromEnv });
+
+export const handler = httpHandler({ wiring, params, status: 202 }, async ({ deps, ctx, params }) => promotionView(await validatePromotion(deps, ctx, params.id)));

@@ -1,9 +1,9 @@
 import { onEcrPush } from '#domain/discovery-ecr';
-import { deps, registerOutbound } from '../http/deps.ts';
+import { compose } from '../http/deps.ts';
 import { ConfiguredRegistrySync } from '../adapters/registry-credentials.ts';
 
-// Publishing writes tags in the first environment's registries: this function calls registry URLs too.
-registerOutbound(() => ({ registry: new ConfiguredRegistrySync() }));
+/** This function's adapters: the store and the registries (a pushed version is published: its tags in the first environment's registries). */
+const wiring = compose({ registry: () => new ConfiguredRegistrySync() });
 import { logged } from '../adapters/observability.ts';
 
 /**
@@ -12,4 +12,4 @@ import { logged } from '../adapters/observability.ts';
  * repository whose filter it passes (domain/discovery.ts).
  */
 export const handler = async (event: unknown) =>
-  logged('registry push', {}, () => onEcrPush(deps(), event), (r) => ({ repository: r.repository, results: r.results.length, ignored: r.ignored }));
+  logged('registry push', {}, () => onEcrPush(wiring.deps(), event), (r) => ({ repository: r.repository, results: r.results.length, ignored: r.ignored }));

@@ -1,9 +1,10 @@
-import type { Directory } from '#domain/ports';
 import { directoryFromEnv } from '../adapters/cognito-directory.ts';
-import { lazy, registerNotify } from '../http/deps.ts';
-import { serveReview } from '../review/serve.ts';
+import { sfnWorkflowFromEnv } from '../adapters/sfn-workflow.ts';
+import { compose } from '../http/deps.ts';
+import { reviewEndpoint } from '../review/serve.ts';
 
-registerNotify(() => ({ directory: lazy<Directory>(() => directoryFromEnv()) }));
+/** This function's adapters: the store, the directory (who the link's approver is now) and the workflow (a decision resumes the flow). */
+const wiring = compose({ directory: directoryFromEnv, workflow: sfnWorkflowFromEnv });
 
 /** GET/POST /review/{tenant}/{token}: the page behind a signed approval link (functions/review/serve.ts). */
-export const handler = serveReview;
+export const handler = reviewEndpoint(wiring);

@@ -6,7 +6,13 @@ import { sweepPromotion } from '#domain/promotion/sweeper';
 import { logged, sweptPromotions } from '../adapters/observability.ts';
 import { remindApprovers } from '#domain/notify/notifier';
 import { fireFreezeEdge } from '#domain/freeze';
-import { deps } from '../http/deps.ts';
+import { compose } from '../http/deps.ts';
+import { sfnWorkflowFromEnv } from '../adapters/sfn-workflow.ts';
+import { schedulerFromEnv } from '../adapters/scheduler.ts';
+
+/** This function's adapters: the store, the workflow (it resumes flows, starts due promotions) and the scheduler (it re-arms deadlines). */
+const wiring = compose({ workflow: sfnWorkflowFromEnv, scheduler: schedulerFromEnv });
+const deps = wiring.deps;
 
 /** Target of the one-time schedules: resumes a scheduled promotion's flow, runs an auto-promotion check that came due, reminds approvers, or sweeps a promotion at its deadline. */
 const input = z.union([

@@ -1,13 +1,14 @@
-import type { Directory } from '#domain/ports';
 import { slackAction, slackCommand } from '#domain/notify/slack-actions';
 import { directoryFromEnv } from '../adapters/cognito-directory.ts';
+import { sfnWorkflowFromEnv } from '../adapters/sfn-workflow.ts';
 import { slackEndpoint } from '../http/slack.ts';
-import { lazy, registerNotify } from '../http/deps.ts';
+import { compose } from '../http/deps.ts';
 
-registerNotify(() => ({ directory: lazy<Directory>(() => directoryFromEnv()) }));
+/** This function's adapters: the store, the directory (the linked account) and the workflow (a button's decision resumes the flow). */
+const wiring = compose({ directory: directoryFromEnv, workflow: sfnWorkflowFromEnv });
 
-const actions = slackEndpoint(slackAction);
-const commands = slackEndpoint(slackCommand);
+const actions = slackEndpoint(wiring, slackAction);
+const commands = slackEndpoint(wiring, slackCommand);
 
 /**
  * The request URLs of the deployment's Slack app: POST /api/v1/slack/actions (interactivity:

@@ -7,12 +7,15 @@ import { eventsOf, openAuditEntry } from '../adapters/dynamo-store.ts';
 import { eventMetrics } from '../adapters/observability.ts';
 import { anchorFromEnv } from '../adapters/kms-s3-anchor.ts';
 import { rememberingAnchor } from '../adapters/remembering-anchor.ts';
-import { deps, registerAnchor, registerEvents } from '../http/deps.ts';
+import { compose } from '../http/deps.ts';
 import { eventsFromEnv } from '../adapters/events.ts';
 
-// A warm consumer verifies the head it wrote itself without a key-service call (remembering-anchor.ts).
-registerAnchor(() => rememberingAnchor(anchorFromEnv()));
-registerEvents(eventsFromEnv);
+/**
+ * This function's adapters: the store, the bus (it alone publishes: every other function writes
+ * events to the outbox) and the audit anchor; a warm consumer verifies the head it wrote itself
+ * without a key-service call (remembering-anchor.ts).
+ */
+const wiring = compose({ anchor: () => rememberingAnchor(anchorFromEnv()), events: eventsFromEnv });
 
 /**
  * The one consumer of the table's stream (DynamoDB Streams on AWS, DynamoDB
@@ -38,7 +41,7 @@ export interface StreamRecord {
 }
 
 export const handler = async (event: { Records: StreamRecord[] }) => {
-  const d = deps();
+  const d = wiring.deps();
   const audit = new Map<string, AuditEntry[]>();
   const events: DomainEvent[] = [];
   for (const r of event.Records) {

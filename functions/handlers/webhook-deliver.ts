@@ -4,9 +4,11 @@ import { WEBHOOK_BUS_TYPES } from '#domain/webhooks/model';
 import { attemptDelivery, dispatchWebhooks } from '#domain/webhooks/service';
 import { webhookDepsFromEnv } from '../adapters/webhooks.ts';
 import { logged } from '../adapters/observability.ts';
-import { deps, registerWebhooks } from '../http/deps.ts';
+import { compose } from '../http/deps.ts';
 
-registerWebhooks(() => webhookDepsFromEnv({ sender: true }));
+/** This function's adapters: the store and the webhook adapters, with the sender (it alone sends deliveries). */
+const wiring = compose({ webhooks: () => webhookDepsFromEnv({ sender: true }) });
+const deps = wiring.deps;
 
 const busEvent = z.object({ 'detail-type': z.enum(WEBHOOK_BUS_TYPES as [string, ...string[]]), detail: z.record(z.string(), z.unknown()) });
 const retry = z.object({ tenant: z.string().min(1), webhookDelivery: z.object({ subscription: z.string().min(1), id: z.string().min(1), trigger: z.enum(['retry', 'redeliver']) }) });

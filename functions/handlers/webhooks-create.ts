@@ -2,9 +2,10 @@ import { createWebhook, webhookCreateBody } from '#domain/webhooks/service';
 import { loopbackAllowed } from '../adapters/outbound.ts';
 import { webhookDepsFromEnv } from '../adapters/webhooks.ts';
 import { httpHandler } from '../http/handler.ts';
-import { registerWebhooks } from '../http/deps.ts';
+import { compose } from '../http/deps.ts';
 
-registerWebhooks(() => webhookDepsFromEnv());
+/** This function's adapters: the store and the webhook adapters (signing secrets, sender, retry schedules). */
+const wiring = compose({ webhooks: () => webhookDepsFromEnv() });
 
 /** Creates a subscription; the answer carries its signing secret, the only time it is shown. */
-export const handler = httpHandler({ body: webhookCreateBody, status: 201 }, async ({ deps, ctx, body }) => createWebhook(deps, ctx, body, { allowLoopback: loopbackAllowed() }));
+export const handler = httpHandler({ wiring, body: webhookCreateBody, status: 201 }, async ({ deps, ctx, body }) => createWebhook(deps, ctx, body, { allowLoopback: loopbackAllowed() }));

@@ -1,10 +1,11 @@
 import { rotateWebhookSecret, webhookRotateBody } from '#domain/webhooks/service';
 import { webhookDepsFromEnv } from '../adapters/webhooks.ts';
 import { httpHandler } from '../http/handler.ts';
-import { registerWebhooks } from '../http/deps.ts';
+import { compose } from '../http/deps.ts';
 import { webhookParams } from '../http/webhook-params.ts';
 
-registerWebhooks(() => webhookDepsFromEnv());
+/** This function's adapters: the store and the webhook adapters (signing secrets, sender, retry schedules). */
+const wiring = compose({ webhooks: () => webhookDepsFromEnv() });
 
 /** A new signing secret (shown once); the previous one keeps signing during the overlap. */
-export const handler = httpHandler({ params: webhookParams, body: webhookRotateBody }, async ({ deps, ctx, params, body }) => rotateWebhookSecret(deps, ctx, params.id, body));
+export const handler = httpHandler({ wiring, params: webhookParams, body: webhookRotateBody }, async ({ deps, ctx, params, body }) => rotateWebhookSecret(deps, ctx, params.id, body));

@@ -1,74 +1,26 @@
-import type { AuditAnchor, Deps, Events, Scheduler, Workflow } from '#domain/ports';
+import type { Deps } from '#domain/ports';
 import { DynamoStore, documentClient } from '../adapters/dynamo-store.ts';
 import { tenantCredentials } from '../adapters/tenant-credentials.ts';
-import { sfnWorkflowFromEnv } from '../adapters/sfn-workflow.ts';
-import { schedulerFromEnv } from '../adapters/scheduler.ts';
 import { traced } from '../adapters/tracing.ts';
 
-let cached: Deps | undefined;
-
-type Outbound = Pick<Deps, 'gates' | 'registry'> & { alarms: NonNullable<Deps['alarms']> };
-let makeOutbound: (() => Partial<Outbound>) | undefined;
-let outbound: Partial<Outbound> | undefined;
-
 /**
- * Adapters that call tenant-configured URLs (webhook gates, OCI registries) are registered only by
- * the functions that use them (the promotion step; publishing, for registry tags), so no other function bundles the HTTP client
- * and registry code they bring.
+ * How a Lambda function is wired: explicitly, in its entry. Every function gets the base (the
+ * store, the clock, the deployment's configuration); a function's entry adds exactly the adapters
+ * its routes use with `compose({ workflow: sfnWorkflowFromEnv, … })`, and nothing else is bundled:
+ * an adapter module is in a bundle if and only if an entry composes it (infra/adapters.ts derives
+ * each function's env and IAM from that). No import has a side effect on the wiring.
+ *
+ * A port the function did not compose answers with an error naming it (a deploy check makes sure
+ * every port a bundle calls has its adapter: test/infra/deploy.test.ts).
  */
-export function registerOutbound(make: () => Partial<Outbound>): void {
-  // Registrations add up (the local stack loads every handler in one process): each brings what it uses.
-  const before = makeOutbound;
-  makeOutbound = () => ({ ...before?.(), ...make() });
-  outbound = undefined;
-}
 
-function needOutbound<K extends keyof Outbound>(key: K): Outbound[K] {
-  outbound ??= makeOutbound?.() ?? {};
-  const adapter = outbound[key];
-  if (!adapter) throw new Error(`this function has no ${key} adapter: only the promotion step (gates, registries) and publishing (registries) call tenant URLs`);
-  return adapter;
-}
+/** The ports an entry composes: each is made on first use (a read-only request never constructs, or needs config for, a workflow client). */
+export type Adapters = { [K in Exclude<keyof Deps, 'store' | 'clock' | 'publicUrl' | 'deployment'>]?: () => NonNullable<Deps[K]> };
 
-let makeEvents: (() => Events) | undefined;
-
-/** The bus client is the stream consumer's alone (every other function writes events to the outbox). */
-export function registerEvents(make: () => Events): void {
-  makeEvents = make;
-}
-
-let makeAnchor: (() => AuditAnchor) | undefined;
-
-/** The audit anchor (KMS + S3 clients) is registered only by the functions that sign, read or verify checkpoints: the stream consumer, /audit/verify (and /audit/public-key) and /audit/export. */
-export function registerAnchor(make: () => AuditAnchor): void {
-  makeAnchor = make;
-}
-
-type Notify = Pick<Deps, 'directory' | 'channels'>;
-let makeNotify: (() => Notify) | undefined;
-
-/** The notifier (directory + channels) and the review/Slack handlers (directory) register what they use; nothing else bundles it. */
-export function registerNotify(make: () => Notify): void {
-  makeNotify = make;
-  // The local stack brings its own directory and channels.
-  if (cached && !cached.directory) Object.assign(cached, make());
-}
-
-let makeWebhooks: (() => NonNullable<Deps['webhooks']>) | undefined;
-
-/** The webhook routes and the delivery function register the webhook adapters (secrets, sender, schedules); nothing else bundles them. */
-export function registerWebhooks(make: () => NonNullable<Deps['webhooks']>): void {
-  makeWebhooks = make;
-  // The local stack brings its own.
-  if (cached && !cached.webhooks) cached.webhooks = make();
-}
-
-let makeGit: (() => NonNullable<Deps['git']>) | undefined;
-
-/** The promotion step registers the git writer (isomorphic-git); nothing else bundles it. */
-export function registerGit(make: () => NonNullable<Deps['git']>): void {
-  makeGit = make;
-  if (cached && !cached.git) cached.git = make();
+/** What a function's entry runs with. */
+export interface Wiring {
+  /** the function's deps (the ones the local stack composed, when it composed the process: see resetDeps) */
+  deps(): Deps;
 }
 
 /** Builds an adapter on first use: read-only functions never construct (or need config for) it. */
@@ -83,13 +35,29 @@ export function lazy<T extends object>(make: () => T): T {
   });
 }
 
+/** Ports every Deps carries (the domain's type says so); a function that did not compose one gets this, which says so when used. */
+const REQUIRED = ['workflow', 'events', 'gates', 'registry', 'scheduler', 'anchor'] as const;
+const absent = (port: string): never =>
+  new Proxy({}, {
+    get: (_t, prop) => {
+      if (prop === 'then') return undefined;
+      throw new Error(`this function has no ${port} adapter: its entry does not compose one (functions/http/deps.ts compose)`);
+    },
+  }) as never;
+
+/** The one process-wide override: the local stack (and benches, tests) compose every adapter for their one process. */
+let override: Deps | undefined;
+/** Bumped by resetDeps, so compositions drop what they built from an earlier environment. */
+let generation = 0;
+let base: Pick<Deps, 'store' | 'clock' | 'publicUrl' | 'deployment'> | undefined;
+
 /**
- * Production wiring, built on first use and reused across invocations.
- * DYNAMODB_ENDPOINT points at DynamoDB Local when running locally (the local
- * stack also swaps in its own workflow runner and event bus via resetDeps).
+ * The base every function shares: the store (DYNAMODB_ENDPOINT points at DynamoDB Local when
+ * running locally), the clock and the deployment's configuration; built on first use, reused
+ * across invocations.
  */
-export function deps(): Deps {
-  if (!cached) {
+function baseDeps(): NonNullable<typeof base> {
+  if (!base) {
     const table = process.env.TABLE_NAME;
     if (!table) throw new Error('TABLE_NAME is not set');
     const endpoint = process.env.DYNAMODB_ENDPOINT;
@@ -100,55 +68,74 @@ export function deps(): Deps {
           : {},
       ),
     );
-    cached = {
+    base = {
       store: new DynamoStore(db, table),
       clock: () => new Date(),
-      workflow: lazy<Workflow>(() => sfnWorkflowFromEnv()),
-      events: lazy<Events>(() => {
-        if (!makeEvents) throw new Error('this function publishes no events: they leave through the outbox, relayed by the stream consumer');
-        return makeEvents();
-      }),
-      gates: lazy<Deps['gates']>(() => needOutbound('gates')),
-      registry: lazy<Deps['registry']>(() => needOutbound('registry')),
-      scheduler: lazy<Scheduler>(() => schedulerFromEnv()),
-      anchor: lazy<AuditAnchor>(() => {
-        if (!makeAnchor) throw new Error('this function has no audit anchor: only the stream consumer and the /audit/verify, /audit/export and /audit/public-key handlers use checkpoints');
-        return makeAnchor();
-      }),
       publicUrl: process.env.PUBLIC_URL,
       deployment: { account: process.env.DEPLOYMENT_ACCOUNT, region: process.env.DEPLOYMENT_REGION ?? process.env.AWS_REGION },
-      alarms: lazy<NonNullable<Deps['alarms']>>(() => needOutbound('alarms')),
-      ...(makeNotify ? makeNotify() : {}),
-      ...(makeWebhooks ? { webhooks: makeWebhooks() } : {}),
-      ...(makeGit ? { git: makeGit() } : {}),
     };
   }
-  return cached;
+  return base;
 }
 
-const forTenant = new Map<string, Deps>();
+/** A function's wiring: the base and exactly these adapters (each made on first use). */
+export function compose(adapters: Adapters = {}): Wiring {
+  let own: Deps | undefined;
+  let ownGen = -1;
+  return {
+    deps() {
+      if (override) return override;
+      if (!own || ownGen !== generation) {
+        const made: Record<string, unknown> = {};
+        for (const port of REQUIRED) made[port] = absent(port);
+        for (const [port, make] of Object.entries(adapters) as [string, () => object][]) made[port] = lazy(make);
+        own = { ...baseDeps(), ...made } as Deps;
+        ownGen = generation;
+      }
+      return own;
+    },
+  };
+}
+
+const forTenant = new WeakMap<Deps, Map<string, Deps>>();
 
 /**
- * What a request of one tenant works with. On AWS (TENANT_DATA_ROLE_ARN set by CDK for the API
- * functions) the store reaches the table only through a session of the tenant data role tagged
- * with this tenant: IAM itself (dynamodb:LeadingKeys) keeps the request inside `T#<tenant>#`,
- * whatever the code does. One session per tenant and container. Locally: the shared deps.
+ * What a request of one tenant works with, in a function of this wiring. On AWS
+ * (TENANT_DATA_ROLE_ARN set by CDK for the API functions) the store reaches the table only through
+ * a session of the tenant data role tagged with this tenant: IAM itself (dynamodb:LeadingKeys)
+ * keeps the request inside `T#<tenant>#`, whatever the code does. One session per tenant and
+ * container. Locally: the function's deps. (Only functions serving tenant routes call this, so
+ * only they bundle the STS client.)
  */
-export function depsFor(tenant: string): Deps {
-  const base = deps();
+export function tenantDeps(wiring: Wiring, tenant: string): Deps {
+  const d = wiring.deps();
   const role = process.env.TENANT_DATA_ROLE_ARN;
-  if (!role) return base;
-  let d = forTenant.get(tenant);
-  if (!d) {
-    d = { ...base, store: new DynamoStore(traced(documentClient({ credentials: tenantCredentials(role, tenant) })), process.env.TABLE_NAME!) };
-    if (forTenant.size >= 500) forTenant.clear();
-    forTenant.set(tenant, d);
+  if (!role) return d;
+  let sessions = forTenant.get(d);
+  if (!sessions) forTenant.set(d, (sessions = new Map()));
+  let t = sessions.get(tenant);
+  if (!t) {
+    t = { ...d, store: new DynamoStore(traced(documentClient({ credentials: tenantCredentials(role, tenant) })), process.env.TABLE_NAME!) };
+    if (sessions.size >= 500) sessions.clear();
+    sessions.set(tenant, t);
   }
-  return d;
+  return t;
 }
 
-/** Lets the local stack and tests point handlers at another table or swap adapters. */
+/** The wiring of functions that use the store alone (most routes). */
+export const storeOnly = /* @__PURE__ */ compose();
+
+/** The store-only deps (scripts and tests: the seed, a store check). */
+export const deps = (): Deps => storeOnly.deps();
+/** The store-only deps of one tenant (see tenantDeps). */
+export const depsFor = (tenant: string): Deps => tenantDeps(storeOnly, tenant);
+
+/**
+ * Lets the local stack, benches and tests run every function of one process on deps they composed
+ * (undefined: each function's own wiring again, rebuilt from the environment).
+ */
 export function resetDeps(next?: Deps): void {
-  cached = next;
-  forTenant.clear();
+  override = next;
+  base = undefined;
+  generation++;
 }

@@ -6,7 +6,7 @@ import { BREAK_GLASS_HEADER } from '#domain/break-glass';
 import { canonicalJson, sha256Hex } from '#domain/canonical';
 import { ConcurrentModification, Forbidden, IdempotencyKeyReused, MalformedJson, PayloadTooLarge, RouteNotFound, ValidationFailed, type Issue } from '#domain/errors';
 import type { Ctx, Deps } from '#domain/ports';
-import { deps as defaultDeps, depsFor } from './deps.ts';
+import { storeOnly, tenantDeps, type Wiring } from './deps.ts';
 import { logger, writeConflicts } from '../adapters/observability.ts';
 import { writeStats } from '#domain/retry';
 import { withCorsHeaders } from './cors.ts';
@@ -44,6 +44,8 @@ export interface Spec<B extends z.ZodType, Q extends z.ZodType, P extends z.ZodT
   bodyOptional?: true;
   /** Errors beyond those every handler may answer, for the document: 423 (a freeze window holds the environment it changes), 503 (the write ran out of time before it was saved) */
   errors?: readonly (423 | 503)[];
+  /** the adapters this function composes (functions/http/deps.ts compose); the store alone unless given */
+  wiring?: Wiring;
 }
 
 type Out<T extends z.ZodType | undefined> = T extends z.ZodType ? z.output<T> : undefined;
@@ -242,8 +244,9 @@ export function httpHandler<B extends z.ZodType, Q extends z.ZodType, P extends 
       const breakGlassReason = event.headers?.[BREAK_GLASS_HEADER];
       const ctx: Ctx = { principal: principal as Principal, requestId: context?.awsRequestId, ...(breakGlassReason ? { breakGlassReason } : {}) };
       ctx.timeLeft = timeLeft(event, context);
-      // Tenant routes work through the tenant-scoped store (see depsFor); public routes (health) never touch data.
-      const d = principal ? depsFor(principal.tenant) : defaultDeps();
+      // Tenant routes work through the tenant-scoped store (see tenantDeps); public routes (health) never touch data.
+      const wiring = spec.wiring ?? storeOnly;
+      const d = principal ? tenantDeps(wiring, principal.tenant) : wiring.deps();
       const run = async () => {
         const rawBody = event.body === undefined || event.body === null ? undefined : event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
         const result = await fn({ body, query, params, ctx, route, deps: d, headers: event.headers ?? {}, rawBody } as Input<Out<B>, Out<Q>, Out<P>>);

@@ -301,8 +301,9 @@ export const ALL_HANDLERS = [...HANDLERS, ...WORKFLOW_HANDLERS];
  * Lambda functions that serve several handlers: the read-only routes of one area. Their handlers
  * need exactly the same permissions (the tenant read role, no grants of their own, no flows, no IAM
  * route, the default timeout; infra/stack.ts refuses a group that mixes), so one function each loses
- * no least privilege and saves a function and an API integration per handler merged. The entry
- * functions/groups/<name>.ts imports its handlers and dispatches on the route key.
+ * no least privilege and saves a function and an API integration per handler merged. This is the
+ * one place a group is declared: its Lambda entry is generated from it (infra/bundle.ts), importing
+ * its handlers and dispatching on the route key (functions/http/group.ts).
  */
 export const FUNCTION_GROUPS = {
   'environments-read': ['environments-list', 'environments-get', 'status', 'diff-environments'],
@@ -328,5 +329,3 @@ export const handlersOf = (fn: string): readonly string[] => (FUNCTION_GROUPS as
 /** Every Lambda function (CDK creates one each; the local gateway invokes the same entries). */
 export const FUNCTIONS = [...new Set(ALL_HANDLERS.map(functionOf))];
 
-/** A function's entry module under functions/ (without `.ts`): a group's dispatcher, or the handler itself. */
-export const functionModule = (fn: string) => `${fn in FUNCTION_GROUPS ? 'groups' : 'handlers'}/${fn}`;

@@ -1,7 +1,7 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { actOnLink, LinkRefused, openLink, type Refusal } from '#domain/notify/review';
 import { tokenHash } from '#domain/notify/notifier';
-import { depsFor } from '../http/deps.ts';
+import { tenantDeps, type Wiring } from '../http/deps.ts';
 import { refusalPage, resultPage, reviewCsp, reviewPage } from './page.ts';
 import { fromOwnOrigin, limited, makeNonce, missed, nonceOk, readForm } from './guard.ts';
 import { logger } from '../adapters/observability.ts';
@@ -25,7 +25,9 @@ const STATUS: Record<Refusal['code'], number> = { unknown: 404, expired: 410, us
  * reads (prefetchers open links); POST acts through the same code path as the
  * API, once, and only from a form this service rendered (token + nonce).
  */
-export async function serveReview(event: APIGatewayProxyEventV2) {
+export const reviewEndpoint = (wiring: Wiring) => (event: APIGatewayProxyEventV2) => serveReview(wiring, event);
+
+async function serveReview(wiring: Wiring, event: APIGatewayProxyEventV2) {
   // Path parameters arrive decoded (API Gateway and the local gateway alike).
   const tenant = event.pathParameters?.tenant ?? '';
   const token = event.pathParameters?.token ?? '';
@@ -34,8 +36,8 @@ export async function serveReview(event: APIGatewayProxyEventV2) {
   const action = `/review/${encodeURIComponent(tenant)}/${token}`;
   try {
     if (!/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/.test(tenant)) throw new LinkRefused(UNKNOWN_LINK);
-    // The link's tenant scopes the data this request can reach (see depsFor).
-    const d = depsFor(tenant);
+    // The link's tenant scopes the data this request can reach (see tenantDeps).
+    const d = tenantDeps(wiring, tenant);
     if (event.requestContext.http.method === 'GET') {
       const state = await openLink(d, tenant, token);
       const p = state.promotion;
