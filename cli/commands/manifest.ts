@@ -18,7 +18,15 @@ export function registerManifest(program: Command): void {
       return;
     }
     const r = await api('POST', '/api/v1/manifest/apply', { document, expectedDigest: plan.digest });
-    out(r, () => console.log(`${lines.join('\n')}\n\nApplied: ${r.summary.add} added, ${r.summary.change} changed, ${r.summary.remove} removed (now ${r.digest}).`));
+    out(r, () => {
+      console.log(`${lines.join('\n')}\n\nApplied: ${r.summary.add} added, ${r.summary.change} changed, ${r.summary.remove} removed (now ${r.digest}).`);
+      // A subscription or link the apply created has a secret of its own: shown this once, never again.
+      const secrets = (r as { secrets?: { webhooks: { id: string; url: string; secret: string }[]; registry_links: { artifact: string; id: string; registry: string; repository: string; notifyToken: string }[] } }).secrets;
+      if (!secrets) return;
+      console.log('\nNew secrets, shown only now (store them where the receiver or registry reads them):');
+      for (const w of secrets.webhooks) console.log(`  webhook ${w.id} ${w.url}: signing secret ${w.secret}`);
+      for (const l of secrets.registry_links) console.log(`  registry link ${l.artifact}/${l.id} (${l.registry}/${l.repository}): notification token ${l.notifyToken}`);
+    });
   };
   program.command('plan').description('what applying a manifest would change (field by field)').requiredOption('-f, --file <manifest.yaml>', 'the manifest (YAML or JSON)').action(() => planOrApply(false));
   program

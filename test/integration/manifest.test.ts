@@ -273,13 +273,17 @@ ${rules ? `    approval_rules:
     const cli = (...args: string[]) => run(join(root, 'node_modules', '.bin', 'tsx'), [join(root, 'cli', 'stageline.ts'), ...args], { env: { ...process.env, STAGELINE_URL: t.url, STAGELINE_TOKEN: u.admin }, cwd: root });
     const dir = mkdtempSync(join(tmpdir(), 'stageline-manifest-'));
     const file = join(dir, 'manifest.yaml');
-    writeFileSync(file, `${SEED_003}    freeze_windows:\n      - reason: weekend\n        environment: production\n        cron: "0 16 * * 5"\n        end_cron: "0 8 * * 1"\n        timezone: Europe/Berlin\n`);
+    writeFileSync(file, `${SEED_003}    freeze_windows:\n      - reason: weekend\n        environment: production\n        cron: "0 16 * * 5"\n        end_cron: "0 8 * * 1"\n        timezone: Europe/Berlin\n    webhooks:\n      - url: https://hooks.example.com/deploys\n        events: [promotion.completed]\n`);
     const planned = await cli('plan', '-f', file);
     expect(planned.stdout).toContain('~ gates.staging.tests: false → true');
     expect(planned.stdout).toMatch(/\+ freeze_windows = \{"reason":"weekend","environment":"production"/);
     expect(planned.stdout).toMatch(/Plan: \d+ to add, \d+ to change, 0 to remove/);
     const applied = await cli('apply', '-f', file);
     expect(applied.stdout).toMatch(/Applied: \d+ added, \d+ changed, 0 removed/);
+    // The new subscription's signing secret is shown by the apply, the only time it is.
+    const secret = /webhook \S+ https:\/\/hooks\.example\.com\/deploys: signing secret (whsec_\S+)/.exec(applied.stdout)?.[1];
+    expect(secret, applied.stdout).toBeTruthy();
+    expect((await t.call('GET', '/api/v1/webhooks', { token: u.viewer })).body.items).toHaveLength(1);
     const windows = await t.call('GET', '/api/v1/environments/production/freeze-windows', { token: u.viewer });
     expect(windows.body.items).toHaveLength(1);
     const out = join(dir, 'exported.yaml');
