@@ -3,10 +3,10 @@ import { addFreezeWindow, createFreezeWindow as body } from '#domain/freeze';
 import { envName } from '#domain/schemas';
 import { httpHandler } from '../http/handler.ts';
 import { compose } from '../http/deps.ts';
-import { schedulerFromEnv } from '../adapters/scheduler.ts';
+import { schedulerOnFirstUse } from '../adapters/scheduler-on-first-use.ts';
 
 /** This function's adapters: the store and the scheduler (a window's next edge fires Freeze Started / Freeze Ended). */
-const wiring = compose({ scheduler: schedulerFromEnv });
+const wiring = compose({ scheduler: () => schedulerOnFirstUse() });
 
 const params = z.object({ env: envName.optional() });
 

@@ -7,13 +7,13 @@ import { secretsFromEnv } from '../adapters/secrets.ts';
 import { httpHandler } from '../http/handler.ts';
 import { compose } from '../http/deps.ts';
 import { webhookDepsFromEnv } from '../adapters/webhooks.ts';
-import { schedulerFromEnv } from '../adapters/scheduler.ts';
+import { schedulerOnFirstUse } from '../adapters/scheduler-on-first-use.ts';
 
 /**
  * This function's adapters: the store, the webhook adapters (a manifest creates and removes subscriptions: their
  * signing secrets are kept where the webhook routes keep them) and the scheduler (a freeze window's first edge).
  */
-const wiring = compose({ webhooks: () => webhookDepsFromEnv(), scheduler: schedulerFromEnv });
+const wiring = compose({ webhooks: () => webhookDepsFromEnv(), scheduler: () => schedulerOnFirstUse() });
 
 const body = z
   .object({

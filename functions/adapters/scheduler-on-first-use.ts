@@ -1,0 +1,19 @@
+import type { Scheduler } from '#domain/ports';
+
+/**
+ * The EventBridge Scheduler adapter, loaded on first use: for functions that schedule only now and
+ * then (a freeze window's first edge, a manifest's windows), so module init never reads the
+ * Scheduler client. Same adapter, same env and IAM (functions/adapters/scheduler.ts).
+ */
+export function schedulerOnFirstUse(env: NodeJS.ProcessEnv = process.env): Scheduler {
+  let made: Promise<Scheduler> | undefined;
+  const scheduler = () => (made ??= import('./scheduler.ts').then(({ schedulerFromEnv }) => schedulerFromEnv(env)));
+  return {
+    async scheduleOnce(name, at, payload) {
+      return (await scheduler()).scheduleOnce(name, at, payload);
+    },
+    async cancel(name) {
+      return (await scheduler()).cancel(name);
+    },
+  };
+}
