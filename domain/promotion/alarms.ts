@@ -1,6 +1,6 @@
 import { alarmOf, alarmStateChange } from '../monitors.ts';
 import type { Deps } from '../ports.ts';
-import { alarmRollback } from './steps.ts';
+import { alarmRollback } from './monitor-watch.ts';
 
 /**
  * CloudWatch's "CloudWatch Alarm State Change" event (EventBridge default bus on AWS, the local bus

@@ -1,7 +1,7 @@
 import type { Deps } from '../ports.ts';
 import { isTerminal } from './lifecycle.ts';
 import { expireWaiting } from './expire.ts';
-import { expireStep, failStep } from './steps.ts';
+import { expireStep, failStep } from './finish.ts';
 import { armSweep, stuckAfter } from './sweep.ts';
 
 /** What a promotion's deadline schedule runs (sweep.ts arms it and says when a promotion is stuck). */

@@ -1,5 +1,6 @@
 import * as z from 'zod';
-import { awaitStep, executeStep, expireStep, failStep, gatesStep, verifyStep } from '#domain/promotion/steps';
+import { awaitStep, executeStep, gatesStep } from '#domain/promotion/steps';
+import { expireStep, failStep, verifyStep } from '#domain/promotion/finish';
 import { ConfiguredRegistrySync } from '../adapters/registry-credentials.ts';
 import { HttpGateProvider } from '../adapters/webhook-gates.ts';
 import { CloudWatchAlarms } from '../adapters/cloudwatch-alarms.ts';

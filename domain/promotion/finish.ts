@@ -1,0 +1,228 @@
+import { TargetBusy } from '../errors.ts';
+import type { Snapshot } from '../model.ts';
+import type { Deps, WriteOp } from '../ports.ts';
+import { memoSource } from '../tree.ts';
+import { isTerminal } from './lifecycle.ts';
+import type { Deployment, Promotion } from './model.ts';
+import { ENGINE, moved } from './aggregate.ts';
+import { artifactOps, configOps, PromotionFailed, recordInRegistries } from './delivery.ts';
+import { loadPromotion, promotionEvent, writePromotion } from './write.ts';
+import { configChanges } from './release.ts';
+import { deploymentOp, leadTimeDelta } from '../deployments.ts';
+import { tagOps } from '../tags.ts';
+import type { Next } from './steps.ts';
+
+/** How a promotion's flow ends: completed now or after its bake, failed (the target put back), or expired. */
+
+/**
+ * The one-step execution (no bake time); false when the promotion is already mid-way through the baked path.
+ * `read`: the promotion as the step read it just before; the first attempt starts from it (a stale one loses
+ * the version condition and the next attempt reads again).
+ */
+export async function completeNow(deps: Deps, tenant: string, id: string, read?: Promotion): Promise<boolean> {
+  let putCurrent: Deployment | null = null;
+  // Copied into the target's registries: the audit record is attached there too (no extra reads otherwise).
+  let copied = false;
+  const { before } = await writePromotion(
+    deps,
+    tenant,
+    id,
+    async (cur) => {
+    putCurrent = null;
+    if (cur.status !== 'APPROVED' && cur.status !== 'SCHEDULED') return null;
+    const executing = moved(cur, 'EXECUTING', ENGINE, deps.clock(), { taskToken: null });
+    const built = cur.subject.type === 'artifact' ? await artifactOps(deps, executing as Promotion & { subject: { type: 'artifact' } }) : await configOps(deps, executing as Promotion & { subject: { type: 'config' } });
+    const withResult: Promotion = { ...executing, result: built.result };
+    copied = ((built.result as { synced?: unknown[] }).synced?.length ?? 0) > 0;
+    const { ops, deployed } = await completionOps(deps, withResult, 'COMPLETED', 'DEPLOYED', built.ops);
+    const next = moved(withResult, 'COMPLETED', ENGINE, deps.clock(), { error: null });
+    ops.push(promotionEvent(deps, 'Promotion Completed', next));
+    putCurrent = deployed;
+    return { next, action: 'promotion.complete', by: ENGINE, ops };
+    },
+    { read },
+  );
+  const handled = before.status !== 'EXECUTING';
+  if (putCurrent) {
+    await deps.store.putCurrent(tenant, putCurrent);
+    if (copied) await recordInRegistries(deps, tenant, id);
+  }
+  return handled;
+}
+
+/** Post-condition: the target holds what was promoted. Then COMPLETED, deployment DEPLOYED, lock released. */
+export async function verifyStep(deps: Deps, tenant: string, id: string): Promise<{ next: Next }> {
+  const p = await loadPromotion(deps, tenant, id);
+  if (p.status !== 'EXECUTING') return { next: 'done' };
+  if (!p.result) throw new PromotionFailed('nothing was executed');
+  // Post-deploy checks: an alarm reported during the bake time fails the verification (and rolls back).
+  const alarms = (await deps.store.listEvidence(tenant, [`promotion:${p.id}`])).filter((e) => e.type === 'alarm' && e.payload.state === 'ALARM');
+  if (alarms.length) {
+    throw new PromotionFailed(`post-deploy verification failed: alarm ${alarms.map((a) => `'${String(a.payload.name)}'${a.payload.reason ? ` (${String(a.payload.reason)})` : ''}`).join(', ')}`);
+  }
+  if (p.subject.type === 'artifact') {
+    const ptr = await deps.store.getPointer(tenant, p.targetEnvironment, p.subject.name);
+    if (!ptr || ptr.digest !== p.subject.digest) throw new PromotionFailed(`'${p.targetEnvironment}' does not run ${p.subject.name}@${p.subject.version} after execution`);
+  } else {
+    const snap = await deps.store.getSnapshot(tenant, p.targetEnvironment, p.result.snapshotSeq!);
+    const source = await deps.store.getSnapshot(tenant, p.sourceEnvironment, p.subject.sourceSnapshot.seq);
+    if (!snap || !source) throw new PromotionFailed('snapshots missing after execution');
+    const { changes } = await configChanges(memoSource(deps.store.nodes(tenant)), snap.roots, source.roots, p.subject);
+    if (changes.length) throw new PromotionFailed(`${changes.length} keys differ from the source after execution`);
+  }
+  await finish(deps, p, 'COMPLETED', 'DEPLOYED');
+  return { next: 'done' };
+}
+
+async function finish(deps: Deps, p: Promotion, to: 'COMPLETED' | 'FAILED', depStatus: Deployment['status'], extra: WriteOp[] = [], error?: { code: string; message: string }) {
+  let finished: Deployment | null = null;
+  const { after } = await writePromotion(deps, p.tenant, p.id, async (cur) => {
+    finished = null;
+    if (cur.status !== 'EXECUTING') return null;
+    const built = await completionOps(deps, cur, to, depStatus, extra);
+    finished = built.deployed;
+    const next = moved(cur, to, ENGINE, deps.clock(), { error: error ?? null });
+    built.ops.push(promotionEvent(deps, to === 'COMPLETED' ? 'Promotion Completed' : 'Promotion Failed', next, { reason: error?.message }));
+    return { next, action: to === 'COMPLETED' ? 'promotion.complete' : 'promotion.fail', by: ENGINE, ops: built.ops, reason: error?.message };
+  });
+  if (after && finished) await deps.store.putCurrent(p.tenant, finished);
+  await deps.store.releaseLock(p.tenant, p.targetEnvironment, p.id);
+  if (to === 'COMPLETED' && (p.result?.synced?.length ?? 0) > 0) await recordInRegistries(deps, p.tenant, p.id);
+}
+
+/**
+ * What completing (or failing) an executed promotion writes besides the promotion: its deployment's
+ * final status (from `extra` when it is written in the same transaction, else read back), lead-time
+ * metrics, and for a completed rollback the deployment and promotion it replaced.
+ */
+async function completionOps(deps: Deps, cur: Promotion, to: 'COMPLETED' | 'FAILED', depStatus: Deployment['status'], extra: WriteOp[]): Promise<{ ops: WriteOp[]; deployed: Deployment | null }> {
+  const now = deps.clock().toISOString();
+  const ops: WriteOp[] = [...extra];
+  let finished: Deployment | null = null;
+  if (!cur.result) return { ops, deployed: null };
+  const r = cur.result;
+  const inBatch = ops.findIndex((o) => o.kind === 'deployment' && o.deployment.id === r.deploymentId);
+  const dep = inBatch >= 0 ? (ops[inBatch] as Extract<WriteOp, { kind: 'deployment' }>).deployment : await deps.store.getDeployment(cur.tenant, cur.targetEnvironment, r.deployedAt, r.deploymentId);
+  if (dep) {
+    finished = { ...dep, status: depStatus, completedAt: now };
+    const op = deploymentOp(finished, inBatch >= 0 ? null : dep.status, now);
+    if (inBatch >= 0) ops[inBatch] = op;
+    else ops.push(op);
+    const lead = await leadTimeDelta(deps, cur.tenant, finished);
+    if (lead) ops.push({ kind: 'metrics', delta: lead });
+  }
+  const replaced = r.replaced;
+  if (to === 'COMPLETED' && cur.rollback && replaced) {
+    // A completed rollback marks what it replaced: the deployment, and the promotion that brought it.
+    const old = await deps.store.getDeployment(cur.tenant, cur.targetEnvironment, replaced.deployedAt, replaced.id);
+    if (old && old.status !== 'ROLLED_BACK') ops.push(deploymentOp({ ...old, status: 'ROLLED_BACK', completedAt: old.completedAt ?? now }, old.status, now));
+    const original = replaced.promotionId ? await deps.store.getPromotion(cur.tenant, replaced.promotionId) : null;
+    if (original && original.status === 'COMPLETED' && original.id !== cur.id) {
+      ops.push({ kind: 'promotion', promotion: moved(original, 'ROLLED_BACK', ENGINE, deps.clock()), expectedVersion: original.version });
+    }
+  }
+  return { ops, deployed: finished?.status === 'DEPLOYED' ? finished : null };
+}
+
+/**
+ * A failed execute or verify. If the target was already changed, it is put
+ * back exactly as it was (automatic rollback, one transaction); then FAILED.
+ */
+export async function failStep(deps: Deps, tenant: string, id: string, error: unknown): Promise<{ next: Next }> {
+  const p = await loadPromotion(deps, tenant, id);
+  const message = errorMessage(error);
+  if (isTerminal(p.status)) return { next: 'done' };
+  if (p.status !== 'EXECUTING') {
+    await writePromotion(
+      deps,
+      tenant,
+      id,
+      (cur) => {
+        // Gates that could not be evaluated fail closed; the promotion can be validated again.
+        if (cur.status === 'PENDING' || cur.status === 'VALIDATING') {
+          const next = moved(cur, 'VALIDATION_FAILED', ENGINE, deps.clock(), { taskToken: null, error: { code: 'GATES_ERROR', message: `the gates could not be evaluated: ${message}` } });
+          return { next, action: 'promotion.gates', by: ENGINE, ops: [promotionEvent(deps, 'Promotion Failed', next, { reason: next.error!.message })], reason: next.error!.message };
+        }
+        if (cur.status !== 'APPROVED' && cur.status !== 'SCHEDULED' && cur.status !== 'AWAITING_APPROVAL') return null;
+        if (cur.status !== 'AWAITING_APPROVAL' && isExecutionFailure(error)) {
+          // The one-step execute failed before its transaction: the target is as it was; the promotion FAILED.
+          const failed = moved(moved(cur, 'EXECUTING', ENGINE, deps.clock(), { taskToken: null }), 'FAILED', ENGINE, deps.clock(), { error: { code: 'EXECUTION_FAILED', message } });
+          return { next: failed, action: 'promotion.fail', by: ENGINE, ops: [promotionEvent(deps, 'Promotion Failed', failed, { reason: message })], reason: message };
+        }
+        const next = moved(cur, 'CANCELLED', ENGINE, deps.clock(), { taskToken: null, error: { code: 'NOT_EXECUTED', message } });
+        return { next, action: 'promotion.cancel', by: ENGINE, ops: [promotionEvent(deps, 'Promotion Cancelled', next, { reason: message })], reason: message };
+      },
+      { read: p },
+    );
+    return { next: 'done' };
+  }
+  const undo = p.result ? await undoOps(deps, p) : [];
+  await finish(deps, p, 'FAILED', p.result ? 'ROLLED_BACK' : 'FAILED', undo, { code: 'EXECUTION_FAILED', message: p.result ? `${message}; target rolled back automatically and auto-promotion into it paused` : message });
+  return { next: 'done' };
+}
+
+async function undoOps(deps: Deps, p: Promotion): Promise<WriteOp[]> {
+  const r = p.result!;
+  const now = deps.clock().toISOString();
+  if (p.subject.type === 'artifact') {
+    const cur = await deps.store.getPointer(p.tenant, p.targetEnvironment, p.subject.name);
+    const env = await deps.store.getEnvironment(p.tenant, p.targetEnvironment);
+    const pause: WriteOp[] = env ? [{ kind: 'environment', env: { ...env, autoPromotionPaused: true, version: env.version + 1, updatedAt: now, updatedBy: ENGINE.name }, expectedVersion: env.version }] : [];
+    if (!cur || cur.promotionId !== p.id || !r.previous.version) return pause;
+    return [
+      ...pause,
+      { kind: 'pointer', pointer: { ...cur, version: r.previous.version, digest: r.previous.digest!, promotedAt: now, promotedBy: ENGINE.name, promotionId: null, version_: cur.version_ + 1 }, expectedVersion: cur.version_ },
+      // latest-<env> goes back too; the immutable <version>-<env> tag stays (it records that the version was there).
+      tagOps({ name: p.subject.name, version: r.previous.version, digest: r.previous.digest! }, p.targetEnvironment, 'release', ENGINE.name, now)[1]!,
+    ];
+  }
+  const env = await deps.store.getEnvironment(p.tenant, p.targetEnvironment);
+  const prev = await deps.store.getSnapshot(p.tenant, p.targetEnvironment, r.previous.seq!);
+  if (!env || !prev || env.head.seq !== r.snapshotSeq) return [];
+  const seq = env.head.seq + 1;
+  const snapshot: Snapshot = { ...prev, seq, parentSeq: env.head.seq, createdAt: now, createdBy: ENGINE.name, change: { action: 'restore', keys: [], count: 0, restoredFrom: prev.seq }, reason: `automatic rollback of ${p.id}` };
+  return [
+    // Automatic rollback also pauses auto-promotion into the environment until someone resumes it.
+    { kind: 'environment', env: { ...env, head: { seq, digest: prev.digest, roots: prev.roots }, itemCount: prev.itemCount, autoPromotionPaused: true, version: env.version + 1, updatedAt: now, updatedBy: ENGINE.name }, expectedVersion: env.version },
+    { kind: 'snapshot', snapshot },
+  ];
+}
+
+/** The approval or go window ran out (`reason`: who says so, e.g. the sweeper). */
+export async function expireStep(deps: Deps, tenant: string, id: string, reason = 'not executed in time'): Promise<{ next: Next }> {
+  await writePromotion(deps, tenant, id, (p) => {
+    if (p.status === 'AWAITING_APPROVAL') {
+      const next = moved(p, 'EXPIRED', ENGINE, deps.clock(), { taskToken: null, error: { code: 'APPROVAL_EXPIRED', message: `not approved within ${p.policy.approvalExpirySeconds} s` } });
+      return { next, action: 'promotion.expire', by: ENGINE, ops: [promotionEvent(deps, 'Promotion Expired', next)] };
+    }
+    if (p.status === 'APPROVED' || p.status === 'SCHEDULED') {
+      const next = moved(p, 'CANCELLED', ENGINE, deps.clock(), { taskToken: null, error: { code: 'NOT_EXECUTED', message: reason } });
+      return { next, action: 'promotion.cancel', by: ENGINE, ops: [promotionEvent(deps, 'Promotion Cancelled', next, { reason })], reason };
+    }
+    return null;
+  });
+  return { next: 'done' };
+}
+
+/** A failure of the execute step itself (as Step Functions reports it), not of waiting for a decision. */
+function isExecutionFailure(error: unknown): boolean {
+  const name = error && typeof error === 'object' ? (error as { Error?: unknown; name?: unknown }).Error ?? (error as { name?: unknown }).name : undefined;
+  return name === 'PromotionFailed' || name === 'TargetBusy';
+}
+
+function errorMessage(error: unknown): string {
+  if (error && typeof error === 'object') {
+    const e = error as { Cause?: unknown; Error?: unknown; message?: unknown };
+    if (typeof e.Cause === 'string') {
+      try {
+        const c = JSON.parse(e.Cause) as { errorMessage?: string };
+        if (c.errorMessage) return c.errorMessage;
+      } catch {
+        return e.Cause.slice(0, 500);
+      }
+    }
+    if (typeof e.message === 'string') return e.message;
+    if (typeof e.Error === 'string') return e.Error;
+  }
+  return 'execution failed';
+}

@@ -1,0 +1,56 @@
+import { Frozen } from '../errors.ts';
+import { activeWindowOf, nextAllowedOf } from '../freeze.ts';
+import type { Deps } from '../ports.ts';
+import { freezeOverridden } from '../break-glass.ts';
+import type { Promotion } from './model.ts';
+import { ENGINE, moved, patched } from './aggregate.ts';
+import { scheduleName } from './schedule.ts';
+import { loadPromotion, promotionEvent, writePromotion } from './write.ts';
+import type { Next } from './steps.ts';
+
+/**
+ * A freeze window over the target when it is time to execute (domain/freeze.ts). A promotion that
+ * asked to wait is held: SCHEDULED to the first free time, a schedule resumes it, and the step
+ * throws `Frozen`, which the flow catches into its go task. Otherwise it is cancelled, naming the
+ * window. An admin's break-glass on the promotion (freezeOverride) lets it through.
+ */
+export async function freezeHold(deps: Deps, tenant: string, id: string): Promise<{ held: { next: Next } | null; read: Promotion }> {
+  // Both at once: the windows are needed whenever the promotion is about to execute, the common case.
+  const [p, windows] = await Promise.all([loadPromotion(deps, tenant, id), deps.store.listFreezeWindows(tenant)]);
+  if ((p.status !== 'APPROVED' && p.status !== 'SCHEDULED') || freezeOverridden(p)) return { held: null, read: p };
+  const now = deps.clock();
+  const open = await activeWindowOf(windows, p.targetEnvironment, now);
+  if (!open) return { held: null, read: p };
+  const what = `'${p.targetEnvironment}' is frozen by window ${open.window.id} (${open.window.reason}) until ${open.end.toISOString()}`;
+  if (p.whenFrozen === 'wait') {
+    const until = await nextAllowedOf(windows, p.targetEnvironment, now);
+    const heldBy = { window: open.window.id, reason: open.window.reason, until: until.toISOString() };
+    await writePromotion(
+      deps,
+      tenant,
+      id,
+      (cur) => {
+        if (cur.status !== 'APPROVED' && cur.status !== 'SCHEDULED') return null;
+        const patch = { scheduledAt: heldBy.until, taskToken: null, heldBy };
+        const next = cur.status === 'APPROVED' ? moved(cur, 'SCHEDULED', ENGINE, now, patch) : patched(cur, now, patch);
+        return { next, action: 'promotion.hold', by: ENGINE, reason: `${what}; it resumes then` };
+      },
+      { read: p },
+    );
+    await deps.scheduler.scheduleOnce(scheduleName(p), until, { tenant, promotionId: id });
+    throw new Frozen(`${what}: held until ${heldBy.until}`);
+  }
+  await writePromotion(
+    deps,
+    tenant,
+    id,
+    (cur) => {
+      if (cur.status !== 'APPROVED' && cur.status !== 'SCHEDULED') return null;
+      const message = `${what}; request it again after the window (or with "whenFrozen": "wait"), or an admin may break glass`;
+      const next = moved(cur, 'CANCELLED', ENGINE, now, { taskToken: null, error: { code: 'FROZEN', message } });
+      return { next, action: 'promotion.cancel', by: ENGINE, ops: [promotionEvent(deps, 'Promotion Cancelled', next, { reason: message })], reason: message };
+    },
+    { read: p },
+  );
+  return { held: { next: 'done' }, read: p };
+}

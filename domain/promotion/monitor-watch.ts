@@ -1,0 +1,53 @@
+import type { Deps } from '../ports.ts';
+import type { Promotion } from './model.ts';
+import { ENGINE, patched } from './aggregate.ts';
+import { PromotionFailed } from './delivery.ts';
+import { loadPromotion, writePromotion } from './write.ts';
+import { monitorsBlock, type AlarmState, type MonitorAlarm } from '../monitors.ts';
+import { failStep } from './finish.ts';
+
+/** The target's monitors during a promotion: checked before executing, and an alarm while baking rolls it back. */
+
+/**
+ * The target's monitors (domain/monitors.ts) before anything changes: one alarm in ALARM blocks the
+ * execution, and so does a check that cannot be made (fail closed). A rollback is not held back by
+ * the alarms it may be answering.
+ */
+export async function monitorCheck(deps: Deps, p: Promotion): Promise<void> {
+  if (p.rollback || (p.status !== 'APPROVED' && p.status !== 'SCHEDULED')) return;
+  const target = await deps.store.getEnvironment(p.tenant, p.targetEnvironment);
+  const arns = target?.monitors ?? [];
+  if (!arns.length) return;
+  let states: AlarmState[];
+  try {
+    if (!deps.alarms) throw new Error('this function has no alarm reader');
+    states = await deps.alarms.states(arns);
+  } catch (err) {
+    throw new PromotionFailed(`the monitors of '${p.targetEnvironment}' could not be checked, so nothing was executed (fail closed): ${(err as Error).message}`);
+  }
+  const why = monitorsBlock(arns, states);
+  if (why) throw new PromotionFailed(`'${p.targetEnvironment}' is not healthy: ${why}; nothing was executed`);
+}
+
+/**
+ * A monitored alarm went to ALARM while the promotion bakes: the alarm is recorded on the promotion
+ * (decision record, audit trail) and the promotion fails through the failed-execution path, which
+ * puts the target back and pauses auto-promotion into it (and notifies, through its event).
+ * False when the promotion is not baking (not executing, or nothing executed yet).
+ */
+export async function alarmRollback(deps: Deps, tenant: string, id: string, alarm: MonitorAlarm): Promise<boolean> {
+  const p = await loadPromotion(deps, tenant, id);
+  if (p.status !== 'EXECUTING' || !p.result) return false;
+  const what = `monitor '${alarm.name}' went to ALARM at ${alarm.at}${alarm.reason ? ` (${alarm.reason})` : ''}`;
+  const { before, after } = await writePromotion(
+    deps,
+    tenant,
+    id,
+    (cur) => (cur.status !== 'EXECUTING' || !cur.result || cur.monitorAlarm ? null : { next: patched(cur, deps.clock(), { monitorAlarm: alarm }), action: 'promotion.alarm', by: ENGINE, reason: what }),
+    { read: p },
+  );
+  // Recorded now, or by an earlier delivery of the same alarm.
+  if (!after && !(before.status === 'EXECUTING' && before.result && before.monitorAlarm)) return false;
+  await failStep(deps, tenant, id, new PromotionFailed(`post-deploy verification failed: ${what}`));
+  return true;
+}
