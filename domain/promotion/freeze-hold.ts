@@ -22,35 +22,28 @@ export async function freezeHold(deps: Deps, tenant: string, id: string): Promis
   const open = await activeWindowOf(windows, p.targetEnvironment, now);
   if (!open) return { held: null, read: p };
   const what = `'${p.targetEnvironment}' is frozen by window ${open.window.id} (${open.window.reason}) until ${open.end.toISOString()}`;
-  if (p.whenFrozen === 'wait') {
-    const until = await nextAllowedOf(windows, p.targetEnvironment, now);
-    const heldBy = { window: open.window.id, reason: open.window.reason, until: until.toISOString() };
-    await writePromotion(
-      deps,
-      tenant,
-      id,
-      (cur) => {
-        if (cur.status !== 'APPROVED' && cur.status !== 'SCHEDULED') return null;
-        const patch = { scheduledAt: heldBy.until, taskToken: null, heldBy };
-        const next = cur.status === 'APPROVED' ? moved(cur, 'SCHEDULED', ENGINE, now, patch) : patched(cur, now, patch);
-        return { next, action: 'promotion.hold', by: ENGINE, reason: `${what}; it resumes then` };
-      },
-      { read: p },
-    );
-    await deps.scheduler.scheduleOnce(scheduleName(p), until, { tenant, promotionId: id });
-    throw new Frozen(`${what}: held until ${heldBy.until}`);
-  }
+  // Held (whenFrozen: wait) to the first free time, or cancelled naming the window.
+  const heldBy = p.whenFrozen === 'wait' ? { window: open.window.id, reason: open.window.reason, until: (await nextAllowedOf(windows, p.targetEnvironment, now)).toISOString() } : null;
   await writePromotion(
     deps,
     tenant,
     id,
     (cur) => {
       if (cur.status !== 'APPROVED' && cur.status !== 'SCHEDULED') return null;
+      if (heldBy) {
+        const patch = { scheduledAt: heldBy.until, taskToken: null, heldBy };
+        const next = cur.status === 'APPROVED' ? moved(cur, 'SCHEDULED', ENGINE, now, patch) : patched(cur, now, patch);
+        return { next, action: 'promotion.hold', by: ENGINE, reason: `${what}; it resumes then` };
+      }
       const message = `${what}; request it again after the window (or with "whenFrozen": "wait"), or an admin may break glass`;
       const next = moved(cur, 'CANCELLED', ENGINE, now, { taskToken: null, error: { code: 'FROZEN', message } });
       return { next, action: 'promotion.cancel', by: ENGINE, ops: [promotionEvent(deps, 'Promotion Cancelled', next, { reason: message })], reason: message };
     },
     { read: p },
   );
+  if (heldBy) {
+    await deps.scheduler.scheduleOnce(scheduleName(p), new Date(heldBy.until), { tenant, promotionId: id });
+    throw new Frozen(`${what}: held until ${heldBy.until}`);
+  }
   return { held: { next: 'done' }, read: p };
 }

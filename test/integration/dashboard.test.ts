@@ -135,6 +135,24 @@ class FakeElement {
   }
 }
 
+/** Runs the served script against the local stack with a viewer's token in a fake DOM; returns its getElementById. */
+function runScript(script: string, token: string, before?: (byId: (id: string) => FakeElement) => void): (id: string) => FakeElement {
+  const elements = new Map<string, FakeElement>();
+  const byId = (id: string) => elements.get(id) ?? (elements.set(id, new FakeElement('div')), elements.get(id)!);
+  before?.(byId);
+  new Script(script).runInNewContext({
+    document: { getElementById: byId, createElement: (tag: string) => new FakeElement(tag), hidden: false, activeElement: null, addEventListener() {} },
+    sessionStorage: { getItem: () => token, setItem() {}, removeItem() {} },
+    location: { hash: '', pathname: '/dashboard', search: '' },
+    history: { replaceState() {} },
+    URLSearchParams,
+    fetch: (path: string, init: RequestInit) => fetch(new URL(path, `${t.url}/dashboard`), init),
+    setTimeout: () => 0,
+    clearTimeout() {},
+  });
+  return byId;
+}
+
 describe('the dashboard script', () => {
   it('shows control characters and bidi overrides from the API as escapes: no reversed, erased or forged text', async () => {
     const tenant = t.tenant();
@@ -144,20 +162,9 @@ describe('the dashboard script', () => {
     const spoof = 'Prod \u202Eevil\u202C\r\u001b[2K\u009b';
     expect((await t.call('PATCH', '/api/v1/environments/production', { token: u.admin, body: { version: prod.version, displayName: spoof } })).status).toBe(200);
 
-    const elements = new Map<string, FakeElement>();
-    const byId = (id: string) => elements.get(id) ?? (elements.set(id, new FakeElement('div')), elements.get(id)!);
-    const context = {
-      document: { getElementById: byId, createElement: (tag: string) => new FakeElement(tag), hidden: false, activeElement: null, addEventListener() {} },
-      sessionStorage: { getItem: () => u.viewer, setItem() {}, removeItem() {} },
-      location: { hash: '', pathname: '/dashboard', search: '' },
-      history: { replaceState() {} },
-      URLSearchParams,
-      fetch: (path: string, init: RequestInit) => fetch(new URL(path, `${t.url}/dashboard`), init),
-      setTimeout: () => 0,
-      clearTimeout() {},
-    };
-    byId('status').hidden = true;
-    new Script(app.body).runInNewContext(context);
+    const byId = runScript(app.body, u.viewer, (el) => {
+      el('status').hidden = true;
+    });
     await expect.poll(() => byId('status').hidden, { timeout: 10_000 }).toBe(false);
     const shown = byId('envs-body');
     const unsafe = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
@@ -180,18 +187,7 @@ describe('the dashboard script', () => {
     expect((await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'dev', targetEnvironment: 'staging' } })).status).toBe(201);
     await expect.poll(async () => (await t.call('GET', `/api/v1/webhooks/${sub.body.id}`, { token: u.viewer })).body.health.status, { timeout: 30_000 }).toBe('failing');
 
-    const elements = new Map<string, FakeElement>();
-    const byId = (id: string) => elements.get(id) ?? (elements.set(id, new FakeElement('div')), elements.get(id)!);
-    new Script(app.body).runInNewContext({
-      document: { getElementById: byId, createElement: (tag: string) => new FakeElement(tag), hidden: false, activeElement: null, addEventListener() {} },
-      sessionStorage: { getItem: () => u.viewer, setItem() {}, removeItem() {} },
-      location: { hash: '', pathname: '/dashboard', search: '' },
-      history: { replaceState() {} },
-      URLSearchParams,
-      fetch: (path: string, init: RequestInit) => fetch(new URL(path, `${t.url}/dashboard`), init),
-      setTimeout: () => 0,
-      clearTimeout() {},
-    });
+    const byId = runScript(app.body, u.viewer);
     const hooks = byId('hooks-body');
     await expect.poll(() => hooks.textContent, { timeout: 10_000 }).toContain('flagged');
     expect(hooks.textContent).toBe(`127.0.0.1:${port}${sub.body.id}promotion.requestedallflaggedfailed · no answer`);
