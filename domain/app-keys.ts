@@ -1,5 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import * as z from 'zod';
+import * as z from './zod.ts';
 import { auditEntry } from './audit.ts';
 import { AppKeyNotFound, EnvironmentNotFound, Forbidden, Unauthenticated, ValidationFailed } from './errors.ts';
 import type { Ctx, Deps } from './ports.ts';
@@ -62,23 +62,28 @@ const TENANT = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 export const LAST_USED_RESOLUTION_MS = 60_000;
 export const MAX_OVERLAP_SECONDS = 30 * 24 * 3600;
 
-export const createAppKeyBody = /* @__PURE__ */ z
-  .object({
-    name: z.string().trim().min(1).max(100).describe('what the key is for, e.g. the service reading with it'),
-    environment: envName,
-    prefix: z.string().min(1).max(200).regex(/^[A-Za-z0-9_][A-Za-z0-9_.\-/:]*$/, 'must be the start of a config/flag key').optional().describe('read only keys starting with this'),
-  })
-  .strict();
+export const createAppKeyBody = /* @__PURE__ */ z.schema(() => z.strictObject({
+  name: z.string().check(
+    z.trim(),
+    z.minLength(1),
+    z.maxLength(100),
+    z.describe('what the key is for, e.g. the service reading with it'),
+  ),
+  environment: envName,
+  prefix: z.optional(z.string().check(
+    z.minLength(1),
+    z.maxLength(200),
+    z.regex(/^[A-Za-z0-9_][A-Za-z0-9_.\-/:]*$/, 'must be the start of a config/flag key'),
+  )).check(z.describe('read only keys starting with this')),
+}));
 export type CreateAppKey = z.infer<typeof createAppKeyBody>;
 
-export const rotateAppKeyBody = /* @__PURE__ */ z
-  .object({
-    overlapSeconds: z.number().int().min(0).max(MAX_OVERLAP_SECONDS).default(24 * 3600).describe('how long the previous secret keeps working (default a day; 0 ends it now)'),
-  })
-  .strict();
+export const rotateAppKeyBody = /* @__PURE__ */ z.schema(() => z.strictObject({
+  overlapSeconds: z._default(z.number().check(z.int(), z.minimum(0), z.maximum(MAX_OVERLAP_SECONDS)), 24 * 3600).check(z.describe('how long the previous secret keeps working (default a day; 0 ends it now)')),
+}));
 export type RotateAppKey = z.infer<typeof rotateAppKeyBody>;
 
-export const appKeyParams = /* @__PURE__ */ z.object({ id: z.string().regex(KEY_ID, 'must be an app key id (ak_ and 16 hex digits)') });
+export const appKeyParams = /* @__PURE__ */ z.schema(() => z.object({ id: z.string().check(z.regex(KEY_ID, 'must be an app key id (ak_ and 16 hex digits)')) }));
 
 export const hashSecret = (secret: string) => createHash('sha256').update(secret).digest('hex');
 

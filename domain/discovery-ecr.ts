@@ -1,21 +1,21 @@
-import * as z from 'zod';
+import * as z from './zod.ts';
 import { discovered } from './discovery.ts';
 import type { Deps } from './ports.ts';
 
 /** ECR's "ECR Image Action" event as EventBridge delivers it (the fields used). */
-const ecrImageAction = /* @__PURE__ */ z.object({
+const ecrImageAction = /* @__PURE__ */ z.schema(() => z.object({
   source: z.literal('aws.ecr'),
   'detail-type': z.literal('ECR Image Action'),
-  account: z.string().regex(/^\d{12}$/),
-  region: z.string().regex(/^[a-z]{2}(?:-[a-z]+)+-\d$/),
+  account: z.string().check(z.regex(/^\d{12}$/)),
+  region: z.string().check(z.regex(/^[a-z]{2}(?:-[a-z]+)+-\d$/)),
   detail: z.object({
     'action-type': z.string(),
     result: z.string(),
-    'repository-name': z.string().max(255),
-    'image-digest': z.string().max(200),
-    'image-tag': z.string().max(128).optional(),
+    'repository-name': z.string().check(z.maxLength(255)),
+    'image-digest': z.string().check(z.maxLength(200)),
+    'image-tag': z.optional(z.string().check(z.maxLength(128))),
   }),
-});
+}));
 
 /** The registry host an ECR event is about (what a link names). */
 export const ecrHost = (account: string, region: string) => `${account}.dkr.ecr.${region}.amazonaws.com`;

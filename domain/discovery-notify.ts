@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from './zod.ts';
 import { discovered, tokenMatches } from './discovery.ts';
 import type { Deps } from './ports.ts';
 
@@ -8,26 +8,20 @@ import type { Deps } from './ports.ts';
  * not an envelope gets 400 (and is logged by the handler); pushes of blobs, pulls and other
  * repositories are ignored; each tagged manifest push goes through `discovered`.
  */
-const envelope = /* @__PURE__ */ z.object({
-  events: z
-    .array(
-      z.object({
-        id: z.string().max(200).optional(),
-        action: z.string().max(40),
-        target: z
-          .object({
-            mediaType: z.string().max(200).optional(),
-            digest: z.string().max(200),
-            repository: z.string().max(255),
-            tag: z.string().max(128).optional(),
-          })
-          .passthrough(),
-      }).passthrough(),
-    )
-    .max(100),
-});
+const envelope = /* @__PURE__ */ z.schema(() => z.object({
+  events: z.array(z.looseObject({
+      id: z.optional(z.string().check(z.maxLength(200))),
+      action: z.string().check(z.maxLength(40)),
+      target: z.looseObject({
+        mediaType: z.optional(z.string().check(z.maxLength(200))),
+        digest: z.string().check(z.maxLength(200)),
+        repository: z.string().check(z.maxLength(255)),
+        tag: z.optional(z.string().check(z.maxLength(128))),
+      }),
+    })).check(z.maxLength(100)),
+}));
 
-const ids = /* @__PURE__ */ z.object({ tenant: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/), artifact: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,99}$/), link: z.string().regex(/^lnk_[0-9a-f]{12}$/) });
+const ids = /* @__PURE__ */ z.schema(() => z.object({ tenant: z.string().check(z.regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/)), artifact: z.string().check(z.regex(/^[a-z0-9][a-z0-9._-]{0,99}$/)), link: z.string().check(z.regex(/^lnk_[0-9a-f]{12}$/)) }));
 
 type Answer = { status: number; body: { error: { code: string; message: string } } | Record<string, unknown> & { error?: undefined } };
 

@@ -1,5 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import * as z from 'zod';
+import * as z from './zod.ts';
 import { auditEntry } from './audit.ts';
 import type { Principal } from './auth.ts';
 import { ArtifactNotFound } from './errors.ts';
@@ -20,29 +20,28 @@ const MAX_TAG = 128;
 /** A quantified group that itself contains a quantifier (`(a+)+`, `(\w*)*`, `(x|y+){2,}`): catastrophic backtracking. */
 const NESTED_QUANTIFIER = /\((?:[^()\\]|\\.)*[+*}](?:[^()\\]|\\.)*\)[+*{?]/;
 
-export const tagFilter = /* @__PURE__ */ z.union([
-  z.object({ semver: z.literal(true) }).strict(),
-  z
-    .object({
-      pattern: z
-        .string()
-        .min(1)
-        .max(200)
-        .refine((p) => { try { new RegExp(p, 'u'); return true; } catch { return false; } }, { message: 'must be a valid regular expression' })
-        .refine((p) => !NESTED_QUANTIFIER.test(p), { message: 'must not nest quantifiers (e.g. (a+)+): such patterns can take exponential time' })
-        .describe('A JavaScript regular expression (u flag) matched against the whole tag; one that does not compile, or nests quantifiers, is refused with 400'),
-    })
-    .strict(),
-]);
+export const tagFilter = /* @__PURE__ */ z.schema(() => z.union([
+  z.strictObject({ semver: z.literal(true) }),
+  z.strictObject({
+    pattern: z.string().check(
+      z.minLength(1),
+      z.maxLength(200),
+      z.refine((p) => { try { new RegExp(p, 'u'); return true; } catch { return false; } }, { message: 'must be a valid regular expression' }),
+      z.refine((p) => !NESTED_QUANTIFIER.test(p), { message: 'must not nest quantifiers (e.g. (a+)+): such patterns can take exponential time' }),
+      z.describe('A JavaScript regular expression (u flag) matched against the whole tag; one that does not compile, or nests quantifiers, is refused with 400'),
+    ),
+  }),
+]));
 
-export const createLink = /* @__PURE__ */ z
-  .object({
-    /** registry host[:port] as it names itself in push events, e.g. 123456789012.dkr.ecr.eu-west-1.amazonaws.com */
-    registry: z.string().regex(/^[a-z0-9.-]{1,253}(?::\d{1,5})?$/, 'must be a registry host[:port], e.g. 123456789012.dkr.ecr.eu-west-1.amazonaws.com'),
-    repository: z.string().regex(/^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*){0,9}$/, 'must be an OCI repository name').max(255),
-    tags: tagFilter.default({ semver: true }),
-  })
-  .strict();
+export const createLink = /* @__PURE__ */ z.schema(() => z.strictObject({
+  /** registry host[:port] as it names itself in push events, e.g. 123456789012.dkr.ecr.eu-west-1.amazonaws.com */
+  registry: z.string().check(z.regex(/^[a-z0-9.-]{1,253}(?::\d{1,5})?$/, 'must be a registry host[:port], e.g. 123456789012.dkr.ecr.eu-west-1.amazonaws.com')),
+  repository: z.string().check(
+    z.regex(/^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*){0,9}$/, 'must be an OCI repository name'),
+    z.maxLength(255),
+  ),
+  tags: z._default(tagFilter, { semver: true }),
+}));
 export type CreateLink = z.infer<typeof createLink>;
 
 export interface RepoLink {

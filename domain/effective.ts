@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from './zod.ts';
 import type { ReadScope } from './app-keys.ts';
 import { canonicalJson, sha256Hex } from './canonical.ts';
 import { ValidationFailed } from './errors.ts';
@@ -52,9 +52,7 @@ export function contentsOf(source: NodeSource, tenant: string, env: Pick<Environ
   return load;
 }
 
-export const effectiveQuery = /* @__PURE__ */ z
-  .object({ prefix: z.string().min(1).max(256).optional().describe('only keys starting with this (a subtree, e.g. `payments.`)') })
-  .strict();
+export const effectiveQuery = /* @__PURE__ */ z.schema(() => z.strictObject({ prefix: z.optional(z.string().check(z.minLength(1), z.maxLength(256))).check(z.describe('only keys starting with this (a subtree, e.g. `payments.`)')) }));
 
 /** The ETag of a snapshot's document: its digest, quoted. */
 export const etagOf = (digest: string) => `"${digest}"`;
@@ -86,24 +84,19 @@ export function effectiveDocument(env: Environment, contents: Contents, scope: R
 
 // ---- fractional rollout: a flag value that splits by a stable hash of the flag key and targetingKey
 
-const variantName = /* @__PURE__ */ z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'variant names are 1-64 letters, digits, _ . -');
+const variantName = /* @__PURE__ */ z.schema(() => z.string().check(z.regex(/^[A-Za-z0-9_.-]{1,64}$/, 'variant names are 1-64 letters, digits, _ . -')));
 
-export const rolloutSchema = /* @__PURE__ */ z
-  .object({
-    $rollout: z
-      .object({
-        variants: z.record(variantName, z.json()).refine((v) => Object.keys(v).length >= 1 && Object.keys(v).length <= 20, 'needs 1 to 20 variants'),
-        weights: z.record(variantName, z.number().int().min(0).max(100_000)),
-      })
-      .strict()
-      .superRefine((r, ctx) => {
-        for (const name of Object.keys(r.weights)) {
-          if (!(name in r.variants)) ctx.addIssue({ code: 'custom', path: ['weights', name], message: `no variant '${name}' in variants` });
-        }
-        if (Object.values(r.weights).reduce((a, b) => a + b, 0) <= 0) ctx.addIssue({ code: 'custom', path: ['weights'], message: 'weights must add up to more than 0 (e.g. {"on": 10, "off": 90})' });
-      }),
-  })
-  .strict();
+export const rolloutSchema = /* @__PURE__ */ z.schema(() => z.strictObject({
+  $rollout: z.strictObject({
+    variants: z.record(variantName, z.json()).check(z.refine((v) => Object.keys(v).length >= 1 && Object.keys(v).length <= 20, 'needs 1 to 20 variants')),
+    weights: z.record(variantName, z.number().check(z.int(), z.minimum(0), z.maximum(100_000))),
+  }).check(z.superRefine((r, ctx) => {
+      for (const name of Object.keys(r.weights)) {
+        if (!(name in r.variants)) ctx.addIssue({ code: 'custom', path: ['weights', name], message: `no variant '${name}' in variants` });
+      }
+      if (Object.values(r.weights).reduce((a, b) => a + b, 0) <= 0) ctx.addIssue({ code: 'custom', path: ['weights'], message: 'weights must add up to more than 0 (e.g. {"on": 10, "off": 90})' });
+    })),
+}));
 export type Rollout = z.infer<typeof rolloutSchema>['$rollout'];
 
 /** A flag value is a rollout when it is an object whose one member is `$rollout`. */
@@ -149,11 +142,8 @@ export interface OfrepSuccess {
   metadata: Record<string, string | number | boolean>;
 }
 
-export const ofrepContext = /* @__PURE__ */ z
-  .object({ targetingKey: z.string().max(1024, 'targetingKey is at most 1024 characters').optional() })
-  .catchall(z.unknown())
-  .describe('the OpenFeature evaluation context: targetingKey (who is evaluated, for rollouts) and any attributes');
-export const ofrepRequest = /* @__PURE__ */ z.object({ context: ofrepContext.optional() }).describe('OFREP evaluation request');
+export const ofrepContext = /* @__PURE__ */ z.schema(() => z.catchall(z.object({ targetingKey: z.optional(z.string().check(z.maxLength(1024, 'targetingKey is at most 1024 characters'))) }), z.unknown()).check(z.describe('the OpenFeature evaluation context: targetingKey (who is evaluated, for rollouts) and any attributes')));
+export const ofrepRequest = /* @__PURE__ */ z.schema(() => z.object({ context: z.optional(ofrepContext) }).check(z.describe('OFREP evaluation request')));
 export type OfrepContext = z.infer<typeof ofrepContext>;
 
 /** Parses an OFREP request body: PARSE_ERROR when it is not JSON, INVALID_CONTEXT when the context is not an object of the right shape. */

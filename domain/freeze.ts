@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { activeWith, applies, nextAllowedWith, upcomingWith, type CronParser } from './freeze-occurrences.ts';
 import { activeWindow, nextOpening, openAt, upcomingWindow, validCron } from './freeze-calendar.ts';
-import * as z from 'zod';
+import * as z from './zod.ts';
 import { auditEntry } from './audit.ts';
 import { breakGlass, type BreakGlassUse } from './break-glass.ts';
 import { EnvironmentFrozen, EnvironmentNotFound, FreezeWindowNotFound, RuleViolation, ValidationFailed } from './errors.ts';
@@ -56,21 +56,29 @@ const validZone = (tz: string) => {
   }
 };
 const isoTime = /* @__PURE__ */ z.iso.datetime({ offset: true, message: 'must be an ISO-8601 date-time, e.g. 2026-12-24T00:00:00Z' });
-const cron = /* @__PURE__ */ z.string().min(9).max(100).refine(validCron, { message: 'must be a 5-field cron expression (minute hour day-of-month month day-of-week), e.g. "0 16 * * 5"' }).describe('A 5-field cron expression, e.g. "0 16 * * 5"');
+const cron = /* @__PURE__ */ z.schema(() => z.string().check(
+  z.minLength(9),
+  z.maxLength(100),
+  z.refine(validCron, { message: 'must be a 5-field cron expression (minute hour day-of-month month day-of-week), e.g. "0 16 * * 5"' }),
+  z.describe('A 5-field cron expression, e.g. "0 16 * * 5"'),
+));
 
-export const createFreezeWindow = /* @__PURE__ */ z
-  .object({
-    reason: z.string().trim().min(1).regex(/\S/, 'must not be blank').max(500),
-    /** tenant-wide route only: limit the window to one environment */
-    environment: z.string().min(1).max(40).optional(),
-    start: isoTime.optional(),
-    end: isoTime.describe('After start').optional(),
-    cron: cron.optional(),
-    endCron: cron.optional(),
-    timezone: z.string().min(1).max(64).refine(validZone, { message: 'must be an IANA time zone, e.g. Europe/Berlin' }).describe('An IANA time zone, e.g. Europe/Berlin').optional(),
-  })
-  .strict()
-  .superRefine((w, ctx) => {
+export const createFreezeWindow = /* @__PURE__ */ z.schema(() => z.strictObject({
+  reason: z.string().check(z.trim(), z.minLength(1), z.regex(/\S/, 'must not be blank'), z.maxLength(500)),
+  /** tenant-wide route only: limit the window to one environment */
+  environment: z.optional(z.string().check(z.minLength(1), z.maxLength(40))),
+  start: z.optional(isoTime),
+  end: z.optional(isoTime.check(z.describe('After start'))),
+  cron: z.optional(cron),
+  endCron: z.optional(cron),
+  timezone: z.optional(z.string().check(
+    z.minLength(1),
+    z.maxLength(64),
+    z.refine(validZone, { message: 'must be an IANA time zone, e.g. Europe/Berlin' }),
+    z.describe('An IANA time zone, e.g. Europe/Berlin'),
+  )),
+}).check(
+  z.superRefine((w, ctx) => {
     const once = w.start !== undefined || w.end !== undefined;
     const recurring = w.cron !== undefined || w.endCron !== undefined;
     if (once === recurring) {
@@ -86,13 +94,14 @@ export const createFreezeWindow = /* @__PURE__ */ z
       if (!w.endCron) ctx.addIssue({ code: 'custom', path: ['endCron'], message: 'is required with cron (when the window closes)' });
       if (!w.timezone) ctx.addIssue({ code: 'custom', path: ['timezone'], message: 'is required for a recurring window (an IANA zone, e.g. Europe/Berlin)' });
     }
-  })
-  .meta({
+  }),
+  z.meta({
     oneOf: [
       { required: ['start', 'end'], not: { anyOf: [{ required: ['cron'] }, { required: ['endCron'] }] } },
       { required: ['cron', 'endCron', 'timezone'], not: { anyOf: [{ required: ['start'] }, { required: ['end'] }] } },
     ],
-  });
+  }),
+));
 export type CreateFreezeWindow = z.infer<typeof createFreezeWindow>;
 
 /** Stands in for the parser where no window is recurring (nothing then parses a cron). */

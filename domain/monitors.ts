@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from './zod.ts';
 import { ValidationFailed } from './errors.ts';
 
 /**
@@ -24,17 +24,15 @@ export function parseAlarmArn(arn: string): AlarmRef | null {
   return m ? { arn, region: m[2]!, account: m[3]!, name: m[4]! } : null;
 }
 
-export const monitors = /* @__PURE__ */ z
-  .array(
-    z
-      .string()
-      .max(400)
-      .refine((a) => parseAlarmArn(a) !== null, { message: 'must be a CloudWatch alarm ARN: arn:aws:cloudwatch:<region>:<account>:alarm:<name>' })
-      .meta({ pattern: ALARM_ARN.source, description: "A CloudWatch alarm ARN of this deployment's account and region (another is refused with 400)" }),
-  )
-  .max(MAX_MONITORS)
-  .refine((a) => new Set(a).size === a.length, { message: 'monitors must be unique' })
-  .describe("CloudWatch alarm ARNs, unique, of this deployment's account and region: another account or region is refused with 400");
+export const monitors = /* @__PURE__ */ z.schema(() => z.array(z.string().check(
+    z.maxLength(400),
+    z.refine((a) => parseAlarmArn(a) !== null, { message: 'must be a CloudWatch alarm ARN: arn:aws:cloudwatch:<region>:<account>:alarm:<name>' }),
+    z.meta({ pattern: ALARM_ARN.source, description: "A CloudWatch alarm ARN of this deployment's account and region (another is refused with 400)" }),
+  )).check(
+  z.maxLength(MAX_MONITORS),
+  z.refine((a) => new Set(a).size === a.length, { message: 'monitors must be unique' }),
+  z.describe("CloudWatch alarm ARNs, unique, of this deployment's account and region: another account or region is refused with 400"),
+));
 
 /** Where this deployment runs: a monitor must be an alarm of the same account and region (the rule and DescribeAlarms see only those). */
 export interface DeploymentPlace {
@@ -81,19 +79,19 @@ export function monitorsBlock(arns: string[], states: AlarmState[]): string | nu
 }
 
 /** CloudWatch's "CloudWatch Alarm State Change" event, as EventBridge delivers it (the fields used). */
-export const alarmStateChange = /* @__PURE__ */ z.object({
-  id: z.string().min(1).max(200).optional(),
+export const alarmStateChange = /* @__PURE__ */ z.schema(() => z.object({
+  id: z.optional(z.string().check(z.minLength(1), z.maxLength(200))),
   source: z.literal('aws.cloudwatch'),
   'detail-type': z.literal('CloudWatch Alarm State Change'),
-  account: z.string().optional(),
-  region: z.string().optional(),
-  time: z.string().max(64).optional(),
-  resources: z.array(z.string().max(400)).min(1).max(5),
+  account: z.optional(z.string()),
+  region: z.optional(z.string()),
+  time: z.optional(z.string().check(z.maxLength(64))),
+  resources: z.array(z.string().check(z.maxLength(400))).check(z.minLength(1), z.maxLength(5)),
   detail: z.object({
-    alarmName: z.string().min(1).max(255),
-    state: z.object({ value: z.enum(['OK', 'ALARM', 'INSUFFICIENT_DATA']), reason: z.string().max(4000).optional(), timestamp: z.string().max(64).optional() }),
+    alarmName: z.string().check(z.minLength(1), z.maxLength(255)),
+    state: z.object({ value: z.enum(['OK', 'ALARM', 'INSUFFICIENT_DATA']), reason: z.optional(z.string().check(z.maxLength(4000))), timestamp: z.optional(z.string().check(z.maxLength(64))) }),
   }),
-});
+}));
 export type AlarmStateChange = z.infer<typeof alarmStateChange>;
 
 /** What a rollback records of the alarm that caused it. */

@@ -1,5 +1,5 @@
 import ipaddr from 'ipaddr.js';
-import * as z from 'zod';
+import * as z from './zod.ts';
 
 /**
  * The save-time policy for every URL a tenant configures (webhook gates, registries, Slack
@@ -89,16 +89,17 @@ export const TENANT_URL_FORMAT = { format: 'uri', pattern: '^[Hh][Tt][Tt][Pp][Ss
  * time). A refused URL is an issue on its own field: "must be a public https URL: <reason>".
  * Its JSON Schema (the OpenAPI document) states the rule: a URI, https, with the rest in words.
  */
-export function tenantUrl(base: z.ZodString = z.string().trim().max(2048)) {
-  return base
-    .superRefine((value, ctx) => {
+export function tenantUrl(base: z.ZodMiniString = z.string().check(z.trim(), z.maxLength(2048))) {
+  return base.check(
+    z.superRefine((value, ctx) => {
       const why = checkTenantUrl(value, { allowLoopback: loopbackAllowed() });
       if (why) ctx.addIssue({ code: 'custom', message: `must be a public https URL: it ${why}` });
-    })
-    .meta({
+    }),
+    z.meta({
       ...TENANT_URL_FORMAT,
       description: 'An https URL on a public host: no credentials in it, no private, loopback, link-local or internal address or name (plain http only to loopback, in local mode); another is refused with 400',
-    });
+    }),
+  );
 }
 
 /** The same check for a URL that reaches the service another way (e.g. resolved from a secret reference). */

@@ -8,7 +8,7 @@ type Json = Record<string, unknown>;
  * The OpenAPI document's `webhooks`: one entry per event type a subscription may receive, with the
  * payload's JSON Schema and the Standard Webhooks headers. The receiver answers 2xx to acknowledge.
  */
-export function webhookPathItems(schemas: { of: (s: z.ZodType, io?: 'input' | 'output') => Json }): Record<string, Json> {
+export function webhookPathItems(schemas: { of: (s: z.core.$ZodType, io?: 'input' | 'output') => Json }): Record<string, Json> {
   const h = (description: string) => ({ required: true, schema: { type: 'string' }, description });
   const out: Record<string, Json> = {};
   for (const type of WEBHOOK_EVENT_TYPES) {

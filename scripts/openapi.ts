@@ -3,6 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as z from 'zod';
+import type { ZodMiniType } from 'zod/mini';
 import { ROUTES, routeKey, type Route } from '../functions/http/routes.ts';
 import { IDEMPOTENCY_KEY, type Spec } from '../functions/http/handler.ts';
 import { errorBody, FORMS, gatewayMessage, RESPONSES, responseOf } from '../functions/http/responses/index.ts';
@@ -27,7 +28,7 @@ function jsonSchemas() {
   /** Shared definitions, named by their id or by content so equal ones are one component. */
   const shared: Record<string, Json> = {};
   /** JSON Schema of a zod schema (requests as accepted, responses as sent): its $defs become components, its refs point there. */
-  const of = (s: z.ZodType, io: 'input' | 'output' = 'input'): Json => {
+  const of = (s: z.core.$ZodType, io: 'input' | 'output' = 'input'): Json => {
     const { $schema: _ignored, $defs, ...rest } = z.toJSONSchema(s, { io, unrepresentable: 'any' }) as Json & { $defs?: Record<string, Json> };
     const renames = new Map<string, string>();
     for (const [name, def] of Object.entries($defs ?? {})) {
@@ -113,7 +114,7 @@ function commonResponses(schemas: Schemas) {
 }
 type Common = keyof ReturnType<typeof commonResponses>;
 
-function parameters(schemas: Schemas, spec: Spec<z.ZodType, z.ZodType, z.ZodType> | undefined, route: Route): Json[] {
+function parameters(schemas: Schemas, spec: Spec<ZodMiniType, ZodMiniType, ZodMiniType> | undefined, route: Route): Json[] {
   const out: Json[] = [];
   const names = [...route.path.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]!);
   const pathProps = (spec?.params ? (schemas.of(spec.params).properties as Record<string, Json> | undefined) : undefined) ?? {};
@@ -143,7 +144,7 @@ function parameters(schemas: Schemas, spec: Spec<z.ZodType, z.ZodType, z.ZodType
   return out;
 }
 
-function requestBody(schemas: Schemas, spec: Spec<z.ZodType, z.ZodType, z.ZodType> | undefined, route: Route): Json | undefined {
+function requestBody(schemas: Schemas, spec: Spec<ZodMiniType, ZodMiniType, ZodMiniType> | undefined, route: Route): Json | undefined {
   if (route.form) {
     const name = typeof route.form === 'string' ? route.form : route.handler;
     const form = FORMS[name];
@@ -172,7 +173,7 @@ function success(schemas: Schemas, status: string, route: Route): Json {
 }
 
 /** Error answers: those of the gateway and of httpHandler by the route's kind, and those the handler declares in its own format. */
-function failures(schemas: Schemas, common: ReturnType<typeof commonResponses>, spec: Spec<z.ZodType, z.ZodType, z.ZodType> | undefined, route: Route, ok: Json, hasBody: boolean): Record<string, Json> {
+function failures(schemas: Schemas, common: ReturnType<typeof commonResponses>, spec: Spec<ZodMiniType, ZodMiniType, ZodMiniType> | undefined, route: Route, ok: Json, hasBody: boolean): Record<string, Json> {
   const refs: [string, Common][] = [];
   if (spec) refs.push(['400', 'BadRequest']);
   if (route.auth === 'jwt') refs.push(['401', 'Unauthorized'], ['403', 'Forbidden']);
@@ -219,7 +220,7 @@ export async function buildOpenApi(opts: { routes?: readonly Route[] } = {}): Pr
   const common = commonResponses(schemas);
   const paths: Record<string, Record<string, Json>> = {};
   for (const route of opts.routes ?? ROUTES) {
-    const mod = (await import(`../functions/handlers/${route.handler}.ts`)) as { handler: { spec?: Spec<z.ZodType, z.ZodType, z.ZodType> } };
+    const mod = (await import(`../functions/handlers/${route.handler}.ts`)) as { handler: { spec?: Spec<ZodMiniType, ZodMiniType, ZodMiniType> } };
     const spec = mod.handler.spec;
     const status = String(route.status ?? spec?.status ?? 200);
     const body = requestBody(schemas, spec, route);

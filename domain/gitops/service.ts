@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from '../zod.ts';
 import { auditEntry } from '../audit.ts';
 import { EnvironmentNotFound, ValidationFailed, VersionConflict, WebhookNotFound } from '../errors.ts';
 import type { Ctx, Deps } from '../ports.ts';
@@ -14,23 +14,35 @@ import type { GitCommitResult, GitTarget } from './ports.ts';
  * fails the promotion with its reason and the environment stays as it was. Argo CD or Flux watching
  * the repository deploy it.
  */
-const relPath = /* @__PURE__ */ z
-  .string()
-  .min(1)
-  .max(300)
-  .regex(/^(?!\/)(?!.*(^|\/)\.\.?(\/|$))[A-Za-z0-9._/-]+\.(ya?ml|json)$/, 'must be a relative path to a .yaml, .yml or .json file (no .. segments)');
+const relPath = /* @__PURE__ */ z.schema(() => z.string().check(
+  z.minLength(1),
+  z.maxLength(300),
+  z.regex(/^(?!\/)(?!.*(^|\/)\.\.?(\/|$))[A-Za-z0-9._/-]+\.(ya?ml|json)$/, 'must be a relative path to a .yaml, .yml or .json file (no .. segments)'),
+));
 
-export const gitTargetBody = /* @__PURE__ */ z
-  .object({
-    repository: z.string().min(1).max(2048).meta(TENANT_URL_FORMAT).describe('https URL of the repository'),
-    branch: z.string().min(1).max(200).regex(/^(?!\/)(?!.*\.\.)[A-Za-z0-9._/-]+$/, 'is not a branch name'),
-    file: relPath.describe('the file to change, e.g. envs/production/values.yaml'),
-    path: z.string().min(1).max(200).regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, 'must be dot-separated keys, e.g. image.tag').describe('where the value goes in the file'),
-    value: z.enum(['version', 'digest', 'version@digest']).default('version').describe('what is written (default: the version)'),
-    tokenSecret: z.string().regex(/^[A-Z][A-Z0-9_]{0,63}$/, 'must be a secret name (A-Z, 0-9, _), e.g. GITOPS_TOKEN').nullable().optional().describe('the secret holding the push token: Secrets Manager stageline/<tenant>/<NAME> on AWS, STAGELINE_SECRET_<NAME> locally'),
-    version: z.number().int().min(1).optional().describe('the version read, to change an existing target (optimistic locking)'),
-  })
-  .strict();
+export const gitTargetBody = /* @__PURE__ */ z.schema(() => z.strictObject({
+  repository: z.string().check(
+    z.minLength(1),
+    z.maxLength(2048),
+    z.meta(TENANT_URL_FORMAT),
+    z.describe('https URL of the repository'),
+  ),
+  branch: z.string().check(
+    z.minLength(1),
+    z.maxLength(200),
+    z.regex(/^(?!\/)(?!.*\.\.)[A-Za-z0-9._/-]+$/, 'is not a branch name'),
+  ),
+  file: relPath.check(z.describe('the file to change, e.g. envs/production/values.yaml')),
+  path: z.string().check(
+    z.minLength(1),
+    z.maxLength(200),
+    z.regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, 'must be dot-separated keys, e.g. image.tag'),
+    z.describe('where the value goes in the file'),
+  ),
+  value: z._default(z.enum(['version', 'digest', 'version@digest']), 'version').check(z.describe('what is written (default: the version)')),
+  tokenSecret: z.optional(z.nullable(z.string().check(z.regex(/^[A-Z][A-Z0-9_]{0,63}$/, 'must be a secret name (A-Z, 0-9, _), e.g. GITOPS_TOKEN')))).check(z.describe('the secret holding the push token: Secrets Manager stageline/<tenant>/<NAME> on AWS, STAGELINE_SECRET_<NAME> locally')),
+  version: z.optional(z.number().check(z.int(), z.minimum(1))).check(z.describe('the version read, to change an existing target (optimistic locking)')),
+}));
 
 type View = Omit<GitTarget, 'tenant'>;
 const view = ({ tenant: _t, ...rest }: GitTarget): View => rest;

@@ -1,5 +1,5 @@
 import { isMap, isSeq, LineCounter, parseDocument, type Node } from 'yaml';
-import * as z from 'zod';
+import * as z from '../zod.ts';
 import { ValidationFailed, type Issue } from '../errors.ts';
 import { createFreezeWindow } from '../freeze.ts';
 import { NOTIFICATION_KINDS, slackTeamId } from '../notify/settings.ts';
@@ -19,117 +19,86 @@ import { MAX_WEBHOOKS, webhookCreateBody } from '../webhooks/service.ts';
 const gateSet = gates;
 /** A secret is never in the document: `${NAME}` names it (Secrets Manager `stageline/<tenant>/<NAME>` on AWS). */
 export const SECRET_REF = /^\$\{([A-Z][A-Z0-9_]{0,63})\}$/;
-const secretRef = /* @__PURE__ */ z.string().regex(SECRET_REF, 'must be a reference like ${SLACK_WEBHOOK}, never the secret itself (the value lives in Secrets Manager as stageline/<tenant>/<NAME>)');
+const secretRef = /* @__PURE__ */ z.schema(() => z.string().check(z.regex(SECRET_REF, 'must be a reference like ${SLACK_WEBHOOK}, never the secret itself (the value lives in Secrets Manager as stageline/<tenant>/<NAME>)')));
 
-const freezeWindow = /* @__PURE__ */ z
-  .object({
-    reason: z.string().trim().min(1).regex(/\S/, 'must not be blank').max(500),
-    environment: envName.optional(),
-    start: z.string().optional(),
-    end: z.string().optional(),
-    cron: z.string().optional(),
-    end_cron: z.string().optional(),
-    timezone: z.string().optional(),
-  })
-  .strict()
-  .superRefine((w, ctx) => {
+const freezeWindow = /* @__PURE__ */ z.schema(() => z.strictObject({
+  reason: z.string().check(z.trim(), z.minLength(1), z.regex(/\S/, 'must not be blank'), z.maxLength(500)),
+  environment: z.optional(envName),
+  start: z.optional(z.string()),
+  end: z.optional(z.string()),
+  cron: z.optional(z.string()),
+  end_cron: z.optional(z.string()),
+  timezone: z.optional(z.string()),
+}).check(z.superRefine((w, ctx) => {
     const r = createFreezeWindow.safeParse({ reason: w.reason, start: w.start, end: w.end, cron: w.cron, endCron: w.end_cron, timezone: w.timezone });
     if (!r.success) for (const i of r.error.issues) ctx.addIssue({ code: 'custom', path: i.path.map((p) => (p === 'endCron' ? 'end_cron' : p)), message: i.message });
-  });
+  })));
 
 /** A git target as the document writes it: the body of PUT /environments/{env}/git-target, its token only as a `${NAME}` reference. */
-const gitTargetDoc = /* @__PURE__ */ gitTargetBody
-  .omit({ version: true, tokenSecret: true })
-  .extend({ token: secretRef.optional().describe('the secret holding the push token, e.g. ${GITOPS_TOKEN} (Secrets Manager stageline/<tenant>/<NAME>); omit to push anonymously') })
-  .strict();
+const gitTargetDoc = /* @__PURE__ */ z.schema(() => z.strictObject(z.extend(z.omit(gitTargetBody, { version: true, tokenSecret: true }), { token: z.optional(secretRef).check(z.describe('the secret holding the push token, e.g. ${GITOPS_TOKEN} (Secrets Manager stageline/<tenant>/<NAME>); omit to push anonymously')) }).shape));
 
-export const manifestSchema = /* @__PURE__ */ z
-  .object({
-    artifacts: z
-      .object({
-        promotion: z
-          .object({
-            /** Stageline: the line, in order (environments are created and deleted through the API; a tenant without any exports []) */
-            environments: z.array(envName).max(20).optional(),
-            /** Stageline: per-environment settings */
-            environment_settings: z
-              .record(
-                envName,
-                z
-                  .object({
-                    description: z.string().max(1000).optional(),
-                    protected: z.boolean().optional(),
-                    bake_seconds: z.number().int().min(0).max(3600).optional(),
-                    /** how long services may cache the effective config (Cache-Control max-age; 0: revalidate each read) */
-                    cache_max_age_seconds: z.number().int().min(0).max(86400).optional(),
-                    concurrency: z.enum(['queue', 'reject', 'supersede']).optional(),
-                    /** `verification`, per environment (overrides the document-wide one) */
-                    verification: verification.optional(),
-                    /** the PEM public key (cosign.pub) signature_match verifies with */
-                    signing_key: signingKey.optional(),
-                    /** CloudWatch alarm ARNs checked before executing and watched while baking (this deployment's account and region) */
-                    monitors: monitors.optional(),
-                  })
-                  .strict(),
-              )
-              .optional(),
-            /** validation gates per environment */
-            gates: z.record(envName, gateSet).optional(),
-            /** tenant-wide notifications */
-            notifications: z
-              .object({
-                slack: z
-                  .object({
-                    webhook: secretRef,
-                    channels: z.array(z.string().regex(/^#?[a-z0-9._-]{1,80}$/, 'a channel name like #platform-ops')).max(20).default([]),
-                    /** the tenant's Slack workspace, bound to the deployment's Slack app (people link their own accounts) */
-                    team_id: slackTeamId.optional(),
-                  })
-                  .strict()
-                  .optional(),
-                email: z.object({ recipients: z.array(z.string().email()).max(50).default([]), approvers: z.boolean().default(false) }).strict().optional(),
-                events: z.array(z.enum(NOTIFICATION_KINDS)).min(1).optional(),
-              })
-              .strict()
-              .optional(),
-            /** Stageline: webhook gates per environment (run after the built-in gates); the HMAC secret is a `${NAME}` reference */
-            webhook_gates: z
-              .record(
-                envName,
-                z
-                  .array(webhookGate.omit({ secret: true, timeoutMs: true }).extend({ timeout_ms: webhookGate.shape.timeoutMs, secret: secretRef }).strict())
-                  .max(10)
-                  .refine((hooks) => new Set(hooks.map((h) => h.name)).size === hooks.length, { message: 'webhook gate names must be unique' }),
-              )
-              .optional(),
-            /** Stageline: approval policies / promotion rules, one per source → target pair (the body of POST /api/v1/promotions/rules) */
-            approval_rules: z.array(createRule).max(100).optional(),
-            /** Stageline: outbound webhook subscriptions (the body of POST /api/v1/webhooks); signing secrets are never in the document (a subscription the apply creates gets one, shown once in its answer) */
-            webhooks: z.array(webhookCreateBody).max(MAX_WEBHOOKS).optional(),
-            /** Stageline: git targets per environment (GitOps); null removes one, an environment left out keeps its own */
-            git_targets: z.record(envName, gitTargetDoc.nullable()).optional(),
-            /** Stageline: registry repositories per artifact whose pushes become versions (the body of POST /artifacts/{name}/links); an artifact's list replaces its links, an artifact left out keeps its own */
-            registry_links: z
-              .record(
-                artifactName,
-                z
-                  .array(createLink)
-                  .max(20)
-                  .refine((links) => new Set(links.map((l) => `${l.registry}/${l.repository}`)).size === links.length, { message: 'one link per registry repository' }),
-              )
-              .optional(),
-            /** Stageline: freeze windows (tenant-wide, or with `environment`) */
-            freeze_windows: z.array(freezeWindow).max(100).optional(),
-            /** copy artifacts between the environments' registries on promotion (Stageline always does) */
-            cross_registry_sync: z.literal(true, { message: 'Stageline always copies artifacts to the target\'s registries when it has any; false is not supported' }).optional(),
-            /** how a promoted artifact is verified in the target registries */
-            verification: verification.optional(),
-          })
-          .strict(),
-      })
-      .strict(),
-  })
-  .strict();
+export const manifestSchema = /* @__PURE__ */ z.schema(() => z.strictObject({
+  artifacts: z.strictObject({
+    promotion: z.strictObject({
+      /** Stageline: the line, in order (environments are created and deleted through the API; a tenant without any exports []) */
+      environments: z.optional(z.array(envName).check(z.maxLength(20))),
+      /** Stageline: per-environment settings */
+      environment_settings: z.optional(z
+        .record(
+          envName,
+          z.strictObject({
+            description: z.optional(z.string().check(z.maxLength(1000))),
+            protected: z.optional(z.boolean()),
+            bake_seconds: z.optional(z.number().check(z.int(), z.minimum(0), z.maximum(3600))),
+            /** how long services may cache the effective config (Cache-Control max-age; 0: revalidate each read) */
+            cache_max_age_seconds: z.optional(z.number().check(z.int(), z.minimum(0), z.maximum(86400))),
+            concurrency: z.optional(z.enum(['queue', 'reject', 'supersede'])),
+            /** `verification`, per environment (overrides the document-wide one) */
+            verification: z.optional(verification),
+            /** the PEM public key (cosign.pub) signature_match verifies with */
+            signing_key: z.optional(signingKey),
+            /** CloudWatch alarm ARNs checked before executing and watched while baking (this deployment's account and region) */
+            monitors: z.optional(monitors),
+          }),
+        )),
+      /** validation gates per environment */
+      gates: z.optional(z.record(envName, gateSet)),
+      /** tenant-wide notifications */
+      notifications: z.optional(z.strictObject({
+        slack: z.optional(z.strictObject({
+          webhook: secretRef,
+          channels: z._default(z.array(z.string().check(z.regex(/^#?[a-z0-9._-]{1,80}$/, 'a channel name like #platform-ops'))).check(z.maxLength(20)), []),
+          /** the tenant's Slack workspace, bound to the deployment's Slack app (people link their own accounts) */
+          team_id: z.optional(slackTeamId),
+        })),
+        email: z.optional(z.strictObject({ recipients: z._default(z.array(z.string().check(z.email())).check(z.maxLength(50)), []), approvers: z._default(z.boolean(), false) })),
+        events: z.optional(z.array(z.enum(NOTIFICATION_KINDS)).check(z.minLength(1))),
+      })),
+      /** Stageline: webhook gates per environment (run after the built-in gates); the HMAC secret is a `${NAME}` reference */
+      webhook_gates: z.optional(z.record(envName, z.array(z.strictObject(z.extend(z.omit(webhookGate, { secret: true, timeoutMs: true }), { timeout_ms: webhookGate.shape.timeoutMs, secret: secretRef }).shape)).check(
+          z.maxLength(10),
+          z.refine((hooks) => new Set(hooks.map((h) => h.name)).size === hooks.length, { message: 'webhook gate names must be unique' }),
+        ))),
+      /** Stageline: approval policies / promotion rules, one per source → target pair (the body of POST /api/v1/promotions/rules) */
+      approval_rules: z.optional(z.array(createRule).check(z.maxLength(100))),
+      /** Stageline: outbound webhook subscriptions (the body of POST /api/v1/webhooks); signing secrets are never in the document (a subscription the apply creates gets one, shown once in its answer) */
+      webhooks: z.optional(z.array(webhookCreateBody).check(z.maxLength(MAX_WEBHOOKS))),
+      /** Stageline: git targets per environment (GitOps); null removes one, an environment left out keeps its own */
+      git_targets: z.optional(z.record(envName, z.nullable(gitTargetDoc))),
+      /** Stageline: registry repositories per artifact whose pushes become versions (the body of POST /artifacts/{name}/links); an artifact's list replaces its links, an artifact left out keeps its own */
+      registry_links: z.optional(z.record(artifactName, z.array(createLink).check(
+          z.maxLength(20),
+          z.refine((links) => new Set(links.map((l) => `${l.registry}/${l.repository}`)).size === links.length, { message: 'one link per registry repository' }),
+        ))),
+      /** Stageline: freeze windows (tenant-wide, or with `environment`) */
+      freeze_windows: z.optional(z.array(freezeWindow).check(z.maxLength(100))),
+      /** copy artifacts between the environments' registries on promotion (Stageline always does) */
+      cross_registry_sync: z.optional(z.literal(true, { message: 'Stageline always copies artifacts to the target\'s registries when it has any; false is not supported' })),
+      /** how a promoted artifact is verified in the target registries */
+      verification: z.optional(verification),
+    }),
+  }),
+}));
 export type Manifest = z.infer<typeof manifestSchema>;
 
 /** Where a path of the document is (1-based line), for error messages that name the line and field. */

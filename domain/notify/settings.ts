@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from '../zod.ts';
 import { auditEntry } from '../audit.ts';
 import { digestOf } from '../canonical.ts';
 import { EnvironmentNotFound, VersionConflict } from '../errors.ts';
@@ -11,7 +11,7 @@ export const NOTIFICATION_KINDS = ['approval-required', 'approval-reminder', 'ap
 export type NotificationKind = (typeof NOTIFICATION_KINDS)[number];
 
 /** A Slack workspace's team id (T…), as Slack puts it in every request. */
-export const slackTeamId = /* @__PURE__ */ z.string().regex(/^T[A-Z0-9]{2,20}$/, "a Slack workspace's team id (T…)");
+export const slackTeamId = /* @__PURE__ */ z.schema(() => z.string().check(z.regex(/^T[A-Z0-9]{2,20}$/, "a Slack workspace's team id (T…)")));
 
 /** Fields older versions took that are not tenant settings any more: a clear 400 instead of a silent drop. */
 export const SLACK_SECRET_MOVED =
@@ -26,29 +26,21 @@ export const SLACK_USERS_MOVED =
  * `slack.teamId` (the tenant's Slack workspace, bound to the deployment's Slack app: its members
  * who linked their account may approve/reject from Slack), and `events` (which kinds; default all).
  */
-export const notificationSettingsBody = /* @__PURE__ */ z
-  .object({
-    slack: z
-      .object({
-        webhook: tenantUrl(z.string().trim().max(2048)).describe('An https URL of a Slack incoming webhook, on a public address (plain http only to loopback, in local mode); another is refused with 400'),
-        channels: z.array(z.string().regex(/^#?[a-z0-9._-]{1,80}$/, 'a channel name like #platform-ops')).max(20).default([]),
-        teamId: slackTeamId.optional().describe("binds this Slack workspace to the tenant: Approve/Reject buttons appear, and its members may link their own accounts"),
-        signingSecret: z.never({ error: SLACK_SECRET_MOVED }).optional().describe('no longer accepted: deployment configuration'),
-        users: z.never({ error: SLACK_USERS_MOVED }).optional().describe('no longer accepted: people link their own Slack accounts'),
-      })
-      .strict()
-      .optional(),
-    email: z
-      .object({
-        recipients: z.array(z.string().email().toLowerCase()).max(50).default([]),
-        approvers: z.boolean().default(false),
-      })
-      .strict()
-      .optional(),
-    events: z.array(z.enum(NOTIFICATION_KINDS)).min(1).optional(),
-    version: z.number().int().min(0).optional(),
-  })
-  .strict();
+export const notificationSettingsBody = /* @__PURE__ */ z.schema(() => z.strictObject({
+  slack: z.optional(z.strictObject({
+    webhook: tenantUrl(z.string().check(z.trim(), z.maxLength(2048))).check(z.describe('An https URL of a Slack incoming webhook, on a public address (plain http only to loopback, in local mode); another is refused with 400')),
+    channels: z._default(z.array(z.string().check(z.regex(/^#?[a-z0-9._-]{1,80}$/, 'a channel name like #platform-ops'))).check(z.maxLength(20)), []),
+    teamId: z.optional(slackTeamId).check(z.describe("binds this Slack workspace to the tenant: Approve/Reject buttons appear, and its members may link their own accounts")),
+    signingSecret: z.optional(z.never({ error: SLACK_SECRET_MOVED })).check(z.describe('no longer accepted: deployment configuration')),
+    users: z.optional(z.never({ error: SLACK_USERS_MOVED })).check(z.describe('no longer accepted: people link their own Slack accounts')),
+  })),
+  email: z.optional(z.strictObject({
+    recipients: z._default(z.array(z.string().check(z.email(), z.toLowerCase())).check(z.maxLength(50)), []),
+    approvers: z._default(z.boolean(), false),
+  })),
+  events: z.optional(z.array(z.enum(NOTIFICATION_KINDS)).check(z.minLength(1))),
+  version: z.optional(z.number().check(z.int(), z.minimum(0))),
+}));
 export type NotificationSettingsBody = z.infer<typeof notificationSettingsBody>;
 
 export interface NotificationSettings {

@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from '../zod.ts';
 import { artifactEventDetail, breakGlassEventDetail, deploymentEventDetail, evidenceEventDetail, freezeEventDetail, promotionEventDetail } from '../promotion/events.ts';
 
 /**
@@ -35,26 +35,24 @@ export const webhookTypeOf = (busType: string): WebhookEventType | undefined =>
   (Object.entries(WEBHOOK_EVENTS) as [WebhookEventType, string][]).find(([, b]) => b === busType)?.[0];
 
 /** The JSON Schema of each event's payload (the OpenAPI document's `webhooks`). */
-export function webhookPayloadSchema(type: WebhookEventType): z.ZodType {
+export function webhookPayloadSchema(type: WebhookEventType): z.ZodMiniType {
   const bus = WEBHOOK_EVENTS[type];
-  const data: z.ZodObject = ({
+  const data: z.ZodMiniObject = ({
     'Break Glass Used': breakGlassEventDetail,
     'Evidence Added': evidenceEventDetail,
     'Deployment Recorded': deploymentEventDetail,
     'Artifact Published': artifactEventDetail,
     'Freeze Started': freezeEventDetail,
     'Freeze Ended': freezeEventDetail,
-  } as Partial<Record<string, z.ZodObject>>)[bus] ?? promotionEventDetail;
-  return z
-    .object({
-      type: z.literal(type),
-      version: z.literal(WEBHOOK_PAYLOAD_VERSION),
-      timestamp: z.string().describe('when the event happened (ISO 8601, UTC)'),
-      tenant: z.string(),
-      eventId: z.string().describe('the domain event id (the same on every delivery of it)'),
-      data,
-    })
-    .strict();
+  } as Partial<Record<string, z.ZodMiniObject>>)[bus] ?? promotionEventDetail;
+  return z.strictObject({
+    type: z.literal(type),
+    version: z.literal(WEBHOOK_PAYLOAD_VERSION),
+    timestamp: z.string().check(z.describe('when the event happened (ISO 8601, UTC)')),
+    tenant: z.string(),
+    eventId: z.string().check(z.describe('the domain event id (the same on every delivery of it)')),
+    data,
+  });
 }
 
 export interface WebhookSubscription {

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import * as z from 'zod';
+import * as z from '../zod.ts';
 import { auditEntry } from '../audit.ts';
 import { EnvironmentNotFound, RuleViolation, ValidationFailed, VersionConflict, WebhookNotFound } from '../errors.ts';
 import type { Ctx, Deps, DomainEvent } from '../ports.ts';
@@ -40,32 +40,31 @@ export function retryDelayMs(failures: number, baseMs: number = RETRY.baseMs, ra
 export const DEFAULT_OVERLAP_SECONDS = 24 * 3600;
 
 const eventType = /* @__PURE__ */ z.enum(WEBHOOK_EVENT_TYPES as [WebhookEventType, ...WebhookEventType[]]);
-const url = /* @__PURE__ */ z.string().min(1).max(2048).meta(TENANT_URL_FORMAT).describe('https URL that receives the deliveries (checked now and again at each call: public addresses only, no redirects)');
+const url = /* @__PURE__ */ z.schema(() => z.string().check(
+  z.minLength(1),
+  z.maxLength(2048),
+  z.meta(TENANT_URL_FORMAT),
+  z.describe('https URL that receives the deliveries (checked now and again at each call: public addresses only, no redirects)'),
+));
 
-export const webhookCreateBody = /* @__PURE__ */ z
-  .object({
-    url,
-    events: z.array(eventType).min(1).max(WEBHOOK_EVENT_TYPES.length).describe('event types to deliver'),
-    environment: envName.nullable().optional().describe('only events of this environment (omit for every environment)'),
-    description: z.string().max(500).optional(),
-    enabled: z.boolean().optional(),
-  })
-  .strict();
+export const webhookCreateBody = /* @__PURE__ */ z.schema(() => z.strictObject({
+  url,
+  events: z.array(eventType).check(z.minLength(1), z.maxLength(WEBHOOK_EVENT_TYPES.length), z.describe('event types to deliver')),
+  environment: z.optional(z.nullable(envName)).check(z.describe('only events of this environment (omit for every environment)')),
+  description: z.optional(z.string().check(z.maxLength(500))),
+  enabled: z.optional(z.boolean()),
+}));
 
-export const webhookUpdateBody = /* @__PURE__ */ z
-  .object({
-    url: url.optional(),
-    events: z.array(eventType).min(1).max(WEBHOOK_EVENT_TYPES.length).optional(),
-    environment: envName.nullable().optional(),
-    description: z.string().max(500).optional(),
-    enabled: z.boolean().optional(),
-    version: z.number().int().min(1).describe('the version read (optimistic locking)'),
-  })
-  .strict();
+export const webhookUpdateBody = /* @__PURE__ */ z.schema(() => z.strictObject({
+  url: z.optional(url),
+  events: z.optional(z.array(eventType).check(z.minLength(1), z.maxLength(WEBHOOK_EVENT_TYPES.length))),
+  environment: z.optional(z.nullable(envName)),
+  description: z.optional(z.string().check(z.maxLength(500))),
+  enabled: z.optional(z.boolean()),
+  version: z.number().check(z.int(), z.minimum(1), z.describe('the version read (optimistic locking)')),
+}));
 
-export const webhookRotateBody = /* @__PURE__ */ z
-  .object({ overlapSeconds: z.number().int().min(0).max(7 * 86400).optional().describe('how long the previous secret still signs (default 86400)') })
-  .strict();
+export const webhookRotateBody = /* @__PURE__ */ z.schema(() => z.strictObject({ overlapSeconds: z.optional(z.number().check(z.int(), z.minimum(0), z.maximum(7 * 86400))).check(z.describe('how long the previous secret still signs (default 86400)')) }));
 
 export type WebhookView = Omit<WebhookSubscription, 'tenant'>;
 const view = (s: WebhookSubscription): WebhookView => {

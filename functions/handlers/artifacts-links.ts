@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from '#domain/zod';
 import { deleteRepoLink, listRepoLinks } from '#domain/discovery';
 import { httpHandler, WithHeaders } from '../http/handler.ts';
 import { artifactParams } from '../http/params.ts';
@@ -7,7 +7,7 @@ import { artifactParams } from '../http/params.ts';
  * Registry links of an artifact (domain/discovery.ts): list (viewer) and unlink (admin); linking is
  * artifacts-links-create. Each route's role is checked by the middleware.
  */
-const params = artifactParams.extend({ id: z.string().regex(/^lnk_[0-9a-f]{12}$/, 'must be a link id (lnk_…)').optional() });
+const params = z.extend(artifactParams, { id: z.optional(z.string().check(z.regex(/^lnk_[0-9a-f]{12}$/, 'must be a link id (lnk_…)'))) });
 
 export const handler = httpHandler({ params }, async ({ deps, ctx, params, route }) => {
   if (route.method === 'DELETE') {

@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from '#domain/zod';
 import { runOnce } from '#domain/once';
 import { autoPromoteOn } from '#domain/promotion/auto';
 import { AUTO_PROMOTION_TRIGGERS, parseEventDetail } from '#domain/promotion/events';

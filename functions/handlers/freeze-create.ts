@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from '#domain/zod';
 import { addFreezeWindow, createFreezeWindow as body } from '#domain/freeze';
 import { envName } from '#domain/schemas';
 import { httpHandler } from '../http/handler.ts';
@@ -8,6 +8,6 @@ import { schedulerOnFirstUse } from '../adapters/scheduler-on-first-use.ts';
 /** This function's adapters: the store and the scheduler (a window's next edge fires Freeze Started / Freeze Ended). */
 const wiring = compose({ scheduler: () => schedulerOnFirstUse() });
 
-const params = z.object({ env: envName.optional() });
+const params = z.object({ env: z.optional(envName) });
 
 export const handler = httpHandler({ wiring, params, body, status: 201 }, async ({ deps, ctx, params, body }) => addFreezeWindow(deps, ctx, body, params.env));

@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from '#domain/zod';
 import { listFreezeWindows, removeFreezeWindow } from '#domain/freeze';
 import { envName } from '#domain/schemas';
 import { httpHandler, WithHeaders } from '../http/handler.ts';
@@ -8,7 +8,7 @@ import { freezeParams } from '../http/params.ts';
  * Freeze windows: list (viewer) and remove (admin); adding one is freeze-create. One function for
  * the three routes without a body; each route's role is checked by the middleware as everywhere.
  */
-const params = z.object({ env: envName.optional(), id: freezeParams.shape.id.optional() });
+const params = z.object({ env: z.optional(envName), id: z.optional(freezeParams.shape.id) });
 
 export const handler = httpHandler({ params }, async ({ deps, ctx, params, route }) => {
   if (route.method === 'DELETE') {

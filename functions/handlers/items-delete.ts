@@ -1,11 +1,9 @@
-import * as z from 'zod';
+import * as z from '#domain/zod';
 import { deleteItem } from '#domain/items';
 import { itemParams as params } from '../http/params.ts';
 import { httpHandler } from '../http/handler.ts';
 
-const query = z
-  .object({ version: z.coerce.number().int().min(1).optional(), reason: z.string().trim().min(1).regex(/\S/, 'must not be blank').max(1000).optional() })
-  .strict();
+const query = z.strictObject({ version: z.optional(z.coerce.number().check(z.int(), z.minimum(1))), reason: z.optional(z.string().check(z.trim(), z.minLength(1), z.regex(/\S/, 'must not be blank'), z.maxLength(1000))) });
 
 export const handler = httpHandler({ params, query, status: 204, errors: [423, 503] }, async ({ deps, ctx, params, query, route }) =>
   deleteItem(deps, ctx, route.context!.kind!, params.env, params.id, query),

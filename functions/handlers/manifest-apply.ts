@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from '#domain/zod';
 import { ValidationFailed } from '#domain/errors';
 import { applyManifest } from '#domain/manifest/service';
 import type { SecretResolver } from '#domain/ports';
@@ -15,13 +15,15 @@ import { schedulerOnFirstUse } from '../adapters/scheduler-on-first-use.ts';
  */
 const wiring = compose({ webhooks: () => webhookDepsFromEnv(), scheduler: () => schedulerOnFirstUse() });
 
-const body = z
-  .object({
-    document: z.string().min(1).max(256 * 1024, 'a manifest of at most 256 KiB').describe('The manifest as YAML or JSON: a mapping with artifacts.promotion (GET /api/v1/manifest/schema.json); anything else is refused with 400 naming the line and field'),
-    /** the plan's digest: apply refuses when the setup changed since (409) */
-    expectedDigest: z.string().regex(/^sha256:[0-9a-f]{64}$/, 'the digest a plan returned (sha256:…)').optional(),
-  })
-  .strict();
+const body = z.strictObject({
+  document: z.string().check(
+    z.minLength(1),
+    z.maxLength(256 * 1024, 'a manifest of at most 256 KiB'),
+    z.describe('The manifest as YAML or JSON: a mapping with artifacts.promotion (GET /api/v1/manifest/schema.json); anything else is refused with 400 naming the line and field'),
+  ),
+  /** the plan's digest: apply refuses when the setup changed since (409) */
+  expectedDigest: z.optional(z.string().check(z.regex(/^sha256:[0-9a-f]{64}$/, 'the digest a plan returned (sha256:…)'))),
+});
 
 let resolver: SecretResolver | undefined;
 

@@ -1,13 +1,17 @@
-import * as z from 'zod';
+import * as z from '#domain/zod';
 import { ValidationFailed } from '#domain/errors';
 import { exportManifest, planManifest } from '#domain/manifest/service';
 import { httpHandler, TextBody } from '../http/handler.ts';
 
 /** GET /api/v1/manifest (the tenant's setup as a document) and POST /api/v1/manifest/plan (what applying one would change). */
-const query = z.object({ format: z.enum(['yaml', 'json']).default('yaml') }).strict();
-export const planBody = z.object({ document: z.string().min(1).max(256 * 1024, 'a manifest of at most 256 KiB').describe('The manifest as YAML or JSON: a mapping with artifacts.promotion (GET /api/v1/manifest/schema.json); anything else is refused with 400 naming the line and field') }).strict();
+const query = z.strictObject({ format: z._default(z.enum(['yaml', 'json']), 'yaml') });
+export const planBody = z.strictObject({ document: z.string().check(
+  z.minLength(1),
+  z.maxLength(256 * 1024, 'a manifest of at most 256 KiB'),
+  z.describe('The manifest as YAML or JSON: a mapping with artifacts.promotion (GET /api/v1/manifest/schema.json); anything else is refused with 400 naming the line and field'),
+) });
 // GET has no body: the document is checked for POST below.
-const body = planBody.partial();
+const body = z.partial(planBody);
 
 export const handler = httpHandler({ query, body, docBody: planBody }, async ({ deps, ctx, query, body, route }) => {
   if (route.method === 'POST') {

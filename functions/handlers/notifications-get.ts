@@ -1,9 +1,9 @@
-import * as z from 'zod';
+import * as z from '#domain/zod';
 import { getNotificationSettings } from '#domain/notify/settings';
 import { envName } from '#domain/schemas';
 import { httpHandler } from '../http/handler.ts';
 
-const params = z.object({ env: envName.optional() });
+const params = z.object({ env: z.optional(envName) });
 
 export const handler = httpHandler({ params }, async ({ deps, ctx, params, route }) =>
   getNotificationSettings(deps, ctx, route.context?.scope === 'environment' ? params.env! : 'tenant'),

@@ -1,11 +1,11 @@
-import * as z from 'zod';
+import * as z from '#domain/zod';
 import { ValidationFailed } from '#domain/errors';
 import { notificationSettingsBody as body, putNotificationSettings } from '#domain/notify/settings';
 import { envName } from '#domain/schemas';
 import { checkUrl, OutboundRefused } from '../adapters/outbound.ts';
 import { httpHandler } from '../http/handler.ts';
 
-const params = z.object({ env: envName.optional() });
+const params = z.object({ env: z.optional(envName) });
 
 export const handler = httpHandler({ params, body }, async ({ deps, ctx, params, body, route }) => {
   // A webhook we could never post to is a configuration error now, not a silent drop later.

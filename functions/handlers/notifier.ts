@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from '#domain/zod';
 import { notify, NOTIFY_ON } from '#domain/notify/notifier';
 import { parseEventDetail } from '#domain/promotion/events';
 import { postToSlack, sesEmail } from '../adapters/channels.ts';

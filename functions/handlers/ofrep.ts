@@ -1,9 +1,9 @@
-import * as z from 'zod';
+import * as z from '#domain/zod';
 import { bulkEtag, contentsOf, evaluateFlag, matchesEtag, OFREP_CONFIGURATION, ofrepBulk, ofrepRequest, parseOfrepRequest } from '#domain/effective';
 import { appRead } from '../http/app-read.ts';
 import { httpHandler, WithHeaders } from '../http/handler.ts';
 
-const params = z.object({ key: z.string().min(1).max(256).optional() });
+const params = z.object({ key: z.optional(z.string().check(z.minLength(1), z.maxLength(256))) });
 
 /**
  * OFREP (OpenFeature Remote Evaluation Protocol): one flag, every flag (with ETag), and the provider

@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from '#domain/zod';
 import { awaitStep, executeStep, gatesStep } from '#domain/promotion/steps';
 import { expireStep, failStep, verifyStep } from '#domain/promotion/finish';
 import { ConfiguredRegistrySync } from '../adapters/registry-credentials.ts';
@@ -31,14 +31,14 @@ const wiring = compose({
  */
 export const stepInput = z.object({
   step: z.enum(['gates', 'await-approval', 'await-go', 'execute', 'verify', 'expire', 'fail']),
-  tenant: z.string().min(1),
-  promotionId: z.string().min(1),
-  taskToken: z.string().optional(),
-  error: z.unknown().optional(),
+  tenant: z.string().check(z.minLength(1)),
+  promotionId: z.string().check(z.minLength(1)),
+  taskToken: z.optional(z.string()),
+  error: z.optional(z.unknown()),
   /** execute: whether a bake time follows (false: change the target and complete in one step) */
-  bake: z.boolean().optional(),
+  bake: z.optional(z.boolean()),
   /** the execution running this step ($$.Execution.Id): logged with the step, for following one promotion across services */
-  executionArn: z.string().optional(),
+  executionArn: z.optional(z.string()),
 });
 
 /** One JSON line per step (tenant, promotion, execution, step, next, ms); a failed step's line names the error. */
@@ -55,7 +55,7 @@ async function runStep(input: z.infer<typeof stepInput>) {
       return gatesStep(d, input.tenant, input.promotionId);
     case 'await-approval':
     case 'await-go':
-      await awaitStep(d, input.tenant, input.promotionId, z.string().min(1).parse(input.taskToken), input.step === 'await-approval' ? 'approval' : 'go');
+      await awaitStep(d, input.tenant, input.promotionId, z.string().check(z.minLength(1)).parse(input.taskToken), input.step === 'await-approval' ? 'approval' : 'go');
       return {};
     case 'execute':
       return executeStep(d, input.tenant, input.promotionId, input.bake ?? true);

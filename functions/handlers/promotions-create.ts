@@ -1,6 +1,6 @@
 import { createPromotion } from '#domain/promotion/request';
 import { promotionView } from '#domain/promotion/views';
-import * as z from 'zod';
+import * as z from '#domain/zod';
 import { ValidationFailed } from '#domain/errors';
 import { createAgentPromotion, createArtifactPromotion, createConfigPromotion, createPromotion as anySubject, type CreateConfigPromotion } from '#domain/promotion/schemas';
 import type { Route } from '../http/routes.ts';

@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from '#domain/zod';
 import { autoCheckDue } from '#domain/promotion/auto';
 import { expireWaiting } from '#domain/promotion/expire';
 import { fireSchedule } from '#domain/promotion/schedule';
@@ -16,12 +16,12 @@ const deps = wiring.deps;
 
 /** Target of the one-time schedules: resumes a scheduled promotion's flow, runs an auto-promotion check that came due, reminds approvers, or sweeps a promotion at its deadline. */
 const input = z.union([
-  z.object({ tenant: z.string().min(1), promotionId: z.string().min(1) }),
-  z.object({ tenant: z.string().min(1), autoCheck: z.object({ sourceEnvironment: z.string().min(1), artifact: z.string().optional(), version: z.string().optional() }) }),
-  z.object({ tenant: z.string().min(1), expireWaiting: z.string().min(1) }),
-  z.object({ tenant: z.string().min(1), remind: z.string().min(1) }),
-  z.object({ tenant: z.string().min(1), sweep: z.string().min(1) }),
-  z.object({ tenant: z.string().min(1), freezeEdge: z.object({ window: z.string().min(1), edge: z.enum(['started', 'ended']), at: z.string().min(1) }) }),
+  z.object({ tenant: z.string().check(z.minLength(1)), promotionId: z.string().check(z.minLength(1)) }),
+  z.object({ tenant: z.string().check(z.minLength(1)), autoCheck: z.object({ sourceEnvironment: z.string().check(z.minLength(1)), artifact: z.optional(z.string()), version: z.optional(z.string()) }) }),
+  z.object({ tenant: z.string().check(z.minLength(1)), expireWaiting: z.string().check(z.minLength(1)) }),
+  z.object({ tenant: z.string().check(z.minLength(1)), remind: z.string().check(z.minLength(1)) }),
+  z.object({ tenant: z.string().check(z.minLength(1)), sweep: z.string().check(z.minLength(1)) }),
+  z.object({ tenant: z.string().check(z.minLength(1)), freezeEdge: z.object({ window: z.string().check(z.minLength(1)), edge: z.enum(['started', 'ended']), at: z.string().check(z.minLength(1)) }) }),
 ]);
 
 export const handler = async (event: unknown, context?: { invokedFunctionArn?: string }) => {

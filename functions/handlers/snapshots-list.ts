@@ -1,9 +1,10 @@
+import * as z from '#domain/zod';
 import { page as query } from '#domain/schemas';
 import { listSnapshots, snapshotView } from '#domain/snapshots';
 import { envParams as params } from '../http/params.ts';
 import { httpHandler } from '../http/handler.ts';
 
-export const handler = httpHandler({ params, query: query.strict() }, async ({ deps, ctx, params, query }) => {
+export const handler = httpHandler({ params, query: z.strictObject(query.shape) }, async ({ deps, ctx, params, query }) => {
   const page = await listSnapshots(deps, ctx, params.env, query.limit, query.cursor);
   return { items: page.items.map(snapshotView), nextCursor: page.nextCursor };
 });

@@ -1,8 +1,8 @@
-import * as z from 'zod';
+import * as z from '#domain/zod';
 import { envName } from '#domain/schemas';
 import { status } from '#domain/status';
 import { httpHandler } from '../http/handler.ts';
 
-const query = z.object({ env: envName.optional() }).strict();
+const query = z.strictObject({ env: z.optional(envName) });
 
 export const handler = httpHandler({ query }, async ({ deps, ctx, query }) => status(deps, ctx, query.env));

@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from '#domain/zod';
 import { parseEventDetail } from '#domain/promotion/events';
 import { WEBHOOK_BUS_TYPES } from '#domain/webhooks/model';
 import { attemptDelivery, dispatchWebhooks } from '#domain/webhooks/service';
@@ -11,7 +11,7 @@ const wiring = compose({ webhooks: () => webhookDepsFromEnv({ sender: true }) })
 const deps = wiring.deps;
 
 const busEvent = z.object({ 'detail-type': z.enum(WEBHOOK_BUS_TYPES as [string, ...string[]]), detail: z.record(z.string(), z.unknown()) });
-const retry = z.object({ tenant: z.string().min(1), webhookDelivery: z.object({ subscription: z.string().min(1), id: z.string().min(1), trigger: z.enum(['retry', 'redeliver']) }) });
+const retry = z.object({ tenant: z.string().check(z.minLength(1)), webhookDelivery: z.object({ subscription: z.string().check(z.minLength(1)), id: z.string().check(z.minLength(1)), trigger: z.enum(['retry', 'redeliver']) }) });
 
 /**
  * The delivery function: target of the webhooks bus rule (each relayed domain event: one delivery per

@@ -1,12 +1,12 @@
-import * as z from 'zod';
+import * as z from '#domain/zod';
 import { getWebhook, listWebhookDeliveries, listWebhooks } from '#domain/webhooks/service';
 import { httpHandler, WithHeaders } from '../http/handler.ts';
 import { deliveriesQuery, webhookParams } from '../http/webhook-params.ts';
 
-const params = z.object({ id: webhookParams.shape.id.optional() });
+const params = z.object({ id: z.optional(webhookParams.shape.id) });
 
 /** Subscriptions (list, one) and a subscription's delivery log, newest first. Secrets are never part of an answer. */
-export const handler = httpHandler({ params, query: deliveriesQuery.partial() }, async ({ deps, ctx, params, query, route }) => {
+export const handler = httpHandler({ params, query: z.partial(deliveriesQuery) }, async ({ deps, ctx, params, query, route }) => {
   if (!params.id) return listWebhooks(deps, ctx);
   if (route.path.endsWith('/deliveries')) {
     const page = await listWebhookDeliveries(deps, ctx, params.id, query.limit ?? 25, query.cursor);

@@ -1,6 +1,6 @@
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
-import type { z } from 'zod';
+import type * as z from '#domain/zod';
 import { hasRole, type Principal } from '#domain/auth';
 import { BREAK_GLASS_HEADER } from '#domain/break-glass';
 import { canonicalJson, sha256Hex } from '#domain/canonical';
@@ -30,14 +30,14 @@ export interface Input<B, Q, P> {
   rawBody?: string;
 }
 
-export interface Spec<B extends z.ZodType, Q extends z.ZodType, P extends z.ZodType> {
+export interface Spec<B extends z.ZodMiniType, Q extends z.ZodMiniType, P extends z.ZodMiniType> {
   body?: B;
   query?: Q;
   params?: P;
   /** status on success (200 unless given) */
   status?: number;
   /** what the OpenAPI document shows for the body, when `body` dispatches at run time (a preprocess or transform); per route where routes differ */
-  docBody?: z.ZodType | ((route: Route) => z.ZodType);
+  docBody?: z.ZodMiniType | ((route: Route) => z.ZodMiniType);
   /** another success status the handler answers with the same body schema (a dry-run's 200 beside a create's 201): status → when */
   otherSuccess?: Record<number, string>;
   /** a missing body is read as `{}` (an action whose fields are all optional); otherwise it is refused (400), as is `null` */
@@ -48,13 +48,13 @@ export interface Spec<B extends z.ZodType, Q extends z.ZodType, P extends z.ZodT
   wiring?: Wiring;
 }
 
-type Out<T extends z.ZodType | undefined> = T extends z.ZodType ? z.output<T> : undefined;
+type Out<T extends z.ZodMiniType | undefined> = T extends z.ZodMiniType ? z.output<T> : undefined;
 
-function issuesOf(where: string, error: z.ZodError): Issue[] {
+function issuesOf(where: string, error: z.core.$ZodError): Issue[] {
   return error.issues.map((i) => ({ path: [where, ...i.path.map(String)].join('.'), message: i.message }));
 }
 
-function parse<T extends z.ZodType>(schema: T | undefined, where: string, value: unknown, issues: Issue[]) {
+function parse<T extends z.ZodMiniType>(schema: T | undefined, where: string, value: unknown, issues: Issue[]) {
   if (!schema) return undefined;
   const r = schema.safeParse(value);
   if (r.success) return r.data;
@@ -218,7 +218,7 @@ function timeLeft(event: APIGatewayProxyEventV2, context: Context | undefined): 
  * caller, validates path/query/body with zod (every issue listed), and maps
  * results and domain errors to HTTP.
  */
-export function httpHandler<B extends z.ZodType, Q extends z.ZodType, P extends z.ZodType>(
+export function httpHandler<B extends z.ZodMiniType, Q extends z.ZodMiniType, P extends z.ZodMiniType>(
   spec: Spec<B, Q, P>,
   fn: (input: Input<Out<B>, Out<Q>, Out<P>>) => Promise<unknown>,
 ) {
@@ -260,5 +260,5 @@ export function httpHandler<B extends z.ZodType, Q extends z.ZodType, P extends 
       return idempotent(d, principal, key, `${route.method} ${event.rawPath} ${canonicalJson(body ?? null)}`, leaseSeconds, run);
     });
   // The schemas travel with the handler: the OpenAPI document is generated from them (scripts/openapi.ts).
-  return Object.assign(h, { spec: spec as Spec<z.ZodType, z.ZodType, z.ZodType> });
+  return Object.assign(h, { spec: spec as Spec<z.ZodMiniType, z.ZodMiniType, z.ZodMiniType> });
 }

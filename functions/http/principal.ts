@@ -1,5 +1,5 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import * as z from 'zod';
+import * as z from '#domain/zod';
 import { ROLES, type Principal, type Role } from '#domain/auth';
 import { Forbidden, Unauthenticated } from '#domain/errors';
 import { globMatch } from '#domain/glob';
@@ -24,9 +24,9 @@ export function parseGroups(raw: unknown): string[] {
   return [raw];
 }
 
-const machinePrincipals = /* @__PURE__ */ z.array(
-  z.object({ arn: z.string().min(1), tenant: z.string().regex(TENANT), roles: z.array(z.enum(ROLES)).min(1), name: z.string().optional() }),
-);
+const machinePrincipals = /* @__PURE__ */ z.schema(() => z.array(
+  z.object({ arn: z.string().check(z.minLength(1)), tenant: z.string().check(z.regex(TENANT)), roles: z.array(z.enum(ROLES)).check(z.minLength(1)), name: z.optional(z.string()) }),
+));
 
 /**
  * IAM callers (pipelines) are bound to a tenant by configuration

@@ -1,18 +1,16 @@
-import * as z from 'zod';
+import * as z from '../../domain/zod.ts';
 
 /** Path and query parameters of the /webhooks routes. */
-export const webhookParams = /* @__PURE__ */ z.object({
-  id: z.string().regex(/^wh_[a-z0-9]{1,40}$/, 'is not a webhook id (wh_…)'),
-});
+export const webhookParams = /* @__PURE__ */ z.schema(() => z.object({
+  id: z.string().check(z.regex(/^wh_[a-z0-9]{1,40}$/, 'is not a webhook id (wh_…)')),
+}));
 
-export const deliveryParams = /* @__PURE__ */ z.object({
+export const deliveryParams = /* @__PURE__ */ z.schema(() => z.object({
   id: webhookParams.shape.id,
-  delivery: z.string().regex(/^msg_[a-z0-9]{1,60}$/, 'is not a delivery id (msg_…)'),
-});
+  delivery: z.string().check(z.regex(/^msg_[a-z0-9]{1,60}$/, 'is not a delivery id (msg_…)')),
+}));
 
-export const deliveriesQuery = /* @__PURE__ */ z
-  .object({
-    limit: z.coerce.number().int().min(1).max(100).default(25),
-    cursor: z.string().max(2000).optional(),
-  })
-  .strict();
+export const deliveriesQuery = /* @__PURE__ */ z.schema(() => z.strictObject({
+  limit: z._default(z.coerce.number().check(z.int(), z.minimum(1), z.maximum(100)), 25),
+  cursor: z.optional(z.string().check(z.maxLength(2000))),
+}));

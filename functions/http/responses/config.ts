@@ -1,75 +1,62 @@
-import * as z from 'zod';
+import * as z from '../../../domain/zod.ts';
 import { digest, time } from './common.ts';
 import { environmentResponse } from './environments.ts';
 
 /** What the config item, snapshot and diff routes answer. */
-export const itemResponse = /* @__PURE__ */ z
-  .object({ id: z.string(), kind: z.enum(['config', 'flag']), key: z.string(), value: z.unknown(), description: z.string(), version: z.number().int(), updatedAt: time, updatedBy: z.string() })
-  .strict()
-  .meta({ id: 'Item' });
+export const itemResponse = /* @__PURE__ */ z.schema(() => z.strictObject({ id: z.string(), kind: z.enum(['config', 'flag']), key: z.string(), value: z.unknown(), description: z.string(), version: z.number().check(z.int()), updatedAt: time, updatedBy: z.string() }).check(z.meta({ id: 'Item' })));
 
-const snapshot = /* @__PURE__ */ z
-  .object({
-    id: z.string().describe('<environment>@<seq>'),
-    environment: z.string(),
-    seq: z.number().int(),
-    digest,
-    parentSeq: z.number().int().nullable(),
-    itemCount: z.number().int(),
-    configCount: z.number().int(),
-    flagCount: z.number().int(),
-    createdAt: time,
-    createdBy: z.string(),
-    change: z.object({ action: z.enum(['create', 'set', 'delete', 'batch', 'restore']), keys: z.array(z.string()), count: z.number().int(), restoredFrom: z.number().int().optional() }).strict(),
-    reason: z.string().optional(),
-  })
-  .strict()
-  .meta({ id: 'Snapshot' });
+const snapshot = /* @__PURE__ */ z.schema(() => z.strictObject({
+  id: z.string().check(z.describe('<environment>@<seq>')),
+  environment: z.string(),
+  seq: z.number().check(z.int()),
+  digest,
+  parentSeq: z.nullable(z.number().check(z.int())),
+  itemCount: z.number().check(z.int()),
+  configCount: z.number().check(z.int()),
+  flagCount: z.number().check(z.int()),
+  createdAt: time,
+  createdBy: z.string(),
+  change: z.strictObject({ action: z.enum(['create', 'set', 'delete', 'batch', 'restore']), keys: z.array(z.string()), count: z.number().check(z.int()), restoredFrom: z.optional(z.number().check(z.int())) }),
+  reason: z.optional(z.string()),
+}).check(z.meta({ id: 'Snapshot' })));
 
-const keyed = /* @__PURE__ */ z.object({ kind: z.enum(['config', 'flag']), key: z.string(), value: z.unknown() }).strict();
+const keyed = /* @__PURE__ */ z.schema(() => z.strictObject({ kind: z.enum(['config', 'flag']), key: z.string(), value: z.unknown() }));
 /** An environment diff: what promoting source onto target would change. */
-const diff = /* @__PURE__ */ z
-  .object({
-    sourceEnvironment: z.string(),
-    targetEnvironment: z.string(),
-    sourceSnapshot: z.object({ seq: z.number().int(), digest }).strict(),
-    targetSnapshot: z.object({ seq: z.number().int(), digest }).strict(),
-    added: z.array(keyed),
-    modified: z.array(z.object({ kind: z.enum(['config', 'flag']), key: z.string(), sourceValue: z.unknown(), targetValue: z.unknown() }).strict()),
-    removed: z.array(keyed),
-    unchanged: z.number().int(),
-  })
-  .strict()
-  .meta({ id: 'Diff' });
+const diff = /* @__PURE__ */ z.schema(() => z.strictObject({
+  sourceEnvironment: z.string(),
+  targetEnvironment: z.string(),
+  sourceSnapshot: z.strictObject({ seq: z.number().check(z.int()), digest }),
+  targetSnapshot: z.strictObject({ seq: z.number().check(z.int()), digest }),
+  added: z.array(keyed),
+  modified: z.array(z.strictObject({ kind: z.enum(['config', 'flag']), key: z.string(), sourceValue: z.unknown(), targetValue: z.unknown() })),
+  removed: z.array(keyed),
+  unchanged: z.number().check(z.int()),
+}).check(z.meta({ id: 'Diff' })));
 
-export const CONFIG_RESPONSES: Record<string, z.ZodType> = {
+export const CONFIG_RESPONSES: Record<string, z.ZodMiniType> = {
   'items-get': itemResponse,
   'items-create': itemResponse,
   'items-update': itemResponse,
-  'snapshots-list': z.object({ items: z.array(snapshot), nextCursor: z.string().nullable().optional() }).strict(),
-  'items-list': z.object({ items: z.array(itemResponse), nextCursor: z.string().nullable().optional() }).strict(),
+  'snapshots-list': z.strictObject({ items: z.array(snapshot), nextCursor: z.optional(z.nullable(z.string())) }),
+  'items-list': z.strictObject({ items: z.array(itemResponse), nextCursor: z.optional(z.nullable(z.string())) }),
   'snapshots-get': snapshot,
-  'items-batch': z
-    .object({
-      environment: z.string(),
-      snapshot: z.object({ seq: z.number().int(), digest }).strict().describe('the snapshot the batch made (or the current one when nothing changed)'),
-      created: z.number().int(),
-      updated: z.number().int(),
-      deleted: z.number().int(),
-      unchanged: z.number().int(),
-      notFound: z.number().int(),
-    })
-    .strict(),
+  'items-batch': z.strictObject({
+    environment: z.string(),
+    snapshot: z.strictObject({ seq: z.number().check(z.int()), digest }).check(z.describe('the snapshot the batch made (or the current one when nothing changed)')),
+    created: z.number().check(z.int()),
+    updated: z.number().check(z.int()),
+    deleted: z.number().check(z.int()),
+    unchanged: z.number().check(z.int()),
+    notFound: z.number().check(z.int()),
+  }),
   'snapshots-restore': environmentResponse,
-  'diff-snapshots': z
-    .object({
-      from: z.object({ id: z.string().describe('<environment>@<seq>'), digest }).strict(),
-      to: z.object({ id: z.string(), digest }).strict(),
-      added: z.array(keyed),
-      modified: z.array(z.object({ kind: z.enum(['config', 'flag']), key: z.string(), fromValue: z.unknown(), toValue: z.unknown() }).strict()),
-      removed: z.array(keyed),
-      unchanged: z.number().int(),
-    })
-    .strict(),
+  'diff-snapshots': z.strictObject({
+    from: z.strictObject({ id: z.string().check(z.describe('<environment>@<seq>')), digest }),
+    to: z.strictObject({ id: z.string(), digest }),
+    added: z.array(keyed),
+    modified: z.array(z.strictObject({ kind: z.enum(['config', 'flag']), key: z.string(), fromValue: z.unknown(), toValue: z.unknown() })),
+    removed: z.array(keyed),
+    unchanged: z.number().check(z.int()),
+  }),
   'diff-environments': diff,
 };

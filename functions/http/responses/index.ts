@@ -1,4 +1,4 @@
-import type * as z from 'zod';
+import type * as z from '../../../domain/zod.ts';
 import { ARTIFACT_RESPONSES } from './artifacts.ts';
 import { AUDIT_RESPONSES } from './audit.ts';
 import { CONFIG_RESPONSES } from './config.ts';
@@ -28,7 +28,7 @@ export { promotionDetailResponse, promotionResponse } from './promotions.ts';
  * where one handler answers its routes differently. A route with neither (and no text answer
  * declared) is published with an open object, and test/unit/openapi.test.ts fails.
  */
-export const RESPONSES: Record<string, z.ZodType> = {
+export const RESPONSES: Record<string, z.ZodMiniType> = {
   ...ENVIRONMENT_RESPONSES,
   ...CONFIG_RESPONSES,
   ...PROMOTION_RESPONSES,
@@ -43,4 +43,4 @@ export const RESPONSES: Record<string, z.ZodType> = {
 };
 
 /** The schema of a route's JSON answer: the one it names, else its handler's. */
-export const responseOf = (route: { handler: string; response?: { schema?: string } }): z.ZodType | undefined => RESPONSES[route.response?.schema ?? route.handler];
+export const responseOf = (route: { handler: string; response?: { schema?: string } }): z.ZodMiniType | undefined => RESPONSES[route.response?.schema ?? route.handler];

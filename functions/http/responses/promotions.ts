@@ -1,154 +1,132 @@
-import * as z from 'zod';
+import * as z from '#domain/zod';
 import { STATUSES } from '#domain/promotion/lifecycle';
 import { actedVia, digest, occurrence, open, time } from './common.ts';
 
 /** What the promotion routes answer. */
-const gateResult = /* @__PURE__ */ z.object({ gate: z.string(), verdict: z.enum(['PASS', 'FAIL', 'WARN', 'SKIPPED']), blocking: z.boolean(), reason: z.string(), evidenceRefs: z.array(z.string()) }).strict();
-const subject = /* @__PURE__ */ z.discriminatedUnion('type', [
-  z.object({ type: z.literal('artifact'), name: z.string(), version: z.string(), digest }).strict(),
-  z
-    .object({
-      type: z.literal('config'),
-      sourceSnapshot: z.object({ seq: z.number().int(), digest }).strict(),
-      promotionType: z.enum(['FULL', 'SELECTIVE', 'PATTERN']),
-      configIds: z.array(z.string()),
-      flagIds: z.array(z.string()),
-      keyPatterns: z.array(z.string()),
-    })
-    .strict(),
-]);
+const gateResult = /* @__PURE__ */ z.schema(() => z.strictObject({ gate: z.string(), verdict: z.enum(['PASS', 'FAIL', 'WARN', 'SKIPPED']), blocking: z.boolean(), reason: z.string(), evidenceRefs: z.array(z.string()) }));
+const subject = /* @__PURE__ */ z.schema(() => z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('artifact'), name: z.string(), version: z.string(), digest }),
+  z.strictObject({
+    type: z.literal('config'),
+    sourceSnapshot: z.strictObject({ seq: z.number().check(z.int()), digest }),
+    promotionType: z.enum(['FULL', 'SELECTIVE', 'PATTERN']),
+    configIds: z.array(z.string()),
+    flagIds: z.array(z.string()),
+    keyPatterns: z.array(z.string()),
+  }),
+]));
 
-const promotionFields = /* @__PURE__ */ z
-  .object({
-    id: z.string(),
-    status: z.enum(STATUSES),
-    waitingFor: z.enum(['approval', 'execution']).nullable(),
-    sourceEnvironment: z.string(),
-    targetEnvironment: z.string(),
-    subject,
-    releaseDigest: digest.describe('approvals are bound to it'),
-    notes: z.string(),
-    requestedBy: z.object({ id: z.string(), name: z.string() }).strict(),
-    requestedAt: time,
-    rebasedBy: z.object({ id: z.string(), name: z.string(), at: time }).strict().nullable().describe('who rebased it onto its current release: chose its content, cannot approve under separation of duties'),
-    trigger: z.enum(['on_approval', 'manual', 'scheduled']),
-    scheduledAt: time.nullable(),
-    whenFrozen: z.enum(['wait', 'fail']),
-    heldBy: z.object({ window: z.string(), reason: z.string(), until: time }).strict().nullable(),
-    freezeOverride: open.nullable(),
-    monitorAlarm: z.object({ arn: z.string(), name: z.string(), reason: z.string(), at: z.string() }).strict().nullable().describe('the monitored CloudWatch alarm that rolled it back while it baked'),
-    policy: z.object({ ruleId: z.string().nullable(), requiresApproval: z.boolean(), requiredApprovers: z.number().int(), approverGroups: z.array(z.string()), separationOfDuties: z.boolean(), approvalExpirySeconds: z.number(), evidenceFrom: z.string().optional() }).strict(),
-    policyDigest: digest,
-    gates: z.array(gateResult).nullable(),
-    approvedBy: z.array(z.string()),
-    rejection: z.object({ by: z.string(), reason: z.string(), at: time }).strict().nullable(),
-    result: z
-      .object({
-        snapshotSeq: z.number().int().optional(),
-        digest,
-        deploymentId: z.string(),
-        deployedAt: time,
-        previous: open,
-        replaced: open.nullable().optional(),
-        synced: z.array(z.object({ registry: z.string(), digest: digest.nullable(), bytesCopied: z.number(), tags: z.array(z.string()).optional(), attached: z.array(z.string()).optional(), signature: z.string().optional() }).strict()).optional(),
-        recorded: z.array(z.object({ registry: z.string(), digest: digest.nullable(), reason: z.string().optional() }).strict()).optional(),
-        git: z
-          .object({ repository: z.string(), branch: z.string(), file: z.string(), path: z.string(), value: z.string(), commit: z.string(), changed: z.boolean(), attempts: z.number().int() })
-          .strict()
-          .optional()
-          .describe("the commit in the target's git target (changed false: the file already held the value)"),
-      })
-      .strict()
-      .nullable(),
-    error: z.object({ code: z.string(), message: z.string() }).strict().nullable(),
-    autoPromoted: z.boolean(),
-    changeSummary: z.object({ added: z.number().int(), modified: z.number().int(), removed: z.number().int(), keys: z.array(z.string()), unmatchedIds: z.array(z.string()) }).strict().nullable(),
-    sourceDeploymentId: z.string().nullable(),
-    targetGateway: z.string().nullable(),
-    rollback: open.nullable(),
-    version: z.number().int(),
-    updatedAt: time,
-    completedAt: time.nullable(),
-    transitions: z.array(z.object({ status: z.enum(STATUSES), at: time, by: z.string() }).strict()),
-  })
-  .strict();
-export const promotionResponse = /* @__PURE__ */ promotionFields.meta({ id: 'Promotion' });
+const promotionFields = /* @__PURE__ */ z.schema(() => z.strictObject({
+  id: z.string(),
+  status: z.enum(STATUSES),
+  waitingFor: z.nullable(z.enum(['approval', 'execution'])),
+  sourceEnvironment: z.string(),
+  targetEnvironment: z.string(),
+  subject,
+  releaseDigest: digest.check(z.describe('approvals are bound to it')),
+  notes: z.string(),
+  requestedBy: z.strictObject({ id: z.string(), name: z.string() }),
+  requestedAt: time,
+  rebasedBy: z.nullable(z.strictObject({ id: z.string(), name: z.string(), at: time })).check(z.describe('who rebased it onto its current release: chose its content, cannot approve under separation of duties')),
+  trigger: z.enum(['on_approval', 'manual', 'scheduled']),
+  scheduledAt: z.nullable(time),
+  whenFrozen: z.enum(['wait', 'fail']),
+  heldBy: z.nullable(z.strictObject({ window: z.string(), reason: z.string(), until: time })),
+  freezeOverride: z.nullable(open),
+  monitorAlarm: z.nullable(z.strictObject({ arn: z.string(), name: z.string(), reason: z.string(), at: z.string() })).check(z.describe('the monitored CloudWatch alarm that rolled it back while it baked')),
+  policy: z.strictObject({ ruleId: z.nullable(z.string()), requiresApproval: z.boolean(), requiredApprovers: z.number().check(z.int()), approverGroups: z.array(z.string()), separationOfDuties: z.boolean(), approvalExpirySeconds: z.number(), evidenceFrom: z.optional(z.string()) }),
+  policyDigest: digest,
+  gates: z.nullable(z.array(gateResult)),
+  approvedBy: z.array(z.string()),
+  rejection: z.nullable(z.strictObject({ by: z.string(), reason: z.string(), at: time })),
+  result: z.nullable(z.strictObject({
+    snapshotSeq: z.optional(z.number().check(z.int())),
+    digest,
+    deploymentId: z.string(),
+    deployedAt: time,
+    previous: open,
+    replaced: z.optional(z.nullable(open)),
+    synced: z.optional(z.array(z.strictObject({ registry: z.string(), digest: z.nullable(digest), bytesCopied: z.number(), tags: z.optional(z.array(z.string())), attached: z.optional(z.array(z.string())), signature: z.optional(z.string()) }))),
+    recorded: z.optional(z.array(z.strictObject({ registry: z.string(), digest: z.nullable(digest), reason: z.optional(z.string()) }))),
+    git: z.optional(z.strictObject({ repository: z.string(), branch: z.string(), file: z.string(), path: z.string(), value: z.string(), commit: z.string(), changed: z.boolean(), attempts: z.number().check(z.int()) })).check(z.describe("the commit in the target's git target (changed false: the file already held the value)")),
+  })),
+  error: z.nullable(z.strictObject({ code: z.string(), message: z.string() })),
+  autoPromoted: z.boolean(),
+  changeSummary: z.nullable(z.strictObject({ added: z.number().check(z.int()), modified: z.number().check(z.int()), removed: z.number().check(z.int()), keys: z.array(z.string()), unmatchedIds: z.array(z.string()) })),
+  sourceDeploymentId: z.nullable(z.string()),
+  targetGateway: z.nullable(z.string()),
+  rollback: z.nullable(open),
+  version: z.number().check(z.int()),
+  updatedAt: time,
+  completedAt: z.nullable(time),
+  transitions: z.array(z.strictObject({ status: z.enum(STATUSES), at: time, by: z.string() })),
+}));
+export const promotionResponse = /* @__PURE__ */ z.schema(() => promotionFields.check(z.meta({ id: 'Promotion' })));
 
 /** A promotion as an approver sees it: the view, the approvals so far and the notifications sent. */
-export const promotionDetailResponse = /* @__PURE__ */ promotionFields
-  .extend({
-    approvals: z
-      .object({
-        given: z.array(z.object({ by: z.string(), at: time, comment: z.string().nullable(), counts: z.boolean(), why: z.string().optional() }).strict()),
-        required: z.number().int(),
-        remaining: z.number().int(),
-        approverGroups: z.array(z.string()),
-        separationOfDuties: z.boolean(),
-        expiresAt: time.nullable(),
-      })
-      .strict(),
-    notifications: z.array(z.object({ channel: z.string(), target: z.string(), kind: z.string(), status: z.string(), at: time, error: z.string().optional() }).strict()),
-  })
-  .strict()
-  .meta({ id: 'PromotionDetail' });
+export const promotionDetailResponse = /* @__PURE__ */ z.schema(() => z.strictObject(z.extend(promotionFields, {
+    approvals: z.strictObject({
+      given: z.array(z.strictObject({ by: z.string(), at: time, comment: z.nullable(z.string()), counts: z.boolean(), why: z.optional(z.string()) })),
+      required: z.number().check(z.int()),
+      remaining: z.number().check(z.int()),
+      approverGroups: z.array(z.string()),
+      separationOfDuties: z.boolean(),
+      expiresAt: z.nullable(time),
+    }),
+    notifications: z.array(z.strictObject({ channel: z.string(), target: z.string(), kind: z.string(), status: z.string(), at: time, error: z.optional(z.string()) })),
+  }).shape).check(z.meta({ id: 'PromotionDetail' })));
 
 /** POST /promotions: the created promotion, or with dryRun what it would do (nothing is written). */
-export const promotionCreateResponse = /* @__PURE__ */ z.union([promotionResponse, z.object({ dryRun: z.literal(true) }).passthrough()]);
+export const promotionCreateResponse = /* @__PURE__ */ z.schema(() => z.union([promotionResponse, z.looseObject({ dryRun: z.literal(true) })]));
 
-export const evidence = /* @__PURE__ */ z
-  .object({
-    id: z.string(),
-    type: z.enum(['test_results', 'security_scan', 'cost_estimate', 'benchmark', 'policy', 'metrics', 'alarm']),
-    payload: open,
-    submittedBy: z.string(),
-    submittedAt: time,
-    source: z.object({ id: z.string(), kind: z.enum(['user', 'machine']), groups: z.array(z.string()) }).strict().optional(),
-  })
-  .passthrough()
-  .meta({ id: 'Evidence' });
+export const evidence = /* @__PURE__ */ z.schema(() => z.looseObject({
+  id: z.string(),
+  type: z.enum(['test_results', 'security_scan', 'cost_estimate', 'benchmark', 'policy', 'metrics', 'alarm']),
+  payload: open,
+  submittedBy: z.string(),
+  submittedAt: time,
+  source: z.optional(z.strictObject({ id: z.string(), kind: z.enum(['user', 'machine']), groups: z.array(z.string()) })),
+}).check(z.meta({ id: 'Evidence' })));
 
 /** The decision record: everything a promotion was decided on, and its digest (what an auditor re-computes). */
-const decision = /* @__PURE__ */ z
-  .object({
-    promotionId: z.string(),
-    releaseDigest: digest,
-    subject,
-    sourceEnvironment: z.string(),
-    targetEnvironment: z.string(),
-    policy: open,
-    policyDigest: digest,
-    gates: z.array(gateResult),
-    evidence: z.array(z.object({ id: z.string(), type: z.string(), submittedBy: z.string(), source: z.object({ kind: z.enum(['user', 'machine']), id: z.string() }).strict().nullable(), accepted: z.boolean() }).strict()),
-    approvals: z.array(z.object({ by: z.string(), digest, counted: z.boolean(), via: actedVia.optional() }).strict()),
-    approvalsRequired: z.number().int(),
-    outcome: z.enum(['PENDING_VALIDATION', 'BLOCKED_BY_GATES', 'REJECTED', 'AWAITING_APPROVAL', 'ALLOWED']),
-    freeze: z.object({ whenFrozen: z.enum(['wait', 'fail']), heldBy: open.nullable(), override: open.nullable() }).strict(),
-    monitorAlarm: z.object({ arn: z.string(), name: z.string(), reason: z.string(), at: z.string() }).strict().optional().describe('present when a monitored CloudWatch alarm rolled it back while it baked'),
-    decisionDigest: digest.describe('digest of the record above (without status and the freeze outlook)'),
-    status: z.enum(STATUSES),
-    frozenNow: occurrence.nullable(),
-    nextFreeze: occurrence.nullable(),
-  })
-  .strict()
-  .meta({ id: 'DecisionRecord' });
+const decision = /* @__PURE__ */ z.schema(() => z.strictObject({
+  promotionId: z.string(),
+  releaseDigest: digest,
+  subject,
+  sourceEnvironment: z.string(),
+  targetEnvironment: z.string(),
+  policy: open,
+  policyDigest: digest,
+  gates: z.array(gateResult),
+  evidence: z.array(z.strictObject({ id: z.string(), type: z.string(), submittedBy: z.string(), source: z.nullable(z.strictObject({ kind: z.enum(['user', 'machine']), id: z.string() })), accepted: z.boolean() })),
+  approvals: z.array(z.strictObject({ by: z.string(), digest, counted: z.boolean(), via: z.optional(actedVia) })),
+  approvalsRequired: z.number().check(z.int()),
+  outcome: z.enum(['PENDING_VALIDATION', 'BLOCKED_BY_GATES', 'REJECTED', 'AWAITING_APPROVAL', 'ALLOWED']),
+  freeze: z.strictObject({ whenFrozen: z.enum(['wait', 'fail']), heldBy: z.nullable(open), override: z.nullable(open) }),
+  monitorAlarm: z.optional(z.strictObject({ arn: z.string(), name: z.string(), reason: z.string(), at: z.string() })).check(z.describe('present when a monitored CloudWatch alarm rolled it back while it baked')),
+  decisionDigest: digest.check(z.describe('digest of the record above (without status and the freeze outlook)')),
+  status: z.enum(STATUSES),
+  frozenNow: z.nullable(occurrence),
+  nextFreeze: z.nullable(occurrence),
+}).check(z.meta({ id: 'DecisionRecord' })));
 
-export const PROMOTION_RESPONSES: Record<string, z.ZodType> = {
+export const PROMOTION_RESPONSES: Record<string, z.ZodMiniType> = {
   'promotions-create': promotionCreateResponse,
-  'promotions-list': z.object({ items: z.array(promotionResponse), nextCursor: z.string().nullable().optional() }).strict(),
+  'promotions-list': z.strictObject({ items: z.array(promotionResponse), nextCursor: z.optional(z.nullable(z.string())) }),
   'promotions-get': promotionDetailResponse,
   'promotions-approve': promotionDetailResponse,
   'promotions-reject': promotionResponse,
   'promotions-cancel': promotionResponse,
   'promotions-validate': promotionResponse,
   'promotions-schedule': promotionResponse,
-  'promotions-execute': z.union([z.object({ accepted: z.literal(true), promotion: promotionResponse }).strict(), z.object({ dryRun: z.literal(true) }).passthrough()]),
+  'promotions-execute': z.union([z.strictObject({ accepted: z.literal(true), promotion: promotionResponse }), z.looseObject({ dryRun: z.literal(true) })]),
   'promotions-rebase': promotionResponse,
   'promotions-decision': decision,
   'promotions-rollback': z.union([
-    z.object({ promotion: promotionResponse, reverts: z.array(open), impact: open.optional() }).strict(),
-    z.object({ dryRun: z.literal(true) }).passthrough(),
+    z.strictObject({ promotion: promotionResponse, reverts: z.array(open), impact: z.optional(open) }),
+    z.looseObject({ dryRun: z.literal(true) }),
   ]),
-  'promotions-auto-check': z.object({ checks: z.array(open).describe('per auto-promotion rule: whether it would promote, and why (not)') }).strict(),
+  'promotions-auto-check': z.strictObject({ checks: z.array(open).check(z.describe('per auto-promotion rule: whether it would promote, and why (not)')) }),
   'artifacts-evidence': evidence,
   'promotions-evidence': evidence,
   'snapshots-evidence': evidence,
