@@ -142,7 +142,7 @@ export interface OfrepSuccess {
   metadata: Record<string, string | number | boolean>;
 }
 
-export const ofrepContext = /* @__PURE__ */ z.schema(() => z.catchall(z.object({ targetingKey: z.optional(z.string().check(z.maxLength(1024, 'targetingKey is at most 1024 characters'))) }), z.unknown()).check(z.describe('the OpenFeature evaluation context: targetingKey (who is evaluated, for rollouts) and any attributes')));
+export const ofrepContext = /* @__PURE__ */ z.schema(() => z.looseObject({ targetingKey: z.optional(z.string().check(z.maxLength(1024, 'targetingKey is at most 1024 characters'))) }).check(z.describe('the OpenFeature evaluation context: targetingKey (who is evaluated, for rollouts) and any attributes')));
 export const ofrepRequest = /* @__PURE__ */ z.schema(() => z.object({ context: z.optional(ofrepContext) }).check(z.describe('OFREP evaluation request')));
 export type OfrepContext = z.infer<typeof ofrepContext>;
 
