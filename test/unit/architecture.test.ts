@@ -9,6 +9,22 @@ import { groupEntrySource } from '../../infra/bundle.ts';
 
 const root = join(import.meta.dirname, '..', '..');
 
+/** Whether a call in argument position (not the call's own target chain, not inside a function) sits in `n`. */
+function argumentCall(n: ts.Node, isTarget: boolean): boolean {
+  if (ts.isArrowFunction(n) || ts.isFunctionExpression(n) || ts.isMethodDeclaration(n) || ts.isGetAccessor(n)) return false;
+  if (ts.isCallExpression(n) || ts.isNewExpression(n)) {
+    if (!isTarget) return true;
+    const callee = ts.isPropertyAccessExpression(n.expression) ? n.expression.expression : n.expression;
+    return argumentCall(callee, true) || (n.arguments ?? []).some((a) => argumentCall(a, false));
+  }
+  if (ts.isAsExpression(n) || ts.isParenthesizedExpression(n) || ts.isSatisfiesExpression(n)) return argumentCall(n.expression, isTarget);
+  let found = false;
+  n.forEachChild((c) => {
+    if (!found && argumentCall(c, false)) found = true;
+  });
+  return found;
+}
+
 describe('architecture', () => {
   it('keeps the domain pure: no AWS SDK, no adapters, no handlers', () => {
     // Every file under domain/, at any depth (domain/promotion/ included).
@@ -98,9 +114,22 @@ describe('architecture', () => {
         if (!schemas.has(rootOf(d.initializer!) ?? '')) continue;
         const start = d.initializer!.getStart(sf);
         if (!text.slice(Math.max(0, start - 20), start).includes('/* @__PURE__ */')) missing.push(`${f}: ${(d.name as ts.Identifier).text}`);
+        // The bundler drops a pure call only if its arguments hold no call (it cannot tell zod/mini's
+        // functions are pure): a schema that nests calls is built in `z.schema(() => …)`.
+        const init = d.initializer as ts.CallExpression;
+        const wrapped = ts.isPropertyAccessExpression(init.expression) && init.expression.name.text === 'schema' && rootOf(init.expression) === 'z';
+        if (!wrapped && argumentCall(init, true)) missing.push(`${f}: ${(d.name as ts.Identifier).text} nests calls outside z.schema(() => …)`);
       }
     }
     expect(missing).toEqual([]);
+  });
+
+  it('takes zod from one module: domain/zod.ts (zod/mini, English messages); domain/ and functions/ import no zod package themselves', () => {
+    const direct = ['domain', 'functions']
+      .flatMap((d) => (readdirSync(join(root, d), { recursive: true }) as string[]).map((f) => join(d, f)))
+      .filter((f) => f.endsWith('.ts') && f !== join('domain', 'zod.ts') && /from 'zod(\/[^']*)?'/.test(readFileSync(join(root, f), 'utf8')));
+    expect(direct).toEqual([]);
+    expect(readFileSync(join(root, 'domain', 'zod.ts'), 'utf8')).toMatch(/from 'zod\/mini'/);
   });
 
   it('has exactly one handler file per handler in the route table, and each function group declared once (its entry generated)', () => {
