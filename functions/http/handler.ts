@@ -54,9 +54,10 @@ function issuesOf(where: string, error: z.ZodError): Issue[] {
   return error.issues.map((i) => ({ path: [where, ...i.path.map(String)].join('.'), message: i.message }));
 }
 
-function parse<T extends z.ZodType>(schema: T | undefined, where: string, value: unknown, issues: Issue[]) {
+/** Async: a schema may refine with a check that loads what it needs on first use (a freeze window's cron). */
+async function parse<T extends z.ZodType>(schema: T | undefined, where: string, value: unknown, issues: Issue[]) {
   if (!schema) return undefined;
-  const r = schema.safeParse(value);
+  const r = await schema.safeParseAsync(value);
   if (r.success) return r.data;
   issues.push(...issuesOf(where, r.error));
   return undefined;
@@ -234,12 +235,12 @@ export function httpHandler<B extends z.ZodType, Q extends z.ZodType, P extends 
         throw new Forbidden(`This route needs the '${route.role}' role; you have: ${principal.roles.join(', ') || 'none'}`);
       }
       const issues: Issue[] = [];
-      const params = parse(spec.params, 'path', event.pathParameters ?? {}, issues);
-      const query = parse(spec.query, 'query', event.queryStringParameters ?? {}, issues);
+      const params = await parse(spec.params, 'path', event.pathParameters ?? {}, issues);
+      const query = await parse(spec.query, 'query', event.queryStringParameters ?? {}, issues);
       // A GET carries no body; elsewhere a missing body is refused unless every field is optional (bodyOptional), and `null` is never an object.
       const raw = spec.body && route.method !== 'GET' ? readBody(event) : undefined;
       if (spec.body && route.method !== 'GET' && raw === undefined && !spec.bodyOptional) issues.push({ path: 'body', message: 'is required: send a JSON object' });
-      const body = spec.body && route.method !== 'GET' && !(raw === undefined && !spec.bodyOptional) ? parse(spec.body, 'body', raw === undefined ? {} : raw, issues) : undefined;
+      const body = spec.body && route.method !== 'GET' && !(raw === undefined && !spec.bodyOptional) ? await parse(spec.body, 'body', raw === undefined ? {} : raw, issues) : undefined;
       if (issues.length) throw new ValidationFailed(issues);
       const breakGlassReason = event.headers?.[BREAK_GLASS_HEADER];
       const ctx: Ctx = { principal: principal as Principal, requestId: context?.awsRequestId, ...(breakGlassReason ? { breakGlassReason } : {}) };
