@@ -7,7 +7,7 @@ import { canonicalJson, sha256Hex } from '#domain/canonical';
 import { ConcurrentModification, Forbidden, IdempotencyKeyReused, MalformedJson, PayloadTooLarge, RouteNotFound, ValidationFailed, type Issue } from '#domain/errors';
 import type { Ctx, Deps } from '#domain/ports';
 import { storeOnly, tenantDeps, type Wiring } from './deps.ts';
-import { logger, writeConflicts } from '../adapters/observability.ts';
+import { logger } from '../adapters/observability.ts';
 import { writeStats } from '#domain/retry';
 import { withCorsHeaders } from './cors.ts';
 import { errorResponse, json, type HttpResult } from './errors.ts';
@@ -176,13 +176,14 @@ const cors = (): middy.MiddlewareObj<APIGatewayProxyEventV2, HttpResult> => {
 
 /** One structured access-log line per request (Powertools Logger, JSON; CloudWatch Logs Insights friendly); quiet under tests. */
 const accessLog = (): middy.MiddlewareObj<APIGatewayProxyEventV2, HttpResult> => {
-  const line = (request: middy.Request<APIGatewayProxyEventV2, HttpResult>) => {
+  const line = async (request: middy.Request<APIGatewayProxyEventV2, HttpResult>) => {
     const internal = request.internal as { started?: number; retries?: number; givenUp?: number };
     const started = internal.started ?? Date.now();
     // Write conflicts of this request (the process serves one request at a time on Lambda).
     const retries = writeStats.retries - (internal.retries ?? writeStats.retries);
     const givenUp = writeStats.givenUp - (internal.givenUp ?? writeStats.givenUp);
-    writeConflicts(retries, givenUp);
+    // Rare (a lost race): the metrics module is loaded then, not at every function's init.
+    if (retries || givenUp) (await import('../adapters/metrics.ts')).writeConflicts(retries, givenUp);
     logger.info('request', {
       requestId: request.context?.awsRequestId,
       route: request.event.routeKey,
