@@ -3,10 +3,9 @@ import { RuleViolation } from './errors.ts';
 import type { FreezeWindow, Occurrence } from './freeze.ts';
 
 /**
- * Freeze windows' occurrences, computed with the cron parser they are given: freeze-calendar.ts
- * gives the one it imports (the synchronous API: listing, status, schedules), freeze.ts loads one
- * on first use and only when a window is recurring (the checks every write makes), so cron-parser
- * and luxon (~100 KiB) are not loaded at init by the functions that only check.
+ * Freeze windows' occurrences, computed with the cron parser they are given: freeze.ts (cronFor)
+ * loads it on first use and only when a window is recurring, so cron-parser and luxon (~100 KiB)
+ * are never read at module init.
  */
 export type CronParser = typeof CronExpressionParser;
 

@@ -1,6 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { activeWith, applies, nextAllowedWith, upcomingWith, type CronParser } from './freeze-occurrences.ts';
-import { activeWindow, nextOpening, openAt, upcomingWindow, validCron } from './freeze-calendar.ts';
+import { activeWith, applies, nextAllowedWith, nextOpeningWith, openAtWith, upcomingWith, type CronParser } from './freeze-occurrences.ts';
 import * as z from './zod.ts';
 import { auditEntry } from './audit.ts';
 import { breakGlass, type BreakGlassUse } from './break-glass.ts';
@@ -8,8 +7,6 @@ import { EnvironmentFrozen, EnvironmentNotFound, FreezeWindowNotFound, RuleViola
 import type { Ctx, Deps, DomainEvent, WriteOp } from './ports.ts';
 import { newEvent, parseEventDetail } from './promotion/events.ts';
 import { WriteConflict } from './retry.ts';
-
-export { activeWindow, nextAllowed, nextOpening, openAt, upcomingWindow } from './freeze-calendar.ts';
 
 /**
  * Freeze windows: times in which nothing is promoted into an environment (or into any, for a
@@ -55,6 +52,20 @@ const validZone = (tz: string) => {
     return false;
   }
 };
+/**
+ * Whether a cron expression is one cron-parser takes, with five fields: an async refinement, so the
+ * parser is loaded only when a request carries a cron (schemas here are parsed with safeParseAsync).
+ */
+async function validCron(expr: string): Promise<boolean> {
+  if (expr.trim().split(/\s+/).length !== 5) return false;
+  const { CronExpressionParser } = await import('cron-parser');
+  try {
+    CronExpressionParser.parse(expr, { tz: 'UTC' });
+    return true;
+  } catch {
+    return false;
+  }
+}
 const isoTime = /* @__PURE__ */ z.iso.datetime({ offset: true, message: 'must be an ISO-8601 date-time, e.g. 2026-12-24T00:00:00Z' });
 const cron = /* @__PURE__ */ z.schema(() => z.string().check(
   z.minLength(9),
@@ -112,21 +123,21 @@ const NO_CRON = {
 } as unknown as CronParser;
 
 /**
- * The same answers for the write paths (every change checks the freeze): cron-parser, and luxon with
- * it (~100 KiB), is loaded on first use and only when a window is recurring, so a function that
- * checks windows without listing or creating them does not load it at init (a chunk of its own).
+ * The cron parser for these windows: cron-parser, and luxon with it (~100 KiB), is loaded on first
+ * use and only when a window is recurring (a chunk of its own), so no function reads it at module
+ * init and a tenant without recurring windows never loads it.
  */
-async function cronFor(windows: FreezeWindow[]): Promise<CronParser> {
+export async function cronFor(windows: readonly FreezeWindow[]): Promise<CronParser> {
   return windows.some((w) => w.kind !== 'once') ? (await import('cron-parser')).CronExpressionParser : NO_CRON;
 }
 
-/** activeWindow, loading the cron parser only when needed. */
+/** The window holding `env` at `at` (the one that closes last, when several overlap). */
 export const activeWindowOf = async (windows: FreezeWindow[], env: string, at: Date): Promise<Occurrence | null> => activeWith(await cronFor(windows), windows, env, at);
 
-/** upcomingWindow, loading the cron parser only when needed. */
+/** The next window to open over `env` after `at`. */
 export const upcomingWindowOf = async (windows: FreezeWindow[], env: string, at: Date): Promise<Occurrence | null> => upcomingWith(await cronFor(windows), windows, env, at);
 
-/** nextAllowed, loading the cron parser only when needed. */
+/** The first time at or after `at` that no window holds `env` (windows that touch or overlap are crossed). */
 export const nextAllowedOf = async (windows: FreezeWindow[], env: string, at: Date): Promise<Date> => nextAllowedWith(await cronFor(windows), windows, env, at);
 
 export const occurrenceView = (o: Occurrence | null) => (o ? { id: o.window.id, reason: o.window.reason, scope: o.window.scope, start: o.start.toISOString(), end: o.end.toISOString() } : null);
@@ -142,11 +153,15 @@ export async function listFreezeWindows(deps: Deps, ctx: Ctx, env?: string) {
   const all = await deps.store.listFreezeWindows(tenant);
   const now = deps.clock();
   const mine = env ? all.filter((w) => applies(w, env)) : all;
+  const cron = await cronFor(all);
   return {
-    items: mine.map((w) => ({ ...windowView(w), open: occurrenceView(openAt(w, now)), next: occurrenceView(nextOpening(w, now)) })),
-    ...(env ? { current: occurrenceView(activeWindow(all, env, now)), next: occurrenceView(upcomingWindow(all, env, now)) } : {}),
+    items: mine.map((w) => withOccurrences(cron, w, now)),
+    ...(env ? { current: occurrenceView(activeWith(cron, all, env, now)), next: occurrenceView(upcomingWith(cron, all, env, now)) } : {}),
   };
 }
+
+/** A window as the API shows it: with its occurrence open now and the next to open. */
+const withOccurrences = (cron: CronParser, w: FreezeWindow, now: Date) => ({ ...windowView(w), open: occurrenceView(openAtWith(cron, w, now)), next: occurrenceView(nextOpeningWith(cron, w, now)) });
 
 export async function addFreezeWindow(deps: Deps, ctx: Ctx, input: CreateFreezeWindow, env?: string) {
   const { tenant } = ctx.principal;
@@ -167,8 +182,8 @@ export async function addFreezeWindow(deps: Deps, ctx: Ctx, input: CreateFreezeW
   if (window.kind === 'once' && new Date(window.end!) <= now) throw new ValidationFailed([{ path: 'body.end', message: 'is in the past: the window would never hold anything' }]);
   const audit = auditEntry(tenant, { actor: ctx.principal.id, actorName: ctx.principal.name, action: 'freeze.add', entityType: 'freeze-window', entityId: window.id, reason: input.reason, before: null, after: scope, requestId: ctx.requestId }, now);
   await armFreezeEdge(deps, window, now);
-  await deps.store.commit(tenant, [{ kind: 'freezeWindow', window }, { kind: 'audit', entry: audit }, ...freezeAddedOps(window, now)]);
-  return { ...windowView(window), open: occurrenceView(openAt(window, now)), next: occurrenceView(nextOpening(window, now)) };
+  await deps.store.commit(tenant, [{ kind: 'freezeWindow', window }, { kind: 'audit', entry: audit }, ...(await freezeAddedOps(window, now))]);
+  return withOccurrences(await cronFor([window]), window, now);
 }
 
 export async function removeFreezeWindow(deps: Deps, ctx: Ctx, id: string): Promise<void> {
@@ -176,7 +191,7 @@ export async function removeFreezeWindow(deps: Deps, ctx: Ctx, id: string): Prom
   const found = (await deps.store.listFreezeWindows(tenant)).find((w) => w.id === id);
   if (!found) throw new FreezeWindowNotFound(id);
   const audit = auditEntry(tenant, { actor: ctx.principal.id, actorName: ctx.principal.name, action: 'freeze.remove', entityType: 'freeze-window', entityId: id, before: found.scope, after: null, reason: found.reason, requestId: ctx.requestId }, deps.clock());
-  await deps.store.commit(tenant, [{ kind: 'deleteFreezeWindow', id }, { kind: 'audit', entry: audit }, ...freezeRemovedOps(found, deps.clock())]);
+  await deps.store.commit(tenant, [{ kind: 'deleteFreezeWindow', id }, { kind: 'audit', entry: audit }, ...(await freezeRemovedOps(found, deps.clock()))]);
 }
 
 // ---- freeze edges: `Freeze Started` / `Freeze Ended` (webhooks freeze.started / freeze.ended)
@@ -204,12 +219,12 @@ export const freezeEdgeName = (tenant: string, e: FreezeEdge) => `stageline-frz-
 export const freezeEdgeEventId = (tenant: string, e: FreezeEdge) => `frz-${sha(`${tenant}\u0000${e.window}\u0000${e.edge}\u0000${new Date(e.at).toISOString()}`).slice(0, 40)}`;
 
 /** The first edge of `w` after `after` whose occurrence is not over by `now` (an opening long past is not announced late). */
-export function nextEdge(w: FreezeWindow, after: Date, now: Date = after): { edge: FreezeEdge; occurrence: Occurrence } | null {
+export function nextEdge(cron: CronParser, w: FreezeWindow, after: Date, now: Date = after): { edge: FreezeEdge; occurrence: Occurrence } | null {
   let t = after;
   for (let i = 0; i < 50; i++) {
-    const open = openAt(w, t);
+    const open = openAtWith(cron, w, t);
     if (open && open.end > t) return { edge: { window: w.id, edge: 'ended', at: open.end.toISOString() }, occurrence: open };
-    const next = nextOpening(w, t);
+    const next = nextOpeningWith(cron, w, t);
     if (!next) return null;
     if (next.end > now) return { edge: { window: w.id, edge: 'started', at: next.start.toISOString() }, occurrence: next };
     t = next.end;
@@ -220,7 +235,7 @@ export function nextEdge(w: FreezeWindow, after: Date, now: Date = after): { edg
 /** Arms the window's next edge after `after` (before its write commits: a schedule of a window never written does nothing). */
 export async function armFreezeEdge(deps: Pick<Deps, 'scheduler' | 'clock'>, w: FreezeWindow, after: Date): Promise<FreezeEdge | null> {
   const now = deps.clock();
-  const next = nextEdge(w, after, now);
+  const next = nextEdge(await cronFor([w]), w, after, now);
   if (!next) return null;
   const at = new Date(Math.max(Date.parse(next.edge.at), now.getTime()));
   await deps.scheduler.scheduleOnce(freezeEdgeName(w.tenant, next.edge), at, { tenant: w.tenant, freezeEdge: next.edge });
@@ -238,14 +253,14 @@ const edgeDetail = (o: Occurrence, at: string) => ({
 });
 
 /** The outbox event of a window added while it is open: its occurrence has started. */
-export function freezeAddedOps(w: FreezeWindow, now: Date): WriteOp[] {
-  const o = openAt(w, now);
+export async function freezeAddedOps(w: FreezeWindow, now: Date): Promise<WriteOp[]> {
+  const o = openAtWith(await cronFor([w]), w, now);
   return o ? [{ kind: 'event', event: newEvent('Freeze Started', w.tenant, edgeDetail(o, now.toISOString())) }] : [];
 }
 
 /** The outbox event of a window removed while it is open: the freeze ends now. */
-export function freezeRemovedOps(w: FreezeWindow, now: Date): WriteOp[] {
-  const o = openAt(w, now);
+export async function freezeRemovedOps(w: FreezeWindow, now: Date): Promise<WriteOp[]> {
+  const o = openAtWith(await cronFor([w]), w, now);
   return o ? [{ kind: 'event', event: newEvent('Freeze Ended', w.tenant, edgeDetail(o, now.toISOString())) }] : [];
 }
 
@@ -256,7 +271,8 @@ export async function fireFreezeEdge(deps: Deps, tenant: string, e: FreezeEdge):
   const at = new Date(e.at);
   const now = deps.clock();
   // The occurrence this edge belongs to: open at its start, or open just before its end.
-  const o = e.edge === 'started' ? openAt(w, at) : openAt(w, new Date(at.getTime() - 1));
+  const cron = await cronFor([w]);
+  const o = e.edge === 'started' ? openAtWith(cron, w, at) : openAtWith(cron, w, new Date(at.getTime() - 1));
   if (!o || (e.edge === 'started' ? o.start.getTime() : o.end.getTime()) !== at.getTime()) return { emitted: false, reason: `no ${e.edge === 'started' ? 'opening' : 'closing'} of ${w.id} at ${e.at}` };
   if (now < at) {
     // Early (a clock skew of the scheduler): fire again at the edge.

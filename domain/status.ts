@@ -4,7 +4,8 @@ import { GATE_ORDER } from './promotion/gates.ts';
 import type { GateResult, Promotion } from './promotion/model.ts';
 import { lineOf } from './promotion/policy.ts';
 import { isProtected } from './break-glass.ts';
-import { activeWindow, occurrenceView, upcomingWindow } from './freeze.ts';
+import { cronFor, occurrenceView } from './freeze.ts';
+import { activeWith, upcomingWith } from './freeze-occurrences.ts';
 import { approvalDeadline } from './promotion/deadlines.ts';
 import { subjectLabel } from './promotion/aggregate.ts';
 
@@ -48,6 +49,7 @@ export async function status(deps: Deps, ctx: Ctx, only?: string) {
   if (only && !line.some((e) => e.name === only)) throw new EnvironmentNotFound(only);
   const now = deps.clock();
   const windows = await deps.store.listFreezeWindows(tenant);
+  const cron = await cronFor(windows);
   const recentByTarget = new Map<string, Promotion[]>();
   const environments = await Promise.all(
     line
@@ -73,7 +75,7 @@ export async function status(deps: Deps, ctx: Ctx, only?: string) {
           /** the last admin override of a guard here (who, when, why, what) */
           lastBreakGlass: env.lastBreakGlass ?? null,
           /** freeze windows over it: the one open now, and the next to open */
-          freeze: { current: occurrenceView(activeWindow(windows, env.name, now)), next: occurrenceView(upcomingWindow(windows, env.name, now)) },
+          freeze: { current: occurrenceView(activeWith(cron, windows, env.name, now)), next: occurrenceView(upcomingWith(cron, windows, env.name, now)) },
         };
       }),
   );

@@ -29,8 +29,8 @@ const freezeWindow = /* @__PURE__ */ z.schema(() => z.strictObject({
   cron: z.optional(z.string()),
   end_cron: z.optional(z.string()),
   timezone: z.optional(z.string()),
-}).check(z.superRefine((w, ctx) => {
-    const r = createFreezeWindow.safeParse({ reason: w.reason, start: w.start, end: w.end, cron: w.cron, endCron: w.end_cron, timezone: w.timezone });
+}).check(z.superRefine(async (w, ctx) => {
+    const r = await createFreezeWindow.safeParseAsync({ reason: w.reason, start: w.start, end: w.end, cron: w.cron, endCron: w.end_cron, timezone: w.timezone });
     if (!r.success) for (const i of r.error.issues) ctx.addIssue({ code: 'custom', path: i.path.map((p) => (p === 'endCron' ? 'end_cron' : p)), message: i.message });
   })));
 
@@ -111,18 +111,18 @@ function lineOf(doc: ReturnType<typeof parseDocument>, counter: LineCounter, pat
   return undefined;
 }
 
-/** Parses YAML (or JSON, which is YAML) into the manifest; every problem names its line and field. */
-export function parseManifest(text: string): Manifest {
+/** Parses YAML (or JSON, which is YAML) into the manifest; every problem names its line and field. Async: a cron is checked by the cron parser, loaded on first use. */
+export async function parseManifest(text: string): Promise<Manifest> {
   const counter = new LineCounter();
   const doc = parseDocument(text, { lineCounter: counter, prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length) {
     throw new ValidationFailed(doc.errors.map((e) => ({ path: `document:${e.linePos?.[0]?.line ?? '?'}`, message: `line ${e.linePos?.[0]?.line ?? '?'}: ${e.message.split('\n')[0]}` })), 'The manifest is not valid YAML/JSON');
   }
   if (!isMap(doc.contents) && !isSeq(doc.contents)) throw new ValidationFailed([{ path: 'document', message: 'must be a mapping with artifacts.promotion' }], 'The manifest is empty');
-  let r: ReturnType<typeof manifestSchema.safeParse>;
+  let r: Awaited<ReturnType<typeof manifestSchema.safeParseAsync>>;
   try {
     // The yaml library refuses alias bombs (too many aliases for the document's size) with an error of its own.
-    r = manifestSchema.safeParse(doc.toJS({ maxAliasCount: 100 }));
+    r = await manifestSchema.safeParseAsync(doc.toJS({ maxAliasCount: 100 }));
   } catch (err) {
     const message = err instanceof RangeError ? 'nested too deeply' : err instanceof Error ? err.message.split('\n')[0]! : String(err);
     throw new ValidationFailed([{ path: 'document', message: `cannot be read: ${message}` }], 'The manifest is not valid YAML/JSON');

@@ -320,7 +320,7 @@ export async function exportManifest(deps: Deps, ctx: Ctx, format: 'yaml' | 'jso
 }
 
 export async function planManifest(deps: Deps, ctx: Ctx, document: string) {
-  const m = parseManifest(document);
+  const m = await parseManifest(document);
   const cur = await current(deps, ctx.principal.tenant, namedArtifacts(m));
   const changes = planOf(cur.setup, desired(cur.setup, m, deps.deployment));
   return { digest: setupDigest(cur.setup), changes, summary: summary(changes) };
@@ -334,7 +334,7 @@ const summary = (changes: Change[]) => ({ add: changes.filter((c) => c.op === 'a
 const MAX_OPS = 98;
 
 export async function applyManifest(deps: Deps, ctx: Ctx, document: string, expectedDigest?: string) {
-  const m = parseManifest(document);
+  const m = await parseManifest(document);
   const documentDigest = `sha256:${sha256Hex(document)}`;
   // A lost race (another apply, or any change to what the plan covers) re-reads: the digest then tells.
   return retryOnConflict(() => applyOnce(deps, ctx, m, documentDigest, expectedDigest));
@@ -411,7 +411,7 @@ async function applyOnce(deps: Deps, ctx: Ctx, m: Manifest, documentDigest: stri
     });
   }
   const wanted = new Set(want.freeze_windows.map(freezeKey));
-  for (const w of cur.windows) if (!wanted.has(freezeKey(freezeDoc(w)))) ops.push({ kind: 'deleteFreezeWindow', id: w.id }, ...freezeRemovedOps(w, now));
+  for (const w of cur.windows) if (!wanted.has(freezeKey(freezeDoc(w)))) ops.push({ kind: 'deleteFreezeWindow', id: w.id }, ...(await freezeRemovedOps(w, now)));
   const have = new Set(cur.setup.freeze_windows.map(freezeKey));
   for (const w of want.freeze_windows) {
     if (have.has(freezeKey(w))) continue;
@@ -427,7 +427,7 @@ async function applyOnce(deps: Deps, ctx: Ctx, m: Manifest, documentDigest: stri
     };
     // Its first edge is armed before it is written (as the API does): a window never written fires nothing.
     await armFreezeEdge(deps, window, now);
-    ops.push({ kind: 'freezeWindow', window }, ...freezeAddedOps(window, now));
+    ops.push({ kind: 'freezeWindow', window }, ...(await freezeAddedOps(window, now)));
   }
   // Rules by source → target pair: changed in place (same id, version checked), added, or removed.
   const haveRules = new Map(cur.rules.map((r) => [pairOf(r), r]));

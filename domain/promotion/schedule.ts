@@ -1,7 +1,7 @@
 import { awsName } from '../aws-names.ts';
 import { freezeOverridden, requestedBreakGlass } from '../break-glass.ts';
 import { RuleViolation, TransitionNotAllowed, ValidationFailed } from '../errors.ts';
-import { activeWindow, nextAllowed } from '../freeze.ts';
+import { activeWindowOf, nextAllowedOf } from '../freeze.ts';
 import type { Ctx, Deps } from '../ports.ts';
 import { actorOf, guard, moved } from './aggregate.ts';
 import { stampFreezeOverride } from './freeze-override.ts';
@@ -57,9 +57,9 @@ export async function schedulePromotion(deps: Deps, ctx: Ctx, id: string, at: st
       }
       if (!freezeOverridden(p)) {
         const windows = await deps.store.listFreezeWindows(p.tenant);
-        const frozen = activeWindow(windows, p.targetEnvironment, when);
+        const frozen = await activeWindowOf(windows, p.targetEnvironment, when);
         if (frozen) {
-          const allowed = nextAllowed(windows, p.targetEnvironment, when);
+          const allowed = await nextAllowedOf(windows, p.targetEnvironment, when);
           throw new RuleViolation(`${when.toISOString()} falls in freeze window ${frozen.window.id} (${frozen.window.reason}) over '${p.targetEnvironment}'; the next allowed time is ${allowed.toISOString()}`, { window: frozen.window.id, nextAllowed: allowed.toISOString() });
         }
       }

@@ -4,7 +4,7 @@ import { parseEventDetail } from '#domain/promotion/events';
 import { postToSlack, sesEmail } from '../adapters/channels.ts';
 import { directoryFromEnv } from '../adapters/cognito-directory.ts';
 import { compose } from '../http/deps.ts';
-import { notificationFailures } from '../adapters/observability.ts';
+import { notificationFailures } from '../adapters/metrics.ts';
 import { schedulerFromEnv } from '../adapters/scheduler.ts';
 import type { Channels } from '#domain/ports';
 

@@ -4,7 +4,7 @@ import { linkAuditEntries } from '#domain/audit-log';
 import type { AuditEntry } from '#domain/model';
 import type { DomainEvent } from '#domain/ports';
 import { eventsOf, openAuditEntry } from '../adapters/dynamo-store.ts';
-import { eventMetrics } from '../adapters/observability.ts';
+import { eventMetrics } from '../adapters/metrics.ts';
 import { anchorFromEnv } from '../adapters/kms-s3-anchor.ts';
 import { rememberingAnchor } from '../adapters/remembering-anchor.ts';
 import { compose } from '../http/deps.ts';

@@ -7,7 +7,7 @@ import { canonicalJson, sha256Hex } from '#domain/canonical';
 import { ConcurrentModification, Forbidden, IdempotencyKeyReused, MalformedJson, PayloadTooLarge, RouteNotFound, ValidationFailed, type Issue } from '#domain/errors';
 import type { Ctx, Deps } from '#domain/ports';
 import { storeOnly, tenantDeps, type Wiring } from './deps.ts';
-import { logger, writeConflicts } from '../adapters/observability.ts';
+import { logger } from '../adapters/observability.ts';
 import { writeStats } from '#domain/retry';
 import { withCorsHeaders } from './cors.ts';
 import { errorResponse, json, type HttpResult } from './errors.ts';
@@ -54,9 +54,10 @@ function issuesOf(where: string, error: z.core.$ZodError): Issue[] {
   return error.issues.map((i) => ({ path: [where, ...i.path.map(String)].join('.'), message: i.message }));
 }
 
-function parse<T extends z.ZodMiniType>(schema: T | undefined, where: string, value: unknown, issues: Issue[]) {
+/** Async: a schema may refine with a check that loads what it needs on first use (a freeze window's cron). */
+async function parse<T extends z.ZodMiniType>(schema: T | undefined, where: string, value: unknown, issues: Issue[]) {
   if (!schema) return undefined;
-  const r = schema.safeParse(value);
+  const r = await schema.safeParseAsync(value);
   if (r.success) return r.data;
   issues.push(...issuesOf(where, r.error));
   return undefined;
@@ -175,13 +176,14 @@ const cors = (): middy.MiddlewareObj<APIGatewayProxyEventV2, HttpResult> => {
 
 /** One structured access-log line per request (Powertools Logger, JSON; CloudWatch Logs Insights friendly); quiet under tests. */
 const accessLog = (): middy.MiddlewareObj<APIGatewayProxyEventV2, HttpResult> => {
-  const line = (request: middy.Request<APIGatewayProxyEventV2, HttpResult>) => {
+  const line = async (request: middy.Request<APIGatewayProxyEventV2, HttpResult>) => {
     const internal = request.internal as { started?: number; retries?: number; givenUp?: number };
     const started = internal.started ?? Date.now();
     // Write conflicts of this request (the process serves one request at a time on Lambda).
     const retries = writeStats.retries - (internal.retries ?? writeStats.retries);
     const givenUp = writeStats.givenUp - (internal.givenUp ?? writeStats.givenUp);
-    writeConflicts(retries, givenUp);
+    // Rare (a lost race): the metrics module is loaded then, not at every function's init.
+    if (retries || givenUp) (await import('../adapters/metrics.ts')).writeConflicts(retries, givenUp);
     logger.info('request', {
       requestId: request.context?.awsRequestId,
       route: request.event.routeKey,
@@ -234,12 +236,12 @@ export function httpHandler<B extends z.ZodMiniType, Q extends z.ZodMiniType, P 
         throw new Forbidden(`This route needs the '${route.role}' role; you have: ${principal.roles.join(', ') || 'none'}`);
       }
       const issues: Issue[] = [];
-      const params = parse(spec.params, 'path', event.pathParameters ?? {}, issues);
-      const query = parse(spec.query, 'query', event.queryStringParameters ?? {}, issues);
+      const params = await parse(spec.params, 'path', event.pathParameters ?? {}, issues);
+      const query = await parse(spec.query, 'query', event.queryStringParameters ?? {}, issues);
       // A GET carries no body; elsewhere a missing body is refused unless every field is optional (bodyOptional), and `null` is never an object.
       const raw = spec.body && route.method !== 'GET' ? readBody(event) : undefined;
       if (spec.body && route.method !== 'GET' && raw === undefined && !spec.bodyOptional) issues.push({ path: 'body', message: 'is required: send a JSON object' });
-      const body = spec.body && route.method !== 'GET' && !(raw === undefined && !spec.bodyOptional) ? parse(spec.body, 'body', raw === undefined ? {} : raw, issues) : undefined;
+      const body = spec.body && route.method !== 'GET' && !(raw === undefined && !spec.bodyOptional) ? await parse(spec.body, 'body', raw === undefined ? {} : raw, issues) : undefined;
       if (issues.length) throw new ValidationFailed(issues);
       const breakGlassReason = event.headers?.[BREAK_GLASS_HEADER];
       const ctx: Ctx = { principal: principal as Principal, requestId: context?.awsRequestId, ...(breakGlassReason ? { breakGlassReason } : {}) };

@@ -443,7 +443,7 @@ describe('someone is told', () => {
     expect(queues.length).toBeGreaterThanOrEqual(4);
     const depth = alarms.filter((a) => a.Properties.MetricName === 'ApproximateNumberOfMessagesVisible');
     expect(depth.map((a) => a.Properties.Dimensions[0].Value['Fn::GetAtt'][0]).sort()).toEqual(queues.sort());
-    // The sweeper's metric (functions/adapters/observability.ts sweptPromotions) is the one alarmed on.
+    // The sweeper's metric (functions/adapters/metrics.ts sweptPromotions) is the one alarmed on.
     const stuck = alarms.find((a) => String(a.Properties.AlarmDescription).startsWith('A promotion was stuck'))!;
     expect(stuck.Properties).toMatchObject({ Namespace: 'Stageline', MetricName: 'PromotionsSwept', Dimensions: [{ Name: 'service', Value: 'stageline' }] });
   });

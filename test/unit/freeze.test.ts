@@ -1,6 +1,15 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { activeWindow, createFreezeWindow, freezeEdgeEventId, freezeEdgeName, nextAllowed, nextEdge, openAt, upcomingWindow, type FreezeWindow } from '../../domain/freeze.ts';
+import { CronExpressionParser } from 'cron-parser';
+import { createFreezeWindow, freezeEdgeEventId, freezeEdgeName, nextEdge as nextEdgeWith, type FreezeWindow } from '../../domain/freeze.ts';
+import { activeWith, nextAllowedWith, openAtWith, upcomingWith } from '../../domain/freeze-occurrences.ts';
+
+// The calendar with the cron parser the product loads on first use (domain/freeze.ts cronFor).
+const openAt = (w: FreezeWindow, t: Date) => openAtWith(CronExpressionParser, w, t);
+const activeWindow = (ws: FreezeWindow[], env: string, t: Date) => activeWith(CronExpressionParser, ws, env, t);
+const upcomingWindow = (ws: FreezeWindow[], env: string, t: Date) => upcomingWith(CronExpressionParser, ws, env, t);
+const nextAllowed = (ws: FreezeWindow[], env: string, t: Date) => nextAllowedWith(CronExpressionParser, ws, env, t);
+const nextEdge = (w: FreezeWindow, after: Date, now?: Date) => nextEdgeWith(CronExpressionParser, w, after, now);
 
 const weekend: FreezeWindow = {
   id: 'frz_weekend',
@@ -56,18 +65,18 @@ describe('freeze windows (cron in a time zone, DST-correct)', () => {
     );
   });
 
-  it('validates the request: either start/end or cron/endCron/timezone; a real zone; a real cron; end after start', () => {
-    const issues = (body: unknown) => {
-      const r = createFreezeWindow.safeParse(body);
+  it('validates the request: either start/end or cron/endCron/timezone; a real zone; a real cron; end after start', async () => {
+    const issues = async (body: unknown) => {
+      const r = await createFreezeWindow.safeParseAsync(body);
       return r.success ? [] : r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
     };
-    expect(issues({ reason: 'x', cron: '0 16 * * 5', endCron: '0 8 * * 1', timezone: 'Europe/Berlin' })).toEqual([]);
-    expect(issues({ reason: 'x', start: '2026-12-24T00:00:00Z', end: '2026-12-27T00:00:00Z' })).toEqual([]);
-    expect(issues({ reason: 'x', cron: '0 16 * * 5', endCron: '0 8 * * 1', timezone: 'Mars/Olympus' })[0]).toMatch(/^timezone: must be an IANA time zone/);
-    expect(issues({ reason: 'x', cron: 'every friday', endCron: '0 8 * * 1', timezone: 'UTC' })[0]).toMatch(/^cron: must be a 5-field cron/);
-    expect(issues({ reason: 'x', start: '2026-12-27T00:00:00Z', end: '2026-12-24T00:00:00Z' })).toEqual(['end: must be after start']);
-    expect(issues({ reason: 'x' })[0]).toMatch(/^start: give either start and end/);
-    expect(issues({ reason: 'x', start: '2026-12-24T00:00:00Z', cron: '0 16 * * 5' })[0]).toMatch(/either start and end/);
+    expect(await issues({ reason: 'x', cron: '0 16 * * 5', endCron: '0 8 * * 1', timezone: 'Europe/Berlin' })).toEqual([]);
+    expect(await issues({ reason: 'x', start: '2026-12-24T00:00:00Z', end: '2026-12-27T00:00:00Z' })).toEqual([]);
+    expect((await issues({ reason: 'x', cron: '0 16 * * 5', endCron: '0 8 * * 1', timezone: 'Mars/Olympus' }))[0]).toMatch(/^timezone: must be an IANA time zone/);
+    expect((await issues({ reason: 'x', cron: 'every friday', endCron: '0 8 * * 1', timezone: 'UTC' }))[0]).toMatch(/^cron: must be a 5-field cron/);
+    expect(await issues({ reason: 'x', start: '2026-12-27T00:00:00Z', end: '2026-12-24T00:00:00Z' })).toEqual(['end: must be after start']);
+    expect((await issues({ reason: 'x' }))[0]).toMatch(/^start: give either start and end/);
+    expect((await issues({ reason: 'x', start: '2026-12-24T00:00:00Z', cron: '0 16 * * 5' }))[0]).toMatch(/either start and end/);
   });
 
   it('walks a window edge by edge (freeze.started / freeze.ended): a recurring one across DST, a once one to its end; an opening already over is not announced', () => {

@@ -1,5 +1,9 @@
 import { describe, expect, it, vi } from 'vitest';
-import { eventMetrics, logged, logger, sweptPromotions, writeConflicts } from '../../functions/adapters/observability.ts';
+import { logged, logger } from '../../functions/adapters/observability.ts';
+import { eventMetrics, sweptPromotions, writeConflicts } from '../../functions/adapters/metrics.ts';
+import { httpHandler } from '../../functions/http/handler.ts';
+import { writeStats } from '../../domain/retry.ts';
+import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 
 describe('metrics from the outbox (Powertools EMF)', () => {
   it('counts promotions by outcome and gate failures per target environment, from the events the stream consumer relays', () => {
@@ -74,5 +78,33 @@ describe('background work logs one JSON line with its correlation keys (Powertoo
     expect(out[0]).toMatchObject({ level: 'INFO', message: 'step', service: 'stageline', ...keys, next: 'await-approval' });
     expect(typeof out[0].ms).toBe('number');
     expect(out[1]).toMatchObject({ level: 'WARN', message: 'step failed', tenant: 'acme', promotionId: 'prm_1', step: 'execute', error: 'TargetBusy', reason: 'staging is busy' });
+  });
+
+  it("an API request that lost write races emits WriteConflicts (the metrics module is loaded then); one that did not emits nothing", async () => {
+    vi.stubEnv('TABLE_NAME', 'observability-test'); // the deps are built (no request reaches the table)
+    let races = 0;
+    const handler = httpHandler({}, async () => {
+      writeStats.retries += races;
+      return { ok: true };
+    });
+    const event = { version: '2.0', routeKey: 'GET /health', rawPath: '/health', rawQueryString: '', headers: {}, requestContext: { http: { method: 'GET', path: '/health' }, requestId: 'r', timeEpoch: Date.now() }, isBase64Encoded: false } as unknown as APIGatewayProxyEventV2;
+    const context = { awsRequestId: 'r', getRemainingTimeInMillis: () => 10_000 } as unknown as Context;
+    const lines: string[] = [];
+    const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      lines.push(String(chunk));
+      return true;
+    });
+    try {
+      expect(await handler(event, context)).toMatchObject({ statusCode: 200 });
+      races = 2;
+      expect(await handler(event, context)).toMatchObject({ statusCode: 200 });
+    } finally {
+      spy.mockRestore();
+      vi.unstubAllEnvs();
+    }
+    const docs = lines.flatMap((l) => l.split('\n')).filter((l) => l.includes('_aws')).map((l) => JSON.parse(l));
+    expect(docs).toHaveLength(2);
+    expect(docs[0]).toMatchObject({ WriteConflicts: 2 });
+    expect(docs[1]).toMatchObject({ WritesGivenUp: 0 });
   });
 });
