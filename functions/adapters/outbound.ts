@@ -1,5 +1,5 @@
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
-import { request as httpRequest, type IncomingMessage } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { isIP } from 'node:net';
 import { Readable } from 'node:stream';
@@ -101,7 +101,9 @@ const NO_BODY = new Set([101, 103, 204, 205, 304]);
 export async function guardedFetch(raw: string | URL, init: GuardedInit = {}): Promise<Response> {
   const url = checkUrl(raw);
   const signal = init.signal ?? AbortSignal.timeout(init.timeoutMs ?? 10_000);
-  const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+  // node:http is loaded only for plain http (loopback, allowed locally): on Node 24 importing it loads
+  // undici, http2 and worker_threads too, ~15 ms of module init for every function that can call out.
+  const send = url.protocol === 'https:' ? httpsRequest : (await import('node:http')).request;
   const method = (init.method ?? 'GET').toUpperCase();
   return new Promise<Response>((resolve, reject) => {
     const req = send(url, { method, headers: init.headers, lookup: guardedLookup as never, signal }, (res: IncomingMessage) => {

@@ -1,0 +1,39 @@
+/**
+ * What module init reads, per function (the bundles the stack deploys, infra/bundle.ts): what only
+ * some requests need stays in chunks that `import()` loads on first use. Each rule here is a cold
+ * start cost that was measured (npm run bench, bench/init-time.ts) and removed.
+ */
+import { describe, expect, it } from 'vitest';
+import { FUNCTIONS } from '../../functions/http/routes.ts';
+import { bundleFunction } from '../../infra/bundle.ts';
+import { initLoaded } from '../../scripts/build.ts';
+
+function atInit(name: string): { inputs: Set<string>; builtins: Set<string> } {
+  const { metafile } = bundleFunction(name, { traceSdk: false, reuseAny: true });
+  const entry = Object.keys(metafile.outputs).find((o) => o.endsWith('/index.mjs'))!;
+  const inputs = new Set<string>();
+  const builtins = new Set<string>();
+  for (const out of initLoaded(metafile, entry)) {
+    for (const [input, { bytesInOutput }] of Object.entries(metafile.outputs[out]!.inputs)) if (bytesInOutput > 0) inputs.add(input);
+    for (const imp of metafile.outputs[out]!.imports) if (imp.external && imp.kind === 'import-statement') builtins.add(imp.path);
+  }
+  return { inputs, builtins };
+}
+
+const has = (inputs: Set<string>, part: string) => [...inputs].some((i) => i.includes(part));
+
+describe('module init reads only what every request of the function needs', () => {
+  it('no function imports node:http at init (on Node 24 it loads undici, http2 and worker_threads: ~30 ms); outbound calls are https', () => {
+    const offenders = FUNCTIONS.filter((name) => atInit(name).builtins.has('node:http'));
+    expect(offenders).toEqual([]);
+  }, 600_000);
+
+  it('cron-parser and luxon are loaded only for a recurring freeze window, zod classic never, EMF metrics only where emitted on every run', () => {
+    const cron = FUNCTIONS.filter((name) => has(atInit(name).inputs, 'node_modules/cron-parser/') || has(atInit(name).inputs, 'node_modules/luxon/'));
+    expect(cron).toEqual([]);
+    const classic = FUNCTIONS.filter((name) => has(atInit(name).inputs, 'node_modules/zod/v4/classic/'));
+    expect(classic).toEqual([]);
+    const metrics = FUNCTIONS.filter((name) => has(atInit(name).inputs, 'node_modules/@aws-lambda-powertools/metrics/'));
+    expect(metrics.sort()).toEqual(['notifier', 'schedule-fire', 'stream']);
+  }, 600_000);
+});
