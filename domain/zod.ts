@@ -19,7 +19,6 @@ export function addIssue(ctx: mini.core.ParsePayload, issue: { code: 'custom'; m
   ctx.issues.push({ ...(issue as mini.core.$ZodRawIssue), input: 'input' in issue ? issue.input : ctx.value } as mini.core.$ZodRawIssue);
 }
 
-
 /**
  * A module-level schema, built when its module loads: `z.schema(() => z.strictObject({ … }))`, after
  * the pure annotation every module-level schema carries.
