@@ -8,7 +8,12 @@ import { FUNCTIONS } from '../../functions/http/routes.ts';
 import { bundleFunction } from '../../infra/bundle.ts';
 import { initLoaded } from '../../scripts/build.ts';
 
+const seen = new Map<string, { inputs: Set<string>; builtins: Set<string> }>();
+
+/** What the function's module init reads: our and packages' inputs, and the Node built-ins it imports (once per function). */
 function atInit(name: string): { inputs: Set<string>; builtins: Set<string> } {
+  const known = seen.get(name);
+  if (known) return known;
   const { metafile } = bundleFunction(name, { traceSdk: false, reuseAny: true });
   const entry = Object.keys(metafile.outputs).find((o) => o.endsWith('/index.mjs'))!;
   const inputs = new Set<string>();
@@ -17,6 +22,7 @@ function atInit(name: string): { inputs: Set<string>; builtins: Set<string> } {
     for (const [input, { bytesInOutput }] of Object.entries(metafile.outputs[out]!.inputs)) if (bytesInOutput > 0) inputs.add(input);
     for (const imp of metafile.outputs[out]!.imports) if (imp.external && imp.kind === 'import-statement') builtins.add(imp.path);
   }
+  seen.set(name, { inputs, builtins });
   return { inputs, builtins };
 }
 
