@@ -2,7 +2,8 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { buildSync, type BuildOptions, type Metafile } from 'esbuild';
-import { FUNCTION_GROUPS, type FunctionGroup } from '../functions/http/routes.ts';
+import { FUNCTION_GROUPS, handlersOf, ROUTES, routeKey, type FunctionGroup } from '../functions/http/routes.ts';
+import { servedRow } from '../functions/http/served-routes.ts';
 
 /** Repo root: esbuild resolves `#domain/*` through the root package.json `imports`. */
 export const REPO_ROOT = path.join(import.meta.dirname, '..');
@@ -17,7 +18,7 @@ export function groupEntrySource(name: FunctionGroup): string {
   return [
     `import { serveGroup } from ${abs('http', 'group.ts')};`,
     ...members.map((h, i) => `import { handler as m${i} } from ${abs('handlers', `${h}.ts`)};`),
-    `export const handler = serveGroup(${JSON.stringify(name)}, { ${members.map((h, i) => `${JSON.stringify(h)}: m${i}`).join(', ')} });`,
+    `export const handler = serveGroup({ ${members.map((h, i) => `${JSON.stringify(h)}: m${i}`).join(', ')} });`,
     '',
   ].join('\n');
 }
@@ -33,6 +34,16 @@ export function functionEntry(name: string): string {
   return file;
 }
 
+/**
+ * The routes a function serves, as its bundle carries them (functions/http/served-routes.ts): its
+ * handlers' rows of the one table, keyed by route key, without their documentation. A build-time
+ * constant, so the bundle holds neither the rest of the table nor routes.ts.
+ */
+export function servedRoutes(fn: string): Record<string, unknown> {
+  const handlers = handlersOf(fn);
+  return Object.fromEntries(ROUTES.filter((r) => handlers.includes(r.handler)).map((r) => [routeKey(r), servedRow(r)]));
+}
+
 /** The Node version the bundles are compiled for; infra/function.ts pins the Lambda runtime to match. */
 export const ESBUILD_TARGET = 'node22';
 
@@ -41,7 +52,7 @@ export const ESBUILD_TARGET = 'node22';
  * itself, rather than through NodejsFunction, so that it knows what each bundle contains before it
  * creates the function: which adapters, so which SDK commands and environment (infra/adapters.ts).
  */
-export const bundleOptions = (traceSdk: boolean): BuildOptions => ({
+export const bundleOptions = (traceSdk: boolean, fn?: string): BuildOptions => ({
   bundle: true,
   platform: 'node',
   format: 'esm',
@@ -69,8 +80,12 @@ export const bundleOptions = (traceSdk: boolean): BuildOptions => ({
   // Lambda's credentials are in the environment: the SDK's default chain is replaced by the
   // environment provider (functions/adapters/lambda-credentials.ts).
   alias: { '@aws-sdk/credential-provider-node': path.join(REPO_ROOT, 'functions', 'adapters', 'lambda-credentials.ts') },
-  // SDK tracing is decided at build time, so a function that does not trace carries no Tracer (tracing.ts).
-  define: { 'process.env.STAGELINE_TRACE_SDK': JSON.stringify(traceSdk ? 'true' : 'false') },
+  // SDK tracing is decided at build time, so a function that does not trace carries no Tracer (tracing.ts);
+  // so are the routes a function serves (servedRoutes).
+  define: {
+    'process.env.STAGELINE_TRACE_SDK': JSON.stringify(traceSdk ? 'true' : 'false'),
+    ...(fn ? { 'process.env.STAGELINE_SERVED_ROUTES': JSON.stringify(JSON.stringify(servedRoutes(fn))) } : {}),
+  },
   metafile: true,
   logLevel: 'warning',
 });
@@ -113,7 +128,7 @@ export function bundleFunction(name: string, opts: { traceSdk: boolean; reuseAny
   if (existing) return existing;
   const dir = path.join(OUT_ROOT, opts.traceSdk ? 'traced' : 'plain', name);
   rmSync(dir, { recursive: true, force: true });
-  const result = buildSync({ ...bundleOptions(opts.traceSdk), entryPoints: { index: functionEntry(name) }, absWorkingDir: REPO_ROOT, outdir: dir, write: false });
+  const result = buildSync({ ...bundleOptions(opts.traceSdk, name), entryPoints: { index: functionEntry(name) }, absWorkingDir: REPO_ROOT, outdir: dir, write: false });
   const outfile = path.join(dir, 'index.mjs');
   if (!result.outputFiles!.some((f) => f.path === outfile)) throw new Error(`esbuild produced no ${outfile}`);
   for (const f of result.outputFiles!) {

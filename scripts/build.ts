@@ -45,8 +45,6 @@ const client = new DynamoDBClient({});
 export const handler = async () => ({ statusCode: 200, body: client.config.serviceId ?? 'ok' });
 `;
 
-/** Exactly the options the stack deploys with (infra/bundle.ts), so sizes and init times are the deployed ones. */
-const common: BuildOptions = { ...bundleOptions(false), absWorkingDir: ROOT };
 
 /** Groups outputs' inputs by npm package. */
 function contributors(meta: Metafile, outputs: string[]): { pkg: string; bytes: number }[] {
@@ -76,7 +74,9 @@ export function initLoaded(meta: Metafile, entry: string): string[] {
   return [...seen];
 }
 
-async function bundle(name: string, options: BuildOptions, outDir = OUT_DIR): Promise<BundleResult> {
+async function bundle(name: string, options: BuildOptions, outDir = OUT_DIR, traceSdk = false): Promise<BundleResult> {
+  // Exactly the options the stack deploys with (infra/bundle.ts), so sizes and init times are the deployed ones.
+  const common: BuildOptions = { ...bundleOptions(traceSdk, name === BASELINE ? undefined : name), absWorkingDir: ROOT };
   const dir = join(outDir, name);
   const file = join(dir, 'index.mjs');
   const entryPoints = options.stdin ? undefined : options.entryPoints;
@@ -130,8 +130,7 @@ export async function buildRuntimeSdkVariant(names: string[]): Promise<BundleRes
 export async function buildTracedVariant(names: string[]): Promise<BundleResult[]> {
   const outDir = join(ROOT, 'dist', 'traced');
   rmSync(outDir, { recursive: true, force: true });
-  const define = { 'process.env.STAGELINE_TRACE_SDK': '"true"' };
-  return Promise.all(names.map((name) => bundle(name, { define, entryPoints: [functionEntry(name)] }, outDir)));
+  return Promise.all(names.map((name) => bundle(name, { entryPoints: [functionEntry(name)] }, outDir, true)));
 }
 
 export const kib = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`;

@@ -7,7 +7,7 @@ import type { Ctx, Deps } from '#domain/ports';
 import { logger } from '../adapters/observability.ts';
 import { depsFor } from './deps.ts';
 import { fromJwt } from './principal.ts';
-import type { Route } from './routes.ts';
+import type { ServedRoute } from './served-routes.ts';
 
 type JwtVerifier = (token: string) => Promise<Record<string, unknown>>;
 let verifier: JwtVerifier | undefined;
@@ -48,7 +48,7 @@ async function personOf(token: string): Promise<Principal> {
  *   is bound to its tenant by MACHINE_PRINCIPALS.
  * `environment`: the one the path names (undefined on OFREP routes: the key's own).
  */
-export async function appRead(input: { route: Route; headers: Record<string, string | undefined>; ctx: Ctx; deps: Deps; environment?: string }): Promise<{ scope: ReadScope; env: Environment; deps: Deps }> {
+export async function appRead(input: { route: ServedRoute; headers: Record<string, string | undefined>; ctx: Ctx; deps: Deps; environment?: string }): Promise<{ scope: ReadScope; env: Environment; deps: Deps }> {
   const bearer = /^Bearer\s+(\S+)$/i.exec(input.headers.authorization ?? '')?.[1];
   if (input.route.auth === 'app' && bearer && !bearer.startsWith(`${KEY_PREFIX}.`) && !input.headers['x-api-key'] && input.environment !== undefined) {
     // Not an app key: a person's ID token (the dashboard reads this way); OFREP routes (no environment in the path) need a key.

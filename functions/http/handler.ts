@@ -12,7 +12,8 @@ import { writeStats } from '#domain/retry';
 import { withCorsHeaders } from './cors.ts';
 import { errorResponse, json, type HttpResult } from './errors.ts';
 import { principalOf } from './principal.ts';
-import { routeByKey, type Route } from './routes.ts';
+import type { Route } from './routes.ts';
+import { routeByKey, type ServedRoute } from './served-routes.ts';
 
 /** Larger bodies answer 413 (the batch route needs room for 10k small items). */
 export const MAX_BODY_BYTES = 2 * 1024 * 1024;
@@ -22,7 +23,7 @@ export interface Input<B, Q, P> {
   query: Q;
   params: P;
   ctx: Ctx;
-  route: Route;
+  route: ServedRoute;
   deps: Deps;
   /** request headers (lower-case names): what routes that authenticate in the handler (auth 'app') and conditional reads use */
   headers: Record<string, string | undefined>;

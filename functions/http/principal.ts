@@ -3,7 +3,7 @@ import * as z from '#domain/zod';
 import { ROLES, type Principal, type Role } from '#domain/auth';
 import { Forbidden, Unauthenticated } from '#domain/errors';
 import { globMatch } from '#domain/glob';
-import type { Route } from './routes.ts';
+import type { ServedRoute } from './served-routes.ts';
 
 type Authorizer = {
   jwt?: { claims?: Record<string, string | number | boolean | string[]> };
@@ -59,7 +59,7 @@ function fromIam(arn: string | undefined): Principal {
 }
 
 /** Builds the caller from what the gateway verified; headers never override it. */
-export function principalOf(event: APIGatewayProxyEventV2, route: Route): Principal | null {
+export function principalOf(event: APIGatewayProxyEventV2, route: ServedRoute): Principal | null {
   // 'app' routes authenticate an app key in the handler (functions/http/app-read.ts).
   if (route.auth === 'none' || route.auth === 'app') return null;
   const authorizer = (event.requestContext as { authorizer?: Authorizer }).authorizer;

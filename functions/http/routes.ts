@@ -279,10 +279,6 @@ export function matchRoute(method: string, path: string): Match {
   return { kind: 'route', route: hit.route, params };
 }
 
-export function routeByKey(key: string): Route | undefined {
-  return ROUTES.find((r) => routeKey(r) === key);
-}
-
 export const HANDLERS = [...new Set([...ROUTES.map((r) => r.handler), FALLBACK_HANDLER])];
 
 /** Public routes that authenticate the caller themselves: a signed review link's token, a Slack request signature. They act, so they write. */

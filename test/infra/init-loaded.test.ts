@@ -3,8 +3,10 @@
  * some requests need stays in chunks that `import()` loads on first use. Each rule here is a cold
  * start cost that was measured (npm run bench, bench/init-time.ts) and removed.
  */
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { FUNCTIONS } from '../../functions/http/routes.ts';
+import { FUNCTIONS, handlersOf, ROUTES, routeKey } from '../../functions/http/routes.ts';
 import { bundleFunction } from '../../infra/bundle.ts';
 import { initLoaded } from '../../scripts/build.ts';
 
@@ -41,5 +43,25 @@ describe('module init reads only what every request of the function needs', () =
     expect(classic).toEqual([]);
     const metrics = FUNCTIONS.filter((name) => has(atInit(name).inputs, 'node_modules/@aws-lambda-powertools/metrics/'));
     expect(metrics.sort()).toEqual(['notifier', 'schedule-fire', 'stream']);
+  }, 600_000);
+
+  it('a function carries its own routes, not the route table: only fallback (which answers 404/405 for every path) loads routes.ts', () => {
+    const table = FUNCTIONS.filter((name) => atInit(name).inputs.has('functions/http/routes.ts'));
+    expect(table).toEqual(['fallback']);
+  }, 600_000);
+
+  it('a deployed bundle answers its own routes and only those (the rows the bundler put in)', async () => {
+    process.env.TABLE_NAME ??= 'bundle-check';
+    for (const name of ['rules-read', 'items-create']) {
+      const { dir } = bundleFunction(name, { traceSdk: false, reuseAny: true });
+      const { handler } = (await import(pathToFileURL(join(dir, 'index.mjs')).href)) as { handler: (e: unknown, c: unknown) => Promise<{ statusCode: number; body: string }> };
+      const call = (key: string) => handler({ routeKey: key, rawPath: key.split(' ')[1], headers: {}, requestContext: { http: { method: key.split(' ')[0] }, requestId: 'r1' } }, { awsRequestId: 'r1' });
+      for (const route of ROUTES.filter((r) => handlersOf(name).includes(r.handler))) {
+        // Its own route: known, so refused for the missing caller (401), not unknown (404).
+        expect((await call(routeKey(route))).statusCode, `${name}: ${routeKey(route)}`).toBe(401);
+      }
+      const other = ROUTES.find((r) => r.auth === 'jwt' && !handlersOf(name).includes(r.handler))!;
+      expect((await call(routeKey(other))).statusCode, `${name}: ${routeKey(other)}`).toBe(404);
+    }
   }, 600_000);
 });
