@@ -1,17 +1,18 @@
-import type { WebhookDeps } from '#domain/webhooks/ports';
+import type { WebhookDeps, WebhookSender } from '#domain/webhooks/ports';
 import type { Scheduler } from '#domain/ports';
 import { SecretsManagerWebhookSecrets } from './webhook-secrets.ts';
-import { standardWebhookSender } from './webhook-sender.ts';
 
 /**
  * The webhook adapters on AWS: signing secrets in Secrets Manager; retries and redeliveries as
  * EventBridge Scheduler one-time schedules that invoke the delivery function (WEBHOOK_TARGET_ARN;
  * the delivery function takes its own ARN from its invocation). The local stack wires its own.
+ * Only the delivery function sends, so only its entry gives a sender (webhook-sender.ts): the
+ * functions that manage subscriptions do not carry the signing library.
  */
-export function webhookDepsFromEnv(opts: { sender?: boolean } = {}, env: NodeJS.ProcessEnv = process.env): WebhookDeps {
+export function webhookDepsFromEnv(opts: { sender?: WebhookSender } = {}, env: NodeJS.ProcessEnv = process.env): WebhookDeps {
   return {
     secrets: new SecretsManagerWebhookSecrets(),
-    ...(opts.sender ? { sender: standardWebhookSender() } : {}),
+    ...(opts.sender ? { sender: opts.sender } : {}),
     // Loaded on first use: only a retry or a redelivery needs the Scheduler client.
     scheduler: {
       async scheduleOnce(name, at, payload) {

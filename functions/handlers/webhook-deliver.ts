@@ -3,11 +3,12 @@ import { parseEventDetail } from '#domain/promotion/events';
 import { WEBHOOK_BUS_TYPES } from '#domain/webhooks/model';
 import { attemptDelivery, dispatchWebhooks } from '#domain/webhooks/service';
 import { webhookDepsFromEnv } from '../adapters/webhooks.ts';
+import { standardWebhookSender } from '../adapters/webhook-sender.ts';
 import { logged } from '../adapters/observability.ts';
 import { compose } from '../http/deps.ts';
 
 /** This function's adapters: the store and the webhook adapters, with the sender (it alone sends deliveries). */
-const wiring = compose({ webhooks: () => webhookDepsFromEnv({ sender: true }) });
+const wiring = compose({ webhooks: () => webhookDepsFromEnv({ sender: standardWebhookSender() }) });
 const deps = wiring.deps;
 
 const busEvent = z.object({ 'detail-type': z.enum(WEBHOOK_BUS_TYPES as [string, ...string[]]), detail: z.record(z.string(), z.unknown()) });
