@@ -1,7 +1,7 @@
 import { v5 as uuidv5 } from 'uuid';
 import { auditEntry } from './audit.ts';
 import { digestOf } from './canonical.ts';
-import { AlreadyExists, EnvironmentNotFound, ItemNotFound, OutOfTime, ValidationFailed, VersionConflict } from './errors.ts';
+import { AlreadyExists, EnvironmentNotFound, ItemNotFound, OutOfTime, ValidationFailed, VersionConflict, type Issue } from './errors.ts';
 import type { Environment, Item, ItemKind, Page, Roots, Snapshot } from './model.ts';
 import type { Ctx, Deps, DomainEvent } from './ports.ts';
 import { newEvent } from './promotion/events.ts';
@@ -289,13 +289,17 @@ export interface BatchResult {
 /** Sets and deletes many items as one snapshot (one atomic head move). */
 export async function batchItems(deps: Deps, ctx: Ctx, envName: string, input: BatchItems): Promise<BatchResult> {
   const { tenant, name: by } = ctx.principal;
+  // Each key once per batch, across set and delete; an issue names the entry as the request has it (set.2, delete.0).
   const seen = new Set<string>();
-  const dupes = [...input.set, ...input.delete]
-    .map((x, i) => ({ id: `${x.kind}:${x.key}`, i }))
-    .filter(({ id }) => (seen.has(id) ? true : (seen.add(id), false)));
-  if (dupes.length) {
-    throw new ValidationFailed(dupes.map((d) => ({ path: `items.${d.i}`, message: `'${d.id}' appears more than once` })));
+  const dupes: Issue[] = [];
+  for (const [field, list] of [['set', input.set], ['delete', input.delete]] as const) {
+    list.forEach(({ kind, key }, i) => {
+      const id = `${kind}:${key}`;
+      if (seen.has(id)) dupes.push({ path: `${field}.${i}`, message: `${kind} '${key}' is already in this batch: set or delete each key once` });
+      seen.add(id);
+    });
   }
+  if (dupes.length) throw new ValidationFailed(dupes);
   // Trie nodes are immutable: a retry re-reads only the environment head and the nodes it has not seen.
   const source = memoSource(deps.store.nodes(tenant));
   return headWrite(tenant, envName, async () => {

@@ -139,14 +139,16 @@ export const updateItem = /* @__PURE__ */ z.schema(() => z.strictObject({
 }));
 export type UpdateItem = z.infer<typeof updateItem>;
 
+/** What the batch's two lists say of a key given twice. */
+const ONCE_PER_BATCH = 'Each kind and key at most once in the batch, across set and delete; a key given twice is refused with 400 naming the second entry';
 export const batchItems = /* @__PURE__ */ z.schema(() => z.strictObject({
   set: z._default(z.array(z.strictObject({
       kind: z._default(z.enum(['config', 'flag']), 'config'),
       key: itemKey,
       value: jsonValue,
       description: z.optional(z.string().check(z.maxLength(1000))),
-    })).check(z.maxLength(MAX_BATCH_ITEMS, batchCap)), []),
-  delete: z._default(z.array(z.strictObject({ kind: z._default(z.enum(['config', 'flag']), 'config'), key: itemKey })).check(z.maxLength(MAX_BATCH_ITEMS, batchCap)), []),
+    })).check(z.maxLength(MAX_BATCH_ITEMS, batchCap), z.describe(ONCE_PER_BATCH)), []),
+  delete: z._default(z.array(z.strictObject({ kind: z._default(z.enum(['config', 'flag']), 'config'), key: itemKey })).check(z.maxLength(MAX_BATCH_ITEMS, batchCap), z.describe(ONCE_PER_BATCH)), []),
   reason: z.optional(reason),
 }).check(
   z.refine((b) => b.set.length + b.delete.length > 0, { message: 'give at least one item to set or delete' }),

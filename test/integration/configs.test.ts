@@ -93,6 +93,14 @@ describe('configs and feature flags', () => {
     expect(again.body).toMatchObject({ created: 0, updated: 0, unchanged: 80, snapshot: { seq: 1 } });
     const dupes = await t.call('POST', '/api/v1/environments/dev/items/batch', { token: u.deployer, body: { set: [set[0], set[0]] } });
     expect(dupes.status).toBe(400);
+    expect(dupes.body.error.issues).toEqual([{ path: 'set.1', message: "config 'k0' is already in this batch: set or delete each key once" }]);
+    // Across the two lists, named as the request has it (the key defaults to kind config in both); nothing is written.
+    const snapshots = async () => (await t.call('GET', '/api/v1/environments/dev/snapshots', { token: u.viewer })).body.items.length;
+    const before = await snapshots();
+    const across = await t.call('POST', '/api/v1/environments/dev/items/batch', { token: u.deployer, body: { set: [{ key: 'k1', value: 0 }, { kind: 'flag', key: 'k1', value: true }], delete: [{ key: 'k2' }, { kind: 'config', key: 'k1' }] } });
+    expect(across.status).toBe(400);
+    expect(across.body.error.issues).toEqual([{ path: 'delete.1', message: "config 'k1' is already in this batch: set or delete each key once" }]);
+    expect(await snapshots()).toBe(before);
   });
 
   it('concurrent writers never lose or duplicate a change', async () => {
