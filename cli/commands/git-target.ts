@@ -2,7 +2,10 @@ import type { Command } from 'commander';
 import { values, q } from '../context.ts';
 import { api, fetchOrNull } from '../http.ts';
 import { out } from '../output.ts';
-import { printed } from '../promotion-view.ts';
+
+/** A git target as people read it (get and set print the same line). */
+const describeTarget = (envName: string, t: any) =>
+  `${envName}: promotions commit ${t.value} to ${t.repository} ${t.branch}:${t.file} (${t.path})${t.tokenSecret ? `, pushing with secret ${t.tokenSecret}` : ''}, version ${t.version}`;
 
 /** GitOps: where promotions into an environment are committed */
 export function registerGitTarget(program: Command): void {
@@ -10,7 +13,10 @@ export function registerGitTarget(program: Command): void {
   gitTarget
     .command('get')
     .argument('<env>')
-    .action(async (envName: string) => printed(await api('GET', `/api/v1/environments/${q(envName)}/git-target`)));
+    .action(async (envName: string) => {
+      const r = await api('GET', `/api/v1/environments/${q(envName)}/git-target`);
+      out(r, () => console.log(describeTarget(envName, r)));
+    });
   gitTarget
     .command('set')
     .description('commit promoted versions into a YAML/JSON file (admin)')
@@ -25,7 +31,7 @@ export function registerGitTarget(program: Command): void {
       const cur = await fetchOrNull(`/api/v1/environments/${q(envName)}/git-target`);
       const body = { repository: values.repo, branch: values.branch, file: values.file, path: values.path, value: values.value, ...(values['token-secret'] ? { tokenSecret: values['token-secret'] } : {}), ...(cur ? { version: cur.version } : {}) };
       const r = await api('PUT', `/api/v1/environments/${q(envName)}/git-target`, body);
-      out(r, () => console.log(`${envName}: promotions commit ${r.value} to ${r.repository} ${r.branch}:${r.file} (${r.path}), version ${r.version}`));
+      out(r, () => console.log(describeTarget(envName, r)));
     });
   gitTarget
     .command('remove')

@@ -40,6 +40,18 @@ describe('CLI through the API', () => {
     expect((await cli('audit', 'verify')).stdout).toMatch(/chain intact: 6 entries linked; \d+ signed checkpoints, newest at 6/);
   });
 
+  it('git-target set/get/remove print the target (not a promotion view); --json gives the API answer', async () => {
+    const set = await cli('git-target', 'set', 'staging', '--repo', 'http://127.0.0.1:9/deploy.git', '--file', 'envs/staging/values.yaml', '--path', 'image.tag', '--token-secret', 'GITOPS_TOKEN');
+    expect(set.stdout.trim()).toBe('staging: promotions commit version to http://127.0.0.1:9/deploy.git main:envs/staging/values.yaml (image.tag), pushing with secret GITOPS_TOKEN, version 1');
+    const got = await cli('git-target', 'get', 'staging');
+    expect(got.stdout.trim()).toBe(set.stdout.trim());
+    expect(JSON.parse((await cli('git-target', 'get', 'staging', '--json')).stdout)).toMatchObject({ repository: 'http://127.0.0.1:9/deploy.git', branch: 'main', version: 1 });
+    // set again: the CLI sends the version it read, so a second set is a change, not a conflict.
+    expect((await cli('git-target', 'set', 'staging', '--repo', 'http://127.0.0.1:9/deploy.git', '--file', 'values.yaml', '--path', 'image.tag')).stdout).toMatch(/version 2$/m);
+    expect((await cli('git-target', 'remove', 'staging')).stdout.trim()).toBe('staging: no git target');
+    await expect(cli('git-target', 'get', 'staging')).rejects.toThrow(/404|no git target/i);
+  });
+
   it('notify set/get configures notifications (tenant-wide and per environment) and never prints the webhook secret back', async () => {
     await cli('notify', 'set', '--slack-webhook', 'https://hooks.slack.com/services/T0/B0/topsecret', '--slack-channel', '#platform-ops', '--email', 'ops@acme.example', '--approvers');
     const got = (await cli('notify', 'get')).stdout;
