@@ -2,9 +2,10 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import * as z from './zod.ts';
 import { auditEntry } from './audit.ts';
 import type { Principal } from './auth.ts';
-import { ArtifactNotFound } from './errors.ts';
+import { AlreadyExists, ArtifactNotFound } from './errors.ts';
 import { DISCOVERY_PRINCIPAL, publishArtifact as publish } from './artifacts.ts';
 import type { Ctx, Deps } from './ports.ts';
+import { WriteConflict } from './retry.ts';
 
 /**
  * Discovery: an artifact linked to a registry repository gets a new version when a tag that passes
@@ -67,18 +68,33 @@ export function tagAccepted(link: Pick<RepoLink, 'tags'>, tag: string | undefine
 
 const hash = (token: string) => createHash('sha256').update(token).digest('hex');
 
+/**
+ * A link's id: one per registry repository of an artifact, so a second link of the same repository is
+ * the same item and its conditional put refuses it (an artifact links a repository once: the
+ * manifest's rule, and what export and apply rely on).
+ */
+const linkId = (registry: string, repository: string) => `lnk_${createHash('sha256').update(`${registry}/${repository}`).digest('hex').slice(0, 12)}`;
+
 /** A new link and its notification token (shown once; only its hash is kept). */
 export function newRepoLink(tenant: string, artifact: string, input: CreateLink, by: string, now: Date): { link: RepoLink; token: string } {
   const token = `slr_${randomBytes(24).toString('base64url')}`;
-  const link: RepoLink = { tenant, artifact, id: `lnk_${randomBytes(6).toString('hex')}`, registry: input.registry, repository: input.repository, tags: input.tags as RepoLink['tags'], tokenHash: hash(token), createdAt: now.toISOString(), createdBy: by };
+  const link: RepoLink = { tenant, artifact, id: linkId(input.registry, input.repository), registry: input.registry, repository: input.repository, tags: input.tags as RepoLink['tags'], tokenHash: hash(token), createdAt: now.toISOString(), createdBy: by };
   return { link, token };
 }
 
 export async function createRepoLink(deps: Deps, ctx: Ctx, artifact: string, input: CreateLink) {
   const { tenant } = ctx.principal;
   const { link, token } = newRepoLink(tenant, artifact, input, ctx.principal.name, deps.clock());
+  const linked = () => new AlreadyExists(`Artifact ${artifact} already links ${link.registry}/${link.repository} (${link.id}); delete that link first to link it again with other tags or a new notification token`);
+  // Links made before ids were one per repository: found by listing (the conditional put covers the ones since, and a race).
+  if ((await deps.store.listRepoLinks(tenant, artifact)).some((l) => l.registry === link.registry && l.repository === link.repository)) throw linked();
   const audit = auditEntry(tenant, { actor: ctx.principal.id, actorName: ctx.principal.name, action: 'artifact.link', entityType: 'artifact', entityId: artifact, before: null, after: `${link.registry}/${link.repository}`, requestId: ctx.requestId }, deps.clock());
-  await deps.store.putRepoLink(link, audit);
+  try {
+    await deps.store.putRepoLink(link, audit);
+  } catch (err) {
+    if (err instanceof WriteConflict) throw linked();
+    throw err;
+  }
   return { ...linkView(link), notifyToken: token };
 }
 

@@ -117,6 +117,31 @@ describe('discovery: a linked registry repository publishes pushed versions', ()
     expect(await versions(other.viewer)).toEqual([]);
   });
 
+  it('an artifact links a repository once: a second link answers 409 (also when two race), so export → plan stays clean', async () => {
+    const u = await t.users(t.tenant());
+    await makeLine(t, u.admin);
+    const body = { registry: '000000000000.dkr.ecr.us-east-1.amazonaws.com', repository: 'team/once' };
+    const link = () => t.call('POST', '/api/v1/artifacts/platform/links', { token: u.admin, body });
+    const first = await link();
+    expect(first.status).toBe(201);
+    const again = await link();
+    expect(again.status).toBe(409);
+    expect(again.body.error.message).toContain(`already links ${body.registry}/${body.repository} (${first.body.id})`);
+    // Another artifact may link the same repository.
+    expect((await t.call('POST', '/api/v1/artifacts/other/links', { token: u.admin, body })).status).toBe(201);
+    // Two at once for a new repository: exactly one link.
+    const raced = await Promise.all([1, 2, 3].map(() => t.call('POST', '/api/v1/artifacts/platform/links', { token: u.admin, body: { ...body, repository: 'team/raced' } })));
+    expect(raced.map((r) => r.status).sort()).toEqual([201, 409, 409]);
+    expect((await t.call('GET', '/api/v1/artifacts/platform/links', { token: u.viewer })).body.items).toHaveLength(2);
+    const exported = await t.call('GET', '/api/v1/manifest', { token: u.viewer });
+    const plan = await t.call('POST', '/api/v1/manifest/plan', { token: u.viewer, body: { document: exported.body } });
+    expect(plan.status, JSON.stringify(plan.body)).toBe(200);
+    expect(plan.body.changes).toEqual([]);
+    // Unlinked, it can be linked again (a new token).
+    expect((await t.call('DELETE', `/api/v1/artifacts/platform/links/${first.body.id}`, { token: u.admin })).status).toBe(204);
+    expect((await link()).status).toBe(201);
+  });
+
   it('the CLI adds, lists and removes links', async () => {
     const u = await t.users(t.tenant());
     const root = join(import.meta.dirname, '..', '..');
