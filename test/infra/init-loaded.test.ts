@@ -51,7 +51,6 @@ describe('module init reads only what every request of the function needs', () =
   }, 600_000);
 
   it('a deployed bundle answers its own routes and only those (the rows the bundler put in)', async () => {
-    process.env.TABLE_NAME ??= 'bundle-check';
     for (const name of ['rules-read', 'items-create']) {
       const { dir } = bundleFunction(name, { traceSdk: false, reuseAny: true });
       const { handler } = (await import(pathToFileURL(join(dir, 'index.mjs')).href)) as { handler: (e: unknown, c: unknown) => Promise<{ statusCode: number; body: string }> };
