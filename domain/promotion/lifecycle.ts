@@ -74,7 +74,7 @@ export const STATUS_ALIASES = {
 
 /** `pending` → its statuses; `AWAITING_APPROVAL` (any case) → itself; unknown → null. */
 export function statusesFor(name: string): Status[] | null {
-  if (name in STATUS_ALIASES) return [...STATUS_ALIASES[name as keyof typeof STATUS_ALIASES]];
+  if (Object.hasOwn(STATUS_ALIASES, name)) return [...STATUS_ALIASES[name as keyof typeof STATUS_ALIASES]];
   const upper = name.toUpperCase() as Status;
   return (STATUSES as readonly string[]).includes(upper) ? [upper] : null;
 }

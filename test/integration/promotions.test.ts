@@ -239,6 +239,10 @@ describe('lifecycle rules', () => {
     const badStatus = await t.call('GET', '/api/v1/promotions?status=done', { token: u.viewer });
     expect(badStatus.status).toBe(400);
     expect(badStatus.body.error.issues[0].path).toBe('query.status');
+    // Names every object has (the aliases are a plain object) are unknown statuses too, not a 500.
+    for (const name of ['__proto__', 'constructor', 'toString', 'hasOwnProperty']) {
+      expect((await t.call('GET', `/api/v1/promotions?status=${name}`, { token: u.viewer })).status, name).toBe(400);
+    }
     expect((await t.call('GET', '/api/v1/promotions/prm_0000000000000000000', { token: u.viewer })).status).toBe(404);
     expect((await t.call('POST', '/api/v1/promotions', { token: u.viewer, body: { sourceEnvironment: 'dev', targetEnvironment: 'staging' } })).status).toBe(403);
   });
