@@ -12,7 +12,8 @@ import * as z from './zod.ts';
  * - a literal address in any notation the WHATWG parser accepts (decimal, hex, octal, short forms
  *   like 0x7f.1, IPv4-mapped IPv6, [::1]) must be a public unicast address: loopback (local mode
  *   excepted), private, link-local (169.254.169.254, the metadata service), CGNAT, unique-local,
- *   unspecified, multicast, NAT64/6to4/Teredo and reserved ranges are refused;
+ *   unspecified, multicast, NAT64/6to4/Teredo and reserved ranges are refused, and IPv6 outside
+ *   global unicast (2000::/3: the IPv4-compatible ::a.b.c.d among them);
  * - internal names (localhost, *.localhost, *.internal, *.local, single-label names) are refused
  *   (`localhost` itself is loopback: allowed in local mode).
  */
@@ -32,12 +33,17 @@ const RANGE_NAMES: Record<string, string> = {
   reserved: 'reserved',
 };
 
+const GLOBAL_UNICAST_V6 = /* @__PURE__ */ ipaddr.parseCIDR('2000::/3');
+
 /** Why an IP address may not be called, or null when it is a public unicast address. */
 export function addressRefusal(address: string, allowLoopback: boolean): string | null {
   if (!ipaddr.isValid(address)) return 'not an IP address';
   let ip = ipaddr.parse(address);
   if (ip.kind() === 'ipv6' && (ip as ipaddr.IPv6).isIPv4MappedAddress()) ip = (ip as ipaddr.IPv6).toIPv4Address();
   const range = ip.range();
+  // IPv6 is allowed only in global unicast (2000::/3): what ipaddr.js leaves as 'unicast' also holds the
+  // deprecated IPv4-compatible ::a.b.c.d (::/96, e.g. [::169.254.169.254]), which some stacks route to IPv4.
+  if (range === 'unicast' && ip.kind() === 'ipv6' && !(ip as ipaddr.IPv6).match(GLOBAL_UNICAST_V6)) return 'non-global IPv6 (outside 2000::/3, e.g. IPv4-compatible ::a.b.c.d)';
   if (range === 'unicast') return null;
   if (range === 'loopback' && allowLoopback) return null;
   if (range === 'linkLocal' && ip.kind() === 'ipv4') return 'link-local (cloud metadata range)';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkTenantUrl } from '../../domain/url-policy.ts';
+import { addressRefusal, checkTenantUrl } from '../../domain/url-policy.ts';
 
 describe('the save-time URL policy', () => {
   it('refuses private, loopback, link-local, metadata, unique-local, unspecified and CGNAT literals in any notation, and plain http', () => {
@@ -24,6 +24,10 @@ describe('the save-time URL policy', () => {
       ['https://0.0.0.0/', /unspecified/],
       ['https://[::]/', /unspecified/],
       ['https://[64:ff9b::a9fe:a9fe]/', /rfc6052/],
+      // IPv4-compatible (::/96, deprecated): some stacks route it to the IPv4 address it holds.
+      ['https://[::169.254.169.254]/', /non-global IPv6/],
+      ['https://[::a00:1]/', /non-global IPv6/],
+      ['https://[::1.2.3.4]/', /non-global IPv6/],
       ['https://224.0.0.1/', /multicast/],
       ['https://metadata.google.internal/', /internal name/],
       ['https://intranet/', /single-label/],
@@ -41,6 +45,14 @@ describe('the save-time URL policy', () => {
       expect(checkTenantUrl(url, { allowLoopback: true }), url).toBeNull();
       expect(checkTenantUrl(url, { allowLoopback: false }), url).not.toBeNull();
     }
-    for (const url of ['http://169.254.169.254/', 'https://10.0.0.5/', 'http://hooks.example.com/']) expect(checkTenantUrl(url, { allowLoopback: true }), url).not.toBeNull();
+    for (const url of ['http://169.254.169.254/', 'https://10.0.0.5/', 'http://hooks.example.com/', 'https://[::169.254.169.254]/']) expect(checkTenantUrl(url, { allowLoopback: true }), url).not.toBeNull();
+  });
+
+  it('the call-time guard (the address DNS gave) refuses IPv6 outside global unicast too, in both modes', () => {
+    for (const address of ['::a9fe:a9fe', '::a00:1', '::7f00:1', '100::1']) {
+      expect(addressRefusal(address, false), address).not.toBeNull();
+      expect(addressRefusal(address, true), address).not.toBeNull();
+    }
+    for (const address of ['2606:4700:4700::1111', '8.8.8.8', '::ffff:8.8.8.8']) expect(addressRefusal(address, false), address).toBeNull();
   });
 });
