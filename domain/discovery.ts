@@ -2,7 +2,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import * as z from './zod.ts';
 import { auditEntry } from './audit.ts';
 import type { Principal } from './auth.ts';
-import { AlreadyExists, ArtifactNotFound } from './errors.ts';
+import { AlreadyExists, ArtifactNotFound, ValidationFailed } from './errors.ts';
 import { DISCOVERY_PRINCIPAL, publishArtifact as publish } from './artifacts.ts';
 import type { Ctx, Deps } from './ports.ts';
 import { WriteConflict } from './retry.ts';
@@ -40,6 +40,7 @@ export const createLink = /* @__PURE__ */ z.schema(() => z.strictObject({
   repository: z.string().check(
     z.regex(/^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*){0,9}$/, 'must be an OCI repository name'),
     z.maxLength(255),
+    z.describe("An OCI repository name. In an ECR registry (<account>.dkr.ecr.<region>.amazonaws.com) it must be under the tenant's namespace, <tenant>/<name> (lower case); another answers 400"),
   ),
   tags: z._default(tagFilter, { semver: true }),
 }));
@@ -75,8 +76,25 @@ const hash = (token: string) => createHash('sha256').update(token).digest('hex')
  */
 const linkId = (registry: string, repository: string) => `lnk_${createHash('sha256').update(`${registry}/${repository}`).digest('hex').slice(0, 12)}`;
 
+/** An ECR registry host (`<account>.dkr.ecr.<region>.amazonaws.com`): its push events reach every link of the repository. */
+const ECR_HOST = /^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(?:\.cn)?$/;
+
+/**
+ * The repositories of an ECR registry a tenant may link: those under its own namespace (`<tenant>/…`).
+ * ECR's push events come from the deployment's account to every link of the repository, whatever the
+ * tenant, so without this one tenant could link another's repository and read its releases. (Other
+ * registries notify one link, authenticated by that link's token.) Null when the link is allowed.
+ */
+export function linkRefusal(tenant: string, registry: string, repository: string): string | null {
+  if (!ECR_HOST.test(registry)) return null;
+  const ns = `${tenant.toLowerCase()}/`;
+  return repository.startsWith(ns) ? null : `an ECR repository is linked only under the tenant's namespace: name it ${ns}<name> (ECR's push events reach every tenant that links a repository)`;
+}
+
 /** A new link and its notification token (shown once; only its hash is kept). */
 export function newRepoLink(tenant: string, artifact: string, input: CreateLink, by: string, now: Date): { link: RepoLink; token: string } {
+  const refused = linkRefusal(tenant, input.registry, input.repository);
+  if (refused) throw new ValidationFailed([{ path: 'repository', message: refused }]);
   const token = `slr_${randomBytes(24).toString('base64url')}`;
   const link: RepoLink = { tenant, artifact, id: linkId(input.registry, input.repository), registry: input.registry, repository: input.repository, tags: input.tags as RepoLink['tags'], tokenHash: hash(token), createdAt: now.toISOString(), createdBy: by };
   return { link, token };

@@ -21,7 +21,7 @@ import type { WebhookSecret } from '../webhooks/ports.ts';
 import type { WebhookSubscription } from '../webhooks/model.ts';
 import { checkRepositoryUrl, gitTargetOf, gitTargetSummary } from '../gitops/service.ts';
 import type { GitTarget } from '../gitops/ports.ts';
-import { newRepoLink, type RepoLink } from '../discovery.ts';
+import { linkRefusal, newRepoLink, type RepoLink } from '../discovery.ts';
 
 /**
  * Promotion policy as code: the tenant's setup as one document (domain/manifest/document.ts),
@@ -216,7 +216,7 @@ function collect(issues: { path: string; message: string }[], check: () => void)
  * the same input (the same validators: URL policy, monitor account and region), every issue named by its
  * path in the document, before anything is written.
  */
-function desired(cur: Setup, m: Manifest, place?: DeploymentPlace): Setup {
+function desired(tenant: string, cur: Setup, m: Manifest, place?: DeploymentPlace): Setup {
   const p = m.artifacts.promotion;
   const known = new Set(cur.environments);
   const issues: { path: string; message: string }[] = [];
@@ -252,6 +252,12 @@ function desired(cur: Setup, m: Manifest, place?: DeploymentPlace): Setup {
   for (const [env, t] of Object.entries(p.git_targets ?? {})) {
     if (!known.has(env)) issues.push({ path: `${doc}.git_targets.${env}`, message: `no environment '${env}' in the line (${cur.environments.join(', ')})` });
     if (t) collect(issues, () => checkRepositoryUrl(t.repository, urls, `${doc}.git_targets.${env}.repository`));
+  }
+  for (const [artifact, links] of Object.entries(p.registry_links ?? {})) {
+    links.forEach((l, i) => {
+      const refused = linkRefusal(tenant, l.registry, l.repository);
+      if (refused) issues.push({ path: `${doc}.registry_links.${artifact}.${i}.repository`, message: refused });
+    });
   }
   if (issues.length) throw new ValidationFailed(issues, 'The manifest names environments the tenant does not have');
   const settings = { ...cur.settings };
@@ -322,7 +328,7 @@ export async function exportManifest(deps: Deps, ctx: Ctx, format: 'yaml' | 'jso
 export async function planManifest(deps: Deps, ctx: Ctx, document: string) {
   const m = await parseManifest(document);
   const cur = await current(deps, ctx.principal.tenant, namedArtifacts(m));
-  const changes = planOf(cur.setup, desired(cur.setup, m, deps.deployment));
+  const changes = planOf(cur.setup, desired(ctx.principal.tenant, cur.setup, m, deps.deployment));
   return { digest: setupDigest(cur.setup), changes, summary: summary(changes) };
 }
 
@@ -389,7 +395,7 @@ async function applyOnce(deps: Deps, ctx: Ctx, m: Manifest, documentDigest: stri
   if (expectedDigest && expectedDigest !== digest) {
     throw new VersionConflict(`the setup changed since the plan (digest ${expectedDigest.slice(0, 19)}…, now ${digest.slice(0, 19)}…): plan again`, { currentDigest: digest });
   }
-  const want = desired(cur.setup, m, deps.deployment);
+  const want = desired(tenant, cur.setup, m, deps.deployment);
   const changes = planOf(cur.setup, want);
   if (changes.length === 0) return { applied: false, digest, changes, summary: summary(changes) };
   const now = deps.clock();

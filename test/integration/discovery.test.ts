@@ -103,24 +103,40 @@ describe('discovery: a linked registry repository publishes pushed versions', ()
     const u = await t.users(tenant);
     await makeLine(t, u.admin);
     const registry = '000000000000.dkr.ecr.us-east-1.amazonaws.com';
-    expect((await t.call('POST', '/api/v1/artifacts/platform/links', { token: u.admin, body: { registry, repository: 'team/platform' } })).status).toBe(201);
-    const other = await t.users(t.tenant());
+    const own = `${tenant.toLowerCase()}/platform`;
+    expect((await t.call('POST', '/api/v1/artifacts/platform/links', { token: u.admin, body: { registry, repository: own } })).status).toBe(201);
+    // ECR's events reach every link of a repository: a tenant links only repositories under its own namespace.
+    const otherTenant = t.tenant();
+    const other = await t.users(otherTenant);
+    const spy = await t.call('POST', '/api/v1/artifacts/spy/links', { token: other.admin, body: { registry, repository: own } });
+    expect(spy.status).toBe(400);
+    expect(spy.body.error.issues[0].message).toContain(`name it ${otherTenant.toLowerCase()}/<name>`);
+    expect((await t.call('POST', '/api/v1/artifacts/spy/links', { token: other.admin, body: { registry, repository: 'team/platform' } })).status).toBe(400);
+    // The manifest holds to the same rule, when planned as when applied.
+    const document = JSON.stringify({ artifacts: { promotion: { registry_links: { spy: [{ registry, repository: own }] } } } });
+    for (const step of ['plan', 'apply']) {
+      const r = await t.call('POST', `/api/v1/manifest/${step}`, { token: other.admin, body: { document } });
+      expect(r.status, step).toBe(400);
+      expect(r.body.error.issues[0].path, step).toBe('document.artifacts.promotion.registry_links.spy.0.repository');
+    }
+    expect((await t.call('POST', '/api/v1/artifacts/spy/links', { token: other.admin, body: { registry, repository: `${otherTenant.toLowerCase()}/platform` } })).status).toBe(201);
     const digest = (c: string) => `sha256:${c.repeat(64)}`;
     const push = (repository: string, tag: string, d: string, result = 'SUCCESS') =>
       t.call('POST', '/dev/events', { body: { source: 'aws.ecr', 'detail-type': 'ECR Image Action', account: '000000000000', region: 'us-east-1', time: new Date().toISOString(), resources: [], detail: { 'action-type': 'PUSH', result, 'repository-name': repository, 'image-digest': d, 'image-tag': tag } } });
-    for (const [repo, tagName, d, result] of [['team/platform', 'v3.0.0', digest('b'), 'FAILURE'], ['team/other', 'v3.0.0', digest('c'), 'SUCCESS'], ['team/platform', 'latest', digest('d'), 'SUCCESS']] as const) {
+    for (const [repo, tagName, d, result] of [[own, 'v3.0.0', digest('b'), 'FAILURE'], [`${tenant.toLowerCase()}/other`, 'v3.0.0', digest('c'), 'SUCCESS'], [own, 'latest', digest('d'), 'SUCCESS']] as const) {
       expect((await push(repo, tagName, d, result)).status).toBe(202);
     }
     expect(await versions(u.viewer)).toEqual([]);
-    expect((await push('team/platform', 'v3.0.0', digest('e'))).status).toBe(202);
+    expect((await push(own, 'v3.0.0', digest('e'))).status).toBe(202);
     expect((await versions(u.viewer)).map((v: any) => [v.version, v.digest])).toEqual([['v3.0.0', digest('e')]]);
     expect(await versions(other.viewer)).toEqual([]);
+    expect((await t.call('GET', '/api/v1/artifacts/spy/versions', { token: other.viewer })).body.versions ?? []).toEqual([]);
   });
 
   it('an artifact links a repository once: a second link answers 409 (also when two race), so export → plan stays clean', async () => {
     const u = await t.users(t.tenant());
     await makeLine(t, u.admin);
-    const body = { registry: '000000000000.dkr.ecr.us-east-1.amazonaws.com', repository: 'team/once' };
+    const body = { registry: 'registry.example.com', repository: 'team/once' };
     const link = () => t.call('POST', '/api/v1/artifacts/platform/links', { token: u.admin, body });
     const first = await link();
     expect(first.status).toBe(201);
