@@ -259,7 +259,7 @@ function desired(tenant: string, cur: Setup, m: Manifest, place?: DeploymentPlac
       if (refused) issues.push({ path: `${doc}.registry_links.${artifact}.${i}.repository`, message: refused });
     });
   }
-  if (issues.length) throw new ValidationFailed(issues, 'The manifest names environments the tenant does not have');
+  if (issues.length) throw new ValidationFailed(issues, 'The manifest does not fit the tenant: see the issues for each field');
   const settings = { ...cur.settings };
   for (const env of cur.environments) {
     const s = p.environment_settings?.[env];
