@@ -74,7 +74,7 @@ const hash = (token: string) => createHash('sha256').update(token).digest('hex')
  * the same item and its conditional put refuses it (an artifact links a repository once: the
  * manifest's rule, and what export and apply rely on).
  */
-const linkId = (registry: string, repository: string) => `lnk_${createHash('sha256').update(`${registry}/${repository}`).digest('hex').slice(0, 12)}`;
+const linkId = (registry: string, repository: string) => `lnk_${hash(`${registry}/${repository}`).slice(0, 12)}`;
 
 /** An ECR registry host (`<account>.dkr.ecr.<region>.amazonaws.com`): its push events reach every link of the repository. */
 const ECR_HOST = /^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(?:\.cn)?$/;
