@@ -79,7 +79,12 @@ export const bundleOptions = (traceSdk: boolean, fn?: string): BuildOptions => (
   external: [],
   // Lambda's credentials are in the environment: the SDK's default chain is replaced by the
   // environment provider (functions/adapters/lambda-credentials.ts).
-  alias: { '@aws-sdk/credential-provider-node': path.join(REPO_ROOT, 'functions', 'adapters', 'lambda-credentials.ts') },
+  // yaml's `node` export is its CommonJS build, which esbuild cannot tree-shake; its `default` export, the same
+  // code as ES modules, can (-17 KiB in the manifest functions, which parse and print with it on every request).
+  alias: {
+    '@aws-sdk/credential-provider-node': path.join(REPO_ROOT, 'functions', 'adapters', 'lambda-credentials.ts'),
+    yaml: path.join(REPO_ROOT, 'node_modules', 'yaml', 'browser', 'index.js'),
+  },
   // SDK tracing is decided at build time, so a function that does not trace carries no Tracer (tracing.ts);
   // so are the routes a function serves (servedRoutes).
   define: {

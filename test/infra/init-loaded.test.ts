@@ -3,11 +3,14 @@
  * some requests need stays in chunks that `import()` loads on first use. Each rule here is a cold
  * start cost that was measured (npm run bench, bench/init-time.ts) and removed.
  */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { FUNCTIONS, handlersOf, ROUTES, routeKey } from '../../functions/http/routes.ts';
-import { bundleFunction } from '../../infra/bundle.ts';
+import { buildSync } from 'esbuild';
+import { bundleFunction, bundleOptions, REPO_ROOT } from '../../infra/bundle.ts';
 import { initLoaded } from '../../scripts/build.ts';
 
 const seen = new Map<string, { inputs: Set<string>; builtins: Set<string> }>();
@@ -62,5 +65,25 @@ describe('module init reads only what every request of the function needs', () =
       const other = ROUTES.find((r) => r.auth === 'jwt' && !handlersOf(name).includes(r.handler))!;
       expect((await call(routeKey(other))).statusCode, `${name}: ${routeKey(other)}`).toBe(404);
     }
+  }, 600_000);
+
+  it("yaml is bundled from its ES-module build (tree-shaken), and the bundled manifest parser still names lines and refuses alias bombs", async () => {
+    for (const name of ['manifest', 'manifest-apply']) {
+      const yaml = [...atInit(name).inputs].filter((i) => i.includes('node_modules/yaml/'));
+      expect(yaml.length, name).toBeGreaterThan(0);
+      expect(yaml.filter((i) => !i.startsWith('node_modules/yaml/browser/')), name).toEqual([]);
+    }
+    // The parser as the bundles carry it, built with the same options.
+    const dir = mkdtempSync(join(tmpdir(), 'stageline-yaml-'));
+    const entry = `export { parseManifest } from ${JSON.stringify(join(REPO_ROOT, 'domain', 'manifest', 'document.ts'))}; export { stringify } from 'yaml';`;
+    buildSync({ ...bundleOptions(false), stdin: { contents: entry, resolveDir: REPO_ROOT, loader: 'ts' }, entryNames: 'index', absWorkingDir: REPO_ROOT, outdir: dir });
+    const { parseManifest, stringify } = (await import(pathToFileURL(join(dir, 'index.mjs')).href)) as {
+      parseManifest: (t: string) => Promise<unknown>;
+      stringify: (v: unknown) => string;
+    };
+    await expect(parseManifest('artifacts:\n  promotion:\n    stages: 7\n')).rejects.toMatchObject({ issues: [expect.objectContaining({ message: expect.stringMatching(/^line 3: /) })] });
+    const bomb = ['a: &a [x, x, x, x, x, x, x, x, x, x]', ...Array.from({ length: 12 }, (_, i) => `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [*${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}]`)].join('\n');
+    await expect(parseManifest(bomb)).rejects.toMatchObject({ issues: [expect.objectContaining({ path: 'document' })] });
+    expect(stringify({ artifacts: { promotion: { stages: ['dev'] } } })).toBe('artifacts:\n  promotion:\n    stages:\n      - dev\n');
   }, 600_000);
 });
