@@ -62,7 +62,7 @@ export async function listEnvironments(deps: Deps, ctx: Ctx): Promise<Environmen
 
 export async function createEnvironment(deps: Deps, ctx: Ctx, input: CreateEnvironment): Promise<Environment> {
   const { tenant, id: actor, name: actorName } = ctx.principal;
-  assertMonitorsHere(input.monitors, deps.deployment);
+  assertMonitorsHere(tenant, input.monitors, deps.deployment);
   return retryOnConflict(async () => {
     const existing = await deps.store.listEnvironments(tenant);
     if (existing.some((e) => e.name === input.name)) {
@@ -138,7 +138,7 @@ export async function createEnvironment(deps: Deps, ctx: Ctx, input: CreateEnvir
 
 export async function updateEnvironment(deps: Deps, ctx: Ctx, name: string, input: UpdateEnvironment): Promise<Environment> {
   const { tenant, id: actor, name: actorName } = ctx.principal;
-  assertMonitorsHere(input.monitors, deps.deployment);
+  assertMonitorsHere(tenant, input.monitors, deps.deployment);
   return retryOnConflict(async () => {
     const all = await deps.store.listEnvironments(tenant);
     const current = all.find((e) => e.name === name);

@@ -27,11 +27,11 @@ export function parseAlarmArn(arn: string): AlarmRef | null {
 export const monitors = /* @__PURE__ */ z.schema(() => z.array(z.string().check(
     z.maxLength(400),
     z.refine((a) => parseAlarmArn(a) !== null, { message: 'must be a CloudWatch alarm ARN: arn:aws:cloudwatch:<region>:<account>:alarm:<name>' }),
-    z.meta({ pattern: ALARM_ARN.source, description: "A CloudWatch alarm ARN of this deployment's account and region (another is refused with 400)" }),
+    z.meta({ pattern: ALARM_ARN.source, description: "A CloudWatch alarm ARN of this deployment's account and region, named under the tenant's namespace (<tenant>/<name>); another is refused with 400" }),
   )).check(
   z.maxLength(MAX_MONITORS),
   z.refine((a) => new Set(a).size === a.length, { message: 'monitors must be unique' }),
-  z.describe("CloudWatch alarm ARNs, unique, of this deployment's account and region: another account or region is refused with 400"),
+  z.describe("CloudWatch alarm ARNs, unique, of this deployment's account and region, each alarm named <tenant>/<name>: another account, region or namespace is refused with 400"),
 ));
 
 /** Where this deployment runs: a monitor must be an alarm of the same account and region (the rule and DescribeAlarms see only those). */
@@ -40,8 +40,20 @@ export interface DeploymentPlace {
   region?: string;
 }
 
-/** Refuses, naming the field, a monitor of another account or region (or any monitor when the deployment's place is unknown). */
-export function assertMonitorsHere(arns: string[] | undefined, place: DeploymentPlace | undefined, field = 'body.monitors'): void {
+/**
+ * The alarms a tenant may monitor: those named under its own namespace (`<tenant>/<name>`). The
+ * deployment's alarms live in one account shared by every tenant, and a monitor's state and reason
+ * come back in the promotion's error and decision record; without this one tenant could read (and
+ * follow) another's alarms, or the deployment's own. Null when the alarm is the tenant's.
+ */
+export function monitorRefusal(tenant: string, arn: string): string | null {
+  const ref = parseAlarmArn(arn);
+  if (!ref) return 'must be a CloudWatch alarm ARN';
+  return ref.name.startsWith(`${tenant}/`) ? null : `alarm ${ref.name} is not under the tenant's namespace: a monitor is an alarm named ${tenant}/<name> (the deployment's alarms are shared by every tenant)`;
+}
+
+/** Refuses, naming the field, a monitor of another account or region (or any monitor when the deployment's place is unknown), or outside the tenant's namespace. */
+export function assertMonitorsHere(tenant: string, arns: string[] | undefined, place: DeploymentPlace | undefined, field = 'body.monitors'): void {
   const issues = (arns ?? []).flatMap((arn, i) => {
     const ref = parseAlarmArn(arn);
     if (!ref) return [{ path: `${field}.${i}`, message: 'must be a CloudWatch alarm ARN' }];
@@ -49,7 +61,8 @@ export function assertMonitorsHere(arns: string[] | undefined, place: Deployment
     if (ref.account !== place.account || ref.region !== place.region) {
       return [{ path: `${field}.${i}`, message: `alarm ${ref.name} is in account ${ref.account}, region ${ref.region}; monitors must be alarms of this deployment's account ${place.account}, region ${place.region}` }];
     }
-    return [];
+    const refused = monitorRefusal(tenant, arn);
+    return refused ? [{ path: `${field}.${i}`, message: refused }] : [];
   });
   if (issues.length) throw new ValidationFailed(issues);
 }

@@ -243,7 +243,7 @@ function desired(tenant: string, cur: Setup, m: Manifest, place?: DeploymentPlac
   const doc = 'document.artifacts.promotion';
   const urls = { allowLoopback: loopbackAllowed() };
   for (const [env, s] of Object.entries(p.environment_settings ?? {})) {
-    if (s.monitors) collect(issues, () => assertMonitorsHere(s.monitors, place, `${doc}.environment_settings.${env}.monitors`));
+    if (s.monitors) collect(issues, () => assertMonitorsHere(tenant, s.monitors, place, `${doc}.environment_settings.${env}.monitors`));
   }
   for (const [i, w] of (p.webhooks ?? []).entries()) {
     collect(issues, () => checkUrl(w.url, urls, `${doc}.webhooks.${i}.url`));

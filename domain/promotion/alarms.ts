@@ -1,4 +1,4 @@
-import { alarmOf, alarmStateChange } from '../monitors.ts';
+import { alarmOf, alarmStateChange, monitorRefusal } from '../monitors.ts';
 import type { Deps } from '../ports.ts';
 import { alarmRollback } from './monitor-watch.ts';
 
@@ -16,6 +16,8 @@ export async function onAlarmStateChange(deps: Deps, event: unknown): Promise<{ 
   if (!alarm.at) alarm.at = deps.clock().toISOString();
   const rolledBack: { tenant: string; promotionId: string }[] = [];
   for (const w of await deps.store.monitorWatchers(alarm.arn)) {
+    // Only a tenant's own alarms (<tenant>/<name>) reach its promotions (a monitor saved before the rule gets nothing).
+    if (monitorRefusal(w.tenant, alarm.arn)) continue;
     // The environment still lists it (the index is written with the environment; read it again anyway).
     const env = await deps.store.getEnvironment(w.tenant, w.environment);
     if (!env?.monitors?.includes(alarm.arn)) continue;

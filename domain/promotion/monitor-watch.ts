@@ -3,7 +3,7 @@ import type { Promotion } from './model.ts';
 import { ENGINE, patched } from './aggregate.ts';
 import { PromotionFailed } from './delivery.ts';
 import { loadPromotion, writePromotion } from './write.ts';
-import { monitorsBlock, type AlarmState, type MonitorAlarm } from '../monitors.ts';
+import { monitorRefusal, monitorsBlock, type AlarmState, type MonitorAlarm } from '../monitors.ts';
 import { failStep } from './finish.ts';
 
 /** The target's monitors during a promotion: checked before executing, and an alarm while baking rolls it back. */
@@ -18,6 +18,9 @@ export async function monitorCheck(deps: Deps, p: Promotion): Promise<void> {
   const target = await deps.store.getEnvironment(p.tenant, p.targetEnvironment);
   const arns = target?.monitors ?? [];
   if (!arns.length) return;
+  // A monitor outside the tenant's namespace (saved before the rule) is never read: it blocks (fail closed).
+  const foreign = arns.map((a) => monitorRefusal(p.tenant, a)).filter(Boolean);
+  if (foreign.length) throw new PromotionFailed(`the monitors of '${p.targetEnvironment}' could not be checked, so nothing was executed (fail closed): ${foreign.join('; ')}`);
   let states: AlarmState[];
   try {
     if (!deps.alarms) throw new Error('this function has no alarm reader');

@@ -292,8 +292,9 @@ ${rules ? `    approval_rules:
   });
 
   it('carries webhook subscriptions, monitors, git targets and registry links: export → apply to another tenant is the same state, a second apply changes nothing, no secret in the document', async () => {
-    const alarm = (name: string) => `arn:aws:cloudwatch:us-east-1:000000000000:alarm:${name}`;
     const a = await tenant();
+    // Each tenant monitors its own alarms (<tenant>/<name>).
+    const alarm = (name: string, of = a.id) => `arn:aws:cloudwatch:us-east-1:000000000000:alarm:${of}/${name}`;
     const hook = 'https://hooks.example.com/stageline';
     expect((await t.call('POST', '/api/v1/webhooks', { token: a.u.admin, body: { url: hook, events: ['promotion.completed', 'artifact.published'], description: 'deploy bot' } })).status).toBe(201);
     expect((await t.call('POST', '/api/v1/webhooks', { token: a.u.admin, body: { url: hook, events: ['freeze.started'], environment: 'production', enabled: false } })).status).toBe(201);
@@ -316,19 +317,20 @@ ${rules ? `    approval_rules:
     expect(exported.git_targets).toEqual({ production: { repository: 'https://git.example.com/org/deploy.git', branch: 'main', file: 'envs/production/values.yaml', path: 'image.tag', value: 'version', token: '${GITOPS_TOKEN}' } });
     expect(exported.registry_links).toEqual({ platform: [{ registry: 'registry.example.com', repository: 'org/platform', tags: { pattern: 'v1\\..*' } }] });
 
-    // Another tenant: the plan names every change; the apply creates them, showing each new secret once.
+    // Another tenant (with alarms of the same names in its own namespace): the plan names every change; the apply creates them, showing each new secret once.
     const b = await tenant();
-    const plan = await t.call('POST', '/api/v1/manifest/plan', { token: b.u.viewer, body: { document: text } });
+    const mine = text.replaceAll(alarm('p99-latency'), alarm('p99-latency', b.id)).replaceAll(alarm('5xx-rate'), alarm('5xx-rate', b.id));
+    const plan = await t.call('POST', '/api/v1/manifest/plan', { token: b.u.viewer, body: { document: mine } });
     expect(plan.status, JSON.stringify(plan.body)).toBe(200);
     expect(plan.body.changes.map((c: { op: string; path: string }) => `${c.op} ${c.path}`)).toEqual(
       expect.arrayContaining(['add environment_settings.production.monitors', `add webhooks.* ${hook}`, `add webhooks.production ${hook}`, 'add git_targets.production', 'add registry_links.platform']),
     );
-    const applied = await t.call('POST', '/api/v1/manifest/apply', { token: b.u.admin, body: { document: text, expectedDigest: plan.body.digest } });
+    const applied = await t.call('POST', '/api/v1/manifest/apply', { token: b.u.admin, body: { document: mine, expectedDigest: plan.body.digest } });
     expect(applied.status, JSON.stringify(applied.body)).toBe(200);
     expect(applied.body.secrets.webhooks.map((w: { secret: string }) => w.secret)).toEqual([expect.stringMatching(/^whsec_/), expect.stringMatching(/^whsec_/)]);
     expect(applied.body.secrets.registry_links).toEqual([expect.objectContaining({ artifact: 'platform', repository: 'org/platform', notifyToken: expect.stringMatching(/^slr_/) })]);
     const again = (await t.call('GET', '/api/v1/manifest?format=json', { token: b.u.viewer })).body.artifacts.promotion;
-    expect(again).toEqual(exported);
+    expect(again).toEqual({ ...exported, environment_settings: { ...exported.environment_settings, production: { ...exported.environment_settings.production, monitors: [alarm('p99-latency', b.id), alarm('5xx-rate', b.id)] } } });
     // The API sees what the apply made: the same objects the routes manage; the audit trail has no secret.
     expect((await t.call('GET', '/api/v1/webhooks', { token: b.u.viewer })).body.items).toHaveLength(2);
     expect((await t.call('GET', '/api/v1/environments/production/git-target', { token: b.u.viewer })).body).toMatchObject({ tokenSecret: 'GITOPS_TOKEN', version: 1 });
@@ -338,12 +340,12 @@ ${rules ? `    approval_rules:
     expect(trail).toContain('manifest.webhook.add');
 
     // Applying the same document again changes nothing.
-    const twice = await t.call('POST', '/api/v1/manifest/apply', { token: b.u.admin, body: { document: text } });
+    const twice = await t.call('POST', '/api/v1/manifest/apply', { token: b.u.admin, body: { document: mine } });
     expect(twice.body).toMatchObject({ applied: false, changes: [] });
     expect(twice.body.secrets).toBeUndefined();
 
     // Changed in the document: one subscription goes, one changes in place, the git target goes, the link's filter changes (same link).
-    const doc = { artifacts: { promotion: { ...exported, webhooks: [{ ...exported.webhooks[0], events: ['promotion.failed'] }], git_targets: { production: null }, registry_links: { platform: [{ ...exported.registry_links.platform[0], tags: { semver: true } }] } } } };
+    const doc = { artifacts: { promotion: { ...again, webhooks: [{ ...exported.webhooks[0], events: ['promotion.failed'] }], git_targets: { production: null }, registry_links: { platform: [{ ...exported.registry_links.platform[0], tags: { semver: true } }] } } } };
     const changed = await t.call('POST', '/api/v1/manifest/apply', { token: b.u.admin, body: { document: JSON.stringify(doc) } });
     expect(changed.status, JSON.stringify(changed.body)).toBe(200);
     expect(changed.body.changes.map((c: { op: string; path: string }) => `${c.op} ${c.path}`).sort()).toEqual(

@@ -25,38 +25,62 @@ const alarmEvent = (alarm: string, state: 'ALARM' | 'OK', reason = 'Threshold Cr
 });
 const put = (event: unknown) => t.call('POST', '/dev/events', { body: event });
 
-async function line(bakeSeconds: number, monitors: string[]) {
+/** A tenant whose staging bakes and lists its own alarms (named <tenant>/<name>); the users and the alarms' ARNs. */
+async function line(bakeSeconds: number, names: string[]) {
   const tenant = t.tenant();
   const u = await t.users(tenant);
   await makeLine(t, u.admin);
+  const monitors = names.map((n) => arn(`${tenant}/${n}`));
   const r = await t.call('PATCH', '/api/v1/environments/staging', { token: u.admin, body: { version: 1, bakeSeconds, monitors } });
   expect(r.status, JSON.stringify(r.body)).toBe(200);
   await t.call('POST', '/api/v1/environments/dev/configs', { token: u.deployer, body: { key: 'feature.x', value: true } });
-  return u;
+  return { u, monitors, alarm: monitors[0]! };
 }
 
 describe('monitors (CloudWatch alarms on an environment)', () => {
   it('are refused at save when not an alarm ARN, or of another account or region (400 naming the field)', async () => {
-    const u = await t.users(t.tenant());
+    const tenant = t.tenant();
+    const u = await t.users(tenant);
     await makeLine(t, u.admin, ['dev']);
     for (const [monitors, says] of [
       [['arn:aws:sns:us-east-1:000000000000:topic'], 'CloudWatch alarm ARN'],
-      [[arn('p99', 'eu-west-1')], 'region eu-west-1'],
-      [[arn('p99', 'us-east-1', '111122223333')], 'account 111122223333'],
+      [[arn(`${tenant}/p99`, 'eu-west-1')], 'region eu-west-1'],
+      [[arn(`${tenant}/p99`, 'us-east-1', '111122223333')], 'account 111122223333'],
     ] as const) {
       const r = await t.call('PATCH', '/api/v1/environments/dev', { token: u.admin, body: { version: 1, monitors } });
       expect(r.status, JSON.stringify(r.body)).toBe(400);
       expect(JSON.stringify(r.body)).toContain('monitors');
       expect(JSON.stringify(r.body)).toContain(says);
     }
-    const ok = await t.call('PATCH', '/api/v1/environments/dev', { token: u.admin, body: { version: 1, monitors: [arn('p99')] } });
+    const ok = await t.call('PATCH', '/api/v1/environments/dev', { token: u.admin, body: { version: 1, monitors: [arn(`${tenant}/p99`)] } });
     expect(ok.status).toBe(200);
-    expect(ok.body.monitors).toEqual([arn('p99')]);
+    expect(ok.body.monitors).toEqual([arn(`${tenant}/p99`)]);
+  });
+
+  it("another tenant's alarm (or one outside the tenant's namespace) is refused at save, so its state and reason never reach this tenant", async () => {
+    // Tenant A's alarm fires; its reason is A's business.
+    const a = await line(0, ['payments-p99']);
+    expect((await put(alarmEvent(a.alarm, 'ALARM', 'p99 1912 ms > 800 ms (card processor degraded)'))).status).toBe(202);
+    // Tenant B lists it (or an alarm named outside any namespace) as a monitor of its own environment: refused, through the API and a manifest.
+    const other = t.tenant();
+    const b = await t.users(other);
+    await makeLine(t, b.admin);
+    for (const alarm of [a.alarm, arn('platform-dlq-depth')]) {
+      const r = await t.call('PATCH', '/api/v1/environments/staging', { token: b.admin, body: { version: 1, monitors: [alarm] } });
+      expect(r.status, JSON.stringify(r.body)).toBe(400);
+      expect(r.body.error.issues).toEqual([expect.objectContaining({ path: 'body.monitors.0', message: expect.stringContaining(`${other}/<name>`) })]);
+      const created = await t.call('POST', '/api/v1/environments', { token: b.admin, body: { name: 'qa', position: 5, monitors: [alarm] } });
+      expect(created.status, JSON.stringify(created.body)).toBe(400);
+      const document = JSON.stringify({ artifacts: { promotion: { environment_settings: { staging: { monitors: [alarm] } } } } });
+      const applied = await t.call('POST', '/api/v1/manifest/apply', { token: b.admin, body: { document } });
+      expect(applied.status, JSON.stringify(applied.body)).toBe(400);
+      expect(applied.body.error.issues.map((i: { path: string }) => i.path)).toContain('document.artifacts.promotion.environment_settings.staging.monitors.0');
+    }
+    expect((await t.call('GET', '/api/v1/environments/staging', { token: b.viewer })).body.monitors).toEqual([]);
   });
 
   it('a monitor in ALARM blocks the execution with an error naming it', async () => {
-    const alarm = arn(`errors-${t.tenant()}`);
-    const u = await line(0, [alarm]);
+    const { u, alarm } = await line(0, ['errors']);
     expect((await put(alarmEvent(alarm, 'ALARM'))).status).toBe(202);
     const before = await t.call('GET', '/api/v1/environments/staging', { token: u.viewer });
     const p = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'dev', targetEnvironment: 'staging' } });
@@ -67,11 +91,9 @@ describe('monitors (CloudWatch alarms on an environment)', () => {
   });
 
   it('an alarm going to ALARM while a promotion bakes rolls it back, with the alarm in the decision record and the audit trail; other alarms and tenants change nothing', async () => {
-    const mine = arn(`latency-${t.tenant()}`);
-    const u = await line(60, [mine]);
+    const { u, alarm: mine } = await line(60, ['latency']);
     // Another tenant monitors its own alarm.
-    const theirs = arn(`latency-${t.tenant()}`);
-    await line(60, [theirs]);
+    const { alarm: theirs } = await line(60, ['latency']);
     const before = await t.call('GET', '/api/v1/environments/staging', { token: u.viewer });
     const p = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'dev', targetEnvironment: 'staging' } });
     await waitFor(t, u.viewer, p.body.id, ['EXECUTING']);
@@ -134,8 +156,8 @@ describe.skipIf(!moto)('DescribeAlarms adapter (against moto_server)', () => {
   });
 
   it('monitors set by a manifest are watched as those set through the API: an alarm while baking rolls the promotion back', async () => {
-    const mine = arn(`manifest-${t.tenant()}`);
     const tenant = t.tenant();
+    const mine = arn(`${tenant}/manifest`);
     const u = await t.users(tenant);
     await makeLine(t, u.admin);
     const document = JSON.stringify({ artifacts: { promotion: { environment_settings: { staging: { bake_seconds: 60, monitors: [mine] } } } } });
