@@ -42,6 +42,6 @@ const guarded = (inner: SecretResolver): SecretResolver => ({
   },
 });
 
-export const handler = httpHandler({ wiring, body }, async ({ deps, ctx, body }) =>
+export const handler = httpHandler({ wiring, body, showsSecret: (answer) => (answer as { secrets?: unknown } | null)?.secrets !== undefined }, async ({ deps, ctx, body }) =>
   applyManifest({ ...deps, secrets: guarded(deps.secrets ?? (resolver ??= secretsFromEnv())) }, ctx, body.document, body.expectedDigest),
 );

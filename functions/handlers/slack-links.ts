@@ -12,7 +12,7 @@ const params = /* @__PURE__ */ z.schema(() => z.object({ team: z.optional(slackT
 /** The code route (and unlinking) takes no body: whose code it is comes from the token alone (`{}` or nothing, hence bodyOptional); a body naming anyone is refused. */
 const body = /* @__PURE__ */ z.schema(() => z.optional(z.strictObject({}, { error: (issue) => (issue.code === 'unrecognized_keys' ? `${issue.keys.join(', ')}: a code is always for the caller's own account (the token's); nobody can ask for a code or a link for someone else` : undefined) })));
 
-export const handler = httpHandler({ params, body, bodyOptional: true }, async ({ deps, ctx, params, route }) => {
+export const handler = httpHandler({ params, body, bodyOptional: true, showsSecret: true }, async ({ deps, ctx, params, route }) => {
   if (route.method === 'DELETE') {
     await unlinkSlack(deps, ctx, params.team!, params.user!);
     return new WithHeaders(null, {}, 204);

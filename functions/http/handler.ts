@@ -4,7 +4,7 @@ import type * as z from '#domain/zod';
 import { hasRole, type Principal } from '#domain/auth';
 import { BREAK_GLASS_HEADER } from '#domain/break-glass';
 import { canonicalJson, sha256Hex } from '#domain/canonical';
-import { ConcurrentModification, Forbidden, IdempotencyKeyReused, MalformedJson, PayloadTooLarge, RouteNotFound, ValidationFailed, type Issue } from '#domain/errors';
+import { AlreadyExists, ConcurrentModification, Forbidden, IdempotencyKeyReused, MalformedJson, PayloadTooLarge, RouteNotFound, ValidationFailed, type Issue } from '#domain/errors';
 import type { Ctx, Deps } from '#domain/ports';
 import { storeOnly, tenantDeps, type Wiring } from './deps.ts';
 import { logger } from '../adapters/observability.ts';
@@ -47,6 +47,11 @@ export interface Spec<B extends z.ZodMiniType, Q extends z.ZodMiniType, P extend
   errors?: readonly (423 | 503)[];
   /** the adapters this function composes (functions/http/deps.ts compose); the store alone unless given */
   wiring?: Wiring;
+  /**
+   * The success answer shows a secret once (a key, a signing secret, a token, a code), or does when this says so. Such an
+   * answer is not kept for Idempotency-Key replays (the table would hold the secret in clear for a day): a replay answers 409.
+   */
+  showsSecret?: true | ((answer: unknown) => boolean);
 }
 
 type Out<T extends z.ZodMiniType | undefined> = T extends z.ZodMiniType ? z.output<T> : undefined;
@@ -129,7 +134,7 @@ export const IDEMPOTENCY_KEY = /^[A-Za-z0-9_.:-]{1,128}$/;
  * (one side effect); the same key with another body answers 422; a request
  * still running under the key answers 409. Records expire by TTL after a day.
  */
-async function idempotent(d: Deps, principal: Principal, rawKey: string, request: string, leaseSeconds: number, run: () => Promise<HttpResult>): Promise<HttpResult> {
+async function idempotent(d: Deps, principal: Principal, rawKey: string, request: string, leaseSeconds: number, run: () => Promise<HttpResult>, kept: (result: HttpResult) => HttpResult = (r) => r): Promise<HttpResult> {
   if (!IDEMPOTENCY_KEY.test(rawKey)) {
     throw new ValidationFailed([{ path: 'header.idempotency-key', message: 'must be 1-128 characters: letters, digits, _ . : -' }]);
   }
@@ -152,13 +157,28 @@ async function idempotent(d: Deps, principal: Principal, rawKey: string, request
     throw err;
   }
   try {
-    await d.store.completeIdempotency(tenant, key, hash, result);
+    await d.store.completeIdempotency(tenant, key, hash, kept(result));
   } catch (err) {
     // The write is committed: failing to remember its answer must not turn it into a 500. The lease frees the key.
     logger.error('idempotency record not completed', { tenant, error: String(err) });
   }
   return result;
 }
+
+/** Whether a success answer shows a secret once (Spec.showsSecret). */
+function showsSecret(spec: { showsSecret?: true | ((answer: unknown) => boolean) }, r: HttpResult): boolean {
+  if (!spec.showsSecret) return false;
+  if (spec.showsSecret === true) return true;
+  try {
+    return spec.showsSecret(JSON.parse(r.body ?? 'null'));
+  } catch {
+    return true;
+  }
+}
+
+/** What a replay of an answer that showed a secret gets instead (the secret is shown once and never kept). */
+const SECRET_NOT_KEPT = () =>
+  errorResponse(new AlreadyExists('A request with this Idempotency-Key succeeded already; its answer showed a secret once, and secrets are not kept for replays. Read the resource for what it made (rotate for a new secret), or send a new key to make another'));
 
 /** Every response carries the request id; errors are mapped by the one error table. */
 const httpErrors = (): middy.MiddlewareObj<APIGatewayProxyEventV2, HttpResult> => ({
@@ -260,7 +280,7 @@ export function httpHandler<B extends z.ZodMiniType, Q extends z.ZodMiniType, P 
       if (route.method !== 'POST' || key === undefined || !principal) return run();
       // The claim holds while this invocation can still run (Lambda's timeout), then a crashed request's key is free.
       const leaseSeconds = Math.max(1, Math.ceil((context?.getRemainingTimeInMillis?.() ?? 30_000) / 1000));
-      return idempotent(d, principal, key, `${route.method} ${event.rawPath} ${canonicalJson(body ?? null)}`, leaseSeconds, run);
+      return idempotent(d, principal, key, `${route.method} ${event.rawPath} ${canonicalJson(body ?? null)}`, leaseSeconds, run, (r) => (r.statusCode < 300 && showsSecret(spec, r) ? SECRET_NOT_KEPT() : r));
     });
   // The schemas travel with the handler: the OpenAPI document is generated from them (scripts/openapi.ts).
   return Object.assign(h, { spec: spec as Spec<z.ZodMiniType, z.ZodMiniType, z.ZodMiniType> });

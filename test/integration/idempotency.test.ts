@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deps } from '../../functions/http/deps.ts';
-import { startTestStack, type TestStack } from '../support/stack.ts';
+import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
 
 /** Idempotency records on DynamoDB Local: a crashed request frees its key after its lease; a huge answer never fails a committed write. */
 let t: TestStack;
@@ -30,5 +30,37 @@ describe('idempotency records', () => {
     const replay = await store.claimIdempotency(tenant, 'big', 'h', now, 86_400, 30);
     expect(replay).toMatchObject({ state: 'replay', statusCode: 200 });
     expect(JSON.parse((replay as { body: string }).body)).toMatchObject({ replayed: true });
+  });
+
+  it('an answer that shows a secret once (app key, webhook signing secret, link token) is not kept for replays: the replay answers 409 without it', async () => {
+    const tenant = t.tenant();
+    const u = await t.users(tenant);
+    await makeLine(t, u.admin, ['dev']);
+    const key = (what: string) => ({ 'idempotency-key': `once-${what}` });
+    for (const [path, body, secretOf] of [
+      ['/api/v1/app-keys', { name: 'orders', environment: 'dev' }, (b: any) => b.key],
+      ['/api/v1/webhooks', { url: 'https://hooks.example.com/x', events: ['promotion.completed'] }, (b: any) => b.secret],
+      ['/api/v1/artifacts/platform/links', { registry: 'registry.example.com', repository: 'org/platform' }, (b: any) => b.notifyToken],
+    ] as const) {
+      const first = await t.call('POST', path, { token: u.admin, body, headers: key(path.split('/')[3]!) });
+      expect(first.status, JSON.stringify(first.body)).toBe(201);
+      const secret = secretOf(first.body);
+      expect(secret).toEqual(expect.any(String));
+      // The same request again (a client's retry): one side effect, and the secret is not read back from the table.
+      const replay = await t.call('POST', path, { token: u.admin, body, headers: key(path.split('/')[3]!) });
+      expect(replay.status, JSON.stringify(replay.body)).toBe(409);
+      expect(replay.headers.get('idempotent-replayed')).toBe('true');
+      expect(replay.body.error.code).toBe('ALREADY_EXISTS');
+      expect(JSON.stringify(replay.body)).not.toContain(secret);
+    }
+    expect((await t.call('GET', '/api/v1/app-keys', { token: u.viewer })).body.items).toHaveLength(1);
+    expect((await t.call('GET', '/api/v1/webhooks', { token: u.viewer })).body.items).toHaveLength(1);
+    // An answer without a secret still replays as it was.
+    const env = { name: 'qa', position: 7 };
+    const made = await t.call('POST', '/api/v1/environments', { token: u.admin, body: env, headers: key('environments') });
+    expect(made.status).toBe(201);
+    const again = await t.call('POST', '/api/v1/environments', { token: u.admin, body: env, headers: key('environments') });
+    expect(again.status).toBe(201);
+    expect(again.body).toEqual(made.body);
   });
 });
