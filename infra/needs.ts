@@ -77,7 +77,7 @@ export class AdapterNeeds extends StackPart {
       monitoredAlarms: () => ({
         arns: [stack.formatArn({ service: 'cloudwatch', resource: 'alarm', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME })],
         nag: 'arn:<AWS::Partition>:cloudwatch:<AWS::Region>:<AWS::AccountId>:alarm:*',
-        why: 'Monitors are alarm ARNs tenants list at run time (refused unless of this account and region); DescribeAlarms only reads their state.',
+        why: 'Monitors are alarm ARNs tenants list at run time (refused unless of this account and region and named under the tenant namespace, <tenant>/<name>); DescribeAlarms only reads their state.',
       }),
       deploymentRegion: () => ({ value: stack.region, arns: [] }),
       // The delivery function schedules its retries to itself: its own ARN from the invocation (as an environment value it would be a cycle).
