@@ -45,7 +45,9 @@ function guardedLookup(hostname: string, options: { all?: boolean; family?: numb
     const list = addresses as { address: string; family: number }[];
     const bad = list.map((a) => ({ a, why: refusedRange(a.address) })).find((x) => x.why);
     if (bad || list.length === 0) {
-      const e = new OutboundRefused(`${hostname} resolves to ${bad ? `${bad.a.address} (${bad.why})` : 'nothing'}; only public addresses may be called`) as NodeJS.ErrnoException;
+      // The class of address, never the address: the message reaches delivery logs and gate reasons that
+      // viewers read, and the address would let them map internal DNS through us.
+      const e = new OutboundRefused(`${hostname} resolves to ${bad ? `a ${bad.why} address` : 'nothing'}; only public addresses may be called`) as NodeJS.ErrnoException;
       e.code = 'EOUTBOUNDREFUSED';
       return callback(e, '');
     }

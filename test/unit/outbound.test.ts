@@ -1,5 +1,13 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { assertSameOrigin, checkUrl, OutboundRefused, refusedRange } from '../../functions/adapters/outbound.ts';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { assertSameOrigin, checkUrl, guardedFetch, OutboundRefused, refusedRange } from '../../functions/adapters/outbound.ts';
+
+// A name that resolves to a private address (as an internal DNS name would); every other name as usual.
+vi.mock('node:dns', async (original) => {
+  const dns = await original<typeof import('node:dns')>();
+  const lookup = ((host: string, opts: unknown, cb: (...a: unknown[]) => void) =>
+    host === 'internal.example.test' ? cb(null, [{ address: '10.0.3.4', family: 4 }]) : (dns.lookup as (...a: unknown[]) => void)(host, opts, cb)) as typeof dns.lookup;
+  return { ...dns, default: { ...dns, lookup }, lookup };
+});
 
 afterEach(() => {
   delete process.env.STAGELINE_ALLOW_LOOPBACK_OUTBOUND;
@@ -29,5 +37,12 @@ describe('the outbound (SSRF) guard', () => {
   it('keeps Locations on their origin', () => {
     expect(assertSameOrigin('/v2/x/blobs/uploads/1', 'https://r.example.com/')).toBe('https://r.example.com/v2/x/blobs/uploads/1');
     expect(() => assertSameOrigin('https://evil.example.com/steal', 'https://r.example.com/')).toThrow(OutboundRefused);
+  });
+
+  it('refuses a name that resolves to a private address at connect, without saying the address (viewers read these messages)', async () => {
+    const err = await guardedFetch('https://internal.example.test/hook').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OutboundRefused);
+    expect((err as Error).message).toBe('internal.example.test resolves to a private (RFC 1918) address; only public addresses may be called');
+    expect((err as Error).message).not.toContain('10.0.3.4');
   });
 });
