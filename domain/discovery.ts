@@ -87,7 +87,9 @@ const ECR_HOST = /^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(?:\.cn)?$/;
  */
 export function linkRefusal(tenant: string, registry: string, repository: string): string | null {
   if (!ECR_HOST.test(registry)) return null;
-  const ns = `${tenant.toLowerCase()}/`;
+  // ECR names are lowercase: `Acme/` and `acme/` would be one namespace, so a tenant id with capitals has none of its own.
+  if (tenant !== tenant.toLowerCase()) return `ECR repository names are lowercase, so the tenant id ${tenant} (with capitals) has no ECR namespace of its own (${tenant.toLowerCase()}/ could be another tenant's): link a registry that notifies with the link's token, or ask the operator for a lowercase tenant id`;
+  const ns = `${tenant}/`;
   return repository.startsWith(ns) ? null : `an ECR repository is linked only under the tenant's namespace: name it ${ns}<name> (ECR's push events reach every tenant that links a repository)`;
 }
 

@@ -120,6 +120,12 @@ describe('discovery: a linked registry repository publishes pushed versions', ()
       expect(r.body.error.issues[0].path, step).toBe('document.artifacts.promotion.registry_links.spy.0.repository');
     }
     expect((await t.call('POST', '/api/v1/artifacts/spy/links', { token: other.admin, body: { registry, repository: `${otherTenant.toLowerCase()}/platform` } })).status).toBe(201);
+    // A tenant id with capitals has no ECR namespace of its own (ECR names are lowercase: Acme/ would be acme/).
+    const capital = `Ten-${otherTenant.slice(4)}`;
+    const capitals = await t.users(capital);
+    const folded = await t.call('POST', '/api/v1/artifacts/spy/links', { token: capitals.admin, body: { registry, repository: `${otherTenant}/platform` } });
+    expect(folded.status).toBe(400);
+    expect(folded.body.error.issues[0].message).toContain(`the tenant id ${capital} (with capitals) has no ECR namespace of its own`);
     const digest = (c: string) => `sha256:${c.repeat(64)}`;
     const push = (repository: string, tag: string, d: string, result = 'SUCCESS') =>
       t.call('POST', '/dev/events', { body: { source: 'aws.ecr', 'detail-type': 'ECR Image Action', account: '000000000000', region: 'us-east-1', time: new Date().toISOString(), resources: [], detail: { 'action-type': 'PUSH', result, 'repository-name': repository, 'image-digest': d, 'image-tag': tag } } });
