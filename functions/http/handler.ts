@@ -69,9 +69,23 @@ async function parse<T extends z.ZodMiniType>(schema: T | undefined, where: stri
   return undefined;
 }
 
+/**
+ * The body as text. API Gateway hands a body that is not valid UTF-8 to the function base64-encoded;
+ * JSON is UTF-8 (RFC 8259), so such a body is refused, not decoded with replacement characters (a
+ * Latin-1 "café" would be stored as "caf\uFFFD").
+ */
+function bodyText(event: APIGatewayProxyEventV2 & { body: string }): string {
+  if (!event.isBase64Encoded) return event.body;
+  try {
+    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(Buffer.from(event.body, 'base64'));
+  } catch {
+    throw new MalformedJson('Body is not valid UTF-8: send JSON encoded as UTF-8');
+  }
+}
+
 function readBody(event: APIGatewayProxyEventV2): unknown {
   if (event.body === undefined || event.body === null || event.body === '') return undefined;
-  const text = event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
+  const text = bodyText(event as APIGatewayProxyEventV2 & { body: string });
   if (Buffer.byteLength(text) > MAX_BODY_BYTES) throw new PayloadTooLarge(`Body is larger than ${MAX_BODY_BYTES} bytes`);
   let value: unknown;
   try {
@@ -271,7 +285,7 @@ export function httpHandler<B extends z.ZodMiniType, Q extends z.ZodMiniType, P 
       const wiring = spec.wiring ?? storeOnly;
       const d = principal ? tenantDeps(wiring, principal.tenant) : wiring.deps();
       const run = async () => {
-        const rawBody = event.body === undefined || event.body === null ? undefined : event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
+        const rawBody = event.body === undefined || event.body === null ? undefined : bodyText(event as APIGatewayProxyEventV2 & { body: string });
         const result = await fn({ body, query, params, ctx, route, deps: d, headers: event.headers ?? {}, rawBody } as Input<Out<B>, Out<Q>, Out<P>>);
         if (result instanceof TextBody) return { statusCode: spec.status ?? 200, headers: { 'content-type': result.contentType, ...result.headers }, body: result.text };
         return result instanceof WithHeaders ? json(result.status ?? spec.status ?? 200, result.body, result.headers) : json(spec.status ?? 200, result);

@@ -64,6 +64,21 @@ describe('the contract: no 5xx, no data loss', () => {
     expect(create.status).toBe(400);
   });
 
+  it('refuses a body that is not UTF-8 with 400 and stores nothing: no replacement characters in place of what was sent', async () => {
+    const latin1 = Buffer.from('{"key":"greeting","value":"caf\u00e9"}', 'latin1'); // é is one byte 0xE9: not UTF-8
+    const res = await fetch(`${t.url}/api/v1/environments/dev/configs`, { method: 'POST', headers: { authorization: `Bearer ${u.deployer}`, 'content-type': 'application/json' }, body: latin1 });
+    const answer = (await res.json()) as { error: { code: string; message: string } };
+    expect(res.status, JSON.stringify(answer)).toBe(400);
+    expect(answer.error.code).toBe('MALFORMED_JSON');
+    expect(answer.error.message).toMatch(/UTF-8/);
+    const list = await t.call('GET', '/api/v1/environments/dev/configs', { token: u.viewer });
+    expect(list.body.items.map((i: { key: string }) => i.key)).not.toContain('greeting');
+    // The same text as UTF-8 is stored as sent.
+    const ok = await t.call('POST', '/api/v1/environments/dev/configs', { token: u.deployer, body: { key: 'greeting', value: 'café' } });
+    expect(ok.status, JSON.stringify(ok.body)).toBe(201);
+    expect(ok.body.value).toBe('café');
+  });
+
   it('a YAML alias bomb, or any document the parser refuses, is a 400 naming the problem', async () => {
     const lines = ['a: &a ["x","x","x","x","x","x","x","x","x"]'];
     for (let i = 1; i < 9; i++) lines.push(`${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(9).fill(`*${String.fromCharCode(96 + i)}`).join(',')}]`);
