@@ -151,10 +151,11 @@ function requestBody(schemas: Schemas, spec: Spec<ZodMiniType, ZodMiniType, ZodM
     if (!form) throw new Error(`${routeKey(route)} declares a form body, but functions/http/responses/ has no FORMS['${name}']`);
     return { required: true, content: { 'application/x-www-form-urlencoded': { schema: schemas.of(form) } } };
   }
-  // A GET carries no body, even where its handler shares a body schema with a POST route.
-  if (!spec?.body || route.method === 'GET') return undefined;
+  // A GET carries no body, even where its handler shares a body schema with a POST route. A handler
+  // that parses its body itself (OFREP answers its own errors) has only a docBody: documented too.
+  if (!spec || !(spec.body ?? spec.docBody) || route.method === 'GET') return undefined;
   const doc = typeof spec.docBody === 'function' ? spec.docBody(route) : spec.docBody;
-  return { required: !spec.bodyOptional, content: json(schemas.of(doc ?? spec.body)) };
+  return { required: !spec.bodyOptional, content: json(schemas.of((doc ?? spec.body)!)) };
 }
 
 /** The success answer: a JSON schema from functions/http/responses/ and/or the text the route declares (OPEN when neither). */

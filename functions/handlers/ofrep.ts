@@ -8,9 +8,11 @@ const params = z.object({ key: z.optional(z.string().check(z.minLength(1), z.max
 /**
  * OFREP (OpenFeature Remote Evaluation Protocol): one flag, every flag (with ETag), and the provider
  * configuration, in the app key's environment as it is now. Errors of the evaluation itself are
- * OFREP's own bodies ({key, errorCode, errorDetails}); 401/403 come from the key check.
+ * OFREP's own bodies ({key, errorCode, errorDetails}); 401/403 come from the key check. The body
+ * ({"context": {...}}) is parsed here, not by httpHandler; docBody puts it in the OpenAPI document,
+ * optional (no body evaluates with an empty context).
  */
-export const handler = httpHandler({ params, docBody: ofrepRequest }, async ({ deps, ctx, params, route, headers, rawBody }) => {
+export const handler = httpHandler({ params, docBody: ofrepRequest, bodyOptional: true }, async ({ deps, ctx, params, route, headers, rawBody }) => {
   const { scope, env, deps: d } = await appRead({ route, headers, ctx, deps });
   if (route.method === 'GET') return OFREP_CONFIGURATION;
   const request = parseOfrepRequest(rawBody);

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { operations, requestProblems } from '../support/contract.ts';
 import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
 
 /**
@@ -77,6 +78,24 @@ describe('the contract: no 5xx, no data loss', () => {
     const ok = await t.call('POST', '/api/v1/environments/dev/configs', { token: u.deployer, body: { key: 'greeting', value: 'café' } });
     expect(ok.status, JSON.stringify(ok.body)).toBe(201);
     expect(ok.body.value).toBe('café');
+  });
+
+  it('documents the OFREP evaluation body (the context a rollout splits on) and answers an oversized one with a documented 413', async () => {
+    const key = (await t.call('POST', '/api/v1/app-keys', { token: u.admin, body: { environment: 'dev', name: 'ofrep' } })).body.key as string;
+    expect((await t.call('POST', '/api/v1/environments/dev/flags', { token: u.deployer, body: { key: 'split', value: { $rollout: { variants: { on: true, off: false }, weights: { on: 50, off: 50 } } } } })).status).toBe(201);
+    for (const path of ['/ofrep/v1/evaluate/flags/{key}', '/ofrep/v1/evaluate/flags']) {
+      const o = operations().find((x) => x.method === 'POST' && x.path === path)!;
+      expect(o.op.requestBody?.content?.['application/json']?.schema?.properties, path).toHaveProperty('context');
+      expect(o.op.requestBody.required, path).toBe(false); // no body: an empty context
+    }
+    const body = { context: { targetingKey: 'user-1' } };
+    expect(requestProblems(operations().find((x) => x.method === 'POST' && x.path === '/ofrep/v1/evaluate/flags/{key}')!, { params: { key: 'split' }, query: {}, body, bodyGiven: true })).toEqual([]);
+    const split = await t.call('POST', '/ofrep/v1/evaluate/flags/split', { token: key, body });
+    expect(split.status, JSON.stringify(split.body)).toBe(200);
+    expect(split.body.reason).toBe('SPLIT');
+    expect((await t.call('POST', '/ofrep/v1/evaluate/flags/split', { token: key })).body.errorCode).toBe('TARGETING_KEY_MISSING');
+    const big = await t.call('POST', '/ofrep/v1/evaluate/flags', { token: key, body: { context: { targetingKey: 'u', pad: 'x'.repeat(3 * 1024 * 1024) } } });
+    expect(big.status).toBe(413);
   });
 
   it('a YAML alias bomb, or any document the parser refuses, is a 400 naming the problem', async () => {
