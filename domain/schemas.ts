@@ -210,7 +210,7 @@ export const deploymentBody = /* @__PURE__ */ z.schema(() => z.pipe(z.strictObje
   environment: envName,
   status: z.enum(['PENDING', 'DEPLOYED', 'FAILED', 'ROLLED_BACK']),
   deployedAt: isoTime,
-  completedAt: z.optional(z.nullable(isoTime)),
+  completedAt: z.optional(z.nullable(isoTime).check(z.describe('Not before deployedAt; an earlier one is refused with 400'))),
   digest: z.optional(z.string().check(z.regex(/^sha256:[0-9a-f]{64}$/))),
 }).check(z.refine((b) => !b.completedAt || b.completedAt >= b.deployedAt, { message: 'completedAt must not be before deployedAt', path: ['completedAt'] })), z.transform((b) => ({ ...b, deployedAt: new Date(b.deployedAt).toISOString(), completedAt: b.completedAt ? new Date(b.completedAt).toISOString() : b.completedAt }))));
 export type DeploymentBody = z.output<typeof deploymentBody>;

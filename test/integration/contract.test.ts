@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { operations, requestProblems } from '../support/contract.ts';
+import { operations, requestProblems, statedFields } from '../support/contract.ts';
+import { signedFetch } from '../support/sigv4.ts';
 import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
 
 /**
@@ -96,6 +97,17 @@ describe('the contract: no 5xx, no data loss', () => {
     expect((await t.call('POST', '/ofrep/v1/evaluate/flags/split', { token: key })).body.errorCode).toBe('TARGETING_KEY_MISSING');
     const big = await t.call('POST', '/ofrep/v1/evaluate/flags', { token: key, body: { context: { targetingKey: 'u', pad: 'x'.repeat(3 * 1024 * 1024) } } });
     expect(big.status).toBe(413);
+  });
+
+  it('states in the document the rule it refuses a deployment record for: completedAt before deployedAt (IAM)', async () => {
+    const body = { imageTag: 'v1.0.0', environment: 'dev', status: 'DEPLOYED', deployedAt: '2026-02-12T10:05:00Z', completedAt: '2026-02-12T10:00:00Z' };
+    const r = await signedFetch(t.url, 'POST', '/api/v1/platform/deployments', body, t.stack.iam[0]!);
+    expect(r.status, JSON.stringify(r.body)).toBe(400);
+    expect(r.body.error.issues.map((i: { path: string }) => i.path)).toEqual(['body.completedAt']);
+    const o = operations().find((x) => x.method === 'POST' && x.path === '/api/v1/platform/deployments')!;
+    // The schema alone accepts the body; the rule is stated in words on the field, as the fuzz requires of a 400 (statedFields).
+    expect(requestProblems(o, { params: {}, query: {}, body, bodyGiven: true })).toEqual([]);
+    expect(statedFields(o).has('completedAt')).toBe(true);
   });
 
   it('a YAML alias bomb, or any document the parser refuses, is a 400 naming the problem', async () => {
