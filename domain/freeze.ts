@@ -77,7 +77,11 @@ const cron = /* @__PURE__ */ z.schema(() => z.string().check(
 export const createFreezeWindow = /* @__PURE__ */ z.schema(() => z.strictObject({
   reason: z.string().check(z.trim(), z.minLength(1), z.regex(/\S/, 'must not be blank'), z.maxLength(500)),
   /** tenant-wide route only: limit the window to one environment */
-  environment: z.optional(z.string().check(z.minLength(1), z.maxLength(40))),
+  environment: z.optional(z.string().check(
+    z.minLength(1),
+    z.maxLength(40),
+    z.describe("Limits the window to this environment (tenant-wide without it). On /environments/{env}/freeze-windows leave it out: any other environment than {env} is refused with 400"),
+  )),
   start: z.optional(isoTime),
   end: z.optional(isoTime.check(z.describe('After start'))),
   cron: z.optional(cron),

@@ -110,6 +110,18 @@ describe('the contract: no 5xx, no data loss', () => {
     expect(statedFields(o).has('completedAt')).toBe(true);
   });
 
+  it("states in the document why an environment's freeze window refuses another environment in its body", async () => {
+    const body = { reason: 'release week', environment: 'staging', start: '2099-01-01T00:00:00Z', end: '2099-01-02T00:00:00Z' };
+    const r = await t.call('POST', '/api/v1/environments/dev/freeze-windows', { token: u.admin, body });
+    expect(r.status, JSON.stringify(r.body)).toBe(400);
+    expect(r.body.error.issues.map((i: { path: string }) => i.path)).toEqual(['body.environment']);
+    const o = operations().find((x) => x.method === 'POST' && x.path === '/api/v1/environments/{env}/freeze-windows')!;
+    expect(requestProblems(o, { params: { env: 'dev' }, query: {}, body, bodyGiven: true })).toEqual([]);
+    expect(statedFields(o).has('environment')).toBe(true);
+    // The same environment as the path, or none, is what the route is for.
+    expect((await t.call('POST', '/api/v1/environments/dev/freeze-windows', { token: u.admin, body: { ...body, environment: 'dev' } })).status).toBe(201);
+  });
+
   it('a YAML alias bomb, or any document the parser refuses, is a 400 naming the problem', async () => {
     const lines = ['a: &a ["x","x","x","x","x","x","x","x","x"]'];
     for (let i = 1; i < 9; i++) lines.push(`${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(9).fill(`*${String.fromCharCode(96 + i)}`).join(',')}]`);
