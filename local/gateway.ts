@@ -45,15 +45,23 @@ function claimsAsApiGateway(payload: Record<string, unknown>): Record<string, st
   );
 }
 
+/** How much of an oversized body is read (and dropped) so its sender gets the 413; past it the connection is cut. */
+const DRAIN_LIMIT_BYTES = 4 * MAX_BODY_BYTES;
+
+/**
+ * The body, or 'too-large' past MAX_BODY_BYTES. An oversized body is still read to its end (up to
+ * DRAIN_LIMIT_BYTES), not abandoned mid-stream: leaving the loop early destroys the request, and the
+ * kept-alive connection then resets the client's next request instead of answering it.
+ */
 async function readBody(req: IncomingMessage): Promise<Buffer | 'too-large'> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) return 'too-large';
-    chunks.push(chunk as Buffer);
+    if (size > DRAIN_LIMIT_BYTES) return 'too-large';
+    if (size <= MAX_BODY_BYTES) chunks.push(chunk as Buffer);
   }
-  return Buffer.concat(chunks);
+  return size > MAX_BODY_BYTES ? 'too-large' : Buffer.concat(chunks);
 }
 
 /** The region the local API pretends to live in; SigV4 scoped to another region or service is refused, as on AWS. */
@@ -163,7 +171,8 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       }
       const method = (req.method ?? 'GET').toUpperCase();
       const body = await readBody(req);
-      if (body === 'too-large') return send(413, { message: 'Request Entity Too Large' });
+      // Closed after the answer: a body cut off past DRAIN_LIMIT_BYTES leaves the connection unusable.
+      if (body === 'too-large') return send(413, { message: 'Request Entity Too Large' }, { connection: 'close' });
       const extra = await opts.extra?.(method, url, body);
       if (extra) return send(extra.status, extra.body, { 'content-type': extra.type, ...(extra.headers ?? {}) });
       const match = matchRoute(method, url.pathname);

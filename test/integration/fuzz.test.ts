@@ -140,8 +140,12 @@ describe('contract fuzz: every operation of the OpenAPI document', () => {
     const wrong = await t.call('DELETE', '/api/v1/config/promotions/diff', { token });
     expect(wrong.status).toBe(405);
     expect(wrong.headers.get('allow')).toBe('GET');
-    const big = await t.call('POST', '/api/v1/environments/dev/items/batch', { token, raw: JSON.stringify({ set: [{ key: 'k', value: 'x'.repeat(3 * 1024 * 1024) }] }) });
-    expect(big.status).toBe(413);
+    // Every oversized body is answered 413, also the next one on a kept-alive connection (not a reset).
+    for (let i = 0; i < 3; i++) {
+      const big = await t.call('POST', '/api/v1/environments/dev/items/batch', { token, raw: JSON.stringify({ set: [{ key: 'k', value: 'x'.repeat(3 * 1024 * 1024) }] }) });
+      expect(big.status).toBe(413);
+      expect((await t.call('GET', '/health')).status).toBe(200);
+    }
     const headers = await t.call('GET', '/api/v1/environments', { token, headers: { 'x-padding': 'x'.repeat(20 * 1024) } });
     expect(headers.status).toBe(431);
     expect(headers.body).toEqual({ message: 'Request Header Fields Too Large' });
