@@ -56,8 +56,17 @@ export interface Spec<B extends z.ZodMiniType, Q extends z.ZodMiniType, P extend
 
 type Out<T extends z.ZodMiniType | undefined> = T extends z.ZodMiniType ? z.output<T> : undefined;
 
-function issuesOf(where: string, error: z.core.$ZodError): Issue[] {
-  return error.issues.map((i) => ({ path: [where, ...i.path.map(String)].join('.'), message: i.message }));
+/** The value at an issue's path in what was parsed (undefined when a field is missing). */
+function valueAt(value: unknown, path: readonly PropertyKey[]): unknown {
+  return path.reduce<unknown>((v, k) => (v !== null && typeof v === 'object' && Object.hasOwn(v, k) ? (v as Record<PropertyKey, unknown>)[k] : undefined), value);
+}
+
+function issuesOf(where: string, error: z.core.$ZodError, value: unknown): Issue[] {
+  return error.issues.map((i) => ({
+    path: [where, ...i.path.map(String)].join('.'),
+    // A missing field whose schema is a union (a config's value: any JSON) would read only "Invalid input".
+    message: i.code === 'invalid_union' && valueAt(value, i.path) === undefined ? 'is required' : i.message,
+  }));
 }
 
 /** Async: a schema may refine with a check that loads what it needs on first use (a freeze window's cron). */
@@ -65,7 +74,7 @@ async function parse<T extends z.ZodMiniType>(schema: T | undefined, where: stri
   if (!schema) return undefined;
   const r = await schema.safeParseAsync(value);
   if (r.success) return r.data;
-  issues.push(...issuesOf(where, r.error));
+  issues.push(...issuesOf(where, r.error, value));
   return undefined;
 }
 

@@ -122,6 +122,21 @@ describe('the contract: no 5xx, no data loss', () => {
     expect((await t.call('POST', '/api/v1/environments/dev/freeze-windows', { token: u.admin, body: { ...body, environment: 'dev' } })).status).toBe(201);
   });
 
+  it("names a config's or flag's missing value as required, not as a bare \"Invalid input\"", async () => {
+    const created = await t.call('POST', '/api/v1/environments/dev/configs', { token: u.deployer, body: { key: 'present', value: null } });
+    expect(created.status, JSON.stringify(created.body)).toBe(201); // null is a value
+    for (const [method, path, body, at] of [
+      ['POST', '/api/v1/environments/dev/configs', { key: 'missing' }, 'body.value'],
+      ['POST', '/api/v1/environments/dev/flags', { key: 'missing' }, 'body.value'],
+      ['PUT', `/api/v1/environments/dev/configs/${created.body.id}`, { version: 1 }, 'body.value'],
+      ['POST', '/api/v1/environments/dev/items/batch', { set: [{ key: 'missing' }] }, 'body.set.0.value'],
+    ] as const) {
+      const r = await t.call(method, path, { token: u.deployer, body });
+      expect(r.status, `${method} ${path}`).toBe(400);
+      expect(r.body.error.issues, `${method} ${path}`).toContainEqual({ path: at, message: 'is required' });
+    }
+  });
+
   it('a YAML alias bomb, or any document the parser refuses, is a 400 naming the problem', async () => {
     const lines = ['a: &a ["x","x","x","x","x","x","x","x","x"]'];
     for (let i = 1; i < 9; i++) lines.push(`${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(9).fill(`*${String.fromCharCode(96 + i)}`).join(',')}]`);
