@@ -160,7 +160,7 @@ export type BatchItems = z.infer<typeof batchItems>;
 export const restoreSnapshot = /* @__PURE__ */ z.strictObject({ reason });
 
 export const page = /* @__PURE__ */ z.schema(() => z.object({
-  limit: z._default(z.coerce.number().check(z.int(), z.minimum(1), z.maximum(1000)), 100),
+  limit: z.queryInt(1, 1000, 100),
   cursor: z.optional(z.string().check(
     z.minLength(1),
     z.maxLength(2048),
@@ -197,8 +197,8 @@ export type AuditQuery = z.infer<typeof auditQuery>;
 export const auditExportQuery = /* @__PURE__ */ z.schema(() => z.strictObject({
   from: z.optional(fromTime),
   to: z.optional(isoTime),
-  fromSeq: z.optional(z.coerce.number().check(z.int(), z.minimum(1))),
-  limit: z._default(z.coerce.number().check(z.int(), z.minimum(1), z.maximum(1000)), 1000),
+  fromSeq: z.queryInt(1),
+  limit: z.queryInt(1, 1000, 1000),
 }).check(z.refine(inOrder, rangeIssue)));
 
 /** The deployment record, as the CD pipeline posts it. */
@@ -215,7 +215,7 @@ export const deploymentBody = /* @__PURE__ */ z.schema(() => z.pipe(z.strictObje
 }).check(z.refine((b) => !b.completedAt || b.completedAt >= b.deployedAt, { message: 'completedAt must not be before deployedAt', path: ['completedAt'] })), z.transform((b) => ({ ...b, deployedAt: new Date(b.deployedAt).toISOString(), completedAt: b.completedAt ? new Date(b.completedAt).toISOString() : b.completedAt }))));
 export type DeploymentBody = z.output<typeof deploymentBody>;
 
-export const historyQuery = /* @__PURE__ */ z.schema(() => z.strictObject({ environment: envName, limit: z._default(z.coerce.number().check(z.int(), z.minimum(1), z.maximum(200)), 10), cursor: z.optional(z.string().check(
+export const historyQuery = /* @__PURE__ */ z.schema(() => z.strictObject({ environment: envName, limit: z.queryInt(1, 200, 10), cursor: z.optional(z.string().check(
   z.minLength(1),
   z.maxLength(2048),
   z.describe('Opaque: a value the previous page returned (X-Next-Cursor or next); any other is refused with 400'),

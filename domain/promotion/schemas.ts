@@ -223,7 +223,7 @@ export const listPromotionsQuery = /* @__PURE__ */ z.schema(() => z.strictObject
   source: z.optional(envName),
   target: z.optional(envName),
   subject: z.optional(z.string().check(z.minLength(1), z.maxLength(120))),
-  limit: z._default(z.coerce.number().check(z.int(), z.minimum(1), z.maximum(200)), 50),
+  limit: z.queryInt(1, 200, 50),
   cursor: z.optional(z.string().check(
     z.minLength(1),
     z.maxLength(2048),

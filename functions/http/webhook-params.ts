@@ -11,6 +11,6 @@ export const deliveryParams = /* @__PURE__ */ z.schema(() => z.object({
 }));
 
 export const deliveriesQuery = /* @__PURE__ */ z.schema(() => z.strictObject({
-  limit: z._default(z.coerce.number().check(z.int(), z.minimum(1), z.maximum(100)), 25),
+  limit: z.queryInt(1, 100, 25),
   cursor: z.optional(z.string().check(z.maxLength(2000))),
 }));

@@ -137,6 +137,19 @@ describe('the contract: no 5xx, no data loss', () => {
     }
   });
 
+  it('reads an integer query parameter only in decimal digits, as the document says integer (no 0x10, 1e1, " 5 " or empty)', async () => {
+    for (const limit of ['0x10', '0b11', '1e1', '%205%20', '', '2.5']) {
+      const r = await t.call('GET', `/api/v1/environments/dev/configs?limit=${limit}`, { token: u.viewer });
+      expect(r.status, limit).toBe(400);
+      expect(r.body.error.issues, limit).toContainEqual({ path: 'query.limit', message: 'must be a whole number in decimal digits (e.g. 25)' });
+    }
+    expect((await t.call('GET', '/api/v1/environments/dev/configs?limit=16', { token: u.viewer })).status).toBe(200);
+    expect((await t.call('GET', '/api/v1/environments/dev/configs', { token: u.viewer })).status).toBe(200);
+    const r = await t.call('GET', '/api/v1/environments/dev/configs?limit=0', { token: u.viewer });
+    expect(r.status).toBe(400);
+    expect(r.body.error.issues[0].path).toBe('query.limit');
+  });
+
   it('a YAML alias bomb, or any document the parser refuses, is a 400 naming the problem', async () => {
     const lines = ['a: &a ["x","x","x","x","x","x","x","x","x"]'];
     for (let i = 1; i < 9; i++) lines.push(`${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(9).fill(`*${String.fromCharCode(96 + i)}`).join(',')}]`);
