@@ -269,7 +269,7 @@ export async function listItems(
   cursor?: string,
 ): Promise<Page<Item>> {
   if (cursor !== undefined && !/^[0-9a-f]{64}$/.test(cursor)) {
-    throw new ValidationFailed([{ path: 'cursor', message: 'is not a cursor this API returned' }]);
+    throw new ValidationFailed([{ path: 'query.cursor', message: 'is not a cursor this API returned' }]);
   }
   const env = await loadEnv(deps, ctx.principal.tenant, envName);
   const page = await listPage(deps.store.nodes(ctx.principal.tenant), env.head.roots[kind], limit, cursor);

@@ -119,7 +119,7 @@ function parameters(schemas: Schemas, spec: Spec<ZodMiniType, ZodMiniType, ZodMi
   const names = [...route.path.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]!);
   const pathProps = (spec?.params ? (schemas.of(spec.params).properties as Record<string, Json> | undefined) : undefined) ?? {};
   for (const name of names) out.push({ name, in: 'path', required: true, schema: pathProps[name] ?? { type: 'string' } });
-  if (spec?.query) {
+  if (spec?.query && (!spec.queryOn || spec.queryOn(route))) {
     const q = schemas.of(spec.query);
     const required = new Set((q.required as string[] | undefined) ?? []);
     for (const [name, schema] of Object.entries((q.properties as Record<string, Json> | undefined) ?? {})) out.push({ name, in: 'query', required: required.has(name), schema });

@@ -34,6 +34,12 @@ export interface Input<B, Q, P> {
 export interface Spec<B extends z.ZodMiniType, Q extends z.ZodMiniType, P extends z.ZodMiniType> {
   body?: B;
   query?: Q;
+  /**
+   * The routes `query` belongs to, where a handler serves several and only some take one (a list's
+   * page beside a one-item read). Elsewhere the query string is not read (as on a route with no
+   * query) and the handler gets the schema's defaults; the document lists the query on these routes only.
+   */
+  queryOn?: (route: { method: string; path: string }) => boolean;
   params?: P;
   /** status on success (200 unless given) */
   status?: number;
@@ -281,7 +287,7 @@ export function httpHandler<B extends z.ZodMiniType, Q extends z.ZodMiniType, P 
       }
       const issues: Issue[] = [];
       const params = await parse(spec.params, 'path', event.pathParameters ?? {}, issues);
-      const query = await parse(spec.query, 'query', event.queryStringParameters ?? {}, issues);
+      const query = await parse(spec.query, 'query', !spec.queryOn || spec.queryOn(route) ? (event.queryStringParameters ?? {}) : {}, issues);
       // A GET carries no body; elsewhere a missing body is refused unless every field is optional (bodyOptional), and `null` is never an object.
       const raw = spec.body && route.method !== 'GET' ? readBody(event) : undefined;
       if (spec.body && route.method !== 'GET' && raw === undefined && !spec.bodyOptional) issues.push({ path: 'body', message: 'is required: send a JSON object' });

@@ -12,5 +12,5 @@ export const deliveryParams = /* @__PURE__ */ z.schema(() => z.object({
 
 export const deliveriesQuery = /* @__PURE__ */ z.schema(() => z.strictObject({
   limit: z.queryInt(1, 100, 25),
-  cursor: z.optional(z.string().check(z.maxLength(2000))),
+  cursor: z.optional(z.string().check(z.maxLength(2000), z.describe('Opaque: a value the previous page returned (X-Next-Cursor); any other is refused with 400'))),
 }));

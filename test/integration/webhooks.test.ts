@@ -137,6 +137,16 @@ describe('outbound webhooks (Standard Webhooks)', () => {
     expect((await t.call('POST', `/api/v1/webhooks/${mine.body.id}/rotate`, { token: other.admin, body: {} })).status).toBe(404);
     expect((await t.call('DELETE', `/api/v1/webhooks/${mine.body.id}`, { token: other.admin })).status).toBe(404);
     expect((await t.call('GET', '/api/v1/webhooks', { token: other.admin })).body.items).toEqual([]);
+    // Only the delivery log is paged: the list and one subscription list no query in the document and read none.
+    const doc = (await t.call('GET', '/api/v1/openapi.json')).body;
+    const queryOf = (path: string) => (doc.paths[path].get.parameters ?? []).filter((p: { in: string }) => p.in === 'query').map((p: { name: string }) => p.name);
+    expect(queryOf('/api/v1/webhooks')).toEqual([]);
+    expect(queryOf('/api/v1/webhooks/{id}')).toEqual([]);
+    expect(queryOf('/api/v1/webhooks/{id}/deliveries').sort()).toEqual(['cursor', 'limit']);
+    expect((await t.call('GET', `/api/v1/webhooks/${mine.body.id}?limit=0x10`, { token: u.viewer })).status).toBe(200);
+    const forged = await t.call('GET', `/api/v1/webhooks/${mine.body.id}/deliveries?cursor=zzz`, { token: u.viewer });
+    expect(forged.status).toBe(400);
+    expect(forged.body.error.issues).toEqual([{ path: 'query.cursor', message: 'is not a cursor this API returned' }]);
     // A stale version is a 409; a private URL on update is a 400; delete is 204 and the subscription is gone.
     expect((await t.call('PATCH', `/api/v1/webhooks/${mine.body.id}`, { token: u.admin, body: { version: 7, enabled: false } })).status).toBe(409);
     expect((await t.call('PATCH', `/api/v1/webhooks/${mine.body.id}`, { token: u.admin, body: { version: 1, url: 'https://192.168.0.1/' } })).status).toBe(400);

@@ -49,7 +49,7 @@ export function decodeCursor(tenant: string, cursor: string | undefined): Record
   } catch {
     /* fall through */
   }
-  throw new ValidationFailed([{ path: 'cursor', message: 'is not a cursor this API returned' }]);
+  throw new ValidationFailed([{ path: 'query.cursor', message: 'is not a cursor this API returned' }]);
 }
 
 /** What a query page asks for beyond its key condition (see StoreBase.page). */
@@ -200,7 +200,7 @@ export function storeBase(db: DynamoDBDocumentClient, table: string): StoreBase 
         ? [names['#ipk'], input.ExpressionAttributeValues?.[':ipk']]
         : [names?.['#pk'] ?? 'pk', input.ExpressionAttributeValues?.[':pk']];
       if (start && start[partitionAttr] !== partitionValue) {
-        throw new ValidationFailed([{ path: 'cursor', message: 'belongs to another listing; use the cursor this listing returned' }]);
+        throw new ValidationFailed([{ path: 'query.cursor', message: 'belongs to another listing; use the cursor this listing returned' }]);
       }
       let r;
       try {
@@ -214,7 +214,7 @@ export function storeBase(db: DynamoDBDocumentClient, table: string): StoreBase 
         );
       } catch (err) {
         // DynamoDB refuses a start key that does not fit the query (a forged cursor): the caller's error.
-        if (start && (err as { name?: string }).name === 'ValidationException') throw new ValidationFailed([{ path: 'cursor', message: 'is not a cursor this API returned' }]);
+        if (start && (err as { name?: string }).name === 'ValidationException') throw new ValidationFailed([{ path: 'query.cursor', message: 'is not a cursor this API returned' }]);
         throw err;
       }
       let items = (r.Items ?? []) as Record<string, unknown>[];

@@ -15,7 +15,7 @@ export function deploymentArea(base: StoreBase): Area<DeploymentStorePort, Deplo
     async listDeployments(tenant: string, env: string, limit: number, cursor?: string): Promise<Page<Deployment>> {
       const pk = keys.deployments(tenant, env);
       const after = decodeCursor(tenant, cursor);
-      if (after && after.pk !== pk) throw new ValidationFailed([{ path: 'cursor', message: 'belongs to another environment' }]);
+      if (after && after.pk !== pk) throw new ValidationFailed([{ path: 'query.cursor', message: 'belongs to another environment' }]);
       // Seek with a key condition (sk < cursor) rather than ExclusiveStartKey: the same one-page read,
       // and it stays as fast deep in a long history on DynamoDB Local too.
       const r = await db.send(
