@@ -222,7 +222,7 @@ export const listPromotionsQuery = /* @__PURE__ */ z.schema(() => z.strictObject
     }))) as z.ZodMiniOptional<z.ZodMiniType<Status[], string>>,
   source: z.optional(envName),
   target: z.optional(envName),
-  subject: z.optional(z.string().check(z.minLength(1), z.maxLength(120))),
+  subject: z.optional(z.string().check(z.minLength(1), z.maxLength(120), z.describe("What was promoted: config, or an artifact's name. /api/v1/config/promotions lists config only: another subject there is refused with 400"))),
   limit: z.queryInt(1, 200, 50),
   cursor: z.optional(z.string().check(
     z.minLength(1),

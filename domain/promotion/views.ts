@@ -1,5 +1,6 @@
 import { digestOf } from '../canonical.ts';
 import { activeWindowOf, occurrenceView, upcomingWindowOf } from '../freeze.ts';
+import { ValidationFailed } from '../errors.ts';
 import type { Ctx, Deps } from '../ports.ts';
 import { countable, evidenceOwners } from './aggregate.ts';
 import { approvalDeadline } from './deadlines.ts';
@@ -18,6 +19,9 @@ export async function getPromotion(deps: Deps, ctx: Ctx, id: string): Promise<Pr
 }
 
 export async function listPromotions(deps: Deps, ctx: Ctx, q: ListPromotionsQuery, onlyConfig = false) {
+  if (onlyConfig && q.subject !== undefined && q.subject !== 'config') {
+    throw new ValidationFailed([{ path: 'query.subject', message: `this route lists config promotions only; list '${q.subject}' on /api/v1/promotions?subject=…` }]);
+  }
   return deps.store.listPromotions(ctx.principal.tenant, { status: q.status, source: q.source, target: q.target, subject: onlyConfig ? 'config' : q.subject }, q.limit, q.cursor);
 }
 

@@ -150,6 +150,14 @@ describe('the contract: no 5xx, no data loss', () => {
     expect(r.body.error.issues[0].path).toBe('query.limit');
   });
 
+  it('refuses a subject filter other than config on /config/promotions (it lists config only) instead of ignoring it', async () => {
+    const r = await t.call('GET', '/api/v1/config/promotions?subject=platform', { token: u.viewer });
+    expect(r.status).toBe(400);
+    expect(r.body.error.issues[0]).toMatchObject({ path: 'query.subject', message: expect.stringContaining('/api/v1/promotions?subject=') });
+    expect((await t.call('GET', '/api/v1/config/promotions?subject=config', { token: u.viewer })).status).toBe(200);
+    expect((await t.call('GET', '/api/v1/promotions?subject=platform', { token: u.viewer })).status).toBe(200);
+  });
+
   it('a YAML alias bomb, or any document the parser refuses, is a 400 naming the problem', async () => {
     const lines = ['a: &a ["x","x","x","x","x","x","x","x","x"]'];
     for (let i = 1; i < 9; i++) lines.push(`${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(9).fill(`*${String.fromCharCode(96 + i)}`).join(',')}]`);
