@@ -42,7 +42,7 @@ export function queryInt(min: number, max?: number): mini.ZodMiniOptional<mini.Z
 export function queryInt(min: number, max: number | undefined, fallback: number): mini.ZodMiniType<number, unknown>;
 export function queryInt(min: number, max?: number, fallback?: number): mini.ZodMiniType<number | undefined, unknown> {
   const int = mini.pipe(
-    mini.transform((v: unknown) => (typeof v === 'string' && /^\d{1,15}$/.test(v) ? Number(v) : v)),
+    mini.transform((v: unknown) => (typeof v === 'string' && /^\d{1,16}$/.test(v) ? Number(v) : v)),
     (max === undefined ? DIGITS() : DIGITS().check(mini.maximum(max))).check(mini.minimum(min)),
   );
   return fallback === undefined ? mini.optional(int) : mini.prefault(int, fallback);

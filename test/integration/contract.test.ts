@@ -144,6 +144,10 @@ describe('the contract: no 5xx, no data loss', () => {
       expect(r.body.error.issues, limit).toContainEqual({ path: 'query.limit', message: 'must be a whole number in decimal digits (e.g. 25)' });
     }
     expect((await t.call('GET', '/api/v1/environments/dev/configs?limit=16', { token: u.viewer })).status).toBe(200);
+    // Up to the largest safe integer (16 digits); past it the number would not be exact.
+    const del = (version: string) => t.call('DELETE', `/api/v1/environments/dev/configs/00000000-0000-5000-8000-000000000000?version=${version}`, { token: u.deployer });
+    expect((await del('9007199254740991')).status).toBe(404);
+    expect((await del('9007199254740992')).body.error.issues[0].path).toBe('query.version');
     expect((await t.call('GET', '/api/v1/environments/dev/configs', { token: u.viewer })).status).toBe(200);
     const r = await t.call('GET', '/api/v1/environments/dev/configs?limit=0', { token: u.viewer });
     expect(r.status).toBe(400);
