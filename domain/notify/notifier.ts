@@ -98,6 +98,7 @@ export async function notificationView(deps: Deps, kind: NotificationKind, detai
     kind,
     tenant: p.tenant,
     promotionId: p.id,
+    releaseDigest: p.releaseDigest,
     title: `${what} → ${p.targetEnvironment} ${TITLES[kind]}`,
     subject:
       p.subject.type === 'artifact'

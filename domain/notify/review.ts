@@ -131,6 +131,6 @@ export async function actOnLink(deps: Deps, tenant: string, token: string, actio
   }
   const ctx: Ctx = { principal, requestId };
   return action === 'approve'
-    ? approvePromotion(deps, ctx, state.promotion.id, 'approved from a signed link')
-    : rejectPromotion(deps, ctx, state.promotion.id, reason ?? 'rejected from a signed link');
+    ? approvePromotion(deps, ctx, state.promotion.id, 'approved from a signed link', state.link.releaseDigest)
+    : rejectPromotion(deps, ctx, state.promotion.id, reason ?? 'rejected from a signed link', state.link.releaseDigest);
 }

@@ -74,7 +74,9 @@ export async function slackAction(app: SlackApp, raw: SlackRequest): Promise<Sla
   // The Review button opens its link; Slack still tells the request URL, which only acknowledges.
   if (act?.action_id === 'review') return reply(200, 'Opening the review page.');
   const withUrl = (r: SlackReply): SlackReply => (slackHooksUrl(payload?.response_url) ? { ...r, responseUrl: payload.response_url } : r);
-  const [tenant, promotionId] = String(act?.value ?? '').split(':');
+  // `<tenant>:<promotion>:<release digest>` (the digest is `sha256:<hex>`, colon included).
+  const [tenant, promotionId, ...digest] = String(act?.value ?? '').split(':');
+  const release = digest.join(':');
   if (!act || (act.action_id !== 'approve' && act.action_id !== 'reject') || !tenant || !TENANT.test(tenant) || !promotionId) return reply(400, 'Unknown action.');
   const teamId = payload.team?.id ?? payload.user?.team_id;
   const userId = payload.user?.id;
@@ -84,12 +86,16 @@ export async function slackAction(app: SlackApp, raw: SlackRequest): Promise<Sla
   if ('refusal' in who) return withUrl(reply(200, who.refusal));
   const p = await deps.store.getPromotion(tenant, promotionId);
   if (!p) return withUrl(reply(200, 'That promotion does not exist any more.'));
+  // The message showed one release: its buttons decide on that one only, never on what a rebase put there since.
+  if (p.releaseDigest !== release) {
+    return withUrl(reply(200, 'Not done: this message is for an earlier release of the promotion (it was rebased since, and decisions are bound to the exact release). Use the newer message or its Review link.'));
+  }
   const ctx = { principal: who.principal, via: who.via };
   const email = who.principal.name;
   try {
     // The API route's role, checked here: this entry reaches the use cases without the route table.
     requireRole(ctx.principal, 'approver');
-    const next = act.action_id === 'approve' ? await approvePromotion(deps, ctx, p.id, 'approved in Slack') : await rejectPromotion(deps, ctx, p.id, `rejected in Slack by ${email}`);
+    const next = act.action_id === 'approve' ? await approvePromotion(deps, ctx, p.id, 'approved in Slack', release) : await rejectPromotion(deps, ctx, p.id, `rejected in Slack by ${email}`, release);
     return withUrl(reply(200, act.action_id === 'approve' ? `Approval recorded (${email}); the promotion is ${next.status}.` : `Rejected (${email}).`));
   } catch (err) {
     return withUrl(reply(200, `Not allowed: ${(err as Error).message}`));

@@ -95,8 +95,9 @@ export function slackMessage(v: NotificationView, opts: { channel?: string; revi
   const actions: Block[] = [];
   // A cut URL or value would be useless: a button whose target does not fit is left out.
   if (opts.reviewUrl && opts.reviewUrl.length <= L.buttonUrl) actions.push({ type: 'button', action_id: 'review', text: plain('Review'), url: opts.reviewUrl });
-  // The value carries the tenant too: the action handler checks it against the route's tenant.
-  const value = v.promotionId ? `${v.tenant}:${v.promotionId}` : '';
+  // The value names the tenant, the promotion and the release the message shows: a press acts on that
+  // release only (after a rebase the old message's buttons are refused, as an older review link is).
+  const value = v.promotionId && v.releaseDigest ? `${v.tenant}:${v.promotionId}:${v.releaseDigest}` : '';
   if (opts.interactive && value && value.length <= L.buttonValue && ACTING.has(v.kind)) {
     actions.push({ type: 'button', action_id: 'approve', style: 'primary', text: plain('Approve'), value });
     actions.push({ type: 'button', action_id: 'reject', style: 'danger', text: plain('Reject'), value });

@@ -3,6 +3,8 @@ export interface NotificationView {
   kind: 'approval-required' | 'approval-reminder' | 'approved' | 'rejected' | 'expired' | 'completed' | 'failed' | 'rolled-back' | 'gate-failed' | 'break-glass';
   tenant: string;
   promotionId?: string;
+  /** the release the notification shows (approvals are bound to it): a Slack button acts on this release only */
+  releaseDigest?: string;
   /** e.g. "payments-api v1.2.3 → production needs your approval" */
   title: string;
   subject:

@@ -19,11 +19,13 @@ import { auditDraft, loadPromotion, promotionEvent, writePromotion, type Move } 
  * are counted once more, since approvals given side by side may each have seen too few.
  * The promotion is read once (again only when a write loses its condition).
  */
-export async function approvePromotion(deps: Deps, ctx: Ctx, id: string, comment?: string): Promise<Promotion> {
+export async function approvePromotion(deps: Deps, ctx: Ctx, id: string, comment?: string, release?: string): Promise<Promotion> {
   const glass = requestedBreakGlass(ctx, 'freeze-window', 'promotion.approve', deps.clock());
   const { tenant } = ctx.principal;
   const me = actorOf(ctx.principal);
   let p = await loadPromotion(deps, tenant, id);
+  // A decision made from what a message or link showed (Slack, review links) holds for that release only.
+  if (release !== undefined) assertRelease(p, release);
   if (glass && p.status === 'AWAITING_APPROVAL') p = await stampFreezeOverride(deps, ctx, id, glass, p);
   const listed = await deps.store.listApprovals(tenant, id);
   const mine = (approvals: Approval[], digest: string) => approvals.some((a) => a.by === me.id && a.digest === digest);
@@ -75,6 +77,16 @@ export async function approvePromotion(deps: Deps, ctx: Ctx, id: string, comment
     { read: stored.before },
   );
   return after ? resumed(deps, before, after) : before;
+}
+
+/**
+ * The release a decision was made on (a Slack message's, a review link's) is still the promotion's:
+ * after a rebase the content is another one, which nobody approved from that message.
+ */
+export function assertRelease(p: Pick<Promotion, 'id' | 'status' | 'releaseDigest'>, release: string): void {
+  if (p.releaseDigest !== release) {
+    throw new TransitionNotAllowed(`${p.id} was rebased onto another release since this was sent (decisions are bound to the exact release); review the current release and decide on it`, { status: p.status });
+  }
 }
 
 /** Exactly one approver moves the promotion; the token stored with it (if the flow is already waiting) resumes the flow. */

@@ -2,6 +2,7 @@ import { inGroups } from '../auth.ts';
 import { NotAnApprover } from '../errors.ts';
 import type { Ctx, Deps } from '../ports.ts';
 import { actorOf, guard, moved } from './aggregate.ts';
+import { assertRelease } from './approve.ts';
 import type { Promotion } from './model.ts';
 import { promotionEvent, writePromotion } from './write.ts';
 
@@ -10,11 +11,12 @@ import { promotionEvent, writePromotion } from './write.ts';
  * caller is an approver (the route's role; Slack and review links check it at their entry); the
  * promotion's approver groups are checked here.
  */
-export async function rejectPromotion(deps: Deps, ctx: Ctx, id: string, reason: string): Promise<Promotion> {
+export async function rejectPromotion(deps: Deps, ctx: Ctx, id: string, reason: string, release?: string): Promise<Promotion> {
   const me = actorOf(ctx.principal);
   const { before, after } = await writePromotion(deps, ctx.principal.tenant, id, (p) => {
     if (p.status === 'REJECTED' && p.rejection?.by === me.name) return null;
     guard('reject', p);
+    if (release !== undefined) assertRelease(p, release);
     if (!inGroups(ctx.principal, p.policy.approverGroups)) {
       throw new NotAnApprover(`Only ${p.policy.approverGroups.join(', ')} can reject this promotion`);
     }

@@ -27,9 +27,23 @@ const sign = (body: string, key: string, ts = Math.floor(Date.now() / 1000)) => 
   'x-slack-signature': `v0=${createHmac('sha256', key).update(`v0:${ts}:${body}`).digest('hex')}`,
   'content-type': 'application/x-www-form-urlencoded',
 });
-/** An Approve/Reject press as Slack posts it (block_actions). */
-const press = (tenant: string, id: string, team: string, user: string, action = 'approve') =>
-  `payload=${encodeURIComponent(JSON.stringify({ type: 'block_actions', team: { id: team }, user: { id: user, team_id: team }, actions: [{ action_id: action, value: `${tenant}:${id}` }] }))}`;
+/** The release each promotion was requested with: a button's value names it. */
+const releases = new Map<string, string>();
+/** An Approve/Reject press as Slack posts it (block_actions), on the release the message showed. */
+const press = (tenant: string, id: string, team: string, user: string, action = 'approve', release = releases.get(id)) =>
+  `payload=${encodeURIComponent(JSON.stringify({ type: 'block_actions', team: { id: team }, user: { id: user, team_id: team }, actions: [{ action_id: action, value: `${tenant}:${id}:${release}` }] }))}`;
+/** The buttons of the first Slack message for a promotion (with `release`: for that release) in the stand-in webhook's outbox. */
+async function buttonsFor(tenant: string, id: string, release?: string) {
+  for (let i = 0; i < 200; i++) {
+    const m = t.stack.outbox.slack.find((x) => JSON.stringify(x.message).includes(release ? `${tenant}:${id}:${release}` : `${tenant}:${id}`));
+    if (m) return (m.message.blocks as any[]).find((b) => b.type === 'actions').elements as { action_id: string; value?: string }[];
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`no Slack message with buttons for ${id} at ${release}`);
+}
+/** A press of a button as it is in a message. */
+const pressButton = (button: { action_id: string; value?: string }, team: string, user: string) =>
+  `payload=${encodeURIComponent(JSON.stringify({ type: 'block_actions', team: { id: team }, user: { id: user, team_id: team }, actions: [{ action_id: button.action_id, value: button.value }] }))}`;
 /** A slash command as Slack posts it. */
 const command = (team: string, user: string, text: string) =>
   new URLSearchParams({ token: 'legacy', team_id: team, team_domain: 'x', channel_id: 'C1', user_id: user, user_name: 'someone', command: '/stageline', text, response_url: 'https://hooks.slack.com/commands/x', trigger_id: '1.2.3', api_app_id: 'A1' }).toString();
@@ -54,6 +68,7 @@ async function setup(team: string) {
   await t.call('POST', '/api/v1/environments/staging/configs', { token: u.admin, body: { key: 'a', value: 1 } });
   const p = await t.call('POST', '/api/v1/promotions', { token: u.admin, body: { sourceEnvironment: 'staging', targetEnvironment: 'production' } });
   expect(p.status, JSON.stringify(p.body)).toBe(201);
+  releases.set(p.body.id, p.body.releaseDigest);
   await waitForToken(t, u.viewer, p.body.id);
   return { tenant, u, id: p.body.id as string };
 }
@@ -114,7 +129,7 @@ describe('linking a Slack account, by the person', () => {
     // The message Slack got: Block Kit within Slack's limits, the view-only Review link, and (the workspace bound) the buttons.
     const message = await (async () => {
       for (let i = 0; i < 200; i++) {
-        const m = t.stack.outbox.slack.find((x) => JSON.stringify(x.message).includes(`${tenant}:${id}`));
+        const m = t.stack.outbox.slack.find((x) => JSON.stringify(x.message).includes(`${tenant}:${id}:${releases.get(id)}`));
         if (m) return m.message;
         await new Promise((r) => setTimeout(r, 25));
       }
@@ -280,6 +295,7 @@ describe('linking a Slack account, by the person', () => {
     await t.call('POST', '/api/v1/environments/staging/configs', { token: u.admin, body: { key: 'a', value: 1 } });
     const p = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'staging', targetEnvironment: 'production' } });
     expect(p.status, JSON.stringify(p.body)).toBe(201);
+    releases.set(p.body.id, p.body.releaseDigest);
     await waitForToken(t, u.viewer, p.body.id);
     // Linked while an approver; since then a deployer, still in the policy's group: the API answers 403 on the
     // route, and the button (which acts as the account as the directory knows it now) the same refusal.
@@ -296,5 +312,34 @@ describe('linking a Slack account, by the person', () => {
     const lead = await t.token({ sub: `lead-${tenant}`, email: `lead@${tenant}.test`, tenant, groups: ['approver', 'release-managers'] });
     await link(lead, 'T0ROLE', 'U0LEAD');
     expect((await slack('actions', press(tenant, p.body.id, 'T0ROLE', 'U0LEAD'))).body.text).toContain(`Approval recorded (lead@${tenant}.test)`);
+  });
+
+  it("a message's buttons decide on the release it showed: after a rebase onto other content they are refused, the new message's act", async () => {
+    const { tenant, u, id } = await setup('T0REBASE');
+    await link(u.approver, 'T0REBASE', 'U0CAROL');
+    await link(u.approver2, 'T0REBASE', 'U0DAVE');
+    const first = releases.get(id)!;
+    const old = await buttonsFor(tenant, id);
+    // The deployer puts more content in staging and rebases the waiting promotion onto it.
+    expect((await t.call('POST', '/api/v1/environments/staging/configs', { token: u.deployer, body: { key: 'payments.endpoint', value: 'https://deployer.example' } })).status).toBe(201);
+    const rebased = await t.call('POST', `/api/v1/promotions/${id}/rebase`, { token: u.deployer, body: {} });
+    expect(rebased.status, JSON.stringify(rebased.body)).toBe(200);
+    expect(rebased.body.status).toBe('AWAITING_APPROVAL');
+    expect(rebased.body.releaseDigest).not.toBe(first);
+
+    // Carol and dave press the buttons of the message they read (the earlier release): nothing is recorded, nothing rejected.
+    for (const [button, user] of [[old.find((b) => b.action_id === 'approve')!, 'U0CAROL'], [old.find((b) => b.action_id === 'approve')!, 'U0DAVE'], [old.find((b) => b.action_id === 'reject')!, 'U0DAVE']] as const) {
+      const r = await slack('actions', pressButton(button, 'T0REBASE', user));
+      expect(r.body.text).toContain('earlier release');
+    }
+    const still = (await t.call('GET', `/api/v1/promotions/${id}`, { token: u.viewer })).body;
+    expect(still.status).toBe('AWAITING_APPROVAL');
+    expect(still.approvals.given).toEqual([]);
+
+    // The message sent for the rebased release carries its digest, and its buttons act.
+    const fresh = await buttonsFor(tenant, id, rebased.body.releaseDigest);
+    expect((await slack('actions', pressButton(fresh.find((b) => b.action_id === 'approve')!, 'T0REBASE', 'U0CAROL'))).body.text).toContain(`Approval recorded (approver@${tenant}.test)`);
+    const given = (await t.call('GET', `/api/v1/promotions/${id}/decision`, { token: u.viewer })).body.approvals;
+    expect(given).toEqual([expect.objectContaining({ by: `approver@${tenant}.test`, digest: rebased.body.releaseDigest, counted: true })]);
   });
 });

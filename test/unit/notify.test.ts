@@ -22,6 +22,7 @@ const view = (over: Partial<NotificationView> = {}): NotificationView => ({
   kind: 'approval-required',
   tenant: 'acme',
   promotionId: 'prm_01',
+  releaseDigest: 'sha256:ab12',
   title: 'payments-api v1.2.3 → production needs your approval',
   subject: { type: 'artifact', name: 'payments-api', version: 'v1.2.3', digest: `sha256:${'ab12'.repeat(16)}` },
   from: 'staging',
@@ -90,8 +91,8 @@ describe('slackMessage', () => {
     const actions = m.blocks.find((b) => b.type === 'actions') as { elements: Record<string, unknown>[] };
     expect(actions.elements.map((e) => [e.action_id, e.style, e.url ?? e.value])).toEqual([
       ['review', undefined, 'https://s.example/review/acme/t'],
-      ['approve', 'primary', 'acme:prm_01'],
-      ['reject', 'danger', 'acme:prm_01'],
+      ['approve', 'primary', 'acme:prm_01:sha256:ab12'],
+      ['reject', 'danger', 'acme:prm_01:sha256:ab12'],
     ]);
     expect(m.text).toContain('payments-api v1.2.3 → production needs your approval');
     expect(checkBlockKit(m)).toEqual([]);
