@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Principal } from '../auth.ts';
 import { digestOf } from '../canonical.ts';
 import { assertAction, assertTransition, isTerminal, type Action, type Status } from './lifecycle.ts';
-import type { Actor, Approval, Promotion, Subject } from './model.ts';
+import type { Actor, Approval, Evidence, Promotion, Subject } from './model.ts';
 import { contentChoosers, policyDigest } from './policy.ts';
 
 /**
@@ -30,6 +30,11 @@ export function subjectLabel(s: Subject): string {
 export function evidenceOwners(p: Pick<Promotion, 'id' | 'subject' | 'sourceEnvironment'>): string[] {
   const release = p.subject.type === 'artifact' ? `artifact:${p.subject.name}@${p.subject.version}` : `snapshot:${p.sourceEnvironment}@${p.subject.sourceSnapshot.seq}`;
   return [`promotion:${p.id}`, release];
+}
+
+/** Evidence speaks for the promotion's current release: what was posted on it for an earlier one (before a rebase) does not. */
+export function forCurrentRelease(e: Pick<Evidence, 'releaseDigest'>, p: Pick<Promotion, 'releaseDigest'>): boolean {
+  return e.releaseDigest === undefined || e.releaseDigest === p.releaseDigest;
 }
 
 /** Bound to the exact release: the source content digest plus the selection. */

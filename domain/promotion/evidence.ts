@@ -17,6 +17,8 @@ export async function addEvidence(
 ): Promise<Evidence> {
   const { tenant } = ctx.principal;
   let ownerKey: string;
+  // Evidence on a promotion is about the release it has now; a snapshot's or an artifact version's is bound by its owner.
+  let releaseDigest: string | undefined;
   if (owner.promotionId) {
     const p = await loadPromotion(deps, tenant, owner.promotionId);
     // Alarms and metrics are what post-deploy verification reads during the bake time.
@@ -25,6 +27,7 @@ export async function addEvidence(
       throw new TransitionNotAllowed(`Promotion ${p.id} is ${p.status}; evidence is taken before execution (alarms and metrics also while it executes)`, { status: p.status });
     }
     ownerKey = `promotion:${p.id}`;
+    releaseDigest = p.releaseDigest;
   } else if (owner.snapshot) {
     // Evidence about a config release (a snapshot) serves every promotion and auto-promotion check of it.
     const s = owner.snapshot;
@@ -37,7 +40,7 @@ export async function addEvidence(
     if (!(await deps.store.getArtifactVersion(tenant, a.name, a.version))) throw new ArtifactNotFound(`${a.name}@${a.version} has not been published`);
     ownerKey = `artifact:${a.name}@${a.version}`;
   }
-  const evidence: Evidence = { id: `ev_${randomBytes(6).toString('hex')}`, type: body.type, payload: body.payload as Record<string, unknown>, submittedBy: ctx.principal.name, submittedAt: deps.clock().toISOString(), source: { id: ctx.principal.id, kind: ctx.principal.kind, groups: ctx.principal.groups ?? ctx.principal.roles } };
+  const evidence: Evidence = { id: `ev_${randomBytes(6).toString('hex')}`, type: body.type, payload: body.payload as Record<string, unknown>, submittedBy: ctx.principal.name, submittedAt: deps.clock().toISOString(), source: { id: ctx.principal.id, kind: ctx.principal.kind, groups: ctx.principal.groups ?? ctx.principal.roles }, ...(releaseDigest ? { releaseDigest } : {}) };
   // New evidence can make a release eligible for auto-promotion: the auto-promoter listens to the event.
   await deps.store.commit(tenant, [{ kind: 'evidence', owner: ownerKey, evidence }, eventOp('Evidence Added', tenant, { tenant, owner: ownerKey, type: body.type, at: evidence.submittedAt })]);
   return evidence;

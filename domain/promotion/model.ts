@@ -166,6 +166,8 @@ export interface Evidence {
   submittedAt: string;
   /** who posted it: the gates of a policy with `evidenceFrom` count only what it accepts */
   source?: { id: string; kind: 'user' | 'machine'; groups: string[] };
+  /** posted on a promotion: the release it was then (after a rebase onto other content it no longer counts) */
+  releaseDigest?: string;
 }
 
 /** One rollout of a release to an environment. */

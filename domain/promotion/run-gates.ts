@@ -2,7 +2,7 @@ import { freezeOverridden } from '../break-glass.ts';
 import { activeWindowOf } from '../freeze.ts';
 import type { Environment } from '../model.ts';
 import type { Deps } from '../ports.ts';
-import { evidenceOwners } from './aggregate.ts';
+import { evidenceOwners, forCurrentRelease } from './aggregate.ts';
 import { evaluateGates, type WebhookOutcome } from './gates.ts';
 import type { GateResult, Promotion } from './model.ts';
 import { contentChoosers, evidenceAccepted } from './policy.ts';
@@ -40,8 +40,8 @@ export async function runGates(deps: Deps, p: Promotion, targetRead?: Promise<En
       },
     ];
   }
-  // Only evidence from sources the policy accepts counts (e.g. a machine principal, not the requester).
-  const evidence = evidenceFound.filter((e) => evidenceAccepted(e, p.policy, contentChoosers(p)));
+  // Only evidence about this release, from sources the policy accepts, counts (e.g. a machine principal, not the requester).
+  const evidence = evidenceFound.filter((e) => forCurrentRelease(e, p) && evidenceAccepted(e, p.policy, contentChoosers(p)));
   const hooks = target?.webhookGates ?? [];
   const outcomes: WebhookOutcome[] = await Promise.all(
     hooks.map((h) =>

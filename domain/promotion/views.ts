@@ -2,7 +2,7 @@ import { digestOf } from '../canonical.ts';
 import { activeWindowOf, occurrenceView, upcomingWindowOf } from '../freeze.ts';
 import { ValidationFailed } from '../errors.ts';
 import type { Ctx, Deps } from '../ports.ts';
-import { countable, evidenceOwners } from './aggregate.ts';
+import { countable, evidenceOwners, forCurrentRelease } from './aggregate.ts';
 import { approvalDeadline } from './deadlines.ts';
 import type { Promotion } from './model.ts';
 import { contentChoosers, evidenceAccepted } from './policy.ts';
@@ -114,7 +114,7 @@ export async function decisionRecord(deps: Deps, ctx: Ctx, id: string) {
   // Where each piece of evidence came from, and whether the policy lets it count.
   const evidence = (await deps.store.listEvidence(p.tenant, evidenceOwners(p)))
     .sort((a, b) => (a.id < b.id ? -1 : 1))
-    .map((e) => ({ id: e.id, type: e.type, submittedBy: e.submittedBy, source: e.source ? { kind: e.source.kind, id: e.source.id } : null, accepted: evidenceAccepted(e, p.policy, contentChoosers(p)) }));
+    .map((e) => ({ id: e.id, type: e.type, submittedBy: e.submittedBy, source: e.source ? { kind: e.source.kind, id: e.source.id } : null, accepted: forCurrentRelease(e, p) && evidenceAccepted(e, p.policy, contentChoosers(p)) }));
   const record = {
     promotionId: p.id,
     releaseDigest: p.releaseDigest,

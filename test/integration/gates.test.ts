@@ -128,6 +128,32 @@ describe('validation gates', () => {
     expect((await waitFor(t, u.viewer, r.body.id, ['VALIDATION_FAILED', 'COMPLETED'])).status).toBe('COMPLETED');
   });
 
+  it("evidence posted on a promotion speaks for its release: after a rebase onto other content the gates do not count it", async () => {
+    const u = await setup({ tests: true });
+    const rule = await t.call('POST', '/api/v1/promotions/rules', { token: u.admin, body: { name: 'reviewed', sourceEnvironment: 'dev', targetEnvironment: 'staging', requiresApproval: true, requiredApprovers: 1 } });
+    expect(rule.status, JSON.stringify(rule.body)).toBe(201);
+    const r = await promote(u, { autoStart: false });
+    const tested = await t.call('POST', `/api/v1/promotions/${r.body.id}/evidence`, { token: u.admin, body: { type: 'test_results', payload: { passed: 40, failed: 0 } } });
+    expect(tested.status).toBe(201);
+    expect(tested.body.releaseDigest).toBe(r.body.releaseDigest);
+    await t.call('POST', `/api/v1/promotions/${r.body.id}/validate`, { token: u.deployer });
+    expect((await waitFor(t, u.viewer, r.body.id, ['AWAITING_APPROVAL', 'VALIDATION_FAILED'])).status).toBe('AWAITING_APPROVAL');
+
+    // The deployer puts untested content in dev and rebases the waiting promotion onto it: the tests were of the earlier release.
+    expect((await t.call('POST', '/api/v1/environments/dev/configs', { token: u.deployer, body: { key: 'untested', value: 'x' } })).status).toBe(201);
+    const rebased = await t.call('POST', `/api/v1/promotions/${r.body.id}/rebase`, { token: u.deployer, body: {} });
+    expect(rebased.status, JSON.stringify(rebased.body)).toBe(200);
+    expect(rebased.body.status).toBe('VALIDATION_FAILED');
+    expect(rebased.body.gates.find((g: any) => g.gate === 'tests')).toMatchObject({ verdict: 'FAIL', reason: expect.stringContaining('no test_results evidence') });
+    const decision = await t.call('GET', `/api/v1/promotions/${r.body.id}/decision`, { token: u.viewer });
+    expect(decision.body.evidence).toEqual([expect.objectContaining({ id: tested.body.id, accepted: false })]);
+
+    // Tests of the release it has now count.
+    expect((await t.call('POST', `/api/v1/promotions/${r.body.id}/evidence`, { token: u.admin, body: { type: 'test_results', payload: { passed: 41, failed: 0 } } })).status).toBe(201);
+    await t.call('POST', `/api/v1/promotions/${r.body.id}/validate`, { token: u.deployer });
+    expect((await waitFor(t, u.viewer, r.body.id, ['AWAITING_APPROVAL', 'VALIDATION_FAILED'])).status).toBe('AWAITING_APPROVAL');
+  });
+
   it('webhook gates are HMAC-signed; a failing, erroring or slow provider fails closed', async () => {
     const ok = await setup({}, [{ name: 'change-board', url: `${hookUrl}/ok`, secret: SECRET, timeoutMs: 1000 }]);
     const r1 = await promote(ok);

@@ -86,6 +86,7 @@ export const evidence = /* @__PURE__ */ z.schema(() => z.looseObject({
   submittedBy: z.string(),
   submittedAt: time,
   source: z.optional(z.strictObject({ id: z.string(), kind: z.enum(['user', 'machine']), groups: z.array(z.string()) })),
+  releaseDigest: z.optional(digest.check(z.describe('On a promotion: the release it was posted for; after a rebase onto other content it no longer counts'))),
 }).check(z.meta({ id: 'Evidence' })));
 
 /** The decision record: everything a promotion was decided on, and its digest (what an auditor re-computes). */
