@@ -26,20 +26,25 @@ export async function approvePromotion(deps: Deps, ctx: Ctx, id: string, comment
   let p = await loadPromotion(deps, tenant, id);
   // A decision made from what a message or link showed (Slack, review links) holds for that release only.
   if (release !== undefined) assertRelease(p, release);
-  if (glass && p.status === 'AWAITING_APPROVAL') p = await stampFreezeOverride(deps, ctx, id, glass, p);
   const listed = await deps.store.listApprovals(tenant, id);
   const mine = (approvals: Approval[], digest: string) => approvals.some((a) => a.by === me.id && a.digest === digest);
-  // Approving twice is idempotent: the same state, counted once.
-  if (mine(listed, p.releaseDigest)) return p;
-  guard('approve', p);
-  if (!inGroups(ctx.principal, p.policy.approverGroups)) {
-    throw new NotAnApprover(`Approvals for ${p.sourceEnvironment} → ${p.targetEnvironment} come from: ${p.policy.approverGroups.join(', ')}`);
+  // Approving twice is idempotent: the same state, counted once (its checks passed the first time).
+  const already = mine(listed, p.releaseDigest);
+  if (!already) {
+    guard('approve', p);
+    if (!inGroups(ctx.principal, p.policy.approverGroups)) {
+      throw new NotAnApprover(`Approvals for ${p.sourceEnvironment} → ${p.targetEnvironment} come from: ${p.policy.approverGroups.join(', ')}`);
+    }
+    if (p.policy.separationOfDuties && contentChoosers(p).includes(me.id)) {
+      throw new SelfApprovalForbidden(`${p.requestedBy.id === me.id ? 'You requested this promotion' : 'You rebased this promotion onto its current release'}; separation of duties needs someone else to approve it`);
+    }
+    const expiresAt = approvalDeadline(p);
+    if (expiresAt && deps.clock() > expiresAt) throw new TransitionNotAllowed(`The approval window of ${id} closed at ${expiresAt.toISOString()}`, { status: p.status });
   }
-  if (p.policy.separationOfDuties && contentChoosers(p).includes(me.id)) {
-    throw new SelfApprovalForbidden(`${p.requestedBy.id === me.id ? 'You requested this promotion' : 'You rebased this promotion onto its current release'}; separation of duties needs someone else to approve it`);
-  }
-  const expiresAt = approvalDeadline(p);
-  if (expiresAt && deps.clock() > expiresAt) throw new TransitionNotAllowed(`The approval window of ${id} closed at ${expiresAt.toISOString()}`, { status: p.status });
+  // Break-glass past a freeze is stamped only for an approval the checks above let through: a refused
+  // one (not an approver, self-approval, window closed) leaves no override behind.
+  if (glass && p.status === 'AWAITING_APPROVAL') p = await stampFreezeOverride(deps, ctx, id, glass, p);
+  if (already) return p;
   const approval: Approval = { by: me.id, name: me.name, at: deps.clock().toISOString(), digest: p.releaseDigest, ...(comment ? { comment } : {}), ...(ctx.via ? { via: ctx.via } : {}) };
   const approved = (cur: Promotion, counted: Approval[], ops: Move['ops'] = [], reason?: string): Move => {
     const next = moved(cur, 'APPROVED', me, deps.clock(), { approvedBy: counted.map((a) => a.name).sort(), taskToken: null });

@@ -148,6 +148,30 @@ describe('one answer to X-Break-Glass-Reason on every path past a freeze (issue 
   });
 });
 
+describe('break-glass on an approval', () => {
+  it('is stamped only when the approval itself is allowed: a self-approval with a break-glass reason is refused and leaves no freeze override', async () => {
+    const { tenant, u } = await tenantWithLine();
+    const ann = await t.token({ sub: `ann-${tenant}`, email: `ann@${tenant}.test`, tenant, groups: ['admin'] });
+    await t.call('POST', '/api/v1/environments/staging/configs', { token: u.admin, body: { key: 'fix.a', value: 1 } });
+    const p = await t.call('POST', '/api/v1/promotions', { token: u.admin, body: { sourceEnvironment: 'staging', targetEnvironment: 'production' } });
+    expect(p.status, JSON.stringify(p.body)).toBe(201);
+    await waitForToken(t, u.viewer, p.body.id);
+    await t.call('POST', '/api/v1/environments/production/freeze-windows', { token: u.admin, body: { reason: 'release freeze', start: inSeconds(-1), end: inSeconds(3600) } });
+
+    // The requester (an admin) approves their own promotion with a break-glass reason: separation of duties refuses it, and nothing is stamped.
+    const self = await t.call('POST', `/api/v1/promotions/${p.body.id}/approve`, { token: u.admin, headers: glass('INC-9'), body: {} });
+    expect(self.status, JSON.stringify(self.body)).toBe(403);
+    expect((await t.call('GET', `/api/v1/promotions/${p.body.id}`, { token: u.viewer })).body).toMatchObject({ status: 'AWAITING_APPROVAL', freezeOverride: null });
+    const audit = await t.call('GET', `/api/v1/audit?entityType=promotion&entityId=${p.body.id}`, { token: u.viewer });
+    expect(audit.body.items.map((e: any) => e.action)).not.toContain('breakglass.promotion.approve');
+
+    // Another admin's approval with the reason is allowed, so it carries the override, bound to the release.
+    const other = await t.call('POST', `/api/v1/promotions/${p.body.id}/approve`, { token: ann, headers: glass('INC-9'), body: {} });
+    expect(other.status, JSON.stringify(other.body)).toBe(200);
+    expect((await t.call('GET', `/api/v1/promotions/${p.body.id}`, { token: u.viewer })).body.freezeOverride).toMatchObject({ reason: 'INC-9', action: 'promotion.approve', releaseDigest: p.body.releaseDigest });
+  });
+});
+
 describe('decisions are bound to the release (issue 23 §3)', () => {
   it("a deployer who adds a key and rebases an admin's break-glass promotion does not get it through the freeze, and cannot approve it", async () => {
     const { tenant, u } = await tenantWithLine();
