@@ -39,6 +39,7 @@ export async function linkAuditEntries(deps: Deps, tenant: string, entries: Audi
   const unique = [...new Map(entries.map((e) => [entryRef(e), e])).values()].sort((a, b) => (entryRef(a) < entryRef(b) ? -1 : 1));
   let linked = 0;
   let seq = 0;
+  let redelivered: ChainHead | null = null;
   for (let i = 0; i < unique.length; i += LINKS_PER_COMMIT) {
     const chunk = unique.slice(i, i + LINKS_PER_COMMIT);
     const done = await retryOnConflict(async () => {
@@ -69,9 +70,18 @@ export async function linkAuditEntries(deps: Deps, tenant: string, entries: Audi
     });
     if (done.count && done.head) {
       await deps.anchor.append({ tenant, seq: done.head.seq, hash: done.head.hash, at: done.head.at, sig: done.head.sig });
-    }
+      redelivered = null;
+    } else if (done.head) redelivered = done.head;
     linked += done.count;
     seq = done.head?.seq ?? seq;
+  }
+  // Entries linked already (a redelivery): the append that linked them may have failed after moving
+  // the head, before its checkpoint reached the anchor, and no later append would send it. The head's
+  // checkpoint again (when its signature holds: the same object on S3), so the anchor never stays
+  // behind the chain; else a tail it does not cover could be cut, with the head rolled back, unseen.
+  if (redelivered) {
+    const c = { tenant, seq: redelivered.seq, hash: redelivered.hash, at: redelivered.at, sig: redelivered.sig };
+    if (await deps.anchor.verify(c)) await deps.anchor.append(c);
   }
   return { linked, seq };
 }

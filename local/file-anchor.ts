@@ -48,8 +48,11 @@ export class FileAnchor implements AuditAnchor {
   async list(tenant: string): Promise<Checkpoint[]> {
     if (!existsSync(this.file)) return [];
     const out: Checkpoint[] = [];
+    // A checkpoint appended again (a redelivered batch re-anchors its head) is one checkpoint, as the same S3 key is.
+    const seen = new Set<string>();
     for (const line of readFileSync(this.file, 'utf8').split('\n')) {
-      if (!line.trim()) continue;
+      if (!line.trim() || seen.has(line)) continue;
+      seen.add(line);
       try {
         const c = JSON.parse(line) as Checkpoint;
         // Lines without `sig` are the MACs of before: nothing a public key can check.

@@ -234,6 +234,37 @@ describe('audit trail', () => {
     expect(await verify(u.viewer)).toMatchObject({ ok: true, checked: 9, headSeq: 9, pending: 0 });
   });
 
+  it('a checkpoint that failed to reach the anchor is sent again on redelivery: the tail it covers cannot be cut unseen', async () => {
+    const { tenant, u } = await activity();
+    await t.stack.stream.idle();
+    const { d, linkAuditEntries, newest } = await direct();
+    const anchoredTo = async () => Math.max(0, ...(await d.anchor.list(tenant)).map((c) => c.seq));
+    await t.stack.stream.stop();
+    const { PutCommand, DeleteCommand } = await import('@aws-sdk/lib-dynamodb');
+    const { documentClient } = await import('../../functions/adapters/dynamo-store.ts');
+    const doc = documentClient({ endpoint: t.stack.dynamo.endpoint, region: LOCAL_REGION, credentials: localCredentials });
+    try {
+      const before = (await d.store.chainHead(tenant))!;
+      await t.call('POST', '/api/v1/environments/dev/configs', { token: u.deployer, body: { key: 'unanchored', value: 1 } });
+      const [entry] = await newest(tenant, 1);
+      // The head moves (links and markers written), then the checkpoint's write to the anchor fails.
+      const failing = Object.assign(Object.create(d.anchor), { append: async () => { throw new Error('anchor unavailable'); } });
+      await expect(linkAuditEntries({ ...d, anchor: failing }, tenant, [entry!])).rejects.toThrow('anchor unavailable');
+      expect(await anchoredTo()).toBe(7);
+      // The batch is retried: nothing left to link, but the head's checkpoint must reach the anchor now.
+      expect(await linkAuditEntries(d, tenant, [entry!])).toEqual({ linked: 0, seq: 8 });
+      expect(await anchoredTo()).toBe(8);
+      // An insider cuts link 8 (its link, marker and entry) and restores the earlier head (genuinely signed).
+      const ref = `${entry!.at}#${entry!.id}`;
+      for (const k of [keys.chainLink(tenant, 8), keys.chainMarker(tenant, ref), keys.auditEntry(tenant, ref)]) await doc.send(new DeleteCommand({ TableName: t.stack.tableName, Key: k }));
+      await doc.send(new PutCommand({ TableName: t.stack.tableName, Item: { ...keys.chainHead(tenant), entity: 'ChainHead', ...before } }));
+      expect(await verify(u.viewer)).toMatchObject({ ok: false, headSeq: 7, firstBroken: { seq: 8, reason: expect.stringContaining('cut off') } });
+    } finally {
+      doc.destroy();
+      t.stack.stream.start();
+    }
+  });
+
   it('consumers racing over overlapping entries link each entry once, in one chain that verifies', async () => {
     const { tenant, u } = await activity();
     await t.stack.stream.idle();
