@@ -1,0 +1,110 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+
+/**
+ * The guide runs: every ```bash block of every page under docs/guide/ is run, in order, against a
+ * fresh `npm start` of its own (pages never depend on each other's leftovers). A page passes when its
+ * script exits 0 under `set -eo pipefail`: each page ends in checks (`jq -e …`) that fail the script
+ * when the product does not do what the page says.
+ */
+const root = join(import.meta.dirname, '..', '..');
+const guide = join(root, 'docs', 'guide');
+const pages = readdirSync(guide).filter((f) => /^\d\d-.*\.md$/.test(f)).sort();
+
+export function shellBlocks(markdown: string): string[] {
+  const blocks: string[] = [];
+  const re = /^```bash\n([\s\S]*?)^```$/gm;
+  for (let m = re.exec(markdown); m; m = re.exec(markdown)) blocks.push(m[1]!);
+  return blocks;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** A folder that looks like a fresh checkout (the project's files, linked) with its own .stageline. */
+function freshCheckout(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'stageline-guide-'));
+  for (const entry of readdirSync(root)) {
+    if (entry === '.stageline' || entry === '.git') continue;
+    symlinkSync(join(root, entry), join(dir, entry));
+  }
+  return dir;
+}
+
+function run(cmd: string, args: string[], opts: { cwd: string; env: NodeJS.ProcessEnv }): { child: ChildProcess; output: () => string } {
+  const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  let out = '';
+  child.stdout!.on('data', (c) => (out += c));
+  child.stderr!.on('data', (c) => (out += c));
+  return { child, output: () => out };
+}
+
+async function healthy(url: string, deadlineMs: number): Promise<void> {
+  const until = Date.now() + deadlineMs;
+  for (;;) {
+    try {
+      if ((await fetch(`${url}/health`)).status === 200) return;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > until) throw new Error(`the stack at ${url} did not become healthy`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+const env = (port: number): NodeJS.ProcessEnv => {
+  const e: NodeJS.ProcessEnv = { ...process.env, PORT: String(port), CI: 'true' };
+  // the child is a user's `npm start`, not a test worker
+  for (const k of Object.keys(e)) if (k.startsWith('VITEST') || k === 'NODE_OPTIONS' || k === 'TEST') delete e[k];
+  return e;
+};
+
+let stack: ChildProcess | undefined;
+let dir: string | undefined;
+afterEach(async () => {
+  if (stack?.pid) {
+    try {
+      process.kill(-stack.pid, 'SIGTERM');
+    } catch {
+      // gone already
+    }
+    await new Promise((r) => (stack!.exitCode !== null ? r(undefined) : stack!.once('exit', r)));
+  }
+  stack = undefined;
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('docs/guide: every page runs on a fresh stack', () => {
+  it('finds the pages and their shell blocks', () => {
+    expect(pages.length).toBeGreaterThanOrEqual(10);
+    for (const p of pages) expect(shellBlocks(readFileSync(join(guide, p), 'utf8')).length, p).toBeGreaterThan(0);
+  });
+
+  for (const page of pages) {
+    it(page, { timeout: 300_000 }, async () => {
+      dir = freshCheckout();
+      const port = await freePort();
+      const started = run('npm', ['start', '--silent'], { cwd: dir, env: env(port) });
+      stack = started.child;
+      await healthy(`http://127.0.0.1:${port}`, 120_000).catch((err) => {
+        throw new Error(`${String(err)}\n${started.output().slice(-3000)}`);
+      });
+      const script = ['set -eo pipefail', ...shellBlocks(readFileSync(join(guide, page), 'utf8'))].join('\n');
+      const result = run('bash', ['-c', script], { cwd: dir, env: env(port) });
+      const code = await new Promise<number | null>((r) => result.child.once('exit', r));
+      expect(code, `${page} failed:\n${result.output().slice(-6000)}`).toBe(0);
+    });
+  }
+});
