@@ -1,3 +1,4 @@
+import './results.ts';
 import { readFileSync } from 'node:fs';
 import { fmt, heading, int, storeOnlyDeps } from './common.ts';
 import { createEnvironment } from '#domain/environments';

@@ -6,14 +6,15 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 
 /**
- * The guide runs: every ```bash block of every page under docs/guide/ is run, in order, against a
+ * The guide runs: every ```bash block of README and of every page under docs/guide/ is run, in order, against a
  * fresh `npm start` of its own (pages never depend on each other's leftovers). A page passes when its
  * script exits 0 under `set -eo pipefail`: each page ends in checks (`jq -e …`) that fail the script
  * when the product does not do what the page says.
  */
 const root = join(import.meta.dirname, '..', '..');
 const guide = join(root, 'docs', 'guide');
-const pages = readdirSync(guide).filter((f) => /^\d\d-.*\.md$/.test(f)).sort();
+/** README's example first (it is the front door), then the guide's pages in order. */
+const pages = ['README.md', ...readdirSync(guide).filter((f) => /^\d\d-.*\.md$/.test(f)).sort().map((f) => join('docs', 'guide', f))];
 
 export function shellBlocks(markdown: string): string[] {
   const blocks: string[] = [];
@@ -89,7 +90,7 @@ afterEach(async () => {
 describe('docs/guide: every page runs on a fresh stack', () => {
   it('finds the pages and their shell blocks', () => {
     expect(pages.length).toBeGreaterThanOrEqual(10);
-    for (const p of pages) expect(shellBlocks(readFileSync(join(guide, p), 'utf8')).length, p).toBeGreaterThan(0);
+    for (const p of pages) expect(shellBlocks(readFileSync(join(root, p), 'utf8')).length, p).toBeGreaterThan(0);
   });
 
   for (const page of pages) {
@@ -101,7 +102,7 @@ describe('docs/guide: every page runs on a fresh stack', () => {
       await healthy(`http://127.0.0.1:${port}`, 120_000).catch((err) => {
         throw new Error(`${String(err)}\n${started.output().slice(-3000)}`);
       });
-      const script = ['set -eo pipefail', ...shellBlocks(readFileSync(join(guide, page), 'utf8'))].join('\n');
+      const script = ['set -eo pipefail', ...shellBlocks(readFileSync(join(root, page), 'utf8'))].join('\n');
       const result = run('bash', ['-c', script], { cwd: dir, env: env(port) });
       const code = await new Promise<number | null>((r) => result.child.once('exit', r));
       expect(code, `${page} failed:\n${result.output().slice(-6000)}`).toBe(0);

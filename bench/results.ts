@@ -1,0 +1,34 @@
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { format } from 'node:util';
+
+/**
+ * `npm run bench` writes what it prints to bench/RESULTS.md as well, so the figures live beside the bench
+ * (with the commit and machine they were measured on), not in README. Imported first by bench/run.ts.
+ */
+const printed: string[] = [];
+const log = console.log.bind(console);
+console.log = (...args: unknown[]) => {
+  printed.push(format(...args));
+  log(...args);
+};
+
+const commit = (): string => {
+  try {
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+  } catch {
+    return 'unknown';
+  }
+};
+
+process.once('beforeExit', (code) => {
+  if (code !== 0) return;
+  const text = printed.join('\n').replace(/\x1b\[[0-9;]*m/g, '');
+  writeFileSync(
+    join(import.meta.dirname, 'RESULTS.md'),
+    `# Bench results\n\nWritten by \`npm run bench\` (bench/run.ts) on ${new Date().toISOString().slice(0, 10)}, commit ${commit()}, ` +
+      `Node ${process.version}, ${availableParallelism()} cores. Figures, not pass/fail: each row says its goal and whether it is met.\n\n\`\`\`text\n${text}\n\`\`\`\n`,
+  );
+});
