@@ -105,6 +105,11 @@ describe('docs/guide: every page runs on a fresh stack', () => {
       const script = ['set -eo pipefail', ...shellBlocks(readFileSync(join(root, page), 'utf8'))].join('\n');
       const result = run('bash', ['-c', script], { cwd: dir, env: env(port) });
       const code = await new Promise<number | null>((r) => result.child.once('exit', r));
+      try {
+        process.kill(-result.child.pid!, 'SIGTERM'); // what the page left running in the background (a receiver)
+      } catch {
+        // nothing left
+      }
       expect(code, `${page} failed:\n${result.output().slice(-6000)}`).toBe(0);
     });
   }
