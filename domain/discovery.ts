@@ -2,7 +2,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import * as z from './zod.ts';
 import { auditEntry } from './audit.ts';
 import type { Principal } from './auth.ts';
-import { AlreadyExists, ArtifactNotFound, ValidationFailed } from './errors.ts';
+import { AlreadyExists, ArtifactNotFound, RuleViolation, ValidationFailed } from './errors.ts';
 import { DISCOVERY_PRINCIPAL, publishArtifact as publish } from './artifacts.ts';
 import type { Ctx, Deps } from './ports.ts';
 import { WriteConflict } from './retry.ts';
@@ -102,12 +102,18 @@ export function newRepoLink(tenant: string, artifact: string, input: CreateLink,
   return { link, token };
 }
 
+/** Registry repositories one artifact may link. */
+export const MAX_LINKS_PER_ARTIFACT = 20;
+
 export async function createRepoLink(deps: Deps, ctx: Ctx, artifact: string, input: CreateLink) {
   const { tenant } = ctx.principal;
   const { link, token } = newRepoLink(tenant, artifact, input, ctx.principal.name, deps.clock());
   const linked = () => new AlreadyExists(`Artifact ${artifact} already links ${link.registry}/${link.repository} (${link.id}); delete that link first to link it again with other tags or a new notification token`);
   // Links made before ids were one per repository: found by listing (the conditional put covers the ones since, and a race).
-  if ((await deps.store.listRepoLinks(tenant, artifact)).some((l) => l.registry === link.registry && l.repository === link.repository)) throw linked();
+  const existing = await deps.store.listRepoLinks(tenant, artifact);
+  if (existing.some((l) => l.registry === link.registry && l.repository === link.repository)) throw linked();
+  // The manifest carries an artifact's links as one list of at most this many: the API keeps to it too.
+  if (existing.length >= MAX_LINKS_PER_ARTIFACT) throw new RuleViolation(`Artifact ${artifact} links at most ${MAX_LINKS_PER_ARTIFACT} registry repositories; delete one (DELETE /api/v1/artifacts/${artifact}/links/{id}) first`);
   const audit = auditEntry(tenant, { actor: ctx.principal.id, actorName: ctx.principal.name, action: 'artifact.link', entityType: 'artifact', entityId: artifact, before: null, after: `${link.registry}/${link.repository}`, requestId: ctx.requestId }, deps.clock());
   try {
     await deps.store.putRepoLink(link, audit);

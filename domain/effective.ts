@@ -5,6 +5,7 @@ import { ValidationFailed } from './errors.ts';
 import type { Environment } from './model.ts';
 import type { NodeSource } from './tree.ts';
 import { collect, memoSource } from './tree.ts';
+import { findReservedKey, notReserved, RESERVED_KEY_MESSAGE } from './reserved-keys.ts';
 
 /**
  * What a running service reads: its environment's current configs and flags (as last promoted, or
@@ -84,7 +85,7 @@ export function effectiveDocument(env: Environment, contents: Contents, scope: R
 
 // ---- fractional rollout: a flag value that splits by a stable hash of the flag key and targetingKey
 
-const variantName = /* @__PURE__ */ z.schema(() => z.string().check(z.regex(/^[A-Za-z0-9_.-]{1,64}$/, 'variant names are 1-64 letters, digits, _ . -')));
+const variantName = /* @__PURE__ */ z.schema(() => z.string().check(z.regex(/^[A-Za-z0-9_.-]{1,64}$/, 'variant names are 1-64 letters, digits, _ . -'), notReserved()));
 
 export const rolloutSchema = /* @__PURE__ */ z.schema(() => z.strictObject({
   $rollout: z.strictObject({
@@ -92,7 +93,7 @@ export const rolloutSchema = /* @__PURE__ */ z.schema(() => z.strictObject({
     weights: z.record(variantName, z.number().check(z.int(), z.minimum(0), z.maximum(100_000))),
   }).check(z.superRefine((r, ctx) => {
       for (const name of Object.keys(r.weights)) {
-        if (!(name in r.variants)) ctx.addIssue({ code: 'custom', path: ['weights', name], message: `no variant '${name}' in variants` });
+        if (!Object.hasOwn(r.variants, name)) ctx.addIssue({ code: 'custom', path: ['weights', name], message: `no variant '${name}' in variants` });
       }
       if (Object.values(r.weights).reduce((a, b) => a + b, 0) <= 0) ctx.addIssue({ code: 'custom', path: ['weights'], message: 'weights must add up to more than 0 (e.g. {"on": 10, "off": 90})' });
     })),
@@ -156,6 +157,8 @@ export function parseOfrepRequest(raw: string | undefined): { context: OfrepCont
     return { error: { errorCode: 'PARSE_ERROR', errorDetails: 'The request body is not valid JSON; send {"context": {...}}' } };
   }
   if (!value || typeof value !== 'object' || Array.isArray(value)) return { error: { errorCode: 'INVALID_CONTEXT', errorDetails: 'The request body must be an object: {"context": {...}}' } };
+  const reserved = findReservedKey(value, 'body');
+  if (reserved) return { error: { errorCode: 'INVALID_CONTEXT', errorDetails: `${reserved.slice('body.'.length)}: a key ${RESERVED_KEY_MESSAGE}` } };
   const r = ofrepRequest.safeParse(value);
   if (!r.success) {
     return { error: { errorCode: 'INVALID_CONTEXT', errorDetails: r.error.issues.map((i) => `${['context', ...i.path.slice(1).map(String)].join('.')}: ${i.message}`).join('; ') } };

@@ -2,6 +2,7 @@ import { monitors } from './monitors.ts';
 import * as z from './zod.ts';
 import { canonicalJson } from './canonical.ts';
 import { tenantUrl } from './url-policy.ts';
+import { noReservedSegment, notReserved } from './reserved-keys.ts';
 
 /**
  * Input schemas shared by every boundary (HTTP body/query, CLI). Types are
@@ -19,9 +20,9 @@ export const MAX_ENVIRONMENTS = 20;
 export const MAX_BATCH_ITEMS = 1000;
 const batchCap = `at most ${MAX_BATCH_ITEMS} items per batch (set and delete together): split the change into several batches`;
 
-export const envName = /* @__PURE__ */ z.schema(() => z.string().check(z.regex(ENV_NAME, 'must be 1-32 characters: lower-case letters, digits and dashes, starting with a letter')));
+export const envName = /* @__PURE__ */ z.schema(() => z.string().check(z.regex(ENV_NAME, 'must be 1-32 characters: lower-case letters, digits and dashes, starting with a letter'), notReserved()));
 
-export const itemKey = /* @__PURE__ */ z.schema(() => z.string().check(z.regex(ITEM_KEY, 'must be 1-256 characters: letters, digits and _ . - / :, not starting with punctuation')));
+export const itemKey = /* @__PURE__ */ z.schema(() => z.string().check(z.regex(ITEM_KEY, 'must be 1-256 characters: letters, digits and _ . - / :, not starting with punctuation'), noReservedSegment()));
 
 export const jsonValue = /* @__PURE__ */ z.schema(() => z.json().check(z.refine((v) => Buffer.byteLength(canonicalJson(v)) <= MAX_VALUE_BYTES, {
   message: `value must be at most ${MAX_VALUE_BYTES} bytes of JSON`,
@@ -39,7 +40,7 @@ export const gates = /* @__PURE__ */ z.schema(() => z.strictObject({
 export type Gates = z.infer<typeof gates>;
 
 export const webhookGate = /* @__PURE__ */ z.schema(() => z.strictObject({
-  name: z.string().check(z.regex(/^[a-z][a-z0-9-]{0,39}$/, 'must be 1-40 characters: lower-case letters, digits, dashes')),
+  name: z.string().check(z.regex(/^[a-z][a-z0-9-]{0,39}$/, 'must be 1-40 characters: lower-case letters, digits, dashes'), notReserved()),
   url: tenantUrl(),
   timeoutMs: z._default(z.number().check(z.int(), z.minimum(100), z.maximum(25_000)), 5000),
   blocking: z._default(z.boolean(), true),
@@ -55,7 +56,7 @@ const concurrency = /* @__PURE__ */ z.enum(['queue', 'reject', 'supersede']);
 
 /** Registries by name and URL only: credentials are configuration (REGISTRY_CREDENTIALS), never request data. */
 const registries = /* @__PURE__ */ z.schema(() => z.array(z.strictObject({
-    name: z.string().check(z.regex(/^[a-z][a-z0-9-]{0,39}$/, 'must be 1-40 characters: lower-case letters, digits, dashes')),
+    name: z.string().check(z.regex(/^[a-z][a-z0-9-]{0,39}$/, 'must be 1-40 characters: lower-case letters, digits, dashes'), notReserved()),
     url: z.pipe(tenantUrl(), z.transform((u) => u.replace(/\/+$/, ''))),
   })).check(
   z.maxLength(5),

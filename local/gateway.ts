@@ -193,7 +193,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
         Object.entries(req.headers).map(([k, v]) => [k.toLowerCase(), Array.isArray(v) ? v.join(',') : String(v)]),
       );
       const query: Record<string, string> = {};
-      for (const [k, v] of url.searchParams) query[k] = k in query ? `${query[k]},${v}` : v;
+      for (const [k, v] of url.searchParams) Object.defineProperty(query, k, { value: Object.hasOwn(query, k) ? `${query[k]},${v}` : v, enumerable: true, writable: true, configurable: true });
       const key = route ? routeKey(route) : '$default';
       const event = {
         version: '2.0',

@@ -8,6 +8,7 @@ import { ROUTES, routeKey, type Route } from '../functions/http/routes.ts';
 import { IDEMPOTENCY_KEY, type Spec } from '../functions/http/handler.ts';
 import { errorBody, FORMS, gatewayMessage, RESPONSES, responseOf } from '../functions/http/responses/index.ts';
 import { webhookPathItems } from './openapi-webhooks.ts';
+import { RESERVED_KEYS } from '../domain/reserved-keys.ts';
 
 /**
  * The API contract, generated from THE route table and the zod schemas each handler
@@ -51,7 +52,9 @@ type Schemas = ReturnType<typeof jsonSchemas>;
 
 /**
  * Every number the API takes or gives lies within ±(2^53−1) (functions/http/handler.ts refuses
- * others before any schema runs): a number schema without its own bound gets that one.
+ * others before any schema runs): a number schema without its own bound gets that one. Likewise an
+ * object that takes keys of the caller's choosing states that __proto__, prototype and constructor
+ * are not among them.
  */
 function bounded(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(bounded);
@@ -61,6 +64,8 @@ function bounded(v: unknown): unknown {
     if (o.minimum === undefined && o.exclusiveMinimum === undefined) o.minimum = -Number.MAX_SAFE_INTEGER;
     if (o.maximum === undefined && o.exclusiveMaximum === undefined) o.maximum = Number.MAX_SAFE_INTEGER;
   }
+  // No object key may be one JavaScript reserves (the handler refuses it before any schema runs, domain/reserved-keys.ts).
+  if (o.type === 'object' && o.additionalProperties !== false) o.propertyNames = { ...((o.propertyNames as Json | undefined) ?? { type: 'string' }), not: { enum: [...RESERVED_KEYS] } };
   return o;
 }
 

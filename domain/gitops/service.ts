@@ -6,6 +6,7 @@ import { WriteConflict } from '../retry.ts';
 import type { Promotion } from '../promotion/model.ts';
 import { checkTenantUrl, TENANT_URL_FORMAT } from '../url-policy.ts';
 import type { GitCommitResult, GitTarget } from './ports.ts';
+import { noReservedSegment } from '../reserved-keys.ts';
 
 /**
  * GitOps delivery: an environment may name a git target (repository, branch, file, a path inside the
@@ -37,6 +38,7 @@ export const gitTargetBody = /* @__PURE__ */ z.schema(() => z.strictObject({
     z.minLength(1),
     z.maxLength(200),
     z.regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, 'must be dot-separated keys, e.g. image.tag'),
+    noReservedSegment(),
     z.describe('where the value goes in the file'),
   ),
   value: z._default(z.enum(['version', 'digest', 'version@digest']), 'version').check(z.describe('what is written (default: the version)')),

@@ -1,13 +1,14 @@
 import { isMap, isSeq, LineCounter, parseDocument, type Node } from 'yaml';
 import * as z from '../zod.ts';
 import { ValidationFailed, type Issue } from '../errors.ts';
+import { findReservedKey, RESERVED_KEY_MESSAGE } from '../reserved-keys.ts';
 import { createFreezeWindow } from '../freeze.ts';
 import { NOTIFICATION_KINDS, slackTeamId } from '../notify/settings.ts';
 import { envName, gates, signingKey, verification, webhookGate } from '../schemas.ts';
 import { artifactName, createRule } from '../promotion/schemas.ts';
 import { monitors } from '../monitors.ts';
 import { gitTargetBody } from '../gitops/service.ts';
-import { createLink } from '../discovery.ts';
+import { createLink, MAX_LINKS_PER_ARTIFACT } from '../discovery.ts';
 import { MAX_WEBHOOKS, webhookCreateBody } from '../webhooks/service.ts';
 
 /**
@@ -87,7 +88,7 @@ export const manifestSchema = /* @__PURE__ */ z.schema(() => z.strictObject({
       git_targets: z.optional(z.record(envName, z.nullable(gitTargetDoc))),
       /** Stageline: registry repositories per artifact whose pushes become versions (the body of POST /artifacts/{name}/links); an artifact's list replaces its links, an artifact left out keeps its own */
       registry_links: z.optional(z.record(artifactName, z.array(createLink).check(
-          z.maxLength(20),
+          z.maxLength(MAX_LINKS_PER_ARTIFACT),
           z.refine((links) => new Set(links.map((l) => `${l.registry}/${l.repository}`)).size === links.length, { message: 'one link per registry repository' }),
         ))),
       /** Stageline: freeze windows (tenant-wide, or with `environment`) */
@@ -122,8 +123,16 @@ export async function parseManifest(text: string): Promise<Manifest> {
   let r: Awaited<ReturnType<typeof manifestSchema.safeParseAsync>>;
   try {
     // The yaml library refuses alias bombs (too many aliases for the document's size) with an error of its own.
-    r = await manifestSchema.safeParseAsync(doc.toJS({ maxAliasCount: 100 }));
+    const js: unknown = doc.toJS({ maxAliasCount: 100 });
+    // A key JavaScript reserves is refused before any mapper builds objects from the document.
+    const reserved = findReservedKey(js, 'document');
+    if (reserved) {
+      const line = lineOf(doc, counter, reserved.split('.').slice(1, -1));
+      throw new ValidationFailed([{ path: reserved, message: `${line ? `line ${line}: ` : ''}${reserved.slice('document.'.length)}: a key ${RESERVED_KEY_MESSAGE}` }], 'The manifest does not match the schema (GET /api/v1/manifest/schema.json)');
+    }
+    r = await manifestSchema.safeParseAsync(js);
   } catch (err) {
+    if (err instanceof ValidationFailed) throw err;
     const message = err instanceof RangeError ? 'nested too deeply' : err instanceof Error ? err.message.split('\n')[0]! : String(err);
     throw new ValidationFailed([{ path: 'document', message: `cannot be read: ${message}` }], 'The manifest is not valid YAML/JSON');
   }

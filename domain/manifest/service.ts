@@ -22,6 +22,7 @@ import type { WebhookSubscription } from '../webhooks/model.ts';
 import { checkRepositoryUrl, gitTargetOf, gitTargetSummary } from '../gitops/service.ts';
 import type { GitTarget } from '../gitops/ports.ts';
 import { linkRefusal, newRepoLink, type RepoLink } from '../discovery.ts';
+import { ownValue } from '../reserved-keys.ts';
 
 /**
  * Promotion policy as code: the tenant's setup as one document (domain/manifest/document.ts),
@@ -262,7 +263,7 @@ function desired(tenant: string, cur: Setup, m: Manifest, place?: DeploymentPlac
   if (issues.length) throw new ValidationFailed(issues, 'The manifest does not fit the tenant: see the issues for each field');
   const settings = { ...cur.settings };
   for (const env of cur.environments) {
-    const s = p.environment_settings?.[env];
+    const s = ownValue(p.environment_settings, env);
     // The document-wide verification applies where the environment does not say its own.
     settings[env] = { ...settings[env]!, ...(p.verification ? { verification: p.verification } : {}), ...s };
     if (!settings[env].monitors?.length) delete settings[env].monitors;
@@ -526,7 +527,7 @@ async function deliveryOps(deps: Deps, ctx: Ctx, cur: Current, want: Setup, now:
 
   for (const env of cur.envs.map((e) => e.name)) {
     const have = cur.gitTargets.find((t) => t.environment === env) ?? null;
-    const d = want.git_targets[env];
+    const d = ownValue(want.git_targets, env);
     if (d && have && canonicalJson(gitDoc(have)) === canonicalJson(d)) continue;
     if (d) {
       const next = gitTargetOf(tenant, env, { ...d, tokenSecret: d.token ? SECRET_REF.exec(d.token)![1]! : null }, have, by, now);
@@ -539,7 +540,7 @@ async function deliveryOps(deps: Deps, ctx: Ctx, cur: Current, want: Setup, now:
   const artifacts = new Set([...Object.keys(want.registry_links), ...cur.links.map((l) => l.artifact)]);
   for (const artifact of artifacts) {
     const have = new Map(cur.links.filter((l) => l.artifact === artifact).map((l) => [repoOf(l), l]));
-    const wanted = new Map((want.registry_links[artifact] ?? []).map((l) => [repoOf(l), l]));
+    const wanted = new Map((ownValue(want.registry_links, artifact) ?? []).map((l) => [repoOf(l), l]));
     for (const [repo, d] of wanted) {
       const l = have.get(repo);
       if (l && canonicalJson(linkDoc(l)) === canonicalJson(d)) continue;

@@ -3,6 +3,7 @@ import { envName, itemKey } from '../schemas.ts';
 import { GLOB_PATTERN, globStars, MAX_GLOB_STARS, MAX_GLOB_STARS_TOTAL } from '../glob.ts';
 import type { Condition } from './model.ts';
 import { STATUS_ALIASES, STATUSES, statusesFor, type Status } from './lifecycle.ts';
+import { noReservedSegment, notReserved } from '../reserved-keys.ts';
 
 /** Accepts snake_case as well as camelCase (one model, both request shapes). */
 function camelKeys(v: unknown): unknown {
@@ -15,7 +16,7 @@ export const condition: z.ZodMiniType<Condition> = /* @__PURE__ */ z.lazy(() =>
   z.union([
     z.strictObject({ all: z.array(condition).check(z.maxLength(50)) }),
     z.strictObject({ any: z.array(condition).check(z.maxLength(50)) }),
-    z.strictObject({ field: z.string().check(z.minLength(1), z.maxLength(200)), op: z.enum(OPS), value: z.optional(z.json()) }).check(
+    z.strictObject({ field: z.string().check(z.minLength(1), z.maxLength(200), noReservedSegment()), op: z.enum(OPS), value: z.optional(z.json()) }).check(
       z.refine((l) => l.op === 'exists' || l.value !== undefined, { message: 'value is required for this op' }),
       z.refine((l) => l.op !== 'in' || Array.isArray(l.value), { message: "'in' needs an array value" }),
       z.meta({
@@ -29,7 +30,7 @@ export const condition: z.ZodMiniType<Condition> = /* @__PURE__ */ z.lazy(() =>
 );
 
 const semverLike = /* @__PURE__ */ z.schema(() => z.string().check(z.regex(/^v?\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$/, 'must be a semantic version, e.g. v1.2.3')));
-export const artifactName = /* @__PURE__ */ z.schema(() => z.string().check(z.regex(/^[a-z0-9][a-z0-9._-]{0,99}$/, 'must be 1-100 characters: lower-case letters, digits, . _ -')));
+export const artifactName = /* @__PURE__ */ z.schema(() => z.string().check(z.regex(/^[a-z0-9][a-z0-9._-]{0,99}$/, 'must be 1-100 characters: lower-case letters, digits, . _ -'), notReserved()));
 export const sha256Digest = /* @__PURE__ */ z.schema(() => z.string().check(z.regex(/^sha256:[0-9a-f]{64}$/, "must be 'sha256:' followed by 64 hex digits")));
 
 /** An artifact version's metadata is stored as its JSON text, within one item. */
@@ -40,7 +41,7 @@ export const publishArtifact = /* @__PURE__ */ z.schema(() => z.strictObject({
   digest: sha256Digest,
   sourceCommit: z._default(z.string().check(z.maxLength(100)), ''),
   gitBranch: z._default(z.string().check(z.maxLength(200)), ''),
-  metadata: z._default(z.record(z.string(), z.json()).check(z.refine((m) => Buffer.byteLength(JSON.stringify(m)) <= MAX_METADATA_BYTES, `metadata must be at most ${MAX_METADATA_BYTES} bytes of JSON`)), {}),
+  metadata: z._default(z.record(z.string().check(notReserved()), z.json()).check(z.refine((m) => Buffer.byteLength(JSON.stringify(m)) <= MAX_METADATA_BYTES, `metadata must be at most ${MAX_METADATA_BYTES} bytes of JSON`)), {}),
 }));
 export type PublishArtifact = z.infer<typeof publishArtifact>;
 
@@ -168,7 +169,7 @@ export const evidenceBody = /* @__PURE__ */ z.schema(() => z.discriminatedUnion(
   z.strictObject({ type: z.literal('cost_estimate'), payload: z.strictObject({ monthlyDelta: measure(), currency: z._default(z.string().check(z.length(3)), 'USD'), budget: z.optional(measure()) }) }),
   z.strictObject({ type: z.literal('benchmark'), payload: z.strictObject({ metric: z.string().check(z.minLength(1), z.maxLength(100)), value: measure(), baseline: measure(), tolerancePct: z._default(measure(z.number().check(z.minimum(0), z.maximum(1000))), 10), higherIsBetter: z._default(z.boolean(), false) }) }),
   z.strictObject({ type: z.literal('policy'), payload: z.strictObject({ passed: z.boolean(), violations: z._default(z.array(z.string().check(z.maxLength(500))).check(z.maxLength(100)), []) }) }),
-  z.strictObject({ type: z.literal('metrics'), payload: z.record(z.string().check(z.regex(/^[a-z][a-z0-9_]{0,63}$/)), measure()) }),
+  z.strictObject({ type: z.literal('metrics'), payload: z.record(z.string().check(z.regex(/^[a-z][a-z0-9_]{0,63}$/), notReserved()), measure()) }),
   z.strictObject({ type: z.literal('alarm'), payload: z.strictObject({ name: z.string().check(z.minLength(1), z.maxLength(200)), state: z.enum(['OK', 'ALARM']), reason: z.optional(z.string().check(z.maxLength(500))) }) }),
 ]));
 export type EvidenceBody = z.infer<typeof evidenceBody>;

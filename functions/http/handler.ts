@@ -9,6 +9,7 @@ import type { Ctx, Deps } from '#domain/ports';
 import { storeOnly, tenantDeps, type Wiring } from './deps.ts';
 import { logger } from '../adapters/observability.ts';
 import { writeStats } from '#domain/retry';
+import { isReservedKey, RESERVED_KEY_MESSAGE } from '#domain/reserved-keys';
 import { withCorsHeaders } from './cors.ts';
 import { errorResponse, json, type HttpResult } from './errors.ts';
 import { principalOf } from './principal.ts';
@@ -118,7 +119,8 @@ export const MAX_JSON_DEPTH = 24;
 
 /**
  * Checked before any schema runs (a schema walking 2,000 levels overflows): nesting depth, and
- * numbers that would silently lose precision or cannot be stored (beyond ±2^53, or not finite).
+ * numbers that would silently lose precision or cannot be stored (beyond ±2^53, or not finite), and
+ * object keys JavaScript reserves (domain/reserved-keys.ts), which no schema should have to think of.
  */
 function checkShape(root: unknown): void {
   const stack: { v: unknown; depth: number; path: string }[] = [{ v: root, depth: 0, path: 'body' }];
@@ -130,7 +132,10 @@ function checkShape(root: unknown): void {
       }
     } else if (v && typeof v === 'object') {
       if (depth >= MAX_JSON_DEPTH) throw new ValidationFailed([{ path, message: `nested deeper than ${MAX_JSON_DEPTH} levels; flatten the value` }]);
-      for (const [k, child] of Object.entries(v)) stack.push({ v: child, depth: depth + 1, path: `${path}.${k}` });
+      for (const [k, child] of Object.entries(v)) {
+        if (!Array.isArray(v) && isReservedKey(k)) throw new ValidationFailed([{ path: `${path}.${k}`, message: `a key ${RESERVED_KEY_MESSAGE}: rename it` }]);
+        stack.push({ v: child, depth: depth + 1, path: `${path}.${k}` });
+      }
     }
   }
 }

@@ -1,5 +1,6 @@
 import * as z from '#domain/zod';
 import { envName } from '#domain/schemas';
+import { notReserved } from '#domain/reserved-keys';
 
 /** Path parameter schemas shared by the handlers. */
 export const envParams = /* @__PURE__ */ z.object({ env: envName });
@@ -10,7 +11,7 @@ export const optionalReason = /* @__PURE__ */ z.schema(() => z.strictObject({ re
 export const promotionParams = /* @__PURE__ */ z.schema(() => z.object({ id: z.string().check(z.regex(/^prm_[0-9a-z]{19}$/, 'must be a promotion id (prm_…)')) }));
 export const freezeParams = /* @__PURE__ */ z.schema(() => z.object({ id: z.string().check(z.regex(/^frz_[0-9a-z]{8,12}[0-9a-f]{8}$/, 'must be a freeze window id (frz_…)')) }));
 export const ruleParams = /* @__PURE__ */ z.schema(() => z.object({ id: z.string().check(z.regex(/^rule_[0-9a-f]{12}$/, 'must be a rule id (rule_…)')) }));
-export const artifactParams = /* @__PURE__ */ z.schema(() => z.object({ name: z.string().check(z.regex(/^[a-z0-9][a-z0-9._-]{0,99}$/, 'must be an artifact name')) }));
+export const artifactParams = /* @__PURE__ */ z.schema(() => z.object({ name: z.string().check(z.regex(/^[a-z0-9][a-z0-9._-]{0,99}$/, 'must be an artifact name'), notReserved()) }));
 export const artifactVersionParams = /* @__PURE__ */ z.schema(() => z.extend(artifactParams, { version: z.string().check(z.regex(/^v?\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$/, 'must be a semantic version')) }));
-export const tagParams = /* @__PURE__ */ z.schema(() => z.extend(artifactParams, { tag: z.string().check(z.minLength(3), z.maxLength(200)) }));
-export const consumerParams = /* @__PURE__ */ z.schema(() => z.extend(artifactParams, { consumer: z.string().check(z.regex(/^[a-z0-9][a-z0-9._-]{0,99}$/, 'must be 1-100 characters: lower-case letters, digits, . _ -')) }));
+export const tagParams = /* @__PURE__ */ z.schema(() => z.extend(artifactParams, { tag: z.string().check(z.minLength(3), z.maxLength(200), notReserved()) }));
+export const consumerParams = /* @__PURE__ */ z.schema(() => z.extend(artifactParams, { consumer: z.string().check(z.regex(/^[a-z0-9][a-z0-9._-]{0,99}$/, 'must be 1-100 characters: lower-case letters, digits, . _ -'), notReserved()) }));

@@ -59,6 +59,15 @@ describe('discovery: a linked registry repository publishes pushed versions', ()
     expect((await t.call('GET', '/api/v1/artifacts/platform/links', { token: u.viewer })).body.items).toEqual([]);
   });
 
+  it('an artifact links at most 20 repositories, as many as its manifest section holds (the export stays valid)', async () => {
+    const u = await t.users(t.tenant());
+    for (let i = 0; i < 20; i++) expect((await t.call('POST', '/api/v1/artifacts/many/links', { token: u.admin, body: { registry: '127.0.0.1:5000', repository: `many-${i}` } })).status).toBe(201);
+    const over = await t.call('POST', '/api/v1/artifacts/many/links', { token: u.admin, body: { registry: '127.0.0.1:5000', repository: 'many-20' } });
+    expect(over.status, JSON.stringify(over.body)).toBe(422);
+    expect(over.body.error.message).toContain('at most 20');
+    expect((await t.call('GET', '/api/v1/manifest?format=json', { token: u.viewer })).body.artifacts.promotion.registry_links.many).toHaveLength(20);
+  });
+
   it("the registry's push notifications publish tags passing the filter, once per digest; bad token 401, malformed 400", async () => {
     const tenant = t.tenant();
     const u = await t.users(tenant);

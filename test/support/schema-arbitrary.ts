@@ -82,16 +82,33 @@ function stringOf(schema: Json): Arbitrary<string> {
   return fc.string({ minLength: min, maxLength: max });
 }
 
-/** Ways to break a value the schema describes: a wrong type, an unknown field, a missing required one, out-of-range numbers, overlong strings. */
+/**
+ * The names JavaScript reserves on every object, where a key or a path is expected: alone, as a
+ * dotted path's segment, and as the keys of a JSON value (own members, as a parsed body has them).
+ */
+const RESERVED_KEYS = ['__proto__', 'prototype', 'constructor'] as const;
+const reserved: Arbitrary<unknown> = fc.oneof(
+  fc.constantFrom(...RESERVED_KEYS),
+  fc.constantFrom(...RESERVED_KEYS).map((k) => `a.${k}.b`),
+  fc.constantFrom(...RESERVED_KEYS).map((k) => JSON.parse(`{"${k}": {"stagelinePolluted": true}}`) as unknown),
+  fc.constant(JSON.parse('{"constructor": {"prototype": {"stagelinePolluted": true}}}') as unknown),
+);
+
+/** Ways to break a value the schema describes: a wrong type, an unknown field, a missing required one, out-of-range numbers, overlong strings, reserved keys. */
 export function mutationOf(value: unknown, schema: Json, doc: Json): Arbitrary<unknown> {
   const resolved = typeof schema.$ref === 'string' ? (doc.components.schemas[schema.$ref.replace('#/components/schemas/', '')] as Json) : schema;
-  const wrong = fc.constantFrom<unknown>(null, 'x', -1, 1e300 / 1e290, true, [], {}, 'a'.repeat(5000), -Number.MAX_SAFE_INTEGER, 0.5);
+  const wrong = fc.oneof(
+    { weight: 3, arbitrary: fc.constantFrom<unknown>(null, 'x', -1, 1e300 / 1e290, true, [], {}, 'a'.repeat(5000), -Number.MAX_SAFE_INTEGER, 0.5) },
+    { weight: 1, arbitrary: reserved },
+  );
   if (value && typeof value === 'object' && !Array.isArray(value)) {
     const keys = Object.keys(value);
     const required = (resolved?.required as string[] | undefined) ?? [];
     const options: Arbitrary<unknown>[] = [
       fc.string({ minLength: 1, maxLength: 10 }).map((k) => ({ ...value, [`x${k}`]: 1 })),
       wrong,
+      // A key JavaScript reserves beside the others (an own member, as JSON.parse makes it).
+      fc.tuple(fc.constantFrom(...RESERVED_KEYS), wrong).map(([k, w]) => Object.defineProperty({ ...value }, k, { value: w, enumerable: true, writable: true, configurable: true })),
     ];
     if (required.length) options.push(fc.constantFrom(...required).map((k) => Object.fromEntries(Object.entries(value).filter(([key]) => key !== k))));
     if (keys.length) {
