@@ -134,6 +134,13 @@ export class TransitionNotAllowed extends DomainError {
   readonly code = 'TRANSITION_NOT_ALLOWED';
 }
 
+export class UserNotFound extends DomainError {
+  readonly code = 'USER_NOT_FOUND';
+  constructor(id: string) {
+    super(`No user ${id} in your tenant`);
+  }
+}
+
 export class PromotionNotFound extends DomainError {
   readonly code = 'PROMOTION_NOT_FOUND';
   constructor(id: string) {

@@ -11,6 +11,7 @@ import type { FreezeWindow } from './freeze.ts';
 import type { AppKey } from './app-keys.ts';
 import type { WebhookDeps, WebhookRepo } from './webhooks/ports.ts';
 import type { GitTargetRepo, GitWriter } from './gitops/ports.ts';
+import type { TenantRepo } from './access/ports.ts';
 
 export type IdempotencyClaim =
   | { state: 'new' }
@@ -282,7 +283,8 @@ export type Store = CommitPort &
   IdempotencyStorePort &
   AppKeyStorePort &
   WebhookRepo &
-  GitTargetRepo;
+  GitTargetRepo &
+  TenantRepo;
 
 /** A signed approve/reject link: the table keeps only the token's hash, bound to everything the link may do. */
 export interface ReviewLink {
@@ -376,6 +378,8 @@ export interface Deps {
   anchor: AuditAnchor;
   /** the notifier's and the review page's (absent elsewhere) */
   directory?: Directory;
+  /** user management in the identity provider (the users and tenants routes only; domain/access) */
+  users?: import('./access/ports.ts').UserAdmin;
   channels?: Channels;
   /** resolves `${NAME}` secret references of a manifest (manifest apply only) */
   secrets?: SecretResolver;

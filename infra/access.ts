@@ -43,8 +43,11 @@ export const FUNCTION_TIMEOUTS: Partial<Record<string, Duration>> = {
   stream: Duration.seconds(60),
 };
 
+/** The user and tenant routes (domain/access): Cognito user management grants of their own. */
+const USER_ADMIN = ['users-admin', 'users-list', 'users-remove', 'users-invite', 'users-roles', 'tenants-create'];
+
 /** API functions with grants of their own (audit anchor, the Cognito directory, registry credentials): they keep their own execution role. */
-export const OWN_ROLE = new Set<string>(['audit-verify', 'audit-export', 'manifest-apply', 'artifacts-publish', ...SELF_AUTHENTICATED, 'webhooks-create', 'webhooks-rotate', 'webhooks-delete', 'webhooks-redeliver']);
+export const OWN_ROLE = new Set<string>(['audit-verify', 'audit-export', 'manifest-apply', 'artifacts-publish', ...SELF_AUTHENTICATED, 'webhooks-create', 'webhooks-rotate', 'webhooks-delete', 'webhooks-redeliver', ...USER_ADMIN]);
 
 /** Functions behind app-key routes (auth 'app'): they write an app key's last-used time, nothing else. */
 export const servesAppKeys = (fn: string) => ROUTES.some((r) => r.auth === 'app' && handlersOf(fn).includes(r.handler));
@@ -61,7 +64,7 @@ export function startsFlows(handler: string): boolean {
 }
 
 /** Write routes that never touch a promotion's flow (webhook subscriptions, git targets): no state machine or schedule grants. */
-const NO_FLOWS = new Set(['webhooks-create', 'webhooks-update', 'webhooks-delete', 'webhooks-rotate', 'webhooks-redeliver', 'git-target', 'git-target-put']);
+const NO_FLOWS = new Set(['webhooks-create', 'webhooks-update', 'webhooks-delete', 'webhooks-rotate', 'webhooks-redeliver', 'git-target', 'git-target-put', ...USER_ADMIN]);
 
 /**
  * What a handler may do to the table, derived from the route table: a handler

@@ -132,6 +132,22 @@ export const ADAPTERS: AdapterDecl[] = [
     },
   },
   {
+    // User management (the users and tenants routes only): invitations, role groups, removal.
+    module: adapter('cognito-users'),
+    always: {
+      env: { USER_POOL_ID: 'userPool' },
+      commands: {
+        ListUsers: [on('userPool', 'cognito-idp:ListUsers')],
+        ListUsersInGroup: [on('userPool', 'cognito-idp:ListUsersInGroup')],
+        AdminListGroupsForUser: [on('userPool', 'cognito-idp:AdminListGroupsForUser')],
+        AdminCreateUser: [on('userPool', 'cognito-idp:AdminCreateUser')],
+        AdminAddUserToGroup: [on('userPool', 'cognito-idp:AdminAddUserToGroup')],
+        AdminRemoveUserFromGroup: [on('userPool', 'cognito-idp:AdminRemoveUserFromGroup')],
+        AdminDeleteUser: [on('userPool', 'cognito-idp:AdminDeleteUser')],
+      },
+    },
+  },
+  {
     module: adapter('channels'),
     always: { env: { NOTIFY_FROM: 'emailIdentity' }, commands: { SendEmail: [on('emailIdentity', 'ses:SendEmail')] } },
   },

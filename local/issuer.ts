@@ -79,4 +79,6 @@ export const DEMO_USERS: Record<string, DemoUser> = {
   dave: { sub: 'u-dave', email: 'dave@acme.example', tenant: 'acme', groups: ['approver'] },
   victor: { sub: 'u-victor', email: 'victor@acme.example', tenant: 'acme', groups: ['viewer'] },
   eve: { sub: 'u-eve', email: 'eve@globex.example', tenant: 'globex', groups: ['admin'] },
+  /** a platform operator: creates tenants and their first admins (POST /api/v1/tenants) */
+  pat: { sub: 'u-pat', email: 'pat@platform.example', tenant: 'platform', groups: ['admin', 'platform-admin'] },
 };

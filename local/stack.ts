@@ -173,7 +173,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     await registryPush(e);
   });
   const outbox = new LocalOutbox(opts.dataDir ? join(opts.dataDir, 'outbox.jsonl') : undefined);
-  const directory = new LocalDirectory();
+  const directory = new LocalDirectory(opts.dataDir ? join(opts.dataDir, 'directory.json') : undefined);
   // The audit anchor: a P-256 signing key and an append-only checkpoint file outside the table
   // (audit.key: the HMAC key of checkpoints made before they were signed; only read to extend such a chain).
   const anchorDir = opts.dataDir ?? join(tmpdir(), `stageline-${tableName}`);
@@ -189,6 +189,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     scheduler,
     anchor,
     directory,
+    users: directory,
     channels: { slack: postToSlack, email: outbox.email },
     webhooks: webhooks.deps,
     // Outbound calls to tenant URLs (webhook gates, registries) and git targets: the real adapters, as the promotion step composes them.

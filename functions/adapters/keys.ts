@@ -55,6 +55,7 @@
  * | WebhookSecret     | T#t#WEBHOOK                     | SECRET#<id>           | local stand-in for Secrets Manager: a subscription's signing secrets, sealed |
  * | WebhookDelivery   | T#t#WHD#<subscription>          | D#<webhook-id>        | a delivery and its attempts; newest first (ids are time-ordered); TTL 30 days |
  * | GitTarget         | T#t#GIT                         | G#<env>               | where an environment's promoted versions are committed |
+ * | Tenant            | T#t#TENANT                      | T                     | a tenant made by a platform operator (domain/access): created once |
  * | Monitor           | T#t#ENV                         | MON#<env>#<alarm arn> | a CloudWatch alarm an environment watches; written with the environment |
  * |   by alarm (gsi3) | MON#<alarm arn>                 | <tenant>#<env>        | who watches an alarm (the alarm-event handler only, outside any tenant) |
  * | RepoLink          | T#t#ART#<name>                  | L#<id>                | a registry repository whose pushes become versions of the artifact |
@@ -178,6 +179,7 @@ export const keys = {
   firstSeen: (tenant: string, imageTag: string): Key => ({ pk: `${t(tenant)}FIRST#${imageTag}`, sk: 'F' }),
   current: (tenant: string, env: string): Key => ({ pk: `${t(tenant)}ENV`, sk: `CUR#${env}` }),
   appKey: (tenant: string, id: string): Key => ({ pk: `${t(tenant)}APPKEY`, sk: `K#${id}` }),
+  tenant: (tenant: string): Key => ({ pk: `${t(tenant)}TENANT`, sk: 'T' }),
   appKeys: (tenant: string) => ({ pk: `${t(tenant)}APPKEY`, skPrefix: 'K#' }),
   webhook: (tenant: string, id: string): Key => ({ pk: `${t(tenant)}WEBHOOK`, sk: `W#${id}` }),
   webhooks: (tenant: string) => ({ pk: `${t(tenant)}WEBHOOK`, skPrefix: 'W#' }),

@@ -34,6 +34,7 @@ const STATUS: [new (...args: never[]) => E.DomainError, number][] = [
   [E.OutOfTime, 503],
   [E.RuleViolation, 422],
   [E.AppKeyNotFound, 404],
+  [E.UserNotFound, 404],
 ];
 
 export interface HttpResult {

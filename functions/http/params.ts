@@ -15,3 +15,4 @@ export const artifactParams = /* @__PURE__ */ z.schema(() => z.object({ name: z.
 export const artifactVersionParams = /* @__PURE__ */ z.schema(() => z.extend(artifactParams, { version: z.string().check(z.regex(/^v?\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$/, 'must be a semantic version')) }));
 export const tagParams = /* @__PURE__ */ z.schema(() => z.extend(artifactParams, { tag: z.string().check(z.minLength(3), z.maxLength(200), notReserved()) }));
 export const consumerParams = /* @__PURE__ */ z.schema(() => z.extend(artifactParams, { consumer: z.string().check(z.regex(/^[a-z0-9][a-z0-9._-]{0,99}$/, 'must be 1-100 characters: lower-case letters, digits, . _ -'), notReserved()) }));
+export const userParams = /* @__PURE__ */ z.schema(() => z.object({ id: z.string().check(z.minLength(1), z.maxLength(128), z.regex(/^[A-Za-z0-9-]+$/, 'must be a user id (the id GET /api/v1/users lists)')) }));

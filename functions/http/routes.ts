@@ -103,6 +103,11 @@ const consumeRoutes: Route[] = [
   { method: 'POST', path: `${v1}/app-keys`, handler: 'app-keys-create', auth: 'jwt', role: 'admin', summary: 'Create a read-only app key for one environment (optionally a key prefix); the key is shown once' },
   { method: 'POST', path: `${v1}/app-keys/{id}/rotate`, handler: 'app-keys-rotate', auth: 'jwt', role: 'admin', summary: 'Rotate: a new secret (shown once); the previous one keeps working for overlapSeconds' },
   { method: 'DELETE', path: `${v1}/app-keys/{id}`, handler: 'app-keys-revoke', auth: 'jwt', role: 'admin', summary: 'Revoke an app key (effective at the next request)' },
+  { method: 'GET', path: `${v1}/users`, handler: 'users-list', auth: 'jwt', role: 'admin', summary: "The tenant's users with their roles and sign-in status (admin)" },
+  { method: 'POST', path: `${v1}/users`, handler: 'users-invite', auth: 'jwt', role: 'admin', summary: 'Invite a user into your tenant with roles: on AWS Cognito emails a temporary password; audited' },
+  { method: 'PATCH', path: `${v1}/users/{id}`, handler: 'users-roles', auth: 'jwt', role: 'admin', summary: "Replace a user's roles (never your own; the tenant keeps at least one admin); audited" },
+  { method: 'DELETE', path: `${v1}/users/{id}`, handler: 'users-remove', auth: 'jwt', role: 'admin', summary: 'Remove a user from your tenant (never yourself, never the last admin); tokens already issued expire within the hour; audited', status: 204 },
+  { method: 'POST', path: `${v1}/tenants`, handler: 'tenants-create', auth: 'jwt', role: 'admin', summary: "Create a tenant and invite its first admin: platform operators only (the platform-admin group); audited in the new tenant's trail" },
   { method: 'GET', path: `${v1}/environments/{env}/effective`, handler: 'effective', auth: 'app', role: 'viewer', summary: "The environment's current configs and flags as one document (app key); ETag = snapshot digest, If-None-Match → 304",
     response: { headers: { ETag: 'the snapshot digest, quoted', 'Cache-Control': "from the environment's cacheMaxAgeSeconds (private, no-cache by default)" }, errors: { 304: 'Not modified: the If-None-Match ETag is current (no body)' } } },
   { method: 'GET', path: `${v1}/machine/environments/{env}/effective`, handler: 'effective', auth: 'iam', role: 'viewer', summary: 'Same, for services signing with IAM (SigV4)',
@@ -309,6 +314,8 @@ export const FUNCTION_GROUPS = {
   'rules-read': ['rules-list', 'rules-get'],
   'deployments-read': ['deployments-history', 'deployments-metrics'],
   'artifacts-read': ['artifacts-versions', 'artifacts-tag', 'artifacts-resolve', 'consumers-list'],
+  // People: one function holds the user pool's Admin* grants (domain/access).
+  'users-admin': ['users-list', 'users-invite', 'users-roles', 'users-remove', 'tenants-create'],
 } as const satisfies Record<string, readonly string[]>;
 
 export type FunctionGroup = keyof typeof FUNCTION_GROUPS;

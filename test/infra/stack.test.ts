@@ -183,13 +183,15 @@ describe('functions', () => {
     }
   });
 
-  it('groups only read-only handlers that need exactly the same permissions and settings', () => {
+  it('groups only handlers that need exactly the same permissions and settings: read-only ones of an area, and the user admin routes', () => {
     expect(() => checkFunctionGroups()).not.toThrow();
     for (const [group, members] of Object.entries(FUNCTION_GROUPS)) {
-      expect(dataAccessOf(group), group).toBe('read');
+      // The one write group: the people routes, all admin, all needing the user pool's Admin* grants and nothing else that differs.
+      const admin = group === 'users-admin';
+      expect(dataAccessOf(group), group).toBe(admin ? 'write' : 'read');
       for (const m of members) {
         expect(functionOf(m)).toBe(group);
-        expect(ROUTES.filter((r) => r.handler === m).every((r) => r.role === 'viewer' && r.method === 'GET' && r.auth === 'jwt'), m).toBe(true);
+        expect(ROUTES.filter((r) => r.handler === m).every((r) => (admin ? r.role === 'admin' : r.role === 'viewer' && r.method === 'GET') && r.auth === 'jwt'), m).toBe(true);
       }
     }
     // A write handler in a read group would be refused at synth, before it could borrow the read role.
@@ -394,7 +396,8 @@ describe('notifications', () => {
     expect(notify.Properties.Targets[0]).toMatchObject({ Arn: { 'Fn::GetAtt': [functionIds().get('notifier'), 'Arn'] }, DeadLetterConfig: { Arn: expect.anything() }, RetryPolicy: { MaximumRetryAttempts: 8 } });
     for (const [name, id] of functionIds()) {
       const actions = actionsOf(id);
-      expect(actions.includes('cognito-idp:ListUsers'), name).toBe(['notifier', 'review', 'slack'].includes(name));
+      expect(actions.includes('cognito-idp:ListUsers'), name).toBe(['notifier', 'review', 'slack', 'users-admin'].includes(name));
+      expect(actions.some((a) => a.startsWith('cognito-idp:Admin') && a !== 'cognito-idp:AdminListGroupsForUser'), name).toBe(name === 'users-admin');
       expect(actions.some((a) => a.startsWith('ses:')), name).toBe(false); // no notifyFrom in this synth: no sender, no permission
     }
   });
@@ -405,14 +408,14 @@ describe('size', () => {
     const all = template.toJSON().Resources as Record<string, Resource>;
     const resources = Object.values(all);
     // 286 before this round. Slack identities: + the slack-links function and its integration, + 4 routes (slash command, link codes, links, unlink).
-    expect(resources.length).toBeLessThanOrEqual(402); // + the /audit/public-key route (served by the audit-verify function); +25 for the consume routes: 6 functions with their integrations, 9 routes, the app-read tenant role and the app-key functions' execution role (each with its policy)
+    expect(resources.length).toBeLessThanOrEqual(411); // + 9: the users-admin function (one for the five people routes) and its 5 routes with their integrations // + the /audit/public-key route (served by the audit-verify function); +25 for the consume routes: 6 functions with their integrations, 9 routes, the app-read tenant role and the app-key functions' execution role (each with its policy)
     // + outbound webhooks and git targets (9 functions with their routes, a bus rule, its DLQ and alarm).
     // + monitors and discovery (alarm-state, registry-push, registry-notifications and the link routes; two default-bus rules and their DLQ).
     // Measured after merging every branch of this round: 401; 402 on the base of the next (CORS answered by the functions adds none).
     // Roles: API functions share one per distinct set of needs, so roles follow distinct needs. 33 measured after the merge: the
     // app-read tenant role and the app-key readers' role, and the webhook routes each needing something the others do not
     // (create: put a secret; rotate: read and put it; delete: remove it; redeliver: schedule) plus the delivery function's.
-    expect(resources.filter((r) => r.Type === 'AWS::IAM::Role').length).toBeLessThanOrEqual(36); // + the monitor and discovery functions' roles
+    expect(resources.filter((r) => r.Type === 'AWS::IAM::Role').length).toBeLessThanOrEqual(37); // + the monitor and discovery functions' roles, + the users-admin function's own
     expect(resources.filter((r) => r.Type === 'AWS::Lambda::Permission').length).toBeLessThanOrEqual(5);
     // Every integration is invoked with the one role, and that role may invoke exactly the functions routes reach.
     const integrations = resources.filter((r) => r.Type === 'AWS::ApiGatewayV2::Integration') as (Resource & { Properties: { CredentialsArn: unknown; IntegrationUri: { 'Fn::GetAtt': [string, string] } } })[];

@@ -16,6 +16,7 @@ import { idempotencyArea } from './idempotency.ts';
 import { appKeyArea } from './app-keys.ts';
 import { webhookArea } from './webhooks.ts';
 import { gitTargetArea } from './git-targets.ts';
+import { tenantArea } from './tenants.ts';
 
 /**
  * The areas of the single table (one file each), each on the one shared base (client, table,
@@ -38,6 +39,7 @@ export function storeAreas(base: StoreBase) {
     appKeys: appKeyArea(base),
     webhooks: webhookArea(base),
     gitTargets: gitTargetArea(base),
+    tenants: tenantArea(base),
   };
 }
 

@@ -1,4 +1,5 @@
 import type * as z from '../../../domain/zod.ts';
+import { ACCESS_RESPONSES } from './access.ts';
 import { ARTIFACT_RESPONSES } from './artifacts.ts';
 import { AUDIT_RESPONSES } from './audit.ts';
 import { CONFIG_RESPONSES } from './config.ts';
@@ -40,6 +41,7 @@ export const RESPONSES: Record<string, z.ZodMiniType> = {
   ...CONSUME_RESPONSES,
   ...WEBHOOK_RESPONSES,
   ...GITOPS_RESPONSES,
+  ...ACCESS_RESPONSES,
 };
 
 /** The schema of a route's JSON answer: the one it names, else its handler's. */

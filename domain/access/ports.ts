@@ -1,0 +1,41 @@
+import type { Role } from '../auth.ts';
+import type { AuditEntry } from '../model.ts';
+import type { DirectoryUser } from '../ports.ts';
+
+/** A tenant: its id is the `custom:tenant_id` every one of its users carries. */
+export interface Tenant {
+  id: string;
+  displayName: string;
+  createdAt: string;
+  createdBy: string;
+}
+
+/** The table's record of tenants (one item each): a tenant is created once. */
+export interface TenantRepo {
+  /** Creates the tenant with its audit entry; WriteConflict 'exists' when it already exists. */
+  createTenant(tenant: Tenant, audit: AuditEntry): Promise<void>;
+  getTenant(id: string): Promise<Tenant | null>;
+}
+
+/** A user as the identity provider knows them, with the roles Stageline reads from their groups. */
+export interface ManagedUser extends DirectoryUser {
+  roles: Role[];
+  /** e.g. FORCE_CHANGE_PASSWORD until an invited user signs in the first time (Cognito's UserStatus) */
+  status: string;
+  createdAt?: string;
+}
+
+/**
+ * The identity provider's user management, confined to one tenant per call: the Cognito user pool on
+ * AWS (AdminCreateUser sends the invitation; groups are roles; `custom:tenant_id` the tenant), the
+ * local directory locally. A user of another tenant is never found, changed or removed.
+ */
+export interface UserAdmin {
+  list(tenant: string): Promise<ManagedUser[]>;
+  get(tenant: string, id: string): Promise<ManagedUser | null>;
+  /** Creates and invites a user; AlreadyExists when the email is taken (in any tenant: an email is one sign-in). */
+  create(tenant: string, email: string, roles: Role[]): Promise<ManagedUser>;
+  /** Replaces the user's role groups (other groups they are in stay). */
+  setRoles(tenant: string, id: string, roles: Role[]): Promise<ManagedUser>;
+  remove(tenant: string, id: string): Promise<void>;
+}

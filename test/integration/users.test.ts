@@ -1,0 +1,117 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEMO_USERS } from '../../local/issuer.ts';
+import { startTestStack, type TestStack } from '../support/stack.ts';
+
+/**
+ * Tenants onboard themselves: a platform operator creates a tenant and its first admin; that admin
+ * invites people with roles, changes roles and removes users through the API; each invited person
+ * signs in (locally: the local issuer signs for a directory user) and acts with their role. Every
+ * change is audited; an admin manages only their own tenant, never their own roles, never the last admin.
+ */
+let t: TestStack;
+beforeAll(async () => {
+  t = await startTestStack();
+});
+afterAll(() => t.stop());
+
+const signIn = async (email: string) => {
+  const u = t.stack.directory.signInAs(email);
+  if (!u) throw new Error(`${email} cannot sign in`);
+  return t.stack.issuer.sign(u);
+};
+
+describe('tenant onboarding and user management', () => {
+  it('a platform operator creates a tenant; its admin invites two approvers and a deployer who then promote and approve', async () => {
+    const pat = await t.stack.issuer.sign(DEMO_USERS.pat!);
+    const id = `t-${Date.now().toString(36)}`;
+    // Only platform operators create tenants: a tenant admin is refused.
+    const alice = await t.stack.issuer.sign(DEMO_USERS.alice!);
+    expect((await t.call('POST', '/api/v1/tenants', { token: alice, body: { id, adminEmail: `ada@${id}.test` } })).status).toBe(403);
+    const made = await t.call('POST', '/api/v1/tenants', { token: pat, body: { id, displayName: 'Initech', adminEmail: `Ada@${id}.test` } });
+    expect(made.status, JSON.stringify(made.body)).toBe(201);
+    expect(made.body).toMatchObject({ tenant: { id, displayName: 'Initech', createdBy: 'pat@platform.example' }, admin: { email: `ada@${id}.test`, roles: ['admin'], status: 'INVITED' } });
+    expect((await t.call('POST', '/api/v1/tenants', { token: pat, body: { id, adminEmail: `other@${id}.test` } })).status).toBe(409);
+    // A taken email leaves no tenant behind.
+    const taken = await t.call('POST', '/api/v1/tenants', { token: pat, body: { id: `${id}-b`, adminEmail: 'alice@acme.example' } });
+    expect(taken.status).toBe(409);
+    expect((await t.call('POST', '/api/v1/tenants', { token: pat, body: { id: `${id}-b`, adminEmail: `bea@${id}.test` } })).status).toBe(201);
+
+    const ada = await signIn(`ada@${id}.test`);
+    for (const [name, roles] of [['carl', ['approver']], ['dina', ['approver']], ['dev', ['deployer']]] as const) {
+      const r = await t.call('POST', '/api/v1/users', { token: ada, body: { email: `${name}@${id}.test`, roles } });
+      expect(r.status, JSON.stringify(r.body)).toBe(201);
+      expect(r.body).toMatchObject({ email: `${name}@${id}.test`, roles });
+    }
+    expect((await t.call('POST', '/api/v1/users', { token: ada, body: { email: `carl@${id}.test`, roles: ['viewer'] } })).status).toBe(409);
+    expect((await t.call('POST', '/api/v1/users', { token: ada, body: { email: 'x@y.test', roles: [] } })).status).toBe(400);
+    expect((await t.call('POST', '/api/v1/users', { token: ada, body: { email: 'x@y.test', roles: ['owner'] } })).status).toBe(400);
+    const list = await t.call('GET', '/api/v1/users', { token: ada });
+    expect(list.body.items.map((u: { email: string; roles: string[] }) => `${u.email}:${u.roles.join(',')}`)).toEqual([`ada@${id}.test:admin`, `carl@${id}.test:approver`, `dev@${id}.test:deployer`, `dina@${id}.test:approver`]);
+
+    // The new people work: a line, a promotion that needs two approvals, approved by the two approvers.
+    const dev = await signIn(`dev@${id}.test`);
+    for (const [position, name] of ['dev', 'production'].entries()) expect((await t.call('POST', '/api/v1/environments', { token: ada, body: { name, position } })).status).toBe(201);
+    expect((await t.call('POST', '/api/v1/promotions/rules', { token: ada, body: { name: 'two eyes', source_environment: 'dev', target_environment: 'production', requires_approval: true, required_approvers: 2 } })).status).toBe(201);
+    expect((await t.call('POST', '/api/v1/environments/dev/configs', { token: dev, body: { key: 'db.pool', value: 5 } })).status).toBe(201);
+    const p = await t.call('POST', '/api/v1/promotions', { token: dev, body: { sourceEnvironment: 'dev', targetEnvironment: 'production' } });
+    expect(p.status, JSON.stringify(p.body)).toBe(201);
+    for (const name of ['carl', 'dina']) {
+      const token = await signIn(`${name}@${id}.test`);
+      let r = await t.call('POST', `/api/v1/promotions/${p.body.id}/approve`, { token, body: {} });
+      for (let i = 0; i < 50 && r.status === 409; i++) {
+        await new Promise((res) => setTimeout(res, 100));
+        r = await t.call('POST', `/api/v1/promotions/${p.body.id}/approve`, { token, body: {} });
+      }
+      expect(r.status, JSON.stringify(r.body)).toBe(200);
+    }
+    const approved = await t.call('GET', `/api/v1/promotions/${p.body.id}/decision`, { token: ada });
+    expect(approved.body.approvals.map((a: { by: string }) => a.by).sort()).toEqual([`carl@${id}.test`, `dina@${id}.test`]);
+
+    // Every change is in the tenant's audit trail.
+    const audit = await t.call('GET', '/api/v1/audit?limit=100', { token: ada });
+    const actions = (audit.body.items ?? audit.body).map((e: { action: string }) => e.action);
+    expect(actions).toEqual(expect.arrayContaining(['tenant.create', 'user.invite']));
+    expect(actions.filter((a: string) => a === 'user.invite')).toHaveLength(4);
+  });
+
+  it('an admin changes roles and removes users of their own tenant only, never their own, never the last admin', async () => {
+    const pat = await t.stack.issuer.sign(DEMO_USERS.pat!);
+    const id = `u-${Date.now().toString(36)}`;
+    const made = await t.call('POST', '/api/v1/tenants', { token: pat, body: { id, adminEmail: `ada@${id}.test` } });
+    const ada = await signIn(`ada@${id}.test`);
+    const adaId = made.body.admin.id as string;
+    const vic = (await t.call('POST', '/api/v1/users', { token: ada, body: { email: `vic@${id}.test`, roles: ['viewer'] } })).body;
+
+    // Roles: a viewer cannot manage users; an admin cannot change or remove themselves.
+    const vicToken = await signIn(`vic@${id}.test`);
+    expect((await t.call('PATCH', `/api/v1/users/${vic.id}`, { token: vicToken, body: { roles: ['admin'] } })).status).toBe(403);
+    expect((await t.call('GET', '/api/v1/users', { token: vicToken })).status).toBe(403);
+    const self = await t.call('PATCH', `/api/v1/users/${adaId}`, { token: ada, body: { roles: ['viewer'] } });
+    expect(self.status).toBe(403);
+    expect(self.body.error.message).toContain('another admin');
+    expect((await t.call('DELETE', `/api/v1/users/${adaId}`, { token: ada })).status).toBe(403);
+
+    // Another tenant's admin sees none of them and changes nothing.
+    const eve = await t.stack.issuer.sign(DEMO_USERS.eve!);
+    expect((await t.call('GET', '/api/v1/users', { token: eve })).body.items.map((u: { email: string }) => u.email)).not.toContain(`vic@${id}.test`);
+    expect((await t.call('PATCH', `/api/v1/users/${vic.id}`, { token: eve, body: { roles: ['admin'] } })).status).toBe(404);
+    expect((await t.call('DELETE', `/api/v1/users/${vic.id}`, { token: eve })).status).toBe(404);
+
+    // Promote vic to admin; then vic may not demote ada to leave... two admins: ada can be demoted by vic.
+    const up = await t.call('PATCH', `/api/v1/users/${vic.id}`, { token: ada, body: { roles: ['admin'] } });
+    expect(up.status, JSON.stringify(up.body)).toBe(200);
+    expect(up.body.roles).toEqual(['admin']);
+    const vicAdmin = await signIn(`vic@${id}.test`);
+    expect((await t.call('PATCH', `/api/v1/users/${adaId}`, { token: vicAdmin, body: { roles: ['approver'] } })).status).toBe(200);
+    // Now vic is the last admin: ada (an approver now) cannot act, and vic cannot remove themselves.
+    const adaNow = await signIn(`ada@${id}.test`);
+    expect((await t.call('DELETE', `/api/v1/users/${vic.id}`, { token: adaNow })).status).toBe(403);
+    expect((await t.call('DELETE', `/api/v1/users/${adaId}`, { token: vicAdmin })).status).toBe(204);
+    expect((await t.call('GET', '/api/v1/users', { token: vicAdmin })).body.items.map((u: { email: string }) => u.email)).toEqual([`vic@${id}.test`]);
+    expect((await t.call('DELETE', `/api/v1/users/${adaId}`, { token: vicAdmin })).status).toBe(404);
+
+    const audit = await t.call('GET', '/api/v1/audit?limit=100', { token: vicAdmin });
+    const rows = (audit.body.items ?? audit.body).filter((e: { entityType: string }) => e.entityType === 'user').map((e: { action: string; entityId: string; before: string | null; after: string | null }) => `${e.action} ${e.entityId} ${e.before}->${e.after}`);
+    expect(rows).toEqual(expect.arrayContaining([`user.roles vic@${id}.test viewer->admin`, `user.roles ada@${id}.test admin->approver`, `user.remove ada@${id}.test approver->null`]));
+  });
+});
