@@ -90,7 +90,7 @@ export const session: { base: string; token: string | undefined; breakGlass: str
 export function resolve(options: Record<string, unknown>): void {
   for (const [k, v] of Object.entries(options)) (values as Record<string, unknown>)[k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)] = v;
   session.base = (values.url ?? process.env.STAGELINE_URL ?? saved.url ?? 'http://127.0.0.1:3000').replace(/\/$/, '');
-  session.token = values.token ?? process.env.STAGELINE_TOKEN ?? saved.token;
+  session.token = values.token || process.env.STAGELINE_TOKEN || saved.token;
 }
 
 export function fail(message: string, code = 2): never {

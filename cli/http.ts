@@ -32,7 +32,7 @@ export async function api(method: string, path: string, body?: unknown): Promise
     data = visibleDeep(data);
     const err = data?.error ?? data;
     const issues = err?.issues?.map((i: any) => `\n  ${i.path}: ${i.message}`).join('') ?? '';
-    const hint = res.status === 401 ? `\n  (stageline login --url <url> < token.txt, or set STAGELINE_TOKEN; npm start prints tokens into .stageline/tokens.env)` : '';
+    const hint = res.status === 401 ? `\n  (locally: stageline login --user alice@acme.example; elsewhere: stageline login --url <url> < token.txt, or set STAGELINE_TOKEN)` : '';
     const impact = err?.impact ? `\n${impactLines(err.impact).map((l) => `  ${l}`).join('\n')}` : '';
     fail(`${res.status} ${err?.message ?? res.statusText}${issues}${impact}${hint}`, res.status === 401 ? 3 : 2);
   }

@@ -10,6 +10,7 @@ import { registerManifest } from './commands/manifest.ts';
 import { registerNotifications } from './commands/notifications.ts';
 import { registerDecisions, registerPromote, registerRollback } from './commands/promotions.ts';
 import { registerSession } from './commands/session.ts';
+import { registerUsers } from './commands/users.ts';
 import { registerWebhooks } from './commands/webhooks.ts';
 import { resolve } from './context.ts';
 import { textOnlyConsole } from './output.ts';
@@ -54,6 +55,7 @@ registerNotifications(program);
 registerAppKeys(program);
 registerWebhooks(program);
 registerGitTarget(program);
+registerUsers(program);
 registerSession(program);
 
 // Usage errors (unknown command or option, a missing required option) exit 2; help exits 0.

@@ -121,7 +121,7 @@ export interface GatewayOptions {
    */
   allowedHosts?: string[];
   /** local-only pages and stand-ins outside the route table (the /dev/outbox page, the Slack webhook stand-in) */
-  extra?: (method: string, url: URL, body: Buffer) => Promise<{ status: number; type: string; body: string; headers?: Record<string, string> } | null>;
+  extra?: (method: string, url: URL, body: Buffer, headers: Record<string, string | undefined>) => Promise<{ status: number; type: string; body: string; headers?: Record<string, string> } | null>;
 }
 
 export interface Gateway {
@@ -173,7 +173,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       const body = await readBody(req);
       // Closed after the answer: a body cut off past DRAIN_LIMIT_BYTES leaves the connection unusable.
       if (body === 'too-large') return send(413, { message: 'Request Entity Too Large' }, { connection: 'close' });
-      const extra = await opts.extra?.(method, url, body);
+      const extra = await opts.extra?.(method, url, body, { origin: req.headers.origin, 'sec-fetch-site': req.headers['sec-fetch-site'] as string | undefined, host: req.headers.host });
       if (extra) return send(extra.status, extra.body, { 'content-type': extra.type, ...(extra.headers ?? {}) });
       const match = matchRoute(method, url.pathname);
       const route: Route | null = match.kind === 'route' ? match.route : null;

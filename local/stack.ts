@@ -215,7 +215,20 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   registerJwtVerifier(async (token) => (await issuer.verify(token)) as Record<string, unknown>);
   // The issuer is the identity provider: whoever it signs a token for is in the directory.
   issuer.onSign = (u) => directory.add(u);
-  const gateway = await startGateway({ port: opts.port, issuer, iam, ready: opts.ready, extra: async (method, url, body) => (await putAwsEvent(bus, method, url, body)) ?? outbox.handle(method, url, body) });
+  const gateway = await startGateway({
+    port: opts.port,
+    issuer,
+    iam,
+    ready: opts.ready,
+    extra: async (method, url, body, headers) => {
+      // The local stand-ins act (a forged alarm, a registry push, a Slack message, a token): a web page
+      // of another origin may not make a browser POST to them; curl and tools send no Origin.
+      if (method !== 'GET' && url.pathname.startsWith('/dev/') && crossSite(headers)) {
+        return { status: 403, type: 'application/json', body: JSON.stringify({ message: 'Forbidden: /dev/ stand-ins take requests from this origin or from tools, not from other web pages' }) };
+      }
+      return (await putAwsEvent(bus, method, url, body)) ?? (await localSignIn(method, url, body, directory, issuer)) ?? outbox.handle(method, url, body);
+    },
+  });
   // Review links in notifications point at this gateway.
   local.publicUrl = gateway.url;
   return {
@@ -240,4 +253,36 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       await dynamo.stop();
     },
   };
+}
+
+/** A browser request made by a page of another origin (curl and the CLI send neither header). */
+function crossSite(headers: Record<string, string | undefined>): boolean {
+  if (headers['sec-fetch-site'] && !['same-origin', 'none'].includes(headers['sec-fetch-site'])) return true;
+  if (!headers.origin) return false;
+  try {
+    return new URL(headers.origin).host !== headers.host;
+  } catch {
+    return true;
+  }
+}
+
+/**
+ * Local sign-in (what Cognito's managed login is on AWS): POST /dev/sign-in {"email"} answers an ID
+ * token for a user of the local directory, a demo user or one an admin invited through the API.
+ * There are no passwords locally: the local stack trusts whoever can reach it (loopback only).
+ */
+async function localSignIn(method: string, url: URL, body: Buffer, directory: LocalDirectory, issuer: LocalIssuer) {
+  if (url.pathname !== '/dev/sign-in') return null;
+  const reply = (status: number, value: unknown) => ({ status, type: 'application/json', body: JSON.stringify(value) });
+  if (method !== 'POST') return reply(405, { message: 'POST {"email": "…"}' });
+  let email: unknown;
+  try {
+    email = (JSON.parse(body.toString('utf8')) as { email?: unknown }).email;
+  } catch {
+    return reply(400, { message: 'send JSON: {"email": "alice@acme.example"}' });
+  }
+  if (typeof email !== 'string' || !email) return reply(400, { message: 'send {"email": "…"}: a demo user or one an admin invited' });
+  const user = directory.signInAs(email);
+  if (!user) return reply(404, { message: `no local user ${email}: a demo user (alice@acme.example, …) or one an admin invited (stageline users invite)` });
+  return reply(200, { token: await issuer.sign(user), email: user.email, tenant: user.tenant, groups: user.groups });
 }

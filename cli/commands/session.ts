@@ -8,8 +8,10 @@ import { out } from '../output.ts';
 export function registerSession(program: Command): void {
   program
     .command('login')
-    .description('keep the URL and a token (read from standard input) in ~/.config/stageline/config.json (0600): stageline login --url <url> < token.txt')
-    .action(async () => {
+    .description('keep the URL and a token in ~/.config/stageline/config.json (0600): locally `stageline login --user alice@acme.example` signs in as a demo or invited user; elsewhere the token is read from standard input: stageline login --url <url> < token.txt')
+    .option('--user <email>', 'local stack only: sign in as this user (a demo user, or one an admin invited with `stageline users invite`)')
+    .action(async (opts: { user?: string }) => {
+      if (opts.user) return save(await localSignIn(opts.user));
       // The token comes from stdin (piped, or typed), never from the command line.
       const chunks: Buffer[] = [];
       if (process.stdin.isTTY) process.stderr.write('token: ');
@@ -18,14 +20,10 @@ export function registerSession(program: Command): void {
         if (process.stdin.isTTY && String(c).includes('\n')) break;
       }
       const given = Buffer.concat(chunks).toString('utf8').trim();
-      if (!given) fail('login reads the token from standard input: stageline login --url <url> < token.txt');
-      const url = session.base;
-      const res = await fetch(`${url}/api/v1/environments`, { headers: { authorization: `Bearer ${given}` } }).catch((e) => fail(`cannot reach ${url}: ${(e as Error).message}`));
-      if (res.status === 401) fail(`${url} refused this token (401)`, 3);
-      mkdirSync(dirname(CONFIG_FILE), { recursive: true, mode: 0o700 });
-      writeFileSync(CONFIG_FILE, JSON.stringify({ url, token: given }, null, 2), { mode: 0o600 });
-      const c = claims(given);
-      out({ url, subject: c.sub ?? null, tenant: c['custom:tenant_id'] ?? null, file: CONFIG_FILE }, () => console.log(`logged in to ${url} as ${c.email ?? c.sub ?? '?'} (tenant ${c['custom:tenant_id'] ?? '?'}); saved in ${CONFIG_FILE}`));
+      if (!given) fail('login reads the token from standard input: stageline login --url <url> < token.txt (locally: stageline login --user alice@acme.example)');
+      const res = await fetch(`${session.base}/api/v1/environments`, { headers: { authorization: `Bearer ${given}` } }).catch((e) => fail(`cannot reach ${session.base}: ${(e as Error).message}`));
+      if (res.status === 401) fail(`${session.base} refused this token (401)`, 3);
+      save(given);
     });
   program
     .command('logout')
@@ -44,4 +42,21 @@ export function registerSession(program: Command): void {
       const who = { url: session.base, subject: c.sub ?? null, email: c.email ?? null, tenant: c['custom:tenant_id'] ?? null, groups: c['cognito:groups'] ?? [], expires: exp };
       out(who, () => console.log(`${who.email ?? who.subject} at ${session.base}: tenant ${who.tenant}, groups ${(who.groups as string[]).join(', ') || 'none'}${exp ? `, token expires ${exp}${Date.parse(exp) < Date.now() ? ' (EXPIRED)' : ''}` : ''}`));
     });
+}
+
+/** The local stack's sign-in (POST /dev/sign-in): a token for a user of the local directory. */
+async function localSignIn(email: string): Promise<string> {
+  const res = await fetch(`${session.base}/dev/sign-in`, { method: 'POST', body: JSON.stringify({ email }) }).catch((e) => fail(`cannot reach ${session.base}: ${(e as Error).message}`));
+  const body = (await res.json().catch(() => ({}))) as { token?: string; message?: string };
+  if (res.status === 404 && !body.message) fail(`${session.base} has no local sign-in: --user works with the local stack (npm start); elsewhere pipe a token: stageline login --url <url> < token.txt`);
+  if (!res.ok || !body.token) fail(`${session.base} did not sign you in: ${body.message ?? res.status}`, res.status === 404 ? 3 : 2);
+  return body.token;
+}
+
+function save(token: string): void {
+  const url = session.base;
+  mkdirSync(dirname(CONFIG_FILE), { recursive: true, mode: 0o700 });
+  writeFileSync(CONFIG_FILE, JSON.stringify({ url, token }, null, 2), { mode: 0o600 });
+  const c = claims(token);
+  out({ url, subject: c.sub ?? null, tenant: c['custom:tenant_id'] ?? null, file: CONFIG_FILE }, () => console.log(`logged in to ${url} as ${c.email ?? c.sub ?? '?'} (tenant ${c['custom:tenant_id'] ?? '?'}); saved in ${CONFIG_FILE}`));
 }

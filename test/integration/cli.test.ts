@@ -24,6 +24,30 @@ afterAll(() => t.stop());
 const cliWith = (vars: NodeJS.ProcessEnv, ...args: string[]) => run(join(root, 'node_modules', '.bin', 'tsx'), [join(root, 'cli', 'stageline.ts'), ...args], { env: vars, cwd: root });
 const cli = (...args: string[]) => cliWith(env, ...args);
 
+describe('CLI: a tenant onboarded without the AWS console', () => {
+  it('a platform operator creates a tenant; its admin signs in, invites, changes roles and removes users, all with the CLI', async () => {
+    const home = (name: string) => ({ ...process.env, STAGELINE_URL: t.url, STAGELINE_TOKEN: '', XDG_CONFIG_HOME: mkdtempSync(join(tmpdir(), `stageline-${name}-`)) });
+    const pat = home('pat');
+    const id = `cli-${Date.now().toString(36)}`;
+    expect((await cliWith(pat, 'login', '--user', 'pat@platform.example')).stdout).toContain('as pat@platform.example (tenant platform)');
+    expect((await cliWith(pat, 'tenants', 'create', id, '--admin', `ada@${id}.test`, '--name', 'Initech')).stdout.trim()).toBe(`tenant ${id} (Initech) created; ada@${id}.test invited as its admin`);
+    const ada = home('ada');
+    await cliWith(ada, 'login', '--user', `ada@${id}.test`);
+    expect((await cliWith(ada, 'users', 'invite', `carl@${id}.test`, '--role', 'approver')).stdout).toMatch(new RegExp(`^invited carl@${id}\\.test as approver \\(INVITED\\)`));
+    await cliWith(ada, 'users', 'invite', `dev@${id}.test`, '--role', 'deployer', 'viewer');
+    expect((await cliWith(ada, 'users', 'roles', `carl@${id}.test`, '--role', 'approver', 'deployer')).stdout.trim()).toBe(`carl@${id}.test now holds approver, deployer`);
+    const listed = JSON.parse((await cliWith(ada, 'users', 'list', '--json')).stdout) as { items: { email: string; roles: string[] }[] };
+    expect(listed.items.map((u) => `${u.email}=${u.roles.join('+')}`)).toEqual([`ada@${id}.test=admin`, `carl@${id}.test=approver+deployer`, `dev@${id}.test=deployer+viewer`]);
+    await cliWith(ada, 'users', 'remove', `dev@${id}.test`);
+    expect((await cliWith(ada, 'users', 'list')).stdout).not.toContain(`dev@${id}.test`);
+    // Refusals say why and exit 2: yourself, a stranger, a non-operator creating a tenant.
+    await expect(cliWith(ada, 'users', 'roles', `ada@${id}.test`, '--role', 'viewer')).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('another admin') });
+    await expect(cliWith(ada, 'users', 'remove', 'nobody@x.test')).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('no user nobody@x.test') });
+    await expect(cliWith(ada, 'tenants', 'create', `${id}-2`, '--admin', `z@${id}.test`)).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('platform-admin') });
+    await expect(cliWith(home('nobody'), 'login', '--user', 'nobody@nowhere.test')).rejects.toMatchObject({ code: 3 });
+  });
+});
+
 describe('CLI through the API', () => {
   it('sets configs, diffs two environments, lists environments and verifies the audit chain', async () => {
     await cli('config', 'set', 'query.timeout', '"180s"', '--env', 'staging');

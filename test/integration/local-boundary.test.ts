@@ -83,6 +83,22 @@ describe('the local stack stays local', () => {
     for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, `LOCALHOST:${port}`]) expect((await raw('GET', '/health', { host })).status, host).toBe(200);
   });
 
+  it('a page of another origin cannot make the stand-ins act: no forged alarm, registry push, Slack message or token', async () => {
+    const cross = { origin: 'https://evil.example', 'sec-fetch-site': 'cross-site', 'content-type': 'text/plain' };
+    const alarm = { source: 'aws.cloudwatch', 'detail-type': 'CloudWatch Alarm State Change', account: '000000000000', region: 'us-east-1', time: new Date().toISOString(), resources: ['arn:aws:cloudwatch:us-east-1:000000000000:alarm:acme/x'], detail: { alarmName: 'acme/x', state: { value: 'ALARM', reason: 'forged' } } };
+    const before = t.stack.outbox.slack.length;
+    for (const [path, body] of [['/dev/events', alarm], ['/dev/slack/demo', { text: 'click https://evil.example' }], ['/dev/sign-in', { email: 'alice@acme.example' }]] as const) {
+      const r = await fetch(`${t.url}${path}`, { method: 'POST', headers: cross, body: JSON.stringify(body) });
+      expect(r.status, path).toBe(403);
+      // The same page's origin, but a browser that says so only with Sec-Fetch-Site.
+      expect((await fetch(`${t.url}${path}`, { method: 'POST', headers: { 'sec-fetch-site': 'cross-site' }, body: JSON.stringify(body) })).status, path).toBe(403);
+    }
+    expect(t.stack.outbox.slack.length).toBe(before);
+    // Tools (no Origin) and the stack's own origin still reach them.
+    expect((await fetch(`${t.url}/dev/sign-in`, { method: 'POST', body: JSON.stringify({ email: 'alice@acme.example' }) })).status).toBe(200);
+    expect((await fetch(`${t.url}/dev/sign-in`, { method: 'POST', headers: { origin: t.url, 'sec-fetch-site': 'same-origin' }, body: JSON.stringify({ email: 'alice@acme.example' }) })).status).toBe(200);
+  });
+
   it('a review decision from another origin is refused and approves nothing', async () => {
     const tenant = t.tenant();
     const u = await t.users(tenant);

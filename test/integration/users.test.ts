@@ -14,10 +14,11 @@ beforeAll(async () => {
 });
 afterAll(() => t.stop());
 
-const signIn = async (email: string) => {
-  const u = t.stack.directory.signInAs(email);
-  if (!u) throw new Error(`${email} cannot sign in`);
-  return t.stack.issuer.sign(u);
+/** The local sign-in (Cognito's managed login on AWS): an ID token for a user of the local directory. */
+const signIn = async (email: string): Promise<string> => {
+  const r = await t.call('POST', '/dev/sign-in', { body: { email } });
+  if (r.status !== 200) throw new Error(`${email} cannot sign in: ${r.status} ${JSON.stringify(r.body)}`);
+  return r.body.token;
 };
 
 describe('tenant onboarding and user management', () => {
@@ -36,7 +37,11 @@ describe('tenant onboarding and user management', () => {
     expect(taken.status).toBe(409);
     expect((await t.call('POST', '/api/v1/tenants', { token: pat, body: { id: `${id}-b`, adminEmail: `bea@${id}.test` } })).status).toBe(201);
 
+    // Nobody signs in before they are invited; a page of another origin cannot get a token.
+    expect((await t.call('POST', '/dev/sign-in', { body: { email: `carl@${id}.test` } })).status).toBe(404);
+    expect((await t.call('POST', '/dev/sign-in', { body: { email: `ada@${id}.test` }, headers: { origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' } })).status).toBe(403);
     const ada = await signIn(`ada@${id}.test`);
+    expect((await t.call('GET', '/api/v1/users', { token: ada })).body.items).toEqual([expect.objectContaining({ email: `ada@${id}.test`, status: 'CONFIRMED' })]);
     for (const [name, roles] of [['carl', ['approver']], ['dina', ['approver']], ['dev', ['deployer']]] as const) {
       const r = await t.call('POST', '/api/v1/users', { token: ada, body: { email: `${name}@${id}.test`, roles } });
       expect(r.status, JSON.stringify(r.body)).toBe(201);
