@@ -4,6 +4,9 @@ import { Forbidden } from './errors.ts';
 export const ROLES = ['viewer', 'deployer', 'approver', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
 
+/** The group (Cognito; the local demo user pat) whose members may create tenants (domain/access/users.ts). */
+export const PLATFORM_GROUP = 'platform-admin';
+
 /** The authenticated caller, built only from verified token claims or a verified IAM principal. */
 export interface Principal {
   tenant: string;

@@ -1,6 +1,6 @@
 import * as cognito from 'aws-cdk-lib/aws-cognito';
 import { Duration, RemovalPolicy, Validations, type Stack } from 'aws-cdk-lib';
-import { ROLES } from '../domain/auth.ts';
+import { PLATFORM_GROUP, ROLES } from '../domain/auth.ts';
 import { StackPart } from './part.ts';
 
 const upperFirst = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
@@ -63,6 +63,13 @@ export class Identity extends StackPart {
         description: `Stageline ${role}`,
         precedence: ROLES.length - i,
       });
+    });
+    // Platform operators create tenants and their first admins (POST /api/v1/tenants, domain/access).
+    new cognito.CfnUserPoolGroup(stack, 'GroupPlatformAdmin', {
+      userPoolId: this.userPool.userPoolId,
+      groupName: PLATFORM_GROUP,
+      description: 'Stageline platform operators: create tenants and invite their first admins',
+      precedence: ROLES.length + 1,
     });
 
     this.userPoolClient = this.userPool.addClient('Client', {

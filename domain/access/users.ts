@@ -1,6 +1,6 @@
 import * as z from '../zod.ts';
 import { auditEntry } from '../audit.ts';
-import { ROLES, type Principal, type Role } from '../auth.ts';
+import { PLATFORM_GROUP, ROLES, type Principal, type Role } from '../auth.ts';
 import { AlreadyExists, Forbidden, RuleViolation, UserNotFound } from '../errors.ts';
 import type { Ctx, Deps } from '../ports.ts';
 import { WriteConflict } from '../retry.ts';
@@ -14,9 +14,6 @@ import type { ManagedUser, Tenant, UserAdmin } from './ports.ts';
  * (every call is confined to the caller's verified tenant), never their own roles (nobody raises or
  * drops their own), and never the tenant's last admin.
  */
-
-/** The Cognito group (and the local demo group) whose members may create tenants. */
-export const PLATFORM_GROUP = 'platform-admin';
 
 const TENANT_ID = /^[a-z][a-z0-9-]{1,39}$/;
 const email = () => z.string().check(z.trim(), z.toLowerCase(), z.email({ message: 'must be an email address' }), z.maxLength(254));
