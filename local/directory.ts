@@ -49,6 +49,14 @@ export class LocalDirectory implements Directory, UserAdmin {
     return u ? { sub: u.sub, email: u.email, tenant: u.tenant, groups: [...u.groups] } : null;
   }
 
+  /** Everyone who may sign in locally (the sign-in page lists them): by tenant, then email. */
+  signInUsers(): DemoUser[] {
+    return [...this.users.values()]
+      .filter((u) => u.groups.length)
+      .sort((a, b) => (a.tenant === b.tenant ? a.email.localeCompare(b.email) : a.tenant.localeCompare(b.tenant)))
+      .map((u) => ({ sub: u.sub, email: u.email, tenant: u.tenant, groups: [...u.groups] }));
+  }
+
   private view(u: DemoUser): DirectoryUser {
     return { id: u.sub.toLowerCase(), email: u.email.toLowerCase(), tenant: u.tenant, groups: u.groups };
   }

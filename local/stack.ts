@@ -18,6 +18,7 @@ import { ensureTable, startDynamo, type LocalDynamo } from './dynamodb.ts';
 import { resetSecretBox } from '../functions/adapters/secret-box.ts';
 import { startGateway, type Gateway, type LocalIamCredential } from './gateway.ts';
 import { LocalIssuer } from './issuer.ts';
+import { localOAuth } from './oauth.ts';
 import { registerJwtVerifier } from '../functions/http/app-read.ts';
 import { FileAnchor } from './file-anchor.ts';
 import { LocalStreamPoller } from './stream.ts';
@@ -215,6 +216,8 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   registerJwtVerifier(async (token) => (await issuer.verify(token)) as Record<string, unknown>);
   // The issuer is the identity provider: whoever it signs a token for is in the directory.
   issuer.onSign = (u) => directory.add(u);
+  // Cognito's managed login, locally: authorization code + PKCE, choosing a directory user.
+  const oauth = localOAuth(issuer, directory);
   const gateway = await startGateway({
     port: opts.port,
     issuer,
@@ -226,7 +229,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       if (method !== 'GET' && url.pathname.startsWith('/dev/') && crossSite(headers)) {
         return { status: 403, type: 'application/json', body: JSON.stringify({ message: 'Forbidden: /dev/ stand-ins take requests from this origin or from tools, not from other web pages' }) };
       }
-      return (await putAwsEvent(bus, method, url, body)) ?? (await localSignIn(method, url, body, directory, issuer)) ?? outbox.handle(method, url, body);
+      return (await oauth(method, url, body, headers.host)) ?? (await putAwsEvent(bus, method, url, body)) ?? (await localSignIn(method, url, body, directory, issuer)) ?? outbox.handle(method, url, body);
     },
   });
   // Review links in notifications point at this gateway.

@@ -1,0 +1,90 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestStack, type TestStack } from '../support/stack.ts';
+
+/**
+ * The local managed login: the OAuth 2.0 authorization code flow with PKCE that Cognito's user pool
+ * domain serves on AWS (/dev/oauth2/authorize, /dev/oauth2/token, /logout), choosing a directory user
+ * instead of typing a password. Played as a client does it, over HTTP.
+ */
+let t: TestStack;
+beforeAll(async () => {
+  t = await startTestStack();
+});
+afterAll(() => t.stop());
+
+const pkce = () => {
+  const verifier = randomBytes(32).toString('base64url');
+  return { verifier, challenge: createHash('sha256').update(verifier).digest('base64url') };
+};
+
+function authorizeUrl(redirect: string, challenge: string, extra: Record<string, string> = {}) {
+  const u = new URL(`${t.url}/dev/oauth2/authorize`);
+  for (const [k, v] of Object.entries({ response_type: 'code', client_id: 'stageline-local', redirect_uri: redirect, code_challenge: challenge, code_challenge_method: 'S256', state: 'st-1', scope: 'openid email', ...extra })) u.searchParams.set(k, v);
+  return u;
+}
+
+async function codeFor(email: string, redirect: string, challenge: string): Promise<string> {
+  const page = authorizeUrl(redirect, challenge);
+  const form = new URLSearchParams(page.searchParams);
+  form.set('email', email);
+  const r = await fetch(`${t.url}/dev/oauth2/authorize`, { method: 'POST', body: form, redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded', origin: t.url, 'sec-fetch-site': 'same-origin' } });
+  expect(r.status).toBe(302);
+  const to = new URL(r.headers.get('location')!);
+  expect(`${to.origin}${to.pathname}`).toBe(redirect);
+  expect(to.searchParams.get('state')).toBe('st-1');
+  return to.searchParams.get('code')!;
+}
+
+const tokenRequest = (fields: Record<string, string>) => fetch(`${t.url}/dev/oauth2/token`, { method: 'POST', body: new URLSearchParams(fields), headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+
+describe('local managed login (authorization code + PKCE)', () => {
+  it('lists the users to sign in as, trades a code and its verifier for an ID token the API accepts, once', async () => {
+    const redirect = `${t.url}/dashboard`;
+    const { verifier, challenge } = pkce();
+    const page = await fetch(authorizeUrl(redirect, challenge));
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-security-policy')).toContain("default-src 'none'");
+    const html = await page.text();
+    for (const email of ['alice@acme.example', 'carol@acme.example', 'pat@platform.example']) expect(html).toContain(email);
+    expect(html).not.toMatch(/<script/i);
+
+    const code = await codeFor('carol@acme.example', redirect, challenge);
+    // A wrong verifier spends the code.
+    expect(await (await tokenRequest({ grant_type: 'authorization_code', code, client_id: 'stageline-local', redirect_uri: redirect, code_verifier: pkce().verifier })).json()).toMatchObject({ error: 'invalid_grant' });
+    expect((await tokenRequest({ grant_type: 'authorization_code', code, client_id: 'stageline-local', redirect_uri: redirect, code_verifier: verifier })).status).toBe(400);
+
+    const again = pkce();
+    const code2 = await codeFor('carol@acme.example', redirect, again.challenge);
+    const tok = await tokenRequest({ grant_type: 'authorization_code', code: code2, client_id: 'stageline-local', redirect_uri: redirect, code_verifier: again.verifier });
+    expect(tok.status).toBe(200);
+    const body = (await tok.json()) as { id_token: string; token_type: string; expires_in: number };
+    expect(body).toMatchObject({ token_type: 'Bearer', expires_in: 3600 });
+    const claims = JSON.parse(Buffer.from(body.id_token.split('.')[1]!, 'base64url').toString()) as Record<string, unknown>;
+    expect(claims).toMatchObject({ email: 'carol@acme.example', 'custom:tenant_id': 'acme', 'cognito:groups': ['approver'], aud: 'stageline-local' });
+    expect((await t.call('GET', '/api/v1/environments', { token: body.id_token })).status).toBe(200);
+    // Single use.
+    expect((await tokenRequest({ grant_type: 'authorization_code', code: code2, client_id: 'stageline-local', redirect_uri: redirect, code_verifier: again.verifier })).status).toBe(400);
+  });
+
+  it('refuses what a managed login refuses: no PKCE, another client, a foreign redirect, a cross-site form post; logout goes back', async () => {
+    const { challenge } = pkce();
+    const redirect = `${t.url}/dashboard`;
+    expect((await fetch(authorizeUrl(redirect, challenge, { code_challenge_method: 'plain' }))).status).toBe(400);
+    expect((await fetch(authorizeUrl(redirect, challenge, { client_id: 'someone-else' }))).status).toBe(400);
+    const foreign = await fetch(authorizeUrl('https://evil.example/cb', challenge), { redirect: 'manual' });
+    expect(foreign.status).toBe(400);
+    expect(foreign.headers.get('location')).toBeNull();
+    // A CLI's loopback listener is a fine redirect.
+    expect((await fetch(authorizeUrl('http://127.0.0.1:53682/callback', challenge))).status).toBe(200);
+    const form = new URLSearchParams(authorizeUrl(redirect, challenge).searchParams);
+    form.set('email', 'alice@acme.example');
+    const cross = await fetch(`${t.url}/dev/oauth2/authorize`, { method: 'POST', body: form, redirect: 'manual', headers: { origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' } });
+    expect(cross.status).toBe(403);
+    const out = await fetch(`${t.url}/dev/logout?client_id=stageline-local&logout_uri=${encodeURIComponent(redirect)}`, { redirect: 'manual' });
+    expect(out.status).toBe(302);
+    expect(out.headers.get('location')).toBe(redirect);
+    const away = await fetch(`${t.url}/dev/logout?logout_uri=${encodeURIComponent('https://evil.example/')}`, { redirect: 'manual' });
+    expect(away.headers.get('location')).toBe('/');
+  });
+});
