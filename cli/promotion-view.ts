@@ -4,7 +4,8 @@ import { api, type Promotion } from './http.ts';
 import { label, MARK, out, when } from './output.ts';
 
 const FINAL = ['COMPLETED', 'FAILED', 'REJECTED', 'VALIDATION_FAILED', 'CANCELLED', 'EXPIRED', 'ROLLED_BACK'];
-const UNSUCCESSFUL = ['FAILED', 'REJECTED', 'VALIDATION_FAILED', 'CANCELLED', 'EXPIRED'];
+// ROLLED_BACK when waited for: it executed, then was rolled back automatically while it baked (an alarm).
+const UNSUCCESSFUL = ['FAILED', 'REJECTED', 'VALIDATION_FAILED', 'CANCELLED', 'EXPIRED', 'ROLLED_BACK'];
 
 /** One promotion, as people read it. */
 export function describe(p: Promotion): void {

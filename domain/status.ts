@@ -61,7 +61,8 @@ export async function status(deps: Deps, ctx: Ctx, only?: string) {
           deps.store.getSnapshot(tenant, env.name, env.head.seq),
         ]);
         recentByTarget.set(env.name, recent.items);
-        const last = recent.items.find((p) => p.status === 'COMPLETED' || p.status === 'ROLLED_BACK');
+        // The last one that went live (rolled back later or not); one rolled back while it baked never did.
+        const last = recent.items.find((p) => p.status === 'COMPLETED' || (p.status === 'ROLLED_BACK' && p.transitions.some((t) => t.status === 'COMPLETED')));
         return {
           name: env.name,
           displayName: env.displayName,

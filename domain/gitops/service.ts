@@ -133,6 +133,25 @@ export function commitMessage(p: Promotion & { subject: { type: 'artifact' } }, 
   ].join('\n');
 }
 
+/**
+ * The commit message of an automatic rollback (a monitor or alarm evidence in ALARM while the promotion baked,
+ * a failed verification): the version the environment is put back to, the promotion it undoes and why.
+ */
+export function revertMessage(p: Promotion & { subject: { type: 'artifact' } }, restored: { version: string; digest: string }, why: string): string {
+  return [
+    `Roll back ${p.subject.name} ${p.subject.version} in ${p.targetEnvironment} to ${restored.version}`,
+    '',
+    `Automatic rollback of promotion ${p.id}: ${why}`.slice(0, 2000),
+    '',
+    `Stageline-Promotion: ${p.id}`,
+    `Stageline-Rolled-Back: ${p.subject.name}@${p.subject.version}`,
+    `Stageline-Artifact: ${p.subject.name}@${restored.version}`,
+    `Stageline-Digest: ${restored.digest}`,
+    `Stageline-Release-Digest: ${p.releaseDigest}`,
+    '',
+  ].join('\n');
+}
+
 export const gitValueOf = (target: Pick<GitTarget, 'value'>, p: { subject: { version: string; digest: string } }) =>
   target.value === 'digest' ? p.subject.digest : target.value === 'version@digest' ? `${p.subject.version}@${p.subject.digest}` : p.subject.version;
 

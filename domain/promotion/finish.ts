@@ -10,6 +10,7 @@ import { loadPromotion, promotionEvent, writePromotion } from './write.ts';
 import { configChanges } from './release.ts';
 import { deploymentOp, leadTimeDelta } from '../deployments.ts';
 import { tagOps } from '../tags.ts';
+import { revertInGit } from '../gitops/deliver.ts';
 import type { Next } from './steps.ts';
 
 /** How a promotion's flow ends: completed now or after its bake, failed (the target put back), or expired. */
@@ -74,16 +75,22 @@ export async function verifyStep(deps: Deps, tenant: string, id: string): Promis
   return { next: 'done' };
 }
 
-async function finish(deps: Deps, p: Promotion, to: 'COMPLETED' | 'FAILED', depStatus: Deployment['status'], extra: WriteOp[] = [], error?: { code: string; message: string }) {
+const OUTCOME = {
+  COMPLETED: { event: 'Promotion Completed', action: 'promotion.complete' },
+  FAILED: { event: 'Promotion Failed', action: 'promotion.fail' },
+  ROLLED_BACK: { event: 'Promotion Rolled Back', action: 'promotion.rollback.auto' },
+} as const;
+
+async function finish(deps: Deps, p: Promotion, to: 'COMPLETED' | 'FAILED' | 'ROLLED_BACK', depStatus: Deployment['status'], extra: WriteOp[] = [], error?: { code: string; message: string }, resultPatch: Partial<NonNullable<Promotion['result']>> = {}) {
   let finished: Deployment | null = null;
   const { after } = await writePromotion(deps, p.tenant, p.id, async (cur) => {
     finished = null;
     if (cur.status !== 'EXECUTING') return null;
     const built = await completionOps(deps, cur, to, depStatus, extra);
     finished = built.deployed;
-    const next = moved(cur, to, ENGINE, deps.clock(), { error: error ?? null });
-    built.ops.push(promotionEvent(deps, to === 'COMPLETED' ? 'Promotion Completed' : 'Promotion Failed', next, { reason: error?.message }));
-    return { next, action: to === 'COMPLETED' ? 'promotion.complete' : 'promotion.fail', by: ENGINE, ops: built.ops, reason: error?.message };
+    const next = moved(cur, to, ENGINE, deps.clock(), { error: error ?? null, ...(cur.result && Object.keys(resultPatch).length ? { result: { ...cur.result, ...resultPatch } } : {}) });
+    built.ops.push(promotionEvent(deps, OUTCOME[to].event, next, { reason: error?.message }));
+    return { next, action: OUTCOME[to].action, by: ENGINE, ops: built.ops, reason: error?.message };
   });
   if (after && finished) await deps.store.putCurrent(p.tenant, finished);
   await deps.store.releaseLock(p.tenant, p.targetEnvironment, p.id);
@@ -95,7 +102,7 @@ async function finish(deps: Deps, p: Promotion, to: 'COMPLETED' | 'FAILED', depS
  * final status (from `extra` when it is written in the same transaction, else read back), lead-time
  * metrics, and for a completed rollback the deployment and promotion it replaced.
  */
-async function completionOps(deps: Deps, cur: Promotion, to: 'COMPLETED' | 'FAILED', depStatus: Deployment['status'], extra: WriteOp[]): Promise<{ ops: WriteOp[]; deployed: Deployment | null }> {
+async function completionOps(deps: Deps, cur: Promotion, to: 'COMPLETED' | 'FAILED' | 'ROLLED_BACK', depStatus: Deployment['status'], extra: WriteOp[]): Promise<{ ops: WriteOp[]; deployed: Deployment | null }> {
   const now = deps.clock().toISOString();
   const ops: WriteOp[] = [...extra];
   let finished: Deployment | null = null;
@@ -125,8 +132,11 @@ async function completionOps(deps: Deps, cur: Promotion, to: 'COMPLETED' | 'FAIL
 }
 
 /**
- * A failed execute or verify. If the target was already changed, it is put
- * back exactly as it was (automatic rollback, one transaction); then FAILED.
+ * A failed execute or verify. If the target was already changed, it is put back exactly as it was
+ * (automatic rollback, one transaction) and the promotion ends ROLLED_BACK (event `Promotion Rolled
+ * Back`): an artifact's restored version is committed to the environment's git target first, as a
+ * promotion or a manual rollback would commit it. Otherwise (nothing changed, or nothing could be put
+ * back) FAILED.
  */
 export async function failStep(deps: Deps, tenant: string, id: string, error: unknown): Promise<{ next: Next }> {
   const p = await loadPromotion(deps, tenant, id);
@@ -156,36 +166,58 @@ export async function failStep(deps: Deps, tenant: string, id: string, error: un
     );
     return { next: 'done' };
   }
-  const undo = p.result ? await undoOps(deps, p) : [];
-  await finish(deps, p, 'FAILED', p.result ? 'ROLLED_BACK' : 'FAILED', undo, { code: 'EXECUTION_FAILED', message: p.result ? `${message}; target rolled back automatically and auto-promotion into it paused` : message });
+  if (!p.result) {
+    await finish(deps, p, 'FAILED', 'FAILED', [], { code: 'EXECUTION_FAILED', message });
+    return { next: 'done' };
+  }
+  const undo = await undoOps(deps, p);
+  let resultPatch: Partial<NonNullable<Promotion['result']>> = {};
+  let gitNote = '';
+  if (undo.restored && p.subject.type === 'artifact' && undo.restored.version) {
+    // GitOps: the environment's git target gets the restored version too (Argo CD or Flux deploy from it).
+    const gitRevert = await revertInGit(deps, p as Promotion & { subject: { type: 'artifact' } }, { version: undo.restored.version, digest: undo.restored.digest }, message);
+    if (gitRevert) {
+      resultPatch = { gitRevert };
+      gitNote = gitRevert.error ? `; the git target still names ${p.subject.version}: ${gitRevert.error}` : `; ${gitRevert.file} on ${gitRevert.branch} set back to ${gitRevert.value}`;
+    }
+  }
+  const why = undo.restored ? `${message}; target rolled back automatically${gitNote} and auto-promotion into it paused` : `${message}; the target could not be put back (nothing ran there before, or it changed since) and auto-promotion into it is paused`;
+  await finish(deps, p, undo.restored ? 'ROLLED_BACK' : 'FAILED', 'ROLLED_BACK', undo.ops, { code: 'EXECUTION_FAILED', message: why }, resultPatch);
   return { next: 'done' };
 }
 
-async function undoOps(deps: Deps, p: Promotion): Promise<WriteOp[]> {
+/** What puts the target back (and pauses auto-promotion into it); `restored`: what it is put back to, null when it cannot be. */
+async function undoOps(deps: Deps, p: Promotion): Promise<{ ops: WriteOp[]; restored: { version?: string; digest: string } | null }> {
   const r = p.result!;
   const now = deps.clock().toISOString();
   if (p.subject.type === 'artifact') {
     const cur = await deps.store.getPointer(p.tenant, p.targetEnvironment, p.subject.name);
     const env = await deps.store.getEnvironment(p.tenant, p.targetEnvironment);
     const pause: WriteOp[] = env ? [{ kind: 'environment', env: { ...env, autoPromotionPaused: true, version: env.version + 1, updatedAt: now, updatedBy: ENGINE.name }, expectedVersion: env.version }] : [];
-    if (!cur || cur.promotionId !== p.id || !r.previous.version) return pause;
-    return [
-      ...pause,
-      { kind: 'pointer', pointer: { ...cur, version: r.previous.version, digest: r.previous.digest!, promotedAt: now, promotedBy: ENGINE.name, promotionId: null, version_: cur.version_ + 1 }, expectedVersion: cur.version_ },
-      // latest-<env> goes back too; the immutable <version>-<env> tag stays (it records that the version was there).
-      tagOps({ name: p.subject.name, version: r.previous.version, digest: r.previous.digest! }, p.targetEnvironment, 'release', ENGINE.name, now)[1]!,
-    ];
+    if (!cur || cur.promotionId !== p.id || !r.previous.version) return { ops: pause, restored: null };
+    return {
+      ops: [
+        ...pause,
+        { kind: 'pointer', pointer: { ...cur, version: r.previous.version, digest: r.previous.digest!, promotedAt: now, promotedBy: ENGINE.name, promotionId: null, version_: cur.version_ + 1 }, expectedVersion: cur.version_ },
+        // latest-<env> goes back too; the immutable <version>-<env> tag stays (it records that the version was there).
+        tagOps({ name: p.subject.name, version: r.previous.version, digest: r.previous.digest! }, p.targetEnvironment, 'release', ENGINE.name, now)[1]!,
+      ],
+      restored: { version: r.previous.version, digest: r.previous.digest! },
+    };
   }
   const env = await deps.store.getEnvironment(p.tenant, p.targetEnvironment);
   const prev = await deps.store.getSnapshot(p.tenant, p.targetEnvironment, r.previous.seq!);
-  if (!env || !prev || env.head.seq !== r.snapshotSeq) return [];
+  if (!env || !prev || env.head.seq !== r.snapshotSeq) return { ops: [], restored: null };
   const seq = env.head.seq + 1;
   const snapshot: Snapshot = { ...prev, seq, parentSeq: env.head.seq, createdAt: now, createdBy: ENGINE.name, change: { action: 'restore', keys: [], count: 0, restoredFrom: prev.seq }, reason: `automatic rollback of ${p.id}` };
-  return [
-    // Automatic rollback also pauses auto-promotion into the environment until someone resumes it.
-    { kind: 'environment', env: { ...env, head: { seq, digest: prev.digest, roots: prev.roots }, itemCount: prev.itemCount, autoPromotionPaused: true, version: env.version + 1, updatedAt: now, updatedBy: ENGINE.name }, expectedVersion: env.version },
-    { kind: 'snapshot', snapshot },
-  ];
+  return {
+    ops: [
+      // Automatic rollback also pauses auto-promotion into the environment until someone resumes it.
+      { kind: 'environment', env: { ...env, head: { seq, digest: prev.digest, roots: prev.roots }, itemCount: prev.itemCount, autoPromotionPaused: true, version: env.version + 1, updatedAt: now, updatedBy: ENGINE.name }, expectedVersion: env.version },
+      { kind: 'snapshot', snapshot },
+    ],
+    restored: { digest: prev.digest },
+  };
 }
 
 /** The approval or go window ran out (`reason`: who says so, e.g. the sweeper). */

@@ -40,7 +40,9 @@ export const TRANSITIONS: Record<Status, readonly Status[]> = {
   REJECTED: [],
   EXPIRED: [],
   SCHEDULED: ['EXECUTING', 'CANCELLED'],
-  EXECUTING: ['COMPLETED', 'FAILED'],
+  // ROLLED_BACK here: executed, then put back automatically while it baked (a monitor or alarm evidence
+  // in ALARM, a failed verification); FAILED: the target was not changed (or could not be put back).
+  EXECUTING: ['COMPLETED', 'FAILED', 'ROLLED_BACK'],
   COMPLETED: ['ROLLED_BACK'],
   FAILED: [],
   CANCELLED: [],

@@ -128,6 +128,8 @@ export interface Promotion {
     synced?: { registry: string; digest: string | null; bytesCopied: number; tags?: string[] }[];
     /** the audit record attached to the artifact in each target registry (an OCI referrer), or why not */
     recorded?: { registry: string; digest: string | null; reason?: string }[];
+    /** an automatic rollback's commit of the restored version to the git target, or why it could not be made */
+    gitRevert?: import('../gitops/deliver.ts').GitRevertResult;
   } | null;
   error: { code: string; message: string } | null;
   autoPromoted: boolean;
@@ -144,6 +146,8 @@ export interface Promotion {
   freezeOverride?: import('../break-glass.ts').BreakGlassUse | null;
   /** the monitored CloudWatch alarm that rolled it back while it baked (domain/monitors.ts) */
   monitorAlarm?: import('../monitors.ts').MonitorAlarm | null;
+  /** the target's monitors refused the execution (an alarm in ALARM, or a check that could not be made): nothing changed */
+  monitorBlock?: MonitorBlock | null;
   /** held by a freeze window until it ends (then the scheduler resumes it) */
   heldBy?: { window: string; reason: string; until: string } | null;
   /** when the flow was started with the request (autoStart): the sweeper's clock for a PENDING promotion */
@@ -224,4 +228,11 @@ export interface RollbackImpact {
   estimatedSeconds: number;
   recommendation: 'SAFE' | 'RISKY' | 'BLOCKED';
   reasons: string[];
+}
+
+/** Why the target's monitors refused an execution: the alarms in ALARM (name, reason), or none when the check could not be made. */
+export interface MonitorBlock {
+  at: string;
+  reason: string;
+  alarms: { arn: string; name: string; reason: string; at?: string }[];
 }

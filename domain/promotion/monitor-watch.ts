@@ -1,5 +1,5 @@
 import type { Deps } from '../ports.ts';
-import type { Promotion } from './model.ts';
+import type { MonitorBlock, Promotion } from './model.ts';
 import { ENGINE, patched } from './aggregate.ts';
 import { PromotionFailed } from './delivery.ts';
 import { loadPromotion, writePromotion } from './write.ts';
@@ -20,23 +20,44 @@ export async function monitorCheck(deps: Deps, p: Promotion): Promise<void> {
   if (!arns.length) return;
   // A monitor outside the tenant's namespace (saved before the rule) is never read: it blocks (fail closed).
   const foreign = arns.map((a) => monitorRefusal(p.tenant, a)).filter(Boolean);
-  if (foreign.length) throw new PromotionFailed(`the monitors of '${p.targetEnvironment}' could not be checked, so nothing was executed (fail closed): ${foreign.join('; ')}`);
+  if (foreign.length) await blocked(deps, p, [], `the monitors of '${p.targetEnvironment}' could not be checked, so nothing was executed (fail closed): ${foreign.join('; ')}`);
   let states: AlarmState[];
   try {
     if (!deps.alarms) throw new Error('this function has no alarm reader');
     states = await deps.alarms.states(arns);
   } catch (err) {
-    throw new PromotionFailed(`the monitors of '${p.targetEnvironment}' could not be checked, so nothing was executed (fail closed): ${(err as Error).message}`);
+    return blocked(deps, p, [], `the monitors of '${p.targetEnvironment}' could not be checked, so nothing was executed (fail closed): ${(err as Error).message}`);
   }
   const why = monitorsBlock(arns, states);
-  if (why) throw new PromotionFailed(`'${p.targetEnvironment}' is not healthy: ${why}; nothing was executed`);
+  if (why) {
+    const firing = states.filter((s) => s.state === 'ALARM' && arns.includes(s.arn)).map((s) => ({ arn: s.arn, name: s.name, reason: (s.reason ?? '').slice(0, 500), ...(s.updatedAt ? { at: s.updatedAt } : {}) }));
+    await blocked(deps, p, firing, `'${p.targetEnvironment}' is not healthy: ${why}; nothing was executed`);
+  }
+}
+
+/**
+ * The monitors refused the execution: recorded on the promotion (its decision record says BLOCKED_BY_MONITORS,
+ * with the alarms in ALARM, names and reasons) and in the audit trail, then the step fails (the promotion FAILED,
+ * nothing changed).
+ */
+async function blocked(deps: Deps, p: Promotion, alarms: MonitorBlock['alarms'], why: string): Promise<never> {
+  const monitorBlock: MonitorBlock = { at: deps.clock().toISOString(), reason: why.slice(0, 2000), alarms };
+  await writePromotion(
+    deps,
+    p.tenant,
+    p.id,
+    (cur) => (cur.status !== 'APPROVED' && cur.status !== 'SCHEDULED' ? null : { next: patched(cur, deps.clock(), { monitorBlock }), action: 'promotion.monitors.block', by: ENGINE, reason: monitorBlock.reason }),
+  );
+  throw new PromotionFailed(why);
 }
 
 /**
  * A monitored alarm went to ALARM while the promotion bakes: the alarm is recorded on the promotion
- * (decision record, audit trail) and the promotion fails through the failed-execution path, which
- * puts the target back and pauses auto-promotion into it (and notifies, through its event).
- * False when the promotion is not baking (not executing, or nothing executed yet).
+ * (decision record, audit trail) and the promotion ends through the failed-execution path, which
+ * puts the target back (and its git target: the restored version is committed there), pauses
+ * auto-promotion into it and records it ROLLED_BACK (event `Promotion Rolled Back`: notified,
+ * webhooks `promotion.rolled_back`, counted as a rollback). False when the promotion is not baking
+ * (not executing, or nothing executed yet).
  */
 export async function alarmRollback(deps: Deps, tenant: string, id: string, alarm: MonitorAlarm): Promise<boolean> {
   const p = await loadPromotion(deps, tenant, id);

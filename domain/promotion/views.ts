@@ -47,6 +47,7 @@ export function promotionView(p: Promotion) {
     /** an admin's break-glass past freeze windows */
     freezeOverride: p.freezeOverride ?? null,
     monitorAlarm: p.monitorAlarm ?? null,
+    monitorBlock: p.monitorBlock ?? null,
     policy: p.policy,
     policyDigest: p.policyDigest,
     gates: p.gates,
@@ -108,6 +109,8 @@ export async function decisionRecord(deps: Deps, ctx: Ctx, id: string) {
       ? 'PENDING_VALIDATION'
       : blockingFailed.length
         ? 'BLOCKED_BY_GATES'
+        : p.monitorBlock
+          ? 'BLOCKED_BY_MONITORS'
         : p.policy.requiresApproval && counted.length < p.policy.requiredApprovers
           ? p.status === 'REJECTED' ? 'REJECTED' : 'AWAITING_APPROVAL'
           : 'ALLOWED';
@@ -137,6 +140,8 @@ export async function decisionRecord(deps: Deps, ctx: Ctx, id: string) {
     },
     // A monitored alarm that rolled it back while it baked (domain/monitors.ts): name, reason, time.
     ...(p.monitorAlarm ? { monitorAlarm: p.monitorAlarm } : {}),
+    // The target's monitors refused the execution (alarms in ALARM: name, reason; or a check that could not be made).
+    ...(p.monitorBlock ? { monitorBlock: p.monitorBlock } : {}),
   };
   const windows = await deps.store.listFreezeWindows(p.tenant);
   const now = deps.clock();

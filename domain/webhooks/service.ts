@@ -3,7 +3,7 @@ import * as z from '../zod.ts';
 import { auditEntry } from '../audit.ts';
 import { EnvironmentNotFound, RuleViolation, ValidationFailed, VersionConflict, WebhookNotFound } from '../errors.ts';
 import type { Ctx, Deps, DomainEvent } from '../ports.ts';
-import { WriteConflict } from '../retry.ts';
+import { retryOnConflict, WriteConflict } from '../retry.ts';
 import { envName } from '../schemas.ts';
 import { checkTenantUrl, TENANT_URL_FORMAT } from '../url-policy.ts';
 import { WEBHOOK_EVENT_TYPES, WEBHOOK_PAYLOAD_VERSION, webhookTypeOf, type WebhookAttempt, type WebhookDelivery, type WebhookEventType, type WebhookSubscription } from './model.ts';
@@ -299,6 +299,25 @@ export async function dispatchWebhooks(deps: Deps, event: DomainEvent): Promise<
   return { deliveries: subs.length };
 }
 
+/**
+ * Records an attempt that was made (the receiver got the request), so that none is lost to a concurrent write: a
+ * conditional write, retried (re-reading each time) until it lands. While the delivery's state is still the one the
+ * attempt read (only other attempts were logged meanwhile), the attempt's outcome `next` is written with every
+ * attempt logged so far, and true. When another writer changed the state (a redelivery, another attempt's outcome),
+ * that state stands (its schedule runs) and the attempt is only appended to the log; false.
+ */
+async function recordAttempt(deps: Deps, read: WebhookDelivery, next: WebhookDelivery, attempt: WebhookAttempt): Promise<boolean> {
+  if (await deps.store.updateWebhookDelivery(next, read.rev)) return true;
+  return retryOnConflict(async () => {
+    const cur = await deps.store.getWebhookDelivery(read.tenant, read.subscription, read.id);
+    if (!cur) return false;
+    const same = cur.status === read.status && cur.roundStartedAt === read.roundStartedAt && cur.nextAttemptAt === read.nextAttemptAt;
+    const attempts = [...cur.attempts, attempt].slice(-30);
+    if (!(await deps.store.updateWebhookDelivery({ ...(same ? next : cur), attempts, rev: cur.rev + 1 }, cur.rev))) throw new WriteConflict('version');
+    return same;
+  });
+}
+
 /** One attempt of a pending delivery: sign with every live secret, send, record, and schedule the next attempt or give up. */
 export async function attemptDelivery(deps: Deps, tenant: string, subscription: string, id: string, trigger: WebhookAttempt['trigger']): Promise<{ status: WebhookDelivery['status'] | 'gone' }> {
   const w = need(deps);
@@ -309,8 +328,9 @@ export async function attemptDelivery(deps: Deps, tenant: string, subscription: 
   const sub = await deps.store.getWebhook(tenant, subscription);
   const now = deps.clock();
   if (!sub || !sub.enabled) {
-    const done: WebhookDelivery = { ...d, status: 'failed', nextAttemptAt: null, attempts: [...d.attempts, { at: now.toISOString(), trigger, statusCode: null, ms: 0, excerpt: sub ? 'the subscription is disabled' : 'the subscription was deleted' }].slice(-30), rev: d.rev + 1 };
-    await deps.store.updateWebhookDelivery(done, d.rev);
+    const attempt: WebhookAttempt = { at: now.toISOString(), trigger, statusCode: null, ms: 0, excerpt: sub ? 'the subscription is disabled' : 'the subscription was deleted' };
+    const done: WebhookDelivery = { ...d, status: 'failed', nextAttemptAt: null, attempts: [...d.attempts, attempt].slice(-30), rev: d.rev + 1 };
+    await recordAttempt(deps, d, done, attempt);
     return { status: 'failed' };
   }
   const secrets = (await w.secrets.get(tenant, subscription)).filter((s) => !s.expiresAt || s.expiresAt > now.toISOString()).map((s) => s.secret);
@@ -327,8 +347,8 @@ export async function attemptDelivery(deps: Deps, tenant: string, subscription: 
     const giveUp = inRound >= RETRY.maxAttempts || at.getTime() > Date.parse(roundStartedAt) + RETRY.windowMs;
     next = { ...d, status: giveUp ? 'failed' : 'pending', attempts, roundStartedAt, nextAttemptAt: giveUp ? null : at.toISOString(), rev: d.rev + 1 };
   }
-  // A lost race (a redelivery meanwhile): the other writer's state stands and its schedule runs.
-  if (!(await deps.store.updateWebhookDelivery(next, d.rev))) return { status: 'pending' };
+  // A lost race (a redelivery or another attempt meanwhile): the other writer's state stands and its schedule runs; the attempt is logged all the same.
+  if (!(await recordAttempt(deps, d, next, attempt))) return { status: 'pending' };
   if (next.status === 'pending') await w.scheduler.scheduleOnce(scheduleNameOf(tenant, d.id), new Date(next.nextAttemptAt!), { tenant, webhookDelivery: { subscription, id: d.id, trigger: 'retry' } });
   if (next.status === 'failed') {
     await deps.store.setWebhookHealth(tenant, subscription, {

@@ -1,6 +1,13 @@
 import { onAlarmStateChange } from '#domain/promotion/alarms';
-import { deps } from '../http/deps.ts';
+import { compose } from '../http/deps.ts';
+import { IsomorphicGitWriter } from '../adapters/git-writer.ts';
 import { logged } from '../adapters/observability.ts';
+
+/**
+ * This function's adapters: the store, and the git writer: an automatic rollback commits the restored
+ * version to the environment's git target (isomorphic-git, in memory), as a promotion does.
+ */
+const wiring = compose({ git: () => new IsomorphicGitWriter() });
 
 /**
  * Target of the rule on the default bus for CloudWatch's "CloudWatch Alarm State Change" events
@@ -8,4 +15,4 @@ import { logged } from '../adapters/observability.ts';
  * the promotions baking into the environments that list it (domain/promotion/alarms.ts).
  */
 export const handler = async (event: unknown) =>
-  logged('alarm state change', { resources: (event as { resources?: unknown })?.resources }, () => onAlarmStateChange(deps(), event), (r) => ({ alarm: r.alarm, rolledBack: r.rolledBack.length, ignored: r.ignored }));
+  logged('alarm state change', { resources: (event as { resources?: unknown })?.resources }, () => onAlarmStateChange(wiring.deps(), event), (r) => ({ alarm: r.alarm, rolledBack: r.rolledBack.length, ignored: r.ignored }));

@@ -136,4 +136,56 @@ describe('GitOps delivery (isomorphic-git, git http-backend)', () => {
       delete process.env.STAGELINE_SECRET_WRONG_TOKEN;
     }
   });
+
+  it('an alarm while a promotion bakes puts the git target back too: a revert commit restores the previous version (Argo CD or Flux stop deploying it)', async () => {
+    const tenant = t.tenant();
+    const u = await t.users(tenant);
+    await makeLine(t, u.admin);
+    const url = g.repo(`alarm-${tenant}`, { 'envs/staging/values.yaml': VALUES });
+    expect((await t.call('PUT', '/api/v1/environments/staging/git-target', { token: u.admin, body: { repository: url, branch: 'main', file: 'envs/staging/values.yaml', path: 'image.tag', tokenSecret: 'GITOPS_TOKEN' } })).status).toBe(200);
+    expect((await t.call('POST', '/api/v1/artifacts/platform/versions', { token: u.deployer, body: { version: 'v1.0.0', digest: digest('c') } })).status).toBe(201);
+    const first = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'dev', targetEnvironment: 'staging', artifact: 'platform', version: 'v1.0.0' } });
+    expect(first.status, JSON.stringify(first.body)).toBe(201);
+    expect((await waitFor(t, u.viewer, first.body.id, ['COMPLETED', 'FAILED'], 30_000)).status).toBe('COMPLETED');
+
+    // Staging now bakes and watches an alarm; v1.1.0 is committed and baking when the alarm fires.
+    expect((await t.call('POST', '/api/v1/artifacts/platform/versions', { token: u.deployer, body: { version: 'v1.1.0', digest: digest('d') } })).status).toBe(201);
+    const alarm = `arn:aws:cloudwatch:us-east-1:000000000000:alarm:${tenant}/p99`;
+    const env = await t.call('GET', '/api/v1/environments/staging', { token: u.viewer });
+    expect((await t.call('PATCH', '/api/v1/environments/staging', { token: u.admin, body: { version: env.body.version, bakeSeconds: 60, monitors: [alarm] } })).status).toBe(200);
+    const p = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'dev', targetEnvironment: 'staging', artifact: 'platform', version: 'v1.1.0' } });
+    await waitFor(t, u.viewer, p.body.id, ['EXECUTING'], 30_000);
+    let baking = (await t.call('GET', `/api/v1/promotions/${p.body.id}`, { token: u.viewer })).body;
+    for (let i = 0; i < 200 && !baking.result; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      baking = (await t.call('GET', `/api/v1/promotions/${p.body.id}`, { token: u.viewer })).body;
+    }
+    expect(baking.result.git).toMatchObject({ value: 'v1.1.0', changed: true });
+    const event = {
+      source: 'aws.cloudwatch',
+      'detail-type': 'CloudWatch Alarm State Change',
+      resources: [alarm],
+      detail: { alarmName: `${tenant}/p99`, state: { value: 'ALARM', reason: 'p99 > 800 ms', timestamp: '2026-11-23T10:00:00.000+0000' } },
+    };
+    expect((await t.call('POST', '/dev/events', { body: event })).status).toBe(202);
+    const done = await waitFor(t, u.viewer, p.body.id, ['COMPLETED', 'FAILED', 'ROLLED_BACK'], 30_000);
+    expect(done.status, JSON.stringify(done.error)).toBe('ROLLED_BACK');
+    expect(done.result.gitRevert).toMatchObject({ repository: url, branch: 'main', file: 'envs/staging/values.yaml', value: 'v1.0.0', changed: true });
+    expect(done.result.gitRevert.error).toBeUndefined();
+    const status = await t.call('GET', '/api/v1/status?env=staging', { token: u.viewer });
+    expect(status.body.environments[0].artifacts).toEqual([expect.objectContaining({ artifact: 'platform', version: 'v1.0.0' })]);
+
+    const c = cloneWithGit(url);
+    try {
+      // The file holds the restored version again; the revert is a commit of its own on top of the promotion's.
+      expect(c.file('envs/staging/values.yaml')).toBe(VALUES.replace('tag: v0.9.0', 'tag: v1.0.0'));
+      expect(c.log('%H').split('\n')[0]).toBe(done.result.gitRevert.commit);
+      expect(c.log('%s').trim().split('\n')).toEqual(['Roll back platform v1.1.0 in staging to v1.0.0', 'Promote platform v1.1.0 to staging', 'Promote platform v1.0.0 to staging', 'seed']);
+      const message = c.log('%B').split('\nPromote platform v1.1.0')[0]!;
+      expect(message).toContain(`Stageline-Promotion: ${p.body.id}`);
+      expect(message).toContain("monitor '" + `${tenant}/p99` + "' went to ALARM");
+    } finally {
+      c.done();
+    }
+  }, 60_000);
 });

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import { CloudWatchClient, PutMetricAlarmCommand, SetAlarmStateCommand } from '@aws-sdk/client-cloudwatch';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -88,10 +89,31 @@ describe('monitors (CloudWatch alarms on an environment)', () => {
     expect(done.status).toBe('FAILED');
     expect(done.error.message).toContain(`monitor '${alarm.split(':alarm:')[1]}' is in ALARM`);
     expect((await t.call('GET', '/api/v1/environments/staging', { token: u.viewer })).body.snapshot).toEqual(before.body.snapshot);
+    // The decision record says why it was refused: blocked by the monitors, the alarm named with its reason.
+    const record = await t.call('GET', `/api/v1/promotions/${p.body.id}/decision`, { token: u.viewer });
+    expect(record.status).toBe(200);
+    expect(record.body.outcome).toBe('BLOCKED_BY_MONITORS');
+    expect(record.body.monitorBlock.alarms).toEqual([expect.objectContaining({ arn: alarm, name: alarm.split(':alarm:')[1], reason: expect.stringContaining('Threshold Crossed') })]);
+    expect(done.monitorBlock.alarms.map((a: { name: string }) => a.name)).toEqual([alarm.split(':alarm:')[1]]);
+    const audit = await t.call('GET', `/api/v1/audit?entityType=promotion&entityId=${p.body.id}`, { token: u.viewer });
+    expect(audit.body.items.find((e: any) => e.action === 'promotion.monitors.block')?.reason).toContain('is in ALARM');
   });
 
-  it('an alarm going to ALARM while a promotion bakes rolls it back, with the alarm in the decision record and the audit trail; other alarms and tenants change nothing', async () => {
+  it('an alarm going to ALARM while a promotion bakes rolls it back (ROLLED_BACK, promotion.rolled_back to webhooks, counted as a rollback), with the alarm in the decision record and the audit trail; other alarms and tenants change nothing', async () => {
     const { u, alarm: mine } = await line(60, ['latency']);
+    // A webhook subscriber to promotion.rolled_back (a real receiver).
+    const hits: { type: string; data: { promotionId: string; status: string; reason?: string } }[] = [];
+    const receiver = createHttpServer((req, res) => {
+      let body = '';
+      req.on('data', (c) => (body += c));
+      req.on('end', () => {
+        hits.push(JSON.parse(body));
+        res.writeHead(200).end('ok');
+      });
+    });
+    await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', () => r()));
+    const hook = await t.call('POST', '/api/v1/webhooks', { token: u.admin, body: { url: `http://127.0.0.1:${(receiver.address() as { port: number }).port}/hooks`, events: ['promotion.rolled_back'] } });
+    expect(hook.status, JSON.stringify(hook.body)).toBe(201);
     // Another tenant monitors its own alarm.
     const { alarm: theirs } = await line(60, ['latency']);
     const before = await t.call('GET', '/api/v1/environments/staging', { token: u.viewer });
@@ -104,8 +126,9 @@ describe('monitors (CloudWatch alarms on an environment)', () => {
     expect((await t.call('GET', `/api/v1/promotions/${p.body.id}`, { token: u.viewer })).body.status).toBe('EXECUTING');
 
     expect((await put(alarmEvent(mine, 'ALARM', 'p99 > 800 ms'))).status).toBe(202);
-    const done = await waitFor(t, u.viewer, p.body.id, ['FAILED', 'COMPLETED'], 5_000);
-    expect(done.status).toBe('FAILED');
+    const done = await waitFor(t, u.viewer, p.body.id, ['FAILED', 'COMPLETED', 'ROLLED_BACK']);
+    expect(done.status).toBe('ROLLED_BACK');
+    expect(done.transitions.map((x: { status: string }) => x.status).slice(-2)).toEqual(['EXECUTING', 'ROLLED_BACK']);
     expect(done.error.message).toContain(`monitor '${mine.split(':alarm:')[1]}' went to ALARM`);
     expect(done.monitorAlarm).toEqual({ arn: mine, name: mine.split(':alarm:')[1], reason: 'p99 > 800 ms', at: '2026-11-23T10:00:00.000+0000' });
     const after = await t.call('GET', '/api/v1/environments/staging', { token: u.viewer });
@@ -115,9 +138,22 @@ describe('monitors (CloudWatch alarms on an environment)', () => {
     expect(record.body.monitorAlarm).toMatchObject({ name: mine.split(':alarm:')[1], reason: 'p99 > 800 ms' });
     const audit = await t.call('GET', `/api/v1/audit?entityType=promotion&entityId=${p.body.id}`, { token: u.viewer });
     expect(audit.body.items.find((e: any) => e.action === 'promotion.alarm')?.reason).toContain('p99 > 800 ms');
-    // Notified: the failure leaves as the event the notifier listens to.
+    // Notified: the rollback leaves as the event the notifier, the webhooks and the metrics listen to (not as a failure).
     await t.stack.stream.idle();
-    expect(t.stack.bus.published.some((e) => e['detail-type'] === 'Promotion Failed' && e.detail.promotionId === p.body.id)).toBe(true);
+    const events = t.stack.bus.published.filter((e) => e.detail.promotionId === p.body.id).map((e) => e['detail-type']);
+    expect(events).toContain('Promotion Rolled Back');
+    expect(events).not.toContain('Promotion Failed');
+    // The subscriber to promotion.rolled_back hears of the automatic rollback, with the alarm as the reason.
+    for (let i = 0; i < 100 && !hits.some((h) => h.data.promotionId === p.body.id); i++) await new Promise((r) => setTimeout(r, 50));
+    receiver.close();
+    expect(hits.find((h) => h.data.promotionId === p.body.id)).toMatchObject({ type: 'promotion.rolled_back', data: { status: 'ROLLED_BACK', reason: expect.stringContaining('p99 > 800 ms') } });
+    // Counted as a rollback of staging in the deployment metrics (its rollback rate).
+    const day = new Date().toISOString().slice(0, 10);
+    const m = await t.call('GET', `/api/v1/platform/metrics?environment=staging&from=${day}T00:00:00Z&period=day`, { token: u.viewer });
+    expect(m.body.environments[0].total).toMatchObject({ rolledBack: 1, rollbackRate: 1 });
+    // The line's status does not show it as what staging runs.
+    const status = await t.call('GET', '/api/v1/status?env=staging', { token: u.viewer });
+    expect(JSON.stringify(status.body)).not.toContain(p.body.id);
   });
 });
 
@@ -169,8 +205,8 @@ describe.skipIf(!moto)('DescribeAlarms adapter (against moto_server)', () => {
     await waitFor(t, u.viewer, p.body.id, ['EXECUTING']);
     for (let i = 0; i < 50 && !(await t.call('GET', `/api/v1/promotions/${p.body.id}`, { token: u.viewer })).body.result; i++) await new Promise((r) => setTimeout(r, 100));
     expect((await put(alarmEvent(mine, 'ALARM', 'error rate'))).status).toBe(202);
-    const done = await waitFor(t, u.viewer, p.body.id, ['FAILED', 'COMPLETED'], 5_000);
-    expect(done.status).toBe('FAILED');
+    const done = await waitFor(t, u.viewer, p.body.id, ['FAILED', 'COMPLETED', 'ROLLED_BACK']);
+    expect(done.status).toBe('ROLLED_BACK');
     expect(done.error.message).toContain(`monitor '${mine.split(':alarm:')[1]}' went to ALARM`);
   });
 });

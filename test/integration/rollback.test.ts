@@ -134,8 +134,8 @@ describe('automatic rollback', () => {
     await waitFor(t, u.viewer, p.body.id, ['EXECUTING']);
     const alarm = await t.call('POST', `/api/v1/promotions/${p.body.id}/evidence`, { token: u.deployer, body: { type: 'alarm', payload: { name: 'p99-latency', state: 'ALARM', reason: 'p99 > 800 ms' } } });
     expect(alarm.status).toBe(201);
-    const done = await waitFor(t, u.viewer, p.body.id, ['FAILED', 'COMPLETED'], 20_000);
-    expect(done.status).toBe('FAILED');
+    const done = await waitFor(t, u.viewer, p.body.id, ['FAILED', 'COMPLETED', 'ROLLED_BACK'], 20_000);
+    expect(done.status).toBe('ROLLED_BACK');
     expect(done.error.message).toContain("alarm 'p99-latency'");
     const after = await t.call('GET', '/api/v1/environments/staging', { token: u.viewer });
     expect(after.body.snapshot.digest).toBe(before.body.snapshot.digest);

@@ -115,6 +115,40 @@ describe('outbound webhooks (Standard Webhooks)', () => {
     expect(verify(rotated.body.secret, again)).toMatchObject({ type: 'promotion.requested' });
   });
 
+  it('logs every attempt of 20 concurrent redeliveries of one delivery: attempts recorded == requests the receiver got', async () => {
+    const tenant = t.tenant();
+    const u = await t.users(tenant);
+    await makeLine(t, u.admin);
+    failFirst = 0;
+    const created = await t.call('POST', '/api/v1/webhooks', { token: u.admin, body: { url: receiverUrl, events: ['promotion.requested'] } });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const id: string = created.body.id;
+    await t.call('POST', '/api/v1/environments/dev/configs', { token: u.admin, body: { key: 'feature.y', value: 'on' } });
+    const p = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'dev', targetEnvironment: 'staging' } });
+    const first = await until('the first delivery', () => received.find((r) => JSON.parse(r.body).data.promotionId === p.body.id));
+    const deliveryOf = async () => (await t.call('GET', `/api/v1/webhooks/${id}/deliveries`, { token: u.viewer })).body.items.find((d: { id: string }) => d.id === first.id);
+    await until('delivered', async () => (await deliveryOf())?.status === 'delivered');
+
+    const answers = await Promise.all(Array.from({ length: 20 }, () => t.call('POST', `/api/v1/webhooks/${id}/deliveries/${first.id}/redeliver`, { token: u.deployer })));
+    // Accepted, or a fair 409 when the delivery changed under this one (the caller may send it again).
+    for (const a of answers) expect([202, 409], JSON.stringify(a.body)).toContain(a.status);
+    expect(answers.filter((a) => a.status === 202).length).toBeGreaterThan(0);
+    // Quiet again: delivered, and the receiver saw no new request for a few polls.
+    let hits = -1;
+    await until('the redeliveries to settle', async () => {
+      const now = received.filter((r) => r.id === first.id).length;
+      const settled = now === hits && (await deliveryOf())?.status === 'delivered';
+      hits = now;
+      if (!settled) await new Promise((r) => setTimeout(r, 200));
+      return settled;
+    });
+    expect(hits).toBeGreaterThan(1);
+    const log = await deliveryOf();
+    // Every request the receiver got is one attempt in the log (none lost to a concurrent write).
+    expect(log.attempts).toHaveLength(hits);
+    expect(log.attempts.filter((a: { trigger: string }) => a.trigger === 'redeliver')).toHaveLength(hits - 1);
+  });
+
   it('refuses private, metadata and non-https URLs at save (400), keeps subscriptions to their tenant, and needs the admin role to manage them', async () => {
     const tenant = t.tenant();
     const u = await t.users(tenant);

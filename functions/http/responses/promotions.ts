@@ -16,6 +16,12 @@ const subject = /* @__PURE__ */ z.schema(() => z.discriminatedUnion('type', [
   }),
 ]));
 
+const monitorBlock = /* @__PURE__ */ z.schema(() => z.strictObject({
+  at: time,
+  reason: z.string(),
+  alarms: z.array(z.strictObject({ arn: z.string(), name: z.string(), reason: z.string(), at: z.optional(z.string()) })).check(z.describe('the monitors in ALARM (none when the check could not be made: fail closed)')),
+}));
+
 const promotionFields = /* @__PURE__ */ z.schema(() => z.strictObject({
   id: z.string(),
   status: z.enum(STATUSES),
@@ -34,6 +40,7 @@ const promotionFields = /* @__PURE__ */ z.schema(() => z.strictObject({
   heldBy: z.nullable(z.strictObject({ window: z.string(), reason: z.string(), until: time })),
   freezeOverride: z.nullable(open),
   monitorAlarm: z.nullable(z.strictObject({ arn: z.string(), name: z.string(), reason: z.string(), at: z.string() })).check(z.describe('the monitored CloudWatch alarm that rolled it back while it baked')),
+  monitorBlock: z.nullable(monitorBlock).check(z.describe("the target's monitors refused the execution (nothing changed)")),
   policy: z.strictObject({ ruleId: z.nullable(z.string()), requiresApproval: z.boolean(), requiredApprovers: z.number().check(z.int()), approverGroups: z.array(z.string()), separationOfDuties: z.boolean(), approvalExpirySeconds: z.number(), evidenceFrom: z.optional(z.string()) }),
   policyDigest: digest,
   gates: z.nullable(z.array(gateResult)),
@@ -49,6 +56,7 @@ const promotionFields = /* @__PURE__ */ z.schema(() => z.strictObject({
     synced: z.optional(z.array(z.strictObject({ registry: z.string(), digest: z.nullable(digest), bytesCopied: z.number(), tags: z.optional(z.array(z.string())), attached: z.optional(z.array(z.string())), signature: z.optional(z.string()) }))),
     recorded: z.optional(z.array(z.strictObject({ registry: z.string(), digest: z.nullable(digest), reason: z.optional(z.string()) }))),
     git: z.optional(z.strictObject({ repository: z.string(), branch: z.string(), file: z.string(), path: z.string(), value: z.string(), commit: z.string(), changed: z.boolean(), attempts: z.number().check(z.int()) })).check(z.describe("the commit in the target's git target (changed false: the file already held the value)")),
+    gitRevert: z.optional(z.strictObject({ repository: z.string(), branch: z.string(), file: z.string(), path: z.string(), value: z.string(), commit: z.nullable(z.string()), changed: z.boolean(), attempts: z.number().check(z.int()), error: z.optional(z.string()) })).check(z.describe("an automatic rollback (ROLLED_BACK while baking): the restored version's commit in the target's git target, or why it could not be made (error; commit null)")),
   })),
   error: z.nullable(z.strictObject({ code: z.string(), message: z.string() })),
   autoPromoted: z.boolean(),
@@ -102,9 +110,10 @@ const decision = /* @__PURE__ */ z.schema(() => z.strictObject({
   evidence: z.array(z.strictObject({ id: z.string(), type: z.string(), submittedBy: z.string(), source: z.nullable(z.strictObject({ kind: z.enum(['user', 'machine']), id: z.string() })), accepted: z.boolean() })),
   approvals: z.array(z.strictObject({ by: z.string(), digest, counted: z.boolean(), via: z.optional(actedVia) })),
   approvalsRequired: z.number().check(z.int()),
-  outcome: z.enum(['PENDING_VALIDATION', 'BLOCKED_BY_GATES', 'REJECTED', 'AWAITING_APPROVAL', 'ALLOWED']),
+  outcome: z.enum(['PENDING_VALIDATION', 'BLOCKED_BY_GATES', 'BLOCKED_BY_MONITORS', 'REJECTED', 'AWAITING_APPROVAL', 'ALLOWED']),
   freeze: z.strictObject({ whenFrozen: z.enum(['wait', 'fail']), heldBy: z.nullable(open), override: z.nullable(open) }),
   monitorAlarm: z.optional(z.strictObject({ arn: z.string(), name: z.string(), reason: z.string(), at: z.string() })).check(z.describe('present when a monitored CloudWatch alarm rolled it back while it baked')),
+  monitorBlock: z.optional(monitorBlock).check(z.describe("present when the target's monitors refused the execution (outcome BLOCKED_BY_MONITORS)")),
   decisionDigest: digest.check(z.describe('digest of the record above (without status and the freeze outlook)')),
   status: z.enum(STATUSES),
   frozenNow: z.nullable(occurrence),
