@@ -185,8 +185,9 @@ async function idempotent(d: Deps, principal: Principal, rawKey: string, request
     result = await run();
   } catch (err) {
     const r = errorResponse(err);
-    // A 4xx is the request's answer and is replayed; a 5xx may succeed on retry, so the key is freed.
-    if (r.statusCode >= 500) await d.store.releaseIdempotency(tenant, key);
+    // A 4xx is the request's answer and is replayed; a 5xx, or a conflict the client is told to retry
+    // (Retry-After: concurrent writers), may succeed on retry, so the key is freed for that retry.
+    if (r.statusCode >= 500 || r.headers['retry-after'] !== undefined) await d.store.releaseIdempotency(tenant, key);
     else await d.store.completeIdempotency(tenant, key, hash, r);
     throw err;
   }

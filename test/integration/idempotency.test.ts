@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConcurrentModification } from '../../domain/errors.ts';
 import { deps } from '../../functions/http/deps.ts';
 import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
 
@@ -19,6 +20,32 @@ describe('idempotency records', () => {
     expect(await store.claimIdempotency(tenant, 'k1', 'h', new Date(now.getTime() + 10_000), 86_400, 30)).toEqual({ state: 'in-progress' });
     // Past the lease (the first request crashed between commit and completion): not stuck for 24 h.
     expect(await store.claimIdempotency(tenant, 'k1', 'h', new Date(now.getTime() + 31_000), 86_400, 30)).toEqual({ state: 'new' });
+  });
+
+  it('a conflict the client is told to retry (409 with Retry-After) frees the key: the retry with the same key succeeds', async () => {
+    const u = await t.users(t.tenant());
+    await makeLine(t, u.admin);
+    const store = deps().store;
+    const real = store.commitSnapshot.bind(store);
+    let calls = 0;
+    store.commitSnapshot = async (...args: Parameters<typeof real>) => {
+      if (calls++ === 0) throw new ConcurrentModification('Too many concurrent changes to this environment; retry');
+      return real(...args);
+    };
+    try {
+      const send = () => t.call('POST', '/api/v1/environments/dev/configs', { token: u.admin, body: { key: 'retry.me', value: 1 }, headers: { 'idempotency-key': 'retry-after-409' } });
+      const first = await send();
+      expect(first.status).toBe(409);
+      expect(first.headers.get('retry-after')).toBe('1');
+      const again = await send();
+      expect(again.status, JSON.stringify(again.body)).toBe(201);
+      // and from now on the key replays that success
+      const replay = await send();
+      expect(replay.status).toBe(201);
+      expect(replay.headers.get('idempotent-replayed')).toBe('true');
+    } finally {
+      store.commitSnapshot = real;
+    }
   });
 
   it('a response too large for an item is remembered as done without its body, and replays sensibly', async () => {
