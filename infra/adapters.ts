@@ -30,6 +30,7 @@ export type Resource =
   | 'tenantDataRole'
   | 'jwtIssuer'
   | 'jwtAudience'
+  | 'loginDomain'
   | 'slackSigningSecret'
   | 'webhookTarget'
   | 'webhookSecrets'
@@ -174,6 +175,11 @@ export const ADAPTERS: AdapterDecl[] = [
     module: adapter('cloudwatch-alarms'),
     calls: { 'alarms.states': { env: { DEPLOYMENT_REGION: 'deploymentRegion' }, commands: { DescribeAlarms: [on('monitoredAlarms', 'cloudwatch:DescribeAlarms')] } } },
     notDeployed: { CLOUDWATCH_ENDPOINT: 'local and tests: another CloudWatch-protocol server', AWS_REGION: 'set by Lambda' },
+  },
+  {
+    // Where people sign in (GET /api/v1/auth/config): the user pool domain and the app client.
+    module: adapter('login'),
+    always: { env: { LOGIN_DOMAIN_URL: 'loginDomain', JWT_ISSUER: 'jwtIssuer', JWT_AUDIENCE: 'jwtAudience' } },
   },
   {
     module: 'functions/http/app-read.ts',

@@ -2,6 +2,7 @@ import * as cognito from 'aws-cdk-lib/aws-cognito';
 import { Duration, RemovalPolicy, Validations, type Stack } from 'aws-cdk-lib';
 import { PLATFORM_GROUP, ROLES } from '../domain/auth.ts';
 import { StackPart } from './part.ts';
+import { CLI_REDIRECT_URI } from '../functions/adapters/login.ts';
 
 const upperFirst = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 
@@ -9,6 +10,7 @@ const upperFirst = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 export class Identity extends StackPart {
   readonly userPool: cognito.UserPool;
   readonly userPoolClient: cognito.UserPoolClient;
+  readonly domain: cognito.UserPoolDomain;
 
   constructor(stack: Stack, id: string) {
     super(stack, id);
@@ -72,12 +74,23 @@ export class Identity extends StackPart {
       precedence: ROLES.length + 1,
     });
 
+    // The login pages (Cognito's hosted login on the pool's own domain), named after the stack and account:
+    // a second Stageline stack in the account gets its own.
+    this.domain = this.userPool.addDomain('Login', { cognitoDomain: { domainPrefix: `${stack.stackName.toLowerCase()}-${stack.account}` } });
+
     this.userPoolClient = this.userPool.addClient('Client', {
-      // Public client (CLI, browser): no secret; SRP keeps the password off the wire.
+      // Public client (console, CLI): no secret; SRP keeps the password off the wire, and the user pool
+      // domain's login page serves the authorization code flow (PKCE required for a public client).
       generateSecret: false,
       authFlows: { userSrp: true },
-      // No hosted UI domain in this stack, so no OAuth flows to configure.
-      disableOAuth: true,
+      oAuth: {
+        flows: { authorizationCodeGrant: true },
+        scopes: [cognito.OAuthScope.OPENID, cognito.OAuthScope.EMAIL, cognito.OAuthScope.PROFILE],
+        // The console's address is the API's, known once the API exists: the stack sets it (setConsoleUrl).
+        callbackUrls: [CLI_REDIRECT_URI],
+        logoutUrls: [CLI_REDIRECT_URI],
+      },
+      supportedIdentityProviders: [cognito.UserPoolClientIdentityProvider.COGNITO],
       preventUserExistenceErrors: true,
       idTokenValidity: Duration.hours(1),
       accessTokenValidity: Duration.hours(1),
@@ -88,5 +101,12 @@ export class Identity extends StackPart {
       // Never custom:tenant_id: a user must not be able to rewrite their tenant.
       writeAttributes: new cognito.ClientAttributes().withStandardAttributes({ email: true }),
     });
+  }
+
+  /** The console (the API's /dashboard) is a callback and logout address of the app client. */
+  setConsoleUrl(url: string): void {
+    const cfn = this.userPoolClient.node.defaultChild as cognito.CfnUserPoolClient;
+    cfn.callbackUrLs = [url, CLI_REDIRECT_URI];
+    cfn.logoutUrLs = [url, CLI_REDIRECT_URI];
   }
 }

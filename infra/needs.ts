@@ -73,6 +73,7 @@ export class AdapterNeeds extends StackPart {
       // App-key routes pass the gateway unauthenticated: their function checks people's ID tokens as the JWT authorizer would.
       jwtIssuer: () => ({ value: identity.userPool.userPoolProviderUrl, arns: [] }),
       jwtAudience: () => ({ value: identity.userPoolClient.userPoolClientId, arns: [] }),
+      loginDomain: () => ({ value: identity.domain.baseUrl(), arns: [] }),
       slackSigningSecret: slackSecret ? () => slackSecret : undefined,
       monitoredAlarms: () => ({
         arns: [stack.formatArn({ service: 'cloudwatch', resource: 'alarm', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME })],

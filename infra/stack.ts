@@ -68,6 +68,7 @@ export class StagelineStack extends Stack {
 
     const scheduling = new Scheduling(this, 'SchedulingPart', events, fn('schedule-fire'));
     const api = new Api(this, 'ApiPart', identity, functions);
+    identity.setConsoleUrl(`${api.stage.url.replace(/\/$/, '')}/dashboard`);
 
     // Notifications: the notifier behind one bus rule (retries with backoff, then a DLQ); Slack over the
     // outbound guard, email through SES v2 from a verified identity; Cognito is the directory of approvers.
@@ -94,6 +95,7 @@ export class StagelineStack extends Stack {
     new CfnOutput(this, 'ApiUrl', { value: api.stage.url, description: 'Base URL of the HTTP API' });
     new CfnOutput(this, 'UserPoolId', { value: this.userPool.userPoolId });
     new CfnOutput(this, 'UserPoolClientId', { value: this.userPoolClient.userPoolClientId });
+    new CfnOutput(this, 'LoginUrl', { value: identity.domain.baseUrl(), description: 'The user pool domain: sign-in pages (OAuth 2.0 authorization code + PKCE)' });
     new CfnOutput(this, 'TableName', { value: this.table.tableName });
     new CfnOutput(this, 'PromotionStateMachineArn', { value: this.promotionStateMachine.stateMachineArn });
     new CfnOutput(this, 'EventBusName', { value: this.eventBus.eventBusName });

@@ -121,6 +121,7 @@ const consumeRoutes: Route[] = [
 
 export const ROUTES: Route[] = [
   { method: 'GET', path: '/health', handler: 'health', auth: 'none', role: null, summary: 'Liveness' },
+  { method: 'GET', path: `${v1}/auth/config`, handler: 'auth-config', auth: 'none', role: null, summary: 'Where people sign in: the OAuth 2.0 authorization code + PKCE endpoints (the user pool domain on AWS, the local stand-in locally) and the public client id' },
   { method: 'GET', path: '/dashboard', handler: 'dashboard', auth: 'none', role: null, summary: 'Status dashboard (static page; it calls the API with your token)',
     response: { text: { 'text/html': 'The dashboard: one static page (its inline style and its script allowed by CSP hash) that calls this API with the token you give it' } } },
   { method: 'GET', path: '/dashboard/app.js', handler: 'dashboard', auth: 'none', role: null, summary: "The dashboard's script (the page loads it by its CSP hash, as its integrity)",

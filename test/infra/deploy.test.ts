@@ -84,6 +84,7 @@ const RESOURCE_IN_TEMPLATE: Record<Resource, (id: string, r: Resources[string]) 
   tenantDataRole: (id) => id.startsWith('TenantReadRole') || id.startsWith('TenantWriteRole') || id.startsWith('TenantAppReadRole'),
   jwtIssuer: (_id, r) => r.Type === 'AWS::Cognito::UserPool',
   jwtAudience: (_id, r) => r.Type === 'AWS::Cognito::UserPoolClient',
+  loginDomain: (_id, r) => r.Type === 'AWS::Cognito::UserPoolDomain',
   slackSigningSecret: () => false, // named by context at deploy time
   webhookTarget: (_id, r) => r.Type === 'AWS::Lambda::Function' && r.Properties!.Description === 'Stageline webhook-deliver',
   webhookSecrets: () => false, // a name pattern, checked as text below

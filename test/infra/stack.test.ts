@@ -408,14 +408,14 @@ describe('size', () => {
     const all = template.toJSON().Resources as Record<string, Resource>;
     const resources = Object.values(all);
     // 286 before this round. Slack identities: + the slack-links function and its integration, + 4 routes (slash command, link codes, links, unlink).
-    expect(resources.length).toBeLessThanOrEqual(412); // + 10: the users-admin function (one for the five people routes), its 5 routes with their integrations, the platform-admin group // + the /audit/public-key route (served by the audit-verify function); +25 for the consume routes: 6 functions with their integrations, 9 routes, the app-read tenant role and the app-key functions' execution role (each with its policy)
+    expect(resources.length).toBeLessThanOrEqual(418); // + 10: the users-admin function (one for the five people routes), its 5 routes with their integrations, the platform-admin group; + 6: the sign-in (the user pool domain, the auth-config function, its route and integration) // + the /audit/public-key route (served by the audit-verify function); +25 for the consume routes: 6 functions with their integrations, 9 routes, the app-read tenant role and the app-key functions' execution role (each with its policy)
     // + outbound webhooks and git targets (9 functions with their routes, a bus rule, its DLQ and alarm).
     // + monitors and discovery (alarm-state, registry-push, registry-notifications and the link routes; two default-bus rules and their DLQ).
     // Measured after merging every branch of this round: 401; 402 on the base of the next (CORS answered by the functions adds none).
     // Roles: API functions share one per distinct set of needs, so roles follow distinct needs. 33 measured after the merge: the
     // app-read tenant role and the app-key readers' role, and the webhook routes each needing something the others do not
     // (create: put a secret; rotate: read and put it; delete: remove it; redeliver: schedule) plus the delivery function's.
-    expect(resources.filter((r) => r.Type === 'AWS::IAM::Role').length).toBeLessThanOrEqual(37); // + the monitor and discovery functions' roles, + the users-admin function's own
+    expect(resources.filter((r) => r.Type === 'AWS::IAM::Role').length).toBeLessThanOrEqual(38); // + the monitor and discovery functions' roles, + the users-admin function's own, + auth-config's
     expect(resources.filter((r) => r.Type === 'AWS::Lambda::Permission').length).toBeLessThanOrEqual(5);
     // Every integration is invoked with the one role, and that role may invoke exactly the functions routes reach.
     const integrations = resources.filter((r) => r.Type === 'AWS::ApiGatewayV2::Integration') as (Resource & { Properties: { CredentialsArn: unknown; IntegrationUri: { 'Fn::GetAtt': [string, string] } } })[];

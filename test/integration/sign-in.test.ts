@@ -39,6 +39,30 @@ async function codeFor(email: string, redirect: string, challenge: string): Prom
 const tokenRequest = (fields: Record<string, string>) => fetch(`${t.url}/dev/oauth2/token`, { method: 'POST', body: new URLSearchParams(fields), headers: { 'content-type': 'application/x-www-form-urlencoded' } });
 
 describe('local managed login (authorization code + PKCE)', () => {
+  it('GET /api/v1/auth/config names the endpoints and client (the local stand-in here; the user pool domain on AWS)', async () => {
+    const r = await t.call('GET', '/api/v1/auth/config');
+    expect(r.status).toBe(200);
+    expect(r.body).toEqual({
+      issuer: 'https://stageline.local/issuer',
+      clientId: 'stageline-local',
+      authorizationEndpoint: `${t.url}/dev/oauth2/authorize`,
+      tokenEndpoint: `${t.url}/dev/oauth2/token`,
+      logoutEndpoint: `${t.url}/dev/logout`,
+      scopes: ['openid', 'email', 'profile'],
+      cliRedirectUri: 'http://localhost:53682/callback',
+    });
+    // On AWS (LOGIN_DOMAIN_URL set by the stack): Cognito's endpoints on the pool's domain.
+    const { loginConfig } = await import('../../functions/adapters/login.ts');
+    process.env.LOGIN_DOMAIN_URL = 'https://stageline-123456789012.auth.eu-west-1.amazoncognito.com';
+    process.env.JWT_AUDIENCE = 'client123';
+    try {
+      expect(loginConfig('https://api.example')).toMatchObject({ clientId: 'client123', authorizationEndpoint: 'https://stageline-123456789012.auth.eu-west-1.amazoncognito.com/oauth2/authorize', tokenEndpoint: 'https://stageline-123456789012.auth.eu-west-1.amazoncognito.com/oauth2/token' });
+    } finally {
+      delete process.env.LOGIN_DOMAIN_URL;
+      delete process.env.JWT_AUDIENCE;
+    }
+  });
+
   it('lists the users to sign in as, trades a code and its verifier for an ID token the API accepts, once', async () => {
     const redirect = `${t.url}/dashboard`;
     const { verifier, challenge } = pkce();

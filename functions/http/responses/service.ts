@@ -28,6 +28,15 @@ const openApiDocument = /* @__PURE__ */ z.schema(() => z.strictObject({
 export const SERVICE_RESPONSES: Record<string, z.ZodMiniType> = {
   openapi: openApiDocument,
   health: z.strictObject({ status: z.literal('ok'), service: z.literal('stageline') }),
+  'auth-config': z.strictObject({
+    issuer: z.string().check(z.describe("the ID tokens' iss")),
+    clientId: z.string().check(z.describe('the public app client (no secret): PKCE is required')),
+    authorizationEndpoint: z.string(),
+    tokenEndpoint: z.string(),
+    logoutEndpoint: z.string(),
+    scopes: z.array(z.string()),
+    cliRedirectUri: z.string().check(z.describe('the loopback address `stageline login` receives the code on')),
+  }),
   // Stageline's one error shape, for routes whose declared errors are not in their success's format.
   error: errorBody,
 };
