@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { dirname } from 'node:path';
+import * as oauth from 'oauth4webapi';
 import { claims, CONFIG_FILE, fail, session } from '../context.ts';
 import { out } from '../output.ts';
 
@@ -10,11 +12,13 @@ export function registerSession(program: Command): void {
     .command('login')
     .description('keep the URL and a token in ~/.config/stageline/config.json (0600): locally `stageline login --user alice@acme.example` signs in as a demo or invited user; elsewhere the token is read from standard input: stageline login --url <url> < token.txt')
     .option('--user <email>', 'local stack only: sign in as this user (a demo user, or one an admin invited with `stageline users invite`)')
-    .action(async (opts: { user?: string }) => {
+    .option('--browser', 'sign in in a browser (OAuth 2.0 authorization code + PKCE; the default in a terminal): the sign-in page of the user pool on AWS, the local one locally')
+    .option('--callback-port <port>', 'the loopback port that receives the sign-in (default: the one the API names, 53682)')
+    .action(async (opts: { user?: string; browser?: boolean; callbackPort?: string }) => {
       if (opts.user) return save(await localSignIn(opts.user));
-      // The token comes from stdin (piped, or typed), never from the command line.
+      if (opts.browser || process.stdin.isTTY) return save(await browserSignIn(opts.callbackPort ? Number(opts.callbackPort) : undefined));
+      // Otherwise the token comes from stdin (piped), never from the command line.
       const chunks: Buffer[] = [];
-      if (process.stdin.isTTY) process.stderr.write('token: ');
       for await (const c of process.stdin) {
         chunks.push(c as Buffer);
         if (process.stdin.isTTY && String(c).includes('\n')) break;
@@ -59,4 +63,57 @@ function save(token: string): void {
   writeFileSync(CONFIG_FILE, JSON.stringify({ url, token }, null, 2), { mode: 0o600 });
   const c = claims(token);
   out({ url, subject: c.sub ?? null, tenant: c['custom:tenant_id'] ?? null, file: CONFIG_FILE }, () => console.log(`logged in to ${url} as ${c.email ?? c.sub ?? '?'} (tenant ${c['custom:tenant_id'] ?? '?'}); saved in ${CONFIG_FILE}`));
+}
+
+interface LoginConfig {
+  issuer: string;
+  clientId: string;
+  authorizationEndpoint: string;
+  tokenEndpoint: string;
+  scopes: string[];
+  cliRedirectUri: string;
+  idTokenSigningAlg: string;
+}
+
+/**
+ * Sign in in a browser: the authorization code flow with PKCE against the endpoints the API names
+ * (GET /api/v1/auth/config: Cognito's on AWS, the local stand-in locally), the code received on a
+ * loopback listener, exchanged for the ID token (oauth4webapi checks the answer and the token's
+ * issuer, audience and expiry).
+ */
+async function browserSignIn(port?: number): Promise<string> {
+  const res = await fetch(`${session.base}/api/v1/auth/config`).catch((e) => fail(`cannot reach ${session.base}: ${(e as Error).message}`));
+  if (!res.ok) fail(`${session.base} does not say where to sign in (GET /api/v1/auth/config answered ${res.status})`);
+  const cfg = (await res.json()) as LoginConfig;
+  const as: oauth.AuthorizationServer = { issuer: cfg.issuer, authorization_endpoint: cfg.authorizationEndpoint, token_endpoint: cfg.tokenEndpoint };
+  const client: oauth.Client = { client_id: cfg.clientId, id_token_signed_response_alg: cfg.idTokenSigningAlg };
+  const redirect = new URL(cfg.cliRedirectUri);
+  if (port !== undefined) redirect.port = String(port);
+  const verifier = oauth.generateRandomCodeVerifier();
+  const state = oauth.generateRandomState();
+  const url = new URL(cfg.authorizationEndpoint);
+  for (const [k, v] of Object.entries({ response_type: 'code', client_id: cfg.clientId, redirect_uri: redirect.toString(), scope: cfg.scopes.join(' '), code_challenge: await oauth.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256', state })) url.searchParams.set(k, v);
+  const callback = await new Promise<URL>((resolve, reject) => {
+    const server = createServer((req, reply) => {
+      const got = new URL(req.url ?? '/', redirect);
+      if (got.pathname !== redirect.pathname) return reply.writeHead(404).end();
+      reply.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end('<!doctype html><title>Stageline</title><p>Signed in: you can close this tab and go back to the terminal.</p>');
+      server.close();
+      resolve(got);
+    });
+    server.once('error', (e) => reject(new Error(`cannot listen on ${redirect.host} for the sign-in: ${e.message} (try --callback-port)`)));
+    server.listen(Number(redirect.port), redirect.hostname === 'localhost' ? '127.0.0.1' : redirect.hostname, () => {
+      console.error(`Sign in in your browser:\n  ${url}\n(waiting for the sign-in on ${redirect.origin} …)`);
+    });
+  }).catch((e: Error) => fail(e.message));
+  // Plain http only to a loopback address (the local stack); anything else must be https.
+  const insecure = { [oauth.allowInsecureRequests]: new URL(cfg.tokenEndpoint).protocol === 'http:' && /^(127\.0\.0\.1|localhost|\[::1\])$/.test(new URL(cfg.tokenEndpoint).hostname) };
+  try {
+    const params = oauth.validateAuthResponse(as, client, callback, state);
+    const response = await oauth.authorizationCodeGrantRequest(as, client, oauth.None(), params, redirect.toString(), verifier, insecure);
+    const result = await oauth.processAuthorizationCodeResponse(as, client, response, { requireIdToken: true });
+    return result.id_token!;
+  } catch (e) {
+    return fail(`sign-in failed: ${(e as Error).message}`, 3);
+  }
 }

@@ -14,6 +14,8 @@ export interface LoginConfig {
   scopes: string[];
   /** the loopback redirect a CLI listens on (registered with the app client on AWS) */
   cliRedirectUri: string;
+  /** how ID tokens are signed: RS256 by Cognito, ES256 by the local issuer */
+  idTokenSigningAlg: 'RS256' | 'ES256';
 }
 
 /** The loopback address `stageline login` listens on for the code (a fixed port: Cognito matches callback URLs exactly). */
@@ -33,6 +35,7 @@ export function loginConfig(origin: string): LoginConfig {
       logoutEndpoint: `${domain}/logout`,
       scopes: ['openid', 'email', 'profile'],
       cliRedirectUri: CLI_REDIRECT_URI,
+      idTokenSigningAlg: 'RS256',
     };
   }
   return {
@@ -42,5 +45,6 @@ export function loginConfig(origin: string): LoginConfig {
     logoutEndpoint: `${origin}/dev/logout`,
     scopes: ['openid', 'email', 'profile'],
     cliRedirectUri: CLI_REDIRECT_URI,
+    idTokenSigningAlg: 'ES256',
   };
 }

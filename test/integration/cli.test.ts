@@ -48,6 +48,34 @@ describe('CLI: a tenant onboarded without the AWS console', () => {
   });
 });
 
+describe('CLI: sign in in a browser (authorization code + PKCE)', () => {
+  it('prints the sign-in address, receives the code on its loopback listener and keeps the ID token', async () => {
+    const vars = { ...process.env, STAGELINE_URL: t.url, STAGELINE_TOKEN: '', XDG_CONFIG_HOME: mkdtempSync(join(tmpdir(), 'stageline-browser-')) };
+    const port = 40000 + Math.floor(Math.random() * 20000);
+    const child = spawn(join(root, 'node_modules', '.bin', 'tsx'), [join(root, 'cli', 'stageline.ts'), 'login', '--browser', '--callback-port', String(port)], { env: vars, cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c) => (stdout += c));
+    child.stderr.on('data', (c) => (stderr += c));
+    const exited = new Promise<number | null>((r) => child.once('exit', r));
+    for (let i = 0; i < 200 && !stderr.includes('waiting for the sign-in'); i++) await new Promise((r) => setTimeout(r, 50));
+    const address = /Sign in in your browser:\n\s+(\S+)/.exec(stderr)?.[1];
+    expect(address, stderr).toBeDefined();
+    // The person: opens the page, chooses who they are; the browser follows the redirect to the CLI.
+    const page = await fetch(address!);
+    expect(await page.text()).toContain('carol@acme.example');
+    const form = new URLSearchParams(new URL(address!).searchParams);
+    form.set('email', 'carol@acme.example');
+    const chosen = await fetch(`${t.url}/dev/oauth2/authorize`, { method: 'POST', body: form, redirect: 'manual', headers: { origin: t.url, 'sec-fetch-site': 'same-origin' } });
+    const back = chosen.headers.get('location')!;
+    expect(back).toMatch(new RegExp(`^http://localhost:${port}/callback\\?code=`));
+    expect(await (await fetch(back.replace('localhost', '127.0.0.1'))).text()).toContain('Signed in');
+    expect(await exited, stderr).toBe(0);
+    expect(stdout).toContain('as carol@acme.example (tenant acme)');
+    expect((await cliWith(vars, 'whoami')).stdout).toContain('carol@acme.example');
+  });
+});
+
 describe('CLI through the API', () => {
   it('sets configs, diffs two environments, lists environments and verifies the audit chain', async () => {
     await cli('config', 'set', 'query.timeout', '"180s"', '--env', 'staging');

@@ -50,6 +50,7 @@ describe('local managed login (authorization code + PKCE)', () => {
       logoutEndpoint: `${t.url}/dev/logout`,
       scopes: ['openid', 'email', 'profile'],
       cliRedirectUri: 'http://localhost:53682/callback',
+      idTokenSigningAlg: 'ES256',
     });
     // On AWS (LOGIN_DOMAIN_URL set by the stack): Cognito's endpoints on the pool's domain.
     const { loginConfig } = await import('../../functions/adapters/login.ts');

@@ -36,6 +36,7 @@ export const SERVICE_RESPONSES: Record<string, z.ZodMiniType> = {
     logoutEndpoint: z.string(),
     scopes: z.array(z.string()),
     cliRedirectUri: z.string().check(z.describe('the loopback address `stageline login` receives the code on')),
+    idTokenSigningAlg: z.enum(['RS256', 'ES256']).check(z.describe('how ID tokens are signed (RS256 by Cognito, ES256 by the local issuer)')),
   }),
   // Stageline's one error shape, for routes whose declared errors are not in their success's format.
   error: errorBody,
