@@ -35,7 +35,7 @@ const PRICE = {
 
 type Case = { name: string; counts: Counts; ms: number[]; status: number };
 
-export async function benchEffective(): Promise<{ rru304: number; rru200: number; requests304: number; usdPerMillion304: number }> {
+export async function benchEffective(): Promise<{ rru304: number; rru200: number; requests304: number; usdPerMillion304: number; usdPerMillion304Url: number }> {
   heading('Consume: effective config and OFREP reads (per read, real handlers, DynamoDB Local)');
   const local = await startDynamo({});
   try {
@@ -104,9 +104,13 @@ export async function benchEffective(): Promise<{ rru304: number; rru200: number
     const rru = (c: Case) => Object.values(c.counts).reduce((s, x) => s + x.capacity, 0);
     const lambdaUsd = (c: Case) => PRICE.lambdaPerRequest + PRICE.lambdaPerGbSecond * PRICE.lambdaMemoryGb * (Math.ceil(quantile(c.ms, 0.5)) / 1000);
     const usdPerMillion = (c: Case) => 1_000_000 * (PRICE.apiGatewayPerRequest + lambdaUsd(c) + rru(c) * PRICE.ddbPerRru);
+    /** The same read at the function URL: no API Gateway request fee (the app key is checked in the function). */
+    const usdPerMillionUrl = (c: Case) => 1_000_000 * (lambdaUsd(c) + rru(c) * PRICE.ddbPerRru);
+    const c304 = cases[2]!;
+    const c200 = cases[1]!;
     console.log(
       table(
-        ['read', 'status', 'DynamoDB requests', 'by command', 'RRU', 'p50 ms (local)', '$ / 1M reads on AWS'],
+        ['read', 'status', 'DynamoDB requests', 'by command', 'RRU', 'p50 ms (local)', '$ / 1M via API Gateway', '$ / 1M via function URL'],
         cases.map((c) => [
           c.name,
           String(c.status),
@@ -115,18 +119,18 @@ export async function benchEffective(): Promise<{ rru304: number; rru200: number
           fmt(rru(c), 1),
           fmt(quantile(c.ms, 0.5), 2),
           `$${usdPerMillion(c).toFixed(2)}`,
+          `$${usdPerMillionUrl(c).toFixed(2)}`,
         ]),
       ),
     );
-    const c304 = cases[2]!;
-    const c200 = cases[1]!;
     console.log(`Environment: ${CONFIGS} configs + ${FLAGS} flags (${FLAGS / 5} of them rollouts); snapshot contents loaded from the table ${loads} times in the ${RUNS} uncached runs (the cache was cleared before each).
-A read checks the app key and reads the environment head in ONE consistent BatchGetItem (2 items: the key record, the environment); the snapshot is immutable and cached by digest, so a 200 with a cached snapshot and a 304 cost the same DynamoDB work. The key's last-used time is written at most once a minute per key and instance (one UpdateItem, 1 WRU), not counted here.
-$ per million = API Gateway HTTP API $1.00/M + Lambda $0.20/M + 512 MB arm64 × the local p50 (rounded up to 1 ms) + RRU × $0.125/M.
+A read's first check of an app key reads the key and the environment head in ONE consistent BatchGetItem (2 items); for the next second (READ_CACHE_TTL_MS) the instance keeps the key record and reads only the head, eventually consistently (0.5 RRU): a revoked key is refused within 1 s, a promotion is seen as soon as the read sees it. The snapshot is immutable and cached by digest, so a 200 with a cached snapshot and a 304 cost the same DynamoDB work. The key's last-used time is written at most once a minute per key and instance (one UpdateItem, 1 WRU), not counted here.
+$ per million = API Gateway HTTP API $1.00/M (not at the function URL, where the app reads also answer) + Lambda $0.20/M + 512 MB arm64 × the local p50 (rounded up to 1 ms) + RRU × $0.125/M.
+Unchanged poll (304) at the function URL: $${usdPerMillionUrl(c304).toFixed(2)} per million (goal ≤ $0.30; AppConfig $0.20); through API Gateway $${usdPerMillion(c304).toFixed(2)}.
 AWS AppConfig data plane, for comparison: $0.20 per million configuration requests + $0.0008 per configuration received — $0.20/M for polls that find nothing new, $800.20/M for reads that receive the configuration (our 200: $${usdPerMillion(c200).toFixed(2)}/M).`);
     db.destroy();
     resetDeps();
-    return { rru304: rru(c304), rru200: rru(c200), requests304: totalRequests(c304.counts), usdPerMillion304: usdPerMillion(c304) };
+    return { rru304: rru(c304), rru200: rru(c200), requests304: totalRequests(c304.counts), usdPerMillion304: usdPerMillion(c304), usdPerMillion304Url: usdPerMillionUrl(c304) };
   } finally {
     await local.stop();
   }

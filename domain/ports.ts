@@ -31,7 +31,8 @@ export type EnvironmentOp =
   | { kind: 'manifestHead'; digest: string; previous: string | null };
 
 export interface EnvironmentStorePort {
-  getEnvironment(tenant: string, name: string): Promise<Environment | null>;
+  /** `consistent: false`: an eventually consistent read (half the read capacity; app polls, which state a staleness bound) */
+  getEnvironment(tenant: string, name: string, opts?: { consistent?: boolean }): Promise<Environment | null>;
   listEnvironments(tenant: string): Promise<Environment[]>;
   createEnvironment(env: Environment, snapshot: Snapshot, audit: AuditEntry): Promise<void>;
   updateEnvironment(env: Environment, previous: Environment, audit: AuditEntry): Promise<void>;

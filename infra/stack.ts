@@ -15,11 +15,13 @@ import type * as cognito from 'aws-cdk-lib/aws-cognito';
 import type * as events from 'aws-cdk-lib/aws-events';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { HttpApi } from 'aws-cdk-lib/aws-apigatewayv2';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { AUTO_PROMOTION_TRIGGERS } from '../domain/promotion/events.ts';
 import { NOTIFY_ON } from '../domain/notify/notifier.ts';
 import { WEBHOOK_BUS_TYPES } from '../domain/webhooks/model.ts';
+import { servesAppKeys } from './access.ts';
 import { Alarms } from './alarms.ts';
 import { Api } from './api.ts';
 import { AuditAnchor } from './audit-anchor.ts';
@@ -69,6 +71,22 @@ export class StagelineStack extends Stack {
     const scheduling = new Scheduling(this, 'SchedulingPart', events, fn('schedule-fire'));
     const api = new Api(this, 'ApiPart', identity, functions);
     identity.setConsoleUrl(`${api.stage.url.replace(/\/$/, '')}/dashboard`);
+    // App reads (effective config, OFREP) also answer at a function URL: the app key is checked in the
+    // function, so the poll costs a Lambda invocation without API Gateway's $1.00 per million
+    // (bench: the cost per million unchanged polls). Only app-key routes are served there (appRouteOfUrl).
+    for (const name of [...functions.functions.keys()].filter(servesAppKeys)) {
+      const url = fn(name).addFunctionUrl({
+        authType: lambda.FunctionUrlAuthType.NONE,
+        cors: {
+          allowedOrigins: context.allowedOrigins,
+          allowedMethods: [lambda.HttpMethod.GET, lambda.HttpMethod.POST],
+          allowedHeaders: ['authorization', 'x-api-key', 'content-type', 'if-none-match'],
+          exposedHeaders: ['etag'],
+          maxAge: Duration.hours(1),
+        },
+      });
+      new CfnOutput(this, `AppReadUrl${name.replace(/(^|-)(\w)/g, (_m, _d, c: string) => c.toUpperCase())}`, { value: url.url, description: `${name}: app-key reads without API Gateway (same paths as the API)` });
+    }
 
     // Notifications: the notifier behind one bus rule (retries with backoff, then a DLQ); Slack over the
     // outbound guard, email through SES v2 from a verified identity; Cognito is the directory of approvers.

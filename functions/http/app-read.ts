@@ -6,6 +6,7 @@ import type { Environment } from '#domain/model';
 import type { Ctx, Deps } from '#domain/ports';
 import { logger } from '../adapters/observability.ts';
 import { depsFor } from './deps.ts';
+import { keyAndEnvironment } from './read-cache.ts';
 import { fromJwt } from './principal.ts';
 import type { ServedRoute } from './served-routes.ts';
 
@@ -61,7 +62,8 @@ export async function appRead(input: { route: ServedRoute; headers: Record<strin
     const parsed = parseKey(presentedKey(input.headers) ?? '');
     const d = parsed ? depsFor(parsed.tenant) : input.deps;
     const wanted = input.environment ?? parsed?.environment;
-    const found = parsed && wanted ? await d.store.appKeyAndEnvironment(parsed.tenant, parsed.id, wanted) : { key: null, env: null };
+    // From the function's memory for at most READ_CACHE_TTL_MS (revocations and promotions are seen within it).
+    const found = parsed && wanted ? await keyAndEnvironment(d, parsed.tenant, parsed.id, parsed.secret, wanted) : { key: null, env: null };
     const now = d.clock();
     const scope = checkKey(parsed, found.key, input.environment, now);
     if (!found.env) throw new EnvironmentNotFound(scope.environment);

@@ -14,7 +14,7 @@ import { withCorsHeaders } from './cors.ts';
 import { errorResponse, json, type HttpResult } from './errors.ts';
 import { principalOf } from './principal.ts';
 import type { Route } from './routes.ts';
-import { routeByKey, type ServedRoute } from './served-routes.ts';
+import { appRouteOfUrl, routeByKey, type ServedRoute } from './served-routes.ts';
 
 /** Larger bodies answer 413 (the batch route needs room for 10k small items). */
 export const MAX_BODY_BYTES = 2 * 1024 * 1024;
@@ -285,8 +285,16 @@ export function httpHandler<B extends z.ZodMiniType, Q extends z.ZodMiniType, P 
     .use(accessLog())
     .use(httpErrors())
     .handler(async (event, context) => {
-      const route = routeByKey(event.routeKey);
-      if (!route) throw new RouteNotFound(`No route ${event.routeKey}`);
+      let route = routeByKey(event.routeKey);
+      if (!route && event.routeKey === '$default' && event.requestContext?.http) {
+        // A function URL (app reads, without API Gateway's per-request fee): the route from the path, app-key routes only.
+        const hit = appRouteOfUrl(event.requestContext.http.method, event.rawPath);
+        if (hit) {
+          route = hit.route;
+          event.pathParameters = hit.params;
+        }
+      }
+      if (!route) throw new RouteNotFound(`No route ${event.routeKey === '$default' ? `${event.requestContext?.http?.method} ${event.rawPath}` : event.routeKey}`);
       const principal: Principal | null = principalOf(event, route);
       if (route.role && principal && !hasRole(principal, route.role)) {
         throw new Forbidden(`This route needs the '${route.role}' role; you have: ${principal.roles.join(', ') || 'none'}`);

@@ -102,7 +102,7 @@ const consumeRoutes: Route[] = [
   { method: 'GET', path: `${v1}/app-keys`, handler: 'app-keys-list', auth: 'jwt', role: 'viewer', summary: 'App keys of the tenant (?environment=); never their secrets' },
   { method: 'POST', path: `${v1}/app-keys`, handler: 'app-keys-create', auth: 'jwt', role: 'admin', summary: 'Create a read-only app key for one environment (optionally a key prefix); the key is shown once' },
   { method: 'POST', path: `${v1}/app-keys/{id}/rotate`, handler: 'app-keys-rotate', auth: 'jwt', role: 'admin', summary: 'Rotate: a new secret (shown once); the previous one keeps working for overlapSeconds' },
-  { method: 'DELETE', path: `${v1}/app-keys/{id}`, handler: 'app-keys-revoke', auth: 'jwt', role: 'admin', summary: 'Revoke an app key (effective at the next request)' },
+  { method: 'DELETE', path: `${v1}/app-keys/{id}`, handler: 'app-keys-revoke', auth: 'jwt', role: 'admin', summary: 'Revoke an app key: refused within 1 s on every instance (an instance keeps a key it checked for at most a second)' },
   { method: 'GET', path: `${v1}/users`, handler: 'users-list', auth: 'jwt', role: 'admin', summary: "The tenant's users with their roles and sign-in status (admin)" },
   { method: 'POST', path: `${v1}/users`, handler: 'users-invite', auth: 'jwt', role: 'admin', summary: 'Invite a user into your tenant with roles: on AWS Cognito emails a temporary password; audited' },
   { method: 'PATCH', path: `${v1}/users/{id}`, handler: 'users-roles', auth: 'jwt', role: 'admin', summary: "Replace a user's roles (never your own; the tenant keeps at least one admin); audited" },

@@ -21,3 +21,29 @@ export const routeByKey = (key: string): ServedRoute | undefined => (Object.hasO
 
 /** The handlers of the routes this code serves. */
 export const servedHandlers = (): Set<string> => new Set(Object.values(SERVED).map((r) => r.handler));
+
+/**
+ * The app-read route a function URL request is for (a function URL sends every request as `$default`,
+ * without API Gateway's route key and path parameters): only routes whose caller is checked in the
+ * function (auth 'app': the app key) may be reached that way; every other route stays behind the
+ * gateway's authorizers.
+ */
+export function appRouteOfUrl(method: string, path: string): { route: ServedRoute; params: Record<string, string> } | undefined {
+  for (const route of Object.values(SERVED)) {
+    if (route.auth !== 'app' || route.method !== method.toUpperCase()) continue;
+    const names: string[] = [];
+    const pattern = route.path
+      .split('/')
+      .map((seg) => (seg.startsWith('{') ? (names.push(seg.slice(1, -1)), '([^/]+)') : seg.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+      .join('/');
+    const re = new RegExp(`^${pattern}$`);
+    const m = re.exec(path);
+    if (!m) continue;
+    try {
+      return { route, params: Object.fromEntries(names.map((n, i) => [n, decodeURIComponent(m[i + 1]!)])) };
+    } catch {
+      return undefined; // a malformed percent-escape: no such route
+    }
+  }
+  return undefined;
+}

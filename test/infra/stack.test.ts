@@ -403,12 +403,25 @@ describe('notifications', () => {
   });
 });
 
+describe('app reads without API Gateway', () => {
+  it('gives only the app-key functions a function URL, unauthenticated at the URL (the function checks the app key), with CORS for the web SDK', () => {
+    const urls = Object.values(template.findResources('AWS::Lambda::Url')) as Resource[];
+    const ids = new Map([...functionIds()].map(([name, id]) => [id, name]));
+    const served = urls.map((u) => ids.get(u.Properties.TargetFunctionArn['Fn::GetAtt'][0])).sort();
+    expect(served).toEqual(['effective', 'ofrep']);
+    for (const u of urls) {
+      expect(u.Properties.AuthType).toBe('NONE');
+      expect(u.Properties.Cors).toMatchObject({ AllowMethods: ['GET', 'POST'], ExposeHeaders: ['etag'], AllowHeaders: expect.arrayContaining(['x-api-key', 'authorization', 'if-none-match']) });
+    }
+  });
+});
+
 describe('size', () => {
   it('stays at ≤ 402 resources, clear of CloudFormation\'s 500 (one state machine for promotions and rollbacks; API Gateway invokes through one role, not a permission per function; API functions with the same permissions share a role; read-only handlers of an area share a function; both Slack request URLs share one function)', () => {
     const all = template.toJSON().Resources as Record<string, Resource>;
     const resources = Object.values(all);
     // 286 before this round. Slack identities: + the slack-links function and its integration, + 4 routes (slash command, link codes, links, unlink).
-    expect(resources.length).toBeLessThanOrEqual(418); // + 10: the users-admin function (one for the five people routes), its 5 routes with their integrations, the platform-admin group; + 6: the sign-in (the user pool domain, the auth-config function, its route and integration) // + the /audit/public-key route (served by the audit-verify function); +25 for the consume routes: 6 functions with their integrations, 9 routes, the app-read tenant role and the app-key functions' execution role (each with its policy)
+    expect(resources.length).toBeLessThanOrEqual(424); // + 6: the app-read function URLs (2, each with its invoke permissions); + 10: the users-admin function (one for the five people routes), its 5 routes with their integrations, the platform-admin group; + 6: the sign-in (the user pool domain, the auth-config function, its route and integration) // + the /audit/public-key route (served by the audit-verify function); +25 for the consume routes: 6 functions with their integrations, 9 routes, the app-read tenant role and the app-key functions' execution role (each with its policy)
     // + outbound webhooks and git targets (9 functions with their routes, a bus rule, its DLQ and alarm).
     // + monitors and discovery (alarm-state, registry-push, registry-notifications and the link routes; two default-bus rules and their DLQ).
     // Measured after merging every branch of this round: 401; 402 on the base of the next (CORS answered by the functions adds none).
@@ -416,7 +429,7 @@ describe('size', () => {
     // app-read tenant role and the app-key readers' role, and the webhook routes each needing something the others do not
     // (create: put a secret; rotate: read and put it; delete: remove it; redeliver: schedule) plus the delivery function's.
     expect(resources.filter((r) => r.Type === 'AWS::IAM::Role').length).toBeLessThanOrEqual(38); // + the monitor and discovery functions' roles, + the users-admin function's own, + auth-config's
-    expect(resources.filter((r) => r.Type === 'AWS::Lambda::Permission').length).toBeLessThanOrEqual(5);
+    expect(resources.filter((r) => r.Type === 'AWS::Lambda::Permission').length).toBeLessThanOrEqual(9); // + 4: the two app-read function URLs' (InvokeFunctionUrl and InvokeFunction, as function URLs need both)
     // Every integration is invoked with the one role, and that role may invoke exactly the functions routes reach.
     const integrations = resources.filter((r) => r.Type === 'AWS::ApiGatewayV2::Integration') as (Resource & { Properties: { CredentialsArn: unknown; IntegrationUri: { 'Fn::GetAtt': [string, string] } } })[];
     const role = Object.keys(all).find((k) => k.startsWith('ApiInvokeRole') && all[k]!.Type === 'AWS::IAM::Role')!;

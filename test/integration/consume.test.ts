@@ -10,6 +10,7 @@ import { assignVariant } from '../../domain/effective.ts';
 import { signedFetch } from '../support/sigv4.ts';
 import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
 import { waitFor } from '../support/promotions.ts';
+import { READ_CACHE_TTL_MS, readCacheStats } from '../../functions/http/read-cache.ts';
 
 let t: TestStack;
 let admin: string;
@@ -53,6 +54,18 @@ afterAll(async () => {
 });
 
 const read = (path: string, key: string, headers: Record<string, string> = {}) => t.call('GET', path, { headers: { 'x-api-key': key, ...headers } });
+/**
+ * A key revoked or rotated away is refused within the stated bound (READ_CACHE_TTL_MS: an instance
+ * that checked it in the last second may still take it until then); never later.
+ */
+async function refused(path: string, key: string) {
+  const until = Date.now() + READ_CACHE_TTL_MS + 500;
+  for (;;) {
+    const r = await read(path, key);
+    if (r.status === 401 || Date.now() > until) return r;
+    await new Promise((res) => setTimeout(res, 100));
+  }
+}
 
 describe('app keys', () => {
   it('shows a key once, lists it without secret or hash, and audits the change', async () => {
@@ -83,13 +96,13 @@ describe('app keys', () => {
     expect((await read('/api/v1/environments/staging/effective', rotated.body.key)).status).toBe(200);
     // A rotation with no overlap ends the previous secrets now.
     const now = await t.call('POST', `/api/v1/app-keys/${k.body.id}/rotate`, { token: admin, body: { overlapSeconds: 0 } });
-    expect((await read('/api/v1/environments/staging/effective', rotated.body.key)).status).toBe(401);
+    expect((await refused('/api/v1/environments/staging/effective', rotated.body.key)).status).toBe(401);
     expect((await read('/api/v1/environments/staging/effective', now.body.key)).status).toBe(200);
     const listed = (await t.call('GET', '/api/v1/app-keys', { token: admin })).body.items.find((x: { id: string }) => x.id === k.body.id);
     expect(listed.lastUsedAt).not.toBeNull();
     const revoked = await t.call('DELETE', `/api/v1/app-keys/${k.body.id}`, { token: admin });
     expect(revoked.body).toMatchObject({ status: 'revoked' });
-    const after = await read('/api/v1/environments/staging/effective', now.body.key);
+    const after = await refused('/api/v1/environments/staging/effective', now.body.key);
     expect(after.status).toBe(401);
     expect(after.body.error.message).toMatch(/revoked/);
     expect((await t.call('POST', '/ofrep/v1/evaluate/flags/checkout.banner', { headers: { authorization: `Bearer ${now.body.key}` }, body: {} })).status).toBe(401);
@@ -110,12 +123,46 @@ describe('stageline keys (CLI)', () => {
     expect(listed.stdout).toContain(id);
     expect(listed.stdout).not.toContain(key.split('.')[4]!);
     const rotated = (await cli('keys', 'rotate', id, '--overlap', '0')).stdout.trim();
-    expect((await read('/api/v1/environments/staging/effective', key)).status).toBe(401);
+    expect((await refused('/api/v1/environments/staging/effective', key)).status).toBe(401);
     expect((await read('/api/v1/environments/staging/effective', rotated)).status).toBe(200);
     await cli('keys', 'revoke', id);
-    expect((await read('/api/v1/environments/staging/effective', rotated)).status).toBe(401);
+    expect((await refused('/api/v1/environments/staging/effective', rotated)).status).toBe(401);
     await expect(cli('keys', 'revoke', 'ak_0000000000000000')).rejects.toThrow(/No app key/);
   }, 60_000);
+});
+
+describe('app reads at the least cost', () => {
+  it('an unchanged poll reads the key from memory and the head eventually consistently; a change is seen at once', async () => {
+    const before = { ...readCacheStats };
+    const first = await read('/api/v1/environments/dev/effective', keys.dev!);
+    const etag = first.headers.get('etag')!;
+    for (let i = 0; i < 3; i++) expect((await read('/api/v1/environments/dev/effective', keys.dev!, { 'if-none-match': etag })).status).toBe(304);
+    // Within the bound the key record is not read again (at most one load for the four polls: the bound may pass once).
+    expect(readCacheStats.hits - before.hits).toBeGreaterThanOrEqual(3 - (readCacheStats.loads - before.loads));
+    expect(readCacheStats.loads - before.loads).toBeLessThanOrEqual(2);
+    // A change is visible on the next poll: the head is read on every poll.
+    expect((await t.call('POST', '/api/v1/environments/dev/configs', { token: admin, body: { key: 'poll.seen', value: 1 } })).status).toBe(201);
+    const next = await read('/api/v1/environments/dev/effective', keys.dev!, { 'if-none-match': etag });
+    expect(next.status).toBe(200);
+    expect(next.body.configs['poll.seen']).toBe(1);
+  });
+
+  it('serves app-key routes from a function URL (no API Gateway route key), and nothing else', async () => {
+    const { handler: effective } = await import('../../functions/handlers/effective.ts');
+    const { handler: ofrep } = await import('../../functions/handlers/ofrep.ts');
+    const urlEvent = (method: string, path: string, headers: Record<string, string>, body?: string) =>
+      ({ version: '2.0', routeKey: '$default', rawPath: path, rawQueryString: '', headers, body, isBase64Encoded: false, requestContext: { http: { method, path }, requestId: 'url-1' } }) as never;
+    const ctx = { awsRequestId: 'url-1', getRemainingTimeInMillis: () => 10_000 } as never;
+    const r = (await effective(urlEvent('GET', '/api/v1/environments/staging/effective', { 'x-api-key': keys.staging! }), ctx)) as { statusCode: number; body: string };
+    expect(r.statusCode).toBe(200);
+    expect(JSON.parse(r.body).environment).toBe('staging');
+    const o = (await ofrep(urlEvent('POST', '/ofrep/v1/evaluate/flags/checkout.banner', { 'x-api-key': keys.staging!, 'content-type': 'application/json' }, '{"context":{}}'), ctx)) as { statusCode: number; body: string };
+    expect(o.statusCode).toBe(200);
+    expect(JSON.parse(o.body)).toMatchObject({ key: 'checkout.banner', value: 'hello' });
+    // No key: 401 as through the gateway; a path that is not an app read: 404 (the gateway's authorizers stay the only way to it).
+    expect(((await effective(urlEvent('GET', '/api/v1/environments/staging/effective', {}), ctx)) as { statusCode: number }).statusCode).toBe(401);
+    expect(((await effective(urlEvent('GET', '/api/v1/environments', { 'x-api-key': keys.staging! }), ctx)) as { statusCode: number }).statusCode).toBe(404);
+  });
 });
 
 describe('effective config', () => {

@@ -50,9 +50,9 @@ export function environmentArea(base: StoreBase) {
   };
 
   const port: EnvironmentStorePort = {
-    async getEnvironment(tenant: string, name: string): Promise<Environment | null> {
+    async getEnvironment(tenant: string, name: string, opts: { consistent?: boolean } = {}): Promise<Environment | null> {
       await base.ready();
-      const r = await db.send(new GetCommand({ TableName: table, Key: keys.environment(tenant, name), ConsistentRead: true }));
+      const r = await db.send(new GetCommand({ TableName: table, Key: keys.environment(tenant, name), ConsistentRead: opts.consistent !== false }));
       return openEnv(strip<Environment>(r.Item));
     },
 
