@@ -403,6 +403,16 @@ describe('notifications', () => {
   });
 });
 
+describe('runbook', () => {
+  it('docs/operations/alarms.md says what each alarm of the template means and what to do', () => {
+    const runbook = readFileSync(path.join(import.meta.dirname, '..', '..', 'docs', 'operations', 'alarms.md'), 'utf8');
+    const alarms = Object.keys(template.findResources('AWS::CloudWatch::Alarm')).map((id) => id.replace(/[0-9A-F]{8}$/, ''));
+    expect(alarms.length).toBeGreaterThan(5);
+    const missing = alarms.filter((a) => !runbook.includes(`\`${a}\``) && !(/DepthAlarm$/.test(a) && runbook.includes('`…DlqDepthAlarm`')));
+    expect(missing, 'alarms the runbook does not explain').toEqual([]);
+  });
+});
+
 describe('app reads without API Gateway', () => {
   it('gives only the app-key functions a function URL, unauthenticated at the URL (the function checks the app key), with CORS for the web SDK', () => {
     const urls = Object.values(template.findResources('AWS::Lambda::Url')) as Resource[];
