@@ -21,7 +21,7 @@ export function registerNotifications(program: Command): void {
     });
   notify
     .command('set')
-    .description('replace them (admin); webhook secrets are never printed back')
+    .description('change them (admin): what you leave out is kept; webhook secrets are never printed back')
     .option('--env <env>', 'environment')
     .option('--slack-webhook <url>', 'Slack incoming webhook')
     .option('--slack-channel <#channel>', 'Slack channel (repeat)', collect)

@@ -1,7 +1,7 @@
 import * as z from '../zod.ts';
 import { auditEntry } from '../audit.ts';
 import { digestOf } from '../canonical.ts';
-import { EnvironmentNotFound, VersionConflict } from '../errors.ts';
+import { EnvironmentNotFound, ValidationFailed, VersionConflict } from '../errors.ts';
 import type { Ctx, Deps } from '../ports.ts';
 import { retryOnConflict } from '../retry.ts';
 import { tenantUrl } from '../url-policy.ts';
@@ -27,20 +27,23 @@ export const SLACK_USERS_MOVED =
  * who linked their account may approve/reject from Slack), and `events` (which kinds; default all).
  */
 export const notificationSettingsBody = /* @__PURE__ */ z.schema(() => z.strictObject({
-  slack: z.optional(z.strictObject({
+  slack: z.optional(z.nullable(z.strictObject({
     webhook: tenantUrl(z.string().check(z.trim(), z.maxLength(2048))).check(z.describe('An https URL of a Slack incoming webhook, on a public address (plain http only to loopback, in local mode); another is refused with 400')),
     channels: z._default(z.array(z.string().check(z.regex(/^#?[a-z0-9._-]{1,80}$/, 'a channel name like #platform-ops'))).check(z.maxLength(20)), []),
     teamId: z.optional(slackTeamId).check(z.describe("binds this Slack workspace to the tenant: Approve/Reject buttons appear, and its members may link their own accounts")),
     signingSecret: z.optional(z.never({ error: SLACK_SECRET_MOVED })).check(z.describe('no longer accepted: deployment configuration')),
     users: z.optional(z.never({ error: SLACK_USERS_MOVED })).check(z.describe('no longer accepted: people link their own Slack accounts')),
-  })),
-  email: z.optional(z.strictObject({
+  })).check(z.describe(`absent: kept as it is; null: Slack off; an object: Slack as given. Its webhook may be sent back as GET shows it (${'`origin/…`'}) to keep the stored one`))),
+  email: z.optional(z.nullable(z.strictObject({
     recipients: z._default(z.array(z.string().check(z.email(), z.toLowerCase())).check(z.maxLength(50)), []),
     approvers: z._default(z.boolean(), false),
-  })),
-  events: z.optional(z.array(z.enum(NOTIFICATION_KINDS)).check(z.minLength(1))),
+  })).check(z.describe('absent: kept as it is; null: email off; an object: email as given'))),
+  events: z.optional(z.nullable(z.array(z.enum(NOTIFICATION_KINDS)).check(z.minLength(1))).check(z.describe('absent: kept as it is; null: every kind'))),
   version: z.optional(z.number().check(z.int(), z.minimum(0))),
-}));
+}).check(z.describe('Each field left out keeps its stored value (a PUT of {} changes nothing); null turns a channel off. `version`, when given, must be the one read (409 otherwise).')));
+
+/** How GET shows a webhook: its origin and an ellipsis, never the secret path. */
+export const maskedWebhook = (url: string) => `${new URL(url).origin}/…`;
 export type NotificationSettingsBody = z.infer<typeof notificationSettingsBody>;
 
 export interface NotificationSettings {
@@ -68,7 +71,7 @@ export function settingsView(s: NotificationSettings | null, scope: string) {
   return {
     scope,
     slack: s.slack
-      ? { webhook: `${new URL(s.slack.webhook).origin}/…`, channels: s.slack.channels, teamId: s.slack.teamId ?? null }
+      ? { webhook: maskedWebhook(s.slack.webhook), channels: s.slack.channels, teamId: s.slack.teamId ?? null }
       : null,
     email: s.email ?? null,
     events: s.events ?? [...NOTIFICATION_KINDS],
@@ -93,17 +96,25 @@ export async function putNotificationSettings(deps: Deps, ctx: Ctx, scope: strin
       throw new VersionConflict(`notification settings of '${scope}' are at version ${prev?.version ?? 0}, not ${body.version}; read them again`, { currentVersion: prev?.version ?? 0 });
     }
     const now = deps.clock().toISOString();
+    // Merge: a field left out keeps what is stored (a client that sends part of the settings, or `{}`,
+    // loses nothing); null turns it off. A webhook sent back as GET shows it keeps the stored one; any
+    // other masked value is not a webhook.
+    const slack = body.slack === undefined ? prev?.slack : body.slack === null ? undefined : { webhook: webhookOf(body.slack.webhook, prev), channels: body.slack.channels, ...(body.slack.teamId ? { teamId: body.slack.teamId } : {}), ...(prev?.slack?.webhookRef && body.slack.webhook === maskedWebhook(prev.slack.webhook) ? { webhookRef: prev.slack.webhookRef } : {}) };
+    const email = body.email === undefined ? prev?.email : (body.email ?? undefined);
+    const events = body.events === undefined ? prev?.events : (body.events ?? undefined);
     const next: NotificationSettings = {
       tenant,
       scope,
-      ...(body.slack ? { slack: { webhook: body.slack.webhook, channels: body.slack.channels, ...(body.slack.teamId ? { teamId: body.slack.teamId } : {}) } } : {}),
-      ...(body.email ? { email: body.email } : {}),
-      ...(body.events ? { events: body.events } : {}),
+      ...(slack ? { slack } : {}),
+      ...(email ? { email } : {}),
+      ...(events ? { events } : {}),
       version: (prev?.version ?? 0) + 1,
       updatedAt: now,
       updatedBy: ctx.principal.name,
     };
     const publicPart = (s: NotificationSettings | null) => (s ? digestOf(settingsView(s, scope)) : null);
+    // Nothing changes (e.g. a PUT of {}): no write, no audit entry, no new version.
+    if (prev && digestOf({ ...next, version: 0, updatedAt: '', updatedBy: '' }) === digestOf({ ...prev, version: 0, updatedAt: '', updatedBy: '' })) return settingsView(prev, scope);
     const audit = auditEntry(tenant, {
       actor: ctx.principal.id,
       actorName: ctx.principal.name,
@@ -119,6 +130,13 @@ export async function putNotificationSettings(deps: Deps, ctx: Ctx, scope: strin
     await deps.store.putNotificationSettings(next, prev ? prev.version : null, audit);
     return settingsView(next, scope);
   });
+}
+
+/** The webhook to store: the one given, or the stored one when the caller sent back its masked form. */
+function webhookOf(given: string, prev: NotificationSettings | null): string {
+  if (!given.endsWith('/…') && !given.endsWith('/%E2%80%A6')) return given;
+  if (prev?.slack && (given === maskedWebhook(prev.slack.webhook) || given === `${new URL(prev.slack.webhook).origin}/%E2%80%A6`)) return prev.slack.webhook;
+  throw new ValidationFailed([{ path: 'body.slack.webhook', message: 'is a masked value (as GET shows a stored webhook), not a webhook: send the full incoming-webhook URL, or the masked value of the webhook stored here to keep it' }]);
 }
 
 async function assertScope(deps: Deps, tenant: string, scope: string): Promise<void> {

@@ -66,6 +66,36 @@ const nonceIn = (html: string) => /name="nonce" value="([^"]+)"/.exec(html)?.[1]
 const form = (fields: Record<string, string>) => ({ method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'sec-fetch-site': 'same-origin' }, body: new URLSearchParams(fields).toString() });
 
 describe('notification settings', () => {
+  it('a partial or masked PUT loses nothing: {} changes nothing, a read-modify-write keeps the webhook, null turns a channel off', async () => {
+    const tenant = t.tenant();
+    const u = await t.users(tenant);
+    await makeLine(t, u.admin);
+    const full = { slack: { webhook: slackUrl, channels: ['#ops'], teamId: 'T0ABC' }, email: { recipients: ['ops@acme.com'], approvers: true }, events: ['approval-required', 'failed'] };
+    const set = await t.call('PUT', '/api/v1/notifications', { token: u.admin, body: full });
+    expect(set.status).toBe(200);
+    // {} changes nothing (no new version either).
+    const empty = await t.call('PUT', '/api/v1/notifications', { token: u.admin, body: {} });
+    expect(empty.status).toBe(200);
+    expect(empty.body).toMatchObject({ slack: { channels: ['#ops'], teamId: 'T0ABC' }, email: { recipients: ['ops@acme.com'], approvers: true }, events: ['approval-required', 'failed'], version: 1 });
+    // Read, change one thing, write back what was read: the masked webhook keeps the real one.
+    const read = (await t.call('GET', '/api/v1/notifications', { token: u.admin })).body;
+    expect(read.slack.webhook).toMatch(/\/…$/);
+    const back = await t.call('PUT', '/api/v1/notifications', { token: u.admin, body: { slack: { webhook: read.slack.webhook, channels: ['#ops', '#releases'], teamId: 'T0ABC' }, version: read.version } });
+    expect(back.status, JSON.stringify(back.body)).toBe(200);
+    expect(back.body).toMatchObject({ slack: { channels: ['#ops', '#releases'] }, email: { recipients: ['ops@acme.com'] }, version: 2 });
+    const { deps } = await import('../../functions/http/deps.ts');
+    expect((await deps().store.getNotificationSettings(tenant, 'tenant'))?.slack?.webhook).toBe(slackUrl);
+    // A masked value that is not this scope's webhook is refused, naming the field.
+    const foreign = await t.call('PUT', '/api/v1/notifications', { token: u.admin, body: { slack: { webhook: 'https://hooks.example.com/…', channels: [] } } });
+    expect(foreign.status).toBe(400);
+    expect(foreign.body.error.issues[0].path).toBe('body.slack.webhook');
+    // null turns a channel off; the others stay.
+    const off = await t.call('PUT', '/api/v1/notifications', { token: u.admin, body: { slack: null } });
+    expect(off.body).toMatchObject({ slack: null, email: { recipients: ['ops@acme.com'] }, events: ['approval-required', 'failed'], version: 3 });
+    // A stale version is refused.
+    expect((await t.call('PUT', '/api/v1/notifications', { token: u.admin, body: { email: null, version: 1 } })).status).toBe(409);
+  });
+
   it("accept seed 003's shape, never show the webhook's secret path, and refuse a webhook we must not call", async () => {
     const tenant = t.tenant();
     const u = await t.users(tenant);
