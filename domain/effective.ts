@@ -5,7 +5,8 @@ import { ValidationFailed } from './errors.ts';
 import type { Environment } from './model.ts';
 import type { NodeSource } from './tree.ts';
 import { collect, memoSource } from './tree.ts';
-import { findReservedKey, notReserved, RESERVED_KEY_MESSAGE } from './reserved-keys.ts';
+import { notReserved } from './reserved-keys.ts';
+import { shapeProblem } from './json-shape.ts';
 
 /**
  * What a running service reads: its environment's current configs and flags (as last promoted, or
@@ -157,8 +158,9 @@ export function parseOfrepRequest(raw: string | undefined): { context: OfrepCont
     return { error: { errorCode: 'PARSE_ERROR', errorDetails: 'The request body is not valid JSON; send {"context": {...}}' } };
   }
   if (!value || typeof value !== 'object' || Array.isArray(value)) return { error: { errorCode: 'INVALID_CONTEXT', errorDetails: 'The request body must be an object: {"context": {...}}' } };
-  const reserved = findReservedKey(value, 'body');
-  if (reserved) return { error: { errorCode: 'INVALID_CONTEXT', errorDetails: `${reserved.slice('body.'.length)}: a key ${RESERVED_KEY_MESSAGE}` } };
+  // The shape every body must have (depth, numbers, reserved keys), as OFREP's error.
+  const problem = shapeProblem(value, 'body');
+  if (problem) return { error: { errorCode: 'INVALID_CONTEXT', errorDetails: `${problem.path.replace(/^body\.?/, '') || 'body'}: ${problem.message}` } };
   const r = ofrepRequest.safeParse(value);
   if (!r.success) {
     return { error: { errorCode: 'INVALID_CONTEXT', errorDetails: r.error.issues.map((i) => `${['context', ...i.path.slice(1).map(String)].join('.')}: ${i.message}`).join('; ') } };

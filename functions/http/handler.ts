@@ -9,7 +9,7 @@ import type { Ctx, Deps } from '#domain/ports';
 import { storeOnly, tenantDeps, type Wiring } from './deps.ts';
 import { logger } from '../adapters/observability.ts';
 import { writeStats } from '#domain/retry';
-import { isReservedKey, RESERVED_KEY_MESSAGE } from '#domain/reserved-keys';
+import { shapeProblem } from '#domain/json-shape';
 import { withCorsHeaders } from './cors.ts';
 import { errorResponse, json, type HttpResult } from './errors.ts';
 import { principalOf } from './principal.ts';
@@ -114,30 +114,11 @@ function readBody(event: APIGatewayProxyEventV2): unknown {
   return value;
 }
 
-/** DynamoDB stores documents nested at most 32 levels deep; a body may use 24 of them. */
-export const MAX_JSON_DEPTH = 24;
 
-/**
- * Checked before any schema runs (a schema walking 2,000 levels overflows): nesting depth, and
- * numbers that would silently lose precision or cannot be stored (beyond ±2^53, or not finite), and
- * object keys JavaScript reserves (domain/reserved-keys.ts), which no schema should have to think of.
- */
+/** The shape every body must have before any schema runs (domain/json-shape.ts): a 400 naming where it is not. */
 function checkShape(root: unknown): void {
-  const stack: { v: unknown; depth: number; path: string }[] = [{ v: root, depth: 0, path: 'body' }];
-  while (stack.length) {
-    const { v, depth, path } = stack.pop()!;
-    if (typeof v === 'number') {
-      if (!Number.isFinite(v) || (Number.isInteger(v) && !Number.isSafeInteger(v)) || Math.abs(v) > Number.MAX_SAFE_INTEGER) {
-        throw new ValidationFailed([{ path, message: `number ${String(v)} is out of range: numbers must lie within ±${Number.MAX_SAFE_INTEGER} (send larger values as strings)` }]);
-      }
-    } else if (v && typeof v === 'object') {
-      if (depth >= MAX_JSON_DEPTH) throw new ValidationFailed([{ path, message: `nested deeper than ${MAX_JSON_DEPTH} levels; flatten the value` }]);
-      for (const [k, child] of Object.entries(v)) {
-        if (!Array.isArray(v) && isReservedKey(k)) throw new ValidationFailed([{ path: `${path}.${k}`, message: `a key ${RESERVED_KEY_MESSAGE}: rename it` }]);
-        stack.push({ v: child, depth: depth + 1, path: `${path}.${k}` });
-      }
-    }
-  }
+  const problem = shapeProblem(root, 'body');
+  if (problem) throw new ValidationFailed([problem]);
 }
 
 /** A handler result that also sets response headers (e.g. a cursor beside a plain-array body). */

@@ -131,6 +131,19 @@ describe('stageline keys (CLI)', () => {
   }, 60_000);
 });
 
+describe('OFREP bodies have the shape limits of every body', () => {
+  it('a context nested 3,000 deep, holding 1e400 or a reserved key answers 400 INVALID_CONTEXT, never 500', async () => {
+    const deep = `{"context":${'{"a":'.repeat(3000)}1${'}'.repeat(3000)}}`;
+    for (const [name, raw] of [['deep', deep], ['1e400', '{"context":{"targetingKey":"u","n":1e400}}'], ['huge integer', '{"context":{"n":123456789012345678901234567890}}'], ['__proto__', '{"context":{"__proto__":{"x":1}}}']] as const) {
+      for (const path of ['/ofrep/v1/evaluate/flags', '/ofrep/v1/evaluate/flags/checkout.banner']) {
+        const r = await t.call('POST', path, { headers: { 'x-api-key': keys.staging!, 'content-type': 'application/json' }, raw });
+        expect(r.status, `${name} ${path}: ${JSON.stringify(r.body)}`).toBe(400);
+        expect(r.body.errorCode, name).toBe('INVALID_CONTEXT');
+      }
+    }
+  });
+});
+
 describe('app reads at the least cost', () => {
   it('an unchanged poll reads the key from memory and the head eventually consistently; a change is seen at once', async () => {
     const before = { ...readCacheStats };
