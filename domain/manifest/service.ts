@@ -1,4 +1,3 @@
-import { stringify } from 'yaml';
 import { auditEntry } from '../audit.ts';
 import { canonicalJson, digestOf, sha256Hex } from '../canonical.ts';
 import { RuleViolation, ValidationFailed, VersionConflict } from '../errors.ts';
@@ -12,7 +11,7 @@ import type { Gates } from '../schemas.ts';
 import type { Rule } from '../promotion/model.ts';
 import type { CreateRule } from '../promotion/schemas.ts';
 import { randomBytes } from 'node:crypto';
-import { parseManifest, SECRET_REF, type Manifest } from './document.ts';
+import { manifestYaml, parseManifest, SECRET_REF, type Manifest } from './document.ts';
 import { loopbackAllowed, tenantUrlIssue } from '../url-policy.ts';
 import { assertMonitorsHere, type DeploymentPlace } from '../monitors.ts';
 import { armFreezeEdge, freezeAddedOps, freezeRemovedOps } from '../freeze.ts';
@@ -323,7 +322,7 @@ export async function exportManifest(deps: Deps, ctx: Ctx, format: 'yaml' | 'jso
   const { setup } = await current(deps, ctx.principal.tenant);
   const doc = toManifest(setup);
   const digest = setupDigest(setup);
-  return format === 'json' ? { text: `${JSON.stringify(doc, null, 2)}\n`, digest } : { text: `# Stageline promotion manifest of tenant ${ctx.principal.tenant} (digest ${digest})\n${stringify(doc, { lineWidth: 0 })}`, digest };
+  return format === 'json' ? { text: `${JSON.stringify(doc, null, 2)}\n`, digest } : { text: `# Stageline promotion manifest of tenant ${ctx.principal.tenant} (digest ${digest})\n${manifestYaml(doc)}`, digest };
 }
 
 export async function planManifest(deps: Deps, ctx: Ctx, document: string) {

@@ -214,7 +214,7 @@ export const ROUTES: Route[] = [
       schema: 'manifest-document',
       headers: { 'X-Manifest-Digest': 'the digest of the setup the document was exported from (what a plan states and apply expects)' },
     } },
-  { method: 'POST', path: `${v1}/manifest/plan`, handler: 'manifest', auth: 'jwt', role: 'viewer', summary: 'What applying a manifest would change, field by field, and the digest of the setup it was planned against' },
+  { method: 'POST', path: `${v1}/manifest/plan`, handler: 'manifest', auth: 'jwt', role: 'viewer', summary: 'What applying a manifest would change, field by field, and the digest of the setup it was planned against (a document of at most 256 KiB, at most 1,000 keys per mapping, each key once)' },
   { method: 'POST', path: `${v1}/manifest/apply`, handler: 'manifest-apply', auth: 'jwt', role: 'admin', summary: 'Apply a manifest as one audited change (all or nothing; expectedDigest refuses a stale plan)' },
   { method: 'GET', path: `${v1}/manifest/schema.json`, handler: 'openapi', auth: 'none', role: null, summary: "The manifest's JSON Schema", response: { schema: 'manifest-schema' } },
   { method: 'GET', path: '/review/{tenant}/{token}', handler: 'review', auth: 'none', role: null, summary: 'Signed approve/reject link: the review page (never acts)',

@@ -266,6 +266,36 @@ ${rules ? `    approval_rules:
     expect(JSON.stringify(schema.body)).toContain('freeze_windows');
   });
 
+  it('duplicate keys are found in one pass and a mapping holds at most 1,000 keys: a 24,000-key mapping is refused with the limit, not parsed for seconds', async () => {
+    const u = await t.users(t.tenant());
+    const dup = await t.call('POST', '/api/v1/manifest/plan', { token: u.viewer, body: { document: 'artifacts:\n  promotion:\n    gates:\n      staging:\n        tests: true\n      staging:\n        tests: false\n' } });
+    expect(dup.status).toBe(400);
+    expect(dup.body.error.issues[0]).toMatchObject({ path: 'document:6', message: "line 6: map keys must be unique ('staging' appears twice)" });
+    const huge = `artifacts:\n  promotion:\n    gates: {${Array.from({ length: 24_000 }, (_, i) => `e${i}: 0`).join(', ')}}\n`;
+    expect(huge.length).toBeLessThan(256 * 1024);
+    const big = await t.call('POST', '/api/v1/manifest/plan', { token: u.viewer, body: { document: huge } });
+    expect(big.status).toBe(400);
+    expect(big.body.error.issues[0].message).toBe('line 3: a mapping has 24000 keys; at most 1000 per mapping');
+    // The same number of keys spread over many mappings is parsed (and refused only for what it says).
+    const spread = `artifacts:\n  promotion:\n    gates:\n${Array.from({ length: 900 }, (_, i) => `      e${i}: {tests: true}`).join('\n')}\n`;
+    const r = await t.call('POST', '/api/v1/manifest/plan', { token: u.viewer, body: { document: spread } });
+    expect(r.status).toBe(400);
+    expect(JSON.stringify(r.body)).not.toContain('at most 1000');
+  });
+
+  it('exports text with control characters escaped, so strict YAML readers take it and read back the same value', async () => {
+    const u = await t.users(t.tenant());
+    await makeLine(t, u.admin);
+    const reason = 'change\u009e freeze\u2028line \u0085 \ufeff\u007f end';
+    expect((await t.call('POST', '/api/v1/freeze-windows', { token: u.admin, body: { reason, start: '2099-01-01T00:00:00Z', end: '2099-01-02T00:00:00Z' } })).status).toBe(201);
+    const r = await t.call('GET', '/api/v1/manifest', { token: u.viewer });
+    const text = typeof r.body === 'string' ? r.body : String(r.body);
+    expect(text).not.toMatch(/[\u0000-\u0008\u000B-\u001F\u007F-\u009F\u2028\u2029\uFEFF]/);
+    expect(text).toContain('\\u009E');
+    const { parse } = await import('yaml');
+    expect(parse(text).artifacts.promotion.freeze_windows[0].reason).toBe(reason);
+  });
+
   it('manages freeze windows too; CLI plan / apply / export', async () => {
     const { u } = await tenant();
     const root = join(import.meta.dirname, '..', '..');
