@@ -235,7 +235,7 @@ export async function buildOpenApi(opts: { routes?: readonly Route[] } = {}): Pr
       operationId: `${route.method.toLowerCase()}${route.path.replace(/[{}]/g, '').split(/[/-]/).filter(Boolean).map((p) => p[0]!.toUpperCase() + p.slice(1)).join('')}`,
       summary: route.summary,
       tags: [(route.path.startsWith('/api/v1/') ? route.path.split('/')[3] : route.path.split('/')[1]) ?? 'service'],
-      security: route.auth === 'jwt' ? [{ cognito: [] }] : route.auth === 'iam' ? [{ sigv4: [] }] : route.auth === 'app' ? [{ appKey: [] }, { appKeyBearer: [] }] : [],
+      security: route.auth === 'jwt' ? [{ cognito: [] }] : route.auth === 'iam' ? [{ sigv4: [] }] : route.auth === 'app' ? [{ appKey: [] }, { appKeyBearer: [] }, ...(route.path.includes('{env}') ? [{ cognito: [] }] : [])] : [],
       ...(route.role ? { 'x-stageline-role': route.role } : {}),
       parameters: parameters(schemas, spec, route),
       ...(body ? { requestBody: body } : {}),

@@ -1,7 +1,7 @@
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { checkKey, KEY_PREFIX, parseKey, presentedKey, shouldTouch, type ReadScope } from '#domain/app-keys';
 import { requireRole, type Principal } from '#domain/auth';
-import { EnvironmentNotFound, Unauthenticated } from '#domain/errors';
+import { EnvironmentNotFound, Forbidden, Unauthenticated } from '#domain/errors';
 import type { Environment } from '#domain/model';
 import type { Ctx, Deps } from '#domain/ports';
 import { logger } from '../adapters/observability.ts';
@@ -50,6 +50,14 @@ async function personOf(token: string): Promise<Principal> {
  * `environment`: the one the path names (undefined on OFREP routes: the key's own).
  */
 export async function appRead(input: { route: ServedRoute; headers: Record<string, string | undefined>; ctx: Ctx; deps: Deps; environment?: string }): Promise<{ scope: ReadScope; env: Environment; deps: Deps }> {
+  const read = await readOf(input);
+  // X-Tenant-ID, when sent, must be the tenant of the credential, as on every route (functions/http/principal.ts).
+  const headerTenant = input.headers['x-tenant-id'];
+  if (headerTenant !== undefined && headerTenant !== read.scope.tenant) throw new Forbidden('X-Tenant-ID does not match the tenant of your credentials');
+  return read;
+}
+
+async function readOf(input: { route: ServedRoute; headers: Record<string, string | undefined>; ctx: Ctx; deps: Deps; environment?: string }): Promise<{ scope: ReadScope; env: Environment; deps: Deps }> {
   const bearer = /^Bearer\s+(\S+)$/i.exec(input.headers.authorization ?? '')?.[1];
   if (input.route.auth === 'app' && bearer && !bearer.startsWith(`${KEY_PREFIX}.`) && !input.headers['x-api-key'] && input.environment !== undefined) {
     // Not an app key: a person's ID token (the dashboard reads this way); OFREP routes (no environment in the path) need a key.

@@ -131,6 +131,20 @@ describe('stageline keys (CLI)', () => {
   }, 60_000);
 });
 
+describe('X-Tenant-ID on app reads', () => {
+  it('naming another tenant answers 403 on /effective and /ofrep, with an app key or a viewer token, as on every route', async () => {
+    const viewer = await t.token({ tenant: 'acme', groups: ['viewer'] });
+    for (const headers of [{ 'x-api-key': keys.staging! }, { authorization: `Bearer ${viewer}` }]) {
+      const other = await t.call('GET', '/api/v1/environments/staging/effective', { headers: { ...headers, 'x-tenant-id': 'globex' } });
+      expect(other.status, JSON.stringify(other.body)).toBe(403);
+      expect((await t.call('GET', '/api/v1/environments/staging/effective', { headers: { ...headers, 'x-tenant-id': 'acme' } })).status).toBe(200);
+    }
+    expect((await t.call('POST', '/ofrep/v1/evaluate/flags', { headers: { 'x-api-key': keys.staging!, 'x-tenant-id': 'globex' }, body: { context: {} } })).status).toBe(403);
+    expect((await t.call('POST', '/ofrep/v1/evaluate/flags/checkout.banner', { headers: { 'x-api-key': keys.staging!, 'x-tenant-id': 'globex' }, body: { context: {} } })).status).toBe(403);
+    expect((await t.call('POST', '/ofrep/v1/evaluate/flags/checkout.banner', { headers: { 'x-api-key': keys.staging!, 'x-tenant-id': 'acme' }, body: { context: {} } })).status).toBe(200);
+  });
+});
+
 describe('OFREP bodies have the shape limits of every body', () => {
   it('a context nested 3,000 deep, holding 1e400 or a reserved key answers 400 INVALID_CONTEXT, never 500', async () => {
     const deep = `{"context":${'{"a":'.repeat(3000)}1${'}'.repeat(3000)}}`;

@@ -27,7 +27,7 @@ describe('the published API contract (OpenAPI 3.1)', () => {
     for (const r of ROUTES) {
       const op = paths[r.path]?.[r.method.toLowerCase()];
       expect(op, `${r.method} ${r.path}`).toBeDefined();
-      expect(op!.security).toEqual(r.auth === 'jwt' ? [{ cognito: [] }] : r.auth === 'iam' ? [{ sigv4: [] }] : r.auth === 'app' ? [{ appKey: [] }, { appKeyBearer: [] }] : []);
+      expect(op!.security).toEqual(r.auth === 'jwt' ? [{ cognito: [] }] : r.auth === 'iam' ? [{ sigv4: [] }] : r.auth === 'app' ? [{ appKey: [] }, { appKeyBearer: [] }, ...(r.path.includes('{env}') ? [{ cognito: [] }] : [])] : []); // a read that names its environment also takes a viewer's ID token
     }
     // Request bodies come from the schemas the handlers validate with.
     expect(JSON.stringify(paths['/api/v1/promotions']!.post!.requestBody)).toContain('sourceEnvironment');
