@@ -134,7 +134,7 @@ describe('stageline keys (CLI)', () => {
 describe('X-Tenant-ID on app reads', () => {
   it('naming another tenant answers 403 on /effective and /ofrep, with an app key or a viewer token, as on every route', async () => {
     const viewer = await t.token({ tenant: 'acme', groups: ['viewer'] });
-    for (const headers of [{ 'x-api-key': keys.staging! }, { authorization: `Bearer ${viewer}` }]) {
+    for (const headers of [{ 'x-api-key': keys.staging! }, { authorization: `Bearer ${viewer}` }] as Record<string, string>[]) {
       const other = await t.call('GET', '/api/v1/environments/staging/effective', { headers: { ...headers, 'x-tenant-id': 'globex' } });
       expect(other.status, JSON.stringify(other.body)).toBe(403);
       expect((await t.call('GET', '/api/v1/environments/staging/effective', { headers: { ...headers, 'x-tenant-id': 'acme' } })).status).toBe(200);
