@@ -54,6 +54,10 @@ export async function getEnvironment(deps: Deps, ctx: Ctx, name: string): Promis
   return env;
 }
 
+/** The last environment of the line is always protected (domain/break-glass.ts isProtected): an explicit false is refused, not shown and ignored. */
+const lastIsProtected = (name: string) =>
+  new ValidationFailed([{ path: 'body.protected', message: `'${name}' is the last environment of the line, which is always protected (it changes only by promotion, or an admin break-glass): leave protected out or set it true` }]);
+
 /** Environments in line order. */
 export async function listEnvironments(deps: Deps, ctx: Ctx): Promise<Environment[]> {
   const envs = await deps.store.listEnvironments(ctx.principal.tenant);
@@ -68,6 +72,7 @@ export async function createEnvironment(deps: Deps, ctx: Ctx, input: CreateEnvir
     if (existing.some((e) => e.name === input.name)) {
       throw new AlreadyExists(`Environment '${input.name}' already exists`, { environment: input.name });
     }
+    if (input.protected === false && existing.every((e) => e.position < input.position)) throw lastIsProtected(input.name);
     const taken = existing.find((e) => e.position === input.position);
     if (taken) {
       throw new AlreadyExists(`Position ${input.position} is held by '${taken.name}'; choose a free position`, {
@@ -89,7 +94,7 @@ export async function createEnvironment(deps: Deps, ctx: Ctx, input: CreateEnvir
       displayName: input.displayName ?? input.name,
       position: input.position,
       description: input.description,
-      protected: input.protected,
+      protected: input.protected ?? false,
       gates: input.gates,
       webhookGates: input.webhookGates,
       concurrency: input.concurrency,
@@ -149,6 +154,8 @@ export async function updateEnvironment(deps: Deps, ctx: Ctx, name: string, inpu
         { currentVersion: current.version },
       );
     }
+    const position = input.position ?? current.position;
+    if (input.protected === false && all.every((e) => e.name === name || e.position < position)) throw lastIsProtected(name);
     if (input.position !== undefined && input.position !== current.position) {
       const taken = all.find((e) => e.position === input.position);
       if (taken) throw new AlreadyExists(`Position ${input.position} is held by '${taken.name}'`, { position: input.position });

@@ -79,7 +79,7 @@ export const createEnvironment = /* @__PURE__ */ z.schema(() => z.strictObject({
   displayName: z.optional(z.string().check(z.trim(), z.minLength(1), z.regex(/\S/, 'must not be blank'), z.maxLength(100))),
   position: z.number().check(z.int(), z.minimum(0), z.maximum(999)),
   description: z._default(z.string().check(z.maxLength(1000)), ''),
-  protected: z._default(z.boolean(), false),
+  protected: z.optional(z.boolean()).check(z.describe('guarded: changes only by promotion, or an admin break-glass; the last environment of the line is always protected, so false is refused for it (400)')),
   gates: z._default(gates, {
     policy_compliance: true,
     tests: false,
@@ -108,7 +108,7 @@ export const updateEnvironment = /* @__PURE__ */ z.schema(() => z.strictObject({
   displayName: z.optional(z.string().check(z.trim(), z.minLength(1), z.regex(/\S/, 'must not be blank'), z.maxLength(100))),
   position: z.optional(z.number().check(z.int(), z.minimum(0), z.maximum(999))),
   description: z.optional(z.string().check(z.maxLength(1000))),
-  protected: z.optional(z.boolean()),
+  protected: z.optional(z.boolean()).check(z.describe('false is refused for the last environment of the line: it is always protected (400)')),
   gates: z.optional(z.partial(gates)),
   webhookGates: z.optional(webhookGates),
   concurrency: z.optional(concurrency),

@@ -182,8 +182,17 @@ describe('a deleted environment', () => {
     const tenant = t.tenant();
     const u = await t.users(tenant);
     await makeLine(t, u.admin);
-    expect((await t.call('POST', '/api/v1/environments', { token: u.admin, body: { name: 'tmp', position: 9, protected: false } })).status).toBe(201);
-    // tmp is now the last environment, hence protected by default: the admin breaks glass to set it up.
+    // The last environment of the line is always protected: an explicit false is refused, not stored and ignored.
+    const refused = await t.call('POST', '/api/v1/environments', { token: u.admin, body: { name: 'tmp', position: 9, protected: false } });
+    expect(refused.status).toBe(400);
+    expect(refused.body.error.issues[0]).toMatchObject({ path: 'body.protected', message: expect.stringContaining('always protected') });
+    expect((await t.call('POST', '/api/v1/environments', { token: u.admin, body: { name: 'tmp', position: 9 } })).status).toBe(201);
+    // Nor can it be switched off later while tmp is last; an environment before it can.
+    const v = (await t.call('GET', '/api/v1/environments/tmp', { token: u.viewer })).body.version;
+    expect((await t.call('PATCH', '/api/v1/environments/tmp', { token: u.admin, body: { protected: false, version: v } })).status).toBe(400);
+    const dev = (await t.call('GET', '/api/v1/environments/dev', { token: u.viewer })).body.version;
+    expect((await t.call('PATCH', '/api/v1/environments/dev', { token: u.admin, body: { protected: false, version: dev } })).status).toBe(200);
+    // tmp is now the last environment, hence protected: the admin breaks glass to set it up.
     const glass = { 'x-break-glass-reason': 'test' };
     const made = await t.call('POST', '/api/v1/environments/tmp/configs', { token: u.admin, headers: glass, body: { key: 'secret.old', value: 'from the first tmp' } });
     expect(made.status).toBe(201);
