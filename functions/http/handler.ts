@@ -287,8 +287,10 @@ export function httpHandler<B extends z.ZodMiniType, Q extends z.ZodMiniType, P 
       const raw = spec.body && route.method !== 'GET' ? readBody(event) : undefined;
       if (spec.body && route.method !== 'GET' && raw === undefined && !spec.bodyOptional) issues.push({ path: 'body', message: 'is required: send a JSON object' });
       const body = spec.body && route.method !== 'GET' && !(raw === undefined && !spec.bodyOptional) ? await parse(spec.body, 'body', raw === undefined ? {} : raw, issues) : undefined;
-      if (issues.length) throw new ValidationFailed(issues);
       const breakGlassReason = event.headers?.[BREAK_GLASS_HEADER];
+      // Sent but empty is a mistake, never "no break-glass": the document says at least one character.
+      if (breakGlassReason !== undefined && !breakGlassReason.trim()) issues.push({ path: `header.${BREAK_GLASS_HEADER}`, message: 'must say why (at least one character that is not white space), or leave the header out' });
+      if (issues.length) throw new ValidationFailed(issues);
       const ctx: Ctx = { principal: principal as Principal, requestId: context?.awsRequestId, ...(breakGlassReason ? { breakGlassReason } : {}) };
       ctx.timeLeft = timeLeft(event, context);
       // Tenant routes work through the tenant-scoped store (see tenantDeps); public routes (health) never touch data.

@@ -192,6 +192,10 @@ describe('a deleted environment', () => {
     expect((await t.call('PATCH', '/api/v1/environments/tmp', { token: u.admin, body: { protected: false, version: v } })).status).toBe(400);
     const dev = (await t.call('GET', '/api/v1/environments/dev', { token: u.viewer })).body.version;
     expect((await t.call('PATCH', '/api/v1/environments/dev', { token: u.admin, body: { protected: false, version: dev } })).status).toBe(200);
+    // An empty reason is not a break-glass: 400 naming the header (it was taken as no header).
+    const empty = await t.call('POST', '/api/v1/environments/tmp/configs', { token: u.admin, headers: { 'x-break-glass-reason': '' }, body: { key: 'k', value: 1 } });
+    expect(empty.status).toBe(400);
+    expect(empty.body.error.issues[0].path).toBe('header.x-break-glass-reason');
     // tmp is now the last environment, hence protected: the admin breaks glass to set it up.
     const glass = { 'x-break-glass-reason': 'test' };
     const made = await t.call('POST', '/api/v1/environments/tmp/configs', { token: u.admin, headers: glass, body: { key: 'secret.old', value: 'from the first tmp' } });
