@@ -256,9 +256,9 @@ export const envRollbackBody = /* @__PURE__ */ z.schema(() => z.strictObject({
   version: z.optional(semverLike),
   snapshot: z.optional(z.number().check(z.int(), z.minimum(0))),
   dryRun: z._default(z.boolean(), false),
-  reason: z.optional(z.string().check(z.trim(), z.minLength(1), z.regex(/\S/, 'must not be blank'), z.maxLength(1000))),
+  reason: z.optional(z.string().check(z.trim(), z.minLength(1), z.regex(/\S/, 'must not be blank'), z.maxLength(1000))).check(z.describe('why you roll back: required unless dryRun (a dry run only shows the impact); 400 at body.reason without it')),
   override: z._default(z.boolean(), false),
 }).check(
   z.refine((b) => (b.snapshot === undefined) !== !(b.artifact && b.version), { message: 'give either snapshot (configs) or artifact and version' }),
-  z.meta({ oneOf: [{ required: ['snapshot'] }, { required: ['artifact', 'version'] }] }),
+  z.meta({ oneOf: [{ required: ['snapshot'] }, { required: ['artifact', 'version'] }], if: { properties: { dryRun: { const: true } }, required: ['dryRun'] }, else: { required: ['reason'] } }),
 ));
