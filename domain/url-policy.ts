@@ -87,8 +87,12 @@ export function checkTenantUrl(url: string, opts: { allowLoopback: boolean }): s
   return null;
 }
 
-/** What the document states of any tenant URL field (JSON Schema): a URI with the https scheme, in any case as the URL parser takes it. */
-export const TENANT_URL_FORMAT = { format: 'uri', pattern: '^[Hh][Tt][Tt][Pp][Ss]://' } as const;
+/**
+ * What the document states of any tenant URL field (JSON Schema): a URI with the https scheme, in any
+ * case as the URL parser takes it, or plain http to a loopback address, which only the local stack
+ * accepts (local mode: test receivers, a local git server or registry); a deployment refuses it.
+ */
+export const TENANT_URL_FORMAT = { format: 'uri', pattern: '^([Hh][Tt][Tt][Pp][Ss]://|[Hh][Tt][Tt][Pp]://(127\\.0\\.0\\.1|[Ll][Oo][Cc][Aa][Ll][Hh][Oo][Ss][Tt]|\\[::1\\])(:[0-9]{1,5})?([/?#]|$))' } as const;
 
 /**
  * A zod string that is a URL a tenant may save (`checkTenantUrl`, with local mode read at parse
@@ -103,7 +107,7 @@ export function tenantUrl(base: z.ZodMiniString = z.string().check(z.trim(), z.m
     }),
     z.meta({
       ...TENANT_URL_FORMAT,
-      description: 'An https URL on a public host: no credentials in it, no private, loopback, link-local or internal address or name (plain http only to loopback, in local mode); another is refused with 400',
+      description: 'An https URL on a public host: no credentials in it, no private, loopback, link-local or internal address or name; another is refused with 400. Local mode (npm start) only: plain http to a loopback address (127.0.0.1, localhost, [::1]) too, for local receivers, git servers and registries',
     }),
   );
 }

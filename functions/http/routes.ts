@@ -79,7 +79,7 @@ const promotionRoutes = (base: string, context?: Route['context']): Route[] => [
   { method: 'POST', path: `${base}/{id}/execute`, handler: 'promotions-execute', auth: 'jwt', role: 'deployer', summary: 'Execute an approved manual promotion (dryRun: preview)', context },
   { method: 'POST', path: `${base}/{id}/schedule`, handler: 'promotions-schedule', auth: 'jwt', role: 'deployer', summary: 'Schedule an approved manual promotion', context },
   { method: 'POST', path: `${base}/{id}/rollback`, handler: 'promotions-rollback', auth: 'jwt', role: 'deployer', summary: 'Roll back what a completed promotion changed (dryRun: preview)', context },
-  { method: 'POST', path: `${base}/{id}/rebase`, handler: 'promotions-rebase', auth: 'jwt', role: 'deployer', summary: "Move a pending config promotion onto its source's current snapshot (voids approvals)", context },
+  { method: 'POST', path: `${base}/{id}/rebase`, handler: 'promotions-rebase', auth: 'jwt', role: 'deployer', summary: "Move a pending config promotion onto its source's current snapshot (voids approvals); only while AWAITING_APPROVAL (409 in any other state, naming the actions allowed then)", context },
   { method: 'GET', path: `${base}/{id}/decision`, handler: 'promotions-decision', auth: 'jwt', role: 'viewer', summary: 'Decision record: gates, policy digest, approvals, outcome', context },
   { method: 'POST', path: `${base}/{id}/evidence`, handler: 'promotions-evidence', auth: 'jwt', role: 'deployer', summary: 'Attach typed evidence (tests, scan, cost, benchmark, policy, metrics)', context },
 ];
