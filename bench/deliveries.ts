@@ -6,6 +6,7 @@ import { fmt, heading, quantile } from './common.ts';
 import { startLocalStack } from '../local/stack.ts';
 import { IsomorphicGitWriter } from '../functions/adapters/git-writer.ts';
 import { startGitServer } from '../test/support/git-server.ts';
+import { localSecretVariable } from '../functions/adapters/secrets.ts';
 
 /**
  * Delivery figures (issue 22): outbound webhook deliveries per second on the local stack (a real
@@ -80,7 +81,7 @@ export async function benchDeliveries(opts: { promotions?: number; subscriptions
   }
   // The git step alone: clone (depth 1) + edit + commit + push, each with a new value.
   const g = await startGitServer('bench-token');
-  process.env.STAGELINE_SECRET_BENCH_GIT = 'bench-token';
+  process.env[localSecretVariable('bench', 'BENCH_GIT')!] = 'bench-token';
   process.env.STAGELINE_ALLOW_LOOPBACK_OUTBOUND ??= 'true';
   try {
     const url = g.repo('bench', { 'values.yaml': 'image:\n  tag: v0\n', ...Object.fromEntries(Array.from({ length: 50 }, (_, i) => [`charts/c${i}.yaml`, `n: ${i}\n`.repeat(200)])) });

@@ -354,7 +354,7 @@ export interface AuditAnchor {
   publicKey(): Promise<AnchorPublicKey>;
 }
 
-/** Secrets named in documents (`${NAME}`): Secrets Manager `stageline/<tenant>/<NAME>` on AWS, `STAGELINE_SECRET_<NAME>` locally. */
+/** Secrets named in documents (`${NAME}`): Secrets Manager `stageline/<tenant>/<NAME>` on AWS, `STAGELINE_SECRET_<TENANT>__<NAME>` locally (per tenant, as on AWS). */
 export interface SecretResolver {
   /**
    * The value, or null when there is no such secret for the tenant. `as: 'url'` (a webhook the service

@@ -114,7 +114,7 @@ export const ADAPTERS: AdapterDecl[] = [
   {
     module: adapter('secrets'),
     always: { commands: getSecret('tenantSecrets') },
-    notDeployed: { AWS_LAMBDA_FUNCTION_NAME: 'set by Lambda', STAGELINE_SECRET_: 'local mode: secrets in the environment' },
+    notDeployed: { AWS_LAMBDA_FUNCTION_NAME: 'set by Lambda', STAGELINE_SECRET_: 'local mode: each tenant\'s secrets in the environment (STAGELINE_SECRET_<TENANT>__<NAME>)' },
   },
   {
     module: adapter('registry-credentials'),

@@ -570,7 +570,7 @@ async function resolveWebhookGates(deps: Deps, tenant: string, env: Environment,
     let secret: string | null | undefined;
     if (prev && (h.secret === UNKNOWN_SECRET ? !prev.secretRef : prev.secretRef === ref)) secret = prev.secret;
     else if (ref && h.secret !== UNKNOWN_SECRET) secret = await deps.secrets?.resolve(tenant, ref, 'key');
-    if (!secret) throw new ValidationFailed([{ path, message: ref && h.secret !== UNKNOWN_SECRET ? `no secret ${ref} for this tenant (Secrets Manager stageline/${tenant}/${ref}; locally the environment variable STAGELINE_SECRET_${ref})` : `'${h.name}' is new: its secret must be a reference like \${HOOK_SECRET}` }]);
+    if (!secret) throw new ValidationFailed([{ path, message: ref && h.secret !== UNKNOWN_SECRET ? `no secret ${ref} for this tenant (Secrets Manager stageline/${tenant}/${ref}; locally the environment variable STAGELINE_SECRET_<TENANT>__${ref})` : `'${h.name}' is new: its secret must be a reference like \${HOOK_SECRET}` }]);
     if (secret.length < 16) throw new ValidationFailed([{ path, message: `the secret ${ref} must be at least 16 characters` }]);
     out.push({ name: h.name, url: h.url, timeoutMs: h.timeout_ms, blocking: h.blocking, secret, ...(h.secret !== UNKNOWN_SECRET && ref ? { secretRef: ref } : prev?.secretRef ? { secretRef: prev.secretRef } : {}) });
   }
@@ -585,7 +585,7 @@ async function notifySettings(deps: Deps, tenant: string, want: NonNullable<Setu
     // The same reference, or the placeholder an export writes for a webhook set through the API: keep the stored one.
     const same = prev?.slack && (prev.slack.webhookRef === ref || (!prev.slack.webhookRef && want.slack.webhook === UNKNOWN_SECRET));
     const webhook = same ? prev!.slack!.webhook : await deps.secrets?.resolve(tenant, ref, 'url');
-    if (!webhook) throw new ValidationFailed([{ path: 'document.artifacts.promotion.notifications.slack.webhook', message: `no secret ${ref} for this tenant (Secrets Manager stageline/${tenant}/${ref}; locally the environment variable STAGELINE_SECRET_${ref})` }]);
+    if (!webhook) throw new ValidationFailed([{ path: 'document.artifacts.promotion.notifications.slack.webhook', message: `no secret ${ref} for this tenant (Secrets Manager stageline/${tenant}/${ref}; locally the environment variable STAGELINE_SECRET_<TENANT>__${ref})` }]);
     // The URL behind the reference is checked like one given directly (never repeated: it is a secret).
     const refused = same ? null : tenantUrlIssue(webhook);
     if (refused) throw new ValidationFailed([{ path: 'document.artifacts.promotion.notifications.slack.webhook', message: `the secret ${ref} ${refused}` }]);

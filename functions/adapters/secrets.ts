@@ -2,12 +2,31 @@ import type { SecretResolver } from '#domain/ports';
 import { traced } from './tracing.ts';
 
 /**
- * `${NAME}` references in documents (the manifest's Slack webhook and webhook-gate HMAC keys): on AWS the Secrets Manager
- * secret `stageline/<tenant>/<NAME>` (the function may read only `stageline/*`, and asks only for its
- * verified tenant's); locally (no AWS) the environment variable `STAGELINE_SECRET_<NAME>`.
+ * The local name of a tenant's secret: `STAGELINE_SECRET_<TENANT>__<NAME>`, the tenant id upper-cased
+ * with its dashes as underscores (acme's GITOPS_TOKEN: STAGELINE_SECRET_ACME__GITOPS_TOKEN). Per
+ * tenant, as on AWS: one tenant never reads another's. A tenant id with an underscore has no local
+ * secrets (`a_b` and `a-b` would share names): null.
+ */
+export function localSecretVariable(tenant: string, name: string): string | null {
+  if (tenant.includes('_')) return null;
+  return `STAGELINE_SECRET_${tenant.toUpperCase().replace(/-/g, '_')}__${name}`;
+}
+
+/**
+ * `${NAME}` references in documents (the manifest's Slack webhook and webhook-gate HMAC keys) and git
+ * targets' tokens: on AWS the Secrets Manager secret `stageline/<tenant>/<NAME>` (the function may read
+ * only `stageline/*`, and asks only for its verified tenant's); locally (no AWS) the tenant's
+ * environment variable (localSecretVariable).
  */
 export function secretsFromEnv(env: NodeJS.ProcessEnv = process.env): SecretResolver {
-  if (!env.AWS_LAMBDA_FUNCTION_NAME) return { resolve: async (_tenant, name) => env[`STAGELINE_SECRET_${name}`] ?? null };
+  if (!env.AWS_LAMBDA_FUNCTION_NAME) {
+    return {
+      resolve: async (tenant, name) => {
+        const variable = localSecretVariable(tenant, name);
+        return variable && Object.hasOwn(env, variable) ? (env[variable] ?? null) : null;
+      },
+    };
+  }
   return {
     async resolve(tenant, name) {
       const { SecretsManagerClient, GetSecretValueCommand, ResourceNotFoundException } = await import('@aws-sdk/client-secrets-manager');

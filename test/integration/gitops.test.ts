@@ -7,6 +7,7 @@ import type { GitTarget } from '../../domain/gitops/ports.ts';
 import { startGitServer, type GitServer } from '../support/git-server.ts';
 import { waitFor } from '../support/promotions.ts';
 import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
+import { localSecretVariable } from '../../functions/adapters/secrets.ts';
 
 /** GitOps delivery against a real git HTTP server (git http-backend), checked afterwards with the git command. */
 const TOKEN = 'gitops-test-token-0123456789';
@@ -17,14 +18,19 @@ let t: TestStack;
 let g: GitServer;
 
 beforeAll(async () => {
-  process.env.STAGELINE_SECRET_GITOPS_TOKEN = TOKEN;
   t = await startTestStack();
   g = await startGitServer(TOKEN);
+  // Each tenant this file makes holds the push token as its own secret (STAGELINE_SECRET_<TENANT>__GITOPS_TOKEN locally).
+  const mint = t.tenant.bind(t);
+  t.tenant = () => {
+    const id = mint();
+    process.env[localSecretVariable(id, 'GITOPS_TOKEN')!] = TOKEN;
+    return id;
+  };
 });
 afterAll(async () => {
   await t.stop();
   await g.close();
-  delete process.env.STAGELINE_SECRET_GITOPS_TOKEN;
 });
 
 function cloneWithGit(url: string): { dir: string; file: (p: string) => string; log: (fmt: string) => string; done: () => void } {
@@ -128,13 +134,27 @@ describe('GitOps delivery (isomorphic-git, git http-backend)', () => {
     expect(JSON.stringify(status.body)).not.toContain('v1.2.3');
 
     // A wrong token: the promotion fails naming the credentials, nothing pushed.
-    process.env.STAGELINE_SECRET_WRONG_TOKEN = 'nope';
+    process.env[localSecretVariable(tenant, 'WRONG_TOKEN')!] = 'nope';
     try {
       const target: GitTarget = { tenant, environment: 'staging', repository: url, branch: 'main', file: 'values.yaml', path: 'tag', value: 'version', tokenSecret: 'WRONG_TOKEN', version: 1, createdAt: '', createdBy: '', updatedAt: '', updatedBy: '' };
       await expect(new IsomorphicGitWriter().commit({ tenant, target, value: 'v1', message: 'x', author: { name: 'x', email: 'x@example.test' } })).rejects.toThrow(/refused the credentials in 'WRONG_TOKEN'/);
     } finally {
-      delete process.env.STAGELINE_SECRET_WRONG_TOKEN;
+      delete process.env[localSecretVariable(tenant, 'WRONG_TOKEN')!];
     }
+  });
+
+  it("a tenant's secrets are its own: another tenant naming the same secret gets none (no push with acme's token)", async () => {
+    const acme = t.tenant();
+    const globex = `globex-${acme.slice(4)}`;
+    const { secretsFromEnv } = await import('../../functions/adapters/secrets.ts');
+    const secrets = secretsFromEnv({ [localSecretVariable(acme, 'GITOPS_TOKEN')!]: TOKEN });
+    expect(await secrets.resolve(acme, 'GITOPS_TOKEN')).toBe(TOKEN);
+    expect(await secrets.resolve(globex, 'GITOPS_TOKEN')).toBeNull();
+    // The old shared name is no secret of any tenant.
+    expect(await secretsFromEnv({ STAGELINE_SECRET_GITOPS_TOKEN: TOKEN }).resolve(acme, 'GITOPS_TOKEN')).toBeNull();
+    const url = g.repo(`iso-${acme}`, { 'values.yaml': 'tag: v1\n' });
+    const target: GitTarget = { tenant: globex, environment: 'staging', repository: url, branch: 'main', file: 'values.yaml', path: 'tag', value: 'version', tokenSecret: 'GITOPS_TOKEN', version: 1, createdAt: '', createdBy: '', updatedAt: '', updatedBy: '' };
+    await expect(new IsomorphicGitWriter().commit({ tenant: globex, target, value: 'v2', message: 'x', author: { name: 'x', email: 'x@example.test' } })).rejects.toThrow(/does not exist for this tenant/);
   });
 
   it('an alarm while a promotion bakes puts the git target back too: a revert commit restores the previous version (Argo CD or Flux stop deploying it)', async () => {

@@ -8,13 +8,20 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../support/promotions.ts';
 import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
+import { localSecretVariable } from '../../functions/adapters/secrets.ts';
 
 let t: TestStack;
 const secretName = `SLACK_WEBHOOK`;
 beforeAll(async () => {
   t = await startTestStack();
-  // Locally a `${NAME}` reference is the environment variable STAGELINE_SECRET_<NAME> (Secrets Manager on AWS).
-  process.env[`STAGELINE_SECRET_${secretName}`] = 'https://hooks.slack.com/services/T000/B000/XXXXSECRET';
+  // Locally a `${NAME}` reference is the tenant's environment variable STAGELINE_SECRET_<TENANT>__<NAME> (Secrets Manager
+  // stageline/<tenant>/<NAME> on AWS): every tenant this file makes has its Slack webhook secret.
+  const mint = t.tenant.bind(t);
+  t.tenant = () => {
+    const id = mint();
+    process.env[localSecretVariable(id, secretName)!] = 'https://hooks.slack.com/services/T000/B000/XXXXSECRET';
+    return id;
+  };
 });
 afterAll(() => t.stop());
 
@@ -187,9 +194,9 @@ ${rules ? `    approval_rules:
   });
 
   it('manages webhook gates with their HMAC secret by reference: the gate runs signed with the secret read from it, and no secret is in the document', async () => {
-    const { u } = await tenant();
+    const { u, id } = await tenant();
     const HOOK = 'change-board-secret-2026';
-    process.env.STAGELINE_SECRET_CHANGE_BOARD = HOOK;
+    process.env[localSecretVariable(id, 'CHANGE_BOARD')!] = HOOK;
     // The tenant's change board: PASS only for a request signed with the referenced secret.
     const hook = createServer(async (req, res) => {
       let body = '';
