@@ -114,7 +114,8 @@ export const ADAPTERS: AdapterDecl[] = [
   {
     module: adapter('secrets'),
     always: { commands: getSecret('tenantSecrets') },
-    notDeployed: { AWS_LAMBDA_FUNCTION_NAME: 'set by Lambda', STAGELINE_SECRET_: 'local mode: each tenant\'s secrets in the environment (STAGELINE_SECRET_<TENANT>__<NAME>)' },
+    // Local mode reads each tenant's secrets from the environment by a name made per tenant (localSecretVariable).
+    notDeployed: { AWS_LAMBDA_FUNCTION_NAME: 'set by Lambda' },
   },
   {
     module: adapter('registry-credentials'),
