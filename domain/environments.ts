@@ -7,6 +7,7 @@ import type { Ctx, Deps } from './ports.ts';
 import { retryOnConflict } from './retry.ts';
 import { MAX_ENVIRONMENTS, type CreateEnvironment, type UpdateEnvironment } from './schemas.ts';
 import { EMPTY_REF } from './tree.ts';
+import { redactUrl } from './url-policy.ts';
 
 export const EMPTY_ROOTS = { config: EMPTY_REF, flag: EMPTY_REF };
 export const EMPTY_DIGEST = digestOf({ config: EMPTY_REF.c, flag: EMPTY_REF.c });
@@ -20,7 +21,8 @@ export function environmentView(env: Environment) {
     description: env.description,
     protected: env.protected,
     gates: env.gates,
-    webhookGates: (env.webhookGates ?? []).map(({ secret: _s, ...h }) => h),
+    // Never the HMAC secret; the receiver's URL redacted (its path or query often holds a credential).
+    webhookGates: (env.webhookGates ?? []).map(({ secret: _s, ...h }) => ({ ...h, url: redactUrl(h.url) })),
     concurrency: env.concurrency ?? 'queue',
     autoPromotionPaused: env.autoPromotionPaused ?? false,
     bakeSeconds: env.bakeSeconds ?? 0,

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import ipaddr from 'ipaddr.js';
 import * as z from './zod.ts';
 
@@ -117,3 +118,26 @@ export function tenantUrlIssue(value: string): string | null {
   const why = checkTenantUrl(value, { allowLoopback: loopbackAllowed() });
   return why ? `must be a public https URL: it ${why}` : null;
 }
+
+/**
+ * A receiver URL as anyone but the admin who just set it sees it: its origin, and for the rest
+ * (where a credential often sits: `/hooks/T000/B000/XXXX`, `?token=`) an ellipsis and a short
+ * fingerprint, so two subscriptions to one host stay apart and the value, sent back, names the
+ * stored URL (redactedMatches) without revealing it. A URL with nothing after its origin is shown whole.
+ */
+export function redactUrl(raw: string): string {
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch {
+    return '…';
+  }
+  if ((u.pathname === '/' || u.pathname === '') && !u.search && !u.username && !u.password) return `${u.origin}/`;
+  return `${u.origin}/…#${createHash('sha256').update(raw).digest('hex').slice(0, 8)}`;
+}
+
+/** Whether a value is a redacted URL (as redactUrl writes it), not one to call. */
+export const isRedactedUrl = (value: string): boolean => /\/(…|%E2%80%A6)(#[0-9a-f]{8})?$/i.test(value);
+
+/** Whether a redacted value stands for this stored URL. */
+export const redactedMatches = (value: string, stored: string): boolean => isRedactedUrl(value) && value.replace(/%E2%80%A6/i, '…') === redactUrl(stored);

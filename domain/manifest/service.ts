@@ -12,7 +12,7 @@ import type { Rule } from '../promotion/model.ts';
 import type { CreateRule } from '../promotion/schemas.ts';
 import { randomBytes } from 'node:crypto';
 import { manifestYaml, parseManifest, SECRET_REF, type Manifest } from './document.ts';
-import { loopbackAllowed, tenantUrlIssue } from '../url-policy.ts';
+import { isRedactedUrl, loopbackAllowed, redactUrl, tenantUrlIssue } from '../url-policy.ts';
 import { assertMonitorsHere, type DeploymentPlace } from '../monitors.ts';
 import { armFreezeEdge, freezeAddedOps, freezeRemovedOps } from '../freeze.ts';
 import { changedSubscription, checkUrl, newSubscription, webhookAudit } from '../webhooks/service.ts';
@@ -57,6 +57,13 @@ type LinkDoc = NonNullable<Promo['registry_links']>[string][number];
 /** A subscription as the document writes it (no id, health or secret; defaults left out; event types sorted). */
 const subscriptionDoc = (s: Pick<WebhookSubscription, 'url' | 'events'> & { environment?: string | null; description?: string; enabled?: boolean }): SubscriptionDoc =>
   ({ url: s.url, events: [...new Set(s.events)].sort(), ...(s.environment ? { environment: s.environment } : {}), ...(s.description ? { description: s.description } : {}), ...(s.enabled === false ? { enabled: false } : {}) }) as SubscriptionDoc;
+/** A subscription doc with its URL as anyone but the admin who set it sees it (domain/url-policy.ts redactUrl). */
+const redactedDoc = (d: SubscriptionDoc): SubscriptionDoc => ({ ...d, url: asUri(isRedactedUrl(d.url) ? d.url : redactUrl(d.url)) });
+/** A webhook gate doc with its URL redacted (to compare a document with the stored setup). */
+const redactedGate = (h: WebhookDoc): WebhookDoc => ({ ...h, url: asUri(isRedactedUrl(h.url) ? h.url : redactUrl(h.url)) });
+/** The ellipsis percent-encoded: the document's URLs are URIs (ASCII). */
+const asUri = (url: string) => url.replace(/…|%e2%80%a6/gi, '%E2%80%A6');
+
 /**
  * Subscriptions have no name: one is known by its environment and URL (`* https://…` for the tenant-wide),
  * a second with the same pair by `#2` after it (in a stable order), so plans name what changes and the
@@ -84,7 +91,7 @@ const sortLinks = (links: LinkDoc[]) => [...links].sort((a, b) => (repoOf(a) < r
 
 type WebhookDoc = NonNullable<Promo['webhook_gates']>[string][number];
 /** A stored webhook gate as the document writes it: its secret only as the reference it came from. */
-const webhookDoc = (h: Environment['webhookGates'][number]): WebhookDoc => ({ name: h.name, url: h.url, timeout_ms: h.timeoutMs, blocking: h.blocking, secret: h.secretRef ? `\${${h.secretRef}}` : UNKNOWN_SECRET });
+const webhookDoc = (h: Environment['webhookGates'][number]): WebhookDoc => ({ name: h.name, url: asUri(redactUrl(h.url)), timeout_ms: h.timeoutMs, blocking: h.blocking, secret: h.secretRef ? `\${${h.secretRef}}` : UNKNOWN_SECRET });
 
 const RULE_FIELDS = ['name', 'sourceEnvironment', 'targetEnvironment', 'requiresApproval', 'requiredApprovers', 'approverGroups', 'separationOfDuties', 'approvalExpirySeconds', 'autoPromote', 'conditions', 'allowSkip', 'status', 'evidenceFrom'] as const;
 const pairOf = (r: Pick<Rule, 'sourceEnvironment' | 'targetEnvironment'>) => `${r.sourceEnvironment}->${r.targetEnvironment}`;
@@ -157,7 +164,8 @@ async function current(deps: Deps, tenant: string, named: string[] = []): Promis
     freeze_windows: windows.map(freezeDoc).sort((a, b) => (freezeKey(a) < freezeKey(b) ? -1 : 1)),
     approval_rules: sortRules(rules.map(ruleDoc)),
     webhook_gates: Object.fromEntries(line.map((e) => [e.name, (e.webhookGates ?? []).map(webhookDoc)])),
-    webhooks: sortSubscriptions(subscriptions.map(subscriptionDoc)),
+    // Redacted: a receiver's URL often carries its credential; a redacted URL in a document keeps the stored one.
+    webhooks: sortSubscriptions(subscriptions.map((x) => redactedDoc(subscriptionDoc(x)))),
     git_targets: Object.fromEntries(gitTargets.map((t) => [t.environment, gitDoc(t)])),
     registry_links: Object.fromEntries(artifacts.map((a) => [a, sortLinks(links.filter((l) => l.artifact === a).map(linkDoc))] as const).filter(([, l]) => l.length)),
   };
@@ -246,7 +254,10 @@ function desired(tenant: string, cur: Setup, m: Manifest, place?: DeploymentPlac
     if (s.monitors) collect(issues, () => assertMonitorsHere(tenant, s.monitors, place, `${doc}.environment_settings.${env}.monitors`));
   }
   for (const [i, w] of (p.webhooks ?? []).entries()) {
-    collect(issues, () => checkUrl(w.url, urls, `${doc}.webhooks.${i}.url`));
+    if (isRedactedUrl(w.url)) {
+      // A redacted URL (as the export writes it) keeps a stored subscription's URL: it must name one.
+      if (!cur.webhooks.some((h) => h.url === asUri(w.url))) issues.push({ path: `${doc}.webhooks.${i}.url`, message: 'is a redacted URL that names no subscription of this tenant: send the full URL' });
+    } else collect(issues, () => checkUrl(w.url, urls, `${doc}.webhooks.${i}.url`));
     if (w.environment && !known.has(w.environment)) issues.push({ path: `${doc}.webhooks.${i}.environment`, message: `no environment '${w.environment}' in the line (${cur.environments.join(', ')})` });
   }
   for (const [env, t] of Object.entries(p.git_targets ?? {})) {
@@ -303,10 +314,10 @@ function planOf(cur: Setup, want: Setup): Change[] {
   diff('notifications', cur.notifications, want.notifications, changes);
   diff('approval_rules', byPair(cur.approval_rules), byPair(want.approval_rules), changes);
   // Webhook gates by environment and name, so a plan names the gate and field that change.
-  const hooks = (s: Setup) => Object.fromEntries(Object.entries(s.webhook_gates).map(([env, list]) => [env, Object.fromEntries(list.map((h) => [h.name, h]))]));
+  const hooks = (s: Setup) => Object.fromEntries(Object.entries(s.webhook_gates).map(([env, list]) => [env, Object.fromEntries(list.map((h) => [h.name, redactedGate(h)]))]));
   diff('webhook_gates', hooks(cur), hooks(want), changes);
   // Subscriptions by environment and URL; git targets by environment; links by artifact and registry repository.
-  diff('webhooks', Object.fromEntries(subscriptionKeys(cur.webhooks, (d) => d)), Object.fromEntries(subscriptionKeys(want.webhooks, (d) => d)), changes);
+  diff('webhooks', Object.fromEntries(subscriptionKeys(cur.webhooks, redactedDoc)), Object.fromEntries([...subscriptionKeys(want.webhooks, redactedDoc)].map(([k, d]) => [k, redactedDoc(d)])), changes);
   diff('git_targets', cur.git_targets, want.git_targets, changes);
   const links = (s: Setup) => Object.fromEntries(Object.entries(s.registry_links).map(([a, list]) => [a, Object.fromEntries(list.map((l) => [repoOf(l), l]))]));
   diff('registry_links', links(cur), links(want), changes);
@@ -405,7 +416,7 @@ async function applyOnce(deps: Deps, ctx: Ctx, m: Manifest, documentDigest: stri
     const s = want.settings[env.name]!;
     const g = want.gates[env.name]!;
     const w = want.webhook_gates[env.name] ?? [];
-    const hooksChanged = canonicalJson(w) !== canonicalJson(cur.setup.webhook_gates[env.name] ?? []);
+    const hooksChanged = canonicalJson(w.map(redactedGate)) !== canonicalJson((cur.setup.webhook_gates[env.name] ?? []).map(redactedGate));
     if (canonicalJson(s) === canonicalJson(cur.setup.settings[env.name]) && canonicalJson(g) === canonicalJson(cur.setup.gates[env.name]) && !hooksChanged) continue;
     const webhookGates = hooksChanged ? await resolveWebhookGates(deps, tenant, env, w) : env.webhookGates;
     ops.push({
@@ -503,11 +514,11 @@ async function deliveryOps(deps: Deps, ctx: Ctx, cur: Current, want: Setup, now:
   const audit = (action: string, entityType: EntityType, entityId: string, before: string | null, after: string | null) =>
     ({ kind: 'audit', entry: auditEntry(tenant, { actor: ctx.principal.id, actorName: ctx.principal.name, action, entityType, entityId, before, after, requestId: ctx.requestId }, now) }) as const;
 
-  const haveSubs = subscriptionKeys(cur.subscriptions, subscriptionDoc);
-  const wantSubs = subscriptionKeys(want.webhooks, (d) => d);
+  const haveSubs = subscriptionKeys(cur.subscriptions, (x) => redactedDoc(subscriptionDoc(x)));
+  const wantSubs = subscriptionKeys(want.webhooks, redactedDoc);
   for (const [key, d] of wantSubs) {
     const s = haveSubs.get(key);
-    if (s && canonicalJson(subscriptionDoc(s)) === canonicalJson(d)) continue;
+    if (s && canonicalJson(redactedDoc(subscriptionDoc(s))) === canonicalJson(redactedDoc(d))) continue;
     if (s) {
       const next = changedSubscription(s, { events: d.events, description: d.description ?? '', enabled: d.enabled ?? true }, by, now);
       ops.push({ kind: 'webhook', sub: next, expectedVersion: s.version }, { kind: 'audit', entry: webhookAudit(deps, ctx, 'webhook.update', s.id, s, next) });
@@ -572,7 +583,10 @@ async function resolveWebhookGates(deps: Deps, tenant: string, env: Environment,
     else if (ref && h.secret !== UNKNOWN_SECRET) secret = await deps.secrets?.resolve(tenant, ref, 'key');
     if (!secret) throw new ValidationFailed([{ path, message: ref && h.secret !== UNKNOWN_SECRET ? `no secret ${ref} for this tenant (Secrets Manager stageline/${tenant}/${ref}; locally the environment variable STAGELINE_SECRET_<TENANT>__${ref})` : `'${h.name}' is new: its secret must be a reference like \${HOOK_SECRET}` }]);
     if (secret.length < 16) throw new ValidationFailed([{ path, message: `the secret ${ref} must be at least 16 characters` }]);
-    out.push({ name: h.name, url: h.url, timeoutMs: h.timeout_ms, blocking: h.blocking, secret, ...(h.secret !== UNKNOWN_SECRET && ref ? { secretRef: ref } : prev?.secretRef ? { secretRef: prev.secretRef } : {}) });
+    // A redacted URL (as the export writes it) keeps this gate's stored URL; it names no other.
+    const url = !isRedactedUrl(h.url) ? h.url : prev && asUri(redactUrl(prev.url)) === asUri(h.url) ? prev.url : null;
+    if (!url) throw new ValidationFailed([{ path: `document.artifacts.promotion.webhook_gates.${env.name}.${i}.url`, message: `is a redacted URL that is not '${h.name}'s stored one: send the full URL` }]);
+    out.push({ name: h.name, url, timeoutMs: h.timeout_ms, blocking: h.blocking, secret, ...(h.secret !== UNKNOWN_SECRET && ref ? { secretRef: ref } : prev?.secretRef ? { secretRef: prev.secretRef } : {}) });
   }
   return out;
 }

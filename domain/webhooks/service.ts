@@ -5,7 +5,7 @@ import { EnvironmentNotFound, RuleViolation, ValidationFailed, VersionConflict, 
 import type { Ctx, Deps, DomainEvent } from '../ports.ts';
 import { retryOnConflict, WriteConflict } from '../retry.ts';
 import { envName } from '../schemas.ts';
-import { checkTenantUrl, TENANT_URL_FORMAT } from '../url-policy.ts';
+import { checkTenantUrl, isRedactedUrl, redactedMatches, redactUrl, TENANT_URL_FORMAT } from '../url-policy.ts';
 import { WEBHOOK_EVENT_TYPES, WEBHOOK_PAYLOAD_VERSION, webhookTypeOf, type WebhookAttempt, type WebhookDelivery, type WebhookEventType, type WebhookSubscription } from './model.ts';
 import type { WebhookDeps, WebhookSecret } from './ports.ts';
 
@@ -67,10 +67,21 @@ export const webhookUpdateBody = /* @__PURE__ */ z.schema(() => z.strictObject({
 export const webhookRotateBody = /* @__PURE__ */ z.schema(() => z.strictObject({ overlapSeconds: z.optional(z.number().check(z.int(), z.minimum(0), z.maximum(7 * 86400))).check(z.describe('how long the previous secret still signs (default 86400)')) }));
 
 export type WebhookView = Omit<WebhookSubscription, 'tenant'>;
-const view = (s: WebhookSubscription): WebhookView => {
+/**
+ * What the API shows of a subscription: its URL redacted (a receiver's credential is often in its path
+ * or query), except in the answer to the admin who just set it (`fullUrl`), once.
+ */
+const view = (s: WebhookSubscription, fullUrl = false): WebhookView => {
   const { tenant: _t, ...rest } = s;
-  return rest;
+  return { ...rest, url: fullUrl ? s.url : redactUrl(s.url) };
 };
+
+/** The URL a create or change sets: a redacted value sent back (as GET shows it) keeps the stored one; any other is not a URL to call. */
+function urlToStore(given: string, stored: string | undefined, path: string): string {
+  if (!isRedactedUrl(given)) return given;
+  if (stored !== undefined && redactedMatches(given, stored)) return stored;
+  throw new ValidationFailed([{ path, message: 'is a redacted URL (as the API shows a stored one), not one to call: send the full URL, or the redacted value of this subscription’s own URL to keep it' }]);
+}
 
 /** A write that lost a race answers 409 (read again), never a 500. */
 async function saved(write: Promise<void>, id: string): Promise<void> {
@@ -109,7 +120,7 @@ async function checkEnvironment(deps: Deps, tenant: string, env: string | null |
 
 /** What the audit trail says of a subscription change (never a secret). */
 export function webhookAudit(deps: Pick<Deps, 'clock'>, ctx: Ctx, action: string, id: string, before: WebhookSubscription | null, after: WebhookSubscription | null) {
-  const summary = (s: WebhookSubscription | null) => (s ? JSON.stringify({ url: s.url, events: s.events, environment: s.environment, enabled: s.enabled, secrets: s.secrets.map((k) => k.id) }) : null);
+  const summary = (s: WebhookSubscription | null) => (s ? JSON.stringify({ url: redactUrl(s.url), events: s.events, environment: s.environment, enabled: s.enabled, secrets: s.secrets.map((k) => k.id) }) : null);
   return auditEntry(ctx.principal.tenant, { actor: ctx.principal.id, actorName: ctx.principal.name, action, entityType: 'webhook', entityId: id, before: summary(before), after: summary(after), requestId: ctx.requestId }, deps.clock());
 }
 
@@ -153,6 +164,7 @@ export function changedSubscription(cur: WebhookSubscription, body: Partial<z.in
 /** Creates a subscription; the answer is the only time its signing secret is shown. */
 export async function createWebhook(deps: Deps, ctx: Ctx, body: z.infer<typeof webhookCreateBody>, urls: UrlCheck): Promise<WebhookView & { secret: string }> {
   const { tenant } = ctx.principal;
+  urlToStore(body.url, undefined, 'body.url');
   checkUrl(body.url, urls);
   await checkEnvironment(deps, tenant, body.environment);
   if ((await deps.store.listWebhooks(tenant)).length >= MAX_WEBHOOKS) throw new RuleViolation(`A tenant may have at most ${MAX_WEBHOOKS} webhook subscriptions`);
@@ -160,11 +172,11 @@ export async function createWebhook(deps: Deps, ctx: Ctx, body: z.infer<typeof w
   // The secret first: a subscription never exists without one (a failed save leaves an orphan secret, never a hole).
   await need(deps).secrets.put(tenant, sub.id, [secret]);
   await saved(deps.store.putWebhook(sub, null, webhookAudit(deps, ctx, 'webhook.create', sub.id, null, sub)), sub.id);
-  return { ...view(sub), secret: secret.secret };
+  return { ...view(sub, true), secret: secret.secret };
 }
 
 export async function listWebhooks(deps: Deps, ctx: Ctx): Promise<{ items: WebhookView[] }> {
-  return { items: (await deps.store.listWebhooks(ctx.principal.tenant)).map(view) };
+  return { items: (await deps.store.listWebhooks(ctx.principal.tenant)).map((s) => view(s)) };
 }
 
 async function load(deps: Deps, tenant: string, id: string): Promise<WebhookSubscription> {
@@ -181,12 +193,14 @@ export async function updateWebhook(deps: Deps, ctx: Ctx, id: string, body: z.in
   const { tenant } = ctx.principal;
   const cur = await load(deps, tenant, id);
   if (cur.version !== body.version) throw new VersionConflict(`Webhook '${id}' is at version ${cur.version}, not ${body.version}; read it again`);
-  if (body.url !== undefined) checkUrl(body.url, urls);
+  const url = body.url === undefined ? undefined : urlToStore(body.url, cur.url, 'body.url');
+  if (url !== undefined && url !== cur.url) checkUrl(url, urls);
   if (body.environment !== undefined) await checkEnvironment(deps, tenant, body.environment);
   const { version: _v, ...changes } = body;
-  const next = changedSubscription(cur, changes, ctx.principal.name, deps.clock());
+  const next = changedSubscription(cur, { ...changes, ...(url !== undefined ? { url } : {}) }, ctx.principal.name, deps.clock());
   await saved(deps.store.putWebhook(next, cur.version, webhookAudit(deps, ctx, 'webhook.update', id, cur, next)), id);
-  return view(next);
+  // The full URL once, to the admin who set a new one.
+  return view(next, url !== undefined && url !== cur.url);
 }
 
 export async function deleteWebhook(deps: Deps, ctx: Ctx, id: string): Promise<void> {

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../support/promotions.ts';
 import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
 import { localSecretVariable } from '../../functions/adapters/secrets.ts';
+import { redactUrl } from '../../domain/url-policy.ts';
 
 let t: TestStack;
 const secretName = `SLACK_WEBHOOK`;
@@ -220,7 +221,7 @@ ${rules ? `    approval_rules:
       expect(applied.status, JSON.stringify(applied.body)).toBe(200);
       // The API shows the gate and the reference, never the secret; the export writes the reference back.
       const env = (await t.call('GET', '/api/v1/environments/staging', { token: u.viewer })).body;
-      expect(env.webhookGates).toEqual([{ name: 'change-board', url, timeoutMs: 2000, blocking: true, secretRef: 'CHANGE_BOARD' }]);
+      expect(env.webhookGates).toEqual([{ name: 'change-board', url: redactUrl(url), timeoutMs: 2000, blocking: true, secretRef: 'CHANGE_BOARD' }]); // the URL redacted for viewers
       const exported = await t.call('GET', '/api/v1/manifest', { token: u.viewer });
       expect(exported.body).toContain('secret: ${CHANGE_BOARD}');
       expect(exported.body).not.toContain(HOOK);
@@ -346,21 +347,31 @@ ${rules ? `    approval_rules:
     expect(text).not.toMatch(/whsec_|slr_/);
     expect(text).toContain('token: ${GITOPS_TOKEN}');
     const exported = (await t.call('GET', '/api/v1/manifest?format=json', { token: a.u.viewer })).body.artifacts.promotion;
+    // A receiver URL is exported redacted (its path often holds the receiver's credential): origin, ellipsis, fingerprint.
+    const redacted = redactUrl(hook).replace('…', '%E2%80%A6');
+    expect(redacted).toMatch(/^https:\/\/hooks\.example\.com\/%E2%80%A6#[0-9a-f]{8}$/);
+    expect(text).not.toContain('/stageline');
     expect(exported.webhooks).toEqual([
-      { url: hook, events: ['artifact.published', 'promotion.completed'], description: 'deploy bot' },
-      { url: hook, events: ['freeze.started'], environment: 'production', enabled: false },
+      { url: redacted, events: ['artifact.published', 'promotion.completed'], description: 'deploy bot' },
+      { url: redacted, events: ['freeze.started'], environment: 'production', enabled: false },
     ]);
+    // Applied back to the same tenant, the redacted URL keeps the stored one: nothing changes.
+    expect((await t.call('POST', '/api/v1/manifest/plan', { token: a.u.viewer, body: { document: text } })).body.changes).toEqual([]);
     expect(exported.environment_settings.production.monitors).toEqual([alarm('p99-latency'), alarm('5xx-rate')]);
     expect(exported.git_targets).toEqual({ production: { repository: 'https://git.example.com/org/deploy.git', branch: 'main', file: 'envs/production/values.yaml', path: 'image.tag', value: 'version', token: '${GITOPS_TOKEN}' } });
     expect(exported.registry_links).toEqual({ platform: [{ registry: 'registry.example.com', repository: 'org/platform', tags: { pattern: 'v1\\..*' } }] });
 
     // Another tenant (with alarms of the same names in its own namespace): the plan names every change; the apply creates them, showing each new secret once.
     const b = await tenant();
-    const mine = text.replaceAll(alarm('p99-latency'), alarm('p99-latency', b.id)).replaceAll(alarm('5xx-rate'), alarm('5xx-rate', b.id));
+    // Another tenant has no subscription the redacted URL could name: refused, naming the field, until the full URL is given.
+    const asIs = await t.call('POST', '/api/v1/manifest/plan', { token: b.u.viewer, body: { document: text.replaceAll(alarm('p99-latency'), alarm('p99-latency', b.id)).replaceAll(alarm('5xx-rate'), alarm('5xx-rate', b.id)) } });
+    expect(asIs.status).toBe(400);
+    expect(asIs.body.error.issues.map((i: { path: string }) => i.path)).toEqual(['document.artifacts.promotion.webhooks.0.url', 'document.artifacts.promotion.webhooks.1.url']);
+    const mine = text.replaceAll(alarm('p99-latency'), alarm('p99-latency', b.id)).replaceAll(alarm('5xx-rate'), alarm('5xx-rate', b.id)).replaceAll(redacted, hook);
     const plan = await t.call('POST', '/api/v1/manifest/plan', { token: b.u.viewer, body: { document: mine } });
     expect(plan.status, JSON.stringify(plan.body)).toBe(200);
     expect(plan.body.changes.map((c: { op: string; path: string }) => `${c.op} ${c.path}`)).toEqual(
-      expect.arrayContaining(['add environment_settings.production.monitors', `add webhooks.* ${hook}`, `add webhooks.production ${hook}`, 'add git_targets.production', 'add registry_links.platform']),
+      expect.arrayContaining(['add environment_settings.production.monitors', `add webhooks.* ${redacted}`, `add webhooks.production ${redacted}`, 'add git_targets.production', 'add registry_links.platform']),
     );
     const applied = await t.call('POST', '/api/v1/manifest/apply', { token: b.u.admin, body: { document: mine, expectedDigest: plan.body.digest } });
     expect(applied.status, JSON.stringify(applied.body)).toBe(200);
@@ -386,7 +397,7 @@ ${rules ? `    approval_rules:
     const changed = await t.call('POST', '/api/v1/manifest/apply', { token: b.u.admin, body: { document: JSON.stringify(doc) } });
     expect(changed.status, JSON.stringify(changed.body)).toBe(200);
     expect(changed.body.changes.map((c: { op: string; path: string }) => `${c.op} ${c.path}`).sort()).toEqual(
-      [`change webhooks.* ${hook}.events`, `remove webhooks.production ${hook}`, 'remove git_targets.production', 'add registry_links.platform.registry.example.com/org/platform.tags.semver', 'remove registry_links.platform.registry.example.com/org/platform.tags.pattern'].sort(),
+      [`change webhooks.* ${redacted}.events`, `remove webhooks.production ${redacted}`, 'remove git_targets.production', 'add registry_links.platform.registry.example.com/org/platform.tags.semver', 'remove registry_links.platform.registry.example.com/org/platform.tags.pattern'].sort(),
     );
     const subs = (await t.call('GET', '/api/v1/webhooks', { token: b.u.viewer })).body.items;
     expect(subs).toEqual([expect.objectContaining({ events: ['promotion.failed'], version: 2 })]);

@@ -149,6 +149,41 @@ describe('outbound webhooks (Standard Webhooks)', () => {
     expect(log.attempts.filter((a: { trigger: string }) => a.trigger === 'redeliver')).toHaveLength(hits - 1);
   });
 
+  it("a receiver's credential in its URL reaches only the admin who set it, once: viewers, later reads, the audit trail and gates show it redacted; the redacted value sent back keeps it", async () => {
+    const tenant = t.tenant();
+    const u = await t.users(tenant);
+    await makeLine(t, u.admin);
+    const secretPath = '/hooks/T000/B000/XXXXSECRETXXXX?token=abc123';
+    const url = `${receiverUrl}${secretPath}`;
+    const made = await t.call('POST', '/api/v1/webhooks', { token: u.admin, body: { url, events: ['promotion.completed'] } });
+    expect(made.status).toBe(201);
+    expect(made.body.url).toBe(url); // shown once, to the admin who set it
+    const leaks = (v: unknown) => JSON.stringify(v).includes('XXXXSECRET') || JSON.stringify(v).includes('abc123');
+    const list = await t.call('GET', '/api/v1/webhooks', { token: u.viewer });
+    const one = await t.call('GET', `/api/v1/webhooks/${made.body.id}`, { token: u.admin });
+    expect(leaks(list.body) || leaks(one.body)).toBe(false);
+    expect(one.body.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/…#[0-9a-f]{8}$/);
+    // Read, change, write back what was read: the stored URL stays (deliveries still reach it).
+    const back = await t.call('PATCH', `/api/v1/webhooks/${made.body.id}`, { token: u.admin, body: { url: one.body.url, events: ['promotion.completed', 'promotion.failed'], version: one.body.version } });
+    expect(back.status, JSON.stringify(back.body)).toBe(200);
+    expect(leaks(back.body)).toBe(false);
+    const { deps } = await import('../../functions/http/deps.ts');
+    expect((await deps().store.getWebhook(tenant, made.body.id))?.url).toBe(url);
+    // Another redacted value is no URL to call.
+    const other = await t.call('PATCH', `/api/v1/webhooks/${made.body.id}`, { token: u.admin, body: { url: 'https://hooks.example.com/…#0000aaaa', version: back.body.version } });
+    expect(other.status).toBe(400);
+    expect(other.body.error.issues[0].path).toBe('body.url');
+    // A webhook gate's URL, as viewers read the environment; the audit trail and the manifest export.
+    const env = (await t.call('GET', '/api/v1/environments/staging', { token: u.viewer })).body;
+    const gate = await t.call('PATCH', '/api/v1/environments/staging', { token: u.admin, body: { version: env.version, webhookGates: [{ name: 'change-board', url, secret: 'a-secret-of-16-chars+', timeoutMs: 1000 }] } });
+    expect(gate.status, JSON.stringify(gate.body)).toBe(200);
+    expect(leaks((await t.call('GET', '/api/v1/environments/staging', { token: u.viewer })).body)).toBe(false);
+    expect(leaks((await t.call('GET', '/api/v1/audit?limit=100', { token: u.viewer })).body)).toBe(false);
+    expect(leaks((await t.call('GET', '/api/v1/webhooks', { token: u.viewer })).body)).toBe(false);
+    const manifest = await t.call('GET', '/api/v1/manifest?format=json', { token: u.viewer });
+    expect(JSON.stringify(manifest.body.artifacts.promotion.webhooks)).not.toContain('XXXXSECRET');
+  });
+
   it('refuses private, metadata and non-https URLs at save (400), keeps subscriptions to their tenant, and needs the admin role to manage them', async () => {
     const tenant = t.tenant();
     const u = await t.users(tenant);
