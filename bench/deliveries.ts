@@ -81,7 +81,7 @@ export async function benchDeliveries(opts: { promotions?: number; subscriptions
   }
   // The git step alone: clone (depth 1) + edit + commit + push, each with a new value.
   const g = await startGitServer('bench-token');
-  process.env[localSecretVariable('bench', 'BENCH_GIT')!] = 'bench-token';
+  process.env[localSecretVariable('bench', 'git-token', 'BENCH_GIT')!] = 'bench-token';
   process.env.STAGELINE_ALLOW_LOOPBACK_OUTBOUND ??= 'true';
   try {
     const url = g.repo('bench', { 'values.yaml': 'image:\n  tag: v0\n', ...Object.fromEntries(Array.from({ length: 50 }, (_, i) => [`charts/c${i}.yaml`, `n: ${i}\n`.repeat(200)])) });

@@ -354,13 +354,24 @@ export interface AuditAnchor {
   publicKey(): Promise<AnchorPublicKey>;
 }
 
-/** Secrets named in documents (`${NAME}`): Secrets Manager `stageline/<tenant>/<NAME>` on AWS, `STAGELINE_SECRET_<TENANT>__<NAME>` locally (per tenant, as on AWS). */
+/**
+ * What a tenant secret is for. A secret is stored under its purpose, so a reference of one kind never
+ * reads a secret of another (a git target naming the Slack webhook's secret would push it to a
+ * repository of the caller's choosing): a git target's push token, the Slack incoming webhook, a
+ * webhook gate's HMAC key.
+ */
+export type SecretPurpose = 'git-token' | 'slack-webhook' | 'gate-key';
+
+/**
+ * Secrets named in documents (`${NAME}`) and git targets: Secrets Manager `stageline/<tenant>/<purpose>/<NAME>`
+ * on AWS, `STAGELINE_SECRET_<TENANT>__<PURPOSE>__<NAME>` locally (per tenant and purpose, as on AWS).
+ */
 export interface SecretResolver {
   /**
-   * The value, or null when there is no such secret for the tenant. `as: 'url'` (a webhook the service
-   * will call) passes the outbound guard first; `as: 'key'` (an HMAC key) is returned as it is.
+   * The value, or null when the tenant has no such secret for this purpose. A Slack webhook (a URL the
+   * service will call) passes the outbound guard where it is read; keys are returned as they are.
    */
-  resolve(tenant: string, name: string, as?: 'url' | 'key'): Promise<string | null>;
+  resolve(tenant: string, name: string, purpose: SecretPurpose): Promise<string | null>;
 }
 
 /** Calls tenant-configured webhook gates (HMAC-signed); errors and time-outs come back as ERROR. */

@@ -66,7 +66,7 @@ export class AdapterNeeds extends StackPart {
       tenantSecrets: () => ({
         arns: [stack.formatArn({ service: 'secretsmanager', resource: 'secret', resourceName: 'stageline/*', arnFormat: ArnFormat.COLON_RESOURCE_NAME })],
         nag: 'arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:stageline/*',
-        why: "Tenants name their secrets in manifests (stageline/<tenant>/<NAME>); the function asks only for its verified tenant's.",
+        why: "Tenants name their secrets in manifests and git targets (stageline/<tenant>/<purpose>/<NAME>); the function asks only for its verified tenant's, of the purpose the reference has.",
       }),
       registrySecret: registrySecret ? () => ({ value: registrySecret.secretArn, arns: [registrySecret.secretArn] }) : undefined,
       userPool: () => ({ value: identity.userPool.userPoolId, arns: [identity.userPool.userPoolArn] }),

@@ -13,7 +13,7 @@ export interface GitTarget {
   path: string;
   /** what is written: the version, the digest, or both as <version>@<digest> */
   value: 'version' | 'digest' | 'version@digest';
-  /** the secret (`${NAME}`, Secrets Manager stageline/<tenant>/<NAME> on AWS) holding the token to push with; none: anonymous */
+  /** the secret (`${NAME}`, Secrets Manager stageline/<tenant>/git-token/<NAME> on AWS) holding the token to push with; none: anonymous */
   tokenSecret: string | null;
   version: number;
   createdAt: string;

@@ -42,7 +42,7 @@ export const gitTargetBody = /* @__PURE__ */ z.schema(() => z.strictObject({
     z.describe('where the value goes in the file'),
   ),
   value: z._default(z.enum(['version', 'digest', 'version@digest']), 'version').check(z.describe('what is written (default: the version)')),
-  tokenSecret: z.optional(z.nullable(z.string().check(z.regex(/^[A-Z][A-Z0-9_]{0,63}$/, 'must be a secret name (A-Z, 0-9, _), e.g. GITOPS_TOKEN')))).check(z.describe('the secret holding the push token: Secrets Manager stageline/<tenant>/<NAME> on AWS, STAGELINE_SECRET_<TENANT>__<NAME> locally (e.g. STAGELINE_SECRET_ACME__GITOPS_TOKEN)')),
+  tokenSecret: z.optional(z.nullable(z.string().check(z.regex(/^[A-Z][A-Z0-9_]{0,63}$/, 'must be a secret name (A-Z, 0-9, _), e.g. GITOPS_TOKEN')))).check(z.describe('the secret holding the push token, stored for git pushes only: Secrets Manager stageline/<tenant>/git-token/<NAME> on AWS, STAGELINE_SECRET_<TENANT>__GIT_TOKEN__<NAME> locally (e.g. STAGELINE_SECRET_ACME__GIT_TOKEN__GITOPS_TOKEN)')),
   version: z.optional(z.number().check(z.int(), z.minimum(1))).check(z.describe('the version read, to change an existing target (optimistic locking)')),
 }));
 

@@ -18,9 +18,9 @@ import { MAX_WEBHOOKS, webhookCreateBody } from '../webhooks/service.ts';
  */
 // The same schemas the API validates environments with: one definition of a gate set and a name.
 const gateSet = gates;
-/** A secret is never in the document: `${NAME}` names it (Secrets Manager `stageline/<tenant>/<NAME>` on AWS). */
+/** A secret is never in the document: `${NAME}` names it (Secrets Manager `stageline/<tenant>/<purpose>/<NAME>` on AWS; the field says the purpose). */
 export const SECRET_REF = /^\$\{([A-Z][A-Z0-9_]{0,63})\}$/;
-const secretRef = /* @__PURE__ */ z.schema(() => z.string().check(z.regex(SECRET_REF, 'must be a reference like ${SLACK_WEBHOOK}, never the secret itself (the value lives in Secrets Manager as stageline/<tenant>/<NAME>)')));
+const secretRef = /* @__PURE__ */ z.schema(() => z.string().check(z.regex(SECRET_REF, 'must be a reference like ${SLACK_WEBHOOK}, never the secret itself (the value lives in Secrets Manager as stageline/<tenant>/<purpose>/<NAME>: git-token, slack-webhook or gate-key, as the field is)')));
 
 const freezeWindow = /* @__PURE__ */ z.schema(() => z.strictObject({
   reason: z.string().check(z.trim(), z.minLength(1), z.regex(/\S/, 'must not be blank'), z.maxLength(500)),
@@ -36,7 +36,7 @@ const freezeWindow = /* @__PURE__ */ z.schema(() => z.strictObject({
   })));
 
 /** A git target as the document writes it: the body of PUT /environments/{env}/git-target, its token only as a `${NAME}` reference. */
-const gitTargetDoc = /* @__PURE__ */ z.schema(() => z.strictObject(z.extend(z.omit(gitTargetBody, { version: true, tokenSecret: true }), { token: z.optional(secretRef).check(z.describe('the secret holding the push token, e.g. ${GITOPS_TOKEN} (Secrets Manager stageline/<tenant>/<NAME>); omit to push anonymously')) }).shape));
+const gitTargetDoc = /* @__PURE__ */ z.schema(() => z.strictObject(z.extend(z.omit(gitTargetBody, { version: true, tokenSecret: true }), { token: z.optional(secretRef).check(z.describe('the secret holding the push token, e.g. ${GITOPS_TOKEN} (Secrets Manager stageline/<tenant>/git-token/<NAME>); omit to push anonymously')) }).shape));
 
 export const manifestSchema = /* @__PURE__ */ z.schema(() => z.strictObject({
   artifacts: z.strictObject({

@@ -580,8 +580,8 @@ async function resolveWebhookGates(deps: Deps, tenant: string, env: Environment,
     const ref = SECRET_REF.exec(h.secret)?.[1];
     let secret: string | null | undefined;
     if (prev && (h.secret === UNKNOWN_SECRET ? !prev.secretRef : prev.secretRef === ref)) secret = prev.secret;
-    else if (ref && h.secret !== UNKNOWN_SECRET) secret = await deps.secrets?.resolve(tenant, ref, 'key');
-    if (!secret) throw new ValidationFailed([{ path, message: ref && h.secret !== UNKNOWN_SECRET ? `no secret ${ref} for this tenant (Secrets Manager stageline/${tenant}/${ref}; locally the environment variable STAGELINE_SECRET_<TENANT>__${ref})` : `'${h.name}' is new: its secret must be a reference like \${HOOK_SECRET}` }]);
+    else if (ref && h.secret !== UNKNOWN_SECRET) secret = await deps.secrets?.resolve(tenant, ref, 'gate-key');
+    if (!secret) throw new ValidationFailed([{ path, message: ref && h.secret !== UNKNOWN_SECRET ? `no webhook gate key ${ref} for this tenant (Secrets Manager stageline/${tenant}/gate-key/${ref}; locally the environment variable STAGELINE_SECRET_<TENANT>__GATE_KEY__${ref})` : `'${h.name}' is new: its secret must be a reference like \${HOOK_SECRET}` }]);
     if (secret.length < 16) throw new ValidationFailed([{ path, message: `the secret ${ref} must be at least 16 characters` }]);
     // A redacted URL (as the export writes it) keeps this gate's stored URL; it names no other.
     const url = !isRedactedUrl(h.url) ? h.url : prev && asUri(redactUrl(prev.url)) === asUri(h.url) ? prev.url : null;
@@ -598,8 +598,8 @@ async function notifySettings(deps: Deps, tenant: string, want: NonNullable<Setu
     if (!ref) throw new ValidationFailed([{ path: 'document.artifacts.promotion.notifications.slack.webhook', message: 'must be a reference like ${SLACK_WEBHOOK}' }]);
     // The same reference, or the placeholder an export writes for a webhook set through the API: keep the stored one.
     const same = prev?.slack && (prev.slack.webhookRef === ref || (!prev.slack.webhookRef && want.slack.webhook === UNKNOWN_SECRET));
-    const webhook = same ? prev!.slack!.webhook : await deps.secrets?.resolve(tenant, ref, 'url');
-    if (!webhook) throw new ValidationFailed([{ path: 'document.artifacts.promotion.notifications.slack.webhook', message: `no secret ${ref} for this tenant (Secrets Manager stageline/${tenant}/${ref}; locally the environment variable STAGELINE_SECRET_<TENANT>__${ref})` }]);
+    const webhook = same ? prev!.slack!.webhook : await deps.secrets?.resolve(tenant, ref, 'slack-webhook');
+    if (!webhook) throw new ValidationFailed([{ path: 'document.artifacts.promotion.notifications.slack.webhook', message: `no Slack webhook secret ${ref} for this tenant (Secrets Manager stageline/${tenant}/slack-webhook/${ref}; locally the environment variable STAGELINE_SECRET_<TENANT>__SLACK_WEBHOOK__${ref})` }]);
     // The URL behind the reference is checked like one given directly (never repeated: it is a secret).
     const refused = same ? null : tenantUrlIssue(webhook);
     if (refused) throw new ValidationFailed([{ path: 'document.artifacts.promotion.notifications.slack.webhook', message: `the secret ${ref} ${refused}` }]);

@@ -33,7 +33,7 @@ export class IsomorphicGitWriter implements GitWriter {
   async commit({ tenant, target, value, message, author }: Parameters<GitWriter['commit']>[0]): Promise<GitCommitResult> {
     let token: string | null = null;
     if (target.tokenSecret) {
-      token = await this.secrets.resolve(tenant, target.tokenSecret, 'key');
+      token = await this.secrets.resolve(tenant, target.tokenSecret, 'git-token');
       if (!token) throw new GitDeliveryError(`the git token secret '${target.tokenSecret}' does not exist for this tenant`);
     }
     // Basic auth as GitHub, GitLab and Bitbucket take a token; sent only to the configured origin.

@@ -1,15 +1,17 @@
-import type { SecretResolver } from '#domain/ports';
+import type { SecretPurpose, SecretResolver } from '#domain/ports';
 import { traced } from './tracing.ts';
 
 /**
- * The local name of a tenant's secret: `STAGELINE_SECRET_<TENANT>__<NAME>`, the tenant id upper-cased
- * with its dashes as underscores (acme's GITOPS_TOKEN: STAGELINE_SECRET_ACME__GITOPS_TOKEN). Per
- * tenant, as on AWS: one tenant never reads another's. A tenant id with an underscore has no local
- * secrets (`a_b` and `a-b` would share names): null.
+ * The local name of a tenant's secret: `STAGELINE_SECRET_<TENANT>__<PURPOSE>__<NAME>`, tenant and purpose
+ * upper-cased with dashes as underscores (acme's git push token GITOPS_TOKEN:
+ * STAGELINE_SECRET_ACME__GIT_TOKEN__GITOPS_TOKEN). Per tenant and purpose, as on AWS: one tenant never
+ * reads another's, and a reference of one kind never reads a secret of another. A tenant id with an
+ * underscore has no local secrets (`a_b` and `a-b` would share names): null.
  */
-export function localSecretVariable(tenant: string, name: string): string | null {
+export function localSecretVariable(tenant: string, purpose: SecretPurpose, name: string): string | null {
   if (tenant.includes('_')) return null;
-  return `STAGELINE_SECRET_${tenant.toUpperCase().replace(/-/g, '_')}__${name}`;
+  const up = (s: string) => s.toUpperCase().replace(/-/g, '_');
+  return `STAGELINE_SECRET_${up(tenant)}__${up(purpose)}__${name}`;
 }
 
 /**
@@ -21,17 +23,17 @@ export function localSecretVariable(tenant: string, name: string): string | null
 export function secretsFromEnv(env: NodeJS.ProcessEnv = process.env): SecretResolver {
   if (!env.AWS_LAMBDA_FUNCTION_NAME) {
     return {
-      resolve: async (tenant, name) => {
-        const variable = localSecretVariable(tenant, name);
+      resolve: async (tenant, name, purpose) => {
+        const variable = localSecretVariable(tenant, purpose, name);
         return variable && Object.hasOwn(env, variable) ? (env[variable] ?? null) : null;
       },
     };
   }
   return {
-    async resolve(tenant, name) {
+    async resolve(tenant, name, purpose) {
       const { SecretsManagerClient, GetSecretValueCommand, ResourceNotFoundException } = await import('@aws-sdk/client-secrets-manager');
       try {
-        const r = await traced(new SecretsManagerClient({})).send(new GetSecretValueCommand({ SecretId: `stageline/${tenant}/${name}` }));
+        const r = await traced(new SecretsManagerClient({})).send(new GetSecretValueCommand({ SecretId: `stageline/${tenant}/${purpose}/${name}` }));
         return r.SecretString ?? null;
       } catch (err) {
         if (err instanceof ResourceNotFoundException) return null;

@@ -29,9 +29,9 @@ let resolver: SecretResolver | undefined;
 
 /** A webhook named by reference is still an outbound URL: the same SSRF guard as one set through the API. */
 const guarded = (inner: SecretResolver): SecretResolver => ({
-  async resolve(tenant, name, as = 'url') {
-    const value = await inner.resolve(tenant, name, as);
-    if (value === null || as === 'key') return value;
+  async resolve(tenant, name, purpose) {
+    const value = await inner.resolve(tenant, name, purpose);
+    if (value === null || purpose !== 'slack-webhook') return value;
     try {
       checkUrl(value);
     } catch (err) {

@@ -184,13 +184,14 @@ describe('KMS + S3 Object Lock (the audit anchor)', () => {
 });
 
 describe('Secrets Manager', () => {
-  it('resolves tenant secrets by stageline/<tenant>/<name> (a missing one is null), opens the secrets key and reads registry credentials', async () => {
+  it('resolves tenant secrets by stageline/<tenant>/<purpose>/<name> (a missing one, or one of another purpose, is null), opens the secrets key and reads registry credentials', async () => {
     const sm = new SecretsManagerClient(config());
-    await sm.send(new CreateSecretCommand({ Name: 'stageline/acme/TOKEN', SecretString: 's3cr3t' }));
+    await sm.send(new CreateSecretCommand({ Name: 'stageline/acme/git-token/TOKEN', SecretString: 's3cr3t' }));
     process.env.AWS_LAMBDA_FUNCTION_NAME = 'manifest-apply';
     const resolver = secretsFromEnv(process.env);
-    expect(await resolver.resolve('acme', 'TOKEN')).toBe('s3cr3t');
-    expect(await resolver.resolve('other', 'TOKEN')).toBeNull();
+    expect(await resolver.resolve('acme', 'TOKEN', 'git-token')).toBe('s3cr3t');
+    expect(await resolver.resolve('other', 'TOKEN', 'git-token')).toBeNull();
+    expect(await resolver.resolve('acme', 'TOKEN', 'slack-webhook')).toBeNull();
 
     const key = await sm.send(new CreateSecretCommand({ Name: 'secrets-key', SecretString: 'k'.repeat(64) }));
     resetSecretBox();

@@ -24,7 +24,7 @@ beforeAll(async () => {
   const mint = t.tenant.bind(t);
   t.tenant = () => {
     const id = mint();
-    process.env[localSecretVariable(id, 'GITOPS_TOKEN')!] = TOKEN;
+    process.env[localSecretVariable(id, 'git-token', 'GITOPS_TOKEN')!] = TOKEN;
     return id;
   };
 });
@@ -134,24 +134,27 @@ describe('GitOps delivery (isomorphic-git, git http-backend)', () => {
     expect(JSON.stringify(status.body)).not.toContain('v1.2.3');
 
     // A wrong token: the promotion fails naming the credentials, nothing pushed.
-    process.env[localSecretVariable(tenant, 'WRONG_TOKEN')!] = 'nope';
+    process.env[localSecretVariable(tenant, 'git-token', 'WRONG_TOKEN')!] = 'nope';
     try {
       const target: GitTarget = { tenant, environment: 'staging', repository: url, branch: 'main', file: 'values.yaml', path: 'tag', value: 'version', tokenSecret: 'WRONG_TOKEN', version: 1, createdAt: '', createdBy: '', updatedAt: '', updatedBy: '' };
       await expect(new IsomorphicGitWriter().commit({ tenant, target, value: 'v1', message: 'x', author: { name: 'x', email: 'x@example.test' } })).rejects.toThrow(/refused the credentials in 'WRONG_TOKEN'/);
     } finally {
-      delete process.env[localSecretVariable(tenant, 'WRONG_TOKEN')!];
+      delete process.env[localSecretVariable(tenant, 'git-token', 'WRONG_TOKEN')!];
     }
   });
 
-  it("a tenant's secrets are its own: another tenant naming the same secret gets none (no push with acme's token)", async () => {
+  it("a tenant's secrets are its own and have one purpose: another tenant, or a reference of another kind, naming the same secret gets none", async () => {
     const acme = t.tenant();
     const globex = `globex-${acme.slice(4)}`;
     const { secretsFromEnv } = await import('../../functions/adapters/secrets.ts');
-    const secrets = secretsFromEnv({ [localSecretVariable(acme, 'GITOPS_TOKEN')!]: TOKEN });
-    expect(await secrets.resolve(acme, 'GITOPS_TOKEN')).toBe(TOKEN);
-    expect(await secrets.resolve(globex, 'GITOPS_TOKEN')).toBeNull();
+    const secrets = secretsFromEnv({ [localSecretVariable(acme, 'git-token', 'GITOPS_TOKEN')!]: TOKEN });
+    expect(await secrets.resolve(acme, 'GITOPS_TOKEN', 'git-token')).toBe(TOKEN);
+    expect(await secrets.resolve(globex, 'GITOPS_TOKEN', 'git-token')).toBeNull();
+    // A reference of another kind never reads it (a Slack webhook or gate key of that name is another secret).
+    expect(await secrets.resolve(acme, 'GITOPS_TOKEN', 'slack-webhook')).toBeNull();
+    expect(await secrets.resolve(acme, 'GITOPS_TOKEN', 'gate-key')).toBeNull();
     // The old shared name is no secret of any tenant.
-    expect(await secretsFromEnv({ STAGELINE_SECRET_GITOPS_TOKEN: TOKEN }).resolve(acme, 'GITOPS_TOKEN')).toBeNull();
+    expect(await secretsFromEnv({ STAGELINE_SECRET_GITOPS_TOKEN: TOKEN }).resolve(acme, 'GITOPS_TOKEN', 'git-token')).toBeNull();
     const url = g.repo(`iso-${acme}`, { 'values.yaml': 'tag: v1\n' });
     const target: GitTarget = { tenant: globex, environment: 'staging', repository: url, branch: 'main', file: 'values.yaml', path: 'tag', value: 'version', tokenSecret: 'GITOPS_TOKEN', version: 1, createdAt: '', createdBy: '', updatedAt: '', updatedBy: '' };
     await expect(new IsomorphicGitWriter().commit({ tenant: globex, target, value: 'v2', message: 'x', author: { name: 'x', email: 'x@example.test' } })).rejects.toThrow(/does not exist for this tenant/);

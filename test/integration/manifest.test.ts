@@ -16,11 +16,11 @@ const secretName = `SLACK_WEBHOOK`;
 beforeAll(async () => {
   t = await startTestStack();
   // Locally a `${NAME}` reference is the tenant's environment variable STAGELINE_SECRET_<TENANT>__<NAME> (Secrets Manager
-  // stageline/<tenant>/<NAME> on AWS): every tenant this file makes has its Slack webhook secret.
+  // stageline/<tenant>/<purpose>/<NAME> on AWS): every tenant this file makes has its Slack webhook secret.
   const mint = t.tenant.bind(t);
   t.tenant = () => {
     const id = mint();
-    process.env[localSecretVariable(id, secretName)!] = 'https://hooks.slack.com/services/T000/B000/XXXXSECRET';
+    process.env[localSecretVariable(id, 'slack-webhook', secretName)!] = 'https://hooks.slack.com/services/T000/B000/XXXXSECRET';
     return id;
   };
 });
@@ -197,7 +197,7 @@ ${rules ? `    approval_rules:
   it('manages webhook gates with their HMAC secret by reference: the gate runs signed with the secret read from it, and no secret is in the document', async () => {
     const { u, id } = await tenant();
     const HOOK = 'change-board-secret-2026';
-    process.env[localSecretVariable(id, 'CHANGE_BOARD')!] = HOOK;
+    process.env[localSecretVariable(id, 'gate-key', 'CHANGE_BOARD')!] = HOOK;
     // The tenant's change board: PASS only for a request signed with the referenced secret.
     const hook = createServer(async (req, res) => {
       let body = '';
@@ -237,7 +237,7 @@ ${rules ? `    approval_rules:
       // A reference to a secret that does not exist is refused at apply, naming the field.
       const missing = await t.call('POST', '/api/v1/manifest/apply', { token: u.admin, body: { document: doc('${NOT_THERE}') } });
       expect(missing.status).toBe(400);
-      expect(missing.body.error.issues[0]).toMatchObject({ path: 'document.artifacts.promotion.webhook_gates.staging.0.secret', message: expect.stringContaining('no secret NOT_THERE') });
+      expect(missing.body.error.issues[0]).toMatchObject({ path: 'document.artifacts.promotion.webhook_gates.staging.0.secret', message: expect.stringContaining('no webhook gate key NOT_THERE') });
     } finally {
       hook.closeAllConnections();
       hook.close();
@@ -263,7 +263,7 @@ ${rules ? `    approval_rules:
     const missingSecret = SEED_003.replace('${SLACK_WEBHOOK}', '${NOT_THERE}');
     const m = await t.call('POST', '/api/v1/manifest/apply', { token: u.admin, body: { document: missingSecret } });
     expect(m.status).toBe(400);
-    expect(m.body.error.issues[0].message).toMatch(/no secret NOT_THERE/);
+    expect(m.body.error.issues[0].message).toMatch(/no Slack webhook secret NOT_THERE/);
     // Tenant isolation: another tenant's export is its own.
     const other = await t.users(t.tenant());
     const theirs = await t.call('GET', '/api/v1/manifest?format=json', { token: other.viewer });
