@@ -4,7 +4,8 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { HttpApi } from 'aws-cdk-lib/aws-apigatewayv2';
-import { CfnOutput, Duration, Validations, type Stack } from 'aws-cdk-lib';
+import { ArnFormat, CfnOutput, Duration, Validations, type Stack } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type { DomainEvents } from './events.ts';
 import { StackPart } from './part.ts';
 
@@ -30,6 +31,16 @@ export class Alarms extends StackPart {
     super(stack, id);
     const alarmTopic = new sns.Topic(stack, 'AlarmTopic', { displayName: 'Stageline alarms', enforceSSL: true });
     this.topic = alarmTopic;
+    // enforceSSL replaces SNS's default topic policy with its Deny alone: CloudWatch alarms of this account may publish.
+    alarmTopic.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'CloudWatchAlarmsPublish',
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['sns:Publish'],
+        resources: [alarmTopic.topicArn],
+        conditions: { StringEquals: { 'aws:SourceAccount': stack.account }, ArnLike: { 'aws:SourceArn': stack.formatArn({ service: 'cloudwatch', resource: 'alarm', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME }) } },
+      }),
+    );
     Validations.of(alarmTopic).acknowledge({ id: 'AwsSolutions-SNS2', reason: 'CloudWatch alarms cannot publish to a topic encrypted with the AWS-managed SNS key; alarm messages carry no tenant data.' });
     if (alarmEmail) new sns.Subscription(stack, 'AlarmEmail', { topic: alarmTopic, protocol: sns.SubscriptionProtocol.EMAIL, endpoint: alarmEmail });
     const alarm = (id: string, description: string, metric: cloudwatch.IMetric, threshold = 1) => {

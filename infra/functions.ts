@@ -13,6 +13,8 @@ import type { DataStore } from './store.ts';
 
 /** The CORS helper: a bundle holding it reads CORS_ALLOWED_ORIGINS (configuration, not an AWS resource: outside infra/adapters.ts, so shared roles are unchanged). */
 const CORS_MODULE = 'functions/http/cors.ts';
+/** The module whose checks need the deployment's account and region (domain/monitors.ts assertMonitorsHere). */
+export const MONITORS_MODULE = 'domain/monitors.ts';
 
 const upperFirst = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 export const pascal = (name: string) => name.split('-').map(upperFirst).join('');
@@ -57,6 +59,9 @@ export class Functions extends StackPart {
           ...(ROUTES.some((r) => functionOf(r.handler) === name && r.auth === 'iam') ? { MACHINE_PRINCIPALS: JSON.stringify(machinePrincipals) } : {}),
           // Functions holding the CORS helper answer browsers of these origins on the paths open to them (functions/http/cors.ts).
           ...(bundle.modules.has(CORS_MODULE) ? { CORS_ALLOWED_ORIGINS: allowedOrigins.join(',') } : {}),
+          // Functions holding the monitor checks (environments, the step, manifest plan and apply) refuse alarms of
+          // another account or region: they learn this deployment's (functions/http/deps.ts deployment).
+          ...(bundle.modules.has(MONITORS_MODULE) ? { DEPLOYMENT_ACCOUNT: stack.account, DEPLOYMENT_REGION: stack.region } : {}),
         },
       });
       // Background functions (flows, stream, notifier) serve every tenant: direct access. API functions: the tenant fence.

@@ -59,12 +59,8 @@ export class StagelineStack extends Stack {
 
     // Auto-promotion is evaluated by the system when its inputs change (the local bus has the same rule).
     events.busRule('AutoPromote', 'Evidence, deployments and completed promotions re-evaluate auto-promotion rules', AUTO_PROMOTION_TRIGGERS, fn('auto-promote'), 4, Duration.hours(2));
-    // Monitors (domain/monitors.ts): the environment functions and the step learn the account and region monitors
-    // must be in (DescribeAlarms comes from infra/adapters.ts); alarms going to ALARM roll back what bakes under them.
-    for (const handler of ['environments-create', 'environments-update', 'promotion-step']) {
-      fn(handler).addEnvironment('DEPLOYMENT_ACCOUNT', this.account);
-      fn(handler).addEnvironment('DEPLOYMENT_REGION', this.region);
-    }
+    // Monitors (domain/monitors.ts): every function holding the monitor checks learns the account and region monitors
+    // must be in (infra/functions.ts, from its bundle); alarms going to ALARM roll back what bakes under them.
     events.monitorAlarms(fn('alarm-state'));
     events.registryPush(fn('registry-push'));
 

@@ -44,6 +44,8 @@ export class DataStore extends StackPart {
     this.secretsKey = new secretsmanager.Secret(stack, 'SecretsKey', {
       description: 'Stageline: key material sealing tenant webhook secrets at rest (AES-256-GCM over SHA-256 of this value)',
       generateSecretString: { passwordLength: 64, excludePunctuation: true },
+      // Kept with the table it unseals (also retained): deleting it would leave the sealed data unreadable.
+      removalPolicy: RemovalPolicy.RETAIN,
     });
     Validations.of(this.secretsKey).acknowledge({ id: 'AwsSolutions-SMG4', reason: 'Rotating this key would need re-sealing every stored webhook secret; rotation is a planned operation, not automatic.' });
   }

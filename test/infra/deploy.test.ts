@@ -54,8 +54,8 @@ const NOT_ADAPTER_ENV: Record<string, string> = {
   TABLE_NAME: 'the table, through the store (infra/store-actions.ts grants its actions)',
   MACHINE_PRINCIPALS: 'configuration of the IAM route (functions/http/principal.ts)',
   PUBLIC_URL: 'the notifier links to the API (functions/http/deps.ts)',
-  DEPLOYMENT_ACCOUNT: 'monitors must be alarms of this account (functions/http/deps.ts; environment functions and the step)',
-  DEPLOYMENT_REGION: 'monitors must be alarms of this region (functions/http/deps.ts; environment functions and the step)',
+  DEPLOYMENT_ACCOUNT: 'monitors must be alarms of this account, for functions whose bundle holds the monitor checks: checked below',
+  DEPLOYMENT_REGION: 'monitors must be alarms of this region, for functions whose bundle holds the monitor checks: checked below',
   CORS_ALLOWED_ORIGINS: 'the allowedOrigins context, for functions whose bundle holds the CORS helper (functions/http/cors.ts): checked below',
 };
 
@@ -186,6 +186,16 @@ describe('each function has what its bundle calls, and nothing more', () => {
     expect(holders).toEqual(expect.arrayContaining([functionOf(FALLBACK_HANDLER), functionOf('ofrep'), functionOf('health'), functionOf('openapi')]));
     expect(holders).not.toContain(functionOf('review'));
     for (const name of given) expect(resources[ids.get(name)!]!.Properties!.Environment.Variables.CORS_ALLOWED_ORIGINS, name).toBe(String(cdkContext.allowedOrigins));
+  });
+
+  it('gives DEPLOYMENT_ACCOUNT and DEPLOYMENT_REGION to exactly the functions whose bundle checks monitors (a manifest with monitors failed on AWS without them)', () => {
+    const ids = functionIds();
+    const holders = FUNCTIONS.filter((name) => bundleFunction(name, { traceSdk: false, reuseAny: true }).modules.has('domain/monitors.ts'));
+    for (const key of ['DEPLOYMENT_ACCOUNT', 'DEPLOYMENT_REGION']) {
+      const given = FUNCTIONS.filter((name) => key in (resources[ids.get(name)!]!.Properties!.Environment?.Variables ?? {}));
+      expect(given, key).toEqual(holders);
+    }
+    expect(holders).toEqual(expect.arrayContaining([functionOf('environments-create'), functionOf('environments-update'), 'promotion-step', 'manifest', 'manifest-apply']));
   });
 
   it('gives the promotion step what a freeze "wait" needs to schedule its resume', () => {

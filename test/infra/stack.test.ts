@@ -403,6 +403,28 @@ describe('notifications', () => {
   });
 });
 
+describe('alarms reach people, sealed data stays readable', () => {
+  it('lets CloudWatch alarms of this account publish to the alarm topic (enforceSSL replaced the default policy with a Deny alone)', () => {
+    const policies = Object.values(template.findResources('AWS::SNS::TopicPolicy')) as Resource[];
+    const statements = policies.flatMap((p) => p.Properties.PolicyDocument.Statement as Record<string, any>[]);
+    const allow = statements.find((st) => st.Effect === 'Allow' && JSON.stringify(st.Principal).includes('cloudwatch.amazonaws.com'));
+    expect(allow, JSON.stringify(statements)).toBeDefined();
+    expect([allow!.Action].flat()).toEqual(['sns:Publish']);
+    expect(allow!.Condition.StringEquals['aws:SourceAccount']).toBeDefined();
+    expect(JSON.stringify(allow!.Condition.ArnLike['aws:SourceArn'])).toContain(':alarm:');
+    // The SSL Deny stays.
+    expect(statements.some((st) => st.Effect === 'Deny' && JSON.stringify(st.Condition).includes('aws:SecureTransport'))).toBe(true);
+  });
+
+  it('retains the secrets key as it retains the table whose sealed data it opens', () => {
+    const secrets = template.findResources('AWS::SecretsManager::Secret') as Record<string, Resource & { DeletionPolicy?: string }>;
+    const key = Object.entries(secrets).find(([id]) => id.startsWith('SecretsKey'))![1];
+    const table = Object.values(template.findResources('AWS::DynamoDB::GlobalTable') as Record<string, { DeletionPolicy?: string }>).concat(Object.values(template.findResources('AWS::DynamoDB::Table') as Record<string, { DeletionPolicy?: string }>))[0]!;
+    expect(table.DeletionPolicy).toBe('Retain');
+    expect(key.DeletionPolicy).toBe('Retain');
+  });
+});
+
 describe('runbook', () => {
   it('docs/operations/alarms.md says what each alarm of the template means and what to do', () => {
     const runbook = readFileSync(path.join(import.meta.dirname, '..', '..', 'docs', 'operations', 'alarms.md'), 'utf8');
