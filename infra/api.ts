@@ -105,9 +105,13 @@ export class Api extends StackPart {
 
     // API Gateway invokes the functions with one role (the integrations' credentials) instead of a
     // resource-based permission on each function: ~60 fewer resources, and the grant lists exactly the
-    // functions routes reach.
+    // functions routes reach. The trust names the service alone, as AWS documents for integration
+    // credentials: API Gateway does not send aws:SourceAccount or aws:SourceArn when it assumes an
+    // integration's role, so such a condition would refuse every route (500). The confused deputy is
+    // closed by iam:PassRole instead: only a principal of this account allowed to pass this role can
+    // name it as an integration's credentials.
     const invokeRole = new iam.Role(stack, 'ApiInvokeRole', {
-      assumedBy: new iam.ServicePrincipal('apigateway.amazonaws.com', { conditions: { StringEquals: { 'aws:SourceAccount': stack.account } } }),
+      assumedBy: new iam.ServicePrincipal('apigateway.amazonaws.com'),
       description: 'API Gateway invokes the API functions with this role',
     });
     const invokable = new Set<string>();
