@@ -69,8 +69,10 @@ export interface AdapterDecl {
 const adapter = (name: string) => `functions/adapters/${name}.ts`;
 const on = (resource: Resource, ...actions: string[]): Grant => ({ actions, on: resource });
 const SCHEDULE = { SCHEDULE_TARGET_ARN: 'scheduleTarget', SCHEDULER_ROLE_ARN: 'schedulerRole', SCHEDULE_DLQ_ARN: 'scheduleDlq' } as const;
-const SCHEDULE_WRITE = [on('stagelineSchedules', 'scheduler:CreateSchedule'), on('schedulerRole', 'iam:PassRole')];
-const SCHEDULE_UPDATE = [on('stagelineSchedules', 'scheduler:UpdateSchedule'), on('schedulerRole', 'iam:PassRole')];
+/** The scheduler's role may be passed to EventBridge Scheduler only. */
+const PASS_SCHEDULER_ROLE: Grant = { actions: ['iam:PassRole'], on: 'schedulerRole', condition: { StringEquals: { 'iam:PassedToService': ['scheduler.amazonaws.com'] } } };
+const SCHEDULE_WRITE = [on('stagelineSchedules', 'scheduler:CreateSchedule'), PASS_SCHEDULER_ROLE];
+const SCHEDULE_UPDATE = [on('stagelineSchedules', 'scheduler:UpdateSchedule'), PASS_SCHEDULER_ROLE];
 const schedules: Need = { env: SCHEDULE, commands: { CreateSchedule: SCHEDULE_WRITE, UpdateSchedule: SCHEDULE_UPDATE } };
 const getSecret = (resource: Resource): Need['commands'] => ({ GetSecretValue: [on(resource, 'secretsmanager:GetSecretValue')] });
 

@@ -403,6 +403,15 @@ describe('notifications', () => {
   });
 });
 
+describe('passing roles', () => {
+  it('lets a function pass the scheduler role to EventBridge Scheduler only (iam:PassedToService)', () => {
+    const statements = Object.values(template.findResources('AWS::IAM::Policy') as Record<string, Resource>).flatMap((p) => p.Properties.PolicyDocument.Statement as Record<string, any>[]);
+    const passes = statements.filter((st) => [st.Action].flat().includes('iam:PassRole'));
+    expect(passes.length).toBeGreaterThan(0);
+    for (const st of passes) expect([st.Condition?.StringEquals?.['iam:PassedToService']].flat(), JSON.stringify(st)).toEqual(['scheduler.amazonaws.com']);
+  });
+});
+
 describe('alarms reach people, sealed data stays readable', () => {
   it('lets CloudWatch alarms of this account publish to the alarm topic (enforceSSL replaced the default policy with a Deny alone)', () => {
     const policies = Object.values(template.findResources('AWS::SNS::TopicPolicy')) as Resource[];
