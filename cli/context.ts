@@ -66,6 +66,14 @@ export interface Values {
   registry?: string;
   repository?: string;
   pattern?: string;
+  // promotions
+  status?: string;
+  type?: string;
+  payload?: string;
+  at?: string;
+  yes?: boolean;
+  promotion?: string;
+  'auto-start'?: boolean;
 }
 export const values: Values = {};
 
@@ -93,8 +101,13 @@ export function resolve(options: Record<string, unknown>): void {
   session.token = values.token || process.env.STAGELINE_TOKEN || saved.token;
 }
 
-export function fail(message: string, code = 2): never {
-  console.error(`stageline: ${message}`);
+/**
+ * Ends the command: the message on stderr and the exit code (stageline --help lists them). With --json
+ * the error is one JSON object on stderr instead: {"error": {"message", "exitCode", …what the API said}}.
+ */
+export function fail(message: string, code = 2, detail: Record<string, unknown> = {}): never {
+  if (values.json) console.error(JSON.stringify({ error: { ...detail, message: typeof detail.message === 'string' ? detail.message : message, exitCode: code } }));
+  else console.error(`stageline: ${message}`);
   process.exit(code);
 }
 

@@ -1,6 +1,7 @@
 import type * as z from 'zod';
 import { visible, visibleDeep } from '../domain/display.ts';
 import type { environmentResponse, promotionDetailResponse, promotionResponse, statusResponse } from '../functions/http/responses/index.ts';
+import type { promotionChangesResponse } from '../functions/http/responses/promotions.ts';
 import { fail, session, values } from './context.ts';
 import { impactLines } from './output.ts';
 
@@ -9,6 +10,7 @@ import { impactLines } from './output.ts';
 export type Promotion = z.infer<typeof promotionResponse> & Partial<Pick<z.infer<typeof promotionDetailResponse>, 'approvals'>>;
 export type Status = z.infer<typeof statusResponse>;
 export type Environment = z.infer<typeof environmentResponse>;
+export type Changes = z.infer<typeof promotionChangesResponse>;
 
 /** The API over HTTP with the session's URL and token: the answer, or the API's message on stderr and exit 2 (3 on 401). */
 export async function api(method: string, path: string, body?: unknown): Promise<any> {
@@ -34,7 +36,7 @@ export async function api(method: string, path: string, body?: unknown): Promise
     const issues = err?.issues?.map((i: any) => `\n  ${i.path}: ${i.message}`).join('') ?? '';
     const hint = res.status === 401 ? `\n  (locally: stageline login --user alice@acme.example; elsewhere: stageline login --url <url> < token.txt, or set STAGELINE_TOKEN)` : '';
     const impact = err?.impact ? `\n${impactLines(err.impact).map((l) => `  ${l}`).join('\n')}` : '';
-    fail(`${res.status} ${err?.message ?? res.statusText}${issues}${impact}${hint}`, res.status === 401 ? 3 : 2);
+    fail(`${res.status} ${err?.message ?? res.statusText}${issues}${impact}${hint}`, res.status === 401 ? 3 : 2, { ...(typeof err === 'object' && err ? err : { message: String(err) }), httpStatus: res.status });
   }
   // --json prints the answer exactly (out() escapes what JSON leaves raw); people get every string made visible.
   return values.json ? data : visibleDeep(data);

@@ -1,7 +1,8 @@
 import { Command, Option } from 'commander';
 import { fail, int, q, values } from './context.ts';
-import { api, type Promotion } from './http.ts';
-import { label, MARK, out, when } from './output.ts';
+import { createInterface } from 'node:readline/promises';
+import { api, type Changes, type Promotion } from './http.ts';
+import { label, MARK, out, seconds, when } from './output.ts';
 
 const FINAL = ['COMPLETED', 'FAILED', 'REJECTED', 'VALIDATION_FAILED', 'CANCELLED', 'EXPIRED', 'ROLLED_BACK'];
 // ROLLED_BACK when waited for: it executed, then was rolled back automatically while it baked (an alarm).
@@ -30,29 +31,47 @@ export function describe(p: Promotion): void {
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** What a promotion is doing now, for the --wait progress line. */
-export function progressLine(p: any, until: number): string {
-  const step = p.status === 'VALIDATING' ? 'running gates' : p.status === 'EXECUTING' ? 'executing' : p.status === 'PENDING' ? 'waiting to start' : p.status.toLowerCase();
-  const expiry = p.approvals?.expiresAt ? `, approval window closes ${when(p.approvals.expiresAt)}` : '';
-  return `${p.id}: ${step}${expiry} (giving up in ${Math.max(0, Math.round((until - Date.now()) / 1000))} s)`;
+const secondsLeft = (iso: string | null | undefined, extra = 0) => (iso ? Math.max(0, Math.round((new Date(iso).getTime() + extra * 1000 - Date.now()) / 1000)) : null);
+
+/** What a promotion is doing now, for the --wait progress line: the step, elapsed time, approvals still needed, the bake countdown. */
+export function progressLine(p: any, started: number, bakeSeconds = 0): string {
+  const elapsed = Math.round((Date.now() - started) / 1000);
+  let step: string;
+  if (p.status === 'VALIDATING') step = 'running gates';
+  else if (p.status === 'PENDING') step = 'waiting to start';
+  else if (p.status === 'AWAITING_APPROVAL') step = `waiting for ${p.approvals?.remaining ?? '?'} approval${p.approvals?.remaining === 1 ? '' : 's'}${p.approvals?.expiresAt ? ` (window closes in ${seconds(secondsLeft(p.approvals.expiresAt) ?? 0)})` : ''}`;
+  else if (p.status === 'SCHEDULED') step = `scheduled, starts in ${seconds(secondsLeft(p.scheduledAt) ?? 0)}`;
+  else if (p.status === 'EXECUTING' && p.result && bakeSeconds) step = `baking: the monitors watch it for ${seconds(secondsLeft(p.result.deployedAt, bakeSeconds) ?? 0)} more`;
+  else if (p.status === 'EXECUTING') step = 'executing';
+  else step = p.status.toLowerCase();
+  return `${p.id}: ${step} · ${seconds(elapsed)}`;
 }
 
 /**
- * Polls until the promotion is final or waits for a person (approval or manual execution). On a
- * terminal it shows progress on one updating line; with --json or when not a TTY it stays quiet.
+ * Polls until the promotion is final or waits for a person (approval or manual execution). The id
+ * is printed at once; on a terminal a spinner line shows the step, time and what it waits for; when
+ * piped, one plain line per change (on stderr, so stdout stays the answer); --json stays quiet.
  */
 export async function waitFor(id: string): Promise<any> {
-  const until = Date.now() + (values.timeout ?? 120) * 1000;
+  const started = Date.now();
+  const until = started + (values.timeout ?? 120) * 1000;
   const live = !values.json && process.stderr.isTTY;
+  const frames = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
+  if (!values.json) process.stderr.write(`following ${id} (Ctrl-C stops following, not the promotion)\n`);
   let last = '';
+  let bake: number | undefined;
+  let tick = 0;
   try {
     for (;;) {
       const p = await api('GET', `/api/v1/promotions/${encodeURIComponent(id)}`);
       if (FINAL.includes(p.status) || p.waitingFor) return p;
-      if (Date.now() > until) fail(`timed out after ${values.timeout ?? 120} s: ${id} is still ${p.status}`);
-      const line = progressLine(p, until);
-      if (live && line !== last) process.stderr.write(`\r\x1b[2K${line}`);
-      last = line;
+      if (Date.now() > until) fail(`stopped following after ${values.timeout ?? 120} s: ${id} is still ${p.status} (to keep watching: stageline promotions watch ${id})`, 4);
+      if (p.status === 'EXECUTING' && bake === undefined) bake = (await api('GET', `/api/v1/environments/${encodeURIComponent(p.targetEnvironment)}`)).bakeSeconds ?? 0;
+      const line = progressLine(p, started, bake);
+      const step = line.replace(/ · [^·]*$/, '');
+      if (live) process.stderr.write(`\r\x1b[2K${frames[tick++ % frames.length]} ${line}`);
+      else if (!values.json && step !== last) process.stderr.write(`${line}\n`);
+      last = step;
       await sleep(500);
     }
   } finally {
@@ -60,11 +79,50 @@ export async function waitFor(id: string): Promise<any> {
   }
 }
 
-/** Prints a created promotion (or, with --wait, where it ended up); exits 1 if it ended unsuccessfully. */
+/** Prints a created promotion (or, with --wait, where it ended up) and the next step; exits 1 if it ended unsuccessfully. */
 export async function settle(p: any, wrap: (final: any) => unknown = (f) => f): Promise<void> {
   const final = values.wait ? await waitFor(p.id) : p;
-  out(wrap(final), () => describe(final));
+  out(wrap(final), () => {
+    describe(final);
+    nextStep(final);
+  });
   if (UNSUCCESSFUL.includes(final.status)) process.exit(1);
+}
+
+/** What to do next, for a promotion that waits for someone, failed or completed. */
+export function nextStep(p: any): void {
+  const hint =
+    p.status === 'PENDING'
+      ? `add evidence (stageline evidence ${p.id} --type test_results --payload '{"passed":1,"failed":0}'), then: stageline validate ${p.id} --wait`
+      : p.status === 'VALIDATION_FAILED'
+        ? `add what the gates missed (stageline evidence ${p.id} …), then validate again: stageline validate ${p.id} --wait`
+        : p.waitingFor === 'approval'
+          ? `ask an approver: stageline approve ${p.id}   (to keep watching: stageline promotions watch ${p.id})`
+          : p.waitingFor === 'execution'
+            ? `stageline execute ${p.id} --wait, or: stageline schedule ${p.id} --at <time>`
+            : p.status === 'COMPLETED' && p.sourceEnvironment !== p.targetEnvironment
+              ? `to undo it: stageline rollback --promotion ${p.id} --reason … --dry-run`
+              : ['EXECUTING', 'VALIDATING', 'APPROVED', 'SCHEDULED'].includes(p.status)
+                ? `to keep watching: stageline promotions watch ${p.id}`
+                : null;
+  if (hint) console.log(`Next: ${hint}`);
+}
+
+/** What a promotion changes (GET /promotions/{id}/changes), as lines. */
+export function changeLines(c: Changes): string[] {
+  if (c.artifact) return [`changes: ${c.artifact.name} ${c.artifact.from ?? '(nothing)'} → ${c.artifact.to} (${c.artifact.toDigest.slice(0, 19)}…)`];
+  const lines = c.changes.map((r) => (r.change === 'added' ? `+ ${r.kind} ${r.key} = ${r.after}` : r.change === 'removed' ? `- ${r.kind} ${r.key} (was ${r.before})` : `~ ${r.kind} ${r.key}: ${r.before} → ${r.after}`));
+  const more = c.total > c.changes.length ? `, the first ${c.changes.length} shown` : '';
+  return [`changes: ${c.total} key${c.total === 1 ? '' : 's'}${more}${c.unchanged !== null ? `, ${c.unchanged} unchanged` : ''}`, ...lines.map((l) => `  ${l}`)];
+}
+
+/** On a terminal (and without --yes or --json) asks before an action; piped, it goes ahead (a script has decided). */
+export async function confirm(question: string): Promise<void> {
+  if (values.yes || values.json || !process.stdin.isTTY || !process.stderr.isTTY) return;
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  const answer = await rl.question(`${question} [y/N] `);
+  rl.close();
+  if (!/^y(es)?$/i.test(answer.trim())) fail('not confirmed: nothing was done', 5);
 }
 
 export function dryRun(r: any): void {
@@ -97,4 +155,4 @@ export async function inferArtifact(envName: string): Promise<string> {
 }
 
 export const waitOptions = (c: Command) =>
-  c.option('--wait', 'poll until the promotion is final or waits for a person').addOption(new Option('--timeout <seconds>', 'how long --wait polls').argParser(int('--timeout')).default(120));
+  c.option('--wait', 'follow it until it is final or waits for a person (progress on stderr)').addOption(new Option('--timeout <seconds>', 'how long --wait polls').argParser(int('--timeout')).default(120));

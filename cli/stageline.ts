@@ -8,7 +8,9 @@ import { registerFreeze } from './commands/freeze.ts';
 import { registerGitTarget } from './commands/git-target.ts';
 import { registerManifest } from './commands/manifest.ts';
 import { registerNotifications } from './commands/notifications.ts';
-import { registerDecisions, registerPromote, registerRollback } from './commands/promotions.ts';
+import { registerPromote, registerRollback } from './commands/promotions.ts';
+import { registerPromotions } from './commands/promotion-actions.ts';
+import { registerCompletion } from './commands/completion.ts';
 import { registerSession } from './commands/session.ts';
 import { registerUsers } from './commands/users.ts';
 import { registerWebhooks } from './commands/webhooks.ts';
@@ -25,7 +27,10 @@ const EXIT_CODES = `Exit codes:
   0  ok
   1  a promotion ended unsuccessfully (--wait), or the audit chain / an export is broken
   2  usage error, or the API refused the request (its message and issues on stderr)
-  3  not authenticated (no token, or the API answered 401)`;
+  3  not authenticated (no token, or the API answered 401)
+  4  --wait stopped following before the promotion ended (it goes on: stageline promotions watch <id>)
+  5  a question was answered no (nothing was done)
+With --json, an error is one JSON object on stderr: {"error": {"message", "exitCode", "httpStatus", …what the API said}}.`;
 
 textOnlyConsole();
 
@@ -46,7 +51,7 @@ registerPublish(program);
 registerPromote(program);
 registerVersions(program);
 registerRollback(program);
-registerDecisions(program);
+registerPromotions(program);
 registerManifest(program);
 registerFreeze(program);
 registerLinks(program);
@@ -57,6 +62,7 @@ registerWebhooks(program);
 registerGitTarget(program);
 registerUsers(program);
 registerSession(program);
+registerCompletion(program);
 
 // Usage errors (unknown command or option, a missing required option) exit 2; help exits 0.
 program.exitOverride();

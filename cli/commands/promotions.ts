@@ -2,7 +2,7 @@ import { Command, Option } from 'commander';
 import { values, fail, q, int } from '../context.ts';
 import { api, type Status, type Environment } from '../http.ts';
 import { grid, when, out, impactLines } from '../output.ts';
-import { printed, settle, dryRun, inferArtifact, waitOptions } from '../promotion-view.ts';
+import { confirm, describe, settle, dryRun, inferArtifact, waitOptions } from '../promotion-view.ts';
 
 /** promote (an artifact version or the config set) and `promote status` */
 export function registerPromote(program: Command): void {
@@ -17,6 +17,7 @@ export function registerPromote(program: Command): void {
       .option('--config', 'promote the config set (FULL)')
       .option('--dry-run', 'show what would change, the gates and the approval needed; change nothing')
       .option('--notes <text>', 'release notes')
+      .option('--no-auto-start', 'create it without running the gates yet: attach evidence (stageline evidence), then stageline validate')
       .option('--sync-registries', "require the copy into the target's registries (fail if it has none); it happens whenever the target lists registries")
       .addOption(new Option('--when-frozen <mode>', 'inside a freeze window: wait for it to end, or fail').choices(['wait', 'fail'])),
   ).action(async (version: string | undefined) => {
@@ -32,7 +33,7 @@ export function registerPromote(program: Command): void {
       from = line[i - 1]!.name;
     }
     const whenFrozen = values['when-frozen'];
-    const common = { sourceEnvironment: from, targetEnvironment: to, dryRun: values['dry-run'] ?? false, ...(values.notes ? { notes: values.notes } : {}), ...(whenFrozen ? { whenFrozen } : {}) };
+    const common = { sourceEnvironment: from, targetEnvironment: to, dryRun: values['dry-run'] ?? false, ...(values.notes ? { notes: values.notes } : {}), ...(whenFrozen ? { whenFrozen } : {}), ...(values['auto-start'] === false ? { autoStart: false } : {}) };
     let body: Record<string, unknown>;
     if (values.config) {
       if (version) fail('promote --config takes no version: it promotes the whole config set of --from');
@@ -72,6 +73,13 @@ export function registerPromote(program: Command): void {
         grid(['Environment', 'Version', 'Promoted At', 'Promoted By', 'Gates', 'Config', 'State'], rows);
         console.log('');
         console.log(`Gates: ${r.environments[0]?.gates.legend.split(',').join(' ') ?? ''} (✓ pass, ✗ fail, ! warn, - off)`);
+        // What went wrong last, where it did: a failure or a rollback is not hidden behind the version that still runs.
+        const troubled = r.environments.filter((e) => e.lastOutcome && e.lastOutcome.status !== 'COMPLETED');
+        if (troubled.length) {
+          console.log('');
+          console.log('Last Outcomes:');
+          for (const e of troubled) console.log(`! ${e.name}: ${e.lastOutcome!.subject} ${e.lastOutcome!.status} at ${when(e.lastOutcome!.at)}${e.lastOutcome!.reason ? ` — ${e.lastOutcome!.reason}` : ''}  ${e.lastOutcome!.id}`);
+        }
         console.log('');
         console.log(`Pending Promotions:${r.pending.length ? '' : ' none'}`);
         for (const p of r.pending) console.log(`- ${p.subject} ${p.from === p.to ? `rollback of ${p.to}` : `${p.from} → ${p.to}`} (${p.why})  ${p.id}`);
@@ -84,15 +92,19 @@ export function registerRollback(program: Command): void {
   waitOptions(
     program
       .command('rollback')
-      .description('roll an environment back to an artifact version or a snapshot; --dry-run prints the impact only')
+      .description('roll an environment back to an artifact version or a snapshot, or undo a promotion (--promotion); the impact first, --dry-run prints only it')
       .argument('[version]', 'the artifact version to go back to (with --artifact)')
-      .requiredOption('--env <env>', 'environment')
+      .option('--env <env>', 'environment (not with --promotion)')
+      .option('--promotion <id>', 'undo what this completed promotion changed')
+      .option('-y, --yes', 'do not ask to confirm (a terminal asks after showing the impact)')
       .option('--artifact <name>', 'artifact')
       .addOption(new Option('--snapshot <seq>', 'config snapshot to go back to').argParser(int('--snapshot')))
       .option('--dry-run', 'impact analysis only')
       .option('--reason <text>', 'why')
       .option('--override', 'go ahead although the impact analysis advises against it'),
   ).action(async (version: string | undefined) => {
+    if (values.promotion) return rollbackPromotion(values.promotion);
+    if (!values.env) fail('say what to roll back: --env <env> with a version or --snapshot, or --promotion <id>');
     const opts = { dryRun: values['dry-run'] ?? false, ...(values.reason ? { reason: values.reason } : {}), override: values.override ?? false };
     let body: Record<string, unknown>;
     if (values.snapshot !== undefined) {
@@ -115,23 +127,25 @@ export function registerRollback(program: Command): void {
   });
 }
 
-/** status, approve and reject: one promotion by id */
-export function registerDecisions(program: Command): void {
-  program
-    .command('status')
-    .description('one promotion: status, gates, approvals')
-    .argument('<promotion-id>')
-    .action(async (id: string) => printed(await api('GET', `/api/v1/promotions/${q(id)}`)));
-  program
-    .command('approve')
-    .description('approve a promotion waiting for approval')
-    .argument('<promotion-id>')
-    .option('--comment <text>', 'a comment kept with the approval')
-    .action(async (id: string) => printed(await api('POST', `/api/v1/promotions/${q(id)}/approve`, values.comment ? { comment: values.comment } : {})));
-  program
-    .command('reject')
-    .description('reject a promotion waiting for approval')
-    .argument('<promotion-id>')
-    .requiredOption('--reason <text>', 'why')
-    .action(async (id: string) => printed(await api('POST', `/api/v1/promotions/${q(id)}/reject`, { reason: values.reason })));
+/** rollback --promotion <id>: the impact analysis first, then (a terminal asks) the rollback, through POST /promotions/{id}/rollback. */
+async function rollbackPromotion(id: string): Promise<void> {
+  if (values.env || values.snapshot !== undefined || values.artifact) fail('--promotion names what to undo: leave out --env, --snapshot and --artifact');
+  const reason = values.reason ?? fail('--promotion needs --reason <text> (kept in the audit trail)');
+  const body = { reason, override: values.override ?? false };
+  const preview = await api('POST', `/api/v1/promotions/${q(id)}/rollback`, { ...body, dryRun: true });
+  // An artifact goes back through the environment rollback (impact analysis, policy, the flow); a config
+  // promotion's keys are restored at once (refused with 409 if they changed since): its reverts are the impact.
+  const lines = preview.impact ? impactLines({ environment: preview.targetEnvironment, ...preview.impact }) : impactLines({ environment: preview.targetEnvironment, reverts: preview.reverts }).slice(0, 1);
+  if (values['dry-run']) {
+    return out(preview, () => {
+      for (const l of lines) console.log(l);
+      console.log('Nothing was changed (dry run).');
+    });
+  }
+  if (!values.json) for (const l of lines) console.log(l);
+  await confirm(`Roll back what ${id} changed?`);
+  const r = await api('POST', `/api/v1/promotions/${q(id)}/rollback`, body);
+  // A config rollback answers the promotion itself, now ROLLED_BACK (done); an artifact one, the rollback's own record.
+  if (r.promotion.id === id) return out(r, () => describe(r.promotion));
+  await settle(r.promotion, (promotion) => ({ ...r, promotion }));
 }

@@ -2,10 +2,9 @@ import { timingSafeEqual } from 'node:crypto';
 import { hasRole } from '../auth.ts';
 import type { Ctx, Deps, DirectoryUser, ReviewLink } from '../ports.ts';
 import type { Promotion } from '../promotion/model.ts';
-import { configChanges } from '../promotion/release.ts';
+import { changesOf, type ChangeRow } from '../promotion/views.ts';
 import { approvePromotion } from '../promotion/approve.ts';
 import { rejectPromotion } from '../promotion/reject.ts';
-import { memoSource } from '../tree.ts';
 import { mayApprove, notificationView, tokenHash, userPrincipal } from './notifier.ts';
 import type { NotificationView } from './view.ts';
 
@@ -21,27 +20,9 @@ export interface ReviewState {
   link: ReviewLink;
   promotion: Promotion;
   view: NotificationView;
-  diff: { key: string; kind: 'config' | 'flag'; change: 'added' | 'modified' | 'removed'; before?: string; after?: string }[];
+  diff: ChangeRow[];
   /** null when the link may act */
   refusal: Refusal | null;
-}
-
-const SECRETISH = /(secret|password|passwd|token|api[_-]?key|private|credential)/i;
-const show = (key: string, v: unknown) => (v === undefined ? undefined : SECRETISH.test(key) ? '•••••• (masked)' : JSON.stringify(v).slice(0, 500));
-
-/** The release the link is about, for people: a config diff with values (secrets masked). */
-async function diffOf(deps: Deps, p: Promotion): Promise<ReviewState['diff']> {
-  if (p.subject.type !== 'config') return [];
-  const [target, source] = await Promise.all([deps.store.getEnvironment(p.tenant, p.targetEnvironment), deps.store.getSnapshot(p.tenant, p.sourceEnvironment, p.subject.sourceSnapshot.seq)]);
-  if (!target || !source) return [];
-  const { changes } = await configChanges(memoSource(deps.store.nodes(p.tenant)), target.head.roots, source.roots, p.subject);
-  return changes.slice(0, 200).map((c) => ({
-    key: c.key,
-    kind: c.kind,
-    change: c.entry === null ? 'removed' : c.from === undefined ? 'added' : 'modified',
-    before: show(c.key, c.from),
-    after: c.entry === null ? undefined : show(c.key, c.entry.v),
-  }));
 }
 
 const refuse = (code: Refusal['code'], title: string, message: string, whatToDo: string): Refusal => ({ code, title, message, whatToDo });
@@ -87,7 +68,7 @@ async function checkLink(deps: Deps, tenant: string, token: string): Promise<Lin
 export async function openLink(deps: Deps, tenant: string, token: string): Promise<ReviewState> {
   const { link, promotion: p, refusal } = await checkLink(deps, tenant, token);
   const view = await notificationView(deps, 'approval-required', { tenant, at: p.updatedAt }, p);
-  return { link, promotion: p, view, diff: await diffOf(deps, p), refusal };
+  return { link, promotion: p, view, diff: (await changesOf(deps, p)).changes, refusal };
 }
 
 /** What can be told from the link and the promotion alone. */

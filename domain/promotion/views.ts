@@ -8,6 +8,8 @@ import type { Promotion } from './model.ts';
 import { contentChoosers, evidenceAccepted } from './policy.ts';
 import type { ListPromotionsQuery } from './schemas.ts';
 import { loadPromotion } from './write.ts';
+import { configChanges } from './release.ts';
+import { memoSource } from '../tree.ts';
 
 /**
  * Reads of promotions: one, a page, the view the API answers with, the detail an approver needs
@@ -146,4 +148,52 @@ export async function decisionRecord(deps: Deps, ctx: Ctx, id: string) {
   const windows = await deps.store.listFreezeWindows(p.tenant);
   const now = deps.clock();
   return { ...record, decisionDigest: digestOf(record), status: p.status, frozenNow: occurrenceView(await activeWindowOf(windows, p.targetEnvironment, now)), nextFreeze: occurrenceView(await upcomingWindowOf(windows, p.targetEnvironment, now)) };
+}
+
+/** One changed key of a promotion, as people read it: values shown as JSON (cut at 500 characters), secrets masked. */
+export interface ChangeRow {
+  key: string;
+  kind: 'config' | 'flag';
+  change: 'added' | 'modified' | 'removed';
+  before?: string;
+  after?: string;
+}
+
+const SECRETISH = /(secret|password|passwd|token|api[_-]?key|private|credential)/i;
+const shown = (key: string, v: unknown) => (v === undefined ? undefined : SECRETISH.test(key) ? '•••••• (masked)' : JSON.stringify(v).slice(0, 500));
+/** At most this many rows of a diff are shown (the count says how many there are). */
+export const CHANGE_ROWS = 200;
+
+/**
+ * What a promotion moves, for people (the review page, the console, the CLI and Slack read this one
+ * answer): a config promotion's key-by-key diff of the target before it against the source snapshot
+ * it carries (before execution: the target's head now; after: the head it replaced), an artifact
+ * promotion's version and digest before and after.
+ */
+export async function changesOf(deps: Deps, p: Promotion) {
+  if (p.subject.type === 'artifact') {
+    const before = p.result ? { version: p.result.previous.version ?? null, digest: p.result.previous.digest } : await deps.store.getPointer(p.tenant, p.targetEnvironment, p.subject.name).then((c) => ({ version: c?.version ?? null, digest: c?.digest ?? null }));
+    return { artifact: { name: p.subject.name, from: before.version, fromDigest: before.digest, to: p.subject.version, toDigest: p.subject.digest }, changes: [] as ChangeRow[], total: 0, unchanged: null };
+  }
+  const targetSeq = p.result?.previous.seq;
+  const [target, source] = await Promise.all([
+    targetSeq !== undefined ? deps.store.getSnapshot(p.tenant, p.targetEnvironment, targetSeq) : deps.store.getEnvironment(p.tenant, p.targetEnvironment).then((e) => (e ? { roots: e.head.roots } : null)),
+    deps.store.getSnapshot(p.tenant, p.sourceEnvironment, p.subject.sourceSnapshot.seq),
+  ]);
+  if (!target || !source) return { artifact: null, changes: [] as ChangeRow[], total: 0, unchanged: null };
+  const { changes, unchanged } = await configChanges(memoSource(deps.store.nodes(p.tenant)), target.roots, source.roots, p.subject);
+  const rows = changes.slice(0, CHANGE_ROWS).map((c): ChangeRow => ({
+    key: c.key,
+    kind: c.kind,
+    change: c.entry === null ? 'removed' : c.from === undefined ? 'added' : 'modified',
+    ...(c.from === undefined ? {} : { before: shown(c.key, c.from) }),
+    ...(c.entry === null ? {} : { after: shown(c.key, c.entry.v) }),
+  }));
+  return { artifact: null, changes: rows, total: changes.length, unchanged };
+}
+
+/** GET /promotions/{id}/changes */
+export async function promotionChanges(deps: Deps, ctx: Ctx, id: string) {
+  const p = await loadPromotion(deps, ctx.principal.tenant, id);
+  return { promotionId: p.id, subject: p.subject, sourceEnvironment: p.sourceEnvironment, targetEnvironment: p.targetEnvironment, ...(await changesOf(deps, p)) };
 }

@@ -80,6 +80,7 @@ const promotionRoutes = (base: string, context?: Route['context']): Route[] => [
   { method: 'POST', path: `${base}/{id}/schedule`, handler: 'promotions-schedule', auth: 'jwt', role: 'deployer', summary: 'Schedule an approved manual promotion', context },
   { method: 'POST', path: `${base}/{id}/rollback`, handler: 'promotions-rollback', auth: 'jwt', role: 'deployer', summary: 'Roll back what a completed promotion changed (dryRun: preview)', context },
   { method: 'POST', path: `${base}/{id}/rebase`, handler: 'promotions-rebase', auth: 'jwt', role: 'deployer', summary: "Move a pending config promotion onto its source's current snapshot (voids approvals); only while AWAITING_APPROVAL (409 in any other state, naming the actions allowed then)", context },
+  { method: 'GET', path: `${base}/{id}/changes`, handler: 'promotions-changes', auth: 'jwt', role: 'viewer', summary: 'What it moves: the key-by-key diff (secrets masked) or the artifact version and digest, before and after', context },
   { method: 'GET', path: `${base}/{id}/decision`, handler: 'promotions-decision', auth: 'jwt', role: 'viewer', summary: 'Decision record: gates, policy digest, approvals, outcome', context },
   { method: 'POST', path: `${base}/{id}/evidence`, handler: 'promotions-evidence', auth: 'jwt', role: 'deployer', summary: 'Attach typed evidence (tests, scan, cost, benchmark, policy, metrics)', context },
 ];
@@ -311,7 +312,7 @@ export const FUNCTION_GROUPS = {
   'environments-read': ['environments-list', 'environments-get', 'status', 'diff-environments'],
   'snapshots-read': ['snapshots-list', 'snapshots-get', 'diff-snapshots'],
   'items-read': ['items-list', 'items-get'],
-  'promotions-read': ['promotions-list', 'promotions-get', 'promotions-decision'],
+  'promotions-read': ['promotions-list', 'promotions-get', 'promotions-decision', 'promotions-changes'],
   'rules-read': ['rules-list', 'rules-get'],
   'deployments-read': ['deployments-history', 'deployments-metrics'],
   'artifacts-read': ['artifacts-versions', 'artifacts-tag', 'artifacts-resolve', 'consumers-list'],

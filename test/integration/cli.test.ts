@@ -269,7 +269,7 @@ describe('CLI: promote, status, list, rollback, approve, reject (floe style)', (
     await fails('say what to promote', 'promote', '--from', 'dev', '--to', 'staging');
     await fails("'production' runs no artifact yet: say which with --artifact", 'rollback', 'v1.0.0', '--env', 'production');
     await fails("required option '--reason <text>' not specified", 'reject', 'prm_x');
-    await fails(/403 This route needs the 'approver' role/, 'approve', 'prm_x');
+    await fails(/403 This route needs the 'approver' role/, 'approve', 'prm_x', '--yes');
     // Not authenticated is its own exit code (3).
     await expect(as('promote', 'status', '--token', 'not-a-token')).rejects.toMatchObject({ code: 3, stderr: expect.stringMatching(/401 Unauthorized\n.*STAGELINE_TOKEN/) });
     await fails("unknown option '--bogus'", 'promote', 'status', '--bogus');
@@ -300,3 +300,71 @@ describe('CLI: promote, status, list, rollback, approve, reject (floe style)', (
   });
 });
 
+
+describe('CLI: every step of a promotion without curl', () => {
+  it('a failed gate is fixed with evidence and validate; approve shows the diff first; watch, status, rollback --promotion and cancel finish the loop', async () => {
+    const tenant = t.tenant();
+    const u = await t.users(tenant);
+    await makeLine(t, u.admin);
+    const staging = await t.call('GET', '/api/v1/environments/staging', { token: u.admin });
+    expect((await t.call('PATCH', '/api/v1/environments/staging', { token: u.admin, body: { version: staging.body.version, gates: { tests: true } } })).status).toBe(200);
+    const as = (token: string, ...args: string[]) => cliWith({ ...process.env, STAGELINE_URL: t.url, STAGELINE_TOKEN: token }, ...args);
+    const id = (out: string) => /^(prm_\w+)/m.exec(out)![1]!;
+    await as(u.deployer, 'config', 'set', 'query.timeout', '"30s"', '--env', 'dev');
+
+    // The gate fails: exit 1, the reason and what to do next.
+    const failed = await as(u.deployer, 'promote', '--config', '--to', 'staging', '--wait').catch((e: { code: number; stdout: string; stderr: string }) => e);
+    expect(failed).toMatchObject({ code: 1 });
+    const first = id(failed.stdout);
+    expect(failed.stdout).toMatch(/VALIDATION_FAILED[\s\S]*✗ tests \(blocking\)/);
+    expect(failed.stdout).toContain(`Next: add what the gates missed (stageline evidence ${first} …), then validate again: stageline validate ${first} --wait`);
+    expect(failed.stderr).toContain(`following ${first}`);
+    expect((await as(u.viewer, 'promote', 'status')).stdout).toMatch(new RegExp(`^- config:full@1 dev → staging \\(blocked: tests failed \\(no test_results evidence.*${first}$`, 'm'));
+
+    expect((await as(u.deployer, 'evidence', first, '--type', 'test_results', '--payload', '{"passed":12,"failed":0}')).stdout).toMatch(new RegExp(`^evd_\\w+|^\\S+: test_results attached to ${first}`));
+    const validated = await as(u.deployer, 'validate', first, '--wait');
+    expect(validated.stdout).toMatch(new RegExp(`^${first}\\s+config:full@1\\s+dev → staging\\s+COMPLETED$`, 'm'));
+    expect(validated.stdout).toContain(`Next: to undo it: stageline rollback --promotion ${first} --reason … --dry-run`);
+
+    // Into production: it waits for an approver, who sees what changes before approving.
+    const waiting = await as(u.deployer, 'promote', '--config', '--from', 'staging', '--to', 'production', '--wait');
+    const second = id(waiting.stdout);
+    expect(waiting.stdout).toContain(`Next: ask an approver: stageline approve ${second}`);
+    const listed = await as(u.viewer, 'promotions', 'list', '--status', 'pending');
+    expect(listed.stdout).toMatch(new RegExp(`^${second}\\s+config:full@1\\s+staging → production\\s+AWAITING_APPROVAL \\(approval\\)`, 'm'));
+    const shown = await as(u.viewer, 'promotions', 'show', second);
+    expect(shown.stdout).toContain('changes: 1 key, ');
+    expect(shown.stdout).toContain('+ config query.timeout = "30s"');
+    expect(JSON.parse((await as(u.viewer, 'changes', second, '--json')).stdout)).toMatchObject({ promotionId: second, total: 1, changes: [{ key: 'query.timeout', change: 'added', after: '"30s"' }] });
+    const approved = await as(u.approver, 'approve', second, '--comment', 'ok');
+    expect(approved.stdout.indexOf('+ config query.timeout = "30s"')).toBeGreaterThan(-1);
+    expect(approved.stdout.indexOf('+ config query.timeout')).toBeLessThan(approved.stdout.lastIndexOf(second));
+    const watched = await as(u.viewer, 'promotions', 'watch', second);
+    expect(watched.stdout).toMatch(new RegExp(`^${second}\\s+config:full@1\\s+staging → production\\s+COMPLETED$`, 'm'));
+
+    // Undo the staging promotion by its id: the impact first (a dry run changes nothing), then the rollback.
+    const impact = await as(u.deployer, 'rollback', '--promotion', first, '--reason', 'undo the timeout', '--dry-run');
+    expect(impact.stdout).toMatch(/^Rollback of staging: remove config query\.timeout/m);
+    expect(impact.stdout).toContain('Nothing was changed (dry run).');
+    const undone = await as(u.deployer, 'rollback', '--promotion', first, '--reason', 'undo the timeout', '--wait');
+    expect(undone.stdout).toMatch(new RegExp(`^${first}\\s+config:full@1\\s+dev → staging\\s+ROLLED_BACK$`, 'm'));
+    expect((await as(u.viewer, 'config', 'list', '--env', 'staging', '--json')).stdout).not.toContain('query.timeout');
+    // The line's status does not hide it: staging's last promotion was rolled back.
+    expect((await as(u.viewer, 'promote', 'status')).stdout).toMatch(new RegExp(`Last Outcomes:\\n! staging: config:full@1 ROLLED_BACK at [\\d-]+ [\\d:]+ — rolled back  ${first}`));
+
+    // A promotion not wanted after all: cancelled, with the reason kept.
+    await as(u.deployer, 'config', 'set', 'query.timeout', '"40s"', '--env', 'staging');
+    const third = id((await as(u.deployer, 'promote', '--config', '--from', 'staging', '--to', 'production', '--wait')).stdout);
+    expect((await as(u.deployer, 'cancel', third, '--reason', 'wrong week')).stdout).toMatch(new RegExp(`^${third}\\s.*CANCELLED`, 'm'));
+
+    // --json errors are one JSON object on stderr with the exit code.
+    const missing = await as(u.approver, 'approve', third, '--yes', '--json').catch((e: { code: number; stderr: string }) => e);
+    expect(missing).toMatchObject({ code: 2 });
+    expect(JSON.parse(missing.stderr.trim())).toMatchObject({ error: { httpStatus: 409, exitCode: 2, message: expect.stringContaining('it is CANCELLED') } });
+
+    // Completion is written from the command tree.
+    const completion = (await as(u.viewer, 'completion', 'bash')).stdout;
+    expect(completion).toContain('"promotions") words="list show watch');
+    expect(completion).toContain('complete -F _stageline stageline');
+  });
+});

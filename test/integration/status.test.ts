@@ -47,4 +47,21 @@ describe('status (seed 003 promote status)', () => {
     const s = await t.call('GET', '/api/v1/status', { token: u.viewer });
     expect(s.body.pending[0]).toMatchObject({ id: p.body.id, status: 'AWAITING_APPROVAL', why: expect.stringMatching(/^waiting for 1 approval from approver\/admin \(expires /) });
   });
+
+  it('counts the approvals given so far, and shows the last outcome of each environment however it ended', async () => {
+    const u = await t.users(t.tenant());
+    await makeLine(t, u.admin);
+    await t.call('POST', '/api/v1/promotions/rules', { token: u.admin, body: { name: 'two', source_environment: 'staging', target_environment: 'production', required_approvers: 2 } });
+    await t.call('POST', '/api/v1/environments/staging/configs', { token: u.deployer, body: { key: 'k', value: 1 } });
+    const p = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'staging', targetEnvironment: 'production' } });
+    await waitForToken(t, u.viewer, p.body.id);
+    expect((await t.call('POST', `/api/v1/promotions/${p.body.id}/approve`, { token: u.approver, body: {} })).status).toBe(200);
+    const s = await t.call('GET', '/api/v1/status', { token: u.viewer });
+    // approvedBy is only written when the promotion is APPROVED: the status counts the approvals themselves.
+    expect(s.body.pending[0].why).toMatch(/^1 of 2 approvals given; waiting for 1 more approval from approver\/admin \(expires /);
+    expect((await t.call('POST', `/api/v1/promotions/${p.body.id}/reject`, { token: u.admin, body: { reason: 'not today' } })).status).toBe(200);
+    const after = await t.call('GET', '/api/v1/status?env=production', { token: u.viewer });
+    expect(after.body.environments[0].lastPromotion).toBeNull();
+    expect(after.body.environments[0].lastOutcome).toMatchObject({ id: p.body.id, status: 'REJECTED', reason: expect.stringMatching(/^rejected by admin@\S+: not today$/) });
+  });
 });

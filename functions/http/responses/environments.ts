@@ -35,6 +35,7 @@ export const statusResponse = /* @__PURE__ */ z.schema(() => z.strictObject({
       config: z.strictObject({ snapshot: z.string(), digest, items: z.number().check(z.int()), changedAt: time, changedBy: z.string() }),
       gates: z.strictObject({ marks: z.string().check(z.describe('one mark per gate: ✓ pass, ✗ fail, ! warn, - off')), legend: z.string(), promotionId: z.nullable(z.string()) }),
       lastPromotion: z.nullable(z.strictObject({ id: z.string(), subject: z.string(), completedAt: z.nullable(time), requestedBy: z.string(), status: z.enum(STATUSES) })),
+      lastOutcome: z.nullable(z.strictObject({ id: z.string(), subject: z.string(), status: z.enum(STATUSES), at: time, requestedBy: z.string(), reason: z.nullable(z.string()) })).check(z.describe('the newest promotion into it that ended (completed, failed, rolled back, rejected or expired) and why')),
       autoPromotionPaused: z.boolean(),
       protected: z.boolean(),
       lastBreakGlass: z.nullable(open),

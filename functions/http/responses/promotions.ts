@@ -120,6 +120,24 @@ const decision = /* @__PURE__ */ z.schema(() => z.strictObject({
   nextFreeze: z.nullable(occurrence),
 }).check(z.meta({ id: 'DecisionRecord' })));
 
+/** GET /promotions/{id}/changes: what moves, as the review page, the console and the CLI show it. */
+export const promotionChangesResponse = /* @__PURE__ */ z.schema(() => z.strictObject({
+  promotionId: z.string(),
+  subject,
+  sourceEnvironment: z.string(),
+  targetEnvironment: z.string(),
+  artifact: z.nullable(z.strictObject({ name: z.string(), from: z.nullable(z.string()), fromDigest: z.nullable(z.string()), to: z.string(), toDigest: digest })).check(z.describe('an artifact promotion: the version the target ran before it (or runs now, until it executes) and the one it brings')),
+  changes: z.array(z.strictObject({
+    key: z.string(),
+    kind: z.enum(['config', 'flag']),
+    change: z.enum(['added', 'modified', 'removed']),
+    before: z.optional(z.string().check(z.describe('JSON, cut at 500 characters; keys that look secret are masked'))),
+    after: z.optional(z.string()),
+  })).check(z.describe('a config promotion: the first 200 changed keys, by kind then key')),
+  total: z.number().check(z.int(), z.describe('how many keys change (changes holds the first 200)')),
+  unchanged: z.nullable(z.number().check(z.int())),
+}).check(z.meta({ id: 'PromotionChanges' })));
+
 export const PROMOTION_RESPONSES: Record<string, z.ZodMiniType> = {
   'promotions-create': promotionCreateResponse,
   'promotions-list': z.strictObject({ items: z.array(promotionResponse), nextCursor: z.optional(z.nullable(z.string())) }),
@@ -132,6 +150,7 @@ export const PROMOTION_RESPONSES: Record<string, z.ZodMiniType> = {
   'promotions-execute': z.union([z.strictObject({ accepted: z.literal(true), promotion: promotionResponse }), z.looseObject({ dryRun: z.literal(true) })]),
   'promotions-rebase': promotionResponse,
   'promotions-decision': decision,
+  'promotions-changes': promotionChangesResponse,
   'promotions-rollback': z.union([
     z.strictObject({ promotion: promotionResponse, reverts: z.array(open), impact: z.optional(open) }),
     z.looseObject({ dryRun: z.literal(true) }),

@@ -1,0 +1,156 @@
+import { Command, Option } from 'commander';
+import { readFileSync } from 'node:fs';
+import { fail, int, q, values } from '../context.ts';
+import { api, type Changes, type Promotion } from '../http.ts';
+import { grid, label, out, when } from '../output.ts';
+import { changeLines, confirm, describe, nextStep, printed, settle, waitOptions } from '../promotion-view.ts';
+
+/**
+ * Everything a promotion goes through after it is requested, each through the same API route the
+ * console and curl use: list, show (what it changes, gates, approvals, why it waits), watch,
+ * evidence, validate, approve/reject (the diff first; a terminal asks to confirm), execute,
+ * schedule, cancel, rebase and roll back by id (`rollback --promotion`, in promotions.ts).
+ */
+export function registerPromotions(program: Command): void {
+  const promotions = program.command('promotions').description('list, show and watch promotions');
+  promotions
+    .command('list')
+    .description('promotions, newest first')
+    .option('--status <status>', 'pending, approved, rejected, completed, failed, or a status (AWAITING_APPROVAL, …)')
+    .option('--from <env>', 'source environment')
+    .option('--to <env>', 'target environment')
+    .addOption(new Option('--limit <n>', 'how many').argParser(int('--limit')).default(20))
+    .action(async () => {
+      const query = new URLSearchParams();
+      if (values.status) query.set('status', values.status);
+      if (values.from) query.set('source', values.from);
+      if (values.to) query.set('target', values.to);
+      query.set('limit', String(values.limit ?? 20));
+      const r = await api('GET', `/api/v1/promotions?${query}`);
+      out(r, () => {
+        if (!r.items.length) return console.log('No promotions.');
+        grid(
+          ['Id', 'What', 'Route', 'Status', 'Requested', 'By'],
+          r.items.map((p: Promotion) => [p.id, label(p.subject), p.sourceEnvironment === p.targetEnvironment ? `rollback of ${p.targetEnvironment}` : `${p.sourceEnvironment} → ${p.targetEnvironment}`, p.status + (p.waitingFor ? ` (${p.waitingFor})` : ''), when(p.requestedAt), p.requestedBy.name]),
+        );
+      });
+    });
+  const show = async (id: string) => {
+    const [p, changes] = await Promise.all([api('GET', `/api/v1/promotions/${q(id)}`), api('GET', `/api/v1/promotions/${q(id)}/changes`)]);
+    out({ ...p, changes }, () => {
+      describe(p);
+      for (const l of changeLines(changes)) console.log(`  ${l}`);
+      nextStep(p);
+    });
+  };
+  promotions.command('show').description('one promotion: what it changes, gates, approvals, why it waits, the outcome').argument('<promotion-id>').action(show);
+  program.command('status').description('one promotion (= promotions show)').argument('<promotion-id>').action(show);
+  promotions
+    .command('watch')
+    .description('follow a promotion until it ends or waits for a person (live progress on a terminal)')
+    .argument('<promotion-id>')
+    .addOption(new Option('--timeout <seconds>', 'how long to follow it').argParser(int('--timeout')).default(600))
+    .action(async (id: string) => {
+      values.wait = true;
+      await settle({ id });
+    });
+
+  program
+    .command('changes')
+    .description('what a promotion moves: the key-by-key diff, or the artifact version and digest')
+    .argument('<promotion-id>')
+    .action(async (id: string) => {
+      const c: Changes = await api('GET', `/api/v1/promotions/${q(id)}/changes`);
+      out(c, () => {
+        for (const l of changeLines(c)) console.log(l);
+      });
+    });
+
+  program
+    .command('evidence')
+    .description("attach evidence to a promotion (what its gates read): test results, a security scan, …")
+    .argument('<promotion-id>')
+    .addOption(new Option('--type <type>', 'evidence type').choices(['test_results', 'security_scan', 'cost_estimate', 'benchmark', 'policy', 'metrics']).makeOptionMandatory())
+    .requiredOption('--payload <json|@file>', `the payload as JSON, or @file to read it, e.g. '{"passed":412,"failed":0}'`)
+    .action(async (id: string) => {
+      const raw = values.payload!.startsWith('@') ? readFileSync(values.payload!.slice(1), 'utf8') : values.payload!;
+      let payload: unknown;
+      try {
+        payload = JSON.parse(raw);
+      } catch (e) {
+        fail(`--payload is not JSON: ${(e as Error).message}`);
+      }
+      const r = await api('POST', `/api/v1/promotions/${q(id)}/evidence`, { type: values.type, payload });
+      out(r, () => console.log(`${r.id}: ${r.type} attached to ${id}${r.releaseDigest ? ` (release ${r.releaseDigest.slice(7, 19)})` : ''}`));
+    });
+
+  waitOptions(program.command('validate').description('run the gates of a promotion created with autoStart=false').argument('<promotion-id>')).action(async (id: string) =>
+    settle(await api('POST', `/api/v1/promotions/${q(id)}/validate`)),
+  );
+
+  program
+    .command('approve')
+    .description('approve a promotion waiting for approval (shows what it changes first)')
+    .argument('<promotion-id>')
+    .option('--comment <text>', 'a comment kept with the approval')
+    .option('-y, --yes', 'do not ask to confirm')
+    .action(async (id: string) => {
+      await reviewFirst(id, 'Approve');
+      printed(await api('POST', `/api/v1/promotions/${q(id)}/approve`, values.comment ? { comment: values.comment } : {}));
+    });
+  program
+    .command('reject')
+    .description('reject a promotion waiting for approval')
+    .argument('<promotion-id>')
+    .requiredOption('--reason <text>', 'why')
+    .option('-y, --yes', 'do not ask to confirm')
+    .action(async (id: string) => {
+      await reviewFirst(id, 'Reject');
+      printed(await api('POST', `/api/v1/promotions/${q(id)}/reject`, { reason: values.reason }));
+    });
+
+  waitOptions(
+    program
+      .command('execute')
+      .description('execute an approved manual promotion now (--dry-run: what it would do)')
+      .argument('<promotion-id>')
+      .option('--dry-run', 'what it would do; change nothing'),
+  ).action(async (id: string) => {
+    const r = await api('POST', `/api/v1/promotions/${q(id)}/execute`, { dryRun: values['dry-run'] ?? false });
+    if (r.dryRun) return out(r, () => console.log(`Dry run of ${id}: ${JSON.stringify(r.plan ?? r, null, 2)}\nNothing was changed (dry run).`));
+    await settle(r.promotion, (promotion) => ({ ...r, promotion }));
+  });
+
+  program
+    .command('schedule')
+    .description('execute an approved manual promotion at a time')
+    .argument('<promotion-id>')
+    .requiredOption('--at <time>', 'ISO-8601 date-time in the future, e.g. 2026-12-01T09:00:00Z')
+    .action(async (id: string) => {
+      const r = await api('POST', `/api/v1/promotions/${q(id)}/schedule`, { at: values.at });
+      out(r, () => console.log(`${r.id}: ${r.status} for ${when(r.scheduledAt)} UTC`));
+    });
+
+  program
+    .command('cancel')
+    .description('cancel a promotion before it executes')
+    .argument('<promotion-id>')
+    .option('--reason <text>', 'why (kept in the audit trail)')
+    .action(async (id: string) => printed(await api('DELETE', `/api/v1/promotions/${q(id)}${values.reason ? `?reason=${q(values.reason)}` : ''}`)));
+
+  program
+    .command('rebase')
+    .description("move a config promotion waiting for approval onto its source's current snapshot (its approvals start over)")
+    .argument('<promotion-id>')
+    .action(async (id: string) => printed(await api('POST', `/api/v1/promotions/${q(id)}/rebase`)));
+
+}
+
+/** Before approving or rejecting: the promotion and what it changes, and (on a terminal, without --yes) a question. */
+async function reviewFirst(id: string, verb: 'Approve' | 'Reject'): Promise<void> {
+  if (values.json || values.yes) return;
+  const [p, changes] = await Promise.all([api('GET', `/api/v1/promotions/${q(id)}`), api('GET', `/api/v1/promotions/${q(id)}/changes`)]);
+  describe(p);
+  for (const l of changeLines(changes)) console.log(`  ${l}`);
+  await confirm(`${verb} ${id}?`);
+}
