@@ -1,5 +1,6 @@
 import type { DomainEvent, Events } from '#domain/ports';
 import { EVENT_SOURCE, parseEventDetail } from '#domain/promotion/events';
+import { reportError } from './terminal.ts';
 
 /** EventBridge-style pattern: each listed field must match one of the values. */
 export interface EventPattern {
@@ -51,7 +52,7 @@ export class LocalEventBus implements Events {
         runs.push(
           Promise.resolve()
             .then(() => r.target(bus))
-            .catch((err) => console.error('local event target failed', err)),
+            .catch((err) => reportError('local event target failed', err, String(bus['detail-type'] ?? bus.source))),
         );
       }
     }

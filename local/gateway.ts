@@ -10,6 +10,7 @@ import { FALLBACK_HANDLER, FUNCTION_GROUPS, functionOf, matchRoute, routeKey, ty
 import { groupOf } from '../functions/http/group.ts';
 import type { LocalIssuer } from './issuer.ts';
 import { LOCAL_REGION } from './dynamodb.ts';
+import { reportError, trackRequest } from './terminal.ts';
 
 /**
  * A local HTTP API: the same route table as API Gateway, the same event
@@ -112,6 +113,8 @@ export interface GatewayOptions {
   iam?: LocalIamCredential[];
   /** false until the stack is ready (npm start: seeded, tokens written); requests meanwhile get 503 */
   ready?: () => boolean;
+  /** paths served before ready: the stack's own stand-ins it calls while it sets itself up (the seed's Slack notification) */
+  servesBeforeReady?: (path: string) => boolean;
   /** browser origins allowed by CORS on the API (default: any); /review, /dev and /dashboard never answer other origins */
   allowedOrigins?: string[];
   /**
@@ -162,7 +165,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
         res.writeHead(pre.statusCode, pre.headers);
         return res.end(pre.body);
       }
-      if (opts.ready && !opts.ready()) return send(503, { message: 'Starting: the local stack is not ready yet' }, { 'retry-after': '1' });
+      if (opts.ready && !opts.ready() && !opts.servesBeforeReady?.(path)) return send(503, { message: 'Starting: the local stack is not ready yet' }, { 'retry-after': '1' });
       const url = new URL(req.url ?? '/', `http://${req.headers.host ?? 'localhost'}`);
       try {
         decodeURIComponent(url.pathname);
@@ -226,11 +229,13 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
         getRemainingTimeInMillis: ((until) => () => until - Date.now())(Date.now() + 29_000),
       } as unknown as Context;
       const fn = await loadHandler(route?.handler ?? FALLBACK_HANDLER);
-      const result = await fn(event, context);
+      // A function's error line names the request it failed in (local/terminal.ts).
+      const done = trackRequest(requestId, `${method} ${url.pathname}`);
+      const result = await fn(event, context).finally(done);
       res.writeHead(result.statusCode, { ...(result.headers ?? {}), 'x-request-id': requestId });
       res.end(result.body ?? '');
     } catch (err) {
-      console.error('local gateway error', err);
+      reportError('local gateway error', err, `${req.method} ${(req.url ?? '/').split('?')[0]} (request ${requestId.slice(0, 8)})`);
       if (!res.headersSent) send(500, { message: 'Internal Server Error', requestId }, { 'x-request-id': requestId });
     }
   });

@@ -1,6 +1,7 @@
 import type { SchedulePayload } from '#domain/ports';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { reportError } from './terminal.ts';
 import type { Scheduler } from '#domain/ports';
 
 type Payload = SchedulePayload;
@@ -83,7 +84,7 @@ export class LocalScheduler implements Scheduler {
     } catch (err) {
       if (attempt < (this.opts.maxRetries ?? 10)) this.arm(e, attempt + 1);
       else {
-        console.error(`local scheduler: ${e.name} failed after ${attempt + 1} attempts`, err);
+        reportError(`local scheduler: ${e.name} failed after ${attempt + 1} attempts`, err);
         this.entries.delete(e.name);
         this.persist();
       }

@@ -33,6 +33,7 @@ import { localWebhooks } from './webhooks.ts';
 import { handler as alarmState } from '../functions/handlers/alarm-state.ts';
 import { LocalAlarms, LOCAL_AWS_EVENTS, LOCAL_ECR_EVENTS, putAwsEvent } from './alarms.ts';
 import { handler as registryPush } from '../functions/handlers/registry-push.ts';
+import { setVerbose } from './terminal.ts';
 
 /**
  * The whole local stack in one process: DynamoDB Local, the table, the token
@@ -78,6 +79,11 @@ export interface LocalStackOptions {
   stream?: boolean;
   /** first webhook retry delay in ms (5 s; tests shrink it) */
   webhookRetryBaseMs?: number;
+  /**
+   * true: the access log, the EMF metric documents and full stack traces, as the functions write them on AWS
+   * (`npm start -- --verbose`). Default: warnings and errors only, one line each (local/terminal.ts).
+   */
+  verbose?: boolean;
 }
 
 export const PIPELINE_ARN = 'arn:aws:iam::000000000000:role/stageline-pipeline';
@@ -111,6 +117,7 @@ function localSlackSecret(dataDir?: string): string {
 }
 
 export async function startLocalStack(opts: LocalStackOptions = {}): Promise<LocalStack> {
+  setVerbose(opts.verbose ?? false);
   if (opts.dataDir) mkdirSync(opts.dataDir, { recursive: true });
   const tableName = opts.tableName ?? 'stageline';
   const dynamo: LocalDynamo = opts.dynamoEndpoint
@@ -223,6 +230,8 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     issuer,
     iam,
     ready: opts.ready,
+    // The seed's notification goes to the Slack stand-in while npm start is still seeding (not ready).
+    servesBeforeReady: (path) => path.startsWith('/dev/slack/'),
     extra: async (method, url, body, headers) => {
       // The local stand-ins act (a forged alarm, a registry push, a Slack message, a token): a web page
       // of another origin may not make a browser POST to them; curl and tools send no Origin.

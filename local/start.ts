@@ -1,18 +1,25 @@
 import { chmodSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { isAbsolute, join, relative } from 'node:path';
 import { deps } from '../functions/http/deps.ts';
 import { DEMO_USERS } from './issuer.ts';
 import { seedDemo } from './seed.ts';
 import { startLocalStack } from './stack.ts';
+import { oneLineWarnings, verboseRequested } from './terminal.ts';
 
-/** `npm start`: the local stack with persistent data, a seeded demo tenant and printed tokens. */
+/**
+ * `npm start`: the local stack with persistent data and a seeded demo tenant. It prints a short banner;
+ * the tokens and secrets stay in the data folder (tokens.env, 0600), never on the terminal.
+ * `npm start -- --verbose` (or STAGELINE_ACCESS_LOG=on) adds the access log, the metrics and stack traces.
+ */
 const dataDir = process.env.STAGELINE_DATA_DIR ?? join(process.cwd(), '.stageline');
 const port = Number(process.env.PORT ?? 3000);
 const dynamoPort = process.env.DYNAMODB_PORT ? Number(process.env.DYNAMODB_PORT) : undefined;
+const verbose = verboseRequested();
+if (!verbose) oneLineWarnings();
 
 // Readiness means seeded: /health (and every route) answers 503 until the demo tenant and tokens exist.
 let ready = false;
-const stack = await startLocalStack({ dataDir, port, dynamoPort, ready: () => ready });
+const stack = await startLocalStack({ dataDir, port, dynamoPort, ready: () => ready, verbose });
 await seedDemo(deps(), 'acme', { publicUrl: stack.gateway.url });
 const tokens: Record<string, string> = {};
 for (const [name, user] of Object.entries(DEMO_USERS)) tokens[name] = await stack.issuer.sign(user);
@@ -32,25 +39,36 @@ writeFileSync(
 for (const f of ['tokens.json', 'tokens.env']) chmodSync(join(dataDir, f), 0o600);
 ready = true;
 
-console.log(`Stageline local stack is up
-  API            ${stack.gateway.url}   (GET /health needs no token)
-  DynamoDB Local ${stack.dynamo.endpoint}   table '${stack.tableName}', data in ${dataDir}
-
-Demo users (tokens valid 12 h; all also in ${join(dataDir, 'tokens.env')} — run: source ${join(dataDir, 'tokens.env')}):`);
+const url = stack.gateway.url;
+/** A path as the user can type it here: relative when under the current folder. */
+const shown = (p: string) => {
+  const r = relative(process.cwd(), p);
+  return r && !r.startsWith('..') && !isAbsolute(r) ? r : p;
+};
+const tokensFile = shown(join(dataDir, 'tokens.env'));
+const byTenant = new Map<string, string[]>();
 for (const [name, user] of Object.entries(DEMO_USERS)) {
-  console.log(`  ${name.padEnd(7)} ${user.email.padEnd(22)} tenant=${user.tenant.padEnd(7)} roles=${user.groups.join(',')}`);
+  byTenant.set(user.tenant, [...(byTenant.get(user.tenant) ?? []), `${name} (${user.groups.join(', ')})`]);
 }
-console.log('');
-for (const [name, token] of Object.entries(tokens)) console.log(`${name.toUpperCase()}_TOKEN=${token}\n`);
-console.log(`Slack app of this deployment (README: Slack): request URLs ${stack.gateway.url}/api/v1/slack/actions (interactivity)
-  and ${stack.gateway.url}/api/v1/slack/commands (/stageline); signing secret SLACK_SIGNING_SECRET=${stack.slackSigningSecret}
-`);
-console.log(`Dashboard (as victor, viewer; the token stays in the URL fragment, which never reaches a server):
-  ${stack.gateway.url}/dashboard#token=${tokens.victor}
-
-Try: curl -s ${stack.gateway.url}/api/v1/environments -H "Authorization: Bearer $ALICE_TOKEN"
-     npm run cli -- promote status --token $VICTOR_TOKEN
-Ctrl-C stops everything.`);
+const [home, ...others] = [...byTenant].map(([tenant, users]) => `${tenant}: ${users.join(', ')}`);
+const secret = stack.slackSigningSecret;
+const login = `npx stageline login${url === 'http://127.0.0.1:3000' ? '' : ` --url ${url}`} --user alice@acme.example`;
+console.log(
+  [
+    `Stageline is running (Ctrl-C stops it)`,
+    `  API      ${url}   (GET /health needs no token)`,
+    `  Console  ${url}/dashboard   (paste a token from ${tokensFile})`,
+    `  Tokens   ${tokensFile} (valid 12 h): source ${tokensFile}   or sign in: ${login}`,
+    `  Users    ${home}`,
+    ...(others.length ? [`           ${others.join('; ')}`] : []),
+    `  Slack    ${url}/api/v1/slack/actions and …/commands, signing secret ${secret.slice(0, 4)}… ($SLACK_SIGNING_SECRET)`,
+    `  Data     ${shown(dataDir)} (DynamoDB Local ${stack.dynamo.endpoint}, table '${stack.tableName}')`,
+    `  Try      curl -s $STAGELINE_URL/api/v1/environments -H "Authorization: Bearer $ALICE_TOKEN"`,
+    verbose
+      ? `  Logs     verbose: access log, metrics (EMF) and stack traces`
+      : `  Logs     warnings and errors, one line each; npm start -- --verbose adds the access log, metrics and stack traces`,
+  ].join('\n'),
+);
 
 let stopping = false;
 const shutdown = async () => {

@@ -3,6 +3,7 @@ import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import { DescribeStreamCommand, DynamoDBStreamsClient, GetRecordsCommand, GetShardIteratorCommand, type Shard } from '@aws-sdk/client-dynamodb-streams';
 import { STREAM_FILTER, type StreamRecord } from '../functions/handlers/stream.ts';
 import { LOCAL_REGION, localClient, localCredentials } from './dynamodb.ts';
+import { isVerbose, reportError } from './terminal.ts';
 
 export interface StreamPollerOptions {
   endpoint: string;
@@ -116,7 +117,7 @@ export class LocalStreamPoller {
       } catch (err) {
         this.failures++;
         busy = true;
-        if (this.running) console.error(JSON.stringify({ level: 'error', msg: 'local stream consumer failed; retrying the batch', error: String(err) }));
+        if (this.running) streamError('local stream consumer failed; retrying the batch', err);
         await sleep(200);
       }
       this.lastPassBusy = busy;
@@ -156,7 +157,7 @@ export class LocalStreamPoller {
       }
       if (error !== undefined) {
         this.deadLetters.push({ record, error: String(error) });
-        console.error(JSON.stringify({ level: 'error', msg: 'stream record sent to the dead letters after retries', error: String(error) }));
+        streamError('stream record sent to the dead letters after retries', error);
       }
     }
   }
@@ -198,4 +199,10 @@ export class LocalStreamPoller {
     }
     return batch.length > 0;
   }
+}
+
+/** The consumer's own failures: a JSON line as the functions write (verbose), else one plain line. */
+function streamError(msg: string, err: unknown): void {
+  if (isVerbose()) console.error(JSON.stringify({ level: 'error', msg, error: String(err) }));
+  else reportError(msg, err);
 }

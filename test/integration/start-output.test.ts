@@ -1,0 +1,127 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { freePort } from '../../local/dynamodb.ts';
+
+/**
+ * What a user sees in the terminal after `npm start`: a short banner that says where the API, the
+ * console and the tokens are, and no token or secret in full (they stay in .stageline/tokens.env,
+ * 0600). The access log, the EMF metric documents and stack traces only with --verbose.
+ * The stack runs as a child process with its own port, its own DynamoDB Local and its own data folder.
+ */
+const root = join(import.meta.dirname, '..', '..');
+const tsx = join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs');
+const JWT = /eyJ[\w-]+\.[\w-]+\.[\w-]+/;
+
+interface Started {
+  child: ChildProcess;
+  output: () => string;
+  url: string;
+  dataDir: string;
+}
+
+let running: Started | undefined;
+afterEach(async () => {
+  const s = running;
+  running = undefined;
+  if (!s) return;
+  if (s.child.pid && s.child.exitCode === null && s.child.signalCode === null) {
+    const exited = new Promise((r) => s.child.once('exit', r));
+    // The whole group: tsx, the stack and its DynamoDB Local.
+    const kill = (signal: NodeJS.Signals) => {
+      try {
+        process.kill(-s.child.pid!, signal);
+      } catch {
+        // gone already
+      }
+    };
+    kill('SIGTERM');
+    const timer = setTimeout(() => kill('SIGKILL'), 10_000);
+    await exited;
+    clearTimeout(timer);
+    kill('SIGKILL'); // whatever of the group outlived the stack (DynamoDB Local is stopped by it)
+  }
+  rmSync(dirname(s.dataDir), { recursive: true, force: true });
+});
+
+async function start(args: string[] = [], extraEnv: NodeJS.ProcessEnv = {}): Promise<Started> {
+  const port = await freePort();
+  const dataDir = join(mkdtempSync(join(tmpdir(), 'stageline-start-output-')), '.stageline');
+  const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port), STAGELINE_DATA_DIR: dataDir, ...extraEnv };
+  // A user's `npm start`, not a test worker; and the defaults, not what this shell may have set.
+  for (const k of Object.keys(env)) if (k.startsWith('VITEST') || k === 'NODE_OPTIONS' || k === 'TEST') delete env[k];
+  for (const k of ['DYNAMODB_PORT', 'STAGELINE_ACCESS_LOG', 'POWERTOOLS_METRICS_DISABLED', 'POWERTOOLS_DEV']) if (!(k in extraEnv)) delete env[k];
+  const child = spawn(process.execPath, [tsx, join(root, 'local', 'start.ts'), ...args], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  let out = '';
+  child.stdout!.on('data', (c) => (out += c));
+  child.stderr!.on('data', (c) => (out += c));
+  const started: Started = { child, output: () => out, url: `http://127.0.0.1:${port}`, dataDir };
+  running = started;
+  const until = Date.now() + 120_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`npm start exited with ${child.exitCode}:\n${out.slice(-3000)}`);
+    try {
+      if ((await fetch(`${started.url}/health`)).status === 200) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > until) throw new Error(`the stack at ${started.url} did not become healthy:\n${out.slice(-3000)}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return started;
+}
+
+function tokensEnv(dataDir: string): Record<string, string> {
+  const vars: Record<string, string> = {};
+  for (const m of readFileSync(join(dataDir, 'tokens.env'), 'utf8').matchAll(/^export ([A-Z_]+)=(.*)$/gm)) vars[m[1]!] = m[2]!;
+  return vars;
+}
+
+/** A few requests a user makes first: with a token, without one, a route that is not there, a bad body. */
+async function aFewRequests(url: string, vars: Record<string, string>): Promise<void> {
+  const auth = { authorization: `Bearer ${vars.ALICE_TOKEN}` };
+  expect((await fetch(`${url}/api/v1/environments`, { headers: auth })).status).toBe(200);
+  expect((await fetch(`${url}/api/v1/environments`)).status).toBe(401);
+  expect((await fetch(`${url}/api/v1/no-such-route`, { headers: auth })).status).toBeGreaterThanOrEqual(400);
+  expect((await fetch(`${url}/api/v1/environments`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: '{not json' })).status).toBe(400);
+  // The stream consumer relays the seed's and these requests' events (metrics, if any, are written then).
+  await new Promise((r) => setTimeout(r, 1500));
+}
+
+describe('npm start: a calm terminal', () => {
+  it('prints a short banner (API, console, where the tokens are and how to use them, the demo users) and no token or secret', { timeout: 180_000 }, async () => {
+    const s = await start();
+    const vars = tokensEnv(s.dataDir);
+    await aFewRequests(s.url, vars);
+    const out = s.output();
+    const lines = out.replace(/\n+$/, '').split('\n');
+    const shown = `--- what npm start printed (${lines.length} lines) ---\n${out}`;
+    expect(lines.length, shown).toBeLessThan(25);
+    expect(out, shown).toContain(s.url);
+    expect(out, shown).toContain(`${s.url}/dashboard`);
+    expect(out, shown).toContain(join(s.dataDir, 'tokens.env'));
+    expect(out, shown).toMatch(/source \S*tokens\.env/);
+    for (const name of ['alice', 'bob', 'carol', 'dave', 'victor', 'eve']) expect(out, shown).toContain(name);
+    expect(out, shown).not.toMatch(JWT);
+    for (const [k, v] of Object.entries(vars)) {
+      if (/TOKEN|SECRET/.test(k)) expect(out.includes(v), `${k} is printed in full\n${shown}`).toBe(false);
+    }
+    expect(vars.SLACK_SIGNING_SECRET?.length, 'tokens.env keeps the Slack signing secret').toBeGreaterThan(8);
+    expect(lines.filter((l) => l.trimStart().startsWith('{')), shown).toEqual([]);
+    expect(out, shown).not.toMatch(/^\s+at .+:\d+:\d+\)?$/m); // no stack trace
+  });
+
+  it('--verbose adds the access log and the metrics, still without a token or secret in the banner', { timeout: 180_000 }, async () => {
+    const s = await start(['--verbose']);
+    const vars = tokensEnv(s.dataDir);
+    await aFewRequests(s.url, vars);
+    const out = s.output();
+    const json = out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(json.some((l) => l.message === 'request' && l.route === 'GET /api/v1/environments'), out).toBe(true);
+    expect(json.some((l) => '_aws' in l), out).toBe(true);
+    expect(out).not.toMatch(JWT);
+    expect(out.includes(vars.SLACK_SIGNING_SECRET!)).toBe(false);
+  });
+});
