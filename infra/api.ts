@@ -21,7 +21,7 @@ import {
 } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpIamAuthorizer, HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { FALLBACK_HANDLER, functionOf, ROUTES, routeKey, SELF_AUTHENTICATED, type AuthType } from '../functions/http/routes.ts';
-import { HEAVY_ROUTES } from './access.ts';
+import { HEAVY_ROUTES, servesAppKeys } from './access.ts';
 import { pascal, type Functions } from './functions.ts';
 import type { Identity } from './identity.ts';
 import { StackPart } from './part.ts';
@@ -124,6 +124,10 @@ export class Api extends StackPart {
         if (!invokable.has(name)) {
           invokable.add(name);
           invokeRole.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [fn.functionArn] }));
+          Validations.of(fn).acknowledge({
+            id: 'Serverless-LambdaDLQ',
+            reason: `${name} is invoked synchronously, by API Gateway (its routes' integration)${servesAppKeys(name) ? ' and at its function URL' : ''}: an error is answered to the caller and counted in the function's Errors (FunctionErrorsAlarm); a function DLQ applies to asynchronous invocations only.`,
+          });
         }
         integration = new RoleInvokedLambda(`${pascal(name)}Integration`, fn.functionArn, invokeRole);
         integrations.set(name, integration);

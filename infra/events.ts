@@ -1,6 +1,7 @@
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Duration, Validations, type Stack } from 'aws-cdk-lib';
 import { EVENT_SOURCE } from '../domain/promotion/events.ts';
@@ -19,6 +20,7 @@ export class DomainEvents extends StackPart {
   /** every DLQ of the stack, by id */
   readonly deadLetterQueues: Record<string, sqs.Queue> = {};
   private defaultBusDlq?: sqs.Queue;
+  private asyncFailureQueue?: sqs.Queue;
 
   constructor(stack: Stack, id: string) {
     super(stack, id);
@@ -28,7 +30,10 @@ export class DomainEvents extends StackPart {
   /** An SQS queue that catches what a target could not take (kept 14 days). */
   deadLetters(id: string, what: string): sqs.Queue {
     const q = new sqs.Queue(this.stack, id, { enforceSSL: true, retentionPeriod: Duration.days(14), encryption: sqs.QueueEncryption.SQS_MANAGED });
-    Validations.of(q).acknowledge({ id: 'AwsSolutions-SQS3', reason: `This queue is itself ${what}.` });
+    Validations.of(q).acknowledge(
+      { id: 'AwsSolutions-SQS3', reason: `This queue is itself ${what}.` },
+      { id: 'Serverless-SQSRedrivePolicy', reason: `This queue is itself ${what}: nothing consumes it (a person reads it when its depth alarm fires), so no receive can fail and need a redrive policy of its own.` },
+    );
     this.deadLetterQueues[id] = q;
     return q;
   }
@@ -74,6 +79,24 @@ export class DomainEvents extends StackPart {
       description: 'ECR image pushes of this account and region: linked repositories publish new versions',
       eventPattern: { source: ['aws.ecr'], detailType: ['ECR Image Action'], detail: { 'action-type': ['PUSH'], result: ['SUCCESS'] } },
       targets: [new targets.LambdaFunction(registryPush, { deadLetterQueue: this.awsEventsDlq(), retryAttempts: 4, maxEventAge: Duration.hours(2) })],
+    });
+  }
+
+  /**
+   * Once Lambda has accepted an asynchronous invocation (every rule target and every schedule
+   * target is one), the rule's or schedule's DLQ no longer sees it: a handler error is retried by
+   * Lambda and then dropped. Here it is retried `retryAttempts` times within `maxEventAge`, then sent
+   * with its error to one on-failure queue shared by every asynchronously invoked function (each
+   * message names its function, requestContext.functionArn; docs/operations/alarms.md), alarmed like
+   * every DLQ. CDK grants the function's role sqs:SendMessage on it. Chosen per function by the caller
+   * (infra/stack.ts), never left to Lambda's defaults (2 retries within 6 h).
+   */
+  onAsyncFailure(fn: lambda.IFunction, retryAttempts: number, maxEventAge: Duration, invokedBy: string): void {
+    const queue = (this.asyncFailureQueue ??= this.deadLetters('AsyncFailureDlq', 'the on-failure destination of the asynchronously invoked functions (rule and schedule targets)'));
+    fn.configureAsyncInvoke({ onFailure: new SqsDestination(queue), retryAttempts, maxEventAge });
+    Validations.of(fn).acknowledge({
+      id: 'Serverless-LambdaDLQ',
+      reason: `Invoked asynchronously by ${invokedBy}: what still fails after Lambda's ${retryAttempts} retries goes to its on-failure destination (AsyncFailureDlq, an EventInvokeConfig), which records the event with the condition, the invoke count and the whole error; a function DLQ besides would only hold the same events with less.`,
     });
   }
 

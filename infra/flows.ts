@@ -39,6 +39,10 @@ export class PromotionFlow extends StackPart {
     // Only the unqualified function ARN the definition invokes (grantInvoke would add `:*`).
     this.machine.addToRolePolicy(new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [stepFn.functionArn] }));
     this.machineArn = stack.formatArn({ service: 'states', resource: 'stateMachine', resourceName: machineName, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+    Validations.of(stepFn).acknowledge({
+      id: 'Serverless-LambdaDLQ',
+      reason: 'Invoked only by this state machine, synchronously (lambda:invoke tasks, RequestResponse): an error is the task\'s, retried and caught by the states\' Retry and Catch (statemachines/promotion.asl.json); a function DLQ applies to asynchronous invocations only.',
+    });
     Validations.of(this.machine).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason:

@@ -88,6 +88,11 @@ export class HandlerFunction extends Construct {
         reason:
           'Node.js 22 is pinned deliberately (LTS, supported by Lambda) and must match the esbuild target; moving to a newer runtime is a tested, explicit change.',
       },
+      {
+        id: 'Serverless-LambdaLatestVersion',
+        reason:
+          'Node.js 22 is pinned deliberately (LTS, supported by Lambda) and must match the esbuild target (ESBUILD_TARGET in infra/bundle.ts); moving to a newer runtime is a tested, explicit change.',
+      },
     );
   }
 

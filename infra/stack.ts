@@ -63,8 +63,21 @@ export class StagelineStack extends Stack {
     // must be in (infra/functions.ts, from its bundle); alarms going to ALARM roll back what bakes under them.
     events.monitorAlarms(fn('alarm-state'));
     events.registryPush(fn('registry-push'));
+    // Asynchronous invocations: what a handler still fails after Lambda's retries goes to the on-failure queue
+    // (events.onAsyncFailure), not nowhere. Retries are safe for each (idempotent by event id, or acting on the
+    // present state), and the maximum age is the horizon its rule or schedule already gives the event.
+    // auto-promote: runOnce by event id; an evaluation two hours late is still of the current state.
+    events.onAsyncFailure(fn('auto-promote'), 2, Duration.hours(2), 'the AutoPromote rule on the stageline bus');
+    // alarm-state: an automatic rollback is a reaction to an alarm; one still failing an hour later is for a person
+    // to decide on (the queue's alarm tells them), not to happen by surprise hours after the alarm.
+    events.onAsyncFailure(fn('alarm-state'), 2, Duration.hours(1), 'the MonitorAlarms rule on the default bus');
+    // registry-push: a digest already published is not published again; a push two hours old is published by hand.
+    events.onAsyncFailure(fn('registry-push'), 2, Duration.hours(2), 'the RegistryPush rule on the default bus');
 
     const scheduling = new Scheduling(this, 'SchedulingPart', events, fn('schedule-fire'));
+    // schedule-fire: the schedules themselves retry the invoke within an hour (functions/adapters/scheduler.ts
+    // RetryPolicy); a resume, sweep, reminder or freeze edge still failing an hour after its time is for a person.
+    events.onAsyncFailure(fn('schedule-fire'), 2, Duration.hours(1), 'the one-time EventBridge Scheduler schedules (SchedulerRole)');
     const api = new Api(this, 'ApiPart', identity, functions);
     identity.setConsoleUrl(`${api.stage.url.replace(/\/$/, '')}/dashboard`);
     // App reads (effective config, OFREP) also answer at a function URL: the app key is checked in the
@@ -88,6 +101,9 @@ export class StagelineStack extends Stack {
     // outbound guard, email through SES v2 from a verified identity; Cognito is the directory of approvers.
     events.busRule('Notify', 'Approval requests, decisions, outcomes and break-glass uses go to Slack and email', NOTIFY_ON, fn('notifier'), 8, Duration.hours(6));
     fn('notifier').addEnvironment('PUBLIC_URL', api.stage.url.replace(/\/$/, ''));
+    // notifier: delivered once per event id and target, so a retry sends nothing twice; an approval request is still
+    // worth sending hours later (the rule's six hours too).
+    events.onAsyncFailure(fn('notifier'), 2, Duration.hours(6), 'the Notify rule on the stageline bus');
 
     new AdapterNeeds(this, 'NeedsPart', { context, store, identity, events, functions, anchor, flow, scheduling });
 
@@ -95,6 +111,10 @@ export class StagelineStack extends Stack {
     // are one-time schedules invoking it (their env and IAM, and the signing secrets' grants, come from infra/adapters.ts).
     events.busRule('Webhooks', "Domain events go to the tenants' webhook subscriptions (Standard Webhooks)", WEBHOOK_BUS_TYPES, fn('webhook-deliver'), 8, Duration.hours(6));
     scheduling.allowInvoke(fn('webhook-deliver'));
+    // webhook-deliver: a subscriber's failures are retried by its own schedules, so Lambda retries only the function's
+    // own failures (store, scheduler); a delivery is made once per event and subscription, so a retry sends nothing
+    // twice; six hours, as its rule.
+    events.onAsyncFailure(fn('webhook-deliver'), 2, Duration.hours(6), 'the Webhooks rule on the stageline bus and its own retry schedules (SchedulerRole)');
 
     new Alarms(this, 'AlarmsPart', { machine: flow.machine, api: api.api, events, streamFn: fn('stream'), alarmEmail: context.alarmEmail });
 

@@ -63,7 +63,7 @@ const NOT_ADAPTER_ENV: Record<string, string> = {
 const notAdapterAction = (a: string) =>
   a.startsWith('xray:') || // tracing: ACTIVE
   a.startsWith('dynamodb:') || // the store: infra/store-actions.ts, checked in stack.test.ts
-  a.startsWith('sqs:'); // the stream consumer's on-failure destination (the event source mapping)
+  a.startsWith('sqs:'); // an on-failure destination (the stream's event source mapping, an asynchronous invocation's): checked below
 
 /** How a resource appears in the template, so an env value or a statement can be checked to name the right one. */
 const RESOURCE_IN_TEMPLATE: Record<Resource, (id: string, r: Resources[string]) => boolean> = {
@@ -131,6 +131,19 @@ const SELF_TARGETS: { fn: string; env: string }[] = [
 const setsFromInvocation = (fn: string, key: string) =>
   readFileSync(path.join(REPO_ROOT, 'functions', 'handlers', `${fn}.ts`), 'utf8').includes(`process.env.${key} = context.invokedFunctionArn`);
 
+/**
+ * The queues a function's failures go to: the on-failure destinations of its event source mappings
+ * and of its asynchronous invocations (EventInvokeConfig). CDK grants the role sqs:SendMessage (with
+ * GetQueueAttributes and GetQueueUrl) on each; no code of the bundle sends to them, Lambda does.
+ */
+const onFailureQueuesOf = (functionId: string) =>
+  new Set(
+    Object.values(resources)
+      .filter((r) => (r.Type === 'AWS::Lambda::EventSourceMapping' || r.Type === 'AWS::Lambda::EventInvokeConfig') && r.Properties!.FunctionName?.Ref === functionId)
+      .map((r) => r.Properties!.DestinationConfig?.OnFailure?.Destination?.['Fn::GetAtt']?.[0] as string | undefined)
+      .filter((id): id is string => !!id),
+  );
+
 /** Compares one function's template entry with its bundle; returns what is wrong. */
 function compare(name: string, fnId: string): string[] {
   const bundle = bundleFunction(name, { traceSdk: false, reuseAny: true });
@@ -160,6 +173,12 @@ function compare(name: string, fnId: string): string[] {
     }
   }
   for (const a of granted) if (!needed.has(a)) problems.push(`${name}: the role grants ${a}, which no code in its bundle calls`);
+  // SQS actions are granted for an on-failure destination of the function, and on nothing else.
+  const destinations = onFailureQueuesOf(fnId);
+  for (const s of statements.filter((st) => [st.Action].flat().some((a) => a.startsWith('sqs:')))) {
+    const queues = [s.Resource].flat().map((r) => (r as { 'Fn::GetAtt'?: [string, string] })?.['Fn::GetAtt']?.[0]);
+    if (!queues.every((q) => q && destinations.has(q))) problems.push(`${name}: the role grants ${[s.Action].flat().join(', ')} on ${JSON.stringify(s.Resource)}, which is not an on-failure destination of the function`);
+  }
   // A port the code calls must have its adapter in the bundle (or it fails at run time: "this function has no … adapter").
   for (const decl of ADAPTERS) {
     for (const call of Object.keys(decl.calls ?? {})) {
@@ -206,7 +225,7 @@ describe('each function has what its bundle calls, and nothing more', () => {
     expect(actions).toEqual(expect.arrayContaining(['scheduler:CreateSchedule', 'scheduler:UpdateSchedule', 'iam:PassRole']));
   });
 
-  it('reports a missing env var, a missing action and an action no code calls', () => {
+  it('reports a missing env var, a missing action, an action no code calls and a queue that is not its on-failure destination', () => {
     const id = functionIds().get('promotion-step')!;
     const saved = structuredClone(resources);
     try {
@@ -215,12 +234,16 @@ describe('each function has what its bundle calls, and nothing more', () => {
       const st = policy.Properties!.PolicyDocument.Statement as Statement[];
       const i = st.findIndex((s) => [s.Action].flat().includes('iam:PassRole'));
       st.splice(i, 1, { Action: 'states:StartExecution', Resource: '*' });
+      // SQS is recognised only on the function's own on-failure destinations: the schedules' DLQ is not the step's.
+      const scheduleDlq = Object.keys(resources).find((k) => k.startsWith('ScheduleDlq') && resources[k]!.Type === 'AWS::SQS::Queue')!;
+      st.push({ Action: 'sqs:SendMessage', Resource: { 'Fn::GetAtt': [scheduleDlq, 'Arn'] } });
       const problems = compare('promotion-step', id);
       expect(problems).toEqual(
         expect.arrayContaining([
           expect.stringContaining('reads SCHEDULER_ROLE_ARN'),
           expect.stringContaining('needs iam:PassRole on the schedulerRole'),
           expect.stringContaining('grants states:StartExecution, which no code'),
+          expect.stringContaining('grants sqs:SendMessage on {"Fn::GetAtt":["ScheduleDlq'),
         ]),
       );
     } finally {
