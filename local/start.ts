@@ -57,7 +57,7 @@ console.log(
   [
     `Stageline is running (Ctrl-C stops it)`,
     `  API      ${url}   (GET /health needs no token)`,
-    `  Console  ${url}/dashboard   (paste a token from ${tokensFile})`,
+    `  Console  ${url}/dashboard   (Sign in: choose a demo user)`,
     `  Tokens   ${tokensFile} (valid 12 h): source ${tokensFile}   or sign in: ${login}`,
     `  Users    ${home}`,
     ...(others.length ? [`           ${others.join('; ')}`] : []),

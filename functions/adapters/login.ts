@@ -48,3 +48,9 @@ export function loginConfig(origin: string): LoginConfig {
     idTokenSigningAlg: 'ES256',
   };
 }
+
+/** The sign-in domain's origin on AWS (the console's token call goes there: its CSP allows it); null locally (same origin). */
+export function loginOrigin(): string | null {
+  const domain = process.env.LOGIN_DOMAIN_URL;
+  return domain ? new URL(domain).origin : null;
+}

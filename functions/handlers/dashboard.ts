@@ -1,31 +1,24 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { PAGE, SCRIPT, sha256, STYLE } from '../dashboard/page.ts';
+import { CONSOLE_BODIES, CONSOLE_SCRIPT, CONSOLE_STYLE } from '../dashboard/assets.generated.ts';
+import { consoleCsp, PAGE } from '../dashboard/page.ts';
+import { loginOrigin } from '../adapters/login.ts';
 
 /**
- * GET /dashboard (no auth): the static status page; GET /dashboard/app.js: its script. The page
- * calls the API itself with the token the user gives it. The CSP allows only the page's own inline
- * style and its script (by hash, computed once here; the page loads the script with the same hash
- * as its integrity) and same-origin fetches.
+ * GET /dashboard (no auth): the console's page; GET /dashboard/assets/{file}: its hashed script and
+ * stylesheet (cached for a year: a new build has new names). The console signs people in itself
+ * (authorization code + PKCE) and calls the API with their token.
  */
-export const CSP = [
-  "default-src 'none'",
-  `script-src '${sha256(SCRIPT)}'`,
-  `style-src '${sha256(STYLE)}'`,
-  "connect-src 'self'",
-  "img-src 'self'",
-  "base-uri 'none'",
-  "form-action 'none'",
-  "frame-ancestors 'none'",
-].join('; ');
+const COMMON = { 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer' };
+const TYPES: Record<string, string> = { [CONSOLE_SCRIPT.name]: CONSOLE_SCRIPT.type, [CONSOLE_STYLE.name]: CONSOLE_STYLE.type };
 
-const COMMON = {
-  'x-content-type-options': 'nosniff',
-  'referrer-policy': 'no-referrer',
-  'cache-control': 'no-cache',
+export const handler = async (event?: Pick<APIGatewayProxyEventV2, 'routeKey' | 'pathParameters'>) => {
+  if (event?.routeKey === 'GET /dashboard/assets/{file}') {
+    const name = event.pathParameters?.file ?? '';
+    if (!Object.hasOwn(CONSOLE_BODIES, name)) {
+      // A comment is harmless as either a script or a stylesheet (a page of an older build asking for its old names).
+      return { statusCode: 404, headers: { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'no-store', ...COMMON }, body: '/* no console asset of that name: reload /dashboard */' };
+    }
+    return { statusCode: 200, headers: { 'content-type': TYPES[name]!, 'cache-control': 'public, max-age=31536000, immutable', 'content-security-policy': "default-src 'none'; frame-ancestors 'none'", ...COMMON }, body: CONSOLE_BODIES[name]! };
+  }
+  return { statusCode: 200, headers: { 'content-type': 'text/html; charset=utf-8', 'content-security-policy': consoleCsp(loginOrigin()), 'cache-control': 'no-cache', 'x-frame-options': 'DENY', ...COMMON }, body: PAGE };
 };
-const HEADERS = { 'content-type': 'text/html; charset=utf-8', 'content-security-policy': CSP, ...COMMON, 'x-frame-options': 'DENY' };
-/** The script itself loads nothing and may not be framed or run as a document. */
-const SCRIPT_HEADERS = { 'content-type': 'text/javascript; charset=utf-8', 'content-security-policy': "default-src 'none'; frame-ancestors 'none'", ...COMMON };
-
-export const handler = async (event?: Pick<APIGatewayProxyEventV2, 'routeKey'>) =>
-  event?.routeKey === 'GET /dashboard/app.js' ? { statusCode: 200, headers: { ...SCRIPT_HEADERS }, body: SCRIPT } : { statusCode: 200, headers: { ...HEADERS }, body: PAGE };

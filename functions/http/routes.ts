@@ -30,7 +30,7 @@ export interface Route {
 }
 
 /** Answers that are text, not JSON. */
-export type TextMediaType = 'text/html' | 'text/plain' | 'application/yaml' | 'application/x-ndjson' | 'text/javascript';
+export type TextMediaType = 'text/html' | 'text/plain' | 'application/yaml' | 'application/x-ndjson' | 'text/javascript' | 'text/css';
 
 export interface RouteResponse {
   /** the entry of RESPONSES a JSON answer matches, where it is not the handler's own (one handler serving routes that answer differently) */
@@ -123,10 +123,10 @@ const consumeRoutes: Route[] = [
 export const ROUTES: Route[] = [
   { method: 'GET', path: '/health', handler: 'health', auth: 'none', role: null, summary: 'Liveness' },
   { method: 'GET', path: `${v1}/auth/config`, handler: 'auth-config', auth: 'none', role: null, summary: 'Where people sign in: the OAuth 2.0 authorization code + PKCE endpoints (the user pool domain on AWS, the local stand-in locally) and the public client id' },
-  { method: 'GET', path: '/dashboard', handler: 'dashboard', auth: 'none', role: null, summary: 'Status dashboard (static page; it calls the API with your token)',
-    response: { text: { 'text/html': 'The dashboard: one static page (its inline style and its script allowed by CSP hash) that calls this API with the token you give it' } } },
-  { method: 'GET', path: '/dashboard/app.js', handler: 'dashboard', auth: 'none', role: null, summary: "The dashboard's script (the page loads it by its CSP hash, as its integrity)",
-    response: { text: { 'text/javascript': 'The script of the dashboard page; it runs only as the exact text whose sha256 the page names' } } },
+  { method: 'GET', path: '/dashboard', handler: 'dashboard', auth: 'none', role: null, summary: 'The console (a page that signs people in with authorization code + PKCE and calls this API with their token)',
+    response: { text: { 'text/html': 'The console page: its hashed script and stylesheet (Subresource Integrity), no inline code' } } },
+  { method: 'GET', path: '/dashboard/assets/{file}', handler: 'dashboard', auth: 'none', role: null, summary: "The console's script and stylesheet, named by their content hash (cached for a year)",
+    response: { text: { 'text/javascript': "The console's script", 'text/css': "The console's stylesheet" }, errors: { 404: 'No console asset of that name (a page of an older build): a comment, harmless as script or style' } } },
   { method: 'GET', path: `${v1}/openapi.json`, handler: 'openapi', auth: 'none', role: null, summary: 'This API as OpenAPI 3.1 (generated from the route table and the zod schemas)' },
   { method: 'GET', path: `${v1}/environments`, handler: 'environments-list', auth: 'jwt', role: 'viewer', summary: 'Environments in line order' },
   { method: 'POST', path: `${v1}/environments`, handler: 'environments-create', auth: 'jwt', role: 'admin', summary: 'Create an environment' },

@@ -1,10 +1,13 @@
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { visible } from '../../domain/display.ts';
 import { waitFor, waitForToken } from '../support/promotions.ts';
 import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
 
@@ -86,104 +89,147 @@ describe('approving from an email, in a real browser', () => {
     expect((await t.call('GET', `/api/v1/promotions/${id}`, { token: u.viewer })).body).toMatchObject({ status: 'REJECTED', rejection: { reason: 'the report cluster is being migrated this week' } });
     await page.close();
   });
+});
 
-  it('the dashboard shows the pending promotion and why it is blocked; a signed-in approver approves from it, a viewer cannot', async () => {
-    const { tenant, u, id } = await waitingPromotion();
+
+/** axe-core, run in the page (evaluate is not subject to the page's CSP): serious or critical violations. */
+const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+async function accessibility(page: Page): Promise<string[]> {
+  await page.evaluate(AXE);
+  const found = await page.evaluate(async () => {
+    const r = await (globalThis as any).axe.run((globalThis as any).document, { resultTypes: ['violations'] });
+    return r.violations.filter((v: any) => v.impact === 'serious' || v.impact === 'critical').map((v: any) => `${v.id}: ${v.help} (${v.nodes.map((n: any) => n.target.join(' ')).join(', ')})`);
+  });
+  return found as string[];
+}
+
+/** A tenant with a line, a promotion blocked by its gates, one rejected, and one waiting for an approver. */
+async function consoleTenant() {
+  const tenant = t.tenant();
+  const u = await t.users(tenant);
+  await makeLine(t, u.admin);
+  const staging = (await t.call('GET', '/api/v1/environments/staging', { token: u.admin })).body;
+  await t.call('PATCH', '/api/v1/environments/staging', { token: u.admin, body: { version: staging.version, gates: { tests: true } } });
+  await t.call('POST', '/api/v1/environments/dev/configs', { token: u.admin, body: { key: 'query.timeout', value: '45s' } });
+  const blocked = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'dev', targetEnvironment: 'staging' } });
+  await waitFor(t, u.viewer, blocked.body.id, ['VALIDATION_FAILED']);
+  await t.call('POST', '/api/v1/environments/staging/configs', { token: u.admin, body: { key: 'query.timeout', value: '180s' } });
+  const rejected = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'staging', targetEnvironment: 'production' } });
+  await waitForToken(t, u.viewer, rejected.body.id);
+  await t.call('POST', `/api/v1/promotions/${rejected.body.id}/reject`, { token: u.approver, body: { reason: 'freeze week' } });
+  const waiting = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'staging', targetEnvironment: 'production', notes: 'longer timeout for reports' } });
+  await waitForToken(t, u.viewer, waiting.body.id);
+  return { tenant, u, blocked: blocked.body.id as string, rejected: rejected.body.id as string, waiting: waiting.body.id as string };
+}
+
+/** Opens the console with a token (the state a sign-in leaves; the sign-in itself is tested below). */
+async function openAs(token: string, hash = '#/', viewport = { width: 1280, height: 800 }) {
+  const page = await browser.newPage({ viewport });
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(`${t.url}/dashboard#token=${token}`);
+  await page.getByRole('link', { name: 'Pipeline' }).waitFor();
+  if (hash !== '#/') await page.goto(`${t.url}/dashboard${hash}`);
+  return { page, errors };
+}
+
+describe('the console, in a real browser', () => {
+  it('signs in with authorization code + PKCE on the local sign-in page, shows who is signed in, and signs out', async () => {
     const page = await browser.newPage();
-    await page.goto(`${t.url}/dashboard#token=${u.viewer}`);
-    const pending = page.locator('#pending');
-    await expect.poll(() => pending.textContent(), { timeout: 15_000 }).toContain(id);
-    expect(await pending.textContent()).toMatch(/waiting for 1 approval/i);
-    await page.screenshot({ path: join(OUT, 'dashboard-pending.png'), fullPage: true });
-    // A viewer's click gets the API's refusal, and nothing changes.
-    await pending.getByRole('button', { name: 'Approve' }).click();
-    await expect.poll(() => page.locator('#msg').textContent()).toMatch(/Could not approve .*approver/);
-    expect((await t.call('GET', `/api/v1/promotions/${id}`, { token: u.viewer })).body.status).toBe('AWAITING_APPROVAL');
-    // The approver signs in on the same page and approves.
-    await page.goto(`${t.url}/dashboard#token=${u.approver}`);
-    await page.reload();
-    await expect.poll(() => pending.textContent(), { timeout: 15_000 }).toContain(id);
-    await pending.getByRole('button', { name: 'Approve' }).click();
-    await expect.poll(() => page.locator('#msg').textContent()).toContain(`Approved ${id}`);
-    expect((await waitFor(t, u.viewer, id, ['COMPLETED', 'FAILED'])).status).toBe('COMPLETED');
-    // The approver gets a one-time code for their own Slack account from the same page.
-    await page.getByRole('button', { name: 'Link my Slack account' }).click();
-    await expect.poll(() => page.locator('#msg').textContent()).toMatch(new RegExp(`In Slack, send: /stageline link ${tenant}\\.[0-9A-Z-]{14} .*approver@${tenant}\\.test`));
+    await page.goto(`${t.url}/dashboard`);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL(/\/dev\/oauth2\/authorize\?/);
+    expect(new URL(page.url()).searchParams.get('code_challenge_method')).toBe('S256');
+    await page.getByRole('button', { name: /carol@acme\.example/ }).first().click();
+    await page.waitForURL(/\/dashboard/);
+    await expect.poll(() => page.locator('header').textContent()).toContain('carol@acme.example');
+    expect(new URL(page.url()).search).toBe(''); // the code does not stay in the address
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('button', { name: 'Sign in' }).waitFor();
     await page.close();
   });
 
-  it('the dashboard shows control characters and bidi overrides in service text as escapes (no reversed or erased text)', async () => {
+  it('the pipeline shows what waits and why, a blocked promotion and the last outcome; every id links to its page; no serious accessibility violation', async () => {
+    const { u, blocked, rejected, waiting } = await consoleTenant();
+    for (const [viewport, tag] of [[{ width: 1280, height: 800 }, 'wide'], [{ width: 390, height: 844 }, 'phone']] as const) {
+      const { page, errors } = await openAs(u.viewer, '#/', viewport);
+      const main = page.locator('main');
+      await expect.poll(() => main.textContent(), { timeout: 15_000 }).toContain(waiting);
+      const text = (await main.textContent()) ?? '';
+      expect(text).toMatch(/Waiting to enter staging.*validation failed.*blocked: tests failed/s);
+      expect(text).toMatch(/Waiting to enter production.*awaiting approval.*waiting for 1 approval/s);
+      expect(text).toMatch(/Last promotion.*rejected.*rejected by approver@\S+: freeze week/s);
+      expect(await page.locator(`a[href="#/promotions/${blocked}"]`).count()).toBe(1);
+      expect(await page.locator(`a[href="#/promotions/${rejected}"]`).count()).toBe(1);
+      // Nothing scrolls sideways on a phone.
+      expect(await page.evaluate(() => (globalThis as any).document.documentElement.scrollWidth <= (globalThis as any).innerWidth)).toBe(true);
+      expect(await accessibility(page)).toEqual([]);
+      await page.screenshot({ path: join(OUT, `console-pipeline-${tag}.png`), fullPage: true });
+      await page.getByRole('link', { name: blocked }).click();
+      await expect.poll(() => main.textContent()).toContain('Blocked: tests —');
+      expect(await accessibility(page)).toEqual([]);
+      await page.screenshot({ path: join(OUT, `console-blocked-${tag}.png`), fullPage: true });
+      expect(errors).toEqual([]);
+      await page.close();
+    }
+  });
+
+  it('a viewer sees no action; an approver sees the diff, approves, and the outcome stays on screen through refreshes', async () => {
+    const { u, waiting } = await consoleTenant();
+    const viewer = await openAs(u.viewer, `#/promotions/${waiting}`);
+    await expect.poll(() => viewer.page.locator('main').textContent(), { timeout: 15_000 }).toContain('What it changes');
+    expect(await viewer.page.getByRole('button', { name: /Approve|Reject|Cancel|Roll back/ }).count()).toBe(0);
+    await viewer.page.close();
+    // The requester (a deployer) may cancel but not approve.
+    const requester = await openAs(u.deployer, `#/promotions/${waiting}`);
+    await requester.page.getByRole('button', { name: 'Cancel promotion' }).waitFor();
+    expect(await requester.page.getByRole('button', { name: 'Approve' }).count()).toBe(0);
+    await requester.page.close();
+
+    const { page, errors } = await openAs(u.approver, `#/promotions/${waiting}`);
+    const main = page.locator('main');
+    await expect.poll(() => main.textContent(), { timeout: 15_000 }).toMatch(/modified\s*query\.timeout\s*"45s"\s*"180s"|added\s*query\.timeout/);
+    expect(await accessibility(page)).toEqual([]);
+    await page.screenshot({ path: join(OUT, 'console-promotion-approver.png'), fullPage: true });
+    await page.getByLabel('Comment (kept with the approval)').fill('numbers look right');
+    await page.getByRole('button', { name: 'Approve' }).click();
+    const notice = page.locator('.notices');
+    await expect.poll(() => notice.textContent()).toContain(`Approved ${waiting} as approver@`);
+    expect((await waitFor(t, u.viewer, waiting, ['COMPLETED', 'FAILED'])).status).toBe('COMPLETED');
+    // Two refreshes later (5 s each) the outcome is still there, and the page shows the new state.
+    await expect.poll(() => main.textContent(), { timeout: 15_000 }).toMatch(/completed/);
+    await page.waitForTimeout(5500);
+    expect(await notice.textContent()).toContain(`Approved ${waiting}`);
+    expect(await main.textContent()).toContain('numbers look right');
+    await page.getByRole('button', { name: /^Dismiss/ }).click();
+    expect(await page.locator('.notices').count()).toBe(0);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('environment, insights, audit and settings views render for an admin with no serious accessibility violation', async () => {
+    const { u } = await consoleTenant();
+    for (const view of ['environments/production', 'insights', 'audit', 'settings']) {
+      const { page, errors } = await openAs(u.admin, `#/${view}`);
+      const main = page.locator('main');
+      await expect.poll(() => main.locator('h1').textContent(), { timeout: 15_000 }).toMatch(/production|Insights|Audit trail|Settings/);
+      await expect.poll(() => main.textContent(), { timeout: 15_000 }).not.toContain('Loading…');
+      expect(await accessibility(page), view).toEqual([]);
+      await page.screenshot({ path: join(OUT, `console-${view.replace('/', '-')}.png`), fullPage: true });
+      expect(errors, view).toEqual([]);
+      await page.close();
+    }
+  });
+
+  it('shows control characters and bidi overrides in service text as escapes', async () => {
     const tenant = t.tenant();
     const u = await t.users(tenant);
     await makeLine(t, u.admin);
     const prod = (await t.call('GET', '/api/v1/environments/production', { token: u.viewer })).body;
-    const spoof = 'Prod \u202Eevil\u202C\r\u001b[2K';
-    expect((await t.call('PATCH', '/api/v1/environments/production', { token: u.admin, body: { version: prod.version, displayName: spoof } })).status).toBe(200);
-    const page = await browser.newPage();
-    await page.goto(`${t.url}/dashboard#token=${u.viewer}`);
-    const table = page.locator('#status');
-    await expect.poll(() => table.textContent(), { timeout: 15_000 }).toContain('Prod \\u202eevil\\u202c\\u000d\\u001b[2K');
-    const text = (await table.textContent()) ?? '';
-    expect(text).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/);
+    expect((await t.call('PATCH', '/api/v1/environments/production', { token: u.admin, body: { version: prod.version, displayName: 'Prod \u202Eevil\u202C\r\u001b[2K' } })).status).toBe(200);
+    const { page } = await openAs(u.viewer);
+    await expect.poll(() => page.locator('main').textContent(), { timeout: 15_000 }).toContain(visible('Prod \u202Eevil\u202C\r\u001b[2K'));
+    expect((await page.locator('main').textContent()) ?? '').not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/);
     await page.close();
-  });
-});
-
-describe('the dashboard webhooks view, in a real browser', () => {
-  it('shows each subscription by host, its events, state and latest delivery outcomes, never a secret or the URL path; the CLI redelivers', async () => {
-    const tenant = t.tenant();
-    const u = await t.users(tenant);
-    await makeLine(t, u.admin);
-    // A real receiver: /up answers 200, /down 503.
-    const receiver = createServer((req, res) => {
-      req.resume();
-      req.on('end', () => res.writeHead(req.url!.startsWith('/down') ? 503 : 200).end());
-    });
-    await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', () => r()));
-    const base = `http://127.0.0.1:${(receiver.address() as { port: number }).port}`;
-    try {
-      const make = async (url: string, events: string[], extra: Record<string, unknown> = {}) => {
-        const r = await t.call('POST', '/api/v1/webhooks', { token: u.admin, body: { url, events, ...extra } });
-        expect(r.status, JSON.stringify(r.body)).toBe(201);
-        return r.body as { id: string; secret: string; version: number };
-      };
-      const up = await make(`${base}/up/PathToken123?sig=QueryToken456`, ['promotion.requested', 'promotion.failed'], { description: 'deploy bot' });
-      const down = await make(`${base}/down/hook`, ['promotion.requested']);
-      const off = await make(`${base}/up/off`, ['deployment.recorded'], { environment: 'production' });
-      expect((await t.call('PATCH', `/api/v1/webhooks/${off.id}`, { token: u.admin, body: { version: off.version, enabled: false } })).status).toBe(200);
-      // A promotion: its "requested" event goes to /up (200) and /down (503, retried later).
-      await t.call('POST', '/api/v1/environments/dev/configs', { token: u.admin, body: { key: 'feature.x', value: 'on' } });
-      expect((await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'dev', targetEnvironment: 'staging' } })).status).toBe(201);
-      const attempted = async (id: string) => ((await t.call('GET', `/api/v1/webhooks/${id}/deliveries`, { token: u.viewer })).body.items as { id: string; attempts: unknown[] }[]).find((d) => d.attempts.length);
-      await expect.poll(() => attempted(up.id), { timeout: 20_000 }).toBeTruthy();
-      await expect.poll(() => attempted(down.id), { timeout: 20_000 }).toBeTruthy();
-
-      const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
-      await page.goto(`${t.url}/dashboard#token=${u.viewer}`);
-      const hooks = page.locator('#hooks-body');
-      await expect.poll(() => hooks.locator('tr').count(), { timeout: 15_000 }).toBe(3);
-      await expect.poll(() => hooks.textContent(), { timeout: 15_000 }).toMatch(/delivered · HTTP 200/);
-      const rows = await hooks.locator('tr').allTextContents();
-      const host = new URL(base).host;
-      const row = (events: string) => rows.find((r) => r.includes(events)) ?? '';
-      expect(row('promotion.requestedpromotion.failed')).toMatch(new RegExp(`^${host}${up.id}promotion\\.requestedpromotion\\.failedallactivedelivered · HTTP 200`));
-      expect(row('deployment.recorded')).toBe(`${host}${off.id}deployment.recordedproductiondisablednone yet`);
-      expect(rows.find((r) => r.includes('promotion.requested') && !r.includes('promotion.failed'))).toMatch(new RegExp(`^${host}${down.id}promotion\\.requestedallactive(pending|failed) · HTTP 503`));
-      const text = (await page.locator('body').textContent()) ?? '';
-      for (const secret of [up.secret, down.secret, off.secret, 'PathToken123', 'QueryToken456', '/down/hook']) expect(text).not.toContain(secret);
-      await page.screenshot({ path: join(OUT, 'dashboard-webhooks.png'), fullPage: true });
-      await page.close();
-
-      // The CLI lists the log and redelivers (same webhook-id, one more attempt).
-      const root = join(import.meta.dirname, '..', '..');
-      const cli = (token: string, ...args: string[]) => promisify(execFile)(join(root, 'node_modules', '.bin', 'tsx'), [join(root, 'cli', 'stageline.ts'), ...args], { env: { ...process.env, STAGELINE_URL: t.url, STAGELINE_TOKEN: token }, cwd: root });
-      const delivery = (await attempted(up.id))!;
-      expect((await cli(u.viewer, 'webhooks', 'deliveries', up.id)).stdout).toMatch(new RegExp(`${delivery.id}\\s+promotion\\.requested\\s+delivered\\s+200`));
-      await expect(cli(u.viewer, 'webhooks', 'redeliver', up.id, delivery.id)).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('403') });
-      expect((await cli(u.deployer, 'webhooks', 'redeliver', up.id, delivery.id)).stdout).toBe(`${delivery.id}: redelivery under way\n`);
-      await expect.poll(async () => (await attempted(up.id))!.attempts.length, { timeout: 20_000 }).toBe(2);
-    } finally {
-      await new Promise((r) => receiver.close(r));
-    }
   });
 });

@@ -1,0 +1,111 @@
+import 'uplot/dist/uPlot.min.css';
+import './style.css';
+import { render } from 'preact';
+import { useEffect, useState } from 'preact/hooks';
+import { completeSignIn, onSession, session, signIn, signOut, takeFragmentToken, type Session } from './auth.ts';
+import { Notices, useNotices } from './ui.tsx';
+import { Audit } from './views/audit.tsx';
+import { EnvironmentPage } from './views/environment.tsx';
+import { Insights } from './views/insights.tsx';
+import { Pipeline } from './views/pipeline.tsx';
+import { PromotionPage } from './views/promotion.tsx';
+import { Settings } from './views/settings.tsx';
+
+/**
+ * The console: one page (hash routes), reading the same public API as the CLI with the signed-in
+ * person's ID token. Views: #/ pipeline, #/promotions/<id>, #/environments/<name>, #/insights,
+ * #/audit, #/settings.
+ */
+const route = () => location.hash.replace(/^#\/?/, '').split('/').map(decodeURIComponent);
+
+function App({ initial }: { initial: string | null }) {
+  const [me, setMe] = useState<Session | null>(session());
+  const [why, setWhy] = useState<string | null>(initial);
+  const [path, setPath] = useState(route());
+  const { notices, say, dismiss } = useNotices();
+  useEffect(() => {
+    const onHash = () => {
+      setPath(route());
+      document.getElementById('main')?.focus();
+    };
+    addEventListener('hashchange', onHash);
+    const off = onSession((w) => {
+      setMe(session());
+      if (w === 'expired') setWhy('Your session has expired: sign in again to go on.');
+    });
+    // A session ends on its own too (the ID token's expiry).
+    const timer = setInterval(() => {
+      const s = session();
+      setMe((m) => {
+        if (m && !s) setWhy('Your session has expired: sign in again to go on.');
+        return s;
+      });
+    }, 15000);
+    return () => {
+      removeEventListener('hashchange', onHash);
+      off();
+      clearInterval(timer);
+    };
+  }, []);
+  const [view, arg] = path;
+  const nav = [
+    ['', 'Pipeline'],
+    ['insights', 'Insights'],
+    ['audit', 'Audit'],
+    ['settings', 'Settings'],
+  ] as const;
+  return (
+    <>
+      <a class="skip" href="#main" onClick={(e) => (e.preventDefault(), document.getElementById('main')?.focus())}>Skip to content</a>
+      <header class="top">
+        <a class="brand" href="#/">Stageline</a>
+        {me && (
+          <nav aria-label="Views">
+            {nav.map(([k, label]) => (
+              <a key={k} href={`#/${k}`} aria-current={(view ?? '') === k ? 'page' : undefined}>{label}</a>
+            ))}
+          </nav>
+        )}
+        <div class="who">
+          {me ? (
+            <>
+              <span>{me.email} <span class="mut">({me.tenant}: {me.groups.join(', ') || 'no role'})</span></span>
+              <button type="button" class="link" onClick={() => void signOut()}>Sign out</button>
+            </>
+          ) : null}
+        </div>
+      </header>
+      <main id="main" tabIndex={-1}>
+        <Notices notices={notices} dismiss={dismiss} />
+        {!me ? (
+          <section class="signin" aria-labelledby="signin-title">
+            <h1 id="signin-title">Sign in to Stageline</h1>
+            {why && <p class="notice bad">{why}</p>}
+            <p>See what runs where, what waits for whom and what failed; approve and promote.</p>
+            <button type="button" class="primary" onClick={() => void signIn()}>Sign in</button>
+          </section>
+        ) : view === 'promotions' && arg ? (
+          <PromotionPage id={arg} me={me} say={say} />
+        ) : view === 'environments' && arg ? (
+          <EnvironmentPage name={arg} />
+        ) : view === 'insights' ? (
+          <Insights />
+        ) : view === 'audit' ? (
+          <Audit say={say} />
+        ) : view === 'settings' ? (
+          <Settings me={me} say={say} />
+        ) : (
+          <Pipeline />
+        )}
+      </main>
+    </>
+  );
+}
+
+async function start() {
+  takeFragmentToken();
+  const failed = await completeSignIn();
+  const root = document.getElementById('app')!;
+  render(<App initial={failed} />, root);
+}
+void start();

@@ -1,0 +1,108 @@
+import type { ComponentChildren } from 'preact';
+import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
+import { api, ApiError } from './api.ts';
+
+/** A time as UTC text in a <time> element. */
+export function Time({ at }: { at: string | null | undefined }) {
+  if (!at) return <span class="mut">—</span>;
+  const d = new Date(at);
+  if (Number.isNaN(d.getTime())) return <span>{at}</span>;
+  return <time dateTime={d.toISOString()}>{d.toISOString().slice(0, 16).replace('T', ' ')}</time>;
+}
+
+const TONE: Record<string, string> = {
+  COMPLETED: 'ok', APPROVED: 'ok', PASS: 'ok',
+  FAILED: 'bad', VALIDATION_FAILED: 'bad', ROLLED_BACK: 'bad', REJECTED: 'bad', EXPIRED: 'bad', FAIL: 'bad', ALARM: 'bad',
+  AWAITING_APPROVAL: 'wait', PENDING: 'wait', VALIDATING: 'wait', SCHEDULED: 'wait', EXECUTING: 'wait', WARN: 'wait',
+};
+/** A status as a word with a tone (never colour alone: the word is always there). */
+export function Status({ value }: { value: string }) {
+  return <span class={`status ${TONE[value] ?? 'mut'}`}>{value.replace(/_/g, ' ').toLowerCase()}</span>;
+}
+
+export const Badge = ({ children, tone = '' }: { children: ComponentChildren; tone?: string }) => <span class={`badge ${tone}`}>{children}</span>;
+
+export const PromotionLink = ({ id }: { id: string }) => <a href={`#/promotions/${id}`}><code>{id}</code></a>;
+export const EnvLink = ({ name }: { name: string }) => <a href={`#/environments/${name}`}>{name}</a>;
+
+/** What an action said: it stays until the person dismisses it (live updates never remove it). */
+export interface Notice {
+  id: number;
+  tone: 'ok' | 'bad';
+  text: string;
+}
+let seq = 0;
+export function useNotices() {
+  const [notices, set] = useState<Notice[]>([]);
+  const say = useCallback((tone: Notice['tone'], text: string) => set((n) => [...n, { id: ++seq, tone, text }]), []);
+  const dismiss = useCallback((id: number) => set((n) => n.filter((x) => x.id !== id)), []);
+  return { notices, say, dismiss };
+}
+export function Notices({ notices, dismiss }: { notices: Notice[]; dismiss: (id: number) => void }) {
+  if (!notices.length) return null;
+  return (
+    <div class="notices" role="status" aria-live="polite">
+      {notices.map((n) => (
+        <p key={n.id} class={`notice ${n.tone}`}>
+          <span>{n.text}</span>
+          <button type="button" class="link" onClick={() => dismiss(n.id)} aria-label={`Dismiss: ${n.text}`}>
+            Dismiss
+          </button>
+        </p>
+      ))}
+    </div>
+  );
+}
+
+/**
+ * Reads a path and keeps reading it every `every` ms while the page is visible. A refresh replaces
+ * the data only: what the person typed, the focus and the notices are other state and stay. A
+ * failed refresh keeps the last data and says so.
+ */
+export function usePoll<T>(path: string | null, every = 5000) {
+  const [data, setData] = useState<T | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const current = useRef(path);
+  current.current = path;
+  const load = useCallback(async () => {
+    if (!path) return;
+    try {
+      const d = await api<T>('GET', path);
+      if (current.current === path) {
+        setData(d);
+        setError(null);
+      }
+    } catch (e) {
+      if (current.current === path) setError((e as ApiError).message);
+    }
+  }, [path]);
+  useEffect(() => {
+    setData(null);
+    setError(null);
+    void load();
+    if (!every) return;
+    const timer = setInterval(() => {
+      if (document.visibilityState === 'visible') void load();
+    }, every);
+    return () => clearInterval(timer);
+  }, [load, every]);
+  return { data, error, reload: load };
+}
+
+export function Loading({ error }: { error?: string | null }) {
+  return error ? <p class="notice bad">{error}</p> : <p class="mut" aria-busy="true">Loading…</p>;
+}
+
+/** A table that scrolls sideways on its own (the page never does). */
+export const Wrap = ({ children }: { children: ComponentChildren }) => <div class="wrap">{children}</div>;
+
+/** Rows as CSV, downloaded as a file. */
+export function downloadCsv(name: string, rows: (string | number | null)[][]): void {
+  const cell = (v: string | number | null) => (v === null ? '' : /[",\n]/.test(String(v)) ? `"${String(v).replace(/"/g, '""')}"` : String(v));
+  const blob = new Blob([rows.map((r) => r.map(cell).join(',')).join('\n') + '\n'], { type: 'text/csv' });
+  const a = document.createElement('a');
+  a.href = URL.createObjectURL(blob);
+  a.download = name;
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(a.href), 1000);
+}
