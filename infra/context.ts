@@ -18,10 +18,15 @@
  *                      CORS_ALLOWED_ORIGINS. Default '*', which is only fine for a dev
  *                      stage; set real origins elsewhere.
  *   reservedConcurrency
- *                      JSON {"api": n, "stream": n, "notifier": n}: caps (reserved
- *                      concurrency) so a flood on the API cannot starve the flow,
- *                      stream and notifier functions, and vice versa. Default none
- *                      (new accounts have too small a pool to reserve from).
+ *                      JSON {"api": n, "stream": n, "notifier": n, …}: reserved
+ *                      concurrency so a flood on the API cannot starve the flow,
+ *                      stream and notifier functions, and vice versa. "api" is
+ *                      reserved for EACH API function (about 60): the synth prints
+ *                      the total and fails when it leaves less than 100 of
+ *                      accountConcurrency unreserved. Default none (new accounts
+ *                      have too small a pool to reserve from).
+ *   accountConcurrency the account's Lambda concurrent-executions quota the
+ *                      reservations are checked against (default 1000).
  *   traceSdk           true: X-Ray subsegments around every AWS SDK call and
  *                      outbound HTTPS request (Powertools Tracer). Default false:
  *                      Lambda's active tracing only, and no Tracer in the bundles
@@ -102,6 +107,13 @@ function concurrencyFrom(raw: unknown): Partial<Record<'api' | 'stream' | 'notif
   return value;
 }
 
+function positiveFrom(raw: unknown, key: string, fallback: number): number {
+  if (raw === undefined || raw === null) return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`context ${key} must be a positive integer; got ${JSON.stringify(raw)}`);
+  return n;
+}
+
 function originsFrom(raw: unknown): string[] {
   if (raw === undefined || raw === null) return ['*'];
   const list = Array.isArray(raw) ? raw.map(String) : String(raw).split(',');
@@ -135,6 +147,8 @@ export function contextOf(scope: Construct) {
     machinePrincipals: machinePrincipalsFrom(get('machinePrincipals')),
     allowedOrigins: originsFrom(get('allowedOrigins')),
     concurrency: concurrencyFrom(get('reservedConcurrency')),
+    /** The account's concurrent executions quota (Service Quotas, Lambda): reservations must leave 100 of it unreserved. */
+    accountConcurrency: positiveFrom(get('accountConcurrency'), 'accountConcurrency', 1000),
     traceSdk: flagFrom(get('traceSdk'), 'traceSdk'),
     /** Registry credentials for cross-registry promotion live in a secret, never in requests or code. */
     registrySecretId: get('registryCredentialsSecret') as string | undefined,

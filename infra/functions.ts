@@ -69,6 +69,14 @@ export class Functions extends StackPart {
       else if (access !== 'none') Tags.of(fn.fn.role!).add('stageline-api', 'true');
       this.functions.set(name, fn);
     }
+    // Reserved concurrency comes out of the account's pool, which must keep 100 unreserved: a total above that fails the deploy, so it fails the synth.
+    const reserved = [...this.functions.values()].reduce((sum, f) => sum + ((f.fn.node.defaultChild as lambda.CfnFunction).reservedConcurrentExecutions ?? 0), 0);
+    if (reserved > context.accountConcurrency - 100) {
+      const apiCount = [...this.functions.keys()].filter((n) => !isWorkflowHandler(n) && dataAccessOf(n) !== 'none').length;
+      throw new Error(
+        `reservedConcurrency reserves ${reserved} executions in all (${concurrency.api ?? 0} for each of the ${apiCount} API functions, plus the others), more than the ${context.accountConcurrency - 100} an account of accountConcurrency=${context.accountConcurrency} may reserve (100 stay unreserved): lower it, or raise the account's quota and pass -c accountConcurrency=<quota>`,
+      );
+    }
   }
 
   /** The Lambda function serving a handler (its group's, for a grouped handler). */

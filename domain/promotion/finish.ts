@@ -90,6 +90,7 @@ async function finish(deps: Deps, p: Promotion, to: 'COMPLETED' | 'FAILED' | 'RO
     finished = built.deployed;
     const next = moved(cur, to, ENGINE, deps.clock(), { error: error ?? null, ...(cur.result && Object.keys(resultPatch).length ? { result: { ...cur.result, ...resultPatch } } : {}) });
     built.ops.push(promotionEvent(deps, OUTCOME[to].event, next, { reason: error?.message }));
+    if (to !== 'COMPLETED') built.ops.push(failureMetric(deps, cur, !cur.result));
     return { next, action: OUTCOME[to].action, by: ENGINE, ops: built.ops, reason: error?.message };
   });
   if (after && finished) await deps.store.putCurrent(p.tenant, finished);
@@ -132,6 +133,15 @@ async function completionOps(deps: Deps, cur: Promotion, to: 'COMPLETED' | 'FAIL
 }
 
 /**
+ * A change into the target that failed counts in its metrics (the change failure rate): an execution
+ * that failed before it wrote a deployment record counts as a deployment too; one that did (then put
+ * back, or rolled back by an alarm while baking) already counts as a deployment and a rollback.
+ */
+function failureMetric(deps: Deps, p: Promotion, unrecorded: boolean): WriteOp {
+  return { kind: 'metrics', delta: { environment: p.targetEnvironment, day: deps.clock().toISOString().slice(0, 10), add: { failed: 1, ...(unrecorded ? { deployments: 1 } : {}) } } };
+}
+
+/**
  * A failed execute or verify. If the target was already changed, it is put back exactly as it was
  * (automatic rollback, one transaction) and the promotion ends ROLLED_BACK (event `Promotion Rolled
  * Back`): an artifact's restored version is committed to the environment's git target first, as a
@@ -157,7 +167,7 @@ export async function failStep(deps: Deps, tenant: string, id: string, error: un
         if (cur.status !== 'AWAITING_APPROVAL' && isExecutionFailure(error)) {
           // The one-step execute failed before its transaction: the target is as it was; the promotion FAILED.
           const failed = moved(moved(cur, 'EXECUTING', ENGINE, deps.clock(), { taskToken: null }), 'FAILED', ENGINE, deps.clock(), { error: { code: 'EXECUTION_FAILED', message } });
-          return { next: failed, action: 'promotion.fail', by: ENGINE, ops: [promotionEvent(deps, 'Promotion Failed', failed, { reason: message })], reason: message };
+          return { next: failed, action: 'promotion.fail', by: ENGINE, ops: [promotionEvent(deps, 'Promotion Failed', failed, { reason: message }), failureMetric(deps, cur, true)], reason: message };
         }
         const next = moved(cur, 'CANCELLED', ENGINE, deps.clock(), { taskToken: null, error: { code: 'NOT_EXECUTED', message } });
         return { next, action: 'promotion.cancel', by: ENGINE, ops: [promotionEvent(deps, 'Promotion Cancelled', next, { reason: message })], reason: message };

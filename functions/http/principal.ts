@@ -51,9 +51,21 @@ export function fromJwt(claims: Record<string, unknown>): Principal {
   return { tenant, id: sub.toLowerCase(), name: email?.toLowerCase() ?? sub.toLowerCase(), roles, groups, kind: 'user' };
 }
 
+/**
+ * Whether a caller's ARN is one a MACHINE_PRINCIPALS entry names. A role signs as the session of
+ * it, `arn:aws:sts::<account>:assumed-role/<role name>/<session>` (no role path), so an IAM role ARN
+ * or glob (`arn:aws:iam::<account>:role/[path/]ci-*`) names every session of the roles it matches;
+ * any other pattern (an assumed-role or user ARN glob) is matched as written.
+ */
+export function callerMatches(caller: string, pattern: string): boolean {
+  const role = /^arn:([\w-]+):iam::(\d{12}|\*):role\/(?:.*\/)?([^/]+)$/.exec(pattern);
+  const effective = role ? `arn:${role[1]}:sts::${role[2]}:assumed-role/${role[3]}/*` : pattern;
+  return globMatch(caller, effective);
+}
+
 function fromIam(arn: string | undefined): Principal {
   if (!arn) throw new Unauthenticated('Request is not signed with IAM credentials');
-  const hit = machineConfig().find((m) => globMatch(arn, m.arn));
+  const hit = machineConfig().find((m) => callerMatches(arn, m.arn));
   if (!hit) throw new Forbidden(`IAM principal ${arn} is not registered for any tenant (MACHINE_PRINCIPALS)`);
   return { tenant: hit.tenant, id: arn, name: hit.name ?? arn, roles: hit.roles, kind: 'machine' };
 }

@@ -768,7 +768,7 @@ describe('context', () => {
   });
 
   it('reserves concurrency from reservedConcurrency: a cap per API function, the stream and the notifier; none by default', () => {
-    const { stack } = unbundled({ reservedConcurrency: '{"api":20,"stream":2,"notifier":5}' });
+    const { stack } = unbundled({ reservedConcurrency: '{"api":20,"stream":2,"notifier":5}', accountConcurrency: '5000' });
     const fns = Template.fromStack(stack).findResources('AWS::Lambda::Function');
     const byName = (n: string) => Object.values(fns).find((f: any) => f.Properties.Description === `Stageline ${n}`) as Resource;
     expect(byName('items-create').Properties.ReservedConcurrentExecutions).toBe(20);
@@ -778,6 +778,13 @@ describe('context', () => {
     expect(byName('promotion-step').Properties.ReservedConcurrentExecutions).toBeUndefined();
     for (const f of Object.values(template.findResources('AWS::Lambda::Function')) as Resource[]) expect(f.Properties.ReservedConcurrentExecutions).toBeUndefined();
     expect(() => unbundled({ reservedConcurrency: '{"everything":5}' })).toThrow(/reservedConcurrency/);
+  });
+
+  it('fails the synth when the reservations would leave less than 100 of the account pool unreserved (api is per API function)', () => {
+    expect(() => unbundled({ reservedConcurrency: '{"api":20,"stream":2,"notifier":5}' })).toThrow(/reserves \d+ executions in all \(20 for each of the \d+ API functions/);
+    // The documented example fits a default account (1,000).
+    expect(() => unbundled({ reservedConcurrency: '{"api":5,"stream":2,"notifier":5,"promotion-step":10}' })).not.toThrow();
+    expect(() => unbundled({ reservedConcurrency: '{"api":20,"stream":2,"notifier":5}', accountConcurrency: '5000' })).not.toThrow();
   });
 
   it('takes traceSdk as a boolean (the bundler keeps or drops the Tracer by it) and refuses anything else', () => {

@@ -132,6 +132,12 @@ describe('GitOps delivery (isomorphic-git, git http-backend)', () => {
     }
     const status = await t.call('GET', '/api/v1/artifacts/platform/versions?environment=staging', { token: u.viewer });
     expect(JSON.stringify(status.body)).not.toContain('v1.2.3');
+    // It counts: a failed change into staging (the change failure rate), and the line's status says how it ended.
+    const day = new Date().toISOString().slice(0, 10);
+    const m = await t.call('GET', `/api/v1/platform/metrics?environment=staging&from=${day}T00:00:00Z&period=day`, { token: u.viewer });
+    expect(m.body.environments[0].total).toMatchObject({ deployments: 1, failed: 1 });
+    const line = await t.call('GET', '/api/v1/status?env=staging', { token: u.viewer });
+    expect(line.body.environments[0].lastOutcome).toMatchObject({ id: p.body.id, status: 'FAILED', reason: expect.stringContaining('git delivery failed') });
 
     // A wrong token: the promotion fails naming the credentials, nothing pushed.
     process.env[localSecretVariable(tenant, 'git-token', 'WRONG_TOKEN')!] = 'nope';

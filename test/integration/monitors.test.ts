@@ -150,10 +150,11 @@ describe('monitors (CloudWatch alarms on an environment)', () => {
     // Counted as a rollback of staging in the deployment metrics (its rollback rate).
     const day = new Date().toISOString().slice(0, 10);
     const m = await t.call('GET', `/api/v1/platform/metrics?environment=staging&from=${day}T00:00:00Z&period=day`, { token: u.viewer });
-    expect(m.body.environments[0].total).toMatchObject({ rolledBack: 1, rollbackRate: 1 });
-    // The line's status does not show it as what staging runs.
+    expect(m.body.environments[0].total).toMatchObject({ rolledBack: 1, rollbackRate: 1, failed: 1 });
+    // The line's status does not show it as what staging runs, but as how staging's last promotion ended.
     const status = await t.call('GET', '/api/v1/status?env=staging', { token: u.viewer });
-    expect(JSON.stringify(status.body)).not.toContain(p.body.id);
+    expect(status.body.environments[0].lastPromotion).toBeNull();
+    expect(status.body.environments[0].lastOutcome).toMatchObject({ id: p.body.id, status: 'ROLLED_BACK', reason: expect.stringContaining('p99 > 800 ms') });
   });
 });
 
