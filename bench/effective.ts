@@ -1,10 +1,10 @@
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
-import { createAppKey } from '#domain/app-keys';
-import { clearContentsCache as clearCache, effectiveStats } from '#domain/effective';
-import { createEnvironment } from '#domain/environments';
-import { batchItems } from '#domain/items';
+import { createAppKey } from '#domain/access/app-keys';
+import { clearContentsCache as clearCache, effectiveStats } from '#domain/config/effective';
+import { createEnvironment } from '#domain/config/environments';
+import { batchItems } from '#domain/config/items';
 import type { Ctx } from '#domain/ports';
-import { batchItems as batchSchema, createEnvironment as envSchema } from '#domain/schemas';
+import { batchItems as batchSchema, createEnvironment as envSchema } from '#domain/kernel/schemas';
 import { DynamoStore, documentClient } from '../functions/adapters/dynamo-store.ts';
 import { handler as effective } from '../functions/handlers/effective.ts';
 import { handler as ofrep } from '../functions/handlers/ofrep.ts';

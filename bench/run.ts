@@ -1,12 +1,12 @@
 import './results.ts';
 import { readFileSync } from 'node:fs';
 import { fmt, heading, int, storeOnlyDeps } from './common.ts';
-import { createEnvironment } from '#domain/environments';
-import { batchItems, itemId, updateItem } from '#domain/items';
+import { createEnvironment } from '#domain/config/environments';
+import { batchItems, itemId, updateItem } from '#domain/config/items';
 import type { Ctx, Deps } from '#domain/ports';
-import { batchItems as batchSchema, createEnvironment as envSchema, MAX_BATCH_ITEMS, updateItem as updateSchema } from '#domain/schemas';
-import { diffEnvironments } from '#domain/snapshots';
-import type { NodeRef, NodeSource } from '#domain/tree';
+import { batchItems as batchSchema, createEnvironment as envSchema, MAX_BATCH_ITEMS, updateItem as updateSchema } from '#domain/kernel/schemas';
+import { diffEnvironments } from '#domain/config/snapshots';
+import type { NodeRef, NodeSource } from '#domain/config/tree';
 import { DynamoStore, documentClient } from '../functions/adapters/dynamo-store.ts';
 import { ensureTable, LOCAL_REGION, localCredentials, startDynamo } from '../local/dynamodb.ts';
 import { BASELINE, buildAll, buildRuntimeSdkVariant, buildTracedVariant, kib, sizeFigures, table, TARGETS } from '../scripts/build.ts';

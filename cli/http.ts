@@ -1,5 +1,5 @@
 import type * as z from 'zod';
-import { visible, visibleDeep } from '../domain/display.ts';
+import { visible, visibleDeep } from '../domain/kernel/display.ts';
 import type { environmentResponse, promotionDetailResponse, promotionResponse, statusResponse } from '../functions/http/responses/index.ts';
 import type { promotionChangesResponse } from '../functions/http/responses/promotions.ts';
 import { fail, session, values } from './context.ts';

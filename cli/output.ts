@@ -1,10 +1,10 @@
-import { visibleDocument } from '../domain/display.ts';
+import { visibleDocument } from '../domain/kernel/display.ts';
 import { values } from './context.ts';
 
 /**
  * Everything this CLI prints is shown as text, never as terminal control: whatever reaches the
  * console (answers, errors, files it read) has its control and bidi characters escaped
- * (domain/display.ts); answers are also cleaned string by string, so a line break inside a value
+ * (domain/kernel/display.ts); answers are also cleaned string by string, so a line break inside a value
  * cannot start a forged row either.
  */
 export function textOnlyConsole(): void {

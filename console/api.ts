@@ -1,4 +1,4 @@
-import { visibleDeep } from '../domain/display.ts';
+import { visibleDeep } from '../domain/kernel/display.ts';
 import { session, signedOut } from './auth.ts';
 
 /** An answer the API refused: its status and message, as the user should read it. */

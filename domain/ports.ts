@@ -1,14 +1,14 @@
-import type { AuditQuery } from './schemas.ts';
-import type { AnchorPublicKey, AuditEntry, ChainHead, ChainLink, Checkpoint, Environment, ItemKind, Page, Snapshot } from './model.ts';
-import type { StoredEntry } from './audit.ts';
+import type { AuditQuery } from './kernel/schemas.ts';
+import type { AnchorPublicKey, AuditEntry, ChainHead, ChainLink, Checkpoint, Environment, ItemKind, Page, Snapshot } from './kernel/model.ts';
+import type { StoredEntry } from './audit/audit.ts';
 import type { NotificationSettings } from './notify/settings.ts';
 import type { SlackLink, SlackLinkCode } from './notify/slack-identity.ts';
-import type { NodeSource, TreeNode } from './tree.ts';
-import type { Approval, ArtifactPointer, ArtifactVersion, Deployment, Evidence, Promotion, Rule } from './promotion/model.ts';
+import type { NodeSource, TreeNode } from './config/tree.ts';
+import type { Approval, ArtifactPointer, ArtifactVersion, Deployment, Evidence, Promotion, Rule } from './kernel/promotion-model.ts';
 import type { WebhookGate, WebhookOutcome } from './promotion/gates.ts';
-import type { Consumer, Tag } from './artifacts.ts';
-import type { FreezeWindow } from './freeze.ts';
-import type { AppKey } from './app-keys.ts';
+import type { Consumer, Tag } from './artifacts/artifacts.ts';
+import type { FreezeWindow } from './freeze/windows.ts';
+import type { AppKey } from './access/app-keys.ts';
 import type { WebhookDeps, WebhookRepo } from './webhooks/ports.ts';
 import type { GitTargetRepo, GitWriter } from './gitops/ports.ts';
 import type { TenantRepo } from './access/ports.ts';
@@ -83,7 +83,7 @@ export type PolicyOp =
   | { kind: 'deleteRule'; id: string; expectedVersion: number }
   /** one rule per source → target pair: claimed with the rule, released when it goes or moves */
   | { kind: 'rulePair'; source: string; target: string; ruleId: string; claim: boolean }
-  /** a freeze window (domain/freeze.ts): added or removed with its audit entry */
+  /** a freeze window (domain/freeze/windows.ts): added or removed with its audit entry */
   | { kind: 'freezeWindow'; window: FreezeWindow }
   | { kind: 'deleteFreezeWindow'; id: string };
 
@@ -110,13 +110,13 @@ export interface ArtifactStorePort {
   /** Every tag of an artifact in an environment (release, rollback and latest). */
   listTags(tenant: string, artifact: string, env: string): Promise<Tag[]>;
   listConsumers(tenant: string, artifact: string): Promise<Consumer[]>;
-  /** Registry links of an artifact (domain/discovery.ts), written with their audit entry. */
-  putRepoLink(link: import('./discovery.ts').RepoLink, audit: AuditEntry): Promise<void>;
-  deleteRepoLink(link: import('./discovery.ts').RepoLink, audit: AuditEntry): Promise<void>;
-  listRepoLinks(tenant: string, artifact: string): Promise<import('./discovery.ts').RepoLink[]>;
-  getRepoLink(tenant: string, artifact: string, id: string): Promise<import('./discovery.ts').RepoLink | null>;
+  /** Registry links of an artifact (domain/artifacts/discovery.ts), written with their audit entry. */
+  putRepoLink(link: import('./artifacts/discovery.ts').RepoLink, audit: AuditEntry): Promise<void>;
+  deleteRepoLink(link: import('./artifacts/discovery.ts').RepoLink, audit: AuditEntry): Promise<void>;
+  listRepoLinks(tenant: string, artifact: string): Promise<import('./artifacts/discovery.ts').RepoLink[]>;
+  getRepoLink(tenant: string, artifact: string, id: string): Promise<import('./artifacts/discovery.ts').RepoLink | null>;
   /** Every link to this registry repository, across tenants (the ECR event handler only). */
-  repoLinksOf(registry: string, repository: string): Promise<import('./discovery.ts').RepoLink[]>;
+  repoLinksOf(registry: string, repository: string): Promise<import('./artifacts/discovery.ts').RepoLink[]>;
   /** the artifacts of a tenant with registry links (a link made before this index is found through its artifact's pointer) */
   linkedArtifacts(tenant: string): Promise<string[]>;
 }
@@ -146,7 +146,7 @@ export type AuditOp = { kind: 'audit'; entry: AuditEntry };
 
 export interface AuditStorePort {
   queryAudit(tenant: string, query: AuditQuery): Promise<Page<AuditEntry>>;
-  // ---- the audit chain (written by the stream consumer alone, see domain/audit.ts)
+  // ---- the audit chain (written by the stream consumer alone, see domain/audit/audit.ts)
   /** Links in sequence order, a page at a time (from link `fromSeq` on, when given). */
   readChainLinks(tenant: string, limit: number, cursor?: string, fromSeq?: number): Promise<Page<ChainLink>>;
   /** Entries by reference, each with a check of its index attributes against its content. */
@@ -218,7 +218,7 @@ export interface IdempotencyStorePort {
   releaseOnce(tenant: string, scope: string, id: string): Promise<void>;
 }
 
-/** App keys (domain/app-keys.ts): the record holds hashes only. */
+/** App keys (domain/access/app-keys.ts): the record holds hashes only. */
 export interface AppKeyStorePort {
   /** Creates (expectedVersion null) or changes a key, with its audit entry, in one transaction. */
   putAppKey(key: AppKey, expectedVersion: number | null, audit: AuditEntry): Promise<void>;
@@ -239,8 +239,8 @@ export type GitTargetOp =
   | { kind: 'gitTarget'; target: import('./gitops/ports.ts').GitTarget; expectedVersion: number | null }
   | { kind: 'deleteGitTarget'; target: import('./gitops/ports.ts').GitTarget };
 export type RepoLinkOp =
-  | { kind: 'repoLink'; link: import('./discovery.ts').RepoLink; replace: boolean }
-  | { kind: 'deleteRepoLink'; link: import('./discovery.ts').RepoLink };
+  | { kind: 'repoLink'; link: import('./artifacts/discovery.ts').RepoLink; replace: boolean }
+  | { kind: 'deleteRepoLink'; link: import('./artifacts/discovery.ts').RepoLink };
 
 export type WriteOp = EnvironmentOp | SnapshotOp | PromotionOp | PolicyOp | ArtifactOp | DeploymentOp | AuditOp | OutboxOp | NotificationOp | WebhookOp | GitTargetOp | RepoLinkOp;
 
@@ -402,9 +402,9 @@ export interface Deps {
   /** commits promoted versions to environments' git targets (the promotion step; domain/gitops) */
   git?: GitWriter;
   /** the account and region this deployment runs in: monitors must be alarms there */
-  deployment?: import('./monitors.ts').DeploymentPlace;
+  deployment?: import('./freeze/monitors.ts').DeploymentPlace;
   /** reads monitors' alarm states before an execution (the promotion step's; DescribeAlarms on AWS) */
-  alarms?: import('./monitors.ts').AlarmReader;
+  alarms?: import('./freeze/monitors.ts').AlarmReader;
 }
 
 /** What a schedule carries: a promotion to resume, or an auto-promotion check whose time-based condition comes due. */
@@ -418,7 +418,7 @@ export type SchedulePayload =
   | { tenant: string; remind: string }
   /** an outbound webhook delivery to attempt (fires the delivery function, domain/webhooks) */
   | { tenant: string; webhookDelivery: { subscription: string; id: string; trigger: 'retry' | 'redeliver' } }
-  /** a freeze window's next edge: Freeze Started / Freeze Ended (domain/freeze.ts) */
+  /** a freeze window's next edge: Freeze Started / Freeze Ended (domain/freeze/windows.ts) */
   | { tenant: string; freezeEdge: { window: string; edge: 'started' | 'ended'; at: string } };
 
 /** One-time schedules (EventBridge Scheduler on AWS, a local timer store locally) that fire a promotion's execution. */
@@ -430,12 +430,12 @@ export interface Scheduler {
 }
 
 export interface Ctx {
-  principal: import('./auth.ts').Principal;
+  principal: import('./access/auth.ts').Principal;
   requestId?: string;
-  /** the caller asks to break glass, with this reason (see domain/break-glass.ts) */
+  /** the caller asks to break glass, with this reason (see domain/freeze/break-glass.ts) */
   breakGlassReason?: string;
   /** the principal acts from Slack, as the Slack user linked to it (recorded with what it does) */
-  via?: import('./model.ts').ActedVia;
+  via?: import('./kernel/model.ts').ActedVia;
   /** milliseconds this request has left before its answer is cut off (API Gateway's 29 s, the function's timeout) */
   timeLeft?: () => number;
 }

@@ -44,7 +44,7 @@
  */
 import { ArnFormat, Stack } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
-import { ROLES } from '../domain/auth.ts';
+import { ROLES } from '../domain/access/auth.ts';
 
 export interface MachinePrincipal {
   arn: string;

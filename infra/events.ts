@@ -4,7 +4,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Duration, Validations, type Stack } from 'aws-cdk-lib';
-import { EVENT_SOURCE } from '../domain/promotion/events.ts';
+import { EVENT_SOURCE } from '../domain/kernel/events.ts';
 import { StackPart } from './part.ts';
 
 /** Name of the custom EventBridge bus the domain events go to (env EVENT_BUS_NAME). */
@@ -50,7 +50,7 @@ export class DomainEvents extends StackPart {
   }
 
   /**
-   * Monitors (domain/monitors.ts): a rule on the default bus sends CloudWatch's own alarm state
+   * Monitors (domain/freeze/monitors.ts): a rule on the default bus sends CloudWatch's own alarm state
    * changes (to ALARM, alarms of this account and region) to alarm-state, which rolls back what
    * bakes under them (table access only, like the other background functions; it starts no flow:
    * the running one finds the promotion failed).
@@ -69,7 +69,7 @@ export class DomainEvents extends StackPart {
   }
 
   /**
-   * Discovery (domain/discovery.ts): a rule on the default bus sends ECR's successful pushes to
+   * Discovery (domain/artifacts/discovery.ts): a rule on the default bus sends ECR's successful pushes to
    * registry-push, which publishes linked repositories' new tags (table access only, plus the
    * registry credentials secret when configured, as publishing has).
    */

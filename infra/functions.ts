@@ -13,8 +13,8 @@ import type { DataStore } from './store.ts';
 
 /** The CORS helper: a bundle holding it reads CORS_ALLOWED_ORIGINS (configuration, not an AWS resource: outside infra/adapters.ts, so shared roles are unchanged). */
 const CORS_MODULE = 'functions/http/cors.ts';
-/** The module whose checks need the deployment's account and region (domain/monitors.ts assertMonitorsHere). */
-export const MONITORS_MODULE = 'domain/monitors.ts';
+/** The module whose checks need the deployment's account and region (domain/freeze/monitors.ts assertMonitorsHere). */
+export const MONITORS_MODULE = 'domain/freeze/monitors.ts';
 
 const upperFirst = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 export const pascal = (name: string) => name.split('-').map(upperFirst).join('');

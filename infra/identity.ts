@@ -1,6 +1,6 @@
 import * as cognito from 'aws-cdk-lib/aws-cognito';
 import { Duration, RemovalPolicy, Validations, type Stack } from 'aws-cdk-lib';
-import { PLATFORM_GROUP, ROLES } from '../domain/auth.ts';
+import { PLATFORM_GROUP, ROLES } from '../domain/access/auth.ts';
 import { StackPart } from './part.ts';
 import { CLI_REDIRECT_URI } from '../functions/adapters/login.ts';
 

@@ -48,7 +48,7 @@ export class AdapterNeeds extends StackPart {
       stagelineSchedules: () => ({
         arns: [scheduling.scheduleArn],
         nag: 'arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule/default/stageline-*',
-        why: 'Schedules are made per promotion at run time (stageline-…, AWS names in domain/aws-names.ts), so their names are not known at deploy time; the prefix confines the function to Stageline schedules in the default group.',
+        why: 'Schedules are made per promotion at run time (stageline-…, AWS names in domain/kernel/aws-names.ts), so their names are not known at deploy time; the prefix confines the function to Stageline schedules in the default group.',
       }),
       schedulerRole: () => ({ value: scheduling.role.roleArn, arns: [scheduling.role.roleArn] }),
       // schedule-fire re-arms sweeps to itself: it takes its own ARN from the invocation (as an environment value it would be a cycle).

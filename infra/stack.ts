@@ -18,7 +18,7 @@ import type { HttpApi } from 'aws-cdk-lib/aws-apigatewayv2';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
-import { AUTO_PROMOTION_TRIGGERS } from '../domain/promotion/events.ts';
+import { AUTO_PROMOTION_TRIGGERS } from '../domain/kernel/events.ts';
 import { NOTIFY_ON } from '../domain/notify/notifier.ts';
 import { WEBHOOK_BUS_TYPES } from '../domain/webhooks/model.ts';
 import { servesAppKeys } from './access.ts';
@@ -59,7 +59,7 @@ export class StagelineStack extends Stack {
 
     // Auto-promotion is evaluated by the system when its inputs change (the local bus has the same rule).
     events.busRule('AutoPromote', 'Evidence, deployments and completed promotions re-evaluate auto-promotion rules', AUTO_PROMOTION_TRIGGERS, fn('auto-promote'), 4, Duration.hours(2));
-    // Monitors (domain/monitors.ts): every function holding the monitor checks learns the account and region monitors
+    // Monitors (domain/freeze/monitors.ts): every function holding the monitor checks learns the account and region monitors
     // must be in (infra/functions.ts, from its bundle); alarms going to ALARM roll back what bakes under them.
     events.monitorAlarms(fn('alarm-state'));
     events.registryPush(fn('registry-push'));

@@ -1,6 +1,6 @@
-import type { AlarmReader, AlarmState } from '#domain/monitors';
+import type { AlarmReader, AlarmState } from '#domain/freeze/monitors';
 import * as z from 'zod';
-import { alarmStateChange } from '#domain/monitors';
+import { alarmStateChange } from '#domain/freeze/monitors';
 import type { BusEvent } from './event-bus.ts';
 
 /**

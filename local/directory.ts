@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { ManagedUser, UserAdmin } from '../domain/access/ports.ts';
-import { ROLES, type Role } from '../domain/auth.ts';
-import { AlreadyExists, UserNotFound } from '../domain/errors.ts';
+import { ROLES, type Role } from '../domain/access/auth.ts';
+import { AlreadyExists, UserNotFound } from '../domain/kernel/errors.ts';
 import type { Directory, DirectoryUser } from '../domain/ports.ts';
 import { DEMO_USERS, type DemoUser } from './issuer.ts';
 

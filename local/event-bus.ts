@@ -1,5 +1,5 @@
 import type { DomainEvent, Events } from '#domain/ports';
-import { EVENT_SOURCE, parseEventDetail } from '#domain/promotion/events';
+import { EVENT_SOURCE, parseEventDetail } from '#domain/kernel/events';
 import { reportError } from './terminal.ts';
 
 /** EventBridge-style pattern: each listed field must match one of the values. */

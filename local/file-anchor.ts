@@ -1,8 +1,8 @@
 import { createHmac, createPrivateKey, generateKeyPairSync, sign, timingSafeEqual, type KeyObject } from 'node:crypto';
 import { appendFileSync, chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { checkpointMessage, checkpointPublicKey, checkpointSignatureValid, describePublicKey } from '../domain/audit.ts';
-import type { AnchorPublicKey, Checkpoint } from '../domain/model.ts';
+import { checkpointMessage, checkpointPublicKey, checkpointSignatureValid, describePublicKey } from '../domain/audit/audit.ts';
+import type { AnchorPublicKey, Checkpoint } from '../domain/kernel/model.ts';
 import type { AuditAnchor } from '../domain/ports.ts';
 
 /**

@@ -1,9 +1,9 @@
-import type { Principal } from '#domain/auth';
-import { createEnvironment } from '#domain/environments';
-import { batchItems } from '#domain/items';
+import type { Principal } from '#domain/access/auth';
+import { createEnvironment } from '#domain/config/environments';
+import { batchItems } from '#domain/config/items';
 import type { Deps } from '#domain/ports';
 import { putNotificationSettings, notificationSettingsBody } from '#domain/notify/settings';
-import { createEnvironment as envSchema, batchItems as batchSchema } from '#domain/schemas';
+import { createEnvironment as envSchema, batchItems as batchSchema } from '#domain/kernel/schemas';
 
 /** Seeds the demo tenant through the domain (audited like any change). Safe to run on every start. */
 export async function seedDemo(deps: Deps, tenant = 'acme', opts: { publicUrl?: string } = {}): Promise<void> {

@@ -13,7 +13,7 @@ import { LocalWorkflow } from './workflow.ts';
 import { LocalScheduler } from './scheduler.ts';
 import { handler as scheduleFire } from '../functions/handlers/schedule-fire.ts';
 import { handler as autoPromote } from '../functions/handlers/auto-promote.ts';
-import { AUTO_PROMOTION_TRIGGERS, EVENT_SOURCE } from '../domain/promotion/events.ts';
+import { AUTO_PROMOTION_TRIGGERS, EVENT_SOURCE } from '../domain/kernel/events.ts';
 import { ensureTable, startDynamo, type LocalDynamo } from './dynamodb.ts';
 import { resetSecretBox } from '../functions/adapters/secret-box.ts';
 import { startGateway, type Gateway, type LocalIamCredential } from './gateway.ts';

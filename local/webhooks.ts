@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { WebhookDeps } from '#domain/webhooks/ports';
-import { EVENT_SOURCE } from '../domain/promotion/events.ts';
+import { EVENT_SOURCE } from '../domain/kernel/events.ts';
 import { WEBHOOK_BUS_TYPES } from '../domain/webhooks/model.ts';
 import { documentClient } from '../functions/adapters/dynamo-store.ts';
 import { SealedWebhookSecrets } from './webhook-secrets.ts';

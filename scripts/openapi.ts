@@ -8,7 +8,7 @@ import { ROUTES, routeKey, type Route } from '../functions/http/routes.ts';
 import { IDEMPOTENCY_KEY, type Spec } from '../functions/http/handler.ts';
 import { errorBody, FORMS, gatewayMessage, RESPONSES, responseOf } from '../functions/http/responses/index.ts';
 import { webhookPathItems } from './openapi-webhooks.ts';
-import { RESERVED_KEYS } from '../domain/reserved-keys.ts';
+import { RESERVED_KEYS } from '../domain/kernel/reserved-keys.ts';
 
 /**
  * The API contract, generated from THE route table and the zod schemas each handler
@@ -64,7 +64,7 @@ function bounded(v: unknown): unknown {
     if (o.minimum === undefined && o.exclusiveMinimum === undefined) o.minimum = -Number.MAX_SAFE_INTEGER;
     if (o.maximum === undefined && o.exclusiveMaximum === undefined) o.maximum = Number.MAX_SAFE_INTEGER;
   }
-  // No object key may be one JavaScript reserves (the handler refuses it before any schema runs, domain/reserved-keys.ts).
+  // No object key may be one JavaScript reserves (the handler refuses it before any schema runs, domain/kernel/reserved-keys.ts).
   if (o.type === 'object' && o.additionalProperties !== false) o.propertyNames = { ...((o.propertyNames as Json | undefined) ?? { type: 'string' }), not: { enum: [...RESERVED_KEYS] } };
   return o;
 }

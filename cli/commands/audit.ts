@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { verifyExport } from '../../domain/audit-export.ts';
-import { checkpointPublicKey, describePublicKey } from '../../domain/audit.ts';
+import { verifyExport } from '../../domain/audit/export.ts';
+import { checkpointPublicKey, describePublicKey } from '../../domain/audit/audit.ts';
 import { values, fail, int } from '../context.ts';
 import { api, apiText } from '../http.ts';
 import { table, out, show } from '../output.ts';

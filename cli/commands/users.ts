@@ -1,5 +1,5 @@
 import { Command, Option } from 'commander';
-import { ROLES } from '../../domain/auth.ts';
+import { ROLES } from '../../domain/access/auth.ts';
 import { fail, q } from '../context.ts';
 import { api } from '../http.ts';
 import { out, table } from '../output.ts';

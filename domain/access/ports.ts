@@ -1,5 +1,5 @@
-import type { Role } from '../auth.ts';
-import type { AuditEntry } from '../model.ts';
+import type { Role } from './auth.ts';
+import type { AuditEntry } from '../kernel/model.ts';
 import type { DirectoryUser } from '../ports.ts';
 
 /** A tenant: its id is the `custom:tenant_id` every one of its users carries. */

@@ -1,10 +1,10 @@
-import * as z from '../zod.ts';
-import { auditEntry } from '../audit.ts';
-import { PLATFORM_GROUP, ROLES, type Principal, type Role } from '../auth.ts';
-import { AlreadyExists, Forbidden, RuleViolation, UserNotFound } from '../errors.ts';
+import * as z from '../kernel/zod.ts';
+import { auditEntry } from '../audit/audit.ts';
+import { PLATFORM_GROUP, ROLES, type Principal, type Role } from './auth.ts';
+import { AlreadyExists, Forbidden, RuleViolation, UserNotFound } from '../kernel/errors.ts';
 import type { Ctx, Deps } from '../ports.ts';
-import { WriteConflict } from '../retry.ts';
-import { notReserved } from '../reserved-keys.ts';
+import { WriteConflict } from '../kernel/retry.ts';
+import { notReserved } from '../kernel/reserved-keys.ts';
 import type { ManagedUser, Tenant, UserAdmin } from './ports.ts';
 
 /**

@@ -1,5 +1,5 @@
 import { isMap, parseDocument } from 'yaml';
-import { isReservedKey, RESERVED_KEY_MESSAGE } from '../reserved-keys.ts';
+import { isReservedKey, RESERVED_KEY_MESSAGE } from '../kernel/reserved-keys.ts';
 
 /** The file cannot take the value: what to fix is in the message (the promotion fails with it; nothing is committed). */
 export class GitEditConflict extends Error {

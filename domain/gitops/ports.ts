@@ -1,4 +1,4 @@
-import type { AuditEntry } from '../model.ts';
+import type { AuditEntry } from '../kernel/model.ts';
 
 /** Where an environment's promoted versions are committed (GitOps: Argo CD or Flux watch the repository). */
 export interface GitTarget {

@@ -1,12 +1,12 @@
-import * as z from '../zod.ts';
-import { auditEntry } from '../audit.ts';
-import { EnvironmentNotFound, ValidationFailed, VersionConflict, WebhookNotFound } from '../errors.ts';
+import * as z from '../kernel/zod.ts';
+import { auditEntry } from '../audit/audit.ts';
+import { EnvironmentNotFound, ValidationFailed, VersionConflict, WebhookNotFound } from '../kernel/errors.ts';
 import type { Ctx, Deps } from '../ports.ts';
-import { WriteConflict } from '../retry.ts';
-import type { Promotion } from '../promotion/model.ts';
-import { checkTenantUrl, TENANT_URL_FORMAT } from '../url-policy.ts';
+import { WriteConflict } from '../kernel/retry.ts';
+import type { Promotion } from '../kernel/promotion-model.ts';
+import { checkTenantUrl, TENANT_URL_FORMAT } from '../kernel/url-policy.ts';
 import type { GitCommitResult, GitTarget } from './ports.ts';
-import { noReservedSegment } from '../reserved-keys.ts';
+import { noReservedSegment } from '../kernel/reserved-keys.ts';
 
 /**
  * GitOps delivery: an environment may name a git target (repository, branch, file, a path inside the

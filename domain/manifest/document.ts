@@ -1,14 +1,14 @@
 import { Document, isMap, isSeq, LineCounter, parseDocument, visit, type Node } from 'yaml';
-import * as z from '../zod.ts';
-import { ValidationFailed, type Issue } from '../errors.ts';
-import { findReservedKey, RESERVED_KEY_MESSAGE } from '../reserved-keys.ts';
-import { createFreezeWindow } from '../freeze.ts';
+import * as z from '../kernel/zod.ts';
+import { ValidationFailed, type Issue } from '../kernel/errors.ts';
+import { findReservedKey, RESERVED_KEY_MESSAGE } from '../kernel/reserved-keys.ts';
+import { createFreezeWindow } from '../freeze/windows.ts';
 import { NOTIFICATION_KINDS, slackTeamId } from '../notify/settings.ts';
-import { envName, gates, signingKey, verification, webhookGate } from '../schemas.ts';
-import { artifactName, createRule } from '../promotion/schemas.ts';
-import { monitors } from '../monitors.ts';
+import { envName, gates, signingKey, verification, webhookGate } from '../kernel/schemas.ts';
+import { artifactName, createRule } from '../kernel/promotion-schemas.ts';
+import { monitors } from '../freeze/monitors.ts';
 import { gitTargetBody } from '../gitops/service.ts';
-import { createLink, MAX_LINKS_PER_ARTIFACT } from '../discovery.ts';
+import { createLink, MAX_LINKS_PER_ARTIFACT } from '../artifacts/discovery.ts';
 import { MAX_WEBHOOKS, webhookCreateBody } from '../webhooks/service.ts';
 
 /**

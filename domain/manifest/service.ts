@@ -1,27 +1,27 @@
-import { auditEntry } from '../audit.ts';
-import { canonicalJson, digestOf, sha256Hex } from '../canonical.ts';
-import { RuleViolation, ValidationFailed, VersionConflict } from '../errors.ts';
-import type { FreezeWindow } from '../freeze.ts';
-import type { EntityType, Environment } from '../model.ts';
+import { auditEntry } from '../audit/audit.ts';
+import { canonicalJson, digestOf, sha256Hex } from '../kernel/canonical.ts';
+import { RuleViolation, ValidationFailed, VersionConflict } from '../kernel/errors.ts';
+import type { FreezeWindow } from '../freeze/windows.ts';
+import type { EntityType, Environment } from '../kernel/model.ts';
 import { NOTIFICATION_KINDS, type NotificationSettings } from '../notify/settings.ts';
 import type { Ctx, Deps, WriteOp } from '../ports.ts';
-import { lineOf } from '../promotion/policy.ts';
-import { retryOnConflict } from '../retry.ts';
-import type { Gates } from '../schemas.ts';
-import type { Rule } from '../promotion/model.ts';
-import type { CreateRule } from '../promotion/schemas.ts';
+import { lineOf } from '../kernel/line.ts';
+import { retryOnConflict } from '../kernel/retry.ts';
+import type { Gates } from '../kernel/schemas.ts';
+import type { Rule } from '../kernel/promotion-model.ts';
+import type { CreateRule } from '../kernel/promotion-schemas.ts';
 import { randomBytes } from 'node:crypto';
 import { manifestYaml, parseManifest, SECRET_REF, type Manifest } from './document.ts';
-import { isRedactedUrl, loopbackAllowed, redactUrl, tenantUrlIssue } from '../url-policy.ts';
-import { assertMonitorsHere, type DeploymentPlace } from '../monitors.ts';
-import { armFreezeEdge, freezeAddedOps, freezeRemovedOps } from '../freeze.ts';
+import { isRedactedUrl, loopbackAllowed, redactUrl, tenantUrlIssue } from '../kernel/url-policy.ts';
+import { assertMonitorsHere, type DeploymentPlace } from '../freeze/monitors.ts';
+import { armFreezeEdge, freezeAddedOps, freezeRemovedOps } from '../freeze/windows.ts';
 import { changedSubscription, checkUrl, newSubscription, webhookAudit } from '../webhooks/service.ts';
 import type { WebhookSecret } from '../webhooks/ports.ts';
 import type { WebhookSubscription } from '../webhooks/model.ts';
 import { checkRepositoryUrl, gitTargetOf, gitTargetSummary } from '../gitops/service.ts';
 import type { GitTarget } from '../gitops/ports.ts';
-import { linkRefusal, newRepoLink, type RepoLink } from '../discovery.ts';
-import { ownValue } from '../reserved-keys.ts';
+import { linkRefusal, newRepoLink, type RepoLink } from '../artifacts/discovery.ts';
+import { ownValue } from '../kernel/reserved-keys.ts';
 
 /**
  * Promotion policy as code: the tenant's setup as one document (domain/manifest/document.ts),
@@ -57,7 +57,7 @@ type LinkDoc = NonNullable<Promo['registry_links']>[string][number];
 /** A subscription as the document writes it (no id, health or secret; defaults left out; event types sorted). */
 const subscriptionDoc = (s: Pick<WebhookSubscription, 'url' | 'events'> & { environment?: string | null; description?: string; enabled?: boolean }): SubscriptionDoc =>
   ({ url: s.url, events: [...new Set(s.events)].sort(), ...(s.environment ? { environment: s.environment } : {}), ...(s.description ? { description: s.description } : {}), ...(s.enabled === false ? { enabled: false } : {}) }) as SubscriptionDoc;
-/** A subscription doc with its URL as anyone but the admin who set it sees it (domain/url-policy.ts redactUrl). */
+/** A subscription doc with its URL as anyone but the admin who set it sees it (domain/kernel/url-policy.ts redactUrl). */
 const redactedDoc = (d: SubscriptionDoc): SubscriptionDoc => ({ ...d, url: asUri(isRedactedUrl(d.url) ? d.url : redactUrl(d.url)) });
 /** A webhook gate doc with its URL redacted (to compare a document with the stored setup). */
 const redactedGate = (h: WebhookDoc): WebhookDoc => ({ ...h, url: asUri(isRedactedUrl(h.url) ? h.url : redactUrl(h.url)) });

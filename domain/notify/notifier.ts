@@ -1,10 +1,10 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { awsName } from '../aws-names.ts';
-import { inGroups, ROLES, type Principal, type Role } from '../auth.ts';
-import { runOnce } from '../once.ts';
+import { awsName } from '../kernel/aws-names.ts';
+import { inGroups, ROLES, type Principal, type Role } from '../access/auth.ts';
+import { runOnce } from '../kernel/once.ts';
 import type { Deps, Delivery, DirectoryUser, ReviewLink } from '../ports.ts';
-import type { EventType } from '../promotion/events.ts';
-import type { Promotion } from '../promotion/model.ts';
+import type { EventType } from '../kernel/events.ts';
+import type { Promotion } from '../kernel/promotion-model.ts';
 import { approvalDeadline } from '../promotion/deadlines.ts';
 import { promotionDetail } from '../promotion/views.ts';
 import { promotionEvent } from '../promotion/write.ts';

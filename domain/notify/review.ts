@@ -1,7 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
-import { hasRole } from '../auth.ts';
+import { hasRole } from '../access/auth.ts';
 import type { Ctx, Deps, DirectoryUser, ReviewLink } from '../ports.ts';
-import type { Promotion } from '../promotion/model.ts';
+import type { Promotion } from '../kernel/promotion-model.ts';
 import { changesOf, type ChangeRow } from '../promotion/views.ts';
 import { approvePromotion } from '../promotion/approve.ts';
 import { rejectPromotion } from '../promotion/reject.ts';

@@ -1,10 +1,10 @@
-import * as z from '../zod.ts';
-import { auditEntry } from '../audit.ts';
-import { digestOf } from '../canonical.ts';
-import { EnvironmentNotFound, ValidationFailed, VersionConflict } from '../errors.ts';
+import * as z from '../kernel/zod.ts';
+import { auditEntry } from '../audit/audit.ts';
+import { digestOf } from '../kernel/canonical.ts';
+import { EnvironmentNotFound, ValidationFailed, VersionConflict } from '../kernel/errors.ts';
 import type { Ctx, Deps } from '../ports.ts';
-import { retryOnConflict } from '../retry.ts';
-import { tenantUrl } from '../url-policy.ts';
+import { retryOnConflict } from '../kernel/retry.ts';
+import { tenantUrl } from '../kernel/url-policy.ts';
 
 /** What a notification reports (one per domain event, plus the reminder before an approval expires). */
 export const NOTIFICATION_KINDS = ['approval-required', 'approval-reminder', 'approved', 'rejected', 'expired', 'completed', 'failed', 'rolled-back', 'gate-failed', 'break-glass'] as const;

@@ -1,4 +1,4 @@
-import { requireRole } from '../auth.ts';
+import { requireRole } from '../access/auth.ts';
 import type { Deps } from '../ports.ts';
 import { approvePromotion } from '../promotion/approve.ts';
 import { rejectPromotion } from '../promotion/reject.ts';

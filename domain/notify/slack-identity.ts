@@ -1,10 +1,10 @@
 import { createHash, randomBytes, randomInt } from 'node:crypto';
-import { auditEntry } from '../audit.ts';
-import { hasRole, type Principal } from '../auth.ts';
-import { ConcurrentModification, Forbidden, SlackLinkNotFound } from '../errors.ts';
-import type { ActedVia } from '../model.ts';
+import { auditEntry } from '../audit/audit.ts';
+import { hasRole, type Principal } from '../access/auth.ts';
+import { ConcurrentModification, Forbidden, SlackLinkNotFound } from '../kernel/errors.ts';
+import type { ActedVia } from '../kernel/model.ts';
 import type { Ctx, Deps } from '../ports.ts';
-import { WriteConflict } from '../retry.ts';
+import { WriteConflict } from '../kernel/retry.ts';
 import { userPrincipal } from './notifier.ts';
 import { boundSlackTeams } from './settings.ts';
 

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import type { Principal } from '../auth.ts';
-import { digestOf } from '../canonical.ts';
-import { assertAction, assertTransition, isTerminal, type Action, type Status } from './lifecycle.ts';
-import type { Actor, Approval, Evidence, Promotion, Subject } from './model.ts';
+import type { Principal } from '../access/auth.ts';
+import { digestOf } from '../kernel/canonical.ts';
+import { assertAction, assertTransition, isTerminal, type Action, type Status } from '../kernel/lifecycle.ts';
+import type { Actor, Approval, Evidence, Promotion, Subject } from '../kernel/promotion-model.ts';
 import { contentChoosers, policyDigest } from './policy.ts';
 
 /**

@@ -1,4 +1,4 @@
-import { alarmOf, alarmStateChange, monitorRefusal } from '../monitors.ts';
+import { alarmOf, alarmStateChange, monitorRefusal } from '../freeze/monitors.ts';
 import type { Deps } from '../ports.ts';
 import { alarmRollback } from './monitor-watch.ts';
 

@@ -1,12 +1,12 @@
-import { auditEntry } from '../audit.ts';
-import { inGroups } from '../auth.ts';
-import { requestedBreakGlass } from '../break-glass.ts';
-import { NotAnApprover, SelfApprovalForbidden, TransitionNotAllowed } from '../errors.ts';
+import { auditEntry } from '../audit/audit.ts';
+import { inGroups } from '../access/auth.ts';
+import { requestedBreakGlass } from '../freeze/break-glass.ts';
+import { NotAnApprover, SelfApprovalForbidden, TransitionNotAllowed } from '../kernel/errors.ts';
 import type { Ctx, Deps } from '../ports.ts';
 import { actorOf, afterApproval, approvalWait, countable, guard, moved } from './aggregate.ts';
 import { approvalDeadline } from './deadlines.ts';
 import { stampFreezeOverride } from './freeze-override.ts';
-import type { Approval, Promotion } from './model.ts';
+import type { Approval, Promotion } from '../kernel/promotion-model.ts';
 import { contentChoosers } from './policy.ts';
 import { auditDraft, loadPromotion, promotionEvent, writePromotion, type Move } from './write.ts';
 

@@ -1,7 +1,7 @@
-import type { Principal } from '../auth.ts';
-import { sha256Hex } from '../canonical.ts';
-import type { Condition } from './model.ts';
-import { AlreadyExists, EnvironmentNotFound } from '../errors.ts';
+import type { Principal } from '../access/auth.ts';
+import { sha256Hex } from '../kernel/canonical.ts';
+import type { Condition } from '../kernel/promotion-model.ts';
+import { AlreadyExists, EnvironmentNotFound } from '../kernel/errors.ts';
 import type { Ctx, Deps } from '../ports.ts';
 import { evaluate } from './conditions.ts';
 import { factsFrom } from './gates.ts';

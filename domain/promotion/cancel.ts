@@ -1,6 +1,6 @@
 import type { Ctx, Deps } from '../ports.ts';
 import { actorOf, guard, moved } from './aggregate.ts';
-import type { Promotion } from './model.ts';
+import type { Promotion } from '../kernel/promotion-model.ts';
 import { cancelSchedule } from './schedule.ts';
 import { promotionEvent, writePromotion } from './write.ts';
 

@@ -1,4 +1,4 @@
-import type { Condition, Leaf } from './model.ts';
+import type { Condition, Leaf } from '../kernel/promotion-model.ts';
 
 /**
  * Rule conditions: `{"all"|"any": [...]}`, nestable, over leaves

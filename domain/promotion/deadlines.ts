@@ -1,4 +1,4 @@
-import type { Promotion } from './model.ts';
+import type { Promotion } from '../kernel/promotion-model.ts';
 import { pendingExpirySeconds } from './policy.ts';
 
 /** How long an execution holds its target's lock: a step that finds it taken waits; one past it may take over. */

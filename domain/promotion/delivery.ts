@@ -1,15 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import { assertTagsFree, registryTagsOf, repositoryOf, tagOps } from '../tags.ts';
-import { artifactAuditRecord } from '../audit-export.ts';
-import { deploymentOp } from '../deployments.ts';
-import { DomainError } from '../errors.ts';
-import { deliverToGit } from '../gitops/deliver.ts';
-import { advanceHead } from '../items.ts';
-import type { Roots } from '../model.ts';
+import { assertTagsFree, registryTagsOf, repositoryOf, tagOps } from '../artifacts/tags.ts';
+import { artifactAuditRecord } from '../audit/export.ts';
+import { deploymentOp } from '../artifacts/deployments.ts';
+import { DomainError } from '../kernel/errors.ts';
+import { deliverToGit } from './git-delivery.ts';
+import { advanceHead } from '../config/items.ts';
+import type { Roots } from '../kernel/model.ts';
 import type { Deps, RegistryTag, WriteOp } from '../ports.ts';
-import { applyChanges, memoSource, NodeSink } from '../tree.ts';
+import { applyChanges, memoSource, NodeSink } from '../config/tree.ts';
 import { ENGINE, patched } from './aggregate.ts';
-import type { ArtifactVersion, Deployment, Promotion } from './model.ts';
+import type { ArtifactVersion, Deployment, Promotion } from '../kernel/promotion-model.ts';
 import { configChanges } from './release.ts';
 import { loadPromotion, writePromotion } from './write.ts';
 

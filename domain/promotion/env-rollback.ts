@@ -1,20 +1,20 @@
-import { ownSnapshot } from '../snapshots.ts';
+import { ownSnapshot } from '../config/snapshots.ts';
 import semver from 'semver';
-import { hasRole } from '../auth.ts';
-import { canonicalJson } from '../canonical.ts';
-import { EnvironmentNotFound, Forbidden, RuleViolation, SnapshotNotFound, ArtifactNotFound, ValidationFailed } from '../errors.ts';
-import type { Environment } from '../model.ts';
+import { hasRole } from '../access/auth.ts';
+import { canonicalJson } from '../kernel/canonical.ts';
+import { EnvironmentNotFound, Forbidden, RuleViolation, SnapshotNotFound, ArtifactNotFound, ValidationFailed } from '../kernel/errors.ts';
+import type { Environment } from '../kernel/model.ts';
 import type { Ctx, Deps } from '../ports.ts';
-import { diffRoots } from '../snapshots.ts';
-import { memoSource } from '../tree.ts';
-import { classify } from '../artifacts.ts';
-import type { ArtifactVersion, RollbackImpact, Subject } from './model.ts';
+import { diffRoots } from '../config/snapshots.ts';
+import { memoSource } from '../config/tree.ts';
+import { classify } from '../artifacts/artifacts.ts';
+import type { ArtifactVersion, RollbackImpact, Subject } from '../kernel/promotion-model.ts';
 import { lineOf, resolvePolicy } from './policy.ts';
 import { actorOf, configReleaseDigest, newPromotion, newPromotionId } from './aggregate.ts';
 import { startFlow } from './flow.ts';
 import { freezeGlassOps, hasFreezeWindows } from './freeze-override.ts';
 import { promotionEvent, writeNewPromotion } from './write.ts';
-import { requestedBreakGlass } from '../break-glass.ts';
+import { requestedBreakGlass } from '../freeze/break-glass.ts';
 
 export interface EnvRollbackInput {
   artifact?: string;
@@ -118,7 +118,7 @@ export async function analyzeRollback(deps: Deps, tenant: string, env: Environme
  * environment. BLOCKED refuses unless an admin overrides with a reason.
  */
 export async function rollbackEnvironment(deps: Deps, ctx: Ctx, envName: string, input: EnvRollbackInput) {
-  // Asked to break glass: admins only, answered before anything is analysed or started (domain/break-glass.ts).
+  // Asked to break glass: admins only, answered before anything is analysed or started (domain/freeze/break-glass.ts).
   const asked = requestedBreakGlass(ctx, 'freeze-window', 'rollback.request', deps.clock());
   if ((input.snapshot === undefined) === !(input.artifact && input.version)) {
     throw new ValidationFailed([{ path: 'body', message: 'give either snapshot (configs) or artifact and version' }]);

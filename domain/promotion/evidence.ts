@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { ArtifactNotFound, EnvironmentNotFound, SnapshotNotFound, TransitionNotAllowed } from '../errors.ts';
+import { ArtifactNotFound, EnvironmentNotFound, SnapshotNotFound, TransitionNotAllowed } from '../kernel/errors.ts';
 import type { Ctx, Deps } from '../ports.ts';
-import { ownSnapshot } from '../snapshots.ts';
-import { eventOp } from './events.ts';
-import { isTerminal } from './lifecycle.ts';
-import type { Evidence } from './model.ts';
-import type { EvidenceBody } from './schemas.ts';
+import { ownSnapshot } from '../config/snapshots.ts';
+import { eventOp } from '../kernel/events.ts';
+import { isTerminal } from '../kernel/lifecycle.ts';
+import type { Evidence } from '../kernel/promotion-model.ts';
+import type { EvidenceBody } from '../kernel/promotion-schemas.ts';
 import { loadPromotion } from './write.ts';
 
 /** Typed evidence about a promotion, an artifact release or a config release (a snapshot). */

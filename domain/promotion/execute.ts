@@ -1,9 +1,9 @@
-import { requestedBreakGlass } from '../break-glass.ts';
+import { requestedBreakGlass } from '../freeze/break-glass.ts';
 import type { Ctx, Deps } from '../ports.ts';
-import { memoSource } from '../tree.ts';
+import { memoSource } from '../config/tree.ts';
 import { guard } from './aggregate.ts';
 import { stampFreezeOverride } from './freeze-override.ts';
-import type { Promotion } from './model.ts';
+import type { Promotion } from '../kernel/promotion-model.ts';
 import { changeView, configChanges } from './release.ts';
 import { cancelSchedule } from './schedule.ts';
 import { loadPromotion } from './write.ts';

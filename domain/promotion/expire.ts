@@ -1,8 +1,8 @@
-import { PromotionNotFound } from '../errors.ts';
+import { PromotionNotFound } from '../kernel/errors.ts';
 import type { Deps } from '../ports.ts';
 import { ENGINE, moved } from './aggregate.ts';
 import { validationDeadline } from './deadlines.ts';
-import type { Promotion } from './model.ts';
+import type { Promotion } from '../kernel/promotion-model.ts';
 import { promotionEvent, writePromotion, type Move } from './write.ts';
 
 /** A promotion still waiting for `validate` (PENDING or VALIDATION_FAILED) past its deadline expires (schedule-fire). */

@@ -1,16 +1,16 @@
-import { TargetBusy } from '../errors.ts';
-import type { Snapshot } from '../model.ts';
+import { TargetBusy } from '../kernel/errors.ts';
+import type { Snapshot } from '../kernel/model.ts';
 import type { Deps, WriteOp } from '../ports.ts';
-import { memoSource } from '../tree.ts';
-import { isTerminal } from './lifecycle.ts';
-import type { Deployment, Promotion } from './model.ts';
+import { memoSource } from '../config/tree.ts';
+import { isTerminal } from '../kernel/lifecycle.ts';
+import type { Deployment, Promotion } from '../kernel/promotion-model.ts';
 import { ENGINE, moved } from './aggregate.ts';
 import { artifactOps, configOps, PromotionFailed, recordInRegistries } from './delivery.ts';
 import { loadPromotion, promotionEvent, writePromotion } from './write.ts';
 import { configChanges } from './release.ts';
-import { deploymentOp, leadTimeDelta } from '../deployments.ts';
-import { tagOps } from '../tags.ts';
-import { revertInGit } from '../gitops/deliver.ts';
+import { deploymentOp, leadTimeDelta } from '../artifacts/deployments.ts';
+import { tagOps } from '../artifacts/tags.ts';
+import { revertInGit } from './git-delivery.ts';
 import type { Next } from './steps.ts';
 
 /** How a promotion's flow ends: completed now or after its bake, failed (the target put back), or expired. */

@@ -1,5 +1,5 @@
 import type { Deps } from '../ports.ts';
-import type { Promotion } from './model.ts';
+import type { Promotion } from '../kernel/promotion-model.ts';
 import { lineOf, policyDigest, resolvePolicy } from './policy.ts';
 import { armSweep, sweepGraceSeconds } from './sweep.ts';
 

@@ -1,15 +1,15 @@
-import { Frozen } from '../errors.ts';
-import { activeWindowOf, nextAllowedOf } from '../freeze.ts';
+import { Frozen } from '../kernel/errors.ts';
+import { activeWindowOf, nextAllowedOf } from '../freeze/windows.ts';
 import type { Deps } from '../ports.ts';
-import { freezeOverridden } from '../break-glass.ts';
-import type { Promotion } from './model.ts';
+import { freezeOverridden } from '../freeze/break-glass.ts';
+import type { Promotion } from '../kernel/promotion-model.ts';
 import { ENGINE, moved, patched } from './aggregate.ts';
 import { scheduleName } from './schedule.ts';
 import { loadPromotion, promotionEvent, writePromotion } from './write.ts';
 import type { Next } from './steps.ts';
 
 /**
- * A freeze window over the target when it is time to execute (domain/freeze.ts). A promotion that
+ * A freeze window over the target when it is time to execute (domain/freeze/windows.ts). A promotion that
  * asked to wait is held: SCHEDULED to the first free time, a schedule resumes it, and the step
  * throws `Frozen`, which the flow catches into its go task. Otherwise it is cancelled, naming the
  * window. An admin's break-glass on the promotion (freezeOverride) lets it through.

@@ -1,9 +1,9 @@
-import type { BreakGlassUse } from '../break-glass.ts';
-import { breakGlassEvent } from '../items.ts';
+import type { BreakGlassUse } from '../freeze/break-glass.ts';
+import { breakGlassEvent } from '../config/items.ts';
 import type { Ctx, Deps, WriteOp } from '../ports.ts';
 import { actorOf, patched } from './aggregate.ts';
-import { isTerminal } from './lifecycle.ts';
-import type { Promotion } from './model.ts';
+import { isTerminal } from '../kernel/lifecycle.ts';
+import type { Promotion } from '../kernel/promotion-model.ts';
 import { loadPromotion, writePromotion } from './write.ts';
 
 /** Whether freeze windows cover an environment (now or later): a break-glass past them is worth recording. */

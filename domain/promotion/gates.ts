@@ -1,5 +1,5 @@
-import type { Gates } from '../schemas.ts';
-import type { Evidence, GateResult } from './model.ts';
+import type { Gates } from '../kernel/schemas.ts';
+import type { Evidence, GateResult } from '../kernel/promotion-model.ts';
 
 /**
  * Gate evaluation: a fixed, deterministic order; policy_compliance,

@@ -1,15 +1,15 @@
 import type { Deps } from '../ports.ts';
-import type { MonitorBlock, Promotion } from './model.ts';
+import type { MonitorBlock, Promotion } from '../kernel/promotion-model.ts';
 import { ENGINE, patched } from './aggregate.ts';
 import { PromotionFailed } from './delivery.ts';
 import { loadPromotion, writePromotion } from './write.ts';
-import { monitorRefusal, monitorsBlock, type AlarmState, type MonitorAlarm } from '../monitors.ts';
+import { monitorRefusal, monitorsBlock, type AlarmState, type MonitorAlarm } from '../freeze/monitors.ts';
 import { failStep } from './finish.ts';
 
 /** The target's monitors during a promotion: checked before executing, and an alarm while baking rolls it back. */
 
 /**
- * The target's monitors (domain/monitors.ts) before anything changes: one alarm in ALARM blocks the
+ * The target's monitors (domain/freeze/monitors.ts) before anything changes: one alarm in ALARM blocks the
  * execution, and so does a check that cannot be made (fail closed). A rollback is not held back by
  * the alarms it may be answering.
  */

@@ -1,7 +1,8 @@
-import { digestOf } from '../canonical.ts';
-import { BackwardPromotion, EnvironmentNotFound, RuleViolation } from '../errors.ts';
-import type { Environment } from '../model.ts';
-import type { Evidence, Policy, Promotion, Rule } from './model.ts';
+import { digestOf } from '../kernel/canonical.ts';
+import { BackwardPromotion, EnvironmentNotFound, RuleViolation } from '../kernel/errors.ts';
+import type { Environment } from '../kernel/model.ts';
+import { lineOf } from '../kernel/line.ts';
+import type { Evidence, Policy, Promotion, Rule } from '../kernel/promotion-model.ts';
 
 /**
  * Default rules: promoting into the last environment of the line
@@ -61,9 +62,7 @@ export function contentChoosers(p: Pick<Promotion, 'requestedBy' | 'rebasedBy'>)
 export const policyDigest = (p: Policy) => digestOf(p);
 
 /** Environments in line order. */
-export function lineOf(envs: Environment[]): Environment[] {
-  return [...envs].sort((a, b) => a.position - b.position || a.name.localeCompare(b.name));
-}
+export { lineOf };
 
 /**
  * Forward only: the target must be the next environment after the source,

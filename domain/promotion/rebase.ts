@@ -1,9 +1,9 @@
-import { EnvironmentNotFound, RuleViolation } from '../errors.ts';
+import { EnvironmentNotFound, RuleViolation } from '../kernel/errors.ts';
 import type { Ctx, Deps } from '../ports.ts';
-import { memoSource } from '../tree.ts';
-import type { Promotion } from './model.ts';
+import { memoSource } from '../config/tree.ts';
+import type { Promotion } from '../kernel/promotion-model.ts';
 import { changeSummary, configChanges } from './release.ts';
-import { requestedBreakGlass } from '../break-glass.ts';
+import { requestedBreakGlass } from '../freeze/break-glass.ts';
 import { actorOf, configReleaseDigest, guard, moved } from './aggregate.ts';
 import { stampFreezeOverride } from './freeze-override.ts';
 import { runGates } from './run-gates.ts';

@@ -1,9 +1,9 @@
-import { inGroups } from '../auth.ts';
-import { NotAnApprover } from '../errors.ts';
+import { inGroups } from '../access/auth.ts';
+import { NotAnApprover } from '../kernel/errors.ts';
 import type { Ctx, Deps } from '../ports.ts';
 import { actorOf, guard, moved } from './aggregate.ts';
 import { assertRelease } from './approve.ts';
-import type { Promotion } from './model.ts';
+import type { Promotion } from '../kernel/promotion-model.ts';
 import { promotionEvent, writePromotion } from './write.ts';
 
 /**

@@ -1,7 +1,7 @@
-import { compileGlobs } from '../glob.ts';
-import type { ItemKind, Roots } from '../model.ts';
-import { diffTrees, type NodeSource, type StoredEntry } from '../tree.ts';
-import type { ConfigSubject } from './model.ts';
+import { compileGlobs } from '../kernel/glob.ts';
+import type { ItemKind, Roots } from '../kernel/model.ts';
+import { diffTrees, type NodeSource, type StoredEntry } from '../config/tree.ts';
+import type { ConfigSubject } from '../kernel/promotion-model.ts';
 
 export interface ConfigChange {
   kind: ItemKind;

@@ -1,18 +1,18 @@
-import { requestedBreakGlass } from '../break-glass.ts';
-import { AlreadyExists, ArtifactNotFound, DeploymentNotFound, RuleViolation, TargetBusy } from '../errors.ts';
-import type { Environment } from '../model.ts';
+import { requestedBreakGlass } from '../freeze/break-glass.ts';
+import { AlreadyExists, ArtifactNotFound, DeploymentNotFound, RuleViolation, TargetBusy } from '../kernel/errors.ts';
+import type { Environment } from '../kernel/model.ts';
 import type { Ctx, Deps } from '../ports.ts';
-import { memoSource } from '../tree.ts';
+import { memoSource } from '../config/tree.ts';
 import { actorOf, configReleaseDigest, newPromotion, newPromotionId } from './aggregate.ts';
 import { cancelPromotion } from './cancel.ts';
 import { validationDeadline } from './deadlines.ts';
 import { startFlow } from './flow.ts';
 import { freezeGlassOps, hasFreezeWindows } from './freeze-override.ts';
 import { evaluateGates } from './gates.ts';
-import type { Promotion, Subject } from './model.ts';
+import type { Promotion, Subject } from '../kernel/promotion-model.ts';
 import { checkForward, lineOf, policyDigest, resolvePolicy } from './policy.ts';
 import { changeSummary, changeView, configChanges } from './release.ts';
-import type { CreateAgentPromotion, CreatePromotion } from './schemas.ts';
+import type { CreateAgentPromotion, CreatePromotion } from '../kernel/promotion-schemas.ts';
 import { armSweep } from './sweep.ts';
 import { promotionEvent, writeNewPromotion } from './write.ts';
 

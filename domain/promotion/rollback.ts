@@ -1,18 +1,18 @@
 import { randomUUID } from 'node:crypto';
-import { RuleViolation, VersionConflict } from '../errors.ts';
-import { advanceHead } from '../items.ts';
-import type { Roots } from '../model.ts';
+import { RuleViolation, VersionConflict } from '../kernel/errors.ts';
+import { advanceHead } from '../config/items.ts';
+import type { Roots } from '../kernel/model.ts';
 import type { Ctx, Deps, WriteOp } from '../ports.ts';
-import type { Deployment } from './model.ts';
-import { applyChanges, diffTrees, lookup, memoSource, NodeSink, type StoredEntry } from '../tree.ts';
+import type { Deployment } from '../kernel/promotion-model.ts';
+import { applyChanges, diffTrees, lookup, memoSource, NodeSink, type StoredEntry } from '../config/tree.ts';
 import { rollbackEnvironment } from './env-rollback.ts';
-import type { Promotion } from './model.ts';
+import type { Promotion } from '../kernel/promotion-model.ts';
 import { actorOf, guard, moved } from './aggregate.ts';
 import { loadPromotion, promotionEvent, writePromotion } from './write.ts';
-import { canonicalJson } from '../canonical.ts';
-import { deploymentOp } from '../deployments.ts';
-import { assertTagsFree, tagOps } from '../tags.ts';
-import { requestedBreakGlass } from '../break-glass.ts';
+import { canonicalJson } from '../kernel/canonical.ts';
+import { deploymentOp } from '../artifacts/deployments.ts';
+import { assertTagsFree, tagOps } from '../artifacts/tags.ts';
+import { requestedBreakGlass } from '../freeze/break-glass.ts';
 
 /**
  * Rolls a completed promotion back: only what that promotion changed is put

@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { auditEntry } from '../audit.ts';
-import { digestOf } from '../canonical.ts';
-import { AlreadyExists, RuleNotFound, RuleViolation, VersionConflict } from '../errors.ts';
+import { auditEntry } from '../audit/audit.ts';
+import { digestOf } from '../kernel/canonical.ts';
+import { AlreadyExists, RuleNotFound, RuleViolation, VersionConflict } from '../kernel/errors.ts';
 import { lineOf } from './policy.ts';
 import type { Ctx, Deps, WriteOp } from '../ports.ts';
-import { retryOnConflict } from '../retry.ts';
-import type { Rule } from './model.ts';
-import type { CreateRule, UpdateRule } from './schemas.ts';
+import { retryOnConflict } from '../kernel/retry.ts';
+import type { Rule } from '../kernel/promotion-model.ts';
+import type { CreateRule, UpdateRule } from '../kernel/promotion-schemas.ts';
 
 /**
  * Promotion rules and approval policies are one model:

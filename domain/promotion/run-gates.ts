@@ -1,10 +1,10 @@
-import { freezeOverridden } from '../break-glass.ts';
-import { activeWindowOf } from '../freeze.ts';
-import type { Environment } from '../model.ts';
+import { freezeOverridden } from '../freeze/break-glass.ts';
+import { activeWindowOf } from '../freeze/windows.ts';
+import type { Environment } from '../kernel/model.ts';
 import type { Deps } from '../ports.ts';
 import { evidenceOwners, forCurrentRelease } from './aggregate.ts';
 import { evaluateGates, type WebhookOutcome } from './gates.ts';
-import type { GateResult, Promotion } from './model.ts';
+import type { GateResult, Promotion } from '../kernel/promotion-model.ts';
 import { contentChoosers, evidenceAccepted } from './policy.ts';
 
 /** Running a promotion's gates against the store: the target's gates and webhooks, the release as published, the freeze windows. */

@@ -1,15 +1,15 @@
-import { awsName } from '../aws-names.ts';
-import { freezeOverridden, requestedBreakGlass } from '../break-glass.ts';
-import { RuleViolation, TransitionNotAllowed, ValidationFailed } from '../errors.ts';
-import { activeWindowOf, nextAllowedOf } from '../freeze.ts';
+import { awsName } from '../kernel/aws-names.ts';
+import { freezeOverridden, requestedBreakGlass } from '../freeze/break-glass.ts';
+import { RuleViolation, TransitionNotAllowed, ValidationFailed } from '../kernel/errors.ts';
+import { activeWindowOf, nextAllowedOf } from '../freeze/windows.ts';
 import type { Ctx, Deps } from '../ports.ts';
 import { actorOf, guard, moved } from './aggregate.ts';
 import { stampFreezeOverride } from './freeze-override.ts';
-import type { Promotion } from './model.ts';
+import type { Promotion } from '../kernel/promotion-model.ts';
 import { GO_WAIT_SECONDS } from './policy.ts';
 import { loadPromotion, writePromotion } from './write.ts';
 
-/** A promotion's go schedule: one per promotion, unique and within the scheduler's limits (domain/aws-names.ts). */
+/** A promotion's go schedule: one per promotion, unique and within the scheduler's limits (domain/kernel/aws-names.ts). */
 export function scheduleName(p: Pick<Promotion, 'tenant' | 'id'>): string {
   return awsName('stageline-', [p.tenant, p.id]);
 }

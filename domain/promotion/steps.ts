@@ -1,8 +1,8 @@
-import { TargetBusy } from '../errors.ts';
-import type { Environment } from '../model.ts';
+import { TargetBusy } from '../kernel/errors.ts';
+import type { Environment } from '../kernel/model.ts';
 import type { Deps } from '../ports.ts';
 import { GO_WAIT_SECONDS } from './policy.ts';
-import type { Promotion } from './model.ts';
+import type { Promotion } from '../kernel/promotion-model.ts';
 import { approvalDeadline, LOCK_SECONDS } from './deadlines.ts';
 import { afterApproval, ENGINE, moved, patched } from './aggregate.ts';
 import { artifactOps, configOps, PromotionFailed } from './delivery.ts';

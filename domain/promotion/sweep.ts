@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Deps } from '../ports.ts';
-import type { Promotion } from './model.ts';
+import type { Promotion } from '../kernel/promotion-model.ts';
 import { GO_WAIT_SECONDS } from './policy.ts';
 import { approvalDeadline, LOCK_SECONDS, validationDeadline } from './deadlines.ts';
 

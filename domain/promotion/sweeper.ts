@@ -1,5 +1,5 @@
 import type { Deps } from '../ports.ts';
-import { isTerminal } from './lifecycle.ts';
+import { isTerminal } from '../kernel/lifecycle.ts';
 import { expireWaiting } from './expire.ts';
 import { expireStep, failStep } from './finish.ts';
 import { armSweep, stuckAfter } from './sweep.ts';

@@ -1,10 +1,10 @@
-import { TransitionNotAllowed } from '../errors.ts';
+import { TransitionNotAllowed } from '../kernel/errors.ts';
 import type { Ctx, Deps } from '../ports.ts';
 import { actorOf, guard, moved, patched } from './aggregate.ts';
 import { validationDeadline } from './deadlines.ts';
 import { expiry } from './expire.ts';
 import { currentPolicy, startFlow } from './flow.ts';
-import type { Promotion } from './model.ts';
+import type { Promotion } from '../kernel/promotion-model.ts';
 import { writePromotion } from './write.ts';
 
 /**

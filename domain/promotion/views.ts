@@ -1,15 +1,15 @@
-import { digestOf } from '../canonical.ts';
-import { activeWindowOf, occurrenceView, upcomingWindowOf } from '../freeze.ts';
-import { ValidationFailed } from '../errors.ts';
+import { digestOf } from '../kernel/canonical.ts';
+import { activeWindowOf, occurrenceView, upcomingWindowOf } from '../freeze/windows.ts';
+import { ValidationFailed } from '../kernel/errors.ts';
 import type { Ctx, Deps } from '../ports.ts';
 import { countable, evidenceOwners, forCurrentRelease } from './aggregate.ts';
 import { approvalDeadline } from './deadlines.ts';
-import type { Promotion } from './model.ts';
+import type { Promotion } from '../kernel/promotion-model.ts';
 import { contentChoosers, evidenceAccepted } from './policy.ts';
-import type { ListPromotionsQuery } from './schemas.ts';
+import type { ListPromotionsQuery } from '../kernel/promotion-schemas.ts';
 import { loadPromotion } from './write.ts';
 import { configChanges } from './release.ts';
-import { memoSource } from '../tree.ts';
+import { memoSource } from '../config/tree.ts';
 
 /**
  * Reads of promotions: one, a page, the view the API answers with, the detail an approver needs
@@ -134,13 +134,13 @@ export async function decisionRecord(deps: Deps, ctx: Ctx, id: string) {
     approvals: approvals.map((a) => ({ by: a.name, digest: a.digest, counted: counted.includes(a), ...(a.via ? { via: a.via } : {}) })),
     approvalsRequired: p.policy.requiredApprovers,
     outcome,
-    // Freeze windows over the target (domain/freeze.ts): the one holding it now, a hold, a break-glass.
+    // Freeze windows over the target (domain/freeze/windows.ts): the one holding it now, a hold, a break-glass.
     freeze: {
       whenFrozen: p.whenFrozen ?? 'fail',
       heldBy: p.heldBy ?? null,
       override: p.freezeOverride ?? null,
     },
-    // A monitored alarm that rolled it back while it baked (domain/monitors.ts): name, reason, time.
+    // A monitored alarm that rolled it back while it baked (domain/freeze/monitors.ts): name, reason, time.
     ...(p.monitorAlarm ? { monitorAlarm: p.monitorAlarm } : {}),
     // The target's monitors refused the execution (alarms in ALARM: name, reason; or a check that could not be made).
     ...(p.monitorBlock ? { monitorBlock: p.monitorBlock } : {}),

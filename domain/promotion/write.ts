@@ -1,17 +1,17 @@
-import { auditEntry, type AuditDraft } from '../audit.ts';
-import { PromotionNotFound } from '../errors.ts';
-import type { ActedVia } from '../model.ts';
+import { auditEntry, type AuditDraft } from '../audit/audit.ts';
+import { PromotionNotFound } from '../kernel/errors.ts';
+import type { ActedVia } from '../kernel/model.ts';
 import type { Ctx, Deps, WriteOp } from '../ports.ts';
-import { retryOnConflict } from '../retry.ts';
+import { retryOnConflict } from '../kernel/retry.ts';
 import { subjectLabel } from './aggregate.ts';
-import { eventOp, type EventType } from './events.ts';
-import type { Actor, Promotion } from './model.ts';
+import { eventOp, type EventType } from '../kernel/events.ts';
+import type { Actor, Promotion } from '../kernel/promotion-model.ts';
 
 /**
  * The one way a promotion is written. `writePromotion` runs a write use case: load → decide
  * (guard and move, in the use case) → save the move with its events and audit entry in one
  * transaction, conditioned on the version read; a lost condition (WriteConflict) runs it all
- * again on a fresh read (domain/retry.ts). `writeNewPromotion` does the same for a request.
+ * again on a fresh read (domain/kernel/retry.ts). `writeNewPromotion` does the same for a request.
  */
 
 export async function loadPromotion(deps: Deps, tenant: string, id: string): Promise<Promotion> {

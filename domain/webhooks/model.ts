@@ -1,5 +1,5 @@
-import * as z from '../zod.ts';
-import { artifactEventDetail, breakGlassEventDetail, deploymentEventDetail, evidenceEventDetail, freezeEventDetail, promotionEventDetail } from '../promotion/events.ts';
+import * as z from '../kernel/zod.ts';
+import { artifactEventDetail, breakGlassEventDetail, deploymentEventDetail, evidenceEventDetail, freezeEventDetail, promotionEventDetail } from '../kernel/events.ts';
 
 /**
  * Outbound webhooks (Standard Webhooks): what a subscriber receives. Each domain event of the

@@ -1,4 +1,4 @@
-import type { AuditEntry } from '../model.ts';
+import type { AuditEntry } from '../kernel/model.ts';
 import type { Scheduler } from '../ports.ts';
 import type { WebhookDelivery, WebhookSubscription } from './model.ts';
 

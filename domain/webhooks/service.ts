@@ -1,11 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto';
-import * as z from '../zod.ts';
-import { auditEntry } from '../audit.ts';
-import { EnvironmentNotFound, RuleViolation, ValidationFailed, VersionConflict, WebhookNotFound } from '../errors.ts';
+import * as z from '../kernel/zod.ts';
+import { auditEntry } from '../audit/audit.ts';
+import { EnvironmentNotFound, RuleViolation, ValidationFailed, VersionConflict, WebhookNotFound } from '../kernel/errors.ts';
 import type { Ctx, Deps, DomainEvent } from '../ports.ts';
-import { retryOnConflict, WriteConflict } from '../retry.ts';
-import { envName } from '../schemas.ts';
-import { checkTenantUrl, isRedactedUrl, redactedMatches, redactUrl, TENANT_URL_FORMAT } from '../url-policy.ts';
+import { retryOnConflict, WriteConflict } from '../kernel/retry.ts';
+import { envName } from '../kernel/schemas.ts';
+import { checkTenantUrl, isRedactedUrl, redactedMatches, redactUrl, TENANT_URL_FORMAT } from '../kernel/url-policy.ts';
 import { WEBHOOK_EVENT_TYPES, WEBHOOK_PAYLOAD_VERSION, webhookTypeOf, type WebhookAttempt, type WebhookDelivery, type WebhookEventType, type WebhookSubscription } from './model.ts';
 import type { WebhookDeps, WebhookSecret } from './ports.ts';
 

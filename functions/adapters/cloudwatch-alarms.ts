@@ -1,5 +1,5 @@
 import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
-import { parseAlarmArn, type AlarmReader, type AlarmState } from '#domain/monitors';
+import { parseAlarmArn, type AlarmReader, type AlarmState } from '#domain/freeze/monitors';
 
 /**
  * Monitors' states from CloudWatch (DescribeAlarms by name, metric and composite alarms). Only the

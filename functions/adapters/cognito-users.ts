@@ -10,8 +10,8 @@ import {
   type UserType,
 } from '@aws-sdk/client-cognito-identity-provider';
 import type { ManagedUser, UserAdmin } from '#domain/access/ports';
-import { ROLES, type Role } from '#domain/auth';
-import { AlreadyExists, UserNotFound } from '#domain/errors';
+import { ROLES, type Role } from '#domain/access/auth';
+import { AlreadyExists, UserNotFound } from '#domain/kernel/errors';
 import { traced } from './tracing.ts';
 
 const attr = (u: UserType, name: string) => u.Attributes?.find((a) => a.Name === name)?.Value;

@@ -1,6 +1,6 @@
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import type { DomainEvent, Events } from '#domain/ports';
-import { EVENT_SOURCE, parseEventDetail } from '#domain/promotion/events';
+import { EVENT_SOURCE, parseEventDetail } from '#domain/kernel/events';
 import { traced } from './tracing.ts';
 
 /** Publishes domain events to an EventBridge bus (validated first; 10 per PutEvents call). */

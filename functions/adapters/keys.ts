@@ -63,7 +63,7 @@
  * |   by tenant (gsi1)| T#t#LINKS                       | <name>#<id>           | which artifacts of a tenant have links (manifest export) |
  *
  * Snapshot storage: an environment's config set is a content-addressed hash
- * trie (see domain/tree.ts). A snapshot item holds only the two root
+ * trie (see domain/config/tree.ts). A snapshot item holds only the two root
  * references (configs, flags); nodes are written once under their sha256 and
  * shared by every snapshot and environment of the tenant that contains them.
  * Changing one key writes the leaf and its ancestors (depth ≈ log16(n/32)),
@@ -124,7 +124,7 @@ export const keys = {
   snapshots: (tenant: string, env: string) => ({ pk: `${t(tenant)}SNAP#${env}`, skPrefix: 'S#' }),
   node: (tenant: string, address: string): Key => ({ pk: `${t(tenant)}NODE#${address}`, sk: 'N' }),
   itemId: (tenant: string, id: string): Key => ({ pk: `${t(tenant)}ITEMID#${id}`, sk: 'I' }),
-  /** `ref` = `<at>#<id>` (see domain/audit.ts entryRef) */
+  /** `ref` = `<at>#<id>` (see domain/audit/audit.ts entryRef) */
   auditEntry: (tenant: string, ref: string): Key => ({ pk: `${t(tenant)}AUDIT`, sk: `E#${ref}` }),
   auditEntries: (tenant: string) => ({ pk: `${t(tenant)}AUDIT`, skPrefix: 'E#' }),
   auditByEntity: (tenant: string, type: string, id: string) => `${t(tenant)}AUDIT#E#${type}#${id}`,

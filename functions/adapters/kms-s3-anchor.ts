@@ -1,8 +1,8 @@
 import { GetPublicKeyCommand, KMSClient, SignCommand } from '@aws-sdk/client-kms';
 import { ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { KeyObject } from 'node:crypto';
-import { checkpointMessage, checkpointPublicKey, checkpointSignatureValid, describePublicKey } from '#domain/audit';
-import type { AnchorPublicKey, Checkpoint } from '#domain/model';
+import { checkpointMessage, checkpointPublicKey, checkpointSignatureValid, describePublicKey } from '#domain/audit/audit';
+import type { AnchorPublicKey, Checkpoint } from '#domain/kernel/model';
 import type { AuditAnchor } from '#domain/ports';
 import { traced } from './tracing.ts';
 

@@ -4,7 +4,7 @@ import { request as httpsRequest } from 'node:https';
 import { isIP } from 'node:net';
 import { Readable } from 'node:stream';
 import ipaddr from 'ipaddr.js';
-import { addressRefusal, loopbackAllowed } from '#domain/url-policy';
+import { addressRefusal, loopbackAllowed } from '#domain/kernel/url-policy';
 
 /**
  * The one way Stageline calls a URL a tenant configured (webhook gates, OCI registries, Slack).
@@ -30,7 +30,7 @@ export class OutboundRefused extends Error {
 
 export { loopbackAllowed };
 
-/** Why an address may not be called, or null when it is a public unicast address (the save-time policy's rule, domain/url-policy.ts). */
+/** Why an address may not be called, or null when it is a public unicast address (the save-time policy's rule, domain/kernel/url-policy.ts). */
 export function refusedRange(address: string, allowLoopback = loopbackAllowed()): string | null {
   return addressRefusal(address, allowLoopback);
 }

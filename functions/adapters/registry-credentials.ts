@@ -1,4 +1,4 @@
-import * as z from '#domain/zod';
+import * as z from '#domain/kernel/zod';
 import type { Registry, RegistrySync, RegistrySyncResult } from '#domain/ports';
 import { OciRegistrySync, type CredentialBinding } from './oci-registry.ts';
 import { traced } from './tracing.ts';

@@ -1,4 +1,4 @@
-import { awsName, ROLE_SESSION_NAME } from '#domain/aws-names';
+import { awsName, ROLE_SESSION_NAME } from '#domain/kernel/aws-names';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
 import { traced } from './tracing.ts';

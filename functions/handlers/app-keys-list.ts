@@ -1,6 +1,6 @@
-import * as z from '#domain/zod';
-import { listAppKeys } from '#domain/app-keys';
-import { envName } from '#domain/schemas';
+import * as z from '#domain/kernel/zod';
+import { listAppKeys } from '#domain/access/app-keys';
+import { envName } from '#domain/kernel/schemas';
 import { httpHandler } from '../http/handler.ts';
 
 const query = z.strictObject({ environment: z.optional(envName) });

@@ -1,4 +1,4 @@
-import { createLink as body, createRepoLink } from '#domain/discovery';
+import { createLink as body, createRepoLink } from '#domain/artifacts/discovery';
 import { httpHandler } from '../http/handler.ts';
 import { artifactParams as params } from '../http/params.ts';
 

@@ -1,5 +1,5 @@
-import { publishArtifact as body } from '#domain/promotion/schemas';
-import { publishArtifact } from '#domain/artifacts';
+import { publishArtifact as body } from '#domain/kernel/promotion-schemas';
+import { publishArtifact } from '#domain/artifacts/artifacts';
 import { ConfiguredRegistrySync } from '../adapters/registry-credentials.ts';
 import { artifactParams as params } from '../http/params.ts';
 import { httpHandler } from '../http/handler.ts';

@@ -1,5 +1,5 @@
-import { resolveConstraint } from '#domain/artifacts';
-import { resolveQuery as query } from '#domain/schemas';
+import { resolveConstraint } from '#domain/artifacts/artifacts';
+import { resolveQuery as query } from '#domain/kernel/schemas';
 import { artifactParams as params } from '../http/params.ts';
 import { httpHandler } from '../http/handler.ts';
 

@@ -1,4 +1,4 @@
-import { getTag } from '#domain/artifacts';
+import { getTag } from '#domain/artifacts/artifacts';
 import { tagParams as params } from '../http/params.ts';
 import { httpHandler } from '../http/handler.ts';
 

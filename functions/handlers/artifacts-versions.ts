@@ -1,5 +1,5 @@
-import { listVersions } from '#domain/artifacts';
-import { versionsQuery as query } from '#domain/schemas';
+import { listVersions } from '#domain/artifacts/artifacts';
+import { versionsQuery as query } from '#domain/kernel/schemas';
 import { artifactParams as params } from '../http/params.ts';
 import { httpHandler } from '../http/handler.ts';
 

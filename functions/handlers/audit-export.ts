@@ -1,5 +1,5 @@
-import { exportAudit, toJsonLines } from '#domain/audit-export';
-import { auditExportQuery as query } from '#domain/schemas';
+import { exportAudit, toJsonLines } from '#domain/audit/export';
+import { auditExportQuery as query } from '#domain/kernel/schemas';
 import { anchorFromEnv } from '../adapters/kms-s3-anchor.ts';
 import { compose } from '../http/deps.ts';
 import { httpHandler, TextBody } from '../http/handler.ts';

@@ -1,5 +1,5 @@
-import { queryAudit } from '#domain/audit-log';
-import { auditQuery as query } from '#domain/schemas';
+import { queryAudit } from '#domain/audit/log';
+import { auditQuery as query } from '#domain/kernel/schemas';
 import { httpHandler } from '../http/handler.ts';
 
 export const handler = httpHandler({ query }, async ({ deps, ctx, query }) => queryAudit(deps, ctx, query));

@@ -1,5 +1,5 @@
-import { auditPublicKey } from '#domain/audit-export';
-import { verifyAudit } from '#domain/audit-log';
+import { auditPublicKey } from '#domain/audit/export';
+import { verifyAudit } from '#domain/audit/log';
 import { httpHandler } from '../http/handler.ts';
 import { anchorFromEnv } from '../adapters/kms-s3-anchor.ts';
 import { compose } from '../http/deps.ts';

@@ -1,7 +1,7 @@
-import * as z from '#domain/zod';
-import { runOnce } from '#domain/once';
+import * as z from '#domain/kernel/zod';
+import { runOnce } from '#domain/kernel/once';
 import { autoPromoteOn } from '#domain/promotion/auto';
-import { AUTO_PROMOTION_TRIGGERS, parseEventDetail } from '#domain/promotion/events';
+import { AUTO_PROMOTION_TRIGGERS, parseEventDetail } from '#domain/kernel/events';
 import { compose } from '../http/deps.ts';
 import { sfnWorkflowFromEnv } from '../adapters/sfn-workflow.ts';
 import { schedulerFromEnv } from '../adapters/scheduler.ts';

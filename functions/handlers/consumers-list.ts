@@ -1,4 +1,4 @@
-import { listConsumers } from '#domain/artifacts';
+import { listConsumers } from '#domain/artifacts/artifacts';
 import { artifactParams as params } from '../http/params.ts';
 import { httpHandler } from '../http/handler.ts';
 

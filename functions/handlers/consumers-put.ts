@@ -1,5 +1,5 @@
-import { putConsumer } from '#domain/artifacts';
-import { consumerBody as body } from '#domain/schemas';
+import { putConsumer } from '#domain/artifacts/artifacts';
+import { consumerBody as body } from '#domain/kernel/schemas';
 import { consumerParams as params } from '../http/params.ts';
 import { httpHandler } from '../http/handler.ts';
 

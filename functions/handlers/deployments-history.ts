@@ -1,5 +1,5 @@
-import { deploymentHistory } from '#domain/deployments';
-import { historyQuery as query } from '#domain/schemas';
+import { deploymentHistory } from '#domain/artifacts/deployments';
+import { historyQuery as query } from '#domain/kernel/schemas';
 import { httpHandler, WithHeaders } from '../http/handler.ts';
 
 /** A plain array, newest first; the next page's cursor travels in X-Next-Cursor. */

@@ -1,5 +1,5 @@
-import { recordDeployment } from '#domain/deployments';
-import { deploymentBody as body } from '#domain/schemas';
+import { recordDeployment } from '#domain/artifacts/deployments';
+import { deploymentBody as body } from '#domain/kernel/schemas';
 import { httpHandler, WithHeaders } from '../http/handler.ts';
 
 /** 201 for a new record; 200 when the same record was already there (a replay) or changed status. */

@@ -1,5 +1,5 @@
-import { diffQuery as query } from '#domain/schemas';
-import { diffEnvironments } from '#domain/snapshots';
+import { diffQuery as query } from '#domain/kernel/schemas';
+import { diffEnvironments } from '#domain/config/snapshots';
 import { httpHandler } from '../http/handler.ts';
 
 export const handler = httpHandler({ query }, async ({ deps, ctx, query }) =>

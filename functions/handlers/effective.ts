@@ -1,4 +1,4 @@
-import { cacheControlOf, contentsOf, effectiveDocument, effectiveQuery as query, etagOf, matchesEtag } from '#domain/effective';
+import { cacheControlOf, contentsOf, effectiveDocument, effectiveQuery as query, etagOf, matchesEtag } from '#domain/config/effective';
 import { appRead } from '../http/app-read.ts';
 import { httpHandler, WithHeaders } from '../http/handler.ts';
 import { envParams as params } from '../http/params.ts';

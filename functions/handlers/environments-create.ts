@@ -1,5 +1,5 @@
-import { createEnvironment, environmentView } from '#domain/environments';
-import { createEnvironment as body } from '#domain/schemas';
+import { createEnvironment, environmentView } from '#domain/config/environments';
+import { createEnvironment as body } from '#domain/kernel/schemas';
 import { httpHandler } from '../http/handler.ts';
 
 export const handler = httpHandler({ body, status: 201 }, async ({ deps, ctx, body }) =>

@@ -1,4 +1,4 @@
-import { deleteEnvironment } from '#domain/environments';
+import { deleteEnvironment } from '#domain/config/environments';
 import { envParams as params, optionalReason as query } from '../http/params.ts';
 import { httpHandler } from '../http/handler.ts';
 

@@ -1,4 +1,4 @@
-import { environmentView, getEnvironment } from '#domain/environments';
+import { environmentView, getEnvironment } from '#domain/config/environments';
 import { envParams as params } from '../http/params.ts';
 import { httpHandler } from '../http/handler.ts';
 

@@ -1,4 +1,4 @@
-import { environmentView, listEnvironments } from '#domain/environments';
+import { environmentView, listEnvironments } from '#domain/config/environments';
 import { httpHandler } from '../http/handler.ts';
 
 export const handler = httpHandler({}, async ({ deps, ctx }) => ({

@@ -1,5 +1,5 @@
 import { rollbackEnvironment } from '#domain/promotion/env-rollback';
-import { envRollbackBody as body } from '#domain/promotion/schemas';
+import { envRollbackBody as body } from '#domain/kernel/promotion-schemas';
 import { promotionView } from '#domain/promotion/views';
 import { envParams as params } from '../http/params.ts';
 import { httpHandler } from '../http/handler.ts';

@@ -1,5 +1,5 @@
-import { environmentView, updateEnvironment } from '#domain/environments';
-import { updateEnvironment as body } from '#domain/schemas';
+import { environmentView, updateEnvironment } from '#domain/config/environments';
+import { updateEnvironment as body } from '#domain/kernel/schemas';
 import { envParams as params } from '../http/params.ts';
 import { httpHandler } from '../http/handler.ts';
 

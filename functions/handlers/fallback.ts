@@ -1,6 +1,6 @@
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { MethodNotAllowed, RouteNotFound } from '#domain/errors';
+import { MethodNotAllowed, RouteNotFound } from '#domain/kernel/errors';
 import { deployedOrigins, preflight, withCorsHeaders } from '../http/cors.ts';
 import { errorResponse } from '../http/errors.ts';
 import { matchRoute } from '../http/routes.ts';

@@ -1,6 +1,6 @@
-import * as z from '#domain/zod';
-import { addFreezeWindow, createFreezeWindow as body } from '#domain/freeze';
-import { envName } from '#domain/schemas';
+import * as z from '#domain/kernel/zod';
+import { addFreezeWindow, createFreezeWindow as body } from '#domain/freeze/windows';
+import { envName } from '#domain/kernel/schemas';
 import { httpHandler } from '../http/handler.ts';
 import { compose } from '../http/deps.ts';
 import { schedulerOnFirstUse } from '../adapters/scheduler-on-first-use.ts';

@@ -1,6 +1,6 @@
-import * as z from '#domain/zod';
-import { listFreezeWindows, removeFreezeWindow } from '#domain/freeze';
-import { envName } from '#domain/schemas';
+import * as z from '#domain/kernel/zod';
+import { listFreezeWindows, removeFreezeWindow } from '#domain/freeze/windows';
+import { envName } from '#domain/kernel/schemas';
 import { httpHandler, WithHeaders } from '../http/handler.ts';
 import { freezeParams } from '../http/params.ts';
 

@@ -1,5 +1,5 @@
-import { batchItems } from '#domain/items';
-import { batchItems as body } from '#domain/schemas';
+import { batchItems } from '#domain/config/items';
+import { batchItems as body } from '#domain/kernel/schemas';
 import { envParams as params } from '../http/params.ts';
 import { httpHandler } from '../http/handler.ts';
 

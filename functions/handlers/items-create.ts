@@ -1,5 +1,5 @@
-import { createItem } from '#domain/items';
-import { createItem as body } from '#domain/schemas';
+import { createItem } from '#domain/config/items';
+import { createItem as body } from '#domain/kernel/schemas';
 import { envParams as params } from '../http/params.ts';
 import { httpHandler } from '../http/handler.ts';
 

@@ -1,5 +1,5 @@
-import * as z from '#domain/zod';
-import { deleteItem } from '#domain/items';
+import * as z from '#domain/kernel/zod';
+import { deleteItem } from '#domain/config/items';
 import { itemParams as params } from '../http/params.ts';
 import { httpHandler } from '../http/handler.ts';
 

@@ -1,4 +1,4 @@
-import { getItem } from '#domain/items';
+import { getItem } from '#domain/config/items';
 import { itemParams as params } from '../http/params.ts';
 import { httpHandler } from '../http/handler.ts';
 

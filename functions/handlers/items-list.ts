@@ -1,6 +1,6 @@
-import * as z from '#domain/zod';
-import { listItems } from '#domain/items';
-import { page as query } from '#domain/schemas';
+import * as z from '#domain/kernel/zod';
+import { listItems } from '#domain/config/items';
+import { page as query } from '#domain/kernel/schemas';
 import { envParams as params } from '../http/params.ts';
 import { httpHandler } from '../http/handler.ts';
 

@@ -1,5 +1,5 @@
-import { updateItem } from '#domain/items';
-import { updateItem as body } from '#domain/schemas';
+import { updateItem } from '#domain/config/items';
+import { updateItem as body } from '#domain/kernel/schemas';
 import { itemParams as params } from '../http/params.ts';
 import { httpHandler } from '../http/handler.ts';
 

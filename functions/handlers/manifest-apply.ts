@@ -1,5 +1,5 @@
-import * as z from '#domain/zod';
-import { ValidationFailed } from '#domain/errors';
+import * as z from '#domain/kernel/zod';
+import { ValidationFailed } from '#domain/kernel/errors';
 import { applyManifest } from '#domain/manifest/service';
 import type { SecretResolver } from '#domain/ports';
 import { checkUrl, OutboundRefused } from '../adapters/outbound.ts';

@@ -1,5 +1,5 @@
-import * as z from '#domain/zod';
-import { ValidationFailed } from '#domain/errors';
+import * as z from '#domain/kernel/zod';
+import { ValidationFailed } from '#domain/kernel/errors';
 import { exportManifest, planManifest } from '#domain/manifest/service';
 import { httpHandler, TextBody } from '../http/handler.ts';
 

@@ -1,6 +1,6 @@
-import * as z from '#domain/zod';
+import * as z from '#domain/kernel/zod';
 import { getNotificationSettings } from '#domain/notify/settings';
-import { envName } from '#domain/schemas';
+import { envName } from '#domain/kernel/schemas';
 import { httpHandler } from '../http/handler.ts';
 
 const params = z.object({ env: z.optional(envName) });

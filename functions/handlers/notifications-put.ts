@@ -1,7 +1,7 @@
-import * as z from '#domain/zod';
-import { ValidationFailed } from '#domain/errors';
+import * as z from '#domain/kernel/zod';
+import { ValidationFailed } from '#domain/kernel/errors';
 import { notificationSettingsBody as body, putNotificationSettings } from '#domain/notify/settings';
-import { envName } from '#domain/schemas';
+import { envName } from '#domain/kernel/schemas';
 import { checkUrl, OutboundRefused } from '../adapters/outbound.ts';
 import { httpHandler } from '../http/handler.ts';
 

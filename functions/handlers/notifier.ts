@@ -1,6 +1,6 @@
-import * as z from '#domain/zod';
+import * as z from '#domain/kernel/zod';
 import { notify, NOTIFY_ON } from '#domain/notify/notifier';
-import { parseEventDetail } from '#domain/promotion/events';
+import { parseEventDetail } from '#domain/kernel/events';
 import { postToSlack, sesEmail } from '../adapters/channels.ts';
 import { directoryFromEnv } from '../adapters/cognito-directory.ts';
 import { compose } from '../http/deps.ts';

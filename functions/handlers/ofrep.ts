@@ -1,5 +1,5 @@
-import * as z from '#domain/zod';
-import { bulkEtag, contentsOf, evaluateFlag, matchesEtag, OFREP_CONFIGURATION, ofrepBulk, ofrepRequest, parseOfrepRequest } from '#domain/effective';
+import * as z from '#domain/kernel/zod';
+import { bulkEtag, contentsOf, evaluateFlag, matchesEtag, OFREP_CONFIGURATION, ofrepBulk, ofrepRequest, parseOfrepRequest } from '#domain/config/effective';
 import { appRead } from '../http/app-read.ts';
 import { httpHandler, WithHeaders } from '../http/handler.ts';
 

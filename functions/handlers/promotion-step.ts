@@ -1,4 +1,4 @@
-import * as z from '#domain/zod';
+import * as z from '#domain/kernel/zod';
 import { awaitStep, executeStep, gatesStep } from '#domain/promotion/steps';
 import { expireStep, failStep, verifyStep } from '#domain/promotion/finish';
 import { ConfiguredRegistrySync } from '../adapters/registry-credentials.ts';

@@ -1,4 +1,4 @@
-import { approveBody as body } from '#domain/promotion/schemas';
+import { approveBody as body } from '#domain/kernel/promotion-schemas';
 import { approvePromotion } from '#domain/promotion/approve';
 import { promotionDetail } from '#domain/promotion/views';
 import { promotionParams as params } from '../http/params.ts';

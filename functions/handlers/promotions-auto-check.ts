@@ -1,5 +1,5 @@
 import { checkAutoPromotion } from '#domain/promotion/auto';
-import { autoCheckBody as body } from '#domain/promotion/schemas';
+import { autoCheckBody as body } from '#domain/kernel/promotion-schemas';
 import { httpHandler } from '../http/handler.ts';
 import { sfnWorkflowFromEnv } from '../adapters/sfn-workflow.ts';
 import { schedulerFromEnv } from '../adapters/scheduler.ts';

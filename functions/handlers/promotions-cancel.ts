@@ -1,4 +1,4 @@
-import { cancelQuery as query } from '#domain/promotion/schemas';
+import { cancelQuery as query } from '#domain/kernel/promotion-schemas';
 import { cancelPromotion } from '#domain/promotion/cancel';
 import { promotionView } from '#domain/promotion/views';
 import { promotionParams as params } from '../http/params.ts';

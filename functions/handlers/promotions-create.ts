@@ -1,8 +1,8 @@
 import { createPromotion } from '#domain/promotion/request';
 import { promotionView } from '#domain/promotion/views';
-import * as z from '#domain/zod';
-import { ValidationFailed } from '#domain/errors';
-import { createAgentPromotion, createArtifactPromotion, createConfigPromotion, createPromotion as anySubject, type CreateConfigPromotion } from '#domain/promotion/schemas';
+import * as z from '#domain/kernel/zod';
+import { ValidationFailed } from '#domain/kernel/errors';
+import { createAgentPromotion, createArtifactPromotion, createConfigPromotion, createPromotion as anySubject, type CreateConfigPromotion } from '#domain/kernel/promotion-schemas';
 import type { Route } from '../http/routes.ts';
 import { httpHandler, WithHeaders } from '../http/handler.ts';
 import { sfnWorkflowFromEnv } from '../adapters/sfn-workflow.ts';

@@ -1,4 +1,4 @@
-import { executeBody as body } from '#domain/promotion/schemas';
+import { executeBody as body } from '#domain/kernel/promotion-schemas';
 import { executePromotion } from '#domain/promotion/execute';
 import { promotionView } from '#domain/promotion/views';
 import { promotionParams as params } from '../http/params.ts';

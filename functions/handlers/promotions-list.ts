@@ -1,5 +1,5 @@
 import { listPromotions, promotionView } from '#domain/promotion/views';
-import { listPromotionsQuery as query } from '#domain/promotion/schemas';
+import { listPromotionsQuery as query } from '#domain/kernel/promotion-schemas';
 import { httpHandler } from '../http/handler.ts';
 
 export const handler = httpHandler({ query }, async ({ deps, ctx, query, route }) => {

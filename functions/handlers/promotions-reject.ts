@@ -1,4 +1,4 @@
-import { rejectBody as body } from '#domain/promotion/schemas';
+import { rejectBody as body } from '#domain/kernel/promotion-schemas';
 import { rejectPromotion } from '#domain/promotion/reject';
 import { promotionView } from '#domain/promotion/views';
 import { promotionParams as params } from '../http/params.ts';

@@ -1,5 +1,5 @@
 import { rollbackPromotion } from '#domain/promotion/rollback';
-import { rollbackBody as body } from '#domain/promotion/schemas';
+import { rollbackBody as body } from '#domain/kernel/promotion-schemas';
 import { promotionView } from '#domain/promotion/views';
 import { promotionParams as params } from '../http/params.ts';
 import { httpHandler } from '../http/handler.ts';

@@ -1,4 +1,4 @@
-import { scheduleBody as body } from '#domain/promotion/schemas';
+import { scheduleBody as body } from '#domain/kernel/promotion-schemas';
 import { schedulePromotion } from '#domain/promotion/schedule';
 import { promotionView } from '#domain/promotion/views';
 import { promotionParams as params } from '../http/params.ts';

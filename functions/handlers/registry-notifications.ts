@@ -1,5 +1,5 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { registryNotification } from '#domain/discovery-notify';
+import { registryNotification } from '#domain/artifacts/discovery-notify';
 import { compose, tenantDeps } from '../http/deps.ts';
 import { ConfiguredRegistrySync } from '../adapters/registry-credentials.ts';
 

@@ -1,4 +1,4 @@
-import { onEcrPush } from '#domain/discovery-ecr';
+import { onEcrPush } from '#domain/artifacts/discovery-ecr';
 import { compose } from '../http/deps.ts';
 import { ConfiguredRegistrySync } from '../adapters/registry-credentials.ts';
 
@@ -9,7 +9,7 @@ import { logged } from '../adapters/observability.ts';
 /**
  * Target of the rule on the default bus for ECR's "ECR Image Action" events (PUSH, SUCCESS;
  * infra/stack.ts RegistryPush): the pushed tag becomes a version of every artifact linked to that
- * repository whose filter it passes (domain/discovery.ts).
+ * repository whose filter it passes (domain/artifacts/discovery.ts).
  */
 export const handler = async (event: unknown) =>
   logged('registry push', {}, () => onEcrPush(wiring.deps(), event), (r) => ({ repository: r.repository, results: r.results.length, ignored: r.ignored }));

@@ -1,5 +1,5 @@
 import { createRule } from '#domain/promotion/rules';
-import { createRule as body } from '#domain/promotion/schemas';
+import { createRule as body } from '#domain/kernel/promotion-schemas';
 import { httpHandler } from '../http/handler.ts';
 
 export const handler = httpHandler({ body, status: 201 }, async ({ deps, ctx, body }) => createRule(deps, ctx, body));

@@ -1,5 +1,5 @@
 import { updateRule } from '#domain/promotion/rules';
-import { updateRule as body } from '#domain/promotion/schemas';
+import { updateRule as body } from '#domain/kernel/promotion-schemas';
 import { ruleParams as params } from '../http/params.ts';
 import { httpHandler } from '../http/handler.ts';
 

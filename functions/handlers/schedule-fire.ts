@@ -1,4 +1,4 @@
-import * as z from '#domain/zod';
+import * as z from '#domain/kernel/zod';
 import { autoCheckDue } from '#domain/promotion/auto';
 import { expireWaiting } from '#domain/promotion/expire';
 import { fireSchedule } from '#domain/promotion/schedule';
@@ -6,7 +6,7 @@ import { sweepPromotion } from '#domain/promotion/sweeper';
 import { logged } from '../adapters/observability.ts';
 import { sweptPromotions } from '../adapters/metrics.ts';
 import { remindApprovers } from '#domain/notify/notifier';
-import { fireFreezeEdge } from '#domain/freeze';
+import { fireFreezeEdge } from '#domain/freeze/windows';
 import { compose } from '../http/deps.ts';
 import { sfnWorkflowFromEnv } from '../adapters/sfn-workflow.ts';
 import { schedulerFromEnv } from '../adapters/scheduler.ts';

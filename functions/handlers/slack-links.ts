@@ -1,4 +1,4 @@
-import * as z from '#domain/zod';
+import * as z from '#domain/kernel/zod';
 import { issueLinkCode, listSlackLinks, unlinkSlack } from '#domain/notify/slack-identity';
 import { slackTeamId } from '#domain/notify/settings';
 import { httpHandler, WithHeaders } from '../http/handler.ts';

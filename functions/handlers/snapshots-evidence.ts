@@ -1,4 +1,4 @@
-import { evidenceBody as body } from '#domain/promotion/schemas';
+import { evidenceBody as body } from '#domain/kernel/promotion-schemas';
 import { addEvidence } from '#domain/promotion/evidence';
 import { snapshotParams as params } from '../http/params.ts';
 import { httpHandler } from '../http/handler.ts';

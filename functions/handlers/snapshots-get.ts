@@ -1,4 +1,4 @@
-import { getSnapshot, snapshotView } from '#domain/snapshots';
+import { getSnapshot, snapshotView } from '#domain/config/snapshots';
 import { snapshotParams as params } from '../http/params.ts';
 import { httpHandler } from '../http/handler.ts';
 

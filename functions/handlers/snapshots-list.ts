@@ -1,6 +1,6 @@
-import * as z from '#domain/zod';
-import { page as query } from '#domain/schemas';
-import { listSnapshots, snapshotView } from '#domain/snapshots';
+import * as z from '#domain/kernel/zod';
+import { page as query } from '#domain/kernel/schemas';
+import { listSnapshots, snapshotView } from '#domain/config/snapshots';
 import { envParams as params } from '../http/params.ts';
 import { httpHandler } from '../http/handler.ts';
 

@@ -1,6 +1,6 @@
-import { environmentView } from '#domain/environments';
-import { restoreSnapshot as body } from '#domain/schemas';
-import { restoreSnapshot } from '#domain/snapshots';
+import { environmentView } from '#domain/config/environments';
+import { restoreSnapshot as body } from '#domain/kernel/schemas';
+import { restoreSnapshot } from '#domain/config/snapshots';
 import { snapshotParams as params } from '../http/params.ts';
 import { httpHandler } from '../http/handler.ts';
 

@@ -1,6 +1,6 @@
-import * as z from '#domain/zod';
-import { envName } from '#domain/schemas';
-import { status } from '#domain/status';
+import * as z from '#domain/kernel/zod';
+import { envName } from '#domain/kernel/schemas';
+import { status } from '#domain/promotion/status';
 import { httpHandler } from '../http/handler.ts';
 
 const query = z.strictObject({ env: z.optional(envName) });

@@ -1,7 +1,7 @@
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
-import { linkAuditEntries } from '#domain/audit-log';
-import type { AuditEntry } from '#domain/model';
+import { linkAuditEntries } from '#domain/audit/log';
+import type { AuditEntry } from '#domain/kernel/model';
 import type { DomainEvent } from '#domain/ports';
 import { eventsOf, openAuditEntry } from '../adapters/dynamo-store.ts';
 import { eventMetrics } from '../adapters/metrics.ts';
@@ -28,7 +28,7 @@ const wiring = compose({ anchor: () => rememberingAnchor(anchorFromEnv()), event
  *   delivery, consumers de-duplicate), so an event is published if and only if
  *   its change committed, however the writer crashed afterwards;
  * - links audit entries into each tenant's hash chain and signs a checkpoint
- *   outside the table (domain/audit-log.ts) — off the write path, so writers
+ *   outside the table (domain/audit/log.ts) — off the write path, so writers
  *   never contend on a tenant-wide item.
  * A failure throws: the batch is retried (split in halves on AWS) and what still
  * fails lands in the consumer's DLQ.

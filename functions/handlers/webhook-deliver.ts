@@ -1,5 +1,5 @@
-import * as z from '#domain/zod';
-import { parseEventDetail } from '#domain/promotion/events';
+import * as z from '#domain/kernel/zod';
+import { parseEventDetail } from '#domain/kernel/events';
 import { WEBHOOK_BUS_TYPES } from '#domain/webhooks/model';
 import { attemptDelivery, dispatchWebhooks } from '#domain/webhooks/service';
 import { webhookDepsFromEnv } from '../adapters/webhooks.ts';

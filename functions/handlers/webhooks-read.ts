@@ -1,4 +1,4 @@
-import * as z from '#domain/zod';
+import * as z from '#domain/kernel/zod';
 import { getWebhook, listWebhookDeliveries, listWebhooks } from '#domain/webhooks/service';
 import { httpHandler, WithHeaders } from '../http/handler.ts';
 import { deliveriesQuery, webhookParams } from '../http/webhook-params.ts';

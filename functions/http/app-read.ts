@@ -1,8 +1,8 @@
 import { createRemoteJWKSet, jwtVerify } from 'jose';
-import { checkKey, KEY_PREFIX, parseKey, presentedKey, shouldTouch, type ReadScope } from '#domain/app-keys';
-import { requireRole, type Principal } from '#domain/auth';
-import { EnvironmentNotFound, Forbidden, Unauthenticated } from '#domain/errors';
-import type { Environment } from '#domain/model';
+import { checkKey, KEY_PREFIX, parseKey, presentedKey, shouldTouch, type ReadScope } from '#domain/access/app-keys';
+import { requireRole, type Principal } from '#domain/access/auth';
+import { EnvironmentNotFound, Forbidden, Unauthenticated } from '#domain/kernel/errors';
+import type { Environment } from '#domain/kernel/model';
 import type { Ctx, Deps } from '#domain/ports';
 import { logger } from '../adapters/observability.ts';
 import { depsFor } from './deps.ts';

@@ -1,4 +1,4 @@
-import * as E from '#domain/errors';
+import * as E from '#domain/kernel/errors';
 import { logger } from '../adapters/observability.ts';
 
 /** THE error → HTTP map. Anything not listed is a 500 whose body says nothing internal. */

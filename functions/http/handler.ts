@@ -1,15 +1,15 @@
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
-import type * as z from '#domain/zod';
-import { hasRole, type Principal } from '#domain/auth';
-import { BREAK_GLASS_HEADER } from '#domain/break-glass';
-import { canonicalJson, sha256Hex } from '#domain/canonical';
-import { AlreadyExists, ConcurrentModification, Forbidden, IdempotencyKeyReused, MalformedJson, PayloadTooLarge, RouteNotFound, ValidationFailed, type Issue } from '#domain/errors';
+import type * as z from '#domain/kernel/zod';
+import { hasRole, type Principal } from '#domain/access/auth';
+import { BREAK_GLASS_HEADER } from '#domain/freeze/break-glass';
+import { canonicalJson, sha256Hex } from '#domain/kernel/canonical';
+import { AlreadyExists, ConcurrentModification, Forbidden, IdempotencyKeyReused, MalformedJson, PayloadTooLarge, RouteNotFound, ValidationFailed, type Issue } from '#domain/kernel/errors';
 import type { Ctx, Deps } from '#domain/ports';
 import { storeOnly, tenantDeps, type Wiring } from './deps.ts';
 import { logger } from '../adapters/observability.ts';
-import { writeStats } from '#domain/retry';
-import { shapeProblem } from '#domain/json-shape';
+import { writeStats } from '#domain/kernel/retry';
+import { shapeProblem } from '#domain/kernel/json-shape';
 import { withCorsHeaders } from './cors.ts';
 import { errorResponse, json, type HttpResult } from './errors.ts';
 import { principalOf } from './principal.ts';
@@ -115,7 +115,7 @@ function readBody(event: APIGatewayProxyEventV2): unknown {
 }
 
 
-/** The shape every body must have before any schema runs (domain/json-shape.ts): a 400 naming where it is not. */
+/** The shape every body must have before any schema runs (domain/kernel/json-shape.ts): a 400 naming where it is not. */
 function checkShape(root: unknown): void {
   const problem = shapeProblem(root, 'body');
   if (problem) throw new ValidationFailed([problem]);

@@ -1,6 +1,6 @@
-import * as z from '#domain/zod';
-import { envName } from '#domain/schemas';
-import { notReserved } from '#domain/reserved-keys';
+import * as z from '#domain/kernel/zod';
+import { envName } from '#domain/kernel/schemas';
+import { notReserved } from '#domain/kernel/reserved-keys';
 
 /** Path parameter schemas shared by the handlers. */
 export const envParams = /* @__PURE__ */ z.object({ env: envName });

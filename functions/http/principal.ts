@@ -1,8 +1,8 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import * as z from '#domain/zod';
-import { ROLES, type Principal, type Role } from '#domain/auth';
-import { Forbidden, Unauthenticated } from '#domain/errors';
-import { globMatch } from '#domain/glob';
+import * as z from '#domain/kernel/zod';
+import { ROLES, type Principal, type Role } from '#domain/access/auth';
+import { Forbidden, Unauthenticated } from '#domain/kernel/errors';
+import { globMatch } from '#domain/kernel/glob';
 import type { ServedRoute } from './served-routes.ts';
 
 type Authorizer = {
@@ -55,12 +55,13 @@ export function fromJwt(claims: Record<string, unknown>): Principal {
  * Whether a caller's ARN is one a MACHINE_PRINCIPALS entry names. A role signs as the session of
  * it, `arn:aws:sts::<account>:assumed-role/<role name>/<session>` (no role path), so an IAM role ARN
  * or glob (`arn:aws:iam::<account>:role/[path/]ci-*`) names every session of the roles it matches;
- * any other pattern (an assumed-role or user ARN glob) is matched as written.
+ * every pattern also matches as written (an assumed-role or user ARN glob, or a caller the local
+ * gateway names by its role ARN).
  */
 export function callerMatches(caller: string, pattern: string): boolean {
+  if (globMatch(caller, pattern)) return true;
   const role = /^arn:([\w-]+):iam::(\d{12}|\*):role\/(?:.*\/)?([^/]+)$/.exec(pattern);
-  const effective = role ? `arn:${role[1]}:sts::${role[2]}:assumed-role/${role[3]}/*` : pattern;
-  return globMatch(caller, effective);
+  return !!role && globMatch(caller, `arn:${role[1]}:sts::${role[2]}:assumed-role/${role[3]}/*`);
 }
 
 function fromIam(arn: string | undefined): Principal {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import type { AppKey } from '#domain/app-keys';
-import type { Environment } from '#domain/model';
+import type { AppKey } from '#domain/access/app-keys';
+import type { Environment } from '#domain/kernel/model';
 import type { Deps } from '#domain/ports';
 
 /**
@@ -11,7 +11,7 @@ import type { Deps } from '#domain/ports';
  * is refused within 1 s on every instance; a promotion (a new head) is visible as soon as the read
  * sees it, within DynamoDB's eventual consistency (typically well under a second). A first read of a
  * key (or one after the bound) reads both consistently in one BatchGetItem, as before. The snapshot
- * contents are immutable and cached by digest already (domain/effective.ts).
+ * contents are immutable and cached by digest already (domain/config/effective.ts).
  */
 const TTL_MS = (() => {
   const v = Number(process.env.APP_READ_CACHE_MS ?? 1000);

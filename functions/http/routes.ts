@@ -1,4 +1,4 @@
-import type { Role } from '#domain/auth';
+import type { Role } from '#domain/access/auth';
 
 /**
  * THE route table. CDK creates one API Gateway route (and one Lambda per

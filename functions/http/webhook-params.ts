@@ -1,4 +1,4 @@
-import * as z from '../../domain/zod.ts';
+import * as z from '../../domain/kernel/zod.ts';
 
 /** Path and query parameters of the /webhooks routes. */
 export const webhookParams = /* @__PURE__ */ z.schema(() => z.object({

@@ -209,7 +209,7 @@ describe('each function has what its bundle calls, and nothing more', () => {
 
   it('gives DEPLOYMENT_ACCOUNT and DEPLOYMENT_REGION to exactly the functions whose bundle checks monitors (a manifest with monitors failed on AWS without them)', () => {
     const ids = functionIds();
-    const holders = FUNCTIONS.filter((name) => bundleFunction(name, { traceSdk: false, reuseAny: true }).modules.has('domain/monitors.ts'));
+    const holders = FUNCTIONS.filter((name) => bundleFunction(name, { traceSdk: false, reuseAny: true }).modules.has('domain/freeze/monitors.ts'));
     for (const key of ['DEPLOYMENT_ACCOUNT', 'DEPLOYMENT_REGION']) {
       const given = FUNCTIONS.filter((name) => key in (resources[ids.get(name)!]!.Properties!.Environment?.Variables ?? {}));
       expect(given, key).toEqual(holders);

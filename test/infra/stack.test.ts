@@ -3,7 +3,7 @@ import path from 'node:path';
 import { Validations, type App } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ROLES } from '../../domain/auth.ts';
+import { ROLES } from '../../domain/access/auth.ts';
 import { TABLE } from '../../functions/adapters/keys.ts';
 import { FALLBACK_HANDLER, FUNCTION_GROUPS, FUNCTIONS, ROUTES, WORKFLOW_HANDLERS, functionOf, handlersOf, routeKey } from '../../functions/http/routes.ts';
 import { NAG_PACKS, createApp } from '../../infra/create-app.ts';

@@ -3,7 +3,7 @@ import { RequestCounter, totalRequests } from '../../bench/counter.ts';
 import { storeOnlyDeps } from '../../bench/common.ts';
 import { DynamoStore, documentClient } from '../../functions/adapters/dynamo-store.ts';
 import { LOCAL_REGION, localCredentials } from '../../local/dynamodb.ts';
-import type { Principal } from '../../domain/auth.ts';
+import type { Principal } from '../../domain/access/auth.ts';
 import type { Deps } from '../../domain/ports.ts';
 import { approvePromotion } from '../../domain/promotion/approve.ts';
 import { waitFor, waitForToken } from '../support/promotions.ts';

@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkpointMessage, entryHash, GENESIS_HASH, linkHash } from '../../domain/audit.ts';
-import { verifyExport } from '../../domain/audit-export.ts';
+import { checkpointMessage, entryHash, GENESIS_HASH, linkHash } from '../../domain/audit/audit.ts';
+import { verifyExport } from '../../domain/audit/export.ts';
 import { waitFor } from '../support/promotions.ts';
 import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
 

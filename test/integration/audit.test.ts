@@ -84,7 +84,7 @@ describe('audit trail', () => {
   const exportedSeqs = async (token: string) => {
     const r = await t.call('GET', '/api/v1/audit/export', { token });
     expect(r.status).toBe(200);
-    const { verifyExport } = await import('../../domain/audit-export.ts');
+    const { verifyExport } = await import('../../domain/audit/export.ts');
     const key = (await t.call('GET', '/api/v1/audit/public-key', { token })).body.publicKeyPem;
     expect(verifyExport(String(r.body), key)).toMatchObject({ ok: true, problems: [] });
     return String(r.body).trimEnd().split('\n').map((l) => JSON.parse(l)).filter((l) => l.type === 'entry').map((l) => l.seq);
@@ -142,7 +142,7 @@ describe('audit trail', () => {
     const stored = await store.getAuditEntries(tenant, links.map((l) => l.entry));
     const victim = stored.get(links[4]!.entry)!.entry;
     const forged = { ...victim, actorName: 'mallory@evil.example' };
-    const { linkEntries } = await import('../../domain/audit.ts');
+    const { linkEntries } = await import('../../domain/audit/audit.ts');
     const relinked = linkEntries({ seq: 4, hash: links[3]!.hash }, [forged, ...links.slice(5).map((l) => stored.get(l.entry)!.entry)], new Date());
     const { PutCommand, DeleteCommand } = await import('@aws-sdk/lib-dynamodb');
     const victimItem = (await entries(tenant)).find((i) => i.sk!.S === `E#${links[4]!.entry}`)!;
@@ -170,7 +170,7 @@ describe('audit trail', () => {
   // ---- the append writes the head first (carrying its links), then the links and markers without a transaction
   const direct = async () => {
     const { deps } = await import('../../functions/http/deps.ts');
-    const { linkAuditEntries } = await import('../../domain/audit-log.ts');
+    const { linkAuditEntries } = await import('../../domain/audit/log.ts');
     const d = deps();
     /** The newest `n` entries of a tenant, oldest first, as the stream hands them to the consumer. */
     const newest = async (tenant: string, n: number) => (await d.store.queryAudit(tenant, { limit: n } as never)).items.reverse();
@@ -273,7 +273,7 @@ describe('audit trail', () => {
     try {
       for (const key of ['r1', 'r2', 'r3', 'r4']) await t.call('POST', '/api/v1/environments/dev/configs', { token: u.deployer, body: { key, value: 1 } });
       const [e1, e2, e3, e4] = await newest(tenant, 4);
-      const { writeStats } = await import('../../domain/retry.ts');
+      const { writeStats } = await import('../../domain/kernel/retry.ts');
       const retriesBefore = writeStats.retries;
       const results = await Promise.all([
         linkAuditEntries(d, tenant, [e1!, e2!]),

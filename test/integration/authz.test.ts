@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hasRole, ROLES, type Role } from '../../domain/auth.ts';
+import { hasRole, ROLES, type Role } from '../../domain/access/auth.ts';
 import { matchRoute, ROUTES, routeKey, type Route } from '../../functions/http/routes.ts';
 import { PIPELINE_ARN } from '../../local/stack.ts';
 import { signedFetch } from '../support/sigv4.ts';

@@ -30,7 +30,7 @@ import { secretsFromEnv } from '../../functions/adapters/secrets.ts';
 import { executionName, SfnWorkflow } from '../../functions/adapters/sfn-workflow.ts';
 import { tenantCredentials } from '../../functions/adapters/tenant-credentials.ts';
 import { SecretsManagerWebhookSecrets, webhookSecretName } from '../../functions/adapters/webhook-secrets.ts';
-import { awsName, ROLE_SESSION_NAME } from '../../domain/aws-names.ts';
+import { awsName, ROLE_SESSION_NAME } from '../../domain/kernel/aws-names.ts';
 import type { WebhookSecret } from '../../domain/webhooks/ports.ts';
 
 const REGION = 'us-east-1';

@@ -116,7 +116,7 @@ describe('batch writes fit the time budget', () => {
   });
 
   it('a write with no time left to commit is refused with 503 and saves nothing', async () => {
-    const { batchItems } = await import('../../domain/items.ts');
+    const { batchItems } = await import('../../domain/config/items.ts');
     const { deps } = await import('../../functions/http/deps.ts');
     const tenant = t.tenant();
     const u = await t.users(tenant);

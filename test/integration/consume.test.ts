@@ -6,7 +6,7 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { assignVariant } from '../../domain/effective.ts';
+import { assignVariant } from '../../domain/config/effective.ts';
 import { signedFetch } from '../support/sigv4.ts';
 import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
 import { waitFor } from '../support/promotions.ts';

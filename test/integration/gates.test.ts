@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
-import { canonicalJson, sha256Hex } from '../../domain/canonical.ts';
+import { canonicalJson, sha256Hex } from '../../domain/kernel/canonical.ts';
 import { keys } from '../../functions/adapters/keys.ts';
 import { localClient } from '../../local/dynamodb.ts';
 import { waitFor } from '../support/promotions.ts';
@@ -172,7 +172,7 @@ describe('validation gates', () => {
   });
 
   it('SSRF: webhook URLs resolving to metadata, private or (outside local mode) loopback addresses are refused; redirects are not followed; bodies are not echoed', async () => {
-    // Literal metadata and private addresses are refused when saved (domain/url-policy.ts) ...
+    // Literal metadata and private addresses are refused when saved (domain/kernel/url-policy.ts) ...
     for (const url of ['http://169.254.169.254/latest/meta-data', 'http://0xa9fea9fe/', 'http://10.1.2.3/hook']) {
       await expect(setup({}, [{ name: 'probe', url, secret: SECRET, timeoutMs: 500 }]), url).rejects.toThrow(/webhookGates\.0\.url.*only public addresses/);
     }

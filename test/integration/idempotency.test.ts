@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConcurrentModification } from '../../domain/errors.ts';
+import { ConcurrentModification } from '../../domain/kernel/errors.ts';
 import { deps } from '../../functions/http/deps.ts';
 import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
 

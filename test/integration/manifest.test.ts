@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../support/promotions.ts';
 import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
 import { localSecretVariable } from '../../functions/adapters/secrets.ts';
-import { redactUrl } from '../../domain/url-policy.ts';
+import { redactUrl } from '../../domain/kernel/url-policy.ts';
 
 let t: TestStack;
 const secretName = `SLACK_WEBHOOK`;

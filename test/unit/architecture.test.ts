@@ -41,6 +41,39 @@ describe('architecture', () => {
     expect(offenders).toEqual([]);
   });
 
+  it('orders the domain by context: kernel ← audit ← access ← freeze ← config ← artifacts ← gitops ← promotion ← notify, webhooks ← manifest, on every import, types included (domain/ports.ts, which composes every context\'s ports, only as types)', () => {
+    const ORDER: Record<string, number> = { kernel: 0, audit: 1, access: 2, freeze: 3, config: 4, artifacts: 5, gitops: 6, promotion: 7, notify: 8, webhooks: 8, manifest: 9 };
+    const files = (readdirSync(join(root, 'domain'), { recursive: true }) as string[]).filter((f) => f.endsWith('.ts'));
+    // Every file lives in a context folder; only the composition (ports.ts) sits at the root.
+    expect(files.filter((f) => !f.includes('/') && f !== 'ports.ts')).toEqual([]);
+    expect([...new Set(files.filter((f) => f.includes('/')).map((f) => f.split('/')[0]!))].filter((d) => !(d in ORDER))).toEqual([]);
+    const wrong: string[] = [];
+    for (const f of files) {
+      const sf = ts.createSourceFile(f, readFileSync(join(root, 'domain', f), 'utf8'), ts.ScriptTarget.Latest, true, ts.ScriptKind.TS);
+      const from = f.split('/')[0]!;
+      const visit = (n: ts.Node): void => {
+        if ((ts.isImportDeclaration(n) || ts.isExportDeclaration(n)) && n.moduleSpecifier && ts.isStringLiteral(n.moduleSpecifier)) {
+          const spec = n.moduleSpecifier.text;
+          const typeOnly = ts.isImportDeclaration(n) ? !!n.importClause?.isTypeOnly : n.isTypeOnly;
+          const target = spec.startsWith('.') ? relative(join(root, 'domain'), resolve(root, 'domain', dirname(f), spec)) : spec.startsWith('#domain/') ? `${spec.slice(8)}.ts` : null;
+          if (target !== null) {
+            const to = target.includes('/') ? target.split('/')[0]! : target;
+            if (to === 'ports.ts') {
+              if (!typeOnly && f !== 'ports.ts') wrong.push(`domain/${f} imports domain/ports.ts at run time (types only)`);
+            } else if (from === 'ports.ts') {
+              if (!typeOnly) wrong.push(`domain/ports.ts imports ${spec} at run time`);
+            } else if (from !== to && !(ORDER[to]! < ORDER[from]! || (ORDER[to] === ORDER[from] && to === from))) {
+              wrong.push(`domain/${f} (${from}) imports ${to}: ${spec}`);
+            }
+          }
+        }
+        ts.forEachChild(n, visit);
+      };
+      visit(sf);
+    }
+    expect(wrong).toEqual([]);
+  });
+
   it('keeps the HTTP contract beside HTTP: nothing under domain/ imports from functions/, and no domain file exports a RESPONSES or FORMS table', () => {
     const files = (readdirSync(join(root, 'domain'), { recursive: true }) as string[]).filter((f) => f.endsWith('.ts'));
     const imports: string[] = [];
@@ -73,7 +106,7 @@ describe('architecture', () => {
   });
 
   it('keeps module-level side effects in Lambda entries only (package.json "sideEffects" lets the bundler drop unused modules; the one exception is zod\'s message locale)', () => {
-    expect(JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).sideEffects).toEqual(['./domain/zod.ts']);
+    expect(JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).sideEffects).toEqual(['./domain/kernel/zod.ts']);
     const offenders: string[] = [];
     for (const dir of ['domain', 'functions']) {
       const files = (readdirSync(join(root, dir), { recursive: true }) as string[]).filter((f) => f.endsWith('.ts') && !/^(handlers|groups)\//.test(f));
@@ -82,7 +115,7 @@ describe('architecture', () => {
         const lines = readFileSync(join(root, dir, f), 'utf8').split('\n');
         lines.forEach((line, i) => {
           // The one exception: zod's global configuration (English messages), set where `z` is defined.
-          if (dir === 'domain' && f === 'zod.ts' && /^mini\.config\(/.test(line)) return;
+          if (dir === 'domain' && f === join('kernel', 'zod.ts') && /^mini\.config\(/.test(line)) return;
           if (/^(await\s+)?[A-Za-z_$][\w$.]*\s*\(/.test(line) && !/^(function|async|if|for|while|switch|return)\b/.test(line)) offenders.push(`${dir}/${f}:${i + 1}: ${line.trim()}`);
         });
       }
@@ -94,7 +127,7 @@ describe('architecture', () => {
     const missing: string[] = [];
     const files = ['domain', 'functions/http', 'functions/adapters']
       .flatMap((d) => (readdirSync(join(root, d), { recursive: true }) as string[]).map((f) => join(d, f)))
-      .filter((f) => f.endsWith('.ts') && /from '(zod|#domain\/zod|(\.\.?\/)+(domain\/)?zod\.ts)'/.test(readFileSync(join(root, f), 'utf8')));
+      .filter((f) => f.endsWith('.ts') && /from '(zod|#domain\/kernel\/zod|(\.\.?\/)+(domain\/)?(kernel\/)?zod\.ts)'/.test(readFileSync(join(root, f), 'utf8')));
     expect(files.length).toBeGreaterThan(5);
     for (const f of files) {
       const text = readFileSync(join(root, f), 'utf8');
@@ -124,12 +157,12 @@ describe('architecture', () => {
     expect(missing).toEqual([]);
   });
 
-  it('takes zod from one module: domain/zod.ts (zod/mini, English messages); domain/ and functions/ import no zod package themselves', () => {
+  it('takes zod from one module: domain/kernel/zod.ts (zod/mini, English messages); domain/ and functions/ import no zod package themselves', () => {
     const direct = ['domain', 'functions']
       .flatMap((d) => (readdirSync(join(root, d), { recursive: true }) as string[]).map((f) => join(d, f)))
-      .filter((f) => f.endsWith('.ts') && f !== join('domain', 'zod.ts') && /from 'zod(\/[^']*)?'/.test(readFileSync(join(root, f), 'utf8')));
+      .filter((f) => f.endsWith('.ts') && f !== join('domain', 'kernel', 'zod.ts') && /from 'zod(\/[^']*)?'/.test(readFileSync(join(root, f), 'utf8')));
     expect(direct).toEqual([]);
-    expect(readFileSync(join(root, 'domain', 'zod.ts'), 'utf8')).toMatch(/from 'zod\/mini'/);
+    expect(readFileSync(join(root, 'domain', 'kernel', 'zod.ts'), 'utf8')).toMatch(/from 'zod\/mini'/);
   });
 
   it('has exactly one handler file per handler in the route table, and each function group declared once (its entry generated)', () => {

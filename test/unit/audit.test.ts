@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { auditEntry, checkCheckpoints, entryRef, linkEntries, pendingLinks, verifyChain, withPending, type AuditDraft, type StoredEntry } from '../../domain/audit.ts';
-import type { AuditEntry, ChainLink, Checkpoint } from '../../domain/model.ts';
+import { auditEntry, checkCheckpoints, entryRef, linkEntries, pendingLinks, verifyChain, withPending, type AuditDraft, type StoredEntry } from '../../domain/audit/audit.ts';
+import type { AuditEntry, ChainLink, Checkpoint } from '../../domain/kernel/model.ts';
 
 const draft = (i: number): AuditDraft => ({
   actor: `u${i % 3}`,

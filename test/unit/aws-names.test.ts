@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { awsName, ROLE_SESSION_NAME, SCHEDULE_NAME } from '../../domain/aws-names.ts';
+import { awsName, ROLE_SESSION_NAME, SCHEDULE_NAME } from '../../domain/kernel/aws-names.ts';
 import { reminderName } from '../../domain/notify/notifier.ts';
 import { legacyScheduleName, scheduleName } from '../../domain/promotion/schedule.ts';
 import { sweepName } from '../../domain/promotion/sweep.ts';

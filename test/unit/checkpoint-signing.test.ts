@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { checkpointMessage, checkpointSignatureValid, checkpointPublicKey } from '#domain/audit';
+import { checkpointMessage, checkpointSignatureValid, checkpointPublicKey } from '#domain/audit/audit';
 import { KmsS3Anchor } from '../../functions/adapters/kms-s3-anchor.ts';
 import { FileAnchor } from '../../local/file-anchor.ts';
 

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { evaluate } from '../../domain/promotion/conditions.ts';
-import type { Condition } from '../../domain/promotion/model.ts';
+import type { Condition } from '../../domain/kernel/promotion-model.ts';
 
 describe('rule conditions (seed 002 shape)', () => {
   const facts = { 'tests.pass_rate': 100, 'metrics.error_rate': 0.004, 'deployment.duration_hours': 30, 'deployment.environment': 'dev', tags: ['canary', 'eu'] };

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { RETRY, retryDelayMs } from '../../domain/webhooks/service.ts';
 import { GitEditConflict, setValue } from '../../domain/gitops/edit.ts';
-import { checkTenantUrl } from '../../domain/url-policy.ts';
+import { checkTenantUrl } from '../../domain/kernel/url-policy.ts';
 
 describe('webhook retry schedule', () => {
   it('backs off exponentially with ±25 % jitter, capped, and the attempts fit the 24 h window', () => {

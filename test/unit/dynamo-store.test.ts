@@ -2,11 +2,11 @@ import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
-import { auditEntry } from '../../domain/audit.ts';
-import { EMPTY_ROOTS } from '../../domain/environments.ts';
-import { ValidationFailed } from '../../domain/errors.ts';
-import type { Environment, Snapshot } from '../../domain/model.ts';
-import { WriteConflict } from '../../domain/retry.ts';
+import { auditEntry } from '../../domain/audit/audit.ts';
+import { EMPTY_ROOTS } from '../../domain/config/environments.ts';
+import { ValidationFailed } from '../../domain/kernel/errors.ts';
+import type { Environment, Snapshot } from '../../domain/kernel/model.ts';
+import { WriteConflict } from '../../domain/kernel/retry.ts';
 import { DynamoStore, documentClient, eventsOf, openAuditEntry } from '../../functions/adapters/dynamo-store.ts';
 
 const ddb = mockClient(DynamoDBDocumentClient);

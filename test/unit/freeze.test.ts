@@ -1,10 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { CronExpressionParser } from 'cron-parser';
-import { createFreezeWindow, freezeEdgeEventId, freezeEdgeName, nextEdge as nextEdgeWith, type FreezeWindow } from '../../domain/freeze.ts';
-import { activeWith, nextAllowedWith, openAtWith, upcomingWith } from '../../domain/freeze-occurrences.ts';
+import { createFreezeWindow, freezeEdgeEventId, freezeEdgeName, nextEdge as nextEdgeWith, type FreezeWindow } from '../../domain/freeze/windows.ts';
+import { activeWith, nextAllowedWith, openAtWith, upcomingWith } from '../../domain/freeze/occurrences.ts';
 
-// The calendar with the cron parser the product loads on first use (domain/freeze.ts cronFor).
+// The calendar with the cron parser the product loads on first use (domain/freeze/windows.ts cronFor).
 const openAt = (w: FreezeWindow, t: Date) => openAtWith(CronExpressionParser, w, t);
 const activeWindow = (ws: FreezeWindow[], env: string, t: Date) => activeWith(CronExpressionParser, ws, env, t);
 const upcomingWindow = (ws: FreezeWindow[], env: string, t: Date) => upcomingWith(CronExpressionParser, ws, env, t);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compileGlobs, globMatch, type GlobMeter } from '../../domain/glob.ts';
+import { compileGlobs, globMatch, type GlobMeter } from '../../domain/kernel/glob.ts';
 
 describe('key globs', () => {
   it('keep the semantics promotions and machine principals rely on', () => {

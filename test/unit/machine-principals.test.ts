@@ -14,5 +14,6 @@ describe('MACHINE_PRINCIPALS: which IAM callers an entry names', () => {
     expect(callerMatches(session, 'arn:aws:sts::123456789012:assumed-role/*')).toBe(false);
     expect(callerMatches('arn:aws:iam::123456789012:user/robot', 'arn:aws:iam::123456789012:user/robot')).toBe(true);
     expect(callerMatches('arn:aws:iam::123456789012:user/robot', 'arn:aws:iam::123456789012:role/robot')).toBe(false);
+    expect(callerMatches('arn:aws:iam::123456789012:role/ci-deploy', 'arn:aws:iam::123456789012:role/ci-*')).toBe(true);
   });
 });

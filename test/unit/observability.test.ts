@@ -2,7 +2,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { logged, logger } from '../../functions/adapters/observability.ts';
 import { eventMetrics, sweptPromotions, writeConflicts } from '../../functions/adapters/metrics.ts';
 import { httpHandler } from '../../functions/http/handler.ts';
-import { writeStats } from '../../domain/retry.ts';
+import { writeStats } from '../../domain/kernel/retry.ts';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 
 describe('metrics from the outbox (Powertools EMF)', () => {

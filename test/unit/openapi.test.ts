@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { describe, expect, it, vi } from 'vitest';
-import * as E from '../../domain/errors.ts';
+import * as E from '../../domain/kernel/errors.ts';
 import { errorBody, gatewayMessage } from '../../functions/http/responses/index.ts';
 import { logger } from '../../functions/adapters/observability.ts';
 import { errorResponse } from '../../functions/http/errors.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Checkpoint } from '#domain/model';
+import type { Checkpoint } from '#domain/kernel/model';
 import type { AuditAnchor } from '#domain/ports';
 import { rememberingAnchor } from '../../functions/adapters/remembering-anchor.ts';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { ConcurrentModification } from '../../domain/errors.ts';
-import { WriteConflict } from '../../domain/retry.ts';
-import { retryOnConflict, serialised } from '../../domain/retry.ts';
+import { ConcurrentModification } from '../../domain/kernel/errors.ts';
+import { WriteConflict } from '../../domain/kernel/retry.ts';
+import { retryOnConflict, serialised } from '../../domain/kernel/retry.ts';
 import { errorResponse } from '../../functions/http/errors.ts';
 
 describe('writes under contention', () => {

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { assignVariant, checkFlagValue, evaluateFlag, parseOfrepRequest } from '../../domain/effective.ts';
-import { checkKey, formatKey, hashSecret, parseKey, type AppKey } from '../../domain/app-keys.ts';
+import { assignVariant, checkFlagValue, evaluateFlag, parseOfrepRequest } from '../../domain/config/effective.ts';
+import { checkKey, formatKey, hashSecret, parseKey, type AppKey } from '../../domain/access/app-keys.ts';
 
 const rollout = (on: number, off = 100 - on) => ({ variants: { on: true, off: false }, weights: { on, off } });
 

@@ -1,7 +1,7 @@
 import { DynamoDBDocumentClient, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
-import { auditEntry } from '../../domain/audit.ts';
+import { auditEntry } from '../../domain/audit/audit.ts';
 import type { WriteOp } from '../../domain/ports.ts';
 import { DynamoStore, documentClient, eventsOf, service, storeAreas } from '../../functions/adapters/dynamo-store.ts';
 import { storeBase } from '../../functions/adapters/store/base.ts';

@@ -1,4 +1,4 @@
-import { awsName, ROLE_SESSION_NAME } from '../../domain/aws-names.ts';
+import { awsName, ROLE_SESSION_NAME } from '../../domain/kernel/aws-names.ts';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { applyDiff, diffRoots } from '../../domain/snapshots.ts';
-import { applyChanges, diffTrees, EMPTY_REF, LEAF_MAX, listPage, lookup, NodeSink, type NodeRef, type NodeSource, type StoredEntry, type TreeNode } from '../../domain/tree.ts';
+import { applyDiff, diffRoots } from '../../domain/config/snapshots.ts';
+import { applyChanges, diffTrees, EMPTY_REF, LEAF_MAX, listPage, lookup, NodeSink, type NodeRef, type NodeSource, type StoredEntry, type TreeNode } from '../../domain/config/tree.ts';
 
 /** A node store for tests that also counts reads. */
 class MapSource implements NodeSource {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { addressRefusal, checkTenantUrl } from '../../domain/url-policy.ts';
+import { addressRefusal, checkTenantUrl } from '../../domain/kernel/url-policy.ts';
 
 describe('the save-time URL policy', () => {
   it('refuses private, loopback, link-local, metadata, unique-local, unspecified and CGNAT literals in any notation, and plain http', () => {

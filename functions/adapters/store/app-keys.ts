@@ -1,13 +1,13 @@
 import { BatchGetCommand, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { AppKey } from '#domain/app-keys';
-import type { AuditEntry, Environment } from '#domain/model';
+import type { AppKey } from '#domain/access/app-keys';
+import type { AuditEntry, Environment } from '#domain/kernel/model';
 import type { AppKeyStorePort } from '#domain/ports';
 import { keys } from '../keys.ts';
 import { createOrVersion, type Area } from './area.ts';
 import { strip, type StoreBase } from './base.ts';
 import { auditItems } from './audit.ts';
 
-/** App keys (domain/app-keys.ts): one item per key under the tenant's APPKEY partition, hashes of its secrets only. */
+/** App keys (domain/access/app-keys.ts): one item per key under the tenant's APPKEY partition, hashes of its secrets only. */
 export function appKeyArea(base: StoreBase): Area<AppKeyStorePort> {
   const { db, table } = base;
 

@@ -1,9 +1,9 @@
 import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import type { AuditEntry } from '#domain/model';
-import type { RepoLink } from '#domain/discovery';
-import type { ArtifactPointer, ArtifactVersion } from '#domain/promotion/model';
-import type { Consumer, Tag } from '#domain/artifacts';
-import { tagName } from '#domain/tags';
+import type { AuditEntry } from '#domain/kernel/model';
+import type { RepoLink } from '#domain/artifacts/discovery';
+import type { ArtifactPointer, ArtifactVersion } from '#domain/kernel/promotion-model';
+import type { Consumer, Tag } from '#domain/artifacts/artifacts';
+import { tagName } from '#domain/artifacts/tags';
 import type { ArtifactOp, ArtifactStorePort, RepoLinkOp, WriteOp } from '#domain/ports';
 import { GSI_ENTITY, GSI_MONITOR, indexAttributes, keys, type Key } from '../keys.ts';
 import { kindsOf, none, one, type Area, type OpItems } from './area.ts';

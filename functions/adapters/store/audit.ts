@@ -1,9 +1,9 @@
 import { GetCommand, PutCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
-import { WriteConflict } from '#domain/retry';
-import type { AuditEntry, ChainHead, ChainLink, Page } from '#domain/model';
-import { entryRef, type StoredEntry } from '#domain/audit';
+import { WriteConflict } from '#domain/kernel/retry';
+import type { AuditEntry, ChainHead, ChainLink, Page } from '#domain/kernel/model';
+import { entryRef, type StoredEntry } from '#domain/audit/audit';
 import type { AuditOp, AuditStorePort, DomainEvent } from '#domain/ports';
-import type { AuditQuery } from '#domain/schemas';
+import type { AuditQuery } from '#domain/kernel/schemas';
 import { GSI_ACTOR, GSI_ENTITY, indexAttributes, keys, type Key } from '../keys.ts';
 import { kindsOf, type Area } from './area.ts';
 import { strip, type StoreBase, type TxItem } from './base.ts';

@@ -1,9 +1,9 @@
 import { DynamoDBClient, TransactionCanceledException, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand, DeleteCommand, PutCommand, BatchWriteCommand, DynamoDBDocumentClient, QueryCommand, TransactWriteCommand, UpdateCommand, type QueryCommandInput, type TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
 import { brotliCompressSync, constants as zlib } from 'node:zlib';
-import { ValidationFailed } from '#domain/errors';
-import type { Page } from '#domain/model';
-import { WriteConflict } from '#domain/retry';
+import { ValidationFailed } from '#domain/kernel/errors';
+import type { Page } from '#domain/kernel/model';
+import { WriteConflict } from '#domain/kernel/retry';
 import { secretBox, type SecretBox } from '../secret-box.ts';
 import { keys, TABLE, type Key } from '../keys.ts';
 

@@ -1,7 +1,7 @@
 import { PutCommand, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { ValidationFailed } from '#domain/errors';
-import type { Page } from '#domain/model';
-import type { Deployment } from '#domain/promotion/model';
+import { ValidationFailed } from '#domain/kernel/errors';
+import type { Page } from '#domain/kernel/model';
+import type { Deployment } from '#domain/kernel/promotion-model';
 import type { DeploymentOp, DeploymentStorePort, MetricDelta } from '#domain/ports';
 import { keys } from '../keys.ts';
 import { kindsOf, none, type Area, type CommitContext, type OpItems } from './area.ts';

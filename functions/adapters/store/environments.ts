@@ -1,5 +1,5 @@
 import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import type { AuditEntry, Environment, ItemKind, Snapshot } from '#domain/model';
+import type { AuditEntry, Environment, ItemKind, Snapshot } from '#domain/kernel/model';
 import type { EnvironmentOp, EnvironmentStorePort } from '#domain/ports';
 import { GSI_MONITOR, indexAttributes, keys } from '../keys.ts';
 import { kindsOf, one, type Area, type CommitContext } from './area.ts';
@@ -39,7 +39,7 @@ export function environmentArea(base: StoreBase) {
     },
   });
 
-  /** The monitor index items that move an environment from the monitors `before` to its own (domain/monitors.ts). */
+  /** The monitor index items that move an environment from the monitors `before` to its own (domain/freeze/monitors.ts). */
   const monitorItems = (env: Environment, before: string[]): TxItem[] => {
     const now = new Set(env.monitors ?? []);
     const was = new Set(before);

@@ -1,5 +1,5 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import type { AuditEntry } from '#domain/model';
+import type { AuditEntry } from '#domain/kernel/model';
 import type { GitTarget, GitTargetRepo } from '#domain/gitops/ports';
 import { keys } from '../keys.ts';
 import type { GitTargetOp } from '#domain/ports';

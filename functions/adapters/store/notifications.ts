@@ -1,5 +1,5 @@
 import { PutCommand, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { AuditEntry } from '#domain/model';
+import type { AuditEntry } from '#domain/kernel/model';
 import type { Delivery, NotificationOp, NotificationStorePort, ReviewLink } from '#domain/ports';
 import type { NotificationSettings } from '#domain/notify/settings';
 import type { SlackLink, SlackLinkCode } from '#domain/notify/slack-identity';

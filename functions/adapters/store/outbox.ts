@@ -1,6 +1,6 @@
 import { brotliDecompressSync } from 'node:zlib';
 import type { DomainEvent, OutboxOp, WriteOp } from '#domain/ports';
-import { parseEventDetail } from '#domain/promotion/events';
+import { parseEventDetail } from '#domain/kernel/events';
 import { keys, TABLE } from '../keys.ts';
 import { kindsOf, none, one, type Area } from './area.ts';
 import { compress, OUTBOX, type StoreBase, type TxItem } from './base.ts';

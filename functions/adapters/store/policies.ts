@@ -1,6 +1,6 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import type { FreezeWindow } from '#domain/freeze';
-import type { Rule } from '#domain/promotion/model';
+import type { FreezeWindow } from '#domain/freeze/windows';
+import type { Rule } from '#domain/kernel/promotion-model';
 import type { PolicyOp, PolicyStorePort } from '#domain/ports';
 import { keys } from '../keys.ts';
 import { createOrVersion, kindsOf, one, type Area, type OpItems } from './area.ts';

@@ -1,8 +1,8 @@
 import { brotliDecompressSync } from 'node:zlib';
 import { DeleteCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import type { Page } from '#domain/model';
-import { isTerminal, STATUSES, type Status } from '#domain/promotion/lifecycle';
-import type { Approval, Evidence, Promotion } from '#domain/promotion/model';
+import type { Page } from '#domain/kernel/model';
+import { isTerminal, STATUSES, type Status } from '#domain/kernel/lifecycle';
+import type { Approval, Evidence, Promotion } from '#domain/kernel/promotion-model';
 import type { DomainEvent, PromotionFilter, PromotionOp, PromotionStorePort } from '#domain/ports';
 import { GSI_ACTIVE, GSI_ALL, GSI_STATUS, GSI_TARGET, indexAttributes, keys, TABLE } from '../keys.ts';
 import { createOrVersion, kindsOf, one, type Area, type OpItems } from './area.ts';

@@ -1,7 +1,7 @@
 import { BatchGetCommand, GetCommand } from '@aws-sdk/lib-dynamodb';
-import type { AuditEntry, Environment, Page, Snapshot } from '#domain/model';
+import type { AuditEntry, Environment, Page, Snapshot } from '#domain/kernel/model';
 import type { DomainEvent, SnapshotOp, SnapshotStorePort } from '#domain/ports';
-import type { NodeSource, TreeNode } from '#domain/tree';
+import type { NodeSource, TreeNode } from '#domain/config/tree';
 import { keys, type Key } from '../keys.ts';
 import { kindsOf, one, type Area } from './area.ts';
 import { sleep, strip, type StoreBase, type TxItem } from './base.ts';

@@ -1,6 +1,6 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { Tenant, TenantRepo } from '#domain/access/ports';
-import type { AuditEntry } from '#domain/model';
+import type { AuditEntry } from '#domain/kernel/model';
 import { keys } from '../keys.ts';
 import type { Area } from './area.ts';
 import { strip, type StoreBase } from './base.ts';

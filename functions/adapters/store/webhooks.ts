@@ -1,5 +1,5 @@
 import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { AuditEntry } from '#domain/model';
+import type { AuditEntry } from '#domain/kernel/model';
 import type { WebhookDelivery, WebhookSubscription } from '#domain/webhooks/model';
 import type { WebhookRepo } from '#domain/webhooks/ports';
 import { keys, TABLE } from '../keys.ts';

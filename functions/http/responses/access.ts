@@ -1,5 +1,5 @@
-import * as z from '../../../domain/zod.ts';
-import { ROLES } from '../../../domain/auth.ts';
+import * as z from '../../../domain/kernel/zod.ts';
+import { ROLES } from '../../../domain/access/auth.ts';
 import { time } from './common.ts';
 
 /** What the users and tenants routes answer (domain/access). */

@@ -1,4 +1,4 @@
-import * as z from '../../../domain/zod.ts';
+import * as z from '../../../domain/kernel/zod.ts';
 import { digest, open, time } from './common.ts';
 
 /** What the artifact, consumer, deployment and registry-link routes answer. */

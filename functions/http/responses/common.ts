@@ -1,4 +1,4 @@
-import * as z from '../../../domain/zod.ts';
+import * as z from '../../../domain/kernel/zod.ts';
 
 /** Building blocks of the response schemas (functions/http/responses/*): times, digests, stamps. */
 /** A time in answers: ISO 8601, UTC. */

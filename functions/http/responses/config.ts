@@ -1,4 +1,4 @@
-import * as z from '../../../domain/zod.ts';
+import * as z from '../../../domain/kernel/zod.ts';
 import { digest, time } from './common.ts';
 import { environmentResponse } from './environments.ts';
 

@@ -1,4 +1,4 @@
-import * as z from '../../../domain/zod.ts';
+import * as z from '../../../domain/kernel/zod.ts';
 import { time } from './common.ts';
 
 /** What the app-key, effective-config and OFREP routes answer. */

@@ -1,5 +1,5 @@
-import * as z from '#domain/zod';
-import { STATUSES } from '#domain/promotion/lifecycle';
+import * as z from '#domain/kernel/zod';
+import { STATUSES } from '#domain/kernel/lifecycle';
 import { digest, occurrence, open, stampFields, time } from './common.ts';
 import { promotionResponse } from './promotions.ts';
 

@@ -1,4 +1,4 @@
-import * as z from '../../../domain/zod.ts';
+import * as z from '../../../domain/kernel/zod.ts';
 
 /** Request bodies that are forms (application/x-www-form-urlencoded), per handler of a route declaring `form`. */
 export const FORMS: Record<string, z.ZodMiniType> = {

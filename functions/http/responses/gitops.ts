@@ -1,4 +1,4 @@
-import * as z from '../../../domain/zod.ts';
+import * as z from '../../../domain/kernel/zod.ts';
 import { stampFields, time } from './common.ts';
 
 /** What the git-target routes answer. */

@@ -1,4 +1,4 @@
-import type * as z from '../../../domain/zod.ts';
+import type * as z from '../../../domain/kernel/zod.ts';
 import { ACCESS_RESPONSES } from './access.ts';
 import { ARTIFACT_RESPONSES } from './artifacts.ts';
 import { AUDIT_RESPONSES } from './audit.ts';

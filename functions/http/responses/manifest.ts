@@ -1,4 +1,4 @@
-import * as z from '#domain/zod';
+import * as z from '#domain/kernel/zod';
 import { manifestSchema } from '#domain/manifest/document';
 import { digest, open } from './common.ts';
 

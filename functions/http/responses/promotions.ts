@@ -1,5 +1,5 @@
-import * as z from '#domain/zod';
-import { STATUSES } from '#domain/promotion/lifecycle';
+import * as z from '#domain/kernel/zod';
+import { STATUSES } from '#domain/kernel/lifecycle';
 import { actedVia, digest, occurrence, open, time } from './common.ts';
 
 /** What the promotion routes answer. */

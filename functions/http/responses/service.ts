@@ -1,4 +1,4 @@
-import * as z from '../../../domain/zod.ts';
+import * as z from '../../../domain/kernel/zod.ts';
 import { open } from './common.ts';
 
 /** The API's own answers: its error body, the gateway's message, the contract itself and the health check. */

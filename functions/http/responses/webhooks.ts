@@ -1,4 +1,4 @@
-import * as z from '#domain/zod';
+import * as z from '#domain/kernel/zod';
 import { stampFields, time } from './common.ts';
 import { WEBHOOK_EVENT_TYPES } from '#domain/webhooks/model';
 

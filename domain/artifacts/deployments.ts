@@ -1,0 +1,195 @@
+import { eventOp } from '../kernel/events.ts';
+import { v5 as uuidv5 } from 'uuid';
+import { randomUUID } from 'node:crypto';
+import { auditEntry } from '../audit/audit.ts';
+import { EnvironmentNotFound, TransitionNotAllowed, ValidationFailed } from '../kernel/errors.ts';
+import type { Page } from '../kernel/model.ts';
+import type { Ctx, Deps, MetricDelta, WriteOp } from '../ports.ts';
+import { lineOf } from '../kernel/line.ts';
+import type { Deployment } from '../kernel/promotion-model.ts';
+import { retryOnConflict } from '../kernel/retry.ts';
+import type { DeploymentBody, MetricsQuery } from '../kernel/schemas.ts';
+
+/**
+ * Deployment records (posted by CD pipelines) and the metrics read from them. Metrics are
+ * kept as counters per environment and day, updated in the same transaction
+ * as the record that changes them, so reading them never scans history.
+ * Durations go into power-of-two buckets (seconds), which gives median and
+ * p90 to within a factor of two without storing every value.
+ */
+export const DURATION_BUCKETS = 24;
+
+export function bucketOf(ms: number): number {
+  return Math.max(0, Math.min(DURATION_BUCKETS - 1, Math.floor(Math.log2(Math.max(1, ms / 1000)))));
+}
+
+const FINAL = new Set(['DEPLOYED', 'FAILED', 'ROLLED_BACK']);
+
+/** What a status change of a record adds to its environment's daily counters. */
+export function metricDelta(dep: Deployment, previous: Deployment['status'] | null, now: string): MetricDelta | null {
+  if ((dep.status === 'DEPLOYED' || dep.status === 'FAILED') && (previous === null || previous === 'PENDING')) {
+    const end = dep.completedAt ?? now;
+    const ms = Math.max(0, new Date(end).getTime() - new Date(dep.deployedAt).getTime());
+    return {
+      environment: dep.environment,
+      day: end.slice(0, 10),
+      // A record with no measurable rollout (a publish, a rollback done in one step) counts, but adds no duration.
+      add: { deployments: 1, ...(dep.status === 'FAILED' ? { failed: 1 } : {}), ...(ms > 0 ? { durationMs: ms, [`b${bucketOf(ms)}`]: 1, durationCount: 1 } : {}) },
+    };
+  }
+  if (dep.status === 'ROLLED_BACK' && previous !== 'ROLLED_BACK') {
+    // A record that arrives already rolled back counts on its own day; a later rollback counts today.
+    const fresh = previous === null || previous === 'PENDING';
+    return { environment: dep.environment, day: (fresh ? (dep.completedAt ?? now) : now).slice(0, 10), add: { rolledBack: 1, ...(fresh ? { deployments: 1 } : {}) } };
+  }
+  return null;
+}
+
+/** The one way to write a deployment record: it carries its metric change along. */
+export function deploymentOp(dep: Deployment, previous: Deployment['status'] | null, now: string): WriteOp {
+  return { kind: 'deployment', deployment: dep, metrics: metricDelta(dep, previous, now) };
+}
+
+const ALLOWED: Record<Deployment['status'], Deployment['status'][]> = {
+  PENDING: ['DEPLOYED', 'FAILED', 'ROLLED_BACK'],
+  DEPLOYED: ['ROLLED_BACK'],
+  FAILED: [],
+  ROLLED_BACK: [],
+};
+
+const DEPLOYMENT_NAMESPACE = '2f9c6c1e-52a4-4bde-9d43-0c3b8e7f1a20';
+
+/** POST /api/v1/platform/deployments: the CD pipeline records a rollout (idempotent by id, or by its natural key). */
+export async function recordDeployment(deps: Deps, ctx: Ctx, body: DeploymentBody): Promise<{ record: Deployment; created: boolean }> {
+  const { tenant } = ctx.principal;
+  if (!(await deps.store.getEnvironment(tenant, body.environment))) throw new EnvironmentNotFound(body.environment);
+  // Without an id the record's natural key names it (environment, image, commit, start time), so a
+  // replayed request (a pipeline retry, a re-sent signed request) updates the same record, never a duplicate.
+  const id = body.id ?? uuidv5(`${body.environment}\u0000${body.imageTag}\u0000${body.gitCommit}\u0000${body.deployedAt}`, DEPLOYMENT_NAMESPACE);
+  return retryOnConflict(async () => {
+    const existing = await deps.store.getDeployment(tenant, body.environment, body.deployedAt, id);
+    const now = deps.clock().toISOString();
+    const completedAt = body.completedAt ?? (FINAL.has(body.status) ? now : null);
+    const record: Deployment = {
+      id,
+      environment: body.environment,
+      imageTag: body.imageTag,
+      gitCommit: body.gitCommit,
+      gitBranch: body.gitBranch,
+      status: body.status,
+      deployedAt: body.deployedAt,
+      completedAt,
+      promotionId: existing?.promotionId ?? null,
+      digest: body.digest ?? existing?.digest ?? '',
+      deployedBy: existing?.deployedBy ?? ctx.principal.name,
+    };
+    if (existing) {
+      if (existing.status === record.status) return { record: existing, created: false };
+      if (!ALLOWED[existing.status].includes(record.status)) {
+        throw new TransitionNotAllowed(`Deployment ${id} is ${existing.status}; it cannot become ${record.status}`, { status: existing.status });
+      }
+    }
+    const audit = auditEntry(tenant, {
+      actor: ctx.principal.id,
+      actorName: ctx.principal.name,
+      action: existing ? 'deployment.update' : 'deployment.record',
+      entityType: 'deployment',
+      entityId: `${record.environment}/${id}`,
+      before: existing ? `${existing.status}:${existing.imageTag}` : null,
+      after: `${record.status}:${record.imageTag}`,
+      requestId: ctx.requestId,
+    }, deps.clock());
+    const lead = await leadTimeDelta(deps, tenant, record);
+    const event = eventOp('Deployment Recorded', tenant, { tenant, environment: record.environment, imageTag: record.imageTag, status: record.status, ...(record.artifact ? { artifact: record.artifact } : {}), at: now });
+    await deps.store.commit(tenant, [deploymentOp(record, existing?.status ?? null, now), ...(lead ? [{ kind: 'metrics' as const, delta: lead }] : []), { kind: 'audit', entry: audit }, event]);
+    await deps.store.markFirstSeen(tenant, record.imageTag, record.deployedAt);
+    if (record.status === 'DEPLOYED') await deps.store.putCurrent(tenant, record);
+    return { record, created: !existing };
+  });
+}
+
+export async function deploymentHistory(deps: Deps, ctx: Ctx, environment: string, limit: number, cursor?: string): Promise<Page<Deployment>> {
+  if (!(await deps.store.getEnvironment(ctx.principal.tenant, environment))) throw new EnvironmentNotFound(environment);
+  return deps.store.listDeployments(ctx.principal.tenant, environment, limit, cursor);
+}
+
+function percentile(buckets: number[], q: number): number | null {
+  const total = buckets.reduce((a, b) => a + b, 0);
+  if (total === 0) return null;
+  let seen = 0;
+  for (let i = 0; i < buckets.length; i++) {
+    seen += buckets[i]!;
+    // Upper bound of the bucket, in seconds.
+    if (seen >= q * total) return 2 ** (i + 1);
+  }
+  return 2 ** buckets.length;
+}
+
+function periodKey(day: string, period: MetricsQuery['period']): string {
+  if (period === 'day') return day;
+  if (period === 'month') return day.slice(0, 7);
+  const d = new Date(`${day}T00:00:00Z`);
+  const monday = new Date(d.getTime() - ((d.getUTCDay() + 6) % 7) * 86_400_000);
+  return `${monday.toISOString().slice(0, 10)}/week`;
+}
+
+/** Frequency, rollback rate, duration (median, p90), lead time to the last environment and version drift. */
+export async function deploymentMetrics(deps: Deps, ctx: Ctx, q: MetricsQuery) {
+  const { tenant } = ctx.principal;
+  const line = lineOf(await deps.store.listEnvironments(tenant));
+  const envs = q.environment ? line.filter((e) => e.name === q.environment) : line;
+  if (q.environment && envs.length === 0) throw new EnvironmentNotFound(q.environment);
+  // Days in UTC, whatever offset the query gave (the schema checked from <= to as instants).
+  const to = (q.to ? new Date(q.to) : deps.clock()).toISOString().slice(0, 10);
+  const from = (q.from ? new Date(q.from) : new Date(new Date(`${to}T00:00:00Z`).getTime() - 29 * 86_400_000)).toISOString().slice(0, 10);
+  if (from > to) throw new ValidationFailed([{ path: 'query.from', message: `must not be after to (${to}, today when to is not given)` }]);
+  const out = [];
+  for (const env of envs) {
+    const days = await deps.store.getMetrics(tenant, env.name, from, to);
+    const periods = new Map<string, { deployments: number; failed: number; rolledBack: number; durationMs: number; durationCount: number; buckets: number[]; leadMs: number; leadCount: number }>();
+    for (const d of days) {
+      const k = periodKey(d.day, q.period);
+      const p = periods.get(k) ?? { deployments: 0, failed: 0, rolledBack: 0, durationMs: 0, durationCount: 0, buckets: Array(DURATION_BUCKETS).fill(0), leadMs: 0, leadCount: 0 };
+      p.deployments += d.counters.deployments ?? 0;
+      p.failed += d.counters.failed ?? 0;
+      p.rolledBack += d.counters.rolledBack ?? 0;
+      p.durationMs += d.counters.durationMs ?? 0;
+      p.durationCount += d.counters.durationCount ?? 0;
+      p.leadMs += d.counters.leadMs ?? 0;
+      p.leadCount += d.counters.leadCount ?? 0;
+      for (let i = 0; i < DURATION_BUCKETS; i++) p.buckets[i]! += d.counters[`b${i}`] ?? 0;
+      periods.set(k, p);
+    }
+    const summarize = (p: NonNullable<ReturnType<typeof periods.get>>) => ({
+      deployments: p.deployments,
+      failed: p.failed,
+      rolledBack: p.rolledBack,
+      rollbackRate: p.deployments ? Math.round((p.rolledBack / p.deployments) * 10_000) / 10_000 : 0,
+      durationSeconds: {
+        mean: p.durationCount ? Math.round(p.durationMs / p.durationCount / 100) / 10 : null,
+        medianAtMost: percentile(p.buckets, 0.5),
+        p90AtMost: percentile(p.buckets, 0.9),
+      },
+      leadTimeHours: p.leadCount ? Math.round((p.leadMs / p.leadCount / 3_600_000) * 100) / 100 : null,
+    });
+    const all = [...periods.values()].reduce(
+      (a, p) => ({ ...a, deployments: a.deployments + p.deployments, failed: a.failed + p.failed, rolledBack: a.rolledBack + p.rolledBack, durationMs: a.durationMs + p.durationMs, durationCount: a.durationCount + p.durationCount, buckets: a.buckets.map((x, i) => x + p.buckets[i]!), leadMs: a.leadMs + p.leadMs, leadCount: a.leadCount + p.leadCount }),
+      { deployments: 0, failed: 0, rolledBack: 0, durationMs: 0, durationCount: 0, buckets: Array(DURATION_BUCKETS).fill(0) as number[], leadMs: 0, leadCount: 0 },
+    );
+    out.push({ environment: env.name, from, to, period: q.period, total: summarize(all), periods: [...periods.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([period, p]) => ({ period, ...summarize(p) })) });
+  }
+  // Version drift: what each environment runs now, and where it differs from the environment before it.
+  const current = await Promise.all(line.map(async (e) => ({ environment: e.name, imageTag: (await deps.store.getCurrent(tenant, e.name))?.imageTag ?? null })));
+  const drift = current.slice(1).map((c, i) => ({ environment: c.environment, behind: current[i]!.environment, differs: c.imageTag !== current[i]!.imageTag }));
+  return { environments: out, versions: current, drift };
+}
+
+/** Records that reached the last environment get their lead time from when the image was first seen. */
+export async function leadTimeDelta(deps: Deps, tenant: string, dep: Deployment): Promise<MetricDelta | null> {
+  const line = lineOf(await deps.store.listEnvironments(tenant));
+  if (line[line.length - 1]?.name !== dep.environment || dep.status !== 'DEPLOYED') return null;
+  const first = await deps.store.firstSeen(tenant, dep.imageTag);
+  if (!first) return null;
+  const ms = Math.max(0, new Date(dep.deployedAt).getTime() - new Date(first).getTime());
+  return { environment: dep.environment, day: (dep.completedAt ?? dep.deployedAt).slice(0, 10), add: { leadMs: ms, leadCount: 1 } };
+}

@@ -1,0 +1,167 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import * as z from '../kernel/zod.ts';
+import { auditEntry } from '../audit/audit.ts';
+import type { Principal } from '../access/auth.ts';
+import { AlreadyExists, ArtifactNotFound, RuleViolation, ValidationFailed } from '../kernel/errors.ts';
+import { DISCOVERY_PRINCIPAL, publishArtifact as publish } from './artifacts.ts';
+import type { Ctx, Deps } from '../ports.ts';
+import { WriteConflict } from '../kernel/retry.ts';
+
+/**
+ * Discovery: an artifact linked to a registry repository gets a new version when a tag that passes
+ * the link's filter is pushed there (ECR "ECR Image Action" events on AWS; the registry's push
+ * notifications, authenticated by the link's token, anywhere). The version is published into the
+ * first environment through the publish path (auto-promotion rules take it from there); a digest
+ * the artifact already has is not published again.
+ */
+
+const SEMVER = /^v?\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$/;
+/** OCI tags are at most 128 characters: a pattern never runs on more. */
+const MAX_TAG = 128;
+/** A quantified group that itself contains a quantifier (`(a+)+`, `(\w*)*`, `(x|y+){2,}`): catastrophic backtracking. */
+const NESTED_QUANTIFIER = /\((?:[^()\\]|\\.)*[+*}](?:[^()\\]|\\.)*\)[+*{?]/;
+
+export const tagFilter = /* @__PURE__ */ z.schema(() => z.union([
+  z.strictObject({ semver: z.literal(true) }),
+  z.strictObject({
+    pattern: z.string().check(
+      z.minLength(1),
+      z.maxLength(200),
+      z.refine((p) => { try { new RegExp(p, 'u'); return true; } catch { return false; } }, { message: 'must be a valid regular expression' }),
+      z.refine((p) => !NESTED_QUANTIFIER.test(p), { message: 'must not nest quantifiers (e.g. (a+)+): such patterns can take exponential time' }),
+      z.describe('A JavaScript regular expression (u flag) matched against the whole tag; one that does not compile, or nests quantifiers, is refused with 400'),
+    ),
+  }),
+]));
+
+export const createLink = /* @__PURE__ */ z.schema(() => z.strictObject({
+  /** registry host[:port] as it names itself in push events, e.g. 123456789012.dkr.ecr.eu-west-1.amazonaws.com */
+  registry: z.string().check(z.regex(/^[a-z0-9.-]{1,253}(?::\d{1,5})?$/, 'must be a registry host[:port], e.g. 123456789012.dkr.ecr.eu-west-1.amazonaws.com')),
+  repository: z.string().check(
+    z.regex(/^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*){0,9}$/, 'must be an OCI repository name'),
+    z.maxLength(255),
+    z.describe("An OCI repository name. In an ECR registry (<account>.dkr.ecr.<region>.amazonaws.com) it must be under the tenant's namespace, <tenant>/<name> (lower case); another answers 400"),
+  ),
+  tags: z._default(tagFilter, { semver: true }),
+}));
+export type CreateLink = z.infer<typeof createLink>;
+
+export interface RepoLink {
+  tenant: string;
+  artifact: string;
+  id: string;
+  registry: string;
+  repository: string;
+  tags: { semver: true } | { pattern: string };
+  /** sha256 of the notification token (the token is shown once, at creation) */
+  tokenHash: string;
+  createdAt: string;
+  createdBy: string;
+}
+
+export const linkView = ({ tokenHash: _t, tenant: _n, ...l }: RepoLink) => l;
+
+/** Whether a pushed tag becomes a version: it must be a version (semver) and pass the link's filter. */
+export function tagAccepted(link: Pick<RepoLink, 'tags'>, tag: string | undefined): boolean {
+  if (!tag || tag.length > MAX_TAG || !SEMVER.test(tag)) return false;
+  return 'semver' in link.tags ? true : new RegExp(`^(?:${link.tags.pattern})$`, 'u').test(tag);
+}
+
+const hash = (token: string) => createHash('sha256').update(token).digest('hex');
+
+/**
+ * A link's id: one per registry repository of an artifact, so a second link of the same repository is
+ * the same item and its conditional put refuses it (an artifact links a repository once: the
+ * manifest's rule, and what export and apply rely on).
+ */
+const linkId = (registry: string, repository: string) => `lnk_${hash(`${registry}/${repository}`).slice(0, 12)}`;
+
+/** An ECR registry host (`<account>.dkr.ecr.<region>.amazonaws.com`): its push events reach every link of the repository. */
+const ECR_HOST = /^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(?:\.cn)?$/;
+
+/**
+ * The repositories of an ECR registry a tenant may link: those under its own namespace (`<tenant>/…`).
+ * ECR's push events come from the deployment's account to every link of the repository, whatever the
+ * tenant, so without this one tenant could link another's repository and read its releases. (Other
+ * registries notify one link, authenticated by that link's token.) Null when the link is allowed.
+ */
+export function linkRefusal(tenant: string, registry: string, repository: string): string | null {
+  if (!ECR_HOST.test(registry)) return null;
+  // ECR names are lowercase: `Acme/` and `acme/` would be one namespace, so a tenant id with capitals has none of its own.
+  if (tenant !== tenant.toLowerCase()) return `ECR repository names are lowercase, so the tenant id ${tenant} (with capitals) has no ECR namespace of its own (${tenant.toLowerCase()}/ could be another tenant's): link a registry that notifies with the link's token, or ask the operator for a lowercase tenant id`;
+  const ns = `${tenant}/`;
+  return repository.startsWith(ns) ? null : `an ECR repository is linked only under the tenant's namespace: name it ${ns}<name> (ECR's push events reach every tenant that links a repository)`;
+}
+
+/** A new link and its notification token (shown once; only its hash is kept). */
+export function newRepoLink(tenant: string, artifact: string, input: CreateLink, by: string, now: Date): { link: RepoLink; token: string } {
+  const refused = linkRefusal(tenant, input.registry, input.repository);
+  if (refused) throw new ValidationFailed([{ path: 'repository', message: refused }]);
+  const token = `slr_${randomBytes(24).toString('base64url')}`;
+  const link: RepoLink = { tenant, artifact, id: linkId(input.registry, input.repository), registry: input.registry, repository: input.repository, tags: input.tags as RepoLink['tags'], tokenHash: hash(token), createdAt: now.toISOString(), createdBy: by };
+  return { link, token };
+}
+
+/** Registry repositories one artifact may link. */
+export const MAX_LINKS_PER_ARTIFACT = 20;
+
+export async function createRepoLink(deps: Deps, ctx: Ctx, artifact: string, input: CreateLink) {
+  const { tenant } = ctx.principal;
+  const { link, token } = newRepoLink(tenant, artifact, input, ctx.principal.name, deps.clock());
+  const linked = () => new AlreadyExists(`Artifact ${artifact} already links ${link.registry}/${link.repository} (${link.id}); delete that link first to link it again with other tags or a new notification token`);
+  // Links made before ids were one per repository: found by listing (the conditional put covers the ones since, and a race).
+  const existing = await deps.store.listRepoLinks(tenant, artifact);
+  if (existing.some((l) => l.registry === link.registry && l.repository === link.repository)) throw linked();
+  // The manifest carries an artifact's links as one list of at most this many: the API keeps to it too.
+  if (existing.length >= MAX_LINKS_PER_ARTIFACT) throw new RuleViolation(`Artifact ${artifact} links at most ${MAX_LINKS_PER_ARTIFACT} registry repositories; delete one (DELETE /api/v1/artifacts/${artifact}/links/{id}) first`);
+  const audit = auditEntry(tenant, { actor: ctx.principal.id, actorName: ctx.principal.name, action: 'artifact.link', entityType: 'artifact', entityId: artifact, before: null, after: `${link.registry}/${link.repository}`, requestId: ctx.requestId }, deps.clock());
+  try {
+    await deps.store.putRepoLink(link, audit);
+  } catch (err) {
+    if (err instanceof WriteConflict) throw linked();
+    throw err;
+  }
+  return { ...linkView(link), notifyToken: token };
+}
+
+export async function listRepoLinks(deps: Deps, ctx: Ctx, artifact: string) {
+  return (await deps.store.listRepoLinks(ctx.principal.tenant, artifact)).map(linkView);
+}
+
+export async function deleteRepoLink(deps: Deps, ctx: Ctx, artifact: string, id: string) {
+  const { tenant } = ctx.principal;
+  const link = (await deps.store.listRepoLinks(tenant, artifact)).find((l) => l.id === id);
+  if (!link) throw new ArtifactNotFound(`No registry link ${id} on artifact ${artifact}`);
+  const audit = auditEntry(tenant, { actor: ctx.principal.id, actorName: ctx.principal.name, action: 'artifact.unlink', entityType: 'artifact', entityId: artifact, before: `${link.registry}/${link.repository}`, after: null, requestId: ctx.requestId }, deps.clock());
+  await deps.store.deleteRepoLink(link, audit);
+}
+
+/** A push as the registry reports it. */
+export interface Push {
+  registry: string;
+  repository: string;
+  digest: string;
+  tag?: string;
+}
+
+/** The discoverer acts as a machine deployer of the link's tenant. */
+const discoverer = (tenant: string): Principal => ({ tenant, id: DISCOVERY_PRINCIPAL, name: 'registry discovery', roles: ['deployer'], groups: [], kind: 'machine' });
+
+/** Publishes the push as a version of the link's artifact, if the tag passes and the digest is new to it. */
+export async function discovered(deps: Deps, link: RepoLink, push: Push): Promise<{ artifact: string; version: string; created: boolean } | { artifact: string; skipped: string }> {
+  if (push.registry !== link.registry || push.repository !== link.repository) return { artifact: link.artifact, skipped: 'another repository' };
+  if (!tagAccepted(link, push.tag)) return { artifact: link.artifact, skipped: `tag ${push.tag ?? '(none)'} does not pass the link's filter` };
+  if (!/^sha256:[0-9a-f]{64}$/.test(push.digest)) return { artifact: link.artifact, skipped: 'not a sha256 digest' };
+  const known = (await deps.store.listArtifactVersions(link.tenant, link.artifact)).find((v) => v.digest === push.digest);
+  if (known) return { artifact: link.artifact, version: known.version, created: false };
+  const r = await publish(deps, { principal: discoverer(link.tenant) }, link.artifact, { version: push.tag!, digest: push.digest, sourceCommit: '', gitBranch: '', metadata: { repository: link.repository, discoveredFrom: `${link.registry}/${link.repository}:${push.tag}` } });
+  return { artifact: link.artifact, version: push.tag!, created: r.created };
+}
+
+/** Whether a notification's bearer token is the link's (constant time over the hashes). */
+export function tokenMatches(link: RepoLink, token: string): boolean {
+  const a = Buffer.from(hash(token), 'hex');
+  const b = Buffer.from(link.tokenHash, 'hex');
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+

@@ -1,0 +1,223 @@
+import { createHash, createPublicKey, randomBytes, verify as verifySignature, type KeyObject } from 'node:crypto';
+import { canonicalJson, sha256Hex } from '../kernel/canonical.ts';
+import type { AnchorPublicKey, AuditEntry, ChainHead, ChainLink, Checkpoint } from '../kernel/model.ts';
+
+/**
+ * The audit trail in two layers:
+ *
+ * 1. Every change writes an AuditEntry — a fact with a unique, time-ordered id —
+ *    in the same transaction as the change. No tenant-wide item is touched, so
+ *    writers to different environments never contend.
+ * 2. One consumer of the table's stream (functions/handlers/stream.ts) links
+ *    entries into a hash chain (ChainLink: seq, the entry's content hash, the
+ *    previous link's hash) and after each batch writes a signed checkpoint
+ *    outside the table (AuditAnchor: a KMS ECC_NIST_P256 key + S3 Object Lock
+ *    on AWS, a key file + append-only file locally). It alone may sign; anyone
+ *    holding the public key can verify (an auditor, offline).
+ *    An append writes the head first — conditioned on the head it read, so of
+ *    two racing appends one wins and the other re-reads — carrying the new
+ *    links (`pending`), then the links and their markers with plain writes.
+ *    Until they are in the table the head's pending links are part of the
+ *    chain (pendingLinks, withPending); the next append writes any missing.
+ *
+ * `/audit/verify` walks the links, re-hashes every entry, compares the chain
+ * with every checkpoint and reports entries not linked yet as pending.
+ */
+export const GENESIS_HASH = '0'.repeat(64);
+
+export type AuditDraft = Omit<AuditEntry, 'id' | 'at' | 'tenant'>;
+
+/** A new audit fact; `id` = time + randomness, so ids sort by time and never collide. */
+export function auditEntry(tenant: string, draft: AuditDraft, now: Date): AuditEntry {
+  const at = now.toISOString();
+  return { ...draft, tenant, at, id: `${at.replace(/[-:.TZ]/g, '')}-${randomBytes(6).toString('hex')}` };
+}
+
+/** How a link names its entry (the entry's sort key without its prefix). */
+export const entryRef = (e: Pick<AuditEntry, 'at' | 'id'>) => `${e.at}#${e.id}`;
+
+export function entryHash(e: AuditEntry): string {
+  return sha256Hex(canonicalJson(e));
+}
+
+export function linkHash(l: Omit<ChainLink, 'hash' | 'linkedAt'>): string {
+  return sha256Hex(canonicalJson({ seq: l.seq, entry: l.entry, entryHash: l.entryHash, prevHash: l.prevHash }));
+}
+
+/** Links entries after `head`, in the order given. */
+export function linkEntries(head: Pick<ChainHead, 'seq' | 'hash'> | null, entries: AuditEntry[], now: Date): { links: ChainLink[]; head: { seq: number; hash: string } } {
+  let seq = head?.seq ?? 0;
+  let prevHash = head?.hash ?? GENESIS_HASH;
+  const links: ChainLink[] = [];
+  for (const e of entries) {
+    seq++;
+    const body = { seq, entry: entryRef(e), entryHash: entryHash(e), prevHash };
+    const link: ChainLink = { ...body, hash: linkHash(body), linkedAt: now.toISOString() };
+    links.push(link);
+    prevHash = link.hash;
+  }
+  return { links, head: { seq, hash: prevHash } };
+}
+
+/**
+ * The head's pending links, when they hold: consecutive, each re-hashing to its hash and following
+ * the previous one, the last at the head's seq and hash. [] without any; null when they do not
+ * hold (the head was altered: its links are not believed).
+ */
+export function pendingLinks(head: ChainHead | null): ChainLink[] | null {
+  const pending = head?.pending ?? [];
+  if (!head || !pending.length) return [];
+  for (const [i, l] of pending.entries()) {
+    const prev = pending[i - 1];
+    if (linkHash(l) !== l.hash || (prev && (l.seq !== prev.seq + 1 || l.prevHash !== prev.hash))) return null;
+  }
+  const last = pending.at(-1)!;
+  return last.seq === head.seq && last.hash === head.hash ? pending : null;
+}
+
+/**
+ * Merges the head's pending links into the links read from the table, a page at a time in sequence
+ * order: a pending link fills the place of one not written yet (a link in the table wins: verify
+ * checks it). `rest()` gives the pending links after the last one read.
+ */
+export function withPending(pending: ChainLink[]) {
+  let next = 0;
+  let last = 0;
+  return {
+    page(stored: ChainLink[]): ChainLink[] {
+      const out: ChainLink[] = [];
+      for (const l of stored) {
+        for (; next < pending.length && pending[next]!.seq <= l.seq; next++) {
+          const p = pending[next]!;
+          if (p.seq < l.seq && p.seq > last) out.push(p);
+        }
+        out.push(l);
+        last = l.seq;
+      }
+      return out;
+    },
+    rest(): ChainLink[] {
+      const out = pending.slice(next).filter((p) => p.seq > last);
+      next = pending.length;
+      return out;
+    },
+  };
+}
+
+/** The exact bytes a checkpoint's signature covers (ECDSA P-256 with SHA-256 over these bytes). */
+export function checkpointMessage(c: Pick<Checkpoint, 'tenant' | 'seq' | 'hash' | 'at'>): string {
+  return `stageline-audit-checkpoint:v2\n${c.tenant}\n${c.seq}\n${c.hash}\n${c.at}`;
+}
+
+export const CHECKPOINT_MESSAGE = 'ECDSA P-256 with SHA-256 (DER signature, base64url) over the UTF-8 bytes of "stageline-audit-checkpoint:v2\\n<tenant>\\n<seq>\\n<hash>\\n<at>"';
+
+/** A public key (PEM or DER SubjectPublicKeyInfo) as the checkpoint verifier takes it: P-256 only. */
+export function checkpointPublicKey(key: string | Buffer | KeyObject): KeyObject {
+  const k = typeof key === 'object' && 'asymmetricKeyType' in key ? key : createPublicKey(Buffer.isBuffer(key) ? { key, format: 'der', type: 'spki' } : key);
+  if (k.type !== 'public' && k.type !== 'private') throw new Error('not a public key');
+  const pub = k.type === 'private' ? createPublicKey(k) : k;
+  if (pub.asymmetricKeyType !== 'ec' || pub.asymmetricKeyDetails?.namedCurve !== 'prime256v1') throw new Error('the audit checkpoint key is an ECDSA P-256 public key');
+  return pub;
+}
+
+/** The key as the API serves it and an auditor pins it: PEM, and `sha256:` of its DER SubjectPublicKeyInfo. */
+export function describePublicKey(key: string | Buffer | KeyObject): AnchorPublicKey {
+  const pub = checkpointPublicKey(key);
+  const der = pub.export({ type: 'spki', format: 'der' });
+  return { algorithm: 'ECDSA_SHA_256', curve: 'P-256', keyId: `sha256:${createHash('sha256').update(der).digest('hex')}`, publicKeyPem: String(pub.export({ type: 'spki', format: 'pem' })) };
+}
+
+/** Whether `sig` is a signature of the checkpoint by the holder of `key`'s private half. Pure: no service. */
+export function checkpointSignatureValid(key: KeyObject, c: Pick<Checkpoint, 'tenant' | 'seq' | 'hash' | 'at' | 'sig'>): boolean {
+  if (typeof c.sig !== 'string' || !/^[A-Za-z0-9_-]{16,200}$/.test(c.sig)) return false;
+  try {
+    return verifySignature('sha256', Buffer.from(checkpointMessage(c)), { key, dsaEncoding: 'der' }, Buffer.from(c.sig, 'base64url'));
+  } catch {
+    return false;
+  }
+}
+
+export interface ChainCheck {
+  ok: boolean;
+  checked: number;
+  head: { seq: number; hash: string } | null;
+  firstBroken?: { seq: number; reason: string };
+}
+
+/** What a store hands back for a link's entry: the entry, and whether its index attributes still match its content. */
+export interface StoredEntry {
+  entry: AuditEntry;
+  /** set when an index attribute (entity, actor, time) no longer matches the entry: it would be hidden from filtered queries */
+  indexMismatch?: string;
+}
+
+/**
+ * Walks links in sequence order and reports the first that does not hold:
+ * a gap, a wrong previous hash, a link whose own hash was not recomputed, an
+ * entry that is gone, altered, or re-indexed to hide from filtered queries.
+ */
+export function verifyChain(links: Iterable<ChainLink>, entries: Map<string, StoredEntry>, start: { seq: number; hash: string } | null = null): ChainCheck {
+  let prev = start;
+  let checked = 0;
+  for (const l of links) {
+    const expectedSeq = (prev?.seq ?? 0) + 1;
+    const stored = entries.get(l.entry);
+    let reason: string | undefined;
+    if (l.seq !== expectedSeq) reason = `expected link ${expectedSeq}, found ${l.seq} (a link is missing or out of order)`;
+    else if (l.prevHash !== (prev?.hash ?? GENESIS_HASH)) reason = 'prevHash does not match the previous link';
+    else if (linkHash(l) !== l.hash) reason = 'link content does not match its hash (it was altered)';
+    else if (!stored) reason = `entry ${l.entry} was removed`;
+    else if (entryHash(stored.entry) !== l.entryHash) reason = `entry ${l.entry} does not match its hash (it was altered)`;
+    else if (stored.indexMismatch) reason = `entry ${l.entry} was re-indexed (${stored.indexMismatch}): filtered queries would not find it`;
+    if (reason) return { ok: false, checked, head: prev, firstBroken: { seq: expectedSeq, reason } };
+    prev = { seq: l.seq, hash: l.hash };
+    checked++;
+  }
+  return { ok: true, checked, head: prev };
+}
+
+export interface CheckpointCheck {
+  ok: boolean;
+  /** signed checkpoints found outside the table */
+  count: number;
+  /** the newest genuine one the chain was compared with */
+  latestSeq: number;
+  /** checkpoints whose signature does not verify (forged; ignored) */
+  forged: number;
+  firstBroken?: { seq: number; reason: string };
+}
+
+/**
+ * Compares the chain with the signed checkpoints. `hashAt` has the chain's
+ * hash at each checkpointed seq (absent when the chain is shorter). Every
+ * checkpoint's signature is checked (with the public key: no service call), so
+ * a forged checkpoint is never believed.
+ */
+export async function checkCheckpoints(
+  checkpoints: Checkpoint[],
+  hashAt: Map<number, string>,
+  chainLength: number,
+  sigValid: (c: Checkpoint) => Promise<boolean>,
+): Promise<CheckpointCheck> {
+  const sorted = [...checkpoints].sort((a, b) => a.seq - b.seq);
+  let forged = 0;
+  let agreed = 0;
+  let latestSeq = 0;
+  for (const c of sorted) {
+    if (!(await sigValid(c))) {
+      forged++;
+      continue;
+    }
+    latestSeq = c.seq;
+    if (hashAt.get(c.seq) === c.hash) {
+      agreed = c.seq;
+      continue;
+    }
+    const firstBroken =
+      c.seq > chainLength
+        ? { seq: chainLength + 1, reason: `a signed checkpoint of ${c.at} covers ${c.seq} entries but the chain has ${chainLength}: entries were cut off` }
+        : { seq: agreed + 1, reason: `the chain at ${c.seq} disagrees with the signed checkpoint of ${c.at}: it was rewritten between entries ${agreed + 1} and ${c.seq}` };
+    return { ok: false, count: sorted.length, latestSeq, forged, firstBroken };
+  }
+  return { ok: true, count: sorted.length, latestSeq, forged };
+}

@@ -1,0 +1,232 @@
+import { assertMonitorsHere } from '../freeze/monitors.ts';
+import { auditEntry } from '../audit/audit.ts';
+import { digestOf } from '../kernel/canonical.ts';
+import { AlreadyExists, EnvironmentNotEmpty, EnvironmentNotFound, RuleViolation, ValidationFailed, VersionConflict } from '../kernel/errors.ts';
+import type { Environment, Head, Snapshot } from '../kernel/model.ts';
+import type { Ctx, Deps } from '../ports.ts';
+import { retryOnConflict } from '../kernel/retry.ts';
+import { MAX_ENVIRONMENTS, type CreateEnvironment, type UpdateEnvironment } from '../kernel/schemas.ts';
+import { EMPTY_REF } from './tree.ts';
+import { redactUrl } from '../kernel/url-policy.ts';
+
+export const EMPTY_ROOTS = { config: EMPTY_REF, flag: EMPTY_REF };
+export const EMPTY_DIGEST = digestOf({ config: EMPTY_REF.c, flag: EMPTY_REF.c });
+
+/** The environment as the API shows it. */
+export function environmentView(env: Environment) {
+  return {
+    name: env.name,
+    displayName: env.displayName,
+    position: env.position,
+    description: env.description,
+    protected: env.protected,
+    gates: env.gates,
+    // Never the HMAC secret; the receiver's URL redacted (its path or query often holds a credential).
+    webhookGates: (env.webhookGates ?? []).map(({ secret: _s, ...h }) => ({ ...h, url: redactUrl(h.url) })),
+    concurrency: env.concurrency ?? 'queue',
+    autoPromotionPaused: env.autoPromotionPaused ?? false,
+    bakeSeconds: env.bakeSeconds ?? 0,
+    cacheMaxAgeSeconds: env.cacheMaxAgeSeconds ?? 0,
+    registries: env.registries ?? [],
+    monitors: env.monitors ?? [],
+    verification: env.verification ?? 'digest_match',
+    signingKey: env.signingKey ?? null,
+    snapshot: { seq: env.head.seq, digest: env.head.digest },
+    itemCount: env.itemCount,
+    version: env.version,
+    createdAt: env.createdAt,
+    createdBy: env.createdBy,
+    updatedAt: env.updatedAt,
+    updatedBy: env.updatedBy,
+  };
+}
+
+/** Digest of an environment's settings (what `before`/`after` mean in its audit entries). */
+function settingsDigest(env: Environment): string {
+  const { head: _h, version: _v, updatedAt: _u, updatedBy: _b, itemCount: _c, lastBreakGlass: _g, webhookGates, ...rest } = env;
+  // Never digest a secret: an unsalted digest over settings that include a webhook secret lets
+  // anyone who reads the audit trail guess the secret offline.
+  const settings = { ...rest, webhookGates: (webhookGates ?? []).map(({ secret: _s, ...h }) => h) };
+  return digestOf(settings);
+}
+
+export async function getEnvironment(deps: Deps, ctx: Ctx, name: string): Promise<Environment> {
+  const env = await deps.store.getEnvironment(ctx.principal.tenant, name);
+  if (!env) throw new EnvironmentNotFound(name);
+  return env;
+}
+
+/** The last environment of the line is always protected (domain/freeze/break-glass.ts isProtected): an explicit false is refused, not shown and ignored. */
+const lastIsProtected = (name: string) =>
+  new ValidationFailed([{ path: 'body.protected', message: `'${name}' is the last environment of the line, which is always protected (it changes only by promotion, or an admin break-glass): leave protected out or set it true` }]);
+
+/** Environments in line order. */
+export async function listEnvironments(deps: Deps, ctx: Ctx): Promise<Environment[]> {
+  const envs = await deps.store.listEnvironments(ctx.principal.tenant);
+  return envs.sort((a, b) => a.position - b.position || a.name.localeCompare(b.name));
+}
+
+export async function createEnvironment(deps: Deps, ctx: Ctx, input: CreateEnvironment): Promise<Environment> {
+  const { tenant, id: actor, name: actorName } = ctx.principal;
+  assertMonitorsHere(tenant, input.monitors, deps.deployment);
+  return retryOnConflict(async () => {
+    const existing = await deps.store.listEnvironments(tenant);
+    if (existing.some((e) => e.name === input.name)) {
+      throw new AlreadyExists(`Environment '${input.name}' already exists`, { environment: input.name });
+    }
+    if (input.protected === false && existing.every((e) => e.position < input.position)) throw lastIsProtected(input.name);
+    const taken = existing.find((e) => e.position === input.position);
+    if (taken) {
+      throw new AlreadyExists(`Position ${input.position} is held by '${taken.name}'; choose a free position`, {
+        position: input.position,
+      });
+    }
+    if (existing.length >= MAX_ENVIRONMENTS) {
+      throw new RuleViolation(`A tenant can have at most ${MAX_ENVIRONMENTS} environments`);
+    }
+    const now = deps.clock().toISOString();
+    // A name used before (then deleted) keeps its old snapshots in the table: this incarnation's
+    // sequence starts after them, and they stay hidden (firstSeq), so the name can be reused.
+    const previous = (await deps.store.listSnapshots(tenant, input.name, 1)).items[0];
+    const firstSeq = previous ? previous.seq + 1 : 0;
+    const head: Head = { seq: firstSeq, digest: EMPTY_DIGEST, roots: EMPTY_ROOTS };
+    const env: Environment = {
+      tenant,
+      name: input.name,
+      displayName: input.displayName ?? input.name,
+      position: input.position,
+      description: input.description,
+      protected: input.protected ?? false,
+      gates: input.gates,
+      webhookGates: input.webhookGates,
+      concurrency: input.concurrency,
+      autoPromotionPaused: input.autoPromotionPaused,
+      bakeSeconds: input.bakeSeconds,
+      cacheMaxAgeSeconds: input.cacheMaxAgeSeconds,
+      registries: input.registries,
+      monitors: input.monitors,
+      verification: input.verification,
+      ...(input.signingKey ? { signingKey: input.signingKey } : {}),
+      ...(firstSeq ? { firstSeq } : {}),
+      head,
+      itemCount: 0,
+      version: 1,
+      createdAt: now,
+      createdBy: actorName,
+      updatedAt: now,
+      updatedBy: actorName,
+    };
+    const snapshot: Snapshot = {
+      environment: env.name,
+      seq: firstSeq,
+      digest: EMPTY_DIGEST,
+      roots: EMPTY_ROOTS,
+      parentSeq: null,
+      itemCount: 0,
+      createdAt: now,
+      createdBy: actorName,
+      change: { action: 'create', keys: [], count: 0 },
+    };
+    const audit = auditEntry(tenant, {
+      actor,
+      actorName,
+      action: 'environment.create',
+      entityType: 'environment',
+      entityId: env.name,
+      reason: input.reason,
+      before: null,
+      after: settingsDigest(env),
+      requestId: ctx.requestId,
+    }, deps.clock());
+    await deps.store.createEnvironment(env, snapshot, audit);
+    return env;
+  });
+}
+
+export async function updateEnvironment(deps: Deps, ctx: Ctx, name: string, input: UpdateEnvironment): Promise<Environment> {
+  const { tenant, id: actor, name: actorName } = ctx.principal;
+  assertMonitorsHere(tenant, input.monitors, deps.deployment);
+  return retryOnConflict(async () => {
+    const all = await deps.store.listEnvironments(tenant);
+    const current = all.find((e) => e.name === name);
+    if (!current) throw new EnvironmentNotFound(name);
+    if (current.version !== input.version) {
+      throw new VersionConflict(
+        `Environment '${name}' is at version ${current.version}, not ${input.version}; read it again and reapply your change`,
+        { currentVersion: current.version },
+      );
+    }
+    const position = input.position ?? current.position;
+    if (input.protected === false && all.every((e) => e.name === name || e.position < position)) throw lastIsProtected(name);
+    if (input.position !== undefined && input.position !== current.position) {
+      const taken = all.find((e) => e.position === input.position);
+      if (taken) throw new AlreadyExists(`Position ${input.position} is held by '${taken.name}'`, { position: input.position });
+    }
+    const now = deps.clock().toISOString();
+    const next: Environment = {
+      ...current,
+      displayName: input.displayName ?? current.displayName,
+      position: input.position ?? current.position,
+      description: input.description ?? current.description,
+      protected: input.protected ?? current.protected,
+      gates: { ...current.gates, ...input.gates },
+      webhookGates: input.webhookGates ?? current.webhookGates ?? [],
+      concurrency: input.concurrency ?? current.concurrency ?? 'queue',
+      autoPromotionPaused: input.autoPromotionPaused ?? current.autoPromotionPaused ?? false,
+      bakeSeconds: input.bakeSeconds ?? current.bakeSeconds ?? 0,
+      cacheMaxAgeSeconds: input.cacheMaxAgeSeconds ?? current.cacheMaxAgeSeconds ?? 0,
+      registries: input.registries ?? current.registries ?? [],
+      monitors: input.monitors ?? current.monitors ?? [],
+      verification: input.verification ?? current.verification ?? 'digest_match',
+      ...((input.signingKey ?? current.signingKey) ? { signingKey: input.signingKey ?? current.signingKey } : {}),
+      version: current.version + 1,
+      updatedAt: now,
+      updatedBy: actorName,
+    };
+    if (next.verification === 'signature_match' && !next.signingKey) {
+      throw new ValidationFailed([{ path: 'body.signingKey', message: 'signature_match needs signingKey (the public key promotions into this environment must be signed with)' }]);
+    }
+    const audit = auditEntry(tenant, {
+      actor,
+      actorName,
+      action: 'environment.update',
+      entityType: 'environment',
+      entityId: name,
+      reason: input.reason,
+      before: settingsDigest(current),
+      after: settingsDigest(next),
+      requestId: ctx.requestId,
+    }, deps.clock());
+    await deps.store.updateEnvironment(next, current, audit);
+    return next;
+  });
+}
+
+export async function deleteEnvironment(deps: Deps, ctx: Ctx, name: string, reason?: string): Promise<void> {
+  const { tenant, id: actor, name: actorName } = ctx.principal;
+  await retryOnConflict(async () => {
+    const current = await deps.store.getEnvironment(tenant, name);
+    if (!current) throw new EnvironmentNotFound(name);
+    if (current.protected) {
+      throw new EnvironmentNotEmpty(`Environment '${name}' is protected; set protected=false before deleting it`);
+    }
+    if (current.itemCount > 0) {
+      throw new EnvironmentNotEmpty(
+        `Environment '${name}' holds ${current.itemCount} configs and flags; delete them (or move them on) first`,
+        { itemCount: current.itemCount },
+      );
+    }
+    const audit = auditEntry(tenant, {
+      actor,
+      actorName,
+      action: 'environment.delete',
+      entityType: 'environment',
+      entityId: name,
+      reason,
+      before: settingsDigest(current),
+      after: null,
+      requestId: ctx.requestId,
+    }, deps.clock());
+    await deps.store.deleteEnvironment(current, audit);
+  });
+}

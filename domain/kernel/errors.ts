@@ -1,0 +1,201 @@
+/**
+ * Domain errors. Each is a named class; `functions/http/errors.ts` is the one
+ * place that maps them to HTTP status codes.
+ */
+export interface Issue {
+  path: string;
+  message: string;
+}
+
+export abstract class DomainError extends Error {
+  abstract readonly code: string;
+  constructor(
+    message: string,
+    readonly details?: Record<string, unknown>,
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** Input failed validation; carries every issue found. */
+export class ValidationFailed extends DomainError {
+  readonly code = 'VALIDATION_FAILED';
+  constructor(readonly issues: Issue[], message = 'Request is invalid') {
+    super(message, { issues });
+  }
+}
+
+export class MalformedJson extends DomainError {
+  readonly code = 'MALFORMED_JSON';
+}
+
+export class PayloadTooLarge extends DomainError {
+  readonly code = 'PAYLOAD_TOO_LARGE';
+}
+
+export class Unauthenticated extends DomainError {
+  readonly code = 'UNAUTHENTICATED';
+}
+
+export class Forbidden extends DomainError {
+  readonly code = 'FORBIDDEN';
+}
+
+export class RouteNotFound extends DomainError {
+  readonly code = 'ROUTE_NOT_FOUND';
+}
+
+export class MethodNotAllowed extends DomainError {
+  readonly code = 'METHOD_NOT_ALLOWED';
+  constructor(
+    message: string,
+    readonly allowed: string[],
+  ) {
+    super(message, { allowed });
+  }
+}
+
+export class EnvironmentNotFound extends DomainError {
+  readonly code = 'ENVIRONMENT_NOT_FOUND';
+  constructor(name: string) {
+    super(`Environment '${name}' does not exist`, { environment: name });
+  }
+}
+
+export class ItemNotFound extends DomainError {
+  readonly code = 'ITEM_NOT_FOUND';
+  constructor(kind: string, ref: string, environment: string) {
+    super(`No ${kind} '${ref}' in environment '${environment}'`, { kind, ref, environment });
+  }
+}
+
+export class SnapshotNotFound extends DomainError {
+  readonly code = 'SNAPSHOT_NOT_FOUND';
+  constructor(environment: string, seq: number) {
+    super(`Environment '${environment}' has no snapshot ${seq}`, { environment, seq });
+  }
+}
+
+export class AlreadyExists extends DomainError {
+  readonly code = 'ALREADY_EXISTS';
+}
+
+/** A write was based on a stale version of the item (optimistic locking). */
+export class VersionConflict extends DomainError {
+  readonly code = 'VERSION_CONFLICT';
+}
+
+/** Concurrent writers kept winning; the caller may retry the same request. */
+export class ConcurrentModification extends DomainError {
+  readonly code = 'CONCURRENT_MODIFICATION';
+}
+
+export class EnvironmentNotEmpty extends DomainError {
+  readonly code = 'ENVIRONMENT_NOT_EMPTY';
+}
+
+/** The target is in a freeze window and the promotion waits for its end (the flow parks it; never an HTTP answer). */
+export class Frozen extends DomainError {
+  readonly code = 'FROZEN';
+}
+
+/** The request ran out of its time budget before it changed anything: nothing was saved (answered 503). */
+export class OutOfTime extends DomainError {
+  readonly code = 'OUT_OF_TIME';
+}
+
+/** A freeze window holds the environment: a direct change needs an admin's break-glass (answered 423). */
+export class EnvironmentFrozen extends DomainError {
+  readonly code = 'ENVIRONMENT_FROZEN';
+}
+
+export class FreezeWindowNotFound extends DomainError {
+  readonly code = 'FREEZE_WINDOW_NOT_FOUND';
+  constructor(id: string) {
+    super(`Freeze window '${id}' does not exist`, { id });
+  }
+}
+
+export class SlackLinkNotFound extends DomainError {
+  readonly code = 'SLACK_LINK_NOT_FOUND';
+  constructor(teamId: string, userId: string) {
+    super(`No link of Slack user ${userId} in workspace ${teamId} that you can see (GET /api/v1/slack/links lists them)`, { teamId, userId });
+  }
+}
+
+/** The request is well-formed but breaks a business rule. */
+export class RuleViolation extends DomainError {
+  readonly code = 'RULE_VIOLATION';
+}
+
+/** The promotion's current status does not allow the action. */
+export class TransitionNotAllowed extends DomainError {
+  readonly code = 'TRANSITION_NOT_ALLOWED';
+}
+
+export class UserNotFound extends DomainError {
+  readonly code = 'USER_NOT_FOUND';
+  constructor(id: string) {
+    super(`No user ${id} in your tenant`);
+  }
+}
+
+export class PromotionNotFound extends DomainError {
+  readonly code = 'PROMOTION_NOT_FOUND';
+  constructor(id: string) {
+    super(`Promotion '${id}' does not exist`, { promotionId: id });
+  }
+}
+
+export class RuleNotFound extends DomainError {
+  readonly code = 'RULE_NOT_FOUND';
+  constructor(id: string) {
+    super(`Rule '${id}' does not exist`, { ruleId: id });
+  }
+}
+
+export class ArtifactNotFound extends DomainError {
+  readonly code = 'ARTIFACT_NOT_FOUND';
+}
+
+export class DeploymentNotFound extends DomainError {
+  readonly code = 'DEPLOYMENT_NOT_FOUND';
+}
+
+/** The requester tried to approve their own promotion, or one person tried to count twice. */
+export class SelfApprovalForbidden extends DomainError {
+  readonly code = 'SELF_APPROVAL_FORBIDDEN';
+}
+
+export class NotAnApprover extends DomainError {
+  readonly code = 'NOT_AN_APPROVER';
+}
+
+/** Promotion goes forward only; going back is a rollback. */
+export class BackwardPromotion extends DomainError {
+  readonly code = 'BACKWARD_PROMOTION';
+}
+
+/** Same Idempotency-Key, different request. */
+export class IdempotencyKeyReused extends DomainError {
+  readonly code = 'IDEMPOTENCY_KEY_REUSED';
+}
+
+/** Another promotion holds the target environment. */
+export class TargetBusy extends DomainError {
+  readonly code = 'TARGET_BUSY';
+}
+
+/** An app key id that is not the tenant's (domain/access/app-keys.ts). */
+export class AppKeyNotFound extends DomainError {
+  readonly code = 'APP_KEY_NOT_FOUND';
+  constructor(id: string) {
+    super(`No app key '${id}' in this tenant`, { id });
+  }
+}
+
+/** A webhook subscription, one of its deliveries, or an environment's git target that does not exist (for this tenant). */
+export class WebhookNotFound extends DomainError {
+  readonly code = 'NOT_FOUND';
+}

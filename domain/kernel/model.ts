@@ -1,0 +1,177 @@
+import type { Gates, WebhookGateConfig } from './schemas.ts';
+
+export type ItemKind = 'config' | 'flag';
+export const ITEM_KINDS: ItemKind[] = ['config', 'flag'];
+
+/** Root of each kind's trie in a snapshot. */
+export type Roots = Record<ItemKind, NodeRef>;
+
+/** What an environment points at now. Moving it is one conditional write. */
+export interface Head {
+  seq: number;
+  digest: string;
+  roots: Roots;
+}
+
+/** A named stage in a tenant's ordered line. */
+export interface Environment {
+  tenant: string;
+  name: string;
+  displayName: string;
+  position: number;
+  description: string;
+  protected: boolean;
+  gates: Gates;
+  /** tenant-configured webhook gates run after the built-in ones (secrets are never shown) */
+  webhookGates: (WebhookGateConfig & { /** set by a manifest: the `${NAME}` the secret was read from (never the secret) */ secretRef?: string })[];
+  /** what happens when a promotion targets this environment while another is in flight */
+  concurrency: 'queue' | 'reject' | 'supersede';
+  /** stops auto-promotion into this environment (set by hand or by an automatic rollback) */
+  autoPromotionPaused: boolean;
+  /** seconds to wait after a promotion executes before verifying it (alarm evidence in that time rolls it back) */
+  bakeSeconds: number;
+  /** OCI registries this environment's artifacts are copied to on promotion (first = where they are read from) */
+  registries: { name: string; url: string }[];
+  /** CloudWatch alarm ARNs checked before executing into it and watched while a promotion bakes (domain/freeze/monitors.ts) */
+  monitors?: string[];
+  /** digest_match, or signature_match (a Sigstore bundle signed by `signingKey` must come with the artifact) */
+  verification?: 'digest_match' | 'signature_match';
+  /** PEM public key that signs what enters this environment (signature_match) */
+  signingKey?: string;
+  /** first snapshot seq of this incarnation: a name deleted and created again never shows the old one's snapshots */
+  firstSeq?: number;
+  /** how long services may cache the effective config (Cache-Control max-age; 0: revalidate with the ETag every time) */
+  cacheMaxAgeSeconds?: number;
+  /** the last time an admin broke glass on this environment (shown on the status page) */
+  lastBreakGlass?: import('../freeze/break-glass.ts').BreakGlassUse | null;
+  head: Head;
+  /** configs + flags in the current snapshot; an environment holding items cannot be deleted */
+  itemCount: number;
+  version: number;
+  createdAt: string;
+  createdBy: string;
+  updatedAt: string;
+  updatedBy: string;
+}
+
+/** A config or feature flag as the API shows it. */
+export interface Item {
+  id: string;
+  kind: ItemKind;
+  key: string;
+  value: unknown;
+  description: string;
+  version: number;
+  updatedAt: string;
+  updatedBy: string;
+}
+
+/** An immutable snapshot of an environment's config set. */
+export interface Snapshot {
+  environment: string;
+  seq: number;
+  digest: string;
+  roots: Roots;
+  parentSeq: number | null;
+  itemCount: number;
+  createdAt: string;
+  createdBy: string;
+  /** what produced it */
+  change: { action: 'create' | 'set' | 'delete' | 'batch' | 'restore'; keys: string[]; count: number; restoredFrom?: number };
+  reason?: string;
+}
+
+export type EntityType = 'environment' | 'config' | 'flag' | 'snapshot' | 'promotion' | 'artifact' | 'rule' | 'deployment' | 'consumer' | 'freeze-window' | 'manifest' | 'slack-link' | 'app-key' | 'webhook' | 'git-target' | 'tenant' | 'user';
+
+/**
+ * How a person acted when it was not through their own token: from Slack, as the Slack user they
+ * linked to their account themselves (domain/notify/slack-identity.ts). Recorded on the approval,
+ * its audit entry and the decision record.
+ */
+export interface ActedVia {
+  channel: 'slack';
+  /** the Slack workspace (team id) the request came from, as Slack signed it */
+  teamId: string;
+  /** the Slack user id that pressed the button */
+  userId: string;
+  /** the link (slk_…) that made this Slack user that account */
+  linkId: string;
+}
+
+/** Append-only audit record; `hash` chains it to the tenant's previous entry. */
+/** One audit fact, written in the transaction of the change it records (see domain/audit/audit.ts). */
+export interface AuditEntry {
+  tenant: string;
+  /** time-ordered and unique */
+  id: string;
+  at: string;
+  actor: string;
+  actorName: string;
+  action: string;
+  entityType: EntityType;
+  entityId: string;
+  reason?: string;
+  before: string | null;
+  after: string | null;
+  requestId?: string;
+  /** set when the actor acted from Slack (the Slack identity and the link relied on) */
+  via?: ActedVia;
+}
+
+/** An entry's place in the tenant's hash chain, written by the stream consumer alone. */
+export interface ChainLink {
+  seq: number;
+  /** the entry it links (`<at>#<id>`) */
+  entry: string;
+  entryHash: string;
+  prevHash: string;
+  hash: string;
+  linkedAt: string;
+}
+
+/** The end of the chain; `sig` signs (tenant, seq, hash, at) so the consumer notices a head rolled back behind its back. */
+export interface ChainHead {
+  seq: number;
+  hash: string;
+  at: string;
+  /** the checkpoint signature of this head (ECDSA P-256, see domain/audit/audit.ts checkpointMessage) */
+  sig: string;
+  /**
+   * The links of the append that moved the head here (the last ends at seq/hash). The head is
+   * written first, then its links and markers: until they are in the table these are part of the
+   * chain, and whoever reads the head next writes any that are missing (same content).
+   */
+  pending?: ChainLink[];
+}
+
+/** A signed statement "the tenant's chain had this hash at this seq at this time", kept outside the table. */
+export interface Checkpoint {
+  tenant: string;
+  seq: number;
+  hash: string;
+  at: string;
+  /** ECDSA P-256 / SHA-256 signature (DER, base64url) of checkpointMessage(tenant, seq, hash, at) */
+  sig: string;
+}
+
+/** The public half of the checkpoint signing key: all an auditor needs to verify an export. */
+export interface AnchorPublicKey {
+  algorithm: 'ECDSA_SHA_256';
+  curve: 'P-256';
+  /** `sha256:<hex>` of the key's DER SubjectPublicKeyInfo */
+  keyId: string;
+  /** PEM (SubjectPublicKeyInfo) */
+  publicKeyPem: string;
+}
+
+export interface Page<T> {
+  items: T[];
+  nextCursor?: string;
+}
+
+/** A reference to a subtree of the hash trie (domain/config/tree.ts): address, content digest, entry count. */
+export interface NodeRef {
+  a: string;
+  c: string;
+  n: number;
+}

@@ -1,0 +1,238 @@
+import type { ActedVia, ItemKind } from './model.ts';
+import type { Status } from './lifecycle.ts';
+
+/** What a config promotion moves: a pinned source snapshot and a selection of it. */
+export interface ConfigSubject {
+  type: 'config';
+  sourceSnapshot: { seq: number; digest: string };
+  promotionType: 'FULL' | 'SELECTIVE' | 'PATTERN';
+  configIds: string[];
+  flagIds: string[];
+  keyPatterns: string[];
+}
+
+/** An immutable artifact version (built once, promoted everywhere: same digest). */
+export interface ArtifactSubject {
+  type: 'artifact';
+  name: string;
+  version: string;
+  digest: string;
+}
+
+export type Subject = ConfigSubject | ArtifactSubject;
+
+/** A tenant's rule for one source → target pair (promotion rule + approval policy). */
+export interface Rule {
+  id: string;
+  name: string;
+  sourceEnvironment: string;
+  targetEnvironment: string;
+  requiresApproval: boolean;
+  requiredApprovers: number;
+  /** groups whose members may approve */
+  approverGroups: string[];
+  separationOfDuties: boolean;
+  approvalExpirySeconds: number;
+  autoPromote: boolean;
+  conditions: Condition | null;
+  evidenceFrom?: EvidenceFrom;
+  /** lets a promotion skip intermediate environments on this pair */
+  allowSkip: boolean;
+  status: 'active' | 'disabled';
+  version: number;
+  createdAt: string;
+  createdBy: string;
+  updatedAt: string;
+  updatedBy: string;
+}
+
+export type Leaf = { field: string; op: 'eq' | 'ne' | 'gt' | 'gte' | 'lt' | 'lte' | 'in' | 'contains' | 'exists'; value?: unknown };
+export type Condition = { all: Condition[] } | { any: Condition[] } | Leaf;
+
+/** The policy a promotion runs under, frozen at creation (its digest goes into the decision record). */
+export interface Policy {
+  ruleId: string | null;
+  requiresApproval: boolean;
+  requiredApprovers: number;
+  approverGroups: string[];
+  separationOfDuties: boolean;
+  approvalExpirySeconds: number;
+  /** whose evidence the gates accept (see EvidenceFrom); absent = anyone with the deployer role */
+  evidenceFrom?: EvidenceFrom;
+}
+
+/**
+ * Who may vouch for a release: `anyone` (deployer role), `not-requester` (no self-attested
+ * evidence), `machine` (a pipeline over the IAM route), or `group:<name>` (members of a group).
+ */
+export type EvidenceFrom = 'anyone' | 'not-requester' | 'machine' | `group:${string}`;
+
+export type Verdict = 'PASS' | 'FAIL' | 'WARN' | 'SKIPPED';
+
+export interface GateResult {
+  gate: string;
+  verdict: Verdict;
+  blocking: boolean;
+  reason: string;
+  evidenceRefs: string[];
+}
+
+export interface Approval {
+  by: string;
+  name: string;
+  at: string;
+  /** the release digest approved; an approval for another digest does not count */
+  digest: string;
+  comment?: string;
+  /** given from Slack: the Slack identity and the link it relied on */
+  via?: ActedVia;
+}
+
+export interface Actor {
+  id: string;
+  name: string;
+}
+
+export interface Promotion {
+  tenant: string;
+  id: string;
+  subject: Subject;
+  sourceEnvironment: string;
+  targetEnvironment: string;
+  status: Status;
+  /** digest of exactly what is promoted; approvals are bound to it */
+  releaseDigest: string;
+  notes: string;
+  requestedBy: Actor;
+  requestedAt: string;
+  policy: Policy;
+  policyDigest: string;
+  /** names of approvers whose approval counts (for display; approvals are separate items) */
+  approvedBy: string[];
+  gates: GateResult[] | null;
+  /** how execution starts once approved */
+  trigger: 'on_approval' | 'manual' | 'scheduled';
+  scheduledAt: string | null;
+  taskToken: string | null;
+  executionId: string | null;
+  rejection: { by: string; reason: string; at: string } | null;
+  result: {
+    snapshotSeq?: number;
+    digest: string;
+    deploymentId: string;
+    deployedAt: string;
+    previous: { seq?: number; version?: string; digest: string | null };
+    /** the deployment this one replaced (marked ROLLED_BACK when this is a rollback) */
+    replaced?: { id: string; deployedAt: string; promotionId: string | null } | null;
+    /** cross-registry copies, digest-verified */
+    synced?: { registry: string; digest: string | null; bytesCopied: number; tags?: string[] }[];
+    /** the audit record attached to the artifact in each target registry (an OCI referrer), or why not */
+    recorded?: { registry: string; digest: string | null; reason?: string }[];
+    /** an automatic rollback's commit of the restored version to the git target, or why it could not be made */
+    gitRevert?: import('../promotion/git-delivery.ts').GitRevertResult;
+  } | null;
+  error: { code: string; message: string } | null;
+  autoPromoted: boolean;
+  /** the deployment the release was taken from, and the gateway it goes to */
+  sourceDeploymentId?: string;
+  targetGateway?: string;
+  /** config promotions: what the selection changes (counts, first keys, ids that change nothing) */
+  changeSummary?: { added: number; modified: number; removed: number; keys: string[]; unmatchedIds: string[] };
+  /** a freeze window over the target at execution: wait for its end, or fail (domain/freeze/windows.ts) */
+  whenFrozen?: 'wait' | 'fail';
+  /** who last moved this config promotion onto another release (rebase), and when: they chose its content */
+  rebasedBy?: { id: string; name: string; at: string } | null;
+  /** an admin broke glass past freeze windows for this promotion's release (audited, evented; a rebase voids it) */
+  freezeOverride?: import('../freeze/break-glass.ts').BreakGlassUse | null;
+  /** the monitored CloudWatch alarm that rolled it back while it baked (domain/freeze/monitors.ts) */
+  monitorAlarm?: import('../freeze/monitors.ts').MonitorAlarm | null;
+  /** the target's monitors refused the execution (an alarm in ALARM, or a check that could not be made): nothing changed */
+  monitorBlock?: MonitorBlock | null;
+  /** held by a freeze window until it ends (then the scheduler resumes it) */
+  heldBy?: { window: string; reason: string; until: string } | null;
+  /** when the flow was started with the request (autoStart): the sweeper's clock for a PENDING promotion */
+  flowStartedAt?: string;
+  /** how often failed gates were validated again (names the flow's run) */
+  attempt?: number;
+  /** set when this is an environment rollback: the impact analysis it was requested with */
+  rollback?: { impact: RollbackImpact; override: { by: string; reason: string } | null; reason: string } | null;
+  version: number;
+  updatedAt: string;
+  completedAt: string | null;
+  transitions: { status: Status; at: string; by: string }[];
+}
+
+export interface Evidence {
+  id: string;
+  type: 'test_results' | 'security_scan' | 'cost_estimate' | 'benchmark' | 'policy' | 'metrics' | 'alarm';
+  payload: Record<string, unknown>;
+  submittedBy: string;
+  submittedAt: string;
+  /** who posted it: the gates of a policy with `evidenceFrom` count only what it accepts */
+  source?: { id: string; kind: 'user' | 'machine'; groups: string[] };
+  /** posted on a promotion: the release it was then (after a rebase onto other content it no longer counts) */
+  releaseDigest?: string;
+}
+
+/** One rollout of a release to an environment. */
+export interface Deployment {
+  id: string;
+  environment: string;
+  imageTag: string;
+  gitCommit: string;
+  gitBranch: string;
+  status: 'PENDING' | 'DEPLOYED' | 'FAILED' | 'ROLLED_BACK';
+  deployedAt: string;
+  completedAt: string | null;
+  promotionId: string | null;
+  digest: string;
+  deployedBy: string;
+  /** the artifact (agent) deployed, where known */
+  artifact?: string;
+  /** the deployment target (gateway) within the environment */
+  gateway?: string;
+}
+
+export interface ArtifactVersion {
+  name: string;
+  version: string;
+  digest: string;
+  sourceCommit: string;
+  metadata: Record<string, unknown>;
+  publishedAt: string;
+  publishedBy: string;
+}
+
+/** What an environment runs of one artifact. */
+export interface ArtifactPointer {
+  environment: string;
+  name: string;
+  version: string;
+  digest: string;
+  promotedAt: string;
+  promotedBy: string;
+  promotionId: string | null;
+  version_: number;
+  deploymentId?: string;
+  deployedAt?: string;
+}
+
+export type KeyedChange = { kind: ItemKind; key: string; value?: unknown; remove?: boolean };
+
+/** Rollback impact analysis (REQ-332). */
+export interface RollbackImpact {
+  environment: string;
+  reverts: Record<string, unknown>[];
+  breakingChanges: string[];
+  affectedConsumers: { name: string; constraint: string; reason: string }[];
+  estimatedSeconds: number;
+  recommendation: 'SAFE' | 'RISKY' | 'BLOCKED';
+  reasons: string[];
+}
+
+/** Why the target's monitors refused an execution: the alarms in ALARM (name, reason), or none when the check could not be made. */
+export interface MonitorBlock {
+  at: string;
+  reason: string;
+  alarms: { arn: string; name: string; reason: string; at?: string }[];
+}

@@ -1,0 +1,50 @@
+import type { Deps } from '../ports.ts';
+import type { Promotion } from '../kernel/promotion-model.ts';
+import { decisionRecord } from './views.ts';
+import { commitMessage, gitValueOf, revertMessage, type GitDeliveryResult } from '../gitops/service.ts';
+
+/**
+ * The promotion step's git delivery: when the target names a git target, the promoted version goes
+ * there (commit + push) before the promotion's transaction. Throws with the reason (the step fails
+ * the promotion with it); null when the environment has no git target.
+ */
+export async function deliverToGit(deps: Deps, p: Promotion & { subject: { type: 'artifact' } }): Promise<GitDeliveryResult | null> {
+  const target = await deps.store.getGitTarget(p.tenant, p.targetEnvironment);
+  if (!target) return null;
+  if (!deps.git) throw new Error('this function has no git writer');
+  const decision = await decisionRecord(deps, { principal: { tenant: p.tenant, id: 'stageline', name: 'stageline', roles: ['viewer'], kind: 'machine' } }, p.id);
+  const approvers = decision.approvals.filter((a) => a.counted).map((a) => a.by);
+  const value = gitValueOf(target, p);
+  const r = await deps.git.commit({
+    tenant: p.tenant,
+    target,
+    value,
+    message: commitMessage(p, approvers, decision.decisionDigest),
+    author: { name: p.requestedBy.name, email: p.requestedBy.name.includes('@') ? p.requestedBy.name : 'stageline@localhost' },
+  });
+  return { ...r, repository: target.repository, branch: target.branch, file: target.file, path: target.path, value };
+}
+
+/** What an automatic rollback committed to the git target: the commit, or why it could not (`error`; then `commit` is null). */
+export type GitRevertResult = Omit<GitDeliveryResult, 'commit'> & { commit: string | null; error?: string };
+
+/**
+ * An automatic rollback of an artifact promotion (domain/promotion/finish.ts): when the target names a git
+ * target, the restored version is committed there (commit + push) as a promotion or a manual rollback
+ * would commit it, so Argo CD or Flux stop deploying the version that was refused. Idempotent (a file
+ * already holding the value: no commit). Never throws: the rollback of the environment itself goes on,
+ * and the answer says why git was not changed. Null when the environment has no git target.
+ */
+export async function revertInGit(deps: Deps, p: Promotion & { subject: { type: 'artifact' } }, restored: { version: string; digest: string }, why: string): Promise<GitRevertResult | null> {
+  const target = await deps.store.getGitTarget(p.tenant, p.targetEnvironment);
+  if (!target) return null;
+  const value = gitValueOf(target, { subject: restored });
+  const where = { repository: target.repository, branch: target.branch, file: target.file, path: target.path, value };
+  try {
+    if (!deps.git) throw new Error('this function has no git writer');
+    const r = await deps.git.commit({ tenant: p.tenant, target, value, message: revertMessage(p, restored, why), author: { name: 'stageline', email: 'stageline@localhost' } });
+    return { ...r, ...where };
+  } catch (err) {
+    return { commit: null, changed: false, attempts: 0, ...where, error: (err as Error).message };
+  }
+}
