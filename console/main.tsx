@@ -6,6 +6,7 @@ import { completeSignIn, onSession, session, signIn, signOut, takeFragmentToken,
 import { Notices, useNotices } from './ui.tsx';
 import { Audit } from './views/audit.tsx';
 import { EnvironmentPage } from './views/environment.tsx';
+import { Flags } from './views/flags.tsx';
 import { Insights } from './views/insights.tsx';
 import { Pipeline } from './views/pipeline.tsx';
 import { PromotionPage } from './views/promotion.tsx';
@@ -13,7 +14,7 @@ import { Settings } from './views/settings.tsx';
 
 /**
  * The console: one page (hash routes), reading the same public API as the CLI with the signed-in
- * person's ID token. Views: #/ pipeline, #/promotions/<id>, #/environments/<name>, #/insights,
+ * person's ID token. Views: #/ pipeline, #/promotions/<id>, #/environments/<name>, #/flags, #/insights,
  * #/audit, #/settings.
  */
 const route = () => location.hash.replace(/^#\/?/, '').split('/').map(decodeURIComponent);
@@ -50,6 +51,7 @@ function App({ initial }: { initial: string | null }) {
   const [view, arg] = path;
   const nav = [
     ['', 'Pipeline'],
+    ['flags', 'Flags'],
     ['insights', 'Insights'],
     ['audit', 'Audit'],
     ['settings', 'Settings'],
@@ -88,6 +90,8 @@ function App({ initial }: { initial: string | null }) {
           <PromotionPage id={arg} me={me} say={say} />
         ) : view === 'environments' && arg ? (
           <EnvironmentPage name={arg} />
+        ) : view === 'flags' ? (
+          <Flags me={me} say={say} />
         ) : view === 'insights' ? (
           <Insights />
         ) : view === 'audit' ? (

@@ -145,7 +145,7 @@ function Why({ p }: { p: any }) {
         : p.waitingFor === 'execution'
           ? 'Approved; waiting for someone to execute or schedule it.'
           : p.status === 'PENDING'
-            ? 'Created without running its gates: attach evidence, then validate.'
+            ? 'Its gates have not run yet: they start on their own, unless it was created to collect evidence first (then attach the evidence below and validate).'
             : null;
   return text ? <p class={`why-box ${p.status === 'VALIDATION_FAILED' ? 'bad' : ''}`}>{text}</p> : null;
 }
@@ -232,7 +232,10 @@ function Actions({ p, me, say, reload }: { p: any; me: Session; say: (tone: 'ok'
   } else if (p.status === 'AWAITING_APPROVAL' && may(me, 'approver') && isRequester && p.approvals.separationOfDuties) {
     sections.push(<p key="sod" class="mut">You requested this promotion, so you cannot approve it (separation of duties).</p>);
   }
-  if (deployer && (p.status === 'PENDING' || p.status === 'VALIDATION_FAILED')) sections.push(<button key="validate" type="button" disabled={busy} onClick={() => act('Validate', 'POST', '/validate', undefined, (r) => `Validation started for ${p.id}: ${r.status.toLowerCase()}.`)}>Validate</button>);
+  if (deployer && (p.status === 'PENDING' || p.status === 'VALIDATION_FAILED')) {
+    sections.push(<Evidence key="evidence" p={p} act={act} busy={busy} say={say} />);
+    sections.push(<button key="validate" type="button" disabled={busy} onClick={() => act('Validate', 'POST', '/validate', undefined, (r) => `Validation started for ${p.id}: ${r.status.toLowerCase()}.`)}>Validate</button>);
+  }
   if (deployer && p.waitingFor === 'execution') {
     sections.push(<button key="execute" type="button" class="primary" disabled={busy} onClick={() => act('Execute', 'POST', '/execute', { dryRun: false }, () => `Execution of ${p.id} started.`)}>Execute now</button>);
     sections.push(
@@ -272,4 +275,35 @@ function Actions({ p, me, say, reload }: { p: any; me: Session; say: (tone: 'ok'
   }
   if (!sections.length) return null;
   return <section class="actions" aria-label="Actions">{sections}</section>;
+}
+
+const EVIDENCE_TYPES = { test_results: '{"passed": 412, "failed": 0}', security_scan: '{"critical": 0, "high": 0, "signatureVerified": true}', cost_estimate: '{"monthlyDelta": 0}', benchmark: '{"metric": "p99_ms", "value": 180, "baseline": 190}', policy: '{"passed": true}', metrics: '{"error_rate": 0.001}' } as const;
+
+/** Evidence for the gates (what a pipeline usually posts), typed in by a person. */
+function Evidence({ p, act, busy, say }: { p: any; act: (label: string, method: string, path: string, body?: unknown, after?: (r: any) => string) => Promise<void>; busy: boolean; say: (tone: 'ok' | 'bad', text: string) => void }) {
+  const [type, setType] = useState<keyof typeof EVIDENCE_TYPES>('test_results');
+  const [payload, setPayload] = useState<string>(EVIDENCE_TYPES.test_results);
+  const submit = (e: Event) => {
+    e.preventDefault();
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(payload);
+    } catch {
+      say('bad', 'The payload is not JSON.');
+      return;
+    }
+    void act('Attach evidence', 'POST', '/evidence', { type, payload: parsed }, (r) => `Evidence ${r.id} (${r.type}) attached to ${p.id}.`);
+  };
+  return (
+    <form class="action" onSubmit={submit}>
+      <h2>Evidence</h2>
+      <label for="evidence-type">Type</label>
+      <select id="evidence-type" value={type} onChange={(e) => { const t = (e.target as HTMLSelectElement).value as keyof typeof EVIDENCE_TYPES; setType(t); setPayload(EVIDENCE_TYPES[t]); }}>
+        {Object.keys(EVIDENCE_TYPES).map((t) => <option key={t}>{t}</option>)}
+      </select>
+      <label for="evidence-payload">Payload (JSON)</label>
+      <input id="evidence-payload" class="wide" value={payload} onInput={(e) => setPayload((e.target as HTMLInputElement).value)} />
+      <div class="buttons"><button type="submit" disabled={busy}>Attach</button></div>
+    </form>
+  );
 }

@@ -209,16 +209,39 @@ describe('the console, in a real browser', () => {
 
   it('environment, insights, audit and settings views render for an admin with no serious accessibility violation', async () => {
     const { u } = await consoleTenant();
-    for (const view of ['environments/production', 'insights', 'audit', 'settings']) {
+    for (const view of ['environments/production', 'flags', 'insights', 'audit', 'settings']) {
       const { page, errors } = await openAs(u.admin, `#/${view}`);
       const main = page.locator('main');
-      await expect.poll(() => main.locator('h1').textContent(), { timeout: 15_000 }).toMatch(/production|Insights|Audit trail|Settings/);
+      await expect.poll(() => main.locator('h1').textContent(), { timeout: 15_000 }).toMatch(/production|Flags|Insights|Audit trail|Settings/);
       await expect.poll(() => main.textContent(), { timeout: 15_000 }).not.toContain('Loading…');
       expect(await accessibility(page), view).toEqual([]);
       await page.screenshot({ path: join(OUT, `console-${view.replace('/', '-')}.png`), fullPage: true });
       expect(errors, view).toEqual([]);
       await page.close();
     }
+  });
+
+  it('a deployer unblocks a promotion with evidence and validates it, and promotes one flag from the flags view', async () => {
+    const { u, blocked } = await consoleTenant();
+    await t.call('POST', '/api/v1/environments/dev/flags', { token: u.admin, body: { key: 'beta-search', value: true } });
+    const { page, errors } = await openAs(u.deployer, `#/promotions/${blocked}`);
+    const main = page.locator('main');
+    await expect.poll(() => main.textContent(), { timeout: 15_000 }).toContain('Blocked: tests —');
+    await page.getByLabel('Type').selectOption('test_results');
+    await page.getByRole('button', { name: 'Attach' }).click();
+    await expect.poll(() => page.locator('.notices').textContent()).toMatch(/Evidence \S+ \(test_results\) attached/);
+    await page.getByRole('button', { name: 'Validate' }).click();
+    expect((await waitFor(t, u.viewer, blocked, ['COMPLETED'])).status).toBe('COMPLETED');
+    await expect.poll(() => main.textContent(), { timeout: 15_000 }).toMatch(/completed/);
+
+    await page.goto(`${t.url}/dashboard#/flags`);
+    await page.getByRole('button', { name: 'Promote beta-search from dev to staging' }).click();
+    await page.waitForURL(/#\/promotions\/prm_/);
+    const id = /prm_\w+/.exec(page.url())![0];
+    expect((await t.call('GET', `/api/v1/promotions/${id}`, { token: u.viewer })).body).toMatchObject({ subject: { type: 'config', promotionType: 'SELECTIVE' }, sourceEnvironment: 'dev', targetEnvironment: 'staging' });
+    await expect.poll(() => main.textContent(), { timeout: 15_000 }).toMatch(/added\s*beta-search\s*flag/);
+    expect(errors).toEqual([]);
+    await page.close();
   });
 
   it('shows control characters and bidi overrides in service text as escapes', async () => {

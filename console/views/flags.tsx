@@ -1,0 +1,91 @@
+import { useEffect, useState } from 'preact/hooks';
+import { api, ApiError, q } from '../api.ts';
+import { may, type Session } from '../auth.ts';
+import { EnvLink, Loading, usePoll, Wrap } from '../ui.tsx';
+
+const shown = (v: unknown) => (v === undefined ? '—' : JSON.stringify(v).slice(0, 120));
+const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+
+/** Each flag across the line of environments, and a promotion of one flag from where it differs. */
+export function Flags({ me, say }: { me: Session; say: (tone: 'ok' | 'bad', text: string) => void }) {
+  const { data: envs, error } = usePoll<any>('api/v1/environments', 60000);
+  const [flags, setFlags] = useState<Record<string, any[]> | null>(null);
+  const [busy, setBusy] = useState(false);
+  const line: any[] = envs ? [...envs.items].sort((a: any, b: any) => a.position - b.position) : [];
+  const names = line.map((e) => e.name).join(',');
+  useEffect(() => {
+    if (!names) return;
+    let live = true;
+    const load = async () => {
+      try {
+        const all = await Promise.all(names.split(',').map(async (n) => [n, (await api<any>('GET', `api/v1/environments/${q(n)}/flags?limit=200`)).items] as const));
+        if (live) setFlags(Object.fromEntries(all));
+      } catch (e) {
+        if (live) say('bad', `Flags could not be read: ${(e as ApiError).message}`);
+      }
+    };
+    void load();
+    const timer = setInterval(() => document.visibilityState === 'visible' && void load(), 15000);
+    return () => {
+      live = false;
+      clearInterval(timer);
+    };
+  }, [names]);
+  if (!envs || !flags) return <Loading error={error} />;
+  const keys = [...new Set(Object.values(flags).flatMap((items) => items.map((f: any) => f.key)))].sort();
+  const valueIn = (env: string, key: string) => flags[env]?.find((f: any) => f.key === key);
+  const promote = async (from: string, to: string, flag: any) => {
+    setBusy(true);
+    try {
+      const p = await api<any>('POST', 'api/v1/promotions', { sourceEnvironment: from, targetEnvironment: to, promotionType: 'SELECTIVE', flagIds: [flag.id], notes: `flag ${flag.key}` });
+      say('ok', `Promotion ${p.id} of flag ${flag.key} from ${from} to ${to} requested: ${p.status.toLowerCase().replace(/_/g, ' ')}.`);
+      location.hash = `#/promotions/${p.id}`;
+    } catch (e) {
+      say('bad', `Could not promote ${flag.key}: ${(e as ApiError).message}`);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <section aria-labelledby="flags-title">
+      <h1 id="flags-title">Flags</h1>
+      <p class="mut">Each feature flag in every environment; where a value differs from the environment before it, a deployer can promote that one flag.</p>
+      <Wrap>
+        <table>
+          <caption class="sr">Feature flags (rows) across the environments of the line (columns)</caption>
+          <thead>
+            <tr>
+              <th scope="col">Flag</th>
+              {line.map((e) => <th scope="col" key={e.name}><EnvLink name={e.name} /></th>)}
+            </tr>
+          </thead>
+          <tbody>
+            {keys.map((key) => (
+              <tr key={key}>
+                <th scope="row"><code>{key}</code></th>
+                {line.map((e, i) => {
+                  const here = valueIn(e.name, key);
+                  const before = i > 0 ? valueIn(line[i - 1].name, key) : undefined;
+                  const differs = i > 0 && before && !same(before.value, here?.value);
+                  return (
+                    <td key={e.name}>
+                      <code>{shown(here?.value)}</code>
+                      {differs && may(me, 'deployer') && (
+                        <div>
+                          <button type="button" class="link" disabled={busy} onClick={() => promote(line[i - 1].name, e.name, before)} aria-label={`Promote ${key} from ${line[i - 1].name} to ${e.name}`}>
+                            Promote from {line[i - 1].name}
+                          </button>
+                        </div>
+                      )}
+                    </td>
+                  );
+                })}
+              </tr>
+            ))}
+            {!keys.length && <tr><td colSpan={line.length + 1} class="mut">No flags yet.</td></tr>}
+          </tbody>
+        </table>
+      </Wrap>
+    </section>
+  );
+}
