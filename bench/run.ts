@@ -282,7 +282,7 @@ await benchRegistry();
 await (await import('./deliveries.ts')).benchDeliveries();
 await benchHistory();
 const writers = await benchWriters();
-await benchEffective();
+const effective = await benchEffective();
 
 // ---------------------------------------------------------------- the goals of the scale issue, side by side
 heading('Goals (scale and operations): measured here, side by side');
@@ -310,8 +310,11 @@ console.log(
     [
       row('50 concurrent writers, one environment', `${fmt(writers.fiftyOneEnv.success)}% succeed, ${fmt(writers.fiftyOneEnv.perSecond)} writes/s`, '100% succeed', writers.fiftyOneEnv.success === 100),
       row('WRU per approved promotion', fmt(promo.wru, 0), '≤ 60', promo.wru <= 60),
-      row('state transitions per approved promotion (no bake time)', String(promo.transitions), '≤ 6', promo.transitions <= 6),
+      row('state transitions per approved promotion (no bake time)', String(promo.transitions), '≤ 3', promo.transitions <= 3),
       row('promotion item', `${promo.promotionItemBytes} B`, '≤ 1 KB', promo.promotionItemBytes <= 1024),
+      row('audit anchoring per 1,000 promotions at ≥ 1 promotion/s', `$${promo.anchorAtRate.usdPer1000.toFixed(4)} (${promo.anchorAtRate.signs} signatures for ${promo.anchorAtRate.promotions} promotions at ${fmt(promo.anchorAtRate.perSecond, 1)}/s)`, '≤ $0.005', promo.anchorAtRate.usdPer1000 <= 0.005 && promo.anchorAtRate.perSecond >= 1),
+      row('cost per 1,000 approved promotions at ≥ 1/s (no notifications)', `$${promo.usdPer1000AtRate.toFixed(3)}`, '≤ $0.15', promo.usdPer1000AtRate <= 0.15, way.cost),
+      row('cost per million unchanged polls (function URL)', `$${effective.usdPerMillion304Url.toFixed(2)}`, '≤ $0.30', effective.usdPerMillion304Url <= 0.3),
       row('cost per 1,000 approved promotions, notifications included', `$${cost.toFixed(3)} ($${promo.usdPer1000.toFixed(3)} + $${writers.notificationsUsdPer1000.toFixed(3)} notifications)`, '≤ $0.20', cost <= 0.2, way.cost),
       row('largest bundle (init-loaded)', `${kib(built.largest.bytes)} (${built.largest.name})`, '≤ 250 KB', built.largest.bytes <= 250_000, way.bundle),
       row('largest bundle (init-loaded), issue 20 step', `${kib(built.largest.bytes)} (${built.largest.name})`, `≤ ${kib(TARGETS.largestBytes)}`, built.largest.bytes <= TARGETS.largestBytes, way.bundle),

@@ -1,5 +1,5 @@
 import type { AuditQuery } from './kernel/schemas.ts';
-import type { AnchorPublicKey, AuditEntry, ChainHead, ChainLink, Checkpoint, Environment, ItemKind, Page, Snapshot } from './kernel/model.ts';
+import type { AnchorPublicKey, AuditEntry, ChainHead, ChainLink, Checkpoint, Environment, ItemKind, Page, SignedRoot, Snapshot } from './kernel/model.ts';
 import type { StoredEntry } from './audit/audit.ts';
 import type { NotificationSettings } from './notify/settings.ts';
 import type { SlackLink, SlackLinkCode } from './notify/slack-identity.ts';
@@ -340,17 +340,28 @@ export interface Channels {
 }
 
 /**
+ * What the anchor signs: a Merkle root over chain heads (v3: one signature per anchor interval for
+ * every chain that moved), or a single chain's checkpoint (v2: how chains were signed before; kept
+ * so their heads and checkpoints still verify).
+ */
+export type SignedStatement = Omit<SignedRoot, 'sig'> | Pick<Checkpoint, 'tenant' | 'seq' | 'hash' | 'at'>;
+
+/**
  * Signed checkpoints of the audit chain, kept outside the table: a KMS ECC_NIST_P256
  * key (Sign) + S3 Object Lock on AWS, a key file + append-only file locally. Only the
- * stream consumer may `sign`; verifiers `list`, and `verify` with the public key alone
+ * stream consumer may `sign` (a root: once per anchor interval, domain/audit/anchor.ts) and
+ * `append` (each chain's checkpoint with its inclusion proof, under its tenant, so a tenant's
+ * verify and export list only its own); verifiers `list`, and `verify` with the public key alone
  * (`publicKey`: what an auditor pins to verify an export offline).
  */
 export interface AuditAnchor {
-  /** the signature (ECDSA P-256 / SHA-256, DER, base64url) of checkpointMessage(c) */
-  sign(c: Pick<Checkpoint, 'tenant' | 'seq' | 'hash' | 'at'>): Promise<string>;
+  /** the signature (ECDSA P-256 / SHA-256, DER, base64url) of rootMessage(s) (v3), or checkpointMessage(s) (v2) */
+  sign(statement: SignedStatement): Promise<string>;
   append(checkpoint: Checkpoint): Promise<void>;
-  list(tenant: string): Promise<Checkpoint[]>;
-  verify(checkpoint: Pick<Checkpoint, 'tenant' | 'seq' | 'hash' | 'at' | 'sig'>): Promise<boolean>;
+  /** the tenant's checkpoints (those at `fromSeq` or later when given: the anchor may return more), by seq */
+  list(tenant: string, fromSeq?: number): Promise<Checkpoint[]>;
+  /** a root's signature; a checkpoint's (v3: its proof leads to its root, and the root's signature holds) */
+  verify(signed: SignedRoot | Pick<Checkpoint, 'tenant' | 'seq' | 'hash' | 'at' | 'sig' | 'proof'>): Promise<boolean>;
   publicKey(): Promise<AnchorPublicKey>;
 }
 
@@ -449,7 +460,8 @@ export interface Ctx {
 export interface Workflow {
   /** Starts the flow for a promotion (or rollback); idempotent per promotion id. Returns the execution id. */
   /** `attempt` (> 0) names a new run after failed gates were validated again. */
-  start(input: { tenant: string; promotionId: string; attempt?: number }): Promise<string>;
+  /** approvalTimeoutSeconds: how long the flow's first task (gates, then the approval wait) may wait (domain/promotion/deadlines.ts approvalTimerSeconds) */
+  start(input: { tenant: string; promotionId: string; approvalTimeoutSeconds: number; attempt?: number }): Promise<string>;
   /** Resumes a waiting task. Unknown or finished tokens are ignored (returns false). */
   sendTaskSuccess(token: string, output: Record<string, unknown>): Promise<boolean>;
   sendTaskFailure(token: string, error: string, cause: string): Promise<boolean>;

@@ -1,15 +1,16 @@
 import { createHmac, createPrivateKey, generateKeyPairSync, sign, timingSafeEqual, type KeyObject } from 'node:crypto';
 import { appendFileSync, chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { checkpointMessage, checkpointPublicKey, checkpointSignatureValid, describePublicKey } from '../domain/audit/audit.ts';
-import type { AnchorPublicKey, Checkpoint } from '../domain/kernel/model.ts';
-import type { AuditAnchor } from '../domain/ports.ts';
+import { checkpointPublicKey, describePublicKey, messageOf, signatureValid } from '../domain/audit/audit.ts';
+import type { AnchorPublicKey, Checkpoint, SignedRoot } from '../domain/kernel/model.ts';
+import type { AuditAnchor, SignedStatement } from '../domain/ports.ts';
 
 /**
- * The local audit anchor: checkpoints signed with ECDSA P-256 / SHA-256 — the algorithm of the
- * KMS key on AWS (functions/adapters/kms-s3-anchor.ts) — under a private key generated on first
- * start into a file outside the table (PKCS#8 PEM, 0600), appended to a file opened in append
- * mode only. Verifying needs the public key alone, as an auditor's does.
+ * The local audit anchor: roots signed with ECDSA P-256 / SHA-256 — the algorithm of the KMS key
+ * on AWS (functions/adapters/kms-s3-anchor.ts) — under a private key generated on first start
+ * into a file outside the table (PKCS#8 PEM, 0600); each chain's checkpoint (with its inclusion
+ * proof and the signed root) appended to a file opened in append mode only. Verifying needs the
+ * public key alone, as an auditor's does.
  */
 export class FileAnchor implements AuditAnchor {
   private readonly privateKey: KeyObject;
@@ -37,15 +38,15 @@ export class FileAnchor implements AuditAnchor {
     this.legacyKey = legacyHmacKeyFile && existsSync(legacyHmacKeyFile) ? Buffer.from(readFileSync(legacyHmacKeyFile, 'utf8').trim(), 'base64') : null;
   }
 
-  async sign(c: Pick<Checkpoint, 'tenant' | 'seq' | 'hash' | 'at'>): Promise<string> {
-    return sign('sha256', Buffer.from(checkpointMessage(c)), { key: this.privateKey, dsaEncoding: 'der' }).toString('base64url');
+  async sign(s: SignedStatement): Promise<string> {
+    return sign('sha256', Buffer.from(messageOf(s)), { key: this.privateKey, dsaEncoding: 'der' }).toString('base64url');
   }
 
   async append(c: Checkpoint): Promise<void> {
     appendFileSync(this.file, JSON.stringify(c) + '\n', { flag: 'a', mode: 0o600 });
   }
 
-  async list(tenant: string): Promise<Checkpoint[]> {
+  async list(tenant: string, fromSeq = 1): Promise<Checkpoint[]> {
     if (!existsSync(this.file)) return [];
     const out: Checkpoint[] = [];
     // A checkpoint appended again (a redelivered batch re-anchors its head) is one checkpoint, as the same S3 key is.
@@ -56,7 +57,7 @@ export class FileAnchor implements AuditAnchor {
       try {
         const c = JSON.parse(line) as Checkpoint;
         // Lines without `sig` are the MACs of before: nothing a public key can check.
-        if (c.tenant === tenant && typeof c.sig === 'string') out.push(c);
+        if (c.tenant === tenant && typeof c.sig === 'string' && c.seq >= fromSeq) out.push(c);
       } catch {
         /* a torn last line (crash mid-append) is not a checkpoint */
       }
@@ -68,9 +69,9 @@ export class FileAnchor implements AuditAnchor {
     return describePublicKey(this.publicKeyObject);
   }
 
-  async verify(c: Pick<Checkpoint, 'tenant' | 'seq' | 'hash' | 'at' | 'sig'>): Promise<boolean> {
-    if (checkpointSignatureValid(this.publicKeyObject, c)) return true;
-    if (!this.legacyKey) return false;
+  async verify(c: SignedRoot | Pick<Checkpoint, 'tenant' | 'seq' | 'hash' | 'at' | 'sig' | 'proof'>): Promise<boolean> {
+    if (signatureValid(this.publicKeyObject, c)) return true;
+    if (!this.legacyKey || 'root' in c || c.proof) return false;
     const expected = createHmac('sha256', this.legacyKey).update(`stageline-audit-checkpoint:v1\n${c.tenant}\n${c.seq}\n${c.hash}`).digest();
     const given = Buffer.from(String(c.sig ?? ''), 'base64url');
     return given.length === expected.length && timingSafeEqual(given, expected);

@@ -65,7 +65,7 @@ export interface JournalEntry {
   id: string;
   /** {@link MACHINE}; journals written before rollbacks shared it may say 'rollback' (run on {@link MACHINE} all the same). */
   machine: string;
-  input: { tenant: string; promotionId: string };
+  input: { tenant: string; promotionId: string; approvalTimeoutSeconds: number };
   status: ExecutionStatus;
   startedAt: string;
   endedAt?: string;
@@ -172,7 +172,7 @@ function readPath(input: Json, path: string): { parent?: JsonObject; key?: strin
 }
 
 /** `<machine>:<tenant>:<promotionId>[#<attempt>]` */
-function idOn(machine: string, input: StartInput): string {
+function idOn(machine: string, input: Pick<StartInput, 'tenant' | 'promotionId' | 'attempt'>): string {
   return `${machine}:${input.tenant}:${input.promotionId}${input.attempt ? `#${input.attempt}` : ''}`;
 }
 
@@ -204,7 +204,7 @@ export class LocalWorkflow implements Workflow {
   }
 
   /** `promotion:<tenant>:<promotionId>[#<attempt>]` (a rollback's too: it runs on the same machine) */
-  static executionId(input: StartInput): string {
+  static executionId(input: Pick<StartInput, 'tenant' | 'promotionId' | 'attempt'>): string {
     return idOn(MACHINE, input);
   }
 
@@ -222,7 +222,7 @@ export class LocalWorkflow implements Workflow {
     const entry: JournalEntry = {
       id,
       machine: MACHINE,
-      input: { tenant: input.tenant, promotionId: input.promotionId },
+      input: { tenant: input.tenant, promotionId: input.promotionId, approvalTimeoutSeconds: input.approvalTimeoutSeconds },
       status: 'RUNNING',
       startedAt: new Date().toISOString(),
     };

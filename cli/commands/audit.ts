@@ -34,14 +34,14 @@ export function registerAudit(program: Command): void {
       } while (fromSeq);
       if (values.output) {
         writeFileSync(values.output, chunks.join(''));
-        const rows = chunks.join('').split('\n').filter((l) => l.startsWith('{"type":"entry"') || l.startsWith('{"type":"checkpoint"'));
+        const rows = chunks.join('').split('\n').filter((l) => l.startsWith('{"type":"entry"') || l.startsWith('{"type":"checkpoint"') || l.startsWith('{"type":"anchor"'));
         const entries = rows.filter((l) => l.startsWith('{"type":"entry"')).length;
         console.error(`wrote ${values.output}: ${entries} entries, ${rows.length - entries} signed checkpoints (verify it: stageline audit verify --file ${values.output} --public-key <pinned key.pem>)`);
       } else show(chunks.join(''));
     });
   audit
     .command('public-key')
-    .description('the public key that verifies every audit checkpoint (PEM): pin it once, then verify exports offline with it')
+    .description('the public key that verifies every audit checkpoint and signed root (PEM): pin it once, then verify exports offline with it')
     .option('-o, --output <file>', 'write the PEM to a file')
     .action(async () => {
       // The PEM is a document, kept exact (api() makes an answer's line breaks visible for display):
@@ -70,7 +70,7 @@ export function registerAudit(program: Command): void {
     .description('check the hash chain online (checkpoints’ signatures too), or an export offline with --file and --public-key')
     .option('-f, --file <export.jsonl>', 'verify an export offline (no access to the service needed)')
     .option('--public-key <key.pem>', 'the pinned public key (stageline audit public-key) every checkpoint signature is checked with')
-    .addOption(new Option('--min-seq <n>', 'the chain reaches at least this link (e.g. the head /audit/verify showed): an export anchored short of it fails').argParser(int('--min-seq')))
+    .addOption(new Option('--min-seq <n>', 'the chain reaches at least this link (e.g. the anchoredSeq /audit/verify showed): an export anchored short of it fails').argParser(int('--min-seq')))
     .action(async () => {
       if (values.file) {
         if (!values['public-key']) fail('--public-key <key.pem> is needed to verify an export: get it once with `stageline audit public-key --output key.pem` and keep it');
@@ -83,7 +83,8 @@ export function registerAudit(program: Command): void {
         }
         const v = verifyExport(readFileSync(values.file, 'utf8'), key, { minSeq: values['min-seq'] });
         out(v, () => {
-          if (v.ok) console.log(`export intact: ${v.checked} entries (links ${v.firstSeq}..${v.lastSeq}) of tenant ${v.tenant}; ${v.checkpoints} checkpoint signatures verified with key ${v.keyId}; anchored through link ${v.anchoredThrough!.seq} (signed ${v.anchoredThrough!.at})`);
+          if (v.ok && !v.anchoredThrough) console.log(`export intact but empty: no link of tenant ${v.tenant ?? '?'} is signed yet (links are anchored within the anchor interval: export again)`);
+          else if (v.ok) console.log(`export intact: ${v.checked} entries (links ${v.firstSeq}..${v.lastSeq}) of tenant ${v.tenant}; ${v.checkpoints} checkpoint signatures verified with key ${v.keyId}; anchored through link ${v.anchoredThrough!.seq} (signed ${v.anchoredThrough!.at})`);
           else for (const p of v.problems) console.log(`line ${p.line}${p.seq ? ` (link ${p.seq})` : ''}: ${p.what}`);
         });
         if (!v.ok) process.exit(1);
@@ -93,7 +94,8 @@ export function registerAudit(program: Command): void {
       out(r, () =>
         console.log(
           r.ok
-            ? `chain intact: ${r.checked} entries linked${r.pending ? `, ${r.pending} pending (not linked yet)` : ''}; ${r.checkpoints.count} signed checkpoints, newest at ${r.checkpoints.latestSeq}`
+            ? `chain intact: ${r.checked} entries linked${r.pending ? `, ${r.pending} pending (not linked yet)` : ''}; ${r.checkpoints.count} signed checkpoints, newest at ${r.checkpoints.latestSeq}` +
+              (r.unanchored ? `; ${r.unanchored} links not signed yet (the oldest for ${r.anchorLagSeconds} s: roots are signed once per anchor interval)` : '')
             : `BROKEN at entry ${r.firstBroken.seq}: ${r.firstBroken.reason}`,
         ),
       );

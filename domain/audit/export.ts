@@ -1,6 +1,6 @@
 import type { KeyObject } from 'node:crypto';
 import { canonicalJson } from '../kernel/canonical.ts';
-import { CHECKPOINT_MESSAGE, checkpointPublicKey, checkpointSignatureValid, describePublicKey, entryHash, GENESIS_HASH, linkHash } from './audit.ts';
+import { CHECKPOINT_MESSAGE, CHECKPOINT_MESSAGE_V2, checkpointPublicKey, checkpointSignatureValid, describePublicKey, entryHash, GENESIS_HASH, linkHash, proofProblem, rootSignatureValid } from './audit.ts';
 import { chainPages } from './log.ts';
 import type { AnchorPublicKey, AuditEntry, ChainLink, Checkpoint } from '../kernel/model.ts';
 import type { Ctx, Deps } from '../ports.ts';
@@ -11,19 +11,25 @@ import type { Promotion } from '../kernel/promotion-model.ts';
  * but the service's public key (GET /api/v1/audit/public-key, pinned once). The export is the chain
  * in order — each line an entry with its link (seq, prevHash, entryHash, hash) — then the signed
  * checkpoints that fall in it, then a trailer. Every field of every line is covered: an entry by
- * its entryHash, a link by its hash, and the chain up to a checkpoint by that checkpoint's ECDSA
- * signature (checkpointMessage: tenant, seq, hash, time). A page ends at a signed checkpoint, so
- * each page, and the pages together, verify on their own. Header and trailer fields are checked
- * against what is signed (tenant, seq range, counts, times) or must be the known constants.
- * `verifyExport` re-hashes every entry and link exactly as the service does (domain/audit/audit.ts),
- * checks each checkpoint's signature with the pinned key, and requires one at or after the last
+ * its entryHash, a link by its hash, and the chain up to a checkpoint by a signature — an `anchor`
+ * line (v3) by its inclusion proof, which leads from the leaf of its own (tenant, seq, hash) to the
+ * Merkle root it carries, and that root's ECDSA signature (rootMessage: root, size, time); a
+ * `checkpoint` line (v2, chains signed before) by its own signature (checkpointMessage). The export
+ * reaches the chain's newest signed checkpoint (links linked since, at most one anchor interval's,
+ * come with a later export), and a page ends at a signed checkpoint, so each page, and the pages
+ * together, verify on their own. Header and trailer fields are checked against what is signed
+ * (tenant, seq range, counts, times) or must be the known constants. `verifyExport` re-hashes
+ * every entry and link exactly as the service does (domain/audit/audit.ts), checks each
+ * checkpoint's proof and signature with the pinned key, and requires one at or after the last
  * entry: a tail no signature covers is reported, line by line.
  */
-export const EXPORT_FORMAT = 'stageline-audit-export/v2';
+export const EXPORT_FORMAT = 'stageline-audit-export/v3';
+/** The signing rule each format's header must state: v2 exports (made before roots) still verify. */
+const SIGNING: Record<string, string> = { [EXPORT_FORMAT]: CHECKPOINT_MESSAGE, 'stageline-audit-export/v2': CHECKPOINT_MESSAGE_V2 };
 /** Links per response (a Lambda response is buffered: 6 MB at most); `next` continues. */
 export const EXPORT_PAGE = 1000;
-/** How far a page may run past its size (or `to`) to end at a signed checkpoint: an append signs every ≤ 49 links. */
-const ANCHOR_REACH = 200;
+/** How far a page may run past its size (or `to`) to end at a signed checkpoint: an anchor signs every interval (or every ≤ 49 links, v2). */
+const ANCHOR_REACH = 1000;
 
 export const HASHING =
   'entryHash = sha256(canonical JSON of entry); hash = sha256(canonical JSON of {seq, entry: "<at>#<id>", entryHash, prevHash}); canonical JSON = keys sorted, no spaces; the first link of a chain has prevHash "0"×64';
@@ -44,6 +50,7 @@ export type ExportLine =
   | { type: 'header'; format: string; tenant: string; exportedAt: string; from: string | null; to: string | null; fromSeq: number; hashing: string; signing: string }
   | { type: 'entry'; seq: number; prevHash: string; entryHash: string; hash: string; entry: AuditEntry }
   | { type: 'checkpoint'; tenant: string; seq: number; hash: string; at: string; sig: string }
+  | { type: 'anchor'; tenant: string; seq: number; hash: string; root: string; size: number; index: number; path: string[]; at: string; sig: string }
   | { type: 'trailer'; count: number; firstSeq: number | null; lastSeq: number | null; headSeq: number; checkpoints: number; next: { fromSeq: number } | null };
 
 /** The fields of each line, in the order the service writes them: anything else is covered by nothing. */
@@ -51,6 +58,7 @@ const FIELDS: Record<ExportLine['type'], string[]> = {
   header: ['type', 'format', 'tenant', 'exportedAt', 'from', 'to', 'fromSeq', 'hashing', 'signing'],
   entry: ['type', 'seq', 'prevHash', 'entryHash', 'hash', 'entry'],
   checkpoint: ['type', 'tenant', 'seq', 'hash', 'at', 'sig'],
+  anchor: ['type', 'tenant', 'seq', 'hash', 'root', 'size', 'index', 'path', 'at', 'sig'],
   trailer: ['type', 'count', 'firstSeq', 'lastSeq', 'headSeq', 'checkpoints', 'next'],
 };
 
@@ -95,14 +103,16 @@ export async function exportAudit(deps: Deps, ctx: Ctx, q: ExportQuery): Promise
   const listed = await deps.anchor.list(tenant);
   const head = await deps.store.chainHead(tenant);
   const headSeq = head?.seq ?? 0;
-  // The head carries its own signature: a checkpoint even before (or if never) its copy reached the anchor.
+  // A v2 head carries its own signature: a checkpoint even before (or if never) its copy reached the anchor. A v3 head carries none.
   const signed = new Map<number, Checkpoint[]>();
-  for (const c of [...listed, ...(head ? [{ tenant, seq: head.seq, hash: head.hash, at: head.at, sig: head.sig }] : [])]) {
+  for (const c of [...listed, ...(head?.sig ? [{ tenant, seq: head.seq, hash: head.hash, at: head.at, sig: head.sig }] : [])]) {
     if (c.seq > headSeq) continue;
     const at = signed.get(c.seq) ?? [];
-    if (!at.some((o) => o.hash === c.hash && o.sig === c.sig && o.at === c.at)) at.push(c);
+    if (!at.some((o) => o.hash === c.hash && o.sig === c.sig && o.at === c.at && o.proof?.root === c.proof?.root)) at.push(c);
     signed.set(c.seq, at);
   }
+  // What can be exported: the chain up to its newest signed checkpoint (no signature covers the links after it yet).
+  const anchoredTop = Math.max(0, ...signed.keys());
   const picked: { link: ChainLink; entry: AuditEntry }[] = [];
   let next: number | null = null;
   let started = false;
@@ -111,6 +121,7 @@ export async function exportAudit(deps: Deps, ctx: Ctx, q: ExportQuery): Promise
     if (!page.links.length) continue;
     const entries = await deps.store.getAuditEntries(tenant, page.links.map((l) => l.entry));
     for (const link of page.links) {
+      if (link.seq > anchoredTop) break scan;
       const stored = entries.get(link.entry);
       const at = stored?.entry.at ?? link.entry.split('#')[0]!;
       if (!started && from && at < from) continue;
@@ -135,8 +146,13 @@ export async function exportAudit(deps: Deps, ctx: Ctx, q: ExportQuery): Promise
   const lines: ExportLine[] = [
     { type: 'header', format: EXPORT_FORMAT, tenant, exportedAt: deps.clock().toISOString(), from: q.from ?? null, to: q.to ?? null, fromSeq: first ?? q.fromSeq ?? 1, hashing: HASHING, signing: CHECKPOINT_MESSAGE },
     ...picked.map(({ link, entry }): ExportLine => ({ type: 'entry', seq: link.seq, prevHash: link.prevHash, entryHash: link.entryHash, hash: link.hash, entry })),
-    ...checkpoints.map((c): ExportLine => ({ type: 'checkpoint', tenant: c.tenant, seq: c.seq, hash: c.hash, at: c.at, sig: c.sig })),
-    { type: 'trailer', count: picked.length, firstSeq: first, lastSeq: last, headSeq, checkpoints: checkpoints.length, next: next === null ? null : { fromSeq: next } },
+    ...checkpoints.map((c): ExportLine =>
+      c.proof
+        ? { type: 'anchor', tenant: c.tenant, seq: c.seq, hash: c.hash, root: c.proof.root, size: c.proof.size, index: c.proof.index, path: c.proof.path, at: c.at, sig: c.sig }
+        : { type: 'checkpoint', tenant: c.tenant, seq: c.seq, hash: c.hash, at: c.at, sig: c.sig },
+    ),
+    // headSeq: the chain as exported, up to its newest signed checkpoint.
+    { type: 'trailer', count: picked.length, firstSeq: first, lastSeq: last, headSeq: anchoredTop, checkpoints: checkpoints.length, next: next === null ? null : { fromSeq: next } },
   ];
   return { lines, next };
 }
@@ -220,9 +236,9 @@ export function verifyExport(text: string, publicKey: string | Buffer | KeyObjec
     switch (row.type) {
       case 'header':
         if (page && !page.closed) report(line, `a header inside the page that starts at line ${page.line} (its trailer is missing)`);
-        if (row.format !== EXPORT_FORMAT) report(line, `unknown format ${JSON.stringify(row.format)} (expected ${EXPORT_FORMAT})`);
+        if (typeof row.format !== 'string' || !Object.hasOwn(SIGNING, row.format)) report(line, `unknown format ${JSON.stringify(row.format)} (expected ${EXPORT_FORMAT})`);
         if (row.hashing !== HASHING) report(line, 'the hashing rule was altered');
-        if (row.signing !== CHECKPOINT_MESSAGE) report(line, 'the signing rule was altered');
+        if (row.signing !== (Object.hasOwn(SIGNING, String(row.format)) ? SIGNING[String(row.format)] : CHECKPOINT_MESSAGE)) report(line, 'the signing rule was altered');
         if (!isTime(row.exportedAt)) report(line, 'exportedAt is not a time');
         if (tenant !== null && row.tenant !== tenant) report(line, `a page of tenant ${JSON.stringify(row.tenant)} in an export of ${JSON.stringify(tenant)}`);
         tenant ??= typeof row.tenant === 'string' ? row.tenant : null;
@@ -257,8 +273,12 @@ export function verifyExport(text: string, publicKey: string | Buffer | KeyObjec
         return;
       }
       case 'checkpoint':
+      case 'anchor':
         if (page && !page.closed) page.checkpoints++;
-        checkpoints.push({ line, c: { tenant: row.tenant, seq: row.seq, hash: row.hash, at: row.at, sig: row.sig } });
+        checkpoints.push({
+          line,
+          c: { tenant: row.tenant, seq: row.seq, hash: row.hash, at: row.at, sig: row.sig, ...(row.type === 'anchor' ? { proof: { root: row.root, size: row.size, index: row.index, path: row.path } } : {}) },
+        });
         if (page && !page.closed && isTime(row.at) && (page.latestSigned === null || row.at > page.latestSigned)) page.latestSigned = row.at;
         return;
       case 'trailer': {
@@ -289,7 +309,18 @@ export function verifyExport(text: string, publicKey: string | Buffer | KeyObjec
       report(line, `a checkpoint of tenant ${JSON.stringify(c.tenant)} in an export of ${JSON.stringify(tenant)}`, c.seq);
       continue;
     }
-    if (!checkpointSignatureValid(key, c)) {
+    if (c.proof) {
+      // v3: the proof must lead from this chain's own leaf to the root, and the root's signature hold.
+      const wrong = proofProblem(c);
+      if (wrong) {
+        report(line, `${wrong}: this checkpoint is not anchored by the root it names`, c.seq);
+        continue;
+      }
+      if (!rootSignatureValid(key, { root: c.proof.root, size: c.proof.size, at: c.at, sig: c.sig })) {
+        report(line, `the signature does not verify with the pinned public key ${keyId} (the root was altered, forged or signed by another key)`, c.seq);
+        continue;
+      }
+    } else if (!checkpointSignatureValid(key, c)) {
       report(line, `the signature does not verify with the pinned public key ${keyId} (the checkpoint was altered, forged or signed by another key)`, c.seq);
       continue;
     }

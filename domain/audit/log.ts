@@ -1,7 +1,8 @@
-import { checkCheckpoints, entryRef, linkEntries, pendingLinks, verifyChain, withPending, type ChainCheck, type CheckpointCheck } from './audit.ts';
-import type { AuditEntry, ChainHead, ChainLink, Page } from '../kernel/model.ts';
+import { checkCheckpoints, entryRef, GENESIS_HASH, linkEntries, linkHash, pendingLinks, verifyChain, withPending, type ChainCheck, type CheckpointCheck } from './audit.ts';
+import { anchorLag, type ChainAnchorer } from './anchor.ts';
+import type { AuditEntry, ChainHead, ChainLink, Checkpoint, Page } from '../kernel/model.ts';
 import type { Ctx, Deps } from '../ports.ts';
-import { retryOnConflict } from '../kernel/retry.ts';
+import { retryOnConflict, WriteConflict } from '../kernel/retry.ts';
 import type { AuditQuery } from '../kernel/schemas.ts';
 
 export async function queryAudit(deps: Deps, ctx: Ctx, query: AuditQuery): Promise<Page<AuditEntry>> {
@@ -13,29 +14,30 @@ const CHAIN_PAGE = 1000;
 const LINKS_PER_COMMIT = 49;
 
 export class ChainTampered extends Error {
-  constructor(tenant: string, what = 'does not carry a valid signature') {
+  constructor(tenant: string, what = 'does not extend its newest signed checkpoint') {
     super(`The audit chain head of tenant '${tenant}' ${what}: the chain was altered behind the API; refusing to extend it (run /audit/verify)`);
     this.name = 'ChainTampered';
   }
 }
 
 /**
- * The stream consumer's half of the audit trail: links new entries into the
- * tenant's chain (skipping any linked already: delivery is at least once),
- * then appends a signed checkpoint outside the table. Before extending the
- * chain it checks the head's own signature, so a head rolled back or forged
- * in the table is refused instead of being signed over.
+ * The stream consumer's half of the audit trail: links new entries into the tenant's chain
+ * (skipping any linked already: delivery is at least once) and hands the moved head to the
+ * anchorer, which signs many chains at once, at most once per interval (domain/audit/anchor.ts).
+ * Before extending the chain it checks the head (checkHead), so a head rolled back or forged in
+ * the table is refused instead of being anchored over.
  *
- * An append moves the head first (conditioned on the head read: of two racing
- * consumers one wins, the other re-reads and retries), carrying its links as
- * `pending`, then writes the links and their markers without a transaction
- * (1 WRU per item instead of 2). A consumer interrupted in between leaves the
- * head with links not in the table yet; readers take them from the head, and
- * the next append writes them (same content) before it moves the head on. So
- * every link before the head's pending ones is in the table with its marker,
- * which is why the markers are read after the head.
+ * An append moves the head first (conditioned on the head read: of two racing consumers one wins,
+ * the other re-reads and retries), carrying its links as `pending`, then writes the links and their
+ * markers without a transaction (1 WRU per item instead of 2). A consumer interrupted in between
+ * leaves the head with links not in the table yet; readers take them from the head, and the next
+ * append writes them (same content) before it moves the head on. So every link before the head's
+ * pending ones is in the table with its marker, which is why the markers are read after the head.
+ * No key-service call on this path: the head carries no signature (v3), the anchor signs roots.
+ *
+ * Without an anchorer (a test linking by hand) nothing is anchored and every head is checked.
  */
-export async function linkAuditEntries(deps: Deps, tenant: string, entries: AuditEntry[]): Promise<{ linked: number; seq: number }> {
+export async function linkAuditEntries(deps: Deps, tenant: string, entries: AuditEntry[], anchorer?: ChainAnchorer): Promise<{ linked: number; seq: number }> {
   const unique = [...new Map(entries.map((e) => [entryRef(e), e])).values()].sort((a, b) => (entryRef(a) < entryRef(b) ? -1 : 1));
   let linked = 0;
   let seq = 0;
@@ -44,46 +46,104 @@ export async function linkAuditEntries(deps: Deps, tenant: string, entries: Audi
     const chunk = unique.slice(i, i + LINKS_PER_COMMIT);
     const done = await retryOnConflict(async () => {
       const head = await deps.store.chainHead(tenant);
-      const signed = async () => {
-        if (head && !(await deps.anchor.verify({ tenant, seq: head.seq, hash: head.hash, at: head.at, sig: head.sig }))) throw new ChainTampered(tenant);
+      const believed = async () => {
+        if (anchorer?.believes(tenant, head)) return;
+        await checkHead(deps, tenant, head);
+        if (head) anchorer?.remember(tenant, head);
       };
       const pending = pendingLinks(head);
       if (!pending) {
-        await signed();
+        await believed();
         throw new ChainTampered(tenant, 'carries pending links that do not end at it');
       }
       const { linked: marked, unwritten } = await deps.store.linkState(tenant, chunk.map(entryRef), pending);
       const inHead = new Set(pending.map((l) => l.entry));
       const todo = chunk.filter((e) => !marked.has(entryRef(e)) && !inHead.has(entryRef(e)));
       if (!todo.length && !unwritten.length) return { count: 0, head };
-      await signed();
+      await believed();
       // An append interrupted after its head write: its links and markers, before the head moves on.
       if (unwritten.length) await deps.store.writeLinks(tenant, unwritten);
       if (!todo.length) return { count: 0, head };
       const now = deps.clock();
       const next = linkEntries(head, todo, now);
-      const at = now.toISOString();
-      const sig = await deps.anchor.sign({ tenant, seq: next.head.seq, hash: next.head.hash, at });
-      const nextHead = { ...next.head, at, sig };
+      const nextHead: ChainHead = { ...next.head, at: now.toISOString(), sig: '' };
       await deps.store.appendLinks(tenant, head, nextHead, next.links);
       return { count: todo.length, head: nextHead };
     });
     if (done.count && done.head) {
-      await deps.anchor.append({ tenant, seq: done.head.seq, hash: done.head.hash, at: done.head.at, sig: done.head.sig });
+      anchorer?.remember(tenant, done.head);
+      anchorer?.note(tenant, done.head);
       redelivered = null;
     } else if (done.head) redelivered = done.head;
     linked += done.count;
     seq = done.head?.seq ?? seq;
   }
-  // Entries linked already (a redelivery): the append that linked them may have failed after moving
-  // the head, before its checkpoint reached the anchor, and no later append would send it. The head's
-  // checkpoint again (when its signature holds: the same object on S3), so the anchor never stays
-  // behind the chain; else a tail it does not cover could be cut, with the head rolled back, unseen.
-  if (redelivered) {
-    const c = { tenant, seq: redelivered.seq, hash: redelivered.hash, at: redelivered.at, sig: redelivered.sig };
-    if (await deps.anchor.verify(c)) await deps.anchor.append(c);
+  // Entries linked already (a redelivery): the batch that linked them may have failed after moving
+  // the head, before it was anchored (this process or another, whose memory is gone). The head is
+  // anchored again when it holds, so the anchor never stays behind the chain for good; else a tail
+  // no signature covers could be cut, with the head rolled back, unseen. (One this process anchored
+  // already is not signed twice.)
+  if (redelivered && anchorer) {
+    const head = redelivered;
+    const holds = anchorer.believes(tenant, head) || (await checkHead(deps, tenant, head).then(() => true, () => false));
+    if (holds) {
+      anchorer.remember(tenant, head);
+      anchorer.note(tenant, head);
+    }
   }
   return { linked, seq };
+}
+
+/** How far back the consumer looks for a head's newest signed checkpoint before it lists them all: more links than an interval ever links. */
+const HEAD_CHECK_REACH = 10_000;
+
+/**
+ * Whether a chain head the consumer did not write itself may be extended; throws ChainTampered when
+ * not. A head holds when its v2 signature does (a chain signed before roots), or when it extends
+ * the tenant's newest valid signed checkpoint: the link at that checkpoint's seq has its hash, and
+ * every link from there to the head follows the one before (seq, prevHash, its own hash). So a head
+ * forged or moved back in the table, or a chain rewritten under a signed checkpoint, is refused; a
+ * head gone while checkpoints of its chain exist too. (Links after the newest checkpoint, at most
+ * one interval's, are believed as the table has them: verify re-hashes their entries.)
+ */
+export async function checkHead(deps: Deps, tenant: string, head: ChainHead | null): Promise<void> {
+  if (head?.sig && (await deps.anchor.verify({ tenant, seq: head.seq, hash: head.hash, at: head.at, sig: head.sig }))) return;
+  const from = head && head.seq > HEAD_CHECK_REACH ? head.seq - HEAD_CHECK_REACH : 1;
+  const listed = await deps.anchor.list(tenant, from);
+  const newest = async (cs: Checkpoint[]) => {
+    for (const c of [...cs].sort((a, b) => b.seq - a.seq)) if (await deps.anchor.verify(c)) return c;
+    return null;
+  };
+  let signed = await newest(listed);
+  if (!signed && from > 1) signed = await newest(await deps.anchor.list(tenant));
+  if (!head) {
+    if (signed) throw new ChainTampered(tenant, `is gone, yet a signed checkpoint says its chain reached link ${signed.seq}`);
+    return;
+  }
+  // A checkpoint past the head: the head was moved back, unless it moved on since it was read (retry).
+  if (signed && signed.seq > head.seq) {
+    const now = await deps.store.chainHead(tenant);
+    if (now && (now.seq !== head.seq || now.hash !== head.hash)) throw new WriteConflict('chain');
+    throw new ChainTampered(tenant, `is at link ${head.seq}, behind its signed checkpoint at link ${signed.seq} (it was moved back)`);
+  }
+  const upTo = signed;
+  if (upTo && upTo.seq === head.seq) {
+    if (upTo.hash !== head.hash) throw new ChainTampered(tenant, `does not match its signed checkpoint at link ${upTo.seq}`);
+    return;
+  }
+  let prev: { seq: number; hash: string } | null = upTo ? null : { seq: 0, hash: GENESIS_HASH };
+  for await (const page of chainPages(deps, tenant, head, CHAIN_PAGE, upTo?.seq ?? 1)) {
+    for (const l of page.links) {
+      if (!prev) {
+        // The first link read is the checkpoint's own.
+        if (l.seq !== upTo!.seq || l.hash !== upTo!.hash) throw new ChainTampered(tenant, `does not extend its newest signed checkpoint (link ${upTo!.seq})`);
+      } else if (l.seq !== prev.seq + 1 || l.prevHash !== prev.hash || linkHash(l) !== l.hash) {
+        throw new ChainTampered(tenant, upTo ? `does not extend its newest signed checkpoint (link ${upTo.seq}): link ${prev.seq + 1} does not follow` : `heads a chain that does not hold at link ${prev.seq + 1}`);
+      }
+      prev = { seq: l.seq, hash: l.hash };
+    }
+  }
+  if (!prev || prev.seq !== head.seq || prev.hash !== head.hash) throw new ChainTampered(tenant, upTo ? `does not extend its newest signed checkpoint (link ${upTo.seq})` : 'is not where its links end');
 }
 
 /**
@@ -112,13 +172,21 @@ export interface AuditVerification extends ChainCheck {
   /** entries written but not linked yet (the stream consumer links them within seconds): never counted as broken */
   pending: number;
   checkpoints: Omit<CheckpointCheck, 'firstBroken' | 'ok'>;
+  /** the newest link a valid signed checkpoint covers (0: none) */
+  anchoredSeq: number;
+  /** links after it that no signature covers yet (the anchor signs at most once per interval) */
+  unanchored: number;
+  /** how long the oldest of those has waited for its signature, seconds (0 when none) */
+  anchorLagSeconds: number;
 }
 
 /**
  * Walks the chain in sequence order, re-hashing every link and the entry it
  * names (a missing, altered or re-indexed entry breaks it), compares it with
  * every signed checkpoint kept outside the table (a rewritten or cut chain
- * disagrees with them), and counts entries not linked yet as pending.
+ * disagrees with them; a v3 checkpoint counts only when its inclusion proof
+ * leads to its signed root), counts entries not linked yet as pending, and says
+ * how far the newest anchored link is behind the head (anchorLag).
  */
 export async function verifyAudit(deps: Deps, ctx: Ctx): Promise<AuditVerification> {
   const { tenant } = ctx.principal;
@@ -127,6 +195,9 @@ export async function verifyAudit(deps: Deps, ctx: Ctx): Promise<AuditVerificati
   // in the table or pending in the head): the chain is verified as of this head.
   const head = await deps.store.chainHead(tenant);
   const wanted = new Set(checkpoints.map((c) => c.seq));
+  // When the link after each checkpoint was linked: how long the oldest link no signature covers has waited.
+  const after = new Set([1, ...checkpoints.map((c) => c.seq + 1)]);
+  const linkedAt = new Map<number, string>();
   const hashAt = new Map<number, string>();
   const linked = new Set<string>();
   let state: ChainCheck = { ok: true, checked: 0, head: null };
@@ -139,6 +210,7 @@ export async function verifyAudit(deps: Deps, ctx: Ctx): Promise<AuditVerificati
     for (const l of page.links) {
       linked.add(l.entry);
       if (wanted.has(l.seq)) hashAt.set(l.seq, l.hash);
+      if (after.has(l.seq)) linkedAt.set(l.seq, l.linkedAt);
     }
     links = Math.max(links, page.links.at(-1)!.seq);
     if (state.ok) {
@@ -166,5 +238,6 @@ export async function verifyAudit(deps: Deps, ctx: Ctx): Promise<AuditVerificati
     refs = page.nextCursor;
   } while (refs);
   const { ok: _ok, firstBroken: _fb, ...checkpointFigures } = anchored;
-  return { ...state, headSeq: links, pending, checkpoints: checkpointFigures };
+  const lag = anchorLag({ headSeq: links, anchoredSeq: anchored.latestSeq, oldestUnanchoredLinkedAt: linkedAt.get(anchored.latestSeq + 1) ?? null, now: deps.clock() });
+  return { ...state, headSeq: links, pending, checkpoints: checkpointFigures, ...lag };
 }

@@ -129,12 +129,17 @@ export interface ChainLink {
   linkedAt: string;
 }
 
-/** The end of the chain; `sig` signs (tenant, seq, hash, at) so the consumer notices a head rolled back behind its back. */
+/**
+ * The end of the chain. Heads written since chains are anchored by signed Merkle roots (v3) carry
+ * no signature (`sig` is ''): the consumer believes a head it wrote itself, or one that extends the
+ * tenant's newest signed checkpoint (domain/audit/log.ts checkHead). Heads of before carry the v2
+ * checkpoint signature of (tenant, seq, hash, at).
+ */
 export interface ChainHead {
   seq: number;
   hash: string;
   at: string;
-  /** the checkpoint signature of this head (ECDSA P-256, see domain/audit/audit.ts checkpointMessage) */
+  /** '' (v3), or the v2 checkpoint signature of this head (ECDSA P-256, see domain/audit/audit.ts checkpointMessage) */
   sig: string;
   /**
    * The links of the append that moved the head here (the last ends at seq/hash). The head is
@@ -144,13 +149,40 @@ export interface ChainHead {
   pending?: ChainLink[];
 }
 
-/** A signed statement "the tenant's chain had this hash at this seq at this time", kept outside the table. */
+/**
+ * A signed statement "the tenant's chain had this hash at this seq", kept outside the table.
+ * v3 (with `proof`): (tenant, seq, hash) is leaf `proof.index` of the Merkle tree whose root was
+ * signed once for every chain anchored in the same interval; `at` and `sig` are that root's
+ * (rootMessage). v2 (without): `sig` signs this checkpoint alone (checkpointMessage).
+ */
 export interface Checkpoint {
   tenant: string;
   seq: number;
   hash: string;
+  /** when it was signed (v3: the root's time) */
   at: string;
-  /** ECDSA P-256 / SHA-256 signature (DER, base64url) of checkpointMessage(tenant, seq, hash, at) */
+  /** ECDSA P-256 / SHA-256 signature (DER, base64url): of rootMessage(proof.root, proof.size, at) (v3), of checkpointMessage(tenant, seq, hash, at) (v2) */
+  sig: string;
+  proof?: InclusionProof;
+}
+
+/** Where a chain's (tenant, seq, hash) sits in a signed Merkle tree (domain/audit/merkle.ts). */
+export interface InclusionProof {
+  /** the tree's root (hex) */
+  root: string;
+  /** leaves in the tree */
+  size: number;
+  /** the chain's leaf, 0-based (leaves are ordered by tenant) */
+  index: number;
+  /** the audit path: sibling hashes from the leaf up (RFC 6962 PATH) */
+  path: string[];
+}
+
+/** One signature over the Merkle root of every chain head anchored together (message: rootMessage). */
+export interface SignedRoot {
+  root: string;
+  size: number;
+  at: string;
   sig: string;
 }
 

@@ -154,6 +154,8 @@ export interface Promotion {
   flowStartedAt?: string;
   /** how often failed gates were validated again (names the flow's run) */
   attempt?: number;
+  /** the target's bake time when the gates ran: every decision sent to the flow carries it (Bake waits that long) */
+  bakeSeconds?: number;
   /** set when this is an environment rollback: the impact analysis it was requested with */
   rollback?: { impact: RollbackImpact; override: { by: string; reason: string } | null; reason: string } | null;
   version: number;

@@ -4,7 +4,7 @@ import { requestedBreakGlass } from '../freeze/break-glass.ts';
 import { NotAnApprover, SelfApprovalForbidden, TransitionNotAllowed } from '../kernel/errors.ts';
 import type { Ctx, Deps } from '../ports.ts';
 import { actorOf, afterApproval, approvalWait, countable, guard, moved } from './aggregate.ts';
-import { approvalDeadline } from './deadlines.ts';
+import { approvalDeadline, flowDecision } from './deadlines.ts';
 import { stampFreezeOverride } from './freeze-override.ts';
 import type { Approval, Promotion } from '../kernel/promotion-model.ts';
 import { contentChoosers } from './policy.ts';
@@ -96,6 +96,6 @@ export function assertRelease(p: Pick<Promotion, 'id' | 'status' | 'releaseDiges
 
 /** Exactly one approver moves the promotion; the token stored with it (if the flow is already waiting) resumes the flow. */
 async function resumed(deps: Deps, before: Promotion, next: Promotion): Promise<Promotion> {
-  if (before.taskToken) await deps.workflow.sendTaskSuccess(before.taskToken, { next: afterApproval(next) });
+  if (before.taskToken) await deps.workflow.sendTaskSuccess(before.taskToken, { ...flowDecision(next, afterApproval(next), deps.clock()) });
   return next;
 }

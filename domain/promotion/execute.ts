@@ -1,3 +1,4 @@
+import { flowDecision } from './deadlines.ts';
 import { requestedBreakGlass } from '../freeze/break-glass.ts';
 import type { Ctx, Deps } from '../ports.ts';
 import { memoSource } from '../config/tree.ts';
@@ -21,7 +22,7 @@ export async function executePromotion(deps: Deps, ctx: Ctx, id: string, dryRun:
   p = await stampFreezeOverride(deps, ctx, id, glass, p);
   // The flow waits at its "go" task for manual or scheduled promotions; an on-approval one is already executing.
   if (p.status === 'SCHEDULED') await cancelSchedule(deps, p);
-  if (p.taskToken) await deps.workflow.sendTaskSuccess(p.taskToken, { next: 'execute' });
+  if (p.taskToken) await deps.workflow.sendTaskSuccess(p.taskToken, { ...flowDecision(p, 'execute', deps.clock()) });
   return { accepted: true as const, promotion: p };
 }
 

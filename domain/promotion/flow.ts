@@ -2,12 +2,16 @@ import type { Deps } from '../ports.ts';
 import type { Promotion } from '../kernel/promotion-model.ts';
 import { lineOf, policyDigest, resolvePolicy } from './policy.ts';
 import { armSweep, sweepGraceSeconds } from './sweep.ts';
+import { approvalTimerSeconds } from './deadlines.ts';
 
 /** Starts (or re-starts, idempotently) the state machine for a promotion. */
 export async function startFlow(deps: Deps, p: Promotion): Promise<void> {
   // Its deadline schedule: if the flow is gone, the sweeper fails the promotion with a reason (sweep.ts).
   await armSweep(deps, p, new Date(deps.clock().getTime() + sweepGraceSeconds() * 1000));
-  await deps.workflow.start({ tenant: p.tenant, promotionId: p.id, ...(p.attempt ? { attempt: p.attempt } : {}) });
+  // The approval wait's timer starts with the flow's first task, before the gates: the window of the policy the gates
+  // will apply (resolved the same way, now), with a little slack (deadlines.ts approvalTimerSeconds).
+  const { policy } = await currentPolicy(deps, p);
+  await deps.workflow.start({ tenant: p.tenant, promotionId: p.id, approvalTimeoutSeconds: approvalTimerSeconds(policy.approvalExpirySeconds), ...(p.attempt ? { attempt: p.attempt } : {}) });
 }
 
 /**

@@ -1,3 +1,4 @@
+import { flowDecision } from './deadlines.ts';
 import { awsName } from '../kernel/aws-names.ts';
 import { freezeOverridden, requestedBreakGlass } from '../freeze/break-glass.ts';
 import { RuleViolation, TransitionNotAllowed, ValidationFailed } from '../kernel/errors.ts';
@@ -80,6 +81,6 @@ export async function fireSchedule(deps: Deps, tenant: string, id: string): Prom
   const p = await loadPromotion(deps, tenant, id);
   if (p.status !== 'SCHEDULED') return { fired: false, status: p.status };
   if (!p.taskToken) throw new Error(`promotion ${id} is not waiting for its go signal yet`);
-  await deps.workflow.sendTaskSuccess(p.taskToken, { next: 'execute' });
+  await deps.workflow.sendTaskSuccess(p.taskToken, { ...flowDecision(p, 'execute', deps.clock()) });
   return { fired: true, status: p.status };
 }

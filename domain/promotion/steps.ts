@@ -1,9 +1,8 @@
 import { TargetBusy } from '../kernel/errors.ts';
 import type { Environment } from '../kernel/model.ts';
 import type { Deps } from '../ports.ts';
-import { GO_WAIT_SECONDS } from './policy.ts';
 import type { Promotion } from '../kernel/promotion-model.ts';
-import { approvalDeadline, LOCK_SECONDS } from './deadlines.ts';
+import { flowDecision, LOCK_SECONDS } from './deadlines.ts';
 import { afterApproval, ENGINE, moved, patched } from './aggregate.ts';
 import { artifactOps, configOps, PromotionFailed } from './delivery.ts';
 import { currentPolicy } from './flow.ts';
@@ -41,15 +40,9 @@ function nextFor(p: Promotion): Next {
   }
 }
 
-function timeouts(p: Promotion, now: Date) {
-  const deadline = approvalDeadline(p);
-  const approvalTimeoutSeconds = deadline ? Math.max(1, Math.ceil((deadline.getTime() - now.getTime()) / 1000)) : p.policy.approvalExpirySeconds;
-  const goTimeoutSeconds = p.scheduledAt ? Math.max(60, Math.ceil((new Date(p.scheduledAt).getTime() - now.getTime()) / 1000) + 3600) : GO_WAIT_SECONDS;
-  return { approvalTimeoutSeconds, goTimeoutSeconds };
-}
-
-export async function gatesStep(deps: Deps, tenant: string, id: string) {
-  // The target is read once per step: the gates need it, and so does the answer (its bake time).
+/** Runs the gates (for a rollback: its impact analysis) once: PENDING → VALIDATING → AWAITING_APPROVAL, APPROVED or VALIDATION_FAILED. */
+async function gatesStep(deps: Deps, tenant: string, id: string): Promise<{ next: Next }> {
+  // The target is read once per step: the gates need it, and so does the record (its bake time).
   let targetRead: Promise<Environment | null> | undefined;
   const target = (env: string) => (targetRead ??= deps.store.getEnvironment(tenant, env));
   const { before, after } = await writePromotion(deps, tenant, id, async (read) => {
@@ -67,6 +60,8 @@ export async function gatesStep(deps: Deps, tenant: string, id: string) {
     const next = moved(p, to, ENGINE, deps.clock(), {
       gates,
       error: blocked.length ? { code: 'GATES_FAILED', message: blocked.map((g) => `${g.gate}: ${g.reason}`).join('; ') } : null,
+      // The bake time the decision carries to the flow (flowDecision), read with the gates.
+      bakeSeconds: (await target(p.targetEnvironment))?.bakeSeconds ?? 0,
     });
     const events =
       to === 'VALIDATION_FAILED'
@@ -76,20 +71,48 @@ export async function gatesStep(deps: Deps, tenant: string, id: string) {
           : [];
     return { next, action: 'promotion.gates', by: ENGINE, ops: events };
   });
-  const p = after ?? before;
-  return { next: nextFor(p), ...timeouts(p, deps.clock()), bakeSeconds: (await target(p.targetEnvironment))?.bakeSeconds ?? 0 };
+  return { next: nextFor(after ?? before) };
 }
 
-/** Stores the task token, unless the decision already happened (then answers the token itself). */
-export async function awaitStep(deps: Deps, tenant: string, id: string, token: string, kind: 'approval' | 'go'): Promise<void> {
+/**
+ * The flow's first task (a task-token wait): runs the gates, then, when the promotion waits for
+ * approvers, keeps the token for the approve/reject/cancel API to answer; otherwise answers it at
+ * once with the decision (execute, wait for the go signal, or nothing to do). One state instead of
+ * a gates task, a router and an approval wait: an approved promotion takes three transitions
+ * (this, Route, Execute) where it took five.
+ */
+export async function decideStep(deps: Deps, tenant: string, id: string, token: string): Promise<{ next: Next }> {
+  const g = await gatesStep(deps, tenant, id);
+  if (g.next === 'await-approval') {
+    const { before: p, after } = await writePromotion(deps, tenant, id, (cur) => (cur.status === 'AWAITING_APPROVAL' ? { next: { ...cur, taskToken: token }, action: null, by: ENGINE } : null));
+    if (after) return g;
+    // Decided meanwhile (approved, rejected or cancelled between the gates and storing the token): answer it now.
+    await answer(deps, p, token);
+    return { next: nextFor(p) };
+  }
+  await answer(deps, await loadPromotion(deps, tenant, id), token);
+  return g;
+}
+
+/** Answers a flow's token with where the promotion stands: a decision to route on, or Rejected/Cancelled. */
+async function answer(deps: Deps, p: Promotion, token: string): Promise<void> {
+  if (p.status === 'REJECTED' || p.status === 'CANCELLED') {
+    await deps.workflow.sendTaskFailure(token, p.status === 'REJECTED' ? 'Rejected' : 'Cancelled', `promotion is ${p.status}`);
+    return;
+  }
+  const next = nextFor(p);
+  await deps.workflow.sendTaskSuccess(token, { ...flowDecision(p, next === 'await-approval' ? 'done' : next, deps.clock()) });
+}
+
+/** The go wait (manual or scheduled trigger, or a freeze hold): stores the task token, unless the go already came (then answers the token itself). */
+export async function awaitGoStep(deps: Deps, tenant: string, id: string, token: string): Promise<void> {
   // Storing the token is bookkeeping (no audit entry): the flow's own record of where it waits.
-  const { before: p, after } = await writePromotion(deps, tenant, id, (p) => {
-    const waiting = kind === 'approval' ? p.status === 'AWAITING_APPROVAL' : p.status === 'APPROVED' || p.status === 'SCHEDULED';
-    return waiting ? { next: { ...p, taskToken: token }, action: null, by: ENGINE } : null;
-  });
+  const { before: p, after } = await writePromotion(deps, tenant, id, (p) =>
+    p.status === 'APPROVED' || p.status === 'SCHEDULED' ? { next: { ...p, taskToken: token }, action: null, by: ENGINE } : null,
+  );
   if (after) return;
-  if (p.status === 'APPROVED' || p.status === 'SCHEDULED' || p.status === 'EXECUTING' || p.status === 'COMPLETED') {
-    await deps.workflow.sendTaskSuccess(token, { next: p.status === 'APPROVED' && kind === 'approval' ? afterApproval(p) : 'execute' });
+  if (p.status === 'EXECUTING' || p.status === 'COMPLETED') {
+    await deps.workflow.sendTaskSuccess(token, { ...flowDecision(p, 'execute', deps.clock()) });
   } else {
     await deps.workflow.sendTaskFailure(token, p.status === 'REJECTED' ? 'Rejected' : 'Cancelled', `promotion is ${p.status}`);
   }

@@ -1,22 +1,45 @@
 import { GetPublicKeyCommand, KMSClient, SignCommand } from '@aws-sdk/client-kms';
 import { ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { KeyObject } from 'node:crypto';
-import { checkpointMessage, checkpointPublicKey, checkpointSignatureValid, describePublicKey } from '#domain/audit/audit';
-import type { AnchorPublicKey, Checkpoint } from '#domain/kernel/model';
-import type { AuditAnchor } from '#domain/ports';
+import { checkpointPublicKey, describePublicKey, messageOf, signatureValid } from '#domain/audit/audit';
+import type { AnchorPublicKey, Checkpoint, SignedRoot } from '#domain/kernel/model';
+import type { AuditAnchor, SignedStatement } from '#domain/ports';
 import { traced } from './tracing.ts';
 
 const PREFIX = 'checkpoints/';
-/** Object key: checkpoints/<tenant>/<seq 12 digits>.<hash>.<signature>.<at compact> (a DER P-256 signature is ≤ 96 base64url characters). */
-const key = (c: Checkpoint) => `${PREFIX}${encodeURIComponent(c.tenant)}/${String(c.seq).padStart(12, '0')}.${c.hash}.${c.sig}.${c.at.replace(/[-:.]/g, '')}`;
+const seq12 = (seq: number) => String(seq).padStart(12, '0');
+/**
+ * Object key: checkpoints/<tenant>/<seq 12 digits>.<hash>.<signature>.<at compact> (v2; a DER P-256
+ * signature is ≤ 96 base64url characters), and for a v3 checkpoint then .<root>.<size>.<index>.<audit
+ * path, its hashes one after the other> — ≤ 1,024 bytes with the ≤ 9 levels of a tree of ≤ 512 leaves
+ * (domain/audit/anchor.ts MAX_LEAVES). Sorted by seq within the tenant's prefix.
+ */
+const key = (c: Checkpoint) =>
+  `${PREFIX}${encodeURIComponent(c.tenant)}/${seq12(c.seq)}.${c.hash}.${c.sig}.${c.at.replace(/[-:.]/g, '')}` + (c.proof ? `.${c.proof.root}.${c.proof.size}.${c.proof.index}.${c.proof.path.join('')}` : '');
+
+/** A checkpoint back from its object key; null for a key that is none. */
+function fromKey(tenant: string, objectKey: string): Checkpoint | null {
+  const parts = objectKey.slice(objectKey.lastIndexOf('/') + 1).split('.');
+  const [seq, hash, sig, at, root, size, index, path] = parts;
+  if (!seq || !hash || !sig || !at || (parts.length !== 4 && parts.length !== 8)) return null;
+  const iso = at.replace(/^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})(\d{3})Z$/, '$1-$2-$3T$4:$5:$6.$7Z');
+  const c: Checkpoint = { tenant, seq: Number(seq), hash, sig, at: iso };
+  if (parts.length === 4) return c;
+  if (!root || !size || !index || path === undefined || path.length % 64) return null;
+  return { ...c, proof: { root, size: Number(size), index: Number(index), path: path.match(/.{64}/g) ?? [] } };
+}
 
 /**
- * The audit anchor on AWS: checkpoints are signed with an asymmetric KMS key (ECC_NIST_P256,
- * SIGN_VERIFY; only the stream consumer may `kms:Sign`) and written to an S3 bucket with Object
- * Lock in compliance mode, so nobody — not the account root — can delete or overwrite them before
- * their retention ends. Everything a verifier needs is in the object key, so listing the tenant's
- * prefix reads every checkpoint without a GET each. Signatures are verified with the public key
- * (`kms:GetPublicKey` once per container), here as by an auditor offline: no KMS call per check.
+ * The audit anchor on AWS: roots are signed with an asymmetric KMS key (ECC_NIST_P256, SIGN_VERIFY;
+ * only the stream consumer may `kms:Sign`), once per anchor interval for every chain that moved,
+ * and each chain's checkpoint (its seq and hash, the signed root, its inclusion proof) is written
+ * under its tenant to an S3 bucket with Object Lock in compliance mode, so nobody — not the account
+ * root — can delete or overwrite them before their retention ends. The records stay outside the
+ * table on purpose: a table writer who could delete them could cut a chain unseen. Everything a
+ * verifier needs is in the object key, so listing the tenant's prefix reads every checkpoint
+ * without a GET each (no separate root object: each record carries its root and signature).
+ * Signatures are verified with the public key (`kms:GetPublicKey` once per container), here as by
+ * an auditor offline: no KMS call per check.
  */
 export class KmsS3Anchor implements AuditAnchor {
   private key?: Promise<{ object: KeyObject; described: AnchorPublicKey }>;
@@ -28,8 +51,8 @@ export class KmsS3Anchor implements AuditAnchor {
     private readonly bucket: string | undefined,
   ) {}
 
-  async sign(c: Pick<Checkpoint, 'tenant' | 'seq' | 'hash' | 'at'>): Promise<string> {
-    const r = await this.kms.send(new SignCommand({ KeyId: this.keyId, SigningAlgorithm: 'ECDSA_SHA_256', MessageType: 'RAW', Message: Buffer.from(checkpointMessage(c)) }));
+  async sign(s: SignedStatement): Promise<string> {
+    const r = await this.kms.send(new SignCommand({ KeyId: this.keyId, SigningAlgorithm: 'ECDSA_SHA_256', MessageType: 'RAW', Message: Buffer.from(messageOf(s)) }));
     return Buffer.from(r.Signature!).toString('base64url');
   }
 
@@ -43,16 +66,17 @@ export class KmsS3Anchor implements AuditAnchor {
     await this.s3.send(new PutObjectCommand({ Bucket: this.checkpointBucket(), Key: key(c), Body: JSON.stringify(c), ContentType: 'application/json' }));
   }
 
-  async list(tenant: string): Promise<Checkpoint[]> {
+  async list(tenant: string, fromSeq?: number): Promise<Checkpoint[]> {
     const out: Checkpoint[] = [];
+    const prefix = `${PREFIX}${encodeURIComponent(tenant)}/`;
+    // Keys sort by seq: start after every key of the seq before `fromSeq` ('~' sorts after '.').
+    const startAfter = fromSeq && fromSeq > 1 ? `${prefix}${seq12(fromSeq - 1)}~` : undefined;
     let token: string | undefined;
     do {
-      const r = await this.s3.send(new ListObjectsV2Command({ Bucket: this.checkpointBucket(), Prefix: `${PREFIX}${encodeURIComponent(tenant)}/`, ContinuationToken: token }));
+      const r = await this.s3.send(new ListObjectsV2Command({ Bucket: this.checkpointBucket(), Prefix: prefix, ContinuationToken: token, ...(startAfter && !token ? { StartAfter: startAfter } : {}) }));
       for (const o of r.Contents ?? []) {
-        const [seq, hash, sig, at] = o.Key!.slice(o.Key!.lastIndexOf('/') + 1).split('.');
-        if (!seq || !hash || !sig || !at) continue;
-        const iso = at.replace(/^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})(\d{3})Z$/, '$1-$2-$3T$4:$5:$6.$7Z');
-        out.push({ tenant, seq: Number(seq), hash, sig, at: iso });
+        const c = fromKey(tenant, o.Key!);
+        if (c) out.push(c);
       }
       token = r.NextContinuationToken;
     } while (token);
@@ -77,8 +101,8 @@ export class KmsS3Anchor implements AuditAnchor {
     return (await this.publicKeyObject()).described;
   }
 
-  async verify(c: Pick<Checkpoint, 'tenant' | 'seq' | 'hash' | 'at' | 'sig'>): Promise<boolean> {
-    return checkpointSignatureValid((await this.publicKeyObject()).object, c);
+  async verify(c: SignedRoot | Pick<Checkpoint, 'tenant' | 'seq' | 'hash' | 'at' | 'sig' | 'proof'>): Promise<boolean> {
+    return signatureValid((await this.publicKeyObject()).object, c);
   }
 }
 

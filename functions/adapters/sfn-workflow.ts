@@ -53,7 +53,7 @@ export class SfnWorkflow implements Workflow {
     return arn;
   }
 
-  async start(input: { tenant: string; promotionId: string; attempt?: number }): Promise<string> {
+  async start(input: { tenant: string; promotionId: string; approvalTimeoutSeconds: number; attempt?: number }): Promise<string> {
     const stateMachineArn = this.stateMachineArn;
     const name = executionName(input);
     try {
@@ -62,7 +62,7 @@ export class SfnWorkflow implements Workflow {
           stateMachineArn,
           name,
           // Fixed key order: a retried start sends byte-identical input.
-          input: JSON.stringify({ tenant: input.tenant, promotionId: input.promotionId }),
+          input: JSON.stringify({ tenant: input.tenant, promotionId: input.promotionId, approvalTimeoutSeconds: input.approvalTimeoutSeconds }),
         }),
       );
       return out.executionArn ?? executionArn(stateMachineArn, name);

@@ -1,5 +1,5 @@
 import * as z from '#domain/kernel/zod';
-import { awaitStep, executeStep, gatesStep } from '#domain/promotion/steps';
+import { awaitGoStep, decideStep, executeStep } from '#domain/promotion/steps';
 import { expireStep, failStep, verifyStep } from '#domain/promotion/finish';
 import { ConfiguredRegistrySync } from '../adapters/registry-credentials.ts';
 import { HttpGateProvider } from '../adapters/webhook-gates.ts';
@@ -30,7 +30,7 @@ const wiring = compose({
  * PromotionFailed), which Step Functions matches in Retry/Catch.
  */
 export const stepInput = z.object({
-  step: z.enum(['gates', 'await-approval', 'await-go', 'execute', 'verify', 'expire', 'fail']),
+  step: z.enum(['decide', 'await-go', 'execute', 'verify', 'expire', 'fail']),
   tenant: z.string().check(z.minLength(1)),
   promotionId: z.string().check(z.minLength(1)),
   taskToken: z.optional(z.string()),
@@ -51,11 +51,10 @@ export const handler = async (event: unknown) => {
 async function runStep(input: z.infer<typeof stepInput>) {
   const d = wiring.deps();
   switch (input.step) {
-    case 'gates':
-      return gatesStep(d, input.tenant, input.promotionId);
-    case 'await-approval':
+    case 'decide':
+      return decideStep(d, input.tenant, input.promotionId, z.string().check(z.minLength(1)).parse(input.taskToken));
     case 'await-go':
-      await awaitStep(d, input.tenant, input.promotionId, z.string().check(z.minLength(1)).parse(input.taskToken), input.step === 'await-approval' ? 'approval' : 'go');
+      await awaitGoStep(d, input.tenant, input.promotionId, z.string().check(z.minLength(1)).parse(input.taskToken));
       return {};
     case 'execute':
       return executeStep(d, input.tenant, input.promotionId, input.bake ?? true);

@@ -1,6 +1,7 @@
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { linkAuditEntries } from '#domain/audit/log';
+import { ChainAnchorer } from '#domain/audit/anchor';
 import type { AuditEntry } from '#domain/kernel/model';
 import type { DomainEvent } from '#domain/ports';
 import { eventsOf, openAuditEntry } from '../adapters/dynamo-store.ts';
@@ -9,13 +10,49 @@ import { anchorFromEnv } from '../adapters/kms-s3-anchor.ts';
 import { rememberingAnchor } from '../adapters/remembering-anchor.ts';
 import { compose } from '../http/deps.ts';
 import { eventsFromEnv } from '../adapters/events.ts';
+import { logger } from '../adapters/observability.ts';
 
 /**
  * This function's adapters: the store, the bus (it alone publishes: every other function writes
- * events to the outbox) and the audit anchor; a warm consumer verifies the head it wrote itself
- * without a key-service call (remembering-anchor.ts).
+ * events to the outbox) and the audit anchor; a warm consumer believes the heads it wrote itself
+ * and the roots it signed without a key-service call (ChainAnchorer, remembering-anchor.ts).
  */
 const wiring = compose({ anchor: () => rememberingAnchor(anchorFromEnv()), events: eventsFromEnv });
+
+/**
+ * How often at most the consumer signs (one Merkle root for every chain that moved): seconds,
+ * default 10 (STAGELINE_ANCHOR_INTERVAL_SECONDS; 0 signs after every batch, as before roots). The
+ * newest link is signed at most this long after it is linked, while batches keep coming.
+ */
+export function anchorIntervalMs(): number {
+  const s = Number(process.env.STAGELINE_ANCHOR_INTERVAL_SECONDS ?? 10);
+  return Number.isFinite(s) && s >= 0 ? s * 1000 : 10_000;
+}
+
+/**
+ * This container's anchoring (domain/audit/anchor.ts): the heads that moved since its last anchor,
+ * and when that was. One per deps: a process whose adapters are composed again (a local stack
+ * started anew, a test's) starts afresh, never anchoring one table's heads with another's anchor.
+ */
+const anchorers = new WeakMap<object, ChainAnchorer>();
+function anchorerOf(d: object): ChainAnchorer {
+  let a = anchorers.get(d);
+  if (!a) {
+    a = new ChainAnchorer({
+      intervalMs: anchorIntervalMs,
+      // A timed anchor that failed keeps its heads: the next batch (or the next timer) anchors them.
+      onError: (err) => logger.error('audit anchor failed; its chains are anchored with the next one', { error: (err as Error)?.name, reason: (err as Error)?.message }),
+    });
+    anchorers.set(d, a);
+  }
+  return a;
+}
+
+/** Anchors every chain that moved, now, whatever the interval (the local stream's idle(), tests): one signature. */
+export const anchorNow = () => {
+  const d = wiring.deps();
+  return anchorerOf(d).flush(d);
+};
 
 /**
  * The one consumer of the table's stream (DynamoDB Streams on AWS, DynamoDB
@@ -27,9 +64,11 @@ const wiring = compose({ anchor: () => rememberingAnchor(anchorFromEnv()), event
  * - relays outbox events to the bus (each carries its stable id: at-least-once
  *   delivery, consumers de-duplicate), so an event is published if and only if
  *   its change committed, however the writer crashed afterwards;
- * - links audit entries into each tenant's hash chain and signs a checkpoint
- *   outside the table (domain/audit/log.ts) — off the write path, so writers
- *   never contend on a tenant-wide item.
+ * - links audit entries into each tenant's hash chain (domain/audit/log.ts) —
+ *   off the write path, so writers never contend on a tenant-wide item — and,
+ *   at most once per anchor interval, signs one Merkle root over every chain
+ *   that moved and appends each chain's checkpoint with its inclusion proof
+ *   outside the table (domain/audit/anchor.ts).
  * A failure throws: the batch is retried (split in halves on AWS) and what still
  * fails lands in the consumer's DLQ.
  */
@@ -59,6 +98,9 @@ export const handler = async (event: { Records: StreamRecord[] }) => {
     eventMetrics(events);
   }
   let linked = 0;
-  for (const [tenant, entries] of audit) linked += (await linkAuditEntries(d, tenant, entries)).linked;
-  return { relayed: events.length, linked };
+  const anchorer = anchorerOf(d);
+  for (const [tenant, entries] of audit) linked += (await linkAuditEntries(d, tenant, entries, anchorer)).linked;
+  // One signature for every chain that moved, now if the last one is an interval old, else at the interval's end.
+  const anchored = await anchorer.settle(d);
+  return { relayed: events.length, linked, anchored: anchored?.checkpoints.length ?? 0 };
 };

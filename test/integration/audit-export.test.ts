@@ -5,10 +5,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkpointMessage, entryHash, GENESIS_HASH, linkHash } from '../../domain/audit/audit.ts';
+import { chainLeafHash, entryHash, GENESIS_HASH, linkHash, rootMessage } from '../../domain/audit/audit.ts';
+import { rootFromPath } from '../../domain/audit/merkle.ts';
 import { verifyExport } from '../../domain/audit/export.ts';
 import { waitFor } from '../support/promotions.ts';
 import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
+
+// Anchor after every batch (as before roots): each page of this file's histories can end on a signed
+// checkpoint of its own (test/integration/audit.test.ts and the unit tests exercise the interval).
+process.env.STAGELINE_ANCHOR_INTERVAL_SECONDS = '0';
 
 const run = promisify(execFile);
 const root = join(import.meta.dirname, '..', '..');
@@ -75,12 +80,12 @@ describe('audit export (JSON Lines), signed checkpoints and offline verification
     expect(r.status).toBe(200);
     expect(r.headers.get('content-type')).toBe('application/x-ndjson');
     const rows = lines(r.body as string);
-    expect(rows[0]).toMatchObject({ type: 'header', format: 'stageline-audit-export/v2', tenant });
+    expect(rows[0]).toMatchObject({ type: 'header', format: 'stageline-audit-export/v3', tenant });
     const entries = rows.filter((l) => l.type === 'entry');
     expect(entries.map((e) => e.seq)).toEqual(entries.map((_e, i) => i + 1));
     // No line carries anything a hash or signature does not cover (seed 003's record left the export).
     expect(entries.every((e) => Object.keys(e).join() === 'type,seq,prevHash,entryHash,hash,entry')).toBe(true);
-    const checkpoints = rows.filter((l) => l.type === 'checkpoint');
+    const checkpoints = rows.filter((l) => l.type === 'anchor');
     expect(checkpoints.at(-1)).toMatchObject({ seq: entries.length, hash: entries.at(-1).hash, tenant });
     expect(rows.at(-1)).toEqual({ type: 'trailer', count: entries.length, firstSeq: 1, lastSeq: entries.length, headSeq: entries.length, checkpoints: checkpoints.length, next: null });
     expect(verifyExport(r.body as string, key.publicKeyPem)).toMatchObject({ ok: true, checked: entries.length, firstSeq: 1, lastSeq: entries.length, checkpoints: checkpoints.length, anchoredThrough: { seq: entries.length }, keyId: key.keyId, tenant, problems: [] });
@@ -93,7 +98,7 @@ describe('audit export (JSON Lines), signed checkpoints and offline verification
     const raw = intact.trimEnd().split('\n');
     const rows = raw.map((l) => JSON.parse(l) as Row);
     const lineOf = (seq: number) => rows.findIndex((r) => r.type === 'entry' && r.seq === seq) + 1;
-    const cpLines = rows.flatMap((r, i) => (r.type === 'checkpoint' ? [i + 1] : []));
+    const cpLines = rows.flatMap((r, i) => (r.type === 'anchor' ? [i + 1] : []));
     const last = rows.filter((r) => r.type === 'entry').length;
     const problems = (t: string) => verifyExport(t, key).problems;
     expect(problems(intact)).toEqual([]);
@@ -118,11 +123,11 @@ describe('audit export (JSON Lines), signed checkpoints and offline verification
 
     // (c) truncation: the file cut short; the tail cut with the trailer made to match.
     expect(problems(raw.slice(0, lineOf(last)).join('\n')).at(-1)!.what).toMatch(/no trailer line/);
-    const signedAt = new Set(rows.filter((r) => r.type === 'checkpoint').map((r) => r.seq as number));
+    const signedAt = new Set(rows.filter((r) => r.type === 'anchor').map((r) => r.seq as number));
     /** The export cut after link `at`, its checkpoints past it dropped and the trailer made to match. */
     const cutAfter = (at: number) => {
-      const cut = structuredClone(rows).filter((r) => !(r.type === 'entry' && r.seq > at) && !(r.type === 'checkpoint' && r.seq > at));
-      Object.assign(cut.at(-1)!, { count: at, lastSeq: at, headSeq: at, checkpoints: cut.filter((r) => r.type === 'checkpoint').length });
+      const cut = structuredClone(rows).filter((r) => !(r.type === 'entry' && r.seq > at) && !(r.type === 'anchor' && r.seq > at));
+      Object.assign(cut.at(-1)!, { count: at, lastSeq: at, headSeq: at, checkpoints: cut.filter((r) => r.type === 'anchor').length });
       return cut;
     };
     const cuts = { unsigned: Math.max(0, ...[...Array(last).keys()].map((i) => i + 1).filter((seq) => seq < last && !signedAt.has(seq))), signed: Math.max(0, ...[...signedAt].filter((seq) => seq < last)) };
@@ -141,15 +146,15 @@ describe('audit export (JSON Lines), signed checkpoints and offline verification
     onSigned.at(-1)!.headSeq = last;
     expect(problems(text(onSigned))).toEqual([{ line: onSigned.length, what: expect.stringMatching(new RegExp(`chain had ${last} links when exported, the export ends at ${cuts.signed}`)) }]);
 
-    // (d) re-hashed from genesis after an edit, the checkpoints realigned to the new hashes: their signatures fail.
+    // (d) re-hashed from genesis after an edit, the checkpoints realigned to the new hashes: their proofs no longer lead to their signed roots.
     const realigned = rehash(rows, (es) => (es[2]!.entry.actorName = 'mallory'));
     const newHash = new Map(realigned.filter((r) => r.type === 'entry').map((r) => [r.seq, r.hash]));
-    for (const r of realigned) if (r.type === 'checkpoint') r.hash = newHash.get(r.seq);
+    for (const r of realigned) if (r.type === 'anchor') r.hash = newHash.get(r.seq);
     const rehashed = problems(text(realigned));
     // Checkpoints before the edit (links 1 and 2) still hold; every one realigned from link 3 on is refused, by line.
     const moved = cpLines.filter((line) => rows[line - 1]!.seq >= 3);
     expect(moved.length).toBeGreaterThan(0);
-    for (const line of moved) expect(rehashed).toContainEqual({ line, seq: rows[line - 1]!.seq, what: expect.stringMatching(/signature does not verify with the pinned public key/) });
+    for (const line of moved) expect(rehashed).toContainEqual({ line, seq: rows[line - 1]!.seq, what: expect.stringMatching(/inclusion proof does not lead to its signed root/) });
     const held = Math.max(0, ...cpLines.map((line) => rows[line - 1]!.seq).filter((seq) => seq < 3));
     expect(rehashed).toContainEqual({ line: lineOf(held + 1), seq: held + 1, what: expect.stringMatching(new RegExp(`links ${held + 1}..${last} .* covered by no valid signed checkpoint`)) });
     expect(rehashed).toHaveLength(moved.length + 1);
@@ -164,24 +169,25 @@ describe('audit export (JSON Lines), signed checkpoints and offline verification
     expect(verifyExport(text(shifted.filter((r) => r.type !== 'trailer')), key).ok).toBe(false);
 
     // (e) dropped checkpoints: all of them; the last one.
-    const none = structuredClone(rows).filter((r) => r.type !== 'checkpoint');
+    const none = structuredClone(rows).filter((r) => r.type !== 'anchor');
     none.at(-1)!.checkpoints = 0;
     expect(problems(text(none))).toEqual([{ line: lineOf(1), seq: 1, what: expect.stringMatching(new RegExp(`links 1..${last} .*nothing in the export is anchored`)) }]);
     const copy = structuredClone(rows);
-    const lastCp = copy.filter((r) => r.type === 'checkpoint').at(-1)!;
+    const lastCp = copy.filter((r) => r.type === 'anchor').at(-1)!;
     const noLast = copy.filter((r) => r !== lastCp);
     noLast.at(-1)!.checkpoints -= 1;
-    const before = Math.max(0, ...noLast.filter((r) => r.type === 'checkpoint' && r.seq < last).map((r) => r.seq));
+    const before = Math.max(0, ...noLast.filter((r) => r.type === 'anchor' && r.seq < last).map((r) => r.seq));
     expect(problems(text(noLast))).toEqual([{ line: lineOf(before + 1), seq: before + 1, what: expect.stringMatching(new RegExp(`links ${before + 1}..${last} .*anchored only up to link ${before}|nothing in the export is anchored`)) }]);
 
-    // (f) a checkpoint signed by another key (the attacker's own, after re-hashing): refused against the pinned key.
+    // (f) roots signed by another key (the attacker's own, after re-hashing and re-computing each root from its proof): refused against the pinned key.
     const mallory = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
     const forged = rehash(rows, (es) => (es[2]!.entry.actorName = 'mallory'));
     const forgedHash = new Map(forged.filter((r) => r.type === 'entry').map((r) => [r.seq, r.hash]));
     for (const r of forged) {
-      if (r.type !== 'checkpoint') continue;
+      if (r.type !== 'anchor') continue;
       r.hash = forgedHash.get(r.seq);
-      r.sig = sign('sha256', Buffer.from(checkpointMessage(r as never)), { key: mallory.privateKey, dsaEncoding: 'der' }).toString('base64url');
+      r.root = rootFromPath(r.index, r.size, chainLeafHash(r as never), r.path);
+      r.sig = sign('sha256', Buffer.from(rootMessage(r as never)), { key: mallory.privateKey, dsaEncoding: 'der' }).toString('base64url');
     }
     const foreign = problems(text(forged));
     for (const line of cpLines) expect(foreign).toContainEqual({ line, seq: rows[line - 1]!.seq, what: expect.stringMatching(/signature does not verify with the pinned public key sha256:/) });
@@ -223,7 +229,7 @@ describe('audit export (JSON Lines), signed checkpoints and offline verification
       const rows = lines(page);
       const trailer = rows.at(-1);
       if (trailer.next) expect(trailer.count).toBeGreaterThanOrEqual(3);
-      expect(rows.some((r) => r.type === 'checkpoint' && r.seq === trailer.lastSeq)).toBe(true);
+      expect(rows.some((r) => r.type === 'anchor' && r.seq === trailer.lastSeq)).toBe(true);
       // Alone, a page is anchored to its end; one that says more follows is an incomplete export, and says so.
       const alone = verifyExport(page, key);
       expect(alone.anchoredThrough).toMatchObject({ seq: trailer.lastSeq });
@@ -281,7 +287,7 @@ describe('audit export (JSON Lines), signed checkpoints and offline verification
     expect(err.code).toBe(1);
     expect(err.stdout).toMatch(/^line \d+ \(link \d+\): the entry does not match its entryHash/m);
     // Every checkpoint dropped: exit 1, the unanchored tail named.
-    writeFileSync(file, readFileSync(file, 'utf8').replace(/"action":"environment\.delete"/, '"action":"environment.create"').split('\n').filter((l) => !l.startsWith('{"type":"checkpoint"')).join('\n').replace(/"checkpoints":\d+/, '"checkpoints":0'));
+    writeFileSync(file, readFileSync(file, 'utf8').replace(/"action":"environment\.delete"/, '"action":"environment.create"').split('\n').filter((l) => !l.startsWith('{"type":"anchor"')).join('\n').replace(/"checkpoints":\d+/, '"checkpoints":0'));
     const bare = await failed('audit', 'verify', '--file', file, '--public-key', pem);
     expect(bare.code).toBe(1);
     expect(bare.stdout).toMatch(/^line 2 \(link 1\): links 1\.\.\d+ \(lines 2\.\.\d+\) are covered by no valid signed checkpoint/m);

@@ -152,10 +152,11 @@ describe('audit trail', () => {
     await doc.send(new PutCommand({ TableName: t.stack.tableName, Item: { ...keys.chainHead(tenant), entity: 'ChainHead', ...head, hash: relinked.head.hash } }));
     expect(await verify(u.viewer)).toMatchObject({ ok: false, firstBroken: { reason: expect.stringContaining('signed checkpoint') } });
 
-    // The consumer refuses to extend a head whose signature does not verify (it would otherwise sign the forgery).
+    // The consumer refuses to extend a head that does not extend its newest signed checkpoint (it would
+    // otherwise anchor the forgery): the head it wrote is not this one, and the signed checkpoint at 7 disagrees.
     await t.call('POST', '/api/v1/environments/dev/configs', { token: u.deployer, body: { key: 'after-forgery', value: 1 } });
     await t.stack.stream.idle();
-    expect(t.stack.stream.deadLetters.map((d) => d.error)).toEqual([expect.stringContaining('does not carry a valid signature')]);
+    expect(t.stack.stream.deadLetters.map((d) => d.error)).toEqual([expect.stringContaining('does not match its signed checkpoint at link 7')]);
 
     // Cutting the tail: drop the last two links and roll the head back to link 5 — the checkpoint at 7 says otherwise.
     const { tenant: t2, u: u2 } = await activity();
@@ -191,8 +192,9 @@ describe('audit trail', () => {
       await expect(linkAuditEntries({ ...d, store: crashing }, tenant, [first!])).rejects.toThrow('consumer crashed');
       expect(await linkCount(tenant)).toBe(7);
       expect((await d.store.chainHead(tenant))).toMatchObject({ seq: 8, pending: [{ seq: 8, entry: `${first!.at}#${first!.id}` }] });
-      expect(await verify(u.viewer)).toMatchObject({ ok: true, checked: 8, headSeq: 8, pending: 0 });
-      expect(await exportedSeqs(u.viewer)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+      expect(await verify(u.viewer)).toMatchObject({ ok: true, checked: 8, headSeq: 8, pending: 0, anchoredSeq: 7, unanchored: 1 });
+      // Link 8 is not signed yet (linked by hand, no anchorer): the export ends at the newest signed checkpoint.
+      expect(await exportedSeqs(u.viewer)).toEqual([1, 2, 3, 4, 5, 6, 7]);
 
       // The next append (other entries) writes the missing link and marker before it moves the head on.
       await t.call('POST', '/api/v1/environments/dev/configs', { token: u.deployer, body: { key: 'next', value: 1 } });
@@ -203,10 +205,12 @@ describe('audit trail', () => {
     } finally {
       t.stack.stream.start();
     }
-    // The stream delivers both entries again: linked already, nothing changes.
+    // The stream delivers both entries again: linked already, nothing changes; the consumer checks the head it
+    // did not write (it extends the signed checkpoint at 7) and anchors it.
     await t.stack.stream.idle();
     expect(await linkCount(tenant)).toBe(9);
-    expect(await verify(u.viewer)).toMatchObject({ ok: true, checked: 9, headSeq: 9, pending: 0 });
+    expect(await verify(u.viewer)).toMatchObject({ ok: true, checked: 9, headSeq: 9, pending: 0, anchoredSeq: 9, unanchored: 0 });
+    expect(await exportedSeqs(u.viewer)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
   });
 
   it('a redelivered batch finds its entries in the head and writes their links (same content)', async () => {
@@ -234,10 +238,11 @@ describe('audit trail', () => {
     expect(await verify(u.viewer)).toMatchObject({ ok: true, checked: 9, headSeq: 9, pending: 0 });
   });
 
-  it('a checkpoint that failed to reach the anchor is sent again on redelivery: the tail it covers cannot be cut unseen', async () => {
+  it('a head the anchor failed to record waits for the next anchor (a redelivery anchors it too): the tail it covers cannot be cut unseen', async () => {
     const { tenant, u } = await activity();
     await t.stack.stream.idle();
     const { d, linkAuditEntries, newest } = await direct();
+    const { ChainAnchorer } = await import('../../domain/audit/anchor.ts');
     const anchoredTo = async () => Math.max(0, ...(await d.anchor.list(tenant)).map((c) => c.seq));
     await t.stack.stream.stop();
     const { PutCommand, DeleteCommand } = await import('@aws-sdk/lib-dynamodb');
@@ -247,22 +252,87 @@ describe('audit trail', () => {
       const before = (await d.store.chainHead(tenant))!;
       await t.call('POST', '/api/v1/environments/dev/configs', { token: u.deployer, body: { key: 'unanchored', value: 1 } });
       const [entry] = await newest(tenant, 1);
-      // The head moves (links and markers written), then the checkpoint's write to the anchor fails.
-      const failing = Object.assign(Object.create(d.anchor), { append: async () => { throw new Error('anchor unavailable'); } });
-      await expect(linkAuditEntries({ ...d, anchor: failing }, tenant, [entry!])).rejects.toThrow('anchor unavailable');
+      // The head moves (links and markers written), then the checkpoint's write to the anchor fails: the head stays waiting.
+      const anchorer = new ChainAnchorer({ intervalMs: 0 });
+      expect(await linkAuditEntries(d, tenant, [entry!], anchorer)).toEqual({ linked: 1, seq: 8 });
+      const failing = { ...d, anchor: Object.assign(Object.create(d.anchor), { append: async () => { throw new Error('anchor unavailable'); } }) };
+      await expect(anchorer.settle(failing)).rejects.toThrow('anchor unavailable');
       expect(await anchoredTo()).toBe(7);
-      // The batch is retried: nothing left to link, but the head's checkpoint must reach the anchor now.
-      expect(await linkAuditEntries(d, tenant, [entry!])).toEqual({ linked: 0, seq: 8 });
+      expect(anchorer.waiting).toBe(1);
+      // The batch is retried by another instance (this one's memory gone): nothing left to link, but the head is anchored now.
+      const fresh = new ChainAnchorer({ intervalMs: 0 });
+      expect(await linkAuditEntries(d, tenant, [entry!], fresh)).toEqual({ linked: 0, seq: 8 });
+      await fresh.settle(d);
       expect(await anchoredTo()).toBe(8);
-      // An insider cuts link 8 (its link, marker and entry) and restores the earlier head (genuinely signed).
+      // An insider cuts link 8 (its link, marker and entry) and restores the earlier head.
       const ref = `${entry!.at}#${entry!.id}`;
       for (const k of [keys.chainLink(tenant, 8), keys.chainMarker(tenant, ref), keys.auditEntry(tenant, ref)]) await doc.send(new DeleteCommand({ TableName: t.stack.tableName, Key: k }));
       await doc.send(new PutCommand({ TableName: t.stack.tableName, Item: { ...keys.chainHead(tenant), entity: 'ChainHead', ...before } }));
       expect(await verify(u.viewer)).toMatchObject({ ok: false, headSeq: 7, firstBroken: { seq: 8, reason: expect.stringContaining('cut off') } });
+      // ... and the consumer refuses to extend the head moved back behind its signed checkpoint.
+      const { checkHead } = await import('../../domain/audit/log.ts');
+      await expect(checkHead(d, tenant, (await d.store.chainHead(tenant))!)).rejects.toThrow(/behind its signed checkpoint at link 8/);
     } finally {
       doc.destroy();
       t.stack.stream.start();
     }
+  });
+
+  it('two tenants write within one anchor interval: ONE signature covers both; each export verifies offline with the public key alone; one tenant\'s proof in the other\'s export is refused', async () => {
+    const a = await activity();
+    const b = await activity();
+    await t.stack.stream.idle();
+    const { d, linkAuditEntries, newest } = await direct();
+    const { ChainAnchorer } = await import('../../domain/audit/anchor.ts');
+    const { verifyExport } = await import('../../domain/audit/export.ts');
+    await t.stack.stream.stop();
+    try {
+      // The local anchor, its signatures counted (what KMS would bill).
+      let signs = 0;
+      const counted = { ...d, anchor: Object.assign(Object.create(d.anchor), { sign: (s: Parameters<typeof d.anchor.sign>[0]) => (signs++, d.anchor.sign(s)) }) };
+      let clock = Date.now();
+      const anchorer = new ChainAnchorer({ intervalMs: 10_000, now: () => clock });
+      const write = async (who: typeof a) => {
+        await t.call('POST', '/api/v1/environments/dev/configs', { token: who.u.deployer, body: { key: `k${clock}`, value: 1 } });
+        await linkAuditEntries(counted, who.tenant, await newest(who.tenant, 1), anchorer);
+      };
+      // A change after a quiet spell: signed at once.
+      await write(a);
+      expect((await anchorer.settle(counted))!.roots).toEqual([expect.objectContaining({ size: 1 })]);
+      expect(signs).toBe(1);
+      // Within the interval: A again, and B. Nothing signed until the interval has passed ...
+      clock += 3_000;
+      await write(a);
+      await write(b);
+      expect(await anchorer.settle(counted)).toBeNull();
+      expect(signs).toBe(1);
+      // ... then ONE signature for both chains.
+      clock += 7_000;
+      const run = (await anchorer.settle(counted))!;
+      expect(signs).toBe(2);
+      expect(run.roots).toEqual([expect.objectContaining({ size: 2 })]);
+      expect(run.checkpoints.map((c) => [c.tenant, c.seq])).toEqual([[a.tenant, 9], [b.tenant, 8]].sort(([x], [y]) => String(x).localeCompare(String(y))));
+
+      // Each tenant's export verifies offline with nothing but the pinned public key.
+      const key = (await t.call('GET', '/api/v1/audit/public-key', { token: a.u.viewer })).body.publicKeyPem as string;
+      const exportOf = async (token: string) => String((await t.call('GET', '/api/v1/audit/export', { token })).body);
+      const [ea, eb] = [await exportOf(a.u.viewer), await exportOf(b.u.viewer)];
+      expect(verifyExport(ea, key)).toMatchObject({ ok: true, lastSeq: 9, anchoredThrough: { seq: 9 }, problems: [] });
+      expect(verifyExport(eb, key)).toMatchObject({ ok: true, lastSeq: 8, anchoredThrough: { seq: 8 }, problems: [] });
+      const rows = (e: string) => e.trimEnd().split('\n').map((l) => JSON.parse(l));
+      const theirs = rows(ea).find((r) => r.type === 'anchor' && r.seq === 9)!;
+      const own = rows(eb).find((r) => r.type === 'anchor' && r.seq === 8)!;
+      expect(theirs.root).toBe(own.root);
+      // A's proof in B's export: as A's (another tenant's checkpoint), or under B's name, seq and hash (it leads elsewhere).
+      const swap = (line: object) => rows(eb).map((r) => JSON.stringify(r.type === 'anchor' && r.seq === 8 ? line : r)).join('\n') + '\n';
+      expect(verifyExport(swap(theirs), key).problems).toContainEqual(expect.objectContaining({ what: `a checkpoint of tenant ${JSON.stringify(a.tenant)} in an export of ${JSON.stringify(b.tenant)}` }));
+      const renamed = { ...theirs, tenant: b.tenant, seq: own.seq, hash: own.hash };
+      expect(verifyExport(swap(renamed), key).problems).toContainEqual(expect.objectContaining({ seq: 8, what: expect.stringMatching(/inclusion proof does not lead to its signed root/) }));
+      expect(verifyExport(swap(renamed), key).ok).toBe(false);
+    } finally {
+      t.stack.stream.start();
+    }
+    await t.stack.stream.idle();
   });
 
   it('consumers racing over overlapping entries link each entry once, in one chain that verifies', async () => {

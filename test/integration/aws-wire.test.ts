@@ -124,10 +124,10 @@ describe('Step Functions', () => {
       new CreateStateMachineCommand({ name: 'Stageline-promotion', roleArn: `arn:aws:iam::${ACCOUNT}:role/sfn`, definition: JSON.stringify({ StartAt: 'W', States: { W: { Type: 'Wait', Seconds: 3600, End: true } } }) }),
     );
     const wf = new SfnWorkflow({ promotionStateMachineArn: machine.stateMachineArn, client });
-    const arn = await wf.start({ tenant: 'acme', promotionId: 'prm_1' });
+    const arn = await wf.start({ tenant: 'acme', promotionId: 'prm_1', approvalTimeoutSeconds: 86_410 });
     const exec = await client.send(new DescribeExecutionCommand({ executionArn: arn }));
-    expect(exec).toMatchObject({ name: executionName({ tenant: 'acme', promotionId: 'prm_1' }), input: '{"tenant":"acme","promotionId":"prm_1"}', stateMachineArn: machine.stateMachineArn });
-    expect(await wf.start({ tenant: 'acme', promotionId: 'prm_1' })).toBe(arn);
+    expect(exec).toMatchObject({ name: executionName({ tenant: 'acme', promotionId: 'prm_1' }), input: '{"tenant":"acme","promotionId":"prm_1","approvalTimeoutSeconds":86410}', stateMachineArn: machine.stateMachineArn });
+    expect(await wf.start({ tenant: 'acme', promotionId: 'prm_1', approvalTimeoutSeconds: 86_410 })).toBe(arn);
   });
 
   it('answers a task token with the output as JSON, and the failure cut to the limits AWS accepts', async () => {

@@ -7,7 +7,7 @@ let failGates = false;
 beforeAll(async () => {
   t = await startTestStack({
     beforeStep: (payload) => {
-      if (failGates && (payload as { step: string }).step === 'gates') throw new Error('gate provider unreachable');
+      if (failGates && (payload as { step: string }).step === 'decide') throw new Error('gate provider unreachable');
     },
   });
 });

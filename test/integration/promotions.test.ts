@@ -167,7 +167,7 @@ describe('approvals', () => {
     const { u } = await tenantWithConfigs();
     await rule(u, { name: 'fast', sourceEnvironment: 'dev', targetEnvironment: 'staging', approvalExpirySeconds: 1 });
     const r = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'dev', targetEnvironment: 'staging' } });
-    const done = await waitFor(t, u.viewer, r.body.id, ['EXPIRED', 'COMPLETED'], 10_000);
+    const done = await waitFor(t, u.viewer, r.body.id, ['EXPIRED', 'COMPLETED'], 30_000); // the flow's timer: the 1 s window and its slack (deadlines.ts)
     expect(done.status).toBe('EXPIRED');
     expect((await t.call('POST', `/api/v1/promotions/${r.body.id}/approve`, { token: u.approver, body: {} })).status).toBe(409);
   });

@@ -79,7 +79,10 @@ function path(def: Definition, values: Values, after: Record<string, Values> = {
   return entered;
 }
 
-const approve = (next: string) => ({ AwaitApproval: { '$.decision.next': next }, AwaitGo: { '$.decision.next': 'execute' } });
+/** What the Decide task resumes with (the approver's decision, or its own when no approver is needed): `$.decision`. */
+const decided = (next: string, bakeSeconds = 0) => ({ '$.decision.next': next, '$.decision.bakeSeconds': bakeSeconds });
+/** The go signal (execute API, a schedule) sends execute. */
+const go = { AwaitGo: { '$.decision.next': 'execute' } };
 
 describe('statemachines/*.asl.json', () => {
   it('is one file, the promotion machine, which runs promotions and rollbacks alike', () => {
@@ -111,30 +114,13 @@ describe('promotion.asl.json', () => {
     expect(promotion.Comment).toMatch(/promotion/i);
   });
 
-  it('takes an approved promotion with one approval through 5 state transitions without a bake time, 7 with one (a task that ends the flow ends the execution: no Succeed state to enter)', () => {
-    const approved = path(promotion, { '$.gates.next': 'await-approval', '$.gates.bakeSeconds': 0 }, approve('execute'));
-    expect(approved).toEqual(['EvaluateGates', 'Route', 'AwaitApproval', 'Route', 'Execute']);
+  it('takes an approved promotion through 3 state transitions without a bake time, 5 with one (the gates and the approval wait are one task; a task that ends the flow ends the execution)', () => {
+    expect(path(promotion, decided('execute'))).toEqual(['Decide', 'Route', 'Execute']);
     expect(promotion.States.Execute!.Parameters!.Payload!.bake).toBe(false);
-    expect(path(promotion, { '$.gates.next': 'await-approval', '$.gates.bakeSeconds': 300 }, approve('execute'))).toEqual([
-      'EvaluateGates',
-      'Route',
-      'AwaitApproval',
-      'Route',
-      'ExecuteThenBake',
-      'Bake',
-      'Verify',
-    ]);
+    expect(path(promotion, decided('execute', 300))).toEqual(['Decide', 'Route', 'ExecuteThenBake', 'Bake', 'Verify']);
     expect(promotion.States.ExecuteThenBake!.Parameters!.Payload!.bake).toBe(true);
-    expect(path(promotion, { '$.gates.next': 'execute', '$.gates.bakeSeconds': 0 })).toEqual(['EvaluateGates', 'Route', 'Execute']);
-    expect(path(promotion, { '$.gates.next': 'await-approval', '$.gates.bakeSeconds': 0 }, approve('await-go'))).toEqual([
-      'EvaluateGates',
-      'Route',
-      'AwaitApproval',
-      'Route',
-      'AwaitGo',
-      'Route',
-      'Execute',
-    ]);
+    expect(path(promotion, decided('await-go'), go)).toEqual(['Decide', 'Route', 'AwaitGo', 'Route', 'Execute']);
+    expect(path(promotion, decided('done'))).toEqual(['Decide', 'Route', 'Done']);
   });
 
   it('has no Pass states and no unreachable ones', () => {
@@ -172,18 +158,18 @@ describe('promotion.asl.json', () => {
     expect([...steps].sort()).toEqual([...stepInput.shape.step.options].sort());
   });
 
-  it('waits for task tokens with timeouts from the gates result; time-out expires, rejection/cancellation end', () => {
+  it('waits for task tokens with timeouts from the start input and the decision; time-out expires, rejection/cancellation end', () => {
     const waits = tasks.filter(([, s]) => s.Resource!.endsWith('.waitForTaskToken'));
     expect(waits.map(([n, s]) => [n, s.Parameters!.Payload!.step, s.TimeoutSecondsPath])).toEqual([
-      ['AwaitApproval', 'await-approval', '$.gates.approvalTimeoutSeconds'],
-      ['AwaitGo', 'await-go', '$.gates.goTimeoutSeconds'],
+      ['Decide', 'decide', '$.approvalTimeoutSeconds'],
+      ['AwaitGo', 'await-go', '$.decision.goTimeoutSeconds'],
     ]);
     for (const [name, s] of waits) {
       expect(s.Parameters!.Payload!['taskToken.$'], name).toBe('$$.Task.Token');
       expect(s.Catch!.find((c) => c.ErrorEquals.includes('States.Timeout'))?.Next, name).toBe('Expire');
       expect(s.Catch!.find((c) => c.ErrorEquals.includes('Cancelled'))?.Next, name).toBe('Done');
     }
-    expect(promotion.States.AwaitApproval!.Catch!.find((c) => c.ErrorEquals.includes('Rejected'))?.Next).toBe('Done');
+    expect(promotion.States.Decide!.Catch!.find((c) => c.ErrorEquals.includes('Rejected'))?.Next).toBe('Done');
   });
 
   it('keeps tenant and promotionId through every state (results and caught errors go under a ResultPath)', () => {
@@ -191,7 +177,8 @@ describe('promotion.asl.json', () => {
       expect(s.ResultPath === null || (typeof s.ResultPath === 'string' && s.ResultPath.startsWith('$.')), name).toBe(true);
       for (const c of s.Catch ?? []) expect(c.ResultPath, name).toBe('$.error');
     }
-    expect(promotion.States.EvaluateGates!.ResultPath).toBe('$.gates');
+    expect(promotion.States.Decide!.ResultPath).toBe('$.decision');
+    expect(promotion.States.AwaitGo!.ResultPath).toBe('$.decision');
     expect(promotion.States.MarkFailed!.Parameters!.Payload!['error.$']).toBe('$.error');
   });
 
@@ -224,7 +211,9 @@ describe('every flow', () => {
         if (s.Type !== 'Task') continue;
         expect(s.Catch?.some((c) => c.ErrorEquals.includes('States.ALL')), `${f.file} ${name}`).toBe(true);
       }
-      expect(def.States.EvaluateGates!.Catch).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'MarkFailed' }]);
+      // A gates error fails closed: anything but the timer and a person's no goes to MarkFailed.
+      expect(def.States.Decide!.Catch!.at(-1)).toEqual({ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'MarkFailed' });
+      expect(def.States.Decide!.Catch!.map((c) => c.Next)).toEqual(['Expire', 'Done', 'MarkFailed']);
       expect(def.States.Unrecorded).toMatchObject({ Type: 'Fail', Error: 'OutcomeNotRecorded' });
     }
   });
@@ -232,10 +221,9 @@ describe('every flow', () => {
 
 describe('a rollback through promotion.asl.json (a promotion record with `rollback` set, on the same machine)', () => {
   // What the steps answer for a rollback record: its trigger is always on_approval (domain/promotion/env-rollback.ts;
-  // schedulePromotion refuses on_approval), so the gates say await-approval, execute or done, and an approval
-  // answers execute. await-go comes only from a freeze hold (SCHEDULED by the execute step, which throws Frozen).
-  const rollbackVerdicts = ['await-approval', 'execute', 'done'] as const;
-  const approved = { AwaitApproval: { '$.decision.next': 'execute' }, AwaitGo: { '$.decision.next': 'execute' } };
+  // schedulePromotion refuses on_approval), so Decide resumes with execute (approved, or no approval needed) or
+  // done (blocked, rejected). await-go comes only from a freeze hold (SCHEDULED by the execute step, which throws Frozen).
+  const rollbackVerdicts = ['execute', 'done'] as const;
 
   it('says, in the file, that it runs rollbacks too and that they take no manual go', () => {
     expect(promotion.Comment).toMatch(/rollback/i);
@@ -244,27 +232,26 @@ describe('a rollback through promotion.asl.json (a promotion record with `rollba
   });
 
   it('runs the impact gate, the same approval machinery, then execute (and bake and verify when the target has a bake time)', () => {
-    expect(path(promotion, { '$.gates.next': 'await-approval', '$.gates.bakeSeconds': 0 }, approved)).toEqual(['EvaluateGates', 'Route', 'AwaitApproval', 'Route', 'Execute']);
-    expect(path(promotion, { '$.gates.next': 'await-approval', '$.gates.bakeSeconds': 60 }, approved)).toEqual(['EvaluateGates', 'Route', 'AwaitApproval', 'Route', 'ExecuteThenBake', 'Bake', 'Verify']);
-    expect(path(promotion, { '$.gates.next': 'execute', '$.gates.bakeSeconds': 60 })).toEqual(['EvaluateGates', 'Route', 'ExecuteThenBake', 'Bake', 'Verify']);
-    expect(path(promotion, { '$.gates.next': 'execute', '$.gates.bakeSeconds': 0 })).toEqual(['EvaluateGates', 'Route', 'Execute']);
+    // Approved (or no approval needed): Decide resumes with execute, whoever answered its token.
+    expect(path(promotion, decided('execute', 0))).toEqual(['Decide', 'Route', 'Execute']);
+    expect(path(promotion, decided('execute', 60))).toEqual(['Decide', 'Route', 'ExecuteThenBake', 'Bake', 'Verify']);
     // BLOCKED without an override (or a digest that no longer matches): VALIDATION_FAILED, nothing to do.
-    expect(path(promotion, { '$.gates.next': 'done', '$.gates.bakeSeconds': 0 })).toEqual(['EvaluateGates', 'Route', 'Done']);
-    expect(promotion.States.AwaitApproval!.Resource).toBe('arn:aws:states:::lambda:invoke.waitForTaskToken');
+    expect(path(promotion, decided('done', 0))).toEqual(['Decide', 'Route', 'Done']);
+    expect(promotion.States.Decide!.Resource).toBe('arn:aws:states:::lambda:invoke.waitForTaskToken');
   });
 
   it('never waits for a manual go: without a freeze hold, no verdict a rollback can get reaches AwaitGo', () => {
     for (const next of rollbackVerdicts) {
       for (const bakeSeconds of [0, 60]) {
-        expect(path(promotion, { '$.gates.next': next, '$.gates.bakeSeconds': bakeSeconds }, approved), `${next}, bake ${bakeSeconds}`).not.toContain('AwaitGo');
+        expect(path(promotion, decided(next, bakeSeconds), go), `${next}, bake ${bakeSeconds}`).not.toContain('AwaitGo');
       }
     }
   });
 
   it('parks in AwaitGo only when a freeze window holds it (Frozen), and the schedule resumes it into execute', () => {
-    expect(path(promotion, { '$.gates.next': 'execute', '$.gates.bakeSeconds': 0 }, approved, { Execute: 'Frozen' })).toEqual(['EvaluateGates', 'Route', 'Execute', 'AwaitGo', 'Route', 'Execute']);
-    expect(path(promotion, { '$.gates.next': 'execute', '$.gates.bakeSeconds': 60 }, approved, { ExecuteThenBake: 'Frozen' })).toEqual([
-      'EvaluateGates',
+    expect(path(promotion, decided('execute', 0), go, { Execute: 'Frozen' })).toEqual(['Decide', 'Route', 'Execute', 'AwaitGo', 'Route', 'Execute']);
+    expect(path(promotion, decided('execute', 60), go, { ExecuteThenBake: 'Frozen' })).toEqual([
+      'Decide',
       'Route',
       'ExecuteThenBake',
       'AwaitGo',
@@ -273,20 +260,10 @@ describe('a rollback through promotion.asl.json (a promotion record with `rollba
       'Bake',
       'Verify',
     ]);
-    expect(path(promotion, { '$.gates.next': 'await-approval', '$.gates.bakeSeconds': 0 }, approved, { Execute: 'Frozen' })).toEqual([
-      'EvaluateGates',
-      'Route',
-      'AwaitApproval',
-      'Route',
-      'Execute',
-      'AwaitGo',
-      'Route',
-      'Execute',
-    ]);
     // Re-run while held (a restarted local stack): the record is SCHEDULED, the gates say await-go, and it waits again.
-    expect(path(promotion, { '$.gates.next': 'await-go', '$.gates.bakeSeconds': 0 }, approved)).toEqual(['EvaluateGates', 'Route', 'AwaitGo', 'Route', 'Execute']);
+    expect(path(promotion, decided('await-go', 0), go)).toEqual(['Decide', 'Route', 'AwaitGo', 'Route', 'Execute']);
     // Any other error of execute fails the rollback like a promotion.
-    expect(path(promotion, { '$.gates.next': 'execute', '$.gates.bakeSeconds': 0 }, approved, { Execute: 'PromotionFailed' })).toEqual(['EvaluateGates', 'Route', 'Execute', 'MarkFailed']);
+    expect(path(promotion, decided('execute', 0), go, { Execute: 'PromotionFailed' })).toEqual(['Decide', 'Route', 'Execute', 'MarkFailed']);
     for (const n of ['Execute', 'ExecuteThenBake']) expect(promotion.States[n]!.Catch![0]).toEqual({ ErrorEquals: ['Frozen'], ResultPath: '$.error', Next: 'AwaitGo' });
   });
 });

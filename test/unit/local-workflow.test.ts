@@ -10,23 +10,29 @@ import { LocalWorkflow, type JournalEntry } from '../../local/workflow.ts';
  * against a scripted fake of the promotion-step Lambda.
  */
 
-type Step = 'gates' | 'await-approval' | 'await-go' | 'execute' | 'verify' | 'expire' | 'fail';
+type Step = 'decide' | 'await-go' | 'execute' | 'verify' | 'expire' | 'fail';
 type Payload = { step: Step; tenant: string; promotionId: string; taskToken?: string; error?: { Error: string; Cause: string }; bake?: boolean };
-type Script = Partial<Record<Step, (p: Payload, n: number) => unknown>>;
+type Script = Partial<Record<Step, (p: Payload, n: number, wf: LocalWorkflow) => unknown>>;
 
 const named = (name: string, message = name) => Object.assign(new Error(message), { name });
 
-/** A fake step Lambda: records every payload, answers from the script (default: `{}`). */
+/**
+ * A fake step Lambda: records every payload, answers from the script (default: `{}`, so decide
+ * leaves its token for a test to answer, as when the promotion waits for approvers).
+ */
 function fakeStep(script: Script = {}) {
   const calls: Payload[] = [];
+  let bound: LocalWorkflow | undefined;
   const invokeStep = async (payload: unknown) => {
     const p = stepInput.parse(payload) as Payload; // the handler's own (final) input schema
     calls.push(p);
     const n = calls.filter((c) => c.step === p.step).length;
     const answer = script[p.step];
-    if (answer) return answer(p, n);
-    if (p.step === 'gates') return gates('await-approval');
+    if (answer) return answer(p, n, bound!);
     return {};
+  };
+  const bind = (wf: LocalWorkflow) => {
+    bound = wf;
   };
   const steps = () => calls.map((c) => c.step);
   /** Resolves with the task token of the n-th call of a waiting step, once the flow got there. */
@@ -38,17 +44,25 @@ function fakeStep(script: Script = {}) {
     }
     throw new Error(`no ${step} call #${n}; calls: ${steps().join(', ')}`);
   };
-  return { calls, invokeStep, steps, tokenOf };
+  return { calls, invokeStep, steps, tokenOf, bind };
 }
 
-/** Most tests run the baked path (execute, bake, verify); `noBake` below runs the one-step execute. */
-const gates = (next: string, approvalTimeoutSeconds = 300, goTimeoutSeconds = 300, bakeSeconds = 1) => ({ next, approvalTimeoutSeconds, goTimeoutSeconds, bakeSeconds });
-const input = (promotionId = 'p-1') => ({ tenant: 'acme', promotionId });
+/** What the flow routes on (domain/promotion/deadlines.ts flowDecision). Most tests run the baked path (execute, bake, verify). */
+const decision = (next: string, bakeSeconds = 1, goTimeoutSeconds = 300) => ({ next, bakeSeconds, goTimeoutSeconds });
+/** A decide step that needs no approver: it answers its own token with the decision (steps.ts decideStep). */
+const decides =
+  (next: string, bakeSeconds = 1, goTimeoutSeconds = 300) =>
+  async (p: Payload, _n: number, wf: LocalWorkflow) => {
+    expect(await wf.sendTaskSuccess(p.taskToken!, decision(next, bakeSeconds, goTimeoutSeconds))).toBe(true);
+    return {};
+  };
+const input = (promotionId = 'p-1', approvalTimeoutSeconds = 300) => ({ tenant: 'acme', promotionId, approvalTimeoutSeconds });
 
 const workflows: LocalWorkflow[] = [];
 const dirs: string[] = [];
 const workflow = (fake: ReturnType<typeof fakeStep>, options: { journalFile?: string; timeScale?: number } = {}) => {
   const wf = new LocalWorkflow({ invokeStep: fake.invokeStep, timeScale: 0.001, ...options });
+  fake.bind(wf);
   workflows.push(wf);
   return wf;
 };
@@ -58,60 +72,59 @@ afterEach(async () => {
 });
 
 describe('LocalWorkflow runs statemachines/promotion.asl.json', () => {
-  it('approval path: gates → approval (SendTaskSuccess) → execute → verify, in 7 transitions (with the bake wait)', async () => {
+  it('approval path: decide (gates, then the approval wait: SendTaskSuccess) → execute → bake → verify, in 5 transitions', async () => {
     const fake = fakeStep();
     const wf = workflow(fake);
     const id = await wf.start(input());
     expect(id).toBe('promotion:acme:p-1');
 
-    const token = await fake.tokenOf('await-approval');
-    expect(await wf.sendTaskSuccess(token, { next: 'execute' })).toBe(true);
+    const token = await fake.tokenOf('decide');
+    expect(await wf.sendTaskSuccess(token, decision('execute'))).toBe(true);
     expect(await wf.done(id)).toBe('SUCCEEDED');
 
-    expect(fake.steps()).toEqual(['gates', 'await-approval', 'execute', 'verify']);
+    expect(fake.steps()).toEqual(['decide', 'execute', 'verify']);
     expect(fake.calls.every((c) => c.tenant === 'acme' && c.promotionId === 'p-1')).toBe(true);
-    expect(wf.transitions(id)).toBe(7);
-    expect(wf.transitions(id)).toBeLessThanOrEqual(12);
+    expect(wf.transitions(id)).toBe(5);
     // the token is spent
-    expect(await wf.sendTaskSuccess(token, { next: 'execute' })).toBe(false);
+    expect(await wf.sendTaskSuccess(token, decision('execute'))).toBe(false);
     expect(await wf.sendTaskFailure(token, 'Rejected', 'late')).toBe(false);
   });
 
-  it('no approval needed: gates → execute → verify', async () => {
-    const fake = fakeStep({ gates: () => gates('execute') });
+  it('no approval needed: decide answers its own token → execute → verify', async () => {
+    const fake = fakeStep({ decide: decides('execute') });
     const wf = workflow(fake);
     const id = await wf.start(input());
     expect(await wf.done(id)).toBe('SUCCEEDED');
-    expect(fake.steps()).toEqual(['gates', 'execute', 'verify']);
+    expect(fake.steps()).toEqual(['decide', 'execute', 'verify']);
     expect(wf.transitions(id)).toBe(5);
   });
 
-  it('no bake time: approval → one execute step that completes the promotion, in 5 transitions', async () => {
-    const fake = fakeStep({ gates: () => gates('await-approval', 300, 300, 0) });
+  it('no bake time: approval → one execute step that completes the promotion, in 3 transitions (Decide, Route, Execute)', async () => {
+    const fake = fakeStep();
     const wf = workflow(fake);
     const id = await wf.start(input());
-    await wf.sendTaskSuccess(await fake.tokenOf('await-approval'), { next: 'execute' });
+    await wf.sendTaskSuccess(await fake.tokenOf('decide'), decision('execute', 0));
     expect(await wf.done(id)).toBe('SUCCEEDED');
-    expect(fake.steps()).toEqual(['gates', 'await-approval', 'execute']);
+    expect(fake.steps()).toEqual(['decide', 'execute']);
     expect(fake.calls.find((c) => c.step === 'execute')!.bake).toBe(false);
-    expect(wf.transitions(id)).toBe(5);
-  });
-
-  it('no bake time and no approval: gates → execute, in 3 transitions', async () => {
-    const fake = fakeStep({ gates: () => gates('execute', 300, 300, 0) });
-    const wf = workflow(fake);
-    const id = await wf.start(input());
-    expect(await wf.done(id)).toBe('SUCCEEDED');
-    expect(fake.steps()).toEqual(['gates', 'execute']);
     expect(wf.transitions(id)).toBe(3);
   });
 
-  it('nothing to do: gates says done', async () => {
-    const fake = fakeStep({ gates: () => gates('done') });
+  it('no bake time and no approval: decide → execute, in 3 transitions', async () => {
+    const fake = fakeStep({ decide: decides('execute', 0) });
     const wf = workflow(fake);
     const id = await wf.start(input());
     expect(await wf.done(id)).toBe('SUCCEEDED');
-    expect(fake.steps()).toEqual(['gates']);
+    expect(fake.steps()).toEqual(['decide', 'execute']);
+    expect(wf.transitions(id)).toBe(3);
+  });
+
+  it('nothing to do: decide says done', async () => {
+    const fake = fakeStep({ decide: decides('done') });
+    const wf = workflow(fake);
+    const id = await wf.start(input());
+    expect(await wf.done(id)).toBe('SUCCEEDED');
+    expect(fake.steps()).toEqual(['decide']);
     expect(wf.transitions(id)).toBe(3);
   });
 
@@ -119,56 +132,56 @@ describe('LocalWorkflow runs statemachines/promotion.asl.json', () => {
     const fake = fakeStep();
     const wf = workflow(fake);
     const id = await wf.start(input());
-    expect(await wf.sendTaskFailure(await fake.tokenOf('await-approval'), 'Rejected', 'not today')).toBe(true);
+    expect(await wf.sendTaskFailure(await fake.tokenOf('decide'), 'Rejected', 'not today')).toBe(true);
     expect(await wf.done(id)).toBe('SUCCEEDED');
-    expect(fake.steps()).toEqual(['gates', 'await-approval']);
+    expect(fake.steps()).toEqual(['decide']);
   });
 
   it('cancelled while awaiting approval ends the flow too', async () => {
     const fake = fakeStep();
     const wf = workflow(fake);
     const id = await wf.start(input());
-    expect(await wf.sendTaskFailure(await fake.tokenOf('await-approval'), 'Cancelled', 'by admin')).toBe(true);
+    expect(await wf.sendTaskFailure(await fake.tokenOf('decide'), 'Cancelled', 'by admin')).toBe(true);
     expect(await wf.done(id)).toBe('SUCCEEDED');
-    expect(fake.steps()).toEqual(['gates', 'await-approval']);
+    expect(fake.steps()).toEqual(['decide']);
   });
 
   it('approval times out (approvalTimeoutSeconds: 1) → expire; the token is dead afterwards', async () => {
-    const fake = fakeStep({ gates: () => gates('await-approval', 1) });
+    const fake = fakeStep();
     const wf = workflow(fake);
-    const id = await wf.start(input());
-    const token = await fake.tokenOf('await-approval');
+    const id = await wf.start(input('p-1', 1));
+    const token = await fake.tokenOf('decide');
     const t0 = Date.now();
     expect(await wf.done(id)).toBe('SUCCEEDED');
     expect(Date.now() - t0).toBeGreaterThan(800);
-    expect(fake.steps()).toEqual(['gates', 'await-approval', 'expire']);
-    expect(await wf.sendTaskSuccess(token, { next: 'execute' })).toBe(false);
+    expect(fake.steps()).toEqual(['decide', 'expire']);
+    expect(await wf.sendTaskSuccess(token, decision('execute'))).toBe(false);
   });
 
   it('a step may resume its own task (decision taken before the token was stored)', async () => {
     let wf!: LocalWorkflow;
     const fake = fakeStep({
-      'await-approval': async (p) => {
-        expect(await wf.sendTaskSuccess(p.taskToken!, { next: 'execute' })).toBe(true);
+      decide: async (p) => {
+        expect(await wf.sendTaskSuccess(p.taskToken!, decision('execute'))).toBe(true);
         return {};
       },
     });
     wf = workflow(fake);
     const id = await wf.start(input());
     expect(await wf.done(id)).toBe('SUCCEEDED');
-    expect(fake.steps()).toEqual(['gates', 'await-approval', 'execute', 'verify']);
+    expect(fake.steps()).toEqual(['decide', 'execute', 'verify']);
   });
 
   it('approval windows longer than a Node timer can hold (30 days) do not expire at once', async () => {
-    const fake = fakeStep({ gates: () => gates('await-approval', 30 * 24 * 3600) });
+    const fake = fakeStep();
     const wf = workflow(fake);
-    const id = await wf.start(input());
-    const token = await fake.tokenOf('await-approval');
+    const id = await wf.start(input('p-1', 30 * 24 * 3600));
+    const token = await fake.tokenOf('decide');
     await new Promise((r) => setTimeout(r, 50));
-    expect(fake.steps()).toEqual(['gates', 'await-approval']);
-    expect(await wf.sendTaskSuccess(token, { next: 'execute' })).toBe(true);
+    expect(fake.steps()).toEqual(['decide']);
+    expect(await wf.sendTaskSuccess(token, decision('execute'))).toBe(true);
     expect(await wf.done(id)).toBe('SUCCEEDED');
-    expect(fake.steps()).toEqual(['gates', 'await-approval', 'execute', 'verify']);
+    expect(fake.steps()).toEqual(['decide', 'execute', 'verify']);
   });
 
   it('runs promotions side by side, each resumed by its own token', async () => {
@@ -181,8 +194,8 @@ describe('LocalWorkflow runs statemachines/promotion.asl.json', () => {
       await new Promise((r) => setTimeout(r, 5));
     }
     await wf.sendTaskFailure(tokens.get('b')!, 'Rejected', 'no');
-    await wf.sendTaskSuccess(tokens.get('c')!, { next: 'execute' });
-    await wf.sendTaskSuccess(tokens.get('a')!, { next: 'execute' });
+    await wf.sendTaskSuccess(tokens.get('c')!, decision('execute'));
+    await wf.sendTaskSuccess(tokens.get('a')!, decision('execute'));
     expect(await Promise.all(ids.map((id) => wf.done(id)))).toEqual(['SUCCEEDED', 'SUCCEEDED', 'SUCCEEDED']);
     const executed = fake.calls.filter((c) => c.step === 'execute').map((c) => c.promotionId);
     expect(executed.sort()).toEqual(['a', 'c']);
@@ -192,32 +205,32 @@ describe('LocalWorkflow runs statemachines/promotion.asl.json', () => {
     const fake = fakeStep();
     const wf = workflow(fake);
     const id = await wf.start(input());
-    await wf.sendTaskSuccess(await fake.tokenOf('await-approval'), { next: 'await-go' });
+    await wf.sendTaskSuccess(await fake.tokenOf('decide'), decision('await-go'));
     const go = await fake.tokenOf('await-go');
-    expect(go).not.toBe(fake.calls[1]!.taskToken);
-    expect(await wf.sendTaskSuccess(go, { next: 'execute' })).toBe(true);
+    expect(go).not.toBe(fake.calls[0]!.taskToken);
+    expect(await wf.sendTaskSuccess(go, decision('execute'))).toBe(true);
     expect(await wf.done(id)).toBe('SUCCEEDED');
-    expect(fake.steps()).toEqual(['gates', 'await-approval', 'await-go', 'execute', 'verify']);
+    expect(fake.steps()).toEqual(['decide', 'await-go', 'execute', 'verify']);
   });
 
   it('manual execution cancelled, and go window expiring', async () => {
-    const cancelled = fakeStep({ gates: () => gates('await-go') });
+    const cancelled = fakeStep({ decide: decides('await-go') });
     const wf = workflow(cancelled);
     const id = await wf.start(input());
     await wf.sendTaskFailure(await cancelled.tokenOf('await-go'), 'Cancelled', 'changed my mind');
     expect(await wf.done(id)).toBe('SUCCEEDED');
-    expect(cancelled.steps()).toEqual(['gates', 'await-go']);
+    expect(cancelled.steps()).toEqual(['decide', 'await-go']);
 
-    const expiring = fakeStep({ gates: () => gates('await-go', 300, 1) });
+    const expiring = fakeStep({ decide: decides('await-go', 1, 1) });
     const wf2 = workflow(expiring);
     const id2 = await wf2.start(input('p-2'));
     expect(await wf2.done(id2)).toBe('SUCCEEDED');
-    expect(expiring.steps()).toEqual(['gates', 'await-go', 'expire']);
+    expect(expiring.steps()).toEqual(['decide', 'await-go', 'expire']);
   });
 
   it('execute fails (PromotionFailed) → fail gets the error; verify never runs', async () => {
     const fake = fakeStep({
-      gates: () => gates('execute'),
+      decide: decides('execute'),
       execute: () => {
         throw named('PromotionFailed', 'target rejected the snapshot');
       },
@@ -225,7 +238,7 @@ describe('LocalWorkflow runs statemachines/promotion.asl.json', () => {
     const wf = workflow(fake);
     const id = await wf.start(input());
     expect(await wf.done(id)).toBe('SUCCEEDED');
-    expect(fake.steps()).toEqual(['gates', 'execute', 'fail']);
+    expect(fake.steps()).toEqual(['decide', 'execute', 'fail']);
     const failed = fake.calls.at(-1)!;
     expect(failed.error?.Error).toBe('PromotionFailed');
     // Cause is the Lambda function error as JSON, as Step Functions reports it
@@ -234,19 +247,19 @@ describe('LocalWorkflow runs statemachines/promotion.asl.json', () => {
 
   it('verify fails → fail', async () => {
     const fake = fakeStep({
-      gates: () => gates('execute'),
+      decide: decides('execute'),
       verify: () => {
         throw named('PromotionFailed', 'health check');
       },
     });
     const wf = workflow(fake);
     expect(await wf.done(await wf.start(input()))).toBe('SUCCEEDED');
-    expect(fake.steps()).toEqual(['gates', 'execute', 'verify', 'fail']);
+    expect(fake.steps()).toEqual(['decide', 'execute', 'verify', 'fail']);
   });
 
   it('TargetBusy is retried, then the promotion goes ahead', async () => {
     const fake = fakeStep({
-      gates: () => gates('execute'),
+      decide: decides('execute'),
       execute: (_p, n) => {
         if (n < 3) throw named('TargetBusy', 'staging is being promoted by p-0');
         return { ok: true };
@@ -255,13 +268,13 @@ describe('LocalWorkflow runs statemachines/promotion.asl.json', () => {
     const wf = workflow(fake);
     const id = await wf.start(input());
     expect(await wf.done(id)).toBe('SUCCEEDED');
-    expect(fake.steps()).toEqual(['gates', 'execute', 'execute', 'execute', 'verify']);
+    expect(fake.steps()).toEqual(['decide', 'execute', 'execute', 'execute', 'verify']);
     expect(wf.transitions(id)).toBe(7); // 5 states + 2 retries
   });
 
   it('TargetBusy for good: retries are bounded (1 + 8 attempts), then fail', async () => {
     const fake = fakeStep({
-      gates: () => gates('execute'),
+      decide: decides('execute'),
       execute: () => {
         throw named('TargetBusy');
       },
@@ -276,9 +289,9 @@ describe('LocalWorkflow runs statemachines/promotion.asl.json', () => {
   it('retries Lambda service errors on every step', async () => {
     let throttled = 0;
     const fake = fakeStep({
-      gates: (_p, n) => {
+      decide: (p, n, wf) => {
         if (n === 1) throw named('Lambda.TooManyRequestsException', 'Rate exceeded');
-        return gates('execute');
+        return decides('execute')(p, n, wf);
       },
       verify: (_p, n) => {
         if (n === 1) {
@@ -290,12 +303,12 @@ describe('LocalWorkflow runs statemachines/promotion.asl.json', () => {
     });
     const wf = workflow(fake);
     expect(await wf.done(await wf.start(input()))).toBe('SUCCEEDED');
-    expect(fake.steps()).toEqual(['gates', 'gates', 'execute', 'verify', 'verify']);
+    expect(fake.steps()).toEqual(['decide', 'decide', 'execute', 'verify', 'verify']);
     expect(throttled).toBe(1);
   });
 
-  it('a gates answer the machine does not know fails the execution', async () => {
-    const fake = fakeStep({ gates: () => gates('sideways') });
+  it('a decision the machine does not know fails the execution (no choice matches)', async () => {
+    const fake = fakeStep({ decide: decides('sideways') });
     const wf = workflow(fake);
     expect(await wf.done(await wf.start(input()))).toBe('FAILED');
   });
@@ -305,18 +318,18 @@ describe('LocalWorkflow runs statemachines/promotion.asl.json', () => {
     const wf = workflow(fake);
     const [a, b] = await Promise.all([wf.start(input()), wf.start(input())]);
     expect(a).toBe(b);
-    await wf.sendTaskSuccess(await fake.tokenOf('await-approval'), { next: 'execute' });
+    await wf.sendTaskSuccess(await fake.tokenOf('decide'), decision('execute'));
     expect(await wf.done(a)).toBe('SUCCEEDED');
     expect(await wf.start(input())).toBe(a);
     await new Promise((r) => setTimeout(r, 20));
-    expect(fake.steps()).toEqual(['gates', 'await-approval', 'execute', 'verify']);
+    expect(fake.steps()).toEqual(['decide', 'execute', 'verify']);
     // another promotion, or another tenant, is another execution
-    expect(await wf.start({ tenant: 'globex', promotionId: 'p-1' })).toBe('promotion:globex:p-1');
+    expect(await wf.start({ tenant: 'globex', promotionId: 'p-1', approvalTimeoutSeconds: 300 })).toBe('promotion:globex:p-1');
   });
 
   it('unknown tokens are ignored', async () => {
     const wf = workflow(fakeStep());
-    expect(await wf.sendTaskSuccess('promotion:acme:p-1:AwaitApproval:1:0000', { next: 'execute' })).toBe(false);
+    expect(await wf.sendTaskSuccess('promotion:acme:p-1:AwaitApproval:1:0000', decision('execute'))).toBe(false);
     expect(await wf.sendTaskFailure('nope', 'Rejected', 'x')).toBe(false);
   });
 
@@ -327,11 +340,11 @@ describe('LocalWorkflow runs statemachines/promotion.asl.json', () => {
     const id = await wf.start(input('rb-1'));
     expect(id).toBe('promotion:acme:rb-1');
     expect(LocalWorkflow.executionId(input('rb-1'))).toBe(id);
-    const token = await fake.tokenOf('await-approval');
-    expect(await wf.sendTaskSuccess(token, { next: 'execute' })).toBe(true);
+    const token = await fake.tokenOf('decide');
+    expect(await wf.sendTaskSuccess(token, decision('execute'))).toBe(true);
     expect(await wf.done(id)).toBe('SUCCEEDED');
-    expect(fake.steps()).toEqual(['gates', 'await-approval', 'execute', 'verify']);
-    expect(wf.transitions(id)).toBe(7);
+    expect(fake.steps()).toEqual(['decide', 'execute', 'verify']);
+    expect(wf.transitions(id)).toBe(5);
   });
 
   it("resumes an older journal's execution on the former 'rollback' machine on the one machine, under its old id, and start() finds it", async () => {
@@ -348,15 +361,15 @@ describe('LocalWorkflow runs statemachines/promotion.asl.json', () => {
     expect(wf.resume()).toEqual([old.id]);
     // the same promotion started again (e.g. by a retried request) is the execution already running
     expect(await wf.start(input())).toBe(old.id);
-    await wf.sendTaskSuccess(await fake.tokenOf('await-approval'), { next: 'execute' });
+    await wf.sendTaskSuccess(await fake.tokenOf('decide'), decision('execute'));
     expect(await wf.done(old.id)).toBe('SUCCEEDED');
-    expect(fake.steps()).toEqual(['gates', 'await-approval', 'execute', 'verify']);
-    expect(wf.transitions(old.id)).toBe(7);
+    expect(fake.steps()).toEqual(['decide', 'execute', 'verify']);
+    expect(wf.transitions(old.id)).toBe(5);
     expect(journal()).toEqual([expect.objectContaining({ id: old.id, status: 'SUCCEEDED' }), finished]);
     // a finished one is not run again either
     expect(await wf.start(input('p-2'))).toBe(finished.id);
     await new Promise((r) => setTimeout(r, 20));
-    expect(fake.steps()).toEqual(['gates', 'await-approval', 'execute', 'verify']);
+    expect(fake.steps()).toEqual(['decide', 'execute', 'verify']);
   });
 
   it('stop() keeps a running execution RUNNING in the journal; a new LocalWorkflow resumes it from the start', async () => {
@@ -368,22 +381,22 @@ describe('LocalWorkflow runs statemachines/promotion.asl.json', () => {
     const first = fakeStep();
     const wf1 = workflow(first, { journalFile });
     const id = await wf1.start(input());
-    const oldToken = await first.tokenOf('await-approval');
+    const oldToken = await first.tokenOf('decide');
     await wf1.stop();
     expect(journal()).toEqual([expect.objectContaining({ id, machine: 'promotion', input: input(), status: 'RUNNING' })]);
-    expect(await wf1.sendTaskSuccess(oldToken, { next: 'execute' })).toBe(false);
+    expect(await wf1.sendTaskSuccess(oldToken, decision('execute'))).toBe(false);
     await new Promise((r) => setTimeout(r, 20));
-    expect(first.steps()).toEqual(['gates', 'await-approval']);
+    expect(first.steps()).toEqual(['decide']);
 
     const second = fakeStep();
     const wf2 = workflow(second, { journalFile });
-    expect(await wf2.sendTaskSuccess(oldToken, { next: 'execute' })).toBe(false);
+    expect(await wf2.sendTaskSuccess(oldToken, decision('execute'))).toBe(false);
     expect(wf2.resume()).toEqual([id]);
-    const token = await second.tokenOf('await-approval');
+    const token = await second.tokenOf('decide');
     expect(token).not.toBe(oldToken);
-    await wf2.sendTaskSuccess(token, { next: 'execute' });
+    await wf2.sendTaskSuccess(token, decision('execute'));
     expect(await wf2.done(id)).toBe('SUCCEEDED');
-    expect(second.steps()).toEqual(['gates', 'await-approval', 'execute', 'verify']);
+    expect(second.steps()).toEqual(['decide', 'execute', 'verify']);
     const [entry] = journal();
     expect(entry).toMatchObject({ id, status: 'SUCCEEDED' });
     expect(Date.parse(entry!.endedAt!)).toBeGreaterThanOrEqual(Date.parse(entry!.startedAt));

@@ -1,16 +1,18 @@
 import { describe, expect, it } from 'vitest';
-import type { Checkpoint } from '#domain/kernel/model';
+import { generateKeyPairSync, sign } from 'node:crypto';
+import { anchorHeads } from '#domain/audit/anchor';
+import { messageOf, signatureValid } from '#domain/audit/audit';
 import type { AuditAnchor } from '#domain/ports';
 import { rememberingAnchor } from '../../functions/adapters/remembering-anchor.ts';
 
-/** An anchor that signs with a fixed secret and counts what reaches it. */
+/** An anchor that signs with a P-256 key and counts what reaches it. */
 function counting() {
   const calls = { sign: 0, verify: 0 };
-  const mac = (tenant: string, seq: number, hash: string) => Buffer.from(`k|${tenant}|${seq}|${hash}`).toString('base64url');
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
   const anchor: AuditAnchor = {
-    sign: async (c) => (calls.sign++, mac(c.tenant, c.seq, c.hash)),
-    verify: async (c) => (calls.verify++, c.sig === mac(c.tenant, c.seq, c.hash)),
-    append: async (_c: Checkpoint) => undefined,
+    sign: async (s) => (calls.sign++, sign('sha256', Buffer.from(messageOf(s)), { key: privateKey, dsaEncoding: 'der' }).toString('base64url')),
+    verify: async (c) => (calls.verify++, signatureValid(publicKey, c)),
+    append: async () => undefined,
     list: async () => [],
     publicKey: async () => {
       throw new Error('not used');
@@ -20,32 +22,46 @@ function counting() {
 }
 
 const AT = '2026-01-01T00:00:00.000Z';
+const heads = [
+  { tenant: 'acme', seq: 7, hash: 'a'.repeat(64) },
+  { tenant: 'beta', seq: 3, hash: 'b'.repeat(64) },
+];
 
 describe('rememberingAnchor (the stream consumer\'s anchor)', () => {
-  it('checks a head this process signed without asking the key service; anything else goes to the anchor', async () => {
+  it('checks a checkpoint under a root this process signed without the public key (its proof still checked); anything else goes to the anchor', async () => {
     const { anchor, calls } = counting();
     const a = rememberingAnchor(anchor);
-    const mac = await a.sign({ tenant: 'acme', seq: 7, hash: 'h7', at: AT });
-    expect(await a.verify({ tenant: 'acme', seq: 7, hash: 'h7', at: AT, sig: mac })).toBe(true);
+    const run = await anchorHeads({ anchor: a }, heads, new Date(AT));
+    const [acme, beta] = run.checkpoints;
+    expect(await a.verify(acme!)).toBe(true);
+    expect(await a.verify(beta!)).toBe(true);
+    expect(await a.verify(run.roots[0]!)).toBe(true);
     expect(calls.verify).toBe(0);
-    // Altered in the table: another hash, another tenant, a forged MAC — each is checked, and refused.
-    expect(await a.verify({ tenant: 'acme', seq: 7, hash: 'h8', at: AT, sig: mac })).toBe(false);
-    expect(await a.verify({ tenant: 'other', seq: 7, hash: 'h7', at: AT, sig: mac })).toBe(false);
-    expect(await a.verify({ tenant: 'acme', seq: 7, hash: 'h7', at: AT, sig: 'forged' })).toBe(false);
-    expect(calls.verify).toBe(3);
-    // A head another instance wrote (not remembered) is checked, and accepted when genuine.
+    // Altered: another hash, another tenant (the proof leads elsewhere: refused without asking), a forged signature.
+    expect(await a.verify({ ...acme!, hash: 'c'.repeat(64) })).toBe(false);
+    expect(await a.verify({ ...acme!, tenant: 'beta' })).toBe(false);
+    expect(calls.verify).toBe(0);
+    expect(await a.verify({ ...acme!, sig: 'forged-signature-xx' })).toBe(false);
+    expect(await a.verify({ ...run.roots[0]!, size: 3 })).toBe(false);
+    expect(calls.verify).toBe(2);
+    // A root another instance signed (not remembered) is checked, and accepted when genuine.
     const fresh = rememberingAnchor(anchor);
-    expect(await fresh.verify({ tenant: 'acme', seq: 7, hash: 'h7', at: AT, sig: mac })).toBe(true);
-    expect(calls.verify).toBe(4);
+    expect(await fresh.verify(acme!)).toBe(true);
+    expect(calls.verify).toBe(3);
+    // v2 checkpoints (chains signed before roots) too.
+    const sig = await a.sign({ tenant: 'acme', seq: 7, hash: 'h7', at: AT });
+    expect(await a.verify({ tenant: 'acme', seq: 7, hash: 'h7', at: AT, sig })).toBe(true);
+    expect(calls.verify).toBe(3);
   });
 
   it('stays bounded: past its capacity it forgets and asks the anchor again', async () => {
     const { anchor, calls } = counting();
     const a = rememberingAnchor(anchor, 2);
-    const m1 = await a.sign({ tenant: 't', seq: 1, hash: 'a', at: AT });
-    await a.sign({ tenant: 't', seq: 2, hash: 'b', at: AT });
-    await a.sign({ tenant: 't', seq: 3, hash: 'c', at: AT }); // over capacity: the memory starts again
-    expect(await a.verify({ tenant: 't', seq: 1, hash: 'a', at: AT, sig: m1 })).toBe(true);
+    const r1 = { root: '1'.repeat(64), size: 1, at: AT };
+    const s1 = await a.sign(r1);
+    await a.sign({ root: '2'.repeat(64), size: 1, at: AT });
+    await a.sign({ root: '3'.repeat(64), size: 1, at: AT }); // over capacity: the memory starts again
+    expect(await a.verify({ ...r1, sig: s1 })).toBe(true);
     expect(calls.verify).toBe(1);
   });
 });

@@ -27,17 +27,17 @@ describe('SfnWorkflow (aws-sdk-client-mock)', () => {
     const arn = `arn:aws:states:eu-west-1:123456789012:execution:PromotionStateMachine-abc:${name}`;
     expect(executionArn(MACHINE, name)).toBe(arn);
     sfn.on(StartExecutionCommand).resolvesOnce({ executionArn: arn, startDate: new Date() }).rejects(new ExecutionAlreadyExists({ message: 'exists', ...meta }));
-    expect(await workflow().start({ tenant: 'acme', promotionId: 'p1' })).toBe(arn);
-    expect(await workflow().start({ tenant: 'acme', promotionId: 'p1' })).toBe(arn);
+    expect(await workflow().start({ tenant: 'acme', promotionId: 'p1', approvalTimeoutSeconds: 86_410 })).toBe(arn);
+    expect(await workflow().start({ tenant: 'acme', promotionId: 'p1', approvalTimeoutSeconds: 86_410 })).toBe(arn);
     const inputs = sfn.commandCalls(StartExecutionCommand).map((c) => c.args[0].input);
     expect(inputs).toHaveLength(2);
-    for (const i of inputs) expect(i).toEqual({ stateMachineArn: MACHINE, name, input: '{"tenant":"acme","promotionId":"p1"}' });
+    for (const i of inputs) expect(i).toEqual({ stateMachineArn: MACHINE, name, input: '{"tenant":"acme","promotionId":"p1","approvalTimeoutSeconds":86410}' });
   });
 
   it('starts nothing without the state machine ARN (one machine runs promotions and rollbacks: the former rollback machine\'s variable is not read)', async () => {
-    await expect(sfnWorkflowFromEnv({}).start({ tenant: 'acme', promotionId: 'p1' })).rejects.toThrow(/PROMOTION_STATE_MACHINE_ARN/);
+    await expect(sfnWorkflowFromEnv({}).start({ tenant: 'acme', promotionId: 'p1', approvalTimeoutSeconds: 86_410 })).rejects.toThrow(/PROMOTION_STATE_MACHINE_ARN/);
     // The variable of the former rollback machine starts nothing.
-    await expect(sfnWorkflowFromEnv({ ROLLBACK_STATE_MACHINE_ARN: MACHINE }).start({ tenant: 'acme', promotionId: 'p1' })).rejects.toThrow(/PROMOTION_STATE_MACHINE_ARN/);
+    await expect(sfnWorkflowFromEnv({ ROLLBACK_STATE_MACHINE_ARN: MACHINE }).start({ tenant: 'acme', promotionId: 'p1', approvalTimeoutSeconds: 86_410 })).rejects.toThrow(/PROMOTION_STATE_MACHINE_ARN/);
     expect(sfn.commandCalls(StartExecutionCommand)).toEqual([]);
   });
 
