@@ -167,6 +167,24 @@ export interface AuditStorePort {
    * 'chain' otherwise); then writes the links and their markers.
    */
   appendLinks(tenant: string, previous: ChainHead | null, next: ChainHead, links: ChainLink[]): Promise<void>;
+  /**
+   * The anchor's durable to-do list, outside any tenant (the stream consumer alone touches it): a chain
+   * the consumer linked and left for the interval's end is marked (once per chain and interval; a
+   * newer mark never gives way to an older one), so a tick anchors it even when the consumer that
+   * linked it is frozen or gone (domain/audit/log.ts anchorLeftTails).
+   */
+  markUnanchored(tenant: string, seq: number, at: string): Promise<void>;
+  /** The marks, oldest chains first is not promised: at most `limit`. */
+  unanchored(limit: number): Promise<UnanchoredMark[]>;
+  /** Removes the mark once a signed checkpoint covers link `seq` (a newer mark stays). */
+  clearUnanchored(tenant: string, seq: number): Promise<void>;
+}
+
+/** A chain left for the next anchor: its tenant, the link it had reached, and since when. */
+export interface UnanchoredMark {
+  tenant: string;
+  seq: number;
+  at: string;
 }
 
 /** The outbox: an event committed with the change, relayed to the bus by the stream consumer (it rides on the commit's fact item when there is one). */

@@ -1,7 +1,7 @@
 import { writeFileSync, existsSync, readFileSync } from 'node:fs';
 import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import { DescribeStreamCommand, DynamoDBStreamsClient, GetRecordsCommand, GetShardIteratorCommand, type Shard } from '@aws-sdk/client-dynamodb-streams';
-import { anchorNow, STREAM_FILTER, type StreamRecord } from '../functions/handlers/stream.ts';
+import { anchorNow, handler as streamHandler, stopAnchoring, STREAM_FILTER, type StreamRecord } from '../functions/handlers/stream.ts';
 import { LOCAL_REGION, localClient, localCredentials } from './dynamodb.ts';
 import { isVerbose, reportError } from './terminal.ts';
 
@@ -15,6 +15,10 @@ export interface StreamPollerOptions {
   idleMs?: number;
   /** anchors the chains the handler moved, now (idle() runs it): the handler module's own anchorer unless given */
   anchor?: () => Promise<unknown>;
+  /** the anchor tick the stack schedules on AWS (about once a minute): the handler module's unless given */
+  tick?: () => Promise<unknown>;
+  /** how often the tick runs, ms (60,000 as on AWS) */
+  tickMs?: number;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -41,6 +45,8 @@ export class LocalStreamPoller {
   private readonly iterators = new Map<string, string>();
   private readonly closed = new Set<string>();
   private passes = 0;
+  /** the first tick comes a minute after the start, as the schedule's first firing would */
+  private lastTick = Date.now();
   private lastPassBusy = true;
   private readonly attempts = new Map<string, number>();
   failures = 0;
@@ -58,9 +64,15 @@ export class LocalStreamPoller {
     this.loop = this.run();
   }
 
+  /** Stops polling, then signs what the consumer linked since its last anchor (no tail is left unsigned). */
   async stop(): Promise<void> {
     this.running = false;
     await this.loop;
+    try {
+      await stopAnchoring();
+    } catch (err) {
+      reportError('audit anchor at stop failed; its chains are anchored when they next move', err);
+    }
   }
 
   /**
@@ -126,6 +138,15 @@ export class LocalStreamPoller {
         busy = true;
         if (this.running) streamError('local stream consumer failed; retrying the batch', err);
         await sleep(200);
+      }
+      // The anchor tick, as the stack's schedule sends it on AWS: signs what a consumer left (a stack stopped hard).
+      if (this.running && Date.now() - this.lastTick >= (this.opts.tickMs ?? 60_000)) {
+        this.lastTick = Date.now();
+        try {
+          await (this.opts.tick ?? (() => streamHandler({ anchorTick: true })))();
+        } catch (err) {
+          streamError('audit anchor tick failed; the next one tries again', err);
+        }
       }
       this.lastPassBusy = busy;
       this.passes++;

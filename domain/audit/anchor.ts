@@ -92,9 +92,12 @@ export class ChainAnchorer {
   private readonly moved = new Map<string, AnchoredHead>();
   private readonly anchored = new Map<string, string>();
   private readonly believed = new Map<string, string>();
+  /** chains marked in the table as left for the interval's end (markUnanchored), by the seq marked */
+  private readonly marked = new Map<string, number>();
   private last: number | null = null;
   private queue: Promise<unknown> = Promise.resolve();
   private timer: ReturnType<typeof setTimeout> | null = null;
+  private stopped = false;
   /** signatures made, roots and records (what the key service and the bucket bill) */
   readonly counts = { anchors: 0, roots: 0, checkpoints: 0 };
 
@@ -138,12 +141,22 @@ export class ChainAnchorer {
     return this.last === null ? 0 : Math.max(0, this.last + this.interval() - now);
   }
 
-  /** After a batch: anchor now if due, else make sure something anchors at the interval's end. */
-  async settle(deps: Pick<Deps, 'anchor' | 'clock'>): Promise<AnchorRun | null> {
+  /**
+   * After a batch: anchor now if due, else make sure something anchors at the interval's end: a timer
+   * in this process, and a mark in the table for each chain left (once per chain and interval), so
+   * the tick anchors it even if this process is frozen until it is gone (Lambda: log.ts anchorLeftTails).
+   */
+  async settle(deps: Pick<Deps, 'anchor' | 'clock' | 'store'>): Promise<AnchorRun | null> {
     const wait = this.dueIn();
     if (wait === null) return null;
     if (wait === 0) return this.flush(deps);
-    if (!this.timer) {
+    const at = deps.clock().toISOString();
+    for (const h of this.moved.values()) {
+      if (this.marked.has(h.tenant)) continue;
+      await deps.store.markUnanchored(h.tenant, h.seq, at);
+      this.marked.set(h.tenant, h.seq);
+    }
+    if (!this.timer && !this.stopped) {
       this.timer = setTimeout(() => {
         this.timer = null;
         this.settle(deps).catch((err) => this.opts.onError?.(err));
@@ -153,8 +166,18 @@ export class ChainAnchorer {
     return null;
   }
 
+  /** Anchors what moved (one signature) and arms no timer any more: the consumer stops. */
+  async stop(deps: Pick<Deps, 'anchor' | 'clock' | 'store'>): Promise<void> {
+    this.stopped = true;
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    await this.flush(deps);
+  }
+
   /** Anchors every head that moved, now, whatever the interval (one signature). */
-  flush(deps: Pick<Deps, 'anchor' | 'clock'>): Promise<AnchorRun | null> {
+  flush(deps: Pick<Deps, 'anchor' | 'clock' | 'store'>): Promise<AnchorRun | null> {
     const run = async (): Promise<AnchorRun | null> => {
       if (!this.moved.size) return null;
       if (this.timer) {
@@ -168,6 +191,13 @@ export class ChainAnchorer {
         this.last = this.now();
         if (this.anchored.size >= (this.opts.capacity ?? 4096)) this.anchored.clear();
         for (const h of heads) this.anchored.set(h.tenant, key(h));
+        // The marks of the chains anchored: they are no one's to-do any more (a newer mark stays).
+        for (const h of heads) {
+          const m = this.marked.get(h.tenant);
+          if (m === undefined || m > h.seq) continue;
+          this.marked.delete(h.tenant);
+          await deps.store.clearUnanchored(h.tenant, h.seq).catch((err) => this.opts.onError?.(err));
+        }
         this.counts.anchors++;
         this.counts.roots += done.roots.length;
         this.counts.checkpoints += done.checkpoints.length;

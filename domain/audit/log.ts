@@ -1,5 +1,5 @@
 import { checkCheckpoints, entryRef, GENESIS_HASH, linkEntries, linkHash, pendingLinks, verifyChain, withPending, type ChainCheck, type CheckpointCheck } from './audit.ts';
-import { anchorLag, type ChainAnchorer } from './anchor.ts';
+import { anchorHeads, anchorLag, type AnchoredHead, type ChainAnchorer } from './anchor.ts';
 import type { AuditEntry, ChainHead, ChainLink, Checkpoint, Page } from '../kernel/model.ts';
 import type { Ctx, Deps } from '../ports.ts';
 import { retryOnConflict, WriteConflict } from '../kernel/retry.ts';
@@ -92,6 +92,56 @@ export async function linkAuditEntries(deps: Deps, tenant: string, entries: Audi
     }
   }
   return { linked, seq };
+}
+
+/** What a tick did with the chains left for it: anchored (one signature for all), found anchored already, refused (ChainTampered). */
+export interface TailRun {
+  anchored: number;
+  covered: number;
+  refused: { tenant: string; reason: string }[];
+}
+
+/**
+ * The tick (a scheduled invocation of the stream consumer, about once a minute on AWS; the local
+ * stream poller's timer too): anchors the chains a consumer marked as left for its interval's end
+ * (AnchorPending) at least `olderThan` ago and that no signed checkpoint covers yet — what a
+ * consumer frozen between invocations (Lambda, when the traffic stops) or gone would otherwise
+ * leave unsigned. Each head is checked as the consumer checks a head it did not write (checkHead):
+ * a head forged or moved back is refused, not signed over, and its mark stays for /audit/verify and
+ * the operator. One signature for every chain anchored, as at an interval's end.
+ */
+export async function anchorLeftTails(deps: Deps, olderThan: Date, limit = 500): Promise<TailRun> {
+  const run: TailRun = { anchored: 0, covered: 0, refused: [] };
+  const marks = (await deps.store.unanchored(limit)).filter((m) => Date.parse(m.at) <= olderThan.getTime());
+  const heads: AnchoredHead[] = [];
+  for (const m of marks) {
+    const head = await deps.store.chainHead(m.tenant);
+    if (!head) {
+      await deps.store.clearUnanchored(m.tenant, m.seq);
+      continue;
+    }
+    const signed = await deps.anchor.list(m.tenant, head.seq);
+    let covered = false;
+    for (const c of signed) if (c.seq === head.seq && c.hash === head.hash && (await deps.anchor.verify(c))) covered = true;
+    if (covered) {
+      await deps.store.clearUnanchored(m.tenant, head.seq);
+      run.covered++;
+      continue;
+    }
+    try {
+      await checkHead(deps, m.tenant, head);
+    } catch (err) {
+      if (!(err instanceof ChainTampered)) throw err;
+      run.refused.push({ tenant: m.tenant, reason: err.message });
+      continue;
+    }
+    heads.push({ tenant: m.tenant, seq: head.seq, hash: head.hash });
+  }
+  if (!heads.length) return run;
+  await anchorHeads(deps, heads, deps.clock());
+  for (const h of heads) await deps.store.clearUnanchored(h.tenant, h.seq);
+  run.anchored = heads.length;
+  return run;
 }
 
 /** How far back the consumer looks for a head's newest signed checkpoint before it lists them all: more links than an interval ever links. */

@@ -40,8 +40,12 @@ function nextFor(p: Promotion): Next {
   }
 }
 
-/** Runs the gates (for a rollback: its impact analysis) once: PENDING → VALIDATING → AWAITING_APPROVAL, APPROVED or VALIDATION_FAILED. */
-async function gatesStep(deps: Deps, tenant: string, id: string): Promise<{ next: Next }> {
+/**
+ * Runs the gates (for a rollback: its impact analysis) once: PENDING → VALIDATING → AWAITING_APPROVAL,
+ * APPROVED or VALIDATION_FAILED. A promotion that now waits for approvers keeps the flow's task token
+ * in the same write (`stored`), so the approval that decides finds it at once.
+ */
+async function gatesStep(deps: Deps, tenant: string, id: string, token: string): Promise<{ next: Next; stored: boolean }> {
   // The target is read once per step: the gates need it, and so does the record (its bake time).
   let targetRead: Promise<Environment | null> | undefined;
   const target = (env: string) => (targetRead ??= deps.store.getEnvironment(tenant, env));
@@ -62,6 +66,7 @@ async function gatesStep(deps: Deps, tenant: string, id: string): Promise<{ next
       error: blocked.length ? { code: 'GATES_FAILED', message: blocked.map((g) => `${g.gate}: ${g.reason}`).join('; ') } : null,
       // The bake time the decision carries to the flow (flowDecision), read with the gates.
       bakeSeconds: (await target(p.targetEnvironment))?.bakeSeconds ?? 0,
+      ...(to === 'AWAITING_APPROVAL' ? { taskToken: token } : {}),
     });
     const events =
       to === 'VALIDATION_FAILED'
@@ -71,7 +76,8 @@ async function gatesStep(deps: Deps, tenant: string, id: string): Promise<{ next
           : [];
     return { next, action: 'promotion.gates', by: ENGINE, ops: events };
   });
-  return { next: nextFor(after ?? before) };
+  const p = after ?? before;
+  return { next: nextFor(p), stored: !!after && p.status === 'AWAITING_APPROVAL' };
 }
 
 /**
@@ -82,16 +88,18 @@ async function gatesStep(deps: Deps, tenant: string, id: string): Promise<{ next
  * (this, Route, Execute) where it took five.
  */
 export async function decideStep(deps: Deps, tenant: string, id: string, token: string): Promise<{ next: Next }> {
-  const g = await gatesStep(deps, tenant, id);
+  const g = await gatesStep(deps, tenant, id, token);
+  if (g.stored) return { next: g.next };
   if (g.next === 'await-approval') {
+    // The gates ran before (a re-run execution): store this execution's token.
     const { before: p, after } = await writePromotion(deps, tenant, id, (cur) => (cur.status === 'AWAITING_APPROVAL' ? { next: { ...cur, taskToken: token }, action: null, by: ENGINE } : null));
-    if (after) return g;
+    if (after) return { next: g.next };
     // Decided meanwhile (approved, rejected or cancelled between the gates and storing the token): answer it now.
     await answer(deps, p, token);
     return { next: nextFor(p) };
   }
   await answer(deps, await loadPromotion(deps, tenant, id), token);
-  return g;
+  return { next: g.next };
 }
 
 /** Answers a flow's token with where the promotion stands: a decision to route on, or Rejected/Cancelled. */

@@ -4,7 +4,8 @@
  * (and its GSIs) from TABLE below, so the two cannot drift.
  *
  * Every partition key starts with `T#<tenant>#`, so an IAM policy with
- * `dynamodb:LeadingKeys` = `T#<tenant>#*` confines a principal to one tenant.
+ * `dynamodb:LeadingKeys` = `T#<tenant>#*` confines a principal to one tenant; the one exception is
+ * the anchor's to-do list (AnchorPending), which only the stream consumer reads and writes.
  * No access pattern scans.
  *
  * | entity            | pk                              | sk                    | access pattern |
@@ -20,6 +21,7 @@
  * | ChainHead         | T#t#CHAIN                       | HEAD                  | end of the hash chain (stream consumer only), with its last append's links (written first) |
  * | ChainLink         | T#t#CHAIN                       | L#<seq 12>            | the chain in order: entry ref, entry hash, prev hash, hash |
  * | ChainMarker       | T#t#CHAIN                       | K#<at>#<id>           | "this entry is linked" (a redelivered entry is linked once) |
+ * | AnchorPending     | ANCHOR#PENDING                  | T#<tenant>            | a chain linked but not anchored yet (outside any tenant: the stream consumer alone, no tenant session reaches it); a tick anchors what a frozen consumer left |
  * | Event             | T#t#EVT#<id>                    | E                     | outbox: written with its change, relayed to the bus from the stream; expires by TTL |
  * | Once              | T#t#ONCE#<scope>#<id>           | O                     | a consumer handled this event id (at-least-once delivery, once-only effect); TTL |
  * | NotifySettings    | T#t#NOTIFY                      | S#<scope>             | where notifications go: tenant-wide ('tenant') or per environment |
@@ -115,6 +117,9 @@ export interface Key {
 const pad = (n: number, width: number) => String(n).padStart(width, '0');
 const t = (tenant: string) => `T#${tenant}#`;
 
+/** The one partition outside every tenant's: the anchor's to-do list (see AnchorPending above). */
+const ANCHOR_PENDING = 'ANCHOR#PENDING';
+
 export const keys = {
   tenantPrefix: t,
   environment: (tenant: string, name: string): Key => ({ pk: `${t(tenant)}ENV`, sk: `ENV#${name}` }),
@@ -133,6 +138,8 @@ export const keys = {
   chainLink: (tenant: string, seq: number): Key => ({ pk: `${t(tenant)}CHAIN`, sk: `L#${pad(seq, 12)}` }),
   chainLinks: (tenant: string) => ({ pk: `${t(tenant)}CHAIN`, skPrefix: 'L#' }),
   chainMarker: (tenant: string, ref: string): Key => ({ pk: `${t(tenant)}CHAIN`, sk: `K#${ref}` }),
+  anchorPending: (tenant: string): Key => ({ pk: ANCHOR_PENDING, sk: `T#${tenant}` }),
+  anchorPendingAll: { pk: ANCHOR_PENDING, skPrefix: 'T#' },
   event: (tenant: string, id: string): Key => ({ pk: `${t(tenant)}EVT#${id}`, sk: 'E' }),
   once: (tenant: string, scope: string, id: string): Key => ({ pk: `${t(tenant)}ONCE#${scope}#${id}`, sk: 'O' }),
   notifySettings: (tenant: string, scope: string): Key => ({ pk: `${t(tenant)}NOTIFY`, sk: `S#${scope}` }),

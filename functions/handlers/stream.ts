@@ -1,6 +1,6 @@
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
-import { linkAuditEntries } from '#domain/audit/log';
+import { anchorLeftTails, linkAuditEntries } from '#domain/audit/log';
 import { ChainAnchorer } from '#domain/audit/anchor';
 import type { AuditEntry } from '#domain/kernel/model';
 import type { DomainEvent } from '#domain/ports';
@@ -34,7 +34,7 @@ export function anchorIntervalMs(): number {
  * and when that was. One per deps: a process whose adapters are composed again (a local stack
  * started anew, a test's) starts afresh, never anchoring one table's heads with another's anchor.
  */
-const anchorers = new WeakMap<object, ChainAnchorer>();
+const anchorers = new Map<object, ChainAnchorer>();
 function anchorerOf(d: object): ChainAnchorer {
   let a = anchorers.get(d);
   if (!a) {
@@ -51,8 +51,19 @@ function anchorerOf(d: object): ChainAnchorer {
 /** Anchors every chain that moved, now, whatever the interval (the local stream's idle(), tests): one signature. */
 export const anchorNow = () => {
   const d = wiring.deps();
-  return anchorerOf(d).flush(d);
+  return anchorerOf(d).flush(d as Parameters<ChainAnchorer['flush']>[0]);
 };
+
+/**
+ * A consumer that stops (the local stack shutting down) signs what moved since its last anchor, so
+ * no tail is left unsigned, and arms no timer after: every anchorer of this process, each with the
+ * adapters it anchored with.
+ */
+export async function stopAnchoring(): Promise<void> {
+  const all = [...anchorers];
+  anchorers.clear();
+  for (const [d, a] of all) await a.stop(d as Parameters<ChainAnchorer['flush']>[0]);
+}
 
 /**
  * The one consumer of the table's stream (DynamoDB Streams on AWS, DynamoDB
@@ -79,8 +90,21 @@ export interface StreamRecord {
   dynamodb?: { NewImage?: Record<string, unknown> };
 }
 
-export const handler = async (event: { Records: StreamRecord[] }) => {
+/** What the scheduled tick sends (an EventBridge rule's constant input): anchor what consumers left. */
+export interface AnchorTick {
+  anchorTick: true;
+}
+
+export const handler = async (event: { Records: StreamRecord[] } | AnchorTick) => {
   const d = wiring.deps();
+  if ('anchorTick' in event) {
+    // This container's own heads first (it may be the consumer that left them), then every chain a consumer marked as
+    // left an interval ago or more: a frozen or gone consumer's tail is signed within the interval and a tick.
+    const own = await anchorerOf(d).flush(d);
+    const tails = await anchorLeftTails(d, new Date(d.clock().getTime() - anchorIntervalMs()));
+    for (const r of tails.refused) logger.error('audit chain not anchored: its head cannot be believed (run /audit/verify)', { tenant: r.tenant, reason: r.reason });
+    return { anchored: (own?.checkpoints.length ?? 0) + tails.anchored, covered: tails.covered, refused: tails.refused.length };
+  }
   const audit = new Map<string, AuditEntry[]>();
   const events: DomainEvent[] = [];
   for (const r of event.Records) {

@@ -148,11 +148,11 @@ export const ROUTES: Route[] = [
   { method: 'GET', path: `${v1}/audit`, handler: 'audit-list', auth: 'jwt', role: 'viewer', summary: 'Audit trail (filters, cursor pagination)' },
   { method: 'GET', path: `${v1}/audit/verify`, handler: 'audit-verify', auth: 'jwt', role: 'viewer', summary: 'Verify the audit hash chain' },
   { method: 'GET', path: `${v1}/audit/public-key`, handler: 'audit-verify', auth: 'jwt', role: 'viewer', summary: 'The public key that verifies every audit checkpoint signature (ECDSA P-256): pin it once to verify exports offline', response: { schema: 'audit-public-key' } },
-  { method: 'GET', path: `${v1}/audit/export`, handler: 'audit-export', auth: 'jwt', role: 'viewer', summary: 'The audit chain as JSON Lines (entries with their links, signed checkpoints), verifiable offline with the public key; pages continue with ?fromSeq',
+  { method: 'GET', path: `${v1}/audit/export`, handler: 'audit-export', auth: 'jwt', role: 'viewer', summary: 'The audit chain as JSON Lines (entries with their links, anchors with their inclusion proofs and signed roots), verifiable offline with the public key; pages continue with ?fromSeq',
     response: {
       text: {
         'application/x-ndjson':
-          'JSON Lines (format stageline-audit-export/v2), one JSON object per line, each with a `type`: a `header` (tenant, range, how the hashes are computed and the checkpoints signed), one `entry` per chain link in order (seq, prevHash, entryHash, hash, the audit entry), the signed `checkpoint`s in the range (tenant, seq, hash, at, sig: ECDSA P-256 over them; the page ends at one), then a `trailer` (count, firstSeq, lastSeq, headSeq, checkpoints, next: {fromSeq} or null)',
+          'JSON Lines (format stageline-audit-export/v3), one JSON object per line, each with a `type`: a `header` (tenant, range, how the hashes are computed and the roots signed), one `entry` per chain link in order (seq, prevHash, entryHash, hash, the audit entry), the `anchor`s in the range (tenant, seq, hash, and the inclusion proof root, size, index, path of the chain head in a Merkle tree whose root is signed once for every chain anchored together: at, sig, ECDSA P-256 over the root; the page ends at one, so it holds the chain up to its newest anchor), then a `trailer` (count, firstSeq, lastSeq, headSeq, checkpoints, next: {fromSeq} or null)',
       },
       headers: { 'X-Next-Cursor': 'the fromSeq of the next page, when there is one' },
     } },

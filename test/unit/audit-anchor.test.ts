@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { anchorCosts, anchorHeads, anchorLag, ChainAnchorer, MAX_LEAVES } from '../../domain/audit/anchor.ts';
 import { chainLeafHash, checkpointValid, proofProblem, rootMessage, rootSignatureValid } from '../../domain/audit/audit.ts';
-import { checkHead, linkAuditEntries, verifyAudit } from '../../domain/audit/log.ts';
+import { anchorLeftTails, checkHead, linkAuditEntries, verifyAudit } from '../../domain/audit/log.ts';
 import { inclusionPath, leafHash, merkleRoot, merkleTree, nodeHash, rootFromPath } from '../../domain/audit/merkle.ts';
 import type { Ctx } from '../../domain/ports.ts';
 import { memoryAudit } from './audit-memory.ts';
@@ -245,6 +245,76 @@ describe('the consumer links, then anchors; it refuses a head it cannot believe'
     await expect(checkHead(m.deps, 'acme', null)).rejects.toThrow(/is gone, yet a signed checkpoint says its chain reached link 7/);
     // A new tenant: no head, no checkpoint.
     await expect(checkHead(m.deps, 'new', null)).resolves.toBeUndefined();
+  });
+});
+
+describe('a tail nobody anchors: the durable marks and the tick', () => {
+  const ctx = (tenant: string) => ({ principal: { tenant } }) as unknown as Ctx;
+
+  it('a consumer frozen after deferring (Lambda, traffic stopped) leaves a mark; the tick, in another process, anchors it with one signature and clears it', async () => {
+    let clock = Date.parse('2030-01-01T00:00:00.000Z');
+    const m = memoryAudit(() => new Date(clock));
+    const frozen = new ChainAnchorer({ intervalMs: 10_000, now: () => clock });
+    await linkAuditEntries(m.deps, 'acme', m.write('acme', 2), frozen);
+    await frozen.settle(m.deps); // the first change after a quiet spell: signed at once, nothing marked
+    expect(m.calls.sign).toBe(1);
+    expect([...m.pendingMarks.values()]).toEqual([]);
+    clock += 1_000;
+    await linkAuditEntries(m.deps, 'acme', m.write('acme', 1), frozen);
+    expect(await frozen.settle(m.deps)).toBeNull(); // deferred: marked in the table
+    const marked = [...m.pendingMarks.values()];
+    expect(marked).toEqual([{ tenant: 'acme', seq: 3, at: new Date(clock).toISOString() }]);
+    clock += 1_000;
+    await linkAuditEntries(m.deps, 'acme', m.write('acme', 1), frozen);
+    expect(await frozen.settle(m.deps)).toBeNull();
+    expect([...m.pendingMarks.values()]).toEqual(marked); // once per chain and interval, not once per batch
+    // The consumer is frozen from here on. A tick before the mark is an interval old leaves it to its consumer.
+    expect(await anchorLeftTails(m.deps, new Date(clock - 10_000))).toEqual({ anchored: 0, covered: 0, refused: [] });
+    clock += 15_000;
+    expect(await verifyAudit(m.deps, ctx('acme'))).toMatchObject({ headSeq: 4, anchoredSeq: 2, unanchored: 2 });
+    expect(await anchorLeftTails(m.deps, new Date(clock - 10_000))).toEqual({ anchored: 1, covered: 0, refused: [] });
+    expect(m.calls.sign).toBe(2);
+    expect([...m.pendingMarks.values()]).toEqual([]);
+    expect(await verifyAudit(m.deps, ctx('acme'))).toMatchObject({ ok: true, headSeq: 4, anchoredSeq: 4, unanchored: 0 });
+  });
+
+  it('a consumer that anchors at its interval\'s end clears its mark; a mark already covered is cleared by the tick without a signature', async () => {
+    let clock = Date.parse('2030-01-01T00:00:00.000Z');
+    const m = memoryAudit(() => new Date(clock));
+    const anchorer = new ChainAnchorer({ intervalMs: 10_000, now: () => clock });
+    await linkAuditEntries(m.deps, 'acme', m.write('acme', 1), anchorer);
+    await anchorer.settle(m.deps);
+    clock += 2_000;
+    await linkAuditEntries(m.deps, 'acme', m.write('acme', 1), anchorer);
+    await anchorer.settle(m.deps);
+    expect(m.pendingMarks.size).toBe(1);
+    clock += 10_000;
+    await linkAuditEntries(m.deps, 'beta', m.write('beta', 1), anchorer);
+    await anchorer.settle(m.deps); // due: one signature for acme and beta, and acme's mark cleared
+    expect(m.calls.sign).toBe(2);
+    expect(m.pendingMarks.size).toBe(0);
+    // A mark whose chain a signed checkpoint covers already (its clear was lost): cleared, nothing signed.
+    await m.store.markUnanchored('acme', 2, new Date(clock - 60_000).toISOString());
+    expect(await anchorLeftTails(m.deps, new Date(clock - 10_000))).toEqual({ anchored: 0, covered: 1, refused: [] });
+    expect(m.pendingMarks.size).toBe(0);
+    expect(m.calls.sign).toBe(2);
+  });
+
+  it('the tick refuses to sign over a head it cannot believe, and keeps its mark', async () => {
+    let clock = Date.parse('2030-01-01T00:00:00.000Z');
+    const m = memoryAudit(() => new Date(clock));
+    const anchorer = new ChainAnchorer({ intervalMs: 0 });
+    await linkAuditEntries(m.deps, 'acme', m.write('acme', 3), anchorer);
+    await anchorer.settle(m.deps);
+    const head = (await m.store.chainHead('acme'))!;
+    // Someone with table access moves the head to a chain of their own and leaves a mark for the tick.
+    m.heads.set('acme', { ...head, seq: 4, hash: 'f'.repeat(64), pending: [] });
+    await m.store.markUnanchored('acme', 4, new Date(clock - 60_000).toISOString());
+    const run = await anchorLeftTails(m.deps, new Date(clock - 10_000));
+    expect(run.anchored).toBe(0);
+    expect(run.refused).toEqual([{ tenant: 'acme', reason: expect.stringMatching(/refusing to extend it/) }]);
+    expect(m.calls.sign).toBe(1);
+    expect(m.pendingMarks.size).toBe(1);
   });
 });
 

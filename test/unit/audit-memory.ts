@@ -15,6 +15,8 @@ export function memoryAudit(now: () => Date = () => new Date()) {
   const markers = new Map<string, Set<string>>();
   const entries = new Map<string, Map<string, AuditEntry>>();
   const records: Checkpoint[] = [];
+  /** the anchor's to-do list (AnchorPending), by tenant */
+  const pendingMarks = new Map<string, { tenant: string; seq: number; at: string }>();
   const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
   const calls = { sign: 0, append: 0, list: 0 };
   const of = <T>(m: Map<string, T>, t: string, make: () => T) => m.get(t) ?? (m.set(t, make()), m.get(t)!);
@@ -72,6 +74,16 @@ export function memoryAudit(now: () => Date = () => new Date()) {
         of(markers, tenant, () => new Set()).add(l.entry);
       }
     },
+    async markUnanchored(tenant: string, seq: number, at: string) {
+      const m = pendingMarks.get(tenant);
+      if (!m || m.seq < seq) pendingMarks.set(tenant, { tenant, seq, at });
+    },
+    async unanchored(limit: number) {
+      return [...pendingMarks.values()].slice(0, limit).map((m) => ({ ...m }));
+    },
+    async clearUnanchored(tenant: string, seq: number) {
+      if ((pendingMarks.get(tenant)?.seq ?? Infinity) <= seq) pendingMarks.delete(tenant);
+    },
     async appendLinks(tenant: string, previous: ChainHead | null, next: ChainHead, ls: ChainLink[]) {
       const h = heads.get(tenant) ?? null;
       if ((previous?.seq ?? null) !== (h?.seq ?? null) || previous?.hash !== h?.hash) throw new WriteConflict('chain');
@@ -90,5 +102,5 @@ export function memoryAudit(now: () => Date = () => new Date()) {
       of(entries, tenant, () => new Map()).set(entryRef(e), e);
       return e;
     });
-  return { deps, anchor, store, calls, records, heads, links, write, publicKey: publicKey as KeyObject, privateKey };
+  return { deps, anchor, store, calls, records, heads, links, pendingMarks, write, publicKey: publicKey as KeyObject, privateKey };
 }

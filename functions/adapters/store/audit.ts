@@ -1,8 +1,8 @@
-import { GetCommand, PutCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import { WriteConflict } from '#domain/kernel/retry';
 import type { AuditEntry, ChainHead, ChainLink, Page } from '#domain/kernel/model';
 import { entryRef, type StoredEntry } from '#domain/audit/audit';
-import type { AuditOp, AuditStorePort, DomainEvent } from '#domain/ports';
+import type { AuditOp, AuditStorePort, DomainEvent, UnanchoredMark } from '#domain/ports';
 import type { AuditQuery } from '#domain/kernel/schemas';
 import { GSI_ACTOR, GSI_ENTITY, indexAttributes, keys, type Key } from '../keys.ts';
 import { kindsOf, type Area } from './area.ts';
@@ -181,6 +181,35 @@ export function auditArea(base: StoreBase): Area<AuditStorePort, AuditOp> {
       );
       if (!moved) throw new WriteConflict('chain');
       await this.writeLinks(tenant, links);
+    },
+
+    async markUnanchored(tenant: string, seq: number, at: string): Promise<void> {
+      await base.conditional(
+        new PutCommand({
+          TableName: table,
+          Item: { ...keys.anchorPending(tenant), entity: 'AnchorPending', tenant, seq, at },
+          ConditionExpression: 'attribute_not_exists(pk) OR #seq < :seq',
+          ExpressionAttributeNames: { '#seq': 'seq' },
+          ExpressionAttributeValues: { ':seq': seq },
+        }),
+      );
+    },
+
+    async unanchored(limit: number): Promise<UnanchoredMark[]> {
+      const all = await base.queryAll<UnanchoredMark>(keys.anchorPendingAll.pk, keys.anchorPendingAll.skPrefix, true);
+      return all.slice(0, limit).map((i) => ({ tenant: i.tenant, seq: i.seq, at: i.at }));
+    },
+
+    async clearUnanchored(tenant: string, seq: number): Promise<void> {
+      await base.conditional(
+        new DeleteCommand({
+          TableName: table,
+          Key: keys.anchorPending(tenant),
+          ConditionExpression: '#seq <= :seq',
+          ExpressionAttributeNames: { '#seq': 'seq' },
+          ExpressionAttributeValues: { ':seq': seq },
+        }),
+      );
     },
   };
   return {

@@ -74,7 +74,7 @@ export interface StoreBase {
    */
   transact(items: TxItem[], reasons: ConflictReason[]): Promise<void>;
   /** Sends a conditional write: false when its condition did not hold. */
-  conditional(command: PutCommand | UpdateCommand): Promise<boolean>;
+  conditional(command: PutCommand | UpdateCommand | DeleteCommand): Promise<boolean>;
   /** A transaction put: created (expectedVersion null) or conditioned on the version read. */
   put(item: Record<string, unknown>, expectedVersion: number | null, versionAttr?: string): TxItem;
   /** Every item under a key prefix, all pages. */
