@@ -1,4 +1,4 @@
-import { createHmac, createPrivateKey, generateKeyPairSync, sign, timingSafeEqual, type KeyObject } from 'node:crypto';
+import { createPrivateKey, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import { appendFileSync, chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { checkpointPublicKey, describePublicKey, messageOf, signatureValid } from '../domain/audit/audit.ts';
@@ -15,13 +15,10 @@ import type { AuditAnchor, SignedStatement } from '../domain/ports.ts';
 export class FileAnchor implements AuditAnchor {
   private readonly privateKey: KeyObject;
   private readonly publicKeyObject: KeyObject;
-  private readonly legacyKey: Buffer | null;
 
-  /** `legacyHmacKeyFile`: the HMAC key of checkpoints written before they were signed; only a chain head signed with it is still accepted, so an existing chain is extended (the next checkpoint is signed). */
   constructor(
     keyFile: string,
     private readonly file: string,
-    legacyHmacKeyFile?: string,
   ) {
     mkdirSync(dirname(keyFile), { recursive: true });
     if (!existsSync(keyFile)) {
@@ -35,7 +32,6 @@ export class FileAnchor implements AuditAnchor {
     chmodSync(keyFile, 0o600);
     this.privateKey = createPrivateKey(readFileSync(keyFile, 'utf8'));
     this.publicKeyObject = checkpointPublicKey(this.privateKey);
-    this.legacyKey = legacyHmacKeyFile && existsSync(legacyHmacKeyFile) ? Buffer.from(readFileSync(legacyHmacKeyFile, 'utf8').trim(), 'base64') : null;
   }
 
   async sign(s: SignedStatement): Promise<string> {
@@ -56,7 +52,6 @@ export class FileAnchor implements AuditAnchor {
       seen.add(line);
       try {
         const c = JSON.parse(line) as Checkpoint;
-        // Lines without `sig` are the MACs of before: nothing a public key can check.
         if (c.tenant === tenant && typeof c.sig === 'string' && c.seq >= fromSeq) out.push(c);
       } catch {
         /* a torn last line (crash mid-append) is not a checkpoint */
@@ -70,10 +65,6 @@ export class FileAnchor implements AuditAnchor {
   }
 
   async verify(c: SignedRoot | Pick<Checkpoint, 'tenant' | 'seq' | 'hash' | 'at' | 'sig' | 'proof'>): Promise<boolean> {
-    if (signatureValid(this.publicKeyObject, c)) return true;
-    if (!this.legacyKey || 'root' in c || c.proof) return false;
-    const expected = createHmac('sha256', this.legacyKey).update(`stageline-audit-checkpoint:v1\n${c.tenant}\n${c.seq}\n${c.hash}`).digest();
-    const given = Buffer.from(String(c.sig ?? ''), 'base64url');
-    return given.length === expected.length && timingSafeEqual(given, expected);
+    return signatureValid(this.publicKeyObject, c);
   }
 }

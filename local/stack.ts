@@ -186,7 +186,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   // (audit.key: the HMAC key of checkpoints made before they were signed; only read to extend such a chain).
   const anchorDir = opts.dataDir ?? join(tmpdir(), `stageline-${tableName}`);
   mkdirSync(anchorDir, { recursive: true });
-  const anchor = new FileAnchor(join(anchorDir, 'audit-signing-key.pem'), join(anchorDir, 'audit-checkpoints.jsonl'), join(anchorDir, 'audit.key'));
+  const anchor = new FileAnchor(join(anchorDir, 'audit-signing-key.pem'), join(anchorDir, 'audit-checkpoints.jsonl'));
   // Outbound webhooks: the same delivery function behind the same bus rule, its retries on a local scheduler.
   const webhooks = localWebhooks({ bus, endpoint: dynamo.endpoint, tableName, dataDir: opts.dataDir, journalFile: opts.journalFile, retryBaseMs: opts.webhookRetryBaseMs });
   // Every adapter of every function, composed once for this one process (each Lambda's entry composes only its own: functions/http/deps.ts).

@@ -51,19 +51,12 @@ export interface LocalWorkflowOptions {
 /** The one state machine (statemachines/<MACHINE>.asl.json): promotions and rollbacks alike. */
 export const MACHINE = 'promotion';
 
-/**
- * Machines that no longer exist: rollbacks ran on their own 'rollback' machine before they became
- * executions of {@link MACHINE}. A journal entry naming one still resumes, on {@link MACHINE}, under
- * its old id, and a later start() for the same promotion finds it there.
- */
-const FORMER_MACHINES = ['rollback'] as const;
-
 export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED';
 type StartInput = Parameters<Workflow['start']>[0];
 
 export interface JournalEntry {
   id: string;
-  /** {@link MACHINE}; journals written before rollbacks shared it may say 'rollback' (run on {@link MACHINE} all the same). */
+  /** {@link MACHINE} */
   machine: string;
   input: { tenant: string; promotionId: string; approvalTimeoutSeconds: number };
   status: ExecutionStatus;
@@ -212,8 +205,7 @@ export class LocalWorkflow implements Workflow {
     if (this.stopped) throw new Error('LocalWorkflow is stopped');
     this.compile(); // fail before recording anything if the machine is missing or invalid
     const id = LocalWorkflow.executionId(input);
-    // The same promotion journaled under a former machine's id (an older journal) is the same execution.
-    const known = this.journal.get(id) ?? FORMER_MACHINES.map((m) => this.journal.get(idOn(m, input))).find(Boolean);
+    const known = this.journal.get(id);
     if (known) {
       // Journaled as RUNNING but not running in this process (not resumed yet): run it now.
       if (known.status === 'RUNNING' && !this.runs.has(known.id)) this.launch(known);
@@ -388,7 +380,6 @@ export class LocalWorkflow implements Workflow {
   }
 
   private launch(entry: JournalEntry): void {
-    // Every entry runs on the one machine, whatever machine an older journal names.
     const compiled = this.compile();
     const id = entry.id;
     const context = {

@@ -15,18 +15,9 @@ export function scheduleName(p: Pick<Promotion, 'tenant' | 'id'>): string {
   return awsName('stageline-', [p.tenant, p.id]);
 }
 
-/**
- * The name schedules had before names were hashed (cut to 64, so not unique for long tenant names).
- * A promotion scheduled before then still has its schedule under it: cancelling deletes both.
- */
-export function legacyScheduleName(p: Pick<Promotion, 'tenant' | 'id'>): string {
-  return `stageline-${p.tenant}-${p.id}`.replace(/[^0-9A-Za-z_.-]/g, '-').slice(0, 64);
-}
-
-/** Deletes a promotion's go schedule, under its name and under the one it had before names were hashed. */
+/** Deletes a promotion's go schedule. */
 export async function cancelSchedule(deps: Deps, p: Pick<Promotion, 'tenant' | 'id'>): Promise<void> {
   await deps.scheduler.cancel(scheduleName(p));
-  await deps.scheduler.cancel(legacyScheduleName(p));
 }
 
 /** An approved manual promotion runs at `at` (its go schedule resumes the flow then). */

@@ -347,31 +347,6 @@ describe('LocalWorkflow runs statemachines/promotion.asl.json', () => {
     expect(wf.transitions(id)).toBe(5);
   });
 
-  it("resumes an older journal's execution on the former 'rollback' machine on the one machine, under its old id, and start() finds it", async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'stageline-wf-'));
-    dirs.push(dir);
-    const journalFile = join(dir, 'executions.json');
-    const old: JournalEntry = { id: 'rollback:acme:p-1', machine: 'rollback', input: input(), status: 'RUNNING', startedAt: new Date().toISOString() };
-    const finished: JournalEntry = { id: 'rollback:acme:p-2', machine: 'rollback', input: input('p-2'), status: 'SUCCEEDED', startedAt: old.startedAt, endedAt: old.startedAt };
-    writeFileSync(journalFile, JSON.stringify({ executions: [old, finished] }));
-    const journal = () => (JSON.parse(readFileSync(journalFile, 'utf8')) as { executions: JournalEntry[] }).executions;
-
-    const fake = fakeStep();
-    const wf = workflow(fake, { journalFile });
-    expect(wf.resume()).toEqual([old.id]);
-    // the same promotion started again (e.g. by a retried request) is the execution already running
-    expect(await wf.start(input())).toBe(old.id);
-    await wf.sendTaskSuccess(await fake.tokenOf('decide'), decision('execute'));
-    expect(await wf.done(old.id)).toBe('SUCCEEDED');
-    expect(fake.steps()).toEqual(['decide', 'execute', 'verify']);
-    expect(wf.transitions(old.id)).toBe(5);
-    expect(journal()).toEqual([expect.objectContaining({ id: old.id, status: 'SUCCEEDED' }), finished]);
-    // a finished one is not run again either
-    expect(await wf.start(input('p-2'))).toBe(finished.id);
-    await new Promise((r) => setTimeout(r, 20));
-    expect(fake.steps()).toEqual(['decide', 'execute', 'verify']);
-  });
-
   it('stop() keeps a running execution RUNNING in the journal; a new LocalWorkflow resumes it from the start', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'stageline-wf-'));
     dirs.push(dir);

@@ -138,7 +138,7 @@ export function auditArea(base: StoreBase): Area<AuditStorePort, AuditOp> {
     async chainHead(tenant: string): Promise<ChainHead | null> {
       const r = await db.send(new GetCommand({ TableName: table, Key: keys.chainHead(tenant), ConsistentRead: true }));
       if (!r.Item) return null;
-      const head: ChainHead = { seq: r.Item.seq as number, hash: r.Item.hash as string, at: r.Item.at as string, sig: (r.Item.sig ?? r.Item.mac) as string }; // `mac`: a head written before checkpoints were signed
+      const head: ChainHead = { seq: r.Item.seq as number, hash: r.Item.hash as string, at: r.Item.at as string, sig: (r.Item.sig ?? '') as string };
       return Array.isArray(r.Item.pending) ? { ...head, pending: r.Item.pending as ChainLink[] } : head;
     },
 
