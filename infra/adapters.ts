@@ -15,6 +15,7 @@
 export type Resource =
   | 'promotionMachine'
   | 'stagelineSchedules'
+  | 'scheduleGroup'
   | 'schedulerRole'
   | 'scheduleTarget'
   | 'scheduleDlq'
@@ -24,6 +25,7 @@ export type Resource =
   | 'checkpointObjects'
   | 'secretsKey'
   | 'tenantSecrets'
+  | 'secretsPrefix'
   | 'registrySecret'
   | 'userPool'
   | 'emailIdentity'
@@ -68,7 +70,7 @@ export interface AdapterDecl {
 
 const adapter = (name: string) => `functions/adapters/${name}.ts`;
 const on = (resource: Resource, ...actions: string[]): Grant => ({ actions, on: resource });
-const SCHEDULE = { SCHEDULE_TARGET_ARN: 'scheduleTarget', SCHEDULER_ROLE_ARN: 'schedulerRole', SCHEDULE_DLQ_ARN: 'scheduleDlq' } as const;
+const SCHEDULE = { SCHEDULE_TARGET_ARN: 'scheduleTarget', SCHEDULER_ROLE_ARN: 'schedulerRole', SCHEDULE_DLQ_ARN: 'scheduleDlq', SCHEDULE_GROUP: 'scheduleGroup' } as const;
 /** The scheduler's role may be passed to EventBridge Scheduler only. */
 const PASS_SCHEDULER_ROLE: Grant = { actions: ['iam:PassRole'], on: 'schedulerRole', condition: { StringEquals: { 'iam:PassedToService': ['scheduler.amazonaws.com'] } } };
 const SCHEDULE_WRITE = [on('stagelineSchedules', 'scheduler:CreateSchedule'), PASS_SCHEDULER_ROLE];
@@ -89,7 +91,7 @@ export const ADAPTERS: AdapterDecl[] = [
     module: adapter('scheduler'),
     calls: {
       'scheduler.scheduleOnce': schedules,
-      'scheduler.cancel': { commands: { DeleteSchedule: [on('stagelineSchedules', 'scheduler:DeleteSchedule')] } },
+      'scheduler.cancel': { env: { SCHEDULE_GROUP: 'scheduleGroup' }, commands: { DeleteSchedule: [on('stagelineSchedules', 'scheduler:DeleteSchedule')] } },
     },
   },
   {
@@ -115,7 +117,8 @@ export const ADAPTERS: AdapterDecl[] = [
   },
   {
     module: adapter('secrets'),
-    always: { commands: getSecret('tenantSecrets') },
+    // SECRETS_PREFIX: the stack's prefix of tenants' secrets (infra/names.ts); unset, the default stack's `stageline/`.
+    always: { env: { SECRETS_PREFIX: 'secretsPrefix' }, commands: getSecret('tenantSecrets') },
     // Local mode reads each tenant's secrets from the environment by a name made per tenant (localSecretVariable).
     notDeployed: { AWS_LAMBDA_FUNCTION_NAME: 'set by Lambda' },
   },
@@ -163,14 +166,14 @@ export const ADAPTERS: AdapterDecl[] = [
   {
     // Outbound webhooks: retries and redeliveries are one-time schedules that invoke the delivery function.
     module: adapter('webhooks'),
-    calls: { 'scheduler.scheduleOnce': { env: { WEBHOOK_TARGET_ARN: 'webhookTarget', SCHEDULER_ROLE_ARN: 'schedulerRole', SCHEDULE_DLQ_ARN: 'scheduleDlq' } } },
+    calls: { 'scheduler.scheduleOnce': { env: { WEBHOOK_TARGET_ARN: 'webhookTarget', SCHEDULER_ROLE_ARN: 'schedulerRole', SCHEDULE_DLQ_ARN: 'scheduleDlq', SCHEDULE_GROUP: 'scheduleGroup' } } },
   },
   {
     module: adapter('webhook-secrets'),
     calls: {
-      'secrets.put': { commands: { PutSecretValue: [on('webhookSecrets', 'secretsmanager:PutSecretValue')], CreateSecret: [on('webhookSecrets', 'secretsmanager:CreateSecret', 'secretsmanager:TagResource')] } },
-      'secrets.get': { commands: { GetSecretValue: [on('webhookSecrets', 'secretsmanager:GetSecretValue')] } },
-      'secrets.remove': { commands: { DeleteSecret: [on('webhookSecrets', 'secretsmanager:DeleteSecret')] } },
+      'secrets.put': { env: { SECRETS_PREFIX: 'secretsPrefix' }, commands: { PutSecretValue: [on('webhookSecrets', 'secretsmanager:PutSecretValue')], CreateSecret: [on('webhookSecrets', 'secretsmanager:CreateSecret', 'secretsmanager:TagResource')] } },
+      'secrets.get': { env: { SECRETS_PREFIX: 'secretsPrefix' }, commands: { GetSecretValue: [on('webhookSecrets', 'secretsmanager:GetSecretValue')] } },
+      'secrets.remove': { env: { SECRETS_PREFIX: 'secretsPrefix' }, commands: { DeleteSecret: [on('webhookSecrets', 'secretsmanager:DeleteSecret')] } },
     },
   },
   {

@@ -22,6 +22,8 @@ import {
 import { HttpIamAuthorizer, HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { FALLBACK_HANDLER, functionOf, ROUTES, routeKey, SELF_AUTHENTICATED, type AuthType } from '../functions/http/routes.ts';
 import { HEAVY_ROUTES, servesAppKeys } from './access.ts';
+import { noFunctionDlq } from './acknowledgements.ts';
+import { logGroup } from './function.ts';
 import { pascal, type Functions } from './functions.ts';
 import type { Identity } from './identity.ts';
 import { StackPart } from './part.ts';
@@ -65,7 +67,7 @@ export class Api extends StackPart {
       // preflights reach the $default fallback, the others get the headers from the HTTP middleware.
     });
 
-    const accessLogs = new logs.LogGroup(stack, 'ApiAccessLogs', { retention: logs.RetentionDays.THREE_MONTHS });
+    const accessLogs = logGroup(stack, 'ApiAccessLogs', logs.RetentionDays.THREE_MONTHS, "the API's access log (a line per request: caller, route, path, status, latencies; a review link's path carries its single-use token until it is used or expires)");
     this.stage = new HttpStage(stack, 'DefaultStage', {
       httpApi: this.api,
       stageName: '$default',
@@ -124,10 +126,10 @@ export class Api extends StackPart {
         if (!invokable.has(name)) {
           invokable.add(name);
           invokeRole.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [fn.functionArn] }));
-          Validations.of(fn).acknowledge({
-            id: 'Serverless-LambdaDLQ',
-            reason: `${name} is invoked synchronously, by API Gateway (its routes' integration)${servesAppKeys(name) ? ' and at its function URL' : ''}: an error is answered to the caller and counted in the function's Errors (FunctionErrorsAlarm); a function DLQ applies to asynchronous invocations only.`,
-          });
+          noFunctionDlq(
+            fn,
+            `${name} is invoked synchronously, by API Gateway (its routes' integration)${servesAppKeys(name) ? ' and at its function URL' : ''}: an error is answered to the caller and counted in the function's Errors (FunctionErrorsAlarm); a function DLQ applies to asynchronous invocations only.`,
+          );
         }
         integration = new RoleInvokedLambda(`${pascal(name)}Integration`, fn.functionArn, invokeRole);
         integrations.set(name, integration);

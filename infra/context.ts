@@ -34,17 +34,26 @@
  *   slackSigningSecret Name or ARN of a Secrets Manager secret whose SecretString is
  *                      the Signing Secret of the deployment's one Slack app (README:
  *                      Slack). Only the two functions serving Slack's request URLs
- *                      may read it. Not under stageline/ (tenants' manifest secrets
+ *                      may read it. Not under the stack's prefix of tenants' secrets
+ *                      (infra/names.ts: stageline/ for the default stack Stageline,
+ *                      <stack name lower case>/ for another; tenants' manifest secrets
  *                      live there). Default: none (Slack buttons and linking answer
  *                      401 "not set up"; messages and review links still work).
  *   notifyFrom         The SES identity (a verified address or domain) approval
  *                      emails come from. Without it, email deliveries are
  *                      recorded as failed with "no email sender is configured".
  *   alarmEmail         An address subscribed to the alarm topic. Default: none.
+ *   stackName          The stack's name (infra/create-app.ts), default Stageline: a
+ *                      second Stageline stack in the account is the app deployed with
+ *                      another (-c stackName=StagelineStaging on each of its commands).
+ *                      What it holds in account-wide namespaces is named after it,
+ *                      lower case (infra/names.ts): its bus, schedule group and prefix
+ *                      of tenants' secrets.
  */
 import { ArnFormat, Stack } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { ROLES } from '../domain/access/auth.ts';
+import { stackNames } from './names.ts';
 
 export interface MachinePrincipal {
   arn: string;
@@ -132,8 +141,9 @@ export interface GivenSecret {
  * function behind Slack's request URLs (its bundle holds functions/adapters/slack-app.ts).
  */
 function slackSecretFrom(scope: Construct, id: string | undefined): GivenSecret | undefined {
-  if (id && (/^stageline\//.test(id) || /:secret:stageline\//.test(id))) {
-    throw new Error(`slackSigningSecret '${id}': name it outside stageline/ (tenants' manifest secrets live there, and manifest apply may read stageline/*)`);
+  const prefix = stackNames(Stack.of(scope)).secretsPrefix;
+  if (id && (id.startsWith(prefix) || id.includes(`:secret:${prefix}`))) {
+    throw new Error(`slackSigningSecret '${id}': name it outside ${prefix} (this stack's tenants' manifest secrets live there, and manifest apply may read ${prefix}*)`);
   }
   if (!id) return undefined;
   if (id.startsWith('arn:')) return { value: id, arns: [id] };

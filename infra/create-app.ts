@@ -1,13 +1,14 @@
 import { App, Tags, Validations, type AppProps } from 'aws-cdk-lib';
-import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
+import { AwsSolutionsChecks, NIST80053R5Checks, ServerlessChecks } from 'cdk-nag';
 import { StagelineStack } from './stack.ts';
 
 /**
- * The cdk-nag packs every synth runs: AWS Solutions, and Serverless (async failure destinations,
- * tracing, log retention, API access logs, redrive). NIST 800-53 R5 is not one: see
- * docs/operations/deploy-aws.md.
+ * The cdk-nag packs every synth runs: AWS Solutions, Serverless (async failure destinations,
+ * tracing, log retention, API access logs, redrive) and NIST 800-53 R5 (backups, encryption keys,
+ * VPCs, reserved concurrency, inline policies…). Every finding is closed or acknowledged on the
+ * resource it is about, with a reason true of that resource: docs/operations/deploy-aws.md.
  */
-export const NAG_PACKS = [AwsSolutionsChecks, ServerlessChecks] as const;
+export const NAG_PACKS = [AwsSolutionsChecks, ServerlessChecks, NIST80053R5Checks] as const;
 
 /**
  * Builds the app exactly as `cdk synth` does; the infra tests call this too,
@@ -16,8 +17,9 @@ export const NAG_PACKS = [AwsSolutionsChecks, ServerlessChecks] as const;
 export function createApp(props?: AppProps): { app: App; stack: StagelineStack } {
   const app = new App(props);
   // Environment-agnostic (no account/region): synth needs no credentials, and
-  // the deploying profile decides where it goes.
-  const stack = new StagelineStack(app, 'Stageline', {
+  // the deploying profile decides where it goes. A second Stageline stack in the
+  // account is this app under another name (-c stackName=…; infra/names.ts).
+  const stack = new StagelineStack(app, stackNameFrom(app.node.tryGetContext('stackName')), {
     description: 'Stageline: release promotion through an ordered line of environments',
   });
   Tags.of(stack).add('project', 'stageline');
@@ -26,4 +28,11 @@ export function createApp(props?: AppProps): { app: App; stack: StagelineStack }
   // what the infra tests run too.
   Validations.of(app).addPlugins(...NAG_PACKS.map((Pack) => new Pack(app)));
   return { app, stack };
+}
+
+/** The stack's name: context `stackName`, default `Stageline`; a CloudFormation stack name of at most 64 characters (it names the schedule group). */
+function stackNameFrom(raw: unknown): string {
+  if (raw === undefined || raw === null) return 'Stageline';
+  if (typeof raw !== 'string' || !/^[A-Za-z][A-Za-z0-9-]{0,63}$/.test(raw)) throw new Error(`context stackName must be a stack name (a letter, then letters, digits and dashes, at most 64); got ${JSON.stringify(raw)}`);
+  return raw;
 }

@@ -5,10 +5,9 @@ import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Duration, Validations, type Stack } from 'aws-cdk-lib';
 import { EVENT_SOURCE } from '../domain/kernel/events.ts';
+import { noFunctionDlq } from './acknowledgements.ts';
+import { stackNames } from './names.ts';
 import { StackPart } from './part.ts';
-
-/** Name of the custom EventBridge bus the domain events go to (env EVENT_BUS_NAME). */
-export const EVENT_BUS_NAME = 'stageline';
 
 /**
  * Events: the bus every function that writes may publish to, the rules sending its events (and AWS
@@ -24,7 +23,8 @@ export class DomainEvents extends StackPart {
 
   constructor(stack: Stack, id: string) {
     super(stack, id);
-    this.eventBus = new events.EventBus(stack, 'EventBus', { eventBusName: EVENT_BUS_NAME, description: 'Stageline domain events' });
+    // Named after the stack (infra/names.ts: `stageline` for the default stack); functions get it as EVENT_BUS_NAME.
+    this.eventBus = new events.EventBus(stack, 'EventBus', { eventBusName: stackNames(stack).eventBus, description: 'Stageline domain events' });
   }
 
   /** An SQS queue that catches what a target could not take (kept 14 days). */
@@ -94,14 +94,26 @@ export class DomainEvents extends StackPart {
   onAsyncFailure(fn: lambda.IFunction, retryAttempts: number, maxEventAge: Duration, invokedBy: string): void {
     const queue = (this.asyncFailureQueue ??= this.deadLetters('AsyncFailureDlq', 'the on-failure destination of the asynchronously invoked functions (rule and schedule targets)'));
     fn.configureAsyncInvoke({ onFailure: new SqsDestination(queue), retryAttempts, maxEventAge });
-    Validations.of(fn).acknowledge({
-      id: 'Serverless-LambdaDLQ',
-      reason: `Invoked asynchronously by ${invokedBy}: what still fails after Lambda's ${retryAttempts} retries goes to its on-failure destination (AsyncFailureDlq, an EventInvokeConfig), which records the event with the condition, the invoke count and the whole error; a function DLQ besides would only hold the same events with less.`,
+    noFunctionDlq(
+      fn,
+      `Invoked asynchronously by ${invokedBy}: what still fails after Lambda's ${retryAttempts} retries goes to its on-failure destination (AsyncFailureDlq, an EventInvokeConfig), which records the event with the condition, the invoke count and the whole error; a function DLQ besides would only hold the same events with less.`,
+    );
+  }
+
+  /**
+   * A rule on the default bus that invokes `fn` once a minute with a constant input (the audit anchor tick). A
+   * missed tick is made up by the next: no retries by the rule beyond a minute.
+   */
+  everyMinute(name: string, description: string, fn: lambda.IFunction, input: Record<string, unknown>): void {
+    new events.Rule(this.stack, `${name}Rule`, {
+      schedule: events.Schedule.rate(Duration.minutes(1)),
+      description,
+      targets: [new targets.LambdaFunction(fn, { event: events.RuleTargetInput.fromObject(input), deadLetterQueue: this.awsEventsDlq(), retryAttempts: 2, maxEventAge: Duration.minutes(1) })],
     });
   }
 
-  /** One dead-letter queue for the targets of the rules on the default bus (AWS services' events: alarms, ECR pushes). */
+  /** One dead-letter queue for the targets of the rules on the default bus (AWS services' events: alarms, ECR pushes; the anchor tick). */
   private awsEventsDlq(): sqs.Queue {
-    return (this.defaultBusDlq ??= this.deadLetters('AwsEventsDlq', 'the dead-letter queue of the rules on the default bus (MonitorAlarms, RegistryPush)'));
+    return (this.defaultBusDlq ??= this.deadLetters('AwsEventsDlq', 'the dead-letter queue of the rules on the default bus (MonitorAlarms, RegistryPush, AuditAnchorTick)'));
   }
 }

@@ -2,7 +2,9 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
-import { ArnFormat, Validations, type Stack } from 'aws-cdk-lib';
+import { ArnFormat, type Stack } from 'aws-cdk-lib';
+import { noFunctionDlq } from './acknowledgements.ts';
+import { logGroup } from './function.ts';
 import { StackPart } from './part.ts';
 import { aslPath, type SubstitutionKey } from './state-machines.ts';
 
@@ -22,7 +24,7 @@ export class PromotionFlow extends StackPart {
   constructor(stack: Stack, id: string, stepFn: lambda.IFunction) {
     super(stack, id);
     const substitutions: Record<SubstitutionKey<'promotion'>, string> = { PromotionStepFunctionArn: stepFn.functionArn };
-    const promotionLogs = new logs.LogGroup(stack, 'PromotionStateMachineLogs', { retention: logs.RetentionDays.THREE_MONTHS });
+    const promotionLogs = logGroup(stack, 'PromotionStateMachineLogs', logs.RetentionDays.THREE_MONTHS, "the promotion flow's execution events, without execution data (includeExecutionData: false)");
     // Named, so the step function can be granted on its ARN without a dependency cycle
     // (machine -> function ARN -> function policy -> machine).
     const machineName = `${stack.stackName}-promotion`;
@@ -39,14 +41,10 @@ export class PromotionFlow extends StackPart {
     // Only the unqualified function ARN the definition invokes (grantInvoke would add `:*`).
     this.machine.addToRolePolicy(new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [stepFn.functionArn] }));
     this.machineArn = stack.formatArn({ service: 'states', resource: 'stateMachine', resourceName: machineName, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
-    Validations.of(stepFn).acknowledge({
-      id: 'Serverless-LambdaDLQ',
-      reason: 'Invoked only by this state machine, synchronously (lambda:invoke tasks, RequestResponse): an error is the task\'s, retried and caught by the states\' Retry and Catch (statemachines/promotion.asl.json); a function DLQ applies to asynchronous invocations only.',
-    });
-    Validations.of(this.machine).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason:
-        'Only the statements CDK adds for `logs` and `tracingEnabled` use "*": the CloudWatch Logs delivery actions (logs:CreateLogDelivery, ...) and xray:PutTraceSegments/PutTelemetryRecords/GetSampling* support no resource-level permissions.',
-    });
+    noFunctionDlq(
+      stepFn,
+      'Invoked only by this state machine, synchronously (lambda:invoke tasks, RequestResponse): an error is the task\'s, retried and caught by the states\' Retry and Catch (statemachines/promotion.asl.json); a function DLQ applies to asynchronous invocations only.',
+    );
+    // The "*" statements CDK adds to its role for `logs` and `tracingEnabled` are acknowledged on that policy, by what they hold (infra/acknowledgements.ts).
   }
 }

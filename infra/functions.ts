@@ -7,9 +7,9 @@ import { FUNCTIONS, functionOf, ROUTES } from '../functions/http/routes.ts';
 import { checkFunctionGroups, dataAccessOf, FUNCTION_TIMEOUTS, isWorkflowHandler, OWN_ROLE, servesAppKeys } from './access.ts';
 import { needsOf, type Needs } from './adapters.ts';
 import type { StackContext } from './context.ts';
-import { HandlerFunction } from './function.ts';
+import { HandlerFunction, logGroup } from './function.ts';
 import { StackPart } from './part.ts';
-import type { DataStore } from './store.ts';
+import type { DataStore, TenantAccess } from './store.ts';
 
 /** The CORS helper: a bundle holding it reads CORS_ALLOWED_ORIGINS (configuration, not an AWS resource: outside infra/adapters.ts, so shared roles are unchanged). */
 const CORS_MODULE = 'functions/http/cors.ts';
@@ -18,6 +18,9 @@ export const MONITORS_MODULE = 'domain/freeze/monitors.ts';
 
 const upperFirst = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 export const pascal = (name: string) => name.split('-').map(upperFirst).join('');
+
+/** The tenant-fenced role an API function assumes: writers the write role, app-key readers the app-read role (reads, plus an app key's lastUsedAt; only they may), other readers the read role. */
+const tenantAccessOf = (name: string): TenantAccess => (dataAccessOf(name) === 'write' ? 'write' : servesAppKeys(name) ? 'appRead' : 'read');
 
 /**
  * The functions: one per handler in the route table (plus the $default fallback) or per group of
@@ -36,9 +39,8 @@ export class Functions extends StackPart {
 
   constructor(stack: Stack, id: string, store: DataStore, context: StackContext) {
     super(stack, id);
-    const handlerLogs = new logs.LogGroup(stack, 'HandlerLogs', { retention: logs.RetentionDays.ONE_MONTH });
+    const handlerLogs = logGroup(stack, 'HandlerLogs', logs.RetentionDays.ONE_MONTH, "every function's JSON logs (a line per request or event: route or event, outcome, duration, tenant; errors with their message)");
     const { concurrency, traceSdk, machinePrincipals, allowedOrigins } = context;
-    this.tenantRoles = store.tenantRoles();
     checkFunctionGroups();
     for (const name of FUNCTIONS) {
       const access = dataAccessOf(name);
@@ -65,10 +67,17 @@ export class Functions extends StackPart {
         },
       });
       // Background functions (flows, stream, notifier) serve every tenant: direct access. API functions: the tenant fence.
-      if (isWorkflowHandler(name)) store.grantData(fn, access);
+      if (isWorkflowHandler(name)) store.grantData(name, fn, access);
       else if (access !== 'none') Tags.of(fn.fn.role!).add('stageline-api', 'true');
       this.functions.set(name, fn);
     }
+    // The tenant-fenced roles, once the functions exist: each trusts the execution roles of the functions that assume it
+    // (those whose bundle needs it, infra/adapters.ts tenantDataRole), by their ARNs.
+    const assumers: Record<TenantAccess, Set<iam.IRole>> = { read: new Set(), write: new Set(), appRead: new Set() };
+    for (const [name, needs] of this.needs) {
+      if (needs.grants.some((g) => g.on === 'tenantDataRole')) assumers[tenantAccessOf(name)].add(this.functions.get(name)!.fn.role!);
+    }
+    this.tenantRoles = store.tenantRoles({ read: [...assumers.read], write: [...assumers.write], appRead: [...assumers.appRead] });
     // Reserved concurrency comes out of the account's pool, which must keep 100 unreserved: a total above that fails the deploy, so it fails the synth.
     const reserved = [...this.functions.values()].reduce((sum, f) => sum + ((f.fn.node.defaultChild as lambda.CfnFunction).reservedConcurrentExecutions ?? 0), 0);
     if (reserved > context.accountConcurrency - 100) {
@@ -77,6 +86,11 @@ export class Functions extends StackPart {
         `reservedConcurrency reserves ${reserved} executions in all (${concurrency.api ?? 0} for each of the ${apiCount} API functions, plus the others), more than the ${context.accountConcurrency - 100} an account of accountConcurrency=${context.accountConcurrency} may reserve (100 stay unreserved): lower it, or raise the account's quota and pass -c accountConcurrency=<quota>`,
       );
     }
+  }
+
+  /** The tenant-fenced role an API function assumes (infra/needs.ts gives it that role's ARN, infra/store.ts trusts its role). */
+  tenantRoleOf(name: string): iam.Role {
+    return this.tenantRoles[tenantAccessOf(name)];
   }
 
   /** The Lambda function serving a handler (its group's, for a grouped handler). */
@@ -101,10 +115,11 @@ export class Functions extends StackPart {
         assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
         managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AWSLambdaBasicExecutionRole')],
       });
-      Validations.of(role).acknowledge(
-        { id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]', reason: 'AWSLambdaBasicExecutionRole only grants logs:CreateLogGroup/CreateLogStream/PutLogEvents, which every function needs to write its own logs.' },
-        { id: 'AwsSolutions-IAM5[Resource::*]', reason: 'Only the X-Ray statement added by `tracing: ACTIVE` uses "*": xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permissions.' },
-      );
+      // Its "*" statements (X-Ray) are acknowledged on its policy, by what they hold (infra/acknowledgements.ts).
+      Validations.of(role).acknowledge({
+        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+        reason: 'AWSLambdaBasicExecutionRole only grants logs:CreateLogGroup/CreateLogStream/PutLogEvents, which every function needs to write its own logs.',
+      });
       this.sharedRoles.set(key, role);
     }
     return role;

@@ -1,7 +1,8 @@
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type { CfnScheduleGroup } from 'aws-cdk-lib/aws-scheduler';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { ArnFormat, Validations, type Stack } from 'aws-cdk-lib';
-import { dataAccessOf, isWorkflowHandler, OWN_ROLE, servesAppKeys } from './access.ts';
+import { isWorkflowHandler, OWN_ROLE } from './access.ts';
 import { mergeGrants, OPTIONAL_RESOURCES, type Resource } from './adapters.ts';
 import type { AuditAnchor } from './audit-anchor.ts';
 import type { StackContext } from './context.ts';
@@ -9,6 +10,7 @@ import type { DomainEvents } from './events.ts';
 import type { PromotionFlow } from './flows.ts';
 import type { Functions } from './functions.ts';
 import type { Identity } from './identity.ts';
+import { stackNames } from './names.ts';
 import { StackPart } from './part.ts';
 import type { Scheduling } from './scheduling.ts';
 import type { DataStore } from './store.ts';
@@ -35,6 +37,8 @@ export class AdapterNeeds extends StackPart {
   constructor(stack: Stack, id: string, { context, store, identity, events, functions, anchor, flow, scheduling }: Provider) {
     super(stack, id);
     const { notifyFrom, slackSecret } = context;
+    // The stack's own schedule group and prefix of tenants' secrets (infra/names.ts: two stacks never share them).
+    const { scheduleGroup, secretsPrefix } = stackNames(stack);
     // The promotion step copies and tags; publishing tags in the first environment's registries (both bundle the adapter).
     const registrySecret = context.registrySecretId
       ? context.registrySecretId.startsWith('arn:')
@@ -47,9 +51,11 @@ export class AdapterNeeds extends StackPart {
       promotionMachine: () => ({ value: flow.machineArn, arns: [flow.machineArn] }),
       stagelineSchedules: () => ({
         arns: [scheduling.scheduleArn],
-        nag: 'arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule/default/stageline-*',
-        why: 'Schedules are made per promotion at run time (stageline-…, AWS names in domain/kernel/aws-names.ts), so their names are not known at deploy time; the prefix confines the function to Stageline schedules in the default group.',
+        nag: `arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule/${scheduleGroup}/stageline-*`,
+        why: "Schedules are made per promotion at run time (stageline-…, AWS names in domain/kernel/aws-names.ts), so their names are not known at deploy time; the group and prefix confine the function to Stageline schedules in this stack's own schedule group.",
       }),
+      // By reference (Ref is the group's name): the functions depend on the group.
+      scheduleGroup: () => ({ value: (scheduling.group.node.defaultChild as CfnScheduleGroup).ref, arns: [] }),
       schedulerRole: () => ({ value: scheduling.role.roleArn, arns: [scheduling.role.roleArn] }),
       // schedule-fire re-arms sweeps to itself: it takes its own ARN from the invocation (as an environment value it would be a cycle).
       scheduleTarget: (fn) => (fn === 'schedule-fire' ? { arns: [] } : { value: fireFn.functionArn, arns: [fireFn.functionArn] }),
@@ -64,10 +70,11 @@ export class AdapterNeeds extends StackPart {
       }),
       secretsKey: () => ({ value: store.secretsKey.secretArn, arns: [store.secretsKey.secretArn] }),
       tenantSecrets: () => ({
-        arns: [stack.formatArn({ service: 'secretsmanager', resource: 'secret', resourceName: 'stageline/*', arnFormat: ArnFormat.COLON_RESOURCE_NAME })],
-        nag: 'arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:stageline/*',
-        why: "Tenants name their secrets in manifests and git targets (stageline/<tenant>/<purpose>/<NAME>); the function asks only for its verified tenant's, of the purpose the reference has.",
+        arns: [stack.formatArn({ service: 'secretsmanager', resource: 'secret', resourceName: `${secretsPrefix}*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME })],
+        nag: `arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:${secretsPrefix}*`,
+        why: `Tenants name their secrets in manifests and git targets (${secretsPrefix}<tenant>/<purpose>/<NAME>, under this stack's prefix); the function asks only for its verified tenant's, of the purpose the reference has.`,
       }),
+      secretsPrefix: () => ({ value: secretsPrefix, arns: [] }),
       registrySecret: registrySecret ? () => ({ value: registrySecret.secretArn, arns: [registrySecret.secretArn] }) : undefined,
       userPool: () => ({ value: identity.userPool.userPoolId, arns: [identity.userPool.userPoolArn] }),
       // App-key routes pass the gateway unauthenticated: their function checks people's ID tokens as the JWT authorizer would.
@@ -84,8 +91,8 @@ export class AdapterNeeds extends StackPart {
       // The delivery function schedules its retries to itself: its own ARN from the invocation (as an environment value it would be a cycle).
       webhookTarget: (fn) => (fn === 'webhook-deliver' ? { arns: [] } : { value: deliverFn.functionArn, arns: [deliverFn.functionArn] }),
       webhookSecrets: () => ({
-        arns: [stack.formatArn({ service: 'secretsmanager', resource: 'secret', resourceName: 'stageline/*/webhooks/*', arnFormat: ArnFormat.COLON_RESOURCE_NAME })],
-        nag: 'arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:stageline/*/webhooks/*',
+        arns: [stack.formatArn({ service: 'secretsmanager', resource: 'secret', resourceName: `${secretsPrefix}*/webhooks/*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME })],
+        nag: `arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:${secretsPrefix}*/webhooks/*`,
         why: "One secret per subscription, named by tenant and subscription at run time; the function touches only its verified tenant's.",
       }),
       emailIdentity: notifyFrom
@@ -95,8 +102,8 @@ export class AdapterNeeds extends StackPart {
           }
         : undefined,
       tenantDataRole: (fn) => {
-        // App-key readers assume the app-read role (reads, plus an app key's lastUsedAt); only they may.
-        const role = dataAccessOf(fn) === 'write' ? functions.tenantRoles.write : servesAppKeys(fn) ? functions.tenantRoles.appRead : functions.tenantRoles.read;
+        // App-key readers assume the app-read role (reads, plus an app key's lastUsedAt); only they may (infra/functions.ts).
+        const role = functions.tenantRoleOf(fn);
         return { value: role.roleArn, arns: [role.roleArn] };
       },
     };

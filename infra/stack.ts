@@ -16,7 +16,7 @@ import type * as events from 'aws-cdk-lib/aws-events';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { HttpApi } from 'aws-cdk-lib/aws-apigatewayv2';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Stack, Validations, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { AUTO_PROMOTION_TRIGGERS } from '../domain/kernel/events.ts';
 import { NOTIFY_ON } from '../domain/notify/notifier.ts';
@@ -31,6 +31,7 @@ import { PromotionFlow } from './flows.ts';
 import type { HandlerFunction } from './function.ts';
 import { Functions } from './functions.ts';
 import { Identity } from './identity.ts';
+import { acknowledgePolicies } from './acknowledgements.ts';
 import { AdapterNeeds } from './needs.ts';
 import { Scheduling } from './scheduling.ts';
 import { DataStore } from './store.ts';
@@ -67,7 +68,7 @@ export class StagelineStack extends Stack {
     // (events.onAsyncFailure), not nowhere. Retries are safe for each (idempotent by event id, or acting on the
     // present state), and the maximum age is the horizon its rule or schedule already gives the event.
     // auto-promote: runOnce by event id; an evaluation two hours late is still of the current state.
-    events.onAsyncFailure(fn('auto-promote'), 2, Duration.hours(2), 'the AutoPromote rule on the stageline bus');
+    events.onAsyncFailure(fn('auto-promote'), 2, Duration.hours(2), "the AutoPromote rule on the stack's bus");
     // alarm-state: an automatic rollback is a reaction to an alarm; one still failing an hour later is for a person
     // to decide on (the queue's alarm tells them), not to happen by surprise hours after the alarm.
     events.onAsyncFailure(fn('alarm-state'), 2, Duration.hours(1), 'the MonitorAlarms rule on the default bus');
@@ -84,7 +85,8 @@ export class StagelineStack extends Stack {
     // function, so the poll costs a Lambda invocation without API Gateway's $1.00 per million
     // (bench: the cost per million unchanged polls). Only app-key routes are served there (appRouteOfUrl).
     for (const name of [...functions.functions.keys()].filter(servesAppKeys)) {
-      const url = fn(name).addFunctionUrl({
+      const target = fn(name);
+      const url = target.addFunctionUrl({
         authType: lambda.FunctionUrlAuthType.NONE,
         cors: {
           allowedOrigins: context.allowedOrigins,
@@ -94,6 +96,15 @@ export class StagelineStack extends Stack {
           maxAge: Duration.hours(1),
         },
       });
+      // The URL's two resource-based permissions (lambda:InvokeFunctionUrl with auth NONE, lambda:InvokeFunction only via the URL).
+      for (const id of ['invoke-function-url', 'invoke-function']) {
+        const permission = target.node.tryFindChild(id);
+        if (!permission) throw new Error(`${name}: its function URL has no ${id} permission`);
+        Validations.of(permission).acknowledge({
+          id: 'NIST.800.53.R5-LambdaFunctionPublicAccessProhibited',
+          reason: `${name} answers app-key reads at its function URL, open on purpose (auth NONE, and invocable only through the URL): the function itself authenticates the app key (Bearer or X-API-Key; only the SHA-256 of its secret is stored) and answers only app-key routes there.`,
+        });
+      }
       new CfnOutput(this, `AppReadUrl${name.replace(/(^|-)(\w)/g, (_m, _d, c: string) => c.toUpperCase())}`, { value: url.url, description: `${name}: app-key reads without API Gateway (same paths as the API)` });
     }
 
@@ -103,7 +114,7 @@ export class StagelineStack extends Stack {
     fn('notifier').addEnvironment('PUBLIC_URL', api.stage.url.replace(/\/$/, ''));
     // notifier: delivered once per event id and target, so a retry sends nothing twice; an approval request is still
     // worth sending hours later (the rule's six hours too).
-    events.onAsyncFailure(fn('notifier'), 2, Duration.hours(6), 'the Notify rule on the stageline bus');
+    events.onAsyncFailure(fn('notifier'), 2, Duration.hours(6), "the Notify rule on the stack's bus");
 
     new AdapterNeeds(this, 'NeedsPart', { context, store, identity, events, functions, anchor, flow, scheduling });
 
@@ -114,7 +125,7 @@ export class StagelineStack extends Stack {
     // webhook-deliver: a subscriber's failures are retried by its own schedules, so Lambda retries only the function's
     // own failures (store, scheduler); a delivery is made once per event and subscription, so a retry sends nothing
     // twice; six hours, as its rule.
-    events.onAsyncFailure(fn('webhook-deliver'), 2, Duration.hours(6), 'the Webhooks rule on the stageline bus and its own retry schedules (SchedulerRole)');
+    events.onAsyncFailure(fn('webhook-deliver'), 2, Duration.hours(6), "the Webhooks rule on the stack's bus and its own retry schedules (SchedulerRole)");
 
     new Alarms(this, 'AlarmsPart', { machine: flow.machine, api: api.api, events, streamFn: fn('stream'), alarmEmail: context.alarmEmail });
 
@@ -133,5 +144,8 @@ export class StagelineStack extends Stack {
     new CfnOutput(this, 'TableName', { value: this.table.tableName });
     new CfnOutput(this, 'PromotionStateMachineArn', { value: this.promotionStateMachine.stateMachineArn });
     new CfnOutput(this, 'EventBusName', { value: this.eventBus.eventBusName });
+
+    // Each IAM policy's "*" statements and inline form, acknowledged by what they hold once synthesized (a read-only aspect).
+    acknowledgePolicies(this);
   }
 }

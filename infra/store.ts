@@ -4,6 +4,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Duration, RemovalPolicy, Validations, type Stack } from 'aws-cdk-lib';
 import { TABLE } from '../functions/adapters/keys.ts';
 import { READ_ACTIONS, TENANT_LEADING_KEYS, WRITE_ACTIONS, type DataAccess } from './access.ts';
+import { NARROW_WRITES } from './background-writes.ts';
 import type { HandlerFunction } from './function.ts';
 import { StackPart } from './part.ts';
 
@@ -32,6 +33,10 @@ export class DataStore extends StackPart {
       deletionProtection: true,
       removalPolicy: RemovalPolicy.RETAIN,
     });
+    Validations.of(this.table).acknowledge({
+      id: 'NIST.800.53.R5-DynamoDBInBackupPlan',
+      reason: 'Continuous backups (point-in-time recovery: any second of the last 35 days, to a new table), deletion protection, and retained when the stack is deleted. An AWS Backup plan (longer retention, copies to another account or region) is the account\'s to set up over its tables; tag-based selection picks this one up without a change here.',
+    });
     for (const index of TABLE.indexes) {
       this.table.addGlobalSecondaryIndex({
         indexName: index.name,
@@ -47,7 +52,15 @@ export class DataStore extends StackPart {
       // Kept with the table it unseals (also retained): deleting it would leave the sealed data unreadable.
       removalPolicy: RemovalPolicy.RETAIN,
     });
-    Validations.of(this.secretsKey).acknowledge({ id: 'AwsSolutions-SMG4', reason: 'Rotating this key would need re-sealing every stored webhook secret; rotation is a planned operation, not automatic.' });
+    const rotation = 'Rotating this key would need re-sealing every stored webhook secret; rotation is a planned operation, not automatic.';
+    Validations.of(this.secretsKey).acknowledge(
+      { id: 'AwsSolutions-SMG4', reason: rotation },
+      { id: 'NIST.800.53.R5-SecretsManagerRotationEnabled', reason: rotation },
+      {
+        id: 'NIST.800.53.R5-SecretsManagerUsingKMSKey',
+        reason: "Encrypted with Secrets Manager's key for the account (aws/secretsmanager). Within the stack only the roles of functions whose bundle seals or unseals may read it (secretsmanager:GetSecretValue on its ARN, from infra/adapters.ts; test/infra/stack.test.ts lists them); a customer-managed key would add a key policy that could also withhold it from the account's administrators.",
+      },
+    );
   }
 
   /** The table and its named indexes (no `index/*` wildcard). */
@@ -57,18 +70,22 @@ export class DataStore extends StackPart {
 
   /**
    * A role whose DynamoDB access is fenced to one tenant by IAM: `dynamodb:LeadingKeys` must match
-   * `T#${aws:PrincipalTag/tenant}#*` (every partition key, index keys included, starts so). Only this
-   * stack's API function roles (tagged stageline-api) may assume it, and only with a tenant session tag.
+   * `T#${aws:PrincipalTag/tenant}#*` (every partition key, index keys included, starts so). Only the
+   * execution roles of this stack's API functions that assume it (`assumers`, named by their ARNs, and
+   * tagged stageline-api) may assume it, and only with a tenant session tag. The trust names those roles
+   * and their policies name this role: both depend on the roles, neither on the other, so no cycle.
    */
-  tenantDataRole(id: string, actions: string[]): iam.Role {
+  tenantDataRole(id: string, actions: string[], assumers: iam.IRole[]): iam.Role {
+    if (assumers.length === 0) throw new Error(`${id}: no API function assumes it`);
     const role = new iam.Role(this.stack, id, {
       description: 'Stageline API functions: table access fenced to the tenant in the session tag',
-      assumedBy: new iam.AccountPrincipal(this.stack.account).withSessionTags().withConditions({
+      assumedBy: new ExecutionRoles(assumers, {
         StringEquals: { 'aws:PrincipalTag/stageline-api': 'true' },
         StringLike: { 'aws:RequestTag/tenant': '?*' },
       }),
       maxSessionDuration: Duration.hours(1),
     });
+    checkTrustSize(id, assumers.length);
     role.addToPolicy(
       new iam.PolicyStatement({
         actions,
@@ -81,12 +98,13 @@ export class DataStore extends StackPart {
 
   /**
    * The roles API functions reach the table through, assumed per request tenant (functions/http/deps.ts
-   * depsFor): read, write, and app-key reads (the read role, plus writing one attribute, an app key's lastUsedAt).
+   * depsFor): read, write, and app-key reads (the read role, plus writing one attribute, an app key's
+   * lastUsedAt); each trusts the execution roles of the functions that assume it.
    */
-  tenantRoles(): { read: iam.Role; write: iam.Role; appRead: iam.Role } {
-    const read = this.tenantDataRole('TenantReadRole', READ_ACTIONS);
-    const write = this.tenantDataRole('TenantWriteRole', [...READ_ACTIONS, ...WRITE_ACTIONS]);
-    const appRead = this.tenantDataRole('TenantAppReadRole', READ_ACTIONS);
+  tenantRoles(assumers: Record<TenantAccess, iam.IRole[]>): Record<TenantAccess, iam.Role> {
+    const read = this.tenantDataRole('TenantReadRole', READ_ACTIONS, assumers.read);
+    const write = this.tenantDataRole('TenantWriteRole', [...READ_ACTIONS, ...WRITE_ACTIONS], assumers.write);
+    const appRead = this.tenantDataRole('TenantAppReadRole', READ_ACTIONS, assumers.appRead);
     appRead.addToPolicy(
       new iam.PolicyStatement({
         actions: ['dynamodb:UpdateItem'],
@@ -101,12 +119,75 @@ export class DataStore extends StackPart {
     return { read, write, appRead };
   }
 
-  /** Direct access (background functions serving every tenant): only the item-level actions the adapter uses. */
-  grantData(fn: HandlerFunction, access: DataAccess): void {
+  /**
+   * Direct access (background functions serving every tenant): only the item-level actions the adapter
+   * uses; a function whose writes are few and known (infra/background-writes.ts) only those, on those kinds of items.
+   */
+  grantData(name: string, fn: HandlerFunction, access: DataAccess): void {
     if (access === 'none') return;
     fn.fn.addToRolePolicy(new iam.PolicyStatement({ actions: READ_ACTIONS, resources: this.arns }));
-    if (access === 'write') {
+    if (access !== 'write') return;
+    const narrow = NARROW_WRITES[name];
+    if (!narrow) {
       fn.fn.addToRolePolicy(new iam.PolicyStatement({ actions: WRITE_ACTIONS, resources: [this.table.tableArn] }));
+      return;
     }
+    for (const w of narrow) {
+      const unknown = w.actions.filter((a) => !WRITE_ACTIONS.includes(a));
+      if (unknown.length) throw new Error(`infra/background-writes.ts: ${name} writes with ${unknown.join(', ')}, which the store adapter never sends`);
+      fn.fn.addToRolePolicy(new iam.PolicyStatement({ actions: w.actions, resources: [this.table.tableArn], conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': w.partitions } } }));
+    }
+  }
+}
+
+/** Which tenant-fenced role an API function assumes: its data access, and whether it serves app keys. */
+export type TenantAccess = 'read' | 'write' | 'appRead';
+
+/**
+ * The execution roles of the API functions that assume a tenant-fenced role: one trust statement naming
+ * each by its ARN (sts:AssumeRole, and sts:TagSession for the tenant tag), with the conditions.
+ */
+class ExecutionRoles extends iam.PrincipalBase {
+  override readonly assumeRoleAction = 'sts:AssumeRole';
+  constructor(
+    private readonly roles: iam.IRole[],
+    private readonly conditions: iam.Conditions,
+  ) {
+    super();
+  }
+
+  get policyFragment(): iam.PrincipalPolicyFragment {
+    return new iam.PrincipalPolicyFragment({ AWS: this.roles.map((r) => r.roleArn) }, this.conditions);
+  }
+
+  override addToAssumeRolePolicy(doc: iam.PolicyDocument): void {
+    doc.addStatements(new iam.PolicyStatement({ actions: ['sts:AssumeRole', 'sts:TagSession'], principals: this.roles.map((r) => new iam.ArnPrincipal(r.roleArn)), conditions: this.conditions }));
+  }
+
+  dedupeString(): string | undefined {
+    return undefined;
+  }
+}
+
+/** IAM's default quota for a role's trust policy (characters, white space not counted); 4,096 on request. */
+export const TRUST_POLICY_QUOTA = 2048;
+
+/**
+ * The trust policy of a tenant-fenced role with this many principals, at its longest: role names of 64
+ * characters (CloudFormation's longest generated name) in the `aws` partition. Fails the synth, not the
+ * deploy, when it could exceed the quota.
+ */
+export function trustPolicySize(principals: number): number {
+  const arn = `arn:aws:iam::123456789012:role/${'x'.repeat(64)}`;
+  return JSON.stringify({
+    Version: '2012-10-17',
+    Statement: [{ Action: ['sts:AssumeRole', 'sts:TagSession'], Condition: { StringEquals: { 'aws:PrincipalTag/stageline-api': 'true' }, StringLike: { 'aws:RequestTag/tenant': '?*' } }, Effect: 'Allow', Principal: { AWS: Array.from({ length: principals }, () => arn) } }],
+  }).length;
+}
+
+function checkTrustSize(id: string, principals: number): void {
+  const size = trustPolicySize(principals);
+  if (size > TRUST_POLICY_QUOTA) {
+    throw new Error(`${id} trusts ${principals} execution roles: its trust policy could reach ${size} characters, over IAM's default quota of ${TRUST_POLICY_QUOTA} (let more API functions share a role, infra/functions.ts roleFor)`);
   }
 }

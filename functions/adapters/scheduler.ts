@@ -14,12 +14,19 @@ export class EventBridgeScheduler implements Scheduler {
     private readonly roleArn: string | undefined,
     /** where a schedule whose target keeps failing goes (an SQS queue, alarmed) */
     private readonly deadLetterArn?: string,
+    /** the stack's schedule group (SCHEDULE_GROUP, infra/scheduling.ts); unset, the account's default group */
+    private readonly groupName?: string,
   ) {}
+
+  private get group() {
+    return this.groupName ? { GroupName: this.groupName } : {};
+  }
 
   async scheduleOnce(name: string, at: Date, payload: SchedulePayload): Promise<void> {
     if (!this.targetArn || !this.roleArn) throw new Error('SCHEDULE_TARGET_ARN and SCHEDULER_ROLE_ARN must be set to schedule promotions');
     const input = {
       Name: name,
+      ...this.group,
       ScheduleExpression: `at(${at.toISOString().slice(0, 19)})`,
       ScheduleExpressionTimezone: 'UTC',
       FlexibleTimeWindow: { Mode: 'OFF' as const },
@@ -36,7 +43,7 @@ export class EventBridgeScheduler implements Scheduler {
 
   async cancel(name: string): Promise<void> {
     try {
-      await this.client.send(new DeleteScheduleCommand({ Name: name }));
+      await this.client.send(new DeleteScheduleCommand({ Name: name, ...this.group }));
     } catch (err) {
       if (!(err instanceof ResourceNotFoundException)) throw err;
     }
@@ -45,5 +52,5 @@ export class EventBridgeScheduler implements Scheduler {
 
 export function schedulerFromEnv(env: NodeJS.ProcessEnv = process.env): EventBridgeScheduler {
   // Read when first used, not at build: schedule-fire sets its own ARN from the invocation (functions/handlers/schedule-fire.ts).
-  return new EventBridgeScheduler(traced(new SchedulerClient({})), env.SCHEDULE_TARGET_ARN || undefined, env.SCHEDULER_ROLE_ARN || undefined, env.SCHEDULE_DLQ_ARN);
+  return new EventBridgeScheduler(traced(new SchedulerClient({})), env.SCHEDULE_TARGET_ARN || undefined, env.SCHEDULER_ROLE_ARN || undefined, env.SCHEDULE_DLQ_ARN, env.SCHEDULE_GROUP || undefined);
 }

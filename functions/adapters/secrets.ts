@@ -16,9 +16,10 @@ export function localSecretVariable(tenant: string, purpose: SecretPurpose, name
 
 /**
  * `${NAME}` references in documents (the manifest's Slack webhook and webhook-gate HMAC keys) and git
- * targets' tokens: on AWS the Secrets Manager secret `stageline/<tenant>/<NAME>` (the function may read
- * only `stageline/*`, and asks only for its verified tenant's); locally (no AWS) the tenant's
- * environment variable (localSecretVariable).
+ * targets' tokens: on AWS the Secrets Manager secret `<prefix><tenant>/<purpose>/<NAME>`, the prefix the
+ * stack's (SECRETS_PREFIX, infra/names.ts; `stageline/` when unset, the default stack's): the function may
+ * read only `<prefix>*`, and asks only for its verified tenant's. Locally (no AWS) the tenant's
+ * environment variable (localSecretVariable), whatever the prefix.
  */
 export function secretsFromEnv(env: NodeJS.ProcessEnv = process.env): SecretResolver {
   if (!env.AWS_LAMBDA_FUNCTION_NAME) {
@@ -33,7 +34,7 @@ export function secretsFromEnv(env: NodeJS.ProcessEnv = process.env): SecretReso
     async resolve(tenant, name, purpose) {
       const { SecretsManagerClient, GetSecretValueCommand, ResourceNotFoundException } = await import('@aws-sdk/client-secrets-manager');
       try {
-        const r = await traced(new SecretsManagerClient({})).send(new GetSecretValueCommand({ SecretId: `stageline/${tenant}/${purpose}/${name}` }));
+        const r = await traced(new SecretsManagerClient({})).send(new GetSecretValueCommand({ SecretId: `${env.SECRETS_PREFIX || 'stageline/'}${tenant}/${purpose}/${name}` }));
         return r.SecretString ?? null;
       } catch (err) {
         if (err instanceof ResourceNotFoundException) return null;

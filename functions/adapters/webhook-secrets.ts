@@ -1,8 +1,12 @@
 import type { WebhookSecret, WebhookSecretStore } from '#domain/webhooks/ports';
 import { traced } from './tracing.ts';
 
-/** The Secrets Manager name of a subscription's signing secrets (the functions may touch only `stageline/*\/webhooks/*`). */
-export const webhookSecretName = (tenant: string, id: string) => `stageline/${tenant}/webhooks/${id}`;
+/**
+ * The Secrets Manager name of a subscription's signing secrets, under the stack's prefix of tenants' secrets
+ * (SECRETS_PREFIX, infra/names.ts; `stageline/` when unset, the default stack's): the functions may touch only
+ * `<prefix>*\/webhooks/*`.
+ */
+export const webhookSecretName = (tenant: string, id: string, prefix = process.env.SECRETS_PREFIX || 'stageline/') => `${prefix}${tenant}/webhooks/${id}`;
 
 /**
  * AWS: one Secrets Manager secret per subscription, its value the JSON list of live secrets (the new

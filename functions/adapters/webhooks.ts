@@ -34,5 +34,5 @@ function scheduler(env: NodeJS.ProcessEnv): Promise<Scheduler> {
 
 async function make(env: NodeJS.ProcessEnv): Promise<Scheduler> {
   const [{ SchedulerClient }, { EventBridgeScheduler }, { traced }] = await Promise.all([import('@aws-sdk/client-scheduler'), import('./scheduler.ts'), import('./tracing.ts')]);
-  return new EventBridgeScheduler(traced(new SchedulerClient({})), env.WEBHOOK_TARGET_ARN!, env.SCHEDULER_ROLE_ARN!, env.SCHEDULE_DLQ_ARN);
+  return new EventBridgeScheduler(traced(new SchedulerClient({})), env.WEBHOOK_TARGET_ARN!, env.SCHEDULER_ROLE_ARN!, env.SCHEDULE_DLQ_ARN, env.SCHEDULE_GROUP || undefined);
 }

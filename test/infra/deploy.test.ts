@@ -69,6 +69,7 @@ const notAdapterAction = (a: string) =>
 const RESOURCE_IN_TEMPLATE: Record<Resource, (id: string, r: Resources[string]) => boolean> = {
   promotionMachine: (_id, r) => r.Type === 'AWS::StepFunctions::StateMachine',
   stagelineSchedules: () => false, // a name pattern, checked as text below
+  scheduleGroup: (_id, r) => r.Type === 'AWS::Scheduler::ScheduleGroup',
   schedulerRole: (_id, r) => r.Type === 'AWS::IAM::Role' && JSON.stringify(r.Properties!.AssumeRolePolicyDocument).includes('scheduler.amazonaws.com'),
   scheduleTarget: (_id, r) => r.Type === 'AWS::Lambda::Function' && r.Properties!.Description === 'Stageline schedule-fire',
   scheduleDlq: (id, r) => r.Type === 'AWS::SQS::Queue' && id.startsWith('ScheduleDlq'),
@@ -78,6 +79,7 @@ const RESOURCE_IN_TEMPLATE: Record<Resource, (id: string, r: Resources[string]) 
   checkpointObjects: (_id, r) => r.Type === 'AWS::S3::Bucket' && !!r.Properties!.ObjectLockEnabled,
   secretsKey: (id, r) => r.Type === 'AWS::SecretsManager::Secret' && id.startsWith('SecretsKey'),
   tenantSecrets: () => false, // a name pattern, checked as text below
+  secretsPrefix: () => false, // the stack's prefix, checked as text below
   registrySecret: () => false,
   userPool: (_id, r) => r.Type === 'AWS::Cognito::UserPool',
   emailIdentity: () => false,
@@ -92,8 +94,10 @@ const RESOURCE_IN_TEMPLATE: Record<Resource, (id: string, r: Resources[string]) 
   deploymentRegion: () => false, // the stack's region (a pseudo parameter)
 };
 const NAME_PATTERNS: Partial<Record<Resource, string>> = {
-  stagelineSchedules: ':schedule/default/stageline-*',
+  // The default stack's names (infra/names.ts): its own schedule group and prefix of tenants' secrets.
+  stagelineSchedules: ':schedule/stageline/stageline-*',
   tenantSecrets: ':secret:stageline/*',
+  secretsPrefix: '"stageline/"',
   webhookSecrets: ':secret:stageline/*/webhooks/*',
   monitoredAlarms: ':alarm:*',
   deploymentRegion: 'AWS::Region',

@@ -1,0 +1,58 @@
+import { keys } from '../functions/adapters/keys.ts';
+
+/** A write grant of a background function: these actions, on items whose partition key matches one of these patterns. */
+export interface NarrowWrite {
+  actions: string[];
+  /** `dynamodb:LeadingKeys` patterns (StringLike): `T#*#<KIND>…`, from keys.ts with `*` for the tenant and for names */
+  partitions: string[];
+  /** what the function writes there, and where in the code */
+  what: string;
+}
+
+/** A partition key of keys.ts with `*` for every part (the tenant, names, ids). */
+const anyOf = (make: (...parts: string[]) => { pk: string }) => make('*', '*', '*', '*', '*').pk;
+
+const PROMOTION = anyOf(keys.promotion);
+const AUDIT = anyOf(keys.auditEntry);
+const ENV = anyOf(keys.environment);
+const SNAPSHOT = keys.snapshot('*', '*', 0).pk;
+const DEPLOYMENT = anyOf(keys.deployment);
+const DEPLOYMENT_ID = anyOf(keys.deploymentById);
+const METRICS = anyOf(keys.metrics);
+const EVENT = anyOf(keys.event);
+const ARTIFACT = anyOf(keys.artifactVersion);
+const TAG = anyOf(keys.tag);
+const FIRST_SEEN = anyOf(keys.firstSeen);
+
+/**
+ * Background functions whose writes are few and known. They reach the table directly, for every
+ * tenant (infra/store.ts grantData), so instead of every write action the store sends on the whole
+ * table they get the actions their code sends, on items of the kinds it writes: every partition key
+ * starts `T#<tenant>#<kind>` (keys.ts), and `dynamodb:LeadingKeys` holds each write (a transaction's
+ * items one by one) to those kinds, in any tenant. Reads stay as every background function's
+ * (their index queries name partitions outside any tenant: MON#<alarm>, PUSH#<repository>).
+ * A pattern's `*` also matches `#`, so `T#*#ENV` would match an environment named ENV's snapshot
+ * partition too: the fence is by kind of item, not exact.
+ *
+ * test/infra/background-writes.test.ts runs each function's domain code against DynamoDB Local
+ * and checks that every write it makes is allowed here (and stack.test.ts that the template grants
+ * exactly this).
+ */
+export const NARROW_WRITES: Record<string, NarrowWrite[]> = {
+  // An alarm of a monitor rolls back what bakes under it (domain/promotion/alarms.ts → monitor-watch.ts alarmRollback →
+  // finish.ts failStep): the promotion and its audit entry (events ride on it; an outbox item only for a commit without
+  // one), the target put back (the environment item, its pointer and current image, a restored snapshot), the
+  // deployment's final status.
+  'alarm-state': [
+    { actions: ['dynamodb:PutItem'], partitions: [PROMOTION, AUDIT, EVENT, ENV, SNAPSHOT, DEPLOYMENT, DEPLOYMENT_ID], what: 'the rollback: promotion, audit entry, environment, pointer, current image, snapshot, deployment' },
+    { actions: ['dynamodb:UpdateItem'], partitions: [METRICS], what: "the environment's daily counters (ADD, merged into the commit)" },
+    { actions: ['dynamodb:DeleteItem'], partitions: [ENV], what: "the target's execution lease (releaseLock, LOCK#<env> in the environments' partition)" },
+  ],
+  // A push to ECR publishes the version (domain/artifacts/discovery-ecr.ts → discovery.ts discovered → artifacts.ts
+  // publishArtifact): the version, the first environment's pointer and release tag, its deployment, the audit entry
+  // (events ride on it), and when the image was first seen.
+  'registry-push': [
+    { actions: ['dynamodb:PutItem'], partitions: [ARTIFACT, ENV, TAG, DEPLOYMENT, DEPLOYMENT_ID, AUDIT, EVENT, FIRST_SEEN], what: 'the publish: version, pointer, tags, deployment, audit entry, first seen' },
+    { actions: ['dynamodb:UpdateItem'], partitions: [METRICS], what: "the environment's daily counters (ADD, merged into the commit)" },
+  ],
+};
