@@ -18,7 +18,16 @@ type Input = Record<string, unknown> & {
 type CapacityUnits = { CapacityUnits?: number };
 
 /** Commands that accept ReturnConsumedCapacity (all the store sends). */
-const CAPACITY = new Set(['GetItemCommand', 'QueryCommand', 'BatchGetItemCommand', 'BatchWriteItemCommand', 'TransactWriteItemsCommand', 'PutItemCommand', 'UpdateItemCommand', 'DeleteItemCommand']);
+const CAPACITY = new Set([
+  'GetItemCommand',
+  'QueryCommand',
+  'BatchGetItemCommand',
+  'BatchWriteItemCommand',
+  'TransactWriteItemsCommand',
+  'PutItemCommand',
+  'UpdateItemCommand',
+  'DeleteItemCommand',
+]);
 
 function itemsOf(command: string, input: Input): number {
   if (input.TransactItems) return input.TransactItems.length;

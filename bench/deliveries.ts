@@ -36,7 +36,11 @@ export async function benchDeliveries(opts: { promotions?: number; subscriptions
     const tok = (g: string) => stack.issuer.sign({ sub: `${g}-b`, email: `${g}@bench.test`, tenant, groups: [g] });
     const [admin, deployer] = [await tok('admin'), await tok('deployer')];
     const call = async (method: string, path: string, token: string, body?: unknown) => {
-      const r = await fetch(stack.gateway.url + path, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: body ? JSON.stringify(body) : undefined });
+      const r = await fetch(stack.gateway.url + path, {
+        method,
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: body ? JSON.stringify(body) : undefined,
+      });
       const j = (await r.json().catch(() => null)) as any;
       if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${JSON.stringify(j)}`);
       return j;
@@ -72,8 +76,12 @@ export async function benchDeliveries(opts: { promotions?: number; subscriptions
     const until = Date.now() + 60_000;
     while (arrivals.length < expected && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
     const span = (arrivals.at(-1)?.at ?? started) - started;
-    console.log(`webhook deliveries/s (local, ${subscriptions} subscriptions × ${promotions} cancellations): ${fmt((arrivals.length / span) * 1000)} (${arrivals.length}/${expected} in ${fmt(span, 0)} ms)`);
-    console.log(`commit → first delivery attempt (${latency.length} promotions, one at a time): p50 ${fmt(quantile(latency, 0.5), 0)} ms, p90 ${fmt(quantile(latency, 0.9), 0)} ms (stream poll 100 ms)`);
+    console.log(
+      `webhook deliveries/s (local, ${subscriptions} subscriptions × ${promotions} cancellations): ${fmt((arrivals.length / span) * 1000)} (${arrivals.length}/${expected} in ${fmt(span, 0)} ms)`,
+    );
+    console.log(
+      `commit → first delivery attempt (${latency.length} promotions, one at a time): p50 ${fmt(quantile(latency, 0.5), 0)} ms, p90 ${fmt(quantile(latency, 0.9), 0)} ms (stream poll 100 ms)`,
+    );
   } finally {
     await stack.stop();
     await new Promise((r) => receiver.close(r));
@@ -84,15 +92,40 @@ export async function benchDeliveries(opts: { promotions?: number; subscriptions
   process.env[localSecretVariable('bench', 'git-token', 'BENCH_GIT')!] = 'bench-token';
   process.env.STAGELINE_ALLOW_LOOPBACK_OUTBOUND ??= 'true';
   try {
-    const url = g.repo('bench', { 'values.yaml': 'image:\n  tag: v0\n', ...Object.fromEntries(Array.from({ length: 50 }, (_, i) => [`charts/c${i}.yaml`, `n: ${i}\n`.repeat(200)])) });
-    const target = { tenant: 'bench', environment: 'production', repository: url, branch: 'main', file: 'values.yaml', path: 'image.tag', value: 'version' as const, tokenSecret: 'BENCH_GIT', version: 1, createdAt: '', createdBy: '', updatedAt: '', updatedBy: '' };
+    const url = g.repo('bench', {
+      'values.yaml': 'image:\n  tag: v0\n',
+      ...Object.fromEntries(Array.from({ length: 50 }, (_, i) => [`charts/c${i}.yaml`, `n: ${i}\n`.repeat(200)])),
+    });
+    const target = {
+      tenant: 'bench',
+      environment: 'production',
+      repository: url,
+      branch: 'main',
+      file: 'values.yaml',
+      path: 'image.tag',
+      value: 'version' as const,
+      tokenSecret: 'BENCH_GIT',
+      version: 1,
+      createdAt: '',
+      createdBy: '',
+      updatedAt: '',
+      updatedBy: '',
+    };
     const ms: number[] = [];
     for (let i = 1; i <= (opts.commits ?? 10); i++) {
       const t0 = performance.now();
-      await new IsomorphicGitWriter().commit({ tenant: 'bench', target, value: `v${i}`, message: `v${i}`, author: { name: 'bench', email: 'bench@bench.test' } });
+      await new IsomorphicGitWriter().commit({
+        tenant: 'bench',
+        target,
+        value: `v${i}`,
+        message: `v${i}`,
+        author: { name: 'bench', email: 'bench@bench.test' },
+      });
       ms.push(performance.now() - t0);
     }
-    console.log(`git commit step (shallow clone + commit + push, 51-file repo, git http-backend on loopback): p50 ${fmt(quantile(ms, 0.5), 0)} ms, p90 ${fmt(quantile(ms, 0.9), 0)} ms`);
+    console.log(
+      `git commit step (shallow clone + commit + push, 51-file repo, git http-backend on loopback): p50 ${fmt(quantile(ms, 0.5), 0)} ms, p90 ${fmt(quantile(ms, 0.9), 0)} ms`,
+    );
   } finally {
     await g.close();
   }

@@ -35,7 +35,13 @@ const PRICE = {
 
 type Case = { name: string; counts: Counts; ms: number[]; status: number };
 
-export async function benchEffective(): Promise<{ rru304: number; rru200: number; requests304: number; usdPerMillion304: number; usdPerMillion304Url: number }> {
+export async function benchEffective(): Promise<{
+  rru304: number;
+  rru200: number;
+  requests304: number;
+  usdPerMillion304: number;
+  usdPerMillion304Url: number;
+}> {
   heading('Consume: effective config and OFREP reads (per read, real handlers, DynamoDB Local)');
   const local = await startDynamo({});
   try {
@@ -54,17 +60,50 @@ export async function benchEffective(): Promise<{ rru304: number; rru200: number
     await createEnvironment(deps, admin, envSchema.parse({ name: 'staging', position: 0 }));
     await createEnvironment(deps, admin, envSchema.parse({ name: 'production', position: 1 }));
     const set = [
-      ...Array.from({ length: CONFIGS }, (_, i) => ({ kind: 'config', key: `svc${i % 10}.setting-${i}`, value: { timeoutMs: 1000 + i, region: 'us-east-1', enabled: i % 2 === 0 } })),
-      ...Array.from({ length: FLAGS }, (_, i) => ({ kind: 'flag', key: `feature-${i}`, value: i % 5 === 0 ? { $rollout: { variants: { on: true, off: false }, weights: { on: 10, off: 90 } } } : i % 2 === 0 })),
+      ...Array.from({ length: CONFIGS }, (_, i) => ({
+        kind: 'config',
+        key: `svc${i % 10}.setting-${i}`,
+        value: { timeoutMs: 1000 + i, region: 'us-east-1', enabled: i % 2 === 0 },
+      })),
+      ...Array.from({ length: FLAGS }, (_, i) => ({
+        kind: 'flag',
+        key: `feature-${i}`,
+        value: i % 5 === 0 ? { $rollout: { variants: { on: true, off: false }, weights: { on: 10, off: 90 } } } : i % 2 === 0,
+      })),
     ];
     await batchItems(deps, admin, 'staging', batchSchema.parse({ set }));
     const key = (await createAppKey(deps, admin, { name: 'bench', environment: 'staging' })).key;
 
     const event = (routeKey: string, path: string, headers: Record<string, string>, body?: string, pathParameters?: Record<string, string>) =>
-      ({ version: '2.0', routeKey, rawPath: path, rawQueryString: '', headers, pathParameters, body, isBase64Encoded: false, requestContext: { http: { method: routeKey.split(' ')[0], path } } }) as unknown as APIGatewayProxyEventV2;
+      ({
+        version: '2.0',
+        routeKey,
+        rawPath: path,
+        rawQueryString: '',
+        headers,
+        pathParameters,
+        body,
+        isBase64Encoded: false,
+        requestContext: { http: { method: routeKey.split(' ')[0], path } },
+      }) as unknown as APIGatewayProxyEventV2;
     const context = { awsRequestId: 'bench', getRemainingTimeInMillis: () => 10_000 } as unknown as Context;
-    const read = (headers: Record<string, string> = {}) => effective(event('GET /api/v1/environments/{env}/effective', '/api/v1/environments/staging/effective', { 'x-api-key': key, ...headers }, undefined, { env: 'staging' }), context);
-    const bulk = (headers: Record<string, string> = {}) => ofrep(event('POST /ofrep/v1/evaluate/flags', '/ofrep/v1/evaluate/flags', { 'x-api-key': key, 'content-type': 'application/json', ...headers }, JSON.stringify({ context: { targetingKey: 'user-42' } })), context);
+    const read = (headers: Record<string, string> = {}) =>
+      effective(
+        event('GET /api/v1/environments/{env}/effective', '/api/v1/environments/staging/effective', { 'x-api-key': key, ...headers }, undefined, {
+          env: 'staging',
+        }),
+        context,
+      );
+    const bulk = (headers: Record<string, string> = {}) =>
+      ofrep(
+        event(
+          'POST /ofrep/v1/evaluate/flags',
+          '/ofrep/v1/evaluate/flags',
+          { 'x-api-key': key, 'content-type': 'application/json', ...headers },
+          JSON.stringify({ context: { targetingKey: 'user-42' } }),
+        ),
+        context,
+      );
 
     // The first read of the key writes its last-used time (then at most once a minute): kept out of the measured runs.
     const first = await read();
@@ -85,16 +124,21 @@ export async function benchEffective(): Promise<{ rru304: number; rru200: number
       }
       // Per read: the average over the runs (all runs of a case send the same requests).
       const counts: Counts = {};
-      for (const c of runs) for (const [cmd, s] of Object.entries(c)) {
-        const a = (counts[cmd] ??= { requests: 0, items: 0, capacity: 0 });
-        a.requests += s.requests / RUNS;
-        a.items += s.items / RUNS;
-        a.capacity += s.capacity / RUNS;
-      }
+      for (const c of runs)
+        for (const [cmd, s] of Object.entries(c)) {
+          const a = (counts[cmd] ??= { requests: 0, items: 0, capacity: 0 });
+          a.requests += s.requests / RUNS;
+          a.items += s.items / RUNS;
+          a.capacity += s.capacity / RUNS;
+        }
       cases.push({ name, counts, ms, status });
     };
     const loadsBefore = effectiveStats.loads;
-    await measure('200, snapshot read from the table (new digest)', () => read(), () => clearCache());
+    await measure(
+      '200, snapshot read from the table (new digest)',
+      () => read(),
+      () => clearCache(),
+    );
     const loads = effectiveStats.loads - loadsBefore;
     await measure('200, snapshot cached in memory', () => read());
     await measure('304 (If-None-Match = ETag)', () => read({ 'if-none-match': etag }));
@@ -115,7 +159,9 @@ export async function benchEffective(): Promise<{ rru304: number; rru200: number
           c.name,
           String(c.status),
           fmt(totalRequests(c.counts), 1),
-          Object.entries(c.counts).map(([cmd, s]) => `${cmd.replace('Command', '')} ×${fmt(s.requests, 1)} (${fmt(s.items, 0)} keys)`).join(', ') || 'none',
+          Object.entries(c.counts)
+            .map(([cmd, s]) => `${cmd.replace('Command', '')} ×${fmt(s.requests, 1)} (${fmt(s.items, 0)} keys)`)
+            .join(', ') || 'none',
           fmt(rru(c), 1),
           fmt(quantile(c.ms, 0.5), 2),
           `$${usdPerMillion(c).toFixed(2)}`,
@@ -130,7 +176,13 @@ Unchanged poll (304) at the function URL: $${usdPerMillionUrl(c304).toFixed(2)} 
 AWS AppConfig data plane, for comparison: $0.20 per million configuration requests + $0.0008 per configuration received — $0.20/M for polls that find nothing new, $800.20/M for reads that receive the configuration (our 200: $${usdPerMillion(c200).toFixed(2)}/M).`);
     db.destroy();
     resetDeps();
-    return { rru304: rru(c304), rru200: rru(c200), requests304: totalRequests(c304.counts), usdPerMillion304: usdPerMillion(c304), usdPerMillion304Url: usdPerMillionUrl(c304) };
+    return {
+      rru304: rru(c304),
+      rru200: rru(c200),
+      requests304: totalRequests(c304.counts),
+      usdPerMillion304: usdPerMillion(c304),
+      usdPerMillion304Url: usdPerMillionUrl(c304),
+    };
   } finally {
     await local.stop();
   }

@@ -124,9 +124,22 @@ function cells(runs: Run[]): string[] {
   return [
     kinds.length === 1 ? `${total} (${kinds[0]})` : total,
     range(runs.map((r) => r.items)),
-    range(runs.map((r) => capacity(r.counts)), (n) => fmt(n)),
-    fmt(quantile(runs.map((r) => r.ms), 0.5)),
-    fmt(quantile(runs.map((r) => r.ms), 0.9)),
+    range(
+      runs.map((r) => capacity(r.counts)),
+      (n) => fmt(n),
+    ),
+    fmt(
+      quantile(
+        runs.map((r) => r.ms),
+        0.5,
+      ),
+    ),
+    fmt(
+      quantile(
+        runs.map((r) => r.ms),
+        0.9,
+      ),
+    ),
   ];
 }
 const COLUMNS = ['requests (by command)', 'items read', 'RCU', 'median ms', 'p90 ms'];
@@ -262,12 +275,18 @@ async function historySection(b: Bench): Promise<number> {
     // (base64url JSON); take a real one and move it to the record in the middle.
     const real = (await deploymentHistory(deps, ctx, HISTORY_ENV, PAGE)).nextCursor!;
     const key = JSON.parse(Buffer.from(real, 'base64url').toString('utf8')) as Record<string, string>;
-    check(Object.keys(key).sort().join() === 'pk,sk' && key.sk === `${historyAt(size - PAGE)}#${historyId(size - PAGE)}`, 'cursor is {pk, sk} of the last item returned');
+    check(
+      Object.keys(key).sort().join() === 'pk,sk' && key.sk === `${historyAt(size - PAGE)}#${historyId(size - PAGE)}`,
+      'cursor is {pk, sk} of the last item returned',
+    );
     const pageAt = (i: number) => Buffer.from(JSON.stringify({ ...key, sk: `${historyAt(i)}#${historyId(i)}` })).toString('base64url');
     const deepPage = (at: number) =>
       measure(probe, async () => {
         const page = await deploymentHistory(deps, ctx, HISTORY_ENV, PAGE, pageAt(at));
-        check(page.items.length === PAGE && page.items[0]!.id === historyId(at - 1) && page.items[PAGE - 1]!.id === historyId(at - PAGE), `page below record ${at} at ${size}`);
+        check(
+          page.items.length === PAGE && page.items[0]!.id === historyId(at - 1) && page.items[PAGE - 1]!.id === historyId(at - PAGE),
+          `page below record ${at} at ${size}`,
+        );
       });
     // The middle of the history, and its oldest page (records PAGE-1 … 0).
     const middle = Math.floor(size / 2);
@@ -278,7 +297,13 @@ async function historySection(b: Bench): Promise<number> {
     const below = `${historyAt(PAGE)}#${historyId(PAGE)}`;
     const keyCondition = await measure(probe, async () => {
       const r = await b.db.send(
-        new QueryCommand({ TableName: b.tableName, KeyConditionExpression: 'pk = :pk AND sk < :x', ExpressionAttributeValues: { ':pk': pk, ':x': below }, ScanIndexForward: false, Limit: PAGE }),
+        new QueryCommand({
+          TableName: b.tableName,
+          KeyConditionExpression: 'pk = :pk AND sk < :x',
+          ExpressionAttributeValues: { ':pk': pk, ':x': below },
+          ScanIndexForward: false,
+          Limit: PAGE,
+        }),
       );
       check(r.Count === PAGE && r.Items![0]!.id === historyId(PAGE - 1), `key-condition page at ${size}`);
     });
@@ -289,10 +314,14 @@ async function historySection(b: Bench): Promise<number> {
     rows.push([int(size), `(diagnostic) oldest 10, sk < key`, ...cells(keyCondition)]);
     if (stoppedShort) break;
   }
-  console.log(`Loading (setup, not measured): records written directly with BatchWriteItem (25 per request, ${LOAD_CONCURRENCY} in flight), with the key and attributes DynamoStore writes for a deployment:`);
+  console.log(
+    `Loading (setup, not measured): records written directly with BatchWriteItem (25 per request, ${LOAD_CONCURRENCY} in flight), with the key and attributes DynamoStore writes for a deployment:`,
+  );
   console.log(table(['records in env', 'added', 'load s', 'items/s', 'cumulative s'], loads));
   if (stoppedShort) {
-    console.log(`Stopped at ${int(loaded)} records: loading toward ${int(stoppedShort.target)} passed the ${LOAD_BUDGET_MS / 60_000}-minute budget on this machine.`);
+    console.log(
+      `Stopped at ${int(loaded)} records: loading toward ${int(stoppedShort.target)} passed the ${LOAD_BUDGET_MS / 60_000}-minute budget on this machine.`,
+    );
   }
   console.log('');
   console.log(table(['records in env', 'page', ...COLUMNS], rows));
@@ -369,11 +398,15 @@ async function metricsSection(b: Bench, historyRecords: number): Promise<void> {
     rows.push([`${days} days (${from} … ${today})`, int(inWindow.length), int(result!.environments[0]!.periods.length), ...cells(runs)]);
 
     const naive = await naiveRead(b, METRICS_ENV, from, today);
-    naiveRows.push([`${METRICS_ENV}, ${days} days`, int(naive.items), ...cells([naive]).filter((_, i) => i !== 1).slice(0, 3)]);
+    naiveRows.push([
+      `${METRICS_ENV}, ${days} days`,
+      int(naive.items),
+      ...cells([naive])
+        .filter((_, i) => i !== 1)
+        .slice(0, 3),
+    ]);
   }
-  console.log(
-    table(['window', 'deployments in window', 'weeks', ...COLUMNS], rows),
-  );
+  console.log(table(['window', 'deployments in window', 'weeks', ...COLUMNS], rows));
   console.log(
     `Per call: one Query for the line of environments, one Query over the window's daily counter items (pk T#t#MET#<env>, sk D#<day>; at most one per day), ` +
       `one GetItem per environment of the line (3) for the version drift. Totals (deployments, failed, rolled back) were checked against the records written.`,
@@ -384,9 +417,17 @@ async function metricsSection(b: Bench, historyRecords: number): Promise<void> {
   for (const days of [30, 90]) {
     const from = new Date(Date.parse(`${lastDay}T00:00:00Z`) - (days - 1) * DAY).toISOString().slice(0, 10);
     const naive = await naiveRead(b, HISTORY_ENV, from, lastDay);
-    naiveRows.push([`${HISTORY_ENV} (1 per minute), ${days} days`, int(naive.items), ...cells([naive]).filter((_, i) => i !== 1).slice(0, 3)]);
+    naiveRows.push([
+      `${HISTORY_ENV} (1 per minute), ${days} days`,
+      int(naive.items),
+      ...cells([naive])
+        .filter((_, i) => i !== 1)
+        .slice(0, 3),
+    ]);
   }
-  console.log(`\nFor contrast, a naive design that reads every deployment record in the window (Query on the records' partition by deployedAt, all pages of ≤ 1 MB; one run):`);
+  console.log(
+    `\nFor contrast, a naive design that reads every deployment record in the window (Query on the records' partition by deployedAt, all pages of ≤ 1 MB; one run):`,
+  );
   console.log(table(['environment, window', 'records read', 'requests (by command)', 'RCU', 'ms'], naiveRows));
   console.log(`Counters read at most one item per day (≤ ${METRIC_DAYS} for ${METRIC_DAYS} days), however many deployments the days hold.`);
 }
@@ -399,14 +440,31 @@ async function rollbackSection(b: Bench): Promise<void> {
     ['1.0.0', { policies: { minReplicas: 2, maxSurge: 1 }, schemaVersion: 3 }],
     ['2.0.0', { policies: { minReplicas: 1, maxSurge: 1 }, schemaVersion: 4 }],
   ] as const) {
-    const r = await publishArtifact(deps, ctx, ARTIFACT, publishSchema.parse({ version, digest: `sha256:${hex(`${ARTIFACT}@${version}`)}`, sourceCommit: hex(version).slice(0, 40), gitBranch: 'main', metadata: meta }));
+    const r = await publishArtifact(
+      deps,
+      ctx,
+      ARTIFACT,
+      publishSchema.parse({
+        version,
+        digest: `sha256:${hex(`${ARTIFACT}@${version}`)}`,
+        sourceCommit: hex(version).slice(0, 40),
+        gitBranch: 'main',
+        metadata: meta,
+      }),
+    );
     check(r.created && r.environment === ROLLBACK_ENV, `published ${version} into ${ROLLBACK_ENV}`);
   }
   const constraints = ['^1.0.0', '^2.0.0', '>=1.0.0, <3.0.0', '2.0.0', '1.0.0', '~2.0.0', 'latest-dev', '>=2.0.0', '^1.2.0 || ^2.0.0', '>=1.0.0'];
   const scopes = [ROLLBACK_ENV, undefined, METRICS_ENV] as const;
   for (let i = 0; i < CONSUMERS; i++) {
     const environment = scopes[i % scopes.length];
-    await putConsumer(deps, ctx, ARTIFACT, `svc-${String(i).padStart(2, '0')}`, consumerBody.parse({ constraint: constraints[i % constraints.length]!, ...(environment ? { environment } : {}) }));
+    await putConsumer(
+      deps,
+      ctx,
+      ARTIFACT,
+      `svc-${String(i).padStart(2, '0')}`,
+      consumerBody.parse({ constraint: constraints[i % constraints.length]!, ...(environment ? { environment } : {}) }),
+    );
   }
   console.log(
     `Setup (not measured): ${ARTIFACT}@1.0.0 then ${ARTIFACT}@2.0.0 published into '${ROLLBACK_ENV}' (first of the line), ` +
@@ -442,8 +500,15 @@ export async function benchHistory(): Promise<void> {
     probe.reads.attach(db);
     // None of the measured calls starts a workflow, publishes an event, calls a gate or syncs a registry.
     const deps: Deps = storeOnlyDeps(new DynamoStore(db, tableName));
-    const ctx: Ctx = { principal: { tenant: TENANT, id: 'bench', name: 'bench@stageline.local', roles: ['admin'], kind: 'machine' }, breakGlassReason: 'bench set-up' };
-    for (const [name, position] of [[ROLLBACK_ENV, 0], [METRICS_ENV, 1], [HISTORY_ENV, 2]] as const) {
+    const ctx: Ctx = {
+      principal: { tenant: TENANT, id: 'bench', name: 'bench@stageline.local', roles: ['admin'], kind: 'machine' },
+      breakGlassReason: 'bench set-up',
+    };
+    for (const [name, position] of [
+      [ROLLBACK_ENV, 0],
+      [METRICS_ENV, 1],
+      [HISTORY_ENV, 2],
+    ] as const) {
       await createEnvironment(deps, ctx, envSchema.parse({ name, position, reason: 'bench' }));
     }
     heading(`Deployment history, metrics and rollback analysis (DynamoDB Local in memory, table ${tableName}; RCU = read capacity DynamoDB Local reported)`);

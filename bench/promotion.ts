@@ -254,7 +254,9 @@ class Attribution {
               for (const t of input.TransactItems) {
                 const one = transactionWrus([t], this.shadows);
                 const it = (t.Put?.Item ?? (t.Update ?? t.Delete ?? t.ConditionCheck)!.Key) as Record<string, unknown>;
-                console.log(`  [wru] ${inv.fn} ${t.Put ? 'Put' : t.Update ? 'Update' : t.Delete ? 'Delete' : 'Check'} ${String(it.entity ?? it.sk)} size=${t.Put ? shadowOf(t.Put.Item).size : '?'} table=${one.table} idx=${one.indexes}`);
+                console.log(
+                  `  [wru] ${inv.fn} ${t.Put ? 'Put' : t.Update ? 'Update' : t.Delete ? 'Delete' : 'Check'} ${String(it.entity ?? it.sk)} size=${t.Put ? shadowOf(t.Put.Item).size : '?'} table=${one.table} idx=${one.indexes}`,
+                );
               }
             }
             applyToShadow(input.TransactItems, this.shadows);
@@ -330,7 +332,14 @@ interface Bench {
   stream: LocalStreamPoller;
 }
 
-async function api(b: Bench, user: User, method: 'POST', path: string, body: unknown, label: string): Promise<{ status: number; body: Record<string, unknown> }> {
+async function api(
+  b: Bench,
+  user: User,
+  method: 'POST',
+  path: string,
+  body: unknown,
+  label: string,
+): Promise<{ status: number; body: Record<string, unknown> }> {
   const match = matchRoute(method, path);
   if (match.kind !== 'route') throw new Error(`no route ${method} ${path}`);
   const fn = HANDLERS[match.route.handler];
@@ -406,7 +415,10 @@ async function makeLine(b: Bench, admin: User): Promise<void> {
 
 const CONFIGS = 20;
 async function seedConfigs(b: Bench, deployer: User): Promise<void> {
-  const set = Array.from({ length: CONFIGS }, (_, i) => ({ key: `svc-${i % 4}/setting-${String(i).padStart(2, '0')}`, value: i % 2 ? `${i * 10}s` : { replicas: i, region: 'eu-west-1' } }));
+  const set = Array.from({ length: CONFIGS }, (_, i) => ({
+    key: `svc-${i % 4}/setting-${String(i).padStart(2, '0')}`,
+    value: i % 2 ? `${i * 10}s` : { replicas: i, region: 'eu-west-1' },
+  }));
   await batchItems(b.deps, ctxOf(deployer), 'dev', batchSchema.parse({ set, reason: 'bench: seed' }));
 }
 async function changeDevConfig(b: Bench, deployer: User, n: number): Promise<void> {
@@ -441,8 +453,20 @@ interface FlowResult {
 async function approvedFlow(b: Bench, tenant: string): Promise<FlowResult> {
   const u = usersOf(tenant);
   await makeLine(b, u.admin);
-  await publishArtifact(b.deps, ctxOf(u.deployer), ARTIFACT, publishSchema.parse({ version: VERSION, digest: DIGEST, sourceCommit: 'f00dfeed', gitBranch: 'main' }));
-  const toStaging = await api(b, u.deployer, 'POST', '/api/v1/promotions', { sourceEnvironment: 'dev', targetEnvironment: 'staging', artifact: ARTIFACT, version: VERSION }, 'setup');
+  await publishArtifact(
+    b.deps,
+    ctxOf(u.deployer),
+    ARTIFACT,
+    publishSchema.parse({ version: VERSION, digest: DIGEST, sourceCommit: 'f00dfeed', gitBranch: 'main' }),
+  );
+  const toStaging = await api(
+    b,
+    u.deployer,
+    'POST',
+    '/api/v1/promotions',
+    { sourceEnvironment: 'dev', targetEnvironment: 'staging', artifact: ARTIFACT, version: VERSION },
+    'setup',
+  );
   expectStatus(toStaging, 201, 'dev → staging');
   await finished(b, tenant, String(toStaging.body.id), 'COMPLETED');
 
@@ -459,7 +483,11 @@ async function approvedFlow(b: Bench, tenant: string): Promise<FlowResult> {
     ['security_scan', { critical: 0, high: 0, medium: 2, low: 5, scanner: 'trivy', signatureVerified: true }],
     ['cost_estimate', { monthlyDelta: 12.5, currency: 'USD', budget: 100 }],
   ] as const) {
-    expectStatus(await api(b, u.deployer, 'POST', evidencePath, { type, payload }, `attach ${type} evidence to ${ARTIFACT}@${VERSION}`), 201, `evidence ${type}`);
+    expectStatus(
+      await api(b, u.deployer, 'POST', evidencePath, { type, payload }, `attach ${type} evidence to ${ARTIFACT}@${VERSION}`),
+      201,
+      `evidence ${type}`,
+    );
   }
   const created = await api(
     b,
@@ -491,7 +519,16 @@ async function approvedFlow(b: Bench, tenant: string): Promise<FlowResult> {
     if (verdicts[g] !== 'PASS') throw new Error(`bench: gate ${g} is ${verdicts[g]}, expected PASS`);
   }
   if (p.approvedBy.length !== 1) throw new Error(`bench: expected 1 approval, got ${p.approvedBy.join(', ')}`);
-  return { tenant, promotionId: id, calls, counts, transitions: b.workflow.transitions(LocalWorkflow.executionId({ tenant, promotionId: id })), events, wallMs, anchor };
+  return {
+    tenant,
+    promotionId: id,
+    calls,
+    counts,
+    transitions: b.workflow.transitions(LocalWorkflow.executionId({ tenant, promotionId: id })),
+    events,
+    wallMs,
+    anchor,
+  };
 }
 
 /** What DynamoDB Local reports for plain and transactional writes of ≤ 1 KB items (AWS documents 1 and 2 WRU per item). */
@@ -503,7 +540,10 @@ async function probeLocalCapacity(endpoint: string, tableName: string) {
     const tx = async (n: number) =>
       consumed(
         await db.send(
-          new TransactWriteCommand({ TransactItems: Array.from({ length: n }, (_, i) => ({ Put: { TableName: tableName, Item: key(`tx${n}-${i}`) } })), ReturnConsumedCapacity: 'TOTAL' }),
+          new TransactWriteCommand({
+            TransactItems: Array.from({ length: n }, (_, i) => ({ Put: { TableName: tableName, Item: key(`tx${n}-${i}`) } })),
+            ReturnConsumedCapacity: 'TOTAL',
+          }),
         ),
       );
     return { put, tx1: await tx(1), tx3: await tx(3) };
@@ -535,11 +575,22 @@ function printApproved(r: FlowResult, probe: { put: number; tx1: number; tx3: nu
   console.log(
     table(
       ['#', 'function', 'invocation', 'ms', 'billed ms', 'DDB requests', 'RRU', 'WRU'],
-      r.calls.map((c, i) => [i + 1, c.kind === 'step' ? 'promotion-step' : c.kind === 'stream' ? 'stream' : c.fn, c.label, fmt(c.ms), Math.ceil(c.ms), reqs(c), fmt(c.rru, 1), fmt(c.wru, 0)]),
+      r.calls.map((c, i) => [
+        i + 1,
+        c.kind === 'step' ? 'promotion-step' : c.kind === 'stream' ? 'stream' : c.fn,
+        c.label,
+        fmt(c.ms),
+        Math.ceil(c.ms),
+        reqs(c),
+        fmt(c.rru, 1),
+        fmt(c.wru, 0),
+      ]),
     ),
   );
   const streams = r.calls.filter((c) => c.kind === 'stream');
-  console.log(`API Lambda invocations: ${apis.length}; step Lambda invocations: ${steps.length}; stream consumer invocations: ${streams.length} (batches of the table's stream: audit links + event relay); total ${r.calls.length}.`);
+  console.log(
+    `API Lambda invocations: ${apis.length}; step Lambda invocations: ${steps.length}; stream consumer invocations: ${streams.length} (batches of the table's stream: audit links + event relay); total ${r.calls.length}.`,
+  );
 
   console.log(`\nStep Functions state transitions (LocalWorkflow.transitions, states entered + retries): ${r.transitions}`);
   console.log(`EventBridge events published: ${r.events.length} (${r.events.join(', ')})`);
@@ -548,13 +599,20 @@ function printApproved(r: FlowResult, probe: { put: number; tx1: number; tx3: nu
   const commands = Object.keys(r.counts).sort();
   const wruByCommand = (cmd: string) =>
     cmd === 'TransactWriteItemsCommand' ? r.calls.reduce((s, c) => s + c.txTable + c.txIndexes, 0) : isRead(cmd) ? 0 : r.counts[cmd]!.capacity;
-  console.log('\nDynamoDB requests over the whole flow (RequestCounter on the handlers\' DocumentClient; capacity as DynamoDB Local reported it):');
+  console.log("\nDynamoDB requests over the whole flow (RequestCounter on the handlers' DocumentClient; capacity as DynamoDB Local reported it):");
   console.log(
     table(
       ['command', 'requests', 'keys/items', 'Local units', 'kind', 'WRU/RRU used'],
       commands.map((cmd) => {
         const s = r.counts[cmd]!;
-        return [cmd.replace(/Command$/, ''), s.requests, s.items, fmt(s.capacity, 1), isRead(cmd) ? 'read' : 'write', fmt(isRead(cmd) ? s.capacity : wruByCommand(cmd), 1)];
+        return [
+          cmd.replace(/Command$/, ''),
+          s.requests,
+          s.items,
+          fmt(s.capacity, 1),
+          isRead(cmd) ? 'read' : 'write',
+          fmt(isRead(cmd) ? s.capacity : wruByCommand(cmd), 1),
+        ];
       }),
     ),
   );
@@ -568,12 +626,14 @@ function printApproved(r: FlowResult, probe: { put: number; tx1: number; tx3: nu
   if (attributed !== totalRequests(r.counts) || Math.abs(r.calls.reduce((s, c) => s + c.rru, 0) - rru) > 1e-9) {
     console.log(`WARNING: ${totalRequests(r.counts) - attributed} requests in the window were not sent by any invocation.`);
   }
-  console.log(`Total: ${totalRequests(r.counts)} requests; ${fmt(rru, 1)} RRU (read request units); ${fmt(wru, 0)} WRU (write request units) used for pricing.`);
+  console.log(
+    `Total: ${totalRequests(r.counts)} requests; ${fmt(rru, 1)} RRU (read request units); ${fmt(wru, 0)} WRU (write request units) used for pricing.`,
+  );
   console.log(
     `Capacity check — DynamoDB Local on this machine reports, for ≤ 1 KB items: PutItem ${probe.put} (AWS: 1), ` +
       `TransactWriteItems with 1 item ${probe.tx1} (AWS: 2), with 3 items ${probe.tx3} (AWS: 6).` +
       (probe.tx1 === 2 && probe.tx3 === 6
-        ? ' It follows AWS\'s transactional rule, so its figures are used as reported.'
+        ? " It follows AWS's transactional rule, so its figures are used as reported."
         : `\n  Its transactional ConsumedCapacity does not follow AWS's rule of 2 WRU per KB per item (it is not per item), so it is NOT used: ` +
           `TransactWriteItems units are computed from the request items instead — table: 2 WRU per KB (rounded up) per item = ${fmt(txTable, 0)} WRU; ` +
           `GSI entries written (1 WRU per KB per index entry, 2 when an item's index key moves, e.g. a completed promotion's status) = ${fmt(txIndexes, 0)} WRU ` +
@@ -605,7 +665,11 @@ function printApproved(r: FlowResult, probe: { put: number; tx1: number; tx3: nu
     promo.reduce(
       (s, c) =>
         s +
-        (PRICE.lambdaMemoryGb * (Math.ceil(c.ms) / 1000) * PRICE.lambdaPerGbSecond + PRICE.lambdaPerRequest + c.wru * PRICE.ddbPerWru + c.rru * PRICE.ddbPerRru) * N,
+        (PRICE.lambdaMemoryGb * (Math.ceil(c.ms) / 1000) * PRICE.lambdaPerGbSecond +
+          PRICE.lambdaPerRequest +
+          c.wru * PRICE.ddbPerWru +
+          c.rru * PRICE.ddbPerRru) *
+          N,
       0,
     );
 
@@ -628,7 +692,12 @@ function printApproved(r: FlowResult, probe: { put: number; tx1: number; tx3: nu
       ['Stageline (serverless)', 'quantity per promotion', 'unit price', 'per 1,000 promotions'],
       [
         ['Step Functions Standard', `${r.transitions} state transitions`, '$0.025 / 1,000 transitions', usd(sfn)],
-        ['Lambda compute (arm64, 512 MB)', `${fmt(gbSeconds, 4)} GB-s (${r.calls.length} invocations, ${r.calls.reduce((s, c) => s + Math.ceil(c.ms), 0)} billed ms)`, '$0.0000133334 / GB-s', usd(lambdaCompute)],
+        [
+          'Lambda compute (arm64, 512 MB)',
+          `${fmt(gbSeconds, 4)} GB-s (${r.calls.length} invocations, ${r.calls.reduce((s, c) => s + Math.ceil(c.ms), 0)} billed ms)`,
+          '$0.0000133334 / GB-s',
+          usd(lambdaCompute),
+        ],
         ['Lambda requests', `${r.calls.length} invocations`, '$0.20 / 1M', usd(lambdaRequests)],
         ['DynamoDB on-demand writes', `${fmt(wru, 0)} WRU`, '$0.625 / 1M WRU', usd(ddbWrites)],
         ['DynamoDB on-demand reads', `${fmt(rru, 1)} RRU`, '$0.125 / 1M RRU', usd(ddbReads)],
@@ -676,7 +745,14 @@ function printApproved(r: FlowResult, probe: { put: number; tx1: number; tx3: nu
 
 async function timedConfigPromotion(b: Bench, deployer: User): Promise<{ ms: number; id: string; transitions: number }> {
   const t0 = performance.now();
-  const r = await api(b, deployer, 'POST', '/api/v1/config/promotions', { sourceEnvironment: 'dev', targetEnvironment: 'staging', autoStart: true }, 'config promotion dev → staging');
+  const r = await api(
+    b,
+    deployer,
+    'POST',
+    '/api/v1/config/promotions',
+    { sourceEnvironment: 'dev', targetEnvironment: 'staging', autoStart: true },
+    'config promotion dev → staging',
+  );
   expectStatus(r, 201, 'config promotion');
   const id = String(r.body.id);
   const executionId = LocalWorkflow.executionId({ tenant: deployer.tenant, promotionId: id });
@@ -750,7 +826,15 @@ export async function throughput(b: Bench): Promise<{ perSecond: number; anchor:
       table(
         ['run', 'promotions', 'elapsed s', 'promotions/s', 'median ms', 'p90 ms', 'max ms'],
         [
-          [`sequential, 1 tenant, same target`, SEQUENTIAL_N, fmt(seqTotal / 1000, 2), fmt(SEQUENTIAL_N / (seqTotal / 1000), 2), fmt(quantile(seqMs, 0.5)), fmt(quantile(seqMs, 0.9)), fmt(Math.max(...seqMs))],
+          [
+            `sequential, 1 tenant, same target`,
+            SEQUENTIAL_N,
+            fmt(seqTotal / 1000, 2),
+            fmt(SEQUENTIAL_N / (seqTotal / 1000), 2),
+            fmt(quantile(seqMs, 0.5)),
+            fmt(quantile(seqMs, 0.9)),
+            fmt(Math.max(...seqMs)),
+          ],
           [
             `${CONCURRENT_TENANTS} concurrent, ${CONCURRENT_TENANTS} tenants × ${CONCURRENT_ROUNDS} rounds`,
             CONCURRENT_TENANTS * CONCURRENT_ROUNDS,
@@ -843,7 +927,16 @@ export async function openBench(endpoint: string, streamIdleMs = 20) {
     });
     const bus = new LocalEventBus();
     const anchorDir = mkdtempSync(join(tmpdir(), 'stageline-bench-'));
-    const deps: Deps = { store: new DynamoStore(db, tableName), clock: () => new Date(), workflow, events: bus, gates: new HttpGateProvider(), registry: new OciRegistrySync(), scheduler: { scheduleOnce: async () => undefined, cancel: async () => undefined }, anchor: rememberingAnchor(countAnchor(new FileAnchor(join(anchorDir, 'audit-signing-key.pem'), join(anchorDir, 'checkpoints.jsonl')), anchorCalls)) };
+    const deps: Deps = {
+      store: new DynamoStore(db, tableName),
+      clock: () => new Date(),
+      workflow,
+      events: bus,
+      gates: new HttpGateProvider(),
+      registry: new OciRegistrySync(),
+      scheduler: { scheduleOnce: async () => undefined, cancel: async () => undefined },
+      anchor: rememberingAnchor(countAnchor(new FileAnchor(join(anchorDir, 'audit-signing-key.pem'), join(anchorDir, 'checkpoints.jsonl')), anchorCalls)),
+    };
     resetDeps(deps); // the handlers (API and step) now use these adapters
     // The stream consumer, as the event source mapping invokes it (batches up to 100 records).
     stream = new LocalStreamPoller({
@@ -891,7 +984,11 @@ function countsOf(r: FlowResult): Omit<PromotionCounts, 'promotionItemBytes'> {
     wru: r.calls.reduce((n, c) => n + c.wru, 0),
     rru: r.calls.reduce((n, c) => n + c.rru, 0),
     events: r.events.length,
-    invocations: { api: r.calls.filter((c) => c.kind === 'api').length, step: r.calls.filter((c) => c.kind === 'step').length, stream: r.calls.filter((c) => c.kind === 'stream').length },
+    invocations: {
+      api: r.calls.filter((c) => c.kind === 'api').length,
+      step: r.calls.filter((c) => c.kind === 'step').length,
+      stream: r.calls.filter((c) => c.kind === 'stream').length,
+    },
     anchor: r.anchor,
   };
 }
@@ -913,7 +1010,9 @@ export async function measureApprovedPromotion(endpoint: string): Promise<Promot
   }
 }
 
-export async function benchPromotion(): Promise<PromotionCounts & { throughput: number; usdPer1000: number; usdPer1000AtRate: number; anchorAtRate: AnchorAtRate }> {
+export async function benchPromotion(): Promise<
+  PromotionCounts & { throughput: number; usdPer1000: number; usdPer1000AtRate: number; anchorAtRate: AnchorAtRate }
+> {
   heading('Promotion flow: cost per promotion and local throughput');
   const dynamo = await startDynamo({});
   try {

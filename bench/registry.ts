@@ -71,7 +71,7 @@ export async function benchRegistry(): Promise<void> {
         `${runs.map((r) => r.ms.toFixed(0)).join(' / ')}`,
         `${(bytes / MB).toFixed(1)} MB`,
         bytes ? `${(bytes / MB / (ms / 1000)).toFixed(1)}` : '—',
-        `${((artifactBytes / MB) / (ms / 1000)).toFixed(1)}`,
+        `${(artifactBytes / MB / (ms / 1000)).toFixed(1)}`,
         `${Math.max(...runs.map((r) => r.rssMB)).toFixed(0)} MB`,
       ];
     };

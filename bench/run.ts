@@ -32,13 +32,24 @@ const DDB_RUNS = 5;
 const CONFIGS = 10_000;
 const MODIFIED = 10;
 
-
 // ---------------------------------------------------------------- bundles
 
-async function bundles(): Promise<{ largest: { name: string; bytes: number; contributors: { pkg: string; bytes: number }[] }; median: number; health: number; initRatio: number; medianRatio: number; over: number; baseline: { bytes: number; ms: number }; slowest: { name: string; ms: number; contributors: { pkg: string; bytes: number }[] } }> {
+async function bundles(): Promise<{
+  largest: { name: string; bytes: number; contributors: { pkg: string; bytes: number }[] };
+  median: number;
+  health: number;
+  initRatio: number;
+  medianRatio: number;
+  over: number;
+  baseline: { bytes: number; ms: number };
+  slowest: { name: string; ms: number; contributors: { pkg: string; bytes: number }[] };
+}> {
   heading(`Bundles and module init time (median of ${INIT_RUNS} fresh node ${process.version} processes each)`);
   const results = await buildAll();
-  const samples = await importTimes(results.map((r) => r.file), INIT_RUNS);
+  const samples = await importTimes(
+    results.map((r) => r.file),
+    INIT_RUNS,
+  );
   const medians = samples.map(median);
   const base = results.findIndex((r) => r.name === BASELINE);
   const baseBytes = results[base]!.bytes;
@@ -59,16 +70,28 @@ async function bundles(): Promise<{ largest: { name: string; bytes: number; cont
     ),
   );
   console.log(`\n${BASELINE} = a handler that only creates a DynamoDBClient at module scope (the floor every function pays).`);
-  console.log('Sizes are minified bytes; init-loaded = index.mjs and the chunks it imports statically (what module init reads; the size figures below), total = with the chunks import() loads on first use.');
+  console.log(
+    'Sizes are minified bytes; init-loaded = index.mjs and the chunks it imports statically (what module init reads; the size figures below), total = with the chunks import() loads on first use.',
+  );
   const largest = results.filter((r) => r.name !== BASELINE).sort((a, b) => b.bytes - a.bytes)[0]!;
-  console.log(`Largest: ${largest.name}; its top contributors: ${largest.contributors.slice(0, 5).map((c) => `${c.pkg} ${kib(c.bytes)}`).join(', ')}`);
+  console.log(
+    `Largest: ${largest.name}; its top contributors: ${largest.contributors
+      .slice(0, 5)
+      .map((c) => `${c.pkg} ${kib(c.bytes)}`)
+      .join(', ')}`,
+  );
   const at = (name: string) => results.findIndex((r) => r.name === name);
   const slowest = Math.max(...medians.filter((_m, i) => i !== base));
 
   // The runtime's own SDK instead of the bundled one: smaller files, but is init faster, and is it worth the drift?
   const picked = [largest.name, functionOf('rules-list'), functionOf('promotions-get')].filter((n, i, a) => a.indexOf(n) === i && at(n) >= 0);
   const variant = await buildRuntimeSdkVariant(picked);
-  const vMedians = (await importTimes(variant.map((r) => r.file), INIT_RUNS)).map(median);
+  const vMedians = (
+    await importTimes(
+      variant.map((r) => r.file),
+      INIT_RUNS,
+    )
+  ).map(median);
   console.log(`\nThe same functions on the Lambda runtime's SDK (@aws-sdk/*, @smithy/* external, loaded unbundled from node_modules):`);
   console.log(
     table(
@@ -80,7 +103,12 @@ async function bundles(): Promise<{ largest: { name: string; bytes: number; cont
   // SDK tracing (-c traceSdk=true): what the Tracer and the X-Ray SDK cost each function that carries them.
   const tracedNames = [functionOf('rules-list'), functionOf('promotions-get')];
   const tracedBuilt = await buildTracedVariant(tracedNames);
-  const tMedians = (await importTimes(tracedBuilt.map((r) => r.file), INIT_RUNS)).map(median);
+  const tMedians = (
+    await importTimes(
+      tracedBuilt.map((r) => r.file),
+      INIT_RUNS,
+    )
+  ).map(median);
   console.log(`\nThe same functions deployed with SDK tracing (-c traceSdk=true: Powertools Tracer around every SDK client):`);
   console.log(
     table(
@@ -154,16 +182,19 @@ async function dynamo(endpoint: string): Promise<void> {
 
   // ---- setup (not measured): a = 10k configs; b = a plus MODIFIED changed values
   const started = performance.now();
-  for (const [name, position] of [['a', 0], ['b', 1]] as const) {
+  for (const [name, position] of [
+    ['a', 0],
+    ['b', 1],
+  ] as const) {
     await createEnvironment(deps, ctx, envSchema.parse({ name, position, reason: 'bench' }));
   }
   const keyOf = (i: number) => `svc-${String(i % 100).padStart(2, '0')}/setting-${String(i).padStart(5, '0')}`;
-  const valueOf = (i: number): unknown =>
-    [`${i % 600}s`, i, i % 2 === 0, { replicas: i % 7, region: 'eu-west-1', tags: ['bench', `n${i}`] }][i % 4];
+  const valueOf = (i: number): unknown => [`${i % 600}s`, i, i % 2 === 0, { replicas: i % 7, region: 'eu-west-1', tags: ['bench', `n${i}`] }][i % 4];
   const set = Array.from({ length: CONFIGS }, (_, i) => ({ key: keyOf(i), value: valueOf(i) }));
   // In batches of at most MAX_BATCH_ITEMS, as the API takes them.
   const load10k = async (env: string) => {
-    for (let i = 0; i < set.length; i += MAX_BATCH_ITEMS) await batchItems(deps, ctx, env, batchSchema.parse({ set: set.slice(i, i + MAX_BATCH_ITEMS), reason: `bench: load ${env}` }));
+    for (let i = 0; i < set.length; i += MAX_BATCH_ITEMS)
+      await batchItems(deps, ctx, env, batchSchema.parse({ set: set.slice(i, i + MAX_BATCH_ITEMS), reason: `bench: load ${env}` }));
   };
   counter.reset();
   await load10k('a');
@@ -239,7 +270,9 @@ async function dynamo(endpoint: string): Promise<void> {
       measured.map((m) => [m.label, fmt(median(m.ms)), fmt(Math.min(...m.ms)), fmt(Math.max(...m.ms)), range(m.runs.map(totalRequests))]),
     ),
   );
-  console.log(`\nRequests by command, per run (a range where runs differed; keys/items = keys read or items written${anyCapacity ? '; capacity = units DynamoDB Local reported' : ''}):`);
+  console.log(
+    `\nRequests by command, per run (a range where runs differed; keys/items = keys read or items written${anyCapacity ? '; capacity = units DynamoDB Local reported' : ''}):`,
+  );
   const rows: string[][] = [];
   for (const m of measured) {
     const commands = [...new Set(m.runs.flatMap((c) => Object.keys(c)))].sort();
@@ -297,10 +330,16 @@ const way = {
   cost:
     `Step Functions Standard alone is $${sfnPer1000.toFixed(3)} (${promo.transitions} transitions at $0.025/1,000) of the promotion's $${promo.usdPer1000.toFixed(3)}; ` +
     `notifications add $${writers.notificationsUsdPer1000.toFixed(3)}, of which SES is $${writers.sesUsdPer1000.toFixed(3)} (per recipient the tenant chose)`,
-  bundle: `a bundled SDK client alone is ${kib(built.baseline.bytes)} (${BASELINE}); ${built.largest.name}'s largest parts: ${built.largest.contributors.slice(0, 4).map((c) => `${c.pkg} ${kib(c.bytes)}`).join(', ')}`,
+  bundle: `a bundled SDK client alone is ${kib(built.baseline.bytes)} (${BASELINE}); ${built.largest.name}'s largest parts: ${built.largest.contributors
+    .slice(0, 4)
+    .map((c) => `${c.pkg} ${kib(c.bytes)}`)
+    .join(', ')}`,
   init:
     `${built.slowest.name} ${fmt(built.slowest.ms)} ms vs ${fmt(built.baseline.ms)} ms for a bare SDK client (compiling and evaluating what module init reads: ` +
-    `${built.slowest.contributors.slice(0, 4).map((c) => `${c.pkg} ${kib(c.bytes)}`).join(', ')}); the median function is ${fmt(built.medianRatio, 2)}×, ${built.over} are over ${TARGETS.initRatio.toFixed(1)}×`,
+    `${built.slowest.contributors
+      .slice(0, 4)
+      .map((c) => `${c.pkg} ${kib(c.bytes)}`)
+      .join(', ')}); the median function is ${fmt(built.medianRatio, 2)}×, ${built.over} are over ${TARGETS.initRatio.toFixed(1)}×`,
   throughput: `a sequential promotion is ~${fmt(1000 / promo.throughput, 0)} ms of DynamoDB Local requests, ASL interpretation and the stream consumer on 2 cores; 20/s would need ≤ 50 ms`,
 };
 const row = (figure: string, now: string, goal: string, met: boolean, why = '') => [figure, now, goal, met ? 'met' : 'not yet', met ? '' : why];
@@ -308,20 +347,54 @@ console.log(
   table(
     ['figure', 'now', 'goal', '', 'what stands in the way'],
     [
-      row('50 concurrent writers, one environment', `${fmt(writers.fiftyOneEnv.success)}% succeed, ${fmt(writers.fiftyOneEnv.perSecond)} writes/s`, '100% succeed', writers.fiftyOneEnv.success === 100),
+      row(
+        '50 concurrent writers, one environment',
+        `${fmt(writers.fiftyOneEnv.success)}% succeed, ${fmt(writers.fiftyOneEnv.perSecond)} writes/s`,
+        '100% succeed',
+        writers.fiftyOneEnv.success === 100,
+      ),
       row('WRU per approved promotion', fmt(promo.wru, 0), '≤ 60', promo.wru <= 60),
       row('state transitions per approved promotion (no bake time)', String(promo.transitions), '≤ 3', promo.transitions <= 3),
       row('promotion item', `${promo.promotionItemBytes} B`, '≤ 1 KB', promo.promotionItemBytes <= 1024),
-      row('audit anchoring per 1,000 promotions at ≥ 1 promotion/s', `$${promo.anchorAtRate.usdPer1000.toFixed(4)} (${promo.anchorAtRate.signs} signatures for ${promo.anchorAtRate.promotions} promotions at ${fmt(promo.anchorAtRate.perSecond, 1)}/s)`, '≤ $0.005', promo.anchorAtRate.usdPer1000 <= 0.005 && promo.anchorAtRate.perSecond >= 1),
-      row('cost per 1,000 approved promotions at ≥ 1/s (no notifications)', `$${promo.usdPer1000AtRate.toFixed(3)}`, '≤ $0.15', promo.usdPer1000AtRate <= 0.15, way.cost),
+      row(
+        'audit anchoring per 1,000 promotions at ≥ 1 promotion/s',
+        `$${promo.anchorAtRate.usdPer1000.toFixed(4)} (${promo.anchorAtRate.signs} signatures for ${promo.anchorAtRate.promotions} promotions at ${fmt(promo.anchorAtRate.perSecond, 1)}/s)`,
+        '≤ $0.005',
+        promo.anchorAtRate.usdPer1000 <= 0.005 && promo.anchorAtRate.perSecond >= 1,
+      ),
+      row(
+        'cost per 1,000 approved promotions at ≥ 1/s (no notifications)',
+        `$${promo.usdPer1000AtRate.toFixed(3)}`,
+        '≤ $0.15',
+        promo.usdPer1000AtRate <= 0.15,
+        way.cost,
+      ),
       row('cost per million unchanged polls (function URL)', `$${effective.usdPerMillion304Url.toFixed(2)}`, '≤ $0.30', effective.usdPerMillion304Url <= 0.3),
-      row('cost per 1,000 approved promotions, notifications included', `$${cost.toFixed(3)} ($${promo.usdPer1000.toFixed(3)} + $${writers.notificationsUsdPer1000.toFixed(3)} notifications)`, '≤ $0.20', cost <= 0.2, way.cost),
+      row(
+        'cost per 1,000 approved promotions, notifications included',
+        `$${cost.toFixed(3)} ($${promo.usdPer1000.toFixed(3)} + $${writers.notificationsUsdPer1000.toFixed(3)} notifications)`,
+        '≤ $0.20',
+        cost <= 0.2,
+        way.cost,
+      ),
       row('largest bundle (init-loaded)', `${kib(built.largest.bytes)} (${built.largest.name})`, '≤ 250 KB', built.largest.bytes <= 250_000, way.bundle),
-      row('largest bundle (init-loaded), issue 20 step', `${kib(built.largest.bytes)} (${built.largest.name})`, `≤ ${kib(TARGETS.largestBytes)}`, built.largest.bytes <= TARGETS.largestBytes, way.bundle),
+      row(
+        'largest bundle (init-loaded), issue 20 step',
+        `${kib(built.largest.bytes)} (${built.largest.name})`,
+        `≤ ${kib(TARGETS.largestBytes)}`,
+        built.largest.bytes <= TARGETS.largestBytes,
+        way.bundle,
+      ),
       row('median bundle (init-loaded), issue 20 step', kib(built.median), `≤ ${kib(TARGETS.medianBytes)}`, built.median <= TARGETS.medianBytes, way.bundle),
       row('/health bundle', kib(built.health), '≤ 50 KB', built.health <= 50_000),
       row('slowest module init vs a one-client hello-world', `${fmt(built.initRatio, 2)}×`, '≤ 1.25×', built.initRatio <= 1.25, way.init),
-      row('slowest module init vs the hello-world, issue 20 step', `${fmt(built.initRatio, 2)}×`, `≤ ${TARGETS.initRatio.toFixed(1)}×`, built.initRatio <= TARGETS.initRatio, way.init),
+      row(
+        'slowest module init vs the hello-world, issue 20 step',
+        `${fmt(built.initRatio, 2)}×`,
+        `≤ ${TARGETS.initRatio.toFixed(1)}×`,
+        built.initRatio <= TARGETS.initRatio,
+        way.init,
+      ),
       row('local promotions/s, no approval, sequential', fmt(promo.throughput, 1), '≥ 20', promo.throughput >= 20, way.throughput),
       row('CloudFormation resources', String(resources), '≤ 300', resources <= 300),
     ],

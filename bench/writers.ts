@@ -16,11 +16,20 @@ type Shape = 'one environment' | '5 environments, one tenant' | '5 tenants';
 
 async function users(stack: LocalStack, tenant: string) {
   const sign = (name: string, groups: string[]) => stack.issuer.sign({ sub: `${name}-${tenant}`, email: `${name}@${tenant}.bench`, tenant, groups });
-  return { admin: await sign('admin', ['admin']), deployer: await sign('deployer', ['deployer']), viewer: await sign('viewer', ['viewer']), approver: await sign('approver', ['approver']) };
+  return {
+    admin: await sign('admin', ['admin']),
+    deployer: await sign('deployer', ['deployer']),
+    viewer: await sign('viewer', ['viewer']),
+    approver: await sign('approver', ['approver']),
+  };
 }
 
 async function call(stack: LocalStack, method: string, path: string, token: string, body?: unknown): Promise<{ status: number; body: any }> {
-  const r = await fetch(stack.gateway.url + path, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+  const r = await fetch(stack.gateway.url + path, {
+    method,
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
   const text = await r.text();
   return { status: r.status, body: text ? JSON.parse(text) : undefined };
 }
@@ -63,7 +72,10 @@ async function notificationsFigures(stack: LocalStack) {
   const tenant = 'notify';
   const u = await users(stack, tenant);
   await line(stack, u.admin, ['dev', 'staging', 'production']);
-  await call(stack, 'PUT', '/api/v1/notifications', u.admin, { slack: { webhook: `${stack.gateway.url}/dev/slack/bench`, channels: ['#ops'] }, email: { recipients: ['ops@notify.bench'], approvers: true } });
+  await call(stack, 'PUT', '/api/v1/notifications', u.admin, {
+    slack: { webhook: `${stack.gateway.url}/dev/slack/bench`, channels: ['#ops'] },
+    email: { recipients: ['ops@notify.bench'], approvers: true },
+  });
   const N = 10;
   const leave: number[] = [];
   let events = 0;
@@ -117,7 +129,9 @@ export async function benchWriters(): Promise<{ fiftyOneEnv: { success: number; 
       }
     }
     console.log(table(['writers on', 'writers', 'success', 'writes/s', 'p50 ms', 'p99 ms'], rows));
-    console.log(`Each writer sends ${WRITES_PER_WRITER} config writes (one snapshot each). Goal: 100% at every level; writes to one environment serialise on its head by design.`);
+    console.log(
+      `Each writer sends ${WRITES_PER_WRITER} config writes (one snapshot each). Goal: 100% at every level; writes to one environment serialise on its head by design.`,
+    );
     await stack.stream.idle();
 
     const n = await notificationsFigures(stack);

@@ -2,4 +2,9 @@
 import { startDynamo } from '../local/dynamodb.ts';
 import { measureApprovedPromotion } from './promotion.ts';
 const d = await startDynamo({});
-try { const c = await measureApprovedPromotion(d.endpoint); console.log(c.wru, c.requests); } finally { await d.stop(); }
+try {
+  const c = await measureApprovedPromotion(d.endpoint);
+  console.log(c.wru, c.requests);
+} finally {
+  await d.stop();
+}

@@ -106,7 +106,8 @@ export function resolve(options: Record<string, unknown>): void {
  * the error is one JSON object on stderr instead: {"error": {"message", "exitCode", …what the API said}}.
  */
 export function fail(message: string, code = 2, detail: Record<string, unknown> = {}): never {
-  if (values.json) console.error(JSON.stringify({ error: { ...detail, message: typeof detail.message === 'string' ? detail.message : message, exitCode: code } }));
+  if (values.json)
+    console.error(JSON.stringify({ error: { ...detail, message: typeof detail.message === 'string' ? detail.message : message, exitCode: code } }));
   else console.error(`stageline: ${message}`);
   process.exit(code);
 }

@@ -5,7 +5,6 @@ import type { promotionChangesResponse } from '../functions/http/responses/promo
 import { fail, session, values } from './context.ts';
 import { impactLines } from './output.ts';
 
-
 /** The API's answers, typed from the same schemas the OpenAPI document publishes (functions/http/responses/). */
 export type Promotion = z.infer<typeof promotionResponse> & Partial<Pick<z.infer<typeof promotionDetailResponse>, 'approvals'>>;
 export type Status = z.infer<typeof statusResponse>;
@@ -34,9 +33,19 @@ export async function api(method: string, path: string, body?: unknown): Promise
     data = visibleDeep(data);
     const err = data?.error ?? data;
     const issues = err?.issues?.map((i: any) => `\n  ${i.path}: ${i.message}`).join('') ?? '';
-    const hint = res.status === 401 ? `\n  (locally: stageline login --user alice@acme.example; elsewhere: stageline login --url <url> < token.txt, or set STAGELINE_TOKEN)` : '';
-    const impact = err?.impact ? `\n${impactLines(err.impact).map((l) => `  ${l}`).join('\n')}` : '';
-    fail(`${res.status} ${err?.message ?? res.statusText}${issues}${impact}${hint}`, res.status === 401 ? 3 : 2, { ...(typeof err === 'object' && err ? err : { message: String(err) }), httpStatus: res.status });
+    const hint =
+      res.status === 401
+        ? `\n  (locally: stageline login --user alice@acme.example; elsewhere: stageline login --url <url> < token.txt, or set STAGELINE_TOKEN)`
+        : '';
+    const impact = err?.impact
+      ? `\n${impactLines(err.impact)
+          .map((l) => `  ${l}`)
+          .join('\n')}`
+      : '';
+    fail(`${res.status} ${err?.message ?? res.statusText}${issues}${impact}${hint}`, res.status === 401 ? 3 : 2, {
+      ...(typeof err === 'object' && err ? err : { message: String(err) }),
+      httpStatus: res.status,
+    });
   }
   // --json prints the answer exactly (out() escapes what JSON leaves raw); people get every string made visible.
   return values.json ? data : visibleDeep(data);
@@ -44,7 +53,9 @@ export async function api(method: string, path: string, body?: unknown): Promise
 
 /** GET a text answer (a YAML manifest, a JSON Lines export): the body and headers, or the API's message and exit 2/3. */
 export async function apiText(path: string): Promise<{ text: string; headers: Headers }> {
-  const res: Response = await fetch(session.base + path, { headers: session.token ? { authorization: `Bearer ${session.token}` } : {} }).catch((e) => fail(`cannot reach ${session.base}: ${(e as Error).message}`));
+  const res: Response = await fetch(session.base + path, { headers: session.token ? { authorization: `Bearer ${session.token}` } : {} }).catch((e) =>
+    fail(`cannot reach ${session.base}: ${(e as Error).message}`),
+  );
   const text = await res.text();
   if (!res.ok) {
     let message = text.slice(0, 300);

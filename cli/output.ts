@@ -30,7 +30,11 @@ export function grid(head: string[], rows: string[][]): void {
     }
   }
   const cell = (v: string, w: number) => (v.length > w ? `${v.slice(0, Math.max(0, w - 1))}…` : v.padEnd(w));
-  const line = (r: string[]) => r.map((v, i) => cell(v ?? '', widths[i]!)).join('  ').trimEnd();
+  const line = (r: string[]) =>
+    r
+      .map((v, i) => cell(v ?? '', widths[i]!))
+      .join('  ')
+      .trimEnd();
   console.log(line(head));
   console.log(line(widths.map((w) => '-'.repeat(w))));
   for (const r of rows) console.log(line(r));
@@ -45,7 +49,12 @@ export function table(rows: Record<string, unknown>[], cols: string[]): void {
 
 /** 2024-01-15T15:00:00.000Z → 2024-01-15 15:00:00 (UTC) */
 export const when = (iso: string | null | undefined) => (iso ? iso.slice(0, 19).replace('T', ' ') : '-');
-export const label = (s: any) => (s?.type === 'artifact' ? `${s.name}@${s.version}` : s?.type === 'config' ? `config:${String(s.promotionType).toLowerCase()}@${s.sourceSnapshot.seq}` : String(s ?? ''));
+export const label = (s: any) =>
+  s?.type === 'artifact'
+    ? `${s.name}@${s.version}`
+    : s?.type === 'config'
+      ? `config:${String(s.promotionType).toLowerCase()}@${s.sourceSnapshot.seq}`
+      : String(s ?? '');
 export const MARK: Record<string, string> = { PASS: '✓', FAIL: '✗', WARN: '!', SKIPPED: '-' };
 
 export function seconds(n: number): string {
@@ -58,7 +67,9 @@ export function impactLines(i: any): string[] {
   const breaking: string[] = i.breakingChanges ?? [];
   const consumers: any[] = i.affectedConsumers ?? [];
   const reverts = (i.reverts ?? []).map((r: any) =>
-    r.artifact ? `${r.artifact} ${r.from ?? 'nothing'} → ${r.to}` : `${r.action} ${r.kind} ${r.key}${r.action === 'modify' ? `: ${JSON.stringify(r.from)} → ${JSON.stringify(r.to)}` : r.action === 'add' ? ` = ${JSON.stringify(r.to)}` : ''}`,
+    r.artifact
+      ? `${r.artifact} ${r.from ?? 'nothing'} → ${r.to}`
+      : `${r.action} ${r.kind} ${r.key}${r.action === 'modify' ? `: ${JSON.stringify(r.from)} → ${JSON.stringify(r.to)}` : r.action === 'add' ? ` = ${JSON.stringify(r.to)}` : ''}`,
   );
   const rec = i.recommendation === 'SAFE' ? 'SAFE to rollback' : `${i.recommendation}${i.reasons?.length ? ` (${i.reasons.join('; ')})` : ''}`;
   return [

@@ -15,23 +15,31 @@ export function describe(p: Promotion): void {
   console.log(`  requested by ${p.requestedBy?.name ?? p.requestedBy} at ${when(p.requestedAt)}${p.notes ? ` — ${p.notes}` : ''}`);
   if (p.gates?.length) {
     console.log(`  gates: ${p.gates.map((g: any) => MARK[g.verdict] ?? '?').join('')}`);
-    for (const g of p.gates.filter((x: any) => x.verdict === 'FAIL' || x.verdict === 'WARN')) console.log(`    ${MARK[g.verdict]} ${g.gate}${g.blocking ? ' (blocking)' : ''}: ${g.reason}`);
+    for (const g of p.gates.filter((x: any) => x.verdict === 'FAIL' || x.verdict === 'WARN'))
+      console.log(`    ${MARK[g.verdict]} ${g.gate}${g.blocking ? ' (blocking)' : ''}: ${g.reason}`);
   }
   if (p.policy?.requiresApproval) {
     // The approvals given so far come from the promotion view (who, when, comment, whether they count).
     const a = p.approvals;
     const counted = a ? a.given.filter((g: any) => g.counts) : (p.approvedBy ?? []).map((by: string) => ({ by }));
-    console.log(`  approvals: ${counted.length} of ${p.policy.requiredApprovers} from ${p.policy.approverGroups.join('/')}${a?.remaining ? `, ${a.remaining} still needed` : ''}${a?.expiresAt ? `, until ${when(a.expiresAt)}` : ''}`);
-    for (const g of a?.given ?? []) console.log(`    ${g.counts ? '✓' : '·'} ${g.by} at ${when(g.at)}${g.comment ? ` — ${g.comment}` : ''}${g.counts ? '' : ` (does not count: ${g.why})`}`);
+    console.log(
+      `  approvals: ${counted.length} of ${p.policy.requiredApprovers} from ${p.policy.approverGroups.join('/')}${a?.remaining ? `, ${a.remaining} still needed` : ''}${a?.expiresAt ? `, until ${when(a.expiresAt)}` : ''}`,
+    );
+    for (const g of a?.given ?? [])
+      console.log(`    ${g.counts ? '✓' : '·'} ${g.by} at ${when(g.at)}${g.comment ? ` — ${g.comment}` : ''}${g.counts ? '' : ` (does not count: ${g.why})`}`);
   }
   if (p.rejection) console.log(`  rejected by ${p.rejection.by}: ${p.rejection.reason}`);
   if (p.error) console.log(`  error: ${p.error.code}: ${p.error.message}`);
-  if (p.result) console.log(`  result: ${p.result.snapshotSeq !== undefined ? `${p.targetEnvironment}@${p.result.snapshotSeq} ` : ''}${p.result.digest} (deployment ${p.result.deploymentId})`);
+  if (p.result)
+    console.log(
+      `  result: ${p.result.snapshotSeq !== undefined ? `${p.targetEnvironment}@${p.result.snapshotSeq} ` : ''}${p.result.digest} (deployment ${p.result.deploymentId})`,
+    );
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-const secondsLeft = (iso: string | null | undefined, extra = 0) => (iso ? Math.max(0, Math.round((new Date(iso).getTime() + extra * 1000 - Date.now()) / 1000)) : null);
+const secondsLeft = (iso: string | null | undefined, extra = 0) =>
+  iso ? Math.max(0, Math.round((new Date(iso).getTime() + extra * 1000 - Date.now()) / 1000)) : null;
 
 /** What a promotion is doing now, for the --wait progress line: the step, elapsed time, approvals still needed, the bake countdown. */
 export function progressLine(p: any, started: number, bakeSeconds = 0): string {
@@ -39,9 +47,11 @@ export function progressLine(p: any, started: number, bakeSeconds = 0): string {
   let step: string;
   if (p.status === 'VALIDATING') step = 'running gates';
   else if (p.status === 'PENDING') step = 'waiting to start';
-  else if (p.status === 'AWAITING_APPROVAL') step = `waiting for ${p.approvals?.remaining ?? '?'} approval${p.approvals?.remaining === 1 ? '' : 's'}${p.approvals?.expiresAt ? ` (window closes in ${seconds(secondsLeft(p.approvals.expiresAt) ?? 0)})` : ''}`;
+  else if (p.status === 'AWAITING_APPROVAL')
+    step = `waiting for ${p.approvals?.remaining ?? '?'} approval${p.approvals?.remaining === 1 ? '' : 's'}${p.approvals?.expiresAt ? ` (window closes in ${seconds(secondsLeft(p.approvals.expiresAt) ?? 0)})` : ''}`;
   else if (p.status === 'SCHEDULED') step = `scheduled, starts in ${seconds(secondsLeft(p.scheduledAt) ?? 0)}`;
-  else if (p.status === 'EXECUTING' && p.result && bakeSeconds) step = `baking: the monitors watch it for ${seconds(secondsLeft(p.result.deployedAt, bakeSeconds) ?? 0)} more`;
+  else if (p.status === 'EXECUTING' && p.result && bakeSeconds)
+    step = `baking: the monitors watch it for ${seconds(secondsLeft(p.result.deployedAt, bakeSeconds) ?? 0)} more`;
   else if (p.status === 'EXECUTING') step = 'executing';
   else step = p.status.toLowerCase();
   return `${p.id}: ${step} · ${seconds(elapsed)}`;
@@ -65,8 +75,10 @@ export async function waitFor(id: string): Promise<any> {
     for (;;) {
       const p = await api('GET', `/api/v1/promotions/${encodeURIComponent(id)}`);
       if (FINAL.includes(p.status) || p.waitingFor) return p;
-      if (Date.now() > until) fail(`stopped following after ${values.timeout ?? 120} s: ${id} is still ${p.status} (to keep watching: stageline promotions watch ${id})`, 4);
-      if (p.status === 'EXECUTING' && bake === undefined) bake = (await api('GET', `/api/v1/environments/${encodeURIComponent(p.targetEnvironment)}`)).bakeSeconds ?? 0;
+      if (Date.now() > until)
+        fail(`stopped following after ${values.timeout ?? 120} s: ${id} is still ${p.status} (to keep watching: stageline promotions watch ${id})`, 4);
+      if (p.status === 'EXECUTING' && bake === undefined)
+        bake = (await api('GET', `/api/v1/environments/${encodeURIComponent(p.targetEnvironment)}`)).bakeSeconds ?? 0;
       const line = progressLine(p, started, bake);
       const step = line.replace(/ · [^·]*$/, '');
       if (live) process.stderr.write(`\r\x1b[2K${frames[tick++ % frames.length]} ${line}`);
@@ -111,9 +123,18 @@ export function nextStep(p: any): void {
 /** What a promotion changes (GET /promotions/{id}/changes), as lines. */
 export function changeLines(c: Changes): string[] {
   if (c.artifact) return [`changes: ${c.artifact.name} ${c.artifact.from ?? '(nothing)'} → ${c.artifact.to} (${c.artifact.toDigest.slice(0, 19)}…)`];
-  const lines = c.changes.map((r) => (r.change === 'added' ? `+ ${r.kind} ${r.key} = ${r.after}` : r.change === 'removed' ? `- ${r.kind} ${r.key} (was ${r.before})` : `~ ${r.kind} ${r.key}: ${r.before} → ${r.after}`));
+  const lines = c.changes.map((r) =>
+    r.change === 'added'
+      ? `+ ${r.kind} ${r.key} = ${r.after}`
+      : r.change === 'removed'
+        ? `- ${r.kind} ${r.key} (was ${r.before})`
+        : `~ ${r.kind} ${r.key}: ${r.before} → ${r.after}`,
+  );
   const more = c.total > c.changes.length ? `, the first ${c.changes.length} shown` : '';
-  return [`changes: ${c.total} key${c.total === 1 ? '' : 's'}${more}${c.unchanged !== null ? `, ${c.unchanged} unchanged` : ''}`, ...lines.map((l) => `  ${l}`)];
+  return [
+    `changes: ${c.total} key${c.total === 1 ? '' : 's'}${more}${c.unchanged !== null ? `, ${c.unchanged} unchanged` : ''}`,
+    ...lines.map((l) => `  ${l}`),
+  ];
 }
 
 /** On a terminal (and without --yes or --json) asks before an action; piped, it goes ahead (a script has decided). */
@@ -151,8 +172,14 @@ export async function inferArtifact(envName: string): Promise<string> {
   const s = await api('GET', `/api/v1/status?env=${q(envName)}`);
   const names: string[] = [...new Set<string>(s.environments[0]?.artifacts.map((a: any) => a.artifact) ?? [])];
   if (names.length === 1) return names[0]!;
-  return fail(names.length ? `'${envName}' runs ${names.join(', ')}: say which with --artifact <name>` : `'${envName}' runs no artifact yet: say which with --artifact <name> (or --config for the config set)`);
+  return fail(
+    names.length
+      ? `'${envName}' runs ${names.join(', ')}: say which with --artifact <name>`
+      : `'${envName}' runs no artifact yet: say which with --artifact <name> (or --config for the config set)`,
+  );
 }
 
 export const waitOptions = (c: Command) =>
-  c.option('--wait', 'follow it until it is final or waits for a person (progress on stderr)').addOption(new Option('--timeout <seconds>', 'how long --wait polls').argParser(int('--timeout')).default(120));
+  c
+    .option('--wait', 'follow it until it is final or waits for a person (progress on stderr)')
+    .addOption(new Option('--timeout <seconds>', 'how long --wait polls').argParser(int('--timeout')).default(120));

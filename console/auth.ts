@@ -35,7 +35,13 @@ export function sessionOf(token: string): Session | null {
   const c = claims(token);
   if (typeof c.exp !== 'number') return null;
   const groups = Array.isArray(c['cognito:groups']) ? (c['cognito:groups'] as string[]) : [];
-  return { token, email: String(c.email ?? c['cognito:username'] ?? c.sub ?? ''), tenant: String(c['custom:tenant_id'] ?? ''), groups, expiresAt: c.exp * 1000 };
+  return {
+    token,
+    email: String(c.email ?? c['cognito:username'] ?? c.sub ?? ''),
+    tenant: String(c['custom:tenant_id'] ?? ''),
+    groups,
+    expiresAt: c.exp * 1000,
+  };
 }
 
 export function session(): Session | null {
@@ -68,7 +74,9 @@ let config: Promise<LoginConfig> | null = null;
 const loginConfig = () => (config ??= fetch('api/v1/auth/config', { credentials: 'omit' }).then((r) => r.json() as Promise<LoginConfig>));
 /** The console's own address without query or fragment: the redirect URI the app client registers. */
 const home = () => `${location.origin}${location.pathname}`;
-const insecureLocal = (url: string) => ({ [oauth.allowInsecureRequests]: new URL(url).protocol === 'http:' && /^(127\.0\.0\.1|localhost|\[::1\])$/.test(new URL(url).hostname) });
+const insecureLocal = (url: string) => ({
+  [oauth.allowInsecureRequests]: new URL(url).protocol === 'http:' && /^(127\.0\.0\.1|localhost|\[::1\])$/.test(new URL(url).hostname),
+});
 
 export async function signIn(): Promise<void> {
   const cfg = await loginConfig();
@@ -76,7 +84,16 @@ export async function signIn(): Promise<void> {
   const state = oauth.generateRandomState();
   sessionStorage.setItem(PENDING, JSON.stringify({ verifier, state, back: location.hash }));
   const url = new URL(cfg.authorizationEndpoint);
-  for (const [k, v] of Object.entries({ response_type: 'code', client_id: cfg.clientId, redirect_uri: home(), scope: cfg.scopes.join(' '), code_challenge: await oauth.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256', state })) url.searchParams.set(k, v);
+  for (const [k, v] of Object.entries({
+    response_type: 'code',
+    client_id: cfg.clientId,
+    redirect_uri: home(),
+    scope: cfg.scopes.join(' '),
+    code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+    state,
+  }))
+    url.searchParams.set(k, v);
   location.assign(url.toString());
 }
 

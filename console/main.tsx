@@ -58,21 +58,34 @@ function App({ initial }: { initial: string | null }) {
   ] as const;
   return (
     <>
-      <a class="skip" href="#main" onClick={(e) => (e.preventDefault(), document.getElementById('main')?.focus())}>Skip to content</a>
+      <a class="skip" href="#main" onClick={(e) => (e.preventDefault(), document.getElementById('main')?.focus())}>
+        Skip to content
+      </a>
       <header class="top">
-        <a class="brand" href="#/">Stageline</a>
+        <a class="brand" href="#/">
+          Stageline
+        </a>
         {me && (
           <nav aria-label="Views">
             {nav.map(([k, label]) => (
-              <a key={k} href={`#/${k}`} aria-current={(view ?? '') === k ? 'page' : undefined}>{label}</a>
+              <a key={k} href={`#/${k}`} aria-current={(view ?? '') === k ? 'page' : undefined}>
+                {label}
+              </a>
             ))}
           </nav>
         )}
         <div class="who">
           {me ? (
             <>
-              <span>{me.email} <span class="mut">({me.tenant}: {me.groups.join(', ') || 'no role'})</span></span>
-              <button type="button" class="link" onClick={() => void signOut()}>Sign out</button>
+              <span>
+                {me.email}{' '}
+                <span class="mut">
+                  ({me.tenant}: {me.groups.join(', ') || 'no role'})
+                </span>
+              </span>
+              <button type="button" class="link" onClick={() => void signOut()}>
+                Sign out
+              </button>
             </>
           ) : null}
         </div>
@@ -84,7 +97,9 @@ function App({ initial }: { initial: string | null }) {
             <h1 id="signin-title">Sign in to Stageline</h1>
             {why && <p class="notice bad">{why}</p>}
             <p>See what runs where, what waits for whom and what failed; approve and promote.</p>
-            <button type="button" class="primary" onClick={() => void signIn()}>Sign in</button>
+            <button type="button" class="primary" onClick={() => void signIn()}>
+              Sign in
+            </button>
           </section>
         ) : view === 'promotions' && arg ? (
           <PromotionPage id={arg} me={me} say={say} />

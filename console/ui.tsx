@@ -11,9 +11,22 @@ export function Time({ at }: { at: string | null | undefined }) {
 }
 
 const TONE: Record<string, string> = {
-  COMPLETED: 'ok', APPROVED: 'ok', PASS: 'ok',
-  FAILED: 'bad', VALIDATION_FAILED: 'bad', ROLLED_BACK: 'bad', REJECTED: 'bad', EXPIRED: 'bad', FAIL: 'bad', ALARM: 'bad',
-  AWAITING_APPROVAL: 'wait', PENDING: 'wait', VALIDATING: 'wait', SCHEDULED: 'wait', EXECUTING: 'wait', WARN: 'wait',
+  COMPLETED: 'ok',
+  APPROVED: 'ok',
+  PASS: 'ok',
+  FAILED: 'bad',
+  VALIDATION_FAILED: 'bad',
+  ROLLED_BACK: 'bad',
+  REJECTED: 'bad',
+  EXPIRED: 'bad',
+  FAIL: 'bad',
+  ALARM: 'bad',
+  AWAITING_APPROVAL: 'wait',
+  PENDING: 'wait',
+  VALIDATING: 'wait',
+  SCHEDULED: 'wait',
+  EXECUTING: 'wait',
+  WARN: 'wait',
 };
 /** A status as a word with a tone (never colour alone: the word is always there). */
 export function Status({ value }: { value: string }) {
@@ -22,7 +35,11 @@ export function Status({ value }: { value: string }) {
 
 export const Badge = ({ children, tone = '' }: { children: ComponentChildren; tone?: string }) => <span class={`badge ${tone}`}>{children}</span>;
 
-export const PromotionLink = ({ id }: { id: string }) => <a href={`#/promotions/${id}`}><code>{id}</code></a>;
+export const PromotionLink = ({ id }: { id: string }) => (
+  <a href={`#/promotions/${id}`}>
+    <code>{id}</code>
+  </a>
+);
 export const EnvLink = ({ name }: { name: string }) => <a href={`#/environments/${name}`}>{name}</a>;
 
 /** What an action said: it stays until the person dismisses it (live updates never remove it). */
@@ -90,7 +107,13 @@ export function usePoll<T>(path: string | null, every = 5000) {
 }
 
 export function Loading({ error }: { error?: string | null }) {
-  return error ? <p class="notice bad">{error}</p> : <p class="mut" aria-busy="true">Loading…</p>;
+  return error ? (
+    <p class="notice bad">{error}</p>
+  ) : (
+    <p class="mut" aria-busy="true">
+      Loading…
+    </p>
+  );
 }
 
 /** A table that scrolls sideways on its own (the page never does). */

@@ -13,11 +13,7 @@ import type { WebhookDeps, WebhookRepo } from './webhooks/ports.ts';
 import type { GitTargetRepo, GitWriter } from './gitops/ports.ts';
 import type { TenantRepo } from './access/ports.ts';
 
-export type IdempotencyClaim =
-  | { state: 'new' }
-  | { state: 'replay'; statusCode: number; body: string }
-  | { state: 'in-progress' }
-  | { state: 'mismatch' };
+export type IdempotencyClaim = { state: 'new' } | { state: 'replay'; statusCode: number; body: string } | { state: 'in-progress' } | { state: 'mismatch' };
 
 // ---- the store port, one interface per area of the table (functions/adapters/store/<area>.ts
 // implements each; functions/adapters/dynamo-store.ts composes them). Each area also names the
@@ -122,9 +118,7 @@ export interface ArtifactStorePort {
 }
 
 /** Deployments: history, the current one per environment, daily metrics, first sightings of image tags. */
-export type DeploymentOp =
-  | { kind: 'deployment'; deployment: Deployment; metrics?: MetricDelta | null }
-  | { kind: 'metrics'; delta: MetricDelta };
+export type DeploymentOp = { kind: 'deployment'; deployment: Deployment; metrics?: MetricDelta | null } | { kind: 'metrics'; delta: MetricDelta };
 
 export interface DeploymentStorePort {
   getDeployment(tenant: string, env: string, deployedAt: string, id: string): Promise<Deployment | null>;
@@ -260,7 +254,8 @@ export type RepoLinkOp =
   | { kind: 'repoLink'; link: import('./artifacts/discovery.ts').RepoLink; replace: boolean }
   | { kind: 'deleteRepoLink'; link: import('./artifacts/discovery.ts').RepoLink };
 
-export type WriteOp = EnvironmentOp | SnapshotOp | PromotionOp | PolicyOp | ArtifactOp | DeploymentOp | AuditOp | OutboxOp | NotificationOp | WebhookOp | GitTargetOp | RepoLinkOp;
+export type WriteOp =
+  EnvironmentOp | SnapshotOp | PromotionOp | PolicyOp | ArtifactOp | DeploymentOp | AuditOp | OutboxOp | NotificationOp | WebhookOp | GitTargetOp | RepoLinkOp;
 
 export interface CommitPort {
   /** Writes every op in one transaction (all or nothing); a failed condition throws WriteConflict. */
@@ -527,17 +522,37 @@ export interface RegistryTag {
 /** Copies an artifact's manifest (and its blobs) by digest between OCI registries and verifies the digest. */
 export interface RegistrySync {
   /** Credentials are looked up by (tenant, registry origin), never by the registry's name. */
-  sync(input: { tenant: string; repository: string; digest: string; source: Registry; targets: Registry[]; tags?: RegistryTag[] }): Promise<RegistrySyncResult[]>;
+  sync(input: {
+    tenant: string;
+    repository: string;
+    digest: string;
+    source: Registry;
+    targets: Registry[];
+    tags?: RegistryTag[];
+  }): Promise<RegistrySyncResult[]>;
   /**
    * Attaches a JSON document to the artifact in each registry as an OCI referrer (a manifest whose
    * `subject` is the digest; found through the referrers API or the `sha256-<hex>` tag). Per registry:
    * the referrer's digest, or why it failed.
    */
-  attach(input: { tenant: string; repository: string; digest: string; targets: Registry[]; artifactType: string; document: Record<string, unknown> }): Promise<{ registry: string; digest: string | null; reason?: string }[]>;
+  attach(input: {
+    tenant: string;
+    repository: string;
+    digest: string;
+    targets: Registry[];
+    artifactType: string;
+    document: Record<string, unknown>;
+  }): Promise<{ registry: string; digest: string | null; reason?: string }[]>;
   /**
    * signature_match: finds the artifact's Sigstore bundle (an OCI referrer in the source registry) and verifies it
    * against `publicKey` over the artifact's manifest (`sync` then copies it with the artifact). Fails closed:
    * `ok: false` with why.
    */
-  verifySignature(input: { tenant: string; repository: string; digest: string; source: Registry; publicKey: string }): Promise<{ ok: boolean; reason?: string; bundle?: string }>;
+  verifySignature(input: {
+    tenant: string;
+    repository: string;
+    digest: string;
+    source: Registry;
+    publicKey: string;
+  }): Promise<{ ok: boolean; reason?: string; bundle?: string }>;
 }

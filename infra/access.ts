@@ -47,7 +47,18 @@ export const FUNCTION_TIMEOUTS: Partial<Record<string, Duration>> = {
 const USER_ADMIN = ['users-admin', 'users-list', 'users-remove', 'users-invite', 'users-roles', 'tenants-create'];
 
 /** API functions with grants of their own (audit anchor, the Cognito directory, registry credentials): they keep their own execution role. */
-export const OWN_ROLE = new Set<string>(['audit-verify', 'audit-export', 'manifest-apply', 'artifacts-publish', ...SELF_AUTHENTICATED, 'webhooks-create', 'webhooks-rotate', 'webhooks-delete', 'webhooks-redeliver', ...USER_ADMIN]);
+export const OWN_ROLE = new Set<string>([
+  'audit-verify',
+  'audit-export',
+  'manifest-apply',
+  'artifacts-publish',
+  ...SELF_AUTHENTICATED,
+  'webhooks-create',
+  'webhooks-rotate',
+  'webhooks-delete',
+  'webhooks-redeliver',
+  ...USER_ADMIN,
+]);
 
 /** Functions behind app-key routes (auth 'app'): they write an app key's last-used time, nothing else. */
 export const servesAppKeys = (fn: string) => ROUTES.some((r) => r.auth === 'app' && handlersOf(fn).includes(r.handler));
@@ -64,7 +75,16 @@ export function startsFlows(handler: string): boolean {
 }
 
 /** Write routes that never touch a promotion's flow (webhook subscriptions, git targets): no state machine or schedule grants. */
-const NO_FLOWS = new Set(['webhooks-create', 'webhooks-update', 'webhooks-delete', 'webhooks-rotate', 'webhooks-redeliver', 'git-target', 'git-target-put', ...USER_ADMIN]);
+const NO_FLOWS = new Set([
+  'webhooks-create',
+  'webhooks-update',
+  'webhooks-delete',
+  'webhooks-rotate',
+  'webhooks-redeliver',
+  'git-target',
+  'git-target-put',
+  ...USER_ADMIN,
+]);
 
 /**
  * What a handler may do to the table, derived from the route table: a handler
@@ -97,6 +117,9 @@ const functionProfile = (handler: string) =>
 export function checkFunctionGroups(): void {
   for (const [group, members] of Object.entries(FUNCTION_GROUPS)) {
     const profiles = new Set(members.map(functionProfile));
-    if (profiles.size !== 1) throw new Error(`Function group ${group} mixes handlers with different permissions or settings: ${members.map((m) => `${m} ${functionProfile(m)}`).join('; ')}`);
+    if (profiles.size !== 1)
+      throw new Error(
+        `Function group ${group} mixes handlers with different permissions or settings: ${members.map((m) => `${m} ${functionProfile(m)}`).join('; ')}`,
+      );
   }
 }

@@ -21,7 +21,8 @@ const WILDCARD_ONLY: { actions: RegExp; why: string }[] = [
   { actions: /^xray:(PutTraceSegments|PutTelemetryRecords|GetSamplingRules|GetSamplingTargets)$/, why: 'X-Ray tracing (`tracing: ACTIVE`, `tracingEnabled`)' },
   { actions: /^dynamodb:ListStreams$/, why: "the DynamoDB event source mapping of the table's stream (the stream itself is granted by its ARN)" },
   {
-    actions: /^logs:(CreateLogDelivery|GetLogDelivery|UpdateLogDelivery|DeleteLogDelivery|ListLogDeliveries|PutResourcePolicy|DescribeResourcePolicies|DescribeLogGroups)$/,
+    actions:
+      /^logs:(CreateLogDelivery|GetLogDelivery|UpdateLogDelivery|DeleteLogDelivery|ListLogDeliveries|PutResourcePolicy|DescribeResourcePolicies|DescribeLogGroups)$/,
     why: "the state machine's log delivery to its log group (CloudWatch Logs vended-log actions)",
   },
 ];
@@ -48,7 +49,8 @@ function acknowledgePolicy(stack: Stack, node: IConstruct): void {
   const wildcard = [...new Set((doc.Statement ?? []).filter((st) => [st.Resource].flat().includes('*')).flatMap((st) => [st.Action].flat()))].sort();
   if (wildcard.length) {
     const unexplained = wildcard.filter((a) => !WILDCARD_ONLY.some((w) => w.actions.test(a)));
-    if (unexplained.length) throw new Error(`${node.node.path} grants ${unexplained.join(', ')} on "*": name the resources, or say in infra/acknowledgements.ts why they cannot be`);
+    if (unexplained.length)
+      throw new Error(`${node.node.path} grants ${unexplained.join(', ')} on "*": name the resources, or say in infra/acknowledgements.ts why they cannot be`);
     const parts = WILDCARD_ONLY.map((w) => ({ why: w.why, actions: wildcard.filter((a) => w.actions.test(a)) })).filter((p) => p.actions.length);
     Validations.of(node).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',

@@ -70,9 +70,18 @@ export interface AdapterDecl {
 
 const adapter = (name: string) => `functions/adapters/${name}.ts`;
 const on = (resource: Resource, ...actions: string[]): Grant => ({ actions, on: resource });
-const SCHEDULE = { SCHEDULE_TARGET_ARN: 'scheduleTarget', SCHEDULER_ROLE_ARN: 'schedulerRole', SCHEDULE_DLQ_ARN: 'scheduleDlq', SCHEDULE_GROUP: 'scheduleGroup' } as const;
+const SCHEDULE = {
+  SCHEDULE_TARGET_ARN: 'scheduleTarget',
+  SCHEDULER_ROLE_ARN: 'schedulerRole',
+  SCHEDULE_DLQ_ARN: 'scheduleDlq',
+  SCHEDULE_GROUP: 'scheduleGroup',
+} as const;
 /** The scheduler's role may be passed to EventBridge Scheduler only. */
-const PASS_SCHEDULER_ROLE: Grant = { actions: ['iam:PassRole'], on: 'schedulerRole', condition: { StringEquals: { 'iam:PassedToService': ['scheduler.amazonaws.com'] } } };
+const PASS_SCHEDULER_ROLE: Grant = {
+  actions: ['iam:PassRole'],
+  on: 'schedulerRole',
+  condition: { StringEquals: { 'iam:PassedToService': ['scheduler.amazonaws.com'] } },
+};
 const SCHEDULE_WRITE = [on('stagelineSchedules', 'scheduler:CreateSchedule'), PASS_SCHEDULER_ROLE];
 const SCHEDULE_UPDATE = [on('stagelineSchedules', 'scheduler:UpdateSchedule'), PASS_SCHEDULER_ROLE];
 const schedules: Need = { env: SCHEDULE, commands: { CreateSchedule: SCHEDULE_WRITE, UpdateSchedule: SCHEDULE_UPDATE } };
@@ -82,7 +91,10 @@ export const ADAPTERS: AdapterDecl[] = [
   {
     module: adapter('sfn-workflow'),
     calls: {
-      'workflow.start': { env: { PROMOTION_STATE_MACHINE_ARN: 'promotionMachine' }, commands: { StartExecution: [on('promotionMachine', 'states:StartExecution')] } },
+      'workflow.start': {
+        env: { PROMOTION_STATE_MACHINE_ARN: 'promotionMachine' },
+        commands: { StartExecution: [on('promotionMachine', 'states:StartExecution')] },
+      },
       'workflow.sendTaskSuccess': { commands: { SendTaskSuccess: [on('promotionMachine', 'states:SendTaskSuccess')] } },
       'workflow.sendTaskFailure': { commands: { SendTaskFailure: [on('promotionMachine', 'states:SendTaskFailure')] } },
     },
@@ -107,7 +119,9 @@ export const ADAPTERS: AdapterDecl[] = [
       'anchor.verify': { commands: { GetPublicKey: [on('auditKey', 'kms:GetPublicKey')] } },
       'anchor.publicKey': { commands: { GetPublicKey: [on('auditKey', 'kms:GetPublicKey')] } },
       'anchor.append': { commands: { PutObject: [on('checkpointObjects', 's3:PutObject')] } },
-      'anchor.list': { commands: { ListObjectsV2: [{ actions: ['s3:ListBucket'], on: 'checkpointBucket', condition: { StringLike: { 's3:prefix': ['checkpoints/*'] } } }] } },
+      'anchor.list': {
+        commands: { ListObjectsV2: [{ actions: ['s3:ListBucket'], on: 'checkpointBucket', condition: { StringLike: { 's3:prefix': ['checkpoints/*'] } } }] },
+      },
     },
   },
   {
@@ -166,12 +180,22 @@ export const ADAPTERS: AdapterDecl[] = [
   {
     // Outbound webhooks: retries and redeliveries are one-time schedules that invoke the delivery function.
     module: adapter('webhooks'),
-    calls: { 'scheduler.scheduleOnce': { env: { WEBHOOK_TARGET_ARN: 'webhookTarget', SCHEDULER_ROLE_ARN: 'schedulerRole', SCHEDULE_DLQ_ARN: 'scheduleDlq', SCHEDULE_GROUP: 'scheduleGroup' } } },
+    calls: {
+      'scheduler.scheduleOnce': {
+        env: { WEBHOOK_TARGET_ARN: 'webhookTarget', SCHEDULER_ROLE_ARN: 'schedulerRole', SCHEDULE_DLQ_ARN: 'scheduleDlq', SCHEDULE_GROUP: 'scheduleGroup' },
+      },
+    },
   },
   {
     module: adapter('webhook-secrets'),
     calls: {
-      'secrets.put': { env: { SECRETS_PREFIX: 'secretsPrefix' }, commands: { PutSecretValue: [on('webhookSecrets', 'secretsmanager:PutSecretValue')], CreateSecret: [on('webhookSecrets', 'secretsmanager:CreateSecret', 'secretsmanager:TagResource')] } },
+      'secrets.put': {
+        env: { SECRETS_PREFIX: 'secretsPrefix' },
+        commands: {
+          PutSecretValue: [on('webhookSecrets', 'secretsmanager:PutSecretValue')],
+          CreateSecret: [on('webhookSecrets', 'secretsmanager:CreateSecret', 'secretsmanager:TagResource')],
+        },
+      },
       'secrets.get': { env: { SECRETS_PREFIX: 'secretsPrefix' }, commands: { GetSecretValue: [on('webhookSecrets', 'secretsmanager:GetSecretValue')] } },
       'secrets.remove': { env: { SECRETS_PREFIX: 'secretsPrefix' }, commands: { DeleteSecret: [on('webhookSecrets', 'secretsmanager:DeleteSecret')] } },
     },
@@ -179,7 +203,9 @@ export const ADAPTERS: AdapterDecl[] = [
   {
     // Monitors: the promotion step reads the alarms' states before executing.
     module: adapter('cloudwatch-alarms'),
-    calls: { 'alarms.states': { env: { DEPLOYMENT_REGION: 'deploymentRegion' }, commands: { DescribeAlarms: [on('monitoredAlarms', 'cloudwatch:DescribeAlarms')] } } },
+    calls: {
+      'alarms.states': { env: { DEPLOYMENT_REGION: 'deploymentRegion' }, commands: { DescribeAlarms: [on('monitoredAlarms', 'cloudwatch:DescribeAlarms')] } },
+    },
     notDeployed: { CLOUDWATCH_ENDPOINT: 'local and tests: another CloudWatch-protocol server', AWS_REGION: 'set by Lambda' },
   },
   {
@@ -200,35 +226,3 @@ export const ADAPTERS: AdapterDecl[] = [
 
 /** Resources a stack may leave out (a context key not set): their needs are then not met on purpose, and the adapter says so at run time. */
 export const OPTIONAL_RESOURCES: ReadonlySet<Resource> = new Set<Resource>(['registrySecret', 'emailIdentity', 'slackSigningSecret']);
-
-/** One need of a function: an env var, or actions on a resource (with its condition). */
-export interface Needs {
-  env: Map<string, Resource>;
-  grants: Grant[];
-}
-
-/** What a bundle with these modules and port calls needs, from ADAPTERS. */
-export function needsOf(bundle: { modules: ReadonlySet<string>; calls: ReadonlySet<string> }, decls: AdapterDecl[] = ADAPTERS): Needs {
-  const env = new Map<string, Resource>();
-  const grants: Grant[] = [];
-  for (const decl of decls) {
-    if (!bundle.modules.has(decl.module)) continue;
-    const parts = [decl.always, ...Object.entries(decl.calls ?? {}).filter(([call]) => bundle.calls.has(call)).map(([, n]) => n)];
-    for (const need of parts) {
-      for (const [k, r] of Object.entries(need?.env ?? {})) env.set(k, r);
-      for (const list of Object.values(need?.commands ?? {})) grants.push(...list);
-    }
-  }
-  return { env, grants: mergeGrants(grants) };
-}
-
-/** Grants on the same resource with the same condition become one statement (sorted, so the order is stable). */
-export function mergeGrants(grants: Grant[]): Grant[] {
-  const byKey = new Map<string, Grant>();
-  for (const g of grants) {
-    const key = `${g.on}|${JSON.stringify(g.condition ?? null)}`;
-    const prev = byKey.get(key);
-    byKey.set(key, { ...g, actions: [...new Set([...(prev?.actions ?? []), ...g.actions])].sort() });
-  }
-  return [...byKey.values()].sort((a, b) => a.on.localeCompare(b.on) || JSON.stringify(a).localeCompare(JSON.stringify(b)));
-}

@@ -38,26 +38,70 @@ export class Alarms extends StackPart {
         principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
         actions: ['sns:Publish'],
         resources: [alarmTopic.topicArn],
-        conditions: { StringEquals: { 'aws:SourceAccount': stack.account }, ArnLike: { 'aws:SourceArn': stack.formatArn({ service: 'cloudwatch', resource: 'alarm', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME }) } },
+        conditions: {
+          StringEquals: { 'aws:SourceAccount': stack.account },
+          ArnLike: {
+            'aws:SourceArn': stack.formatArn({ service: 'cloudwatch', resource: 'alarm', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME }),
+          },
+        },
       }),
     );
-    const unencrypted = 'CloudWatch alarms cannot publish to a topic encrypted with the AWS-managed SNS key (only with a customer-managed key whose policy lets CloudWatch use it); alarm messages carry alarm names, states and reasons, no tenant data.';
+    const unencrypted =
+      'CloudWatch alarms cannot publish to a topic encrypted with the AWS-managed SNS key (only with a customer-managed key whose policy lets CloudWatch use it); alarm messages carry alarm names, states and reasons, no tenant data.';
     Validations.of(alarmTopic).acknowledge({ id: 'AwsSolutions-SNS2', reason: unencrypted }, { id: 'NIST.800.53.R5-SNSEncryptedKMS', reason: unencrypted });
     if (alarmEmail) new sns.Subscription(stack, 'AlarmEmail', { topic: alarmTopic, protocol: sns.SubscriptionProtocol.EMAIL, endpoint: alarmEmail });
     const alarm = (id: string, description: string, metric: cloudwatch.IMetric, threshold = 1) => {
-      const a = new cloudwatch.Alarm(stack, id, { alarmDescription: description, metric, threshold, evaluationPeriods: 1, comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD, treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING });
+      const a = new cloudwatch.Alarm(stack, id, {
+        alarmDescription: description,
+        metric,
+        threshold,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
       a.addAlarmAction(new cwActions.SnsAction(alarmTopic));
       return a;
     };
     const five = Duration.minutes(5);
-    alarm('PromotionExecutionsFailedAlarm', 'A promotion or rollback execution failed or timed out', new cloudwatch.MathExpression({ expression: 'f + t', usingMetrics: { f: machine.metricFailed({ period: five }), t: machine.metricTimedOut({ period: five }) }, period: five }));
+    alarm(
+      'PromotionExecutionsFailedAlarm',
+      'A promotion or rollback execution failed or timed out',
+      new cloudwatch.MathExpression({
+        expression: 'f + t',
+        usingMetrics: { f: machine.metricFailed({ period: five }), t: machine.metricTimedOut({ period: five }) },
+        period: five,
+      }),
+    );
     // Account-wide Lambda errors and throttles: deploy Stageline in its own account (or read them per function in the console).
-    alarm('FunctionErrorsAlarm', 'Lambda function errors in the account', new cloudwatch.Metric({ namespace: 'AWS/Lambda', metricName: 'Errors', statistic: 'Sum', period: five }), 5);
-    alarm('FunctionThrottlesAlarm', 'Lambda throttles in the account', new cloudwatch.Metric({ namespace: 'AWS/Lambda', metricName: 'Throttles', statistic: 'Sum', period: five }));
+    alarm(
+      'FunctionErrorsAlarm',
+      'Lambda function errors in the account',
+      new cloudwatch.Metric({ namespace: 'AWS/Lambda', metricName: 'Errors', statistic: 'Sum', period: five }),
+      5,
+    );
+    alarm(
+      'FunctionThrottlesAlarm',
+      'Lambda throttles in the account',
+      new cloudwatch.Metric({ namespace: 'AWS/Lambda', metricName: 'Throttles', statistic: 'Sum', period: five }),
+    );
     alarm('Api5xxAlarm', 'The API answered 5xx', api.metricServerError({ period: five, statistic: 'Sum' }));
-    for (const [id, q] of Object.entries(events.deadLetterQueues)) alarm(`${id}DepthAlarm`, `Messages in ${id}: something was given up on`, q.metricApproximateNumberOfMessagesVisible({ period: five, statistic: 'Maximum' }));
-    alarm('PromotionsStuckAlarm', 'A promotion was stuck past its deadline (its flow was gone) and the sweeper failed it', new cloudwatch.Metric({ namespace: 'Stageline', metricName: 'PromotionsSwept', dimensionsMap: { service: 'stageline' }, statistic: 'Sum', period: five }));
-    alarm('StreamLagAlarm', 'The stream consumer is more than 5 minutes behind (audit chain and events wait)', streamFn.metric('IteratorAge', { period: five, statistic: 'Maximum' }), 300_000);
+    for (const [id, q] of Object.entries(events.deadLetterQueues))
+      alarm(
+        `${id}DepthAlarm`,
+        `Messages in ${id}: something was given up on`,
+        q.metricApproximateNumberOfMessagesVisible({ period: five, statistic: 'Maximum' }),
+      );
+    alarm(
+      'PromotionsStuckAlarm',
+      'A promotion was stuck past its deadline (its flow was gone) and the sweeper failed it',
+      new cloudwatch.Metric({ namespace: 'Stageline', metricName: 'PromotionsSwept', dimensionsMap: { service: 'stageline' }, statistic: 'Sum', period: five }),
+    );
+    alarm(
+      'StreamLagAlarm',
+      'The stream consumer is more than 5 minutes behind (audit chain and events wait)',
+      streamFn.metric('IteratorAge', { period: five, statistic: 'Maximum' }),
+      300_000,
+    );
     new CfnOutput(stack, 'AlarmTopicArn', { value: alarmTopic.topicArn });
   }
 }

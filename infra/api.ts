@@ -67,7 +67,12 @@ export class Api extends StackPart {
       // preflights reach the $default fallback, the others get the headers from the HTTP middleware.
     });
 
-    const accessLogs = logGroup(stack, 'ApiAccessLogs', logs.RetentionDays.THREE_MONTHS, "the API's access log (a line per request: caller, route, path, status, latencies; a review link's path carries its single-use token until it is used or expires)");
+    const accessLogs = logGroup(
+      stack,
+      'ApiAccessLogs',
+      logs.RetentionDays.THREE_MONTHS,
+      "the API's access log (a line per request: caller, route, path, status, latencies; a review link's path carries its single-use token until it is used or expires)",
+    );
     this.stage = new HttpStage(stack, 'DefaultStage', {
       httpApi: this.api,
       stageName: '$default',
@@ -102,7 +107,10 @@ export class Api extends StackPart {
     // routeSettings is passed to CloudFormation as written, hence its PascalCase keys.
     const cfnStage = this.stage.node.defaultChild as CfnStage;
     cfnStage.routeSettings = Object.fromEntries(
-      ROUTES.filter((r) => HEAVY_ROUTES.includes(r.handler)).map((r) => [routeKey(r), { ThrottlingRateLimit: API_THROTTLE.heavyRate, ThrottlingBurstLimit: API_THROTTLE.heavyBurst }]),
+      ROUTES.filter((r) => HEAVY_ROUTES.includes(r.handler)).map((r) => [
+        routeKey(r),
+        { ThrottlingRateLimit: API_THROTTLE.heavyRate, ThrottlingBurstLimit: API_THROTTLE.heavyBurst },
+      ]),
     );
 
     // API Gateway invokes the functions with one role (the integrations' credentials) instead of a
@@ -149,11 +157,12 @@ export class Api extends StackPart {
       if (route.auth === 'none' || route.auth === 'app') {
         Validations.of(created!).acknowledge({
           id: 'AwsSolutions-APIG4',
-          reason: route.auth === 'app'
-            ? `${route.method} ${route.path} authenticates an app key in the function (Bearer or X-API-Key; only the SHA-256 of its secret is stored, checked in constant time against a consistent read of the key record).`
-            : (SELF_AUTHENTICATED as readonly string[]).includes(route.handler)
-            ? `${route.method} ${route.path} authenticates in the function (${route.summary}): a single-use link token whose hash is stored, Slack's request signature, or a registry link's token whose hash is stored.`
-            : `${route.method} ${route.path} is public on purpose (${route.summary}); it reads no tenant data.`,
+          reason:
+            route.auth === 'app'
+              ? `${route.method} ${route.path} authenticates an app key in the function (Bearer or X-API-Key; only the SHA-256 of its secret is stored, checked in constant time against a consistent read of the key record).`
+              : (SELF_AUTHENTICATED as readonly string[]).includes(route.handler)
+                ? `${route.method} ${route.path} authenticates in the function (${route.summary}): a single-use link token whose hash is stored, Slack's request signature, or a registry link's token whose hash is stored.`
+                : `${route.method} ${route.path} is public on purpose (${route.summary}); it reads no tenant data.`,
         });
       }
     }
@@ -192,6 +201,11 @@ class RoleInvokedLambda extends HttpRouteIntegration {
   }
 
   bind(_options: HttpRouteIntegrationBindOptions): HttpRouteIntegrationConfig {
-    return { type: HttpIntegrationType.AWS_PROXY, uri: this.functionArn, payloadFormatVersion: PayloadFormatVersion.VERSION_2_0, credentials: IntegrationCredentials.fromRole(this.role) };
+    return {
+      type: HttpIntegrationType.AWS_PROXY,
+      uri: this.functionArn,
+      payloadFormatVersion: PayloadFormatVersion.VERSION_2_0,
+      credentials: IntegrationCredentials.fromRole(this.role),
+    };
   }
 }

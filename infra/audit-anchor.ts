@@ -47,8 +47,16 @@ export class AuditAnchor extends StackPart {
     });
     Validations.of(checkpointLogs).acknowledge(
       { id: 'AwsSolutions-S1', reason: 'This bucket receives the server access logs of the checkpoint bucket; logging it too would recurse.' },
-      { id: 'NIST.800.53.R5-S3DefaultEncryptionKMS', reason: 'S3 server access logs are delivered only to a bucket with SSE-S3 default encryption (a target bucket with SSE-KMS default encryption receives none).' },
-      { id: 'NIST.800.53.R5-S3BucketReplicationEnabled', reason: "The access logs of the checkpoint bucket, kept a year in this region; a copy in another region is an account's choice (a bucket there, a replication role), not this stack's." },
+      {
+        id: 'NIST.800.53.R5-S3DefaultEncryptionKMS',
+        reason:
+          'S3 server access logs are delivered only to a bucket with SSE-S3 default encryption (a target bucket with SSE-KMS default encryption receives none).',
+      },
+      {
+        id: 'NIST.800.53.R5-S3BucketReplicationEnabled',
+        reason:
+          "The access logs of the checkpoint bucket, kept a year in this region; a copy in another region is an account's choice (a bucket there, a replication role), not this stack's.",
+      },
     );
     this.checkpoints = new s3.Bucket(stack, 'AuditCheckpoints', {
       // Compliance mode: no one, not even the account root, can delete or overwrite a checkpoint before it expires.
@@ -64,11 +72,13 @@ export class AuditAnchor extends StackPart {
     Validations.of(this.checkpoints).acknowledge(
       {
         id: 'NIST.800.53.R5-S3DefaultEncryptionKMS',
-        reason: "Checkpoints are signed statements of public values (tenant, sequence, chain hash, time, the KMS signature), meant to be handed to auditors; their integrity is the signature's and Object Lock's (compliance mode), not encryption's. SSE-S3 encrypts them at rest; a customer-managed key would add nothing they need.",
+        reason:
+          "Checkpoints are signed statements of public values (tenant, sequence, chain hash, time, the KMS signature), meant to be handed to auditors; their integrity is the signature's and Object Lock's (compliance mode), not encryption's. SSE-S3 encrypts them at rest; a customer-managed key would add nothing they need.",
       },
       {
         id: 'NIST.800.53.R5-S3BucketReplicationEnabled',
-        reason: "Object Lock in compliance mode keeps every checkpoint undeletable for ten years in this region; a copy in another region (a bucket there with its own Object Lock, a replication role) is an account's choice for regional disaster recovery, not this stack's.",
+        reason:
+          "Object Lock in compliance mode keeps every checkpoint undeletable for ten years in this region; a copy in another region (a bucket there with its own Object Lock, a replication role) is an account's choice for regional disaster recovery, not this stack's.",
       },
     );
     const streamDlq = events.deadLetters('StreamDlq', 'the on-failure destination of the stream consumer');
@@ -82,15 +92,27 @@ export class AuditAnchor extends StackPart {
         maxRecordAge: Duration.hours(24),
         onFailure: new SqsDlq(streamDlq),
         // The same filter the local poller applies (STREAM_FILTER).
-        filters: [lambda.FilterCriteria.filter({ eventName: lambda.FilterRule.or(...STREAM_FILTER.eventName), dynamodb: { NewImage: { entity: { S: lambda.FilterRule.or(...STREAM_FILTER.entity) } } } })],
+        filters: [
+          lambda.FilterCriteria.filter({
+            eventName: lambda.FilterRule.or(...STREAM_FILTER.eventName),
+            dynamodb: { NewImage: { entity: { S: lambda.FilterRule.or(...STREAM_FILTER.entity) } } },
+          }),
+        ],
       }),
     );
     // The anchor tick: once a minute the consumer signs the chains a consumer left for its interval's end and could not
     // sign (frozen between invocations when the traffic stopped, or gone): domain/audit/log.ts anchorLeftTails. Its
     // batches keep coming through the event source mapping above (failures: StreamDlq); the tick is an asynchronous
     // invocation, whose failures go to the shared on-failure destination (the next tick tries again anyway).
-    events.everyMinute('AuditAnchorTick', "The audit anchor tick: signs the audit chains a stream consumer left unsigned (frozen or gone)", streamFn, { anchorTick: true });
-    events.onAsyncFailure(streamFn, 0, Duration.minutes(2), 'the AuditAnchorTick rule once a minute (its table batches come through the stream event source mapping, whose failures go to StreamDlq)');
+    events.everyMinute('AuditAnchorTick', 'The audit anchor tick: signs the audit chains a stream consumer left unsigned (frozen or gone)', streamFn, {
+      anchorTick: true,
+    });
+    events.onAsyncFailure(
+      streamFn,
+      0,
+      Duration.minutes(2),
+      'the AuditAnchorTick rule once a minute (its table batches come through the stream event source mapping, whose failures go to StreamDlq)',
+    );
   }
 
   /**

@@ -44,7 +44,11 @@ export const NARROW_WRITES: Record<string, NarrowWrite[]> = {
   // one), the target put back (the environment item, its pointer and current image, a restored snapshot), the
   // deployment's final status.
   'alarm-state': [
-    { actions: ['dynamodb:PutItem'], partitions: [PROMOTION, AUDIT, EVENT, ENV, SNAPSHOT, DEPLOYMENT, DEPLOYMENT_ID], what: 'the rollback: promotion, audit entry, environment, pointer, current image, snapshot, deployment' },
+    {
+      actions: ['dynamodb:PutItem'],
+      partitions: [PROMOTION, AUDIT, EVENT, ENV, SNAPSHOT, DEPLOYMENT, DEPLOYMENT_ID],
+      what: 'the rollback: promotion, audit entry, environment, pointer, current image, snapshot, deployment',
+    },
     { actions: ['dynamodb:UpdateItem'], partitions: [METRICS], what: "the environment's daily counters (ADD, merged into the commit)" },
     { actions: ['dynamodb:DeleteItem'], partitions: [ENV], what: "the target's execution lease (releaseLock, LOCK#<env> in the environments' partition)" },
   ],
@@ -52,7 +56,11 @@ export const NARROW_WRITES: Record<string, NarrowWrite[]> = {
   // publishArtifact): the version, the first environment's pointer and release tag, its deployment, the audit entry
   // (events ride on it), and when the image was first seen.
   'registry-push': [
-    { actions: ['dynamodb:PutItem'], partitions: [ARTIFACT, ENV, TAG, DEPLOYMENT, DEPLOYMENT_ID, AUDIT, EVENT, FIRST_SEEN], what: 'the publish: version, pointer, tags, deployment, audit entry, first seen' },
+    {
+      actions: ['dynamodb:PutItem'],
+      partitions: [ARTIFACT, ENV, TAG, DEPLOYMENT, DEPLOYMENT_ID, AUDIT, EVENT, FIRST_SEEN],
+      what: 'the publish: version, pointer, tags, deployment, audit entry, first seen',
+    },
     { actions: ['dynamodb:UpdateItem'], partitions: [METRICS], what: "the environment's daily counters (ADD, merged into the commit)" },
   ],
 };

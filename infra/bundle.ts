@@ -133,7 +133,13 @@ export function bundleFunction(name: string, opts: { traceSdk: boolean; reuseAny
   if (existing) return existing;
   const dir = path.join(OUT_ROOT, opts.traceSdk ? 'traced' : 'plain', name);
   rmSync(dir, { recursive: true, force: true });
-  const result = buildSync({ ...bundleOptions(opts.traceSdk, name), entryPoints: { index: functionEntry(name) }, absWorkingDir: REPO_ROOT, outdir: dir, write: false });
+  const result = buildSync({
+    ...bundleOptions(opts.traceSdk, name),
+    entryPoints: { index: functionEntry(name) },
+    absWorkingDir: REPO_ROOT,
+    outdir: dir,
+    write: false,
+  });
   const outfile = path.join(dir, 'index.mjs');
   if (!result.outputFiles!.some((f) => f.path === outfile)) throw new Error(`esbuild produced no ${outfile}`);
   for (const f of result.outputFiles!) {

@@ -143,11 +143,18 @@ export interface GivenSecret {
 function slackSecretFrom(scope: Construct, id: string | undefined): GivenSecret | undefined {
   const prefix = stackNames(Stack.of(scope)).secretsPrefix;
   if (id && (id.startsWith(prefix) || id.includes(`:secret:${prefix}`))) {
-    throw new Error(`slackSigningSecret '${id}': name it outside ${prefix} (this stack's tenants' manifest secrets live there, and manifest apply may read ${prefix}*)`);
+    throw new Error(
+      `slackSigningSecret '${id}': name it outside ${prefix} (this stack's tenants' manifest secrets live there, and manifest apply may read ${prefix}*)`,
+    );
   }
   if (!id) return undefined;
   if (id.startsWith('arn:')) return { value: id, arns: [id] };
-  return { value: id, arns: [Stack.of(scope).formatArn({ service: 'secretsmanager', resource: 'secret', resourceName: `${id}-??????`, arnFormat: ArnFormat.COLON_RESOURCE_NAME })] };
+  return {
+    value: id,
+    arns: [
+      Stack.of(scope).formatArn({ service: 'secretsmanager', resource: 'secret', resourceName: `${id}-??????`, arnFormat: ArnFormat.COLON_RESOURCE_NAME }),
+    ],
+  };
 }
 
 /** Every context key the stack reads, checked. */

@@ -33,6 +33,7 @@ export function createApp(props?: AppProps): { app: App; stack: StagelineStack }
 /** The stack's name: context `stackName`, default `Stageline`; a CloudFormation stack name of at most 64 characters (it names the schedule group). */
 function stackNameFrom(raw: unknown): string {
   if (raw === undefined || raw === null) return 'Stageline';
-  if (typeof raw !== 'string' || !/^[A-Za-z][A-Za-z0-9-]{0,63}$/.test(raw)) throw new Error(`context stackName must be a stack name (a letter, then letters, digits and dashes, at most 64); got ${JSON.stringify(raw)}`);
+  if (typeof raw !== 'string' || !/^[A-Za-z][A-Za-z0-9-]{0,63}$/.test(raw))
+    throw new Error(`context stackName must be a stack name (a letter, then letters, digits and dashes, at most 64); got ${JSON.stringify(raw)}`);
   return raw;
 }

@@ -32,7 +32,10 @@ export class DomainEvents extends StackPart {
     const q = new sqs.Queue(this.stack, id, { enforceSSL: true, retentionPeriod: Duration.days(14), encryption: sqs.QueueEncryption.SQS_MANAGED });
     Validations.of(q).acknowledge(
       { id: 'AwsSolutions-SQS3', reason: `This queue is itself ${what}.` },
-      { id: 'Serverless-SQSRedrivePolicy', reason: `This queue is itself ${what}: nothing consumes it (a person reads it when its depth alarm fires), so no receive can fail and need a redrive policy of its own.` },
+      {
+        id: 'Serverless-SQSRedrivePolicy',
+        reason: `This queue is itself ${what}: nothing consumes it (a person reads it when its depth alarm fires), so no receive can fail and need a redrive policy of its own.`,
+      },
     );
     this.deadLetterQueues[id] = q;
     return q;
@@ -92,7 +95,10 @@ export class DomainEvents extends StackPart {
    * (infra/stack.ts), never left to Lambda's defaults (2 retries within 6 h).
    */
   onAsyncFailure(fn: lambda.IFunction, retryAttempts: number, maxEventAge: Duration, invokedBy: string): void {
-    const queue = (this.asyncFailureQueue ??= this.deadLetters('AsyncFailureDlq', 'the on-failure destination of the asynchronously invoked functions (rule and schedule targets)'));
+    const queue = (this.asyncFailureQueue ??= this.deadLetters(
+      'AsyncFailureDlq',
+      'the on-failure destination of the asynchronously invoked functions (rule and schedule targets)',
+    ));
     fn.configureAsyncInvoke({ onFailure: new SqsDestination(queue), retryAttempts, maxEventAge });
     noFunctionDlq(
       fn,
@@ -108,12 +114,22 @@ export class DomainEvents extends StackPart {
     new events.Rule(this.stack, `${name}Rule`, {
       schedule: events.Schedule.rate(Duration.minutes(1)),
       description,
-      targets: [new targets.LambdaFunction(fn, { event: events.RuleTargetInput.fromObject(input), deadLetterQueue: this.awsEventsDlq(), retryAttempts: 2, maxEventAge: Duration.minutes(1) })],
+      targets: [
+        new targets.LambdaFunction(fn, {
+          event: events.RuleTargetInput.fromObject(input),
+          deadLetterQueue: this.awsEventsDlq(),
+          retryAttempts: 2,
+          maxEventAge: Duration.minutes(1),
+        }),
+      ],
     });
   }
 
   /** One dead-letter queue for the targets of the rules on the default bus (AWS services' events: alarms, ECR pushes; the anchor tick). */
   private awsEventsDlq(): sqs.Queue {
-    return (this.defaultBusDlq ??= this.deadLetters('AwsEventsDlq', 'the dead-letter queue of the rules on the default bus (MonitorAlarms, RegistryPush, AuditAnchorTick)'));
+    return (this.defaultBusDlq ??= this.deadLetters(
+      'AwsEventsDlq',
+      'the dead-letter queue of the rules on the default bus (MonitorAlarms, RegistryPush, AuditAnchorTick)',
+    ));
   }
 }

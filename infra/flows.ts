@@ -24,7 +24,12 @@ export class PromotionFlow extends StackPart {
   constructor(stack: Stack, id: string, stepFn: lambda.IFunction) {
     super(stack, id);
     const substitutions: Record<SubstitutionKey<'promotion'>, string> = { PromotionStepFunctionArn: stepFn.functionArn };
-    const promotionLogs = logGroup(stack, 'PromotionStateMachineLogs', logs.RetentionDays.THREE_MONTHS, "the promotion flow's execution events, without execution data (includeExecutionData: false)");
+    const promotionLogs = logGroup(
+      stack,
+      'PromotionStateMachineLogs',
+      logs.RetentionDays.THREE_MONTHS,
+      "the promotion flow's execution events, without execution data (includeExecutionData: false)",
+    );
     // Named, so the step function can be granted on its ARN without a dependency cycle
     // (machine -> function ARN -> function policy -> machine).
     const machineName = `${stack.stackName}-promotion`;
@@ -43,7 +48,7 @@ export class PromotionFlow extends StackPart {
     this.machineArn = stack.formatArn({ service: 'states', resource: 'stateMachine', resourceName: machineName, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
     noFunctionDlq(
       stepFn,
-      'Invoked only by this state machine, synchronously (lambda:invoke tasks, RequestResponse): an error is the task\'s, retried and caught by the states\' Retry and Catch (statemachines/promotion.asl.json); a function DLQ applies to asynchronous invocations only.',
+      "Invoked only by this state machine, synchronously (lambda:invoke tasks, RequestResponse): an error is the task's, retried and caught by the states' Retry and Catch (statemachines/promotion.asl.json); a function DLQ applies to asynchronous invocations only.",
     );
     // The "*" statements CDK adds to its role for `logs` and `tracingEnabled` are acknowledged on that policy, by what they hold (infra/acknowledgements.ts).
   }

@@ -50,7 +50,9 @@ export class HandlerFunction extends Construct {
 
     // An explicit log group instead of the one Lambda creates on first write:
     // that one never expires and is not part of the stack.
-    this.logGroup = props.logGroup ?? logGroup(this, 'Logs', logs.RetentionDays.ONE_MONTH, "the function's JSON logs (one line per request: request id, route, status, duration, tenant)");
+    this.logGroup =
+      props.logGroup ??
+      logGroup(this, 'Logs', logs.RetentionDays.ONE_MONTH, "the function's JSON logs (one line per request: request id, route, status, duration, tenant)");
 
     this.fn = new lambda.Function(this, 'Function', {
       description: `Stageline ${props.name}`,
@@ -75,8 +77,7 @@ export class HandlerFunction extends Construct {
     Validations.of(this).acknowledge(
       {
         id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
-        reason:
-          'AWSLambdaBasicExecutionRole only grants logs:CreateLogGroup/CreateLogStream/PutLogEvents, which every function needs to write its own logs.',
+        reason: 'AWSLambdaBasicExecutionRole only grants logs:CreateLogGroup/CreateLogStream/PutLogEvents, which every function needs to write its own logs.',
       },
       {
         id: 'AwsSolutions-L1',
@@ -91,7 +92,7 @@ export class HandlerFunction extends Construct {
       {
         id: 'NIST.800.53.R5-LambdaInsideVPC',
         reason:
-          'No Stageline resource is in a VPC: every function calls AWS service APIs (public endpoints, TLS, IAM-authorised) and, where its bundle holds them, tenants\' public HTTPS endpoints through the outbound guard (functions/adapters/outbound.ts), which refuses every private, loopback, link-local or metadata address. A VPC would add NAT gateways or interface endpoints and per-function ENIs with no private resource to protect.',
+          "No Stageline resource is in a VPC: every function calls AWS service APIs (public endpoints, TLS, IAM-authorised) and, where its bundle holds them, tenants' public HTTPS endpoints through the outbound guard (functions/adapters/outbound.ts), which refuses every private, loopback, link-local or metadata address. A VPC would add NAT gateways or interface endpoints and per-function ENIs with no private resource to protect.",
       },
     );
     // A "*" statement of its role (X-Ray) is acknowledged on the role's policy, by what it holds (infra/acknowledgements.ts).

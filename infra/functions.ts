@@ -5,7 +5,7 @@ import { Tags, Validations, type Stack } from 'aws-cdk-lib';
 import { createHash } from 'node:crypto';
 import { FUNCTIONS, functionOf, ROUTES } from '../functions/http/routes.ts';
 import { checkFunctionGroups, dataAccessOf, FUNCTION_TIMEOUTS, isWorkflowHandler, OWN_ROLE, servesAppKeys } from './access.ts';
-import { needsOf, type Needs } from './adapters.ts';
+import { needsOf, type Needs } from './bundle-needs.ts';
 import type { StackContext } from './context.ts';
 import { HandlerFunction, logGroup } from './function.ts';
 import { StackPart } from './part.ts';
@@ -39,7 +39,12 @@ export class Functions extends StackPart {
 
   constructor(stack: Stack, id: string, store: DataStore, context: StackContext) {
     super(stack, id);
-    const handlerLogs = logGroup(stack, 'HandlerLogs', logs.RetentionDays.ONE_MONTH, "every function's JSON logs (a line per request or event: route or event, outcome, duration, tenant; errors with their message)");
+    const handlerLogs = logGroup(
+      stack,
+      'HandlerLogs',
+      logs.RetentionDays.ONE_MONTH,
+      "every function's JSON logs (a line per request or event: route or event, outcome, duration, tenant; errors with their message)",
+    );
     const { concurrency, traceSdk, machinePrincipals, allowedOrigins } = context;
     checkFunctionGroups();
     for (const name of FUNCTIONS) {
@@ -79,7 +84,10 @@ export class Functions extends StackPart {
     }
     this.tenantRoles = store.tenantRoles({ read: [...assumers.read], write: [...assumers.write], appRead: [...assumers.appRead] });
     // Reserved concurrency comes out of the account's pool, which must keep 100 unreserved: a total above that fails the deploy, so it fails the synth.
-    const reserved = [...this.functions.values()].reduce((sum, f) => sum + ((f.fn.node.defaultChild as lambda.CfnFunction).reservedConcurrentExecutions ?? 0), 0);
+    const reserved = [...this.functions.values()].reduce(
+      (sum, f) => sum + ((f.fn.node.defaultChild as lambda.CfnFunction).reservedConcurrentExecutions ?? 0),
+      0,
+    );
     if (reserved > context.accountConcurrency - 100) {
       const apiCount = [...this.functions.keys()].filter((n) => !isWorkflowHandler(n) && dataAccessOf(n) !== 'none').length;
       throw new Error(

@@ -95,9 +95,7 @@ export class Identity extends StackPart {
       idTokenValidity: Duration.hours(1),
       accessTokenValidity: Duration.hours(1),
       refreshTokenValidity: Duration.days(30),
-      readAttributes: new cognito.ClientAttributes()
-        .withStandardAttributes({ email: true, emailVerified: true })
-        .withCustomAttributes('tenant_id'),
+      readAttributes: new cognito.ClientAttributes().withStandardAttributes({ email: true, emailVerified: true }).withCustomAttributes('tenant_id'),
       // Never custom:tenant_id: a user must not be able to rewrite their tenant.
       writeAttributes: new cognito.ClientAttributes().withStandardAttributes({ email: true }),
     });

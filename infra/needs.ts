@@ -3,7 +3,8 @@ import type { CfnScheduleGroup } from 'aws-cdk-lib/aws-scheduler';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { ArnFormat, Validations, type Stack } from 'aws-cdk-lib';
 import { isWorkflowHandler, OWN_ROLE } from './access.ts';
-import { mergeGrants, OPTIONAL_RESOURCES, type Resource } from './adapters.ts';
+import { OPTIONAL_RESOURCES, type Resource } from './adapters.ts';
+import { mergeGrants } from './bundle-needs.ts';
 import type { AuditAnchor } from './audit-anchor.ts';
 import type { StackContext } from './context.ts';
 import type { DomainEvents } from './events.ts';
@@ -91,14 +92,24 @@ export class AdapterNeeds extends StackPart {
       // The delivery function schedules its retries to itself: its own ARN from the invocation (as an environment value it would be a cycle).
       webhookTarget: (fn) => (fn === 'webhook-deliver' ? { arns: [] } : { value: deliverFn.functionArn, arns: [deliverFn.functionArn] }),
       webhookSecrets: () => ({
-        arns: [stack.formatArn({ service: 'secretsmanager', resource: 'secret', resourceName: `${secretsPrefix}*/webhooks/*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME })],
+        arns: [
+          stack.formatArn({
+            service: 'secretsmanager',
+            resource: 'secret',
+            resourceName: `${secretsPrefix}*/webhooks/*`,
+            arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+          }),
+        ],
         nag: `arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:${secretsPrefix}*/webhooks/*`,
         why: "One secret per subscription, named by tenant and subscription at run time; the function touches only its verified tenant's.",
       }),
       emailIdentity: notifyFrom
         ? () => {
             const domain = notifyFrom.includes('@') ? notifyFrom.split('@')[1]! : notifyFrom;
-            return { value: notifyFrom, arns: [...new Set([domain, notifyFrom])].map((id) => stack.formatArn({ service: 'ses', resource: 'identity', resourceName: id })) };
+            return {
+              value: notifyFrom,
+              arns: [...new Set([domain, notifyFrom])].map((id) => stack.formatArn({ service: 'ses', resource: 'identity', resourceName: id })),
+            };
           }
         : undefined,
       tenantDataRole: (fn) => {

@@ -37,13 +37,25 @@ export class Scheduling extends StackPart {
       assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', {
         conditions: {
           StringEquals: { 'aws:SourceAccount': stack.account },
-          ArnLike: { 'aws:SourceArn': stack.formatArn({ service: 'scheduler', resource: 'schedule-group', resourceName: groupName, arnFormat: ArnFormat.SLASH_RESOURCE_NAME }) },
+          ArnLike: {
+            'aws:SourceArn': stack.formatArn({
+              service: 'scheduler',
+              resource: 'schedule-group',
+              resourceName: groupName,
+              arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
+            }),
+          },
         },
       }),
       description: 'EventBridge Scheduler invoking schedule-fire',
     });
     this.allowInvoke(fireFn);
-    this.scheduleArn = stack.formatArn({ service: 'scheduler', resource: 'schedule', resourceName: `${groupName}/stageline-*`, arnFormat: ArnFormat.SLASH_RESOURCE_NAME });
+    this.scheduleArn = stack.formatArn({
+      service: 'scheduler',
+      resource: 'schedule',
+      resourceName: `${groupName}/stageline-*`,
+      arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
+    });
     this.dlq = events.deadLetters('ScheduleDlq', 'the dead-letter queue of the one-time schedules');
     this.dlq.grantSendMessages(this.role);
   }

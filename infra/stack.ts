@@ -59,7 +59,14 @@ export class StagelineStack extends Stack {
     const flow = new PromotionFlow(this, 'FlowPart', fn('promotion-step'));
 
     // Auto-promotion is evaluated by the system when its inputs change (the local bus has the same rule).
-    events.busRule('AutoPromote', 'Evidence, deployments and completed promotions re-evaluate auto-promotion rules', AUTO_PROMOTION_TRIGGERS, fn('auto-promote'), 4, Duration.hours(2));
+    events.busRule(
+      'AutoPromote',
+      'Evidence, deployments and completed promotions re-evaluate auto-promotion rules',
+      AUTO_PROMOTION_TRIGGERS,
+      fn('auto-promote'),
+      4,
+      Duration.hours(2),
+    );
     // Monitors (domain/freeze/monitors.ts): every function holding the monitor checks learns the account and region monitors
     // must be in (infra/functions.ts, from its bundle); alarms going to ALARM roll back what bakes under them.
     events.monitorAlarms(fn('alarm-state'));
@@ -105,12 +112,22 @@ export class StagelineStack extends Stack {
           reason: `${name} answers app-key reads at its function URL, open on purpose (auth NONE, and invocable only through the URL): the function itself authenticates the app key (Bearer or X-API-Key; only the SHA-256 of its secret is stored) and answers only app-key routes there.`,
         });
       }
-      new CfnOutput(this, `AppReadUrl${name.replace(/(^|-)(\w)/g, (_m, _d, c: string) => c.toUpperCase())}`, { value: url.url, description: `${name}: app-key reads without API Gateway (same paths as the API)` });
+      new CfnOutput(this, `AppReadUrl${name.replace(/(^|-)(\w)/g, (_m, _d, c: string) => c.toUpperCase())}`, {
+        value: url.url,
+        description: `${name}: app-key reads without API Gateway (same paths as the API)`,
+      });
     }
 
     // Notifications: the notifier behind one bus rule (retries with backoff, then a DLQ); Slack over the
     // outbound guard, email through SES v2 from a verified identity; Cognito is the directory of approvers.
-    events.busRule('Notify', 'Approval requests, decisions, outcomes and break-glass uses go to Slack and email', NOTIFY_ON, fn('notifier'), 8, Duration.hours(6));
+    events.busRule(
+      'Notify',
+      'Approval requests, decisions, outcomes and break-glass uses go to Slack and email',
+      NOTIFY_ON,
+      fn('notifier'),
+      8,
+      Duration.hours(6),
+    );
     fn('notifier').addEnvironment('PUBLIC_URL', api.stage.url.replace(/\/$/, ''));
     // notifier: delivered once per event id and target, so a retry sends nothing twice; an approval request is still
     // worth sending hours later (the rule's six hours too).
@@ -120,7 +137,14 @@ export class StagelineStack extends Stack {
 
     // Outbound webhooks (domain/webhooks): the delivery function behind its own bus rule; retries and redeliveries
     // are one-time schedules invoking it (their env and IAM, and the signing secrets' grants, come from infra/adapters.ts).
-    events.busRule('Webhooks', "Domain events go to the tenants' webhook subscriptions (Standard Webhooks)", WEBHOOK_BUS_TYPES, fn('webhook-deliver'), 8, Duration.hours(6));
+    events.busRule(
+      'Webhooks',
+      "Domain events go to the tenants' webhook subscriptions (Standard Webhooks)",
+      WEBHOOK_BUS_TYPES,
+      fn('webhook-deliver'),
+      8,
+      Duration.hours(6),
+    );
     scheduling.allowInvoke(fn('webhook-deliver'));
     // webhook-deliver: a subscriber's failures are retried by its own schedules, so Lambda retries only the function's
     // own failures (store, scheduler); a delivery is made once per event and subscription, so a retry sends nothing
@@ -140,7 +164,10 @@ export class StagelineStack extends Stack {
     new CfnOutput(this, 'ApiUrl', { value: api.stage.url, description: 'Base URL of the HTTP API' });
     new CfnOutput(this, 'UserPoolId', { value: this.userPool.userPoolId });
     new CfnOutput(this, 'UserPoolClientId', { value: this.userPoolClient.userPoolClientId });
-    new CfnOutput(this, 'LoginUrl', { value: identity.domain.baseUrl(), description: 'The user pool domain: sign-in pages (OAuth 2.0 authorization code + PKCE)' });
+    new CfnOutput(this, 'LoginUrl', {
+      value: identity.domain.baseUrl(),
+      description: 'The user pool domain: sign-in pages (OAuth 2.0 authorization code + PKCE)',
+    });
     new CfnOutput(this, 'TableName', { value: this.table.tableName });
     new CfnOutput(this, 'PromotionStateMachineArn', { value: this.promotionStateMachine.stateMachineArn });
     new CfnOutput(this, 'EventBusName', { value: this.eventBus.eventBusName });

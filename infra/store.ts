@@ -35,7 +35,8 @@ export class DataStore extends StackPart {
     });
     Validations.of(this.table).acknowledge({
       id: 'NIST.800.53.R5-DynamoDBInBackupPlan',
-      reason: 'Continuous backups (point-in-time recovery: any second of the last 35 days, to a new table), deletion protection, and retained when the stack is deleted. An AWS Backup plan (longer retention, copies to another account or region) is the account\'s to set up over its tables; tag-based selection picks this one up without a change here.',
+      reason:
+        "Continuous backups (point-in-time recovery: any second of the last 35 days, to a new table), deletion protection, and retained when the stack is deleted. An AWS Backup plan (longer retention, copies to another account or region) is the account's to set up over its tables; tag-based selection picks this one up without a change here.",
     });
     for (const index of TABLE.indexes) {
       this.table.addGlobalSecondaryIndex({
@@ -58,7 +59,8 @@ export class DataStore extends StackPart {
       { id: 'NIST.800.53.R5-SecretsManagerRotationEnabled', reason: rotation },
       {
         id: 'NIST.800.53.R5-SecretsManagerUsingKMSKey',
-        reason: "Encrypted with Secrets Manager's key for the account (aws/secretsmanager). Within the stack only the roles of functions whose bundle seals or unseals may read it (secretsmanager:GetSecretValue on its ARN, from infra/adapters.ts; test/infra/stack.test.ts lists them); a customer-managed key would add a key policy that could also withhold it from the account's administrators.",
+        reason:
+          "Encrypted with Secrets Manager's key for the account (aws/secretsmanager). Within the stack only the roles of functions whose bundle seals or unseals may read it (secretsmanager:GetSecretValue on its ARN, from infra/adapters.ts; test/infra/stack.test.ts lists them); a customer-managed key would add a key policy that could also withhold it from the account's administrators.",
       },
     );
   }
@@ -135,7 +137,13 @@ export class DataStore extends StackPart {
     for (const w of narrow) {
       const unknown = w.actions.filter((a) => !WRITE_ACTIONS.includes(a));
       if (unknown.length) throw new Error(`infra/background-writes.ts: ${name} writes with ${unknown.join(', ')}, which the store adapter never sends`);
-      fn.fn.addToRolePolicy(new iam.PolicyStatement({ actions: w.actions, resources: [this.table.tableArn], conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': w.partitions } } }));
+      fn.fn.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: w.actions,
+          resources: [this.table.tableArn],
+          conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': w.partitions } },
+        }),
+      );
     }
   }
 }
@@ -161,7 +169,13 @@ class ExecutionRoles extends iam.PrincipalBase {
   }
 
   override addToAssumeRolePolicy(doc: iam.PolicyDocument): void {
-    doc.addStatements(new iam.PolicyStatement({ actions: ['sts:AssumeRole', 'sts:TagSession'], principals: this.roles.map((r) => new iam.ArnPrincipal(r.roleArn)), conditions: this.conditions }));
+    doc.addStatements(
+      new iam.PolicyStatement({
+        actions: ['sts:AssumeRole', 'sts:TagSession'],
+        principals: this.roles.map((r) => new iam.ArnPrincipal(r.roleArn)),
+        conditions: this.conditions,
+      }),
+    );
   }
 
   dedupeString(): string | undefined {
@@ -181,13 +195,22 @@ export function trustPolicySize(principals: number): number {
   const arn = `arn:aws:iam::123456789012:role/${'x'.repeat(64)}`;
   return JSON.stringify({
     Version: '2012-10-17',
-    Statement: [{ Action: ['sts:AssumeRole', 'sts:TagSession'], Condition: { StringEquals: { 'aws:PrincipalTag/stageline-api': 'true' }, StringLike: { 'aws:RequestTag/tenant': '?*' } }, Effect: 'Allow', Principal: { AWS: Array.from({ length: principals }, () => arn) } }],
+    Statement: [
+      {
+        Action: ['sts:AssumeRole', 'sts:TagSession'],
+        Condition: { StringEquals: { 'aws:PrincipalTag/stageline-api': 'true' }, StringLike: { 'aws:RequestTag/tenant': '?*' } },
+        Effect: 'Allow',
+        Principal: { AWS: Array.from({ length: principals }, () => arn) },
+      },
+    ],
   }).length;
 }
 
 function checkTrustSize(id: string, principals: number): void {
   const size = trustPolicySize(principals);
   if (size > TRUST_POLICY_QUOTA) {
-    throw new Error(`${id} trusts ${principals} execution roles: its trust policy could reach ${size} characters, over IAM's default quota of ${TRUST_POLICY_QUOTA} (let more API functions share a role, infra/functions.ts roleFor)`);
+    throw new Error(
+      `${id} trusts ${principals} execution roles: its trust policy could reach ${size} characters, over IAM's default quota of ${TRUST_POLICY_QUOTA} (let more API functions share a role, infra/functions.ts roleFor)`,
+    );
   }
 }

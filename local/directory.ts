@@ -34,7 +34,15 @@ export class LocalDirectory implements Directory, UserAdmin {
   private save(): void {
     if (!this.file) return;
     const demo = new Set(Object.values(DEMO_USERS).map((u) => this.keyOf(u)));
-    writeFileSync(this.file, JSON.stringify([...this.users.entries()].filter(([k]) => !demo.has(k)).map(([, u]) => u), null, 2), { mode: 0o600 });
+    writeFileSync(
+      this.file,
+      JSON.stringify(
+        [...this.users.entries()].filter(([k]) => !demo.has(k)).map(([, u]) => u),
+        null,
+        2,
+      ),
+      { mode: 0o600 },
+    );
   }
 
   /** Told by the issuer about every user it signs a token for: a user seen for the first time is added as the token says. */
@@ -88,7 +96,14 @@ export class LocalDirectory implements Directory, UserAdmin {
 
   async create(tenant: string, email: string, roles: Role[]): Promise<ManagedUser> {
     if (this.signInAs(email)) throw new AlreadyExists(`${email} already has an account (an email signs in to one tenant)`);
-    const u: LocalUser = { sub: `u-${randomBytes(8).toString('hex')}`, email: email.toLowerCase(), tenant, groups: [...roles], status: 'INVITED', createdAt: new Date().toISOString() };
+    const u: LocalUser = {
+      sub: `u-${randomBytes(8).toString('hex')}`,
+      email: email.toLowerCase(),
+      tenant,
+      groups: [...roles],
+      status: 'INVITED',
+      createdAt: new Date().toISOString(),
+    };
     this.users.set(this.keyOf(u), u);
     this.save();
     return this.managed(u);

@@ -6,7 +6,14 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ListTablesCommand, UpdateTableCommand, UpdateTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
+import {
+  CreateTableCommand,
+  DescribeTableCommand,
+  DynamoDBClient,
+  ListTablesCommand,
+  UpdateTableCommand,
+  UpdateTimeToLiveCommand,
+} from '@aws-sdk/client-dynamodb';
 import { TABLE } from '../functions/adapters/keys.ts';
 
 /**
@@ -98,7 +105,15 @@ export async function startDynamo(opts: { port?: number; dataDir?: string } = {}
   const storage = opts.dataDir ? (mkdirSync(opts.dataDir, { recursive: true }), ['-dbPath', opts.dataDir, '-sharedDb']) : ['-inMemory'];
   const child: ChildProcess = spawn(
     'java',
-    [...JVM_OPTIONS, `-Djava.library.path=${join(dir, 'DynamoDBLocal_lib')}`, ...launcherArgs(join(dir, 'DynamoDBLocal.jar')), '-port', String(port), '-disableTelemetry', ...storage],
+    [
+      ...JVM_OPTIONS,
+      `-Djava.library.path=${join(dir, 'DynamoDBLocal_lib')}`,
+      ...launcherArgs(join(dir, 'DynamoDBLocal.jar')),
+      '-port',
+      String(port),
+      '-disableTelemetry',
+      ...storage,
+    ],
     { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let output = '';
@@ -158,7 +173,16 @@ export async function ensureTable(endpoint: string, tableName: string): Promise<
             { AttributeName: i.sortKey, AttributeType: 'S' },
           ],
           GlobalSecondaryIndexUpdates: [
-            { Create: { IndexName: i.name, KeySchema: [{ AttributeName: i.partitionKey, KeyType: 'HASH' }, { AttributeName: i.sortKey, KeyType: 'RANGE' }], Projection: projection(i) } },
+            {
+              Create: {
+                IndexName: i.name,
+                KeySchema: [
+                  { AttributeName: i.partitionKey, KeyType: 'HASH' },
+                  { AttributeName: i.sortKey, KeyType: 'RANGE' },
+                ],
+                Projection: projection(i),
+              },
+            },
           ],
         }),
       );
@@ -193,8 +217,6 @@ export async function ensureTable(endpoint: string, tableName: string): Promise<
       })),
     }),
   );
-  await client.send(
-    new UpdateTimeToLiveCommand({ TableName: tableName, TimeToLiveSpecification: { AttributeName: TABLE.ttlAttribute, Enabled: true } }),
-  );
+  await client.send(new UpdateTimeToLiveCommand({ TableName: tableName, TimeToLiveSpecification: { AttributeName: TABLE.ttlAttribute, Enabled: true } }));
   client.destroy();
 }

@@ -38,7 +38,12 @@ export class LocalEventBus implements Events {
 
   async publish(events: DomainEvent[]): Promise<void> {
     for (const e of events) {
-      this.put({ source: EVENT_SOURCE, 'detail-type': e.type, detail: parseEventDetail(e.type, { ...e.detail, eventId: e.id }), time: new Date().toISOString() });
+      this.put({
+        source: EVENT_SOURCE,
+        'detail-type': e.type,
+        detail: parseEventDetail(e.type, { ...e.detail, eventId: e.id }),
+        time: new Date().toISOString(),
+      });
     }
   }
 

@@ -124,7 +124,12 @@ export interface GatewayOptions {
    */
   allowedHosts?: string[];
   /** local-only pages and stand-ins outside the route table (the /dev/outbox page, the Slack webhook stand-in) */
-  extra?: (method: string, url: URL, body: Buffer, headers: Record<string, string | undefined>) => Promise<{ status: number; type: string; body: string; headers?: Record<string, string> } | null>;
+  extra?: (
+    method: string,
+    url: URL,
+    body: Buffer,
+    headers: Record<string, string | undefined>,
+  ) => Promise<{ status: number; type: string; body: string; headers?: Record<string, string> } | null>;
 }
 
 export interface Gateway {
@@ -153,19 +158,29 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     const requestId = randomUUID();
     try {
       if (!hosts.has((req.headers.host ?? '').toLowerCase())) {
-        return send(421, { message: `Misdirected Request: this local stack answers Host ${[...hosts].join(', ')} only (set STAGELINE_ALLOWED_HOSTS to add one)`, requestId }, { 'x-request-id': requestId });
+        return send(
+          421,
+          { message: `Misdirected Request: this local stack answers Host ${[...hosts].join(', ')} only (set STAGELINE_ALLOWED_HOSTS to add one)`, requestId },
+          { 'x-request-id': requestId },
+        );
       }
       // CORS opens the API to the allowed origins; never the review pages, /dev (the outbox holds
       // personal approve links) or the dashboard, whatever the allowed origins say. The same helper
       // answers on AWS (the fallback function and the HTTP middleware).
       const path = (req.url ?? '/').split('?')[0]!;
       for (const [k, v] of Object.entries(corsHeaders(path, req.headers.origin, origins))) res.setHeader(k, v);
-      const pre = preflight(req.method ?? 'GET', path, { origin: req.headers.origin, 'access-control-request-method': req.headers['access-control-request-method'] }, origins);
+      const pre = preflight(
+        req.method ?? 'GET',
+        path,
+        { origin: req.headers.origin, 'access-control-request-method': req.headers['access-control-request-method'] },
+        origins,
+      );
       if (pre) {
         res.writeHead(pre.statusCode, pre.headers);
         return res.end(pre.body);
       }
-      if (opts.ready && !opts.ready() && !opts.servesBeforeReady?.(path)) return send(503, { message: 'Starting: the local stack is not ready yet' }, { 'retry-after': '1' });
+      if (opts.ready && !opts.ready() && !opts.servesBeforeReady?.(path))
+        return send(503, { message: 'Starting: the local stack is not ready yet' }, { 'retry-after': '1' });
       const url = new URL(req.url ?? '/', `http://${req.headers.host ?? 'localhost'}`);
       try {
         decodeURIComponent(url.pathname);
@@ -176,7 +191,11 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       const body = await readBody(req);
       // Closed after the answer: a body cut off past DRAIN_LIMIT_BYTES leaves the connection unusable.
       if (body === 'too-large') return send(413, { message: 'Request Entity Too Large' }, { connection: 'close' });
-      const extra = await opts.extra?.(method, url, body, { origin: req.headers.origin, 'sec-fetch-site': req.headers['sec-fetch-site'] as string | undefined, host: req.headers.host });
+      const extra = await opts.extra?.(method, url, body, {
+        origin: req.headers.origin,
+        'sec-fetch-site': req.headers['sec-fetch-site'] as string | undefined,
+        host: req.headers.host,
+      });
       if (extra) return send(extra.status, extra.body, { 'content-type': extra.type, ...(extra.headers ?? {}) });
       const match = matchRoute(method, url.pathname);
       const route: Route | null = match.kind === 'route' ? match.route : null;
@@ -192,11 +211,10 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
         if (!arn) return send(403, { message: 'Forbidden' });
         authorizer = { iam: { userArn: arn, callerId: arn, accountId: '000000000000' } };
       }
-      const headers = Object.fromEntries(
-        Object.entries(req.headers).map(([k, v]) => [k.toLowerCase(), Array.isArray(v) ? v.join(',') : String(v)]),
-      );
+      const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k.toLowerCase(), Array.isArray(v) ? v.join(',') : String(v)]));
       const query: Record<string, string> = {};
-      for (const [k, v] of url.searchParams) Object.defineProperty(query, k, { value: Object.hasOwn(query, k) ? `${query[k]},${v}` : v, enumerable: true, writable: true, configurable: true });
+      for (const [k, v] of url.searchParams)
+        Object.defineProperty(query, k, { value: Object.hasOwn(query, k) ? `${query[k]},${v}` : v, enumerable: true, writable: true, configurable: true });
       const key = route ? routeKey(route) : '$default';
       const event = {
         version: '2.0',
@@ -226,7 +244,10 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
         awsRequestId: requestId,
         functionName: route?.handler ?? FALLBACK_HANDLER,
         // As Lambda counts it: the function's 29 s from now (API Gateway's budget runs from timeEpoch).
-        getRemainingTimeInMillis: ((until) => () => until - Date.now())(Date.now() + 29_000),
+        getRemainingTimeInMillis: (
+          (until) => () =>
+            until - Date.now()
+        )(Date.now() + 29_000),
       } as unknown as Context;
       const fn = await loadHandler(route?.handler ?? FALLBACK_HANDLER);
       // A function's error line names the request it failed in (local/terminal.ts).
@@ -244,7 +265,9 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     if (err.code === 'ECONNRESET' || !socket.writable) return void socket.destroy();
     const [status, message] = err.code === 'HPE_HEADER_OVERFLOW' ? [431, 'Request Header Fields Too Large'] : [400, 'Bad Request'];
     const body = JSON.stringify({ message });
-    socket.end(`HTTP/1.1 ${status} ${message}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+    socket.end(
+      `HTTP/1.1 ${status} ${message}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+    );
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -259,9 +282,10 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   return {
     url: `http://127.0.0.1:${port}`,
     port,
-    close: () => new Promise((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }

@@ -29,7 +29,12 @@ interface Pending {
 
 const CODE_TTL_MS = 60_000;
 const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-const json = (status: number, value: unknown, headers: Record<string, string> = {}): OAuthReply => ({ status, type: 'application/json', body: JSON.stringify(value), headers: { 'cache-control': 'no-store', ...headers } });
+const json = (status: number, value: unknown, headers: Record<string, string> = {}): OAuthReply => ({
+  status,
+  type: 'application/json',
+  body: JSON.stringify(value),
+  headers: { 'cache-control': 'no-store', ...headers },
+});
 const oauthError = (status: number, error: string, description: string) => json(status, { error, error_description: description });
 
 /** A redirect URI the local login sends codes to: the gateway's own pages, or a loopback listener (a CLI's). */
@@ -48,7 +53,15 @@ export function localOAuth(issuer: LocalIssuer, directory: LocalDirectory) {
 
   function params(url: URL, form?: URLSearchParams) {
     const get = (k: string) => form?.get(k) ?? url.searchParams.get(k) ?? '';
-    return { responseType: get('response_type'), clientId: get('client_id'), redirectUri: get('redirect_uri'), state: get('state'), challenge: get('code_challenge'), method: get('code_challenge_method'), scope: get('scope') };
+    return {
+      responseType: get('response_type'),
+      clientId: get('client_id'),
+      redirectUri: get('redirect_uri'),
+      state: get('state'),
+      challenge: get('code_challenge'),
+      method: get('code_challenge_method'),
+      scope: get('scope'),
+    };
   }
 
   /** What makes an authorize request one the page may answer: anything else is an error shown on the page, never a redirect. */
@@ -56,22 +69,43 @@ export function localOAuth(issuer: LocalIssuer, directory: LocalDirectory) {
     if (p.responseType !== 'code') return 'response_type must be code';
     if (p.clientId !== issuer.audience) return `unknown client_id (the local app client is ${issuer.audience})`;
     if (!redirectAllowed(p.redirectUri, host)) return 'redirect_uri must be this stack’s own address or a loopback address';
-    if (p.method !== 'S256' || !/^[A-Za-z0-9_-]{43}$/.test(p.challenge)) return 'PKCE is required: code_challenge (S256, base64url of 32 bytes) and code_challenge_method=S256';
+    if (p.method !== 'S256' || !/^[A-Za-z0-9_-]{43}$/.test(p.challenge))
+      return 'PKCE is required: code_challenge (S256, base64url of 32 bytes) and code_challenge_method=S256';
     return null;
   }
 
   function page(p: ReturnType<typeof params>): OAuthReply {
     const users = directory.signInUsers();
-    const hidden = Object.entries({ response_type: p.responseType, client_id: p.clientId, redirect_uri: p.redirectUri, state: p.state, code_challenge: p.challenge, code_challenge_method: p.method, scope: p.scope })
+    const hidden = Object.entries({
+      response_type: p.responseType,
+      client_id: p.clientId,
+      redirect_uri: p.redirectUri,
+      state: p.state,
+      code_challenge: p.challenge,
+      code_challenge_method: p.method,
+      scope: p.scope,
+    })
       .map(([k, v]) => `<input type="hidden" name="${k}" value="${esc(v)}">`)
       .join('');
     const rows = users
-      .map((u) => `<li><button type="submit" name="email" value="${esc(u.email)}"><span class="who">${esc(u.email)}</span><span class="what">${esc(u.tenant)} · ${esc(u.groups.join(', ') || 'no role')}</span></button></li>`)
+      .map(
+        (u) =>
+          `<li><button type="submit" name="email" value="${esc(u.email)}"><span class="who">${esc(u.email)}</span><span class="what">${esc(u.tenant)} · ${esc(u.groups.join(', ') || 'no role')}</span></button></li>`,
+      )
       .join('');
     const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Sign in · Stageline (local)</title><style>${STYLE}</style></head>
 <body><main><h1>Sign in to Stageline</h1><p>Local stack: choose who you are. On AWS this page is Cognito's managed login (email and password).</p>
 <form method="post" action="/dev/oauth2/authorize">${hidden}<ul>${rows}</ul></form></main></body></html>`;
-    return { status: 200, type: 'text/html; charset=utf-8', body: html, headers: { 'cache-control': 'no-store', 'content-security-policy': `default-src 'none'; style-src 'sha256-${createHash('sha256').update(STYLE).digest('base64')}'; form-action 'self' http://127.0.0.1:* http://localhost:*; frame-ancestors 'none'`, 'x-frame-options': 'DENY' } };
+    return {
+      status: 200,
+      type: 'text/html; charset=utf-8',
+      body: html,
+      headers: {
+        'cache-control': 'no-store',
+        'content-security-policy': `default-src 'none'; style-src 'sha256-${createHash('sha256').update(STYLE).digest('base64')}'; form-action 'self' http://127.0.0.1:* http://localhost:*; frame-ancestors 'none'`,
+        'x-frame-options': 'DENY',
+      },
+    };
   }
 
   async function token(form: URLSearchParams): Promise<OAuthReply> {
@@ -80,9 +114,11 @@ export function localOAuth(issuer: LocalIssuer, directory: LocalDirectory) {
     const pending = codes.get(code);
     codes.delete(code); // single use, whatever happens next
     if (!pending || pending.expires < Date.now()) return oauthError(400, 'invalid_grant', 'the code is unknown, used or expired');
-    if (form.get('client_id') !== pending.clientId || form.get('redirect_uri') !== pending.redirectUri) return oauthError(400, 'invalid_grant', 'client_id and redirect_uri must be those of the authorize request');
+    if (form.get('client_id') !== pending.clientId || form.get('redirect_uri') !== pending.redirectUri)
+      return oauthError(400, 'invalid_grant', 'client_id and redirect_uri must be those of the authorize request');
     const verifier = form.get('code_verifier') ?? '';
-    if (createHash('sha256').update(verifier).digest('base64url') !== pending.challenge) return oauthError(400, 'invalid_grant', 'code_verifier does not match the code_challenge');
+    if (createHash('sha256').update(verifier).digest('base64url') !== pending.challenge)
+      return oauthError(400, 'invalid_grant', 'code_verifier does not match the code_challenge');
     const idToken = await issuer.sign(pending.user, { expiresIn: '1h' });
     return json(200, { id_token: idToken, access_token: idToken, token_type: 'Bearer', expires_in: 3600 });
   }

@@ -27,13 +27,18 @@ const esc = escapeHtml;
 
 /** Slack mrkdwn to safe HTML: escaped text, `<url|label>` links, *bold*. */
 function mrkdwn(text: unknown): string {
-  const raw = String(text ?? '').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+  const raw = String(text ?? '')
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&amp;/g, '&');
   return raw
     .split(/(<[^>]+>)/g)
     .map((part) => {
       const link = /^<(https?:\/\/[^|>]+)(?:\|([^>]+))?>$/.exec(part);
       if (link) return `<a href="${esc(link[1])}">${esc(link[2] ?? link[1])}</a>`;
-      return esc(part).replace(/\*([^*\n]+)\*/g, '<b>$1</b>').replace(/\n/g, '<br>');
+      return esc(part)
+        .replace(/\*([^*\n]+)\*/g, '<b>$1</b>')
+        .replace(/\n/g, '<br>');
     })
     .join('');
 }
@@ -41,18 +46,26 @@ function mrkdwn(text: unknown): string {
 function slackHtml(m: CapturedSlack['message']): string {
   const out: string[] = [];
   for (const b of m.blocks ?? []) {
-    const block = b as { type: string; text?: { text?: string }; fields?: { text?: string }[]; elements?: { type: string; text?: { text?: string } | string; url?: string; style?: string }[] };
+    const block = b as {
+      type: string;
+      text?: { text?: string };
+      fields?: { text?: string }[];
+      elements?: { type: string; text?: { text?: string } | string; url?: string; style?: string }[];
+    };
     if (block.type === 'header') out.push(`<h3>${esc(block.text?.text)}</h3>`);
     else if (block.type === 'section') {
       if (block.text) out.push(`<p>${mrkdwn(block.text.text)}</p>`);
       if (block.fields) out.push(`<dl>${block.fields.map((f) => `<dd>${mrkdwn(f.text)}</dd>`).join('')}</dl>`);
-    } else if (block.type === 'context') out.push(`<p class="mut">${(block.elements ?? []).map((e) => mrkdwn(typeof e.text === 'string' ? e.text : e.text?.text)).join(' · ')}</p>`);
+    } else if (block.type === 'context')
+      out.push(`<p class="mut">${(block.elements ?? []).map((e) => mrkdwn(typeof e.text === 'string' ? e.text : e.text?.text)).join(' · ')}</p>`);
     else if (block.type === 'actions') {
       out.push(
         `<p>${(block.elements ?? [])
           .map((e) => {
             const label = esc(typeof e.text === 'string' ? e.text : e.text?.text);
-            return e.url ? `<a class="btn" href="${esc(e.url)}">${label}</a>` : `<span class="btn ${esc(e.style ?? '')}" title="handled by the Slack app (signed request)">${label}</span>`;
+            return e.url
+              ? `<a class="btn" href="${esc(e.url)}">${label}</a>`
+              : `<span class="btn ${esc(e.style ?? '')}" title="handled by the Slack app (signed request)">${label}</span>`;
           })
           .join(' ')}</p>`,
       );
@@ -101,10 +114,15 @@ export class LocalOutbox {
   }
 
   page(): string {
-    const mails = [...this.mails].reverse().map(
-      (m) => `<article><b><a href="/dev/outbox/mail/${m.n}">${esc(m.subject)}</a></b><div class="mut">to ${esc(m.to)} · ${esc(m.at)}</div></article>`,
-    );
-    const slack = [...this.slack].reverse().map((s) => `<article>${slackHtml(s.message)}<div class="mut">Slack ${esc(s.message.channel ?? '')} via /dev/slack/${esc(s.hook)} · ${esc(s.at)}</div></article>`);
+    const mails = [...this.mails]
+      .reverse()
+      .map((m) => `<article><b><a href="/dev/outbox/mail/${m.n}">${esc(m.subject)}</a></b><div class="mut">to ${esc(m.to)} · ${esc(m.at)}</div></article>`);
+    const slack = [...this.slack]
+      .reverse()
+      .map(
+        (s) =>
+          `<article>${slackHtml(s.message)}<div class="mut">Slack ${esc(s.message.channel ?? '')} via /dev/slack/${esc(s.hook)} · ${esc(s.at)}</div></article>`,
+      );
     return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>Local outbox</title><style>${STYLE}</style></head><body>
 <h1>Local outbox</h1><p class="mut">What the notifier sent under <code>npm start</code>: emails (the mail catcher) and Slack messages (posted to the local webhook stand-in). Newest first.</p>
 <h2>Email (${this.mails.length})</h2>${mails.join('\n') || '<p class="mut">none yet</p>'}
@@ -114,9 +132,15 @@ export class LocalOutbox {
 
   /** The gateway's local-only routes. */
   async handle(method: string, url: URL, body: Buffer): Promise<{ status: number; type: string; body: string; headers?: Record<string, string> } | null> {
-    const html = (status: number, text: string) => ({ status, type: 'text/html; charset=utf-8', body: text, headers: { 'content-security-policy': OUTBOX_CSP, 'cache-control': 'no-store' } });
+    const html = (status: number, text: string) => ({
+      status,
+      type: 'text/html; charset=utf-8',
+      body: text,
+      headers: { 'content-security-policy': OUTBOX_CSP, 'cache-control': 'no-store' },
+    });
     if (method === 'GET' && (url.pathname === '/dev/outbox' || url.pathname === '/dev/outbox/')) return html(200, this.page());
-    if (method === 'GET' && url.pathname === '/dev/outbox.json') return { status: 200, type: 'application/json', body: JSON.stringify({ mails: this.mails, slack: this.slack }) };
+    if (method === 'GET' && url.pathname === '/dev/outbox.json')
+      return { status: 200, type: 'application/json', body: JSON.stringify({ mails: this.mails, slack: this.slack }) };
     const mail = /^\/dev\/outbox\/mail\/(\d+)$/.exec(url.pathname);
     if (method === 'GET' && mail) {
       const m = this.mails.find((x) => x.n === Number(mail[1]));

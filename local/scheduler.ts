@@ -63,10 +63,13 @@ export class LocalScheduler implements Scheduler {
     if (this.stopped) return;
     clearTimeout(this.timers.get(e.name));
     const wait = attempt > 0 ? (this.opts.retryDelayMs ?? 1000) : Math.max(0, new Date(e.at).getTime() - Date.now());
-    const timer = setTimeout(() => {
-      if (wait > MAX_DELAY) return this.arm(e, attempt);
-      void this.run(e, attempt);
-    }, Math.min(wait, MAX_DELAY));
+    const timer = setTimeout(
+      () => {
+        if (wait > MAX_DELAY) return this.arm(e, attempt);
+        void this.run(e, attempt);
+      },
+      Math.min(wait, MAX_DELAY),
+    );
     timer.unref();
     this.timers.set(e.name, timer);
   }

@@ -8,7 +8,10 @@ import { createEnvironment as envSchema, batchItems as batchSchema } from '#doma
 /** Seeds the demo tenant through the domain (audited like any change). Safe to run on every start. */
 export async function seedDemo(deps: Deps, tenant = 'acme', opts: { publicUrl?: string } = {}): Promise<void> {
   // Production is protected: the demo's starting state is written as an admin break-glass, audited as such.
-  const ctx = { principal: { tenant, id: 'seed', name: 'seed@stageline.local', roles: ['admin'], kind: 'machine' } satisfies Principal, breakGlassReason: 'demo seed' };
+  const ctx = {
+    principal: { tenant, id: 'seed', name: 'seed@stageline.local', roles: ['admin'], kind: 'machine' } satisfies Principal,
+    breakGlassReason: 'demo seed',
+  };
   const line = [
     { name: 'dev', displayName: 'Development', position: 0, gates: {} },
     { name: 'staging', displayName: 'Staging', position: 1, gates: { tests: true, security_scan: true } },
@@ -54,7 +57,10 @@ export async function seedDemo(deps: Deps, tenant = 'acme', opts: { publicUrl?: 
       deps,
       ctx,
       'tenant',
-      notificationSettingsBody.parse({ slack: { webhook: `${opts.publicUrl}/dev/slack/platform-ops`, channels: ['#platform-ops'], teamId: 'T0ACME' }, email: { recipients: ['ops@acme.example'], approvers: true } }),
+      notificationSettingsBody.parse({
+        slack: { webhook: `${opts.publicUrl}/dev/slack/platform-ops`, channels: ['#platform-ops'], teamId: 'T0ACME' },
+        email: { recipients: ['ops@acme.example'], approvers: true },
+      }),
     );
   }
 }

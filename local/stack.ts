@@ -91,7 +91,9 @@ export const PIPELINE_ARN = 'arn:aws:iam::000000000000:role/stageline-pipeline';
 function localIam(dataDir?: string): LocalIamCredential[] {
   const file = dataDir ? join(dataDir, 'iam.json') : undefined;
   if (file && existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as LocalIamCredential[];
-  const creds = [{ accessKeyId: `AKIALOCAL${randomBytes(6).toString('hex').toUpperCase()}`, secretAccessKey: randomBytes(20).toString('base64url'), arn: PIPELINE_ARN }];
+  const creds = [
+    { accessKeyId: `AKIALOCAL${randomBytes(6).toString('hex').toUpperCase()}`, secretAccessKey: randomBytes(20).toString('base64url'), arn: PIPELINE_ARN },
+  ];
   if (file) writeFileSync(file, JSON.stringify(creds), { mode: 0o600 });
   return creds;
 }
@@ -188,7 +190,14 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   mkdirSync(anchorDir, { recursive: true });
   const anchor = new FileAnchor(join(anchorDir, 'audit-signing-key.pem'), join(anchorDir, 'audit-checkpoints.jsonl'));
   // Outbound webhooks: the same delivery function behind the same bus rule, its retries on a local scheduler.
-  const webhooks = localWebhooks({ bus, endpoint: dynamo.endpoint, tableName, dataDir: opts.dataDir, journalFile: opts.journalFile, retryBaseMs: opts.webhookRetryBaseMs });
+  const webhooks = localWebhooks({
+    bus,
+    endpoint: dynamo.endpoint,
+    tableName,
+    dataDir: opts.dataDir,
+    journalFile: opts.journalFile,
+    retryBaseMs: opts.webhookRetryBaseMs,
+  });
   // Every adapter of every function, composed once for this one process (each Lambda's entry composes only its own: functions/http/deps.ts).
   const local: Deps = {
     ...base,
@@ -236,9 +245,18 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       // The local stand-ins act (a forged alarm, a registry push, a Slack message, a token): a web page
       // of another origin may not make a browser POST to them; curl and tools send no Origin.
       if (method !== 'GET' && url.pathname.startsWith('/dev/') && crossSite(headers)) {
-        return { status: 403, type: 'application/json', body: JSON.stringify({ message: 'Forbidden: /dev/ stand-ins take requests from this origin or from tools, not from other web pages' }) };
+        return {
+          status: 403,
+          type: 'application/json',
+          body: JSON.stringify({ message: 'Forbidden: /dev/ stand-ins take requests from this origin or from tools, not from other web pages' }),
+        };
       }
-      return (await oauth(method, url, body, headers.host)) ?? (await putAwsEvent(bus, method, url, body)) ?? (await localSignIn(method, url, body, directory, issuer)) ?? outbox.handle(method, url, body);
+      return (
+        (await oauth(method, url, body, headers.host)) ??
+        (await putAwsEvent(bus, method, url, body)) ??
+        (await localSignIn(method, url, body, directory, issuer)) ??
+        outbox.handle(method, url, body)
+      );
     },
   });
   // Review links in notifications point at this gateway.

@@ -27,7 +27,9 @@ for (const [name, user] of Object.entries(DEMO_USERS)) tokens[name] = await stac
 writeFileSync(join(dataDir, 'tokens.json'), JSON.stringify(tokens, null, 2), { mode: 0o600 });
 writeFileSync(
   join(dataDir, 'tokens.env'),
-  Object.entries(tokens).map(([n, t]) => `export ${n.toUpperCase()}_TOKEN=${t}`).join('\n') +
+  Object.entries(tokens)
+    .map(([n, t]) => `export ${n.toUpperCase()}_TOKEN=${t}`)
+    .join('\n') +
     `\nexport STAGELINE_URL=${stack.gateway.url}` +
     // The CD pipeline's IAM credential (SigV4) for the machine routes, bound to tenant acme.
     `\nexport PIPELINE_ACCESS_KEY_ID=${stack.iam[0]!.accessKeyId}\nexport PIPELINE_SECRET_ACCESS_KEY=${stack.iam[0]!.secretAccessKey}` +

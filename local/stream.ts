@@ -207,7 +207,11 @@ export class LocalStreamPoller {
     if (!iterator) {
       const after = this.positions[shardId];
       const r = await this.client.send(
-        new GetShardIteratorCommand(after ? { StreamArn: arn, ShardId: shardId, ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', SequenceNumber: after } : { StreamArn: arn, ShardId: shardId, ShardIteratorType: 'TRIM_HORIZON' }),
+        new GetShardIteratorCommand(
+          after
+            ? { StreamArn: arn, ShardId: shardId, ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', SequenceNumber: after }
+            : { StreamArn: arn, ShardId: shardId, ShardIteratorType: 'TRIM_HORIZON' },
+        ),
       );
       iterator = r.ShardIterator!;
     }

@@ -111,7 +111,23 @@ const REPEAT_MS = 10_000;
 const repeats = new Map<string, { at: number; count: number }>();
 
 /** Keys every Powertools record has, and the stack: not worth a terminal line. */
-const NOISE = new Set(['level', 'message', 'timestamp', 'service', 'sampling_rate', 'xray_trace_id', 'stack', 'error', 'reason', 'requestId', 'function_request_id', 'cold_start', 'function_arn', 'function_memory_size', 'function_name']);
+const NOISE = new Set([
+  'level',
+  'message',
+  'timestamp',
+  'service',
+  'sampling_rate',
+  'xray_trace_id',
+  'stack',
+  'error',
+  'reason',
+  'requestId',
+  'function_request_id',
+  'cold_start',
+  'function_arn',
+  'function_memory_size',
+  'function_name',
+]);
 
 /** A Powertools record as one line: `error: unhandled error: TypeError: … — GET /api/v1/x (request 1a2b3c4d)`. */
 function logLine(a: Record<string, unknown>): string {

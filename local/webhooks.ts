@@ -16,15 +16,29 @@ import { LocalScheduler } from './scheduler.ts';
  * invoking the delivery function on AWS); signing secrets sealed in the table with the local secrets
  * key, the stand-in for Secrets Manager. Deliveries really go out (loopback allowed locally).
  */
-export function localWebhooks(opts: { bus: LocalEventBus; endpoint: string; tableName: string; dataDir?: string; journalFile?: string; retryBaseMs?: number }): { deps: WebhookDeps; scheduler: LocalScheduler } {
+export function localWebhooks(opts: {
+  bus: LocalEventBus;
+  endpoint: string;
+  tableName: string;
+  dataDir?: string;
+  journalFile?: string;
+  retryBaseMs?: number;
+}): { deps: WebhookDeps; scheduler: LocalScheduler } {
   const scheduler = new LocalScheduler({
     fire: (payload) => webhookDeliver(payload),
-    file: opts.journalFile ? opts.journalFile.replace(/\.json$/, '') + '.webhooks.json' : opts.dataDir ? join(opts.dataDir, 'webhook-schedules.json') : undefined,
+    file: opts.journalFile
+      ? opts.journalFile.replace(/\.json$/, '') + '.webhooks.json'
+      : opts.dataDir
+        ? join(opts.dataDir, 'webhook-schedules.json')
+        : undefined,
   });
   opts.bus.addRule({ source: [EVENT_SOURCE], 'detail-type': [...WEBHOOK_BUS_TYPES] }, async (e) => {
     await webhookDeliver(e);
   });
   const db = documentClient({ endpoint: opts.endpoint, region: LOCAL_REGION, credentials: localCredentials });
   const retryBaseMs = opts.retryBaseMs ?? (Number(process.env.STAGELINE_WEBHOOK_RETRY_BASE_MS) || undefined);
-  return { deps: { secrets: new SealedWebhookSecrets(db, opts.tableName), sender: standardWebhookSender(), scheduler, ...(retryBaseMs ? { retryBaseMs } : {}) }, scheduler };
+  return {
+    deps: { secrets: new SealedWebhookSecrets(db, opts.tableName), sender: standardWebhookSender(), scheduler, ...(retryBaseMs ? { retryBaseMs } : {}) },
+    scheduler,
+  };
 }

@@ -414,68 +414,70 @@ export class LocalWorkflow implements Workflow {
       return { ExecutedVersion: '$LATEST', Payload: clone(result) as Json, StatusCode: 200 };
     };
 
-    const tokenTask = (stateName: string) => (input: Json): Promise<Json> => {
-      // Runs synchronously up to the first await, i.e. before the library arms
-      // its timer for this task, so the deadlines below match it.
-      const timeout = compiled.tokenTimeouts.get(stateName)!;
-      let seconds = compiled.timeoutSeconds.get(stateName)!;
-      if (timeout.path) {
-        const found = readPath(input, timeout.path);
-        if (typeof found.value !== 'number' || !Number.isInteger(found.value) || found.value < 1) {
-          // The library rejects this value itself (States.Runtime) right after this call.
-          return new Promise<Json>(() => {});
+    const tokenTask =
+      (stateName: string) =>
+      (input: Json): Promise<Json> => {
+        // Runs synchronously up to the first await, i.e. before the library arms
+        // its timer for this task, so the deadlines below match it.
+        const timeout = compiled.tokenTimeouts.get(stateName)!;
+        let seconds = compiled.timeoutSeconds.get(stateName)!;
+        if (timeout.path) {
+          const found = readPath(input, timeout.path);
+          if (typeof found.value !== 'number' || !Number.isInteger(found.value) || found.value < 1) {
+            // The library rejects this value itself (States.Runtime) right after this call.
+            return new Promise<Json>(() => {});
+          }
+          seconds = found.value;
+          if (seconds > MAX_TIMER_SECONDS && found.parent && found.key) {
+            // A Node timer cannot wait longer than ~24.8 days: the library's would
+            // fire at once. It reads the timeout from this very input object (the
+            // state's output is built from its own earlier copy), so cap it here.
+            found.parent[found.key] = MAX_TIMER_SECONDS;
+            seconds = MAX_TIMER_SECONDS;
+          }
         }
-        seconds = found.value;
-        if (seconds > MAX_TIMER_SECONDS && found.parent && found.key) {
-          // A Node timer cannot wait longer than ~24.8 days: the library's would
-          // fire at once. It reads the timeout from this very input object (the
-          // state's output is built from its own earlier copy), so cap it here.
-          found.parent[found.key] = MAX_TIMER_SECONDS;
-          seconds = MAX_TIMER_SECONDS;
-        }
-      }
-      const deadline = Date.now() + seconds * 1000;
+        const deadline = Date.now() + seconds * 1000;
 
-      const token = `${id}:${stateName}:${++tokenCount}:${randomBytes(8).toString('hex')}`;
-      const waited = new Promise<Json>((resolve, reject) => {
-        this.pending.set(token, { executionId: id, resolve, reject });
-      });
-      waited.catch(() => {}); // observed below; never an unhandled rejection if the step call fails first
+        const token = `${id}:${stateName}:${++tokenCount}:${randomBytes(8).toString('hex')}`;
+        const waited = new Promise<Json>((resolve, reject) => {
+          this.pending.set(token, { executionId: id, resolve, reject });
+        });
+        waited.catch(() => {}); // observed below; never an unhandled rejection if the step call fails first
 
-      return (async () => {
-        let params: JsonObject | null;
-        try {
-          // The Parameters template, evaluated by the library itself, with this task's token in the context.
-          const template = { Type: 'Pass', Parameters: compiled.tokenTemplates.get(stateName) ?? {}, End: true };
-          params = (await new StateMachine({ StartAt: 'Parameters', States: { Parameters: template } } as unknown as StateMachineDefinition, {
-            validationOptions: { noValidate: true },
-          }).run(input as RunInput, {
-            context: { ...context, State: { Name: stateName, EnteredTime: new Date().toISOString() }, Task: { Token: token } },
-          }).result) as JsonObject | null;
-        } catch (err) {
-          this.take(token);
-          throw fatalError('States.Runtime', `${stateName}: Parameters could not be evaluated: ${(err as Error).cause ?? (err as Error).message}`);
-        }
-        try {
-          await call(clone(params?.Payload ?? null));
-        } catch (err) {
-          this.take(token);
-          if (run?.aborted) throw stoppedError();
-          throw taskError(err);
-        }
-        if (run?.aborted) {
-          this.take(token);
-          throw stoppedError();
-        }
-        const p = this.pending.get(token);
-        if (p) {
-          // Same deadline as the library's States.Timeout: after it the token is dead.
-          p.timer = setTimeout(() => this.take(token), Math.max(0, deadline - Date.now()));
-          p.timer.unref();
-        }
-        return waited;
-      })();
-    };
+        return (async () => {
+          let params: JsonObject | null;
+          try {
+            // The Parameters template, evaluated by the library itself, with this task's token in the context.
+            const template = { Type: 'Pass', Parameters: compiled.tokenTemplates.get(stateName) ?? {}, End: true };
+            params = (await new StateMachine({ StartAt: 'Parameters', States: { Parameters: template } } as unknown as StateMachineDefinition, {
+              validationOptions: { noValidate: true },
+            }).run(input as RunInput, {
+              context: { ...context, State: { Name: stateName, EnteredTime: new Date().toISOString() }, Task: { Token: token } },
+            }).result) as JsonObject | null;
+          } catch (err) {
+            this.take(token);
+            throw fatalError('States.Runtime', `${stateName}: Parameters could not be evaluated: ${(err as Error).cause ?? (err as Error).message}`);
+          }
+          try {
+            await call(clone(params?.Payload ?? null));
+          } catch (err) {
+            this.take(token);
+            if (run?.aborted) throw stoppedError();
+            throw taskError(err);
+          }
+          if (run?.aborted) {
+            this.take(token);
+            throw stoppedError();
+          }
+          const p = this.pending.get(token);
+          if (p) {
+            // Same deadline as the library's States.Timeout: after it the token is dead.
+            p.timer = setTimeout(() => this.take(token), Math.max(0, deadline - Date.now()));
+            p.timer.unref();
+          }
+          return waited;
+        })();
+      };
 
     const handlers: Record<string, (input: Json) => Promise<Json>> = {};
     for (const name of compiled.lambdaStates) handlers[name] = lambdaTask;

@@ -45,7 +45,6 @@ const client = new DynamoDBClient({});
 export const handler = async () => ({ statusCode: 200, body: client.config.serviceId ?? 'ok' });
 `;
 
-
 /** Groups outputs' inputs by npm package. */
 function contributors(meta: Metafile, outputs: string[]): { pkg: string; bytes: number }[] {
   const byPkg = new Map<string, number>();
@@ -80,7 +79,13 @@ async function bundle(name: string, options: BuildOptions, outDir = OUT_DIR, tra
   const dir = join(outDir, name);
   const file = join(dir, 'index.mjs');
   const entryPoints = options.stdin ? undefined : options.entryPoints;
-  const result = await build({ ...common, ...options, ...(entryPoints ? { entryPoints: { index: (entryPoints as string[])[0]! } } : { entryNames: 'index' }), outdir: dir, write: false });
+  const result = await build({
+    ...common,
+    ...options,
+    ...(entryPoints ? { entryPoints: { index: (entryPoints as string[])[0]! } } : { entryNames: 'index' }),
+    outdir: dir,
+    write: false,
+  });
   if (!result.outputFiles.some((f) => f.path === file)) throw new Error(`esbuild produced no ${file}`);
   for (const f of result.outputFiles) {
     mkdirSync(dirname(f.path), { recursive: true });
@@ -140,7 +145,11 @@ export function table(headers: string[], rows: (string | number)[][]): string {
   const cells = [headers, ...rows.map((r) => r.map(String))];
   const widths = headers.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
   const numeric = headers.map((_, i) => rows.length > 0 && rows.every((r) => /^[\d.,+\-−–\s]+( (KiB|ms|B))?$|^—$/.test(String(r[i]))));
-  const line = (r: string[]) => r.map((c, i) => (numeric[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  const line = (r: string[]) =>
+    r
+      .map((c, i) => (numeric[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   return [line(headers), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.slice(1).map(line)].join('\n');
 }
 
@@ -166,15 +175,30 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   const started = performance.now();
   const results = await buildAll();
   console.log(`Bundled ${results.length - 1} functions + baseline into ${relative(process.cwd(), OUT_DIR)}/ in ${Math.round(performance.now() - started)} ms`);
-  console.log('Sizes are minified bytes; "init-loaded" is what module init reads (index.mjs and the chunks it imports statically), "total" adds the chunks loaded by import() on first use.\n');
+  console.log(
+    'Sizes are minified bytes; "init-loaded" is what module init reads (index.mjs and the chunks it imports statically), "total" adds the chunks loaded by import() on first use.\n',
+  );
   console.log(sizeTable(results));
   const { largest, median, largestTotal } = sizeFigures(results);
   const mark = (ok: boolean) => (ok ? 'met' : 'NOT met');
-  console.log(`\nlargest bundle (init-loaded): ${kib(largest.bytes)} (${largest.name}); target ≤ ${kib(TARGETS.largestBytes)}: ${mark(largest.bytes <= TARGETS.largestBytes)}`);
+  console.log(
+    `\nlargest bundle (init-loaded): ${kib(largest.bytes)} (${largest.name}); target ≤ ${kib(TARGETS.largestBytes)}: ${mark(largest.bytes <= TARGETS.largestBytes)}`,
+  );
   console.log(`median bundle (init-loaded):  ${kib(median)}; target ≤ ${kib(TARGETS.medianBytes)}: ${mark(median <= TARGETS.medianBytes)}`);
   console.log(`largest total (with lazy chunks): ${kib(largestTotal.totalBytes)} (${largestTotal.name})`);
   console.log(`module init: target ≤ ${TARGETS.initRatio.toFixed(1)}× the baseline's, measured by \`npm run bench\` (bench/init-time.ts)`);
   console.log(`\nTop contributors to ${largest.name}, init-loaded (bytes in output, before gzip):`);
-  console.log(table(['package', 'bytes'], largest.contributors.slice(0, 8).map((c) => [c.pkg, kib(c.bytes)])));
-  if (largest.lazyContributors.length) console.log(`loaded on first use: ${largest.lazyContributors.slice(0, 6).map((c) => `${c.pkg} ${kib(c.bytes)}`).join(', ')}`);
+  console.log(
+    table(
+      ['package', 'bytes'],
+      largest.contributors.slice(0, 8).map((c) => [c.pkg, kib(c.bytes)]),
+    ),
+  );
+  if (largest.lazyContributors.length)
+    console.log(
+      `loaded on first use: ${largest.lazyContributors
+        .slice(0, 6)
+        .map((c) => `${c.pkg} ${kib(c.bytes)}`)
+        .join(', ')}`,
+    );
 }

@@ -65,5 +65,7 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   writeFileSync(GENERATED, generatedModule(built));
   const { gzipSync } = await import('node:zlib');
   const gz = (s: string) => gzipSync(s).length;
-  console.log(`wrote ${GENERATED}: ${built.script.name} ${built.script.body.length} B (${gz(built.script.body)} B gzip), ${built.style.name} ${built.style.body.length} B (${gz(built.style.body)} B gzip)`);
+  console.log(
+    `wrote ${GENERATED}: ${built.script.name} ${built.script.body.length} B (${gz(built.script.body)} B gzip), ${built.style.name} ${built.style.body.length} B (${gz(built.style.body)} B gzip)`,
+  );
 }

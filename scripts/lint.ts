@@ -19,13 +19,16 @@ for (const f of files(join(root, 'domain'))) {
   const text = readFileSync(f, 'utf8');
   for (const m of text.matchAll(/from\s+['"]([^'"]+)['"]/g)) {
     const spec = m[1]!;
-    if (/^@aws-sdk|^@smithy|^@middy|^aws-lambda$|functions\/|^#functions|^#local|local\//.test(spec)) problems.push(`${relative(root, f)}: the domain must not import ${spec}`);
+    if (/^@aws-sdk|^@smithy|^@middy|^aws-lambda$|functions\/|^#functions|^#local|local\//.test(spec))
+      problems.push(`${relative(root, f)}: the domain must not import ${spec}`);
   }
 }
 
 // Handlers are thin adapters: parse, call one domain function, map the result.
 for (const f of files(join(root, 'functions', 'handlers'))) {
-  const lines = readFileSync(f, 'utf8').split('\n').filter((l) => l.trim() && !l.trim().startsWith('//') && !l.trim().startsWith('*') && !l.trim().startsWith('/*'));
+  const lines = readFileSync(f, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() && !l.trim().startsWith('//') && !l.trim().startsWith('*') && !l.trim().startsWith('/*'));
   if (lines.length > 45) problems.push(`${relative(root, f)}: ${lines.length} lines; move logic into domain/`);
 }
 

@@ -14,7 +14,10 @@ export function webhookPathItems(schemas: { of: (s: z.core.$ZodType, io?: 'input
   for (const type of WEBHOOK_EVENT_TYPES) {
     out[type] = {
       post: {
-        operationId: `webhook${type.split(/[._]/).map((p) => p[0]!.toUpperCase() + p.slice(1)).join('')}`,
+        operationId: `webhook${type
+          .split(/[._]/)
+          .map((p) => p[0]!.toUpperCase() + p.slice(1))
+          .join('')}`,
         summary: `${type} (the bus event "${WEBHOOK_EVENTS[type]}"), payload version ${WEBHOOK_PAYLOAD_VERSION}`,
         description:
           'Sent to the subscription URL per the Standard Webhooks specification; verify with the standardwebhooks (or svix) library and the subscription secret. ' +
@@ -24,7 +27,11 @@ export function webhookPathItems(schemas: { of: (s: z.core.$ZodType, io?: 'input
         parameters: [
           { name: 'webhook-id', in: 'header', ...h('msg_…: unique per delivery, the same on every retry and redelivery (de-duplicate by it)') },
           { name: 'webhook-timestamp', in: 'header', ...h('Unix seconds of this attempt') },
-          { name: 'webhook-signature', in: 'header', ...h('v1,<base64 HMAC-SHA256 of "<id>.<timestamp>.<body>">, one per live secret, space-separated (two during a rotation overlap)') },
+          {
+            name: 'webhook-signature',
+            in: 'header',
+            ...h('v1,<base64 HMAC-SHA256 of "<id>.<timestamp>.<body>">, one per live secret, space-separated (two during a rotation overlap)'),
+          },
         ],
         requestBody: { required: true, content: { 'application/json': { schema: schemas.of(webhookPayloadSchema(type), 'output') } } },
         responses: { '200': { description: 'Any 2xx acknowledges the delivery' } },

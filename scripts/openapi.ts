@@ -41,7 +41,14 @@ function jsonSchemas() {
       Array.isArray(v)
         ? v.map(rewrite)
         : v && typeof v === 'object'
-          ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, k === '$ref' && typeof x === 'string' && x.startsWith('#/$defs/') ? `#/components/schemas/${renames.get(x.slice(8)) ?? x.slice(8)}` : rewrite(x)]))
+          ? Object.fromEntries(
+              Object.entries(v).map(([k, x]) => [
+                k,
+                k === '$ref' && typeof x === 'string' && x.startsWith('#/$defs/')
+                  ? `#/components/schemas/${renames.get(x.slice(8)) ?? x.slice(8)}`
+                  : rewrite(x),
+              ]),
+            )
           : v;
     for (const [name, def] of Object.entries($defs ?? {})) shared[renames.get(name)!] = bounded(rewrite(def)) as Json;
     return bounded(rewrite(rest)) as Json;
@@ -59,13 +66,16 @@ type Schemas = ReturnType<typeof jsonSchemas>;
 function bounded(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(bounded);
   if (!v || typeof v !== 'object') return v;
-  const o = Object.fromEntries(Object.entries(v).map(([k, x]) => [k, k === 'const' || k === 'enum' || k === 'default' || k === 'examples' ? x : bounded(x)])) as Json;
+  const o = Object.fromEntries(
+    Object.entries(v).map(([k, x]) => [k, k === 'const' || k === 'enum' || k === 'default' || k === 'examples' ? x : bounded(x)]),
+  ) as Json;
   if (o.type === 'number' || o.type === 'integer') {
     if (o.minimum === undefined && o.exclusiveMinimum === undefined) o.minimum = -Number.MAX_SAFE_INTEGER;
     if (o.maximum === undefined && o.exclusiveMaximum === undefined) o.maximum = Number.MAX_SAFE_INTEGER;
   }
   // No object key may be one JavaScript reserves (the handler refuses it before any schema runs, domain/kernel/reserved-keys.ts).
-  if (o.type === 'object' && o.additionalProperties !== false) o.propertyNames = { ...((o.propertyNames as Json | undefined) ?? { type: 'string' }), not: { enum: [...RESERVED_KEYS] } };
+  if (o.type === 'object' && o.additionalProperties !== false)
+    o.propertyNames = { ...((o.propertyNames as Json | undefined) ?? { type: 'string' }), not: { enum: [...RESERVED_KEYS] } };
   return o;
 }
 
@@ -87,33 +97,51 @@ function commonResponses(schemas: Schemas) {
   return {
     BadRequest: { description: 'Invalid input (path, query, body, Idempotency-Key): every issue listed', content: json(error) },
     Unauthorized: {
-      description: 'No valid bearer token: the gateway refuses it before any function runs ({"message":"Unauthorized"} with WWW-Authenticate); a token without a subject is refused with an Error',
+      description:
+        'No valid bearer token: the gateway refuses it before any function runs ({"message":"Unauthorized"} with WWW-Authenticate); a token without a subject is refused with an Error',
       headers: { 'WWW-Authenticate': header('Bearer (from the gateway)') },
       content: json({ oneOf: [gateway, error] }),
     },
-    AppKeyUnauthorized: { description: 'No app key, or one that is unknown, altered, superseded by a rotation or revoked (checked by the function)', content: json(error) },
+    AppKeyUnauthorized: {
+      description: 'No app key, or one that is unknown, altered, superseded by a rotation or revoked (checked by the function)',
+      content: json(error),
+    },
     Forbidden: { description: 'Authenticated, not allowed (role, tenant, X-Tenant-ID, protected environment, separation of duties)', content: json(error) },
     ForbiddenSigV4: {
-      description: 'No valid SigV4 signature: the gateway refuses it before any function runs ({"message":"Forbidden"}); or the IAM principal is not registered for a tenant, or lacks the role (an Error)',
+      description:
+        'No valid SigV4 signature: the gateway refuses it before any function runs ({"message":"Forbidden"}); or the IAM principal is not registered for a tenant, or lacks the role (an Error)',
       content: json({ oneOf: [gateway, error] }),
     },
     NotFound: { description: 'Not found', content: json(error) },
     Conflict: {
-      description: 'Conflict: stale version, status, busy target, already exists; concurrent changes or a request with the same Idempotency-Key still running (with Retry-After)',
-      headers: { 'Retry-After': header('Seconds to wait before sending the same request again (on concurrent changes and a running Idempotency-Key)', RETRY_AFTER) },
+      description:
+        'Conflict: stale version, status, busy target, already exists; concurrent changes or a request with the same Idempotency-Key still running (with Retry-After)',
+      headers: {
+        'Retry-After': header('Seconds to wait before sending the same request again (on concurrent changes and a running Idempotency-Key)', RETRY_AFTER),
+      },
       content: json(error),
     },
-    PayloadTooLarge: { description: 'The body is over 2 MiB: an Error from the function, or the gateway\'s message when the gateway refuses it first', content: json(either) },
-    FormTooLarge: { description: 'The body is too large (the gateway\'s message)', content: json(gateway) },
+    PayloadTooLarge: {
+      description: "The body is over 2 MiB: an Error from the function, or the gateway's message when the gateway refuses it first",
+      content: json(either),
+    },
+    FormTooLarge: { description: "The body is too large (the gateway's message)", content: json(gateway) },
     Locked: {
-      description: 'A freeze window holds the environment (the window is in `freeze`): wait for it to close, or an admin overrides it once with X-Break-Glass-Reason, audited as break-glass',
+      description:
+        'A freeze window holds the environment (the window is in `freeze`): wait for it to close, or an admin overrides it once with X-Break-Glass-Reason, audited as break-glass',
       content: json(error),
     },
     UnprocessableEntity: { description: 'A business rule refused it (or an Idempotency-Key reused with another body)', content: json(error) },
     HeadersTooLarge: { description: "The request's headers are too large (the gateway's message)", content: json(gateway) },
-    TooManyRequests: { description: "Throttled by API Gateway: the stage's rate and burst, lower on the heavy routes (the gateway's message)", content: json(gateway) },
+    TooManyRequests: {
+      description: "Throttled by API Gateway: the stage's rate and burst, lower on the heavy routes (the gateway's message)",
+      content: json(gateway),
+    },
     OutOfTime: { description: 'The write ran out of time before it was saved: nothing changed; send fewer items and retry', content: json(error) },
-    InternalError: { description: "Failed on our side: an Error with the request id (nothing internal), or the gateway's message when the function itself failed", content: json(either) },
+    InternalError: {
+      description: "Failed on our side: an Error with the request id (nothing internal), or the gateway's message when the function itself failed",
+      content: json(either),
+    },
     FunctionFailed: { description: "The function itself failed (the gateway's message)", content: json(gateway) },
   } satisfies Record<string, Json>;
 }
@@ -127,15 +155,29 @@ function parameters(schemas: Schemas, spec: Spec<ZodMiniType, ZodMiniType, ZodMi
   if (spec?.query && (!spec.queryOn || spec.queryOn(route))) {
     const q = schemas.of(spec.query);
     const required = new Set((q.required as string[] | undefined) ?? []);
-    for (const [name, schema] of Object.entries((q.properties as Record<string, Json> | undefined) ?? {})) out.push({ name, in: 'query', required: required.has(name), schema });
+    for (const [name, schema] of Object.entries((q.properties as Record<string, Json> | undefined) ?? {}))
+      out.push({ name, in: 'query', required: required.has(name), schema });
   }
-  for (const [name, description] of Object.entries(route.headers ?? {})) out.push({ name, in: 'header', required: true, schema: { type: 'string' }, description });
+  for (const [name, description] of Object.entries(route.headers ?? {}))
+    out.push({ name, in: 'header', required: true, schema: { type: 'string' }, description });
   // Idempotency needs a caller: routes without one (signed links, Slack) ignore the header.
   if (route.method === 'POST' && route.auth !== 'none') {
-    out.push({ name: 'Idempotency-Key', in: 'header', required: false, schema: { type: 'string', pattern: IDEMPOTENCY_KEY.source, minLength: 1, maxLength: 128 }, description: 'Same key and body: the same response, one side effect' });
+    out.push({
+      name: 'Idempotency-Key',
+      in: 'header',
+      required: false,
+      schema: { type: 'string', pattern: IDEMPOTENCY_KEY.source, minLength: 1, maxLength: 128 },
+      description: 'Same key and body: the same response, one side effect',
+    });
   }
   if (route.auth !== 'none') {
-    out.push({ name: 'X-Tenant-ID', in: 'header', required: false, schema: { type: 'string', minLength: 1 }, description: 'Optional: when sent, it must be the tenant of the credentials (403 otherwise); it never selects another tenant' });
+    out.push({
+      name: 'X-Tenant-ID',
+      in: 'header',
+      required: false,
+      schema: { type: 'string', minLength: 1 },
+      description: 'Optional: when sent, it must be the tenant of the credentials (403 otherwise); it never selects another tenant',
+    });
   }
   if (route.auth === 'jwt' && route.method !== 'GET') {
     out.push({
@@ -143,7 +185,8 @@ function parameters(schemas: Schemas, spec: Spec<ZodMiniType, ZodMiniType, ZodMi
       in: 'header',
       required: false,
       schema: { type: 'string', minLength: 1 },
-      description: 'Admins only: passes a guard that otherwise refuses the change (a protected environment, a freeze window) once, audited as break-glass with this reason (the first 500 characters)',
+      description:
+        'Admins only: passes a guard that otherwise refuses the change (a protected environment, a freeze window) once, audited as break-glass with this reason (the first 500 characters)',
     });
   }
   return out;
@@ -166,12 +209,19 @@ function requestBody(schemas: Schemas, spec: Spec<ZodMiniType, ZodMiniType, ZodM
 /** The success answer: a JSON schema from functions/http/responses/ and/or the text the route declares (OPEN when neither). */
 function success(schemas: Schemas, status: string, route: Route): Json {
   if (status === '204') return { description: 'Done; no body' };
-  if (route.response?.schema && !responseOf(route)) throw new Error(`${routeKey(route)} names response schema '${route.response.schema}', which functions/http/responses/ does not have`);
+  if (route.response?.schema && !responseOf(route))
+    throw new Error(`${routeKey(route)} names response schema '${route.response.schema}', which functions/http/responses/ does not have`);
   const schema = responseOf(route);
   const content: Record<string, Json> = {};
   // A YAML answer is the JSON answer's document written as YAML: the same schema describes it.
   for (const [type, description] of Object.entries(route.response?.text ?? {})) {
-    content[type] = { schema: { type: 'string', description, ...(type === 'application/yaml' && schema ? { contentMediaType: type, contentSchema: schemas.of(schema, 'output') } : {}) } };
+    content[type] = {
+      schema: {
+        type: 'string',
+        description,
+        ...(type === 'application/yaml' && schema ? { contentMediaType: type, contentSchema: schemas.of(schema, 'output') } : {}),
+      },
+    };
   }
   if (schema || !Object.keys(content).length) content['application/json'] = { schema: schema ? schemas.of(schema, 'output') : OPEN };
   const headers = Object.entries(route.response?.headers ?? {});
@@ -179,7 +229,14 @@ function success(schemas: Schemas, status: string, route: Route): Json {
 }
 
 /** Error answers: those of the gateway and of httpHandler by the route's kind, and those the handler declares in its own format. */
-function failures(schemas: Schemas, common: ReturnType<typeof commonResponses>, spec: Spec<ZodMiniType, ZodMiniType, ZodMiniType> | undefined, route: Route, ok: Json, hasBody: boolean): Record<string, Json> {
+function failures(
+  schemas: Schemas,
+  common: ReturnType<typeof commonResponses>,
+  spec: Spec<ZodMiniType, ZodMiniType, ZodMiniType> | undefined,
+  route: Route,
+  ok: Json,
+  hasBody: boolean,
+): Record<string, Json> {
   const refs: [string, Common][] = [];
   if (spec) refs.push(['400', 'BadRequest']);
   if (route.auth === 'jwt') refs.push(['401', 'Unauthorized'], ['403', 'Forbidden']);
@@ -194,7 +251,10 @@ function failures(schemas: Schemas, common: ReturnType<typeof commonResponses>, 
   const out: Record<string, Json> = Object.fromEntries(refs.map(([status, name]) => [status, { $ref: `#/components/responses/${name}` }]));
   // The success's media types and JSON schema; a text answer then says what went wrong.
   const own = Object.fromEntries(
-    Object.entries((ok.content as Record<string, { schema: Json }> | undefined) ?? {}).map(([type, c]) => [type, c.schema.type === 'string' ? { schema: { type: 'string', description: 'What went wrong, and what to do' } } : c]),
+    Object.entries((ok.content as Record<string, { schema: Json }> | undefined) ?? {}).map(([type, c]) => [
+      type,
+      c.schema.type === 'string' ? { schema: { type: 'string', description: 'What went wrong, and what to do' } } : c,
+    ]),
   );
   for (const [status, declared] of Object.entries(route.response?.errors ?? {})) {
     const { description, headers = {}, schema: named } = typeof declared === 'string' ? { description: declared } : declared;
@@ -232,10 +292,22 @@ export async function buildOpenApi(opts: { routes?: readonly Route[] } = {}): Pr
     const body = requestBody(schemas, spec, route);
     const ok = success(schemas, status, route);
     const op: Json = {
-      operationId: `${route.method.toLowerCase()}${route.path.replace(/[{}]/g, '').split(/[/-]/).filter(Boolean).map((p) => p[0]!.toUpperCase() + p.slice(1)).join('')}`,
+      operationId: `${route.method.toLowerCase()}${route.path
+        .replace(/[{}]/g, '')
+        .split(/[/-]/)
+        .filter(Boolean)
+        .map((p) => p[0]!.toUpperCase() + p.slice(1))
+        .join('')}`,
       summary: route.summary,
       tags: [(route.path.startsWith('/api/v1/') ? route.path.split('/')[3] : route.path.split('/')[1]) ?? 'service'],
-      security: route.auth === 'jwt' ? [{ cognito: [] }] : route.auth === 'iam' ? [{ sigv4: [] }] : route.auth === 'app' ? [{ appKey: [] }, { appKeyBearer: [] }, ...(route.path.includes('{env}') ? [{ cognito: [] }] : [])] : [],
+      security:
+        route.auth === 'jwt'
+          ? [{ cognito: [] }]
+          : route.auth === 'iam'
+            ? [{ sigv4: [] }]
+            : route.auth === 'app'
+              ? [{ appKey: [] }, { appKeyBearer: [] }, ...(route.path.includes('{env}') ? [{ cognito: [] }] : [])]
+              : [],
       ...(route.role ? { 'x-stageline-role': route.role } : {}),
       parameters: parameters(schemas, spec, route),
       ...(body ? { requestBody: body } : {}),
@@ -266,9 +338,24 @@ export async function buildOpenApi(opts: { routes?: readonly Route[] } = {}): Pr
       responses: common,
       securitySchemes: {
         cognito: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'A Cognito ID token (custom:tenant_id, cognito:groups)' },
-        sigv4: { type: 'apiKey', in: 'header', name: 'Authorization', description: 'AWS Signature Version 4 (execute-api), for pipelines listed in machinePrincipals' },
-        appKey: { type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'An app key (slk.…): read-only, bound to one tenant and environment; checked by the function' },
-        appKeyBearer: { type: 'http', scheme: 'bearer', bearerFormat: 'slk.<tenant>.<environment>.<key id>.<secret>', description: 'The same app key as a bearer token (what OFREP providers send)' },
+        sigv4: {
+          type: 'apiKey',
+          in: 'header',
+          name: 'Authorization',
+          description: 'AWS Signature Version 4 (execute-api), for pipelines listed in machinePrincipals',
+        },
+        appKey: {
+          type: 'apiKey',
+          in: 'header',
+          name: 'X-API-Key',
+          description: 'An app key (slk.…): read-only, bound to one tenant and environment; checked by the function',
+        },
+        appKeyBearer: {
+          type: 'http',
+          scheme: 'bearer',
+          bearerFormat: 'slk.<tenant>.<environment>.<key id>.<secret>',
+          description: 'The same app key as a bearer token (what OFREP providers send)',
+        },
       },
     },
   };
@@ -301,7 +388,9 @@ export function undeclaredOperations(doc: Json): string[] {
         const content = Object.entries((response.content as Record<string, { schema: Json }> | undefined) ?? {});
         const bad =
           (content.length === 0 && status !== '204') ||
-          content.some(([type, { schema }]) => (/json/.test(type) ? isOpen(schema, doc) : schema.type !== 'string' || typeof schema.description !== 'string' || !schema.description));
+          content.some(([type, { schema }]) =>
+            /json/.test(type) ? isOpen(schema, doc) : schema.type !== 'string' || typeof schema.description !== 'string' || !schema.description,
+          );
         if (bad) out.push(`${method.toUpperCase()} ${path} (${status})`);
       }
     }
@@ -313,7 +402,9 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const doc = await buildOpenApi();
   const undeclared = undeclaredOperations(doc);
   if (undeclared.length) {
-    console.error(`no declared response (add a schema to RESPONSES in functions/http/responses/, or declare the route's text answer in functions/http/routes.ts):\n  ${undeclared.join('\n  ')}`);
+    console.error(
+      `no declared response (add a schema to RESPONSES in functions/http/responses/, or declare the route's text answer in functions/http/routes.ts):\n  ${undeclared.join('\n  ')}`,
+    );
     process.exit(1);
   }
   writeFileSync(OPENAPI_FILE, JSON.stringify(doc, null, 2) + '\n');

@@ -12,7 +12,12 @@ export function registerAppKeys(program: Command): void {
     .option('--env <env>', 'only keys of this environment')
     .action(async () => {
       const r = await api('GET', `/api/v1/app-keys${values.env ? `?environment=${q(values.env)}` : ''}`);
-      out(r, () => table(r.items.map((k: any) => ({ ...k, prefix: k.prefix ?? '', lastUsedAt: k.lastUsedAt ?? 'never' })), ['id', 'name', 'environment', 'prefix', 'status', 'lastUsedAt', 'createdBy']));
+      out(r, () =>
+        table(
+          r.items.map((k: any) => ({ ...k, prefix: k.prefix ?? '', lastUsedAt: k.lastUsedAt ?? 'never' })),
+          ['id', 'name', 'environment', 'prefix', 'status', 'lastUsedAt', 'createdBy'],
+        ),
+      );
     });
   keysCmd
     .command('create')
@@ -35,7 +40,9 @@ export function registerAppKeys(program: Command): void {
     .action(async (id: string) => {
       const r = await api('POST', `/api/v1/app-keys/${q(id)}/rotate`, { overlapSeconds: values.overlap });
       out(r, () => {
-        console.error(`app key ${r.id} rotated; the previous secret works until ${r.previousSecretValidUntil ?? 'now (no overlap)'}; the new key, shown this once:`);
+        console.error(
+          `app key ${r.id} rotated; the previous secret works until ${r.previousSecretValidUntil ?? 'now (no overlap)'}; the new key, shown this once:`,
+        );
         console.log(r.key);
       });
     });

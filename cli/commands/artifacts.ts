@@ -15,9 +15,18 @@ export function registerPublish(program: Command): void {
     .option('--branch <name>', 'git branch')
     .action(async () => {
       const artifact = values.artifact!;
-      const body = { version: values.version, digest: values.digest, ...(values.commit ? { sourceCommit: values.commit } : {}), ...(values.branch ? { gitBranch: values.branch } : {}) };
+      const body = {
+        version: values.version,
+        digest: values.digest,
+        ...(values.commit ? { sourceCommit: values.commit } : {}),
+        ...(values.branch ? { gitBranch: values.branch } : {}),
+      };
       const r = await api('POST', `/api/v1/artifacts/${q(artifact)}/versions`, body);
-      out(r, () => console.log(`${artifact}@${r.artifact.version} published into ${r.environment}${r.created ? '' : ' (already there, same digest)'}: ${r.artifact.version}-${r.environment}, latest-${r.environment} → ${r.artifact.digest}`));
+      out(r, () =>
+        console.log(
+          `${artifact}@${r.artifact.version} published into ${r.environment}${r.created ? '' : ' (already there, same digest)'}: ${r.artifact.version}-${r.environment}, latest-${r.environment} → ${r.artifact.digest}`,
+        ),
+      );
     });
 }
 
@@ -32,7 +41,12 @@ export function registerVersions(program: Command): void {
       if (!values.env) {
         if (!values.artifact) fail('list needs --env <env> or --artifact <name>');
         const r = await api('GET', `/api/v1/artifacts/${q(values.artifact)}/versions`);
-        out(r, () => table(r.versions.map((v: any) => ({ ...v, publishedAt: when(v.publishedAt) })), ['version', 'digest', 'sourceCommit', 'publishedBy', 'publishedAt']));
+        out(r, () =>
+          table(
+            r.versions.map((v: any) => ({ ...v, publishedAt: when(v.publishedAt) })),
+            ['version', 'digest', 'sourceCommit', 'publishedBy', 'publishedAt'],
+          ),
+        );
         return;
       }
       let names = values.artifact ? [values.artifact] : [];
@@ -49,7 +63,14 @@ export function registerVersions(program: Command): void {
           console.log(`${r.artifact} in ${r.environment}: ${r.latest ? `runs ${r.latest.version}` : 'nothing yet'}`);
           grid(
             ['', 'Version', 'Tag', 'Entered At', 'By', 'Digest'],
-            r.versions.map((v: any, n: number) => [n === r.versions.findIndex((x: any) => x.current) ? '*' : '', v.version, v.tag, when(v.createdAt), v.createdBy, v.digest]),
+            r.versions.map((v: any, n: number) => [
+              n === r.versions.findIndex((x: any) => x.current) ? '*' : '',
+              v.version,
+              v.tag,
+              when(v.createdAt),
+              v.createdBy,
+              v.digest,
+            ]),
           );
         }),
       );
@@ -65,7 +86,12 @@ export function registerLinks(program: Command): void {
     .requiredOption('--artifact <name>', 'artifact')
     .action(async () => {
       const r = await api('GET', `/api/v1/artifacts/${q(values.artifact!)}/links`);
-      out(r, () => grid(['Id', 'Registry', 'Repository', 'Tags'], r.items.map((l: any) => [l.id, l.registry, l.repository, 'semver' in l.tags ? 'semver' : `/${l.tags.pattern}/`])));
+      out(r, () =>
+        grid(
+          ['Id', 'Registry', 'Repository', 'Tags'],
+          r.items.map((l: any) => [l.id, l.registry, l.repository, 'semver' in l.tags ? 'semver' : `/${l.tags.pattern}/`]),
+        ),
+      );
     });
   link
     .command('add')
@@ -77,7 +103,11 @@ export function registerLinks(program: Command): void {
     .action(async () => {
       const body = { registry: values.registry, repository: values.repository, tags: values.pattern ? { pattern: values.pattern } : { semver: true } };
       const r = await api('POST', `/api/v1/artifacts/${q(values.artifact!)}/links`, body);
-      out(r, () => console.log(`${r.id}: ${r.registry}/${r.repository} → ${r.artifact}\nnotifications: POST /api/v1/registry/notifications/<tenant>/${r.artifact}/${r.id} with Authorization: Bearer ${r.notifyToken} (shown once)`));
+      out(r, () =>
+        console.log(
+          `${r.id}: ${r.registry}/${r.repository} → ${r.artifact}\nnotifications: POST /api/v1/registry/notifications/<tenant>/${r.artifact}/${r.id} with Authorization: Bearer ${r.notifyToken} (shown once)`,
+        ),
+      );
     });
   link
     .command('remove')

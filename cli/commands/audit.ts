@@ -27,16 +27,25 @@ export function registerAudit(program: Command): void {
       const chunks: string[] = [];
       let fromSeq: string | null = null;
       do {
-        const params: URLSearchParams = new URLSearchParams({ ...(values.from ? { from: values.from } : {}), ...(values.to ? { to: values.to } : {}), ...(fromSeq ? { fromSeq } : {}) });
+        const params: URLSearchParams = new URLSearchParams({
+          ...(values.from ? { from: values.from } : {}),
+          ...(values.to ? { to: values.to } : {}),
+          ...(fromSeq ? { fromSeq } : {}),
+        });
         const { text, headers } = await apiText(`/api/v1/audit/export?${params}`);
         chunks.push(text);
         fromSeq = headers.get('x-next-cursor');
       } while (fromSeq);
       if (values.output) {
         writeFileSync(values.output, chunks.join(''));
-        const rows = chunks.join('').split('\n').filter((l) => l.startsWith('{"type":"entry"') || l.startsWith('{"type":"checkpoint"') || l.startsWith('{"type":"anchor"'));
+        const rows = chunks
+          .join('')
+          .split('\n')
+          .filter((l) => l.startsWith('{"type":"entry"') || l.startsWith('{"type":"checkpoint"') || l.startsWith('{"type":"anchor"'));
         const entries = rows.filter((l) => l.startsWith('{"type":"entry"')).length;
-        console.error(`wrote ${values.output}: ${entries} entries, ${rows.length - entries} signed checkpoints (verify it: stageline audit verify --file ${values.output} --public-key <pinned key.pem>)`);
+        console.error(
+          `wrote ${values.output}: ${entries} entries, ${rows.length - entries} signed checkpoints (verify it: stageline audit verify --file ${values.output} --public-key <pinned key.pem>)`,
+        );
       } else show(chunks.join(''));
     });
   audit
@@ -70,10 +79,16 @@ export function registerAudit(program: Command): void {
     .description('check the hash chain online (checkpoints’ signatures too), or an export offline with --file and --public-key')
     .option('-f, --file <export.jsonl>', 'verify an export offline (no access to the service needed)')
     .option('--public-key <key.pem>', 'the pinned public key (stageline audit public-key) every checkpoint signature is checked with')
-    .addOption(new Option('--min-seq <n>', 'the chain reaches at least this link (e.g. the anchoredSeq /audit/verify showed): an export anchored short of it fails').argParser(int('--min-seq')))
+    .addOption(
+      new Option(
+        '--min-seq <n>',
+        'the chain reaches at least this link (e.g. the anchoredSeq /audit/verify showed): an export anchored short of it fails',
+      ).argParser(int('--min-seq')),
+    )
     .action(async () => {
       if (values.file) {
-        if (!values['public-key']) fail('--public-key <key.pem> is needed to verify an export: get it once with `stageline audit public-key --output key.pem` and keep it');
+        if (!values['public-key'])
+          fail('--public-key <key.pem> is needed to verify an export: get it once with `stageline audit public-key --output key.pem` and keep it');
         let key: string;
         try {
           key = readFileSync(values['public-key'], 'utf8');
@@ -83,8 +98,14 @@ export function registerAudit(program: Command): void {
         }
         const v = verifyExport(readFileSync(values.file, 'utf8'), key, { minSeq: values['min-seq'] });
         out(v, () => {
-          if (v.ok && !v.anchoredThrough) console.log(`export intact but empty: no link of tenant ${v.tenant ?? '?'} is signed yet (links are anchored within the anchor interval: export again)`);
-          else if (v.ok) console.log(`export intact: ${v.checked} entries (links ${v.firstSeq}..${v.lastSeq}) of tenant ${v.tenant}; ${v.checkpoints} checkpoint signatures verified with key ${v.keyId}; anchored through link ${v.anchoredThrough!.seq} (signed ${v.anchoredThrough!.at})`);
+          if (v.ok && !v.anchoredThrough)
+            console.log(
+              `export intact but empty: no link of tenant ${v.tenant ?? '?'} is signed yet (links are anchored within the anchor interval: export again)`,
+            );
+          else if (v.ok)
+            console.log(
+              `export intact: ${v.checked} entries (links ${v.firstSeq}..${v.lastSeq}) of tenant ${v.tenant}; ${v.checkpoints} checkpoint signatures verified with key ${v.keyId}; anchored through link ${v.anchoredThrough!.seq} (signed ${v.anchoredThrough!.at})`,
+            );
           else for (const p of v.problems) console.log(`line ${p.line}${p.seq ? ` (link ${p.seq})` : ''}: ${p.what}`);
         });
         if (!v.ok) process.exit(1);
@@ -95,7 +116,9 @@ export function registerAudit(program: Command): void {
         console.log(
           r.ok
             ? `chain intact: ${r.checked} entries linked${r.pending ? `, ${r.pending} pending (not linked yet)` : ''}; ${r.checkpoints.count} signed checkpoints, newest at ${r.checkpoints.latestSeq}` +
-              (r.unanchored ? `; ${r.unanchored} links not signed yet (the oldest for ${r.anchorLagSeconds} s: roots are signed once per anchor interval)` : '')
+                (r.unanchored
+                  ? `; ${r.unanchored} links not signed yet (the oldest for ${r.anchorLagSeconds} s: roots are signed once per anchor interval)`
+                  : '')
             : `BROKEN at entry ${r.firstBroken.seq}: ${r.firstBroken.reason}`,
         ),
       );

@@ -23,7 +23,10 @@ export function completionTable(program: Command): Map<string, string[]> {
   const globals = optionsOf(program);
   const walk = (c: Command, path: string) => {
     const subs = c.commands.map((s) => s.name());
-    table.set(path, [...subs, ...(path ? optionsOf(c) : []), ...globals].filter((w, i, all) => all.indexOf(w) === i));
+    table.set(
+      path,
+      [...subs, ...(path ? optionsOf(c) : []), ...globals].filter((w, i, all) => all.indexOf(w) === i),
+    );
     for (const s of c.commands) walk(s, path ? `${path} ${s.name()}` : s.name());
   };
   walk(program, '');

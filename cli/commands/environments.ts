@@ -7,13 +7,25 @@ import { table, out } from '../output.ts';
 /** environments and configs */
 export function registerEnvironments(program: Command): void {
   const env = program.command('env').description('environments');
-  env.command('list').description('environments in line order').action(async () => {
-    const r = await api('GET', '/api/v1/environments');
-    out(r, () => table(r.items.map((e: any) => ({ ...e, snapshot: `${e.name}@${e.snapshot.seq}`, items: e.itemCount })), ['position', 'name', 'displayName', 'items', 'snapshot', 'protected', 'updatedBy']));
-  });
-  env.command('get').description('one environment, as JSON').argument('<env>').action(async (name: string) => {
-    console.log(JSON.stringify(await api('GET', `/api/v1/environments/${q(name)}`), null, 2));
-  });
+  env
+    .command('list')
+    .description('environments in line order')
+    .action(async () => {
+      const r = await api('GET', '/api/v1/environments');
+      out(r, () =>
+        table(
+          r.items.map((e: any) => ({ ...e, snapshot: `${e.name}@${e.snapshot.seq}`, items: e.itemCount })),
+          ['position', 'name', 'displayName', 'items', 'snapshot', 'protected', 'updatedBy'],
+        ),
+      );
+    });
+  env
+    .command('get')
+    .description('one environment, as JSON')
+    .argument('<env>')
+    .action(async (name: string) => {
+      console.log(JSON.stringify(await api('GET', `/api/v1/environments/${q(name)}`), null, 2));
+    });
 
   const config = program.command('config').description('configs and feature flags of an environment');
   config
@@ -31,7 +43,12 @@ export function registerEnvironments(program: Command): void {
         cursor = r.nextCursor;
       } while (cursor);
       items.sort((a, b) => (a.key < b.key ? -1 : 1));
-      out(items, () => table(items.map((i) => ({ ...i, value: JSON.stringify(i.value) })), ['key', 'value', 'version', 'updatedBy', 'updatedAt']));
+      out(items, () =>
+        table(
+          items.map((i) => ({ ...i, value: JSON.stringify(i.value) })),
+          ['key', 'value', 'version', 'updatedBy', 'updatedAt'],
+        ),
+      );
     });
   config
     .command('set')
@@ -50,7 +67,10 @@ export function registerEnvironments(program: Command): void {
       } catch {
         value = raw;
       }
-      const r = await api('POST', `/api/v1/environments/${q(values.env!)}/items/batch`, { set: [{ kind: values.flag ? 'flag' : 'config', key, value }], reason: values.reason });
+      const r = await api('POST', `/api/v1/environments/${q(values.env!)}/items/batch`, {
+        set: [{ kind: values.flag ? 'flag' : 'config', key, value }],
+        reason: values.reason,
+      });
       out(r, () => console.log(`${values.env}@${r.snapshot.seq} ${r.snapshot.digest} (created ${r.created}, updated ${r.updated}, unchanged ${r.unchanged})`));
     });
   config
@@ -61,7 +81,10 @@ export function registerEnvironments(program: Command): void {
     .option('--reason <text>', 'why')
     .action(async (file: string) => {
       const data = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
-      const r = await api('POST', `/api/v1/environments/${q(values.env!)}/items/batch`, { set: Object.entries(data).map(([key, value]) => ({ key, value })), reason: values.reason });
+      const r = await api('POST', `/api/v1/environments/${q(values.env!)}/items/batch`, {
+        set: Object.entries(data).map(([key, value]) => ({ key, value })),
+        reason: values.reason,
+      });
       out(r, () => console.log(`${values.env}@${r.snapshot.seq} ${r.snapshot.digest} (created ${r.created}, updated ${r.updated}, unchanged ${r.unchanged})`));
     });
 
@@ -86,7 +109,12 @@ export function registerEnvironments(program: Command): void {
     .addOption(new Option('--limit <n>', 'how many').argParser(int('--limit')).default(20))
     .action(async () => {
       const r = await api('GET', `/api/v1/environments/${q(values.env!)}/snapshots?limit=${values.limit}`);
-      out(r, () => table(r.items.map((s: any) => ({ ...s, action: s.change.action, items: s.itemCount })), ['id', 'action', 'items', 'createdBy', 'createdAt', 'digest']));
+      out(r, () =>
+        table(
+          r.items.map((s: any) => ({ ...s, action: s.change.action, items: s.itemCount })),
+          ['id', 'action', 'items', 'createdBy', 'createdAt', 'digest'],
+        ),
+      );
     });
   program
     .command('restore')

@@ -14,8 +14,14 @@ export function registerFreeze(program: Command): void {
       const r = await api('GET', values.env ? `/api/v1/environments/${q(values.env)}/freeze-windows` : '/api/v1/freeze-windows');
       const span = (w: any) => (w.kind === 'once' ? `${w.start} → ${w.end}` : `${w.cron} → ${w.endCron} (${w.timezone})`);
       out(r, () => {
-        if (values.env) console.log(`${values.env}: ${r.current ? `FROZEN until ${r.current.end} (${r.current.reason})` : 'open'}${r.next ? `; next window ${r.next.start} → ${r.next.end} (${r.next.reason})` : ''}`);
-        grid(['Id', 'Scope', 'When', 'Open now', 'Next', 'Reason'], r.items.map((w: any) => [w.id, w.scope, span(w), w.open ? `until ${w.open.end}` : '', w.next ? w.next.start : '', w.reason]));
+        if (values.env)
+          console.log(
+            `${values.env}: ${r.current ? `FROZEN until ${r.current.end} (${r.current.reason})` : 'open'}${r.next ? `; next window ${r.next.start} → ${r.next.end} (${r.next.reason})` : ''}`,
+          );
+        grid(
+          ['Id', 'Scope', 'When', 'Open now', 'Next', 'Reason'],
+          r.items.map((w: any) => [w.id, w.scope, span(w), w.open ? `until ${w.open.end}` : '', w.next ? w.next.start : '', w.reason]),
+        );
       });
     });
   freeze
@@ -29,9 +35,16 @@ export function registerFreeze(program: Command): void {
     .option('--end-cron <expr>', 'recurring: when it ends')
     .option('--tz <zone>', 'recurring: IANA time zone')
     .action(async () => {
-      const body = { reason: values.reason, ...(values.start || values.end ? { start: values.start, end: values.end } : { cron: values.cron, endCron: values['end-cron'], timezone: values.tz }) };
+      const body = {
+        reason: values.reason,
+        ...(values.start || values.end ? { start: values.start, end: values.end } : { cron: values.cron, endCron: values['end-cron'], timezone: values.tz }),
+      };
       const r = await api('POST', values.env ? `/api/v1/environments/${q(values.env)}/freeze-windows` : '/api/v1/freeze-windows', body);
-      out(r, () => console.log(`${r.id} (${r.scope === '*' ? 'every environment' : r.scope})${r.open ? `: frozen now until ${r.open.end}` : r.next ? `: next ${r.next.start} → ${r.next.end}` : ''}`));
+      out(r, () =>
+        console.log(
+          `${r.id} (${r.scope === '*' ? 'every environment' : r.scope})${r.open ? `: frozen now until ${r.open.end}` : r.next ? `: next ${r.next.start} → ${r.next.end}` : ''}`,
+        ),
+      );
     });
   freeze
     .command('remove')

@@ -29,7 +29,15 @@ export function registerGitTarget(program: Command): void {
     .option('--token-secret <NAME>', 'secret holding the push token (stageline/<tenant>/<NAME>; STAGELINE_SECRET_<NAME> locally)')
     .action(async (envName: string) => {
       const cur = await fetchOrNull(`/api/v1/environments/${q(envName)}/git-target`);
-      const body = { repository: values.repo, branch: values.branch, file: values.file, path: values.path, value: values.value, ...(values['token-secret'] ? { tokenSecret: values['token-secret'] } : {}), ...(cur ? { version: cur.version } : {}) };
+      const body = {
+        repository: values.repo,
+        branch: values.branch,
+        file: values.file,
+        path: values.path,
+        value: values.value,
+        ...(values['token-secret'] ? { tokenSecret: values['token-secret'] } : {}),
+        ...(cur ? { version: cur.version } : {}),
+      };
       const r = await api('PUT', `/api/v1/environments/${q(envName)}/git-target`, body);
       out(r, () => console.log(describeTarget(envName, r)));
     });

@@ -11,24 +11,46 @@ export function registerManifest(program: Command): void {
     const plan = await api('POST', '/api/v1/manifest/plan', { document });
     const show = (v: unknown) => JSON.stringify(v);
     const lines = (plan.changes as { op: string; path: string; before?: unknown; after?: unknown }[]).map((c) =>
-      c.op === 'add' ? `+ ${c.path} = ${show(c.after)}` : c.op === 'remove' ? `- ${c.path} (was ${show(c.before)})` : `~ ${c.path}: ${show(c.before)} → ${show(c.after)}`,
+      c.op === 'add'
+        ? `+ ${c.path} = ${show(c.after)}`
+        : c.op === 'remove'
+          ? `- ${c.path} (was ${show(c.before)})`
+          : `~ ${c.path}: ${show(c.before)} → ${show(c.after)}`,
     );
     if (!apply || !lines.length) {
-      out(plan, () => console.log(lines.length ? `${lines.join('\n')}\n\nPlan: ${plan.summary.add} to add, ${plan.summary.change} to change, ${plan.summary.remove} to remove (against ${plan.digest}).` : 'No changes: the setup matches the manifest.'));
+      out(plan, () =>
+        console.log(
+          lines.length
+            ? `${lines.join('\n')}\n\nPlan: ${plan.summary.add} to add, ${plan.summary.change} to change, ${plan.summary.remove} to remove (against ${plan.digest}).`
+            : 'No changes: the setup matches the manifest.',
+        ),
+      );
       return;
     }
     const r = await api('POST', '/api/v1/manifest/apply', { document, expectedDigest: plan.digest });
     out(r, () => {
       console.log(`${lines.join('\n')}\n\nApplied: ${r.summary.add} added, ${r.summary.change} changed, ${r.summary.remove} removed (now ${r.digest}).`);
       // A subscription or link the apply created has a secret of its own: shown this once, never again.
-      const secrets = (r as { secrets?: { webhooks: { id: string; url: string; secret: string }[]; registry_links: { artifact: string; id: string; registry: string; repository: string; notifyToken: string }[] } }).secrets;
+      const secrets = (
+        r as {
+          secrets?: {
+            webhooks: { id: string; url: string; secret: string }[];
+            registry_links: { artifact: string; id: string; registry: string; repository: string; notifyToken: string }[];
+          };
+        }
+      ).secrets;
       if (!secrets) return;
       console.log('\nNew secrets, shown only now (store them where the receiver or registry reads them):');
       for (const w of secrets.webhooks) console.log(`  webhook ${w.id} ${w.url}: signing secret ${w.secret}`);
-      for (const l of secrets.registry_links) console.log(`  registry link ${l.artifact}/${l.id} (${l.registry}/${l.repository}): notification token ${l.notifyToken}`);
+      for (const l of secrets.registry_links)
+        console.log(`  registry link ${l.artifact}/${l.id} (${l.registry}/${l.repository}): notification token ${l.notifyToken}`);
     });
   };
-  program.command('plan').description('what applying a manifest would change (field by field)').requiredOption('-f, --file <manifest.yaml>', 'the manifest (YAML or JSON)').action(() => planOrApply(false));
+  program
+    .command('plan')
+    .description('what applying a manifest would change (field by field)')
+    .requiredOption('-f, --file <manifest.yaml>', 'the manifest (YAML or JSON)')
+    .action(() => planOrApply(false));
   program
     .command('apply')
     .description('plan, then apply the manifest as one audited change (admin; refused if the setup moved since the plan)')

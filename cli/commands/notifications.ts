@@ -14,7 +14,9 @@ export function registerNotifications(program: Command): void {
       const r = await api('GET', values.env ? `/api/v1/environments/${q(values.env)}/notifications` : '/api/v1/notifications');
       out(r, () => {
         console.log(`notifications (${r.scope}), version ${r.version}`);
-        console.log(`  slack:  ${r.slack ? `${r.slack.webhook} ${r.slack.channels.join(' ')}${r.slack.teamId ? ` (workspace ${r.slack.teamId}: Approve/Reject in Slack)` : ''}` : '—'}`);
+        console.log(
+          `  slack:  ${r.slack ? `${r.slack.webhook} ${r.slack.channels.join(' ')}${r.slack.teamId ? ` (workspace ${r.slack.teamId}: Approve/Reject in Slack)` : ''}` : '—'}`,
+        );
         console.log(`  email:  ${r.email ? [...r.email.recipients, ...(r.email.approvers ? ['the eligible approvers'] : [])].join(', ') || '—' : '—'}`);
         console.log(`  events: ${r.events.join(', ')}`);
       });
@@ -32,7 +34,15 @@ export function registerNotifications(program: Command): void {
     .action(async () => {
       if (values['slack-team'] && !values['slack-webhook']) fail('--slack-team binds the workspace of a Slack set-up: give --slack-webhook too');
       const body = {
-        ...(values['slack-webhook'] ? { slack: { webhook: values['slack-webhook'], channels: values['slack-channel'] ?? [], ...(values['slack-team'] ? { teamId: values['slack-team'] } : {}) } } : {}),
+        ...(values['slack-webhook']
+          ? {
+              slack: {
+                webhook: values['slack-webhook'],
+                channels: values['slack-channel'] ?? [],
+                ...(values['slack-team'] ? { teamId: values['slack-team'] } : {}),
+              },
+            }
+          : {}),
         ...(values.email?.length || values.approvers ? { email: { recipients: values.email ?? [], approvers: values.approvers ?? false } } : {}),
         ...(values.events ? { events: values.events.split(',').map((e) => e.trim()) } : {}),
       };
@@ -52,14 +62,14 @@ export function registerNotifications(program: Command): void {
     });
   slack
     .command('links')
-    .description('linked Slack users: yours (an admin sees everyone\'s)')
+    .description("linked Slack users: yours (an admin sees everyone's)")
     .action(async () => {
       const r = await api('GET', '/api/v1/slack/links');
       out(r, () => table(r.items, ['teamId', 'userId', 'email', 'linkedAt', 'id']));
     });
   slack
     .command('unlink')
-    .description('unlink a Slack user: your own, or (admin) anyone\'s')
+    .description("unlink a Slack user: your own, or (admin) anyone's")
     .argument('<team>', 'the workspace (T…)')
     .argument('<user>', 'the Slack user (U…)')
     .action(async (team: string, user: string) => {

@@ -31,7 +31,14 @@ export function registerPromotions(program: Command): void {
         if (!r.items.length) return console.log('No promotions.');
         grid(
           ['Id', 'What', 'Route', 'Status', 'Requested', 'By'],
-          r.items.map((p: Promotion) => [p.id, label(p.subject), p.sourceEnvironment === p.targetEnvironment ? `rollback of ${p.targetEnvironment}` : `${p.sourceEnvironment} → ${p.targetEnvironment}`, p.status + (p.waitingFor ? ` (${p.waitingFor})` : ''), when(p.requestedAt), p.requestedBy.name]),
+          r.items.map((p: Promotion) => [
+            p.id,
+            label(p.subject),
+            p.sourceEnvironment === p.targetEnvironment ? `rollback of ${p.targetEnvironment}` : `${p.sourceEnvironment} → ${p.targetEnvironment}`,
+            p.status + (p.waitingFor ? ` (${p.waitingFor})` : ''),
+            when(p.requestedAt),
+            p.requestedBy.name,
+          ]),
         );
       });
     });
@@ -68,9 +75,13 @@ export function registerPromotions(program: Command): void {
 
   program
     .command('evidence')
-    .description("attach evidence to a promotion (what its gates read): test results, a security scan, …")
+    .description('attach evidence to a promotion (what its gates read): test results, a security scan, …')
     .argument('<promotion-id>')
-    .addOption(new Option('--type <type>', 'evidence type').choices(['test_results', 'security_scan', 'cost_estimate', 'benchmark', 'policy', 'metrics']).makeOptionMandatory())
+    .addOption(
+      new Option('--type <type>', 'evidence type')
+        .choices(['test_results', 'security_scan', 'cost_estimate', 'benchmark', 'policy', 'metrics'])
+        .makeOptionMandatory(),
+    )
     .requiredOption('--payload <json|@file>', `the payload as JSON, or @file to read it, e.g. '{"passed":412,"failed":0}'`)
     .action(async (id: string) => {
       const raw = values.payload!.startsWith('@') ? readFileSync(values.payload!.slice(1), 'utf8') : values.payload!;
@@ -84,8 +95,8 @@ export function registerPromotions(program: Command): void {
       out(r, () => console.log(`${r.id}: ${r.type} attached to ${id}${r.releaseDigest ? ` (release ${r.releaseDigest.slice(7, 19)})` : ''}`));
     });
 
-  waitOptions(program.command('validate').description('run the gates of a promotion created with autoStart=false').argument('<promotion-id>')).action(async (id: string) =>
-    settle(await api('POST', `/api/v1/promotions/${q(id)}/validate`)),
+  waitOptions(program.command('validate').description('run the gates of a promotion created with autoStart=false').argument('<promotion-id>')).action(
+    async (id: string) => settle(await api('POST', `/api/v1/promotions/${q(id)}/validate`)),
   );
 
   program
@@ -143,7 +154,6 @@ export function registerPromotions(program: Command): void {
     .description("move a config promotion waiting for approval onto its source's current snapshot (its approvals start over)")
     .argument('<promotion-id>')
     .action(async (id: string) => printed(await api('POST', `/api/v1/promotions/${q(id)}/rebase`)));
-
 }
 
 /** Before approving or rejecting: the promotion and what it changes, and (on a terminal, without --yes) a question. */

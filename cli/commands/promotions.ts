@@ -33,7 +33,14 @@ export function registerPromote(program: Command): void {
       from = line[i - 1]!.name;
     }
     const whenFrozen = values['when-frozen'];
-    const common = { sourceEnvironment: from, targetEnvironment: to, dryRun: values['dry-run'] ?? false, ...(values.notes ? { notes: values.notes } : {}), ...(whenFrozen ? { whenFrozen } : {}), ...(values['auto-start'] === false ? { autoStart: false } : {}) };
+    const common = {
+      sourceEnvironment: from,
+      targetEnvironment: to,
+      dryRun: values['dry-run'] ?? false,
+      ...(values.notes ? { notes: values.notes } : {}),
+      ...(whenFrozen ? { whenFrozen } : {}),
+      ...(values['auto-start'] === false ? { autoStart: false } : {}),
+    };
     let body: Record<string, unknown>;
     if (values.config) {
       if (version) fail('promote --config takes no version: it promotes the whole config set of --from');
@@ -45,7 +52,8 @@ export function registerPromote(program: Command): void {
     }
     if (values['sync-registries'] && !values.config) {
       const target = await api('GET', `/api/v1/environments/${q(to)}`);
-      if (!target.registries?.length) fail(`--sync-registries: '${to}' lists no registries (PATCH /api/v1/environments/${to} with "registries": [{"name", "url"}])`);
+      if (!target.registries?.length)
+        fail(`--sync-registries: '${to}' lists no registries (PATCH /api/v1/environments/${to} with "registries": [{"name", "url"}])`);
     }
     const r = await api('POST', '/api/v1/promotions', body);
     if (r.dryRun) out(r, () => dryRun(r));
@@ -67,7 +75,15 @@ export function registerPromote(program: Command): void {
           const runs = e.artifacts.length ? e.artifacts : [null];
           runs.forEach((a: any, i: number) => {
             const version = a ? (names.size > 1 ? `${a.artifact} ${a.tag}` : a.tag) : '-';
-            rows.push([i ? '' : e.name, version, when(a ? a.promotedAt : last?.completedAt), (a ? a.promotedBy : last?.requestedBy) ?? '-', i ? '' : gates, i ? '' : e.config.snapshot, i ? '' : state]);
+            rows.push([
+              i ? '' : e.name,
+              version,
+              when(a ? a.promotedAt : last?.completedAt),
+              (a ? a.promotedBy : last?.requestedBy) ?? '-',
+              i ? '' : gates,
+              i ? '' : e.config.snapshot,
+              i ? '' : state,
+            ]);
           });
         }
         grid(['Environment', 'Version', 'Promoted At', 'Promoted By', 'Gates', 'Config', 'State'], rows);
@@ -78,7 +94,10 @@ export function registerPromote(program: Command): void {
         if (troubled.length) {
           console.log('');
           console.log('Last Outcomes:');
-          for (const e of troubled) console.log(`! ${e.name}: ${e.lastOutcome!.subject} ${e.lastOutcome!.status} at ${when(e.lastOutcome!.at)}${e.lastOutcome!.reason ? ` — ${e.lastOutcome!.reason}` : ''}  ${e.lastOutcome!.id}`);
+          for (const e of troubled)
+            console.log(
+              `! ${e.name}: ${e.lastOutcome!.subject} ${e.lastOutcome!.status} at ${when(e.lastOutcome!.at)}${e.lastOutcome!.reason ? ` — ${e.lastOutcome!.reason}` : ''}  ${e.lastOutcome!.id}`,
+            );
         }
         console.log('');
         console.log(`Pending Promotions:${r.pending.length ? '' : ' none'}`);
@@ -92,7 +111,9 @@ export function registerRollback(program: Command): void {
   waitOptions(
     program
       .command('rollback')
-      .description('roll an environment back to an artifact version or a snapshot, or undo a promotion (--promotion); the impact first, --dry-run prints only it')
+      .description(
+        'roll an environment back to an artifact version or a snapshot, or undo a promotion (--promotion); the impact first, --dry-run prints only it',
+      )
       .argument('[version]', 'the artifact version to go back to (with --artifact)')
       .option('--env <env>', 'environment (not with --promotion)')
       .option('--promotion <id>', 'undo what this completed promotion changed')
@@ -135,7 +156,9 @@ async function rollbackPromotion(id: string): Promise<void> {
   const preview = await api('POST', `/api/v1/promotions/${q(id)}/rollback`, { ...body, dryRun: true });
   // An artifact goes back through the environment rollback (impact analysis, policy, the flow); a config
   // promotion's keys are restored at once (refused with 409 if they changed since): its reverts are the impact.
-  const lines = preview.impact ? impactLines({ environment: preview.targetEnvironment, ...preview.impact }) : impactLines({ environment: preview.targetEnvironment, reverts: preview.reverts }).slice(0, 1);
+  const lines = preview.impact
+    ? impactLines({ environment: preview.targetEnvironment, ...preview.impact })
+    : impactLines({ environment: preview.targetEnvironment, reverts: preview.reverts }).slice(0, 1);
   if (values['dry-run']) {
     return out(preview, () => {
       for (const l of lines) console.log(l);

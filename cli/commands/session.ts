@@ -10,9 +10,14 @@ import { out } from '../output.ts';
 export function registerSession(program: Command): void {
   program
     .command('login')
-    .description('keep the URL and a token in ~/.config/stageline/config.json (0600): locally `stageline login --user alice@acme.example` signs in as a demo or invited user; elsewhere the token is read from standard input: stageline login --url <url> < token.txt')
+    .description(
+      'keep the URL and a token in ~/.config/stageline/config.json (0600): locally `stageline login --user alice@acme.example` signs in as a demo or invited user; elsewhere the token is read from standard input: stageline login --url <url> < token.txt',
+    )
     .option('--user <email>', 'local stack only: sign in as this user (a demo user, or one an admin invited with `stageline users invite`)')
-    .option('--browser', 'sign in in a browser (OAuth 2.0 authorization code + PKCE; the default in a terminal): the sign-in page of the user pool on AWS, the local one locally')
+    .option(
+      '--browser',
+      'sign in in a browser (OAuth 2.0 authorization code + PKCE; the default in a terminal): the sign-in page of the user pool on AWS, the local one locally',
+    )
     .option('--callback-port <port>', 'the loopback port that receives the sign-in (default: the one the API names, 53682)')
     .action(async (opts: { user?: string; browser?: boolean; callbackPort?: string }) => {
       if (opts.user) return save(await localSignIn(opts.user));
@@ -24,8 +29,11 @@ export function registerSession(program: Command): void {
         if (process.stdin.isTTY && String(c).includes('\n')) break;
       }
       const given = Buffer.concat(chunks).toString('utf8').trim();
-      if (!given) fail('login reads the token from standard input: stageline login --url <url> < token.txt (locally: stageline login --user alice@acme.example)');
-      const res = await fetch(`${session.base}/api/v1/environments`, { headers: { authorization: `Bearer ${given}` } }).catch((e) => fail(`cannot reach ${session.base}: ${(e as Error).message}`));
+      if (!given)
+        fail('login reads the token from standard input: stageline login --url <url> < token.txt (locally: stageline login --user alice@acme.example)');
+      const res = await fetch(`${session.base}/api/v1/environments`, { headers: { authorization: `Bearer ${given}` } }).catch((e) =>
+        fail(`cannot reach ${session.base}: ${(e as Error).message}`),
+      );
       if (res.status === 401) fail(`${session.base} refused this token (401)`, 3);
       save(given);
     });
@@ -43,16 +51,32 @@ export function registerSession(program: Command): void {
       if (!session.token) fail('not logged in: stageline login --url <url> < token.txt (or set STAGELINE_TOKEN)', 3);
       const c = claims(session.token);
       const exp = typeof c.exp === 'number' ? new Date(c.exp * 1000).toISOString() : null;
-      const who = { url: session.base, subject: c.sub ?? null, email: c.email ?? null, tenant: c['custom:tenant_id'] ?? null, groups: c['cognito:groups'] ?? [], expires: exp };
-      out(who, () => console.log(`${who.email ?? who.subject} at ${session.base}: tenant ${who.tenant}, groups ${(who.groups as string[]).join(', ') || 'none'}${exp ? `, token expires ${exp}${Date.parse(exp) < Date.now() ? ' (EXPIRED)' : ''}` : ''}`));
+      const who = {
+        url: session.base,
+        subject: c.sub ?? null,
+        email: c.email ?? null,
+        tenant: c['custom:tenant_id'] ?? null,
+        groups: c['cognito:groups'] ?? [],
+        expires: exp,
+      };
+      out(who, () =>
+        console.log(
+          `${who.email ?? who.subject} at ${session.base}: tenant ${who.tenant}, groups ${(who.groups as string[]).join(', ') || 'none'}${exp ? `, token expires ${exp}${Date.parse(exp) < Date.now() ? ' (EXPIRED)' : ''}` : ''}`,
+        ),
+      );
     });
 }
 
 /** The local stack's sign-in (POST /dev/sign-in): a token for a user of the local directory. */
 async function localSignIn(email: string): Promise<string> {
-  const res = await fetch(`${session.base}/dev/sign-in`, { method: 'POST', body: JSON.stringify({ email }) }).catch((e) => fail(`cannot reach ${session.base}: ${(e as Error).message}`));
+  const res = await fetch(`${session.base}/dev/sign-in`, { method: 'POST', body: JSON.stringify({ email }) }).catch((e) =>
+    fail(`cannot reach ${session.base}: ${(e as Error).message}`),
+  );
   const body = (await res.json().catch(() => ({}))) as { token?: string; message?: string };
-  if (res.status === 404 && !body.message) fail(`${session.base} has no local sign-in: --user works with the local stack (npm start); elsewhere pipe a token: stageline login --url <url> < token.txt`);
+  if (res.status === 404 && !body.message)
+    fail(
+      `${session.base} has no local sign-in: --user works with the local stack (npm start); elsewhere pipe a token: stageline login --url <url> < token.txt`,
+    );
   if (!res.ok || !body.token) fail(`${session.base} did not sign you in: ${body.message ?? res.status}`, res.status === 404 ? 3 : 2);
   return body.token;
 }
@@ -62,7 +86,9 @@ function save(token: string): void {
   mkdirSync(dirname(CONFIG_FILE), { recursive: true, mode: 0o700 });
   writeFileSync(CONFIG_FILE, JSON.stringify({ url, token }, null, 2), { mode: 0o600 });
   const c = claims(token);
-  out({ url, subject: c.sub ?? null, tenant: c['custom:tenant_id'] ?? null, file: CONFIG_FILE }, () => console.log(`logged in to ${url} as ${c.email ?? c.sub ?? '?'} (tenant ${c['custom:tenant_id'] ?? '?'}); saved in ${CONFIG_FILE}`));
+  out({ url, subject: c.sub ?? null, tenant: c['custom:tenant_id'] ?? null, file: CONFIG_FILE }, () =>
+    console.log(`logged in to ${url} as ${c.email ?? c.sub ?? '?'} (tenant ${c['custom:tenant_id'] ?? '?'}); saved in ${CONFIG_FILE}`),
+  );
 }
 
 interface LoginConfig {
@@ -92,12 +118,23 @@ async function browserSignIn(port?: number): Promise<string> {
   const verifier = oauth.generateRandomCodeVerifier();
   const state = oauth.generateRandomState();
   const url = new URL(cfg.authorizationEndpoint);
-  for (const [k, v] of Object.entries({ response_type: 'code', client_id: cfg.clientId, redirect_uri: redirect.toString(), scope: cfg.scopes.join(' '), code_challenge: await oauth.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256', state })) url.searchParams.set(k, v);
+  for (const [k, v] of Object.entries({
+    response_type: 'code',
+    client_id: cfg.clientId,
+    redirect_uri: redirect.toString(),
+    scope: cfg.scopes.join(' '),
+    code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+    state,
+  }))
+    url.searchParams.set(k, v);
   const callback = await new Promise<URL>((resolve, reject) => {
     const server = createServer((req, reply) => {
       const got = new URL(req.url ?? '/', redirect);
       if (got.pathname !== redirect.pathname) return reply.writeHead(404).end();
-      reply.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end('<!doctype html><title>Stageline</title><p>Signed in: you can close this tab and go back to the terminal.</p>');
+      reply
+        .writeHead(200, { 'content-type': 'text/html; charset=utf-8' })
+        .end('<!doctype html><title>Stageline</title><p>Signed in: you can close this tab and go back to the terminal.</p>');
       server.close();
       resolve(got);
     });
@@ -107,7 +144,10 @@ async function browserSignIn(port?: number): Promise<string> {
     });
   }).catch((e: Error) => fail(e.message));
   // Plain http only to a loopback address (the local stack); anything else must be https.
-  const insecure = { [oauth.allowInsecureRequests]: new URL(cfg.tokenEndpoint).protocol === 'http:' && /^(127\.0\.0\.1|localhost|\[::1\])$/.test(new URL(cfg.tokenEndpoint).hostname) };
+  const insecure = {
+    [oauth.allowInsecureRequests]:
+      new URL(cfg.tokenEndpoint).protocol === 'http:' && /^(127\.0\.0\.1|localhost|\[::1\])$/.test(new URL(cfg.tokenEndpoint).hostname),
+  };
   try {
     const params = oauth.validateAuthResponse(as, client, callback, state);
     const response = await oauth.authorizationCodeGrantRequest(as, client, oauth.None(), params, redirect.toString(), verifier, insecure);

@@ -12,7 +12,19 @@ export function registerWebhooks(program: Command): void {
     .description('subscriptions and their health')
     .action(async () => {
       const r = await api('GET', '/api/v1/webhooks');
-      out(r, () => grid(['Id', 'URL', 'Events', 'Environment', 'Enabled', 'Health'], r.items.map((w: any) => [w.id, w.url, w.events.join(','), w.environment ?? '*', w.enabled ? 'yes' : 'no', w.health.status === 'ok' ? 'ok' : `FAILING: ${w.health.reason}`])));
+      out(r, () =>
+        grid(
+          ['Id', 'URL', 'Events', 'Environment', 'Enabled', 'Health'],
+          r.items.map((w: any) => [
+            w.id,
+            w.url,
+            w.events.join(','),
+            w.environment ?? '*',
+            w.enabled ? 'yes' : 'no',
+            w.health.status === 'ok' ? 'ok' : `FAILING: ${w.health.reason}`,
+          ]),
+        ),
+      );
     });
   hooks
     .command('create')
@@ -22,7 +34,12 @@ export function registerWebhooks(program: Command): void {
     .option('--env <env>', 'only events of this environment')
     .option('--description <text>', 'what it is for')
     .action(async (url: string) => {
-      const r = await api('POST', '/api/v1/webhooks', { url, events: values.events!.split(',').map((e) => e.trim()), ...(values.env ? { environment: values.env } : {}), ...(values.description ? { description: values.description } : {}) });
+      const r = await api('POST', '/api/v1/webhooks', {
+        url,
+        events: values.events!.split(',').map((e) => e.trim()),
+        ...(values.env ? { environment: values.env } : {}),
+        ...(values.description ? { description: values.description } : {}),
+      });
       out(r, () => console.log(`${r.id} → ${r.url}\nsigning secret (shown once): ${r.secret}`));
     });
   hooks
@@ -66,7 +83,11 @@ export function registerWebhooks(program: Command): void {
     .addOption(new Option('--overlap <seconds>', 'how long the previous secret still signs').argParser(int('--overlap')))
     .action(async (id: string) => {
       const r = await api('POST', `/api/v1/webhooks/${q(id)}/rotate`, values.overlap !== undefined ? { overlapSeconds: values.overlap } : {});
-      out(r, () => console.log(`new signing secret (shown once): ${r.secret}\nsecrets signing now: ${r.secrets.map((k: any) => `${k.id}${k.expiresAt ? ` (until ${k.expiresAt})` : ''}`).join(', ')}`));
+      out(r, () =>
+        console.log(
+          `new signing secret (shown once): ${r.secret}\nsecrets signing now: ${r.secrets.map((k: any) => `${k.id}${k.expiresAt ? ` (until ${k.expiresAt})` : ''}`).join(', ')}`,
+        ),
+      );
     });
   hooks
     .command('deliveries')
@@ -74,7 +95,12 @@ export function registerWebhooks(program: Command): void {
     .argument('<id>')
     .action(async (id: string) => {
       const r = await api('GET', `/api/v1/webhooks/${q(id)}/deliveries`);
-      out(r, () => grid(['Delivery (webhook-id)', 'Event', 'Status', 'Attempts', 'Next retry'], r.items.map((d: any) => [d.id, d.eventType, d.status, d.attempts.map((a: any) => a.statusCode ?? 'none').join(' '), d.nextAttemptAt ?? ''])));
+      out(r, () =>
+        grid(
+          ['Delivery (webhook-id)', 'Event', 'Status', 'Attempts', 'Next retry'],
+          r.items.map((d: any) => [d.id, d.eventType, d.status, d.attempts.map((a: any) => a.statusCode ?? 'none').join(' '), d.nextAttemptAt ?? '']),
+        ),
+      );
     });
   hooks
     .command('redeliver')

@@ -3,7 +3,24 @@ import { ApiError } from '../api.ts';
 import { session } from '../auth.ts';
 import { Loading, Time, usePoll, Wrap } from '../ui.tsx';
 
-const TYPES = ['', 'environment', 'config', 'flag', 'snapshot', 'promotion', 'artifact', 'rule', 'deployment', 'consumer', 'freeze-window', 'manifest', 'slack-link', 'app-key', 'webhook', 'git-target'];
+const TYPES = [
+  '',
+  'environment',
+  'config',
+  'flag',
+  'snapshot',
+  'promotion',
+  'artifact',
+  'rule',
+  'deployment',
+  'consumer',
+  'freeze-window',
+  'manifest',
+  'slack-link',
+  'app-key',
+  'webhook',
+  'git-target',
+];
 
 /** The audit trail: filtered by entity, actor and time; the chain's verification state; an export. */
 export function Audit({ say }: { say: (tone: 'ok' | 'bad', text: string) => void }) {
@@ -35,20 +52,29 @@ export function Audit({ say }: { say: (tone: 'ok' | 'bad', text: string) => void
       <p>
         {verify ? (
           verify.ok ? (
-            <span class="ok">Chain intact: {verify.checked} entries linked, {verify.checkpoints.count} signed checkpoints{verify.pending ? `, ${verify.pending} entries not linked yet` : ''}.</span>
+            <span class="ok">
+              Chain intact: {verify.checked} entries linked, {verify.checkpoints.count} signed checkpoints
+              {verify.pending ? `, ${verify.pending} entries not linked yet` : ''}.
+            </span>
           ) : (
             <span class="bad">Chain broken at entry {JSON.stringify(verify.firstBroken ?? '')}</span>
           )
         ) : (
           <span class="mut">Verifying the chain…</span>
         )}{' '}
-        <button type="button" class="link" onClick={exportChain}>Export (JSON Lines, verifiable offline)</button>
+        <button type="button" class="link" onClick={exportChain}>
+          Export (JSON Lines, verifiable offline)
+        </button>
       </p>
       <form class="filters-form" onSubmit={(e) => (e.preventDefault(), setApplied(filters))}>
         <div>
           <label for="f-type">Entity type</label>
           <select id="f-type" value={filters.entityType} onChange={set('entityType')}>
-            {TYPES.map((t) => <option key={t} value={t}>{t || 'any'}</option>)}
+            {TYPES.map((t) => (
+              <option key={t} value={t}>
+                {t || 'any'}
+              </option>
+            ))}
           </select>
         </div>
         <div>
@@ -73,18 +99,37 @@ export function Audit({ say }: { say: (tone: 'ok' | 'bad', text: string) => void
         <Wrap>
           <table>
             <caption class="sr">Audit entries, newest first</caption>
-            <thead><tr><th scope="col">When (UTC)</th><th scope="col">Who</th><th scope="col">Action</th><th scope="col">What</th><th scope="col">Why</th></tr></thead>
+            <thead>
+              <tr>
+                <th scope="col">When (UTC)</th>
+                <th scope="col">Who</th>
+                <th scope="col">Action</th>
+                <th scope="col">What</th>
+                <th scope="col">Why</th>
+              </tr>
+            </thead>
             <tbody>
               {data.items.map((a: any) => (
                 <tr key={a.id}>
-                  <td><Time at={a.at} /></td>
+                  <td>
+                    <Time at={a.at} />
+                  </td>
                   <td>{a.actorName}</td>
-                  <td><code>{a.action}</code>{a.via ? <span class="mut"> via {a.via.channel ?? 'link'}</span> : null}</td>
+                  <td>
+                    <code>{a.action}</code>
+                    {a.via ? <span class="mut"> via {a.via.channel ?? 'link'}</span> : null}
+                  </td>
                   <td>{a.entityType === 'promotion' ? <a href={`#/promotions/${a.entityId}`}>{a.entityId}</a> : `${a.entityType} ${a.entityId}`}</td>
                   <td>{a.reason ?? ''}</td>
                 </tr>
               ))}
-              {!data.items.length && <tr><td colSpan={5} class="mut">No entries match.</td></tr>}
+              {!data.items.length && (
+                <tr>
+                  <td colSpan={5} class="mut">
+                    No entries match.
+                  </td>
+                </tr>
+              )}
             </tbody>
           </table>
         </Wrap>
@@ -92,4 +137,3 @@ export function Audit({ say }: { say: (tone: 'ok' | 'bad', text: string) => void
     </section>
   );
 }
-

@@ -22,10 +22,17 @@ export function EnvironmentPage({ name }: { name: string }) {
   const items = [...(configs?.items ?? []), ...(flags?.items ?? [])].filter((i: any) => !search || i.key.toLowerCase().includes(search.toLowerCase()));
   return (
     <article aria-labelledby="env-title">
-      <p class="crumbs"><a href="#/">Pipeline</a> › environment</p>
-      <h1 id="env-title">{env.displayName || env.name} <span class="mut">{env.name}</span></h1>
+      <p class="crumbs">
+        <a href="#/">Pipeline</a> › environment
+      </p>
+      <h1 id="env-title">
+        {env.displayName || env.name} <span class="mut">{env.name}</span>
+      </h1>
       <p>
-        Snapshot <code>{env.name}@{env.snapshot?.seq ?? '?'}</code>
+        Snapshot{' '}
+        <code>
+          {env.name}@{env.snapshot?.seq ?? '?'}
+        </code>
         {env.protected && ' · protected'}
         {env.bakeSeconds ? ` · bakes ${env.bakeSeconds} s under ${env.monitors?.length ?? 0} monitor(s)` : ''}
       </p>
@@ -46,7 +53,9 @@ export function EnvironmentPage({ name }: { name: string }) {
             {history.items.filter(KINDS[kind]!).map((p: any) => (
               <li key={p.id}>
                 <Time at={p.completedAt ?? p.updatedAt} /> <Status value={p.status} /> <PromotionLink id={p.id} />{' '}
-                {p.sourceEnvironment === p.targetEnvironment ? 'rollback' : `from ${p.sourceEnvironment}`} · {p.subject.type === 'artifact' ? `${p.subject.name} ${p.subject.version}` : `config ${p.subject.promotionType.toLowerCase()}`} <span class="mut">by {p.requestedBy.name}</span>
+                {p.sourceEnvironment === p.targetEnvironment ? 'rollback' : `from ${p.sourceEnvironment}`} ·{' '}
+                {p.subject.type === 'artifact' ? `${p.subject.name} ${p.subject.version}` : `config ${p.subject.promotionType.toLowerCase()}`}{' '}
+                <span class="mut">by {p.requestedBy.name}</span>
                 {p.error && <div class="why">{p.error.message}</div>}
               </li>
             ))}
@@ -61,17 +70,36 @@ export function EnvironmentPage({ name }: { name: string }) {
         <Wrap>
           <table>
             <caption class="sr">Current configs and flags of {env.name}</caption>
-            <thead><tr><th scope="col">Key</th><th scope="col">Kind</th><th scope="col">Value</th><th scope="col">Changed</th></tr></thead>
+            <thead>
+              <tr>
+                <th scope="col">Key</th>
+                <th scope="col">Kind</th>
+                <th scope="col">Value</th>
+                <th scope="col">Changed</th>
+              </tr>
+            </thead>
             <tbody>
               {items.map((i: any) => (
                 <tr key={i.id}>
-                  <th scope="row"><code>{i.key}</code></th>
+                  <th scope="row">
+                    <code>{i.key}</code>
+                  </th>
                   <td>{i.kind}</td>
-                  <td><code>{JSON.stringify(i.value).slice(0, 200)}</code></td>
-                  <td><Time at={i.updatedAt} /> <span class="mut">{i.updatedBy}</span></td>
+                  <td>
+                    <code>{JSON.stringify(i.value).slice(0, 200)}</code>
+                  </td>
+                  <td>
+                    <Time at={i.updatedAt} /> <span class="mut">{i.updatedBy}</span>
+                  </td>
                 </tr>
               ))}
-              {!items.length && <tr><td colSpan={4} class="mut">No keys{search ? ' match' : ''}.</td></tr>}
+              {!items.length && (
+                <tr>
+                  <td colSpan={4} class="mut">
+                    No keys{search ? ' match' : ''}.
+                  </td>
+                </tr>
+              )}
             </tbody>
           </table>
         </Wrap>
@@ -126,9 +154,21 @@ function Compare({ name, head }: { name: string; head: number }) {
       {error && <p class="notice bad">{error}</p>}
       {diff && (
         <ul class="plain diff">
-          {diff.added.map((a: any) => <li key={`a${a.kind}${a.key}`} class="added">+ {a.kind} <code>{a.key}</code> = <code>{JSON.stringify(a.value)}</code></li>)}
-          {diff.modified.map((m: any) => <li key={`m${m.kind}${m.key}`} class="modified">~ {m.kind} <code>{m.key}</code>: <code>{JSON.stringify(m.fromValue)}</code> → <code>{JSON.stringify(m.toValue)}</code></li>)}
-          {diff.removed.map((r: any) => <li key={`r${r.kind}${r.key}`} class="removed">− {r.kind} <code>{r.key}</code></li>)}
+          {diff.added.map((a: any) => (
+            <li key={`a${a.kind}${a.key}`} class="added">
+              + {a.kind} <code>{a.key}</code> = <code>{JSON.stringify(a.value)}</code>
+            </li>
+          ))}
+          {diff.modified.map((m: any) => (
+            <li key={`m${m.kind}${m.key}`} class="modified">
+              ~ {m.kind} <code>{m.key}</code>: <code>{JSON.stringify(m.fromValue)}</code> → <code>{JSON.stringify(m.toValue)}</code>
+            </li>
+          ))}
+          {diff.removed.map((r: any) => (
+            <li key={`r${r.kind}${r.key}`} class="removed">
+              − {r.kind} <code>{r.key}</code>
+            </li>
+          ))}
           <li class="mut">{diff.unchanged} unchanged</li>
         </ul>
       )}

@@ -18,7 +18,9 @@ export function Flags({ me, say }: { me: Session; say: (tone: 'ok' | 'bad', text
     let live = true;
     const load = async () => {
       try {
-        const all = await Promise.all(names.split(',').map(async (n) => [n, (await api<any>('GET', `api/v1/environments/${q(n)}/flags?limit=200`)).items] as const));
+        const all = await Promise.all(
+          names.split(',').map(async (n) => [n, (await api<any>('GET', `api/v1/environments/${q(n)}/flags?limit=200`)).items] as const),
+        );
         if (live) setFlags(Object.fromEntries(all));
       } catch (e) {
         if (live) say('bad', `Flags could not be read: ${(e as ApiError).message}`);
@@ -37,7 +39,13 @@ export function Flags({ me, say }: { me: Session; say: (tone: 'ok' | 'bad', text
   const promote = async (from: string, to: string, flag: any) => {
     setBusy(true);
     try {
-      const p = await api<any>('POST', 'api/v1/promotions', { sourceEnvironment: from, targetEnvironment: to, promotionType: 'SELECTIVE', flagIds: [flag.id], notes: `flag ${flag.key}` });
+      const p = await api<any>('POST', 'api/v1/promotions', {
+        sourceEnvironment: from,
+        targetEnvironment: to,
+        promotionType: 'SELECTIVE',
+        flagIds: [flag.id],
+        notes: `flag ${flag.key}`,
+      });
       say('ok', `Promotion ${p.id} of flag ${flag.key} from ${from} to ${to} requested: ${p.status.toLowerCase().replace(/_/g, ' ')}.`);
       location.hash = `#/promotions/${p.id}`;
     } catch (e) {
@@ -56,13 +64,19 @@ export function Flags({ me, say }: { me: Session; say: (tone: 'ok' | 'bad', text
           <thead>
             <tr>
               <th scope="col">Flag</th>
-              {line.map((e) => <th scope="col" key={e.name}><EnvLink name={e.name} /></th>)}
+              {line.map((e) => (
+                <th scope="col" key={e.name}>
+                  <EnvLink name={e.name} />
+                </th>
+              ))}
             </tr>
           </thead>
           <tbody>
             {keys.map((key) => (
               <tr key={key}>
-                <th scope="row"><code>{key}</code></th>
+                <th scope="row">
+                  <code>{key}</code>
+                </th>
                 {line.map((e, i) => {
                   const here = valueIn(e.name, key);
                   const before = i > 0 ? valueIn(line[i - 1].name, key) : undefined;
@@ -72,7 +86,13 @@ export function Flags({ me, say }: { me: Session; say: (tone: 'ok' | 'bad', text
                       <code>{shown(here?.value)}</code>
                       {differs && may(me, 'deployer') && (
                         <div>
-                          <button type="button" class="link" disabled={busy} onClick={() => promote(line[i - 1].name, e.name, before)} aria-label={`Promote ${key} from ${line[i - 1].name} to ${e.name}`}>
+                          <button
+                            type="button"
+                            class="link"
+                            disabled={busy}
+                            onClick={() => promote(line[i - 1].name, e.name, before)}
+                            aria-label={`Promote ${key} from ${line[i - 1].name} to ${e.name}`}
+                          >
                             Promote from {line[i - 1].name}
                           </button>
                         </div>
@@ -82,7 +102,13 @@ export function Flags({ me, say }: { me: Session; say: (tone: 'ok' | 'bad', text
                 })}
               </tr>
             ))}
-            {!keys.length && <tr><td colSpan={line.length + 1} class="mut">No flags yet.</td></tr>}
+            {!keys.length && (
+              <tr>
+                <td colSpan={line.length + 1} class="mut">
+                  No flags yet.
+                </td>
+              </tr>
+            )}
           </tbody>
         </table>
       </Wrap>

@@ -17,7 +17,9 @@ export function Insights() {
       <form class="inline" onSubmit={(e) => e.preventDefault()}>
         <label for="range">Range</label>
         <select id="range" value={range} onChange={(e) => setRange((e.target as HTMLSelectElement).value as keyof typeof RANGES)}>
-          {Object.keys(RANGES).map((r) => <option key={r}>{r}</option>)}
+          {Object.keys(RANGES).map((r) => (
+            <option key={r}>{r}</option>
+          ))}
         </select>
         <label for="period">Per</label>
         <select id="period" value={period} onChange={(e) => setPeriod((e.target as HTMLSelectElement).value as 'day' | 'week' | 'month')}>
@@ -26,11 +28,7 @@ export function Insights() {
           <option>month</option>
         </select>
       </form>
-      {!data ? (
-        <Loading error={error} />
-      ) : (
-        data.environments.map((e: any) => <EnvironmentInsights key={e.environment} e={e} />)
-      )}
+      {!data ? <Loading error={error} /> : data.environments.map((e: any) => <EnvironmentInsights key={e.environment} e={e} />)}
     </section>
   );
 }
@@ -40,29 +38,84 @@ const pct = (n: number) => `${Math.round(n * 1000) / 10} %`;
 function EnvironmentInsights({ e }: { e: any }) {
   const t = e.total;
   const failureRate = t.deployments ? t.failed / t.deployments : 0;
-  const rows = e.periods.map((p: any) => [p.period, p.deployments, p.failed, p.rolledBack, p.deployments ? Math.round((p.failed / p.deployments) * 1000) / 1000 : 0, p.rollbackRate, p.durationSeconds.mean, p.leadTimeHours]);
+  const rows = e.periods.map((p: any) => [
+    p.period,
+    p.deployments,
+    p.failed,
+    p.rolledBack,
+    p.deployments ? Math.round((p.failed / p.deployments) * 1000) / 1000 : 0,
+    p.rollbackRate,
+    p.durationSeconds.mean,
+    p.leadTimeHours,
+  ]);
   return (
     <article class="card insights" aria-labelledby={`ins-${e.environment}`}>
       <h2 id={`ins-${e.environment}`}>{e.environment}</h2>
       <dl class="figures">
-        <div><dt>Deployments</dt><dd>{t.deployments}</dd></div>
-        <div><dt>Change failure rate</dt><dd>{pct(failureRate)} <span class="mut">({t.failed} failed)</span></dd></div>
-        <div><dt>Rollback rate</dt><dd>{pct(t.rollbackRate)} <span class="mut">({t.rolledBack})</span></dd></div>
-        <div><dt>Lead time</dt><dd>{t.leadTimeHours === null ? '—' : `${Math.round(t.leadTimeHours * 10) / 10} h`}</dd></div>
-        <div><dt>Deployment duration</dt><dd>{t.durationSeconds.mean === null ? '—' : `${Math.round(t.durationSeconds.mean)} s mean, p90 ≤ ${t.durationSeconds.p90AtMost} s`}</dd></div>
+        <div>
+          <dt>Deployments</dt>
+          <dd>{t.deployments}</dd>
+        </div>
+        <div>
+          <dt>Change failure rate</dt>
+          <dd>
+            {pct(failureRate)} <span class="mut">({t.failed} failed)</span>
+          </dd>
+        </div>
+        <div>
+          <dt>Rollback rate</dt>
+          <dd>
+            {pct(t.rollbackRate)} <span class="mut">({t.rolledBack})</span>
+          </dd>
+        </div>
+        <div>
+          <dt>Lead time</dt>
+          <dd>{t.leadTimeHours === null ? '—' : `${Math.round(t.leadTimeHours * 10) / 10} h`}</dd>
+        </div>
+        <div>
+          <dt>Deployment duration</dt>
+          <dd>{t.durationSeconds.mean === null ? '—' : `${Math.round(t.durationSeconds.mean)} s mean, p90 ≤ ${t.durationSeconds.p90AtMost} s`}</dd>
+        </div>
       </dl>
       <Chart periods={e.periods} label={`Deployments and failures per ${e.period} in ${e.environment}`} />
       <details>
         <summary>The numbers</summary>
         <Wrap>
           <table>
-            <caption class="sr">Per {e.period} in {e.environment}</caption>
-            <thead><tr>{['Period', 'Deployments', 'Failed', 'Rolled back', 'Failure rate', 'Rollback rate', 'Mean duration (s)', 'Lead time (h)'].map((h) => <th scope="col" key={h}>{h}</th>)}</tr></thead>
-            <tbody>{rows.map((r: any[]) => <tr key={r[0]}>{r.map((v, i) => <td key={i}>{v === null ? '—' : String(v)}</td>)}</tr>)}</tbody>
+            <caption class="sr">
+              Per {e.period} in {e.environment}
+            </caption>
+            <thead>
+              <tr>
+                {['Period', 'Deployments', 'Failed', 'Rolled back', 'Failure rate', 'Rollback rate', 'Mean duration (s)', 'Lead time (h)'].map((h) => (
+                  <th scope="col" key={h}>
+                    {h}
+                  </th>
+                ))}
+              </tr>
+            </thead>
+            <tbody>
+              {rows.map((r: any[]) => (
+                <tr key={r[0]}>
+                  {r.map((v, i) => (
+                    <td key={i}>{v === null ? '—' : String(v)}</td>
+                  ))}
+                </tr>
+              ))}
+            </tbody>
           </table>
         </Wrap>
       </details>
-      <button type="button" class="link" onClick={() => downloadCsv(`${e.environment}-metrics.csv`, [['period', 'deployments', 'failed', 'rolled_back', 'failure_rate', 'rollback_rate', 'mean_duration_s', 'lead_time_h'], ...rows])}>
+      <button
+        type="button"
+        class="link"
+        onClick={() =>
+          downloadCsv(`${e.environment}-metrics.csv`, [
+            ['period', 'deployments', 'failed', 'rolled_back', 'failure_rate', 'rollback_rate', 'mean_duration_s', 'lead_time_h'],
+            ...rows,
+          ])
+        }
+      >
         Download CSV
       </button>
     </article>

@@ -33,7 +33,11 @@ export function Pipeline() {
                 </h2>
                 <div class="badges">
                   {e.protected && <Badge>protected</Badge>}
-                  {e.freeze?.current && <Badge tone="bad">frozen until <Time at={e.freeze.current.end} /> ({e.freeze.current.reason})</Badge>}
+                  {e.freeze?.current && (
+                    <Badge tone="bad">
+                      frozen until <Time at={e.freeze.current.end} /> ({e.freeze.current.reason})
+                    </Badge>
+                  )}
                   {e.autoPromotionPaused && <Badge>auto-promotion paused</Badge>}
                   {e.lastBreakGlass && <Badge tone="wait">break-glass by {e.lastBreakGlass.by}</Badge>}
                 </div>
@@ -44,7 +48,10 @@ export function Pipeline() {
                       <ul class="plain">
                         {e.artifacts.map((a: any) => (
                           <li key={a.artifact}>
-                            {a.artifact} <code>{a.version}</code> <span class="mut">by {a.promotedBy}, <Time at={a.promotedAt} /></span>
+                            {a.artifact} <code>{a.version}</code>{' '}
+                            <span class="mut">
+                              by {a.promotedBy}, <Time at={a.promotedAt} />
+                            </span>
                           </li>
                         ))}
                       </ul>
@@ -60,7 +67,10 @@ export function Pipeline() {
                   <dd>
                     {o ? (
                       <>
-                        <Status value={o.status} /> <PromotionLink id={o.id} /> <span class="mut">{o.subject}, <Time at={o.at} /></span>
+                        <Status value={o.status} /> <PromotionLink id={o.id} />{' '}
+                        <span class="mut">
+                          {o.subject}, <Time at={o.at} />
+                        </span>
                         {o.reason && <div class="why">{o.reason}</div>}
                       </>
                     ) : (

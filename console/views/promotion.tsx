@@ -12,7 +12,10 @@ export function PromotionPage({ id, me, say }: { id: string; me: Session; say: (
   const { data: audit } = usePoll<any>(`api/v1/audit?entityType=promotion&entityId=${q(id)}&limit=50`, 15000);
   if (!p) return <Loading error={error} />;
   const route = p.sourceEnvironment === p.targetEnvironment ? `rollback of ${p.targetEnvironment}` : `${p.sourceEnvironment} → ${p.targetEnvironment}`;
-  const what = p.subject.type === 'artifact' ? `${p.subject.name} ${p.subject.version}` : `config (${p.subject.promotionType.toLowerCase()}) of ${p.sourceEnvironment}@${p.subject.sourceSnapshot.seq}`;
+  const what =
+    p.subject.type === 'artifact'
+      ? `${p.subject.name} ${p.subject.version}`
+      : `config (${p.subject.promotionType.toLowerCase()}) of ${p.sourceEnvironment}@${p.subject.sourceSnapshot.seq}`;
   return (
     <article aria-labelledby="promotion-title">
       <p class="crumbs">
@@ -39,13 +42,22 @@ export function PromotionPage({ id, me, say }: { id: string; me: Session; say: (
             <table>
               <caption class="sr">Validation gates, their verdicts and reasons</caption>
               <thead>
-                <tr><th scope="col">Gate</th><th scope="col">Verdict</th><th scope="col">Why</th></tr>
+                <tr>
+                  <th scope="col">Gate</th>
+                  <th scope="col">Verdict</th>
+                  <th scope="col">Why</th>
+                </tr>
               </thead>
               <tbody>
                 {p.gates.map((g: any) => (
                   <tr key={g.gate}>
-                    <th scope="row">{g.gate.replace(/_/g, ' ')}{g.blocking ? '' : ' (warns only)'}</th>
-                    <td><Status value={g.verdict} /></td>
+                    <th scope="row">
+                      {g.gate.replace(/_/g, ' ')}
+                      {g.blocking ? '' : ' (warns only)'}
+                    </th>
+                    <td>
+                      <Status value={g.verdict} />
+                    </td>
                     <td>{g.reason}</td>
                   </tr>
                 ))}
@@ -62,8 +74,16 @@ export function PromotionPage({ id, me, say }: { id: string; me: Session; say: (
           <>
             <p>
               {p.approvals.required} approval{p.approvals.required === 1 ? '' : 's'} from {p.approvals.approverGroups.join(' or ')}
-              {p.approvals.separationOfDuties ? ', not the requester' : ''}. {p.approvals.remaining ? `${p.approvals.given.filter((g: any) => g.counts).length} of ${p.approvals.required} given, ${p.approvals.remaining} still needed.` : 'Enough approvals given.'}
-              {p.approvals.expiresAt && p.status === 'AWAITING_APPROVAL' && <> The window closes <Time at={p.approvals.expiresAt} /> UTC.</>}
+              {p.approvals.separationOfDuties ? ', not the requester' : ''}.{' '}
+              {p.approvals.remaining
+                ? `${p.approvals.given.filter((g: any) => g.counts).length} of ${p.approvals.required} given, ${p.approvals.remaining} still needed.`
+                : 'Enough approvals given.'}
+              {p.approvals.expiresAt && p.status === 'AWAITING_APPROVAL' && (
+                <>
+                  {' '}
+                  The window closes <Time at={p.approvals.expiresAt} /> UTC.
+                </>
+              )}
             </p>
             <ul class="plain">
               {p.approvals.given.map((g: any) => (
@@ -112,24 +132,52 @@ export function PromotionPage({ id, me, say }: { id: string; me: Session; say: (
         {p.result ? (
           <dl>
             <dt>Deployed</dt>
-            <dd><Time at={p.result.deployedAt} /> · digest <code>{p.result.digest.slice(0, 19)}…</code></dd>
-            {p.result.git && (<><dt>Git</dt><dd>{p.result.git.changed ? 'committed' : 'already there'} <code>{p.result.git.commit.slice(0, 10)}</code> to {p.result.git.branch}:{p.result.git.file}</dd></>)}
-            {p.result.gitRevert && (<><dt>Git revert</dt><dd>{p.result.gitRevert.error ?? <code>{p.result.gitRevert.commit?.slice(0, 10)}</code>}</dd></>)}
+            <dd>
+              <Time at={p.result.deployedAt} /> · digest <code>{p.result.digest.slice(0, 19)}…</code>
+            </dd>
+            {p.result.git && (
+              <>
+                <dt>Git</dt>
+                <dd>
+                  {p.result.git.changed ? 'committed' : 'already there'} <code>{p.result.git.commit.slice(0, 10)}</code> to {p.result.git.branch}:
+                  {p.result.git.file}
+                </dd>
+              </>
+            )}
+            {p.result.gitRevert && (
+              <>
+                <dt>Git revert</dt>
+                <dd>{p.result.gitRevert.error ?? <code>{p.result.gitRevert.commit?.slice(0, 10)}</code>}</dd>
+              </>
+            )}
           </dl>
         ) : (
           <p class="mut">Nothing deployed{ACTIVE.includes(p.status) ? ' yet' : ''}.</p>
         )}
-        {p.error && <p class="notice bad">{p.error.code}: {p.error.message}</p>}
-        {p.monitorAlarm && <p class="notice bad">Rolled back by alarm {p.monitorAlarm.name}: {p.monitorAlarm.reason}</p>}
+        {p.error && (
+          <p class="notice bad">
+            {p.error.code}: {p.error.message}
+          </p>
+        )}
+        {p.monitorAlarm && (
+          <p class="notice bad">
+            Rolled back by alarm {p.monitorAlarm.name}: {p.monitorAlarm.reason}
+          </p>
+        )}
         {p.notifications?.length > 0 && (
           <ul class="plain">
             {p.notifications.map((n: any, i: number) => (
-              <li key={i}>{n.channel} {n.kind} → {n.target}: {n.status}{n.error ? ` (${n.error})` : ''}</li>
+              <li key={i}>
+                {n.channel} {n.kind} → {n.target}: {n.status}
+                {n.error ? ` (${n.error})` : ''}
+              </li>
             ))}
           </ul>
         )}
         <p>
-          <button type="button" class="link" onClick={() => downloadDecision(p.id, say)}>Download the decision record (JSON)</button>
+          <button type="button" class="link" onClick={() => downloadDecision(p.id, say)}>
+            Download the decision record (JSON)
+          </button>
         </p>
       </section>
     </article>
@@ -141,7 +189,14 @@ function Why({ p }: { p: any }) {
     p.status === 'AWAITING_APPROVAL'
       ? `Waiting for ${p.approvals.remaining} more approval${p.approvals.remaining === 1 ? '' : 's'} from ${p.approvals.approverGroups.join('/')}.`
       : p.status === 'VALIDATION_FAILED'
-        ? `Blocked: ${(p.gates ?? []).filter((g: any) => g.blocking && g.verdict === 'FAIL').map((g: any) => `${g.gate.replace(/_/g, ' ')} — ${g.reason}`).join('; ') || p.error?.message || 'gates failed'}. Attach the missing evidence, then validate again.`
+        ? `Blocked: ${
+            (p.gates ?? [])
+              .filter((g: any) => g.blocking && g.verdict === 'FAIL')
+              .map((g: any) => `${g.gate.replace(/_/g, ' ')} — ${g.reason}`)
+              .join('; ') ||
+            p.error?.message ||
+            'gates failed'
+          }. Attach the missing evidence, then validate again.`
         : p.waitingFor === 'execution'
           ? 'Approved; waiting for someone to execute or schedule it.'
           : p.status === 'PENDING'
@@ -152,25 +207,48 @@ function Why({ p }: { p: any }) {
 
 function Changes({ c }: { c: any }) {
   if (!c) return <p class="mut">Loading…</p>;
-  if (c.artifact) return <p>{c.artifact.name}: <code>{c.artifact.from ?? 'nothing'}</code> → <code>{c.artifact.to}</code> <span class="mut">({c.artifact.toDigest.slice(0, 19)}…)</span></p>;
+  if (c.artifact)
+    return (
+      <p>
+        {c.artifact.name}: <code>{c.artifact.from ?? 'nothing'}</code> → <code>{c.artifact.to}</code>{' '}
+        <span class="mut">({c.artifact.toDigest.slice(0, 19)}…)</span>
+      </p>
+    );
   if (!c.total) return <p class="mut">No key changes.</p>;
   return (
     <Wrap>
       <table>
         <caption class="sr">Keys the promotion changes, with their values before and after (secrets masked)</caption>
-        <thead><tr><th scope="col">Change</th><th scope="col">Key</th><th scope="col">Before</th><th scope="col">After</th></tr></thead>
+        <thead>
+          <tr>
+            <th scope="col">Change</th>
+            <th scope="col">Key</th>
+            <th scope="col">Before</th>
+            <th scope="col">After</th>
+          </tr>
+        </thead>
         <tbody>
           {c.changes.map((r: any) => (
             <tr key={r.kind + r.key}>
               <td class={r.change}>{r.change}</td>
-              <th scope="row"><code>{r.key}</code> {r.kind === 'flag' && <span class="mut">flag</span>}</th>
-              <td><code>{r.before ?? ''}</code></td>
-              <td><code>{r.after ?? ''}</code></td>
+              <th scope="row">
+                <code>{r.key}</code> {r.kind === 'flag' && <span class="mut">flag</span>}
+              </th>
+              <td>
+                <code>{r.before ?? ''}</code>
+              </td>
+              <td>
+                <code>{r.after ?? ''}</code>
+              </td>
             </tr>
           ))}
         </tbody>
       </table>
-      {c.total > c.changes.length && <p class="mut">The first {c.changes.length} of {c.total} changes.</p>}
+      {c.total > c.changes.length && (
+        <p class="mut">
+          The first {c.changes.length} of {c.total} changes.
+        </p>
+      )}
     </Wrap>
   );
 }
@@ -195,7 +273,11 @@ function Actions({ p, me, say, reload }: { p: any; me: Session; say: (tone: 'ok'
   const [impact, setImpact] = useState<any>(null);
   const [busy, setBusy] = useState(false);
   const isRequester = p.requestedBy.name === me.email || p.rebasedBy?.name === me.email;
-  const canApprove = p.status === 'AWAITING_APPROVAL' && may(me, 'approver') && !(p.approvals.separationOfDuties && isRequester) && !p.approvals.given.some((g: any) => g.by === me.email && g.counts);
+  const canApprove =
+    p.status === 'AWAITING_APPROVAL' &&
+    may(me, 'approver') &&
+    !(p.approvals.separationOfDuties && isRequester) &&
+    !p.approvals.given.some((g: any) => g.by === me.email && g.counts);
   const deployer = may(me, 'deployer');
   const act = async (label: string, method: string, path: string, body?: unknown, after?: (r: any) => string) => {
     setBusy(true);
@@ -214,40 +296,117 @@ function Actions({ p, me, say, reload }: { p: any; me: Session; say: (tone: 'ok'
   const sections = [];
   if (canApprove) {
     sections.push(
-      <form key="decide" class="action" onSubmit={(e) => (e.preventDefault(), act('Approve', 'POST', '/approve', comment ? { comment } : {}, (r) => `Approved ${p.id} as ${me.email}: now ${r.status.toLowerCase().replace(/_/g, ' ')}.`))}>
+      <form
+        key="decide"
+        class="action"
+        onSubmit={(e) => (
+          e.preventDefault(),
+          act(
+            'Approve',
+            'POST',
+            '/approve',
+            comment ? { comment } : {},
+            (r) => `Approved ${p.id} as ${me.email}: now ${r.status.toLowerCase().replace(/_/g, ' ')}.`,
+          )
+        )}
+      >
         <h2>Your decision</h2>
-        <p class="mut">You approve as {me.email}, for release {p.releaseDigest.slice(7, 19)} (the changes above).</p>
+        <p class="mut">
+          You approve as {me.email}, for release {p.releaseDigest.slice(7, 19)} (the changes above).
+        </p>
         <label for="comment">Comment (kept with the approval)</label>
         <input id="comment" value={comment} onInput={(e) => setComment((e.target as HTMLInputElement).value)} />
         <div class="buttons">
-          <button type="submit" class="primary" disabled={busy}>Approve</button>
+          <button type="submit" class="primary" disabled={busy}>
+            Approve
+          </button>
         </div>
         <label for="reject-reason">Reason to reject (required to reject)</label>
         <input id="reject-reason" value={reason} onInput={(e) => setReason((e.target as HTMLInputElement).value)} />
         <div class="buttons">
-          <button type="button" class="danger" disabled={busy} onClick={() => (reason.trim() ? act('Reject', 'POST', '/reject', { reason: reason.trim() }, () => `Rejected ${p.id}.`) : say('bad', 'A rejection needs a reason the requester can act on.'))}>Reject</button>
+          <button
+            type="button"
+            class="danger"
+            disabled={busy}
+            onClick={() =>
+              reason.trim()
+                ? act('Reject', 'POST', '/reject', { reason: reason.trim() }, () => `Rejected ${p.id}.`)
+                : say('bad', 'A rejection needs a reason the requester can act on.')
+            }
+          >
+            Reject
+          </button>
         </div>
       </form>,
     );
   } else if (p.status === 'AWAITING_APPROVAL' && may(me, 'approver') && isRequester && p.approvals.separationOfDuties) {
-    sections.push(<p key="sod" class="mut">You requested this promotion, so you cannot approve it (separation of duties).</p>);
+    sections.push(
+      <p key="sod" class="mut">
+        You requested this promotion, so you cannot approve it (separation of duties).
+      </p>,
+    );
   }
   if (deployer && (p.status === 'PENDING' || p.status === 'VALIDATION_FAILED')) {
     sections.push(<Evidence key="evidence" p={p} act={act} busy={busy} say={say} />);
-    sections.push(<button key="validate" type="button" disabled={busy} onClick={() => act('Validate', 'POST', '/validate', undefined, (r) => `Validation started for ${p.id}: ${r.status.toLowerCase()}.`)}>Validate</button>);
+    sections.push(
+      <button
+        key="validate"
+        type="button"
+        disabled={busy}
+        onClick={() => act('Validate', 'POST', '/validate', undefined, (r) => `Validation started for ${p.id}: ${r.status.toLowerCase()}.`)}
+      >
+        Validate
+      </button>,
+    );
   }
   if (deployer && p.waitingFor === 'execution') {
-    sections.push(<button key="execute" type="button" class="primary" disabled={busy} onClick={() => act('Execute', 'POST', '/execute', { dryRun: false }, () => `Execution of ${p.id} started.`)}>Execute now</button>);
     sections.push(
-      <form key="schedule" class="inline" onSubmit={(e) => (e.preventDefault(), act('Schedule', 'POST', '/schedule', { at: new Date(at).toISOString() }, (r) => `Scheduled ${p.id} for ${r.scheduledAt}.`))}>
+      <button
+        key="execute"
+        type="button"
+        class="primary"
+        disabled={busy}
+        onClick={() => act('Execute', 'POST', '/execute', { dryRun: false }, () => `Execution of ${p.id} started.`)}
+      >
+        Execute now
+      </button>,
+    );
+    sections.push(
+      <form
+        key="schedule"
+        class="inline"
+        onSubmit={(e) => (
+          e.preventDefault(),
+          act('Schedule', 'POST', '/schedule', { at: new Date(at).toISOString() }, (r) => `Scheduled ${p.id} for ${r.scheduledAt}.`)
+        )}
+      >
         <label for="at">Run at (your local time)</label>
         <input id="at" type="datetime-local" required value={at} onInput={(e) => setAt((e.target as HTMLInputElement).value)} />
-        <button type="submit" disabled={busy}>Schedule</button>
+        <button type="submit" disabled={busy}>
+          Schedule
+        </button>
       </form>,
     );
   }
-  if (deployer && p.status === 'AWAITING_APPROVAL' && p.subject.type === 'config') sections.push(<button key="rebase" type="button" disabled={busy} onClick={() => act('Rebase', 'POST', '/rebase', undefined, () => `Rebased ${p.id} onto ${p.sourceEnvironment}'s newest snapshot; its approvals start over.`)}>Rebase</button>);
-  if (deployer && ACTIVE.includes(p.status)) sections.push(<button key="cancel" type="button" class="danger" disabled={busy} onClick={() => act('Cancel', 'DELETE', '', undefined, () => `Cancelled ${p.id}.`)}>Cancel promotion</button>);
+  if (deployer && p.status === 'AWAITING_APPROVAL' && p.subject.type === 'config')
+    sections.push(
+      <button
+        key="rebase"
+        type="button"
+        disabled={busy}
+        onClick={() =>
+          act('Rebase', 'POST', '/rebase', undefined, () => `Rebased ${p.id} onto ${p.sourceEnvironment}'s newest snapshot; its approvals start over.`)
+        }
+      >
+        Rebase
+      </button>,
+    );
+  if (deployer && ACTIVE.includes(p.status))
+    sections.push(
+      <button key="cancel" type="button" class="danger" disabled={busy} onClick={() => act('Cancel', 'DELETE', '', undefined, () => `Cancelled ${p.id}.`)}>
+        Cancel promotion
+      </button>,
+    );
   if (deployer && p.status === 'COMPLETED' && p.sourceEnvironment !== p.targetEnvironment) {
     sections.push(
       <form key="rollback" class="action" onSubmit={(e) => e.preventDefault()}>
@@ -255,32 +414,78 @@ function Actions({ p, me, say, reload }: { p: any; me: Session; say: (tone: 'ok'
         <label for="rollback-reason">Why (kept in the audit trail)</label>
         <input id="rollback-reason" value={reason} onInput={(e) => setReason((e.target as HTMLInputElement).value)} />
         <div class="buttons">
-          <button type="button" disabled={busy || !reason.trim()} onClick={async () => {
-            try {
-              setImpact(await api('POST', `api/v1/promotions/${q(p.id)}/rollback`, { reason: reason.trim(), dryRun: true }));
-            } catch (e) {
-              say('bad', `Impact analysis failed: ${(e as ApiError).message}`);
-            }
-          }}>Show the impact</button>
-          {impact && <button type="button" class="danger" disabled={busy} onClick={() => act('Roll back', 'POST', '/rollback', { reason: reason.trim() }, () => `Rolled back what ${p.id} changed.`)}>Confirm the rollback</button>}
+          <button
+            type="button"
+            disabled={busy || !reason.trim()}
+            onClick={async () => {
+              try {
+                setImpact(await api('POST', `api/v1/promotions/${q(p.id)}/rollback`, { reason: reason.trim(), dryRun: true }));
+              } catch (e) {
+                say('bad', `Impact analysis failed: ${(e as ApiError).message}`);
+              }
+            }}
+          >
+            Show the impact
+          </button>
+          {impact && (
+            <button
+              type="button"
+              class="danger"
+              disabled={busy}
+              onClick={() => act('Roll back', 'POST', '/rollback', { reason: reason.trim() }, () => `Rolled back what ${p.id} changed.`)}
+            >
+              Confirm the rollback
+            </button>
+          )}
         </div>
         {impact && (
           <div class="why-box">
-            <p>Reverts: {(impact.reverts ?? []).map((r: any) => (r.artifact ? `${r.artifact} ${r.from ?? 'nothing'} → ${r.to}` : `${r.action} ${r.kind} ${r.key}`)).join(', ') || 'nothing'}</p>
-            {impact.impact && <p>Recommendation: {impact.impact.recommendation}{impact.impact.reasons?.length ? ` (${impact.impact.reasons.join('; ')})` : ''}</p>}
+            <p>
+              Reverts:{' '}
+              {(impact.reverts ?? [])
+                .map((r: any) => (r.artifact ? `${r.artifact} ${r.from ?? 'nothing'} → ${r.to}` : `${r.action} ${r.kind} ${r.key}`))
+                .join(', ') || 'nothing'}
+            </p>
+            {impact.impact && (
+              <p>
+                Recommendation: {impact.impact.recommendation}
+                {impact.impact.reasons?.length ? ` (${impact.impact.reasons.join('; ')})` : ''}
+              </p>
+            )}
           </div>
         )}
       </form>,
     );
   }
   if (!sections.length) return null;
-  return <section class="actions" aria-label="Actions">{sections}</section>;
+  return (
+    <section class="actions" aria-label="Actions">
+      {sections}
+    </section>
+  );
 }
 
-const EVIDENCE_TYPES = { test_results: '{"passed": 412, "failed": 0}', security_scan: '{"critical": 0, "high": 0, "signatureVerified": true}', cost_estimate: '{"monthlyDelta": 0}', benchmark: '{"metric": "p99_ms", "value": 180, "baseline": 190}', policy: '{"passed": true}', metrics: '{"error_rate": 0.001}' } as const;
+const EVIDENCE_TYPES = {
+  test_results: '{"passed": 412, "failed": 0}',
+  security_scan: '{"critical": 0, "high": 0, "signatureVerified": true}',
+  cost_estimate: '{"monthlyDelta": 0}',
+  benchmark: '{"metric": "p99_ms", "value": 180, "baseline": 190}',
+  policy: '{"passed": true}',
+  metrics: '{"error_rate": 0.001}',
+} as const;
 
 /** Evidence for the gates (what a pipeline usually posts), typed in by a person. */
-function Evidence({ p, act, busy, say }: { p: any; act: (label: string, method: string, path: string, body?: unknown, after?: (r: any) => string) => Promise<void>; busy: boolean; say: (tone: 'ok' | 'bad', text: string) => void }) {
+function Evidence({
+  p,
+  act,
+  busy,
+  say,
+}: {
+  p: any;
+  act: (label: string, method: string, path: string, body?: unknown, after?: (r: any) => string) => Promise<void>;
+  busy: boolean;
+  say: (tone: 'ok' | 'bad', text: string) => void;
+}) {
   const [type, setType] = useState<keyof typeof EVIDENCE_TYPES>('test_results');
   const [payload, setPayload] = useState<string>(EVIDENCE_TYPES.test_results);
   const submit = (e: Event) => {
@@ -298,12 +503,26 @@ function Evidence({ p, act, busy, say }: { p: any; act: (label: string, method: 
     <form class="action" onSubmit={submit}>
       <h2>Evidence</h2>
       <label for="evidence-type">Type</label>
-      <select id="evidence-type" value={type} onChange={(e) => { const t = (e.target as HTMLSelectElement).value as keyof typeof EVIDENCE_TYPES; setType(t); setPayload(EVIDENCE_TYPES[t]); }}>
-        {Object.keys(EVIDENCE_TYPES).map((t) => <option key={t}>{t}</option>)}
+      <select
+        id="evidence-type"
+        value={type}
+        onChange={(e) => {
+          const t = (e.target as HTMLSelectElement).value as keyof typeof EVIDENCE_TYPES;
+          setType(t);
+          setPayload(EVIDENCE_TYPES[t]);
+        }}
+      >
+        {Object.keys(EVIDENCE_TYPES).map((t) => (
+          <option key={t}>{t}</option>
+        ))}
       </select>
       <label for="evidence-payload">Payload (JSON)</label>
       <input id="evidence-payload" class="wide" value={payload} onInput={(e) => setPayload((e.target as HTMLInputElement).value)} />
-      <div class="buttons"><button type="submit" disabled={busy}>Attach</button></div>
+      <div class="buttons">
+        <button type="submit" disabled={busy}>
+          Attach
+        </button>
+      </div>
     </form>
   );
 }

@@ -18,15 +18,22 @@ export function Settings({ me, say }: { me: Session; say: (tone: 'ok' | 'bad', t
           <h2 id="slack-title">Your Slack account</h2>
           <p>Link it once to approve from Slack as {me.email}.</p>
           {code ? (
-            <p class="why-box">In Slack, send <code>{code.command}</code> before <Time at={code.expiresAt} /> UTC (valid once).</p>
+            <p class="why-box">
+              In Slack, send <code>{code.command}</code> before <Time at={code.expiresAt} /> UTC (valid once).
+            </p>
           ) : (
-            <button type="button" onClick={async () => {
-              try {
-                setCode(await api('POST', 'api/v1/slack/link-codes', {}));
-              } catch (e) {
-                say('bad', `No code: ${(e as ApiError).message}`);
-              }
-            }}>Get a link code</button>
+            <button
+              type="button"
+              onClick={async () => {
+                try {
+                  setCode(await api('POST', 'api/v1/slack/link-codes', {}));
+                } catch (e) {
+                  say('bad', `No code: ${(e as ApiError).message}`);
+                }
+              }}
+            >
+              Get a link code
+            </button>
           )}
         </section>
       )}
@@ -35,19 +42,49 @@ export function Settings({ me, say }: { me: Session; say: (tone: 'ok' | 'bad', t
         <Wrap>
           <table>
             <caption class="sr">Read-only app keys of services (their secrets are never shown)</caption>
-            <thead><tr><th scope="col">Name</th><th scope="col">Environment</th><th scope="col">Prefix</th><th scope="col">Status</th><th scope="col">Last used</th></tr></thead>
+            <thead>
+              <tr>
+                <th scope="col">Name</th>
+                <th scope="col">Environment</th>
+                <th scope="col">Prefix</th>
+                <th scope="col">Status</th>
+                <th scope="col">Last used</th>
+              </tr>
+            </thead>
             <tbody>
               {keys.items.map((k: any) => (
-                <tr key={k.id}><th scope="row">{k.name} <code class="mut">{k.id}</code></th><td>{k.environment}</td><td>{k.prefix ?? '—'}</td><td>{k.status}</td><td><Time at={k.lastUsedAt} /></td></tr>
+                <tr key={k.id}>
+                  <th scope="row">
+                    {k.name} <code class="mut">{k.id}</code>
+                  </th>
+                  <td>{k.environment}</td>
+                  <td>{k.prefix ?? '—'}</td>
+                  <td>{k.status}</td>
+                  <td>
+                    <Time at={k.lastUsedAt} />
+                  </td>
+                </tr>
               ))}
-              {!keys.items.length && <tr><td colSpan={5} class="mut">No app keys.</td></tr>}
+              {!keys.items.length && (
+                <tr>
+                  <td colSpan={5} class="mut">
+                    No app keys.
+                  </td>
+                </tr>
+              )}
             </tbody>
           </table>
         </Wrap>
       </section>
       <section aria-labelledby="hooks-title">
         <h2 id="hooks-title">Webhooks</h2>
-        {!hooks ? <p class="mut">Loading…</p> : hooks.items.length ? hooks.items.map((h: any) => <Webhook key={h.id} h={h} me={me} say={say} />) : <p class="mut">No webhook subscriptions.</p>}
+        {!hooks ? (
+          <p class="mut">Loading…</p>
+        ) : hooks.items.length ? (
+          hooks.items.map((h: any) => <Webhook key={h.id} h={h} me={me} say={say} />)
+        ) : (
+          <p class="mut">No webhook subscriptions.</p>
+        )}
       </section>
       {users && (
         <section aria-labelledby="users-title">
@@ -55,11 +92,27 @@ export function Settings({ me, say }: { me: Session; say: (tone: 'ok' | 'bad', t
           <Wrap>
             <table>
               <caption class="sr">Users of this tenant and their roles</caption>
-              <thead><tr><th scope="col">Email</th><th scope="col">Roles</th><th scope="col">Status</th></tr></thead>
-              <tbody>{users.items.map((u: any) => <tr key={u.id}><th scope="row">{u.email}</th><td>{u.roles.join(', ')}</td><td>{u.status}</td></tr>)}</tbody>
+              <thead>
+                <tr>
+                  <th scope="col">Email</th>
+                  <th scope="col">Roles</th>
+                  <th scope="col">Status</th>
+                </tr>
+              </thead>
+              <tbody>
+                {users.items.map((u: any) => (
+                  <tr key={u.id}>
+                    <th scope="row">{u.email}</th>
+                    <td>{u.roles.join(', ')}</td>
+                    <td>{u.status}</td>
+                  </tr>
+                ))}
+              </tbody>
             </table>
           </Wrap>
-          <p class="mut">Invite, change roles or remove with <code>stageline users …</code> or the API.</p>
+          <p class="mut">
+            Invite, change roles or remove with <code>stageline users …</code> or the API.
+          </p>
         </section>
       )}
     </section>
@@ -71,22 +124,30 @@ function Webhook({ h, me, say }: { h: any; me: Session; say: (tone: 'ok' | 'bad'
   return (
     <article class="card" aria-label={`Webhook ${h.id}`}>
       <p>
-        <strong>{new URL(h.url, location.href).host}</strong> <code class="mut">{h.id}</code> · {h.events.join(', ')} · {h.environment ?? 'all environments'} · {h.enabled ? 'active' : 'disabled'}
+        <strong>{new URL(h.url, location.href).host}</strong> <code class="mut">{h.id}</code> · {h.events.join(', ')} · {h.environment ?? 'all environments'} ·{' '}
+        {h.enabled ? 'active' : 'disabled'}
         {h.health.status === 'failing' && <span class="bad"> · failing: {h.health.reason}</span>}
       </p>
       <ul class="plain">
         {(data?.items ?? []).map((d: any) => (
           <li key={d.id}>
-            <Time at={d.createdAt ?? d.attempts?.[0]?.at} /> {d.type} <Status value={String(d.status).toUpperCase()} /> {d.attempts?.length ? `HTTP ${d.attempts[d.attempts.length - 1].statusCode ?? '—'}` : ''}
+            <Time at={d.createdAt ?? d.attempts?.[0]?.at} /> {d.type} <Status value={String(d.status).toUpperCase()} />{' '}
+            {d.attempts?.length ? `HTTP ${d.attempts[d.attempts.length - 1].statusCode ?? '—'}` : ''}
             {may(me, 'deployer') && (
-              <button type="button" class="link" onClick={async () => {
-                try {
-                  await api('POST', `api/v1/webhooks/${q(h.id)}/deliveries/${q(d.id)}/redeliver`);
-                  say('ok', `Redelivery of ${d.id} under way.`);
-                } catch (e) {
-                  say('bad', `Redeliver failed: ${(e as ApiError).message}`);
-                }
-              }}>Redeliver</button>
+              <button
+                type="button"
+                class="link"
+                onClick={async () => {
+                  try {
+                    await api('POST', `api/v1/webhooks/${q(h.id)}/deliveries/${q(d.id)}/redeliver`);
+                    say('ok', `Redelivery of ${d.id} under way.`);
+                  } catch (e) {
+                    say('bad', `Redeliver failed: ${(e as ApiError).message}`);
+                  }
+                }}
+              >
+                Redeliver
+              </button>
             )}
           </li>
         ))}

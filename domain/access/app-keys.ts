@@ -62,28 +62,29 @@ const TENANT = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 export const LAST_USED_RESOLUTION_MS = 60_000;
 export const MAX_OVERLAP_SECONDS = 30 * 24 * 3600;
 
-export const createAppKeyBody = /* @__PURE__ */ z.schema(() => z.strictObject({
-  name: z.string().check(
-    z.trim(),
-    z.minLength(1),
-    z.maxLength(100),
-    z.describe('what the key is for, e.g. the service reading with it'),
-  ),
-  environment: envName,
-  prefix: z.optional(z.string().check(
-    z.minLength(1),
-    z.maxLength(200),
-    z.regex(/^[A-Za-z0-9_][A-Za-z0-9_.\-/:]*$/, 'must be the start of a config/flag key'),
-  )).check(z.describe('read only keys starting with this')),
-}));
+export const createAppKeyBody = /* @__PURE__ */ z.schema(() =>
+  z.strictObject({
+    name: z.string().check(z.trim(), z.minLength(1), z.maxLength(100), z.describe('what the key is for, e.g. the service reading with it')),
+    environment: envName,
+    prefix: z
+      .optional(z.string().check(z.minLength(1), z.maxLength(200), z.regex(/^[A-Za-z0-9_][A-Za-z0-9_.\-/:]*$/, 'must be the start of a config/flag key')))
+      .check(z.describe('read only keys starting with this')),
+  }),
+);
 export type CreateAppKey = z.infer<typeof createAppKeyBody>;
 
-export const rotateAppKeyBody = /* @__PURE__ */ z.schema(() => z.strictObject({
-  overlapSeconds: z._default(z.number().check(z.int(), z.minimum(0), z.maximum(MAX_OVERLAP_SECONDS)), 24 * 3600).check(z.describe('how long the previous secret keeps working (default a day; 0 ends it now)')),
-}));
+export const rotateAppKeyBody = /* @__PURE__ */ z.schema(() =>
+  z.strictObject({
+    overlapSeconds: z
+      ._default(z.number().check(z.int(), z.minimum(0), z.maximum(MAX_OVERLAP_SECONDS)), 24 * 3600)
+      .check(z.describe('how long the previous secret keeps working (default a day; 0 ends it now)')),
+  }),
+);
 export type RotateAppKey = z.infer<typeof rotateAppKeyBody>;
 
-export const appKeyParams = /* @__PURE__ */ z.schema(() => z.object({ id: z.string().check(z.regex(KEY_ID, 'must be an app key id (ak_ and 16 hex digits)')) }));
+export const appKeyParams = /* @__PURE__ */ z.schema(() =>
+  z.object({ id: z.string().check(z.regex(KEY_ID, 'must be an app key id (ak_ and 16 hex digits)')) }),
+);
 
 export const hashSecret = (secret: string) => createHash('sha256').update(secret).digest('hex');
 
@@ -148,7 +149,8 @@ async function loadKey(deps: Deps, tenant: string, id: string): Promise<AppKey> 
 
 export async function createAppKey(deps: Deps, ctx: Ctx, input: CreateAppKey): Promise<AppKeyView & { key: string }> {
   const { tenant } = ctx.principal;
-  if (input.prefix !== undefined && !ITEM_KEY.test(`${input.prefix}x`)) throw new ValidationFailed([{ path: 'body.prefix', message: 'must be the start of a config/flag key' }]);
+  if (input.prefix !== undefined && !ITEM_KEY.test(`${input.prefix}x`))
+    throw new ValidationFailed([{ path: 'body.prefix', message: 'must be the start of a config/flag key' }]);
   if (!(await deps.store.getEnvironment(tenant, input.environment))) throw new EnvironmentNotFound(input.environment);
   const now = deps.clock();
   const secret = mintSecret();
@@ -209,7 +211,8 @@ export async function rotateAppKey(deps: Deps, ctx: Ctx, id: string, input: Rota
 
 /** The audit entry of a key change: the binding and status, never a secret or hash. */
 function auditFor(ctx: Ctx, key: AppKey, action: string, before: AppKey | null, now: Date, reason?: string) {
-  const facts = (k: AppKey) => JSON.stringify({ name: k.name, environment: k.environment, prefix: k.prefix ?? null, status: appKeyStatus(k, now), secrets: k.secrets.length });
+  const facts = (k: AppKey) =>
+    JSON.stringify({ name: k.name, environment: k.environment, prefix: k.prefix ?? null, status: appKeyStatus(k, now), secrets: k.secrets.length });
   return auditEntry(
     key.tenant,
     {
@@ -249,7 +252,12 @@ export function checkKey(parsed: ReturnType<typeof parseKey>, keyRecord: AppKey 
   if (environment !== undefined && environment !== keyRecord.environment) {
     throw new Forbidden(`This app key reads environment '${keyRecord.environment}' only, not '${environment}'`);
   }
-  return { tenant: keyRecord.tenant, environment: keyRecord.environment, ...(keyRecord.prefix ? { prefix: keyRecord.prefix } : {}), reader: `app-key:${keyRecord.id}` };
+  return {
+    tenant: keyRecord.tenant,
+    environment: keyRecord.environment,
+    ...(keyRecord.prefix ? { prefix: keyRecord.prefix } : {}),
+    reader: `app-key:${keyRecord.id}`,
+  };
 }
 
 const touched = new Map<string, number>();

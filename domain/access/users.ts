@@ -24,21 +24,39 @@ const roles = () =>
     z.refine((r) => new Set(r).size === r.length, 'each role once'),
   );
 
-export const inviteBody = /* @__PURE__ */ z.schema(() => z.strictObject({
-  email: email().check(z.describe('who to invite: they receive an invitation to sign in')),
-  roles: roles().check(z.describe('their roles in this tenant (admin holds every permission)')),
-}));
-export const rolesBody = /* @__PURE__ */ z.schema(() => z.strictObject({ roles: roles().check(z.describe('the roles the user holds from now on (replaces the current ones)')) }));
-export const createTenantBody = /* @__PURE__ */ z.schema(() => z.strictObject({
-  id: z.string().check(z.regex(TENANT_ID, 'must be 2-40 characters: lower-case letters, digits and dashes, starting with a letter'), notReserved(), z.describe("the tenant's id: every user of it carries it as custom:tenant_id")),
-  displayName: z.optional(z.string().check(z.trim(), z.minLength(1), z.maxLength(100))),
-  adminEmail: email().check(z.describe("the tenant's first admin: invited now")),
-}));
+export const inviteBody = /* @__PURE__ */ z.schema(() =>
+  z.strictObject({
+    email: email().check(z.describe('who to invite: they receive an invitation to sign in')),
+    roles: roles().check(z.describe('their roles in this tenant (admin holds every permission)')),
+  }),
+);
+export const rolesBody = /* @__PURE__ */ z.schema(() =>
+  z.strictObject({ roles: roles().check(z.describe('the roles the user holds from now on (replaces the current ones)')) }),
+);
+export const createTenantBody = /* @__PURE__ */ z.schema(() =>
+  z.strictObject({
+    id: z
+      .string()
+      .check(
+        z.regex(TENANT_ID, 'must be 2-40 characters: lower-case letters, digits and dashes, starting with a letter'),
+        notReserved(),
+        z.describe("the tenant's id: every user of it carries it as custom:tenant_id"),
+      ),
+    displayName: z.optional(z.string().check(z.trim(), z.minLength(1), z.maxLength(100))),
+    adminEmail: email().check(z.describe("the tenant's first admin: invited now")),
+  }),
+);
 export type InviteBody = z.infer<typeof inviteBody>;
 export type CreateTenantBody = z.infer<typeof createTenantBody>;
 
 /** What the API shows of a user. */
-export const userView = (u: ManagedUser) => ({ id: u.id, email: u.email, roles: u.roles, status: u.status, ...(u.createdAt ? { createdAt: u.createdAt } : {}) });
+export const userView = (u: ManagedUser) => ({
+  id: u.id,
+  email: u.email,
+  roles: u.roles,
+  status: u.status,
+  ...(u.createdAt ? { createdAt: u.createdAt } : {}),
+});
 
 function admin(deps: Deps): UserAdmin {
   if (!deps.users) throw new Error('user management is not wired into this function');
@@ -47,8 +65,21 @@ function admin(deps: Deps): UserAdmin {
 
 const rolesText = (r: readonly Role[]) => [...r].sort().join(',');
 
-async function audit(deps: Deps, ctx: Ctx, tenant: string, action: string, entityType: 'user' | 'tenant', entityId: string, before: string | null, after: string | null): Promise<void> {
-  const entry = auditEntry(tenant, { actor: ctx.principal.id, actorName: ctx.principal.name, action, entityType, entityId, before, after, requestId: ctx.requestId }, deps.clock());
+async function audit(
+  deps: Deps,
+  ctx: Ctx,
+  tenant: string,
+  action: string,
+  entityType: 'user' | 'tenant',
+  entityId: string,
+  before: string | null,
+  after: string | null,
+): Promise<void> {
+  const entry = auditEntry(
+    tenant,
+    { actor: ctx.principal.id, actorName: ctx.principal.name, action, entityType, entityId, before, after, requestId: ctx.requestId },
+    deps.clock(),
+  );
   await deps.store.commit(tenant, [{ kind: 'audit', entry }]);
 }
 
@@ -80,7 +111,8 @@ async function lastAdmin(deps: Deps, tenant: string, user: ManagedUser): Promise
 export async function changeRoles(deps: Deps, ctx: Ctx, id: string, next: Role[]) {
   const { tenant } = ctx.principal;
   const user = await other(deps, ctx, id, 'change the roles of');
-  if (!next.includes('admin') && (await lastAdmin(deps, tenant, user))) throw new RuleViolation(`${user.email} is the tenant's last admin: make another user admin first`);
+  if (!next.includes('admin') && (await lastAdmin(deps, tenant, user)))
+    throw new RuleViolation(`${user.email} is the tenant's last admin: make another user admin first`);
   const changed = await admin(deps).setRoles(tenant, user.id, next);
   await audit(deps, ctx, tenant, 'user.roles', 'user', user.email, rolesText(user.roles), rolesText(changed.roles));
   return userView(changed);
@@ -101,7 +133,20 @@ export async function createTenant(deps: Deps, ctx: Ctx, body: CreateTenantBody)
   if (!isPlatformOperator(ctx.principal)) throw new Forbidden(`Creating a tenant needs the '${PLATFORM_GROUP}' group (a platform operator)`);
   const now = deps.clock();
   const tenant: Tenant = { id: body.id, displayName: body.displayName ?? body.id, createdAt: now.toISOString(), createdBy: ctx.principal.name };
-  const entry = auditEntry(body.id, { actor: ctx.principal.id, actorName: ctx.principal.name, action: 'tenant.create', entityType: 'tenant', entityId: body.id, before: null, after: tenant.displayName, requestId: ctx.requestId }, now);
+  const entry = auditEntry(
+    body.id,
+    {
+      actor: ctx.principal.id,
+      actorName: ctx.principal.name,
+      action: 'tenant.create',
+      entityType: 'tenant',
+      entityId: body.id,
+      before: null,
+      after: tenant.displayName,
+      requestId: ctx.requestId,
+    },
+    now,
+  );
   // An existing tenant is refused before anyone is invited into it; the admin is invited before the
   // record is written, so a taken email leaves nothing behind; a race for the same id undoes its invite.
   if (await deps.store.getTenant(body.id)) throw new AlreadyExists(`Tenant ${body.id} already exists`);

@@ -44,7 +44,18 @@ export async function listVersions(deps: Deps, ctx: Ctx, name: string, environme
       artifact: name,
       environment,
       latest: latest ? { version: latest.version, digest: latest.digest, tag: latest.name } : null,
-      versions: tags.filter((t) => t.kind !== 'latest').sort((a, b) => (a.createdAt < b.createdAt ? 1 : -1)).map((t) => ({ version: t.version, digest: t.digest, tag: t.name, kind: t.kind, createdAt: t.createdAt, createdBy: t.createdBy, current: latest?.version === t.version })),
+      versions: tags
+        .filter((t) => t.kind !== 'latest')
+        .sort((a, b) => (a.createdAt < b.createdAt ? 1 : -1))
+        .map((t) => ({
+          version: t.version,
+          digest: t.digest,
+          tag: t.name,
+          kind: t.kind,
+          createdAt: t.createdAt,
+          createdBy: t.createdBy,
+          current: latest?.version === t.version,
+        })),
     };
   }
   const versions = await deps.store.listArtifactVersions(tenant, name);
@@ -64,7 +75,13 @@ export async function getTag(deps: Deps, ctx: Ctx, name: string, tag: string): P
   const envs = (await deps.store.listEnvironments(tenant)).map((e) => e.name).sort((a, b) => b.length - a.length);
   for (const env of envs) {
     const parsed: [Tag['kind'], string] | null =
-      tag === `latest-${env}` ? ['latest', ''] : tag.endsWith(`-${env}-rollback`) ? ['rollback', tag.slice(0, -`-${env}-rollback`.length)] : tag.endsWith(`-${env}`) ? ['release', tag.slice(0, -`-${env}`.length)] : null;
+      tag === `latest-${env}`
+        ? ['latest', '']
+        : tag.endsWith(`-${env}-rollback`)
+          ? ['rollback', tag.slice(0, -`-${env}-rollback`.length)]
+          : tag.endsWith(`-${env}`)
+            ? ['release', tag.slice(0, -`-${env}`.length)]
+            : null;
     if (!parsed) continue;
     const found = await deps.store.getTag(tenant, name, env, parsed[0], parsed[1]);
     if (found) return found;
@@ -78,13 +95,19 @@ export type ConstraintKind = 'exact' | 'range' | 'caret' | 'tag';
 
 export function classify(constraint: string): { kind: ConstraintKind; range: string } {
   const c = constraint.trim();
-  if (/^latest-[a-z][a-z0-9-]*$/.test(c) || /^[^\s<>=^~*|]+-[a-z][a-z0-9-]*$/.test(c) && !semver.valid(semver.clean(c) ?? '')) return { kind: 'tag', range: c };
+  if (/^latest-[a-z][a-z0-9-]*$/.test(c) || (/^[^\s<>=^~*|]+-[a-z][a-z0-9-]*$/.test(c) && !semver.valid(semver.clean(c) ?? '')))
+    return { kind: 'tag', range: c };
   const clean = semver.clean(c);
   if (clean && semver.valid(clean)) return { kind: 'exact', range: clean };
   // Manifests write ranges with commas (">=1.2.0, <2.0.0"); semver separates comparators by spaces.
   const range = c.replace(/\s*,\s*/g, ' ');
   if (!semver.validRange(range)) {
-    throw new ValidationFailed([{ path: 'constraint', message: `'${constraint}' is not an exact version, a semver range (">=1.2.0, <2.0.0"), a caret range ("^1.2.0") or a tag ("latest-prod")` }]);
+    throw new ValidationFailed([
+      {
+        path: 'constraint',
+        message: `'${constraint}' is not an exact version, a semver range (">=1.2.0, <2.0.0"), a caret range ("^1.2.0") or a tag ("latest-prod")`,
+      },
+    ]);
   }
   return { kind: c.startsWith('^') ? 'caret' : 'range', range };
 }
@@ -94,15 +117,28 @@ export async function resolveConstraint(deps: Deps, ctx: Ctx, name: string, cons
   const { kind, range } = classify(constraint);
   if (kind === 'tag') {
     const tag = await getTag(deps, ctx, name, range);
-    return { artifact: name, constraint, kind, version: tag.version, digest: tag.digest, warning: `'${range}' is a mutable tag: it resolves to whatever was promoted last; pin a version or a range instead` };
+    return {
+      artifact: name,
+      constraint,
+      kind,
+      version: tag.version,
+      digest: tag.digest,
+      warning: `'${range}' is a mutable tag: it resolves to whatever was promoted last; pin a version or a range instead`,
+    };
   }
   const candidates = environment
     ? (await deps.store.listTags(tenant, name, environment)).filter((t) => t.kind !== 'latest').map((t) => ({ version: t.version, digest: t.digest }))
     : (await deps.store.listArtifactVersions(tenant, name)).map((v) => ({ version: v.version, digest: v.digest }));
   const byClean = new Map(candidates.map((c) => [semver.clean(c.version) ?? c.version, c]));
-  const best = semver.maxSatisfying([...byClean.keys()].filter((v) => semver.valid(v)), range, { includePrerelease: false });
+  const best = semver.maxSatisfying(
+    [...byClean.keys()].filter((v) => semver.valid(v)),
+    range,
+    { includePrerelease: false },
+  );
   if (!best) {
-    throw new ArtifactNotFound(`No version of '${name}'${environment ? ` in '${environment}'` : ''} satisfies '${constraint}'`, { candidates: [...byClean.keys()] });
+    throw new ArtifactNotFound(`No version of '${name}'${environment ? ` in '${environment}'` : ''} satisfies '${constraint}'`, {
+      candidates: [...byClean.keys()],
+    });
   }
   const hit = byClean.get(best)!;
   return { artifact: name, constraint, kind, version: hit.version, digest: hit.digest, environment: environment ?? null };
@@ -122,18 +158,33 @@ export async function putConsumer(deps: Deps, ctx: Ctx, artifact: string, name: 
   const { tenant } = ctx.principal;
   const { kind } = classify(body.constraint);
   if (body.environment && !(await deps.store.getEnvironment(tenant, body.environment))) throw new EnvironmentNotFound(body.environment);
-  const consumer: Consumer = { artifact, name, constraint: body.constraint, kind, environment: body.environment ?? null, updatedAt: deps.clock().toISOString(), updatedBy: ctx.principal.name };
-  const audit = auditEntry(tenant, {
-    actor: ctx.principal.id,
-    actorName: ctx.principal.name,
-    action: 'consumer.pin',
-    entityType: 'consumer',
-    entityId: `${artifact}/${name}`,
-    before: null,
-    after: body.constraint,
-    requestId: ctx.requestId,
-  }, deps.clock());
-  await deps.store.commit(tenant, [{ kind: 'consumer', consumer }, { kind: 'audit', entry: audit }]);
+  const consumer: Consumer = {
+    artifact,
+    name,
+    constraint: body.constraint,
+    kind,
+    environment: body.environment ?? null,
+    updatedAt: deps.clock().toISOString(),
+    updatedBy: ctx.principal.name,
+  };
+  const audit = auditEntry(
+    tenant,
+    {
+      actor: ctx.principal.id,
+      actorName: ctx.principal.name,
+      action: 'consumer.pin',
+      entityType: 'consumer',
+      entityId: `${artifact}/${name}`,
+      before: null,
+      after: body.constraint,
+      requestId: ctx.requestId,
+    },
+    deps.clock(),
+  );
+  await deps.store.commit(tenant, [
+    { kind: 'consumer', consumer },
+    { kind: 'audit', entry: audit },
+  ]);
   return consumer;
 }
 
@@ -154,12 +205,22 @@ export async function publishArtifact(deps: Deps, ctx: Ctx, name: string, input:
     const existing = await deps.store.getArtifactVersion(tenant, name, input.version);
     if (existing) {
       if (existing.digest === input.digest) return { artifact: existing, environment: first.name, created: false };
-      throw new AlreadyExists(`${name}@${input.version} was published with digest ${existing.digest}; versions are immutable — publish a new version`, { digest: existing.digest });
+      throw new AlreadyExists(`${name}@${input.version} was published with digest ${existing.digest}; versions are immutable — publish a new version`, {
+        digest: existing.digest,
+      });
     }
     // A publish moves latest-<env>: a freeze window over the first environment stops it, unless broken.
     const glass = await guardFreeze(deps, ctx, first.name, 'artifact.publish');
     const now = deps.clock().toISOString();
-    const artifact: ArtifactVersion = { name, version: input.version, digest: input.digest, sourceCommit: input.sourceCommit, metadata: { ...input.metadata, gitBranch: input.gitBranch }, publishedAt: now, publishedBy: ctx.principal.name };
+    const artifact: ArtifactVersion = {
+      name,
+      version: input.version,
+      digest: input.digest,
+      sourceCommit: input.sourceCommit,
+      metadata: { ...input.metadata, gitBranch: input.gitBranch },
+      publishedAt: now,
+      publishedBy: ctx.principal.name,
+    };
     const prev = await deps.store.getPointer(tenant, first.name, name);
     const deploymentId = randomUUID();
     const tags = tagOps(artifact, first.name, 'release', ctx.principal.name, now);
@@ -167,34 +228,68 @@ export async function publishArtifact(deps: Deps, ctx: Ctx, name: string, input:
     // publish "creates v1.2.3-dev, latest-dev" — in the environment's registries too, each read back
     // and verified to resolve to the digest, before the version exists here (a refusal publishes nothing).
     const registries = first.registries?.length ? await tagInRegistries(deps, tenant, artifact, first.registries, registryTagsOf(tags)) : undefined;
-    const audit = auditEntry(tenant, {
-      actor: ctx.principal.id,
-      actorName: ctx.principal.name,
-      action: glass ? 'breakglass.artifact.publish' : 'artifact.publish',
-      entityType: 'artifact',
-      entityId: `${name}@${input.version}`,
-      ...(glass ? { reason: `break-glass: ${glass.reason}` } : {}),
-      before: prev ? prev.digest : null,
-      after: input.digest,
-      requestId: ctx.requestId,
-    }, deps.clock());
+    const audit = auditEntry(
+      tenant,
+      {
+        actor: ctx.principal.id,
+        actorName: ctx.principal.name,
+        action: glass ? 'breakglass.artifact.publish' : 'artifact.publish',
+        entityType: 'artifact',
+        entityId: `${name}@${input.version}`,
+        ...(glass ? { reason: `break-glass: ${glass.reason}` } : {}),
+        before: prev ? prev.digest : null,
+        after: input.digest,
+        requestId: ctx.requestId,
+      },
+      deps.clock(),
+    );
     await deps.store.commit(tenant, [
       { kind: 'artifactVersion', artifact },
       {
         kind: 'pointer',
-        pointer: { environment: first.name, name, version: input.version, digest: input.digest, promotedAt: now, promotedBy: ctx.principal.name, promotionId: null, version_: (prev?.version_ ?? 0) + 1 },
+        pointer: {
+          environment: first.name,
+          name,
+          version: input.version,
+          digest: input.digest,
+          promotedAt: now,
+          promotedBy: ctx.principal.name,
+          promotionId: null,
+          version_: (prev?.version_ ?? 0) + 1,
+        },
         expectedVersion: prev ? prev.version_ : null,
       },
       ...tags,
       deploymentOp(
-        { id: deploymentId, environment: first.name, imageTag: input.version, gitCommit: input.sourceCommit, gitBranch: input.gitBranch, status: 'DEPLOYED', deployedAt: now, completedAt: now, promotionId: null, digest: input.digest, deployedBy: ctx.principal.name },
+        {
+          id: deploymentId,
+          environment: first.name,
+          imageTag: input.version,
+          gitCommit: input.sourceCommit,
+          gitBranch: input.gitBranch,
+          status: 'DEPLOYED',
+          deployedAt: now,
+          completedAt: now,
+          promotionId: null,
+          digest: input.digest,
+          deployedBy: ctx.principal.name,
+        },
         null,
         now,
       ),
       { kind: 'audit', entry: audit },
       ...(glass ? [{ kind: 'event' as const, event: breakGlassEvent(tenant, first.name, glass) }] : []),
       // Artifact Published (webhook artifact.published), in the same transaction: sent if and only if the version exists.
-      eventOp('Artifact Published', tenant, { tenant, artifact: name, version: input.version, digest: input.digest, environment: first.name, publishedBy: ctx.principal.name, via: ctx.principal.id === DISCOVERY_PRINCIPAL ? 'discovery' : 'api', at: now }),
+      eventOp('Artifact Published', tenant, {
+        tenant,
+        artifact: name,
+        version: input.version,
+        digest: input.digest,
+        environment: first.name,
+        publishedBy: ctx.principal.name,
+        via: ctx.principal.id === DISCOVERY_PRINCIPAL ? 'discovery' : 'api',
+        at: now,
+      }),
     ]);
     await deps.store.markFirstSeen(tenant, input.version, now);
     return { artifact, environment: first.name, created: true, ...(registries ? { registries } : {}) };
@@ -205,11 +300,19 @@ async function tagInRegistries(deps: Deps, tenant: string, artifact: ArtifactVer
   let results;
   try {
     // The artifact was pushed to the first registry (by the build); the others get a verified copy.
-    results = await deps.registry.sync({ tenant, repository: repositoryOf(artifact), digest: artifact.digest, source: registries[0]!, targets: registries, tags });
+    results = await deps.registry.sync({
+      tenant,
+      repository: repositoryOf(artifact),
+      digest: artifact.digest,
+      source: registries[0]!,
+      targets: registries,
+      tags,
+    });
   } catch (err) {
     throw new RuleViolation(`${artifact.name}@${artifact.version} cannot be published: ${(err as Error).message} (push it to ${registries[0]!.name} first)`);
   }
   const failed = results.filter((r) => !r.ok);
-  if (failed.length) throw new RuleViolation(`${artifact.name}@${artifact.version} cannot be published: ${failed.map((f) => f.reason ?? f.registry).join('; ')}`);
+  if (failed.length)
+    throw new RuleViolation(`${artifact.name}@${artifact.version} cannot be published: ${failed.map((f) => f.reason ?? f.registry).join('; ')}`);
   return results.map((r) => ({ registry: r.registry, digest: r.digest, tags: r.tags ?? [] }));
 }

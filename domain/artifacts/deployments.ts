@@ -34,13 +34,21 @@ export function metricDelta(dep: Deployment, previous: Deployment['status'] | nu
       environment: dep.environment,
       day: end.slice(0, 10),
       // A record with no measurable rollout (a publish, a rollback done in one step) counts, but adds no duration.
-      add: { deployments: 1, ...(dep.status === 'FAILED' ? { failed: 1 } : {}), ...(ms > 0 ? { durationMs: ms, [`b${bucketOf(ms)}`]: 1, durationCount: 1 } : {}) },
+      add: {
+        deployments: 1,
+        ...(dep.status === 'FAILED' ? { failed: 1 } : {}),
+        ...(ms > 0 ? { durationMs: ms, [`b${bucketOf(ms)}`]: 1, durationCount: 1 } : {}),
+      },
     };
   }
   if (dep.status === 'ROLLED_BACK' && previous !== 'ROLLED_BACK') {
     // A record that arrives already rolled back counts on its own day; a later rollback counts today.
     const fresh = previous === null || previous === 'PENDING';
-    return { environment: dep.environment, day: (fresh ? (dep.completedAt ?? now) : now).slice(0, 10), add: { rolledBack: 1, ...(fresh ? { deployments: 1 } : {}) } };
+    return {
+      environment: dep.environment,
+      day: (fresh ? (dep.completedAt ?? now) : now).slice(0, 10),
+      add: { rolledBack: 1, ...(fresh ? { deployments: 1 } : {}) },
+    };
   }
   return null;
 }
@@ -89,19 +97,35 @@ export async function recordDeployment(deps: Deps, ctx: Ctx, body: DeploymentBod
         throw new TransitionNotAllowed(`Deployment ${id} is ${existing.status}; it cannot become ${record.status}`, { status: existing.status });
       }
     }
-    const audit = auditEntry(tenant, {
-      actor: ctx.principal.id,
-      actorName: ctx.principal.name,
-      action: existing ? 'deployment.update' : 'deployment.record',
-      entityType: 'deployment',
-      entityId: `${record.environment}/${id}`,
-      before: existing ? `${existing.status}:${existing.imageTag}` : null,
-      after: `${record.status}:${record.imageTag}`,
-      requestId: ctx.requestId,
-    }, deps.clock());
+    const audit = auditEntry(
+      tenant,
+      {
+        actor: ctx.principal.id,
+        actorName: ctx.principal.name,
+        action: existing ? 'deployment.update' : 'deployment.record',
+        entityType: 'deployment',
+        entityId: `${record.environment}/${id}`,
+        before: existing ? `${existing.status}:${existing.imageTag}` : null,
+        after: `${record.status}:${record.imageTag}`,
+        requestId: ctx.requestId,
+      },
+      deps.clock(),
+    );
     const lead = await leadTimeDelta(deps, tenant, record);
-    const event = eventOp('Deployment Recorded', tenant, { tenant, environment: record.environment, imageTag: record.imageTag, status: record.status, ...(record.artifact ? { artifact: record.artifact } : {}), at: now });
-    await deps.store.commit(tenant, [deploymentOp(record, existing?.status ?? null, now), ...(lead ? [{ kind: 'metrics' as const, delta: lead }] : []), { kind: 'audit', entry: audit }, event]);
+    const event = eventOp('Deployment Recorded', tenant, {
+      tenant,
+      environment: record.environment,
+      imageTag: record.imageTag,
+      status: record.status,
+      ...(record.artifact ? { artifact: record.artifact } : {}),
+      at: now,
+    });
+    await deps.store.commit(tenant, [
+      deploymentOp(record, existing?.status ?? null, now),
+      ...(lead ? [{ kind: 'metrics' as const, delta: lead }] : []),
+      { kind: 'audit', entry: audit },
+      event,
+    ]);
     await deps.store.markFirstSeen(tenant, record.imageTag, record.deployedAt);
     if (record.status === 'DEPLOYED') await deps.store.putCurrent(tenant, record);
     return { record, created: !existing };
@@ -146,10 +170,31 @@ export async function deploymentMetrics(deps: Deps, ctx: Ctx, q: MetricsQuery) {
   const out = [];
   for (const env of envs) {
     const days = await deps.store.getMetrics(tenant, env.name, from, to);
-    const periods = new Map<string, { deployments: number; failed: number; rolledBack: number; durationMs: number; durationCount: number; buckets: number[]; leadMs: number; leadCount: number }>();
+    const periods = new Map<
+      string,
+      {
+        deployments: number;
+        failed: number;
+        rolledBack: number;
+        durationMs: number;
+        durationCount: number;
+        buckets: number[];
+        leadMs: number;
+        leadCount: number;
+      }
+    >();
     for (const d of days) {
       const k = periodKey(d.day, q.period);
-      const p = periods.get(k) ?? { deployments: 0, failed: 0, rolledBack: 0, durationMs: 0, durationCount: 0, buckets: Array(DURATION_BUCKETS).fill(0), leadMs: 0, leadCount: 0 };
+      const p = periods.get(k) ?? {
+        deployments: 0,
+        failed: 0,
+        rolledBack: 0,
+        durationMs: 0,
+        durationCount: 0,
+        buckets: Array(DURATION_BUCKETS).fill(0),
+        leadMs: 0,
+        leadCount: 0,
+      };
       p.deployments += d.counters.deployments ?? 0;
       p.failed += d.counters.failed ?? 0;
       p.rolledBack += d.counters.rolledBack ?? 0;
@@ -173,13 +218,41 @@ export async function deploymentMetrics(deps: Deps, ctx: Ctx, q: MetricsQuery) {
       leadTimeHours: p.leadCount ? Math.round((p.leadMs / p.leadCount / 3_600_000) * 100) / 100 : null,
     });
     const all = [...periods.values()].reduce(
-      (a, p) => ({ ...a, deployments: a.deployments + p.deployments, failed: a.failed + p.failed, rolledBack: a.rolledBack + p.rolledBack, durationMs: a.durationMs + p.durationMs, durationCount: a.durationCount + p.durationCount, buckets: a.buckets.map((x, i) => x + p.buckets[i]!), leadMs: a.leadMs + p.leadMs, leadCount: a.leadCount + p.leadCount }),
-      { deployments: 0, failed: 0, rolledBack: 0, durationMs: 0, durationCount: 0, buckets: Array(DURATION_BUCKETS).fill(0) as number[], leadMs: 0, leadCount: 0 },
+      (a, p) => ({
+        ...a,
+        deployments: a.deployments + p.deployments,
+        failed: a.failed + p.failed,
+        rolledBack: a.rolledBack + p.rolledBack,
+        durationMs: a.durationMs + p.durationMs,
+        durationCount: a.durationCount + p.durationCount,
+        buckets: a.buckets.map((x, i) => x + p.buckets[i]!),
+        leadMs: a.leadMs + p.leadMs,
+        leadCount: a.leadCount + p.leadCount,
+      }),
+      {
+        deployments: 0,
+        failed: 0,
+        rolledBack: 0,
+        durationMs: 0,
+        durationCount: 0,
+        buckets: Array(DURATION_BUCKETS).fill(0) as number[],
+        leadMs: 0,
+        leadCount: 0,
+      },
     );
-    out.push({ environment: env.name, from, to, period: q.period, total: summarize(all), periods: [...periods.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([period, p]) => ({ period, ...summarize(p) })) });
+    out.push({
+      environment: env.name,
+      from,
+      to,
+      period: q.period,
+      total: summarize(all),
+      periods: [...periods.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([period, p]) => ({ period, ...summarize(p) })),
+    });
   }
   // Version drift: what each environment runs now, and where it differs from the environment before it.
-  const current = await Promise.all(line.map(async (e) => ({ environment: e.name, imageTag: (await deps.store.getCurrent(tenant, e.name))?.imageTag ?? null })));
+  const current = await Promise.all(
+    line.map(async (e) => ({ environment: e.name, imageTag: (await deps.store.getCurrent(tenant, e.name))?.imageTag ?? null })),
+  );
   const drift = current.slice(1).map((c, i) => ({ environment: c.environment, behind: current[i]!.environment, differs: c.imageTag !== current[i]!.imageTag }));
   return { environments: out, versions: current, drift };
 }

@@ -4,19 +4,21 @@ import { DomainError } from '../kernel/errors.ts';
 import type { Deps } from '../ports.ts';
 
 /** ECR's "ECR Image Action" event as EventBridge delivers it (the fields used). */
-const ecrImageAction = /* @__PURE__ */ z.schema(() => z.object({
-  source: z.literal('aws.ecr'),
-  'detail-type': z.literal('ECR Image Action'),
-  account: z.string().check(z.regex(/^\d{12}$/)),
-  region: z.string().check(z.regex(/^[a-z]{2}(?:-[a-z]+)+-\d$/)),
-  detail: z.object({
-    'action-type': z.string(),
-    result: z.string(),
-    'repository-name': z.string().check(z.maxLength(255)),
-    'image-digest': z.string().check(z.maxLength(200)),
-    'image-tag': z.optional(z.string().check(z.maxLength(128))),
+const ecrImageAction = /* @__PURE__ */ z.schema(() =>
+  z.object({
+    source: z.literal('aws.ecr'),
+    'detail-type': z.literal('ECR Image Action'),
+    account: z.string().check(z.regex(/^\d{12}$/)),
+    region: z.string().check(z.regex(/^[a-z]{2}(?:-[a-z]+)+-\d$/)),
+    detail: z.object({
+      'action-type': z.string(),
+      result: z.string(),
+      'repository-name': z.string().check(z.maxLength(255)),
+      'image-digest': z.string().check(z.maxLength(200)),
+      'image-tag': z.optional(z.string().check(z.maxLength(128))),
+    }),
   }),
-}));
+);
 
 /** The registry host an ECR event is about (what a link names). */
 export const ecrHost = (account: string, region: string) => `${account}.dkr.ecr.${region}.amazonaws.com`;
@@ -31,7 +33,8 @@ export async function onEcrPush(deps: Deps, event: unknown) {
   const e = ecrImageAction.safeParse(event);
   if (!e.success) return { repository: null, results: [], ignored: 'not an ECR Image Action event' };
   const d = e.data.detail;
-  if (d['action-type'] !== 'PUSH' || d.result !== 'SUCCESS') return { repository: d['repository-name'], results: [], ignored: `${d['action-type']} ${d.result}` };
+  if (d['action-type'] !== 'PUSH' || d.result !== 'SUCCESS')
+    return { repository: d['repository-name'], results: [], ignored: `${d['action-type']} ${d.result}` };
   const registry = ecrHost(e.data.account, e.data.region);
   const results = [];
   let failure: unknown;
@@ -42,7 +45,10 @@ export async function onEcrPush(deps: Deps, event: unknown) {
       continue;
     }
     try {
-      results.push({ tenant: link.tenant, ...(await discovered(deps, link, { registry, repository: d['repository-name'], digest: d['image-digest'], tag: d['image-tag'] })) });
+      results.push({
+        tenant: link.tenant,
+        ...(await discovered(deps, link, { registry, repository: d['repository-name'], digest: d['image-digest'], tag: d['image-tag'] })),
+      });
     } catch (err) {
       if (!(err instanceof DomainError)) failure ??= err;
       results.push({ tenant: link.tenant, artifact: link.artifact, skipped: err instanceof DomainError ? err.message : 'failed; the event is retried' });

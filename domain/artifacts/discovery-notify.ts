@@ -8,25 +8,45 @@ import type { Deps } from '../ports.ts';
  * not an envelope gets 400 (and is logged by the handler); pushes of blobs, pulls and other
  * repositories are ignored; each tagged manifest push goes through `discovered`.
  */
-const envelope = /* @__PURE__ */ z.schema(() => z.object({
-  events: z.array(z.looseObject({
-      id: z.optional(z.string().check(z.maxLength(200))),
-      action: z.string().check(z.maxLength(40)),
-      target: z.looseObject({
-        mediaType: z.optional(z.string().check(z.maxLength(200))),
-        digest: z.string().check(z.maxLength(200)),
-        repository: z.string().check(z.maxLength(255)),
-        tag: z.optional(z.string().check(z.maxLength(128))),
-      }),
-    })).check(z.maxLength(100)),
-}));
+const envelope = /* @__PURE__ */ z.schema(() =>
+  z.object({
+    events: z
+      .array(
+        z.looseObject({
+          id: z.optional(z.string().check(z.maxLength(200))),
+          action: z.string().check(z.maxLength(40)),
+          target: z.looseObject({
+            mediaType: z.optional(z.string().check(z.maxLength(200))),
+            digest: z.string().check(z.maxLength(200)),
+            repository: z.string().check(z.maxLength(255)),
+            tag: z.optional(z.string().check(z.maxLength(128))),
+          }),
+        }),
+      )
+      .check(z.maxLength(100)),
+  }),
+);
 
-const ids = /* @__PURE__ */ z.schema(() => z.object({ tenant: z.string().check(z.regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/)), artifact: z.string().check(z.regex(/^[a-z0-9][a-z0-9._-]{0,99}$/)), link: z.string().check(z.regex(/^lnk_[0-9a-f]{12}$/)) }));
+const ids = /* @__PURE__ */ z.schema(() =>
+  z.object({
+    tenant: z.string().check(z.regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/)),
+    artifact: z.string().check(z.regex(/^[a-z0-9][a-z0-9._-]{0,99}$/)),
+    link: z.string().check(z.regex(/^lnk_[0-9a-f]{12}$/)),
+  }),
+);
 
-type Answer = { status: number; body: { error: { code: string; message: string } } | Record<string, unknown> & { error?: undefined } };
+type Answer = { status: number; body: { error: { code: string; message: string } } | (Record<string, unknown> & { error?: undefined }) };
 
-export async function registryNotification(deps: Deps, path: { tenant: string; artifact: string; link: string }, authorization: string, raw: string): Promise<{ status: number; body: any }> {
-  const unauthorized: Answer = { status: 401, body: { error: { code: 'UNAUTHORIZED', message: "send the link's notification token: Authorization: Bearer <notifyToken>" } } };
+export async function registryNotification(
+  deps: Deps,
+  path: { tenant: string; artifact: string; link: string },
+  authorization: string,
+  raw: string,
+): Promise<{ status: number; body: any }> {
+  const unauthorized: Answer = {
+    status: 401,
+    body: { error: { code: 'UNAUTHORIZED', message: "send the link's notification token: Authorization: Bearer <notifyToken>" } },
+  };
   const p = ids.safeParse(path);
   const token = /^Bearer (\S{1,200})$/.exec(authorization)?.[1];
   if (!p.success || !token) return unauthorized;
@@ -36,11 +56,25 @@ export async function registryNotification(deps: Deps, path: { tenant: string; a
   try {
     json = JSON.parse(raw);
   } catch {
-    return { status: 400, body: { error: { code: 'MALFORMED_JSON', message: 'the body must be a registry notification envelope ({"events": [...]}) as JSON' } } };
+    return {
+      status: 400,
+      body: { error: { code: 'MALFORMED_JSON', message: 'the body must be a registry notification envelope ({"events": [...]}) as JSON' } },
+    };
   }
   const env = envelope.safeParse(json);
   if (!env.success) {
-    return { status: 400, body: { error: { code: 'VALIDATION_FAILED', message: `not a registry notification envelope: ${env.error.issues.slice(0, 3).map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}` } } };
+    return {
+      status: 400,
+      body: {
+        error: {
+          code: 'VALIDATION_FAILED',
+          message: `not a registry notification envelope: ${env.error.issues
+            .slice(0, 3)
+            .map((i) => `${i.path.join('.')}: ${i.message}`)
+            .join('; ')}`,
+        },
+      },
+    };
   }
   const results = [];
   for (const e of env.data.events) {

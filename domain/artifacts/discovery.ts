@@ -21,29 +21,51 @@ const MAX_TAG = 128;
 /** A quantified group that itself contains a quantifier (`(a+)+`, `(\w*)*`, `(x|y+){2,}`): catastrophic backtracking. */
 const NESTED_QUANTIFIER = /\((?:[^()\\]|\\.)*[+*}](?:[^()\\]|\\.)*\)[+*{?]/;
 
-export const tagFilter = /* @__PURE__ */ z.schema(() => z.union([
-  z.strictObject({ semver: z.literal(true) }),
-  z.strictObject({
-    pattern: z.string().check(
-      z.minLength(1),
-      z.maxLength(200),
-      z.refine((p) => { try { new RegExp(p, 'u'); return true; } catch { return false; } }, { message: 'must be a valid regular expression' }),
-      z.refine((p) => !NESTED_QUANTIFIER.test(p), { message: 'must not nest quantifiers (e.g. (a+)+): such patterns can take exponential time' }),
-      z.describe('A JavaScript regular expression (u flag) matched against the whole tag; one that does not compile, or nests quantifiers, is refused with 400'),
-    ),
-  }),
-]));
+export const tagFilter = /* @__PURE__ */ z.schema(() =>
+  z.union([
+    z.strictObject({ semver: z.literal(true) }),
+    z.strictObject({
+      pattern: z.string().check(
+        z.minLength(1),
+        z.maxLength(200),
+        z.refine(
+          (p) => {
+            try {
+              new RegExp(p, 'u');
+              return true;
+            } catch {
+              return false;
+            }
+          },
+          { message: 'must be a valid regular expression' },
+        ),
+        z.refine((p) => !NESTED_QUANTIFIER.test(p), { message: 'must not nest quantifiers (e.g. (a+)+): such patterns can take exponential time' }),
+        z.describe(
+          'A JavaScript regular expression (u flag) matched against the whole tag; one that does not compile, or nests quantifiers, is refused with 400',
+        ),
+      ),
+    }),
+  ]),
+);
 
-export const createLink = /* @__PURE__ */ z.schema(() => z.strictObject({
-  /** registry host[:port] as it names itself in push events, e.g. 123456789012.dkr.ecr.eu-west-1.amazonaws.com */
-  registry: z.string().check(z.regex(/^[a-z0-9.-]{1,253}(?::\d{1,5})?$/, 'must be a registry host[:port], e.g. 123456789012.dkr.ecr.eu-west-1.amazonaws.com')),
-  repository: z.string().check(
-    z.regex(/^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*){0,9}$/, 'must be an OCI repository name'),
-    z.maxLength(255),
-    z.describe("An OCI repository name. In an ECR registry (<account>.dkr.ecr.<region>.amazonaws.com) it must be under the tenant's namespace, <tenant>/<name> (lower case); another answers 400"),
-  ),
-  tags: z._default(tagFilter, { semver: true }),
-}));
+export const createLink = /* @__PURE__ */ z.schema(() =>
+  z.strictObject({
+    /** registry host[:port] as it names itself in push events, e.g. 123456789012.dkr.ecr.eu-west-1.amazonaws.com */
+    registry: z
+      .string()
+      .check(z.regex(/^[a-z0-9.-]{1,253}(?::\d{1,5})?$/, 'must be a registry host[:port], e.g. 123456789012.dkr.ecr.eu-west-1.amazonaws.com')),
+    repository: z
+      .string()
+      .check(
+        z.regex(/^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*){0,9}$/, 'must be an OCI repository name'),
+        z.maxLength(255),
+        z.describe(
+          "An OCI repository name. In an ECR registry (<account>.dkr.ecr.<region>.amazonaws.com) it must be under the tenant's namespace, <tenant>/<name> (lower case); another answers 400",
+        ),
+      ),
+    tags: z._default(tagFilter, { semver: true }),
+  }),
+);
 export type CreateLink = z.infer<typeof createLink>;
 
 export interface RepoLink {
@@ -88,9 +110,12 @@ const ECR_HOST = /^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(?:\.cn)?$/;
 export function linkRefusal(tenant: string, registry: string, repository: string): string | null {
   if (!ECR_HOST.test(registry)) return null;
   // ECR names are lowercase: `Acme/` and `acme/` would be one namespace, so a tenant id with capitals has none of its own.
-  if (tenant !== tenant.toLowerCase()) return `ECR repository names are lowercase, so the tenant id ${tenant} (with capitals) has no ECR namespace of its own (${tenant.toLowerCase()}/ could be another tenant's): link a registry that notifies with the link's token, or ask the operator for a lowercase tenant id`;
+  if (tenant !== tenant.toLowerCase())
+    return `ECR repository names are lowercase, so the tenant id ${tenant} (with capitals) has no ECR namespace of its own (${tenant.toLowerCase()}/ could be another tenant's): link a registry that notifies with the link's token, or ask the operator for a lowercase tenant id`;
   const ns = `${tenant}/`;
-  return repository.startsWith(ns) ? null : `an ECR repository is linked only under the tenant's namespace: name it ${ns}<name> (ECR's push events reach every tenant that links a repository)`;
+  return repository.startsWith(ns)
+    ? null
+    : `an ECR repository is linked only under the tenant's namespace: name it ${ns}<name> (ECR's push events reach every tenant that links a repository)`;
 }
 
 /** A new link and its notification token (shown once; only its hash is kept). */
@@ -98,7 +123,17 @@ export function newRepoLink(tenant: string, artifact: string, input: CreateLink,
   const refused = linkRefusal(tenant, input.registry, input.repository);
   if (refused) throw new ValidationFailed([{ path: 'repository', message: refused }]);
   const token = `slr_${randomBytes(24).toString('base64url')}`;
-  const link: RepoLink = { tenant, artifact, id: linkId(input.registry, input.repository), registry: input.registry, repository: input.repository, tags: input.tags as RepoLink['tags'], tokenHash: hash(token), createdAt: now.toISOString(), createdBy: by };
+  const link: RepoLink = {
+    tenant,
+    artifact,
+    id: linkId(input.registry, input.repository),
+    registry: input.registry,
+    repository: input.repository,
+    tags: input.tags as RepoLink['tags'],
+    tokenHash: hash(token),
+    createdAt: now.toISOString(),
+    createdBy: by,
+  };
   return { link, token };
 }
 
@@ -108,13 +143,32 @@ export const MAX_LINKS_PER_ARTIFACT = 20;
 export async function createRepoLink(deps: Deps, ctx: Ctx, artifact: string, input: CreateLink) {
   const { tenant } = ctx.principal;
   const { link, token } = newRepoLink(tenant, artifact, input, ctx.principal.name, deps.clock());
-  const linked = () => new AlreadyExists(`Artifact ${artifact} already links ${link.registry}/${link.repository} (${link.id}); delete that link first to link it again with other tags or a new notification token`);
+  const linked = () =>
+    new AlreadyExists(
+      `Artifact ${artifact} already links ${link.registry}/${link.repository} (${link.id}); delete that link first to link it again with other tags or a new notification token`,
+    );
   // Links made before ids were one per repository: found by listing (the conditional put covers the ones since, and a race).
   const existing = await deps.store.listRepoLinks(tenant, artifact);
   if (existing.some((l) => l.registry === link.registry && l.repository === link.repository)) throw linked();
   // The manifest carries an artifact's links as one list of at most this many: the API keeps to it too.
-  if (existing.length >= MAX_LINKS_PER_ARTIFACT) throw new RuleViolation(`Artifact ${artifact} links at most ${MAX_LINKS_PER_ARTIFACT} registry repositories; delete one (DELETE /api/v1/artifacts/${artifact}/links/{id}) first`);
-  const audit = auditEntry(tenant, { actor: ctx.principal.id, actorName: ctx.principal.name, action: 'artifact.link', entityType: 'artifact', entityId: artifact, before: null, after: `${link.registry}/${link.repository}`, requestId: ctx.requestId }, deps.clock());
+  if (existing.length >= MAX_LINKS_PER_ARTIFACT)
+    throw new RuleViolation(
+      `Artifact ${artifact} links at most ${MAX_LINKS_PER_ARTIFACT} registry repositories; delete one (DELETE /api/v1/artifacts/${artifact}/links/{id}) first`,
+    );
+  const audit = auditEntry(
+    tenant,
+    {
+      actor: ctx.principal.id,
+      actorName: ctx.principal.name,
+      action: 'artifact.link',
+      entityType: 'artifact',
+      entityId: artifact,
+      before: null,
+      after: `${link.registry}/${link.repository}`,
+      requestId: ctx.requestId,
+    },
+    deps.clock(),
+  );
   try {
     await deps.store.putRepoLink(link, audit);
   } catch (err) {
@@ -132,7 +186,20 @@ export async function deleteRepoLink(deps: Deps, ctx: Ctx, artifact: string, id:
   const { tenant } = ctx.principal;
   const link = (await deps.store.listRepoLinks(tenant, artifact)).find((l) => l.id === id);
   if (!link) throw new ArtifactNotFound(`No registry link ${id} on artifact ${artifact}`);
-  const audit = auditEntry(tenant, { actor: ctx.principal.id, actorName: ctx.principal.name, action: 'artifact.unlink', entityType: 'artifact', entityId: artifact, before: `${link.registry}/${link.repository}`, after: null, requestId: ctx.requestId }, deps.clock());
+  const audit = auditEntry(
+    tenant,
+    {
+      actor: ctx.principal.id,
+      actorName: ctx.principal.name,
+      action: 'artifact.unlink',
+      entityType: 'artifact',
+      entityId: artifact,
+      before: `${link.registry}/${link.repository}`,
+      after: null,
+      requestId: ctx.requestId,
+    },
+    deps.clock(),
+  );
   await deps.store.deleteRepoLink(link, audit);
 }
 
@@ -145,16 +212,33 @@ export interface Push {
 }
 
 /** The discoverer acts as a machine deployer of the link's tenant. */
-const discoverer = (tenant: string): Principal => ({ tenant, id: DISCOVERY_PRINCIPAL, name: 'registry discovery', roles: ['deployer'], groups: [], kind: 'machine' });
+const discoverer = (tenant: string): Principal => ({
+  tenant,
+  id: DISCOVERY_PRINCIPAL,
+  name: 'registry discovery',
+  roles: ['deployer'],
+  groups: [],
+  kind: 'machine',
+});
 
 /** Publishes the push as a version of the link's artifact, if the tag passes and the digest is new to it. */
-export async function discovered(deps: Deps, link: RepoLink, push: Push): Promise<{ artifact: string; version: string; created: boolean } | { artifact: string; skipped: string }> {
+export async function discovered(
+  deps: Deps,
+  link: RepoLink,
+  push: Push,
+): Promise<{ artifact: string; version: string; created: boolean } | { artifact: string; skipped: string }> {
   if (push.registry !== link.registry || push.repository !== link.repository) return { artifact: link.artifact, skipped: 'another repository' };
   if (!tagAccepted(link, push.tag)) return { artifact: link.artifact, skipped: `tag ${push.tag ?? '(none)'} does not pass the link's filter` };
   if (!/^sha256:[0-9a-f]{64}$/.test(push.digest)) return { artifact: link.artifact, skipped: 'not a sha256 digest' };
   const known = (await deps.store.listArtifactVersions(link.tenant, link.artifact)).find((v) => v.digest === push.digest);
   if (known) return { artifact: link.artifact, version: known.version, created: false };
-  const r = await publish(deps, { principal: discoverer(link.tenant) }, link.artifact, { version: push.tag!, digest: push.digest, sourceCommit: '', gitBranch: '', metadata: { repository: link.repository, discoveredFrom: `${link.registry}/${link.repository}:${push.tag}` } });
+  const r = await publish(deps, { principal: discoverer(link.tenant) }, link.artifact, {
+    version: push.tag!,
+    digest: push.digest,
+    sourceCommit: '',
+    gitBranch: '',
+    metadata: { repository: link.repository, discoveredFrom: `${link.registry}/${link.repository}:${push.tag}` },
+  });
   return { artifact: link.artifact, version: push.tag!, created: r.created };
 }
 
@@ -164,4 +248,3 @@ export function tokenMatches(link: RepoLink, token: string): boolean {
   const b = Buffer.from(link.tokenHash, 'hex');
   return a.length === b.length && timingSafeEqual(a, b);
 }
-

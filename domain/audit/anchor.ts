@@ -56,7 +56,14 @@ export async function anchorHeads(deps: Pick<Deps, 'anchor'>, heads: AnchoredHea
     const chunk = sorted.slice(i, i + MAX_LEAVES);
     const { root, paths } = merkleTree(chunk.map(chainLeafHash));
     const sig = await deps.anchor.sign({ root, size: chunk.length, at });
-    const checkpoints = chunk.map((h, index): Checkpoint => ({ tenant: h.tenant, seq: h.seq, hash: h.hash, at, sig, proof: { root, size: chunk.length, index, path: paths[index]! } }));
+    const checkpoints = chunk.map((h, index): Checkpoint => ({
+      tenant: h.tenant,
+      seq: h.seq,
+      hash: h.hash,
+      at,
+      sig,
+      proof: { root, size: chunk.length, index, path: paths[index]! },
+    }));
     await Promise.all(checkpoints.map((c) => deps.anchor.append(c)));
     run.roots.push({ root, size: chunk.length, at, sig });
     run.checkpoints.push(...checkpoints);
@@ -219,7 +226,11 @@ export class ChainAnchorer {
  * a valid signature covers, how many links after it no signature covers yet, and for how long the
  * oldest of them has waited (0 when none): at most about one anchor interval while the consumer runs.
  */
-export function anchorLag(a: { headSeq: number; anchoredSeq: number; oldestUnanchoredLinkedAt: string | null; now: Date }): { anchoredSeq: number; unanchored: number; anchorLagSeconds: number } {
+export function anchorLag(a: { headSeq: number; anchoredSeq: number; oldestUnanchoredLinkedAt: string | null; now: Date }): {
+  anchoredSeq: number;
+  unanchored: number;
+  anchorLagSeconds: number;
+} {
   const anchoredSeq = Math.min(a.anchoredSeq, a.headSeq);
   const unanchored = Math.max(0, a.headSeq - anchoredSeq);
   const since = unanchored && a.oldestUnanchoredLinkedAt ? Date.parse(a.oldestUnanchoredLinkedAt) : NaN;
@@ -260,7 +271,11 @@ export function anchorCosts(i: AnchorCostInput, prices = ANCHOR_PRICES) {
   const tenants = Math.max(1, Math.min(i.tenantsPerInterval ?? 1, Math.ceil(i.promotionsPerSecond * interval)));
   const signsPerPromotion = anchorsPerSecond / i.promotionsPerSecond;
   const putsPerPromotion = signsPerPromotion * tenants;
-  const per1000 = (signs: number, puts: number) => ({ kms: signs * prices.kmsSign * 1000, s3: puts * prices.s3Put * 1000, total: (signs * prices.kmsSign + puts * prices.s3Put) * 1000 });
+  const per1000 = (signs: number, puts: number) => ({
+    kms: signs * prices.kmsSign * 1000,
+    s3: puts * prices.s3Put * 1000,
+    total: (signs * prices.kmsSign + puts * prices.s3Put) * 1000,
+  });
   return {
     signsPerPromotion,
     putsPerPromotion,

@@ -51,7 +51,11 @@ export function linkHash(l: Omit<ChainLink, 'hash' | 'linkedAt'>): string {
 }
 
 /** Links entries after `head`, in the order given. */
-export function linkEntries(head: Pick<ChainHead, 'seq' | 'hash'> | null, entries: AuditEntry[], now: Date): { links: ChainLink[]; head: { seq: number; hash: string } } {
+export function linkEntries(
+  head: Pick<ChainHead, 'seq' | 'hash'> | null,
+  entries: AuditEntry[],
+  now: Date,
+): { links: ChainLink[]; head: { seq: number; hash: string } } {
   let seq = head?.seq ?? 0;
   let prevHash = head?.hash ?? GENESIS_HASH;
   const links: ChainLink[] = [];
@@ -116,7 +120,8 @@ export function checkpointMessage(c: Pick<Checkpoint, 'tenant' | 'seq' | 'hash' 
 }
 
 /** How v2 checkpoints (one signature per chain append, before roots) are signed: the `signing` rule of a v2 export. */
-export const CHECKPOINT_MESSAGE_V2 = 'ECDSA P-256 with SHA-256 (DER signature, base64url) over the UTF-8 bytes of "stageline-audit-checkpoint:v2\\n<tenant>\\n<seq>\\n<hash>\\n<at>"';
+export const CHECKPOINT_MESSAGE_V2 =
+  'ECDSA P-256 with SHA-256 (DER signature, base64url) over the UTF-8 bytes of "stageline-audit-checkpoint:v2\\n<tenant>\\n<seq>\\n<hash>\\n<at>"';
 
 /**
  * The bytes of a chain's leaf in the tree of an anchor (hashed as leafHash: 0x00 ‖ these bytes).
@@ -145,14 +150,16 @@ export const CHECKPOINT_MESSAGE =
   'leaf = SHA-256(0x00 ‖ UTF-8 "stageline-audit-leaf:v3\\n<tenant>\\n<seq>\\n<hash>"), node = SHA-256(0x01 ‖ left ‖ right), ' +
   'the left subtree holding the largest power of two of leaves smaller than the size; ' +
   'a checkpoint is (tenant, seq, hash) with its leaf index and audit path (sibling hashes from the leaf up), verified as in RFC 9162 2.1.3.2 to lead to the signed root. ' +
-  'v2 (checkpoints signed before): ' + CHECKPOINT_MESSAGE_V2;
+  'v2 (checkpoints signed before): ' +
+  CHECKPOINT_MESSAGE_V2;
 
 /** A public key (PEM or DER SubjectPublicKeyInfo) as the checkpoint verifier takes it: P-256 only. */
 export function checkpointPublicKey(key: string | Buffer | KeyObject): KeyObject {
   const k = typeof key === 'object' && 'asymmetricKeyType' in key ? key : createPublicKey(Buffer.isBuffer(key) ? { key, format: 'der', type: 'spki' } : key);
   if (k.type !== 'public' && k.type !== 'private') throw new Error('not a public key');
   const pub = k.type === 'private' ? createPublicKey(k) : k;
-  if (pub.asymmetricKeyType !== 'ec' || pub.asymmetricKeyDetails?.namedCurve !== 'prime256v1') throw new Error('the audit checkpoint key is an ECDSA P-256 public key');
+  if (pub.asymmetricKeyType !== 'ec' || pub.asymmetricKeyDetails?.namedCurve !== 'prime256v1')
+    throw new Error('the audit checkpoint key is an ECDSA P-256 public key');
   return pub;
 }
 
@@ -160,7 +167,12 @@ export function checkpointPublicKey(key: string | Buffer | KeyObject): KeyObject
 export function describePublicKey(key: string | Buffer | KeyObject): AnchorPublicKey {
   const pub = checkpointPublicKey(key);
   const der = pub.export({ type: 'spki', format: 'der' });
-  return { algorithm: 'ECDSA_SHA_256', curve: 'P-256', keyId: `sha256:${createHash('sha256').update(der).digest('hex')}`, publicKeyPem: String(pub.export({ type: 'spki', format: 'pem' })) };
+  return {
+    algorithm: 'ECDSA_SHA_256',
+    curve: 'P-256',
+    keyId: `sha256:${createHash('sha256').update(der).digest('hex')}`,
+    publicKeyPem: String(pub.export({ type: 'spki', format: 'pem' })),
+  };
 }
 
 const SIG = /^[A-Za-z0-9_-]{16,200}$/;
@@ -181,7 +193,14 @@ export function checkpointSignatureValid(key: KeyObject, c: Pick<Checkpoint, 'te
 
 /** Whether the root's signature holds (and the root is a hash, its size a count, its time a time). Pure. */
 export function rootSignatureValid(key: KeyObject, r: SignedRoot): boolean {
-  return isHash(r.root) && Number.isSafeInteger(r.size) && r.size >= 1 && typeof r.at === 'string' && !Number.isNaN(Date.parse(r.at)) && signed(key, rootMessage(r), r.sig);
+  return (
+    isHash(r.root) &&
+    Number.isSafeInteger(r.size) &&
+    r.size >= 1 &&
+    typeof r.at === 'string' &&
+    !Number.isNaN(Date.parse(r.at)) &&
+    signed(key, rootMessage(r), r.sig)
+  );
 }
 
 /** The message a statement is signed as: a root (v3) or a single checkpoint (v2). */
@@ -196,7 +215,8 @@ export function proofProblem(c: Pick<Checkpoint, 'tenant' | 'seq' | 'hash' | 'pr
   const p = c.proof;
   if (!p || typeof p !== 'object') return 'no inclusion proof';
   if (!isHash(p.root)) return 'its root is not a hash';
-  if (!Number.isSafeInteger(p.size) || p.size < 1 || !Number.isSafeInteger(p.index) || p.index < 0 || p.index >= p.size) return `leaf ${JSON.stringify(p.index)} of ${JSON.stringify(p.size)} is no place in a tree`;
+  if (!Number.isSafeInteger(p.size) || p.size < 1 || !Number.isSafeInteger(p.index) || p.index < 0 || p.index >= p.size)
+    return `leaf ${JSON.stringify(p.index)} of ${JSON.stringify(p.size)} is no place in a tree`;
   if (!Array.isArray(p.path) || !p.path.every(isHash)) return 'its audit path is not a list of hashes';
   if (typeof c.tenant !== 'string' || !Number.isSafeInteger(c.seq) || !isHash(c.hash)) return 'its tenant, seq or hash is malformed';
   const reached = rootFromPath(p.index, p.size, chainLeafHash(c), p.path);
@@ -296,7 +316,10 @@ export async function checkCheckpoints(
     const firstBroken =
       c.seq > chainLength
         ? { seq: chainLength + 1, reason: `a signed checkpoint of ${c.at} covers ${c.seq} entries but the chain has ${chainLength}: entries were cut off` }
-        : { seq: agreed + 1, reason: `the chain at ${c.seq} disagrees with the signed checkpoint of ${c.at}: it was rewritten between entries ${agreed + 1} and ${c.seq}` };
+        : {
+            seq: agreed + 1,
+            reason: `the chain at ${c.seq} disagrees with the signed checkpoint of ${c.at}: it was rewritten between entries ${agreed + 1} and ${c.seq}`,
+          };
     return { ok: false, count: sorted.length, latestSeq, forged, firstBroken };
   }
   return { ok: true, count: sorted.length, latestSeq, forged };

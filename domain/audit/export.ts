@@ -1,6 +1,17 @@
 import type { KeyObject } from 'node:crypto';
 import { canonicalJson } from '../kernel/canonical.ts';
-import { CHECKPOINT_MESSAGE, CHECKPOINT_MESSAGE_V2, checkpointPublicKey, checkpointSignatureValid, describePublicKey, entryHash, GENESIS_HASH, linkHash, proofProblem, rootSignatureValid } from './audit.ts';
+import {
+  CHECKPOINT_MESSAGE,
+  CHECKPOINT_MESSAGE_V2,
+  checkpointPublicKey,
+  checkpointSignatureValid,
+  describePublicKey,
+  entryHash,
+  GENESIS_HASH,
+  linkHash,
+  proofProblem,
+  rootSignatureValid,
+} from './audit.ts';
 import { chainPages } from './log.ts';
 import type { AnchorPublicKey, AuditEntry, ChainLink, Checkpoint } from '../kernel/model.ts';
 import type { Ctx, Deps } from '../ports.ts';
@@ -47,7 +58,17 @@ export interface ArtifactAuditRecord {
 }
 
 export type ExportLine =
-  | { type: 'header'; format: string; tenant: string; exportedAt: string; from: string | null; to: string | null; fromSeq: number; hashing: string; signing: string }
+  | {
+      type: 'header';
+      format: string;
+      tenant: string;
+      exportedAt: string;
+      from: string | null;
+      to: string | null;
+      fromSeq: number;
+      hashing: string;
+      signing: string;
+    }
   | { type: 'entry'; seq: number; prevHash: string; entryHash: string; hash: string; entry: AuditEntry }
   | { type: 'checkpoint'; tenant: string; seq: number; hash: string; at: string; sig: string }
   | { type: 'anchor'; tenant: string; seq: number; hash: string; root: string; size: number; index: number; path: string[]; at: string; sig: string }
@@ -119,7 +140,10 @@ export async function exportAudit(deps: Deps, ctx: Ctx, q: ExportQuery): Promise
   let reach = 0;
   scan: for await (const page of chainPages(deps, tenant, head, Math.min(limit + 1, 200), q.fromSeq ?? 1)) {
     if (!page.links.length) continue;
-    const entries = await deps.store.getAuditEntries(tenant, page.links.map((l) => l.entry));
+    const entries = await deps.store.getAuditEntries(
+      tenant,
+      page.links.map((l) => l.entry),
+    );
     for (const link of page.links) {
       if (link.seq > anchoredTop) break scan;
       const stored = entries.get(link.entry);
@@ -142,23 +166,64 @@ export async function exportAudit(deps: Deps, ctx: Ctx, q: ExportQuery): Promise
 
   const first = picked[0]?.link.seq ?? null;
   const last = picked.at(-1)?.link.seq ?? null;
-  const checkpoints = first === null ? [] : [...signed.entries()].filter(([seq]) => seq >= first && seq <= last!).sort(([a], [b]) => a - b).flatMap(([, cs]) => cs);
+  const checkpoints =
+    first === null
+      ? []
+      : [...signed.entries()]
+          .filter(([seq]) => seq >= first && seq <= last!)
+          .sort(([a], [b]) => a - b)
+          .flatMap(([, cs]) => cs);
   const lines: ExportLine[] = [
-    { type: 'header', format: EXPORT_FORMAT, tenant, exportedAt: deps.clock().toISOString(), from: q.from ?? null, to: q.to ?? null, fromSeq: first ?? q.fromSeq ?? 1, hashing: HASHING, signing: CHECKPOINT_MESSAGE },
-    ...picked.map(({ link, entry }): ExportLine => ({ type: 'entry', seq: link.seq, prevHash: link.prevHash, entryHash: link.entryHash, hash: link.hash, entry })),
+    {
+      type: 'header',
+      format: EXPORT_FORMAT,
+      tenant,
+      exportedAt: deps.clock().toISOString(),
+      from: q.from ?? null,
+      to: q.to ?? null,
+      fromSeq: first ?? q.fromSeq ?? 1,
+      hashing: HASHING,
+      signing: CHECKPOINT_MESSAGE,
+    },
+    ...picked.map(({ link, entry }): ExportLine => ({
+      type: 'entry',
+      seq: link.seq,
+      prevHash: link.prevHash,
+      entryHash: link.entryHash,
+      hash: link.hash,
+      entry,
+    })),
     ...checkpoints.map((c): ExportLine =>
       c.proof
-        ? { type: 'anchor', tenant: c.tenant, seq: c.seq, hash: c.hash, root: c.proof.root, size: c.proof.size, index: c.proof.index, path: c.proof.path, at: c.at, sig: c.sig }
+        ? {
+            type: 'anchor',
+            tenant: c.tenant,
+            seq: c.seq,
+            hash: c.hash,
+            root: c.proof.root,
+            size: c.proof.size,
+            index: c.proof.index,
+            path: c.proof.path,
+            at: c.at,
+            sig: c.sig,
+          }
         : { type: 'checkpoint', tenant: c.tenant, seq: c.seq, hash: c.hash, at: c.at, sig: c.sig },
     ),
     // headSeq: the chain as exported, up to its newest signed checkpoint.
-    { type: 'trailer', count: picked.length, firstSeq: first, lastSeq: last, headSeq: anchoredTop, checkpoints: checkpoints.length, next: next === null ? null : { fromSeq: next } },
+    {
+      type: 'trailer',
+      count: picked.length,
+      firstSeq: first,
+      lastSeq: last,
+      headSeq: anchoredTop,
+      checkpoints: checkpoints.length,
+      next: next === null ? null : { fromSeq: next },
+    },
   ];
   return { lines, next };
 }
 
 export const toJsonLines = (lines: ExportLine[]) => lines.map((l) => JSON.stringify(l)).join('\n') + '\n';
-
 
 export interface ExportProblem {
   /** 1-based line of the export */
@@ -209,7 +274,16 @@ export function verifyExport(text: string, publicKey: string | Buffer | KeyObjec
   let tenant: string | null = null;
   let sawHeader = false;
   let sawTrailer = false;
-  let page: { line: number; header: Extract<ExportLine, { type: 'header' }>; count: number; first: number | null; last: number | null; checkpoints: number; closed: boolean; latestSigned: string | null } | null = null;
+  let page: {
+    line: number;
+    header: Extract<ExportLine, { type: 'header' }>;
+    count: number;
+    first: number | null;
+    last: number | null;
+    checkpoints: number;
+    closed: boolean;
+    latestSigned: string | null;
+  } | null = null;
   let promised: { line: number; fromSeq: number } | null = null;
   const rows = text.split('\n');
   let lastLine = 1;
@@ -224,25 +298,35 @@ export function verifyExport(text: string, publicKey: string | Buffer | KeyObjec
     } catch {
       return report(line, 'not a JSON line');
     }
-    if (!row || typeof row !== 'object' || Array.isArray(row) || typeof row.type !== 'string' || !Object.hasOwn(FIELDS, row.type)) return report(line, `unknown line type ${canonicalJson((row as { type?: unknown } | null)?.type ?? null)}`);
+    if (!row || typeof row !== 'object' || Array.isArray(row) || typeof row.type !== 'string' || !Object.hasOwn(FIELDS, row.type))
+      return report(line, `unknown line type ${canonicalJson((row as { type?: unknown } | null)?.type ?? null)}`);
     const fields = FIELDS[row.type];
     const extra = Object.keys(row).filter((k) => !fields.includes(k));
     const missing = fields.filter((k) => !(k in row));
-    if (extra.length) report(line, `${extra.map((k) => JSON.stringify(k)).join(', ')}: no hash or signature covers ${extra.length > 1 ? 'these fields' : 'this field'} (not part of a Stageline export)`, row.type === 'entry' ? row.seq : undefined);
+    if (extra.length)
+      report(
+        line,
+        `${extra.map((k) => JSON.stringify(k)).join(', ')}: no hash or signature covers ${extra.length > 1 ? 'these fields' : 'this field'} (not part of a Stageline export)`,
+        row.type === 'entry' ? row.seq : undefined,
+      );
     if (missing.length) report(line, `missing ${missing.join(', ')}`);
     // Byte for byte as the service wrote it: a duplicate key or a re-serialised line could show a reader something else.
-    if (!extra.length && !missing.length && JSON.stringify(row) !== raw) report(line, 'the line is not as the service wrote it (duplicate keys, re-ordered fields or extra spaces)', row.type === 'entry' ? row.seq : undefined);
+    if (!extra.length && !missing.length && JSON.stringify(row) !== raw)
+      report(line, 'the line is not as the service wrote it (duplicate keys, re-ordered fields or extra spaces)', row.type === 'entry' ? row.seq : undefined);
     if (row.type !== 'header' && row.type !== 'trailer' && (!page || page.closed)) report(line, 'a line outside a page (no header before it)');
     switch (row.type) {
       case 'header':
         if (page && !page.closed) report(line, `a header inside the page that starts at line ${page.line} (its trailer is missing)`);
-        if (typeof row.format !== 'string' || !Object.hasOwn(SIGNING, row.format)) report(line, `unknown format ${JSON.stringify(row.format)} (expected ${EXPORT_FORMAT})`);
+        if (typeof row.format !== 'string' || !Object.hasOwn(SIGNING, row.format))
+          report(line, `unknown format ${JSON.stringify(row.format)} (expected ${EXPORT_FORMAT})`);
         if (row.hashing !== HASHING) report(line, 'the hashing rule was altered');
-        if (row.signing !== (Object.hasOwn(SIGNING, String(row.format)) ? SIGNING[String(row.format)] : CHECKPOINT_MESSAGE)) report(line, 'the signing rule was altered');
+        if (row.signing !== (Object.hasOwn(SIGNING, String(row.format)) ? SIGNING[String(row.format)] : CHECKPOINT_MESSAGE))
+          report(line, 'the signing rule was altered');
         if (!isTime(row.exportedAt)) report(line, 'exportedAt is not a time');
         if (tenant !== null && row.tenant !== tenant) report(line, `a page of tenant ${JSON.stringify(row.tenant)} in an export of ${JSON.stringify(tenant)}`);
         tenant ??= typeof row.tenant === 'string' ? row.tenant : null;
-        if (promised && row.fromSeq !== promised.fromSeq) report(line, `the previous page continues at ${show(promised.fromSeq)}, this one starts at ${show(row.fromSeq)}`);
+        if (promised && row.fromSeq !== promised.fromSeq)
+          report(line, `the previous page continues at ${show(promised.fromSeq)}, this one starts at ${show(row.fromSeq)}`);
         promised = null;
         page = { line, header: row, count: 0, first: null, last: null, checkpoints: 0, closed: false, latestSigned: null };
         sawHeader = true;
@@ -251,7 +335,8 @@ export function verifyExport(text: string, publicKey: string | Buffer | KeyObjec
         const seq = row.seq;
         if (!isSeq(seq)) return report(line, 'seq is not a positive integer');
         if (page && !page.closed) {
-          if (page.first === null && seq !== page.header.fromSeq) report(line, `the header says the page starts at ${show(page.header.fromSeq)}, its first link is ${seq}`, seq);
+          if (page.first === null && seq !== page.header.fromSeq)
+            report(line, `the header says the page starts at ${show(page.header.fromSeq)}, its first link is ${seq}`, seq);
           page.first ??= seq;
           page.last = seq;
           page.count++;
@@ -264,7 +349,8 @@ export function verifyExport(text: string, publicKey: string | Buffer | KeyObjec
           if (row.entry.tenant !== tenant) report(line, `the entry belongs to tenant ${JSON.stringify(row.entry.tenant)}`, seq);
           if (entryHash(row.entry) !== row.entryHash) report(line, 'the entry does not match its entryHash (it was altered)', seq);
           const ref = `${row.entry.at}#${row.entry.id}`;
-          if (linkHash({ seq, entry: ref, entryHash: row.entryHash, prevHash: row.prevHash }) !== row.hash) report(line, 'the link does not match its hash (it was altered)', seq);
+          if (linkHash({ seq, entry: ref, entryHash: row.entryHash, prevHash: row.prevHash }) !== row.hash)
+            report(line, 'the link does not match its hash (it was altered)', seq);
         }
         firstSeq ??= seq;
         if (!hashAt.has(seq)) hashAt.set(seq, { hash: row.hash, line });
@@ -277,7 +363,14 @@ export function verifyExport(text: string, publicKey: string | Buffer | KeyObjec
         if (page && !page.closed) page.checkpoints++;
         checkpoints.push({
           line,
-          c: { tenant: row.tenant, seq: row.seq, hash: row.hash, at: row.at, sig: row.sig, ...(row.type === 'anchor' ? { proof: { root: row.root, size: row.size, index: row.index, path: row.path } } : {}) },
+          c: {
+            tenant: row.tenant,
+            seq: row.seq,
+            hash: row.hash,
+            at: row.at,
+            sig: row.sig,
+            ...(row.type === 'anchor' ? { proof: { root: row.root, size: row.size, index: row.index, path: row.path } } : {}),
+          },
         });
         if (page && !page.closed && isTime(row.at) && (page.latestSigned === null || row.at > page.latestSigned)) page.latestSigned = row.at;
         return;
@@ -287,13 +380,22 @@ export function verifyExport(text: string, publicKey: string | Buffer | KeyObjec
         page.closed = true;
         const lastSeq = page.last;
         if (row.count !== page.count) report(line, `the trailer counts ${show(row.count)} entries, the page has ${page.count} (lines were cut or added)`);
-        if (row.firstSeq !== page.first || row.lastSeq !== lastSeq) report(line, `the trailer says links ${show(row.firstSeq)}..${show(row.lastSeq)}, the page holds ${page.first}..${lastSeq} (lines were cut or added)`);
-        if (row.checkpoints !== page.checkpoints) report(line, `the trailer counts ${show(row.checkpoints)} checkpoints, the page has ${page.checkpoints} (checkpoint lines were dropped or added)`);
-        if (!Number.isSafeInteger(row.headSeq) || (lastSeq !== null && row.headSeq < lastSeq)) report(line, `the trailer says the chain had ${show(row.headSeq)} links, the page goes to ${lastSeq}`);
-        else if (row.next === null && page.header.to === null && lastSeq !== null && row.headSeq !== lastSeq) report(line, `the chain had ${show(row.headSeq)} links when exported, the export ends at ${lastSeq} with no next page (lines were cut)`);
-        if (row.next !== null && (typeof row.next !== 'object' || row.next.fromSeq !== (lastSeq ?? 0) + 1)) report(line, `the next page must start at ${(lastSeq ?? 0) + 1}`);
+        if (row.firstSeq !== page.first || row.lastSeq !== lastSeq)
+          report(
+            line,
+            `the trailer says links ${show(row.firstSeq)}..${show(row.lastSeq)}, the page holds ${page.first}..${lastSeq} (lines were cut or added)`,
+          );
+        if (row.checkpoints !== page.checkpoints)
+          report(line, `the trailer counts ${show(row.checkpoints)} checkpoints, the page has ${page.checkpoints} (checkpoint lines were dropped or added)`);
+        if (!Number.isSafeInteger(row.headSeq) || (lastSeq !== null && row.headSeq < lastSeq))
+          report(line, `the trailer says the chain had ${show(row.headSeq)} links, the page goes to ${lastSeq}`);
+        else if (row.next === null && page.header.to === null && lastSeq !== null && row.headSeq !== lastSeq)
+          report(line, `the chain had ${show(row.headSeq)} links when exported, the export ends at ${lastSeq} with no next page (lines were cut)`);
+        if (row.next !== null && (typeof row.next !== 'object' || row.next.fromSeq !== (lastSeq ?? 0) + 1))
+          report(line, `the next page must start at ${(lastSeq ?? 0) + 1}`);
         if (row.next) promised = { line, fromSeq: row.next.fromSeq };
-        if (page.latestSigned && isTime(page.header.exportedAt) && page.header.exportedAt < page.latestSigned) report(page.line, `exported at ${show(page.header.exportedAt)}, before the checkpoint it holds was signed (${show(page.latestSigned)})`);
+        if (page.latestSigned && isTime(page.header.exportedAt) && page.header.exportedAt < page.latestSigned)
+          report(page.line, `exported at ${show(page.header.exportedAt)}, before the checkpoint it holds was signed (${show(page.latestSigned)})`);
         return;
       }
     }
@@ -328,7 +430,11 @@ export function verifyExport(text: string, publicKey: string | Buffer | KeyObjec
     if (h === undefined) report(line, 'a checkpoint outside the exported links', c.seq);
     else if (h.hash !== c.hash) {
       const from = Math.max(agreed + 1, firstSeq ?? 1);
-      report(line, `the chain at ${show(c.seq)} disagrees with this signed checkpoint: links ${from}..${show(c.seq)} (lines ${hashAt.get(from)?.line ?? '?'}..${h.line}) were rewritten`, c.seq);
+      report(
+        line,
+        `the chain at ${show(c.seq)} disagrees with this signed checkpoint: links ${from}..${show(c.seq)} (lines ${hashAt.get(from)?.line ?? '?'}..${h.line}) were rewritten`,
+        c.seq,
+      );
     } else {
       valid++;
       agreed = Math.max(agreed, c.seq);
@@ -339,12 +445,24 @@ export function verifyExport(text: string, publicKey: string | Buffer | KeyObjec
   if (lastSeq !== null && (anchoredThrough?.seq ?? 0) < lastSeq) {
     const from = Math.max((anchoredThrough?.seq ?? 0) + 1, firstSeq ?? 1);
     const first = hashAt.get(from)?.line ?? 1;
-    report(first, `links ${from}..${lastSeq} (lines ${first}..${hashAt.get(lastSeq)?.line ?? '?'}) are covered by no valid signed checkpoint: ${anchoredThrough ? `the export is anchored only up to link ${anchoredThrough.seq}` : 'nothing in the export is anchored'}`, from);
+    report(
+      first,
+      `links ${from}..${lastSeq} (lines ${first}..${hashAt.get(lastSeq)?.line ?? '?'}) are covered by no valid signed checkpoint: ${anchoredThrough ? `the export is anchored only up to link ${anchoredThrough.seq}` : 'nothing in the export is anchored'}`,
+      from,
+    );
   }
-  if (opts.minSeq !== undefined && (anchoredThrough?.seq ?? 0) < opts.minSeq) report(lastLine, `the export is anchored through link ${anchoredThrough?.seq ?? 0}, short of link ${opts.minSeq} that the chain is known to reach (links were cut)`);
+  if (opts.minSeq !== undefined && (anchoredThrough?.seq ?? 0) < opts.minSeq)
+    report(
+      lastLine,
+      `the export is anchored through link ${anchoredThrough?.seq ?? 0}, short of link ${opts.minSeq} that the chain is known to reach (links were cut)`,
+    );
   if (!sawHeader) report(1, 'no header line: not a Stageline audit export');
   if (!sawTrailer || (page && !(page as { closed: boolean }).closed)) report(lastLine, 'no trailer line: the export was cut off');
-  if (promised) report((promised as { line: number }).line, `the export goes on at link ${show((promised as { fromSeq: number }).fromSeq)} but no page follows (pages were dropped)`);
+  if (promised)
+    report(
+      (promised as { line: number }).line,
+      `the export goes on at link ${show((promised as { fromSeq: number }).fromSeq)} but no page follows (pages were dropped)`,
+    );
   problems.sort((a, b) => a.line - b.line);
   return { ok: problems.length === 0, checked, firstSeq, lastSeq, checkpoints: valid, anchoredThrough, keyId, tenant, problems };
 }

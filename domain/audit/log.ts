@@ -1,4 +1,15 @@
-import { checkCheckpoints, entryRef, GENESIS_HASH, linkEntries, linkHash, pendingLinks, verifyChain, withPending, type ChainCheck, type CheckpointCheck } from './audit.ts';
+import {
+  checkCheckpoints,
+  entryRef,
+  GENESIS_HASH,
+  linkEntries,
+  linkHash,
+  pendingLinks,
+  verifyChain,
+  withPending,
+  type ChainCheck,
+  type CheckpointCheck,
+} from './audit.ts';
 import { anchorHeads, anchorLag, type AnchoredHead, type ChainAnchorer } from './anchor.ts';
 import type { AuditEntry, ChainHead, ChainLink, Checkpoint, Page } from '../kernel/model.ts';
 import type { Ctx, Deps } from '../ports.ts';
@@ -85,7 +96,12 @@ export async function linkAuditEntries(deps: Deps, tenant: string, entries: Audi
   // already is not signed twice.)
   if (redelivered && anchorer) {
     const head = redelivered;
-    const holds = anchorer.believes(tenant, head) || (await checkHead(deps, tenant, head).then(() => true, () => false));
+    const holds =
+      anchorer.believes(tenant, head) ||
+      (await checkHead(deps, tenant, head).then(
+        () => true,
+        () => false,
+      ));
     if (holds) {
       anchorer.remember(tenant, head);
       anchorer.note(tenant, head);
@@ -188,12 +204,18 @@ export async function checkHead(deps: Deps, tenant: string, head: ChainHead | nu
         // The first link read is the checkpoint's own.
         if (l.seq !== upTo!.seq || l.hash !== upTo!.hash) throw new ChainTampered(tenant, `does not extend its newest signed checkpoint (link ${upTo!.seq})`);
       } else if (l.seq !== prev.seq + 1 || l.prevHash !== prev.hash || linkHash(l) !== l.hash) {
-        throw new ChainTampered(tenant, upTo ? `does not extend its newest signed checkpoint (link ${upTo.seq}): link ${prev.seq + 1} does not follow` : `heads a chain that does not hold at link ${prev.seq + 1}`);
+        throw new ChainTampered(
+          tenant,
+          upTo
+            ? `does not extend its newest signed checkpoint (link ${upTo.seq}): link ${prev.seq + 1} does not follow`
+            : `heads a chain that does not hold at link ${prev.seq + 1}`,
+        );
       }
       prev = { seq: l.seq, hash: l.hash };
     }
   }
-  if (!prev || prev.seq !== head.seq || prev.hash !== head.hash) throw new ChainTampered(tenant, upTo ? `does not extend its newest signed checkpoint (link ${upTo.seq})` : 'is not where its links end');
+  if (!prev || prev.seq !== head.seq || prev.hash !== head.hash)
+    throw new ChainTampered(tenant, upTo ? `does not extend its newest signed checkpoint (link ${upTo.seq})` : 'is not where its links end');
 }
 
 /**
@@ -202,7 +224,13 @@ export async function checkHead(deps: Deps, tenant: string, head: ChainHead | nu
  * Links past the head (appended after it was read, or forged) are left out; `past` is the last seq
  * of those a page held.
  */
-export async function* chainPages(deps: Deps, tenant: string, head: ChainHead | null, pageSize: number, fromSeq?: number): AsyncGenerator<{ links: ChainLink[]; past: number }> {
+export async function* chainPages(
+  deps: Deps,
+  tenant: string,
+  head: ChainHead | null,
+  pageSize: number,
+  fromSeq?: number,
+): AsyncGenerator<{ links: ChainLink[]; past: number }> {
   const top = head?.seq ?? 0;
   const fill = withPending((pendingLinks(head) ?? []).filter((l) => l.seq >= (fromSeq ?? 1)));
   let cursor: string | undefined;
@@ -256,7 +284,10 @@ export async function verifyAudit(deps: Deps, ctx: Ctx): Promise<AuditVerificati
   for await (const page of chainPages(deps, tenant, head, CHAIN_PAGE)) {
     past = Math.max(past, page.past);
     if (!page.links.length) continue;
-    const entries = await deps.store.getAuditEntries(tenant, page.links.map((l) => l.entry));
+    const entries = await deps.store.getAuditEntries(
+      tenant,
+      page.links.map((l) => l.entry),
+    );
     for (const l of page.links) {
       linked.add(l.entry);
       if (wanted.has(l.seq)) hashAt.set(l.seq, l.hash);
@@ -270,12 +301,24 @@ export async function verifyAudit(deps: Deps, ctx: Ctx): Promise<AuditVerificati
   }
 
   if (state.ok && head && (head.seq !== state.head?.seq || head.hash !== state.head?.hash)) {
-    state = { ...state, ok: false, firstBroken: { seq: (state.head?.seq ?? 0) + 1, reason: `the chain head is at ${head.seq} but the links end at ${state.head?.seq ?? 0} (links were removed or the head was moved)` } };
+    state = {
+      ...state,
+      ok: false,
+      firstBroken: {
+        seq: (state.head?.seq ?? 0) + 1,
+        reason: `the chain head is at ${head.seq} but the links end at ${state.head?.seq ?? 0} (links were removed or the head was moved)`,
+      },
+    };
   }
   if (state.ok && past) {
     // Links past the head read were appended since, unless they are past the head now too.
     const now = (await deps.store.chainHead(tenant))?.seq ?? 0;
-    if (past > now) state = { ...state, ok: false, firstBroken: { seq: now + 1, reason: `the links go on to ${past} but the chain head is at ${now} (links were added or the head was moved back)` } };
+    if (past > now)
+      state = {
+        ...state,
+        ok: false,
+        firstBroken: { seq: now + 1, reason: `the links go on to ${past} but the chain head is at ${now} (links were added or the head was moved back)` },
+      };
   }
   const anchored = await checkCheckpoints(checkpoints, hashAt, links, (c) => deps.anchor.verify(c));
   if (!anchored.ok && (state.ok || anchored.firstBroken!.seq < state.firstBroken!.seq)) state = { ...state, ok: false, firstBroken: anchored.firstBroken };
@@ -288,6 +331,11 @@ export async function verifyAudit(deps: Deps, ctx: Ctx): Promise<AuditVerificati
     refs = page.nextCursor;
   } while (refs);
   const { ok: _ok, firstBroken: _fb, ...checkpointFigures } = anchored;
-  const lag = anchorLag({ headSeq: links, anchoredSeq: anchored.latestSeq, oldestUnanchoredLinkedAt: linkedAt.get(anchored.latestSeq + 1) ?? null, now: deps.clock() });
+  const lag = anchorLag({
+    headSeq: links,
+    anchoredSeq: anchored.latestSeq,
+    oldestUnanchoredLinkedAt: linkedAt.get(anchored.latestSeq + 1) ?? null,
+    now: deps.clock(),
+  });
   return { ...state, headSeq: links, pending, checkpoints: checkpointFigures, ...lag };
 }

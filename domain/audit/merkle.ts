@@ -70,7 +70,8 @@ export function merkleTree(leaves: readonly string[]): { root: string; paths: st
  * it was told: equal means the leaf is in that tree, at that index.
  */
 export function rootFromPath(index: number, size: number, leaf: string, path: readonly unknown[]): string | null {
-  if (!Number.isSafeInteger(size) || size < 1 || !Number.isSafeInteger(index) || index < 0 || index >= size || !isHash(leaf) || !Array.isArray(path)) return null;
+  if (!Number.isSafeInteger(size) || size < 1 || !Number.isSafeInteger(index) || index < 0 || index >= size || !isHash(leaf) || !Array.isArray(path))
+    return null;
   let fn = index;
   let sn = size - 1;
   let r = leaf;

@@ -54,7 +54,11 @@ export function contentsOf(source: NodeSource, tenant: string, env: Pick<Environ
   return load;
 }
 
-export const effectiveQuery = /* @__PURE__ */ z.schema(() => z.strictObject({ prefix: z.optional(z.string().check(z.minLength(1), z.maxLength(256))).check(z.describe('only keys starting with this (a subtree, e.g. `payments.`)')) }));
+export const effectiveQuery = /* @__PURE__ */ z.schema(() =>
+  z.strictObject({
+    prefix: z.optional(z.string().check(z.minLength(1), z.maxLength(256))).check(z.describe('only keys starting with this (a subtree, e.g. `payments.`)')),
+  }),
+);
 
 /** The ETag of a snapshot's document: its digest, quoted. */
 export const etagOf = (digest: string) => `"${digest}"`;
@@ -62,7 +66,10 @@ export const etagOf = (digest: string) => `"${digest}"`;
 /** Whether an If-None-Match header names this ETag (a list, weak or strong, or `*`). */
 export function matchesEtag(ifNoneMatch: string | undefined, etag: string): boolean {
   if (!ifNoneMatch) return false;
-  return ifNoneMatch.split(',').map((t) => t.trim().replace(/^W\//, '')).some((t) => t === '*' || t === etag);
+  return ifNoneMatch
+    .split(',')
+    .map((t) => t.trim().replace(/^W\//, ''))
+    .some((t) => t === '*' || t === etag);
 }
 
 /** Cache-Control of an environment's documents: revalidate every time unless the environment allows caching for a while. */
@@ -86,19 +93,28 @@ export function effectiveDocument(env: Environment, contents: Contents, scope: R
 
 // ---- fractional rollout: a flag value that splits by a stable hash of the flag key and targetingKey
 
-const variantName = /* @__PURE__ */ z.schema(() => z.string().check(z.regex(/^[A-Za-z0-9_.-]{1,64}$/, 'variant names are 1-64 letters, digits, _ . -'), notReserved()));
+const variantName = /* @__PURE__ */ z.schema(() =>
+  z.string().check(z.regex(/^[A-Za-z0-9_.-]{1,64}$/, 'variant names are 1-64 letters, digits, _ . -'), notReserved()),
+);
 
-export const rolloutSchema = /* @__PURE__ */ z.schema(() => z.strictObject({
-  $rollout: z.strictObject({
-    variants: z.record(variantName, z.json()).check(z.refine((v) => Object.keys(v).length >= 1 && Object.keys(v).length <= 20, 'needs 1 to 20 variants')),
-    weights: z.record(variantName, z.number().check(z.int(), z.minimum(0), z.maximum(100_000))),
-  }).check(z.superRefine((r, ctx) => {
-      for (const name of Object.keys(r.weights)) {
-        if (!Object.hasOwn(r.variants, name)) ctx.addIssue({ code: 'custom', path: ['weights', name], message: `no variant '${name}' in variants` });
-      }
-      if (Object.values(r.weights).reduce((a, b) => a + b, 0) <= 0) ctx.addIssue({ code: 'custom', path: ['weights'], message: 'weights must add up to more than 0 (e.g. {"on": 10, "off": 90})' });
-    })),
-}));
+export const rolloutSchema = /* @__PURE__ */ z.schema(() =>
+  z.strictObject({
+    $rollout: z
+      .strictObject({
+        variants: z.record(variantName, z.json()).check(z.refine((v) => Object.keys(v).length >= 1 && Object.keys(v).length <= 20, 'needs 1 to 20 variants')),
+        weights: z.record(variantName, z.number().check(z.int(), z.minimum(0), z.maximum(100_000))),
+      })
+      .check(
+        z.superRefine((r, ctx) => {
+          for (const name of Object.keys(r.weights)) {
+            if (!Object.hasOwn(r.variants, name)) ctx.addIssue({ code: 'custom', path: ['weights', name], message: `no variant '${name}' in variants` });
+          }
+          if (Object.values(r.weights).reduce((a, b) => a + b, 0) <= 0)
+            ctx.addIssue({ code: 'custom', path: ['weights'], message: 'weights must add up to more than 0 (e.g. {"on": 10, "off": 90})' });
+        }),
+      ),
+  }),
+);
 export type Rollout = z.infer<typeof rolloutSchema>['$rollout'];
 
 /** A flag value is a rollout when it is an object whose one member is `$rollout`. */
@@ -119,7 +135,9 @@ export function checkFlagValue(value: unknown, path = 'body.value'): void {
  */
 export function assignVariant(flagKey: string, targetingKey: string, rollout: Rollout): string {
   const point = (parseInt(sha256Hex(`${flagKey}/${targetingKey}`).slice(0, 8), 16) / 2 ** 32) * Object.values(rollout.weights).reduce((a, b) => a + b, 0);
-  const names = Object.keys(rollout.weights).filter((n) => rollout.weights[n]! > 0).sort();
+  const names = Object.keys(rollout.weights)
+    .filter((n) => rollout.weights[n]! > 0)
+    .sort();
   let upTo = 0;
   for (const name of names) {
     upTo += rollout.weights[name]!;
@@ -144,7 +162,11 @@ export interface OfrepSuccess {
   metadata: Record<string, string | number | boolean>;
 }
 
-export const ofrepContext = /* @__PURE__ */ z.schema(() => z.looseObject({ targetingKey: z.optional(z.string().check(z.maxLength(1024, 'targetingKey is at most 1024 characters'))) }).check(z.describe('the OpenFeature evaluation context: targetingKey (who is evaluated, for rollouts) and any attributes')));
+export const ofrepContext = /* @__PURE__ */ z.schema(() =>
+  z
+    .looseObject({ targetingKey: z.optional(z.string().check(z.maxLength(1024, 'targetingKey is at most 1024 characters'))) })
+    .check(z.describe('the OpenFeature evaluation context: targetingKey (who is evaluated, for rollouts) and any attributes')),
+);
 export const ofrepRequest = /* @__PURE__ */ z.schema(() => z.object({ context: z.optional(ofrepContext) }).check(z.describe('OFREP evaluation request')));
 export type OfrepContext = z.infer<typeof ofrepContext>;
 
@@ -157,13 +179,19 @@ export function parseOfrepRequest(raw: string | undefined): { context: OfrepCont
   } catch {
     return { error: { errorCode: 'PARSE_ERROR', errorDetails: 'The request body is not valid JSON; send {"context": {...}}' } };
   }
-  if (!value || typeof value !== 'object' || Array.isArray(value)) return { error: { errorCode: 'INVALID_CONTEXT', errorDetails: 'The request body must be an object: {"context": {...}}' } };
+  if (!value || typeof value !== 'object' || Array.isArray(value))
+    return { error: { errorCode: 'INVALID_CONTEXT', errorDetails: 'The request body must be an object: {"context": {...}}' } };
   // The shape every body must have (depth, numbers, reserved keys), as OFREP's error.
   const problem = shapeProblem(value, 'body');
   if (problem) return { error: { errorCode: 'INVALID_CONTEXT', errorDetails: `${problem.path.replace(/^body\.?/, '') || 'body'}: ${problem.message}` } };
   const r = ofrepRequest.safeParse(value);
   if (!r.success) {
-    return { error: { errorCode: 'INVALID_CONTEXT', errorDetails: r.error.issues.map((i) => `${['context', ...i.path.slice(1).map(String)].join('.')}: ${i.message}`).join('; ') } };
+    return {
+      error: {
+        errorCode: 'INVALID_CONTEXT',
+        errorDetails: r.error.issues.map((i) => `${['context', ...i.path.slice(1).map(String)].join('.')}: ${i.message}`).join('; '),
+      },
+    };
   }
   return { context: r.data.context ?? {} };
 }
@@ -174,7 +202,8 @@ export function evaluateFlag(key: string, value: unknown, context: OfrepContext,
   const parsed = rolloutSchema.safeParse(value);
   if (!parsed.success) return { key, errorCode: 'GENERAL', errorDetails: `flag '${key}' holds a malformed rollout` };
   const targetingKey = context.targetingKey;
-  if (!targetingKey) return { key, errorCode: 'TARGETING_KEY_MISSING', errorDetails: `flag '${key}' is a fractional rollout: send context.targetingKey (e.g. the user id)` };
+  if (!targetingKey)
+    return { key, errorCode: 'TARGETING_KEY_MISSING', errorDetails: `flag '${key}' is a fractional rollout: send context.targetingKey (e.g. the user id)` };
   const variant = assignVariant(key, targetingKey, parsed.data.$rollout);
   return { key, value: parsed.data.$rollout.variants[variant], reason: 'SPLIT', variant, metadata: meta };
 }

@@ -58,7 +58,12 @@ export async function getEnvironment(deps: Deps, ctx: Ctx, name: string): Promis
 
 /** The last environment of the line is always protected (domain/freeze/break-glass.ts isProtected): an explicit false is refused, not shown and ignored. */
 const lastIsProtected = (name: string) =>
-  new ValidationFailed([{ path: 'body.protected', message: `'${name}' is the last environment of the line, which is always protected (it changes only by promotion, or an admin break-glass): leave protected out or set it true` }]);
+  new ValidationFailed([
+    {
+      path: 'body.protected',
+      message: `'${name}' is the last environment of the line, which is always protected (it changes only by promotion, or an admin break-glass): leave protected out or set it true`,
+    },
+  ]);
 
 /** Environments in line order. */
 export async function listEnvironments(deps: Deps, ctx: Ctx): Promise<Environment[]> {
@@ -127,17 +132,21 @@ export async function createEnvironment(deps: Deps, ctx: Ctx, input: CreateEnvir
       createdBy: actorName,
       change: { action: 'create', keys: [], count: 0 },
     };
-    const audit = auditEntry(tenant, {
-      actor,
-      actorName,
-      action: 'environment.create',
-      entityType: 'environment',
-      entityId: env.name,
-      reason: input.reason,
-      before: null,
-      after: settingsDigest(env),
-      requestId: ctx.requestId,
-    }, deps.clock());
+    const audit = auditEntry(
+      tenant,
+      {
+        actor,
+        actorName,
+        action: 'environment.create',
+        entityType: 'environment',
+        entityId: env.name,
+        reason: input.reason,
+        before: null,
+        after: settingsDigest(env),
+        requestId: ctx.requestId,
+      },
+      deps.clock(),
+    );
     await deps.store.createEnvironment(env, snapshot, audit);
     return env;
   });
@@ -151,10 +160,9 @@ export async function updateEnvironment(deps: Deps, ctx: Ctx, name: string, inpu
     const current = all.find((e) => e.name === name);
     if (!current) throw new EnvironmentNotFound(name);
     if (current.version !== input.version) {
-      throw new VersionConflict(
-        `Environment '${name}' is at version ${current.version}, not ${input.version}; read it again and reapply your change`,
-        { currentVersion: current.version },
-      );
+      throw new VersionConflict(`Environment '${name}' is at version ${current.version}, not ${input.version}; read it again and reapply your change`, {
+        currentVersion: current.version,
+      });
     }
     const position = input.position ?? current.position;
     if (input.protected === false && all.every((e) => e.name === name || e.position < position)) throw lastIsProtected(name);
@@ -184,19 +192,25 @@ export async function updateEnvironment(deps: Deps, ctx: Ctx, name: string, inpu
       updatedBy: actorName,
     };
     if (next.verification === 'signature_match' && !next.signingKey) {
-      throw new ValidationFailed([{ path: 'body.signingKey', message: 'signature_match needs signingKey (the public key promotions into this environment must be signed with)' }]);
+      throw new ValidationFailed([
+        { path: 'body.signingKey', message: 'signature_match needs signingKey (the public key promotions into this environment must be signed with)' },
+      ]);
     }
-    const audit = auditEntry(tenant, {
-      actor,
-      actorName,
-      action: 'environment.update',
-      entityType: 'environment',
-      entityId: name,
-      reason: input.reason,
-      before: settingsDigest(current),
-      after: settingsDigest(next),
-      requestId: ctx.requestId,
-    }, deps.clock());
+    const audit = auditEntry(
+      tenant,
+      {
+        actor,
+        actorName,
+        action: 'environment.update',
+        entityType: 'environment',
+        entityId: name,
+        reason: input.reason,
+        before: settingsDigest(current),
+        after: settingsDigest(next),
+        requestId: ctx.requestId,
+      },
+      deps.clock(),
+    );
     await deps.store.updateEnvironment(next, current, audit);
     return next;
   });
@@ -211,22 +225,25 @@ export async function deleteEnvironment(deps: Deps, ctx: Ctx, name: string, reas
       throw new EnvironmentNotEmpty(`Environment '${name}' is protected; set protected=false before deleting it`);
     }
     if (current.itemCount > 0) {
-      throw new EnvironmentNotEmpty(
-        `Environment '${name}' holds ${current.itemCount} configs and flags; delete them (or move them on) first`,
-        { itemCount: current.itemCount },
-      );
+      throw new EnvironmentNotEmpty(`Environment '${name}' holds ${current.itemCount} configs and flags; delete them (or move them on) first`, {
+        itemCount: current.itemCount,
+      });
     }
-    const audit = auditEntry(tenant, {
-      actor,
-      actorName,
-      action: 'environment.delete',
-      entityType: 'environment',
-      entityId: name,
-      reason,
-      before: settingsDigest(current),
-      after: null,
-      requestId: ctx.requestId,
-    }, deps.clock());
+    const audit = auditEntry(
+      tenant,
+      {
+        actor,
+        actorName,
+        action: 'environment.delete',
+        entityType: 'environment',
+        entityId: name,
+        reason,
+        before: settingsDigest(current),
+        after: null,
+        requestId: ctx.requestId,
+      },
+      deps.clock(),
+    );
     await deps.store.deleteEnvironment(current, audit);
   });
 }

@@ -34,7 +34,14 @@ type Change = { kind: ItemKind; key: string; entry: StoredEntry | null };
  * The next snapshot of an environment for new roots, and the environment
  * pointing at it (version bumped): what every head move writes together.
  */
-export function advanceHead(env: Environment, roots: Roots, by: string, now: string, change: Snapshot['change'], reason?: string): { snapshot: Snapshot; env: Environment } {
+export function advanceHead(
+  env: Environment,
+  roots: Roots,
+  by: string,
+  now: string,
+  change: Snapshot['change'],
+  reason?: string,
+): { snapshot: Snapshot; env: Environment } {
   const seq = env.head.seq + 1;
   const digest = rootsDigest(roots);
   const itemCount = roots.config.n + roots.flag.n;
@@ -57,13 +64,7 @@ interface CommitPlan {
  * moves the environment head (conditioned on its version), records the snapshot
  * and appends the audit entry.
  */
-async function commit(
-  deps: Deps,
-  ctx: Ctx,
-  env: Environment,
-  source: NodeSource,
-  plan: CommitPlan,
-): Promise<Environment> {
+async function commit(deps: Deps, ctx: Ctx, env: Environment, source: NodeSource, plan: CommitPlan): Promise<Environment> {
   const { tenant, id: actor, name: actorName } = ctx.principal;
   const glass = await guardProtected(deps, ctx, env, plan.auditAction);
   const sink = new NodeSink();
@@ -86,21 +87,27 @@ async function commit(
   await deps.store.putNodes(tenant, sink.nodes);
   const newIds = plan.changes.filter((c) => c.entry && c.entry.n === 1).map((c) => ({ id: c.entry!.i, kind: c.kind, key: c.key }));
   if (newIds.length) await deps.store.putItemIds(tenant, newIds);
-  const audit = auditEntry(tenant, {
-    actor,
-    actorName,
-    action: glass ? `breakglass.${plan.auditAction}` : plan.auditAction,
-    entityType: plan.entityType,
-    entityId: plan.entityId,
-    reason: glass ? `break-glass: ${glass.reason}` : plan.reason,
-    before: env.head.digest,
-    after: digest,
-    requestId: ctx.requestId,
-  }, deps.clock());
+  const audit = auditEntry(
+    tenant,
+    {
+      actor,
+      actorName,
+      action: glass ? `breakglass.${plan.auditAction}` : plan.auditAction,
+      entityType: plan.entityType,
+      entityId: plan.entityId,
+      reason: glass ? `break-glass: ${glass.reason}` : plan.reason,
+      before: env.head.digest,
+      after: digest,
+      requestId: ctx.requestId,
+    },
+    deps.clock(),
+  );
   // The point of no return: commit only with time left to answer. A request cut off after it
   // committed would be reported as failed although it was saved; before, nothing is saved.
   if (ctx.timeLeft && ctx.timeLeft() < COMMIT_RESERVE_MS) {
-    throw new OutOfTime(`This write ran out of time before it was saved: nothing changed. Send fewer items per request (a batch holds at most ${MAX_BATCH_ITEMS}) and retry`);
+    throw new OutOfTime(
+      `This write ran out of time before it was saved: nothing changed. Send fewer items per request (a batch holds at most ${MAX_BATCH_ITEMS}) and retry`,
+    );
   }
   await deps.store.commitSnapshot(next, env, snapshot, audit, glass ? [breakGlassEvent(tenant, env.name, glass)] : []);
   return next;
@@ -121,7 +128,13 @@ export async function guardProtected(deps: Deps, ctx: Ctx, env: Environment, act
   const frozen = await guardFreeze(deps, ctx, env.name, action);
   if (frozen) return frozen;
   if (!isProtected(env, await lineFor(deps, ctx, env.tenant))) return null;
-  return breakGlass(ctx, 'protected-environment', action, `'${env.name}' is a protected environment: it changes only through a promotion or a rollback`, deps.clock());
+  return breakGlass(
+    ctx,
+    'protected-environment',
+    action,
+    `'${env.name}' is a protected environment: it changes only through a promotion or a rollback`,
+    deps.clock(),
+  );
 }
 
 /** A write that moves an environment's head: queued per environment in this process, retried on conflict with others. */
@@ -142,7 +155,16 @@ function lineFor(deps: Deps, ctx: Ctx, tenant: string): Promise<Environment[]> {
 
 /** Tells notifications (and operators) that glass was broken: an outbox event committed with the change. */
 export function breakGlassEvent(tenant: string, environment: string, glass: BreakGlassUse, promotionId?: string): DomainEvent {
-  return newEvent('Break Glass Used', tenant, { tenant, environment, guard: glass.guard, action: glass.action, actor: glass.by, reason: glass.reason, ...(promotionId ? { promotionId } : {}), at: glass.at });
+  return newEvent('Break Glass Used', tenant, {
+    tenant,
+    environment,
+    guard: glass.guard,
+    action: glass.action,
+    actor: glass.by,
+    reason: glass.reason,
+    ...(promotionId ? { promotionId } : {}),
+    at: glass.at,
+  });
 }
 
 async function loadEnv(deps: Deps, tenant: string, name: string): Promise<Environment> {
@@ -260,14 +282,7 @@ export async function deleteItem(
   );
 }
 
-export async function listItems(
-  deps: Deps,
-  ctx: Ctx,
-  kind: ItemKind,
-  envName: string,
-  limit: number,
-  cursor?: string,
-): Promise<Page<Item>> {
+export async function listItems(deps: Deps, ctx: Ctx, kind: ItemKind, envName: string, limit: number, cursor?: string): Promise<Page<Item>> {
   if (cursor !== undefined && !/^[0-9a-f]{64}$/.test(cursor)) {
     throw new ValidationFailed([{ path: 'query.cursor', message: 'is not a cursor this API returned' }]);
   }
@@ -292,7 +307,10 @@ export async function batchItems(deps: Deps, ctx: Ctx, envName: string, input: B
   // Each key once per batch, across set and delete; an issue names the entry as the request has it (set.2, delete.0).
   const seen = new Set<string>();
   const dupes: Issue[] = [];
-  for (const [field, list] of [['set', input.set], ['delete', input.delete]] as const) {
+  for (const [field, list] of [
+    ['set', input.set],
+    ['delete', input.delete],
+  ] as const) {
     list.forEach(({ kind, key }, i) => {
       const id = `${kind}:${key}`;
       if (seen.has(id)) dupes.push({ path: `${field}.${i}`, message: `${kind} '${key}' is already in this batch: set or delete each key once` });
@@ -305,7 +323,15 @@ export async function batchItems(deps: Deps, ctx: Ctx, envName: string, input: B
   return headWrite(tenant, envName, async () => {
     const env = await loadEnv(deps, tenant, envName);
     const now = deps.clock().toISOString();
-    const result: BatchResult = { environment: envName, snapshot: { seq: env.head.seq, digest: env.head.digest }, created: 0, updated: 0, deleted: 0, unchanged: 0, notFound: 0 };
+    const result: BatchResult = {
+      environment: envName,
+      snapshot: { seq: env.head.seq, digest: env.head.digest },
+      created: 0,
+      updated: 0,
+      deleted: 0,
+      unchanged: 0,
+      notFound: 0,
+    };
     const changes: Change[] = [];
     for (const kind of ['config', 'flag'] as const) {
       const sets = input.set.filter((s) => s.kind === kind);

@@ -68,17 +68,21 @@ export async function restoreSnapshot(deps: Deps, ctx: Ctx, env: string, seq: nu
       change: { action: 'restore', keys: [], count: 0, restoredFrom: seq },
       reason,
     };
-    const audit = auditEntry(tenant, {
-      actor,
-      actorName,
-      action: glass ? 'breakglass.snapshot.restore' : 'snapshot.restore',
-      entityType: 'snapshot',
-      entityId: `${env}@${seq}`,
-      reason: glass ? `break-glass: ${glass.reason} (${reason})` : reason,
-      before: current.head.digest,
-      after: target.digest,
-      requestId: ctx.requestId,
-    }, deps.clock());
+    const audit = auditEntry(
+      tenant,
+      {
+        actor,
+        actorName,
+        action: glass ? 'breakglass.snapshot.restore' : 'snapshot.restore',
+        entityType: 'snapshot',
+        entityId: `${env}@${seq}`,
+        reason: glass ? `break-glass: ${glass.reason} (${reason})` : reason,
+        before: current.head.digest,
+        after: target.digest,
+        requestId: ctx.requestId,
+      },
+      deps.clock(),
+    );
     await deps.store.commitSnapshot(next, current, snapshot, audit, glass ? [breakGlassEvent(tenant, env, glass)] : []);
     return next;
   });

@@ -181,12 +181,7 @@ export async function lookup(source: NodeSource, root: NodeRef, keys: string[]):
  * Applies changes (key → new entry, or null to delete) and returns the new
  * root. Only the nodes on the changed paths are read and rewritten.
  */
-export async function applyChanges(
-  source: NodeSource,
-  root: NodeRef,
-  changes: Map<string, StoredEntry | null>,
-  sink: NodeSink,
-): Promise<NodeRef> {
+export async function applyChanges(source: NodeSource, root: NodeRef, changes: Map<string, StoredEntry | null>, sink: NodeSink): Promise<NodeRef> {
   const withHash = [...changes].map(([k, e]) => ({ k, h: keyHash(k), e }));
   return apply(source, root, withHash, 0, sink);
 }
@@ -206,9 +201,7 @@ async function apply(source: NodeSource, ref: NodeRef, changes: Change[], depth:
   }
   const groups: Change[][] = Array.from({ length: FANOUT }, () => []);
   for (const c of changes) groups[nibble(c.h, depth)]!.push(c);
-  const children = await Promise.all(
-    node.c.map((child, i) => apply(source, child ?? EMPTY_REF, groups[i]!, depth + 1, sink)),
-  );
+  const children = await Promise.all(node.c.map((child, i) => apply(source, child ?? EMPTY_REF, groups[i]!, depth + 1, sink)));
   const total = children.reduce((s, r) => s + r.n, 0);
   if (total <= LEAF_MAX) {
     // The subtree may have shrunk to leaf size: collapse it so the shape stays canonical.
@@ -284,26 +277,14 @@ function compareEntries(ea: StoredEntry[], eb: StoredEntry[], out: TreeDiff): vo
 }
 
 /** One page of entries in trie order, after the key hash `after`. */
-export async function listPage(
-  source: NodeSource,
-  root: NodeRef,
-  limit: number,
-  after?: string,
-): Promise<{ entries: StoredEntry[]; next?: string }> {
+export async function listPage(source: NodeSource, root: NodeRef, limit: number, after?: string): Promise<{ entries: StoredEntry[]; next?: string }> {
   const entries: StoredEntry[] = [];
   await walk(source, root, 0, after, limit + 1, entries);
   const page = entries.slice(0, limit);
   return { entries: page, next: entries.length > limit ? keyHash(page[page.length - 1]!.k) : undefined };
 }
 
-async function walk(
-  source: NodeSource,
-  ref: NodeRef,
-  depth: number,
-  after: string | undefined,
-  want: number,
-  out: StoredEntry[],
-): Promise<void> {
+async function walk(source: NodeSource, ref: NodeRef, depth: number, after: string | undefined, want: number, out: StoredEntry[]): Promise<void> {
   if (ref.n === 0 || out.length >= want) return;
   const node = await load(source, ref);
   if (node.t === 'L') {

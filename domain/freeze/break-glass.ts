@@ -43,7 +43,10 @@ export function requestedBreakGlass(ctx: Ctx, guard: BreakGlassUse['guard'], act
   const reason = ctx.breakGlassReason?.trim();
   if (!reason) return null;
   if (!hasRole(ctx.principal, 'admin')) {
-    throw new Forbidden(`Break-glass needs the admin role; you have: ${ctx.principal.roles.join(', ') || 'none'}. Send the request without X-Break-Glass-Reason, or ask an admin`, { guard, requiredRole: 'admin' });
+    throw new Forbidden(
+      `Break-glass needs the admin role; you have: ${ctx.principal.roles.join(', ') || 'none'}. Send the request without X-Break-Glass-Reason, or ask an admin`,
+      { guard, requiredRole: 'admin' },
+    );
   }
   return { by: ctx.principal.name, at: now.toISOString(), reason: reason.slice(0, 500), action, guard };
 }
@@ -55,7 +58,9 @@ export function requestedBreakGlass(ctx: Ctx, guard: BreakGlassUse['guard'], act
 export function breakGlass(ctx: Ctx, guard: BreakGlassUse['guard'], action: string, what: string, now: Date): BreakGlassUse {
   const glass = requestedBreakGlass(ctx, guard, action, now);
   if (!glass) {
-    throw new Forbidden(`${what}. An admin may override this once, audited as break-glass, by sending the header X-Break-Glass-Reason with the reason`, { guard });
+    throw new Forbidden(`${what}. An admin may override this once, audited as break-glass, by sending the header X-Break-Glass-Reason with the reason`, {
+      guard,
+    });
   }
   return glass;
 }

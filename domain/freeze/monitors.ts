@@ -24,7 +24,9 @@ export interface DeploymentPlace {
 export function monitorRefusal(tenant: string, arn: string): string | null {
   const ref = parseAlarmArn(arn);
   if (!ref) return 'must be a CloudWatch alarm ARN';
-  return ref.name.startsWith(`${tenant}/`) ? null : `alarm ${ref.name} is not under the tenant's namespace: a monitor is an alarm named ${tenant}/<name> (the deployment's alarms are shared by every tenant)`;
+  return ref.name.startsWith(`${tenant}/`)
+    ? null
+    : `alarm ${ref.name} is not under the tenant's namespace: a monitor is an alarm named ${tenant}/<name> (the deployment's alarms are shared by every tenant)`;
 }
 
 /** Refuses, naming the field, a monitor of another account or region (or any monitor when the deployment's place is unknown), or outside the tenant's namespace. */
@@ -32,9 +34,20 @@ export function assertMonitorsHere(tenant: string, arns: string[] | undefined, p
   const issues = (arns ?? []).flatMap((arn, i) => {
     const ref = parseAlarmArn(arn);
     if (!ref) return [{ path: `${field}.${i}`, message: 'must be a CloudWatch alarm ARN' }];
-    if (!place?.account || !place.region) return [{ path: `${field}.${i}`, message: 'this deployment does not know its account and region (DEPLOYMENT_ACCOUNT, DEPLOYMENT_REGION): monitors cannot be checked' }];
+    if (!place?.account || !place.region)
+      return [
+        {
+          path: `${field}.${i}`,
+          message: 'this deployment does not know its account and region (DEPLOYMENT_ACCOUNT, DEPLOYMENT_REGION): monitors cannot be checked',
+        },
+      ];
     if (ref.account !== place.account || ref.region !== place.region) {
-      return [{ path: `${field}.${i}`, message: `alarm ${ref.name} is in account ${ref.account}, region ${ref.region}; monitors must be alarms of this deployment's account ${place.account}, region ${place.region}` }];
+      return [
+        {
+          path: `${field}.${i}`,
+          message: `alarm ${ref.name} is in account ${ref.account}, region ${ref.region}; monitors must be alarms of this deployment's account ${place.account}, region ${place.region}`,
+        },
+      ];
     }
     const refused = monitorRefusal(tenant, arn);
     return refused ? [{ path: `${field}.${i}`, message: refused }] : [];
@@ -67,19 +80,25 @@ export function monitorsBlock(arns: string[], states: AlarmState[]): string | nu
 }
 
 /** CloudWatch's "CloudWatch Alarm State Change" event, as EventBridge delivers it (the fields used). */
-export const alarmStateChange = /* @__PURE__ */ z.schema(() => z.object({
-  id: z.optional(z.string().check(z.minLength(1), z.maxLength(200))),
-  source: z.literal('aws.cloudwatch'),
-  'detail-type': z.literal('CloudWatch Alarm State Change'),
-  account: z.optional(z.string()),
-  region: z.optional(z.string()),
-  time: z.optional(z.string().check(z.maxLength(64))),
-  resources: z.array(z.string().check(z.maxLength(400))).check(z.minLength(1), z.maxLength(5)),
-  detail: z.object({
-    alarmName: z.string().check(z.minLength(1), z.maxLength(255)),
-    state: z.object({ value: z.enum(['OK', 'ALARM', 'INSUFFICIENT_DATA']), reason: z.optional(z.string().check(z.maxLength(4000))), timestamp: z.optional(z.string().check(z.maxLength(64))) }),
+export const alarmStateChange = /* @__PURE__ */ z.schema(() =>
+  z.object({
+    id: z.optional(z.string().check(z.minLength(1), z.maxLength(200))),
+    source: z.literal('aws.cloudwatch'),
+    'detail-type': z.literal('CloudWatch Alarm State Change'),
+    account: z.optional(z.string()),
+    region: z.optional(z.string()),
+    time: z.optional(z.string().check(z.maxLength(64))),
+    resources: z.array(z.string().check(z.maxLength(400))).check(z.minLength(1), z.maxLength(5)),
+    detail: z.object({
+      alarmName: z.string().check(z.minLength(1), z.maxLength(255)),
+      state: z.object({
+        value: z.enum(['OK', 'ALARM', 'INSUFFICIENT_DATA']),
+        reason: z.optional(z.string().check(z.maxLength(4000))),
+        timestamp: z.optional(z.string().check(z.maxLength(64))),
+      }),
+    }),
   }),
-}));
+);
 export type AlarmStateChange = z.infer<typeof alarmStateChange>;
 
 /** What a rollback records of the alarm that caused it. */

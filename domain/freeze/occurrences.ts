@@ -12,7 +12,6 @@ export type CronParser = typeof CronExpressionParser;
 /** How far back a recurring window's opening is looked for (a window longer than this is refused at use). */
 const LONGEST_RECURRING_MS = 31 * 24 * 3600 * 1000;
 
-
 function recurringAround(parser: CronParser, w: FreezeWindow, at: Date): Occurrence | null {
   const opts = { tz: w.timezone!, currentDate: new Date(at.getTime() + 1) };
   const start = parser.parse(w.cron!, opts).prev().toDate();
@@ -44,12 +43,18 @@ export function nextOpeningWith(parser: CronParser, w: FreezeWindow, at: Date): 
 export const applies = (w: FreezeWindow, env: string) => w.scope === '*' || w.scope === env;
 
 export function activeWith(parser: CronParser, windows: FreezeWindow[], env: string, at: Date): Occurrence | null {
-  const open = windows.filter((w) => applies(w, env)).map((w) => openAtWith(parser, w, at)).filter((o): o is Occurrence => o !== null);
+  const open = windows
+    .filter((w) => applies(w, env))
+    .map((w) => openAtWith(parser, w, at))
+    .filter((o): o is Occurrence => o !== null);
   return open.sort((a, b) => b.end.getTime() - a.end.getTime())[0] ?? null;
 }
 
 export function upcomingWith(parser: CronParser, windows: FreezeWindow[], env: string, at: Date): Occurrence | null {
-  const next = windows.filter((w) => applies(w, env)).map((w) => nextOpeningWith(parser, w, at)).filter((o): o is Occurrence => o !== null);
+  const next = windows
+    .filter((w) => applies(w, env))
+    .map((w) => nextOpeningWith(parser, w, at))
+    .filter((o): o is Occurrence => o !== null);
   return next.sort((a, b) => a.start.getTime() - b.start.getTime())[0] ?? null;
 }
 
@@ -62,4 +67,3 @@ export function nextAllowedWith(parser: CronParser, windows: FreezeWindow[], env
   }
   throw new RuleViolation(`'${env}' stays frozen for more than 100 consecutive windows`);
 }
-

@@ -67,56 +67,79 @@ async function validCron(expr: string): Promise<boolean> {
   }
 }
 const isoTime = /* @__PURE__ */ z.iso.datetime({ offset: true, message: 'must be an ISO-8601 date-time, e.g. 2026-12-24T00:00:00Z' });
-const cron = /* @__PURE__ */ z.schema(() => z.string().check(
-  z.minLength(9),
-  z.maxLength(100),
-  z.refine(validCron, { message: 'must be a 5-field cron expression (minute hour day-of-month month day-of-week), e.g. "0 16 * * 5"' }),
-  z.describe('A 5-field cron expression, e.g. "0 16 * * 5"'),
-));
+const cron = /* @__PURE__ */ z.schema(() =>
+  z
+    .string()
+    .check(
+      z.minLength(9),
+      z.maxLength(100),
+      z.refine(validCron, { message: 'must be a 5-field cron expression (minute hour day-of-month month day-of-week), e.g. "0 16 * * 5"' }),
+      z.describe('A 5-field cron expression, e.g. "0 16 * * 5"'),
+    ),
+);
 
-export const createFreezeWindow = /* @__PURE__ */ z.schema(() => z.strictObject({
-  reason: z.string().check(z.trim(), z.minLength(1), z.regex(/\S/, 'must not be blank'), z.maxLength(500)),
-  /** tenant-wide route only: limit the window to one environment */
-  environment: z.optional(z.string().check(
-    z.minLength(1),
-    z.maxLength(40),
-    z.describe("Limits the window to this environment (tenant-wide without it). On /environments/{env}/freeze-windows leave it out: any other environment than {env} is refused with 400"),
-  )),
-  start: z.optional(isoTime),
-  end: z.optional(isoTime.check(z.describe('After start'))),
-  cron: z.optional(cron),
-  endCron: z.optional(cron),
-  timezone: z.optional(z.string().check(
-    z.minLength(1),
-    z.maxLength(64),
-    z.refine(validZone, { message: 'must be an IANA time zone, e.g. Europe/Berlin' }),
-    z.describe('An IANA time zone, e.g. Europe/Berlin'),
-  )),
-}).check(
-  z.superRefine((w, ctx) => {
-    const once = w.start !== undefined || w.end !== undefined;
-    const recurring = w.cron !== undefined || w.endCron !== undefined;
-    if (once === recurring) {
-      ctx.addIssue({ code: 'custom', path: ['start'], message: 'give either start and end (a one-off window) or cron, endCron and timezone (a recurring one)' });
-      return;
-    }
-    if (once) {
-      if (!w.start) ctx.addIssue({ code: 'custom', path: ['start'], message: 'is required with end' });
-      if (!w.end) ctx.addIssue({ code: 'custom', path: ['end'], message: 'is required with start' });
-      if (w.start && w.end && new Date(w.end) <= new Date(w.start)) ctx.addIssue({ code: 'custom', path: ['end'], message: 'must be after start' });
-    } else {
-      if (!w.cron) ctx.addIssue({ code: 'custom', path: ['cron'], message: 'is required with endCron (when the window opens)' });
-      if (!w.endCron) ctx.addIssue({ code: 'custom', path: ['endCron'], message: 'is required with cron (when the window closes)' });
-      if (!w.timezone) ctx.addIssue({ code: 'custom', path: ['timezone'], message: 'is required for a recurring window (an IANA zone, e.g. Europe/Berlin)' });
-    }
-  }),
-  z.meta({
-    oneOf: [
-      { required: ['start', 'end'], not: { anyOf: [{ required: ['cron'] }, { required: ['endCron'] }] } },
-      { required: ['cron', 'endCron', 'timezone'], not: { anyOf: [{ required: ['start'] }, { required: ['end'] }] } },
-    ],
-  }),
-));
+export const createFreezeWindow = /* @__PURE__ */ z.schema(() =>
+  z
+    .strictObject({
+      reason: z.string().check(z.trim(), z.minLength(1), z.regex(/\S/, 'must not be blank'), z.maxLength(500)),
+      /** tenant-wide route only: limit the window to one environment */
+      environment: z.optional(
+        z
+          .string()
+          .check(
+            z.minLength(1),
+            z.maxLength(40),
+            z.describe(
+              'Limits the window to this environment (tenant-wide without it). On /environments/{env}/freeze-windows leave it out: any other environment than {env} is refused with 400',
+            ),
+          ),
+      ),
+      start: z.optional(isoTime),
+      end: z.optional(isoTime.check(z.describe('After start'))),
+      cron: z.optional(cron),
+      endCron: z.optional(cron),
+      timezone: z.optional(
+        z
+          .string()
+          .check(
+            z.minLength(1),
+            z.maxLength(64),
+            z.refine(validZone, { message: 'must be an IANA time zone, e.g. Europe/Berlin' }),
+            z.describe('An IANA time zone, e.g. Europe/Berlin'),
+          ),
+      ),
+    })
+    .check(
+      z.superRefine((w, ctx) => {
+        const once = w.start !== undefined || w.end !== undefined;
+        const recurring = w.cron !== undefined || w.endCron !== undefined;
+        if (once === recurring) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['start'],
+            message: 'give either start and end (a one-off window) or cron, endCron and timezone (a recurring one)',
+          });
+          return;
+        }
+        if (once) {
+          if (!w.start) ctx.addIssue({ code: 'custom', path: ['start'], message: 'is required with end' });
+          if (!w.end) ctx.addIssue({ code: 'custom', path: ['end'], message: 'is required with start' });
+          if (w.start && w.end && new Date(w.end) <= new Date(w.start)) ctx.addIssue({ code: 'custom', path: ['end'], message: 'must be after start' });
+        } else {
+          if (!w.cron) ctx.addIssue({ code: 'custom', path: ['cron'], message: 'is required with endCron (when the window opens)' });
+          if (!w.endCron) ctx.addIssue({ code: 'custom', path: ['endCron'], message: 'is required with cron (when the window closes)' });
+          if (!w.timezone)
+            ctx.addIssue({ code: 'custom', path: ['timezone'], message: 'is required for a recurring window (an IANA zone, e.g. Europe/Berlin)' });
+        }
+      }),
+      z.meta({
+        oneOf: [
+          { required: ['start', 'end'], not: { anyOf: [{ required: ['cron'] }, { required: ['endCron'] }] } },
+          { required: ['cron', 'endCron', 'timezone'], not: { anyOf: [{ required: ['start'] }, { required: ['end'] }] } },
+        ],
+      }),
+    ),
+);
 export type CreateFreezeWindow = z.infer<typeof createFreezeWindow>;
 
 /** Stands in for the parser where no window is recurring (nothing then parses a cron). */
@@ -136,15 +159,18 @@ export async function cronFor(windows: readonly FreezeWindow[]): Promise<CronPar
 }
 
 /** The window holding `env` at `at` (the one that closes last, when several overlap). */
-export const activeWindowOf = async (windows: FreezeWindow[], env: string, at: Date): Promise<Occurrence | null> => activeWith(await cronFor(windows), windows, env, at);
+export const activeWindowOf = async (windows: FreezeWindow[], env: string, at: Date): Promise<Occurrence | null> =>
+  activeWith(await cronFor(windows), windows, env, at);
 
 /** The next window to open over `env` after `at`. */
-export const upcomingWindowOf = async (windows: FreezeWindow[], env: string, at: Date): Promise<Occurrence | null> => upcomingWith(await cronFor(windows), windows, env, at);
+export const upcomingWindowOf = async (windows: FreezeWindow[], env: string, at: Date): Promise<Occurrence | null> =>
+  upcomingWith(await cronFor(windows), windows, env, at);
 
 /** The first time at or after `at` that no window holds `env` (windows that touch or overlap are crossed). */
 export const nextAllowedOf = async (windows: FreezeWindow[], env: string, at: Date): Promise<Date> => nextAllowedWith(await cronFor(windows), windows, env, at);
 
-export const occurrenceView = (o: Occurrence | null) => (o ? { id: o.window.id, reason: o.window.reason, scope: o.window.scope, start: o.start.toISOString(), end: o.end.toISOString() } : null);
+export const occurrenceView = (o: Occurrence | null) =>
+  o ? { id: o.window.id, reason: o.window.reason, scope: o.window.scope, start: o.start.toISOString(), end: o.end.toISOString() } : null;
 
 export const windowView = (w: FreezeWindow) => {
   const { tenant: _t, ...rest } = w;
@@ -165,12 +191,17 @@ export async function listFreezeWindows(deps: Deps, ctx: Ctx, env?: string) {
 }
 
 /** A window as the API shows it: with its occurrence open now and the next to open. */
-const withOccurrences = (cron: CronParser, w: FreezeWindow, now: Date) => ({ ...windowView(w), open: occurrenceView(openAtWith(cron, w, now)), next: occurrenceView(nextOpeningWith(cron, w, now)) });
+const withOccurrences = (cron: CronParser, w: FreezeWindow, now: Date) => ({
+  ...windowView(w),
+  open: occurrenceView(openAtWith(cron, w, now)),
+  next: occurrenceView(nextOpeningWith(cron, w, now)),
+});
 
 export async function addFreezeWindow(deps: Deps, ctx: Ctx, input: CreateFreezeWindow, env?: string) {
   const { tenant } = ctx.principal;
   const scope = env ?? input.environment ?? '*';
-  if (env && input.environment && input.environment !== env) throw new ValidationFailed([{ path: 'body.environment', message: `this route is for '${env}'; leave environment out` }]);
+  if (env && input.environment && input.environment !== env)
+    throw new ValidationFailed([{ path: 'body.environment', message: `this route is for '${env}'; leave environment out` }]);
   if (scope !== '*' && !(await deps.store.getEnvironment(tenant, scope))) throw new EnvironmentNotFound(scope);
   const now = deps.clock();
   const window: FreezeWindow = {
@@ -179,12 +210,29 @@ export async function addFreezeWindow(deps: Deps, ctx: Ctx, input: CreateFreezeW
     scope,
     reason: input.reason,
     kind: input.cron ? 'recurring' : 'once',
-    ...(input.cron ? { cron: input.cron, endCron: input.endCron, timezone: input.timezone } : { start: new Date(input.start!).toISOString(), end: new Date(input.end!).toISOString() }),
+    ...(input.cron
+      ? { cron: input.cron, endCron: input.endCron, timezone: input.timezone }
+      : { start: new Date(input.start!).toISOString(), end: new Date(input.end!).toISOString() }),
     createdBy: ctx.principal.name,
     createdAt: now.toISOString(),
   };
-  if (window.kind === 'once' && new Date(window.end!) <= now) throw new ValidationFailed([{ path: 'body.end', message: 'is in the past: the window would never hold anything' }]);
-  const audit = auditEntry(tenant, { actor: ctx.principal.id, actorName: ctx.principal.name, action: 'freeze.add', entityType: 'freeze-window', entityId: window.id, reason: input.reason, before: null, after: scope, requestId: ctx.requestId }, now);
+  if (window.kind === 'once' && new Date(window.end!) <= now)
+    throw new ValidationFailed([{ path: 'body.end', message: 'is in the past: the window would never hold anything' }]);
+  const audit = auditEntry(
+    tenant,
+    {
+      actor: ctx.principal.id,
+      actorName: ctx.principal.name,
+      action: 'freeze.add',
+      entityType: 'freeze-window',
+      entityId: window.id,
+      reason: input.reason,
+      before: null,
+      after: scope,
+      requestId: ctx.requestId,
+    },
+    now,
+  );
   await armFreezeEdge(deps, window, now);
   await deps.store.commit(tenant, [{ kind: 'freezeWindow', window }, { kind: 'audit', entry: audit }, ...(await freezeAddedOps(window, now))]);
   return withOccurrences(await cronFor([window]), window, now);
@@ -194,7 +242,21 @@ export async function removeFreezeWindow(deps: Deps, ctx: Ctx, id: string): Prom
   const { tenant } = ctx.principal;
   const found = (await deps.store.listFreezeWindows(tenant)).find((w) => w.id === id);
   if (!found) throw new FreezeWindowNotFound(id);
-  const audit = auditEntry(tenant, { actor: ctx.principal.id, actorName: ctx.principal.name, action: 'freeze.remove', entityType: 'freeze-window', entityId: id, before: found.scope, after: null, reason: found.reason, requestId: ctx.requestId }, deps.clock());
+  const audit = auditEntry(
+    tenant,
+    {
+      actor: ctx.principal.id,
+      actorName: ctx.principal.name,
+      action: 'freeze.remove',
+      entityType: 'freeze-window',
+      entityId: id,
+      before: found.scope,
+      after: null,
+      reason: found.reason,
+      requestId: ctx.requestId,
+    },
+    deps.clock(),
+  );
   await deps.store.commit(tenant, [{ kind: 'deleteFreezeWindow', id }, { kind: 'audit', entry: audit }, ...(await freezeRemovedOps(found, deps.clock()))]);
 }
 
@@ -218,9 +280,11 @@ export interface FreezeEdge {
 }
 
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
-export const freezeEdgeName = (tenant: string, e: FreezeEdge) => `stageline-frz-${sha(`${tenant}\u0000${e.window}`).slice(0, 24)}-${e.edge[0]}${Math.floor(Date.parse(e.at) / 1000).toString(36)}`;
+export const freezeEdgeName = (tenant: string, e: FreezeEdge) =>
+  `stageline-frz-${sha(`${tenant}\u0000${e.window}`).slice(0, 24)}-${e.edge[0]}${Math.floor(Date.parse(e.at) / 1000).toString(36)}`;
 /** One id per edge, whoever writes it and however often. */
-export const freezeEdgeEventId = (tenant: string, e: FreezeEdge) => `frz-${sha(`${tenant}\u0000${e.window}\u0000${e.edge}\u0000${new Date(e.at).toISOString()}`).slice(0, 40)}`;
+export const freezeEdgeEventId = (tenant: string, e: FreezeEdge) =>
+  `frz-${sha(`${tenant}\u0000${e.window}\u0000${e.edge}\u0000${new Date(e.at).toISOString()}`).slice(0, 40)}`;
 
 /** The first edge of `w` after `after` whose occurrence is not over by `now` (an opening long past is not announced late). */
 export function nextEdge(cron: CronParser, w: FreezeWindow, after: Date, now: Date = after): { edge: FreezeEdge; occurrence: Occurrence } | null {
@@ -277,7 +341,8 @@ export async function fireFreezeEdge(deps: Deps, tenant: string, e: FreezeEdge):
   // The occurrence this edge belongs to: open at its start, or open just before its end.
   const cron = await cronFor([w]);
   const o = e.edge === 'started' ? openAtWith(cron, w, at) : openAtWith(cron, w, new Date(at.getTime() - 1));
-  if (!o || (e.edge === 'started' ? o.start.getTime() : o.end.getTime()) !== at.getTime()) return { emitted: false, reason: `no ${e.edge === 'started' ? 'opening' : 'closing'} of ${w.id} at ${e.at}` };
+  if (!o || (e.edge === 'started' ? o.start.getTime() : o.end.getTime()) !== at.getTime())
+    return { emitted: false, reason: `no ${e.edge === 'started' ? 'opening' : 'closing'} of ${w.id} at ${e.at}` };
   if (now < at) {
     // Early (a clock skew of the scheduler): fire again at the edge.
     await deps.scheduler.scheduleOnce(freezeEdgeName(tenant, e), at, { tenant, freezeEdge: e });
@@ -310,7 +375,10 @@ export async function guardFreeze(deps: Deps, ctx: Ctx, env: string, action: str
   const what = `'${env}' is frozen until ${open.end.toISOString()} by freeze window ${open.window.id} (${open.window.reason}): no change reaches it by any path`;
   const freeze = { freeze: occurrenceView(open) };
   if (!ctx.breakGlassReason?.trim()) {
-    throw new EnvironmentFrozen(`${what}. Wait for the window to close, or an admin may override it once, audited as break-glass, with the header X-Break-Glass-Reason`, freeze);
+    throw new EnvironmentFrozen(
+      `${what}. Wait for the window to close, or an admin may override it once, audited as break-glass, with the header X-Break-Glass-Reason`,
+      freeze,
+    );
   }
   return breakGlass(ctx, 'freeze-window', action, what, now);
 }

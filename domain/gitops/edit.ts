@@ -29,12 +29,14 @@ export function setValue(file: string, text: string, path: string, value: string
     for (const [i, k] of keys.slice(0, -1).entries()) {
       const next = own(node, k);
       if (next === undefined) Object.defineProperty(node, k, { value: {}, enumerable: true, writable: true, configurable: true });
-      else if (!next || typeof next !== 'object' || Array.isArray(next)) throw new GitEditConflict(`${file}: '${keys.slice(0, i + 1).join('.')}' is not an object, so '${path}' cannot be set`);
+      else if (!next || typeof next !== 'object' || Array.isArray(next))
+        throw new GitEditConflict(`${file}: '${keys.slice(0, i + 1).join('.')}' is not an object, so '${path}' cannot be set`);
       node = own(node, k) as Record<string, unknown>;
     }
     const last = keys[keys.length - 1]!;
     const previous = own(node, last);
-    if (previous !== undefined && typeof previous === 'object' && previous !== null) throw new GitEditConflict(`${file}: '${path}' holds an object, not a value`);
+    if (previous !== undefined && typeof previous === 'object' && previous !== null)
+      throw new GitEditConflict(`${file}: '${path}' holds an object, not a value`);
     if (previous === value) return { text, changed: false, previous };
     Object.defineProperty(node, last, { value, enumerable: true, writable: true, configurable: true });
     const indent = /^[ \t]+/m.exec(text)?.[0] ?? '  ';
@@ -48,7 +50,8 @@ export function setValue(file: string, text: string, path: string, value: string
     if (at !== undefined && !isMap(at)) throw new GitEditConflict(`${file}: '${keys.slice(0, i).join('.')}' is not a mapping, so '${path}' cannot be set`);
   }
   const previous = doc.getIn(keys);
-  if (previous !== undefined && typeof previous === 'object' && previous !== null) throw new GitEditConflict(`${file}: '${path}' holds a mapping or list, not a value`);
+  if (previous !== undefined && typeof previous === 'object' && previous !== null)
+    throw new GitEditConflict(`${file}: '${path}' holds a mapping or list, not a value`);
   if (previous === value) return { text, changed: false, previous };
   doc.setIn(keys, value);
   return { text: doc.toString(), changed: true, previous };

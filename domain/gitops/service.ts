@@ -15,36 +15,41 @@ import { noReservedSegment } from '../kernel/reserved-keys.ts';
  * fails the promotion with its reason and the environment stays as it was. Argo CD or Flux watching
  * the repository deploy it.
  */
-const relPath = /* @__PURE__ */ z.schema(() => z.string().check(
-  z.minLength(1),
-  z.maxLength(300),
-  z.regex(/^(?!\/)(?!.*(^|\/)\.\.?(\/|$))[A-Za-z0-9._/-]+\.(ya?ml|json)$/, 'must be a relative path to a .yaml, .yml or .json file (no .. segments)'),
-));
+const relPath = /* @__PURE__ */ z.schema(() =>
+  z
+    .string()
+    .check(
+      z.minLength(1),
+      z.maxLength(300),
+      z.regex(/^(?!\/)(?!.*(^|\/)\.\.?(\/|$))[A-Za-z0-9._/-]+\.(ya?ml|json)$/, 'must be a relative path to a .yaml, .yml or .json file (no .. segments)'),
+    ),
+);
 
-export const gitTargetBody = /* @__PURE__ */ z.schema(() => z.strictObject({
-  repository: z.string().check(
-    z.minLength(1),
-    z.maxLength(2048),
-    z.meta(TENANT_URL_FORMAT),
-    z.describe('https URL of the repository'),
-  ),
-  branch: z.string().check(
-    z.minLength(1),
-    z.maxLength(200),
-    z.regex(/^(?!\/)(?!.*\.\.)[A-Za-z0-9._/-]+$/, 'is not a branch name'),
-  ),
-  file: relPath.check(z.describe('the file to change, e.g. envs/production/values.yaml')),
-  path: z.string().check(
-    z.minLength(1),
-    z.maxLength(200),
-    z.regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, 'must be dot-separated keys, e.g. image.tag'),
-    noReservedSegment(),
-    z.describe('where the value goes in the file'),
-  ),
-  value: z._default(z.enum(['version', 'digest', 'version@digest']), 'version').check(z.describe('what is written (default: the version)')),
-  tokenSecret: z.optional(z.nullable(z.string().check(z.regex(/^[A-Z][A-Z0-9_]{0,63}$/, 'must be a secret name (A-Z, 0-9, _), e.g. GITOPS_TOKEN')))).check(z.describe('the secret holding the push token, stored for git pushes only: Secrets Manager stageline/<tenant>/git-token/<NAME> on AWS, STAGELINE_SECRET_<TENANT>__GIT_TOKEN__<NAME> locally (e.g. STAGELINE_SECRET_ACME__GIT_TOKEN__GITOPS_TOKEN)')),
-  version: z.optional(z.number().check(z.int(), z.minimum(1))).check(z.describe('the version read, to change an existing target (optimistic locking)')),
-}));
+export const gitTargetBody = /* @__PURE__ */ z.schema(() =>
+  z.strictObject({
+    repository: z.string().check(z.minLength(1), z.maxLength(2048), z.meta(TENANT_URL_FORMAT), z.describe('https URL of the repository')),
+    branch: z.string().check(z.minLength(1), z.maxLength(200), z.regex(/^(?!\/)(?!.*\.\.)[A-Za-z0-9._/-]+$/, 'is not a branch name')),
+    file: relPath.check(z.describe('the file to change, e.g. envs/production/values.yaml')),
+    path: z
+      .string()
+      .check(
+        z.minLength(1),
+        z.maxLength(200),
+        z.regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, 'must be dot-separated keys, e.g. image.tag'),
+        noReservedSegment(),
+        z.describe('where the value goes in the file'),
+      ),
+    value: z._default(z.enum(['version', 'digest', 'version@digest']), 'version').check(z.describe('what is written (default: the version)')),
+    tokenSecret: z
+      .optional(z.nullable(z.string().check(z.regex(/^[A-Z][A-Z0-9_]{0,63}$/, 'must be a secret name (A-Z, 0-9, _), e.g. GITOPS_TOKEN'))))
+      .check(
+        z.describe(
+          'the secret holding the push token, stored for git pushes only: Secrets Manager stageline/<tenant>/git-token/<NAME> on AWS, STAGELINE_SECRET_<TENANT>__GIT_TOKEN__<NAME> locally (e.g. STAGELINE_SECRET_ACME__GIT_TOKEN__GITOPS_TOKEN)',
+        ),
+      ),
+    version: z.optional(z.number().check(z.int(), z.minimum(1))).check(z.describe('the version read, to change an existing target (optimistic locking)')),
+  }),
+);
 
 type View = Omit<GitTarget, 'tenant'>;
 const view = ({ tenant: _t, ...rest }: GitTarget): View => rest;
@@ -62,17 +67,32 @@ export function checkRepositoryUrl(repository: string, urls: { allowLoopback: bo
 }
 
 /** What the audit trail says of a git target (the token only by its secret's name). */
-export const gitTargetSummary = (t: GitTarget | null) => (t ? JSON.stringify({ repository: t.repository, branch: t.branch, file: t.file, path: t.path, value: t.value, tokenSecret: t.tokenSecret }) : null);
+export const gitTargetSummary = (t: GitTarget | null) =>
+  t ? JSON.stringify({ repository: t.repository, branch: t.branch, file: t.file, path: t.path, value: t.value, tokenSecret: t.tokenSecret }) : null;
 
 export async function putGitTarget(deps: Deps, ctx: Ctx, env: string, body: z.infer<typeof gitTargetBody>, urls: { allowLoopback: boolean }): Promise<View> {
   const { tenant } = ctx.principal;
   checkRepositoryUrl(body.repository, urls);
   if (!(await deps.store.getEnvironment(tenant, env))) throw new EnvironmentNotFound(env);
   const cur = await deps.store.getGitTarget(tenant, env);
-  if (cur && body.version !== cur.version) throw new VersionConflict(`The git target of '${env}' is at version ${cur.version}; send "version": ${cur.version} to change it`);
+  if (cur && body.version !== cur.version)
+    throw new VersionConflict(`The git target of '${env}' is at version ${cur.version}; send "version": ${cur.version} to change it`);
   if (!cur && body.version !== undefined) throw new VersionConflict(`'${env}' has no git target yet; omit "version" to create it`);
   const next = gitTargetOf(tenant, env, body, cur, ctx.principal.name, deps.clock());
-  const audit = auditEntry(tenant, { actor: ctx.principal.id, actorName: ctx.principal.name, action: cur ? 'git-target.update' : 'git-target.create', entityType: 'git-target', entityId: env, before: gitTargetSummary(cur), after: gitTargetSummary(next), requestId: ctx.requestId }, deps.clock());
+  const audit = auditEntry(
+    tenant,
+    {
+      actor: ctx.principal.id,
+      actorName: ctx.principal.name,
+      action: cur ? 'git-target.update' : 'git-target.create',
+      entityType: 'git-target',
+      entityId: env,
+      before: gitTargetSummary(cur),
+      after: gitTargetSummary(next),
+      requestId: ctx.requestId,
+    },
+    deps.clock(),
+  );
   try {
     await deps.store.putGitTarget(next, cur ? cur.version : null, audit);
   } catch (err) {
@@ -83,7 +103,14 @@ export async function putGitTarget(deps: Deps, ctx: Ctx, env: string, body: z.in
 }
 
 /** The target an environment gets from checked input: the next version of `cur`, or the first. */
-export function gitTargetOf(tenant: string, env: string, body: Omit<z.infer<typeof gitTargetBody>, 'version'>, cur: GitTarget | null, by: string, at: Date): GitTarget {
+export function gitTargetOf(
+  tenant: string,
+  env: string,
+  body: Omit<z.infer<typeof gitTargetBody>, 'version'>,
+  cur: GitTarget | null,
+  by: string,
+  at: Date,
+): GitTarget {
   const now = at.toISOString();
   return {
     tenant,
@@ -106,7 +133,20 @@ export async function deleteGitTarget(deps: Deps, ctx: Ctx, env: string): Promis
   const { tenant } = ctx.principal;
   const cur = await deps.store.getGitTarget(tenant, env);
   if (!cur) throw new WebhookNotFound(`Environment '${env}' has no git target`);
-  const audit = auditEntry(tenant, { actor: ctx.principal.id, actorName: ctx.principal.name, action: 'git-target.delete', entityType: 'git-target', entityId: env, before: cur.repository, after: null, requestId: ctx.requestId }, deps.clock());
+  const audit = auditEntry(
+    tenant,
+    {
+      actor: ctx.principal.id,
+      actorName: ctx.principal.name,
+      action: 'git-target.delete',
+      entityType: 'git-target',
+      entityId: env,
+      before: cur.repository,
+      after: null,
+      requestId: ctx.requestId,
+    },
+    deps.clock(),
+  );
   try {
     await deps.store.deleteGitTarget(cur, audit);
   } catch (err) {

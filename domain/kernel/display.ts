@@ -29,5 +29,5 @@ export function visibleDeep<T>(v: T): T {
  * strings, where the escape means the same character.
  */
 export function visibleDocument(text: string): string {
-  return text.replace(UNSAFE, (c) => (c === '\n' || c === '\t' ? c : SHORT[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
+  return text.replace(UNSAFE, (c) => (c === '\n' || c === '\t' ? c : (SHORT[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)));
 }

@@ -21,7 +21,10 @@ export abstract class DomainError extends Error {
 /** Input failed validation; carries every issue found. */
 export class ValidationFailed extends DomainError {
   readonly code = 'VALIDATION_FAILED';
-  constructor(readonly issues: Issue[], message = 'Request is invalid') {
+  constructor(
+    readonly issues: Issue[],
+    message = 'Request is invalid',
+  ) {
     super(message, { issues });
   }
 }

@@ -29,65 +29,84 @@ export const EVENT_TYPES = [
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
-export const promotionEventDetail = /* @__PURE__ */ z.schema(() => z.strictObject({
-  tenant: z.string().check(z.minLength(1)),
-  promotionId: z.string().check(z.minLength(1)),
-  status: z.string().check(z.minLength(1)),
-  sourceEnvironment: z.string().check(z.minLength(1)),
-  targetEnvironment: z.string().check(z.minLength(1)),
-  subject: z.string().check(z.minLength(1)),
-  releaseDigest: z.string().check(z.minLength(1)),
-  actor: z.optional(z.string()),
-  reason: z.optional(z.string()),
-  /** approvals still needed (Approval Required) */
-  approvalsNeeded: z.optional(z.number().check(z.int(), z.minimum(0))),
-  approverGroups: z.optional(z.array(z.string())),
-  /** Promotion Approved: how long it waited for its approvals (seconds), the ApprovalWaitSeconds metric */
-  approvalWaitSeconds: z.optional(z.number().check(z.minimum(0))),
-  at: z.string(),
-}));
+export const promotionEventDetail = /* @__PURE__ */ z.schema(() =>
+  z.strictObject({
+    tenant: z.string().check(z.minLength(1)),
+    promotionId: z.string().check(z.minLength(1)),
+    status: z.string().check(z.minLength(1)),
+    sourceEnvironment: z.string().check(z.minLength(1)),
+    targetEnvironment: z.string().check(z.minLength(1)),
+    subject: z.string().check(z.minLength(1)),
+    releaseDigest: z.string().check(z.minLength(1)),
+    actor: z.optional(z.string()),
+    reason: z.optional(z.string()),
+    /** approvals still needed (Approval Required) */
+    approvalsNeeded: z.optional(z.number().check(z.int(), z.minimum(0))),
+    approverGroups: z.optional(z.array(z.string())),
+    /** Promotion Approved: how long it waited for its approvals (seconds), the ApprovalWaitSeconds metric */
+    approvalWaitSeconds: z.optional(z.number().check(z.minimum(0))),
+    at: z.string(),
+  }),
+);
 export type PromotionEventDetail = z.infer<typeof promotionEventDetail>;
 
 /** `Break Glass Used`: an admin overrode a guard (protected environment, freeze window) with a reason. */
-export const breakGlassEventDetail = /* @__PURE__ */ z.schema(() => z.strictObject({
-  tenant: z.string().check(z.minLength(1)),
-  environment: z.string().check(z.minLength(1)),
-  guard: z.enum(['protected-environment', 'freeze-window']),
-  action: z.string().check(z.minLength(1)),
-  actor: z.string().check(z.minLength(1)),
-  reason: z.string().check(z.minLength(1)),
-  promotionId: z.optional(z.string()),
-  at: z.string(),
-}));
+export const breakGlassEventDetail = /* @__PURE__ */ z.schema(() =>
+  z.strictObject({
+    tenant: z.string().check(z.minLength(1)),
+    environment: z.string().check(z.minLength(1)),
+    guard: z.enum(['protected-environment', 'freeze-window']),
+    action: z.string().check(z.minLength(1)),
+    actor: z.string().check(z.minLength(1)),
+    reason: z.string().check(z.minLength(1)),
+    promotionId: z.optional(z.string()),
+    at: z.string(),
+  }),
+);
 
 /** `Evidence Added`: evidence about a promotion or a release (`artifact:<name>@<version>`, `snapshot:<env>@<seq>`). */
-export const evidenceEventDetail = /* @__PURE__ */ z.schema(() => z.strictObject({ tenant: z.string().check(z.minLength(1)), owner: z.string().check(z.minLength(1)), type: z.string().check(z.minLength(1)), at: z.string() }));
+export const evidenceEventDetail = /* @__PURE__ */ z.schema(() =>
+  z.strictObject({ tenant: z.string().check(z.minLength(1)), owner: z.string().check(z.minLength(1)), type: z.string().check(z.minLength(1)), at: z.string() }),
+);
 
 /** `Deployment Recorded`: a rollout was recorded in an environment (by the pipeline or a promotion). */
-export const deploymentEventDetail = /* @__PURE__ */ z.schema(() => z.strictObject({ tenant: z.string().check(z.minLength(1)), environment: z.string().check(z.minLength(1)), imageTag: z.string().check(z.minLength(1)), status: z.string().check(z.minLength(1)), artifact: z.optional(z.string()), at: z.string() }));
+export const deploymentEventDetail = /* @__PURE__ */ z.schema(() =>
+  z.strictObject({
+    tenant: z.string().check(z.minLength(1)),
+    environment: z.string().check(z.minLength(1)),
+    imageTag: z.string().check(z.minLength(1)),
+    status: z.string().check(z.minLength(1)),
+    artifact: z.optional(z.string()),
+    at: z.string(),
+  }),
+);
 
 /** `Artifact Published`: a new version entered the line (its first environment), by the publish API or registry discovery. */
-export const artifactEventDetail = /* @__PURE__ */ z.schema(() => z.strictObject({
-  tenant: z.string().check(z.minLength(1)),
-  artifact: z.string().check(z.minLength(1)),
-  version: z.string().check(z.minLength(1)),
-  digest: z.string().check(z.minLength(1)),
-  environment: z.string().check(z.minLength(1), z.describe('the first environment of the line, where the version was published')),
-  publishedBy: z.string().check(z.minLength(1)),
-  via: z.enum(['api', 'discovery']).check(z.describe('the publish API, or a registry push discovered through a repository link')),
-  at: z.string(),
-}));
+export const artifactEventDetail = /* @__PURE__ */ z.schema(() =>
+  z.strictObject({
+    tenant: z.string().check(z.minLength(1)),
+    artifact: z.string().check(z.minLength(1)),
+    version: z.string().check(z.minLength(1)),
+    digest: z.string().check(z.minLength(1)),
+    environment: z.string().check(z.minLength(1), z.describe('the first environment of the line, where the version was published')),
+    publishedBy: z.string().check(z.minLength(1)),
+    via: z.enum(['api', 'discovery']).check(z.describe('the publish API, or a registry push discovered through a repository link')),
+    at: z.string(),
+  }),
+);
 
 /** `Freeze Started` / `Freeze Ended`: a freeze window's occurrence opened or closed (one event per edge; `environment` absent: tenant-wide). */
-export const freezeEventDetail = /* @__PURE__ */ z.schema(() => z.strictObject({
-  tenant: z.string().check(z.minLength(1)),
-  windowId: z.string().check(z.minLength(1)),
-  environment: z.optional(z.string().check(z.minLength(1))).check(z.describe('the environment the window holds; absent for a tenant-wide window')),
-  reason: z.string().check(z.minLength(1)),
-  start: z.string().check(z.describe('when this occurrence opens (ISO 8601)')),
-  end: z.string().check(z.describe('when this occurrence closes (ISO 8601)')),
-  at: z.string().check(z.describe('the edge: start for Freeze Started, end (or the removal of an open window) for Freeze Ended')),
-}));
+export const freezeEventDetail = /* @__PURE__ */ z.schema(() =>
+  z.strictObject({
+    tenant: z.string().check(z.minLength(1)),
+    windowId: z.string().check(z.minLength(1)),
+    environment: z.optional(z.string().check(z.minLength(1))).check(z.describe('the environment the window holds; absent for a tenant-wide window')),
+    reason: z.string().check(z.minLength(1)),
+    start: z.string().check(z.describe('when this occurrence opens (ISO 8601)')),
+    end: z.string().check(z.describe('when this occurrence closes (ISO 8601)')),
+    at: z.string().check(z.describe('the edge: start for Freeze Started, end (or the removal of an open window) for Freeze Ended')),
+  }),
+);
 
 /** What changes the inputs of auto-promotion: the auto-promoter subscribes to these (CDK rule and local bus alike). */
 export const AUTO_PROMOTION_TRIGGERS = ['Evidence Added', 'Deployment Recorded', 'Promotion Completed'] as const;

@@ -81,7 +81,24 @@ export interface Snapshot {
   reason?: string;
 }
 
-export type EntityType = 'environment' | 'config' | 'flag' | 'snapshot' | 'promotion' | 'artifact' | 'rule' | 'deployment' | 'consumer' | 'freeze-window' | 'manifest' | 'slack-link' | 'app-key' | 'webhook' | 'git-target' | 'tenant' | 'user';
+export type EntityType =
+  | 'environment'
+  | 'config'
+  | 'flag'
+  | 'snapshot'
+  | 'promotion'
+  | 'artifact'
+  | 'rule'
+  | 'deployment'
+  | 'consumer'
+  | 'freeze-window'
+  | 'manifest'
+  | 'slack-link'
+  | 'app-key'
+  | 'webhook'
+  | 'git-target'
+  | 'tenant'
+  | 'user';
 
 /**
  * How a person acted when it was not through their own token: from Slack, as the Slack user they

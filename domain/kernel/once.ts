@@ -8,7 +8,13 @@ const REMEMBER_SECONDS = 3 * 86400;
  * stream relay, EventBridge retries), the effect is once. A failed run gives
  * the claim back so a redelivery runs it again.
  */
-export async function runOnce<T>(deps: Deps, tenant: string, consumer: string, eventId: string | undefined, work: () => Promise<T>): Promise<{ duplicate: true } | { duplicate: false; result: T }> {
+export async function runOnce<T>(
+  deps: Deps,
+  tenant: string,
+  consumer: string,
+  eventId: string | undefined,
+  work: () => Promise<T>,
+): Promise<{ duplicate: true } | { duplicate: false; result: T }> {
   if (eventId && !(await deps.store.claimOnce(tenant, consumer, eventId, REMEMBER_SECONDS))) return { duplicate: true };
   try {
     return { duplicate: false, result: await work() };

@@ -29,20 +29,31 @@ export const condition: z.ZodMiniType<Condition> = /* @__PURE__ */ z.lazy(() =>
   ]),
 );
 
-const semverLike = /* @__PURE__ */ z.schema(() => z.string().check(z.regex(/^v?\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$/, 'must be a semantic version, e.g. v1.2.3')));
-export const artifactName = /* @__PURE__ */ z.schema(() => z.string().check(z.regex(/^[a-z0-9][a-z0-9._-]{0,99}$/, 'must be 1-100 characters: lower-case letters, digits, . _ -'), notReserved()));
+const semverLike = /* @__PURE__ */ z.schema(() =>
+  z.string().check(z.regex(/^v?\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$/, 'must be a semantic version, e.g. v1.2.3')),
+);
+export const artifactName = /* @__PURE__ */ z.schema(() =>
+  z.string().check(z.regex(/^[a-z0-9][a-z0-9._-]{0,99}$/, 'must be 1-100 characters: lower-case letters, digits, . _ -'), notReserved()),
+);
 export const sha256Digest = /* @__PURE__ */ z.schema(() => z.string().check(z.regex(/^sha256:[0-9a-f]{64}$/, "must be 'sha256:' followed by 64 hex digits")));
 
 /** An artifact version's metadata is stored as its JSON text, within one item. */
 export const MAX_METADATA_BYTES = 64 * 1024;
 
-export const publishArtifact = /* @__PURE__ */ z.schema(() => z.strictObject({
-  version: semverLike,
-  digest: sha256Digest,
-  sourceCommit: z._default(z.string().check(z.maxLength(100)), ''),
-  gitBranch: z._default(z.string().check(z.maxLength(200)), ''),
-  metadata: z._default(z.record(z.string().check(notReserved()), z.json()).check(z.refine((m) => Buffer.byteLength(JSON.stringify(m)) <= MAX_METADATA_BYTES, `metadata must be at most ${MAX_METADATA_BYTES} bytes of JSON`)), {}),
-}));
+export const publishArtifact = /* @__PURE__ */ z.schema(() =>
+  z.strictObject({
+    version: semverLike,
+    digest: sha256Digest,
+    sourceCommit: z._default(z.string().check(z.maxLength(100)), ''),
+    gitBranch: z._default(z.string().check(z.maxLength(200)), ''),
+    metadata: z._default(
+      z
+        .record(z.string().check(notReserved()), z.json())
+        .check(z.refine((m) => Buffer.byteLength(JSON.stringify(m)) <= MAX_METADATA_BYTES, `metadata must be at most ${MAX_METADATA_BYTES} bytes of JSON`)),
+      {},
+    ),
+  }),
+);
 export type PublishArtifact = z.infer<typeof publishArtifact>;
 
 const common = {
@@ -58,46 +69,55 @@ const common = {
   whenFrozen: z._default(z.enum(['wait', 'fail']), 'fail'),
 };
 
-export const createConfigPromotion = /* @__PURE__ */ z.schema(() => z.strictObject({
-  ...common,
-  promotionType: z._default(z.enum(['FULL', 'SELECTIVE', 'PATTERN']), 'FULL'),
-  // Ids as the API returns them (UUIDs); any other string simply selects nothing and is reported as unmatched.
-  configIds: z._default(z.array(z.string().check(z.minLength(1), z.maxLength(100))).check(z.maxLength(1000)), []),
-  flagIds: z._default(z.array(z.string().check(z.minLength(1), z.maxLength(100))).check(z.maxLength(1000)), []),
-  // Globs (domain/kernel/glob.ts), matched in time linear in the key; stars are bounded per pattern and per request.
-  keyPatterns: z._default(
-    z
-      .array(
-        z.string().check(
-          z.regex(GLOB_PATTERN, 'must be 1-256 characters: the characters of a key (letters, digits, _ . - / :) and the wildcards * ** ?'),
-          z.refine((p) => globStars(p) <= MAX_GLOB_STARS, { message: `may hold at most ${MAX_GLOB_STARS} stars` }),
-        ),
-      )
-      .check(
-        z.maxLength(100),
-        z.refine((ps) => ps.reduce((n, p) => n + globStars(p), 0) <= MAX_GLOB_STARS_TOTAL, { message: `may hold at most ${MAX_GLOB_STARS_TOTAL} stars in all` }),
+export const createConfigPromotion = /* @__PURE__ */ z.schema(() =>
+  z
+    .strictObject({
+      ...common,
+      promotionType: z._default(z.enum(['FULL', 'SELECTIVE', 'PATTERN']), 'FULL'),
+      // Ids as the API returns them (UUIDs); any other string simply selects nothing and is reported as unmatched.
+      configIds: z._default(z.array(z.string().check(z.minLength(1), z.maxLength(100))).check(z.maxLength(1000)), []),
+      flagIds: z._default(z.array(z.string().check(z.minLength(1), z.maxLength(100))).check(z.maxLength(1000)), []),
+      // Globs (domain/kernel/glob.ts), matched in time linear in the key; stars are bounded per pattern and per request.
+      keyPatterns: z._default(
+        z
+          .array(
+            z.string().check(
+              z.regex(GLOB_PATTERN, 'must be 1-256 characters: the characters of a key (letters, digits, _ . - / :) and the wildcards * ** ?'),
+              z.refine((p) => globStars(p) <= MAX_GLOB_STARS, { message: `may hold at most ${MAX_GLOB_STARS} stars` }),
+            ),
+          )
+          .check(
+            z.maxLength(100),
+            z.refine((ps) => ps.reduce((n, p) => n + globStars(p), 0) <= MAX_GLOB_STARS_TOTAL, {
+              message: `may hold at most ${MAX_GLOB_STARS_TOTAL} stars in all`,
+            }),
+          ),
+        [],
       ),
-    [],
-  ),
-}).check(
-  z.superRefine((b, ctx) => {
-    if (b.promotionType === 'SELECTIVE' && b.configIds.length + b.flagIds.length + b.keyPatterns.length === 0) {
-      ctx.addIssue({ code: 'custom', path: ['configIds'], message: 'SELECTIVE needs configIds, flagIds or keyPatterns' });
-    }
-    if (b.promotionType === 'PATTERN' && b.keyPatterns.length === 0) {
-      ctx.addIssue({ code: 'custom', path: ['keyPatterns'], message: 'PATTERN needs keyPatterns' });
-    }
-  }),
-  z.meta({
-    allOf: [
-      {
-        if: { properties: { promotionType: { const: 'SELECTIVE' } }, required: ['promotionType'] },
-        then: { anyOf: ['configIds', 'flagIds', 'keyPatterns'].map((k) => ({ required: [k], properties: { [k]: { minItems: 1 } } })) },
-      },
-      { if: { properties: { promotionType: { const: 'PATTERN' } }, required: ['promotionType'] }, then: { required: ['keyPatterns'], properties: { keyPatterns: { minItems: 1 } } } },
-    ],
-  }),
-));
+    })
+    .check(
+      z.superRefine((b, ctx) => {
+        if (b.promotionType === 'SELECTIVE' && b.configIds.length + b.flagIds.length + b.keyPatterns.length === 0) {
+          ctx.addIssue({ code: 'custom', path: ['configIds'], message: 'SELECTIVE needs configIds, flagIds or keyPatterns' });
+        }
+        if (b.promotionType === 'PATTERN' && b.keyPatterns.length === 0) {
+          ctx.addIssue({ code: 'custom', path: ['keyPatterns'], message: 'PATTERN needs keyPatterns' });
+        }
+      }),
+      z.meta({
+        allOf: [
+          {
+            if: { properties: { promotionType: { const: 'SELECTIVE' } }, required: ['promotionType'] },
+            then: { anyOf: ['configIds', 'flagIds', 'keyPatterns'].map((k) => ({ required: [k], properties: { [k]: { minItems: 1 } } })) },
+          },
+          {
+            if: { properties: { promotionType: { const: 'PATTERN' } }, required: ['promotionType'] },
+            then: { required: ['keyPatterns'], properties: { keyPatterns: { minItems: 1 } } },
+          },
+        ],
+      }),
+    ),
+);
 export type CreateConfigPromotion = z.infer<typeof createConfigPromotion>;
 
 export const createArtifactPromotion = /* @__PURE__ */ z.strictObject({ ...common, artifact: artifactName, version: semverLike });
@@ -107,17 +127,19 @@ export type CreateArtifactPromotion = z.infer<typeof createArtifactPromotion>;
  * The agent promotion body: the agent is the artifact, the source deployment names the release and the
  * environment it runs in, the gateway is the deployment target within the target environment.
  */
-export const createAgentPromotion = /* @__PURE__ */ z.schema(() => z.strictObject({
-  agentId: artifactName,
-  sourceDeploymentId: z.string().check(z.minLength(1), z.maxLength(100)),
-  targetGatewayId: z.string().check(z.minLength(1), z.maxLength(200)),
-  targetEnvironment: envName,
-  notes: common.notes,
-  dryRun: common.dryRun,
-  autoStart: common.autoStart,
-  trigger: common.trigger,
-  whenFrozen: common.whenFrozen,
-}));
+export const createAgentPromotion = /* @__PURE__ */ z.schema(() =>
+  z.strictObject({
+    agentId: artifactName,
+    sourceDeploymentId: z.string().check(z.minLength(1), z.maxLength(100)),
+    targetGatewayId: z.string().check(z.minLength(1), z.maxLength(200)),
+    targetEnvironment: envName,
+    notes: common.notes,
+    dryRun: common.dryRun,
+    autoStart: common.autoStart,
+    trigger: common.trigger,
+    whenFrozen: common.whenFrozen,
+  }),
+);
 export type CreateAgentPromotion = z.infer<typeof createAgentPromotion>;
 
 /**
@@ -126,7 +148,10 @@ export type CreateAgentPromotion = z.infer<typeof createAgentPromotion>;
  */
 export const createPromotion = /* @__PURE__ */ z.schema(() =>
   z.pipe(
-    z.pipe(z.transform(camelKeys), z.custom<Record<string, unknown>>((v) => !!v && typeof v === 'object' && !Array.isArray(v), 'body must be a JSON object')),
+    z.pipe(
+      z.transform(camelKeys),
+      z.custom<Record<string, unknown>>((v) => !!v && typeof v === 'object' && !Array.isArray(v), 'body must be a JSON object'),
+    ),
     z.pipe(
       z.custom<Record<string, unknown>>(),
       z.transform((body, ctx) => {
@@ -144,15 +169,22 @@ export const createPromotion = /* @__PURE__ */ z.schema(() =>
 export type CreatePromotion = CreateArtifactPromotion | CreateConfigPromotion;
 
 export const approveBody = /* @__PURE__ */ z.schema(() => z.strictObject({ comment: z.optional(z.string().check(z.maxLength(1000))) }));
-export const rejectBody = /* @__PURE__ */ z.schema(() => z.strictObject({ reason: z.string().check(
-  z.trim(),
-  z.minLength(1, 'give a reason for the rejection'),
-  z.regex(/\S/, 'must not be blank'),
-  z.maxLength(1000),
-) }));
-export const cancelQuery = /* @__PURE__ */ z.schema(() => z.strictObject({ reason: z.optional(z.string().check(z.trim(), z.minLength(1), z.regex(/\S/, 'must not be blank'), z.maxLength(1000))) }));
+export const rejectBody = /* @__PURE__ */ z.schema(() =>
+  z.strictObject({
+    reason: z.string().check(z.trim(), z.minLength(1, 'give a reason for the rejection'), z.regex(/\S/, 'must not be blank'), z.maxLength(1000)),
+  }),
+);
+export const cancelQuery = /* @__PURE__ */ z.schema(() =>
+  z.strictObject({ reason: z.optional(z.string().check(z.trim(), z.minLength(1), z.regex(/\S/, 'must not be blank'), z.maxLength(1000))) }),
+);
 export const executeBody = /* @__PURE__ */ z.schema(() => z.strictObject({ dryRun: z._default(z.boolean(), false) }));
-export const scheduleBody = /* @__PURE__ */ z.schema(() => z.strictObject({ at: z.iso.datetime({ offset: true, message: 'at must be an ISO-8601 date-time in the future, e.g. 2026-12-01T09:00:00Z' }).check(z.describe('In the future (a time past is refused with 400)')) }));
+export const scheduleBody = /* @__PURE__ */ z.schema(() =>
+  z.strictObject({
+    at: z.iso
+      .datetime({ offset: true, message: 'at must be an ISO-8601 date-time in the future, e.g. 2026-12-01T09:00:00Z' })
+      .check(z.describe('In the future (a time past is refused with 400)')),
+  }),
+);
 
 /** The smallest magnitude DynamoDB stores a number with (evidence is stored as native numbers). */
 const MIN_STORED_MAGNITUDE = 1e-130;
@@ -163,15 +195,57 @@ const measure = (n: z.ZodMiniNumber = z.number()) =>
     z.meta({ not: { exclusiveMinimum: -MIN_STORED_MAGNITUDE, exclusiveMaximum: MIN_STORED_MAGNITUDE, not: { const: 0 } } }),
   );
 
-export const evidenceBody = /* @__PURE__ */ z.schema(() => z.discriminatedUnion('type', [
-  z.strictObject({ type: z.literal('test_results'), payload: z.strictObject({ passed: z.number().check(z.int(), z.minimum(0)), failed: z.number().check(z.int(), z.minimum(0)), skipped: z._default(z.number().check(z.int(), z.minimum(0)), 0), suite: z.optional(z.string().check(z.maxLength(200))) }) }),
-  z.strictObject({ type: z.literal('security_scan'), payload: z.strictObject({ critical: z.number().check(z.int(), z.minimum(0)), high: z.number().check(z.int(), z.minimum(0)), medium: z._default(z.number().check(z.int(), z.minimum(0)), 0), low: z._default(z.number().check(z.int(), z.minimum(0)), 0), signatureVerified: z.optional(z.boolean()), scanner: z.optional(z.string().check(z.maxLength(100))) }) }),
-  z.strictObject({ type: z.literal('cost_estimate'), payload: z.strictObject({ monthlyDelta: measure(), currency: z._default(z.string().check(z.length(3)), 'USD'), budget: z.optional(measure()) }) }),
-  z.strictObject({ type: z.literal('benchmark'), payload: z.strictObject({ metric: z.string().check(z.minLength(1), z.maxLength(100)), value: measure(), baseline: measure(), tolerancePct: z._default(measure(z.number().check(z.minimum(0), z.maximum(1000))), 10), higherIsBetter: z._default(z.boolean(), false) }) }),
-  z.strictObject({ type: z.literal('policy'), payload: z.strictObject({ passed: z.boolean(), violations: z._default(z.array(z.string().check(z.maxLength(500))).check(z.maxLength(100)), []) }) }),
-  z.strictObject({ type: z.literal('metrics'), payload: z.record(z.string().check(z.regex(/^[a-z][a-z0-9_]{0,63}$/), notReserved()), measure()) }),
-  z.strictObject({ type: z.literal('alarm'), payload: z.strictObject({ name: z.string().check(z.minLength(1), z.maxLength(200)), state: z.enum(['OK', 'ALARM']), reason: z.optional(z.string().check(z.maxLength(500))) }) }),
-]));
+export const evidenceBody = /* @__PURE__ */ z.schema(() =>
+  z.discriminatedUnion('type', [
+    z.strictObject({
+      type: z.literal('test_results'),
+      payload: z.strictObject({
+        passed: z.number().check(z.int(), z.minimum(0)),
+        failed: z.number().check(z.int(), z.minimum(0)),
+        skipped: z._default(z.number().check(z.int(), z.minimum(0)), 0),
+        suite: z.optional(z.string().check(z.maxLength(200))),
+      }),
+    }),
+    z.strictObject({
+      type: z.literal('security_scan'),
+      payload: z.strictObject({
+        critical: z.number().check(z.int(), z.minimum(0)),
+        high: z.number().check(z.int(), z.minimum(0)),
+        medium: z._default(z.number().check(z.int(), z.minimum(0)), 0),
+        low: z._default(z.number().check(z.int(), z.minimum(0)), 0),
+        signatureVerified: z.optional(z.boolean()),
+        scanner: z.optional(z.string().check(z.maxLength(100))),
+      }),
+    }),
+    z.strictObject({
+      type: z.literal('cost_estimate'),
+      payload: z.strictObject({ monthlyDelta: measure(), currency: z._default(z.string().check(z.length(3)), 'USD'), budget: z.optional(measure()) }),
+    }),
+    z.strictObject({
+      type: z.literal('benchmark'),
+      payload: z.strictObject({
+        metric: z.string().check(z.minLength(1), z.maxLength(100)),
+        value: measure(),
+        baseline: measure(),
+        tolerancePct: z._default(measure(z.number().check(z.minimum(0), z.maximum(1000))), 10),
+        higherIsBetter: z._default(z.boolean(), false),
+      }),
+    }),
+    z.strictObject({
+      type: z.literal('policy'),
+      payload: z.strictObject({ passed: z.boolean(), violations: z._default(z.array(z.string().check(z.maxLength(500))).check(z.maxLength(100)), []) }),
+    }),
+    z.strictObject({ type: z.literal('metrics'), payload: z.record(z.string().check(z.regex(/^[a-z][a-z0-9_]{0,63}$/), notReserved()), measure()) }),
+    z.strictObject({
+      type: z.literal('alarm'),
+      payload: z.strictObject({
+        name: z.string().check(z.minLength(1), z.maxLength(200)),
+        state: z.enum(['OK', 'ALARM']),
+        reason: z.optional(z.string().check(z.maxLength(500))),
+      }),
+    }),
+  ]),
+);
 export type EvidenceBody = z.infer<typeof evidenceBody>;
 
 const ruleFields = {
@@ -187,78 +261,145 @@ const ruleFields = {
   conditions: z.nullable(condition),
   allowSkip: z.boolean(),
   status: z.enum(['active', 'disabled']),
-  evidenceFrom: z.union([z.enum(['anyone', 'not-requester', 'machine']), z.string().check(z.regex(/^group:[A-Za-z0-9_.@+=,-]{1,100}$/, "must be anyone, not-requester, machine or group:<name>"))]) as z.ZodMiniType<import('./promotion-model.ts').EvidenceFrom>,
+  evidenceFrom: z.union([
+    z.enum(['anyone', 'not-requester', 'machine']),
+    z.string().check(z.regex(/^group:[A-Za-z0-9_.@+=,-]{1,100}$/, 'must be anyone, not-requester, machine or group:<name>')),
+  ]) as z.ZodMiniType<import('./promotion-model.ts').EvidenceFrom>,
 };
 
-export const createRule = /* @__PURE__ */ z.schema(() => z.pipe(z.transform(camelKeys), z.strictObject({
-    ...ruleFields,
-    requiresApproval: z._default(ruleFields.requiresApproval, true),
-    requiredApprovers: z._default(ruleFields.requiredApprovers, 1),
-    approverGroups: z._default(ruleFields.approverGroups, ['approver', 'admin']),
-    separationOfDuties: z._default(ruleFields.separationOfDuties, true),
-    approvalExpirySeconds: z._default(ruleFields.approvalExpirySeconds, 86_400),
-    autoPromote: z._default(ruleFields.autoPromote, false),
-    conditions: z._default(ruleFields.conditions, null),
-    allowSkip: z._default(ruleFields.allowSkip, false),
-    evidenceFrom: z._default(ruleFields.evidenceFrom, 'anyone'),
-    status: z._default(ruleFields.status, 'active'),
-  }).check(
-    z.refine((r) => !r.requiresApproval || r.requiredApprovers >= 1, { message: 'requiredApprovers must be at least 1 when approval is required', path: ['requiredApprovers'] }),
-    z.meta({ if: { not: { properties: { requiresApproval: { const: false } }, required: ['requiresApproval'] } }, then: { properties: { requiredApprovers: { minimum: 1 } } } }),
-  )));
+export const createRule = /* @__PURE__ */ z.schema(() =>
+  z.pipe(
+    z.transform(camelKeys),
+    z
+      .strictObject({
+        ...ruleFields,
+        requiresApproval: z._default(ruleFields.requiresApproval, true),
+        requiredApprovers: z._default(ruleFields.requiredApprovers, 1),
+        approverGroups: z._default(ruleFields.approverGroups, ['approver', 'admin']),
+        separationOfDuties: z._default(ruleFields.separationOfDuties, true),
+        approvalExpirySeconds: z._default(ruleFields.approvalExpirySeconds, 86_400),
+        autoPromote: z._default(ruleFields.autoPromote, false),
+        conditions: z._default(ruleFields.conditions, null),
+        allowSkip: z._default(ruleFields.allowSkip, false),
+        evidenceFrom: z._default(ruleFields.evidenceFrom, 'anyone'),
+        status: z._default(ruleFields.status, 'active'),
+      })
+      .check(
+        z.refine((r) => !r.requiresApproval || r.requiredApprovers >= 1, {
+          message: 'requiredApprovers must be at least 1 when approval is required',
+          path: ['requiredApprovers'],
+        }),
+        z.meta({
+          if: { not: { properties: { requiresApproval: { const: false } }, required: ['requiresApproval'] } },
+          then: { properties: { requiredApprovers: { minimum: 1 } } },
+        }),
+      ),
+  ),
+);
 export type CreateRule = z.infer<typeof createRule>;
 
-export const updateRule = /* @__PURE__ */ z.schema(() => z.pipe(z.transform(camelKeys), z.strictObject({ version: z.number().check(z.int(), z.minimum(1)), ...Object.fromEntries(Object.entries(ruleFields).map(([k, v]) => [k, z.optional(v)])) } as {
-    version: z.ZodMiniNumber;
-  } & { [K in keyof typeof ruleFields]: z.ZodMiniOptional<(typeof ruleFields)[K]> })));
+export const updateRule = /* @__PURE__ */ z.schema(() =>
+  z.pipe(
+    z.transform(camelKeys),
+    z.strictObject({
+      version: z.number().check(z.int(), z.minimum(1)),
+      ...Object.fromEntries(Object.entries(ruleFields).map(([k, v]) => [k, z.optional(v)])),
+    } as {
+      version: z.ZodMiniNumber;
+    } & { [K in keyof typeof ruleFields]: z.ZodMiniOptional<(typeof ruleFields)[K]> }),
+  ),
+);
 export type UpdateRule = z.infer<typeof updateRule>;
 
-export const listPromotionsQuery = /* @__PURE__ */ z.schema(() => z.strictObject({
-  // The lower-case names cover several statuses (lifecycle.ts STATUS_ALIASES); exact statuses in any case.
-  status: z.optional(z.pipe(z.string().check(z.meta({ enum: [...Object.keys(STATUS_ALIASES), ...STATUSES, ...STATUSES.map((s) => s.toLowerCase())].filter((s, i, all) => all.indexOf(s) === i) })), z.transform((s, ctx) => {
-      const statuses = statusesFor(s);
-      if (statuses) return statuses;
-      z.addIssue(ctx, { code: 'custom', message: `must be one of ${Object.keys(STATUS_ALIASES).join(', ')} or a status: ${STATUSES.join(', ')} (any case)` });
-      return z.NEVER;
-    }))) as z.ZodMiniOptional<z.ZodMiniType<Status[], string>>,
-  source: z.optional(envName),
-  target: z.optional(envName),
-  subject: z.optional(z.string().check(z.minLength(1), z.maxLength(120), z.describe("What was promoted: config, or an artifact's name. /api/v1/config/promotions lists config only: another subject there is refused with 400"))),
-  limit: z.queryInt(1, 200, 50),
-  cursor: z.optional(z.string().check(
-    z.minLength(1),
-    z.maxLength(2048),
-    z.describe('Opaque: a value the previous page returned (X-Next-Cursor or next); any other is refused with 400'),
-  )),
-}));
+export const listPromotionsQuery = /* @__PURE__ */ z.schema(() =>
+  z.strictObject({
+    // The lower-case names cover several statuses (lifecycle.ts STATUS_ALIASES); exact statuses in any case.
+    status: z.optional(
+      z.pipe(
+        z.string().check(
+          z.meta({
+            enum: [...Object.keys(STATUS_ALIASES), ...STATUSES, ...STATUSES.map((s) => s.toLowerCase())].filter((s, i, all) => all.indexOf(s) === i),
+          }),
+        ),
+        z.transform((s, ctx) => {
+          const statuses = statusesFor(s);
+          if (statuses) return statuses;
+          z.addIssue(ctx, {
+            code: 'custom',
+            message: `must be one of ${Object.keys(STATUS_ALIASES).join(', ')} or a status: ${STATUSES.join(', ')} (any case)`,
+          });
+          return z.NEVER;
+        }),
+      ),
+    ) as z.ZodMiniOptional<z.ZodMiniType<Status[], string>>,
+    source: z.optional(envName),
+    target: z.optional(envName),
+    subject: z.optional(
+      z
+        .string()
+        .check(
+          z.minLength(1),
+          z.maxLength(120),
+          z.describe(
+            "What was promoted: config, or an artifact's name. /api/v1/config/promotions lists config only: another subject there is refused with 400",
+          ),
+        ),
+    ),
+    limit: z.queryInt(1, 200, 50),
+    cursor: z.optional(
+      z
+        .string()
+        .check(
+          z.minLength(1),
+          z.maxLength(2048),
+          z.describe('Opaque: a value the previous page returned (X-Next-Cursor or next); any other is refused with 400'),
+        ),
+    ),
+  }),
+);
 export type ListPromotionsQuery = z.infer<typeof listPromotionsQuery>;
 
-export const autoCheckBody = /* @__PURE__ */ z.schema(() => z.strictObject({
-  sourceEnvironment: envName,
-  artifact: z.optional(artifactName),
-  version: z.optional(semverLike),
-}).check(
-  z.refine((b) => !b.artifact === !b.version, { message: 'give artifact and version together (or neither, for the config set)' }),
-  z.meta({ dependentRequired: { artifact: ['version'], version: ['artifact'] } }),
-));
+export const autoCheckBody = /* @__PURE__ */ z.schema(() =>
+  z
+    .strictObject({
+      sourceEnvironment: envName,
+      artifact: z.optional(artifactName),
+      version: z.optional(semverLike),
+    })
+    .check(
+      z.refine((b) => !b.artifact === !b.version, { message: 'give artifact and version together (or neither, for the config set)' }),
+      z.meta({ dependentRequired: { artifact: ['version'], version: ['artifact'] } }),
+    ),
+);
 
 export { itemKey };
 
-export const rollbackBody = /* @__PURE__ */ z.schema(() => z.strictObject({ reason: z.string().check(
-  z.trim(),
-  z.minLength(1, 'say why you roll back'),
-  z.regex(/\S/, 'must not be blank'),
-  z.maxLength(1000),
-), dryRun: z._default(z.boolean(), false), override: z._default(z.boolean(), false) }));
+export const rollbackBody = /* @__PURE__ */ z.schema(() =>
+  z.strictObject({
+    reason: z.string().check(z.trim(), z.minLength(1, 'say why you roll back'), z.regex(/\S/, 'must not be blank'), z.maxLength(1000)),
+    dryRun: z._default(z.boolean(), false),
+    override: z._default(z.boolean(), false),
+  }),
+);
 
-export const envRollbackBody = /* @__PURE__ */ z.schema(() => z.strictObject({
-  artifact: z.optional(artifactName),
-  version: z.optional(semverLike),
-  snapshot: z.optional(z.number().check(z.int(), z.minimum(0))),
-  dryRun: z._default(z.boolean(), false),
-  reason: z.optional(z.string().check(z.trim(), z.minLength(1), z.regex(/\S/, 'must not be blank'), z.maxLength(1000))).check(z.describe('why you roll back: required unless dryRun (a dry run only shows the impact); 400 at body.reason without it')),
-  override: z._default(z.boolean(), false),
-}).check(
-  z.refine((b) => (b.snapshot === undefined) !== !(b.artifact && b.version), { message: 'give either snapshot (configs) or artifact and version' }),
-  z.meta({ oneOf: [{ required: ['snapshot'] }, { required: ['artifact', 'version'] }], if: { properties: { dryRun: { const: true } }, required: ['dryRun'] }, else: { required: ['reason'] } }),
-));
+export const envRollbackBody = /* @__PURE__ */ z.schema(() =>
+  z
+    .strictObject({
+      artifact: z.optional(artifactName),
+      version: z.optional(semverLike),
+      snapshot: z.optional(z.number().check(z.int(), z.minimum(0))),
+      dryRun: z._default(z.boolean(), false),
+      reason: z
+        .optional(z.string().check(z.trim(), z.minLength(1), z.regex(/\S/, 'must not be blank'), z.maxLength(1000)))
+        .check(z.describe('why you roll back: required unless dryRun (a dry run only shows the impact); 400 at body.reason without it')),
+      override: z._default(z.boolean(), false),
+    })
+    .check(
+      z.refine((b) => (b.snapshot === undefined) !== !(b.artifact && b.version), { message: 'give either snapshot (configs) or artifact and version' }),
+      z.meta({
+        oneOf: [{ required: ['snapshot'] }, { required: ['artifact', 'version'] }],
+        if: { properties: { dryRun: { const: true } }, required: ['dryRun'] },
+        else: { required: ['reason'] },
+      }),
+    ),
+);

@@ -2,7 +2,10 @@ import { ConcurrentModification } from './errors.ts';
 
 /** Raised by a Store when a conditional write lost a race. */
 export class WriteConflict extends Error {
-  constructor(readonly reason: 'chain' | 'version' | 'exists' | 'position' | 'not-empty' | 'unknown', message?: string) {
+  constructor(
+    readonly reason: 'chain' | 'version' | 'exists' | 'position' | 'not-empty' | 'unknown',
+    message?: string,
+  ) {
     super(message ?? `write conflict (${reason})`);
     this.name = 'WriteConflict';
   }
@@ -37,7 +40,9 @@ export async function retryOnConflict<T>(step: () => Promise<T>): Promise<T> {
       const wait = Math.random() * Math.min(250, 5 * 2 ** Math.min(attempt, 6));
       if (Date.now() + wait > deadline) {
         writeStats.givenUp++;
-        throw new ConcurrentModification(`Too many concurrent changes to the same data for ${Math.round(budgetMs() / 1000)} s (${attempt} attempts); retry after the Retry-After delay`);
+        throw new ConcurrentModification(
+          `Too many concurrent changes to the same data for ${Math.round(budgetMs() / 1000)} s (${attempt} attempts); retry after the Retry-After delay`,
+        );
       }
       await new Promise((r) => setTimeout(r, wait));
     }

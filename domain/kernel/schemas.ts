@@ -20,158 +20,242 @@ export const MAX_ENVIRONMENTS = 20;
 export const MAX_BATCH_ITEMS = 1000;
 const batchCap = `at most ${MAX_BATCH_ITEMS} items per batch (set and delete together): split the change into several batches`;
 
-export const envName = /* @__PURE__ */ z.schema(() => z.string().check(z.regex(ENV_NAME, 'must be 1-32 characters: lower-case letters, digits and dashes, starting with a letter'), notReserved()));
+export const envName = /* @__PURE__ */ z.schema(() =>
+  z.string().check(z.regex(ENV_NAME, 'must be 1-32 characters: lower-case letters, digits and dashes, starting with a letter'), notReserved()),
+);
 
-export const itemKey = /* @__PURE__ */ z.schema(() => z.string().check(z.regex(ITEM_KEY, 'must be 1-256 characters: letters, digits and _ . - / :, not starting with punctuation'), noReservedSegment()));
+export const itemKey = /* @__PURE__ */ z.schema(() =>
+  z.string().check(z.regex(ITEM_KEY, 'must be 1-256 characters: letters, digits and _ . - / :, not starting with punctuation'), noReservedSegment()),
+);
 
-export const jsonValue = /* @__PURE__ */ z.schema(() => z.json().check(z.refine((v) => Buffer.byteLength(canonicalJson(v)) <= MAX_VALUE_BYTES, {
-  message: `value must be at most ${MAX_VALUE_BYTES} bytes of JSON`,
-})));
+export const jsonValue = /* @__PURE__ */ z.schema(() =>
+  z.json().check(
+    z.refine((v) => Buffer.byteLength(canonicalJson(v)) <= MAX_VALUE_BYTES, {
+      message: `value must be at most ${MAX_VALUE_BYTES} bytes of JSON`,
+    }),
+  ),
+);
 
 export const GATE_NAMES = ['policy_compliance', 'tests', 'security_scan', 'cost_analysis', 'performance_baseline'] as const;
 
-export const gates = /* @__PURE__ */ z.schema(() => z.strictObject({
-  policy_compliance: z._default(z.literal(true, { message: 'policy_compliance is mandatory and cannot be turned off' }), true),
-  tests: z._default(z.boolean(), false),
-  security_scan: z._default(z.boolean(), false),
-  cost_analysis: z._default(z.boolean(), false),
-  performance_baseline: z._default(z.boolean(), false),
-}));
+export const gates = /* @__PURE__ */ z.schema(() =>
+  z.strictObject({
+    policy_compliance: z._default(z.literal(true, { message: 'policy_compliance is mandatory and cannot be turned off' }), true),
+    tests: z._default(z.boolean(), false),
+    security_scan: z._default(z.boolean(), false),
+    cost_analysis: z._default(z.boolean(), false),
+    performance_baseline: z._default(z.boolean(), false),
+  }),
+);
 export type Gates = z.infer<typeof gates>;
 
-export const webhookGate = /* @__PURE__ */ z.schema(() => z.strictObject({
-  name: z.string().check(z.regex(/^[a-z][a-z0-9-]{0,39}$/, 'must be 1-40 characters: lower-case letters, digits, dashes'), notReserved()),
-  url: tenantUrl(),
-  timeoutMs: z._default(z.number().check(z.int(), z.minimum(100), z.maximum(25_000)), 5000),
-  blocking: z._default(z.boolean(), true),
-  secret: z.string().check(z.minLength(16, 'secret must be at least 16 characters'), z.maxLength(256)),
-}));
+export const webhookGate = /* @__PURE__ */ z.schema(() =>
+  z.strictObject({
+    name: z.string().check(z.regex(/^[a-z][a-z0-9-]{0,39}$/, 'must be 1-40 characters: lower-case letters, digits, dashes'), notReserved()),
+    url: tenantUrl(),
+    timeoutMs: z._default(z.number().check(z.int(), z.minimum(100), z.maximum(25_000)), 5000),
+    blocking: z._default(z.boolean(), true),
+    secret: z.string().check(z.minLength(16, 'secret must be at least 16 characters'), z.maxLength(256)),
+  }),
+);
 export type WebhookGateConfig = z.infer<typeof webhookGate>;
 
-const webhookGates = /* @__PURE__ */ z.schema(() => z.array(webhookGate).check(
-  z.maxLength(10),
-  z.refine((hooks) => new Set(hooks.map((h) => h.name)).size === hooks.length, { message: 'webhook gate names must be unique' }),
-));
+const webhookGates = /* @__PURE__ */ z.schema(() =>
+  z.array(webhookGate).check(
+    z.maxLength(10),
+    z.refine((hooks) => new Set(hooks.map((h) => h.name)).size === hooks.length, { message: 'webhook gate names must be unique' }),
+  ),
+);
 const concurrency = /* @__PURE__ */ z.enum(['queue', 'reject', 'supersede']);
 
 /** Registries by name and URL only: credentials are configuration (REGISTRY_CREDENTIALS), never request data. */
-const registries = /* @__PURE__ */ z.schema(() => z.array(z.strictObject({
-    name: z.string().check(z.regex(/^[a-z][a-z0-9-]{0,39}$/, 'must be 1-40 characters: lower-case letters, digits, dashes'), notReserved()),
-    url: z.pipe(tenantUrl(), z.transform((u) => u.replace(/\/+$/, ''))),
-  })).check(
-  z.maxLength(5),
-  z.refine((r) => new Set(r.map((x) => x.name)).size === r.length, { message: 'registry names must be unique' }),
-));
+const registries = /* @__PURE__ */ z.schema(() =>
+  z
+    .array(
+      z.strictObject({
+        name: z.string().check(z.regex(/^[a-z][a-z0-9-]{0,39}$/, 'must be 1-40 characters: lower-case letters, digits, dashes'), notReserved()),
+        url: z.pipe(
+          tenantUrl(),
+          z.transform((u) => u.replace(/\/+$/, '')),
+        ),
+      }),
+    )
+    .check(
+      z.maxLength(5),
+      z.refine((r) => new Set(r.map((x) => x.name)).size === r.length, { message: 'registry names must be unique' }),
+    ),
+);
 
 const reason = /* @__PURE__ */ z.schema(() => z.string().check(z.trim(), z.minLength(1), z.regex(/\S/, 'must not be blank'), z.maxLength(1000)));
 
 /** `verification`: digest_match (the copy hashes to the digest), or signature_match (also a Sigstore bundle signed by `signingKey`). */
 export const verification = /* @__PURE__ */ z.enum(['digest_match', 'signature_match']);
 const PEM_KEY = /^-----BEGIN PUBLIC KEY-----\n[A-Za-z0-9+/=\n]+\n-----END PUBLIC KEY-----\n?$/;
-export const signingKey = /* @__PURE__ */ z.schema(() => z.pipe(z.pipe(z.string().check(
-  z.trim(),
-  z.maxLength(4000),
-  z.meta({ pattern: '^\\s*-----BEGIN PUBLIC KEY-----\\n[A-Za-z0-9+/=\\n]+\\n-----END PUBLIC KEY-----\\s*$', description: 'A PEM public key (cosign.pub); required when verification is signature_match' }),
-), z.transform((k) => `${k}\n`)), z.string().check(z.regex(PEM_KEY, 'must be a PEM public key (-----BEGIN PUBLIC KEY----- …), e.g. cosign.pub'))));
+export const signingKey = /* @__PURE__ */ z.schema(() =>
+  z.pipe(
+    z.pipe(
+      z.string().check(
+        z.trim(),
+        z.maxLength(4000),
+        z.meta({
+          pattern: '^\\s*-----BEGIN PUBLIC KEY-----\\n[A-Za-z0-9+/=\\n]+\\n-----END PUBLIC KEY-----\\s*$',
+          description: 'A PEM public key (cosign.pub); required when verification is signature_match',
+        }),
+      ),
+      z.transform((k) => `${k}\n`),
+    ),
+    z.string().check(z.regex(PEM_KEY, 'must be a PEM public key (-----BEGIN PUBLIC KEY----- …), e.g. cosign.pub')),
+  ),
+);
 
-export const createEnvironment = /* @__PURE__ */ z.schema(() => z.strictObject({
-  name: envName,
-  displayName: z.optional(z.string().check(z.trim(), z.minLength(1), z.regex(/\S/, 'must not be blank'), z.maxLength(100))),
-  position: z.number().check(z.int(), z.minimum(0), z.maximum(999)),
-  description: z._default(z.string().check(z.maxLength(1000)), ''),
-  protected: z.optional(z.boolean()).check(z.describe('guarded: changes only by promotion, or an admin break-glass; the last environment of the line is always protected, so false is refused for it (400)')),
-  gates: z._default(gates, {
-    policy_compliance: true,
-    tests: false,
-    security_scan: false,
-    cost_analysis: false,
-    performance_baseline: false,
-  }),
-  webhookGates: z._default(webhookGates, []),
-  concurrency: z._default(concurrency, 'queue'),
-  autoPromotionPaused: z._default(z.boolean(), false),
-  bakeSeconds: z._default(z.number().check(z.int(), z.minimum(0), z.maximum(3600)), 0),
-  cacheMaxAgeSeconds: z._default(z.number().check(z.int(), z.minimum(0), z.maximum(86400)), 0).check(z.describe('how long services may cache the effective config (Cache-Control max-age); 0 = revalidate every read with the ETag')),
-  registries: z._default(registries, []),
-  monitors: z._default(monitors, []),
-  verification: z._default(verification, 'digest_match'),
-  signingKey: z.optional(signingKey),
-  reason: z.optional(reason),
-}).check(
-  z.refine((e) => e.verification !== 'signature_match' || e.signingKey, { message: 'signature_match needs signingKey (the public key promotions into this environment must be signed with)', path: ['signingKey'] }),
-  z.meta({ if: { properties: { verification: { const: 'signature_match' } }, required: ['verification'] }, then: { required: ['signingKey'] } }),
-));
+export const createEnvironment = /* @__PURE__ */ z.schema(() =>
+  z
+    .strictObject({
+      name: envName,
+      displayName: z.optional(z.string().check(z.trim(), z.minLength(1), z.regex(/\S/, 'must not be blank'), z.maxLength(100))),
+      position: z.number().check(z.int(), z.minimum(0), z.maximum(999)),
+      description: z._default(z.string().check(z.maxLength(1000)), ''),
+      protected: z
+        .optional(z.boolean())
+        .check(
+          z.describe(
+            'guarded: changes only by promotion, or an admin break-glass; the last environment of the line is always protected, so false is refused for it (400)',
+          ),
+        ),
+      gates: z._default(gates, {
+        policy_compliance: true,
+        tests: false,
+        security_scan: false,
+        cost_analysis: false,
+        performance_baseline: false,
+      }),
+      webhookGates: z._default(webhookGates, []),
+      concurrency: z._default(concurrency, 'queue'),
+      autoPromotionPaused: z._default(z.boolean(), false),
+      bakeSeconds: z._default(z.number().check(z.int(), z.minimum(0), z.maximum(3600)), 0),
+      cacheMaxAgeSeconds: z
+        ._default(z.number().check(z.int(), z.minimum(0), z.maximum(86400)), 0)
+        .check(z.describe('how long services may cache the effective config (Cache-Control max-age); 0 = revalidate every read with the ETag')),
+      registries: z._default(registries, []),
+      monitors: z._default(monitors, []),
+      verification: z._default(verification, 'digest_match'),
+      signingKey: z.optional(signingKey),
+      reason: z.optional(reason),
+    })
+    .check(
+      z.refine((e) => e.verification !== 'signature_match' || e.signingKey, {
+        message: 'signature_match needs signingKey (the public key promotions into this environment must be signed with)',
+        path: ['signingKey'],
+      }),
+      z.meta({ if: { properties: { verification: { const: 'signature_match' } }, required: ['verification'] }, then: { required: ['signingKey'] } }),
+    ),
+);
 export type CreateEnvironment = z.infer<typeof createEnvironment>;
 
-export const updateEnvironment = /* @__PURE__ */ z.schema(() => z.strictObject({
-  version: z.number().check(z.int(), z.minimum(1, 'version is the environment version you read (optimistic locking)')),
-  displayName: z.optional(z.string().check(z.trim(), z.minLength(1), z.regex(/\S/, 'must not be blank'), z.maxLength(100))),
-  position: z.optional(z.number().check(z.int(), z.minimum(0), z.maximum(999))),
-  description: z.optional(z.string().check(z.maxLength(1000))),
-  protected: z.optional(z.boolean()).check(z.describe('false is refused for the last environment of the line: it is always protected (400)')),
-  gates: z.optional(z.partial(gates)),
-  webhookGates: z.optional(webhookGates),
-  concurrency: z.optional(concurrency),
-  autoPromotionPaused: z.optional(z.boolean()),
-  bakeSeconds: z.optional(z.number().check(z.int(), z.minimum(0), z.maximum(3600))),
-  cacheMaxAgeSeconds: z.optional(z.number().check(z.int(), z.minimum(0), z.maximum(86400))),
-  registries: z.optional(registries),
-  monitors: z.optional(monitors),
-  verification: z.optional(verification),
-  signingKey: z.optional(signingKey),
-  reason: z.optional(reason),
-}));
+export const updateEnvironment = /* @__PURE__ */ z.schema(() =>
+  z.strictObject({
+    version: z.number().check(z.int(), z.minimum(1, 'version is the environment version you read (optimistic locking)')),
+    displayName: z.optional(z.string().check(z.trim(), z.minLength(1), z.regex(/\S/, 'must not be blank'), z.maxLength(100))),
+    position: z.optional(z.number().check(z.int(), z.minimum(0), z.maximum(999))),
+    description: z.optional(z.string().check(z.maxLength(1000))),
+    protected: z.optional(z.boolean()).check(z.describe('false is refused for the last environment of the line: it is always protected (400)')),
+    gates: z.optional(z.partial(gates)),
+    webhookGates: z.optional(webhookGates),
+    concurrency: z.optional(concurrency),
+    autoPromotionPaused: z.optional(z.boolean()),
+    bakeSeconds: z.optional(z.number().check(z.int(), z.minimum(0), z.maximum(3600))),
+    cacheMaxAgeSeconds: z.optional(z.number().check(z.int(), z.minimum(0), z.maximum(86400))),
+    registries: z.optional(registries),
+    monitors: z.optional(monitors),
+    verification: z.optional(verification),
+    signingKey: z.optional(signingKey),
+    reason: z.optional(reason),
+  }),
+);
 export type UpdateEnvironment = z.infer<typeof updateEnvironment>;
 
-export const createItem = /* @__PURE__ */ z.schema(() => z.strictObject({
-  key: itemKey,
-  value: jsonValue,
-  description: z.optional(z.string().check(z.maxLength(1000))),
-  reason: z.optional(reason),
-}));
+export const createItem = /* @__PURE__ */ z.schema(() =>
+  z.strictObject({
+    key: itemKey,
+    value: jsonValue,
+    description: z.optional(z.string().check(z.maxLength(1000))),
+    reason: z.optional(reason),
+  }),
+);
 export type CreateItem = z.infer<typeof createItem>;
 
-export const updateItem = /* @__PURE__ */ z.schema(() => z.strictObject({
-  value: jsonValue,
-  description: z.optional(z.string().check(z.maxLength(1000))),
-  /** The item version you read; a stale one answers 409. Omit to overwrite. */
-  version: z.optional(z.number().check(z.int(), z.minimum(1))),
-  reason: z.optional(reason),
-}));
+export const updateItem = /* @__PURE__ */ z.schema(() =>
+  z.strictObject({
+    value: jsonValue,
+    description: z.optional(z.string().check(z.maxLength(1000))),
+    /** The item version you read; a stale one answers 409. Omit to overwrite. */
+    version: z.optional(z.number().check(z.int(), z.minimum(1))),
+    reason: z.optional(reason),
+  }),
+);
 export type UpdateItem = z.infer<typeof updateItem>;
 
 /** What the batch's two lists say of a key given twice. */
 const ONCE_PER_BATCH = 'Each kind and key at most once in the batch, across set and delete; a key given twice is refused with 400 naming the second entry';
-export const batchItems = /* @__PURE__ */ z.schema(() => z.strictObject({
-  set: z._default(z.array(z.strictObject({
-      kind: z._default(z.enum(['config', 'flag']), 'config'),
-      key: itemKey,
-      value: jsonValue,
-      description: z.optional(z.string().check(z.maxLength(1000))),
-    })).check(z.maxLength(MAX_BATCH_ITEMS, batchCap), z.describe(ONCE_PER_BATCH)), []),
-  delete: z._default(z.array(z.strictObject({ kind: z._default(z.enum(['config', 'flag']), 'config'), key: itemKey })).check(z.maxLength(MAX_BATCH_ITEMS, batchCap), z.describe(ONCE_PER_BATCH)), []),
-  reason: z.optional(reason),
-}).check(
-  z.refine((b) => b.set.length + b.delete.length > 0, { message: 'give at least one item to set or delete' }),
-  z.refine((b) => b.set.length + b.delete.length <= MAX_BATCH_ITEMS, { message: batchCap }),
-  z.meta({ anyOf: [{ required: ['set'], properties: { set: { minItems: 1 } } }, { required: ['delete'], properties: { delete: { minItems: 1 } } }] }),
-));
+export const batchItems = /* @__PURE__ */ z.schema(() =>
+  z
+    .strictObject({
+      set: z._default(
+        z
+          .array(
+            z.strictObject({
+              kind: z._default(z.enum(['config', 'flag']), 'config'),
+              key: itemKey,
+              value: jsonValue,
+              description: z.optional(z.string().check(z.maxLength(1000))),
+            }),
+          )
+          .check(z.maxLength(MAX_BATCH_ITEMS, batchCap), z.describe(ONCE_PER_BATCH)),
+        [],
+      ),
+      delete: z._default(
+        z
+          .array(z.strictObject({ kind: z._default(z.enum(['config', 'flag']), 'config'), key: itemKey }))
+          .check(z.maxLength(MAX_BATCH_ITEMS, batchCap), z.describe(ONCE_PER_BATCH)),
+        [],
+      ),
+      reason: z.optional(reason),
+    })
+    .check(
+      z.refine((b) => b.set.length + b.delete.length > 0, { message: 'give at least one item to set or delete' }),
+      z.refine((b) => b.set.length + b.delete.length <= MAX_BATCH_ITEMS, { message: batchCap }),
+      z.meta({
+        anyOf: [
+          { required: ['set'], properties: { set: { minItems: 1 } } },
+          { required: ['delete'], properties: { delete: { minItems: 1 } } },
+        ],
+      }),
+    ),
+);
 export type BatchItems = z.infer<typeof batchItems>;
 
 export const restoreSnapshot = /* @__PURE__ */ z.strictObject({ reason });
 
-export const page = /* @__PURE__ */ z.schema(() => z.object({
-  limit: z.queryInt(1, 1000, 100),
-  cursor: z.optional(z.string().check(
-    z.minLength(1),
-    z.maxLength(2048),
-    z.describe('Opaque: a value the previous page returned (X-Next-Cursor or next); any other is refused with 400'),
-  )),
-}));
+export const page = /* @__PURE__ */ z.schema(() =>
+  z.object({
+    limit: z.queryInt(1, 1000, 100),
+    cursor: z.optional(
+      z
+        .string()
+        .check(
+          z.minLength(1),
+          z.maxLength(2048),
+          z.describe('Opaque: a value the previous page returned (X-Next-Cursor or next); any other is refused with 400'),
+        ),
+    ),
+  }),
+);
 
 export const diffQuery = /* @__PURE__ */ z.strictObject({ source: envName, target: envName });
 
-export const snapshotRef = /* @__PURE__ */ z.schema(() => z.string().check(z.regex(/^[a-z][a-z0-9-]{0,31}@[0-9]{1,9}$/, "must look like '<environment>@<snapshot number>', e.g. dev@3")));
+export const snapshotRef = /* @__PURE__ */ z.schema(() =>
+  z.string().check(z.regex(/^[a-z][a-z0-9-]{0,31}@[0-9]{1,9}$/, "must look like '<environment>@<snapshot number>', e.g. dev@3")),
+);
 
 export const snapshotDiffQuery = /* @__PURE__ */ z.strictObject({ from: snapshotRef, to: snapshotRef });
 
@@ -182,62 +266,121 @@ const fromTime = /* @__PURE__ */ z.schema(() => isoTime.check(z.describe('Not af
 const inOrder = (q: { from?: string; to?: string }) => !q.from || !q.to || Date.parse(q.from) <= Date.parse(q.to);
 const rangeIssue = { message: 'from must not be after to', path: ['from'] };
 
-export const auditQuery = /* @__PURE__ */ z.schema(() => z.strictObject(z.extend(page, {
-    entityType: z.optional(z.enum(['environment', 'config', 'flag', 'snapshot', 'promotion', 'artifact', 'rule', 'deployment', 'consumer', 'freeze-window', 'manifest', 'slack-link', 'app-key', 'webhook', 'git-target'])),
-    entityId: z.optional(z.string().check(z.minLength(1), z.maxLength(300), z.describe('Only with entityType (refused with 400 without it)'))),
-    actor: z.optional(z.string().check(z.minLength(1), z.maxLength(300))),
-    from: z.optional(fromTime),
-    to: z.optional(isoTime),
-  }).shape).check(
-  z.refine((q) => !q.entityId || q.entityType, { message: 'entityId needs entityType', path: ['entityId'] }),
-  z.refine(inOrder, rangeIssue),
-));
+export const auditQuery = /* @__PURE__ */ z.schema(() =>
+  z
+    .strictObject(
+      z.extend(page, {
+        entityType: z.optional(
+          z.enum([
+            'environment',
+            'config',
+            'flag',
+            'snapshot',
+            'promotion',
+            'artifact',
+            'rule',
+            'deployment',
+            'consumer',
+            'freeze-window',
+            'manifest',
+            'slack-link',
+            'app-key',
+            'webhook',
+            'git-target',
+          ]),
+        ),
+        entityId: z.optional(z.string().check(z.minLength(1), z.maxLength(300), z.describe('Only with entityType (refused with 400 without it)'))),
+        actor: z.optional(z.string().check(z.minLength(1), z.maxLength(300))),
+        from: z.optional(fromTime),
+        to: z.optional(isoTime),
+      }).shape,
+    )
+    .check(
+      z.refine((q) => !q.entityId || q.entityType, { message: 'entityId needs entityType', path: ['entityId'] }),
+      z.refine(inOrder, rangeIssue),
+    ),
+);
 export type AuditQuery = z.infer<typeof auditQuery>;
 
 /** GET /api/v1/audit/export: entry times pick the run of the chain; `fromSeq` continues a page (the trailer's `next`). */
-export const auditExportQuery = /* @__PURE__ */ z.schema(() => z.strictObject({
-  from: z.optional(fromTime),
-  to: z.optional(isoTime),
-  fromSeq: z.queryInt(1),
-  limit: z.queryInt(1, 1000, 1000),
-}).check(z.refine(inOrder, rangeIssue)));
+export const auditExportQuery = /* @__PURE__ */ z.schema(() =>
+  z
+    .strictObject({
+      from: z.optional(fromTime),
+      to: z.optional(isoTime),
+      fromSeq: z.queryInt(1),
+      limit: z.queryInt(1, 1000, 1000),
+    })
+    .check(z.refine(inOrder, rangeIssue)),
+);
 
 /** The deployment record, as the CD pipeline posts it. */
-export const deploymentBody = /* @__PURE__ */ z.schema(() => z.pipe(z.strictObject({
-  id: z.optional(z.uuid()),
-  imageTag: z.string().check(z.minLength(1), z.maxLength(200)),
-  gitCommit: z._default(z.string().check(z.regex(/^([0-9a-f]{7,40})?$/, 'must be a git commit hash (7-40 hex digits)')), ''),
-  gitBranch: z._default(z.string().check(z.maxLength(200)), ''),
-  environment: envName,
-  status: z.enum(['PENDING', 'DEPLOYED', 'FAILED', 'ROLLED_BACK']),
-  deployedAt: isoTime,
-  completedAt: z.optional(z.nullable(isoTime).check(z.describe('Not before deployedAt; an earlier one is refused with 400'))),
-  digest: z.optional(z.string().check(z.regex(/^sha256:[0-9a-f]{64}$/))),
-}).check(z.refine((b) => !b.completedAt || b.completedAt >= b.deployedAt, { message: 'completedAt must not be before deployedAt', path: ['completedAt'] })), z.transform((b) => ({ ...b, deployedAt: new Date(b.deployedAt).toISOString(), completedAt: b.completedAt ? new Date(b.completedAt).toISOString() : b.completedAt }))));
+export const deploymentBody = /* @__PURE__ */ z.schema(() =>
+  z.pipe(
+    z
+      .strictObject({
+        id: z.optional(z.uuid()),
+        imageTag: z.string().check(z.minLength(1), z.maxLength(200)),
+        gitCommit: z._default(z.string().check(z.regex(/^([0-9a-f]{7,40})?$/, 'must be a git commit hash (7-40 hex digits)')), ''),
+        gitBranch: z._default(z.string().check(z.maxLength(200)), ''),
+        environment: envName,
+        status: z.enum(['PENDING', 'DEPLOYED', 'FAILED', 'ROLLED_BACK']),
+        deployedAt: isoTime,
+        completedAt: z.optional(z.nullable(isoTime).check(z.describe('Not before deployedAt; an earlier one is refused with 400'))),
+        digest: z.optional(z.string().check(z.regex(/^sha256:[0-9a-f]{64}$/))),
+      })
+      .check(z.refine((b) => !b.completedAt || b.completedAt >= b.deployedAt, { message: 'completedAt must not be before deployedAt', path: ['completedAt'] })),
+    z.transform((b) => ({
+      ...b,
+      deployedAt: new Date(b.deployedAt).toISOString(),
+      completedAt: b.completedAt ? new Date(b.completedAt).toISOString() : b.completedAt,
+    })),
+  ),
+);
 export type DeploymentBody = z.output<typeof deploymentBody>;
 
-export const historyQuery = /* @__PURE__ */ z.schema(() => z.strictObject({ environment: envName, limit: z.queryInt(1, 200, 10), cursor: z.optional(z.string().check(
-  z.minLength(1),
-  z.maxLength(2048),
-  z.describe('Opaque: a value the previous page returned (X-Next-Cursor or next); any other is refused with 400'),
-)) }));
+export const historyQuery = /* @__PURE__ */ z.schema(() =>
+  z.strictObject({
+    environment: envName,
+    limit: z.queryInt(1, 200, 10),
+    cursor: z.optional(
+      z
+        .string()
+        .check(
+          z.minLength(1),
+          z.maxLength(2048),
+          z.describe('Opaque: a value the previous page returned (X-Next-Cursor or next); any other is refused with 400'),
+        ),
+    ),
+  }),
+);
 
-export const metricsQuery = /* @__PURE__ */ z.schema(() => z.strictObject({
-  environment: z.optional(envName),
-  from: z.optional(fromTime),
-  to: z.optional(isoTime),
-  period: z._default(z.enum(['day', 'week', 'month']), 'week'),
-}).check(z.refine(inOrder, rangeIssue)));
+export const metricsQuery = /* @__PURE__ */ z.schema(() =>
+  z
+    .strictObject({
+      environment: z.optional(envName),
+      from: z.optional(fromTime),
+      to: z.optional(isoTime),
+      period: z._default(z.enum(['day', 'week', 'month']), 'week'),
+    })
+    .check(z.refine(inOrder, rangeIssue)),
+);
 export type MetricsQuery = z.infer<typeof metricsQuery>;
 
 export const versionsQuery = /* @__PURE__ */ z.schema(() => z.strictObject({ environment: z.optional(envName) }));
 /** A version constraint (domain/artifacts/artifacts.ts classify decides; the document says it in words). */
-const constraintText = /* @__PURE__ */ z.schema(() => z.string().check(
-  z.trim(),
-  z.minLength(1),
-  z.maxLength(100),
-  z.describe('An exact version, a semver range (">=1.2.0, <2.0.0"), a caret or tilde range ("^1.2.0") or a tag ("latest-prod"); anything else is refused with 400'),
-));
+const constraintText = /* @__PURE__ */ z.schema(() =>
+  z
+    .string()
+    .check(
+      z.trim(),
+      z.minLength(1),
+      z.maxLength(100),
+      z.describe(
+        'An exact version, a semver range (">=1.2.0, <2.0.0"), a caret or tilde range ("^1.2.0") or a tag ("latest-prod"); anything else is refused with 400',
+      ),
+    ),
+);
 
 export const resolveQuery = /* @__PURE__ */ z.schema(() => z.strictObject({ constraint: constraintText, environment: z.optional(envName) }));
 export const consumerBody = /* @__PURE__ */ z.schema(() => z.strictObject({ constraint: constraintText, environment: z.optional(envName) }));

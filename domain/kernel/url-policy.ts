@@ -44,7 +44,8 @@ export function addressRefusal(address: string, allowLoopback: boolean): string 
   const range = ip.range();
   // IPv6 is allowed only in global unicast (2000::/3): what ipaddr.js leaves as 'unicast' also holds the
   // deprecated IPv4-compatible ::a.b.c.d (::/96, e.g. [::169.254.169.254]), which some stacks route to IPv4.
-  if (range === 'unicast' && ip.kind() === 'ipv6' && !(ip as ipaddr.IPv6).match(GLOBAL_UNICAST_V6)) return 'non-global IPv6 (outside 2000::/3, e.g. IPv4-compatible ::a.b.c.d)';
+  if (range === 'unicast' && ip.kind() === 'ipv6' && !(ip as ipaddr.IPv6).match(GLOBAL_UNICAST_V6))
+    return 'non-global IPv6 (outside 2000::/3, e.g. IPv4-compatible ::a.b.c.d)';
   if (range === 'unicast') return null;
   if (range === 'loopback' && allowLoopback) return null;
   if (range === 'linkLocal' && ip.kind() === 'ipv4') return 'link-local (cloud metadata range)';
@@ -93,7 +94,10 @@ export function checkTenantUrl(url: string, opts: { allowLoopback: boolean }): s
  * case as the URL parser takes it, or plain http to a loopback address, which only the local stack
  * accepts (local mode: test receivers, a local git server or registry); a deployment refuses it.
  */
-export const TENANT_URL_FORMAT = { format: 'uri', pattern: '^([Hh][Tt][Tt][Pp][Ss]://|[Hh][Tt][Tt][Pp]://(127\\.0\\.0\\.1|[Ll][Oo][Cc][Aa][Ll][Hh][Oo][Ss][Tt]|\\[::1\\])(:[0-9]{1,5})?([/?#]|$))' } as const;
+export const TENANT_URL_FORMAT = {
+  format: 'uri',
+  pattern: '^([Hh][Tt][Tt][Pp][Ss]://|[Hh][Tt][Tt][Pp]://(127\\.0\\.0\\.1|[Ll][Oo][Cc][Aa][Ll][Hh][Oo][Ss][Tt]|\\[::1\\])(:[0-9]{1,5})?([/?#]|$))',
+} as const;
 
 /**
  * A zod string that is a URL a tenant may save (`checkTenantUrl`, with local mode read at parse
@@ -108,7 +112,8 @@ export function tenantUrl(base: z.ZodMiniString = z.string().check(z.trim(), z.m
     }),
     z.meta({
       ...TENANT_URL_FORMAT,
-      description: 'An https URL on a public host: no credentials in it, no private, loopback, link-local or internal address or name; another is refused with 400. Local mode (npm start) only: plain http to a loopback address (127.0.0.1, localhost, [::1]) too, for local receivers, git servers and registries',
+      description:
+        'An https URL on a public host: no credentials in it, no private, loopback, link-local or internal address or name; another is refused with 400. Local mode (npm start) only: plain http to a loopback address (127.0.0.1, localhost, [::1]) too, for local receivers, git servers and registries',
     }),
   );
 }

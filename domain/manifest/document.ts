@@ -20,86 +20,154 @@ import { MAX_WEBHOOKS, webhookCreateBody } from '../webhooks/service.ts';
 const gateSet = gates;
 /** A secret is never in the document: `${NAME}` names it (Secrets Manager `stageline/<tenant>/<purpose>/<NAME>` on AWS; the field says the purpose). */
 export const SECRET_REF = /^\$\{([A-Z][A-Z0-9_]{0,63})\}$/;
-const secretRef = /* @__PURE__ */ z.schema(() => z.string().check(z.regex(SECRET_REF, 'must be a reference like ${SLACK_WEBHOOK}, never the secret itself (the value lives in Secrets Manager as stageline/<tenant>/<purpose>/<NAME>: git-token, slack-webhook or gate-key, as the field is)')));
+const secretRef = /* @__PURE__ */ z.schema(() =>
+  z
+    .string()
+    .check(
+      z.regex(
+        SECRET_REF,
+        'must be a reference like ${SLACK_WEBHOOK}, never the secret itself (the value lives in Secrets Manager as stageline/<tenant>/<purpose>/<NAME>: git-token, slack-webhook or gate-key, as the field is)',
+      ),
+    ),
+);
 
-const freezeWindow = /* @__PURE__ */ z.schema(() => z.strictObject({
-  reason: z.string().check(z.trim(), z.minLength(1), z.regex(/\S/, 'must not be blank'), z.maxLength(500)),
-  environment: z.optional(envName),
-  start: z.optional(z.string()),
-  end: z.optional(z.string()),
-  cron: z.optional(z.string()),
-  end_cron: z.optional(z.string()),
-  timezone: z.optional(z.string()),
-}).check(z.superRefine(async (w, ctx) => {
-    const r = await createFreezeWindow.safeParseAsync({ reason: w.reason, start: w.start, end: w.end, cron: w.cron, endCron: w.end_cron, timezone: w.timezone });
-    if (!r.success) for (const i of r.error.issues) ctx.addIssue({ code: 'custom', path: i.path.map((p) => (p === 'endCron' ? 'end_cron' : p)), message: i.message });
-  })));
+const freezeWindow = /* @__PURE__ */ z.schema(() =>
+  z
+    .strictObject({
+      reason: z.string().check(z.trim(), z.minLength(1), z.regex(/\S/, 'must not be blank'), z.maxLength(500)),
+      environment: z.optional(envName),
+      start: z.optional(z.string()),
+      end: z.optional(z.string()),
+      cron: z.optional(z.string()),
+      end_cron: z.optional(z.string()),
+      timezone: z.optional(z.string()),
+    })
+    .check(
+      z.superRefine(async (w, ctx) => {
+        const r = await createFreezeWindow.safeParseAsync({
+          reason: w.reason,
+          start: w.start,
+          end: w.end,
+          cron: w.cron,
+          endCron: w.end_cron,
+          timezone: w.timezone,
+        });
+        if (!r.success)
+          for (const i of r.error.issues) ctx.addIssue({ code: 'custom', path: i.path.map((p) => (p === 'endCron' ? 'end_cron' : p)), message: i.message });
+      }),
+    ),
+);
 
 /** A git target as the document writes it: the body of PUT /environments/{env}/git-target, its token only as a `${NAME}` reference. */
-const gitTargetDoc = /* @__PURE__ */ z.schema(() => z.strictObject(z.extend(z.omit(gitTargetBody, { version: true, tokenSecret: true }), { token: z.optional(secretRef).check(z.describe('the secret holding the push token, e.g. ${GITOPS_TOKEN} (Secrets Manager stageline/<tenant>/git-token/<NAME>); omit to push anonymously')) }).shape));
+const gitTargetDoc = /* @__PURE__ */ z.schema(() =>
+  z.strictObject(
+    z.extend(z.omit(gitTargetBody, { version: true, tokenSecret: true }), {
+      token: z
+        .optional(secretRef)
+        .check(
+          z.describe('the secret holding the push token, e.g. ${GITOPS_TOKEN} (Secrets Manager stageline/<tenant>/git-token/<NAME>); omit to push anonymously'),
+        ),
+    }).shape,
+  ),
+);
 
-export const manifestSchema = /* @__PURE__ */ z.schema(() => z.strictObject({
-  artifacts: z.strictObject({
-    promotion: z.strictObject({
-      /** Stageline: the line, in order (environments are created and deleted through the API; a tenant without any exports []) */
-      environments: z.optional(z.array(envName).check(z.maxLength(20))),
-      /** Stageline: per-environment settings */
-      environment_settings: z.optional(z
-        .record(
-          envName,
+export const manifestSchema = /* @__PURE__ */ z.schema(() =>
+  z.strictObject({
+    artifacts: z.strictObject({
+      promotion: z.strictObject({
+        /** Stageline: the line, in order (environments are created and deleted through the API; a tenant without any exports []) */
+        environments: z.optional(z.array(envName).check(z.maxLength(20))),
+        /** Stageline: per-environment settings */
+        environment_settings: z.optional(
+          z.record(
+            envName,
+            z.strictObject({
+              description: z.optional(z.string().check(z.maxLength(1000))),
+              protected: z.optional(z.boolean()),
+              bake_seconds: z.optional(z.number().check(z.int(), z.minimum(0), z.maximum(3600))),
+              /** how long services may cache the effective config (Cache-Control max-age; 0: revalidate each read) */
+              cache_max_age_seconds: z.optional(z.number().check(z.int(), z.minimum(0), z.maximum(86400))),
+              concurrency: z.optional(z.enum(['queue', 'reject', 'supersede'])),
+              /** `verification`, per environment (overrides the document-wide one) */
+              verification: z.optional(verification),
+              /** the PEM public key (cosign.pub) signature_match verifies with */
+              signing_key: z.optional(signingKey),
+              /** CloudWatch alarm ARNs checked before executing and watched while baking (this deployment's account and region) */
+              monitors: z.optional(monitors),
+            }),
+          ),
+        ),
+        /** validation gates per environment */
+        gates: z.optional(z.record(envName, gateSet)),
+        /** tenant-wide notifications */
+        notifications: z.optional(
           z.strictObject({
-            description: z.optional(z.string().check(z.maxLength(1000))),
-            protected: z.optional(z.boolean()),
-            bake_seconds: z.optional(z.number().check(z.int(), z.minimum(0), z.maximum(3600))),
-            /** how long services may cache the effective config (Cache-Control max-age; 0: revalidate each read) */
-            cache_max_age_seconds: z.optional(z.number().check(z.int(), z.minimum(0), z.maximum(86400))),
-            concurrency: z.optional(z.enum(['queue', 'reject', 'supersede'])),
-            /** `verification`, per environment (overrides the document-wide one) */
-            verification: z.optional(verification),
-            /** the PEM public key (cosign.pub) signature_match verifies with */
-            signing_key: z.optional(signingKey),
-            /** CloudWatch alarm ARNs checked before executing and watched while baking (this deployment's account and region) */
-            monitors: z.optional(monitors),
+            slack: z.optional(
+              z.strictObject({
+                webhook: secretRef,
+                channels: z._default(
+                  z.array(z.string().check(z.regex(/^#?[a-z0-9._-]{1,80}$/, 'a channel name like #platform-ops'))).check(z.maxLength(20)),
+                  [],
+                ),
+                /** the tenant's Slack workspace, bound to the deployment's Slack app (people link their own accounts) */
+                team_id: z.optional(slackTeamId),
+              }),
+            ),
+            email: z.optional(
+              z.strictObject({
+                recipients: z._default(z.array(z.string().check(z.email())).check(z.maxLength(50)), []),
+                approvers: z._default(z.boolean(), false),
+              }),
+            ),
+            events: z.optional(z.array(z.enum(NOTIFICATION_KINDS)).check(z.minLength(1))),
           }),
-        )),
-      /** validation gates per environment */
-      gates: z.optional(z.record(envName, gateSet)),
-      /** tenant-wide notifications */
-      notifications: z.optional(z.strictObject({
-        slack: z.optional(z.strictObject({
-          webhook: secretRef,
-          channels: z._default(z.array(z.string().check(z.regex(/^#?[a-z0-9._-]{1,80}$/, 'a channel name like #platform-ops'))).check(z.maxLength(20)), []),
-          /** the tenant's Slack workspace, bound to the deployment's Slack app (people link their own accounts) */
-          team_id: z.optional(slackTeamId),
-        })),
-        email: z.optional(z.strictObject({ recipients: z._default(z.array(z.string().check(z.email())).check(z.maxLength(50)), []), approvers: z._default(z.boolean(), false) })),
-        events: z.optional(z.array(z.enum(NOTIFICATION_KINDS)).check(z.minLength(1))),
-      })),
-      /** Stageline: webhook gates per environment (run after the built-in gates); the HMAC secret is a `${NAME}` reference */
-      webhook_gates: z.optional(z.record(envName, z.array(z.strictObject(z.extend(z.omit(webhookGate, { secret: true, timeoutMs: true }), { timeout_ms: webhookGate.shape.timeoutMs, secret: secretRef }).shape)).check(
-          z.maxLength(10),
-          z.refine((hooks) => new Set(hooks.map((h) => h.name)).size === hooks.length, { message: 'webhook gate names must be unique' }),
-        ))),
-      /** Stageline: approval policies / promotion rules, one per source → target pair (the body of POST /api/v1/promotions/rules) */
-      approval_rules: z.optional(z.array(createRule).check(z.maxLength(100))),
-      /** Stageline: outbound webhook subscriptions (the body of POST /api/v1/webhooks); signing secrets are never in the document (a subscription the apply creates gets one, shown once in its answer) */
-      webhooks: z.optional(z.array(webhookCreateBody).check(z.maxLength(MAX_WEBHOOKS))),
-      /** Stageline: git targets per environment (GitOps); null removes one, an environment left out keeps its own */
-      git_targets: z.optional(z.record(envName, z.nullable(gitTargetDoc))),
-      /** Stageline: registry repositories per artifact whose pushes become versions (the body of POST /artifacts/{name}/links); an artifact's list replaces its links, an artifact left out keeps its own */
-      registry_links: z.optional(z.record(artifactName, z.array(createLink).check(
-          z.maxLength(MAX_LINKS_PER_ARTIFACT),
-          z.refine((links) => new Set(links.map((l) => `${l.registry}/${l.repository}`)).size === links.length, { message: 'one link per registry repository' }),
-        ))),
-      /** Stageline: freeze windows (tenant-wide, or with `environment`) */
-      freeze_windows: z.optional(z.array(freezeWindow).check(z.maxLength(100))),
-      /** copy artifacts between the environments' registries on promotion (Stageline always does) */
-      cross_registry_sync: z.optional(z.literal(true, { message: 'Stageline always copies artifacts to the target\'s registries when it has any; false is not supported' })),
-      /** how a promoted artifact is verified in the target registries */
-      verification: z.optional(verification),
+        ),
+        /** Stageline: webhook gates per environment (run after the built-in gates); the HMAC secret is a `${NAME}` reference */
+        webhook_gates: z.optional(
+          z.record(
+            envName,
+            z
+              .array(
+                z.strictObject(
+                  z.extend(z.omit(webhookGate, { secret: true, timeoutMs: true }), { timeout_ms: webhookGate.shape.timeoutMs, secret: secretRef }).shape,
+                ),
+              )
+              .check(
+                z.maxLength(10),
+                z.refine((hooks) => new Set(hooks.map((h) => h.name)).size === hooks.length, { message: 'webhook gate names must be unique' }),
+              ),
+          ),
+        ),
+        /** Stageline: approval policies / promotion rules, one per source → target pair (the body of POST /api/v1/promotions/rules) */
+        approval_rules: z.optional(z.array(createRule).check(z.maxLength(100))),
+        /** Stageline: outbound webhook subscriptions (the body of POST /api/v1/webhooks); signing secrets are never in the document (a subscription the apply creates gets one, shown once in its answer) */
+        webhooks: z.optional(z.array(webhookCreateBody).check(z.maxLength(MAX_WEBHOOKS))),
+        /** Stageline: git targets per environment (GitOps); null removes one, an environment left out keeps its own */
+        git_targets: z.optional(z.record(envName, z.nullable(gitTargetDoc))),
+        /** Stageline: registry repositories per artifact whose pushes become versions (the body of POST /artifacts/{name}/links); an artifact's list replaces its links, an artifact left out keeps its own */
+        registry_links: z.optional(
+          z.record(
+            artifactName,
+            z.array(createLink).check(
+              z.maxLength(MAX_LINKS_PER_ARTIFACT),
+              z.refine((links) => new Set(links.map((l) => `${l.registry}/${l.repository}`)).size === links.length, {
+                message: 'one link per registry repository',
+              }),
+            ),
+          ),
+        ),
+        /** Stageline: freeze windows (tenant-wide, or with `environment`) */
+        freeze_windows: z.optional(z.array(freezeWindow).check(z.maxLength(100))),
+        /** copy artifacts between the environments' registries on promotion (Stageline always does) */
+        cross_registry_sync: z.optional(
+          z.literal(true, { message: "Stageline always copies artifacts to the target's registries when it has any; false is not supported" }),
+        ),
+        /** how a promoted artifact is verified in the target registries */
+        verification: z.optional(verification),
+      }),
     }),
   }),
-}));
+);
 export type Manifest = z.infer<typeof manifestSchema>;
 
 /** Where a path of the document is (1-based line), for error messages that name the line and field. */
@@ -125,12 +193,16 @@ function mappingKeyProblem(root: unknown, counter: LineCounter): Issue | undefin
     const node = stack.pop();
     if (isMap(node)) {
       const line = () => (node.range ? counter.linePos(node.range[0]).line : '?');
-      if (node.items.length > MAX_KEYS_PER_MAPPING) return { path: `document:${line()}`, message: `line ${line()}: a mapping has ${node.items.length} keys; at most ${MAX_KEYS_PER_MAPPING} per mapping` };
+      if (node.items.length > MAX_KEYS_PER_MAPPING)
+        return { path: `document:${line()}`, message: `line ${line()}: a mapping has ${node.items.length} keys; at most ${MAX_KEYS_PER_MAPPING} per mapping` };
       const seen = new Set<string>();
       for (const pair of node.items) {
         const key = pair.key && typeof pair.key === 'object' && 'value' in pair.key ? String((pair.key as { value: unknown }).value) : String(pair.key);
         if (seen.has(key)) {
-          const at = pair.key && typeof pair.key === 'object' && 'range' in pair.key && (pair.key as Node).range ? counter.linePos((pair.key as Node).range![0]).line : line();
+          const at =
+            pair.key && typeof pair.key === 'object' && 'range' in pair.key && (pair.key as Node).range
+              ? counter.linePos((pair.key as Node).range![0]).line
+              : line();
           return { path: `document:${at}`, message: `line ${at}: map keys must be unique ('${key.slice(0, 100)}' appears twice)` };
         }
         seen.add(key);
@@ -149,11 +221,15 @@ export async function parseManifest(text: string): Promise<Manifest> {
   // Duplicate keys are found below in one pass (the yaml library's own check compares every pair: 24,000 keys took 20-44 s).
   const doc = parseDocument(text, { lineCounter: counter, prettyErrors: true, uniqueKeys: false });
   if (doc.errors.length) {
-    throw new ValidationFailed(doc.errors.map((e) => ({ path: `document:${e.linePos?.[0]?.line ?? '?'}`, message: `line ${e.linePos?.[0]?.line ?? '?'}: ${e.message.split('\n')[0]}` })), 'The manifest is not valid YAML/JSON');
+    throw new ValidationFailed(
+      doc.errors.map((e) => ({ path: `document:${e.linePos?.[0]?.line ?? '?'}`, message: `line ${e.linePos?.[0]?.line ?? '?'}: ${e.message.split('\n')[0]}` })),
+      'The manifest is not valid YAML/JSON',
+    );
   }
   const keyIssue = mappingKeyProblem(doc.contents, counter);
   if (keyIssue) throw new ValidationFailed([keyIssue], 'The manifest is not valid YAML/JSON');
-  if (!isMap(doc.contents) && !isSeq(doc.contents)) throw new ValidationFailed([{ path: 'document', message: 'must be a mapping with artifacts.promotion' }], 'The manifest is empty');
+  if (!isMap(doc.contents) && !isSeq(doc.contents))
+    throw new ValidationFailed([{ path: 'document', message: 'must be a mapping with artifacts.promotion' }], 'The manifest is empty');
   let r: Awaited<ReturnType<typeof manifestSchema.safeParseAsync>>;
   try {
     // The yaml library refuses alias bombs (too many aliases for the document's size) with an error of its own.
@@ -162,7 +238,10 @@ export async function parseManifest(text: string): Promise<Manifest> {
     const reserved = findReservedKey(js, 'document');
     if (reserved) {
       const line = lineOf(doc, counter, reserved.split('.').slice(1, -1));
-      throw new ValidationFailed([{ path: reserved, message: `${line ? `line ${line}: ` : ''}${reserved.slice('document.'.length)}: a key ${RESERVED_KEY_MESSAGE}` }], 'The manifest does not match the schema (GET /api/v1/manifest/schema.json)');
+      throw new ValidationFailed(
+        [{ path: reserved, message: `${line ? `line ${line}: ` : ''}${reserved.slice('document.'.length)}: a key ${RESERVED_KEY_MESSAGE}` }],
+        'The manifest does not match the schema (GET /api/v1/manifest/schema.json)',
+      );
     }
     r = await manifestSchema.safeParseAsync(js);
   } catch (err) {
@@ -181,7 +260,10 @@ export async function parseManifest(text: string): Promise<Manifest> {
 
 /** The document's JSON Schema (published with the API docs). */
 export function manifestJsonSchema(): Record<string, unknown> {
-  return { title: 'Stageline promotion manifest (manifest.yaml, artifacts.promotion)', ...(z.toJSONSchema(manifestSchema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>) };
+  return {
+    title: 'Stageline promotion manifest (manifest.yaml, artifacts.promotion)',
+    ...(z.toJSONSchema(manifestSchema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>),
+  };
 }
 
 /**
@@ -203,5 +285,7 @@ export function manifestYaml(value: unknown): string {
     },
   });
   // Only double-quoted scalars hold such characters now, where \uXXXX is an escape.
-  return doc.toString({ lineWidth: 0 }).replace(new RegExp(UNPRINTABLE.source, 'g'), (c) => `\\u${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`);
+  return doc
+    .toString({ lineWidth: 0 })
+    .replace(new RegExp(UNPRINTABLE.source, 'g'), (c) => `\\u${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`);
 }

@@ -35,9 +35,25 @@ type FreezeDoc = NonNullable<Promo['freeze_windows']>[number];
 
 export interface Setup {
   environments: string[];
-  settings: Record<string, { description: string; protected: boolean; bake_seconds: number; cache_max_age_seconds?: number; concurrency: Environment['concurrency']; verification: 'digest_match' | 'signature_match'; signing_key?: string; monitors?: string[] }>;
+  settings: Record<
+    string,
+    {
+      description: string;
+      protected: boolean;
+      bake_seconds: number;
+      cache_max_age_seconds?: number;
+      concurrency: Environment['concurrency'];
+      verification: 'digest_match' | 'signature_match';
+      signing_key?: string;
+      monitors?: string[];
+    }
+  >;
   gates: Record<string, Gates>;
-  notifications: { slack?: { webhook: string; channels: string[]; team_id?: string }; email?: { recipients: string[]; approvers: boolean }; events?: string[] } | null;
+  notifications: {
+    slack?: { webhook: string; channels: string[]; team_id?: string };
+    email?: { recipients: string[]; approvers: boolean };
+    events?: string[];
+  } | null;
   freeze_windows: FreezeDoc[];
   /** one per source → target pair, sorted by pair */
   approval_rules: CreateRule[];
@@ -55,8 +71,16 @@ type GitDoc = NonNullable<NonNullable<Promo['git_targets']>[string]>;
 type LinkDoc = NonNullable<Promo['registry_links']>[string][number];
 
 /** A subscription as the document writes it (no id, health or secret; defaults left out; event types sorted). */
-const subscriptionDoc = (s: Pick<WebhookSubscription, 'url' | 'events'> & { environment?: string | null; description?: string; enabled?: boolean }): SubscriptionDoc =>
-  ({ url: s.url, events: [...new Set(s.events)].sort(), ...(s.environment ? { environment: s.environment } : {}), ...(s.description ? { description: s.description } : {}), ...(s.enabled === false ? { enabled: false } : {}) }) as SubscriptionDoc;
+const subscriptionDoc = (
+  s: Pick<WebhookSubscription, 'url' | 'events'> & { environment?: string | null; description?: string; enabled?: boolean },
+): SubscriptionDoc =>
+  ({
+    url: s.url,
+    events: [...new Set(s.events)].sort(),
+    ...(s.environment ? { environment: s.environment } : {}),
+    ...(s.description ? { description: s.description } : {}),
+    ...(s.enabled === false ? { enabled: false } : {}),
+  }) as SubscriptionDoc;
 /** A subscription doc with its URL as anyone but the admin who set it sees it (domain/kernel/url-policy.ts redactUrl). */
 const redactedDoc = (d: SubscriptionDoc): SubscriptionDoc => ({ ...d, url: asUri(isRedactedUrl(d.url) ? d.url : redactUrl(d.url)) });
 /** A webhook gate doc with its URL redacted (to compare a document with the stored setup). */
@@ -84,19 +108,49 @@ function subscriptionKeys<T>(items: T[], docOf: (t: T) => SubscriptionDoc): Map<
 const sortSubscriptions = (docs: SubscriptionDoc[]) => [...subscriptionKeys(docs, (d) => d).entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, d]) => d);
 
 /** A git target as the document writes it: its token only as the `${NAME}` of the secret holding it. */
-const gitDoc = (t: Pick<GitTarget, 'repository' | 'branch' | 'file' | 'path' | 'value' | 'tokenSecret'>): GitDoc => ({ repository: t.repository, branch: t.branch, file: t.file, path: t.path, value: t.value, ...(t.tokenSecret ? { token: `\${${t.tokenSecret}}` } : {}) });
+const gitDoc = (t: Pick<GitTarget, 'repository' | 'branch' | 'file' | 'path' | 'value' | 'tokenSecret'>): GitDoc => ({
+  repository: t.repository,
+  branch: t.branch,
+  file: t.file,
+  path: t.path,
+  value: t.value,
+  ...(t.tokenSecret ? { token: `\${${t.tokenSecret}}` } : {}),
+});
 const linkDoc = (l: Pick<RepoLink, 'registry' | 'repository' | 'tags'>): LinkDoc => ({ registry: l.registry, repository: l.repository, tags: l.tags });
 const repoOf = (l: Pick<RepoLink, 'registry' | 'repository'>) => `${l.registry}/${l.repository}`;
 const sortLinks = (links: LinkDoc[]) => [...links].sort((a, b) => (repoOf(a) < repoOf(b) ? -1 : 1));
 
 type WebhookDoc = NonNullable<Promo['webhook_gates']>[string][number];
 /** A stored webhook gate as the document writes it: its secret only as the reference it came from. */
-const webhookDoc = (h: Environment['webhookGates'][number]): WebhookDoc => ({ name: h.name, url: asUri(redactUrl(h.url)), timeout_ms: h.timeoutMs, blocking: h.blocking, secret: h.secretRef ? `\${${h.secretRef}}` : UNKNOWN_SECRET });
+const webhookDoc = (h: Environment['webhookGates'][number]): WebhookDoc => ({
+  name: h.name,
+  url: asUri(redactUrl(h.url)),
+  timeout_ms: h.timeoutMs,
+  blocking: h.blocking,
+  secret: h.secretRef ? `\${${h.secretRef}}` : UNKNOWN_SECRET,
+});
 
-const RULE_FIELDS = ['name', 'sourceEnvironment', 'targetEnvironment', 'requiresApproval', 'requiredApprovers', 'approverGroups', 'separationOfDuties', 'approvalExpirySeconds', 'autoPromote', 'conditions', 'allowSkip', 'status', 'evidenceFrom'] as const;
+const RULE_FIELDS = [
+  'name',
+  'sourceEnvironment',
+  'targetEnvironment',
+  'requiresApproval',
+  'requiredApprovers',
+  'approverGroups',
+  'separationOfDuties',
+  'approvalExpirySeconds',
+  'autoPromote',
+  'conditions',
+  'allowSkip',
+  'status',
+  'evidenceFrom',
+] as const;
 const pairOf = (r: Pick<Rule, 'sourceEnvironment' | 'targetEnvironment'>) => `${r.sourceEnvironment}->${r.targetEnvironment}`;
 /** A stored rule as the document writes it: the fields POST /promotions/rules takes. */
-const ruleDoc = (r: Rule): CreateRule => ({ ...(Object.fromEntries(RULE_FIELDS.map((f) => [f, r[f]])) as CreateRule), evidenceFrom: r.evidenceFrom ?? 'anyone' });
+const ruleDoc = (r: Rule): CreateRule => ({
+  ...(Object.fromEntries(RULE_FIELDS.map((f) => [f, r[f]])) as CreateRule),
+  evidenceFrom: r.evidenceFrom ?? 'anyone',
+});
 const byPair = (rules: CreateRule[]) => Object.fromEntries(rules.map((r) => [pairOf(r), r]));
 const sortRules = (rules: CreateRule[]) => [...rules].sort((a, b) => (pairOf(a) < pairOf(b) ? -1 : 1));
 
@@ -118,7 +172,8 @@ function freezeDoc(w: FreezeWindow): FreezeDoc {
     ...(w.kind === 'once' ? { start: w.start, end: w.end } : { cron: w.cron, end_cron: w.endCron, timezone: w.timezone }),
   };
 }
-const freezeKey = (w: FreezeDoc) => canonicalJson({ ...w, ...(w.start ? { start: new Date(w.start).toISOString(), end: new Date(w.end!).toISOString() } : {}) });
+const freezeKey = (w: FreezeDoc) =>
+  canonicalJson({ ...w, ...(w.start ? { start: new Date(w.start).toISOString(), end: new Date(w.end!).toISOString() } : {}) });
 
 interface Current {
   setup: Setup;
@@ -146,17 +201,43 @@ async function current(deps: Deps, tenant: string, named: string[] = []): Promis
     deps.store.listWebhooks(tenant),
   ]);
   const line = lineOf(envs);
-  const [targets, pointers, linked] = await Promise.all([Promise.all(line.map((e) => deps.store.getGitTarget(tenant, e.name))), Promise.all(line.map((e) => deps.store.listPointers(tenant, e.name))), deps.store.linkedArtifacts(tenant)]);
+  const [targets, pointers, linked] = await Promise.all([
+    Promise.all(line.map((e) => deps.store.getGitTarget(tenant, e.name))),
+    Promise.all(line.map((e) => deps.store.listPointers(tenant, e.name))),
+    deps.store.linkedArtifacts(tenant),
+  ]);
   const gitTargets = targets.filter((t): t is GitTarget => t !== null);
   const artifacts = [...new Set([...linked, ...pointers.flat().map((p) => p.name), ...named])].sort();
   const links = (await Promise.all(artifacts.map((a) => deps.store.listRepoLinks(tenant, a)))).flat();
   const setup: Setup = {
     environments: line.map((e) => e.name),
-    settings: Object.fromEntries(line.map((e) => [e.name, { description: e.description, protected: e.protected, bake_seconds: e.bakeSeconds ?? 0, ...(e.cacheMaxAgeSeconds ? { cache_max_age_seconds: e.cacheMaxAgeSeconds } : {}), concurrency: e.concurrency ?? 'queue', verification: e.verification ?? 'digest_match', ...(e.signingKey ? { signing_key: e.signingKey } : {}), ...(e.monitors?.length ? { monitors: e.monitors } : {}) }])),
+    settings: Object.fromEntries(
+      line.map((e) => [
+        e.name,
+        {
+          description: e.description,
+          protected: e.protected,
+          bake_seconds: e.bakeSeconds ?? 0,
+          ...(e.cacheMaxAgeSeconds ? { cache_max_age_seconds: e.cacheMaxAgeSeconds } : {}),
+          concurrency: e.concurrency ?? 'queue',
+          verification: e.verification ?? 'digest_match',
+          ...(e.signingKey ? { signing_key: e.signingKey } : {}),
+          ...(e.monitors?.length ? { monitors: e.monitors } : {}),
+        },
+      ]),
+    ),
     gates: Object.fromEntries(line.map((e) => [e.name, Object.fromEntries(GATE_NAMES.map((g) => [g, e.gates[g] ?? g === 'policy_compliance'])) as Gates])),
     notifications: notify
       ? {
-          ...(notify.slack ? { slack: { webhook: notify.slack.webhookRef ? `\${${notify.slack.webhookRef}}` : UNKNOWN_SECRET, channels: notify.slack.channels, ...(notify.slack.teamId ? { team_id: notify.slack.teamId } : {}) } } : {}),
+          ...(notify.slack
+            ? {
+                slack: {
+                  webhook: notify.slack.webhookRef ? `\${${notify.slack.webhookRef}}` : UNKNOWN_SECRET,
+                  channels: notify.slack.channels,
+                  ...(notify.slack.teamId ? { team_id: notify.slack.teamId } : {}),
+                },
+              }
+            : {}),
           ...(notify.email ? { email: notify.email } : {}),
           ...(notify.events ? { events: notify.events } : {}),
         }
@@ -167,7 +248,9 @@ async function current(deps: Deps, tenant: string, named: string[] = []): Promis
     // Redacted: a receiver's URL often carries its credential; a redacted URL in a document keeps the stored one.
     webhooks: sortSubscriptions(subscriptions.map((x) => redactedDoc(subscriptionDoc(x)))),
     git_targets: Object.fromEntries(gitTargets.map((t) => [t.environment, gitDoc(t)])),
-    registry_links: Object.fromEntries(artifacts.map((a) => [a, sortLinks(links.filter((l) => l.artifact === a).map(linkDoc))] as const).filter(([, l]) => l.length)),
+    registry_links: Object.fromEntries(
+      artifacts.map((a) => [a, sortLinks(links.filter((l) => l.artifact === a).map(linkDoc))] as const).filter(([, l]) => l.length),
+    ),
   };
   return { setup, envs: line, windows, notify, head, rules, subscriptions, gitTargets, links };
 }
@@ -191,7 +274,8 @@ export function toManifest(s: Setup): Manifest {
         registry_links: s.registry_links,
         cross_registry_sync: true,
         // The document-wide value: signature_match when every environment has it (each environment also says its own).
-        verification: s.environments.length && s.environments.every((e) => s.settings[e]?.verification === 'signature_match') ? 'signature_match' : 'digest_match',
+        verification:
+          s.environments.length && s.environments.every((e) => s.settings[e]?.verification === 'signature_match') ? 'signature_match' : 'digest_match',
       },
     },
   } as Manifest;
@@ -234,19 +318,37 @@ function desired(tenant: string, cur: Setup, m: Manifest, place?: DeploymentPlac
       { document: p.environments, current: cur.environments },
     );
   }
-  for (const [section, map] of [['environment_settings', p.environment_settings], ['gates', p.gates], ['webhook_gates', p.webhook_gates]] as const) {
-    for (const env of Object.keys(map ?? {})) if (!known.has(env)) issues.push({ path: `document.artifacts.promotion.${section}.${env}`, message: `no environment '${env}' in the line (${cur.environments.join(', ')})` });
+  for (const [section, map] of [
+    ['environment_settings', p.environment_settings],
+    ['gates', p.gates],
+    ['webhook_gates', p.webhook_gates],
+  ] as const) {
+    for (const env of Object.keys(map ?? {}))
+      if (!known.has(env))
+        issues.push({
+          path: `document.artifacts.promotion.${section}.${env}`,
+          message: `no environment '${env}' in the line (${cur.environments.join(', ')})`,
+        });
   }
   const pairs = new Set<string>();
   for (const [i, r] of (p.approval_rules ?? []).entries()) {
     for (const f of ['sourceEnvironment', 'targetEnvironment'] as const) {
-      if (!known.has(r[f])) issues.push({ path: `document.artifacts.promotion.approval_rules.${i}.${f}`, message: `no environment '${r[f]}' in the line (${cur.environments.join(', ')})` });
+      if (!known.has(r[f]))
+        issues.push({
+          path: `document.artifacts.promotion.approval_rules.${i}.${f}`,
+          message: `no environment '${r[f]}' in the line (${cur.environments.join(', ')})`,
+        });
     }
-    if (pairs.has(pairOf(r))) issues.push({ path: `document.artifacts.promotion.approval_rules.${i}`, message: `a second rule for ${r.sourceEnvironment} → ${r.targetEnvironment}: one rule per pair` });
+    if (pairs.has(pairOf(r)))
+      issues.push({
+        path: `document.artifacts.promotion.approval_rules.${i}`,
+        message: `a second rule for ${r.sourceEnvironment} → ${r.targetEnvironment}: one rule per pair`,
+      });
     pairs.add(pairOf(r));
   }
   for (const [i, w] of (p.freeze_windows ?? []).entries()) {
-    if (w.environment && !known.has(w.environment)) issues.push({ path: `document.artifacts.promotion.freeze_windows.${i}.environment`, message: `no environment '${w.environment}' in the line` });
+    if (w.environment && !known.has(w.environment))
+      issues.push({ path: `document.artifacts.promotion.freeze_windows.${i}.environment`, message: `no environment '${w.environment}' in the line` });
   }
   const doc = 'document.artifacts.promotion';
   const urls = { allowLoopback: loopbackAllowed() };
@@ -256,9 +358,11 @@ function desired(tenant: string, cur: Setup, m: Manifest, place?: DeploymentPlac
   for (const [i, w] of (p.webhooks ?? []).entries()) {
     if (isRedactedUrl(w.url)) {
       // A redacted URL (as the export writes it) keeps a stored subscription's URL: it must name one.
-      if (!cur.webhooks.some((h) => h.url === asUri(w.url))) issues.push({ path: `${doc}.webhooks.${i}.url`, message: 'is a redacted URL that names no subscription of this tenant: send the full URL' });
+      if (!cur.webhooks.some((h) => h.url === asUri(w.url)))
+        issues.push({ path: `${doc}.webhooks.${i}.url`, message: 'is a redacted URL that names no subscription of this tenant: send the full URL' });
     } else collect(issues, () => checkUrl(w.url, urls, `${doc}.webhooks.${i}.url`));
-    if (w.environment && !known.has(w.environment)) issues.push({ path: `${doc}.webhooks.${i}.environment`, message: `no environment '${w.environment}' in the line (${cur.environments.join(', ')})` });
+    if (w.environment && !known.has(w.environment))
+      issues.push({ path: `${doc}.webhooks.${i}.environment`, message: `no environment '${w.environment}' in the line (${cur.environments.join(', ')})` });
   }
   for (const [env, t] of Object.entries(p.git_targets ?? {})) {
     if (!known.has(env)) issues.push({ path: `${doc}.git_targets.${env}`, message: `no environment '${env}' in the line (${cur.environments.join(', ')})` });
@@ -278,7 +382,10 @@ function desired(tenant: string, cur: Setup, m: Manifest, place?: DeploymentPlac
     settings[env] = { ...settings[env]!, ...(p.verification ? { verification: p.verification } : {}), ...s };
     if (!settings[env].monitors?.length) delete settings[env].monitors;
     if (settings[env].verification === 'signature_match' && !settings[env].signing_key) {
-      issues.push({ path: `document.artifacts.promotion.environment_settings.${env}.signing_key`, message: `'${env}' uses signature_match: give signing_key (the PEM public key its promotions must be signed with)` });
+      issues.push({
+        path: `document.artifacts.promotion.environment_settings.${env}.signing_key`,
+        message: `'${env}' uses signature_match: give signing_key (the PEM public key its promotions must be signed with)`,
+      });
     }
   }
   if (issues.length) throw new ValidationFailed(issues, 'The manifest asks for signature_match without a key');
@@ -290,7 +397,11 @@ function desired(tenant: string, cur: Setup, m: Manifest, place?: DeploymentPlac
         ...(p.notifications.events ? { events: p.notifications.events } : {}),
       }
     : cur.notifications;
-  const freeze = p.freeze_windows ? p.freeze_windows.map((w) => ({ ...w, ...(w.start ? { start: new Date(w.start).toISOString(), end: new Date(w.end!).toISOString() } : {}) })).sort((a, b) => (freezeKey(a) < freezeKey(b) ? -1 : 1)) : cur.freeze_windows;
+  const freeze = p.freeze_windows
+    ? p.freeze_windows
+        .map((w) => ({ ...w, ...(w.start ? { start: new Date(w.start).toISOString(), end: new Date(w.end!).toISOString() } : {}) }))
+        .sort((a, b) => (freezeKey(a) < freezeKey(b) ? -1 : 1))
+    : cur.freeze_windows;
   const approval_rules = p.approval_rules ? sortRules(p.approval_rules) : cur.approval_rules;
   const webhook_gates = { ...cur.webhook_gates, ...(p.webhook_gates ?? {}) };
   const webhooks = p.webhooks ? sortSubscriptions(p.webhooks.map(subscriptionDoc)) : cur.webhooks;
@@ -304,7 +415,18 @@ function desired(tenant: string, cur: Setup, m: Manifest, place?: DeploymentPlac
     if (links.length) registry_links[artifact] = sortLinks(links.map((l) => linkDoc(l as RepoLink)));
     else delete registry_links[artifact];
   }
-  return { environments: cur.environments, settings, gates, notifications, freeze_windows: freeze, approval_rules, webhook_gates, webhooks, git_targets, registry_links };
+  return {
+    environments: cur.environments,
+    settings,
+    gates,
+    notifications,
+    freeze_windows: freeze,
+    approval_rules,
+    webhook_gates,
+    webhooks,
+    git_targets,
+    registry_links,
+  };
 }
 
 function planOf(cur: Setup, want: Setup): Change[] {
@@ -314,10 +436,16 @@ function planOf(cur: Setup, want: Setup): Change[] {
   diff('notifications', cur.notifications, want.notifications, changes);
   diff('approval_rules', byPair(cur.approval_rules), byPair(want.approval_rules), changes);
   // Webhook gates by environment and name, so a plan names the gate and field that change.
-  const hooks = (s: Setup) => Object.fromEntries(Object.entries(s.webhook_gates).map(([env, list]) => [env, Object.fromEntries(list.map((h) => [h.name, redactedGate(h)]))]));
+  const hooks = (s: Setup) =>
+    Object.fromEntries(Object.entries(s.webhook_gates).map(([env, list]) => [env, Object.fromEntries(list.map((h) => [h.name, redactedGate(h)]))]));
   diff('webhook_gates', hooks(cur), hooks(want), changes);
   // Subscriptions by environment and URL; git targets by environment; links by artifact and registry repository.
-  diff('webhooks', Object.fromEntries(subscriptionKeys(cur.webhooks, redactedDoc)), Object.fromEntries([...subscriptionKeys(want.webhooks, redactedDoc)].map(([k, d]) => [k, redactedDoc(d)])), changes);
+  diff(
+    'webhooks',
+    Object.fromEntries(subscriptionKeys(cur.webhooks, redactedDoc)),
+    Object.fromEntries([...subscriptionKeys(want.webhooks, redactedDoc)].map(([k, d]) => [k, redactedDoc(d)])),
+    changes,
+  );
   diff('git_targets', cur.git_targets, want.git_targets, changes);
   const links = (s: Setup) => Object.fromEntries(Object.entries(s.registry_links).map(([a, list]) => [a, Object.fromEntries(list.map((l) => [repoOf(l), l]))]));
   diff('registry_links', links(cur), links(want), changes);
@@ -333,7 +461,9 @@ export async function exportManifest(deps: Deps, ctx: Ctx, format: 'yaml' | 'jso
   const { setup } = await current(deps, ctx.principal.tenant);
   const doc = toManifest(setup);
   const digest = setupDigest(setup);
-  return format === 'json' ? { text: `${JSON.stringify(doc, null, 2)}\n`, digest } : { text: `# Stageline promotion manifest of tenant ${ctx.principal.tenant} (digest ${digest})\n${manifestYaml(doc)}`, digest };
+  return format === 'json'
+    ? { text: `${JSON.stringify(doc, null, 2)}\n`, digest }
+    : { text: `# Stageline promotion manifest of tenant ${ctx.principal.tenant} (digest ${digest})\n${manifestYaml(doc)}`, digest };
 }
 
 export async function planManifest(deps: Deps, ctx: Ctx, document: string) {
@@ -345,7 +475,11 @@ export async function planManifest(deps: Deps, ctx: Ctx, document: string) {
 
 const namedArtifacts = (m: Manifest) => Object.keys(m.artifacts.promotion.registry_links ?? {});
 
-const summary = (changes: Change[]) => ({ add: changes.filter((c) => c.op === 'add').length, change: changes.filter((c) => c.op === 'change').length, remove: changes.filter((c) => c.op === 'remove').length });
+const summary = (changes: Change[]) => ({
+  add: changes.filter((c) => c.op === 'add').length,
+  change: changes.filter((c) => c.op === 'change').length,
+  remove: changes.filter((c) => c.op === 'remove').length,
+});
 
 /** DynamoDB transactions take at most 100 items; one is the audit entry, one the manifest head. */
 const MAX_OPS = 98;
@@ -404,7 +538,9 @@ async function applyOnce(deps: Deps, ctx: Ctx, m: Manifest, documentDigest: stri
   const cur = await current(deps, tenant, namedArtifacts(m));
   const digest = setupDigest(cur.setup);
   if (expectedDigest && expectedDigest !== digest) {
-    throw new VersionConflict(`the setup changed since the plan (digest ${expectedDigest.slice(0, 19)}…, now ${digest.slice(0, 19)}…): plan again`, { currentDigest: digest });
+    throw new VersionConflict(`the setup changed since the plan (digest ${expectedDigest.slice(0, 19)}…, now ${digest.slice(0, 19)}…): plan again`, {
+      currentDigest: digest,
+    });
   }
   const want = desired(tenant, cur.setup, m, deps.deployment);
   const changes = planOf(cur.setup, want);
@@ -417,18 +553,35 @@ async function applyOnce(deps: Deps, ctx: Ctx, m: Manifest, documentDigest: stri
     const g = want.gates[env.name]!;
     const w = want.webhook_gates[env.name] ?? [];
     const hooksChanged = canonicalJson(w.map(redactedGate)) !== canonicalJson((cur.setup.webhook_gates[env.name] ?? []).map(redactedGate));
-    if (canonicalJson(s) === canonicalJson(cur.setup.settings[env.name]) && canonicalJson(g) === canonicalJson(cur.setup.gates[env.name]) && !hooksChanged) continue;
+    if (canonicalJson(s) === canonicalJson(cur.setup.settings[env.name]) && canonicalJson(g) === canonicalJson(cur.setup.gates[env.name]) && !hooksChanged)
+      continue;
     const webhookGates = hooksChanged ? await resolveWebhookGates(deps, tenant, env, w) : env.webhookGates;
     ops.push({
       kind: 'environment',
-      env: { ...env, description: s.description, protected: s.protected, bakeSeconds: s.bake_seconds, cacheMaxAgeSeconds: s.cache_max_age_seconds ?? 0, concurrency: s.concurrency, verification: s.verification, ...(s.signing_key ? { signingKey: s.signing_key } : {}), monitors: s.monitors ?? [], gates: g, webhookGates, version: env.version + 1, updatedAt: at, updatedBy: ctx.principal.name },
+      env: {
+        ...env,
+        description: s.description,
+        protected: s.protected,
+        bakeSeconds: s.bake_seconds,
+        cacheMaxAgeSeconds: s.cache_max_age_seconds ?? 0,
+        concurrency: s.concurrency,
+        verification: s.verification,
+        ...(s.signing_key ? { signingKey: s.signing_key } : {}),
+        monitors: s.monitors ?? [],
+        gates: g,
+        webhookGates,
+        version: env.version + 1,
+        updatedAt: at,
+        updatedBy: ctx.principal.name,
+      },
       expectedVersion: env.version,
       // The alarm-event handler finds who watches an alarm through the monitors' index items: they move with the list.
       previousMonitors: env.monitors ?? [],
     });
   }
   const wanted = new Set(want.freeze_windows.map(freezeKey));
-  for (const w of cur.windows) if (!wanted.has(freezeKey(freezeDoc(w)))) ops.push({ kind: 'deleteFreezeWindow', id: w.id }, ...(await freezeRemovedOps(w, now)));
+  for (const w of cur.windows)
+    if (!wanted.has(freezeKey(freezeDoc(w)))) ops.push({ kind: 'deleteFreezeWindow', id: w.id }, ...(await freezeRemovedOps(w, now)));
   const have = new Set(cur.setup.freeze_windows.map(freezeKey));
   for (const w of want.freeze_windows) {
     if (have.has(freezeKey(w))) continue;
@@ -454,18 +607,33 @@ async function applyOnce(deps: Deps, ctx: Ctx, m: Manifest, documentDigest: stri
     if (r && canonicalJson(ruleDoc(r)) === canonicalJson(doc)) continue;
     const rule: Rule = r
       ? { ...r, ...doc, version: r.version + 1, updatedAt: at, updatedBy: ctx.principal.name }
-      : { ...doc, id: `rule_${randomBytes(6).toString('hex')}`, version: 1, createdAt: at, createdBy: ctx.principal.name, updatedAt: at, updatedBy: ctx.principal.name };
+      : {
+          ...doc,
+          id: `rule_${randomBytes(6).toString('hex')}`,
+          version: 1,
+          createdAt: at,
+          createdBy: ctx.principal.name,
+          updatedAt: at,
+          updatedBy: ctx.principal.name,
+        };
     ops.push({ kind: 'rule', rule, expectedVersion: r ? r.version : null });
     if (!r) ops.push({ kind: 'rulePair', source: rule.sourceEnvironment, target: rule.targetEnvironment, ruleId: rule.id, claim: true });
   }
   for (const [pair, r] of haveRules) {
     if (wantRules[pair]) continue;
-    ops.push({ kind: 'deleteRule', id: r.id, expectedVersion: r.version }, { kind: 'rulePair', source: r.sourceEnvironment, target: r.targetEnvironment, ruleId: r.id, claim: false });
+    ops.push(
+      { kind: 'deleteRule', id: r.id, expectedVersion: r.version },
+      { kind: 'rulePair', source: r.sourceEnvironment, target: r.targetEnvironment, ruleId: r.id, claim: false },
+    );
   }
   const delivery = await deliveryOps(deps, ctx, cur, want, now);
   ops.push(...delivery.ops);
   if (canonicalJson(want.notifications) !== canonicalJson(cur.setup.notifications) && want.notifications) {
-    ops.push({ kind: 'notifySettings', settings: await notifySettings(deps, tenant, want.notifications, cur.notify, ctx.principal.name, at), expectedVersion: cur.notify ? cur.notify.version : null });
+    ops.push({
+      kind: 'notifySettings',
+      settings: await notifySettings(deps, tenant, want.notifications, cur.notify, ctx.principal.name, at),
+      expectedVersion: cur.notify ? cur.notify.version : null,
+    });
   }
   // Every change is audited in the same transaction: security-relevant ones as entries of their own (with
   // before and after), and the apply itself with the document's digest and the whole plan (every change named).
@@ -474,15 +642,48 @@ async function applyOnce(deps: Deps, ctx: Ctx, m: Manifest, documentDigest: stri
   const own: WriteOp[] = [];
   for (const c of changes) {
     const sec = securityAudit(c);
-    if (sec) own.push({ kind: 'audit', entry: auditEntry(tenant, { ...actor, ...sec, before: auditValue(c.before), after: auditValue(c.after), reason: `manifest apply (document ${documentDigest}, plan ${planDigest}): ${c.op} ${c.path}` }, now) });
+    if (sec)
+      own.push({
+        kind: 'audit',
+        entry: auditEntry(
+          tenant,
+          {
+            ...actor,
+            ...sec,
+            before: auditValue(c.before),
+            after: auditValue(c.after),
+            reason: `manifest apply (document ${documentDigest}, plan ${planDigest}): ${c.op} ${c.path}`,
+          },
+          now,
+        ),
+      });
   }
   // An environment whose monitors change also moves one index item per alarm added or removed.
-  const monitorItems = ops.reduce((n, op) => (op.kind === 'environment' && op.previousMonitors ? n + symmetricDifference(op.env.monitors ?? [], op.previousMonitors) : n), 0);
+  const monitorItems = ops.reduce(
+    (n, op) => (op.kind === 'environment' && op.previousMonitors ? n + symmetricDifference(op.env.monitors ?? [], op.previousMonitors) : n),
+    0,
+  );
   const items = ops.length + own.length + monitorItems;
-  if (items > MAX_OPS) throw new RuleViolation(`this plan writes ${items} items (its changes and their audit entries); one apply may write at most ${MAX_OPS}: apply it in parts`, { items });
+  if (items > MAX_OPS)
+    throw new RuleViolation(
+      `this plan writes ${items} items (its changes and their audit entries); one apply may write at most ${MAX_OPS}: apply it in parts`,
+      { items },
+    );
   const after = setupDigest(want);
   const plan = changes.map((c) => `${c.op} ${c.path}`).join(', ');
-  const audit = auditEntry(tenant, { ...actor, action: 'manifest.apply', entityType: 'manifest', entityId: tenant, before: digest, after, reason: `document ${documentDigest}, plan ${planDigest}: ${changes.length} changes (${own.length} security-relevant, audited one by one): ${plan}` }, now);
+  const audit = auditEntry(
+    tenant,
+    {
+      ...actor,
+      action: 'manifest.apply',
+      entityType: 'manifest',
+      entityId: tenant,
+      before: digest,
+      after,
+      reason: `document ${documentDigest}, plan ${planDigest}: ${changes.length} changes (${own.length} security-relevant, audited one by one): ${plan}`,
+    },
+    now,
+  );
   ops.push(...own, { kind: 'manifestHead', digest: after, previous: cur.head }, { kind: 'audit', entry: audit });
   // Signing secrets of new subscriptions first (as the API does: a subscription never exists without one; a failed commit leaves an orphan, never a hole).
   for (const [id, secret] of delivery.newSecrets) await needWebhooks(deps).secrets.put(tenant, id, [secret]);
@@ -510,9 +711,19 @@ async function deliveryOps(deps: Deps, ctx: Ctx, cur: Current, want: Setup, now:
   const ops: WriteOp[] = [];
   const newSecrets: [string, WebhookSecret][] = [];
   const removed: WebhookSubscription[] = [];
-  const shown = { webhooks: [] as { id: string; url: string; environment: string | null; secret: string }[], registry_links: [] as { artifact: string; id: string; registry: string; repository: string; notifyToken: string }[] };
+  const shown = {
+    webhooks: [] as { id: string; url: string; environment: string | null; secret: string }[],
+    registry_links: [] as { artifact: string; id: string; registry: string; repository: string; notifyToken: string }[],
+  };
   const audit = (action: string, entityType: EntityType, entityId: string, before: string | null, after: string | null) =>
-    ({ kind: 'audit', entry: auditEntry(tenant, { actor: ctx.principal.id, actorName: ctx.principal.name, action, entityType, entityId, before, after, requestId: ctx.requestId }, now) }) as const;
+    ({
+      kind: 'audit',
+      entry: auditEntry(
+        tenant,
+        { actor: ctx.principal.id, actorName: ctx.principal.name, action, entityType, entityId, before, after, requestId: ctx.requestId },
+        now,
+      ),
+    }) as const;
 
   const haveSubs = subscriptionKeys(cur.subscriptions, (x) => redactedDoc(subscriptionDoc(x)));
   const wantSubs = subscriptionKeys(want.webhooks, redactedDoc);
@@ -523,7 +734,12 @@ async function deliveryOps(deps: Deps, ctx: Ctx, cur: Current, want: Setup, now:
       const next = changedSubscription(s, { events: d.events, description: d.description ?? '', enabled: d.enabled ?? true }, by, now);
       ops.push({ kind: 'webhook', sub: next, expectedVersion: s.version }, { kind: 'audit', entry: webhookAudit(deps, ctx, 'webhook.update', s.id, s, next) });
     } else {
-      const { sub, secret } = newSubscription(tenant, { url: d.url, events: d.events, environment: d.environment ?? null, description: d.description, enabled: d.enabled }, by, now);
+      const { sub, secret } = newSubscription(
+        tenant,
+        { url: d.url, events: d.events, environment: d.environment ?? null, description: d.description, enabled: d.enabled },
+        by,
+        now,
+      );
       newSecrets.push([sub.id, secret]);
       shown.webhooks.push({ id: sub.id, url: sub.url, environment: sub.environment, secret: secret.secret });
       ops.push({ kind: 'webhook', sub, expectedVersion: null }, { kind: 'audit', entry: webhookAudit(deps, ctx, 'webhook.create', sub.id, null, sub) });
@@ -541,7 +757,10 @@ async function deliveryOps(deps: Deps, ctx: Ctx, cur: Current, want: Setup, now:
     if (d && have && canonicalJson(gitDoc(have)) === canonicalJson(d)) continue;
     if (d) {
       const next = gitTargetOf(tenant, env, { ...d, tokenSecret: d.token ? SECRET_REF.exec(d.token)![1]! : null }, have, by, now);
-      ops.push({ kind: 'gitTarget', target: next, expectedVersion: have ? have.version : null }, audit(have ? 'git-target.update' : 'git-target.create', 'git-target', env, gitTargetSummary(have), gitTargetSummary(next)));
+      ops.push(
+        { kind: 'gitTarget', target: next, expectedVersion: have ? have.version : null },
+        audit(have ? 'git-target.update' : 'git-target.create', 'git-target', env, gitTargetSummary(have), gitTargetSummary(next)),
+      );
     } else if (have) {
       ops.push({ kind: 'deleteGitTarget', target: have }, audit('git-target.delete', 'git-target', env, have.repository, null));
     }
@@ -556,14 +775,18 @@ async function deliveryOps(deps: Deps, ctx: Ctx, cur: Current, want: Setup, now:
       if (l && canonicalJson(linkDoc(l)) === canonicalJson(d)) continue;
       if (l) {
         // A new tag filter keeps the link (its id and notification token).
-        ops.push({ kind: 'repoLink', link: { ...l, tags: d.tags as RepoLink['tags'] }, replace: true }, audit('artifact.link', 'artifact', artifact, `${repo} ${canonicalJson(l.tags)}`, `${repo} ${canonicalJson(d.tags)}`));
+        ops.push(
+          { kind: 'repoLink', link: { ...l, tags: d.tags as RepoLink['tags'] }, replace: true },
+          audit('artifact.link', 'artifact', artifact, `${repo} ${canonicalJson(l.tags)}`, `${repo} ${canonicalJson(d.tags)}`),
+        );
       } else {
         const { link, token } = newRepoLink(tenant, artifact, { registry: d.registry, repository: d.repository, tags: d.tags }, by, now);
         shown.registry_links.push({ artifact, id: link.id, registry: link.registry, repository: link.repository, notifyToken: token });
         ops.push({ kind: 'repoLink', link, replace: false }, audit('artifact.link', 'artifact', artifact, null, repo));
       }
     }
-    for (const [repo, l] of have) if (!wanted.has(repo)) ops.push({ kind: 'deleteRepoLink', link: l }, audit('artifact.unlink', 'artifact', artifact, repo, null));
+    for (const [repo, l] of have)
+      if (!wanted.has(repo)) ops.push({ kind: 'deleteRepoLink', link: l }, audit('artifact.unlink', 'artifact', artifact, repo, null));
   }
   return { ops, newSecrets, removed, shown };
 }
@@ -581,25 +804,61 @@ async function resolveWebhookGates(deps: Deps, tenant: string, env: Environment,
     let secret: string | null | undefined;
     if (prev && (h.secret === UNKNOWN_SECRET ? !prev.secretRef : prev.secretRef === ref)) secret = prev.secret;
     else if (ref && h.secret !== UNKNOWN_SECRET) secret = await deps.secrets?.resolve(tenant, ref, 'gate-key');
-    if (!secret) throw new ValidationFailed([{ path, message: ref && h.secret !== UNKNOWN_SECRET ? `no webhook gate key ${ref} for this tenant (Secrets Manager stageline/${tenant}/gate-key/${ref}; locally the environment variable STAGELINE_SECRET_<TENANT>__GATE_KEY__${ref})` : `'${h.name}' is new: its secret must be a reference like \${HOOK_SECRET}` }]);
+    if (!secret)
+      throw new ValidationFailed([
+        {
+          path,
+          message:
+            ref && h.secret !== UNKNOWN_SECRET
+              ? `no webhook gate key ${ref} for this tenant (Secrets Manager stageline/${tenant}/gate-key/${ref}; locally the environment variable STAGELINE_SECRET_<TENANT>__GATE_KEY__${ref})`
+              : `'${h.name}' is new: its secret must be a reference like \${HOOK_SECRET}`,
+        },
+      ]);
     if (secret.length < 16) throw new ValidationFailed([{ path, message: `the secret ${ref} must be at least 16 characters` }]);
     // A redacted URL (as the export writes it) keeps this gate's stored URL; it names no other.
     const url = !isRedactedUrl(h.url) ? h.url : prev && asUri(redactUrl(prev.url)) === asUri(h.url) ? prev.url : null;
-    if (!url) throw new ValidationFailed([{ path: `document.artifacts.promotion.webhook_gates.${env.name}.${i}.url`, message: `is a redacted URL that is not '${h.name}'s stored one: send the full URL` }]);
-    out.push({ name: h.name, url, timeoutMs: h.timeout_ms, blocking: h.blocking, secret, ...(h.secret !== UNKNOWN_SECRET && ref ? { secretRef: ref } : prev?.secretRef ? { secretRef: prev.secretRef } : {}) });
+    if (!url)
+      throw new ValidationFailed([
+        {
+          path: `document.artifacts.promotion.webhook_gates.${env.name}.${i}.url`,
+          message: `is a redacted URL that is not '${h.name}'s stored one: send the full URL`,
+        },
+      ]);
+    out.push({
+      name: h.name,
+      url,
+      timeoutMs: h.timeout_ms,
+      blocking: h.blocking,
+      secret,
+      ...(h.secret !== UNKNOWN_SECRET && ref ? { secretRef: ref } : prev?.secretRef ? { secretRef: prev.secretRef } : {}),
+    });
   }
   return out;
 }
 
-async function notifySettings(deps: Deps, tenant: string, want: NonNullable<Setup['notifications']>, prev: NotificationSettings | null, by: string, at: string): Promise<NotificationSettings> {
+async function notifySettings(
+  deps: Deps,
+  tenant: string,
+  want: NonNullable<Setup['notifications']>,
+  prev: NotificationSettings | null,
+  by: string,
+  at: string,
+): Promise<NotificationSettings> {
   let slack: NotificationSettings['slack'];
   if (want.slack) {
     const ref = SECRET_REF.exec(want.slack.webhook)?.[1];
-    if (!ref) throw new ValidationFailed([{ path: 'document.artifacts.promotion.notifications.slack.webhook', message: 'must be a reference like ${SLACK_WEBHOOK}' }]);
+    if (!ref)
+      throw new ValidationFailed([{ path: 'document.artifacts.promotion.notifications.slack.webhook', message: 'must be a reference like ${SLACK_WEBHOOK}' }]);
     // The same reference, or the placeholder an export writes for a webhook set through the API: keep the stored one.
     const same = prev?.slack && (prev.slack.webhookRef === ref || (!prev.slack.webhookRef && want.slack.webhook === UNKNOWN_SECRET));
     const webhook = same ? prev!.slack!.webhook : await deps.secrets?.resolve(tenant, ref, 'slack-webhook');
-    if (!webhook) throw new ValidationFailed([{ path: 'document.artifacts.promotion.notifications.slack.webhook', message: `no Slack webhook secret ${ref} for this tenant (Secrets Manager stageline/${tenant}/slack-webhook/${ref}; locally the environment variable STAGELINE_SECRET_<TENANT>__SLACK_WEBHOOK__${ref})` }]);
+    if (!webhook)
+      throw new ValidationFailed([
+        {
+          path: 'document.artifacts.promotion.notifications.slack.webhook',
+          message: `no Slack webhook secret ${ref} for this tenant (Secrets Manager stageline/${tenant}/slack-webhook/${ref}; locally the environment variable STAGELINE_SECRET_<TENANT>__SLACK_WEBHOOK__${ref})`,
+        },
+      ]);
     // The URL behind the reference is checked like one given directly (never repeated: it is a secret).
     const refused = same ? null : tenantUrlIssue(webhook);
     if (refused) throw new ValidationFailed([{ path: 'document.artifacts.promotion.notifications.slack.webhook', message: `the secret ${ref} ${refused}` }]);

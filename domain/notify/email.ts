@@ -1,7 +1,8 @@
 import { approvalsLine, cut, listUpTo, MARK, whatLine, type NotificationView } from './view.ts';
 
 /** HTML-escapes a value for text and (double-quoted) attribute positions. */
-export const escapeHtml = (s: unknown) => String(s ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+export const escapeHtml = (s: unknown) =>
+  String(s ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
 const ACTING = new Set<NotificationView['kind']>(['approval-required', 'approval-reminder']);
 

@@ -103,14 +103,25 @@ export async function notificationView(deps: Deps, kind: NotificationKind, detai
     subject:
       p.subject.type === 'artifact'
         ? { type: 'artifact', name: p.subject.name, version: p.subject.version, digest: p.subject.digest }
-        : { type: 'config', added: p.changeSummary?.added ?? 0, modified: p.changeSummary?.modified ?? 0, removed: p.changeSummary?.removed ?? 0, firstKeys: (p.changeSummary?.keys ?? []).slice(0, 5) },
+        : {
+            type: 'config',
+            added: p.changeSummary?.added ?? 0,
+            modified: p.changeSummary?.modified ?? 0,
+            removed: p.changeSummary?.removed ?? 0,
+            firstKeys: (p.changeSummary?.keys ?? []).slice(0, 5),
+          },
     from: p.sourceEnvironment,
     to: p.targetEnvironment,
     requester: p.rebasedBy ? `${p.requestedBy.name} (rebased by ${p.rebasedBy.name})` : p.requestedBy.name,
     notes: p.notes || undefined,
     reason: (detail.reason as string | undefined) ?? p.rejection?.reason ?? p.error?.message,
     gates: (p.gates ?? []).map((g) => ({ gate: g.gate, verdict: g.verdict, reason: g.reason })),
-    approvals: { given: detailView.approvals.given.map((g) => ({ by: g.by, at: g.at })), required: detailView.approvals.required, remaining: detailView.approvals.remaining, groups: detailView.approvals.approverGroups },
+    approvals: {
+      given: detailView.approvals.given.map((g) => ({ by: g.by, at: g.at })),
+      required: detailView.approvals.required,
+      remaining: detailView.approvals.remaining,
+      groups: detailView.approvals.approverGroups,
+    },
     expiresAt: detailView.approvals.expiresAt ?? undefined,
     at,
   };
@@ -138,7 +149,16 @@ export async function makeLink(deps: Deps, p: Promotion, approver: { id: string;
   const week = new Date(now.getTime() + 7 * 86400_000);
   // Never later than the approval window; a view-only link of a finished promotion lives a week.
   const expiresAt = actions.length && deadline && deadline < week ? deadline : week;
-  await deps.store.putReviewLink({ tenant: p.tenant, hash: tokenHash(token), promotionId: p.id, approver, actions, releaseDigest: p.releaseDigest, validUntil: expiresAt.toISOString(), createdAt: now.toISOString() });
+  await deps.store.putReviewLink({
+    tenant: p.tenant,
+    hash: tokenHash(token),
+    promotionId: p.id,
+    approver,
+    actions,
+    releaseDigest: p.releaseDigest,
+    validUntil: expiresAt.toISOString(),
+    createdAt: now.toISOString(),
+  });
   return `${deps.publicUrl ?? ''}/review/${encodeURIComponent(p.tenant)}/${token}`;
 }
 
@@ -239,6 +259,8 @@ export async function remindApprovers(deps: Deps, tenant: string, id: string): P
   const p = await deps.store.getPromotion(tenant, id);
   if (!p || p.status !== 'AWAITING_APPROVAL') return { reminded: false };
   const detailView = await promotionDetail(deps, p);
-  await deps.store.commit(tenant, [promotionEvent(deps, 'Approval Reminder', p, { approvalsNeeded: detailView.approvals.remaining, approverGroups: p.policy.approverGroups })]);
+  await deps.store.commit(tenant, [
+    promotionEvent(deps, 'Approval Reminder', p, { approvalsNeeded: detailView.approvals.remaining, approverGroups: p.policy.approverGroups }),
+  ]);
   return { reminded: true };
 }

@@ -34,7 +34,12 @@ export class LinkRefused extends Error {
   }
 }
 
-const UNKNOWN = refuse('unknown', 'This link is not valid', 'The link is unknown or was altered.', 'Open the promotion from the Stageline dashboard or ask for a new notification.');
+const UNKNOWN = refuse(
+  'unknown',
+  'This link is not valid',
+  'The link is unknown or was altered.',
+  'Open the promotion from the Stageline dashboard or ask for a new notification.',
+);
 
 /** A link, its promotion, why it cannot act (null: it can) and the approver it acts as. */
 interface LinkCheck {
@@ -60,7 +65,12 @@ async function checkLink(deps: Deps, tenant: string, token: string): Promise<Lin
   const approver = await eligibleUser(deps, link, p);
   const notEligible = approver
     ? null
-    : refuse('not-eligible', 'You are no longer an eligible approver', `Approvals for ${p.sourceEnvironment} → ${p.targetEnvironment} come from: ${p.policy.approverGroups.join(', ')}${p.policy.separationOfDuties ? ', and not from the requester' : ''}.`, 'Ask an eligible approver.');
+    : refuse(
+        'not-eligible',
+        'You are no longer an eligible approver',
+        `Approvals for ${p.sourceEnvironment} → ${p.targetEnvironment} come from: ${p.policy.approverGroups.join(', ')}${p.policy.separationOfDuties ? ', and not from the requester' : ''}.`,
+        'Ask an eligible approver.',
+      );
   return { link, promotion: p, refusal: notEligible, approver };
 }
 
@@ -73,12 +83,41 @@ export async function openLink(deps: Deps, tenant: string, token: string): Promi
 
 /** What can be told from the link and the promotion alone. */
 function staticRefusal(deps: Deps, link: ReviewLink, p: Promotion): Refusal | null {
-  if (!link.actions.length) return refuse('view-only', 'For review only', 'This link shows the promotion; it cannot approve or reject it.', 'Approvers get their own link by email, or act from the dashboard.');
-  if (link.usedAt) return refuse('used', 'This link was already used', `It was used to ${link.usedFor ?? 'act'} at ${link.usedAt}. Each link works once.`, 'Open the promotion in the dashboard to see where it stands.');
-  if (deps.clock() > new Date(link.validUntil)) return refuse('expired', 'This link has expired', `It was valid until ${link.validUntil}.`, 'Ask the requester to request the promotion again, or act from the dashboard while the approval window is open.');
-  if (p.status !== 'AWAITING_APPROVAL') return refuse('not-waiting', 'This promotion is no longer waiting for approval', `It is ${p.status} now.`, 'Nothing to do here; the dashboard shows what happened.');
+  if (!link.actions.length)
+    return refuse(
+      'view-only',
+      'For review only',
+      'This link shows the promotion; it cannot approve or reject it.',
+      'Approvers get their own link by email, or act from the dashboard.',
+    );
+  if (link.usedAt)
+    return refuse(
+      'used',
+      'This link was already used',
+      `It was used to ${link.usedFor ?? 'act'} at ${link.usedAt}. Each link works once.`,
+      'Open the promotion in the dashboard to see where it stands.',
+    );
+  if (deps.clock() > new Date(link.validUntil))
+    return refuse(
+      'expired',
+      'This link has expired',
+      `It was valid until ${link.validUntil}.`,
+      'Ask the requester to request the promotion again, or act from the dashboard while the approval window is open.',
+    );
+  if (p.status !== 'AWAITING_APPROVAL')
+    return refuse(
+      'not-waiting',
+      'This promotion is no longer waiting for approval',
+      `It is ${p.status} now.`,
+      'Nothing to do here; the dashboard shows what happened.',
+    );
   if (p.releaseDigest !== link.releaseDigest) {
-    return refuse('release-changed', 'This link was for an older release', 'The promotion was rebased onto a newer release since this link was sent, and approvals are bound to the exact release.', 'Use the link of the newer notification, or review it in the dashboard.');
+    return refuse(
+      'release-changed',
+      'This link was for an older release',
+      'The promotion was rebased onto a newer release since this link was sent, and approvals are bound to the exact release.',
+      'Use the link of the newer notification, or review it in the dashboard.',
+    );
   }
   return null;
 }
@@ -95,17 +134,32 @@ async function eligibleUser(deps: Deps, link: ReviewLink, p: Promotion): Promise
  * groups, separation of duties, N distinct approvers, the conditional write,
  * one SendTaskSuccess). The link is spent first, so it works exactly once.
  */
-export async function actOnLink(deps: Deps, tenant: string, token: string, action: 'approve' | 'reject', reason: string | undefined, requestId?: string): Promise<Promotion> {
+export async function actOnLink(
+  deps: Deps,
+  tenant: string,
+  token: string,
+  action: 'approve' | 'reject',
+  reason: string | undefined,
+  requestId?: string,
+): Promise<Promotion> {
   // Only the checks: an action needs neither the page's view nor the diff.
   const state = await checkLink(deps, tenant, token);
   if (state.refusal) throw new LinkRefused(state.refusal);
-  if (!state.link.actions.includes(action)) throw new LinkRefused(refuse('view-only', 'This link cannot do that', `It allows: ${state.link.actions.join(', ')}.`, 'Use the dashboard.'));
+  if (!state.link.actions.includes(action))
+    throw new LinkRefused(refuse('view-only', 'This link cannot do that', `It allows: ${state.link.actions.join(', ')}.`, 'Use the dashboard.'));
   const user = state.approver!;
   // The API route's role (approver), checked here: a link reaches the use cases without the route
   // table. Before the link is spent: a refusal does not use it up.
   const principal = userPrincipal(user);
   if (!hasRole(principal, 'approver')) {
-    throw new LinkRefused(refuse('not-eligible', 'You are not an approver', `Approving or rejecting a promotion needs the 'approver' role; ${user.email} has: ${principal.roles.join(', ') || 'none'}.`, 'Ask an eligible approver.'));
+    throw new LinkRefused(
+      refuse(
+        'not-eligible',
+        'You are not an approver',
+        `Approving or rejecting a promotion needs the 'approver' role; ${user.email} has: ${principal.roles.join(', ') || 'none'}.`,
+        'Ask an eligible approver.',
+      ),
+    );
   }
   if (!(await deps.store.useReviewLink(tenant, state.link.hash, deps.clock().toISOString(), action))) {
     throw new LinkRefused(refuse('used', 'This link was already used', 'Each link works once.', 'Open the promotion in the dashboard to see where it stands.'));

@@ -7,7 +7,18 @@ import { retryOnConflict } from '../kernel/retry.ts';
 import { tenantUrl } from '../kernel/url-policy.ts';
 
 /** What a notification reports (one per domain event, plus the reminder before an approval expires). */
-export const NOTIFICATION_KINDS = ['approval-required', 'approval-reminder', 'approved', 'rejected', 'expired', 'completed', 'failed', 'rolled-back', 'gate-failed', 'break-glass'] as const;
+export const NOTIFICATION_KINDS = [
+  'approval-required',
+  'approval-reminder',
+  'approved',
+  'rejected',
+  'expired',
+  'completed',
+  'failed',
+  'rolled-back',
+  'gate-failed',
+  'break-glass',
+] as const;
 export type NotificationKind = (typeof NOTIFICATION_KINDS)[number];
 
 /** A Slack workspace's team id (T…), as Slack puts it in every request. */
@@ -26,21 +37,51 @@ export const SLACK_USERS_MOVED =
  * `slack.teamId` (the tenant's Slack workspace, bound to the deployment's Slack app: its members
  * who linked their account may approve/reject from Slack), and `events` (which kinds; default all).
  */
-export const notificationSettingsBody = /* @__PURE__ */ z.schema(() => z.strictObject({
-  slack: z.optional(z.nullable(z.strictObject({
-    webhook: tenantUrl(z.string().check(z.trim(), z.maxLength(2048))).check(z.describe('An https URL of a Slack incoming webhook, on a public address (plain http only to loopback, in local mode); another is refused with 400')),
-    channels: z._default(z.array(z.string().check(z.regex(/^#?[a-z0-9._-]{1,80}$/, 'a channel name like #platform-ops'))).check(z.maxLength(20)), []),
-    teamId: z.optional(slackTeamId).check(z.describe("binds this Slack workspace to the tenant: Approve/Reject buttons appear, and its members may link their own accounts")),
-    signingSecret: z.optional(z.never({ error: SLACK_SECRET_MOVED })).check(z.describe('no longer accepted: deployment configuration')),
-    users: z.optional(z.never({ error: SLACK_USERS_MOVED })).check(z.describe('no longer accepted: people link their own Slack accounts')),
-  })).check(z.describe(`absent: kept as it is; null: Slack off; an object: Slack as given. Its webhook may be sent back as GET shows it (${'`origin/…`'}) to keep the stored one`))),
-  email: z.optional(z.nullable(z.strictObject({
-    recipients: z._default(z.array(z.string().check(z.email(), z.toLowerCase())).check(z.maxLength(50)), []),
-    approvers: z._default(z.boolean(), false),
-  })).check(z.describe('absent: kept as it is; null: email off; an object: email as given'))),
-  events: z.optional(z.nullable(z.array(z.enum(NOTIFICATION_KINDS)).check(z.minLength(1))).check(z.describe('absent: kept as it is; null: every kind'))),
-  version: z.optional(z.number().check(z.int(), z.minimum(0))),
-}).check(z.describe('Each field left out keeps its stored value (a PUT of {} changes nothing); null turns a channel off. `version`, when given, must be the one read (409 otherwise).')));
+export const notificationSettingsBody = /* @__PURE__ */ z.schema(() =>
+  z
+    .strictObject({
+      slack: z.optional(
+        z
+          .nullable(
+            z.strictObject({
+              webhook: tenantUrl(z.string().check(z.trim(), z.maxLength(2048))).check(
+                z.describe(
+                  'An https URL of a Slack incoming webhook, on a public address (plain http only to loopback, in local mode); another is refused with 400',
+                ),
+              ),
+              channels: z._default(z.array(z.string().check(z.regex(/^#?[a-z0-9._-]{1,80}$/, 'a channel name like #platform-ops'))).check(z.maxLength(20)), []),
+              teamId: z
+                .optional(slackTeamId)
+                .check(z.describe('binds this Slack workspace to the tenant: Approve/Reject buttons appear, and its members may link their own accounts')),
+              signingSecret: z.optional(z.never({ error: SLACK_SECRET_MOVED })).check(z.describe('no longer accepted: deployment configuration')),
+              users: z.optional(z.never({ error: SLACK_USERS_MOVED })).check(z.describe('no longer accepted: people link their own Slack accounts')),
+            }),
+          )
+          .check(
+            z.describe(
+              `absent: kept as it is; null: Slack off; an object: Slack as given. Its webhook may be sent back as GET shows it (${'`origin/…`'}) to keep the stored one`,
+            ),
+          ),
+      ),
+      email: z.optional(
+        z
+          .nullable(
+            z.strictObject({
+              recipients: z._default(z.array(z.string().check(z.email(), z.toLowerCase())).check(z.maxLength(50)), []),
+              approvers: z._default(z.boolean(), false),
+            }),
+          )
+          .check(z.describe('absent: kept as it is; null: email off; an object: email as given')),
+      ),
+      events: z.optional(z.nullable(z.array(z.enum(NOTIFICATION_KINDS)).check(z.minLength(1))).check(z.describe('absent: kept as it is; null: every kind'))),
+      version: z.optional(z.number().check(z.int(), z.minimum(0))),
+    })
+    .check(
+      z.describe(
+        'Each field left out keeps its stored value (a PUT of {} changes nothing); null turns a channel off. `version`, when given, must be the one read (409 otherwise).',
+      ),
+    ),
+);
 
 /** How GET shows a webhook: its origin and an ellipsis, never the secret path. */
 export const maskedWebhook = (url: string) => `${new URL(url).origin}/…`;
@@ -70,9 +111,7 @@ export function settingsView(s: NotificationSettings | null, scope: string) {
   if (!s) return { scope, slack: null, email: null, events: [...NOTIFICATION_KINDS], version: 0 };
   return {
     scope,
-    slack: s.slack
-      ? { webhook: maskedWebhook(s.slack.webhook), channels: s.slack.channels, teamId: s.slack.teamId ?? null }
-      : null,
+    slack: s.slack ? { webhook: maskedWebhook(s.slack.webhook), channels: s.slack.channels, teamId: s.slack.teamId ?? null } : null,
     email: s.email ?? null,
     events: s.events ?? [...NOTIFICATION_KINDS],
     version: s.version,
@@ -93,13 +132,25 @@ export async function putNotificationSettings(deps: Deps, ctx: Ctx, scope: strin
   return retryOnConflict(async () => {
     const prev = await deps.store.getNotificationSettings(tenant, scope);
     if (body.version !== undefined && body.version !== (prev?.version ?? 0)) {
-      throw new VersionConflict(`notification settings of '${scope}' are at version ${prev?.version ?? 0}, not ${body.version}; read them again`, { currentVersion: prev?.version ?? 0 });
+      throw new VersionConflict(`notification settings of '${scope}' are at version ${prev?.version ?? 0}, not ${body.version}; read them again`, {
+        currentVersion: prev?.version ?? 0,
+      });
     }
     const now = deps.clock().toISOString();
     // Merge: a field left out keeps what is stored (a client that sends part of the settings, or `{}`,
     // loses nothing); null turns it off. A webhook sent back as GET shows it keeps the stored one; any
     // other masked value is not a webhook.
-    const slack = body.slack === undefined ? prev?.slack : body.slack === null ? undefined : { webhook: webhookOf(body.slack.webhook, prev), channels: body.slack.channels, ...(body.slack.teamId ? { teamId: body.slack.teamId } : {}), ...(prev?.slack?.webhookRef && body.slack.webhook === maskedWebhook(prev.slack.webhook) ? { webhookRef: prev.slack.webhookRef } : {}) };
+    const slack =
+      body.slack === undefined
+        ? prev?.slack
+        : body.slack === null
+          ? undefined
+          : {
+              webhook: webhookOf(body.slack.webhook, prev),
+              channels: body.slack.channels,
+              ...(body.slack.teamId ? { teamId: body.slack.teamId } : {}),
+              ...(prev?.slack?.webhookRef && body.slack.webhook === maskedWebhook(prev.slack.webhook) ? { webhookRef: prev.slack.webhookRef } : {}),
+            };
     const email = body.email === undefined ? prev?.email : (body.email ?? undefined);
     const events = body.events === undefined ? prev?.events : (body.events ?? undefined);
     const next: NotificationSettings = {
@@ -114,19 +165,26 @@ export async function putNotificationSettings(deps: Deps, ctx: Ctx, scope: strin
     };
     const publicPart = (s: NotificationSettings | null) => (s ? digestOf(settingsView(s, scope)) : null);
     // Nothing changes (e.g. a PUT of {}): no write, no audit entry, no new version.
-    if (prev && digestOf({ ...next, version: 0, updatedAt: '', updatedBy: '' }) === digestOf({ ...prev, version: 0, updatedAt: '', updatedBy: '' })) return settingsView(prev, scope);
-    const audit = auditEntry(tenant, {
-      actor: ctx.principal.id,
-      actorName: ctx.principal.name,
-      action: 'notifications.update',
-      entityType: 'environment',
-      entityId: scope,
-      // Binding a Slack workspace decides who may act from Slack: said in words, not only in the digests.
-      ...(prev?.slack?.teamId !== next.slack?.teamId ? { reason: `Slack workspace: ${prev?.slack?.teamId ?? 'none'} → ${next.slack?.teamId ?? 'none'}` } : {}),
-      before: publicPart(prev),
-      after: publicPart(next),
-      requestId: ctx.requestId,
-    }, deps.clock());
+    if (prev && digestOf({ ...next, version: 0, updatedAt: '', updatedBy: '' }) === digestOf({ ...prev, version: 0, updatedAt: '', updatedBy: '' }))
+      return settingsView(prev, scope);
+    const audit = auditEntry(
+      tenant,
+      {
+        actor: ctx.principal.id,
+        actorName: ctx.principal.name,
+        action: 'notifications.update',
+        entityType: 'environment',
+        entityId: scope,
+        // Binding a Slack workspace decides who may act from Slack: said in words, not only in the digests.
+        ...(prev?.slack?.teamId !== next.slack?.teamId
+          ? { reason: `Slack workspace: ${prev?.slack?.teamId ?? 'none'} → ${next.slack?.teamId ?? 'none'}` }
+          : {}),
+        before: publicPart(prev),
+        after: publicPart(next),
+        requestId: ctx.requestId,
+      },
+      deps.clock(),
+    );
     await deps.store.putNotificationSettings(next, prev ? prev.version : null, audit);
     return settingsView(next, scope);
   });
@@ -136,7 +194,13 @@ export async function putNotificationSettings(deps: Deps, ctx: Ctx, scope: strin
 function webhookOf(given: string, prev: NotificationSettings | null): string {
   if (!given.endsWith('/…') && !given.endsWith('/%E2%80%A6')) return given;
   if (prev?.slack && (given === maskedWebhook(prev.slack.webhook) || given === `${new URL(prev.slack.webhook).origin}/%E2%80%A6`)) return prev.slack.webhook;
-  throw new ValidationFailed([{ path: 'body.slack.webhook', message: 'is a masked value (as GET shows a stored webhook), not a webhook: send the full incoming-webhook URL, or the masked value of the webhook stored here to keep it' }]);
+  throw new ValidationFailed([
+    {
+      path: 'body.slack.webhook',
+      message:
+        'is a masked value (as GET shows a stored webhook), not a webhook: send the full incoming-webhook URL, or the masked value of the webhook stored here to keep it',
+    },
+  ]);
 }
 
 async function assertScope(deps: Deps, tenant: string, scope: string): Promise<void> {

@@ -50,7 +50,13 @@ function slackHooksUrl(raw: unknown): raw is string {
 /** Nothing in a request is believed before its signature holds, made with the deployment's secret. */
 function unsigned(app: SlackApp, raw: SlackRequest): SlackReply | null {
   if (!app.signingSecret) return reply(401, 'Slack is not set up on this Stageline deployment (no signing secret is configured).');
-  const check = verifySlackSignature({ signingSecret: app.signingSecret, timestamp: raw.timestamp, body: raw.body, signature: raw.signature, now: app.clock() });
+  const check = verifySlackSignature({
+    signingSecret: app.signingSecret,
+    timestamp: raw.timestamp,
+    body: raw.body,
+    signature: raw.signature,
+    now: app.clock(),
+  });
   return check.ok ? null : reply(401, `Request refused: ${check.reason}.`);
 }
 
@@ -77,7 +83,8 @@ export async function slackAction(app: SlackApp, raw: SlackRequest): Promise<Sla
   // `<tenant>:<promotion>:<release digest>` (the digest is `sha256:<hex>`, colon included).
   const [tenant, promotionId, ...digest] = String(act?.value ?? '').split(':');
   const release = digest.join(':');
-  if (!act || (act.action_id !== 'approve' && act.action_id !== 'reject') || !tenant || !TENANT.test(tenant) || !promotionId) return reply(400, 'Unknown action.');
+  if (!act || (act.action_id !== 'approve' && act.action_id !== 'reject') || !tenant || !TENANT.test(tenant) || !promotionId)
+    return reply(400, 'Unknown action.');
   const teamId = payload.team?.id ?? payload.user?.team_id;
   const userId = payload.user?.id;
   if (typeof teamId !== 'string' || typeof userId !== 'string') return reply(400, 'The interaction names no Slack workspace or user.');
@@ -88,14 +95,22 @@ export async function slackAction(app: SlackApp, raw: SlackRequest): Promise<Sla
   if (!p) return withUrl(reply(200, 'That promotion does not exist any more.'));
   // The message showed one release: its buttons decide on that one only, never on what a rebase put there since.
   if (p.releaseDigest !== release) {
-    return withUrl(reply(200, 'Not done: this message is for an earlier release of the promotion (it was rebased since, and decisions are bound to the exact release). Use the newer message or its Review link.'));
+    return withUrl(
+      reply(
+        200,
+        'Not done: this message is for an earlier release of the promotion (it was rebased since, and decisions are bound to the exact release). Use the newer message or its Review link.',
+      ),
+    );
   }
   const ctx = { principal: who.principal, via: who.via };
   const email = who.principal.name;
   try {
     // The API route's role, checked here: this entry reaches the use cases without the route table.
     requireRole(ctx.principal, 'approver');
-    const next = act.action_id === 'approve' ? await approvePromotion(deps, ctx, p.id, 'approved in Slack', release) : await rejectPromotion(deps, ctx, p.id, `rejected in Slack by ${email}`, release);
+    const next =
+      act.action_id === 'approve'
+        ? await approvePromotion(deps, ctx, p.id, 'approved in Slack', release)
+        : await rejectPromotion(deps, ctx, p.id, `rejected in Slack by ${email}`, release);
     return withUrl(reply(200, act.action_id === 'approve' ? `Approval recorded (${email}); the promotion is ${next.status}.` : `Rejected (${email}).`));
   } catch (err) {
     return withUrl(reply(200, `Not allowed: ${(err as Error).message}`));

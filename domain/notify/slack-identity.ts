@@ -71,12 +71,25 @@ export async function issueLinkCode(deps: Deps, ctx: Ctx) {
   const secret = Array.from({ length: SECRET_LENGTH }, () => ALPHABET[randomInt(ALPHABET.length)]).join('');
   const now = deps.clock();
   const validUntil = new Date(now.getTime() + LINK_CODE_TTL_SECONDS * 1000).toISOString();
-  await deps.store.putSlackLinkCode({ tenant: me.tenant, hash: codeHash(secret), account: { id: me.id, email: me.name }, createdAt: now.toISOString(), validUntil });
+  await deps.store.putSlackLinkCode({
+    tenant: me.tenant,
+    hash: codeHash(secret),
+    account: { id: me.id, email: me.name },
+    createdAt: now.toISOString(),
+    validUntil,
+  });
   const code = `${me.tenant}.${secret.match(/.{4}/g)!.join('-')}`;
   return { code, command: `/stageline link ${code}`, expiresAt: validUntil, account: me.name, singleUse: true as const };
 }
 
-export const linkView = (l: SlackLink) => ({ id: l.id, teamId: l.teamId, userId: l.userId, accountId: l.account.id, email: l.account.email, linkedAt: l.linkedAt });
+export const linkView = (l: SlackLink) => ({
+  id: l.id,
+  teamId: l.teamId,
+  userId: l.userId,
+  accountId: l.account.id,
+  email: l.account.email,
+  linkedAt: l.linkedAt,
+});
 
 /** GET /slack/links: an admin sees every link of the tenant; anyone else their own. */
 export async function listSlackLinks(deps: Deps, ctx: Ctx) {
@@ -118,7 +131,8 @@ export async function unlinkSlack(deps: Deps, ctx: Ctx, teamId: string, userId: 
 /** The outcome of a Slack request, told to the Slack user (ephemeral). */
 export type SlackOutcome = { ok: true; text: string } | { ok: false; text: string };
 
-const HOW_TO_LINK = 'Link it yourself: signed in to Stageline, run `stageline slack link` (or POST /api/v1/slack/link-codes), then send `/stageline link CODE` here.';
+const HOW_TO_LINK =
+  'Link it yourself: signed in to Stageline, run `stageline slack link` (or POST /api/v1/slack/link-codes), then send `/stageline link CODE` here.';
 
 const notBound = (tenant: string, teamId: string) =>
   `This Slack workspace (${teamId}) is not bound to Stageline tenant '${tenant}', so nothing was done. A tenant admin binds it: slack.teamId in the notification settings.`;
@@ -143,9 +157,20 @@ export async function linkFromSlack(deps: Deps, input: { tenant: string; secret:
   if (!user || user.id !== code.account.id) return { ok: false, text: 'The Stageline account that asked for this code no longer exists; nothing was linked.' };
   const previous = await deps.store.getSlackLink(tenant, teamId, userId);
   if (previous && previous.account.id !== code.account.id) {
-    return { ok: false, text: 'This Slack user is linked to another Stageline account. Its owner or a tenant admin must unlink it first (DELETE /api/v1/slack/links/{team}/{user}).' };
+    return {
+      ok: false,
+      text: 'This Slack user is linked to another Stageline account. Its owner or a tenant admin must unlink it first (DELETE /api/v1/slack/links/{team}/{user}).',
+    };
   }
-  const link: SlackLink = { tenant, teamId, userId, account: code.account, id: `slk_${randomBytes(8).toString('hex')}`, linkedAt: now.toISOString(), codeIssuedAt: code.createdAt };
+  const link: SlackLink = {
+    tenant,
+    teamId,
+    userId,
+    account: code.account,
+    id: `slk_${randomBytes(8).toString('hex')}`,
+    linkedAt: now.toISOString(),
+    codeIssuedAt: code.createdAt,
+  };
   const via: ActedVia = { channel: 'slack', teamId, userId, linkId: link.id };
   const audit = auditEntry(
     tenant,
@@ -168,14 +193,22 @@ export async function linkFromSlack(deps: Deps, input: { tenant: string; secret:
     if (err instanceof WriteConflict) return { ok: false, text: `That code was used already, or this Slack user was linked a moment ago. ${again}` };
     throw err;
   }
-  return { ok: true, text: `Linked: <@${userId}> acts as ${code.account.email} in Stageline (tenant ${tenant}). Approve/Reject buttons now act as you, under the same policy as the API. To undo: \`stageline slack unlink ${teamId} ${userId}\`.` };
+  return {
+    ok: true,
+    text: `Linked: <@${userId}> acts as ${code.account.email} in Stageline (tenant ${tenant}). Approve/Reject buttons now act as you, under the same policy as the API. To undo: \`stageline slack unlink ${teamId} ${userId}\`.`,
+  };
 }
 
 /**
  * Who a Slack user acts as in a tenant: the account they linked themselves, as the directory knows
  * it now (group changes count), from a workspace the tenant bound. Otherwise why not.
  */
-export async function slackActor(deps: Deps, tenant: string, teamId: string, userId: string): Promise<{ principal: Principal; via: ActedVia } | { refusal: string }> {
+export async function slackActor(
+  deps: Deps,
+  tenant: string,
+  teamId: string,
+  userId: string,
+): Promise<{ principal: Principal; via: ActedVia } | { refusal: string }> {
   if (!(await boundSlackTeams(deps, tenant)).has(teamId)) return { refusal: notBound(tenant, teamId) };
   const link = await deps.store.getSlackLink(tenant, teamId, userId);
   if (!link) return { refusal: `Your Slack account is not linked to a Stageline account, so nothing was done. ${HOW_TO_LINK} Or use the Review button.` };

@@ -105,7 +105,9 @@ export function slackMessage(v: NotificationView, opts: { channel?: string; revi
   if (actions.length) blocks.push({ type: 'actions', elements: actions });
 
   // The fallback (notifications, screen readers): the headline facts, no markup beyond escaping.
-  const text = [md(title, 300), what, route, v.requester ? `requested by ${md(v.requester, 300)}` : '', approvals ? `approvals: ${approvals}` : ''].filter(Boolean).join(' · ');
+  const text = [md(title, 300), what, route, v.requester ? `requested by ${md(v.requester, 300)}` : '', approvals ? `approvals: ${approvals}` : '']
+    .filter(Boolean)
+    .join(' · ');
   return { ...(opts.channel ? { channel: opts.channel } : {}), text, blocks };
 }
 
@@ -152,9 +154,16 @@ export function checkBlockKit(m: { text?: unknown; blocks?: unknown }): string[]
 }
 
 /** Slack's request signing (v0): HMAC-SHA256 of `v0:<timestamp>:<body>`, within 5 minutes. */
-export function verifySlackSignature(input: { signingSecret: string; timestamp: string; body: string; signature: string; now: Date }): { ok: true } | { ok: false; reason: string } {
+export function verifySlackSignature(input: {
+  signingSecret: string;
+  timestamp: string;
+  body: string;
+  signature: string;
+  now: Date;
+}): { ok: true } | { ok: false; reason: string } {
   if (!/^\d{1,12}$/.test(input.timestamp ?? '')) return { ok: false, reason: 'no valid X-Slack-Request-Timestamp' };
-  if (Math.abs(input.now.getTime() / 1000 - Number(input.timestamp)) > 300) return { ok: false, reason: 'the request timestamp is more than 5 minutes away (replay?)' };
+  if (Math.abs(input.now.getTime() / 1000 - Number(input.timestamp)) > 300)
+    return { ok: false, reason: 'the request timestamp is more than 5 minutes away (replay?)' };
   if (!input.signingSecret) return { ok: false, reason: 'no signing secret configured' };
   const expected = Buffer.from(`v0=${createHmac('sha256', input.signingSecret).update(`v0:${input.timestamp}:${input.body}`, 'utf8').digest('hex')}`);
   const given = Buffer.from(typeof input.signature === 'string' ? input.signature : '', 'utf8');

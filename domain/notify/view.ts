@@ -1,6 +1,7 @@
 /** What every renderer (Slack, email, review page) takes: the facts of one notification. */
 export interface NotificationView {
-  kind: 'approval-required' | 'approval-reminder' | 'approved' | 'rejected' | 'expired' | 'completed' | 'failed' | 'rolled-back' | 'gate-failed' | 'break-glass';
+  kind:
+    'approval-required' | 'approval-reminder' | 'approved' | 'rejected' | 'expired' | 'completed' | 'failed' | 'rolled-back' | 'gate-failed' | 'break-glass';
   tenant: string;
   promotionId?: string;
   /** the release the notification shows (approvals are bound to it): a Slack button acts on this release only */
@@ -67,6 +68,12 @@ export function whatLine(v: NotificationView, f: Fmt = cut): string {
 
 /** "1 of 2 given (alice), 1 still needed". */
 export function approvalsLine(a: NonNullable<NotificationView['approvals']>, f: Fmt = cut): string {
-  const who = a.given.length ? ` (${listUpTo(a.given.map((g) => g.by), 1200, f)})` : '';
+  const who = a.given.length
+    ? ` (${listUpTo(
+        a.given.map((g) => g.by),
+        1200,
+        f,
+      )})`
+    : '';
   return `${a.given.length} of ${a.required} given${who}, ${a.remaining} still needed`;
 }

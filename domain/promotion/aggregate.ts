@@ -28,7 +28,8 @@ export function subjectLabel(s: Subject): string {
 
 /** Evidence owners a promotion's gates read: the promotion's own and its release's. */
 export function evidenceOwners(p: Pick<Promotion, 'id' | 'subject' | 'sourceEnvironment'>): string[] {
-  const release = p.subject.type === 'artifact' ? `artifact:${p.subject.name}@${p.subject.version}` : `snapshot:${p.sourceEnvironment}@${p.subject.sourceSnapshot.seq}`;
+  const release =
+    p.subject.type === 'artifact' ? `artifact:${p.subject.name}@${p.subject.version}` : `snapshot:${p.sourceEnvironment}@${p.subject.sourceSnapshot.seq}`;
   return [`promotion:${p.id}`, release];
 }
 
@@ -39,7 +40,13 @@ export function forCurrentRelease(e: Pick<Evidence, 'releaseDigest'>, p: Pick<Pr
 
 /** Bound to the exact release: the source content digest plus the selection. */
 export function configReleaseDigest(subject: Subject & { type: 'config' }): string {
-  return digestOf({ source: subject.sourceSnapshot.digest, type: subject.promotionType, configIds: subject.configIds, flagIds: subject.flagIds, keyPatterns: subject.keyPatterns });
+  return digestOf({
+    source: subject.sourceSnapshot.digest,
+    type: subject.promotionType,
+    configIds: subject.configIds,
+    flagIds: subject.flagIds,
+    keyPatterns: subject.keyPatterns,
+  });
 }
 
 /** A new PENDING promotion record (requests and rollbacks alike). */

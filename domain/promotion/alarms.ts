@@ -8,9 +8,13 @@ import { alarmRollback } from './monitor-watch.ts';
  * that lists it as a monitor, in every tenant that lists it, and nothing else. An event that is not
  * that shape, another state, or an alarm nobody monitors changes nothing.
  */
-export async function onAlarmStateChange(deps: Deps, event: unknown): Promise<{ alarm: string | null; rolledBack: { tenant: string; promotionId: string }[]; ignored?: string }> {
+export async function onAlarmStateChange(
+  deps: Deps,
+  event: unknown,
+): Promise<{ alarm: string | null; rolledBack: { tenant: string; promotionId: string }[]; ignored?: string }> {
   const parsed = alarmStateChange.safeParse(event);
-  if (!parsed.success) return { alarm: null, rolledBack: [], ignored: `not a CloudWatch Alarm State Change event: ${parsed.error.issues[0]?.message ?? 'invalid'}` };
+  if (!parsed.success)
+    return { alarm: null, rolledBack: [], ignored: `not a CloudWatch Alarm State Change event: ${parsed.error.issues[0]?.message ?? 'invalid'}` };
   const alarm = alarmOf(parsed.data);
   if (!alarm) return { alarm: parsed.data.detail.alarmName, rolledBack: [], ignored: `state ${parsed.data.detail.state.value}` };
   if (!alarm.at) alarm.at = deps.clock().toISOString();

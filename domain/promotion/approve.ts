@@ -36,16 +36,26 @@ export async function approvePromotion(deps: Deps, ctx: Ctx, id: string, comment
       throw new NotAnApprover(`Approvals for ${p.sourceEnvironment} → ${p.targetEnvironment} come from: ${p.policy.approverGroups.join(', ')}`);
     }
     if (p.policy.separationOfDuties && contentChoosers(p).includes(me.id)) {
-      throw new SelfApprovalForbidden(`${p.requestedBy.id === me.id ? 'You requested this promotion' : 'You rebased this promotion onto its current release'}; separation of duties needs someone else to approve it`);
+      throw new SelfApprovalForbidden(
+        `${p.requestedBy.id === me.id ? 'You requested this promotion' : 'You rebased this promotion onto its current release'}; separation of duties needs someone else to approve it`,
+      );
     }
     const expiresAt = approvalDeadline(p);
-    if (expiresAt && deps.clock() > expiresAt) throw new TransitionNotAllowed(`The approval window of ${id} closed at ${expiresAt.toISOString()}`, { status: p.status });
+    if (expiresAt && deps.clock() > expiresAt)
+      throw new TransitionNotAllowed(`The approval window of ${id} closed at ${expiresAt.toISOString()}`, { status: p.status });
   }
   // Break-glass past a freeze is stamped only for an approval the checks above let through: a refused
   // one (not an approver, self-approval, window closed) leaves no override behind.
   if (glass && p.status === 'AWAITING_APPROVAL') p = await stampFreezeOverride(deps, ctx, id, glass, p);
   if (already) return p;
-  const approval: Approval = { by: me.id, name: me.name, at: deps.clock().toISOString(), digest: p.releaseDigest, ...(comment ? { comment } : {}), ...(ctx.via ? { via: ctx.via } : {}) };
+  const approval: Approval = {
+    by: me.id,
+    name: me.name,
+    at: deps.clock().toISOString(),
+    digest: p.releaseDigest,
+    ...(comment ? { comment } : {}),
+    ...(ctx.via ? { via: ctx.via } : {}),
+  };
   const approved = (cur: Promotion, counted: Approval[], ops: Move['ops'] = [], reason?: string): Move => {
     const next = moved(cur, 'APPROVED', me, deps.clock(), { approvedBy: counted.map((a) => a.name).sort(), taskToken: null });
     const event = promotionEvent(deps, 'Promotion Approved', next, { actor: me.name, approvalWaitSeconds: approvalWait(cur, deps.clock()) });
@@ -64,7 +74,12 @@ export async function approvePromotion(deps: Deps, ctx: Ctx, id: string, comment
       const completes = cur.status === 'AWAITING_APPROVAL' && cur.releaseDigest === approval.digest && counted.length >= cur.policy.requiredApprovers;
       if (completes) return approved(cur, counted, [{ kind: 'approval', promotionId: id, approval }], comment);
       const audit = auditEntry(tenant, auditDraft(ctx, cur, 'promotion.approve', null, cur.releaseDigest, comment), deps.clock());
-      return { beside: [{ kind: 'approval', promotionId: id, approval }, { kind: 'audit', entry: audit }] };
+      return {
+        beside: [
+          { kind: 'approval', promotionId: id, approval },
+          { kind: 'audit', entry: audit },
+        ],
+      };
     },
     { read: p },
   );
@@ -90,7 +105,10 @@ export async function approvePromotion(deps: Deps, ctx: Ctx, id: string, comment
  */
 export function assertRelease(p: Pick<Promotion, 'id' | 'status' | 'releaseDigest'>, release: string): void {
   if (p.releaseDigest !== release) {
-    throw new TransitionNotAllowed(`${p.id} was rebased onto another release since this was sent (decisions are bound to the exact release); review the current release and decide on it`, { status: p.status });
+    throw new TransitionNotAllowed(
+      `${p.id} was rebased onto another release since this was sent (decisions are bound to the exact release); review the current release and decide on it`,
+      { status: p.status },
+    );
   }
 }
 

@@ -29,7 +29,11 @@ export interface AutoCheck {
  * (evidence, and how long it has run in the source); when they hold and the
  * target is not paused, create and run the promotion with no person.
  */
-export async function checkAutoPromotion(deps: Deps, ctx: Ctx, input: { sourceEnvironment: string; artifact?: string; version?: string }): Promise<AutoCheck[]> {
+export async function checkAutoPromotion(
+  deps: Deps,
+  ctx: Ctx,
+  input: { sourceEnvironment: string; artifact?: string; version?: string },
+): Promise<AutoCheck[]> {
   const { tenant } = ctx.principal;
   const [envs, rules] = await Promise.all([deps.store.listEnvironments(tenant), deps.store.listRules(tenant)]);
   const line = lineOf(envs);
@@ -67,20 +71,44 @@ export async function checkAutoPromotion(deps: Deps, ctx: Ctx, input: { sourceEn
     const due = reasons.length ? dueAt(rule.conditions, since) : null;
     if (due && due > now) {
       const name = `stageline-auto-${sha256Hex(`${tenant}|${rule.id}|${source.name}|${input.artifact ?? ''}@${input.version ?? ''}`).slice(0, 40)}`;
-      await deps.scheduler.scheduleOnce(name, due, { tenant, autoCheck: { sourceEnvironment: source.name, ...(input.artifact ? { artifact: input.artifact, version: input.version } : {}) } });
+      await deps.scheduler.scheduleOnce(name, due, {
+        tenant,
+        autoCheck: { sourceEnvironment: source.name, ...(input.artifact ? { artifact: input.artifact, version: input.version } : {}) },
+      });
       check.reasons.push(`checked again at ${due.toISOString()} (time-based condition)`);
     }
     if (check.eligible) {
       // Auto-promotions wait out a freeze window (whenFrozen: wait) rather than being cancelled by it.
       // A person who triggers the check is the requester (audit, separation of duties): they cannot
       // approve what they set off. Only the system's own trigger runs as the auto-promoter.
-      const auto: Principal = ctx.principal.id === AUTO_PROMOTER.id || ctx.principal.kind === 'machine'
-        ? autoPrincipal(tenant)
-        : ctx.principal;
+      const auto: Principal = ctx.principal.id === AUTO_PROMOTER.id || ctx.principal.kind === 'machine' ? autoPrincipal(tenant) : ctx.principal;
       try {
-        const body = input.artifact && input.version
-          ? { sourceEnvironment: source.name, targetEnvironment: rule.targetEnvironment, artifact: input.artifact, version: input.version, notes: `auto-promoted by rule '${rule.name}'`, dryRun: false, autoStart: true, trigger: 'on_approval' as const, whenFrozen: 'wait' as const }
-          : { sourceEnvironment: source.name, targetEnvironment: rule.targetEnvironment, promotionType: 'FULL' as const, configIds: [], flagIds: [], keyPatterns: [], notes: `auto-promoted by rule '${rule.name}'`, dryRun: false, autoStart: true, trigger: 'on_approval' as const, whenFrozen: 'wait' as const };
+        const body =
+          input.artifact && input.version
+            ? {
+                sourceEnvironment: source.name,
+                targetEnvironment: rule.targetEnvironment,
+                artifact: input.artifact,
+                version: input.version,
+                notes: `auto-promoted by rule '${rule.name}'`,
+                dryRun: false,
+                autoStart: true,
+                trigger: 'on_approval' as const,
+                whenFrozen: 'wait' as const,
+              }
+            : {
+                sourceEnvironment: source.name,
+                targetEnvironment: rule.targetEnvironment,
+                promotionType: 'FULL' as const,
+                configIds: [],
+                flagIds: [],
+                keyPatterns: [],
+                notes: `auto-promoted by rule '${rule.name}'`,
+                dryRun: false,
+                autoStart: true,
+                trigger: 'on_approval' as const,
+                whenFrozen: 'wait' as const,
+              };
         const p = await createPromotion(deps, { principal: auto, requestId: ctx.requestId }, body, { autoPromoted: true });
         if ('id' in p) check.promotionId = p.id;
       } catch (err) {
@@ -119,7 +147,11 @@ export function dueAt(condition: Condition | null, since: string): Date | null {
 }
 
 /** A scheduled auto-promotion check came due (schedule-fire): runs as the system. */
-export async function autoCheckDue(deps: Deps, tenant: string, input: { sourceEnvironment: string; artifact?: string; version?: string }): Promise<AutoCheck[]> {
+export async function autoCheckDue(
+  deps: Deps,
+  tenant: string,
+  input: { sourceEnvironment: string; artifact?: string; version?: string },
+): Promise<AutoCheck[]> {
   const ctx: Ctx = { principal: autoPrincipal(tenant) };
   return checkAutoPromotion(deps, ctx, input);
 }
@@ -139,10 +171,18 @@ export async function autoPromoteOn(deps: Deps, type: string, detail: Record<str
     const subject = String(detail.subject ?? '');
     const m = /^([^@:]+)@(.+)$/.exec(subject);
     // Artifact subjects read `name@version`; config subjects `config:<type>@<seq>`.
-    checks.push(m && !subject.startsWith('config:') ? { sourceEnvironment: String(detail.targetEnvironment), artifact: m[1], version: m[2] } : { sourceEnvironment: String(detail.targetEnvironment) });
+    checks.push(
+      m && !subject.startsWith('config:')
+        ? { sourceEnvironment: String(detail.targetEnvironment), artifact: m[1], version: m[2] }
+        : { sourceEnvironment: String(detail.targetEnvironment) },
+    );
   } else if (type === 'Deployment Recorded') {
     if (detail.status !== 'DEPLOYED') return [];
-    checks.push(detail.artifact ? { sourceEnvironment: String(detail.environment), artifact: String(detail.artifact), version: String(detail.imageTag) } : { sourceEnvironment: String(detail.environment) });
+    checks.push(
+      detail.artifact
+        ? { sourceEnvironment: String(detail.environment), artifact: String(detail.artifact), version: String(detail.imageTag) }
+        : { sourceEnvironment: String(detail.environment) },
+    );
   } else if (type === 'Evidence Added') {
     const owner = String(detail.owner);
     const snap = /^snapshot:(.+)@(\d+)$/.exec(owner);

@@ -11,7 +11,14 @@ export async function cancelPromotion(deps: Deps, ctx: Ctx, id: string, reason?:
     if (p.status === 'CANCELLED') return null;
     guard('cancel', p);
     const next = moved(p, 'CANCELLED', me, deps.clock(), { taskToken: null, error: reason ? { code: 'CANCELLED', message: reason } : null });
-    return { next, action: 'promotion.cancel', by: me, ops: [promotionEvent(deps, 'Promotion Cancelled', next, { actor: me.name, reason })], reason, requestId: ctx.requestId };
+    return {
+      next,
+      action: 'promotion.cancel',
+      by: me,
+      ops: [promotionEvent(deps, 'Promotion Cancelled', next, { actor: me.name, reason })],
+      reason,
+      requestId: ctx.requestId,
+    };
   });
   if (!after) return before;
   if (before.status === 'SCHEDULED') await cancelSchedule(deps, before);

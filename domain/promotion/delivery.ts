@@ -43,14 +43,26 @@ export async function recordInRegistries(deps: Deps, tenant: string, id: string)
   const document = { ...artifactAuditRecord(p)!, digest: p.subject.digest, completed_at: p.completedAt, release_digest: p.releaseDigest };
   let recorded: { registry: string; digest: string | null; reason?: string }[];
   try {
-    recorded = await deps.registry.attach({ tenant, repository, digest: p.subject.digest, targets: target.registries, artifactType: AUDIT_RECORD_TYPE, document });
+    recorded = await deps.registry.attach({
+      tenant,
+      repository,
+      digest: p.subject.digest,
+      targets: target.registries,
+      artifactType: AUDIT_RECORD_TYPE,
+      document,
+    });
   } catch (err) {
     recorded = target.registries.map((r) => ({ registry: r.name, digest: null, reason: (err as Error).message }));
   }
   await writePromotion(deps, tenant, id, (cur) =>
     !cur.result || cur.result.recorded
       ? null
-      : { next: patched(cur, deps.clock(), { result: { ...cur.result, recorded } }), action: 'promotion.record', by: ENGINE, reason: recorded.map((r) => `${r.registry}: ${r.digest ?? r.reason}`).join('; ') },
+      : {
+          next: patched(cur, deps.clock(), { result: { ...cur.result, recorded } }),
+          action: 'promotion.record',
+          by: ENGINE,
+          reason: recorded.map((r) => `${r.registry}: ${r.digest ?? r.reason}`).join('; '),
+        },
   );
 }
 
@@ -98,14 +110,16 @@ export async function configOps(deps: Deps, p: Promotion & { subject: { type: 'c
   );
   const { seq, digest } = snapshot;
   const dep = deployment(p, `${target.name}@${seq}`, '', digest, now);
-  const ops: WriteOp[] = [
-    { kind: 'environment', env, expectedVersion: target.version },
-    { kind: 'snapshot', snapshot },
-    deploymentOp(dep, null, now),
-  ];
+  const ops: WriteOp[] = [{ kind: 'environment', env, expectedVersion: target.version }, { kind: 'snapshot', snapshot }, deploymentOp(dep, null, now)];
   const current = await deps.store.getCurrent(p.tenant, target.name);
-  const replaced = current && current.imageTag === `${target.name}@${target.head.seq}` ? { id: current.id, deployedAt: current.deployedAt, promotionId: current.promotionId } : null;
-  return { ops, result: { snapshotSeq: seq, digest, deploymentId: dep.id, deployedAt: now, previous: { seq: target.head.seq, digest: target.head.digest }, replaced } };
+  const replaced =
+    current && current.imageTag === `${target.name}@${target.head.seq}`
+      ? { id: current.id, deployedAt: current.deployedAt, promotionId: current.promotionId }
+      : null;
+  return {
+    ops,
+    result: { snapshotSeq: seq, digest, deploymentId: dep.id, deployedAt: now, previous: { seq: target.head.seq, digest: target.head.digest }, replaced },
+  };
 }
 
 export async function artifactOps(deps: Deps, p: Promotion & { subject: { type: 'artifact' } }) {
@@ -123,18 +137,48 @@ export async function artifactOps(deps: Deps, p: Promotion & { subject: { type: 
   const git = await deliverToGit(deps, p).catch((err: Error) => {
     throw new PromotionFailed(`git delivery failed: ${err.message}`);
   });
-  const dep = deployment(p, p.subject.version, version.sourceCommit, p.subject.digest, now, randomUUID(), typeof version.metadata.gitBranch === 'string' ? version.metadata.gitBranch : '');
+  const dep = deployment(
+    p,
+    p.subject.version,
+    version.sourceCommit,
+    p.subject.digest,
+    now,
+    randomUUID(),
+    typeof version.metadata.gitBranch === 'string' ? version.metadata.gitBranch : '',
+  );
   const ops: WriteOp[] = [
     ...tags,
     {
       kind: 'pointer',
-      pointer: { environment: p.targetEnvironment, name: p.subject.name, version: p.subject.version, digest: p.subject.digest, promotedAt: now, promotedBy: p.requestedBy.name, promotionId: p.id, version_: (cur?.version_ ?? 0) + 1, deploymentId: dep.id, deployedAt: now },
+      pointer: {
+        environment: p.targetEnvironment,
+        name: p.subject.name,
+        version: p.subject.version,
+        digest: p.subject.digest,
+        promotedAt: now,
+        promotedBy: p.requestedBy.name,
+        promotionId: p.id,
+        version_: (cur?.version_ ?? 0) + 1,
+        deploymentId: dep.id,
+        deployedAt: now,
+      },
       expectedVersion: cur ? cur.version_ : null,
     },
     deploymentOp(dep, null, now),
   ];
   const replaced = cur?.deploymentId && cur.deployedAt ? { id: cur.deploymentId, deployedAt: cur.deployedAt, promotionId: cur.promotionId } : null;
-  return { ops, result: { digest: p.subject.digest, deploymentId: dep.id, deployedAt: now, previous: { version: cur?.version, digest: cur?.digest ?? null }, replaced, synced, ...(git ? { git } : {}) } };
+  return {
+    ops,
+    result: {
+      digest: p.subject.digest,
+      deploymentId: dep.id,
+      deployedAt: now,
+      previous: { version: cur?.version, digest: cur?.digest ?? null },
+      replaced,
+      synced,
+      ...(git ? { git } : {}),
+    },
+  };
 }
 
 /**
@@ -144,13 +188,19 @@ export async function artifactOps(deps: Deps, p: Promotion & { subject: { type: 
  * this runs before the transaction, so the target stays as it was.
  */
 async function syncRegistries(deps: Deps, p: Promotion & { subject: { type: 'artifact' } }, version: ArtifactVersion, tags: RegistryTag[]) {
-  const [source, target] = await Promise.all([deps.store.getEnvironment(p.tenant, p.sourceEnvironment), deps.store.getEnvironment(p.tenant, p.targetEnvironment)]);
+  const [source, target] = await Promise.all([
+    deps.store.getEnvironment(p.tenant, p.sourceEnvironment),
+    deps.store.getEnvironment(p.tenant, p.targetEnvironment),
+  ]);
   const from = source?.registries?.[0];
   // Every registry of the target, the source's own included: it gets the target's tags (its blobs are there already).
   const to = target?.registries ?? [];
   const signed = target?.verification === 'signature_match';
   if (to.length === 0 && !signed) return [];
-  if (!from) throw new PromotionFailed(`'${p.sourceEnvironment}' has no registry to copy ${p.subject.name}@${p.subject.version} from${signed ? ` (and '${p.targetEnvironment}' requires signature_match: the signature is read there)` : ''}`);
+  if (!from)
+    throw new PromotionFailed(
+      `'${p.sourceEnvironment}' has no registry to copy ${p.subject.name}@${p.subject.version} from${signed ? ` (and '${p.targetEnvironment}' requires signature_match: the signature is read there)` : ''}`,
+    );
   const repository = repositoryOf(version);
   // signature_match: the artifact's Sigstore signature must verify with the target's key before anything is copied
   // or tagged (fail closed); the copy takes it along (with every other referrer of the digest).
@@ -169,5 +219,12 @@ async function syncRegistries(deps: Deps, p: Promotion & { subject: { type: 'art
   }
   const failed = results.filter((r) => !r.ok);
   if (failed.length) throw new PromotionFailed(`cross-registry sync failed: ${failed.map((f) => f.reason ?? f.registry).join('; ')}`);
-  return results.map((r) => ({ registry: r.registry, digest: r.digest, bytesCopied: r.bytesCopied, ...(r.tags ? { tags: r.tags } : {}), ...(r.attached ? { attached: r.attached } : {}), ...(signature ? { signature } : {}) }));
+  return results.map((r) => ({
+    registry: r.registry,
+    digest: r.digest,
+    bytesCopied: r.bytesCopied,
+    ...(r.tags ? { tags: r.tags } : {}),
+    ...(r.attached ? { attached: r.attached } : {}),
+    ...(signature ? { signature } : {}),
+  }));
 }

@@ -39,7 +39,9 @@ async function estimate(deps: Deps, tenant: string, env: string): Promise<number
 
 function policies(a: ArtifactVersion): Record<string, number> {
   const p = a.metadata?.policies;
-  return p && typeof p === 'object' ? Object.fromEntries(Object.entries(p as Record<string, unknown>).filter(([, v]) => typeof v === 'number')) as Record<string, number> : {};
+  return p && typeof p === 'object'
+    ? (Object.fromEntries(Object.entries(p as Record<string, unknown>).filter(([, v]) => typeof v === 'number')) as Record<string, number>)
+    : {};
 }
 
 function recommend(impact: Omit<RollbackImpact, 'recommendation' | 'reasons'>, blockers: string[]): RollbackImpact {
@@ -54,7 +56,12 @@ function recommend(impact: Omit<RollbackImpact, 'recommendation' | 'reasons'>, b
  * value types), which pinned consumers' constraints it would violate, how long
  * it should take, and a recommendation SAFE | RISKY | BLOCKED with reasons.
  */
-export async function analyzeRollback(deps: Deps, tenant: string, env: Environment, input: EnvRollbackInput): Promise<{ impact: RollbackImpact; subject: Subject; releaseDigest: string }> {
+export async function analyzeRollback(
+  deps: Deps,
+  tenant: string,
+  env: Environment,
+  input: EnvRollbackInput,
+): Promise<{ impact: RollbackImpact; subject: Subject; releaseDigest: string }> {
   const estimatedSeconds = await estimate(deps, tenant, env.name);
   if (input.snapshot !== undefined) {
     const snap = ownSnapshot(env, input.snapshot) ? await deps.store.getSnapshot(tenant, env.name, input.snapshot) : null;
@@ -62,7 +69,9 @@ export async function analyzeRollback(deps: Deps, tenant: string, env: Environme
     const d = await diffRoots(memoSource(deps.store.nodes(tenant)), env.head.roots, snap.roots);
     const breaking = [
       ...d.removed.map((r) => `removes ${r.kind} '${r.key}'`),
-      ...d.modified.filter((m) => typeof m.fromValue !== typeof m.toValue || Array.isArray(m.fromValue) !== Array.isArray(m.toValue)).map((m) => `changes the type of ${m.kind} '${m.key}' (${typeof m.fromValue} → ${typeof m.toValue})`),
+      ...d.modified
+        .filter((m) => typeof m.fromValue !== typeof m.toValue || Array.isArray(m.fromValue) !== Array.isArray(m.toValue))
+        .map((m) => `changes the type of ${m.kind} '${m.key}' (${typeof m.fromValue} → ${typeof m.toValue})`),
     ];
     const reverts = [
       ...d.added.map((a) => ({ kind: a.kind, key: a.key, action: 'add', to: a.value })),
@@ -70,8 +79,19 @@ export async function analyzeRollback(deps: Deps, tenant: string, env: Environme
       ...d.removed.map((r) => ({ kind: r.kind, key: r.key, action: 'remove', from: r.value })),
     ];
     const blockers = reverts.length ? [] : [`'${env.name}' already has the content of snapshot ${input.snapshot}`];
-    const subject: Subject = { type: 'config', sourceSnapshot: { seq: snap.seq, digest: snap.digest }, promotionType: 'FULL', configIds: [], flagIds: [], keyPatterns: [] };
-    return { impact: recommend({ environment: env.name, reverts, breakingChanges: breaking, affectedConsumers: [], estimatedSeconds }, blockers), subject, releaseDigest: configReleaseDigest(subject) };
+    const subject: Subject = {
+      type: 'config',
+      sourceSnapshot: { seq: snap.seq, digest: snap.digest },
+      promotionType: 'FULL',
+      configIds: [],
+      flagIds: [],
+      keyPatterns: [],
+    };
+    return {
+      impact: recommend({ environment: env.name, reverts, breakingChanges: breaking, affectedConsumers: [], estimatedSeconds }, blockers),
+      subject,
+      releaseDigest: configReleaseDigest(subject),
+    };
   }
   const name = input.artifact!;
   const version = input.version!;
@@ -82,17 +102,20 @@ export async function analyzeRollback(deps: Deps, tenant: string, env: Environme
   const blockers: string[] = [];
   if (!ptr) blockers.push(`'${env.name}' runs no version of ${name}`);
   else if (ptr.version === version) blockers.push(`'${env.name}' already runs ${name}@${version}`);
-  if (!(await deps.store.getTag(tenant, name, env.name, 'release', version))) blockers.push(`${name}@${version} never ran in '${env.name}'; promote it instead of rolling back to it`);
+  if (!(await deps.store.getTag(tenant, name, env.name, 'release', version)))
+    blockers.push(`${name}@${version} never ran in '${env.name}'; promote it instead of rolling back to it`);
   const breaking: string[] = [];
   const cv = current ? semver.coerce(current.version) : null;
   const tv = semver.coerce(version);
   if (cv && tv && semver.major(cv) !== semver.major(tv)) breaking.push(`major version changes ${current!.version} → ${version}`);
   if (current) {
     const now = policies(current);
-    for (const [k, v] of Object.entries(policies(target))) if (now[k] !== undefined && v > now[k]!) breaking.push(`policy '${k}' gets tighter (${now[k]} → ${v})`);
+    for (const [k, v] of Object.entries(policies(target)))
+      if (now[k] !== undefined && v > now[k]!) breaking.push(`policy '${k}' gets tighter (${now[k]} → ${v})`);
     const schemaNow = current.metadata?.schemaVersion;
     const schemaThen = target.metadata?.schemaVersion;
-    if (schemaNow !== undefined && schemaThen !== undefined && canonicalJson(schemaNow) !== canonicalJson(schemaThen)) breaking.push(`schema version changes ${String(schemaNow)} → ${String(schemaThen)}`);
+    if (schemaNow !== undefined && schemaThen !== undefined && canonicalJson(schemaNow) !== canonicalJson(schemaThen))
+      breaking.push(`schema version changes ${String(schemaNow)} → ${String(schemaThen)}`);
   }
   const affected: RollbackImpact['affectedConsumers'] = [];
   for (const c of await deps.store.listConsumers(tenant, name)) {
@@ -104,7 +127,16 @@ export async function analyzeRollback(deps: Deps, tenant: string, env: Environme
   }
   const subject: Subject = { type: 'artifact', name, version, digest: target.digest };
   return {
-    impact: recommend({ environment: env.name, reverts: [{ artifact: name, from: ptr?.version ?? null, to: version }], breakingChanges: breaking, affectedConsumers: affected, estimatedSeconds }, blockers),
+    impact: recommend(
+      {
+        environment: env.name,
+        reverts: [{ artifact: name, from: ptr?.version ?? null, to: version }],
+        breakingChanges: breaking,
+        affectedConsumers: affected,
+        estimatedSeconds,
+      },
+      blockers,
+    ),
     subject,
     releaseDigest: target.digest,
   };
@@ -133,7 +165,8 @@ export async function rollbackEnvironment(deps: Deps, ctx: Ctx, envName: string,
   if (!input.reason) throw new ValidationFailed([{ path: 'body.reason', message: 'say why you roll back' }]);
   let override: { by: string; reason: string } | null = null;
   if (impact.recommendation === 'BLOCKED') {
-    if (!input.override) throw new RuleViolation(`Rollback is BLOCKED: ${impact.reasons.join('; ')}. An admin can override with "override": true and a reason`, { impact });
+    if (!input.override)
+      throw new RuleViolation(`Rollback is BLOCKED: ${impact.reasons.join('; ')}. An admin can override with "override": true and a reason`, { impact });
     if (!hasRole(ctx.principal, 'admin')) throw new Forbidden('Only an admin can override a BLOCKED rollback');
     if (impact.reasons.some((r) => r.startsWith(`'${env.name}' already`) || r.includes('runs no version'))) {
       throw new RuleViolation(`Nothing to roll back: ${impact.reasons[0]}`, { impact });
@@ -167,7 +200,10 @@ export async function rollbackEnvironment(deps: Deps, ctx: Ctx, envName: string,
   await writeNewPromotion(deps, promotion, async () => ({
     action: glass ? `breakglass.${action}` : action,
     by: me,
-    ops: [promotionEvent(deps, 'Promotion Requested', promotion, { actor: me.name, reason: input.reason }), ...(glass ? await freezeGlassOps(deps, tenant, env.name, glass, promotion.id) : [])],
+    ops: [
+      promotionEvent(deps, 'Promotion Requested', promotion, { actor: me.name, reason: input.reason }),
+      ...(glass ? await freezeGlassOps(deps, tenant, env.name, glass, promotion.id) : []),
+    ],
     reason: [override ? `override: ${input.reason}` : input.reason, glass ? `break-glass (freeze-window): ${glass.reason}` : ''].filter(Boolean).join('; '),
     requestId: ctx.requestId,
   }));

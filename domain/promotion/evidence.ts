@@ -24,7 +24,9 @@ export async function addEvidence(
     // Alarms and metrics are what post-deploy verification reads during the bake time.
     const during = p.status === 'EXECUTING' && (body.type === 'alarm' || body.type === 'metrics');
     if (isTerminal(p.status) || (p.status === 'EXECUTING' && !during)) {
-      throw new TransitionNotAllowed(`Promotion ${p.id} is ${p.status}; evidence is taken before execution (alarms and metrics also while it executes)`, { status: p.status });
+      throw new TransitionNotAllowed(`Promotion ${p.id} is ${p.status}; evidence is taken before execution (alarms and metrics also while it executes)`, {
+        status: p.status,
+      });
     }
     ownerKey = `promotion:${p.id}`;
     releaseDigest = p.releaseDigest;
@@ -40,8 +42,19 @@ export async function addEvidence(
     if (!(await deps.store.getArtifactVersion(tenant, a.name, a.version))) throw new ArtifactNotFound(`${a.name}@${a.version} has not been published`);
     ownerKey = `artifact:${a.name}@${a.version}`;
   }
-  const evidence: Evidence = { id: `ev_${randomBytes(6).toString('hex')}`, type: body.type, payload: body.payload as Record<string, unknown>, submittedBy: ctx.principal.name, submittedAt: deps.clock().toISOString(), source: { id: ctx.principal.id, kind: ctx.principal.kind, groups: ctx.principal.groups ?? ctx.principal.roles }, ...(releaseDigest ? { releaseDigest } : {}) };
+  const evidence: Evidence = {
+    id: `ev_${randomBytes(6).toString('hex')}`,
+    type: body.type,
+    payload: body.payload as Record<string, unknown>,
+    submittedBy: ctx.principal.name,
+    submittedAt: deps.clock().toISOString(),
+    source: { id: ctx.principal.id, kind: ctx.principal.kind, groups: ctx.principal.groups ?? ctx.principal.roles },
+    ...(releaseDigest ? { releaseDigest } : {}),
+  };
   // New evidence can make a release eligible for auto-promotion: the auto-promoter listens to the event.
-  await deps.store.commit(tenant, [{ kind: 'evidence', owner: ownerKey, evidence }, eventOp('Evidence Added', tenant, { tenant, owner: ownerKey, type: body.type, at: evidence.submittedAt })]);
+  await deps.store.commit(tenant, [
+    { kind: 'evidence', owner: ownerKey, evidence },
+    eventOp('Evidence Added', tenant, { tenant, owner: ownerKey, type: body.type, at: evidence.submittedAt }),
+  ]);
   return evidence;
 }

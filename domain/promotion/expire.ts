@@ -8,7 +8,9 @@ import { promotionEvent, writePromotion, type Move } from './write.ts';
 /** A promotion still waiting for `validate` (PENDING or VALIDATION_FAILED) past its deadline expires (schedule-fire). */
 export async function expireWaiting(deps: Deps, tenant: string, id: string): Promise<{ expired: boolean; status: string }> {
   try {
-    const { before, after } = await writePromotion(deps, tenant, id, (p) => ((p.status === 'PENDING' || p.status === 'VALIDATION_FAILED') && deps.clock() >= validationDeadline(p) ? expiry(deps, p) : null));
+    const { before, after } = await writePromotion(deps, tenant, id, (p) =>
+      (p.status === 'PENDING' || p.status === 'VALIDATION_FAILED') && deps.clock() >= validationDeadline(p) ? expiry(deps, p) : null,
+    );
     return after ? { expired: true, status: after.status } : { expired: false, status: before.status };
   } catch (err) {
     if (err instanceof PromotionNotFound) return { expired: false, status: 'GONE' };
@@ -18,6 +20,15 @@ export async function expireWaiting(deps: Deps, tenant: string, id: string): Pro
 
 /** The move of a promotion not validated before its deadline: EXPIRED, by the engine. */
 export function expiry(deps: Deps, p: Promotion): Move {
-  const next = moved(p, 'EXPIRED', ENGINE, deps.clock(), { taskToken: null, error: { code: 'EXPIRED', message: `not validated before ${validationDeadline(p).toISOString()}` } });
-  return { next, action: 'promotion.expire', by: ENGINE, ops: [promotionEvent(deps, 'Promotion Expired', next, { reason: next.error!.message })], reason: next.error!.message };
+  const next = moved(p, 'EXPIRED', ENGINE, deps.clock(), {
+    taskToken: null,
+    error: { code: 'EXPIRED', message: `not validated before ${validationDeadline(p).toISOString()}` },
+  });
+  return {
+    next,
+    action: 'promotion.expire',
+    by: ENGINE,
+    ops: [promotionEvent(deps, 'Promotion Expired', next, { reason: next.error!.message })],
+    reason: next.error!.message,
+  };
 }

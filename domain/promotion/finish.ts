@@ -29,17 +29,20 @@ export async function completeNow(deps: Deps, tenant: string, id: string, read?:
     tenant,
     id,
     async (cur) => {
-    putCurrent = null;
-    if (cur.status !== 'APPROVED' && cur.status !== 'SCHEDULED') return null;
-    const executing = moved(cur, 'EXECUTING', ENGINE, deps.clock(), { taskToken: null });
-    const built = cur.subject.type === 'artifact' ? await artifactOps(deps, executing as Promotion & { subject: { type: 'artifact' } }) : await configOps(deps, executing as Promotion & { subject: { type: 'config' } });
-    const withResult: Promotion = { ...executing, result: built.result };
-    copied = ((built.result as { synced?: unknown[] }).synced?.length ?? 0) > 0;
-    const { ops, deployed } = await completionOps(deps, withResult, 'COMPLETED', 'DEPLOYED', built.ops);
-    const next = moved(withResult, 'COMPLETED', ENGINE, deps.clock(), { error: null });
-    ops.push(promotionEvent(deps, 'Promotion Completed', next));
-    putCurrent = deployed;
-    return { next, action: 'promotion.complete', by: ENGINE, ops };
+      putCurrent = null;
+      if (cur.status !== 'APPROVED' && cur.status !== 'SCHEDULED') return null;
+      const executing = moved(cur, 'EXECUTING', ENGINE, deps.clock(), { taskToken: null });
+      const built =
+        cur.subject.type === 'artifact'
+          ? await artifactOps(deps, executing as Promotion & { subject: { type: 'artifact' } })
+          : await configOps(deps, executing as Promotion & { subject: { type: 'config' } });
+      const withResult: Promotion = { ...executing, result: built.result };
+      copied = ((built.result as { synced?: unknown[] }).synced?.length ?? 0) > 0;
+      const { ops, deployed } = await completionOps(deps, withResult, 'COMPLETED', 'DEPLOYED', built.ops);
+      const next = moved(withResult, 'COMPLETED', ENGINE, deps.clock(), { error: null });
+      ops.push(promotionEvent(deps, 'Promotion Completed', next));
+      putCurrent = deployed;
+      return { next, action: 'promotion.complete', by: ENGINE, ops };
     },
     { read },
   );
@@ -59,11 +62,14 @@ export async function verifyStep(deps: Deps, tenant: string, id: string): Promis
   // Post-deploy checks: an alarm reported during the bake time fails the verification (and rolls back).
   const alarms = (await deps.store.listEvidence(tenant, [`promotion:${p.id}`])).filter((e) => e.type === 'alarm' && e.payload.state === 'ALARM');
   if (alarms.length) {
-    throw new PromotionFailed(`post-deploy verification failed: alarm ${alarms.map((a) => `'${String(a.payload.name)}'${a.payload.reason ? ` (${String(a.payload.reason)})` : ''}`).join(', ')}`);
+    throw new PromotionFailed(
+      `post-deploy verification failed: alarm ${alarms.map((a) => `'${String(a.payload.name)}'${a.payload.reason ? ` (${String(a.payload.reason)})` : ''}`).join(', ')}`,
+    );
   }
   if (p.subject.type === 'artifact') {
     const ptr = await deps.store.getPointer(tenant, p.targetEnvironment, p.subject.name);
-    if (!ptr || ptr.digest !== p.subject.digest) throw new PromotionFailed(`'${p.targetEnvironment}' does not run ${p.subject.name}@${p.subject.version} after execution`);
+    if (!ptr || ptr.digest !== p.subject.digest)
+      throw new PromotionFailed(`'${p.targetEnvironment}' does not run ${p.subject.name}@${p.subject.version} after execution`);
   } else {
     const snap = await deps.store.getSnapshot(tenant, p.targetEnvironment, p.result.snapshotSeq!);
     const source = await deps.store.getSnapshot(tenant, p.sourceEnvironment, p.subject.sourceSnapshot.seq);
@@ -81,14 +87,25 @@ const OUTCOME = {
   ROLLED_BACK: { event: 'Promotion Rolled Back', action: 'promotion.rollback.auto' },
 } as const;
 
-async function finish(deps: Deps, p: Promotion, to: 'COMPLETED' | 'FAILED' | 'ROLLED_BACK', depStatus: Deployment['status'], extra: WriteOp[] = [], error?: { code: string; message: string }, resultPatch: Partial<NonNullable<Promotion['result']>> = {}) {
+async function finish(
+  deps: Deps,
+  p: Promotion,
+  to: 'COMPLETED' | 'FAILED' | 'ROLLED_BACK',
+  depStatus: Deployment['status'],
+  extra: WriteOp[] = [],
+  error?: { code: string; message: string },
+  resultPatch: Partial<NonNullable<Promotion['result']>> = {},
+) {
   let finished: Deployment | null = null;
   const { after } = await writePromotion(deps, p.tenant, p.id, async (cur) => {
     finished = null;
     if (cur.status !== 'EXECUTING') return null;
     const built = await completionOps(deps, cur, to, depStatus, extra);
     finished = built.deployed;
-    const next = moved(cur, to, ENGINE, deps.clock(), { error: error ?? null, ...(cur.result && Object.keys(resultPatch).length ? { result: { ...cur.result, ...resultPatch } } : {}) });
+    const next = moved(cur, to, ENGINE, deps.clock(), {
+      error: error ?? null,
+      ...(cur.result && Object.keys(resultPatch).length ? { result: { ...cur.result, ...resultPatch } } : {}),
+    });
     built.ops.push(promotionEvent(deps, OUTCOME[to].event, next, { reason: error?.message }));
     if (to !== 'COMPLETED') built.ops.push(failureMetric(deps, cur, !cur.result));
     return { next, action: OUTCOME[to].action, by: ENGINE, ops: built.ops, reason: error?.message };
@@ -103,14 +120,23 @@ async function finish(deps: Deps, p: Promotion, to: 'COMPLETED' | 'FAILED' | 'RO
  * final status (from `extra` when it is written in the same transaction, else read back), lead-time
  * metrics, and for a completed rollback the deployment and promotion it replaced.
  */
-async function completionOps(deps: Deps, cur: Promotion, to: 'COMPLETED' | 'FAILED' | 'ROLLED_BACK', depStatus: Deployment['status'], extra: WriteOp[]): Promise<{ ops: WriteOp[]; deployed: Deployment | null }> {
+async function completionOps(
+  deps: Deps,
+  cur: Promotion,
+  to: 'COMPLETED' | 'FAILED' | 'ROLLED_BACK',
+  depStatus: Deployment['status'],
+  extra: WriteOp[],
+): Promise<{ ops: WriteOp[]; deployed: Deployment | null }> {
   const now = deps.clock().toISOString();
   const ops: WriteOp[] = [...extra];
   let finished: Deployment | null = null;
   if (!cur.result) return { ops, deployed: null };
   const r = cur.result;
   const inBatch = ops.findIndex((o) => o.kind === 'deployment' && o.deployment.id === r.deploymentId);
-  const dep = inBatch >= 0 ? (ops[inBatch] as Extract<WriteOp, { kind: 'deployment' }>).deployment : await deps.store.getDeployment(cur.tenant, cur.targetEnvironment, r.deployedAt, r.deploymentId);
+  const dep =
+    inBatch >= 0
+      ? (ops[inBatch] as Extract<WriteOp, { kind: 'deployment' }>).deployment
+      : await deps.store.getDeployment(cur.tenant, cur.targetEnvironment, r.deployedAt, r.deploymentId);
   if (dep) {
     finished = { ...dep, status: depStatus, completedAt: now };
     const op = deploymentOp(finished, inBatch >= 0 ? null : dep.status, now);
@@ -138,7 +164,10 @@ async function completionOps(deps: Deps, cur: Promotion, to: 'COMPLETED' | 'FAIL
  * back, or rolled back by an alarm while baking) already counts as a deployment and a rollback.
  */
 function failureMetric(deps: Deps, p: Promotion, unrecorded: boolean): WriteOp {
-  return { kind: 'metrics', delta: { environment: p.targetEnvironment, day: deps.clock().toISOString().slice(0, 10), add: { failed: 1, ...(unrecorded ? { deployments: 1 } : {}) } } };
+  return {
+    kind: 'metrics',
+    delta: { environment: p.targetEnvironment, day: deps.clock().toISOString().slice(0, 10), add: { failed: 1, ...(unrecorded ? { deployments: 1 } : {}) } },
+  };
 }
 
 /**
@@ -160,14 +189,31 @@ export async function failStep(deps: Deps, tenant: string, id: string, error: un
       (cur) => {
         // Gates that could not be evaluated fail closed; the promotion can be validated again.
         if (cur.status === 'PENDING' || cur.status === 'VALIDATING') {
-          const next = moved(cur, 'VALIDATION_FAILED', ENGINE, deps.clock(), { taskToken: null, error: { code: 'GATES_ERROR', message: `the gates could not be evaluated: ${message}` } });
-          return { next, action: 'promotion.gates', by: ENGINE, ops: [promotionEvent(deps, 'Promotion Failed', next, { reason: next.error!.message })], reason: next.error!.message };
+          const next = moved(cur, 'VALIDATION_FAILED', ENGINE, deps.clock(), {
+            taskToken: null,
+            error: { code: 'GATES_ERROR', message: `the gates could not be evaluated: ${message}` },
+          });
+          return {
+            next,
+            action: 'promotion.gates',
+            by: ENGINE,
+            ops: [promotionEvent(deps, 'Promotion Failed', next, { reason: next.error!.message })],
+            reason: next.error!.message,
+          };
         }
         if (cur.status !== 'APPROVED' && cur.status !== 'SCHEDULED' && cur.status !== 'AWAITING_APPROVAL') return null;
         if (cur.status !== 'AWAITING_APPROVAL' && isExecutionFailure(error)) {
           // The one-step execute failed before its transaction: the target is as it was; the promotion FAILED.
-          const failed = moved(moved(cur, 'EXECUTING', ENGINE, deps.clock(), { taskToken: null }), 'FAILED', ENGINE, deps.clock(), { error: { code: 'EXECUTION_FAILED', message } });
-          return { next: failed, action: 'promotion.fail', by: ENGINE, ops: [promotionEvent(deps, 'Promotion Failed', failed, { reason: message }), failureMetric(deps, cur, true)], reason: message };
+          const failed = moved(moved(cur, 'EXECUTING', ENGINE, deps.clock(), { taskToken: null }), 'FAILED', ENGINE, deps.clock(), {
+            error: { code: 'EXECUTION_FAILED', message },
+          });
+          return {
+            next: failed,
+            action: 'promotion.fail',
+            by: ENGINE,
+            ops: [promotionEvent(deps, 'Promotion Failed', failed, { reason: message }), failureMetric(deps, cur, true)],
+            reason: message,
+          };
         }
         const next = moved(cur, 'CANCELLED', ENGINE, deps.clock(), { taskToken: null, error: { code: 'NOT_EXECUTED', message } });
         return { next, action: 'promotion.cancel', by: ENGINE, ops: [promotionEvent(deps, 'Promotion Cancelled', next, { reason: message })], reason: message };
@@ -185,13 +231,22 @@ export async function failStep(deps: Deps, tenant: string, id: string, error: un
   let gitNote = '';
   if (undo.restored && p.subject.type === 'artifact' && undo.restored.version) {
     // GitOps: the environment's git target gets the restored version too (Argo CD or Flux deploy from it).
-    const gitRevert = await revertInGit(deps, p as Promotion & { subject: { type: 'artifact' } }, { version: undo.restored.version, digest: undo.restored.digest }, message);
+    const gitRevert = await revertInGit(
+      deps,
+      p as Promotion & { subject: { type: 'artifact' } },
+      { version: undo.restored.version, digest: undo.restored.digest },
+      message,
+    );
     if (gitRevert) {
       resultPatch = { gitRevert };
-      gitNote = gitRevert.error ? `; the git target still names ${p.subject.version}: ${gitRevert.error}` : `; ${gitRevert.file} on ${gitRevert.branch} set back to ${gitRevert.value}`;
+      gitNote = gitRevert.error
+        ? `; the git target still names ${p.subject.version}: ${gitRevert.error}`
+        : `; ${gitRevert.file} on ${gitRevert.branch} set back to ${gitRevert.value}`;
     }
   }
-  const why = undo.restored ? `${message}; target rolled back automatically${gitNote} and auto-promotion into it paused` : `${message}; the target could not be put back (nothing ran there before, or it changed since) and auto-promotion into it is paused`;
+  const why = undo.restored
+    ? `${message}; target rolled back automatically${gitNote} and auto-promotion into it paused`
+    : `${message}; the target could not be put back (nothing ran there before, or it changed since) and auto-promotion into it is paused`;
   await finish(deps, p, undo.restored ? 'ROLLED_BACK' : 'FAILED', 'ROLLED_BACK', undo.ops, { code: 'EXECUTION_FAILED', message: why }, resultPatch);
   return { next: 'done' };
 }
@@ -203,12 +258,32 @@ async function undoOps(deps: Deps, p: Promotion): Promise<{ ops: WriteOp[]; rest
   if (p.subject.type === 'artifact') {
     const cur = await deps.store.getPointer(p.tenant, p.targetEnvironment, p.subject.name);
     const env = await deps.store.getEnvironment(p.tenant, p.targetEnvironment);
-    const pause: WriteOp[] = env ? [{ kind: 'environment', env: { ...env, autoPromotionPaused: true, version: env.version + 1, updatedAt: now, updatedBy: ENGINE.name }, expectedVersion: env.version }] : [];
+    const pause: WriteOp[] = env
+      ? [
+          {
+            kind: 'environment',
+            env: { ...env, autoPromotionPaused: true, version: env.version + 1, updatedAt: now, updatedBy: ENGINE.name },
+            expectedVersion: env.version,
+          },
+        ]
+      : [];
     if (!cur || cur.promotionId !== p.id || !r.previous.version) return { ops: pause, restored: null };
     return {
       ops: [
         ...pause,
-        { kind: 'pointer', pointer: { ...cur, version: r.previous.version, digest: r.previous.digest!, promotedAt: now, promotedBy: ENGINE.name, promotionId: null, version_: cur.version_ + 1 }, expectedVersion: cur.version_ },
+        {
+          kind: 'pointer',
+          pointer: {
+            ...cur,
+            version: r.previous.version,
+            digest: r.previous.digest!,
+            promotedAt: now,
+            promotedBy: ENGINE.name,
+            promotionId: null,
+            version_: cur.version_ + 1,
+          },
+          expectedVersion: cur.version_,
+        },
         // latest-<env> goes back too; the immutable <version>-<env> tag stays (it records that the version was there).
         tagOps({ name: p.subject.name, version: r.previous.version, digest: r.previous.digest! }, p.targetEnvironment, 'release', ENGINE.name, now)[1]!,
       ],
@@ -219,11 +294,31 @@ async function undoOps(deps: Deps, p: Promotion): Promise<{ ops: WriteOp[]; rest
   const prev = await deps.store.getSnapshot(p.tenant, p.targetEnvironment, r.previous.seq!);
   if (!env || !prev || env.head.seq !== r.snapshotSeq) return { ops: [], restored: null };
   const seq = env.head.seq + 1;
-  const snapshot: Snapshot = { ...prev, seq, parentSeq: env.head.seq, createdAt: now, createdBy: ENGINE.name, change: { action: 'restore', keys: [], count: 0, restoredFrom: prev.seq }, reason: `automatic rollback of ${p.id}` };
+  const snapshot: Snapshot = {
+    ...prev,
+    seq,
+    parentSeq: env.head.seq,
+    createdAt: now,
+    createdBy: ENGINE.name,
+    change: { action: 'restore', keys: [], count: 0, restoredFrom: prev.seq },
+    reason: `automatic rollback of ${p.id}`,
+  };
   return {
     ops: [
       // Automatic rollback also pauses auto-promotion into the environment until someone resumes it.
-      { kind: 'environment', env: { ...env, head: { seq, digest: prev.digest, roots: prev.roots }, itemCount: prev.itemCount, autoPromotionPaused: true, version: env.version + 1, updatedAt: now, updatedBy: ENGINE.name }, expectedVersion: env.version },
+      {
+        kind: 'environment',
+        env: {
+          ...env,
+          head: { seq, digest: prev.digest, roots: prev.roots },
+          itemCount: prev.itemCount,
+          autoPromotionPaused: true,
+          version: env.version + 1,
+          updatedAt: now,
+          updatedBy: ENGINE.name,
+        },
+        expectedVersion: env.version,
+      },
       { kind: 'snapshot', snapshot },
     ],
     restored: { digest: prev.digest },
@@ -234,7 +329,10 @@ async function undoOps(deps: Deps, p: Promotion): Promise<{ ops: WriteOp[]; rest
 export async function expireStep(deps: Deps, tenant: string, id: string, reason = 'not executed in time'): Promise<{ next: Next }> {
   await writePromotion(deps, tenant, id, (p) => {
     if (p.status === 'AWAITING_APPROVAL') {
-      const next = moved(p, 'EXPIRED', ENGINE, deps.clock(), { taskToken: null, error: { code: 'APPROVAL_EXPIRED', message: `not approved within ${p.policy.approvalExpirySeconds} s` } });
+      const next = moved(p, 'EXPIRED', ENGINE, deps.clock(), {
+        taskToken: null,
+        error: { code: 'APPROVAL_EXPIRED', message: `not approved within ${p.policy.approvalExpirySeconds} s` },
+      });
       return { next, action: 'promotion.expire', by: ENGINE, ops: [promotionEvent(deps, 'Promotion Expired', next)] };
     }
     if (p.status === 'APPROVED' || p.status === 'SCHEDULED') {
@@ -248,7 +346,7 @@ export async function expireStep(deps: Deps, tenant: string, id: string, reason 
 
 /** A failure of the execute step itself (as Step Functions reports it), not of waiting for a decision. */
 function isExecutionFailure(error: unknown): boolean {
-  const name = error && typeof error === 'object' ? (error as { Error?: unknown; name?: unknown }).Error ?? (error as { name?: unknown }).name : undefined;
+  const name = error && typeof error === 'object' ? ((error as { Error?: unknown; name?: unknown }).Error ?? (error as { name?: unknown }).name) : undefined;
   return name === 'PromotionFailed' || name === 'TargetBusy';
 }
 

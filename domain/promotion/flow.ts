@@ -11,7 +11,12 @@ export async function startFlow(deps: Deps, p: Promotion): Promise<void> {
   // The approval wait's timer starts with the flow's first task, before the gates: the window of the policy the gates
   // will apply (resolved the same way, now), with a little slack (deadlines.ts approvalTimerSeconds).
   const { policy } = await currentPolicy(deps, p);
-  await deps.workflow.start({ tenant: p.tenant, promotionId: p.id, approvalTimeoutSeconds: approvalTimerSeconds(policy.approvalExpirySeconds), ...(p.attempt ? { attempt: p.attempt } : {}) });
+  await deps.workflow.start({
+    tenant: p.tenant,
+    promotionId: p.id,
+    approvalTimeoutSeconds: approvalTimerSeconds(policy.approvalExpirySeconds),
+    ...(p.attempt ? { attempt: p.attempt } : {}),
+  });
 }
 
 /**

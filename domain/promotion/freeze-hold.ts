@@ -23,7 +23,10 @@ export async function freezeHold(deps: Deps, tenant: string, id: string): Promis
   if (!open) return { held: null, read: p };
   const what = `'${p.targetEnvironment}' is frozen by window ${open.window.id} (${open.window.reason}) until ${open.end.toISOString()}`;
   // Held (whenFrozen: wait) to the first free time, or cancelled naming the window.
-  const heldBy = p.whenFrozen === 'wait' ? { window: open.window.id, reason: open.window.reason, until: (await nextAllowedOf(windows, p.targetEnvironment, now)).toISOString() } : null;
+  const heldBy =
+    p.whenFrozen === 'wait'
+      ? { window: open.window.id, reason: open.window.reason, until: (await nextAllowedOf(windows, p.targetEnvironment, now)).toISOString() }
+      : null;
   await writePromotion(
     deps,
     tenant,

@@ -15,7 +15,12 @@ export async function hasFreezeWindows(deps: Deps, tenant: string, env: string):
 export async function freezeGlassOps(deps: Deps, tenant: string, envName: string, glass: BreakGlassUse, promotionId: string): Promise<WriteOp[]> {
   const ops: WriteOp[] = [];
   const env = await deps.store.getEnvironment(tenant, envName);
-  if (env) ops.push({ kind: 'environment', env: { ...env, lastBreakGlass: glass, version: env.version + 1, updatedAt: glass.at, updatedBy: glass.by }, expectedVersion: env.version });
+  if (env)
+    ops.push({
+      kind: 'environment',
+      env: { ...env, lastBreakGlass: glass, version: env.version + 1, updatedAt: glass.at, updatedBy: glass.by },
+      expectedVersion: env.version,
+    });
   ops.push({ kind: 'event', event: breakGlassEvent(tenant, envName, glass, promotionId) });
   return ops;
 }

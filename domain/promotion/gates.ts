@@ -29,7 +29,9 @@ export interface PolicyChecks {
 }
 
 const latest = (evidence: Evidence[], type: Evidence['type']) =>
-  [...evidence].filter((e) => e.type === type).sort((a, b) => (a.submittedAt < b.submittedAt ? 1 : a.submittedAt > b.submittedAt ? -1 : a.id < b.id ? 1 : -1))[0];
+  [...evidence]
+    .filter((e) => e.type === type)
+    .sort((a, b) => (a.submittedAt < b.submittedAt ? 1 : a.submittedAt > b.submittedAt ? -1 : a.id < b.id ? 1 : -1))[0];
 
 const num = (v: unknown) => (typeof v === 'number' ? v : 0);
 
@@ -65,7 +67,11 @@ function judge(gate: (typeof GATE_ORDER)[number], evidence: Evidence[], policy: 
       if (report && report.payload.passed === false && violations.length === 0) violations.push('policy report did not pass');
       return violations.length
         ? { verdict: 'FAIL', reason: violations.join('; '), evidenceRefs: report ? [report.id] : [] }
-        : { verdict: 'PASS', reason: 'release digest verified; forward-only line respected' + (report ? '; policy report passed' : ''), evidenceRefs: report ? [report.id] : [] };
+        : {
+            verdict: 'PASS',
+            reason: 'release digest verified; forward-only line respected' + (report ? '; policy report passed' : ''),
+            evidenceRefs: report ? [report.id] : [],
+          };
     }
     case 'tests': {
       const r = latest(evidence, 'test_results');
@@ -83,7 +89,15 @@ function judge(gate: (typeof GATE_ORDER)[number], evidence: Evidence[], policy: 
       const critical = num(r.payload.critical);
       const high = num(r.payload.high);
       // Fails closed: the scan must say it verified the artifact's signature (cosign verify + trivy scan).
-      if (r.payload.signatureVerified !== true) return { verdict: 'FAIL', reason: r.payload.signatureVerified === false ? 'signature not verified' : 'the scan does not say the signature was verified (signatureVerified: true); fails closed', evidenceRefs: [r.id] };
+      if (r.payload.signatureVerified !== true)
+        return {
+          verdict: 'FAIL',
+          reason:
+            r.payload.signatureVerified === false
+              ? 'signature not verified'
+              : 'the scan does not say the signature was verified (signatureVerified: true); fails closed',
+          evidenceRefs: [r.id],
+        };
       return critical + high > 0
         ? { verdict: 'FAIL', reason: `${critical} critical and ${high} high findings`, evidenceRefs: [r.id] }
         : { verdict: 'PASS', reason: 'no critical or high findings; signature verified', evidenceRefs: [r.id] };

@@ -12,7 +12,11 @@ export async function deliverToGit(deps: Deps, p: Promotion & { subject: { type:
   const target = await deps.store.getGitTarget(p.tenant, p.targetEnvironment);
   if (!target) return null;
   if (!deps.git) throw new Error('this function has no git writer');
-  const decision = await decisionRecord(deps, { principal: { tenant: p.tenant, id: 'stageline', name: 'stageline', roles: ['viewer'], kind: 'machine' } }, p.id);
+  const decision = await decisionRecord(
+    deps,
+    { principal: { tenant: p.tenant, id: 'stageline', name: 'stageline', roles: ['viewer'], kind: 'machine' } },
+    p.id,
+  );
   const approvers = decision.approvals.filter((a) => a.counted).map((a) => a.by);
   const value = gitValueOf(target, p);
   const r = await deps.git.commit({
@@ -35,14 +39,25 @@ export type GitRevertResult = Omit<GitDeliveryResult, 'commit'> & { commit: stri
  * already holding the value: no commit). Never throws: the rollback of the environment itself goes on,
  * and the answer says why git was not changed. Null when the environment has no git target.
  */
-export async function revertInGit(deps: Deps, p: Promotion & { subject: { type: 'artifact' } }, restored: { version: string; digest: string }, why: string): Promise<GitRevertResult | null> {
+export async function revertInGit(
+  deps: Deps,
+  p: Promotion & { subject: { type: 'artifact' } },
+  restored: { version: string; digest: string },
+  why: string,
+): Promise<GitRevertResult | null> {
   const target = await deps.store.getGitTarget(p.tenant, p.targetEnvironment);
   if (!target) return null;
   const value = gitValueOf(target, { subject: restored });
   const where = { repository: target.repository, branch: target.branch, file: target.file, path: target.path, value };
   try {
     if (!deps.git) throw new Error('this function has no git writer');
-    const r = await deps.git.commit({ tenant: p.tenant, target, value, message: revertMessage(p, restored, why), author: { name: 'stageline', email: 'stageline@localhost' } });
+    const r = await deps.git.commit({
+      tenant: p.tenant,
+      target,
+      value,
+      message: revertMessage(p, restored, why),
+      author: { name: 'stageline', email: 'stageline@localhost' },
+    });
     return { ...r, ...where };
   } catch (err) {
     return { commit: null, changed: false, attempts: 0, ...where, error: (err as Error).message };

@@ -20,17 +20,25 @@ export async function monitorCheck(deps: Deps, p: Promotion): Promise<void> {
   if (!arns.length) return;
   // A monitor outside the tenant's namespace (saved before the rule) is never read: it blocks (fail closed).
   const foreign = arns.map((a) => monitorRefusal(p.tenant, a)).filter(Boolean);
-  if (foreign.length) await blocked(deps, p, [], `the monitors of '${p.targetEnvironment}' could not be checked, so nothing was executed (fail closed): ${foreign.join('; ')}`);
+  if (foreign.length)
+    await blocked(deps, p, [], `the monitors of '${p.targetEnvironment}' could not be checked, so nothing was executed (fail closed): ${foreign.join('; ')}`);
   let states: AlarmState[];
   try {
     if (!deps.alarms) throw new Error('this function has no alarm reader');
     states = await deps.alarms.states(arns);
   } catch (err) {
-    return blocked(deps, p, [], `the monitors of '${p.targetEnvironment}' could not be checked, so nothing was executed (fail closed): ${(err as Error).message}`);
+    return blocked(
+      deps,
+      p,
+      [],
+      `the monitors of '${p.targetEnvironment}' could not be checked, so nothing was executed (fail closed): ${(err as Error).message}`,
+    );
   }
   const why = monitorsBlock(arns, states);
   if (why) {
-    const firing = states.filter((s) => s.state === 'ALARM' && arns.includes(s.arn)).map((s) => ({ arn: s.arn, name: s.name, reason: (s.reason ?? '').slice(0, 500), ...(s.updatedAt ? { at: s.updatedAt } : {}) }));
+    const firing = states
+      .filter((s) => s.state === 'ALARM' && arns.includes(s.arn))
+      .map((s) => ({ arn: s.arn, name: s.name, reason: (s.reason ?? '').slice(0, 500), ...(s.updatedAt ? { at: s.updatedAt } : {}) }));
     await blocked(deps, p, firing, `'${p.targetEnvironment}' is not healthy: ${why}; nothing was executed`);
   }
 }
@@ -42,11 +50,10 @@ export async function monitorCheck(deps: Deps, p: Promotion): Promise<void> {
  */
 async function blocked(deps: Deps, p: Promotion, alarms: MonitorBlock['alarms'], why: string): Promise<never> {
   const monitorBlock: MonitorBlock = { at: deps.clock().toISOString(), reason: why.slice(0, 2000), alarms };
-  await writePromotion(
-    deps,
-    p.tenant,
-    p.id,
-    (cur) => (cur.status !== 'APPROVED' && cur.status !== 'SCHEDULED' ? null : { next: patched(cur, deps.clock(), { monitorBlock }), action: 'promotion.monitors.block', by: ENGINE, reason: monitorBlock.reason }),
+  await writePromotion(deps, p.tenant, p.id, (cur) =>
+    cur.status !== 'APPROVED' && cur.status !== 'SCHEDULED'
+      ? null
+      : { next: patched(cur, deps.clock(), { monitorBlock }), action: 'promotion.monitors.block', by: ENGINE, reason: monitorBlock.reason },
   );
   throw new PromotionFailed(why);
 }
@@ -67,7 +74,10 @@ export async function alarmRollback(deps: Deps, tenant: string, id: string, alar
     deps,
     tenant,
     id,
-    (cur) => (cur.status !== 'EXECUTING' || !cur.result || cur.monitorAlarm ? null : { next: patched(cur, deps.clock(), { monitorAlarm: alarm }), action: 'promotion.alarm', by: ENGINE, reason: what }),
+    (cur) =>
+      cur.status !== 'EXECUTING' || !cur.result || cur.monitorAlarm
+        ? null
+        : { next: patched(cur, deps.clock(), { monitorAlarm: alarm }), action: 'promotion.alarm', by: ENGINE, reason: what },
     { read: p },
   );
   // Recorded now, or by an earlier delivery of the same alarm.

@@ -22,7 +22,9 @@ export function defaultPolicy(line: Environment[], target: Environment): Policy 
 }
 
 export function activeRule(rules: Rule[], source: string, target: string): Rule | undefined {
-  return rules.filter((r) => r.status === 'active' && r.sourceEnvironment === source && r.targetEnvironment === target).sort((a, b) => (a.createdAt < b.createdAt ? -1 : 1))[0];
+  return rules
+    .filter((r) => r.status === 'active' && r.sourceEnvironment === source && r.targetEnvironment === target)
+    .sort((a, b) => (a.createdAt < b.createdAt ? -1 : 1))[0];
 }
 
 export function resolvePolicy(rules: Rule[], line: Environment[], source: Environment, target: Environment): Policy {

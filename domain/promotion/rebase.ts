@@ -27,7 +27,10 @@ export async function rebasePromotion(deps: Deps, ctx: Ctx, id: string): Promise
   const { before, after } = await writePromotion(deps, ctx.principal.tenant, id, async (p) => {
     guard('rebase', p);
     if (p.subject.type !== 'config') throw new RuleViolation('Artifact versions are immutable: request a new promotion for another version');
-    const [source, target] = await Promise.all([deps.store.getEnvironment(p.tenant, p.sourceEnvironment), deps.store.getEnvironment(p.tenant, p.targetEnvironment)]);
+    const [source, target] = await Promise.all([
+      deps.store.getEnvironment(p.tenant, p.sourceEnvironment),
+      deps.store.getEnvironment(p.tenant, p.targetEnvironment),
+    ]);
     if (!source) throw new EnvironmentNotFound(p.sourceEnvironment);
     if (!target) throw new EnvironmentNotFound(p.targetEnvironment);
     if (source.head.seq === p.subject.sourceSnapshot.seq) return null;
@@ -43,22 +46,35 @@ export async function rebasePromotion(deps: Deps, ctx: Ctx, id: string): Promise
       releaseDigest: configReleaseDigest(subject),
       approvedBy: [],
       changeSummary: summary,
-      notes: `Rebased by ${me.name} onto ${source.name}@${source.head.seq}: ${summary.added} added, ${summary.modified} modified, ${summary.removed} removed. The notes ${p.requestedBy.name} wrote were for an earlier release.${voided}`.slice(0, 2000),
+      notes:
+        `Rebased by ${me.name} onto ${source.name}@${source.head.seq}: ${summary.added} added, ${summary.modified} modified, ${summary.removed} removed. The notes ${p.requestedBy.name} wrote were for an earlier release.${voided}`.slice(
+          0,
+          2000,
+        ),
       rebasedBy: { id: me.id, name: me.name, at },
       freezeOverride: null,
     };
     const gates = await runGates(deps, rebased);
     const blocked = gates.filter((g) => g.blocking && g.verdict === 'FAIL');
     const next = blocked.length
-      ? moved(rebased, 'VALIDATION_FAILED', me, deps.clock(), { gates, taskToken: null, error: { code: 'GATES_FAILED', message: blocked.map((g) => `${g.gate}: ${g.reason}`).join('; ') } })
+      ? moved(rebased, 'VALIDATION_FAILED', me, deps.clock(), {
+          gates,
+          taskToken: null,
+          error: { code: 'GATES_FAILED', message: blocked.map((g) => `${g.gate}: ${g.reason}`).join('; ') },
+        })
       : { ...rebased, gates, version: p.version + 1, updatedAt: at };
     const event = blocked.length
       ? promotionEvent(deps, 'Promotion Failed', next, { actor: me.name, reason: next.error!.message })
-      : promotionEvent(deps, 'Approval Required', next, { actor: me.name, approvalsNeeded: p.policy.requiredApprovers, approverGroups: p.policy.approverGroups });
+      : promotionEvent(deps, 'Approval Required', next, {
+          actor: me.name,
+          approvalsNeeded: p.policy.requiredApprovers,
+          approverGroups: p.policy.approverGroups,
+        });
     const why = `source ${source.name}@${p.subject.sourceSnapshot.seq} → @${source.head.seq}${p.freezeOverride ? `; voids the break-glass of ${p.freezeOverride.by} (${p.freezeOverride.reason})` : ''}`;
     return { next, action: 'promotion.rebase', by: me, ops: [event], reason: why, requestId: ctx.requestId };
   });
-  if (after?.status === 'VALIDATION_FAILED' && before.taskToken) await deps.workflow.sendTaskFailure(before.taskToken, 'Cancelled', 'gates failed after rebase');
+  if (after?.status === 'VALIDATION_FAILED' && before.taskToken)
+    await deps.workflow.sendTaskFailure(before.taskToken, 'Cancelled', 'gates failed after rebase');
   const rebased = after ?? before;
   // An admin who rebases with a break-glass reason breaks glass for the new release (audited as break-glass).
   return glass ? stampFreezeOverride(deps, ctx, rebased.id, glass) : rebased;

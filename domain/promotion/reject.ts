@@ -21,7 +21,15 @@ export async function rejectPromotion(deps: Deps, ctx: Ctx, id: string, reason: 
       throw new NotAnApprover(`Only ${p.policy.approverGroups.join(', ')} can reject this promotion`);
     }
     const next = moved(p, 'REJECTED', me, deps.clock(), { rejection: { by: me.name, reason, at: deps.clock().toISOString() }, taskToken: null });
-    return { next, action: 'promotion.reject', by: me, ops: [promotionEvent(deps, 'Promotion Rejected', next, { actor: me.name, reason })], reason, requestId: ctx.requestId, via: ctx.via };
+    return {
+      next,
+      action: 'promotion.reject',
+      by: me,
+      ops: [promotionEvent(deps, 'Promotion Rejected', next, { actor: me.name, reason })],
+      reason,
+      requestId: ctx.requestId,
+      via: ctx.via,
+    };
   });
   if (!after) return before;
   if (before.taskToken) await deps.workflow.sendTaskFailure(before.taskToken, 'Rejected', reason);

@@ -19,7 +19,12 @@ export interface ConfigChange {
  * PATTERN the keys matching a glob (removals
  * included).
  */
-export async function configChanges(source: NodeSource, target: Roots, sourceRoots: Roots, subject: ConfigSubject): Promise<{ changes: ConfigChange[]; unchanged: number }> {
+export async function configChanges(
+  source: NodeSource,
+  target: Roots,
+  sourceRoots: Roots,
+  subject: ConfigSubject,
+): Promise<{ changes: ConfigChange[]; unchanged: number }> {
   const ids = new Set([...subject.configIds, ...subject.flagIds]);
   const match = compileGlobs(subject.keyPatterns);
   const selected = (kind: ItemKind, e: StoredEntry) =>

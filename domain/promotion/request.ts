@@ -31,7 +31,13 @@ interface Prepared {
   changeSummary?: Promotion['changeSummary'];
 }
 
-async function prepare(deps: Deps, tenant: string, input: CreatePromotion, line: Environment[], rules: Awaited<ReturnType<Deps['store']['listRules']>>): Promise<Prepared> {
+async function prepare(
+  deps: Deps,
+  tenant: string,
+  input: CreatePromotion,
+  line: Environment[],
+  rules: Awaited<ReturnType<Deps['store']['listRules']>>,
+): Promise<Prepared> {
   const { source, target } = checkForward(line, rules, input.sourceEnvironment, input.targetEnvironment);
   if ('artifact' in input) {
     const [version, inSource, inTarget] = await Promise.all([
@@ -47,7 +53,13 @@ async function prepare(deps: Deps, tenant: string, input: CreatePromotion, line:
     }
     if (inTarget?.version === input.version) throw new RuleViolation(`'${target.name}' already runs ${input.artifact}@${input.version}`);
     const subject: Subject = { type: 'artifact', name: input.artifact, version: input.version, digest: version.digest };
-    return { source, target, subject, releaseDigest: version.digest, preview: { artifact: input.artifact, from: inTarget?.version ?? null, to: input.version, digest: version.digest } };
+    return {
+      source,
+      target,
+      subject,
+      releaseDigest: version.digest,
+      preview: { artifact: input.artifact, from: inTarget?.version ?? null, to: input.version, digest: version.digest },
+    };
   }
   const subject: Subject = {
     type: 'config',
@@ -58,15 +70,23 @@ async function prepare(deps: Deps, tenant: string, input: CreatePromotion, line:
     keyPatterns: [...input.keyPatterns].sort(),
   };
   const { changes, unchanged } = await configChanges(memoSource(deps.store.nodes(tenant)), target.head.roots, source.head.roots, subject);
-  if (changes.length === 0) throw new RuleViolation(`Nothing to promote: '${target.name}' already has what this ${subject.promotionType} promotion would bring from '${source.name}'`);
+  if (changes.length === 0)
+    throw new RuleViolation(`Nothing to promote: '${target.name}' already has what this ${subject.promotionType} promotion would bring from '${source.name}'`);
   const releaseDigest = configReleaseDigest(subject);
   return { source, target, subject, releaseDigest, preview: { changes: changes.map(changeView), unchanged }, changeSummary: changeSummary(changes, subject) };
 }
 
 /** An agent promotion as the artifact promotion it is: the source deployment names release and source environment. */
-async function fromAgent(deps: Deps, tenant: string, input: CreateAgentPromotion): Promise<CreatePromotion & { sourceDeploymentId: string; targetGateway: string }> {
+async function fromAgent(
+  deps: Deps,
+  tenant: string,
+  input: CreateAgentPromotion,
+): Promise<CreatePromotion & { sourceDeploymentId: string; targetGateway: string }> {
   const dep = await deps.store.findDeployment(tenant, input.sourceDeploymentId);
-  if (!dep) throw new DeploymentNotFound(`Deployment '${input.sourceDeploymentId}' does not exist; source_deployment_id names a deployment record (see /platform/deployments/history)`);
+  if (!dep)
+    throw new DeploymentNotFound(
+      `Deployment '${input.sourceDeploymentId}' does not exist; source_deployment_id names a deployment record (see /platform/deployments/history)`,
+    );
   if (dep.artifact && dep.artifact !== input.agentId) {
     throw new RuleViolation(`Deployment '${dep.id}' deployed '${dep.artifact}', not '${input.agentId}'`);
   }
@@ -99,15 +119,24 @@ export async function createPromotion(deps: Deps, ctx: Ctx, given: CreatePromoti
       ...(prepared.changeSummary ? { changeSummary: prepared.changeSummary } : {}),
       gates: gates.map((g) => ({ gate: g.gate, enabled: g.verdict !== 'SKIPPED', blocking: g.blocking })),
       webhookGates: (prepared.target.webhookGates ?? []).map((h) => ({ name: h.name, blocking: h.blocking })),
-      approval: { required: policy.requiresApproval, approvers: policy.requiredApprovers, groups: policy.approverGroups, separationOfDuties: policy.separationOfDuties, expirySeconds: policy.approvalExpirySeconds },
+      approval: {
+        required: policy.requiresApproval,
+        approvers: policy.requiredApprovers,
+        groups: policy.approverGroups,
+        separationOfDuties: policy.separationOfDuties,
+        expirySeconds: policy.approvalExpirySeconds,
+      },
       policyDigest: policyDigest(policy),
     };
   }
   const twin = active.find((a) => a.releaseDigest === prepared.releaseDigest && a.sourceEnvironment === prepared.source.name);
-  if (twin) throw new AlreadyExists(`The same release is already on its way to '${prepared.target.name}' as ${twin.id} (${twin.status})`, { promotionId: twin.id });
+  if (twin)
+    throw new AlreadyExists(`The same release is already on its way to '${prepared.target.name}' as ${twin.id} (${twin.status})`, { promotionId: twin.id });
   const mode = prepared.target.concurrency ?? 'queue';
   if (mode === 'reject' && active.length > 0) {
-    throw new TargetBusy(`'${prepared.target.name}' accepts one promotion at a time and ${active[0]!.id} is ${active[0]!.status}; wait for it or cancel it`, { blockedBy: active[0]!.id });
+    throw new TargetBusy(`'${prepared.target.name}' accepts one promotion at a time and ${active[0]!.id} is ${active[0]!.status}; wait for it or cancel it`, {
+      blockedBy: active[0]!.id,
+    });
   }
   const id = newPromotionId(now);
   const at = now.toISOString();
@@ -137,7 +166,10 @@ export async function createPromotion(deps: Deps, ctx: Ctx, given: CreatePromoti
   await writeNewPromotion(deps, promotion, async () => ({
     action: glass ? 'breakglass.promotion.create' : 'promotion.create',
     by: requester,
-    ops: [promotionEvent(deps, 'Promotion Requested', promotion, { actor: requester.name }), ...(glass ? await freezeGlassOps(deps, tenant, prepared.target.name, glass, id) : [])],
+    ops: [
+      promotionEvent(deps, 'Promotion Requested', promotion, { actor: requester.name }),
+      ...(glass ? await freezeGlassOps(deps, tenant, prepared.target.name, glass, id) : []),
+    ],
     reason: glass ? `break-glass (freeze-window): ${glass.reason}` : input.notes || undefined,
     requestId: ctx.requestId,
   }));
@@ -151,4 +183,3 @@ export async function createPromotion(deps: Deps, ctx: Ctx, given: CreatePromoti
   else await armSweep(deps, promotion, validationDeadline(promotion));
   return deps.store.getPromotion(tenant, id) as Promise<Promotion>;
 }
-

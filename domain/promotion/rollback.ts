@@ -34,12 +34,21 @@ export async function rollbackPromotion(deps: Deps, ctx: Ctx, id: string, opts: 
     // impact analysis, the approval policy and the promotion flow (a rollback record). The promotion is
     // marked ROLLED_BACK when that run completes.
     const prev = first.result?.previous;
-    if (!prev?.version) throw new RuleViolation(`'${first.targetEnvironment}' ran no earlier version of ${first.subject.name}; there is nothing to roll back to`);
+    if (!prev?.version)
+      throw new RuleViolation(`'${first.targetEnvironment}' ran no earlier version of ${first.subject.name}; there is nothing to roll back to`);
     const cur = await deps.store.getPointer(tenant, first.targetEnvironment, first.subject.name);
     if (!cur || cur.version !== first.subject.version) {
-      throw new VersionConflict(`'${first.targetEnvironment}' now runs ${first.subject.name}@${cur?.version ?? 'nothing'}, not ${first.subject.version}; roll back the newer change instead`);
+      throw new VersionConflict(
+        `'${first.targetEnvironment}' now runs ${first.subject.name}@${cur?.version ?? 'nothing'}, not ${first.subject.version}; roll back the newer change instead`,
+      );
     }
-    const r = await rollbackEnvironment(deps, ctx, first.targetEnvironment, { artifact: first.subject.name, version: prev.version, dryRun: opts.dryRun, reason: opts.reason, override: opts.override ?? false });
+    const r = await rollbackEnvironment(deps, ctx, first.targetEnvironment, {
+      artifact: first.subject.name,
+      version: prev.version,
+      dryRun: opts.dryRun,
+      reason: opts.reason,
+      override: opts.override ?? false,
+    });
     return r.dryRun
       ? { dryRun: true as const, promotionId: id, targetEnvironment: first.targetEnvironment, reverts: r.impact.reverts, impact: r.impact }
       : { dryRun: false as const, promotion: r.promotion, reverts: r.impact.reverts, impact: r.impact };
@@ -61,7 +70,19 @@ export async function rollbackPromotion(deps: Deps, ctx: Ctx, id: string, opts: 
       const ops: WriteOp[] = [...plan.ops];
       const old = p.result ? await deps.store.getDeployment(tenant, p.targetEnvironment, p.result.deployedAt, p.result.deploymentId) : null;
       if (old) ops.push(deploymentOp({ ...old, status: 'ROLLED_BACK', completedAt: old.completedAt ?? now }, old.status, now));
-      const fresh: Deployment = { id: randomUUID(), environment: p.targetEnvironment, imageTag: plan.tag, gitCommit: '', gitBranch: '', status: 'DEPLOYED', deployedAt: now, completedAt: now, promotionId: p.id, digest: plan.digest, deployedBy: me.name };
+      const fresh: Deployment = {
+        id: randomUUID(),
+        environment: p.targetEnvironment,
+        imageTag: plan.tag,
+        gitCommit: '',
+        gitBranch: '',
+        status: 'DEPLOYED',
+        deployedAt: now,
+        completedAt: now,
+        promotionId: p.id,
+        digest: plan.digest,
+        deployedBy: me.name,
+      };
       ops.push(deploymentOp(fresh, null, now));
       const next = moved(p, 'ROLLED_BACK', me, deps.clock());
       ops.push(promotionEvent(deps, 'Promotion Rolled Back', next, { actor: me.name, reason: opts.reason }));
@@ -82,19 +103,29 @@ interface Plan {
   digest: string;
 }
 
-async function artifactPlan(deps: Deps, p: Promotion & { subject: { type: 'artifact' } } | Promotion): Promise<Plan> {
+async function artifactPlan(deps: Deps, p: (Promotion & { subject: { type: 'artifact' } }) | Promotion): Promise<Plan> {
   if (p.subject.type !== 'artifact' || !p.result) throw new RuleViolation('nothing recorded to roll back');
   const prev = p.result.previous;
-  if (!prev.version || !prev.digest) throw new RuleViolation(`'${p.targetEnvironment}' ran no earlier version of ${p.subject.name}; there is nothing to roll back to`);
+  if (!prev.version || !prev.digest)
+    throw new RuleViolation(`'${p.targetEnvironment}' ran no earlier version of ${p.subject.name}; there is nothing to roll back to`);
   const cur = await deps.store.getPointer(p.tenant, p.targetEnvironment, p.subject.name);
   if (!cur || cur.version !== p.subject.version) {
-    throw new VersionConflict(`'${p.targetEnvironment}' now runs ${p.subject.name}@${cur?.version ?? 'nothing'}, not ${p.subject.version}; roll back the newer change instead`);
+    throw new VersionConflict(
+      `'${p.targetEnvironment}' now runs ${p.subject.name}@${cur?.version ?? 'nothing'}, not ${p.subject.version}; roll back the newer change instead`,
+    );
   }
   const now = deps.clock().toISOString();
   const tags = tagOps({ name: p.subject.name, version: prev.version, digest: prev.digest }, p.targetEnvironment, 'rollback', 'rollback', now);
   await assertTagsFree(deps, p.tenant, tags);
   return {
-    ops: [{ kind: 'pointer', pointer: { ...cur, version: prev.version, digest: prev.digest, promotedAt: now, promotedBy: 'rollback', promotionId: p.id, version_: cur.version_ + 1 }, expectedVersion: cur.version_ }, ...tags],
+    ops: [
+      {
+        kind: 'pointer',
+        pointer: { ...cur, version: prev.version, digest: prev.digest, promotedAt: now, promotedBy: 'rollback', promotionId: p.id, version_: cur.version_ + 1 },
+        expectedVersion: cur.version_,
+      },
+      ...tags,
+    ],
     reverts: [{ artifact: p.subject.name, from: p.subject.version, to: prev.version }],
     tag: tags[0]!.kind === 'tag' ? tags[0]!.tag.name : `${prev.version}-${p.targetEnvironment}-rollback`,
     digest: prev.digest,
@@ -102,7 +133,8 @@ async function artifactPlan(deps: Deps, p: Promotion & { subject: { type: 'artif
 }
 
 async function configPlan(deps: Deps, p: Promotion): Promise<Plan> {
-  if (p.subject.type !== 'config' || !p.result || p.result.snapshotSeq === undefined || p.result.previous.seq === undefined) throw new RuleViolation('nothing recorded to roll back');
+  if (p.subject.type !== 'config' || !p.result || p.result.snapshotSeq === undefined || p.result.previous.seq === undefined)
+    throw new RuleViolation('nothing recorded to roll back');
   const [env, before, after] = await Promise.all([
     deps.store.getEnvironment(p.tenant, p.targetEnvironment),
     deps.store.getSnapshot(p.tenant, p.targetEnvironment, p.result.previous.seq),
@@ -117,9 +149,17 @@ async function configPlan(deps: Deps, p: Promotion): Promise<Plan> {
   for (const kind of ['config', 'flag'] as const) {
     // What the promotion changed = diff(before → after); put those keys back as they were before.
     const d = await diffTrees(source, before.roots[kind], after.roots[kind]);
-    const changed = [...d.added.map((e) => ({ key: e.k, was: null as StoredEntry | null, promoted: e })), ...d.modified.map((m) => ({ key: m.to.k, was: m.from, promoted: m.to as StoredEntry | null })), ...d.removed.map((e) => ({ key: e.k, was: e, promoted: null as StoredEntry | null }))];
+    const changed = [
+      ...d.added.map((e) => ({ key: e.k, was: null as StoredEntry | null, promoted: e })),
+      ...d.modified.map((m) => ({ key: m.to.k, was: m.from, promoted: m.to as StoredEntry | null })),
+      ...d.removed.map((e) => ({ key: e.k, was: e, promoted: null as StoredEntry | null })),
+    ];
     if (!changed.length) continue;
-    const now = await lookup(source, env.head.roots[kind], changed.map((c) => c.key));
+    const now = await lookup(
+      source,
+      env.head.roots[kind],
+      changed.map((c) => c.key),
+    );
     for (const c of changed) {
       const current = now.get(c.key) ?? null;
       const same = (a: StoredEntry | null, b: StoredEntry | null) => (a === null ? b === null : b !== null && canonicalJson(a.v) === canonicalJson(b.v));
@@ -129,7 +169,10 @@ async function configPlan(deps: Deps, p: Promotion): Promise<Plan> {
     roots[kind] = await applyChanges(source, roots[kind], new Map(changed.map((c) => [c.key, c.was])), sink);
   }
   if (conflicts.length) {
-    throw new VersionConflict(`These keys changed after the promotion and would be overwritten: ${conflicts.slice(0, 20).join(', ')}; restore a snapshot explicitly instead`, { conflicts });
+    throw new VersionConflict(
+      `These keys changed after the promotion and would be overwritten: ${conflicts.slice(0, 20).join(', ')}; restore a snapshot explicitly instead`,
+      { conflicts },
+    );
   }
   await deps.store.putNodes(p.tenant, sink.nodes);
   const now = deps.clock().toISOString();
@@ -138,12 +181,20 @@ async function configPlan(deps: Deps, p: Promotion): Promise<Plan> {
     roots,
     'rollback',
     now,
-    { action: 'restore', keys: reverts.slice(0, 20).map((r) => `${(r as { kind: string }).kind}:${(r as { key: string }).key}`), count: reverts.length, restoredFrom: before.seq },
+    {
+      action: 'restore',
+      keys: reverts.slice(0, 20).map((r) => `${(r as { kind: string }).kind}:${(r as { key: string }).key}`),
+      count: reverts.length,
+      restoredFrom: before.seq,
+    },
     `rollback of ${p.id}`,
   );
   const { seq, digest } = snapshot;
   return {
-    ops: [{ kind: 'environment', env: next, expectedVersion: env.version }, { kind: 'snapshot', snapshot }],
+    ops: [
+      { kind: 'environment', env: next, expectedVersion: env.version },
+      { kind: 'snapshot', snapshot },
+    ],
     reverts,
     tag: `${env.name}@${seq}-rollback`,
     digest,

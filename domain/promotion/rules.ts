@@ -15,16 +15,20 @@ import type { CreateRule, UpdateRule } from '../kernel/promotion-schemas.ts';
  */
 async function write(deps: Deps, ctx: Ctx, op: WriteOp | WriteOp[], action: string, id: string, before: Rule | null, after: Rule | null) {
   const { tenant } = ctx.principal;
-  const audit = auditEntry(tenant, {
-    actor: ctx.principal.id,
-    actorName: ctx.principal.name,
-    action,
-    entityType: 'rule',
-    entityId: id,
-    before: before ? digestOf(before) : null,
-    after: after ? digestOf(after) : null,
-    requestId: ctx.requestId,
-  }, deps.clock());
+  const audit = auditEntry(
+    tenant,
+    {
+      actor: ctx.principal.id,
+      actorName: ctx.principal.name,
+      action,
+      entityType: 'rule',
+      entityId: id,
+      before: before ? digestOf(before) : null,
+      after: after ? digestOf(after) : null,
+      requestId: ctx.requestId,
+    },
+    deps.clock(),
+  );
   await deps.store.commit(tenant, [...(Array.isArray(op) ? op : [op]), { kind: 'audit', entry: audit }]);
 }
 
@@ -61,14 +65,20 @@ async function checkPair(deps: Deps, tenant: string, r: Pick<Rule, 'sourceEnviro
   const known = lineOf(envs).map((e) => e.name);
   const unknown = [r.sourceEnvironment, r.targetEnvironment].filter((n) => !known.includes(n));
   if (unknown.length) {
-    throw new RuleViolation(`Unknown environment${unknown.length > 1 ? 's' : ''} ${unknown.map((n) => `'${n}'`).join(' and ')}; the line is ${known.join(' → ') || '(empty: create environments first)'}`, {
-      unknown,
-      known,
-    });
+    throw new RuleViolation(
+      `Unknown environment${unknown.length > 1 ? 's' : ''} ${unknown.map((n) => `'${n}'`).join(' and ')}; the line is ${known.join(' → ') || '(empty: create environments first)'}`,
+      {
+        unknown,
+        known,
+      },
+    );
   }
   const twin = rules.find((x) => x.id !== self && x.sourceEnvironment === r.sourceEnvironment && x.targetEnvironment === r.targetEnvironment);
   if (twin) {
-    throw new AlreadyExists(`Rule ${twin.id} ('${twin.name}') already governs ${r.sourceEnvironment} → ${r.targetEnvironment}; update it (PUT) instead of adding a second one`, { ruleId: twin.id });
+    throw new AlreadyExists(
+      `Rule ${twin.id} ('${twin.name}') already governs ${r.sourceEnvironment} → ${r.targetEnvironment}; update it (PUT) instead of adding a second one`,
+      { ruleId: twin.id },
+    );
   }
 }
 
@@ -76,7 +86,15 @@ const pairOp = (r: Rule, claim: boolean): WriteOp => ({ kind: 'rulePair', source
 
 export async function createRule(deps: Deps, ctx: Ctx, input: CreateRule): Promise<Rule> {
   const now = deps.clock().toISOString();
-  const rule: Rule = { ...input, id: `rule_${randomBytes(6).toString('hex')}`, version: 1, createdAt: now, createdBy: ctx.principal.name, updatedAt: now, updatedBy: ctx.principal.name };
+  const rule: Rule = {
+    ...input,
+    id: `rule_${randomBytes(6).toString('hex')}`,
+    version: 1,
+    createdAt: now,
+    createdBy: ctx.principal.name,
+    updatedAt: now,
+    updatedBy: ctx.principal.name,
+  };
   return writeRule(deps, ctx, null, async () => {
     await checkPair(deps, ctx.principal.tenant, rule, null);
     return { ops: [{ kind: 'rule', rule, expectedVersion: null }, pairOp(rule, true)], action: 'rule.create', id: rule.id, after: rule };
@@ -95,18 +113,29 @@ export async function listRules(deps: Deps, ctx: Ctx): Promise<Rule[]> {
 
 export async function updateRule(deps: Deps, ctx: Ctx, id: string, input: UpdateRule): Promise<Rule> {
   const updated = await writeRule(deps, ctx, id, async (cur) => {
-    if (cur.version !== input.version) throw new VersionConflict(`Rule ${id} is at version ${cur.version}, not ${input.version}`, { currentVersion: cur.version });
+    if (cur.version !== input.version)
+      throw new VersionConflict(`Rule ${id} is at version ${cur.version}, not ${input.version}`, { currentVersion: cur.version });
     const { version: _v, ...changes } = input;
     const defined = Object.fromEntries(Object.entries(changes).filter(([, v]) => v !== undefined));
     const next: Rule = { ...cur, ...defined, version: cur.version + 1, updatedAt: deps.clock().toISOString(), updatedBy: ctx.principal.name };
     if (next.requiresApproval && next.requiredApprovers < 1) next.requiredApprovers = 1;
     const moves = next.sourceEnvironment !== cur.sourceEnvironment || next.targetEnvironment !== cur.targetEnvironment;
     if (moves) await checkPair(deps, ctx.principal.tenant, next, id);
-    return { ops: [{ kind: 'rule', rule: next, expectedVersion: cur.version }, ...(moves ? [pairOp(cur, false), pairOp(next, true)] : [])], action: 'rule.update', id, after: next };
+    return {
+      ops: [{ kind: 'rule', rule: next, expectedVersion: cur.version }, ...(moves ? [pairOp(cur, false), pairOp(next, true)] : [])],
+      action: 'rule.update',
+      id,
+      after: next,
+    };
   });
   return updated!;
 }
 
 export async function deleteRule(deps: Deps, ctx: Ctx, id: string): Promise<void> {
-  await writeRule(deps, ctx, id, async (cur) => ({ ops: [{ kind: 'deleteRule', id, expectedVersion: cur.version }, pairOp(cur, false)], action: 'rule.delete', id, after: null }));
+  await writeRule(deps, ctx, id, async (cur) => ({
+    ops: [{ kind: 'deleteRule', id, expectedVersion: cur.version }, pairOp(cur, false)],
+    action: 'rule.delete',
+    id,
+    after: null,
+  }));
 }

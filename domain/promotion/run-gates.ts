@@ -13,8 +13,20 @@ import { contentChoosers, evidenceAccepted } from './policy.ts';
 export async function freezeGate(deps: Deps, p: Promotion): Promise<GateResult[]> {
   const open = await activeWindowOf(await deps.store.listFreezeWindows(p.tenant), p.targetEnvironment, deps.clock());
   if (!open) return [];
-  const then = freezeOverridden(p) ? `overridden by ${p.freezeOverride!.by} (break-glass: ${p.freezeOverride!.reason})` : p.whenFrozen === 'wait' ? 'execution waits for its end' : 'execution is refused while it lasts (whenFrozen: fail)';
-  return [{ gate: 'freeze_window', verdict: 'WARN', blocking: false, reason: `'${p.targetEnvironment}' is frozen by ${open.window.id} (${open.window.reason}) until ${open.end.toISOString()}: ${then}`, evidenceRefs: [] }];
+  const then = freezeOverridden(p)
+    ? `overridden by ${p.freezeOverride!.by} (break-glass: ${p.freezeOverride!.reason})`
+    : p.whenFrozen === 'wait'
+      ? 'execution waits for its end'
+      : 'execution is refused while it lasts (whenFrozen: fail)';
+  return [
+    {
+      gate: 'freeze_window',
+      verdict: 'WARN',
+      blocking: false,
+      reason: `'${p.targetEnvironment}' is frozen by ${open.window.id} (${open.window.reason}) until ${open.end.toISOString()}: ${then}`,
+      evidenceRefs: [],
+    },
+  ];
 }
 
 /** Evaluates every gate of the target for a promotion's release (fixed order; webhooks fail closed). `targetRead`: the target, when the caller reads it already. */
@@ -30,7 +42,13 @@ export async function runGates(deps: Deps, p: Promotion, targetRead?: Promise<En
     // A rollback returns to a release that already ran here: its gate is the impact analysis.
     const { impact, override } = p.rollback;
     return [
-      { gate: 'policy_compliance', verdict: violations.length ? 'FAIL' : 'PASS', blocking: true, reason: violations.join('; ') || 'release digest verified', evidenceRefs: [] },
+      {
+        gate: 'policy_compliance',
+        verdict: violations.length ? 'FAIL' : 'PASS',
+        blocking: true,
+        reason: violations.join('; ') || 'release digest verified',
+        evidenceRefs: [],
+      },
       {
         gate: 'rollback_impact',
         verdict: impact.recommendation === 'SAFE' ? 'PASS' : impact.recommendation === 'BLOCKED' && !override ? 'FAIL' : 'WARN',
@@ -45,7 +63,15 @@ export async function runGates(deps: Deps, p: Promotion, targetRead?: Promise<En
   const hooks = target?.webhookGates ?? [];
   const outcomes: WebhookOutcome[] = await Promise.all(
     hooks.map((h) =>
-      deps.gates.call(h, { promotionId: p.id, tenant: p.tenant, sourceEnvironment: p.sourceEnvironment, targetEnvironment: p.targetEnvironment, subject: p.subject, releaseDigest: p.releaseDigest, evidence }),
+      deps.gates.call(h, {
+        promotionId: p.id,
+        tenant: p.tenant,
+        sourceEnvironment: p.sourceEnvironment,
+        targetEnvironment: p.targetEnvironment,
+        subject: p.subject,
+        releaseDigest: p.releaseDigest,
+        evidence,
+      }),
     ),
   );
   const configured = target?.gates ?? { policy_compliance: true, tests: false, security_scan: false, cost_analysis: false, performance_baseline: false };

@@ -39,23 +39,37 @@ export async function schedulePromotion(deps: Deps, ctx: Ctx, id: string, at: st
     async (p) => {
       guard('schedule', p);
       if (p.trigger === 'on_approval') {
-        throw new TransitionNotAllowed(`Promotion ${id} runs as soon as it is approved; create it with "trigger": "manual" to schedule it`, { status: p.status });
+        throw new TransitionNotAllowed(`Promotion ${id} runs as soon as it is approved; create it with "trigger": "manual" to schedule it`, {
+          status: p.status,
+        });
       }
       // The approved flow waits for its go at most GO_WAIT_SECONDS after approval: a later time would never fire.
       const approvedAt = [...p.transitions].reverse().find((x) => x.status === 'APPROVED')?.at ?? p.updatedAt;
       const latest = new Date(new Date(approvedAt).getTime() + GO_WAIT_SECONDS * 1000 - 3600 * 1000);
       if (when > latest) {
-        throw new RuleViolation(`An approved promotion can be scheduled at most 7 days after its approval: no later than ${latest.toISOString()}; request a new promotion for a later date`, { latest: latest.toISOString() });
+        throw new RuleViolation(
+          `An approved promotion can be scheduled at most 7 days after its approval: no later than ${latest.toISOString()}; request a new promotion for a later date`,
+          { latest: latest.toISOString() },
+        );
       }
       if (!freezeOverridden(p)) {
         const windows = await deps.store.listFreezeWindows(p.tenant);
         const frozen = await activeWindowOf(windows, p.targetEnvironment, when);
         if (frozen) {
           const allowed = await nextAllowedOf(windows, p.targetEnvironment, when);
-          throw new RuleViolation(`${when.toISOString()} falls in freeze window ${frozen.window.id} (${frozen.window.reason}) over '${p.targetEnvironment}'; the next allowed time is ${allowed.toISOString()}`, { window: frozen.window.id, nextAllowed: allowed.toISOString() });
+          throw new RuleViolation(
+            `${when.toISOString()} falls in freeze window ${frozen.window.id} (${frozen.window.reason}) over '${p.targetEnvironment}'; the next allowed time is ${allowed.toISOString()}`,
+            { window: frozen.window.id, nextAllowed: allowed.toISOString() },
+          );
         }
       }
-      return { next: moved(p, 'SCHEDULED', me, deps.clock(), { scheduledAt: when.toISOString(), trigger: 'scheduled' }), action: 'promotion.schedule', by: me, reason: `at ${when.toISOString()}`, requestId: ctx.requestId };
+      return {
+        next: moved(p, 'SCHEDULED', me, deps.clock(), { scheduledAt: when.toISOString(), trigger: 'scheduled' }),
+        action: 'promotion.schedule',
+        by: me,
+        reason: `at ${when.toISOString()}`,
+        requestId: ctx.requestId,
+      };
     },
     { read },
   );

@@ -37,7 +37,14 @@ export function blockedBecause(p: Promotion, now: Date, approvalsCounted = p.app
     case 'VALIDATING':
       return 'gates running';
     case 'VALIDATION_FAILED':
-      return `blocked: ${(p.gates ?? []).filter((g) => g.blocking && g.verdict === 'FAIL').map((g) => `${g.gate.replace('_', ' ')} failed (${g.reason})`).join('; ') || p.error?.message || 'gates failed'}`;
+      return `blocked: ${
+        (p.gates ?? [])
+          .filter((g) => g.blocking && g.verdict === 'FAIL')
+          .map((g) => `${g.gate.replace('_', ' ')} failed (${g.reason})`)
+          .join('; ') ||
+        p.error?.message ||
+        'gates failed'
+      }`;
     case 'AWAITING_APPROVAL': {
       const need = Math.max(0, p.policy.requiredApprovers - approvalsCounted);
       const deadline = approvalDeadline(p);
@@ -82,11 +89,35 @@ export async function status(deps: Deps, ctx: Ctx, only?: string) {
           name: env.name,
           displayName: env.displayName,
           position: env.position,
-          artifacts: pointers.map((p) => ({ artifact: p.name, version: p.version, tag: `${p.version}-${env.name}`, digest: p.digest, promotedAt: p.promotedAt, promotedBy: p.promotedBy })),
-          config: { snapshot: `${env.name}@${env.head.seq}`, digest: env.head.digest, items: env.itemCount, changedAt: snapshot?.createdAt ?? env.updatedAt, changedBy: snapshot?.createdBy ?? env.updatedBy },
+          artifacts: pointers.map((p) => ({
+            artifact: p.name,
+            version: p.version,
+            tag: `${p.version}-${env.name}`,
+            digest: p.digest,
+            promotedAt: p.promotedAt,
+            promotedBy: p.promotedBy,
+          })),
+          config: {
+            snapshot: `${env.name}@${env.head.seq}`,
+            digest: env.head.digest,
+            items: env.itemCount,
+            changedAt: snapshot?.createdAt ?? env.updatedAt,
+            changedBy: snapshot?.createdBy ?? env.updatedBy,
+          },
           gates: { marks: gateMarks(last?.gates ?? null), legend: GATE_ORDER.join(','), promotionId: last?.id ?? null },
-          lastPromotion: last ? { id: last.id, subject: subjectLabel(last.subject), completedAt: last.completedAt, requestedBy: last.requestedBy.name, status: last.status } : null,
-          lastOutcome: ended ? { id: ended.id, subject: subjectLabel(ended.subject), status: ended.status, at: ended.completedAt ?? ended.updatedAt, requestedBy: ended.requestedBy.name, reason: outcomeReason(ended) } : null,
+          lastPromotion: last
+            ? { id: last.id, subject: subjectLabel(last.subject), completedAt: last.completedAt, requestedBy: last.requestedBy.name, status: last.status }
+            : null,
+          lastOutcome: ended
+            ? {
+                id: ended.id,
+                subject: subjectLabel(ended.subject),
+                status: ended.status,
+                at: ended.completedAt ?? ended.updatedAt,
+                requestedBy: ended.requestedBy.name,
+                reason: outcomeReason(ended),
+              }
+            : null,
           autoPromotionPaused: env.autoPromotionPaused ?? false,
           protected: isProtected(env, line),
           /** the last admin override of a guard here (who, when, why, what) */
@@ -100,7 +131,8 @@ export async function status(deps: Deps, ctx: Ctx, only?: string) {
   const targets = line.filter((e) => !only || e.name === only).map((e) => e.name);
   const active = (await Promise.all(targets.map((t) => deps.store.activePromotions(tenant, t)))).flat();
   // A blocked promotion stops being news once a later one of the same release into the same target exists.
-  const superseded = (p: Promotion) => (recentByTarget.get(p.targetEnvironment) ?? []).some((q) => q.releaseDigest === p.releaseDigest && q.requestedAt > p.requestedAt);
+  const superseded = (p: Promotion) =>
+    (recentByTarget.get(p.targetEnvironment) ?? []).some((q) => q.releaseDigest === p.releaseDigest && q.requestedAt > p.requestedAt);
   const failed = (await deps.store.listPromotions(tenant, { status: ['VALIDATION_FAILED'] }, 10)).items.filter(
     (p) => targets.includes(p.targetEnvironment) && now.getTime() - new Date(p.updatedAt).getTime() < 7 * 86_400_000 && !superseded(p),
   );
@@ -108,10 +140,23 @@ export async function status(deps: Deps, ctx: Ctx, only?: string) {
   const pending = [...new Map([...active, ...failed].map((p) => [p.id, p])).values()].sort((a, b) => (a.requestedAt < b.requestedAt ? 1 : -1));
   // Approvals given so far count toward the policy before the promotion is APPROVED (approvedBy is set then).
   const counted = new Map(
-    await Promise.all(pending.filter((p) => p.status === 'AWAITING_APPROVAL').map(async (p) => [p.id, countable(p, await deps.store.listApprovals(tenant, p.id)).length] as const)),
+    await Promise.all(
+      pending
+        .filter((p) => p.status === 'AWAITING_APPROVAL')
+        .map(async (p) => [p.id, countable(p, await deps.store.listApprovals(tenant, p.id)).length] as const),
+    ),
   );
   return {
     environments,
-    pending: pending.map((p) => ({ id: p.id, subject: subjectLabel(p.subject), from: p.sourceEnvironment, to: p.targetEnvironment, status: p.status, requestedBy: p.requestedBy.name, requestedAt: p.requestedAt, why: blockedBecause(p, now, counted.get(p.id)) })),
+    pending: pending.map((p) => ({
+      id: p.id,
+      subject: subjectLabel(p.subject),
+      from: p.sourceEnvironment,
+      to: p.targetEnvironment,
+      status: p.status,
+      requestedBy: p.requestedBy.name,
+      requestedAt: p.requestedAt,
+      why: blockedBecause(p, now, counted.get(p.id)),
+    })),
   };
 }

@@ -92,7 +92,9 @@ export async function decideStep(deps: Deps, tenant: string, id: string, token: 
   if (g.stored) return { next: g.next };
   if (g.next === 'await-approval') {
     // The gates ran before (a re-run execution): store this execution's token.
-    const { before: p, after } = await writePromotion(deps, tenant, id, (cur) => (cur.status === 'AWAITING_APPROVAL' ? { next: { ...cur, taskToken: token }, action: null, by: ENGINE } : null));
+    const { before: p, after } = await writePromotion(deps, tenant, id, (cur) =>
+      cur.status === 'AWAITING_APPROVAL' ? { next: { ...cur, taskToken: token }, action: null, by: ENGINE } : null,
+    );
     if (after) return { next: g.next };
     // Decided meanwhile (approved, rejected or cancelled between the gates and storing the token): answer it now.
     await answer(deps, p, token);
@@ -149,12 +151,17 @@ export async function executeStep(deps: Deps, tenant: string, id: string, bake =
   }
   if (p.status !== 'EXECUTING') {
     await writePromotion(deps, tenant, id, (cur) =>
-      cur.status === 'EXECUTING' ? null : { next: moved(cur, 'EXECUTING', ENGINE, deps.clock(), { taskToken: null }), action: 'promotion.execute.start', by: ENGINE },
+      cur.status === 'EXECUTING'
+        ? null
+        : { next: moved(cur, 'EXECUTING', ENGINE, deps.clock(), { taskToken: null }), action: 'promotion.execute.start', by: ENGINE },
     );
   }
   await writePromotion(deps, tenant, id, async (cur) => {
     if (cur.status !== 'EXECUTING' || cur.result) return null;
-    const ops = cur.subject.type === 'artifact' ? await artifactOps(deps, cur as Promotion & { subject: { type: 'artifact' } }) : await configOps(deps, cur as Promotion & { subject: { type: 'config' } });
+    const ops =
+      cur.subject.type === 'artifact'
+        ? await artifactOps(deps, cur as Promotion & { subject: { type: 'artifact' } })
+        : await configOps(deps, cur as Promotion & { subject: { type: 'config' } });
     // One transaction: pointer/head + snapshot + deployment record + promotion + audit. A failure leaves the target as it was.
     return { next: patched(cur, deps.clock(), { result: ops.result }), action: 'promotion.execute', by: ENGINE, ops: ops.ops };
   });

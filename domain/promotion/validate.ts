@@ -19,12 +19,14 @@ export async function validatePromotion(deps: Deps, ctx: Ctx, id: string): Promi
     const now = deps.clock();
     if (now > validationDeadline(p)) return expiry(deps, p);
     // The flow starts now: from here the sweeper gives it its grace, not the validation window.
-    if (p.status === 'PENDING') return { next: patched(p, now, { flowStartedAt: now.toISOString() }), action: 'promotion.validate', by: me, requestId: ctx.requestId };
+    if (p.status === 'PENDING')
+      return { next: patched(p, now, { flowStartedAt: now.toISOString() }), action: 'promotion.validate', by: me, requestId: ctx.requestId };
     const next = moved(p, 'VALIDATING', me, now, { ...(await currentPolicy(deps, p)), attempt: (p.attempt ?? 0) + 1, error: null, gates: null });
     return { next, action: 'promotion.revalidate', by: me, requestId: ctx.requestId };
   });
   const p = after!;
-  if (p.status === 'EXPIRED') throw new TransitionNotAllowed(`Promotion ${id} expired: ${p.error!.message}; request it again`, { status: p.status, allowedActions: [] });
+  if (p.status === 'EXPIRED')
+    throw new TransitionNotAllowed(`Promotion ${id} expired: ${p.error!.message}; request it again`, { status: p.status, allowedActions: [] });
   await startFlow(deps, p);
   return p;
 }

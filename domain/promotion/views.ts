@@ -22,9 +22,16 @@ export async function getPromotion(deps: Deps, ctx: Ctx, id: string): Promise<Pr
 
 export async function listPromotions(deps: Deps, ctx: Ctx, q: ListPromotionsQuery, onlyConfig = false) {
   if (onlyConfig && q.subject !== undefined && q.subject !== 'config') {
-    throw new ValidationFailed([{ path: 'query.subject', message: `this route lists config promotions only; list '${q.subject}' on /api/v1/promotions?subject=…` }]);
+    throw new ValidationFailed([
+      { path: 'query.subject', message: `this route lists config promotions only; list '${q.subject}' on /api/v1/promotions?subject=…` },
+    ]);
   }
-  return deps.store.listPromotions(ctx.principal.tenant, { status: q.status, source: q.source, target: q.target, subject: onlyConfig ? 'config' : q.subject }, q.limit, q.cursor);
+  return deps.store.listPromotions(
+    ctx.principal.tenant,
+    { status: q.status, source: q.source, target: q.target, subject: onlyConfig ? 'config' : q.subject },
+    q.limit,
+    q.cursor,
+  );
 }
 
 export function promotionView(p: Promotion) {
@@ -87,7 +94,9 @@ export async function promotionDetail(deps: Deps, p: Promotion) {
           at: a.at,
           comment: a.comment ?? null,
           counts: counted.has(a.by),
-          ...(counted.has(a.by) ? {} : { why: a.digest !== p.releaseDigest ? 'given for an earlier release' : 'whoever requested or rebased it cannot approve (separation of duties)' }),
+          ...(counted.has(a.by)
+            ? {}
+            : { why: a.digest !== p.releaseDigest ? 'given for an earlier release' : 'whoever requested or rebased it cannot approve (separation of duties)' }),
         })),
       required: p.policy.requiredApprovers,
       remaining: Math.max(0, p.policy.requiredApprovers - counted.size),
@@ -96,7 +105,14 @@ export async function promotionDetail(deps: Deps, p: Promotion) {
       expiresAt: deadline ? deadline.toISOString() : null,
     },
     // Each notification delivery: where, whether it left, and why not.
-    notifications: (await deps.store.listDeliveries(p.tenant, p.id)).map((n) => ({ channel: n.channel, target: n.target, kind: n.kind, status: n.status, at: n.at, ...(n.error ? { error: n.error } : {}) })),
+    notifications: (await deps.store.listDeliveries(p.tenant, p.id)).map((n) => ({
+      channel: n.channel,
+      target: n.target,
+      kind: n.kind,
+      status: n.status,
+      at: n.at,
+      ...(n.error ? { error: n.error } : {}),
+    })),
   };
 }
 
@@ -113,13 +129,21 @@ export async function decisionRecord(deps: Deps, ctx: Ctx, id: string) {
         ? 'BLOCKED_BY_GATES'
         : p.monitorBlock
           ? 'BLOCKED_BY_MONITORS'
-        : p.policy.requiresApproval && counted.length < p.policy.requiredApprovers
-          ? p.status === 'REJECTED' ? 'REJECTED' : 'AWAITING_APPROVAL'
-          : 'ALLOWED';
+          : p.policy.requiresApproval && counted.length < p.policy.requiredApprovers
+            ? p.status === 'REJECTED'
+              ? 'REJECTED'
+              : 'AWAITING_APPROVAL'
+            : 'ALLOWED';
   // Where each piece of evidence came from, and whether the policy lets it count.
   const evidence = (await deps.store.listEvidence(p.tenant, evidenceOwners(p)))
     .sort((a, b) => (a.id < b.id ? -1 : 1))
-    .map((e) => ({ id: e.id, type: e.type, submittedBy: e.submittedBy, source: e.source ? { kind: e.source.kind, id: e.source.id } : null, accepted: forCurrentRelease(e, p) && evidenceAccepted(e, p.policy, contentChoosers(p)) }));
+    .map((e) => ({
+      id: e.id,
+      type: e.type,
+      submittedBy: e.submittedBy,
+      source: e.source ? { kind: e.source.kind, id: e.source.id } : null,
+      accepted: forCurrentRelease(e, p) && evidenceAccepted(e, p.policy, contentChoosers(p)),
+    }));
   const record = {
     promotionId: p.id,
     releaseDigest: p.releaseDigest,
@@ -147,7 +171,13 @@ export async function decisionRecord(deps: Deps, ctx: Ctx, id: string) {
   };
   const windows = await deps.store.listFreezeWindows(p.tenant);
   const now = deps.clock();
-  return { ...record, decisionDigest: digestOf(record), status: p.status, frozenNow: occurrenceView(await activeWindowOf(windows, p.targetEnvironment, now)), nextFreeze: occurrenceView(await upcomingWindowOf(windows, p.targetEnvironment, now)) };
+  return {
+    ...record,
+    decisionDigest: digestOf(record),
+    status: p.status,
+    frozenNow: occurrenceView(await activeWindowOf(windows, p.targetEnvironment, now)),
+    nextFreeze: occurrenceView(await upcomingWindowOf(windows, p.targetEnvironment, now)),
+  };
 }
 
 /** One changed key of a promotion, as people read it: values shown as JSON (cut at 500 characters), secrets masked. */
@@ -172,12 +202,21 @@ export const CHANGE_ROWS = 200;
  */
 export async function changesOf(deps: Deps, p: Promotion) {
   if (p.subject.type === 'artifact') {
-    const before = p.result ? { version: p.result.previous.version ?? null, digest: p.result.previous.digest } : await deps.store.getPointer(p.tenant, p.targetEnvironment, p.subject.name).then((c) => ({ version: c?.version ?? null, digest: c?.digest ?? null }));
-    return { artifact: { name: p.subject.name, from: before.version, fromDigest: before.digest, to: p.subject.version, toDigest: p.subject.digest }, changes: [] as ChangeRow[], total: 0, unchanged: null };
+    const before = p.result
+      ? { version: p.result.previous.version ?? null, digest: p.result.previous.digest }
+      : await deps.store.getPointer(p.tenant, p.targetEnvironment, p.subject.name).then((c) => ({ version: c?.version ?? null, digest: c?.digest ?? null }));
+    return {
+      artifact: { name: p.subject.name, from: before.version, fromDigest: before.digest, to: p.subject.version, toDigest: p.subject.digest },
+      changes: [] as ChangeRow[],
+      total: 0,
+      unchanged: null,
+    };
   }
   const targetSeq = p.result?.previous.seq;
   const [target, source] = await Promise.all([
-    targetSeq !== undefined ? deps.store.getSnapshot(p.tenant, p.targetEnvironment, targetSeq) : deps.store.getEnvironment(p.tenant, p.targetEnvironment).then((e) => (e ? { roots: e.head.roots } : null)),
+    targetSeq !== undefined
+      ? deps.store.getSnapshot(p.tenant, p.targetEnvironment, targetSeq)
+      : deps.store.getEnvironment(p.tenant, p.targetEnvironment).then((e) => (e ? { roots: e.head.roots } : null)),
     deps.store.getSnapshot(p.tenant, p.sourceEnvironment, p.subject.sourceSnapshot.seq),
   ]);
   if (!target || !source) return { artifact: null, changes: [] as ChangeRow[], total: 0, unchanged: null };
@@ -195,5 +234,11 @@ export async function changesOf(deps: Deps, p: Promotion) {
 /** GET /promotions/{id}/changes */
 export async function promotionChanges(deps: Deps, ctx: Ctx, id: string) {
   const p = await loadPromotion(deps, ctx.principal.tenant, id);
-  return { promotionId: p.id, subject: p.subject, sourceEnvironment: p.sourceEnvironment, targetEnvironment: p.targetEnvironment, ...(await changesOf(deps, p)) };
+  return {
+    promotionId: p.id,
+    subject: p.subject,
+    sourceEnvironment: p.sourceEnvironment,
+    targetEnvironment: p.targetEnvironment,
+    ...(await changesOf(deps, p)),
+  };
 }

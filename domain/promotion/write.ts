@@ -20,7 +20,12 @@ export async function loadPromotion(deps: Deps, tenant: string, id: string): Pro
   return p;
 }
 
-export function promotionEvent(deps: Deps, type: EventType, p: Promotion, extra: { actor?: string; reason?: string; approvalsNeeded?: number; approverGroups?: string[]; approvalWaitSeconds?: number } = {}): WriteOp {
+export function promotionEvent(
+  deps: Deps,
+  type: EventType,
+  p: Promotion,
+  extra: { actor?: string; reason?: string; approvalsNeeded?: number; approverGroups?: string[]; approvalWaitSeconds?: number } = {},
+): WriteOp {
   return eventOp(type, p.tenant, {
     tenant: p.tenant,
     promotionId: p.id,
@@ -35,7 +40,14 @@ export function promotionEvent(deps: Deps, type: EventType, p: Promotion, extra:
 }
 
 /** An audit entry about a promotion that does not change (an approval that does not meet the policy yet). */
-export function auditDraft(ctx: Ctx | { principal: Actor & { tenant?: string } }, p: Promotion, action: string, before: string | null, after: string | null, reason?: string): AuditDraft {
+export function auditDraft(
+  ctx: Ctx | { principal: Actor & { tenant?: string } },
+  p: Promotion,
+  action: string,
+  before: string | null,
+  after: string | null,
+  reason?: string,
+): AuditDraft {
   const principal = ctx.principal;
   return {
     actor: principal.id,

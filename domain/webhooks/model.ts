@@ -1,5 +1,12 @@
 import * as z from '../kernel/zod.ts';
-import { artifactEventDetail, breakGlassEventDetail, deploymentEventDetail, evidenceEventDetail, freezeEventDetail, promotionEventDetail } from '../kernel/events.ts';
+import {
+  artifactEventDetail,
+  breakGlassEventDetail,
+  deploymentEventDetail,
+  evidenceEventDetail,
+  freezeEventDetail,
+  promotionEventDetail,
+} from '../kernel/events.ts';
 
 /**
  * Outbound webhooks (Standard Webhooks): what a subscriber receives. Each domain event of the
@@ -37,14 +44,17 @@ export const webhookTypeOf = (busType: string): WebhookEventType | undefined =>
 /** The JSON Schema of each event's payload (the OpenAPI document's `webhooks`). */
 export function webhookPayloadSchema(type: WebhookEventType): z.ZodMiniType {
   const bus = WEBHOOK_EVENTS[type];
-  const data: z.ZodMiniObject = ({
-    'Break Glass Used': breakGlassEventDetail,
-    'Evidence Added': evidenceEventDetail,
-    'Deployment Recorded': deploymentEventDetail,
-    'Artifact Published': artifactEventDetail,
-    'Freeze Started': freezeEventDetail,
-    'Freeze Ended': freezeEventDetail,
-  } as Partial<Record<string, z.ZodMiniObject>>)[bus] ?? promotionEventDetail;
+  const data: z.ZodMiniObject =
+    (
+      {
+        'Break Glass Used': breakGlassEventDetail,
+        'Evidence Added': evidenceEventDetail,
+        'Deployment Recorded': deploymentEventDetail,
+        'Artifact Published': artifactEventDetail,
+        'Freeze Started': freezeEventDetail,
+        'Freeze Ended': freezeEventDetail,
+      } as Partial<Record<string, z.ZodMiniObject>>
+    )[bus] ?? promotionEventDetail;
   return z.strictObject({
     type: z.literal(type),
     version: z.literal(WEBHOOK_PAYLOAD_VERSION),

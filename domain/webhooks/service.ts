@@ -6,7 +6,15 @@ import type { Ctx, Deps, DomainEvent } from '../ports.ts';
 import { retryOnConflict, WriteConflict } from '../kernel/retry.ts';
 import { envName } from '../kernel/schemas.ts';
 import { checkTenantUrl, isRedactedUrl, redactedMatches, redactUrl, TENANT_URL_FORMAT } from '../kernel/url-policy.ts';
-import { WEBHOOK_EVENT_TYPES, WEBHOOK_PAYLOAD_VERSION, webhookTypeOf, type WebhookAttempt, type WebhookDelivery, type WebhookEventType, type WebhookSubscription } from './model.ts';
+import {
+  WEBHOOK_EVENT_TYPES,
+  WEBHOOK_PAYLOAD_VERSION,
+  webhookTypeOf,
+  type WebhookAttempt,
+  type WebhookDelivery,
+  type WebhookEventType,
+  type WebhookSubscription,
+} from './model.ts';
 import type { WebhookDeps, WebhookSecret } from './ports.ts';
 
 /**
@@ -40,31 +48,45 @@ export function retryDelayMs(failures: number, baseMs: number = RETRY.baseMs, ra
 export const DEFAULT_OVERLAP_SECONDS = 24 * 3600;
 
 const eventType = /* @__PURE__ */ z.enum(WEBHOOK_EVENT_TYPES as [WebhookEventType, ...WebhookEventType[]]);
-const url = /* @__PURE__ */ z.schema(() => z.string().check(
-  z.minLength(1),
-  z.maxLength(2048),
-  z.meta(TENANT_URL_FORMAT),
-  z.describe('https URL that receives the deliveries (checked now and again at each call: public addresses only, no redirects)'),
-));
+const url = /* @__PURE__ */ z.schema(() =>
+  z
+    .string()
+    .check(
+      z.minLength(1),
+      z.maxLength(2048),
+      z.meta(TENANT_URL_FORMAT),
+      z.describe('https URL that receives the deliveries (checked now and again at each call: public addresses only, no redirects)'),
+    ),
+);
 
-export const webhookCreateBody = /* @__PURE__ */ z.schema(() => z.strictObject({
-  url,
-  events: z.array(eventType).check(z.minLength(1), z.maxLength(WEBHOOK_EVENT_TYPES.length), z.describe('event types to deliver')),
-  environment: z.optional(z.nullable(envName)).check(z.describe('only events of this environment (omit for every environment)')),
-  description: z.optional(z.string().check(z.maxLength(500))),
-  enabled: z.optional(z.boolean()),
-}));
+export const webhookCreateBody = /* @__PURE__ */ z.schema(() =>
+  z.strictObject({
+    url,
+    events: z.array(eventType).check(z.minLength(1), z.maxLength(WEBHOOK_EVENT_TYPES.length), z.describe('event types to deliver')),
+    environment: z.optional(z.nullable(envName)).check(z.describe('only events of this environment (omit for every environment)')),
+    description: z.optional(z.string().check(z.maxLength(500))),
+    enabled: z.optional(z.boolean()),
+  }),
+);
 
-export const webhookUpdateBody = /* @__PURE__ */ z.schema(() => z.strictObject({
-  url: z.optional(url),
-  events: z.optional(z.array(eventType).check(z.minLength(1), z.maxLength(WEBHOOK_EVENT_TYPES.length))),
-  environment: z.optional(z.nullable(envName)),
-  description: z.optional(z.string().check(z.maxLength(500))),
-  enabled: z.optional(z.boolean()),
-  version: z.number().check(z.int(), z.minimum(1), z.describe('the version read (optimistic locking)')),
-}));
+export const webhookUpdateBody = /* @__PURE__ */ z.schema(() =>
+  z.strictObject({
+    url: z.optional(url),
+    events: z.optional(z.array(eventType).check(z.minLength(1), z.maxLength(WEBHOOK_EVENT_TYPES.length))),
+    environment: z.optional(z.nullable(envName)),
+    description: z.optional(z.string().check(z.maxLength(500))),
+    enabled: z.optional(z.boolean()),
+    version: z.number().check(z.int(), z.minimum(1), z.describe('the version read (optimistic locking)')),
+  }),
+);
 
-export const webhookRotateBody = /* @__PURE__ */ z.schema(() => z.strictObject({ overlapSeconds: z.optional(z.number().check(z.int(), z.minimum(0), z.maximum(7 * 86400))).check(z.describe('how long the previous secret still signs (default 86400)')) }));
+export const webhookRotateBody = /* @__PURE__ */ z.schema(() =>
+  z.strictObject({
+    overlapSeconds: z
+      .optional(z.number().check(z.int(), z.minimum(0), z.maximum(7 * 86400)))
+      .check(z.describe('how long the previous secret still signs (default 86400)')),
+  }),
+);
 
 export type WebhookView = Omit<WebhookSubscription, 'tenant'>;
 /**
@@ -80,7 +102,13 @@ const view = (s: WebhookSubscription, fullUrl = false): WebhookView => {
 function urlToStore(given: string, stored: string | undefined, path: string): string {
   if (!isRedactedUrl(given)) return given;
   if (stored !== undefined && redactedMatches(given, stored)) return stored;
-  throw new ValidationFailed([{ path, message: 'is a redacted URL (as the API shows a stored one), not one to call: send the full URL, or the redacted value of this subscription’s own URL to keep it' }]);
+  throw new ValidationFailed([
+    {
+      path,
+      message:
+        'is a redacted URL (as the API shows a stored one), not one to call: send the full URL, or the redacted value of this subscription’s own URL to keep it',
+    },
+  ]);
 }
 
 /** A write that lost a race answers 409 (read again), never a 500. */
@@ -111,7 +139,12 @@ export function checkUrl(raw: string, opts: UrlCheck, path = 'body.url'): void {
 /** A tenant has at most this many subscriptions. */
 export const MAX_WEBHOOKS = 50;
 
-const newSecret = (now: Date): WebhookSecret => ({ id: `key_${randomBytes(6).toString('hex')}`, secret: `whsec_${randomBytes(24).toString('base64')}`, createdAt: now.toISOString(), expiresAt: null });
+const newSecret = (now: Date): WebhookSecret => ({
+  id: `key_${randomBytes(6).toString('hex')}`,
+  secret: `whsec_${randomBytes(24).toString('base64')}`,
+  createdAt: now.toISOString(),
+  expiresAt: null,
+});
 const secretMeta = (s: WebhookSecret) => ({ id: s.id, createdAt: s.createdAt, expiresAt: s.expiresAt });
 
 async function checkEnvironment(deps: Deps, tenant: string, env: string | null | undefined): Promise<void> {
@@ -119,13 +152,39 @@ async function checkEnvironment(deps: Deps, tenant: string, env: string | null |
 }
 
 /** What the audit trail says of a subscription change (never a secret). */
-export function webhookAudit(deps: Pick<Deps, 'clock'>, ctx: Ctx, action: string, id: string, before: WebhookSubscription | null, after: WebhookSubscription | null) {
-  const summary = (s: WebhookSubscription | null) => (s ? JSON.stringify({ url: redactUrl(s.url), events: s.events, environment: s.environment, enabled: s.enabled, secrets: s.secrets.map((k) => k.id) }) : null);
-  return auditEntry(ctx.principal.tenant, { actor: ctx.principal.id, actorName: ctx.principal.name, action, entityType: 'webhook', entityId: id, before: summary(before), after: summary(after), requestId: ctx.requestId }, deps.clock());
+export function webhookAudit(
+  deps: Pick<Deps, 'clock'>,
+  ctx: Ctx,
+  action: string,
+  id: string,
+  before: WebhookSubscription | null,
+  after: WebhookSubscription | null,
+) {
+  const summary = (s: WebhookSubscription | null) =>
+    s ? JSON.stringify({ url: redactUrl(s.url), events: s.events, environment: s.environment, enabled: s.enabled, secrets: s.secrets.map((k) => k.id) }) : null;
+  return auditEntry(
+    ctx.principal.tenant,
+    {
+      actor: ctx.principal.id,
+      actorName: ctx.principal.name,
+      action,
+      entityType: 'webhook',
+      entityId: id,
+      before: summary(before),
+      after: summary(after),
+      requestId: ctx.requestId,
+    },
+    deps.clock(),
+  );
 }
 
 /** A new subscription and its first signing secret (checked input; the caller stores both, the secret first). */
-export function newSubscription(tenant: string, body: z.infer<typeof webhookCreateBody>, by: string, now: Date): { sub: WebhookSubscription; secret: WebhookSecret } {
+export function newSubscription(
+  tenant: string,
+  body: z.infer<typeof webhookCreateBody>,
+  by: string,
+  now: Date,
+): { sub: WebhookSubscription; secret: WebhookSecret } {
   const secret = newSecret(now);
   const sub: WebhookSubscription = {
     tenant,
@@ -167,7 +226,8 @@ export async function createWebhook(deps: Deps, ctx: Ctx, body: z.infer<typeof w
   urlToStore(body.url, undefined, 'body.url');
   checkUrl(body.url, urls);
   await checkEnvironment(deps, tenant, body.environment);
-  if ((await deps.store.listWebhooks(tenant)).length >= MAX_WEBHOOKS) throw new RuleViolation(`A tenant may have at most ${MAX_WEBHOOKS} webhook subscriptions`);
+  if ((await deps.store.listWebhooks(tenant)).length >= MAX_WEBHOOKS)
+    throw new RuleViolation(`A tenant may have at most ${MAX_WEBHOOKS} webhook subscriptions`);
   const { sub, secret } = newSubscription(tenant, body, ctx.principal.name, deps.clock());
   // The secret first: a subscription never exists without one (a failed save leaves an orphan secret, never a hole).
   await need(deps).secrets.put(tenant, sub.id, [secret]);
@@ -215,7 +275,12 @@ export async function deleteWebhook(deps: Deps, ctx: Ctx, id: string): Promise<v
  * (every delivery in that time carries a signature per secret, as the specification allows), so a
  * receiver can switch to the new secret without missing a delivery. Expired ones are dropped.
  */
-export async function rotateWebhookSecret(deps: Deps, ctx: Ctx, id: string, body: z.infer<typeof webhookRotateBody>): Promise<WebhookView & { secret: string }> {
+export async function rotateWebhookSecret(
+  deps: Deps,
+  ctx: Ctx,
+  id: string,
+  body: z.infer<typeof webhookRotateBody>,
+): Promise<WebhookView & { secret: string }> {
   const { tenant } = ctx.principal;
   const cur = await load(deps, tenant, id);
   const now = deps.clock();
@@ -226,7 +291,13 @@ export async function rotateWebhookSecret(deps: Deps, ctx: Ctx, id: string, body
     .filter((s) => s.expiresAt > now.toISOString());
   const fresh = newSecret(now);
   const secrets = [fresh, ...kept];
-  const next: WebhookSubscription = { ...cur, secrets: secrets.map(secretMeta), version: cur.version + 1, updatedAt: now.toISOString(), updatedBy: ctx.principal.name };
+  const next: WebhookSubscription = {
+    ...cur,
+    secrets: secrets.map(secretMeta),
+    version: cur.version + 1,
+    updatedAt: now.toISOString(),
+    updatedBy: ctx.principal.name,
+  };
   await need(deps).secrets.put(tenant, id, secrets);
   await saved(deps.store.putWebhook(next, cur.version, webhookAudit(deps, ctx, 'webhook.rotate', id, cur, next)), id);
   return { ...view(next), secret: fresh.secret };
@@ -238,7 +309,13 @@ const deliveryView = (d: WebhookDelivery): DeliveryView => {
   return { ...rest, payload: JSON.parse(payload) as unknown };
 };
 
-export async function listWebhookDeliveries(deps: Deps, ctx: Ctx, id: string, limit: number, cursor?: string): Promise<{ items: DeliveryView[]; cursor: string | null }> {
+export async function listWebhookDeliveries(
+  deps: Deps,
+  ctx: Ctx,
+  id: string,
+  limit: number,
+  cursor?: string,
+): Promise<{ items: DeliveryView[]; cursor: string | null }> {
   await load(deps, ctx.principal.tenant, id);
   const page = await deps.store.listWebhookDeliveries(ctx.principal.tenant, id, limit, cursor);
   return { items: page.items.map(deliveryView), cursor: page.cursor };
@@ -256,7 +333,10 @@ export async function redeliverWebhook(deps: Deps, ctx: Ctx, id: string, deliver
     const now = deps.clock();
     const next: WebhookDelivery = { ...d, status: 'pending', roundStartedAt: null, nextAttemptAt: now.toISOString(), rev: d.rev + 1 };
     if (!(await deps.store.updateWebhookDelivery(next, d.rev))) continue;
-    await need(deps).scheduler.scheduleOnce(scheduleNameOf(tenant, d.id), now, { tenant, webhookDelivery: { subscription: sub.id, id: d.id, trigger: 'redeliver' } });
+    await need(deps).scheduler.scheduleOnce(scheduleNameOf(tenant, d.id), now, {
+      tenant,
+      webhookDelivery: { subscription: sub.id, id: d.id, trigger: 'redeliver' },
+    });
     return deliveryView(next);
   }
   throw new VersionConflict('The delivery changed while it was being redelivered; try again');
@@ -270,7 +350,8 @@ export function deliveryIdOf(event: { id: string; detail: Record<string, unknown
   return `msg_${at.toString(36).padStart(9, '0')}${createHash('sha256').update(`${event.id}\n${subscription}`).digest('hex').slice(0, 20)}`;
 }
 
-const environmentOf = (detail: Record<string, unknown>) => (typeof detail.targetEnvironment === 'string' ? detail.targetEnvironment : typeof detail.environment === 'string' ? detail.environment : null);
+const environmentOf = (detail: Record<string, unknown>) =>
+  typeof detail.targetEnvironment === 'string' ? detail.targetEnvironment : typeof detail.environment === 'string' ? detail.environment : null;
 
 /** A domain event from the bus: one delivery per matching subscription, each attempted at once, side by side (one slow receiver delays none of the others). */
 export async function dispatchWebhooks(deps: Deps, event: DomainEvent): Promise<{ deliveries: number }> {
@@ -279,10 +360,19 @@ export async function dispatchWebhooks(deps: Deps, event: DomainEvent): Promise<
   const env = environmentOf(event.detail);
   // A tenant-wide freeze window holds every environment: a subscription of one environment hears of it too.
   const everyEnv = env === null && (type === 'freeze.started' || type === 'freeze.ended');
-  const subs = (await deps.store.listWebhooks(event.tenant)).filter((s) => s.enabled && s.events.includes(type) && (!s.environment || s.environment === env || everyEnv));
+  const subs = (await deps.store.listWebhooks(event.tenant)).filter(
+    (s) => s.enabled && s.events.includes(type) && (!s.environment || s.environment === env || everyEnv),
+  );
   const { tenant: _t, eventId: _e, ...data } = event.detail;
   const now = deps.clock();
-  const payload = JSON.stringify({ type, version: WEBHOOK_PAYLOAD_VERSION, timestamp: typeof event.detail.at === 'string' ? event.detail.at : now.toISOString(), tenant: event.tenant, eventId: event.id, data });
+  const payload = JSON.stringify({
+    type,
+    version: WEBHOOK_PAYLOAD_VERSION,
+    timestamp: typeof event.detail.at === 'string' ? event.detail.at : now.toISOString(),
+    tenant: event.tenant,
+    eventId: event.id,
+    data,
+  });
   const results = await Promise.allSettled(
     subs.map(async (s) => {
       const d: WebhookDelivery = {
@@ -333,7 +423,13 @@ async function recordAttempt(deps: Deps, read: WebhookDelivery, next: WebhookDel
 }
 
 /** One attempt of a pending delivery: sign with every live secret, send, record, and schedule the next attempt or give up. */
-export async function attemptDelivery(deps: Deps, tenant: string, subscription: string, id: string, trigger: WebhookAttempt['trigger']): Promise<{ status: WebhookDelivery['status'] | 'gone' }> {
+export async function attemptDelivery(
+  deps: Deps,
+  tenant: string,
+  subscription: string,
+  id: string,
+  trigger: WebhookAttempt['trigger'],
+): Promise<{ status: WebhookDelivery['status'] | 'gone' }> {
   const w = need(deps);
   if (!w.sender) throw new Error('this function does not send webhooks');
   const d = await deps.store.getWebhookDelivery(tenant, subscription, id);
@@ -342,7 +438,13 @@ export async function attemptDelivery(deps: Deps, tenant: string, subscription: 
   const sub = await deps.store.getWebhook(tenant, subscription);
   const now = deps.clock();
   if (!sub || !sub.enabled) {
-    const attempt: WebhookAttempt = { at: now.toISOString(), trigger, statusCode: null, ms: 0, excerpt: sub ? 'the subscription is disabled' : 'the subscription was deleted' };
+    const attempt: WebhookAttempt = {
+      at: now.toISOString(),
+      trigger,
+      statusCode: null,
+      ms: 0,
+      excerpt: sub ? 'the subscription is disabled' : 'the subscription was deleted',
+    };
     const done: WebhookDelivery = { ...d, status: 'failed', nextAttemptAt: null, attempts: [...d.attempts, attempt].slice(-30), rev: d.rev + 1 };
     await recordAttempt(deps, d, done, attempt);
     return { status: 'failed' };
@@ -363,7 +465,11 @@ export async function attemptDelivery(deps: Deps, tenant: string, subscription: 
   }
   // A lost race (a redelivery or another attempt meanwhile): the other writer's state stands and its schedule runs; the attempt is logged all the same.
   if (!(await recordAttempt(deps, d, next, attempt))) return { status: 'pending' };
-  if (next.status === 'pending') await w.scheduler.scheduleOnce(scheduleNameOf(tenant, d.id), new Date(next.nextAttemptAt!), { tenant, webhookDelivery: { subscription, id: d.id, trigger: 'retry' } });
+  if (next.status === 'pending')
+    await w.scheduler.scheduleOnce(scheduleNameOf(tenant, d.id), new Date(next.nextAttemptAt!), {
+      tenant,
+      webhookDelivery: { subscription, id: d.id, trigger: 'retry' },
+    });
   if (next.status === 'failed') {
     await deps.store.setWebhookHealth(tenant, subscription, {
       status: 'failing',

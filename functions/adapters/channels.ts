@@ -33,7 +33,12 @@ export function sesEmail(client = traced(new SESv2Client({}))): Channels['email'
         new SendEmailCommand({
           FromEmailAddress: from,
           Destination: { ToAddresses: [m.to] },
-          Content: { Simple: { Subject: { Data: m.subject, Charset: 'UTF-8' }, Body: { Html: { Data: m.html, Charset: 'UTF-8' }, Text: { Data: m.text, Charset: 'UTF-8' } } } },
+          Content: {
+            Simple: {
+              Subject: { Data: m.subject, Charset: 'UTF-8' },
+              Body: { Html: { Data: m.html, Charset: 'UTF-8' }, Text: { Data: m.text, Charset: 'UTF-8' } },
+            },
+          },
         }),
       );
     } catch (err) {

@@ -26,7 +26,13 @@ export class CloudWatchAlarms implements AlarmReader {
       const r = await client.send(new DescribeAlarmsCommand({ AlarmNames: names, AlarmTypes: ['MetricAlarm', 'CompositeAlarm'], NextToken: next }));
       for (const a of [...(r.MetricAlarms ?? []), ...(r.CompositeAlarms ?? [])]) {
         if (!a.AlarmArn || !wanted.has(a.AlarmArn)) continue;
-        out.push({ arn: a.AlarmArn, name: a.AlarmName ?? a.AlarmArn, state: (a.StateValue ?? 'INSUFFICIENT_DATA') as AlarmState['state'], reason: a.StateReason?.slice(0, 500), updatedAt: a.StateUpdatedTimestamp?.toISOString() });
+        out.push({
+          arn: a.AlarmArn,
+          name: a.AlarmName ?? a.AlarmArn,
+          state: (a.StateValue ?? 'INSUFFICIENT_DATA') as AlarmState['state'],
+          reason: a.StateReason?.slice(0, 500),
+          updatedAt: a.StateUpdatedTimestamp?.toISOString(),
+        });
       }
       next = r.NextToken;
     } while (next);
@@ -37,5 +43,9 @@ export class CloudWatchAlarms implements AlarmReader {
 async function cloudWatchClient(): Promise<CloudWatchClient> {
   const { CloudWatchClient } = await import('@aws-sdk/client-cloudwatch');
   const endpoint = process.env.CLOUDWATCH_ENDPOINT;
-  return new CloudWatchClient(endpoint ? { endpoint, region: process.env.DEPLOYMENT_REGION ?? process.env.AWS_REGION, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {});
+  return new CloudWatchClient(
+    endpoint
+      ? { endpoint, region: process.env.DEPLOYMENT_REGION ?? process.env.AWS_REGION, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }
+      : {},
+  );
 }

@@ -1,4 +1,10 @@
-import { AdminListGroupsForUserCommand, CognitoIdentityProviderClient, ListUsersCommand, ListUsersInGroupCommand, type UserType } from '@aws-sdk/client-cognito-identity-provider';
+import {
+  AdminListGroupsForUserCommand,
+  CognitoIdentityProviderClient,
+  ListUsersCommand,
+  ListUsersInGroupCommand,
+  type UserType,
+} from '@aws-sdk/client-cognito-identity-provider';
 import { ROLES } from '#domain/access/auth';
 import type { Directory, DirectoryUser } from '#domain/ports';
 import { traced } from './tracing.ts';

@@ -42,7 +42,16 @@ export class CognitoUserAdmin implements UserAdmin {
     const email = attr(u, 'email');
     if (attr(u, 'custom:tenant_id') !== tenant || !sub || !email || !u.Username) return null;
     const groups = await this.groupsOf(u.Username);
-    return { id: sub.toLowerCase(), email: email.toLowerCase(), tenant, groups, roles: groups.filter(isRole), status: u.Enabled === false ? 'DISABLED' : (u.UserStatus ?? 'UNKNOWN'), createdAt: u.UserCreateDate?.toISOString(), username: u.Username };
+    return {
+      id: sub.toLowerCase(),
+      email: email.toLowerCase(),
+      tenant,
+      groups,
+      roles: groups.filter(isRole),
+      status: u.Enabled === false ? 'DISABLED' : (u.UserStatus ?? 'UNKNOWN'),
+      createdAt: u.UserCreateDate?.toISOString(),
+      username: u.Username,
+    };
   }
 
   private async find(filter: string, tenant: string) {
@@ -96,7 +105,8 @@ export class CognitoUserAdmin implements UserAdmin {
       );
       username = r.User!.Username!;
     } catch (err) {
-      if ((err as { name?: string }).name === 'UsernameExistsException') throw new AlreadyExists(`${email} already has an account (an email signs in to one tenant)`);
+      if ((err as { name?: string }).name === 'UsernameExistsException')
+        throw new AlreadyExists(`${email} already has an account (an email signs in to one tenant)`);
       throw err;
     }
     for (const role of roles) await this.client.send(new AdminAddUserToGroupCommand({ UserPoolId: this.poolId, Username: username, GroupName: role }));
@@ -108,8 +118,12 @@ export class CognitoUserAdmin implements UserAdmin {
   async setRoles(tenant: string, id: string, roles: Role[]): Promise<ManagedUser> {
     const user = await this.find(`sub = ${quoted(id)}`, tenant);
     if (!user) throw new UserNotFound(id);
-    for (const role of roles) if (!user.roles.includes(role)) await this.client.send(new AdminAddUserToGroupCommand({ UserPoolId: this.poolId, Username: user.username, GroupName: role }));
-    for (const role of user.roles) if (!roles.includes(role)) await this.client.send(new AdminRemoveUserFromGroupCommand({ UserPoolId: this.poolId, Username: user.username, GroupName: role }));
+    for (const role of roles)
+      if (!user.roles.includes(role))
+        await this.client.send(new AdminAddUserToGroupCommand({ UserPoolId: this.poolId, Username: user.username, GroupName: role }));
+    for (const role of user.roles)
+      if (!roles.includes(role))
+        await this.client.send(new AdminRemoveUserFromGroupCommand({ UserPoolId: this.poolId, Username: user.username, GroupName: role }));
     const groups = [...user.groups.filter((g) => !isRole(g)), ...roles];
     return strip({ ...user, groups, roles: [...roles] });
   }

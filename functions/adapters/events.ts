@@ -15,7 +15,9 @@ export class EventBridgeEvents implements Events {
     for (let i = 0; i < events.length; i += 10) {
       const r = await this.client.send(
         new PutEventsCommand({
-          Entries: events.slice(i, i + 10).map((e) => ({ EventBusName: this.busName, Source: EVENT_SOURCE, DetailType: e.type, Detail: JSON.stringify({ ...e.detail, eventId: e.id }) })),
+          Entries: events
+            .slice(i, i + 10)
+            .map((e) => ({ EventBusName: this.busName, Source: EVENT_SOURCE, DetailType: e.type, Detail: JSON.stringify({ ...e.detail, eventId: e.id }) })),
         }),
       );
       if (r.FailedEntryCount) throw new Error(`EventBridge refused ${r.FailedEntryCount} events`);

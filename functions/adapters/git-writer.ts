@@ -39,7 +39,9 @@ export class IsomorphicGitWriter implements GitWriter {
     // Basic auth as GitHub, GitLab and Bitbucket take a token; sent only to the configured origin.
     const onAuth = () => (token ? { username: 'x-access-token', password: token } : { cancel: true });
     const onAuthFailure = () => {
-      throw new GitDeliveryError(`the git remote refused the credentials${target.tokenSecret ? ` in '${target.tokenSecret}'` : ' (none configured: set tokenSecret)'}`);
+      throw new GitDeliveryError(
+        `the git remote refused the credentials${target.tokenSecret ? ` in '${target.tokenSecret}'` : ' (none configured: set tokenSecret)'}`,
+      );
     };
     const common = { http: this.http, dir: DIR, url: target.repository, onAuth, onAuthFailure };
     // Loaded on first use: only a promotion into an environment with a git target pays the init of
@@ -70,18 +72,28 @@ export class IsomorphicGitWriter implements GitWriter {
       await fs.promises.writeFile(`${DIR}/${target.file}`, edited.text);
       await git.add({ fs, dir: DIR, filepath: target.file });
       const now = Math.floor(Date.now() / 1000);
-      const commit = await git.commit({ fs, dir: DIR, message, author: { ...author, timestamp: now, timezoneOffset: 0 }, committer: { name: 'Stageline', email: author.email, timestamp: now, timezoneOffset: 0 } });
+      const commit = await git.commit({
+        fs,
+        dir: DIR,
+        message,
+        author: { ...author, timestamp: now, timezoneOffset: 0 },
+        committer: { name: 'Stageline', email: author.email, timestamp: now, timezoneOffset: 0 },
+      });
       try {
         const r = await git.push({ ...common, fs, ref: target.branch, remoteRef: target.branch });
         if (r.ok) return { commit, changed: true, attempts: attempt };
         throw new Error(r.error ?? 'push refused');
       } catch (err) {
         // Refused because the branch moved since the clone (not a fast-forward, or the ref no longer at the head we saw)?
-        const now = await git.listServerRefs({ http: this.http, url: target.repository, prefix: `refs/heads/${target.branch}`, onAuth, onAuthFailure }).catch(() => []);
+        const now = await git
+          .listServerRefs({ http: this.http, url: target.repository, prefix: `refs/heads/${target.branch}`, onAuth, onAuthFailure })
+          .catch(() => []);
         const remoteHead = now.find((r) => r.ref === `refs/heads/${target.branch}`)?.oid;
         const moved = (err as { code?: string }).code === 'PushRejectedError' || (remoteHead !== undefined && remoteHead !== head);
         if (moved && attempt < MAX_PUSHES) continue;
-        throw new GitDeliveryError(moved ? `${target.branch} kept moving: the push was refused ${attempt} times` : `push to ${target.repository} failed: ${reason(err)}`);
+        throw new GitDeliveryError(
+          moved ? `${target.branch} kept moving: the push was refused ${attempt} times` : `push to ${target.repository} failed: ${reason(err)}`,
+        );
       }
     }
   }

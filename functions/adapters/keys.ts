@@ -175,7 +175,10 @@ export const keys = {
   deploymentById: (tenant: string, id: string): Key => ({ pk: `${t(tenant)}DEPID#${id}`, sk: 'D' }),
   idempotency: (tenant: string, key: string): Key => ({ pk: `${t(tenant)}IDEM#${key}`, sk: 'I' }),
   deployments: (tenant: string, env: string) => `${t(tenant)}DEP#${env}`,
-  tag: (tenant: string, artifact: string, env: string, kind: string, version: string): Key => ({ pk: `${t(tenant)}TAG#${artifact}`, sk: `E#${env}#${kind}#${kind === 'latest' ? '' : version}` }),
+  tag: (tenant: string, artifact: string, env: string, kind: string, version: string): Key => ({
+    pk: `${t(tenant)}TAG#${artifact}`,
+    sk: `E#${env}#${kind}#${kind === 'latest' ? '' : version}`,
+  }),
   tagsIn: (tenant: string, artifact: string, env: string) => ({ pk: `${t(tenant)}TAG#${artifact}`, skPrefix: `E#${env}#` }),
   consumer: (tenant: string, artifact: string, name: string): Key => ({ pk: `${t(tenant)}CONS#${artifact}`, sk: `C#${name}` }),
   consumers: (tenant: string, artifact: string) => ({ pk: `${t(tenant)}CONS#${artifact}`, skPrefix: 'C#' }),
@@ -229,7 +232,10 @@ export const indexAttributes = {
     [GSI_ENTITY.partitionKey]: keys.linkedArtifacts(l.tenant),
     [GSI_ENTITY.sortKey]: `${l.artifact}#${l.id}`,
   }),
-  monitor: (tenant: string, env: string, arn: string): Record<string, string> => ({ [GSI_MONITOR.partitionKey]: keys.monitorWatchers(arn), [GSI_MONITOR.sortKey]: `${tenant}#${env}` }),
+  monitor: (tenant: string, env: string, arn: string): Record<string, string> => ({
+    [GSI_MONITOR.partitionKey]: keys.monitorWatchers(arn),
+    [GSI_MONITOR.sortKey]: `${tenant}#${env}`,
+  }),
   promotion: (p: { tenant: string; id: string; status: string; targetEnvironment: string }, active: boolean): Record<string, string> => {
     const sort = keys.promotionSort(p.id);
     return {

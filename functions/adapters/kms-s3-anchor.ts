@@ -15,7 +15,8 @@ const seq12 = (seq: number) => String(seq).padStart(12, '0');
  * (domain/audit/anchor.ts MAX_LEAVES). Sorted by seq within the tenant's prefix.
  */
 const key = (c: Checkpoint) =>
-  `${PREFIX}${encodeURIComponent(c.tenant)}/${seq12(c.seq)}.${c.hash}.${c.sig}.${c.at.replace(/[-:.]/g, '')}` + (c.proof ? `.${c.proof.root}.${c.proof.size}.${c.proof.index}.${c.proof.path.join('')}` : '');
+  `${PREFIX}${encodeURIComponent(c.tenant)}/${seq12(c.seq)}.${c.hash}.${c.sig}.${c.at.replace(/[-:.]/g, '')}` +
+  (c.proof ? `.${c.proof.root}.${c.proof.size}.${c.proof.index}.${c.proof.path.join('')}` : '');
 
 /** A checkpoint back from its object key; null for a key that is none. */
 function fromKey(tenant: string, objectKey: string): Checkpoint | null {
@@ -52,7 +53,9 @@ export class KmsS3Anchor implements AuditAnchor {
   ) {}
 
   async sign(s: SignedStatement): Promise<string> {
-    const r = await this.kms.send(new SignCommand({ KeyId: this.keyId, SigningAlgorithm: 'ECDSA_SHA_256', MessageType: 'RAW', Message: Buffer.from(messageOf(s)) }));
+    const r = await this.kms.send(
+      new SignCommand({ KeyId: this.keyId, SigningAlgorithm: 'ECDSA_SHA_256', MessageType: 'RAW', Message: Buffer.from(messageOf(s)) }),
+    );
     return Buffer.from(r.Signature!).toString('base64url');
   }
 
@@ -73,7 +76,14 @@ export class KmsS3Anchor implements AuditAnchor {
     const startAfter = fromSeq && fromSeq > 1 ? `${prefix}${seq12(fromSeq - 1)}~` : undefined;
     let token: string | undefined;
     do {
-      const r = await this.s3.send(new ListObjectsV2Command({ Bucket: this.checkpointBucket(), Prefix: prefix, ContinuationToken: token, ...(startAfter && !token ? { StartAfter: startAfter } : {}) }));
+      const r = await this.s3.send(
+        new ListObjectsV2Command({
+          Bucket: this.checkpointBucket(),
+          Prefix: prefix,
+          ContinuationToken: token,
+          ...(startAfter && !token ? { StartAfter: startAfter } : {}),
+        }),
+      );
       for (const o of r.Contents ?? []) {
         const c = fromKey(tenant, o.Key!);
         if (c) out.push(c);

@@ -27,7 +27,10 @@ class Stats {
   readonly gid = 1;
   readonly dev = 1;
   readonly ino: number;
-  constructor(private readonly node: Node, ino: number) {
+  constructor(
+    private readonly node: Node,
+    ino: number,
+  ) {
     this.size = node.kind === 'file' ? node.data.length : 0;
     this.mode = node.kind === 'file' ? node.mode : 0o40755;
     this.mtimeMs = node.mtimeMs;

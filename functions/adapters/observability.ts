@@ -16,7 +16,12 @@ export const logger = new Logger({ serviceName: 'stageline', logLevel: quiet ? '
  * and how long it took; a failure is a warning with the error's name (the caller rethrows it:
  * the flow's own Retry/Catch decides what it means).
  */
-export async function logged<T>(message: string, keys: Record<string, unknown>, run: () => Promise<T>, outcome: (result: T) => Record<string, unknown> = () => ({})): Promise<T> {
+export async function logged<T>(
+  message: string,
+  keys: Record<string, unknown>,
+  run: () => Promise<T>,
+  outcome: (result: T) => Record<string, unknown> = () => ({}),
+): Promise<T> {
   const started = Date.now();
   try {
     const result = await run();

@@ -83,7 +83,16 @@ async function verifyBundle(bundleBytes: Buffer, artifact: Buffer, publicKeyPem:
   try {
     const bundle = bundleFromJSON(JSON.parse(bundleBytes.toString('utf8')));
     const key = createPublicKey(publicKeyPem);
-    const trust = toTrustMaterial({ mediaType: 'application/vnd.dev.sigstore.trustedroot+json;version=0.1', tlogs: [], certificateAuthorities: [], ctlogs: [], timestampAuthorities: [] } as unknown as Parameters<typeof toTrustMaterial>[0], () => ({ publicKey: key, validFor: () => true }));
+    const trust = toTrustMaterial(
+      {
+        mediaType: 'application/vnd.dev.sigstore.trustedroot+json;version=0.1',
+        tlogs: [],
+        certificateAuthorities: [],
+        ctlogs: [],
+        timestampAuthorities: [],
+      } as unknown as Parameters<typeof toTrustMaterial>[0],
+      () => ({ publicKey: key, validFor: () => true }),
+    );
     new Verifier(trust, { tlogThreshold: 0, ctlogThreshold: 0, timestampThreshold: 0 }).verify(toSignedEntity(bundle, artifact));
     // A DSSE bundle (cosign's in-toto form) signs a statement, not the bytes: its subject must name this artifact.
     if (bundle.content.$case === 'dsseEnvelope') {
@@ -142,7 +151,14 @@ export class OciRegistrySync implements RegistrySync {
     this.blobTimeoutMs = options.blobTimeoutMs ?? 300_000;
   }
 
-  async sync(input: { tenant: string; repository: string; digest: string; source: Registry; targets: Registry[]; tags?: RegistryTag[] }): Promise<RegistrySyncResult[]> {
+  async sync(input: {
+    tenant: string;
+    repository: string;
+    digest: string;
+    source: Registry;
+    targets: Registry[];
+    tags?: RegistryTag[];
+  }): Promise<RegistrySyncResult[]> {
     const { tenant, repository, digest, source, targets } = input;
     const tags = input.tags ?? [];
     const bad = tags.find((t) => !TAG.test(t.name));
@@ -172,7 +188,14 @@ export class OciRegistrySync implements RegistrySync {
     return copied.map((r, i) => (tagged[i]!.ok ? { ...r, tags: [] } : { ...r, ok: false, tags: [], reason: tagged[i]!.reason }));
   }
 
-  async attach(input: { tenant: string; repository: string; digest: string; targets: Registry[]; artifactType: string; document: Record<string, unknown> }): Promise<{ registry: string; digest: string | null; reason?: string }[]> {
+  async attach(input: {
+    tenant: string;
+    repository: string;
+    digest: string;
+    targets: Registry[];
+    artifactType: string;
+    document: Record<string, unknown>;
+  }): Promise<{ registry: string; digest: string | null; reason?: string }[]> {
     const { tenant, repository, digest, targets, artifactType, document } = input;
     if (!REPOSITORY.test(repository) || !DIGEST.test(digest)) throw new RegistrySourceError(`invalid repository or digest`);
     return Promise.all(
@@ -199,7 +222,13 @@ export class OciRegistrySync implements RegistrySync {
     );
   }
 
-  async verifySignature(input: { tenant: string; repository: string; digest: string; source: Registry; publicKey: string }): Promise<{ ok: boolean; reason?: string; bundle?: string }> {
+  async verifySignature(input: {
+    tenant: string;
+    repository: string;
+    digest: string;
+    source: Registry;
+    publicKey: string;
+  }): Promise<{ ok: boolean; reason?: string; bundle?: string }> {
     const { tenant, repository, digest, source, publicKey } = input;
     if (!REPOSITORY.test(repository) || !DIGEST.test(digest)) return { ok: false, reason: 'invalid repository or digest' };
     const src = this.client(tenant, source, repository, 'pull');
@@ -209,7 +238,8 @@ export class OciRegistrySync implements RegistrySync {
       const artifact = await src.read(manifest, MANIFEST_BYTES, `GET manifest ${digest}`);
       // The signature is a Sigstore bundle attached to the digest (cosign's bundle format), listed under the referrers tag.
       const candidates = (await listReferrers(src, digest)).filter((r) => r.artifactType === SIGSTORE_BUNDLE);
-      if (!candidates.length) return { ok: false, reason: `${src.label}: no Sigstore signature bundle is attached to ${digest} (sign it: cosign sign --key … --new-bundle-format)` };
+      if (!candidates.length)
+        return { ok: false, reason: `${src.label}: no Sigstore signature bundle is attached to ${digest} (sign it: cosign sign --key … --new-bundle-format)` };
       const reasons: string[] = [];
       for (const c of candidates) {
         const res = await src.send('GET', `manifests/${c.digest}`, { headers: { accept: MEDIA_TYPES.ociManifest } });
@@ -226,26 +256,36 @@ export class OciRegistrySync implements RegistrySync {
         if (!why) return { ok: true, bundle: c.digest }; // the copy (sync) takes it along with the artifact
         reasons.push(why);
       }
-      return { ok: false, reason: `${src.label}: no signature on ${digest} verifies with the environment's key${reasons.length ? ` (${reasons.join('; ')})` : ''}` };
+      return {
+        ok: false,
+        reason: `${src.label}: no signature on ${digest} verifies with the environment's key${reasons.length ? ` (${reasons.join('; ')})` : ''}`,
+      };
     } catch (err) {
       return { ok: false, reason: err instanceof RegistryError ? err.message : `${src.label}: ${String(err)}` };
     }
   }
 
   /** The tags in one registry: an immutable one is written once (another digest fails), a mutable one moves; each is read back. */
-  private async tagTarget(dst: Client, root: ManifestNode, digest: string, tags: RegistryTag[]): Promise<{ ok: boolean; tags: string[]; moved: { tag: string; from: string }[]; reason?: string }> {
+  private async tagTarget(
+    dst: Client,
+    root: ManifestNode,
+    digest: string,
+    tags: RegistryTag[],
+  ): Promise<{ ok: boolean; tags: string[]; moved: { tag: string; from: string }[]; reason?: string }> {
     const written: string[] = [];
     const moved: { tag: string; from: string }[] = [];
     try {
       for (const tag of tags) {
         const before = await dst.tagDigest(tag.name);
-        if (before && before !== digest && !tag.mutable) return { ok: false, tags: written, moved, reason: `${dst.label}: immutable tag ${tag.name} already points at ${before}; immutable tags never move` };
+        if (before && before !== digest && !tag.mutable)
+          return { ok: false, tags: written, moved, reason: `${dst.label}: immutable tag ${tag.name} already points at ${before}; immutable tags never move` };
         if (before !== digest) {
           await dst.putManifest(root, tag.name);
           if (before) moved.push({ tag: tag.name, from: before });
         }
         const after = await dst.tagDigest(tag.name);
-        if (after !== digest) return { ok: false, tags: written, moved, reason: `${dst.label}: tag ${tag.name} resolves to ${after ?? 'nothing'}, not ${digest}` };
+        if (after !== digest)
+          return { ok: false, tags: written, moved, reason: `${dst.label}: tag ${tag.name} resolves to ${after ?? 'nothing'}, not ${digest}` };
         written.push(tag.name);
       }
       return { ok: true, tags: written, moved };
@@ -310,7 +350,13 @@ export class OciRegistrySync implements RegistrySync {
       }
       const referrers = attached.flatMap((a) => (a.descriptor ? [a.descriptor] : []));
       if (referrers.length) await addReferrers(dst, digest, referrers);
-      return { registry: dst.registry.name, ok: true, digest, bytesCopied, ...(attached.length ? { attached: attached.map((a) => a.descriptor?.digest ?? a.nodes[a.nodes.length - 1]!.digest) } : {}) };
+      return {
+        registry: dst.registry.name,
+        ok: true,
+        digest,
+        bytesCopied,
+        ...(attached.length ? { attached: attached.map((a) => a.descriptor?.digest ?? a.nodes[a.nodes.length - 1]!.digest) } : {}),
+      };
     } catch (err) {
       const reason = err instanceof RegistryError ? err.message : `${dst.label}: ${String(err)}`;
       return { registry: dst.registry.name, ok: false, digest: null, bytesCopied, reason };
@@ -461,9 +507,19 @@ class Client {
       const timeout = init.timeoutMs ?? this.timeoutMs;
       let res: Response;
       try {
-        res = (await guardedFetch(url, { method, headers: Object.fromEntries(headers), body: body as never, duplex: 'half', timeoutMs: timeout })) as unknown as Response;
+        res = (await guardedFetch(url, {
+          method,
+          headers: Object.fromEntries(headers),
+          body: body as never,
+          duplex: 'half',
+          timeoutMs: timeout,
+        })) as unknown as Response;
         // Registries may send blob downloads to storage on another host: followed (guarded) WITHOUT our credentials.
-        for (let hops = 0; (method === 'GET' || method === 'HEAD') && res.status >= 301 && res.status <= 308 && res.headers.get('location') && hops < 3; hops++) {
+        for (
+          let hops = 0;
+          (method === 'GET' || method === 'HEAD') && res.status >= 301 && res.status <= 308 && res.headers.get('location') && hops < 3;
+          hops++
+        ) {
           const next = new URL(res.headers.get('location')!, url).href;
           await res.body?.cancel();
           res = (await guardedFetch(next, { method, timeoutMs: timeout })) as unknown as Response;
@@ -588,7 +644,9 @@ class Client {
       }
       if (!res.ok) {
         await res.body?.cancel();
-        throw new RegistryError(`${this.label}: token realm ${url.origin}${url.pathname} refused${send ? ' the credentials' : ' anonymous access'} (HTTP ${res.status})`);
+        throw new RegistryError(
+          `${this.label}: token realm ${url.origin}${url.pathname} refused${send ? ' the credentials' : ' anonymous access'} (HTTP ${res.status})`,
+        );
       }
       let body: { token?: unknown; access_token?: unknown } = {};
       try {
@@ -597,7 +655,8 @@ class Client {
         await res.body?.cancel().catch(() => {});
       }
       const token = typeof body.token === 'string' ? body.token : typeof body.access_token === 'string' ? body.access_token : undefined;
-      if (token !== undefined && !/^[\x21-\x7e]{1,16384}$/.test(token)) throw new RegistryError(`${this.label}: token realm ${url.origin}${url.pathname} returned a malformed token`);
+      if (token !== undefined && !/^[\x21-\x7e]{1,16384}$/.test(token))
+        throw new RegistryError(`${this.label}: token realm ${url.origin}${url.pathname} returned a malformed token`);
       if (!token) throw new RegistryError(`${this.label}: token realm ${url.origin}${url.pathname} returned no token`);
       if (refused === `Bearer ${token}`) throw new RegistryError(`${this.label}: token refused (401)`);
       this.auth.set(this.authKey, `Bearer ${token}`);
@@ -653,7 +712,10 @@ async function readAttached(src: Client, digest: string): Promise<Attached[]> {
   const out: Attached[] = [];
   for (const r of await listReferrers(src, digest)) {
     if (!DIGEST.test(r.digest)) continue;
-    out.push({ nodes: await readGraph(src, r.digest), descriptor: { mediaType: r.mediaType, digest: r.digest, size: r.size, ...(r.artifactType ? { artifactType: r.artifactType } : {}) } });
+    out.push({
+      nodes: await readGraph(src, r.digest),
+      descriptor: { mediaType: r.mediaType, digest: r.digest, size: r.size, ...(r.artifactType ? { artifactType: r.artifactType } : {}) },
+    });
   }
   for (const suffix of LEGACY_SUFFIXES) {
     const tag = `sha256-${digest.slice(7)}.${suffix}`;
@@ -682,7 +744,12 @@ async function addReferrers(c: Client, digest: string, referrers: (Descriptor & 
   await c.putManifest({ digest: sha256(bytes), mediaType: MEDIA_TYPES.ociIndex, bytes }, `sha256-${digest.slice(7)}`);
 }
 
-export async function putManifest(registry: Registry, repository: string, manifest: { mediaType: string } & Record<string, unknown>, credentials?: Credentials): Promise<string> {
+export async function putManifest(
+  registry: Registry,
+  repository: string,
+  manifest: { mediaType: string } & Record<string, unknown>,
+  credentials?: Credentials,
+): Promise<string> {
   const bytes = Buffer.from(JSON.stringify(manifest));
   const digest = sha256(bytes);
   const client = new Client(registry, repository, 'pull,push', credentials, new Map(), 30_000);

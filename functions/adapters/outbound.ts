@@ -47,7 +47,9 @@ function guardedLookup(hostname: string, options: { all?: boolean; family?: numb
     if (bad || list.length === 0) {
       // The class of address, never the address: the message reaches delivery logs and gate reasons that
       // viewers read, and the address would let them map internal DNS through us.
-      const e = new OutboundRefused(`${hostname} resolves to ${bad ? `a ${bad.why} address` : 'nothing'}; only public addresses may be called`) as NodeJS.ErrnoException;
+      const e = new OutboundRefused(
+        `${hostname} resolves to ${bad ? `a ${bad.why} address` : 'nothing'}; only public addresses may be called`,
+      ) as NodeJS.ErrnoException;
       e.code = 'EOUTBOUNDREFUSED';
       return callback(e, '');
     }
@@ -129,7 +131,10 @@ export async function guardedFetch(raw: string | URL, init: GuardedInit = {}): P
     const body = init.body;
     if (body === undefined) req.end();
     else if (typeof body === 'string' || body instanceof Uint8Array) req.end(body);
-    else Readable.fromWeb(body as never).on('error', (err) => req.destroy(err)).pipe(req);
+    else
+      Readable.fromWeb(body as never)
+        .on('error', (err) => req.destroy(err))
+        .pipe(req);
   });
 }
 

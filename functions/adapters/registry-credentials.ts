@@ -8,16 +8,18 @@ import { traced } from './tracing.ts';
  * "realmOrigins": ["https://auth.example.com"]}]` — configuration, never request data. Each entry
  * binds one credential to one tenant and one registry origin.
  */
-const credentialsSchema = /* @__PURE__ */ z.schema(() => z.array(
-  z.strictObject({
-    tenant: z.string().check(z.minLength(1)),
-    origin: z.url().check(z.refine((u) => new URL(u).origin === u, 'origin is scheme://host[:port] with no path')),
-    username: z.string().check(z.minLength(1)),
-    password: z.string().check(z.minLength(1)),
-    realmOrigins: z._default(z.array(z.url()), []),
-  }),
-  { message: 'registry credentials are a list of {tenant, origin, username, password}; credentials keyed by registry name are no longer accepted' },
-));
+const credentialsSchema = /* @__PURE__ */ z.schema(() =>
+  z.array(
+    z.strictObject({
+      tenant: z.string().check(z.minLength(1)),
+      origin: z.url().check(z.refine((u) => new URL(u).origin === u, 'origin is scheme://host[:port] with no path')),
+      username: z.string().check(z.minLength(1)),
+      password: z.string().check(z.minLength(1)),
+      realmOrigins: z._default(z.array(z.url()), []),
+    }),
+    { message: 'registry credentials are a list of {tenant, origin, username, password}; credentials keyed by registry name are no longer accepted' },
+  ),
+);
 
 /**
  * Registry credentials come from REGISTRY_CREDENTIALS_SECRET (a Secrets

@@ -14,7 +14,11 @@ export function rememberingAnchor(anchor: AuditAnchor, capacity = 1024): AuditAn
   type Signed = Parameters<AuditAnchor['verify']>[0];
   /** The statement a signature covers: the root (v3, a root or a checkpoint under it), or the v2 checkpoint itself. */
   const id = (s: Signed | (Parameters<AuditAnchor['sign']>[0] & { sig: string })) =>
-    'root' in s ? JSON.stringify(['root', s.root, s.size, s.at, s.sig]) : 'proof' in s && s.proof ? JSON.stringify(['root', s.proof.root, s.proof.size, s.at, s.sig]) : JSON.stringify([s.tenant, s.seq, s.hash, s.at, s.sig]);
+    'root' in s
+      ? JSON.stringify(['root', s.root, s.size, s.at, s.sig])
+      : 'proof' in s && s.proof
+        ? JSON.stringify(['root', s.proof.root, s.proof.size, s.at, s.sig])
+        : JSON.stringify([s.tenant, s.seq, s.hash, s.at, s.sig]);
   return {
     async sign(s) {
       const sig = await anchor.sign(s);

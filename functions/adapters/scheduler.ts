@@ -1,4 +1,11 @@
-import { ConflictException, CreateScheduleCommand, DeleteScheduleCommand, ResourceNotFoundException, SchedulerClient, UpdateScheduleCommand } from '@aws-sdk/client-scheduler';
+import {
+  ConflictException,
+  CreateScheduleCommand,
+  DeleteScheduleCommand,
+  ResourceNotFoundException,
+  SchedulerClient,
+  UpdateScheduleCommand,
+} from '@aws-sdk/client-scheduler';
 import type { SchedulePayload, Scheduler } from '#domain/ports';
 import { traced } from './tracing.ts';
 
@@ -31,7 +38,13 @@ export class EventBridgeScheduler implements Scheduler {
       ScheduleExpressionTimezone: 'UTC',
       FlexibleTimeWindow: { Mode: 'OFF' as const },
       ActionAfterCompletion: 'DELETE' as const,
-      Target: { Arn: this.targetArn, RoleArn: this.roleArn, Input: JSON.stringify(payload), RetryPolicy: { MaximumRetryAttempts: 10, MaximumEventAgeInSeconds: 3600 }, ...(this.deadLetterArn ? { DeadLetterConfig: { Arn: this.deadLetterArn } } : {}) },
+      Target: {
+        Arn: this.targetArn,
+        RoleArn: this.roleArn,
+        Input: JSON.stringify(payload),
+        RetryPolicy: { MaximumRetryAttempts: 10, MaximumEventAgeInSeconds: 3600 },
+        ...(this.deadLetterArn ? { DeadLetterConfig: { Arn: this.deadLetterArn } } : {}),
+      },
     };
     try {
       await this.client.send(new CreateScheduleCommand(input));
@@ -52,5 +65,11 @@ export class EventBridgeScheduler implements Scheduler {
 
 export function schedulerFromEnv(env: NodeJS.ProcessEnv = process.env): EventBridgeScheduler {
   // Read when first used, not at build: schedule-fire sets its own ARN from the invocation (functions/handlers/schedule-fire.ts).
-  return new EventBridgeScheduler(traced(new SchedulerClient({})), env.SCHEDULE_TARGET_ARN || undefined, env.SCHEDULER_ROLE_ARN || undefined, env.SCHEDULE_DLQ_ARN, env.SCHEDULE_GROUP || undefined);
+  return new EventBridgeScheduler(
+    traced(new SchedulerClient({})),
+    env.SCHEDULE_TARGET_ARN || undefined,
+    env.SCHEDULER_ROLE_ARN || undefined,
+    env.SCHEDULE_DLQ_ARN,
+    env.SCHEDULE_GROUP || undefined,
+  );
 }

@@ -42,7 +42,11 @@ export function secretBox(env: NodeJS.ProcessEnv = process.env): Promise<SecretB
       const { SecretsManagerClient, GetSecretValueCommand } = await import('@aws-sdk/client-secrets-manager');
       const r = await traced(new SecretsManagerClient({})).send(new GetSecretValueCommand({ SecretId: env.SECRETS_KEY_SECRET_ARN }));
       // A generated secret string of any length: its SHA-256 is the 32-byte key.
-      return new SecretBox(createHash('sha256').update(r.SecretString ?? '').digest());
+      return new SecretBox(
+        createHash('sha256')
+          .update(r.SecretString ?? '')
+          .digest(),
+      );
     }
     return null;
   })();

@@ -34,7 +34,9 @@ export function secretsFromEnv(env: NodeJS.ProcessEnv = process.env): SecretReso
     async resolve(tenant, name, purpose) {
       const { SecretsManagerClient, GetSecretValueCommand, ResourceNotFoundException } = await import('@aws-sdk/client-secrets-manager');
       try {
-        const r = await traced(new SecretsManagerClient({})).send(new GetSecretValueCommand({ SecretId: `${env.SECRETS_PREFIX || 'stageline/'}${tenant}/${purpose}/${name}` }));
+        const r = await traced(new SecretsManagerClient({})).send(
+          new GetSecretValueCommand({ SecretId: `${env.SECRETS_PREFIX || 'stageline/'}${tenant}/${purpose}/${name}` }),
+        );
         return r.SecretString ?? null;
       } catch (err) {
         if (err instanceof ResourceNotFoundException) return null;

@@ -25,7 +25,9 @@ const CAUSE_MAX = 32_768;
 export function executionName(input: { tenant: string; promotionId: string; attempt?: number }): string {
   const suffix = input.attempt ? `\u0000${input.attempt}` : '';
   const hash = createHash('sha256').update(`${input.tenant}\u0000${input.promotionId}${suffix}`).digest('hex').slice(0, 16);
-  const readable = `${input.tenant}-${input.promotionId}${input.attempt ? `-r${input.attempt}` : ''}`.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 80 - hash.length - 1);
+  const readable = `${input.tenant}-${input.promotionId}${input.attempt ? `-r${input.attempt}` : ''}`
+    .replace(/[^A-Za-z0-9_-]/g, '_')
+    .slice(0, 80 - hash.length - 1);
   return `${readable}-${hash}`;
 }
 

@@ -4,7 +4,13 @@ import type { WebhookGate, WebhookOutcome } from '#domain/promotion/gates';
 import { guardedFetch, OutboundRefused, readLimited } from './outbound.ts';
 
 /** A gate's own reason, as a short single line of printable text (never a raw body). */
-const summary = (v: unknown) => (typeof v === 'string' ? v.replace(/[^\x20-\x7e\u00a0-\uffff]+/g, ' ').trim().slice(0, 200) : '');
+const summary = (v: unknown) =>
+  typeof v === 'string'
+    ? v
+        .replace(/[^\x20-\x7e\u00a0-\uffff]+/g, ' ')
+        .trim()
+        .slice(0, 200)
+    : '';
 
 /**
  * Calls a tenant's webhook gate: POST JSON, signed with HMAC-SHA256 over
@@ -48,7 +54,11 @@ export class HttpGateProvider implements GateProvider {
     } catch (err) {
       if (err instanceof OutboundRefused) return { name: hook.name, verdict: 'ERROR', reason: `gate URL refused: ${err.message} (fails closed)` };
       const timedOut = (err as { name?: string }).name === 'TimeoutError';
-      return { name: hook.name, verdict: 'ERROR', reason: timedOut ? `no answer within ${hook.timeoutMs} ms (fails closed)` : 'gate unreachable (fails closed)' };
+      return {
+        name: hook.name,
+        verdict: 'ERROR',
+        reason: timedOut ? `no answer within ${hook.timeoutMs} ms (fails closed)` : 'gate unreachable (fails closed)',
+      };
     }
   }
 }

@@ -29,7 +29,14 @@ export class SecretsManagerWebhookSecrets implements WebhookSecretStore {
       await sm.send(new PutSecretValueCommand({ SecretId: webhookSecretName(tenant, id), SecretString }));
     } catch (err) {
       if (!(err instanceof ResourceNotFoundException)) throw err;
-      await sm.send(new CreateSecretCommand({ Name: webhookSecretName(tenant, id), SecretString, Description: `Stageline webhook signing secrets (${tenant})`, Tags: [{ Key: 'stageline:tenant', Value: tenant }] }));
+      await sm.send(
+        new CreateSecretCommand({
+          Name: webhookSecretName(tenant, id),
+          SecretString,
+          Description: `Stageline webhook signing secrets (${tenant})`,
+          Tags: [{ Key: 'stageline:tenant', Value: tenant }],
+        }),
+      );
     }
   }
 

@@ -61,7 +61,12 @@ export const standardWebhookSender = (timeoutMs = WEBHOOK_TIMEOUT_MS): WebhookSe
       const excerpt = await excerptOf(res).catch(() => '');
       return { statusCode: res.status, ms: Math.round(performance.now() - started), ...(excerpt ? { excerpt } : {}) };
     } catch (err) {
-      const why = err instanceof OutboundRefused ? `refused: ${err.message}` : (err as Error).name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : `unreachable: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`;
+      const why =
+        err instanceof OutboundRefused
+          ? `refused: ${err.message}`
+          : (err as Error).name === 'TimeoutError'
+            ? `no answer within ${timeoutMs} ms`
+            : `unreachable: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`;
       return { statusCode: null, ms: Math.round(performance.now() - started), excerpt: redactExcerpt(why), error: why };
     }
   },

@@ -27,12 +27,23 @@ export function webhookDepsFromEnv(opts: { sender?: WebhookSender } = {}, env: N
 
 let made: Promise<Scheduler> | undefined;
 function scheduler(env: NodeJS.ProcessEnv): Promise<Scheduler> {
-  if (!env.WEBHOOK_TARGET_ARN || !env.SCHEDULER_ROLE_ARN) throw new Error('WEBHOOK_TARGET_ARN and SCHEDULER_ROLE_ARN must be set to schedule webhook deliveries');
+  if (!env.WEBHOOK_TARGET_ARN || !env.SCHEDULER_ROLE_ARN)
+    throw new Error('WEBHOOK_TARGET_ARN and SCHEDULER_ROLE_ARN must be set to schedule webhook deliveries');
   made ??= make(env);
   return made;
 }
 
 async function make(env: NodeJS.ProcessEnv): Promise<Scheduler> {
-  const [{ SchedulerClient }, { EventBridgeScheduler }, { traced }] = await Promise.all([import('@aws-sdk/client-scheduler'), import('./scheduler.ts'), import('./tracing.ts')]);
-  return new EventBridgeScheduler(traced(new SchedulerClient({})), env.WEBHOOK_TARGET_ARN!, env.SCHEDULER_ROLE_ARN!, env.SCHEDULE_DLQ_ARN, env.SCHEDULE_GROUP || undefined);
+  const [{ SchedulerClient }, { EventBridgeScheduler }, { traced }] = await Promise.all([
+    import('@aws-sdk/client-scheduler'),
+    import('./scheduler.ts'),
+    import('./tracing.ts'),
+  ]);
+  return new EventBridgeScheduler(
+    traced(new SchedulerClient({})),
+    env.WEBHOOK_TARGET_ARN!,
+    env.SCHEDULER_ROLE_ARN!,
+    env.SCHEDULE_DLQ_ARN,
+    env.SCHEDULE_GROUP || undefined,
+  );
 }

@@ -15,4 +15,9 @@ const wiring = compose({ git: () => new IsomorphicGitWriter() });
  * the promotions baking into the environments that list it (domain/promotion/alarms.ts).
  */
 export const handler = async (event: unknown) =>
-  logged('alarm state change', { resources: (event as { resources?: unknown })?.resources }, () => onAlarmStateChange(wiring.deps(), event), (r) => ({ alarm: r.alarm, rolledBack: r.rolledBack.length, ignored: r.ignored }));
+  logged(
+    'alarm state change',
+    { resources: (event as { resources?: unknown })?.resources },
+    () => onAlarmStateChange(wiring.deps(), event),
+    (r) => ({ alarm: r.alarm, rolledBack: r.rolledBack.length, ignored: r.ignored }),
+  );

@@ -8,4 +8,6 @@ import { compose } from '../http/deps.ts';
 /** This function's adapters: the store and the registries (publishing writes the version's tags in the first environment's registries). */
 const wiring = compose({ registry: () => new ConfiguredRegistrySync() });
 
-export const handler = httpHandler({ wiring, params, body, status: 201, errors: [423] }, async ({ deps, ctx, params, body }) => publishArtifact(deps, ctx, params.name, body));
+export const handler = httpHandler({ wiring, params, body, status: 201, errors: [423] }, async ({ deps, ctx, params, body }) =>
+  publishArtifact(deps, ctx, params.name, body),
+);

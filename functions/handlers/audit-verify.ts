@@ -7,4 +7,6 @@ import { compose } from '../http/deps.ts';
 /** This function's adapters: the store and the audit anchor. Two routes, one function: both need the checkpoint key's public half (kms:GetPublicKey), nothing more. */
 const wiring = compose({ anchor: anchorFromEnv });
 
-export const handler = httpHandler({ wiring }, async ({ deps, ctx, route }) => (route.path.endsWith('/audit/public-key') ? auditPublicKey(deps, ctx) : verifyAudit(deps, ctx)));
+export const handler = httpHandler({ wiring }, async ({ deps, ctx, route }) =>
+  route.path.endsWith('/audit/public-key') ? auditPublicKey(deps, ctx) : verifyAudit(deps, ctx),
+);

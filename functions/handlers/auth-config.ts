@@ -13,7 +13,11 @@ export const handler = withCors(async (event?: Event) => {
   const scheme = event?.headers?.['x-forwarded-proto'] ?? (/^(127\.0\.0\.1|localhost|\[::1\])(:\d+)?$/.test(host) ? 'http' : 'https');
   return {
     statusCode: 200,
-    headers: { 'content-type': 'application/json', 'cache-control': 'max-age=300', ...(event?.requestContext?.requestId ? { 'x-request-id': event.requestContext.requestId } : {}) },
+    headers: {
+      'content-type': 'application/json',
+      'cache-control': 'max-age=300',
+      ...(event?.requestContext?.requestId ? { 'x-request-id': event.requestContext.requestId } : {}),
+    },
     body: JSON.stringify(loginConfig(`${scheme}://${host}`)),
   };
 });

@@ -16,9 +16,32 @@ export const handler = async (event?: Pick<APIGatewayProxyEventV2, 'routeKey' | 
     const name = event.pathParameters?.file ?? '';
     if (!Object.hasOwn(CONSOLE_BODIES, name)) {
       // A comment is harmless as either a script or a stylesheet (a page of an older build asking for its old names).
-      return { statusCode: 404, headers: { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'no-store', ...COMMON }, body: '/* no console asset of that name: reload /dashboard */' };
+      return {
+        statusCode: 404,
+        headers: { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'no-store', ...COMMON },
+        body: '/* no console asset of that name: reload /dashboard */',
+      };
     }
-    return { statusCode: 200, headers: { 'content-type': TYPES[name]!, 'cache-control': 'public, max-age=31536000, immutable', 'content-security-policy': "default-src 'none'; frame-ancestors 'none'", ...COMMON }, body: CONSOLE_BODIES[name]! };
+    return {
+      statusCode: 200,
+      headers: {
+        'content-type': TYPES[name]!,
+        'cache-control': 'public, max-age=31536000, immutable',
+        'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
+        ...COMMON,
+      },
+      body: CONSOLE_BODIES[name]!,
+    };
   }
-  return { statusCode: 200, headers: { 'content-type': 'text/html; charset=utf-8', 'content-security-policy': consoleCsp(loginOrigin()), 'cache-control': 'no-cache', 'x-frame-options': 'DENY', ...COMMON }, body: PAGE };
+  return {
+    statusCode: 200,
+    headers: {
+      'content-type': 'text/html; charset=utf-8',
+      'content-security-policy': consoleCsp(loginOrigin()),
+      'cache-control': 'no-cache',
+      'x-frame-options': 'DENY',
+      ...COMMON,
+    },
+    body: PAGE,
+  };
 };

@@ -2,6 +2,4 @@ import { createEnvironment, environmentView } from '#domain/config/environments'
 import { createEnvironment as body } from '#domain/kernel/schemas';
 import { httpHandler } from '../http/handler.ts';
 
-export const handler = httpHandler({ body, status: 201 }, async ({ deps, ctx, body }) =>
-  environmentView(await createEnvironment(deps, ctx, body)),
-);
+export const handler = httpHandler({ body, status: 201 }, async ({ deps, ctx, body }) => environmentView(await createEnvironment(deps, ctx, body)));

@@ -5,8 +5,14 @@
  */
 import { withCors } from '../http/cors.ts';
 
-export const handler = withCors(async (event?: { rawPath?: string; headers?: Record<string, string | undefined>; requestContext?: { requestId?: string } }) => ({
-  statusCode: 200,
-  headers: { 'content-type': 'application/json', 'cache-control': 'no-store', ...(event?.requestContext?.requestId ? { 'x-request-id': event.requestContext.requestId } : {}) },
-  body: JSON.stringify({ status: 'ok', service: 'stageline' }),
-}));
+export const handler = withCors(
+  async (event?: { rawPath?: string; headers?: Record<string, string | undefined>; requestContext?: { requestId?: string } }) => ({
+    statusCode: 200,
+    headers: {
+      'content-type': 'application/json',
+      'cache-control': 'no-store',
+      ...(event?.requestContext?.requestId ? { 'x-request-id': event.requestContext.requestId } : {}),
+    },
+    body: JSON.stringify({ status: 'ok', service: 'stageline' }),
+  }),
+);

@@ -16,11 +16,15 @@ import { schedulerOnFirstUse } from '../adapters/scheduler-on-first-use.ts';
 const wiring = compose({ webhooks: () => webhookDepsFromEnv(), scheduler: () => schedulerOnFirstUse() });
 
 const body = z.strictObject({
-  document: z.string().check(
-    z.minLength(1),
-    z.maxLength(256 * 1024, 'a manifest of at most 256 KiB'),
-    z.describe('The manifest as YAML or JSON: a mapping with artifacts.promotion (GET /api/v1/manifest/schema.json); anything else is refused with 400 naming the line and field'),
-  ),
+  document: z
+    .string()
+    .check(
+      z.minLength(1),
+      z.maxLength(256 * 1024, 'a manifest of at most 256 KiB'),
+      z.describe(
+        'The manifest as YAML or JSON: a mapping with artifacts.promotion (GET /api/v1/manifest/schema.json); anything else is refused with 400 naming the line and field',
+      ),
+    ),
   /** the plan's digest: apply refuses when the setup changed since (409) */
   expectedDigest: z.optional(z.string().check(z.regex(/^sha256:[0-9a-f]{64}$/, 'the digest a plan returned (sha256:…)'))),
 });
@@ -35,13 +39,16 @@ const guarded = (inner: SecretResolver): SecretResolver => ({
     try {
       checkUrl(value);
     } catch (err) {
-      if (err instanceof OutboundRefused) throw new ValidationFailed([{ path: 'document.artifacts.promotion.notifications.slack.webhook', message: `secret ${name}: ${err.message}` }]);
+      if (err instanceof OutboundRefused)
+        throw new ValidationFailed([{ path: 'document.artifacts.promotion.notifications.slack.webhook', message: `secret ${name}: ${err.message}` }]);
       throw err;
     }
     return value;
   },
 });
 
-export const handler = httpHandler({ wiring, body, showsSecret: (answer) => (answer as { secrets?: unknown } | null)?.secrets !== undefined }, async ({ deps, ctx, body }) =>
-  applyManifest({ ...deps, secrets: guarded(deps.secrets ?? (resolver ??= secretsFromEnv())) }, ctx, body.document, body.expectedDigest),
+export const handler = httpHandler(
+  { wiring, body, showsSecret: (answer) => (answer as { secrets?: unknown } | null)?.secrets !== undefined },
+  async ({ deps, ctx, body }) =>
+    applyManifest({ ...deps, secrets: guarded(deps.secrets ?? (resolver ??= secretsFromEnv())) }, ctx, body.document, body.expectedDigest),
 );

@@ -5,11 +5,17 @@ import { httpHandler, TextBody } from '../http/handler.ts';
 
 /** GET /api/v1/manifest (the tenant's setup as a document) and POST /api/v1/manifest/plan (what applying one would change). */
 const query = z.strictObject({ format: z._default(z.enum(['yaml', 'json']), 'yaml') });
-export const planBody = z.strictObject({ document: z.string().check(
-  z.minLength(1),
-  z.maxLength(256 * 1024, 'a manifest of at most 256 KiB'),
-  z.describe('The manifest as YAML or JSON: a mapping with artifacts.promotion (GET /api/v1/manifest/schema.json); anything else is refused with 400 naming the line and field'),
-) });
+export const planBody = z.strictObject({
+  document: z
+    .string()
+    .check(
+      z.minLength(1),
+      z.maxLength(256 * 1024, 'a manifest of at most 256 KiB'),
+      z.describe(
+        'The manifest as YAML or JSON: a mapping with artifacts.promotion (GET /api/v1/manifest/schema.json); anything else is refused with 400 naming the line and field',
+      ),
+    ),
+});
 // GET has no body: the document is checked for POST below.
 const body = z.partial(planBody);
 

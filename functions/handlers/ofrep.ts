@@ -26,7 +26,11 @@ export const handler = httpHandler({ params, docBody: ofrepRequest, bodyOptional
   }
   const key = params.key;
   if (!contents.flags.has(key) || (scope.prefix && !key.startsWith(scope.prefix))) {
-    return new WithHeaders({ key, errorCode: 'FLAG_NOT_FOUND', errorDetails: `No flag '${key}' in environment '${env.name}'${scope.prefix ? ` under '${scope.prefix}'` : ''}` }, {}, 404);
+    return new WithHeaders(
+      { key, errorCode: 'FLAG_NOT_FOUND', errorDetails: `No flag '${key}' in environment '${env.name}'${scope.prefix ? ` under '${scope.prefix}'` : ''}` },
+      {},
+      404,
+    );
   }
   const result = evaluateFlag(key, contents.flags.get(key), request.context, meta);
   return 'errorCode' in result ? new WithHeaders(result, {}, 400) : result;

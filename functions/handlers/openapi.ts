@@ -12,5 +12,7 @@ let schema: string | undefined;
 export const handler = withCors(async (event?: { rawPath?: string; headers?: Record<string, string | undefined> }) => ({
   statusCode: 200,
   headers: { 'content-type': 'application/json', 'cache-control': 'public, max-age=300' },
-  body: event?.rawPath?.endsWith('/manifest/schema.json') ? (schema ??= JSON.stringify((await import('#domain/manifest/document')).manifestJsonSchema())) : body,
+  body: event?.rawPath?.endsWith('/manifest/schema.json')
+    ? (schema ??= JSON.stringify((await import('#domain/manifest/document')).manifestJsonSchema()))
+    : body,
 }));

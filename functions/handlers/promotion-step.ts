@@ -45,7 +45,12 @@ export const stepInput = z.object({
 export const handler = async (event: unknown) => {
   const input = stepInput.parse(event);
   const keys = { tenant: input.tenant, promotionId: input.promotionId, executionArn: input.executionArn, step: input.step };
-  return logged('step', keys, () => runStep(input), (out) => ({ next: (out as { next?: string }).next }));
+  return logged(
+    'step',
+    keys,
+    () => runStep(input),
+    (out) => ({ next: (out as { next?: string }).next }),
+  );
 };
 
 async function runStep(input: z.infer<typeof stepInput>) {

@@ -9,4 +9,6 @@ import { compose } from '../http/deps.ts';
 /** This function's adapters: the store, and workflow and scheduler (validation starts the flow and schedules its deadline). */
 const wiring = compose({ workflow: sfnWorkflowFromEnv, scheduler: schedulerFromEnv });
 
-export const handler = httpHandler({ wiring, params, status: 202 }, async ({ deps, ctx, params }) => promotionView(await validatePromotion(deps, ctx, params.id)));
+export const handler = httpHandler({ wiring, params, status: 202 }, async ({ deps, ctx, params }) =>
+  promotionView(await validatePromotion(deps, ctx, params.id)),
+);

@@ -18,7 +18,9 @@ export const handler = async (event: APIGatewayProxyEventV2) => {
   const auth = event.headers?.authorization ?? event.headers?.Authorization ?? '';
   // The tenant's own store (on AWS the tenant data role, confined to its keys), as every tenant route.
   const tenant = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/.test(p.tenant ?? '') ? p.tenant! : null;
-  const r = tenant ? await registryNotification(tenantDeps(wiring, tenant), { tenant: p.tenant ?? '', artifact: p.artifact ?? '', link: p.link ?? '' }, auth, body) : { status: 401, body: { error: { code: 'UNAUTHORIZED', message: "send the link's notification token: Authorization: Bearer <notifyToken>" } } };
+  const r = tenant
+    ? await registryNotification(tenantDeps(wiring, tenant), { tenant: p.tenant ?? '', artifact: p.artifact ?? '', link: p.link ?? '' }, auth, body)
+    : { status: 401, body: { error: { code: 'UNAUTHORIZED', message: "send the link's notification token: Authorization: Bearer <notifyToken>" } } };
   if (r.status >= 400) logger.warn('registry notification refused', { tenant: p.tenant, link: p.link, status: r.status, reason: r.body.error.message });
   else logger.info('registry notification', { tenant: p.tenant, link: p.link, ...r.body });
   return { statusCode: r.status, headers: { 'content-type': 'application/json' }, body: JSON.stringify(r.body) };

@@ -12,4 +12,9 @@ import { logged } from '../adapters/observability.ts';
  * repository whose filter it passes (domain/artifacts/discovery.ts).
  */
 export const handler = async (event: unknown) =>
-  logged('registry push', {}, () => onEcrPush(wiring.deps(), event), (r) => ({ repository: r.repository, results: r.results.length, ignored: r.ignored }));
+  logged(
+    'registry push',
+    {},
+    () => onEcrPush(wiring.deps(), event),
+    (r) => ({ repository: r.repository, results: r.results.length, ignored: r.ignored }),
+  );

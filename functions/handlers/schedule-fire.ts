@@ -18,17 +18,24 @@ const deps = wiring.deps;
 /** Target of the one-time schedules: resumes a scheduled promotion's flow, runs an auto-promotion check that came due, reminds approvers, or sweeps a promotion at its deadline. */
 const input = z.union([
   z.object({ tenant: z.string().check(z.minLength(1)), promotionId: z.string().check(z.minLength(1)) }),
-  z.object({ tenant: z.string().check(z.minLength(1)), autoCheck: z.object({ sourceEnvironment: z.string().check(z.minLength(1)), artifact: z.optional(z.string()), version: z.optional(z.string()) }) }),
+  z.object({
+    tenant: z.string().check(z.minLength(1)),
+    autoCheck: z.object({ sourceEnvironment: z.string().check(z.minLength(1)), artifact: z.optional(z.string()), version: z.optional(z.string()) }),
+  }),
   z.object({ tenant: z.string().check(z.minLength(1)), expireWaiting: z.string().check(z.minLength(1)) }),
   z.object({ tenant: z.string().check(z.minLength(1)), remind: z.string().check(z.minLength(1)) }),
   z.object({ tenant: z.string().check(z.minLength(1)), sweep: z.string().check(z.minLength(1)) }),
-  z.object({ tenant: z.string().check(z.minLength(1)), freezeEdge: z.object({ window: z.string().check(z.minLength(1)), edge: z.enum(['started', 'ended']), at: z.string().check(z.minLength(1)) }) }),
+  z.object({
+    tenant: z.string().check(z.minLength(1)),
+    freezeEdge: z.object({ window: z.string().check(z.minLength(1)), edge: z.enum(['started', 'ended']), at: z.string().check(z.minLength(1)) }),
+  }),
 ]);
 
 export const handler = async (event: unknown, context?: { invokedFunctionArn?: string }) => {
   // The sweeper re-arms a promotion's deadline to fire this function again: its own ARN comes from
   // the invocation (the stack cannot give a function its own ARN without a cycle).
-  if (!process.env.SCHEDULE_TARGET_ARN && context?.invokedFunctionArn) process.env.SCHEDULE_TARGET_ARN = context.invokedFunctionArn.split(':').slice(0, 7).join(':');
+  if (!process.env.SCHEDULE_TARGET_ARN && context?.invokedFunctionArn)
+    process.env.SCHEDULE_TARGET_ARN = context.invokedFunctionArn.split(':').slice(0, 7).join(':');
   const payload = input.parse(event);
   const { tenant, ...what } = payload;
   return logged('schedule fired', { tenant, ...what }, () => fire(payload));

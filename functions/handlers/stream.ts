@@ -41,7 +41,8 @@ function anchorerOf(d: object): ChainAnchorer {
     a = new ChainAnchorer({
       intervalMs: anchorIntervalMs,
       // A timed anchor that failed keeps its heads: the next batch (or the next timer) anchors them.
-      onError: (err) => logger.error('audit anchor failed; its chains are anchored with the next one', { error: (err as Error)?.name, reason: (err as Error)?.message }),
+      onError: (err) =>
+        logger.error('audit anchor failed; its chains are anchored with the next one', { error: (err as Error)?.name, reason: (err as Error)?.message }),
     });
     anchorers.set(d, a);
   }
@@ -102,7 +103,8 @@ export const handler = async (event: { Records: StreamRecord[] } | AnchorTick) =
     // left an interval ago or more: a frozen or gone consumer's tail is signed within the interval and a tick.
     const own = await anchorerOf(d).flush(d);
     const tails = await anchorLeftTails(d, new Date(d.clock().getTime() - anchorIntervalMs()));
-    for (const r of tails.refused) logger.error('audit chain not anchored: its head cannot be believed (run /audit/verify)', { tenant: r.tenant, reason: r.reason });
+    for (const r of tails.refused)
+      logger.error('audit chain not anchored: its head cannot be believed (run /audit/verify)', { tenant: r.tenant, reason: r.reason });
     return { anchored: (own?.checkpoints.length ?? 0) + tails.anchored, covered: tails.covered, refused: tails.refused.length };
   }
   const audit = new Map<string, AuditEntry[]>();

@@ -10,4 +10,6 @@ const wiring = compose({ users: userAdminFromEnv });
  * tenant's record and audit entries are written through the new tenant's own fenced session, as
  * every tenant's data is: the operator's session is confined to their own tenant.
  */
-export const handler = httpHandler({ body, status: 201, wiring }, async ({ deps, ctx, body }) => createTenant({ ...deps, store: tenantDeps(wiring, body.id).store }, ctx, body));
+export const handler = httpHandler({ body, status: 201, wiring }, async ({ deps, ctx, body }) =>
+  createTenant({ ...deps, store: tenantDeps(wiring, body.id).store }, ctx, body),
+);

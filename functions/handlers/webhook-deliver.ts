@@ -12,7 +12,10 @@ const wiring = compose({ webhooks: () => webhookDepsFromEnv({ sender: standardWe
 const deps = wiring.deps;
 
 const busEvent = z.object({ 'detail-type': z.enum(WEBHOOK_BUS_TYPES as [string, ...string[]]), detail: z.record(z.string(), z.unknown()) });
-const retry = z.object({ tenant: z.string().check(z.minLength(1)), webhookDelivery: z.object({ subscription: z.string().check(z.minLength(1)), id: z.string().check(z.minLength(1)), trigger: z.enum(['retry', 'redeliver']) }) });
+const retry = z.object({
+  tenant: z.string().check(z.minLength(1)),
+  webhookDelivery: z.object({ subscription: z.string().check(z.minLength(1)), id: z.string().check(z.minLength(1)), trigger: z.enum(['retry', 'redeliver']) }),
+});
 
 /**
  * The delivery function: target of the webhooks bus rule (each relayed domain event: one delivery per
@@ -21,7 +24,8 @@ const retry = z.object({ tenant: z.string().check(z.minLength(1)), webhookDelive
  */
 export const handler = async (event: unknown, context?: { invokedFunctionArn?: string }) => {
   // Retries are scheduled to this same function: its own ARN comes from the invocation (no cycle in the stack).
-  if (!process.env.WEBHOOK_TARGET_ARN && context?.invokedFunctionArn) process.env.WEBHOOK_TARGET_ARN = context.invokedFunctionArn.split(':').slice(0, 7).join(':');
+  if (!process.env.WEBHOOK_TARGET_ARN && context?.invokedFunctionArn)
+    process.env.WEBHOOK_TARGET_ARN = context.invokedFunctionArn.split(':').slice(0, 7).join(':');
   const scheduled = retry.safeParse(event);
   if (scheduled.success) {
     const { tenant, webhookDelivery: w } = scheduled.data;

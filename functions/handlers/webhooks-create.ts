@@ -8,4 +8,6 @@ import { compose } from '../http/deps.ts';
 const wiring = compose({ webhooks: () => webhookDepsFromEnv() });
 
 /** Creates a subscription; the answer carries its signing secret, the only time it is shown. */
-export const handler = httpHandler({ wiring, body: webhookCreateBody, status: 201, showsSecret: true }, async ({ deps, ctx, body }) => createWebhook(deps, ctx, body, { allowLoopback: loopbackAllowed() }));
+export const handler = httpHandler({ wiring, body: webhookCreateBody, status: 201, showsSecret: true }, async ({ deps, ctx, body }) =>
+  createWebhook(deps, ctx, body, { allowLoopback: loopbackAllowed() }),
+);

@@ -8,4 +8,6 @@ import { deliveryParams } from '../http/webhook-params.ts';
 const wiring = compose({ webhooks: () => webhookDepsFromEnv() });
 
 /** Sends a delivery again, with the same webhook-id, from the delivery function (202: it is under way). */
-export const handler = httpHandler({ wiring, params: deliveryParams, status: 202 }, async ({ deps, ctx, params }) => redeliverWebhook(deps, ctx, params.id, params.delivery));
+export const handler = httpHandler({ wiring, params: deliveryParams, status: 202 }, async ({ deps, ctx, params }) =>
+  redeliverWebhook(deps, ctx, params.id, params.delivery),
+);

@@ -8,4 +8,6 @@ import { webhookParams } from '../http/webhook-params.ts';
 const wiring = compose({ webhooks: () => webhookDepsFromEnv() });
 
 /** A new signing secret (shown once); the previous one keeps signing during the overlap. */
-export const handler = httpHandler({ wiring, params: webhookParams, body: webhookRotateBody, showsSecret: true }, async ({ deps, ctx, params, body }) => rotateWebhookSecret(deps, ctx, params.id, body));
+export const handler = httpHandler({ wiring, params: webhookParams, body: webhookRotateBody, showsSecret: true }, async ({ deps, ctx, params, body }) =>
+  rotateWebhookSecret(deps, ctx, params.id, body),
+);

@@ -49,7 +49,13 @@ async function personOf(token: string): Promise<Principal> {
  *   is bound to its tenant by MACHINE_PRINCIPALS.
  * `environment`: the one the path names (undefined on OFREP routes: the key's own).
  */
-export async function appRead(input: { route: ServedRoute; headers: Record<string, string | undefined>; ctx: Ctx; deps: Deps; environment?: string }): Promise<{ scope: ReadScope; env: Environment; deps: Deps }> {
+export async function appRead(input: {
+  route: ServedRoute;
+  headers: Record<string, string | undefined>;
+  ctx: Ctx;
+  deps: Deps;
+  environment?: string;
+}): Promise<{ scope: ReadScope; env: Environment; deps: Deps }> {
   const read = await readOf(input);
   // X-Tenant-ID, when sent, must be the tenant of the credential, as on every route (functions/http/principal.ts).
   const headerTenant = input.headers['x-tenant-id'];
@@ -57,7 +63,13 @@ export async function appRead(input: { route: ServedRoute; headers: Record<strin
   return read;
 }
 
-async function readOf(input: { route: ServedRoute; headers: Record<string, string | undefined>; ctx: Ctx; deps: Deps; environment?: string }): Promise<{ scope: ReadScope; env: Environment; deps: Deps }> {
+async function readOf(input: {
+  route: ServedRoute;
+  headers: Record<string, string | undefined>;
+  ctx: Ctx;
+  deps: Deps;
+  environment?: string;
+}): Promise<{ scope: ReadScope; env: Environment; deps: Deps }> {
   const bearer = /^Bearer\s+(\S+)$/i.exec(input.headers.authorization ?? '')?.[1];
   if (input.route.auth === 'app' && bearer && !bearer.startsWith(`${KEY_PREFIX}.`) && !input.headers['x-api-key'] && input.environment !== undefined) {
     // Not an app key: a person's ID token (the dashboard reads this way); OFREP routes (no environment in the path) need a key.
@@ -77,7 +89,9 @@ async function readOf(input: { route: ServedRoute; headers: Record<string, strin
     if (!found.env) throw new EnvironmentNotFound(scope.environment);
     if (shouldTouch(found.key!, now)) {
       // Last-used is a convenience: a failed write never fails the read.
-      await d.store.touchAppKey(scope.tenant, found.key!.id, now.toISOString()).catch((err: unknown) => logger.warn('app key last-used not written', { error: String(err) }));
+      await d.store
+        .touchAppKey(scope.tenant, found.key!.id, now.toISOString())
+        .catch((err: unknown) => logger.warn('app key last-used not written', { error: String(err) }));
     }
     return { scope, env: found.env, deps: d };
   }

@@ -65,7 +65,11 @@ export function preflight(method: string, path: string, headers: Record<string, 
   if (method.toUpperCase() !== 'OPTIONS' || !headers.origin || !headers['access-control-request-method']) return null;
   const cors = corsHeaders(path, headers.origin, origins);
   if (!cors['access-control-allow-origin']) {
-    return { statusCode: 403, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ message: `Forbidden: ${path} is not open to ${headers.origin} (CORS)` }) };
+    return {
+      statusCode: 403,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ message: `Forbidden: ${path} is not open to ${headers.origin} (CORS)` }),
+    };
   }
   return {
     statusCode: 204,

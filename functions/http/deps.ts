@@ -38,12 +38,15 @@ export function lazy<T extends object>(make: () => T): T {
 /** Ports every Deps carries (the domain's type says so); a function that did not compose one gets this, which says so when used. */
 const REQUIRED = ['workflow', 'events', 'gates', 'registry', 'scheduler', 'anchor'] as const;
 const absent = (port: string): never =>
-  new Proxy({}, {
-    get: (_t, prop) => {
-      if (prop === 'then') return undefined;
-      throw new Error(`this function has no ${port} adapter: its entry does not compose one (functions/http/deps.ts compose)`);
+  new Proxy(
+    {},
+    {
+      get: (_t, prop) => {
+        if (prop === 'then') return undefined;
+        throw new Error(`this function has no ${port} adapter: its entry does not compose one (functions/http/deps.ts compose)`);
+      },
     },
-  }) as never;
+  ) as never;
 
 /** The one process-wide override: the local stack (and benches, tests) compose every adapter for their one process. */
 let override: Deps | undefined;
@@ -64,7 +67,11 @@ function baseDeps(): NonNullable<typeof base> {
     const db = traced(
       documentClient(
         endpoint
-          ? { endpoint, region: process.env.STAGELINE_REGION || process.env.AWS_REGION || 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }
+          ? {
+              endpoint,
+              region: process.env.STAGELINE_REGION || process.env.AWS_REGION || 'us-east-1',
+              credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+            }
           : {},
       ),
     );

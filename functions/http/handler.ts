@@ -4,7 +4,17 @@ import type * as z from '#domain/kernel/zod';
 import { hasRole, type Principal } from '#domain/access/auth';
 import { BREAK_GLASS_HEADER } from '#domain/freeze/break-glass';
 import { canonicalJson, sha256Hex } from '#domain/kernel/canonical';
-import { AlreadyExists, ConcurrentModification, Forbidden, IdempotencyKeyReused, MalformedJson, PayloadTooLarge, RouteNotFound, ValidationFailed, type Issue } from '#domain/kernel/errors';
+import {
+  AlreadyExists,
+  ConcurrentModification,
+  Forbidden,
+  IdempotencyKeyReused,
+  MalformedJson,
+  PayloadTooLarge,
+  RouteNotFound,
+  ValidationFailed,
+  type Issue,
+} from '#domain/kernel/errors';
 import type { Ctx, Deps } from '#domain/ports';
 import { storeOnly, tenantDeps, type Wiring } from './deps.ts';
 import { logger } from '../adapters/observability.ts';
@@ -65,7 +75,10 @@ type Out<T extends z.ZodMiniType | undefined> = T extends z.ZodMiniType ? z.outp
 
 /** The value at an issue's path in what was parsed (undefined when a field is missing). */
 function valueAt(value: unknown, path: readonly PropertyKey[]): unknown {
-  return path.reduce<unknown>((v, k) => (v !== null && typeof v === 'object' && Object.hasOwn(v, k) ? (v as Record<PropertyKey, unknown>)[k] : undefined), value);
+  return path.reduce<unknown>(
+    (v, k) => (v !== null && typeof v === 'object' && Object.hasOwn(v, k) ? (v as Record<PropertyKey, unknown>)[k] : undefined),
+    value,
+  );
 }
 
 function issuesOf(where: string, error: z.core.$ZodError, value: unknown): Issue[] {
@@ -114,7 +127,6 @@ function readBody(event: APIGatewayProxyEventV2): unknown {
   return value;
 }
 
-
 /** The shape every body must have before any schema runs (domain/kernel/json-shape.ts): a 400 naming where it is not. */
 function checkShape(root: unknown): void {
   const problem = shapeProblem(root, 'body');
@@ -149,7 +161,15 @@ export const IDEMPOTENCY_KEY = /^[A-Za-z0-9_.:-]{1,128}$/;
  * (one side effect); the same key with another body answers 422; a request
  * still running under the key answers 409. Records expire by TTL after a day.
  */
-async function idempotent(d: Deps, principal: Principal, rawKey: string, request: string, leaseSeconds: number, run: () => Promise<HttpResult>, kept: (result: HttpResult) => HttpResult = (r) => r): Promise<HttpResult> {
+async function idempotent(
+  d: Deps,
+  principal: Principal,
+  rawKey: string,
+  request: string,
+  leaseSeconds: number,
+  run: () => Promise<HttpResult>,
+  kept: (result: HttpResult) => HttpResult = (r) => r,
+): Promise<HttpResult> {
   if (!IDEMPOTENCY_KEY.test(rawKey)) {
     throw new ValidationFailed([{ path: 'header.idempotency-key', message: 'must be 1-128 characters: letters, digits, _ . : -' }]);
   }
@@ -160,7 +180,8 @@ async function idempotent(d: Deps, principal: Principal, rawKey: string, request
   const claim = await d.store.claimIdempotency(tenant, key, hash, d.clock(), IDEMPOTENCY_TTL_SECONDS, leaseSeconds);
   if (claim.state === 'mismatch') throw new IdempotencyKeyReused('This Idempotency-Key was used with a different request; use a new key');
   if (claim.state === 'in-progress') throw new ConcurrentModification('A request with this Idempotency-Key is still running; retry shortly');
-  if (claim.state === 'replay') return { statusCode: claim.statusCode, headers: { 'content-type': 'application/json', 'idempotent-replayed': 'true' }, body: claim.body };
+  if (claim.state === 'replay')
+    return { statusCode: claim.statusCode, headers: { 'content-type': 'application/json', 'idempotent-replayed': 'true' }, body: claim.body };
   let result: HttpResult;
   try {
     result = await run();
@@ -194,7 +215,11 @@ function showsSecret(spec: { showsSecret?: true | ((answer: unknown) => boolean)
 
 /** What a replay of an answer that showed a secret gets instead (the secret is shown once and never kept). */
 const SECRET_NOT_KEPT = () =>
-  errorResponse(new AlreadyExists('A request with this Idempotency-Key succeeded already; its answer showed a secret once, and secrets are not kept for replays. Read the resource for what it made (rotate for a new secret), or send a new key to make another'));
+  errorResponse(
+    new AlreadyExists(
+      'A request with this Idempotency-Key succeeded already; its answer showed a secret once, and secrets are not kept for replays. Read the resource for what it made (rotate for a new secret), or send a new key to make another',
+    ),
+  );
 
 /** Every response carries the request id; errors are mapped by the one error table. */
 const httpErrors = (): middy.MiddlewareObj<APIGatewayProxyEventV2, HttpResult> => ({
@@ -275,7 +300,8 @@ export function httpHandler<B extends z.ZodMiniType, Q extends z.ZodMiniType, P 
           event.pathParameters = hit.params;
         }
       }
-      if (!route) throw new RouteNotFound(`No route ${event.routeKey === '$default' ? `${event.requestContext?.http?.method} ${event.rawPath}` : event.routeKey}`);
+      if (!route)
+        throw new RouteNotFound(`No route ${event.routeKey === '$default' ? `${event.requestContext?.http?.method} ${event.rawPath}` : event.routeKey}`);
       const principal: Principal | null = principalOf(event, route);
       if (route.role && principal && !hasRole(principal, route.role)) {
         throw new Forbidden(`This route needs the '${route.role}' role; you have: ${principal.roles.join(', ') || 'none'}`);
@@ -285,11 +311,19 @@ export function httpHandler<B extends z.ZodMiniType, Q extends z.ZodMiniType, P 
       const query = await parse(spec.query, 'query', !spec.queryOn || spec.queryOn(route) ? (event.queryStringParameters ?? {}) : {}, issues);
       // A GET carries no body; elsewhere a missing body is refused unless every field is optional (bodyOptional), and `null` is never an object.
       const raw = spec.body && route.method !== 'GET' ? readBody(event) : undefined;
-      if (spec.body && route.method !== 'GET' && raw === undefined && !spec.bodyOptional) issues.push({ path: 'body', message: 'is required: send a JSON object' });
-      const body = spec.body && route.method !== 'GET' && !(raw === undefined && !spec.bodyOptional) ? await parse(spec.body, 'body', raw === undefined ? {} : raw, issues) : undefined;
+      if (spec.body && route.method !== 'GET' && raw === undefined && !spec.bodyOptional)
+        issues.push({ path: 'body', message: 'is required: send a JSON object' });
+      const body =
+        spec.body && route.method !== 'GET' && !(raw === undefined && !spec.bodyOptional)
+          ? await parse(spec.body, 'body', raw === undefined ? {} : raw, issues)
+          : undefined;
       const breakGlassReason = event.headers?.[BREAK_GLASS_HEADER];
       // Sent but empty is a mistake, never "no break-glass": the document says at least one character.
-      if (breakGlassReason !== undefined && !breakGlassReason.trim()) issues.push({ path: `header.${BREAK_GLASS_HEADER}`, message: 'must say why (at least one character that is not white space), or leave the header out' });
+      if (breakGlassReason !== undefined && !breakGlassReason.trim())
+        issues.push({
+          path: `header.${BREAK_GLASS_HEADER}`,
+          message: 'must say why (at least one character that is not white space), or leave the header out',
+        });
       if (issues.length) throw new ValidationFailed(issues);
       const ctx: Ctx = { principal: principal as Principal, requestId: context?.awsRequestId, ...(breakGlassReason ? { breakGlassReason } : {}) };
       ctx.timeLeft = timeLeft(event, context);
@@ -299,14 +333,17 @@ export function httpHandler<B extends z.ZodMiniType, Q extends z.ZodMiniType, P 
       const run = async () => {
         const rawBody = event.body === undefined || event.body === null ? undefined : bodyText(event as APIGatewayProxyEventV2 & { body: string });
         const result = await fn({ body, query, params, ctx, route, deps: d, headers: event.headers ?? {}, rawBody } as Input<Out<B>, Out<Q>, Out<P>>);
-        if (result instanceof TextBody) return { statusCode: spec.status ?? 200, headers: { 'content-type': result.contentType, ...result.headers }, body: result.text };
+        if (result instanceof TextBody)
+          return { statusCode: spec.status ?? 200, headers: { 'content-type': result.contentType, ...result.headers }, body: result.text };
         return result instanceof WithHeaders ? json(result.status ?? spec.status ?? 200, result.body, result.headers) : json(spec.status ?? 200, result);
       };
       const key = event.headers?.['idempotency-key'];
       if (route.method !== 'POST' || key === undefined || !principal) return run();
       // The claim holds while this invocation can still run (Lambda's timeout), then a crashed request's key is free.
       const leaseSeconds = Math.max(1, Math.ceil((context?.getRemainingTimeInMillis?.() ?? 30_000) / 1000));
-      return idempotent(d, principal, key, `${route.method} ${event.rawPath} ${canonicalJson(body ?? null)}`, leaseSeconds, run, (r) => (r.statusCode < 300 && showsSecret(spec, r) ? SECRET_NOT_KEPT() : r));
+      return idempotent(d, principal, key, `${route.method} ${event.rawPath} ${canonicalJson(body ?? null)}`, leaseSeconds, run, (r) =>
+        r.statusCode < 300 && showsSecret(spec, r) ? SECRET_NOT_KEPT() : r,
+      );
     });
   // The schemas travel with the handler: the OpenAPI document is generated from them (scripts/openapi.ts).
   return Object.assign(h, { spec: spec as Spec<z.ZodMiniType, z.ZodMiniType, z.ZodMiniType> });

@@ -24,9 +24,16 @@ export function parseGroups(raw: unknown): string[] {
   return [raw];
 }
 
-const machinePrincipals = /* @__PURE__ */ z.schema(() => z.array(
-  z.object({ arn: z.string().check(z.minLength(1)), tenant: z.string().check(z.regex(TENANT)), roles: z.array(z.enum(ROLES)).check(z.minLength(1)), name: z.optional(z.string()) }),
-));
+const machinePrincipals = /* @__PURE__ */ z.schema(() =>
+  z.array(
+    z.object({
+      arn: z.string().check(z.minLength(1)),
+      tenant: z.string().check(z.regex(TENANT)),
+      roles: z.array(z.enum(ROLES)).check(z.minLength(1)),
+      name: z.optional(z.string()),
+    }),
+  ),
+);
 
 /**
  * IAM callers (pipelines) are bound to a tenant by configuration

@@ -41,15 +41,25 @@ export async function nonceOk(nonce: string | undefined, hash: string): Promise<
 }
 
 /** The decision a review form posts: approve, or reject with a reason (cut to 1,000 characters); a refusal page's words otherwise. */
-export function readForm(body: string | undefined, base64: boolean | undefined):
+export function readForm(
+  body: string | undefined,
+  base64: boolean | undefined,
+):
   | { ok: true; what: 'approve' | 'reject'; reason: string | undefined; nonce: string | undefined }
   | { ok: false; title: string; message: string; whatToDo: string } {
   const raw = body ? (base64 ? Buffer.from(body, 'base64').toString('utf8') : body) : '';
   const form = new URLSearchParams(raw);
   const what = form.get('action');
-  if (what !== 'approve' && what !== 'reject') return { ok: false, title: 'Nothing to do', message: 'The form did not say approve or reject.', whatToDo: 'Open the link again and use its buttons.' };
+  if (what !== 'approve' && what !== 'reject')
+    return { ok: false, title: 'Nothing to do', message: 'The form did not say approve or reject.', whatToDo: 'Open the link again and use its buttons.' };
   const reason = form.get('reason')?.trim();
-  if (what === 'reject' && !reason) return { ok: false, title: 'A reason is needed', message: 'Rejecting needs a reason the requester can act on.', whatToDo: 'Go back, write why, and reject again.' };
+  if (what === 'reject' && !reason)
+    return {
+      ok: false,
+      title: 'A reason is needed',
+      message: 'Rejecting needs a reason the requester can act on.',
+      whatToDo: 'Go back, write why, and reject again.',
+    };
   return { ok: true, what, reason: reason?.slice(0, 1000), nonce: form.get('nonce') ?? undefined };
 }
 

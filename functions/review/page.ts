@@ -72,13 +72,15 @@ function changes(v: NotificationView, diff: DiffRow[] | undefined): string {
       `<tr><td><code>${esc(d.key)}</code>${d.kind === 'flag' ? ' <span class="mut">flag</span>' : ''}</td><td class="${esc(d.change)}">${esc(d.change)}</td><td><code>${esc(d.before ?? '')}</code></td><td><code>${esc(d.after ?? '')}</code></td></tr>`;
     return `<h2>What changes</h2><div class="wrap"><table><thead><tr><th scope="col">Key</th><th scope="col">Change</th><th scope="col">Now</th><th scope="col">After</th></tr></thead><tbody>${diff.map(row).join('')}</tbody></table></div>`;
   }
-  if (v.subject.type === 'config' && v.subject.firstKeys.length) return `<h2>What changes</h2><ul>${v.subject.firstKeys.map((k) => `<li><code>${esc(k)}</code></li>`).join('')}</ul>`;
+  if (v.subject.type === 'config' && v.subject.firstKeys.length)
+    return `<h2>What changes</h2><ul>${v.subject.firstKeys.map((k) => `<li><code>${esc(k)}</code></li>`).join('')}</ul>`;
   return '';
 }
 
 function gates(v: NotificationView): string {
   if (!v.gates.length) return '<h2>Gates</h2><p class="mut">No gates ran.</p>';
-  const row = (g: NotificationView['gates'][number]) => `<tr><td>${esc(g.gate)}</td><td class="${esc(g.verdict)}">${MARK[g.verdict] ?? ''} ${esc(g.verdict)}</td><td>${esc(g.reason)}</td></tr>`;
+  const row = (g: NotificationView['gates'][number]) =>
+    `<tr><td>${esc(g.gate)}</td><td class="${esc(g.verdict)}">${MARK[g.verdict] ?? ''} ${esc(g.verdict)}</td><td>${esc(g.reason)}</td></tr>`;
   return `<h2>Gates</h2><div class="wrap"><table><thead><tr><th scope="col">Gate</th><th scope="col">Verdict</th><th scope="col">Reason</th></tr></thead><tbody>${v.gates.map(row).join('')}</tbody></table></div>`;
 }
 
@@ -116,12 +118,18 @@ export function reviewPage(input: {
     : n
       ? `<div class="box bad"><h2>${esc(n.title)}</h2><p>${esc(n.message)}</p><p><b>What to do:</b> ${esc(n.whatToDo)}</p></div>`
       : '';
-  return doc(v.title, `<h1>${esc(v.title)}</h1>${facts(v)}${changes(v, input.diff)}${gates(v)}${approvals(v, input.policy)}${act}<p class="mut">Opening this page changes nothing; only the buttons act.</p>`);
+  return doc(
+    v.title,
+    `<h1>${esc(v.title)}</h1>${facts(v)}${changes(v, input.diff)}${gates(v)}${approvals(v, input.policy)}${act}<p class="mut">Opening this page changes nothing; only the buttons act.</p>`,
+  );
 }
 
 /** Why a link cannot be used, and what to do instead. */
 export function refusalPage(input: { title: string; message: string; whatToDo: string }): string {
-  return doc(input.title, `<div class="box bad"><h1>${esc(input.title)}</h1><p>${esc(input.message)}</p><p><b>What to do:</b> ${esc(input.whatToDo)}</p></div>`);
+  return doc(
+    input.title,
+    `<div class="box bad"><h1>${esc(input.title)}</h1><p>${esc(input.message)}</p><p><b>What to do:</b> ${esc(input.whatToDo)}</p></div>`,
+  );
 }
 
 /** The outcome of an approve/reject post. */

@@ -41,13 +41,21 @@ function writesOf(command: { constructor: { name: string }; input: Record<string
     case 'DeleteCommand':
       return [{ action: 'dynamodb:DeleteItem', ...keyOf(input.Key) }];
     case 'BatchWriteCommand':
-      return Object.values(input.RequestItems as Record<string, { PutRequest?: { Item: Record<string, unknown> }; DeleteRequest?: { Key: Record<string, unknown> } }[]>)
+      return Object.values(
+        input.RequestItems as Record<string, { PutRequest?: { Item: Record<string, unknown> }; DeleteRequest?: { Key: Record<string, unknown> } }[]>,
+      )
         .flat()
-        .map((r) => (r.PutRequest ? { action: 'dynamodb:BatchWriteItem', ...keyOf(r.PutRequest.Item) } : { action: 'dynamodb:BatchWriteItem', ...keyOf(r.DeleteRequest!.Key) }));
+        .map((r) =>
+          r.PutRequest
+            ? { action: 'dynamodb:BatchWriteItem', ...keyOf(r.PutRequest.Item) }
+            : { action: 'dynamodb:BatchWriteItem', ...keyOf(r.DeleteRequest!.Key) },
+        );
     case 'TransactWriteCommand':
       return (input.TransactItems as Record<string, { Item?: Record<string, unknown>; Key?: Record<string, unknown> }>[]).map((item) => {
         const [kind, body] = Object.entries(item)[0]!;
-        const action = { Put: 'dynamodb:PutItem', Update: 'dynamodb:UpdateItem', Delete: 'dynamodb:DeleteItem', ConditionCheck: 'dynamodb:ConditionCheckItem' }[kind]!;
+        const action = { Put: 'dynamodb:PutItem', Update: 'dynamodb:UpdateItem', Delete: 'dynamodb:DeleteItem', ConditionCheck: 'dynamodb:ConditionCheckItem' }[
+          kind
+        ]!;
         return { action, ...keyOf(body.Item ?? body.Key) };
       });
     default:
@@ -68,11 +76,19 @@ function recording(): { deps: Deps; writes: Write[] } {
 }
 
 /** IAM's StringLike: `*` any run of characters, `?` one. */
-const like = (pattern: string, value: string) => new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`).test(value);
+const like = (pattern: string, value: string) =>
+  new RegExp(
+    `^${pattern
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.')}$`,
+  ).test(value);
 
 /** The writes the function's grants refuse. */
 const refused = (fn: string, writes: Write[]) =>
-  writes.filter((w) => !NARROW_WRITES[fn]!.some((g) => g.actions.includes(w.action) && g.partitions.some((p) => like(p, w.pk)))).map((w) => `${w.action} ${w.pk} ${w.sk}`);
+  writes
+    .filter((w) => !NARROW_WRITES[fn]!.some((g) => g.actions.includes(w.action) && g.partitions.some((p) => like(p, w.pk))))
+    .map((w) => `${w.action} ${w.pk} ${w.sk}`);
 
 const alarmArn = (name: string) => `arn:aws:cloudwatch:us-east-1:000000000000:alarm:${name}`;
 const alarmEvent = (alarm: string) => ({
@@ -82,7 +98,11 @@ const alarmEvent = (alarm: string) => ({
   region: 'us-east-1',
   time: '2026-11-23T10:00:00Z',
   resources: [alarm],
-  detail: { alarmName: alarm.split(':alarm:')[1], state: { value: 'ALARM', reason: 'p99 > 800 ms', timestamp: '2026-11-23T10:00:00.000+0000' }, previousState: { value: 'OK' } },
+  detail: {
+    alarmName: alarm.split(':alarm:')[1],
+    state: { value: 'ALARM', reason: 'p99 > 800 ms', timestamp: '2026-11-23T10:00:00.000+0000' },
+    previousState: { value: 'OK' },
+  },
 });
 const digest = (c: string) => `sha256:${c.repeat(64)}`;
 
@@ -103,7 +123,8 @@ async function baking(u: Awaited<ReturnType<TestStack['users']>>, body: Record<s
   const p = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'dev', targetEnvironment: 'staging', ...body } });
   expect([200, 201, 202], JSON.stringify(p.body)).toContain(p.status);
   await waitFor(t, u.viewer, p.body.id, ['EXECUTING']);
-  for (let i = 0; i < 100 && !(await t.call('GET', `/api/v1/promotions/${p.body.id}`, { token: u.viewer })).body.result; i++) await new Promise((r) => setTimeout(r, 100));
+  for (let i = 0; i < 100 && !(await t.call('GET', `/api/v1/promotions/${p.body.id}`, { token: u.viewer })).body.result; i++)
+    await new Promise((r) => setTimeout(r, 100));
   return p.body.id as string;
 }
 
@@ -127,9 +148,15 @@ describe('alarm-state writes only what infra/background-writes.ts grants it', ()
     // v1 runs in staging (no bake), v2 bakes there when the alarm fires.
     const unbaked = await t.call('PATCH', '/api/v1/environments/staging', { token: u.admin, body: { version: env.body.version, bakeSeconds: 0 } });
     expect(unbaked.status, JSON.stringify(unbaked.body)).toBe(200);
-    const publish = async (version: string, c: string) => expect((await t.call('POST', '/api/v1/artifacts/platform/versions', { token: u.deployer, body: { version, digest: digest(c) } })).status).toBeLessThan(300);
+    const publish = async (version: string, c: string) =>
+      expect((await t.call('POST', '/api/v1/artifacts/platform/versions', { token: u.deployer, body: { version, digest: digest(c) } })).status).toBeLessThan(
+        300,
+      );
     await publish('v1.0.0', '1');
-    const first = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'dev', targetEnvironment: 'staging', artifact: 'platform', version: 'v1.0.0' } });
+    const first = await t.call('POST', '/api/v1/promotions', {
+      token: u.deployer,
+      body: { sourceEnvironment: 'dev', targetEnvironment: 'staging', artifact: 'platform', version: 'v1.0.0' },
+    });
     expect(first.body.id, JSON.stringify(first.body)).toBeDefined();
     expect((await waitFor(t, u.viewer, first.body.id, ['COMPLETED', 'FAILED'])).status).toBe('COMPLETED');
     await publish('v2.0.0', '2');
@@ -154,7 +181,15 @@ describe('registry-push writes only what infra/background-writes.ts grants it', 
     const repository = `${tenant.toLowerCase()}/platform`;
     expect((await t.call('POST', '/api/v1/artifacts/platform/links', { token: u.admin, body: { registry, repository } })).status).toBe(201);
     const { deps: d, writes } = recording();
-    const event = { source: 'aws.ecr', 'detail-type': 'ECR Image Action', account: '000000000000', region: 'us-east-1', time: new Date().toISOString(), resources: [], detail: { 'action-type': 'PUSH', result: 'SUCCESS', 'repository-name': repository, 'image-digest': digest('e'), 'image-tag': 'v3.0.0' } };
+    const event = {
+      source: 'aws.ecr',
+      'detail-type': 'ECR Image Action',
+      account: '000000000000',
+      region: 'us-east-1',
+      time: new Date().toISOString(),
+      resources: [],
+      detail: { 'action-type': 'PUSH', result: 'SUCCESS', 'repository-name': repository, 'image-digest': digest('e'), 'image-tag': 'v3.0.0' },
+    };
     const r = await onEcrPush(d, event);
     expect(r.results).toEqual([expect.objectContaining({ artifact: 'platform', version: 'v3.0.0', created: true })]);
     expect(writes.length).toBeGreaterThan(3);

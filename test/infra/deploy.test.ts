@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { FALLBACK_HANDLER, FUNCTIONS, functionOf } from '../../functions/http/routes.ts';
-import { ADAPTERS, needsOf, OPTIONAL_RESOURCES, type Resource } from '../../infra/adapters.ts';
+import { ADAPTERS, OPTIONAL_RESOURCES, type Resource } from '../../infra/adapters.ts';
+import { needsOf } from '../../infra/bundle-needs.ts';
 import { bundleFunction } from '../../infra/bundle.ts';
 import { createApp } from '../../infra/create-app.ts';
 import { missingDependencies, type Resources } from '../support/template-order.ts';
@@ -113,13 +114,20 @@ function names(value: unknown, resource: Resource): boolean {
 }
 
 const functionIds = () =>
-  new Map(Object.entries(resources).filter(([, r]) => r.Type === 'AWS::Lambda::Function').map(([id, r]) => [String(r.Properties!.Description).replace(/^Stageline /, ''), id]));
+  new Map(
+    Object.entries(resources)
+      .filter(([, r]) => r.Type === 'AWS::Lambda::Function')
+      .map(([id, r]) => [String(r.Properties!.Description).replace(/^Stageline /, ''), id]),
+  );
 
 type Statement = { Action: string | string[]; Resource: unknown; Condition?: unknown };
 const statementsOf = (functionId: string): Statement[] => {
   const roleId = resources[functionId]!.Properties!.Role['Fn::GetAtt'][0];
   return Object.values(resources)
-    .filter((p) => (p.Type === 'AWS::IAM::Policy' || p.Type === 'AWS::IAM::ManagedPolicy') && (p.Properties!.Roles as { Ref: string }[]).some((r) => r.Ref === roleId))
+    .filter(
+      (p) =>
+        (p.Type === 'AWS::IAM::Policy' || p.Type === 'AWS::IAM::ManagedPolicy') && (p.Properties!.Roles as { Ref: string }[]).some((r) => r.Ref === roleId),
+    )
     .flatMap((p) => p.Properties!.PolicyDocument.Statement as Statement[]);
 };
 
@@ -143,7 +151,9 @@ const setsFromInvocation = (fn: string, key: string) =>
 const onFailureQueuesOf = (functionId: string) =>
   new Set(
     Object.values(resources)
-      .filter((r) => (r.Type === 'AWS::Lambda::EventSourceMapping' || r.Type === 'AWS::Lambda::EventInvokeConfig') && r.Properties!.FunctionName?.Ref === functionId)
+      .filter(
+        (r) => (r.Type === 'AWS::Lambda::EventSourceMapping' || r.Type === 'AWS::Lambda::EventInvokeConfig') && r.Properties!.FunctionName?.Ref === functionId,
+      )
       .map((r) => r.Properties!.DestinationConfig?.OnFailure?.Destination?.['Fn::GetAtt']?.[0] as string | undefined)
       .filter((id): id is string => !!id),
   );
@@ -172,8 +182,11 @@ function compare(name: string, fnId: string): string[] {
   for (const g of needs.grants) {
     for (const action of g.actions) {
       needed.add(action);
-      const on = statements.filter((s) => [s.Action].flat().includes(action) && names(s.Resource, g.on) && JSON.stringify(s.Condition ?? null) === JSON.stringify(g.condition ?? null));
-      if (on.length === 0 && !OPTIONAL_RESOURCES.has(g.on)) problems.push(`${name}: its bundle needs ${action} on the ${g.on}, the role does not grant it there`);
+      const on = statements.filter(
+        (s) => [s.Action].flat().includes(action) && names(s.Resource, g.on) && JSON.stringify(s.Condition ?? null) === JSON.stringify(g.condition ?? null),
+      );
+      if (on.length === 0 && !OPTIONAL_RESOURCES.has(g.on))
+        problems.push(`${name}: its bundle needs ${action} on the ${g.on}, the role does not grant it there`);
     }
   }
   for (const a of granted) if (!needed.has(a)) problems.push(`${name}: the role grants ${a}, which no code in its bundle calls`);
@@ -181,7 +194,10 @@ function compare(name: string, fnId: string): string[] {
   const destinations = onFailureQueuesOf(fnId);
   for (const s of statements.filter((st) => [st.Action].flat().some((a) => a.startsWith('sqs:')))) {
     const queues = [s.Resource].flat().map((r) => (r as { 'Fn::GetAtt'?: [string, string] })?.['Fn::GetAtt']?.[0]);
-    if (!queues.every((q) => q && destinations.has(q))) problems.push(`${name}: the role grants ${[s.Action].flat().join(', ')} on ${JSON.stringify(s.Resource)}, which is not an on-failure destination of the function`);
+    if (!queues.every((q) => q && destinations.has(q)))
+      problems.push(
+        `${name}: the role grants ${[s.Action].flat().join(', ')} on ${JSON.stringify(s.Resource)}, which is not an on-failure destination of the function`,
+      );
   }
   // A port the code calls must have its adapter in the bundle (or it fails at run time: "this function has no … adapter").
   for (const decl of ADAPTERS) {
@@ -208,7 +224,8 @@ describe('each function has what its bundle calls, and nothing more', () => {
     expect(given).toEqual(holders);
     expect(holders).toEqual(expect.arrayContaining([functionOf(FALLBACK_HANDLER), functionOf('ofrep'), functionOf('health'), functionOf('openapi')]));
     expect(holders).not.toContain(functionOf('review'));
-    for (const name of given) expect(resources[ids.get(name)!]!.Properties!.Environment.Variables.CORS_ALLOWED_ORIGINS, name).toBe(String(cdkContext.allowedOrigins));
+    for (const name of given)
+      expect(resources[ids.get(name)!]!.Properties!.Environment.Variables.CORS_ALLOWED_ORIGINS, name).toBe(String(cdkContext.allowedOrigins));
   });
 
   it('gives DEPLOYMENT_ACCOUNT and DEPLOYMENT_REGION to exactly the functions whose bundle checks monitors (a manifest with monitors failed on AWS without them)', () => {
@@ -218,7 +235,9 @@ describe('each function has what its bundle calls, and nothing more', () => {
       const given = FUNCTIONS.filter((name) => key in (resources[ids.get(name)!]!.Properties!.Environment?.Variables ?? {}));
       expect(given, key).toEqual(holders);
     }
-    expect(holders).toEqual(expect.arrayContaining([functionOf('environments-create'), functionOf('environments-update'), 'promotion-step', 'manifest', 'manifest-apply']));
+    expect(holders).toEqual(
+      expect.arrayContaining([functionOf('environments-create'), functionOf('environments-update'), 'promotion-step', 'manifest', 'manifest-apply']),
+    );
   });
 
   it('gives the promotion step what a freeze "wait" needs to schedule its resume', () => {
@@ -234,7 +253,9 @@ describe('each function has what its bundle calls, and nothing more', () => {
     const saved = structuredClone(resources);
     try {
       delete resources[id]!.Properties!.Environment.Variables.SCHEDULER_ROLE_ARN;
-      const policy = Object.values(resources).find((p) => p.Type === 'AWS::IAM::Policy' && JSON.stringify(p.Properties!.Roles).includes(resources[id]!.Properties!.Role['Fn::GetAtt'][0]))!;
+      const policy = Object.values(resources).find(
+        (p) => p.Type === 'AWS::IAM::Policy' && JSON.stringify(p.Properties!.Roles).includes(resources[id]!.Properties!.Role['Fn::GetAtt'][0]),
+      )!;
       const st = policy.Properties!.PolicyDocument.Statement as Statement[];
       const i = st.findIndex((s) => [s.Action].flat().includes('iam:PassRole'));
       st.splice(i, 1, { Action: 'states:StartExecution', Resource: '*' });
@@ -272,7 +293,10 @@ describe('the adapter table (infra/adapters.ts) says what each adapter sends and
       expect(Object.keys(commands).sort(), decl.module).toEqual(sent);
       for (const [command, grants] of Object.entries(commands)) {
         const actions = grants.flatMap((g) => g.actions);
-        expect(actions.some((a) => a.split(':')[1] === command || a === ACTION_OF[command]), `${decl.module} ${command}: ${actions.join(', ')}`).toBe(true);
+        expect(
+          actions.some((a) => a.split(':')[1] === command || a === ACTION_OF[command]),
+          `${decl.module} ${command}: ${actions.join(', ')}`,
+        ).toBe(true);
       }
       const read = [...new Set([...text.matchAll(/env\.([A-Z][A-Z0-9_]+)|env\[`([A-Z][A-Z0-9_]+)/g)].map((m) => m[1] ?? m[2]!))].sort();
       const declared = [...new Set([...parts.flatMap((p) => Object.keys(p?.env ?? {})), ...Object.keys(decl.notDeployed ?? {})])];
@@ -296,7 +320,7 @@ describe('the adapter table (infra/adapters.ts) says what each adapter sends and
 // 3. cfn-lint: what CloudFormation and the resource specifications say about the template.
 
 describe('cfn-lint', () => {
-  it('finds no error and no warning in the synthesized template (W3005, CDK\'s redundant DependsOn, is ignored)', () => {
+  it("finds no error and no warning in the synthesized template (W3005, CDK's redundant DependsOn, is ignored)", () => {
     const out = path.join(mkdtempSync(path.join(tmpdir(), 'stageline-cfnlint-')), 'template.json');
     writeFileSync(out, readFileSync(templateFile));
     let report = '';

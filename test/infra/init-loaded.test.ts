@@ -56,8 +56,14 @@ describe('module init reads only what every request of the function needs', () =
   it('a deployed bundle answers its own routes and only those (the rows the bundler put in)', async () => {
     for (const name of ['rules-read', 'items-create']) {
       const { dir } = bundleFunction(name, { traceSdk: false, reuseAny: true });
-      const { handler } = (await import(pathToFileURL(join(dir, 'index.mjs')).href)) as { handler: (e: unknown, c: unknown) => Promise<{ statusCode: number; body: string }> };
-      const call = (key: string) => handler({ routeKey: key, rawPath: key.split(' ')[1], headers: {}, requestContext: { http: { method: key.split(' ')[0] }, requestId: 'r1' } }, { awsRequestId: 'r1' });
+      const { handler } = (await import(pathToFileURL(join(dir, 'index.mjs')).href)) as {
+        handler: (e: unknown, c: unknown) => Promise<{ statusCode: number; body: string }>;
+      };
+      const call = (key: string) =>
+        handler(
+          { routeKey: key, rawPath: key.split(' ')[1], headers: {}, requestContext: { http: { method: key.split(' ')[0] }, requestId: 'r1' } },
+          { awsRequestId: 'r1' },
+        );
       for (const route of ROUTES.filter((r) => handlersOf(name).includes(r.handler))) {
         // Its own route: known, so refused for the missing caller (401), not unknown (404).
         expect((await call(routeKey(route))).statusCode, `${name}: ${routeKey(route)}`).toBe(401);
@@ -67,22 +73,40 @@ describe('module init reads only what every request of the function needs', () =
     }
   }, 600_000);
 
-  it("yaml is bundled from its ES-module build (tree-shaken), and the bundled manifest parser still names lines and refuses alias bombs", async () => {
+  it('yaml is bundled from its ES-module build (tree-shaken), and the bundled manifest parser still names lines and refuses alias bombs', async () => {
     for (const name of ['manifest', 'manifest-apply']) {
       const yaml = [...atInit(name).inputs].filter((i) => i.includes('node_modules/yaml/'));
       expect(yaml.length, name).toBeGreaterThan(0);
-      expect(yaml.filter((i) => !i.startsWith('node_modules/yaml/browser/')), name).toEqual([]);
+      expect(
+        yaml.filter((i) => !i.startsWith('node_modules/yaml/browser/')),
+        name,
+      ).toEqual([]);
     }
     // The parser as the bundles carry it, built with the same options.
     const dir = mkdtempSync(join(tmpdir(), 'stageline-yaml-'));
     const entry = `export { parseManifest } from ${JSON.stringify(join(REPO_ROOT, 'domain', 'manifest', 'document.ts'))}; export { stringify } from 'yaml';`;
-    buildSync({ ...bundleOptions(false), stdin: { contents: entry, resolveDir: REPO_ROOT, loader: 'ts' }, entryNames: 'index', absWorkingDir: REPO_ROOT, outdir: dir });
+    buildSync({
+      ...bundleOptions(false),
+      stdin: { contents: entry, resolveDir: REPO_ROOT, loader: 'ts' },
+      entryNames: 'index',
+      absWorkingDir: REPO_ROOT,
+      outdir: dir,
+    });
     const { parseManifest, stringify } = (await import(pathToFileURL(join(dir, 'index.mjs')).href)) as {
       parseManifest: (t: string) => Promise<unknown>;
       stringify: (v: unknown) => string;
     };
-    await expect(parseManifest('artifacts:\n  promotion:\n    stages: 7\n')).rejects.toMatchObject({ issues: [expect.objectContaining({ message: expect.stringMatching(/^line 3: /) })] });
-    const bomb = ['a: &a [x, x, x, x, x, x, x, x, x, x]', ...Array.from({ length: 12 }, (_, i) => `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [*${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}]`)].join('\n');
+    await expect(parseManifest('artifacts:\n  promotion:\n    stages: 7\n')).rejects.toMatchObject({
+      issues: [expect.objectContaining({ message: expect.stringMatching(/^line 3: /) })],
+    });
+    const bomb = [
+      'a: &a [x, x, x, x, x, x, x, x, x, x]',
+      ...Array.from(
+        { length: 12 },
+        (_, i) =>
+          `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [*${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}]`,
+      ),
+    ].join('\n');
     await expect(parseManifest(bomb)).rejects.toMatchObject({ issues: [expect.objectContaining({ path: 'document' })] });
     expect(stringify({ artifacts: { promotion: { stages: ['dev'] } } })).toBe('artifacts:\n  promotion:\n    stages:\n      - dev\n');
   }, 600_000);

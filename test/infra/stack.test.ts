@@ -28,8 +28,7 @@ const SYNTH_TIMEOUT = 600_000;
 const cdkContext = (JSON.parse(readFileSync(path.join(REPO_ROOT, 'cdk.json'), 'utf8')) as { context: Record<string, unknown> }).context;
 
 /** A second app without bundling (fast), for checks that only need the template. */
-const unbundled = (context: Record<string, unknown>) =>
-  createApp({ context: { ...cdkContext, ...context, 'aws:cdk:bundling-stacks': [] } });
+const unbundled = (context: Record<string, unknown>) => createApp({ context: { ...cdkContext, ...context, 'aws:cdk:bundling-stacks': [] } });
 
 type Resource = { Type: string; Properties: Record<string, any>; DeletionPolicy?: string };
 const AUTH_TYPE = { jwt: 'JWT', iam: 'AWS_IAM', none: 'NONE', app: 'NONE' } as const;
@@ -194,7 +193,10 @@ describe('functions', () => {
       expect(dataAccessOf(group), group).toBe(admin ? 'write' : 'read');
       for (const m of members) {
         expect(functionOf(m)).toBe(group);
-        expect(ROUTES.filter((r) => r.handler === m).every((r) => (admin ? r.role === 'admin' : r.role === 'viewer' && r.method === 'GET') && r.auth === 'jwt'), m).toBe(true);
+        expect(
+          ROUTES.filter((r) => r.handler === m).every((r) => (admin ? r.role === 'admin' : r.role === 'viewer' && r.method === 'GET') && r.auth === 'jwt'),
+          m,
+        ).toBe(true);
       }
     }
     // A write handler in a read group would be refused at synth, before it could borrow the read role.
@@ -239,7 +241,7 @@ describe('functions', () => {
 });
 
 describe('events', () => {
-  it('has the stageline bus (the default stack\'s name); only the stream consumer (the outbox relay) gets EVENT_BUS_NAME and PutEvents on it', () => {
+  it("has the stageline bus (the default stack's name); only the stream consumer (the outbox relay) gets EVENT_BUS_NAME and PutEvents on it", () => {
     const [busId, bus] = only('AWS::Events::EventBus');
     expect(bus.Properties.Name).toBe('stageline');
     const resources = template.toJSON().Resources;
@@ -247,7 +249,10 @@ describe('events', () => {
       const writes = name === 'stream';
       expect(resources[id].Properties.Environment.Variables.EVENT_BUS_NAME, name).toEqual(writes ? { Ref: busId } : undefined);
       const putEvents = statementsOf(id).filter((s) => [s.Action].flat().includes('events:PutEvents'));
-      expect(putEvents.map((s) => s.Resource), name).toEqual(writes ? [{ 'Fn::GetAtt': [busId, 'Arn'] }] : []);
+      expect(
+        putEvents.map((s) => s.Resource),
+        name,
+      ).toEqual(writes ? [{ 'Fn::GetAtt': [busId, 'Arn'] }] : []);
     }
   });
 });
@@ -258,7 +263,13 @@ describe('the stream consumer: audit chain anchoring and the event outbox', () =
     expect(table.Properties.StreamSpecification).toEqual({ StreamViewType: 'NEW_IMAGE' });
     const [, esm] = only('AWS::Lambda::EventSourceMapping');
     expect(esm.Properties.FunctionName).toEqual({ Ref: functionIds().get('stream') });
-    expect(esm.Properties).toMatchObject({ BatchSize: 100, BisectBatchOnFunctionError: true, MaximumRetryAttempts: 10, StartingPosition: 'TRIM_HORIZON', DestinationConfig: { OnFailure: { Destination: expect.anything() } } });
+    expect(esm.Properties).toMatchObject({
+      BatchSize: 100,
+      BisectBatchOnFunctionError: true,
+      MaximumRetryAttempts: 10,
+      StartingPosition: 'TRIM_HORIZON',
+      DestinationConfig: { OnFailure: { Destination: expect.anything() } },
+    });
     const filter = JSON.parse(esm.Properties.FilterCriteria.Filters[0].Pattern);
     expect(filter).toEqual({ eventName: ['INSERT'], dynamodb: { NewImage: { entity: { S: ['AuditEntry', 'Evidence', 'Event'] } } } });
   });
@@ -267,12 +278,18 @@ describe('the stream consumer: audit chain anchoring and the event outbox', () =
     const [keyId, key] = only('AWS::KMS::Key');
     expect(key.Properties).toMatchObject({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' });
     const bucket = Object.values(template.findResources('AWS::S3::Bucket')).find((b: any) => b.Properties.ObjectLockEnabled)! as Resource;
-    expect(bucket.Properties.ObjectLockConfiguration).toEqual({ ObjectLockEnabled: 'Enabled', Rule: { DefaultRetention: { Mode: 'COMPLIANCE', Days: CHECKPOINT_RETENTION_DAYS } } });
+    expect(bucket.Properties.ObjectLockConfiguration).toEqual({
+      ObjectLockEnabled: 'Enabled',
+      Rule: { DefaultRetention: { Mode: 'COMPLIANCE', Days: CHECKPOINT_RETENTION_DAYS } },
+    });
     for (const [name, id] of functionIds()) {
       const actions = actionsOf(id);
       expect(actions.includes('kms:Sign'), name).toBe(name === 'stream');
       expect(actions.includes('kms:GetPublicKey'), name).toBe(['stream', 'audit-verify'].includes(name));
-      expect(actions.filter((a) => /^kms:(GenerateMac|VerifyMac|Verify|\*)$/.test(a)), name).toEqual([]);
+      expect(
+        actions.filter((a) => /^kms:(GenerateMac|VerifyMac|Verify|\*)$/.test(a)),
+        name,
+      ).toEqual([]);
       // Every KMS statement names the checkpoint key and nothing else.
       for (const st of statementsOf(id).filter((st) => [st.Action].flat().some((a: string) => a === 'kms:Sign' || a === 'kms:GetPublicKey'))) {
         expect(st.Resource, name).toEqual({ 'Fn::GetAtt': [keyId, 'Arn'] });
@@ -281,7 +298,10 @@ describe('the stream consumer: audit chain anchoring and the event outbox', () =
       expect(env.AUDIT_KEY_ID !== undefined, name).toBe(['stream', 'audit-verify', 'audit-export'].includes(name));
       expect(env.CHECKPOINT_BUCKET !== undefined, name).toBe(['stream', 'audit-verify', 'audit-export'].includes(name));
       expect(actions.includes('s3:PutObject'), name).toBe(name === 'stream');
-      expect(actions.some((a) => a.startsWith('s3:Delete')), name).toBe(false);
+      expect(
+        actions.some((a) => a.startsWith('s3:Delete')),
+        name,
+      ).toBe(false);
     }
     expect(keyId).toBeTruthy();
   });
@@ -292,23 +312,57 @@ describe('the stream consumer: audit chain anchoring and the event outbox', () =
     type KeyStatement = { Effect: string; Principal?: unknown; NotPrincipal?: unknown; Action?: string | string[]; NotAction?: unknown; Condition?: unknown };
     const statements = key.Properties.KeyPolicy.Statement as KeyStatement[];
     // An action pattern of the policy (kms:*, kms:S*, kms:Sign) grants the action when its glob matches it.
-    const glob = (pattern: string) => new RegExp(`^${pattern.split('*').map((part) => part.replace(/[.?+^$()|[\]{}\\]/g, '\\$&')).join('.*')}$`, 'i');
+    const glob = (pattern: string) =>
+      new RegExp(
+        `^${pattern
+          .split('*')
+          .map((part) => part.replace(/[.?+^$()|[\]{}\\]/g, '\\$&'))
+          .join('.*')}$`,
+        'i',
+      );
     const grants = (st: KeyStatement, action: string) => st.Effect === 'Allow' && [st.Action ?? []].flat().some((pattern) => glob(pattern).test(action));
     // Nothing granted by exclusion: an Allow with NotAction or NotPrincipal could grant kms:Sign without naming it.
-    expect(statements.filter((st) => st.Effect === 'Allow' && (st.NotAction || st.NotPrincipal)), 'Allow statements with NotAction/NotPrincipal').toEqual([]);
+    expect(
+      statements.filter((st) => st.Effect === 'Allow' && (st.NotAction || st.NotPrincipal)),
+      'Allow statements with NotAction/NotPrincipal',
+    ).toEqual([]);
     const signers = statements.filter((st) => grants(st, 'kms:Sign'));
-    expect(signers.map((st) => st.Principal), 'the principals the key policy lets kms:Sign').toEqual([{ AWS: { 'Fn::GetAtt': [streamRole, 'Arn'] } }]);
-    expect(signers.map((st) => [st.Action].flat()), "what the key policy grants the stream consumer's role").toEqual([['kms:Sign']]);
+    expect(
+      signers.map((st) => st.Principal),
+      'the principals the key policy lets kms:Sign',
+    ).toEqual([{ AWS: { 'Fn::GetAtt': [streamRole, 'Arn'] } }]);
+    expect(
+      signers.map((st) => [st.Action].flat()),
+      "what the key policy grants the stream consumer's role",
+    ).toEqual([['kms:Sign']]);
     // The account (its root: any IAM principal its own policies allow) and anyone: never sign, never hand out grants (a grant could sign).
-    const isAccount = (p: unknown) => p === '*' || JSON.stringify(p) === '{"AWS":"*"}' || JSON.stringify(p).includes(':root') || JSON.stringify(p) === '{"AWS":{"Ref":"AWS::AccountId"}}';
+    const isAccount = (p: unknown) =>
+      p === '*' || JSON.stringify(p) === '{"AWS":"*"}' || JSON.stringify(p).includes(':root') || JSON.stringify(p) === '{"AWS":{"Ref":"AWS::AccountId"}}';
     const account = statements.filter((st) => st.Effect === 'Allow' && isAccount(st.Principal));
     expect(account.length, 'statements for the account').toBeGreaterThan(0);
     for (const forbidden of ['kms:Sign', 'kms:*', 'kms:CreateGrant']) {
-      expect(account.filter((st) => grants(st, forbidden)).map((st) => st.Action), `the key policy lets the account ${forbidden}`).toEqual([]);
+      expect(
+        account.filter((st) => grants(st, forbidden)).map((st) => st.Action),
+        `the key policy lets the account ${forbidden}`,
+      ).toEqual([]);
     }
     // ...and still administers it (no lockout: the key policy can be changed, the key retired) and may verify with it.
-    for (const action of ['kms:PutKeyPolicy', 'kms:GetKeyPolicy', 'kms:DescribeKey', 'kms:ScheduleKeyDeletion', 'kms:CancelKeyDeletion', 'kms:DisableKey', 'kms:EnableKey', 'kms:TagResource', 'kms:GetPublicKey', 'kms:Verify']) {
-      expect(account.some((st) => grants(st, action)), `the account may ${action}`).toBe(true);
+    for (const action of [
+      'kms:PutKeyPolicy',
+      'kms:GetKeyPolicy',
+      'kms:DescribeKey',
+      'kms:ScheduleKeyDeletion',
+      'kms:CancelKeyDeletion',
+      'kms:DisableKey',
+      'kms:EnableKey',
+      'kms:TagResource',
+      'kms:GetPublicKey',
+      'kms:Verify',
+    ]) {
+      expect(
+        account.some((st) => grants(st, action)),
+        `the account may ${action}`,
+      ).toBe(true);
     }
   });
 });
@@ -354,7 +408,11 @@ describe('state machine (promotions and rollbacks alike)', () => {
       const invoke = statements.filter((s) => [s.Action].flat().some((a) => a.startsWith('lambda:')));
       expect(invoke).toEqual([expect.objectContaining({ Action: 'lambda:InvokeFunction', Resource: { 'Fn::GetAtt': [stepFunctionId(), 'Arn'] } })]);
       for (const st of statements) {
-        if (st.Resource === '*') expect([st.Action].flat().every((a) => a.startsWith('xray:') || a.startsWith('logs:')), JSON.stringify(st)).toBe(true);
+        if (st.Resource === '*')
+          expect(
+            [st.Action].flat().every((a) => a.startsWith('xray:') || a.startsWith('logs:')),
+            JSON.stringify(st),
+          ).toBe(true);
       }
     }
   });
@@ -373,7 +431,14 @@ describe('state machine (promotions and rollbacks alike)', () => {
       if (dataAccessOf(name) !== 'write') expect(actions, name).toEqual([]);
       expect(actions, name).not.toContain('states:SendTaskHeartbeat'); // no code sends heartbeats
     }
-    const actionsOfFn = (n: string) => [...new Set(statementsOf(functionIds().get(n)!).flatMap((st) => [st.Action].flat()).filter((a) => a.startsWith('states:')))].sort();
+    const actionsOfFn = (n: string) =>
+      [
+        ...new Set(
+          statementsOf(functionIds().get(n)!)
+            .flatMap((st) => [st.Action].flat())
+            .filter((a) => a.startsWith('states:')),
+        ),
+      ].sort();
     // the step resumes its own task (a decision taken before the token was stored); it starts nothing
     expect(actionsOfFn('promotion-step')).toEqual(['states:SendTaskFailure', 'states:SendTaskSuccess']);
     expect(actionsOfFn('promotions-create')).toContain('states:StartExecution');
@@ -395,8 +460,14 @@ describe('scheduled promotions', () => {
       .flatMap((p) => p.Properties.PolicyDocument.Statement as { Action: string; Resource: unknown }[]);
     // Invoke schedule-fire (and the webhook delivery function, for retries), and send what keeps failing to the schedules' DLQ.
     expect(statements).toEqual([
-      expect.objectContaining({ Action: 'lambda:InvokeFunction', Resource: [{ 'Fn::GetAtt': [fireId, 'Arn'] }, { 'Fn::GetAtt': [functionIds().get('webhook-deliver'), 'Arn'] }] }),
-      expect.objectContaining({ Action: ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'], Resource: { 'Fn::GetAtt': [expect.stringMatching(/^ScheduleDlq/), 'Arn'] } }),
+      expect.objectContaining({
+        Action: 'lambda:InvokeFunction',
+        Resource: [{ 'Fn::GetAtt': [fireId, 'Arn'] }, { 'Fn::GetAtt': [functionIds().get('webhook-deliver'), 'Arn'] }],
+      }),
+      expect.objectContaining({
+        Action: ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'],
+        Resource: { 'Fn::GetAtt': [expect.stringMatching(/^ScheduleDlq/), 'Arn'] },
+      }),
     ]);
     // Only this account's schedules may use the role (confused deputy).
     const trust = JSON.stringify((template.toJSON().Resources[roleId] as Resource).Properties.AssumeRolePolicyDocument);
@@ -413,7 +484,8 @@ describe('scheduled promotions', () => {
     }
     // The step parks a frozen promotion until the window ends (freeze "wait"); the notifier makes reminders;
     // schedule-fire re-arms a promotion's deadline (the sweeper).
-    for (const name of ['promotion-step', 'notifier', 'schedule-fire', 'promotions-schedule', 'promotions-create']) expect(scheduling.has(name), name).toBe(true);
+    for (const name of ['promotion-step', 'notifier', 'schedule-fire', 'promotions-schedule', 'promotions-create'])
+      expect(scheduling.has(name), name).toBe(true);
     expect(scheduling.has('items-create')).toBe(false);
   });
 });
@@ -424,15 +496,27 @@ describe('asynchronous invocations', () => {
     const names = new Map([...functionIds()].map(([name, id]) => [id, name]));
     const refOf = (v: unknown) => (v as { 'Fn::GetAtt'?: [string, string] } | undefined)?.['Fn::GetAtt']?.[0];
     // Who is invoked asynchronously, read from the template: rule targets and what the scheduler role may invoke.
-    const ruleTargets = (Object.values(template.findResources('AWS::Events::Rule')) as Resource[]).flatMap((r) => (r.Properties.Targets as { Arn: unknown }[]).map((t) => refOf(t.Arn)));
-    const schedulerRole = Object.keys(template.findResources('AWS::IAM::Role')).find((id) => JSON.stringify(resources[id]!.Properties.AssumeRolePolicyDocument).includes('scheduler.amazonaws.com'))!;
+    const ruleTargets = (Object.values(template.findResources('AWS::Events::Rule')) as Resource[]).flatMap((r) =>
+      (r.Properties.Targets as { Arn: unknown }[]).map((t) => refOf(t.Arn)),
+    );
+    const schedulerRole = Object.keys(template.findResources('AWS::IAM::Role')).find((id) =>
+      JSON.stringify(resources[id]!.Properties.AssumeRolePolicyDocument).includes('scheduler.amazonaws.com'),
+    )!;
     const scheduled = (Object.values(template.findResources('AWS::IAM::Policy')) as Resource[])
       .filter((p) => (p.Properties.Roles as { Ref: string }[]).some((r) => r.Ref === schedulerRole))
       .flatMap((p) => p.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[])
       .filter((st) => [st.Action].flat().includes('lambda:InvokeFunction'))
       .flatMap((st) => [st.Resource].flat().map(refOf));
     const invokedAsync = [...new Set([...ruleTargets, ...scheduled])].filter((id): id is string => !!id && names.has(id));
-    expect(invokedAsync.map((id) => names.get(id)).sort()).toEqual(['alarm-state', 'auto-promote', 'notifier', 'registry-push', 'schedule-fire', 'stream', 'webhook-deliver']);
+    expect(invokedAsync.map((id) => names.get(id)).sort()).toEqual([
+      'alarm-state',
+      'auto-promote',
+      'notifier',
+      'registry-push',
+      'schedule-fire',
+      'stream',
+      'webhook-deliver',
+    ]);
     const configs = Object.values(template.findResources('AWS::Lambda::EventInvokeConfig')) as Resource[];
     const alarmed = new Set(
       (Object.values(template.findResources('AWS::CloudWatch::Alarm')) as Resource[])
@@ -449,15 +533,18 @@ describe('asynchronous invocations', () => {
       }
       const { DestinationConfig, MaximumRetryAttempts, MaximumEventAgeInSeconds, Qualifier } = config[0]!.Properties;
       const queue = refOf(DestinationConfig?.OnFailure?.Destination);
-      if (!queue || resources[queue]?.Type !== 'AWS::SQS::Queue') problems.push(`${name}: its on-failure destination is ${JSON.stringify(DestinationConfig?.OnFailure)}, not a queue of the stack`);
+      if (!queue || resources[queue]?.Type !== 'AWS::SQS::Queue')
+        problems.push(`${name}: its on-failure destination is ${JSON.stringify(DestinationConfig?.OnFailure)}, not a queue of the stack`);
       else {
         if (!alarmed.has(queue)) problems.push(`${name}: its on-failure queue ${queue} has no depth alarm`);
         const sends = statementsOf(id).filter((st) => [st.Action].flat().includes('sqs:SendMessage') && [st.Resource].flat().some((r) => refOf(r) === queue));
         if (sends.length === 0) problems.push(`${name}: its role may not sqs:SendMessage to ${queue}`);
       }
       // Chosen on purpose per function (infra/stack.ts), not Lambda's defaults (2 retries, 6 h) by omission.
-      if (MaximumRetryAttempts === undefined || MaximumEventAgeInSeconds === undefined) problems.push(`${name}: retries or maximum event age left to the defaults`);
-      if (Qualifier !== '$LATEST') problems.push(`${name}: configured for ${Qualifier}, while the rules and schedules invoke the unqualified function ($LATEST)`);
+      if (MaximumRetryAttempts === undefined || MaximumEventAgeInSeconds === undefined)
+        problems.push(`${name}: retries or maximum event age left to the defaults`);
+      if (Qualifier !== '$LATEST')
+        problems.push(`${name}: configured for ${Qualifier}, while the rules and schedules invoke the unqualified function ($LATEST)`);
     }
     expect(problems).toEqual([]);
   });
@@ -468,19 +555,31 @@ describe('notifications', () => {
     const rules = Object.values(template.findResources('AWS::Events::Rule')) as Resource[];
     const notify = rules.find((r) => JSON.stringify(r.Properties.EventPattern ?? null).includes('Approval Required'))!;
     expect(notify.Properties.EventPattern['detail-type']).toEqual([...NOTIFY_ON]);
-    expect(notify.Properties.Targets[0]).toMatchObject({ Arn: { 'Fn::GetAtt': [functionIds().get('notifier'), 'Arn'] }, DeadLetterConfig: { Arn: expect.anything() }, RetryPolicy: { MaximumRetryAttempts: 8 } });
+    expect(notify.Properties.Targets[0]).toMatchObject({
+      Arn: { 'Fn::GetAtt': [functionIds().get('notifier'), 'Arn'] },
+      DeadLetterConfig: { Arn: expect.anything() },
+      RetryPolicy: { MaximumRetryAttempts: 8 },
+    });
     for (const [name, id] of functionIds()) {
       const actions = actionsOf(id);
       expect(actions.includes('cognito-idp:ListUsers'), name).toBe(['notifier', 'review', 'slack', 'users-admin'].includes(name));
-      expect(actions.some((a) => a.startsWith('cognito-idp:Admin') && a !== 'cognito-idp:AdminListGroupsForUser'), name).toBe(name === 'users-admin');
-      expect(actions.some((a) => a.startsWith('ses:')), name).toBe(false); // no notifyFrom in this synth: no sender, no permission
+      expect(
+        actions.some((a) => a.startsWith('cognito-idp:Admin') && a !== 'cognito-idp:AdminListGroupsForUser'),
+        name,
+      ).toBe(name === 'users-admin');
+      expect(
+        actions.some((a) => a.startsWith('ses:')),
+        name,
+      ).toBe(false); // no notifyFrom in this synth: no sender, no permission
     }
   });
 });
 
 describe('passing roles', () => {
   it('lets a function pass the scheduler role to EventBridge Scheduler only (iam:PassedToService)', () => {
-    const statements = Object.values(template.findResources('AWS::IAM::Policy') as Record<string, Resource>).flatMap((p) => p.Properties.PolicyDocument.Statement as Record<string, any>[]);
+    const statements = Object.values(template.findResources('AWS::IAM::Policy') as Record<string, Resource>).flatMap(
+      (p) => p.Properties.PolicyDocument.Statement as Record<string, any>[],
+    );
     const passes = statements.filter((st) => [st.Action].flat().includes('iam:PassRole'));
     expect(passes.length).toBeGreaterThan(0);
     for (const st of passes) expect([st.Condition?.StringEquals?.['iam:PassedToService']].flat(), JSON.stringify(st)).toEqual(['scheduler.amazonaws.com']);
@@ -503,7 +602,9 @@ describe('alarms reach people, sealed data stays readable', () => {
   it('retains the secrets key as it retains the table whose sealed data it opens', () => {
     const secrets = template.findResources('AWS::SecretsManager::Secret') as Record<string, Resource & { DeletionPolicy?: string }>;
     const key = Object.entries(secrets).find(([id]) => id.startsWith('SecretsKey'))![1];
-    const table = Object.values(template.findResources('AWS::DynamoDB::GlobalTable') as Record<string, { DeletionPolicy?: string }>).concat(Object.values(template.findResources('AWS::DynamoDB::Table') as Record<string, { DeletionPolicy?: string }>))[0]!;
+    const table = Object.values(template.findResources('AWS::DynamoDB::GlobalTable') as Record<string, { DeletionPolicy?: string }>).concat(
+      Object.values(template.findResources('AWS::DynamoDB::Table') as Record<string, { DeletionPolicy?: string }>),
+    )[0]!;
     expect(table.DeletionPolicy).toBe('Retain');
     expect(key.DeletionPolicy).toBe('Retain');
   });
@@ -527,13 +628,17 @@ describe('app reads without API Gateway', () => {
     expect(served).toEqual(['effective', 'ofrep']);
     for (const u of urls) {
       expect(u.Properties.AuthType).toBe('NONE');
-      expect(u.Properties.Cors).toMatchObject({ AllowMethods: ['GET', 'POST'], ExposeHeaders: ['etag'], AllowHeaders: expect.arrayContaining(['x-api-key', 'authorization', 'if-none-match']) });
+      expect(u.Properties.Cors).toMatchObject({
+        AllowMethods: ['GET', 'POST'],
+        ExposeHeaders: ['etag'],
+        AllowHeaders: expect.arrayContaining(['x-api-key', 'authorization', 'if-none-match']),
+      });
     }
   });
 });
 
 describe('size', () => {
-  it('stays at ≤ 402 resources, clear of CloudFormation\'s 500 (one state machine for promotions and rollbacks; API Gateway invokes through one role, not a permission per function; API functions with the same permissions share a role; read-only handlers of an area share a function; both Slack request URLs share one function)', () => {
+  it("stays at ≤ 402 resources, clear of CloudFormation's 500 (one state machine for promotions and rollbacks; API Gateway invokes through one role, not a permission per function; API functions with the same permissions share a role; read-only handlers of an area share a function; both Slack request URLs share one function)", () => {
     const all = template.toJSON().Resources as Record<string, Resource>;
     const resources = Object.values(all);
     // 286 before this round. Slack identities: + the slack-links function and its integration, + 4 routes (slash command, link codes, links, unlink).
@@ -551,12 +656,18 @@ describe('size', () => {
     expect(resources.filter((r) => r.Type === 'AWS::IAM::Role').length).toBeLessThanOrEqual(38); // + the monitor and discovery functions' roles, + the users-admin function's own, + auth-config's
     expect(resources.filter((r) => r.Type === 'AWS::Lambda::Permission').length).toBeLessThanOrEqual(10); // + 1: the anchor tick rule's. + 4: the two app-read function URLs' (InvokeFunctionUrl and InvokeFunction, as function URLs need both)
     // Every integration is invoked with the one role, and that role may invoke exactly the functions routes reach.
-    const integrations = resources.filter((r) => r.Type === 'AWS::ApiGatewayV2::Integration') as (Resource & { Properties: { CredentialsArn: unknown; IntegrationUri: { 'Fn::GetAtt': [string, string] } } })[];
+    const integrations = resources.filter((r) => r.Type === 'AWS::ApiGatewayV2::Integration') as (Resource & {
+      Properties: { CredentialsArn: unknown; IntegrationUri: { 'Fn::GetAtt': [string, string] } };
+    })[];
     const role = Object.keys(all).find((k) => k.startsWith('ApiInvokeRole') && all[k]!.Type === 'AWS::IAM::Role')!;
     expect(integrations.every((i) => JSON.stringify(i.Properties.CredentialsArn) === JSON.stringify({ 'Fn::GetAtt': [role, 'Arn'] }))).toBe(true);
     const reached = new Set(integrations.map((i) => i.Properties.IntegrationUri['Fn::GetAtt'][0]));
     // CDK moves what does not fit the role's inline policy into overflow managed policies: all of them count.
-    const policies = resources.filter((r) => (r.Type === 'AWS::IAM::Policy' || r.Type === 'AWS::IAM::ManagedPolicy') && JSON.stringify((r as any).Properties.Roles) === JSON.stringify([{ Ref: role }])) as any[];
+    const policies = resources.filter(
+      (r) =>
+        (r.Type === 'AWS::IAM::Policy' || r.Type === 'AWS::IAM::ManagedPolicy') &&
+        JSON.stringify((r as any).Properties.Roles) === JSON.stringify([{ Ref: role }]),
+    ) as any[];
     const statements = policies.flatMap((p) => p.Properties.PolicyDocument.Statement as { Action: string; Resource: unknown }[]);
     expect([...new Set(statements.map((st) => st.Action))]).toEqual(['lambda:InvokeFunction']);
     const granted = new Set(statements.flatMap((st) => [st.Resource].flat()).map((r: any) => r['Fn::GetAtt'][0]));
@@ -574,8 +685,18 @@ describe('someone is told', () => {
     for (const a of alarms) expect(a.Properties.AlarmActions, a.Properties.AlarmDescription).toEqual([{ Ref: topicId }]);
     const described = alarms.map((a) => a.Properties.AlarmDescription as string);
     expect(described.filter((d) => d.includes('execution failed'))).toEqual(['A promotion or rollback execution failed or timed out']);
-    for (const want of ['A promotion or rollback execution failed', 'Lambda function errors', 'Lambda throttles', 'The API answered 5xx', 'The stream consumer is more than 5 minutes behind', 'A promotion was stuck past its deadline']) {
-      expect(described.some((d) => d.startsWith(want)), want).toBe(true);
+    for (const want of [
+      'A promotion or rollback execution failed',
+      'Lambda function errors',
+      'Lambda throttles',
+      'The API answered 5xx',
+      'The stream consumer is more than 5 minutes behind',
+      'A promotion was stuck past its deadline',
+    ]) {
+      expect(
+        described.some((d) => d.startsWith(want)),
+        want,
+      ).toBe(true);
     }
     const queues = Object.keys(template.findResources('AWS::SQS::Queue'));
     expect(queues.length).toBeGreaterThanOrEqual(4);
@@ -632,7 +753,9 @@ describe('auto-promotion and outbound guard', () => {
 describe('least privilege', () => {
   it('grants each function only the table access its routes need: API functions only through the tenant-fenced roles, background functions directly', () => {
     const streamReads = ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator', 'dynamodb:ListStreams'];
-    const roles = Object.entries(template.findResources('AWS::IAM::Role')).filter(([id]) => id.startsWith('TenantReadRole') || id.startsWith('TenantWriteRole')) as [string, Resource][];
+    const roles = Object.entries(template.findResources('AWS::IAM::Role')).filter(
+      ([id]) => id.startsWith('TenantReadRole') || id.startsWith('TenantWriteRole'),
+    ) as [string, Resource][];
     expect(roles).toHaveLength(2);
     const roleActions = (roleId: string) => {
       const st = (Object.values(template.findResources('AWS::IAM::Policy')) as Resource[])
@@ -649,8 +772,16 @@ describe('least privilege', () => {
       .filter((p) => (p.Properties.Roles as { Ref: string }[]).some((r) => r.Ref === appReadId))
       .flatMap((p) => p.Properties.PolicyDocument.Statement as { Action: string | string[]; Condition?: Record<string, unknown> }[]);
     const update = appStatements.find((x) => [x.Action].flat().includes('dynamodb:UpdateItem'))!;
-    expect(update.Condition).toMatchObject({ 'ForAllValues:StringEquals': { 'dynamodb:Attributes': ['pk', 'sk', 'lastUsedAt'] }, 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [TENANT_LEADING_KEYS] } });
-    expect(appStatements.filter((x) => x !== update).flatMap((x) => [x.Action].flat()).sort()).toEqual([...READ_ACTIONS].sort());
+    expect(update.Condition).toMatchObject({
+      'ForAllValues:StringEquals': { 'dynamodb:Attributes': ['pk', 'sk', 'lastUsedAt'] },
+      'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [TENANT_LEADING_KEYS] },
+    });
+    expect(
+      appStatements
+        .filter((x) => x !== update)
+        .flatMap((x) => [x.Action].flat())
+        .sort(),
+    ).toEqual([...READ_ACTIONS].sort());
     const servesAppKeys = (fn: string) => ROUTES.some((r) => r.auth === 'app' && handlersOf(fn).includes(r.handler));
     expect(roleActions(readId)).toEqual([...READ_ACTIONS].sort());
     expect(roleActions(writeId)).toEqual([...READ_ACTIONS, ...WRITE_ACTIONS].sort());
@@ -660,7 +791,9 @@ describe('least privilege', () => {
       expect(JSON.stringify(role.Properties.AssumeRolePolicyDocument)).toContain('aws:RequestTag/tenant');
     }
     for (const [name, id] of functionIds()) {
-      const dynamo = actionsOf(id).filter((a) => a.startsWith('dynamodb:') && !(name === 'stream' && streamReads.includes(a))).sort();
+      const dynamo = actionsOf(id)
+        .filter((a) => a.startsWith('dynamodb:') && !(name === 'stream' && streamReads.includes(a)))
+        .sort();
       const access = dataAccessOf(name);
       const background = (WORKFLOW_HANDLERS as readonly string[]).includes(name);
       // A background function whose writes are few and known writes with only those actions (infra/background-writes.ts; checked below).
@@ -669,7 +802,10 @@ describe('least privilege', () => {
       expect(dynamo, name).toEqual([...expected].sort());
       const assume = statementsOf(id).filter((st) => [st.Action].flat().includes('sts:AssumeRole'));
       if (background || access === 'none') expect(assume, name).toEqual([]);
-      else expect(JSON.stringify(assume[0]!.Resource), name).toContain(servesAppKeys(name) && access === 'read' ? appReadId : access === 'read' ? readId : writeId);
+      else
+        expect(JSON.stringify(assume[0]!.Resource), name).toContain(
+          servesAppKeys(name) && access === 'read' ? appReadId : access === 'read' ? readId : writeId,
+        );
       if (!servesAppKeys(name)) expect(JSON.stringify(assume), name).not.toContain(appReadId);
       const env = template.toJSON().Resources[id].Properties.Environment.Variables;
       expect(env.TENANT_DATA_ROLE_ARN === undefined, name).toBe(background || access === 'none');
@@ -685,14 +821,21 @@ describe('least privilege', () => {
     for (const id of functionIds().values()) {
       for (const s of statementsOf(id)) {
         // dynamodb:ListStreams (the stream consumer's event source mapping) has no resource-level permissions either.
-        if (s.Resource === '*') expect([s.Action].flat().every((a) => a.startsWith('xray:') || a === 'dynamodb:ListStreams'), JSON.stringify(s)).toBe(true);
+        if (s.Resource === '*')
+          expect(
+            [s.Action].flat().every((a) => a.startsWith('xray:') || a === 'dynamodb:ListStreams'),
+            JSON.stringify(s),
+          ).toBe(true);
       }
     }
   });
 
   it('grants exactly the DynamoDB actions the store adapter sends', () => {
     const dir = path.join(REPO_ROOT, 'functions', 'adapters', 'store');
-    const source = readdirSync(dir).filter((f) => f.endsWith('.ts')).map((f) => readFileSync(path.join(dir, f), 'utf8')).join('\n');
+    const source = readdirSync(dir)
+      .filter((f) => f.endsWith('.ts'))
+      .map((f) => readFileSync(path.join(dir, f), 'utf8'))
+      .join('\n');
     expect(source).toMatch(/new TransactWriteCommand\(/);
     const byCommand: Record<string, string[]> = {
       Get: ['dynamodb:GetItem'],
@@ -742,7 +885,10 @@ describe('cdk-nag', () => {
 
   it('acknowledges findings on the resources they are true of, never app- or stack-wide', () => {
     for (const scope of [app, stack]) {
-      expect(scope.node.metadata.filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY), scope.node.path || 'app').toEqual([]);
+      expect(
+        scope.node.metadata.filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY),
+        scope.node.path || 'app',
+      ).toEqual([]);
     }
   });
 
@@ -775,7 +921,9 @@ describe('cdk-nag acknowledgements say what is true of their resource', () => {
 
   it('acknowledges each policy\'s "*" statements (AwsSolutions-IAM5) with reasons naming every action they cover: the stream consumer\'s dynamodb:ListStreams is not "only X-Ray"', () => {
     const problems: string[] = [];
-    const policies = Object.entries(template.toJSON().Resources as Record<string, Resource>).filter(([, r]) => r.Type === 'AWS::IAM::Policy' || r.Type === 'AWS::IAM::ManagedPolicy');
+    const policies = Object.entries(template.toJSON().Resources as Record<string, Resource>).filter(
+      ([, r]) => r.Type === 'AWS::IAM::Policy' || r.Type === 'AWS::IAM::ManagedPolicy',
+    );
     let checked = 0;
     for (const [id, p] of policies) {
       const statements = p.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[];
@@ -792,7 +940,9 @@ describe('cdk-nag acknowledgements say what is true of their resource', () => {
     expect(checked).toBeGreaterThan(30);
     expect(problems).toEqual([]);
     const stream = Object.keys(template.findResources('AWS::IAM::Policy')).find((id) => id.startsWith('StreamFunctionServiceRoleDefaultPolicy'))!;
-    expect(reasonsFor(constructOf(stream), 'AwsSolutions-IAM5[Resource::*]')).toEqual([expect.stringContaining('dynamodb:ListStreams (the DynamoDB event source mapping')]);
+    expect(reasonsFor(constructOf(stream), 'AwsSolutions-IAM5[Resource::*]')).toEqual([
+      expect.stringContaining('dynamodb:ListStreams (the DynamoDB event source mapping'),
+    ]);
   });
 
   it('closes the cheap NIST 800-53 R5 gaps instead of acknowledging them: the checkpoint access-log bucket is versioned (a deleted log stays a noncurrent version)', () => {
@@ -825,15 +975,30 @@ describe('two Stageline stacks in one account', () => {
   const scopes = (resources: Record<string, Resource>) => {
     const of = (type: string) => Object.values(resources).filter((r) => r.Type === type);
     const statements = of('AWS::IAM::Policy').flatMap((p) => p.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[]);
-    const on = (service: string, match: string) => [...new Set(statements.filter((st) => [st.Action].flat().some((a) => a.startsWith(service))).flatMap((st) => [st.Resource].flat().map(flat)).filter((r) => r.includes(match)))];
-    const trust = of('AWS::IAM::Role').map((r) => JSON.stringify(r.Properties.AssumeRolePolicyDocument)).find((d) => d.includes('scheduler.amazonaws.com'))!;
+    const on = (service: string, match: string) => [
+      ...new Set(
+        statements
+          .filter((st) => [st.Action].flat().some((a) => a.startsWith(service)))
+          .flatMap((st) => [st.Resource].flat().map(flat))
+          .filter((r) => r.includes(match)),
+      ),
+    ];
+    const trust = of('AWS::IAM::Role')
+      .map((r) => JSON.stringify(r.Properties.AssumeRolePolicyDocument))
+      .find((d) => d.includes('scheduler.amazonaws.com'))!;
     return {
       bus: of('AWS::Events::EventBus').map((b) => b.Properties.Name as string),
       scheduleGroup: of('AWS::Scheduler::ScheduleGroup').map((g) => g.Properties.Name as string),
       schedules: on('scheduler:', ':schedule/'),
       schedulerTrust: [flat(JSON.parse(trust).Statement[0].Condition.ArnLike['aws:SourceArn'])],
       secrets: on('secretsmanager:', ':secret:'),
-      secretsPrefix: [...new Set(of('AWS::Lambda::Function').map((f) => f.Properties.Environment?.Variables?.SECRETS_PREFIX as string | undefined).filter((v): v is string => !!v))],
+      secretsPrefix: [
+        ...new Set(
+          of('AWS::Lambda::Function')
+            .map((f) => f.Properties.Environment?.Variables?.SECRETS_PREFIX as string | undefined)
+            .filter((v): v is string => !!v),
+        ),
+      ],
     };
   };
 
@@ -863,20 +1028,33 @@ describe('two Stageline stacks in one account', () => {
 describe('IAM hardening', () => {
   const all = () => template.toJSON().Resources as Record<string, Resource>;
   const policiesOfRole = (roleId: string) =>
-    Object.values(all()).filter((p) => (p.Type === 'AWS::IAM::Policy' || p.Type === 'AWS::IAM::ManagedPolicy') && (p.Properties.Roles as { Ref: string }[]).some((r) => r.Ref === roleId));
-  const roleStatements = (roleId: string) => policiesOfRole(roleId).flatMap((p) => p.Properties.PolicyDocument.Statement as { Effect: string; Action: string | string[]; Resource: unknown; Condition?: Record<string, any> }[]);
+    Object.values(all()).filter(
+      (p) => (p.Type === 'AWS::IAM::Policy' || p.Type === 'AWS::IAM::ManagedPolicy') && (p.Properties.Roles as { Ref: string }[]).some((r) => r.Ref === roleId),
+    );
+  const roleStatements = (roleId: string) =>
+    policiesOfRole(roleId).flatMap(
+      (p) => p.Properties.PolicyDocument.Statement as { Effect: string; Action: string | string[]; Resource: unknown; Condition?: Record<string, any> }[],
+    );
 
   it('lets only the execution roles of the API functions that assume a tenant-fenced role assume it, named by their ARNs (and tagged stageline-api, with a tenant session tag); no cycle', () => {
     const tenantRoles = Object.keys(all()).filter((id) => /^Tenant(Read|Write|AppRead)Role[0-9A-F]{8}$/.test(id));
     expect(tenantRoles).toHaveLength(3);
     for (const id of tenantRoles) {
-      const trust = all()[id]!.Properties.AssumeRolePolicyDocument.Statement as { Principal: { AWS: unknown }; Action: string[]; Condition: Record<string, any> }[];
+      const trust = all()[id]!.Properties.AssumeRolePolicyDocument.Statement as {
+        Principal: { AWS: unknown };
+        Action: string[];
+        Condition: Record<string, any>;
+      }[];
       expect(trust, id).toHaveLength(1);
       // Whose policies let them assume it: exactly the roles the trust names.
       const assumers = Object.entries(all())
         .filter(([, r]) => r.Type === 'AWS::IAM::Role')
         .map(([roleId]) => roleId)
-        .filter((roleId) => roleStatements(roleId).some((st) => [st.Action].flat().includes('sts:AssumeRole') && JSON.stringify(st.Resource) === JSON.stringify({ 'Fn::GetAtt': [id, 'Arn'] })));
+        .filter((roleId) =>
+          roleStatements(roleId).some(
+            (st) => [st.Action].flat().includes('sts:AssumeRole') && JSON.stringify(st.Resource) === JSON.stringify({ 'Fn::GetAtt': [id, 'Arn'] }),
+          ),
+        );
       expect(assumers.length, id).toBeGreaterThan(0);
       expect([trust[0]!.Principal.AWS].flat(), id).toEqual(expect.arrayContaining(assumers.map((r) => ({ 'Fn::GetAtt': [r, 'Arn'] }))));
       expect([trust[0]!.Principal.AWS].flat(), id).toHaveLength(assumers.length);
@@ -921,21 +1099,31 @@ describe('IAM hardening', () => {
       const roleId = all()[functionIds().get(name)!]!.Properties.Role['Fn::GetAtt'][0];
       const granted = roleStatements(roleId)
         .filter((st) => [st.Action].flat().some((a) => writes.has(a)))
-        .map((st) => ({ actions: [st.Action].flat().sort(), partitions: [st.Condition?.['ForAllValues:StringLike']?.['dynamodb:LeadingKeys'] ?? []].flat().sort() as string[] }));
+        .map((st) => ({
+          actions: [st.Action].flat().sort(),
+          partitions: [st.Condition?.['ForAllValues:StringLike']?.['dynamodb:LeadingKeys'] ?? []].flat().sort() as string[],
+        }));
       const byJson = (x: unknown, y: unknown) => JSON.stringify(x).localeCompare(JSON.stringify(y));
-      expect(granted.sort(byJson), name).toEqual(NARROW_WRITES[name]!.map((w) => ({ actions: [...w.actions].sort(), partitions: [...w.partitions].sort() })).sort(byJson));
+      expect(granted.sort(byJson), name).toEqual(
+        NARROW_WRITES[name]!.map((w) => ({ actions: [...w.actions].sort(), partitions: [...w.partitions].sort() })).sort(byJson),
+      );
       for (const g of granted) {
         expect(g.partitions.length, name).toBeGreaterThan(0);
         for (const p of g.partitions) expect(p, name).toMatch(/^T#\*#[A-Z]+/);
       }
-      expect(granted.flatMap((g) => g.actions), name).not.toContain('dynamodb:BatchWriteItem');
+      expect(
+        granted.flatMap((g) => g.actions),
+        name,
+      ).not.toContain('dynamodb:BatchWriteItem');
     }
   });
 
   it('lets only the roles of functions whose bundle seals or unseals read the secrets key (the key sealing webhook and Slack secrets in the table)', () => {
     const [keyId] = Object.entries(template.findResources('AWS::SecretsManager::Secret')).find(([id]) => id.startsWith('SecretsKey'))!;
     const reads = (st: { Effect: string; Action: string | string[]; Resource: unknown }) =>
-      st.Effect === 'Allow' && [st.Action].flat().some((a) => /^(secretsmanager:(GetSecretValue|\*)|\*)$/.test(a)) && [st.Resource].flat().some((r) => r === '*' || JSON.stringify(r).includes(`"${keyId}"`));
+      st.Effect === 'Allow' &&
+      [st.Action].flat().some((a) => /^(secretsmanager:(GetSecretValue|\*)|\*)$/.test(a)) &&
+      [st.Resource].flat().some((r) => r === '*' || JSON.stringify(r).includes(`"${keyId}"`));
     const readers = Object.entries(all())
       .filter(([, r]) => r.Type === 'AWS::IAM::Role')
       .map(([roleId]) => roleId)
@@ -943,16 +1131,26 @@ describe('IAM hardening', () => {
       .sort();
     // The modules that seal or unseal with the box (functions/adapters/secret-box.ts): the environments' and notification
     // settings' store areas, the review page's nonces.
-    const source = (dir: string): string[] => readdirSync(path.join(REPO_ROOT, dir), { recursive: true }).map(String).filter((f) => f.endsWith('.ts')).map((f) => path.join(dir, f));
+    const source = (dir: string): string[] =>
+      readdirSync(path.join(REPO_ROOT, dir), { recursive: true })
+        .map(String)
+        .filter((f) => f.endsWith('.ts'))
+        .map((f) => path.join(dir, f));
     const sealers = source('functions').filter((f) => /\bbox\.(seal|open)\(/.test(readFileSync(path.join(REPO_ROOT, f), 'utf8')));
     expect(sealers.sort()).toEqual(['functions/adapters/store/environments.ts', 'functions/adapters/store/notifications.ts', 'functions/review/guard.ts']);
     const roleOf = (name: string) => all()[functionIds().get(name)!]!.Properties.Role['Fn::GetAtt'][0] as string;
     const sealing = FUNCTIONS.filter((name) => sealers.some((m) => bundleFunction(name, { traceSdk: false, reuseAny: true }).modules.has(m)));
     const byRole = new Map<string, string[]>();
     for (const name of FUNCTIONS) byRole.set(roleOf(name), [...(byRole.get(roleOf(name)) ?? []), name]);
-    console.log(`roles that may read the secrets key ${keyId}:\n${readers.map((r) => `  ${r}: ${(byRole.get(r) ?? ['(no function)']).join(', ')}`).join('\n')}`);
+    console.log(
+      `roles that may read the secrets key ${keyId}:\n${readers.map((r) => `  ${r}: ${(byRole.get(r) ?? ['(no function)']).join(', ')}`).join('\n')}`,
+    );
     // Every reader is a function role, and every function on it seals or unseals; every sealing function can read it.
-    for (const r of readers) expect(byRole.get(r)?.every((name) => sealing.includes(name)), r).toBe(true);
+    for (const r of readers)
+      expect(
+        byRole.get(r)?.every((name) => sealing.includes(name)),
+        r,
+      ).toBe(true);
     expect([...new Set(sealing.map(roleOf))].sort()).toEqual(readers);
     expect(readers.some((r) => /^Tenant|^SchedulerRole|^ApiInvokeRole|^PromotionStateMachine/.test(r))).toBe(false);
   });
@@ -984,12 +1182,15 @@ describe('context', () => {
     expect(byName('notifier').Properties.ReservedConcurrentExecutions).toBe(5);
     expect(byName('health').Properties.ReservedConcurrentExecutions).toBeUndefined();
     expect(byName('promotion-step').Properties.ReservedConcurrentExecutions).toBeUndefined();
-    for (const f of Object.values(template.findResources('AWS::Lambda::Function')) as Resource[]) expect(f.Properties.ReservedConcurrentExecutions).toBeUndefined();
+    for (const f of Object.values(template.findResources('AWS::Lambda::Function')) as Resource[])
+      expect(f.Properties.ReservedConcurrentExecutions).toBeUndefined();
     expect(() => unbundled({ reservedConcurrency: '{"everything":5}' })).toThrow(/reservedConcurrency/);
   });
 
   it('fails the synth when the reservations would leave less than 100 of the account pool unreserved (api is per API function)', () => {
-    expect(() => unbundled({ reservedConcurrency: '{"api":20,"stream":2,"notifier":5}' })).toThrow(/reserves \d+ executions in all \(20 for each of the \d+ API functions/);
+    expect(() => unbundled({ reservedConcurrency: '{"api":20,"stream":2,"notifier":5}' })).toThrow(
+      /reserves \d+ executions in all \(20 for each of the \d+ API functions/,
+    );
     // The documented example fits a default account (1,000).
     expect(() => unbundled({ reservedConcurrency: '{"api":5,"stream":2,"notifier":5,"promotion-step":10}' })).not.toThrow();
     expect(() => unbundled({ reservedConcurrency: '{"api":20,"stream":2,"notifier":5}', accountConcurrency: '5000' })).not.toThrow();
@@ -1051,7 +1252,11 @@ describe('the audit anchor tick', () => {
     const tick = rules.filter((r) => r.Properties.ScheduleExpression === 'rate(1 minute)');
     expect(tick).toHaveLength(1);
     expect(tick[0]!.Properties.Targets).toHaveLength(1);
-    expect(tick[0]!.Properties.Targets[0]).toMatchObject({ Arn: { 'Fn::GetAtt': [functionIds().get('stream'), 'Arn'] }, Input: JSON.stringify({ anchorTick: true }), DeadLetterConfig: { Arn: expect.anything() } });
+    expect(tick[0]!.Properties.Targets[0]).toMatchObject({
+      Arn: { 'Fn::GetAtt': [functionIds().get('stream'), 'Arn'] },
+      Input: JSON.stringify({ anchorTick: true }),
+      DeadLetterConfig: { Arn: expect.anything() },
+    });
     const configs = Object.values(template.findResources('AWS::Lambda::EventInvokeConfig')) as Resource[];
     const own = configs.find((c) => JSON.stringify(c.Properties.FunctionName).includes(functionIds().get('stream')!));
     expect(own?.Properties.DestinationConfig?.OnFailure?.Destination).toBeDefined();
@@ -1063,10 +1268,21 @@ describe('monitors and discovery (default bus)', () => {
     const rules = Object.values(template.findResources('AWS::Events::Rule')) as Resource[];
     const alarm = rules.find((r) => JSON.stringify(r.Properties.EventPattern ?? null).includes('CloudWatch Alarm State Change'))!;
     expect(alarm.Properties.EventBusName).toBe('default');
-    expect(alarm.Properties.EventPattern).toEqual({ source: ['aws.cloudwatch'], 'detail-type': ['CloudWatch Alarm State Change'], detail: { state: { value: ['ALARM'] } } });
-    expect(alarm.Properties.Targets[0]).toMatchObject({ Arn: { 'Fn::GetAtt': [functionIds().get('alarm-state'), 'Arn'] }, DeadLetterConfig: { Arn: expect.anything() } });
+    expect(alarm.Properties.EventPattern).toEqual({
+      source: ['aws.cloudwatch'],
+      'detail-type': ['CloudWatch Alarm State Change'],
+      detail: { state: { value: ['ALARM'] } },
+    });
+    expect(alarm.Properties.Targets[0]).toMatchObject({
+      Arn: { 'Fn::GetAtt': [functionIds().get('alarm-state'), 'Arn'] },
+      DeadLetterConfig: { Arn: expect.anything() },
+    });
     const ecr = rules.find((r) => JSON.stringify(r.Properties.EventPattern ?? null).includes('ECR Image Action'))!;
-    expect(ecr.Properties.EventPattern).toEqual({ source: ['aws.ecr'], 'detail-type': ['ECR Image Action'], detail: { 'action-type': ['PUSH'], result: ['SUCCESS'] } });
+    expect(ecr.Properties.EventPattern).toEqual({
+      source: ['aws.ecr'],
+      'detail-type': ['ECR Image Action'],
+      detail: { 'action-type': ['PUSH'], result: ['SUCCESS'] },
+    });
     expect(ecr.Properties.EventBusName).toBe('default');
     expect(ecr.Properties.Targets[0]).toMatchObject({ Arn: { 'Fn::GetAtt': [functionIds().get('registry-push'), 'Arn'] } });
     for (const [name, id] of functionIds()) {

@@ -27,7 +27,10 @@ describe('approve: DynamoDB requests', () => {
     const u = await t.users(tenant);
     await makeLine(t, u.admin);
     await t.call('POST', '/api/v1/environments/dev/configs', { token: u.deployer, body: { key: 'query.timeout', value: '180s' } });
-    const rule = await t.call('POST', '/api/v1/promotions/rules', { token: u.admin, body: { name: 'two', sourceEnvironment: 'dev', targetEnvironment: 'staging', requiredApprovers: 2 } });
+    const rule = await t.call('POST', '/api/v1/promotions/rules', {
+      token: u.admin,
+      body: { name: 'two', sourceEnvironment: 'dev', targetEnvironment: 'staging', requiredApprovers: 2 },
+    });
     expect(rule.status, JSON.stringify(rule.body)).toBe(201);
     const r = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'dev', targetEnvironment: 'staging' } });
     expect(r.status, JSON.stringify(r.body)).toBe(201);
@@ -52,7 +55,14 @@ describe('approve: DynamoDB requests', () => {
       for (const k of Object.keys(calls)) delete calls[k];
       return out;
     };
-    const approver = (n: string): Principal => ({ tenant, id: `${n}-${tenant}`, name: `${n}@${tenant}.test`, roles: ['approver'], groups: ['approver'], kind: 'user' });
+    const approver = (n: string): Principal => ({
+      tenant,
+      id: `${n}-${tenant}`,
+      name: `${n}@${tenant}.test`,
+      roles: ['approver'],
+      groups: ['approver'],
+      kind: 'user',
+    });
 
     take();
     const first = await approvePromotion(deps, { principal: approver('approver') }, r.body.id, 'one');

@@ -20,24 +20,38 @@ async function setup() {
 describe('artifact promotions', () => {
   it('publishes into the first environment and promotes the same digest onward', async () => {
     const { u } = await setup();
-    const pub = await t.call('POST', '/api/v1/artifacts/platform/versions', { token: u.deployer, body: { version: 'v1.2.3', digest: digest('a'), sourceCommit: 'abc1234', gitBranch: 'main' } });
+    const pub = await t.call('POST', '/api/v1/artifacts/platform/versions', {
+      token: u.deployer,
+      body: { version: 'v1.2.3', digest: digest('a'), sourceCommit: 'abc1234', gitBranch: 'main' },
+    });
     expect(pub.status).toBe(201);
     expect(pub.body).toMatchObject({ environment: 'dev', created: true });
     const same = await t.call('POST', '/api/v1/artifacts/platform/versions', { token: u.deployer, body: { version: 'v1.2.3', digest: digest('a') } });
     expect(same.body.created).toBe(false);
     const clash = await t.call('POST', '/api/v1/artifacts/platform/versions', { token: u.deployer, body: { version: 'v1.2.3', digest: digest('b') } });
     expect(clash.status).toBe(409);
-    expect((await t.call('POST', '/api/v1/artifacts/platform/versions', { token: u.deployer, body: { version: '1.2', digest: 'md5:x' } })).body.error.issues).toHaveLength(2);
+    expect(
+      (await t.call('POST', '/api/v1/artifacts/platform/versions', { token: u.deployer, body: { version: '1.2', digest: 'md5:x' } })).body.error.issues,
+    ).toHaveLength(2);
 
-    const r = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'dev', targetEnvironment: 'staging', artifact: 'platform', version: 'v1.2.3' } });
+    const r = await t.call('POST', '/api/v1/promotions', {
+      token: u.deployer,
+      body: { sourceEnvironment: 'dev', targetEnvironment: 'staging', artifact: 'platform', version: 'v1.2.3' },
+    });
     expect(r.status, JSON.stringify(r.body)).toBe(201);
     expect(r.body.releaseDigest).toBe(digest('a'));
     const done = await waitFor(t, u.viewer, r.body.id, ['COMPLETED', 'FAILED', 'VALIDATION_FAILED']);
     expect(done.status).toBe('COMPLETED');
     expect(done.result).toMatchObject({ digest: digest('a'), previous: { digest: null } });
-    const twice = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'dev', targetEnvironment: 'staging', artifact: 'platform', version: 'v1.2.3' } });
+    const twice = await t.call('POST', '/api/v1/promotions', {
+      token: u.deployer,
+      body: { sourceEnvironment: 'dev', targetEnvironment: 'staging', artifact: 'platform', version: 'v1.2.3' },
+    });
     expect(twice.status).toBe(422);
-    const notThere = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'dev', targetEnvironment: 'staging', artifact: 'platform', version: 'v9.9.9' } });
+    const notThere = await t.call('POST', '/api/v1/promotions', {
+      token: u.deployer,
+      body: { sourceEnvironment: 'dev', targetEnvironment: 'staging', artifact: 'platform', version: 'v9.9.9' },
+    });
     expect(notThere.status).toBe(404);
     const list = await t.call('GET', '/api/v1/promotions?subject=platform', { token: u.viewer });
     expect(list.body.items.map((p: any) => p.id)).toEqual([r.body.id]);
@@ -54,18 +68,32 @@ describe('artifact promotions', () => {
         target_environment: 'staging',
         requires_approval: false,
         auto_promote: true,
-        conditions: { all: [{ field: 'tests.pass_rate', op: 'gte', value: 100 }, { any: [{ field: 'metrics.error_rate', op: 'lte', value: 0.01 }, { field: 'metrics.error_rate', op: 'exists', value: false }] }] },
+        conditions: {
+          all: [
+            { field: 'tests.pass_rate', op: 'gte', value: 100 },
+            {
+              any: [
+                { field: 'metrics.error_rate', op: 'lte', value: 0.01 },
+                { field: 'metrics.error_rate', op: 'exists', value: false },
+              ],
+            },
+          ],
+        },
       },
     });
     expect(rule.status, JSON.stringify(rule.body)).toBe(201);
-    const check = () => t.call('POST', '/api/v1/promotions/auto-check', { token: u.deployer, body: { sourceEnvironment: 'dev', artifact: 'platform', version: 'v2.0.0' } });
+    const check = () =>
+      t.call('POST', '/api/v1/promotions/auto-check', { token: u.deployer, body: { sourceEnvironment: 'dev', artifact: 'platform', version: 'v2.0.0' } });
     const none = await check();
     expect(none.body.checks).toEqual([{ ruleId: rule.body.id, targetEnvironment: 'staging', eligible: false, reasons: ['tests.pass_rate gte 100'] }]);
 
     // Paused target: the evidence that makes the release eligible promotes nothing.
     const staging = await t.call('GET', '/api/v1/environments/staging', { token: u.admin });
     await t.call('PATCH', '/api/v1/environments/staging', { token: u.admin, body: { version: staging.body.version, autoPromotionPaused: true } });
-    await t.call('POST', '/api/v1/artifacts/platform/versions/v2.0.0/evidence', { token: u.deployer, body: { type: 'test_results', payload: { passed: 10, failed: 0 } } });
+    await t.call('POST', '/api/v1/artifacts/platform/versions/v2.0.0/evidence', {
+      token: u.deployer,
+      body: { type: 'test_results', payload: { passed: 10, failed: 0 } },
+    });
     expect((await check()).body.checks[0]).toMatchObject({ eligible: false, reasons: ["auto-promotion into 'staging' is paused"] });
     await t.call('PATCH', '/api/v1/environments/staging', { token: u.admin, body: { version: staging.body.version + 1, autoPromotionPaused: false } });
 
@@ -80,11 +108,19 @@ describe('artifact promotions', () => {
 
   it('rules: full CRUD with optimistic locking and validated conditions', async () => {
     const { u } = await setup();
-    const bad = await t.call('POST', '/api/v1/promotions/rules', { token: u.admin, body: { name: 'x', sourceEnvironment: 'dev', targetEnvironment: 'staging', conditions: { all: [{ field: 'a', op: 'near', value: 1 }] } } });
+    const bad = await t.call('POST', '/api/v1/promotions/rules', {
+      token: u.admin,
+      body: { name: 'x', sourceEnvironment: 'dev', targetEnvironment: 'staging', conditions: { all: [{ field: 'a', op: 'near', value: 1 }] } },
+    });
     expect(bad.status).toBe(400);
-    const r = await t.call('POST', '/api/v1/promotions/rules', { token: u.admin, body: { name: 'prod gate', sourceEnvironment: 'staging', targetEnvironment: 'production', requiredApprovers: 2 } });
+    const r = await t.call('POST', '/api/v1/promotions/rules', {
+      token: u.admin,
+      body: { name: 'prod gate', sourceEnvironment: 'staging', targetEnvironment: 'production', requiredApprovers: 2 },
+    });
     expect(r.body).toMatchObject({ requiresApproval: true, requiredApprovers: 2, approverGroups: ['approver', 'admin'], version: 1, status: 'active' });
-    expect((await t.call('PUT', `/api/v1/promotions/rules/${r.body.id}`, { token: u.admin, body: { version: 1, required_approvers: 3 } })).body.requiredApprovers).toBe(3);
+    expect(
+      (await t.call('PUT', `/api/v1/promotions/rules/${r.body.id}`, { token: u.admin, body: { version: 1, required_approvers: 3 } })).body.requiredApprovers,
+    ).toBe(3);
     expect((await t.call('PUT', `/api/v1/promotions/rules/${r.body.id}`, { token: u.admin, body: { version: 1, requiredApprovers: 4 } })).status).toBe(409);
     expect((await t.call('PUT', `/api/v1/promotions/rules/${r.body.id}`, { token: u.deployer, body: { version: 2 } })).status).toBe(403);
     expect((await t.call('GET', `/api/v1/approval-policies/${r.body.id}`, { token: u.viewer })).body.requiredApprovers).toBe(3);
@@ -99,21 +135,38 @@ describe('tags and version pinning', () => {
     await t.call('POST', '/api/v1/artifacts/web/versions', { token: u.deployer, body: { version: 'v1.2.3', digest: digest('1') } });
     await t.call('POST', '/api/v1/artifacts/web/versions', { token: u.deployer, body: { version: 'v1.3.0', digest: digest('2') } });
     expect((await t.call('GET', '/api/v1/artifacts/web/tags/latest-dev', { token: u.viewer })).body).toMatchObject({ version: 'v1.3.0', mutable: true });
-    expect((await t.call('GET', '/api/v1/artifacts/web/tags/v1.2.3-dev', { token: u.viewer })).body).toMatchObject({ version: 'v1.2.3', digest: digest('1'), mutable: false });
-    const r = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'dev', targetEnvironment: 'staging', artifact: 'web', version: 'v1.3.0' } });
+    expect((await t.call('GET', '/api/v1/artifacts/web/tags/v1.2.3-dev', { token: u.viewer })).body).toMatchObject({
+      version: 'v1.2.3',
+      digest: digest('1'),
+      mutable: false,
+    });
+    const r = await t.call('POST', '/api/v1/promotions', {
+      token: u.deployer,
+      body: { sourceEnvironment: 'dev', targetEnvironment: 'staging', artifact: 'web', version: 'v1.3.0' },
+    });
     await waitFor(t, u.viewer, r.body.id, ['COMPLETED']);
     expect((await t.call('GET', '/api/v1/artifacts/web/tags/v1.3.0-staging', { token: u.viewer })).body.digest).toBe(digest('2'));
     expect((await t.call('GET', '/api/v1/artifacts/web/tags/latest-staging', { token: u.viewer })).body.version).toBe('v1.3.0');
     expect((await t.call('GET', '/api/v1/artifacts/web/tags/v9-staging', { token: u.viewer })).status).toBe(404);
     const inDev = await t.call('GET', '/api/v1/artifacts/web/versions?environment=dev', { token: u.viewer });
-    expect(inDev.body).toMatchObject({ latest: { version: 'v1.3.0' }, versions: [{ version: 'v1.3.0', current: true }, { version: 'v1.2.3', current: false }] });
+    expect(inDev.body).toMatchObject({
+      latest: { version: 'v1.3.0' },
+      versions: [
+        { version: 'v1.3.0', current: true },
+        { version: 'v1.2.3', current: false },
+      ],
+    });
     const all = await t.call('GET', '/api/v1/artifacts/web/versions', { token: u.viewer });
     expect(all.body.versions.map((v: any) => v.version)).toEqual(['v1.3.0', 'v1.2.3']);
   });
 
   it('resolves exact pins, ranges, carets and mutable tags (with a warning)', async () => {
     const { u } = await setup();
-    for (const [v, c] of [['v1.2.3', '1'], ['v1.3.0', '2'], ['v2.0.0', '3']] as const) {
+    for (const [v, c] of [
+      ['v1.2.3', '1'],
+      ['v1.3.0', '2'],
+      ['v2.0.0', '3'],
+    ] as const) {
       await t.call('POST', '/api/v1/artifacts/core/versions', { token: u.deployer, body: { version: v, digest: digest(c) } });
     }
     const resolve = (constraint: string, env = '') =>
@@ -126,7 +179,10 @@ describe('tags and version pinning', () => {
     expect(tag.body.warning).toContain('mutable');
     expect((await resolve('^1.0.0', 'staging')).status).toBe(404);
     expect((await resolve('not a range!')).status).toBe(400);
-    const put = await t.call('PUT', '/api/v1/artifacts/core/consumers/orders-pipeline', { token: u.deployer, body: { constraint: '>=1.2.0, <2.0.0', environment: 'production' } });
+    const put = await t.call('PUT', '/api/v1/artifacts/core/consumers/orders-pipeline', {
+      token: u.deployer,
+      body: { constraint: '>=1.2.0, <2.0.0', environment: 'production' },
+    });
     expect(put.body).toMatchObject({ name: 'orders-pipeline', kind: 'range' });
     expect((await t.call('PUT', '/api/v1/artifacts/core/consumers/bad', { token: u.deployer, body: { constraint: '~~' } })).status).toBe(400);
     expect((await t.call('GET', '/api/v1/artifacts/core/consumers', { token: u.viewer })).body.items).toHaveLength(1);
@@ -139,7 +195,10 @@ describe('one promotion per target at a time', () => {
     await t.call('POST', '/api/v1/environments/dev/configs', { token: u.deployer, body: { key: 'a', value: 1 } });
     const staging = await t.call('GET', '/api/v1/environments/staging', { token: u.admin });
     await t.call('PATCH', '/api/v1/environments/staging', { token: u.admin, body: { version: staging.body.version, concurrency: 'reject' } });
-    const first = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'dev', targetEnvironment: 'staging', trigger: 'manual' } });
+    const first = await t.call('POST', '/api/v1/promotions', {
+      token: u.deployer,
+      body: { sourceEnvironment: 'dev', targetEnvironment: 'staging', trigger: 'manual' },
+    });
     await waitFor(t, u.viewer, first.body.id, ['APPROVED']);
     await t.call('POST', '/api/v1/environments/dev/configs', { token: u.deployer, body: { key: 'b', value: 2 } });
     const second = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'dev', targetEnvironment: 'staging' } });
@@ -153,7 +212,8 @@ describe('one promotion per target at a time', () => {
     expect((await waitFor(t, u.viewer, third.body.id, ['COMPLETED', 'FAILED'])).status).toBe('COMPLETED');
     // Events are published right after the state change commits, so they may trail the status by a moment.
     await t.stack.stream.idle();
-    const events = () => t.stack.bus.published.filter((e) => [first.body.id, third.body.id].includes(e.detail.promotionId as string)).map((e) => e['detail-type']);
+    const events = () =>
+      t.stack.bus.published.filter((e) => [first.body.id, third.body.id].includes(e.detail.promotionId as string)).map((e) => e['detail-type']);
     await expect.poll(events).toEqual(expect.arrayContaining(['Promotion Requested', 'Promotion Cancelled', 'Promotion Completed']));
   });
 });

@@ -36,7 +36,15 @@ describe('audit trail', () => {
       'environment.create',
     ]);
     const create = r.body.items.find((e: any) => e.action === 'config.create');
-    expect(create).toMatchObject({ actorName: expect.stringContaining('deployer@'), entityType: 'config', entityId: 'dev/a', reason: 'first value', before: expect.stringMatching(/^sha256:/), after: expect.stringMatching(/^sha256:/), id: expect.any(String) });
+    expect(create).toMatchObject({
+      actorName: expect.stringContaining('deployer@'),
+      entityType: 'config',
+      entityId: 'dev/a',
+      reason: 'first value',
+      before: expect.stringMatching(/^sha256:/),
+      after: expect.stringMatching(/^sha256:/),
+      id: expect.any(String),
+    });
     expect(create.before).not.toBe(create.after);
     const ids = r.body.items.map((e: any) => `${e.at}#${e.id}`);
     expect(new Set(ids).size).toBe(7);
@@ -79,7 +87,15 @@ describe('audit trail', () => {
 
   const db = () => localClient(t.stack.dynamo.endpoint);
   const entries = async (tenant: string) =>
-    (await db().send(new QueryCommand({ TableName: t.stack.tableName, KeyConditionExpression: 'pk = :pk AND begins_with(sk, :e)', ExpressionAttributeValues: { ':pk': { S: keys.auditEntries(tenant).pk }, ':e': { S: 'E#' } } }))).Items!;
+    (
+      await db().send(
+        new QueryCommand({
+          TableName: t.stack.tableName,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :e)',
+          ExpressionAttributeValues: { ':pk': { S: keys.auditEntries(tenant).pk }, ':e': { S: 'E#' } },
+        }),
+      )
+    ).Items!;
   const verify = async (token: string) => (await t.call('GET', '/api/v1/audit/verify', { token })).body;
   const exportedSeqs = async (token: string) => {
     const r = await t.call('GET', '/api/v1/audit/export', { token });
@@ -87,13 +103,24 @@ describe('audit trail', () => {
     const { verifyExport } = await import('../../domain/audit/export.ts');
     const key = (await t.call('GET', '/api/v1/audit/public-key', { token })).body.publicKeyPem;
     expect(verifyExport(String(r.body), key)).toMatchObject({ ok: true, problems: [] });
-    return String(r.body).trimEnd().split('\n').map((l) => JSON.parse(l)).filter((l) => l.type === 'entry').map((l) => l.seq);
+    return String(r.body)
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+      .filter((l) => l.type === 'entry')
+      .map((l) => l.seq);
   };
 
   it('links every entry off the write path, anchored by signed checkpoints outside the table', async () => {
     const { u } = await activity();
     await t.stack.stream.idle();
-    expect(await verify(u.viewer)).toMatchObject({ ok: true, checked: 7, headSeq: 7, pending: 0, checkpoints: { count: expect.any(Number), latestSeq: 7, forged: 0 } });
+    expect(await verify(u.viewer)).toMatchObject({
+      ok: true,
+      checked: 7,
+      headSeq: 7,
+      pending: 0,
+      checkpoints: { count: expect.any(Number), latestSeq: 7, forged: 0 },
+    });
   });
 
   it('reports entries not linked yet as pending, never as broken', async () => {
@@ -114,7 +141,14 @@ describe('audit trail', () => {
     const { tenant, u } = await activity();
     await t.stack.stream.idle();
     const third = (await entries(tenant))[2]!;
-    await db().send(new UpdateItemCommand({ TableName: t.stack.tableName, Key: { pk: third.pk!, sk: third.sk! }, UpdateExpression: 'SET actorName = :m', ExpressionAttributeValues: { ':m': { S: 'mallory@evil.example' } } }));
+    await db().send(
+      new UpdateItemCommand({
+        TableName: t.stack.tableName,
+        Key: { pk: third.pk!, sk: third.sk! },
+        UpdateExpression: 'SET actorName = :m',
+        ExpressionAttributeValues: { ':m': { S: 'mallory@evil.example' } },
+      }),
+    );
     expect(await verify(u.viewer)).toMatchObject({ ok: false, firstBroken: { reason: expect.stringContaining('altered') } });
 
     const { tenant: t2, u: u2 } = await activity();
@@ -127,7 +161,14 @@ describe('audit trail', () => {
     const { tenant: t3, u: u3 } = await activity();
     await t.stack.stream.idle();
     const first = (await entries(t3))[0]!;
-    await db().send(new UpdateItemCommand({ TableName: t.stack.tableName, Key: { pk: first.pk!, sk: first.sk! }, UpdateExpression: 'SET gsi2pk = :m', ExpressionAttributeValues: { ':m': { S: `T#${t3}#AUDIT#A#nobody` } } }));
+    await db().send(
+      new UpdateItemCommand({
+        TableName: t.stack.tableName,
+        Key: { pk: first.pk!, sk: first.sk! },
+        UpdateExpression: 'SET gsi2pk = :m',
+        ExpressionAttributeValues: { ':m': { S: `T#${t3}#AUDIT#A#nobody` } },
+      }),
+    );
     expect(await verify(u3.viewer)).toMatchObject({ ok: false, firstBroken: { reason: expect.stringContaining('re-indexed') } });
   });
 
@@ -139,17 +180,30 @@ describe('audit trail', () => {
     const store = new DynamoStore(doc, t.stack.tableName);
     // Forge entry 5, then re-link 5..7 with consistent hashes and move the head: the chain alone verifies again.
     const links = (await store.readChainLinks(tenant, 100)).items;
-    const stored = await store.getAuditEntries(tenant, links.map((l) => l.entry));
+    const stored = await store.getAuditEntries(
+      tenant,
+      links.map((l) => l.entry),
+    );
     const victim = stored.get(links[4]!.entry)!.entry;
     const forged = { ...victim, actorName: 'mallory@evil.example' };
     const { linkEntries } = await import('../../domain/audit/audit.ts');
     const relinked = linkEntries({ seq: 4, hash: links[3]!.hash }, [forged, ...links.slice(5).map((l) => stored.get(l.entry)!.entry)], new Date());
     const { PutCommand, DeleteCommand } = await import('@aws-sdk/lib-dynamodb');
     const victimItem = (await entries(tenant)).find((i) => i.sk!.S === `E#${links[4]!.entry}`)!;
-    await db().send(new UpdateItemCommand({ TableName: t.stack.tableName, Key: { pk: victimItem.pk!, sk: victimItem.sk! }, UpdateExpression: 'SET actorName = :m, gsi2pk = :g', ExpressionAttributeValues: { ':m': { S: forged.actorName }, ':g': { S: keys.auditByActor(tenant, forged.actorName) } } }));
-    for (const l of relinked.links) await doc.send(new PutCommand({ TableName: t.stack.tableName, Item: { ...keys.chainLink(tenant, l.seq), entity: 'ChainLink', ...l } }));
+    await db().send(
+      new UpdateItemCommand({
+        TableName: t.stack.tableName,
+        Key: { pk: victimItem.pk!, sk: victimItem.sk! },
+        UpdateExpression: 'SET actorName = :m, gsi2pk = :g',
+        ExpressionAttributeValues: { ':m': { S: forged.actorName }, ':g': { S: keys.auditByActor(tenant, forged.actorName) } },
+      }),
+    );
+    for (const l of relinked.links)
+      await doc.send(new PutCommand({ TableName: t.stack.tableName, Item: { ...keys.chainLink(tenant, l.seq), entity: 'ChainLink', ...l } }));
     const head = (await store.chainHead(tenant))!;
-    await doc.send(new PutCommand({ TableName: t.stack.tableName, Item: { ...keys.chainHead(tenant), entity: 'ChainHead', ...head, hash: relinked.head.hash } }));
+    await doc.send(
+      new PutCommand({ TableName: t.stack.tableName, Item: { ...keys.chainHead(tenant), entity: 'ChainHead', ...head, hash: relinked.head.hash } }),
+    );
     expect(await verify(u.viewer)).toMatchObject({ ok: false, firstBroken: { reason: expect.stringContaining('signed checkpoint') } });
 
     // The consumer refuses to extend a head that does not extend its newest signed checkpoint (it would
@@ -188,10 +242,14 @@ describe('audit trail', () => {
       await t.call('POST', '/api/v1/environments/dev/configs', { token: u.deployer, body: { key: 'interrupted', value: 1 } });
       const [first] = await newest(tenant, 1);
       // The consumer dies after the head write, before the links and markers are written.
-      const crashing = Object.assign(Object.create(d.store), { writeLinks: async () => { throw new Error('consumer crashed'); } });
+      const crashing = Object.assign(Object.create(d.store), {
+        writeLinks: async () => {
+          throw new Error('consumer crashed');
+        },
+      });
       await expect(linkAuditEntries({ ...d, store: crashing }, tenant, [first!])).rejects.toThrow('consumer crashed');
       expect(await linkCount(tenant)).toBe(7);
-      expect((await d.store.chainHead(tenant))).toMatchObject({ seq: 8, pending: [{ seq: 8, entry: `${first!.at}#${first!.id}` }] });
+      expect(await d.store.chainHead(tenant)).toMatchObject({ seq: 8, pending: [{ seq: 8, entry: `${first!.at}#${first!.id}` }] });
       expect(await verify(u.viewer)).toMatchObject({ ok: true, checked: 8, headSeq: 8, pending: 0, anchoredSeq: 7, unanchored: 1 });
       // Link 8 is not signed yet (linked by hand, no anchorer): the export ends at the newest signed checkpoint.
       expect(await exportedSeqs(u.viewer)).toEqual([1, 2, 3, 4, 5, 6, 7]);
@@ -222,7 +280,11 @@ describe('audit trail', () => {
       await t.call('POST', '/api/v1/environments/dev/configs', { token: u.deployer, body: { key: 'k1', value: 1 } });
       await t.call('POST', '/api/v1/environments/dev/configs', { token: u.deployer, body: { key: 'k2', value: 1 } });
       const batch = await newest(tenant, 2);
-      const crashing = Object.assign(Object.create(d.store), { writeLinks: async () => { throw new Error('consumer crashed'); } });
+      const crashing = Object.assign(Object.create(d.store), {
+        writeLinks: async () => {
+          throw new Error('consumer crashed');
+        },
+      });
       await expect(linkAuditEntries({ ...d, store: crashing }, tenant, batch)).rejects.toThrow('consumer crashed');
       const head = (await d.store.chainHead(tenant))!;
       // The same batch again: its entries are in the head, so they are not linked twice; their links are written.
@@ -230,7 +292,14 @@ describe('audit trail', () => {
       expect(await linkCount(tenant)).toBe(9);
       const links = (await d.store.readChainLinks(tenant, 1000)).items.slice(7);
       expect(links).toEqual(head.pending);
-      expect((await d.store.linkState(tenant, batch.map((e) => `${e.at}#${e.id}`))).linked.size).toBe(2);
+      expect(
+        (
+          await d.store.linkState(
+            tenant,
+            batch.map((e) => `${e.at}#${e.id}`),
+          )
+        ).linked.size,
+      ).toBe(2);
     } finally {
       t.stack.stream.start();
     }
@@ -255,7 +324,14 @@ describe('audit trail', () => {
       // The head moves (links and markers written), then the checkpoint's write to the anchor fails: the head stays waiting.
       const anchorer = new ChainAnchorer({ intervalMs: 0 });
       expect(await linkAuditEntries(d, tenant, [entry!], anchorer)).toEqual({ linked: 1, seq: 8 });
-      const failing = { ...d, anchor: Object.assign(Object.create(d.anchor), { append: async () => { throw new Error('anchor unavailable'); } }) };
+      const failing = {
+        ...d,
+        anchor: Object.assign(Object.create(d.anchor), {
+          append: async () => {
+            throw new Error('anchor unavailable');
+          },
+        }),
+      };
       await expect(anchorer.settle(failing)).rejects.toThrow('anchor unavailable');
       expect(await anchoredTo()).toBe(7);
       expect(anchorer.waiting).toBe(1);
@@ -266,7 +342,8 @@ describe('audit trail', () => {
       expect(await anchoredTo()).toBe(8);
       // An insider cuts link 8 (its link, marker and entry) and restores the earlier head.
       const ref = `${entry!.at}#${entry!.id}`;
-      for (const k of [keys.chainLink(tenant, 8), keys.chainMarker(tenant, ref), keys.auditEntry(tenant, ref)]) await doc.send(new DeleteCommand({ TableName: t.stack.tableName, Key: k }));
+      for (const k of [keys.chainLink(tenant, 8), keys.chainMarker(tenant, ref), keys.auditEntry(tenant, ref)])
+        await doc.send(new DeleteCommand({ TableName: t.stack.tableName, Key: k }));
       await doc.send(new PutCommand({ TableName: t.stack.tableName, Item: { ...keys.chainHead(tenant), entity: 'ChainHead', ...before } }));
       expect(await verify(u.viewer)).toMatchObject({ ok: false, headSeq: 7, firstBroken: { seq: 8, reason: expect.stringContaining('cut off') } });
       // ... and the consumer refuses to extend the head moved back behind its signed checkpoint.
@@ -278,7 +355,7 @@ describe('audit trail', () => {
     }
   });
 
-  it('two tenants write within one anchor interval: ONE signature covers both; each export verifies offline with the public key alone; one tenant\'s proof in the other\'s export is refused', async () => {
+  it("two tenants write within one anchor interval: ONE signature covers both; each export verifies offline with the public key alone; one tenant's proof in the other's export is refused", async () => {
     const a = await activity();
     const b = await activity();
     await t.stack.stream.idle();
@@ -289,7 +366,10 @@ describe('audit trail', () => {
     try {
       // The local anchor, its signatures counted (what KMS would bill).
       let signs = 0;
-      const counted = { ...d, anchor: Object.assign(Object.create(d.anchor), { sign: (s: Parameters<typeof d.anchor.sign>[0]) => (signs++, d.anchor.sign(s)) }) };
+      const counted = {
+        ...d,
+        anchor: Object.assign(Object.create(d.anchor), { sign: (s: Parameters<typeof d.anchor.sign>[0]) => (signs++, d.anchor.sign(s)) }),
+      };
       let clock = Date.now();
       const anchorer = new ChainAnchorer({ intervalMs: 10_000, now: () => clock });
       const write = async (who: typeof a) => {
@@ -311,7 +391,12 @@ describe('audit trail', () => {
       const run = (await anchorer.settle(counted))!;
       expect(signs).toBe(2);
       expect(run.roots).toEqual([expect.objectContaining({ size: 2 })]);
-      expect(run.checkpoints.map((c) => [c.tenant, c.seq])).toEqual([[a.tenant, 9], [b.tenant, 8]].sort(([x], [y]) => String(x).localeCompare(String(y))));
+      expect(run.checkpoints.map((c) => [c.tenant, c.seq])).toEqual(
+        [
+          [a.tenant, 9],
+          [b.tenant, 8],
+        ].sort(([x], [y]) => String(x).localeCompare(String(y))),
+      );
 
       // Each tenant's export verifies offline with nothing but the pinned public key.
       const key = (await t.call('GET', '/api/v1/audit/public-key', { token: a.u.viewer })).body.publicKeyPem as string;
@@ -319,15 +404,26 @@ describe('audit trail', () => {
       const [ea, eb] = [await exportOf(a.u.viewer), await exportOf(b.u.viewer)];
       expect(verifyExport(ea, key)).toMatchObject({ ok: true, lastSeq: 9, anchoredThrough: { seq: 9 }, problems: [] });
       expect(verifyExport(eb, key)).toMatchObject({ ok: true, lastSeq: 8, anchoredThrough: { seq: 8 }, problems: [] });
-      const rows = (e: string) => e.trimEnd().split('\n').map((l) => JSON.parse(l));
+      const rows = (e: string) =>
+        e
+          .trimEnd()
+          .split('\n')
+          .map((l) => JSON.parse(l));
       const theirs = rows(ea).find((r) => r.type === 'anchor' && r.seq === 9)!;
       const own = rows(eb).find((r) => r.type === 'anchor' && r.seq === 8)!;
       expect(theirs.root).toBe(own.root);
       // A's proof in B's export: as A's (another tenant's checkpoint), or under B's name, seq and hash (it leads elsewhere).
-      const swap = (line: object) => rows(eb).map((r) => JSON.stringify(r.type === 'anchor' && r.seq === 8 ? line : r)).join('\n') + '\n';
-      expect(verifyExport(swap(theirs), key).problems).toContainEqual(expect.objectContaining({ what: `a checkpoint of tenant ${JSON.stringify(a.tenant)} in an export of ${JSON.stringify(b.tenant)}` }));
+      const swap = (line: object) =>
+        rows(eb)
+          .map((r) => JSON.stringify(r.type === 'anchor' && r.seq === 8 ? line : r))
+          .join('\n') + '\n';
+      expect(verifyExport(swap(theirs), key).problems).toContainEqual(
+        expect.objectContaining({ what: `a checkpoint of tenant ${JSON.stringify(a.tenant)} in an export of ${JSON.stringify(b.tenant)}` }),
+      );
       const renamed = { ...theirs, tenant: b.tenant, seq: own.seq, hash: own.hash };
-      expect(verifyExport(swap(renamed), key).problems).toContainEqual(expect.objectContaining({ seq: 8, what: expect.stringMatching(/inclusion proof does not lead to its signed root/) }));
+      expect(verifyExport(swap(renamed), key).problems).toContainEqual(
+        expect.objectContaining({ seq: 8, what: expect.stringMatching(/inclusion proof does not lead to its signed root/) }),
+      );
       expect(verifyExport(swap(renamed), key).ok).toBe(false);
     } finally {
       t.stack.stream.start();
@@ -373,7 +469,12 @@ describe('audit trail', () => {
     // The head moved back one link while the links stay: they go on past it.
     const links = (await d.store.readChainLinks(tenant, 1000)).items;
     const head = (await d.store.chainHead(tenant))!;
-    await doc.send(new PutCommand({ TableName: t.stack.tableName, Item: { ...keys.chainHead(tenant), entity: 'ChainHead', ...head, seq: 6, hash: links[5]!.hash, pending: [links[5]] } }));
+    await doc.send(
+      new PutCommand({
+        TableName: t.stack.tableName,
+        Item: { ...keys.chainHead(tenant), entity: 'ChainHead', ...head, seq: 6, hash: links[5]!.hash, pending: [links[5]] },
+      }),
+    );
     expect(await verify(u.viewer)).toMatchObject({ ok: false, firstBroken: { seq: 7, reason: expect.stringContaining('the links go on to 7') } });
 
     // A pending link altered in the head (the link itself not written yet) breaks the chain at it.

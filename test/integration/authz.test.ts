@@ -33,7 +33,7 @@ const lacking = (needed: Role): Role[] => ROLES.filter((r) => !hasRole({ roles: 
 const refusedByRoute = (needed: Role) => new RegExp(`^This route needs the '${needed}' role`);
 
 describe('roles, enforced by the route table for every route', () => {
-  it('a person one role short (or with no role) gets 403 naming the route\'s role on every JWT route; with the role, never a role refusal', async () => {
+  it("a person one role short (or with no role) gets 403 naming the route's role on every JWT route; with the role, never a role refusal", async () => {
     const jwtRoutes = ROUTES.filter((r) => r.auth === 'jwt' && r.role);
     expect(jwtRoutes.length).toBeGreaterThan(90);
     let refused = 0;
@@ -48,12 +48,15 @@ describe('roles, enforced by the route table for every route', () => {
       }
       // The role the table names is enough: no use case asks for more on its own (it may refuse for data: not found, invalid, protected).
       const ok = await t.call(route.method, path, { token: tokens[route.role!] });
-      expect(ok.status === 403 && /needs the '\w+' role/.test(ok.body?.error?.message ?? ''), `${routeKey(route)} as ${route.role}: ${JSON.stringify(ok.body)}`).toBe(false);
+      expect(
+        ok.status === 403 && /needs the '\w+' role/.test(ok.body?.error?.message ?? ''),
+        `${routeKey(route)} as ${route.role}: ${JSON.stringify(ok.body)}`,
+      ).toBe(false);
     }
     expect(refused).toBeGreaterThan(jwtRoutes.length);
   });
 
-  it('a pipeline (IAM) registered with a lower role gets 403 naming the route\'s role on every machine route', async () => {
+  it("a pipeline (IAM) registered with a lower role gets 403 naming the route's role on every machine route", async () => {
     const iamRoutes = ROUTES.filter((r) => r.auth === 'iam' && r.role);
     expect(iamRoutes.length).toBeGreaterThan(3);
     const saved = process.env.MACHINE_PRINCIPALS;
@@ -77,7 +80,7 @@ describe('roles, enforced by the route table for every route', () => {
     expect(refused).toBeGreaterThanOrEqual(iamRoutes.filter((r) => r.role !== 'viewer').length * 2);
   });
 
-  it('a person reading an app route with their ID token is held to the route\'s role (checked where that token is verified)', async () => {
+  it("a person reading an app route with their ID token is held to the route's role (checked where that token is verified)", async () => {
     const route = ROUTES.find((r) => r.auth === 'app' && r.path.includes('{env}'))!;
     const r = await t.call(route.method, pathOf(route), { token: tokens.none });
     expect(r.status).toBe(403);

@@ -9,7 +9,13 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
-import { CognitoIdentityProviderClient, AdminAddUserToGroupCommand, AdminCreateUserCommand, CreateGroupCommand, CreateUserPoolCommand } from '@aws-sdk/client-cognito-identity-provider';
+import {
+  CognitoIdentityProviderClient,
+  AdminAddUserToGroupCommand,
+  AdminCreateUserCommand,
+  CreateGroupCommand,
+  CreateUserPoolCommand,
+} from '@aws-sdk/client-cognito-identity-provider';
 import { CreateEventBusCommand, EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { CreateBucketCommand, GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
@@ -54,10 +60,18 @@ beforeAll(async () => {
   const port = await freePort();
   endpoint = `http://127.0.0.1:${port}`;
   moto = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
-  const failed = new Promise<never>((_, reject) => moto.once('error', (e) => reject(new Error(`moto_server did not start (${e.message}): pip install 'moto[server]' (scripts/prereqs.sh moto)`))));
+  const failed = new Promise<never>((_, reject) =>
+    moto.once('error', (e) => reject(new Error(`moto_server did not start (${e.message}): pip install 'moto[server]' (scripts/prereqs.sh moto)`))),
+  );
   const up = (async () => {
     for (let i = 0; i < 600; i++) {
-      if (await fetch(`${endpoint}/moto-api/`).then((r) => r.ok, () => false)) return;
+      if (
+        await fetch(`${endpoint}/moto-api/`).then(
+          (r) => r.ok,
+          () => false,
+        )
+      )
+        return;
       await new Promise((r) => setTimeout(r, 100));
     }
     throw new Error('moto_server did not answer within 60 s');
@@ -102,7 +116,12 @@ describe('EventBridge Scheduler', () => {
       ScheduleExpression: 'at(2030-01-02T03:04:05)',
       ScheduleExpressionTimezone: 'UTC',
       FlexibleTimeWindow: { Mode: 'OFF' },
-      Target: { Arn: target, RoleArn: role, Input: '{"tenant":"acme","promotionId":"prm_1"}', DeadLetterConfig: { Arn: `arn:aws:sqs:${REGION}:${ACCOUNT}:dlq` } },
+      Target: {
+        Arn: target,
+        RoleArn: role,
+        Input: '{"tenant":"acme","promotionId":"prm_1"}',
+        DeadLetterConfig: { Arn: `arn:aws:sqs:${REGION}:${ACCOUNT}:dlq` },
+      },
     });
     // the same name again: ConflictException → UpdateSchedule
     await adapter.scheduleOnce(name, new Date('2030-02-02T00:00:00Z'), { tenant: 'acme', promotionId: 'prm_1' });
@@ -121,12 +140,20 @@ describe('Step Functions', () => {
   it('starts an execution named per promotion with the promotion as input; a second start returns the same execution', async () => {
     const client = new SFNClient(config());
     const machine = await client.send(
-      new CreateStateMachineCommand({ name: 'Stageline-promotion', roleArn: `arn:aws:iam::${ACCOUNT}:role/sfn`, definition: JSON.stringify({ StartAt: 'W', States: { W: { Type: 'Wait', Seconds: 3600, End: true } } }) }),
+      new CreateStateMachineCommand({
+        name: 'Stageline-promotion',
+        roleArn: `arn:aws:iam::${ACCOUNT}:role/sfn`,
+        definition: JSON.stringify({ StartAt: 'W', States: { W: { Type: 'Wait', Seconds: 3600, End: true } } }),
+      }),
     );
     const wf = new SfnWorkflow({ promotionStateMachineArn: machine.stateMachineArn, client });
     const arn = await wf.start({ tenant: 'acme', promotionId: 'prm_1', approvalTimeoutSeconds: 86_410 });
     const exec = await client.send(new DescribeExecutionCommand({ executionArn: arn }));
-    expect(exec).toMatchObject({ name: executionName({ tenant: 'acme', promotionId: 'prm_1' }), input: '{"tenant":"acme","promotionId":"prm_1","approvalTimeoutSeconds":86410}', stateMachineArn: machine.stateMachineArn });
+    expect(exec).toMatchObject({
+      name: executionName({ tenant: 'acme', promotionId: 'prm_1' }),
+      input: '{"tenant":"acme","promotionId":"prm_1","approvalTimeoutSeconds":86410}',
+      stateMachineArn: machine.stateMachineArn,
+    });
     expect(await wf.start({ tenant: 'acme', promotionId: 'prm_1', approvalTimeoutSeconds: 86_410 })).toBe(arn);
   });
 
@@ -152,13 +179,17 @@ describe('EventBridge', () => {
     const events = new EventBridgeEvents(eb, 'stageline');
     const detail = (i: number) => ({ tenant: 'acme', environment: 'prod', imageTag: `1.0.${i}`, status: 'SUCCEEDED', at: '2030-01-01T00:00:00.000Z' });
     await events.publish(Array.from({ length: 12 }, (_, i) => ({ id: `ev_${i}`, type: 'Deployment Recorded', detail: detail(i) }) as never));
-    const puts = bodies().filter((b) => (b as { Entries?: unknown[] }).Entries) as { Entries: { EventBusName: string; Source: string; DetailType: string; Detail: string }[] }[];
+    const puts = bodies().filter((b) => (b as { Entries?: unknown[] }).Entries) as {
+      Entries: { EventBusName: string; Source: string; DetailType: string; Detail: string }[];
+    }[];
     expect(puts.map((p) => p.Entries.length)).toEqual([10, 2]);
     expect(puts[0]!.Entries[0]).toMatchObject({ EventBusName: 'stageline', Source: 'stageline', DetailType: 'Deployment Recorded' });
     expect(JSON.parse(puts[0]!.Entries[0]!.Detail)).toMatchObject({ ...detail(0), eventId: 'ev_0' });
     // A bus that does not exist: AWS (and moto) answer with failed entries, which the adapter refuses to ignore.
     const missing = new EventBridgeEvents(eb, 'no-such-bus');
-    await expect(missing.publish([{ id: 'ev_x', type: 'Deployment Recorded', detail: detail(99) } as never])).rejects.toThrow(/EventBridge refused 1 events|ResourceNotFound|does not exist/);
+    await expect(missing.publish([{ id: 'ev_x', type: 'Deployment Recorded', detail: detail(99) } as never])).rejects.toThrow(
+      /EventBridge refused 1 events|ResourceNotFound|does not exist/,
+    );
   });
 });
 
@@ -204,7 +235,7 @@ describe('Secrets Manager', () => {
     expect(await loadRegistryCredentials({ REGISTRY_CREDENTIALS_SECRET: reg.ARN })).toEqual(creds);
   });
 
-  it('keeps a webhook subscription\'s signing secrets in stageline/<tenant>/webhooks/<id>: created on first put (tagged with the tenant), a new version on rotation, deleted with it', async () => {
+  it("keeps a webhook subscription's signing secrets in stageline/<tenant>/webhooks/<id>: created on first put (tagged with the tenant), a new version on rotation, deleted with it", async () => {
     const store = new SecretsManagerWebhookSecrets();
     expect(await store.get('acme', 'wh1')).toEqual([]);
     const one: WebhookSecret = { id: 's1', secret: 'whsec_one', createdAt: '2026-01-01T00:00:00.000Z', expiresAt: null };
@@ -214,7 +245,10 @@ describe('Secrets Manager', () => {
     const sm = new SecretsManagerClient(config());
     const described = await sm.send(new DescribeSecretCommand({ SecretId: webhookSecretName('acme', 'wh1') }));
     expect(described.Tags).toEqual([{ Key: 'stageline:tenant', Value: 'acme' }]);
-    const rotated: WebhookSecret[] = [{ id: 's2', secret: 'whsec_two', createdAt: '2026-01-02T00:00:00.000Z', expiresAt: null }, { ...one, expiresAt: '2026-01-03T00:00:00.000Z' }];
+    const rotated: WebhookSecret[] = [
+      { id: 's2', secret: 'whsec_two', createdAt: '2026-01-02T00:00:00.000Z', expiresAt: null },
+      { ...one, expiresAt: '2026-01-03T00:00:00.000Z' },
+    ];
     await store.put('acme', 'wh1', rotated);
     expect(await store.get('acme', 'wh1')).toEqual(rotated);
     expect(await store.get('other', 'wh1')).toEqual([]);
@@ -225,13 +259,22 @@ describe('Secrets Manager', () => {
 });
 
 describe('Cognito (the directory of approvers)', () => {
-  it('finds a tenant\'s members of a group (admins hold every role) and a user by email, never another tenant\'s', async () => {
+  it("finds a tenant's members of a group (admins hold every role) and a user by email, never another tenant's", async () => {
     const idp = new CognitoIdentityProviderClient(config());
     const pool = await idp.send(new CreateUserPoolCommand({ PoolName: 'users', Schema: [{ Name: 'tenant_id', AttributeDataType: 'String', Mutable: false }] }));
     const UserPoolId = pool.UserPool!.Id!;
     for (const g of ['approver', 'admin']) await idp.send(new CreateGroupCommand({ UserPoolId, GroupName: g }));
     const user = async (email: string, tenant: string, group: string) => {
-      await idp.send(new AdminCreateUserCommand({ UserPoolId, Username: email, UserAttributes: [{ Name: 'email', Value: email }, { Name: 'custom:tenant_id', Value: tenant }] }));
+      await idp.send(
+        new AdminCreateUserCommand({
+          UserPoolId,
+          Username: email,
+          UserAttributes: [
+            { Name: 'email', Value: email },
+            { Name: 'custom:tenant_id', Value: tenant },
+          ],
+        }),
+      );
       await idp.send(new AdminAddUserToGroupCommand({ UserPoolId, Username: email, GroupName: group }));
     };
     await user('ann@acme.example', 'acme', 'approver');

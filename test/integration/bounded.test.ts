@@ -19,7 +19,10 @@ describe('bounded work per request', () => {
     expect((await t.call('POST', '/api/v1/environments/staging/configs', { token: u.admin, body: { key, value: 1 } })).status).toBe(201);
     const attack = '*a*a*a*a*a*a*a*ab';
     const dry = (keyPatterns: string[]) =>
-      t.call('POST', '/api/v1/config/promotions', { token: u.deployer, body: { sourceEnvironment: 'staging', targetEnvironment: 'production', promotionType: 'PATTERN', keyPatterns, dryRun: true } });
+      t.call('POST', '/api/v1/config/promotions', {
+        token: u.deployer,
+        body: { sourceEnvironment: 'staging', targetEnvironment: 'production', promotionType: 'PATTERN', keyPatterns, dryRun: true },
+      });
     const miss = await dry([attack]);
     expect(miss.status, JSON.stringify(miss.body)).toBe(422);
     expect(miss.body.error.message).toContain('Nothing to promote');
@@ -50,7 +53,7 @@ let written = 0;
 function huge(res: import('node:http').ServerResponse, status: number, type: string, head: string) {
   res.writeHead(status, { 'content-type': type });
   written = 0;
-  const chunk = Buffer.from(MARKER.repeat(64 * 1024 / MARKER.length));
+  const chunk = Buffer.from(MARKER.repeat((64 * 1024) / MARKER.length));
   res.write(head);
   const pump = () => {
     while (written < HUGE) {
@@ -86,7 +89,9 @@ describe('outbound answers are read with a small bound', () => {
   it("a registry's huge error, token or manifest never reaches the caller and is never read whole", async () => {
     const u = await t.users(t.tenant());
     await makeLine(t, u.admin);
-    expect((await t.call('PATCH', '/api/v1/environments/dev', { token: u.admin, body: { version: 1, registries: [{ name: 'hostile', url: hostileUrl }] } })).status).toBe(200);
+    expect(
+      (await t.call('PATCH', '/api/v1/environments/dev', { token: u.admin, body: { version: 1, registries: [{ name: 'hostile', url: hostileUrl }] } })).status,
+    ).toBe(200);
     const digest = `sha256:${'ab'.repeat(32)}`;
     for (const [n, m] of (['error', 'token', 'manifest'] as Mode[]).entries()) {
       mode = m;
@@ -95,7 +100,9 @@ describe('outbound answers are read with a small bound', () => {
       const text = JSON.stringify(r.body);
       expect(text.length, m).toBeLessThan(2048);
       expect(text, m).not.toContain(MARKER);
-      expect(text, m).toMatch(m === 'error' ? /failed: HTTP 500 \(push/ : m === 'token' ? /token realm .* returned no token|larger than/ : /larger than 4096 KiB/);
+      expect(text, m).toMatch(
+        m === 'error' ? /failed: HTTP 500 \(push/ : m === 'token' ? /token realm .* returned no token|larger than/ : /larger than 4096 KiB/,
+      );
       // the client hung up long before the end
       expect(written, m).toBeLessThan(HUGE);
     }
@@ -110,7 +117,10 @@ describe('batch writes fit the time budget', () => {
     const r = await t.call('POST', '/api/v1/environments/dev/items/batch', { token: u.deployer, body: { set } });
     expect(r.status).toBe(400);
     expect(JSON.stringify(r.body)).toContain('at most 1000 items per batch');
-    const split = await t.call('POST', '/api/v1/environments/dev/items/batch', { token: u.deployer, body: { set: set.slice(0, 600), delete: set.slice(600).map((s) => ({ key: s.key })) } });
+    const split = await t.call('POST', '/api/v1/environments/dev/items/batch', {
+      token: u.deployer,
+      body: { set: set.slice(0, 600), delete: set.slice(600).map((s) => ({ key: s.key })) },
+    });
     expect(split.status).toBe(400);
     expect((await t.call('GET', '/api/v1/environments/dev/configs?limit=5', { token: u.viewer })).body.items).toEqual([]);
   });
@@ -122,9 +132,13 @@ describe('batch writes fit the time budget', () => {
     const u = await t.users(tenant);
     await makeLine(t, u.admin);
     const principal = { id: 'd1', name: `deployer@${tenant}.test`, tenant, roles: ['deployer'] } as never;
-    await expect(batchItems(deps(), { principal, timeLeft: () => 1000 }, 'dev', { set: [{ kind: 'config', key: 'late.key', value: 1 }], delete: [] })).rejects.toMatchObject({ code: 'OUT_OF_TIME' });
+    await expect(
+      batchItems(deps(), { principal, timeLeft: () => 1000 }, 'dev', { set: [{ kind: 'config', key: 'late.key', value: 1 }], delete: [] }),
+    ).rejects.toMatchObject({ code: 'OUT_OF_TIME' });
     expect((await t.call('GET', '/api/v1/environments/dev/configs', { token: u.viewer })).body.items).toEqual([]);
-    await expect(batchItems(deps(), { principal, timeLeft: () => 20_000 }, 'dev', { set: [{ kind: 'config', key: 'late.key', value: 1 }], delete: [] })).resolves.toMatchObject({ created: 1 });
+    await expect(
+      batchItems(deps(), { principal, timeLeft: () => 20_000 }, 'dev', { set: [{ kind: 'config', key: 'late.key', value: 1 }], delete: [] }),
+    ).resolves.toMatchObject({ created: 1 });
   });
 });
 
@@ -134,13 +148,20 @@ describe('a freeze window stops direct writes too', () => {
     const u = await t.users(tenant);
     await makeLine(t, u.admin);
     const now = Date.now();
-    const w = await t.call('POST', '/api/v1/freeze-windows', { token: u.admin, body: { reason: 'sale weekend', start: new Date(now - 1000).toISOString(), end: new Date(now + 3_600_000).toISOString() } });
+    const w = await t.call('POST', '/api/v1/freeze-windows', {
+      token: u.admin,
+      body: { reason: 'sale weekend', start: new Date(now - 1000).toISOString(), end: new Date(now + 3_600_000).toISOString() },
+    });
     expect(w.status).toBe(201);
     const writes = (headers: Record<string, string> = {}, token = u.deployer, n = 0) => [
       t.call('POST', '/api/v1/environments/staging/configs', { token, body: { key: `cfg.k${n}`, value: 1 }, headers }),
       t.call('POST', '/api/v1/environments/staging/flags', { token, body: { key: `flag.k${n}`, value: true }, headers }),
       t.call('POST', '/api/v1/environments/staging/items/batch', { token, body: { set: [{ key: `batch.k${n}`, value: 2 }] }, headers }),
-      t.call('POST', '/api/v1/artifacts/platform/versions', { token, body: { version: `v1.0.${n}`, digest: `sha256:${String(n).repeat(64).slice(0, 64)}` }, headers }),
+      t.call('POST', '/api/v1/artifacts/platform/versions', {
+        token,
+        body: { version: `v1.0.${n}`, digest: `sha256:${String(n).repeat(64).slice(0, 64)}` },
+        headers,
+      }),
     ];
     for (const r of await Promise.all(writes())) {
       expect(r.status, JSON.stringify(r.body)).toBe(423);
@@ -149,13 +170,22 @@ describe('a freeze window stops direct writes too', () => {
     }
     // A deployer cannot break glass; an admin can, with a reason.
     for (const r of await Promise.all(writes({ 'x-break-glass-reason': 'INC-7' }, u.deployer, 1))) expect(r.status).toBe(403);
-    for (const r of await Promise.all(writes({ 'x-break-glass-reason': 'INC-7 hotfix' }, u.admin, 2))) expect(r.status, JSON.stringify(r.body)).toBeLessThan(300);
+    for (const r of await Promise.all(writes({ 'x-break-glass-reason': 'INC-7 hotfix' }, u.admin, 2)))
+      expect(r.status, JSON.stringify(r.body)).toBeLessThan(300);
     await t.stack.stream.idle();
     const audit = await t.call('GET', '/api/v1/audit?limit=100', { token: u.viewer });
     const glass = audit.body.items.filter((e: any) => e.action.startsWith('breakglass.'));
-    expect(glass.map((e: any) => e.action).sort()).toEqual(['breakglass.artifact.publish', 'breakglass.config.create', 'breakglass.flag.create', 'breakglass.items.batch']);
+    expect(glass.map((e: any) => e.action).sort()).toEqual([
+      'breakglass.artifact.publish',
+      'breakglass.config.create',
+      'breakglass.flag.create',
+      'breakglass.items.batch',
+    ]);
     for (const e of glass) expect(e.reason).toContain('INC-7 hotfix');
     // nothing else got through
-    expect((await t.call('GET', '/api/v1/environments/staging/configs', { token: u.viewer })).body.items.map((i: any) => i.key).sort()).toEqual(['batch.k2', 'cfg.k2']);
+    expect((await t.call('GET', '/api/v1/environments/staging/configs', { token: u.viewer })).body.items.map((i: any) => i.key).sort()).toEqual([
+      'batch.k2',
+      'cfg.k2',
+    ]);
   });
 });

@@ -24,7 +24,15 @@ beforeAll(async () => {
   t = await startTestStack();
   browser = await chromium.launch({
     executablePath: process.env.CHROMIUM_BIN ?? '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
 });
 afterAll(async () => {
@@ -38,7 +46,10 @@ async function waitingPromotion() {
   await makeLine(t, u.admin);
   await t.call('PUT', '/api/v1/notifications', { token: u.admin, body: { email: { recipients: [], approvers: true } } });
   await t.call('POST', '/api/v1/environments/staging/configs', { token: u.admin, body: { key: 'query.timeout', value: '180s' } });
-  const p = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'staging', targetEnvironment: 'production', notes: 'longer timeout for reports' } });
+  const p = await t.call('POST', '/api/v1/promotions', {
+    token: u.deployer,
+    body: { sourceEnvironment: 'staging', targetEnvironment: 'production', notes: 'longer timeout for reports' },
+  });
   await waitForToken(t, u.viewer, p.body.id);
   await t.stack.stream.idle();
   return { tenant, u, id: p.body.id as string };
@@ -86,11 +97,13 @@ describe('approving from an email, in a real browser', () => {
     await page.getByLabel(/Reject/).fill('the report cluster is being migrated this week');
     await page.getByRole('button', { name: 'Reject' }).click();
     await expect.poll(() => page.locator('h1').textContent()).toBe('Rejected');
-    expect((await t.call('GET', `/api/v1/promotions/${id}`, { token: u.viewer })).body).toMatchObject({ status: 'REJECTED', rejection: { reason: 'the report cluster is being migrated this week' } });
+    expect((await t.call('GET', `/api/v1/promotions/${id}`, { token: u.viewer })).body).toMatchObject({
+      status: 'REJECTED',
+      rejection: { reason: 'the report cluster is being migrated this week' },
+    });
     await page.close();
   });
 });
-
 
 /** axe-core, run in the page (evaluate is not subject to the page's CSP): serious or critical violations. */
 const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
@@ -98,7 +111,9 @@ async function accessibility(page: Page): Promise<string[]> {
   await page.evaluate(AXE);
   const found = await page.evaluate(async () => {
     const r = await (globalThis as any).axe.run((globalThis as any).document, { resultTypes: ['violations'] });
-    return r.violations.filter((v: any) => v.impact === 'serious' || v.impact === 'critical').map((v: any) => `${v.id}: ${v.help} (${v.nodes.map((n: any) => n.target.join(' ')).join(', ')})`);
+    return r.violations
+      .filter((v: any) => v.impact === 'serious' || v.impact === 'critical')
+      .map((v: any) => `${v.id}: ${v.help} (${v.nodes.map((n: any) => n.target.join(' ')).join(', ')})`);
   });
   return found as string[];
 }
@@ -117,7 +132,10 @@ async function consoleTenant() {
   const rejected = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'staging', targetEnvironment: 'production' } });
   await waitForToken(t, u.viewer, rejected.body.id);
   await t.call('POST', `/api/v1/promotions/${rejected.body.id}/reject`, { token: u.approver, body: { reason: 'freeze week' } });
-  const waiting = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'staging', targetEnvironment: 'production', notes: 'longer timeout for reports' } });
+  const waiting = await t.call('POST', '/api/v1/promotions', {
+    token: u.deployer,
+    body: { sourceEnvironment: 'staging', targetEnvironment: 'production', notes: 'longer timeout for reports' },
+  });
   await waitForToken(t, u.viewer, waiting.body.id);
   return { tenant, u, blocked: blocked.body.id as string, rejected: rejected.body.id as string, waiting: waiting.body.id as string };
 }
@@ -140,7 +158,10 @@ describe('the console, in a real browser', () => {
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.waitForURL(/\/dev\/oauth2\/authorize\?/);
     expect(new URL(page.url()).searchParams.get('code_challenge_method')).toBe('S256');
-    await page.getByRole('button', { name: /carol@acme\.example/ }).first().click();
+    await page
+      .getByRole('button', { name: /carol@acme\.example/ })
+      .first()
+      .click();
     await page.waitForURL(/\/dashboard/);
     await expect.poll(() => page.locator('header').textContent()).toContain('carol@acme.example');
     expect(new URL(page.url()).search).toBe(''); // the code does not stay in the address
@@ -151,7 +172,10 @@ describe('the console, in a real browser', () => {
 
   it('the pipeline shows what waits and why, a blocked promotion and the last outcome; every id links to its page; no serious accessibility violation', async () => {
     const { u, blocked, rejected, waiting } = await consoleTenant();
-    for (const [viewport, tag] of [[{ width: 1280, height: 800 }, 'wide'], [{ width: 390, height: 844 }, 'phone']] as const) {
+    for (const [viewport, tag] of [
+      [{ width: 1280, height: 800 }, 'wide'],
+      [{ width: 390, height: 844 }, 'phone'],
+    ] as const) {
       const { page, errors } = await openAs(u.viewer, '#/', viewport);
       const main = page.locator('main');
       await expect.poll(() => main.textContent(), { timeout: 15_000 }).toContain(waiting);
@@ -238,7 +262,11 @@ describe('the console, in a real browser', () => {
     await page.getByRole('button', { name: 'Promote beta-search from dev to staging' }).click();
     await page.waitForURL(/#\/promotions\/prm_/);
     const id = /prm_\w+/.exec(page.url())![0];
-    expect((await t.call('GET', `/api/v1/promotions/${id}`, { token: u.viewer })).body).toMatchObject({ subject: { type: 'config', promotionType: 'SELECTIVE' }, sourceEnvironment: 'dev', targetEnvironment: 'staging' });
+    expect((await t.call('GET', `/api/v1/promotions/${id}`, { token: u.viewer })).body).toMatchObject({
+      subject: { type: 'config', promotionType: 'SELECTIVE' },
+      sourceEnvironment: 'dev',
+      targetEnvironment: 'staging',
+    });
     await expect.poll(() => main.textContent(), { timeout: 15_000 }).toMatch(/added\s*beta-search\s*flag/);
     expect(errors).toEqual([]);
     await page.close();
@@ -249,7 +277,14 @@ describe('the console, in a real browser', () => {
     const u = await t.users(tenant);
     await makeLine(t, u.admin);
     const prod = (await t.call('GET', '/api/v1/environments/production', { token: u.viewer })).body;
-    expect((await t.call('PATCH', '/api/v1/environments/production', { token: u.admin, body: { version: prod.version, displayName: 'Prod \u202Eevil\u202C\r\u001b[2K' } })).status).toBe(200);
+    expect(
+      (
+        await t.call('PATCH', '/api/v1/environments/production', {
+          token: u.admin,
+          body: { version: prod.version, displayName: 'Prod \u202Eevil\u202C\r\u001b[2K' },
+        })
+      ).status,
+    ).toBe(200);
     const { page } = await openAs(u.viewer);
     await expect.poll(() => page.locator('main').textContent(), { timeout: 15_000 }).toContain(visible('Prod \u202Eevil\u202C\r\u001b[2K'));
     expect((await page.locator('main').textContent()) ?? '').not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/);

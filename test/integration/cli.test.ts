@@ -21,29 +21,51 @@ beforeAll(async () => {
 });
 afterAll(() => t.stop());
 
-const cliWith = (vars: NodeJS.ProcessEnv, ...args: string[]) => run(join(root, 'node_modules', '.bin', 'tsx'), [join(root, 'cli', 'stageline.ts'), ...args], { env: vars, cwd: root });
+const cliWith = (vars: NodeJS.ProcessEnv, ...args: string[]) =>
+  run(join(root, 'node_modules', '.bin', 'tsx'), [join(root, 'cli', 'stageline.ts'), ...args], { env: vars, cwd: root });
 const cli = (...args: string[]) => cliWith(env, ...args);
 
 describe('CLI: a tenant onboarded without the AWS console', () => {
   it('a platform operator creates a tenant; its admin signs in, invites, changes roles and removes users, all with the CLI', async () => {
-    const home = (name: string) => ({ ...process.env, STAGELINE_URL: t.url, STAGELINE_TOKEN: '', XDG_CONFIG_HOME: mkdtempSync(join(tmpdir(), `stageline-${name}-`)) });
+    const home = (name: string) => ({
+      ...process.env,
+      STAGELINE_URL: t.url,
+      STAGELINE_TOKEN: '',
+      XDG_CONFIG_HOME: mkdtempSync(join(tmpdir(), `stageline-${name}-`)),
+    });
     const pat = home('pat');
     const id = `cli-${Date.now().toString(36)}`;
     expect((await cliWith(pat, 'login', '--user', 'pat@platform.example')).stdout).toContain('as pat@platform.example (tenant platform)');
-    expect((await cliWith(pat, 'tenants', 'create', id, '--admin', `ada@${id}.test`, '--name', 'Initech')).stdout.trim()).toBe(`tenant ${id} (Initech) created; ada@${id}.test invited as its admin`);
+    expect((await cliWith(pat, 'tenants', 'create', id, '--admin', `ada@${id}.test`, '--name', 'Initech')).stdout.trim()).toBe(
+      `tenant ${id} (Initech) created; ada@${id}.test invited as its admin`,
+    );
     const ada = home('ada');
     await cliWith(ada, 'login', '--user', `ada@${id}.test`);
-    expect((await cliWith(ada, 'users', 'invite', `carl@${id}.test`, '--role', 'approver')).stdout).toMatch(new RegExp(`^invited carl@${id}\\.test as approver \\(INVITED\\)`));
+    expect((await cliWith(ada, 'users', 'invite', `carl@${id}.test`, '--role', 'approver')).stdout).toMatch(
+      new RegExp(`^invited carl@${id}\\.test as approver \\(INVITED\\)`),
+    );
     await cliWith(ada, 'users', 'invite', `dev@${id}.test`, '--role', 'deployer', 'viewer');
-    expect((await cliWith(ada, 'users', 'roles', `carl@${id}.test`, '--role', 'approver', 'deployer')).stdout.trim()).toBe(`carl@${id}.test now holds approver, deployer`);
+    expect((await cliWith(ada, 'users', 'roles', `carl@${id}.test`, '--role', 'approver', 'deployer')).stdout.trim()).toBe(
+      `carl@${id}.test now holds approver, deployer`,
+    );
     const listed = JSON.parse((await cliWith(ada, 'users', 'list', '--json')).stdout) as { items: { email: string; roles: string[] }[] };
-    expect(listed.items.map((u) => `${u.email}=${u.roles.join('+')}`)).toEqual([`ada@${id}.test=admin`, `carl@${id}.test=approver+deployer`, `dev@${id}.test=deployer+viewer`]);
+    expect(listed.items.map((u) => `${u.email}=${u.roles.join('+')}`)).toEqual([
+      `ada@${id}.test=admin`,
+      `carl@${id}.test=approver+deployer`,
+      `dev@${id}.test=deployer+viewer`,
+    ]);
     await cliWith(ada, 'users', 'remove', `dev@${id}.test`);
     expect((await cliWith(ada, 'users', 'list')).stdout).not.toContain(`dev@${id}.test`);
     // Refusals say why and exit 2: yourself, a stranger, a non-operator creating a tenant.
-    await expect(cliWith(ada, 'users', 'roles', `ada@${id}.test`, '--role', 'viewer')).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('another admin') });
+    await expect(cliWith(ada, 'users', 'roles', `ada@${id}.test`, '--role', 'viewer')).rejects.toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('another admin'),
+    });
     await expect(cliWith(ada, 'users', 'remove', 'nobody@x.test')).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('no user nobody@x.test') });
-    await expect(cliWith(ada, 'tenants', 'create', `${id}-2`, '--admin', `z@${id}.test`)).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('platform-admin') });
+    await expect(cliWith(ada, 'tenants', 'create', `${id}-2`, '--admin', `z@${id}.test`)).rejects.toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('platform-admin'),
+    });
     await expect(cliWith(home('nobody'), 'login', '--user', 'nobody@nowhere.test')).rejects.toMatchObject({ code: 3 });
   });
 });
@@ -52,7 +74,11 @@ describe('CLI: sign in in a browser (authorization code + PKCE)', () => {
   it('prints the sign-in address, receives the code on its loopback listener and keeps the ID token', async () => {
     const vars = { ...process.env, STAGELINE_URL: t.url, STAGELINE_TOKEN: '', XDG_CONFIG_HOME: mkdtempSync(join(tmpdir(), 'stageline-browser-')) };
     const port = 40000 + Math.floor(Math.random() * 20000);
-    const child = spawn(join(root, 'node_modules', '.bin', 'tsx'), [join(root, 'cli', 'stageline.ts'), 'login', '--browser', '--callback-port', String(port)], { env: vars, cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(join(root, 'node_modules', '.bin', 'tsx'), [join(root, 'cli', 'stageline.ts'), 'login', '--browser', '--callback-port', String(port)], {
+      env: vars,
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c) => (stdout += c));
@@ -66,7 +92,12 @@ describe('CLI: sign in in a browser (authorization code + PKCE)', () => {
     expect(await page.text()).toContain('carol@acme.example');
     const form = new URLSearchParams(new URL(address!).searchParams);
     form.set('email', 'carol@acme.example');
-    const chosen = await fetch(`${t.url}/dev/oauth2/authorize`, { method: 'POST', body: form, redirect: 'manual', headers: { origin: t.url, 'sec-fetch-site': 'same-origin' } });
+    const chosen = await fetch(`${t.url}/dev/oauth2/authorize`, {
+      method: 'POST',
+      body: form,
+      redirect: 'manual',
+      headers: { origin: t.url, 'sec-fetch-site': 'same-origin' },
+    });
     const back = chosen.headers.get('location')!;
     expect(back).toMatch(new RegExp(`^http://localhost:${port}/callback\\?code=`));
     expect(await (await fetch(back.replace('localhost', '127.0.0.1'))).text()).toContain('Signed in');
@@ -93,26 +124,58 @@ describe('CLI through the API', () => {
   });
 
   it('git-target set/get/remove print the target (not a promotion view); --json gives the API answer', async () => {
-    const set = await cli('git-target', 'set', 'staging', '--repo', 'http://127.0.0.1:9/deploy.git', '--file', 'envs/staging/values.yaml', '--path', 'image.tag', '--token-secret', 'GITOPS_TOKEN');
-    expect(set.stdout.trim()).toBe('staging: promotions commit version to http://127.0.0.1:9/deploy.git main:envs/staging/values.yaml (image.tag), pushing with secret GITOPS_TOKEN, version 1');
+    const set = await cli(
+      'git-target',
+      'set',
+      'staging',
+      '--repo',
+      'http://127.0.0.1:9/deploy.git',
+      '--file',
+      'envs/staging/values.yaml',
+      '--path',
+      'image.tag',
+      '--token-secret',
+      'GITOPS_TOKEN',
+    );
+    expect(set.stdout.trim()).toBe(
+      'staging: promotions commit version to http://127.0.0.1:9/deploy.git main:envs/staging/values.yaml (image.tag), pushing with secret GITOPS_TOKEN, version 1',
+    );
     const got = await cli('git-target', 'get', 'staging');
     expect(got.stdout.trim()).toBe(set.stdout.trim());
-    expect(JSON.parse((await cli('git-target', 'get', 'staging', '--json')).stdout)).toMatchObject({ repository: 'http://127.0.0.1:9/deploy.git', branch: 'main', version: 1 });
+    expect(JSON.parse((await cli('git-target', 'get', 'staging', '--json')).stdout)).toMatchObject({
+      repository: 'http://127.0.0.1:9/deploy.git',
+      branch: 'main',
+      version: 1,
+    });
     // set again: the CLI sends the version it read, so a second set is a change, not a conflict.
-    expect((await cli('git-target', 'set', 'staging', '--repo', 'http://127.0.0.1:9/deploy.git', '--file', 'values.yaml', '--path', 'image.tag')).stdout).toMatch(/version 2$/m);
+    expect(
+      (await cli('git-target', 'set', 'staging', '--repo', 'http://127.0.0.1:9/deploy.git', '--file', 'values.yaml', '--path', 'image.tag')).stdout,
+    ).toMatch(/version 2$/m);
     expect((await cli('git-target', 'remove', 'staging')).stdout.trim()).toBe('staging: no git target');
     await expect(cli('git-target', 'get', 'staging')).rejects.toThrow(/404|no git target/i);
   });
 
   it('notify set/get configures notifications (tenant-wide and per environment) and never prints the webhook secret back', async () => {
-    await cli('notify', 'set', '--slack-webhook', 'https://hooks.slack.com/services/T0/B0/topsecret', '--slack-channel', '#platform-ops', '--email', 'ops@acme.example', '--approvers');
+    await cli(
+      'notify',
+      'set',
+      '--slack-webhook',
+      'https://hooks.slack.com/services/T0/B0/topsecret',
+      '--slack-channel',
+      '#platform-ops',
+      '--email',
+      'ops@acme.example',
+      '--approvers',
+    );
     const got = (await cli('notify', 'get')).stdout;
     expect(got).toContain('https://hooks.slack.com/…');
     expect(got).toContain('ops@acme.example, the eligible approvers');
     expect(got).not.toContain('topsecret');
     await cli('notify', 'set', '--env', 'production', '--email', 'oncall@acme.example', '--events', 'approval-required,failed');
     expect((await cli('notify', 'get', '--env', 'production')).stdout).toMatch(/\(production\)[\s\S]*oncall@acme.example[\s\S]*approval-required, failed/);
-    await expect(cli('notify', 'set', '--slack-webhook', 'http://169.254.169.254/latest')).rejects.toMatchObject({ stderr: expect.stringContaining('slack.webhook') });
+    await expect(cli('notify', 'set', '--slack-webhook', 'http://169.254.169.254/latest')).rejects.toMatchObject({
+      stderr: expect.stringContaining('slack.webhook'),
+    });
   });
 
   it('slack: binds the workspace, gets a code for your own account, lists and unlinks the link made from Slack', async () => {
@@ -125,7 +188,10 @@ describe('CLI through the API', () => {
     const body = new URLSearchParams({ team_id: 'T0CLI', user_id: 'U0CLI', command: '/stageline', text: `link ${code}` }).toString();
     const ts = String(Math.floor(Date.now() / 1000));
     const signature = `v0=${createHmac('sha256', t.stack.slackSigningSecret).update(`v0:${ts}:${body}`).digest('hex')}`;
-    const linked = await t.call('POST', '/api/v1/slack/commands', { raw: body, headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-slack-request-timestamp': ts, 'x-slack-signature': signature } });
+    const linked = await t.call('POST', '/api/v1/slack/commands', {
+      raw: body,
+      headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-slack-request-timestamp': ts, 'x-slack-signature': signature },
+    });
     expect(linked.body.text).toContain('Linked');
     expect((await cli('slack', 'links')).stdout).toMatch(/T0CLI\s+U0CLI\s+admin@/);
     expect((await cli('slack', 'unlink', 'T0CLI', 'U0CLI')).stdout).toContain('unlinked U0CLI in T0CLI');
@@ -155,7 +221,10 @@ describe('CLI through the API', () => {
 
   it('prints the API error and exits non-zero on bad input', async () => {
     await expect(cli('config', 'set', 'bad key!', '1', '--env', 'dev')).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('set.0.key') });
-    await expect(cli('diff', '--source', 'dev')).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining("required option '--target <env>' not specified") });
+    await expect(cli('diff', '--source', 'dev')).rejects.toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining("required option '--target <env>' not specified"),
+    });
   });
 });
 
@@ -262,21 +331,59 @@ describe('CLI: promote, status, list, rollback, approve, reject (floe style)', (
 
   it('prints the API error message and issues on stderr and exits 2 (3 when not authenticated)', async () => {
     const fails = (stderr: RegExp | string, ...args: string[]) =>
-      expect(as(...args)).rejects.toMatchObject({ code: 2, stdout: '', stderr: typeof stderr === 'string' ? expect.stringContaining(stderr) : expect.stringMatching(stderr) });
+      expect(as(...args)).rejects.toMatchObject({
+        code: 2,
+        stdout: '',
+        stderr: typeof stderr === 'string' ? expect.stringContaining(stderr) : expect.stringMatching(stderr),
+      });
     await fails(/404 platform@v9\.9\.9 has not been published/, 'promote', 'v9.9.9', '--from', 'dev', '--to', 'staging', '--artifact', 'platform');
-    await fails(/400 Request is invalid\n\s+body\.version: must be a semantic version/, 'promote', 'banana', '--from', 'dev', '--to', 'staging', '--artifact', 'platform');
+    await fails(
+      /400 Request is invalid\n\s+body\.version: must be a semantic version/,
+      'promote',
+      'banana',
+      '--from',
+      'dev',
+      '--to',
+      'staging',
+      '--artifact',
+      'platform',
+    );
     await fails(/422 Promotion goes forward only/, 'promote', '--config', '--from', 'production', '--to', 'dev', '--dry-run');
     await fails('say what to promote', 'promote', '--from', 'dev', '--to', 'staging');
     await fails("'production' runs no artifact yet: say which with --artifact", 'rollback', 'v1.0.0', '--env', 'production');
     await fails("required option '--reason <text>' not specified", 'reject', 'prm_x');
     await fails(/403 This route needs the 'approver' role/, 'approve', 'prm_x', '--yes');
     // Not authenticated is its own exit code (3).
-    await expect(as('promote', 'status', '--token', 'not-a-token')).rejects.toMatchObject({ code: 3, stderr: expect.stringMatching(/401 Unauthorized\n.*STAGELINE_TOKEN/) });
+    await expect(as('promote', 'status', '--token', 'not-a-token')).rejects.toMatchObject({
+      code: 3,
+      stderr: expect.stringMatching(/401 Unauthorized\n.*STAGELINE_TOKEN/),
+    });
     await fails("unknown option '--bogus'", 'promote', 'status', '--bogus');
     // A typo gets a suggestion; every command has its own help (exit 0), which lists its options.
     await fails('(Did you mean promote?)', 'promte', 'v1.2.3');
-    await fails("option '--timeout <seconds>' argument 'soon' is invalid", 'promote', 'v1', '--to', 'staging', '--artifact', 'platform', '--wait', '--timeout', 'soon');
-    await fails('option \'--when-frozen <mode>\' argument \'later\' is invalid. Allowed choices are wait, fail', 'promote', 'v1', '--to', 'staging', '--artifact', 'platform', '--when-frozen', 'later');
+    await fails(
+      "option '--timeout <seconds>' argument 'soon' is invalid",
+      'promote',
+      'v1',
+      '--to',
+      'staging',
+      '--artifact',
+      'platform',
+      '--wait',
+      '--timeout',
+      'soon',
+    );
+    await fails(
+      "option '--when-frozen <mode>' argument 'later' is invalid. Allowed choices are wait, fail",
+      'promote',
+      'v1',
+      '--to',
+      'staging',
+      '--artifact',
+      'platform',
+      '--when-frozen',
+      'later',
+    );
     const help = await as('promote', '--help');
     expect(help.stdout).toContain('Usage: stageline promote [options] [command] [version]');
     expect(help.stdout).toMatch(/--when-frozen <mode>\s+inside a freeze window/);
@@ -287,9 +394,22 @@ describe('CLI: promote, status, list, rollback, approve, reject (floe style)', (
     const tenant = t.tenant();
     const u = await t.users(tenant);
     await makeLine(t, u.admin);
-    await t.call('POST', '/api/v1/promotions/rules', { token: u.admin, body: { name: 'two', source_environment: 'staging', target_environment: 'production', required_approvers: 2 } });
+    await t.call('POST', '/api/v1/promotions/rules', {
+      token: u.admin,
+      body: { name: 'two', source_environment: 'staging', target_environment: 'production', required_approvers: 2 },
+    });
     await t.call('POST', '/api/v1/environments/staging/configs', { token: u.deployer, body: { key: 'k', value: 1 } });
-    const created = await cliWith({ ...process.env, STAGELINE_URL: t.url, STAGELINE_TOKEN: u.deployer }, 'promote', '--config', '--from', 'staging', '--to', 'production', '--wait', '--json');
+    const created = await cliWith(
+      { ...process.env, STAGELINE_URL: t.url, STAGELINE_TOKEN: u.deployer },
+      'promote',
+      '--config',
+      '--from',
+      'staging',
+      '--to',
+      'production',
+      '--wait',
+      '--json',
+    );
     expect(created.stderr).toBe('');
     const id = JSON.parse(created.stdout).id;
     await t.call('POST', `/api/v1/promotions/${id}/approve`, { token: u.approver, body: { comment: 'numbers look right' } });
@@ -300,14 +420,15 @@ describe('CLI: promote, status, list, rollback, approve, reject (floe style)', (
   });
 });
 
-
 describe('CLI: every step of a promotion without curl', () => {
   it('a failed gate is fixed with evidence and validate; approve shows the diff first; watch, status, rollback --promotion and cancel finish the loop', async () => {
     const tenant = t.tenant();
     const u = await t.users(tenant);
     await makeLine(t, u.admin);
     const staging = await t.call('GET', '/api/v1/environments/staging', { token: u.admin });
-    expect((await t.call('PATCH', '/api/v1/environments/staging', { token: u.admin, body: { version: staging.body.version, gates: { tests: true } } })).status).toBe(200);
+    expect(
+      (await t.call('PATCH', '/api/v1/environments/staging', { token: u.admin, body: { version: staging.body.version, gates: { tests: true } } })).status,
+    ).toBe(200);
     const as = (token: string, ...args: string[]) => cliWith({ ...process.env, STAGELINE_URL: t.url, STAGELINE_TOKEN: token }, ...args);
     const id = (out: string) => /^(prm_\w+)/m.exec(out)![1]!;
     await as(u.deployer, 'config', 'set', 'query.timeout', '"30s"', '--env', 'dev');
@@ -319,9 +440,13 @@ describe('CLI: every step of a promotion without curl', () => {
     expect(failed.stdout).toMatch(/VALIDATION_FAILED[\s\S]*✗ tests \(blocking\)/);
     expect(failed.stdout).toContain(`Next: add what the gates missed (stageline evidence ${first} …), then validate again: stageline validate ${first} --wait`);
     expect(failed.stderr).toContain(`following ${first}`);
-    expect((await as(u.viewer, 'promote', 'status')).stdout).toMatch(new RegExp(`^- config:full@1 dev → staging \\(blocked: tests failed \\(no test_results evidence.*${first}$`, 'm'));
+    expect((await as(u.viewer, 'promote', 'status')).stdout).toMatch(
+      new RegExp(`^- config:full@1 dev → staging \\(blocked: tests failed \\(no test_results evidence.*${first}$`, 'm'),
+    );
 
-    expect((await as(u.deployer, 'evidence', first, '--type', 'test_results', '--payload', '{"passed":12,"failed":0}')).stdout).toMatch(new RegExp(`^evd_\\w+|^\\S+: test_results attached to ${first}`));
+    expect((await as(u.deployer, 'evidence', first, '--type', 'test_results', '--payload', '{"passed":12,"failed":0}')).stdout).toMatch(
+      new RegExp(`^evd_\\w+|^\\S+: test_results attached to ${first}`),
+    );
     const validated = await as(u.deployer, 'validate', first, '--wait');
     expect(validated.stdout).toMatch(new RegExp(`^${first}\\s+config:full@1\\s+dev → staging\\s+COMPLETED$`, 'm'));
     expect(validated.stdout).toContain(`Next: to undo it: stageline rollback --promotion ${first} --reason … --dry-run`);
@@ -335,7 +460,11 @@ describe('CLI: every step of a promotion without curl', () => {
     const shown = await as(u.viewer, 'promotions', 'show', second);
     expect(shown.stdout).toContain('changes: 1 key, ');
     expect(shown.stdout).toContain('+ config query.timeout = "30s"');
-    expect(JSON.parse((await as(u.viewer, 'changes', second, '--json')).stdout)).toMatchObject({ promotionId: second, total: 1, changes: [{ key: 'query.timeout', change: 'added', after: '"30s"' }] });
+    expect(JSON.parse((await as(u.viewer, 'changes', second, '--json')).stdout)).toMatchObject({
+      promotionId: second,
+      total: 1,
+      changes: [{ key: 'query.timeout', change: 'added', after: '"30s"' }],
+    });
     const approved = await as(u.approver, 'approve', second, '--comment', 'ok');
     expect(approved.stdout.indexOf('+ config query.timeout = "30s"')).toBeGreaterThan(-1);
     expect(approved.stdout.indexOf('+ config query.timeout')).toBeLessThan(approved.stdout.lastIndexOf(second));
@@ -350,7 +479,9 @@ describe('CLI: every step of a promotion without curl', () => {
     expect(undone.stdout).toMatch(new RegExp(`^${first}\\s+config:full@1\\s+dev → staging\\s+ROLLED_BACK$`, 'm'));
     expect((await as(u.viewer, 'config', 'list', '--env', 'staging', '--json')).stdout).not.toContain('query.timeout');
     // The line's status does not hide it: staging's last promotion was rolled back.
-    expect((await as(u.viewer, 'promote', 'status')).stdout).toMatch(new RegExp(`Last Outcomes:\\n! staging: config:full@1 ROLLED_BACK at [\\d-]+ [\\d:]+ — rolled back  ${first}`));
+    expect((await as(u.viewer, 'promote', 'status')).stdout).toMatch(
+      new RegExp(`Last Outcomes:\\n! staging: config:full@1 ROLLED_BACK at [\\d-]+ [\\d:]+ — rolled back  ${first}`),
+    );
 
     // A promotion not wanted after all: cancelled, with the reason kept.
     await as(u.deployer, 'config', 'set', 'query.timeout', '"40s"', '--env', 'staging');

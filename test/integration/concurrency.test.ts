@@ -19,14 +19,21 @@ describe('concurrent writers', () => {
     const u = await t.users(tenant);
     await makeLine(t, u.admin);
     const results = await Promise.all(
-      Array.from({ length: 50 }, (_, i) => callRetrying(t, 'POST', '/api/v1/environments/dev/configs', { token: u.deployer, body: { key: `k${i}`, value: i } })),
+      Array.from({ length: 50 }, (_, i) =>
+        callRetrying(t, 'POST', '/api/v1/environments/dev/configs', { token: u.deployer, body: { key: `k${i}`, value: i } }),
+      ),
     );
-    expect(results.map((r) => r.status), JSON.stringify(results.filter((r) => r.status !== 201).map((r) => r.body))).toEqual(Array(50).fill(201));
+    expect(
+      results.map((r) => r.status),
+      JSON.stringify(results.filter((r) => r.status !== 201).map((r) => r.body)),
+    ).toEqual(Array(50).fill(201));
     const env = await t.call('GET', '/api/v1/environments/dev', { token: u.viewer });
     expect(env.body.snapshot.seq).toBe(50);
     const items = await t.call('GET', '/api/v1/environments/dev/configs?limit=100', { token: u.viewer });
     // Every value kept exactly once (a retried write never doubles one: 50 snapshots above, 50 keys with their own values here).
-    expect(items.body.items.map((c: { key: string; value: number }) => `${c.key}=${c.value}`).sort()).toEqual(Array.from({ length: 50 }, (_, i) => `k${i}=${i}`).sort());
+    expect(items.body.items.map((c: { key: string; value: number }) => `${c.key}=${c.value}`).sort()).toEqual(
+      Array.from({ length: 50 }, (_, i) => `k${i}=${i}`).sort(),
+    );
     await t.stack.stream.idle();
     expect((await t.call('GET', '/api/v1/audit/verify', { token: u.viewer })).body).toMatchObject({ ok: true, checked: 53, pending: 0 });
   }, 60_000);
@@ -36,9 +43,14 @@ describe('concurrent writers', () => {
     const u = await t.users(tenant);
     await makeLine(t, u.admin, ['e0', 'e1', 'e2', 'e3', 'e4', 'prod']);
     const results = await Promise.all(
-      Array.from({ length: 50 }, (_, i) => callRetrying(t, 'POST', `/api/v1/environments/e${i % 5}/configs`, { token: u.deployer, body: { key: `k${i}`, value: i } })),
+      Array.from({ length: 50 }, (_, i) =>
+        callRetrying(t, 'POST', `/api/v1/environments/e${i % 5}/configs`, { token: u.deployer, body: { key: `k${i}`, value: i } }),
+      ),
     );
-    expect(results.map((r) => r.status), JSON.stringify(results.filter((r) => r.status !== 201).map((r) => r.body))).toEqual(Array(50).fill(201));
+    expect(
+      results.map((r) => r.status),
+      JSON.stringify(results.filter((r) => r.status !== 201).map((r) => r.body)),
+    ).toEqual(Array(50).fill(201));
     for (let e = 0; e < 5; e++) expect((await t.call('GET', `/api/v1/environments/e${e}`, { token: u.viewer })).body.snapshot.seq).toBe(10);
   }, 60_000);
 });

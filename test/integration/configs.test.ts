@@ -49,7 +49,12 @@ describe('configs and feature flags', () => {
     expect((await t.call('GET', `/api/v1/environments/dev/configs/${id}`, { token: u.viewer })).status).toBe(404);
 
     const snaps = await t.call('GET', '/api/v1/environments/dev/snapshots', { token: u.viewer });
-    expect(snaps.body.items.map((s: any) => [s.seq, s.change.action])).toEqual([[3, 'delete'], [2, 'set'], [1, 'set'], [0, 'create']]);
+    expect(snaps.body.items.map((s: any) => [s.seq, s.change.action])).toEqual([
+      [3, 'delete'],
+      [2, 'set'],
+      [1, 'set'],
+      [0, 'create'],
+    ]);
     expect(snaps.body.items[0].digest).toBe(snaps.body.items[3].digest); // empty again
   });
 
@@ -98,7 +103,16 @@ describe('configs and feature flags', () => {
     // Across the two lists, named as the request has it (the key defaults to kind config in both); nothing is written.
     const snapshots = async () => (await t.call('GET', '/api/v1/environments/dev/snapshots', { token: u.viewer })).body.items.length;
     const before = await snapshots();
-    const across = await t.call('POST', '/api/v1/environments/dev/items/batch', { token: u.deployer, body: { set: [{ key: 'k1', value: 0 }, { kind: 'flag', key: 'k1', value: true }], delete: [{ key: 'k2' }, { kind: 'config', key: 'k1' }] } });
+    const across = await t.call('POST', '/api/v1/environments/dev/items/batch', {
+      token: u.deployer,
+      body: {
+        set: [
+          { key: 'k1', value: 0 },
+          { kind: 'flag', key: 'k1', value: true },
+        ],
+        delete: [{ key: 'k2' }, { kind: 'config', key: 'k1' }],
+      },
+    });
     expect(across.status).toBe(400);
     expect(across.body.error.issues).toEqual([{ path: 'delete.1', message: "config 'k1' is already in this batch: set or delete each key once" }]);
     expect(await snapshots()).toBe(before);
@@ -111,7 +125,10 @@ describe('configs and feature flags', () => {
       Array.from({ length: n }, (_, i) => callRetrying(t, 'POST', '/api/v1/environments/dev/configs', { token: u.deployer, body: { key: `c${i}`, value: i } })),
     );
     // A 503 or 409 CONCURRENT_MODIFICATION under load is retried as a client would (nothing was written); then all land once.
-    expect(results.map((r) => r.status), JSON.stringify(results.filter((r) => r.status !== 201).map((r) => r.body))).toEqual(Array(n).fill(201));
+    expect(
+      results.map((r) => r.status),
+      JSON.stringify(results.filter((r) => r.status !== 201).map((r) => r.body)),
+    ).toEqual(Array(n).fill(201));
     const env = await t.call('GET', '/api/v1/environments/dev', { token: u.viewer });
     expect(env.body).toMatchObject({ itemCount: n, snapshot: { seq: n } });
     const list = await t.call('GET', '/api/v1/environments/dev/configs?limit=100', { token: u.viewer });
@@ -138,7 +155,7 @@ describe('configs and feature flags', () => {
 });
 
 describe('environment diff and snapshots', () => {
-  it('answers seed 000\'s shape, flags told apart', async () => {
+  it("answers seed 000's shape, flags told apart", async () => {
     const { u } = await setup();
     await t.call('POST', '/api/v1/environments/staging/items/batch', {
       token: u.deployer,
@@ -155,7 +172,14 @@ describe('environment diff and snapshots', () => {
     await t.call('POST', '/api/v1/environments/production/items/batch', {
       token: u.admin,
       headers: { 'x-break-glass-reason': 'test set-up' },
-      body: { set: [{ key: 'query.timeout', value: '120s' }, { key: 'same', value: 1 }, { key: 'legacy', value: true }, { kind: 'flag', key: 'new-ui', value: false }] },
+      body: {
+        set: [
+          { key: 'query.timeout', value: '120s' },
+          { key: 'same', value: 1 },
+          { key: 'legacy', value: true },
+          { kind: 'flag', key: 'new-ui', value: false },
+        ],
+      },
     });
     const d = await t.call('GET', '/api/v1/config/promotions/diff?source=staging&target=production', { token: u.viewer });
     expect(d.status).toBe(200);

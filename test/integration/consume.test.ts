@@ -105,7 +105,9 @@ describe('app keys', () => {
     const after = await refused('/api/v1/environments/staging/effective', now.body.key);
     expect(after.status).toBe(401);
     expect(after.body.error.message).toMatch(/revoked/);
-    expect((await t.call('POST', '/ofrep/v1/evaluate/flags/checkout.banner', { headers: { authorization: `Bearer ${now.body.key}` }, body: {} })).status).toBe(401);
+    expect((await t.call('POST', '/ofrep/v1/evaluate/flags/checkout.banner', { headers: { authorization: `Bearer ${now.body.key}` }, body: {} })).status).toBe(
+      401,
+    );
   });
 });
 
@@ -113,7 +115,10 @@ describe('stageline keys (CLI)', () => {
   it('creates (printing the key once), lists, rotates and revokes', async () => {
     const root = join(import.meta.dirname, '..', '..');
     const cli = (...args: string[]) =>
-      promisify(execFile)(join(root, 'node_modules', '.bin', 'tsx'), [join(root, 'cli', 'stageline.ts'), ...args], { env: { ...process.env, STAGELINE_URL: t.url, STAGELINE_TOKEN: admin }, cwd: root });
+      promisify(execFile)(join(root, 'node_modules', '.bin', 'tsx'), [join(root, 'cli', 'stageline.ts'), ...args], {
+        env: { ...process.env, STAGELINE_URL: t.url, STAGELINE_TOKEN: admin },
+        cwd: root,
+      });
     const created = await cli('keys', 'create', '--env', 'staging', '--name', 'cli-svc', '--prefix', 'checkout.');
     const key = created.stdout.trim();
     expect(key).toMatch(/^slk\.acme\.staging\./);
@@ -139,16 +144,37 @@ describe('X-Tenant-ID on app reads', () => {
       expect(other.status, JSON.stringify(other.body)).toBe(403);
       expect((await t.call('GET', '/api/v1/environments/staging/effective', { headers: { ...headers, 'x-tenant-id': 'acme' } })).status).toBe(200);
     }
-    expect((await t.call('POST', '/ofrep/v1/evaluate/flags', { headers: { 'x-api-key': keys.staging!, 'x-tenant-id': 'globex' }, body: { context: {} } })).status).toBe(403);
-    expect((await t.call('POST', '/ofrep/v1/evaluate/flags/checkout.banner', { headers: { 'x-api-key': keys.staging!, 'x-tenant-id': 'globex' }, body: { context: {} } })).status).toBe(403);
-    expect((await t.call('POST', '/ofrep/v1/evaluate/flags/checkout.banner', { headers: { 'x-api-key': keys.staging!, 'x-tenant-id': 'acme' }, body: { context: {} } })).status).toBe(200);
+    expect(
+      (await t.call('POST', '/ofrep/v1/evaluate/flags', { headers: { 'x-api-key': keys.staging!, 'x-tenant-id': 'globex' }, body: { context: {} } })).status,
+    ).toBe(403);
+    expect(
+      (
+        await t.call('POST', '/ofrep/v1/evaluate/flags/checkout.banner', {
+          headers: { 'x-api-key': keys.staging!, 'x-tenant-id': 'globex' },
+          body: { context: {} },
+        })
+      ).status,
+    ).toBe(403);
+    expect(
+      (
+        await t.call('POST', '/ofrep/v1/evaluate/flags/checkout.banner', {
+          headers: { 'x-api-key': keys.staging!, 'x-tenant-id': 'acme' },
+          body: { context: {} },
+        })
+      ).status,
+    ).toBe(200);
   });
 });
 
 describe('OFREP bodies have the shape limits of every body', () => {
   it('a context nested 3,000 deep, holding 1e400 or a reserved key answers 400 INVALID_CONTEXT, never 500', async () => {
     const deep = `{"context":${'{"a":'.repeat(3000)}1${'}'.repeat(3000)}}`;
-    for (const [name, raw] of [['deep', deep], ['1e400', '{"context":{"targetingKey":"u","n":1e400}}'], ['huge integer', '{"context":{"n":123456789012345678901234567890}}'], ['__proto__', '{"context":{"__proto__":{"x":1}}}']] as const) {
+    for (const [name, raw] of [
+      ['deep', deep],
+      ['1e400', '{"context":{"targetingKey":"u","n":1e400}}'],
+      ['huge integer', '{"context":{"n":123456789012345678901234567890}}'],
+      ['__proto__', '{"context":{"__proto__":{"x":1}}}'],
+    ] as const) {
       for (const path of ['/ofrep/v1/evaluate/flags', '/ofrep/v1/evaluate/flags/checkout.banner']) {
         const r = await t.call('POST', path, { headers: { 'x-api-key': keys.staging!, 'content-type': 'application/json' }, raw });
         expect(r.status, `${name} ${path}: ${JSON.stringify(r.body)}`).toBe(400);
@@ -178,12 +204,27 @@ describe('app reads at the least cost', () => {
     const { handler: effective } = await import('../../functions/handlers/effective.ts');
     const { handler: ofrep } = await import('../../functions/handlers/ofrep.ts');
     const urlEvent = (method: string, path: string, headers: Record<string, string>, body?: string) =>
-      ({ version: '2.0', routeKey: '$default', rawPath: path, rawQueryString: '', headers, body, isBase64Encoded: false, requestContext: { http: { method, path }, requestId: 'url-1' } }) as never;
+      ({
+        version: '2.0',
+        routeKey: '$default',
+        rawPath: path,
+        rawQueryString: '',
+        headers,
+        body,
+        isBase64Encoded: false,
+        requestContext: { http: { method, path }, requestId: 'url-1' },
+      }) as never;
     const ctx = { awsRequestId: 'url-1', getRemainingTimeInMillis: () => 10_000 } as never;
-    const r = (await effective(urlEvent('GET', '/api/v1/environments/staging/effective', { 'x-api-key': keys.staging! }), ctx)) as { statusCode: number; body: string };
+    const r = (await effective(urlEvent('GET', '/api/v1/environments/staging/effective', { 'x-api-key': keys.staging! }), ctx)) as {
+      statusCode: number;
+      body: string;
+    };
     expect(r.statusCode).toBe(200);
     expect(JSON.parse(r.body).environment).toBe('staging');
-    const o = (await ofrep(urlEvent('POST', '/ofrep/v1/evaluate/flags/checkout.banner', { 'x-api-key': keys.staging!, 'content-type': 'application/json' }, '{"context":{}}'), ctx)) as { statusCode: number; body: string };
+    const o = (await ofrep(
+      urlEvent('POST', '/ofrep/v1/evaluate/flags/checkout.banner', { 'x-api-key': keys.staging!, 'content-type': 'application/json' }, '{"context":{}}'),
+      ctx,
+    )) as { statusCode: number; body: string };
     expect(o.statusCode).toBe(200);
     expect(JSON.parse(o.body)).toMatchObject({ key: 'checkout.banner', value: 'hello' });
     // No key: 401 as through the gateway; a path that is not an app read: 404 (the gateway's authorizers stay the only way to it).
@@ -201,7 +242,9 @@ describe('effective config', () => {
     const etag = r.headers.get('etag')!;
     expect(etag).toBe(`"${r.body.snapshot.digest}"`);
     expect(r.headers.get('cache-control')).toBe('private, no-cache');
-    const again = await fetch(`${t.url}/api/v1/environments/staging/effective`, { headers: { authorization: `Bearer ${keys.staging}`, 'if-none-match': etag } });
+    const again = await fetch(`${t.url}/api/v1/environments/staging/effective`, {
+      headers: { authorization: `Bearer ${keys.staging}`, 'if-none-match': etag },
+    });
     expect(again.status).toBe(304);
     expect(await again.text()).toBe('');
     const sub = await read('/api/v1/environments/staging/effective?prefix=search.', keys.staging!);
@@ -211,13 +254,20 @@ describe('effective config', () => {
     expect(Object.keys(scoped.body.configs)).toEqual(['checkout.timeout']);
     // Cache-Control follows the environment's setting.
     const staging = await t.call('GET', '/api/v1/environments/dev', { token: admin });
-    expect((await t.call('PATCH', '/api/v1/environments/dev', { token: admin, body: { version: staging.body.version, cacheMaxAgeSeconds: 30 } })).status).toBe(200);
+    expect((await t.call('PATCH', '/api/v1/environments/dev', { token: admin, body: { version: staging.body.version, cacheMaxAgeSeconds: 30 } })).status).toBe(
+      200,
+    );
     expect((await read('/api/v1/environments/dev/effective', keys.dev!)).headers.get('cache-control')).toBe('private, max-age=30');
     // … which the manifest manages too, and exports.
-    const applied = await t.call('POST', '/api/v1/manifest/apply', { token: admin, body: { document: 'artifacts:\n  promotion:\n    environment_settings:\n      dev:\n        cache_max_age_seconds: 60\n' } });
+    const applied = await t.call('POST', '/api/v1/manifest/apply', {
+      token: admin,
+      body: { document: 'artifacts:\n  promotion:\n    environment_settings:\n      dev:\n        cache_max_age_seconds: 60\n' },
+    });
     expect(applied.status, JSON.stringify(applied.body)).toBe(200);
     expect((await read('/api/v1/environments/dev/effective', keys.dev!)).headers.get('cache-control')).toBe('private, max-age=60');
-    expect((await t.call('GET', '/api/v1/manifest?format=json', { token: admin })).body.artifacts.promotion.environment_settings.dev.cache_max_age_seconds).toBe(60);
+    expect(
+      (await t.call('GET', '/api/v1/manifest?format=json', { token: admin })).body.artifacts.promotion.environment_settings.dev.cache_max_age_seconds,
+    ).toBe(60);
   });
 
   it('refuses another environment (403), another tenant (401), no key, altered keys and a bad prefix', async () => {
@@ -304,7 +354,10 @@ describe('OFREP', () => {
     expect(noKey.status).toBe(400);
     expect(noKey.body).toMatchObject({ key: 'checkout.rollout', errorCode: 'TARGETING_KEY_MISSING' });
     // A malformed rollout is refused where it is written.
-    const bad = await t.call('POST', '/api/v1/environments/staging/flags', { token: deployer, body: { key: 'checkout.bad', value: { $rollout: { variants: { on: true }, weights: { of: 100 } } } } });
+    const bad = await t.call('POST', '/api/v1/environments/staging/flags', {
+      token: deployer,
+      body: { key: 'checkout.bad', value: { $rollout: { variants: { on: true }, weights: { of: 100 } } } },
+    });
     expect(bad.status).toBe(400);
     expect(JSON.stringify(bad.body)).toContain('no variant');
   });
@@ -336,7 +389,11 @@ describe('OFREP', () => {
     expect(second.status).toBe(304);
     expect(await second.text()).toBe('');
     // Another context is another answer.
-    const other = await fetch(`${t.url}/ofrep/v1/evaluate/flags`, { method: 'POST', headers: { ...h, 'if-none-match': etag }, body: JSON.stringify({ context: { targetingKey: 'user-2' } }) });
+    const other = await fetch(`${t.url}/ofrep/v1/evaluate/flags`, {
+      method: 'POST',
+      headers: { ...h, 'if-none-match': etag },
+      body: JSON.stringify({ context: { targetingKey: 'user-2' } }),
+    });
     expect(other.status).toBe(200);
 
     await WebFeature.setContext({ targetingKey: 'user-1' });

@@ -18,22 +18,34 @@ afterAll(() => t.stop());
 
 describe('the contract: no 5xx, no data loss', () => {
   it('POST /api/v1/config/promotions refuses artifact- and agent-shaped bodies with 400 naming the field', async () => {
-    const artifact = await t.call('POST', '/api/v1/config/promotions', { token: u.deployer, body: { sourceEnvironment: 'dev', targetEnvironment: 'staging', artifact: 'web', version: '1.0.0' } });
+    const artifact = await t.call('POST', '/api/v1/config/promotions', {
+      token: u.deployer,
+      body: { sourceEnvironment: 'dev', targetEnvironment: 'staging', artifact: 'web', version: '1.0.0' },
+    });
     expect(artifact.status).toBe(400);
     expect(artifact.body.error.issues[0].path).toBe('body.artifact');
-    const agent = await t.call('POST', '/api/v1/config/promotions', { token: u.deployer, body: { agent_id: 'bot', source_deployment_id: 'd1', target_gateway_id: 'g1', target_environment: 'staging' } });
+    const agent = await t.call('POST', '/api/v1/config/promotions', {
+      token: u.deployer,
+      body: { agent_id: 'bot', source_deployment_id: 'd1', target_gateway_id: 'g1', target_environment: 'staging' },
+    });
     expect(agent.status).toBe(400);
     expect(agent.body.error.issues[0].path).toBe('body.agentId');
   });
 
   it('stores artifact metadata as sent: empty keys (nested too) and tiny numbers read back unchanged', async () => {
     const metadata = { '': 'x', nested: { '': { '': 1 } }, tiny: 1e-200, neg: -5e-324, big: 9007199254740991, list: [{ '': null }] };
-    const r = await t.call('POST', '/api/v1/artifacts/web/versions', { token: u.deployer, body: { version: 'v1.0.0', digest: `sha256:${'a'.repeat(64)}`, metadata } });
+    const r = await t.call('POST', '/api/v1/artifacts/web/versions', {
+      token: u.deployer,
+      body: { version: 'v1.0.0', digest: `sha256:${'a'.repeat(64)}`, metadata },
+    });
     expect(r.status, JSON.stringify(r.body)).toBe(201);
     const back = await t.call('GET', '/api/v1/artifacts/web/versions', { token: u.viewer });
     const v = back.body.versions.find((x: { version: string }) => x.version === 'v1.0.0');
     expect(v.metadata).toEqual({ ...metadata, gitBranch: '' });
-    const big = await t.call('POST', '/api/v1/artifacts/web/versions', { token: u.deployer, body: { version: 'v1.0.1', digest: `sha256:${'b'.repeat(64)}`, metadata: { blob: 'x'.repeat(70 * 1024) } } });
+    const big = await t.call('POST', '/api/v1/artifacts/web/versions', {
+      token: u.deployer,
+      body: { version: 'v1.0.1', digest: `sha256:${'b'.repeat(64)}`, metadata: { blob: 'x'.repeat(70 * 1024) } },
+    });
     expect(big.status).toBe(400);
     expect(big.body.error.issues[0].path).toBe('body.metadata');
   });
@@ -68,7 +80,11 @@ describe('the contract: no 5xx, no data loss', () => {
 
   it('refuses a body that is not UTF-8 with 400 and stores nothing: no replacement characters in place of what was sent', async () => {
     const latin1 = Buffer.from('{"key":"greeting","value":"caf\u00e9"}', 'latin1'); // é is one byte 0xE9: not UTF-8
-    const res = await fetch(`${t.url}/api/v1/environments/dev/configs`, { method: 'POST', headers: { authorization: `Bearer ${u.deployer}`, 'content-type': 'application/json' }, body: latin1 });
+    const res = await fetch(`${t.url}/api/v1/environments/dev/configs`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${u.deployer}`, 'content-type': 'application/json' },
+      body: latin1,
+    });
     const answer = (await res.json()) as { error: { code: string; message: string } };
     expect(res.status, JSON.stringify(answer)).toBe(400);
     expect(answer.error.code).toBe('MALFORMED_JSON');
@@ -83,14 +99,26 @@ describe('the contract: no 5xx, no data loss', () => {
 
   it('documents the OFREP evaluation body (the context a rollout splits on) and answers an oversized one with a documented 413', async () => {
     const key = (await t.call('POST', '/api/v1/app-keys', { token: u.admin, body: { environment: 'dev', name: 'ofrep' } })).body.key as string;
-    expect((await t.call('POST', '/api/v1/environments/dev/flags', { token: u.deployer, body: { key: 'split', value: { $rollout: { variants: { on: true, off: false }, weights: { on: 50, off: 50 } } } } })).status).toBe(201);
+    expect(
+      (
+        await t.call('POST', '/api/v1/environments/dev/flags', {
+          token: u.deployer,
+          body: { key: 'split', value: { $rollout: { variants: { on: true, off: false }, weights: { on: 50, off: 50 } } } },
+        })
+      ).status,
+    ).toBe(201);
     for (const path of ['/ofrep/v1/evaluate/flags/{key}', '/ofrep/v1/evaluate/flags']) {
       const o = operations().find((x) => x.method === 'POST' && x.path === path)!;
       expect(o.op.requestBody?.content?.['application/json']?.schema?.properties, path).toHaveProperty('context');
       expect(o.op.requestBody.required, path).toBe(false); // no body: an empty context
     }
     const body = { context: { targetingKey: 'user-1' } };
-    expect(requestProblems(operations().find((x) => x.method === 'POST' && x.path === '/ofrep/v1/evaluate/flags/{key}')!, { params: { key: 'split' }, query: {}, body, bodyGiven: true })).toEqual([]);
+    expect(
+      requestProblems(
+        operations().find((x) => x.method === 'POST' && x.path === '/ofrep/v1/evaluate/flags/{key}')!,
+        { params: { key: 'split' }, query: {}, body, bodyGiven: true },
+      ),
+    ).toEqual([]);
     const split = await t.call('POST', '/ofrep/v1/evaluate/flags/split', { token: key, body });
     expect(split.status, JSON.stringify(split.body)).toBe(200);
     expect(split.body.reason).toBe('SPLIT');
@@ -122,7 +150,7 @@ describe('the contract: no 5xx, no data loss', () => {
     expect((await t.call('POST', '/api/v1/environments/dev/freeze-windows', { token: u.admin, body: { ...body, environment: 'dev' } })).status).toBe(201);
   });
 
-  it("names a config's or flag's missing value as required, not as a bare \"Invalid input\"", async () => {
+  it('names a config\'s or flag\'s missing value as required, not as a bare "Invalid input"', async () => {
     const created = await t.call('POST', '/api/v1/environments/dev/configs', { token: u.deployer, body: { key: 'present', value: null } });
     expect(created.status, JSON.stringify(created.body)).toBe(201); // null is a value
     for (const [method, path, body, at] of [
@@ -145,7 +173,8 @@ describe('the contract: no 5xx, no data loss', () => {
     }
     expect((await t.call('GET', '/api/v1/environments/dev/configs?limit=16', { token: u.viewer })).status).toBe(200);
     // Up to the largest safe integer (16 digits); past it the number would not be exact.
-    const del = (version: string) => t.call('DELETE', `/api/v1/environments/dev/configs/00000000-0000-5000-8000-000000000000?version=${version}`, { token: u.deployer });
+    const del = (version: string) =>
+      t.call('DELETE', `/api/v1/environments/dev/configs/00000000-0000-5000-8000-000000000000?version=${version}`, { token: u.deployer });
     expect((await del('9007199254740991')).status).toBe(404);
     expect((await del('9007199254740992')).body.error.issues[0].path).toBe('query.version');
     expect((await t.call('GET', '/api/v1/environments/dev/configs', { token: u.viewer })).status).toBe(200);
@@ -164,9 +193,17 @@ describe('the contract: no 5xx, no data loss', () => {
 
   it('a YAML alias bomb, or any document the parser refuses, is a 400 naming the problem', async () => {
     const lines = ['a: &a ["x","x","x","x","x","x","x","x","x"]'];
-    for (let i = 1; i < 9; i++) lines.push(`${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(9).fill(`*${String.fromCharCode(96 + i)}`).join(',')}]`);
+    for (let i = 1; i < 9; i++)
+      lines.push(
+        `${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(9)
+          .fill(`*${String.fromCharCode(96 + i)}`)
+          .join(',')}]`,
+      );
     for (const document of [lines.join('\n'), '['.repeat(4000) + ']'.repeat(4000), 'a: *nowhere']) {
-      for (const [path, token] of [['/api/v1/manifest/plan', u.viewer], ['/api/v1/manifest/apply', u.admin]] as const) {
+      for (const [path, token] of [
+        ['/api/v1/manifest/plan', u.viewer],
+        ['/api/v1/manifest/apply', u.admin],
+      ] as const) {
         const r = await t.call('POST', path, { token, body: { document } });
         expect(r.status, `${path} ${document.slice(0, 20)}`).toBe(400);
         expect(r.body.error.issues[0].message).toBeTruthy();

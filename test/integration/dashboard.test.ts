@@ -14,8 +14,19 @@ beforeAll(async () => {
 });
 afterAll(() => t.stop());
 
-const directives = () => Object.fromEntries(page.headers.get('content-security-policy')!.split(';').map((d) => d.trim().split(/\s+/)).map(([k, ...v]) => [k!, v]));
-const assets = () => [...page.body.matchAll(/<(?:script defer src|link rel="stylesheet" href)="(dashboard\/assets\/[^"]+)" integrity="(sha384-[A-Za-z0-9+/=]+)"/g)].map((m) => ({ path: `/${m[1]!}`, integrity: m[2]! }));
+const directives = () =>
+  Object.fromEntries(
+    page.headers
+      .get('content-security-policy')!
+      .split(';')
+      .map((d) => d.trim().split(/\s+/))
+      .map(([k, ...v]) => [k!, v]),
+  );
+const assets = () =>
+  [...page.body.matchAll(/<(?:script defer src|link rel="stylesheet" href)="(dashboard\/assets\/[^"]+)" integrity="(sha384-[A-Za-z0-9+/=]+)"/g)].map((m) => ({
+    path: `/${m[1]!}`,
+    integrity: m[2]!,
+  }));
 
 describe('GET /dashboard: the console', () => {
   it('is a shell page without a token: no inline script or style, a strict CSP, no framing', () => {
@@ -24,7 +35,14 @@ describe('GET /dashboard: the console', () => {
     expect(page.headers.get('x-content-type-options')).toBe('nosniff');
     expect(page.headers.get('x-frame-options')).toBe('DENY');
     const csp = directives();
-    expect(csp).toMatchObject({ 'default-src': ["'none'"], 'script-src': ["'self'"], 'style-src': ["'self'"], 'connect-src': ["'self'"], 'frame-ancestors': ["'none'"], 'base-uri': ["'none'"] });
+    expect(csp).toMatchObject({
+      'default-src': ["'none'"],
+      'script-src': ["'self'"],
+      'style-src': ["'self'"],
+      'connect-src': ["'self'"],
+      'frame-ancestors': ["'none'"],
+      'base-uri': ["'none'"],
+    });
     expect(page.headers.get('content-security-policy')).not.toMatch(/unsafe-inline|unsafe-eval|\*/);
     expect(page.body).not.toMatch(/<script>|<style>|\son\w+=|\sstyle=/i);
     expect(assets()).toHaveLength(2);
@@ -51,6 +69,10 @@ describe('GET /dashboard: the console', () => {
   it('where sign-in starts: GET /api/v1/auth/config names the authorization code + PKCE endpoints', async () => {
     const r = await t.call('GET', '/api/v1/auth/config');
     expect(r.status).toBe(200);
-    expect(r.body).toMatchObject({ authorizationEndpoint: `${t.url}/dev/oauth2/authorize`, tokenEndpoint: `${t.url}/dev/oauth2/token`, scopes: expect.arrayContaining(['openid']) });
+    expect(r.body).toMatchObject({
+      authorizationEndpoint: `${t.url}/dev/oauth2/authorize`,
+      tokenEndpoint: `${t.url}/dev/oauth2/token`,
+      scopes: expect.arrayContaining(['openid']),
+    });
   });
 });

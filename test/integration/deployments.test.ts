@@ -18,14 +18,57 @@ afterAll(() => t.stop());
 describe('deployment records (seed 001)', () => {
   it('records a rollout, updates it by id, and lists history newest first with a cursor', async () => {
     const id = 'a1a1a1a1-0000-4000-8000-000000000001';
-    const pending = await record({ id, imageTag: 'v2.1.0-abc1234', gitCommit: 'abc1234', gitBranch: 'main', environment: 'dev', status: 'PENDING', deployedAt: '2026-02-12T10:00:00Z' });
+    const pending = await record({
+      id,
+      imageTag: 'v2.1.0-abc1234',
+      gitCommit: 'abc1234',
+      gitBranch: 'main',
+      environment: 'dev',
+      status: 'PENDING',
+      deployedAt: '2026-02-12T10:00:00Z',
+    });
     expect(pending.status, JSON.stringify(pending.body)).toBe(201);
-    const done = await record({ id, imageTag: 'v2.1.0-abc1234', gitCommit: 'abc1234', gitBranch: 'main', environment: 'dev', status: 'DEPLOYED', deployedAt: '2026-02-12T10:00:00Z', completedAt: '2026-02-12T10:05:00Z' });
-    expect(done.body).toEqual(expect.objectContaining({ id, imageTag: 'v2.1.0-abc1234', gitCommit: 'abc1234', gitBranch: 'main', environment: 'dev', status: 'DEPLOYED', deployedAt: '2026-02-12T10:00:00.000Z', completedAt: '2026-02-12T10:05:00.000Z' }));
+    const done = await record({
+      id,
+      imageTag: 'v2.1.0-abc1234',
+      gitCommit: 'abc1234',
+      gitBranch: 'main',
+      environment: 'dev',
+      status: 'DEPLOYED',
+      deployedAt: '2026-02-12T10:00:00Z',
+      completedAt: '2026-02-12T10:05:00Z',
+    });
+    expect(done.body).toEqual(
+      expect.objectContaining({
+        id,
+        imageTag: 'v2.1.0-abc1234',
+        gitCommit: 'abc1234',
+        gitBranch: 'main',
+        environment: 'dev',
+        status: 'DEPLOYED',
+        deployedAt: '2026-02-12T10:00:00.000Z',
+        completedAt: '2026-02-12T10:05:00.000Z',
+      }),
+    );
     const back = await record({ id, imageTag: 'v2.1.0-abc1234', environment: 'dev', status: 'PENDING', deployedAt: '2026-02-12T10:00:00Z' });
     expect(back.status).toBe(409);
-    await record({ imageTag: 'v2.0.0-def5678', gitCommit: 'def5678', gitBranch: 'main', environment: 'dev', status: 'ROLLED_BACK', deployedAt: '2026-02-11T14:00:00Z', completedAt: '2026-02-11T14:08:00Z' });
-    for (let i = 0; i < 5; i++) await record({ imageTag: `v1.${i}.0`, environment: 'dev', status: 'DEPLOYED', deployedAt: `2026-01-0${i + 1}T00:00:00Z`, completedAt: `2026-01-0${i + 1}T00:01:00Z` });
+    await record({
+      imageTag: 'v2.0.0-def5678',
+      gitCommit: 'def5678',
+      gitBranch: 'main',
+      environment: 'dev',
+      status: 'ROLLED_BACK',
+      deployedAt: '2026-02-11T14:00:00Z',
+      completedAt: '2026-02-11T14:08:00Z',
+    });
+    for (let i = 0; i < 5; i++)
+      await record({
+        imageTag: `v1.${i}.0`,
+        environment: 'dev',
+        status: 'DEPLOYED',
+        deployedAt: `2026-01-0${i + 1}T00:00:00Z`,
+        completedAt: `2026-01-0${i + 1}T00:01:00Z`,
+      });
 
     const first = await t.call('GET', '/api/v1/platform/deployments/history?environment=dev&limit=2', { token: viewer });
     expect(first.status).toBe(200);
@@ -41,7 +84,13 @@ describe('deployment records (seed 001)', () => {
   it('validates the body and the machine auth', async () => {
     const bad = await record({ imageTag: '', environment: 'Nope!', status: 'DONE', deployedAt: 'yesterday', gitCommit: 'xyz' });
     expect(bad.status).toBe(400);
-    expect(bad.body.error.issues.map((i: any) => i.path).sort()).toEqual(['body.deployedAt', 'body.environment', 'body.gitCommit', 'body.imageTag', 'body.status']);
+    expect(bad.body.error.issues.map((i: any) => i.path).sort()).toEqual([
+      'body.deployedAt',
+      'body.environment',
+      'body.gitCommit',
+      'body.imageTag',
+      'body.status',
+    ]);
     expect((await record({ imageTag: 'x', environment: 'qa', status: 'DEPLOYED', deployedAt: '2026-01-01T00:00:00Z' })).status).toBe(404);
     expect((await t.call('POST', '/api/v1/platform/deployments', { token: viewer, body: {} })).status).toBe(403);
     expect((await t.call('GET', '/api/v1/platform/deployments/history', { token: viewer })).status).toBe(400);

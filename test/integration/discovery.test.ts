@@ -40,17 +40,41 @@ async function until<T>(f: () => Promise<T>, ok: (v: T) => boolean, ms = 10_000)
 describe('discovery: a linked registry repository publishes pushed versions', () => {
   it('links are validated, listed without their token, and removed', async () => {
     const u = await t.users(t.tenant());
-    const bad = await t.call('POST', '/api/v1/artifacts/platform/links', { token: u.admin, body: { registry: '127.0.0.1:5000', repository: 'platform', tags: { pattern: '(a+)+$' } } });
+    const bad = await t.call('POST', '/api/v1/artifacts/platform/links', {
+      token: u.admin,
+      body: { registry: '127.0.0.1:5000', repository: 'platform', tags: { pattern: '(a+)+$' } },
+    });
     expect(bad.status).toBe(400);
     expect(JSON.stringify(bad.body)).toContain('nest quantifiers');
-    expect((await t.call('POST', '/api/v1/artifacts/platform/links', { token: u.admin, body: { registry: '127.0.0.1:5000', repository: 'platform', tags: { pattern: '[' } } })).status).toBe(400);
-    expect((await t.call('POST', '/api/v1/artifacts/platform/links', { token: u.admin, body: { registry: '127.0.0.1:5000', repository: 'Bad Repo' } })).status).toBe(400);
-    expect((await t.call('POST', '/api/v1/artifacts/platform/links', { token: u.deployer, body: { registry: '127.0.0.1:5000', repository: 'platform' } })).status).toBe(403);
+    expect(
+      (
+        await t.call('POST', '/api/v1/artifacts/platform/links', {
+          token: u.admin,
+          body: { registry: '127.0.0.1:5000', repository: 'platform', tags: { pattern: '[' } },
+        })
+      ).status,
+    ).toBe(400);
+    expect(
+      (await t.call('POST', '/api/v1/artifacts/platform/links', { token: u.admin, body: { registry: '127.0.0.1:5000', repository: 'Bad Repo' } })).status,
+    ).toBe(400);
+    expect(
+      (await t.call('POST', '/api/v1/artifacts/platform/links', { token: u.deployer, body: { registry: '127.0.0.1:5000', repository: 'platform' } })).status,
+    ).toBe(403);
     const made = await t.call('POST', '/api/v1/artifacts/platform/links', { token: u.admin, body: { registry: '127.0.0.1:5000', repository: 'platform' } });
     expect(made.status).toBe(201);
     expect(made.body.notifyToken).toMatch(/^slr_/);
     const list = await t.call('GET', '/api/v1/artifacts/platform/links', { token: u.viewer });
-    expect(list.body.items).toEqual([{ artifact: 'platform', id: made.body.id, registry: '127.0.0.1:5000', repository: 'platform', tags: { semver: true }, createdAt: made.body.createdAt, createdBy: made.body.createdBy }]);
+    expect(list.body.items).toEqual([
+      {
+        artifact: 'platform',
+        id: made.body.id,
+        registry: '127.0.0.1:5000',
+        repository: 'platform',
+        tags: { semver: true },
+        createdAt: made.body.createdAt,
+        createdBy: made.body.createdBy,
+      },
+    ]);
     // Another tenant sees nothing and cannot remove it.
     const other = await t.users(t.tenant());
     expect((await t.call('GET', '/api/v1/artifacts/platform/links', { token: other.viewer })).body.items).toEqual([]);
@@ -61,7 +85,10 @@ describe('discovery: a linked registry repository publishes pushed versions', ()
 
   it('an artifact links at most 20 repositories, as many as its manifest section holds (the export stays valid)', async () => {
     const u = await t.users(t.tenant());
-    for (let i = 0; i < 20; i++) expect((await t.call('POST', '/api/v1/artifacts/many/links', { token: u.admin, body: { registry: '127.0.0.1:5000', repository: `many-${i}` } })).status).toBe(201);
+    for (let i = 0; i < 20; i++)
+      expect(
+        (await t.call('POST', '/api/v1/artifacts/many/links', { token: u.admin, body: { registry: '127.0.0.1:5000', repository: `many-${i}` } })).status,
+      ).toBe(201);
     const over = await t.call('POST', '/api/v1/artifacts/many/links', { token: u.admin, body: { registry: '127.0.0.1:5000', repository: 'many-20' } });
     expect(over.status, JSON.stringify(over.body)).toBe(422);
     expect(over.body.error.message).toContain('at most 20');
@@ -73,7 +100,10 @@ describe('discovery: a linked registry repository publishes pushed versions', ()
     const u = await t.users(tenant);
     await makeLine(t, u.admin);
     const port = await freePort();
-    const link = await t.call('POST', '/api/v1/artifacts/platform/links', { token: u.admin, body: { registry: `127.0.0.1:${port}`, repository: 'platform', tags: { pattern: 'v\\d+\\.\\d+\\.\\d+' } } });
+    const link = await t.call('POST', '/api/v1/artifacts/platform/links', {
+      token: u.admin,
+      body: { registry: `127.0.0.1:${port}`, repository: 'platform', tags: { pattern: 'v\\d+\\.\\d+\\.\\d+' } },
+    });
     expect(link.status).toBe(201);
     const hook = `${t.url}/api/v1/registry/notifications/${tenant}/platform/${link.body.id}`;
     const reg = await startRegistry({ port, notify: { url: hook, authorization: `Bearer ${link.body.notifyToken}` } });
@@ -82,7 +112,10 @@ describe('discovery: a linked registry repository publishes pushed versions', ()
 
     const d1 = await pushImage(registry, 'platform', { configBytes: Buffer.from('{"v":1}'), layers: [Buffer.from('layer-1')] });
     await tag(reg.url, 'platform', d1, 'v1.0.0');
-    const after1 = await until(() => versions(u.viewer), (v) => v.length === 1);
+    const after1 = await until(
+      () => versions(u.viewer),
+      (v) => v.length === 1,
+    );
     expect(after1.map((v: any) => [v.version, v.digest])).toEqual([['v1.0.0', d1]]);
     // The first environment runs it now (the publish path).
     expect((await t.call('GET', '/api/v1/artifacts/platform/tags/latest-dev', { token: u.viewer })).body.digest).toBe(d1);
@@ -92,14 +125,28 @@ describe('discovery: a linked registry repository publishes pushed versions', ()
     // A new digest under a passing tag: a second version (its notification comes after the ones above).
     const d2 = await pushImage(registry, 'platform', { configBytes: Buffer.from('{"v":2}'), layers: [Buffer.from('layer-2')] });
     await tag(reg.url, 'platform', d2, 'v1.1.0');
-    const after2 = await until(() => versions(u.viewer), (v) => v.length >= 2);
+    const after2 = await until(
+      () => versions(u.viewer),
+      (v) => v.length >= 2,
+    );
     expect(after2.map((v: any) => v.version).sort()).toEqual(['v1.0.0', 'v1.1.0']);
     // Each discovered version is announced once (webhook artifact.published), as discovered.
     const announced = () => t.stack.bus.published.filter((e) => e['detail-type'] === 'Artifact Published' && e.detail.tenant === tenant);
-    await until(async () => announced(), (a) => a.length >= 2);
-    expect(announced().map((e) => [e.detail.version, e.detail.digest, e.detail.via, e.detail.environment]).sort()).toEqual([['v1.0.0', d1, 'discovery', 'dev'], ['v1.1.0', d2, 'discovery', 'dev']]);
+    await until(
+      async () => announced(),
+      (a) => a.length >= 2,
+    );
+    expect(
+      announced()
+        .map((e) => [e.detail.version, e.detail.digest, e.detail.via, e.detail.environment])
+        .sort(),
+    ).toEqual([
+      ['v1.0.0', d1, 'discovery', 'dev'],
+      ['v1.1.0', d2, 'discovery', 'dev'],
+    ]);
 
-    const notify = (authorization: string, raw: string) => fetch(hook, { method: 'POST', headers: { authorization, 'content-type': 'application/vnd.docker.distribution.events.v1+json' }, body: raw });
+    const notify = (authorization: string, raw: string) =>
+      fetch(hook, { method: 'POST', headers: { authorization, 'content-type': 'application/vnd.docker.distribution.events.v1+json' }, body: raw });
     expect((await notify('Bearer slr_wrong', '{"events":[]}')).status).toBe(401);
     expect((await notify(`Bearer ${link.body.notifyToken}`, '{"events":[{"action":"push"}]}')).status).toBe(400);
     expect((await notify(`Bearer ${link.body.notifyToken}`, 'not json')).status).toBe(400);
@@ -128,7 +175,10 @@ describe('discovery: a linked registry repository publishes pushed versions', ()
       expect(r.status, step).toBe(400);
       expect(r.body.error.issues[0].path, step).toBe('document.artifacts.promotion.registry_links.spy.0.repository');
     }
-    expect((await t.call('POST', '/api/v1/artifacts/spy/links', { token: other.admin, body: { registry, repository: `${otherTenant.toLowerCase()}/platform` } })).status).toBe(201);
+    expect(
+      (await t.call('POST', '/api/v1/artifacts/spy/links', { token: other.admin, body: { registry, repository: `${otherTenant.toLowerCase()}/platform` } }))
+        .status,
+    ).toBe(201);
     // A tenant id with capitals has no ECR namespace of its own (ECR names are lowercase: Acme/ would be acme/).
     const capital = `Ten-${otherTenant.slice(4)}`;
     const capitals = await t.users(capital);
@@ -137,8 +187,22 @@ describe('discovery: a linked registry repository publishes pushed versions', ()
     expect(folded.body.error.issues[0].message).toContain(`the tenant id ${capital} (with capitals) has no ECR namespace of its own`);
     const digest = (c: string) => `sha256:${c.repeat(64)}`;
     const push = (repository: string, tag: string, d: string, result = 'SUCCESS') =>
-      t.call('POST', '/dev/events', { body: { source: 'aws.ecr', 'detail-type': 'ECR Image Action', account: '000000000000', region: 'us-east-1', time: new Date().toISOString(), resources: [], detail: { 'action-type': 'PUSH', result, 'repository-name': repository, 'image-digest': d, 'image-tag': tag } } });
-    for (const [repo, tagName, d, result] of [[own, 'v3.0.0', digest('b'), 'FAILURE'], [`${tenant.toLowerCase()}/other`, 'v3.0.0', digest('c'), 'SUCCESS'], [own, 'latest', digest('d'), 'SUCCESS']] as const) {
+      t.call('POST', '/dev/events', {
+        body: {
+          source: 'aws.ecr',
+          'detail-type': 'ECR Image Action',
+          account: '000000000000',
+          region: 'us-east-1',
+          time: new Date().toISOString(),
+          resources: [],
+          detail: { 'action-type': 'PUSH', result, 'repository-name': repository, 'image-digest': d, 'image-tag': tag },
+        },
+      });
+    for (const [repo, tagName, d, result] of [
+      [own, 'v3.0.0', digest('b'), 'FAILURE'],
+      [`${tenant.toLowerCase()}/other`, 'v3.0.0', digest('c'), 'SUCCESS'],
+      [own, 'latest', digest('d'), 'SUCCESS'],
+    ] as const) {
       expect((await push(repo, tagName, d, result)).status).toBe(202);
     }
     expect(await versions(u.viewer)).toEqual([]);
@@ -161,7 +225,9 @@ describe('discovery: a linked registry repository publishes pushed versions', ()
     // Another artifact may link the same repository.
     expect((await t.call('POST', '/api/v1/artifacts/other/links', { token: u.admin, body })).status).toBe(201);
     // Two at once for a new repository: exactly one link.
-    const raced = await Promise.all([1, 2, 3].map(() => t.call('POST', '/api/v1/artifacts/platform/links', { token: u.admin, body: { ...body, repository: 'team/raced' } })));
+    const raced = await Promise.all(
+      [1, 2, 3].map(() => t.call('POST', '/api/v1/artifacts/platform/links', { token: u.admin, body: { ...body, repository: 'team/raced' } })),
+    );
     expect(raced.map((r) => r.status).sort()).toEqual([201, 409, 409]);
     expect((await t.call('GET', '/api/v1/artifacts/platform/links', { token: u.viewer })).body.items).toHaveLength(2);
     const exported = await t.call('GET', '/api/v1/manifest', { token: u.viewer });
@@ -176,8 +242,14 @@ describe('discovery: a linked registry repository publishes pushed versions', ()
   it('the CLI adds, lists and removes links', async () => {
     const u = await t.users(t.tenant());
     const root = join(import.meta.dirname, '..', '..');
-    const cli = (...args: string[]) => promisify(execFile)(join(root, 'node_modules', '.bin', 'tsx'), [join(root, 'cli', 'stageline.ts'), ...args], { env: { ...process.env, STAGELINE_URL: t.url, STAGELINE_TOKEN: u.admin }, cwd: root });
-    const added = (await cli('link', 'add', '--artifact', 'platform', '--registry', '127.0.0.1:5000', '--repository', 'team/platform', '--pattern', 'v\\d+\\.\\d+\\.\\d+')).stdout;
+    const cli = (...args: string[]) =>
+      promisify(execFile)(join(root, 'node_modules', '.bin', 'tsx'), [join(root, 'cli', 'stageline.ts'), ...args], {
+        env: { ...process.env, STAGELINE_URL: t.url, STAGELINE_TOKEN: u.admin },
+        cwd: root,
+      });
+    const added = (
+      await cli('link', 'add', '--artifact', 'platform', '--registry', '127.0.0.1:5000', '--repository', 'team/platform', '--pattern', 'v\\d+\\.\\d+\\.\\d+')
+    ).stdout;
     const id = /^(lnk_[0-9a-f]{12}):/.exec(added)?.[1];
     expect(added).toContain('Authorization: Bearer slr_');
     expect((await cli('link', 'list', '--artifact', 'platform')).stdout).toMatch(new RegExp(`${id}\\s+127.0.0.1:5000\\s+team/platform`));

@@ -11,7 +11,11 @@ describe('environments API', () => {
   it('creates environments and lists them in line order, not creation order', async () => {
     const tenant2 = t.tenant();
     const u2 = await t.users(tenant2);
-    for (const [name, position] of [['production', 20], ['dev', 0], ['staging', 10]] as const) {
+    for (const [name, position] of [
+      ['production', 20],
+      ['dev', 0],
+      ['staging', 10],
+    ] as const) {
       expect((await t.call('POST', '/api/v1/environments', { token: u2.admin, body: { name, position } })).status).toBe(201);
     }
     const list2 = await t.call('GET', '/api/v1/environments', { token: u2.viewer });
@@ -57,7 +61,10 @@ describe('environments API', () => {
     const u = await t.users(t.tenant());
     await makeLine(t, u.admin);
     const got = await t.call('GET', '/api/v1/environments/staging', { token: u.viewer });
-    const ok = await t.call('PATCH', '/api/v1/environments/staging', { token: u.admin, body: { version: got.body.version, description: 'v2', gates: { cost_analysis: true } } });
+    const ok = await t.call('PATCH', '/api/v1/environments/staging', {
+      token: u.admin,
+      body: { version: got.body.version, description: 'v2', gates: { cost_analysis: true } },
+    });
     expect(ok.status).toBe(200);
     expect(ok.body).toMatchObject({ version: got.body.version + 1, description: 'v2', gates: { cost_analysis: true, tests: false } });
     const stale = await t.call('PATCH', '/api/v1/environments/staging', { token: u.admin, body: { version: got.body.version, description: 'v3' } });
@@ -116,7 +123,9 @@ describe('authentication like the API Gateway JWT authorizer', () => {
     expect((await t.call('GET', '/api/v1/environments')).status).toBe(401);
     const good = await t.token({ tenant, groups: ['admin'] });
     const [h, p] = good.split('.');
-    const forgedPayload = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(p!, 'base64url').toString()), 'cognito:groups': ['admin'], 'custom:tenant_id': 'other' })).toString('base64url');
+    const forgedPayload = Buffer.from(
+      JSON.stringify({ ...JSON.parse(Buffer.from(p!, 'base64url').toString()), 'cognito:groups': ['admin'], 'custom:tenant_id': 'other' }),
+    ).toString('base64url');
     expect((await t.call('GET', '/api/v1/environments', { token: `${h}.${forgedPayload}.${good.split('.')[2]}` })).status).toBe(401);
     const expired = await t.stack.issuer.sign({ sub: 'x', email: 'x@x', tenant, groups: ['admin'] }, { expiresIn: '-1m' });
     expect((await t.call('GET', '/api/v1/environments', { token: expired })).status).toBe(401);

@@ -22,7 +22,10 @@ describe('a flow step that errors', () => {
     failGates = true;
     const p = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'dev', targetEnvironment: 'staging' } });
     const failed = await waitFor(t, u.viewer, p.body.id, ['VALIDATION_FAILED', 'COMPLETED']);
-    expect(failed).toMatchObject({ status: 'VALIDATION_FAILED', error: { code: 'GATES_ERROR', message: expect.stringContaining('gate provider unreachable') } });
+    expect(failed).toMatchObject({
+      status: 'VALIDATION_FAILED',
+      error: { code: 'GATES_ERROR', message: expect.stringContaining('gate provider unreachable') },
+    });
     failGates = false;
     expect((await t.call('POST', `/api/v1/promotions/${p.body.id}/validate`, { token: u.deployer, body: {} })).status).toBe(202);
     expect((await waitFor(t, u.viewer, p.body.id, ['COMPLETED', 'FAILED'])).status).toBe('COMPLETED');

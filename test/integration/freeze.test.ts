@@ -24,10 +24,21 @@ async function tenantWithLine() {
 describe('freeze windows', () => {
   it('are listed, added and removed through the API: roles, tenant isolation, clear errors', async () => {
     const { u } = await tenantWithLine();
-    const weekend = await t.call('POST', '/api/v1/environments/production/freeze-windows', { token: u.admin, body: { reason: 'weekend', cron: '0 16 * * 5', endCron: '0 8 * * 1', timezone: 'Europe/Berlin' } });
+    const weekend = await t.call('POST', '/api/v1/environments/production/freeze-windows', {
+      token: u.admin,
+      body: { reason: 'weekend', cron: '0 16 * * 5', endCron: '0 8 * * 1', timezone: 'Europe/Berlin' },
+    });
     expect(weekend.status).toBe(201);
-    expect(weekend.body).toMatchObject({ id: expect.stringMatching(/^frz_/), scope: 'production', kind: 'recurring', next: { start: expect.any(String), end: expect.any(String) } });
-    const xmas = await t.call('POST', '/api/v1/freeze-windows', { token: u.admin, body: { reason: 'holidays', start: '2026-12-24T00:00:00Z', end: '2027-01-02T00:00:00Z' } });
+    expect(weekend.body).toMatchObject({
+      id: expect.stringMatching(/^frz_/),
+      scope: 'production',
+      kind: 'recurring',
+      next: { start: expect.any(String), end: expect.any(String) },
+    });
+    const xmas = await t.call('POST', '/api/v1/freeze-windows', {
+      token: u.admin,
+      body: { reason: 'holidays', start: '2026-12-24T00:00:00Z', end: '2027-01-02T00:00:00Z' },
+    });
     expect(xmas.body.scope).toBe('*');
     const listed = await t.call('GET', '/api/v1/freeze-windows', { token: u.viewer });
     expect(listed.body.items.map((w: any) => w.id).sort()).toEqual([weekend.body.id, xmas.body.id].sort());
@@ -35,11 +46,19 @@ describe('freeze windows', () => {
     expect(staging.body.items.map((w: any) => w.id)).toEqual([xmas.body.id]); // tenant-wide applies; production's does not
     expect(staging.body).toMatchObject({ current: null, next: { id: xmas.body.id } });
 
-    expect((await t.call('POST', '/api/v1/freeze-windows', { token: u.deployer, body: { reason: 'x', start: inSeconds(10), end: inSeconds(20) } })).status).toBe(403);
-    const bad = await t.call('POST', '/api/v1/freeze-windows', { token: u.admin, body: { reason: 'x', cron: '0 16 * * 5', endCron: '0 8 * * 1', timezone: 'Mars/Olympus' } });
+    expect(
+      (await t.call('POST', '/api/v1/freeze-windows', { token: u.deployer, body: { reason: 'x', start: inSeconds(10), end: inSeconds(20) } })).status,
+    ).toBe(403);
+    const bad = await t.call('POST', '/api/v1/freeze-windows', {
+      token: u.admin,
+      body: { reason: 'x', cron: '0 16 * * 5', endCron: '0 8 * * 1', timezone: 'Mars/Olympus' },
+    });
     expect(bad.status).toBe(400);
     expect(bad.body.error.issues[0]).toMatchObject({ path: 'body.timezone', message: expect.stringMatching(/IANA/) });
-    expect((await t.call('POST', '/api/v1/environments/nowhere/freeze-windows', { token: u.admin, body: { reason: 'x', start: inSeconds(10), end: inSeconds(20) } })).status).toBe(404);
+    expect(
+      (await t.call('POST', '/api/v1/environments/nowhere/freeze-windows', { token: u.admin, body: { reason: 'x', start: inSeconds(10), end: inSeconds(20) } }))
+        .status,
+    ).toBe(404);
 
     const other = await t.users(t.tenant());
     expect((await t.call('GET', '/api/v1/freeze-windows', { token: other.admin })).body.items).toEqual([]);
@@ -54,14 +73,24 @@ describe('freeze windows', () => {
 
   it('holds a promotion that asked to wait (named by /validate gates, status and decision record), then the scheduler resumes it when the window ends', async () => {
     const { u } = await tenantWithLine();
-    const w = await t.call('POST', '/api/v1/environments/staging/freeze-windows', { token: u.admin, body: { reason: 'load test', start: inSeconds(-1), end: inSeconds(4) } });
+    const w = await t.call('POST', '/api/v1/environments/staging/freeze-windows', {
+      token: u.admin,
+      body: { reason: 'load test', start: inSeconds(-1), end: inSeconds(4) },
+    });
     const status = await t.call('GET', '/api/v1/status', { token: u.viewer });
     expect(status.body.environments.find((e: any) => e.name === 'staging').freeze.current).toMatchObject({ id: w.body.id, reason: 'load test' });
-    const p = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'dev', targetEnvironment: 'staging', whenFrozen: 'wait' } });
+    const p = await t.call('POST', '/api/v1/promotions', {
+      token: u.deployer,
+      body: { sourceEnvironment: 'dev', targetEnvironment: 'staging', whenFrozen: 'wait' },
+    });
     expect(p.status).toBe(201);
     const held = await waitFor(t, u.viewer, p.body.id, ['SCHEDULED']);
     expect(held.heldBy).toMatchObject({ window: w.body.id, reason: 'load test', until: w.body.end });
-    expect(held.gates.find((g: any) => g.gate === 'freeze_window')).toMatchObject({ verdict: 'WARN', blocking: false, reason: expect.stringContaining('execution waits for its end') });
+    expect(held.gates.find((g: any) => g.gate === 'freeze_window')).toMatchObject({
+      verdict: 'WARN',
+      blocking: false,
+      reason: expect.stringContaining('execution waits for its end'),
+    });
     const decision = await t.call('GET', `/api/v1/promotions/${p.body.id}/decision`, { token: u.viewer });
     expect(decision.body.freeze).toMatchObject({ whenFrozen: 'wait', heldBy: { window: w.body.id } });
     const done = await waitFor(t, u.viewer, p.body.id, ['COMPLETED', 'FAILED', 'CANCELLED'], 30_000);
@@ -82,7 +111,10 @@ describe('freeze windows', () => {
 
   it('refuses to schedule into a window, with the next allowed time', async () => {
     const { u } = await tenantWithLine();
-    const p = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'dev', targetEnvironment: 'staging', trigger: 'manual' } });
+    const p = await t.call('POST', '/api/v1/promotions', {
+      token: u.deployer,
+      body: { sourceEnvironment: 'dev', targetEnvironment: 'staging', trigger: 'manual' },
+    });
     await waitFor(t, u.viewer, p.body.id, ['APPROVED']);
     const start = inSeconds(3600);
     const end = inSeconds(7200);
@@ -96,11 +128,22 @@ describe('freeze windows', () => {
 
   it('break-glass: an admin with a reason goes through a window (audited, evented, on the status page); a deployer cannot', async () => {
     const { u } = await tenantWithLine();
-    await t.call('POST', '/api/v1/environments/staging/freeze-windows', { token: u.admin, body: { reason: 'freeze', start: inSeconds(-1), end: inSeconds(600) } });
-    const refused = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'dev', targetEnvironment: 'staging' }, headers: { 'x-break-glass-reason': 'hotfix' } });
+    await t.call('POST', '/api/v1/environments/staging/freeze-windows', {
+      token: u.admin,
+      body: { reason: 'freeze', start: inSeconds(-1), end: inSeconds(600) },
+    });
+    const refused = await t.call('POST', '/api/v1/promotions', {
+      token: u.deployer,
+      body: { sourceEnvironment: 'dev', targetEnvironment: 'staging' },
+      headers: { 'x-break-glass-reason': 'hotfix' },
+    });
     expect(refused.status).toBe(403);
     expect(refused.body.error.message).toMatch(/Break-glass needs the admin role/);
-    const p = await t.call('POST', '/api/v1/promotions', { token: u.admin, body: { sourceEnvironment: 'dev', targetEnvironment: 'staging' }, headers: { 'x-break-glass-reason': 'hotfix for incident 42' } });
+    const p = await t.call('POST', '/api/v1/promotions', {
+      token: u.admin,
+      body: { sourceEnvironment: 'dev', targetEnvironment: 'staging' },
+      headers: { 'x-break-glass-reason': 'hotfix for incident 42' },
+    });
     expect(p.status).toBe(201);
     const done = await waitFor(t, u.viewer, p.body.id, ['COMPLETED', 'CANCELLED', 'FAILED']);
     expect(done.status).toBe('COMPLETED');
@@ -110,15 +153,36 @@ describe('freeze windows', () => {
     const audit = await t.call('GET', `/api/v1/audit?entityType=promotion&entityId=${p.body.id}`, { token: u.viewer });
     expect(audit.body.items.find((e: any) => e.action === 'breakglass.promotion.create').reason).toBe('break-glass (freeze-window): hotfix for incident 42');
     await t.stack.stream.idle();
-    expect(t.stack.bus.published.some((e: any) => e['detail-type'] === 'Break Glass Used' && e.detail.promotionId === p.body.id && e.detail.guard === 'freeze-window')).toBe(true);
+    expect(
+      t.stack.bus.published.some(
+        (e: any) => e['detail-type'] === 'Break Glass Used' && e.detail.promotionId === p.body.id && e.detail.guard === 'freeze-window',
+      ),
+    ).toBe(true);
   });
 
   it('CLI: freeze add / list / remove', async () => {
     const { u } = await tenantWithLine();
     const run = promisify(execFile);
     const root = join(import.meta.dirname, '..', '..');
-    const cli = (...args: string[]) => run(join(root, 'node_modules', '.bin', 'tsx'), [join(root, 'cli', 'stageline.ts'), ...args], { env: { ...process.env, STAGELINE_URL: t.url, STAGELINE_TOKEN: u.admin }, cwd: root });
-    const added = await cli('freeze', 'add', '--env', 'production', '--reason', 'weekend', '--cron', '0 16 * * 5', '--end-cron', '0 8 * * 1', '--tz', 'Europe/Berlin');
+    const cli = (...args: string[]) =>
+      run(join(root, 'node_modules', '.bin', 'tsx'), [join(root, 'cli', 'stageline.ts'), ...args], {
+        env: { ...process.env, STAGELINE_URL: t.url, STAGELINE_TOKEN: u.admin },
+        cwd: root,
+      });
+    const added = await cli(
+      'freeze',
+      'add',
+      '--env',
+      'production',
+      '--reason',
+      'weekend',
+      '--cron',
+      '0 16 * * 5',
+      '--end-cron',
+      '0 8 * * 1',
+      '--tz',
+      'Europe/Berlin',
+    );
     const id = added.stdout.match(/frz_\w+/)![0];
     expect(added.stdout).toMatch(/\(production\): (next |frozen now until )/); // a weekend window may be open right now
     const listed = await cli('freeze', 'list', '--env', 'production');

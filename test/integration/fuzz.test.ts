@@ -21,7 +21,15 @@ let t: TestStack;
 let token: string;
 let appKey: string;
 /** Real values per path parameter, so generated requests also reach the code behind the lookups. */
-const real: Record<string, string[]> = { env: ['dev', 'staging', 'production'], name: ['app'], version: ['v1.0.0'], seq: ['1', '0'], tag: ['latest-dev'], consumer: ['web'], id: [] };
+const real: Record<string, string[]> = {
+  env: ['dev', 'staging', 'production'],
+  name: ['app'],
+  version: ['v1.0.0'],
+  seq: ['1', '0'],
+  tag: ['latest-dev'],
+  consumer: ['web'],
+  id: [],
+};
 
 beforeAll(async () => {
   t = await startTestStack();
@@ -59,19 +67,35 @@ function stated(o: Operation, body: { error?: { issues?: { path: string }[] } })
 const text = (v: unknown) => (typeof v === 'string' ? v : JSON.stringify(v));
 
 function requestOf(o: Operation): Arbitrary<Req> {
-  const params = ((o.op.parameters ?? []) as { name: string; in: string; required?: boolean; schema: Record<string, unknown> }[]).filter((p) => p.in === 'path' || p.in === 'query');
+  const params = ((o.op.parameters ?? []) as { name: string; in: string; required?: boolean; schema: Record<string, unknown> }[]).filter(
+    (p) => p.in === 'path' || p.in === 'query',
+  );
   const pathArb = fc.record(
     Object.fromEntries(
       params
         .filter((p) => p.in === 'path')
-        .map((p) => [p.name, fc.oneof({ weight: 2, arbitrary: fc.constantFrom(...(real[p.name]?.length ? real[p.name]! : ['x'])) }, { weight: 1, arbitrary: arbitraryOf(p.schema, DOC).map(text) }, { weight: 1, arbitrary: fc.string({ minLength: 1, maxLength: 12 }) })]),
+        .map((p) => [
+          p.name,
+          fc.oneof(
+            { weight: 2, arbitrary: fc.constantFrom(...(real[p.name]?.length ? real[p.name]! : ['x'])) },
+            { weight: 1, arbitrary: arbitraryOf(p.schema, DOC).map(text) },
+            { weight: 1, arbitrary: fc.string({ minLength: 1, maxLength: 12 }) },
+          ),
+        ]),
     ),
   ) as Arbitrary<Record<string, string>>;
   const queryParams = params.filter((p) => p.in === 'query');
-  const validQuery = fc.record(Object.fromEntries(queryParams.map((p) => [p.name, arbitraryOf(p.schema, DOC).map(text)])), { requiredKeys: queryParams.filter((p) => p.required).map((p) => p.name) }) as Arbitrary<Record<string, string>>;
+  const validQuery = fc.record(Object.fromEntries(queryParams.map((p) => [p.name, arbitraryOf(p.schema, DOC).map(text)])), {
+    requiredKeys: queryParams.filter((p) => p.required).map((p) => p.name),
+  }) as Arbitrary<Record<string, string>>;
   const queryArb = fc.oneof(
     { weight: 3, arbitrary: validQuery },
-    { weight: 1, arbitrary: fc.tuple(validQuery, fc.constantFrom(...queryParams.map((p) => p.name), 'zz'), fc.constantFrom('', '-1', 'x', '99999999999999999999', '2030-13-01')).map(([q, k, v]) => ({ ...q, [k]: v })) },
+    {
+      weight: 1,
+      arbitrary: fc
+        .tuple(validQuery, fc.constantFrom(...queryParams.map((p) => p.name), 'zz'), fc.constantFrom('', '-1', 'x', '99999999999999999999', '2030-13-01'))
+        .map(([q, k, v]) => ({ ...q, [k]: v })),
+    },
   );
   const media = o.op.requestBody ? Object.keys(o.op.requestBody.content)[0] : undefined;
   let bodyArb: Arbitrary<{ body: unknown; bodyGiven: boolean }> = fc.constant({ body: undefined, bodyGiven: false });
@@ -84,7 +108,9 @@ function requestOf(o: Operation): Arbitrary<Req> {
       { weight: 1, arbitrary: fc.constantFrom({ body: undefined, bodyGiven: false }, { body: null, bodyGiven: true }) },
     );
   }
-  return fc.record({ params: pathArb, query: o.method === 'GET' || o.method === 'DELETE' || queryParams.length ? queryArb : fc.constant({}), b: bodyArb }).map(({ params, query, b }) => ({ params, query, ...b }));
+  return fc
+    .record({ params: pathArb, query: o.method === 'GET' || o.method === 'DELETE' || queryParams.length ? queryArb : fc.constant({}), b: bodyArb })
+    .map(({ params, query, b }) => ({ params, query, ...b }));
 }
 
 /** Deletions last, so the line and the ids the other operations use live through most of the run. */
@@ -108,7 +134,14 @@ describe('contract fuzz: every operation of the OpenAPI document', () => {
             const security = JSON.stringify(o.op.security ?? []);
             const raw = req.bodyGiven ? JSON.stringify(req.body) : undefined;
             const r = security.includes('sigv4')
-              ? await signedFetch(t.url, o.method, path + (qs ? `?${qs}` : ''), undefined, t.stack.iam[0]!, raw === undefined ? {} : { raw: new TextEncoder().encode(raw) })
+              ? await signedFetch(
+                  t.url,
+                  o.method,
+                  path + (qs ? `?${qs}` : ''),
+                  undefined,
+                  t.stack.iam[0]!,
+                  raw === undefined ? {} : { raw: new TextEncoder().encode(raw) },
+                )
               : await t.call(o.method, path + (qs ? `?${qs}` : ''), {
                   token: security.includes('appKey') ? appKey : security.includes('cognito') ? token : undefined,
                   ...(raw === undefined ? {} : { raw }),
@@ -142,7 +175,10 @@ describe('contract fuzz: every operation of the OpenAPI document', () => {
     expect(wrong.headers.get('allow')).toBe('GET');
     // Every oversized body is answered 413, also the next one on a kept-alive connection (not a reset).
     for (let i = 0; i < 3; i++) {
-      const big = await t.call('POST', '/api/v1/environments/dev/items/batch', { token, raw: JSON.stringify({ set: [{ key: 'k', value: 'x'.repeat(3 * 1024 * 1024) }] }) });
+      const big = await t.call('POST', '/api/v1/environments/dev/items/batch', {
+        token,
+        raw: JSON.stringify({ set: [{ key: 'k', value: 'x'.repeat(3 * 1024 * 1024) }] }),
+      });
       expect(big.status).toBe(413);
       expect((await t.call('GET', '/health')).status).toBe(200);
     }

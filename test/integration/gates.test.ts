@@ -39,7 +39,11 @@ beforeAll(async () => {
       return res.end(JSON.stringify({ verdict: 'FAIL', reason: `internal-token=AKIA-SECRET-VALUE ${'x'.repeat(5000)}`, secret: 'db-password-123' }));
     }
     res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(JSON.stringify(req.url === '/fail' ? { verdict: 'FAIL', reason: 'change freeze' } : { verdict: verified ? 'PASS' : 'FAIL', reason: verified ? 'ok' : 'bad signature' }));
+    res.end(
+      JSON.stringify(
+        req.url === '/fail' ? { verdict: 'FAIL', reason: 'change freeze' } : { verdict: verified ? 'PASS' : 'FAIL', reason: verified ? 'ok' : 'bad signature' },
+      ),
+    );
   });
   await new Promise<void>((r) => hook.listen(0, '127.0.0.1', () => r()));
   hookUrl = `http://127.0.0.1:${(hook.address() as { port: number }).port}`;
@@ -91,7 +95,9 @@ describe('validation gates', () => {
       [{ critical: 0, high: 0, signatureVerified: false }, /^signature not verified$/],
     ] as const) {
       const r = await promote(u, { autoStart: false });
-      expect((await t.call('POST', `/api/v1/promotions/${r.body.id}/evidence`, { token: u.deployer, body: { type: 'security_scan', payload } })).status).toBe(201);
+      expect((await t.call('POST', `/api/v1/promotions/${r.body.id}/evidence`, { token: u.deployer, body: { type: 'security_scan', payload } })).status).toBe(
+        201,
+      );
       await t.call('POST', `/api/v1/promotions/${r.body.id}/validate`, { token: u.deployer });
       const done = await waitFor(t, u.viewer, r.body.id, ['VALIDATION_FAILED', 'COMPLETED']);
       expect(done.status).toBe('VALIDATION_FAILED');
@@ -121,19 +127,35 @@ describe('validation gates', () => {
   it('evidence attached to the config release (the source snapshot) serves its promotions', async () => {
     const u = await setup({ tests: true });
     const dev = await t.call('GET', '/api/v1/environments/dev', { token: u.viewer });
-    const ev = await t.call('POST', `/api/v1/environments/dev/snapshots/${dev.body.snapshot.seq}/evidence`, { token: u.deployer, body: { type: 'test_results', payload: { passed: 3, failed: 0 } } });
+    const ev = await t.call('POST', `/api/v1/environments/dev/snapshots/${dev.body.snapshot.seq}/evidence`, {
+      token: u.deployer,
+      body: { type: 'test_results', payload: { passed: 3, failed: 0 } },
+    });
     expect(ev.status).toBe(201);
-    expect((await t.call('POST', '/api/v1/environments/dev/snapshots/99/evidence', { token: u.deployer, body: { type: 'test_results', payload: { passed: 3, failed: 0 } } })).status).toBe(404);
+    expect(
+      (
+        await t.call('POST', '/api/v1/environments/dev/snapshots/99/evidence', {
+          token: u.deployer,
+          body: { type: 'test_results', payload: { passed: 3, failed: 0 } },
+        })
+      ).status,
+    ).toBe(404);
     const r = await promote(u);
     expect((await waitFor(t, u.viewer, r.body.id, ['VALIDATION_FAILED', 'COMPLETED'])).status).toBe('COMPLETED');
   });
 
-  it("evidence posted on a promotion speaks for its release: after a rebase onto other content the gates do not count it", async () => {
+  it('evidence posted on a promotion speaks for its release: after a rebase onto other content the gates do not count it', async () => {
     const u = await setup({ tests: true });
-    const rule = await t.call('POST', '/api/v1/promotions/rules', { token: u.admin, body: { name: 'reviewed', sourceEnvironment: 'dev', targetEnvironment: 'staging', requiresApproval: true, requiredApprovers: 1 } });
+    const rule = await t.call('POST', '/api/v1/promotions/rules', {
+      token: u.admin,
+      body: { name: 'reviewed', sourceEnvironment: 'dev', targetEnvironment: 'staging', requiresApproval: true, requiredApprovers: 1 },
+    });
     expect(rule.status, JSON.stringify(rule.body)).toBe(201);
     const r = await promote(u, { autoStart: false });
-    const tested = await t.call('POST', `/api/v1/promotions/${r.body.id}/evidence`, { token: u.admin, body: { type: 'test_results', payload: { passed: 40, failed: 0 } } });
+    const tested = await t.call('POST', `/api/v1/promotions/${r.body.id}/evidence`, {
+      token: u.admin,
+      body: { type: 'test_results', payload: { passed: 40, failed: 0 } },
+    });
     expect(tested.status).toBe(201);
     expect(tested.body.releaseDigest).toBe(r.body.releaseDigest);
     await t.call('POST', `/api/v1/promotions/${r.body.id}/validate`, { token: u.deployer });
@@ -144,12 +166,18 @@ describe('validation gates', () => {
     const rebased = await t.call('POST', `/api/v1/promotions/${r.body.id}/rebase`, { token: u.deployer, body: {} });
     expect(rebased.status, JSON.stringify(rebased.body)).toBe(200);
     expect(rebased.body.status).toBe('VALIDATION_FAILED');
-    expect(rebased.body.gates.find((g: any) => g.gate === 'tests')).toMatchObject({ verdict: 'FAIL', reason: expect.stringContaining('no test_results evidence') });
+    expect(rebased.body.gates.find((g: any) => g.gate === 'tests')).toMatchObject({
+      verdict: 'FAIL',
+      reason: expect.stringContaining('no test_results evidence'),
+    });
     const decision = await t.call('GET', `/api/v1/promotions/${r.body.id}/decision`, { token: u.viewer });
     expect(decision.body.evidence).toEqual([expect.objectContaining({ id: tested.body.id, accepted: false })]);
 
     // Tests of the release it has now count.
-    expect((await t.call('POST', `/api/v1/promotions/${r.body.id}/evidence`, { token: u.admin, body: { type: 'test_results', payload: { passed: 41, failed: 0 } } })).status).toBe(201);
+    expect(
+      (await t.call('POST', `/api/v1/promotions/${r.body.id}/evidence`, { token: u.admin, body: { type: 'test_results', payload: { passed: 41, failed: 0 } } }))
+        .status,
+    ).toBe(201);
     await t.call('POST', `/api/v1/promotions/${r.body.id}/validate`, { token: u.deployer });
     expect((await waitFor(t, u.viewer, r.body.id, ['AWAITING_APPROVAL', 'VALIDATION_FAILED'])).status).toBe('AWAITING_APPROVAL');
   });
@@ -209,7 +237,12 @@ describe('validation gates', () => {
     const view = await t.call('GET', '/api/v1/environments/staging', { token: u.admin });
     expect(JSON.stringify(view.body)).not.toContain(SECRET);
     const tenant = (JSON.parse(Buffer.from(u.admin.split('.')[1]!, 'base64url').toString()) as Record<string, string>)['custom:tenant_id']!;
-    const raw = await localClient(inject('dynamoEndpoint')).send(new GetItemCommand({ TableName: t.stack.tableName, Key: { pk: { S: keys.environment(tenant, 'staging').pk }, sk: { S: keys.environment(tenant, 'staging').sk } } }));
+    const raw = await localClient(inject('dynamoEndpoint')).send(
+      new GetItemCommand({
+        TableName: t.stack.tableName,
+        Key: { pk: { S: keys.environment(tenant, 'staging').pk }, sk: { S: keys.environment(tenant, 'staging').sk } },
+      }),
+    );
     const stored = JSON.stringify(raw.Item);
     expect(stored).not.toContain(SECRET);
     expect(stored).toContain('enc:v1:');
@@ -220,11 +253,13 @@ describe('validation gates', () => {
     const audit = await t.call('GET', '/api/v1/audit?entityType=environment&entityId=staging', { token: u.viewer });
     const digests = audit.body.items.map((e: { after: string }) => e.after);
     const current = await t.call('GET', '/api/v1/environments/staging', { token: u.admin });
-    const upd = await t.call('PATCH', '/api/v1/environments/staging', { token: u.admin, body: { version: current.body.version, webhookGates: [{ name: 'change-board', url: `${hookUrl}/ok`, secret: 'another-secret-of-16+', timeoutMs: 1000 }] } });
+    const upd = await t.call('PATCH', '/api/v1/environments/staging', {
+      token: u.admin,
+      body: { version: current.body.version, webhookGates: [{ name: 'change-board', url: `${hookUrl}/ok`, secret: 'another-secret-of-16+', timeoutMs: 1000 }] },
+    });
     expect(upd.status).toBe(200);
     const after = await t.call('GET', '/api/v1/audit?entityType=environment&entityId=staging&limit=1', { token: u.viewer });
     expect(digests).toContain(after.body.items[0].after);
     expect(JSON.stringify(audit.body)).not.toContain(sha256Hex(canonicalJson(SECRET)));
   });
 });
-

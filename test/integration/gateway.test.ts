@@ -14,7 +14,12 @@ afterAll(() => t.stop());
 
 async function forge(claims: Record<string, unknown>, header: Record<string, unknown>, exp: boolean) {
   const key = await importJWK((t.stack.issuer as unknown as { privateJwk: Record<string, unknown> }).privateJwk as never, 'ES256');
-  let jwt = new SignJWT(claims).setProtectedHeader({ alg: 'ES256', ...header }).setSubject('u-x').setIssuer(t.stack.issuer.issuer).setAudience(t.stack.issuer.audience).setIssuedAt();
+  let jwt = new SignJWT(claims)
+    .setProtectedHeader({ alg: 'ES256', ...header })
+    .setSubject('u-x')
+    .setIssuer(t.stack.issuer.issuer)
+    .setAudience(t.stack.issuer.audience)
+    .setIssuedAt();
   if (exp) jwt = jwt.setExpirationTime('1h');
   return jwt.sign(key);
 }
@@ -54,18 +59,25 @@ describe('local gateway strictness', () => {
   });
 
   it('a malformed percent-escape in the path answers 400 with a request id, not a 500', async () => {
-    const res = await fetch(`${t.url}/api/v1/environments/%E0%A4%A`, { headers: { authorization: `Bearer ${await t.token({ tenant: 'acme', groups: ['viewer'] })}` } });
+    const res = await fetch(`${t.url}/api/v1/environments/%E0%A4%A`, {
+      headers: { authorization: `Bearer ${await t.token({ tenant: 'acme', groups: ['viewer'] })}` },
+    });
     expect(res.status).toBe(400);
     expect(res.headers.get('x-request-id')).toBeTruthy();
     expect(((await res.json()) as { requestId: string }).requestId).toBe(res.headers.get('x-request-id'));
   });
 
   it('answers CORS preflight with the shared CORS config: Idempotency-Key allowed, X-Next-Cursor exposed', async () => {
-    const pre = await fetch(`${t.url}/api/v1/promotions`, { method: 'OPTIONS', headers: { origin: 'https://app.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'idempotency-key' } });
+    const pre = await fetch(`${t.url}/api/v1/promotions`, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://app.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'idempotency-key' },
+    });
     expect(pre.status).toBe(204);
     expect(pre.headers.get('access-control-allow-headers')).toContain('idempotency-key');
     expect(pre.headers.get('access-control-allow-methods')).toContain('POST');
-    const get = await fetch(`${t.url}/api/v1/environments`, { headers: { origin: 'https://app.example', authorization: `Bearer ${await t.token({ tenant: 'acme', groups: ['viewer'] })}` } });
+    const get = await fetch(`${t.url}/api/v1/environments`, {
+      headers: { origin: 'https://app.example', authorization: `Bearer ${await t.token({ tenant: 'acme', groups: ['viewer'] })}` },
+    });
     expect(get.headers.get('access-control-expose-headers')).toContain('x-next-cursor');
   });
 
@@ -111,7 +123,10 @@ describe('identities and groups', () => {
     const tenant = t.tenant();
     const u = await t.users(tenant);
     await makeLine(t, u.admin);
-    await t.call('POST', '/api/v1/promotions/rules', { token: u.admin, body: { name: 'two', source_environment: 'staging', target_environment: 'production', required_approvers: 2 } });
+    await t.call('POST', '/api/v1/promotions/rules', {
+      token: u.admin,
+      body: { name: 'two', source_environment: 'staging', target_environment: 'production', required_approvers: 2 },
+    });
     await t.call('POST', '/api/v1/environments/staging/configs', { token: u.deployer, body: { key: 'k', value: 1 } });
     const p = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'staging', targetEnvironment: 'production' } });
     await waitForToken(t, u.viewer, p.body.id);

@@ -11,7 +11,8 @@ import { localSecretVariable } from '../../functions/adapters/secrets.ts';
 
 /** GitOps delivery against a real git HTTP server (git http-backend), checked afterwards with the git command. */
 const TOKEN = 'gitops-test-token-0123456789';
-const VALUES = '# production values (Argo CD watches this file)\nimage:\n  repository: registry.example.com/platform\n  tag: v0.9.0 # set by Stageline\nreplicas: 3\n';
+const VALUES =
+  '# production values (Argo CD watches this file)\nimage:\n  repository: registry.example.com/platform\n  tag: v0.9.0 # set by Stageline\nreplicas: 3\n';
 const digest = (c: string) => `sha256:${c.repeat(64)}`;
 
 let t: TestStack;
@@ -38,7 +39,12 @@ function cloneWithGit(url: string): { dir: string; file: (p: string) => string; 
   // From the served bare repository itself (a synchronous clone over HTTP would wait on this very process's server).
   g.git(dir, 'clone', '-q', join(g.root, url.split('/').pop()!), 'repo');
   const repo = join(dir, 'repo');
-  return { dir, file: (p) => readFileSync(join(repo, p), 'utf8'), log: (fmt) => g.git(repo, 'log', `--format=${fmt}`), done: () => rmSync(dir, { recursive: true, force: true }) };
+  return {
+    dir,
+    file: (p) => readFileSync(join(repo, p), 'utf8'),
+    log: (fmt) => g.git(repo, 'log', `--format=${fmt}`),
+    done: () => rmSync(dir, { recursive: true, force: true }),
+  };
 }
 
 describe('GitOps delivery (isomorphic-git, git http-backend)', () => {
@@ -47,12 +53,26 @@ describe('GitOps delivery (isomorphic-git, git http-backend)', () => {
     const u = await t.users(tenant);
     await makeLine(t, u.admin);
     const url = g.repo(`deploy-${tenant}`, { 'envs/staging/values.yaml': VALUES });
-    const put = await t.call('PUT', '/api/v1/environments/staging/git-target', { token: u.admin, body: { repository: url, branch: 'main', file: 'envs/staging/values.yaml', path: 'image.tag', tokenSecret: 'GITOPS_TOKEN' } });
+    const put = await t.call('PUT', '/api/v1/environments/staging/git-target', {
+      token: u.admin,
+      body: { repository: url, branch: 'main', file: 'envs/staging/values.yaml', path: 'image.tag', tokenSecret: 'GITOPS_TOKEN' },
+    });
     expect(put.status, JSON.stringify(put.body)).toBe(200);
-    expect((await t.call('GET', '/api/v1/environments/staging/git-target', { token: u.viewer })).body).toMatchObject({ repository: url, path: 'image.tag', value: 'version', tokenSecret: 'GITOPS_TOKEN', version: 1 });
+    expect((await t.call('GET', '/api/v1/environments/staging/git-target', { token: u.viewer })).body).toMatchObject({
+      repository: url,
+      path: 'image.tag',
+      value: 'version',
+      tokenSecret: 'GITOPS_TOKEN',
+      version: 1,
+    });
 
-    expect((await t.call('POST', '/api/v1/artifacts/platform/versions', { token: u.deployer, body: { version: 'v1.2.3', digest: digest('a') } })).status).toBe(201);
-    const p = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'dev', targetEnvironment: 'staging', artifact: 'platform', version: 'v1.2.3' } });
+    expect((await t.call('POST', '/api/v1/artifacts/platform/versions', { token: u.deployer, body: { version: 'v1.2.3', digest: digest('a') } })).status).toBe(
+      201,
+    );
+    const p = await t.call('POST', '/api/v1/promotions', {
+      token: u.deployer,
+      body: { sourceEnvironment: 'dev', targetEnvironment: 'staging', artifact: 'platform', version: 'v1.2.3' },
+    });
     expect(p.status, JSON.stringify(p.body)).toBe(201);
     const done = await waitFor(t, u.viewer, p.body.id, ['COMPLETED', 'FAILED'], 30_000);
     expect(done.status, JSON.stringify(done.error)).toBe('COMPLETED');
@@ -93,8 +113,28 @@ describe('GitOps delivery (isomorphic-git, git http-backend)', () => {
       g.git(join(work, 'w'), 'push', '-q', 'origin', 'main');
       rmSync(work, { recursive: true, force: true });
     };
-    const target: GitTarget = { tenant, environment: 'production', repository: url, branch: 'main', file: 'deploy/app.json', path: 'image.tag', value: 'version', tokenSecret: 'GITOPS_TOKEN', version: 1, createdAt: '', createdBy: '', updatedAt: '', updatedBy: '' };
-    const r = await new IsomorphicGitWriter().commit({ tenant, target, value: 'v2', message: 'Promote app v2', author: { name: 'ci', email: 'ci@example.test' } });
+    const target: GitTarget = {
+      tenant,
+      environment: 'production',
+      repository: url,
+      branch: 'main',
+      file: 'deploy/app.json',
+      path: 'image.tag',
+      value: 'version',
+      tokenSecret: 'GITOPS_TOKEN',
+      version: 1,
+      createdAt: '',
+      createdBy: '',
+      updatedAt: '',
+      updatedBy: '',
+    };
+    const r = await new IsomorphicGitWriter().commit({
+      tenant,
+      target,
+      value: 'v2',
+      message: 'Promote app v2',
+      author: { name: 'ci', email: 'ci@example.test' },
+    });
     expect(r.changed).toBe(true);
     expect(r.attempts).toBe(2);
     const c = cloneWithGit(url);
@@ -111,16 +151,43 @@ describe('GitOps delivery (isomorphic-git, git http-backend)', () => {
     const u = await t.users(tenant);
     await makeLine(t, u.admin);
     const url = g.repo(`conflict-${tenant}`, { 'values.yaml': 'image: registry.example.com/platform:v0.9.0\n' });
-    expect((await t.call('PUT', '/api/v1/environments/staging/git-target', { token: u.admin, body: { repository: 'https://10.1.2.3/repo.git', branch: 'main', file: 'values.yaml', path: 'image.tag' } })).status).toBe(400);
-    expect((await t.call('PUT', '/api/v1/environments/staging/git-target', { token: u.admin, body: { repository: url, branch: 'main', file: '../etc/passwd.yaml', path: 'image.tag' } })).status).toBe(400);
-    expect((await t.call('PUT', '/api/v1/environments/staging/git-target', { token: u.deployer, body: { repository: url, branch: 'main', file: 'values.yaml', path: 'image.tag' } })).status).toBe(403);
-    const put = await t.call('PUT', '/api/v1/environments/staging/git-target', { token: u.admin, body: { repository: url, branch: 'main', file: 'values.yaml', path: 'image.tag', tokenSecret: 'GITOPS_TOKEN' } });
+    expect(
+      (
+        await t.call('PUT', '/api/v1/environments/staging/git-target', {
+          token: u.admin,
+          body: { repository: 'https://10.1.2.3/repo.git', branch: 'main', file: 'values.yaml', path: 'image.tag' },
+        })
+      ).status,
+    ).toBe(400);
+    expect(
+      (
+        await t.call('PUT', '/api/v1/environments/staging/git-target', {
+          token: u.admin,
+          body: { repository: url, branch: 'main', file: '../etc/passwd.yaml', path: 'image.tag' },
+        })
+      ).status,
+    ).toBe(400);
+    expect(
+      (
+        await t.call('PUT', '/api/v1/environments/staging/git-target', {
+          token: u.deployer,
+          body: { repository: url, branch: 'main', file: 'values.yaml', path: 'image.tag' },
+        })
+      ).status,
+    ).toBe(403);
+    const put = await t.call('PUT', '/api/v1/environments/staging/git-target', {
+      token: u.admin,
+      body: { repository: url, branch: 'main', file: 'values.yaml', path: 'image.tag', tokenSecret: 'GITOPS_TOKEN' },
+    });
     expect(put.status).toBe(200);
     const other = await t.users(t.tenant());
     expect((await t.call('GET', '/api/v1/environments/staging/git-target', { token: other.admin })).status).toBe(404);
 
     await t.call('POST', '/api/v1/artifacts/platform/versions', { token: u.deployer, body: { version: 'v1.2.3', digest: digest('b') } });
-    const p = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'dev', targetEnvironment: 'staging', artifact: 'platform', version: 'v1.2.3' } });
+    const p = await t.call('POST', '/api/v1/promotions', {
+      token: u.deployer,
+      body: { sourceEnvironment: 'dev', targetEnvironment: 'staging', artifact: 'platform', version: 'v1.2.3' },
+    });
     const failed = await waitFor(t, u.viewer, p.body.id, ['COMPLETED', 'FAILED'], 30_000);
     expect(failed.status).toBe('FAILED');
     expect(failed.error.message).toContain("git delivery failed: values.yaml: 'image' is not a mapping, so 'image.tag' cannot be set");
@@ -142,8 +209,24 @@ describe('GitOps delivery (isomorphic-git, git http-backend)', () => {
     // A wrong token: the promotion fails naming the credentials, nothing pushed.
     process.env[localSecretVariable(tenant, 'git-token', 'WRONG_TOKEN')!] = 'nope';
     try {
-      const target: GitTarget = { tenant, environment: 'staging', repository: url, branch: 'main', file: 'values.yaml', path: 'tag', value: 'version', tokenSecret: 'WRONG_TOKEN', version: 1, createdAt: '', createdBy: '', updatedAt: '', updatedBy: '' };
-      await expect(new IsomorphicGitWriter().commit({ tenant, target, value: 'v1', message: 'x', author: { name: 'x', email: 'x@example.test' } })).rejects.toThrow(/refused the credentials in 'WRONG_TOKEN'/);
+      const target: GitTarget = {
+        tenant,
+        environment: 'staging',
+        repository: url,
+        branch: 'main',
+        file: 'values.yaml',
+        path: 'tag',
+        value: 'version',
+        tokenSecret: 'WRONG_TOKEN',
+        version: 1,
+        createdAt: '',
+        createdBy: '',
+        updatedAt: '',
+        updatedBy: '',
+      };
+      await expect(
+        new IsomorphicGitWriter().commit({ tenant, target, value: 'v1', message: 'x', author: { name: 'x', email: 'x@example.test' } }),
+      ).rejects.toThrow(/refused the credentials in 'WRONG_TOKEN'/);
     } finally {
       delete process.env[localSecretVariable(tenant, 'git-token', 'WRONG_TOKEN')!];
     }
@@ -162,8 +245,24 @@ describe('GitOps delivery (isomorphic-git, git http-backend)', () => {
     // The old shared name is no secret of any tenant.
     expect(await secretsFromEnv({ STAGELINE_SECRET_GITOPS_TOKEN: TOKEN }).resolve(acme, 'GITOPS_TOKEN', 'git-token')).toBeNull();
     const url = g.repo(`iso-${acme}`, { 'values.yaml': 'tag: v1\n' });
-    const target: GitTarget = { tenant: globex, environment: 'staging', repository: url, branch: 'main', file: 'values.yaml', path: 'tag', value: 'version', tokenSecret: 'GITOPS_TOKEN', version: 1, createdAt: '', createdBy: '', updatedAt: '', updatedBy: '' };
-    await expect(new IsomorphicGitWriter().commit({ tenant: globex, target, value: 'v2', message: 'x', author: { name: 'x', email: 'x@example.test' } })).rejects.toThrow(/does not exist for this tenant/);
+    const target: GitTarget = {
+      tenant: globex,
+      environment: 'staging',
+      repository: url,
+      branch: 'main',
+      file: 'values.yaml',
+      path: 'tag',
+      value: 'version',
+      tokenSecret: 'GITOPS_TOKEN',
+      version: 1,
+      createdAt: '',
+      createdBy: '',
+      updatedAt: '',
+      updatedBy: '',
+    };
+    await expect(
+      new IsomorphicGitWriter().commit({ tenant: globex, target, value: 'v2', message: 'x', author: { name: 'x', email: 'x@example.test' } }),
+    ).rejects.toThrow(/does not exist for this tenant/);
   });
 
   it('an alarm while a promotion bakes puts the git target back too: a revert commit restores the previous version (Argo CD or Flux stop deploying it)', async () => {
@@ -171,18 +270,38 @@ describe('GitOps delivery (isomorphic-git, git http-backend)', () => {
     const u = await t.users(tenant);
     await makeLine(t, u.admin);
     const url = g.repo(`alarm-${tenant}`, { 'envs/staging/values.yaml': VALUES });
-    expect((await t.call('PUT', '/api/v1/environments/staging/git-target', { token: u.admin, body: { repository: url, branch: 'main', file: 'envs/staging/values.yaml', path: 'image.tag', tokenSecret: 'GITOPS_TOKEN' } })).status).toBe(200);
-    expect((await t.call('POST', '/api/v1/artifacts/platform/versions', { token: u.deployer, body: { version: 'v1.0.0', digest: digest('c') } })).status).toBe(201);
-    const first = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'dev', targetEnvironment: 'staging', artifact: 'platform', version: 'v1.0.0' } });
+    expect(
+      (
+        await t.call('PUT', '/api/v1/environments/staging/git-target', {
+          token: u.admin,
+          body: { repository: url, branch: 'main', file: 'envs/staging/values.yaml', path: 'image.tag', tokenSecret: 'GITOPS_TOKEN' },
+        })
+      ).status,
+    ).toBe(200);
+    expect((await t.call('POST', '/api/v1/artifacts/platform/versions', { token: u.deployer, body: { version: 'v1.0.0', digest: digest('c') } })).status).toBe(
+      201,
+    );
+    const first = await t.call('POST', '/api/v1/promotions', {
+      token: u.deployer,
+      body: { sourceEnvironment: 'dev', targetEnvironment: 'staging', artifact: 'platform', version: 'v1.0.0' },
+    });
     expect(first.status, JSON.stringify(first.body)).toBe(201);
     expect((await waitFor(t, u.viewer, first.body.id, ['COMPLETED', 'FAILED'], 30_000)).status).toBe('COMPLETED');
 
     // Staging now bakes and watches an alarm; v1.1.0 is committed and baking when the alarm fires.
-    expect((await t.call('POST', '/api/v1/artifacts/platform/versions', { token: u.deployer, body: { version: 'v1.1.0', digest: digest('d') } })).status).toBe(201);
+    expect((await t.call('POST', '/api/v1/artifacts/platform/versions', { token: u.deployer, body: { version: 'v1.1.0', digest: digest('d') } })).status).toBe(
+      201,
+    );
     const alarm = `arn:aws:cloudwatch:us-east-1:000000000000:alarm:${tenant}/p99`;
     const env = await t.call('GET', '/api/v1/environments/staging', { token: u.viewer });
-    expect((await t.call('PATCH', '/api/v1/environments/staging', { token: u.admin, body: { version: env.body.version, bakeSeconds: 60, monitors: [alarm] } })).status).toBe(200);
-    const p = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'dev', targetEnvironment: 'staging', artifact: 'platform', version: 'v1.1.0' } });
+    expect(
+      (await t.call('PATCH', '/api/v1/environments/staging', { token: u.admin, body: { version: env.body.version, bakeSeconds: 60, monitors: [alarm] } }))
+        .status,
+    ).toBe(200);
+    const p = await t.call('POST', '/api/v1/promotions', {
+      token: u.deployer,
+      body: { sourceEnvironment: 'dev', targetEnvironment: 'staging', artifact: 'platform', version: 'v1.1.0' },
+    });
     await waitFor(t, u.viewer, p.body.id, ['EXECUTING'], 30_000);
     let baking = (await t.call('GET', `/api/v1/promotions/${p.body.id}`, { token: u.viewer })).body;
     for (let i = 0; i < 200 && !baking.result; i++) {
@@ -209,7 +328,12 @@ describe('GitOps delivery (isomorphic-git, git http-backend)', () => {
       // The file holds the restored version again; the revert is a commit of its own on top of the promotion's.
       expect(c.file('envs/staging/values.yaml')).toBe(VALUES.replace('tag: v0.9.0', 'tag: v1.0.0'));
       expect(c.log('%H').split('\n')[0]).toBe(done.result.gitRevert.commit);
-      expect(c.log('%s').trim().split('\n')).toEqual(['Roll back platform v1.1.0 in staging to v1.0.0', 'Promote platform v1.1.0 to staging', 'Promote platform v1.0.0 to staging', 'seed']);
+      expect(c.log('%s').trim().split('\n')).toEqual([
+        'Roll back platform v1.1.0 in staging to v1.0.0',
+        'Promote platform v1.1.0 to staging',
+        'Promote platform v1.0.0 to staging',
+        'seed',
+      ]);
       const message = c.log('%B').split('\nPromote platform v1.1.0')[0]!;
       expect(message).toContain(`Stageline-Promotion: ${p.body.id}`);
       expect(message).toContain("monitor '" + `${tenant}/p99` + "' went to ALARM");

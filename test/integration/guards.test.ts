@@ -72,28 +72,45 @@ describe('every URL a tenant configures is checked when it is saved (issue 19 §
         expect(created.body.error.issues, url).toContainEqual({ path: 'body.webhookGates.0.url', message: expect.stringMatching(why) });
       }
       const staging = (await t.call('GET', '/api/v1/environments/staging', { token: u.viewer })).body;
-      const updated = await t.call('PATCH', '/api/v1/environments/staging', { token: u.admin, body: { version: staging.version, webhookGates: [hookOf('http://[::1]:9/')] } });
+      const updated = await t.call('PATCH', '/api/v1/environments/staging', {
+        token: u.admin,
+        body: { version: staging.version, webhookGates: [hookOf('http://[::1]:9/')] },
+      });
       expect(updated.status).toBe(400);
       expect(updated.body.error.issues[0]).toMatchObject({ path: 'body.webhookGates.0.url', message: expect.stringMatching(/loopback/) });
-      const registry = await t.call('PATCH', '/api/v1/environments/staging', { token: u.admin, body: { version: staging.version, registries: [{ name: 'internal', url: 'https://192.168.1.10' }] } });
+      const registry = await t.call('PATCH', '/api/v1/environments/staging', {
+        token: u.admin,
+        body: { version: staging.version, registries: [{ name: 'internal', url: 'https://192.168.1.10' }] },
+      });
       expect(registry.body.error.issues[0]).toMatchObject({ path: 'body.registries.0.url', message: expect.stringMatching(/private/) });
       for (const path of ['/api/v1/notifications', '/api/v1/environments/production/notifications']) {
         const slack = await t.call('PUT', path, { token: u.admin, body: { slack: { webhook: 'https://2852039166/services/x' } } });
         expect(slack.status, path).toBe(400);
         expect(slack.body.error.issues[0]).toMatchObject({ path: 'body.slack.webhook', message: expect.stringMatching(/169\.254\.169\.254.*metadata/) });
       }
-      const doc = JSON.stringify({ artifacts: { promotion: { webhook_gates: { staging: [{ name: 'meta', url: 'http://0251.0376.0251.0376/latest/', secret: '${HOOK_SECRET}' }] } } } });
+      const doc = JSON.stringify({
+        artifacts: { promotion: { webhook_gates: { staging: [{ name: 'meta', url: 'http://0251.0376.0251.0376/latest/', secret: '${HOOK_SECRET}' }] } } },
+      });
       for (const route of ['plan', 'apply']) {
         const r = await t.call('POST', `/api/v1/manifest/${route}`, { token: u.admin, body: { document: doc } });
         expect(r.status, route).toBe(400);
-        expect(r.body.error.issues[0]).toMatchObject({ path: 'document.artifacts.promotion.webhook_gates.staging.0.url', message: expect.stringMatching(/metadata/) });
+        expect(r.body.error.issues[0]).toMatchObject({
+          path: 'document.artifacts.promotion.webhook_gates.staging.0.url',
+          message: expect.stringMatching(/metadata/),
+        });
       }
     });
     // Nothing was saved; local mode keeps allowing loopback as before.
     expect((await t.call('GET', '/api/v1/environments/staging', { token: u.viewer })).body.webhookGates).toEqual([]);
-    const local = await t.call('POST', '/api/v1/environments', { token: u.admin, body: { name: 'qa', position: 7, webhookGates: [hookOf('http://127.0.0.1:9/hook')] } });
+    const local = await t.call('POST', '/api/v1/environments', {
+      token: u.admin,
+      body: { name: 'qa', position: 7, webhookGates: [hookOf('http://127.0.0.1:9/hook')] },
+    });
     expect(local.status, JSON.stringify(local.body)).toBe(201);
-    expect((await t.call('POST', '/api/v1/environments', { token: u.admin, body: { name: 'qa2', position: 8, webhookGates: [hookOf('http://10.0.0.5/hook')] } })).status).toBe(400);
+    expect(
+      (await t.call('POST', '/api/v1/environments', { token: u.admin, body: { name: 'qa2', position: 8, webhookGates: [hookOf('http://10.0.0.5/hook')] } }))
+        .status,
+    ).toBe(400);
   });
 });
 
@@ -104,10 +121,16 @@ describe('one answer to X-Break-Glass-Reason on every path past a freeze (issue 
     const first = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'dev', targetEnvironment: 'staging' } });
     expect((await waitFor(t, u.viewer, first.body.id, ['COMPLETED', 'FAILED', 'CANCELLED'])).status).toBe('COMPLETED');
     await t.call('POST', '/api/v1/environments/dev/items/batch', { token: u.deployer, body: { set: [{ key: 'b', value: 2 }] } });
-    const manual = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'dev', targetEnvironment: 'staging', trigger: 'manual' } });
+    const manual = await t.call('POST', '/api/v1/promotions', {
+      token: u.deployer,
+      body: { sourceEnvironment: 'dev', targetEnvironment: 'staging', trigger: 'manual' },
+    });
     await waitFor(t, u.viewer, manual.body.id, ['APPROVED']);
     await waitForToken(t, u.viewer, manual.body.id);
-    await t.call('POST', '/api/v1/environments/staging/freeze-windows', { token: u.admin, body: { reason: 'release freeze', start: inSeconds(-1), end: inSeconds(3600) } });
+    await t.call('POST', '/api/v1/environments/staging/freeze-windows', {
+      token: u.admin,
+      body: { reason: 'release freeze', start: inSeconds(-1), end: inSeconds(3600) },
+    });
 
     const h = glass('hotfix');
     const attempts = {
@@ -125,7 +148,11 @@ describe('one answer to X-Break-Glass-Reason on every path past a freeze (issue 
     }
     // Nothing moved: the manual promotion still waits for its go, staging has no rollback, the completed one stands.
     await t.stack.stream.idle();
-    expect((await t.call('GET', `/api/v1/promotions/${manual.body.id}`, { token: u.viewer })).body).toMatchObject({ status: 'APPROVED', waitingFor: 'execution', freezeOverride: null });
+    expect((await t.call('GET', `/api/v1/promotions/${manual.body.id}`, { token: u.viewer })).body).toMatchObject({
+      status: 'APPROVED',
+      waitingFor: 'execution',
+      freezeOverride: null,
+    });
     expect((await t.call('GET', `/api/v1/promotions/${first.body.id}`, { token: u.viewer })).body.status).toBe('COMPLETED');
     expect((await t.call('GET', '/api/v1/promotions?target=staging', { token: u.viewer })).body.items).toHaveLength(2);
 
@@ -139,7 +166,11 @@ describe('one answer to X-Break-Glass-Reason on every path past a freeze (issue 
     expect(audit.body.items.find((e: any) => e.action === 'breakglass.promotion.execute')).toMatchObject({ reason: 'break-glass (freeze-window): INC-7 fix' });
 
     // An environment rollback by an admin with a reason passes the freeze too (the same helper).
-    const back = await t.call('POST', '/api/v1/environments/staging/rollback', { token: u.admin, headers: glass('INC-7 revert'), body: { snapshot: 1, reason: 'revert b' } });
+    const back = await t.call('POST', '/api/v1/environments/staging/rollback', {
+      token: u.admin,
+      headers: glass('INC-7 revert'),
+      body: { snapshot: 1, reason: 'revert b' },
+    });
     expect(back.status, JSON.stringify(back.body)).toBe(200);
     const reverted = await waitFor(t, u.viewer, back.body.promotion.id, ['COMPLETED', 'CANCELLED', 'FAILED']);
     expect(reverted.status, JSON.stringify(reverted.error)).toBe('COMPLETED');
@@ -156,19 +187,29 @@ describe('break-glass on an approval', () => {
     const p = await t.call('POST', '/api/v1/promotions', { token: u.admin, body: { sourceEnvironment: 'staging', targetEnvironment: 'production' } });
     expect(p.status, JSON.stringify(p.body)).toBe(201);
     await waitForToken(t, u.viewer, p.body.id);
-    await t.call('POST', '/api/v1/environments/production/freeze-windows', { token: u.admin, body: { reason: 'release freeze', start: inSeconds(-1), end: inSeconds(3600) } });
+    await t.call('POST', '/api/v1/environments/production/freeze-windows', {
+      token: u.admin,
+      body: { reason: 'release freeze', start: inSeconds(-1), end: inSeconds(3600) },
+    });
 
     // The requester (an admin) approves their own promotion with a break-glass reason: separation of duties refuses it, and nothing is stamped.
     const self = await t.call('POST', `/api/v1/promotions/${p.body.id}/approve`, { token: u.admin, headers: glass('INC-9'), body: {} });
     expect(self.status, JSON.stringify(self.body)).toBe(403);
-    expect((await t.call('GET', `/api/v1/promotions/${p.body.id}`, { token: u.viewer })).body).toMatchObject({ status: 'AWAITING_APPROVAL', freezeOverride: null });
+    expect((await t.call('GET', `/api/v1/promotions/${p.body.id}`, { token: u.viewer })).body).toMatchObject({
+      status: 'AWAITING_APPROVAL',
+      freezeOverride: null,
+    });
     const audit = await t.call('GET', `/api/v1/audit?entityType=promotion&entityId=${p.body.id}`, { token: u.viewer });
     expect(audit.body.items.map((e: any) => e.action)).not.toContain('breakglass.promotion.approve');
 
     // Another admin's approval with the reason is allowed, so it carries the override, bound to the release.
     const other = await t.call('POST', `/api/v1/promotions/${p.body.id}/approve`, { token: ann, headers: glass('INC-9'), body: {} });
     expect(other.status, JSON.stringify(other.body)).toBe(200);
-    expect((await t.call('GET', `/api/v1/promotions/${p.body.id}`, { token: u.viewer })).body.freezeOverride).toMatchObject({ reason: 'INC-9', action: 'promotion.approve', releaseDigest: p.body.releaseDigest });
+    expect((await t.call('GET', `/api/v1/promotions/${p.body.id}`, { token: u.viewer })).body.freezeOverride).toMatchObject({
+      reason: 'INC-9',
+      action: 'promotion.approve',
+      releaseDigest: p.body.releaseDigest,
+    });
   });
 });
 
@@ -177,14 +218,26 @@ describe('decisions are bound to the release (issue 23 §3)', () => {
     const { tenant, u } = await tenantWithLine();
     const bob = await t.token({ sub: `bob-${tenant}`, email: `bob@${tenant}.test`, tenant, groups: ['deployer', 'approver'] });
     await t.call('PUT', '/api/v1/notifications', { token: u.admin, body: { email: { recipients: [`ops@${tenant}.test`], approvers: true } } });
-    await t.call('POST', '/api/v1/promotions/rules', { token: u.admin, body: { name: 'two eyes', sourceEnvironment: 'staging', targetEnvironment: 'production', requiredApprovers: 2 } });
+    await t.call('POST', '/api/v1/promotions/rules', {
+      token: u.admin,
+      body: { name: 'two eyes', sourceEnvironment: 'staging', targetEnvironment: 'production', requiredApprovers: 2 },
+    });
     await t.call('POST', '/api/v1/environments/staging/configs', { token: u.admin, body: { key: 'hotfix.a', value: 'fix' } });
-    await t.call('POST', '/api/v1/environments/production/freeze-windows', { token: u.admin, body: { reason: 'release freeze', start: inSeconds(-1), end: inSeconds(3600) } });
+    await t.call('POST', '/api/v1/environments/production/freeze-windows', {
+      token: u.admin,
+      body: { reason: 'release freeze', start: inSeconds(-1), end: inSeconds(3600) },
+    });
 
     const p = await t.call('POST', '/api/v1/promotions', {
       token: u.admin,
       headers: glass('INC-42 hotfix.a only'),
-      body: { sourceEnvironment: 'staging', targetEnvironment: 'production', promotionType: 'PATTERN', keyPatterns: ['hotfix.*'], notes: 'INC-42: hotfix.a only' },
+      body: {
+        sourceEnvironment: 'staging',
+        targetEnvironment: 'production',
+        promotionType: 'PATTERN',
+        keyPatterns: ['hotfix.*'],
+        notes: 'INC-42: hotfix.a only',
+      },
     });
     expect(p.status, JSON.stringify(p.body)).toBe(201);
     expect(p.body.freezeOverride).toMatchObject({ reason: 'INC-42 hotfix.a only', releaseDigest: p.body.releaseDigest });
@@ -214,7 +267,10 @@ describe('decisions are bound to the release (issue 23 §3)', () => {
     expect(rebased.body.notes).toMatch(new RegExp(`^Rebased by bob@${tenant}\\.test onto staging@\\d+: 2 added`));
     expect(rebased.body.notes).not.toContain('hotfix.a only');
     const audit = await t.call('GET', `/api/v1/audit?entityType=promotion&entityId=${p.body.id}`, { token: u.viewer });
-    expect(audit.body.items.find((e: any) => e.action === 'promotion.rebase')).toMatchObject({ actorName: `bob@${tenant}.test`, reason: expect.stringContaining('voids the break-glass of admin@') });
+    expect(audit.body.items.find((e: any) => e.action === 'promotion.rebase')).toMatchObject({
+      actorName: `bob@${tenant}.test`,
+      reason: expect.stringContaining('voids the break-glass of admin@'),
+    });
 
     // The approval request sent again shows the new content and who chose it.
     await t.stack.stream.idle();
@@ -244,7 +300,10 @@ describe('decisions are bound to the release (issue 23 §3)', () => {
 describe('low findings (issue 23 §6)', () => {
   it('manifest apply audits every change: a weakening after ten cosmetic edits has an entry of its own, with the document digest and plan', async () => {
     const { u } = await tenantWithLine(['dev', 'qa', 'uat', 'staging', 'production']);
-    await t.call('POST', '/api/v1/promotions/rules', { token: u.admin, body: { name: 'prod', sourceEnvironment: 'staging', targetEnvironment: 'production', requiredApprovers: 1 } });
+    await t.call('POST', '/api/v1/promotions/rules', {
+      token: u.admin,
+      body: { name: 'prod', sourceEnvironment: 'staging', targetEnvironment: 'production', requiredApprovers: 1 },
+    });
     const doc = (await t.call('GET', '/api/v1/manifest?format=json', { token: u.viewer })).body;
     const p = doc.artifacts.promotion;
     for (const env of p.environments) Object.assign(p.environment_settings[env], { description: `the ${env} stage`, bake_seconds: 5 });
@@ -255,7 +314,15 @@ describe('low findings (issue 23 §6)', () => {
     expect(applied.body.changes.length).toBe(11);
     expect(applied.body.changes.at(-1)?.path ?? '').not.toBe('');
     const rules = await t.call('GET', '/api/v1/audit?entityType=rule', { token: u.viewer });
-    expect(rules.body.items).toContainEqual(expect.objectContaining({ action: 'manifest.rule.change', entityId: 'staging->production', before: 'true', after: 'false', reason: expect.stringContaining('change approval_rules.staging->production.requiresApproval') }));
+    expect(rules.body.items).toContainEqual(
+      expect.objectContaining({
+        action: 'manifest.rule.change',
+        entityId: 'staging->production',
+        before: 'true',
+        after: 'false',
+        reason: expect.stringContaining('change approval_rules.staging->production.requiresApproval'),
+      }),
+    );
     const apply = (await t.call('GET', '/api/v1/audit?entityType=manifest', { token: u.viewer })).body.items.find((e: any) => e.action === 'manifest.apply');
     expect(apply.reason).toContain(`document ${applied.body.documentDigest}`);
     expect(apply.reason).toContain(`plan ${applied.body.planDigest}`);
@@ -271,7 +338,9 @@ describe('low findings (issue 23 §6)', () => {
     await t.stack.stream.idle();
     let failed: any[] = [];
     for (let i = 0; i < 200 && !failed.length; i++) {
-      failed = (await t.call('GET', `/api/v1/promotions/${p.body.id}`, { token: u.viewer })).body.notifications.filter((n: any) => n.channel === 'slack' && n.status === 'failed');
+      failed = (await t.call('GET', `/api/v1/promotions/${p.body.id}`, { token: u.viewer })).body.notifications.filter(
+        (n: any) => n.channel === 'slack' && n.status === 'failed',
+      );
       if (!failed.length) await new Promise((r) => setTimeout(r, 25));
     }
     expect(failed.length).toBeGreaterThan(0);
@@ -287,8 +356,15 @@ describe('low findings (issue 23 §6)', () => {
     const made = await t.call('POST', '/api/v1/environments/dev/configs', { token: u.deployer, body: { key: 'k', value: 1, reason: forged } });
     expect(made.status, JSON.stringify(made.body)).toBe(201);
     const root = join(import.meta.dirname, '..', '..');
-    const cli = (...args: string[]) => promisify(execFile)(join(root, 'node_modules', '.bin', 'tsx'), [join(root, 'cli', 'stageline.ts'), ...args], { env: { ...process.env, STAGELINE_URL: t.url, STAGELINE_TOKEN: u.viewer }, cwd: root });
-    for (const args of [['audit', '--limit', '5'], ['audit', '--limit', '5', '--json']]) {
+    const cli = (...args: string[]) =>
+      promisify(execFile)(join(root, 'node_modules', '.bin', 'tsx'), [join(root, 'cli', 'stageline.ts'), ...args], {
+        env: { ...process.env, STAGELINE_URL: t.url, STAGELINE_TOKEN: u.viewer },
+        cwd: root,
+      });
+    for (const args of [
+      ['audit', '--limit', '5'],
+      ['audit', '--limit', '5', '--json'],
+    ]) {
       const { stdout } = await cli(...args);
       expect(stdout, args.join(' ')).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/);
       expect(stdout).toContain('\\u001b]52;c;');

@@ -14,7 +14,13 @@ import { afterEach, describe, expect, it } from 'vitest';
 const root = join(import.meta.dirname, '..', '..');
 const guide = join(root, 'docs', 'guide');
 /** README's example first (it is the front door), then the guide's pages in order. */
-const pages = ['README.md', ...readdirSync(guide).filter((f) => /^\d\d-.*\.md$/.test(f)).sort().map((f) => join('docs', 'guide', f))];
+const pages = [
+  'README.md',
+  ...readdirSync(guide)
+    .filter((f) => /^\d\d-.*\.md$/.test(f))
+    .sort()
+    .map((f) => join('docs', 'guide', f)),
+];
 
 export function shellBlocks(markdown: string): string[] {
   const blocks: string[] = [];

@@ -33,7 +33,12 @@ describe('idempotency records', () => {
       return real(...args);
     };
     try {
-      const send = () => t.call('POST', '/api/v1/environments/dev/configs', { token: u.admin, body: { key: 'retry.me', value: 1 }, headers: { 'idempotency-key': 'retry-after-409' } });
+      const send = () =>
+        t.call('POST', '/api/v1/environments/dev/configs', {
+          token: u.admin,
+          body: { key: 'retry.me', value: 1 },
+          headers: { 'idempotency-key': 'retry-after-409' },
+        });
       const first = await send();
       expect(first.status).toBe(409);
       expect(first.headers.get('retry-after')).toBe('1');

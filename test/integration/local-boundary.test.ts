@@ -55,7 +55,10 @@ describe('the local stack stays local', () => {
     for (const port of [dynamoPort, t.stack.gateway.port]) {
       const addrs = listeners(port);
       expect(addrs.length, `nothing listens on ${port}`).toBeGreaterThan(0);
-      expect(addrs.filter((a) => !loopback(a)), `port ${port} listens beyond loopback`).toEqual([]);
+      expect(
+        addrs.filter((a) => !loopback(a)),
+        `port ${port} listens beyond loopback`,
+      ).toEqual([]);
     }
   });
 
@@ -85,18 +88,40 @@ describe('the local stack stays local', () => {
 
   it('a page of another origin cannot make the stand-ins act: no forged alarm, registry push, Slack message or token', async () => {
     const cross = { origin: 'https://evil.example', 'sec-fetch-site': 'cross-site', 'content-type': 'text/plain' };
-    const alarm = { source: 'aws.cloudwatch', 'detail-type': 'CloudWatch Alarm State Change', account: '000000000000', region: 'us-east-1', time: new Date().toISOString(), resources: ['arn:aws:cloudwatch:us-east-1:000000000000:alarm:acme/x'], detail: { alarmName: 'acme/x', state: { value: 'ALARM', reason: 'forged' } } };
+    const alarm = {
+      source: 'aws.cloudwatch',
+      'detail-type': 'CloudWatch Alarm State Change',
+      account: '000000000000',
+      region: 'us-east-1',
+      time: new Date().toISOString(),
+      resources: ['arn:aws:cloudwatch:us-east-1:000000000000:alarm:acme/x'],
+      detail: { alarmName: 'acme/x', state: { value: 'ALARM', reason: 'forged' } },
+    };
     const before = t.stack.outbox.slack.length;
-    for (const [path, body] of [['/dev/events', alarm], ['/dev/slack/demo', { text: 'click https://evil.example' }], ['/dev/sign-in', { email: 'alice@acme.example' }]] as const) {
+    for (const [path, body] of [
+      ['/dev/events', alarm],
+      ['/dev/slack/demo', { text: 'click https://evil.example' }],
+      ['/dev/sign-in', { email: 'alice@acme.example' }],
+    ] as const) {
       const r = await fetch(`${t.url}${path}`, { method: 'POST', headers: cross, body: JSON.stringify(body) });
       expect(r.status, path).toBe(403);
       // The same page's origin, but a browser that says so only with Sec-Fetch-Site.
-      expect((await fetch(`${t.url}${path}`, { method: 'POST', headers: { 'sec-fetch-site': 'cross-site' }, body: JSON.stringify(body) })).status, path).toBe(403);
+      expect((await fetch(`${t.url}${path}`, { method: 'POST', headers: { 'sec-fetch-site': 'cross-site' }, body: JSON.stringify(body) })).status, path).toBe(
+        403,
+      );
     }
     expect(t.stack.outbox.slack.length).toBe(before);
     // Tools (no Origin) and the stack's own origin still reach them.
     expect((await fetch(`${t.url}/dev/sign-in`, { method: 'POST', body: JSON.stringify({ email: 'alice@acme.example' }) })).status).toBe(200);
-    expect((await fetch(`${t.url}/dev/sign-in`, { method: 'POST', headers: { origin: t.url, 'sec-fetch-site': 'same-origin' }, body: JSON.stringify({ email: 'alice@acme.example' }) })).status).toBe(200);
+    expect(
+      (
+        await fetch(`${t.url}/dev/sign-in`, {
+          method: 'POST',
+          headers: { origin: t.url, 'sec-fetch-site': 'same-origin' },
+          body: JSON.stringify({ email: 'alice@acme.example' }),
+        })
+      ).status,
+    ).toBe(200);
   });
 
   it('a review decision from another origin is refused and approves nothing', async () => {
@@ -118,8 +143,18 @@ describe('the local stack stays local', () => {
     // The attacker read the link and the page's nonce (as /dev/outbox.json and the page allowed before).
     const nonce = /name="nonce" value="([^"]+)"/.exec(await (await fetch(link)).text())![1]!;
     const post = (headers: Record<string, string>) =>
-      fetch(link, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, body: new URLSearchParams({ action: 'approve', nonce }).toString() });
-    const attempts: Record<string, string>[] = [{ origin: 'https://evil.example' }, { origin: 'null' }, { 'sec-fetch-site': 'cross-site', origin: 'https://evil.example' }, { 'sec-fetch-site': 'same-site' }, {}];
+      fetch(link, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+        body: new URLSearchParams({ action: 'approve', nonce }).toString(),
+      });
+    const attempts: Record<string, string>[] = [
+      { origin: 'https://evil.example' },
+      { origin: 'null' },
+      { 'sec-fetch-site': 'cross-site', origin: 'https://evil.example' },
+      { 'sec-fetch-site': 'same-site' },
+      {},
+    ];
     for (const headers of attempts) {
       const r = await post(headers);
       expect(r.status, JSON.stringify(headers)).toBe(403);

@@ -15,7 +15,15 @@ async function signedFetch(path: string, body: unknown, creds: { accessKeyId: st
   const text = JSON.stringify(body);
   const signer = new SignatureV4({ credentials: creds, region: 'us-east-1', service: 'execute-api', sha256: Hash.bind(null, 'sha256') });
   const req = await signer.sign(
-    new HttpRequest({ method: 'POST', protocol: 'http:', hostname: url.hostname, port: Number(url.port), path: url.pathname, headers: { host: url.host, 'content-type': 'application/json' }, body: text }),
+    new HttpRequest({
+      method: 'POST',
+      protocol: 'http:',
+      hostname: url.hostname,
+      port: Number(url.port),
+      path: url.pathname,
+      headers: { host: url.host, 'content-type': 'application/json' },
+      body: text,
+    }),
   );
   const { host: _host, ...headers } = req.headers;
   const res = await fetch(url, { method: 'POST', headers, body: text });

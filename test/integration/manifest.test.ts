@@ -84,7 +84,12 @@ describe('promotion policy as code: manifest plan / apply / export', () => {
     const applied = await t.call('POST', '/api/v1/manifest/apply', { token: u.admin, body: { document: SEED_003, expectedDigest: plan.body.digest } });
     expect(applied.status).toBe(200);
     expect(applied.body).toMatchObject({ applied: true, summary: plan.body.summary });
-    expect((await t.call('GET', '/api/v1/environments/production', { token: u.viewer })).body.gates).toMatchObject({ tests: true, security_scan: true, cost_analysis: true, performance_baseline: true });
+    expect((await t.call('GET', '/api/v1/environments/production', { token: u.viewer })).body.gates).toMatchObject({
+      tests: true,
+      security_scan: true,
+      cost_analysis: true,
+      performance_baseline: true,
+    });
     const notify = await t.call('GET', '/api/v1/notifications', { token: u.viewer });
     expect(notify.body.slack).toMatchObject({ webhook: 'https://hooks.slack.com/…', channels: ['#platform-ops'] });
     expect(JSON.stringify(notify.body)).not.toContain('XXXXSECRET');
@@ -105,7 +110,10 @@ describe('promotion policy as code: manifest plan / apply / export', () => {
     const again = await t.call('POST', '/api/v1/manifest/plan', { token: u.viewer, body: { document: exported.body } });
     expect(again.body.changes).toEqual([]);
     const json = await t.call('GET', '/api/v1/manifest?format=json', { token: u.viewer });
-    expect((await t.call('POST', '/api/v1/manifest/apply', { token: u.admin, body: { document: JSON.stringify(json.body) } })).body).toMatchObject({ applied: false, changes: [] });
+    expect((await t.call('POST', '/api/v1/manifest/apply', { token: u.admin, body: { document: JSON.stringify(json.body) } })).body).toMatchObject({
+      applied: false,
+      changes: [],
+    });
   });
 
   it("binds the tenant's Slack workspace (team_id), exports it, and refuses a Slack signing secret in the document", async () => {
@@ -119,7 +127,10 @@ describe('promotion policy as code: manifest plan / apply / export', () => {
     expect(exported.body).toContain('team_id: T0MANIFEST');
     expect((await t.call('POST', '/api/v1/manifest/plan', { token: u.viewer, body: { document: exported.body } })).body.changes).toEqual([]);
     // The signing secret is the deployment's: a document cannot carry one.
-    const withSecret = SEED_003.replace('        channels: ["#platform-ops"]\n', '        channels: ["#platform-ops"]\n        signing_secret: \${SLACK_SIGNING}\n');
+    const withSecret = SEED_003.replace(
+      '        channels: ["#platform-ops"]\n',
+      '        channels: ["#platform-ops"]\n        signing_secret: \${SLACK_SIGNING}\n',
+    );
     const refused = await t.call('POST', '/api/v1/manifest/apply', { token: u.admin, body: { document: withSecret } });
     expect(refused.status).toBe(400);
     expect(JSON.stringify(refused.body.error.issues)).toContain('signing_secret');
@@ -132,7 +143,10 @@ describe('promotion policy as code: manifest plan / apply / export', () => {
     const plan = await t.call('POST', '/api/v1/manifest/plan', { token: u.viewer, body: { document: JSON.stringify(json.body) } });
     expect(plan.status).toBe(200);
     expect(plan.body.changes).toEqual([]);
-    expect((await t.call('POST', '/api/v1/manifest/apply', { token: u.admin, body: { document: JSON.stringify(json.body) } })).body).toMatchObject({ applied: false, changes: [] });
+    expect((await t.call('POST', '/api/v1/manifest/apply', { token: u.admin, body: { document: JSON.stringify(json.body) } })).body).toMatchObject({
+      applied: false,
+      changes: [],
+    });
   });
 
   it('a stale plan is refused, and two applies of the same plan never interleave (one 200, one 409)', async () => {
@@ -152,7 +166,9 @@ describe('promotion policy as code: manifest plan / apply / export', () => {
     const { u } = await tenant();
     const doc = (approvers: number, rules = true) => `artifacts:
   promotion:
-${rules ? `    approval_rules:
+${
+  rules
+    ? `    approval_rules:
       - name: production needs two
         sourceEnvironment: staging
         targetEnvironment: production
@@ -164,19 +180,30 @@ ${rules ? `    approval_rules:
         requiresApproval: false
         requiredApprovers: 0
         autoPromote: true
-` : '    approval_rules: []\n'}`;
+`
+    : '    approval_rules: []\n'
+}`;
     const plan = await t.call('POST', '/api/v1/manifest/plan', { token: u.viewer, body: { document: doc(2) } });
     expect(plan.status, JSON.stringify(plan.body)).toBe(200);
-    expect(plan.body.changes.map((c: any) => [c.op, c.path])).toEqual([['add', 'approval_rules.dev->staging'], ['add', 'approval_rules.staging->production']]);
+    expect(plan.body.changes.map((c: any) => [c.op, c.path])).toEqual([
+      ['add', 'approval_rules.dev->staging'],
+      ['add', 'approval_rules.staging->production'],
+    ]);
     const applied = await t.call('POST', '/api/v1/manifest/apply', { token: u.admin, body: { document: doc(2), expectedDigest: plan.body.digest } });
     expect(applied.status, JSON.stringify(applied.body)).toBe(200);
     const rules = (await t.call('GET', '/api/v1/promotions/rules', { token: u.viewer })).body.items;
     expect(rules.map((r: any) => [r.sourceEnvironment, r.targetEnvironment, r.requiredApprovers, r.autoPromote])).toEqual(
-      expect.arrayContaining([['staging', 'production', 2, false], ['dev', 'staging', 0, true]]),
+      expect.arrayContaining([
+        ['staging', 'production', 2, false],
+        ['dev', 'staging', 0, true],
+      ]),
     );
     // The rule governs promotions: a staging → production promotion now needs two approvals.
     await t.call('POST', '/api/v1/environments/staging/configs', { token: u.deployer, body: { key: 'k', value: 1 } });
-    const dry = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'staging', targetEnvironment: 'production', promotionType: 'FULL', dryRun: true } });
+    const dry = await t.call('POST', '/api/v1/promotions', {
+      token: u.deployer,
+      body: { sourceEnvironment: 'staging', targetEnvironment: 'production', promotionType: 'FULL', dryRun: true },
+    });
     expect(dry.body.approval).toMatchObject({ required: true, approvers: 2 });
     // Export → apply changes nothing; one field changed is one change, the rule keeps its id.
     const exported = await t.call('GET', '/api/v1/manifest?format=json', { token: u.viewer });
@@ -187,11 +214,25 @@ ${rules ? `    approval_rules:
     const after = (await t.call('GET', '/api/v1/promotions/rules', { token: u.viewer })).body.items.find((r: any) => r.targetEnvironment === 'production');
     expect(after).toMatchObject({ id: rules.find((r: any) => r.targetEnvironment === 'production').id, requiredApprovers: 3, version: 2 });
     // An empty list removes them; a rule naming an unknown environment or a second rule for a pair is refused.
-    expect((await t.call('POST', '/api/v1/manifest/apply', { token: u.admin, body: { document: doc(0, false) } })).body.summary).toEqual({ add: 0, change: 0, remove: 2 });
+    expect((await t.call('POST', '/api/v1/manifest/apply', { token: u.admin, body: { document: doc(0, false) } })).body.summary).toEqual({
+      add: 0,
+      change: 0,
+      remove: 2,
+    });
     expect((await t.call('GET', '/api/v1/promotions/rules', { token: u.viewer })).body.items).toEqual([]);
-    const bad = await t.call('POST', '/api/v1/manifest/plan', { token: u.viewer, body: { document: doc(2).replace('targetEnvironment: production', 'targetEnvironment: qa').replace('sourceEnvironment: dev', 'sourceEnvironment: staging').replace('targetEnvironment: staging', 'targetEnvironment: qa') } });
+    const bad = await t.call('POST', '/api/v1/manifest/plan', {
+      token: u.viewer,
+      body: {
+        document: doc(2)
+          .replace('targetEnvironment: production', 'targetEnvironment: qa')
+          .replace('sourceEnvironment: dev', 'sourceEnvironment: staging')
+          .replace('targetEnvironment: staging', 'targetEnvironment: qa'),
+      },
+    });
     expect(bad.status).toBe(400);
-    expect(bad.body.error.issues.map((i: any) => i.path)).toEqual(expect.arrayContaining(['document.artifacts.promotion.approval_rules.0.targetEnvironment', 'document.artifacts.promotion.approval_rules.1']));
+    expect(bad.body.error.issues.map((i: any) => i.path)).toEqual(
+      expect.arrayContaining(['document.artifacts.promotion.approval_rules.0.targetEnvironment', 'document.artifacts.promotion.approval_rules.1']),
+    );
   });
 
   it('manages webhook gates with their HMAC secret by reference: the gate runs signed with the secret read from it, and no secret is in the document', async () => {
@@ -210,7 +251,8 @@ ${rules ? `    approval_rules:
     await new Promise<void>((r) => hook.listen(0, '127.0.0.1', () => r()));
     try {
       const url = `http://127.0.0.1:${(hook.address() as { port: number }).port}/check`;
-      const doc = (secret: string, timeout = 2000) => `artifacts:\n  promotion:\n    webhook_gates:\n      staging:\n        - name: change-board\n          url: ${url}\n          timeout_ms: ${timeout}\n          blocking: true\n          secret: ${secret}\n`;
+      const doc = (secret: string, timeout = 2000) =>
+        `artifacts:\n  promotion:\n    webhook_gates:\n      staging:\n        - name: change-board\n          url: ${url}\n          timeout_ms: ${timeout}\n          blocking: true\n          secret: ${secret}\n`;
       // A literal secret is refused, naming the field.
       const literal = await t.call('POST', '/api/v1/manifest/plan', { token: u.viewer, body: { document: doc('change-board-secret-2026') } });
       expect(literal.status).toBe(400);
@@ -230,14 +272,20 @@ ${rules ? `    approval_rules:
       expect(timeout.body.changes).toEqual([{ op: 'change', path: 'webhook_gates.staging.change-board.timeout_ms', before: 2000, after: 3000 }]);
       // A promotion into staging runs the gate, signed with the secret the reference names.
       await t.call('POST', '/api/v1/environments/dev/configs', { token: u.deployer, body: { key: 'k', value: 1 } });
-      const p = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'dev', targetEnvironment: 'staging', promotionType: 'FULL' } });
+      const p = await t.call('POST', '/api/v1/promotions', {
+        token: u.deployer,
+        body: { sourceEnvironment: 'dev', targetEnvironment: 'staging', promotionType: 'FULL' },
+      });
       const done = await waitFor(t, u.viewer, p.body.id, ['COMPLETED', 'FAILED', 'VALIDATION_FAILED'], 30_000);
       expect(done.status, JSON.stringify(done.gates)).toBe('COMPLETED');
       expect(done.gates.at(-1)).toMatchObject({ gate: 'webhook:change-board', verdict: 'PASS', reason: expect.stringContaining('approved by the board') });
       // A reference to a secret that does not exist is refused at apply, naming the field.
       const missing = await t.call('POST', '/api/v1/manifest/apply', { token: u.admin, body: { document: doc('${NOT_THERE}') } });
       expect(missing.status).toBe(400);
-      expect(missing.body.error.issues[0]).toMatchObject({ path: 'document.artifacts.promotion.webhook_gates.staging.0.secret', message: expect.stringContaining('no webhook gate key NOT_THERE') });
+      expect(missing.body.error.issues[0]).toMatchObject({
+        path: 'document.artifacts.promotion.webhook_gates.staging.0.secret',
+        message: expect.stringContaining('no webhook gate key NOT_THERE'),
+      });
     } finally {
       hook.closeAllConnections();
       hook.close();
@@ -249,7 +297,10 @@ ${rules ? `    approval_rules:
     const bad = SEED_003.replace('tests: true                 # Run integration tests', 'tests: yes-please');
     const r = await t.call('POST', '/api/v1/manifest/plan', { token: u.viewer, body: { document: bad } });
     expect(r.status).toBe(400);
-    expect(r.body.error.issues[0]).toMatchObject({ path: 'document.artifacts.promotion.gates.staging.tests', message: expect.stringMatching(/^line 12: artifacts\.promotion\.gates\.staging\.tests /) });
+    expect(r.body.error.issues[0]).toMatchObject({
+      path: 'document.artifacts.promotion.gates.staging.tests',
+      message: expect.stringMatching(/^line 12: artifacts\.promotion\.gates\.staging\.tests /),
+    });
     const literal = SEED_003.replace('webhook: ${SLACK_WEBHOOK}', 'webhook: https://hooks.slack.com/services/T0/B0/leaked');
     const l = await t.call('POST', '/api/v1/manifest/plan', { token: u.viewer, body: { document: literal } });
     expect(l.status).toBe(400);
@@ -257,7 +308,10 @@ ${rules ? `    approval_rules:
     const yaml = await t.call('POST', '/api/v1/manifest/plan', { token: u.viewer, body: { document: 'artifacts:\n  promotion:\n    gates: [unclosed\n' } });
     expect(yaml.status).toBe(400);
     expect(yaml.body.error.issues[0].message).toMatch(/^line \d+: /);
-    const unknown = await t.call('POST', '/api/v1/manifest/plan', { token: u.viewer, body: { document: 'artifacts:\n  promotion:\n    gates:\n      qa:\n        tests: true\n' } });
+    const unknown = await t.call('POST', '/api/v1/manifest/plan', {
+      token: u.viewer,
+      body: { document: 'artifacts:\n  promotion:\n    gates:\n      qa:\n        tests: true\n' },
+    });
     expect(unknown.status).toBe(400);
     expect(unknown.body.error.issues[0]).toMatchObject({ path: 'document.artifacts.promotion.gates.qa' });
     const missingSecret = SEED_003.replace('${SLACK_WEBHOOK}', '${NOT_THERE}');
@@ -276,7 +330,10 @@ ${rules ? `    approval_rules:
 
   it('duplicate keys are found in one pass and a mapping holds at most 1,000 keys: a 24,000-key mapping is refused with the limit, not parsed for seconds', async () => {
     const u = await t.users(t.tenant());
-    const dup = await t.call('POST', '/api/v1/manifest/plan', { token: u.viewer, body: { document: 'artifacts:\n  promotion:\n    gates:\n      staging:\n        tests: true\n      staging:\n        tests: false\n' } });
+    const dup = await t.call('POST', '/api/v1/manifest/plan', {
+      token: u.viewer,
+      body: { document: 'artifacts:\n  promotion:\n    gates:\n      staging:\n        tests: true\n      staging:\n        tests: false\n' },
+    });
     expect(dup.status).toBe(400);
     expect(dup.body.error.issues[0]).toMatchObject({ path: 'document:6', message: "line 6: map keys must be unique ('staging' appears twice)" });
     const huge = `artifacts:\n  promotion:\n    gates: {${Array.from({ length: 24_000 }, (_, i) => `e${i}: 0`).join(', ')}}\n`;
@@ -295,7 +352,9 @@ ${rules ? `    approval_rules:
     const u = await t.users(t.tenant());
     await makeLine(t, u.admin);
     const reason = 'change\u009e freeze\u2028line \u0085 \ufeff\u007f end';
-    expect((await t.call('POST', '/api/v1/freeze-windows', { token: u.admin, body: { reason, start: '2099-01-01T00:00:00Z', end: '2099-01-02T00:00:00Z' } })).status).toBe(201);
+    expect(
+      (await t.call('POST', '/api/v1/freeze-windows', { token: u.admin, body: { reason, start: '2099-01-01T00:00:00Z', end: '2099-01-02T00:00:00Z' } })).status,
+    ).toBe(201);
     const r = await t.call('GET', '/api/v1/manifest', { token: u.viewer });
     const text = typeof r.body === 'string' ? r.body : String(r.body);
     expect(text).not.toMatch(/[\u0000-\u0008\u000B-\u001F\u007F-\u009F\u2028\u2029\uFEFF]/);
@@ -308,10 +367,17 @@ ${rules ? `    approval_rules:
     const { u } = await tenant();
     const root = join(import.meta.dirname, '..', '..');
     const run = promisify(execFile);
-    const cli = (...args: string[]) => run(join(root, 'node_modules', '.bin', 'tsx'), [join(root, 'cli', 'stageline.ts'), ...args], { env: { ...process.env, STAGELINE_URL: t.url, STAGELINE_TOKEN: u.admin }, cwd: root });
+    const cli = (...args: string[]) =>
+      run(join(root, 'node_modules', '.bin', 'tsx'), [join(root, 'cli', 'stageline.ts'), ...args], {
+        env: { ...process.env, STAGELINE_URL: t.url, STAGELINE_TOKEN: u.admin },
+        cwd: root,
+      });
     const dir = mkdtempSync(join(tmpdir(), 'stageline-manifest-'));
     const file = join(dir, 'manifest.yaml');
-    writeFileSync(file, `${SEED_003}    freeze_windows:\n      - reason: weekend\n        environment: production\n        cron: "0 16 * * 5"\n        end_cron: "0 8 * * 1"\n        timezone: Europe/Berlin\n    webhooks:\n      - url: https://hooks.example.com/deploys\n        events: [promotion.completed]\n`);
+    writeFileSync(
+      file,
+      `${SEED_003}    freeze_windows:\n      - reason: weekend\n        environment: production\n        cron: "0 16 * * 5"\n        end_cron: "0 8 * * 1"\n        timezone: Europe/Berlin\n    webhooks:\n      - url: https://hooks.example.com/deploys\n        events: [promotion.completed]\n`,
+    );
     const planned = await cli('plan', '-f', file);
     expect(planned.stdout).toContain('~ gates.staging.tests: false → true');
     expect(planned.stdout).toMatch(/\+ freeze_windows = \{"reason":"weekend","environment":"production"/);
@@ -334,13 +400,53 @@ ${rules ? `    approval_rules:
     // Each tenant monitors its own alarms (<tenant>/<name>).
     const alarm = (name: string, of = a.id) => `arn:aws:cloudwatch:us-east-1:000000000000:alarm:${of}/${name}`;
     const hook = 'https://hooks.example.com/stageline';
-    expect((await t.call('POST', '/api/v1/webhooks', { token: a.u.admin, body: { url: hook, events: ['promotion.completed', 'artifact.published'], description: 'deploy bot' } })).status).toBe(201);
-    expect((await t.call('POST', '/api/v1/webhooks', { token: a.u.admin, body: { url: hook, events: ['freeze.started'], environment: 'production', enabled: false } })).status).toBe(201);
-    expect((await t.call('PATCH', '/api/v1/environments/production', { token: a.u.admin, body: { version: 1, monitors: [alarm('p99-latency'), alarm('5xx-rate')] } })).status).toBe(200);
-    expect((await t.call('PUT', '/api/v1/environments/production/git-target', { token: a.u.admin, body: { repository: 'https://git.example.com/org/deploy.git', branch: 'main', file: 'envs/production/values.yaml', path: 'image.tag', tokenSecret: 'GITOPS_TOKEN' } })).status).toBe(200);
-    const link = await t.call('POST', '/api/v1/artifacts/platform/links', { token: a.u.admin, body: { registry: 'registry.example.com', repository: 'org/platform', tags: { pattern: 'v1\\..*' } } });
+    expect(
+      (
+        await t.call('POST', '/api/v1/webhooks', {
+          token: a.u.admin,
+          body: { url: hook, events: ['promotion.completed', 'artifact.published'], description: 'deploy bot' },
+        })
+      ).status,
+    ).toBe(201);
+    expect(
+      (
+        await t.call('POST', '/api/v1/webhooks', {
+          token: a.u.admin,
+          body: { url: hook, events: ['freeze.started'], environment: 'production', enabled: false },
+        })
+      ).status,
+    ).toBe(201);
+    expect(
+      (
+        await t.call('PATCH', '/api/v1/environments/production', {
+          token: a.u.admin,
+          body: { version: 1, monitors: [alarm('p99-latency'), alarm('5xx-rate')] },
+        })
+      ).status,
+    ).toBe(200);
+    expect(
+      (
+        await t.call('PUT', '/api/v1/environments/production/git-target', {
+          token: a.u.admin,
+          body: {
+            repository: 'https://git.example.com/org/deploy.git',
+            branch: 'main',
+            file: 'envs/production/values.yaml',
+            path: 'image.tag',
+            tokenSecret: 'GITOPS_TOKEN',
+          },
+        })
+      ).status,
+    ).toBe(200);
+    const link = await t.call('POST', '/api/v1/artifacts/platform/links', {
+      token: a.u.admin,
+      body: { registry: 'registry.example.com', repository: 'org/platform', tags: { pattern: 'v1\\..*' } },
+    });
     expect(link.status, JSON.stringify(link.body)).toBe(201);
-    expect((await t.call('POST', '/api/v1/artifacts/platform/versions', { token: a.u.deployer, body: { version: 'v1.0.0', digest: `sha256:${'c'.repeat(64)}` } })).status).toBe(201);
+    expect(
+      (await t.call('POST', '/api/v1/artifacts/platform/versions', { token: a.u.deployer, body: { version: 'v1.0.0', digest: `sha256:${'c'.repeat(64)}` } }))
+        .status,
+    ).toBe(201);
 
     const yaml = await t.call('GET', '/api/v1/manifest', { token: a.u.viewer });
     const text = String(yaml.body);
@@ -358,31 +464,71 @@ ${rules ? `    approval_rules:
     // Applied back to the same tenant, the redacted URL keeps the stored one: nothing changes.
     expect((await t.call('POST', '/api/v1/manifest/plan', { token: a.u.viewer, body: { document: text } })).body.changes).toEqual([]);
     expect(exported.environment_settings.production.monitors).toEqual([alarm('p99-latency'), alarm('5xx-rate')]);
-    expect(exported.git_targets).toEqual({ production: { repository: 'https://git.example.com/org/deploy.git', branch: 'main', file: 'envs/production/values.yaml', path: 'image.tag', value: 'version', token: '${GITOPS_TOKEN}' } });
+    expect(exported.git_targets).toEqual({
+      production: {
+        repository: 'https://git.example.com/org/deploy.git',
+        branch: 'main',
+        file: 'envs/production/values.yaml',
+        path: 'image.tag',
+        value: 'version',
+        token: '${GITOPS_TOKEN}',
+      },
+    });
     expect(exported.registry_links).toEqual({ platform: [{ registry: 'registry.example.com', repository: 'org/platform', tags: { pattern: 'v1\\..*' } }] });
 
     // Another tenant (with alarms of the same names in its own namespace): the plan names every change; the apply creates them, showing each new secret once.
     const b = await tenant();
     // Another tenant has no subscription the redacted URL could name: refused, naming the field, until the full URL is given.
-    const asIs = await t.call('POST', '/api/v1/manifest/plan', { token: b.u.viewer, body: { document: text.replaceAll(alarm('p99-latency'), alarm('p99-latency', b.id)).replaceAll(alarm('5xx-rate'), alarm('5xx-rate', b.id)) } });
+    const asIs = await t.call('POST', '/api/v1/manifest/plan', {
+      token: b.u.viewer,
+      body: { document: text.replaceAll(alarm('p99-latency'), alarm('p99-latency', b.id)).replaceAll(alarm('5xx-rate'), alarm('5xx-rate', b.id)) },
+    });
     expect(asIs.status).toBe(400);
-    expect(asIs.body.error.issues.map((i: { path: string }) => i.path)).toEqual(['document.artifacts.promotion.webhooks.0.url', 'document.artifacts.promotion.webhooks.1.url']);
-    const mine = text.replaceAll(alarm('p99-latency'), alarm('p99-latency', b.id)).replaceAll(alarm('5xx-rate'), alarm('5xx-rate', b.id)).replaceAll(redacted, hook);
+    expect(asIs.body.error.issues.map((i: { path: string }) => i.path)).toEqual([
+      'document.artifacts.promotion.webhooks.0.url',
+      'document.artifacts.promotion.webhooks.1.url',
+    ]);
+    const mine = text
+      .replaceAll(alarm('p99-latency'), alarm('p99-latency', b.id))
+      .replaceAll(alarm('5xx-rate'), alarm('5xx-rate', b.id))
+      .replaceAll(redacted, hook);
     const plan = await t.call('POST', '/api/v1/manifest/plan', { token: b.u.viewer, body: { document: mine } });
     expect(plan.status, JSON.stringify(plan.body)).toBe(200);
     expect(plan.body.changes.map((c: { op: string; path: string }) => `${c.op} ${c.path}`)).toEqual(
-      expect.arrayContaining(['add environment_settings.production.monitors', `add webhooks.* ${redacted}`, `add webhooks.production ${redacted}`, 'add git_targets.production', 'add registry_links.platform']),
+      expect.arrayContaining([
+        'add environment_settings.production.monitors',
+        `add webhooks.* ${redacted}`,
+        `add webhooks.production ${redacted}`,
+        'add git_targets.production',
+        'add registry_links.platform',
+      ]),
     );
     const applied = await t.call('POST', '/api/v1/manifest/apply', { token: b.u.admin, body: { document: mine, expectedDigest: plan.body.digest } });
     expect(applied.status, JSON.stringify(applied.body)).toBe(200);
-    expect(applied.body.secrets.webhooks.map((w: { secret: string }) => w.secret)).toEqual([expect.stringMatching(/^whsec_/), expect.stringMatching(/^whsec_/)]);
-    expect(applied.body.secrets.registry_links).toEqual([expect.objectContaining({ artifact: 'platform', repository: 'org/platform', notifyToken: expect.stringMatching(/^slr_/) })]);
+    expect(applied.body.secrets.webhooks.map((w: { secret: string }) => w.secret)).toEqual([
+      expect.stringMatching(/^whsec_/),
+      expect.stringMatching(/^whsec_/),
+    ]);
+    expect(applied.body.secrets.registry_links).toEqual([
+      expect.objectContaining({ artifact: 'platform', repository: 'org/platform', notifyToken: expect.stringMatching(/^slr_/) }),
+    ]);
     const again = (await t.call('GET', '/api/v1/manifest?format=json', { token: b.u.viewer })).body.artifacts.promotion;
-    expect(again).toEqual({ ...exported, environment_settings: { ...exported.environment_settings, production: { ...exported.environment_settings.production, monitors: [alarm('p99-latency', b.id), alarm('5xx-rate', b.id)] } } });
+    expect(again).toEqual({
+      ...exported,
+      environment_settings: {
+        ...exported.environment_settings,
+        production: { ...exported.environment_settings.production, monitors: [alarm('p99-latency', b.id), alarm('5xx-rate', b.id)] },
+      },
+    });
     // The API sees what the apply made: the same objects the routes manage; the audit trail has no secret.
     expect((await t.call('GET', '/api/v1/webhooks', { token: b.u.viewer })).body.items).toHaveLength(2);
-    expect((await t.call('GET', '/api/v1/environments/production/git-target', { token: b.u.viewer })).body).toMatchObject({ tokenSecret: 'GITOPS_TOKEN', version: 1 });
-    expect((await t.call('GET', '/api/v1/artifacts/platform/links', { token: b.u.viewer })).body.items).toEqual([expect.objectContaining({ registry: 'registry.example.com', repository: 'org/platform' })]);
+    expect((await t.call('GET', '/api/v1/environments/production/git-target', { token: b.u.viewer })).body).toMatchObject({
+      tokenSecret: 'GITOPS_TOKEN',
+      version: 1,
+    });
+    expect((await t.call('GET', '/api/v1/artifacts/platform/links', { token: b.u.viewer })).body.items).toEqual([
+      expect.objectContaining({ registry: 'registry.example.com', repository: 'org/platform' }),
+    ]);
     const trail = JSON.stringify((await t.call('GET', '/api/v1/audit?limit=100', { token: b.u.viewer })).body);
     for (const w of applied.body.secrets.webhooks) expect(trail).not.toContain(w.secret.slice(6));
     expect(trail).toContain('manifest.webhook.add');
@@ -393,11 +539,26 @@ ${rules ? `    approval_rules:
     expect(twice.body.secrets).toBeUndefined();
 
     // Changed in the document: one subscription goes, one changes in place, the git target goes, the link's filter changes (same link).
-    const doc = { artifacts: { promotion: { ...again, webhooks: [{ ...exported.webhooks[0], events: ['promotion.failed'] }], git_targets: { production: null }, registry_links: { platform: [{ ...exported.registry_links.platform[0], tags: { semver: true } }] } } } };
+    const doc = {
+      artifacts: {
+        promotion: {
+          ...again,
+          webhooks: [{ ...exported.webhooks[0], events: ['promotion.failed'] }],
+          git_targets: { production: null },
+          registry_links: { platform: [{ ...exported.registry_links.platform[0], tags: { semver: true } }] },
+        },
+      },
+    };
     const changed = await t.call('POST', '/api/v1/manifest/apply', { token: b.u.admin, body: { document: JSON.stringify(doc) } });
     expect(changed.status, JSON.stringify(changed.body)).toBe(200);
     expect(changed.body.changes.map((c: { op: string; path: string }) => `${c.op} ${c.path}`).sort()).toEqual(
-      [`change webhooks.* ${redacted}.events`, `remove webhooks.production ${redacted}`, 'remove git_targets.production', 'add registry_links.platform.registry.example.com/org/platform.tags.semver', 'remove registry_links.platform.registry.example.com/org/platform.tags.pattern'].sort(),
+      [
+        `change webhooks.* ${redacted}.events`,
+        `remove webhooks.production ${redacted}`,
+        'remove git_targets.production',
+        'add registry_links.platform.registry.example.com/org/platform.tags.semver',
+        'remove registry_links.platform.registry.example.com/org/platform.tags.pattern',
+      ].sort(),
     );
     const subs = (await t.call('GET', '/api/v1/webhooks', { token: b.u.viewer })).body.items;
     expect(subs).toEqual([expect.objectContaining({ events: ['promotion.failed'], version: 2 })]);
@@ -415,8 +576,14 @@ ${rules ? `    approval_rules:
         promotion: {
           ...promotion,
           gates: { ...promotion.gates, dev: { ...promotion.gates.dev, tests: true } },
-          environment_settings: { ...promotion.environment_settings, production: { ...promotion.environment_settings.production, monitors: ['arn:aws:cloudwatch:eu-west-1:111122223333:alarm:theirs'] } },
-          webhooks: [{ url: 'https://hooks.example.com/ok', events: ['artifact.published'] }, { url: 'https://10.0.0.7/hook', events: ['promotion.completed'] }],
+          environment_settings: {
+            ...promotion.environment_settings,
+            production: { ...promotion.environment_settings.production, monitors: ['arn:aws:cloudwatch:eu-west-1:111122223333:alarm:theirs'] },
+          },
+          webhooks: [
+            { url: 'https://hooks.example.com/ok', events: ['artifact.published'] },
+            { url: 'https://10.0.0.7/hook', events: ['promotion.completed'] },
+          ],
           git_targets: { staging: { repository: 'http://169.254.169.254/latest/meta-data', branch: 'main', file: 'values.yaml', path: 'image.tag' } },
         },
       },
@@ -425,7 +592,13 @@ ${rules ? `    approval_rules:
       const r = await t.call('POST', `/api/v1/manifest/${route}`, { token: u.admin, body: { document: JSON.stringify(doc) } });
       expect(r.status, JSON.stringify(r.body)).toBe(400);
       const paths = r.body.error.issues.map((i: { path: string }) => i.path);
-      expect(paths).toEqual(expect.arrayContaining(['document.artifacts.promotion.environment_settings.production.monitors.0', 'document.artifacts.promotion.webhooks.1.url', 'document.artifacts.promotion.git_targets.staging.repository']));
+      expect(paths).toEqual(
+        expect.arrayContaining([
+          'document.artifacts.promotion.environment_settings.production.monitors.0',
+          'document.artifacts.promotion.webhooks.1.url',
+          'document.artifacts.promotion.git_targets.staging.repository',
+        ]),
+      );
       expect(JSON.stringify(r.body)).toMatch(/account 111122223333/);
     }
     const after = await t.call('GET', '/api/v1/manifest?format=json', { token: u.viewer });

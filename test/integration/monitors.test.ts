@@ -93,7 +93,9 @@ describe('monitors (CloudWatch alarms on an environment)', () => {
     const record = await t.call('GET', `/api/v1/promotions/${p.body.id}/decision`, { token: u.viewer });
     expect(record.status).toBe(200);
     expect(record.body.outcome).toBe('BLOCKED_BY_MONITORS');
-    expect(record.body.monitorBlock.alarms).toEqual([expect.objectContaining({ arn: alarm, name: alarm.split(':alarm:')[1], reason: expect.stringContaining('Threshold Crossed') })]);
+    expect(record.body.monitorBlock.alarms).toEqual([
+      expect.objectContaining({ arn: alarm, name: alarm.split(':alarm:')[1], reason: expect.stringContaining('Threshold Crossed') }),
+    ]);
     expect(done.monitorBlock.alarms.map((a: { name: string }) => a.name)).toEqual([alarm.split(':alarm:')[1]]);
     const audit = await t.call('GET', `/api/v1/audit?entityType=promotion&entityId=${p.body.id}`, { token: u.viewer });
     expect(audit.body.items.find((e: any) => e.action === 'promotion.monitors.block')?.reason).toContain('is in ALARM');
@@ -112,14 +114,18 @@ describe('monitors (CloudWatch alarms on an environment)', () => {
       });
     });
     await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', () => r()));
-    const hook = await t.call('POST', '/api/v1/webhooks', { token: u.admin, body: { url: `http://127.0.0.1:${(receiver.address() as { port: number }).port}/hooks`, events: ['promotion.rolled_back'] } });
+    const hook = await t.call('POST', '/api/v1/webhooks', {
+      token: u.admin,
+      body: { url: `http://127.0.0.1:${(receiver.address() as { port: number }).port}/hooks`, events: ['promotion.rolled_back'] },
+    });
     expect(hook.status, JSON.stringify(hook.body)).toBe(201);
     // Another tenant monitors its own alarm.
     const { alarm: theirs } = await line(60, ['latency']);
     const before = await t.call('GET', '/api/v1/environments/staging', { token: u.viewer });
     const p = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'dev', targetEnvironment: 'staging' } });
     await waitFor(t, u.viewer, p.body.id, ['EXECUTING']);
-    for (let i = 0; i < 50 && !(await t.call('GET', `/api/v1/promotions/${p.body.id}`, { token: u.viewer })).body.result; i++) await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 50 && !(await t.call('GET', `/api/v1/promotions/${p.body.id}`, { token: u.viewer })).body.result; i++)
+      await new Promise((r) => setTimeout(r, 100));
     // Unmonitored, another tenant's, not ALARM, malformed: nothing changes.
     for (const e of [alarmEvent(arn('nobody-watches'), 'ALARM'), alarmEvent(theirs, 'ALARM'), alarmEvent(mine, 'OK')]) expect((await put(e)).status).toBe(202);
     expect((await put({ source: 'aws.cloudwatch', 'detail-type': 'CloudWatch Alarm State Change', detail: {} })).status).toBe(400);
@@ -146,7 +152,10 @@ describe('monitors (CloudWatch alarms on an environment)', () => {
     // The subscriber to promotion.rolled_back hears of the automatic rollback, with the alarm as the reason.
     for (let i = 0; i < 100 && !hits.some((h) => h.data.promotionId === p.body.id); i++) await new Promise((r) => setTimeout(r, 50));
     receiver.close();
-    expect(hits.find((h) => h.data.promotionId === p.body.id)).toMatchObject({ type: 'promotion.rolled_back', data: { status: 'ROLLED_BACK', reason: expect.stringContaining('p99 > 800 ms') } });
+    expect(hits.find((h) => h.data.promotionId === p.body.id)).toMatchObject({
+      type: 'promotion.rolled_back',
+      data: { status: 'ROLLED_BACK', reason: expect.stringContaining('p99 > 800 ms') },
+    });
     // Counted as a rollback of staging in the deployment metrics (its rollback rate).
     const day = new Date().toISOString().slice(0, 10);
     const m = await t.call('GET', `/api/v1/platform/metrics?environment=staging&from=${day}T00:00:00Z&period=day`, { token: u.viewer });
@@ -177,7 +186,13 @@ describe.skipIf(!moto)('DescribeAlarms adapter (against moto_server)', () => {
     server = spawn('moto_server', ['-p', String(port)], { stdio: 'ignore' });
     endpoint = `http://127.0.0.1:${port}`;
     for (let i = 0; i < 100; i++) {
-      if (await fetch(endpoint).then(() => true, () => false)) break;
+      if (
+        await fetch(endpoint).then(
+          () => true,
+          () => false,
+        )
+      )
+        break;
       await new Promise((r) => setTimeout(r, 100));
     }
   });
@@ -185,7 +200,18 @@ describe.skipIf(!moto)('DescribeAlarms adapter (against moto_server)', () => {
 
   it('reads each alarm by ARN, leaves out a missing one', async () => {
     const client = new CloudWatchClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
-    await client.send(new PutMetricAlarmCommand({ AlarmName: 'p99', MetricName: 'Latency', Namespace: 'App', Statistic: 'Average', Period: 60, EvaluationPeriods: 1, Threshold: 5, ComparisonOperator: 'GreaterThanThreshold' }));
+    await client.send(
+      new PutMetricAlarmCommand({
+        AlarmName: 'p99',
+        MetricName: 'Latency',
+        Namespace: 'App',
+        Statistic: 'Average',
+        Period: 60,
+        EvaluationPeriods: 1,
+        Threshold: 5,
+        ComparisonOperator: 'GreaterThanThreshold',
+      }),
+    );
     await client.send(new SetAlarmStateCommand({ AlarmName: 'p99', StateValue: 'ALARM', StateReason: 'p99 > 800 ms' }));
     const states = await new CloudWatchAlarms(client).states([arn('p99', 'us-east-1', '123456789012'), arn('gone', 'us-east-1', '123456789012')]);
     expect(states).toHaveLength(1);
@@ -204,7 +230,8 @@ describe.skipIf(!moto)('DescribeAlarms adapter (against moto_server)', () => {
     await t.call('POST', '/api/v1/environments/dev/configs', { token: u.deployer, body: { key: 'feature.x', value: true } });
     const p = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'dev', targetEnvironment: 'staging' } });
     await waitFor(t, u.viewer, p.body.id, ['EXECUTING']);
-    for (let i = 0; i < 50 && !(await t.call('GET', `/api/v1/promotions/${p.body.id}`, { token: u.viewer })).body.result; i++) await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 50 && !(await t.call('GET', `/api/v1/promotions/${p.body.id}`, { token: u.viewer })).body.result; i++)
+      await new Promise((r) => setTimeout(r, 100));
     expect((await put(alarmEvent(mine, 'ALARM', 'error rate'))).status).toBe(202);
     const done = await waitFor(t, u.viewer, p.body.id, ['FAILED', 'COMPLETED', 'ROLLED_BACK']);
     expect(done.status).toBe('ROLLED_BACK');

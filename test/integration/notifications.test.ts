@@ -45,7 +45,10 @@ async function waitingPromotion(extra: Record<string, unknown> = {}) {
   expect(put.status, JSON.stringify(put.body)).toBe(200);
   await t.call('POST', '/api/v1/environments/staging/configs', { token: u.admin, body: { key: 'db.password', value: 's3cr3t' }, headers: {} });
   await t.call('POST', '/api/v1/environments/staging/configs', { token: u.admin, body: { key: 'query.timeout', value: '180s' } });
-  const p = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'staging', targetEnvironment: 'production', notes: 'raise the timeout' } });
+  const p = await t.call('POST', '/api/v1/promotions', {
+    token: u.deployer,
+    body: { sourceEnvironment: 'staging', targetEnvironment: 'production', notes: 'raise the timeout' },
+  });
   expect(p.status, JSON.stringify(p.body)).toBe(201);
   await waitForToken(t, u.viewer, p.body.id);
   await t.stack.stream.idle();
@@ -63,24 +66,40 @@ async function waitingPromotion(extra: Record<string, unknown> = {}) {
 const linkIn = (text: string) => /(http:\/\/127\.0\.0\.1:\d+\/review\/[^\s]+)/.exec(text)![1]!;
 const nonceIn = (html: string) => /name="nonce" value="([^"]+)"/.exec(html)?.[1];
 // As a browser posts the review page's own form (the page sends no referrer: Sec-Fetch-Site says where it came from).
-const form = (fields: Record<string, string>) => ({ method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'sec-fetch-site': 'same-origin' }, body: new URLSearchParams(fields).toString() });
+const form = (fields: Record<string, string>) => ({
+  method: 'POST',
+  headers: { 'content-type': 'application/x-www-form-urlencoded', 'sec-fetch-site': 'same-origin' },
+  body: new URLSearchParams(fields).toString(),
+});
 
 describe('notification settings', () => {
   it('a partial or masked PUT loses nothing: {} changes nothing, a read-modify-write keeps the webhook, null turns a channel off', async () => {
     const tenant = t.tenant();
     const u = await t.users(tenant);
     await makeLine(t, u.admin);
-    const full = { slack: { webhook: slackUrl, channels: ['#ops'], teamId: 'T0ABC' }, email: { recipients: ['ops@acme.com'], approvers: true }, events: ['approval-required', 'failed'] };
+    const full = {
+      slack: { webhook: slackUrl, channels: ['#ops'], teamId: 'T0ABC' },
+      email: { recipients: ['ops@acme.com'], approvers: true },
+      events: ['approval-required', 'failed'],
+    };
     const set = await t.call('PUT', '/api/v1/notifications', { token: u.admin, body: full });
     expect(set.status).toBe(200);
     // {} changes nothing (no new version either).
     const empty = await t.call('PUT', '/api/v1/notifications', { token: u.admin, body: {} });
     expect(empty.status).toBe(200);
-    expect(empty.body).toMatchObject({ slack: { channels: ['#ops'], teamId: 'T0ABC' }, email: { recipients: ['ops@acme.com'], approvers: true }, events: ['approval-required', 'failed'], version: 1 });
+    expect(empty.body).toMatchObject({
+      slack: { channels: ['#ops'], teamId: 'T0ABC' },
+      email: { recipients: ['ops@acme.com'], approvers: true },
+      events: ['approval-required', 'failed'],
+      version: 1,
+    });
     // Read, change one thing, write back what was read: the masked webhook keeps the real one.
     const read = (await t.call('GET', '/api/v1/notifications', { token: u.admin })).body;
     expect(read.slack.webhook).toMatch(/\/…$/);
-    const back = await t.call('PUT', '/api/v1/notifications', { token: u.admin, body: { slack: { webhook: read.slack.webhook, channels: ['#ops', '#releases'], teamId: 'T0ABC' }, version: read.version } });
+    const back = await t.call('PUT', '/api/v1/notifications', {
+      token: u.admin,
+      body: { slack: { webhook: read.slack.webhook, channels: ['#ops', '#releases'], teamId: 'T0ABC' }, version: read.version },
+    });
     expect(back.status, JSON.stringify(back.body)).toBe(200);
     expect(back.body).toMatchObject({ slack: { channels: ['#ops', '#releases'] }, email: { recipients: ['ops@acme.com'] }, version: 2 });
     const { deps } = await import('../../functions/http/deps.ts');
@@ -103,7 +122,12 @@ describe('notification settings', () => {
     const body = { slack: { webhook: slackUrl, channels: ['#platform-ops'] }, email: { recipients: ['ops@acme.com'] } };
     expect((await t.call('PUT', '/api/v1/notifications', { token: u.deployer, body })).status).toBe(403);
     const put = await t.call('PUT', '/api/v1/notifications', { token: u.admin, body });
-    expect(put.body).toMatchObject({ scope: 'tenant', slack: { channels: ['#platform-ops'] }, email: { recipients: ['ops@acme.com'], approvers: false }, version: 1 });
+    expect(put.body).toMatchObject({
+      scope: 'tenant',
+      slack: { channels: ['#platform-ops'] },
+      email: { recipients: ['ops@acme.com'], approvers: false },
+      version: 1,
+    });
     const got = await t.call('GET', '/api/v1/notifications', { token: u.viewer });
     expect(JSON.stringify(got.body)).not.toContain('secretpath');
     for (const webhook of ['http://169.254.169.254/latest/meta-data', 'https://10.0.0.5/hook', 'ftp://hooks.slack.com/x', 'not a url']) {
@@ -112,7 +136,9 @@ describe('notification settings', () => {
       expect(JSON.stringify(bad.body.error)).toContain('webhook');
     }
     expect((await t.call('PUT', '/api/v1/environments/nowhere/notifications', { token: u.admin, body })).status).toBe(404);
-    expect((await t.call('PUT', '/api/v1/environments/production/notifications', { token: u.admin, body: { email: { recipients: ['oncall@acme.com'] } } })).body).toMatchObject({ scope: 'production' });
+    expect(
+      (await t.call('PUT', '/api/v1/environments/production/notifications', { token: u.admin, body: { email: { recipients: ['oncall@acme.com'] } } })).body,
+    ).toMatchObject({ scope: 'production' });
     expect((await t.call('PUT', '/api/v1/notifications', { token: u.admin, body: { ...body, version: 7 } })).status).toBe(409);
     // Another tenant sees only its own (empty) settings.
     const other = await t.users(t.tenant());
@@ -172,7 +198,10 @@ describe('approval notifications', () => {
     expect(again.status).toBe(409);
     expect(await again.text()).toMatch(/already used|no longer waiting/);
     const audit = await t.call('GET', `/api/v1/audit?entityType=promotion&entityId=${id}`, { token: u.viewer });
-    expect(audit.body.items.find((e: any) => e.action === 'promotion.approved')).toMatchObject({ actorName: `approver@${tenant}.test`, reason: 'approved from a signed link' });
+    expect(audit.body.items.find((e: any) => e.action === 'promotion.approved')).toMatchObject({
+      actorName: `approver@${tenant}.test`,
+      reason: 'approved from a signed link',
+    });
   });
 
   it('refuses with a page that says why: unknown token, rejected with a reason, a release changed since, no longer eligible, expired', async () => {
@@ -187,7 +216,10 @@ describe('approval notifications', () => {
     expect((await fetch(link2, form({ action: 'reject', nonce: nonceIn(html2)! }))).status).toBe(400);
     const rejected = await fetch(link2, form({ action: 'reject', reason: 'not during the sale', nonce: nonceIn(html2)! }));
     expect(rejected.status).toBe(200);
-    expect((await t.call('GET', `/api/v1/promotions/${id}`, { token: u.viewer })).body).toMatchObject({ status: 'REJECTED', rejection: { reason: 'not during the sale' } });
+    expect((await t.call('GET', `/api/v1/promotions/${id}`, { token: u.viewer })).body).toMatchObject({
+      status: 'REJECTED',
+      rejection: { reason: 'not during the sale' },
+    });
     const late = await fetch(link);
     expect(await late.text()).toContain('no longer waiting');
 
@@ -232,7 +264,14 @@ describe('review links and roles', () => {
     await makeLine(t, u.admin);
     const rule = await t.call('POST', '/api/v1/promotions/rules', {
       token: u.admin,
-      body: { name: 'release managers', sourceEnvironment: 'staging', targetEnvironment: 'production', requiresApproval: true, requiredApprovers: 1, approverGroups: ['approver', 'release-managers'] },
+      body: {
+        name: 'release managers',
+        sourceEnvironment: 'staging',
+        targetEnvironment: 'production',
+        requiresApproval: true,
+        requiredApprovers: 1,
+        approverGroups: ['approver', 'release-managers'],
+      },
     });
     expect(rule.status, JSON.stringify(rule.body)).toBe(201);
     expect((await t.call('PUT', '/api/v1/notifications', { token: u.admin, body: { email: { recipients: [], approvers: true } } })).status).toBe(200);
@@ -270,7 +309,15 @@ describe('reminders', () => {
     await makeLine(t, u.admin);
     const rule = await t.call('POST', '/api/v1/promotions/rules', {
       token: u.admin,
-      body: { name: 'short window', sourceEnvironment: 'staging', targetEnvironment: 'production', requiresApproval: true, requiredApprovers: 1, approverGroups: ['approver'], approvalExpirySeconds: 4 },
+      body: {
+        name: 'short window',
+        sourceEnvironment: 'staging',
+        targetEnvironment: 'production',
+        requiresApproval: true,
+        requiredApprovers: 1,
+        approverGroups: ['approver'],
+        approvalExpirySeconds: 4,
+      },
     });
     expect(rule.status, JSON.stringify(rule.body)).toBe(201);
     await t.call('PUT', '/api/v1/notifications', { token: u.admin, body: { email: { recipients: [], approvers: true }, events: ['approval-reminder'] } });
@@ -287,7 +334,9 @@ describe('reminders', () => {
     };
     expect((await reminder()).text).toContain('/review/');
     // Only the kinds asked for: no approval-required email was sent.
-    expect(t.stack.outbox.mails.filter((x) => x.to === `approver@${tenant}.test` && x.subject.includes('needs your approval') && !x.subject.includes('still'))).toEqual([]);
+    expect(
+      t.stack.outbox.mails.filter((x) => x.to === `approver@${tenant}.test` && x.subject.includes('needs your approval') && !x.subject.includes('still')),
+    ).toEqual([]);
   }, 20_000);
 });
 

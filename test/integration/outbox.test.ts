@@ -17,9 +17,15 @@ describe('event outbox', () => {
     const u = await first.users(tenant);
     await makeLine(first, u.admin);
     await first.call('POST', '/api/v1/environments/dev/configs', { token: u.deployer, body: { key: 'a', value: 1 } });
-    const created = await first.call('POST', '/api/v1/config/promotions', { token: u.deployer, body: { sourceEnvironment: 'dev', targetEnvironment: 'staging' } });
+    const created = await first.call('POST', '/api/v1/config/promotions', {
+      token: u.deployer,
+      body: { sourceEnvironment: 'dev', targetEnvironment: 'staging' },
+    });
     expect(created.status).toBe(201);
-    const snap = await first.call('POST', `/api/v1/environments/dev/snapshots/1/evidence`, { token: u.deployer, body: { type: 'test_results', payload: { passed: 3, failed: 0 } } });
+    const snap = await first.call('POST', `/api/v1/environments/dev/snapshots/1/evidence`, {
+      token: u.deployer,
+      body: { type: 'test_results', payload: { passed: 3, failed: 0 } },
+    });
     expect(snap.status).toBe(201);
     expect(first.stack.bus.published.filter((e) => e.detail.tenant === tenant)).toEqual([]);
     await first.stop();
@@ -44,7 +50,11 @@ describe('event outbox', () => {
     const evidence = again.find((e) => e['detail-type'] === 'Evidence Added')!;
     // The bus target (auto-promote) saw it the first time; this delivery is a duplicate.
     expect(await autoPromote(evidence)).toMatchObject({ duplicate: true });
-    expect((await third.call('GET', '/api/v1/audit/verify', { token: await third.token({ tenant, groups: ['viewer'] }) })).body).toMatchObject({ ok: true, checked: 5, pending: 0 });
+    expect((await third.call('GET', '/api/v1/audit/verify', { token: await third.token({ tenant, groups: ['viewer'] }) })).body).toMatchObject({
+      ok: true,
+      checked: 5,
+      pending: 0,
+    });
     await third.stop();
   });
 });

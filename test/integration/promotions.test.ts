@@ -15,7 +15,13 @@ async function tenantWithConfigs() {
   await makeLine(t, u.admin);
   await t.call('POST', '/api/v1/environments/dev/items/batch', {
     token: u.deployer,
-    body: { set: [{ key: 'query.timeout', value: '180s' }, { key: 'ai.model', value: 'gpt-4-turbo' }, { kind: 'flag', key: 'new-ui', value: true }] },
+    body: {
+      set: [
+        { key: 'query.timeout', value: '180s' },
+        { key: 'ai.model', value: 'gpt-4-turbo' },
+        { kind: 'flag', key: 'new-ui', value: true },
+      ],
+    },
   });
   return { tenant, u };
 }
@@ -37,7 +43,10 @@ describe('config promotions', () => {
 
   it('staging → production waits for an approval that the requester cannot give', async () => {
     const { u } = await tenantWithConfigs();
-    const first = await t.call('POST', '/api/v1/config/promotions', { token: u.deployer, body: { autoStart: true, sourceEnvironment: 'dev', targetEnvironment: 'staging' } });
+    const first = await t.call('POST', '/api/v1/config/promotions', {
+      token: u.deployer,
+      body: { autoStart: true, sourceEnvironment: 'dev', targetEnvironment: 'staging' },
+    });
     await waitFor(t, u.viewer, first.body.id, ['COMPLETED']);
     const r = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'staging', targetEnvironment: 'production' } });
     expect(r.status).toBe(201);
@@ -112,9 +121,14 @@ describe('approvals', () => {
       return original(token, output);
     };
     try {
-      const approvers = await Promise.all(Array.from({ length: 50 }, (_, i) => t.token({ sub: `ap-${i}`, email: `ap${i}@x.test`, tenant, groups: ['approver'] })));
+      const approvers = await Promise.all(
+        Array.from({ length: 50 }, (_, i) => t.token({ sub: `ap-${i}`, email: `ap${i}@x.test`, tenant, groups: ['approver'] })),
+      );
       const results = await Promise.all(approvers.map((tok) => t.call('POST', `/api/v1/promotions/${r.body.id}/approve`, { token: tok, body: {} })));
-      expect(results.every((x) => x.status === 200 || x.status === 409), JSON.stringify(results.filter((x) => x.status >= 400 && x.status !== 409).map((x) => x.body))).toBe(true);
+      expect(
+        results.every((x) => x.status === 200 || x.status === 409),
+        JSON.stringify(results.filter((x) => x.status >= 400 && x.status !== 409).map((x) => x.body)),
+      ).toBe(true);
       const done = await waitFor(t, u.viewer, r.body.id, ['COMPLETED', 'FAILED']);
       expect(done.status).toBe('COMPLETED');
       expect(resumed).toBe(1);
@@ -196,7 +210,11 @@ describe('lifecycle rules', () => {
       body: { sourceEnvironment: 'dev', targetEnvironment: 'staging', promotionType: 'PATTERN', keyPatterns: ['query.*'], dryRun: true },
     });
     expect(r.status).toBe(200);
-    expect(r.body).toMatchObject({ dryRun: true, changes: [{ kind: 'config', key: 'query.timeout', action: 'add', to: '180s' }], approval: { required: false } });
+    expect(r.body).toMatchObject({
+      dryRun: true,
+      changes: [{ kind: 'config', key: 'query.timeout', action: 'add', to: '180s' }],
+      approval: { required: false },
+    });
     expect(r.body.gates.map((g: any) => g.gate)).toEqual(['policy_compliance', 'tests', 'security_scan', 'cost_analysis', 'performance_baseline']);
     await t.stack.stream.idle();
     expect((await t.call('GET', '/api/v1/audit/verify', { token: u.viewer })).body).toEqual(auditBefore.body);
@@ -208,7 +226,14 @@ describe('lifecycle rules', () => {
     const flags = await t.call('GET', '/api/v1/environments/dev/flags', { token: u.viewer });
     const r = await t.call('POST', '/api/v1/config/promotions', {
       token: u.deployer,
-      body: { autoStart: true, sourceEnvironment: 'dev', targetEnvironment: 'staging', promotionType: 'SELECTIVE', flagIds: [flags.body.items[0].id], notes: 'flag only' },
+      body: {
+        autoStart: true,
+        sourceEnvironment: 'dev',
+        targetEnvironment: 'staging',
+        promotionType: 'SELECTIVE',
+        flagIds: [flags.body.items[0].id],
+        notes: 'flag only',
+      },
     });
     const done = await waitFor(t, u.viewer, r.body.id, ['COMPLETED', 'FAILED']);
     expect(done.status).toBe('COMPLETED');
@@ -232,7 +257,10 @@ describe('lifecycle rules', () => {
 
   it('validates bodies and ids', async () => {
     const { u } = await tenantWithConfigs();
-    const bad = await t.call('POST', '/api/v1/config/promotions', { token: u.deployer, body: { sourceEnvironment: 'dev', targetEnvironment: 'staging', promotionType: 'SELECTIVE' } });
+    const bad = await t.call('POST', '/api/v1/config/promotions', {
+      token: u.deployer,
+      body: { sourceEnvironment: 'dev', targetEnvironment: 'staging', promotionType: 'SELECTIVE' },
+    });
     expect(bad.status).toBe(400);
     expect(bad.body.error.issues[0].path).toBe('body.configIds');
     expect((await t.call('GET', '/api/v1/promotions/nope', { token: u.viewer })).status).toBe(400);
@@ -244,14 +272,19 @@ describe('lifecycle rules', () => {
       expect((await t.call('GET', `/api/v1/promotions?status=${name}`, { token: u.viewer })).status, name).toBe(400);
     }
     expect((await t.call('GET', '/api/v1/promotions/prm_0000000000000000000', { token: u.viewer })).status).toBe(404);
-    expect((await t.call('POST', '/api/v1/promotions', { token: u.viewer, body: { sourceEnvironment: 'dev', targetEnvironment: 'staging' } })).status).toBe(403);
+    expect((await t.call('POST', '/api/v1/promotions', { token: u.viewer, body: { sourceEnvironment: 'dev', targetEnvironment: 'staging' } })).status).toBe(
+      403,
+    );
   });
 });
 
 describe('manual execution and scheduling', () => {
   it('a manual promotion waits for /execute; /schedule records the time', async () => {
     const { u } = await tenantWithConfigs();
-    const r = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'dev', targetEnvironment: 'staging', trigger: 'manual' } });
+    const r = await t.call('POST', '/api/v1/promotions', {
+      token: u.deployer,
+      body: { sourceEnvironment: 'dev', targetEnvironment: 'staging', trigger: 'manual' },
+    });
     const parked = await waitForToken(t, u.viewer, r.body.id);
     expect(parked).toMatchObject({ status: 'APPROVED', waitingFor: 'execution' });
     const preview = await t.call('POST', `/api/v1/promotions/${r.body.id}/execute`, { token: u.deployer, body: { dryRun: true } });
@@ -270,7 +303,10 @@ describe('manual execution and scheduling', () => {
 describe('scheduled promotions', () => {
   it('a schedule fires the execution at its time; cancelling removes the schedule', async () => {
     const { tenant, u } = await tenantWithConfigs();
-    const r = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'dev', targetEnvironment: 'staging', trigger: 'manual' } });
+    const r = await t.call('POST', '/api/v1/promotions', {
+      token: u.deployer,
+      body: { sourceEnvironment: 'dev', targetEnvironment: 'staging', trigger: 'manual' },
+    });
     await waitForToken(t, u.viewer, r.body.id);
     const at = new Date(Date.now() + 1500).toISOString();
     expect((await t.call('POST', `/api/v1/promotions/${r.body.id}/schedule`, { token: u.deployer, body: { at } })).body.status).toBe('SCHEDULED');
@@ -281,7 +317,10 @@ describe('scheduled promotions', () => {
     expect(t.stack.scheduler.pending()).not.toContain(scheduleName({ tenant, id: r.body.id }));
 
     await t.call('POST', '/api/v1/environments/dev/configs', { token: u.deployer, body: { key: 'later', value: 1 } });
-    const r2 = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'dev', targetEnvironment: 'staging', trigger: 'manual' } });
+    const r2 = await t.call('POST', '/api/v1/promotions', {
+      token: u.deployer,
+      body: { sourceEnvironment: 'dev', targetEnvironment: 'staging', trigger: 'manual' },
+    });
     await waitForToken(t, u.viewer, r2.body.id);
     await t.call('POST', `/api/v1/promotions/${r2.body.id}/schedule`, { token: u.deployer, body: { at: new Date(Date.now() + 3600_000).toISOString() } });
     expect((await t.call('DELETE', `/api/v1/promotions/${r2.body.id}?reason=not%20tonight`, { token: u.deployer })).body.status).toBe('CANCELLED');
@@ -324,7 +363,10 @@ describe('rollback of a promotion', () => {
     const { u } = await tenantWithConfigs();
     await t.call('POST', '/api/v1/environments/staging/configs', { token: u.deployer, body: { key: 'query.timeout', value: '60s' } });
     await t.call('POST', '/api/v1/environments/staging/configs', { token: u.deployer, body: { key: 'staging.only', value: true } });
-    const r = await t.call('POST', '/api/v1/config/promotions', { token: u.deployer, body: { autoStart: true, sourceEnvironment: 'dev', targetEnvironment: 'staging', promotionType: 'PATTERN', keyPatterns: ['query.*', 'ai.*'] } });
+    const r = await t.call('POST', '/api/v1/config/promotions', {
+      token: u.deployer,
+      body: { autoStart: true, sourceEnvironment: 'dev', targetEnvironment: 'staging', promotionType: 'PATTERN', keyPatterns: ['query.*', 'ai.*'] },
+    });
     expect((await waitFor(t, u.viewer, r.body.id, ['COMPLETED', 'FAILED'])).status).toBe('COMPLETED');
     expect((await t.call('POST', `/api/v1/config/promotions/${r.body.id}/rollback`, { token: u.deployer, body: {} })).status).toBe(400);
     const dry = await t.call('POST', `/api/v1/config/promotions/${r.body.id}/rollback`, { token: u.deployer, body: { reason: 'bad timeout', dryRun: true } });
@@ -338,7 +380,10 @@ describe('rollback of a promotion', () => {
     const configs = await t.call('GET', '/api/v1/environments/staging/configs', { token: u.viewer });
     expect(Object.fromEntries(configs.body.items.map((i: any) => [i.key, i.value]))).toEqual({ 'query.timeout': '60s', 'staging.only': true });
 
-    const again = await t.call('POST', '/api/v1/config/promotions', { token: u.deployer, body: { autoStart: true, sourceEnvironment: 'dev', targetEnvironment: 'staging', promotionType: 'PATTERN', keyPatterns: ['query.*'] } });
+    const again = await t.call('POST', '/api/v1/config/promotions', {
+      token: u.deployer,
+      body: { autoStart: true, sourceEnvironment: 'dev', targetEnvironment: 'staging', promotionType: 'PATTERN', keyPatterns: ['query.*'] },
+    });
     await waitFor(t, u.viewer, again.body.id, ['COMPLETED']);
     const id = (await t.call('GET', '/api/v1/environments/staging/configs', { token: u.viewer })).body.items.find((i: any) => i.key === 'query.timeout').id;
     await t.call('PUT', `/api/v1/environments/staging/configs/${id}`, { token: u.deployer, body: { value: '999s' } });
@@ -403,7 +448,9 @@ describe('listing by status', () => {
     let cursor: string | undefined;
     const walked: string[] = [];
     do {
-      const r = await t.call('GET', `/api/v1/promotions?status=pending&target=staging&limit=1${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, { token: u.viewer });
+      const r = await t.call('GET', `/api/v1/promotions?status=pending&target=staging&limit=1${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, {
+        token: u.viewer,
+      });
       pages.push(r.body.items.length);
       walked.push(...r.body.items.map((p: any) => p.id));
       cursor = r.body.nextCursor;

@@ -28,20 +28,33 @@ describe('protected environments and break-glass', () => {
       // An admin without a reason is refused too: break-glass is explicit.
       t.call('POST', '/api/v1/environments/production/items/batch', { token: u.admin, body: { set: [{ key: 'db.pool', value: 5 }] } }),
       // A deployer cannot break glass, reason or not.
-      t.call('POST', '/api/v1/environments/production/items/batch', { token: u.deployer, headers: { 'x-break-glass-reason': 'urgent' }, body: { set: [{ key: 'db.pool', value: 5 }] } }),
+      t.call('POST', '/api/v1/environments/production/items/batch', {
+        token: u.deployer,
+        headers: { 'x-break-glass-reason': 'urgent' },
+        body: { set: [{ key: 'db.pool', value: 5 }] },
+      }),
       t.call('POST', '/api/v1/environments/production/snapshots/0/restore', { token: u.admin, body: { reason: 'go back' } }),
     ];
     for (const r of await Promise.all(attempts)) {
       expect(r.status, JSON.stringify(r.body)).toBe(403);
     }
-    const machine = await signedFetch(t.url, 'POST', '/api/v1/machine/environments/production/items/batch', { set: [{ key: 'db.pool', value: 5 }] }, t.stack.iam[0]!);
+    const machine = await signedFetch(
+      t.url,
+      'POST',
+      '/api/v1/machine/environments/production/items/batch',
+      { set: [{ key: 'db.pool', value: 5 }] },
+      t.stack.iam[0]!,
+    );
     expect(machine.status).toBe(403);
     expect(machine.body.error.message).toMatch(/protected environment: it changes only through a promotion or a rollback/);
     const after = await t.call('GET', '/api/v1/environments/production', { token: u.viewer });
     expect(after.body.snapshot).toEqual(before.body.snapshot);
     // Other environments are not protected unless flagged.
     expect((await t.call('POST', '/api/v1/environments/staging/configs', { token: u.deployer, body: { key: 'db.pool', value: 5 } })).status).toBe(201);
-    const flagged = await t.call('PATCH', '/api/v1/environments/staging', { token: u.admin, body: { protected: true, version: (await t.call('GET', '/api/v1/environments/staging', { token: u.viewer })).body.version } });
+    const flagged = await t.call('PATCH', '/api/v1/environments/staging', {
+      token: u.admin,
+      body: { protected: true, version: (await t.call('GET', '/api/v1/environments/staging', { token: u.viewer })).body.version },
+    });
     expect(flagged.status, JSON.stringify(flagged.body)).toBe(200);
     expect((await t.call('POST', '/api/v1/environments/staging/configs', { token: u.deployer, body: { key: 'db.size', value: 5 } })).status).toBe(403);
   });
@@ -50,16 +63,28 @@ describe('protected environments and break-glass', () => {
     const tenant = t.tenant();
     const u = await t.users(tenant);
     await makeLine(t, u.admin);
-    const r = await t.call('POST', '/api/v1/environments/production/configs', { token: u.admin, headers: { 'x-break-glass-reason': 'INC-4711 hotfix: pool exhausted' }, body: { key: 'db.pool', value: 50 } });
+    const r = await t.call('POST', '/api/v1/environments/production/configs', {
+      token: u.admin,
+      headers: { 'x-break-glass-reason': 'INC-4711 hotfix: pool exhausted' },
+      body: { key: 'db.pool', value: 50 },
+    });
     expect(r.status, JSON.stringify(r.body)).toBe(201);
     const audit = await t.call('GET', '/api/v1/audit?limit=5', { token: u.viewer });
     expect(audit.body.items[0]).toMatchObject({ action: 'breakglass.config.create', reason: 'break-glass: INC-4711 hotfix: pool exhausted' });
     await t.stack.stream.idle();
     const event = t.stack.bus.published.find((e) => e['detail-type'] === 'Break Glass Used' && e.detail.tenant === tenant);
-    expect(event?.detail).toMatchObject({ environment: 'production', guard: 'protected-environment', action: 'config.create', reason: 'INC-4711 hotfix: pool exhausted' });
+    expect(event?.detail).toMatchObject({
+      environment: 'production',
+      guard: 'protected-environment',
+      action: 'config.create',
+      reason: 'INC-4711 hotfix: pool exhausted',
+    });
     const status = await t.call('GET', '/api/v1/status', { token: u.viewer });
     const prod = status.body.environments.find((e: { name: string }) => e.name === 'production');
-    expect(prod).toMatchObject({ protected: true, lastBreakGlass: { action: 'config.create', reason: 'INC-4711 hotfix: pool exhausted', guard: 'protected-environment' } });
+    expect(prod).toMatchObject({
+      protected: true,
+      lastBreakGlass: { action: 'config.create', reason: 'INC-4711 hotfix: pool exhausted', guard: 'protected-environment' },
+    });
     await t.stack.stream.idle();
     expect((await t.call('GET', '/api/v1/audit/verify', { token: u.viewer })).body.ok).toBe(true);
   });
@@ -69,7 +94,10 @@ describe('protected environments and break-glass', () => {
     const u = await t.users(tenant);
     await makeLine(t, u.admin, ['dev', 'production']);
     await t.call('POST', '/api/v1/environments/dev/configs', { token: u.deployer, body: { key: 'a', value: 1 } });
-    await t.call('POST', '/api/v1/promotions/rules', { token: u.admin, body: { name: 'no approval', source_environment: 'dev', target_environment: 'production', requires_approval: false } });
+    await t.call('POST', '/api/v1/promotions/rules', {
+      token: u.admin,
+      body: { name: 'no approval', source_environment: 'dev', target_environment: 'production', requires_approval: false },
+    });
     const p = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'dev', targetEnvironment: 'production' } });
     expect((await waitFor(t, u.viewer, p.body.id, ['COMPLETED', 'FAILED'])).status).toBe('COMPLETED');
     const rb = await t.call('POST', `/api/v1/promotions/${p.body.id}/rollback`, { token: u.deployer, body: { reason: 'undo' } });
@@ -83,7 +111,18 @@ describe('guards on the other paths to the same state', () => {
     const u = await t.users(tenant);
     await makeLine(t, u.admin);
     await t.call('POST', '/api/v1/environments/staging/configs', { token: u.deployer, body: { key: 'a', value: 1 } });
-    await t.call('POST', '/api/v1/promotions/rules', { token: u.admin, body: { name: 'auto to prod, approved', source_environment: 'staging', target_environment: 'production', requires_approval: true, required_approvers: 1, auto_promote: true, conditions: { all: [] } } });
+    await t.call('POST', '/api/v1/promotions/rules', {
+      token: u.admin,
+      body: {
+        name: 'auto to prod, approved',
+        source_environment: 'staging',
+        target_environment: 'production',
+        requires_approval: true,
+        required_approvers: 1,
+        auto_promote: true,
+        conditions: { all: [] },
+      },
+    });
     const both = await t.token({ sub: `mallory-${tenant}`, tenant, groups: ['deployer', 'approver'] });
     const check = await t.call('POST', '/api/v1/promotions/auto-check', { token: both, body: { sourceEnvironment: 'staging' } });
     const id = check.body.checks[0].promotionId;
@@ -101,7 +140,10 @@ describe('guards on the other paths to the same state', () => {
     const u = await t.users(tenant);
     await makeLine(t, u.admin);
     await t.call('POST', '/api/v1/environments/dev/configs', { token: u.deployer, body: { key: 'a', value: 1 } });
-    const p = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'dev', targetEnvironment: 'staging', trigger: 'manual' } });
+    const p = await t.call('POST', '/api/v1/promotions', {
+      token: u.deployer,
+      body: { sourceEnvironment: 'dev', targetEnvironment: 'staging', trigger: 'manual' },
+    });
     await waitForToken(t, u.viewer, p.body.id);
     const far = new Date(Date.now() + 8 * 86_400_000).toISOString();
     const r = await t.call('POST', `/api/v1/promotions/${p.body.id}/schedule`, { token: u.deployer, body: { at: far } });
@@ -118,7 +160,12 @@ describe('guards on the other paths to the same state', () => {
     const audit = await t.call('GET', '/api/v1/audit?limit=1', { token: u.viewer });
     const other = audit.body.nextCursor;
     expect(other).toBeTruthy();
-    for (const path of [`/api/v1/promotions?cursor=${other}`, `/api/v1/environments/dev/snapshots?cursor=${other}`, `/api/v1/platform/deployments/history?environment=dev&cursor=${other}`, `/api/v1/audit?actor=x&cursor=${other}`]) {
+    for (const path of [
+      `/api/v1/promotions?cursor=${other}`,
+      `/api/v1/environments/dev/snapshots?cursor=${other}`,
+      `/api/v1/platform/deployments/history?environment=dev&cursor=${other}`,
+      `/api/v1/audit?actor=x&cursor=${other}`,
+    ]) {
       const r = await t.call('GET', path, { token: u.viewer });
       expect(r.status, path).toBe(400);
     }
@@ -134,13 +181,25 @@ describe('guards on the other paths to the same state', () => {
       expect(r.status, JSON.stringify(r.body).slice(0, 200)).toBe(400);
       expect(r.body.error.issues[0].message).toMatch(/deeper than 24 levels|out of range/);
     }
-    const raw = await t.call('POST', '/api/v1/environments/dev/configs', { token: u.deployer, raw: '{"key":"inf","value":1e400}', headers: { 'content-type': 'application/json' } });
+    const raw = await t.call('POST', '/api/v1/environments/dev/configs', {
+      token: u.deployer,
+      raw: '{"key":"inf","value":1e400}',
+      headers: { 'content-type': 'application/json' },
+    });
     expect(raw.status).toBe(400);
   });
 
   it('a replayed deployment record without an id is one record, not two', async () => {
     const u = await t.users('acme');
-    const body = { imageTag: 'v9.9.9-abc1234', gitCommit: 'abc1234', gitBranch: 'main', environment: 'dev', status: 'DEPLOYED', deployedAt: '2026-03-01T10:00:00Z', completedAt: '2026-03-01T10:05:00Z' };
+    const body = {
+      imageTag: 'v9.9.9-abc1234',
+      gitCommit: 'abc1234',
+      gitBranch: 'main',
+      environment: 'dev',
+      status: 'DEPLOYED',
+      deployedAt: '2026-03-01T10:00:00Z',
+      completedAt: '2026-03-01T10:05:00Z',
+    };
     const a = await signedFetch(t.url, 'POST', '/api/v1/platform/deployments', body, t.stack.iam[0]!);
     const b = await signedFetch(t.url, 'POST', '/api/v1/platform/deployments', body, t.stack.iam[0]!);
     expect([a.status, b.status]).toEqual([201, 200]);
@@ -155,25 +214,44 @@ describe('evidence carries its source; a policy decides whose evidence counts', 
     // The pipeline credential is bound to tenant acme.
     const tenant = 'acme';
     const u = await t.users(tenant);
-    await t.call('PATCH', '/api/v1/environments/staging', { token: u.admin, body: { version: (await t.call('GET', '/api/v1/environments/staging', { token: u.viewer })).body.version, gates: { tests: true } } });
+    await t.call('PATCH', '/api/v1/environments/staging', {
+      token: u.admin,
+      body: { version: (await t.call('GET', '/api/v1/environments/staging', { token: u.viewer })).body.version, gates: { tests: true } },
+    });
     const rules = await t.call('GET', '/api/v1/promotions/rules', { token: u.viewer });
-    for (const r of rules.body.items.filter((x: { sourceEnvironment: string }) => x.sourceEnvironment === 'dev')) await t.call('DELETE', `/api/v1/promotions/rules/${r.id}`, { token: u.admin });
-    const rule = await t.call('POST', '/api/v1/promotions/rules', { token: u.admin, body: { name: 'pipeline evidence only', source_environment: 'dev', target_environment: 'staging', requires_approval: false, evidence_from: 'machine' } });
+    for (const r of rules.body.items.filter((x: { sourceEnvironment: string }) => x.sourceEnvironment === 'dev'))
+      await t.call('DELETE', `/api/v1/promotions/rules/${r.id}`, { token: u.admin });
+    const rule = await t.call('POST', '/api/v1/promotions/rules', {
+      token: u.admin,
+      body: { name: 'pipeline evidence only', source_environment: 'dev', target_environment: 'staging', requires_approval: false, evidence_from: 'machine' },
+    });
     expect(rule.status, JSON.stringify(rule.body)).toBe(201);
     await t.call('POST', '/api/v1/environments/dev/configs', { token: u.deployer, body: { key: `ev-${Date.now()}`, value: 1 } });
-    const p = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'dev', targetEnvironment: 'staging', autoStart: false } });
+    const p = await t.call('POST', '/api/v1/promotions', {
+      token: u.deployer,
+      body: { sourceEnvironment: 'dev', targetEnvironment: 'staging', autoStart: false },
+    });
     expect(p.status, JSON.stringify(p.body)).toBe(201);
     await t.call('POST', `/api/v1/promotions/${p.body.id}/evidence`, { token: u.deployer, body: { type: 'test_results', payload: { passed: 10, failed: 0 } } });
     await t.call('POST', `/api/v1/promotions/${p.body.id}/validate`, { token: u.deployer });
     const failed = await waitFor(t, u.viewer, p.body.id, ['VALIDATION_FAILED', 'COMPLETED']);
     expect(failed.status).toBe('VALIDATION_FAILED');
-    const fromPipeline = await signedFetch(t.url, 'POST', `/api/v1/machine/promotions/${p.body.id}/evidence`, { type: 'test_results', payload: { passed: 10, failed: 0 } }, t.stack.iam[0]!);
+    const fromPipeline = await signedFetch(
+      t.url,
+      'POST',
+      `/api/v1/machine/promotions/${p.body.id}/evidence`,
+      { type: 'test_results', payload: { passed: 10, failed: 0 } },
+      t.stack.iam[0]!,
+    );
     expect(fromPipeline.status, JSON.stringify(fromPipeline.body)).toBe(201);
     await t.call('POST', `/api/v1/promotions/${p.body.id}/validate`, { token: u.deployer });
     expect((await waitFor(t, u.viewer, p.body.id, ['COMPLETED', 'FAILED', 'VALIDATION_FAILED'])).status).toBe('COMPLETED');
     const decision = await t.call('GET', `/api/v1/promotions/${p.body.id}/decision`, { token: u.viewer });
     expect(decision.body.policy.evidenceFrom).toBe('machine');
-    expect(decision.body.evidence.map((e: { source: { kind: string }; accepted: boolean }) => [e.source.kind, e.accepted]).sort()).toEqual([['machine', true], ['user', false]]);
+    expect(decision.body.evidence.map((e: { source: { kind: string }; accepted: boolean }) => [e.source.kind, e.accepted]).sort()).toEqual([
+      ['machine', true],
+      ['user', false],
+    ]);
   });
 });
 
@@ -193,12 +271,20 @@ describe('a deleted environment', () => {
     const dev = (await t.call('GET', '/api/v1/environments/dev', { token: u.viewer })).body.version;
     expect((await t.call('PATCH', '/api/v1/environments/dev', { token: u.admin, body: { protected: false, version: dev } })).status).toBe(200);
     // An empty reason is not a break-glass: 400 naming the header (it was taken as no header).
-    const empty = await t.call('POST', '/api/v1/environments/tmp/configs', { token: u.admin, headers: { 'x-break-glass-reason': '' }, body: { key: 'k', value: 1 } });
+    const empty = await t.call('POST', '/api/v1/environments/tmp/configs', {
+      token: u.admin,
+      headers: { 'x-break-glass-reason': '' },
+      body: { key: 'k', value: 1 },
+    });
     expect(empty.status).toBe(400);
     expect(empty.body.error.issues[0].path).toBe('header.x-break-glass-reason');
     // tmp is now the last environment, hence protected: the admin breaks glass to set it up.
     const glass = { 'x-break-glass-reason': 'test' };
-    const made = await t.call('POST', '/api/v1/environments/tmp/configs', { token: u.admin, headers: glass, body: { key: 'secret.old', value: 'from the first tmp' } });
+    const made = await t.call('POST', '/api/v1/environments/tmp/configs', {
+      token: u.admin,
+      headers: glass,
+      body: { key: 'secret.old', value: 'from the first tmp' },
+    });
     expect(made.status).toBe(201);
     await t.call('DELETE', `/api/v1/environments/tmp/configs/${made.body.id}`, { token: u.admin, headers: glass });
     const tmp = await t.call('GET', '/api/v1/environments/tmp', { token: u.viewer });

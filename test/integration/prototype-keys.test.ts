@@ -36,13 +36,26 @@ describe('reserved keys (prototype pollution)', () => {
     await makeLine(t, globex.admin);
     const url = g.repo(`proto-${Date.now()}`, { 'deploy/app.json': '{\n  "image": { "tag": "v1" }\n}\n' });
     for (const path of ['__proto__.stagelinePolluted', 'constructor.prototype.stagelinePolluted', 'image.__proto__', 'prototype']) {
-      const put = await t.call('PUT', '/api/v1/environments/staging/git-target', { token: globex.admin, body: { repository: url, branch: 'main', file: 'deploy/app.json', path } });
+      const put = await t.call('PUT', '/api/v1/environments/staging/git-target', {
+        token: globex.admin,
+        body: { repository: url, branch: 'main', file: 'deploy/app.json', path },
+      });
       expect(put.status, `${path}: ${JSON.stringify(put.body)}`).toBe(400);
       expect(issuePaths(put.body)).toEqual(['body.path']);
       expect(JSON.stringify(put.body)).toContain('__proto__, prototype or constructor');
     }
     // The same path through the manifest: refused when planned (a viewer may plan) and applied.
-    const doc = ['artifacts:', '  promotion:', '    git_targets:', '      staging:', `        repository: ${url}`, '        branch: main', '        file: deploy/app.json', '        path: __proto__.stagelinePolluted', ''].join('\n');
+    const doc = [
+      'artifacts:',
+      '  promotion:',
+      '    git_targets:',
+      '      staging:',
+      `        repository: ${url}`,
+      '        branch: main',
+      '        file: deploy/app.json',
+      '        path: __proto__.stagelinePolluted',
+      '',
+    ].join('\n');
     const plan = await t.call('POST', '/api/v1/manifest/plan', { token: globex.viewer, body: { document: doc } });
     expect(plan.status, JSON.stringify(plan.body)).toBe(400);
     expect(issuePaths(plan.body)[0]).toMatch(/^document\.artifacts\.promotion\.git_targets\.staging\.path$/);
@@ -57,7 +70,10 @@ describe('reserved keys (prototype pollution)', () => {
     expect((await t.call('POST', '/api/v1/environments/dev/flags', { token: acme.admin, body: { key: 'checkout.banner', value: true } })).status).toBe(201);
     expect((await t.call('GET', '/api/v1/environments/dev', { token: acme.viewer })).status).toBe(200);
     const key = (await t.call('POST', '/api/v1/app-keys', { token: acme.admin, body: { name: 'web', environment: 'dev' } })).body.key as string;
-    const ofrep = await t.call('POST', '/ofrep/v1/evaluate/flags/checkout.banner', { headers: { 'x-api-key': key }, body: { context: { targetingKey: 'u1' } } });
+    const ofrep = await t.call('POST', '/ofrep/v1/evaluate/flags/checkout.banner', {
+      headers: { 'x-api-key': key },
+      body: { context: { targetingKey: 'u1' } },
+    });
     expect(ofrep.status, JSON.stringify(ofrep.body)).toBe(200);
     expect(ofrep.body.value).toBe(true);
   });
@@ -71,8 +87,18 @@ describe('reserved keys (prototype pollution)', () => {
       ['POST', '/api/v1/environments/dev/configs', { key: '__proto__', value: 1 }, 'body.key'],
       ['POST', '/api/v1/environments/dev/configs', { key: 'app.constructor.x', value: 1 }, 'body.key'],
       ['POST', '/api/v1/environments/dev/configs', { key: 'app', value: own('__proto__', { stagelinePolluted: true }) }, 'body.value.__proto__'],
-      ['POST', '/api/v1/environments/dev/configs', { key: 'app', value: { nested: own('constructor', { prototype: { x: 1 } }) } }, 'body.value.nested.constructor'],
-      ['POST', '/api/v1/environments/dev/flags', { key: 'f', value: { $rollout: { variants: { on: true, constructor: false }, weights: { on: 1 } } } }, 'body.value.$rollout.variants.constructor'],
+      [
+        'POST',
+        '/api/v1/environments/dev/configs',
+        { key: 'app', value: { nested: own('constructor', { prototype: { x: 1 } }) } },
+        'body.value.nested.constructor',
+      ],
+      [
+        'POST',
+        '/api/v1/environments/dev/flags',
+        { key: 'f', value: { $rollout: { variants: { on: true, constructor: false }, weights: { on: 1 } } } },
+        'body.value.$rollout.variants.constructor',
+      ],
       ['POST', '/api/v1/artifacts/app/versions', { version: 'v1.0.0', digest: digest('b'), metadata: own('__proto__', { x: 1 }) }, 'body.metadata.__proto__'],
       ['POST', '/api/v1/artifacts/constructor/versions', { version: 'v1.0.0', digest: digest('b') }, 'path.name'],
     ];
@@ -87,7 +113,10 @@ describe('reserved keys (prototype pollution)', () => {
     expect(ofrep.status).toBe(400);
     expect(ofrep.body).toMatchObject({ errorCode: 'INVALID_CONTEXT', errorDetails: expect.stringContaining('context.__proto__') });
     // A manifest with a reserved mapping key anywhere names its line.
-    const plan = await t.call('POST', '/api/v1/manifest/plan', { token: u.viewer, body: { document: 'artifacts:\n  promotion:\n    gates:\n      __proto__:\n        tests: true\n' } });
+    const plan = await t.call('POST', '/api/v1/manifest/plan', {
+      token: u.viewer,
+      body: { document: 'artifacts:\n  promotion:\n    gates:\n      __proto__:\n        tests: true\n' },
+    });
     expect(plan.status, JSON.stringify(plan.body)).toBe(400);
     expect(JSON.stringify(plan.body)).toContain('line 4');
     expect(prototypeKeys()).toEqual(before);
@@ -99,7 +128,11 @@ describe('reserved keys (prototype pollution)', () => {
       expect(() => setValue('deploy/values.yaml', 'a: {}\n', path, 'v1')).toThrow(GitEditConflict);
     }
     // An inherited member is not the file's value: 'toString' is written as a new key, not read from the prototype.
-    expect(setValue('deploy/app.json', '{\n  "a": 1\n}\n', 'toString', 'v1')).toMatchObject({ changed: true, previous: undefined, text: '{\n  "a": 1,\n  "toString": "v1"\n}\n' });
+    expect(setValue('deploy/app.json', '{\n  "a": 1\n}\n', 'toString', 'v1')).toMatchObject({
+      changed: true,
+      previous: undefined,
+      text: '{\n  "a": 1,\n  "toString": "v1"\n}\n',
+    });
     expect(() => setValue('deploy/app.json', '[]\n', 'a.b', 'v1')).toThrow(GitEditConflict);
     expect(prototypeKeys()).toEqual(before);
   });

@@ -32,7 +32,15 @@ describe('local restart', () => {
     await makeLine(first, u.admin);
     // Staging bakes (execute, bake, verify: the crash lands between execute and verify); production has no bake time (one step).
     expect((await first.call('PATCH', '/api/v1/environments/staging', { token: u.admin, body: { version: 1, bakeSeconds: 1 } })).status).toBe(200);
-    await first.call('POST', '/api/v1/environments/dev/items/batch', { token: u.deployer, body: { set: [{ key: 'a', value: 1 }, { key: 'b', value: 2 }] } });
+    await first.call('POST', '/api/v1/environments/dev/items/batch', {
+      token: u.deployer,
+      body: {
+        set: [
+          { key: 'a', value: 1 },
+          { key: 'b', value: 2 },
+        ],
+      },
+    });
 
     // B waits for approval (staging → production), C waits for its manual go; A will crash between execute and verify.
     const a = await first.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'dev', targetEnvironment: 'staging' } });
@@ -43,7 +51,10 @@ describe('local restart', () => {
     const b = await first.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'staging', targetEnvironment: 'production' } });
     await waitForToken(first, u.viewer, b.body.id);
     await first.call('POST', '/api/v1/environments/dev/configs', { token: u.deployer, body: { key: 'c', value: 3 } });
-    const c = await first.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'dev', targetEnvironment: 'staging', trigger: 'manual' } });
+    const c = await first.call('POST', '/api/v1/promotions', {
+      token: u.deployer,
+      body: { sourceEnvironment: 'dev', targetEnvironment: 'staging', trigger: 'manual' },
+    });
     await waitForToken(first, u.viewer, c.body.id);
     const stopping = first.stop();
     release?.();

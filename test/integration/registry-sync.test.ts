@@ -49,7 +49,10 @@ async function manifestBytes(r: Registry, repo: string, digest: string): Promise
 }
 
 let a: LocalRegistry, b: LocalRegistry, c: LocalRegistry;
-const image = { configBytes: Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers' } })), layers: [randomBytes(MB), randomBytes(MB + 17)] };
+const image = {
+  configBytes: Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers' } })),
+  layers: [randomBytes(MB), randomBytes(MB + 17)],
+};
 const imageBytes = image.configBytes.length + image.layers[0]!.length + image.layers[1]!.length;
 let digest: string;
 const sync = new OciRegistrySync([], { timeoutMs: 5_000 });
@@ -95,7 +98,11 @@ describe('OciRegistrySync between real registries', () => {
       size: (await manifestBytes(a, 'shop/multi', d)).length,
       platform: { architecture, os: 'linux' },
     });
-    const index = await putManifest(a, 'shop/multi', { schemaVersion: 2, mediaType: MEDIA_TYPES.ociIndex, manifests: [await child(arm, 'arm64'), await child(amd, 'amd64')] });
+    const index = await putManifest(a, 'shop/multi', {
+      schemaVersion: 2,
+      mediaType: MEDIA_TYPES.ociIndex,
+      manifests: [await child(arm, 'arm64'), await child(amd, 'amd64')],
+    });
 
     const [result] = await sync.sync({ tenant: 'acme', repository: 'shop/multi', digest: index, source: a, targets: [b] });
     expect(result).toMatchObject({ registry: 'b', ok: true, digest: index });
@@ -151,7 +158,9 @@ describe('OciRegistrySync between real registries', () => {
   it('refuses a source that serves a different manifest for the digest', async () => {
     const liar = await startProxy(a.url, 'lying-source', { tamperManifests: true });
     started.push(liar);
-    await expect(sync.sync({ tenant: 'acme', repository: 'shop/web', digest, source: liar, targets: [b] })).rejects.toThrow(/lying-source.*does not match the digest/);
+    await expect(sync.sync({ tenant: 'acme', repository: 'shop/web', digest, source: liar, targets: [b] })).rejects.toThrow(
+      /lying-source.*does not match the digest/,
+    );
   });
 
   it('aborts a blob upload when the source serves bytes that do not match the layer digest', async () => {
@@ -174,10 +183,15 @@ describe('OciRegistrySync authentication', () => {
     expect(anonymous[0]).toMatchObject({ ok: false, reason: expect.stringMatching(/requires credentials and none are configured for "locked"/) });
 
     const wrong = new OciRegistrySync([{ tenant: 'acme', origin: new URL(locked.url).origin, username: 'stageline', password: 'nope' }]);
-    expect((await wrong.sync({ tenant: 'acme', repository: 'shop/web', digest, source: a, targets: [locked] }))[0]).toMatchObject({ ok: false, reason: expect.stringMatching(/unauthorized \(401\)/) });
+    expect((await wrong.sync({ tenant: 'acme', repository: 'shop/web', digest, source: a, targets: [locked] }))[0]).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/unauthorized \(401\)/),
+    });
 
     const authed = new OciRegistrySync([{ tenant: 'acme', origin: new URL(locked.url).origin, ...TEST_CREDENTIALS }]);
-    expect(await authed.sync({ tenant: 'acme', repository: 'shop/web', digest, source: a, targets: [locked] })).toEqual([{ registry: 'locked', ok: true, digest, bytesCopied: imageBytes }]);
+    expect(await authed.sync({ tenant: 'acme', repository: 'shop/web', digest, source: a, targets: [locked] })).toEqual([
+      { registry: 'locked', ok: true, digest, bytesCopied: imageBytes },
+    ]);
   });
 
   it('answers a Bearer challenge with a token from the realm, on source and target', async () => {
@@ -185,12 +199,19 @@ describe('OciRegistrySync authentication', () => {
     const bearer = await startProxy(backing.url, 'bearer', { bearer: true });
     started.push(bearer);
     const authed = new OciRegistrySync([{ tenant: 'acme', origin: new URL(bearer.url).origin, ...TEST_CREDENTIALS }]);
-    expect(await authed.sync({ tenant: 'acme', repository: 'shop/web', digest, source: a, targets: [bearer] })).toEqual([{ registry: 'bearer', ok: true, digest, bytesCopied: imageBytes }]);
+    expect(await authed.sync({ tenant: 'acme', repository: 'shop/web', digest, source: a, targets: [bearer] })).toEqual([
+      { registry: 'bearer', ok: true, digest, bytesCopied: imageBytes },
+    ]);
     // and back out of it, as a source
-    expect(await authed.sync({ tenant: 'acme', repository: 'shop/web', digest, source: bearer, targets: [c] })).toMatchObject([{ registry: 'c', ok: true, bytesCopied: 0 }]);
+    expect(await authed.sync({ tenant: 'acme', repository: 'shop/web', digest, source: bearer, targets: [c] })).toMatchObject([
+      { registry: 'c', ok: true, bytesCopied: 0 },
+    ]);
 
     const anonymous = await sync.sync({ tenant: 'acme', repository: 'shop/web', digest, source: a, targets: [bearer] });
-    expect(anonymous[0]).toMatchObject({ ok: false, reason: expect.stringMatching(/registry "bearer" .*token realm .* refused anonymous access \(HTTP 401\)/) });
+    expect(anonymous[0]).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/registry "bearer" .*token realm .* refused anonymous access \(HTTP 401\)/),
+    });
   });
 });
 
@@ -213,7 +234,9 @@ describe('registry credentials are bound to (tenant, origin) — attacks', () =>
     try {
       const sync = new OciRegistrySync([{ tenant: 'tenant-a', origin: new URL(locked.url).origin, ...TEST_CREDENTIALS }]);
       // Tenant A promotes to its real registry: works.
-      expect((await sync.sync({ tenant: 'tenant-a', repository: 'shop/web', digest, source: a, targets: [{ name: 'locked', url: locked.url }] }))[0]!.ok).toBe(true);
+      expect((await sync.sync({ tenant: 'tenant-a', repository: 'shop/web', digest, source: a, targets: [{ name: 'locked', url: locked.url }] }))[0]!.ok).toBe(
+        true,
+      );
       // Tenant B: same registry name, attacker's URL.
       const r = await sync.sync({ tenant: 'tenant-b', repository: 'shop/web', digest, source: a, targets: [{ name: 'locked', url: evil.url }] });
       expect(r[0]).toMatchObject({ ok: false, reason: expect.stringMatching(/requires credentials and none are configured/) });

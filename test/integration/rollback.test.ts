@@ -15,9 +15,15 @@ async function twoVersionsInStaging(meta: Record<string, unknown> = {}) {
   const tenant = t.tenant();
   const u = await t.users(tenant);
   await makeLine(t, u.admin);
-  for (const [v, c, m] of [['v1.2.2', '2', { policies: { quality_gate_threshold: 0.9 } }], ['v1.2.3', '3', { policies: { quality_gate_threshold: 0.8 }, ...meta }]] as const) {
+  for (const [v, c, m] of [
+    ['v1.2.2', '2', { policies: { quality_gate_threshold: 0.9 } }],
+    ['v1.2.3', '3', { policies: { quality_gate_threshold: 0.8 }, ...meta }],
+  ] as const) {
     await t.call('POST', '/api/v1/artifacts/platform/versions', { token: u.deployer, body: { version: v, digest: digest(c), metadata: m } });
-    const p = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'dev', targetEnvironment: 'staging', artifact: 'platform', version: v } });
+    const p = await t.call('POST', '/api/v1/promotions', {
+      token: u.deployer,
+      body: { sourceEnvironment: 'dev', targetEnvironment: 'staging', artifact: 'platform', version: v },
+    });
     expect((await waitFor(t, u.viewer, p.body.id, ['COMPLETED', 'FAILED'])).status).toBe('COMPLETED');
   }
   return { tenant, u };
@@ -29,7 +35,10 @@ describe('environment rollback with impact analysis', () => {
     await t.call('PUT', '/api/v1/artifacts/platform/consumers/orders', { token: u.deployer, body: { constraint: '^1.2.0' } });
     await t.stack.stream.idle();
     const before = await t.call('GET', '/api/v1/audit/verify', { token: u.viewer });
-    const dry = await t.call('POST', '/api/v1/environments/staging/rollback', { token: u.deployer, body: { artifact: 'platform', version: 'v1.2.2', dryRun: true } });
+    const dry = await t.call('POST', '/api/v1/environments/staging/rollback', {
+      token: u.deployer,
+      body: { artifact: 'platform', version: 'v1.2.2', dryRun: true },
+    });
     expect(dry.status, JSON.stringify(dry.body)).toBe(200);
     expect(dry.body.impact).toMatchObject({
       environment: 'staging',
@@ -45,8 +54,13 @@ describe('environment rollback with impact analysis', () => {
 
   it('rolls back through the same flow: rollback tag, latest moved, replaced deployment and promotion ROLLED_BACK', async () => {
     const { tenant, u } = await twoVersionsInStaging();
-    expect((await t.call('POST', '/api/v1/environments/staging/rollback', { token: u.deployer, body: { artifact: 'platform', version: 'v1.2.2' } })).status).toBe(400);
-    const r = await t.call('POST', '/api/v1/environments/staging/rollback', { token: u.deployer, body: { artifact: 'platform', version: 'v1.2.2', reason: 'v1.2.3 breaks reports' } });
+    expect(
+      (await t.call('POST', '/api/v1/environments/staging/rollback', { token: u.deployer, body: { artifact: 'platform', version: 'v1.2.2' } })).status,
+    ).toBe(400);
+    const r = await t.call('POST', '/api/v1/environments/staging/rollback', {
+      token: u.deployer,
+      body: { artifact: 'platform', version: 'v1.2.2', reason: 'v1.2.3 breaks reports' },
+    });
     expect(r.status, JSON.stringify(r.body)).toBe(200);
     const done = await waitFor(t, u.viewer, r.body.promotion.id, ['COMPLETED', 'FAILED', 'VALIDATION_FAILED']);
     expect(done.status, JSON.stringify(done)).toBe('COMPLETED');
@@ -54,7 +68,10 @@ describe('environment rollback with impact analysis', () => {
     const execution = `promotion:${tenant}:${r.body.promotion.id}`;
     expect(await t.stack.workflow.done(execution)).toBe('SUCCEEDED');
     expect(t.stack.workflow.transitions(execution)).toBe(3);
-    expect(done.gates.map((g: any) => [g.gate, g.verdict])).toEqual([['policy_compliance', 'PASS'], ['rollback_impact', 'WARN']]);
+    expect(done.gates.map((g: any) => [g.gate, g.verdict])).toEqual([
+      ['policy_compliance', 'PASS'],
+      ['rollback_impact', 'WARN'],
+    ]);
     expect((await t.call('GET', '/api/v1/artifacts/platform/tags/v1.2.2-staging-rollback', { token: u.viewer })).body.digest).toBe(digest('2'));
     expect((await t.call('GET', '/api/v1/artifacts/platform/tags/latest-staging', { token: u.viewer })).body.version).toBe('v1.2.2');
     const history = await t.call('GET', '/api/v1/platform/deployments/history?environment=staging&limit=5', { token: u.viewer });
@@ -72,14 +89,26 @@ describe('environment rollback with impact analysis', () => {
   it('BLOCKED when a pinned consumer would break: refused unless an admin overrides with a reason (audited)', async () => {
     const { u } = await twoVersionsInStaging();
     await t.call('PUT', '/api/v1/artifacts/platform/consumers/billing', { token: u.deployer, body: { constraint: '>=1.2.3, <2.0.0', environment: 'staging' } });
-    const dry = await t.call('POST', '/api/v1/environments/staging/rollback', { token: u.deployer, body: { artifact: 'platform', version: 'v1.2.2', dryRun: true } });
+    const dry = await t.call('POST', '/api/v1/environments/staging/rollback', {
+      token: u.deployer,
+      body: { artifact: 'platform', version: 'v1.2.2', dryRun: true },
+    });
     expect(dry.body.impact).toMatchObject({ recommendation: 'BLOCKED', affectedConsumers: [{ name: 'billing', constraint: '>=1.2.3, <2.0.0' }] });
-    const refused = await t.call('POST', '/api/v1/environments/staging/rollback', { token: u.deployer, body: { artifact: 'platform', version: 'v1.2.2', reason: 'x' } });
+    const refused = await t.call('POST', '/api/v1/environments/staging/rollback', {
+      token: u.deployer,
+      body: { artifact: 'platform', version: 'v1.2.2', reason: 'x' },
+    });
     expect(refused.status).toBe(422);
     expect(refused.body.error.message).toContain('BLOCKED');
-    const notAdmin = await t.call('POST', '/api/v1/environments/staging/rollback', { token: u.deployer, body: { artifact: 'platform', version: 'v1.2.2', reason: 'x', override: true } });
+    const notAdmin = await t.call('POST', '/api/v1/environments/staging/rollback', {
+      token: u.deployer,
+      body: { artifact: 'platform', version: 'v1.2.2', reason: 'x', override: true },
+    });
     expect(notAdmin.status).toBe(403);
-    const forced = await t.call('POST', '/api/v1/environments/staging/rollback', { token: u.admin, body: { artifact: 'platform', version: 'v1.2.2', reason: 'incident 42: billing accepts the risk', override: true } });
+    const forced = await t.call('POST', '/api/v1/environments/staging/rollback', {
+      token: u.admin,
+      body: { artifact: 'platform', version: 'v1.2.2', reason: 'incident 42: billing accepts the risk', override: true },
+    });
     expect(forced.status).toBe(200);
     expect((await waitFor(t, u.viewer, forced.body.promotion.id, ['COMPLETED', 'FAILED', 'VALIDATION_FAILED'])).status).toBe('COMPLETED');
     const audit = await t.call('GET', '/api/v1/audit?entityType=promotion&limit=50', { token: u.viewer });
@@ -98,7 +127,9 @@ describe('environment rollback with impact analysis', () => {
     expect((await waitFor(t, u.viewer, r.body.promotion.id, ['COMPLETED', 'FAILED', 'VALIDATION_FAILED'])).status).toBe('COMPLETED');
     const configs = await t.call('GET', '/api/v1/environments/dev/configs', { token: u.viewer });
     expect(configs.body.items.map((i: any) => i.key)).toEqual(['a']);
-    expect((await t.call('POST', '/api/v1/environments/dev/rollback', { token: u.deployer, body: { snapshot: 1, artifact: 'x', version: 'v1.0.0' } })).status).toBe(400);
+    expect(
+      (await t.call('POST', '/api/v1/environments/dev/rollback', { token: u.deployer, body: { snapshot: 1, artifact: 'x', version: 'v1.0.0' } })).status,
+    ).toBe(400);
   });
 });
 
@@ -132,7 +163,10 @@ describe('automatic rollback', () => {
     const before = await t.call('GET', '/api/v1/environments/staging', { token: u.viewer });
     const p = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'dev', targetEnvironment: 'staging' } });
     await waitFor(t, u.viewer, p.body.id, ['EXECUTING']);
-    const alarm = await t.call('POST', `/api/v1/promotions/${p.body.id}/evidence`, { token: u.deployer, body: { type: 'alarm', payload: { name: 'p99-latency', state: 'ALARM', reason: 'p99 > 800 ms' } } });
+    const alarm = await t.call('POST', `/api/v1/promotions/${p.body.id}/evidence`, {
+      token: u.deployer,
+      body: { type: 'alarm', payload: { name: 'p99-latency', state: 'ALARM', reason: 'p99 > 800 ms' } },
+    });
     expect(alarm.status).toBe(201);
     const done = await waitFor(t, u.viewer, p.body.id, ['FAILED', 'COMPLETED', 'ROLLED_BACK'], 20_000);
     expect(done.status).toBe('ROLLED_BACK');

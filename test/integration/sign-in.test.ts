@@ -20,7 +20,17 @@ const pkce = () => {
 
 function authorizeUrl(redirect: string, challenge: string, extra: Record<string, string> = {}) {
   const u = new URL(`${t.url}/dev/oauth2/authorize`);
-  for (const [k, v] of Object.entries({ response_type: 'code', client_id: 'stageline-local', redirect_uri: redirect, code_challenge: challenge, code_challenge_method: 'S256', state: 'st-1', scope: 'openid email', ...extra })) u.searchParams.set(k, v);
+  for (const [k, v] of Object.entries({
+    response_type: 'code',
+    client_id: 'stageline-local',
+    redirect_uri: redirect,
+    code_challenge: challenge,
+    code_challenge_method: 'S256',
+    state: 'st-1',
+    scope: 'openid email',
+    ...extra,
+  }))
+    u.searchParams.set(k, v);
   return u;
 }
 
@@ -28,7 +38,12 @@ async function codeFor(email: string, redirect: string, challenge: string): Prom
   const page = authorizeUrl(redirect, challenge);
   const form = new URLSearchParams(page.searchParams);
   form.set('email', email);
-  const r = await fetch(`${t.url}/dev/oauth2/authorize`, { method: 'POST', body: form, redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded', origin: t.url, 'sec-fetch-site': 'same-origin' } });
+  const r = await fetch(`${t.url}/dev/oauth2/authorize`, {
+    method: 'POST',
+    body: form,
+    redirect: 'manual',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', origin: t.url, 'sec-fetch-site': 'same-origin' },
+  });
   expect(r.status).toBe(302);
   const to = new URL(r.headers.get('location')!);
   expect(`${to.origin}${to.pathname}`).toBe(redirect);
@@ -36,7 +51,8 @@ async function codeFor(email: string, redirect: string, challenge: string): Prom
   return to.searchParams.get('code')!;
 }
 
-const tokenRequest = (fields: Record<string, string>) => fetch(`${t.url}/dev/oauth2/token`, { method: 'POST', body: new URLSearchParams(fields), headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+const tokenRequest = (fields: Record<string, string>) =>
+  fetch(`${t.url}/dev/oauth2/token`, { method: 'POST', body: new URLSearchParams(fields), headers: { 'content-type': 'application/x-www-form-urlencoded' } });
 
 describe('local managed login (authorization code + PKCE)', () => {
   it('GET /api/v1/auth/config names the endpoints and client (the local stand-in here; the user pool domain on AWS)', async () => {
@@ -57,7 +73,11 @@ describe('local managed login (authorization code + PKCE)', () => {
     process.env.LOGIN_DOMAIN_URL = 'https://stageline-123456789012.auth.eu-west-1.amazoncognito.com';
     process.env.JWT_AUDIENCE = 'client123';
     try {
-      expect(loginConfig('https://api.example')).toMatchObject({ clientId: 'client123', authorizationEndpoint: 'https://stageline-123456789012.auth.eu-west-1.amazoncognito.com/oauth2/authorize', tokenEndpoint: 'https://stageline-123456789012.auth.eu-west-1.amazoncognito.com/oauth2/token' });
+      expect(loginConfig('https://api.example')).toMatchObject({
+        clientId: 'client123',
+        authorizationEndpoint: 'https://stageline-123456789012.auth.eu-west-1.amazoncognito.com/oauth2/authorize',
+        tokenEndpoint: 'https://stageline-123456789012.auth.eu-west-1.amazoncognito.com/oauth2/token',
+      });
     } finally {
       delete process.env.LOGIN_DOMAIN_URL;
       delete process.env.JWT_AUDIENCE;
@@ -76,12 +96,24 @@ describe('local managed login (authorization code + PKCE)', () => {
 
     const code = await codeFor('carol@acme.example', redirect, challenge);
     // A wrong verifier spends the code.
-    expect(await (await tokenRequest({ grant_type: 'authorization_code', code, client_id: 'stageline-local', redirect_uri: redirect, code_verifier: pkce().verifier })).json()).toMatchObject({ error: 'invalid_grant' });
-    expect((await tokenRequest({ grant_type: 'authorization_code', code, client_id: 'stageline-local', redirect_uri: redirect, code_verifier: verifier })).status).toBe(400);
+    expect(
+      await (
+        await tokenRequest({ grant_type: 'authorization_code', code, client_id: 'stageline-local', redirect_uri: redirect, code_verifier: pkce().verifier })
+      ).json(),
+    ).toMatchObject({ error: 'invalid_grant' });
+    expect(
+      (await tokenRequest({ grant_type: 'authorization_code', code, client_id: 'stageline-local', redirect_uri: redirect, code_verifier: verifier })).status,
+    ).toBe(400);
 
     const again = pkce();
     const code2 = await codeFor('carol@acme.example', redirect, again.challenge);
-    const tok = await tokenRequest({ grant_type: 'authorization_code', code: code2, client_id: 'stageline-local', redirect_uri: redirect, code_verifier: again.verifier });
+    const tok = await tokenRequest({
+      grant_type: 'authorization_code',
+      code: code2,
+      client_id: 'stageline-local',
+      redirect_uri: redirect,
+      code_verifier: again.verifier,
+    });
     expect(tok.status).toBe(200);
     const body = (await tok.json()) as { id_token: string; token_type: string; expires_in: number };
     expect(body).toMatchObject({ token_type: 'Bearer', expires_in: 3600 });
@@ -89,7 +121,17 @@ describe('local managed login (authorization code + PKCE)', () => {
     expect(claims).toMatchObject({ email: 'carol@acme.example', 'custom:tenant_id': 'acme', 'cognito:groups': ['approver'], aud: 'stageline-local' });
     expect((await t.call('GET', '/api/v1/environments', { token: body.id_token })).status).toBe(200);
     // Single use.
-    expect((await tokenRequest({ grant_type: 'authorization_code', code: code2, client_id: 'stageline-local', redirect_uri: redirect, code_verifier: again.verifier })).status).toBe(400);
+    expect(
+      (
+        await tokenRequest({
+          grant_type: 'authorization_code',
+          code: code2,
+          client_id: 'stageline-local',
+          redirect_uri: redirect,
+          code_verifier: again.verifier,
+        })
+      ).status,
+    ).toBe(400);
   });
 
   it('refuses what a managed login refuses: no PKCE, another client, a foreign redirect, a cross-site form post; logout goes back', async () => {
@@ -104,7 +146,12 @@ describe('local managed login (authorization code + PKCE)', () => {
     expect((await fetch(authorizeUrl('http://127.0.0.1:53682/callback', challenge))).status).toBe(200);
     const form = new URLSearchParams(authorizeUrl(redirect, challenge).searchParams);
     form.set('email', 'alice@acme.example');
-    const cross = await fetch(`${t.url}/dev/oauth2/authorize`, { method: 'POST', body: form, redirect: 'manual', headers: { origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' } });
+    const cross = await fetch(`${t.url}/dev/oauth2/authorize`, {
+      method: 'POST',
+      body: form,
+      redirect: 'manual',
+      headers: { origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' },
+    });
     expect(cross.status).toBe(403);
     const out = await fetch(`${t.url}/dev/logout?client_id=stageline-local&logout_uri=${encodeURIComponent(redirect)}`, { redirect: 'manual' });
     expect(out.status).toBe(302);

@@ -46,7 +46,19 @@ const pressButton = (button: { action_id: string; value?: string }, team: string
   `payload=${encodeURIComponent(JSON.stringify({ type: 'block_actions', team: { id: team }, user: { id: user, team_id: team }, actions: [{ action_id: button.action_id, value: button.value }] }))}`;
 /** A slash command as Slack posts it. */
 const command = (team: string, user: string, text: string) =>
-  new URLSearchParams({ token: 'legacy', team_id: team, team_domain: 'x', channel_id: 'C1', user_id: user, user_name: 'someone', command: '/stageline', text, response_url: 'https://hooks.slack.com/commands/x', trigger_id: '1.2.3', api_app_id: 'A1' }).toString();
+  new URLSearchParams({
+    token: 'legacy',
+    team_id: team,
+    team_domain: 'x',
+    channel_id: 'C1',
+    user_id: user,
+    user_name: 'someone',
+    command: '/stageline',
+    text,
+    response_url: 'https://hooks.slack.com/commands/x',
+    trigger_id: '1.2.3',
+    api_app_id: 'A1',
+  }).toString();
 const slack = (path: 'actions' | 'commands', body: string, key = secret) => t.call('POST', `/api/v1/slack/${path}`, { raw: body, headers: sign(body, key) });
 const codeHash = (code: string) => createHash('sha256').update(code.split('.')[1]!.replace(/-/g, '').toUpperCase()).digest('hex');
 
@@ -60,10 +72,21 @@ async function setup(team: string) {
   await makeLine(t, u.admin);
   const rule = await t.call('POST', '/api/v1/promotions/rules', {
     token: u.admin,
-    body: { name: 'two', sourceEnvironment: 'staging', targetEnvironment: 'production', requiresApproval: true, requiredApprovers: 2, approverGroups: ['approver'], separationOfDuties: true },
+    body: {
+      name: 'two',
+      sourceEnvironment: 'staging',
+      targetEnvironment: 'production',
+      requiresApproval: true,
+      requiredApprovers: 2,
+      approverGroups: ['approver'],
+      separationOfDuties: true,
+    },
   });
   expect(rule.status, JSON.stringify(rule.body)).toBe(201);
-  const put = await t.call('PUT', '/api/v1/notifications', { token: u.admin, body: { slack: { webhook: `${t.url}/dev/slack/ops`, channels: ['#ops'], teamId: team } } });
+  const put = await t.call('PUT', '/api/v1/notifications', {
+    token: u.admin,
+    body: { slack: { webhook: `${t.url}/dev/slack/ops`, channels: ['#ops'], teamId: team } },
+  });
   expect(put.status, JSON.stringify(put.body)).toBe(200);
   await t.call('POST', '/api/v1/environments/staging/configs', { token: u.admin, body: { key: 'a', value: 1 } });
   const p = await t.call('POST', '/api/v1/promotions', { token: u.admin, body: { sourceEnvironment: 'staging', targetEnvironment: 'production' } });
@@ -89,7 +112,14 @@ describe('the repro of issue 23 §1 fails', () => {
     // The repro's PUT: her secret and a map naming carol and dave.
     const repro = await t.call('PUT', '/api/v1/environments/production/notifications', {
       token: u.admin,
-      body: { slack: { webhook: `${t.url}/dev/slack/ops`, channels: ['#ops'], signingSecret: adminKey, users: { U0CAROL: `approver@${tenant}.test`, U0DAVE: `approver2@${tenant}.test` } } },
+      body: {
+        slack: {
+          webhook: `${t.url}/dev/slack/ops`,
+          channels: ['#ops'],
+          signingSecret: adminKey,
+          users: { U0CAROL: `approver@${tenant}.test`, U0DAVE: `approver2@${tenant}.test` },
+        },
+      },
     });
     expect(repro.status).toBe(400);
     const issues = repro.body.error.issues.map((i: any) => `${i.path}: ${i.message}`).join('\n');
@@ -156,7 +186,14 @@ describe('linking a Slack account, by the person', () => {
     // The linking is audited, as the person, with the Slack identity.
     await t.stack.stream.idle();
     const linked = await t.call('GET', `/api/v1/audit?entityType=slack-link&entityId=${encodeURIComponent('T0TEAM/U0CAROL')}`, { token: u.viewer });
-    expect(linked.body.items).toEqual([expect.objectContaining({ action: 'slack.link', actorName: `approver@${tenant}.test`, after: linkId, via: { channel: 'slack', teamId: 'T0TEAM', userId: 'U0CAROL', linkId } })]);
+    expect(linked.body.items).toEqual([
+      expect.objectContaining({
+        action: 'slack.link',
+        actorName: `approver@${tenant}.test`,
+        after: linkId,
+        via: { channel: 'slack', teamId: 'T0TEAM', userId: 'U0CAROL', linkId },
+      }),
+    ]);
 
     // The buttons now act as carol and dave: two distinct accounts, the policy counts them as it counts the API's.
     const first = await slack('actions', press(tenant, id, 'T0TEAM', 'U0CAROL'));
@@ -172,7 +209,12 @@ describe('linking a Slack account, by the person', () => {
     expect(decision.body.approvals).toHaveLength(2);
     expect(decision.body.approvals).toEqual(
       expect.arrayContaining([
-        { by: `approver2@${tenant}.test`, digest: expect.any(String), counted: true, via: { channel: 'slack', teamId: 'T0TEAM', userId: 'U0DAVE', linkId: daveLink } },
+        {
+          by: `approver2@${tenant}.test`,
+          digest: expect.any(String),
+          counted: true,
+          via: { channel: 'slack', teamId: 'T0TEAM', userId: 'U0DAVE', linkId: daveLink },
+        },
         { by: `approver@${tenant}.test`, digest: expect.any(String), counted: true, via: { channel: 'slack', teamId: 'T0TEAM', userId: 'U0CAROL', linkId } },
       ]),
     );
@@ -180,7 +222,10 @@ describe('linking a Slack account, by the person', () => {
     const audit = await t.call('GET', `/api/v1/audit?entityType=promotion&entityId=${id}`, { token: u.viewer });
     const approvals = audit.body.items.filter((e: any) => e.action === 'promotion.approve' || e.action === 'promotion.approved');
     expect(approvals.map((e: any) => [e.actorName, e.via?.userId, e.via?.linkId]).sort()).toEqual(
-      [[`approver2@${tenant}.test`, 'U0DAVE', daveLink], [`approver@${tenant}.test`, 'U0CAROL', linkId]].sort(),
+      [
+        [`approver2@${tenant}.test`, 'U0DAVE', daveLink],
+        [`approver@${tenant}.test`, 'U0CAROL', linkId],
+      ].sort(),
     );
   });
 
@@ -208,7 +253,14 @@ describe('linking a Slack account, by the person', () => {
     const late = (await t.call('POST', '/api/v1/slack/link-codes', { token: a.u.approver2 })).body.code as string;
     const db = localClient(t.stack.dynamo.endpoint);
     const k = keys.slackLinkCode(a.tenant, codeHash(late));
-    await db.send(new UpdateItemCommand({ TableName: t.stack.tableName, Key: { pk: { S: k.pk }, sk: { S: k.sk } }, UpdateExpression: 'SET validUntil = :e', ExpressionAttributeValues: { ':e': { S: '2020-01-01T00:00:00.000Z' } } }));
+    await db.send(
+      new UpdateItemCommand({
+        TableName: t.stack.tableName,
+        Key: { pk: { S: k.pk }, sk: { S: k.sk } },
+        UpdateExpression: 'SET validUntil = :e',
+        ExpressionAttributeValues: { ':e': { S: '2020-01-01T00:00:00.000Z' } },
+      }),
+    );
     db.destroy();
     expect((await slack('commands', command('T0ALPHA', 'U0DAVE', `link ${late}`))).body.text).toContain('has expired');
     // Not a code, or not the link verb: usage, nothing done.
@@ -288,10 +340,24 @@ describe('linking a Slack account, by the person', () => {
     await makeLine(t, u.admin);
     const rule = await t.call('POST', '/api/v1/promotions/rules', {
       token: u.admin,
-      body: { name: 'release managers', sourceEnvironment: 'staging', targetEnvironment: 'production', requiresApproval: true, requiredApprovers: 1, approverGroups: ['release-managers'] },
+      body: {
+        name: 'release managers',
+        sourceEnvironment: 'staging',
+        targetEnvironment: 'production',
+        requiresApproval: true,
+        requiredApprovers: 1,
+        approverGroups: ['release-managers'],
+      },
     });
     expect(rule.status, JSON.stringify(rule.body)).toBe(201);
-    expect((await t.call('PUT', '/api/v1/notifications', { token: u.admin, body: { slack: { webhook: `${t.url}/dev/slack/ops`, channels: ['#ops'], teamId: 'T0ROLE' } } })).status).toBe(200);
+    expect(
+      (
+        await t.call('PUT', '/api/v1/notifications', {
+          token: u.admin,
+          body: { slack: { webhook: `${t.url}/dev/slack/ops`, channels: ['#ops'], teamId: 'T0ROLE' } },
+        })
+      ).status,
+    ).toBe(200);
     await t.call('POST', '/api/v1/environments/staging/configs', { token: u.admin, body: { key: 'a', value: 1 } });
     const p = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'staging', targetEnvironment: 'production' } });
     expect(p.status, JSON.stringify(p.body)).toBe(201);
@@ -321,14 +387,25 @@ describe('linking a Slack account, by the person', () => {
     const first = releases.get(id)!;
     const old = await buttonsFor(tenant, id);
     // The deployer puts more content in staging and rebases the waiting promotion onto it.
-    expect((await t.call('POST', '/api/v1/environments/staging/configs', { token: u.deployer, body: { key: 'payments.endpoint', value: 'https://deployer.example' } })).status).toBe(201);
+    expect(
+      (
+        await t.call('POST', '/api/v1/environments/staging/configs', {
+          token: u.deployer,
+          body: { key: 'payments.endpoint', value: 'https://deployer.example' },
+        })
+      ).status,
+    ).toBe(201);
     const rebased = await t.call('POST', `/api/v1/promotions/${id}/rebase`, { token: u.deployer, body: {} });
     expect(rebased.status, JSON.stringify(rebased.body)).toBe(200);
     expect(rebased.body.status).toBe('AWAITING_APPROVAL');
     expect(rebased.body.releaseDigest).not.toBe(first);
 
     // Carol and dave press the buttons of the message they read (the earlier release): nothing is recorded, nothing rejected.
-    for (const [button, user] of [[old.find((b) => b.action_id === 'approve')!, 'U0CAROL'], [old.find((b) => b.action_id === 'approve')!, 'U0DAVE'], [old.find((b) => b.action_id === 'reject')!, 'U0DAVE']] as const) {
+    for (const [button, user] of [
+      [old.find((b) => b.action_id === 'approve')!, 'U0CAROL'],
+      [old.find((b) => b.action_id === 'approve')!, 'U0DAVE'],
+      [old.find((b) => b.action_id === 'reject')!, 'U0DAVE'],
+    ] as const) {
       const r = await slack('actions', pressButton(button, 'T0REBASE', user));
       expect(r.body.text).toContain('earlier release');
     }
@@ -338,7 +415,18 @@ describe('linking a Slack account, by the person', () => {
 
     // The message sent for the rebased release carries its digest, and its buttons act.
     const fresh = await buttonsFor(tenant, id, rebased.body.releaseDigest);
-    expect((await slack('actions', pressButton(fresh.find((b) => b.action_id === 'approve')!, 'T0REBASE', 'U0CAROL'))).body.text).toContain(`Approval recorded (approver@${tenant}.test)`);
+    expect(
+      (
+        await slack(
+          'actions',
+          pressButton(
+            fresh.find((b) => b.action_id === 'approve')!,
+            'T0REBASE',
+            'U0CAROL',
+          ),
+        )
+      ).body.text,
+    ).toContain(`Approval recorded (approver@${tenant}.test)`);
     const given = (await t.call('GET', `/api/v1/promotions/${id}/decision`, { token: u.viewer })).body.approvals;
     expect(given).toEqual([expect.objectContaining({ by: `approver@${tenant}.test`, digest: rebased.body.releaseDigest, counted: true })]);
   });

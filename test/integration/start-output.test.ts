@@ -85,42 +85,60 @@ async function aFewRequests(url: string, vars: Record<string, string>): Promise<
   expect((await fetch(`${url}/api/v1/environments`, { headers: auth })).status).toBe(200);
   expect((await fetch(`${url}/api/v1/environments`)).status).toBe(401);
   expect((await fetch(`${url}/api/v1/no-such-route`, { headers: auth })).status).toBeGreaterThanOrEqual(400);
-  expect((await fetch(`${url}/api/v1/environments`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: '{not json' })).status).toBe(400);
+  expect(
+    (await fetch(`${url}/api/v1/environments`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: '{not json' })).status,
+  ).toBe(400);
   // The stream consumer relays the seed's and these requests' events (metrics, if any, are written then).
   await new Promise((r) => setTimeout(r, 1500));
 }
 
 describe('npm start: a calm terminal', () => {
-  it('prints a short banner (API, console, where the tokens are and how to use them, the demo users) and no token or secret', { timeout: 180_000 }, async () => {
-    const s = await start();
-    const vars = tokensEnv(s.dataDir);
-    await aFewRequests(s.url, vars);
-    const out = s.output();
-    const lines = out.replace(/\n+$/, '').split('\n');
-    const shown = `--- what npm start printed (${lines.length} lines) ---\n${out}`;
-    expect(lines.length, shown).toBeLessThan(25);
-    expect(out, shown).toContain(s.url);
-    expect(out, shown).toContain(`${s.url}/dashboard`);
-    expect(out, shown).toContain(join(s.dataDir, 'tokens.env'));
-    expect(out, shown).toMatch(/source \S*tokens\.env/);
-    for (const name of ['alice', 'bob', 'carol', 'dave', 'victor', 'eve']) expect(out, shown).toContain(name);
-    expect(out, shown).not.toMatch(JWT);
-    for (const [k, v] of Object.entries(vars)) {
-      if (/TOKEN|SECRET/.test(k)) expect(out.includes(v), `${k} is printed in full\n${shown}`).toBe(false);
-    }
-    expect(vars.SLACK_SIGNING_SECRET?.length, 'tokens.env keeps the Slack signing secret').toBeGreaterThan(8);
-    expect(lines.filter((l) => l.trimStart().startsWith('{')), shown).toEqual([]);
-    expect(out, shown).not.toMatch(/^\s+at .+:\d+:\d+\)?$/m); // no stack trace
-  });
+  it(
+    'prints a short banner (API, console, where the tokens are and how to use them, the demo users) and no token or secret',
+    { timeout: 180_000 },
+    async () => {
+      const s = await start();
+      const vars = tokensEnv(s.dataDir);
+      await aFewRequests(s.url, vars);
+      const out = s.output();
+      const lines = out.replace(/\n+$/, '').split('\n');
+      const shown = `--- what npm start printed (${lines.length} lines) ---\n${out}`;
+      expect(lines.length, shown).toBeLessThan(25);
+      expect(out, shown).toContain(s.url);
+      expect(out, shown).toContain(`${s.url}/dashboard`);
+      expect(out, shown).toContain(join(s.dataDir, 'tokens.env'));
+      expect(out, shown).toMatch(/source \S*tokens\.env/);
+      for (const name of ['alice', 'bob', 'carol', 'dave', 'victor', 'eve']) expect(out, shown).toContain(name);
+      expect(out, shown).not.toMatch(JWT);
+      for (const [k, v] of Object.entries(vars)) {
+        if (/TOKEN|SECRET/.test(k)) expect(out.includes(v), `${k} is printed in full\n${shown}`).toBe(false);
+      }
+      expect(vars.SLACK_SIGNING_SECRET?.length, 'tokens.env keeps the Slack signing secret').toBeGreaterThan(8);
+      expect(
+        lines.filter((l) => l.trimStart().startsWith('{')),
+        shown,
+      ).toEqual([]);
+      expect(out, shown).not.toMatch(/^\s+at .+:\d+:\d+\)?$/m); // no stack trace
+    },
+  );
 
   it('--verbose adds the access log and the metrics, still without a token or secret in the banner', { timeout: 180_000 }, async () => {
     const s = await start(['--verbose']);
     const vars = tokensEnv(s.dataDir);
     await aFewRequests(s.url, vars);
     const out = s.output();
-    const json = out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
-    expect(json.some((l) => l.message === 'request' && l.route === 'GET /api/v1/environments'), out).toBe(true);
-    expect(json.some((l) => '_aws' in l), out).toBe(true);
+    const json = out
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(
+      json.some((l) => l.message === 'request' && l.route === 'GET /api/v1/environments'),
+      out,
+    ).toBe(true);
+    expect(
+      json.some((l) => '_aws' in l),
+      out,
+    ).toBe(true);
     expect(out).not.toMatch(JWT);
     expect(out.includes(vars.SLACK_SIGNING_SECRET!)).toBe(false);
   });

@@ -14,23 +14,40 @@ describe('status (seed 003 promote status)', () => {
     await makeLine(t, u.admin);
     await t.call('PATCH', '/api/v1/environments/production', { token: u.admin, body: { version: 1, gates: { security_scan: true } } });
     await t.call('POST', '/api/v1/artifacts/web/versions', { token: u.deployer, body: { version: 'v1.2.4', digest: `sha256:${'4'.repeat(64)}` } });
-    const toStaging = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'dev', targetEnvironment: 'staging', artifact: 'web', version: 'v1.2.4' } });
+    const toStaging = await t.call('POST', '/api/v1/promotions', {
+      token: u.deployer,
+      body: { sourceEnvironment: 'dev', targetEnvironment: 'staging', artifact: 'web', version: 'v1.2.4' },
+    });
     await waitFor(t, u.viewer, toStaging.body.id, ['COMPLETED']);
-    const blocked = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'staging', targetEnvironment: 'production', artifact: 'web', version: 'v1.2.4' } });
+    const blocked = await t.call('POST', '/api/v1/promotions', {
+      token: u.deployer,
+      body: { sourceEnvironment: 'staging', targetEnvironment: 'production', artifact: 'web', version: 'v1.2.4' },
+    });
     await waitFor(t, u.viewer, blocked.body.id, ['VALIDATION_FAILED']);
     await t.call('POST', '/api/v1/environments/staging/configs', { token: u.deployer, body: { key: 'k', value: 1 } });
-    const waiting = await t.call('POST', '/api/v1/config/promotions', { token: u.deployer, body: { autoStart: true, sourceEnvironment: 'staging', targetEnvironment: 'production', promotionType: 'FULL' } });
+    const waiting = await t.call('POST', '/api/v1/config/promotions', {
+      token: u.deployer,
+      body: { autoStart: true, sourceEnvironment: 'staging', targetEnvironment: 'production', promotionType: 'FULL' },
+    });
     await waitFor(t, u.viewer, waiting.body.id, ['VALIDATION_FAILED', 'AWAITING_APPROVAL']);
 
     const s = await t.call('GET', '/api/v1/status', { token: u.viewer });
     expect(s.status).toBe(200);
     expect(s.body.environments.map((e: any) => e.name)).toEqual(['dev', 'staging', 'production']);
     const staging = s.body.environments[1];
-    expect(staging.artifacts).toEqual([expect.objectContaining({ artifact: 'web', version: 'v1.2.4', tag: 'v1.2.4-staging', promotedBy: expect.stringContaining('deployer@') })]);
+    expect(staging.artifacts).toEqual([
+      expect.objectContaining({ artifact: 'web', version: 'v1.2.4', tag: 'v1.2.4-staging', promotedBy: expect.stringContaining('deployer@') }),
+    ]);
     expect(staging.gates.marks).toBe('✓----');
     expect(s.body.pending).toEqual(
       expect.arrayContaining([
-        expect.objectContaining({ id: blocked.body.id, subject: 'web@v1.2.4', from: 'staging', to: 'production', why: expect.stringContaining('blocked: security scan failed') }),
+        expect.objectContaining({
+          id: blocked.body.id,
+          subject: 'web@v1.2.4',
+          from: 'staging',
+          to: 'production',
+          why: expect.stringContaining('blocked: security scan failed'),
+        }),
       ]),
     );
     const only = await t.call('GET', '/api/v1/status?env=production', { token: u.viewer });
@@ -45,13 +62,20 @@ describe('status (seed 003 promote status)', () => {
     const p = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'staging', targetEnvironment: 'production' } });
     await waitForToken(t, u.viewer, p.body.id);
     const s = await t.call('GET', '/api/v1/status', { token: u.viewer });
-    expect(s.body.pending[0]).toMatchObject({ id: p.body.id, status: 'AWAITING_APPROVAL', why: expect.stringMatching(/^waiting for 1 approval from approver\/admin \(expires /) });
+    expect(s.body.pending[0]).toMatchObject({
+      id: p.body.id,
+      status: 'AWAITING_APPROVAL',
+      why: expect.stringMatching(/^waiting for 1 approval from approver\/admin \(expires /),
+    });
   });
 
   it('counts the approvals given so far, and shows the last outcome of each environment however it ended', async () => {
     const u = await t.users(t.tenant());
     await makeLine(t, u.admin);
-    await t.call('POST', '/api/v1/promotions/rules', { token: u.admin, body: { name: 'two', source_environment: 'staging', target_environment: 'production', required_approvers: 2 } });
+    await t.call('POST', '/api/v1/promotions/rules', {
+      token: u.admin,
+      body: { name: 'two', source_environment: 'staging', target_environment: 'production', required_approvers: 2 },
+    });
     await t.call('POST', '/api/v1/environments/staging/configs', { token: u.deployer, body: { key: 'k', value: 1 } });
     const p = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'staging', targetEnvironment: 'production' } });
     await waitForToken(t, u.viewer, p.body.id);
@@ -62,6 +86,10 @@ describe('status (seed 003 promote status)', () => {
     expect((await t.call('POST', `/api/v1/promotions/${p.body.id}/reject`, { token: u.admin, body: { reason: 'not today' } })).status).toBe(200);
     const after = await t.call('GET', '/api/v1/status?env=production', { token: u.viewer });
     expect(after.body.environments[0].lastPromotion).toBeNull();
-    expect(after.body.environments[0].lastOutcome).toMatchObject({ id: p.body.id, status: 'REJECTED', reason: expect.stringMatching(/^rejected by admin@\S+: not today$/) });
+    expect(after.body.environments[0].lastOutcome).toMatchObject({
+      id: p.body.id,
+      status: 'REJECTED',
+      reason: expect.stringMatching(/^rejected by admin@\S+: not today$/),
+    });
   });
 });

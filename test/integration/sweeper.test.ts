@@ -41,7 +41,10 @@ describe('sweeper', () => {
 
     // The flow starts at once; its execute step hangs for good (the promotion id is known only after the create answers,
     // so the first promotion is made stuck by marking every execute of this test's first promotion).
-    const created = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'dev', targetEnvironment: 'staging', autoStart: false } });
+    const created = await t.call('POST', '/api/v1/promotions', {
+      token: u.deployer,
+      body: { sourceEnvironment: 'dev', targetEnvironment: 'staging', autoStart: false },
+    });
     expect(created.status).toBe(201);
     stuck.add(created.body.id);
     expect((await t.call('POST', `/api/v1/promotions/${created.body.id}/validate`, { token: u.deployer, body: {} })).status).toBe(202);

@@ -42,8 +42,14 @@ describe('tenant isolation, from the outside', () => {
     const flag = await t.call('POST', '/api/v1/environments/dev/flags', { token: a.deployer, body: { key: 'secret.flag', value: 'A-SECRET-FLAG' } });
     await t.call('POST', '/api/v1/environments/staging/configs', { token: a.deployer, body: { key: 'secret.key', value: 'A-SECRET-STAGING' } });
     await t.call('POST', '/api/v1/artifacts/a-secret-app/versions', { token: a.deployer, body: { version: 'v1.0.0', digest: `sha256:${'a'.repeat(64)}` } });
-    const rule = await t.call('POST', '/api/v1/promotions/rules', { token: a.admin, body: { name: 'A-SECRET-RULE', sourceEnvironment: 'dev', targetEnvironment: 'staging' } });
-    const promo = await t.call('POST', '/api/v1/promotions', { token: a.deployer, body: { sourceEnvironment: 'dev', targetEnvironment: 'staging', notes: 'A-SECRET-NOTES' } });
+    const rule = await t.call('POST', '/api/v1/promotions/rules', {
+      token: a.admin,
+      body: { name: 'A-SECRET-RULE', sourceEnvironment: 'dev', targetEnvironment: 'staging' },
+    });
+    const promo = await t.call('POST', '/api/v1/promotions', {
+      token: a.deployer,
+      body: { sourceEnvironment: 'dev', targetEnvironment: 'staging', notes: 'A-SECRET-NOTES' },
+    });
     expect(promo.status).toBe(201);
     await new Promise((r) => setTimeout(r, 500));
     const before = {
@@ -63,7 +69,12 @@ describe('tenant isolation, from the outside', () => {
           : route.path.includes('/promotions')
             ? promo.body.id
             : cfg.body.id;
-      const path = route.path.replace('{env}', 'dev').replace('{id}', id).replace('{seq}', '1').replace('{name}', 'a-secret-app').replace('{version}', 'v1.0.0');
+      const path = route.path
+        .replace('{env}', 'dev')
+        .replace('{id}', id)
+        .replace('{seq}', '1')
+        .replace('{name}', 'a-secret-app')
+        .replace('{version}', 'v1.0.0');
       const query = route.handler.startsWith('diff-environments')
         ? '?source=dev&target=staging'
         : route.handler === 'diff-snapshots'

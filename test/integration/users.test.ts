@@ -30,7 +30,10 @@ describe('tenant onboarding and user management', () => {
     expect((await t.call('POST', '/api/v1/tenants', { token: alice, body: { id, adminEmail: `ada@${id}.test` } })).status).toBe(403);
     const made = await t.call('POST', '/api/v1/tenants', { token: pat, body: { id, displayName: 'Initech', adminEmail: `Ada@${id}.test` } });
     expect(made.status, JSON.stringify(made.body)).toBe(201);
-    expect(made.body).toMatchObject({ tenant: { id, displayName: 'Initech', createdBy: 'pat@platform.example' }, admin: { email: `ada@${id}.test`, roles: ['admin'], status: 'INVITED' } });
+    expect(made.body).toMatchObject({
+      tenant: { id, displayName: 'Initech', createdBy: 'pat@platform.example' },
+      admin: { email: `ada@${id}.test`, roles: ['admin'], status: 'INVITED' },
+    });
     expect((await t.call('POST', '/api/v1/tenants', { token: pat, body: { id, adminEmail: `other@${id}.test` } })).status).toBe(409);
     // A taken email leaves no tenant behind.
     const taken = await t.call('POST', '/api/v1/tenants', { token: pat, body: { id: `${id}-b`, adminEmail: 'alice@acme.example' } });
@@ -39,10 +42,19 @@ describe('tenant onboarding and user management', () => {
 
     // Nobody signs in before they are invited; a page of another origin cannot get a token.
     expect((await t.call('POST', '/dev/sign-in', { body: { email: `carl@${id}.test` } })).status).toBe(404);
-    expect((await t.call('POST', '/dev/sign-in', { body: { email: `ada@${id}.test` }, headers: { origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' } })).status).toBe(403);
+    expect(
+      (await t.call('POST', '/dev/sign-in', { body: { email: `ada@${id}.test` }, headers: { origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' } }))
+        .status,
+    ).toBe(403);
     const ada = await signIn(`ada@${id}.test`);
-    expect((await t.call('GET', '/api/v1/users', { token: ada })).body.items).toEqual([expect.objectContaining({ email: `ada@${id}.test`, status: 'CONFIRMED' })]);
-    for (const [name, roles] of [['carl', ['approver']], ['dina', ['approver']], ['dev', ['deployer']]] as const) {
+    expect((await t.call('GET', '/api/v1/users', { token: ada })).body.items).toEqual([
+      expect.objectContaining({ email: `ada@${id}.test`, status: 'CONFIRMED' }),
+    ]);
+    for (const [name, roles] of [
+      ['carl', ['approver']],
+      ['dina', ['approver']],
+      ['dev', ['deployer']],
+    ] as const) {
       const r = await t.call('POST', '/api/v1/users', { token: ada, body: { email: `${name}@${id}.test`, roles } });
       expect(r.status, JSON.stringify(r.body)).toBe(201);
       expect(r.body).toMatchObject({ email: `${name}@${id}.test`, roles });
@@ -51,12 +63,25 @@ describe('tenant onboarding and user management', () => {
     expect((await t.call('POST', '/api/v1/users', { token: ada, body: { email: 'x@y.test', roles: [] } })).status).toBe(400);
     expect((await t.call('POST', '/api/v1/users', { token: ada, body: { email: 'x@y.test', roles: ['owner'] } })).status).toBe(400);
     const list = await t.call('GET', '/api/v1/users', { token: ada });
-    expect(list.body.items.map((u: { email: string; roles: string[] }) => `${u.email}:${u.roles.join(',')}`)).toEqual([`ada@${id}.test:admin`, `carl@${id}.test:approver`, `dev@${id}.test:deployer`, `dina@${id}.test:approver`]);
+    expect(list.body.items.map((u: { email: string; roles: string[] }) => `${u.email}:${u.roles.join(',')}`)).toEqual([
+      `ada@${id}.test:admin`,
+      `carl@${id}.test:approver`,
+      `dev@${id}.test:deployer`,
+      `dina@${id}.test:approver`,
+    ]);
 
     // The new people work: a line, a promotion that needs two approvals, approved by the two approvers.
     const dev = await signIn(`dev@${id}.test`);
-    for (const [position, name] of ['dev', 'production'].entries()) expect((await t.call('POST', '/api/v1/environments', { token: ada, body: { name, position } })).status).toBe(201);
-    expect((await t.call('POST', '/api/v1/promotions/rules', { token: ada, body: { name: 'two eyes', source_environment: 'dev', target_environment: 'production', requires_approval: true, required_approvers: 2 } })).status).toBe(201);
+    for (const [position, name] of ['dev', 'production'].entries())
+      expect((await t.call('POST', '/api/v1/environments', { token: ada, body: { name, position } })).status).toBe(201);
+    expect(
+      (
+        await t.call('POST', '/api/v1/promotions/rules', {
+          token: ada,
+          body: { name: 'two eyes', source_environment: 'dev', target_environment: 'production', requires_approval: true, required_approvers: 2 },
+        })
+      ).status,
+    ).toBe(201);
     expect((await t.call('POST', '/api/v1/environments/dev/configs', { token: dev, body: { key: 'db.pool', value: 5 } })).status).toBe(201);
     const p = await t.call('POST', '/api/v1/promotions', { token: dev, body: { sourceEnvironment: 'dev', targetEnvironment: 'production' } });
     expect(p.status, JSON.stringify(p.body)).toBe(201);
@@ -116,7 +141,15 @@ describe('tenant onboarding and user management', () => {
     expect((await t.call('DELETE', `/api/v1/users/${adaId}`, { token: vicAdmin })).status).toBe(404);
 
     const audit = await t.call('GET', '/api/v1/audit?limit=100', { token: vicAdmin });
-    const rows = (audit.body.items ?? audit.body).filter((e: { entityType: string }) => e.entityType === 'user').map((e: { action: string; entityId: string; before: string | null; after: string | null }) => `${e.action} ${e.entityId} ${e.before}->${e.after}`);
-    expect(rows).toEqual(expect.arrayContaining([`user.roles vic@${id}.test viewer->admin`, `user.roles ada@${id}.test admin->approver`, `user.remove ada@${id}.test approver->null`]));
+    const rows = (audit.body.items ?? audit.body)
+      .filter((e: { entityType: string }) => e.entityType === 'user')
+      .map((e: { action: string; entityId: string; before: string | null; after: string | null }) => `${e.action} ${e.entityId} ${e.before}->${e.after}`);
+    expect(rows).toEqual(
+      expect.arrayContaining([
+        `user.roles vic@${id}.test viewer->admin`,
+        `user.roles ada@${id}.test admin->approver`,
+        `user.remove ada@${id}.test approver->null`,
+      ]),
+    );
   });
 });

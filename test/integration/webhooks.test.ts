@@ -55,14 +55,22 @@ async function until<T>(what: string, f: () => Promise<T | undefined> | T | unde
   }
 }
 
-const verify = (secret: string, r: Received) => new Webhook(secret).verify(r.body, { 'webhook-id': r.headers['webhook-id']!, 'webhook-timestamp': r.headers['webhook-timestamp']!, 'webhook-signature': r.headers['webhook-signature']! });
+const verify = (secret: string, r: Received) =>
+  new Webhook(secret).verify(r.body, {
+    'webhook-id': r.headers['webhook-id']!,
+    'webhook-timestamp': r.headers['webhook-timestamp']!,
+    'webhook-signature': r.headers['webhook-signature']!,
+  });
 
 describe('outbound webhooks (Standard Webhooks)', () => {
   it('delivers a promotion event signed, retries a failing receiver with the same webhook-id, logs every attempt, redelivers, and signs with both secrets after a rotation', async () => {
     const tenant = t.tenant();
     const u = await t.users(tenant);
     await makeLine(t, u.admin);
-    const created = await t.call('POST', '/api/v1/webhooks', { token: u.admin, body: { url: receiverUrl, events: ['promotion.requested', 'promotion.completed'], description: 'deploy bot' } });
+    const created = await t.call('POST', '/api/v1/webhooks', {
+      token: u.admin,
+      body: { url: receiverUrl, events: ['promotion.requested', 'promotion.completed'], description: 'deploy bot' },
+    });
     expect(created.status, JSON.stringify(created.body)).toBe(201);
     const secret: string = created.body.secret;
     expect(secret).toMatch(/^whsec_[A-Za-z0-9+/=]{32}$/);
@@ -81,7 +89,9 @@ describe('outbound webhooks (Standard Webhooks)', () => {
     await t.call('POST', '/api/v1/environments/dev/configs', { token: u.admin, body: { key: 'feature.x', value: 'on' } });
     const p = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'dev', targetEnvironment: 'staging' } });
     expect(p.status, JSON.stringify(p.body)).toBe(201);
-    const ok = await until('a 200 for promotion.requested', () => received.find((r) => r.answered === 200 && JSON.parse(r.body).type === 'promotion.requested' && JSON.parse(r.body).data.promotionId === p.body.id));
+    const ok = await until('a 200 for promotion.requested', () =>
+      received.find((r) => r.answered === 200 && JSON.parse(r.body).type === 'promotion.requested' && JSON.parse(r.body).data.promotionId === p.body.id),
+    );
     const same = received.filter((r) => r.id === ok.id);
     expect(same.map((r) => r.answered)).toEqual([500, 500, 500, 200]);
     // Every attempt verifies with the library, unchanged; the body names the event and its version.
@@ -126,10 +136,13 @@ describe('outbound webhooks (Standard Webhooks)', () => {
     await t.call('POST', '/api/v1/environments/dev/configs', { token: u.admin, body: { key: 'feature.y', value: 'on' } });
     const p = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'dev', targetEnvironment: 'staging' } });
     const first = await until('the first delivery', () => received.find((r) => JSON.parse(r.body).data.promotionId === p.body.id));
-    const deliveryOf = async () => (await t.call('GET', `/api/v1/webhooks/${id}/deliveries`, { token: u.viewer })).body.items.find((d: { id: string }) => d.id === first.id);
+    const deliveryOf = async () =>
+      (await t.call('GET', `/api/v1/webhooks/${id}/deliveries`, { token: u.viewer })).body.items.find((d: { id: string }) => d.id === first.id);
     await until('delivered', async () => (await deliveryOf())?.status === 'delivered');
 
-    const answers = await Promise.all(Array.from({ length: 20 }, () => t.call('POST', `/api/v1/webhooks/${id}/deliveries/${first.id}/redeliver`, { token: u.deployer })));
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, () => t.call('POST', `/api/v1/webhooks/${id}/deliveries/${first.id}/redeliver`, { token: u.deployer })),
+    );
     // Accepted, or a fair 409 when the delivery changed under this one (the caller may send it again).
     for (const a of answers) expect([202, 409], JSON.stringify(a.body)).toContain(a.status);
     expect(answers.filter((a) => a.status === 202).length).toBeGreaterThan(0);
@@ -164,18 +177,27 @@ describe('outbound webhooks (Standard Webhooks)', () => {
     expect(leaks(list.body) || leaks(one.body)).toBe(false);
     expect(one.body.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/…#[0-9a-f]{8}$/);
     // Read, change, write back what was read: the stored URL stays (deliveries still reach it).
-    const back = await t.call('PATCH', `/api/v1/webhooks/${made.body.id}`, { token: u.admin, body: { url: one.body.url, events: ['promotion.completed', 'promotion.failed'], version: one.body.version } });
+    const back = await t.call('PATCH', `/api/v1/webhooks/${made.body.id}`, {
+      token: u.admin,
+      body: { url: one.body.url, events: ['promotion.completed', 'promotion.failed'], version: one.body.version },
+    });
     expect(back.status, JSON.stringify(back.body)).toBe(200);
     expect(leaks(back.body)).toBe(false);
     const { deps } = await import('../../functions/http/deps.ts');
     expect((await deps().store.getWebhook(tenant, made.body.id))?.url).toBe(url);
     // Another redacted value is no URL to call.
-    const other = await t.call('PATCH', `/api/v1/webhooks/${made.body.id}`, { token: u.admin, body: { url: 'https://hooks.example.com/…#0000aaaa', version: back.body.version } });
+    const other = await t.call('PATCH', `/api/v1/webhooks/${made.body.id}`, {
+      token: u.admin,
+      body: { url: 'https://hooks.example.com/…#0000aaaa', version: back.body.version },
+    });
     expect(other.status).toBe(400);
     expect(other.body.error.issues[0].path).toBe('body.url');
     // A webhook gate's URL, as viewers read the environment; the audit trail and the manifest export.
     const env = (await t.call('GET', '/api/v1/environments/staging', { token: u.viewer })).body;
-    const gate = await t.call('PATCH', '/api/v1/environments/staging', { token: u.admin, body: { version: env.version, webhookGates: [{ name: 'change-board', url, secret: 'a-secret-of-16-chars+', timeoutMs: 1000 }] } });
+    const gate = await t.call('PATCH', '/api/v1/environments/staging', {
+      token: u.admin,
+      body: { version: env.version, webhookGates: [{ name: 'change-board', url, secret: 'a-secret-of-16-chars+', timeoutMs: 1000 }] },
+    });
     expect(gate.status, JSON.stringify(gate.body)).toBe(200);
     expect(leaks((await t.call('GET', '/api/v1/environments/staging', { token: u.viewer })).body)).toBe(false);
     expect(leaks((await t.call('GET', '/api/v1/audit?limit=100', { token: u.viewer })).body)).toBe(false);
@@ -187,14 +209,24 @@ describe('outbound webhooks (Standard Webhooks)', () => {
   it('refuses private, metadata and non-https URLs at save (400), keeps subscriptions to their tenant, and needs the admin role to manage them', async () => {
     const tenant = t.tenant();
     const u = await t.users(tenant);
-    for (const url of ['https://10.0.0.7/hook', 'http://169.254.169.254/latest/meta-data', 'https://[::ffff:192.168.1.1]/x', 'https://metadata.google.internal/x', 'ftp://example.com/x', 'https://user:pw@example.com/x']) {
+    for (const url of [
+      'https://10.0.0.7/hook',
+      'http://169.254.169.254/latest/meta-data',
+      'https://[::ffff:192.168.1.1]/x',
+      'https://metadata.google.internal/x',
+      'ftp://example.com/x',
+      'https://user:pw@example.com/x',
+    ]) {
       const r = await t.call('POST', '/api/v1/webhooks', { token: u.admin, body: { url, events: ['promotion.completed'] } });
       expect(r.status, url).toBe(400);
       expect(r.body.error.issues[0].path).toBe('body.url');
     }
     const bad = await t.call('POST', '/api/v1/webhooks', { token: u.admin, body: { url: receiverUrl, events: ['promotion.exploded'] } });
     expect(bad.status).toBe(400);
-    const noEnv = await t.call('POST', '/api/v1/webhooks', { token: u.admin, body: { url: receiverUrl, events: ['promotion.completed'], environment: 'nowhere' } });
+    const noEnv = await t.call('POST', '/api/v1/webhooks', {
+      token: u.admin,
+      body: { url: receiverUrl, events: ['promotion.completed'], environment: 'nowhere' },
+    });
     expect(noEnv.status).toBe(404);
     expect((await t.call('POST', '/api/v1/webhooks', { token: u.deployer, body: { url: receiverUrl, events: ['promotion.completed'] } })).status).toBe(403);
 
@@ -208,7 +240,8 @@ describe('outbound webhooks (Standard Webhooks)', () => {
     expect((await t.call('GET', '/api/v1/webhooks', { token: other.admin })).body.items).toEqual([]);
     // Only the delivery log is paged: the list and one subscription list no query in the document and read none.
     const doc = (await t.call('GET', '/api/v1/openapi.json')).body;
-    const queryOf = (path: string) => (doc.paths[path].get.parameters ?? []).filter((p: { in: string }) => p.in === 'query').map((p: { name: string }) => p.name);
+    const queryOf = (path: string) =>
+      (doc.paths[path].get.parameters ?? []).filter((p: { in: string }) => p.in === 'query').map((p: { name: string }) => p.name);
     expect(queryOf('/api/v1/webhooks')).toEqual([]);
     expect(queryOf('/api/v1/webhooks/{id}')).toEqual([]);
     expect(queryOf('/api/v1/webhooks/{id}/deliveries').sort()).toEqual(['cursor', 'limit']);
@@ -228,19 +261,62 @@ describe('outbound webhooks (Standard Webhooks)', () => {
     const u = await t.users(tenant);
     await makeLine(t, u.admin);
     const root = join(import.meta.dirname, '..', '..');
-    const cli = async (...args: string[]) => JSON.parse((await promisify(execFile)(join(root, 'node_modules', '.bin', 'tsx'), [join(root, 'cli', 'stageline.ts'), '--json', ...args], { env: { ...process.env, STAGELINE_URL: t.url, STAGELINE_TOKEN: u.admin }, cwd: root })).stdout);
+    const cli = async (...args: string[]) =>
+      JSON.parse(
+        (
+          await promisify(execFile)(join(root, 'node_modules', '.bin', 'tsx'), [join(root, 'cli', 'stageline.ts'), '--json', ...args], {
+            env: { ...process.env, STAGELINE_URL: t.url, STAGELINE_TOKEN: u.admin },
+            cwd: root,
+          })
+        ).stdout,
+      );
     const created = await cli('webhooks', 'create', receiverUrl, '--events', 'promotion.completed,promotion.failed', '--env', 'production');
     expect(created.secret).toMatch(/^whsec_/);
     const listed = await cli('webhooks', 'list');
-    expect(listed.items).toEqual([expect.objectContaining({ id: created.id, environment: 'production', events: ['promotion.completed', 'promotion.failed'], health: expect.objectContaining({ status: 'ok' }) })]);
+    expect(listed.items).toEqual([
+      expect.objectContaining({
+        id: created.id,
+        environment: 'production',
+        events: ['promotion.completed', 'promotion.failed'],
+        health: expect.objectContaining({ status: 'ok' }),
+      }),
+    ]);
     expect(JSON.stringify(listed)).not.toContain(created.secret);
     const rotated = await cli('webhooks', 'rotate', created.id, '--overlap', '600');
     expect(rotated.secret).toMatch(/^whsec_/);
     expect(rotated.secrets).toHaveLength(2);
     expect((await cli('webhooks', 'deliveries', created.id)).items).toEqual([]);
-    const set = await cli('git-target', 'set', 'production', '--repo', 'https://git.example.com/org/deploy.git', '--file', 'envs/production/values.yaml', '--path', 'image.tag', '--token-secret', 'GITOPS_TOKEN');
+    const set = await cli(
+      'git-target',
+      'set',
+      'production',
+      '--repo',
+      'https://git.example.com/org/deploy.git',
+      '--file',
+      'envs/production/values.yaml',
+      '--path',
+      'image.tag',
+      '--token-secret',
+      'GITOPS_TOKEN',
+    );
     expect(set).toMatchObject({ environment: 'production', branch: 'main', value: 'version', version: 1 });
-    expect((await cli('git-target', 'set', 'production', '--repo', 'https://git.example.com/org/deploy.git', '--file', 'envs/production/values.yaml', '--path', 'image.digest', '--value', 'digest')).version).toBe(2);
+    expect(
+      (
+        await cli(
+          'git-target',
+          'set',
+          'production',
+          '--repo',
+          'https://git.example.com/org/deploy.git',
+          '--file',
+          'envs/production/values.yaml',
+          '--path',
+          'image.digest',
+          '--value',
+          'digest',
+        )
+      ).version,
+    ).toBe(2);
     expect(await cli('git-target', 'get', 'production')).toMatchObject({ path: 'image.digest', value: 'digest' });
   });
 
@@ -254,16 +330,27 @@ describe('outbound webhooks (Standard Webhooks)', () => {
     const applied = await t.call('POST', '/api/v1/manifest/apply', { token: u.admin, body: { document } });
     expect(applied.status, JSON.stringify(applied.body)).toBe(200);
     const dev = { body: { secret: applied.body.secrets.webhooks[0].secret as string } };
-    const sub = await t.call('POST', '/api/v1/webhooks', { token: u.admin, body: { url: receiverUrl, events: ['artifact.published', 'freeze.started', 'freeze.ended'], environment: 'production' } });
+    const sub = await t.call('POST', '/api/v1/webhooks', {
+      token: u.admin,
+      body: { url: receiverUrl, events: ['artifact.published', 'freeze.started', 'freeze.ended'], environment: 'production' },
+    });
     expect(sub.status, JSON.stringify(sub.body)).toBe(201);
     const mine = (type: string) => received.filter((r) => r.answered === 200 && JSON.parse(r.body).tenant === tenant && JSON.parse(r.body).type === type);
 
     // A published version: one signed delivery to the subscription of the first environment (dev), none to production's.
     const digest = `sha256:${'ab'.repeat(32)}`;
-    const pub = await t.call('POST', '/api/v1/artifacts/platform/versions', { token: u.deployer, body: { version: 'v3.1.0', digest, sourceCommit: 'abc1234', gitBranch: 'main' } });
+    const pub = await t.call('POST', '/api/v1/artifacts/platform/versions', {
+      token: u.deployer,
+      body: { version: 'v3.1.0', digest, sourceCommit: 'abc1234', gitBranch: 'main' },
+    });
     expect(pub.status, JSON.stringify(pub.body)).toBe(201);
     const got = await until('artifact.published', () => mine('artifact.published')[0]);
-    expect(verify(dev.body.secret, got)).toMatchObject({ type: 'artifact.published', version: 1, tenant, data: { artifact: 'platform', version: 'v3.1.0', digest, environment: 'dev', via: 'api' } });
+    expect(verify(dev.body.secret, got)).toMatchObject({
+      type: 'artifact.published',
+      version: 1,
+      tenant,
+      data: { artifact: 'platform', version: 'v3.1.0', digest, environment: 'dev', via: 'api' },
+    });
     expect(() => verify(sub.body.secret, got)).toThrow();
 
     // A window that opens and closes on its own schedules: one event per edge, in order.
@@ -274,11 +361,17 @@ describe('outbound webhooks (Standard Webhooks)', () => {
     const started = mine('freeze.started').filter((r) => JSON.parse(r.body).data.windowId === w.body.id);
     expect(started).toHaveLength(1);
     // A tenant-wide window reaches the production subscription; the edge times are the window's own.
-    expect(verify(sub.body.secret, started[0]!)).toMatchObject({ type: 'freeze.started', data: { windowId: w.body.id, reason: 'release train', start: w.body.start, end: w.body.end, at: w.body.start } });
+    expect(verify(sub.body.secret, started[0]!)).toMatchObject({
+      type: 'freeze.started',
+      data: { windowId: w.body.id, reason: 'release train', start: w.body.start, end: w.body.end, at: w.body.start },
+    });
     expect(verify(sub.body.secret, ended)).toMatchObject({ type: 'freeze.ended', data: { windowId: w.body.id, at: w.body.end } });
 
     // Added while open: started at once; removed while open: ended at once.
-    const open = await t.call('POST', '/api/v1/environments/production/freeze-windows', { token: u.admin, body: { reason: 'incident', start: at(-60), end: at(3600) } });
+    const open = await t.call('POST', '/api/v1/environments/production/freeze-windows', {
+      token: u.admin,
+      body: { reason: 'incident', start: at(-60), end: at(3600) },
+    });
     expect(open.status, JSON.stringify(open.body)).toBe(201);
     await until('freeze.started of the open window', () => mine('freeze.started').find((r) => JSON.parse(r.body).data.windowId === open.body.id));
     expect((await t.call('DELETE', `/api/v1/freeze-windows/${open.body.id}`, { token: u.admin })).status).toBe(204);
@@ -290,8 +383,12 @@ describe('outbound webhooks (Standard Webhooks)', () => {
     await t.stack.scheduler.scheduleOnce('replayed-edge', new Date(), { tenant, freezeEdge: { window: w.body.id, edge: 'started', at: w.body.start } });
     await until('the replayed edge to fire', () => !t.stack.scheduler.pending().includes('replayed-edge'));
     await new Promise((r) => setTimeout(r, 1500));
-    const edges = [...mine('freeze.started'), ...mine('freeze.ended')].map((r) => JSON.parse(r.body) as { type: string; eventId: string; data: { windowId: string } });
-    expect(edges.map((e) => `${e.type} ${e.data.windowId}`).sort()).toEqual([`freeze.ended ${open.body.id}`, `freeze.ended ${w.body.id}`, `freeze.started ${open.body.id}`, `freeze.started ${w.body.id}`].sort());
+    const edges = [...mine('freeze.started'), ...mine('freeze.ended')].map(
+      (r) => JSON.parse(r.body) as { type: string; eventId: string; data: { windowId: string } },
+    );
+    expect(edges.map((e) => `${e.type} ${e.data.windowId}`).sort()).toEqual(
+      [`freeze.ended ${open.body.id}`, `freeze.ended ${w.body.id}`, `freeze.started ${open.body.id}`, `freeze.started ${w.body.id}`].sort(),
+    );
     expect(new Set(edges.map((e) => e.eventId)).size).toBe(4);
     expect(mine('artifact.published')).toHaveLength(1);
   });

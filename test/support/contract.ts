@@ -98,7 +98,8 @@ export function contractViolations(a: Answer): string[] {
   const op = DOC.paths?.[m.route.path]?.[m.route.method.toLowerCase()];
   if (!op) return [`${where}: the document has no operation ${m.route.method} ${m.route.path}`];
   const found = responseOf(op, opPtr, a.status);
-  if (!found) return [`${where}: status ${a.status} is not documented for ${m.route.method} ${m.route.path} (documented: ${Object.keys(op.responses).join(', ')})`];
+  if (!found)
+    return [`${where}: status ${a.status} is not documented for ${m.route.method} ${m.route.path} (documented: ${Object.keys(op.responses).join(', ')})`];
   const { response, ptr } = found;
   const out: string[] = [];
   for (const [name, h] of Object.entries((response.headers ?? {}) as Record<string, Json>)) {
@@ -119,7 +120,8 @@ export function contractViolations(a: Answer): string[] {
   }
   const media = mediaOf(header('content-type'));
   const declared = Object.keys(content).find((t) => mediaOf(t) === media);
-  if (!declared) return [...out, `${where}: content type ${JSON.stringify(header('content-type'))} is not documented (documented: ${Object.keys(content).join(', ')})`];
+  if (!declared)
+    return [...out, `${where}: content type ${JSON.stringify(header('content-type'))} is not documented (documented: ${Object.keys(content).join(', ')})`];
   const schemaPtr = `${ptr}/${pointer('content', declared, 'schema')}`;
   if (media === 'application/json' || media.endsWith('+json')) {
     let body: unknown;
@@ -174,7 +176,10 @@ function typed(text: string, schema: Json): unknown {
  * Whether a request is one the document accepts: every path and query parameter (and no query
  * parameter it does not list), and the body, by the document's schemas. The reasons it is not.
  */
-export function requestProblems(o: Operation, req: { params: Record<string, string>; query: Record<string, string>; body: unknown; bodyGiven: boolean }): string[] {
+export function requestProblems(
+  o: Operation,
+  req: { params: Record<string, string>; query: Record<string, string>; body: unknown; bodyGiven: boolean },
+): string[] {
   const out: string[] = [];
   const params = (o.op.parameters ?? []) as Json[];
   params.forEach((p, i) => {
@@ -189,7 +194,8 @@ export function requestProblems(o: Operation, req: { params: Record<string, stri
   });
   // An operation that reads a query refuses parameters it does not list (info.description); one that reads none ignores them.
   if (params.some((p) => p.in === 'query')) {
-    for (const name of Object.keys(req.query)) if (!params.some((p) => p.in === 'query' && p.name === name)) out.push(`query ${name} is not a parameter of this operation`);
+    for (const name of Object.keys(req.query))
+      if (!params.some((p) => p.in === 'query' && p.name === name)) out.push(`query ${name} is not a parameter of this operation`);
   }
   const body = o.op.requestBody as Json | undefined;
   const media = body ? Object.keys(body.content ?? {})[0] : undefined;

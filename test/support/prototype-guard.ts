@@ -5,7 +5,12 @@ import { afterAll, expect } from 'vitest';
  * reached `Object.prototype` (or Array's, Function's) anywhere in the stack under test, which runs in
  * this process, fails the file that let it in, whatever that file asserted itself.
  */
-const PROTOTYPES = { 'Object.prototype': Object.prototype, 'Array.prototype': Array.prototype, 'Function.prototype': Function.prototype, 'String.prototype': String.prototype };
+const PROTOTYPES = {
+  'Object.prototype': Object.prototype,
+  'Array.prototype': Array.prototype,
+  'Function.prototype': Function.prototype,
+  'String.prototype': String.prototype,
+};
 const names = (o: object) => Reflect.ownKeys(o).map(String).sort();
 const before = Object.fromEntries(Object.entries(PROTOTYPES).map(([name, proto]) => [name, names(proto)]));
 

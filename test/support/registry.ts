@@ -43,7 +43,9 @@ export async function freePort(): Promise<number> {
 
 /** Starts `docker-registry serve` on 127.0.0.1:<free port>; resolves once `/v2/` answers. */
 /** `notify`: the registry sends its push notifications there (distribution's notifications.endpoints) with this Authorization header. */
-export async function startRegistry(options: { name?: string; auth?: boolean; port?: number; notify?: { url: string; authorization: string } } = {}): Promise<LocalRegistry> {
+export async function startRegistry(
+  options: { name?: string; auth?: boolean; port?: number; notify?: { url: string; authorization: string } } = {},
+): Promise<LocalRegistry> {
   if (!existsSync(REGISTRY_BIN)) {
     throw new Error(`${REGISTRY_BIN} not found: install the CNCF distribution registry with \`apt-get install -y docker-registry\``);
   }
@@ -51,9 +53,7 @@ export async function startRegistry(options: { name?: string; auth?: boolean; po
   const dir = await mkdtemp(join(tmpdir(), 'stageline-registry-'));
   const port = options.port ?? (await freePort());
   const url = `http://127.0.0.1:${port}`;
-  const auth = options.auth
-    ? `auth:\n  htpasswd:\n    realm: stageline\n    path: ${join(dir, 'htpasswd')}\n`
-    : '';
+  const auth = options.auth ? `auth:\n  htpasswd:\n    realm: stageline\n    path: ${join(dir, 'htpasswd')}\n` : '';
   if (options.auth) await writeFile(join(dir, 'htpasswd'), HTPASSWD);
   const notify = options.notify
     ? `notifications:\n  endpoints:\n    - name: stageline\n      url: ${options.notify.url}\n      headers:\n        Authorization: [${JSON.stringify(options.notify.authorization)}]\n      timeout: 2s\n      threshold: 3\n      backoff: 200ms\n      ignore:\n        actions: [pull]\n`

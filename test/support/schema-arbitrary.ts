@@ -26,7 +26,10 @@ export function arbitraryOf(schema: Json, doc: Json, depth = 0): Arbitrary<unkno
     case 'string':
       return stringOf(schema);
     case 'integer':
-      return fc.integer({ min: Math.max(schema.minimum ?? -1000, -Number.MAX_SAFE_INTEGER), max: Math.min(schema.maximum ?? 100_000, Number.MAX_SAFE_INTEGER) });
+      return fc.integer({
+        min: Math.max(schema.minimum ?? -1000, -Number.MAX_SAFE_INTEGER),
+        max: Math.min(schema.maximum ?? 100_000, Number.MAX_SAFE_INTEGER),
+      });
     case 'number':
       return fc.oneof(
         fc.integer({ min: Math.ceil(schema.minimum ?? -1000), max: Math.floor(schema.maximum ?? 100_000) }),
@@ -46,7 +49,9 @@ export function arbitraryOf(schema: Json, doc: Json, depth = 0): Arbitrary<unkno
       if (!schema.properties && type === undefined) return fc.jsonValue({ maxDepth: 2 });
       const props = (schema.properties ?? {}) as Record<string, Json>;
       const required = new Set<string>((schema.required as string[] | undefined) ?? []);
-      const record = fc.record(Object.fromEntries(Object.entries(props).map(([k, s]) => [k, arbitraryOf(s, doc, depth + 1)])), { requiredKeys: [...required].filter((k) => k in props) });
+      const record = fc.record(Object.fromEntries(Object.entries(props).map(([k, s]) => [k, arbitraryOf(s, doc, depth + 1)])), {
+        requiredKeys: [...required].filter((k) => k in props),
+      });
       const extra = schema.additionalProperties;
       if (extra && typeof extra === 'object' && !Object.keys(props).length) {
         return fc.dictionary(fc.string({ minLength: 0, maxLength: 8 }), arbitraryOf(extra as Json, doc, depth + 1), { maxKeys: MAX_ITEMS });
@@ -108,14 +113,17 @@ export function mutationOf(value: unknown, schema: Json, doc: Json): Arbitrary<u
       fc.string({ minLength: 1, maxLength: 10 }).map((k) => ({ ...value, [`x${k}`]: 1 })),
       wrong,
       // A key JavaScript reserves beside the others (an own member, as JSON.parse makes it).
-      fc.tuple(fc.constantFrom(...RESERVED_KEYS), wrong).map(([k, w]) => Object.defineProperty({ ...value }, k, { value: w, enumerable: true, writable: true, configurable: true })),
+      fc
+        .tuple(fc.constantFrom(...RESERVED_KEYS), wrong)
+        .map(([k, w]) => Object.defineProperty({ ...value }, k, { value: w, enumerable: true, writable: true, configurable: true })),
     ];
     if (required.length) options.push(fc.constantFrom(...required).map((k) => Object.fromEntries(Object.entries(value).filter(([key]) => key !== k))));
     if (keys.length) {
       options.push(fc.tuple(fc.constantFrom(...keys), wrong).map(([k, w]) => ({ ...value, [k]: w })));
       const props = (resolved?.properties ?? {}) as Record<string, Json>;
       const nested = keys.filter((k) => props[k] && value[k as keyof typeof value] && typeof value[k as keyof typeof value] === 'object');
-      if (nested.length) options.push(fc.constantFrom(...nested).chain((k) => mutationOf((value as Json)[k], props[k]!, doc).map((m) => ({ ...value, [k]: m }))));
+      if (nested.length)
+        options.push(fc.constantFrom(...nested).chain((k) => mutationOf((value as Json)[k], props[k]!, doc).map((m) => ({ ...value, [k]: m }))));
     }
     return fc.oneof(...options);
   }

@@ -13,13 +13,38 @@ export interface SignOptions {
 }
 
 /** Sends a request signed with SigV4 (what a pipeline with IAM credentials does against API Gateway). */
-export async function signedFetch(base: string, method: string, path: string, body: unknown, creds: { accessKeyId: string; secretAccessKey: string }, opts: SignOptions = {}) {
+export async function signedFetch(
+  base: string,
+  method: string,
+  path: string,
+  body: unknown,
+  creds: { accessKeyId: string; secretAccessKey: string },
+  opts: SignOptions = {},
+) {
   const url = new URL(base + path);
   const payload: string | Uint8Array | undefined = opts.raw ?? (body === undefined ? undefined : JSON.stringify(body));
-  const signer = new SignatureV4({ credentials: creds, region: opts.region ?? 'us-east-1', service: opts.service ?? 'execute-api', sha256: Hash.bind(null, 'sha256') });
-  const headers: Record<string, string> = { ...(opts.signHost === false ? {} : { host: url.host }), ...(payload ? { 'content-type': 'application/json' } : {}), ...(opts.headers ?? {}) };
+  const signer = new SignatureV4({
+    credentials: creds,
+    region: opts.region ?? 'us-east-1',
+    service: opts.service ?? 'execute-api',
+    sha256: Hash.bind(null, 'sha256'),
+  });
+  const headers: Record<string, string> = {
+    ...(opts.signHost === false ? {} : { host: url.host }),
+    ...(payload ? { 'content-type': 'application/json' } : {}),
+    ...(opts.headers ?? {}),
+  };
   const req = await signer.sign(
-    new HttpRequest({ method, protocol: 'http:', hostname: url.hostname, port: Number(url.port), path: url.pathname, query: Object.fromEntries(url.searchParams), headers, body: payload }),
+    new HttpRequest({
+      method,
+      protocol: 'http:',
+      hostname: url.hostname,
+      port: Number(url.port),
+      path: url.pathname,
+      query: Object.fromEntries(url.searchParams),
+      headers,
+      body: payload,
+    }),
   );
   const { host: _host, ...sent } = req.headers;
   const res = await fetch(url, { method, headers: sent, body: payload as string | undefined });

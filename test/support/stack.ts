@@ -17,7 +17,8 @@ subscribe('http.server.request.start', (message) => {
   if (!violations || request.headers[CHECKED_HEADER]) return;
   const chunks: Buffer[] = [];
   const keep = (chunk: unknown, encoding?: unknown) => {
-    if (chunk !== undefined && chunk !== null && typeof chunk !== 'function') chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8'));
+    if (chunk !== undefined && chunk !== null && typeof chunk !== 'function')
+      chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8'));
   };
   // Headers given to writeHead (without setHeader before it) are written at once and never stored: keep them here.
   const given: Record<string, string> = {};
@@ -30,12 +31,26 @@ subscribe('http.server.request.start', (message) => {
   }) as typeof response.writeHead;
   const write = response.write.bind(response);
   const end = response.end.bind(response);
-  response.write = ((chunk: unknown, ...rest: unknown[]) => (keep(chunk, rest[0]), (write as (...a: unknown[]) => boolean)(chunk, ...rest))) as typeof response.write;
-  response.end = ((chunk?: unknown, ...rest: unknown[]) => (keep(chunk, rest[0]), (end as (...a: unknown[]) => ServerResponse)(chunk, ...rest))) as typeof response.end;
+  response.write = ((chunk: unknown, ...rest: unknown[]) => (
+    keep(chunk, rest[0]),
+    (write as (...a: unknown[]) => boolean)(chunk, ...rest)
+  )) as typeof response.write;
+  response.end = ((chunk?: unknown, ...rest: unknown[]) => (
+    keep(chunk, rest[0]),
+    (end as (...a: unknown[]) => ServerResponse)(chunk, ...rest)
+  )) as typeof response.end;
   response.once('finish', () => {
     const headers = { ...given, ...Object.fromEntries(Object.entries(response.getHeaders()).map(([k, v]) => [k, Array.isArray(v) ? v.join(',') : String(v)])) };
     try {
-      violations.push(...contractViolations({ method: request.method ?? 'GET', path: request.url ?? '/', status: response.statusCode, headers, text: Buffer.concat(chunks).toString('utf8') }));
+      violations.push(
+        ...contractViolations({
+          method: request.method ?? 'GET',
+          path: request.url ?? '/',
+          status: response.statusCode,
+          headers,
+          text: Buffer.concat(chunks).toString('utf8'),
+        }),
+      );
     } catch (err) {
       violations.push(`${request.method} ${request.url}: the check failed: ${String(err)}`);
     }
@@ -67,7 +82,12 @@ export async function startTestStack(opts: Partial<LocalStackOptions> = {}): Pro
   const violations: string[] = [];
   observed.set(stack.gateway.port, violations);
   const token: TestStack['token'] = (u) =>
-    stack.issuer.sign({ sub: u.sub ?? `u-${randomUUID().slice(0, 6)}`, email: u.email ?? `${u.groups.join('-')}@${u.tenant}.test`, tenant: u.tenant, groups: u.groups });
+    stack.issuer.sign({
+      sub: u.sub ?? `u-${randomUUID().slice(0, 6)}`,
+      email: u.email ?? `${u.groups.join('-')}@${u.tenant}.test`,
+      tenant: u.tenant,
+      groups: u.groups,
+    });
   return {
     stack,
     url,
@@ -106,7 +126,10 @@ export async function startTestStack(opts: Partial<LocalStackOptions> = {}): Pro
     async stop() {
       await stack.stop();
       observed.delete(stack.gateway.port);
-      if (violations.length) throw new Error(`answers the document does not describe (sent to clients other than TestStack.call):\n  ${[...new Set(violations)].slice(0, 20).join('\n  ')}`);
+      if (violations.length)
+        throw new Error(
+          `answers the document does not describe (sent to clients other than TestStack.call):\n  ${[...new Set(violations)].slice(0, 20).join('\n  ')}`,
+        );
     },
   };
 }

@@ -28,8 +28,28 @@ const NAME_PROPERTIES: Record<string, string> = {
  * name must come with a dependency on it. Policies and environment variables are read at run time.
  */
 const REFERENCING = new Set([
-  'RouteSettings', 'FunctionName', 'LogGroupName', 'GroupName', 'ScheduleGroupName', 'Bucket', 'BucketName', 'EventBusName', 'QueueName', 'QueueUrl',
-  'TopicName', 'TopicArn', 'RoleName', 'Roles', 'SecretId', 'StateMachineName', 'StateMachineArn', 'Target', 'Targets', 'DestinationArn', 'Arn', 'Destination',
+  'RouteSettings',
+  'FunctionName',
+  'LogGroupName',
+  'GroupName',
+  'ScheduleGroupName',
+  'Bucket',
+  'BucketName',
+  'EventBusName',
+  'QueueName',
+  'QueueUrl',
+  'TopicName',
+  'TopicArn',
+  'RoleName',
+  'Roles',
+  'SecretId',
+  'StateMachineName',
+  'StateMachineArn',
+  'Target',
+  'Targets',
+  'DestinationArn',
+  'Arn',
+  'Destination',
 ]);
 
 /** Every string (object keys too) and every intrinsic under a REFERENCING property of a resource's properties. */
@@ -93,10 +113,10 @@ export function missingDependencies(all: Resources): string[] {
   for (const [id, r] of Object.entries(all)) {
     for (const m of mentions(r.Properties)) {
       for (const named of names.get(m) ?? []) {
-        if (named !== id && !reaches(id, named)) problems.push(`${id} (${r.Type}) names ${named} (${all[named]!.Type}) by ${JSON.stringify(m)} but does not depend on it`);
+        if (named !== id && !reaches(id, named))
+          problems.push(`${id} (${r.Type}) names ${named} (${all[named]!.Type}) by ${JSON.stringify(m)} but does not depend on it`);
       }
     }
   }
   return problems;
 }
-

@@ -30,19 +30,39 @@ describe('architecture', () => {
     // Every file under domain/, at any depth (domain/promotion/ included).
     const files = (readdirSync(join(root, 'domain'), { recursive: true }) as string[]).filter((f) => f.endsWith('.ts'));
     expect(files.some((f) => f.startsWith('promotion'))).toBe(true);
-    const offenders = files
-      .flatMap((f) => {
-        const text = readFileSync(join(root, 'domain', f), 'utf8');
-        return [...text.matchAll(/from\s+['"]([^'"]+)['"]/g)]
-          .map((m) => m[1]!)
-          .filter((spec) => spec.startsWith('@aws-sdk') || spec.startsWith('@smithy') || spec.includes('functions/') || spec.startsWith('#functions') || spec.startsWith('@middy') || spec.includes('local/') || spec.startsWith('#local'))
-          .map((spec) => `${f} imports ${spec}`);
-      });
+    const offenders = files.flatMap((f) => {
+      const text = readFileSync(join(root, 'domain', f), 'utf8');
+      return [...text.matchAll(/from\s+['"]([^'"]+)['"]/g)]
+        .map((m) => m[1]!)
+        .filter(
+          (spec) =>
+            spec.startsWith('@aws-sdk') ||
+            spec.startsWith('@smithy') ||
+            spec.includes('functions/') ||
+            spec.startsWith('#functions') ||
+            spec.startsWith('@middy') ||
+            spec.includes('local/') ||
+            spec.startsWith('#local'),
+        )
+        .map((spec) => `${f} imports ${spec}`);
+    });
     expect(offenders).toEqual([]);
   });
 
-  it('orders the domain by context: kernel ← audit ← access ← freeze ← config ← artifacts ← gitops ← promotion ← notify, webhooks ← manifest, on every import, types included (domain/ports.ts, which composes every context\'s ports, only as types)', () => {
-    const ORDER: Record<string, number> = { kernel: 0, audit: 1, access: 2, freeze: 3, config: 4, artifacts: 5, gitops: 6, promotion: 7, notify: 8, webhooks: 8, manifest: 9 };
+  it("orders the domain by context: kernel ← audit ← access ← freeze ← config ← artifacts ← gitops ← promotion ← notify, webhooks ← manifest, on every import, types included (domain/ports.ts, which composes every context's ports, only as types)", () => {
+    const ORDER: Record<string, number> = {
+      kernel: 0,
+      audit: 1,
+      access: 2,
+      freeze: 3,
+      config: 4,
+      artifacts: 5,
+      gitops: 6,
+      promotion: 7,
+      notify: 8,
+      webhooks: 8,
+      manifest: 9,
+    };
     const files = (readdirSync(join(root, 'domain'), { recursive: true }) as string[]).filter((f) => f.endsWith('.ts'));
     // Every file lives in a context folder; only the composition (ports.ts) sits at the root.
     expect(files.filter((f) => !f.includes('/') && f !== 'ports.ts')).toEqual([]);
@@ -55,7 +75,11 @@ describe('architecture', () => {
         if ((ts.isImportDeclaration(n) || ts.isExportDeclaration(n)) && n.moduleSpecifier && ts.isStringLiteral(n.moduleSpecifier)) {
           const spec = n.moduleSpecifier.text;
           const typeOnly = ts.isImportDeclaration(n) ? !!n.importClause?.isTypeOnly : n.isTypeOnly;
-          const target = spec.startsWith('.') ? relative(join(root, 'domain'), resolve(root, 'domain', dirname(f), spec)) : spec.startsWith('#domain/') ? `${spec.slice(8)}.ts` : null;
+          const target = spec.startsWith('.')
+            ? relative(join(root, 'domain'), resolve(root, 'domain', dirname(f), spec))
+            : spec.startsWith('#domain/')
+              ? `${spec.slice(8)}.ts`
+              : null;
           if (target !== null) {
             const to = target.includes('/') ? target.split('/')[0]! : target;
             if (to === 'ports.ts') {
@@ -83,8 +107,10 @@ describe('architecture', () => {
       const specs: string[] = [];
       const visit = (n: ts.Node): void => {
         // import … from, export … from, import('…'), import x = require('…'), type-only ones too.
-        if ((ts.isImportDeclaration(n) || ts.isExportDeclaration(n)) && n.moduleSpecifier && ts.isStringLiteral(n.moduleSpecifier)) specs.push(n.moduleSpecifier.text);
-        if (ts.isCallExpression(n) && n.expression.kind === ts.SyntaxKind.ImportKeyword && n.arguments[0] && ts.isStringLiteral(n.arguments[0])) specs.push(n.arguments[0].text);
+        if ((ts.isImportDeclaration(n) || ts.isExportDeclaration(n)) && n.moduleSpecifier && ts.isStringLiteral(n.moduleSpecifier))
+          specs.push(n.moduleSpecifier.text);
+        if (ts.isCallExpression(n) && n.expression.kind === ts.SyntaxKind.ImportKeyword && n.arguments[0] && ts.isStringLiteral(n.arguments[0]))
+          specs.push(n.arguments[0].text);
         if (ts.isImportTypeNode(n) && ts.isLiteralTypeNode(n.argument) && ts.isStringLiteral(n.argument.literal)) specs.push(n.argument.literal.text);
         if (ts.isExternalModuleReference(n) && ts.isStringLiteral(n.expression)) specs.push(n.expression.text);
         ts.forEachChild(n, visit);
@@ -96,7 +122,8 @@ describe('architecture', () => {
       }
       for (const st of sf.statements) {
         if (!ts.isVariableStatement(st) || !st.modifiers?.some((m) => m.kind === ts.SyntaxKind.ExportKeyword)) continue;
-        for (const d of st.declarationList.declarations) if (ts.isIdentifier(d.name) && /(^|_)(RESPONSES|FORMS)$/.test(d.name.text)) tables.push(`domain/${f} exports ${d.name.text}`);
+        for (const d of st.declarationList.declarations)
+          if (ts.isIdentifier(d.name) && /(^|_)(RESPONSES|FORMS)$/.test(d.name.text)) tables.push(`domain/${f} exports ${d.name.text}`);
       }
       if (/(^|\/|-)responses\.ts$/.test(f)) tables.push(`domain/${f}: response schemas belong in functions/http/responses/`);
     }
@@ -116,7 +143,8 @@ describe('architecture', () => {
         lines.forEach((line, i) => {
           // The one exception: zod's global configuration (English messages), set where `z` is defined.
           if (dir === 'domain' && f === join('kernel', 'zod.ts') && /^mini\.config\(/.test(line)) return;
-          if (/^(await\s+)?[A-Za-z_$][\w$.]*\s*\(/.test(line) && !/^(function|async|if|for|while|switch|return)\b/.test(line)) offenders.push(`${dir}/${f}:${i + 1}: ${line.trim()}`);
+          if (/^(await\s+)?[A-Za-z_$][\w$.]*\s*\(/.test(line) && !/^(function|async|if|for|while|switch|return)\b/.test(line))
+            offenders.push(`${dir}/${f}:${i + 1}: ${line.trim()}`);
         });
       }
     }
@@ -127,7 +155,9 @@ describe('architecture', () => {
     const missing: string[] = [];
     const files = ['domain', 'functions/http', 'functions/adapters']
       .flatMap((d) => (readdirSync(join(root, d), { recursive: true }) as string[]).map((f) => join(d, f)))
-      .filter((f) => f.endsWith('.ts') && /from '(zod|#domain\/kernel\/zod|(\.\.?\/)+(domain\/)?(kernel\/)?zod\.ts)'/.test(readFileSync(join(root, f), 'utf8')));
+      .filter(
+        (f) => f.endsWith('.ts') && /from '(zod|#domain\/kernel\/zod|(\.\.?\/)+(domain\/)?(kernel\/)?zod\.ts)'/.test(readFileSync(join(root, f), 'utf8')),
+      );
     expect(files.length).toBeGreaterThan(5);
     for (const f of files) {
       const text = readFileSync(join(root, f), 'utf8');
@@ -166,7 +196,9 @@ describe('architecture', () => {
   });
 
   it('has exactly one handler file per handler in the route table, and each function group declared once (its entry generated)', () => {
-    const files = readdirSync(join(root, 'functions', 'handlers')).map((f) => f.replace(/\.ts$/, '')).sort();
+    const files = readdirSync(join(root, 'functions', 'handlers'))
+      .map((f) => f.replace(/\.ts$/, ''))
+      .sort();
     expect(files).toEqual([...ALL_HANDLERS].sort());
     expect(HANDLERS).toContain(FALLBACK_HANDLER);
     // FUNCTION_GROUPS is the one list: no hand-written group entry repeats it.
@@ -179,7 +211,7 @@ describe('architecture', () => {
     expect(FUNCTIONS.flatMap((f) => handlersOf(f)).sort()).toEqual([...ALL_HANDLERS].sort());
   });
 
-  it('dispatches a group function\'s requests to the handler of the route, and loads every group entry with its members', async () => {
+  it("dispatches a group function's requests to the handler of the route, and loads every group entry with its members", async () => {
     for (const group of Object.keys(FUNCTION_GROUPS)) {
       const handler = await groupOf(group as keyof typeof FUNCTION_GROUPS, (h) => import(`../../functions/handlers/${h}.ts`));
       expect(typeof handler, group).toBe('function');
@@ -195,7 +227,7 @@ describe('architecture', () => {
   it('declares each method+path once, and a role on every authenticated route', () => {
     const keys = ROUTES.map((r) => `${r.method} ${r.path}`);
     expect(new Set(keys).size).toBe(keys.length);
-    for (const r of ROUTES) expect(r.auth === 'none' ? r.role : r.role ?? 'missing').not.toBe('missing');
+    for (const r of ROUTES) expect(r.auth === 'none' ? r.role : (r.role ?? 'missing')).not.toBe('missing');
   });
 
   it('matches paths like API Gateway: literal segments beat variables, 405 lists allowed methods', () => {
@@ -207,14 +239,21 @@ describe('architecture', () => {
   it('keeps every file of infra/ within 250 lines: the stack is composed of parts by concern (infra/part.ts), not one constructor', () => {
     const files = (readdirSync(join(root, 'infra'), { recursive: true }) as string[]).filter((f) => f.endsWith('.ts'));
     expect(files).toContain('stack.ts');
-    const lines = (f: string) => readFileSync(join(root, 'infra', f), 'utf8').trimEnd().split('\n').length;
+    const lines = (f: string) =>
+      readFileSync(join(root, 'infra', f), 'utf8')
+        .trimEnd()
+        .split('\n').length;
     expect(files.filter((f) => lines(f) > 250).map((f) => `infra/${f}: ${lines(f)} lines`)).toEqual([]);
   });
 
   it('keeps every file of cli/ within 250 lines (one module per command group) and names production code after the product, not the requirement documents', () => {
     const tsIn = (dir: string) => (readdirSync(join(root, dir), { recursive: true }) as string[]).filter((f) => f.endsWith('.ts')).map((f) => `${dir}/${f}`);
     const lines = (f: string) => readFileSync(join(root, f), 'utf8').trimEnd().split('\n').length;
-    expect(tsIn('cli').filter((f) => lines(f) > 250).map((f) => `${f}: ${lines(f)} lines`)).toEqual([]);
+    expect(
+      tsIn('cli')
+        .filter((f) => lines(f) > 250)
+        .map((f) => `${f}: ${lines(f)} lines`),
+    ).toEqual([]);
     // Seed numbers belong in the tests that replay the seeds and in README's mapping table.
     const production = ['domain', 'functions', 'infra', 'cli', 'local', 'scripts', 'bench'].flatMap(tsIn);
     const named = production.filter((f) => /seed[ _-]?0\d\d/i.test(readFileSync(join(root, f), 'utf8')));
@@ -222,17 +261,22 @@ describe('architecture', () => {
   });
 
   it('has no runtime import cycle anywhere (type-only imports do not count), and the domain ports are types only', async () => {
-    const tree = await parseDependencyTree(['domain/**/*.ts', 'functions/**/*.ts', 'local/**/*.ts', 'cli/**/*.ts', 'infra/**/*.ts', 'scripts/**/*.ts', 'bench/**/*.ts'], {
-      cwd: root,
-      context: root,
-      transform: true, // drops `import type` and type-only specifiers, as the bundler does
-      skipDynamicImports: true,
-      tsconfig: join(root, 'tsconfig.json'),
-    });
+    const tree = await parseDependencyTree(
+      ['domain/**/*.ts', 'functions/**/*.ts', 'local/**/*.ts', 'cli/**/*.ts', 'infra/**/*.ts', 'scripts/**/*.ts', 'bench/**/*.ts'],
+      {
+        cwd: root,
+        context: root,
+        transform: true, // drops `import type` and type-only specifiers, as the bundler does
+        skipDynamicImports: true,
+        tsconfig: join(root, 'tsconfig.json'),
+      },
+    );
     expect(Object.keys(tree).filter((f) => f.startsWith('domain/')).length).toBeGreaterThan(20);
     expect(parseCircular(tree, true).map((cycle) => cycle.join(' -> '))).toEqual([]);
     const ports = ts.createSourceFile('ports.ts', readFileSync(join(root, 'domain', 'ports.ts'), 'utf8'), ts.ScriptTarget.Latest);
-    const runtime = ports.statements.filter((s) => !ts.isInterfaceDeclaration(s) && !ts.isTypeAliasDeclaration(s) && !(ts.isImportDeclaration(s) && s.importClause?.isTypeOnly));
+    const runtime = ports.statements.filter(
+      (s) => !ts.isInterfaceDeclaration(s) && !ts.isTypeAliasDeclaration(s) && !(ts.isImportDeclaration(s) && s.importClause?.isTypeOnly),
+    );
     expect(runtime.map((s) => s.getText(ports).slice(0, 60))).toEqual([]);
   });
 });

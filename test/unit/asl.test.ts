@@ -126,7 +126,7 @@ describe('promotion.asl.json', () => {
   it('has no Pass states and no unreachable ones', () => {
     expect(states.filter(([, s]) => s.Type === 'Pass')).toEqual([]);
     const reachable = new Set<string>([promotion.StartAt]);
-    for (let grew = true; grew; ) {
+    for (let grew = true; grew;) {
       grew = false;
       for (const name of [...reachable]) {
         const s = promotion.States[name]!;
@@ -209,7 +209,10 @@ describe('every flow', () => {
       const def = JSON.parse(f.text) as Definition;
       for (const [name, s] of Object.entries(def.States)) {
         if (s.Type !== 'Task') continue;
-        expect(s.Catch?.some((c) => c.ErrorEquals.includes('States.ALL')), `${f.file} ${name}`).toBe(true);
+        expect(
+          s.Catch?.some((c) => c.ErrorEquals.includes('States.ALL')),
+          `${f.file} ${name}`,
+        ).toBe(true);
       }
       // A gates error fails closed: anything but the timer and a person's no goes to MarkFailed.
       expect(def.States.Decide!.Catch!.at(-1)).toEqual({ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'MarkFailed' });
@@ -264,6 +267,7 @@ describe('a rollback through promotion.asl.json (a promotion record with `rollba
     expect(path(promotion, decided('await-go', 0), go)).toEqual(['Decide', 'Route', 'AwaitGo', 'Route', 'Execute']);
     // Any other error of execute fails the rollback like a promotion.
     expect(path(promotion, decided('execute', 0), go, { Execute: 'PromotionFailed' })).toEqual(['Decide', 'Route', 'Execute', 'MarkFailed']);
-    for (const n of ['Execute', 'ExecuteThenBake']) expect(promotion.States[n]!.Catch![0]).toEqual({ ErrorEquals: ['Frozen'], ResultPath: '$.error', Next: 'AwaitGo' });
+    for (const n of ['Execute', 'ExecuteThenBake'])
+      expect(promotion.States[n]!.Catch![0]).toEqual({ ErrorEquals: ['Frozen'], ResultPath: '$.error', Next: 'AwaitGo' });
   });
 });

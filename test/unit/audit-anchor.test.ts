@@ -21,7 +21,9 @@ function referenceRoot(leaves: string[]): string {
   return level[0]!;
 }
 
-const leavesArb = fc.array(fc.uint8Array({ minLength: 0, maxLength: 40 }), { minLength: 1, maxLength: 17 }).map((data) => data.map((d) => leafHash(Buffer.from(d))));
+const leavesArb = fc
+  .array(fc.uint8Array({ minLength: 0, maxLength: 40 }), { minLength: 1, maxLength: 17 })
+  .map((data) => data.map((d) => leafHash(Buffer.from(d))));
 
 describe('Merkle tree (RFC 6962): build and inclusion proofs, sizes 1..17', () => {
   it('matches the RFC 6962 test vectors (the certificate-transparency reference leaves)', () => {
@@ -41,7 +43,7 @@ describe('Merkle tree (RFC 6962): build and inclusion proofs, sizes 1..17', () =
     expect(leafHash(Buffer.alloc(0))).toBe(createHash('sha256').update(Buffer.of(0)).digest('hex'));
   });
 
-  it('every leaf\'s audit path leads to the root; the tree and the paths agree with the reference', () => {
+  it("every leaf's audit path leads to the root; the tree and the paths agree with the reference", () => {
     fc.assert(
       fc.property(leavesArb, (leaves) => {
         const { root, paths } = merkleTree(leaves);
@@ -57,7 +59,7 @@ describe('Merkle tree (RFC 6962): build and inclusion proofs, sizes 1..17', () =
     );
   });
 
-  it('a proof does not lead to the root when anything changes: a sibling, the index, the size, the leaf, the path\'s length', () => {
+  it("a proof does not lead to the root when anything changes: a sibling, the index, the size, the leaf, the path's length", () => {
     fc.assert(
       fc.property(leavesArb, fc.nat(), fc.nat(), fc.uint8Array({ minLength: 32, maxLength: 32 }), (leaves, pick, flip, other) => {
         const n = leaves.length;
@@ -89,7 +91,7 @@ describe('Merkle tree (RFC 6962): build and inclusion proofs, sizes 1..17', () =
     );
   });
 
-  it('a leaf names its tenant, seq and hash (another tenant\'s leaf differs), and is never an interior node', () => {
+  it("a leaf names its tenant, seq and hash (another tenant's leaf differs), and is never an interior node", () => {
     const h = 'a'.repeat(64);
     expect(chainLeafHash({ tenant: 'acme', seq: 7, hash: h })).not.toBe(chainLeafHash({ tenant: 'beta', seq: 7, hash: h }));
     expect(chainLeafHash({ tenant: 'acme', seq: 7, hash: h })).not.toBe(chainLeafHash({ tenant: 'acme', seq: 8, hash: h }));
@@ -108,7 +110,11 @@ describe('anchoring many chains with one signature', () => {
     expect(m.calls.sign).toBe(1);
     expect(m.calls.append).toBe(3);
     expect(run.roots).toHaveLength(1);
-    expect(run.checkpoints.map((c) => [c.tenant, c.proof!.index])).toEqual([['acme', 0], ['beta', 1], ['gamma', 2]]);
+    expect(run.checkpoints.map((c) => [c.tenant, c.proof!.index])).toEqual([
+      ['acme', 0],
+      ['beta', 1],
+      ['gamma', 2],
+    ]);
     for (const c of run.checkpoints) {
       expect(c).toMatchObject({ at: '2030-01-01T00:00:10.000Z', sig: run.roots[0]!.sig, proof: { root: run.roots[0]!.root, size: 3 } });
       expect(proofProblem(c)).toBeNull();
@@ -123,7 +129,8 @@ describe('anchoring many chains with one signature', () => {
     // The root's signature covers root, size and time.
     const root = run.roots[0]!;
     expect(rootSignatureValid(m.publicKey, root)).toBe(true);
-    for (const change of [{ root: 'b'.repeat(64) }, { size: 4 }, { at: '2030-01-01T00:00:11.000Z' }]) expect(rootSignatureValid(m.publicKey, { ...root, ...change }), JSON.stringify(change)).toBe(false);
+    for (const change of [{ root: 'b'.repeat(64) }, { size: 4 }, { at: '2030-01-01T00:00:11.000Z' }])
+      expect(rootSignatureValid(m.publicKey, { ...root, ...change }), JSON.stringify(change)).toBe(false);
     expect(rootMessage(root)).toBe(`stageline-audit-root:v3\n${root.root}\n3\n2030-01-01T00:00:10.000Z`);
   });
 
@@ -157,7 +164,10 @@ describe('anchoring many chains with one signature', () => {
     const run = await anchorer.settle(m.deps);
     expect(m.calls.sign).toBe(2);
     expect(run!.roots).toEqual([expect.objectContaining({ size: 2 })]);
-    expect(run!.checkpoints.map((c) => [c.tenant, c.seq])).toEqual([['acme', 3], ['beta', 1]]);
+    expect(run!.checkpoints.map((c) => [c.tenant, c.seq])).toEqual([
+      ['acme', 3],
+      ['beta', 1],
+    ]);
     // The same head again (a redelivered batch): not signed twice.
     anchorer.note('acme', head('acme', 3));
     now += 60_000;
@@ -196,7 +206,14 @@ describe('the consumer links, then anchors; it refuses a head it cannot believe'
     expect(await verifyAudit(m.deps, ctx('acme'))).toMatchObject({ ok: true, headSeq: 3, anchoredSeq: 0, unanchored: 3, anchorLagSeconds: 4 });
     await anchorer.settle(m.deps);
     expect(m.calls).toMatchObject({ sign: 1, append: 2 });
-    expect(await verifyAudit(m.deps, ctx('acme'))).toMatchObject({ ok: true, headSeq: 3, anchoredSeq: 3, unanchored: 0, anchorLagSeconds: 0, checkpoints: { count: 1, latestSeq: 3, forged: 0 } });
+    expect(await verifyAudit(m.deps, ctx('acme'))).toMatchObject({
+      ok: true,
+      headSeq: 3,
+      anchoredSeq: 3,
+      unanchored: 0,
+      anchorLagSeconds: 0,
+      checkpoints: { count: 1, latestSeq: 3, forged: 0 },
+    });
     expect(await verifyAudit(m.deps, ctx('beta'))).toMatchObject({ ok: true, headSeq: 2, anchoredSeq: 2, unanchored: 0 });
     // Two more links of acme within the interval: not anchored yet, the lag counted from the older.
     clock += 1_000;
@@ -208,10 +225,14 @@ describe('the consumer links, then anchors; it refuses a head it cannot believe'
     expect(await verifyAudit(m.deps, ctx('acme'))).toMatchObject({ ok: true, headSeq: 5, anchoredSeq: 3, unanchored: 2, anchorLagSeconds: 3.5 });
   });
 
-  it('anchorLag: anchored through, unanchored count, the oldest one\'s wait', () => {
+  it("anchorLag: anchored through, unanchored count, the oldest one's wait", () => {
     const now = new Date('2030-01-01T00:00:10.000Z');
     expect(anchorLag({ headSeq: 9, anchoredSeq: 9, oldestUnanchoredLinkedAt: null, now })).toEqual({ anchoredSeq: 9, unanchored: 0, anchorLagSeconds: 0 });
-    expect(anchorLag({ headSeq: 9, anchoredSeq: 6, oldestUnanchoredLinkedAt: '2030-01-01T00:00:02.500Z', now })).toEqual({ anchoredSeq: 6, unanchored: 3, anchorLagSeconds: 7.5 });
+    expect(anchorLag({ headSeq: 9, anchoredSeq: 6, oldestUnanchoredLinkedAt: '2030-01-01T00:00:02.500Z', now })).toEqual({
+      anchoredSeq: 6,
+      unanchored: 3,
+      anchorLagSeconds: 7.5,
+    });
     expect(anchorLag({ headSeq: 0, anchoredSeq: 0, oldestUnanchoredLinkedAt: null, now })).toEqual({ anchoredSeq: 0, unanchored: 0, anchorLagSeconds: 0 });
     // A checkpoint past the head (a cut chain: verify reports the break): nothing counted as waiting.
     expect(anchorLag({ headSeq: 5, anchoredSeq: 7, oldestUnanchoredLinkedAt: null, now })).toEqual({ anchoredSeq: 5, unanchored: 0, anchorLagSeconds: 0 });
@@ -278,7 +299,7 @@ describe('a tail nobody anchors: the durable marks and the tick', () => {
     expect(await verifyAudit(m.deps, ctx('acme'))).toMatchObject({ ok: true, headSeq: 4, anchoredSeq: 4, unanchored: 0 });
   });
 
-  it('a consumer that anchors at its interval\'s end clears its mark; a mark already covered is cleared by the tick without a signature', async () => {
+  it("a consumer that anchors at its interval's end clears its mark; a mark already covered is cleared by the tick without a signature", async () => {
     let clock = Date.parse('2030-01-01T00:00:00.000Z');
     const m = memoryAudit(() => new Date(clock));
     const anchorer = new ChainAnchorer({ intervalMs: 10_000, now: () => clock });

@@ -10,7 +10,11 @@ import { memoryAudit } from './audit-memory.ts';
 type Row = Record<string, any>;
 const ctx = (tenant: string) => ({ principal: { tenant } }) as unknown as Ctx;
 const text = (rows: Row[]) => rows.map((r) => JSON.stringify(r)).join('\n') + '\n';
-const rowsOf = (t: string) => t.trimEnd().split('\n').map((l) => JSON.parse(l) as Row);
+const rowsOf = (t: string) =>
+  t
+    .trimEnd()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Row);
 
 /**
  * Two tenants' chains, anchored together: acme links 1..3 (signed at once, alone), then acme 4..6
@@ -44,11 +48,21 @@ describe('export v3: checkpoints with their inclusion proof and signed root, ver
     const rows = rowsOf(acme);
     expect(rows[0]).toMatchObject({ type: 'header', format: 'stageline-audit-export/v3', tenant: 'acme', signing: CHECKPOINT_MESSAGE });
     const anchors = rows.filter((r) => r.type === 'anchor');
-    expect(anchors.map((a) => [a.seq, a.size])).toEqual([[3, 1], [6, 2], [7, 1]]);
+    expect(anchors.map((a) => [a.seq, a.size])).toEqual([
+      [3, 1],
+      [6, 2],
+      [7, 1],
+    ]);
     expect(Object.keys(anchors[1]!)).toEqual(['type', 'tenant', 'seq', 'hash', 'root', 'size', 'index', 'path', 'at', 'sig']);
     expect(rows.at(-1)).toEqual({ type: 'trailer', count: 7, firstSeq: 1, lastSeq: 7, headSeq: 7, checkpoints: 3, next: null });
     expect(verifyExport(acme, m.publicKey)).toMatchObject({ ok: true, checked: 7, checkpoints: 3, anchoredThrough: { seq: 7 }, problems: [] });
-    expect(verifyExport(await exported('beta'), m.publicKey)).toMatchObject({ ok: true, checked: 2, checkpoints: 1, anchoredThrough: { seq: 2 }, problems: [] });
+    expect(verifyExport(await exported('beta'), m.publicKey)).toMatchObject({
+      ok: true,
+      checked: 2,
+      checkpoints: 1,
+      anchoredThrough: { seq: 2 },
+      problems: [],
+    });
     // The PEM works as well as the key object (what an auditor pins).
     expect(verifyExport(acme, (await m.anchor.publicKey()).publicKeyPem).ok).toBe(true);
   });
@@ -64,7 +78,7 @@ describe('export v3: checkpoints with their inclusion proof and signed root, ver
     expect(verifyExport(await exported('acme'), m.publicKey)).toMatchObject({ ok: true, lastSeq: 9, anchoredThrough: { seq: 9 } });
   });
 
-  it('refuses another tenant\'s proof presented as this tenant\'s: as it is, renamed, or its index and path under this chain\'s leaf', async () => {
+  it("refuses another tenant's proof presented as this tenant's: as it is, renamed, or its index and path under this chain's leaf", async () => {
     const { m, exported } = await twoTenants();
     const acme = rowsOf(await exported('acme'));
     const beta = rowsOf(await exported('beta'));
@@ -74,15 +88,25 @@ describe('export v3: checkpoints with their inclusion proof and signed root, ver
     const lineOf = (rows: Row[], r: Row) => rows.indexOf(r) + 1;
     // Spliced in as it is (a genuine line of beta's export): another tenant's.
     const spliced = [...acme.slice(0, -1), theirs, { ...acme.at(-1)!, checkpoints: 4 }];
-    expect(verifyExport(text(spliced), m.publicKey).problems).toEqual([{ line: spliced.length - 1, seq: 2, what: 'a checkpoint of tenant "beta" in an export of "acme"' }]);
+    expect(verifyExport(text(spliced), m.publicKey).problems).toEqual([
+      { line: spliced.length - 1, seq: 2, what: 'a checkpoint of tenant "beta" in an export of "acme"' },
+    ]);
     // Renamed to acme: its proof leads from acme's leaf elsewhere.
     const renamed = acme.map((r) => (r === mine ? { ...theirs, tenant: 'acme', seq: mine.seq, hash: mine.hash } : r));
     const refused = verifyExport(text(renamed), m.publicKey);
     expect(refused.ok).toBe(false);
-    expect(refused.problems[0]).toEqual({ line: lineOf(acme, mine), seq: 6, what: expect.stringMatching(/inclusion proof does not lead to its signed root.*not anchored by the root it names/) });
+    expect(refused.problems[0]).toEqual({
+      line: lineOf(acme, mine),
+      seq: 6,
+      what: expect.stringMatching(/inclusion proof does not lead to its signed root.*not anchored by the root it names/),
+    });
     // beta's index and path under acme's (seq, hash), in the root both share.
     const borrowed = acme.map((r) => (r === mine ? { ...mine, index: theirs.index, path: theirs.path } : r));
-    expect(verifyExport(text(borrowed), m.publicKey).problems).toContainEqual({ line: lineOf(acme, mine), seq: 6, what: expect.stringMatching(/inclusion proof does not lead to its signed root/) });
+    expect(verifyExport(text(borrowed), m.publicKey).problems).toContainEqual({
+      line: lineOf(acme, mine),
+      seq: 6,
+      what: expect.stringMatching(/inclusion proof does not lead to its signed root/),
+    });
   });
 
   it('refuses a proof that does not lead to its signed root, and a root whose signature does not verify', async () => {
@@ -96,14 +120,20 @@ describe('export v3: checkpoints with their inclusion proof and signed root, ver
       return verifyExport(text(edited), m.publicKey).problems.filter((p) => p.line === at(rows, target));
     };
     // A sibling of the audit path altered.
-    expect(problemsAt((r) => ({ ...r, path: [r.path[0].replace(/^./, (c: string) => (c === '0' ? '1' : '0'))] }))).toEqual([{ line: at(rows, shared), seq: 6, what: expect.stringMatching(/does not lead to its signed root/) }]);
+    expect(problemsAt((r) => ({ ...r, path: [r.path[0].replace(/^./, (c: string) => (c === '0' ? '1' : '0'))] }))).toEqual([
+      { line: at(rows, shared), seq: 6, what: expect.stringMatching(/does not lead to its signed root/) },
+    ]);
     // Another genuine signed root (of another interval), with its time and signature: the proof leads elsewhere.
-    expect(problemsAt((r) => ({ ...r, root: last.root, size: last.size, at: last.at, sig: last.sig }))).toEqual([{ line: at(rows, shared), seq: 6, what: expect.stringMatching(/does not lead to its signed root/) }]);
+    expect(problemsAt((r) => ({ ...r, root: last.root, size: last.size, at: last.at, sig: last.sig }))).toEqual([
+      { line: at(rows, shared), seq: 6, what: expect.stringMatching(/does not lead to its signed root/) },
+    ]);
     // A malformed proof: index out of the tree, a path that is no list of hashes.
     expect(problemsAt((r) => ({ ...r, index: 2 }))[0]!.what).toMatch(/no place in a tree/);
     expect(problemsAt((r) => ({ ...r, path: ['x'] }))[0]!.what).toMatch(/not a list of hashes/);
     // The root's time, size or signature altered: the signature does not verify.
-    expect(problemsAt((r) => ({ ...r, at: '2030-01-01T00:00:13.000Z' }))[0]!.what).toMatch(/signature does not verify with the pinned public key sha256:.*the root was altered/);
+    expect(problemsAt((r) => ({ ...r, at: '2030-01-01T00:00:13.000Z' }))[0]!.what).toMatch(
+      /signature does not verify with the pinned public key sha256:.*the root was altered/,
+    );
     expect(problemsAt((r) => ({ ...r, sig: last.sig }))[0]!.what).toMatch(/signature does not verify/);
     // Another size: the proof does not fit it, or (where it does) the signature covers the size.
     expect(problemsAt((r) => ({ ...r, size: 3 }))[0]!.what).toMatch(/does not lead to its signed root|signature does not verify/);
@@ -111,7 +141,11 @@ describe('export v3: checkpoints with their inclusion proof and signed root, ver
     expect(problemsAt((r) => ({ ...r, size: 2, path: [shared.hash] }), last)[0]!.what).toMatch(/does not lead to its signed root|signature does not verify/);
     // A root signed by another key (the attacker's), the chain re-hashed and re-anchored consistently.
     const mallory = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-    const forged = rows.map((r) => (r.type === 'anchor' ? { ...r, sig: sign('sha256', Buffer.from(rootMessage(r as never)), { key: mallory.privateKey, dsaEncoding: 'der' }).toString('base64url') } : r));
+    const forged = rows.map((r) =>
+      r.type === 'anchor'
+        ? { ...r, sig: sign('sha256', Buffer.from(rootMessage(r as never)), { key: mallory.privateKey, dsaEncoding: 'der' }).toString('base64url') }
+        : r,
+    );
     const foreign = verifyExport(text(forged), m.publicKey);
     expect(foreign.problems.filter((p) => /signature does not verify with the pinned public key/.test(p.what))).toHaveLength(3);
     expect(verifyExport(text(forged), mallory.publicKey).ok).toBe(true);
@@ -132,17 +166,31 @@ describe('export v3: checkpoints with their inclusion proof and signed root, ver
       r.hash = linkHash({ seq: r.seq, entry: `${r.entry.at}#${r.entry.id}`, entryHash: r.entryHash, prevHash });
       prevHash = r.hash;
     }
-    expect(problems(rewritten)).toContainEqual(expect.objectContaining({ seq: 6, what: expect.stringMatching(/disagrees with this signed checkpoint: links 4\.\.6/) }));
+    expect(problems(rewritten)).toContainEqual(
+      expect.objectContaining({ seq: 6, what: expect.stringMatching(/disagrees with this signed checkpoint: links 4\.\.6/) }),
+    );
     // ... and its anchors re-pointed at the new hashes: their proofs no longer lead to the signed roots.
     const newHash = new Map(rewritten.filter((r) => r.type === 'entry').map((r) => [r.seq, r.hash]));
     const repointed = rewritten.map((r) => (r.type === 'anchor' ? { ...r, hash: newHash.get(r.seq) } : r));
-    expect(problems(repointed).filter((p) => /does not lead to its signed root/.test(p.what)).map((p) => p.seq)).toEqual([6, 7]);
+    expect(
+      problems(repointed)
+        .filter((p) => /does not lead to its signed root/.test(p.what))
+        .map((p) => p.seq),
+    ).toEqual([6, 7]);
     // Dropped: the last anchor line (and the trailer made to match).
     const dropped = structuredClone(rows).filter((r) => !(r.type === 'anchor' && r.seq === 7));
     dropped.at(-1)!.checkpoints = 2;
-    expect(problems(dropped)).toEqual([{ line: lineOfSeq(7), seq: 7, what: expect.stringMatching(/links 7..7 .*covered by no valid signed checkpoint: the export is anchored only up to link 6/) }]);
+    expect(problems(dropped)).toEqual([
+      {
+        line: lineOfSeq(7),
+        seq: 7,
+        what: expect.stringMatching(/links 7..7 .*covered by no valid signed checkpoint: the export is anchored only up to link 6/),
+      },
+    ]);
     // Dropped without fixing the trailer: the count says so too.
-    expect(problems(rows.filter((r) => !(r.type === 'anchor' && r.seq === 7)))).toContainEqual(expect.objectContaining({ what: expect.stringMatching(/the trailer counts 3 checkpoints, the page has 2/) }));
+    expect(problems(rows.filter((r) => !(r.type === 'anchor' && r.seq === 7)))).toContainEqual(
+      expect.objectContaining({ what: expect.stringMatching(/the trailer counts 3 checkpoints, the page has 2/) }),
+    );
     // Spliced: a genuine anchor line of this tenant moved onto another link's seq and hash.
     const moved = rows.map((r) => (r.type === 'anchor' && r.seq === 3 ? { ...r, seq: 2, hash: rows[lineOfSeq(2) - 1]!.hash } : r));
     expect(problems(moved)).toContainEqual(expect.objectContaining({ seq: 2, what: expect.stringMatching(/does not lead to its signed root/) }));
@@ -165,10 +213,18 @@ describe('export v3: checkpoints with their inclusion proof and signed root, ver
     const head = rows.find((r) => r.type === 'anchor')!;
     const c = { tenant: 'beta', seq: head.seq, hash: head.hash, at: head.at };
     const v2sig = sign('sha256', Buffer.from(checkpointMessage(c)), { key: m.privateKey, dsaEncoding: 'der' }).toString('base64url');
-    const v2 = rows.map((r) => (r.type === 'header' ? { ...r, format: 'stageline-audit-export/v2', signing: CHECKPOINT_MESSAGE_V2 } : r.type === 'anchor' ? { type: 'checkpoint', ...c, sig: v2sig } : r));
+    const v2 = rows.map((r) =>
+      r.type === 'header'
+        ? { ...r, format: 'stageline-audit-export/v2', signing: CHECKPOINT_MESSAGE_V2 }
+        : r.type === 'anchor'
+          ? { type: 'checkpoint', ...c, sig: v2sig }
+          : r,
+    );
     expect(verifyExport(text(v2), m.publicKey)).toMatchObject({ ok: true, anchoredThrough: { seq: 2 } });
     // The signing rule must be the one of its format.
-    expect(verifyExport(text(v2.map((r) => (r.type === 'header' ? { ...r, signing: CHECKPOINT_MESSAGE } : r))), m.publicKey).problems).toEqual([{ line: 1, what: 'the signing rule was altered' }]);
+    expect(verifyExport(text(v2.map((r) => (r.type === 'header' ? { ...r, signing: CHECKPOINT_MESSAGE } : r))), m.publicKey).problems).toEqual([
+      { line: 1, what: 'the signing rule was altered' },
+    ]);
     // A v2 head the store still holds (a chain signed before) is exported as a checkpoint line.
     const m2 = memoryAudit();
     await linkAuditEntries(m2.deps, 'old', m2.write('old', 2));

@@ -48,7 +48,9 @@ export function memoryAudit(now: () => Date = () => new Date()) {
       return h ? structuredClone(h) : null;
     },
     async readChainLinks(tenant: string, limit: number, cursor?: string, fromSeq?: number) {
-      const all = [...(links.get(tenant)?.values() ?? [])].sort((a, b) => a.seq - b.seq).filter((l) => l.seq >= Math.max(fromSeq ?? 1, cursor ? Number(cursor) : 0));
+      const all = [...(links.get(tenant)?.values() ?? [])]
+        .sort((a, b) => a.seq - b.seq)
+        .filter((l) => l.seq >= Math.max(fromSeq ?? 1, cursor ? Number(cursor) : 0));
       const items = all.slice(0, limit);
       return { items: structuredClone(items), nextCursor: all.length > limit ? String(items.at(-1)!.seq + 1) : undefined };
     },
@@ -97,7 +99,15 @@ export function memoryAudit(now: () => Date = () => new Date()) {
   /** Writes `count` entries of the tenant (as a change would), returning them in order. */
   const write = (tenant: string, count = 1): AuditEntry[] =>
     Array.from({ length: count }, () => {
-      const draft: AuditDraft = { actor: 'u1', actorName: 'user@x.test', action: 'config.update', entityType: 'config', entityId: `dev/k${n}`, before: null, after: `sha256:${n++}` };
+      const draft: AuditDraft = {
+        actor: 'u1',
+        actorName: 'user@x.test',
+        action: 'config.update',
+        entityType: 'config',
+        entityId: `dev/k${n}`,
+        before: null,
+        after: `sha256:${n++}`,
+      };
       const e = auditEntry(tenant, draft, new Date(Date.parse('2030-01-01T00:00:00.000Z') + n * 1000));
       of(entries, tenant, () => new Map()).set(entryRef(e), e);
       return e;

@@ -1,6 +1,16 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { auditEntry, checkCheckpoints, entryRef, linkEntries, pendingLinks, verifyChain, withPending, type AuditDraft, type StoredEntry } from '../../domain/audit/audit.ts';
+import {
+  auditEntry,
+  checkCheckpoints,
+  entryRef,
+  linkEntries,
+  pendingLinks,
+  verifyChain,
+  withPending,
+  type AuditDraft,
+  type StoredEntry,
+} from '../../domain/audit/audit.ts';
 import type { AuditEntry, ChainLink, Checkpoint } from '../../domain/kernel/model.ts';
 
 const draft = (i: number): AuditDraft => ({
@@ -81,9 +91,15 @@ describe('audit hash chain (linked off the write path)', () => {
     // re-chained from entry 7: the links disagree with the checkpoint at 10
     const relinked = linkEntries({ seq: 6, hash: links[5]!.hash }, [{ ...entries[6]!, actorName: 'mallory' }, ...entries.slice(7)], new Date());
     const rewritten = new Map([...hashAt, ...relinked.links.map((l) => [l.seq, l.hash] as const)]);
-    expect(await checkCheckpoints(genuine, rewritten, 10, macValid)).toMatchObject({ ok: false, firstBroken: { seq: 6, reason: expect.stringContaining('between entries 6 and 10') } });
+    expect(await checkCheckpoints(genuine, rewritten, 10, macValid)).toMatchObject({
+      ok: false,
+      firstBroken: { seq: 6, reason: expect.stringContaining('between entries 6 and 10') },
+    });
     // tail cut to 8 links
-    expect(await checkCheckpoints(genuine, new Map([...hashAt].filter(([s]) => s <= 8)), 8, macValid)).toMatchObject({ ok: false, firstBroken: { seq: 9, reason: expect.stringContaining('cut off') } });
+    expect(await checkCheckpoints(genuine, new Map([...hashAt].filter(([s]) => s <= 8)), 8, macValid)).toMatchObject({
+      ok: false,
+      firstBroken: { seq: 9, reason: expect.stringContaining('cut off') },
+    });
     // a forged checkpoint that disagrees is not believed
     expect(await checkCheckpoints([...genuine, cp(7, 'f'.repeat(64), 'bad')], hashAt, 10, macValid)).toMatchObject({ ok: true, forged: 1 });
   });
@@ -103,19 +119,25 @@ describe('audit hash chain (linked off the write path)', () => {
 
   it('pending links fill the places of links not written yet, across pages; a written link wins', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 30 }), fc.integer({ min: 1, max: 8 }), fc.integer({ min: 1, max: 7 }), fc.array(fc.boolean(), { minLength: 30, maxLength: 30 }), (n, pageSize, k, written) => {
-        const { links, stored } = chain(n);
-        const tail = Math.min(k, n);
-        const pending = links.slice(n - tail);
-        // Every link before the pending ones is in the table; of the pending ones, any subset.
-        const inTable = links.filter((l, i) => i < n - tail || written[i]);
-        const fill = withPending(pending);
-        const walked: typeof links = [];
-        for (let i = 0; i < inTable.length; i += pageSize) walked.push(...fill.page(inTable.slice(i, i + pageSize)));
-        walked.push(...fill.rest());
-        expect(walked).toEqual(links);
-        expect(verifyChain(walked, stored)).toMatchObject({ ok: true, checked: n });
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 30 }),
+        fc.integer({ min: 1, max: 8 }),
+        fc.integer({ min: 1, max: 7 }),
+        fc.array(fc.boolean(), { minLength: 30, maxLength: 30 }),
+        (n, pageSize, k, written) => {
+          const { links, stored } = chain(n);
+          const tail = Math.min(k, n);
+          const pending = links.slice(n - tail);
+          // Every link before the pending ones is in the table; of the pending ones, any subset.
+          const inTable = links.filter((l, i) => i < n - tail || written[i]);
+          const fill = withPending(pending);
+          const walked: typeof links = [];
+          for (let i = 0; i < inTable.length; i += pageSize) walked.push(...fill.page(inTable.slice(i, i + pageSize)));
+          walked.push(...fill.rest());
+          expect(walked).toEqual(links);
+          expect(verifyChain(walked, stored)).toMatchObject({ ok: true, checked: n });
+        },
+      ),
     );
   });
 });

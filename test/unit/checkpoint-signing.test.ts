@@ -31,23 +31,27 @@ describe('checkpoint signatures (ECDSA P-256 / SHA-256), verified with the publi
     expect(key).toMatchObject({ algorithm: 'ECDSA_SHA_256', curve: 'P-256', keyId: expect.stringMatching(/^sha256:[0-9a-f]{64}$/) });
     expect(checkpointSignatureValid(checkpointPublicKey(key.publicKeyPem), { ...cp, sig })).toBe(true);
     // Every signed field counts: tenant, seq, hash and time.
-    for (const change of [{ tenant: 'other' }, { seq: 8 }, { hash: 'b'.repeat(64) }, { at: '2026-01-02T00:00:00.000Z' }]) expect(await a.verify({ ...cp, ...change, sig }), JSON.stringify(change)).toBe(false);
+    for (const change of [{ tenant: 'other' }, { seq: 8 }, { hash: 'b'.repeat(64) }, { at: '2026-01-02T00:00:00.000Z' }])
+      expect(await a.verify({ ...cp, ...change, sig }), JSON.stringify(change)).toBe(false);
     // The same file on the next start: the same key.
     expect((await new FileAnchor(keyFile, join(dir, 'checkpoints.jsonl')).publicKey()).keyId).toBe(key.keyId);
     // Another key's signature is refused.
     const other = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-    expect(await a.verify({ ...cp, sig: sign('sha256', Buffer.from(checkpointMessage(cp)), { key: other.privateKey, dsaEncoding: 'der' }).toString('base64url') })).toBe(false);
+    expect(
+      await a.verify({ ...cp, sig: sign('sha256', Buffer.from(checkpointMessage(cp)), { key: other.privateKey, dsaEncoding: 'der' }).toString('base64url') }),
+    ).toBe(false);
     expect(await a.verify({ ...cp, sig: 'not-a-signature' })).toBe(false);
   });
 
-  it('locally: a root signed once; each chain\'s checkpoint (proof and signed root) appended and listed under its tenant, verified with the public key', async () => {
+  it("locally: a root signed once; each chain's checkpoint (proof and signed root) appended and listed under its tenant, verified with the public key", async () => {
     const dir = mkdtempSync(join(tmpdir(), 'stageline-anchor-'));
     const a = new FileAnchor(join(dir, 'audit-signing-key.pem'), join(dir, 'checkpoints.jsonl'));
     const sig = await a.sign(root);
     const key = checkpointPublicKey((await a.publicKey()).publicKeyPem);
     expect(rootSignatureValid(key, { ...root, sig })).toBe(true);
     expect(await a.verify({ ...root, sig })).toBe(true);
-    for (const change of [{ root: 'd'.repeat(64) }, { size: 4 }, { at: '2026-01-01T00:00:11.000Z' }]) expect(await a.verify({ ...root, ...change, sig }), JSON.stringify(change)).toBe(false);
+    for (const change of [{ root: 'd'.repeat(64) }, { size: 4 }, { at: '2026-01-01T00:00:11.000Z' }])
+      expect(await a.verify({ ...root, ...change, sig }), JSON.stringify(change)).toBe(false);
     // A root signature is no v2 checkpoint signature, and the other way round (the messages differ).
     expect(await a.verify({ ...cp, sig })).toBe(false);
     const run = await anchorHeads({ anchor: a }, heads, new Date('2026-01-01T00:00:20.000Z'));
@@ -61,11 +65,17 @@ describe('checkpoint signatures (ECDSA P-256 / SHA-256), verified with the publi
   it('on AWS: KMS Sign (ECDSA_SHA_256 over the raw message); the public key fetched once, every check local', async () => {
     const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
     const kms = mockClient(KMSClient);
-    kms.on(SignCommand).callsFake((input: { Message: Uint8Array }) => ({ Signature: sign('sha256', Buffer.from(input.Message), { key: privateKey, dsaEncoding: 'der' }) }));
+    kms
+      .on(SignCommand)
+      .callsFake((input: { Message: Uint8Array }) => ({ Signature: sign('sha256', Buffer.from(input.Message), { key: privateKey, dsaEncoding: 'der' }) }));
     kms.on(GetPublicKeyCommand).resolves({ PublicKey: publicKey.export({ type: 'spki', format: 'der' }), KeySpec: 'ECC_NIST_P256' });
     const a = new KmsS3Anchor(new KMSClient({ region: 'eu-west-1' }), new S3Client({ region: 'eu-west-1' }), 'arn:aws:kms:eu-west-1:1:key/k', undefined);
     const sig = await a.sign(cp);
-    expect(kms.commandCalls(SignCommand)[0]!.args[0].input).toMatchObject({ KeyId: 'arn:aws:kms:eu-west-1:1:key/k', SigningAlgorithm: 'ECDSA_SHA_256', MessageType: 'RAW' });
+    expect(kms.commandCalls(SignCommand)[0]!.args[0].input).toMatchObject({
+      KeyId: 'arn:aws:kms:eu-west-1:1:key/k',
+      SigningAlgorithm: 'ECDSA_SHA_256',
+      MessageType: 'RAW',
+    });
     expect(Buffer.from(kms.commandCalls(SignCommand)[0]!.args[0].input.Message!).toString()).toBe(checkpointMessage(cp));
     expect(await a.verify({ ...cp, sig })).toBe(true);
     expect(await a.verify({ ...cp, seq: 8, sig })).toBe(false);
@@ -79,14 +89,25 @@ describe('checkpoint signatures (ECDSA P-256 / SHA-256), verified with the publi
   it('on AWS: ONE KMS Sign per root (over rootMessage); one object per chain, everything in its key under the tenant, listed back whole', async () => {
     const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
     const kms = mockClient(KMSClient);
-    kms.on(SignCommand).callsFake((input: { Message: Uint8Array }) => ({ Signature: sign('sha256', Buffer.from(input.Message), { key: privateKey, dsaEncoding: 'der' }) }));
+    kms
+      .on(SignCommand)
+      .callsFake((input: { Message: Uint8Array }) => ({ Signature: sign('sha256', Buffer.from(input.Message), { key: privateKey, dsaEncoding: 'der' }) }));
     kms.on(GetPublicKeyCommand).resolves({ PublicKey: publicKey.export({ type: 'spki', format: 'der' }), KeySpec: 'ECC_NIST_P256' });
     const s3 = mockClient(S3Client);
     const objects: string[] = [];
     s3.on(PutObjectCommand).callsFake((input: { Key: string }) => (objects.push(input.Key), {}));
-    s3.on(ListObjectsV2Command).callsFake((input: { Prefix: string; StartAfter?: string }) => ({ Contents: objects.filter((k) => k.startsWith(input.Prefix) && (!input.StartAfter || k > input.StartAfter)).sort().map((Key) => ({ Key })) }));
+    s3.on(ListObjectsV2Command).callsFake((input: { Prefix: string; StartAfter?: string }) => ({
+      Contents: objects
+        .filter((k) => k.startsWith(input.Prefix) && (!input.StartAfter || k > input.StartAfter))
+        .sort()
+        .map((Key) => ({ Key })),
+    }));
     const a = new KmsS3Anchor(new KMSClient({ region: 'eu-west-1' }), new S3Client({ region: 'eu-west-1' }), 'arn:aws:kms:eu-west-1:1:key/k', 'checkpoints');
-    const many = Array.from({ length: 300 }, (_, i) => ({ tenant: `tenant-${String(i).padStart(3, '0')}`, seq: 7 + i, hash: (i % 16).toString(16).repeat(64) }));
+    const many = Array.from({ length: 300 }, (_, i) => ({
+      tenant: `tenant-${String(i).padStart(3, '0')}`,
+      seq: 7 + i,
+      hash: (i % 16).toString(16).repeat(64),
+    }));
     const run = await anchorHeads({ anchor: a }, [...heads, ...many], new Date('2026-01-01T00:00:20.000Z'));
     expect(kms.commandCalls(SignCommand)).toHaveLength(1);
     expect(Buffer.from(kms.commandCalls(SignCommand)[0]!.args[0].input.Message!).toString()).toBe(rootMessage(run.roots[0]!));
@@ -101,7 +122,10 @@ describe('checkpoint signatures (ECDSA P-256 / SHA-256), verified with the publi
     // From a seq on: the listing starts after the keys of the seq before.
     expect(await a.list('acme', 7)).toHaveLength(1);
     expect(await a.list('acme', 8)).toEqual([]);
-    expect(s3.commandCalls(ListObjectsV2Command).at(-1)!.args[0].input).toMatchObject({ Prefix: 'checkpoints/acme/', StartAfter: `checkpoints/acme/${'7'.padStart(12, '0')}~` });
+    expect(s3.commandCalls(ListObjectsV2Command).at(-1)!.args[0].input).toMatchObject({
+      Prefix: 'checkpoints/acme/',
+      StartAfter: `checkpoints/acme/${'7'.padStart(12, '0')}~`,
+    });
     // A v2 checkpoint's key (written before roots) is listed as one.
     const v2 = { ...cp, sig: await a.sign(cp) };
     await a.append(v2);

@@ -4,7 +4,13 @@ import { evaluate } from '../../domain/promotion/conditions.ts';
 import type { Condition } from '../../domain/kernel/promotion-model.ts';
 
 describe('rule conditions (seed 002 shape)', () => {
-  const facts = { 'tests.pass_rate': 100, 'metrics.error_rate': 0.004, 'deployment.duration_hours': 30, 'deployment.environment': 'dev', tags: ['canary', 'eu'] };
+  const facts = {
+    'tests.pass_rate': 100,
+    'metrics.error_rate': 0.004,
+    'deployment.duration_hours': 30,
+    'deployment.environment': 'dev',
+    tags: ['canary', 'eu'],
+  };
 
   it('evaluates every op', () => {
     const cases: [Condition, boolean][] = [
@@ -26,14 +32,28 @@ describe('rule conditions (seed 002 shape)', () => {
   });
 
   it('nests all/any and reports the failed leaves', () => {
-    const c: Condition = { all: [{ field: 'tests.pass_rate', op: 'gte', value: 100 }, { any: [{ field: 'metrics.error_rate', op: 'gt', value: 1 }, { field: 'x', op: 'exists' }] }] };
+    const c: Condition = {
+      all: [
+        { field: 'tests.pass_rate', op: 'gte', value: 100 },
+        {
+          any: [
+            { field: 'metrics.error_rate', op: 'gt', value: 1 },
+            { field: 'x', op: 'exists' },
+          ],
+        },
+      ],
+    };
     const r = evaluate(c, facts);
     expect(r.ok).toBe(false);
     expect(r.failed).toEqual(['none of: metrics.error_rate gt 1; x exists']);
   });
 
   it('all is a conjunction and any a disjunction of their parts (property)', () => {
-    const leaf = fc.record({ field: fc.constantFrom('a', 'b', 'c'), op: fc.constantFrom('eq', 'gte', 'lt', 'exists' as const), value: fc.integer({ min: 0, max: 3 }) }) as fc.Arbitrary<Condition>;
+    const leaf = fc.record({
+      field: fc.constantFrom('a', 'b', 'c'),
+      op: fc.constantFrom('eq', 'gte', 'lt', 'exists' as const),
+      value: fc.integer({ min: 0, max: 3 }),
+    }) as fc.Arbitrary<Condition>;
     fc.assert(
       fc.property(fc.array(leaf, { maxLength: 5 }), fc.record({ a: fc.integer({ min: 0, max: 3 }), b: fc.integer({ min: 0, max: 3 }) }), (parts, f) => {
         const each = parts.map((p) => evaluate(p, f).ok);

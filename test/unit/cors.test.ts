@@ -19,7 +19,10 @@ beforeAll(() => {
   process.env.TABLE_NAME ??= 'stageline-unit';
 });
 afterAll(() => {
-  for (const [k, v] of [['CORS_ALLOWED_ORIGINS', saved.origins], ['TABLE_NAME', saved.table]] as const) {
+  for (const [k, v] of [
+    ['CORS_ALLOWED_ORIGINS', saved.origins],
+    ['TABLE_NAME', saved.table],
+  ] as const) {
     if (v === undefined) delete process.env[k];
     else process.env[k] = v;
   }
@@ -27,8 +30,17 @@ afterAll(() => {
 
 const context = { awsRequestId: 'req-1', getRemainingTimeInMillis: () => 10_000 } as unknown as Context;
 const event = (method: string, path: string, routeKey: string, headers: Record<string, string>): APIGatewayProxyEventV2 =>
-  ({ version: '2.0', routeKey, rawPath: path, rawQueryString: '', headers, requestContext: { http: { method, path }, requestId: 'req-1', timeEpoch: Date.now() }, isBase64Encoded: false }) as unknown as APIGatewayProxyEventV2;
-const preflight = (path: string, origin: string) => event('OPTIONS', path, '$default', { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'x-api-key,if-none-match' });
+  ({
+    version: '2.0',
+    routeKey,
+    rawPath: path,
+    rawQueryString: '',
+    headers,
+    requestContext: { http: { method, path }, requestId: 'req-1', timeEpoch: Date.now() },
+    isBase64Encoded: false,
+  }) as unknown as APIGatewayProxyEventV2;
+const preflight = (path: string, origin: string) =>
+  event('OPTIONS', path, '$default', { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'x-api-key,if-none-match' });
 type Answer = { statusCode: number; headers?: Record<string, string> };
 const acao = (r: Answer) => r.headers?.['access-control-allow-origin'];
 

@@ -40,7 +40,18 @@ describe('git target edit', () => {
 describe('checkTenantUrl', () => {
   it('allows public https, refuses private, metadata, internal names, credentials and plain http; loopback only when allowed', () => {
     expect(checkTenantUrl('https://hooks.example.com/x', { allowLoopback: false })).toBeNull();
-    for (const bad of ['https://10.0.0.1/', 'https://169.254.169.254/', 'https://[fd00::1]/', 'https://[::ffff:127.0.0.1]/', 'https://db.internal/', 'http://hooks.example.com/', 'https://a:b@example.com/', 'file:///etc/passwd', 'not a url', 'http://127.0.0.1:4000/'])
+    for (const bad of [
+      'https://10.0.0.1/',
+      'https://169.254.169.254/',
+      'https://[fd00::1]/',
+      'https://[::ffff:127.0.0.1]/',
+      'https://db.internal/',
+      'http://hooks.example.com/',
+      'https://a:b@example.com/',
+      'file:///etc/passwd',
+      'not a url',
+      'http://127.0.0.1:4000/',
+    ])
       expect(checkTenantUrl(bad, { allowLoopback: false }), bad).not.toBeNull();
     expect(checkTenantUrl('http://127.0.0.1:4000/', { allowLoopback: true })).toBeNull();
     expect(checkTenantUrl('http://10.0.0.1/', { allowLoopback: true })).not.toBeNull();

@@ -15,32 +15,83 @@ afterEach(() => ddb.reset());
 const store = () => new DynamoStore(documentClient({ region: 'local', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } }), 'tbl');
 
 const env: Environment = {
-  tenant: 'acme', name: 'dev', displayName: 'dev', position: 0, description: '', protected: false,
+  tenant: 'acme',
+  name: 'dev',
+  displayName: 'dev',
+  position: 0,
+  description: '',
+  protected: false,
   gates: { policy_compliance: true, tests: false, security_scan: false, cost_analysis: false, performance_baseline: false },
-  webhookGates: [], concurrency: 'queue', autoPromotionPaused: false, bakeSeconds: 0, registries: [],
-  head: { seq: 3, digest: 'sha256:x', roots: EMPTY_ROOTS }, itemCount: 0, version: 4,
-  createdAt: '2026-01-01T00:00:00Z', createdBy: 'a', updatedAt: '2026-01-01T00:00:00Z', updatedBy: 'a',
+  webhookGates: [],
+  concurrency: 'queue',
+  autoPromotionPaused: false,
+  bakeSeconds: 0,
+  registries: [],
+  head: { seq: 3, digest: 'sha256:x', roots: EMPTY_ROOTS },
+  itemCount: 0,
+  version: 4,
+  createdAt: '2026-01-01T00:00:00Z',
+  createdBy: 'a',
+  updatedAt: '2026-01-01T00:00:00Z',
+  updatedBy: 'a',
 };
 const snapshot: Snapshot = {
-  environment: 'dev', seq: 4, digest: 'sha256:y', roots: EMPTY_ROOTS, parentSeq: 3, itemCount: 0,
-  createdAt: '2026-01-01T00:00:00Z', createdBy: 'a', change: { action: 'set', keys: [], count: 0 },
+  environment: 'dev',
+  seq: 4,
+  digest: 'sha256:y',
+  roots: EMPTY_ROOTS,
+  parentSeq: 3,
+  itemCount: 0,
+  createdAt: '2026-01-01T00:00:00Z',
+  createdBy: 'a',
+  change: { action: 'set', keys: [], count: 0 },
 };
-const audit = auditEntry('acme', {
-  actor: 'u', actorName: 'u@x', action: 'config.update', entityType: 'config', entityId: 'dev/k', before: 'a', after: 'b',
-}, new Date('2026-01-02T00:00:00Z'));
+const audit = auditEntry(
+  'acme',
+  {
+    actor: 'u',
+    actorName: 'u@x',
+    action: 'config.update',
+    entityType: 'config',
+    entityId: 'dev/k',
+    before: 'a',
+    after: 'b',
+  },
+  new Date('2026-01-02T00:00:00Z'),
+);
 
 describe('DynamoStore (aws-sdk-client-mock)', () => {
   it('commits a snapshot as one transaction: env conditioned on its version, snapshot, audit entry carrying the outbox event, never overwritten, no tenant-wide item', async () => {
     ddb.on(TransactWriteCommand).resolves({});
-    const event = { id: 'e1', type: 'Break Glass Used', tenant: 'acme', detail: { tenant: 'acme', environment: 'dev', guard: 'protected-environment', action: 'config.update', actor: 'u@x', reason: 'hotfix', at: '2026-01-02T00:00:00Z' } };
+    const event = {
+      id: 'e1',
+      type: 'Break Glass Used',
+      tenant: 'acme',
+      detail: {
+        tenant: 'acme',
+        environment: 'dev',
+        guard: 'protected-environment',
+        action: 'config.update',
+        actor: 'u@x',
+        reason: 'hotfix',
+        at: '2026-01-02T00:00:00Z',
+      },
+    };
     await store().commitSnapshot({ ...env, version: 5 }, env, snapshot, audit, [event]);
     const calls = ddb.commandCalls(TransactWriteCommand);
     expect(calls).toHaveLength(1);
     const items = calls[0]!.args[0].input.TransactItems!;
     expect(items).toHaveLength(3);
-    expect(items[0]!.Put).toMatchObject({ Item: { pk: 'T#acme#ENV', sk: 'ENV#dev', version: 5 }, ConditionExpression: '#v = :v', ExpressionAttributeValues: { ':v': 4 } });
+    expect(items[0]!.Put).toMatchObject({
+      Item: { pk: 'T#acme#ENV', sk: 'ENV#dev', version: 5 },
+      ConditionExpression: '#v = :v',
+      ExpressionAttributeValues: { ':v': 4 },
+    });
     expect(items[1]!.Put).toMatchObject({ Item: { pk: 'T#acme#SNAP#dev', sk: 'S#0000000004' }, ConditionExpression: 'attribute_not_exists(pk)' });
-    expect(items[2]!.Put).toMatchObject({ Item: { pk: 'T#acme#AUDIT', sk: `E#${audit.at}#${audit.id}`, gsi1pk: 'T#acme#AUDIT#E#config#dev/k', gsi2pk: 'T#acme#AUDIT#A#u@x' }, ConditionExpression: 'attribute_not_exists(pk)' });
+    expect(items[2]!.Put).toMatchObject({
+      Item: { pk: 'T#acme#AUDIT', sk: `E#${audit.at}#${audit.id}`, gsi1pk: 'T#acme#AUDIT#E#config#dev/k', gsi2pk: 'T#acme#AUDIT#A#u@x' },
+      ConditionExpression: 'attribute_not_exists(pk)',
+    });
     // The event rides on the audit entry (no item of its own); the stream consumer takes it from there, and it is no part of the entry.
     const carried = items[2]!.Put!.Item!;
     expect(eventsOf(carried)).toEqual([event]);
@@ -50,10 +101,21 @@ describe('DynamoStore (aws-sdk-client-mock)', () => {
   });
 
   it('writes a change of one item as its own conditional write, not a transaction, and a failed condition is still a WriteConflict', async () => {
-    ddb.on(PutCommand).rejectsOnce(Object.assign(new Error('no'), { name: 'ConditionalCheckFailedException' })).resolves({});
+    ddb
+      .on(PutCommand)
+      .rejectsOnce(Object.assign(new Error('no'), { name: 'ConditionalCheckFailedException' }))
+      .resolves({});
     const evidence = { id: 'ev1', type: 'test_results', payload: { passed: 1, failed: 0 }, submittedAt: '2026-01-02T00:00:00Z', submittedBy: 'ci' };
-    const event = { id: 'e2', type: 'Evidence Added', tenant: 'acme', detail: { tenant: 'acme', owner: 'release:web@1.0.0', type: 'test_results', at: '2026-01-02T00:00:00Z' } };
-    const ops = [{ kind: 'evidence', owner: 'release:web@1.0.0', evidence }, { kind: 'event', event }] as Parameters<DynamoStore['commit']>[1];
+    const event = {
+      id: 'e2',
+      type: 'Evidence Added',
+      tenant: 'acme',
+      detail: { tenant: 'acme', owner: 'release:web@1.0.0', type: 'test_results', at: '2026-01-02T00:00:00Z' },
+    };
+    const ops = [
+      { kind: 'evidence', owner: 'release:web@1.0.0', evidence },
+      { kind: 'event', event },
+    ] as Parameters<DynamoStore['commit']>[1];
     await expect(store().commit('acme', ops)).rejects.toSatisfy((e) => e instanceof WriteConflict && e.reason === 'exists');
     await store().commit('acme', ops);
     expect(ddb.commandCalls(TransactWriteCommand)).toHaveLength(0);

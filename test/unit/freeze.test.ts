@@ -44,7 +44,18 @@ describe('freeze windows (cron in a time zone, DST-correct)', () => {
   });
 
   it('applies to its environment (or all, tenant-wide); the next window; overlapping windows are crossed together', () => {
-    const all: FreezeWindow = { ...weekend, id: 'frz_all', scope: '*', kind: 'once', cron: undefined, endCron: undefined, timezone: undefined, start: '2026-03-30T05:00:00Z', end: '2026-03-30T10:00:00Z', reason: 'release day' };
+    const all: FreezeWindow = {
+      ...weekend,
+      id: 'frz_all',
+      scope: '*',
+      kind: 'once',
+      cron: undefined,
+      endCron: undefined,
+      timezone: undefined,
+      start: '2026-03-30T05:00:00Z',
+      end: '2026-03-30T10:00:00Z',
+      reason: 'release day',
+    };
     expect(activeWindow([weekend], 'staging', at('2026-03-28T12:00:00Z'))).toBeNull();
     expect(activeWindow([weekend, all], 'staging', at('2026-03-30T06:00:00Z'))!.window.id).toBe('frz_all');
     // Saturday: the weekend runs to 06:00Z Monday, the tenant-wide window to 10:00Z: free at 10:00Z.
@@ -72,7 +83,9 @@ describe('freeze windows (cron in a time zone, DST-correct)', () => {
     };
     expect(await issues({ reason: 'x', cron: '0 16 * * 5', endCron: '0 8 * * 1', timezone: 'Europe/Berlin' })).toEqual([]);
     expect(await issues({ reason: 'x', start: '2026-12-24T00:00:00Z', end: '2026-12-27T00:00:00Z' })).toEqual([]);
-    expect((await issues({ reason: 'x', cron: '0 16 * * 5', endCron: '0 8 * * 1', timezone: 'Mars/Olympus' }))[0]).toMatch(/^timezone: must be an IANA time zone/);
+    expect((await issues({ reason: 'x', cron: '0 16 * * 5', endCron: '0 8 * * 1', timezone: 'Mars/Olympus' }))[0]).toMatch(
+      /^timezone: must be an IANA time zone/,
+    );
     expect((await issues({ reason: 'x', cron: 'every friday', endCron: '0 8 * * 1', timezone: 'UTC' }))[0]).toMatch(/^cron: must be a 5-field cron/);
     expect(await issues({ reason: 'x', start: '2026-12-27T00:00:00Z', end: '2026-12-24T00:00:00Z' })).toEqual(['end: must be after start']);
     expect((await issues({ reason: 'x' }))[0]).toMatch(/^start: give either start and end/);
@@ -97,7 +110,16 @@ describe('freeze windows (cron in a time zone, DST-correct)', () => {
       'started 2026-04-03T14:00:00.000Z',
       'ended 2026-04-06T06:00:00.000Z',
     ]);
-    const once: FreezeWindow = { ...weekend, id: 'frz_once', kind: 'once', cron: undefined, endCron: undefined, timezone: undefined, start: '2026-12-24T00:00:00.000Z', end: '2027-01-02T00:00:00.000Z' };
+    const once: FreezeWindow = {
+      ...weekend,
+      id: 'frz_once',
+      kind: 'once',
+      cron: undefined,
+      endCron: undefined,
+      timezone: undefined,
+      start: '2026-12-24T00:00:00.000Z',
+      end: '2027-01-02T00:00:00.000Z',
+    };
     expect(walk(once, '2026-12-01T00:00:00Z', 5)).toEqual(['started 2026-12-24T00:00:00.000Z', 'ended 2027-01-02T00:00:00.000Z']);
     // Opened while the scheduler was away and already closed again: the next edge is the following opening.
     expect(nextEdge(weekend, at('2026-03-25T00:00:00Z'), at('2026-03-31T00:00:00Z'))!.edge).toMatchObject({ edge: 'started', at: '2026-04-03T14:00:00.000Z' });

@@ -1,6 +1,17 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ACTIONS, allowedActions, assertAction, canTransition, isTerminal, STATUS_ALIASES, STATUSES, statusesFor, TRANSITIONS, type Status } from '../../domain/kernel/lifecycle.ts';
+import {
+  ACTIONS,
+  allowedActions,
+  assertAction,
+  canTransition,
+  isTerminal,
+  STATUS_ALIASES,
+  STATUSES,
+  statusesFor,
+  TRANSITIONS,
+  type Status,
+} from '../../domain/kernel/lifecycle.ts';
 import { TransitionNotAllowed } from '../../domain/kernel/errors.ts';
 
 describe('promotion lifecycle (the one transition table)', () => {

@@ -35,7 +35,10 @@ describe('Slack', () => {
     const now = new Date(Number(SLACK_EXAMPLE.timestamp) * 1000 + 60_000);
     expect(verifySlackSignature({ ...SLACK_EXAMPLE, now })).toEqual({ ok: true });
     expect(verifySlackSignature({ ...SLACK_EXAMPLE, body: SLACK_EXAMPLE.body + 'x', now }).ok).toBe(false);
-    expect(verifySlackSignature({ ...SLACK_EXAMPLE, now: new Date(Number(SLACK_EXAMPLE.timestamp) * 1000 + 301_000) })).toMatchObject({ ok: false, reason: expect.stringContaining('5 minutes') });
+    expect(verifySlackSignature({ ...SLACK_EXAMPLE, now: new Date(Number(SLACK_EXAMPLE.timestamp) * 1000 + 301_000) })).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining('5 minutes'),
+    });
     expect(verifySlackSignature({ ...SLACK_EXAMPLE, signature: 'v0=abc', now }).ok).toBe(false);
   });
 
@@ -46,11 +49,24 @@ describe('Slack', () => {
         text,
         text,
         text,
-        fc.array(fc.record({ gate: fc.string({ maxLength: 300 }), verdict: fc.constantFrom('PASS', 'FAIL', 'WARN', 'SKIPPED'), reason: fc.string({ maxLength: 2000 }) }), { maxLength: 120 }),
+        fc.array(
+          fc.record({
+            gate: fc.string({ maxLength: 300 }),
+            verdict: fc.constantFrom('PASS', 'FAIL', 'WARN', 'SKIPPED'),
+            reason: fc.string({ maxLength: 2000 }),
+          }),
+          { maxLength: 120 },
+        ),
         fc.array(fc.record({ by: fc.string({ maxLength: 300 }), at: fc.string({ maxLength: 30 }) }), { maxLength: 60 }),
         fc.string({ maxLength: 4000 }),
         (title, notes, reason, gates, given, url) => {
-          const v = view({ title, notes, reason, gates: gates as NotificationView['gates'], approvals: { given, required: 3, remaining: 2, groups: ['approver', 'x'.repeat(500)] } });
+          const v = view({
+            title,
+            notes,
+            reason,
+            gates: gates as NotificationView['gates'],
+            approvals: { given, required: 3, remaining: 2, groups: ['approver', 'x'.repeat(500)] },
+          });
           const m = slackMessage(v, { reviewUrl: `https://x.example/${url}`, interactive: true, channel: '#ops' });
           expect(checkBlockKit(m)).toEqual([]);
         },
@@ -73,17 +89,40 @@ describe('email and the review page', () => {
     expect(m.html).toContain('&lt;script&gt;');
     expect(m.html).not.toMatch(/<link|<img|src=/);
     expect(m.text).toContain('\nhttps://s.example/review/acme/tok\n');
-    const page = reviewPage({ view: view({ notes: '<script>x</script>' }), policy: { requiredApprovers: 1, approverGroups: ['approver'], separationOfDuties: true }, approver: 'carol@acme.example', formAction: '/review/acme/tok', nonce: 'n"1', canAct: true });
+    const page = reviewPage({
+      view: view({ notes: '<script>x</script>' }),
+      policy: { requiredApprovers: 1, approverGroups: ['approver'], separationOfDuties: true },
+      approver: 'carol@acme.example',
+      formAction: '/review/acme/tok',
+      nonce: 'n"1',
+      canAct: true,
+    });
     expect(page).not.toContain('<script>');
     expect(page).toContain('value="n&quot;1"');
     expect(page.match(/<form method="post"/g)).toHaveLength(2);
-    expect(reviewPage({ view: view(), policy: { requiredApprovers: 1, approverGroups: ['approver'], separationOfDuties: true }, approver: 'x', formAction: '/r', nonce: '', canAct: false })).not.toContain('<form');
+    expect(
+      reviewPage({
+        view: view(),
+        policy: { requiredApprovers: 1, approverGroups: ['approver'], separationOfDuties: true },
+        approver: 'x',
+        formAction: '/r',
+        nonce: '',
+        canAct: false,
+      }),
+    ).not.toContain('<form');
   });
 
   it("allows exactly the page's own style by its hash, and nothing else", () => {
     const hash = createHash('sha256').update(REVIEW_STYLE).digest('base64');
     expect(reviewCsp()).toBe(`default-src 'none'; style-src 'sha256-${hash}'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'`);
-    const page = reviewPage({ view: view(), policy: { requiredApprovers: 1, approverGroups: ['approver'], separationOfDuties: true }, approver: 'x', formAction: '/r', nonce: 'n', canAct: true });
+    const page = reviewPage({
+      view: view(),
+      policy: { requiredApprovers: 1, approverGroups: ['approver'], separationOfDuties: true },
+      approver: 'x',
+      formAction: '/r',
+      nonce: 'n',
+      canAct: true,
+    });
     expect(page).toContain(`<style>${REVIEW_STYLE}</style>`);
     expect(page).not.toMatch(/style="|<script|\son[a-z]+=/);
   });

@@ -116,7 +116,11 @@ describe('slackMessage', () => {
   });
 
   it('truncates with "…": a 5000-char title and notes, 100 gates with long reasons, failing gates listed first', () => {
-    const gates = Array.from({ length: 100 }, (_, i) => ({ gate: `gate-${i}`, verdict: i === 97 ? ('FAIL' as const) : ('PASS' as const), reason: '&'.repeat(2000) }));
+    const gates = Array.from({ length: 100 }, (_, i) => ({
+      gate: `gate-${i}`,
+      verdict: i === 97 ? ('FAIL' as const) : ('PASS' as const),
+      reason: '&'.repeat(2000),
+    }));
     const m = slackMessage(view({ title: 'T'.repeat(5000), notes: '<'.repeat(5000), gates }), { reviewUrl: 'https://s.example/r', interactive: true });
     expect(checkBlockKit(m)).toEqual([]);
     const header = (m.blocks[0] as { text: { text: string } }).text.text;
@@ -144,12 +148,30 @@ describe('slackMessage', () => {
         { type: 'header', text: { type: 'plain_text', text: long(151) } },
         { type: 'section', text: { type: 'mrkdwn', text: long(3001) }, fields: Array.from({ length: 11 }, () => ({ type: 'mrkdwn', text: long(2001) })) },
         { type: 'context', elements: Array.from({ length: 11 }, () => ({ type: 'mrkdwn', text: 'x' })) },
-        { type: 'actions', elements: [{ type: 'button', text: { type: 'plain_text', text: long(76) }, url: long(3001), action_id: long(256), value: long(2001) }] },
+        {
+          type: 'actions',
+          elements: [{ type: 'button', text: { type: 'plain_text', text: long(76) }, url: long(3001), action_id: long(256), value: long(2001) }],
+        },
         ...Array.from({ length: 47 }, () => ({ type: 'divider' })),
       ],
     });
-    for (const what of ['text:', '51 blocks', 'header', 'section', '11 fields', 'field 10', '11 context elements', 'button 0 text', 'url', 'action_id', 'value']) {
-      expect(problems.some((p) => p.includes(what)), what).toBe(true);
+    for (const what of [
+      'text:',
+      '51 blocks',
+      'header',
+      'section',
+      '11 fields',
+      'field 10',
+      '11 context elements',
+      'button 0 text',
+      'url',
+      'action_id',
+      'value',
+    ]) {
+      expect(
+        problems.some((p) => p.includes(what)),
+        what,
+      ).toBe(true);
     }
     expect(checkBlockKit({ text: 'x', blocks: [{ type: 'header', text: { type: 'plain_text', text: '' } }] })).toHaveLength(1);
   });
@@ -157,17 +179,38 @@ describe('slackMessage', () => {
 
 // Strings that stress both length and escaping: any UTF-16 (lone surrogates too), or markup characters only.
 const str = (maxLength: number) =>
-  fc.oneof(fc.string({ maxLength, unit: 'binary' }), fc.string({ maxLength, unit: fc.constantFrom('&', '<', '>', '*', '"', "'", '\n', '😀', 'a', ' ') }), fc.string({ maxLength }));
+  fc.oneof(
+    fc.string({ maxLength, unit: 'binary' }),
+    fc.string({ maxLength, unit: fc.constantFrom('&', '<', '>', '*', '"', "'", '\n', '😀', 'a', ' ') }),
+    fc.string({ maxLength }),
+  );
 const BIG = 5000;
 const views: fc.Arbitrary<NotificationView> = fc.record(
   {
-    kind: fc.constantFrom('approval-required', 'approval-reminder', 'approved', 'rejected', 'expired', 'completed', 'failed', 'rolled-back', 'gate-failed', 'break-glass'),
+    kind: fc.constantFrom(
+      'approval-required',
+      'approval-reminder',
+      'approved',
+      'rejected',
+      'expired',
+      'completed',
+      'failed',
+      'rolled-back',
+      'gate-failed',
+      'break-glass',
+    ),
     tenant: str(BIG),
     promotionId: str(BIG),
     title: str(BIG),
     subject: fc.oneof(
       fc.record({ type: fc.constant('artifact' as const), name: str(BIG), version: str(BIG), digest: str(BIG) }),
-      fc.record({ type: fc.constant('config' as const), added: fc.nat(), modified: fc.nat(), removed: fc.nat(), firstKeys: fc.array(str(BIG), { maxLength: 60 }) }),
+      fc.record({
+        type: fc.constant('config' as const),
+        added: fc.nat(),
+        modified: fc.nat(),
+        removed: fc.nat(),
+        firstKeys: fc.array(str(BIG), { maxLength: 60 }),
+      }),
       fc.constant({ type: 'none' as const }),
     ),
     from: str(BIG),
@@ -176,7 +219,12 @@ const views: fc.Arbitrary<NotificationView> = fc.record(
     notes: str(BIG),
     reason: str(BIG),
     gates: fc.array(fc.record({ gate: str(BIG), verdict: fc.constantFrom('PASS', 'FAIL', 'WARN', 'SKIPPED'), reason: str(BIG) }), { maxLength: 120 }),
-    approvals: fc.record({ given: fc.array(fc.record({ by: str(BIG), at: str(BIG) }), { maxLength: 60 }), required: fc.nat(), remaining: fc.nat(), groups: fc.array(str(BIG), { maxLength: 60 }) }),
+    approvals: fc.record({
+      given: fc.array(fc.record({ by: str(BIG), at: str(BIG) }), { maxLength: 60 }),
+      required: fc.nat(),
+      remaining: fc.nat(),
+      groups: fc.array(str(BIG), { maxLength: 60 }),
+    }),
     expiresAt: str(BIG),
     at: str(BIG),
   },
@@ -196,17 +244,30 @@ describe('every generated view', () => {
 
   it('never puts an unescaped tag into the email or the review page', () => {
     fc.assert(
-      fc.property(views, fc.array(fc.record({ key: str(200), kind: fc.constantFrom('config' as const, 'flag' as const), change: fc.constantFrom('added' as const, 'modified' as const, 'removed' as const), before: str(200), after: str(200) }), { maxLength: 20 }), (v, diff) => {
-        const inject = { ...v, notes: `${v.notes ?? ''}${XSS}` };
-        const mail = emailMessage(inject, { to: 'x@acme.example', reviewUrl: 'https://s.example/r' });
-        const html = reviewPage({ view: inject, diff, policy: POLICY, approver: XSS, formAction: '/r', nonce: XSS, canAct: true });
-        expect(unsafe(mail.html, true)).toEqual([]); // email: inline style="" is how mail clients take CSS
-        expect(unsafe(html)).toEqual([]);
-        for (const h of [mail.html, html]) {
-          expect(h).not.toContain('<script');
-          expect(h).toContain('&lt;script&gt;');
-        }
-      }),
+      fc.property(
+        views,
+        fc.array(
+          fc.record({
+            key: str(200),
+            kind: fc.constantFrom('config' as const, 'flag' as const),
+            change: fc.constantFrom('added' as const, 'modified' as const, 'removed' as const),
+            before: str(200),
+            after: str(200),
+          }),
+          { maxLength: 20 },
+        ),
+        (v, diff) => {
+          const inject = { ...v, notes: `${v.notes ?? ''}${XSS}` };
+          const mail = emailMessage(inject, { to: 'x@acme.example', reviewUrl: 'https://s.example/r' });
+          const html = reviewPage({ view: inject, diff, policy: POLICY, approver: XSS, formAction: '/r', nonce: XSS, canAct: true });
+          expect(unsafe(mail.html, true)).toEqual([]); // email: inline style="" is how mail clients take CSS
+          expect(unsafe(html)).toEqual([]);
+          for (const h of [mail.html, html]) {
+            expect(h).not.toContain('<script');
+            expect(h).toContain('&lt;script&gt;');
+          }
+        },
+      ),
       { numRuns: 60 },
     );
   });
@@ -218,7 +279,15 @@ describe('emailMessage', () => {
     expect(m.to).toBe('carol@acme.example');
     expect(m.subject).toBe('payments-api v1.2.3 → production needs your approval');
     for (const part of [m.text, m.html]) {
-      for (const fact of ['payments-api v1.2.3 (ab12ab12ab12)', 'staging → production', 'bob@acme.example', '2026-11-23T12:00:00.000Z', '1 of 2 given (alice), 1 still needed', 'security_scan: FAIL — 1 critical']) expect(part).toContain(fact);
+      for (const fact of [
+        'payments-api v1.2.3 (ab12ab12ab12)',
+        'staging → production',
+        'bob@acme.example',
+        '2026-11-23T12:00:00.000Z',
+        '1 of 2 given (alice), 1 still needed',
+        'security_scan: FAIL — 1 critical',
+      ])
+        expect(part).toContain(fact);
     }
     expect(m.html).not.toContain('<script>');
     expect(m.html).toContain('&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;');
@@ -242,7 +311,15 @@ describe('review page', () => {
     const html = page();
     expect(html).toMatch(/^<!doctype html>/);
     expect(html).toContain('<meta name="viewport" content="width=device-width,initial-scale=1">');
-    for (const fact of ['payments-api v1.2.3', `sha256:${'ab12'.repeat(16)}`, 'security_scan', '1 critical', '1 of 2 given (alice), 1 still needed', '2 approvals from approvers; the requester cannot approve', '2026-11-23T12:00:00.000Z']) {
+    for (const fact of [
+      'payments-api v1.2.3',
+      `sha256:${'ab12'.repeat(16)}`,
+      'security_scan',
+      '1 critical',
+      '1 of 2 given (alice), 1 still needed',
+      '2 approvals from approvers; the requester cannot approve',
+      '2026-11-23T12:00:00.000Z',
+    ]) {
       expect(html).toContain(fact);
     }
     expect(html.match(/<form method="post" action="\/review\/acme\/tok">/g)).toHaveLength(2);
@@ -254,7 +331,13 @@ describe('review page', () => {
 
   it('shows the diff with its (already masked) values', () => {
     const v = view({ subject: { type: 'config', added: 1, modified: 1, removed: 0, firstKeys: ['db.password', 'query.timeout'] } });
-    const html = page({ view: v, diff: [{ key: 'db.password', kind: 'config', change: 'added', after: '••••' }, { key: 'query.timeout', kind: 'config', change: 'modified', before: '120s', after: '<180s>' }] });
+    const html = page({
+      view: v,
+      diff: [
+        { key: 'db.password', kind: 'config', change: 'added', after: '••••' },
+        { key: 'query.timeout', kind: 'config', change: 'modified', before: '120s', after: '<180s>' },
+      ],
+    });
     expect(html).toContain('db.password');
     expect(html).toContain('<code>120s</code>');
     expect(html).toContain('<code>&lt;180s&gt;</code>');
@@ -270,7 +353,14 @@ describe('review page', () => {
 
   it('escapes every interpolated value', () => {
     const html = page({
-      view: view({ title: XSS, notes: XSS, requester: XSS, reason: XSS, gates: [{ gate: XSS, verdict: 'WARN', reason: XSS }], approvals: { given: [{ by: XSS, at: XSS }], required: 2, remaining: 1, groups: [XSS] } }),
+      view: view({
+        title: XSS,
+        notes: XSS,
+        requester: XSS,
+        reason: XSS,
+        gates: [{ gate: XSS, verdict: 'WARN', reason: XSS }],
+        approvals: { given: [{ by: XSS, at: XSS }], required: 2, remaining: 1, groups: [XSS] },
+      }),
       policy: { ...POLICY, approverGroups: [XSS] },
       approver: XSS,
       formAction: '/r" onmouseover="x',
@@ -317,7 +407,13 @@ describe('Slack button replies', () => {
     };
     const ok = await pressWith('https://hooks.slack.com/actions/T0A/1/abc');
     expect(ok).toMatchObject({ status: 200, responseUrl: 'https://hooks.slack.com/actions/T0A/1/abc', body: { text: expect.stringContaining('not linked') } });
-    for (const url of ['http://hooks.slack.com/actions/x', 'https://hooks.slack.com.evil.example/x', 'https://169.254.169.254/latest', 'https://user@hooks.slack.com/x', 'https://hooks.slack.com:8443/x']) {
+    for (const url of [
+      'http://hooks.slack.com/actions/x',
+      'https://hooks.slack.com.evil.example/x',
+      'https://169.254.169.254/latest',
+      'https://user@hooks.slack.com/x',
+      'https://hooks.slack.com:8443/x',
+    ]) {
       expect((await pressWith(url)).responseUrl, url).toBeUndefined();
     }
   });

@@ -24,9 +24,18 @@ describe('metrics from the outbox (Powertools EMF)', () => {
     } finally {
       spy.mockRestore();
     }
-    const docs = lines.flatMap((l) => l.split('\n')).filter((l) => l.includes('_aws')).map((l) => JSON.parse(l));
+    const docs = lines
+      .flatMap((l) => l.split('\n'))
+      .filter((l) => l.includes('_aws'))
+      .map((l) => JSON.parse(l));
     const names = docs.flatMap((d) => d._aws.CloudWatchMetrics[0].Metrics.map((m: { Name: string }) => `${m.Name}@${d.environment}`));
-    expect(names.sort()).toEqual(['ApprovalWaitSeconds@production', 'GateFailures@staging', 'PromotionsApproved@production', 'PromotionsCompleted@production', 'PromotionsFailed@staging']);
+    expect(names.sort()).toEqual([
+      'ApprovalWaitSeconds@production',
+      'GateFailures@staging',
+      'PromotionsApproved@production',
+      'PromotionsCompleted@production',
+      'PromotionsFailed@staging',
+    ]);
     expect(docs.find((d) => 'ApprovalWaitSeconds' in d).ApprovalWaitSeconds).toBe(42);
     expect(docs[0]._aws.CloudWatchMetrics[0].Namespace).toBe('Stageline');
   });
@@ -44,7 +53,10 @@ describe('metrics from the outbox (Powertools EMF)', () => {
     } finally {
       spy.mockRestore();
     }
-    const docs = lines.flatMap((l) => l.split('\n')).filter((l) => l.includes('_aws')).map((l) => JSON.parse(l));
+    const docs = lines
+      .flatMap((l) => l.split('\n'))
+      .filter((l) => l.includes('_aws'))
+      .map((l) => JSON.parse(l));
     expect(docs).toHaveLength(3);
     expect(docs[0]).toMatchObject({ WriteConflicts: 3 });
     expect(docs[1]).toMatchObject({ WritesGivenUp: 1 });
@@ -65,29 +77,59 @@ describe('background work logs one JSON line with its correlation keys (Powertoo
     logger.setLogLevel('INFO');
     const keys = { tenant: 'acme', promotionId: 'prm_1', executionArn: 'arn:aws:states:us-east-1:1:execution:promotion:x', step: 'gates' };
     try {
-      expect(await logged('step', keys, async () => ({ next: 'await-approval' }), (r) => ({ next: r.next }))).toEqual({ next: 'await-approval' });
+      expect(
+        await logged(
+          'step',
+          keys,
+          async () => ({ next: 'await-approval' }),
+          (r) => ({ next: r.next }),
+        ),
+      ).toEqual({ next: 'await-approval' });
       const busy = Object.assign(new Error('staging is busy'), { name: 'TargetBusy' });
-      await expect(logged('step', { ...keys, step: 'execute' }, async () => { throw busy; })).rejects.toBe(busy);
+      await expect(
+        logged('step', { ...keys, step: 'execute' }, async () => {
+          throw busy;
+        }),
+      ).rejects.toBe(busy);
     } finally {
       logger.setLogLevel(level);
       spy.mockRestore();
       errSpy.mockRestore();
     }
-    const out = lines.flatMap((l) => l.split('\n')).filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+    const out = lines
+      .flatMap((l) => l.split('\n'))
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l));
     expect(out).toHaveLength(2);
     expect(out[0]).toMatchObject({ level: 'INFO', message: 'step', service: 'stageline', ...keys, next: 'await-approval' });
     expect(typeof out[0].ms).toBe('number');
-    expect(out[1]).toMatchObject({ level: 'WARN', message: 'step failed', tenant: 'acme', promotionId: 'prm_1', step: 'execute', error: 'TargetBusy', reason: 'staging is busy' });
+    expect(out[1]).toMatchObject({
+      level: 'WARN',
+      message: 'step failed',
+      tenant: 'acme',
+      promotionId: 'prm_1',
+      step: 'execute',
+      error: 'TargetBusy',
+      reason: 'staging is busy',
+    });
   });
 
-  it("an API request that lost write races emits WriteConflicts (the metrics module is loaded then); one that did not emits nothing", async () => {
+  it('an API request that lost write races emits WriteConflicts (the metrics module is loaded then); one that did not emits nothing', async () => {
     vi.stubEnv('TABLE_NAME', 'observability-test'); // the deps are built (no request reaches the table)
     let races = 0;
     const handler = httpHandler({}, async () => {
       writeStats.retries += races;
       return { ok: true };
     });
-    const event = { version: '2.0', routeKey: 'GET /health', rawPath: '/health', rawQueryString: '', headers: {}, requestContext: { http: { method: 'GET', path: '/health' }, requestId: 'r', timeEpoch: Date.now() }, isBase64Encoded: false } as unknown as APIGatewayProxyEventV2;
+    const event = {
+      version: '2.0',
+      routeKey: 'GET /health',
+      rawPath: '/health',
+      rawQueryString: '',
+      headers: {},
+      requestContext: { http: { method: 'GET', path: '/health' }, requestId: 'r', timeEpoch: Date.now() },
+      isBase64Encoded: false,
+    } as unknown as APIGatewayProxyEventV2;
     const context = { awsRequestId: 'r', getRemainingTimeInMillis: () => 10_000 } as unknown as Context;
     const lines: string[] = [];
     const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
@@ -102,7 +144,10 @@ describe('background work logs one JSON line with its correlation keys (Powertoo
       spy.mockRestore();
       vi.unstubAllEnvs();
     }
-    const docs = lines.flatMap((l) => l.split('\n')).filter((l) => l.includes('_aws')).map((l) => JSON.parse(l));
+    const docs = lines
+      .flatMap((l) => l.split('\n'))
+      .filter((l) => l.includes('_aws'))
+      .map((l) => JSON.parse(l));
     expect(docs).toHaveLength(2);
     expect(docs[0]).toMatchObject({ WriteConflicts: 2 });
     expect(docs[1]).toMatchObject({ WritesGivenUp: 0 });

@@ -11,23 +11,43 @@ import { startGateway } from '../../local/gateway.ts';
 import { LocalIssuer } from '../../local/issuer.ts';
 import { buildOpenApi, OPENAPI_FILE, undeclaredOperations } from '../../scripts/openapi.ts';
 
-type Op = { security: unknown[]; requestBody?: { content: Record<string, { schema: { properties?: Record<string, unknown>; required?: string[] } }> }; parameters: { name: string; in: string }[]; responses: Record<string, { $ref?: string; content?: Record<string, { schema: Record<string, unknown> }>; headers?: Record<string, unknown> }> };
+type Op = {
+  security: unknown[];
+  requestBody?: { content: Record<string, { schema: { properties?: Record<string, unknown>; required?: string[] } }> };
+  parameters: { name: string; in: string }[];
+  responses: Record<string, { $ref?: string; content?: Record<string, { schema: Record<string, unknown> }>; headers?: Record<string, unknown> }>;
+};
 
-const read = () => JSON.parse(readFileSync(OPENAPI_FILE, 'utf8')) as { paths: Record<string, Record<string, Op>>; components: { schemas: Record<string, unknown>; responses: Record<string, { content: Record<string, { schema: unknown }>; headers?: Record<string, unknown> }> } };
+const read = () =>
+  JSON.parse(readFileSync(OPENAPI_FILE, 'utf8')) as {
+    paths: Record<string, Record<string, Op>>;
+    components: {
+      schemas: Record<string, unknown>;
+      responses: Record<string, { content: Record<string, { schema: unknown }>; headers?: Record<string, unknown> }>;
+    };
+  };
 const opOf = (doc: ReturnType<typeof read>, key: string) => {
   const [method, path] = key.split(' ');
   return doc.paths[path!]![method!.toLowerCase()]!;
 };
 
 describe('the published API contract (OpenAPI 3.1)', () => {
-  it('is generated from the route table and the handlers\' zod schemas, and the checked-in file is up to date (run npm run openapi)', async () => {
+  it("is generated from the route table and the handlers' zod schemas, and the checked-in file is up to date (run npm run openapi)", async () => {
     const generated = await buildOpenApi();
     expect(JSON.parse(readFileSync(OPENAPI_FILE, 'utf8'))).toEqual(JSON.parse(JSON.stringify(generated)));
     const paths = generated.paths as Record<string, Record<string, Op>>;
     for (const r of ROUTES) {
       const op = paths[r.path]?.[r.method.toLowerCase()];
       expect(op, `${r.method} ${r.path}`).toBeDefined();
-      expect(op!.security).toEqual(r.auth === 'jwt' ? [{ cognito: [] }] : r.auth === 'iam' ? [{ sigv4: [] }] : r.auth === 'app' ? [{ appKey: [] }, { appKeyBearer: [] }, ...(r.path.includes('{env}') ? [{ cognito: [] }] : [])] : []); // a read that names its environment also takes a viewer's ID token
+      expect(op!.security).toEqual(
+        r.auth === 'jwt'
+          ? [{ cognito: [] }]
+          : r.auth === 'iam'
+            ? [{ sigv4: [] }]
+            : r.auth === 'app'
+              ? [{ appKey: [] }, { appKeyBearer: [] }, ...(r.path.includes('{env}') ? [{ cognito: [] }] : [])]
+              : [],
+      ); // a read that names its environment also takes a viewer's ID token
     }
     // Request bodies come from the schemas the handlers validate with.
     expect(JSON.stringify(paths['/api/v1/promotions']!.post!.requestBody)).toContain('sourceEnvironment');
@@ -52,7 +72,12 @@ describe('the published API contract (OpenAPI 3.1)', () => {
 
   it('reports a route whose answer is not declared, so a new route without a response schema fails this test', async () => {
     const dashboard = ROUTES.find((r) => routeKey(r) === 'GET /dashboard')!;
-    const bare = await buildOpenApi({ routes: [{ ...dashboard, response: undefined }, { ...dashboard, path: '/dashboard/{x}', response: { text: { 'text/html': '' } } }] });
+    const bare = await buildOpenApi({
+      routes: [
+        { ...dashboard, response: undefined },
+        { ...dashboard, path: '/dashboard/{x}', response: { text: { 'text/html': '' } } },
+      ],
+    });
     expect(undeclaredOperations(bare)).toEqual(['GET /dashboard (200)', 'GET /dashboard/{x} (200)']);
     await expect(buildOpenApi({ routes: [{ ...dashboard, response: { schema: 'no-such-schema' } }] })).rejects.toThrow(/no-such-schema/);
   }, 60_000);
@@ -77,7 +102,10 @@ describe('the published API contract (OpenAPI 3.1)', () => {
     walk(doc, '#');
     expect(unbounded).toEqual([]);
     const body = (key: string) => opOf(doc, key).requestBody!.content['application/json']!.schema as Record<string, unknown>;
-    expect(body('POST /api/v1/environments')).toMatchObject({ if: { properties: { verification: { const: 'signature_match' } } }, then: { required: ['signingKey'] } });
+    expect(body('POST /api/v1/environments')).toMatchObject({
+      if: { properties: { verification: { const: 'signature_match' } } },
+      then: { required: ['signingKey'] },
+    });
     expect((body('POST /api/v1/environments').properties as Record<string, Record<string, unknown>>).signingKey!.pattern).toContain('BEGIN PUBLIC KEY');
     expect(body('POST /api/v1/environments/{env}/rollback').oneOf).toHaveLength(2);
     expect(body('POST /api/v1/environments/{env}/items/batch').anyOf).toHaveLength(2);
@@ -103,12 +131,17 @@ describe('the published API contract (OpenAPI 3.1)', () => {
     expect(Object.keys(slack.responses).sort()).toEqual(['200', '400', '401', '413', '429', '431', '500']);
     // The slash command: the same function, its own form (as Slack posts it).
     const command = opOf(doc, 'POST /api/v1/slack/commands');
-    expect(Object.keys(command.requestBody!.content['application/x-www-form-urlencoded']!.schema.properties!).sort()).toEqual(['command', 'team_id', 'text', 'user_id']);
+    expect(Object.keys(command.requestBody!.content['application/x-www-form-urlencoded']!.schema.properties!).sort()).toEqual([
+      'command',
+      'team_id',
+      'text',
+      'user_id',
+    ]);
     expect(command.parameters.filter((p) => p.in === 'header').map((p) => p.name)).toEqual(['X-Slack-Request-Timestamp', 'X-Slack-Signature']);
     expect(Object.keys(opOf(doc, 'POST /review/{tenant}/{token}').requestBody!.content)).toEqual(['application/x-www-form-urlencoded']);
   });
 
-  it('documents every error status an operation can answer, in the shared Error shape or the gateway\'s own', () => {
+  it("documents every error status an operation can answer, in the shared Error shape or the gateway's own", () => {
     const doc = read();
     const statuses = (key: string) => Object.keys(opOf(doc, key).responses).sort();
     expect(statuses('POST /api/v1/promotions')).toEqual(['200', '201', '400', '401', '403', '404', '409', '413', '422', '429', '431', '500']);
@@ -129,7 +162,7 @@ describe('the published API contract (OpenAPI 3.1)', () => {
     }
   });
 
-  it('publishes the error bodies the code really sends: every mapped domain error and a 500 match Error; the gateway\'s answers match GatewayMessage', () => {
+  it("publishes the error bodies the code really sends: every mapped domain error and a 500 match Error; the gateway's answers match GatewayMessage", () => {
     const errors = [
       new E.ValidationFailed([{ path: 'body.name', message: 'Required' }]),
       new E.MalformedJson('Body is not valid JSON'),
@@ -155,7 +188,7 @@ describe('the published API contract (OpenAPI 3.1)', () => {
     expect(errorResponse(new E.ConcurrentModification('retry')).headers['retry-after']).toBe('1');
   });
 
-  it("publishes what the gateway answers itself before any function runs (the local gateway answers as API Gateway does): GatewayMessage", async () => {
+  it('publishes what the gateway answers itself before any function runs (the local gateway answers as API Gateway does): GatewayMessage', async () => {
     const gateway = await startGateway({ issuer: await LocalIssuer.create() });
     try {
       const noToken = await fetch(`${gateway.url}/api/v1/environments`);

@@ -27,7 +27,7 @@ const heads = [
   { tenant: 'beta', seq: 3, hash: 'b'.repeat(64) },
 ];
 
-describe('rememberingAnchor (the stream consumer\'s anchor)', () => {
+describe("rememberingAnchor (the stream consumer's anchor)", () => {
   it('checks a checkpoint under a root this process signed without the public key (its proof still checked); anything else goes to the anchor', async () => {
     const { anchor, calls } = counting();
     const a = rememberingAnchor(anchor);

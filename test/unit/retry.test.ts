@@ -24,12 +24,13 @@ describe('writes under contention', () => {
 
   it('queues writes to the same key in one process, in order, and a failure does not block the next', async () => {
     const order: number[] = [];
-    const slow = (i: number, ms: number, fail = false) => serialised('acme/dev', async () => {
-      await new Promise((r) => setTimeout(r, ms));
-      order.push(i);
-      if (fail) throw new Error('boom');
-      return i;
-    });
+    const slow = (i: number, ms: number, fail = false) =>
+      serialised('acme/dev', async () => {
+        await new Promise((r) => setTimeout(r, ms));
+        order.push(i);
+        if (fail) throw new Error('boom');
+        return i;
+      });
     const results = await Promise.allSettled([slow(1, 30), slow(2, 1, true), slow(3, 1)]);
     expect(order).toEqual([1, 2, 3]);
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);

@@ -49,7 +49,16 @@ describe('fractional rollout', () => {
 
 describe('app key check', () => {
   const secret = 'A'.repeat(43);
-  const key: AppKey = { tenant: 'acme', id: 'ak_0123456789abcdef', name: 'k', environment: 'staging', secrets: [{ hash: hashSecret(secret), createdAt: '2026-01-01T00:00:00Z' }], createdAt: '', createdBy: '', version: 1 };
+  const key: AppKey = {
+    tenant: 'acme',
+    id: 'ak_0123456789abcdef',
+    name: 'k',
+    environment: 'staging',
+    secrets: [{ hash: hashSecret(secret), createdAt: '2026-01-01T00:00:00Z' }],
+    createdAt: '',
+    createdBy: '',
+    version: 1,
+  };
   const now = new Date('2026-06-01T00:00:00Z');
   it('binds the key to its tenant and environment, and compares only live secrets', () => {
     const parsed = parseKey(formatKey(key, secret));

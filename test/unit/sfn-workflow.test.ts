@@ -1,4 +1,13 @@
-import { ExecutionAlreadyExists, InvalidToken, SFNClient, SendTaskFailureCommand, SendTaskSuccessCommand, StartExecutionCommand, TaskDoesNotExist, TaskTimedOut } from '@aws-sdk/client-sfn';
+import {
+  ExecutionAlreadyExists,
+  InvalidToken,
+  SFNClient,
+  SendTaskFailureCommand,
+  SendTaskSuccessCommand,
+  StartExecutionCommand,
+  TaskDoesNotExist,
+  TaskTimedOut,
+} from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SfnWorkflow, executionArn, executionName, sfnWorkflowFromEnv } from '../../functions/adapters/sfn-workflow.ts';
@@ -7,7 +16,11 @@ const sfn = mockClient(SFNClient);
 afterEach(() => sfn.reset());
 
 const MACHINE = 'arn:aws:states:eu-west-1:123456789012:stateMachine:PromotionStateMachine-abc';
-const workflow = () => new SfnWorkflow({ promotionStateMachineArn: MACHINE, client: new SFNClient({ region: 'eu-west-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } }) });
+const workflow = () =>
+  new SfnWorkflow({
+    promotionStateMachineArn: MACHINE,
+    client: new SFNClient({ region: 'eu-west-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } }),
+  });
 const meta = { $metadata: {} };
 
 describe('SfnWorkflow (aws-sdk-client-mock)', () => {
@@ -26,7 +39,10 @@ describe('SfnWorkflow (aws-sdk-client-mock)', () => {
     const name = executionName({ tenant: 'acme', promotionId: 'p1' });
     const arn = `arn:aws:states:eu-west-1:123456789012:execution:PromotionStateMachine-abc:${name}`;
     expect(executionArn(MACHINE, name)).toBe(arn);
-    sfn.on(StartExecutionCommand).resolvesOnce({ executionArn: arn, startDate: new Date() }).rejects(new ExecutionAlreadyExists({ message: 'exists', ...meta }));
+    sfn
+      .on(StartExecutionCommand)
+      .resolvesOnce({ executionArn: arn, startDate: new Date() })
+      .rejects(new ExecutionAlreadyExists({ message: 'exists', ...meta }));
     expect(await workflow().start({ tenant: 'acme', promotionId: 'p1', approvalTimeoutSeconds: 86_410 })).toBe(arn);
     expect(await workflow().start({ tenant: 'acme', promotionId: 'p1', approvalTimeoutSeconds: 86_410 })).toBe(arn);
     const inputs = sfn.commandCalls(StartExecutionCommand).map((c) => c.args[0].input);
@@ -34,16 +50,28 @@ describe('SfnWorkflow (aws-sdk-client-mock)', () => {
     for (const i of inputs) expect(i).toEqual({ stateMachineArn: MACHINE, name, input: '{"tenant":"acme","promotionId":"p1","approvalTimeoutSeconds":86410}' });
   });
 
-  it('starts nothing without the state machine ARN (one machine runs promotions and rollbacks: the former rollback machine\'s variable is not read)', async () => {
-    await expect(sfnWorkflowFromEnv({}).start({ tenant: 'acme', promotionId: 'p1', approvalTimeoutSeconds: 86_410 })).rejects.toThrow(/PROMOTION_STATE_MACHINE_ARN/);
+  it("starts nothing without the state machine ARN (one machine runs promotions and rollbacks: the former rollback machine's variable is not read)", async () => {
+    await expect(sfnWorkflowFromEnv({}).start({ tenant: 'acme', promotionId: 'p1', approvalTimeoutSeconds: 86_410 })).rejects.toThrow(
+      /PROMOTION_STATE_MACHINE_ARN/,
+    );
     // The variable of the former rollback machine starts nothing.
-    await expect(sfnWorkflowFromEnv({ ROLLBACK_STATE_MACHINE_ARN: MACHINE }).start({ tenant: 'acme', promotionId: 'p1', approvalTimeoutSeconds: 86_410 })).rejects.toThrow(/PROMOTION_STATE_MACHINE_ARN/);
+    await expect(
+      sfnWorkflowFromEnv({ ROLLBACK_STATE_MACHINE_ARN: MACHINE }).start({ tenant: 'acme', promotionId: 'p1', approvalTimeoutSeconds: 86_410 }),
+    ).rejects.toThrow(/PROMOTION_STATE_MACHINE_ARN/);
     expect(sfn.commandCalls(StartExecutionCommand)).toEqual([]);
   });
 
   it('sends task success/failure; dead tokens answer false, other errors throw', async () => {
-    sfn.on(SendTaskSuccessCommand).resolvesOnce({}).rejectsOnce(new TaskDoesNotExist({ message: 'gone', ...meta })).rejectsOnce(new TaskTimedOut({ message: 'late', ...meta })).rejects(new Error('boom'));
-    sfn.on(SendTaskFailureCommand).resolvesOnce({}).rejects(new InvalidToken({ message: 'bad', ...meta }));
+    sfn
+      .on(SendTaskSuccessCommand)
+      .resolvesOnce({})
+      .rejectsOnce(new TaskDoesNotExist({ message: 'gone', ...meta }))
+      .rejectsOnce(new TaskTimedOut({ message: 'late', ...meta }))
+      .rejects(new Error('boom'));
+    sfn
+      .on(SendTaskFailureCommand)
+      .resolvesOnce({})
+      .rejects(new InvalidToken({ message: 'bad', ...meta }));
     const wf = workflow();
     expect(await wf.sendTaskSuccess('t', { next: 'execute' })).toBe(true);
     expect(await wf.sendTaskSuccess('t', { next: 'execute' })).toBe(false);

@@ -10,8 +10,14 @@ describe("the deployment's Slack signing secret", () => {
     // Locally (npm start): the generated one.
     expect(await slackSigningSecret({ STAGELINE_SLACK_SIGNING_SECRET: 'local' })).toBe('local');
     const sm = mockClient(SecretsManagerClient);
-    sm.on(GetSecretValueCommand, { SecretId: 'arn:aws:secretsmanager:eu-west-1:1:secret:stageline-slack-AbC' }).resolves({ SecretString: 'from-secrets-manager\n' });
-    const env = { AWS_LAMBDA_FUNCTION_NAME: 'f', SLACK_SIGNING_SECRET_ARN: 'arn:aws:secretsmanager:eu-west-1:1:secret:stageline-slack-AbC', STAGELINE_SLACK_SIGNING_SECRET: 'local' };
+    sm.on(GetSecretValueCommand, { SecretId: 'arn:aws:secretsmanager:eu-west-1:1:secret:stageline-slack-AbC' }).resolves({
+      SecretString: 'from-secrets-manager\n',
+    });
+    const env = {
+      AWS_LAMBDA_FUNCTION_NAME: 'f',
+      SLACK_SIGNING_SECRET_ARN: 'arn:aws:secretsmanager:eu-west-1:1:secret:stageline-slack-AbC',
+      STAGELINE_SLACK_SIGNING_SECRET: 'local',
+    };
     expect(await slackSigningSecret(env)).toBe('from-secrets-manager');
     expect(await slackSigningSecret(env)).toBe('from-secrets-manager');
     expect(sm.commandCalls(GetSecretValueCommand)).toHaveLength(1);

@@ -18,7 +18,11 @@ describe('the store, composed of its areas', () => {
     for (const [area, { port }] of Object.entries(areas)) for (const m of Object.keys(port)) owners.set(m, [...(owners.get(m) ?? []), area]);
     expect([...owners].filter(([, o]) => o.length > 1)).toEqual([]);
     const store = new DynamoStore(client(), 'tbl');
-    expect(Object.keys(store).filter((k) => typeof (store as unknown as Record<string, unknown>)[k] === 'function').sort()).toEqual([...owners.keys(), 'commit'].sort());
+    expect(
+      Object.keys(store)
+        .filter((k) => typeof (store as unknown as Record<string, unknown>)[k] === 'function')
+        .sort(),
+    ).toEqual([...owners.keys(), 'commit'].sort());
     expect(owners.get('getPromotion')).toEqual(['promotions']);
     expect(owners.get('queryAudit')).toEqual(['audit']);
   });
@@ -36,15 +40,44 @@ describe('the store, composed of its areas', () => {
     expect(registry.size).toBe(26);
     expect(() => writeRegistry({ ...areas, copy: { port: {}, writes: areas.audit.writes } })).toThrow(/'audit' is claimed by the audit and copy areas/);
     // @ts-expect-error a method defined by two areas does not compile
-    expect(() => service(base, { ...areas, copy: { port: { getPromotion: areas.promotions.port.getPromotion } } })).toThrow(/getPromotion is defined by two areas/);
+    expect(() => service(base, { ...areas, copy: { port: { getPromotion: areas.promotions.port.getPromotion } } })).toThrow(
+      /getPromotion is defined by two areas/,
+    );
   });
 
   it('commits ops of several areas as one transaction: items in op order from their areas, events on the audit entry, latest tag with its pointer, metric counters merged last', async () => {
     ddb.on(TransactWriteCommand).resolves({});
-    const audit = auditEntry('acme', { actor: 'u', actorName: 'u@x', action: 'promotion.complete', entityType: 'promotion', entityId: 'prm_1', before: null, after: null }, new Date('2026-01-02T00:00:00Z'));
-    const event = { id: 'e1', type: 'Break Glass Used', tenant: 'acme', detail: { tenant: 'acme', environment: 'prod', guard: 'protected-environment', action: 'promote', actor: 'u@x', reason: 'hotfix', at: '2026-01-02T00:00:00Z' } };
+    const audit = auditEntry(
+      'acme',
+      { actor: 'u', actorName: 'u@x', action: 'promotion.complete', entityType: 'promotion', entityId: 'prm_1', before: null, after: null },
+      new Date('2026-01-02T00:00:00Z'),
+    );
+    const event = {
+      id: 'e1',
+      type: 'Break Glass Used',
+      tenant: 'acme',
+      detail: {
+        tenant: 'acme',
+        environment: 'prod',
+        guard: 'protected-environment',
+        action: 'promote',
+        actor: 'u@x',
+        reason: 'hotfix',
+        at: '2026-01-02T00:00:00Z',
+      },
+    };
     const pointer = { environment: 'prod', name: 'web', version: '1.0.0', digest: 'sha256:d', promotedAt: '2026-01-02T00:00:00Z', promotedBy: 'u' };
-    const tag = { name: 'latest-prod', artifact: 'web', version: '1.0.0', digest: 'sha256:d', environment: 'prod', kind: 'latest', mutable: true, createdAt: 't', createdBy: 'u' };
+    const tag = {
+      name: 'latest-prod',
+      artifact: 'web',
+      version: '1.0.0',
+      digest: 'sha256:d',
+      environment: 'prod',
+      kind: 'latest',
+      mutable: true,
+      createdAt: 't',
+      createdBy: 'u',
+    };
     const deployment = { id: 'd1', environment: 'prod', deployedAt: '2026-01-02T00:00:00Z' };
     const day = (add: Record<string, number>) => ({ environment: 'prod', day: '2026-01-02', add });
     const ops = [
@@ -59,8 +92,17 @@ describe('the store, composed of its areas', () => {
     const calls = ddb.commandCalls(TransactWriteCommand);
     expect(calls).toHaveLength(1);
     const items = calls[0]!.args[0].input.TransactItems!;
-    expect(items.map((i) => String((i.Put?.Item ?? i.Update?.Key)!.sk))).toEqual(['PTR#prod#web', '2026-01-02T00:00:00Z#d1', 'D', `E#${audit.at}#${audit.id}`, 'D#2026-01-02']);
+    expect(items.map((i) => String((i.Put?.Item ?? i.Update?.Key)!.sk))).toEqual([
+      'PTR#prod#web',
+      '2026-01-02T00:00:00Z#d1',
+      'D',
+      `E#${audit.at}#${audit.id}`,
+      'D#2026-01-02',
+    ]);
     expect(eventsOf(items[3]!.Put!.Item!)).toEqual([event]);
-    expect(items[4]!.Update).toMatchObject({ ExpressionAttributeNames: { '#m0': 'deploys', '#m1': 'rollbacks' }, ExpressionAttributeValues: { ':m0': 2, ':m1': 1 } });
+    expect(items[4]!.Update).toMatchObject({
+      ExpressionAttributeNames: { '#m0': 'deploys', '#m1': 'rollbacks' },
+      ExpressionAttributeValues: { ':m0': 2, ':m1': 1 },
+    });
   });
 });

@@ -21,7 +21,12 @@ describe('the per-tenant IAM fence (dynamodb:LeadingKeys)', () => {
     await provide();
     const calls = sts.commandCalls(AssumeRoleCommand);
     expect(calls).toHaveLength(1);
-    expect(calls[0]!.args[0].input).toEqual({ RoleArn: 'arn:aws:iam::123456789012:role/TenantWrite', RoleSessionName: awsName('stageline-', ['acme'], ROLE_SESSION_NAME), DurationSeconds: 900, Tags: [{ Key: 'tenant', Value: 'acme' }] });
+    expect(calls[0]!.args[0].input).toEqual({
+      RoleArn: 'arn:aws:iam::123456789012:role/TenantWrite',
+      RoleSessionName: awsName('stageline-', ['acme'], ROLE_SESSION_NAME),
+      DurationSeconds: 900,
+      Tags: [{ Key: 'tenant', Value: 'acme' }],
+    });
   });
 
   it('gives each tenant its own store when the role is configured (AWS), the shared one otherwise (local)', () => {

@@ -1,7 +1,19 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { applyDiff, diffRoots } from '../../domain/config/snapshots.ts';
-import { applyChanges, diffTrees, EMPTY_REF, LEAF_MAX, listPage, lookup, NodeSink, type NodeRef, type NodeSource, type StoredEntry, type TreeNode } from '../../domain/config/tree.ts';
+import {
+  applyChanges,
+  diffTrees,
+  EMPTY_REF,
+  LEAF_MAX,
+  listPage,
+  lookup,
+  NodeSink,
+  type NodeRef,
+  type NodeSource,
+  type StoredEntry,
+  type TreeNode,
+} from '../../domain/config/tree.ts';
 
 /** A node store for tests that also counts reads. */
 class MapSource implements NodeSource {
@@ -28,7 +40,10 @@ async function build(src: MapSource, set: Record<string, unknown>, order: string
   let root = EMPTY_REF;
   const size = Math.max(1, Math.ceil(order.length / batches));
   for (let i = 0; i < order.length; i += size) {
-    root = await src.apply(root, order.slice(i, i + size).map((k) => [k, entry(k, set[k])]));
+    root = await src.apply(
+      root,
+      order.slice(i, i + size).map((k) => [k, entry(k, set[k])]),
+    );
   }
   return root;
 }
@@ -55,7 +70,10 @@ describe('snapshot trie', () => {
         const keys = Object.keys(set);
         const full = await build(src, set, keys, 3);
         const kept = keys.filter((k) => keep(k));
-        const shrunk = await src.apply(full, keys.filter((k) => !kept.includes(k)).map((k) => [k, null]));
+        const shrunk = await src.apply(
+          full,
+          keys.filter((k) => !kept.includes(k)).map((k) => [k, null]),
+        );
         const direct = await build(src, set, kept, 1);
         expect(shrunk).toEqual(direct);
         expect(shrunk.n).toBe(kept.length);
@@ -94,7 +112,10 @@ describe('snapshot trie', () => {
     const src = new MapSource();
     const set = Object.fromEntries(Array.from({ length: 5000 }, (_, i) => [`key.${i}`, i]));
     const a = await build(src, set, Object.keys(set), 1);
-    const b = await src.apply(a, [0, 999, 2000, 3001, 4999].map((i) => [`key.${i}`, entry(`key.${i}`, -i - 1)]));
+    const b = await src.apply(
+      a,
+      [0, 999, 2000, 3001, 4999].map((i) => [`key.${i}`, entry(`key.${i}`, -i - 1)]),
+    );
     src.reads = 0;
     const d = await diffTrees(src, a, b);
     expect(d.modified.map((m) => m.to.k).sort()).toEqual(['key.0', 'key.2000', 'key.3001', 'key.4999', 'key.999']);

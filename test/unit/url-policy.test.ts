@@ -37,7 +37,8 @@ describe('the save-time URL policy', () => {
       ['https://u:p@example.com/', /credentials/],
     ];
     for (const [url, why] of refused) expect(checkTenantUrl(url, { allowLoopback: false }), url).toMatch(why);
-    for (const url of ['https://hooks.example.com/x', 'https://8.8.8.8/', 'https://[2606:4700:4700::1111]/']) expect(checkTenantUrl(url, { allowLoopback: false }), url).toBeNull();
+    for (const url of ['https://hooks.example.com/x', 'https://8.8.8.8/', 'https://[2606:4700:4700::1111]/'])
+      expect(checkTenantUrl(url, { allowLoopback: false }), url).toBeNull();
   });
 
   it('allows loopback (also over http) only in local mode; nothing else loosens', () => {
@@ -45,7 +46,8 @@ describe('the save-time URL policy', () => {
       expect(checkTenantUrl(url, { allowLoopback: true }), url).toBeNull();
       expect(checkTenantUrl(url, { allowLoopback: false }), url).not.toBeNull();
     }
-    for (const url of ['http://169.254.169.254/', 'https://10.0.0.5/', 'http://hooks.example.com/', 'https://[::169.254.169.254]/']) expect(checkTenantUrl(url, { allowLoopback: true }), url).not.toBeNull();
+    for (const url of ['http://169.254.169.254/', 'https://10.0.0.5/', 'http://hooks.example.com/', 'https://[::169.254.169.254]/'])
+      expect(checkTenantUrl(url, { allowLoopback: true }), url).not.toBeNull();
   });
 
   it('the call-time guard (the address DNS gave) refuses IPv6 outside global unicast too, in both modes', () => {

@@ -13,7 +13,10 @@ export function appKeyArea(base: StoreBase): Area<AppKeyStorePort> {
 
   const port: AppKeyStorePort = {
     async putAppKey(key: AppKey, expectedVersion: number | null, audit: AuditEntry): Promise<void> {
-      await base.transact([base.put({ ...keys.appKey(key.tenant, key.id), entity: 'AppKey', ...key }, expectedVersion), ...auditItems(table, audit)], [createOrVersion(expectedVersion), 'exists']);
+      await base.transact(
+        [base.put({ ...keys.appKey(key.tenant, key.id), entity: 'AppKey', ...key }, expectedVersion), ...auditItems(table, audit)],
+        [createOrVersion(expectedVersion), 'exists'],
+      );
     },
 
     async getAppKey(tenant: string, id: string): Promise<AppKey | null> {

@@ -43,7 +43,15 @@ export function openArtifactVersion(item: Record<string, unknown> | undefined): 
 
 /** `latest-<env>` moves with the environment's pointer and is read from it (getTag): a commit moving that pointer writes no item for it. */
 const movesWithPointer = (tag: Tag, ops: readonly WriteOp[]) =>
-  tag.kind === 'latest' && ops.some((o) => o.kind === 'pointer' && o.pointer.environment === tag.environment && o.pointer.name === tag.artifact && o.pointer.digest === tag.digest && o.pointer.version === tag.version);
+  tag.kind === 'latest' &&
+  ops.some(
+    (o) =>
+      o.kind === 'pointer' &&
+      o.pointer.environment === tag.environment &&
+      o.pointer.name === tag.artifact &&
+      o.pointer.digest === tag.digest &&
+      o.pointer.version === tag.version,
+  );
 
 /** Artifacts: published versions, what each environment runs (pointers), tags and consumers; registry links. */
 export function artifactArea(base: StoreBase): Area<ArtifactStorePort, ArtifactOp | RepoLinkOp> {
@@ -51,9 +59,15 @@ export function artifactArea(base: StoreBase): Area<ArtifactStorePort, ArtifactO
 
   /** A registry link with its two index entries (who links a repository; which artifacts of a tenant have links). */
   const linkItem = (link: RepoLink, replace: boolean): TxItem => ({
-    Put: { TableName: table, Item: { ...keys.repoLink(link.tenant, link.artifact, link.id), ...indexAttributes.repoLink(link), entity: 'RepoLink', ...link }, ConditionExpression: replace ? 'attribute_exists(pk)' : 'attribute_not_exists(pk)' },
+    Put: {
+      TableName: table,
+      Item: { ...keys.repoLink(link.tenant, link.artifact, link.id), ...indexAttributes.repoLink(link), entity: 'RepoLink', ...link },
+      ConditionExpression: replace ? 'attribute_exists(pk)' : 'attribute_not_exists(pk)',
+    },
   });
-  const linkDelete = (link: RepoLink): TxItem => ({ Delete: { TableName: table, Key: keys.repoLink(link.tenant, link.artifact, link.id), ConditionExpression: 'attribute_exists(pk)' } });
+  const linkDelete = (link: RepoLink): TxItem => ({
+    Delete: { TableName: table, Key: keys.repoLink(link.tenant, link.artifact, link.id), ConditionExpression: 'attribute_exists(pk)' },
+  });
 
   const port: ArtifactStorePort = {
     async getArtifactVersion(tenant: string, name: string, version: string): Promise<ArtifactVersion | null> {
@@ -94,7 +108,16 @@ export function artifactArea(base: StoreBase): Area<ArtifactStorePort, ArtifactO
       const names = new Set<string>();
       let start: Record<string, unknown> | undefined;
       do {
-        const r = await db.send(new QueryCommand({ TableName: table, IndexName: GSI_ENTITY.name, KeyConditionExpression: '#p = :p', ExpressionAttributeNames: { '#p': GSI_ENTITY.partitionKey }, ExpressionAttributeValues: { ':p': keys.linkedArtifacts(tenant) }, ExclusiveStartKey: start }));
+        const r = await db.send(
+          new QueryCommand({
+            TableName: table,
+            IndexName: GSI_ENTITY.name,
+            KeyConditionExpression: '#p = :p',
+            ExpressionAttributeNames: { '#p': GSI_ENTITY.partitionKey },
+            ExpressionAttributeValues: { ':p': keys.linkedArtifacts(tenant) },
+            ExclusiveStartKey: start,
+          }),
+        );
         for (const i of r.Items ?? []) names.add(String(i[GSI_ENTITY.sortKey]).replace(/#[^#]*$/, ''));
         start = r.LastEvaluatedKey;
       } while (start);
@@ -105,7 +128,16 @@ export function artifactArea(base: StoreBase): Area<ArtifactStorePort, ArtifactO
       const refs: Key[] = [];
       let start: Record<string, unknown> | undefined;
       do {
-        const r = await db.send(new QueryCommand({ TableName: table, IndexName: GSI_MONITOR.name, KeyConditionExpression: '#p = :p', ExpressionAttributeNames: { '#p': GSI_MONITOR.partitionKey }, ExpressionAttributeValues: { ':p': keys.repoLinksOf(registry, repository) }, ExclusiveStartKey: start }));
+        const r = await db.send(
+          new QueryCommand({
+            TableName: table,
+            IndexName: GSI_MONITOR.name,
+            KeyConditionExpression: '#p = :p',
+            ExpressionAttributeNames: { '#p': GSI_MONITOR.partitionKey },
+            ExpressionAttributeValues: { ':p': keys.repoLinksOf(registry, repository) },
+            ExclusiveStartKey: start,
+          }),
+        );
         refs.push(...(r.Items ?? []).map((i) => ({ pk: String(i.pk), sk: String(i.sk) })));
         start = r.LastEvaluatedKey;
       } while (start);
@@ -158,12 +190,27 @@ export function artifactArea(base: StoreBase): Area<ArtifactStorePort, ArtifactO
         // An immutable tag is created once; writing it again is fine only with the same digest.
         return tg.mutable
           ? one({ Put: { TableName: table, Item } }, 'unknown')
-          : one({ Put: { TableName: table, Item, ConditionExpression: 'attribute_not_exists(pk) OR digest = :d', ExpressionAttributeValues: { ':d': tg.digest } } }, 'exists');
+          : one(
+              {
+                Put: { TableName: table, Item, ConditionExpression: 'attribute_not_exists(pk) OR digest = :d', ExpressionAttributeValues: { ':d': tg.digest } },
+              },
+              'exists',
+            );
       }
       case 'consumer':
-        return one({ Put: { TableName: table, Item: { ...keys.consumer(tenant, op.consumer.artifact, op.consumer.name), entity: 'Consumer', ...op.consumer } } }, 'unknown');
+        return one(
+          { Put: { TableName: table, Item: { ...keys.consumer(tenant, op.consumer.artifact, op.consumer.name), entity: 'Consumer', ...op.consumer } } },
+          'unknown',
+        );
       case 'pointer':
-        return one(base.put({ ...keys.pointer(tenant, op.pointer.environment, op.pointer.name), entity: 'ArtifactPointer', ...op.pointer }, op.expectedVersion, 'version_'), 'version');
+        return one(
+          base.put(
+            { ...keys.pointer(tenant, op.pointer.environment, op.pointer.name), entity: 'ArtifactPointer', ...op.pointer },
+            op.expectedVersion,
+            'version_',
+          ),
+          'version',
+        );
       case 'artifactVersion': {
         const a = op.artifact;
         return one(base.put({ ...keys.artifactVersion(tenant, a.name, a.version), entity: 'ArtifactVersion', ...artifactVersionItem(a) }, null), 'exists');

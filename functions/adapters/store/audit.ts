@@ -22,7 +22,13 @@ export function auditItems(table: string, entry: AuditEntry, events: DomainEvent
     {
       Put: {
         TableName: table,
-        Item: { ...keys.auditEntry(entry.tenant, entryRef(entry)), entity: 'AuditEntry', ...indexAttributes.auditEntry(entry), ...withoutKeyFields(entry), ...outboxAttribute(events) },
+        Item: {
+          ...keys.auditEntry(entry.tenant, entryRef(entry)),
+          entity: 'AuditEntry',
+          ...indexAttributes.auditEntry(entry),
+          ...withoutKeyFields(entry),
+          ...outboxAttribute(events),
+        },
         ConditionExpression: 'attribute_not_exists(pk)',
       },
     },
@@ -96,17 +102,22 @@ export function auditArea(base: StoreBase): Area<AuditStorePort, AuditOp> {
       return { items: page.items.map(openAuditEntry), nextCursor: page.nextCursor };
     },
 
-
     // ---- the chain (stream consumer writes, verify reads)
     async readChainLinks(tenant: string, limit: number, cursor?: string, fromSeq?: number): Promise<Page<ChainLink>> {
       const k = keys.chainLinks(tenant);
-      return base.page(tenant, {
-        KeyConditionExpression: fromSeq ? 'pk = :pk AND sk BETWEEN :from AND :to' : 'pk = :pk AND begins_with(sk, :p)',
-        ExpressionAttributeValues: fromSeq ? { ':pk': k.pk, ':from': keys.chainLink(tenant, fromSeq).sk, ':to': `${k.skPrefix}~` } : { ':pk': k.pk, ':p': k.skPrefix },
-        ScanIndexForward: true,
-        Limit: limit,
-        ConsistentRead: true,
-      }, cursor);
+      return base.page(
+        tenant,
+        {
+          KeyConditionExpression: fromSeq ? 'pk = :pk AND sk BETWEEN :from AND :to' : 'pk = :pk AND begins_with(sk, :p)',
+          ExpressionAttributeValues: fromSeq
+            ? { ':pk': k.pk, ':from': keys.chainLink(tenant, fromSeq).sk, ':to': `${k.skPrefix}~` }
+            : { ':pk': k.pk, ':p': k.skPrefix },
+          ScanIndexForward: true,
+          Limit: limit,
+          ConsistentRead: true,
+        },
+        cursor,
+      );
     },
 
     async getAuditEntries(tenant: string, refs: string[]): Promise<Map<string, StoredEntry>> {
@@ -125,13 +136,18 @@ export function auditArea(base: StoreBase): Area<AuditStorePort, AuditOp> {
 
     async auditRefs(tenant: string, limit: number, cursor?: string): Promise<Page<string>> {
       const k = keys.auditEntries(tenant);
-      const page = await base.page<{ sk?: string }>(tenant, {
-        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :p)',
-        ExpressionAttributeValues: { ':pk': k.pk, ':p': k.skPrefix },
-        ExpressionAttributeNames: { '#pk': 'pk', '#sk': 'sk' },
-        ProjectionExpression: '#pk, #sk',
-        Limit: limit,
-      }, cursor, { raw: true });
+      const page = await base.page<{ sk?: string }>(
+        tenant,
+        {
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :p)',
+          ExpressionAttributeValues: { ':pk': k.pk, ':p': k.skPrefix },
+          ExpressionAttributeNames: { '#pk': 'pk', '#sk': 'sk' },
+          ProjectionExpression: '#pk, #sk',
+          Limit: limit,
+        },
+        cursor,
+        { raw: true },
+      );
       return { items: page.items.map((i) => String(i.sk).slice(2)), nextCursor: page.nextCursor };
     },
 
@@ -175,7 +191,11 @@ export function auditArea(base: StoreBase): Area<AuditStorePort, AuditOp> {
           TableName: table,
           Item: { ...keys.chainHead(tenant), entity: 'ChainHead', seq: next.seq, hash: next.hash, at: next.at, sig: next.sig, pending: links },
           ...(previous
-            ? { ConditionExpression: '#seq = :seq AND #hash = :hash', ExpressionAttributeNames: { '#seq': 'seq', '#hash': 'hash' }, ExpressionAttributeValues: { ':seq': previous.seq, ':hash': previous.hash } }
+            ? {
+                ConditionExpression: '#seq = :seq AND #hash = :hash',
+                ExpressionAttributeNames: { '#seq': 'seq', '#hash': 'hash' },
+                ExpressionAttributeValues: { ':seq': previous.seq, ':hash': previous.hash },
+              }
             : { ConditionExpression: 'attribute_not_exists(pk)' }),
         }),
       );

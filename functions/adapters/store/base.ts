@@ -1,5 +1,16 @@
 import { DynamoDBClient, TransactionCanceledException, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
-import { BatchGetCommand, DeleteCommand, PutCommand, BatchWriteCommand, DynamoDBDocumentClient, QueryCommand, TransactWriteCommand, UpdateCommand, type QueryCommandInput, type TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
+import {
+  BatchGetCommand,
+  DeleteCommand,
+  PutCommand,
+  BatchWriteCommand,
+  DynamoDBDocumentClient,
+  QueryCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+  type QueryCommandInput,
+  type TransactWriteCommandInput,
+} from '@aws-sdk/lib-dynamodb';
 import { brotliCompressSync, constants as zlib } from 'node:zlib';
 import { ValidationFailed } from '#domain/kernel/errors';
 import type { Page } from '#domain/kernel/model';
@@ -18,7 +29,14 @@ export function documentClient(config: DynamoDBClientConfig = {}): DynamoDBDocum
 
 /** Brotli for documents of a few hundred bytes: a 64 KiB window (not the default 4 MiB) compresses them as small, about ten times faster. */
 export const compress = (json: string) =>
-  brotliCompressSync(json, { params: { [zlib.BROTLI_PARAM_QUALITY]: 9, [zlib.BROTLI_PARAM_MODE]: zlib.BROTLI_MODE_TEXT, [zlib.BROTLI_PARAM_LGWIN]: 16, [zlib.BROTLI_PARAM_SIZE_HINT]: Buffer.byteLength(json) } });
+  brotliCompressSync(json, {
+    params: {
+      [zlib.BROTLI_PARAM_QUALITY]: 9,
+      [zlib.BROTLI_PARAM_MODE]: zlib.BROTLI_MODE_TEXT,
+      [zlib.BROTLI_PARAM_LGWIN]: 16,
+      [zlib.BROTLI_PARAM_SIZE_HINT]: Buffer.byteLength(json),
+    },
+  });
 
 /** Attributes of the outbox (outbox.ts): bookkeeping, no part of any domain object. */
 export const OUTBOX = 'outbox';
@@ -43,7 +61,10 @@ export function decodeCursor(tenant: string, cursor: string | undefined): Record
   try {
     const key = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as Record<string, unknown>;
     const ok =
-      key && typeof key === 'object' && typeof key.pk === 'string' && key.pk.startsWith(keys.tenantPrefix(tenant)) &&
+      key &&
+      typeof key === 'object' &&
+      typeof key.pk === 'string' &&
+      key.pk.startsWith(keys.tenantPrefix(tenant)) &&
       Object.values(key).every((v) => typeof v === 'string');
     if (ok) return key;
   } catch {
@@ -171,7 +192,13 @@ export function storeBase(db: DynamoDBDocumentClient, table: string): StoreBase 
       let start: Record<string, unknown> | undefined;
       do {
         const r = await db.send(
-          new QueryCommand({ TableName: table, KeyConditionExpression: 'pk = :pk AND begins_with(sk, :p)', ExpressionAttributeValues: { ':pk': pk, ':p': skPrefix }, ExclusiveStartKey: start, ConsistentRead: consistent }),
+          new QueryCommand({
+            TableName: table,
+            KeyConditionExpression: 'pk = :pk AND begins_with(sk, :p)',
+            ExpressionAttributeValues: { ':pk': pk, ':p': skPrefix },
+            ExclusiveStartKey: start,
+            ConsistentRead: consistent,
+          }),
         );
         out.push(...(r.Items ?? []).map((i) => strip<T>(i)!));
         start = r.LastEvaluatedKey;
@@ -214,7 +241,8 @@ export function storeBase(db: DynamoDBDocumentClient, table: string): StoreBase 
         );
       } catch (err) {
         // DynamoDB refuses a start key that does not fit the query (a forged cursor): the caller's error.
-        if (start && (err as { name?: string }).name === 'ValidationException') throw new ValidationFailed([{ path: 'query.cursor', message: 'is not a cursor this API returned' }]);
+        if (start && (err as { name?: string }).name === 'ValidationException')
+          throw new ValidationFailed([{ path: 'query.cursor', message: 'is not a cursor this API returned' }]);
         throw err;
       }
       let items = (r.Items ?? []) as Record<string, unknown>[];

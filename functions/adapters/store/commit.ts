@@ -39,7 +39,10 @@ export function committer(base: StoreBase, areas: Record<string, Area<object, Wr
       const ctx: CommitContext = { tenant, ops, events: [], carried: carrier >= 0 };
       const parts: OpItems[] = ops.map((op, i) => writesOf(op).items(op, i === carrier ? { ...ctx, events } : ctx));
       for (const w of writers) if (w.merged) parts.push(w.merged(ctx));
-      await base.transact(parts.flatMap((p) => p.items), parts.flatMap((p) => p.reasons));
+      await base.transact(
+        parts.flatMap((p) => p.items),
+        parts.flatMap((p) => p.reasons),
+      );
     },
   };
 }

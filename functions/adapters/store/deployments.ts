@@ -53,7 +53,15 @@ export function deploymentArea(base: StoreBase): Area<DeploymentStorePort, Deplo
 
     async markFirstSeen(tenant: string, imageTag: string, at: string): Promise<void> {
       try {
-        await db.send(new PutCommand({ TableName: table, Item: { ...keys.firstSeen(tenant, imageTag), entity: 'FirstSeen', at }, ConditionExpression: 'attribute_not_exists(pk) OR #at > :at', ExpressionAttributeNames: { '#at': 'at' }, ExpressionAttributeValues: { ':at': at } }));
+        await db.send(
+          new PutCommand({
+            TableName: table,
+            Item: { ...keys.firstSeen(tenant, imageTag), entity: 'FirstSeen', at },
+            ConditionExpression: 'attribute_not_exists(pk) OR #at > :at',
+            ExpressionAttributeNames: { '#at': 'at' },
+            ExpressionAttributeValues: { ':at': at },
+          }),
+        );
       } catch (err) {
         if ((err as { name?: string }).name !== 'ConditionalCheckFailedException') throw err;
       }
@@ -104,7 +112,12 @@ export function deploymentArea(base: StoreBase): Area<DeploymentStorePort, Deplo
     return {
       items: [
         { Put: { TableName: table, Item: { ...keys.deployment(tenant, d.environment, d.deployedAt, d.id), entity: 'Deployment', ...d } } },
-        { Put: { TableName: table, Item: { ...keys.deploymentById(tenant, d.id), entity: 'DeploymentId', environment: d.environment, deployedAt: d.deployedAt } } },
+        {
+          Put: {
+            TableName: table,
+            Item: { ...keys.deploymentById(tenant, d.id), entity: 'DeploymentId', environment: d.environment, deployedAt: d.deployedAt },
+          },
+        },
       ],
       reasons: ['unknown', 'unknown'],
     };

@@ -45,7 +45,14 @@ export function environmentArea(base: StoreBase) {
     const was = new Set(before);
     return [
       ...[...was].filter((a) => !now.has(a)).map((arn): TxItem => ({ Delete: { TableName: table, Key: keys.monitor(env.tenant, env.name, arn) } })),
-      ...[...now].filter((a) => !was.has(a)).map((arn): TxItem => ({ Put: { TableName: table, Item: { ...keys.monitor(env.tenant, env.name, arn), ...indexAttributes.monitor(env.tenant, env.name, arn), entity: 'Monitor', arn } } })),
+      ...[...now]
+        .filter((a) => !was.has(a))
+        .map((arn): TxItem => ({
+          Put: {
+            TableName: table,
+            Item: { ...keys.monitor(env.tenant, env.name, arn), ...indexAttributes.monitor(env.tenant, env.name, arn), entity: 'Monitor', arn },
+          },
+        })),
     ];
   };
 
@@ -143,7 +150,16 @@ export function environmentArea(base: StoreBase) {
       const out: { tenant: string; environment: string }[] = [];
       let start: Record<string, unknown> | undefined;
       do {
-        const r = await db.send(new QueryCommand({ TableName: table, IndexName: GSI_MONITOR.name, KeyConditionExpression: '#p = :p', ExpressionAttributeNames: { '#p': GSI_MONITOR.partitionKey }, ExpressionAttributeValues: { ':p': keys.monitorWatchers(arn) }, ExclusiveStartKey: start }));
+        const r = await db.send(
+          new QueryCommand({
+            TableName: table,
+            IndexName: GSI_MONITOR.name,
+            KeyConditionExpression: '#p = :p',
+            ExpressionAttributeNames: { '#p': GSI_MONITOR.partitionKey },
+            ExpressionAttributeValues: { ':p': keys.monitorWatchers(arn) },
+            ExclusiveStartKey: start,
+          }),
+        );
         for (const item of r.Items ?? []) {
           const pk = String(item.pk);
           const sk = String(item.sk);
@@ -185,7 +201,9 @@ export function environmentArea(base: StoreBase) {
             Put: {
               TableName: table,
               Item: { ...keys.manifestHead(ctx.tenant), entity: 'ManifestHead', digest: op.digest },
-              ...(op.previous === null ? { ConditionExpression: 'attribute_not_exists(pk)' } : { ConditionExpression: 'digest = :prev', ExpressionAttributeValues: { ':prev': op.previous } }),
+              ...(op.previous === null
+                ? { ConditionExpression: 'attribute_not_exists(pk)' }
+                : { ConditionExpression: 'digest = :prev', ExpressionAttributeValues: { ':prev': op.previous } }),
             },
           },
           'version',

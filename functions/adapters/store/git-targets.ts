@@ -11,9 +11,16 @@ import { auditItems } from './audit.ts';
 /** Environments' git targets (domain/gitops): where a promotion commits the promoted version. */
 export function gitTargetArea(base: StoreBase): Area<GitTargetRepo, GitTargetOp> {
   const { db, table } = base;
-  const targetItem = (target: GitTarget, expectedVersion: number | null): TxItem => base.put({ ...keys.gitTarget(target.tenant, target.environment), entity: 'GitTarget', ...target }, expectedVersion);
+  const targetItem = (target: GitTarget, expectedVersion: number | null): TxItem =>
+    base.put({ ...keys.gitTarget(target.tenant, target.environment), entity: 'GitTarget', ...target }, expectedVersion);
   const targetDelete = (target: GitTarget): TxItem => ({
-    Delete: { TableName: table, Key: keys.gitTarget(target.tenant, target.environment), ConditionExpression: '#v = :v', ExpressionAttributeNames: { '#v': 'version' }, ExpressionAttributeValues: { ':v': target.version } },
+    Delete: {
+      TableName: table,
+      Key: keys.gitTarget(target.tenant, target.environment),
+      ConditionExpression: '#v = :v',
+      ExpressionAttributeNames: { '#v': 'version' },
+      ExpressionAttributeValues: { ':v': target.version },
+    },
   });
 
   const port: GitTargetRepo = {
@@ -27,15 +34,10 @@ export function gitTargetArea(base: StoreBase): Area<GitTargetRepo, GitTargetOp>
     },
 
     async deleteGitTarget(target: GitTarget, audit: AuditEntry): Promise<void> {
-      await base.transact(
-        [
-          targetDelete(target),
-          ...auditItems(table, audit),
-        ],
-        ['version', 'exists'],
-      );
+      await base.transact([targetDelete(target), ...auditItems(table, audit)], ['version', 'exists']);
     },
   };
-  const items = (op: GitTargetOp): OpItems => (op.kind === 'gitTarget' ? one(targetItem(op.target, op.expectedVersion), createOrVersion(op.expectedVersion)) : one(targetDelete(op.target), 'version'));
+  const items = (op: GitTargetOp): OpItems =>
+    op.kind === 'gitTarget' ? one(targetItem(op.target, op.expectedVersion), createOrVersion(op.expectedVersion)) : one(targetDelete(op.target), 'version');
   return { port, writes: { kinds: kindsOf<GitTargetOp>({ gitTarget: true, deleteGitTarget: true }), items } };
 }

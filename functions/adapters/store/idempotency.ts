@@ -18,7 +18,14 @@ export function idempotencyArea(base: StoreBase): Area<IdempotencyStorePort> {
         await db.send(
           new PutCommand({
             TableName: table,
-            Item: { ...keys.idempotency(tenant, key), entity: 'Idempotency', requestHash, state: 'IN_PROGRESS', leaseUntil: nowSec + leaseSeconds, [TABLE.ttlAttribute]: nowSec + ttlSeconds },
+            Item: {
+              ...keys.idempotency(tenant, key),
+              entity: 'Idempotency',
+              requestHash,
+              state: 'IN_PROGRESS',
+              leaseUntil: nowSec + leaseSeconds,
+              [TABLE.ttlAttribute]: nowSec + ttlSeconds,
+            },
             // TTL deletion is lazy, so an expired record is treated as absent; an IN_PROGRESS claim whose
             // lease (the function's timeout) ran out belongs to a request that crashed, and is taken over.
             ConditionExpression: 'attribute_not_exists(pk) OR #exp < :now OR (#s = :inprog AND leaseUntil < :now)',
@@ -36,7 +43,11 @@ export function idempotencyArea(base: StoreBase): Area<IdempotencyStorePort> {
       if (item.requestHash !== requestHash) return { state: 'mismatch' };
       if (item.state !== 'DONE') return { state: 'in-progress' };
       if (item.tooLarge) {
-        return { state: 'replay', statusCode: item.statusCode as number, body: JSON.stringify({ replayed: true, message: 'The first response to this key was too large to keep; read the resource for its current state' }) };
+        return {
+          state: 'replay',
+          statusCode: item.statusCode as number,
+          body: JSON.stringify({ replayed: true, message: 'The first response to this key was too large to keep; read the resource for its current state' }),
+        };
       }
       return { state: 'replay', statusCode: item.statusCode as number, body: item.body as string };
     },
@@ -48,10 +59,17 @@ export function idempotencyArea(base: StoreBase): Area<IdempotencyStorePort> {
         new UpdateCommand({
           TableName: table,
           Key: keys.idempotency(tenant, key),
-          UpdateExpression: tooLarge ? 'SET #s = :done, statusCode = :code, tooLarge = :t REMOVE leaseUntil' : 'SET #s = :done, statusCode = :code, body = :body REMOVE leaseUntil',
+          UpdateExpression: tooLarge
+            ? 'SET #s = :done, statusCode = :code, tooLarge = :t REMOVE leaseUntil'
+            : 'SET #s = :done, statusCode = :code, body = :body REMOVE leaseUntil',
           ConditionExpression: 'requestHash = :h',
           ExpressionAttributeNames: { '#s': 'state' },
-          ExpressionAttributeValues: { ':done': 'DONE', ':code': response.statusCode, ':h': requestHash, ...(tooLarge ? { ':t': true } : { ':body': response.body }) },
+          ExpressionAttributeValues: {
+            ':done': 'DONE',
+            ':code': response.statusCode,
+            ':h': requestHash,
+            ...(tooLarge ? { ':t': true } : { ':body': response.body }),
+          },
         }),
       );
     },

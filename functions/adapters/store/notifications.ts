@@ -51,7 +51,13 @@ export function notificationArea(base: StoreBase): Area<NotificationStorePort, N
 
     async putReviewLink(link: ReviewLink): Promise<void> {
       const expires = Math.floor(new Date(link.validUntil).getTime() / 1000) + 7 * 86400;
-      await db.send(new PutCommand({ TableName: table, Item: { ...keys.reviewLink(link.tenant, link.hash), entity: 'ReviewLink', ...link, [TABLE.ttlAttribute]: expires }, ConditionExpression: 'attribute_not_exists(pk)' }));
+      await db.send(
+        new PutCommand({
+          TableName: table,
+          Item: { ...keys.reviewLink(link.tenant, link.hash), entity: 'ReviewLink', ...link, [TABLE.ttlAttribute]: expires },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
     },
 
     async getReviewLink(tenant: string, hash: string): Promise<ReviewLink | null> {
@@ -74,7 +80,13 @@ export function notificationArea(base: StoreBase): Area<NotificationStorePort, N
     // ---- Slack identities
     async putSlackLinkCode(code: SlackLinkCode): Promise<void> {
       const expires = Math.floor(new Date(code.validUntil).getTime() / 1000) + 86400;
-      await db.send(new PutCommand({ TableName: table, Item: { ...keys.slackLinkCode(code.tenant, code.hash), entity: 'SlackLinkCode', ...code, [TABLE.ttlAttribute]: expires }, ConditionExpression: 'attribute_not_exists(pk)' }));
+      await db.send(
+        new PutCommand({
+          TableName: table,
+          Item: { ...keys.slackLinkCode(code.tenant, code.hash), entity: 'SlackLinkCode', ...code, [TABLE.ttlAttribute]: expires },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
     },
 
     async getSlackLinkCode(tenant: string, hash: string): Promise<SlackLinkCode | null> {
@@ -122,7 +134,14 @@ export function notificationArea(base: StoreBase): Area<NotificationStorePort, N
     async unlinkSlack(link: SlackLink, audit: AuditEntry): Promise<void> {
       await base.transact(
         [
-          { Delete: { TableName: table, Key: keys.slackLink(link.tenant, link.teamId, link.userId), ConditionExpression: 'id = :id', ExpressionAttributeValues: { ':id': link.id } } },
+          {
+            Delete: {
+              TableName: table,
+              Key: keys.slackLink(link.tenant, link.teamId, link.userId),
+              ConditionExpression: 'id = :id',
+              ExpressionAttributeValues: { ':id': link.id },
+            },
+          },
           ...auditItems(table, audit),
         ],
         ['version', 'exists'],
@@ -130,7 +149,12 @@ export function notificationArea(base: StoreBase): Area<NotificationStorePort, N
     },
 
     async recordDelivery(tenant: string, promotionId: string, d: Delivery): Promise<void> {
-      await db.send(new PutCommand({ TableName: table, Item: { ...keys.delivery(tenant, promotionId, d.at, `${d.channel}#${d.target}#${d.eventId}`), entity: 'Delivery', ...d } }));
+      await db.send(
+        new PutCommand({
+          TableName: table,
+          Item: { ...keys.delivery(tenant, promotionId, d.at, `${d.channel}#${d.target}#${d.eventId}`), entity: 'Delivery', ...d },
+        }),
+      );
     },
 
     async listDeliveries(tenant: string, promotionId: string): Promise<Delivery[]> {

@@ -20,7 +20,8 @@ export function outboxAttribute(events: DomainEvent[]): Record<string, Uint8Arra
 
 /** The events an inserted item carries: its outbox attribute, or the item itself when it is an outbox event of its own. */
 export function eventsOf(item: Record<string, unknown>): DomainEvent[] {
-  if (item.entity === 'Event') return [{ id: item.id as string, type: item.type as string, tenant: item.tenant as string, detail: item.detail as Record<string, unknown> }];
+  if (item.entity === 'Event')
+    return [{ id: item.id as string, type: item.type as string, tenant: item.tenant as string, detail: item.detail as Record<string, unknown> }];
   const box = item[OUTBOX];
   return box instanceof Uint8Array ? (JSON.parse(brotliDecompressSync(box).toString('utf8')) as DomainEvent[]) : [];
 }

@@ -33,8 +33,27 @@ export function policyArea(base: StoreBase): Area<PolicyStorePort, PolicyOp> {
         return one(base.put({ ...keys.rule(tenant, op.rule.id), entity: 'Rule', ...op.rule }, op.expectedVersion), createOrVersion(op.expectedVersion));
       case 'rulePair':
         return op.claim
-          ? one({ Put: { TableName: table, Item: { ...keys.rulePair(tenant, op.source, op.target), entity: 'RulePair', ruleId: op.ruleId }, ConditionExpression: 'attribute_not_exists(pk)' } }, 'exists')
-          : one({ Delete: { TableName: table, Key: keys.rulePair(tenant, op.source, op.target), ConditionExpression: 'attribute_not_exists(pk) OR ruleId = :r', ExpressionAttributeValues: { ':r': op.ruleId } } }, 'version');
+          ? one(
+              {
+                Put: {
+                  TableName: table,
+                  Item: { ...keys.rulePair(tenant, op.source, op.target), entity: 'RulePair', ruleId: op.ruleId },
+                  ConditionExpression: 'attribute_not_exists(pk)',
+                },
+              },
+              'exists',
+            )
+          : one(
+              {
+                Delete: {
+                  TableName: table,
+                  Key: keys.rulePair(tenant, op.source, op.target),
+                  ConditionExpression: 'attribute_not_exists(pk) OR ruleId = :r',
+                  ExpressionAttributeValues: { ':r': op.ruleId },
+                },
+              },
+              'version',
+            );
       case 'deleteRule':
         return one(
           {
@@ -49,7 +68,16 @@ export function policyArea(base: StoreBase): Area<PolicyStorePort, PolicyOp> {
           'version',
         );
       case 'freezeWindow':
-        return one({ Put: { TableName: table, Item: { ...keys.freezeWindow(tenant, op.window.id), entity: 'FreezeWindow', ...op.window }, ConditionExpression: 'attribute_not_exists(pk)' } }, 'exists');
+        return one(
+          {
+            Put: {
+              TableName: table,
+              Item: { ...keys.freezeWindow(tenant, op.window.id), entity: 'FreezeWindow', ...op.window },
+              ConditionExpression: 'attribute_not_exists(pk)',
+            },
+          },
+          'exists',
+        );
       case 'deleteFreezeWindow':
         return one({ Delete: { TableName: table, Key: keys.freezeWindow(tenant, op.id), ConditionExpression: 'attribute_exists(pk)' } }, 'unknown');
     }

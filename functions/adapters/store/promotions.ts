@@ -55,10 +55,20 @@ export function promotionArea(base: StoreBase): Area<PromotionStorePort, Promoti
       // One request for the promotion and its gate results (sk P and P#gates).
       const k = keys.promotion(tenant, id);
       const r = await db.send(
-        new QueryCommand({ TableName: table, KeyConditionExpression: 'pk = :pk AND begins_with(sk, :p)', ExpressionAttributeValues: { ':pk': k.pk, ':p': k.sk }, ConsistentRead: true }),
+        new QueryCommand({
+          TableName: table,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :p)',
+          ExpressionAttributeValues: { ':pk': k.pk, ':p': k.sk },
+          ConsistentRead: true,
+        }),
       );
       const item = r.Items?.find((i) => i.sk === k.sk);
-      return item ? openPromotion(item, r.Items?.find((i) => i.sk !== k.sk)) : null;
+      return item
+        ? openPromotion(
+            item,
+            r.Items?.find((i) => i.sk !== k.sk),
+          )
+        : null;
     },
 
     /** The gate results of listed promotions (one BatchGetItem). */
@@ -89,15 +99,20 @@ export function promotionArea(base: StoreBase): Area<PromotionStorePort, Promoti
       // read from the table (the indexes are eventually consistent: an item that has moved on since is
       // left out).
       const statuses = f.status ? new Set<unknown>(f.status) : undefined;
-      const page = await base.page<Record<string, unknown>>(tenant, {
-        IndexName: index.name,
-        KeyConditionExpression: '#pk = :pk',
-        ExpressionAttributeNames: names,
-        ExpressionAttributeValues: values,
-        FilterExpression: filters.length ? filters.join(' AND ') : undefined,
-        ScanIndexForward: false,
-        Limit: limit,
-      }, cursor, { keep: statuses && ((item) => statuses.has(item.status)) });
+      const page = await base.page<Record<string, unknown>>(
+        tenant,
+        {
+          IndexName: index.name,
+          KeyConditionExpression: '#pk = :pk',
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          FilterExpression: filters.length ? filters.join(' AND ') : undefined,
+          ScanIndexForward: false,
+          Limit: limit,
+        },
+        cursor,
+        { keep: statuses && ((item) => statuses.has(item.status)) },
+      );
       return { items: await withGates(tenant, page.items), nextCursor: page.nextCursor };
     },
 
@@ -105,14 +120,18 @@ export function promotionArea(base: StoreBase): Area<PromotionStorePort, Promoti
       const out: Promotion[] = [];
       let cursor: string | undefined;
       do {
-        const page = await base.page<Record<string, unknown>>(tenant, {
-          IndexName: GSI_ACTIVE.name,
-          KeyConditionExpression: '#pk = :pk',
-          ExpressionAttributeNames: { '#pk': GSI_ACTIVE.partitionKey, '#t': 'targetEnvironment' },
-          ExpressionAttributeValues: { ':pk': keys.promotionsActive(tenant), ':t': target },
-          FilterExpression: '#t = :t',
-          ScanIndexForward: true,
-        }, cursor);
+        const page = await base.page<Record<string, unknown>>(
+          tenant,
+          {
+            IndexName: GSI_ACTIVE.name,
+            KeyConditionExpression: '#pk = :pk',
+            ExpressionAttributeNames: { '#pk': GSI_ACTIVE.partitionKey, '#t': 'targetEnvironment' },
+            ExpressionAttributeValues: { ':pk': keys.promotionsActive(tenant), ':t': target },
+            FilterExpression: '#t = :t',
+            ScanIndexForward: true,
+          },
+          cursor,
+        );
         out.push(...(await withGates(tenant, page.items)));
         cursor = page.nextCursor;
       } while (cursor);
@@ -124,12 +143,16 @@ export function promotionArea(base: StoreBase): Area<PromotionStorePort, Promoti
       return base.queryAll<Approval>(k.pk, k.skPrefix, true);
     },
 
-
     async listEvidence(tenant: string, owners: string[]): Promise<Evidence[]> {
       const all = await Promise.all(
         owners.map(async (owner) => {
           const r = await db.send(
-            new QueryCommand({ TableName: table, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': keys.evidenceOf(tenant, owner) }, ConsistentRead: true }),
+            new QueryCommand({
+              TableName: table,
+              KeyConditionExpression: 'pk = :pk',
+              ExpressionAttributeValues: { ':pk': keys.evidenceOf(tenant, owner) },
+              ConsistentRead: true,
+            }),
           );
           return (r.Items ?? []).map((i) => {
             const { owner: _o, ...e } = strip<Evidence & { owner: string }>(i)!;
@@ -169,7 +192,12 @@ export function promotionArea(base: StoreBase): Area<PromotionStorePort, Promoti
       case 'promotion': {
         const promotion = base.put(promotionItem(op.promotion), op.expectedVersion);
         if (!op.gatesChanged) return one(promotion, createOrVersion(op.expectedVersion));
-        const gates = { Put: { TableName: table, Item: { ...keys.promotionGates(op.promotion.tenant, op.promotion.id), entity: 'PromotionGates', gates: op.promotion.gates } } };
+        const gates = {
+          Put: {
+            TableName: table,
+            Item: { ...keys.promotionGates(op.promotion.tenant, op.promotion.id), entity: 'PromotionGates', gates: op.promotion.gates },
+          },
+        };
         return { items: [promotion, gates], reasons: [createOrVersion(op.expectedVersion), 'unknown'] };
       }
       case 'approval':
@@ -187,7 +215,16 @@ export function promotionArea(base: StoreBase): Area<PromotionStorePort, Promoti
         );
       case 'evidence': {
         const e = op.evidence;
-        return one({ Put: { TableName: table, Item: { ...keys.evidence(tenant, op.owner, e.submittedAt, e.id), entity: 'Evidence', owner: op.owner, ...e, ...outboxAttribute(events) }, ConditionExpression: 'attribute_not_exists(pk)' } }, 'exists');
+        return one(
+          {
+            Put: {
+              TableName: table,
+              Item: { ...keys.evidence(tenant, op.owner, e.submittedAt, e.id), entity: 'Evidence', owner: op.owner, ...e, ...outboxAttribute(events) },
+              ConditionExpression: 'attribute_not_exists(pk)',
+            },
+          },
+          'exists',
+        );
       }
     }
   };

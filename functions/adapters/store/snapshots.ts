@@ -29,9 +29,7 @@ export function snapshotArea(base: StoreBase, environments: Pick<EnvironmentArea
     for (let i = 0; i < unique.length; i += 100) {
       let pending: Key[] = unique.slice(i, i + 100).map((a) => keys.node(tenant, a));
       for (let attempt = 0; pending.length > 0; attempt++) {
-        const r = await db.send(
-          new BatchGetCommand({ RequestItems: { [table]: { Keys: pending, ProjectionExpression: 'pk, node' } } }),
-        );
+        const r = await db.send(new BatchGetCommand({ RequestItems: { [table]: { Keys: pending, ProjectionExpression: 'pk, node' } } }));
         for (const item of r.Responses?.[table] ?? []) {
           const address = String(item.pk).slice(String(item.pk).lastIndexOf('#') + 1);
           out.set(address, JSON.parse(item.node as string) as TreeNode);
@@ -59,12 +57,16 @@ export function snapshotArea(base: StoreBase, environments: Pick<EnvironmentArea
 
     async listSnapshots(tenant: string, environment: string, limit: number, cursor?: string): Promise<Page<Snapshot>> {
       const k = keys.snapshots(tenant, environment);
-      return base.page(tenant, {
-        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :p)',
-        ExpressionAttributeValues: { ':pk': k.pk, ':p': k.skPrefix },
-        ScanIndexForward: false,
-        Limit: limit,
-      }, cursor);
+      return base.page(
+        tenant,
+        {
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :p)',
+          ExpressionAttributeValues: { ':pk': k.pk, ':p': k.skPrefix },
+          ScanIndexForward: false,
+          Limit: limit,
+        },
+        cursor,
+      );
     },
 
     nodes(tenant: string): NodeSource {

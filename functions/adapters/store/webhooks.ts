@@ -15,13 +15,25 @@ const DELIVERY_TTL_SECONDS = 30 * 86400;
 /** Outbound webhook subscriptions and their deliveries (domain/webhooks). */
 export function webhookArea(base: StoreBase): Area<WebhookRepo, WebhookOp> {
   const { db, table } = base;
-  const subItem = (sub: WebhookSubscription, expectedVersion: number | null): TxItem => base.put({ ...keys.webhook(sub.tenant, sub.id), entity: 'Webhook', ...sub }, expectedVersion);
+  const subItem = (sub: WebhookSubscription, expectedVersion: number | null): TxItem =>
+    base.put({ ...keys.webhook(sub.tenant, sub.id), entity: 'Webhook', ...sub }, expectedVersion);
   const subDelete = (sub: WebhookSubscription): TxItem => ({
-    Delete: { TableName: table, Key: keys.webhook(sub.tenant, sub.id), ConditionExpression: '#v = :v', ExpressionAttributeNames: { '#v': 'version' }, ExpressionAttributeValues: { ':v': sub.version } },
+    Delete: {
+      TableName: table,
+      Key: keys.webhook(sub.tenant, sub.id),
+      ConditionExpression: '#v = :v',
+      ExpressionAttributeNames: { '#v': 'version' },
+      ExpressionAttributeValues: { ':v': sub.version },
+    },
   });
 
   const deliveryItem = (d: WebhookDelivery): Record<string, unknown> => {
-    return { ...keys.webhookDelivery(d.tenant, d.subscription, d.id), entity: 'WebhookDelivery', ...d, [TABLE.ttlAttribute]: Math.floor(Date.parse(d.createdAt) / 1000) + DELIVERY_TTL_SECONDS };
+    return {
+      ...keys.webhookDelivery(d.tenant, d.subscription, d.id),
+      entity: 'WebhookDelivery',
+      ...d,
+      [TABLE.ttlAttribute]: Math.floor(Date.parse(d.createdAt) / 1000) + DELIVERY_TTL_SECONDS,
+    };
   };
 
   const port: WebhookRepo = {
@@ -40,18 +52,18 @@ export function webhookArea(base: StoreBase): Area<WebhookRepo, WebhookOp> {
     },
 
     async deleteWebhook(sub: WebhookSubscription, audit: AuditEntry): Promise<void> {
-      await base.transact(
-        [
-          subDelete(sub),
-          ...auditItems(table, audit),
-        ],
-        ['version', 'exists'],
-      );
+      await base.transact([subDelete(sub), ...auditItems(table, audit)], ['version', 'exists']);
     },
 
     async setWebhookHealth(tenant: string, id: string, health: WebhookSubscription['health']): Promise<void> {
       await base.conditional(
-        new UpdateCommand({ TableName: table, Key: keys.webhook(tenant, id), UpdateExpression: 'SET health = :h', ConditionExpression: 'attribute_exists(pk)', ExpressionAttributeValues: { ':h': health } }),
+        new UpdateCommand({
+          TableName: table,
+          Key: keys.webhook(tenant, id),
+          UpdateExpression: 'SET health = :h',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeValues: { ':h': health },
+        }),
       );
     },
 
@@ -66,20 +78,38 @@ export function webhookArea(base: StoreBase): Area<WebhookRepo, WebhookOp> {
 
     async updateWebhookDelivery(d: WebhookDelivery, expectedRev: number): Promise<boolean> {
       return base.conditional(
-        new PutCommand({ TableName: table, Item: deliveryItem(d), ConditionExpression: '#r = :r', ExpressionAttributeNames: { '#r': 'rev' }, ExpressionAttributeValues: { ':r': expectedRev } }),
+        new PutCommand({
+          TableName: table,
+          Item: deliveryItem(d),
+          ConditionExpression: '#r = :r',
+          ExpressionAttributeNames: { '#r': 'rev' },
+          ExpressionAttributeValues: { ':r': expectedRev },
+        }),
       );
     },
 
-    async listWebhookDeliveries(tenant: string, subscription: string, limit: number, cursor?: string): Promise<{ items: WebhookDelivery[]; cursor: string | null }> {
+    async listWebhookDeliveries(
+      tenant: string,
+      subscription: string,
+      limit: number,
+      cursor?: string,
+    ): Promise<{ items: WebhookDelivery[]; cursor: string | null }> {
       const k = keys.webhookDeliveries(tenant, subscription);
       const page = await base.page<WebhookDelivery>(
         tenant,
-        { KeyConditionExpression: 'pk = :pk AND begins_with(sk, :p)', ExpressionAttributeValues: { ':pk': k.pk, ':p': k.skPrefix }, ScanIndexForward: false, Limit: limit, ConsistentRead: true },
+        {
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :p)',
+          ExpressionAttributeValues: { ':pk': k.pk, ':p': k.skPrefix },
+          ScanIndexForward: false,
+          Limit: limit,
+          ConsistentRead: true,
+        },
         cursor,
       );
       return { items: page.items, cursor: page.nextCursor ?? null };
     },
   };
-  const items = (op: WebhookOp): OpItems => (op.kind === 'webhook' ? one(subItem(op.sub, op.expectedVersion), createOrVersion(op.expectedVersion)) : one(subDelete(op.sub), 'version'));
+  const items = (op: WebhookOp): OpItems =>
+    op.kind === 'webhook' ? one(subItem(op.sub, op.expectedVersion), createOrVersion(op.expectedVersion)) : one(subDelete(op.sub), 'version');
   return { port, writes: { kinds: kindsOf<WebhookOp>({ webhook: true, deleteWebhook: true }), items } };
 }

@@ -3,15 +3,21 @@ import { ROLES } from '../../../domain/access/auth.ts';
 import { time } from './common.ts';
 
 /** What the users and tenants routes answer (domain/access). */
-export const userResponse = /* @__PURE__ */ z.schema(() => z.strictObject({
-  id: z.string().check(z.describe('the subject id (sub): what PATCH and DELETE /api/v1/users/{id} take')),
-  email: z.string(),
-  roles: z.array(z.enum(ROLES)),
-  status: z.string().check(z.describe('sign-in status: FORCE_CHANGE_PASSWORD (AWS) or INVITED (local) until the first sign-in, then CONFIRMED')),
-  createdAt: z.optional(time),
-}).check(z.meta({ id: 'User' })));
+export const userResponse = /* @__PURE__ */ z.schema(() =>
+  z
+    .strictObject({
+      id: z.string().check(z.describe('the subject id (sub): what PATCH and DELETE /api/v1/users/{id} take')),
+      email: z.string(),
+      roles: z.array(z.enum(ROLES)),
+      status: z.string().check(z.describe('sign-in status: FORCE_CHANGE_PASSWORD (AWS) or INVITED (local) until the first sign-in, then CONFIRMED')),
+      createdAt: z.optional(time),
+    })
+    .check(z.meta({ id: 'User' })),
+);
 
-export const tenantResponse = /* @__PURE__ */ z.schema(() => z.strictObject({ id: z.string(), displayName: z.string(), createdAt: time, createdBy: z.string() }).check(z.meta({ id: 'Tenant' })));
+export const tenantResponse = /* @__PURE__ */ z.schema(() =>
+  z.strictObject({ id: z.string(), displayName: z.string(), createdAt: time, createdBy: z.string() }).check(z.meta({ id: 'Tenant' })),
+);
 
 export const ACCESS_RESPONSES: Record<string, z.ZodMiniType> = {
   'users-list': z.strictObject({ items: z.array(userResponse) }),

@@ -2,63 +2,101 @@ import * as z from '../../../domain/kernel/zod.ts';
 import { digest, open, time } from './common.ts';
 
 /** What the artifact, consumer, deployment and registry-link routes answer. */
-const artifactVersion = /* @__PURE__ */ z.schema(() => z.strictObject({ name: z.string(), version: z.string(), digest, sourceCommit: z.string(), metadata: open, publishedAt: time, publishedBy: z.string() }).check(z.meta({ id: 'ArtifactVersion' })));
+const artifactVersion = /* @__PURE__ */ z.schema(() =>
+  z
+    .strictObject({ name: z.string(), version: z.string(), digest, sourceCommit: z.string(), metadata: open, publishedAt: time, publishedBy: z.string() })
+    .check(z.meta({ id: 'ArtifactVersion' })),
+);
 
-const consumer = /* @__PURE__ */ z.schema(() => z.strictObject({ artifact: z.string(), name: z.string(), constraint: z.string(), kind: z.string().check(z.describe('the kind of semver constraint')), environment: z.nullable(z.string()), updatedAt: time, updatedBy: z.string() }).check(z.meta({ id: 'Consumer' })));
+const consumer = /* @__PURE__ */ z.schema(() =>
+  z
+    .strictObject({
+      artifact: z.string(),
+      name: z.string(),
+      constraint: z.string(),
+      kind: z.string().check(z.describe('the kind of semver constraint')),
+      environment: z.nullable(z.string()),
+      updatedAt: time,
+      updatedBy: z.string(),
+    })
+    .check(z.meta({ id: 'Consumer' })),
+);
 
 /** a deployment record */
-const deployment = /* @__PURE__ */ z.schema(() => z.strictObject({
-  id: z.string(),
-  environment: z.string(),
-  imageTag: z.string(),
-  gitCommit: z.string(),
-  gitBranch: z.string(),
-  status: z.enum(['PENDING', 'DEPLOYED', 'FAILED', 'ROLLED_BACK']),
-  deployedAt: time,
-  completedAt: z.nullable(time),
-  promotionId: z.nullable(z.string()),
-  digest: z.string(),
-  deployedBy: z.string(),
-  artifact: z.optional(z.string()),
-  gateway: z.optional(z.string()),
-}).check(z.meta({ id: 'Deployment' })));
-
-const metricsSummary = /* @__PURE__ */ z.schema(() => z.strictObject({
-  deployments: z.number().check(z.int()),
-  failed: z.number().check(z.int()),
-  rolledBack: z.number().check(z.int()),
-  rollbackRate: z.number().check(z.describe('rolledBack / deployments (0 without deployments)')),
-  durationSeconds: z.strictObject({
-    mean: z.nullable(z.number()),
-    medianAtMost: z.nullable(z.number()).check(z.describe('the upper bound of the duration bucket (powers of two seconds) the median falls in')),
-    p90AtMost: z.nullable(z.number()),
-  }),
-  leadTimeHours: z.nullable(z.number()).check(z.describe('mean time from an image first seen to its deployment into the last environment')),
-}));
-const deploymentMetrics = /* @__PURE__ */ z.schema(() => z.strictObject({
-  environments: z.array(
-    z.strictObject({
+const deployment = /* @__PURE__ */ z.schema(() =>
+  z
+    .strictObject({
+      id: z.string(),
       environment: z.string(),
-      from: z.string().check(z.describe('YYYY-MM-DD')),
-      to: z.string().check(z.describe('YYYY-MM-DD')),
-      period: z.enum(['day', 'week', 'month']),
-      total: metricsSummary,
-      periods: z.array(z.strictObject(z.extend(metricsSummary, { period: z.string().check(z.describe('YYYY-MM-DD, YYYY-MM, or the Monday of a week as YYYY-MM-DD/week')) }).shape)),
-    }),
-  ),
-  versions: z.array(z.strictObject({ environment: z.string(), imageTag: z.nullable(z.string()) })).check(z.describe('what each environment runs now, in line order')),
-  drift: z.array(z.strictObject({ environment: z.string(), behind: z.string().check(z.describe('the environment before it in the line')), differs: z.boolean() })),
-}).check(z.meta({ id: 'DeploymentMetrics' })));
+      imageTag: z.string(),
+      gitCommit: z.string(),
+      gitBranch: z.string(),
+      status: z.enum(['PENDING', 'DEPLOYED', 'FAILED', 'ROLLED_BACK']),
+      deployedAt: time,
+      completedAt: z.nullable(time),
+      promotionId: z.nullable(z.string()),
+      digest: z.string(),
+      deployedBy: z.string(),
+      artifact: z.optional(z.string()),
+      gateway: z.optional(z.string()),
+    })
+    .check(z.meta({ id: 'Deployment' })),
+);
 
-const repoLink = /* @__PURE__ */ z.schema(() => z.strictObject({
-  artifact: z.string(),
-  id: z.string(),
-  registry: z.string(),
-  repository: z.string(),
-  tags: z.union([z.strictObject({ semver: z.literal(true) }), z.strictObject({ pattern: z.string() })]),
-  createdAt: time,
-  createdBy: z.string(),
-}).check(z.meta({ id: 'RegistryLink' })));
+const metricsSummary = /* @__PURE__ */ z.schema(() =>
+  z.strictObject({
+    deployments: z.number().check(z.int()),
+    failed: z.number().check(z.int()),
+    rolledBack: z.number().check(z.int()),
+    rollbackRate: z.number().check(z.describe('rolledBack / deployments (0 without deployments)')),
+    durationSeconds: z.strictObject({
+      mean: z.nullable(z.number()),
+      medianAtMost: z.nullable(z.number()).check(z.describe('the upper bound of the duration bucket (powers of two seconds) the median falls in')),
+      p90AtMost: z.nullable(z.number()),
+    }),
+    leadTimeHours: z.nullable(z.number()).check(z.describe('mean time from an image first seen to its deployment into the last environment')),
+  }),
+);
+const deploymentMetrics = /* @__PURE__ */ z.schema(() =>
+  z
+    .strictObject({
+      environments: z.array(
+        z.strictObject({
+          environment: z.string(),
+          from: z.string().check(z.describe('YYYY-MM-DD')),
+          to: z.string().check(z.describe('YYYY-MM-DD')),
+          period: z.enum(['day', 'week', 'month']),
+          total: metricsSummary,
+          periods: z.array(
+            z.strictObject(
+              z.extend(metricsSummary, { period: z.string().check(z.describe('YYYY-MM-DD, YYYY-MM, or the Monday of a week as YYYY-MM-DD/week')) }).shape,
+            ),
+          ),
+        }),
+      ),
+      versions: z
+        .array(z.strictObject({ environment: z.string(), imageTag: z.nullable(z.string()) }))
+        .check(z.describe('what each environment runs now, in line order')),
+      drift: z.array(
+        z.strictObject({ environment: z.string(), behind: z.string().check(z.describe('the environment before it in the line')), differs: z.boolean() }),
+      ),
+    })
+    .check(z.meta({ id: 'DeploymentMetrics' })),
+);
+
+const repoLink = /* @__PURE__ */ z.schema(() =>
+  z
+    .strictObject({
+      artifact: z.string(),
+      id: z.string(),
+      registry: z.string(),
+      repository: z.string(),
+      tags: z.union([z.strictObject({ semver: z.literal(true) }), z.strictObject({ pattern: z.string() })]),
+      createdAt: time,
+      createdBy: z.string(),
+    })
+    .check(z.meta({ id: 'RegistryLink' })),
+);
 
 export const ARTIFACT_RESPONSES: Record<string, z.ZodMiniType> = {
   'artifacts-publish': z.strictObject({
@@ -73,17 +111,49 @@ export const ARTIFACT_RESPONSES: Record<string, z.ZodMiniType> = {
       artifact: z.string(),
       environment: z.string(),
       latest: z.nullable(z.strictObject({ version: z.string(), digest, tag: z.string() })),
-      versions: z.array(z.strictObject({ version: z.string(), digest, tag: z.string(), kind: z.enum(['release', 'rollback']), createdAt: time, createdBy: z.string(), current: z.boolean() })),
+      versions: z.array(
+        z.strictObject({
+          version: z.string(),
+          digest,
+          tag: z.string(),
+          kind: z.enum(['release', 'rollback']),
+          createdAt: time,
+          createdBy: z.string(),
+          current: z.boolean(),
+        }),
+      ),
     }),
   ]),
   'consumers-list': z.strictObject({ items: z.array(consumer) }),
   'consumers-put': consumer,
-  'artifacts-tag': z.strictObject({ name: z.string(), artifact: z.string(), version: z.string(), digest, environment: z.string(), kind: z.enum(['release', 'latest', 'rollback']), mutable: z.boolean(), createdAt: time, createdBy: z.string() }),
+  'artifacts-tag': z.strictObject({
+    name: z.string(),
+    artifact: z.string(),
+    version: z.string(),
+    digest,
+    environment: z.string(),
+    kind: z.enum(['release', 'latest', 'rollback']),
+    mutable: z.boolean(),
+    createdAt: time,
+    createdBy: z.string(),
+  }),
   'deployments-history': z.array(deployment).check(z.describe("a plain array, newest first; the next page's cursor is in X-Next-Cursor")),
   'deployments-record': deployment,
-  'artifacts-resolve': z.strictObject({ artifact: z.string(), constraint: z.string(), kind: z.string(), version: z.string(), digest, environment: z.optional(z.nullable(z.string())), warning: z.optional(z.string()) }),
+  'artifacts-resolve': z.strictObject({
+    artifact: z.string(),
+    constraint: z.string(),
+    kind: z.string(),
+    version: z.string(),
+    digest,
+    environment: z.optional(z.nullable(z.string())),
+    warning: z.optional(z.string()),
+  }),
   'deployments-metrics': deploymentMetrics,
   'artifacts-links': z.strictObject({ items: z.array(repoLink) }),
-  'artifacts-links-create': z.strictObject(z.extend(repoLink, { notifyToken: z.string().check(z.describe('send it as Authorization: Bearer from the registry; shown only now')) }).shape),
-  'registry-notifications': z.strictObject({ results: z.array(open).check(z.describe('per tagged manifest push: the version published (created or already there), or why it was skipped')) }),
+  'artifacts-links-create': z.strictObject(
+    z.extend(repoLink, { notifyToken: z.string().check(z.describe('send it as Authorization: Bearer from the registry; shown only now')) }).shape,
+  ),
+  'registry-notifications': z.strictObject({
+    results: z.array(open).check(z.describe('per tagged manifest push: the version published (created or already there), or why it was skipped')),
+  }),
 };

@@ -16,4 +16,13 @@ export const stampFields = {
 export const occurrence = /* @__PURE__ */ z.schema(() => z.strictObject({ id: z.string(), reason: z.string(), scope: z.string(), start: time, end: time }));
 
 /** An action taken from Slack: the Slack identity (as Slack signed it) and the link that made it that account. */
-export const actedVia = /* @__PURE__ */ z.schema(() => z.strictObject({ channel: z.literal('slack'), teamId: z.string(), userId: z.string(), linkId: z.string().check(z.describe('the link (slk_…) the person made themselves with a one-time code')) }).check(z.meta({ id: 'ActedVia' })));
+export const actedVia = /* @__PURE__ */ z.schema(() =>
+  z
+    .strictObject({
+      channel: z.literal('slack'),
+      teamId: z.string(),
+      userId: z.string(),
+      linkId: z.string().check(z.describe('the link (slk_…) the person made themselves with a one-time code')),
+    })
+    .check(z.meta({ id: 'ActedVia' })),
+);

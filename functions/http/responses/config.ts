@@ -3,35 +3,61 @@ import { digest, time } from './common.ts';
 import { environmentResponse } from './environments.ts';
 
 /** What the config item, snapshot and diff routes answer. */
-export const itemResponse = /* @__PURE__ */ z.schema(() => z.strictObject({ id: z.string(), kind: z.enum(['config', 'flag']), key: z.string(), value: z.unknown(), description: z.string(), version: z.number().check(z.int()), updatedAt: time, updatedBy: z.string() }).check(z.meta({ id: 'Item' })));
+export const itemResponse = /* @__PURE__ */ z.schema(() =>
+  z
+    .strictObject({
+      id: z.string(),
+      kind: z.enum(['config', 'flag']),
+      key: z.string(),
+      value: z.unknown(),
+      description: z.string(),
+      version: z.number().check(z.int()),
+      updatedAt: time,
+      updatedBy: z.string(),
+    })
+    .check(z.meta({ id: 'Item' })),
+);
 
-const snapshot = /* @__PURE__ */ z.schema(() => z.strictObject({
-  id: z.string().check(z.describe('<environment>@<seq>')),
-  environment: z.string(),
-  seq: z.number().check(z.int()),
-  digest,
-  parentSeq: z.nullable(z.number().check(z.int())),
-  itemCount: z.number().check(z.int()),
-  configCount: z.number().check(z.int()),
-  flagCount: z.number().check(z.int()),
-  createdAt: time,
-  createdBy: z.string(),
-  change: z.strictObject({ action: z.enum(['create', 'set', 'delete', 'batch', 'restore']), keys: z.array(z.string()), count: z.number().check(z.int()), restoredFrom: z.optional(z.number().check(z.int())) }),
-  reason: z.optional(z.string()),
-}).check(z.meta({ id: 'Snapshot' })));
+const snapshot = /* @__PURE__ */ z.schema(() =>
+  z
+    .strictObject({
+      id: z.string().check(z.describe('<environment>@<seq>')),
+      environment: z.string(),
+      seq: z.number().check(z.int()),
+      digest,
+      parentSeq: z.nullable(z.number().check(z.int())),
+      itemCount: z.number().check(z.int()),
+      configCount: z.number().check(z.int()),
+      flagCount: z.number().check(z.int()),
+      createdAt: time,
+      createdBy: z.string(),
+      change: z.strictObject({
+        action: z.enum(['create', 'set', 'delete', 'batch', 'restore']),
+        keys: z.array(z.string()),
+        count: z.number().check(z.int()),
+        restoredFrom: z.optional(z.number().check(z.int())),
+      }),
+      reason: z.optional(z.string()),
+    })
+    .check(z.meta({ id: 'Snapshot' })),
+);
 
 const keyed = /* @__PURE__ */ z.schema(() => z.strictObject({ kind: z.enum(['config', 'flag']), key: z.string(), value: z.unknown() }));
 /** An environment diff: what promoting source onto target would change. */
-const diff = /* @__PURE__ */ z.schema(() => z.strictObject({
-  sourceEnvironment: z.string(),
-  targetEnvironment: z.string(),
-  sourceSnapshot: z.strictObject({ seq: z.number().check(z.int()), digest }),
-  targetSnapshot: z.strictObject({ seq: z.number().check(z.int()), digest }),
-  added: z.array(keyed),
-  modified: z.array(z.strictObject({ kind: z.enum(['config', 'flag']), key: z.string(), sourceValue: z.unknown(), targetValue: z.unknown() })),
-  removed: z.array(keyed),
-  unchanged: z.number().check(z.int()),
-}).check(z.meta({ id: 'Diff' })));
+const diff = /* @__PURE__ */ z.schema(() =>
+  z
+    .strictObject({
+      sourceEnvironment: z.string(),
+      targetEnvironment: z.string(),
+      sourceSnapshot: z.strictObject({ seq: z.number().check(z.int()), digest }),
+      targetSnapshot: z.strictObject({ seq: z.number().check(z.int()), digest }),
+      added: z.array(keyed),
+      modified: z.array(z.strictObject({ kind: z.enum(['config', 'flag']), key: z.string(), sourceValue: z.unknown(), targetValue: z.unknown() })),
+      removed: z.array(keyed),
+      unchanged: z.number().check(z.int()),
+    })
+    .check(z.meta({ id: 'Diff' })),
+);
 
 export const CONFIG_RESPONSES: Record<string, z.ZodMiniType> = {
   'items-get': itemResponse,
@@ -42,7 +68,9 @@ export const CONFIG_RESPONSES: Record<string, z.ZodMiniType> = {
   'snapshots-get': snapshot,
   'items-batch': z.strictObject({
     environment: z.string(),
-    snapshot: z.strictObject({ seq: z.number().check(z.int()), digest }).check(z.describe('the snapshot the batch made (or the current one when nothing changed)')),
+    snapshot: z
+      .strictObject({ seq: z.number().check(z.int()), digest })
+      .check(z.describe('the snapshot the batch made (or the current one when nothing changed)')),
     created: z.number().check(z.int()),
     updated: z.number().check(z.int()),
     deleted: z.number().check(z.int()),

@@ -2,41 +2,63 @@ import * as z from '../../../domain/kernel/zod.ts';
 import { time } from './common.ts';
 
 /** What the app-key, effective-config and OFREP routes answer. */
-const appKey = /* @__PURE__ */ z.schema(() => z.strictObject({
-  id: z.string(),
-  name: z.string(),
-  environment: z.string(),
-  prefix: z.nullable(z.string()),
-  status: z.enum(['active', 'rotating', 'revoked']).check(z.describe('rotating: a previous secret still works until previousSecretValidUntil')),
-  createdAt: time,
-  createdBy: z.string(),
-  rotatedAt: z.nullable(time),
-  previousSecretValidUntil: z.nullable(time),
-  revokedAt: z.nullable(time),
-  revokedBy: z.nullable(z.string()),
-  lastUsedAt: z.nullable(time).check(z.describe('written at most once a minute')),
-  version: z.number().check(z.int()),
-}).check(z.meta({ id: 'AppKey' })));
-const withSecret = /* @__PURE__ */ z.schema(() => z.strictObject(z.extend(appKey, { key: z.string().check(z.describe('the key: shown this once, stored only as a hash')) }).shape));
+const appKey = /* @__PURE__ */ z.schema(() =>
+  z
+    .strictObject({
+      id: z.string(),
+      name: z.string(),
+      environment: z.string(),
+      prefix: z.nullable(z.string()),
+      status: z.enum(['active', 'rotating', 'revoked']).check(z.describe('rotating: a previous secret still works until previousSecretValidUntil')),
+      createdAt: time,
+      createdBy: z.string(),
+      rotatedAt: z.nullable(time),
+      previousSecretValidUntil: z.nullable(time),
+      revokedAt: z.nullable(time),
+      revokedBy: z.nullable(z.string()),
+      lastUsedAt: z.nullable(time).check(z.describe('written at most once a minute')),
+      version: z.number().check(z.int()),
+    })
+    .check(z.meta({ id: 'AppKey' })),
+);
+const withSecret = /* @__PURE__ */ z.schema(() =>
+  z.strictObject(z.extend(appKey, { key: z.string().check(z.describe('the key: shown this once, stored only as a hash')) }).shape),
+);
 const meta = /* @__PURE__ */ z.schema(() => z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])));
-const ofrepSuccess = /* @__PURE__ */ z.schema(() => z.strictObject({ key: z.string(), value: z.unknown(), reason: z.enum(['STATIC', 'SPLIT']), variant: z.optional(z.string()), metadata: meta }).check(z.meta({ id: 'OfrepEvaluationSuccess' })));
-const ofrepFailure = /* @__PURE__ */ z.schema(() => z.strictObject({ key: z.string(), errorCode: z.enum(['PARSE_ERROR', 'TARGETING_KEY_MISSING', 'INVALID_CONTEXT', 'GENERAL', 'FLAG_NOT_FOUND']), errorDetails: z.string() }).check(z.meta({ id: 'OfrepEvaluationFailure' })));
+const ofrepSuccess = /* @__PURE__ */ z.schema(() =>
+  z
+    .strictObject({ key: z.string(), value: z.unknown(), reason: z.enum(['STATIC', 'SPLIT']), variant: z.optional(z.string()), metadata: meta })
+    .check(z.meta({ id: 'OfrepEvaluationSuccess' })),
+);
+const ofrepFailure = /* @__PURE__ */ z.schema(() =>
+  z
+    .strictObject({
+      key: z.string(),
+      errorCode: z.enum(['PARSE_ERROR', 'TARGETING_KEY_MISSING', 'INVALID_CONTEXT', 'GENERAL', 'FLAG_NOT_FOUND']),
+      errorDetails: z.string(),
+    })
+    .check(z.meta({ id: 'OfrepEvaluationFailure' })),
+);
 
 /** An OFREP error answer (400, 404): the one-flag route names the flag, the bulk route does not. */
-const ofrepError = /* @__PURE__ */ z.schema(() => z.strictObject({ key: z.optional(z.string()), errorCode: ofrepFailure.shape.errorCode, errorDetails: z.string() }).check(z.meta({ id: 'OfrepError' })));
+const ofrepError = /* @__PURE__ */ z.schema(() =>
+  z.strictObject({ key: z.optional(z.string()), errorCode: ofrepFailure.shape.errorCode, errorDetails: z.string() }).check(z.meta({ id: 'OfrepError' })),
+);
 
 export const CONSUME_RESPONSES: Record<string, z.ZodMiniType> = {
   'app-keys-list': z.strictObject({ items: z.array(appKey) }),
   'app-keys-create': withSecret,
   'app-keys-rotate': withSecret,
   'app-keys-revoke': appKey,
-  effective: z.strictObject({
-    environment: z.string(),
-    snapshot: z.strictObject({ seq: z.number().check(z.int()), digest: z.string() }),
-    prefix: z.nullable(z.string()),
-    configs: z.record(z.string(), z.unknown()).check(z.describe('key → value')),
-    flags: z.record(z.string(), z.unknown()).check(z.describe('key → value (a rollout as {"$rollout": {variants, weights}})')),
-  }).check(z.meta({ id: 'EffectiveConfig' })),
+  effective: z
+    .strictObject({
+      environment: z.string(),
+      snapshot: z.strictObject({ seq: z.number().check(z.int()), digest: z.string() }),
+      prefix: z.nullable(z.string()),
+      configs: z.record(z.string(), z.unknown()).check(z.describe('key → value')),
+      flags: z.record(z.string(), z.unknown()).check(z.describe('key → value (a rollout as {"$rollout": {variants, weights}})')),
+    })
+    .check(z.meta({ id: 'EffectiveConfig' })),
   ofrep: ofrepSuccess,
   'ofrep-error': ofrepError,
   'ofrep-bulk': z.strictObject({ flags: z.array(z.union([ofrepSuccess, ofrepFailure])) }),

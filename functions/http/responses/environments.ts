@@ -4,82 +4,128 @@ import { digest, occurrence, open, stampFields, time } from './common.ts';
 import { promotionResponse } from './promotions.ts';
 
 /** What the environment, rule, freeze-window and status routes answer. */
-export const environmentResponse = /* @__PURE__ */ z.schema(() => z.strictObject({
-  name: z.string(),
-  displayName: z.string(),
-  position: z.number().check(z.int()),
-  description: z.string(),
-  protected: z.boolean(),
-  gates: open.check(z.describe('gate name → on/off')),
-  webhookGates: z.array(open).check(z.describe('the environment’s webhook gates (secrets never returned)')),
-  concurrency: z.enum(['queue', 'reject', 'supersede']),
-  autoPromotionPaused: z.boolean(),
-  bakeSeconds: z.number().check(z.int()),
-  cacheMaxAgeSeconds: z.number().check(z.int(), z.describe('how long services may cache the effective config')),
-  registries: z.array(z.strictObject({ name: z.string(), url: z.string() })),
-  monitors: z.array(z.string()).check(z.describe('CloudWatch alarm ARNs: checked before executing into it, watched while a promotion bakes')),
-  verification: z.enum(['digest_match', 'signature_match']),
-  signingKey: z.nullable(z.string()),
-  snapshot: z.strictObject({ seq: z.number().check(z.int()), digest }),
-  itemCount: z.number().check(z.int()),
-  ...stampFields,
-}).check(z.meta({ id: 'Environment' })));
-
-export const statusResponse = /* @__PURE__ */ z.schema(() => z.strictObject({
-  environments: z.array(
-    z.strictObject({
+export const environmentResponse = /* @__PURE__ */ z.schema(() =>
+  z
+    .strictObject({
       name: z.string(),
       displayName: z.string(),
       position: z.number().check(z.int()),
-      artifacts: z.array(z.strictObject({ artifact: z.string(), version: z.string(), tag: z.string(), digest, promotedAt: time, promotedBy: z.string() })),
-      config: z.strictObject({ snapshot: z.string(), digest, items: z.number().check(z.int()), changedAt: time, changedBy: z.string() }),
-      gates: z.strictObject({ marks: z.string().check(z.describe('one mark per gate: ✓ pass, ✗ fail, ! warn, - off')), legend: z.string(), promotionId: z.nullable(z.string()) }),
-      lastPromotion: z.nullable(z.strictObject({ id: z.string(), subject: z.string(), completedAt: z.nullable(time), requestedBy: z.string(), status: z.enum(STATUSES) })),
-      lastOutcome: z.nullable(z.strictObject({ id: z.string(), subject: z.string(), status: z.enum(STATUSES), at: time, requestedBy: z.string(), reason: z.nullable(z.string()) })).check(z.describe('the newest promotion into it that ended (completed, failed, rolled back, rejected or expired) and why')),
-      autoPromotionPaused: z.boolean(),
+      description: z.string(),
       protected: z.boolean(),
-      lastBreakGlass: z.nullable(open),
-      freeze: z.strictObject({ current: z.nullable(occurrence), next: z.nullable(occurrence) }),
-    }),
-  ),
-  pending: z.array(z.strictObject({ id: z.string(), subject: z.string(), from: z.string(), to: z.string(), status: z.enum(STATUSES), requestedBy: z.string(), requestedAt: time, why: z.string() })),
-}).check(z.meta({ id: 'Status' })));
+      gates: open.check(z.describe('gate name → on/off')),
+      webhookGates: z.array(open).check(z.describe('the environment’s webhook gates (secrets never returned)')),
+      concurrency: z.enum(['queue', 'reject', 'supersede']),
+      autoPromotionPaused: z.boolean(),
+      bakeSeconds: z.number().check(z.int()),
+      cacheMaxAgeSeconds: z.number().check(z.int(), z.describe('how long services may cache the effective config')),
+      registries: z.array(z.strictObject({ name: z.string(), url: z.string() })),
+      monitors: z.array(z.string()).check(z.describe('CloudWatch alarm ARNs: checked before executing into it, watched while a promotion bakes')),
+      verification: z.enum(['digest_match', 'signature_match']),
+      signingKey: z.nullable(z.string()),
+      snapshot: z.strictObject({ seq: z.number().check(z.int()), digest }),
+      itemCount: z.number().check(z.int()),
+      ...stampFields,
+    })
+    .check(z.meta({ id: 'Environment' })),
+);
 
-const freezeWindow = /* @__PURE__ */ z.schema(() => z.strictObject({
-  id: z.string(),
-  scope: z.string().check(z.describe("an environment, or '*' for every environment")),
-  reason: z.string(),
-  kind: z.enum(['once', 'recurring']),
-  start: z.optional(time),
-  end: z.optional(time),
-  cron: z.optional(z.string()),
-  endCron: z.optional(z.string()),
-  timezone: z.optional(z.string()),
-  createdBy: z.string(),
-  createdAt: time,
-  open: z.nullable(occurrence),
-  next: z.nullable(occurrence),
-}).check(z.meta({ id: 'FreezeWindow' })));
+export const statusResponse = /* @__PURE__ */ z.schema(() =>
+  z
+    .strictObject({
+      environments: z.array(
+        z.strictObject({
+          name: z.string(),
+          displayName: z.string(),
+          position: z.number().check(z.int()),
+          artifacts: z.array(z.strictObject({ artifact: z.string(), version: z.string(), tag: z.string(), digest, promotedAt: time, promotedBy: z.string() })),
+          config: z.strictObject({ snapshot: z.string(), digest, items: z.number().check(z.int()), changedAt: time, changedBy: z.string() }),
+          gates: z.strictObject({
+            marks: z.string().check(z.describe('one mark per gate: ✓ pass, ✗ fail, ! warn, - off')),
+            legend: z.string(),
+            promotionId: z.nullable(z.string()),
+          }),
+          lastPromotion: z.nullable(
+            z.strictObject({ id: z.string(), subject: z.string(), completedAt: z.nullable(time), requestedBy: z.string(), status: z.enum(STATUSES) }),
+          ),
+          lastOutcome: z
+            .nullable(
+              z.strictObject({
+                id: z.string(),
+                subject: z.string(),
+                status: z.enum(STATUSES),
+                at: time,
+                requestedBy: z.string(),
+                reason: z.nullable(z.string()),
+              }),
+            )
+            .check(z.describe('the newest promotion into it that ended (completed, failed, rolled back, rejected or expired) and why')),
+          autoPromotionPaused: z.boolean(),
+          protected: z.boolean(),
+          lastBreakGlass: z.nullable(open),
+          freeze: z.strictObject({ current: z.nullable(occurrence), next: z.nullable(occurrence) }),
+        }),
+      ),
+      pending: z.array(
+        z.strictObject({
+          id: z.string(),
+          subject: z.string(),
+          from: z.string(),
+          to: z.string(),
+          status: z.enum(STATUSES),
+          requestedBy: z.string(),
+          requestedAt: time,
+          why: z.string(),
+        }),
+      ),
+    })
+    .check(z.meta({ id: 'Status' })),
+);
 
-export const freezeListResponse = /* @__PURE__ */ z.schema(() => z.strictObject({ items: z.array(freezeWindow), current: z.optional(z.nullable(occurrence)), next: z.optional(z.nullable(occurrence)) }));
+const freezeWindow = /* @__PURE__ */ z.schema(() =>
+  z
+    .strictObject({
+      id: z.string(),
+      scope: z.string().check(z.describe("an environment, or '*' for every environment")),
+      reason: z.string(),
+      kind: z.enum(['once', 'recurring']),
+      start: z.optional(time),
+      end: z.optional(time),
+      cron: z.optional(z.string()),
+      endCron: z.optional(z.string()),
+      timezone: z.optional(z.string()),
+      createdBy: z.string(),
+      createdAt: time,
+      open: z.nullable(occurrence),
+      next: z.nullable(occurrence),
+    })
+    .check(z.meta({ id: 'FreezeWindow' })),
+);
 
-export const rule = /* @__PURE__ */ z.schema(() => z.strictObject({
-  id: z.string(),
-  name: z.string(),
-  sourceEnvironment: z.string(),
-  targetEnvironment: z.string(),
-  requiresApproval: z.boolean(),
-  requiredApprovers: z.number().check(z.int()),
-  approverGroups: z.array(z.string()),
-  separationOfDuties: z.boolean(),
-  approvalExpirySeconds: z.number().check(z.int()),
-  autoPromote: z.boolean(),
-  conditions: z.unknown().check(z.describe('all/any/leaf condition tree, or null')),
-  evidenceFrom: z.optional(z.string()),
-  allowSkip: z.boolean(),
-  status: z.enum(['active', 'disabled']),
-  ...stampFields,
-}).check(z.meta({ id: 'Rule' })));
+export const freezeListResponse = /* @__PURE__ */ z.schema(() =>
+  z.strictObject({ items: z.array(freezeWindow), current: z.optional(z.nullable(occurrence)), next: z.optional(z.nullable(occurrence)) }),
+);
+
+export const rule = /* @__PURE__ */ z.schema(() =>
+  z
+    .strictObject({
+      id: z.string(),
+      name: z.string(),
+      sourceEnvironment: z.string(),
+      targetEnvironment: z.string(),
+      requiresApproval: z.boolean(),
+      requiredApprovers: z.number().check(z.int()),
+      approverGroups: z.array(z.string()),
+      separationOfDuties: z.boolean(),
+      approvalExpirySeconds: z.number().check(z.int()),
+      autoPromote: z.boolean(),
+      conditions: z.unknown().check(z.describe('all/any/leaf condition tree, or null')),
+      evidenceFrom: z.optional(z.string()),
+      allowSkip: z.boolean(),
+      status: z.enum(['active', 'disabled']),
+      ...stampFields,
+    })
+    .check(z.meta({ id: 'Rule' })),
+);
 
 export const ENVIRONMENT_RESPONSES: Record<string, z.ZodMiniType> = {
   'environments-list': z.strictObject({ items: z.array(environmentResponse) }),
@@ -90,7 +136,10 @@ export const ENVIRONMENT_RESPONSES: Record<string, z.ZodMiniType> = {
   'rules-get': rule,
   'rules-create': rule,
   'rules-update': rule,
-  'environments-rollback': z.union([z.strictObject({ dryRun: z.literal(false), impact: open, promotion: promotionResponse }), z.looseObject({ dryRun: z.literal(true), impact: open })]),
+  'environments-rollback': z.union([
+    z.strictObject({ dryRun: z.literal(false), impact: open, promotion: promotionResponse }),
+    z.looseObject({ dryRun: z.literal(true), impact: open }),
+  ]),
   'freeze-windows': freezeListResponse,
   status: statusResponse,
   'freeze-create': freezeWindow,

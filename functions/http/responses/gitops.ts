@@ -2,16 +2,20 @@ import * as z from '../../../domain/kernel/zod.ts';
 import { stampFields, time } from './common.ts';
 
 /** What the git-target routes answer. */
-export const gitTargetResponse = /* @__PURE__ */ z.schema(() => z.strictObject({
-  environment: z.string(),
-  repository: z.string(),
-  branch: z.string(),
-  file: z.string(),
-  path: z.string(),
-  value: z.enum(['version', 'digest', 'version@digest']),
-  tokenSecret: z.nullable(z.string()).check(z.describe('the name of the secret holding the push token (never its value)')),
-  ...stampFields,
-}).check(z.meta({ id: 'GitTarget' })));
+export const gitTargetResponse = /* @__PURE__ */ z.schema(() =>
+  z
+    .strictObject({
+      environment: z.string(),
+      repository: z.string(),
+      branch: z.string(),
+      file: z.string(),
+      path: z.string(),
+      value: z.enum(['version', 'digest', 'version@digest']),
+      tokenSecret: z.nullable(z.string()).check(z.describe('the name of the secret holding the push token (never its value)')),
+      ...stampFields,
+    })
+    .check(z.meta({ id: 'GitTarget' })),
+);
 
 export const GITOPS_RESPONSES: Record<string, z.ZodMiniType> = {
   'git-target': gitTargetResponse,

@@ -45,4 +45,5 @@ export const RESPONSES: Record<string, z.ZodMiniType> = {
 };
 
 /** The schema of a route's JSON answer: the one it names, else its handler's. */
-export const responseOf = (route: { handler: string; response?: { schema?: string } }): z.ZodMiniType | undefined => RESPONSES[route.response?.schema ?? route.handler];
+export const responseOf = (route: { handler: string; response?: { schema?: string } }): z.ZodMiniType | undefined =>
+  RESPONSES[route.response?.schema ?? route.handler];

@@ -3,51 +3,102 @@ import { manifestSchema } from '#domain/manifest/document';
 import { digest, open } from './common.ts';
 
 /** What the manifest routes answer. */
-const manifestChange = /* @__PURE__ */ z.schema(() => z.strictObject({ op: z.enum(['add', 'change', 'remove']), path: z.string(), before: z.optional(z.unknown()), after: z.optional(z.unknown()) }));
-const manifestSummary = /* @__PURE__ */ z.schema(() => z.strictObject({ add: z.number().check(z.int()), change: z.number().check(z.int()), remove: z.number().check(z.int()) }));
-const manifestSecrets = /* @__PURE__ */ z.schema(() => z.strictObject({
-  webhooks: z.array(z.strictObject({ id: z.string(), url: z.string(), environment: z.nullable(z.string()), secret: z.string().check(z.describe('the signing secret (whsec_…)')) })),
-  registry_links: z.array(z.strictObject({ artifact: z.string(), id: z.string(), registry: z.string(), repository: z.string(), notifyToken: z.string().check(z.describe('the bearer token of registry notifications')) })),
-}).check(z.describe('what the apply created with a secret of its own, the only time the secret is shown: signing secrets of new webhook subscriptions, notification tokens of new registry links')));
-export const manifestApplyResponse = /* @__PURE__ */ z.schema(() => z.strictObject({ applied: z.boolean(), digest, documentDigest: z.optional(digest).check(z.describe('sha256 of the applied document (kept in the audit entry)')), planDigest: z.optional(digest).check(z.describe('digest of the applied plan (kept in the audit entries)')), changes: z.array(manifestChange), summary: manifestSummary, secrets: z.optional(manifestSecrets) }));
+const manifestChange = /* @__PURE__ */ z.schema(() =>
+  z.strictObject({ op: z.enum(['add', 'change', 'remove']), path: z.string(), before: z.optional(z.unknown()), after: z.optional(z.unknown()) }),
+);
+const manifestSummary = /* @__PURE__ */ z.schema(() =>
+  z.strictObject({ add: z.number().check(z.int()), change: z.number().check(z.int()), remove: z.number().check(z.int()) }),
+);
+const manifestSecrets = /* @__PURE__ */ z.schema(() =>
+  z
+    .strictObject({
+      webhooks: z.array(
+        z.strictObject({
+          id: z.string(),
+          url: z.string(),
+          environment: z.nullable(z.string()),
+          secret: z.string().check(z.describe('the signing secret (whsec_…)')),
+        }),
+      ),
+      registry_links: z.array(
+        z.strictObject({
+          artifact: z.string(),
+          id: z.string(),
+          registry: z.string(),
+          repository: z.string(),
+          notifyToken: z.string().check(z.describe('the bearer token of registry notifications')),
+        }),
+      ),
+    })
+    .check(
+      z.describe(
+        'what the apply created with a secret of its own, the only time the secret is shown: signing secrets of new webhook subscriptions, notification tokens of new registry links',
+      ),
+    ),
+);
+export const manifestApplyResponse = /* @__PURE__ */ z.schema(() =>
+  z.strictObject({
+    applied: z.boolean(),
+    digest,
+    documentDigest: z.optional(digest).check(z.describe('sha256 of the applied document (kept in the audit entry)')),
+    planDigest: z.optional(digest).check(z.describe('digest of the applied plan (kept in the audit entries)')),
+    changes: z.array(manifestChange),
+    summary: manifestSummary,
+    secrets: z.optional(manifestSecrets),
+  }),
+);
 
 /**
  * GET /api/v1/manifest?format=json: the document apply takes (domain/manifest/document.ts), as exported: every
  * part but notifications always there, and the line as it is (empty for a tenant without environments).
  */
 const exported = /* @__PURE__ */ manifestSchema.shape.artifacts.shape.promotion;
-const manifestDocument = /* @__PURE__ */ z.schema(() => z.strictObject({
-  artifacts: z.strictObject({
-    promotion: z.strictObject(z.extend(exported, {
-        environments: z.array(z.string()).check(z.describe('the line, in order')),
-        environment_settings: exported.shape.environment_settings.def.innerType,
-        gates: exported.shape.gates.def.innerType,
-        webhook_gates: exported.shape.webhook_gates.def.innerType,
-        approval_rules: exported.shape.approval_rules.def.innerType,
-        freeze_windows: exported.shape.freeze_windows.def.innerType,
-        webhooks: exported.shape.webhooks.def.innerType,
-        git_targets: exported.shape.git_targets.def.innerType,
-        registry_links: exported.shape.registry_links.def.innerType,
-        cross_registry_sync: z.literal(true),
-        verification: exported.shape.verification.def.innerType,
-      }).shape),
-  }),
-}).check(z.meta({ id: 'Manifest', description: "The promotion manifest (manifest.yaml, artifacts.promotion) with what Stageline adds" })));
+const manifestDocument = /* @__PURE__ */ z.schema(() =>
+  z
+    .strictObject({
+      artifacts: z.strictObject({
+        promotion: z.strictObject(
+          z.extend(exported, {
+            environments: z.array(z.string()).check(z.describe('the line, in order')),
+            environment_settings: exported.shape.environment_settings.def.innerType,
+            gates: exported.shape.gates.def.innerType,
+            webhook_gates: exported.shape.webhook_gates.def.innerType,
+            approval_rules: exported.shape.approval_rules.def.innerType,
+            freeze_windows: exported.shape.freeze_windows.def.innerType,
+            webhooks: exported.shape.webhooks.def.innerType,
+            git_targets: exported.shape.git_targets.def.innerType,
+            registry_links: exported.shape.registry_links.def.innerType,
+            cross_registry_sync: z.literal(true),
+            verification: exported.shape.verification.def.innerType,
+          }).shape,
+        ),
+      }),
+    })
+    .check(z.meta({ id: 'Manifest', description: 'The promotion manifest (manifest.yaml, artifacts.promotion) with what Stageline adds' })),
+);
 
 /** GET /api/v1/manifest/schema.json: the manifest document (components/schemas/Manifest) as a JSON Schema. */
-const manifestJsonSchema = /* @__PURE__ */ z.schema(() => z.strictObject({
-  title: z.string(),
-  $schema: z.literal('https://json-schema.org/draft/2020-12/schema'),
-  type: z.literal('object'),
-  properties: z.strictObject({ artifacts: open }),
-  required: z.array(z.string()),
-  additionalProperties: z.literal(false),
-  $defs: z.optional(z.record(z.string(), open)),
-}).check(z.meta({ id: 'ManifestJsonSchema' })));
+const manifestJsonSchema = /* @__PURE__ */ z.schema(() =>
+  z
+    .strictObject({
+      title: z.string(),
+      $schema: z.literal('https://json-schema.org/draft/2020-12/schema'),
+      type: z.literal('object'),
+      properties: z.strictObject({ artifacts: open }),
+      required: z.array(z.string()),
+      additionalProperties: z.literal(false),
+      $defs: z.optional(z.record(z.string(), open)),
+    })
+    .check(z.meta({ id: 'ManifestJsonSchema' })),
+);
 
 export const MANIFEST_RESPONSES: Record<string, z.ZodMiniType> = {
   'manifest-apply': manifestApplyResponse,
-  manifest: z.strictObject({ digest: digest.check(z.describe('of the setup planned against: apply with expectedDigest refuses a stale plan')), changes: z.array(manifestChange), summary: manifestSummary }),
+  manifest: z.strictObject({
+    digest: digest.check(z.describe('of the setup planned against: apply with expectedDigest refuses a stale plan')),
+    changes: z.array(manifestChange),
+    summary: manifestSummary,
+  }),
   'manifest-document': manifestDocument,
   'manifest-schema': manifestJsonSchema,
 };

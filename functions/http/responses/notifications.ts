@@ -2,24 +2,48 @@ import * as z from '../../../domain/kernel/zod.ts';
 import { time } from './common.ts';
 
 /** What the notification-settings and Slack routes answer. */
-const notificationSettings = /* @__PURE__ */ z.schema(() => z.strictObject({
-  scope: z.string().check(z.describe("'tenant' or an environment")),
-  slack: z.nullable(z.strictObject({
-    webhook: z.string().check(z.describe('origin only; the secret path is never returned')),
-    channels: z.array(z.string()),
-    teamId: z.nullable(z.string()).check(z.describe('the Slack workspace bound to the tenant (its members who linked their own account act from Slack); the signing secret is the deployment\'s, never shown')),
-  })),
-  email: z.nullable(z.strictObject({ recipients: z.array(z.string()), approvers: z.boolean() })),
-  events: z.array(z.string()),
-  version: z.number().check(z.int()),
-  updatedAt: z.optional(time),
-  updatedBy: z.optional(z.string()),
-}).check(z.meta({ id: 'NotificationSettings' })));
+const notificationSettings = /* @__PURE__ */ z.schema(() =>
+  z
+    .strictObject({
+      scope: z.string().check(z.describe("'tenant' or an environment")),
+      slack: z.nullable(
+        z.strictObject({
+          webhook: z.string().check(z.describe('origin only; the secret path is never returned')),
+          channels: z.array(z.string()),
+          teamId: z
+            .nullable(z.string())
+            .check(
+              z.describe(
+                "the Slack workspace bound to the tenant (its members who linked their own account act from Slack); the signing secret is the deployment's, never shown",
+              ),
+            ),
+        }),
+      ),
+      email: z.nullable(z.strictObject({ recipients: z.array(z.string()), approvers: z.boolean() })),
+      events: z.array(z.string()),
+      version: z.number().check(z.int()),
+      updatedAt: z.optional(time),
+      updatedBy: z.optional(z.string()),
+    })
+    .check(z.meta({ id: 'NotificationSettings' })),
+);
 
 /** A reply to a Slack interaction: shown to the one user who pressed the button. */
-const slackLink = /* @__PURE__ */ z.schema(() => z.strictObject({ id: z.string(), teamId: z.string(), userId: z.string(), accountId: z.string(), email: z.string(), linkedAt: time }).check(z.meta({ id: 'SlackLink' })));
+const slackLink = /* @__PURE__ */ z.schema(() =>
+  z
+    .strictObject({ id: z.string(), teamId: z.string(), userId: z.string(), accountId: z.string(), email: z.string(), linkedAt: time })
+    .check(z.meta({ id: 'SlackLink' })),
+);
 
-const slackReply = /* @__PURE__ */ z.schema(() => z.strictObject({ response_type: z.literal('ephemeral'), replace_original: z.optional(z.literal(false)).check(z.describe('the message with the buttons stays (absent on a 404)')), text: z.string() }).check(z.meta({ id: 'SlackReply' })));
+const slackReply = /* @__PURE__ */ z.schema(() =>
+  z
+    .strictObject({
+      response_type: z.literal('ephemeral'),
+      replace_original: z.optional(z.literal(false)).check(z.describe('the message with the buttons stays (absent on a 404)')),
+      text: z.string(),
+    })
+    .check(z.meta({ id: 'SlackReply' })),
+);
 
 export const NOTIFICATION_RESPONSES: Record<string, z.ZodMiniType> = {
   'notifications-get': notificationSettings,

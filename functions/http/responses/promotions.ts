@@ -3,140 +3,258 @@ import { STATUSES } from '#domain/kernel/lifecycle';
 import { actedVia, digest, occurrence, open, time } from './common.ts';
 
 /** What the promotion routes answer. */
-const gateResult = /* @__PURE__ */ z.schema(() => z.strictObject({ gate: z.string(), verdict: z.enum(['PASS', 'FAIL', 'WARN', 'SKIPPED']), blocking: z.boolean(), reason: z.string(), evidenceRefs: z.array(z.string()) }));
-const subject = /* @__PURE__ */ z.schema(() => z.discriminatedUnion('type', [
-  z.strictObject({ type: z.literal('artifact'), name: z.string(), version: z.string(), digest }),
+const gateResult = /* @__PURE__ */ z.schema(() =>
   z.strictObject({
-    type: z.literal('config'),
-    sourceSnapshot: z.strictObject({ seq: z.number().check(z.int()), digest }),
-    promotionType: z.enum(['FULL', 'SELECTIVE', 'PATTERN']),
-    configIds: z.array(z.string()),
-    flagIds: z.array(z.string()),
-    keyPatterns: z.array(z.string()),
+    gate: z.string(),
+    verdict: z.enum(['PASS', 'FAIL', 'WARN', 'SKIPPED']),
+    blocking: z.boolean(),
+    reason: z.string(),
+    evidenceRefs: z.array(z.string()),
   }),
-]));
+);
+const subject = /* @__PURE__ */ z.schema(() =>
+  z.discriminatedUnion('type', [
+    z.strictObject({ type: z.literal('artifact'), name: z.string(), version: z.string(), digest }),
+    z.strictObject({
+      type: z.literal('config'),
+      sourceSnapshot: z.strictObject({ seq: z.number().check(z.int()), digest }),
+      promotionType: z.enum(['FULL', 'SELECTIVE', 'PATTERN']),
+      configIds: z.array(z.string()),
+      flagIds: z.array(z.string()),
+      keyPatterns: z.array(z.string()),
+    }),
+  ]),
+);
 
-const monitorBlock = /* @__PURE__ */ z.schema(() => z.strictObject({
-  at: time,
-  reason: z.string(),
-  alarms: z.array(z.strictObject({ arn: z.string(), name: z.string(), reason: z.string(), at: z.optional(z.string()) })).check(z.describe('the monitors in ALARM (none when the check could not be made: fail closed)')),
-}));
+const monitorBlock = /* @__PURE__ */ z.schema(() =>
+  z.strictObject({
+    at: time,
+    reason: z.string(),
+    alarms: z
+      .array(z.strictObject({ arn: z.string(), name: z.string(), reason: z.string(), at: z.optional(z.string()) }))
+      .check(z.describe('the monitors in ALARM (none when the check could not be made: fail closed)')),
+  }),
+);
 
-const promotionFields = /* @__PURE__ */ z.schema(() => z.strictObject({
-  id: z.string(),
-  status: z.enum(STATUSES),
-  waitingFor: z.nullable(z.enum(['approval', 'execution'])),
-  sourceEnvironment: z.string(),
-  targetEnvironment: z.string(),
-  subject,
-  releaseDigest: digest.check(z.describe('approvals are bound to it')),
-  notes: z.string(),
-  requestedBy: z.strictObject({ id: z.string(), name: z.string() }),
-  requestedAt: time,
-  rebasedBy: z.nullable(z.strictObject({ id: z.string(), name: z.string(), at: time })).check(z.describe('who rebased it onto its current release: chose its content, cannot approve under separation of duties')),
-  trigger: z.enum(['on_approval', 'manual', 'scheduled']),
-  scheduledAt: z.nullable(time),
-  whenFrozen: z.enum(['wait', 'fail']),
-  heldBy: z.nullable(z.strictObject({ window: z.string(), reason: z.string(), until: time })),
-  freezeOverride: z.nullable(open),
-  monitorAlarm: z.nullable(z.strictObject({ arn: z.string(), name: z.string(), reason: z.string(), at: z.string() })).check(z.describe('the monitored CloudWatch alarm that rolled it back while it baked')),
-  monitorBlock: z.nullable(monitorBlock).check(z.describe("the target's monitors refused the execution (nothing changed)")),
-  policy: z.strictObject({ ruleId: z.nullable(z.string()), requiresApproval: z.boolean(), requiredApprovers: z.number().check(z.int()), approverGroups: z.array(z.string()), separationOfDuties: z.boolean(), approvalExpirySeconds: z.number(), evidenceFrom: z.optional(z.string()) }),
-  policyDigest: digest,
-  gates: z.nullable(z.array(gateResult)),
-  approvedBy: z.array(z.string()),
-  rejection: z.nullable(z.strictObject({ by: z.string(), reason: z.string(), at: time })),
-  result: z.nullable(z.strictObject({
-    snapshotSeq: z.optional(z.number().check(z.int())),
-    digest,
-    deploymentId: z.string(),
-    deployedAt: time,
-    previous: open,
-    replaced: z.optional(z.nullable(open)),
-    synced: z.optional(z.array(z.strictObject({ registry: z.string(), digest: z.nullable(digest), bytesCopied: z.number(), tags: z.optional(z.array(z.string())), attached: z.optional(z.array(z.string())), signature: z.optional(z.string()) }))),
-    recorded: z.optional(z.array(z.strictObject({ registry: z.string(), digest: z.nullable(digest), reason: z.optional(z.string()) }))),
-    git: z.optional(z.strictObject({ repository: z.string(), branch: z.string(), file: z.string(), path: z.string(), value: z.string(), commit: z.string(), changed: z.boolean(), attempts: z.number().check(z.int()) })).check(z.describe("the commit in the target's git target (changed false: the file already held the value)")),
-    gitRevert: z.optional(z.strictObject({ repository: z.string(), branch: z.string(), file: z.string(), path: z.string(), value: z.string(), commit: z.nullable(z.string()), changed: z.boolean(), attempts: z.number().check(z.int()), error: z.optional(z.string()) })).check(z.describe("an automatic rollback (ROLLED_BACK while baking): the restored version's commit in the target's git target, or why it could not be made (error; commit null)")),
-  })),
-  error: z.nullable(z.strictObject({ code: z.string(), message: z.string() })),
-  autoPromoted: z.boolean(),
-  changeSummary: z.nullable(z.strictObject({ added: z.number().check(z.int()), modified: z.number().check(z.int()), removed: z.number().check(z.int()), keys: z.array(z.string()), unmatchedIds: z.array(z.string()) })),
-  sourceDeploymentId: z.nullable(z.string()),
-  targetGateway: z.nullable(z.string()),
-  rollback: z.nullable(open),
-  version: z.number().check(z.int()),
-  updatedAt: time,
-  completedAt: z.nullable(time),
-  transitions: z.array(z.strictObject({ status: z.enum(STATUSES), at: time, by: z.string() })),
-}));
+const promotionFields = /* @__PURE__ */ z.schema(() =>
+  z.strictObject({
+    id: z.string(),
+    status: z.enum(STATUSES),
+    waitingFor: z.nullable(z.enum(['approval', 'execution'])),
+    sourceEnvironment: z.string(),
+    targetEnvironment: z.string(),
+    subject,
+    releaseDigest: digest.check(z.describe('approvals are bound to it')),
+    notes: z.string(),
+    requestedBy: z.strictObject({ id: z.string(), name: z.string() }),
+    requestedAt: time,
+    rebasedBy: z
+      .nullable(z.strictObject({ id: z.string(), name: z.string(), at: time }))
+      .check(z.describe('who rebased it onto its current release: chose its content, cannot approve under separation of duties')),
+    trigger: z.enum(['on_approval', 'manual', 'scheduled']),
+    scheduledAt: z.nullable(time),
+    whenFrozen: z.enum(['wait', 'fail']),
+    heldBy: z.nullable(z.strictObject({ window: z.string(), reason: z.string(), until: time })),
+    freezeOverride: z.nullable(open),
+    monitorAlarm: z
+      .nullable(z.strictObject({ arn: z.string(), name: z.string(), reason: z.string(), at: z.string() }))
+      .check(z.describe('the monitored CloudWatch alarm that rolled it back while it baked')),
+    monitorBlock: z.nullable(monitorBlock).check(z.describe("the target's monitors refused the execution (nothing changed)")),
+    policy: z.strictObject({
+      ruleId: z.nullable(z.string()),
+      requiresApproval: z.boolean(),
+      requiredApprovers: z.number().check(z.int()),
+      approverGroups: z.array(z.string()),
+      separationOfDuties: z.boolean(),
+      approvalExpirySeconds: z.number(),
+      evidenceFrom: z.optional(z.string()),
+    }),
+    policyDigest: digest,
+    gates: z.nullable(z.array(gateResult)),
+    approvedBy: z.array(z.string()),
+    rejection: z.nullable(z.strictObject({ by: z.string(), reason: z.string(), at: time })),
+    result: z.nullable(
+      z.strictObject({
+        snapshotSeq: z.optional(z.number().check(z.int())),
+        digest,
+        deploymentId: z.string(),
+        deployedAt: time,
+        previous: open,
+        replaced: z.optional(z.nullable(open)),
+        synced: z.optional(
+          z.array(
+            z.strictObject({
+              registry: z.string(),
+              digest: z.nullable(digest),
+              bytesCopied: z.number(),
+              tags: z.optional(z.array(z.string())),
+              attached: z.optional(z.array(z.string())),
+              signature: z.optional(z.string()),
+            }),
+          ),
+        ),
+        recorded: z.optional(z.array(z.strictObject({ registry: z.string(), digest: z.nullable(digest), reason: z.optional(z.string()) }))),
+        git: z
+          .optional(
+            z.strictObject({
+              repository: z.string(),
+              branch: z.string(),
+              file: z.string(),
+              path: z.string(),
+              value: z.string(),
+              commit: z.string(),
+              changed: z.boolean(),
+              attempts: z.number().check(z.int()),
+            }),
+          )
+          .check(z.describe("the commit in the target's git target (changed false: the file already held the value)")),
+        gitRevert: z
+          .optional(
+            z.strictObject({
+              repository: z.string(),
+              branch: z.string(),
+              file: z.string(),
+              path: z.string(),
+              value: z.string(),
+              commit: z.nullable(z.string()),
+              changed: z.boolean(),
+              attempts: z.number().check(z.int()),
+              error: z.optional(z.string()),
+            }),
+          )
+          .check(
+            z.describe(
+              "an automatic rollback (ROLLED_BACK while baking): the restored version's commit in the target's git target, or why it could not be made (error; commit null)",
+            ),
+          ),
+      }),
+    ),
+    error: z.nullable(z.strictObject({ code: z.string(), message: z.string() })),
+    autoPromoted: z.boolean(),
+    changeSummary: z.nullable(
+      z.strictObject({
+        added: z.number().check(z.int()),
+        modified: z.number().check(z.int()),
+        removed: z.number().check(z.int()),
+        keys: z.array(z.string()),
+        unmatchedIds: z.array(z.string()),
+      }),
+    ),
+    sourceDeploymentId: z.nullable(z.string()),
+    targetGateway: z.nullable(z.string()),
+    rollback: z.nullable(open),
+    version: z.number().check(z.int()),
+    updatedAt: time,
+    completedAt: z.nullable(time),
+    transitions: z.array(z.strictObject({ status: z.enum(STATUSES), at: time, by: z.string() })),
+  }),
+);
 export const promotionResponse = /* @__PURE__ */ z.schema(() => promotionFields.check(z.meta({ id: 'Promotion' })));
 
 /** A promotion as an approver sees it: the view, the approvals so far and the notifications sent. */
-export const promotionDetailResponse = /* @__PURE__ */ z.schema(() => z.strictObject(z.extend(promotionFields, {
-    approvals: z.strictObject({
-      given: z.array(z.strictObject({ by: z.string(), at: time, comment: z.nullable(z.string()), counts: z.boolean(), why: z.optional(z.string()) })),
-      required: z.number().check(z.int()),
-      remaining: z.number().check(z.int()),
-      approverGroups: z.array(z.string()),
-      separationOfDuties: z.boolean(),
-      expiresAt: z.nullable(time),
-    }),
-    notifications: z.array(z.strictObject({ channel: z.string(), target: z.string(), kind: z.string(), status: z.string(), at: time, error: z.optional(z.string()) })),
-  }).shape).check(z.meta({ id: 'PromotionDetail' })));
+export const promotionDetailResponse = /* @__PURE__ */ z.schema(() =>
+  z
+    .strictObject(
+      z.extend(promotionFields, {
+        approvals: z.strictObject({
+          given: z.array(z.strictObject({ by: z.string(), at: time, comment: z.nullable(z.string()), counts: z.boolean(), why: z.optional(z.string()) })),
+          required: z.number().check(z.int()),
+          remaining: z.number().check(z.int()),
+          approverGroups: z.array(z.string()),
+          separationOfDuties: z.boolean(),
+          expiresAt: z.nullable(time),
+        }),
+        notifications: z.array(
+          z.strictObject({ channel: z.string(), target: z.string(), kind: z.string(), status: z.string(), at: time, error: z.optional(z.string()) }),
+        ),
+      }).shape,
+    )
+    .check(z.meta({ id: 'PromotionDetail' })),
+);
 
 /** POST /promotions: the created promotion, or with dryRun what it would do (nothing is written). */
 export const promotionCreateResponse = /* @__PURE__ */ z.schema(() => z.union([promotionResponse, z.looseObject({ dryRun: z.literal(true) })]));
 
-export const evidence = /* @__PURE__ */ z.schema(() => z.looseObject({
-  id: z.string(),
-  type: z.enum(['test_results', 'security_scan', 'cost_estimate', 'benchmark', 'policy', 'metrics', 'alarm']),
-  payload: open,
-  submittedBy: z.string(),
-  submittedAt: time,
-  source: z.optional(z.strictObject({ id: z.string(), kind: z.enum(['user', 'machine']), groups: z.array(z.string()) })),
-  releaseDigest: z.optional(digest.check(z.describe('On a promotion: the release it was posted for; after a rebase onto other content it no longer counts'))),
-}).check(z.meta({ id: 'Evidence' })));
+export const evidence = /* @__PURE__ */ z.schema(() =>
+  z
+    .looseObject({
+      id: z.string(),
+      type: z.enum(['test_results', 'security_scan', 'cost_estimate', 'benchmark', 'policy', 'metrics', 'alarm']),
+      payload: open,
+      submittedBy: z.string(),
+      submittedAt: time,
+      source: z.optional(z.strictObject({ id: z.string(), kind: z.enum(['user', 'machine']), groups: z.array(z.string()) })),
+      releaseDigest: z.optional(
+        digest.check(z.describe('On a promotion: the release it was posted for; after a rebase onto other content it no longer counts')),
+      ),
+    })
+    .check(z.meta({ id: 'Evidence' })),
+);
 
 /** The decision record: everything a promotion was decided on, and its digest (what an auditor re-computes). */
-const decision = /* @__PURE__ */ z.schema(() => z.strictObject({
-  promotionId: z.string(),
-  releaseDigest: digest,
-  subject,
-  sourceEnvironment: z.string(),
-  targetEnvironment: z.string(),
-  policy: open,
-  policyDigest: digest,
-  gates: z.array(gateResult),
-  evidence: z.array(z.strictObject({ id: z.string(), type: z.string(), submittedBy: z.string(), source: z.nullable(z.strictObject({ kind: z.enum(['user', 'machine']), id: z.string() })), accepted: z.boolean() })),
-  approvals: z.array(z.strictObject({ by: z.string(), digest, counted: z.boolean(), via: z.optional(actedVia) })),
-  approvalsRequired: z.number().check(z.int()),
-  outcome: z.enum(['PENDING_VALIDATION', 'BLOCKED_BY_GATES', 'BLOCKED_BY_MONITORS', 'REJECTED', 'AWAITING_APPROVAL', 'ALLOWED']),
-  freeze: z.strictObject({ whenFrozen: z.enum(['wait', 'fail']), heldBy: z.nullable(open), override: z.nullable(open) }),
-  monitorAlarm: z.optional(z.strictObject({ arn: z.string(), name: z.string(), reason: z.string(), at: z.string() })).check(z.describe('present when a monitored CloudWatch alarm rolled it back while it baked')),
-  monitorBlock: z.optional(monitorBlock).check(z.describe("present when the target's monitors refused the execution (outcome BLOCKED_BY_MONITORS)")),
-  decisionDigest: digest.check(z.describe('digest of the record above (without status and the freeze outlook)')),
-  status: z.enum(STATUSES),
-  frozenNow: z.nullable(occurrence),
-  nextFreeze: z.nullable(occurrence),
-}).check(z.meta({ id: 'DecisionRecord' })));
+const decision = /* @__PURE__ */ z.schema(() =>
+  z
+    .strictObject({
+      promotionId: z.string(),
+      releaseDigest: digest,
+      subject,
+      sourceEnvironment: z.string(),
+      targetEnvironment: z.string(),
+      policy: open,
+      policyDigest: digest,
+      gates: z.array(gateResult),
+      evidence: z.array(
+        z.strictObject({
+          id: z.string(),
+          type: z.string(),
+          submittedBy: z.string(),
+          source: z.nullable(z.strictObject({ kind: z.enum(['user', 'machine']), id: z.string() })),
+          accepted: z.boolean(),
+        }),
+      ),
+      approvals: z.array(z.strictObject({ by: z.string(), digest, counted: z.boolean(), via: z.optional(actedVia) })),
+      approvalsRequired: z.number().check(z.int()),
+      outcome: z.enum(['PENDING_VALIDATION', 'BLOCKED_BY_GATES', 'BLOCKED_BY_MONITORS', 'REJECTED', 'AWAITING_APPROVAL', 'ALLOWED']),
+      freeze: z.strictObject({ whenFrozen: z.enum(['wait', 'fail']), heldBy: z.nullable(open), override: z.nullable(open) }),
+      monitorAlarm: z
+        .optional(z.strictObject({ arn: z.string(), name: z.string(), reason: z.string(), at: z.string() }))
+        .check(z.describe('present when a monitored CloudWatch alarm rolled it back while it baked')),
+      monitorBlock: z.optional(monitorBlock).check(z.describe("present when the target's monitors refused the execution (outcome BLOCKED_BY_MONITORS)")),
+      decisionDigest: digest.check(z.describe('digest of the record above (without status and the freeze outlook)')),
+      status: z.enum(STATUSES),
+      frozenNow: z.nullable(occurrence),
+      nextFreeze: z.nullable(occurrence),
+    })
+    .check(z.meta({ id: 'DecisionRecord' })),
+);
 
 /** GET /promotions/{id}/changes: what moves, as the review page, the console and the CLI show it. */
-export const promotionChangesResponse = /* @__PURE__ */ z.schema(() => z.strictObject({
-  promotionId: z.string(),
-  subject,
-  sourceEnvironment: z.string(),
-  targetEnvironment: z.string(),
-  artifact: z.nullable(z.strictObject({ name: z.string(), from: z.nullable(z.string()), fromDigest: z.nullable(z.string()), to: z.string(), toDigest: digest })).check(z.describe('an artifact promotion: the version the target ran before it (or runs now, until it executes) and the one it brings')),
-  changes: z.array(z.strictObject({
-    key: z.string(),
-    kind: z.enum(['config', 'flag']),
-    change: z.enum(['added', 'modified', 'removed']),
-    before: z.optional(z.string().check(z.describe('JSON, cut at 500 characters; keys that look secret are masked'))),
-    after: z.optional(z.string()),
-  })).check(z.describe('a config promotion: the first 200 changed keys, by kind then key')),
-  total: z.number().check(z.int(), z.describe('how many keys change (changes holds the first 200)')),
-  unchanged: z.nullable(z.number().check(z.int())),
-}).check(z.meta({ id: 'PromotionChanges' })));
+export const promotionChangesResponse = /* @__PURE__ */ z.schema(() =>
+  z
+    .strictObject({
+      promotionId: z.string(),
+      subject,
+      sourceEnvironment: z.string(),
+      targetEnvironment: z.string(),
+      artifact: z
+        .nullable(z.strictObject({ name: z.string(), from: z.nullable(z.string()), fromDigest: z.nullable(z.string()), to: z.string(), toDigest: digest }))
+        .check(z.describe('an artifact promotion: the version the target ran before it (or runs now, until it executes) and the one it brings')),
+      changes: z
+        .array(
+          z.strictObject({
+            key: z.string(),
+            kind: z.enum(['config', 'flag']),
+            change: z.enum(['added', 'modified', 'removed']),
+            before: z.optional(z.string().check(z.describe('JSON, cut at 500 characters; keys that look secret are masked'))),
+            after: z.optional(z.string()),
+          }),
+        )
+        .check(z.describe('a config promotion: the first 200 changed keys, by kind then key')),
+      total: z.number().check(z.int(), z.describe('how many keys change (changes holds the first 200)')),
+      unchanged: z.nullable(z.number().check(z.int())),
+    })
+    .check(z.meta({ id: 'PromotionChanges' })),
+);
 
 export const PROMOTION_RESPONSES: Record<string, z.ZodMiniType> = {
   'promotions-create': promotionCreateResponse,

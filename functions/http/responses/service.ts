@@ -3,27 +3,57 @@ import { open } from './common.ts';
 
 /** The API's own answers: its error body, the gateway's message, the contract itself and the health check. */
 /** The one error body of the API (functions/http/errors.ts writes it for every mapped error and for a 500). */
-export const errorBody = /* @__PURE__ */ z.schema(() => z.strictObject({
-  error: z.looseObject({
-    code: z.string().check(z.meta({ examples: ['VALIDATION_FAILED', 'UNAUTHENTICATED', 'FORBIDDEN', 'ENVIRONMENT_NOT_FOUND', 'VERSION_CONFLICT', 'CONCURRENT_MODIFICATION', 'RULE_VIOLATION', 'INTERNAL'] })),
-    message: z.string().check(z.describe('What to fix')),
-    issues: z.optional(z.array(z.strictObject({ path: z.string(), message: z.string() }))).check(z.describe('400: every validation issue')),
-    requestId: z.optional(z.string()).check(z.describe('500: quote it when reporting the error')),
-  }).check(z.describe('more fields by code: what was not found, the methods allowed, the current digest, …')),
-}).check(z.meta({ id: 'Error' })));
+export const errorBody = /* @__PURE__ */ z.schema(() =>
+  z
+    .strictObject({
+      error: z
+        .looseObject({
+          code: z.string().check(
+            z.meta({
+              examples: [
+                'VALIDATION_FAILED',
+                'UNAUTHENTICATED',
+                'FORBIDDEN',
+                'ENVIRONMENT_NOT_FOUND',
+                'VERSION_CONFLICT',
+                'CONCURRENT_MODIFICATION',
+                'RULE_VIOLATION',
+                'INTERNAL',
+              ],
+            }),
+          ),
+          message: z.string().check(z.describe('What to fix')),
+          issues: z.optional(z.array(z.strictObject({ path: z.string(), message: z.string() }))).check(z.describe('400: every validation issue')),
+          requestId: z.optional(z.string()).check(z.describe('500: quote it when reporting the error')),
+        })
+        .check(z.describe('more fields by code: what was not found, the methods allowed, the current digest, …')),
+    })
+    .check(z.meta({ id: 'Error' })),
+);
 
 /** What the gateway answers itself, before any function runs (API Gateway's JWT authorizer, IAM auth, throttling; the local gateway alike). */
-export const gatewayMessage = /* @__PURE__ */ z.schema(() => z.strictObject({ message: z.string().check(z.meta({ examples: ['Unauthorized', 'Forbidden', 'Too Many Requests', 'Request Entity Too Large', 'Internal Server Error'] })), requestId: z.optional(z.string()) }).check(z.meta({ id: 'GatewayMessage' })));
+export const gatewayMessage = /* @__PURE__ */ z.schema(() =>
+  z
+    .strictObject({
+      message: z.string().check(z.meta({ examples: ['Unauthorized', 'Forbidden', 'Too Many Requests', 'Request Entity Too Large', 'Internal Server Error'] })),
+      requestId: z.optional(z.string()),
+    })
+    .check(z.meta({ id: 'GatewayMessage' })),
+);
 
 /** The contract itself (GET /api/v1/openapi.json). */
-const openApiDocument = /* @__PURE__ */ z.schema(() => z.strictObject({
-  openapi: z.literal('3.1.0'),
-  info: z.strictObject({ title: z.string(), version: z.string(), description: z.string() }),
-  servers: z.array(z.strictObject({ url: z.string() })),
-  paths: z.record(z.string(), z.partialRecord(z.enum(['get', 'post', 'put', 'patch', 'delete']), open)).check(z.describe('path → method → operation')),
-  webhooks: z.record(z.string(), open).check(z.describe('event name → the request Stageline sends to subscribed URLs')),
-  components: z.strictObject({ schemas: z.record(z.string(), open), responses: z.record(z.string(), open), securitySchemes: z.record(z.string(), open) }),
-}).check(z.meta({ id: 'OpenApiDocument' })));
+const openApiDocument = /* @__PURE__ */ z.schema(() =>
+  z
+    .strictObject({
+      openapi: z.literal('3.1.0'),
+      info: z.strictObject({ title: z.string(), version: z.string(), description: z.string() }),
+      servers: z.array(z.strictObject({ url: z.string() })),
+      paths: z.record(z.string(), z.partialRecord(z.enum(['get', 'post', 'put', 'patch', 'delete']), open)).check(z.describe('path → method → operation')),
+      webhooks: z.record(z.string(), open).check(z.describe('event name → the request Stageline sends to subscribed URLs')),
+      components: z.strictObject({ schemas: z.record(z.string(), open), responses: z.record(z.string(), open), securitySchemes: z.record(z.string(), open) }),
+    })
+    .check(z.meta({ id: 'OpenApiDocument' })),
+);
 
 export const SERVICE_RESPONSES: Record<string, z.ZodMiniType> = {
   openapi: openApiDocument,
