@@ -1,26 +1,10 @@
 import { useState } from 'preact/hooks';
+import { ENTITY_TYPES } from '../../domain/kernel/entity-types.ts';
 import { ApiError } from '../api.ts';
 import { session } from '../auth.ts';
 import { Loading, Time, usePoll, Wrap } from '../ui.tsx';
 
-const TYPES = [
-  '',
-  'environment',
-  'config',
-  'flag',
-  'snapshot',
-  'promotion',
-  'artifact',
-  'rule',
-  'deployment',
-  'consumer',
-  'freeze-window',
-  'manifest',
-  'slack-link',
-  'app-key',
-  'webhook',
-  'git-target',
-];
+const TYPES = ['', ...ENTITY_TYPES];
 
 /** The audit trail: filtered by entity, actor and time; the chain's verification state; an export. */
 export function Audit({ say }: { say: (tone: 'ok' | 'bad', text: string) => void }) {

@@ -1,3 +1,4 @@
+import type { EntityType } from './entity-types.ts';
 import type { Gates, WebhookGateConfig } from './schemas.ts';
 
 export type ItemKind = 'config' | 'flag';
@@ -81,24 +82,7 @@ export interface Snapshot {
   reason?: string;
 }
 
-export type EntityType =
-  | 'environment'
-  | 'config'
-  | 'flag'
-  | 'snapshot'
-  | 'promotion'
-  | 'artifact'
-  | 'rule'
-  | 'deployment'
-  | 'consumer'
-  | 'freeze-window'
-  | 'manifest'
-  | 'slack-link'
-  | 'app-key'
-  | 'webhook'
-  | 'git-target'
-  | 'tenant'
-  | 'user';
+export type { EntityType };
 
 /**
  * How a person acted when it was not through their own token: from Slack, as the Slack user they

@@ -1,4 +1,5 @@
 import { monitors } from './alarm-arn.ts';
+import { ENTITY_TYPES } from './entity-types.ts';
 import * as z from './zod.ts';
 import { canonicalJson } from './canonical.ts';
 import { tenantUrl } from './url-policy.ts';
@@ -270,25 +271,7 @@ export const auditQuery = /* @__PURE__ */ z.schema(() =>
   z
     .strictObject(
       z.extend(page, {
-        entityType: z.optional(
-          z.enum([
-            'environment',
-            'config',
-            'flag',
-            'snapshot',
-            'promotion',
-            'artifact',
-            'rule',
-            'deployment',
-            'consumer',
-            'freeze-window',
-            'manifest',
-            'slack-link',
-            'app-key',
-            'webhook',
-            'git-target',
-          ]),
-        ),
+        entityType: z.optional(z.enum(ENTITY_TYPES)),
         entityId: z.optional(z.string().check(z.minLength(1), z.maxLength(300), z.describe('Only with entityType (refused with 400 without it)'))),
         actor: z.optional(z.string().check(z.minLength(1), z.maxLength(300))),
         from: z.optional(fromTime),

@@ -22,8 +22,12 @@ describe('cost of an approved promotion (counts)', () => {
     // flight moves no index entry until it is final; latest-<env> is the pointer. A chain append is a conditional
     // put of the head and one batch write of the link and its marker, 3 WRU for one entry, 4 requests per batch
     // (head, markers, head write, links). Batching varies a little from run to run: it only lowers the counts.
-    expect(c.requests).toBeLessThanOrEqual(64);
-    expect(c.wru).toBeLessThanOrEqual(60);
+    // The anchor's durable to-do: the consumer that leaves the chain for its interval's end marks it (1 WRU, once per
+    // chain and interval) and clears the mark when it anchors (1 WRU), so a frozen consumer's tail is still signed
+    // (domain/audit/log.ts anchorLeftTails); the task token rides on the gates' own write (1 WRU less). Measured:
+    // 59 to 61 WRU with the batching.
+    expect(c.requests).toBeLessThanOrEqual(66);
+    expect(c.wru).toBeLessThanOrEqual(62);
     expect(c.promotionItemBytes).toBeLessThanOrEqual(1024);
     // The audit anchor: the consumer links the 4 audit entries without any key-service request and the anchor signs
     // ONE Merkle root for the interval (here flushed when the stream is caught up), one checkpoint for the one chain
