@@ -1,5 +1,17 @@
 import type { AuditQuery } from './kernel/schemas.ts';
-import type { AnchorPublicKey, AuditEntry, ChainHead, ChainLink, Checkpoint, Environment, ItemKind, Page, SignedRoot, Snapshot } from './kernel/model.ts';
+import type {
+  AnchorPublicKey,
+  AuditEntry,
+  ChainHead,
+  ChainLink,
+  Checkpoint,
+  Environment,
+  ItemKind,
+  Page,
+  SignedRoot,
+  SignedStatement,
+  Snapshot,
+} from './kernel/model.ts';
 import type { StoredEntry } from './audit/audit.ts';
 import type { NotificationSettings } from './notify/settings.ts';
 import type { SlackLink, SlackLinkCode } from './notify/slack-identity.ts';
@@ -351,13 +363,6 @@ export interface Channels {
   /** Sends an email (SES v2 on AWS, the local mail catcher under npm start). */
   email(message: { to: string; subject: string; html: string; text: string }): Promise<void>;
 }
-
-/**
- * What the anchor signs: a Merkle root over chain heads (v3: one signature per anchor interval for
- * every chain that moved), or a single chain's checkpoint (v2: how chains were signed before; kept
- * so their heads and checkpoints still verify).
- */
-export type SignedStatement = Omit<SignedRoot, 'sig'> | Pick<Checkpoint, 'tenant' | 'seq' | 'hash' | 'at'>;
 
 /**
  * Signed checkpoints of the audit chain, kept outside the table: a KMS ECC_NIST_P256

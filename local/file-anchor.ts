@@ -2,8 +2,8 @@ import { createPrivateKey, generateKeyPairSync, sign, type KeyObject } from 'nod
 import { appendFileSync, chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { checkpointPublicKey, describePublicKey, messageOf, signatureValid } from '../domain/audit/audit.ts';
-import type { AnchorPublicKey, Checkpoint, SignedRoot } from '../domain/kernel/model.ts';
-import type { AuditAnchor, SignedStatement } from '../domain/ports.ts';
+import type { AnchorPublicKey, Checkpoint, SignedRoot, SignedStatement } from '../domain/kernel/model.ts';
+import type { AuditAnchor } from '../domain/ports.ts';
 
 /**
  * The local audit anchor: roots signed with ECDSA P-256 / SHA-256 — the algorithm of the KMS key

@@ -1,7 +1,6 @@
 import { createHash, createPublicKey, randomBytes, verify as verifySignature, type KeyObject } from 'node:crypto';
 import { canonicalJson, sha256Hex } from '../kernel/canonical.ts';
-import type { AnchorPublicKey, AuditEntry, ChainHead, ChainLink, Checkpoint, SignedRoot } from '../kernel/model.ts';
-import type { SignedStatement } from '../ports.ts';
+import type { AnchorPublicKey, AuditEntry, ChainHead, ChainLink, Checkpoint, SignedRoot, SignedStatement } from '../kernel/model.ts';
 import { isHash, leafHash, rootFromPath } from './merkle.ts';
 
 /**

@@ -187,6 +187,13 @@ export interface SignedRoot {
   sig: string;
 }
 
+/**
+ * What the anchor signs: a Merkle root over chain heads (v3: one signature per anchor interval for
+ * every chain that moved), or a single chain's checkpoint (v2: how chains were signed before; kept
+ * so their heads and checkpoints still verify).
+ */
+export type SignedStatement = Omit<SignedRoot, 'sig'> | Pick<Checkpoint, 'tenant' | 'seq' | 'hash' | 'at'>;
+
 /** The public half of the checkpoint signing key: all an auditor needs to verify an export. */
 export interface AnchorPublicKey {
   algorithm: 'ECDSA_SHA_256';

@@ -2,8 +2,8 @@ import { GetPublicKeyCommand, KMSClient, SignCommand } from '@aws-sdk/client-kms
 import { ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { KeyObject } from 'node:crypto';
 import { checkpointPublicKey, describePublicKey, messageOf, signatureValid } from '#domain/audit/audit';
-import type { AnchorPublicKey, Checkpoint, SignedRoot } from '#domain/kernel/model';
-import type { AuditAnchor, SignedStatement } from '#domain/ports';
+import type { AnchorPublicKey, Checkpoint, SignedRoot, SignedStatement } from '#domain/kernel/model';
+import type { AuditAnchor } from '#domain/ports';
 import { traced } from './tracing.ts';
 
 const PREFIX = 'checkpoints/';
