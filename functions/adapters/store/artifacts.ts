@@ -1,4 +1,4 @@
-import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { AuditEntry } from '#domain/kernel/model';
 import type { RepoLink } from '#domain/artifacts/discovery';
 import type { ArtifactPointer, ArtifactVersion } from '#domain/kernel/promotion-model';
@@ -106,41 +106,12 @@ export function artifactArea(base: StoreBase): Area<ArtifactStorePort, ArtifactO
 
     async linkedArtifacts(tenant: string): Promise<string[]> {
       const names = new Set<string>();
-      let start: Record<string, unknown> | undefined;
-      do {
-        const r = await db.send(
-          new QueryCommand({
-            TableName: table,
-            IndexName: GSI_ENTITY.name,
-            KeyConditionExpression: '#p = :p',
-            ExpressionAttributeNames: { '#p': GSI_ENTITY.partitionKey },
-            ExpressionAttributeValues: { ':p': keys.linkedArtifacts(tenant) },
-            ExclusiveStartKey: start,
-          }),
-        );
-        for (const i of r.Items ?? []) names.add(String(i[GSI_ENTITY.sortKey]).replace(/#[^#]*$/, ''));
-        start = r.LastEvaluatedKey;
-      } while (start);
+      for (const i of await base.queryIndexAll(GSI_ENTITY, keys.linkedArtifacts(tenant))) names.add(String(i[GSI_ENTITY.sortKey]).replace(/#[^#]*$/, ''));
       return [...names].sort();
     },
 
     async repoLinksOf(registry: string, repository: string): Promise<RepoLink[]> {
-      const refs: Key[] = [];
-      let start: Record<string, unknown> | undefined;
-      do {
-        const r = await db.send(
-          new QueryCommand({
-            TableName: table,
-            IndexName: GSI_MONITOR.name,
-            KeyConditionExpression: '#p = :p',
-            ExpressionAttributeNames: { '#p': GSI_MONITOR.partitionKey },
-            ExpressionAttributeValues: { ':p': keys.repoLinksOf(registry, repository) },
-            ExclusiveStartKey: start,
-          }),
-        );
-        refs.push(...(r.Items ?? []).map((i) => ({ pk: String(i.pk), sk: String(i.sk) })));
-        start = r.LastEvaluatedKey;
-      } while (start);
+      const refs: Key[] = (await base.queryIndexAll(GSI_MONITOR, keys.repoLinksOf(registry, repository))).map((i) => ({ pk: String(i.pk), sk: String(i.sk) }));
       const out: RepoLink[] = [];
       for (const key of refs) {
         const r = await db.send(new GetCommand({ TableName: table, Key: key, ConsistentRead: true }));

@@ -100,6 +100,8 @@ export interface StoreBase {
   put(item: Record<string, unknown>, expectedVersion: number | null, versionAttr?: string): TxItem;
   /** Every item under a key prefix, all pages. */
   queryAll<T>(pk: string, skPrefix: string, consistent?: boolean): Promise<T[]>;
+  /** Every index entry of one index partition, all pages, as the index has them (keys and projected attributes). */
+  queryIndexAll(index: { name: string; partitionKey: string }, partition: string): Promise<Record<string, unknown>[]>;
   /** BatchGetItem in chunks of 100, retrying unprocessed keys. */
   batchGet(all: Key[]): Promise<Record<string, unknown>[]>;
   /** BatchWriteItem in chunks of 25, retrying unprocessed items. */
@@ -201,6 +203,26 @@ export function storeBase(db: DynamoDBDocumentClient, table: string): StoreBase 
           }),
         );
         out.push(...(r.Items ?? []).map((i) => strip<T>(i)!));
+        start = r.LastEvaluatedKey;
+      } while (start);
+      return out;
+    },
+
+    async queryIndexAll(index, partition) {
+      const out: Record<string, unknown>[] = [];
+      let start: Record<string, unknown> | undefined;
+      do {
+        const r = await db.send(
+          new QueryCommand({
+            TableName: table,
+            IndexName: index.name,
+            KeyConditionExpression: '#p = :p',
+            ExpressionAttributeNames: { '#p': index.partitionKey },
+            ExpressionAttributeValues: { ':p': partition },
+            ExclusiveStartKey: start,
+          }),
+        );
+        out.push(...(r.Items ?? []));
         start = r.LastEvaluatedKey;
       } while (start);
       return out;

@@ -1,4 +1,4 @@
-import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { AuditEntry, Environment, ItemKind, Snapshot } from '#domain/kernel/model';
 import type { EnvironmentOp, EnvironmentStorePort } from '#domain/ports';
 import { GSI_MONITOR, indexAttributes, keys } from '../keys.ts';
@@ -148,27 +148,13 @@ export function environmentArea(base: StoreBase) {
     async monitorWatchers(arn: string): Promise<{ tenant: string; environment: string }[]> {
       await base.ready();
       const out: { tenant: string; environment: string }[] = [];
-      let start: Record<string, unknown> | undefined;
-      do {
-        const r = await db.send(
-          new QueryCommand({
-            TableName: table,
-            IndexName: GSI_MONITOR.name,
-            KeyConditionExpression: '#p = :p',
-            ExpressionAttributeNames: { '#p': GSI_MONITOR.partitionKey },
-            ExpressionAttributeValues: { ':p': keys.monitorWatchers(arn) },
-            ExclusiveStartKey: start,
-          }),
-        );
-        for (const item of r.Items ?? []) {
-          const pk = String(item.pk);
-          const sk = String(item.sk);
-          const prefix = `MON#`;
-          if (!pk.startsWith('T#') || !pk.endsWith('#ENV') || !sk.startsWith(prefix) || !sk.endsWith(`#${arn}`)) continue;
-          out.push({ tenant: pk.slice(2, -'#ENV'.length), environment: sk.slice(prefix.length, sk.length - arn.length - 1) });
-        }
-        start = r.LastEvaluatedKey;
-      } while (start);
+      for (const item of await base.queryIndexAll(GSI_MONITOR, keys.monitorWatchers(arn))) {
+        const pk = String(item.pk);
+        const sk = String(item.sk);
+        const prefix = `MON#`;
+        if (!pk.startsWith('T#') || !pk.endsWith('#ENV') || !sk.startsWith(prefix) || !sk.endsWith(`#${arn}`)) continue;
+        out.push({ tenant: pk.slice(2, -'#ENV'.length), environment: sk.slice(prefix.length, sk.length - arn.length - 1) });
+      }
       return out;
     },
 
