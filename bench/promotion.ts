@@ -23,7 +23,7 @@ import { ensureTable, LOCAL_REGION, localCredentials, startDynamo } from '../loc
 import { LocalEventBus } from '../local/event-bus.ts';
 import { FileAnchor } from '../local/file-anchor.ts';
 import { rememberingAnchor } from '../functions/adapters/remembering-anchor.ts';
-import type { AuditAnchor } from '#domain/ports';
+import type { AuditAnchor } from '#domain/audit/ports';
 import { LocalStreamPoller } from '../local/stream.ts';
 import { anchorIntervalMs, handler as streamHandler } from '../functions/handlers/stream.ts';
 import { mkdtempSync } from 'node:fs';

@@ -3,7 +3,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { ManagedUser, UserAdmin } from '../domain/access/ports.ts';
 import { ROLES, type Role } from '../domain/access/auth.ts';
 import { AlreadyExists, UserNotFound } from '../domain/kernel/errors.ts';
-import type { Directory, DirectoryUser } from '../domain/ports.ts';
+import type { Directory, DirectoryUser } from '../domain/access/ports.ts';
 import { DEMO_USERS, type DemoUser } from './issuer.ts';
 
 type LocalUser = DemoUser & { status: string; createdAt: string };

@@ -1,4 +1,4 @@
-import type { DomainEvent, Events } from '#domain/ports';
+import type { DomainEvent, Events } from '#domain/kernel/ports';
 import { EVENT_SOURCE, parseEventDetail } from '#domain/kernel/events';
 import { reportError } from './terminal.ts';
 

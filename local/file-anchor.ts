@@ -3,7 +3,7 @@ import { appendFileSync, chmodSync, existsSync, mkdirSync, readFileSync, writeFi
 import { dirname } from 'node:path';
 import { checkpointPublicKey, describePublicKey, messageOf, signatureValid } from '../domain/audit/audit.ts';
 import type { AnchorPublicKey, Checkpoint, SignedRoot, SignedStatement } from '../domain/kernel/model.ts';
-import type { AuditAnchor } from '../domain/ports.ts';
+import type { AuditAnchor } from '../domain/audit/ports.ts';
 
 /**
  * The local audit anchor: roots signed with ECDSA P-256 / SHA-256 — the algorithm of the KMS key

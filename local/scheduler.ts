@@ -1,8 +1,8 @@
-import type { SchedulePayload } from '#domain/ports';
+import type { SchedulePayload } from '#domain/kernel/ports';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { reportError } from './terminal.ts';
-import type { Scheduler } from '#domain/ports';
+import type { Scheduler } from '#domain/kernel/ports';
 
 type Payload = SchedulePayload;
 interface Entry {

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { StateMachine, type RunOptions, type StateMachineDefinition } from 'aws-local-stepfunctions';
-import type { Workflow } from '../domain/ports.ts';
+import type { Workflow } from '../domain/promotion/ports.ts';
 
 /**
  * The `Workflow` port for the local stack: runs the SAME ASL file that CDK

@@ -1,6 +1,6 @@
 import type { Role } from './auth.ts';
-import type { AuditEntry } from '../kernel/model.ts';
-import type { DirectoryUser } from '../ports.ts';
+import type { AuditEntry, Environment } from '../kernel/model.ts';
+import type { AppKey } from './model.ts';
 
 /** A tenant: its id is the `custom:tenant_id` every one of its users carries. */
 export interface Tenant {
@@ -38,4 +38,31 @@ export interface UserAdmin {
   /** Replaces the user's role groups (other groups they are in stay). */
   setRoles(tenant: string, id: string, roles: Role[]): Promise<ManagedUser>;
   remove(tenant: string, id: string): Promise<void>;
+}
+
+/** App keys (domain/access/app-keys.ts): the record holds hashes only. */
+export interface AppKeyStorePort {
+  /** Creates (expectedVersion null) or changes a key, with its audit entry, in one transaction. */
+  putAppKey(key: AppKey, expectedVersion: number | null, audit: AuditEntry): Promise<void>;
+  getAppKey(tenant: string, id: string): Promise<AppKey | null>;
+  listAppKeys(tenant: string): Promise<AppKey[]>;
+  /** One consistent read request for both: an app key's record (when `keyId` is given) and the environment it reads. */
+  appKeyAndEnvironment(tenant: string, keyId: string | null, env: string): Promise<{ key: AppKey | null; env: Environment | null }>;
+  /** Writes the key's last-used time (never moves it back). */
+  touchAppKey(tenant: string, id: string, at: string): Promise<void>;
+}
+
+/** Who the users are (Cognito on AWS, the local token issuer locally): approvers to notify, and who a link or a Slack user acts as. */
+export interface DirectoryUser {
+  /** the subject id, lower case (as principals carry it) */
+  id: string;
+  email: string;
+  tenant: string;
+  groups: string[];
+}
+
+export interface Directory {
+  /** users of the tenant in any of these groups */
+  members(tenant: string, groups: string[]): Promise<DirectoryUser[]>;
+  byEmail(tenant: string, email: string): Promise<DirectoryUser | null>;
 }

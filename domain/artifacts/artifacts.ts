@@ -10,26 +10,11 @@ import { lineOf } from '../kernel/line.ts';
 import type { PublishArtifact } from '../kernel/promotion-schemas.ts';
 import { retryOnConflict } from '../kernel/retry.ts';
 import { assertTagsFree, registryTagsOf, repositoryOf, tagName, tagOps } from './tags.ts';
-import type { Ctx, Deps, RegistryTag, WriteOp } from '../ports.ts';
+import type { Ctx, Deps, WriteOp } from '../ports.ts';
+import type { RegistryTag } from './ports.ts';
 import type { ArtifactVersion } from '../kernel/promotion-model.ts';
 import type { Environment } from '../kernel/model.ts';
-
-/**
- * Tags: `<version>-<env>` is created once when a version enters an
- * environment and never moves (another digest → 409); `latest-<env>` moves on
- * every promotion; a rollback adds `<version>-<env>-rollback`.
- */
-export interface Tag {
-  name: string;
-  artifact: string;
-  version: string;
-  digest: string;
-  environment: string;
-  kind: 'release' | 'latest' | 'rollback';
-  mutable: boolean;
-  createdAt: string;
-  createdBy: string;
-}
+import type { Consumer, ConstraintKind, Tag } from './model.ts';
 
 /** The tags a version gets (domain/artifacts/tags.ts: free of semver, which the store and the promotion step use). */
 export { assertTagsFree, registryTagsOf, repositoryOf, tagName, tagOps };
@@ -89,10 +74,6 @@ export async function getTag(deps: Deps, ctx: Ctx, name: string, tag: string): P
   throw new ArtifactNotFound(`No tag '${tag}' for '${name}'`, { tag });
 }
 
-// ---------------------------------------------------------------- version pinning
-
-export type ConstraintKind = 'exact' | 'range' | 'caret' | 'tag';
-
 export function classify(constraint: string): { kind: ConstraintKind; range: string } {
   const c = constraint.trim();
   if (/^latest-[a-z][a-z0-9-]*$/.test(c) || (/^[^\s<>=^~*|]+-[a-z][a-z0-9-]*$/.test(c) && !semver.valid(semver.clean(c) ?? '')))
@@ -142,16 +123,6 @@ export async function resolveConstraint(deps: Deps, ctx: Ctx, name: string, cons
   }
   const hit = byClean.get(best)!;
   return { artifact: name, constraint, kind, version: hit.version, digest: hit.digest, environment: environment ?? null };
-}
-
-export interface Consumer {
-  artifact: string;
-  name: string;
-  constraint: string;
-  kind: ConstraintKind;
-  environment: string | null;
-  updatedAt: string;
-  updatedBy: string;
 }
 
 export async function putConsumer(deps: Deps, ctx: Ctx, artifact: string, name: string, body: { constraint: string; environment?: string }): Promise<Consumer> {

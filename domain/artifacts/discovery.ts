@@ -6,6 +6,7 @@ import { AlreadyExists, ArtifactNotFound, RuleViolation, ValidationFailed } from
 import { DISCOVERY_PRINCIPAL, publishArtifact as publish } from './artifacts.ts';
 import type { Ctx, Deps } from '../ports.ts';
 import { WriteConflict } from '../kernel/retry.ts';
+import type { RepoLink } from './model.ts';
 
 /**
  * Discovery: an artifact linked to a registry repository gets a new version when a tag that passes
@@ -67,19 +68,6 @@ export const createLink = /* @__PURE__ */ z.schema(() =>
   }),
 );
 export type CreateLink = z.infer<typeof createLink>;
-
-export interface RepoLink {
-  tenant: string;
-  artifact: string;
-  id: string;
-  registry: string;
-  repository: string;
-  tags: { semver: true } | { pattern: string };
-  /** sha256 of the notification token (the token is shown once, at creation) */
-  tokenHash: string;
-  createdAt: string;
-  createdBy: string;
-}
 
 export const linkView = ({ tokenHash: _t, tenant: _n, ...l }: RepoLink) => l;
 

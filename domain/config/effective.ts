@@ -60,17 +60,8 @@ export const effectiveQuery = /* @__PURE__ */ z.schema(() =>
   }),
 );
 
-/** The ETag of a snapshot's document: its digest, quoted. */
+/** The ETag of a snapshot's document: its digest, quoted (If-None-Match is compared by functions/http/etag.ts). */
 export const etagOf = (digest: string) => `"${digest}"`;
-
-/** Whether an If-None-Match header names this ETag (a list, weak or strong, or `*`). */
-export function matchesEtag(ifNoneMatch: string | undefined, etag: string): boolean {
-  if (!ifNoneMatch) return false;
-  return ifNoneMatch
-    .split(',')
-    .map((t) => t.trim().replace(/^W\//, ''))
-    .some((t) => t === '*' || t === etag);
-}
 
 /** Cache-Control of an environment's documents: revalidate every time unless the environment allows caching for a while. */
 export function cacheControlOf(env: Environment): string {

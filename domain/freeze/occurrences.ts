@@ -1,6 +1,6 @@
 import type { CronExpressionParser } from 'cron-parser';
 import { RuleViolation } from '../kernel/errors.ts';
-import type { FreezeWindow, Occurrence } from './windows.ts';
+import type { FreezeWindow, Occurrence } from './model.ts';
 
 /**
  * Freeze windows' occurrences, computed with the cron parser they are given: freeze.ts (cronFor)

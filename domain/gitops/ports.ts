@@ -41,3 +41,5 @@ export interface GitCommitResult {
 export interface GitWriter {
   commit(input: { tenant: string; target: GitTarget; value: string; message: string; author: { name: string; email: string } }): Promise<GitCommitResult>;
 }
+
+export type GitTargetOp = { kind: 'gitTarget'; target: GitTarget; expectedVersion: number | null } | { kind: 'deleteGitTarget'; target: GitTarget };

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import * as z from './zod.ts';
-import type { DomainEvent, WriteOp } from '../ports.ts';
+import type { DomainEvent, OutboxOp } from './ports.ts';
 
 /**
  * Domain events (EventBridge `detail-type` + `detail`). One schema validates
@@ -138,7 +138,7 @@ function schemaOf(type: string): z.ZodMiniType {
 }
 
 /** An outbox event, committed in the transaction of the change it reports; the stream consumer relays it to the bus. `id` lets consumers de-duplicate. */
-export function eventOp(type: EventType, tenant: string, detail: Record<string, unknown>): WriteOp {
+export function eventOp(type: EventType, tenant: string, detail: Record<string, unknown>): OutboxOp {
   return { kind: 'event', event: newEvent(type, tenant, detail) };
 }
 

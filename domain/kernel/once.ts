@@ -1,4 +1,4 @@
-import type { Deps } from '../ports.ts';
+import type { IdempotencyStorePort } from './ports.ts';
 
 /** How long a consumer remembers an event id: longer than any redelivery (stream records live 24 h). */
 const REMEMBER_SECONDS = 3 * 86400;
@@ -9,7 +9,7 @@ const REMEMBER_SECONDS = 3 * 86400;
  * the claim back so a redelivery runs it again.
  */
 export async function runOnce<T>(
-  deps: Deps,
+  deps: { store: Pick<IdempotencyStorePort, 'claimOnce' | 'releaseOnce'> },
   tenant: string,
   consumer: string,
   eventId: string | undefined,

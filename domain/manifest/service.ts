@@ -1,9 +1,9 @@
 import { auditEntry } from '../audit/audit.ts';
 import { canonicalJson, digestOf, sha256Hex } from '../kernel/canonical.ts';
 import { RuleViolation, ValidationFailed, VersionConflict } from '../kernel/errors.ts';
-import type { FreezeWindow } from '../freeze/windows.ts';
+import type { FreezeWindow } from '../freeze/model.ts';
 import type { EntityType, Environment } from '../kernel/model.ts';
-import { NOTIFICATION_KINDS, type NotificationSettings } from '../notify/settings.ts';
+import { NOTIFICATION_KINDS, type NotificationSettings } from '../notify/model.ts';
 import type { Ctx, Deps, WriteOp } from '../ports.ts';
 import { lineOf } from '../kernel/line.ts';
 import { retryOnConflict } from '../kernel/retry.ts';
@@ -20,7 +20,8 @@ import type { WebhookSecret } from '../webhooks/ports.ts';
 import type { WebhookSubscription } from '../webhooks/model.ts';
 import { checkRepositoryUrl, gitTargetOf, gitTargetSummary } from '../gitops/service.ts';
 import type { GitTarget } from '../gitops/ports.ts';
-import { linkRefusal, newRepoLink, type RepoLink } from '../artifacts/discovery.ts';
+import { linkRefusal, newRepoLink } from '../artifacts/discovery.ts';
+import type { RepoLink } from '../artifacts/model.ts';
 import { ownValue } from '../kernel/reserved-keys.ts';
 
 /**

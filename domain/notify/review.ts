@@ -1,6 +1,8 @@
 import { timingSafeEqual } from 'node:crypto';
 import { hasRole } from '../access/auth.ts';
-import type { Ctx, Deps, DirectoryUser, ReviewLink } from '../ports.ts';
+import type { Ctx, Deps } from '../ports.ts';
+import type { DirectoryUser } from '../access/ports.ts';
+import type { ReviewLink } from './ports.ts';
 import type { Promotion } from '../kernel/promotion-model.ts';
 import { changesOf, type ChangeRow } from '../promotion/views.ts';
 import { approvePromotion } from '../promotion/approve.ts';

@@ -5,21 +5,7 @@ import { EnvironmentNotFound, ValidationFailed, VersionConflict } from '../kerne
 import type { Ctx, Deps } from '../ports.ts';
 import { retryOnConflict } from '../kernel/retry.ts';
 import { tenantUrl } from '../kernel/url-policy.ts';
-
-/** What a notification reports (one per domain event, plus the reminder before an approval expires). */
-export const NOTIFICATION_KINDS = [
-  'approval-required',
-  'approval-reminder',
-  'approved',
-  'rejected',
-  'expired',
-  'completed',
-  'failed',
-  'rolled-back',
-  'gate-failed',
-  'break-glass',
-] as const;
-export type NotificationKind = (typeof NOTIFICATION_KINDS)[number];
+import { NOTIFICATION_KINDS, type NotificationSettings } from './model.ts';
 
 /** A Slack workspace's team id (T…), as Slack puts it in every request. */
 export const slackTeamId = /* @__PURE__ */ z.schema(() => z.string().check(z.regex(/^T[A-Z0-9]{2,20}$/, "a Slack workspace's team id (T…)")));
@@ -86,25 +72,6 @@ export const notificationSettingsBody = /* @__PURE__ */ z.schema(() =>
 /** How GET shows a webhook: its origin and an ellipsis, never the secret path. */
 export const maskedWebhook = (url: string) => `${new URL(url).origin}/…`;
 export type NotificationSettingsBody = z.infer<typeof notificationSettingsBody>;
-
-export interface NotificationSettings {
-  tenant: string;
-  /** 'tenant' or an environment name (applies to promotions into it) */
-  scope: string;
-  slack?: {
-    webhook: string;
-    channels: string[];
-    /** the Slack workspace bound to the tenant (Approve/Reject from Slack, self-service links) */
-    teamId?: string;
-    /** set by a manifest: the secret's name (`${NAME}`), exported instead of the value */
-    webhookRef?: string;
-  };
-  email?: { recipients: string[]; approvers: boolean };
-  events?: NotificationKind[];
-  version: number;
-  updatedAt: string;
-  updatedBy: string;
-}
 
 /** What the API shows: never the webhook's secret path. */
 export function settingsView(s: NotificationSettings | null, scope: string) {

@@ -7,43 +7,7 @@ import type { Ctx, Deps } from '../ports.ts';
 import { WriteConflict } from '../kernel/retry.ts';
 import { userPrincipal } from './notifier.ts';
 import { boundSlackTeams } from './settings.ts';
-
-/**
- * Who a Slack user is, proven by the person: signed in to Stageline (their own token) they get a
- * short-lived one-time code and send it from Slack (`/stageline link CODE`, a request the
- * deployment's Slack app signs). That binds the Slack user id, in that workspace, to their account.
- * Nobody else can make the link: not an admin (who may list and remove links), not whoever holds a
- * tenant setting. The Slack app's signing secret is the deployment's, never a tenant's.
- */
-
-/** A Slack user (in one workspace) linked to a Stageline account by that account's owner. */
-export interface SlackLink {
-  tenant: string;
-  /** the Slack workspace */
-  teamId: string;
-  /** the Slack user id */
-  userId: string;
-  /** the Stageline account (the subject id and email of the person who asked for the code) */
-  account: { id: string; email: string };
-  /** names this link (slk_…): what an approval made through it records */
-  id: string;
-  linkedAt: string;
-  /** when the code used to make it was issued */
-  codeIssuedAt: string;
-}
-
-/** A one-time code: the table keeps only its hash. */
-export interface SlackLinkCode {
-  tenant: string;
-  /** sha256 of the code's secret part */
-  hash: string;
-  account: { id: string; email: string };
-  createdAt: string;
-  validUntil: string;
-  usedAt?: string;
-  /** `<team>/<user>` that used it */
-  usedBy?: string;
-}
+import type { SlackLink, SlackLinkCode } from './model.ts';
 
 /** How long a code may be used. */
 export const LINK_CODE_TTL_SECONDS = 600;

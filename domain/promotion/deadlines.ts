@@ -36,6 +36,9 @@ export const APPROVAL_TIMER_SLACK_SECONDS = 10;
 /** How long the flow's Decide task may wait (TimeoutSecondsPath $.approvalTimeoutSeconds). */
 export const approvalTimerSeconds = (approvalExpirySeconds: number) => approvalExpirySeconds + APPROVAL_TIMER_SLACK_SECONDS;
 
+/** Where a promotion's flow goes after a step (each step of statemachines/promotion.asl.json answers one). */
+export type Next = 'await-approval' | 'await-go' | 'execute' | 'done';
+
 /** What the flow routes on after a decision: where to go, how long to bake, how long a go wait may take. */
 export interface FlowDecision {
   next: 'await-go' | 'execute' | 'done';

@@ -11,7 +11,7 @@ import { configChanges } from './release.ts';
 import { deploymentOp, leadTimeDelta } from '../artifacts/deployments.ts';
 import { tagOps } from '../artifacts/tags.ts';
 import { revertInGit } from './git-delivery.ts';
-import type { Next } from './steps.ts';
+import type { Next } from './deadlines.ts';
 
 /** How a promotion's flow ends: completed now or after its bake, failed (the target put back), or expired. */
 

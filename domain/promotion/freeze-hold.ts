@@ -6,7 +6,7 @@ import type { Promotion } from '../kernel/promotion-model.ts';
 import { ENGINE, moved, patched } from './aggregate.ts';
 import { scheduleName } from './schedule.ts';
 import { loadPromotion, promotionEvent, writePromotion } from './write.ts';
-import type { Next } from './steps.ts';
+import type { Next } from './deadlines.ts';
 
 /**
  * A freeze window over the target when it is time to execute (domain/freeze/windows.ts). A promotion that

@@ -2,7 +2,7 @@ import { TargetBusy } from '../kernel/errors.ts';
 import type { Environment } from '../kernel/model.ts';
 import type { Deps } from '../ports.ts';
 import type { Promotion } from '../kernel/promotion-model.ts';
-import { flowDecision, LOCK_SECONDS } from './deadlines.ts';
+import { flowDecision, LOCK_SECONDS, type Next } from './deadlines.ts';
 import { afterApproval, ENGINE, moved, patched } from './aggregate.ts';
 import { artifactOps, configOps, PromotionFailed } from './delivery.ts';
 import { currentPolicy } from './flow.ts';
@@ -22,8 +22,6 @@ export { ENGINE, PromotionFailed, runGates };
  * Here: gates, the approval/go waits and execution; how a flow ends is in finish.ts, the
  * freeze-window hold in freeze-hold.ts, the monitors in monitor-watch.ts.
  */
-
-export type Next = 'await-approval' | 'await-go' | 'execute' | 'done';
 
 function nextFor(p: Promotion): Next {
   switch (p.status) {

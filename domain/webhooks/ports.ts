@@ -1,5 +1,5 @@
 import type { AuditEntry } from '../kernel/model.ts';
-import type { Scheduler } from '../ports.ts';
+import type { Scheduler } from '../kernel/ports.ts';
 import type { WebhookDelivery, WebhookSubscription } from './model.ts';
 
 /** A signing secret of a subscription (`whsec_` + base64 of 24 random bytes); kept outside the table's plain items. */
@@ -59,3 +59,6 @@ export interface WebhookRepo {
   updateWebhookDelivery(d: WebhookDelivery, expectedRev: number): Promise<boolean>;
   listWebhookDeliveries(tenant: string, subscription: string, limit: number, cursor?: string): Promise<{ items: WebhookDelivery[]; cursor: string | null }>;
 }
+
+/** A manifest's delivery sections (domain/manifest): webhook subscriptions, git targets, registry links; `expectedVersion` null / `replace` false: create. */
+export type WebhookOp = { kind: 'webhook'; sub: WebhookSubscription; expectedVersion: number | null } | { kind: 'deleteWebhook'; sub: WebhookSubscription };

@@ -1,5 +1,5 @@
 import { SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
-import type { Channels } from '#domain/ports';
+import type { Channels } from '#domain/notify/ports';
 import { guardedFetch, OutboundRefused, readLimited } from './outbound.ts';
 import { traced } from './tracing.ts';
 

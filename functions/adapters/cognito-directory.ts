@@ -6,7 +6,7 @@ import {
   type UserType,
 } from '@aws-sdk/client-cognito-identity-provider';
 import { ROLES } from '#domain/access/auth';
-import type { Directory, DirectoryUser } from '#domain/ports';
+import type { Directory, DirectoryUser } from '#domain/access/ports';
 import { traced } from './tracing.ts';
 
 const attr = (u: UserType, name: string) => u.Attributes?.find((a) => a.Name === name)?.Value;

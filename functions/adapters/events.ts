@@ -1,5 +1,5 @@
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import type { DomainEvent, Events } from '#domain/ports';
+import type { DomainEvent, Events } from '#domain/kernel/ports';
 import { EVENT_SOURCE, parseEventDetail } from '#domain/kernel/events';
 import { traced } from './tracing.ts';
 

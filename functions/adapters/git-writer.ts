@@ -1,5 +1,5 @@
 import type { GitCommitResult, GitWriter } from '#domain/gitops/ports';
-import type { SecretResolver } from '#domain/ports';
+import type { SecretResolver } from '#domain/kernel/ports';
 import { guardedGitHttp } from './git-http.ts';
 import { MemFs } from './memfs.ts';
 import { secretsFromEnv } from './secrets.ts';

@@ -3,7 +3,7 @@ import { ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/clien
 import type { KeyObject } from 'node:crypto';
 import { checkpointPublicKey, describePublicKey, messageOf, signatureValid } from '#domain/audit/audit';
 import type { AnchorPublicKey, Checkpoint, SignedRoot, SignedStatement } from '#domain/kernel/model';
-import type { AuditAnchor } from '#domain/ports';
+import type { AuditAnchor } from '#domain/audit/ports';
 import { traced } from './tracing.ts';
 
 const PREFIX = 'checkpoints/';

@@ -1,5 +1,5 @@
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import type { DomainEvent } from '#domain/ports';
+import type { DomainEvent } from '#domain/kernel/ports';
 
 /**
  * Powertools EMF metrics (CloudWatch picks the documents up from stdout). A module of its own: the

@@ -1,5 +1,5 @@
 import { createHash, createPublicKey } from 'node:crypto';
-import type { Registry, RegistrySync, RegistrySyncResult, RegistryTag } from '#domain/ports';
+import type { Registry, RegistrySync, RegistrySyncResult, RegistryTag } from '#domain/artifacts/ports';
 import { assertSameOrigin, guardedFetch, OutboundRefused, readBytesLimited } from './outbound.ts';
 
 /**

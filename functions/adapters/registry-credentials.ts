@@ -1,5 +1,5 @@
 import * as z from '#domain/kernel/zod';
-import type { Registry, RegistrySync, RegistrySyncResult } from '#domain/ports';
+import type { Registry, RegistrySync, RegistrySyncResult } from '#domain/artifacts/ports';
 import { OciRegistrySync, type CredentialBinding } from './oci-registry.ts';
 import { traced } from './tracing.ts';
 

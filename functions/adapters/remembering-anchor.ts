@@ -1,5 +1,5 @@
 import { proofProblem } from '#domain/audit/audit';
-import type { AuditAnchor } from '#domain/ports';
+import type { AuditAnchor } from '#domain/audit/ports';
 
 /**
  * The audit anchor as the stream consumer uses it: a signature this process produced is known to

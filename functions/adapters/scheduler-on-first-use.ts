@@ -1,4 +1,4 @@
-import type { Scheduler } from '#domain/ports';
+import type { Scheduler } from '#domain/kernel/ports';
 
 /**
  * The EventBridge Scheduler adapter, loaded on first use: for functions that schedule only now and

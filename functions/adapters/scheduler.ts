@@ -6,7 +6,7 @@ import {
   SchedulerClient,
   UpdateScheduleCommand,
 } from '@aws-sdk/client-scheduler';
-import type { SchedulePayload, Scheduler } from '#domain/ports';
+import type { SchedulePayload, Scheduler } from '#domain/kernel/ports';
 import { traced } from './tracing.ts';
 
 /**

@@ -1,4 +1,4 @@
-import type { SecretPurpose, SecretResolver } from '#domain/ports';
+import type { SecretPurpose, SecretResolver } from '#domain/kernel/ports';
 import { traced } from './tracing.ts';
 
 /**

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { SFNClient, SendTaskFailureCommand, SendTaskSuccessCommand, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import type { Workflow } from '#domain/ports';
+import type { Workflow } from '#domain/promotion/ports';
 import { traced } from './tracing.ts';
 
 export interface SfnWorkflowOptions {

@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import type { GateProvider } from '#domain/ports';
+import type { GateProvider } from '#domain/promotion/ports';
 import type { WebhookGate, WebhookOutcome } from '#domain/promotion/gates';
 import { guardedFetch, OutboundRefused, readLimited } from './outbound.ts';
 

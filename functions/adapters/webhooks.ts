@@ -1,5 +1,5 @@
 import type { WebhookDeps, WebhookSender } from '#domain/webhooks/ports';
-import type { Scheduler } from '#domain/ports';
+import type { Scheduler } from '#domain/kernel/ports';
 import { SecretsManagerWebhookSecrets } from './webhook-secrets.ts';
 
 /**

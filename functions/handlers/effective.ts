@@ -1,4 +1,5 @@
-import { cacheControlOf, contentsOf, effectiveDocument, effectiveQuery as query, etagOf, matchesEtag } from '#domain/config/effective';
+import { cacheControlOf, contentsOf, effectiveDocument, effectiveQuery as query, etagOf } from '#domain/config/effective';
+import { matchesEtag } from '../http/etag.ts';
 import { appRead } from '../http/app-read.ts';
 import { httpHandler, WithHeaders } from '../http/handler.ts';
 import { envParams as params } from '../http/params.ts';

@@ -1,7 +1,7 @@
 import * as z from '#domain/kernel/zod';
 import { ValidationFailed } from '#domain/kernel/errors';
 import { applyManifest } from '#domain/manifest/service';
-import type { SecretResolver } from '#domain/ports';
+import type { SecretResolver } from '#domain/kernel/ports';
 import { checkUrl, OutboundRefused } from '../adapters/outbound.ts';
 import { secretsFromEnv } from '../adapters/secrets.ts';
 import { httpHandler } from '../http/handler.ts';

@@ -6,7 +6,7 @@ import { directoryFromEnv } from '../adapters/cognito-directory.ts';
 import { compose } from '../http/deps.ts';
 import { notificationFailures } from '../adapters/metrics.ts';
 import { schedulerFromEnv } from '../adapters/scheduler.ts';
-import type { Channels } from '#domain/ports';
+import type { Channels } from '#domain/notify/ports';
 
 /** This function's adapters: the store, the directory and the channels (Slack, SES email), and the scheduler (approval reminders). */
 const wiring = compose({ directory: directoryFromEnv, channels: emailOnFirstUse, scheduler: schedulerFromEnv });

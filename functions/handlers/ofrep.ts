@@ -1,5 +1,6 @@
 import * as z from '#domain/kernel/zod';
-import { bulkEtag, contentsOf, evaluateFlag, matchesEtag, OFREP_CONFIGURATION, ofrepBulk, ofrepRequest, parseOfrepRequest } from '#domain/config/effective';
+import { bulkEtag, contentsOf, evaluateFlag, OFREP_CONFIGURATION, ofrepBulk, ofrepRequest, parseOfrepRequest } from '#domain/config/effective';
+import { matchesEtag } from '../http/etag.ts';
 import { appRead } from '../http/app-read.ts';
 import { httpHandler, WithHeaders } from '../http/handler.ts';
 

@@ -1,6 +1,5 @@
 import * as z from '#domain/kernel/zod';
-import { awaitGoStep, decideStep, executeStep } from '#domain/promotion/steps';
-import { expireStep, failStep, verifyStep } from '#domain/promotion/finish';
+import { STEP_NAMES, STEPS } from '#domain/promotion/step-table';
 import { ConfiguredRegistrySync } from '../adapters/registry-credentials.ts';
 import { HttpGateProvider } from '../adapters/webhook-gates.ts';
 import { CloudWatchAlarms } from '../adapters/cloudwatch-alarms.ts';
@@ -26,11 +25,12 @@ const wiring = compose({
 
 /**
  * The task Lambda of statemachines/promotion.asl.json: one entry for every
- * step, validated with zod. Errors keep their `name` (TargetBusy,
- * PromotionFailed), which Step Functions matches in Retry/Catch.
+ * step of the step table (domain/promotion/step-table.ts), validated with zod.
+ * Errors keep their `name` (TargetBusy, PromotionFailed), which Step Functions
+ * matches in Retry/Catch.
  */
 export const stepInput = z.object({
-  step: z.enum(['decide', 'await-go', 'execute', 'verify', 'expire', 'fail']),
+  step: z.enum(STEP_NAMES),
   tenant: z.string().check(z.minLength(1)),
   promotionId: z.string().check(z.minLength(1)),
   taskToken: z.optional(z.string()),
@@ -54,20 +54,7 @@ export const handler = async (event: unknown) => {
 };
 
 async function runStep(input: z.infer<typeof stepInput>) {
-  const d = wiring.deps();
-  switch (input.step) {
-    case 'decide':
-      return decideStep(d, input.tenant, input.promotionId, z.string().check(z.minLength(1)).parse(input.taskToken));
-    case 'await-go':
-      await awaitGoStep(d, input.tenant, input.promotionId, z.string().check(z.minLength(1)).parse(input.taskToken));
-      return {};
-    case 'execute':
-      return executeStep(d, input.tenant, input.promotionId, input.bake ?? true);
-    case 'verify':
-      return verifyStep(d, input.tenant, input.promotionId);
-    case 'expire':
-      return expireStep(d, input.tenant, input.promotionId);
-    case 'fail':
-      return failStep(d, input.tenant, input.promotionId, input.error);
-  }
+  const step = STEPS[input.step];
+  const taskToken = step.waitsForToken ? z.string().check(z.minLength(1)).parse(input.taskToken) : (input.taskToken ?? '');
+  return step.run(wiring.deps(), { ...input, taskToken });
 }

@@ -3,7 +3,7 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { anchorLeftTails, linkAuditEntries } from '#domain/audit/log';
 import { ChainAnchorer } from '#domain/audit/anchor';
 import type { AuditEntry } from '#domain/kernel/model';
-import type { DomainEvent } from '#domain/ports';
+import type { DomainEvent } from '#domain/kernel/ports';
 import { eventsOf, openAuditEntry } from '../adapters/dynamo-store.ts';
 import { eventMetrics } from '../adapters/metrics.ts';
 import { anchorFromEnv } from '../adapters/kms-s3-anchor.ts';

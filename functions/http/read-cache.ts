@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { AppKey } from '#domain/access/app-keys';
+import type { AppKey } from '#domain/access/model';
 import type { Environment } from '#domain/kernel/model';
 import type { Deps } from '#domain/ports';
 

@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { createServer, type RequestListener } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Registry } from '#domain/ports';
+import type { Registry } from '#domain/artifacts/ports';
 import { MEDIA_TYPES, OciRegistrySync, pushImage, putManifest, RegistrySourceError } from '../../functions/adapters/oci-registry.ts';
 import { startProxy, startRegistry, TEST_CREDENTIALS, type LocalRegistry } from '../support/registry.ts';
 

@@ -275,8 +275,27 @@ describe('architecture', () => {
     expect(parseCircular(tree, true).map((cycle) => cycle.join(' -> '))).toEqual([]);
     const ports = ts.createSourceFile('ports.ts', readFileSync(join(root, 'domain', 'ports.ts'), 'utf8'), ts.ScriptTarget.Latest);
     const runtime = ports.statements.filter(
-      (s) => !ts.isInterfaceDeclaration(s) && !ts.isTypeAliasDeclaration(s) && !(ts.isImportDeclaration(s) && s.importClause?.isTypeOnly),
+      (s) =>
+        !ts.isInterfaceDeclaration(s) &&
+        !ts.isTypeAliasDeclaration(s) &&
+        !(ts.isImportDeclaration(s) && s.importClause?.isTypeOnly) &&
+        !(ts.isExportDeclaration(s) && s.isTypeOnly),
     );
     expect(runtime.map((s) => s.getText(ports).slice(0, 60))).toEqual([]);
+  });
+
+  it('has no import circle at all, type-only imports included: ports and models sit beside their context, below the use cases that take them', async () => {
+    const tree = await parseDependencyTree(
+      ['domain/**/*.ts', 'functions/**/*.ts', 'local/**/*.ts', 'cli/**/*.ts', 'infra/**/*.ts', 'scripts/**/*.ts', 'bench/**/*.ts'],
+      { cwd: root, context: root, transform: false, skipDynamicImports: true, tsconfig: join(root, 'tsconfig.json') },
+    );
+    // The type edges are read: the composition imports every context's ports, and a use case imports the composition.
+    expect(tree['domain/ports.ts']?.some((d) => d.id === 'domain/promotion/ports.ts')).toBe(true);
+    expect(tree['domain/promotion/approve.ts']?.some((d) => d.id === 'domain/ports.ts')).toBe(true);
+    expect(parseCircular(tree, true).map((cycle) => cycle.join(' -> '))).toEqual([]);
+    // A context's ports and models take names from the kernel and lower contexts only, never from the composition.
+    const leaves = (readdirSync(join(root, 'domain'), { recursive: true }) as string[]).filter((f) => /^[a-z]+\/(ports|model)\.ts$/.test(f));
+    expect(leaves.length).toBeGreaterThan(8);
+    expect(leaves.filter((f) => (tree[`domain/${f}`] ?? []).some((d) => d.id === 'domain/ports.ts'))).toEqual([]);
   });
 });

@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { stepInput } from '../../functions/handlers/promotion-step.ts';
+import { STEPS, type StepName } from '../../domain/promotion/step-table.ts';
 import { STATE_MACHINES, aslFiles, aslPath } from '../../infra/state-machines.ts';
 import { substitutePlaceholders } from '../../local/workflow.ts';
 
@@ -154,8 +155,13 @@ describe('promotion.asl.json', () => {
       const sample = Object.fromEntries(Object.entries(payload).map(([k, v]) => [k.replace(/\.\$$/, ''), k.endsWith('.$') ? 'x' : v]));
       expect(stepInput.safeParse(sample).success, `${name} payload ${JSON.stringify(sample)}`).toBe(true);
       steps.add(payload.step as string);
+      // A task waits for its token exactly when its row in the step table says so.
+      const row = STEPS[payload.step as StepName];
+      expect(row, `${name}: step ${String(payload.step)} has no row in domain/promotion/step-table.ts`).toBeDefined();
+      expect(s.Resource!.endsWith('.waitForTaskToken'), name).toBe(row.waitsForToken);
     }
     expect([...steps].sort()).toEqual([...stepInput.shape.step.options].sort());
+    expect([...steps].sort()).toEqual(Object.keys(STEPS).sort());
   });
 
   it('waits for task tokens with timeouts from the start input and the decision; time-out expires, rejection/cancellation end', () => {

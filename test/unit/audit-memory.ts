@@ -2,7 +2,8 @@ import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import { auditEntry, entryRef, messageOf, signatureValid, describePublicKey, type AuditDraft, type StoredEntry } from '../../domain/audit/audit.ts';
 import type { AuditEntry, ChainHead, ChainLink, Checkpoint } from '../../domain/kernel/model.ts';
 import { WriteConflict } from '../../domain/kernel/retry.ts';
-import type { AuditAnchor, Deps } from '../../domain/ports.ts';
+import type { Deps } from '../../domain/ports.ts';
+import type { AuditAnchor } from '../../domain/audit/ports.ts';
 
 /**
  * The audit trail's ports in memory, for pure tests of linking, anchoring, verify and export: the

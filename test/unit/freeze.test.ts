@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { CronExpressionParser } from 'cron-parser';
-import { createFreezeWindow, freezeEdgeEventId, freezeEdgeName, nextEdge as nextEdgeWith, type FreezeWindow } from '../../domain/freeze/windows.ts';
+import { createFreezeWindow, freezeEdgeEventId, freezeEdgeName, nextEdge as nextEdgeWith } from '../../domain/freeze/windows.ts';
+import type { FreezeWindow } from '../../domain/freeze/model.ts';
 import { activeWith, nextAllowedWith, openAtWith, upcomingWith } from '../../domain/freeze/occurrences.ts';
 
 // The calendar with the cron parser the product loads on first use (domain/freeze/windows.ts cronFor).

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { generateKeyPairSync, sign } from 'node:crypto';
 import { anchorHeads } from '#domain/audit/anchor';
 import { messageOf, signatureValid } from '#domain/audit/audit';
-import type { AuditAnchor } from '#domain/ports';
+import type { AuditAnchor } from '#domain/audit/ports';
 import { rememberingAnchor } from '../../functions/adapters/remembering-anchor.ts';
 
 /** An anchor that signs with a P-256 key and counts what reaches it. */

@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { assignVariant, checkFlagValue, evaluateFlag, parseOfrepRequest } from '../../domain/config/effective.ts';
-import { checkKey, formatKey, hashSecret, parseKey, type AppKey } from '../../domain/access/app-keys.ts';
+import { checkKey, formatKey, hashSecret, parseKey } from '../../domain/access/app-keys.ts';
+import type { AppKey } from '../../domain/access/model.ts';
 
 const rollout = (on: number, off = 100 - on) => ({ variants: { on: true, off: false }, weights: { on, off } });
 

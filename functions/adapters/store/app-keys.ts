@@ -1,7 +1,7 @@
 import { BatchGetCommand, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { AppKey } from '#domain/access/app-keys';
+import type { AppKey } from '#domain/access/model';
 import type { AuditEntry, Environment } from '#domain/kernel/model';
-import type { AppKeyStorePort } from '#domain/ports';
+import type { AppKeyStorePort } from '#domain/access/ports';
 import { keys } from '../keys.ts';
 import { createOrVersion, type Area } from './area.ts';
 import { strip, type StoreBase } from './base.ts';

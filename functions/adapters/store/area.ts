@@ -1,4 +1,5 @@
-import type { DomainEvent, WriteOp } from '#domain/ports';
+import type { WriteOp } from '#domain/ports';
+import type { DomainEvent } from '#domain/kernel/ports';
 import type { ConflictReason, TxItem } from './base.ts';
 
 /** What an op adds to a commit's transaction: its items and, for each, the conflict its failed condition means. */

@@ -1,10 +1,11 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { AuditEntry } from '#domain/kernel/model';
-import type { RepoLink } from '#domain/artifacts/discovery';
+import type { RepoLink } from '#domain/artifacts/model';
 import type { ArtifactPointer, ArtifactVersion } from '#domain/kernel/promotion-model';
-import type { Consumer, Tag } from '#domain/artifacts/artifacts';
+import type { Consumer, Tag } from '#domain/artifacts/model';
 import { tagName } from '#domain/artifacts/tags';
-import type { ArtifactOp, ArtifactStorePort, RepoLinkOp, WriteOp } from '#domain/ports';
+import type { WriteOp } from '#domain/ports';
+import type { ArtifactOp, ArtifactStorePort, RepoLinkOp } from '#domain/artifacts/ports';
 import { GSI_ENTITY, GSI_MONITOR, indexAttributes, keys, type Key } from '../keys.ts';
 import { kindsOf, none, one, type Area, type OpItems } from './area.ts';
 import { strip, type StoreBase, type TxItem } from './base.ts';

@@ -2,7 +2,8 @@ import { DeleteCommand, GetCommand, PutCommand, type QueryCommandInput } from '@
 import { WriteConflict } from '#domain/kernel/retry';
 import type { AuditEntry, ChainHead, ChainLink, Page } from '#domain/kernel/model';
 import { entryRef, type StoredEntry } from '#domain/audit/audit';
-import type { AuditOp, AuditStorePort, DomainEvent, UnanchoredMark } from '#domain/ports';
+import type { AuditOp, AuditStorePort, UnanchoredMark } from '#domain/audit/ports';
+import type { DomainEvent } from '#domain/kernel/ports';
 import type { AuditQuery } from '#domain/kernel/schemas';
 import { GSI_ACTOR, GSI_ENTITY, indexAttributes, keys, type Key } from '../keys.ts';
 import { kindsOf, type Area } from './area.ts';

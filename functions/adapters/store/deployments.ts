@@ -2,7 +2,7 @@ import { PutCommand, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { ValidationFailed } from '#domain/kernel/errors';
 import type { Page } from '#domain/kernel/model';
 import type { Deployment } from '#domain/kernel/promotion-model';
-import type { DeploymentOp, DeploymentStorePort, MetricDelta } from '#domain/ports';
+import type { DeploymentOp, DeploymentStorePort, MetricDelta } from '#domain/artifacts/ports';
 import { keys } from '../keys.ts';
 import { kindsOf, none, type Area, type CommitContext, type OpItems } from './area.ts';
 import { decodeCursor, encodeCursor, strip, type StoreBase, type TxItem } from './base.ts';

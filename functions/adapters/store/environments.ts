@@ -1,6 +1,6 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { AuditEntry, Environment, ItemKind, Snapshot } from '#domain/kernel/model';
-import type { EnvironmentOp, EnvironmentStorePort } from '#domain/ports';
+import type { EnvironmentOp, EnvironmentStorePort } from '#domain/config/ports';
 import { GSI_MONITOR, indexAttributes, keys } from '../keys.ts';
 import { kindsOf, one, type Area, type CommitContext } from './area.ts';
 import { strip, type ConflictReason, type StoreBase, type TxItem } from './base.ts';

@@ -2,7 +2,7 @@ import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { AuditEntry } from '#domain/kernel/model';
 import type { GitTarget, GitTargetRepo } from '#domain/gitops/ports';
 import { keys } from '../keys.ts';
-import type { GitTargetOp } from '#domain/ports';
+import type { GitTargetOp } from '#domain/gitops/ports';
 import { createOrVersion, kindsOf, one, type Area, type OpItems } from './area.ts';
 import type { TxItem } from './base.ts';
 import { strip, type StoreBase } from './base.ts';

@@ -1,5 +1,5 @@
 import { DeleteCommand, PutCommand, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { IdempotencyClaim, IdempotencyStorePort } from '#domain/ports';
+import type { IdempotencyClaim, IdempotencyStorePort } from '#domain/kernel/ports';
 import { keys, TABLE } from '../keys.ts';
 import type { Area } from './area.ts';
 import type { StoreBase } from './base.ts';

@@ -1,8 +1,8 @@
 import { PutCommand, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { AuditEntry } from '#domain/kernel/model';
-import type { Delivery, NotificationOp, NotificationStorePort, ReviewLink } from '#domain/ports';
-import type { NotificationSettings } from '#domain/notify/settings';
-import type { SlackLink, SlackLinkCode } from '#domain/notify/slack-identity';
+import type { Delivery, NotificationOp, NotificationStorePort, ReviewLink } from '#domain/notify/ports';
+import type { NotificationSettings } from '#domain/notify/model';
+import type { SlackLink, SlackLinkCode } from '#domain/notify/model';
 import { keys, TABLE } from '../keys.ts';
 import { createOrVersion, kindsOf, one, type Area } from './area.ts';
 import { strip, type StoreBase } from './base.ts';

@@ -1,5 +1,6 @@
 import { brotliDecompressSync } from 'node:zlib';
-import type { DomainEvent, OutboxOp, WriteOp } from '#domain/ports';
+import type { WriteOp } from '#domain/ports';
+import type { DomainEvent, OutboxOp } from '#domain/kernel/ports';
 import { parseEventDetail } from '#domain/kernel/events';
 import { keys, TABLE } from '../keys.ts';
 import { kindsOf, none, one, type Area } from './area.ts';

@@ -1,7 +1,7 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import type { FreezeWindow } from '#domain/freeze/windows';
+import type { FreezeWindow } from '#domain/freeze/model';
 import type { Rule } from '#domain/kernel/promotion-model';
-import type { PolicyOp, PolicyStorePort } from '#domain/ports';
+import type { PolicyOp, PolicyStorePort } from '#domain/promotion/ports';
 import { keys } from '../keys.ts';
 import { createOrVersion, kindsOf, one, type Area, type OpItems } from './area.ts';
 import { strip, type StoreBase } from './base.ts';

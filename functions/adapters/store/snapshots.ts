@@ -1,12 +1,12 @@
 import { BatchGetCommand, GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { AuditEntry, Environment, Page, Snapshot } from '#domain/kernel/model';
-import type { DomainEvent, SnapshotOp, SnapshotStorePort } from '#domain/ports';
+import type { DomainEvent } from '#domain/kernel/ports';
+import type { SnapshotOp, SnapshotStorePort } from '#domain/config/ports';
 import type { NodeSource, TreeNode } from '#domain/config/tree';
 import { keys, type Key } from '../keys.ts';
 import { kindsOf, one, type Area } from './area.ts';
 import { sleep, strip, type StoreBase, type TxItem } from './base.ts';
 import { auditItems } from './audit.ts';
-import type { EnvironmentArea } from './environments.ts';
 
 /** A snapshot's item: written once (the environment's head moves to it in the same transaction). */
 export function snapshotItem(table: string, tenant: string, s: Snapshot): TxItem {
@@ -20,7 +20,10 @@ export function snapshotItem(table: string, tenant: string, s: Snapshot): TxItem
 }
 
 /** Snapshots of an environment's configuration and the content-addressed, immutable trie nodes they point at. */
-export function snapshotArea(base: StoreBase, environments: Pick<EnvironmentArea, 'versioned'>): Area<SnapshotStorePort, SnapshotOp> {
+export function snapshotArea(
+  base: StoreBase,
+  environments: { versioned(env: Environment, previous: Environment): TxItem },
+): Area<SnapshotStorePort, SnapshotOp> {
   const { db, table } = base;
 
   async function getNodes(tenant: string, addresses: string[]): Promise<Map<string, TreeNode>> {

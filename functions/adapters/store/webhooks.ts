@@ -3,7 +3,7 @@ import type { AuditEntry } from '#domain/kernel/model';
 import type { WebhookDelivery, WebhookSubscription } from '#domain/webhooks/model';
 import type { WebhookRepo } from '#domain/webhooks/ports';
 import { keys, TABLE } from '../keys.ts';
-import type { WebhookOp } from '#domain/ports';
+import type { WebhookOp } from '#domain/webhooks/ports';
 import { createOrVersion, kindsOf, one, type Area, type OpItems } from './area.ts';
 import type { TxItem } from './base.ts';
 import { strip, type StoreBase } from './base.ts';

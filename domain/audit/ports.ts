@@ -1,0 +1,68 @@
+import type { AuditQuery } from '../kernel/schemas.ts';
+import type { AnchorPublicKey, AuditEntry, ChainHead, ChainLink, Checkpoint, Page, SignedRoot, SignedStatement } from '../kernel/model.ts';
+import type { StoredEntry } from './audit.ts';
+
+/** The audit trail: entries (every commit writes one) and the hash chain the stream consumer links them into. */
+export type AuditOp = { kind: 'audit'; entry: AuditEntry };
+
+export interface AuditStorePort {
+  queryAudit(tenant: string, query: AuditQuery): Promise<Page<AuditEntry>>;
+  // ---- the audit chain (written by the stream consumer alone, see domain/audit/audit.ts)
+  /** Links in sequence order, a page at a time (from link `fromSeq` on, when given). */
+  readChainLinks(tenant: string, limit: number, cursor?: string, fromSeq?: number): Promise<Page<ChainLink>>;
+  /** Entries by reference, each with a check of its index attributes against its content. */
+  getAuditEntries(tenant: string, refs: string[]): Promise<Map<string, StoredEntry>>;
+  /** References of every entry, in time order, a page at a time. */
+  auditRefs(tenant: string, limit: number, cursor?: string): Promise<Page<string>>;
+  /** The head, with the links of its append (`pending`) that may not be in the table yet. */
+  chainHead(tenant: string): Promise<ChainHead | null>;
+  /**
+   * In one read: which of these entries are linked already (their marker is written), and which of
+   * the head's pending links are not fully written yet (the link or its marker missing).
+   */
+  linkState(tenant: string, refs: string[], pending?: ChainLink[]): Promise<{ linked: Set<string>; unwritten: ChainLink[] }>;
+  /** Writes links and their markers (plain puts: writing a link again writes the same content). */
+  writeLinks(tenant: string, links: ChainLink[]): Promise<void>;
+  /**
+   * Moves the head, carrying the new links as pending, conditioned on the head read (WriteConflict
+   * 'chain' otherwise); then writes the links and their markers.
+   */
+  appendLinks(tenant: string, previous: ChainHead | null, next: ChainHead, links: ChainLink[]): Promise<void>;
+  /**
+   * The anchor's durable to-do list, outside any tenant (the stream consumer alone touches it): a chain
+   * the consumer linked and left for the interval's end is marked (once per chain and interval; a
+   * newer mark never gives way to an older one), so a tick anchors it even when the consumer that
+   * linked it is frozen or gone (domain/audit/log.ts anchorLeftTails).
+   */
+  markUnanchored(tenant: string, seq: number, at: string): Promise<void>;
+  /** The marks, oldest chains first is not promised: at most `limit`. */
+  unanchored(limit: number): Promise<UnanchoredMark[]>;
+  /** Removes the mark once a signed checkpoint covers link `seq` (a newer mark stays). */
+  clearUnanchored(tenant: string, seq: number): Promise<void>;
+}
+
+/** A chain left for the next anchor: its tenant, the link it had reached, and since when. */
+export interface UnanchoredMark {
+  tenant: string;
+  seq: number;
+  at: string;
+}
+
+/**
+ * Signed checkpoints of the audit chain, kept outside the table: a KMS ECC_NIST_P256
+ * key (Sign) + S3 Object Lock on AWS, a key file + append-only file locally. Only the
+ * stream consumer may `sign` (a root: once per anchor interval, domain/audit/anchor.ts) and
+ * `append` (each chain's checkpoint with its inclusion proof, under its tenant, so a tenant's
+ * verify and export list only its own); verifiers `list`, and `verify` with the public key alone
+ * (`publicKey`: what an auditor pins to verify an export offline).
+ */
+export interface AuditAnchor {
+  /** the signature (ECDSA P-256 / SHA-256, DER, base64url) of rootMessage(s) (v3), or checkpointMessage(s) (v2) */
+  sign(statement: SignedStatement): Promise<string>;
+  append(checkpoint: Checkpoint): Promise<void>;
+  /** the tenant's checkpoints (those at `fromSeq` or later when given: the anchor may return more), by seq */
+  list(tenant: string, fromSeq?: number): Promise<Checkpoint[]>;
+  /** a root's signature; a checkpoint's (v3: its proof leads to its root, and the root's signature holds) */
+  verify(signed: SignedRoot | Pick<Checkpoint, 'tenant' | 'seq' | 'hash' | 'at' | 'sig' | 'proof'>): Promise<boolean>;
+  publicKey(): Promise<AnchorPublicKey>;
+}

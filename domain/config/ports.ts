@@ -1,0 +1,42 @@
+import type { AuditEntry, Environment, ItemKind, Page, Snapshot } from '../kernel/model.ts';
+import type { DomainEvent } from '../kernel/ports.ts';
+import type { NodeSource, TreeNode } from './tree.ts';
+
+// ---- the store port, one interface per area of the table (functions/adapters/store/<area>.ts
+// implements each; functions/adapters/dynamo-store.ts composes them). Each area also names the
+// write ops (`kind`) it turns into items of a commit; WriteOp is their union.
+
+/** Environments: the head each points at, its position and monitors; config item ids; the last applied manifest. */
+export type EnvironmentOp =
+  /** `previousMonitors`: given when the monitors may change, so their index items move with them */
+  | { kind: 'environment'; env: Environment; expectedVersion: number; previousMonitors?: string[] }
+  /** the last applied manifest's digest: two applies of the same plan never interleave (domain/manifest) */
+  | { kind: 'manifestHead'; digest: string; previous: string | null };
+
+export interface EnvironmentStorePort {
+  /** `consistent: false`: an eventually consistent read (half the read capacity; app polls, which state a staleness bound) */
+  getEnvironment(tenant: string, name: string, opts?: { consistent?: boolean }): Promise<Environment | null>;
+  listEnvironments(tenant: string): Promise<Environment[]>;
+  createEnvironment(env: Environment, snapshot: Snapshot, audit: AuditEntry): Promise<void>;
+  updateEnvironment(env: Environment, previous: Environment, audit: AuditEntry): Promise<void>;
+  deleteEnvironment(previous: Environment, audit: AuditEntry): Promise<void>;
+  /** Item ids are derived from kind+key; this index maps them back. */
+  putItemIds(tenant: string, refs: { id: string; kind: ItemKind; key: string }[]): Promise<void>;
+  getItemId(tenant: string, id: string): Promise<{ kind: ItemKind; key: string } | null>;
+  /** Every (tenant, environment) listing this alarm ARN as a monitor (an index written with the environment). */
+  monitorWatchers(arn: string): Promise<{ tenant: string; environment: string }[]>;
+  /** The digest of the last applied manifest (null: never applied). */
+  manifestHead(tenant: string): Promise<string | null>;
+}
+
+/** Snapshots of an environment's configuration and the content-addressed trie nodes they point at. */
+export type SnapshotOp = { kind: 'snapshot'; snapshot: Snapshot };
+
+export interface SnapshotStorePort {
+  nodes(tenant: string): NodeSource;
+  putNodes(tenant: string, nodes: Map<string, TreeNode>): Promise<void>;
+  /** Moves the environment head to a new snapshot (one conditional write on the environment), with the outbox events of the change. */
+  commitSnapshot(env: Environment, previous: Environment, snapshot: Snapshot, audit: AuditEntry, events?: DomainEvent[]): Promise<void>;
+  getSnapshot(tenant: string, environment: string, seq: number): Promise<Snapshot | null>;
+  listSnapshots(tenant: string, environment: string, limit: number, cursor?: string): Promise<Page<Snapshot>>;
+}

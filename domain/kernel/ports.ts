@@ -1,0 +1,73 @@
+export type IdempotencyClaim = { state: 'new' } | { state: 'replay'; statusCode: number; body: string } | { state: 'in-progress' } | { state: 'mismatch' };
+
+/** The outbox: an event committed with the change, relayed to the bus by the stream consumer (it rides on the commit's fact item when there is one). */
+export type OutboxOp = { kind: 'event'; event: DomainEvent };
+
+/**
+ * Idempotency records (per tenant and key): claim before running a request, complete with the
+ * response, release if it failed with a 5xx; and once-only claims of background work.
+ */
+export interface IdempotencyStorePort {
+  /** `leaseSeconds`: how long an IN_PROGRESS claim holds (the function's timeout); after it a crashed request's key is free again. */
+  claimIdempotency(tenant: string, key: string, requestHash: string, now: Date, ttlSeconds: number, leaseSeconds: number): Promise<IdempotencyClaim>;
+  completeIdempotency(tenant: string, key: string, requestHash: string, response: { statusCode: number; body: string }): Promise<void>;
+  releaseIdempotency(tenant: string, key: string): Promise<void>;
+  /** At-least-once delivery, once-only effect: true the first time (tenant, scope, id) is claimed. */
+  claimOnce(tenant: string, scope: string, id: string, ttlSeconds: number): Promise<boolean>;
+  /** Gives a claim back (the work failed and should run again on redelivery). */
+  releaseOnce(tenant: string, scope: string, id: string): Promise<void>;
+}
+
+/**
+ * What a tenant secret is for. A secret is stored under its purpose, so a reference of one kind never
+ * reads a secret of another (a git target naming the Slack webhook's secret would push it to a
+ * repository of the caller's choosing): a git target's push token, the Slack incoming webhook, a
+ * webhook gate's HMAC key.
+ */
+export type SecretPurpose = 'git-token' | 'slack-webhook' | 'gate-key';
+
+/**
+ * Secrets named in documents (`${NAME}`) and git targets: Secrets Manager `stageline/<tenant>/<purpose>/<NAME>`
+ * on AWS, `STAGELINE_SECRET_<TENANT>__<PURPOSE>__<NAME>` locally (per tenant and purpose, as on AWS).
+ */
+export interface SecretResolver {
+  /**
+   * The value, or null when the tenant has no such secret for this purpose. A Slack webhook (a URL the
+   * service will call) passes the outbound guard where it is read; keys are returned as they are.
+   */
+  resolve(tenant: string, name: string, purpose: SecretPurpose): Promise<string | null>;
+}
+
+/** What a schedule carries: a promotion to resume, or an auto-promotion check whose time-based condition comes due. */
+export type SchedulePayload =
+  | { tenant: string; promotionId: string }
+  | { tenant: string; autoCheck: { sourceEnvironment: string; artifact?: string; version?: string } }
+  | { tenant: string; expireWaiting: string }
+  /** the promotion's deadline: the sweeper fails it with a reason if its flow is gone (domain/promotion/sweep.ts) */
+  | { tenant: string; sweep: string }
+  /** a reminder to the approvers before the approval window closes */
+  | { tenant: string; remind: string }
+  /** an outbound webhook delivery to attempt (fires the delivery function, domain/webhooks) */
+  | { tenant: string; webhookDelivery: { subscription: string; id: string; trigger: 'retry' | 'redeliver' } }
+  /** a freeze window's next edge: Freeze Started / Freeze Ended (domain/freeze/windows.ts) */
+  | { tenant: string; freezeEdge: { window: string; edge: 'started' | 'ended'; at: string } };
+
+/** One-time schedules (EventBridge Scheduler on AWS, a local timer store locally) that fire a promotion's execution. */
+export interface Scheduler {
+  /** Creates or replaces the schedule `name` to fire at `at` with `payload`. */
+  scheduleOnce(name: string, at: Date, payload: SchedulePayload): Promise<void>;
+  /** Removes it; a schedule that is gone (fired or never made) is fine. */
+  cancel(name: string): Promise<void>;
+}
+
+/** A domain event (EventBridge detail-type + detail); `id` is stable across redeliveries, so consumers de-duplicate by it. */
+export interface DomainEvent {
+  id: string;
+  type: string;
+  tenant: string;
+  detail: Record<string, unknown>;
+}
+
+export interface Events {
+  publish(events: DomainEvent[]): Promise<void>;
+}

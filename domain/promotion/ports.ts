@@ -1,0 +1,69 @@
+import type { Page } from '../kernel/model.ts';
+import type { Approval, Evidence, Promotion, Rule } from '../kernel/promotion-model.ts';
+import type { FreezeWindow } from '../freeze/model.ts';
+import type { WebhookGate, WebhookOutcome } from './gates.ts';
+
+/** Promotions with their gate results, approvals and evidence; the per-environment execution lease. */
+export type PromotionOp =
+  /** `gatesChanged`: the gate results are stored apart from the promotion, written only when they change */
+  | { kind: 'promotion'; promotion: Promotion; expectedVersion: number | null; gatesChanged?: boolean }
+  | { kind: 'approval'; promotionId: string; approval: Approval }
+  | { kind: 'evidence'; owner: string; evidence: Evidence };
+
+export interface PromotionStorePort {
+  getPromotion(tenant: string, id: string): Promise<Promotion | null>;
+  listPromotions(tenant: string, filter: PromotionFilter, limit: number, cursor?: string): Promise<Page<Promotion>>;
+  /** Promotions into a target that have not reached a final state. */
+  activePromotions(tenant: string, target: string): Promise<Promotion[]>;
+  listApprovals(tenant: string, promotionId: string): Promise<Approval[]>;
+  listEvidence(tenant: string, owners: string[]): Promise<Evidence[]>;
+  /** A lease on an environment: one promotion executes into it at a time. */
+  acquireLock(tenant: string, env: string, holder: string, now: Date, ttlSeconds: number): Promise<boolean>;
+  releaseLock(tenant: string, env: string, holder: string): Promise<void>;
+}
+
+/** What promotions are decided by: promotion rules (one per source → target pair) and freeze windows. */
+export type PolicyOp =
+  | { kind: 'rule'; rule: Rule; expectedVersion: number | null }
+  | { kind: 'deleteRule'; id: string; expectedVersion: number }
+  /** one rule per source → target pair: claimed with the rule, released when it goes or moves */
+  | { kind: 'rulePair'; source: string; target: string; ruleId: string; claim: boolean }
+  /** a freeze window (domain/freeze/windows.ts): added or removed with its audit entry */
+  | { kind: 'freezeWindow'; window: FreezeWindow }
+  | { kind: 'deleteFreezeWindow'; id: string };
+
+export interface PolicyStorePort {
+  getRule(tenant: string, id: string): Promise<Rule | null>;
+  listRules(tenant: string): Promise<Rule[]>;
+  /** Every freeze window of a tenant (few: one query). */
+  listFreezeWindows(tenant: string): Promise<FreezeWindow[]>;
+}
+
+export interface PromotionFilter {
+  /** any of these statuses */
+  status?: string[];
+  source?: string;
+  target?: string;
+  subject?: string;
+}
+
+/** Calls tenant-configured webhook gates (HMAC-signed); errors and time-outs come back as ERROR. */
+export interface GateProvider {
+  call(hook: WebhookGate, body: Record<string, unknown>): Promise<WebhookOutcome>;
+}
+
+/**
+ * Runs promotion flows: Step Functions on AWS, the same ASL on aws-local-stepfunctions
+ * locally. One state machine runs promotions and rollbacks alike: a rollback is a
+ * promotion record with `rollback` set, and the steps read the record to decide its path.
+ * Task tokens come from waitForTaskToken states.
+ */
+export interface Workflow {
+  /** Starts the flow for a promotion (or rollback); idempotent per promotion id. Returns the execution id. */
+  /** `attempt` (> 0) names a new run after failed gates were validated again. */
+  /** approvalTimeoutSeconds: how long the flow's first task (gates, then the approval wait) may wait (domain/promotion/deadlines.ts approvalTimerSeconds) */
+  start(input: { tenant: string; promotionId: string; approvalTimeoutSeconds: number; attempt?: number }): Promise<string>;
+  /** Resumes a waiting task. Unknown or finished tokens are ignored (returns false). */
+  sendTaskSuccess(token: string, output: Record<string, unknown>): Promise<boolean>;
+  sendTaskFailure(token: string, error: string, cause: string): Promise<boolean>;
+}

@@ -1,0 +1,43 @@
+import type { Deps } from '../ports.ts';
+import type { Next } from './deadlines.ts';
+import { expireStep, failStep, verifyStep } from './finish.ts';
+import { awaitGoStep, decideStep, executeStep } from './steps.ts';
+
+/** What a task of statemachines/promotion.asl.json passes the step function (its Payload, past the step's name). */
+export interface StepInput {
+  tenant: string;
+  promotionId: string;
+  /** the task's token ($$.Task.Token): present for the steps that wait (`waitsForToken`) */
+  taskToken?: string;
+  /** fail: the error the flow caught */
+  error?: unknown;
+  /** execute: whether a bake time follows (false: change the target and complete in one step) */
+  bake?: boolean;
+}
+
+export interface Step {
+  /** the ASL task waits for its token (waitForTaskToken): the step needs `taskToken` */
+  waitsForToken: boolean;
+  run(deps: Deps, input: StepInput & { taskToken: string }): Promise<{ next?: Next }>;
+}
+
+/**
+ * THE step table of the promotion flow: one row per `step` a task of statemachines/promotion.asl.json
+ * names. The step function's input enum and its dispatch are derived from it, and a unit test walks
+ * the ASL against it (test/unit/asl.test.ts). A new step is its ASL state, its module, and its row here.
+ */
+export const STEPS = {
+  /** the gates, then (when it waits for approvers) the approval wait, under one timer */
+  decide: { waitsForToken: true, run: (d, i) => decideStep(d, i.tenant, i.promotionId, i.taskToken) },
+  /** the go wait: a manual or scheduled trigger, or the end of a freeze hold */
+  'await-go': { waitsForToken: true, run: async (d, i) => (await awaitGoStep(d, i.tenant, i.promotionId, i.taskToken), {}) },
+  execute: { waitsForToken: false, run: (d, i) => executeStep(d, i.tenant, i.promotionId, i.bake ?? true) },
+  verify: { waitsForToken: false, run: (d, i) => verifyStep(d, i.tenant, i.promotionId) },
+  expire: { waitsForToken: false, run: (d, i) => expireStep(d, i.tenant, i.promotionId) },
+  fail: { waitsForToken: false, run: (d, i) => failStep(d, i.tenant, i.promotionId, i.error) },
+} as const satisfies Record<string, Step>;
+
+export type StepName = keyof typeof STEPS;
+
+/** The step names, for the step function's input schema (z.enum). */
+export const STEP_NAMES = Object.keys(STEPS) as [StepName, ...StepName[]];
