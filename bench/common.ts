@@ -1,7 +1,4 @@
-import type { DynamoStore } from '../functions/adapters/dynamo-store.ts';
-import type { Deps } from '#domain/ports';
-
-/** Shared by the bench sections: output helpers and deps for measurements that only touch the store. */
+/** Shared by the bench sections: output helpers (the measuring harness they share with the tests is local/measure/). */
 export const heading = (s: string) => console.log(`\n${s}\n${'='.repeat(s.length)}`);
 export const sub = (s: string) => console.log(`\n${s}\n${'-'.repeat(s.length)}`);
 export const fmt = (n: number, digits = 1) => n.toFixed(digits);
@@ -16,20 +13,3 @@ export const quantile = (xs: number[], q: number) => {
   const hi = Math.ceil(pos);
   return s[lo]! + (s[hi]! - s[lo]!) * (pos - lo);
 };
-
-/** Deps whose workflow, bus, gates and registry throw: the measured calls must not use them. */
-export function storeOnlyDeps(store: DynamoStore): Deps {
-  const unused = () => {
-    throw new Error('not used by this benchmark');
-  };
-  return {
-    store,
-    clock: () => new Date(),
-    workflow: { start: unused, sendTaskSuccess: unused, sendTaskFailure: unused },
-    events: { publish: unused },
-    gates: { call: unused },
-    registry: { sync: unused, attach: unused, verifySignature: unused },
-    scheduler: { scheduleOnce: unused, cancel: unused },
-    anchor: { sign: unused, append: unused, list: unused, verify: unused, publicKey: unused },
-  };
-}

@@ -6,7 +6,8 @@ import { fmt, heading, quantile } from './common.ts';
 import { startLocalStack } from '../local/stack.ts';
 import { IsomorphicGitWriter } from '../functions/adapters/git-writer.ts';
 import { startGitServer } from '../test/support/git-server.ts';
-import { localSecretVariable } from '../functions/adapters/secrets.ts';
+import { localSecretVariable, secretsFromEnv } from '../functions/adapters/secrets.ts';
+import { localDefaults } from '../functions/configuration-overrides.ts';
 
 /**
  * Delivery figures (issue 22): outbound webhook deliveries per second on the local stack (a real
@@ -89,8 +90,9 @@ export async function benchDeliveries(opts: { promotions?: number; subscriptions
   }
   // The git step alone: clone (depth 1) + edit + commit + push, each with a new value.
   const g = await startGitServer('bench-token');
-  process.env[localSecretVariable('bench', 'git-token', 'BENCH_GIT')!] = 'bench-token';
-  process.env.STAGELINE_ALLOW_LOOPBACK_OUTBOUND ??= 'true';
+  // The git server is on loopback (local mode), and the bench tenant's push token is given to the writer's resolver.
+  localDefaults({ STAGELINE_ALLOW_LOOPBACK_OUTBOUND: 'true' });
+  const secrets = secretsFromEnv({ [localSecretVariable('bench', 'git-token', 'BENCH_GIT')!]: 'bench-token' });
   try {
     const url = g.repo('bench', {
       'values.yaml': 'image:\n  tag: v0\n',
@@ -114,7 +116,7 @@ export async function benchDeliveries(opts: { promotions?: number; subscriptions
     const ms: number[] = [];
     for (let i = 1; i <= (opts.commits ?? 10); i++) {
       const t0 = performance.now();
-      await new IsomorphicGitWriter().commit({
+      await new IsomorphicGitWriter(secrets).commit({
         tenant: 'bench',
         target,
         value: `v${i}`,

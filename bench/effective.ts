@@ -9,10 +9,12 @@ import { DynamoStore, documentClient } from '../functions/adapters/dynamo-store.
 import { handler as effective } from '../functions/handlers/effective.ts';
 import { handler as ofrep } from '../functions/handlers/ofrep.ts';
 import { resetDeps } from '../functions/http/deps.ts';
+import { overrideConfig } from '../functions/configuration-overrides.ts';
 import { ensureTable, LOCAL_REGION, localCredentials, startDynamo } from '../local/dynamodb.ts';
 import { table } from '../scripts/build.ts';
-import { fmt, heading, quantile, storeOnlyDeps } from './common.ts';
-import { RequestCounter, totalRequests, type Counts } from './counter.ts';
+import { fmt, heading, quantile } from './common.ts';
+import { storeOnlyDeps } from '../local/measure/store-only.ts';
+import { RequestCounter, totalRequests, type Counts } from '../local/measure/counter.ts';
 
 /**
  * `npm run bench`, consume section: what a service's read of its effective config costs (200 with
@@ -53,7 +55,7 @@ export async function benchEffective(): Promise<{
     const store = new DynamoStore(db, table_);
     const deps = storeOnlyDeps(store);
     resetDeps(deps);
-    process.env.TABLE_NAME = table_;
+    overrideConfig({ TABLE_NAME: table_ });
     const tenant = 'bench';
     const admin: Ctx = { principal: { tenant, id: 'admin', name: 'admin@bench', roles: ['admin'], kind: 'user' } };
     // The last environment of a line is protected (it changes only by promotion): the bench reads staging.

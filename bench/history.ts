@@ -1,11 +1,13 @@
-import { fmt, heading, int, quantile, storeOnlyDeps, sub } from './common.ts';
+import { fmt, heading, int, quantile, sub } from './common.ts';
+import { storeOnlyDeps } from '../local/measure/store-only.ts';
 import { createHash } from 'node:crypto';
 import { BatchWriteCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { putConsumer } from '#domain/artifacts/artifacts';
 import { deploymentHistory, deploymentMetrics, recordDeployment } from '#domain/artifacts/deployments';
 import { createEnvironment } from '#domain/config/environments';
-import type { Ctx, Deps } from '#domain/ports';
-import { rollbackEnvironment } from '#domain/promotion/env-rollback';
+import type { Ctx } from '#domain/ports';
+import type { AllDeps } from '../functions/http/deps.ts';
+import { rollbackEnvironment } from '#domain/promotion/rollback-environment';
 import type { Deployment } from '#domain/kernel/promotion-model';
 import { publishArtifact as publishSchema } from '#domain/kernel/promotion-schemas';
 import { publishArtifact } from '#domain/artifacts/artifacts';
@@ -14,7 +16,7 @@ import { DynamoStore, documentClient } from '../functions/adapters/dynamo-store.
 import { keys } from '../functions/adapters/keys.ts';
 import { ensureTable, LOCAL_REGION, localCredentials, startDynamo } from '../local/dynamodb.ts';
 import { table } from '../scripts/build.ts';
-import { RequestCounter, totalRequests, type Counts } from './counter.ts';
+import { RequestCounter, totalRequests, type Counts } from '../local/measure/counter.ts';
 
 /**
  * `npm run bench`, history section: what reading deployment history, metrics
@@ -239,7 +241,7 @@ async function naiveRead(b: Bench, env: string, fromDay: string, toDay: string):
 }
 
 interface Bench {
-  deps: Deps;
+  deps: AllDeps;
   ctx: Ctx;
   probe: Probe;
   db: DynamoDBDocumentClient;
@@ -499,7 +501,7 @@ export async function benchHistory(): Promise<void> {
     probe.counter.attach(db);
     probe.reads.attach(db);
     // None of the measured calls starts a workflow, publishes an event, calls a gate or syncs a registry.
-    const deps: Deps = storeOnlyDeps(new DynamoStore(db, tableName));
+    const deps = storeOnlyDeps(new DynamoStore(db, tableName));
     const ctx: Ctx = {
       principal: { tenant: TENANT, id: 'bench', name: 'bench@stageline.local', roles: ['admin'], kind: 'machine' },
       breakGlassReason: 'bench set-up',

@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { OciRegistrySync, pushImage } from '../functions/adapters/oci-registry.ts';
+import { OciRegistrySync } from '../functions/adapters/oci/sync.ts';
+import { overrideConfig } from '../functions/configuration-overrides.ts';
 import { table } from '../scripts/build.ts';
-import { startRegistry, type LocalRegistry } from '../test/support/registry.ts';
+import { pushImage, startRegistry, type LocalRegistry } from '../test/support/registry.ts';
 
 // The bench's registries run on loopback: allowed only by the explicit local-mode setting.
-process.env.STAGELINE_ALLOW_LOOPBACK_OUTBOUND = 'true';
+overrideConfig({ STAGELINE_ALLOW_LOOPBACK_OUTBOUND: 'true' });
 
 /**
  * `npm run bench`, registry section (REQ-337): time to promote a ~50 MB

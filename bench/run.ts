@@ -1,6 +1,7 @@
 import './results.ts';
 import { readFileSync } from 'node:fs';
-import { fmt, heading, int, storeOnlyDeps } from './common.ts';
+import { fmt, heading, int } from './common.ts';
+import { storeOnlyDeps } from '../local/measure/store-only.ts';
 import { createEnvironment } from '#domain/config/environments';
 import { batchItems, itemId, updateItem } from '#domain/config/items';
 import type { Ctx, Deps } from '#domain/ports';
@@ -10,8 +11,8 @@ import type { NodeRef, NodeSource } from '#domain/config/tree';
 import { DynamoStore, documentClient } from '../functions/adapters/dynamo-store.ts';
 import { ensureTable, LOCAL_REGION, localCredentials, startDynamo } from '../local/dynamodb.ts';
 import { BASELINE, buildAll, buildRuntimeSdkVariant, buildTracedVariant, kib, sizeFigures, table, TARGETS } from '../scripts/build.ts';
-import { functionOf } from '../functions/http/routes.ts';
-import { RequestCounter, totalRequests, type Counts } from './counter.ts';
+import { functionOf } from '../functions/http/topology.ts';
+import { RequestCounter, totalRequests, type Counts } from '../local/measure/counter.ts';
 import { importTimes, median } from './init-time.ts';
 import { benchHistory } from './history.ts';
 import { benchPromotion } from './promotion.ts';
@@ -313,6 +314,8 @@ const promo = await benchPromotion();
 await benchRegistry();
 // Outbound webhooks and git commits (issue 22).
 await (await import('./deliveries.ts')).benchDeliveries();
+// The console's page weight per view, in Chromium; throws over its budget.
+await (await import('./console-weight.ts')).benchConsoleWeight();
 await benchHistory();
 const writers = await benchWriters();
 const effective = await benchEffective();

@@ -115,8 +115,7 @@ export async function benchWriters(): Promise<{ fiftyOneEnv: { success: number; 
   heading('Concurrent writers (through the gateway; the stream consumer links the audit chain beside them) and notifications');
   const dynamo = await startDynamo({});
   const stack = await startLocalStack({ dynamoEndpoint: dynamo.endpoint, tableName: `bench-writers-${Date.now().toString(36)}` });
-  const prevLog = process.env.STAGELINE_ACCESS_LOG;
-  process.env.STAGELINE_ACCESS_LOG = 'off';
+  const logOn = stack.configure({ STAGELINE_ACCESS_LOG: 'off' });
   try {
     const rows: string[][] = [];
     let fifty = { success: 0, perSecond: 0 };
@@ -162,8 +161,7 @@ export async function benchWriters(): Promise<{ fiftyOneEnv: { success: number; 
     );
     return { fiftyOneEnv: fifty, notificationsUsdPer1000: perPromotion * 1000, sesUsdPer1000: emails * 0.1 };
   } finally {
-    if (prevLog === undefined) delete process.env.STAGELINE_ACCESS_LOG;
-    else process.env.STAGELINE_ACCESS_LOG = prevLog;
+    logOn();
     await stack.stop();
     await dynamo.stop();
   }

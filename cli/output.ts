@@ -1,4 +1,5 @@
 import { visibleDocument } from '../domain/kernel/display.ts';
+import type { Promotion, RollbackImpact } from './answers.ts';
 import { values } from './context.ts';
 
 /**
@@ -49,7 +50,8 @@ export function table(rows: Record<string, unknown>[], cols: string[]): void {
 
 /** 2024-01-15T15:00:00.000Z → 2024-01-15 15:00:00 (UTC) */
 export const when = (iso: string | null | undefined) => (iso ? iso.slice(0, 19).replace('T', ' ') : '-');
-export const label = (s: any) =>
+/** What a promotion moves: name@version, or config:<type>@<snapshot>. */
+export const label = (s: Promotion['subject'] | undefined) =>
   s?.type === 'artifact'
     ? `${s.name}@${s.version}`
     : s?.type === 'config'
@@ -63,10 +65,11 @@ export function seconds(n: number): string {
   return `${m} minute${m === 1 ? '' : 's'}`;
 }
 
-export function impactLines(i: any): string[] {
-  const breaking: string[] = i.breakingChanges ?? [];
-  const consumers: any[] = i.affectedConsumers ?? [];
-  const reverts = (i.reverts ?? []).map((r: any) =>
+/** A rollback's impact analysis (or, for a config promotion, just what it reverts), as lines. */
+export function impactLines(i: Partial<RollbackImpact>): string[] {
+  const breaking = i.breakingChanges ?? [];
+  const consumers = i.affectedConsumers ?? [];
+  const reverts = (i.reverts ?? []).map((r) =>
     r.artifact
       ? `${r.artifact} ${r.from ?? 'nothing'} → ${r.to}`
       : `${r.action} ${r.kind} ${r.key}${r.action === 'modify' ? `: ${JSON.stringify(r.from)} → ${JSON.stringify(r.to)}` : r.action === 'add' ? ` = ${JSON.stringify(r.to)}` : ''}`,

@@ -1,7 +1,8 @@
 import { Command, Option } from 'commander';
 import { fail, int, q, values } from './context.ts';
 import { createInterface } from 'node:readline/promises';
-import { api, type Changes, type Promotion } from './http.ts';
+import type { Changes, Environment, Promotion, PromotionDetail, PromotionDryRun, Status } from './answers.ts';
+import { api } from './http.ts';
 import { label, MARK, out, seconds, when } from './output.ts';
 
 const FINAL = ['COMPLETED', 'FAILED', 'REJECTED', 'VALIDATION_FAILED', 'CANCELLED', 'EXPIRED', 'ROLLED_BACK'];
@@ -14,14 +15,14 @@ export function describe(p: Promotion): void {
   console.log(`${p.id}  ${label(p.subject)}  ${route}  ${p.status}${p.waitingFor ? ` (waiting for ${p.waitingFor})` : ''}`);
   console.log(`  requested by ${p.requestedBy?.name ?? p.requestedBy} at ${when(p.requestedAt)}${p.notes ? ` — ${p.notes}` : ''}`);
   if (p.gates?.length) {
-    console.log(`  gates: ${p.gates.map((g: any) => MARK[g.verdict] ?? '?').join('')}`);
-    for (const g of p.gates.filter((x: any) => x.verdict === 'FAIL' || x.verdict === 'WARN'))
+    console.log(`  gates: ${p.gates.map((g) => MARK[g.verdict] ?? '?').join('')}`);
+    for (const g of p.gates.filter((x) => x.verdict === 'FAIL' || x.verdict === 'WARN'))
       console.log(`    ${MARK[g.verdict]} ${g.gate}${g.blocking ? ' (blocking)' : ''}: ${g.reason}`);
   }
   if (p.policy?.requiresApproval) {
     // The approvals given so far come from the promotion view (who, when, comment, whether they count).
     const a = p.approvals;
-    const counted = a ? a.given.filter((g: any) => g.counts) : (p.approvedBy ?? []).map((by: string) => ({ by }));
+    const counted = a ? a.given.filter((g) => g.counts) : (p.approvedBy ?? []).map((by: string) => ({ by }));
     console.log(
       `  approvals: ${counted.length} of ${p.policy.requiredApprovers} from ${p.policy.approverGroups.join('/')}${a?.remaining ? `, ${a.remaining} still needed` : ''}${a?.expiresAt ? `, until ${when(a.expiresAt)}` : ''}`,
     );
@@ -42,7 +43,7 @@ const secondsLeft = (iso: string | null | undefined, extra = 0) =>
   iso ? Math.max(0, Math.round((new Date(iso).getTime() + extra * 1000 - Date.now()) / 1000)) : null;
 
 /** What a promotion is doing now, for the --wait progress line: the step, elapsed time, approvals still needed, the bake countdown. */
-export function progressLine(p: any, started: number, bakeSeconds = 0): string {
+export function progressLine(p: Promotion, started: number, bakeSeconds = 0): string {
   const elapsed = Math.round((Date.now() - started) / 1000);
   let step: string;
   if (p.status === 'VALIDATING') step = 'running gates';
@@ -62,7 +63,7 @@ export function progressLine(p: any, started: number, bakeSeconds = 0): string {
  * is printed at once; on a terminal a spinner line shows the step, time and what it waits for; when
  * piped, one plain line per change (on stderr, so stdout stays the answer); --json stays quiet.
  */
-export async function waitFor(id: string): Promise<any> {
+export async function waitFor(id: string): Promise<PromotionDetail> {
   const started = Date.now();
   const until = started + (values.timeout ?? 120) * 1000;
   const live = !values.json && process.stderr.isTTY;
@@ -73,12 +74,12 @@ export async function waitFor(id: string): Promise<any> {
   let tick = 0;
   try {
     for (;;) {
-      const p = await api('GET', `/api/v1/promotions/${encodeURIComponent(id)}`);
+      const p = await api<PromotionDetail>('GET', `/api/v1/promotions/${encodeURIComponent(id)}`);
       if (FINAL.includes(p.status) || p.waitingFor) return p;
       if (Date.now() > until)
         fail(`stopped following after ${values.timeout ?? 120} s: ${id} is still ${p.status} (to keep watching: stageline promotions watch ${id})`, 4);
       if (p.status === 'EXECUTING' && bake === undefined)
-        bake = (await api('GET', `/api/v1/environments/${encodeURIComponent(p.targetEnvironment)}`)).bakeSeconds ?? 0;
+        bake = (await api<Environment>('GET', `/api/v1/environments/${encodeURIComponent(p.targetEnvironment)}`)).bakeSeconds ?? 0;
       const line = progressLine(p, started, bake);
       const step = line.replace(/ · [^·]*$/, '');
       if (live) process.stderr.write(`\r\x1b[2K${frames[tick++ % frames.length]} ${line}`);
@@ -91,9 +92,12 @@ export async function waitFor(id: string): Promise<any> {
   }
 }
 
-/** Prints a created promotion (or, with --wait, where it ended up) and the next step; exits 1 if it ended unsuccessfully. */
-export async function settle(p: any, wrap: (final: any) => unknown = (f) => f): Promise<void> {
-  const final = values.wait ? await waitFor(p.id) : p;
+/**
+ * Prints a created promotion (or, with --wait, where it ended up) and the next step; exits 1 if it
+ * ended unsuccessfully. Given only an id (promotions watch), it follows it.
+ */
+export async function settle(p: Promotion | { id: string }, wrap: (final: Promotion) => unknown = (f) => f): Promise<void> {
+  const final = values.wait || !('status' in p) ? await waitFor(p.id) : p;
   out(wrap(final), () => {
     describe(final);
     nextStep(final);
@@ -102,7 +106,7 @@ export async function settle(p: any, wrap: (final: any) => unknown = (f) => f): 
 }
 
 /** What to do next, for a promotion that waits for someone, failed or completed. */
-export function nextStep(p: any): void {
+export function nextStep(p: Promotion): void {
   const hint =
     p.status === 'PENDING'
       ? `add evidence (stageline evidence ${p.id} --type test_results --payload '{"passed":1,"failed":0}'), then: stageline validate ${p.id} --wait`
@@ -146,7 +150,7 @@ export async function confirm(question: string): Promise<void> {
   if (!/^y(es)?$/i.test(answer.trim())) fail('not confirmed: nothing was done', 5);
 }
 
-export function dryRun(r: any): void {
+export function dryRun(r: PromotionDryRun): void {
   const what = r.artifact ? `${r.artifact} ${r.from ?? '(nothing)'} → ${r.to}` : 'config set (FULL)';
   console.log(`Dry run: ${what}, ${r.sourceEnvironment} → ${r.targetEnvironment}; release ${r.releaseDigest}`);
   if (r.changes) {
@@ -157,20 +161,20 @@ export function dryRun(r: any): void {
     }
     console.log(`  ${r.changes.length} change${r.changes.length === 1 ? '' : 's'}, ${r.unchanged} unchanged`);
   }
-  const gates = (r.gates ?? []).filter((g: any) => g.enabled).map((g: any) => `${g.gate} (${g.blocking ? 'blocking' : 'warn'})`);
-  const hooks = (r.webhookGates ?? []).map((h: any) => `webhook ${h.name} (${h.blocking ? 'blocking' : 'warn'})`);
+  const gates = (r.gates ?? []).filter((g) => g.enabled).map((g) => `${g.gate} (${g.blocking ? 'blocking' : 'warn'})`);
+  const hooks = (r.webhookGates ?? []).map((h) => `webhook ${h.name} (${h.blocking ? 'blocking' : 'warn'})`);
   console.log(`Gates: ${[...gates, ...hooks].join(', ') || 'none'}`);
   const a = r.approval;
   console.log(`Approval: ${a?.required ? `${a.approvers} from ${a.groups.join('/')}${a.separationOfDuties ? ', not the requester' : ''}` : 'not required'}`);
   console.log('Nothing was changed (dry run).');
 }
 
-export const printed = (r: any) => out(r, () => describe(r));
+export const printed = (r: Promotion) => out(r, () => describe(r));
 
 /** floe's `promote v1.2.3 --to staging` names no artifact: the one the environment runs, when it runs exactly one. */
 export async function inferArtifact(envName: string): Promise<string> {
-  const s = await api('GET', `/api/v1/status?env=${q(envName)}`);
-  const names: string[] = [...new Set<string>(s.environments[0]?.artifacts.map((a: any) => a.artifact) ?? [])];
+  const s = await api<Status>('GET', `/api/v1/status?env=${q(envName)}`);
+  const names = [...new Set(s.environments[0]?.artifacts.map((a) => a.artifact) ?? [])];
   if (names.length === 1) return names[0]!;
   return fail(
     names.length

@@ -12,12 +12,34 @@ export class ApiError extends Error {
   }
 }
 
+/** What a revalidating read answers when the copy the caller holds is current (a 304: no body was sent). */
+export const NOT_MODIFIED = Symbol('not modified');
+
 /**
  * The public API, same origin, with the session's token. Every string that comes back is made
  * visible (control and bidi characters as escapes) before anything renders it; a 401 ends the
  * session (the shell says "your session expired" and offers to sign in again).
  */
 export async function api<T = any>(method: string, path: string, body?: unknown): Promise<T> {
+  return (await send<T>(method, path, body)).data;
+}
+
+/**
+ * A read of a copy the caller holds: with its ETag, If-None-Match asks the API for the body only if
+ * it changed. NOT_MODIFIED (a 304) when it did not; else the data and its ETag, to send next time.
+ * The validators are ours (the fetch stays `no-store`: the browser's cache is not involved).
+ */
+export async function revalidate<T = any>(path: string, etag: string | null): Promise<{ data: T; etag: string | null } | typeof NOT_MODIFIED> {
+  const r = await send<T>('GET', path, undefined, etag ? { 'if-none-match': etag } : {});
+  return r.notModified ? NOT_MODIFIED : { data: r.data, etag: r.etag };
+}
+
+async function send<T>(
+  method: string,
+  path: string,
+  body: unknown,
+  extra: Record<string, string> = {},
+): Promise<{ data: T; etag: string | null; notModified: boolean }> {
   const token = session()?.token;
   let res: Response;
   try {
@@ -27,6 +49,7 @@ export async function api<T = any>(method: string, path: string, body?: unknown)
       cache: 'no-store',
       headers: {
         accept: 'application/json',
+        ...extra,
         ...(token ? { authorization: `Bearer ${token}` } : {}),
         ...(body === undefined ? {} : { 'content-type': 'application/json' }),
       },
@@ -35,7 +58,9 @@ export async function api<T = any>(method: string, path: string, body?: unknown)
   } catch {
     throw new ApiError(0, 'The network failed: nothing was changed. Try again.', null);
   }
+  // A 304's body is empty; reading it ends the request as finished rather than abandoned.
   const text = await res.text();
+  if (res.status === 304) return { data: null as T, etag: res.headers.get('etag'), notModified: true };
   let data: any = null;
   try {
     data = text ? visibleDeep(JSON.parse(text)) : null;
@@ -51,7 +76,7 @@ export async function api<T = any>(method: string, path: string, body?: unknown)
     const issues = Array.isArray(err?.issues) ? ` (${err.issues.map((i: any) => `${i.path}: ${i.message}`).join('; ')})` : '';
     throw new ApiError(res.status, `${err?.message ?? `HTTP ${res.status}`}${issues}`, data);
   }
-  return data as T;
+  return { data: data as T, etag: res.headers.get('etag'), notModified: false };
 }
 
 export const q = encodeURIComponent;

@@ -1,6 +1,6 @@
 import type { ComponentChildren } from 'preact';
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
-import { api, ApiError } from './api.ts';
+import { ApiError, NOT_MODIFIED, revalidate } from './api.ts';
 
 /** A time as UTC text in a <time> element. */
 export function Time({ at }: { at: string | null | undefined }) {
@@ -74,26 +74,32 @@ export function Notices({ notices, dismiss }: { notices: Notice[]; dismiss: (id:
 /**
  * Reads a path and keeps reading it every `every` ms while the page is visible. A refresh replaces
  * the data only: what the person typed, the focus and the notices are other state and stay. A
- * failed refresh keeps the last data and says so.
+ * failed refresh keeps the last data and says so. Each refresh sends the ETag of the data shown
+ * (If-None-Match): while nothing changed the API answers 304 with no body and nothing re-renders.
  */
 export function usePoll<T>(path: string | null, every = 5000) {
   const [data, setData] = useState<T | null>(null);
   const [error, setError] = useState<string | null>(null);
   const current = useRef(path);
   current.current = path;
+  /** The ETag of the data shown, and the path it was read from. */
+  const shown = useRef<{ path: string; etag: string } | null>(null);
   const load = useCallback(async () => {
     if (!path) return;
     try {
-      const d = await api<T>('GET', path);
-      if (current.current === path) {
-        setData(d);
-        setError(null);
+      const r = await revalidate<T>(path, shown.current?.path === path ? shown.current.etag : null);
+      if (current.current !== path) return;
+      if (r !== NOT_MODIFIED) {
+        shown.current = r.etag ? { path, etag: r.etag } : null;
+        setData(r.data);
       }
+      setError(null);
     } catch (e) {
       if (current.current === path) setError((e as ApiError).message);
     }
   }, [path]);
   useEffect(() => {
+    shown.current = null;
     setData(null);
     setError(null);
     void load();

@@ -122,33 +122,47 @@ export type Store = CommitPort &
   GitTargetRepo &
   TenantRepo;
 
-export interface Deps {
-  store: Store;
-  clock: () => Date;
+/**
+ * The adapters a function's entry composes (functions/http/deps.ts compose). Each is optional in Deps:
+ * a use case names the ones it calls (`With<'workflow' | 'scheduler'>`), so a function whose entry
+ * does not compose an adapter one of its use cases needs fails to compile, not at run time.
+ */
+export interface Ports {
   workflow: Workflow;
   events: Events;
   gates: GateProvider;
   registry: RegistrySync;
   scheduler: Scheduler;
   anchor: AuditAnchor;
-  /** the notifier's and the review page's (absent elsewhere) */
-  directory?: Directory;
+  /** who the users are: the notifier's and the review page's */
+  directory: Directory;
   /** user management in the identity provider (the users and tenants routes only; domain/access) */
-  users?: UserAdmin;
-  channels?: Channels;
+  users: UserAdmin;
+  channels: Channels;
   /** resolves `${NAME}` secret references of a manifest (manifest apply only) */
-  secrets?: SecretResolver;
+  secrets: SecretResolver;
+  /** outbound webhooks: secrets, sender, retry schedules (domain/webhooks) */
+  webhooks: WebhookDeps;
+  /** commits promoted versions to environments' git targets (the promotion step; domain/gitops) */
+  git: GitWriter;
+  /** reads monitors' alarm states before an execution (the promotion step's; DescribeAlarms on AWS) */
+  alarms: AlarmReader;
+}
+
+/** What every use case is given: the store, the clock, the deployment's settings, and whichever adapters its function composed. */
+export interface Deps extends Partial<Ports> {
+  store: Store;
+  clock: () => Date;
+  /** what the domain's rules are tuned by (retry budget, sweeper grace, pending expiry, local mode): domain/kernel/tunables.ts */
+  tunables: import('./kernel/tunables.ts').Tunables;
   /** public base URL of the API (review links point at it) */
   publicUrl?: string;
-  /** outbound webhooks: secrets, sender, retry schedules (domain/webhooks) */
-  webhooks?: WebhookDeps;
-  /** commits promoted versions to environments' git targets (the promotion step; domain/gitops) */
-  git?: GitWriter;
   /** the account and region this deployment runs in: monitors must be alarms there */
   deployment?: DeploymentPlace;
-  /** reads monitors' alarm states before an execution (the promotion step's; DescribeAlarms on AWS) */
-  alarms?: AlarmReader;
 }
+
+/** Deps with these adapters present: what a use case that calls them declares. */
+export type With<K extends keyof Ports> = Deps & { [P in K]-?: Ports[P] };
 
 export interface Ctx {
   principal: Principal;

@@ -1,10 +1,11 @@
 /**
- * What each function may do, derived from the route table (functions/http/routes.ts): its data
- * access, whether it starts flows, whether it keeps an execution role of its own, its time-out.
+ * What each function may do, derived from the route table's rows (functions/http/routes.ts): its
+ * data access, whether it starts flows, whether it keeps an execution role of its own, its time-out.
  * The stack's parts (infra/functions.ts, infra/needs.ts, infra/api.ts) read these; test/infra checks them.
  */
 import { Duration } from 'aws-cdk-lib';
-import { FUNCTION_GROUPS, handlersOf, ROUTES, SELF_AUTHENTICATED, WORKFLOW_HANDLERS } from '../functions/http/routes.ts';
+import { handlerSettings, ROUTES, SELF_AUTHENTICATED, WORKFLOW_HANDLERS } from '../functions/http/routes.ts';
+import { FUNCTION_GROUPS, handlersOf } from '../functions/http/topology.ts';
 import { storeActions } from './store-actions.ts';
 
 /**
@@ -22,43 +23,14 @@ export type DataAccess = 'none' | 'read' | 'write';
 /** The partition keys a tenant session may touch (IAM policy variable: the session's tenant tag). */
 export const TENANT_LEADING_KEYS = 'T#${aws:PrincipalTag/tenant}#*';
 
-/** Routes with tighter throttling of their own (infra/api.ts API_THROTTLE). */
-export const HEAVY_ROUTES = ['items-batch', 'promotions-create', 'environments-rollback', 'promotions-rollback', 'promotions-auto-check'];
+/** The function's time-out, where its handlers' rows (or workflow task) ask for more than the default 10 s (a group's members agree: checkFunctionGroups). */
+export function timeoutOf(fn: string): Duration | undefined {
+  const seconds = handlerSettings(handlersOf(fn)[0]!).timeout;
+  return seconds === undefined ? undefined : Duration.seconds(seconds);
+}
 
-/** Functions that need more than the default 10 s. */
-export const FUNCTION_TIMEOUTS: Partial<Record<string, Duration>> = {
-  // One batch writes at most MAX_BATCH_ITEMS (1,000) items; API Gateway gives up at 29 s.
-  'items-batch': Duration.seconds(29),
-  // Invoked by Step Functions, not API Gateway: execute copies a whole snapshot, or an artifact
-  // between registries (blobs up to 5 minutes: the registry adapter's own limit) before it commits.
-  'promotion-step': Duration.minutes(6),
-  // Outbound webhooks: every matching subscription of an event at once, each attempt bounded at 10 s.
-  'webhook-deliver': Duration.seconds(30),
-  // Publishing tags the version in the first environment's registries (and copies it to any but the first).
-  'artifacts-publish': Duration.seconds(29),
-  // Discovery publishes the same way (tags in the first environment's registries).
-  'registry-push': Duration.seconds(60),
-  'registry-notifications': Duration.seconds(29),
-  // A stream batch: up to 100 records, relayed and linked into chains.
-  stream: Duration.seconds(60),
-};
-
-/** The user and tenant routes (domain/access): Cognito user management grants of their own. */
-const USER_ADMIN = ['users-admin', 'users-list', 'users-remove', 'users-invite', 'users-roles', 'tenants-create'];
-
-/** API functions with grants of their own (audit anchor, the Cognito directory, registry credentials): they keep their own execution role. */
-export const OWN_ROLE = new Set<string>([
-  'audit-verify',
-  'audit-export',
-  'manifest-apply',
-  'artifacts-publish',
-  ...SELF_AUTHENTICATED,
-  'webhooks-create',
-  'webhooks-rotate',
-  'webhooks-delete',
-  'webhooks-redeliver',
-  ...USER_ADMIN,
-]);
+/** API functions with grants of their own (audit anchor, the Cognito directory, registry credentials, secrets), as their rows say (`ownRole`): they keep their own execution role. */
+export const keepsOwnRole = (fn: string): boolean => handlersOf(fn).some((h) => handlerSettings(h).ownRole);
 
 /** Functions behind app-key routes (auth 'app'): they write an app key's last-used time, nothing else. */
 export const servesAppKeys = (fn: string) => ROUTES.some((r) => r.auth === 'app' && handlersOf(fn).includes(r.handler));
@@ -66,25 +38,14 @@ export const servesAppKeys = (fn: string) => ROUTES.some((r) => r.auth === 'app'
 export const isWorkflowHandler = (handler: string) => (WORKFLOW_HANDLERS as readonly string[]).includes(handler);
 
 /**
- * Functions that create promotions and steer flows: the write routes, the auto-promoter, and
- * schedule-fire (a scheduled auto-promotion check may create a promotion).
+ * Functions that create promotions and steer flows: the write routes but those whose rows say they
+ * never touch a promotion's flow (`startsFlows: false`: webhook subscriptions, git targets, people),
+ * and the workflow tasks that say they do (the auto-promoter, and schedule-fire: a scheduled
+ * auto-promotion check may create a promotion).
  */
-export function startsFlows(handler: string): boolean {
-  if (NO_FLOWS.has(handler)) return false;
-  return dataAccessOf(handler) === 'write' && (!isWorkflowHandler(handler) || handler === 'auto-promote' || handler === 'schedule-fire');
+export function startsFlows(name: string): boolean {
+  return handlersOf(name).some((h) => handlerSettings(h).startsFlows) && dataAccessOf(name) === 'write';
 }
-
-/** Write routes that never touch a promotion's flow (webhook subscriptions, git targets): no state machine or schedule grants. */
-const NO_FLOWS = new Set([
-  'webhooks-create',
-  'webhooks-update',
-  'webhooks-delete',
-  'webhooks-rotate',
-  'webhooks-redeliver',
-  'git-target',
-  'git-target-put',
-  ...USER_ADMIN,
-]);
 
 /**
  * What a handler may do to the table, derived from the route table: a handler
@@ -106,10 +67,10 @@ const functionProfile = (handler: string) =>
   JSON.stringify({
     access: dataAccessOf(handler),
     flows: startsFlows(handler),
-    ownRole: OWN_ROLE.has(handler),
+    ownRole: handlerSettings(handler).ownRole,
     iam: ROUTES.some((r) => r.handler === handler && r.auth === 'iam'),
-    timeout: FUNCTION_TIMEOUTS[handler]?.toSeconds() ?? null,
-    heavy: HEAVY_ROUTES.includes(handler),
+    timeout: handlerSettings(handler).timeout ?? null,
+    heavy: ROUTES.some((r) => r.handler === handler && r.heavy),
     workflow: isWorkflowHandler(handler),
   });
 

@@ -3,12 +3,14 @@
  * the IAM actions its SDK commands need, on which resource. The stack gives every function exactly
  * the needs of what its bundle contains (infra/bundle.ts: the adapter modules in the bundle, and
  * the port calls its code makes); test/infra/deploy.test.ts checks this table against each
- * adapter's source (every `new XCommand(` and every environment variable it reads is declared)
- * and the synthesized template against every bundle (nothing missing, nothing extra).
+ * adapter's source (every `new XCommand(` and every variable it reads, `env.NAME()` of
+ * functions/configuration.ts, is declared) and the synthesized template against every bundle
+ * (nothing missing, nothing extra).
  *
  * Adding an adapter: add one entry here naming its module, the commands it sends and the env it
- * reads; if it needs a resource the stack does not provide yet, add the resource to `Resource`
- * and provide it in infra/needs.ts (`provided`). Nothing else: no per-function grant.
+ * reads (each variable declared in functions/configuration.ts); if it needs a resource the stack
+ * does not provide yet, add the resource to `Resource` and provide it in infra/needs.ts
+ * (`provided`). Nothing else: no per-function grant.
  */
 
 /** Resources the stack provides to adapters (infra/needs.ts gives each an env value and IAM resource ARNs). */

@@ -20,15 +20,16 @@ import {
   type IHttpRouteAuthorizer,
 } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpIamAuthorizer, HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
-import { FALLBACK_HANDLER, functionOf, ROUTES, routeKey, SELF_AUTHENTICATED, type AuthType } from '../functions/http/routes.ts';
-import { HEAVY_ROUTES, servesAppKeys } from './access.ts';
+import { FALLBACK_HANDLER, ROUTES, routeKey, SELF_AUTHENTICATED, type AuthType } from '../functions/http/routes.ts';
+import { functionOf } from '../functions/http/topology.ts';
+import { servesAppKeys } from './access.ts';
 import { noFunctionDlq } from './acknowledgements.ts';
 import { logGroup } from './function.ts';
 import { pascal, type Functions } from './functions.ts';
 import type { Identity } from './identity.ts';
 import { StackPart } from './part.ts';
 
-/** API throttling: the stage as a whole, and tighter limits on the heavy routes (HEAVY_ROUTES). */
+/** API throttling: the stage as a whole, and tighter limits on the heavy routes (the rows marked `heavy`). */
 export const API_THROTTLE = { rate: 200, burst: 400, heavyRate: 20, heavyBurst: 40 } as const;
 
 /**
@@ -107,10 +108,7 @@ export class Api extends StackPart {
     // routeSettings is passed to CloudFormation as written, hence its PascalCase keys.
     const cfnStage = this.stage.node.defaultChild as CfnStage;
     cfnStage.routeSettings = Object.fromEntries(
-      ROUTES.filter((r) => HEAVY_ROUTES.includes(r.handler)).map((r) => [
-        routeKey(r),
-        { ThrottlingRateLimit: API_THROTTLE.heavyRate, ThrottlingBurstLimit: API_THROTTLE.heavyBurst },
-      ]),
+      ROUTES.filter((r) => r.heavy).map((r) => [routeKey(r), { ThrottlingRateLimit: API_THROTTLE.heavyRate, ThrottlingBurstLimit: API_THROTTLE.heavyBurst }]),
     );
 
     // API Gateway invokes the functions with one role (the integrations' credentials) instead of a

@@ -2,14 +2,15 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { buildSync, type BuildOptions, type Metafile } from 'esbuild';
-import { FUNCTION_GROUPS, handlersOf, ROUTES, routeKey, type FunctionGroup } from '../functions/http/routes.ts';
+import { ROUTES, routeKey } from '../functions/http/routes.ts';
+import { FUNCTION_GROUPS, handlersOf, type FunctionGroup } from '../functions/http/topology.ts';
 import { servedRow } from '../functions/http/served-routes.ts';
 
 /** Repo root: esbuild resolves `#domain/*` through the root package.json `imports`. */
 export const REPO_ROOT = path.join(import.meta.dirname, '..');
 
 /**
- * The source of a group's entry (FUNCTION_GROUPS in functions/http/routes.ts, the one place groups
+ * The source of a group's entry (FUNCTION_GROUPS in functions/http/topology.ts, the one place groups
  * are declared): it imports each member handler and dispatches on the route key (functions/http/group.ts).
  */
 export function groupEntrySource(name: FunctionGroup): string {
@@ -25,7 +26,7 @@ export function groupEntrySource(name: FunctionGroup): string {
 
 const ENTRIES = path.join(tmpdir(), `stageline-entries-${process.pid}`);
 
-/** The entry of a Lambda function (functions/http/routes.ts FUNCTIONS): the handler itself, or a group's entry generated from FUNCTION_GROUPS. */
+/** The entry of a Lambda function (functions/http/topology.ts FUNCTIONS): the handler itself, or a group's entry generated from FUNCTION_GROUPS. */
 export function functionEntry(name: string): string {
   if (!(name in FUNCTION_GROUPS)) return path.join(REPO_ROOT, 'functions', 'handlers', `${name}.ts`);
   const file = path.join(ENTRIES, `${name}.ts`);
@@ -36,13 +37,16 @@ export function functionEntry(name: string): string {
 
 /**
  * The routes a function serves, as its bundle carries them (functions/http/served-routes.ts): its
- * handlers' rows of the one table, keyed by route key, without their documentation. A build-time
- * constant, so the bundle holds neither the rest of the table nor routes.ts.
+ * handlers' rows of the one table, keyed by route key, without their documentation, schemas and
+ * settings. A build-time constant, so the bundle holds neither the rest of the table nor routes.ts.
  */
 export function servedRoutes(fn: string): Record<string, unknown> {
   const handlers = handlersOf(fn);
   return Object.fromEntries(ROUTES.filter((r) => handlers.includes(r.handler)).map((r) => [routeKey(r), servedRow(r)]));
 }
+
+/** Every route's method and path (functions/http/served-routes.ts routePaths: what the $default fallback matches), a build-time constant too. */
+export const routePaths = () => ROUTES.map(({ method, path }) => ({ method, path }));
 
 /** The Node version the bundles are compiled for; infra/function.ts pins the Lambda runtime to match. */
 export const ESBUILD_TARGET = 'node22';
@@ -86,10 +90,15 @@ export const bundleOptions = (traceSdk: boolean, fn?: string): BuildOptions => (
     yaml: path.join(REPO_ROOT, 'node_modules', 'yaml', 'browser', 'index.js'),
   },
   // SDK tracing is decided at build time, so a function that does not trace carries no Tracer (tracing.ts);
-  // so are the routes a function serves (servedRoutes).
+  // so are the routes a function serves (servedRoutes), and every route's method and path (routePaths).
   define: {
     'process.env.STAGELINE_TRACE_SDK': JSON.stringify(traceSdk ? 'true' : 'false'),
-    ...(fn ? { 'process.env.STAGELINE_SERVED_ROUTES': JSON.stringify(JSON.stringify(servedRoutes(fn))) } : {}),
+    ...(fn
+      ? {
+          'process.env.STAGELINE_SERVED_ROUTES': JSON.stringify(JSON.stringify(servedRoutes(fn))),
+          'process.env.STAGELINE_ROUTE_PATHS': JSON.stringify(JSON.stringify(routePaths())),
+        }
+      : {}),
   },
   metafile: true,
   logLevel: 'warning',

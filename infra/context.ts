@@ -8,10 +8,12 @@
  *                      Default '[]' (no machine may call). Example:
  *                      -c machinePrincipals='[{"arn":"arn:aws:sts::123456789012:assumed-role/ci-deploy/*","tenant":"acme","roles":["deployer"]}]'
  *   registryCredentialsSecret
- *                      Name or ARN of a Secrets Manager secret holding
- *                      {"<registry name>": {"username", "password"}} for
- *                      cross-registry promotion. Only the promotion-step
- *                      function may read it. Default: none (public registries).
+ *                      Name or ARN of a Secrets Manager secret holding the
+ *                      JSON list [{tenant, origin, username, password,
+ *                      realmOrigins?}] (as REGISTRY_CREDENTIALS) for
+ *                      cross-registry promotion. Only the functions that copy
+ *                      or tag in registries may read it. Default: none
+ *                      (public registries).
  *   allowedOrigins     Browser origins allowed by CORS on /api/*, /ofrep/* and /health
  *                      (never the review pages or the dashboard): a comma-separated list
  *                      (or a JSON array in cdk.json), given to the functions as

@@ -4,6 +4,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { bundleFunction, type FunctionBundle } from './bundle.ts';
+import * as env from '../functions/configuration.ts';
 
 export { REPO_ROOT, functionEntry } from './bundle.ts';
 
@@ -14,10 +15,10 @@ export { REPO_ROOT, functionEntry } from './bundle.ts';
 export const RUNTIME = lambda.Runtime.NODEJS_22_X;
 
 export interface HandlerFunctionProps {
-  /** The function's name (FUNCTIONS in functions/http/routes.ts): a handler's, or a group's. */
+  /** The function's name (FUNCTIONS in functions/http/topology.ts): a handler's, or a group's. */
   readonly name: string;
   readonly tableName: string;
-  /** Extra environment on top of TABLE_NAME. */
+  /** Extra environment on top of TABLE_NAME (which a function gets when its bundle reaches the store). */
   readonly environment?: Record<string, string>;
   /** Default 10 s (well inside API Gateway's 30 s integration limit). */
   readonly timeout?: Duration;
@@ -69,7 +70,8 @@ export class HandlerFunction extends Construct {
       role: props.role,
       logGroup: this.logGroup,
       tracing: lambda.Tracing.ACTIVE,
-      environment: { TABLE_NAME: props.tableName, ...props.environment },
+      // The table's name for a bundle that reads it (the modules functions/configuration.ts says read TABLE_NAME: the store's wiring).
+      environment: { ...(env.TABLE_NAME.declared.readBy.some((m) => bundle.modules.has(m)) ? { TABLE_NAME: props.tableName } : {}), ...props.environment },
     });
 
     // cdk-nag findings that are properties of this construct, so every

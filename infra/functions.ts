@@ -3,8 +3,9 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Tags, Validations, type Stack } from 'aws-cdk-lib';
 import { createHash } from 'node:crypto';
-import { FUNCTIONS, functionOf, ROUTES } from '../functions/http/routes.ts';
-import { checkFunctionGroups, dataAccessOf, FUNCTION_TIMEOUTS, isWorkflowHandler, OWN_ROLE, servesAppKeys } from './access.ts';
+import { checkHandlerSettings, ROUTES } from '../functions/http/routes.ts';
+import { FUNCTIONS, functionOf } from '../functions/http/topology.ts';
+import { checkFunctionGroups, dataAccessOf, isWorkflowHandler, keepsOwnRole, servesAppKeys, timeoutOf } from './access.ts';
 import { needsOf, type Needs } from './bundle-needs.ts';
 import type { StackContext } from './context.ts';
 import { HandlerFunction, logGroup } from './function.ts';
@@ -46,6 +47,7 @@ export class Functions extends StackPart {
       "every function's JSON logs (a line per request or event: route or event, outcome, duration, tenant; errors with their message)",
     );
     const { concurrency, traceSdk, machinePrincipals, allowedOrigins } = context;
+    checkHandlerSettings();
     checkFunctionGroups();
     for (const name of FUNCTIONS) {
       const access = dataAccessOf(name);
@@ -59,7 +61,7 @@ export class Functions extends StackPart {
         logGroup: handlerLogs,
         traceSdk,
         tableName: store.table.tableName,
-        timeout: FUNCTION_TIMEOUTS[name],
+        timeout: timeoutOf(name),
         reservedConcurrency: isWorkflowHandler(name) ? concurrency[name as keyof typeof concurrency] : access === 'none' ? undefined : concurrency.api,
         environment: {
           // Only the handler behind the IAM (machine) route resolves IAM callers.
@@ -112,7 +114,7 @@ export class Functions extends StackPart {
    * theirs. Same least privilege, about a hundred fewer CloudFormation resources.
    */
   private roleFor(name: string, needs: Needs): iam.Role | undefined {
-    if (isWorkflowHandler(name) || OWN_ROLE.has(name)) return undefined;
+    if (isWorkflowHandler(name) || keepsOwnRole(name)) return undefined;
     // App-key readers get a role of their own: only they may assume the app-read tenant role.
     const what = JSON.stringify({ env: [...needs.env].sort(), grants: needs.grants });
     const key = `${dataAccessOf(name)}${servesAppKeys(name) ? '-app-keys' : ''}-${createHash('sha256').update(what).digest('hex').slice(0, 8)}`;

@@ -2,7 +2,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type { CfnScheduleGroup } from 'aws-cdk-lib/aws-scheduler';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { ArnFormat, Validations, type Stack } from 'aws-cdk-lib';
-import { isWorkflowHandler, OWN_ROLE } from './access.ts';
+import { isWorkflowHandler, keepsOwnRole } from './access.ts';
 import { OPTIONAL_RESOURCES, type Resource } from './adapters.ts';
 import { mergeGrants } from './bundle-needs.ts';
 import type { AuditAnchor } from './audit-anchor.ts';
@@ -138,7 +138,7 @@ export class AdapterNeeds extends StackPart {
         if (!target || target.arns.length === 0) continue;
         fn.addToRolePolicy(new iam.PolicyStatement({ actions: g.actions, resources: target.arns, ...(g.condition ? { conditions: g.condition } : {}) }));
         if (target.nag) {
-          const where = isWorkflowHandler(name) || OWN_ROLE.has(name) ? fn : fn.role!;
+          const where = isWorkflowHandler(name) || keepsOwnRole(name) ? fn : fn.role!;
           Validations.of(where).acknowledge({ id: `AwsSolutions-IAM5[Resource::${target.nag}]`, reason: target.why! });
         }
       }

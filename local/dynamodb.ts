@@ -15,6 +15,7 @@ import {
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
 import { TABLE } from '../functions/adapters/keys.ts';
+import * as env from '../functions/configuration.ts';
 
 /**
  * Runs DynamoDB Local (Amazon's own implementation, from the jar shipped in
@@ -50,7 +51,7 @@ export const localCredentials = { accessKeyId: 'local', secretAccessKey: 'local'
  * else AWS_REGION, else us-east-1, so the local stack can be pointed at any AWS-protocol endpoint.
  * The handlers' own client reads the same variables (functions/http/deps.ts).
  */
-export const LOCAL_REGION = process.env.STAGELINE_REGION || process.env.AWS_REGION || 'us-east-1';
+export const LOCAL_REGION = env.STAGELINE_REGION() ?? env.AWS_REGION() ?? 'us-east-1';
 
 export function localClient(endpoint: string): DynamoDBClient {
   return new DynamoDBClient({ endpoint, region: LOCAL_REGION, credentials: localCredentials });

@@ -5,9 +5,11 @@ import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { MAX_BODY_BYTES } from '../functions/http/handler.ts';
-import { corsHeaders, parseOrigins, preflight } from '../functions/http/cors.ts';
-import { FALLBACK_HANDLER, FUNCTION_GROUPS, functionOf, matchRoute, routeKey, type FunctionGroup, type Route } from '../functions/http/routes.ts';
-import { groupOf } from '../functions/http/group.ts';
+import { corsHeaders, preflight, varyWith } from '../functions/http/cors.ts';
+import * as env from '../functions/configuration.ts';
+import { matchRoute } from '../functions/http/router.ts';
+import { FALLBACK_HANDLER, routeKey, type Route } from '../functions/http/routes.ts';
+import { FUNCTION_GROUPS, functionOf, groupOf, type FunctionGroup } from '../functions/http/topology.ts';
 import type { LocalIssuer } from './issuer.ts';
 import { LOCAL_REGION } from './dynamodb.ts';
 import { reportError, trackRequest } from './terminal.ts';
@@ -148,7 +150,7 @@ function eventBody(body: Buffer): { body: string | undefined; isBase64Encoded: b
 }
 
 export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
-  const origins = opts.allowedOrigins ?? parseOrigins(process.env.STAGELINE_ALLOWED_ORIGINS ?? '*');
+  const origins = opts.allowedOrigins ?? env.STAGELINE_ALLOWED_ORIGINS();
   let hosts = new Set<string>();
   const server: Server = createServer(async (req, res) => {
     const send = (status: number, body: unknown, headers: Record<string, string> = {}) => {
@@ -253,8 +255,10 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       // A function's error line names the request it failed in (local/terminal.ts).
       const done = trackRequest(requestId, `${method} ${url.pathname}`);
       const result = await fn(event, context).finally(done);
-      res.writeHead(result.statusCode, { ...(result.headers ?? {}), 'x-request-id': requestId });
-      res.end(result.body ?? '');
+      // The CORS Vary (origin) set above and the function's (authorization) are one header; a 204 or 304 passes through with no body.
+      const vary = varyWith(String(res.getHeader('vary') ?? ''), result.headers?.vary);
+      res.writeHead(result.statusCode, { ...(result.headers ?? {}), ...(vary ? { vary } : {}), 'x-request-id': requestId });
+      res.end(result.statusCode === 204 || result.statusCode === 304 ? undefined : (result.body ?? ''));
     } catch (err) {
       reportError('local gateway error', err, `${req.method} ${(req.url ?? '/').split('?')[0]} (request ${requestId.slice(0, 8)})`);
       if (!res.headersSent) send(500, { message: 'Internal Server Error', requestId }, { 'x-request-id': requestId });
@@ -275,7 +279,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   });
   const port = (server.address() as { port: number }).port;
   hosts = new Set(
-    [...(opts.allowedHosts ?? [`localhost:${port}`, `127.0.0.1:${port}`, `[::1]:${port}`]), ...(process.env.STAGELINE_ALLOWED_HOSTS ?? '').split(',')]
+    [...(opts.allowedHosts ?? [`localhost:${port}`, `127.0.0.1:${port}`, `[::1]:${port}`]), ...env.STAGELINE_ALLOWED_HOSTS()]
       .map((h) => h.trim().toLowerCase())
       .filter(Boolean),
   );

@@ -2,11 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { handler as promotionStep } from '../functions/handlers/promotion-step.ts';
-import { deps, resetDeps } from '../functions/http/deps.ts';
+import { deps, resetDeps, type AllDeps } from '../functions/http/deps.ts';
 import type { Deps } from '../domain/ports.ts';
 import { HttpGateProvider } from '../functions/adapters/webhook-gates.ts';
 import { ConfiguredRegistrySync } from '../functions/adapters/registry-credentials.ts';
 import { IsomorphicGitWriter } from '../functions/adapters/git-writer.ts';
+import { secretsFromEnv } from '../functions/adapters/secrets.ts';
 import { CloudWatchAlarms } from '../functions/adapters/cloudwatch-alarms.ts';
 import { LocalEventBus } from './event-bus.ts';
 import { LocalWorkflow } from './workflow.ts';
@@ -34,6 +35,8 @@ import { handler as alarmState } from '../functions/handlers/alarm-state.ts';
 import { LocalAlarms, LOCAL_AWS_EVENTS, LOCAL_ECR_EVENTS, putAwsEvent } from './alarms.ts';
 import { handler as registryPush } from '../functions/handlers/registry-push.ts';
 import { setVerbose } from './terminal.ts';
+import * as env from '../functions/configuration.ts';
+import { localDefaults, overrideConfig, type ConfigValues } from '../functions/configuration-overrides.ts';
 
 /**
  * The whole local stack in one process: DynamoDB Local, the table, the token
@@ -56,6 +59,13 @@ export interface LocalStack {
   directory: LocalDirectory;
   /** the signing secret of this deployment's Slack app (generated; what Slack would sign requests with) */
   slackSigningSecret: string;
+  /**
+   * Changes configuration values (functions/configuration.ts) the stack's functions read, at once, until
+   * the returned function undoes it: how a test runs requests as a deployed stack would
+   * (`{ STAGELINE_ALLOW_LOOPBACK_OUTBOUND: 'false' }`) or with a shorter deadline. Nothing is written to
+   * the process's environment.
+   */
+  configure(values: ConfigValues): () => void;
   stop(): Promise<void>;
 }
 
@@ -79,6 +89,8 @@ export interface LocalStackOptions {
   stream?: boolean;
   /** first webhook retry delay in ms (5 s; tests shrink it) */
   webhookRetryBaseMs?: number;
+  /** configuration values (functions/configuration.ts) the stack's functions read instead of the environment's, e.g. `{ STAGELINE_SWEEP_GRACE_SECONDS: '4' }` (undone by stop) */
+  config?: ConfigValues;
   /**
    * true: the access log, the EMF metric documents and full stack traces, as the functions write them on AWS
    * (`npm start -- --verbose`). Default: warnings and errors only, one line each (local/terminal.ts).
@@ -126,23 +138,28 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     ? { endpoint: opts.dynamoEndpoint, port: Number(new URL(opts.dynamoEndpoint).port), stop: async () => {} }
     : await startDynamo({ port: opts.dynamoPort, dataDir: opts.dataDir ? join(opts.dataDir, 'dynamodb') : undefined });
   await ensureTable(dynamo.endpoint, tableName);
-  process.env.TABLE_NAME = tableName;
-  process.env.DYNAMODB_ENDPOINT = dynamo.endpoint;
+  // The same handlers find this table through the configuration (functions/configuration.ts), as they find
+  // the stack's TABLE_NAME on AWS: handed over, never written to the process's environment.
+  overrideConfig({ TABLE_NAME: tableName, DYNAMODB_ENDPOINT: dynamo.endpoint });
+  const undoConfig = overrideConfig(opts.config ?? {});
   const iam = localIam(opts.dataDir);
-  // The pipeline credential is bound to the demo tenant, as MACHINE_PRINCIPALS does on AWS.
-  // Local mode only: webhook gates, registries and Slack stand-ins run on this machine's loopback.
-  // The CDK stack never sets this (an infra test asserts it); private and metadata ranges stay refused.
-  process.env.STAGELINE_ALLOW_LOOPBACK_OUTBOUND ??= 'true';
-  // Webhook secrets are sealed with a key kept outside the table (data folder, 0600; per process in tests).
-  process.env.STAGELINE_SECRETS_KEY ??= localSecretsKey(opts.dataDir);
+  // Local mode: what `npm start` and the tests run with where the environment sets nothing else.
+  localDefaults({
+    // Webhook gates, registries and Slack stand-ins run on this machine's loopback. The CDK stack never
+    // sets this (an infra test asserts it); private and metadata ranges stay refused.
+    STAGELINE_ALLOW_LOOPBACK_OUTBOUND: 'true',
+    // Webhook secrets are sealed with a key kept outside the table (data folder, 0600; per process in tests).
+    STAGELINE_SECRETS_KEY: env.STAGELINE_SECRETS_KEY() ?? localSecretsKey(opts.dataDir),
+    // One Slack app per deployment: its signing secret verifies /api/v1/slack/* (functions/adapters/slack-app.ts).
+    STAGELINE_SLACK_SIGNING_SECRET: env.STAGELINE_SLACK_SIGNING_SECRET() ?? localSlackSecret(opts.dataDir),
+    // The pipeline credential is bound to the demo tenant, as MACHINE_PRINCIPALS does on AWS.
+    MACHINE_PRINCIPALS: JSON.stringify([{ arn: PIPELINE_ARN, tenant: 'acme', roles: ['deployer'], name: 'pipeline' }]),
+    // Monitors must be alarms of this deployment's account and region: locally, the account the local
+    // credentials use and a fixed region (the ARNs in README and tests use them).
+    DEPLOYMENT_ACCOUNT: '000000000000',
+    DEPLOYMENT_REGION: 'us-east-1',
+  });
   resetSecretBox();
-  // One Slack app per deployment: its signing secret verifies /api/v1/slack/* (functions/adapters/slack-app.ts).
-  process.env.STAGELINE_SLACK_SIGNING_SECRET ??= localSlackSecret(opts.dataDir);
-  process.env.MACHINE_PRINCIPALS ??= JSON.stringify([{ arn: PIPELINE_ARN, tenant: 'acme', roles: ['deployer'], name: 'pipeline' }]);
-  // Monitors must be alarms of this deployment's account and region: locally, the account the local
-  // credentials use and a fixed region (the ARNs in README and tests use them).
-  process.env.DEPLOYMENT_ACCOUNT ??= '000000000000';
-  process.env.DEPLOYMENT_REGION ??= 'us-east-1';
   resetDeps();
   const base = deps();
   // Same handlers, same ASL: the step Lambda's handler runs the state machine's tasks in-process.
@@ -199,7 +216,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     retryBaseMs: opts.webhookRetryBaseMs,
   });
   // Every adapter of every function, composed once for this one process (each Lambda's entry composes only its own: functions/http/deps.ts).
-  const local: Deps = {
+  const local: AllDeps = {
     ...base,
     workflow,
     events: bus,
@@ -213,7 +230,9 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     gates: new HttpGateProvider(),
     registry: new ConfiguredRegistrySync(),
     git: new IsomorphicGitWriter(),
-    alarms: process.env.CLOUDWATCH_ENDPOINT ? new CloudWatchAlarms() : alarms,
+    // `${NAME}` secrets of a manifest (STAGELINE_SECRET_<TENANT>__<PURPOSE>__<NAME>), as the manifest-apply function resolves them.
+    secrets: secretsFromEnv(),
+    alarms: env.CLOUDWATCH_ENDPOINT() ? new CloudWatchAlarms() : alarms,
   };
   resetDeps(local);
   // The table's one stream consumer, as the event source mapping runs it on AWS.
@@ -273,8 +292,10 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     stream,
     outbox,
     directory,
-    slackSigningSecret: process.env.STAGELINE_SLACK_SIGNING_SECRET,
+    slackSigningSecret: env.STAGELINE_SLACK_SIGNING_SECRET()!,
+    configure: (values) => overrideConfig(values),
     async stop() {
+      undoConfig();
       scheduler.stop();
       webhooks.scheduler.stop();
       await workflow.stop();

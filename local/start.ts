@@ -5,15 +5,16 @@ import { DEMO_USERS } from './issuer.ts';
 import { seedDemo } from './seed.ts';
 import { startLocalStack } from './stack.ts';
 import { oneLineWarnings, verboseRequested } from './terminal.ts';
+import * as env from '../functions/configuration.ts';
 
 /**
  * `npm start`: the local stack with persistent data and a seeded demo tenant. It prints a short banner;
  * the tokens and secrets stay in the data folder (tokens.env, 0600), never on the terminal.
  * `npm start -- --verbose` (or STAGELINE_ACCESS_LOG=on) adds the access log, the metrics and stack traces.
  */
-const dataDir = process.env.STAGELINE_DATA_DIR ?? join(process.cwd(), '.stageline');
-const port = Number(process.env.PORT ?? 3000);
-const dynamoPort = process.env.DYNAMODB_PORT ? Number(process.env.DYNAMODB_PORT) : undefined;
+const dataDir = env.STAGELINE_DATA_DIR() ?? join(process.cwd(), '.stageline');
+const port = env.PORT();
+const dynamoPort = env.DYNAMODB_PORT();
 const verbose = verboseRequested();
 if (!verbose) oneLineWarnings();
 

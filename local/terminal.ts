@@ -1,5 +1,6 @@
 import { LogLevelThreshold, type LogItem } from '@aws-lambda-powertools/logger';
 import { logger } from '../functions/adapters/observability.ts';
+import * as env from '../functions/configuration.ts';
 
 /**
  * How much the local stack writes to its terminal.
@@ -14,8 +15,8 @@ import { logger } from '../functions/adapters/observability.ts';
 let verbose = false;
 
 /** `--verbose` on the command line, or STAGELINE_ACCESS_LOG=on (or true, 1). */
-export function verboseRequested(argv: string[] = process.argv, env: NodeJS.ProcessEnv = process.env): boolean {
-  return argv.includes('--verbose') || /^(on|true|1)$/i.test(env.STAGELINE_ACCESS_LOG ?? '');
+export function verboseRequested(argv: string[] = process.argv, source?: env.Source): boolean {
+  return argv.includes('--verbose') || env.STAGELINE_ACCESS_LOG(source) === true;
 }
 
 export function isVerbose(): boolean {
@@ -37,8 +38,10 @@ export function setVerbose(on: boolean): void {
     levelBefore = undefined;
     return;
   }
-  // Read again by every singleMetric() (the only way the functions emit metrics), so this applies at once.
-  if (process.env.POWERTOOLS_METRICS_DISABLED === undefined) {
+  // The one variable the local launcher writes into the process's environment: Powertools Metrics reads
+  // POWERTOOLS_METRICS_DISABLED itself, again in every singleMetric() (the only way the functions emit
+  // metrics, so this applies at once), and has no option for it. An explicit setting is kept.
+  if (env.POWERTOOLS_METRICS_DISABLED() === undefined) {
     process.env.POWERTOOLS_METRICS_DISABLED = 'true';
     metricsOffByUs = true;
   }

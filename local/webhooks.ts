@@ -9,6 +9,7 @@ import { handler as webhookDeliver } from '../functions/handlers/webhook-deliver
 import type { LocalEventBus } from './event-bus.ts';
 import { LOCAL_REGION, localCredentials } from './dynamodb.ts';
 import { LocalScheduler } from './scheduler.ts';
+import * as env from '../functions/configuration.ts';
 
 /**
  * Outbound webhooks under npm start and in the tests: the delivery function behind the same bus rule
@@ -36,7 +37,7 @@ export function localWebhooks(opts: {
     await webhookDeliver(e);
   });
   const db = documentClient({ endpoint: opts.endpoint, region: LOCAL_REGION, credentials: localCredentials });
-  const retryBaseMs = opts.retryBaseMs ?? (Number(process.env.STAGELINE_WEBHOOK_RETRY_BASE_MS) || undefined);
+  const retryBaseMs = opts.retryBaseMs ?? env.STAGELINE_WEBHOOK_RETRY_BASE_MS();
   return {
     deps: { secrets: new SealedWebhookSecrets(db, opts.tableName), sender: standardWebhookSender(), scheduler, ...(retryBaseMs ? { retryBaseMs } : {}) },
     scheduler,

@@ -3,7 +3,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { build, type BuildOptions, type Metafile } from 'esbuild';
-import { FUNCTIONS } from '../functions/http/routes.ts';
+import { FUNCTIONS } from '../functions/http/topology.ts';
 import { bundleOptions, functionEntry } from '../infra/bundle.ts';
 
 /**

@@ -6,15 +6,15 @@ import * as z from 'zod';
 import type { ZodMiniType } from 'zod/mini';
 import { ROUTES, routeKey, type Route } from '../functions/http/routes.ts';
 import { IDEMPOTENCY_KEY, type Spec } from '../functions/http/handler.ts';
-import { errorBody, FORMS, gatewayMessage, RESPONSES, responseOf } from '../functions/http/responses/index.ts';
+import { errorBody, gatewayMessage } from '../functions/http/responses/index.ts';
 import { webhookPathItems } from './openapi-webhooks.ts';
 import { RESERVED_KEYS } from '../domain/kernel/reserved-keys.ts';
 
 /**
  * The API contract, generated from THE route table and the zod schemas each handler
  * validates with (httpHandler keeps them on the handler): every route, its auth scheme,
- * path/query parameters and request body, its success answer (functions/http/responses/, or the
- * text a route declares) and its errors. `npm run openapi` writes functions/http/openapi.json;
+ * path/query parameters and request body, its success answer (the schema its row names, from
+ * functions/http/responses/, or the text it declares) and its errors. `npm run openapi` writes functions/http/openapi.json;
  * a test fails when it is out of date, or when an operation has no declared answer.
  */
 export const OPENAPI_FILE = join(fileURLToPath(new URL('..', import.meta.url)), 'functions', 'http', 'openapi.json');
@@ -193,12 +193,7 @@ function parameters(schemas: Schemas, spec: Spec<ZodMiniType, ZodMiniType, ZodMi
 }
 
 function requestBody(schemas: Schemas, spec: Spec<ZodMiniType, ZodMiniType, ZodMiniType> | undefined, route: Route): Json | undefined {
-  if (route.form) {
-    const name = typeof route.form === 'string' ? route.form : route.handler;
-    const form = FORMS[name];
-    if (!form) throw new Error(`${routeKey(route)} declares a form body, but functions/http/responses/ has no FORMS['${name}']`);
-    return { required: true, content: { 'application/x-www-form-urlencoded': { schema: schemas.of(form) } } };
-  }
+  if (route.form) return { required: true, content: { 'application/x-www-form-urlencoded': { schema: schemas.of(route.form) } } };
   // A GET carries no body, even where its handler shares a body schema with a POST route. A handler
   // that parses its body itself (OFREP answers its own errors) has only a docBody: documented too.
   if (!spec || !(spec.body ?? spec.docBody) || route.method === 'GET') return undefined;
@@ -206,12 +201,10 @@ function requestBody(schemas: Schemas, spec: Spec<ZodMiniType, ZodMiniType, ZodM
   return { required: !spec.bodyOptional, content: json(schemas.of((doc ?? spec.body)!)) };
 }
 
-/** The success answer: a JSON schema from functions/http/responses/ and/or the text the route declares (OPEN when neither). */
+/** The success answer: the JSON schema the route's row names and/or the text it declares (OPEN when neither). */
 function success(schemas: Schemas, status: string, route: Route): Json {
   if (status === '204') return { description: 'Done; no body' };
-  if (route.response?.schema && !responseOf(route))
-    throw new Error(`${routeKey(route)} names response schema '${route.response.schema}', which functions/http/responses/ does not have`);
-  const schema = responseOf(route);
+  const schema = route.response?.schema;
   const content: Record<string, Json> = {};
   // A YAML answer is the JSON answer's document written as YAML: the same schema describes it.
   for (const [type, description] of Object.entries(route.response?.text ?? {})) {
@@ -257,15 +250,13 @@ function failures(
     ]),
   );
   for (const [status, declared] of Object.entries(route.response?.errors ?? {})) {
-    const { description, headers = {}, schema: named } = typeof declared === 'string' ? { description: declared } : declared;
+    const { description, headers = {}, schema } = typeof declared === 'string' ? { description: declared } : declared;
     // In the format of the success (its media types and schemas), or the JSON schema it names, beside what the gateway or httpHandler may answer for the same status.
     const shared = refs.find(([s]) => s === status);
     const base = shared ? (common[shared[1]] as Json) : undefined;
     const baseContent = (base?.content as Record<string, { schema: Json }> | undefined) ?? {};
     let content: Record<string, unknown> = { ...own, ...baseContent };
-    if (named) {
-      const schema = RESPONSES[named];
-      if (!schema) throw new Error(`${routeKey(route)} names error schema '${named}' for ${status}, which functions/http/responses/ does not have`);
+    if (schema) {
       const mine = schemas.of(schema, 'output');
       const theirs = baseContent['application/json']?.schema;
       content = { ...baseContent, 'application/json': { schema: theirs ? { oneOf: [mine, theirs] } : mine } };
@@ -279,6 +270,44 @@ function failures(
     };
   }
   return Object.fromEntries(Object.entries(out).sort(([a], [b]) => Number(a) - Number(b)));
+}
+
+/**
+ * Conditional GETs (functions/http/etag.ts): a JSON read behind httpHandler takes If-None-Match,
+ * answers its 200 with an ETag and answers 304 with no body while that ETag is current. Added to
+ * each such GET; what a route declares itself (its ETag's meaning, its 304) is kept.
+ */
+function withConditionalGet(op: Json, route: Route, spec: unknown): Json {
+  const responses = op.responses as Record<string, Json>;
+  const ok = responses['200'];
+  if (route.method !== 'GET' || !spec || !ok || !Object.hasOwn((ok.content as Json | undefined) ?? {}, 'application/json')) return op;
+  const etag = header('The validator of the JSON answer (a weak ETag of its bytes, unless the operation says otherwise): send it back in If-None-Match');
+  const parameters = op.parameters as Json[];
+  const has = parameters.some((p) => p.in === 'header' && String(p.name).toLowerCase() === 'if-none-match');
+  const notModified = responses['304'];
+  return {
+    ...op,
+    parameters: has
+      ? parameters
+      : [
+          ...parameters,
+          {
+            name: 'If-None-Match',
+            in: 'header',
+            required: false,
+            schema: { type: 'string' },
+            description: 'The ETag of the copy you hold (a list, or *): 304 with no body while it is current (weak comparison)',
+          },
+        ],
+    responses: {
+      ...responses,
+      '200': { ...ok, headers: { ...((ok.headers as Json | undefined) ?? {}), ETag: (ok.headers as Json | undefined)?.ETag ?? etag } },
+      '304': {
+        ...(notModified ?? { description: 'Not modified: the If-None-Match ETag is current (no body)' }),
+        headers: { ...((notModified?.headers as Json | undefined) ?? {}), ETag: header('The current ETag: the copy you hold is current') },
+      },
+    },
+  };
 }
 
 export async function buildOpenApi(opts: { routes?: readonly Route[] } = {}): Promise<Json> {
@@ -317,7 +346,7 @@ export async function buildOpenApi(opts: { routes?: readonly Route[] } = {}): Pr
         ...failures(schemas, common, spec, route, ok, body !== undefined),
       },
     };
-    (paths[route.path] ??= {})[route.method.toLowerCase()] = op;
+    (paths[route.path] ??= {})[route.method.toLowerCase()] = withConditionalGet(op, route, spec);
   }
   return {
     openapi: '3.1.0',
@@ -403,7 +432,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const undeclared = undeclaredOperations(doc);
   if (undeclared.length) {
     console.error(
-      `no declared response (add a schema to RESPONSES in functions/http/responses/, or declare the route's text answer in functions/http/routes.ts):\n  ${undeclared.join('\n  ')}`,
+      `no declared response (give the route's row its response schema, from functions/http/responses/, or declare its text answer; functions/http/routes/):\n  ${undeclared.join('\n  ')}`,
     );
     process.exit(1);
   }

@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander';
 import { values, q, int } from '../context.ts';
+import type { AppKey, AppKeyList, AppKeyWithSecret } from '../answers.ts';
 import { api } from '../http.ts';
 import { table, out } from '../output.ts';
 
@@ -11,10 +12,10 @@ export function registerAppKeys(program: Command): void {
     .description('app keys of the tenant (never their secrets)')
     .option('--env <env>', 'only keys of this environment')
     .action(async () => {
-      const r = await api('GET', `/api/v1/app-keys${values.env ? `?environment=${q(values.env)}` : ''}`);
+      const r = await api<AppKeyList>('GET', `/api/v1/app-keys${values.env ? `?environment=${q(values.env)}` : ''}`);
       out(r, () =>
         table(
-          r.items.map((k: any) => ({ ...k, prefix: k.prefix ?? '', lastUsedAt: k.lastUsedAt ?? 'never' })),
+          r.items.map((k) => ({ ...k, prefix: k.prefix ?? '', lastUsedAt: k.lastUsedAt ?? 'never' })),
           ['id', 'name', 'environment', 'prefix', 'status', 'lastUsedAt', 'createdBy'],
         ),
       );
@@ -26,7 +27,11 @@ export function registerAppKeys(program: Command): void {
     .requiredOption('--name <name>', 'what it is for (e.g. the service)')
     .option('--prefix <prefix>', 'read only configs and flags whose key starts with this')
     .action(async () => {
-      const r = await api('POST', '/api/v1/app-keys', { name: values.name, environment: values.env, ...(values.prefix ? { prefix: values.prefix } : {}) });
+      const r = await api<AppKeyWithSecret>('POST', '/api/v1/app-keys', {
+        name: values.name,
+        environment: values.env,
+        ...(values.prefix ? { prefix: values.prefix } : {}),
+      });
       out(r, () => {
         console.error(`app key ${r.id} for ${r.environment}${r.prefix ? ` (keys under ${r.prefix})` : ''}; shown this once:`);
         console.log(r.key);
@@ -38,7 +43,7 @@ export function registerAppKeys(program: Command): void {
     .argument('<id>')
     .addOption(new Option('--overlap <seconds>', 'how long the previous secret keeps working').argParser(int('--overlap')).default(86400))
     .action(async (id: string) => {
-      const r = await api('POST', `/api/v1/app-keys/${q(id)}/rotate`, { overlapSeconds: values.overlap });
+      const r = await api<AppKeyWithSecret>('POST', `/api/v1/app-keys/${q(id)}/rotate`, { overlapSeconds: values.overlap });
       out(r, () => {
         console.error(
           `app key ${r.id} rotated; the previous secret works until ${r.previousSecretValidUntil ?? 'now (no overlap)'}; the new key, shown this once:`,
@@ -51,7 +56,7 @@ export function registerAppKeys(program: Command): void {
     .description('revoke a key (refused from the next request on)')
     .argument('<id>')
     .action(async (id: string) => {
-      const r = await api('DELETE', `/api/v1/app-keys/${q(id)}`);
+      const r = await api<AppKey>('DELETE', `/api/v1/app-keys/${q(id)}`);
       out(r, () => console.log(`app key ${r.id} revoked at ${r.revokedAt}`));
     });
 }

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { values, fail, q } from '../context.ts';
+import type { ArtifactVersions, EnvironmentVersions, Published, RegistryLinkCreated, RegistryLinks, Status } from '../answers.ts';
 import { api } from '../http.ts';
 import { grid, table, when, out } from '../output.ts';
 
@@ -21,7 +22,7 @@ export function registerPublish(program: Command): void {
         ...(values.commit ? { sourceCommit: values.commit } : {}),
         ...(values.branch ? { gitBranch: values.branch } : {}),
       };
-      const r = await api('POST', `/api/v1/artifacts/${q(artifact)}/versions`, body);
+      const r = await api<Published>('POST', `/api/v1/artifacts/${q(artifact)}/versions`, body);
       out(r, () =>
         console.log(
           `${artifact}@${r.artifact.version} published into ${r.environment}${r.created ? '' : ' (already there, same digest)'}: ${r.artifact.version}-${r.environment}, latest-${r.environment} → ${r.artifact.digest}`,
@@ -40,10 +41,10 @@ export function registerVersions(program: Command): void {
     .action(async () => {
       if (!values.env) {
         if (!values.artifact) fail('list needs --env <env> or --artifact <name>');
-        const r = await api('GET', `/api/v1/artifacts/${q(values.artifact)}/versions`);
+        const r = await api<ArtifactVersions>('GET', `/api/v1/artifacts/${q(values.artifact)}/versions`);
         out(r, () =>
           table(
-            r.versions.map((v: any) => ({ ...v, publishedAt: when(v.publishedAt) })),
+            r.versions.map((v) => ({ ...v, publishedAt: when(v.publishedAt) })),
             ['version', 'digest', 'sourceCommit', 'publishedBy', 'publishedAt'],
           ),
         );
@@ -51,26 +52,19 @@ export function registerVersions(program: Command): void {
       }
       let names = values.artifact ? [values.artifact] : [];
       if (!names.length) {
-        const s = await api('GET', `/api/v1/status?env=${q(values.env)}`);
-        names = s.environments[0]?.artifacts.map((a: any) => a.artifact) ?? [];
+        const s = await api<Status>('GET', `/api/v1/status?env=${q(values.env)}`);
+        names = s.environments[0]?.artifacts.map((a) => a.artifact) ?? [];
         if (!names.length) fail(`'${values.env}' runs no artifacts; give --artifact <name>`);
       }
-      const all: any[] = [];
-      for (const name of names) all.push(await api('GET', `/api/v1/artifacts/${q(name)}/versions?environment=${q(values.env)}`));
+      const all: EnvironmentVersions[] = [];
+      for (const name of names) all.push(await api<EnvironmentVersions>('GET', `/api/v1/artifacts/${q(name)}/versions?environment=${q(values.env)}`));
       out(all.length === 1 ? all[0] : all, () =>
         all.forEach((r, i) => {
           if (i) console.log('');
           console.log(`${r.artifact} in ${r.environment}: ${r.latest ? `runs ${r.latest.version}` : 'nothing yet'}`);
           grid(
             ['', 'Version', 'Tag', 'Entered At', 'By', 'Digest'],
-            r.versions.map((v: any, n: number) => [
-              n === r.versions.findIndex((x: any) => x.current) ? '*' : '',
-              v.version,
-              v.tag,
-              when(v.createdAt),
-              v.createdBy,
-              v.digest,
-            ]),
+            r.versions.map((v, n) => [n === r.versions.findIndex((x) => x.current) ? '*' : '', v.version, v.tag, when(v.createdAt), v.createdBy, v.digest]),
           );
         }),
       );
@@ -85,11 +79,11 @@ export function registerLinks(program: Command): void {
     .description("an artifact's registry links")
     .requiredOption('--artifact <name>', 'artifact')
     .action(async () => {
-      const r = await api('GET', `/api/v1/artifacts/${q(values.artifact!)}/links`);
+      const r = await api<RegistryLinks>('GET', `/api/v1/artifacts/${q(values.artifact!)}/links`);
       out(r, () =>
         grid(
           ['Id', 'Registry', 'Repository', 'Tags'],
-          r.items.map((l: any) => [l.id, l.registry, l.repository, 'semver' in l.tags ? 'semver' : `/${l.tags.pattern}/`]),
+          r.items.map((l) => [l.id, l.registry, l.repository, 'semver' in l.tags ? 'semver' : `/${l.tags.pattern}/`]),
         ),
       );
     });
@@ -102,7 +96,7 @@ export function registerLinks(program: Command): void {
     .option('--pattern <regex>', 'only tags matching this (whole tag; default: any semantic version)')
     .action(async () => {
       const body = { registry: values.registry, repository: values.repository, tags: values.pattern ? { pattern: values.pattern } : { semver: true } };
-      const r = await api('POST', `/api/v1/artifacts/${q(values.artifact!)}/links`, body);
+      const r = await api<RegistryLinkCreated>('POST', `/api/v1/artifacts/${q(values.artifact!)}/links`, body);
       out(r, () =>
         console.log(
           `${r.id}: ${r.registry}/${r.repository} → ${r.artifact}\nnotifications: POST /api/v1/registry/notifications/<tenant>/${r.artifact}/${r.id} with Authorization: Bearer ${r.notifyToken} (shown once)`,

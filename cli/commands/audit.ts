@@ -3,6 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { verifyExport } from '../../domain/audit/export.ts';
 import { checkpointPublicKey, describePublicKey } from '../../domain/audit/audit.ts';
 import { values, fail, int } from '../context.ts';
+import type { AuditPage, AuditPublicKey, AuditVerification } from '../answers.ts';
 import { api, apiText } from '../http.ts';
 import { table, out, show } from '../output.ts';
 
@@ -13,7 +14,7 @@ export function registerAudit(program: Command): void {
     .description('newest audit entries; `audit verify`, `audit export`, `audit public-key`')
     .addOption(new Option('--limit <n>', 'how many').argParser(int('--limit')).default(20))
     .action(async () => {
-      const r = await api('GET', `/api/v1/audit?limit=${values.limit}`);
+      const r = await api<AuditPage>('GET', `/api/v1/audit?limit=${values.limit}`);
       out(r, () => table(r.items, ['at', 'actorName', 'action', 'entityId', 'reason']));
     });
   audit
@@ -59,7 +60,8 @@ export function registerAudit(program: Command): void {
       const { text } = await apiText('/api/v1/audit/public-key');
       let r: ReturnType<typeof describePublicKey> & { signedMessage?: unknown };
       try {
-        const answer = JSON.parse(text);
+        // Read as what it must be, then checked: the key is parsed and its id computed, and the two compared.
+        const answer = JSON.parse(text) as Partial<Record<keyof AuditPublicKey, unknown>>;
         r = { ...answer, ...describePublicKey(String(answer.publicKeyPem)) };
         if (answer.keyId !== r.keyId) throw new Error(`it names key ${answer.keyId} but holds ${r.keyId}`);
       } catch (err) {
@@ -111,7 +113,7 @@ export function registerAudit(program: Command): void {
         if (!v.ok) process.exit(1);
         return;
       }
-      const r = await api('GET', '/api/v1/audit/verify');
+      const r = await api<AuditVerification>('GET', '/api/v1/audit/verify');
       out(r, () =>
         console.log(
           r.ok
@@ -119,7 +121,7 @@ export function registerAudit(program: Command): void {
                 (r.unanchored
                   ? `; ${r.unanchored} links not signed yet (the oldest for ${r.anchorLagSeconds} s: roots are signed once per anchor interval)`
                   : '')
-            : `BROKEN at entry ${r.firstBroken.seq}: ${r.firstBroken.reason}`,
+            : `BROKEN at entry ${r.firstBroken!.seq}: ${r.firstBroken!.reason}`,
         ),
       );
       if (!r.ok) process.exit(1);

@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import { readFileSync } from 'node:fs';
-import { values, q, int, session } from '../context.ts';
+import { values, fail, q, int, session } from '../context.ts';
+import type { Diff, Environment, EnvironmentList, ItemPage, ItemsBatch, SnapshotPage } from '../answers.ts';
 import { api } from '../http.ts';
 import { table, out } from '../output.ts';
 
@@ -11,10 +12,10 @@ export function registerEnvironments(program: Command): void {
     .command('list')
     .description('environments in line order')
     .action(async () => {
-      const r = await api('GET', '/api/v1/environments');
+      const r = await api<EnvironmentList>('GET', '/api/v1/environments');
       out(r, () =>
         table(
-          r.items.map((e: any) => ({ ...e, snapshot: `${e.name}@${e.snapshot.seq}`, items: e.itemCount })),
+          r.items.map((e) => ({ ...e, snapshot: `${e.name}@${e.snapshot.seq}`, items: e.itemCount })),
           ['position', 'name', 'displayName', 'items', 'snapshot', 'protected', 'updatedBy'],
         ),
       );
@@ -24,7 +25,7 @@ export function registerEnvironments(program: Command): void {
     .description('one environment, as JSON')
     .argument('<env>')
     .action(async (name: string) => {
-      console.log(JSON.stringify(await api('GET', `/api/v1/environments/${q(name)}`), null, 2));
+      console.log(JSON.stringify(await api<Environment>('GET', `/api/v1/environments/${q(name)}`), null, 2));
     });
 
   const config = program.command('config').description('configs and feature flags of an environment');
@@ -35,10 +36,10 @@ export function registerEnvironments(program: Command): void {
     .option('--flags', 'feature flags instead of configs')
     .action(async () => {
       const kind = values.flags ? 'flags' : 'configs';
-      const items: any[] = [];
-      let cursor: string | undefined;
+      const items: ItemPage['items'] = [];
+      let cursor: string | null | undefined;
       do {
-        const r = await api('GET', `/api/v1/environments/${q(values.env!)}/${kind}?limit=1000${cursor ? `&cursor=${cursor}` : ''}`);
+        const r = await api<ItemPage>('GET', `/api/v1/environments/${q(values.env!)}/${kind}?limit=1000${cursor ? `&cursor=${cursor}` : ''}`);
         items.push(...r.items);
         cursor = r.nextCursor;
       } while (cursor);
@@ -67,7 +68,7 @@ export function registerEnvironments(program: Command): void {
       } catch {
         value = raw;
       }
-      const r = await api('POST', `/api/v1/environments/${q(values.env!)}/items/batch`, {
+      const r = await api<ItemsBatch>('POST', `/api/v1/environments/${q(values.env!)}/items/batch`, {
         set: [{ kind: values.flag ? 'flag' : 'config', key, value }],
         reason: values.reason,
       });
@@ -80,8 +81,10 @@ export function registerEnvironments(program: Command): void {
     .requiredOption('--env <env>', 'environment')
     .option('--reason <text>', 'why')
     .action(async (file: string) => {
-      const data = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
-      const r = await api('POST', `/api/v1/environments/${q(values.env!)}/items/batch`, {
+      // The file is the user's: an object of keys, or nothing is sent.
+      const data: unknown = JSON.parse(readFileSync(file, 'utf8'));
+      if (typeof data !== 'object' || data === null || Array.isArray(data)) return fail(`${file} is not a JSON object of keys: {"key": value, ...}`);
+      const r = await api<ItemsBatch>('POST', `/api/v1/environments/${q(values.env!)}/items/batch`, {
         set: Object.entries(data).map(([key, value]) => ({ key, value })),
         reason: values.reason,
       });
@@ -94,7 +97,7 @@ export function registerEnvironments(program: Command): void {
     .requiredOption('--source <env>', 'environment promoted from')
     .requiredOption('--target <env>', 'environment promoted to')
     .action(async () => {
-      const r = await api('GET', `/api/v1/config/promotions/diff?source=${q(values.source!)}&target=${q(values.target!)}`);
+      const r = await api<Diff>('GET', `/api/v1/config/promotions/diff?source=${q(values.source!)}&target=${q(values.target!)}`);
       out(r, () => {
         for (const a of r.added) console.log(`+ ${a.kind} ${a.key} = ${JSON.stringify(a.value)}`);
         for (const m of r.modified) console.log(`~ ${m.kind} ${m.key}: ${JSON.stringify(m.targetValue)} -> ${JSON.stringify(m.sourceValue)}`);
@@ -108,10 +111,10 @@ export function registerEnvironments(program: Command): void {
     .requiredOption('--env <env>', 'environment')
     .addOption(new Option('--limit <n>', 'how many').argParser(int('--limit')).default(20))
     .action(async () => {
-      const r = await api('GET', `/api/v1/environments/${q(values.env!)}/snapshots?limit=${values.limit}`);
+      const r = await api<SnapshotPage>('GET', `/api/v1/environments/${q(values.env!)}/snapshots?limit=${values.limit}`);
       out(r, () =>
         table(
-          r.items.map((s: any) => ({ ...s, action: s.change.action, items: s.itemCount })),
+          r.items.map((s) => ({ ...s, action: s.change.action, items: s.itemCount })),
           ['id', 'action', 'items', 'createdBy', 'createdAt', 'digest'],
         ),
       );
@@ -123,7 +126,7 @@ export function registerEnvironments(program: Command): void {
     .requiredOption('--env <env>', 'environment')
     .requiredOption('--reason <text>', 'why')
     .action(async (seq: string) => {
-      const r = await api('POST', `/api/v1/environments/${q(values.env!)}/snapshots/${q(seq)}/restore`, { reason: values.reason });
+      const r = await api<Environment>('POST', `/api/v1/environments/${q(values.env!)}/snapshots/${q(seq)}/restore`, { reason: values.reason });
       out(r, () => console.log(`${r.name} now at ${r.name}@${r.snapshot.seq} (${r.snapshot.digest})`));
     });
 }

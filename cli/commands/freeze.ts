@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { values, q } from '../context.ts';
+import type { FreezeList, FreezeWindow } from '../answers.ts';
 import { api } from '../http.ts';
 import { grid, out } from '../output.ts';
 
@@ -11,8 +12,8 @@ export function registerFreeze(program: Command): void {
     .description('freeze windows (with --env: the current and the next one)')
     .option('--env <env>', 'environment')
     .action(async () => {
-      const r = await api('GET', values.env ? `/api/v1/environments/${q(values.env)}/freeze-windows` : '/api/v1/freeze-windows');
-      const span = (w: any) => (w.kind === 'once' ? `${w.start} → ${w.end}` : `${w.cron} → ${w.endCron} (${w.timezone})`);
+      const r = await api<FreezeList>('GET', values.env ? `/api/v1/environments/${q(values.env)}/freeze-windows` : '/api/v1/freeze-windows');
+      const span = (w: FreezeWindow) => (w.kind === 'once' ? `${w.start} → ${w.end}` : `${w.cron} → ${w.endCron} (${w.timezone})`);
       out(r, () => {
         if (values.env)
           console.log(
@@ -20,7 +21,7 @@ export function registerFreeze(program: Command): void {
           );
         grid(
           ['Id', 'Scope', 'When', 'Open now', 'Next', 'Reason'],
-          r.items.map((w: any) => [w.id, w.scope, span(w), w.open ? `until ${w.open.end}` : '', w.next ? w.next.start : '', w.reason]),
+          r.items.map((w) => [w.id, w.scope, span(w), w.open ? `until ${w.open.end}` : '', w.next ? w.next.start : '', w.reason]),
         );
       });
     });
@@ -39,7 +40,7 @@ export function registerFreeze(program: Command): void {
         reason: values.reason,
         ...(values.start || values.end ? { start: values.start, end: values.end } : { cron: values.cron, endCron: values['end-cron'], timezone: values.tz }),
       };
-      const r = await api('POST', values.env ? `/api/v1/environments/${q(values.env)}/freeze-windows` : '/api/v1/freeze-windows', body);
+      const r = await api<FreezeWindow>('POST', values.env ? `/api/v1/environments/${q(values.env)}/freeze-windows` : '/api/v1/freeze-windows', body);
       out(r, () =>
         console.log(
           `${r.id} (${r.scope === '*' ? 'every environment' : r.scope})${r.open ? `: frozen now until ${r.open.end}` : r.next ? `: next ${r.next.start} → ${r.next.end}` : ''}`,

@@ -1,10 +1,11 @@
 import type { Command } from 'commander';
 import { values, q } from '../context.ts';
+import type { GitTarget } from '../answers.ts';
 import { api, fetchOrNull } from '../http.ts';
 import { out } from '../output.ts';
 
 /** A git target as people read it (get and set print the same line). */
-const describeTarget = (envName: string, t: any) =>
+const describeTarget = (envName: string, t: GitTarget) =>
   `${envName}: promotions commit ${t.value} to ${t.repository} ${t.branch}:${t.file} (${t.path})${t.tokenSecret ? `, pushing with secret ${t.tokenSecret}` : ''}, version ${t.version}`;
 
 /** GitOps: where promotions into an environment are committed */
@@ -14,7 +15,7 @@ export function registerGitTarget(program: Command): void {
     .command('get')
     .argument('<env>')
     .action(async (envName: string) => {
-      const r = await api('GET', `/api/v1/environments/${q(envName)}/git-target`);
+      const r = await api<GitTarget>('GET', `/api/v1/environments/${q(envName)}/git-target`);
       out(r, () => console.log(describeTarget(envName, r)));
     });
   gitTarget
@@ -28,7 +29,7 @@ export function registerGitTarget(program: Command): void {
     .option('--value <what>', 'version | digest | version@digest', 'version')
     .option('--token-secret <NAME>', 'secret holding the push token (stageline/<tenant>/<NAME>; STAGELINE_SECRET_<NAME> locally)')
     .action(async (envName: string) => {
-      const cur = await fetchOrNull(`/api/v1/environments/${q(envName)}/git-target`);
+      const cur = await fetchOrNull<GitTarget>(`/api/v1/environments/${q(envName)}/git-target`);
       const body = {
         repository: values.repo,
         branch: values.branch,
@@ -38,7 +39,7 @@ export function registerGitTarget(program: Command): void {
         ...(values['token-secret'] ? { tokenSecret: values['token-secret'] } : {}),
         ...(cur ? { version: cur.version } : {}),
       };
-      const r = await api('PUT', `/api/v1/environments/${q(envName)}/git-target`, body);
+      const r = await api<GitTarget>('PUT', `/api/v1/environments/${q(envName)}/git-target`, body);
       out(r, () => console.log(describeTarget(envName, r)));
     });
   gitTarget

@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { values } from '../context.ts';
+import type { ManifestApply, ManifestPlan } from '../answers.ts';
 import { api, apiText } from '../http.ts';
 import { out, show } from '../output.ts';
 
@@ -8,9 +9,9 @@ import { out, show } from '../output.ts';
 export function registerManifest(program: Command): void {
   const planOrApply = async (apply: boolean) => {
     const document = readFileSync(values.file!, 'utf8');
-    const plan = await api('POST', '/api/v1/manifest/plan', { document });
+    const plan = await api<ManifestPlan>('POST', '/api/v1/manifest/plan', { document });
     const show = (v: unknown) => JSON.stringify(v);
-    const lines = (plan.changes as { op: string; path: string; before?: unknown; after?: unknown }[]).map((c) =>
+    const lines = plan.changes.map((c) =>
       c.op === 'add'
         ? `+ ${c.path} = ${show(c.after)}`
         : c.op === 'remove'
@@ -27,18 +28,11 @@ export function registerManifest(program: Command): void {
       );
       return;
     }
-    const r = await api('POST', '/api/v1/manifest/apply', { document, expectedDigest: plan.digest });
+    const r = await api<ManifestApply>('POST', '/api/v1/manifest/apply', { document, expectedDigest: plan.digest });
     out(r, () => {
       console.log(`${lines.join('\n')}\n\nApplied: ${r.summary.add} added, ${r.summary.change} changed, ${r.summary.remove} removed (now ${r.digest}).`);
       // A subscription or link the apply created has a secret of its own: shown this once, never again.
-      const secrets = (
-        r as {
-          secrets?: {
-            webhooks: { id: string; url: string; secret: string }[];
-            registry_links: { artifact: string; id: string; registry: string; repository: string; notifyToken: string }[];
-          };
-        }
-      ).secrets;
+      const secrets = r.secrets;
       if (!secrets) return;
       console.log('\nNew secrets, shown only now (store them where the receiver or registry reads them):');
       for (const w of secrets.webhooks) console.log(`  webhook ${w.id} ${w.url}: signing secret ${w.secret}`);

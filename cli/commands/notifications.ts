@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { values, fail, q, collect } from '../context.ts';
+import type { NotificationSettings, SlackLinkCode, SlackLinks } from '../answers.ts';
 import { api } from '../http.ts';
 import { table, out } from '../output.ts';
 
@@ -11,7 +12,7 @@ export function registerNotifications(program: Command): void {
     .description('tenant-wide, or for promotions into --env')
     .option('--env <env>', 'environment')
     .action(async () => {
-      const r = await api('GET', values.env ? `/api/v1/environments/${q(values.env)}/notifications` : '/api/v1/notifications');
+      const r = await api<NotificationSettings>('GET', values.env ? `/api/v1/environments/${q(values.env)}/notifications` : '/api/v1/notifications');
       out(r, () => {
         console.log(`notifications (${r.scope}), version ${r.version}`);
         console.log(
@@ -46,7 +47,7 @@ export function registerNotifications(program: Command): void {
         ...(values.email?.length || values.approvers ? { email: { recipients: values.email ?? [], approvers: values.approvers ?? false } } : {}),
         ...(values.events ? { events: values.events.split(',').map((e) => e.trim()) } : {}),
       };
-      const r = await api('PUT', values.env ? `/api/v1/environments/${q(values.env)}/notifications` : '/api/v1/notifications', body);
+      const r = await api<NotificationSettings>('PUT', values.env ? `/api/v1/environments/${q(values.env)}/notifications` : '/api/v1/notifications', body);
       out(r, () => console.log(`notifications (${r.scope}) saved, version ${r.version}`));
     });
 
@@ -57,14 +58,14 @@ export function registerNotifications(program: Command): void {
     .command('link')
     .description('a one-time code for your account (10 minutes, once); send it from Slack: /stageline link CODE')
     .action(async () => {
-      const r = await api('POST', '/api/v1/slack/link-codes');
+      const r = await api<SlackLinkCode>('POST', '/api/v1/slack/link-codes');
       out(r, () => console.log(`In Slack, send:\n\n  ${r.command}\n\nValid once, until ${r.expiresAt}; it links the Slack user who sends it to ${r.account}.`));
     });
   slack
     .command('links')
     .description("linked Slack users: yours (an admin sees everyone's)")
     .action(async () => {
-      const r = await api('GET', '/api/v1/slack/links');
+      const r = await api<SlackLinks>('GET', '/api/v1/slack/links');
       out(r, () => table(r.items, ['teamId', 'userId', 'email', 'linkedAt', 'id']));
     });
   slack

@@ -1,7 +1,8 @@
 import { Command, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { fail, int, q, values } from '../context.ts';
-import { api, type Changes, type Promotion } from '../http.ts';
+import type { Changes, Evidence, Promotion, PromotionDetail, PromotionExecute, PromotionList } from '../answers.ts';
+import { api } from '../http.ts';
 import { grid, label, out, when } from '../output.ts';
 import { changeLines, confirm, describe, nextStep, printed, settle, waitOptions } from '../promotion-view.ts';
 
@@ -26,12 +27,12 @@ export function registerPromotions(program: Command): void {
       if (values.from) query.set('source', values.from);
       if (values.to) query.set('target', values.to);
       query.set('limit', String(values.limit ?? 20));
-      const r = await api('GET', `/api/v1/promotions?${query}`);
+      const r = await api<PromotionList>('GET', `/api/v1/promotions?${query}`);
       out(r, () => {
         if (!r.items.length) return console.log('No promotions.');
         grid(
           ['Id', 'What', 'Route', 'Status', 'Requested', 'By'],
-          r.items.map((p: Promotion) => [
+          r.items.map((p) => [
             p.id,
             label(p.subject),
             p.sourceEnvironment === p.targetEnvironment ? `rollback of ${p.targetEnvironment}` : `${p.sourceEnvironment} → ${p.targetEnvironment}`,
@@ -43,7 +44,10 @@ export function registerPromotions(program: Command): void {
       });
     });
   const show = async (id: string) => {
-    const [p, changes] = await Promise.all([api('GET', `/api/v1/promotions/${q(id)}`), api('GET', `/api/v1/promotions/${q(id)}/changes`)]);
+    const [p, changes] = await Promise.all([
+      api<PromotionDetail>('GET', `/api/v1/promotions/${q(id)}`),
+      api<Changes>('GET', `/api/v1/promotions/${q(id)}/changes`),
+    ]);
     out({ ...p, changes }, () => {
       describe(p);
       for (const l of changeLines(changes)) console.log(`  ${l}`);
@@ -67,7 +71,7 @@ export function registerPromotions(program: Command): void {
     .description('what a promotion moves: the key-by-key diff, or the artifact version and digest')
     .argument('<promotion-id>')
     .action(async (id: string) => {
-      const c: Changes = await api('GET', `/api/v1/promotions/${q(id)}/changes`);
+      const c = await api<Changes>('GET', `/api/v1/promotions/${q(id)}/changes`);
       out(c, () => {
         for (const l of changeLines(c)) console.log(l);
       });
@@ -91,12 +95,12 @@ export function registerPromotions(program: Command): void {
       } catch (e) {
         fail(`--payload is not JSON: ${(e as Error).message}`);
       }
-      const r = await api('POST', `/api/v1/promotions/${q(id)}/evidence`, { type: values.type, payload });
+      const r = await api<Evidence>('POST', `/api/v1/promotions/${q(id)}/evidence`, { type: values.type, payload });
       out(r, () => console.log(`${r.id}: ${r.type} attached to ${id}${r.releaseDigest ? ` (release ${r.releaseDigest.slice(7, 19)})` : ''}`));
     });
 
   waitOptions(program.command('validate').description('run the gates of a promotion created with autoStart=false').argument('<promotion-id>')).action(
-    async (id: string) => settle(await api('POST', `/api/v1/promotions/${q(id)}/validate`)),
+    async (id: string) => settle(await api<Promotion>('POST', `/api/v1/promotions/${q(id)}/validate`)),
   );
 
   program
@@ -107,7 +111,7 @@ export function registerPromotions(program: Command): void {
     .option('-y, --yes', 'do not ask to confirm')
     .action(async (id: string) => {
       await reviewFirst(id, 'Approve');
-      printed(await api('POST', `/api/v1/promotions/${q(id)}/approve`, values.comment ? { comment: values.comment } : {}));
+      printed(await api<PromotionDetail>('POST', `/api/v1/promotions/${q(id)}/approve`, values.comment ? { comment: values.comment } : {}));
     });
   program
     .command('reject')
@@ -117,7 +121,7 @@ export function registerPromotions(program: Command): void {
     .option('-y, --yes', 'do not ask to confirm')
     .action(async (id: string) => {
       await reviewFirst(id, 'Reject');
-      printed(await api('POST', `/api/v1/promotions/${q(id)}/reject`, { reason: values.reason }));
+      printed(await api<Promotion>('POST', `/api/v1/promotions/${q(id)}/reject`, { reason: values.reason }));
     });
 
   waitOptions(
@@ -127,8 +131,8 @@ export function registerPromotions(program: Command): void {
       .argument('<promotion-id>')
       .option('--dry-run', 'what it would do; change nothing'),
   ).action(async (id: string) => {
-    const r = await api('POST', `/api/v1/promotions/${q(id)}/execute`, { dryRun: values['dry-run'] ?? false });
-    if (r.dryRun) return out(r, () => console.log(`Dry run of ${id}: ${JSON.stringify(r.plan ?? r, null, 2)}\nNothing was changed (dry run).`));
+    const r = await api<PromotionExecute>('POST', `/api/v1/promotions/${q(id)}/execute`, { dryRun: values['dry-run'] ?? false });
+    if ('dryRun' in r) return out(r, () => console.log(`Dry run of ${id}: ${JSON.stringify(r.plan ?? r, null, 2)}\nNothing was changed (dry run).`));
     await settle(r.promotion, (promotion) => ({ ...r, promotion }));
   });
 
@@ -138,7 +142,7 @@ export function registerPromotions(program: Command): void {
     .argument('<promotion-id>')
     .requiredOption('--at <time>', 'ISO-8601 date-time in the future, e.g. 2026-12-01T09:00:00Z')
     .action(async (id: string) => {
-      const r = await api('POST', `/api/v1/promotions/${q(id)}/schedule`, { at: values.at });
+      const r = await api<Promotion>('POST', `/api/v1/promotions/${q(id)}/schedule`, { at: values.at });
       out(r, () => console.log(`${r.id}: ${r.status} for ${when(r.scheduledAt)} UTC`));
     });
 
@@ -147,19 +151,22 @@ export function registerPromotions(program: Command): void {
     .description('cancel a promotion before it executes')
     .argument('<promotion-id>')
     .option('--reason <text>', 'why (kept in the audit trail)')
-    .action(async (id: string) => printed(await api('DELETE', `/api/v1/promotions/${q(id)}${values.reason ? `?reason=${q(values.reason)}` : ''}`)));
+    .action(async (id: string) => printed(await api<Promotion>('DELETE', `/api/v1/promotions/${q(id)}${values.reason ? `?reason=${q(values.reason)}` : ''}`)));
 
   program
     .command('rebase')
     .description("move a config promotion waiting for approval onto its source's current snapshot (its approvals start over)")
     .argument('<promotion-id>')
-    .action(async (id: string) => printed(await api('POST', `/api/v1/promotions/${q(id)}/rebase`)));
+    .action(async (id: string) => printed(await api<Promotion>('POST', `/api/v1/promotions/${q(id)}/rebase`)));
 }
 
 /** Before approving or rejecting: the promotion and what it changes, and (on a terminal, without --yes) a question. */
 async function reviewFirst(id: string, verb: 'Approve' | 'Reject'): Promise<void> {
   if (values.json || values.yes) return;
-  const [p, changes] = await Promise.all([api('GET', `/api/v1/promotions/${q(id)}`), api('GET', `/api/v1/promotions/${q(id)}/changes`)]);
+  const [p, changes] = await Promise.all([
+    api<PromotionDetail>('GET', `/api/v1/promotions/${q(id)}`),
+    api<Changes>('GET', `/api/v1/promotions/${q(id)}/changes`),
+  ]);
   describe(p);
   for (const l of changeLines(changes)) console.log(`  ${l}`);
   await confirm(`${verb} ${id}?`);

@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import { values, fail, q, int } from '../context.ts';
-import { api, type Status, type Environment } from '../http.ts';
+import type { Environment, EnvironmentList, EnvironmentRollback, PromotionCreate, PromotionRollback, PromotionRollbackPreview, Status } from '../answers.ts';
+import { api } from '../http.ts';
 import { grid, when, out, impactLines } from '../output.ts';
 import { confirm, describe, settle, dryRun, inferArtifact, waitOptions } from '../promotion-view.ts';
 
@@ -26,7 +27,7 @@ export function registerPromote(program: Command): void {
     // --from defaults to the environment before --to in the line (floe's `promote v1.2.3 --to=staging`).
     let from = values.from;
     if (!from) {
-      const line = ((await api('GET', '/api/v1/environments')).items as Environment[]).sort((a, b) => a.position - b.position);
+      const line = (await api<EnvironmentList>('GET', '/api/v1/environments')).items.sort((a, b) => a.position - b.position);
       const i = line.findIndex((e) => e.name === to);
       if (i < 0) fail(`no environment '${to}' (the line is ${line.map((e) => e.name).join(' → ')})`);
       if (i === 0) fail(`'${to}' is the first environment: nothing comes before it (publish into it instead)`);
@@ -51,12 +52,12 @@ export function registerPromote(program: Command): void {
       fail('say what to promote: a version (promote v1.2.3 --to staging [--artifact <name>]), or --config for the config set');
     }
     if (values['sync-registries'] && !values.config) {
-      const target = await api('GET', `/api/v1/environments/${q(to)}`);
+      const target = await api<Environment>('GET', `/api/v1/environments/${q(to)}`);
       if (!target.registries?.length)
         fail(`--sync-registries: '${to}' lists no registries (PATCH /api/v1/environments/${to} with "registries": [{"name", "url"}])`);
     }
-    const r = await api('POST', '/api/v1/promotions', body);
-    if (r.dryRun) out(r, () => dryRun(r));
+    const r = await api<PromotionCreate>('POST', '/api/v1/promotions', body);
+    if ('dryRun' in r) out(r, () => dryRun(r));
     else await settle(r);
   });
   promote
@@ -64,16 +65,16 @@ export function registerPromote(program: Command): void {
     .description('what each environment runs; pending promotions and why')
     .option('--env <env>', 'one environment')
     .action(async () => {
-      const r: Status = await api('GET', `/api/v1/status${values.env ? `?env=${q(values.env)}` : ''}`);
+      const r = await api<Status>('GET', `/api/v1/status${values.env ? `?env=${q(values.env)}` : ''}`);
       out(r, () => {
-        const names = new Set(r.environments.flatMap((e: any) => e.artifacts.map((a: any) => a.artifact)));
+        const names = new Set(r.environments.flatMap((e) => e.artifacts.map((a) => a.artifact)));
         const rows: string[][] = [];
         for (const e of r.environments) {
           const state = [e.autoPromotionPaused ? 'paused' : '', e.protected ? 'protected' : '', e.freeze?.current ? 'frozen' : ''].filter(Boolean).join(',');
           const gates = e.gates.marks || 'none';
           const last = e.lastPromotion;
           const runs = e.artifacts.length ? e.artifacts : [null];
-          runs.forEach((a: any, i: number) => {
+          runs.forEach((a, i) => {
             const version = a ? (names.size > 1 ? `${a.artifact} ${a.tag}` : a.tag) : '-';
             rows.push([
               i ? '' : e.name,
@@ -135,7 +136,7 @@ export function registerRollback(program: Command): void {
       if (!version) fail('usage: rollback <version> --env <env> [--artifact <name>], or rollback --snapshot <seq> --env <env>');
       body = { artifact: values.artifact ?? (await inferArtifact(values.env!)), version, ...opts };
     }
-    const r = await api('POST', `/api/v1/environments/${q(values.env!)}/rollback`, body);
+    const r = await api<EnvironmentRollback>('POST', `/api/v1/environments/${q(values.env!)}/rollback`, body);
     if (r.dryRun) {
       out(r, () => {
         for (const l of impactLines(r.impact)) console.log(l);
@@ -153,12 +154,10 @@ async function rollbackPromotion(id: string): Promise<void> {
   if (values.env || values.snapshot !== undefined || values.artifact) fail('--promotion names what to undo: leave out --env, --snapshot and --artifact');
   const reason = values.reason ?? fail('--promotion needs --reason <text> (kept in the audit trail)');
   const body = { reason, override: values.override ?? false };
-  const preview = await api('POST', `/api/v1/promotions/${q(id)}/rollback`, { ...body, dryRun: true });
+  const preview = await api<PromotionRollbackPreview>('POST', `/api/v1/promotions/${q(id)}/rollback`, { ...body, dryRun: true });
   // An artifact goes back through the environment rollback (impact analysis, policy, the flow); a config
   // promotion's keys are restored at once (refused with 409 if they changed since): its reverts are the impact.
-  const lines = preview.impact
-    ? impactLines({ environment: preview.targetEnvironment, ...preview.impact })
-    : impactLines({ environment: preview.targetEnvironment, reverts: preview.reverts }).slice(0, 1);
+  const lines = preview.impact ? impactLines(preview.impact) : impactLines({ environment: preview.targetEnvironment, reverts: preview.reverts }).slice(0, 1);
   if (values['dry-run']) {
     return out(preview, () => {
       for (const l of lines) console.log(l);
@@ -167,7 +166,7 @@ async function rollbackPromotion(id: string): Promise<void> {
   }
   if (!values.json) for (const l of lines) console.log(l);
   await confirm(`Roll back what ${id} changed?`);
-  const r = await api('POST', `/api/v1/promotions/${q(id)}/rollback`, body);
+  const r = await api<PromotionRollback>('POST', `/api/v1/promotions/${q(id)}/rollback`, body);
   // A config rollback answers the promotion itself, now ROLLED_BACK (done); an artifact one, the rollback's own record.
   if (r.promotion.id === id) return out(r, () => describe(r.promotion));
   await settle(r.promotion, (promotion) => ({ ...r, promotion }));

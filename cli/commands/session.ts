@@ -3,6 +3,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { dirname } from 'node:path';
 import * as oauth from 'oauth4webapi';
+import type { AuthConfig } from '../answers.ts';
 import { claims, CONFIG_FILE, fail, session } from '../context.ts';
 import { out } from '../output.ts';
 
@@ -91,16 +92,6 @@ function save(token: string): void {
   );
 }
 
-interface LoginConfig {
-  issuer: string;
-  clientId: string;
-  authorizationEndpoint: string;
-  tokenEndpoint: string;
-  scopes: string[];
-  cliRedirectUri: string;
-  idTokenSigningAlg: string;
-}
-
 /**
  * Sign in in a browser: the authorization code flow with PKCE against the endpoints the API names
  * (GET /api/v1/auth/config: Cognito's on AWS, the local stand-in locally), the code received on a
@@ -110,7 +101,7 @@ interface LoginConfig {
 async function browserSignIn(port?: number): Promise<string> {
   const res = await fetch(`${session.base}/api/v1/auth/config`).catch((e) => fail(`cannot reach ${session.base}: ${(e as Error).message}`));
   if (!res.ok) fail(`${session.base} does not say where to sign in (GET /api/v1/auth/config answered ${res.status})`);
-  const cfg = (await res.json()) as LoginConfig;
+  const cfg = (await res.json()) as AuthConfig;
   const as: oauth.AuthorizationServer = { issuer: cfg.issuer, authorization_endpoint: cfg.authorizationEndpoint, token_endpoint: cfg.tokenEndpoint };
   const client: oauth.Client = { client_id: cfg.clientId, id_token_signed_response_alg: cfg.idTokenSigningAlg };
   const redirect = new URL(cfg.cliRedirectUri);

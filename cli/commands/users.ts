@@ -1,20 +1,13 @@
 import { Command, Option } from 'commander';
 import { ROLES } from '../../domain/access/auth.ts';
 import { fail, q } from '../context.ts';
+import type { TenantCreated, User, UserList } from '../answers.ts';
 import { api } from '../http.ts';
 import { out, table } from '../output.ts';
 
 const rolesOption = () => new Option('--role <role...>', 'a role (repeat or list: --role approver deployer)').choices([...ROLES]).makeOptionMandatory();
 
-interface UserRow {
-  id: string;
-  email: string;
-  roles: string[];
-  status: string;
-  createdAt?: string;
-}
-
-const row = (u: UserRow) => ({ ...u, roles: u.roles.join(', '), createdAt: u.createdAt ?? '' });
+const row = (u: User) => ({ ...u, roles: u.roles.join(', '), createdAt: u.createdAt ?? '' });
 
 /** users and tenants: people without the AWS console (domain/access) */
 export function registerUsers(program: Command): void {
@@ -23,8 +16,8 @@ export function registerUsers(program: Command): void {
     .command('list')
     .description("the tenant's users, their roles and whether they have signed in yet")
     .action(async () => {
-      const r = await api('GET', '/api/v1/users');
-      out(r, () => table((r.items as UserRow[]).map(row), ['email', 'roles', 'status', 'id', 'createdAt']));
+      const r = await api<UserList>('GET', '/api/v1/users');
+      out(r, () => table(r.items.map(row), ['email', 'roles', 'status', 'id', 'createdAt']));
     });
   users
     .command('invite')
@@ -32,7 +25,7 @@ export function registerUsers(program: Command): void {
     .argument('<email>')
     .addOption(rolesOption())
     .action(async (email: string, opts: { role: string[] }) => {
-      const r = (await api('POST', '/api/v1/users', { email, roles: opts.role })) as UserRow;
+      const r = await api<User>('POST', '/api/v1/users', { email, roles: opts.role });
       out(r, () => console.log(`invited ${r.email} as ${r.roles.join(', ')} (${r.status}); id ${r.id}`));
     });
   users
@@ -41,7 +34,7 @@ export function registerUsers(program: Command): void {
     .argument('<id-or-email>')
     .addOption(rolesOption())
     .action(async (who: string, opts: { role: string[] }) => {
-      const r = (await api('PATCH', `/api/v1/users/${q(await idOf(who))}`, { roles: opts.role })) as UserRow;
+      const r = await api<User>('PATCH', `/api/v1/users/${q(await idOf(who))}`, { roles: opts.role });
       out(r, () => console.log(`${r.email} now holds ${r.roles.join(', ')}`));
     });
   users
@@ -62,7 +55,7 @@ export function registerUsers(program: Command): void {
     .requiredOption('--admin <email>', "the tenant's first admin")
     .option('--name <display name>', 'how the tenant is shown')
     .action(async (id: string, opts: { admin: string; name?: string }) => {
-      const r = await api('POST', '/api/v1/tenants', { id, adminEmail: opts.admin, ...(opts.name ? { displayName: opts.name } : {}) });
+      const r = await api<TenantCreated>('POST', '/api/v1/tenants', { id, adminEmail: opts.admin, ...(opts.name ? { displayName: opts.name } : {}) });
       out(r, () => console.log(`tenant ${r.tenant.id} (${r.tenant.displayName}) created; ${r.admin.email} invited as its admin`));
     });
 }
@@ -70,8 +63,8 @@ export function registerUsers(program: Command): void {
 /** A user's id from an id or an email (the list is the tenant's own). */
 async function idOf(who: string): Promise<string> {
   if (!who.includes('@')) return who;
-  const r = await api('GET', '/api/v1/users');
-  const hit = (r.items as UserRow[]).find((u) => u.email === who.toLowerCase());
+  const r = await api<UserList>('GET', '/api/v1/users');
+  const hit = r.items.find((u) => u.email === who.toLowerCase());
   if (!hit) fail(`no user ${who} in your tenant (stageline users list)`);
   return hit.id;
 }

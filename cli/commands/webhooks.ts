@@ -1,8 +1,12 @@
 import { Command, Option } from 'commander';
 import { values, q, int } from '../context.ts';
+import type { Webhook, WebhookDeliveries, WebhookDelivery, WebhookList, WebhookWithSecret } from '../answers.ts';
 import { api } from '../http.ts';
 import { grid, out } from '../output.ts';
-import { printed } from '../promotion-view.ts';
+
+/** One subscription as people read it. */
+const describeHook = (w: Webhook) =>
+  `${w.id} → ${w.url}\n  events: ${w.events.join(',')} (${w.environment ?? 'every environment'}); ${w.enabled ? 'enabled' : 'disabled'}; ${w.health.status === 'ok' ? 'ok' : `FAILING: ${w.health.reason}`}; version ${w.version}`;
 
 /** outbound webhooks (Standard Webhooks) */
 export function registerWebhooks(program: Command): void {
@@ -11,11 +15,11 @@ export function registerWebhooks(program: Command): void {
     .command('list')
     .description('subscriptions and their health')
     .action(async () => {
-      const r = await api('GET', '/api/v1/webhooks');
+      const r = await api<WebhookList>('GET', '/api/v1/webhooks');
       out(r, () =>
         grid(
           ['Id', 'URL', 'Events', 'Environment', 'Enabled', 'Health'],
-          r.items.map((w: any) => [
+          r.items.map((w) => [
             w.id,
             w.url,
             w.events.join(','),
@@ -34,7 +38,7 @@ export function registerWebhooks(program: Command): void {
     .option('--env <env>', 'only events of this environment')
     .option('--description <text>', 'what it is for')
     .action(async (url: string) => {
-      const r = await api('POST', '/api/v1/webhooks', {
+      const r = await api<WebhookWithSecret>('POST', '/api/v1/webhooks', {
         url,
         events: values.events!.split(',').map((e) => e.trim()),
         ...(values.env ? { environment: values.env } : {}),
@@ -45,7 +49,10 @@ export function registerWebhooks(program: Command): void {
   hooks
     .command('get')
     .argument('<id>')
-    .action(async (id: string) => printed(await api('GET', `/api/v1/webhooks/${q(id)}`)));
+    .action(async (id: string) => {
+      const r = await api<Webhook>('GET', `/api/v1/webhooks/${q(id)}`);
+      out(r, () => console.log(describeHook(r)));
+    });
   hooks
     .command('update')
     .description('change URL, events, environment, description, or --enable/--disable (admin)')
@@ -57,7 +64,7 @@ export function registerWebhooks(program: Command): void {
     .option('--enable', 'deliver again')
     .option('--disable', 'stop delivering')
     .action(async (id: string) => {
-      const cur = await api('GET', `/api/v1/webhooks/${q(id)}`);
+      const cur = await api<Webhook>('GET', `/api/v1/webhooks/${q(id)}`);
       const body = {
         version: cur.version,
         ...((values as Record<string, unknown>).to ? { url: (values as Record<string, unknown>).to } : {}),
@@ -66,7 +73,7 @@ export function registerWebhooks(program: Command): void {
         ...(values.description !== undefined ? { description: values.description } : {}),
         ...(values.enable ? { enabled: true } : values.disable ? { enabled: false } : {}),
       };
-      const r = await api('PATCH', `/api/v1/webhooks/${q(id)}`, body);
+      const r = await api<Webhook>('PATCH', `/api/v1/webhooks/${q(id)}`, body);
       out(r, () => console.log(`${r.id} saved, version ${r.version}`));
     });
   hooks
@@ -82,10 +89,14 @@ export function registerWebhooks(program: Command): void {
     .argument('<id>')
     .addOption(new Option('--overlap <seconds>', 'how long the previous secret still signs').argParser(int('--overlap')))
     .action(async (id: string) => {
-      const r = await api('POST', `/api/v1/webhooks/${q(id)}/rotate`, values.overlap !== undefined ? { overlapSeconds: values.overlap } : {});
+      const r = await api<WebhookWithSecret>(
+        'POST',
+        `/api/v1/webhooks/${q(id)}/rotate`,
+        values.overlap !== undefined ? { overlapSeconds: values.overlap } : {},
+      );
       out(r, () =>
         console.log(
-          `new signing secret (shown once): ${r.secret}\nsecrets signing now: ${r.secrets.map((k: any) => `${k.id}${k.expiresAt ? ` (until ${k.expiresAt})` : ''}`).join(', ')}`,
+          `new signing secret (shown once): ${r.secret}\nsecrets signing now: ${r.secrets.map((k) => `${k.id}${k.expiresAt ? ` (until ${k.expiresAt})` : ''}`).join(', ')}`,
         ),
       );
     });
@@ -94,11 +105,11 @@ export function registerWebhooks(program: Command): void {
     .description('the delivery log, newest first')
     .argument('<id>')
     .action(async (id: string) => {
-      const r = await api('GET', `/api/v1/webhooks/${q(id)}/deliveries`);
+      const r = await api<WebhookDeliveries>('GET', `/api/v1/webhooks/${q(id)}/deliveries`);
       out(r, () =>
         grid(
           ['Delivery (webhook-id)', 'Event', 'Status', 'Attempts', 'Next retry'],
-          r.items.map((d: any) => [d.id, d.eventType, d.status, d.attempts.map((a: any) => a.statusCode ?? 'none').join(' '), d.nextAttemptAt ?? '']),
+          r.items.map((d) => [d.id, d.eventType, d.status, d.attempts.map((a) => a.statusCode ?? 'none').join(' '), d.nextAttemptAt ?? '']),
         ),
       );
     });
@@ -108,7 +119,7 @@ export function registerWebhooks(program: Command): void {
     .argument('<id>')
     .argument('<delivery>')
     .action(async (id: string, delivery: string) => {
-      const r = await api('POST', `/api/v1/webhooks/${q(id)}/deliveries/${q(delivery)}/redeliver`);
+      const r = await api<WebhookDelivery>('POST', `/api/v1/webhooks/${q(id)}/deliveries/${q(delivery)}/redeliver`);
       out(r, () => console.log(`${r.id}: redelivery under way`));
     });
 }

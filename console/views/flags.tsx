@@ -1,5 +1,5 @@
-import { useEffect, useState } from 'preact/hooks';
-import { api, ApiError, q } from '../api.ts';
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { api, ApiError, NOT_MODIFIED, q, revalidate } from '../api.ts';
 import { may, type Session } from '../auth.ts';
 import { EnvLink, Loading, usePoll, Wrap } from '../ui.tsx';
 
@@ -13,15 +13,26 @@ export function Flags({ me, say }: { me: Session; say: (tone: 'ok' | 'bad', text
   const [busy, setBusy] = useState(false);
   const line: any[] = envs ? [...envs.items].sort((a: any, b: any) => a.position - b.position) : [];
   const names = line.map((e) => e.name).join(',');
+  /** The flags shown per environment with their ETags: a refresh that finds nothing new (304s) changes nothing. */
+  const held = useRef<Record<string, { etag: string | null; items: any[] }>>({});
   useEffect(() => {
     if (!names) return;
     let live = true;
     const load = async () => {
       try {
+        let changed = Object.keys(held.current).join(',') !== names;
         const all = await Promise.all(
-          names.split(',').map(async (n) => [n, (await api<any>('GET', `api/v1/environments/${q(n)}/flags?limit=200`)).items] as const),
+          names.split(',').map(async (n) => {
+            const mine = held.current[n];
+            const r = await revalidate<any>(`api/v1/environments/${q(n)}/flags?limit=200`, mine?.etag ?? null);
+            if (r === NOT_MODIFIED && mine) return [n, mine] as const;
+            changed = true;
+            return [n, r === NOT_MODIFIED ? { etag: null, items: [] } : { etag: r.etag, items: r.data.items as any[] }] as const;
+          }),
         );
-        if (live) setFlags(Object.fromEntries(all));
+        if (!live || !changed) return;
+        held.current = Object.fromEntries(all);
+        setFlags(Object.fromEntries(all.map(([n, h]) => [n, h.items])));
       } catch (e) {
         if (live) say('bad', `Flags could not be read: ${(e as ApiError).message}`);
       }

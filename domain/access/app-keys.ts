@@ -138,7 +138,7 @@ export async function listAppKeys(deps: Deps, ctx: Ctx, environment?: string) {
 }
 
 export async function revokeAppKey(deps: Deps, ctx: Ctx, id: string, reason?: string): Promise<AppKeyView> {
-  return retryOnConflict(async () => {
+  return retryOnConflict(deps.tunables, async () => {
     const current = await loadKey(deps, ctx.principal.tenant, id);
     const now = deps.clock();
     if (current.revokedAt) return appKeyView(current, now);
@@ -149,7 +149,7 @@ export async function revokeAppKey(deps: Deps, ctx: Ctx, id: string, reason?: st
 }
 
 export async function rotateAppKey(deps: Deps, ctx: Ctx, id: string, input: RotateAppKey): Promise<AppKeyView & { key: string }> {
-  return retryOnConflict(async () => {
+  return retryOnConflict(deps.tunables, async () => {
     const current = await loadKey(deps, ctx.principal.tenant, id);
     if (current.revokedAt) throw new Forbidden(`App key ${id} is revoked; create a new one`);
     const now = deps.clock();

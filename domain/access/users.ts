@@ -2,7 +2,7 @@ import * as z from '../kernel/zod.ts';
 import { auditEntry } from '../audit/audit.ts';
 import { PLATFORM_GROUP, ROLES, type Principal, type Role } from './auth.ts';
 import { AlreadyExists, Forbidden, RuleViolation, UserNotFound } from '../kernel/errors.ts';
-import type { Ctx, Deps } from '../ports.ts';
+import type { Ctx, Deps, With } from '../ports.ts';
 import { WriteConflict } from '../kernel/retry.ts';
 import { notReserved } from '../kernel/reserved-keys.ts';
 import type { ManagedUser, Tenant, UserAdmin } from './ports.ts';
@@ -58,8 +58,7 @@ export const userView = (u: ManagedUser) => ({
   ...(u.createdAt ? { createdAt: u.createdAt } : {}),
 });
 
-function admin(deps: Deps): UserAdmin {
-  if (!deps.users) throw new Error('user management is not wired into this function');
+function admin(deps: With<'users'>): UserAdmin {
   return deps.users;
 }
 
@@ -83,12 +82,12 @@ async function audit(
   await deps.store.commit(tenant, [{ kind: 'audit', entry }]);
 }
 
-export async function listUsers(deps: Deps, ctx: Ctx) {
+export async function listUsers(deps: With<'users'>, ctx: Ctx) {
   const users = await admin(deps).list(ctx.principal.tenant);
   return { items: users.sort((a, b) => a.email.localeCompare(b.email)).map(userView) };
 }
 
-export async function inviteUser(deps: Deps, ctx: Ctx, body: InviteBody) {
+export async function inviteUser(deps: With<'users'>, ctx: Ctx, body: InviteBody) {
   const { tenant } = ctx.principal;
   const user = await admin(deps).create(tenant, body.email, body.roles);
   await audit(deps, ctx, tenant, 'user.invite', 'user', user.email, null, rolesText(user.roles));
@@ -96,19 +95,19 @@ export async function inviteUser(deps: Deps, ctx: Ctx, body: InviteBody) {
 }
 
 /** The user, in the caller's tenant; never the caller themself (ask another admin). */
-async function other(deps: Deps, ctx: Ctx, id: string, what: string): Promise<ManagedUser> {
+async function other(deps: With<'users'>, ctx: Ctx, id: string, what: string): Promise<ManagedUser> {
   const user = await admin(deps).get(ctx.principal.tenant, id.toLowerCase());
   if (!user) throw new UserNotFound(id);
   if (user.id === ctx.principal.id) throw new Forbidden(`You cannot ${what} yourself: ask another admin of the tenant`);
   return user;
 }
 
-async function lastAdmin(deps: Deps, tenant: string, user: ManagedUser): Promise<boolean> {
+async function lastAdmin(deps: With<'users'>, tenant: string, user: ManagedUser): Promise<boolean> {
   if (!user.roles.includes('admin')) return false;
   return (await admin(deps).list(tenant)).filter((u) => u.roles.includes('admin')).length <= 1;
 }
 
-export async function changeRoles(deps: Deps, ctx: Ctx, id: string, next: Role[]) {
+export async function changeRoles(deps: With<'users'>, ctx: Ctx, id: string, next: Role[]) {
   const { tenant } = ctx.principal;
   const user = await other(deps, ctx, id, 'change the roles of');
   if (!next.includes('admin') && (await lastAdmin(deps, tenant, user)))
@@ -118,7 +117,7 @@ export async function changeRoles(deps: Deps, ctx: Ctx, id: string, next: Role[]
   return userView(changed);
 }
 
-export async function removeUser(deps: Deps, ctx: Ctx, id: string): Promise<void> {
+export async function removeUser(deps: With<'users'>, ctx: Ctx, id: string): Promise<void> {
   const { tenant } = ctx.principal;
   const user = await other(deps, ctx, id, 'remove');
   if (await lastAdmin(deps, tenant, user)) throw new RuleViolation(`${user.email} is the tenant's last admin: make another user admin first`);
@@ -129,7 +128,7 @@ export async function removeUser(deps: Deps, ctx: Ctx, id: string): Promise<void
 export const isPlatformOperator = (p: Principal) => p.kind === 'user' && !!p.groups?.includes(PLATFORM_GROUP);
 
 /** A platform operator creates a tenant and invites its first admin; both are audited in the new tenant's trail. */
-export async function createTenant(deps: Deps, ctx: Ctx, body: CreateTenantBody) {
+export async function createTenant(deps: With<'users'>, ctx: Ctx, body: CreateTenantBody) {
   if (!isPlatformOperator(ctx.principal)) throw new Forbidden(`Creating a tenant needs the '${PLATFORM_GROUP}' group (a platform operator)`);
   const now = deps.clock();
   const tenant: Tenant = { id: body.id, displayName: body.displayName ?? body.id, createdAt: now.toISOString(), createdBy: ctx.principal.name };

@@ -10,7 +10,7 @@ import { lineOf } from '../kernel/line.ts';
 import type { PublishArtifact } from '../kernel/promotion-schemas.ts';
 import { retryOnConflict } from '../kernel/retry.ts';
 import { assertTagsFree, registryTagsOf, repositoryOf, tagName, tagOps } from './tags.ts';
-import type { Ctx, Deps, WriteOp } from '../ports.ts';
+import type { Ctx, Deps, WriteOp, With } from '../ports.ts';
 import type { RegistryTag } from './ports.ts';
 import type { ArtifactVersion } from '../kernel/promotion-model.ts';
 import type { Environment } from '../kernel/model.ts';
@@ -167,9 +167,9 @@ export async function listConsumers(deps: Deps, ctx: Ctx, artifact: string): Pro
 export const DISCOVERY_PRINCIPAL = 'stageline:discovery';
 
 /** Publishes a version into the first environment of the line (creates <version>-<env> and latest-<env>). */
-export async function publishArtifact(deps: Deps, ctx: Ctx, name: string, input: PublishArtifact) {
+export async function publishArtifact(deps: With<'registry'>, ctx: Ctx, name: string, input: PublishArtifact) {
   const { tenant } = ctx.principal;
-  return retryOnConflict(async () => {
+  return retryOnConflict(deps.tunables, async () => {
     const envs = lineOf(await deps.store.listEnvironments(tenant));
     const first = envs[0];
     if (!first) throw new RuleViolation('Create an environment first: a version is published into the first environment of the line');
@@ -267,7 +267,7 @@ export async function publishArtifact(deps: Deps, ctx: Ctx, name: string, input:
   });
 }
 
-async function tagInRegistries(deps: Deps, tenant: string, artifact: ArtifactVersion, registries: NonNullable<Environment['registries']>, tags: RegistryTag[]) {
+async function tagInRegistries(deps: With<'registry'>, tenant: string, artifact: ArtifactVersion, registries: NonNullable<Environment['registries']>, tags: RegistryTag[]) {
   let results;
   try {
     // The artifact was pushed to the first registry (by the build); the others get a verified copy.

@@ -75,7 +75,7 @@ export async function recordDeployment(deps: Deps, ctx: Ctx, body: DeploymentBod
   // Without an id the record's natural key names it (environment, image, commit, start time), so a
   // replayed request (a pipeline retry, a re-sent signed request) updates the same record, never a duplicate.
   const id = body.id ?? uuidv5(`${body.environment}\u0000${body.imageTag}\u0000${body.gitCommit}\u0000${body.deployedAt}`, DEPLOYMENT_NAMESPACE);
-  return retryOnConflict(async () => {
+  return retryOnConflict(deps.tunables, async () => {
     const existing = await deps.store.getDeployment(tenant, body.environment, body.deployedAt, id);
     const now = deps.clock().toISOString();
     const completedAt = body.completedAt ?? (FINAL.has(body.status) ? now : null);

@@ -1,7 +1,7 @@
 import * as z from '../kernel/zod.ts';
 import { discovered, linkRefusal } from './discovery.ts';
 import { DomainError } from '../kernel/errors.ts';
-import type { Deps } from '../ports.ts';
+import type { Deps, With } from '../ports.ts';
 
 /** ECR's "ECR Image Action" event as EventBridge delivers it (the fields used). */
 const ecrImageAction = /* @__PURE__ */ z.schema(() =>
@@ -29,7 +29,7 @@ export const ecrHost = (account: string, region: string) => `${account}.dkr.ecr.
  * nothing. A link refused by its tenant's rules is reported and the others go on; an unexpected error is
  * thrown after every link had its turn, so the bus retries the event (publishing is idempotent per digest).
  */
-export async function onEcrPush(deps: Deps, event: unknown) {
+export async function onEcrPush(deps: With<'registry'>, event: unknown) {
   const e = ecrImageAction.safeParse(event);
   if (!e.success) return { repository: null, results: [], ignored: 'not an ECR Image Action event' };
   const d = e.data.detail;

@@ -1,6 +1,6 @@
 import * as z from '../kernel/zod.ts';
 import { discovered, tokenMatches } from './discovery.ts';
-import type { Deps } from '../ports.ts';
+import type { Deps, With } from '../ports.ts';
 
 /**
  * A registry's push notifications (CNCF distribution's envelope, `notifications.endpoints`), sent to
@@ -38,7 +38,7 @@ const ids = /* @__PURE__ */ z.schema(() =>
 type Answer = { status: number; body: { error: { code: string; message: string } } | (Record<string, unknown> & { error?: undefined }) };
 
 export async function registryNotification(
-  deps: Deps,
+  deps: With<'registry'>,
   path: { tenant: string; artifact: string; link: string },
   authorization: string,
   raw: string,

@@ -4,7 +4,7 @@ import { auditEntry } from '../audit/audit.ts';
 import type { Principal } from '../access/auth.ts';
 import { AlreadyExists, ArtifactNotFound, RuleViolation, ValidationFailed } from '../kernel/errors.ts';
 import { DISCOVERY_PRINCIPAL, publishArtifact as publish } from './artifacts.ts';
-import type { Ctx, Deps } from '../ports.ts';
+import type { Ctx, Deps, With } from '../ports.ts';
 import { WriteConflict } from '../kernel/retry.ts';
 import type { RepoLink } from './model.ts';
 
@@ -211,7 +211,7 @@ const discoverer = (tenant: string): Principal => ({
 
 /** Publishes the push as a version of the link's artifact, if the tag passes and the digest is new to it. */
 export async function discovered(
-  deps: Deps,
+  deps: With<'registry'>,
   link: RepoLink,
   push: Push,
 ): Promise<{ artifact: string; version: string; created: boolean } | { artifact: string; skipped: string }> {

@@ -1,7 +1,7 @@
 import { chainLeafHash } from './audit.ts';
 import { merkleTree } from './merkle.ts';
 import type { Checkpoint, SignedRoot } from '../kernel/model.ts';
-import type { Deps } from '../ports.ts';
+import type { Deps, Ports, With } from '../ports.ts';
 
 /**
  * Anchoring many chains with one signature (v3), as transparency logs do: at most once per
@@ -45,7 +45,7 @@ export interface AnchorRun {
  * checkpoint with its proof. Throws when a signature or a record fails: the caller keeps the heads
  * to anchor again (a record written twice is the same record).
  */
-export async function anchorHeads(deps: Pick<Deps, 'anchor'>, heads: AnchoredHead[], now: Date): Promise<AnchorRun> {
+export async function anchorHeads(deps: Pick<Ports, 'anchor'>, heads: AnchoredHead[], now: Date): Promise<AnchorRun> {
   // One leaf per tenant (the newest head given), in tenant order: a leaf's index says nothing but its place.
   const byTenant = new Map<string, AnchoredHead>();
   for (const h of heads) if ((byTenant.get(h.tenant)?.seq ?? -1) < h.seq) byTenant.set(h.tenant, h);
@@ -153,7 +153,7 @@ export class ChainAnchorer {
    * in this process, and a mark in the table for each chain left (once per chain and interval), so
    * the tick anchors it even if this process is frozen until it is gone (Lambda: log.ts anchorLeftTails).
    */
-  async settle(deps: Pick<Deps, 'anchor' | 'clock' | 'store'>): Promise<AnchorRun | null> {
+  async settle(deps: Pick<With<'anchor'>, 'anchor' | 'clock' | 'store'>): Promise<AnchorRun | null> {
     const wait = this.dueIn();
     if (wait === null) return null;
     if (wait === 0) return this.flush(deps);
@@ -174,7 +174,7 @@ export class ChainAnchorer {
   }
 
   /** Anchors what moved (one signature) and arms no timer any more: the consumer stops. */
-  async stop(deps: Pick<Deps, 'anchor' | 'clock' | 'store'>): Promise<void> {
+  async stop(deps: Pick<With<'anchor'>, 'anchor' | 'clock' | 'store'>): Promise<void> {
     this.stopped = true;
     if (this.timer) {
       clearTimeout(this.timer);
@@ -184,7 +184,7 @@ export class ChainAnchorer {
   }
 
   /** Anchors every head that moved, now, whatever the interval (one signature). */
-  flush(deps: Pick<Deps, 'anchor' | 'clock' | 'store'>): Promise<AnchorRun | null> {
+  flush(deps: Pick<With<'anchor'>, 'anchor' | 'clock' | 'store'>): Promise<AnchorRun | null> {
     const run = async (): Promise<AnchorRun | null> => {
       if (!this.moved.size) return null;
       if (this.timer) {

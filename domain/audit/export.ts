@@ -14,7 +14,7 @@ import {
 } from './audit.ts';
 import { chainPages } from './log.ts';
 import type { AnchorPublicKey, AuditEntry, ChainLink, Checkpoint } from '../kernel/model.ts';
-import type { Ctx, Deps } from '../ports.ts';
+import type { Ctx, Deps, With } from '../ports.ts';
 import type { Promotion } from '../kernel/promotion-model.ts';
 
 /**
@@ -91,7 +91,7 @@ export interface ExportQuery {
 }
 
 /** The public key that verifies every checkpoint (one per deployment), as an auditor pins it. */
-export async function auditPublicKey(deps: Deps, ctx: Ctx): Promise<AnchorPublicKey & { signedMessage: string }> {
+export async function auditPublicKey(deps: With<'anchor'>, ctx: Ctx): Promise<AnchorPublicKey & { signedMessage: string }> {
   return { ...(await deps.anchor.publicKey()), signedMessage: CHECKPOINT_MESSAGE };
 }
 
@@ -115,7 +115,7 @@ export function artifactAuditRecord(p: Promotion | undefined): ArtifactAuditReco
  * of the page; everything linked between them is exported too, so the page is one unbroken run.
  * The page then goes on to the next signed checkpoint (the chain head is one), so it verifies alone.
  */
-export async function exportAudit(deps: Deps, ctx: Ctx, q: ExportQuery): Promise<{ lines: ExportLine[]; next: number | null }> {
+export async function exportAudit(deps: With<'anchor'>, ctx: Ctx, q: ExportQuery): Promise<{ lines: ExportLine[]; next: number | null }> {
   const { tenant } = ctx.principal;
   const limit = Math.min(q.limit ?? EXPORT_PAGE, EXPORT_PAGE);
   const from = q.from ? new Date(q.from).toISOString() : undefined;

@@ -12,7 +12,7 @@ import {
 } from './audit.ts';
 import { anchorHeads, anchorLag, type AnchoredHead, type ChainAnchorer } from './anchor.ts';
 import type { AuditEntry, ChainHead, ChainLink, Checkpoint, Page } from '../kernel/model.ts';
-import type { Ctx, Deps } from '../ports.ts';
+import type { Ctx, Deps, With } from '../ports.ts';
 import { retryOnConflict, WriteConflict } from '../kernel/retry.ts';
 import type { AuditQuery } from '../kernel/schemas.ts';
 
@@ -48,14 +48,14 @@ export class ChainTampered extends Error {
  *
  * Without an anchorer (a test linking by hand) nothing is anchored and every head is checked.
  */
-export async function linkAuditEntries(deps: Deps, tenant: string, entries: AuditEntry[], anchorer?: ChainAnchorer): Promise<{ linked: number; seq: number }> {
+export async function linkAuditEntries(deps: With<'anchor'>, tenant: string, entries: AuditEntry[], anchorer?: ChainAnchorer): Promise<{ linked: number; seq: number }> {
   const unique = [...new Map(entries.map((e) => [entryRef(e), e])).values()].sort((a, b) => (entryRef(a) < entryRef(b) ? -1 : 1));
   let linked = 0;
   let seq = 0;
   let redelivered: ChainHead | null = null;
   for (let i = 0; i < unique.length; i += LINKS_PER_COMMIT) {
     const chunk = unique.slice(i, i + LINKS_PER_COMMIT);
-    const done = await retryOnConflict(async () => {
+    const done = await retryOnConflict(deps.tunables, async () => {
       const head = await deps.store.chainHead(tenant);
       const believed = async () => {
         if (anchorer?.believes(tenant, head)) return;
@@ -126,7 +126,7 @@ export interface TailRun {
  * a head forged or moved back is refused, not signed over, and its mark stays for /audit/verify and
  * the operator. One signature for every chain anchored, as at an interval's end.
  */
-export async function anchorLeftTails(deps: Deps, olderThan: Date, limit = 500): Promise<TailRun> {
+export async function anchorLeftTails(deps: With<'anchor'>, olderThan: Date, limit = 500): Promise<TailRun> {
   const run: TailRun = { anchored: 0, covered: 0, refused: [] };
   const marks = (await deps.store.unanchored(limit)).filter((m) => Date.parse(m.at) <= olderThan.getTime());
   const heads: AnchoredHead[] = [];
@@ -172,7 +172,7 @@ const HEAD_CHECK_REACH = 10_000;
  * head gone while checkpoints of its chain exist too. (Links after the newest checkpoint, at most
  * one interval's, are believed as the table has them: verify re-hashes their entries.)
  */
-export async function checkHead(deps: Deps, tenant: string, head: ChainHead | null): Promise<void> {
+export async function checkHead(deps: With<'anchor'>, tenant: string, head: ChainHead | null): Promise<void> {
   if (head?.sig && (await deps.anchor.verify({ tenant, seq: head.seq, hash: head.hash, at: head.at, sig: head.sig }))) return;
   const from = head && head.seq > HEAD_CHECK_REACH ? head.seq - HEAD_CHECK_REACH : 1;
   const listed = await deps.anchor.list(tenant, from);
@@ -266,7 +266,7 @@ export interface AuditVerification extends ChainCheck {
  * leads to its signed root), counts entries not linked yet as pending, and says
  * how far the newest anchored link is behind the head (anchorLag).
  */
-export async function verifyAudit(deps: Deps, ctx: Ctx): Promise<AuditVerification> {
+export async function verifyAudit(deps: With<'anchor'>, ctx: Ctx): Promise<AuditVerification> {
   const { tenant } = ctx.principal;
   const checkpoints = await deps.anchor.list(tenant);
   // The head after the checkpoints (none is past it) and before the links (every link up to it is

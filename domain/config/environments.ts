@@ -7,10 +7,16 @@ import type { Ctx, Deps } from '../ports.ts';
 import { retryOnConflict } from '../kernel/retry.ts';
 import { MAX_ENVIRONMENTS, type CreateEnvironment, type UpdateEnvironment } from '../kernel/schemas.ts';
 import { EMPTY_REF } from './tree.ts';
-import { redactUrl } from '../kernel/url-policy.ts';
+import { assertTenantUrls, redactUrl } from '../kernel/url-policy.ts';
 
 export const EMPTY_ROOTS = { config: EMPTY_REF, flag: EMPTY_REF };
 export const EMPTY_DIGEST = digestOf({ config: EMPTY_REF.c, flag: EMPTY_REF.c });
+
+/** The URLs an environment's settings give (webhook gates, registries), by the body field each is in. */
+const urlsOf = (input: { webhookGates?: readonly { url: string }[]; registries?: readonly { url: string }[] }) => [
+  ...(input.webhookGates ?? []).map((g, i) => ({ path: `body.webhookGates.${i}.url`, url: g.url })),
+  ...(input.registries ?? []).map((r, i) => ({ path: `body.registries.${i}.url`, url: r.url })),
+];
 
 /** The environment as the API shows it. */
 export function environmentView(env: Environment) {
@@ -74,7 +80,8 @@ export async function listEnvironments(deps: Deps, ctx: Ctx): Promise<Environmen
 export async function createEnvironment(deps: Deps, ctx: Ctx, input: CreateEnvironment): Promise<Environment> {
   const { tenant, id: actor, name: actorName } = ctx.principal;
   assertMonitorsHere(tenant, input.monitors, deps.deployment);
-  return retryOnConflict(async () => {
+  assertTenantUrls(urlsOf(input), { allowLoopback: deps.tunables.allowLoopbackOutbound });
+  return retryOnConflict(deps.tunables, async () => {
     const existing = await deps.store.listEnvironments(tenant);
     if (existing.some((e) => e.name === input.name)) {
       throw new AlreadyExists(`Environment '${input.name}' already exists`, { environment: input.name });
@@ -155,7 +162,8 @@ export async function createEnvironment(deps: Deps, ctx: Ctx, input: CreateEnvir
 export async function updateEnvironment(deps: Deps, ctx: Ctx, name: string, input: UpdateEnvironment): Promise<Environment> {
   const { tenant, id: actor, name: actorName } = ctx.principal;
   assertMonitorsHere(tenant, input.monitors, deps.deployment);
-  return retryOnConflict(async () => {
+  assertTenantUrls(urlsOf(input), { allowLoopback: deps.tunables.allowLoopbackOutbound });
+  return retryOnConflict(deps.tunables, async () => {
     const all = await deps.store.listEnvironments(tenant);
     const current = all.find((e) => e.name === name);
     if (!current) throw new EnvironmentNotFound(name);
@@ -218,7 +226,7 @@ export async function updateEnvironment(deps: Deps, ctx: Ctx, name: string, inpu
 
 export async function deleteEnvironment(deps: Deps, ctx: Ctx, name: string, reason?: string): Promise<void> {
   const { tenant, id: actor, name: actorName } = ctx.principal;
-  await retryOnConflict(async () => {
+  await retryOnConflict(deps.tunables, async () => {
     const current = await deps.store.getEnvironment(tenant, name);
     if (!current) throw new EnvironmentNotFound(name);
     if (current.protected) {

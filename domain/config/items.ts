@@ -139,8 +139,8 @@ export async function guardProtected(deps: Deps, ctx: Ctx, env: Environment, act
 }
 
 /** A write that moves an environment's head: queued per environment in this process, retried on conflict with others. */
-function headWrite<T>(tenant: string, env: string, step: () => Promise<T>): Promise<T> {
-  return serialised(`${tenant}/${env}`, () => retryOnConflict(step));
+function headWrite<T>(deps: Deps, tenant: string, env: string, step: () => Promise<T>): Promise<T> {
+  return serialised(`${tenant}/${env}`, () => retryOnConflict(deps.tunables, step));
 }
 
 /** The line of environments, read once per request: retries of a write re-read only the environment itself. */
@@ -191,7 +191,7 @@ export async function createItem(deps: Deps, ctx: Ctx, kind: ItemKind, envName: 
   let created!: StoredEntry;
   // Trie nodes are immutable: a retry re-reads only the environment head and the nodes it has not seen.
   const source = memoSource(deps.store.nodes(tenant));
-  await headWrite(tenant, envName, async () => {
+  await headWrite(deps, tenant, envName, async () => {
     const env = await loadEnv(deps, tenant, envName);
     const existing = (await lookup(source, env.head.roots[kind], [input.key])).get(input.key);
     if (existing) {
@@ -235,7 +235,7 @@ async function changeItem<T>(
   const key = await resolveId(deps, ctx, kind, envName, id);
   // Trie nodes are immutable: a retry re-reads only the environment head and the nodes it has not seen.
   const source = memoSource(deps.store.nodes(tenant));
-  return headWrite(tenant, envName, async () => {
+  return headWrite(deps, tenant, envName, async () => {
     const env = await loadEnv(deps, tenant, envName);
     const current = (await lookup(source, env.head.roots[kind], [key])).get(key);
     if (!current) throw new ItemNotFound(kind, id, envName);
@@ -321,7 +321,7 @@ export async function batchItems(deps: Deps, ctx: Ctx, envName: string, input: B
   if (dupes.length) throw new ValidationFailed(dupes);
   // Trie nodes are immutable: a retry re-reads only the environment head and the nodes it has not seen.
   const source = memoSource(deps.store.nodes(tenant));
-  return headWrite(tenant, envName, async () => {
+  return headWrite(deps, tenant, envName, async () => {
     const env = await loadEnv(deps, tenant, envName);
     const now = deps.clock().toISOString();
     const result: BatchResult = {

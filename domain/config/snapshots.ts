@@ -41,7 +41,7 @@ export async function getSnapshot(deps: Deps, ctx: Ctx, env: string, seq: number
 export async function restoreSnapshot(deps: Deps, ctx: Ctx, env: string, seq: number, reason: string): Promise<Environment> {
   const { tenant, id: actor, name: actorName } = ctx.principal;
   const target = await getSnapshot(deps, ctx, env, seq);
-  return retryOnConflict(async () => {
+  return retryOnConflict(deps.tunables, async () => {
     const current = await deps.store.getEnvironment(tenant, env);
     if (!current) throw new EnvironmentNotFound(env);
     // Pointing a protected environment at another snapshot is a direct write like any other.

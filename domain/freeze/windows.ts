@@ -4,7 +4,7 @@ import * as z from '../kernel/zod.ts';
 import { auditEntry } from '../audit/audit.ts';
 import { breakGlass, type BreakGlassUse } from './break-glass.ts';
 import { EnvironmentFrozen, EnvironmentNotFound, FreezeWindowNotFound, RuleViolation, ValidationFailed } from '../kernel/errors.ts';
-import type { Ctx, Deps, WriteOp } from '../ports.ts';
+import type { Ctx, Deps, WriteOp, With } from '../ports.ts';
 import type { DomainEvent } from '../kernel/ports.ts';
 import { newEvent, parseEventDetail } from '../kernel/events.ts';
 import { WriteConflict } from '../kernel/retry.ts';
@@ -163,7 +163,7 @@ const withOccurrences = (cron: CronParser, w: FreezeWindow, now: Date) => ({
   next: occurrenceView(nextOpeningWith(cron, w, now)),
 });
 
-export async function addFreezeWindow(deps: Deps, ctx: Ctx, input: CreateFreezeWindow, env?: string) {
+export async function addFreezeWindow(deps: With<'scheduler'>, ctx: Ctx, input: CreateFreezeWindow, env?: string) {
   const { tenant } = ctx.principal;
   const scope = env ?? input.environment ?? '*';
   if (env && input.environment && input.environment !== env)
@@ -267,7 +267,7 @@ export function nextEdge(cron: CronParser, w: FreezeWindow, after: Date, now: Da
 }
 
 /** Arms the window's next edge after `after` (before its write commits: a schedule of a window never written does nothing). */
-export async function armFreezeEdge(deps: Pick<Deps, 'scheduler' | 'clock'>, w: FreezeWindow, after: Date): Promise<FreezeEdge | null> {
+export async function armFreezeEdge(deps: Pick<With<'scheduler'>, 'scheduler' | 'clock'>, w: FreezeWindow, after: Date): Promise<FreezeEdge | null> {
   const now = deps.clock();
   const next = nextEdge(await cronFor([w]), w, after, now);
   if (!next) return null;
@@ -299,7 +299,7 @@ export async function freezeRemovedOps(w: FreezeWindow, now: Date): Promise<Writ
 }
 
 /** What the edge's schedule runs: the edge's event (once per edge), then the next edge armed. */
-export async function fireFreezeEdge(deps: Deps, tenant: string, e: FreezeEdge): Promise<{ emitted: boolean; reason?: string; next?: string }> {
+export async function fireFreezeEdge(deps: With<'scheduler'>, tenant: string, e: FreezeEdge): Promise<{ emitted: boolean; reason?: string; next?: string }> {
   const w = (await deps.store.listFreezeWindows(tenant)).find((x) => x.id === e.window);
   if (!w) return { emitted: false, reason: 'the window was removed' };
   const at = new Date(e.at);

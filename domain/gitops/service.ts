@@ -1,6 +1,6 @@
 import * as z from '../kernel/zod.ts';
 import { auditEntry } from '../audit/audit.ts';
-import { EnvironmentNotFound, ValidationFailed, VersionConflict, WebhookNotFound } from '../kernel/errors.ts';
+import { EnvironmentNotFound, GitTargetNotFound, ValidationFailed, VersionConflict } from '../kernel/errors.ts';
 import type { Ctx, Deps } from '../ports.ts';
 import { WriteConflict } from '../kernel/retry.ts';
 import type { Promotion } from '../kernel/promotion-model.ts';
@@ -56,7 +56,7 @@ const view = ({ tenant: _t, ...rest }: GitTarget): View => rest;
 
 export async function getGitTarget(deps: Deps, ctx: Ctx, env: string): Promise<View> {
   const t = await deps.store.getGitTarget(ctx.principal.tenant, env);
-  if (!t) throw new WebhookNotFound(`Environment '${env}' has no git target`);
+  if (!t) throw new GitTargetNotFound(env);
   return view(t);
 }
 
@@ -132,7 +132,7 @@ export function gitTargetOf(
 export async function deleteGitTarget(deps: Deps, ctx: Ctx, env: string): Promise<void> {
   const { tenant } = ctx.principal;
   const cur = await deps.store.getGitTarget(tenant, env);
-  if (!cur) throw new WebhookNotFound(`Environment '${env}' has no git target`);
+  if (!cur) throw new GitTargetNotFound(env);
   const audit = auditEntry(
     tenant,
     {

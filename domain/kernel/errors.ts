@@ -198,7 +198,15 @@ export class AppKeyNotFound extends DomainError {
   }
 }
 
-/** A webhook subscription, one of its deliveries, or an environment's git target that does not exist (for this tenant). */
+/** A webhook subscription or one of its deliveries that does not exist (for this tenant). */
 export class WebhookNotFound extends DomainError {
   readonly code = 'NOT_FOUND';
+}
+
+/** An environment without a git target (domain/gitops). */
+export class GitTargetNotFound extends DomainError {
+  readonly code = 'GIT_TARGET_NOT_FOUND';
+  constructor(env: string) {
+    super(`Environment '${env}' has no git target`, { environment: env });
+  }
 }

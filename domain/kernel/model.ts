@@ -95,7 +95,7 @@ export interface ActedVia {
   teamId: string;
   /** the Slack user id that pressed the button */
   userId: string;
-  /** the link (slk_…) that made this Slack user that account */
+  /** the link (slack_…) that made this Slack user that account */
   linkId: string;
 }
 

@@ -1,4 +1,5 @@
 import { ConcurrentModification } from './errors.ts';
+import type { Tunables } from './tunables.ts';
 
 /** Raised by a Store when a conditional write lost a race. */
 export class WriteConflict extends Error {
@@ -11,12 +12,8 @@ export class WriteConflict extends Error {
   }
 }
 
-/**
- * How long a write keeps trying before it answers 409 with Retry-After: inside
- * the API functions' 10 s timeout, with room for the response. Tunable for
- * tests and benchmarks with STAGELINE_RETRY_BUDGET_MS.
- */
-const budgetMs = () => Number(process.env.STAGELINE_RETRY_BUDGET_MS ?? 7000);
+/** Counters of this process (read as deltas by the HTTP middleware: a metric and a log field per request). */
+export const writeStats = { retries: 0, givenUp: 0 };
 
 /**
  * Runs a read-decide-write step until its conditional write wins. Every attempt
@@ -24,13 +21,12 @@ const budgetMs = () => Number(process.env.STAGELINE_RETRY_BUDGET_MS ?? 7000);
  * then the changed trie path from shared, immutable nodes), so a lost race that
  * turns into a real conflict (stale version, name taken) surfaces as that domain
  * error on the next attempt. Retries are bounded by time, not by a small count,
- * with full-jitter backoff so a burst of writers on one environment spreads out.
+ * with full-jitter backoff so a burst of writers on one environment spreads out:
+ * for `retryBudgetMs` (the caller's deps.tunables), inside the API functions' 10 s
+ * timeout with room for the response; then 409 with Retry-After.
  */
-/** Counters of this process (read as deltas by the HTTP middleware: a metric and a log field per request). */
-export const writeStats = { retries: 0, givenUp: 0 };
-
-export async function retryOnConflict<T>(step: () => Promise<T>): Promise<T> {
-  const deadline = Date.now() + budgetMs();
+export async function retryOnConflict<T>({ retryBudgetMs }: Pick<Tunables, 'retryBudgetMs'>, step: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + retryBudgetMs;
   for (let attempt = 1; ; attempt++) {
     try {
       return await step();
@@ -41,7 +37,7 @@ export async function retryOnConflict<T>(step: () => Promise<T>): Promise<T> {
       if (Date.now() + wait > deadline) {
         writeStats.givenUp++;
         throw new ConcurrentModification(
-          `Too many concurrent changes to the same data for ${Math.round(budgetMs() / 1000)} s (${attempt} attempts); retry after the Retry-After delay`,
+          `Too many concurrent changes to the same data for ${Math.round(retryBudgetMs / 1000)} s (${attempt} attempts); retry after the Retry-After delay`,
         );
       }
       await new Promise((r) => setTimeout(r, wait));

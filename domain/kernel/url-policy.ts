@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import ipaddr from 'ipaddr.js';
+import { ValidationFailed, type Issue } from './errors.ts';
 import * as z from './zod.ts';
 
 /**
@@ -19,8 +20,10 @@ import * as z from './zod.ts';
  *   (`localhost` itself is loopback: allowed in local mode).
  */
 
-/** Local mode (`npm start`, tests): loopback targets are allowed. The call-time guard reads the same switch. */
-export const loopbackAllowed = () => process.env.STAGELINE_ALLOW_LOOPBACK_OUTBOUND === 'true';
+/**
+ * Local mode (`npm start`, tests) allows loopback targets: a use case passes `allowLoopback` from its
+ * deps' tunables (allowLoopbackOutbound); the call-time guard reads the same setting of the deployment.
+ */
 
 const RANGE_NAMES: Record<string, string> = {
   loopback: 'loopback',
@@ -100,14 +103,16 @@ export const TENANT_URL_FORMAT = {
 } as const;
 
 /**
- * A zod string that is a URL a tenant may save (`checkTenantUrl`, with local mode read at parse
- * time). A refused URL is an issue on its own field: "must be a public https URL: <reason>".
+ * A zod string that is a URL a tenant may save (`checkTenantUrl`): every rule that holds in any
+ * deployment is checked at parse time. A refused URL is an issue on its own field: "must be a public
+ * https URL: <reason>". Loopback is the deployment's to allow (local mode): the use case that saves
+ * the URL checks it with its deps' tunables (assertTenantUrls), with the same issue on the same field.
  * Its JSON Schema (the OpenAPI document) states the rule: a URI, https, with the rest in words.
  */
 export function tenantUrl(base: z.ZodMiniString = z.string().check(z.trim(), z.maxLength(2048))) {
   return base.check(
     z.superRefine((value, ctx) => {
-      const why = checkTenantUrl(value, { allowLoopback: loopbackAllowed() });
+      const why = checkTenantUrl(value, { allowLoopback: true });
       if (why) ctx.addIssue({ code: 'custom', message: `must be a public https URL: it ${why}` });
     }),
     z.meta({
@@ -119,9 +124,21 @@ export function tenantUrl(base: z.ZodMiniString = z.string().check(z.trim(), z.m
 }
 
 /** The same check for a URL that reaches the service another way (e.g. resolved from a secret reference). */
-export function tenantUrlIssue(value: string): string | null {
-  const why = checkTenantUrl(value, { allowLoopback: loopbackAllowed() });
+export function tenantUrlIssue(value: string, opts: { allowLoopback: boolean }): string | null {
+  const why = checkTenantUrl(value, opts);
   return why ? `must be a public https URL: it ${why}` : null;
+}
+
+/**
+ * The whole check of URLs a schema (`tenantUrl`) let through, now with the deployment's setting
+ * (`allowLoopback`: the deps' tunables): 400 naming each refused field, as the schema names its own.
+ */
+export function assertTenantUrls(urls: readonly { path: string; url: string }[], opts: { allowLoopback: boolean }): void {
+  const issues: Issue[] = urls.flatMap(({ path, url }) => {
+    const message = tenantUrlIssue(url, opts);
+    return message ? [{ path, message }] : [];
+  });
+  if (issues.length) throw new ValidationFailed(issues);
 }
 
 /**

@@ -4,7 +4,7 @@ import { RuleViolation, ValidationFailed, VersionConflict } from '../kernel/erro
 import type { FreezeWindow } from '../freeze/model.ts';
 import type { EntityType, Environment } from '../kernel/model.ts';
 import { NOTIFICATION_KINDS, type NotificationSettings } from '../notify/model.ts';
-import type { Ctx, Deps, WriteOp } from '../ports.ts';
+import type { Ctx, Deps, WriteOp, With } from '../ports.ts';
 import { lineOf } from '../kernel/line.ts';
 import { retryOnConflict } from '../kernel/retry.ts';
 import type { Gates } from '../kernel/schemas.ts';
@@ -12,7 +12,7 @@ import type { Rule } from '../kernel/promotion-model.ts';
 import type { CreateRule } from '../kernel/promotion-schemas.ts';
 import { randomBytes } from 'node:crypto';
 import { manifestYaml, parseManifest, SECRET_REF, type Manifest } from './document.ts';
-import { isRedactedUrl, loopbackAllowed, redactUrl, tenantUrlIssue } from '../kernel/url-policy.ts';
+import { assertTenantUrls, isRedactedUrl, redactUrl, tenantUrlIssue } from '../kernel/url-policy.ts';
 import { assertMonitorsHere, type DeploymentPlace } from '../freeze/monitors.ts';
 import { armFreezeEdge, freezeAddedOps, freezeRemovedOps } from '../freeze/windows.ts';
 import { changedSubscription, checkUrl, newSubscription, webhookAudit } from '../webhooks/service.ts';
@@ -309,7 +309,7 @@ function collect(issues: { path: string; message: string }[], check: () => void)
  * the same input (the same validators: URL policy, monitor account and region), every issue named by its
  * path in the document, before anything is written.
  */
-function desired(tenant: string, cur: Setup, m: Manifest, place?: DeploymentPlace): Setup {
+function desired(tenant: string, cur: Setup, m: Manifest, place: DeploymentPlace | undefined, tunables: Deps['tunables']): Setup {
   const p = m.artifacts.promotion;
   const known = new Set(cur.environments);
   const issues: { path: string; message: string }[] = [];
@@ -352,7 +352,13 @@ function desired(tenant: string, cur: Setup, m: Manifest, place?: DeploymentPlac
       issues.push({ path: `document.artifacts.promotion.freeze_windows.${i}.environment`, message: `no environment '${w.environment}' in the line` });
   }
   const doc = 'document.artifacts.promotion';
-  const urls = { allowLoopback: loopbackAllowed() };
+  const urls = { allowLoopback: tunables.allowLoopbackOutbound };
+  // The webhook gates' URLs passed the schema's rules; loopback is the deployment's to allow (a redacted URL keeps a stored one).
+  for (const [env, gates] of Object.entries(p.webhook_gates ?? {})) {
+    gates.forEach((g, i) => {
+      if (!isRedactedUrl(g.url)) collect(issues, () => assertTenantUrls([{ path: `${doc}.webhook_gates.${env}.${i}.url`, url: g.url }], urls));
+    });
+  }
   for (const [env, s] of Object.entries(p.environment_settings ?? {})) {
     if (s.monitors) collect(issues, () => assertMonitorsHere(tenant, s.monitors, place, `${doc}.environment_settings.${env}.monitors`));
   }
@@ -470,7 +476,7 @@ export async function exportManifest(deps: Deps, ctx: Ctx, format: 'yaml' | 'jso
 export async function planManifest(deps: Deps, ctx: Ctx, document: string) {
   const m = await parseManifest(document);
   const cur = await current(deps, ctx.principal.tenant, namedArtifacts(m));
-  const changes = planOf(cur.setup, desired(ctx.principal.tenant, cur.setup, m, deps.deployment));
+  const changes = planOf(cur.setup, desired(ctx.principal.tenant, cur.setup, m, deps.deployment, deps.tunables));
   return { digest: setupDigest(cur.setup), changes, summary: summary(changes) };
 }
 
@@ -485,11 +491,11 @@ const summary = (changes: Change[]) => ({
 /** DynamoDB transactions take at most 100 items; one is the audit entry, one the manifest head. */
 const MAX_OPS = 98;
 
-export async function applyManifest(deps: Deps, ctx: Ctx, document: string, expectedDigest?: string) {
+export async function applyManifest(deps: With<'scheduler' | 'webhooks'>, ctx: Ctx, document: string, expectedDigest?: string) {
   const m = await parseManifest(document);
   const documentDigest = `sha256:${sha256Hex(document)}`;
   // A lost race (another apply, or any change to what the plan covers) re-reads: the digest then tells.
-  return retryOnConflict(() => applyOnce(deps, ctx, m, documentDigest, expectedDigest));
+  return retryOnConflict(deps.tunables, () => applyOnce(deps, ctx, m, documentDigest, expectedDigest));
 }
 
 /**
@@ -534,7 +540,7 @@ function auditValue(v: unknown): string | null {
   return json.length <= 2000 ? json : `${json.slice(0, 1900)}… (${json.length} characters, ${digestOf(v)})`;
 }
 
-async function applyOnce(deps: Deps, ctx: Ctx, m: Manifest, documentDigest: string, expectedDigest?: string) {
+async function applyOnce(deps: With<'scheduler' | 'webhooks'>, ctx: Ctx, m: Manifest, documentDigest: string, expectedDigest?: string) {
   const { tenant } = ctx.principal;
   const cur = await current(deps, tenant, namedArtifacts(m));
   const digest = setupDigest(cur.setup);
@@ -543,7 +549,7 @@ async function applyOnce(deps: Deps, ctx: Ctx, m: Manifest, documentDigest: stri
       currentDigest: digest,
     });
   }
-  const want = desired(tenant, cur.setup, m, deps.deployment);
+  const want = desired(tenant, cur.setup, m, deps.deployment, deps.tunables);
   const changes = planOf(cur.setup, want);
   if (changes.length === 0) return { applied: false, digest, changes, summary: summary(changes) };
   const now = deps.clock();
@@ -696,8 +702,7 @@ async function applyOnce(deps: Deps, ctx: Ctx, m: Manifest, documentDigest: stri
 
 const symmetricDifference = (a: string[], b: string[]) => a.filter((x) => !b.includes(x)).length + b.filter((x) => !a.includes(x)).length;
 
-function needWebhooks(deps: Deps): NonNullable<Deps['webhooks']> {
-  if (!deps.webhooks) throw new Error('this function has no webhook adapters');
+function needWebhooks(deps: With<'webhooks'>): NonNullable<Deps['webhooks']> {
   return deps.webhooks;
 }
 
@@ -861,7 +866,7 @@ async function notifySettings(
         },
       ]);
     // The URL behind the reference is checked like one given directly (never repeated: it is a secret).
-    const refused = same ? null : tenantUrlIssue(webhook);
+    const refused = same ? null : tenantUrlIssue(webhook, { allowLoopback: deps.tunables.allowLoopbackOutbound });
     if (refused) throw new ValidationFailed([{ path: 'document.artifacts.promotion.notifications.slack.webhook', message: `the secret ${ref} ${refused}` }]);
     slack = { webhook, webhookRef: ref, channels: want.slack.channels, ...(want.slack.team_id ? { teamId: want.slack.team_id } : {}) };
   }

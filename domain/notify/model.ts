@@ -50,7 +50,7 @@ export interface SlackLink {
   userId: string;
   /** the Stageline account (the subject id and email of the person who asked for the code) */
   account: { id: string; email: string };
-  /** names this link (slk_…): what an approval made through it records */
+  /** names this link (slack_…): what an approval made through it records */
   id: string;
   linkedAt: string;
   /** when the code used to make it was issued */

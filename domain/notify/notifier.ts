@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { awsName } from '../kernel/aws-names.ts';
 import { inGroups, ROLES, type Principal, type Role } from '../access/auth.ts';
 import { runOnce } from '../kernel/once.ts';
-import type { Deps } from '../ports.ts';
+import type { Deps, With } from '../ports.ts';
 import type { Delivery, ReviewLink } from './ports.ts';
 import type { DirectoryUser } from '../access/ports.ts';
 import type { EventType } from '../kernel/events.ts';
@@ -173,7 +173,7 @@ export async function makeLink(deps: Deps, p: Promotion, approver: { id: string;
  * the promotion; a failed one is recorded with its error and makes the call
  * throw, so the bus retries it (then its DLQ).
  */
-export async function notify(deps: Deps, type: EventType | 'Approval Reminder', detail: Record<string, unknown>): Promise<Delivery[]> {
+export async function notify(deps: With<'scheduler'>, type: EventType | 'Approval Reminder', detail: Record<string, unknown>): Promise<Delivery[]> {
   const tenant = String(detail.tenant);
   const eventId = String(detail.eventId ?? `${type}:${String(detail.promotionId ?? detail.environment)}:${String(detail.at)}`);
   const p = detail.promotionId ? await deps.store.getPromotion(tenant, String(detail.promotionId)) : null;
@@ -251,7 +251,7 @@ export function reminderAt(p: Promotion): Date | null {
 /** One reminder schedule per promotion, unique and within the scheduler's limits (reminders are never looked up by name: they fire and delete themselves). */
 export const reminderName = (p: Pick<Promotion, 'tenant' | 'id'>) => awsName('stageline-remind-', [p.tenant, p.id]);
 
-async function scheduleReminder(deps: Deps, p: Promotion): Promise<void> {
+async function scheduleReminder(deps: With<'scheduler'>, p: Promotion): Promise<void> {
   const at = reminderAt(p);
   if (at && at > deps.clock()) await deps.scheduler.scheduleOnce(reminderName(p), at, { tenant: p.tenant, remind: p.id });
 }

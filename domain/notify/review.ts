@@ -1,6 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import { hasRole } from '../access/auth.ts';
-import type { Ctx, Deps } from '../ports.ts';
+import type { Ctx, Deps, With } from '../ports.ts';
 import type { DirectoryUser } from '../access/ports.ts';
 import type { ReviewLink } from './ports.ts';
 import type { Promotion } from '../kernel/promotion-model.ts';
@@ -137,7 +137,7 @@ async function eligibleUser(deps: Deps, link: ReviewLink, p: Promotion): Promise
  * one SendTaskSuccess). The link is spent first, so it works exactly once.
  */
 export async function actOnLink(
-  deps: Deps,
+  deps: With<'workflow'>,
   tenant: string,
   token: string,
   action: 'approve' | 'reject',

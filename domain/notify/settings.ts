@@ -4,7 +4,7 @@ import { digestOf } from '../kernel/canonical.ts';
 import { EnvironmentNotFound, ValidationFailed, VersionConflict } from '../kernel/errors.ts';
 import type { Ctx, Deps } from '../ports.ts';
 import { retryOnConflict } from '../kernel/retry.ts';
-import { tenantUrl } from '../kernel/url-policy.ts';
+import { assertTenantUrls, tenantUrl } from '../kernel/url-policy.ts';
 import { NOTIFICATION_KINDS, type NotificationSettings } from './model.ts';
 
 /** A Slack workspace's team id (T…), as Slack puts it in every request. */
@@ -95,8 +95,10 @@ export async function getNotificationSettings(deps: Deps, ctx: Ctx, scope: strin
 /** Replaces the settings of a scope (optimistic lock on `version` when given); audited without any secret. */
 export async function putNotificationSettings(deps: Deps, ctx: Ctx, scope: string, body: NotificationSettingsBody) {
   const { tenant } = ctx.principal;
+  // The webhook passed the schema's rules; loopback is the deployment's to allow.
+  if (body.slack) assertTenantUrls([{ path: 'body.slack.webhook', url: body.slack.webhook }], { allowLoopback: deps.tunables.allowLoopbackOutbound });
   await assertScope(deps, tenant, scope);
-  return retryOnConflict(async () => {
+  return retryOnConflict(deps.tunables, async () => {
     const prev = await deps.store.getNotificationSettings(tenant, scope);
     if (body.version !== undefined && body.version !== (prev?.version ?? 0)) {
       throw new VersionConflict(`notification settings of '${scope}' are at version ${prev?.version ?? 0}, not ${body.version}; read them again`, {

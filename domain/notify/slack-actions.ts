@@ -1,5 +1,5 @@
 import { requireRole } from '../access/auth.ts';
-import type { Deps } from '../ports.ts';
+import type { Deps, With } from '../ports.ts';
 import { approvePromotion } from '../promotion/approve.ts';
 import { rejectPromotion } from '../promotion/reject.ts';
 import { linkFromSlack, parseLinkCode, slackActor } from './slack-identity.ts';
@@ -30,7 +30,7 @@ export interface SlackRequest {
  */
 export interface SlackApp {
   signingSecret: string | null;
-  depsOf: (tenant: string) => Deps;
+  depsOf: (tenant: string) => With<'workflow' | 'directory'>;
   clock: () => Date;
 }
 

@@ -131,7 +131,7 @@ export async function linkFromSlack(deps: Deps, input: { tenant: string; secret:
     teamId,
     userId,
     account: code.account,
-    id: `slk_${randomBytes(8).toString('hex')}`,
+    id: `slack_${randomBytes(8).toString('hex')}`,
     linkedAt: now.toISOString(),
     codeIssuedAt: code.createdAt,
   };

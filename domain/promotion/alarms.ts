@@ -1,5 +1,5 @@
 import { alarmOf, alarmStateChange, monitorRefusal } from '../freeze/monitors.ts';
-import type { Deps } from '../ports.ts';
+import type { Deps, With } from '../ports.ts';
 import { alarmRollback } from './monitor-watch.ts';
 
 /**
@@ -9,7 +9,7 @@ import { alarmRollback } from './monitor-watch.ts';
  * that shape, another state, or an alarm nobody monitors changes nothing.
  */
 export async function onAlarmStateChange(
-  deps: Deps,
+  deps: With<'git' | 'registry'>,
   event: unknown,
 ): Promise<{ alarm: string | null; rolledBack: { tenant: string; promotionId: string }[]; ignored?: string }> {
   const parsed = alarmStateChange.safeParse(event);

@@ -2,7 +2,7 @@ import { auditEntry } from '../audit/audit.ts';
 import { inGroups } from '../access/auth.ts';
 import { requestedBreakGlass } from '../freeze/break-glass.ts';
 import { NotAnApprover, SelfApprovalForbidden, TransitionNotAllowed } from '../kernel/errors.ts';
-import type { Ctx, Deps } from '../ports.ts';
+import type { Ctx, Deps, With } from '../ports.ts';
 import { actorOf, afterApproval, approvalWait, countable, guard, moved } from './aggregate.ts';
 import { approvalDeadline, flowDecision } from './deadlines.ts';
 import { stampFreezeOverride } from './freeze-override.ts';
@@ -19,7 +19,7 @@ import { auditDraft, loadPromotion, promotionEvent, writePromotion, type Move } 
  * are counted once more, since approvals given side by side may each have seen too few.
  * The promotion is read once (again only when a write loses its condition).
  */
-export async function approvePromotion(deps: Deps, ctx: Ctx, id: string, comment?: string, release?: string): Promise<Promotion> {
+export async function approvePromotion(deps: With<'workflow'>, ctx: Ctx, id: string, comment?: string, release?: string): Promise<Promotion> {
   const glass = requestedBreakGlass(ctx, 'freeze-window', 'promotion.approve', deps.clock());
   const { tenant } = ctx.principal;
   const me = actorOf(ctx.principal);
@@ -113,7 +113,7 @@ export function assertRelease(p: Pick<Promotion, 'id' | 'status' | 'releaseDiges
 }
 
 /** Exactly one approver moves the promotion; the token stored with it (if the flow is already waiting) resumes the flow. */
-async function resumed(deps: Deps, before: Promotion, next: Promotion): Promise<Promotion> {
+async function resumed(deps: With<'workflow'>, before: Promotion, next: Promotion): Promise<Promotion> {
   if (before.taskToken) await deps.workflow.sendTaskSuccess(before.taskToken, { ...flowDecision(next, afterApproval(next), deps.clock()) });
   return next;
 }

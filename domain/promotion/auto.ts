@@ -2,9 +2,9 @@ import type { Principal } from '../access/auth.ts';
 import { sha256Hex } from '../kernel/canonical.ts';
 import type { Condition } from '../kernel/promotion-model.ts';
 import { AlreadyExists, EnvironmentNotFound } from '../kernel/errors.ts';
-import type { Ctx, Deps } from '../ports.ts';
+import type { Ctx, Deps, With } from '../ports.ts';
 import { evaluate } from './conditions.ts';
-import { factsFrom } from './gates.ts';
+import { factsFrom } from './gate-verdicts.ts';
 import { lineOf } from './policy.ts';
 import { createPromotion } from './request.ts';
 import { validatePromotion } from './validate.ts';
@@ -30,7 +30,7 @@ export interface AutoCheck {
  * target is not paused, create and run the promotion with no person.
  */
 export async function checkAutoPromotion(
-  deps: Deps,
+  deps: With<'scheduler' | 'workflow'>,
   ctx: Ctx,
   input: { sourceEnvironment: string; artifact?: string; version?: string },
 ): Promise<AutoCheck[]> {
@@ -148,7 +148,7 @@ export function dueAt(condition: Condition | null, since: string): Date | null {
 
 /** A scheduled auto-promotion check came due (schedule-fire): runs as the system. */
 export async function autoCheckDue(
-  deps: Deps,
+  deps: With<'scheduler' | 'workflow'>,
   tenant: string,
   input: { sourceEnvironment: string; artifact?: string; version?: string },
 ): Promise<AutoCheck[]> {
@@ -163,7 +163,7 @@ export async function autoCheckDue(
  * the auto-promoter; at-least-once delivery is harmless (a release already on its way or already
  * there is not promoted twice).
  */
-export async function autoPromoteOn(deps: Deps, type: string, detail: Record<string, unknown>): Promise<AutoCheck[]> {
+export async function autoPromoteOn(deps: With<'scheduler' | 'workflow'>, type: string, detail: Record<string, unknown>): Promise<AutoCheck[]> {
   const tenant = String(detail.tenant);
   const ctx: Ctx = { principal: autoPrincipal(tenant) };
   const checks: { sourceEnvironment: string; artifact?: string; version?: string }[] = [];

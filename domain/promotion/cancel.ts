@@ -1,11 +1,11 @@
-import type { Ctx, Deps } from '../ports.ts';
+import type { Ctx, Deps, With } from '../ports.ts';
 import { actorOf, guard, moved } from './aggregate.ts';
 import type { Promotion } from '../kernel/promotion-model.ts';
 import { cancelSchedule } from './schedule.ts';
 import { promotionEvent, writePromotion } from './write.ts';
 
 /** Cancels a promotion before it executes (idempotent): its go schedule is deleted and a waiting flow is told. */
-export async function cancelPromotion(deps: Deps, ctx: Ctx, id: string, reason?: string): Promise<Promotion> {
+export async function cancelPromotion(deps: With<'scheduler' | 'workflow'>, ctx: Ctx, id: string, reason?: string): Promise<Promotion> {
   const me = actorOf(ctx.principal);
   const { before, after } = await writePromotion(deps, ctx.principal.tenant, id, (p) => {
     if (p.status === 'CANCELLED') return null;

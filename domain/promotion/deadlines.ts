@@ -1,4 +1,5 @@
 import type { Promotion } from '../kernel/promotion-model.ts';
+import type { Tunables } from '../kernel/tunables.ts';
 import { GO_WAIT_SECONDS, pendingExpirySeconds } from './policy.ts';
 
 /** How long an execution holds its target's lock: a step that finds it taken waits; one past it may take over. */
@@ -6,9 +7,9 @@ export const LOCK_SECONDS = 15 * 60;
 
 /** The deadlines a waiting promotion carries: pure functions of its record (read by the flow, the sweeper, status and notifications). */
 
-/** When a promotion that waits for `validate` (PENDING or VALIDATION_FAILED) expires. */
-export function validationDeadline(p: Promotion): Date {
-  return new Date(new Date(p.requestedAt).getTime() + pendingExpirySeconds() * 1000);
+/** When a promotion that waits for `validate` (PENDING or VALIDATION_FAILED) expires (`tunables`: the deps'). */
+export function validationDeadline(p: Promotion, tunables: Pick<Tunables, 'pendingExpiryHours'>): Date {
+  return new Date(new Date(p.requestedAt).getTime() + pendingExpirySeconds(tunables) * 1000);
 }
 
 /**

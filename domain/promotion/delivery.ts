@@ -6,7 +6,7 @@ import { DomainError } from '../kernel/errors.ts';
 import { deliverToGit } from './git-delivery.ts';
 import { advanceHead } from '../config/items.ts';
 import type { Roots } from '../kernel/model.ts';
-import type { Deps, WriteOp } from '../ports.ts';
+import type { Deps, WriteOp, With } from '../ports.ts';
 import type { RegistryTag } from '../artifacts/ports.ts';
 import { applyChanges, memoSource, NodeSink } from '../config/tree.ts';
 import { ENGINE, patched } from './aggregate.ts';
@@ -34,7 +34,7 @@ export const AUDIT_RECORD_TYPE = 'application/vnd.stageline.promotion.v1+json';
  * promoted digest in every registry of the target, as an OCI referrer. The promotion has committed;
  * where attaching fails, the promotion says so (`result.recorded`) and stays COMPLETED.
  */
-export async function recordInRegistries(deps: Deps, tenant: string, id: string): Promise<void> {
+export async function recordInRegistries(deps: With<'registry'>, tenant: string, id: string): Promise<void> {
   const p = await loadPromotion(deps, tenant, id);
   if (p.status !== 'COMPLETED' || p.subject.type !== 'artifact' || !p.result || p.result.recorded) return;
   const target = await deps.store.getEnvironment(tenant, p.targetEnvironment);
@@ -123,7 +123,7 @@ export async function configOps(deps: Deps, p: Promotion & { subject: { type: 'c
   };
 }
 
-export async function artifactOps(deps: Deps, p: Promotion & { subject: { type: 'artifact' } }) {
+export async function artifactOps(deps: With<'git' | 'registry'>, p: Promotion & { subject: { type: 'artifact' } }) {
   const cur = await deps.store.getPointer(p.tenant, p.targetEnvironment, p.subject.name);
   const version = await deps.store.getArtifactVersion(p.tenant, p.subject.name, p.subject.version);
   if (!version || version.digest !== p.subject.digest) throw new PromotionFailed('artifact digest changed since the promotion was requested');
@@ -188,7 +188,7 @@ export async function artifactOps(deps: Deps, p: Promotion & { subject: { type: 
  * the digest on each (digest_match). Any failure fails the promotion closed:
  * this runs before the transaction, so the target stays as it was.
  */
-async function syncRegistries(deps: Deps, p: Promotion & { subject: { type: 'artifact' } }, version: ArtifactVersion, tags: RegistryTag[]) {
+async function syncRegistries(deps: With<'registry'>, p: Promotion & { subject: { type: 'artifact' } }, version: ArtifactVersion, tags: RegistryTag[]) {
   const [source, target] = await Promise.all([
     deps.store.getEnvironment(p.tenant, p.sourceEnvironment),
     deps.store.getEnvironment(p.tenant, p.targetEnvironment),

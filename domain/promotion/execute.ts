@@ -1,6 +1,6 @@
 import { flowDecision } from './deadlines.ts';
 import { requestedBreakGlass } from '../freeze/break-glass.ts';
-import type { Ctx, Deps } from '../ports.ts';
+import type { Ctx, Deps, With } from '../ports.ts';
 import { memoSource } from '../config/tree.ts';
 import { guard } from './aggregate.ts';
 import { stampFreezeOverride } from './freeze-override.ts';
@@ -13,7 +13,7 @@ import { loadPromotion } from './write.ts';
  * Gives an approved manual (or scheduled) promotion its go: the flow waiting at its go task
  * executes it now. A dry run previews what would change.
  */
-export async function executePromotion(deps: Deps, ctx: Ctx, id: string, dryRun: boolean) {
+export async function executePromotion(deps: With<'scheduler' | 'workflow'>, ctx: Ctx, id: string, dryRun: boolean) {
   const glass = requestedBreakGlass(ctx, 'freeze-window', 'promotion.execute', deps.clock());
   const { tenant } = ctx.principal;
   let p = await loadPromotion(deps, tenant, id);

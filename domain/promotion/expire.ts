@@ -9,7 +9,7 @@ import { promotionEvent, writePromotion, type Move } from './write.ts';
 export async function expireWaiting(deps: Deps, tenant: string, id: string): Promise<{ expired: boolean; status: string }> {
   try {
     const { before, after } = await writePromotion(deps, tenant, id, (p) =>
-      (p.status === 'PENDING' || p.status === 'VALIDATION_FAILED') && deps.clock() >= validationDeadline(p) ? expiry(deps, p) : null,
+      (p.status === 'PENDING' || p.status === 'VALIDATION_FAILED') && deps.clock() >= validationDeadline(p, deps.tunables) ? expiry(deps, p) : null,
     );
     return after ? { expired: true, status: after.status } : { expired: false, status: before.status };
   } catch (err) {
@@ -22,7 +22,7 @@ export async function expireWaiting(deps: Deps, tenant: string, id: string): Pro
 export function expiry(deps: Deps, p: Promotion): Move {
   const next = moved(p, 'EXPIRED', ENGINE, deps.clock(), {
     taskToken: null,
-    error: { code: 'EXPIRED', message: `not validated before ${validationDeadline(p).toISOString()}` },
+    error: { code: 'EXPIRED', message: `not validated before ${validationDeadline(p, deps.tunables).toISOString()}` },
   });
   return {
     next,

@@ -1,6 +1,6 @@
 import { TargetBusy } from '../kernel/errors.ts';
 import type { Snapshot } from '../kernel/model.ts';
-import type { Deps, WriteOp } from '../ports.ts';
+import type { Deps, WriteOp, With } from '../ports.ts';
 import { memoSource } from '../config/tree.ts';
 import { isTerminal } from '../kernel/lifecycle.ts';
 import type { Deployment, Promotion } from '../kernel/promotion-model.ts';
@@ -20,7 +20,7 @@ import type { Next } from './deadlines.ts';
  * `read`: the promotion as the step read it just before; the first attempt starts from it (a stale one loses
  * the version condition and the next attempt reads again).
  */
-export async function completeNow(deps: Deps, tenant: string, id: string, read?: Promotion): Promise<boolean> {
+export async function completeNow(deps: With<'git' | 'registry'>, tenant: string, id: string, read?: Promotion): Promise<boolean> {
   let putCurrent: Deployment | null = null;
   // Copied into the target's registries: the audit record is attached there too (no extra reads otherwise).
   let copied = false;
@@ -55,7 +55,7 @@ export async function completeNow(deps: Deps, tenant: string, id: string, read?:
 }
 
 /** Post-condition: the target holds what was promoted. Then COMPLETED, deployment DEPLOYED, lock released. */
-export async function verifyStep(deps: Deps, tenant: string, id: string): Promise<{ next: Next }> {
+export async function verifyStep(deps: With<'registry'>, tenant: string, id: string): Promise<{ next: Next }> {
   const p = await loadPromotion(deps, tenant, id);
   if (p.status !== 'EXECUTING') return { next: 'done' };
   if (!p.result) throw new PromotionFailed('nothing was executed');
@@ -88,7 +88,7 @@ const OUTCOME = {
 } as const;
 
 async function finish(
-  deps: Deps,
+  deps: With<'registry'>,
   p: Promotion,
   to: 'COMPLETED' | 'FAILED' | 'ROLLED_BACK',
   depStatus: Deployment['status'],
@@ -177,7 +177,7 @@ function failureMetric(deps: Deps, p: Promotion, unrecorded: boolean): WriteOp {
  * promotion or a manual rollback would commit it. Otherwise (nothing changed, or nothing could be put
  * back) FAILED.
  */
-export async function failStep(deps: Deps, tenant: string, id: string, error: unknown): Promise<{ next: Next }> {
+export async function failStep(deps: With<'git' | 'registry'>, tenant: string, id: string, error: unknown): Promise<{ next: Next }> {
   const p = await loadPromotion(deps, tenant, id);
   const message = errorMessage(error);
   if (isTerminal(p.status)) return { next: 'done' };

@@ -1,13 +1,13 @@
-import type { Deps } from '../ports.ts';
+import type { Deps, With } from '../ports.ts';
 import type { Promotion } from '../kernel/promotion-model.ts';
 import { lineOf, policyDigest, resolvePolicy } from './policy.ts';
-import { armSweep, sweepGraceSeconds } from './sweep.ts';
+import { armSweep } from './sweep.ts';
 import { approvalTimerSeconds } from './deadlines.ts';
 
 /** Starts (or re-starts, idempotently) the state machine for a promotion. */
-export async function startFlow(deps: Deps, p: Promotion): Promise<void> {
+export async function startFlow(deps: With<'scheduler' | 'workflow'>, p: Promotion): Promise<void> {
   // Its deadline schedule: if the flow is gone, the sweeper fails the promotion with a reason (sweep.ts).
-  await armSweep(deps, p, new Date(deps.clock().getTime() + sweepGraceSeconds() * 1000));
+  await armSweep(deps, p, new Date(deps.clock().getTime() + deps.tunables.sweepGraceSeconds * 1000));
   // The approval wait's timer starts with the flow's first task, before the gates: the window of the policy the gates
   // will apply (resolved the same way, now), with a little slack (deadlines.ts approvalTimerSeconds).
   const { policy } = await currentPolicy(deps, p);

@@ -1,6 +1,6 @@
 import { Frozen } from '../kernel/errors.ts';
 import { activeWindowOf, nextAllowedOf } from '../freeze/windows.ts';
-import type { Deps } from '../ports.ts';
+import type { Deps, With } from '../ports.ts';
 import { freezeOverridden } from '../freeze/break-glass.ts';
 import type { Promotion } from '../kernel/promotion-model.ts';
 import { ENGINE, moved, patched } from './aggregate.ts';
@@ -14,7 +14,7 @@ import type { Next } from './deadlines.ts';
  * throws `Frozen`, which the flow catches into its go task. Otherwise it is cancelled, naming the
  * window. An admin's break-glass on the promotion (freezeOverride) lets it through.
  */
-export async function freezeHold(deps: Deps, tenant: string, id: string): Promise<{ held: { next: Next } | null; read: Promotion }> {
+export async function freezeHold(deps: With<'scheduler'>, tenant: string, id: string): Promise<{ held: { next: Next } | null; read: Promotion }> {
   // Both at once: the windows are needed whenever the promotion is about to execute, the common case.
   const [p, windows] = await Promise.all([loadPromotion(deps, tenant, id), deps.store.listFreezeWindows(tenant)]);
   if ((p.status !== 'APPROVED' && p.status !== 'SCHEDULED') || freezeOverridden(p)) return { held: null, read: p };

@@ -1,4 +1,4 @@
-import type { Deps } from '../ports.ts';
+import type { Deps, With } from '../ports.ts';
 import type { Promotion } from '../kernel/promotion-model.ts';
 import { decisionRecord } from './views.ts';
 import { commitMessage, gitValueOf, revertMessage, type GitDeliveryResult } from '../gitops/service.ts';
@@ -8,10 +8,9 @@ import { commitMessage, gitValueOf, revertMessage, type GitDeliveryResult } from
  * there (commit + push) before the promotion's transaction. Throws with the reason (the step fails
  * the promotion with it); null when the environment has no git target.
  */
-export async function deliverToGit(deps: Deps, p: Promotion & { subject: { type: 'artifact' } }): Promise<GitDeliveryResult | null> {
+export async function deliverToGit(deps: With<'git'>, p: Promotion & { subject: { type: 'artifact' } }): Promise<GitDeliveryResult | null> {
   const target = await deps.store.getGitTarget(p.tenant, p.targetEnvironment);
   if (!target) return null;
-  if (!deps.git) throw new Error('this function has no git writer');
   const decision = await decisionRecord(
     deps,
     { principal: { tenant: p.tenant, id: 'stageline', name: 'stageline', roles: ['viewer'], kind: 'machine' } },
@@ -40,7 +39,7 @@ export type GitRevertResult = Omit<GitDeliveryResult, 'commit'> & { commit: stri
  * and the answer says why git was not changed. Null when the environment has no git target.
  */
 export async function revertInGit(
-  deps: Deps,
+  deps: With<'git'>,
   p: Promotion & { subject: { type: 'artifact' } },
   restored: { version: string; digest: string },
   why: string,
@@ -50,7 +49,6 @@ export async function revertInGit(
   const value = gitValueOf(target, { subject: restored });
   const where = { repository: target.repository, branch: target.branch, file: target.file, path: target.path, value };
   try {
-    if (!deps.git) throw new Error('this function has no git writer');
     const r = await deps.git.commit({
       tenant: p.tenant,
       target,

@@ -1,4 +1,4 @@
-import type { Deps } from '../ports.ts';
+import type { Deps, With } from '../ports.ts';
 import type { MonitorBlock, Promotion } from '../kernel/promotion-model.ts';
 import { ENGINE, patched } from './aggregate.ts';
 import { PromotionFailed } from './delivery.ts';
@@ -13,7 +13,7 @@ import { failStep } from './finish.ts';
  * execution, and so does a check that cannot be made (fail closed). A rollback is not held back by
  * the alarms it may be answering.
  */
-export async function monitorCheck(deps: Deps, p: Promotion): Promise<void> {
+export async function monitorCheck(deps: With<'alarms'>, p: Promotion): Promise<void> {
   if (p.rollback || (p.status !== 'APPROVED' && p.status !== 'SCHEDULED')) return;
   const target = await deps.store.getEnvironment(p.tenant, p.targetEnvironment);
   const arns = target?.monitors ?? [];
@@ -24,7 +24,6 @@ export async function monitorCheck(deps: Deps, p: Promotion): Promise<void> {
     await blocked(deps, p, [], `the monitors of '${p.targetEnvironment}' could not be checked, so nothing was executed (fail closed): ${foreign.join('; ')}`);
   let states: AlarmState[];
   try {
-    if (!deps.alarms) throw new Error('this function has no alarm reader');
     states = await deps.alarms.states(arns);
   } catch (err) {
     return blocked(
@@ -66,7 +65,7 @@ async function blocked(deps: Deps, p: Promotion, alarms: MonitorBlock['alarms'],
  * webhooks `promotion.rolled_back`, counted as a rollback). False when the promotion is not baking
  * (not executing, or nothing executed yet).
  */
-export async function alarmRollback(deps: Deps, tenant: string, id: string, alarm: MonitorAlarm): Promise<boolean> {
+export async function alarmRollback(deps: With<'git' | 'registry'>, tenant: string, id: string, alarm: MonitorAlarm): Promise<boolean> {
   const p = await loadPromotion(deps, tenant, id);
   if (p.status !== 'EXECUTING' || !p.result) return false;
   const what = `monitor '${alarm.name}' went to ALARM at ${alarm.at}${alarm.reason ? ` (${alarm.reason})` : ''}`;

@@ -3,6 +3,7 @@ import { BackwardPromotion, EnvironmentNotFound, RuleViolation } from '../kernel
 import type { Environment } from '../kernel/model.ts';
 import { lineOf } from '../kernel/line.ts';
 import type { Evidence, Policy, Promotion, Rule } from '../kernel/promotion-model.ts';
+import type { Tunables } from '../kernel/tunables.ts';
 
 /**
  * Default rules: promoting into the last environment of the line
@@ -94,12 +95,11 @@ export function checkForward(line: Environment[], rules: Rule[], sourceName: str
 
 /**
  * A promotion nobody validates (PENDING) or whose gates failed and nobody
- * validated again (VALIDATION_FAILED) expires this long after its request.
- * STAGELINE_PENDING_EXPIRY_HOURS sets it (default 72 hours).
+ * validated again (VALIDATION_FAILED) expires this long after its request:
+ * `pendingExpiryHours` of the deps' tunables (72 by default).
  */
-export function pendingExpirySeconds(): number {
-  const hours = Number(process.env.STAGELINE_PENDING_EXPIRY_HOURS ?? 72);
-  return Number.isFinite(hours) && hours > 0 ? hours * 3600 : 72 * 3600;
+export function pendingExpirySeconds({ pendingExpiryHours }: Pick<Tunables, 'pendingExpiryHours'>): number {
+  return pendingExpiryHours * 3600;
 }
 
 /** How long an approved manual promotion waits for its go (execute or schedule) before it is given up. */

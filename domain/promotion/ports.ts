@@ -1,7 +1,7 @@
 import type { Page } from '../kernel/model.ts';
 import type { Approval, Evidence, Promotion, Rule } from '../kernel/promotion-model.ts';
 import type { FreezeWindow } from '../freeze/model.ts';
-import type { WebhookGate, WebhookOutcome } from './gates.ts';
+import type { WebhookGate, WebhookOutcome } from './gate-verdicts.ts';
 
 /** Promotions with their gate results, approvals and evidence; the per-environment execution lease. */
 export type PromotionOp =

@@ -1,5 +1,5 @@
 import { EnvironmentNotFound, RuleViolation } from '../kernel/errors.ts';
-import type { Ctx, Deps } from '../ports.ts';
+import type { Ctx, Deps, With } from '../ports.ts';
 import { memoSource } from '../config/tree.ts';
 import type { Promotion } from '../kernel/promotion-model.ts';
 import { changeSummary, configChanges } from './release.ts';
@@ -21,7 +21,7 @@ import { promotionEvent, writePromotion } from './write.ts';
  * the requester. Gates run again, and if they now fail the promotion ends as
  * VALIDATION_FAILED.
  */
-export async function rebasePromotion(deps: Deps, ctx: Ctx, id: string): Promise<Promotion> {
+export async function rebasePromotion(deps: With<'gates' | 'workflow'>, ctx: Ctx, id: string): Promise<Promotion> {
   const glass = requestedBreakGlass(ctx, 'freeze-window', 'promotion.rebase', deps.clock());
   const me = actorOf(ctx.principal);
   const { before, after } = await writePromotion(deps, ctx.principal.tenant, id, async (p) => {

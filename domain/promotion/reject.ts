@@ -1,6 +1,6 @@
 import { inGroups } from '../access/auth.ts';
 import { NotAnApprover } from '../kernel/errors.ts';
-import type { Ctx, Deps } from '../ports.ts';
+import type { Ctx, Deps, With } from '../ports.ts';
 import { actorOf, guard, moved } from './aggregate.ts';
 import { assertRelease } from './approve.ts';
 import type { Promotion } from '../kernel/promotion-model.ts';
@@ -11,7 +11,7 @@ import { promotionEvent, writePromotion } from './write.ts';
  * caller is an approver (the route's role; Slack and review links check it at their entry); the
  * promotion's approver groups are checked here.
  */
-export async function rejectPromotion(deps: Deps, ctx: Ctx, id: string, reason: string, release?: string): Promise<Promotion> {
+export async function rejectPromotion(deps: With<'workflow'>, ctx: Ctx, id: string, reason: string, release?: string): Promise<Promotion> {
   const me = actorOf(ctx.principal);
   const { before, after } = await writePromotion(deps, ctx.principal.tenant, id, (p) => {
     if (p.status === 'REJECTED' && p.rejection?.by === me.name) return null;

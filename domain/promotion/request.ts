@@ -1,14 +1,14 @@
 import { requestedBreakGlass } from '../freeze/break-glass.ts';
 import { AlreadyExists, ArtifactNotFound, DeploymentNotFound, RuleViolation, TargetBusy } from '../kernel/errors.ts';
 import type { Environment } from '../kernel/model.ts';
-import type { Ctx, Deps } from '../ports.ts';
+import type { Ctx, Deps, With } from '../ports.ts';
 import { memoSource } from '../config/tree.ts';
 import { actorOf, configReleaseDigest, newPromotion, newPromotionId } from './aggregate.ts';
 import { cancelPromotion } from './cancel.ts';
 import { validationDeadline } from './deadlines.ts';
 import { startFlow } from './flow.ts';
 import { freezeGlassOps, hasFreezeWindows } from './freeze-override.ts';
-import { evaluateGates } from './gates.ts';
+import { evaluateGates } from './gate-verdicts.ts';
 import type { Promotion, Subject } from '../kernel/promotion-model.ts';
 import { checkForward, lineOf, policyDigest, resolvePolicy } from './policy.ts';
 import { changeSummary, changeView, configChanges } from './release.ts';
@@ -95,7 +95,7 @@ async function fromAgent(
   return { ...rest, sourceEnvironment: dep.environment, artifact: agentId, version: dep.imageTag, sourceDeploymentId, targetGateway: targetGatewayId };
 }
 
-export async function createPromotion(deps: Deps, ctx: Ctx, given: CreatePromotion | CreateAgentPromotion, opts: { autoPromoted?: boolean } = {}) {
+export async function createPromotion(deps: With<'scheduler' | 'workflow'>, ctx: Ctx, given: CreatePromotion | CreateAgentPromotion, opts: { autoPromoted?: boolean } = {}) {
   const asked = requestedBreakGlass(ctx, 'freeze-window', 'promotion.create', deps.clock());
   const { tenant } = ctx.principal;
   const input = 'agentId' in given ? await fromAgent(deps, tenant, given) : given;
@@ -180,6 +180,6 @@ export async function createPromotion(deps: Deps, ctx: Ctx, given: CreatePromoti
   }
   if (autoStart) await startFlow(deps, promotion);
   // Waiting for `validate`: its deadline schedule expires it if nobody validates it in time.
-  else await armSweep(deps, promotion, validationDeadline(promotion));
+  else await armSweep(deps, promotion, validationDeadline(promotion, deps.tunables));
   return deps.store.getPromotion(tenant, id) as Promise<Promotion>;
 }

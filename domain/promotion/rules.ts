@@ -47,7 +47,7 @@ interface RuleChange {
 function writeRule(deps: Deps, ctx: Ctx, id: null, decide: () => Promise<RuleChange>): Promise<Rule>;
 function writeRule(deps: Deps, ctx: Ctx, id: string, decide: (cur: Rule) => Promise<RuleChange>): Promise<Rule | null>;
 async function writeRule(deps: Deps, ctx: Ctx, id: string | null, decide: (cur: Rule) => Promise<RuleChange>): Promise<Rule | null> {
-  return retryOnConflict(async () => {
+  return retryOnConflict(deps.tunables, async () => {
     const cur = id ? await deps.store.getRule(ctx.principal.tenant, id) : null;
     if (id && !cur) throw new RuleNotFound(id);
     const d = await decide(cur!);

@@ -1,9 +1,9 @@
 import { freezeOverridden } from '../freeze/break-glass.ts';
 import { activeWindowOf } from '../freeze/windows.ts';
 import type { Environment } from '../kernel/model.ts';
-import type { Deps } from '../ports.ts';
+import type { Deps, With } from '../ports.ts';
 import { evidenceOwners, forCurrentRelease } from './aggregate.ts';
-import { evaluateGates, type WebhookOutcome } from './gates.ts';
+import { evaluateGates, type WebhookOutcome } from './gate-verdicts.ts';
 import type { GateResult, Promotion } from '../kernel/promotion-model.ts';
 import { contentChoosers, evidenceAccepted } from './policy.ts';
 
@@ -30,7 +30,7 @@ export async function freezeGate(deps: Deps, p: Promotion): Promise<GateResult[]
 }
 
 /** Evaluates every gate of the target for a promotion's release (fixed order; webhooks fail closed). `targetRead`: the target, when the caller reads it already. */
-export async function runGates(deps: Deps, p: Promotion, targetRead?: Promise<Environment | null>): Promise<GateResult[]> {
+export async function runGates(deps: With<'gates'>, p: Promotion, targetRead?: Promise<Environment | null>): Promise<GateResult[]> {
   // Independent reads at once: the target, the release as published, the evidence (what a rollback does not need is not read).
   const [target, released, evidenceFound] = await Promise.all([
     targetRead ?? deps.store.getEnvironment(p.tenant, p.targetEnvironment),

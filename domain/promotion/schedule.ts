@@ -3,7 +3,7 @@ import { awsName } from '../kernel/aws-names.ts';
 import { freezeOverridden, requestedBreakGlass } from '../freeze/break-glass.ts';
 import { RuleViolation, TransitionNotAllowed, ValidationFailed } from '../kernel/errors.ts';
 import { activeWindowOf, nextAllowedOf } from '../freeze/windows.ts';
-import type { Ctx, Deps } from '../ports.ts';
+import type { Ctx, Deps, With } from '../ports.ts';
 import { actorOf, guard, moved } from './aggregate.ts';
 import { stampFreezeOverride } from './freeze-override.ts';
 import type { Promotion } from '../kernel/promotion-model.ts';
@@ -16,12 +16,12 @@ export function scheduleName(p: Pick<Promotion, 'tenant' | 'id'>): string {
 }
 
 /** Deletes a promotion's go schedule. */
-export async function cancelSchedule(deps: Deps, p: Pick<Promotion, 'tenant' | 'id'>): Promise<void> {
+export async function cancelSchedule(deps: With<'scheduler'>, p: Pick<Promotion, 'tenant' | 'id'>): Promise<void> {
   await deps.scheduler.cancel(scheduleName(p));
 }
 
 /** An approved manual promotion runs at `at` (its go schedule resumes the flow then). */
-export async function schedulePromotion(deps: Deps, ctx: Ctx, id: string, at: string): Promise<Promotion> {
+export async function schedulePromotion(deps: With<'scheduler'>, ctx: Ctx, id: string, at: string): Promise<Promotion> {
   const glass = requestedBreakGlass(ctx, 'freeze-window', 'promotion.schedule', deps.clock());
   const me = actorOf(ctx.principal);
   const when = new Date(at);
@@ -82,7 +82,7 @@ export async function schedulePromotion(deps: Deps, ctx: Ctx, id: string, at: st
  * A schedule fired: resume the flow parked at its go task. If the flow is not
  * parked yet (the token is not stored), throw so the scheduler retries.
  */
-export async function fireSchedule(deps: Deps, tenant: string, id: string): Promise<{ fired: boolean; status: string }> {
+export async function fireSchedule(deps: With<'workflow'>, tenant: string, id: string): Promise<{ fired: boolean; status: string }> {
   const p = await loadPromotion(deps, tenant, id);
   if (p.status !== 'SCHEDULED') return { fired: false, status: p.status };
   if (!p.taskToken) throw new Error(`promotion ${id} is not waiting for its go signal yet`);

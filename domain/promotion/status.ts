@@ -1,6 +1,6 @@
 import { EnvironmentNotFound } from '../kernel/errors.ts';
 import type { Ctx, Deps } from '../ports.ts';
-import { GATE_ORDER } from './gates.ts';
+import { GATE_ORDER } from './gate-verdicts.ts';
 import type { GateResult, Promotion } from '../kernel/promotion-model.ts';
 import { lineOf } from './policy.ts';
 import { isProtected } from '../freeze/break-glass.ts';

@@ -1,4 +1,4 @@
-import type { Deps } from '../ports.ts';
+import type { With } from '../ports.ts';
 import type { Next } from './deadlines.ts';
 import { expireStep, failStep, verifyStep } from './finish.ts';
 import { awaitGoStep, decideStep, executeStep } from './steps.ts';
@@ -15,10 +15,13 @@ export interface StepInput {
   bake?: boolean;
 }
 
+/** What the promotion step's function composes: the workflow (task tokens), the scheduler (a freeze's resume), webhook gates, registries, git targets and monitors' alarms. */
+export type StepDeps = With<'workflow' | 'scheduler' | 'gates' | 'registry' | 'git' | 'alarms'>;
+
 export interface Step {
   /** the ASL task waits for its token (waitForTaskToken): the step needs `taskToken` */
   waitsForToken: boolean;
-  run(deps: Deps, input: StepInput & { taskToken: string }): Promise<{ next?: Next }>;
+  run(deps: StepDeps, input: StepInput & { taskToken: string }): Promise<{ next?: Next }>;
 }
 
 /**

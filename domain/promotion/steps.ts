@@ -1,6 +1,6 @@
 import { TargetBusy } from '../kernel/errors.ts';
 import type { Environment } from '../kernel/model.ts';
-import type { Deps } from '../ports.ts';
+import type { Deps, With } from '../ports.ts';
 import type { Promotion } from '../kernel/promotion-model.ts';
 import { flowDecision, LOCK_SECONDS, type Next } from './deadlines.ts';
 import { afterApproval, ENGINE, moved, patched } from './aggregate.ts';
@@ -43,7 +43,7 @@ function nextFor(p: Promotion): Next {
  * APPROVED or VALIDATION_FAILED. A promotion that now waits for approvers keeps the flow's task token
  * in the same write (`stored`), so the approval that decides finds it at once.
  */
-async function gatesStep(deps: Deps, tenant: string, id: string, token: string): Promise<{ next: Next; stored: boolean }> {
+async function gatesStep(deps: With<'gates'>, tenant: string, id: string, token: string): Promise<{ next: Next; stored: boolean }> {
   // The target is read once per step: the gates need it, and so does the record (its bake time).
   let targetRead: Promise<Environment | null> | undefined;
   const target = (env: string) => (targetRead ??= deps.store.getEnvironment(tenant, env));
@@ -85,7 +85,7 @@ async function gatesStep(deps: Deps, tenant: string, id: string, token: string):
  * a gates task, a router and an approval wait: an approved promotion takes three transitions
  * (this, Route, Execute) where it took five.
  */
-export async function decideStep(deps: Deps, tenant: string, id: string, token: string): Promise<{ next: Next }> {
+export async function decideStep(deps: With<'gates' | 'workflow'>, tenant: string, id: string, token: string): Promise<{ next: Next }> {
   const g = await gatesStep(deps, tenant, id, token);
   if (g.stored) return { next: g.next };
   if (g.next === 'await-approval') {
@@ -103,7 +103,7 @@ export async function decideStep(deps: Deps, tenant: string, id: string, token: 
 }
 
 /** Answers a flow's token with where the promotion stands: a decision to route on, or Rejected/Cancelled. */
-async function answer(deps: Deps, p: Promotion, token: string): Promise<void> {
+async function answer(deps: With<'workflow'>, p: Promotion, token: string): Promise<void> {
   if (p.status === 'REJECTED' || p.status === 'CANCELLED') {
     await deps.workflow.sendTaskFailure(token, p.status === 'REJECTED' ? 'Rejected' : 'Cancelled', `promotion is ${p.status}`);
     return;
@@ -113,7 +113,7 @@ async function answer(deps: Deps, p: Promotion, token: string): Promise<void> {
 }
 
 /** The go wait (manual or scheduled trigger, or a freeze hold): stores the task token, unless the go already came (then answers the token itself). */
-export async function awaitGoStep(deps: Deps, tenant: string, id: string, token: string): Promise<void> {
+export async function awaitGoStep(deps: With<'workflow'>, tenant: string, id: string, token: string): Promise<void> {
   // Storing the token is bookkeeping (no audit entry): the flow's own record of where it waits.
   const { before: p, after } = await writePromotion(deps, tenant, id, (p) =>
     p.status === 'APPROVED' || p.status === 'SCHEDULED' ? { next: { ...p, taskToken: token }, action: null, by: ENGINE } : null,
@@ -133,7 +133,7 @@ export async function awaitGoStep(deps: Deps, tenant: string, id: string, token:
  * lease, because the conditional write of the target's head/pointer is the lock, and no separate
  * verify, because the transaction is all or nothing.
  */
-export async function executeStep(deps: Deps, tenant: string, id: string, bake = true): Promise<{ next: Next }> {
+export async function executeStep(deps: With<'alarms' | 'git' | 'registry' | 'scheduler'>, tenant: string, id: string, bake = true): Promise<{ next: Next }> {
   const { held, read } = await freezeHold(deps, tenant, id);
   if (held) return held;
   await monitorCheck(deps, read);

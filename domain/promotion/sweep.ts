@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
-import type { Deps } from '../ports.ts';
+import type { Deps, Ports } from '../ports.ts';
 import type { Promotion } from '../kernel/promotion-model.ts';
+import type { Tunables } from '../kernel/tunables.ts';
 import { GO_WAIT_SECONDS } from './policy.ts';
 import { approvalDeadline, LOCK_SECONDS, validationDeadline } from './deadlines.ts';
 
@@ -13,26 +14,21 @@ import { approvalDeadline, LOCK_SECONDS, validationDeadline } from './deadlines.
  * the promotion, so the sweeper stays inside one tenant.
  */
 
-/** How long past a state's own deadline the flow is given before the sweeper acts (its timeouts normally fire first). */
-export function sweepGraceSeconds(): number {
-  const s = Number(process.env.STAGELINE_SWEEP_GRACE_SECONDS ?? 900);
-  return Number.isFinite(s) && s >= 0 ? s : 900;
-}
-
 const plus = (iso: string | Date, seconds: number) => new Date(new Date(iso).getTime() + seconds * 1000);
 
 /**
  * When a promotion in its current status is stuck: the time its own flow should have moved it by,
- * plus the grace. Null for final statuses.
+ * plus the grace (`sweepGraceSeconds` of the deps' tunables: how long past a state's own deadline the
+ * flow is given before the sweeper acts; its timeouts normally fire first). Null for final statuses.
  */
-export function stuckAfter(p: Promotion, bakeSeconds: number): Date | null {
-  const grace = sweepGraceSeconds();
+export function stuckAfter(p: Promotion, bakeSeconds: number, tunables: Pick<Tunables, 'sweepGraceSeconds' | 'pendingExpiryHours'>): Date | null {
+  const grace = tunables.sweepGraceSeconds;
   switch (p.status) {
     case 'PENDING':
       // Requested with autoStart: the flow evaluates the gates at once. Otherwise it waits for `validate`.
-      return p.flowStartedAt ? plus(p.flowStartedAt, grace) : validationDeadline(p);
+      return p.flowStartedAt ? plus(p.flowStartedAt, grace) : validationDeadline(p, tunables);
     case 'VALIDATION_FAILED':
-      return validationDeadline(p);
+      return validationDeadline(p, tunables);
     case 'VALIDATING':
       return plus(p.updatedAt, grace);
     case 'AWAITING_APPROVAL':
@@ -57,7 +53,7 @@ export const sweepName = (p: Pick<Promotion, 'tenant' | 'id'>, at: Date) =>
   `stageline-swp-${createHash('sha256').update(`${p.tenant}\u0000${p.id}`).digest('hex').slice(0, 24)}-${Math.floor(at.getTime() / 1000).toString(36)}`;
 
 /** Arms a promotion's deadline schedule. */
-export function armSweep(deps: Pick<Deps, 'scheduler'>, p: Pick<Promotion, 'tenant' | 'id'>, at: Date): Promise<void> {
+export function armSweep(deps: Pick<Ports, 'scheduler'>, p: Pick<Promotion, 'tenant' | 'id'>, at: Date): Promise<void> {
   // Called as deps.scheduler.scheduleOnce: the stack reads port calls in this form from each bundle (infra/adapters.ts).
   return deps.scheduler.scheduleOnce(sweepName(p, at), at, { tenant: p.tenant, sweep: p.id });
 }

@@ -1,4 +1,4 @@
-import type { Deps } from '../ports.ts';
+import type { Deps, With } from '../ports.ts';
 import { isTerminal } from '../kernel/lifecycle.ts';
 import { expireWaiting } from './expire.ts';
 import { expireStep, failStep } from './finish.ts';
@@ -8,12 +8,12 @@ import { armSweep, stuckAfter } from './sweep.ts';
 export type SweepOutcome = { swept: boolean; status: string; reason?: string; next?: string };
 
 /** What the deadline schedule runs. */
-export async function sweepPromotion(deps: Deps, tenant: string, id: string): Promise<SweepOutcome> {
+export async function sweepPromotion(deps: With<'git' | 'registry' | 'scheduler'>, tenant: string, id: string): Promise<SweepOutcome> {
   const p = await deps.store.getPromotion(tenant, id);
   if (!p) return { swept: false, status: 'GONE' };
   if (isTerminal(p.status)) return { swept: false, status: p.status };
   const target = await deps.store.getEnvironment(tenant, p.targetEnvironment);
-  const due = stuckAfter(p, target?.bakeSeconds ?? 0)!;
+  const due = stuckAfter(p, target?.bakeSeconds ?? 0, deps.tunables)!;
   const now = deps.clock();
   if (now < due) {
     await armSweep(deps, p, due);

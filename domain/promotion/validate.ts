@@ -1,5 +1,5 @@
 import { TransitionNotAllowed } from '../kernel/errors.ts';
-import type { Ctx, Deps } from '../ports.ts';
+import type { Ctx, Deps, With } from '../ports.ts';
 import { actorOf, guard, moved, patched } from './aggregate.ts';
 import { validationDeadline } from './deadlines.ts';
 import { expiry } from './expire.ts';
@@ -12,12 +12,12 @@ import { writePromotion } from './write.ts';
  * evidence arrived (a new run of the flow). A promotion left waiting past its deadline expires
  * instead (409 says so).
  */
-export async function validatePromotion(deps: Deps, ctx: Ctx, id: string): Promise<Promotion> {
+export async function validatePromotion(deps: With<'scheduler' | 'workflow'>, ctx: Ctx, id: string): Promise<Promotion> {
   const me = actorOf(ctx.principal);
   const { after } = await writePromotion(deps, ctx.principal.tenant, id, async (p) => {
     guard('validate', p);
     const now = deps.clock();
-    if (now > validationDeadline(p)) return expiry(deps, p);
+    if (now > validationDeadline(p, deps.tunables)) return expiry(deps, p);
     // The flow starts now: from here the sweeper gives it its grace, not the validation window.
     if (p.status === 'PENDING')
       return { next: patched(p, now, { flowStartedAt: now.toISOString() }), action: 'promotion.validate', by: me, requestId: ctx.requestId };

@@ -107,7 +107,7 @@ export async function writePromotion(
 ): Promise<Written> {
   let read = opts.read;
   let attempt = 0;
-  return retryOnConflict(async () => {
+  return retryOnConflict(deps.tunables, async () => {
     const before = read ?? (await loadPromotion(deps, tenant, id));
     read = undefined;
     const d = await decide(before, ++attempt);
@@ -125,7 +125,7 @@ export async function writePromotion(
 
 /** Writes a new promotion (a request, a rollback) with its events and audit entry; `decide` runs again on a lost condition. */
 export async function writeNewPromotion(deps: Deps, promotion: Promotion, decide: () => NewMove | Promise<NewMove>): Promise<void> {
-  await retryOnConflict(async () => save(deps, promotion, null, await decide()));
+  await retryOnConflict(deps.tunables, async () => save(deps, promotion, null, await decide()));
 }
 
 type NewMove = Omit<Move, 'next' | 'action'> & { action: string };

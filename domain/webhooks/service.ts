@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import * as z from '../kernel/zod.ts';
 import { auditEntry } from '../audit/audit.ts';
 import { EnvironmentNotFound, RuleViolation, ValidationFailed, VersionConflict, WebhookNotFound } from '../kernel/errors.ts';
-import type { Ctx, Deps } from '../ports.ts';
+import type { Ctx, Deps, With } from '../ports.ts';
 import type { DomainEvent } from '../kernel/ports.ts';
 import { retryOnConflict, WriteConflict } from '../kernel/retry.ts';
 import { envName } from '../kernel/schemas.ts';
@@ -122,8 +122,7 @@ async function saved(write: Promise<void>, id: string): Promise<void> {
   }
 }
 
-function need(deps: Deps): WebhookDeps {
-  if (!deps.webhooks) throw new Error('this function has no webhook adapters');
+function need(deps: With<'webhooks'>): WebhookDeps {
   return deps.webhooks;
 }
 
@@ -222,7 +221,7 @@ export function changedSubscription(cur: WebhookSubscription, body: Partial<z.in
 }
 
 /** Creates a subscription; the answer is the only time its signing secret is shown. */
-export async function createWebhook(deps: Deps, ctx: Ctx, body: z.infer<typeof webhookCreateBody>, urls: UrlCheck): Promise<WebhookView & { secret: string }> {
+export async function createWebhook(deps: With<'webhooks'>, ctx: Ctx, body: z.infer<typeof webhookCreateBody>, urls: UrlCheck): Promise<WebhookView & { secret: string }> {
   const { tenant } = ctx.principal;
   urlToStore(body.url, undefined, 'body.url');
   checkUrl(body.url, urls);
@@ -264,7 +263,7 @@ export async function updateWebhook(deps: Deps, ctx: Ctx, id: string, body: z.in
   return view(next, url !== undefined && url !== cur.url);
 }
 
-export async function deleteWebhook(deps: Deps, ctx: Ctx, id: string): Promise<void> {
+export async function deleteWebhook(deps: With<'webhooks'>, ctx: Ctx, id: string): Promise<void> {
   const { tenant } = ctx.principal;
   const cur = await load(deps, tenant, id);
   await saved(deps.store.deleteWebhook(cur, webhookAudit(deps, ctx, 'webhook.delete', id, cur, null)), id);
@@ -277,7 +276,7 @@ export async function deleteWebhook(deps: Deps, ctx: Ctx, id: string): Promise<v
  * receiver can switch to the new secret without missing a delivery. Expired ones are dropped.
  */
 export async function rotateWebhookSecret(
-  deps: Deps,
+  deps: With<'webhooks'>,
   ctx: Ctx,
   id: string,
   body: z.infer<typeof webhookRotateBody>,
@@ -325,7 +324,7 @@ export async function listWebhookDeliveries(
 export const scheduleNameOf = (tenant: string, id: string) => `stageline-wh-${createHash('sha256').update(`${tenant}\n${id}`).digest('hex').slice(0, 40)}`;
 
 /** Sends a delivery again (same `webhook-id`, a new round of retries), from the delivery function, now. */
-export async function redeliverWebhook(deps: Deps, ctx: Ctx, id: string, deliveryId: string): Promise<DeliveryView> {
+export async function redeliverWebhook(deps: With<'webhooks'>, ctx: Ctx, id: string, deliveryId: string): Promise<DeliveryView> {
   const { tenant } = ctx.principal;
   const sub = await load(deps, tenant, id);
   for (let i = 0; i < 3; i++) {
@@ -355,7 +354,7 @@ const environmentOf = (detail: Record<string, unknown>) =>
   typeof detail.targetEnvironment === 'string' ? detail.targetEnvironment : typeof detail.environment === 'string' ? detail.environment : null;
 
 /** A domain event from the bus: one delivery per matching subscription, each attempted at once, side by side (one slow receiver delays none of the others). */
-export async function dispatchWebhooks(deps: Deps, event: DomainEvent): Promise<{ deliveries: number }> {
+export async function dispatchWebhooks(deps: With<'webhooks'>, event: DomainEvent): Promise<{ deliveries: number }> {
   const type = webhookTypeOf(event.type);
   if (!type) return { deliveries: 0 };
   const env = environmentOf(event.detail);
@@ -413,7 +412,7 @@ export async function dispatchWebhooks(deps: Deps, event: DomainEvent): Promise<
  */
 async function recordAttempt(deps: Deps, read: WebhookDelivery, next: WebhookDelivery, attempt: WebhookAttempt): Promise<boolean> {
   if (await deps.store.updateWebhookDelivery(next, read.rev)) return true;
-  return retryOnConflict(async () => {
+  return retryOnConflict(deps.tunables, async () => {
     const cur = await deps.store.getWebhookDelivery(read.tenant, read.subscription, read.id);
     if (!cur) return false;
     const same = cur.status === read.status && cur.roundStartedAt === read.roundStartedAt && cur.nextAttemptAt === read.nextAttemptAt;
@@ -425,7 +424,7 @@ async function recordAttempt(deps: Deps, read: WebhookDelivery, next: WebhookDel
 
 /** One attempt of a pending delivery: sign with every live secret, send, record, and schedule the next attempt or give up. */
 export async function attemptDelivery(
-  deps: Deps,
+  deps: With<'webhooks'>,
   tenant: string,
   subscription: string,
   id: string,

@@ -1,6 +1,7 @@
 import { SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
 import type { Channels } from '#domain/notify/ports';
 import { guardedFetch, OutboundRefused, readLimited } from './outbound.ts';
+import * as env from '../configuration.ts';
 import { traced } from './tracing.ts';
 
 /**
@@ -26,7 +27,7 @@ export async function postToSlack(webhook: string, message: Record<string, unkno
 /** Email through SES v2: HTML and plain-text parts, from the configured sender (NOTIFY_FROM, a verified identity). */
 export function sesEmail(client = traced(new SESv2Client({}))): Channels['email'] {
   return async (m) => {
-    const from = process.env.NOTIFY_FROM;
+    const from = env.NOTIFY_FROM();
     if (!from) throw new Error('no email sender is configured: deploy with -c notifyFrom=<a verified SES identity>');
     try {
       await client.send(

@@ -1,4 +1,5 @@
 import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import * as env from '../configuration.ts';
 import { parseAlarmArn, type AlarmReader, type AlarmState } from '#domain/freeze/monitors';
 
 /**
@@ -42,10 +43,10 @@ export class CloudWatchAlarms implements AlarmReader {
 
 async function cloudWatchClient(): Promise<CloudWatchClient> {
   const { CloudWatchClient } = await import('@aws-sdk/client-cloudwatch');
-  const endpoint = process.env.CLOUDWATCH_ENDPOINT;
+  const endpoint = env.CLOUDWATCH_ENDPOINT();
   return new CloudWatchClient(
     endpoint
-      ? { endpoint, region: process.env.DEPLOYMENT_REGION ?? process.env.AWS_REGION, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }
+      ? { endpoint, region: env.DEPLOYMENT_REGION() ?? env.AWS_REGION(), credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }
       : {},
   );
 }

@@ -7,6 +7,7 @@ import {
 } from '@aws-sdk/client-cognito-identity-provider';
 import { ROLES } from '#domain/access/auth';
 import type { Directory, DirectoryUser } from '#domain/access/ports';
+import * as env from '../configuration.ts';
 import { traced } from './tracing.ts';
 
 const attr = (u: UserType, name: string) => u.Attributes?.find((a) => a.Name === name)?.Value;
@@ -65,7 +66,7 @@ export class CognitoDirectory implements Directory {
 }
 
 export function directoryFromEnv(): Directory {
-  const pool = process.env.USER_POOL_ID;
+  const pool = env.USER_POOL_ID();
   if (!pool) throw new Error('USER_POOL_ID is not set');
   return new CognitoDirectory(traced(new CognitoIdentityProviderClient({})), pool);
 }

@@ -12,6 +12,7 @@ import {
 import type { ManagedUser, UserAdmin } from '#domain/access/ports';
 import { ROLES, type Role } from '#domain/access/auth';
 import { AlreadyExists, UserNotFound } from '#domain/kernel/errors';
+import * as env from '../configuration.ts';
 import { traced } from './tracing.ts';
 
 const attr = (u: UserType, name: string) => u.Attributes?.find((a) => a.Name === name)?.Value;
@@ -141,7 +142,7 @@ function strip(u: ManagedUser & { username?: string }): ManagedUser {
 }
 
 export function userAdminFromEnv(): UserAdmin {
-  const pool = process.env.USER_POOL_ID;
+  const pool = env.USER_POOL_ID();
   if (!pool) throw new Error('USER_POOL_ID is not set');
   return new CognitoUserAdmin(traced(new CognitoIdentityProviderClient({})), pool);
 }

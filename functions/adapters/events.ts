@@ -1,6 +1,7 @@
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import type { DomainEvent, Events } from '#domain/kernel/ports';
 import { EVENT_SOURCE, parseEventDetail } from '#domain/kernel/events';
+import * as env from '../configuration.ts';
 import { traced } from './tracing.ts';
 
 /** Publishes domain events to an EventBridge bus (validated first; 10 per PutEvents call). */
@@ -26,7 +27,7 @@ export class EventBridgeEvents implements Events {
 }
 
 export function eventsFromEnv(): EventBridgeEvents {
-  const bus = process.env.EVENT_BUS_NAME;
+  const bus = env.EVENT_BUS_NAME();
   if (!bus) throw new Error('EVENT_BUS_NAME is not set');
   return new EventBridgeEvents(traced(new EventBridgeClient({})), bus);
 }

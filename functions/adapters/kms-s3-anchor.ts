@@ -4,6 +4,7 @@ import type { KeyObject } from 'node:crypto';
 import { checkpointPublicKey, describePublicKey, messageOf, signatureValid } from '#domain/audit/audit';
 import type { AnchorPublicKey, Checkpoint, SignedRoot, SignedStatement } from '#domain/kernel/model';
 import type { AuditAnchor } from '#domain/audit/ports';
+import * as env from '../configuration.ts';
 import { traced } from './tracing.ts';
 
 const PREFIX = 'checkpoints/';
@@ -118,7 +119,7 @@ export class KmsS3Anchor implements AuditAnchor {
 
 /** AUDIT_KEY_ID (the signing key); CHECKPOINT_BUCKET where the function reads or writes checkpoints (not for the public key alone). */
 export function anchorFromEnv(): AuditAnchor {
-  const keyId = process.env.AUDIT_KEY_ID;
+  const keyId = env.AUDIT_KEY_ID();
   if (!keyId) throw new Error('AUDIT_KEY_ID must be set for the audit anchor');
-  return new KmsS3Anchor(traced(new KMSClient({})), traced(new S3Client({})), keyId, process.env.CHECKPOINT_BUCKET);
+  return new KmsS3Anchor(traced(new KMSClient({})), traced(new S3Client({})), keyId, env.CHECKPOINT_BUCKET());
 }

@@ -1,3 +1,4 @@
+import * as env from '../configuration.ts';
 /**
  * Where people sign in (OAuth 2.0 authorization code + PKCE): on AWS the user pool's domain
  * (LOGIN_DOMAIN_URL, Cognito's /oauth2/authorize, /oauth2/token, /logout) with the stack's public app
@@ -25,11 +26,11 @@ export const CLI_REDIRECT_URI = 'http://localhost:53682/callback';
 const LOCAL = { issuer: 'https://stageline.local/issuer', clientId: 'stageline-local' };
 
 export function loginConfig(origin: string): LoginConfig {
-  const domain = process.env.LOGIN_DOMAIN_URL?.replace(/\/$/, '');
+  const domain = env.LOGIN_DOMAIN_URL()?.replace(/\/$/, '');
   if (domain) {
     return {
-      issuer: process.env.JWT_ISSUER ?? '',
-      clientId: process.env.JWT_AUDIENCE ?? '',
+      issuer: env.JWT_ISSUER() ?? '',
+      clientId: env.JWT_AUDIENCE() ?? '',
       authorizationEndpoint: `${domain}/oauth2/authorize`,
       tokenEndpoint: `${domain}/oauth2/token`,
       logoutEndpoint: `${domain}/logout`,
@@ -51,6 +52,6 @@ export function loginConfig(origin: string): LoginConfig {
 
 /** The sign-in domain's origin on AWS (the console's token call goes there: its CSP allows it); null locally (same origin). */
 export function loginOrigin(): string | null {
-  const domain = process.env.LOGIN_DOMAIN_URL;
+  const domain = env.LOGIN_DOMAIN_URL();
   return domain ? new URL(domain).origin : null;
 }

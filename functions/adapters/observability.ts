@@ -1,11 +1,12 @@
 import { Logger } from '@aws-lambda-powertools/logger';
+import * as env from '../configuration.ts';
 
 /**
  * Powertools for AWS Lambda: one JSON logger for every function (the local stack prints the same
  * lines). Quiet under tests unless asked. The EMF metrics are in metrics.ts, loaded only by the
  * functions that emit them (an HTTP function only when a request lost a write race).
  */
-const quiet = !!process.env.VITEST || process.env.STAGELINE_ACCESS_LOG === 'off';
+const quiet = !!env.VITEST() || env.STAGELINE_ACCESS_LOG() === false;
 
 /** Errors are always written; the per-request and per-step lines only when not quiet. */
 export const logger = new Logger({ serviceName: 'stageline', logLevel: quiet ? 'ERROR' : 'INFO' });

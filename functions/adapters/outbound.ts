@@ -4,7 +4,8 @@ import { request as httpsRequest } from 'node:https';
 import { isIP } from 'node:net';
 import { Readable } from 'node:stream';
 import ipaddr from 'ipaddr.js';
-import { addressRefusal, loopbackAllowed } from '#domain/kernel/url-policy';
+import { addressRefusal } from '#domain/kernel/url-policy';
+import * as env from '../configuration.ts';
 
 /**
  * The one way Stageline calls a URL a tenant configured (webhook gates, OCI registries, Slack).
@@ -20,7 +21,7 @@ import { addressRefusal, loopbackAllowed } from '#domain/kernel/url-policy';
  * - redirects are never followed (the caller sees the 3xx and decides; see `assertSameOrigin`);
  * - https only, except loopback in local mode.
  *
- * Local mode: `STAGELINE_ALLOW_LOOPBACK_OUTBOUND=true` (set by the local stack for `npm start` and
+ * Local mode: `STAGELINE_ALLOW_LOOPBACK_OUTBOUND=true` (given by the local stack for `npm start` and
  * the tests, never by the CDK stack) additionally allows loopback addresses, over http or https.
  * Nothing else (no private range, no metadata address) is ever allowed.
  */
@@ -28,7 +29,8 @@ export class OutboundRefused extends Error {
   override readonly name = 'OutboundRefused';
 }
 
-export { loopbackAllowed };
+/** Local mode (functions/configuration.ts): the same setting the domain's tunables carry (allowLoopbackOutbound). */
+const loopbackAllowed = () => env.STAGELINE_ALLOW_LOOPBACK_OUTBOUND();
 
 /** Why an address may not be called, or null when it is a public unicast address (the save-time policy's rule, domain/kernel/url-policy.ts). */
 export function refusedRange(address: string, allowLoopback = loopbackAllowed()): string | null {

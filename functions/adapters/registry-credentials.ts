@@ -1,6 +1,8 @@
 import * as z from '#domain/kernel/zod';
 import type { Registry, RegistrySync, RegistrySyncResult } from '#domain/artifacts/ports';
-import { OciRegistrySync, type CredentialBinding } from './oci-registry.ts';
+import type { CredentialBinding } from './oci/client.ts';
+import { OciRegistrySync } from './oci/sync.ts';
+import * as env from '../configuration.ts';
 import { traced } from './tracing.ts';
 
 /**
@@ -26,14 +28,15 @@ const credentialsSchema = /* @__PURE__ */ z.schema(() =>
  * Manager secret holding the JSON, read once per container) on AWS, or from
  * REGISTRY_CREDENTIALS (the JSON itself) locally.
  */
-export async function loadRegistryCredentials(env: NodeJS.ProcessEnv = process.env): Promise<CredentialBinding[]> {
-  if (env.REGISTRY_CREDENTIALS_SECRET) {
+export async function loadRegistryCredentials(source?: env.Source): Promise<CredentialBinding[]> {
+  const secret = env.REGISTRY_CREDENTIALS_SECRET(source);
+  if (secret) {
     // Loaded on first use (a chunk of its own): a promotion without registries never needs the client.
     const { GetSecretValueCommand, SecretsManagerClient } = await import('@aws-sdk/client-secrets-manager');
-    const r = await traced(new SecretsManagerClient({})).send(new GetSecretValueCommand({ SecretId: env.REGISTRY_CREDENTIALS_SECRET }));
+    const r = await traced(new SecretsManagerClient({})).send(new GetSecretValueCommand({ SecretId: secret }));
     return credentialsSchema.parse(JSON.parse(r.SecretString ?? '[]'));
   }
-  return credentialsSchema.parse(JSON.parse(env.REGISTRY_CREDENTIALS ?? '[]'));
+  return credentialsSchema.parse(env.REGISTRY_CREDENTIALS(source));
 }
 
 /** The RegistrySync port with credentials loaded on first use. */

@@ -1,13 +1,14 @@
 import type { Scheduler } from '#domain/kernel/ports';
+import type { Source } from '../configuration.ts';
 
 /**
  * The EventBridge Scheduler adapter, loaded on first use: for functions that schedule only now and
  * then (a freeze window's first edge, a manifest's windows), so module init never reads the
  * Scheduler client. Same adapter, same env and IAM (functions/adapters/scheduler.ts).
  */
-export function schedulerOnFirstUse(env: NodeJS.ProcessEnv = process.env): Scheduler {
+export function schedulerOnFirstUse(source?: Source): Scheduler {
   let made: Promise<Scheduler> | undefined;
-  const scheduler = () => (made ??= import('./scheduler.ts').then(({ schedulerFromEnv }) => schedulerFromEnv(env)));
+  const scheduler = () => (made ??= import('./scheduler.ts').then(({ schedulerFromEnv }) => schedulerFromEnv({ source })));
   return {
     async scheduleOnce(name, at, payload) {
       return (await scheduler()).scheduleOnce(name, at, payload);

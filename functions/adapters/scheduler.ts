@@ -7,6 +7,7 @@ import {
   UpdateScheduleCommand,
 } from '@aws-sdk/client-scheduler';
 import type { SchedulePayload, Scheduler } from '#domain/kernel/ports';
+import * as env from '../configuration.ts';
 import { traced } from './tracing.ts';
 
 /**
@@ -63,13 +64,18 @@ export class EventBridgeScheduler implements Scheduler {
   }
 }
 
-export function schedulerFromEnv(env: NodeJS.ProcessEnv = process.env): EventBridgeScheduler {
-  // Read when first used, not at build: schedule-fire sets its own ARN from the invocation (functions/handlers/schedule-fire.ts).
+/**
+ * The scheduler of the stack's configuration. `targetArn`: what schedules invoke, when it is not
+ * SCHEDULE_TARGET_ARN: schedule-fire passes its own ARN, which its invocation gives it (the stack
+ * cannot give a function its own ARN without a cycle). `source`: a test's values instead of the environment.
+ */
+export function schedulerFromEnv(opts: { targetArn?: string; source?: env.Source } = {}): EventBridgeScheduler {
+  const { source } = opts;
   return new EventBridgeScheduler(
     traced(new SchedulerClient({})),
-    env.SCHEDULE_TARGET_ARN || undefined,
-    env.SCHEDULER_ROLE_ARN || undefined,
-    env.SCHEDULE_DLQ_ARN,
-    env.SCHEDULE_GROUP || undefined,
+    opts.targetArn ?? env.SCHEDULE_TARGET_ARN(source),
+    env.SCHEDULER_ROLE_ARN(source),
+    env.SCHEDULE_DLQ_ARN(source),
+    env.SCHEDULE_GROUP(source),
   );
 }

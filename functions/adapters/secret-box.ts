@@ -1,4 +1,5 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import * as env from '../configuration.ts';
 import { traced } from './tracing.ts';
 
 /**
@@ -35,12 +36,14 @@ export class SecretBox {
 let cached: Promise<SecretBox | null> | undefined;
 
 /** The configured box, or null when no key is configured (secrets are then stored as given). */
-export function secretBox(env: NodeJS.ProcessEnv = process.env): Promise<SecretBox | null> {
+export function secretBox(source?: env.Source): Promise<SecretBox | null> {
   cached ??= (async () => {
-    if (env.STAGELINE_SECRETS_KEY) return new SecretBox(Buffer.from(env.STAGELINE_SECRETS_KEY, 'base64'));
-    if (env.SECRETS_KEY_SECRET_ARN) {
+    const key = env.STAGELINE_SECRETS_KEY(source);
+    if (key) return new SecretBox(Buffer.from(key, 'base64'));
+    const arn = env.SECRETS_KEY_SECRET_ARN(source);
+    if (arn) {
       const { SecretsManagerClient, GetSecretValueCommand } = await import('@aws-sdk/client-secrets-manager');
-      const r = await traced(new SecretsManagerClient({})).send(new GetSecretValueCommand({ SecretId: env.SECRETS_KEY_SECRET_ARN }));
+      const r = await traced(new SecretsManagerClient({})).send(new GetSecretValueCommand({ SecretId: arn }));
       // A generated secret string of any length: its SHA-256 is the 32-byte key.
       return new SecretBox(
         createHash('sha256')

@@ -1,4 +1,5 @@
 import type { SecretPurpose, SecretResolver } from '#domain/kernel/ports';
+import * as env from '../configuration.ts';
 import { traced } from './tracing.ts';
 
 /**
@@ -21,12 +22,12 @@ export function localSecretVariable(tenant: string, purpose: SecretPurpose, name
  * read only `<prefix>*`, and asks only for its verified tenant's. Locally (no AWS) the tenant's
  * environment variable (localSecretVariable), whatever the prefix.
  */
-export function secretsFromEnv(env: NodeJS.ProcessEnv = process.env): SecretResolver {
-  if (!env.AWS_LAMBDA_FUNCTION_NAME) {
+export function secretsFromEnv(source?: env.Source): SecretResolver {
+  if (!env.AWS_LAMBDA_FUNCTION_NAME(source)) {
     return {
       resolve: async (tenant, name, purpose) => {
         const variable = localSecretVariable(tenant, purpose, name);
-        return variable && Object.hasOwn(env, variable) ? (env[variable] ?? null) : null;
+        return (variable && env.localSecret(variable, source)) ?? null;
       },
     };
   }
@@ -35,7 +36,7 @@ export function secretsFromEnv(env: NodeJS.ProcessEnv = process.env): SecretReso
       const { SecretsManagerClient, GetSecretValueCommand, ResourceNotFoundException } = await import('@aws-sdk/client-secrets-manager');
       try {
         const r = await traced(new SecretsManagerClient({})).send(
-          new GetSecretValueCommand({ SecretId: `${env.SECRETS_PREFIX || 'stageline/'}${tenant}/${purpose}/${name}` }),
+          new GetSecretValueCommand({ SecretId: `${env.SECRETS_PREFIX(source)}${tenant}/${purpose}/${name}` }),
         );
         return r.SecretString ?? null;
       } catch (err) {

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { SFNClient, SendTaskFailureCommand, SendTaskSuccessCommand, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import type { Workflow } from '#domain/promotion/ports';
+import * as env from '../configuration.ts';
 import { traced } from './tracing.ts';
 
 export interface SfnWorkflowOptions {
@@ -102,8 +103,8 @@ export class SfnWorkflow implements Workflow {
  * without it (readers, the promotion-step task itself) get a workflow whose
  * start() says which variable is missing.
  */
-export function sfnWorkflowFromEnv(env: NodeJS.ProcessEnv = process.env): SfnWorkflow {
+export function sfnWorkflowFromEnv(source?: env.Source): SfnWorkflow {
   return new SfnWorkflow({
-    promotionStateMachineArn: env.PROMOTION_STATE_MACHINE_ARN || undefined,
+    promotionStateMachineArn: env.PROMOTION_STATE_MACHINE_ARN(source),
   });
 }

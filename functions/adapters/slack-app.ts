@@ -1,3 +1,4 @@
+import * as env from '../configuration.ts';
 import { traced } from './tracing.ts';
 
 /** How long a Lambda keeps the secret it read (a rotated secret is picked up within this time). */
@@ -11,9 +12,9 @@ let cached: { value: string | null; until: number } | undefined;
  * the app's Signing Secret. Locally (no Lambda) `npm start` generates one into
  * STAGELINE_SLACK_SIGNING_SECRET and prints it. Null: this deployment has no Slack app.
  */
-export async function slackSigningSecret(env: NodeJS.ProcessEnv = process.env): Promise<string | null> {
-  const arn = env.SLACK_SIGNING_SECRET_ARN;
-  if (!arn) return env.AWS_LAMBDA_FUNCTION_NAME ? null : (env.STAGELINE_SLACK_SIGNING_SECRET ?? null);
+export async function slackSigningSecret(source?: env.Source): Promise<string | null> {
+  const arn = env.SLACK_SIGNING_SECRET_ARN(source);
+  if (!arn) return env.AWS_LAMBDA_FUNCTION_NAME(source) ? null : (env.STAGELINE_SLACK_SIGNING_SECRET(source) ?? null);
   if (cached && cached.until > Date.now()) return cached.value;
   const { SecretsManagerClient, GetSecretValueCommand } = await import('@aws-sdk/client-secrets-manager');
   const r = await traced(new SecretsManagerClient({})).send(new GetSecretValueCommand({ SecretId: arn }));

@@ -1,4 +1,5 @@
 import type { WebhookSecret, WebhookSecretStore } from '#domain/webhooks/ports';
+import * as env from '../configuration.ts';
 import { traced } from './tracing.ts';
 
 /**
@@ -6,7 +7,7 @@ import { traced } from './tracing.ts';
  * (SECRETS_PREFIX, infra/names.ts; `stageline/` when unset, the default stack's): the functions may touch only
  * `<prefix>*\/webhooks/*`.
  */
-export const webhookSecretName = (tenant: string, id: string, prefix = process.env.SECRETS_PREFIX || 'stageline/') => `${prefix}${tenant}/webhooks/${id}`;
+export const webhookSecretName = (tenant: string, id: string, prefix = env.SECRETS_PREFIX()) => `${prefix}${tenant}/webhooks/${id}`;
 
 /**
  * AWS: one Secrets Manager secret per subscription, its value the JSON list of live secrets (the new

@@ -1,13 +1,15 @@
 import { onAlarmStateChange } from '#domain/promotion/alarms';
 import { compose } from '../http/deps.ts';
 import { IsomorphicGitWriter } from '../adapters/git-writer.ts';
+import { ConfiguredRegistrySync } from '../adapters/registry-credentials.ts';
 import { logged } from '../adapters/observability.ts';
 
 /**
- * This function's adapters: the store, and the git writer: an automatic rollback commits the restored
- * version to the environment's git target (isomorphic-git, in memory), as a promotion does.
+ * This function's adapters: the store, the git writer and the registries: an automatic rollback commits
+ * the restored version to the environment's git target (isomorphic-git, in memory) and records it in the
+ * environment's registries, as a promotion does.
  */
-const wiring = compose({ git: () => new IsomorphicGitWriter() });
+const wiring = compose({ git: () => new IsomorphicGitWriter(), registry: () => new ConfiguredRegistrySync() });
 
 /**
  * Target of the rule on the default bus for CloudWatch's "CloudWatch Alarm State Change" events

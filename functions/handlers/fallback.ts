@@ -3,11 +3,15 @@ import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { MethodNotAllowed, RouteNotFound } from '#domain/kernel/errors';
 import { deployedOrigins, preflight, withCorsHeaders } from '../http/cors.ts';
 import { errorResponse } from '../http/errors.ts';
-import { matchRoute } from '../http/routes.ts';
+import { routerOf } from '../http/router.ts';
+import { routePaths } from '../http/served-routes.ts';
+
+/** Every route's method and path (in a bundle, a build-time constant: not the route table itself). */
+const matchRoute = routerOf(routePaths());
 
 /**
  * API Gateway's $default route: tells an unknown path (404) from a wrong method (405) using the
- * route table. A browser's preflight (OPTIONS, which no route has) lands here too: it is answered
+ * route table's methods and paths. A browser's preflight (OPTIONS, which no route has) lands here too: it is answered
  * for the paths open to other origins (functions/http/cors.ts), and refused (403) elsewhere.
  */
 export const handler = middy<APIGatewayProxyEventV2>().handler(async (event) => {

@@ -10,10 +10,28 @@ import { fireFreezeEdge } from '#domain/freeze/windows';
 import { compose } from '../http/deps.ts';
 import { sfnWorkflowFromEnv } from '../adapters/sfn-workflow.ts';
 import { schedulerFromEnv } from '../adapters/scheduler.ts';
+import { ConfiguredRegistrySync } from '../adapters/registry-credentials.ts';
+import { IsomorphicGitWriter } from '../adapters/git-writer.ts';
 
-/** This function's adapters: the store, the workflow (it resumes flows, starts due promotions) and the scheduler (it re-arms deadlines). */
-const wiring = compose({ workflow: sfnWorkflowFromEnv, scheduler: schedulerFromEnv });
+/**
+ * This function's adapters: the store, the workflow (it resumes flows, starts due promotions), the scheduler
+ * (it re-arms deadlines), and the registries and the git writer: sweeping a promotion whose flow died while
+ * executing fails it, which puts the target back where it was, in its registries and its git target too.
+ */
+const wiring = compose({
+  workflow: sfnWorkflowFromEnv,
+  // Made on first use, inside an invocation: the schedules it re-arms invoke this function itself.
+  scheduler: () => schedulerFromEnv({ targetArn: ownArn }),
+  registry: () => new ConfiguredRegistrySync(),
+  git: () => new IsomorphicGitWriter(),
+});
 const deps = wiring.deps;
+
+/**
+ * This function's own ARN (unqualified), from its invocation: the sweeper re-arms a promotion's deadline
+ * to fire this function again, and the stack cannot give a function its own ARN without a cycle.
+ */
+let ownArn: string | undefined;
 
 /** Target of the one-time schedules: resumes a scheduled promotion's flow, runs an auto-promotion check that came due, reminds approvers, or sweeps a promotion at its deadline. */
 const input = z.union([
@@ -32,10 +50,7 @@ const input = z.union([
 ]);
 
 export const handler = async (event: unknown, context?: { invokedFunctionArn?: string }) => {
-  // The sweeper re-arms a promotion's deadline to fire this function again: its own ARN comes from
-  // the invocation (the stack cannot give a function its own ARN without a cycle).
-  if (!process.env.SCHEDULE_TARGET_ARN && context?.invokedFunctionArn)
-    process.env.SCHEDULE_TARGET_ARN = context.invokedFunctionArn.split(':').slice(0, 7).join(':');
+  ownArn ??= context?.invokedFunctionArn?.split(':').slice(0, 7).join(':');
   const payload = input.parse(event);
   const { tenant, ...what } = payload;
   return logged('schedule fired', { tenant, ...what }, () => fire(payload));

@@ -11,6 +11,7 @@ import { rememberingAnchor } from '../adapters/remembering-anchor.ts';
 import { compose } from '../http/deps.ts';
 import { eventsFromEnv } from '../adapters/events.ts';
 import { logger } from '../adapters/observability.ts';
+import * as env from '../configuration.ts';
 
 /**
  * This function's adapters: the store, the bus (it alone publishes: every other function writes
@@ -25,8 +26,7 @@ const wiring = compose({ anchor: () => rememberingAnchor(anchorFromEnv()), event
  * newest link is signed at most this long after it is linked, while batches keep coming.
  */
 export function anchorIntervalMs(): number {
-  const s = Number(process.env.STAGELINE_ANCHOR_INTERVAL_SECONDS ?? 10);
-  return Number.isFinite(s) && s >= 0 ? s * 1000 : 10_000;
+  return env.STAGELINE_ANCHOR_INTERVAL_SECONDS() * 1000;
 }
 
 /**

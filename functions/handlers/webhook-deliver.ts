@@ -7,8 +7,14 @@ import { standardWebhookSender } from '../adapters/webhook-sender.ts';
 import { logged } from '../adapters/observability.ts';
 import { compose } from '../http/deps.ts';
 
-/** This function's adapters: the store and the webhook adapters, with the sender (it alone sends deliveries). */
-const wiring = compose({ webhooks: () => webhookDepsFromEnv({ sender: standardWebhookSender() }) });
+/**
+ * This function's own ARN (unqualified), from its invocation: its retries are scheduled to itself, and
+ * the stack cannot give a function its own ARN without a cycle.
+ */
+let ownArn: string | undefined;
+
+/** This function's adapters: the store and the webhook adapters, with the sender (it alone sends deliveries); made on first use, inside an invocation. */
+const wiring = compose({ webhooks: () => webhookDepsFromEnv({ sender: standardWebhookSender(), targetArn: ownArn }) });
 const deps = wiring.deps;
 
 const busEvent = z.object({ 'detail-type': z.enum(WEBHOOK_BUS_TYPES as [string, ...string[]]), detail: z.record(z.string(), z.unknown()) });
@@ -23,9 +29,7 @@ const retry = z.object({
  * backoff, redeliveries). See domain/webhooks/service.ts.
  */
 export const handler = async (event: unknown, context?: { invokedFunctionArn?: string }) => {
-  // Retries are scheduled to this same function: its own ARN comes from the invocation (no cycle in the stack).
-  if (!process.env.WEBHOOK_TARGET_ARN && context?.invokedFunctionArn)
-    process.env.WEBHOOK_TARGET_ARN = context.invokedFunctionArn.split(':').slice(0, 7).join(':');
+  ownArn ??= context?.invokedFunctionArn?.split(':').slice(0, 7).join(':');
   const scheduled = retry.safeParse(event);
   if (scheduled.success) {
     const { tenant, webhookDelivery: w } = scheduled.data;

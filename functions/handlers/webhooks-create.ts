@@ -1,5 +1,4 @@
 import { createWebhook, webhookCreateBody } from '#domain/webhooks/service';
-import { loopbackAllowed } from '../adapters/outbound.ts';
 import { webhookDepsFromEnv } from '../adapters/webhooks.ts';
 import { httpHandler } from '../http/handler.ts';
 import { compose } from '../http/deps.ts';
@@ -9,5 +8,5 @@ const wiring = compose({ webhooks: () => webhookDepsFromEnv() });
 
 /** Creates a subscription; the answer carries its signing secret, the only time it is shown. */
 export const handler = httpHandler({ wiring, body: webhookCreateBody, status: 201, showsSecret: true }, async ({ deps, ctx, body }) =>
-  createWebhook(deps, ctx, body, { allowLoopback: loopbackAllowed() }),
+  createWebhook(deps, ctx, body, { allowLoopback: deps.tunables.allowLoopbackOutbound }),
 );

@@ -1,9 +1,8 @@
 import { updateWebhook, webhookUpdateBody } from '#domain/webhooks/service';
-import { loopbackAllowed } from '../adapters/outbound.ts';
 import { httpHandler } from '../http/handler.ts';
 import { webhookParams } from '../http/webhook-params.ts';
 
 /** Changes a subscription (URL, events, environment, description, enabled) under optimistic locking. */
 export const handler = httpHandler({ params: webhookParams, body: webhookUpdateBody }, async ({ deps, ctx, params, body }) =>
-  updateWebhook(deps, ctx, params.id, body, { allowLoopback: loopbackAllowed() }),
+  updateWebhook(deps, ctx, params.id, body, { allowLoopback: deps.tunables.allowLoopbackOutbound }),
 );

@@ -5,6 +5,7 @@ import { EnvironmentNotFound, Forbidden, Unauthenticated } from '#domain/kernel/
 import type { Environment } from '#domain/kernel/model';
 import type { Ctx, Deps } from '#domain/ports';
 import { logger } from '../adapters/observability.ts';
+import * as env from '../configuration.ts';
 import { depsFor } from './deps.ts';
 import { keyAndEnvironment } from './read-cache.ts';
 import { fromJwt } from './principal.ts';
@@ -21,8 +22,8 @@ export function registerJwtVerifier(verify: JwtVerifier): void {
 /** What API Gateway's JWT authorizer checks (signature against the issuer's JWKS, issuer, audience, expiry), done here for routes the gateway lets through. */
 function jwtVerifier(): JwtVerifier {
   if (verifier) return verifier;
-  const issuer = process.env.JWT_ISSUER;
-  const audience = process.env.JWT_AUDIENCE;
+  const issuer = env.JWT_ISSUER();
+  const audience = env.JWT_AUDIENCE();
   if (!issuer || !audience) throw new Unauthenticated('This route reads with an app key (JWT_ISSUER is not set for people)');
   const jwks = createRemoteJWKSet(new URL(`${issuer}/.well-known/jwks.json`));
   verifier = async (token) => (await jwtVerify(token, jwks, { issuer, audience, algorithms: ['RS256'], requiredClaims: ['exp', 'iat', 'sub'] })).payload;

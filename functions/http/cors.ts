@@ -1,4 +1,5 @@
-import type { Method } from './routes.ts';
+import type { Method } from './routes/row.ts';
+import * as env from '../configuration.ts';
 
 /**
  * Browser access (CORS): one helper for the deployed functions and the local gateway, so both
@@ -26,18 +27,11 @@ export const corsOpen = (path: string): boolean =>
 /** Server-to-server callbacks under /api (Slack's requests, a registry's push notifications): no browser reads them, on AWS or locally. */
 const SERVER_CALLBACKS = ['/api/v1/slack/actions', '/api/v1/slack/commands', '/api/v1/registry/notifications/'];
 
-/** A comma-separated list of origins (`*`: any). */
-export const parseOrigins = (raw: string | undefined): string[] =>
-  (raw ?? '')
-    .split(',')
-    .map((o) => o.trim())
-    .filter(Boolean);
-
 /**
- * The origins the deployed functions answer: CORS_ALLOWED_ORIGINS, set by the stack from the
- * `allowedOrigins` context. Unset (tests, the local stack, whose gateway answers CORS itself): none.
+ * The origins the deployed functions answer: CORS_ALLOWED_ORIGINS (a comma list, `*`: any), set by the
+ * stack from the `allowedOrigins` context. Unset (tests, the local stack, whose gateway answers CORS itself): none.
  */
-export const deployedOrigins = (): string[] => parseOrigins(process.env.CORS_ALLOWED_ORIGINS);
+export const deployedOrigins = (): string[] => env.CORS_ALLOWED_ORIGINS();
 
 /** The headers an answer to `origin` on `path` carries: none unless the path is open and the origin allowed. */
 export function corsHeaders(path: string, origin: string | undefined, origins: readonly string[]): Record<string, string> {
@@ -88,10 +82,21 @@ interface CorsEvent {
   headers?: Record<string, string | undefined>;
 }
 
+/** A Vary value naming what `vary` names and `names` too (each once, case-insensitively): answers varying by origin and by caller keep both. */
+export function varyWith(vary: string | undefined, ...names: (string | undefined)[]): string {
+  const out: string[] = [];
+  for (const name of [vary, ...names].flatMap((v) => (v ?? '').split(',')).map((n) => n.trim())) {
+    if (name && !out.some((o) => o.toLowerCase() === name.toLowerCase())) out.push(name);
+  }
+  return out.includes('*') ? '*' : out.join(', ');
+}
+
 /** Adds the CORS headers (deployedOrigins) to a Lambda answer of an API Gateway (payload 2.0) request. */
 export function withCorsHeaders<R extends { headers?: Record<string, string> }>(event: CorsEvent | undefined, response: R): R {
   const cors = corsHeaders(event?.rawPath ?? '', event?.headers?.origin, deployedOrigins());
-  return Object.keys(cors).length ? { ...response, headers: { ...response.headers, ...cors } } : response;
+  if (!Object.keys(cors).length) return response;
+  const vary = cors.vary === undefined ? {} : { vary: varyWith(response.headers?.vary, cors.vary) };
+  return { ...response, headers: { ...response.headers, ...cors, ...vary } };
 }
 
 /** A plain handler (no middleware) whose answers carry the CORS headers. */

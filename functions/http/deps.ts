@@ -1,7 +1,9 @@
-import type { Deps } from '#domain/ports';
+import type { Deps, Ports, With } from '#domain/ports';
 import { DynamoStore, documentClient } from '../adapters/dynamo-store.ts';
 import { tenantCredentials } from '../adapters/tenant-credentials.ts';
 import { traced } from '../adapters/tracing.ts';
+import type { Tunables } from '#domain/kernel/tunables';
+import * as env from '../configuration.ts';
 
 /**
  * How a Lambda function is wired: explicitly, in its entry. Every function gets the base (the
@@ -10,17 +12,20 @@ import { traced } from '../adapters/tracing.ts';
  * an adapter module is in a bundle if and only if an entry composes it (infra/adapters.ts derives
  * each function's env and IAM from that). No import has a side effect on the wiring.
  *
- * A port the function did not compose answers with an error naming it (a deploy check makes sure
- * every port a bundle calls has its adapter: test/infra/deploy.test.ts).
+ * The wiring's deps are typed by what it composed (`With<…>`), and each use case names the adapters
+ * it calls: an entry that calls a use case without composing an adapter it needs does not compile.
  */
 
 /** The ports an entry composes: each is made on first use (a read-only request never constructs, or needs config for, a workflow client). */
-export type Adapters = { [K in Exclude<keyof Deps, 'store' | 'clock' | 'publicUrl' | 'deployment'>]?: () => NonNullable<Deps[K]> };
+export type Adapters = { [K in keyof Ports]?: () => Ports[K] };
 
-/** What a function's entry runs with. */
-export interface Wiring {
+/** Every adapter: what the local stack, benches and tests compose for their one process (resetDeps). */
+export type AllDeps = With<keyof Ports>;
+
+/** What a function's entry runs with: the base and the adapters `K` it composed. */
+export interface Wiring<K extends keyof Ports = never> {
   /** the function's deps (the ones the local stack composed, when it composed the process: see resetDeps) */
-  deps(): Deps;
+  deps(): With<K>;
 }
 
 /** Builds an adapter on first use: read-only functions never construct (or need config for) it. */
@@ -35,41 +40,47 @@ export function lazy<T extends object>(make: () => T): T {
   });
 }
 
-/** Ports every Deps carries (the domain's type says so); a function that did not compose one gets this, which says so when used. */
-const REQUIRED = ['workflow', 'events', 'gates', 'registry', 'scheduler', 'anchor'] as const;
-const absent = (port: string): never =>
-  new Proxy(
-    {},
-    {
-      get: (_t, prop) => {
-        if (prop === 'then') return undefined;
-        throw new Error(`this function has no ${port} adapter: its entry does not compose one (functions/http/deps.ts compose)`);
-      },
-    },
-  ) as never;
-
 /** The one process-wide override: the local stack (and benches, tests) compose every adapter for their one process. */
-let override: Deps | undefined;
+let override: AllDeps | undefined;
 /** Bumped by resetDeps, so compositions drop what they built from an earlier environment. */
 let generation = 0;
-let base: Pick<Deps, 'store' | 'clock' | 'publicUrl' | 'deployment'> | undefined;
+let base: Pick<Deps, 'store' | 'clock' | 'tunables' | 'publicUrl' | 'deployment'> | undefined;
+
+/**
+ * The domain's tunables (domain/kernel/tunables.ts) as the configuration sets them: read when the
+ * domain reads them, so a setting the local stack or a test changes applies at once.
+ */
+export const tunables: Tunables = {
+  get retryBudgetMs() {
+    return env.STAGELINE_RETRY_BUDGET_MS();
+  },
+  get allowLoopbackOutbound() {
+    return env.STAGELINE_ALLOW_LOOPBACK_OUTBOUND();
+  },
+  get sweepGraceSeconds() {
+    return env.STAGELINE_SWEEP_GRACE_SECONDS();
+  },
+  get pendingExpiryHours() {
+    return env.STAGELINE_PENDING_EXPIRY_HOURS();
+  },
+};
 
 /**
  * The base every function shares: the store (DYNAMODB_ENDPOINT points at DynamoDB Local when
- * running locally), the clock and the deployment's configuration; built on first use, reused
- * across invocations.
+ * running locally), the clock, the domain's tunables and the deployment's configuration; built on
+ * first use, reused across invocations.
  */
 function baseDeps(): NonNullable<typeof base> {
   if (!base) {
-    const table = process.env.TABLE_NAME;
+    const table = env.TABLE_NAME();
     if (!table) throw new Error('TABLE_NAME is not set');
-    const endpoint = process.env.DYNAMODB_ENDPOINT;
+    const endpoint = env.DYNAMODB_ENDPOINT();
     const db = traced(
       documentClient(
         endpoint
           ? {
               endpoint,
-              region: process.env.STAGELINE_REGION || process.env.AWS_REGION || 'us-east-1',
+              region: env.STAGELINE_REGION() ?? env.AWS_REGION() ?? 'us-east-1',
               credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
             }
           : {},
@@ -78,25 +89,26 @@ function baseDeps(): NonNullable<typeof base> {
     base = {
       store: new DynamoStore(db, table),
       clock: () => new Date(),
-      publicUrl: process.env.PUBLIC_URL,
-      deployment: { account: process.env.DEPLOYMENT_ACCOUNT, region: process.env.DEPLOYMENT_REGION ?? process.env.AWS_REGION },
+      tunables,
+      publicUrl: env.PUBLIC_URL(),
+      deployment: { account: env.DEPLOYMENT_ACCOUNT(), region: env.DEPLOYMENT_REGION() ?? env.AWS_REGION() },
     };
   }
   return base;
 }
 
 /** A function's wiring: the base and exactly these adapters (each made on first use). */
-export function compose(adapters: Adapters = {}): Wiring {
-  let own: Deps | undefined;
+export function compose<A extends Adapters = Record<never, never>>(adapters: A = {} as A): Wiring<keyof A & keyof Ports> {
+  type Own = With<keyof A & keyof Ports>;
+  let own: Own | undefined;
   let ownGen = -1;
   return {
     deps() {
-      if (override) return override;
+      if (override) return override as Own;
       if (!own || ownGen !== generation) {
         const made: Record<string, unknown> = {};
-        for (const port of REQUIRED) made[port] = absent(port);
         for (const [port, make] of Object.entries(adapters) as [string, () => object][]) made[port] = lazy(make);
-        own = { ...baseDeps(), ...made } as Deps;
+        own = { ...baseDeps(), ...made } as Own;
         ownGen = generation;
       }
       return own;
@@ -114,19 +126,19 @@ const forTenant = new WeakMap<Deps, Map<string, Deps>>();
  * container. Locally: the function's deps. (Only functions serving tenant routes call this, so
  * only they bundle the STS client.)
  */
-export function tenantDeps(wiring: Wiring, tenant: string): Deps {
+export function tenantDeps<K extends keyof Ports>(wiring: Wiring<K>, tenant: string): With<K> {
   const d = wiring.deps();
-  const role = process.env.TENANT_DATA_ROLE_ARN;
+  const role = env.TENANT_DATA_ROLE_ARN();
   if (!role) return d;
   let sessions = forTenant.get(d);
   if (!sessions) forTenant.set(d, (sessions = new Map()));
   let t = sessions.get(tenant);
   if (!t) {
-    t = { ...d, store: new DynamoStore(traced(documentClient({ credentials: tenantCredentials(role, tenant) })), process.env.TABLE_NAME!) };
+    t = { ...d, store: new DynamoStore(traced(documentClient({ credentials: tenantCredentials(role, tenant) })), env.TABLE_NAME()!) };
     if (sessions.size >= 500) sessions.clear();
     sessions.set(tenant, t);
   }
-  return t;
+  return t as With<K>;
 }
 
 /** The wiring of functions that use the store alone (most routes). */
@@ -134,6 +146,11 @@ export const storeOnly = /* @__PURE__ */ compose();
 
 /** The store-only deps (scripts and tests: the seed, a store check). */
 export const deps = (): Deps => storeOnly.deps();
+/** Every adapter, as the local stack composed them for its process (tests and local scripts; throws when no stack composed them). */
+export function localDeps(): AllDeps {
+  if (!override) throw new Error('no local stack composed the adapters of this process (local/stack.ts resetDeps)');
+  return override;
+}
 /** The store-only deps of one tenant (see tenantDeps). */
 export const depsFor = (tenant: string): Deps => tenantDeps(storeOnly, tenant);
 
@@ -141,7 +158,7 @@ export const depsFor = (tenant: string): Deps => tenantDeps(storeOnly, tenant);
  * Lets the local stack, benches and tests run every function of one process on deps they composed
  * (undefined: each function's own wiring again, rebuilt from the environment).
  */
-export function resetDeps(next?: Deps): void {
+export function resetDeps(next?: AllDeps): void {
   override = next;
   base = undefined;
   generation++;

@@ -19,6 +19,7 @@ const STATUS: [new (...args: never[]) => E.DomainError, number][] = [
   [E.FreezeWindowNotFound, 404],
   [E.SlackLinkNotFound, 404],
   [E.WebhookNotFound, 404],
+  [E.GitTargetNotFound, 404],
   [E.SelfApprovalForbidden, 403],
   [E.NotAnApprover, 403],
   [E.TransitionNotAllowed, 409],

@@ -1,14 +1,14 @@
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
-import { FUNCTION_GROUPS, type FunctionGroup } from './routes.ts';
 import { routeByKey, servedHandlers } from './served-routes.ts';
 
-type Handler = (event: APIGatewayProxyEventV2, context: Context) => Promise<unknown>;
+export type Handler = (event: APIGatewayProxyEventV2, context: Context) => Promise<unknown>;
 
 /**
  * The entry of a Lambda function that serves several handlers (FUNCTION_GROUPS): each request goes
  * to the handler its route names, with the handler's own middleware (auth, validation, errors).
- * The entry is generated from FUNCTION_GROUPS (infra/bundle.ts groupEntrySource; the local gateway
- * builds the same with groupOf), so the groups are declared once. A member that serves none of the
+ * The entry is generated from FUNCTION_GROUPS (functions/http/topology.ts; infra/bundle.ts
+ * groupEntrySource, and the local gateway builds the same with topology.ts groupOf), so the groups
+ * are declared once. A member that serves none of the
  * routes this code serves (a bundle's rows, served-routes.ts) fails at module load, not on a request.
  */
 export function serveGroup(members: Record<string, Handler>) {
@@ -22,10 +22,4 @@ export function serveGroup(members: Record<string, Handler>) {
     // A route that is not this group's: any member answers it the way every handler does (404, from the error map).
     return (member ?? first)(event, context);
   };
-}
-
-/** A group's function from its members' modules, loaded with `load` (the local gateway: dynamic imports of functions/handlers/<name>.ts). */
-export async function groupOf(name: FunctionGroup, load: (handler: string) => Promise<{ handler: Handler }>) {
-  const members = await Promise.all(FUNCTION_GROUPS[name].map(async (h) => [h, (await load(h)).handler] as const));
-  return serveGroup(Object.fromEntries(members));
 }

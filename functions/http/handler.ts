@@ -15,13 +15,14 @@ import {
   ValidationFailed,
   type Issue,
 } from '#domain/kernel/errors';
-import type { Ctx, Deps } from '#domain/ports';
+import type { Ctx, Deps, Ports, With } from '#domain/ports';
 import { storeOnly, tenantDeps, type Wiring } from './deps.ts';
 import { logger } from '../adapters/observability.ts';
 import { writeStats } from '#domain/kernel/retry';
 import { shapeProblem } from '#domain/kernel/json-shape';
 import { withCorsHeaders } from './cors.ts';
 import { errorResponse, json, type HttpResult } from './errors.ts';
+import { conditionalGet } from './etag.ts';
 import { principalOf } from './principal.ts';
 import type { Route } from './routes.ts';
 import { appRouteOfUrl, routeByKey, type ServedRoute } from './served-routes.ts';
@@ -29,20 +30,21 @@ import { appRouteOfUrl, routeByKey, type ServedRoute } from './served-routes.ts'
 /** Larger bodies answer 413 (the batch route needs room for 10k small items). */
 export const MAX_BODY_BYTES = 2 * 1024 * 1024;
 
-export interface Input<B, Q, P> {
+export interface Input<B, Q, P, K extends keyof Ports = never> {
   body: B;
   query: Q;
   params: P;
   ctx: Ctx;
   route: ServedRoute;
-  deps: Deps;
+  /** the store, the clock and the adapters the function composed (its wiring) */
+  deps: With<K>;
   /** request headers (lower-case names): what routes that authenticate in the handler (auth 'app') and conditional reads use */
   headers: Record<string, string | undefined>;
   /** the body as sent, for handlers that parse it themselves (OFREP answers its own error format) */
   rawBody?: string;
 }
 
-export interface Spec<B extends z.ZodMiniType, Q extends z.ZodMiniType, P extends z.ZodMiniType> {
+export interface Spec<B extends z.ZodMiniType, Q extends z.ZodMiniType, P extends z.ZodMiniType, K extends keyof Ports = never> {
   body?: B;
   query?: Q;
   /**
@@ -63,7 +65,7 @@ export interface Spec<B extends z.ZodMiniType, Q extends z.ZodMiniType, P extend
   /** Errors beyond those every handler may answer, for the document: 423 (a freeze window holds the environment it changes), 503 (the write ran out of time before it was saved) */
   errors?: readonly (423 | 503)[];
   /** the adapters this function composes (functions/http/deps.ts compose); the store alone unless given */
-  wiring?: Wiring;
+  wiring?: Wiring<K>;
   /**
    * The success answer shows a secret once (a key, a signing secret, a token, a code), or does when this says so. Such an
    * answer is not kept for Idempotency-Key replays (the table would hold the secret in clear for a day): a replay answers 409.
@@ -282,14 +284,16 @@ function timeLeft(event: APIGatewayProxyEventV2, context: Context | undefined): 
  * caller, validates path/query/body with zod (every issue listed), and maps
  * results and domain errors to HTTP.
  */
-export function httpHandler<B extends z.ZodMiniType, Q extends z.ZodMiniType, P extends z.ZodMiniType>(
-  spec: Spec<B, Q, P>,
-  fn: (input: Input<Out<B>, Out<Q>, Out<P>>) => Promise<unknown>,
+export function httpHandler<B extends z.ZodMiniType, Q extends z.ZodMiniType, P extends z.ZodMiniType, K extends keyof Ports = never>(
+  spec: Spec<B, Q, P, K>,
+  fn: (input: Input<Out<B>, Out<Q>, Out<P>, K>) => Promise<unknown>,
 ) {
   const h = middy<APIGatewayProxyEventV2, HttpResult, Error, Context>()
     .use(cors())
     .use(accessLog())
     .use(httpErrors())
+    // Used last, so its `after` runs first (middy runs them in reverse): it sees the handler's answer, the access log its 304.
+    .use(conditionalGet())
     .handler(async (event, context) => {
       let route = routeByKey(event.routeKey);
       if (!route && event.routeKey === '$default' && event.requestContext?.http) {
@@ -328,11 +332,11 @@ export function httpHandler<B extends z.ZodMiniType, Q extends z.ZodMiniType, P 
       const ctx: Ctx = { principal: principal as Principal, requestId: context?.awsRequestId, ...(breakGlassReason ? { breakGlassReason } : {}) };
       ctx.timeLeft = timeLeft(event, context);
       // Tenant routes work through the tenant-scoped store (see tenantDeps); public routes (health) never touch data.
-      const wiring = spec.wiring ?? storeOnly;
+      const wiring: Wiring<K> = spec.wiring ?? (storeOnly as Wiring<never> as Wiring<K>);
       const d = principal ? tenantDeps(wiring, principal.tenant) : wiring.deps();
       const run = async () => {
         const rawBody = event.body === undefined || event.body === null ? undefined : bodyText(event as APIGatewayProxyEventV2 & { body: string });
-        const result = await fn({ body, query, params, ctx, route, deps: d, headers: event.headers ?? {}, rawBody } as Input<Out<B>, Out<Q>, Out<P>>);
+        const result = await fn({ body, query, params, ctx, route, deps: d, headers: event.headers ?? {}, rawBody } as Input<Out<B>, Out<Q>, Out<P>, K>);
         if (result instanceof TextBody)
           return { statusCode: spec.status ?? 200, headers: { 'content-type': result.contentType, ...result.headers }, body: result.text };
         return result instanceof WithHeaders ? json(result.status ?? spec.status ?? 200, result.body, result.headers) : json(spec.status ?? 200, result);

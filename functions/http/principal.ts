@@ -4,6 +4,7 @@ import { ROLES, type Principal, type Role } from '#domain/access/auth';
 import { Forbidden, Unauthenticated } from '#domain/kernel/errors';
 import { globMatch } from '#domain/kernel/glob';
 import type { ServedRoute } from './served-routes.ts';
+import * as env from '../configuration.ts';
 
 type Authorizer = {
   jwt?: { claims?: Record<string, string | number | boolean | string[]> };
@@ -40,8 +41,7 @@ const machinePrincipals = /* @__PURE__ */ z.schema(() =>
  * (MACHINE_PRINCIPALS, a JSON list of {arn glob, tenant, roles}), never by the request.
  */
 function machineConfig() {
-  const raw = process.env.MACHINE_PRINCIPALS ?? '[]';
-  return machinePrincipals.parse(JSON.parse(raw));
+  return machinePrincipals.parse(env.MACHINE_PRINCIPALS());
 }
 
 export function fromJwt(claims: Record<string, unknown>): Principal {

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { AppKey } from '#domain/access/model';
 import type { Environment } from '#domain/kernel/model';
 import type { Deps } from '#domain/ports';
+import * as env from '../configuration.ts';
 
 /**
  * What an app read (effective config, OFREP) checks on every poll, at the least cost a stated bound
@@ -13,10 +14,7 @@ import type { Deps } from '#domain/ports';
  * key (or one after the bound) reads both consistently in one BatchGetItem, as before. The snapshot
  * contents are immutable and cached by digest already (domain/config/effective.ts).
  */
-const TTL_MS = (() => {
-  const v = Number(process.env.APP_READ_CACHE_MS ?? 1000);
-  return Number.isFinite(v) && v >= 0 ? Math.min(v, 1000) : 1000;
-})();
+const TTL_MS = env.APP_READ_CACHE_MS();
 /** The longest a revoked or rotated-away key keeps working on an instance that already saw it (ms). */
 export const READ_CACHE_TTL_MS = TTL_MS;
 const MAX_ENTRIES = 5_000;

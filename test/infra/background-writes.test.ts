@@ -11,7 +11,7 @@ import { onEcrPush } from '../../domain/artifacts/discovery-ecr.ts';
 import { onAlarmStateChange } from '../../domain/promotion/alarms.ts';
 import type { Deps } from '../../domain/ports.ts';
 import { DynamoStore, documentClient } from '../../functions/adapters/dynamo-store.ts';
-import { deps } from '../../functions/http/deps.ts';
+import { localDeps, type AllDeps } from '../../functions/http/deps.ts';
 import { NARROW_WRITES } from '../../infra/background-writes.ts';
 import { waitFor } from '../support/promotions.ts';
 import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
@@ -64,7 +64,7 @@ function writesOf(command: { constructor: { name: string }; input: Record<string
 }
 
 /** The local deps with a store over a client that records every write. */
-function recording(): { deps: Deps; writes: Write[] } {
+function recording(): { deps: AllDeps; writes: Write[] } {
   const writes: Write[] = [];
   const db = documentClient({ endpoint: t.stack.dynamo.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
   const send = db.send.bind(db) as (c: unknown) => Promise<unknown>;
@@ -72,7 +72,7 @@ function recording(): { deps: Deps; writes: Write[] } {
     writes.push(...writesOf(command));
     return send(command);
   };
-  return { deps: { ...deps(), store: new DynamoStore(db, t.stack.tableName) as unknown as Deps['store'] }, writes };
+  return { deps: { ...localDeps(), store: new DynamoStore(db, t.stack.tableName) as unknown as Deps['store'] }, writes };
 }
 
 /** IAM's StringLike: `*` any run of characters, `?` one. */

@@ -9,13 +9,15 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { FALLBACK_HANDLER, FUNCTIONS, functionOf } from '../../functions/http/routes.ts';
+import { FALLBACK_HANDLER } from '../../functions/http/routes.ts';
+import { FUNCTIONS, functionOf } from '../../functions/http/topology.ts';
 import { ADAPTERS, OPTIONAL_RESOURCES, type Resource } from '../../infra/adapters.ts';
 import { needsOf } from '../../infra/bundle-needs.ts';
 import { bundleFunction } from '../../infra/bundle.ts';
 import { createApp } from '../../infra/create-app.ts';
 import { missingDependencies, type Resources } from '../support/template-order.ts';
 import { REPO_ROOT } from '../../infra/function.ts';
+import * as config from '../../functions/configuration.ts';
 
 /** Bundling ~55 functions dominates; on a busy two-core machine it takes minutes. */
 const SYNTH_TIMEOUT = 600_000;
@@ -50,7 +52,17 @@ describe('creation order', () => {
 // ---------------------------------------------------------------------------------------------
 // 2. Each function has exactly what its bundle needs: env and IAM actions, on the right resources.
 
-/** Environment every function (or a named one) gets for reasons other than an AWS adapter. */
+/** Every variable the configuration declares (functions/configuration.ts): who sets it, and which modules read it. */
+const DECLARED = new Map(
+  Object.values(config)
+    .filter((v): v is config.Variable<unknown> => typeof v === 'function' && 'declared' in v)
+    .map((v) => [v.declared.name, v.declared]),
+);
+
+/**
+ * Environment every function (or a named one) gets for reasons other than an AWS adapter: the template may
+ * set one only on a function whose bundle holds a module the configuration says reads it.
+ */
 const NOT_ADAPTER_ENV: Record<string, string> = {
   TABLE_NAME: 'the table, through the store (infra/store-actions.ts grants its actions)',
   MACHINE_PRINCIPALS: 'configuration of the IAM route (functions/http/principal.ts)',
@@ -134,14 +146,17 @@ const statementsOf = (functionId: string): Statement[] => {
 /**
  * Functions that schedule themselves, given their own ARN at run time (an environment value naming
  * itself would be a cycle): schedule-fire re-arms sweeps, webhook-deliver schedules its retries.
- * Each handler must set the variable from its invocation, or its schedules would fail at run time.
+ * Each handler must take its ARN from its invocation and pass it to the adapter as the schedules'
+ * target (instead of the variable), or its schedules would fail at run time.
  */
 const SELF_TARGETS: { fn: string; env: string }[] = [
   { fn: 'schedule-fire', env: 'SCHEDULE_TARGET_ARN' },
   { fn: 'webhook-deliver', env: 'WEBHOOK_TARGET_ARN' },
 ];
-const setsFromInvocation = (fn: string, key: string) =>
-  readFileSync(path.join(REPO_ROOT, 'functions', 'handlers', `${fn}.ts`), 'utf8').includes(`process.env.${key} = context.invokedFunctionArn`);
+const passesOwnArn = (fn: string) => {
+  const text = readFileSync(path.join(REPO_ROOT, 'functions', 'handlers', `${fn}.ts`), 'utf8');
+  return text.includes('ownArn ??= context?.invokedFunctionArn') && text.includes('targetArn: ownArn');
+};
 
 /**
  * The queues a function's failures go to: the on-failure destinations of its event source mappings
@@ -166,7 +181,7 @@ function compare(name: string, fnId: string): string[] {
   const env = (resources[fnId]!.Properties!.Environment?.Variables ?? {}) as Record<string, unknown>;
   for (const [key, resource] of needs.env) {
     if (SELF_TARGETS.some((t) => t.fn === name && t.env === key)) {
-      if (!setsFromInvocation(name, key)) problems.push(`${name}: its bundle reads ${key} (its own ARN), and its handler does not set it from the invocation`);
+      if (!passesOwnArn(name)) problems.push(`${name}: its bundle reads ${key} (its own ARN), and its handler does not pass the ARN of its invocation instead`);
       continue;
     }
     if (!(key in env)) {
@@ -174,7 +189,11 @@ function compare(name: string, fnId: string): string[] {
     } else if (!names(env[key], resource)) problems.push(`${name}: ${key} is ${JSON.stringify(env[key])}, not the ${resource}`);
   }
   for (const key of Object.keys(env)) {
-    if (!(key in NOT_ADAPTER_ENV) && !needs.env.has(key)) problems.push(`${name}: the template sets ${key}, which nothing in its bundle reads`);
+    if (needs.env.has(key)) continue;
+    const declared = DECLARED.get(key);
+    if (declared?.origin !== 'stack') problems.push(`${name}: the template sets ${key}, which the configuration does not declare as set by the stack`);
+    else if (!(key in NOT_ADAPTER_ENV) || !declared.readBy.some((m) => bundle.modules.has(m)))
+      problems.push(`${name}: the template sets ${key}, which nothing in its bundle reads`);
   }
   const statements = statementsOf(fnId);
   const granted = new Set(statements.flatMap((s) => [s.Action].flat()).filter((a) => !notAdapterAction(a)));
@@ -248,11 +267,15 @@ describe('each function has what its bundle calls, and nothing more', () => {
     expect(actions).toEqual(expect.arrayContaining(['scheduler:CreateSchedule', 'scheduler:UpdateSchedule', 'iam:PassRole']));
   });
 
-  it('reports a missing env var, a missing action, an action no code calls and a queue that is not its on-failure destination', () => {
+  it('reports a missing env var, env nothing in the bundle reads, a missing action, an action no code calls and a queue that is not its on-failure destination', () => {
     const id = functionIds().get('promotion-step')!;
     const saved = structuredClone(resources);
     try {
-      delete resources[id]!.Properties!.Environment.Variables.SCHEDULER_ROLE_ARN;
+      const vars = resources[id]!.Properties!.Environment.Variables;
+      delete vars.SCHEDULER_ROLE_ARN;
+      // An adapter's variable whose adapter is not in the bundle, a configuration variable read by a module the step does not
+      // bundle (the CORS helper), and a name the configuration does not declare.
+      Object.assign(vars, { USER_POOL_ID: 'pool', CORS_ALLOWED_ORIGINS: '*', STAGELINE_TYPO: '1' });
       const policy = Object.values(resources).find(
         (p) => p.Type === 'AWS::IAM::Policy' && JSON.stringify(p.Properties!.Roles).includes(resources[id]!.Properties!.Role['Fn::GetAtt'][0]),
       )!;
@@ -266,6 +289,9 @@ describe('each function has what its bundle calls, and nothing more', () => {
       expect(problems).toEqual(
         expect.arrayContaining([
           expect.stringContaining('reads SCHEDULER_ROLE_ARN'),
+          'promotion-step: the template sets USER_POOL_ID, which nothing in its bundle reads',
+          'promotion-step: the template sets CORS_ALLOWED_ORIGINS, which nothing in its bundle reads',
+          'promotion-step: the template sets STAGELINE_TYPO, which the configuration does not declare as set by the stack',
           expect.stringContaining('needs iam:PassRole on the schedulerRole'),
           expect.stringContaining('grants states:StartExecution, which no code'),
           expect.stringContaining('grants sqs:SendMessage on {"Fn::GetAtt":["ScheduleDlq'),
@@ -284,7 +310,7 @@ describe('the adapter table (infra/adapters.ts) says what each adapter sends and
   /** Commands whose IAM action is not `<service>:<Command>`. */
   const ACTION_OF: Record<string, string> = { ListObjectsV2: 's3:ListBucket' };
 
-  it('declares every command each adapter sends, with the action AWS authorises it by, and every env var it reads', () => {
+  it('declares every command each adapter sends, with the action AWS authorises it by, and every env var it reads (its configuration accessors, env.NAME())', () => {
     for (const decl of ADAPTERS) {
       const text = source(decl.module);
       const sent = [...new Set([...text.matchAll(/new (\w+)Command\(/g)].map((m) => m[1]!))].sort();
@@ -298,17 +324,24 @@ describe('the adapter table (infra/adapters.ts) says what each adapter sends and
           `${decl.module} ${command}: ${actions.join(', ')}`,
         ).toBe(true);
       }
-      const read = [...new Set([...text.matchAll(/env\.([A-Z][A-Z0-9_]+)|env\[`([A-Z][A-Z0-9_]+)/g)].map((m) => m[1] ?? m[2]!))].sort();
-      const declared = [...new Set([...parts.flatMap((p) => Object.keys(p?.env ?? {})), ...Object.keys(decl.notDeployed ?? {})])];
+      // functions/configuration.ts: a module reads a variable only by its accessor, through the namespace (test/unit/configuration.test.ts).
+      const read = [...new Set([...text.matchAll(/\benv\.([A-Z][A-Z0-9_]+)\(/g)].map((m) => m[1]!))].sort();
+      const deployed = [...new Set(parts.flatMap((p) => Object.keys(p?.env ?? {})))];
+      const declared = [...new Set([...deployed, ...Object.keys(decl.notDeployed ?? {})])];
       const elsewhere = READ_ELSEWHERE[decl.module] ?? [];
       expect(read, decl.module).toEqual(declared.filter((k) => !elsewhere.includes(k)).sort());
-      for (const k of elsewhere) expect(source('functions/http/deps.ts'), k).toContain(`process.env.${k}`);
+      for (const k of elsewhere) expect(source('functions/http/deps.ts'), k).toContain(`env.${k}(`);
+      // The configuration agrees: what the table has the stack set is set by the stack; what it does not is set by someone else.
+      for (const k of deployed) expect(DECLARED.get(k)?.origin, `${decl.module} ${k}`).toBe('stack');
+      for (const k of Object.keys(decl.notDeployed ?? {})) expect(DECLARED.get(k)?.origin, `${decl.module} ${k}`).not.toBe('stack');
+      for (const k of read) expect(DECLARED.get(k)?.readBy, `${decl.module} ${k}`).toContain(decl.module);
     }
   });
 
   it('declares every adapter that uses an AWS SDK client (the store is infra/store-actions.ts)', () => {
     const dir = path.join(REPO_ROOT, 'functions', 'adapters');
-    const clients = readdirSync(dir)
+    // At any depth: an adapter may be a folder of modules (functions/adapters/oci/, store/).
+    const clients = (readdirSync(dir, { recursive: true }) as string[])
       .filter((f) => f.endsWith('.ts'))
       .filter((f) => /@aws-sdk\/client-(?!dynamodb)/.test(readFileSync(path.join(dir, f), 'utf8')))
       .map((f) => `functions/adapters/${f}`);

@@ -6,7 +6,8 @@ import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ROLES } from '../../domain/access/auth.ts';
 import { TABLE } from '../../functions/adapters/keys.ts';
-import { FALLBACK_HANDLER, FUNCTION_GROUPS, FUNCTIONS, ROUTES, WORKFLOW_HANDLERS, functionOf, handlersOf, routeKey } from '../../functions/http/routes.ts';
+import { FALLBACK_HANDLER, ROUTES, WORKFLOW_HANDLERS, routeKey } from '../../functions/http/routes.ts';
+import { FUNCTION_GROUPS, FUNCTIONS, functionOf, handlersOf } from '../../functions/http/topology.ts';
 import { NAG_PACKS, createApp } from '../../infra/create-app.ts';
 import { REPO_ROOT } from '../../infra/function.ts';
 import { STATE_MACHINES, aslPath, placeholdersIn } from '../../infra/state-machines.ts';
@@ -171,18 +172,26 @@ describe('users', () => {
 });
 
 describe('functions', () => {
-  it('has one Lambda per function (handlers of routes, fallback and state machine tasks; a group of read-only handlers), all arm64 on nodejs22.x, with TABLE_NAME', () => {
+  it('has one Lambda per function (handlers of routes, fallback and state machine tasks; a group of read-only handlers), all arm64 on nodejs22.x, with TABLE_NAME where its bundle reaches the store', () => {
     const [tableId] = only('AWS::DynamoDB::Table');
     const fns = Object.values(template.findResources('AWS::Lambda::Function'));
     expect(fns).toHaveLength(FUNCTIONS.length);
     expect([...functionIds().keys()].sort()).toEqual([...FUNCTIONS].sort());
-    for (const fn of fns) {
+    const resources = template.toJSON().Resources;
+    const storeless: string[] = [];
+    for (const [name, id] of functionIds()) {
+      const fn = resources[id];
       expect(fn.Properties.Architectures).toEqual(['arm64']);
       expect(fn.Properties.Runtime).toBe('nodejs22.x');
       expect(fn.Properties.TracingConfig).toEqual({ Mode: 'Active' });
       expect(fn.Properties.LoggingConfig.LogGroup).toBeDefined();
-      expect(fn.Properties.Environment.Variables.TABLE_NAME).toEqual({ Ref: tableId });
+      // The table's name only where the bundle holds the store's wiring (functions/http/deps.ts, which reads it).
+      const reachesStore = bundleFunction(name, { traceSdk: false, reuseAny: true }).modules.has('functions/http/deps.ts');
+      expect(fn.Properties.Environment?.Variables?.TABLE_NAME, name).toEqual(reachesStore ? { Ref: tableId } : undefined);
+      if (!reachesStore) storeless.push(name);
     }
+    // Every function but a few open answers (health, the OpenAPI document, sign-in configuration, the dashboard page, the fallback).
+    expect(storeless.length).toBeLessThan(8);
   });
 
   it('groups only handlers that need exactly the same permissions and settings: read-only ones of an area, and the user admin routes', () => {
@@ -214,7 +223,7 @@ describe('functions', () => {
     const iamHandlers = new Set(ROUTES.filter((r) => r.auth === 'iam').map((r) => functionOf(r.handler)));
     const resources = template.toJSON().Resources;
     for (const [name, id] of functionIds()) {
-      const env = resources[id].Properties.Environment.Variables;
+      const env = resources[id].Properties.Environment?.Variables ?? {};
       if (iamHandlers.has(name)) expect(env.MACHINE_PRINCIPALS).toBe('[]');
       else expect(env.MACHINE_PRINCIPALS).toBeUndefined();
     }
@@ -247,7 +256,7 @@ describe('events', () => {
     const resources = template.toJSON().Resources;
     for (const [name, id] of functionIds()) {
       const writes = name === 'stream';
-      expect(resources[id].Properties.Environment.Variables.EVENT_BUS_NAME, name).toEqual(writes ? { Ref: busId } : undefined);
+      expect(resources[id].Properties.Environment?.Variables?.EVENT_BUS_NAME, name).toEqual(writes ? { Ref: busId } : undefined);
       const putEvents = statementsOf(id).filter((s) => [s.Action].flat().includes('events:PutEvents'));
       expect(
         putEvents.map((s) => s.Resource),
@@ -294,7 +303,7 @@ describe('the stream consumer: audit chain anchoring and the event outbox', () =
       for (const st of statementsOf(id).filter((st) => [st.Action].flat().some((a: string) => a === 'kms:Sign' || a === 'kms:GetPublicKey'))) {
         expect(st.Resource, name).toEqual({ 'Fn::GetAtt': [keyId, 'Arn'] });
       }
-      const env = (template.toJSON().Resources[id] as Resource).Properties.Environment.Variables;
+      const env = (template.toJSON().Resources[id] as Resource).Properties.Environment?.Variables ?? {};
       expect(env.AUDIT_KEY_ID !== undefined, name).toBe(['stream', 'audit-verify', 'audit-export'].includes(name));
       expect(env.CHECKPOINT_BUCKET !== undefined, name).toBe(['stream', 'audit-verify', 'audit-export'].includes(name));
       expect(actions.includes('s3:PutObject'), name).toBe(name === 'stream');
@@ -424,7 +433,7 @@ describe('state machine (promotions and rollbacks alike)', () => {
     for (const [name, id] of functionIds()) {
       const states = statementsOf(id).filter((st) => [st.Action].flat().some((a) => a.startsWith('states:')));
       const actions = [...new Set(states.flatMap((st) => [st.Action].flat()))].sort();
-      const env = resources[id].Properties.Environment.Variables;
+      const env = resources[id].Properties.Environment?.Variables ?? {};
       // by name: the machine depends on the step function, whose environment names schedule-fire, which starts flows
       for (const st of states) expect(JSON.stringify(st.Resource), name).toContain(byName);
       expect(env.PROMOTION_STATE_MACHINE_ARN === undefined, name).toBe(!actions.includes('states:StartExecution'));
@@ -710,7 +719,7 @@ describe('someone is told', () => {
   it('gives the one-time schedules a DLQ the scheduler role may send to', () => {
     const resources = template.toJSON().Resources;
     for (const [name, id] of functionIds()) {
-      const env = resources[id].Properties.Environment.Variables;
+      const env = resources[id].Properties.Environment?.Variables ?? {};
       if (env.SCHEDULE_TARGET_ARN) expect(env.SCHEDULE_DLQ_ARN, name).toBeDefined();
     }
   });
@@ -807,7 +816,7 @@ describe('least privilege', () => {
           servesAppKeys(name) && access === 'read' ? appReadId : access === 'read' ? readId : writeId,
         );
       if (!servesAppKeys(name)) expect(JSON.stringify(assume), name).not.toContain(appReadId);
-      const env = template.toJSON().Resources[id].Properties.Environment.Variables;
+      const env = template.toJSON().Resources[id].Properties.Environment?.Variables ?? {};
       expect(env.TENANT_DATA_ROLE_ARN === undefined, name).toBe(background || access === 'none');
     }
     expect(dataAccessOf('health')).toBe('none');

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RequestCounter, totalRequests } from '../../bench/counter.ts';
-import { storeOnlyDeps } from '../../bench/common.ts';
 import { DynamoStore, documentClient } from '../../functions/adapters/dynamo-store.ts';
 import { LOCAL_REGION, localCredentials } from '../../local/dynamodb.ts';
+import { RequestCounter, totalRequests } from '../../local/measure/counter.ts';
+import { storeOnlyDeps } from '../../local/measure/store-only.ts';
 import type { Principal } from '../../domain/access/auth.ts';
-import type { Deps } from '../../domain/ports.ts';
+import type { With } from '../../domain/ports.ts';
 import { approvePromotion } from '../../domain/promotion/approve.ts';
 import { waitFor, waitForToken } from '../support/promotions.ts';
 import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
@@ -48,7 +48,7 @@ describe('approve: DynamoDB requests', () => {
         return typeof v === 'function' ? (...args: unknown[]) => ((calls[String(prop)] = (calls[String(prop)] ?? 0) + 1), v.apply(target, args)) : v;
       },
     });
-    const deps: Deps = { ...storeOnlyDeps(store), workflow: t.stack.workflow };
+    const deps: With<'workflow'> = { ...storeOnlyDeps(store), workflow: t.stack.workflow };
     const take = () => {
       const out = { requests: totalRequests(counter.take()), calls: { ...calls } };
       counter.reset();

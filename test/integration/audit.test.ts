@@ -224,9 +224,9 @@ describe('audit trail', () => {
   });
   // ---- the append writes the head first (carrying its links), then the links and markers without a transaction
   const direct = async () => {
-    const { deps } = await import('../../functions/http/deps.ts');
+    const { localDeps } = await import('../../functions/http/deps.ts');
     const { linkAuditEntries } = await import('../../domain/audit/log.ts');
-    const d = deps();
+    const d = localDeps();
     /** The newest `n` entries of a tenant, oldest first, as the stream hands them to the consumer. */
     const newest = async (tenant: string, n: number) => (await d.store.queryAudit(tenant, { limit: n } as never)).items.reverse();
     const linkCount = async (tenant: string) => (await d.store.readChainLinks(tenant, 1000)).items.length;

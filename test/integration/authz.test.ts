@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hasRole, ROLES, type Role } from '../../domain/access/auth.ts';
-import { matchRoute, ROUTES, routeKey, type Route } from '../../functions/http/routes.ts';
+import { matchRoute } from '../../functions/http/router.ts';
+import { ROUTES, routeKey, type Route } from '../../functions/http/routes.ts';
 import { PIPELINE_ARN } from '../../local/stack.ts';
 import { signedFetch } from '../support/sigv4.ts';
 import { startTestStack, type TestStack } from '../support/stack.ts';
@@ -59,14 +60,15 @@ describe('roles, enforced by the route table for every route', () => {
   it("a pipeline (IAM) registered with a lower role gets 403 naming the route's role on every machine route", async () => {
     const iamRoutes = ROUTES.filter((r) => r.auth === 'iam' && r.role);
     expect(iamRoutes.length).toBeGreaterThan(3);
-    const saved = process.env.MACHINE_PRINCIPALS;
     let refused = 0;
+    let restore = () => {};
     try {
       for (const route of iamRoutes) {
         const path = pathOf(route);
         // MACHINE_PRINCIPALS is read on every request: the same credential, registered with each lower role in turn.
         for (const role of lacking(route.role!)) {
-          process.env.MACHINE_PRINCIPALS = JSON.stringify([{ arn: PIPELINE_ARN, tenant, roles: [role], name: `pipeline-${role}` }]);
+          restore();
+          restore = t.stack.configure({ MACHINE_PRINCIPALS: JSON.stringify([{ arn: PIPELINE_ARN, tenant, roles: [role], name: `pipeline-${role}` }]) });
           const r = await signedFetch(t.url, route.method, path, undefined, t.stack.iam[0]!);
           expect(r.status, `${routeKey(route)} as ${role}`).toBe(403);
           expect(r.body.error.message, `${routeKey(route)} as ${role}`).toMatch(refusedByRoute(route.role!));
@@ -74,7 +76,7 @@ describe('roles, enforced by the route table for every route', () => {
         }
       }
     } finally {
-      process.env.MACHINE_PRINCIPALS = saved;
+      restore();
     }
     // Every machine route but the viewer ones (every role includes viewer) is refused to someone.
     expect(refused).toBeGreaterThanOrEqual(iamRoutes.filter((r) => r.role !== 'viewer').length * 2);

@@ -1,5 +1,5 @@
 import { inject, describe, expect, it } from 'vitest';
-import { measureApprovedPromotion } from '../../bench/promotion.ts';
+import { measureApprovedPromotion } from '../../local/measure/approved-flow.ts';
 
 /**
  * The counts behind the cost of one approved promotion (staging → production, 3 gates passing

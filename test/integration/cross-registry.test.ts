@@ -1,8 +1,9 @@
 import { createHash, generateKeyPairSync, randomBytes, sign } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OciRegistrySync, pushImage, SIGSTORE_BUNDLE } from '../../functions/adapters/oci-registry.ts';
+import { SIGSTORE_BUNDLE } from '../../functions/adapters/oci/signature.ts';
+import { OciRegistrySync } from '../../functions/adapters/oci/sync.ts';
 import { waitFor } from '../support/promotions.ts';
-import { startRegistry, type LocalRegistry } from '../support/registry.ts';
+import { pushImage, startRegistry, type LocalRegistry } from '../support/registry.ts';
 import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
 
 let t: TestStack;

@@ -2,8 +2,7 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pushImage } from '../../functions/adapters/oci-registry.ts';
-import { freePort, startRegistry, type LocalRegistry } from '../support/registry.ts';
+import { freePort, pushImage, startRegistry, type LocalRegistry } from '../support/registry.ts';
 import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
 
 let t: TestStack;

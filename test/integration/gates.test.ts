@@ -221,14 +221,14 @@ describe('validation gates', () => {
     // Loopback is allowed only by the local-mode setting: without it the same local hook is refused.
     // (saved in local mode; the deployed stack would have refused it when saved)
     const off = await setup({}, [{ name: 'change-board', url: `${hookUrl}/ok`, secret: SECRET, timeoutMs: 1000 }]);
-    process.env.STAGELINE_ALLOW_LOOPBACK_OUTBOUND = 'false';
+    const localMode = t.stack.configure({ STAGELINE_ALLOW_LOOPBACK_OUTBOUND: 'false' });
     try {
       const r3 = await promote(off);
       const d3 = await waitFor(t, off.viewer, r3.body.id, ['VALIDATION_FAILED', 'COMPLETED']);
       expect(d3.status).toBe('VALIDATION_FAILED');
       expect(d3.gates.at(-1).reason).toMatch(/loopback/);
     } finally {
-      process.env.STAGELINE_ALLOW_LOOPBACK_OUTBOUND = 'true';
+      localMode();
     }
   });
 

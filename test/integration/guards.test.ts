@@ -44,11 +44,11 @@ async function tenantWithLine(names?: string[]) {
 
 /** Runs as the deployed stack does: loopback is refused like any other private address. */
 async function deployedMode<T>(fn: () => Promise<T>): Promise<T> {
-  process.env.STAGELINE_ALLOW_LOOPBACK_OUTBOUND = 'false';
+  const localMode = t.stack.configure({ STAGELINE_ALLOW_LOOPBACK_OUTBOUND: 'false' });
   try {
     return await fn();
   } finally {
-    process.env.STAGELINE_ALLOW_LOOPBACK_OUTBOUND = 'true';
+    localMode();
   }
 }
 

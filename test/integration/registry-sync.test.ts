@@ -4,8 +4,10 @@ import { createServer, type RequestListener } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Registry } from '#domain/artifacts/ports';
-import { MEDIA_TYPES, OciRegistrySync, pushImage, putManifest, RegistrySourceError } from '../../functions/adapters/oci-registry.ts';
-import { startProxy, startRegistry, TEST_CREDENTIALS, type LocalRegistry } from '../support/registry.ts';
+import { MEDIA_TYPES, RegistrySourceError } from '../../functions/adapters/oci/distribution.ts';
+import { OciRegistrySync } from '../../functions/adapters/oci/sync.ts';
+import { pushImage, putManifest, startProxy, startRegistry, TEST_CREDENTIALS, type LocalRegistry } from '../support/registry.ts';
+import { overrideConfig } from '../../functions/configuration-overrides.ts';
 
 /**
  * REQ-337 cross-registry promotion against real CNCF distribution registries
@@ -13,7 +15,7 @@ import { startProxy, startRegistry, TEST_CREDENTIALS, type LocalRegistry } from 
  * failure modes a real registry will not produce on demand.
  */
 // The registries of these tests run on loopback: allowed only by the explicit local-mode setting.
-process.env.STAGELINE_ALLOW_LOOPBACK_OUTBOUND = 'true';
+overrideConfig({ STAGELINE_ALLOW_LOOPBACK_OUTBOUND: 'true' });
 
 const sha256 = (b: Uint8Array) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 const MB = 1 << 20;
@@ -274,11 +276,11 @@ describe('registry credentials are bound to (tenant, origin) — attacks', () =>
       const r = await new OciRegistrySync([]).sync({ tenant: 'acme', repository: 'shop/web', digest, source: a, targets: [{ name: 'x', url }] });
       expect(r[0], url).toMatchObject({ ok: false, reason: expect.stringMatching(/refused/) });
     }
-    process.env.STAGELINE_ALLOW_LOOPBACK_OUTBOUND = 'false';
+    const localMode = overrideConfig({ STAGELINE_ALLOW_LOOPBACK_OUTBOUND: 'false' });
     try {
       await expect(new OciRegistrySync([]).sync({ tenant: 'acme', repository: 'shop/web', digest, source: a, targets: [b] })).rejects.toThrow(/loopback/);
     } finally {
-      process.env.STAGELINE_ALLOW_LOOPBACK_OUTBOUND = 'true';
+      localMode();
     }
   });
 });

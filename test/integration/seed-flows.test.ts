@@ -135,16 +135,14 @@ describe('seed 000: config promotions as written', () => {
     await makeLine(t, u.admin);
     await t.call('POST', '/api/v1/environments/dev/configs', { token: u.deployer, body: { key: 'a', value: 1 } });
     const created = await t.call('POST', '/api/v1/config/promotions', { token: u.deployer, body: { sourceEnvironment: 'dev', targetEnvironment: 'staging' } });
-    const before = process.env.STAGELINE_PENDING_EXPIRY_HOURS;
-    process.env.STAGELINE_PENDING_EXPIRY_HOURS = '0.000001';
+    const restore = t.stack.configure({ STAGELINE_PENDING_EXPIRY_HOURS: '0.000001' });
     try {
       await new Promise((r) => setTimeout(r, 20));
       const v = await t.call('POST', `/api/v1/config/promotions/${created.body.id}/validate`, { token: u.deployer });
       expect(v.status).toBe(409);
       expect(v.body.error.message).toMatch(/expired/);
     } finally {
-      if (before === undefined) delete process.env.STAGELINE_PENDING_EXPIRY_HOURS;
-      else process.env.STAGELINE_PENDING_EXPIRY_HOURS = before;
+      restore();
     }
     expect((await t.call('GET', `/api/v1/promotions/${created.body.id}`, { token: u.viewer })).body.status).toBe('EXPIRED');
   });
@@ -154,8 +152,7 @@ describe('seed 000: config promotions as written', () => {
     const u = await t.users(tenant);
     await makeLine(t, u.admin);
     await t.call('POST', '/api/v1/environments/dev/configs', { token: u.deployer, body: { key: 'a', value: 1 } });
-    const before = process.env.STAGELINE_PENDING_EXPIRY_HOURS;
-    process.env.STAGELINE_PENDING_EXPIRY_HOURS = String(1 / 3600); // one second
+    const restore = t.stack.configure({ STAGELINE_PENDING_EXPIRY_HOURS: String(1 / 3600) }); // one second
     try {
       const created = await t.call('POST', '/api/v1/config/promotions', {
         token: u.deployer,
@@ -167,8 +164,7 @@ describe('seed 000: config promotions as written', () => {
       await t.stack.stream.idle();
       expect(t.stack.bus.published.some((e) => e['detail-type'] === 'Promotion Expired' && e.detail.promotionId === created.body.id)).toBe(true);
     } finally {
-      if (before === undefined) delete process.env.STAGELINE_PENDING_EXPIRY_HOURS;
-      else process.env.STAGELINE_PENDING_EXPIRY_HOURS = before;
+      restore();
     }
   });
 });

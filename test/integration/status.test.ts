@@ -92,4 +92,57 @@ describe('status (seed 003 promote status)', () => {
       reason: expect.stringMatching(/^rejected by admin@\S+: not today$/),
     });
   });
+
+  it('answers a refresh that finds nothing new with 304 and no body, and a change with 200 and a new ETag (what the console polls)', async () => {
+    const tenant = t.tenant();
+    const u = await t.users(tenant);
+    await makeLine(t, u.admin);
+    // Plain fetch: the raw answer (the stack still checks it against the document).
+    const get = (token: string, headers: Record<string, string> = {}) =>
+      fetch(`${t.url}/api/v1/status`, { headers: { authorization: `Bearer ${token}`, ...headers } });
+    const first = await get(u.viewer);
+    expect(first.status).toBe(200);
+    const body = await first.text();
+    const etag = first.headers.get('etag')!;
+    expect(etag).toMatch(/^W\/"[A-Za-z0-9_-]{22}"$/);
+    // Never stored by a shared cache, revalidated before reuse, per caller.
+    expect(first.headers.get('cache-control')).toBe('private, no-cache');
+    expect(first.headers.get('vary')).toMatch(/authorization/i);
+    expect(first.headers.get('access-control-expose-headers')).toContain('etag');
+    for (const inm of [etag, `"nope", ${etag}`, etag.replace(/^W\//, ''), '*']) {
+      const again = await get(u.viewer, { 'if-none-match': inm });
+      expect(again.status, inm).toBe(304);
+      expect(await again.text()).toBe('');
+      expect(again.headers.get('etag')).toBe(etag);
+      expect(again.headers.get('content-type')).toBeNull();
+    }
+    // The same answer for another person of the tenant: the same validator. A stale one gets the body.
+    expect((await get(u.deployer, { 'if-none-match': etag })).status).toBe(304);
+    const stale = await get(u.viewer, { 'if-none-match': 'W/"stale"' });
+    expect(stale.status).toBe(200);
+    expect(await stale.text()).toBe(body);
+    // Another tenant's line of the same names is another answer.
+    const other = await t.users(t.tenant());
+    await makeLine(t, other.admin);
+    expect((await get(other.viewer, { 'if-none-match': etag })).status).toBe(200);
+    // A write that changes what the status shows: 200, a new ETag, and the new one revalidates.
+    await t.call('POST', '/api/v1/environments/dev/configs', { token: u.deployer, body: { key: 'poll.k', value: 1 } });
+    const changed = await get(u.viewer, { 'if-none-match': etag });
+    expect(changed.status).toBe(200);
+    const next = changed.headers.get('etag')!;
+    expect(next).not.toBe(etag);
+    expect(((await changed.json()) as { environments: { name: string; config: unknown }[] }).environments[0]!.name).toBe('dev');
+    expect((await get(u.viewer, { 'if-none-match': next })).status).toBe(304);
+    // Writes and errors carry no validator.
+    const write = await t.call('POST', '/api/v1/environments/dev/configs', {
+      token: u.deployer,
+      body: { key: 'poll.k2', value: 2 },
+      headers: { 'if-none-match': '*' },
+    });
+    expect(write.status).toBe(201);
+    expect(write.headers.get('etag')).toBeNull();
+    const missing = await t.call('GET', '/api/v1/status?env=nope', { token: u.viewer, headers: { 'if-none-match': '*' } });
+    expect(missing.status).toBe(404);
+    expect(missing.headers.get('etag')).toBeNull();
+  });
 });

@@ -2,10 +2,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../support/promotions.ts';
 import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
 
-// The sweeper's grace past a state's own deadline: 4 s here (15 minutes by default): long enough that a healthy
-// flow on a loaded machine is never taken for a lost one, short enough for the test.
-process.env.STAGELINE_SWEEP_GRACE_SECONDS = '4';
-
 /**
  * Nothing stays stuck: a promotion whose flow is gone (here: its execute step never returns, as if
  * the execution were lost) is failed by its deadline schedule with a reason, through the API's
@@ -19,6 +15,9 @@ describe('sweeper', () => {
 
   beforeAll(async () => {
     t = await startTestStack({
+      // The sweeper's grace past a state's own deadline: 4 s here (15 minutes by default): long enough that a healthy
+      // flow on a loaded machine is never taken for a lost one, short enough for the test.
+      config: { STAGELINE_SWEEP_GRACE_SECONDS: '4' },
       beforeStep: async (payload) => {
         const p = payload as { step: string; promotionId: string };
         if (p.step === 'execute' && stuck.has(p.promotionId)) {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { OPENAPI_FILE } from '../../scripts/openapi.ts';
-import { matchRoute } from '../../functions/http/routes.ts';
+import { matchRoute } from '../../functions/http/router.ts';
 
 /**
  * The published contract (functions/http/openapi.json) as a check on every answer a test receives

@@ -8,12 +8,18 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import type { Registry } from '#domain/artifacts/ports';
+import { Client, type Credentials } from '../../functions/adapters/oci/client.ts';
+import { MEDIA_TYPES, sha256, type Descriptor } from '../../functions/adapters/oci/distribution.ts';
+import { pushBlob } from '../../functions/adapters/oci/graph.ts';
 
 /**
  * Real OCI registries on loopback for tests and the bench: Debian's
  * `docker-registry` (CNCF distribution 2.8), filesystem storage in a temp dir.
  * Plus a small node:http proxy to put Bearer-token auth or a lying registry in
  * front of a real one (distribution's own token auth needs a signing PKI).
+ * And content to sync: synthetic images and manifests pushed with the
+ * adapter's own client (functions/adapters/oci/).
  */
 export const REGISTRY_BIN = '/usr/bin/docker-registry';
 
@@ -205,4 +211,34 @@ export async function startProxy(upstream: string, name: string, options: ProxyO
       await once(server, 'close');
     },
   };
+}
+
+// ---------------------------------------------------------------- content
+
+/** PUTs a manifest document (by digest) and returns its digest. */
+export async function putManifest(
+  registry: Registry,
+  repository: string,
+  manifest: { mediaType: string } & Record<string, unknown>,
+  credentials?: Credentials,
+): Promise<string> {
+  const bytes = Buffer.from(JSON.stringify(manifest));
+  const digest = sha256(bytes);
+  const client = new Client(registry, repository, 'pull,push', credentials, new Map(), 30_000);
+  await client.putManifest({ digest, mediaType: manifest.mediaType, bytes });
+  return digest;
+}
+
+/** Pushes a synthetic OCI image (config + layers) and returns its manifest digest. */
+export async function pushImage(
+  registry: Registry,
+  repository: string,
+  image: { configBytes: Buffer; layers: Buffer[] },
+  credentials?: Credentials,
+): Promise<string> {
+  const client = new Client(registry, repository, 'pull,push', credentials, new Map(), 30_000);
+  const config = await pushBlob(client, image.configBytes, 'application/vnd.oci.image.config.v1+json');
+  const layers: Descriptor[] = [];
+  for (const layer of image.layers) layers.push(await pushBlob(client, layer, 'application/vnd.oci.image.layer.v1.tar+gzip'));
+  return putManifest(registry, repository, { schemaVersion: 2, mediaType: MEDIA_TYPES.ociManifest, config, layers }, credentials);
 }

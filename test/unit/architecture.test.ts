@@ -3,8 +3,10 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { parseCircular, parseDependencyTree } from 'dpdm';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
-import { ALL_HANDLERS, FALLBACK_HANDLER, FUNCTION_GROUPS, FUNCTIONS, HANDLERS, handlersOf, matchRoute, ROUTES } from '../../functions/http/routes.ts';
-import { groupOf, serveGroup } from '../../functions/http/group.ts';
+import { matchRoute } from '../../functions/http/router.ts';
+import { ALL_HANDLERS, FALLBACK_HANDLER, HANDLERS, ROUTES } from '../../functions/http/routes.ts';
+import { FUNCTION_GROUPS, FUNCTIONS, groupOf, handlersOf } from '../../functions/http/topology.ts';
+import { serveGroup } from '../../functions/http/group.ts';
 import { groupEntrySource } from '../../infra/bundle.ts';
 
 const root = join(import.meta.dirname, '..', '..');

@@ -229,7 +229,7 @@ describe('every flow', () => {
 });
 
 describe('a rollback through promotion.asl.json (a promotion record with `rollback` set, on the same machine)', () => {
-  // What the steps answer for a rollback record: its trigger is always on_approval (domain/promotion/env-rollback.ts;
+  // What the steps answer for a rollback record: its trigger is always on_approval (domain/promotion/rollback-environment.ts;
   // schedulePromotion refuses on_approval), so Decide resumes with execute (approved, or no approval needed) or
   // done (blocked, rejected). await-go comes only from a freeze hold (SCHEDULED by the execute step, which throws Frozen).
   const rollbackVerdicts = ['execute', 'done'] as const;

@@ -6,7 +6,7 @@ import { chainLeafHash, checkpointValid, proofProblem, rootMessage, rootSignatur
 import { anchorLeftTails, checkHead, linkAuditEntries, verifyAudit } from '../../domain/audit/log.ts';
 import { inclusionPath, leafHash, merkleRoot, merkleTree, nodeHash, rootFromPath } from '../../domain/audit/merkle.ts';
 import type { Ctx } from '../../domain/ports.ts';
-import { memoryAudit } from './audit-memory.ts';
+import { memoryAudit } from '../support/audit-memory.ts';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
@@ -255,12 +255,12 @@ describe('the consumer links, then anchors; it refuses a head it cannot believe'
     await anchorer.flush(m.deps); // nothing moved for this anchorer since: acme 7 was linked without it
     await anchorHeads(m.deps, [{ tenant: 'acme', seq: 7, hash: head.hash }], new Date());
     const l3 = (await m.store.readChainLinks('acme', 100)).items[2]!;
-    m.heads.set('acme', { seq: 3, hash: l3.hash, at: head.at, sig: '' });
-    await expect(checkHead(m.deps, 'acme', m.heads.get('acme')!)).rejects.toThrow(/behind its signed checkpoint at link 7/);
+    const movedBack = { seq: 3, hash: l3.hash, at: head.at, sig: '' };
+    m.chain.setHead('acme', movedBack);
+    await expect(checkHead(m.deps, 'acme', movedBack)).rejects.toThrow(/behind its signed checkpoint at link 7/);
     // A link under the checkpoint rewritten (and the head with it): the link at the checkpoint disagrees.
-    m.heads.set('acme', head);
-    const links = m.links.get('acme')!;
-    links.set(7, { ...links.get(7)!, hash: 'e'.repeat(64) });
+    m.chain.setHead('acme', head);
+    m.chain.setLink('acme', { ...m.chain.link('acme', 7)!, hash: 'e'.repeat(64) });
     await expect(checkHead(m.deps, 'acme', { ...head, hash: 'e'.repeat(64), pending: [] })).rejects.toThrow(/does not match its signed checkpoint at link 7/);
     // Gone, while checkpoints of its chain exist.
     await expect(checkHead(m.deps, 'acme', null)).rejects.toThrow(/is gone, yet a signed checkpoint says its chain reached link 7/);
@@ -279,23 +279,23 @@ describe('a tail nobody anchors: the durable marks and the tick', () => {
     await linkAuditEntries(m.deps, 'acme', m.write('acme', 2), frozen);
     await frozen.settle(m.deps); // the first change after a quiet spell: signed at once, nothing marked
     expect(m.calls.sign).toBe(1);
-    expect([...m.pendingMarks.values()]).toEqual([]);
+    expect(m.chain.marks()).toEqual([]);
     clock += 1_000;
     await linkAuditEntries(m.deps, 'acme', m.write('acme', 1), frozen);
     expect(await frozen.settle(m.deps)).toBeNull(); // deferred: marked in the table
-    const marked = [...m.pendingMarks.values()];
+    const marked = m.chain.marks();
     expect(marked).toEqual([{ tenant: 'acme', seq: 3, at: new Date(clock).toISOString() }]);
     clock += 1_000;
     await linkAuditEntries(m.deps, 'acme', m.write('acme', 1), frozen);
     expect(await frozen.settle(m.deps)).toBeNull();
-    expect([...m.pendingMarks.values()]).toEqual(marked); // once per chain and interval, not once per batch
+    expect(m.chain.marks()).toEqual(marked); // once per chain and interval, not once per batch
     // The consumer is frozen from here on. A tick before the mark is an interval old leaves it to its consumer.
     expect(await anchorLeftTails(m.deps, new Date(clock - 10_000))).toEqual({ anchored: 0, covered: 0, refused: [] });
     clock += 15_000;
     expect(await verifyAudit(m.deps, ctx('acme'))).toMatchObject({ headSeq: 4, anchoredSeq: 2, unanchored: 2 });
     expect(await anchorLeftTails(m.deps, new Date(clock - 10_000))).toEqual({ anchored: 1, covered: 0, refused: [] });
     expect(m.calls.sign).toBe(2);
-    expect([...m.pendingMarks.values()]).toEqual([]);
+    expect(m.chain.marks()).toEqual([]);
     expect(await verifyAudit(m.deps, ctx('acme'))).toMatchObject({ ok: true, headSeq: 4, anchoredSeq: 4, unanchored: 0 });
   });
 
@@ -308,16 +308,16 @@ describe('a tail nobody anchors: the durable marks and the tick', () => {
     clock += 2_000;
     await linkAuditEntries(m.deps, 'acme', m.write('acme', 1), anchorer);
     await anchorer.settle(m.deps);
-    expect(m.pendingMarks.size).toBe(1);
+    expect(m.chain.marks().length).toBe(1);
     clock += 10_000;
     await linkAuditEntries(m.deps, 'beta', m.write('beta', 1), anchorer);
     await anchorer.settle(m.deps); // due: one signature for acme and beta, and acme's mark cleared
     expect(m.calls.sign).toBe(2);
-    expect(m.pendingMarks.size).toBe(0);
+    expect(m.chain.marks().length).toBe(0);
     // A mark whose chain a signed checkpoint covers already (its clear was lost): cleared, nothing signed.
     await m.store.markUnanchored('acme', 2, new Date(clock - 60_000).toISOString());
     expect(await anchorLeftTails(m.deps, new Date(clock - 10_000))).toEqual({ anchored: 0, covered: 1, refused: [] });
-    expect(m.pendingMarks.size).toBe(0);
+    expect(m.chain.marks().length).toBe(0);
     expect(m.calls.sign).toBe(2);
   });
 
@@ -329,13 +329,13 @@ describe('a tail nobody anchors: the durable marks and the tick', () => {
     await anchorer.settle(m.deps);
     const head = (await m.store.chainHead('acme'))!;
     // Someone with table access moves the head to a chain of their own and leaves a mark for the tick.
-    m.heads.set('acme', { ...head, seq: 4, hash: 'f'.repeat(64), pending: [] });
+    m.chain.setHead('acme', { ...head, seq: 4, hash: 'f'.repeat(64), pending: [] });
     await m.store.markUnanchored('acme', 4, new Date(clock - 60_000).toISOString());
     const run = await anchorLeftTails(m.deps, new Date(clock - 10_000));
     expect(run.anchored).toBe(0);
     expect(run.refused).toEqual([{ tenant: 'acme', reason: expect.stringMatching(/refusing to extend it/) }]);
     expect(m.calls.sign).toBe(1);
-    expect(m.pendingMarks.size).toBe(1);
+    expect(m.chain.marks().length).toBe(1);
   });
 });
 

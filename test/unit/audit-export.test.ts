@@ -5,7 +5,7 @@ import { CHECKPOINT_MESSAGE, CHECKPOINT_MESSAGE_V2, checkpointMessage, entryHash
 import { exportAudit, toJsonLines, verifyExport } from '../../domain/audit/export.ts';
 import { linkAuditEntries } from '../../domain/audit/log.ts';
 import type { Ctx } from '../../domain/ports.ts';
-import { memoryAudit } from './audit-memory.ts';
+import { memoryAudit } from '../support/audit-memory.ts';
 
 type Row = Record<string, any>;
 const ctx = (tenant: string) => ({ principal: { tenant } }) as unknown as Ctx;
@@ -230,7 +230,7 @@ describe('export v3: checkpoints with their inclusion proof and signed root, ver
     await linkAuditEntries(m2.deps, 'old', m2.write('old', 2));
     const h = (await m2.store.chainHead('old'))!;
     const sig = await m2.anchor.sign({ tenant: 'old', seq: h.seq, hash: h.hash, at: h.at });
-    m2.heads.set('old', { ...h, sig });
+    m2.chain.setHead('old', { ...h, sig });
     const old = rowsOf(toJsonLines((await exportAudit(m2.deps, ctx('old'), {})).lines));
     expect(old.filter((r) => r.type === 'checkpoint')).toEqual([{ type: 'checkpoint', tenant: 'old', seq: 2, hash: h.hash, at: h.at, sig }]);
     expect(verifyExport(text(old), m2.publicKey).ok).toBe(true);

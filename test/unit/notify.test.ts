@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { emailMessage } from '../../domain/notify/email.ts';
 import { slackAction } from '../../domain/notify/slack-actions.ts';
-import type { Deps } from '../../domain/ports.ts';
+import type { Deps, With } from '../../domain/ports.ts';
 import { BLOCK_KIT_LIMITS, checkBlockKit, slackMessage, verifySlackSignature } from '../../domain/notify/slack.ts';
 import type { NotificationView } from '../../domain/notify/view.ts';
 import { refusalPage, resultPage, reviewCsp, reviewPage, REVIEW_STYLE } from '../../functions/review/page.ts';
@@ -399,7 +399,7 @@ describe('Slack button replies', () => {
   it("go back through the press's response_url only when it is on Slack's own host", async () => {
     const secret = 'deployment-secret-0123456789';
     const store = { listNotificationSettings: async () => [{ slack: { teamId: 'T0A' } }], getSlackLink: async () => null };
-    const app = { signingSecret: secret, depsOf: () => ({ store }) as unknown as Deps, clock: () => new Date() };
+    const app = { signingSecret: secret, depsOf: () => ({ store }) as unknown as With<'workflow' | 'directory'>, clock: () => new Date() };
     const pressWith = async (responseUrl: string) => {
       const body = `payload=${encodeURIComponent(JSON.stringify({ team: { id: 'T0A' }, user: { id: 'U0X' }, actions: [{ action_id: 'approve', value: 'acme:prm_1' }], response_url: responseUrl }))}`;
       const ts = String(Math.floor(Date.now() / 1000));

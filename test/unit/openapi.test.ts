@@ -3,6 +3,7 @@ import { Validator } from '@seriousme/openapi-schema-validator';
 import { describe, expect, it, vi } from 'vitest';
 import * as E from '../../domain/kernel/errors.ts';
 import { errorBody, gatewayMessage } from '../../functions/http/responses/index.ts';
+import { healthResponse } from '../../functions/http/responses/service.ts';
 import { logger } from '../../functions/adapters/observability.ts';
 import { errorResponse } from '../../functions/http/errors.ts';
 import { MAX_BODY_BYTES } from '../../functions/http/handler.ts';
@@ -79,7 +80,10 @@ describe('the published API contract (OpenAPI 3.1)', () => {
       ],
     });
     expect(undeclaredOperations(bare)).toEqual(['GET /dashboard (200)', 'GET /dashboard/{x} (200)']);
-    await expect(buildOpenApi({ routes: [{ ...dashboard, response: { schema: 'no-such-schema' } }] })).rejects.toThrow(/no-such-schema/);
+    // A row names its schema as a value (a misspelt name no longer compiles): the schema it names is the one published.
+    const named = await buildOpenApi({ routes: [{ ...dashboard, response: { schema: healthResponse } }] });
+    expect(undeclaredOperations(named)).toEqual([]);
+    expect(JSON.stringify((named.paths as Record<string, Record<string, Op>>)['/dashboard']!.get!.responses['200']!.content)).toContain('stageline');
   }, 60_000);
 
   it('states what the server enforces: Idempotency-Key, number bounds, status filters, signingKey, cross-field rules, tenant and break-glass headers, the YAML manifest', () => {
@@ -122,6 +126,27 @@ describe('the published API contract (OpenAPI 3.1)', () => {
     expect(opOf(doc, 'PUT /api/v1/notifications').requestBody).toMatchObject({ required: true });
   });
 
+  it('documents conditional GETs on every JSON read behind the middleware: If-None-Match in, ETag on the 200, 304 with no body', () => {
+    const doc = read();
+    const reads = Object.entries(doc.paths).flatMap(([path, ops]) => (ops.get && ops.get.responses['400'] ? [[path, ops.get] as const] : []));
+    const json = reads.filter(([, op]) => op.responses['200']!.content?.['application/json']);
+    expect(json.length).toBeGreaterThan(40);
+    for (const [path, op] of json) {
+      expect(
+        op.parameters.filter((p) => p.in === 'header' && p.name === 'If-None-Match'),
+        path,
+      ).toHaveLength(1);
+      expect(op.responses['200']!.headers, path).toHaveProperty('ETag');
+      expect(op.responses['304']!.content, path).toBeUndefined();
+      expect(op.responses['304']!.headers, path).toHaveProperty('ETag');
+    }
+    // What a route says of its own validator is kept (the effective config's ETag is its snapshot digest).
+    expect(JSON.stringify(opOf(doc, 'GET /api/v1/environments/{env}/effective').responses['200']!.headers)).toContain('snapshot digest');
+    // Plain handlers (no middleware) and text answers do not answer 304.
+    for (const key of ['GET /health', 'GET /api/v1/openapi.json', 'GET /dashboard', 'GET /api/v1/audit/export', 'POST /api/v1/promotions'])
+      expect(opOf(doc, key).responses['304'], key).toBeUndefined();
+  });
+
   it('documents the form bodies (Slack, the review form) as forms, not JSON', () => {
     const doc = read();
     const slack = opOf(doc, 'POST /api/v1/slack/actions');
@@ -145,7 +170,7 @@ describe('the published API contract (OpenAPI 3.1)', () => {
     const doc = read();
     const statuses = (key: string) => Object.keys(opOf(doc, key).responses).sort();
     expect(statuses('POST /api/v1/promotions')).toEqual(['200', '201', '400', '401', '403', '404', '409', '413', '422', '429', '431', '500']);
-    expect(statuses('GET /api/v1/environments')).toEqual(['200', '400', '401', '403', '404', '409', '422', '429', '431', '500']);
+    expect(statuses('GET /api/v1/environments')).toEqual(['200', '304', '400', '401', '403', '404', '409', '422', '429', '431', '500']);
     expect(statuses('POST /api/v1/platform/deployments')).toEqual(['200', '201', '400', '403', '404', '409', '413', '422', '429', '431', '500']);
     expect(statuses('GET /health')).toEqual(['200', '429', '431', '500']);
     expect(statuses('GET /review/{tenant}/{token}')).toEqual(['200', '404', '429', '431', '500']);

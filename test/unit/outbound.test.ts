@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { assertSameOrigin, checkUrl, guardedFetch, OutboundRefused, refusedRange } from '../../functions/adapters/outbound.ts';
+import { overrideConfig } from '../../functions/configuration-overrides.ts';
 
 // A name that resolves to a private address (as an internal DNS name would); every other name as usual.
 vi.mock('node:dns', async (original) => {
@@ -11,8 +12,11 @@ vi.mock('node:dns', async (original) => {
   return { ...dns, default: { ...dns, lookup }, lookup };
 });
 
+// As deployed (whatever the shell running the tests sets); a test turns local mode on through the configuration.
+let undo = overrideConfig({ STAGELINE_ALLOW_LOOPBACK_OUTBOUND: 'false' });
 afterEach(() => {
-  delete process.env.STAGELINE_ALLOW_LOOPBACK_OUTBOUND;
+  undo();
+  undo = overrideConfig({ STAGELINE_ALLOW_LOOPBACK_OUTBOUND: 'false' });
 });
 
 describe('the outbound (SSRF) guard', () => {
@@ -56,7 +60,7 @@ describe('the outbound (SSRF) guard', () => {
       expect(() => checkUrl(u), u).toThrow(OutboundRefused);
     }
     expect(checkUrl('https://hooks.example.com/x').hostname).toBe('hooks.example.com');
-    process.env.STAGELINE_ALLOW_LOOPBACK_OUTBOUND = 'true';
+    overrideConfig({ STAGELINE_ALLOW_LOOPBACK_OUTBOUND: 'true' });
     expect(checkUrl('http://127.0.0.1:8080/hook').port).toBe('8080');
     expect(() => checkUrl('http://169.254.169.254/')).toThrow(/metadata/);
     expect(() => checkUrl('http://10.0.0.1/')).toThrow(OutboundRefused);

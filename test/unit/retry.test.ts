@@ -3,23 +3,22 @@ import { ConcurrentModification } from '../../domain/kernel/errors.ts';
 import { WriteConflict } from '../../domain/kernel/retry.ts';
 import { retryOnConflict, serialised } from '../../domain/kernel/retry.ts';
 import { errorResponse } from '../../functions/http/errors.ts';
+import { DEFAULT_TUNABLES } from '../../domain/kernel/tunables.ts';
 
 describe('writes under contention', () => {
   it('retries lost races until they win, bounded by time; then 409 CONCURRENT_MODIFICATION with Retry-After', async () => {
     let n = 0;
-    expect(await retryOnConflict(async () => (++n < 30 ? Promise.reject(new WriteConflict('version')) : 'won'))).toBe('won');
+    expect(await retryOnConflict(DEFAULT_TUNABLES, async () => (++n < 30 ? Promise.reject(new WriteConflict('version')) : 'won'))).toBe('won');
     expect(n).toBe(30); // more than the old fixed limit of 25 attempts
-    process.env.STAGELINE_RETRY_BUDGET_MS = '150';
-    try {
-      const err = await retryOnConflict(async () => Promise.reject(new WriteConflict('version'))).catch((e) => e);
-      expect(err).toBeInstanceOf(ConcurrentModification);
-      const res = errorResponse(err);
-      expect(res.statusCode).toBe(409);
-      expect(res.headers['retry-after']).toBe('1');
-      expect(JSON.parse(res.body).error.code).toBe('CONCURRENT_MODIFICATION');
-    } finally {
-      delete process.env.STAGELINE_RETRY_BUDGET_MS;
-    }
+    // The budget is the caller's (its deps' tunables): a short one here.
+    const started = Date.now();
+    const err = await retryOnConflict({ retryBudgetMs: 150 }, async () => Promise.reject(new WriteConflict('version'))).catch((e) => e);
+    expect(Date.now() - started).toBeLessThan(DEFAULT_TUNABLES.retryBudgetMs);
+    expect(err).toBeInstanceOf(ConcurrentModification);
+    const res = errorResponse(err);
+    expect(res.statusCode).toBe(409);
+    expect(res.headers['retry-after']).toBe('1');
+    expect(JSON.parse(res.body).error.code).toBe('CONCURRENT_MODIFICATION');
   });
 
   it('queues writes to the same key in one process, in order, and a failure does not block the next', async () => {

@@ -19,9 +19,5 @@ export const tenantResponse = /* @__PURE__ */ z.schema(() =>
   z.strictObject({ id: z.string(), displayName: z.string(), createdAt: time, createdBy: z.string() }).check(z.meta({ id: 'Tenant' })),
 );
 
-export const ACCESS_RESPONSES: Record<string, z.ZodMiniType> = {
-  'users-list': z.strictObject({ items: z.array(userResponse) }),
-  'users-invite': userResponse,
-  'users-roles': userResponse,
-  'tenants-create': z.strictObject({ tenant: tenantResponse, admin: userResponse }),
-};
+export const usersListResponse = /* @__PURE__ */ z.schema(() => z.strictObject({ items: z.array(userResponse) }));
+export const tenantCreatedResponse = /* @__PURE__ */ z.schema(() => z.strictObject({ tenant: tenantResponse, admin: userResponse }));

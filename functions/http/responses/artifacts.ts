@@ -2,13 +2,13 @@ import * as z from '../../../domain/kernel/zod.ts';
 import { digest, open, time } from './common.ts';
 
 /** What the artifact, consumer, deployment and registry-link routes answer. */
-const artifactVersion = /* @__PURE__ */ z.schema(() =>
+export const artifactVersion = /* @__PURE__ */ z.schema(() =>
   z
     .strictObject({ name: z.string(), version: z.string(), digest, sourceCommit: z.string(), metadata: open, publishedAt: time, publishedBy: z.string() })
     .check(z.meta({ id: 'ArtifactVersion' })),
 );
 
-const consumer = /* @__PURE__ */ z.schema(() =>
+export const consumer = /* @__PURE__ */ z.schema(() =>
   z
     .strictObject({
       artifact: z.string(),
@@ -23,7 +23,7 @@ const consumer = /* @__PURE__ */ z.schema(() =>
 );
 
 /** a deployment record */
-const deployment = /* @__PURE__ */ z.schema(() =>
+export const deployment = /* @__PURE__ */ z.schema(() =>
   z
     .strictObject({
       id: z.string(),
@@ -57,7 +57,7 @@ const metricsSummary = /* @__PURE__ */ z.schema(() =>
     leadTimeHours: z.nullable(z.number()).check(z.describe('mean time from an image first seen to its deployment into the last environment')),
   }),
 );
-const deploymentMetrics = /* @__PURE__ */ z.schema(() =>
+export const deploymentMetrics = /* @__PURE__ */ z.schema(() =>
   z
     .strictObject({
       environments: z.array(
@@ -84,7 +84,7 @@ const deploymentMetrics = /* @__PURE__ */ z.schema(() =>
     .check(z.meta({ id: 'DeploymentMetrics' })),
 );
 
-const repoLink = /* @__PURE__ */ z.schema(() =>
+export const repoLink = /* @__PURE__ */ z.schema(() =>
   z
     .strictObject({
       artifact: z.string(),
@@ -98,14 +98,16 @@ const repoLink = /* @__PURE__ */ z.schema(() =>
     .check(z.meta({ id: 'RegistryLink' })),
 );
 
-export const ARTIFACT_RESPONSES: Record<string, z.ZodMiniType> = {
-  'artifacts-publish': z.strictObject({
+export const artifactPublishResponse = /* @__PURE__ */ z.schema(() =>
+  z.strictObject({
     artifact: artifactVersion,
     environment: z.string().check(z.describe('the first environment of the line')),
     created: z.boolean().check(z.describe('false: the same version and digest were already published')),
     registries: z.optional(z.array(z.strictObject({ registry: z.string(), digest: z.nullable(digest), tags: z.array(z.string()) }))),
   }),
-  'artifacts-versions': z.union([
+);
+export const artifactVersionsResponse = /* @__PURE__ */ z.schema(() =>
+  z.union([
     z.strictObject({ artifact: z.string(), versions: z.array(artifactVersion) }),
     z.strictObject({
       artifact: z.string(),
@@ -124,9 +126,10 @@ export const ARTIFACT_RESPONSES: Record<string, z.ZodMiniType> = {
       ),
     }),
   ]),
-  'consumers-list': z.strictObject({ items: z.array(consumer) }),
-  'consumers-put': consumer,
-  'artifacts-tag': z.strictObject({
+);
+export const consumersListResponse = /* @__PURE__ */ z.schema(() => z.strictObject({ items: z.array(consumer) }));
+export const artifactTagResponse = /* @__PURE__ */ z.schema(() =>
+  z.strictObject({
     name: z.string(),
     artifact: z.string(),
     version: z.string(),
@@ -137,9 +140,12 @@ export const ARTIFACT_RESPONSES: Record<string, z.ZodMiniType> = {
     createdAt: time,
     createdBy: z.string(),
   }),
-  'deployments-history': z.array(deployment).check(z.describe("a plain array, newest first; the next page's cursor is in X-Next-Cursor")),
-  'deployments-record': deployment,
-  'artifacts-resolve': z.strictObject({
+);
+export const deploymentHistoryResponse = /* @__PURE__ */ z.schema(() =>
+  z.array(deployment).check(z.describe("a plain array, newest first; the next page's cursor is in X-Next-Cursor")),
+);
+export const artifactResolveResponse = /* @__PURE__ */ z.schema(() =>
+  z.strictObject({
     artifact: z.string(),
     constraint: z.string(),
     kind: z.string(),
@@ -148,12 +154,13 @@ export const ARTIFACT_RESPONSES: Record<string, z.ZodMiniType> = {
     environment: z.optional(z.nullable(z.string())),
     warning: z.optional(z.string()),
   }),
-  'deployments-metrics': deploymentMetrics,
-  'artifacts-links': z.strictObject({ items: z.array(repoLink) }),
-  'artifacts-links-create': z.strictObject(
-    z.extend(repoLink, { notifyToken: z.string().check(z.describe('send it as Authorization: Bearer from the registry; shown only now')) }).shape,
-  ),
-  'registry-notifications': z.strictObject({
+);
+export const repoLinksResponse = /* @__PURE__ */ z.schema(() => z.strictObject({ items: z.array(repoLink) }));
+export const repoLinkCreatedResponse = /* @__PURE__ */ z.schema(() =>
+  z.strictObject(z.extend(repoLink, { notifyToken: z.string().check(z.describe('send it as Authorization: Bearer from the registry; shown only now')) }).shape),
+);
+export const registryNotificationsResponse = /* @__PURE__ */ z.schema(() =>
+  z.strictObject({
     results: z.array(open).check(z.describe('per tagged manifest push: the version published (created or already there), or why it was skipped')),
   }),
-};
+);

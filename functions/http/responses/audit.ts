@@ -2,7 +2,7 @@ import * as z from '../../../domain/kernel/zod.ts';
 import { actedVia, time } from './common.ts';
 
 /** What the audit routes answer. */
-const auditEntry = /* @__PURE__ */ z.schema(() =>
+export const auditEntry = /* @__PURE__ */ z.schema(() =>
   z
     .strictObject({
       tenant: z.string().check(z.describe("the caller's own tenant")),
@@ -23,7 +23,7 @@ const auditEntry = /* @__PURE__ */ z.schema(() =>
 );
 
 const broken = /* @__PURE__ */ z.schema(() => z.strictObject({ seq: z.number().check(z.int()), reason: z.string() }));
-const auditVerify = /* @__PURE__ */ z.schema(() =>
+export const auditVerify = /* @__PURE__ */ z.schema(() =>
   z
     .strictObject({
       ok: z.boolean(),
@@ -55,7 +55,7 @@ const auditVerify = /* @__PURE__ */ z.schema(() =>
     .check(z.meta({ id: 'AuditVerification' })),
 );
 
-const auditPublicKey = /* @__PURE__ */ z.schema(() =>
+export const auditPublicKey = /* @__PURE__ */ z.schema(() =>
   z
     .strictObject({
       algorithm: z.literal('ECDSA_SHA_256'),
@@ -73,8 +73,4 @@ const auditPublicKey = /* @__PURE__ */ z.schema(() =>
     .check(z.meta({ id: 'AuditPublicKey' })),
 );
 
-export const AUDIT_RESPONSES: Record<string, z.ZodMiniType> = {
-  'audit-list': z.strictObject({ items: z.array(auditEntry), nextCursor: z.optional(z.nullable(z.string())) }),
-  'audit-verify': auditVerify,
-  'audit-public-key': auditPublicKey,
-};
+export const auditListResponse = /* @__PURE__ */ z.schema(() => z.strictObject({ items: z.array(auditEntry), nextCursor: z.optional(z.nullable(z.string())) }));

@@ -22,7 +22,7 @@ export const actedVia = /* @__PURE__ */ z.schema(() =>
       channel: z.literal('slack'),
       teamId: z.string(),
       userId: z.string(),
-      linkId: z.string().check(z.describe('the link (slk_…) the person made themselves with a one-time code')),
+      linkId: z.string().check(z.describe('the link (slack_…) the person made themselves with a one-time code')),
     })
     .check(z.meta({ id: 'ActedVia' })),
 );

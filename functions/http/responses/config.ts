@@ -18,7 +18,7 @@ export const itemResponse = /* @__PURE__ */ z.schema(() =>
     .check(z.meta({ id: 'Item' })),
 );
 
-const snapshot = /* @__PURE__ */ z.schema(() =>
+export const snapshot = /* @__PURE__ */ z.schema(() =>
   z
     .strictObject({
       id: z.string().check(z.describe('<environment>@<seq>')),
@@ -44,7 +44,7 @@ const snapshot = /* @__PURE__ */ z.schema(() =>
 
 const keyed = /* @__PURE__ */ z.schema(() => z.strictObject({ kind: z.enum(['config', 'flag']), key: z.string(), value: z.unknown() }));
 /** An environment diff: what promoting source onto target would change. */
-const diff = /* @__PURE__ */ z.schema(() =>
+export const diff = /* @__PURE__ */ z.schema(() =>
   z
     .strictObject({
       sourceEnvironment: z.string(),
@@ -59,14 +59,14 @@ const diff = /* @__PURE__ */ z.schema(() =>
     .check(z.meta({ id: 'Diff' })),
 );
 
-export const CONFIG_RESPONSES: Record<string, z.ZodMiniType> = {
-  'items-get': itemResponse,
-  'items-create': itemResponse,
-  'items-update': itemResponse,
-  'snapshots-list': z.strictObject({ items: z.array(snapshot), nextCursor: z.optional(z.nullable(z.string())) }),
-  'items-list': z.strictObject({ items: z.array(itemResponse), nextCursor: z.optional(z.nullable(z.string())) }),
-  'snapshots-get': snapshot,
-  'items-batch': z.strictObject({
+export const snapshotsListResponse = /* @__PURE__ */ z.schema(() =>
+  z.strictObject({ items: z.array(snapshot), nextCursor: z.optional(z.nullable(z.string())) }),
+);
+export const itemsListResponse = /* @__PURE__ */ z.schema(() =>
+  z.strictObject({ items: z.array(itemResponse), nextCursor: z.optional(z.nullable(z.string())) }),
+);
+export const itemsBatchResponse = /* @__PURE__ */ z.schema(() =>
+  z.strictObject({
     environment: z.string(),
     snapshot: z
       .strictObject({ seq: z.number().check(z.int()), digest })
@@ -77,8 +77,9 @@ export const CONFIG_RESPONSES: Record<string, z.ZodMiniType> = {
     unchanged: z.number().check(z.int()),
     notFound: z.number().check(z.int()),
   }),
-  'snapshots-restore': environmentResponse,
-  'diff-snapshots': z.strictObject({
+);
+export const snapshotDiffResponse = /* @__PURE__ */ z.schema(() =>
+  z.strictObject({
     from: z.strictObject({ id: z.string().check(z.describe('<environment>@<seq>')), digest }),
     to: z.strictObject({ id: z.string(), digest }),
     added: z.array(keyed),
@@ -86,5 +87,4 @@ export const CONFIG_RESPONSES: Record<string, z.ZodMiniType> = {
     removed: z.array(keyed),
     unchanged: z.number().check(z.int()),
   }),
-  'diff-environments': diff,
-};
+);

@@ -2,7 +2,7 @@ import * as z from '../../../domain/kernel/zod.ts';
 import { time } from './common.ts';
 
 /** What the app-key, effective-config and OFREP routes answer. */
-const appKey = /* @__PURE__ */ z.schema(() =>
+export const appKey = /* @__PURE__ */ z.schema(() =>
   z
     .strictObject({
       id: z.string(),
@@ -21,11 +21,11 @@ const appKey = /* @__PURE__ */ z.schema(() =>
     })
     .check(z.meta({ id: 'AppKey' })),
 );
-const withSecret = /* @__PURE__ */ z.schema(() =>
+export const withSecret = /* @__PURE__ */ z.schema(() =>
   z.strictObject(z.extend(appKey, { key: z.string().check(z.describe('the key: shown this once, stored only as a hash')) }).shape),
 );
 const meta = /* @__PURE__ */ z.schema(() => z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])));
-const ofrepSuccess = /* @__PURE__ */ z.schema(() =>
+export const ofrepSuccess = /* @__PURE__ */ z.schema(() =>
   z
     .strictObject({ key: z.string(), value: z.unknown(), reason: z.enum(['STATIC', 'SPLIT']), variant: z.optional(z.string()), metadata: meta })
     .check(z.meta({ id: 'OfrepEvaluationSuccess' })),
@@ -41,16 +41,13 @@ const ofrepFailure = /* @__PURE__ */ z.schema(() =>
 );
 
 /** An OFREP error answer (400, 404): the one-flag route names the flag, the bulk route does not. */
-const ofrepError = /* @__PURE__ */ z.schema(() =>
+export const ofrepError = /* @__PURE__ */ z.schema(() =>
   z.strictObject({ key: z.optional(z.string()), errorCode: ofrepFailure.shape.errorCode, errorDetails: z.string() }).check(z.meta({ id: 'OfrepError' })),
 );
 
-export const CONSUME_RESPONSES: Record<string, z.ZodMiniType> = {
-  'app-keys-list': z.strictObject({ items: z.array(appKey) }),
-  'app-keys-create': withSecret,
-  'app-keys-rotate': withSecret,
-  'app-keys-revoke': appKey,
-  effective: z
+export const appKeysListResponse = /* @__PURE__ */ z.schema(() => z.strictObject({ items: z.array(appKey) }));
+export const effectiveResponse = /* @__PURE__ */ z.schema(() =>
+  z
     .strictObject({
       environment: z.string(),
       snapshot: z.strictObject({ seq: z.number().check(z.int()), digest: z.string() }),
@@ -59,14 +56,14 @@ export const CONSUME_RESPONSES: Record<string, z.ZodMiniType> = {
       flags: z.record(z.string(), z.unknown()).check(z.describe('key → value (a rollout as {"$rollout": {variants, weights}})')),
     })
     .check(z.meta({ id: 'EffectiveConfig' })),
-  ofrep: ofrepSuccess,
-  'ofrep-error': ofrepError,
-  'ofrep-bulk': z.strictObject({ flags: z.array(z.union([ofrepSuccess, ofrepFailure])) }),
-  'ofrep-configuration': z.strictObject({
+);
+export const ofrepBulkResponse = /* @__PURE__ */ z.schema(() => z.strictObject({ flags: z.array(z.union([ofrepSuccess, ofrepFailure])) }));
+export const ofrepConfigurationResponse = /* @__PURE__ */ z.schema(() =>
+  z.strictObject({
     name: z.string(),
     capabilities: z.object({
       cacheInvalidation: z.object({ polling: z.object({ enabled: z.boolean(), minPollingIntervalMs: z.number() }) }),
       flagEvaluation: z.object({ supportedTypes: z.array(z.string()) }),
     }),
   }),
-};
+);

@@ -81,7 +81,7 @@ export const statusResponse = /* @__PURE__ */ z.schema(() =>
     .check(z.meta({ id: 'Status' })),
 );
 
-const freezeWindow = /* @__PURE__ */ z.schema(() =>
+export const freezeWindow = /* @__PURE__ */ z.schema(() =>
   z
     .strictObject({
       id: z.string(),
@@ -127,20 +127,8 @@ export const rule = /* @__PURE__ */ z.schema(() =>
     .check(z.meta({ id: 'Rule' })),
 );
 
-export const ENVIRONMENT_RESPONSES: Record<string, z.ZodMiniType> = {
-  'environments-list': z.strictObject({ items: z.array(environmentResponse) }),
-  'environments-get': environmentResponse,
-  'environments-create': environmentResponse,
-  'environments-update': environmentResponse,
-  'rules-list': z.strictObject({ items: z.array(rule) }),
-  'rules-get': rule,
-  'rules-create': rule,
-  'rules-update': rule,
-  'environments-rollback': z.union([
-    z.strictObject({ dryRun: z.literal(false), impact: open, promotion: promotionResponse }),
-    z.looseObject({ dryRun: z.literal(true), impact: open }),
-  ]),
-  'freeze-windows': freezeListResponse,
-  status: statusResponse,
-  'freeze-create': freezeWindow,
-};
+export const environmentsListResponse = /* @__PURE__ */ z.schema(() => z.strictObject({ items: z.array(environmentResponse) }));
+export const rulesListResponse = /* @__PURE__ */ z.schema(() => z.strictObject({ items: z.array(rule) }));
+export const environmentRollbackResponse = /* @__PURE__ */ z.schema(() =>
+  z.union([z.strictObject({ dryRun: z.literal(false), impact: open, promotion: promotionResponse }), z.looseObject({ dryRun: z.literal(true), impact: open })]),
+);

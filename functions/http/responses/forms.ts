@@ -1,13 +1,18 @@
 import * as z from '../../../domain/kernel/zod.ts';
 
-/** Request bodies that are forms (application/x-www-form-urlencoded), per handler of a route declaring `form`. */
-export const FORMS: Record<string, z.ZodMiniType> = {
-  review: z.object({
+/** Request bodies that are forms (application/x-www-form-urlencoded): a route's row names its form (`form`, functions/http/routes/). */
+/** POST /review/{tenant}/{token}: the review page's approve/reject form. */
+export const reviewForm = /* @__PURE__ */ z.schema(() =>
+  z.object({
     action: z.enum(['approve', 'reject']),
     reason: z.optional(z.string()).check(z.describe('why; required to reject (at most 1,000 characters are kept)')),
     nonce: z.string().check(z.describe('the nonce of the page this form came from (valid for 30 minutes)')),
   }),
-  'slack-actions': z.object({
+);
+
+/** The Slack app's interactivity request URL: a button pressed. */
+export const slackActionsForm = /* @__PURE__ */ z.schema(() =>
+  z.object({
     payload: z
       .string()
       .check(
@@ -16,7 +21,11 @@ export const FORMS: Record<string, z.ZodMiniType> = {
         ),
       ),
   }),
-  'slack-commands': z
+);
+
+/** The Slack app's slash command request URL. */
+export const slackCommandsForm = /* @__PURE__ */ z.schema(() =>
+  z
     .looseObject({
       team_id: z.string().check(z.describe('the workspace (bound by the tenant)')),
       user_id: z.string().check(z.describe('the Slack user who sent the command: the one linked')),
@@ -24,4 +33,4 @@ export const FORMS: Record<string, z.ZodMiniType> = {
       text: z.string().check(z.describe('link CODE (the code from POST /api/v1/slack/link-codes)')),
     })
     .check(z.describe('as Slack posts a slash command (it sends more fields; they are ignored)')),
-};
+);

@@ -16,8 +16,3 @@ export const gitTargetResponse = /* @__PURE__ */ z.schema(() =>
     })
     .check(z.meta({ id: 'GitTarget' })),
 );
-
-export const GITOPS_RESPONSES: Record<string, z.ZodMiniType> = {
-  'git-target': gitTargetResponse,
-  'git-target-put': gitTargetResponse,
-};

@@ -53,7 +53,7 @@ export const manifestApplyResponse = /* @__PURE__ */ z.schema(() =>
  * part but notifications always there, and the line as it is (empty for a tenant without environments).
  */
 const exported = /* @__PURE__ */ manifestSchema.shape.artifacts.shape.promotion;
-const manifestDocument = /* @__PURE__ */ z.schema(() =>
+export const manifestDocument = /* @__PURE__ */ z.schema(() =>
   z
     .strictObject({
       artifacts: z.strictObject({
@@ -78,7 +78,7 @@ const manifestDocument = /* @__PURE__ */ z.schema(() =>
 );
 
 /** GET /api/v1/manifest/schema.json: the manifest document (components/schemas/Manifest) as a JSON Schema. */
-const manifestJsonSchema = /* @__PURE__ */ z.schema(() =>
+export const manifestJsonSchemaResponse = /* @__PURE__ */ z.schema(() =>
   z
     .strictObject({
       title: z.string(),
@@ -92,13 +92,11 @@ const manifestJsonSchema = /* @__PURE__ */ z.schema(() =>
     .check(z.meta({ id: 'ManifestJsonSchema' })),
 );
 
-export const MANIFEST_RESPONSES: Record<string, z.ZodMiniType> = {
-  'manifest-apply': manifestApplyResponse,
-  manifest: z.strictObject({
+/** POST /api/v1/manifest/plan: what applying the document would change. */
+export const manifestPlanResponse = /* @__PURE__ */ z.schema(() =>
+  z.strictObject({
     digest: digest.check(z.describe('of the setup planned against: apply with expectedDigest refuses a stale plan')),
     changes: z.array(manifestChange),
     summary: manifestSummary,
   }),
-  'manifest-document': manifestDocument,
-  'manifest-schema': manifestJsonSchema,
-};
+);

@@ -2,7 +2,7 @@ import * as z from '../../../domain/kernel/zod.ts';
 import { time } from './common.ts';
 
 /** What the notification-settings and Slack routes answer. */
-const notificationSettings = /* @__PURE__ */ z.schema(() =>
+export const notificationSettings = /* @__PURE__ */ z.schema(() =>
   z
     .strictObject({
       scope: z.string().check(z.describe("'tenant' or an environment")),
@@ -29,13 +29,13 @@ const notificationSettings = /* @__PURE__ */ z.schema(() =>
 );
 
 /** A reply to a Slack interaction: shown to the one user who pressed the button. */
-const slackLink = /* @__PURE__ */ z.schema(() =>
+export const slackLink = /* @__PURE__ */ z.schema(() =>
   z
     .strictObject({ id: z.string(), teamId: z.string(), userId: z.string(), accountId: z.string(), email: z.string(), linkedAt: time })
     .check(z.meta({ id: 'SlackLink' })),
 );
 
-const slackReply = /* @__PURE__ */ z.schema(() =>
+export const slackReply = /* @__PURE__ */ z.schema(() =>
   z
     .strictObject({
       response_type: z.literal('ephemeral'),
@@ -45,16 +45,13 @@ const slackReply = /* @__PURE__ */ z.schema(() =>
     .check(z.meta({ id: 'SlackReply' })),
 );
 
-export const NOTIFICATION_RESPONSES: Record<string, z.ZodMiniType> = {
-  'notifications-get': notificationSettings,
-  'notifications-put': notificationSettings,
-  slack: slackReply,
-  'slack-links': z.strictObject({
+export const slackLinkCodeResponse = /* @__PURE__ */ z.schema(() =>
+  z.strictObject({
     code: z.string().check(z.describe('<tenant>.<12 characters>: send it from Slack as `/stageline link CODE`')),
     command: z.string(),
     expiresAt: time,
     account: z.string().check(z.describe('the account the code links to: always the caller')),
     singleUse: z.literal(true),
   }),
-  'slack-links-list': z.strictObject({ items: z.array(slackLink) }),
-};
+);
+export const slackLinksListResponse = /* @__PURE__ */ z.schema(() => z.strictObject({ items: z.array(slackLink) }));

@@ -192,7 +192,7 @@ export const evidence = /* @__PURE__ */ z.schema(() =>
 );
 
 /** The decision record: everything a promotion was decided on, and its digest (what an auditor re-computes). */
-const decision = /* @__PURE__ */ z.schema(() =>
+export const decision = /* @__PURE__ */ z.schema(() =>
   z
     .strictObject({
       promotionId: z.string(),
@@ -256,25 +256,15 @@ export const promotionChangesResponse = /* @__PURE__ */ z.schema(() =>
     .check(z.meta({ id: 'PromotionChanges' })),
 );
 
-export const PROMOTION_RESPONSES: Record<string, z.ZodMiniType> = {
-  'promotions-create': promotionCreateResponse,
-  'promotions-list': z.strictObject({ items: z.array(promotionResponse), nextCursor: z.optional(z.nullable(z.string())) }),
-  'promotions-get': promotionDetailResponse,
-  'promotions-approve': promotionDetailResponse,
-  'promotions-reject': promotionResponse,
-  'promotions-cancel': promotionResponse,
-  'promotions-validate': promotionResponse,
-  'promotions-schedule': promotionResponse,
-  'promotions-execute': z.union([z.strictObject({ accepted: z.literal(true), promotion: promotionResponse }), z.looseObject({ dryRun: z.literal(true) })]),
-  'promotions-rebase': promotionResponse,
-  'promotions-decision': decision,
-  'promotions-changes': promotionChangesResponse,
-  'promotions-rollback': z.union([
-    z.strictObject({ promotion: promotionResponse, reverts: z.array(open), impact: z.optional(open) }),
-    z.looseObject({ dryRun: z.literal(true) }),
-  ]),
-  'promotions-auto-check': z.strictObject({ checks: z.array(open).check(z.describe('per auto-promotion rule: whether it would promote, and why (not)')) }),
-  'artifacts-evidence': evidence,
-  'promotions-evidence': evidence,
-  'snapshots-evidence': evidence,
-};
+export const promotionsListResponse = /* @__PURE__ */ z.schema(() =>
+  z.strictObject({ items: z.array(promotionResponse), nextCursor: z.optional(z.nullable(z.string())) }),
+);
+export const promotionExecuteResponse = /* @__PURE__ */ z.schema(() =>
+  z.union([z.strictObject({ accepted: z.literal(true), promotion: promotionResponse }), z.looseObject({ dryRun: z.literal(true) })]),
+);
+export const promotionRollbackResponse = /* @__PURE__ */ z.schema(() =>
+  z.union([z.strictObject({ promotion: promotionResponse, reverts: z.array(open), impact: z.optional(open) }), z.looseObject({ dryRun: z.literal(true) })]),
+);
+export const autoCheckResponse = /* @__PURE__ */ z.schema(() =>
+  z.strictObject({ checks: z.array(open).check(z.describe('per auto-promotion rule: whether it would promote, and why (not)')) }),
+);

@@ -42,7 +42,7 @@ export const gatewayMessage = /* @__PURE__ */ z.schema(() =>
 );
 
 /** The contract itself (GET /api/v1/openapi.json). */
-const openApiDocument = /* @__PURE__ */ z.schema(() =>
+export const openApiDocument = /* @__PURE__ */ z.schema(() =>
   z
     .strictObject({
       openapi: z.literal('3.1.0'),
@@ -55,10 +55,9 @@ const openApiDocument = /* @__PURE__ */ z.schema(() =>
     .check(z.meta({ id: 'OpenApiDocument' })),
 );
 
-export const SERVICE_RESPONSES: Record<string, z.ZodMiniType> = {
-  openapi: openApiDocument,
-  health: z.strictObject({ status: z.literal('ok'), service: z.literal('stageline') }),
-  'auth-config': z.strictObject({
+export const healthResponse = /* @__PURE__ */ z.schema(() => z.strictObject({ status: z.literal('ok'), service: z.literal('stageline') }));
+export const authConfigResponse = /* @__PURE__ */ z.schema(() =>
+  z.strictObject({
     issuer: z.string().check(z.describe("the ID tokens' iss")),
     clientId: z.string().check(z.describe('the public app client (no secret): PKCE is required')),
     authorizationEndpoint: z.string(),
@@ -68,6 +67,4 @@ export const SERVICE_RESPONSES: Record<string, z.ZodMiniType> = {
     cliRedirectUri: z.string().check(z.describe('the loopback address `stageline login` receives the code on')),
     idTokenSigningAlg: z.enum(['RS256', 'ES256']).check(z.describe('how ID tokens are signed (RS256 by Cognito, ES256 by the local issuer)')),
   }),
-  // Stageline's one error shape, for routes whose declared errors are not in their success's format.
-  error: errorBody,
-};
+);

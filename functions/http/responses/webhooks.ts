@@ -64,14 +64,3 @@ export const webhookDeliveryResponse = /* @__PURE__ */ z.schema(() =>
 );
 
 export const webhookDeliveries = /* @__PURE__ */ z.schema(() => z.strictObject({ items: z.array(webhookDeliveryResponse), cursor: z.nullable(z.string()) }));
-
-export const WEBHOOK_RESPONSES: Record<string, z.ZodMiniType> = {
-  'webhooks-create': webhookWithSecret,
-  'webhooks-rotate': webhookWithSecret,
-  'webhooks-update': webhookResponse,
-  'webhooks-list': webhooksList,
-  webhook: webhookResponse,
-  'webhooks-read': webhookResponse,
-  'webhook-deliveries': webhookDeliveries,
-  'webhooks-redeliver': webhookDeliveryResponse,
-};

@@ -4,7 +4,7 @@ import { hasRole } from '../access/auth.ts';
 import { canonicalJson } from '../kernel/canonical.ts';
 import { EnvironmentNotFound, Forbidden, RuleViolation, SnapshotNotFound, ArtifactNotFound, ValidationFailed } from '../kernel/errors.ts';
 import type { Environment } from '../kernel/model.ts';
-import type { Ctx, Deps } from '../ports.ts';
+import type { Ctx, Deps, With } from '../ports.ts';
 import { diffRoots } from '../config/snapshots.ts';
 import { memoSource } from '../config/tree.ts';
 import { classify } from '../artifacts/artifacts.ts';
@@ -149,7 +149,7 @@ export async function analyzeRollback(
  * impact analysis, approvals by the policy for promoting into this
  * environment. BLOCKED refuses unless an admin overrides with a reason.
  */
-export async function rollbackEnvironment(deps: Deps, ctx: Ctx, envName: string, input: EnvRollbackInput) {
+export async function rollbackEnvironment(deps: With<'scheduler' | 'workflow'>, ctx: Ctx, envName: string, input: EnvRollbackInput) {
   // Asked to break glass: admins only, answered before anything is analysed or started (domain/freeze/break-glass.ts).
   const asked = requestedBreakGlass(ctx, 'freeze-window', 'rollback.request', deps.clock());
   if ((input.snapshot === undefined) === !(input.artifact && input.version)) {

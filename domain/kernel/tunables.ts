@@ -1,0 +1,25 @@
+/**
+ * What the domain's rules are tuned by: given to every use case in its deps (Deps.tunables), never
+ * read from the environment here. A deployment sets them through its configuration
+ * (functions/configuration.ts, whose reference is docs/reference/configuration.md); tests and
+ * benches give their own. A helper that has no deps (a pure rule, also used by adapters) takes the
+ * one value it needs as a parameter from its caller.
+ */
+export interface Tunables {
+  /** how long a write keeps retrying a lost conditional write before it answers 409 with Retry-After (ms): inside the API functions' 10 s timeout */
+  readonly retryBudgetMs: number;
+  /** local mode (`npm start`, tests): URLs a tenant saves may point at loopback (never on a deployed stack) */
+  readonly allowLoopbackOutbound: boolean;
+  /** how long past a state's own deadline a flow is given before the sweeper fails its promotion (s) */
+  readonly sweepGraceSeconds: number;
+  /** how long a promotion nobody validates (PENDING, VALIDATION_FAILED) waits before it expires (hours) */
+  readonly pendingExpiryHours: number;
+}
+
+/** The defaults (the configuration's, when a deployment sets nothing). */
+export const DEFAULT_TUNABLES: Tunables = {
+  retryBudgetMs: 7000,
+  allowLoopbackOutbound: false,
+  sweepGraceSeconds: 900,
+  pendingExpiryHours: 72,
+};

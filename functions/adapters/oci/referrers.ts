@@ -1,0 +1,74 @@
+import type { Client } from './client.ts';
+import { ACCEPT, DIGEST, MANIFEST_BYTES, MEDIA_TYPES, sha256, type Descriptor } from './distribution.ts';
+import { pushBlob, readGraph, type ManifestNode } from './graph.ts';
+
+/**
+ * What is attached to an artifact — signatures, attestations, SBOMs: OCI referrers (manifests whose
+ * `subject` is the artifact's digest), listed by the referrers tag schema (OCI distribution 1.1), and
+ * cosign's legacy `sha256-<hex>.sig`/`.att` tags. Read with the artifact so the sync takes them
+ * along, and written when a document is attached to an artifact.
+ */
+
+/** Something attached to an artifact: a referrer (listed in the referrers index) or a cosign legacy tag. */
+export interface Attached {
+  nodes: ManifestNode[];
+  descriptor?: Descriptor & { artifactType?: string };
+  tag?: string;
+}
+
+/** Cosign's tags for a digest before OCI 1.1 referrers: the signature and the attestations. */
+const LEGACY_SUFFIXES = ['sig', 'att'];
+
+/** What is attached to `digest` in the source, each graph read and verified like the artifact itself. */
+export async function readAttached(src: Client, digest: string): Promise<Attached[]> {
+  const out: Attached[] = [];
+  for (const r of await listReferrers(src, digest)) {
+    if (!DIGEST.test(r.digest)) continue;
+    out.push({
+      nodes: await readGraph(src, r.digest),
+      descriptor: { mediaType: r.mediaType, digest: r.digest, size: r.size, ...(r.artifactType ? { artifactType: r.artifactType } : {}) },
+    });
+  }
+  for (const suffix of LEGACY_SUFFIXES) {
+    const tag = `sha256-${digest.slice(7)}.${suffix}`;
+    const at = await src.tagDigest(tag);
+    if (at) out.push({ nodes: await readGraph(src, at), tag });
+  }
+  return out;
+}
+
+/** The referrers of a digest, by the referrers tag schema (OCI distribution 1.1) for registries without the referrers API. */
+export async function listReferrers(c: Client, digest: string): Promise<(Descriptor & { artifactType?: string })[]> {
+  const res = await c.send('GET', `manifests/sha256-${digest.slice(7)}`, { headers: { accept: MEDIA_TYPES.ociIndex } });
+  if (res.status !== 200) {
+    await res.body?.cancel();
+    return [];
+  }
+  return (JSON.parse((await c.read(res, MANIFEST_BYTES, `GET referrers of ${digest}`)).toString('utf8')) as { manifests?: Descriptor[] }).manifests ?? [];
+}
+
+/** Adds referrers to the digest's `sha256-<hex>` index, keeping what is listed there. */
+export async function addReferrers(c: Client, digest: string, referrers: (Descriptor & { artifactType?: string })[]): Promise<void> {
+  const listed = await listReferrers(c, digest);
+  const adding = new Set(referrers.map((r) => r.digest));
+  const index = { schemaVersion: 2, mediaType: MEDIA_TYPES.ociIndex, manifests: [...listed.filter((m) => !adding.has(m.digest)), ...referrers] };
+  const bytes = Buffer.from(JSON.stringify(index));
+  await c.putManifest({ digest: sha256(bytes), mediaType: MEDIA_TYPES.ociIndex, bytes }, `sha256-${digest.slice(7)}`);
+}
+
+/** Attaches a JSON document to `digest` as a referrer (an artifact manifest whose subject is the digest); returns the referrer's digest. */
+export async function attachDocument(dst: Client, digest: string, artifactType: string, document: Record<string, unknown>): Promise<string> {
+  // The subject as the registry serves it (its media type and size go into the descriptor).
+  const res = await dst.send('GET', `manifests/${digest}`, { headers: { accept: ACCEPT } });
+  await dst.expect(res, [200], `GET manifest ${digest}`);
+  const subjectBytes = await dst.read(res, MANIFEST_BYTES, `GET manifest ${digest}`);
+  const subject = { mediaType: res.headers.get('content-type')?.split(';')[0]?.trim() || MEDIA_TYPES.ociManifest, digest, size: subjectBytes.length };
+  const config = await pushBlob(dst, Buffer.from('{}'), 'application/vnd.oci.empty.v1+json');
+  const layer = await pushBlob(dst, Buffer.from(JSON.stringify(document)), artifactType);
+  const manifest = { schemaVersion: 2, mediaType: MEDIA_TYPES.ociManifest, artifactType, config, layers: [layer], subject };
+  const bytes = Buffer.from(JSON.stringify(manifest));
+  const referrer = sha256(bytes);
+  await dst.putManifest({ digest: referrer, mediaType: MEDIA_TYPES.ociManifest, bytes });
+  await addReferrers(dst, digest, [{ mediaType: MEDIA_TYPES.ociManifest, digest: referrer, size: bytes.length, artifactType }]);
+  return referrer;
+}

@@ -1,0 +1,60 @@
+import { tenantCreatedResponse, userResponse, usersListResponse } from '../responses/access.ts';
+import { v1, type Route, type RouteResponse } from './row.ts';
+
+/** What the people routes have in common: the user pool's Admin* grants (a role of its own), and no promotion flows. */
+const PEOPLE = { ownRole: true, startsFlows: false } as const satisfies Pick<Route, 'ownRole' | 'startsFlows'>;
+const user: RouteResponse = { schema: userResponse };
+
+/** People (domain/access): the tenant's users and their roles, and new tenants (platform operators only). Audited. */
+export const ACCESS_ROUTES: Route[] = [
+  {
+    method: 'GET',
+    path: `${v1}/users`,
+    handler: 'users-list',
+    auth: 'jwt',
+    role: 'admin',
+    summary: "The tenant's users with their roles and sign-in status (admin)",
+    response: { schema: usersListResponse },
+    ...PEOPLE,
+  },
+  {
+    method: 'POST',
+    path: `${v1}/users`,
+    handler: 'users-invite',
+    auth: 'jwt',
+    role: 'admin',
+    summary: 'Invite a user into your tenant with roles: on AWS Cognito emails a temporary password; audited',
+    response: user,
+    ...PEOPLE,
+  },
+  {
+    method: 'PATCH',
+    path: `${v1}/users/{id}`,
+    handler: 'users-roles',
+    auth: 'jwt',
+    role: 'admin',
+    summary: "Replace a user's roles (never your own; the tenant keeps at least one admin); audited",
+    response: user,
+    ...PEOPLE,
+  },
+  {
+    method: 'DELETE',
+    path: `${v1}/users/{id}`,
+    handler: 'users-remove',
+    auth: 'jwt',
+    role: 'admin',
+    summary: 'Remove a user from your tenant (never yourself, never the last admin); tokens already issued expire within the hour; audited',
+    status: 204,
+    ...PEOPLE,
+  },
+  {
+    method: 'POST',
+    path: `${v1}/tenants`,
+    handler: 'tenants-create',
+    auth: 'jwt',
+    role: 'admin',
+    summary: "Create a tenant and invite its first admin: platform operators only (the platform-admin group); audited in the new tenant's trail",
+    response: { schema: tenantCreatedResponse },
+    ...PEOPLE,
+  },
+];

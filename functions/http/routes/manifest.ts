@@ -1,0 +1,51 @@
+import { manifestApplyResponse, manifestDocument, manifestJsonSchemaResponse, manifestPlanResponse } from '../responses/manifest.ts';
+import { v1, type Route } from './row.ts';
+
+/** The tenant's promotion setup as one document (manifest.yaml): export, plan, apply (audited, with a role of its own), and its JSON Schema. */
+export const MANIFEST_ROUTES: Route[] = [
+  {
+    method: 'GET',
+    path: `${v1}/manifest`,
+    handler: 'manifest',
+    auth: 'jwt',
+    role: 'viewer',
+    summary: "The tenant's promotion setup as a manifest (manifest.yaml; ?format=yaml|json); export | apply changes nothing",
+    response: {
+      text: {
+        'application/yaml':
+          'The manifest as YAML (?format=yaml, the default), after a comment line naming the tenant and the digest of its setup; ?format=json answers the same document as JSON',
+      },
+      schema: manifestDocument,
+      headers: { 'X-Manifest-Digest': 'the digest of the setup the document was exported from (what a plan states and apply expects)' },
+    },
+  },
+  {
+    method: 'POST',
+    path: `${v1}/manifest/plan`,
+    handler: 'manifest',
+    auth: 'jwt',
+    role: 'viewer',
+    summary:
+      'What applying a manifest would change, field by field, and the digest of the setup it was planned against (a document of at most 256 KiB, at most 1,000 keys per mapping, each key once)',
+    response: { schema: manifestPlanResponse },
+  },
+  {
+    method: 'POST',
+    path: `${v1}/manifest/apply`,
+    handler: 'manifest-apply',
+    auth: 'jwt',
+    role: 'admin',
+    summary: 'Apply a manifest as one audited change (all or nothing; expectedDigest refuses a stale plan)',
+    response: { schema: manifestApplyResponse },
+    ownRole: true,
+  },
+  {
+    method: 'GET',
+    path: `${v1}/manifest/schema.json`,
+    handler: 'openapi',
+    auth: 'none',
+    role: null,
+    summary: "The manifest's JSON Schema",
+    response: { schema: manifestJsonSchemaResponse },
+  },
+];

@@ -1,0 +1,260 @@
+import { rule, rulesListResponse } from '../responses/environments.ts';
+import { reviewForm } from '../responses/forms.ts';
+import {
+  autoCheckResponse,
+  decision,
+  evidence,
+  promotionChangesResponse,
+  promotionCreateResponse,
+  promotionDetailResponse,
+  promotionExecuteResponse,
+  promotionResponse,
+  promotionRollbackResponse,
+  promotionsListResponse,
+} from '../responses/promotions.ts';
+import { v1, type Route, type RouteResponse } from './row.ts';
+
+const promotion: RouteResponse = { schema: promotionResponse };
+const detail: RouteResponse = { schema: promotionDetailResponse };
+
+/** Promotion routes exist twice: /api/v1/promotions (all subjects) and /api/v1/config/promotions. */
+const promotionRoutes = (base: string, context?: Route['context']): Route[] => [
+  {
+    method: 'POST',
+    path: base,
+    handler: 'promotions-create',
+    auth: 'jwt',
+    role: 'deployer',
+    summary: 'Request a promotion (dryRun: preview only)',
+    context,
+    response: { schema: promotionCreateResponse },
+    heavy: true,
+  },
+  {
+    method: 'GET',
+    path: base,
+    handler: 'promotions-list',
+    auth: 'jwt',
+    role: 'viewer',
+    summary: 'Promotions, newest first (status/source/target/subject filters)',
+    context,
+    response: { schema: promotionsListResponse },
+  },
+  { method: 'GET', path: `${base}/{id}`, handler: 'promotions-get', auth: 'jwt', role: 'viewer', summary: 'One promotion', context, response: detail },
+  {
+    method: 'DELETE',
+    path: `${base}/{id}`,
+    handler: 'promotions-cancel',
+    auth: 'jwt',
+    role: 'deployer',
+    summary: 'Cancel (before execution)',
+    context,
+    response: promotion,
+  },
+  {
+    method: 'POST',
+    path: `${base}/{id}/validate`,
+    handler: 'promotions-validate',
+    auth: 'jwt',
+    role: 'deployer',
+    summary: 'Start gates for a promotion created with autoStart=false',
+    context,
+    response: promotion,
+  },
+  {
+    method: 'POST',
+    path: `${base}/{id}/approve`,
+    handler: 'promotions-approve',
+    auth: 'jwt',
+    role: 'approver',
+    summary: 'Approve (idempotent, bound to the release digest)',
+    context,
+    response: detail,
+  },
+  {
+    method: 'POST',
+    path: `${base}/{id}/reject`,
+    handler: 'promotions-reject',
+    auth: 'jwt',
+    role: 'approver',
+    summary: 'Reject with a reason',
+    context,
+    response: promotion,
+  },
+  {
+    method: 'POST',
+    path: `${base}/{id}/execute`,
+    handler: 'promotions-execute',
+    auth: 'jwt',
+    role: 'deployer',
+    summary: 'Execute an approved manual promotion (dryRun: preview)',
+    context,
+    response: { schema: promotionExecuteResponse },
+  },
+  {
+    method: 'POST',
+    path: `${base}/{id}/schedule`,
+    handler: 'promotions-schedule',
+    auth: 'jwt',
+    role: 'deployer',
+    summary: 'Schedule an approved manual promotion',
+    context,
+    response: promotion,
+  },
+  {
+    method: 'POST',
+    path: `${base}/{id}/rollback`,
+    handler: 'promotions-rollback',
+    auth: 'jwt',
+    role: 'deployer',
+    summary: 'Roll back what a completed promotion changed (dryRun: preview)',
+    context,
+    response: { schema: promotionRollbackResponse },
+    heavy: true,
+  },
+  {
+    method: 'POST',
+    path: `${base}/{id}/rebase`,
+    handler: 'promotions-rebase',
+    auth: 'jwt',
+    role: 'deployer',
+    summary:
+      "Move a pending config promotion onto its source's current snapshot (voids approvals); only while AWAITING_APPROVAL (409 in any other state, naming the actions allowed then)",
+    context,
+    response: promotion,
+  },
+  {
+    method: 'GET',
+    path: `${base}/{id}/changes`,
+    handler: 'promotions-changes',
+    auth: 'jwt',
+    role: 'viewer',
+    summary: 'What it moves: the key-by-key diff (secrets masked) or the artifact version and digest, before and after',
+    context,
+    response: { schema: promotionChangesResponse },
+  },
+  {
+    method: 'GET',
+    path: `${base}/{id}/decision`,
+    handler: 'promotions-decision',
+    auth: 'jwt',
+    role: 'viewer',
+    summary: 'Decision record: gates, policy digest, approvals, outcome',
+    context,
+    response: { schema: decision },
+  },
+  {
+    method: 'POST',
+    path: `${base}/{id}/evidence`,
+    handler: 'promotions-evidence',
+    auth: 'jwt',
+    role: 'deployer',
+    summary: 'Attach typed evidence (tests, scan, cost, benchmark, policy, metrics)',
+    context,
+    response: { schema: evidence },
+  },
+];
+
+/** Rules and approval policies: the same rows at two paths. */
+const ruleRoutes = (base: string): Route[] => [
+  {
+    method: 'POST',
+    path: base,
+    handler: 'rules-create',
+    auth: 'jwt',
+    role: 'admin',
+    summary: 'Create a promotion rule / approval policy',
+    response: { schema: rule },
+  },
+  {
+    method: 'GET',
+    path: base,
+    handler: 'rules-list',
+    auth: 'jwt',
+    role: 'viewer',
+    summary: 'Rules / approval policies',
+    response: { schema: rulesListResponse },
+  },
+  { method: 'GET', path: `${base}/{id}`, handler: 'rules-get', auth: 'jwt', role: 'viewer', summary: 'One rule', response: { schema: rule } },
+  {
+    method: 'PUT',
+    path: `${base}/{id}`,
+    handler: 'rules-update',
+    auth: 'jwt',
+    role: 'admin',
+    summary: 'Update a rule (optimistic locking)',
+    response: { schema: rule },
+  },
+  { method: 'DELETE', path: `${base}/{id}`, handler: 'rules-delete', auth: 'jwt', role: 'admin', summary: 'Delete a rule' },
+];
+
+/** What a signed review link answers when it cannot be used: a page saying why (functions/review/serve.ts). GET shows other refusals on its 200 page. */
+const REVIEW_ERRORS: RouteResponse['errors'] = {
+  404: 'The link is unknown or was altered',
+  429: { description: 'Too many unknown links from this address in a minute', headers: { 'Retry-After': 'seconds to wait' } },
+  500: 'The page failed on our side (it names the request id)',
+};
+
+/** Promotions and what decides them: rules and approval policies, evidence from pipelines, and the signed review links approvers act through. */
+export const PROMOTION_ROUTES: Route[] = [
+  ...promotionRoutes(`${v1}/promotions`),
+  ...promotionRoutes(`${v1}/config/promotions`, { subject: 'config' }),
+  {
+    method: 'POST',
+    path: `${v1}/promotions/auto-check`,
+    handler: 'promotions-auto-check',
+    auth: 'jwt',
+    role: 'deployer',
+    summary: 'Check (and run) auto-promotion for a release',
+    response: { schema: autoCheckResponse },
+    heavy: true,
+  },
+  ...ruleRoutes(`${v1}/promotions/rules`),
+  ...ruleRoutes(`${v1}/approval-policies`),
+  {
+    method: 'POST',
+    path: `${v1}/machine/promotions/{id}/evidence`,
+    handler: 'promotions-evidence',
+    auth: 'iam',
+    role: 'deployer',
+    summary: 'Evidence from a pipeline (IAM): what an evidenceFrom=machine policy counts',
+    response: { schema: evidence },
+  },
+  // A signed link authenticates itself (its token's hash is stored): the function acts, with a role of its own.
+  {
+    method: 'GET',
+    path: '/review/{tenant}/{token}',
+    handler: 'review',
+    auth: 'none',
+    role: null,
+    summary: 'Signed approve/reject link: the review page (never acts)',
+    response: {
+      text: {
+        'text/html':
+          'The review page: the promotion, its changes and policy, and an approve/reject form when the link may still act (otherwise a notice why not)',
+      },
+      errors: REVIEW_ERRORS,
+    },
+    ownRole: true,
+  },
+  {
+    method: 'POST',
+    path: '/review/{tenant}/{token}',
+    handler: 'review',
+    auth: 'none',
+    role: null,
+    summary: 'Signed approve/reject link: approve, or reject with a reason (single use)',
+    form: reviewForm,
+    response: {
+      text: { 'text/html': 'A page saying what was done' },
+      errors: {
+        ...REVIEW_ERRORS,
+        400: 'The form says neither approve nor reject, or rejects without a reason',
+        403: "The form was not served by this service in the last 30 minutes, or the link's approver may not act on this promotion",
+        409: 'The link was used already, the promotion no longer waits for this decision or its release changed, or the promotion refused the action (separation of duties, …)',
+        410: 'The link has expired',
+      },
+    },
+    ownRole: true,
+  },
+];

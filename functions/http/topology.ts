@@ -1,0 +1,42 @@
+import { serveGroup, type Handler } from './group.ts';
+import { ALL_HANDLERS } from './routes.ts';
+
+/**
+ * Lambda functions that serve several handlers: the read-only routes of one area. Their handlers
+ * need exactly the same permissions (the tenant read role, no grants of their own, no flows, no IAM
+ * route, the default timeout; infra/access.ts checkFunctionGroups refuses a group that mixes), so one
+ * function each loses no least privilege and saves a function and an API integration per handler
+ * merged. This is the one place a group is declared: its Lambda entry is generated from it
+ * (infra/bundle.ts), importing its handlers and dispatching on the route key (functions/http/group.ts).
+ */
+export const FUNCTION_GROUPS = {
+  'environments-read': ['environments-list', 'environments-get', 'status', 'diff-environments'],
+  'snapshots-read': ['snapshots-list', 'snapshots-get', 'diff-snapshots'],
+  'items-read': ['items-list', 'items-get'],
+  'promotions-read': ['promotions-list', 'promotions-get', 'promotions-decision', 'promotions-changes'],
+  'rules-read': ['rules-list', 'rules-get'],
+  'deployments-read': ['deployments-history', 'deployments-metrics'],
+  'artifacts-read': ['artifacts-versions', 'artifacts-tag', 'artifacts-resolve', 'consumers-list'],
+  // People: one function holds the user pool's Admin* grants (domain/access).
+  'users-admin': ['users-list', 'users-invite', 'users-roles', 'users-remove', 'tenants-create'],
+} as const satisfies Record<string, readonly string[]>;
+
+export type FunctionGroup = keyof typeof FUNCTION_GROUPS;
+
+/** The Lambda function that runs a handler: its group, or a function of its own. */
+export function functionOf(handler: string): string {
+  const group = Object.entries(FUNCTION_GROUPS).find(([, members]) => (members as readonly string[]).includes(handler));
+  return group ? group[0] : handler;
+}
+
+/** The handlers a Lambda function runs. */
+export const handlersOf = (fn: string): readonly string[] => (FUNCTION_GROUPS as Record<string, readonly string[]>)[fn] ?? [fn];
+
+/** Every Lambda function (CDK creates one each; the local gateway invokes the same entries). */
+export const FUNCTIONS = [...new Set(ALL_HANDLERS.map(functionOf))];
+
+/** A group's function from its members' modules, loaded with `load` (the local gateway: dynamic imports of functions/handlers/<name>.ts), as its generated Lambda entry serves it. */
+export async function groupOf(name: FunctionGroup, load: (handler: string) => Promise<{ handler: Handler }>) {
+  const members = await Promise.all(FUNCTION_GROUPS[name].map(async (h) => [h, (await load(h)).handler] as const));
+  return serveGroup(Object.fromEntries(members));
+}

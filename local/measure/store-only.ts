@@ -1,0 +1,35 @@
+import type { Ports, Store } from '#domain/ports';
+import { tunables, type AllDeps } from '../../functions/http/deps.ts';
+
+/** Every port, each throwing when called: what a measurement composes for the adapters its measured calls must not use. */
+export function unusedPorts(): Ports {
+  const unused = () => {
+    throw new Error('not used by this measurement');
+  };
+  return {
+    workflow: { start: unused, sendTaskSuccess: unused, sendTaskFailure: unused },
+    events: { publish: unused },
+    gates: { call: unused },
+    registry: { sync: unused, attach: unused, verifySignature: unused },
+    scheduler: { scheduleOnce: unused, cancel: unused },
+    anchor: { sign: unused, append: unused, list: unused, verify: unused, publicKey: unused },
+    directory: { members: unused, byEmail: unused },
+    users: { list: unused, get: unused, create: unused, setRoles: unused, remove: unused },
+    channels: { slack: unused, email: unused },
+    secrets: { resolve: unused },
+    webhooks: { secrets: { put: unused, get: unused, remove: unused }, scheduler: { scheduleOnce: unused, cancel: unused } },
+    git: { commit: unused },
+    alarms: { states: unused },
+  };
+}
+
+/** Deps for measurements that only touch the store: every adapter throws, so a measured call that uses one fails. */
+export function storeOnlyDeps(store: Store): AllDeps {
+  return {
+    store,
+    clock: () => new Date(),
+    // The domain's tunables as the functions have them (functions/configuration.ts).
+    tunables,
+    ...unusedPorts(),
+  };
+}

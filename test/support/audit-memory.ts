@@ -1,0 +1,61 @@
+import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
+import { auditEntry, describePublicKey, messageOf, signatureValid, type AuditDraft } from '../../domain/audit/audit.ts';
+import { DEFAULT_TUNABLES } from '../../domain/kernel/tunables.ts';
+import type { AuditEntry, Checkpoint } from '../../domain/kernel/model.ts';
+import type { AuditAnchor, With } from '../../domain/ports.ts';
+import { memoryStore } from './memory-store.ts';
+import { auditItem } from './memory-store/audit.ts';
+
+/**
+ * The audit trail in memory, for pure tests of linking, anchoring, verify and export: the memory
+ * store (its audit area holds entries, the chain's head, links and markers, the anchor's marks) and
+ * an anchor signing with a P-256 key generated here, counting what the key service and the bucket
+ * would bill.
+ */
+export function memoryAudit(now: () => Date = () => new Date()) {
+  const store = memoryStore();
+  const records: Checkpoint[] = [];
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+  const calls = { sign: 0, append: 0, list: 0 };
+
+  const anchor: AuditAnchor = {
+    async sign(s) {
+      calls.sign++;
+      return sign('sha256', Buffer.from(messageOf(s)), { key: privateKey, dsaEncoding: 'der' }).toString('base64url');
+    },
+    async append(c) {
+      calls.append++;
+      records.push(structuredClone(c));
+    },
+    async list(tenant, fromSeq = 1) {
+      calls.list++;
+      return records.filter((c) => c.tenant === tenant && c.seq >= fromSeq).map((c) => structuredClone(c));
+    },
+    async verify(c) {
+      return signatureValid(publicKey, c);
+    },
+    async publicKey() {
+      return describePublicKey(publicKey);
+    },
+  };
+
+  const deps: With<'anchor'> = { store, anchor, clock: now, tunables: DEFAULT_TUNABLES };
+  let n = 0;
+  /** Writes `count` entries of the tenant (as a change would, its entry without the rest), returning them in order. */
+  const write = (tenant: string, count = 1): AuditEntry[] =>
+    Array.from({ length: count }, () => {
+      const draft: AuditDraft = {
+        actor: 'u1',
+        actorName: 'user@x.test',
+        action: 'config.update',
+        entityType: 'config',
+        entityId: `dev/k${n}`,
+        before: null,
+        after: `sha256:${n++}`,
+      };
+      const e = auditEntry(tenant, draft, new Date(Date.parse('2030-01-01T00:00:00.000Z') + n * 1000));
+      store.table.put(auditItem(e));
+      return e;
+    });
+  return { deps, anchor, store, calls, records, chain: store.chain, write, publicKey: publicKey as KeyObject, privateKey };
+}

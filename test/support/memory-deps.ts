@@ -1,0 +1,76 @@
+import type { Principal, Role } from '../../domain/access/auth.ts';
+import { DEFAULT_TUNABLES } from '../../domain/kernel/tunables.ts';
+import type { Ctx, DomainEvent, SchedulePayload, With, Workflow } from '../../domain/ports.ts';
+import { memoryStore } from './memory-store.ts';
+
+/**
+ * Deps for fast tests of use cases: the memory store, a clock the test moves, and recording fakes of
+ * the ports a promotion's use cases call (the flow they start, the schedules they arm, the events they
+ * publish). Webhook gates, the registry, git and alarms are not there to be called: a test that
+ * reaches them fails. The clock moves on a millisecond each time it is read, so what is written later
+ * sorts later (audit entries, promotion ids), as on a real clock.
+ */
+export function memoryDeps(start = new Date('2030-01-01T09:00:00.000Z')) {
+  let now = start.getTime();
+  const store = memoryStore();
+  /** flows started, as the workflow was asked to */
+  const started: Parameters<Workflow['start']>[0][] = [];
+  /** task tokens answered: a decision (output) or a failure (error) */
+  const answered: { token: string; output?: Record<string, unknown>; error?: string }[] = [];
+  const schedules = new Map<string, { at: Date; payload: SchedulePayload }>();
+  const published: DomainEvent[] = [];
+  const absent = (what: string) => () => Promise.reject(new Error(`${what} is not part of these tests`));
+
+  const deps: With<'workflow' | 'scheduler' | 'events' | 'gates' | 'registry' | 'git' | 'alarms'> = {
+    store,
+    clock: () => new Date(now++),
+    tunables: { ...DEFAULT_TUNABLES, retryBudgetMs: 2000 },
+    workflow: {
+      async start(input) {
+        started.push(input);
+        return `exec-${input.promotionId}`;
+      },
+      async sendTaskSuccess(token, output) {
+        answered.push({ token, output });
+        return true;
+      },
+      async sendTaskFailure(token, error) {
+        answered.push({ token, error });
+        return true;
+      },
+    },
+    scheduler: {
+      async scheduleOnce(name, at, payload) {
+        schedules.set(name, { at, payload });
+      },
+      async cancel(name) {
+        schedules.delete(name);
+      },
+    },
+    events: {
+      async publish(events) {
+        published.push(...events);
+      },
+    },
+    gates: { call: absent('a webhook gate') },
+    registry: { sync: absent('the registry'), attach: absent('the registry'), verifySignature: absent('the registry') },
+    git: { commit: absent('a git target') },
+    alarms: { states: absent('an alarm') },
+  };
+  return {
+    deps,
+    store,
+    started,
+    answered,
+    schedules,
+    published,
+    /** moves the clock on */
+    advance: (seconds: number) => void (now += seconds * 1000),
+  };
+}
+
+/** A request's context: a user of the tenant with these roles (and the groups of the same names). */
+export function userCtx(tenant: string, name: string, ...roles: Role[]): Ctx {
+  const principal: Principal = { tenant, id: `${name}-id`, name: `${name}@${tenant}.test`, roles, groups: [...roles], kind: 'user' };
+  return { principal, requestId: `req-${name}` };
+}

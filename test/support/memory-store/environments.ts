@@ -1,0 +1,165 @@
+import type { NodeSource, TreeNode } from '../../../domain/config/tree.ts';
+import type { AuditEntry, Environment, ItemKind, Page, Snapshot } from '../../../domain/kernel/model.ts';
+import type { DomainEvent, EnvironmentOp, EnvironmentStorePort, SnapshotOp, SnapshotStorePort } from '../../../domain/ports.ts';
+import { GSI_MONITOR, indexAttributes, keys } from '../../../functions/adapters/keys.ts';
+import { strip } from '../../../functions/adapters/store/base.ts';
+import type { MemoryState, Writers } from './area.ts';
+import { auditWrite } from './audit.ts';
+import { create, overwrite, versioned, type ConflictReason, type Item, type Write } from './table.ts';
+
+/**
+ * Environments (the item, the guard that keeps positions unique, the monitor index, config item ids,
+ * the last applied manifest) and the snapshots their heads move to, with the trie nodes they share.
+ */
+export function environmentArea({ table, outbox }: MemoryState) {
+  const envItem = (env: Environment): Item => ({ ...keys.environment(env.tenant, env.name), entity: 'Environment', ...env });
+  const guardItem = (tenant: string, position: number, environment: string): Item => ({
+    ...keys.position(tenant, position),
+    entity: 'PositionGuard',
+    environment,
+  });
+  const snapshotWrite = (tenant: string, s: Snapshot, reason: ConflictReason): Write =>
+    create({ ...keys.snapshot(tenant, s.environment, s.seq), entity: 'Snapshot', ...s }, reason);
+  /** The environment's item, conditioned on the version read. */
+  const moveEnv = (env: Environment, previous: Environment): Write => versioned(envItem(env), previous.version);
+  /** Frees a position only if it is still this environment's. */
+  const freeGuard = (tenant: string, position: number, environment: string, reason: ConflictReason): Write => ({
+    key: keys.position(tenant, position),
+    when: (cur) => cur?.environment === environment,
+    to: null,
+    reason,
+  });
+
+  /** The monitor index items that move an environment from the monitors `before` to its own (no condition). */
+  const monitorWrites = (env: Environment, before: string[], reason: ConflictReason): Write[] => {
+    const now = new Set(env.monitors ?? []);
+    const was = new Set(before);
+    return [
+      ...[...was].filter((a) => !now.has(a)).map((arn): Write => ({ key: keys.monitor(env.tenant, env.name, arn), to: null, reason })),
+      ...[...now]
+        .filter((a) => !was.has(a))
+        .map((arn) =>
+          overwrite({ ...keys.monitor(env.tenant, env.name, arn), ...indexAttributes.monitor(env.tenant, env.name, arn), entity: 'Monitor', arn }, reason),
+        ),
+    ];
+  };
+
+  const environments: EnvironmentStorePort = {
+    async getEnvironment(tenant: string, name: string): Promise<Environment | null> {
+      return strip<Environment>(table.get(keys.environment(tenant, name)));
+    },
+
+    async listEnvironments(tenant: string): Promise<Environment[]> {
+      const k = keys.environments(tenant);
+      return table.query(k.pk, { prefix: k.skPrefix }).map((i) => strip<Environment>(i)!);
+    },
+
+    async createEnvironment(env: Environment, snapshot: Snapshot, audit: AuditEntry): Promise<void> {
+      table.transact([
+        create(envItem(env), 'exists'),
+        create(guardItem(env.tenant, env.position, env.name), 'position'),
+        snapshotWrite(env.tenant, snapshot, 'exists'),
+        ...monitorWrites(env, [], 'exists'),
+        auditWrite(audit),
+      ]);
+    },
+
+    async updateEnvironment(env: Environment, previous: Environment, audit: AuditEntry): Promise<void> {
+      const moved =
+        env.position !== previous.position
+          ? [freeGuard(env.tenant, previous.position, env.name, 'position'), create(guardItem(env.tenant, env.position, env.name), 'position')]
+          : [];
+      table.transact([moveEnv(env, previous), ...moved, ...monitorWrites(env, previous.monitors ?? [], 'exists'), auditWrite(audit)]);
+    },
+
+    async deleteEnvironment(previous: Environment, audit: AuditEntry): Promise<void> {
+      table.transact([
+        {
+          key: keys.environment(previous.tenant, previous.name),
+          when: (cur) => cur?.version === previous.version && cur.itemCount === 0,
+          to: null,
+          reason: 'version',
+        },
+        freeGuard(previous.tenant, previous.position, previous.name, 'position'),
+        ...monitorWrites({ ...previous, monitors: [] }, previous.monitors ?? [], 'exists'),
+        auditWrite(audit),
+      ]);
+    },
+
+    async monitorWatchers(arn: string): Promise<{ tenant: string; environment: string }[]> {
+      const out: { tenant: string; environment: string }[] = [];
+      for (const item of table.queryIndex(GSI_MONITOR, keys.monitorWatchers(arn))) {
+        const pk = String(item.pk);
+        const sk = String(item.sk);
+        const prefix = 'MON#';
+        if (!pk.startsWith('T#') || !pk.endsWith('#ENV') || !sk.startsWith(prefix) || !sk.endsWith(`#${arn}`)) continue;
+        out.push({ tenant: pk.slice(2, -'#ENV'.length), environment: sk.slice(prefix.length, sk.length - arn.length - 1) });
+      }
+      return out;
+    },
+
+    async putItemIds(tenant: string, refs: { id: string; kind: ItemKind; key: string }[]): Promise<void> {
+      for (const r of refs) table.put({ ...keys.itemId(tenant, r.id), entity: 'ItemId', kind: r.kind, key: r.key });
+    },
+
+    async getItemId(tenant: string, id: string): Promise<{ kind: ItemKind; key: string } | null> {
+      const item = table.get(keys.itemId(tenant, id));
+      return item ? { kind: item.kind as ItemKind, key: item.key as string } : null;
+    },
+
+    async manifestHead(tenant: string): Promise<string | null> {
+      return (table.get(keys.manifestHead(tenant))?.digest as string | undefined) ?? null;
+    },
+  };
+
+  const snapshots: SnapshotStorePort = {
+    async commitSnapshot(env: Environment, previous: Environment, snapshot: Snapshot, audit: AuditEntry, events: DomainEvent[] = []): Promise<void> {
+      table.transact([moveEnv(env, previous), snapshotWrite(env.tenant, snapshot, 'version'), auditWrite(audit, events)]);
+      outbox.push(...events);
+    },
+
+    async getSnapshot(tenant: string, environment: string, seq: number): Promise<Snapshot | null> {
+      return strip<Snapshot>(table.get(keys.snapshot(tenant, environment, seq)));
+    },
+
+    async listSnapshots(tenant: string, environment: string, limit: number, cursor?: string): Promise<Page<Snapshot>> {
+      const k = keys.snapshots(tenant, environment);
+      const page = table.page(tenant, { partition: k.pk, range: { prefix: k.skPrefix }, forward: false, limit }, cursor);
+      return { items: page.items.map((i) => strip<Snapshot>(i)!), nextCursor: page.nextCursor };
+    },
+
+    nodes(tenant: string): NodeSource {
+      return {
+        getNodes: async (addresses) => {
+          const out = new Map<string, TreeNode>();
+          for (const a of new Set(addresses)) {
+            const item = table.get(keys.node(tenant, a));
+            if (item) out.set(a, JSON.parse(item.node as string) as TreeNode);
+          }
+          return out;
+        },
+      };
+    },
+
+    async putNodes(tenant: string, nodes: Map<string, TreeNode>): Promise<void> {
+      for (const [a, n] of nodes) table.put({ ...keys.node(tenant, a), entity: 'TreeNode', node: JSON.stringify(n) });
+    },
+  };
+
+  const writes: Writers<EnvironmentOp | SnapshotOp> = {
+    environment: (op) => [
+      versioned(envItem(op.env), op.expectedVersion),
+      ...(op.previousMonitors ? monitorWrites(op.env, op.previousMonitors, 'unknown') : []),
+    ],
+    manifestHead: (op, ctx) => [
+      {
+        key: keys.manifestHead(ctx.tenant),
+        when: (cur) => (op.previous === null ? cur === undefined : cur?.digest === op.previous),
+        to: { ...keys.manifestHead(ctx.tenant), entity: 'ManifestHead', digest: op.digest },
+        reason: 'version',
+      },
+    ],
+    snapshot: (op, ctx) => [snapshotWrite(ctx.tenant, op.snapshot, 'version')],
+  };
+  return { port: { ...environments, ...snapshots }, writes };
+}

@@ -1,0 +1,124 @@
+import { describe, expect, it } from 'vitest';
+import { allPages, appKey, audit, conflict, environment, gitTarget, snapshot, uid, webhook, webhookDelivery, type Contract } from './fixtures.ts';
+
+/** What a tenant sets up around its line: app keys, the tenant itself, outbound webhooks, git targets. */
+export function accessContract(c: Contract) {
+  describe('app keys', () => {
+    it('creates a key once (exists), changes it on its version (version); reads it with its environment in one call', async () => {
+      const t = c.tenant();
+      await c.store().putAppKey(appKey(t, 'k2', 1), null, audit(t, { entityType: 'app-key' }));
+      await c.store().putAppKey(appKey(t, 'k1', 1), null, audit(t));
+      expect(await conflict(c.store().putAppKey(appKey(t, 'k1', 1), null, audit(t)))).toBe('exists');
+      const revoked = { ...appKey(t, 'k1', 2), revokedAt: '2030-01-02T00:00:00.000Z', revokedBy: 'u1' };
+      await c.store().putAppKey(revoked, 1, audit(t));
+      expect(await conflict(c.store().putAppKey({ ...appKey(t, 'k1', 2), name: 'late' }, 1, audit(t)))).toBe('version');
+      expect(await c.store().getAppKey(t, 'k1')).toEqual(revoked);
+      expect((await c.store().listAppKeys(t)).map((k) => k.id)).toEqual(['k1', 'k2']);
+      const dev = environment(t, 'dev', 0);
+      await c.store().createEnvironment(dev, snapshot('dev', 1), audit(t));
+      expect(await c.store().appKeyAndEnvironment(t, 'k1', 'dev')).toEqual({ key: revoked, env: dev });
+      expect(await c.store().appKeyAndEnvironment(t, null, 'dev')).toEqual({ key: null, env: dev });
+      expect(await c.store().appKeyAndEnvironment(t, 'k9', 'qa')).toEqual({ key: null, env: null });
+    });
+
+    it('records when a key was last used, never moving it back; a key that is not there stays so', async () => {
+      const t = c.tenant();
+      await c.store().putAppKey(appKey(t, 'k1', 1), null, audit(t));
+      await c.store().touchAppKey(t, 'k1', '2030-01-02T00:00:00.000Z');
+      await c.store().touchAppKey(t, 'k1', '2030-01-01T00:00:00.000Z');
+      expect((await c.store().getAppKey(t, 'k1'))?.lastUsedAt).toBe('2030-01-02T00:00:00.000Z');
+      expect((await c.store().getAppKey(t, 'k1'))?.version).toBe(1);
+      await c.store().touchAppKey(t, 'k9', '2030-01-02T00:00:00.000Z');
+      expect(await c.store().getAppKey(t, 'k9')).toBeNull();
+    });
+  });
+
+  describe('tenants', () => {
+    it('creates a tenant once (exists)', async () => {
+      const id = c.tenant();
+      const tenant = { id, displayName: 'Acme', createdAt: '2030-01-01T00:00:00.000Z', createdBy: 'pat' };
+      await c.store().createTenant(tenant, audit(id, { entityType: 'tenant', entityId: id }));
+      expect(await conflict(c.store().createTenant({ ...tenant, displayName: 'Other' }, audit(id)))).toBe('exists');
+      expect(await c.store().getTenant(id)).toEqual(tenant);
+      expect(await c.store().getTenant(c.tenant())).toBeNull();
+    });
+  });
+
+  describe('webhooks', () => {
+    it('creates a subscription once (exists), changes and deletes it on its version (version), by method or commit', async () => {
+      const t = c.tenant();
+      await c.store().putWebhook(webhook(t, 'w2', 1), null, audit(t));
+      await c.store().putWebhook(webhook(t, 'w1', 1), null, audit(t));
+      expect(await conflict(c.store().putWebhook(webhook(t, 'w1', 1), null, audit(t)))).toBe('exists');
+      await c.store().putWebhook({ ...webhook(t, 'w1', 2), enabled: false }, 1, audit(t));
+      expect(await conflict(c.store().putWebhook(webhook(t, 'w1', 2), 1, audit(t)))).toBe('version');
+      expect(await c.store().getWebhook(t, 'w1')).toEqual({ ...webhook(t, 'w1', 2), enabled: false });
+      expect((await c.store().listWebhooks(t)).map((w) => w.id)).toEqual(['w1', 'w2']);
+      expect(await conflict(c.store().deleteWebhook(webhook(t, 'w1', 1), audit(t)))).toBe('version');
+      await c.store().deleteWebhook(webhook(t, 'w1', 2), audit(t));
+      expect(await c.store().getWebhook(t, 'w1')).toBeNull();
+      await c.store().commit(t, [{ kind: 'webhook', sub: webhook(t, 'w3', 1), expectedVersion: null }]);
+      expect(await conflict(c.store().commit(t, [{ kind: 'webhook', sub: webhook(t, 'w3', 1), expectedVersion: null }]))).toBe('exists');
+      expect(await conflict(c.store().commit(t, [{ kind: 'deleteWebhook', sub: webhook(t, 'w3', 7) }]))).toBe('version');
+      await c.store().commit(t, [
+        { kind: 'deleteWebhook', sub: webhook(t, 'w3', 1) },
+        { kind: 'audit', entry: audit(t) },
+      ]);
+      expect((await c.store().listWebhooks(t)).map((w) => w.id)).toEqual(['w2']);
+    });
+
+    it('sets a subscription’s health without a new version; nothing for one that is not there', async () => {
+      const t = c.tenant();
+      await c.store().putWebhook(webhook(t, 'w1', 1), null, audit(t));
+      const failing = { status: 'failing' as const, consecutiveFailures: 3, lastFailureAt: '2030-01-01T00:00:00.000Z', reason: '503' };
+      await c.store().setWebhookHealth(t, 'w1', failing);
+      expect(await c.store().getWebhook(t, 'w1')).toEqual({ ...webhook(t, 'w1', 1), health: failing });
+      await c.store().setWebhookHealth(t, 'w9', failing);
+      expect(await c.store().getWebhook(t, 'w9')).toBeNull();
+    });
+
+    it('creates a delivery once, updates it on its rev, lists a subscription’s deliveries newest first a page at a time', async () => {
+      const t = c.tenant();
+      const ids = ['d1', 'd2', 'd3'].map((d) => `${d}-${uid()}`);
+      for (const id of ids) expect(await c.store().createWebhookDelivery(webhookDelivery(t, 'w1', id, 1))).toBe(true);
+      expect(await c.store().createWebhookDelivery(webhookDelivery(t, 'w1', ids[0]!, 1))).toBe(false);
+      await c.store().createWebhookDelivery(webhookDelivery(t, 'w2', ids[0]!, 1));
+      const delivered = { ...webhookDelivery(t, 'w1', ids[0]!, 2), status: 'delivered' as const };
+      expect(await c.store().updateWebhookDelivery(delivered, 1)).toBe(true);
+      expect(await c.store().updateWebhookDelivery({ ...delivered, status: 'failed' }, 1)).toBe(false);
+      expect(await c.store().getWebhookDelivery(t, 'w1', ids[0]!)).toEqual(delivered);
+      expect(await c.store().updateWebhookDelivery(webhookDelivery(t, 'w1', 'nope', 2), 1)).toBe(false);
+      const pages: string[][] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await c.store().listWebhookDeliveries(t, 'w1', 2, cursor);
+        pages.push(page.items.map((d) => d.id));
+        cursor = page.cursor ?? undefined;
+      } while (cursor);
+      expect(pages.flat()).toEqual([...ids].reverse());
+      expect(pages[0]).toHaveLength(2);
+    });
+  });
+
+  describe('git targets', () => {
+    it('creates an environment’s target once (exists), changes and deletes it on its version (version), by method or commit', async () => {
+      const t = c.tenant();
+      await c.store().putGitTarget(gitTarget(t, 'prod', 1), null, audit(t));
+      expect(await conflict(c.store().putGitTarget(gitTarget(t, 'prod', 1), null, audit(t)))).toBe('exists');
+      await c.store().putGitTarget({ ...gitTarget(t, 'prod', 2), branch: 'release' }, 1, audit(t));
+      expect(await conflict(c.store().putGitTarget(gitTarget(t, 'prod', 2), 1, audit(t)))).toBe('version');
+      expect(await c.store().getGitTarget(t, 'prod')).toEqual({ ...gitTarget(t, 'prod', 2), branch: 'release' });
+      expect(await conflict(c.store().deleteGitTarget(gitTarget(t, 'prod', 1), audit(t)))).toBe('version');
+      await c.store().deleteGitTarget(gitTarget(t, 'prod', 2), audit(t));
+      expect(await c.store().getGitTarget(t, 'prod')).toBeNull();
+      await c.store().commit(t, [
+        { kind: 'gitTarget', target: gitTarget(t, 'dev', 1), expectedVersion: null },
+        { kind: 'audit', entry: audit(t) },
+      ]);
+      expect(await conflict(c.store().commit(t, [{ kind: 'gitTarget', target: gitTarget(t, 'dev', 2), expectedVersion: 3 }]))).toBe('version');
+      expect(await conflict(c.store().commit(t, [{ kind: 'deleteGitTarget', target: gitTarget(t, 'dev', 2) }]))).toBe('version');
+      await c.store().commit(t, [{ kind: 'deleteGitTarget', target: gitTarget(t, 'dev', 1) }]);
+      expect(await c.store().getGitTarget(t, 'dev')).toBeNull();
+    });
+  });
+}

@@ -1,0 +1,171 @@
+import { describe, expect, it } from 'vitest';
+import type { TreeNode } from '../../../domain/config/tree.ts';
+import { allPages, audit, conflict, environment, event, refused, snapshot, uid, type Contract } from './fixtures.ts';
+
+/** Environments (the item, unique positions, monitors, item ids, the manifest head) and snapshots with their nodes. */
+export function configContract(c: Contract) {
+  describe('environments', () => {
+    it('creates an environment with its first snapshot; lists a tenant’s environments by name, and only its own', async () => {
+      const [t, other] = [c.tenant(), c.tenant()];
+      const staging = environment(t, 'staging', 1);
+      await c.store().createEnvironment(staging, snapshot('staging', 1), audit(t));
+      await c.store().createEnvironment(environment(t, 'dev', 0), snapshot('dev', 1), audit(t));
+      await c.store().createEnvironment(environment(other, 'prod', 0), snapshot('prod', 1), audit(other));
+      expect(await c.store().getEnvironment(t, 'staging')).toEqual(staging);
+      expect(await c.store().getEnvironment(t, 'staging', { consistent: false })).toEqual(staging);
+      expect((await c.store().listEnvironments(t)).map((e) => e.name)).toEqual(['dev', 'staging']);
+      expect(await c.store().getSnapshot(t, 'staging', 1)).toEqual(snapshot('staging', 1));
+      expect(await c.store().getEnvironment(t, 'prod')).toBeNull();
+    });
+
+    it('refuses a name taken (exists) and a position taken (position), writing nothing of either', async () => {
+      const t = c.tenant();
+      await c.store().createEnvironment(environment(t, 'dev', 0), snapshot('dev', 1), audit(t));
+      expect(await conflict(c.store().createEnvironment(environment(t, 'dev', 5), snapshot('dev', 2), audit(t)))).toBe('exists');
+      expect(await conflict(c.store().createEnvironment(environment(t, 'qa', 0), snapshot('qa', 1), audit(t)))).toBe('position');
+      expect(await c.store().getEnvironment(t, 'qa')).toBeNull();
+      expect(await c.store().getSnapshot(t, 'qa', 1)).toBeNull();
+      expect(await c.store().getSnapshot(t, 'dev', 2)).toBeNull();
+      expect((await c.store().queryAudit(t, { limit: 10 })).items).toHaveLength(1);
+    });
+
+    it('updates on the version read (version otherwise); a move frees the old position and claims the new one', async () => {
+      const t = c.tenant();
+      const dev = environment(t, 'dev', 0);
+      await c.store().createEnvironment(dev, snapshot('dev', 1), audit(t));
+      await c.store().createEnvironment(environment(t, 'staging', 1), snapshot('staging', 1), audit(t));
+      const moved = { ...dev, position: 2, description: 'moved', version: 2 };
+      await c.store().updateEnvironment(moved, dev, audit(t));
+      expect(await c.store().getEnvironment(t, 'dev')).toEqual(moved);
+      expect(await conflict(c.store().updateEnvironment({ ...dev, description: 'stale', version: 2 }, dev, audit(t)))).toBe('version');
+      // Position 0 is free again; position 1 is staging's.
+      await c.store().createEnvironment(environment(t, 'qa', 0), snapshot('qa', 1), audit(t));
+      expect(await conflict(c.store().updateEnvironment({ ...moved, position: 1, version: 3 }, moved, audit(t)))).toBe('position');
+      expect((await c.store().getEnvironment(t, 'dev'))?.position).toBe(2);
+    });
+
+    it('deletes only an empty environment at the version read, freeing its position; its snapshots stay', async () => {
+      const t = c.tenant();
+      const full = environment(t, 'dev', 0, { itemCount: 3 });
+      await c.store().createEnvironment(full, snapshot('dev', 1), audit(t));
+      expect(await conflict(c.store().deleteEnvironment(full, audit(t)))).toBe('version');
+      const empty = { ...full, itemCount: 0, version: 2 };
+      await c.store().updateEnvironment(empty, full, audit(t));
+      expect(await conflict(c.store().deleteEnvironment(full, audit(t)))).toBe('version');
+      await c.store().deleteEnvironment(empty, audit(t));
+      expect(await c.store().getEnvironment(t, 'dev')).toBeNull();
+      expect(await c.store().getSnapshot(t, 'dev', 1)).not.toBeNull();
+      await c.store().createEnvironment(environment(t, 'qa', 0), snapshot('qa', 1), audit(t));
+    });
+
+    it('keeps the monitor index with the environment: created, moved by an update or a commit, cleared by a delete; across tenants', async () => {
+      const [t, other] = [c.tenant(), c.tenant()];
+      const [a, b, x] = [
+        `arn:aws:cloudwatch:eu-west-1:111122223333:alarm:${uid()}`,
+        `arn:aws:cloudwatch:eu-west-1:111122223333:alarm:${uid()}`,
+        `arn:x:${uid()}`,
+      ];
+      const dev = environment(t, 'dev', 0, { monitors: [a] });
+      await c.store().createEnvironment(dev, snapshot('dev', 1), audit(t));
+      await c.store().createEnvironment(environment(other, 'prod', 0, { monitors: [a] }), snapshot('prod', 1), audit(other));
+      expect(await c.store().monitorWatchers(a)).toEqual(
+        expect.arrayContaining([
+          { tenant: t, environment: 'dev' },
+          { tenant: other, environment: 'prod' },
+        ]),
+      );
+      expect(await c.store().monitorWatchers(a)).toHaveLength(2);
+      const v2 = { ...dev, monitors: [b], version: 2 };
+      await c.store().updateEnvironment(v2, dev, audit(t));
+      expect(await c.store().monitorWatchers(a)).toEqual([{ tenant: other, environment: 'prod' }]);
+      expect(await c.store().monitorWatchers(b)).toEqual([{ tenant: t, environment: 'dev' }]);
+      const v3 = { ...v2, monitors: [x], version: 3 };
+      await c.store().commit(t, [
+        { kind: 'environment', env: v3, expectedVersion: 2, previousMonitors: [b] },
+        { kind: 'audit', entry: audit(t) },
+      ]);
+      expect(await c.store().monitorWatchers(b)).toEqual([]);
+      expect(await c.store().monitorWatchers(x)).toEqual([{ tenant: t, environment: 'dev' }]);
+      await c.store().deleteEnvironment(v3, audit(t));
+      expect(await c.store().monitorWatchers(x)).toEqual([]);
+    });
+
+    it('commits an environment on its version, and the manifest head on the digest read (version otherwise)', async () => {
+      const t = c.tenant();
+      const dev = environment(t, 'dev', 0);
+      await c.store().createEnvironment(dev, snapshot('dev', 1), audit(t));
+      await c.store().commit(t, [{ kind: 'environment', env: { ...dev, bakeSeconds: 60, version: 2 }, expectedVersion: 1 }]);
+      expect(await conflict(c.store().commit(t, [{ kind: 'environment', env: { ...dev, version: 2 }, expectedVersion: 1 }]))).toBe('version');
+      expect((await c.store().getEnvironment(t, 'dev'))?.bakeSeconds).toBe(60);
+      expect(await c.store().manifestHead(t)).toBeNull();
+      await c.store().commit(t, [{ kind: 'manifestHead', digest: 'sha256:one', previous: null }]);
+      expect(await conflict(c.store().commit(t, [{ kind: 'manifestHead', digest: 'sha256:two', previous: null }]))).toBe('version');
+      expect(await conflict(c.store().commit(t, [{ kind: 'manifestHead', digest: 'sha256:two', previous: 'sha256:zero' }]))).toBe('version');
+      await c.store().commit(t, [{ kind: 'manifestHead', digest: 'sha256:two', previous: 'sha256:one' }]);
+      expect(await c.store().manifestHead(t)).toBe('sha256:two');
+    });
+
+    it('maps item ids back to kind and key', async () => {
+      const t = c.tenant();
+      await c.store().putItemIds(t, [
+        { id: 'i1', kind: 'config', key: 'a.b' },
+        { id: 'i2', kind: 'flag', key: 'beta' },
+      ]);
+      expect(await c.store().getItemId(t, 'i2')).toEqual({ kind: 'flag', key: 'beta' });
+      expect(await c.store().getItemId(t, 'i3')).toBeNull();
+      expect(await c.store().getItemId(c.tenant(), 'i1')).toBeNull();
+    });
+  });
+
+  describe('snapshots', () => {
+    it('moves the head and writes the snapshot on the version read; a lost race writes neither', async () => {
+      const t = c.tenant();
+      const dev = environment(t, 'dev', 0);
+      await c.store().createEnvironment(dev, snapshot('dev', 1), audit(t));
+      const v2 = { ...dev, head: { ...dev.head, seq: 2, digest: 'sha256:dev-2' }, itemCount: 1, version: 2 };
+      await c.store().commitSnapshot(v2, dev, snapshot('dev', 2), audit(t), [event(t)]);
+      expect(await c.store().getEnvironment(t, 'dev')).toEqual(v2);
+      expect(await c.store().getSnapshot(t, 'dev', 2)).toEqual(snapshot('dev', 2));
+      // Another writer read version 1 too.
+      expect(await conflict(c.store().commitSnapshot({ ...v2, head: { ...v2.head, seq: 3 } }, dev, snapshot('dev', 3), audit(t)))).toBe('version');
+      expect(await c.store().getSnapshot(t, 'dev', 3)).toBeNull();
+      // A snapshot is written once.
+      expect(await conflict(c.store().commitSnapshot({ ...v2, version: 3 }, v2, snapshot('dev', 2), audit(t)))).toBe('version');
+      expect(await conflict(c.store().commit(t, [{ kind: 'snapshot', snapshot: snapshot('dev', 2) }]))).toBe('version');
+    });
+
+    it('lists snapshots newest first, a page at a time; a cursor belongs to its listing and its tenant', async () => {
+      const t = c.tenant();
+      let env = environment(t, 'dev', 0);
+      await c.store().createEnvironment(env, snapshot('dev', 1), audit(t));
+      for (let seq = 2; seq <= 5; seq++) {
+        const next = { ...env, head: { ...env.head, seq }, version: env.version + 1 };
+        await c.store().commitSnapshot(next, env, snapshot('dev', seq), audit(t));
+        env = next;
+      }
+      await c.store().createEnvironment(environment(t, 'qa', 1), snapshot('qa', 1), audit(t));
+      const { items, sizes } = await allPages((cursor) => c.store().listSnapshots(t, 'dev', 2, cursor));
+      expect(items.map((s) => s.seq)).toEqual([5, 4, 3, 2, 1]);
+      expect(sizes.slice(0, 3)).toEqual([2, 2, 1]);
+      // A page that reaches the limit has a cursor even when nothing follows (as DynamoDB's Limit): its page is empty.
+      const full = await c.store().listSnapshots(t, 'dev', 5);
+      expect(full.items).toHaveLength(5);
+      expect(await c.store().listSnapshots(t, 'dev', 5, full.nextCursor)).toEqual({ items: [] });
+      const first = await c.store().listSnapshots(t, 'dev', 2);
+      expect(first.nextCursor).toBeDefined();
+      expect(await refused(c.store().listSnapshots(t, 'qa', 2, first.nextCursor))).toMatch(/another listing/);
+      expect(await refused(c.store().listSnapshots(c.tenant(), 'dev', 2, first.nextCursor))).toMatch(/not a cursor this API returned/);
+      expect(await refused(c.store().listSnapshots(t, 'dev', 2, 'not-a-cursor'))).toMatch(/not a cursor this API returned/);
+    });
+
+    it('keeps trie nodes by address (written again: the same content); reads only those there are', async () => {
+      const t = c.tenant();
+      const leaf: TreeNode = { t: 'L', e: [] };
+      await c.store().putNodes(t, new Map([['n1', leaf]]));
+      await c.store().putNodes(t, new Map([['n1', leaf]]));
+      const found = await c.store().nodes(t).getNodes(['n1', 'n2', 'n1']);
+      expect([...found]).toEqual([['n1', leaf]]);
+      expect((await c.store().nodes(c.tenant()).getNodes(['n1'])).size).toBe(0);
+    });
+  });
+}
