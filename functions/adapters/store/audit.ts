@@ -60,7 +60,8 @@ export function auditArea(base: StoreBase): Area<AuditStorePort, AuditOp> {
   const port: AuditStorePort = {
     async queryAudit(tenant: string, q: AuditQuery): Promise<Page<AuditEntry>> {
       const from = q.from ? new Date(q.from).toISOString() : '0';
-      const to = q.to ? new Date(q.to).toISOString() : '~';
+      // Inclusive: an entry at exactly `to` sorts after `<to>` (its sort key is `<at>#<id>`), so the bound takes every id of that instant.
+      const to = q.to ? `${new Date(q.to).toISOString()}#\uffff` : '~';
       const names: Record<string, string> = {};
       const values: Record<string, unknown> = {};
       let input: Omit<QueryCommandInput, 'TableName'>;
@@ -123,7 +124,7 @@ export function auditArea(base: StoreBase): Area<AuditStorePort, AuditOp> {
 
     async getAuditEntries(tenant: string, refs: string[]): Promise<Map<string, StoredEntry>> {
       const out = new Map<string, StoredEntry>();
-      const items = await base.batchGet(refs.map((r) => keys.auditEntry(tenant, r)));
+      const items = await base.batchGet([...new Set(refs)].map((r) => keys.auditEntry(tenant, r)));
       for (const item of items) {
         const entry = openAuditEntry(item);
         const expected = indexAttributes.auditEntry(entry);

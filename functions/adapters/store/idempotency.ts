@@ -1,5 +1,6 @@
 import { DeleteCommand, PutCommand, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { IdempotencyClaim, IdempotencyStorePort } from '#domain/kernel/ports';
+import { WriteConflict } from '#domain/kernel/retry';
 import { keys, TABLE } from '../keys.ts';
 import type { Area } from './area.ts';
 import type { StoreBase } from './base.ts';
@@ -55,23 +56,27 @@ export function idempotencyArea(base: StoreBase): Area<IdempotencyStorePort> {
     async completeIdempotency(tenant: string, key: string, requestHash: string, response: { statusCode: number; body: string }): Promise<void> {
       // An item holds at most 400 KB: a larger response is remembered as done, without its body.
       const tooLarge = Buffer.byteLength(response.body) > IDEMPOTENT_BODY_MAX;
-      await db.send(
-        new UpdateCommand({
-          TableName: table,
-          Key: keys.idempotency(tenant, key),
-          UpdateExpression: tooLarge
-            ? 'SET #s = :done, statusCode = :code, tooLarge = :t REMOVE leaseUntil'
-            : 'SET #s = :done, statusCode = :code, body = :body REMOVE leaseUntil',
-          ConditionExpression: 'requestHash = :h',
-          ExpressionAttributeNames: { '#s': 'state' },
-          ExpressionAttributeValues: {
-            ':done': 'DONE',
-            ':code': response.statusCode,
-            ':h': requestHash,
-            ...(tooLarge ? { ':t': true } : { ':body': response.body }),
-          },
-        }),
-      );
+      // Only the request that claimed the key completes it: another body under the key is refused.
+      if (
+        !(await base.conditional(
+          new UpdateCommand({
+            TableName: table,
+            Key: keys.idempotency(tenant, key),
+            UpdateExpression: tooLarge
+              ? 'SET #s = :done, statusCode = :code, tooLarge = :t REMOVE leaseUntil'
+              : 'SET #s = :done, statusCode = :code, body = :body REMOVE leaseUntil',
+            ConditionExpression: 'requestHash = :h',
+            ExpressionAttributeNames: { '#s': 'state' },
+            ExpressionAttributeValues: {
+              ':done': 'DONE',
+              ':code': response.statusCode,
+              ':h': requestHash,
+              ...(tooLarge ? { ':t': true } : { ':body': response.body }),
+            },
+          }),
+        ))
+      )
+        throw new WriteConflict('version');
     },
 
     async releaseIdempotency(tenant: string, key: string): Promise<void> {

@@ -3,6 +3,7 @@ import type { AuditEntry } from '#domain/kernel/model';
 import type { Delivery, NotificationOp, NotificationStorePort, ReviewLink } from '#domain/notify/ports';
 import type { NotificationSettings } from '#domain/notify/model';
 import type { SlackLink, SlackLinkCode } from '#domain/notify/model';
+import { WriteConflict } from '#domain/kernel/retry';
 import { keys, TABLE } from '../keys.ts';
 import { createOrVersion, kindsOf, one, type Area } from './area.ts';
 import { strip, type StoreBase } from './base.ts';
@@ -51,13 +52,17 @@ export function notificationArea(base: StoreBase): Area<NotificationStorePort, N
 
     async putReviewLink(link: ReviewLink): Promise<void> {
       const expires = Math.floor(new Date(link.validUntil).getTime() / 1000) + 7 * 86400;
-      await db.send(
-        new PutCommand({
-          TableName: table,
-          Item: { ...keys.reviewLink(link.tenant, link.hash), entity: 'ReviewLink', ...link, [TABLE.ttlAttribute]: expires },
-          ConditionExpression: 'attribute_not_exists(pk)',
-        }),
-      );
+      // A hash is taken once: a second put of it (a collision, a replay) is refused, not overwritten.
+      if (
+        !(await base.conditional(
+          new PutCommand({
+            TableName: table,
+            Item: { ...keys.reviewLink(link.tenant, link.hash), entity: 'ReviewLink', ...link, [TABLE.ttlAttribute]: expires },
+            ConditionExpression: 'attribute_not_exists(pk)',
+          }),
+        ))
+      )
+        throw new WriteConflict('exists');
     },
 
     async getReviewLink(tenant: string, hash: string): Promise<ReviewLink | null> {
@@ -80,13 +85,17 @@ export function notificationArea(base: StoreBase): Area<NotificationStorePort, N
     // ---- Slack identities
     async putSlackLinkCode(code: SlackLinkCode): Promise<void> {
       const expires = Math.floor(new Date(code.validUntil).getTime() / 1000) + 86400;
-      await db.send(
-        new PutCommand({
-          TableName: table,
-          Item: { ...keys.slackLinkCode(code.tenant, code.hash), entity: 'SlackLinkCode', ...code, [TABLE.ttlAttribute]: expires },
-          ConditionExpression: 'attribute_not_exists(pk)',
-        }),
-      );
+      // A hash is taken once: a second put of it (a collision, a replay) is refused, not overwritten.
+      if (
+        !(await base.conditional(
+          new PutCommand({
+            TableName: table,
+            Item: { ...keys.slackLinkCode(code.tenant, code.hash), entity: 'SlackLinkCode', ...code, [TABLE.ttlAttribute]: expires },
+            ConditionExpression: 'attribute_not_exists(pk)',
+          }),
+        ))
+      )
+        throw new WriteConflict('exists');
     },
 
     async getSlackLinkCode(tenant: string, hash: string): Promise<SlackLinkCode | null> {

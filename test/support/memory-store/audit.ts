@@ -38,7 +38,7 @@ export function auditArea({ table }: MemoryState) {
   const port: AuditStorePort = {
     async queryAudit(tenant: string, q: AuditQuery): Promise<Page<AuditEntry>> {
       const from = q.from ? new Date(q.from).toISOString() : '0';
-      const to = q.to ? new Date(q.to).toISOString() : '~';
+      const to = q.to ? `${new Date(q.to).toISOString()}#\uffff` : '~';
       const main = { partition: keys.auditEntries(tenant).pk, range: { from: `E#${from}`, to: `E#${to}` } };
       let query: Omit<PageQuery, 'forward'>;
       const filters: ((i: Item) => boolean)[] = [];

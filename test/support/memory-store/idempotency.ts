@@ -1,8 +1,9 @@
+import { WriteConflict } from '../../../domain/kernel/retry.ts';
 import type { IdempotencyClaim, IdempotencyStorePort } from '../../../domain/ports.ts';
 import { keys, TABLE } from '../../../functions/adapters/keys.ts';
 import { IDEMPOTENT_BODY_MAX } from '../../../functions/adapters/store/idempotency.ts';
 import type { MemoryState } from './area.ts';
-import { conditionFailed, less } from './table.ts';
+import { less } from './table.ts';
 
 /** Idempotency keys of API requests and once-only claims of background work. */
 export function idempotencyArea({ table }: MemoryState) {
@@ -49,8 +50,8 @@ export function idempotencyArea({ table }: MemoryState) {
         },
         reason: 'unknown',
       });
-      // The DynamoDB store sends this update uncaught: a claim of another request fails with the SDK's error.
-      if (!done) throw conditionFailed();
+      // Only the request that claimed the key completes it.
+      if (!done) throw new WriteConflict('version');
     },
 
     async releaseIdempotency(tenant: string, key: string): Promise<void> {

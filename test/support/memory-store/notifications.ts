@@ -1,3 +1,4 @@
+import { WriteConflict } from '../../../domain/kernel/retry.ts';
 import type { AuditEntry } from '../../../domain/kernel/model.ts';
 import type { NotificationSettings, SlackLink, SlackLinkCode } from '../../../domain/notify/model.ts';
 import type { Delivery, NotificationOp, NotificationStorePort, ReviewLink } from '../../../domain/ports.ts';
@@ -5,15 +6,15 @@ import { keys, TABLE } from '../../../functions/adapters/keys.ts';
 import { strip } from '../../../functions/adapters/store/base.ts';
 import type { MemoryState, Writers } from './area.ts';
 import { auditWrite } from './audit.ts';
-import { conditionFailed, createOrVersion, versioned, type Item } from './table.ts';
+import { createOrVersion, versioned, type Item } from './table.ts';
 
 /** Notification settings, signed review links, Slack links and their codes, deliveries to people. */
 export function notificationArea({ table }: MemoryState) {
   const settingsItem = (s: NotificationSettings): Item => ({ ...keys.notifySettings(s.tenant, s.scope), entity: 'NotifySettings', ...s });
-  /** A put the DynamoDB store sends on its own, uncaught: a taken key fails with the SDK's error, not a WriteConflict. */
+  /** A put of a key taken once: a second put of it is refused (WriteConflict 'exists'). */
   const createOrFail = (item: Item) => {
     if (!table.write({ key: { pk: String(item.pk), sk: String(item.sk) }, when: (cur) => cur === undefined, to: item, reason: 'exists' }))
-      throw conditionFailed();
+      throw new WriteConflict('exists');
   };
 
   const port: NotificationStorePort = {

@@ -77,11 +77,6 @@ export function plain<T>(value: T): T {
   return out as T;
 }
 
-/** The error a conditional write the DynamoDB store sends without catching it raises (the SDK's own). */
-export function conditionFailed(): Error {
-  return Object.assign(new Error('The conditional request failed'), { name: 'ConditionalCheckFailedException' });
-}
-
 const inRange = (sk: string, r: Range = {}) =>
   (r.prefix === undefined || sk.startsWith(r.prefix)) &&
   (r.from === undefined || byteOrder(sk, r.from) >= 0) &&

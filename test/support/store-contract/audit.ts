@@ -37,6 +37,18 @@ export function auditContract(c: Contract) {
       expect((await c.store().queryAudit(c.tenant(), { limit: 10 })).items).toEqual([]);
     });
 
+    it('takes entries at exactly `from` and `to` (the bounds are inclusive), on every index; reads a repeated reference once', async () => {
+      const t = c.tenant();
+      const e = audit(t, { actorName: 'carol@x.test', entityType: 'environment', entityId: 'qa' });
+      await c.store().commit(t, [{ kind: 'audit', entry: e }]);
+      const at = { from: e.at, to: e.at };
+      expect((await c.store().queryAudit(t, { ...at, limit: 10 })).items).toEqual([e]);
+      expect((await c.store().queryAudit(t, { ...at, actor: 'carol@x.test', limit: 10 })).items).toEqual([e]);
+      expect((await c.store().queryAudit(t, { ...at, entityType: 'environment', entityId: 'qa', limit: 10 })).items).toEqual([e]);
+      const ref = entryRef(e);
+      expect([...(await c.store().getAuditEntries(t, [ref, ref])).keys()]).toEqual([ref]);
+    });
+
     it('refuses a cursor of another listing or tenant', async () => {
       const t = c.tenant();
       for (let i = 0; i < 3; i++) await c.store().commit(t, [{ kind: 'audit', entry: audit(t, { actorName: 'alice@x.test' }) }]);

@@ -1,3 +1,4 @@
+import { WriteConflict } from '../../../domain/kernel/retry.ts';
 import { describe, expect, it } from 'vitest';
 import type { WriteOp } from '../../../domain/ports.ts';
 import { audit, conflict, deployment, environment, event, pointer, snapshot, tag, uid, type Contract } from './fixtures.ts';
@@ -40,7 +41,7 @@ export function kernelContract(c: Contract) {
       const t = c.tenant();
       const key = uid('idem-');
       await c.store().claimIdempotency(t, key, 'h1', now, 86400, 30);
-      await expect(c.store().completeIdempotency(t, key, 'h2', { statusCode: 200, body: '{}' })).rejects.toThrow();
+      await expect(c.store().completeIdempotency(t, key, 'h2', { statusCode: 200, body: '{}' })).rejects.toThrow(WriteConflict);
       await c.store().completeIdempotency(t, key, 'h1', { statusCode: 200, body: JSON.stringify({ blob: 'x'.repeat(300_001) }) });
       const replay = await c.store().claimIdempotency(t, key, 'h1', at(1), 86400, 30);
       expect(replay).toMatchObject({ state: 'replay', statusCode: 200 });

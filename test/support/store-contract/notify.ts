@@ -1,3 +1,4 @@
+import { WriteConflict } from '../../../domain/kernel/retry.ts';
 import { describe, expect, it } from 'vitest';
 import type { SlackLink, SlackLinkCode } from '../../../domain/notify/model.ts';
 import type { Delivery, ReviewLink } from '../../../domain/ports.ts';
@@ -54,7 +55,7 @@ export function notifyContract(c: Contract) {
     it('uses a review link once; refuses to store one under a hash taken', async () => {
       const t = c.tenant();
       await c.store().putReviewLink(reviewLink(t, 'h1'));
-      await expect(c.store().putReviewLink(reviewLink(t, 'h1'))).rejects.toThrow();
+      await expect(c.store().putReviewLink(reviewLink(t, 'h1'))).rejects.toThrow(WriteConflict);
       expect(await c.store().getReviewLink(t, 'h1')).toEqual(reviewLink(t, 'h1'));
       expect(await c.store().useReviewLink(t, 'h1', '2030-01-01T01:00:00.000Z', 'approve')).toBe(true);
       expect(await c.store().useReviewLink(t, 'h1', '2030-01-01T01:00:01.000Z', 'reject')).toBe(false);
@@ -66,7 +67,7 @@ export function notifyContract(c: Contract) {
     it('links a Slack user with a code spent once (version), over no link or the one read (exists otherwise); unlinks the link read (version)', async () => {
       const t = c.tenant();
       await c.store().putSlackLinkCode(code(t, 'c1'));
-      await expect(c.store().putSlackLinkCode(code(t, 'c1'))).rejects.toThrow();
+      await expect(c.store().putSlackLinkCode(code(t, 'c1'))).rejects.toThrow(WriteConflict);
       expect(await c.store().getSlackLinkCode(t, 'c1')).toEqual(code(t, 'c1'));
       const first = slackLink(t, 'U1');
       await c.store().linkSlack({ tenant: t, hash: 'c1', usedAt: '2030-01-01T00:01:00.000Z' }, first, null, audit(t));
