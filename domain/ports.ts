@@ -2,94 +2,20 @@
  * The composition of the contexts' ports. Each context declares its store area and its outbound ports
  * beside its model (domain/<context>/ports.ts, domain/<context>/model.ts); this module only puts them
  * together: the one Store the DynamoDB adapter implements, the Deps a use case is given, the Ctx of a
- * request. It re-exports every port's name, so a caller may take a name from here or from its context.
+ * request. A port's name is imported from its context.
  */
 import type { ActedVia } from './kernel/model.ts';
 import type { Principal } from './access/auth.ts';
 import type { DeploymentPlace, AlarmReader } from './freeze/monitors.ts';
-import type { AppKeyStorePort, Directory, DirectoryUser, TenantRepo, UserAdmin } from './access/ports.ts';
-import type {
-  ArtifactOp,
-  ArtifactStorePort,
-  DeploymentOp,
-  DeploymentStorePort,
-  MetricDelta,
-  Registry,
-  RegistrySync,
-  RegistrySyncResult,
-  RegistryTag,
-  RepoLinkOp,
-} from './artifacts/ports.ts';
-import type { AuditAnchor, AuditOp, AuditStorePort, UnanchoredMark } from './audit/ports.ts';
+import type { AppKeyStorePort, Directory, TenantRepo, UserAdmin } from './access/ports.ts';
+import type { ArtifactOp, ArtifactStorePort, DeploymentOp, DeploymentStorePort, RegistrySync, RepoLinkOp } from './artifacts/ports.ts';
+import type { AuditAnchor, AuditOp, AuditStorePort } from './audit/ports.ts';
 import type { EnvironmentOp, EnvironmentStorePort, SnapshotOp, SnapshotStorePort } from './config/ports.ts';
 import type { GitTargetOp, GitTargetRepo, GitWriter } from './gitops/ports.ts';
-import type {
-  DomainEvent,
-  Events,
-  IdempotencyClaim,
-  IdempotencyStorePort,
-  OutboxOp,
-  SchedulePayload,
-  Scheduler,
-  SecretPurpose,
-  SecretResolver,
-} from './kernel/ports.ts';
-import type { Channels, Delivery, NotificationOp, NotificationStorePort, ReviewLink } from './notify/ports.ts';
-import type { GateProvider, PolicyOp, PolicyStorePort, PromotionFilter, PromotionOp, PromotionStorePort, Workflow } from './promotion/ports.ts';
+import type { Events, IdempotencyStorePort, OutboxOp, Scheduler, SecretResolver } from './kernel/ports.ts';
+import type { Channels, NotificationOp, NotificationStorePort } from './notify/ports.ts';
+import type { GateProvider, PolicyOp, PolicyStorePort, PromotionOp, PromotionStorePort, Workflow } from './promotion/ports.ts';
 import type { WebhookDeps, WebhookOp, WebhookRepo } from './webhooks/ports.ts';
-
-export type {
-  AppKeyStorePort,
-  Directory,
-  DirectoryUser,
-  TenantRepo,
-  UserAdmin,
-  ArtifactOp,
-  ArtifactStorePort,
-  DeploymentOp,
-  DeploymentStorePort,
-  MetricDelta,
-  Registry,
-  RegistrySync,
-  RegistrySyncResult,
-  RegistryTag,
-  RepoLinkOp,
-  AuditAnchor,
-  AuditOp,
-  AuditStorePort,
-  UnanchoredMark,
-  EnvironmentOp,
-  EnvironmentStorePort,
-  SnapshotOp,
-  SnapshotStorePort,
-  GitTargetOp,
-  GitTargetRepo,
-  GitWriter,
-  DomainEvent,
-  Events,
-  IdempotencyClaim,
-  IdempotencyStorePort,
-  OutboxOp,
-  SchedulePayload,
-  Scheduler,
-  SecretPurpose,
-  SecretResolver,
-  Channels,
-  Delivery,
-  NotificationOp,
-  NotificationStorePort,
-  ReviewLink,
-  GateProvider,
-  PolicyOp,
-  PolicyStorePort,
-  PromotionFilter,
-  PromotionOp,
-  PromotionStorePort,
-  Workflow,
-  WebhookDeps,
-  WebhookOp,
-  WebhookRepo,
-};
 
 /** One item of an atomic multi-item write (see Store.commit): the union of the areas' write ops. */
 export type WriteOp =

@@ -474,8 +474,9 @@ export const STAGELINE_ROUTE_PATHS = /* @__PURE__ */ variable({
   is: () => json(),
   defaultText: 'the whole route table (outside a bundle)',
   origin: 'build',
-  readBy: ['functions/http/served-routes.ts'],
-  description: "every route's method and path, written into a bundle as a constant: what the $default fallback tells 405 from 404 with",
+  readBy: ['functions/http/router.ts', 'functions/http/served-routes.ts'],
+  description:
+    "every route's method and path, written into a bundle as a constant: what the $default fallback tells 405 from 404 with (outside a bundle the router matches on the table itself)",
 });
 
 // ---------------------------------------------------------------------------------------------

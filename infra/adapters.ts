@@ -3,8 +3,8 @@
  * the IAM actions its SDK commands need, on which resource. The stack gives every function exactly
  * the needs of what its bundle contains (infra/bundle.ts: the adapter modules in the bundle, and
  * the port calls its code makes); test/infra/deploy.test.ts checks this table against each
- * adapter's source (every `new XCommand(` and every variable it reads, `env.NAME()` of
- * functions/configuration.ts, is declared) and the synthesized template against every bundle
+ * adapter's source (every `new XCommand(` and every variable it reads through its accessor in
+ * functions/configuration.ts is declared) and the synthesized template against every bundle
  * (nothing missing, nothing extra).
  *
  * Adding an adapter: add one entry here naming its module, the commands it sends and the env it

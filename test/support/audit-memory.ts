@@ -2,7 +2,8 @@ import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import { auditEntry, describePublicKey, messageOf, signatureValid, type AuditDraft } from '../../domain/audit/audit.ts';
 import { DEFAULT_TUNABLES } from '../../domain/kernel/tunables.ts';
 import type { AuditEntry, Checkpoint } from '../../domain/kernel/model.ts';
-import type { AuditAnchor, With } from '../../domain/ports.ts';
+import type { With } from '../../domain/ports.ts';
+import type { AuditAnchor } from '../../domain/audit/ports.ts';
 import { memoryStore } from './memory-store.ts';
 import { auditItem } from './memory-store/audit.ts';
 

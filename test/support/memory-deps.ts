@@ -1,6 +1,8 @@
 import type { Principal, Role } from '../../domain/access/auth.ts';
 import { DEFAULT_TUNABLES } from '../../domain/kernel/tunables.ts';
-import type { Ctx, DomainEvent, SchedulePayload, With, Workflow } from '../../domain/ports.ts';
+import type { Ctx, With } from '../../domain/ports.ts';
+import type { DomainEvent, SchedulePayload } from '../../domain/kernel/ports.ts';
+import type { Workflow } from '../../domain/promotion/ports.ts';
 import { memoryStore } from './memory-store.ts';
 
 /**

@@ -1,4 +1,5 @@
-import type { DomainEvent, Store, WriteOp } from '../../domain/ports.ts';
+import type { Store, WriteOp } from '../../domain/ports.ts';
+import type { DomainEvent } from '../../domain/kernel/ports.ts';
 import { accessArea } from './memory-store/access.ts';
 import type { CommitContext, MemoryState, Writers } from './memory-store/area.ts';
 import { artifactArea } from './memory-store/artifacts.ts';

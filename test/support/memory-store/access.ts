@@ -1,6 +1,6 @@
 import type { AppKey } from '../../../domain/access/model.ts';
 import type { AuditEntry, Environment } from '../../../domain/kernel/model.ts';
-import type { AppKeyStorePort, TenantRepo } from '../../../domain/ports.ts';
+import type { AppKeyStorePort, TenantRepo } from '../../../domain/access/ports.ts';
 import type { Tenant } from '../../../domain/access/ports.ts';
 import { keys } from '../../../functions/adapters/keys.ts';
 import { strip } from '../../../functions/adapters/store/base.ts';

@@ -1,4 +1,5 @@
-import type { DomainEvent, WriteOp } from '../../../domain/ports.ts';
+import type { WriteOp } from '../../../domain/ports.ts';
+import type { DomainEvent } from '../../../domain/kernel/ports.ts';
 import type { MemoryTable, Write } from './table.ts';
 
 /** What every area of the memory store shares: the table, and the outbox the commits add to. */

@@ -2,7 +2,8 @@ import type { Consumer, RepoLink, Tag } from '../../../domain/artifacts/model.ts
 import { ValidationFailed } from '../../../domain/kernel/errors.ts';
 import type { AuditEntry, Page } from '../../../domain/kernel/model.ts';
 import type { ArtifactPointer, ArtifactVersion, Deployment } from '../../../domain/kernel/promotion-model.ts';
-import type { ArtifactOp, ArtifactStorePort, DeploymentOp, DeploymentStorePort, MetricDelta, RepoLinkOp, WriteOp } from '../../../domain/ports.ts';
+import type { WriteOp } from '../../../domain/ports.ts';
+import type { ArtifactOp, ArtifactStorePort, DeploymentOp, DeploymentStorePort, MetricDelta, RepoLinkOp } from '../../../domain/artifacts/ports.ts';
 import { GSI_ENTITY, GSI_MONITOR, indexAttributes, keys } from '../../../functions/adapters/keys.ts';
 import { artifactVersionItem, latestTagOf, openArtifactVersion } from '../../../functions/adapters/store/artifacts.ts';
 import { decodeCursor, strip } from '../../../functions/adapters/store/base.ts';

@@ -1,6 +1,7 @@
 import type { NodeSource, TreeNode } from '../../../domain/config/tree.ts';
 import type { AuditEntry, Environment, ItemKind, Page, Snapshot } from '../../../domain/kernel/model.ts';
-import type { DomainEvent, EnvironmentOp, EnvironmentStorePort, SnapshotOp, SnapshotStorePort } from '../../../domain/ports.ts';
+import type { DomainEvent } from '../../../domain/kernel/ports.ts';
+import type { EnvironmentOp, EnvironmentStorePort, SnapshotOp, SnapshotStorePort } from '../../../domain/config/ports.ts';
 import { GSI_MONITOR, indexAttributes, keys } from '../../../functions/adapters/keys.ts';
 import { strip } from '../../../functions/adapters/store/base.ts';
 import type { MemoryState, Writers } from './area.ts';

@@ -1,5 +1,5 @@
 import { WriteConflict } from '../../../domain/kernel/retry.ts';
-import type { IdempotencyClaim, IdempotencyStorePort } from '../../../domain/ports.ts';
+import type { IdempotencyClaim, IdempotencyStorePort } from '../../../domain/kernel/ports.ts';
 import { keys, TABLE } from '../../../functions/adapters/keys.ts';
 import { IDEMPOTENT_BODY_MAX } from '../../../functions/adapters/store/idempotency.ts';
 import type { MemoryState } from './area.ts';

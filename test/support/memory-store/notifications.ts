@@ -1,7 +1,7 @@
 import { WriteConflict } from '../../../domain/kernel/retry.ts';
 import type { AuditEntry } from '../../../domain/kernel/model.ts';
 import type { NotificationSettings, SlackLink, SlackLinkCode } from '../../../domain/notify/model.ts';
-import type { Delivery, NotificationOp, NotificationStorePort, ReviewLink } from '../../../domain/ports.ts';
+import type { Delivery, NotificationOp, NotificationStorePort, ReviewLink } from '../../../domain/notify/ports.ts';
 import { keys, TABLE } from '../../../functions/adapters/keys.ts';
 import { strip } from '../../../functions/adapters/store/base.ts';
 import type { MemoryState, Writers } from './area.ts';

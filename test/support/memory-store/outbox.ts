@@ -1,5 +1,5 @@
 import { parseEventDetail } from '../../../domain/kernel/events.ts';
-import type { OutboxOp } from '../../../domain/ports.ts';
+import type { OutboxOp } from '../../../domain/kernel/ports.ts';
 import { keys, TABLE } from '../../../functions/adapters/keys.ts';
 import type { Writers } from './area.ts';
 import { create } from './table.ts';

@@ -2,7 +2,7 @@ import type { FreezeWindow } from '../../../domain/freeze/model.ts';
 import { isTerminal, STATUSES, type Status } from '../../../domain/kernel/lifecycle.ts';
 import type { Page } from '../../../domain/kernel/model.ts';
 import type { Approval, Evidence, Promotion, Rule } from '../../../domain/kernel/promotion-model.ts';
-import type { PolicyOp, PolicyStorePort, PromotionFilter, PromotionOp, PromotionStorePort } from '../../../domain/ports.ts';
+import type { PolicyOp, PolicyStorePort, PromotionFilter, PromotionOp, PromotionStorePort } from '../../../domain/promotion/ports.ts';
 import { GSI_ACTIVE, GSI_ALL, GSI_STATUS, GSI_TARGET, indexAttributes, keys, TABLE } from '../../../functions/adapters/keys.ts';
 import { strip } from '../../../functions/adapters/store/base.ts';
 import type { MemoryState, Writers } from './area.ts';

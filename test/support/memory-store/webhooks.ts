@@ -1,7 +1,8 @@
 import type { GitTarget } from '../../../domain/gitops/ports.ts';
 import type { AuditEntry } from '../../../domain/kernel/model.ts';
 import type { WebhookDelivery, WebhookSubscription } from '../../../domain/webhooks/model.ts';
-import type { GitTargetOp, GitTargetRepo, WebhookOp, WebhookRepo } from '../../../domain/ports.ts';
+import type { GitTargetOp, GitTargetRepo } from '../../../domain/gitops/ports.ts';
+import type { WebhookOp, WebhookRepo } from '../../../domain/webhooks/ports.ts';
 import { keys, TABLE } from '../../../functions/adapters/keys.ts';
 import { strip } from '../../../functions/adapters/store/base.ts';
 import type { MemoryState, Writers } from './area.ts';

@@ -11,7 +11,8 @@ import type { AuditEntry, Environment, NodeRef, Snapshot } from '../../../domain
 import type { ArtifactPointer, ArtifactVersion, Deployment, Promotion, Rule } from '../../../domain/kernel/promotion-model.ts';
 import { WriteConflict } from '../../../domain/kernel/retry.ts';
 import type { NotificationSettings } from '../../../domain/notify/model.ts';
-import type { DomainEvent, Store } from '../../../domain/ports.ts';
+import type { Store } from '../../../domain/ports.ts';
+import type { DomainEvent } from '../../../domain/kernel/ports.ts';
 import type { WebhookDelivery, WebhookSubscription } from '../../../domain/webhooks/model.ts';
 
 /** What every case of the contract is given: the store under test (one per run), and a fresh tenant for its data. */

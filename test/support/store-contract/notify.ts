@@ -1,7 +1,7 @@
 import { WriteConflict } from '../../../domain/kernel/retry.ts';
 import { describe, expect, it } from 'vitest';
 import type { SlackLink, SlackLinkCode } from '../../../domain/notify/model.ts';
-import type { Delivery, ReviewLink } from '../../../domain/ports.ts';
+import type { Delivery, ReviewLink } from '../../../domain/notify/ports.ts';
 import { audit, conflict, settings, uid, type Contract } from './fixtures.ts';
 
 const reviewLink = (tenant: string, hash: string): ReviewLink => ({
