@@ -1,6 +1,6 @@
 import type * as z from 'zod';
 import { WEBHOOK_EVENT_TYPES, webhookPayloadSchema, WEBHOOK_EVENTS, WEBHOOK_PAYLOAD_VERSION } from '../domain/webhooks/model.ts';
-import { RETRY } from '../domain/webhooks/service.ts';
+import { RETRY } from '../domain/webhooks/deliveries.ts';
 
 type Json = Record<string, unknown>;
 

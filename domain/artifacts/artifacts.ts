@@ -267,7 +267,13 @@ export async function publishArtifact(deps: With<'registry'>, ctx: Ctx, name: st
   });
 }
 
-async function tagInRegistries(deps: With<'registry'>, tenant: string, artifact: ArtifactVersion, registries: NonNullable<Environment['registries']>, tags: RegistryTag[]) {
+async function tagInRegistries(
+  deps: With<'registry'>,
+  tenant: string,
+  artifact: ArtifactVersion,
+  registries: NonNullable<Environment['registries']>,
+  tags: RegistryTag[],
+) {
   let results;
   try {
     // The artifact was pushed to the first registry (by the build); the others get a verified copy.

@@ -48,7 +48,12 @@ export class ChainTampered extends Error {
  *
  * Without an anchorer (a test linking by hand) nothing is anchored and every head is checked.
  */
-export async function linkAuditEntries(deps: With<'anchor'>, tenant: string, entries: AuditEntry[], anchorer?: ChainAnchorer): Promise<{ linked: number; seq: number }> {
+export async function linkAuditEntries(
+  deps: With<'anchor'>,
+  tenant: string,
+  entries: AuditEntry[],
+  anchorer?: ChainAnchorer,
+): Promise<{ linked: number; seq: number }> {
   const unique = [...new Map(entries.map((e) => [entryRef(e), e])).values()].sort((a, b) => (entryRef(a) < entryRef(b) ? -1 : 1));
   let linked = 0;
   let seq = 0;

@@ -95,7 +95,12 @@ async function fromAgent(
   return { ...rest, sourceEnvironment: dep.environment, artifact: agentId, version: dep.imageTag, sourceDeploymentId, targetGateway: targetGatewayId };
 }
 
-export async function createPromotion(deps: With<'scheduler' | 'workflow'>, ctx: Ctx, given: CreatePromotion | CreateAgentPromotion, opts: { autoPromoted?: boolean } = {}) {
+export async function createPromotion(
+  deps: With<'scheduler' | 'workflow'>,
+  ctx: Ctx,
+  given: CreatePromotion | CreateAgentPromotion,
+  opts: { autoPromoted?: boolean } = {},
+) {
   const asked = requestedBreakGlass(ctx, 'freeze-window', 'promotion.create', deps.clock());
   const { tenant } = ctx.principal;
   const input = 'agentId' in given ? await fromAgent(deps, tenant, given) : given;

@@ -1,7 +1,7 @@
 import * as z from '#domain/kernel/zod';
 import { parseEventDetail } from '#domain/kernel/events';
 import { WEBHOOK_BUS_TYPES } from '#domain/webhooks/model';
-import { attemptDelivery, dispatchWebhooks } from '#domain/webhooks/service';
+import { attemptDelivery, dispatchWebhooks } from '#domain/webhooks/deliveries';
 import { webhookDepsFromEnv } from '../adapters/webhooks.ts';
 import { standardWebhookSender } from '../adapters/webhook-sender.ts';
 import { logged } from '../adapters/observability.ts';
@@ -26,7 +26,7 @@ const retry = z.object({
 /**
  * The delivery function: target of the webhooks bus rule (each relayed domain event: one delivery per
  * matching subscription, first attempt at once) and of its own one-time schedules (retries with
- * backoff, redeliveries). See domain/webhooks/service.ts.
+ * backoff, redeliveries). See domain/webhooks/deliveries.ts.
  */
 export const handler = async (event: unknown, context?: { invokedFunctionArn?: string }) => {
   ownArn ??= context?.invokedFunctionArn?.split(':').slice(0, 7).join(':');

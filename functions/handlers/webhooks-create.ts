@@ -1,4 +1,4 @@
-import { createWebhook, webhookCreateBody } from '#domain/webhooks/service';
+import { createWebhook, webhookCreateBody } from '#domain/webhooks/subscriptions';
 import { webhookDepsFromEnv } from '../adapters/webhooks.ts';
 import { httpHandler } from '../http/handler.ts';
 import { compose } from '../http/deps.ts';

@@ -1,4 +1,4 @@
-import { deleteWebhook } from '#domain/webhooks/service';
+import { deleteWebhook } from '#domain/webhooks/subscriptions';
 import { webhookDepsFromEnv } from '../adapters/webhooks.ts';
 import { httpHandler, WithHeaders } from '../http/handler.ts';
 import { compose } from '../http/deps.ts';

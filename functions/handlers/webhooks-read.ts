@@ -1,5 +1,6 @@
 import * as z from '#domain/kernel/zod';
-import { getWebhook, listWebhookDeliveries, listWebhooks } from '#domain/webhooks/service';
+import { getWebhook, listWebhooks } from '#domain/webhooks/subscriptions';
+import { listWebhookDeliveries } from '#domain/webhooks/deliveries';
 import { httpHandler, WithHeaders } from '../http/handler.ts';
 import { deliveriesQuery, webhookParams } from '../http/webhook-params.ts';
 

@@ -1,4 +1,4 @@
-import { redeliverWebhook } from '#domain/webhooks/service';
+import { redeliverWebhook } from '#domain/webhooks/deliveries';
 import { webhookDepsFromEnv } from '../adapters/webhooks.ts';
 import { httpHandler } from '../http/handler.ts';
 import { compose } from '../http/deps.ts';

@@ -1,4 +1,4 @@
-import { rotateWebhookSecret, webhookRotateBody } from '#domain/webhooks/service';
+import { rotateWebhookSecret, webhookRotateBody } from '#domain/webhooks/subscriptions';
 import { webhookDepsFromEnv } from '../adapters/webhooks.ts';
 import { httpHandler } from '../http/handler.ts';
 import { compose } from '../http/deps.ts';

@@ -1,4 +1,4 @@
-import { updateWebhook, webhookUpdateBody } from '#domain/webhooks/service';
+import { updateWebhook, webhookUpdateBody } from '#domain/webhooks/subscriptions';
 import { httpHandler } from '../http/handler.ts';
 import { webhookParams } from '../http/webhook-params.ts';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RETRY, retryDelayMs } from '../../domain/webhooks/service.ts';
+import { RETRY, retryDelayMs } from '../../domain/webhooks/deliveries.ts';
 import { GitEditConflict, setValue } from '../../domain/gitops/edit.ts';
 import { checkTenantUrl } from '../../domain/kernel/url-policy.ts';
 
