@@ -4,7 +4,7 @@ import { auditEntry } from '../audit/audit.ts';
 import { AlreadyExists, ArtifactNotFound, EnvironmentNotFound, RuleViolation, ValidationFailed } from '../kernel/errors.ts';
 import { deploymentOp } from './deployments.ts';
 import { guardFreeze } from '../freeze/windows.ts';
-import { breakGlassEvent } from '../config/items.ts';
+import { breakGlassEvent } from '../config/commit.ts';
 import { eventOp } from '../kernel/events.ts';
 import { lineOf } from '../kernel/line.ts';
 import type { PublishArtifact } from '../kernel/promotion-schemas.ts';

@@ -1,5 +1,5 @@
 import { auditEntry } from '../audit/audit.ts';
-import { breakGlassEvent, guardProtected } from './items.ts';
+import { breakGlassEvent, guardProtected } from './commit.ts';
 import { canonicalJson } from '../kernel/canonical.ts';
 import { EnvironmentNotFound, SnapshotNotFound, ValidationFailed } from '../kernel/errors.ts';
 import type { Environment, ItemKind, Page, Roots, Snapshot } from '../kernel/model.ts';

@@ -4,7 +4,7 @@ import { artifactAuditRecord } from '../audit/export.ts';
 import { deploymentOp } from '../artifacts/deployments.ts';
 import { DomainError } from '../kernel/errors.ts';
 import { deliverToGit } from './git-delivery.ts';
-import { advanceHead } from '../config/items.ts';
+import { advanceHead } from '../config/commit.ts';
 import type { Roots } from '../kernel/model.ts';
 import type { Deps, WriteOp, With } from '../ports.ts';
 import type { RegistryTag } from '../artifacts/ports.ts';

@@ -1,5 +1,5 @@
 import type { BreakGlassUse } from '../freeze/break-glass.ts';
-import { breakGlassEvent } from '../config/items.ts';
+import { breakGlassEvent } from '../config/commit.ts';
 import type { Ctx, Deps, WriteOp } from '../ports.ts';
 import { actorOf, patched } from './aggregate.ts';
 import { isTerminal } from '../kernel/lifecycle.ts';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { RuleViolation, VersionConflict } from '../kernel/errors.ts';
-import { advanceHead } from '../config/items.ts';
+import { advanceHead } from '../config/commit.ts';
 import type { Roots } from '../kernel/model.ts';
 import type { Ctx, Deps, WriteOp, With } from '../ports.ts';
 import type { Deployment } from '../kernel/promotion-model.ts';
@@ -22,7 +22,12 @@ import { requestedBreakGlass } from '../freeze/break-glass.ts';
  * since, the rollback refuses (409) and names them, rather than overwrite
  * newer work.
  */
-export async function rollbackPromotion(deps: With<'scheduler' | 'workflow'>, ctx: Ctx, id: string, opts: { reason: string; dryRun: boolean; override?: boolean }) {
+export async function rollbackPromotion(
+  deps: With<'scheduler' | 'workflow'>,
+  ctx: Ctx,
+  id: string,
+  opts: { reason: string; dryRun: boolean; override?: boolean },
+) {
   // Asked to break glass: admins only, before anything (an artifact rollback runs through the freeze-guarded flow).
   requestedBreakGlass(ctx, 'freeze-window', 'rollback.request', deps.clock());
   const { tenant } = ctx.principal;
