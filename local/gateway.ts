@@ -4,7 +4,7 @@ import { Hash } from '@smithy/hash-node';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
-import { MAX_BODY_BYTES } from '../functions/http/handler.ts';
+import { MAX_BODY_BYTES } from '../functions/http/request.ts';
 import { corsHeaders, preflight, varyWith } from '../functions/http/cors.ts';
 import * as env from '../functions/configuration.ts';
 import { matchRoute } from '../functions/http/router.ts';

@@ -6,7 +6,7 @@ import { errorBody, gatewayMessage } from '../../functions/http/responses/index.
 import { healthResponse } from '../../functions/http/responses/service.ts';
 import { logger } from '../../functions/adapters/observability.ts';
 import { errorResponse } from '../../functions/http/errors.ts';
-import { MAX_BODY_BYTES } from '../../functions/http/handler.ts';
+import { MAX_BODY_BYTES } from '../../functions/http/request.ts';
 import { ROUTES, routeKey } from '../../functions/http/routes.ts';
 import { startGateway } from '../../local/gateway.ts';
 import { LocalIssuer } from '../../local/issuer.ts';
