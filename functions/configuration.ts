@@ -2,9 +2,11 @@ import * as z from '#domain/kernel/zod';
 
 /**
  * THE configuration: every environment variable Stageline's code reads, declared once with its schema
- * (zod), its default, what it is for, who sets it and which modules read it. Nothing else reads
- * `process.env` (test/unit/configuration.test.ts checks it), and nothing writes it: the local stack
- * and tests hand values over instead (`overrideConfig` and `localDefaults`, functions/configuration-overrides.ts).
+ * (zod), its default, what it is for, who sets it and which modules read it. Nothing else in
+ * functions/ reads `process.env` (but the constants the bundler writes in), domain/ never does, and
+ * nothing in functions/, domain/ or local/ writes it (test/unit/configuration.test.ts checks all three):
+ * the local stack and tests hand values over instead (`overrideConfig` and `localDefaults`,
+ * functions/configuration-overrides.ts).
  *
  * A module reads a variable by calling its accessor, always through the namespace:
  * `import * as env from '…/configuration.ts'` and `env.SCHEDULE_GROUP()`. That text is what the
@@ -76,7 +78,9 @@ const readers = new Map<string, (source?: Source) => unknown>();
 
 function raw(name: string): string | undefined {
   if (given.has(name)) return given.get(name);
-  return process.env[name] ?? fallbacks.get(name);
+  const value = process.env[name];
+  // An empty value counts as unset, here too.
+  return value === undefined || value === '' ? (fallbacks.get(name) ?? value) : value;
 }
 
 const shown = (value: unknown) => (Array.isArray(value) ? value.join(',') : String(value));

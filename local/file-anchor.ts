@@ -1,7 +1,7 @@
 import { createPrivateKey, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import { appendFileSync, chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { checkpointPublicKey, describePublicKey, messageOf, signatureValid } from '../domain/audit/audit.ts';
+import { checkpointPublicKey, describePublicKey, rootMessage, signatureValid } from '../domain/audit/audit.ts';
 import type { AnchorPublicKey, Checkpoint, SignedRoot, SignedStatement } from '../domain/kernel/model.ts';
 import type { AuditAnchor } from '../domain/audit/ports.ts';
 
@@ -34,8 +34,8 @@ export class FileAnchor implements AuditAnchor {
     this.publicKeyObject = checkpointPublicKey(this.privateKey);
   }
 
-  async sign(s: SignedStatement): Promise<string> {
-    return sign('sha256', Buffer.from(messageOf(s)), { key: this.privateKey, dsaEncoding: 'der' }).toString('base64url');
+  async sign(root: SignedStatement): Promise<string> {
+    return sign('sha256', Buffer.from(rootMessage(root)), { key: this.privateKey, dsaEncoding: 'der' }).toString('base64url');
   }
 
   async append(c: Checkpoint): Promise<void> {
@@ -52,7 +52,8 @@ export class FileAnchor implements AuditAnchor {
       seen.add(line);
       try {
         const c = JSON.parse(line) as Checkpoint;
-        if (c.tenant === tenant && typeof c.sig === 'string' && c.seq >= fromSeq) out.push(c);
+        // A line without its signature or inclusion proof is no checkpoint (as an S3 key without them is none).
+        if (c.tenant === tenant && typeof c.sig === 'string' && typeof c.proof === 'object' && c.proof !== null && c.seq >= fromSeq) out.push(c);
       } catch {
         /* a torn last line (crash mid-append) is not a checkpoint */
       }

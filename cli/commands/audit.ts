@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { verifyExport } from '../../domain/audit/export.ts';
+import { verifyExport } from '../../domain/audit/verify-export.ts';
 import { checkpointPublicKey, describePublicKey } from '../../domain/audit/audit.ts';
 import { values, fail, int } from '../context.ts';
 import type { AuditPage, AuditPublicKey, AuditVerification } from '../answers.ts';
@@ -42,7 +42,7 @@ export function registerAudit(program: Command): void {
         const rows = chunks
           .join('')
           .split('\n')
-          .filter((l) => l.startsWith('{"type":"entry"') || l.startsWith('{"type":"checkpoint"') || l.startsWith('{"type":"anchor"'));
+          .filter((l) => l.startsWith('{"type":"entry"') || l.startsWith('{"type":"anchor"'));
         const entries = rows.filter((l) => l.startsWith('{"type":"entry"')).length;
         console.error(
           `wrote ${values.output}: ${entries} entries, ${rows.length - entries} signed checkpoints (verify it: stageline audit verify --file ${values.output} --public-key <pinned key.pem>)`,

@@ -4,7 +4,7 @@ import type { Checkpoint, SignedRoot } from '../kernel/model.ts';
 import type { Deps, Ports, With } from '../ports.ts';
 
 /**
- * Anchoring many chains with one signature (v3), as transparency logs do: at most once per
+ * Anchoring many chains with one signature, as transparency logs do: at most once per
  * interval, and only when some tenant's chain head moved since the last anchor, the stream
  * consumer builds ONE Merkle tree over the heads that moved (leaf = chainLeaf(tenant, seq, hash),
  * ordered by tenant; domain/audit/merkle.ts), signs its root ONCE (rootMessage: root, size, time)
@@ -256,10 +256,10 @@ export interface AnchorCostInput {
 
 /**
  * KMS Sign calls and S3 PUTs per promotion, and their cost per 1,000 promotions, with one anchor
- * per interval at most (v3) and with a signature and a record per chain append (v2, before): the
- * figure the bench prints (bench/promotion.ts can call it with the rate it measures at). Reasoned
- * from the interval: anchors per second = min(batches per second, consumers / interval); each
- * anchor signs once and appends one record per tenant that moved.
+ * per interval at most and, for comparison (`before`), with a signature and a record per chain
+ * append: the figure the bench prints (bench/promotion.ts can call it with the rate it measures
+ * at). Reasoned from the interval: anchors per second = min(batches per second, consumers /
+ * interval); each anchor signs once and appends one record per tenant that moved.
  */
 export function anchorCosts(i: AnchorCostInput, prices = ANCHOR_PRICES) {
   const interval = i.intervalSeconds ?? 10;

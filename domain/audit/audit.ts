@@ -1,6 +1,6 @@
 import { createHash, createPublicKey, randomBytes, verify as verifySignature, type KeyObject } from 'node:crypto';
 import { canonicalJson, sha256Hex } from '../kernel/canonical.ts';
-import type { AnchorPublicKey, AuditEntry, ChainHead, ChainLink, Checkpoint, SignedRoot, SignedStatement } from '../kernel/model.ts';
+import type { AnchorPublicKey, AuditEntry, ChainHead, ChainLink, Checkpoint, SignedRoot } from '../kernel/model.ts';
 import { isHash, leafHash, rootFromPath } from './merkle.ts';
 
 /**
@@ -12,13 +12,12 @@ import { isHash, leafHash, rootFromPath } from './merkle.ts';
  * 2. One consumer of the table's stream (functions/handlers/stream.ts) links
  *    entries into a hash chain (ChainLink: seq, the entry's content hash, the
  *    previous link's hash) and, at most once per anchor interval, signs ONE
- *    Merkle root over the heads of every chain that moved (v3: rootMessage,
+ *    Merkle root over the heads of every chain that moved (rootMessage,
  *    domain/audit/merkle.ts, anchor.ts) and writes each chain's checkpoint —
  *    its seq and hash, the signed root, its inclusion proof — outside the table
  *    (AuditAnchor: a KMS ECC_NIST_P256 key + S3 Object Lock on AWS, a key file +
  *    append-only file locally). It alone may sign; anyone holding the public key
- *    can verify (an auditor, offline). Chains signed before carry v2 checkpoints
- *    (one signature each: checkpointMessage), which still verify.
+ *    can verify (an auditor, offline).
  *    An append writes the head first — conditioned on the head it read, so of
  *    two racing appends one wins and the other re-reads — carrying the new
  *    links (`pending`), then the links and their markers with plain writes.
@@ -113,15 +112,6 @@ export function withPending(pending: ChainLink[]) {
   };
 }
 
-/** The exact bytes a v2 checkpoint's signature covers (ECDSA P-256 with SHA-256 over these bytes): one chain, one signature. */
-export function checkpointMessage(c: Pick<Checkpoint, 'tenant' | 'seq' | 'hash' | 'at'>): string {
-  return `stageline-audit-checkpoint:v2\n${c.tenant}\n${c.seq}\n${c.hash}\n${c.at}`;
-}
-
-/** How v2 checkpoints (one signature per chain append, before roots) are signed: the `signing` rule of a v2 export. */
-export const CHECKPOINT_MESSAGE_V2 =
-  'ECDSA P-256 with SHA-256 (DER signature, base64url) over the UTF-8 bytes of "stageline-audit-checkpoint:v2\\n<tenant>\\n<seq>\\n<hash>\\n<at>"';
-
 /**
  * The bytes of a chain's leaf in the tree of an anchor (hashed as leafHash: 0x00 ‖ these bytes).
  * seq is decimal and hash 64 hex characters, so the encoding read from its end is unambiguous
@@ -133,7 +123,7 @@ export function chainLeaf(c: Pick<Checkpoint, 'tenant' | 'seq' | 'hash'>): strin
 
 export const chainLeafHash = (c: Pick<Checkpoint, 'tenant' | 'seq' | 'hash'>) => leafHash(chainLeaf(c));
 
-/** The exact bytes a root's signature covers (v3): one signature for every chain anchored in the interval. */
+/** The exact bytes a root's signature covers (ECDSA P-256 with SHA-256 over these bytes): one signature for every chain anchored in the interval. */
 export function rootMessage(r: Pick<SignedRoot, 'root' | 'size' | 'at'>): string {
   return `stageline-audit-root:v3\n${r.root}\n${r.size}\n${r.at}`;
 }
@@ -141,16 +131,14 @@ export function rootMessage(r: Pick<SignedRoot, 'root' | 'size' | 'at'>): string
 /**
  * How every signature of the audit trail is made and checked, for an auditor to re-implement it:
  * what GET /audit/public-key answers as `signedMessage` and an export's header as `signing` (a
- * verifier refuses an export whose rule differs). v3 roots; v2 checkpoints of chains signed before.
+ * verifier refuses an export whose rule differs).
  */
 export const CHECKPOINT_MESSAGE =
   'v3: ECDSA P-256 with SHA-256 (DER signature, base64url) over the UTF-8 bytes of "stageline-audit-root:v3\\n<root hex>\\n<tree size>\\n<at>"; ' +
   'root = RFC 6962 Merkle tree hash (SHA-256) of the chain heads anchored together, ordered by tenant: ' +
   'leaf = SHA-256(0x00 ‖ UTF-8 "stageline-audit-leaf:v3\\n<tenant>\\n<seq>\\n<hash>"), node = SHA-256(0x01 ‖ left ‖ right), ' +
   'the left subtree holding the largest power of two of leaves smaller than the size; ' +
-  'a checkpoint is (tenant, seq, hash) with its leaf index and audit path (sibling hashes from the leaf up), verified as in RFC 9162 2.1.3.2 to lead to the signed root. ' +
-  'v2 (checkpoints signed before): ' +
-  CHECKPOINT_MESSAGE_V2;
+  'a checkpoint is (tenant, seq, hash) with its leaf index and audit path (sibling hashes from the leaf up), verified as in RFC 9162 2.1.3.2 to lead to the signed root.';
 
 /** A public key (PEM or DER SubjectPublicKeyInfo) as the checkpoint verifier takes it: P-256 only. */
 export function checkpointPublicKey(key: string | Buffer | KeyObject): KeyObject {
@@ -185,11 +173,6 @@ function signed(key: KeyObject, message: string, sig: unknown): boolean {
   }
 }
 
-/** Whether `sig` is a v2 signature of the checkpoint by the holder of `key`'s private half. Pure: no service. */
-export function checkpointSignatureValid(key: KeyObject, c: Pick<Checkpoint, 'tenant' | 'seq' | 'hash' | 'at' | 'sig'>): boolean {
-  return signed(key, checkpointMessage(c), c.sig);
-}
-
 /** Whether the root's signature holds (and the root is a hash, its size a count, its time a time). Pure. */
 export function rootSignatureValid(key: KeyObject, r: SignedRoot): boolean {
   return (
@@ -202,11 +185,8 @@ export function rootSignatureValid(key: KeyObject, r: SignedRoot): boolean {
   );
 }
 
-/** The message a statement is signed as: a root (v3) or a single checkpoint (v2). */
-export const messageOf = (s: SignedStatement): string => ('root' in s ? rootMessage(s) : checkpointMessage(s));
-
 /**
- * Why a v3 checkpoint's proof does not put its (tenant, seq, hash) in its root, or null when it
+ * Why a checkpoint's proof does not put its (tenant, seq, hash) in its root, or null when it
  * does. The leaf is computed from the checkpoint's own tenant, seq and hash: another chain's proof
  * (another tenant's, or this one's at another link) leads elsewhere.
  */
@@ -223,15 +203,14 @@ export function proofProblem(c: Pick<Checkpoint, 'tenant' | 'seq' | 'hash' | 'pr
 }
 
 /**
- * Whether a checkpoint holds with the public key alone: v3 — its proof leads from its own leaf to
- * its root and the root's signature holds; v2 — its own signature holds. Pure: no service.
+ * Whether a checkpoint holds with the public key alone: its proof leads from its own leaf to its
+ * root and the root's signature holds. One without a proof never does. Pure: no service.
  */
 export function checkpointValid(key: KeyObject, c: Pick<Checkpoint, 'tenant' | 'seq' | 'hash' | 'at' | 'sig' | 'proof'>): boolean {
-  if (c.proof === undefined) return checkpointSignatureValid(key, c);
   return proofProblem(c) === null && rootSignatureValid(key, { root: c.proof.root, size: c.proof.size, at: c.at, sig: c.sig });
 }
 
-/** What an anchor's `verify` checks: a signed root, or a checkpoint (either version). */
+/** What an anchor's `verify` checks: a signed root, or a checkpoint under one. */
 export function signatureValid(key: KeyObject, s: SignedRoot | Pick<Checkpoint, 'tenant' | 'seq' | 'hash' | 'at' | 'sig' | 'proof'>): boolean {
   return 'root' in s ? rootSignatureValid(key, s) : checkpointValid(key, s);
 }

@@ -44,7 +44,7 @@ export class ChainTampered extends Error {
  * leaves the head with links not in the table yet; readers take them from the head, and the next
  * append writes them (same content) before it moves the head on. So every link before the head's
  * pending ones is in the table with its marker, which is why the markers are read after the head.
- * No key-service call on this path: the head carries no signature (v3), the anchor signs roots.
+ * No key-service call on this path: the head carries no signature, the anchor signs roots.
  *
  * Without an anchorer (a test linking by hand) nothing is anchored and every head is checked.
  */
@@ -82,7 +82,7 @@ export async function linkAuditEntries(
       if (!todo.length) return { count: 0, head };
       const now = deps.clock();
       const next = linkEntries(head, todo, now);
-      const nextHead: ChainHead = { ...next.head, at: now.toISOString(), sig: '' };
+      const nextHead: ChainHead = { ...next.head, at: now.toISOString() };
       await deps.store.appendLinks(tenant, head, nextHead, next.links);
       return { count: todo.length, head: nextHead };
     });
@@ -170,15 +170,14 @@ const HEAD_CHECK_REACH = 10_000;
 
 /**
  * Whether a chain head the consumer did not write itself may be extended; throws ChainTampered when
- * not. A head holds when its v2 signature does (a chain signed before roots), or when it extends
- * the tenant's newest valid signed checkpoint: the link at that checkpoint's seq has its hash, and
- * every link from there to the head follows the one before (seq, prevHash, its own hash). So a head
- * forged or moved back in the table, or a chain rewritten under a signed checkpoint, is refused; a
- * head gone while checkpoints of its chain exist too. (Links after the newest checkpoint, at most
+ * not. A head holds when it extends the tenant's newest valid signed checkpoint: the link at that
+ * checkpoint's seq has its hash, and every link from there to the head follows the one before (seq,
+ * prevHash, its own hash); with no checkpoint yet, every link from the first. So a head forged or
+ * moved back in the table, or a chain rewritten under a signed checkpoint, is refused; a head gone
+ * while checkpoints of its chain exist too. (Links after the newest checkpoint, at most
  * one interval's, are believed as the table has them: verify re-hashes their entries.)
  */
 export async function checkHead(deps: With<'anchor'>, tenant: string, head: ChainHead | null): Promise<void> {
-  if (head?.sig && (await deps.anchor.verify({ tenant, seq: head.seq, hash: head.hash, at: head.at, sig: head.sig }))) return;
   const from = head && head.seq > HEAD_CHECK_REACH ? head.seq - HEAD_CHECK_REACH : 1;
   const listed = await deps.anchor.list(tenant, from);
   const newest = async (cs: Checkpoint[]) => {
@@ -267,7 +266,7 @@ export interface AuditVerification extends ChainCheck {
  * Walks the chain in sequence order, re-hashing every link and the entry it
  * names (a missing, altered or re-indexed entry breaks it), compares it with
  * every signed checkpoint kept outside the table (a rewritten or cut chain
- * disagrees with them; a v3 checkpoint counts only when its inclusion proof
+ * disagrees with them; a checkpoint counts only when its inclusion proof
  * leads to its signed root), counts entries not linked yet as pending, and says
  * how far the newest anchored link is behind the head (anchorLag).
  */

@@ -57,12 +57,12 @@ export interface UnanchoredMark {
  * (`publicKey`: what an auditor pins to verify an export offline).
  */
 export interface AuditAnchor {
-  /** the signature (ECDSA P-256 / SHA-256, DER, base64url) of rootMessage(s) (v3), or checkpointMessage(s) (v2) */
-  sign(statement: SignedStatement): Promise<string>;
+  /** the signature (ECDSA P-256 / SHA-256, DER, base64url) of rootMessage(root) */
+  sign(root: SignedStatement): Promise<string>;
   append(checkpoint: Checkpoint): Promise<void>;
   /** the tenant's checkpoints (those at `fromSeq` or later when given: the anchor may return more), by seq */
   list(tenant: string, fromSeq?: number): Promise<Checkpoint[]>;
-  /** a root's signature; a checkpoint's (v3: its proof leads to its root, and the root's signature holds) */
+  /** a root's signature; a checkpoint's: its inclusion proof leads from its own leaf to its root, and the root's signature holds (never without a proof) */
   verify(signed: SignedRoot | Pick<Checkpoint, 'tenant' | 'seq' | 'hash' | 'at' | 'sig' | 'proof'>): Promise<boolean>;
   publicKey(): Promise<AnchorPublicKey>;
 }

@@ -131,17 +131,14 @@ export interface ChainLink {
 }
 
 /**
- * The end of the chain. Heads written since chains are anchored by signed Merkle roots (v3) carry
- * no signature (`sig` is ''): the consumer believes a head it wrote itself, or one that extends the
- * tenant's newest signed checkpoint (domain/audit/log.ts checkHead). Heads of before carry the v2
- * checkpoint signature of (tenant, seq, hash, at).
+ * The end of the chain. It carries no signature: the anchor signs Merkle roots over chain heads
+ * (domain/audit/anchor.ts), and the consumer believes a head it wrote itself, or one that extends
+ * the tenant's newest signed checkpoint (domain/audit/log.ts checkHead).
  */
 export interface ChainHead {
   seq: number;
   hash: string;
   at: string;
-  /** '' (v3), or the v2 checkpoint signature of this head (ECDSA P-256, see domain/audit/audit.ts checkpointMessage) */
-  sig: string;
   /**
    * The links of the append that moved the head here (the last ends at seq/hash). The head is
    * written first, then its links and markers: until they are in the table these are part of the
@@ -151,20 +148,20 @@ export interface ChainHead {
 }
 
 /**
- * A signed statement "the tenant's chain had this hash at this seq", kept outside the table.
- * v3 (with `proof`): (tenant, seq, hash) is leaf `proof.index` of the Merkle tree whose root was
- * signed once for every chain anchored in the same interval; `at` and `sig` are that root's
- * (rootMessage). v2 (without): `sig` signs this checkpoint alone (checkpointMessage).
+ * A signed statement "the tenant's chain had this hash at this seq", kept outside the table:
+ * (tenant, seq, hash) is leaf `proof.index` of the Merkle tree whose root was signed once for every
+ * chain anchored in the same interval; `at` and `sig` are that root's (rootMessage). A checkpoint
+ * without its proof is no checkpoint: verifiers refuse it.
  */
 export interface Checkpoint {
   tenant: string;
   seq: number;
   hash: string;
-  /** when it was signed (v3: the root's time) */
+  /** when its root was signed */
   at: string;
-  /** ECDSA P-256 / SHA-256 signature (DER, base64url): of rootMessage(proof.root, proof.size, at) (v3), of checkpointMessage(tenant, seq, hash, at) (v2) */
+  /** ECDSA P-256 / SHA-256 signature (DER, base64url) of rootMessage(proof.root, proof.size, at) */
   sig: string;
-  proof?: InclusionProof;
+  proof: InclusionProof;
 }
 
 /** Where a chain's (tenant, seq, hash) sits in a signed Merkle tree (domain/audit/merkle.ts). */
@@ -187,12 +184,8 @@ export interface SignedRoot {
   sig: string;
 }
 
-/**
- * What the anchor signs: a Merkle root over chain heads (v3: one signature per anchor interval for
- * every chain that moved), or a single chain's checkpoint (v2: how chains were signed before; kept
- * so their heads and checkpoints still verify).
- */
-export type SignedStatement = Omit<SignedRoot, 'sig'> | Pick<Checkpoint, 'tenant' | 'seq' | 'hash' | 'at'>;
+/** What the anchor signs: a Merkle root over chain heads, once per anchor interval for every chain that moved (message: rootMessage). */
+export type SignedStatement = Omit<SignedRoot, 'sig'>;
 
 /** The public half of the checkpoint signing key: all an auditor needs to verify an export. */
 export interface AnchorPublicKey {

@@ -10,7 +10,7 @@ import { artifactName, createRule } from '../kernel/promotion-schemas.ts';
 import { monitors } from '../freeze/monitors.ts';
 import { gitTargetBody } from '../gitops/service.ts';
 import { createLink, MAX_LINKS_PER_ARTIFACT } from '../artifacts/discovery.ts';
-import { MAX_WEBHOOKS, webhookCreateBody } from '../webhooks/service.ts';
+import { MAX_WEBHOOKS, webhookCreateBody } from '../webhooks/subscriptions.ts';
 
 /**
  * The promotion manifest (`manifest.yaml`, `artifacts.promotion`), extended with what

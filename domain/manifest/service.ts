@@ -2,191 +2,48 @@ import { auditEntry } from '../audit/audit.ts';
 import { canonicalJson, digestOf, sha256Hex } from '../kernel/canonical.ts';
 import { RuleViolation, ValidationFailed, VersionConflict } from '../kernel/errors.ts';
 import type { FreezeWindow } from '../freeze/model.ts';
-import type { EntityType, Environment } from '../kernel/model.ts';
-import { NOTIFICATION_KINDS, type NotificationSettings } from '../notify/model.ts';
+import type { EntityType } from '../kernel/model.ts';
 import type { Ctx, Deps, WriteOp, With } from '../ports.ts';
 import { lineOf } from '../kernel/line.ts';
 import { retryOnConflict } from '../kernel/retry.ts';
-import type { Gates } from '../kernel/schemas.ts';
+import { GATE_NAMES, type Gates } from '../kernel/schemas.ts';
 import type { Rule } from '../kernel/promotion-model.ts';
-import type { CreateRule } from '../kernel/promotion-schemas.ts';
 import { randomBytes } from 'node:crypto';
 import { manifestYaml, parseManifest, SECRET_REF, type Manifest } from './document.ts';
-import { assertTenantUrls, isRedactedUrl, redactUrl, tenantUrlIssue } from '../kernel/url-policy.ts';
+import { assertTenantUrls, isRedactedUrl } from '../kernel/url-policy.ts';
 import { assertMonitorsHere, type DeploymentPlace } from '../freeze/monitors.ts';
 import { armFreezeEdge, freezeAddedOps, freezeRemovedOps } from '../freeze/windows.ts';
-import { changedSubscription, checkUrl, newSubscription, webhookAudit } from '../webhooks/service.ts';
-import type { WebhookSecret } from '../webhooks/ports.ts';
-import type { WebhookSubscription } from '../webhooks/model.ts';
-import { checkRepositoryUrl, gitTargetOf, gitTargetSummary } from '../gitops/service.ts';
+import { checkUrl } from '../webhooks/subscriptions.ts';
+import { checkRepositoryUrl } from '../gitops/service.ts';
 import type { GitTarget } from '../gitops/ports.ts';
-import { linkRefusal, newRepoLink } from '../artifacts/discovery.ts';
+import { linkRefusal } from '../artifacts/discovery.ts';
 import type { RepoLink } from '../artifacts/model.ts';
 import { ownValue } from '../kernel/reserved-keys.ts';
-
-/**
- * Promotion policy as code: the tenant's setup as one document (domain/manifest/document.ts),
- * planned field by field, applied as ONE audited transaction, exported back so that
- * `export | apply` changes nothing. A section the document leaves out is not managed by it.
- * The plan carries the digest of the setup it was made against; apply refuses a stale plan, and a
- * conditional write of the manifest head makes two applies of the same plan never interleave.
- */
-type Promo = Manifest['artifacts']['promotion'];
-type FreezeDoc = NonNullable<Promo['freeze_windows']>[number];
-
-export interface Setup {
-  environments: string[];
-  settings: Record<
-    string,
-    {
-      description: string;
-      protected: boolean;
-      bake_seconds: number;
-      cache_max_age_seconds?: number;
-      concurrency: Environment['concurrency'];
-      verification: 'digest_match' | 'signature_match';
-      signing_key?: string;
-      monitors?: string[];
-    }
-  >;
-  gates: Record<string, Gates>;
-  notifications: {
-    slack?: { webhook: string; channels: string[]; team_id?: string };
-    email?: { recipients: string[]; approvers: boolean };
-    events?: string[];
-  } | null;
-  freeze_windows: FreezeDoc[];
-  /** one per source → target pair, sorted by pair */
-  approval_rules: CreateRule[];
-  webhook_gates: Record<string, WebhookDoc[]>;
-  /** outbound webhook subscriptions, in key order (subscriptionKeys) */
-  webhooks: SubscriptionDoc[];
-  /** per environment that has one */
-  git_targets: Record<string, GitDoc>;
-  /** per artifact with links, by registry repository */
-  registry_links: Record<string, LinkDoc[]>;
-}
-
-type SubscriptionDoc = NonNullable<Promo['webhooks']>[number];
-type GitDoc = NonNullable<NonNullable<Promo['git_targets']>[string]>;
-type LinkDoc = NonNullable<Promo['registry_links']>[string][number];
-
-/** A subscription as the document writes it (no id, health or secret; defaults left out; event types sorted). */
-const subscriptionDoc = (
-  s: Pick<WebhookSubscription, 'url' | 'events'> & { environment?: string | null; description?: string; enabled?: boolean },
-): SubscriptionDoc =>
-  ({
-    url: s.url,
-    events: [...new Set(s.events)].sort(),
-    ...(s.environment ? { environment: s.environment } : {}),
-    ...(s.description ? { description: s.description } : {}),
-    ...(s.enabled === false ? { enabled: false } : {}),
-  }) as SubscriptionDoc;
-/** A subscription doc with its URL as anyone but the admin who set it sees it (domain/kernel/url-policy.ts redactUrl). */
-const redactedDoc = (d: SubscriptionDoc): SubscriptionDoc => ({ ...d, url: asUri(isRedactedUrl(d.url) ? d.url : redactUrl(d.url)) });
-/** A webhook gate doc with its URL redacted (to compare a document with the stored setup). */
-const redactedGate = (h: WebhookDoc): WebhookDoc => ({ ...h, url: asUri(isRedactedUrl(h.url) ? h.url : redactUrl(h.url)) });
-/** The ellipsis percent-encoded: the document's URLs are URIs (ASCII). */
-const asUri = (url: string) => url.replace(/…|%e2%80%a6/gi, '%E2%80%A6');
-
-/**
- * Subscriptions have no name: one is known by its environment and URL (`* https://…` for the tenant-wide),
- * a second with the same pair by `#2` after it (in a stable order), so plans name what changes and the
- * same document matches the same subscriptions.
- */
-function subscriptionKeys<T>(items: T[], docOf: (t: T) => SubscriptionDoc): Map<string, T> {
-  const sorted = items.map((t) => ({ t, d: docOf(t) })).sort((a, b) => (canonicalJson(a.d) < canonicalJson(b.d) ? -1 : 1));
-  const seen = new Map<string, number>();
-  const out = new Map<string, T>();
-  for (const { t, d } of sorted) {
-    const base = `${d.environment ?? '*'} ${d.url}`;
-    const n = (seen.get(base) ?? 0) + 1;
-    seen.set(base, n);
-    out.set(n === 1 ? base : `${base} #${n}`, t);
-  }
-  return out;
-}
-const sortSubscriptions = (docs: SubscriptionDoc[]) => [...subscriptionKeys(docs, (d) => d).entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, d]) => d);
-
-/** A git target as the document writes it: its token only as the `${NAME}` of the secret holding it. */
-const gitDoc = (t: Pick<GitTarget, 'repository' | 'branch' | 'file' | 'path' | 'value' | 'tokenSecret'>): GitDoc => ({
-  repository: t.repository,
-  branch: t.branch,
-  file: t.file,
-  path: t.path,
-  value: t.value,
-  ...(t.tokenSecret ? { token: `\${${t.tokenSecret}}` } : {}),
-});
-const linkDoc = (l: Pick<RepoLink, 'registry' | 'repository' | 'tags'>): LinkDoc => ({ registry: l.registry, repository: l.repository, tags: l.tags });
-const repoOf = (l: Pick<RepoLink, 'registry' | 'repository'>) => `${l.registry}/${l.repository}`;
-const sortLinks = (links: LinkDoc[]) => [...links].sort((a, b) => (repoOf(a) < repoOf(b) ? -1 : 1));
-
-type WebhookDoc = NonNullable<Promo['webhook_gates']>[string][number];
-/** A stored webhook gate as the document writes it: its secret only as the reference it came from. */
-const webhookDoc = (h: Environment['webhookGates'][number]): WebhookDoc => ({
-  name: h.name,
-  url: asUri(redactUrl(h.url)),
-  timeout_ms: h.timeoutMs,
-  blocking: h.blocking,
-  secret: h.secretRef ? `\${${h.secretRef}}` : UNKNOWN_SECRET,
-});
-
-const RULE_FIELDS = [
-  'name',
-  'sourceEnvironment',
-  'targetEnvironment',
-  'requiresApproval',
-  'requiredApprovers',
-  'approverGroups',
-  'separationOfDuties',
-  'approvalExpirySeconds',
-  'autoPromote',
-  'conditions',
-  'allowSkip',
-  'status',
-  'evidenceFrom',
-] as const;
-const pairOf = (r: Pick<Rule, 'sourceEnvironment' | 'targetEnvironment'>) => `${r.sourceEnvironment}->${r.targetEnvironment}`;
-/** A stored rule as the document writes it: the fields POST /promotions/rules takes. */
-const ruleDoc = (r: Rule): CreateRule => ({
-  ...(Object.fromEntries(RULE_FIELDS.map((f) => [f, r[f]])) as CreateRule),
-  evidenceFrom: r.evidenceFrom ?? 'anyone',
-});
-const byPair = (rules: CreateRule[]) => Object.fromEntries(rules.map((r) => [pairOf(r), r]));
-const sortRules = (rules: CreateRule[]) => [...rules].sort((a, b) => (pairOf(a) < pairOf(b) ? -1 : 1));
-
-export interface Change {
-  op: 'add' | 'change' | 'remove';
-  path: string;
-  before?: unknown;
-  after?: unknown;
-}
-
-const GATE_NAMES = ['policy_compliance', 'tests', 'security_scan', 'cost_analysis', 'performance_baseline'] as const;
-/** What the document says about a secret the tenant set through the API (no reference known). */
-export const UNKNOWN_SECRET = '${SET_THROUGH_THE_API}';
-
-function freezeDoc(w: FreezeWindow): FreezeDoc {
-  return {
-    reason: w.reason,
-    ...(w.scope !== '*' ? { environment: w.scope } : {}),
-    ...(w.kind === 'once' ? { start: w.start, end: w.end } : { cron: w.cron, end_cron: w.endCron, timezone: w.timezone }),
-  };
-}
-const freezeKey = (w: FreezeDoc) =>
-  canonicalJson({ ...w, ...(w.start ? { start: new Date(w.start).toISOString(), end: new Date(w.end!).toISOString() } : {}) });
-
-interface Current {
-  setup: Setup;
-  envs: Environment[];
-  windows: FreezeWindow[];
-  notify: NotificationSettings | null;
-  head: string | null;
-  rules: Rule[];
-  subscriptions: WebhookSubscription[];
-  gitTargets: GitTarget[];
-  links: RepoLink[];
-}
+import { resolveWebhookGates, deliveryOps, notifySettings, symmetricDifference, needWebhooks } from './apply-outbound.ts';
+import {
+  type Current,
+  type Setup,
+  UNKNOWN_SECRET,
+  freezeDoc,
+  freezeKey,
+  sortRules,
+  ruleDoc,
+  webhookDoc,
+  sortSubscriptions,
+  redactedDoc,
+  subscriptionDoc,
+  gitDoc,
+  sortLinks,
+  linkDoc,
+  type Promo,
+  type Change,
+  pairOf,
+  asUri,
+  byPair,
+  redactedGate,
+  subscriptionKeys,
+  repoOf,
+} from './sections.ts';
 
 /**
  * The tenant's setup. Registry links are read for the artifacts the tenant's link index names, those in
@@ -698,186 +555,4 @@ async function applyOnce(deps: With<'scheduler' | 'webhooks'>, ctx: Ctx, m: Mani
   for (const sub of delivery.removed) await needWebhooks(deps).secrets.remove(tenant, sub.id);
   const shown = delivery.shown.webhooks.length + delivery.shown.registry_links.length;
   return { applied: true, digest: after, documentDigest, planDigest, changes, summary: summary(changes), ...(shown ? { secrets: delivery.shown } : {}) };
-}
-
-const symmetricDifference = (a: string[], b: string[]) => a.filter((x) => !b.includes(x)).length + b.filter((x) => !a.includes(x)).length;
-
-function needWebhooks(deps: With<'webhooks'>): NonNullable<Deps['webhooks']> {
-  return deps.webhooks;
-}
-
-/**
- * The writes of the delivery sections: subscriptions (matched by environment and URL), git targets (by
- * environment) and registry links (by artifact and registry repository), each with the audit entry the
- * API writes for the same change. What is created gets its secret (a subscription's signing secret, a
- * link's notification token) here, shown once in the apply's answer.
- */
-async function deliveryOps(deps: Deps, ctx: Ctx, cur: Current, want: Setup, now: Date) {
-  const { tenant, name: by } = ctx.principal;
-  const ops: WriteOp[] = [];
-  const newSecrets: [string, WebhookSecret][] = [];
-  const removed: WebhookSubscription[] = [];
-  const shown = {
-    webhooks: [] as { id: string; url: string; environment: string | null; secret: string }[],
-    registry_links: [] as { artifact: string; id: string; registry: string; repository: string; notifyToken: string }[],
-  };
-  const audit = (action: string, entityType: EntityType, entityId: string, before: string | null, after: string | null) =>
-    ({
-      kind: 'audit',
-      entry: auditEntry(
-        tenant,
-        { actor: ctx.principal.id, actorName: ctx.principal.name, action, entityType, entityId, before, after, requestId: ctx.requestId },
-        now,
-      ),
-    }) as const;
-
-  const haveSubs = subscriptionKeys(cur.subscriptions, (x) => redactedDoc(subscriptionDoc(x)));
-  const wantSubs = subscriptionKeys(want.webhooks, redactedDoc);
-  for (const [key, d] of wantSubs) {
-    const s = haveSubs.get(key);
-    if (s && canonicalJson(redactedDoc(subscriptionDoc(s))) === canonicalJson(redactedDoc(d))) continue;
-    if (s) {
-      const next = changedSubscription(s, { events: d.events, description: d.description ?? '', enabled: d.enabled ?? true }, by, now);
-      ops.push({ kind: 'webhook', sub: next, expectedVersion: s.version }, { kind: 'audit', entry: webhookAudit(deps, ctx, 'webhook.update', s.id, s, next) });
-    } else {
-      const { sub, secret } = newSubscription(
-        tenant,
-        { url: d.url, events: d.events, environment: d.environment ?? null, description: d.description, enabled: d.enabled },
-        by,
-        now,
-      );
-      newSecrets.push([sub.id, secret]);
-      shown.webhooks.push({ id: sub.id, url: sub.url, environment: sub.environment, secret: secret.secret });
-      ops.push({ kind: 'webhook', sub, expectedVersion: null }, { kind: 'audit', entry: webhookAudit(deps, ctx, 'webhook.create', sub.id, null, sub) });
-    }
-  }
-  for (const [key, s] of haveSubs) {
-    if (wantSubs.has(key)) continue;
-    removed.push(s);
-    ops.push({ kind: 'deleteWebhook', sub: s }, { kind: 'audit', entry: webhookAudit(deps, ctx, 'webhook.delete', s.id, s, null) });
-  }
-
-  for (const env of cur.envs.map((e) => e.name)) {
-    const have = cur.gitTargets.find((t) => t.environment === env) ?? null;
-    const d = ownValue(want.git_targets, env);
-    if (d && have && canonicalJson(gitDoc(have)) === canonicalJson(d)) continue;
-    if (d) {
-      const next = gitTargetOf(tenant, env, { ...d, tokenSecret: d.token ? SECRET_REF.exec(d.token)![1]! : null }, have, by, now);
-      ops.push(
-        { kind: 'gitTarget', target: next, expectedVersion: have ? have.version : null },
-        audit(have ? 'git-target.update' : 'git-target.create', 'git-target', env, gitTargetSummary(have), gitTargetSummary(next)),
-      );
-    } else if (have) {
-      ops.push({ kind: 'deleteGitTarget', target: have }, audit('git-target.delete', 'git-target', env, have.repository, null));
-    }
-  }
-
-  const artifacts = new Set([...Object.keys(want.registry_links), ...cur.links.map((l) => l.artifact)]);
-  for (const artifact of artifacts) {
-    const have = new Map(cur.links.filter((l) => l.artifact === artifact).map((l) => [repoOf(l), l]));
-    const wanted = new Map((ownValue(want.registry_links, artifact) ?? []).map((l) => [repoOf(l), l]));
-    for (const [repo, d] of wanted) {
-      const l = have.get(repo);
-      if (l && canonicalJson(linkDoc(l)) === canonicalJson(d)) continue;
-      if (l) {
-        // A new tag filter keeps the link (its id and notification token).
-        ops.push(
-          { kind: 'repoLink', link: { ...l, tags: d.tags as RepoLink['tags'] }, replace: true },
-          audit('artifact.link', 'artifact', artifact, `${repo} ${canonicalJson(l.tags)}`, `${repo} ${canonicalJson(d.tags)}`),
-        );
-      } else {
-        const { link, token } = newRepoLink(tenant, artifact, { registry: d.registry, repository: d.repository, tags: d.tags }, by, now);
-        shown.registry_links.push({ artifact, id: link.id, registry: link.registry, repository: link.repository, notifyToken: token });
-        ops.push({ kind: 'repoLink', link, replace: false }, audit('artifact.link', 'artifact', artifact, null, repo));
-      }
-    }
-    for (const [repo, l] of have)
-      if (!wanted.has(repo)) ops.push({ kind: 'deleteRepoLink', link: l }, audit('artifact.unlink', 'artifact', artifact, repo, null));
-  }
-  return { ops, newSecrets, removed, shown };
-}
-
-/**
- * The webhook gates a document asks for, with their secrets read from the references (or kept, for a gate
- * exported with the placeholder because its secret was set through the API).
- */
-async function resolveWebhookGates(deps: Deps, tenant: string, env: Environment, want: WebhookDoc[]): Promise<Environment['webhookGates']> {
-  const out: Environment['webhookGates'] = [];
-  for (const [i, h] of want.entries()) {
-    const path = `document.artifacts.promotion.webhook_gates.${env.name}.${i}.secret`;
-    const prev = env.webhookGates?.find((x) => x.name === h.name);
-    const ref = SECRET_REF.exec(h.secret)?.[1];
-    let secret: string | null | undefined;
-    if (prev && (h.secret === UNKNOWN_SECRET ? !prev.secretRef : prev.secretRef === ref)) secret = prev.secret;
-    else if (ref && h.secret !== UNKNOWN_SECRET) secret = await deps.secrets?.resolve(tenant, ref, 'gate-key');
-    if (!secret)
-      throw new ValidationFailed([
-        {
-          path,
-          message:
-            ref && h.secret !== UNKNOWN_SECRET
-              ? `no webhook gate key ${ref} for this tenant (Secrets Manager stageline/${tenant}/gate-key/${ref}; locally the environment variable STAGELINE_SECRET_<TENANT>__GATE_KEY__${ref})`
-              : `'${h.name}' is new: its secret must be a reference like \${HOOK_SECRET}`,
-        },
-      ]);
-    if (secret.length < 16) throw new ValidationFailed([{ path, message: `the secret ${ref} must be at least 16 characters` }]);
-    // A redacted URL (as the export writes it) keeps this gate's stored URL; it names no other.
-    const url = !isRedactedUrl(h.url) ? h.url : prev && asUri(redactUrl(prev.url)) === asUri(h.url) ? prev.url : null;
-    if (!url)
-      throw new ValidationFailed([
-        {
-          path: `document.artifacts.promotion.webhook_gates.${env.name}.${i}.url`,
-          message: `is a redacted URL that is not '${h.name}'s stored one: send the full URL`,
-        },
-      ]);
-    out.push({
-      name: h.name,
-      url,
-      timeoutMs: h.timeout_ms,
-      blocking: h.blocking,
-      secret,
-      ...(h.secret !== UNKNOWN_SECRET && ref ? { secretRef: ref } : prev?.secretRef ? { secretRef: prev.secretRef } : {}),
-    });
-  }
-  return out;
-}
-
-async function notifySettings(
-  deps: Deps,
-  tenant: string,
-  want: NonNullable<Setup['notifications']>,
-  prev: NotificationSettings | null,
-  by: string,
-  at: string,
-): Promise<NotificationSettings> {
-  let slack: NotificationSettings['slack'];
-  if (want.slack) {
-    const ref = SECRET_REF.exec(want.slack.webhook)?.[1];
-    if (!ref)
-      throw new ValidationFailed([{ path: 'document.artifacts.promotion.notifications.slack.webhook', message: 'must be a reference like ${SLACK_WEBHOOK}' }]);
-    // The same reference, or the placeholder an export writes for a webhook set through the API: keep the stored one.
-    const same = prev?.slack && (prev.slack.webhookRef === ref || (!prev.slack.webhookRef && want.slack.webhook === UNKNOWN_SECRET));
-    const webhook = same ? prev!.slack!.webhook : await deps.secrets?.resolve(tenant, ref, 'slack-webhook');
-    if (!webhook)
-      throw new ValidationFailed([
-        {
-          path: 'document.artifacts.promotion.notifications.slack.webhook',
-          message: `no Slack webhook secret ${ref} for this tenant (Secrets Manager stageline/${tenant}/slack-webhook/${ref}; locally the environment variable STAGELINE_SECRET_<TENANT>__SLACK_WEBHOOK__${ref})`,
-        },
-      ]);
-    // The URL behind the reference is checked like one given directly (never repeated: it is a secret).
-    const refused = same ? null : tenantUrlIssue(webhook, { allowLoopback: deps.tunables.allowLoopbackOutbound });
-    if (refused) throw new ValidationFailed([{ path: 'document.artifacts.promotion.notifications.slack.webhook', message: `the secret ${ref} ${refused}` }]);
-    slack = { webhook, webhookRef: ref, channels: want.slack.channels, ...(want.slack.team_id ? { teamId: want.slack.team_id } : {}) };
-  }
-  return {
-    tenant,
-    scope: 'tenant',
-    ...(slack ? { slack } : {}),
-    ...(want.email ? { email: want.email } : {}),
-    ...(want.events ? { events: want.events as (typeof NOTIFICATION_KINDS)[number][] } : {}),
-    version: (prev?.version ?? 0) + 1,
-    updatedAt: at,
-    updatedBy: by,
-  };
 }

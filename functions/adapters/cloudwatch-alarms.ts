@@ -45,8 +45,6 @@ async function cloudWatchClient(): Promise<CloudWatchClient> {
   const { CloudWatchClient } = await import('@aws-sdk/client-cloudwatch');
   const endpoint = env.CLOUDWATCH_ENDPOINT();
   return new CloudWatchClient(
-    endpoint
-      ? { endpoint, region: env.DEPLOYMENT_REGION() ?? env.AWS_REGION(), credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }
-      : {},
+    endpoint ? { endpoint, region: env.DEPLOYMENT_REGION() ?? env.AWS_REGION(), credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {},
   );
 }

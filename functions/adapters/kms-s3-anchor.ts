@@ -1,7 +1,7 @@
 import { GetPublicKeyCommand, KMSClient, SignCommand } from '@aws-sdk/client-kms';
 import { ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { KeyObject } from 'node:crypto';
-import { checkpointPublicKey, describePublicKey, messageOf, signatureValid } from '#domain/audit/audit';
+import { checkpointPublicKey, describePublicKey, rootMessage, signatureValid } from '#domain/audit/audit';
 import type { AnchorPublicKey, Checkpoint, SignedRoot, SignedStatement } from '#domain/kernel/model';
 import type { AuditAnchor } from '#domain/audit/ports';
 import * as env from '../configuration.ts';
@@ -10,25 +10,22 @@ import { traced } from './tracing.ts';
 const PREFIX = 'checkpoints/';
 const seq12 = (seq: number) => String(seq).padStart(12, '0');
 /**
- * Object key: checkpoints/<tenant>/<seq 12 digits>.<hash>.<signature>.<at compact> (v2; a DER P-256
- * signature is ≤ 96 base64url characters), and for a v3 checkpoint then .<root>.<size>.<index>.<audit
- * path, its hashes one after the other> — ≤ 1,024 bytes with the ≤ 9 levels of a tree of ≤ 512 leaves
- * (domain/audit/anchor.ts MAX_LEAVES). Sorted by seq within the tenant's prefix.
+ * Object key: checkpoints/<tenant>/<seq 12 digits>.<hash>.<signature>.<at compact>.<root>.<size>.
+ * <index>.<audit path, its hashes one after the other> (a DER P-256 signature is ≤ 96 base64url
+ * characters) — ≤ 1,024 bytes with the ≤ 9 levels of a tree of ≤ 512 leaves (domain/audit/anchor.ts
+ * MAX_LEAVES). Sorted by seq within the tenant's prefix.
  */
 const key = (c: Checkpoint) =>
   `${PREFIX}${encodeURIComponent(c.tenant)}/${seq12(c.seq)}.${c.hash}.${c.sig}.${c.at.replace(/[-:.]/g, '')}` +
-  (c.proof ? `.${c.proof.root}.${c.proof.size}.${c.proof.index}.${c.proof.path.join('')}` : '');
+  `.${c.proof.root}.${c.proof.size}.${c.proof.index}.${c.proof.path.join('')}`;
 
-/** A checkpoint back from its object key; null for a key that is none. */
+/** A checkpoint back from its object key; null for a key that is none (one without its root and inclusion proof among them). */
 function fromKey(tenant: string, objectKey: string): Checkpoint | null {
   const parts = objectKey.slice(objectKey.lastIndexOf('/') + 1).split('.');
   const [seq, hash, sig, at, root, size, index, path] = parts;
-  if (!seq || !hash || !sig || !at || (parts.length !== 4 && parts.length !== 8)) return null;
+  if (parts.length !== 8 || !seq || !hash || !sig || !at || !root || !size || !index || path === undefined || path.length % 64) return null;
   const iso = at.replace(/^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})(\d{3})Z$/, '$1-$2-$3T$4:$5:$6.$7Z');
-  const c: Checkpoint = { tenant, seq: Number(seq), hash, sig, at: iso };
-  if (parts.length === 4) return c;
-  if (!root || !size || !index || path === undefined || path.length % 64) return null;
-  return { ...c, proof: { root, size: Number(size), index: Number(index), path: path.match(/.{64}/g) ?? [] } };
+  return { tenant, seq: Number(seq), hash, sig, at: iso, proof: { root, size: Number(size), index: Number(index), path: path.match(/.{64}/g) ?? [] } };
 }
 
 /**
@@ -53,9 +50,9 @@ export class KmsS3Anchor implements AuditAnchor {
     private readonly bucket: string | undefined,
   ) {}
 
-  async sign(s: SignedStatement): Promise<string> {
+  async sign(root: SignedStatement): Promise<string> {
     const r = await this.kms.send(
-      new SignCommand({ KeyId: this.keyId, SigningAlgorithm: 'ECDSA_SHA_256', MessageType: 'RAW', Message: Buffer.from(messageOf(s)) }),
+      new SignCommand({ KeyId: this.keyId, SigningAlgorithm: 'ECDSA_SHA_256', MessageType: 'RAW', Message: Buffer.from(rootMessage(root)) }),
     );
     return Buffer.from(r.Signature!).toString('base64url');
   }

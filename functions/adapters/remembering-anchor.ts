@@ -12,26 +12,25 @@ import type { AuditAnchor } from '#domain/audit/ports';
 export function rememberingAnchor(anchor: AuditAnchor, capacity = 1024): AuditAnchor {
   const mine = new Set<string>();
   type Signed = Parameters<AuditAnchor['verify']>[0];
-  /** The statement a signature covers: the root (v3, a root or a checkpoint under it), or the v2 checkpoint itself. */
-  const id = (s: Signed | (Parameters<AuditAnchor['sign']>[0] & { sig: string })) =>
-    'root' in s
-      ? JSON.stringify(['root', s.root, s.size, s.at, s.sig])
-      : 'proof' in s && s.proof
-        ? JSON.stringify(['root', s.proof.root, s.proof.size, s.at, s.sig])
-        : JSON.stringify([s.tenant, s.seq, s.hash, s.at, s.sig]);
+  /** The signed root a signature covers: the root itself, or the one a checkpoint names. */
+  const id = (s: Signed): string => {
+    const r = 'root' in s ? s : { root: s.proof.root, size: s.proof.size, at: s.at, sig: s.sig };
+    return JSON.stringify([r.root, r.size, r.at, r.sig]);
+  };
   return {
-    async sign(s) {
-      const sig = await anchor.sign(s);
+    async sign(root) {
+      const sig = await anchor.sign(root);
       if (mine.size >= capacity) mine.clear();
-      mine.add(id({ ...s, sig }));
+      mine.add(id({ ...root, sig }));
       return sig;
     },
     append: (checkpoint) => anchor.append(checkpoint),
     list: (tenant, fromSeq) => anchor.list(tenant, fromSeq),
     publicKey: () => anchor.publicKey(),
     async verify(s) {
-      if (!('root' in s) && s.proof && proofProblem(s)) return false;
-      return mine.has(id({ ...s, sig: String(s.sig) } as Signed)) || anchor.verify(s);
+      // A checkpoint without a proof, or whose proof leads from its leaf elsewhere, is refused without asking.
+      if (!('root' in s) && proofProblem(s)) return false;
+      return mine.has(id(s)) || anchor.verify(s);
     },
   };
 }

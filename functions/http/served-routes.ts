@@ -38,6 +38,12 @@ const SERVED: Record<string, ServedRoute> = process.env.STAGELINE_SERVED_ROUTES
   ? (JSON.parse(process.env.STAGELINE_SERVED_ROUTES) as Record<string, ServedRoute>)
   : Object.fromEntries(TABLE.map((r) => [routeKey(r), r]));
 
+/** The route a request came by (its `routeKey`), if this code serves it. */
+export const routeByKey = (key: string): ServedRoute | undefined => (Object.hasOwn(SERVED, key) ? SERVED[key] : undefined);
+
+/** The handlers of the routes this code serves. */
+export const servedHandlers = (): Set<string> => new Set(Object.values(SERVED).map((r) => r.handler));
+
 /**
  * Every route's method and path, and nothing else of the table: what the $default fallback tells a
  * wrong method (405) from an unknown path (404) with (functions/handlers/fallback.ts). A bundle carries
@@ -45,12 +51,6 @@ const SERVED: Record<string, ServedRoute> = process.env.STAGELINE_SERVED_ROUTES
  */
 export const routePaths = (): RoutePath[] =>
   process.env.STAGELINE_ROUTE_PATHS ? (JSON.parse(process.env.STAGELINE_ROUTE_PATHS) as RoutePath[]) : TABLE.map(({ method, path }) => ({ method, path }));
-
-/** The route a request came by (its `routeKey`), if this code serves it. */
-export const routeByKey = (key: string): ServedRoute | undefined => (Object.hasOwn(SERVED, key) ? SERVED[key] : undefined);
-
-/** The handlers of the routes this code serves. */
-export const servedHandlers = (): Set<string> => new Set(Object.values(SERVED).map((r) => r.handler));
 
 /**
  * The app-read route a function URL request is for (a function URL sends every request as `$default`,

@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chainLeafHash, entryHash, GENESIS_HASH, linkHash, rootMessage } from '../../domain/audit/audit.ts';
 import { rootFromPath } from '../../domain/audit/merkle.ts';
-import { verifyExport } from '../../domain/audit/export.ts';
+import { verifyExport } from '../../domain/audit/verify-export.ts';
 import { waitFor } from '../support/promotions.ts';
 import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
 

@@ -100,7 +100,7 @@ describe('audit trail', () => {
   const exportedSeqs = async (token: string) => {
     const r = await t.call('GET', '/api/v1/audit/export', { token });
     expect(r.status).toBe(200);
-    const { verifyExport } = await import('../../domain/audit/export.ts');
+    const { verifyExport } = await import('../../domain/audit/verify-export.ts');
     const key = (await t.call('GET', '/api/v1/audit/public-key', { token })).body.publicKeyPem;
     expect(verifyExport(String(r.body), key)).toMatchObject({ ok: true, problems: [] });
     return String(r.body)
@@ -361,7 +361,7 @@ describe('audit trail', () => {
     await t.stack.stream.idle();
     const { d, linkAuditEntries, newest } = await direct();
     const { ChainAnchorer } = await import('../../domain/audit/anchor.ts');
-    const { verifyExport } = await import('../../domain/audit/export.ts');
+    const { verifyExport } = await import('../../domain/audit/verify-export.ts');
     await t.stack.stream.stop();
     try {
       // The local anchor, its signatures counted (what KMS would bill).

@@ -36,6 +36,7 @@ import { secretsFromEnv } from '../../functions/adapters/secrets.ts';
 import { executionName, SfnWorkflow } from '../../functions/adapters/sfn-workflow.ts';
 import { tenantCredentials } from '../../functions/adapters/tenant-credentials.ts';
 import { SecretsManagerWebhookSecrets, webhookSecretName } from '../../functions/adapters/webhook-secrets.ts';
+import { anchorHeads } from '../../domain/audit/anchor.ts';
 import { awsName, ROLE_SESSION_NAME } from '../../domain/kernel/aws-names.ts';
 import type { WebhookSecret } from '../../domain/webhooks/ports.ts';
 
@@ -194,22 +195,27 @@ describe('EventBridge', () => {
 });
 
 describe('KMS + S3 Object Lock (the audit anchor)', () => {
-  it('signs checkpoints with the ECC P-256 key (KMS Sign), verifies them with its public key alone, and appends them write-once under the lock', async () => {
+  it('signs a root with the ECC P-256 key (KMS Sign), verifies it and its checkpoints with the public key alone, and appends them write-once under the lock', async () => {
     const kms = new KMSClient(config());
     const s3 = new S3Client({ ...config(), forcePathStyle: true });
     const key = await kms.send(new CreateKeyCommand({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' }));
     await s3.send(new CreateBucketCommand({ Bucket: 'checkpoints', ObjectLockEnabledForBucket: true }));
     const anchor = new KmsS3Anchor(kms, s3, key.KeyMetadata!.KeyId!, 'checkpoints');
-    const at = '2030-01-01T00:00:00.000Z';
-    const sig = await anchor.sign({ tenant: 'acme', seq: 7, hash: 'abc', at });
-    expect(await anchor.verify({ tenant: 'acme', seq: 7, hash: 'abc', at, sig })).toBe(true);
-    expect(await anchor.verify({ tenant: 'acme', seq: 7, hash: 'abd', at, sig })).toBe(false);
+    const heads = [
+      { tenant: 'acme', seq: 7, hash: 'a'.repeat(64) },
+      { tenant: 'beta', seq: 2, hash: 'b'.repeat(64) },
+    ];
+    const run = await anchorHeads({ anchor }, heads, new Date('2030-01-01T00:00:00.000Z'));
+    const root = run.roots[0]!;
+    expect(await anchor.verify(root)).toBe(true);
+    expect(await anchor.verify({ ...root, size: 3 })).toBe(false);
     expect((await anchor.publicKey()).keyId).toMatch(/^sha256:/);
-    const c = { tenant: 'acme', seq: 7, hash: 'abc', sig, at };
-    await anchor.append(c);
+    const c = run.checkpoints[0]!;
+    expect(await anchor.verify(c)).toBe(true);
+    expect(await anchor.verify({ ...c, hash: 'c'.repeat(64) })).toBe(false);
     expect(await anchor.list('acme')).toEqual([c]);
     expect(await anchor.list('other')).toEqual([]);
-    const objectKey = `checkpoints/acme/${'7'.padStart(12, '0')}.abc.${sig}.20300101T000000000Z`;
+    const objectKey = `checkpoints/acme/${'7'.padStart(12, '0')}.${c.hash}.${c.sig}.20300101T000000000Z.${root.root}.2.0.${c.proof.path.join('')}`;
     expect(JSON.parse(await (await s3.send(new GetObjectCommand({ Bucket: 'checkpoints', Key: objectKey }))).Body!.transformToString())).toEqual(c);
   });
 });

@@ -1,5 +1,5 @@
 import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
-import { auditEntry, describePublicKey, messageOf, signatureValid, type AuditDraft } from '../../domain/audit/audit.ts';
+import { auditEntry, describePublicKey, rootMessage, signatureValid, type AuditDraft } from '../../domain/audit/audit.ts';
 import { DEFAULT_TUNABLES } from '../../domain/kernel/tunables.ts';
 import type { AuditEntry, Checkpoint } from '../../domain/kernel/model.ts';
 import type { With } from '../../domain/ports.ts';
@@ -20,9 +20,9 @@ export function memoryAudit(now: () => Date = () => new Date()) {
   const calls = { sign: 0, append: 0, list: 0 };
 
   const anchor: AuditAnchor = {
-    async sign(s) {
+    async sign(root) {
       calls.sign++;
-      return sign('sha256', Buffer.from(messageOf(s)), { key: privateKey, dsaEncoding: 'der' }).toString('base64url');
+      return sign('sha256', Buffer.from(rootMessage(root)), { key: privateKey, dsaEncoding: 'der' }).toString('base64url');
     },
     async append(c) {
       calls.append++;

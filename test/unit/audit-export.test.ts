@@ -1,9 +1,11 @@
 import { generateKeyPairSync, sign } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { ChainAnchorer } from '../../domain/audit/anchor.ts';
-import { CHECKPOINT_MESSAGE, CHECKPOINT_MESSAGE_V2, checkpointMessage, entryHash, GENESIS_HASH, linkHash, rootMessage } from '../../domain/audit/audit.ts';
-import { exportAudit, toJsonLines, verifyExport } from '../../domain/audit/export.ts';
+import { CHECKPOINT_MESSAGE, entryHash, GENESIS_HASH, linkHash, rootMessage } from '../../domain/audit/audit.ts';
+import { exportAudit, toJsonLines } from '../../domain/audit/export.ts';
+import { verifyExport } from '../../domain/audit/verify-export.ts';
 import { linkAuditEntries } from '../../domain/audit/log.ts';
+import type { Checkpoint } from '../../domain/kernel/model.ts';
 import type { Ctx } from '../../domain/ports.ts';
 import { memoryAudit } from '../support/audit-memory.ts';
 
@@ -206,40 +208,34 @@ describe('export v3: checkpoints with their inclusion proof and signed root, ver
     expect(problems(cut(6), { minSeq: 7 })).toEqual([expect.objectContaining({ what: expect.stringMatching(/anchored through link 6, short of link 7/) })]);
   });
 
-  it('v2 exports and v2 checkpoints (chains signed before roots) still verify', async () => {
+  it('refuses an export of another format, and a checkpoint without its inclusion proof, clearly: one format, one signing rule', async () => {
     const { m, exported } = await twoTenants();
     const rows = rowsOf(await exported('beta'));
-    // Re-made as a v2 export would have been: a v2 checkpoint signed alone at beta's head.
-    const head = rows.find((r) => r.type === 'anchor')!;
-    const c = { tenant: 'beta', seq: head.seq, hash: head.hash, at: head.at };
-    const v2sig = sign('sha256', Buffer.from(checkpointMessage(c)), { key: m.privateKey, dsaEncoding: 'der' }).toString('base64url');
-    const v2 = rows.map((r) =>
-      r.type === 'header'
-        ? { ...r, format: 'stageline-audit-export/v2', signing: CHECKPOINT_MESSAGE_V2 }
-        : r.type === 'anchor'
-          ? { type: 'checkpoint', ...c, sig: v2sig }
-          : r,
-    );
-    expect(verifyExport(text(v2), m.publicKey)).toMatchObject({ ok: true, anchoredThrough: { seq: 2 } });
-    // The signing rule must be the one of its format.
-    expect(verifyExport(text(v2.map((r) => (r.type === 'header' ? { ...r, signing: CHECKPOINT_MESSAGE } : r))), m.publicKey).problems).toEqual([
-      { line: 1, what: 'the signing rule was altered' },
+    const anchor = rows.find((r) => r.type === 'anchor')!;
+    const anchorLine = rows.indexOf(anchor) + 1;
+    // Another format (a draft's, never released) is refused as such, whatever it holds.
+    const other = rows.map((r) => (r.type === 'header' ? { ...r, format: 'stageline-audit-export/v2' } : r));
+    expect(verifyExport(text(other), m.publicKey).problems).toEqual([
+      { line: 1, what: 'unknown format "stageline-audit-export/v2" (expected stageline-audit-export/v3)' },
     ]);
-    // A v2 head the store still holds (a chain signed before) is exported as a checkpoint line.
-    const m2 = memoryAudit();
-    await linkAuditEntries(m2.deps, 'old', m2.write('old', 2));
-    const h = (await m2.store.chainHead('old'))!;
-    const sig = await m2.anchor.sign({ tenant: 'old', seq: h.seq, hash: h.hash, at: h.at });
-    m2.chain.setHead('old', { ...h, sig });
-    const old = rowsOf(toJsonLines((await exportAudit(m2.deps, ctx('old'), {})).lines));
-    expect(old.filter((r) => r.type === 'checkpoint')).toEqual([{ type: 'checkpoint', tenant: 'old', seq: 2, hash: h.hash, at: h.at, sig }]);
-    expect(verifyExport(text(old), m2.publicKey).ok).toBe(true);
-    // ... and the consumer extends it after checking its v2 signature, anchoring it by a root from then on.
-    const anchorer = new ChainAnchorer({ intervalMs: 0 });
-    await linkAuditEntries(m2.deps, 'old', m2.write('old', 1), anchorer);
-    await anchorer.settle(m2.deps);
-    const after = rowsOf(toJsonLines((await exportAudit(m2.deps, ctx('old'), {})).lines));
-    expect(after.filter((r) => r.type === 'checkpoint' || r.type === 'anchor').map((r) => [r.type, r.seq])).toEqual([['anchor', 3]]);
-    expect(verifyExport(text(after), m2.publicKey).ok).toBe(true);
+    // The format's own signing rule, and no other.
+    expect(
+      verifyExport(text(rows.map((r) => (r.type === 'header' ? { ...r, signing: 'ECDSA P-256 over each checkpoint' } : r))), m.publicKey).problems,
+    ).toEqual([{ line: 1, what: 'the signing rule was altered' }]);
+    // A checkpoint signed alone, without a proof (a line of another type), anchors nothing: the links it would cover are reported.
+    const { root: _r, size: _s, index: _i, path: _p, ...bare } = anchor;
+    const unproved = rows.map((r) => (r === anchor ? { ...bare, type: 'checkpoint' } : r));
+    expect(verifyExport(text(unproved), m.publicKey).problems).toEqual([
+      { line: 2, seq: 1, what: 'links 1..2 (lines 2..3) are covered by no valid signed checkpoint: nothing in the export is anchored' },
+      { line: anchorLine, what: 'unknown line type "checkpoint"' },
+      { line: anchorLine + 1, what: 'the trailer counts 1 checkpoints, the page has 0 (checkpoint lines were dropped or added)' },
+    ]);
+    // An anchor line stripped of its proof: refused as such.
+    const stripped = verifyExport(text(rows.map((r) => (r === anchor ? bare : r))), m.publicKey);
+    expect(stripped.ok).toBe(false);
+    expect(stripped.problems).toContainEqual({ line: anchorLine, what: 'missing root, size, index, path' });
+    expect(stripped.problems).toContainEqual({ line: anchorLine, seq: 2, what: expect.stringMatching(/not anchored by the root it names/) });
+    // Nor does an anchor's verify hold one: without its proof a checkpoint's signature covers nothing of its chain.
+    expect(await m.anchor.verify({ tenant: 'beta', seq: anchor.seq, hash: anchor.hash, at: anchor.at, sig: anchor.sig } as Checkpoint)).toBe(false);
   });
 });

@@ -84,7 +84,14 @@ describe('audit hash chain (linked off the write path)', () => {
   it('checkpoints catch a re-written chain and a cut tail, and ignore forged checkpoints', async () => {
     const { entries, links } = chain(10);
     const hashAt = new Map(links.map((l) => [l.seq, l.hash]));
-    const cp = (seq: number, hash: string, sig = 'good'): Checkpoint => ({ tenant: 't1', seq, hash, at: '2026-01-01T00:00:00Z', sig });
+    const cp = (seq: number, hash: string, sig = 'good'): Checkpoint => ({
+      tenant: 't1',
+      seq,
+      hash,
+      at: '2026-01-01T00:00:00Z',
+      sig,
+      proof: { root: hash, size: 1, index: 0, path: [] },
+    });
     const macValid = async (c: Checkpoint) => c.sig === 'good';
     const genuine = [cp(5, links[4]!.hash), cp(10, links[9]!.hash)];
     expect(await checkCheckpoints(genuine, hashAt, 10, macValid)).toMatchObject({ ok: true, count: 2, latestSeq: 10, forged: 0 });
@@ -107,7 +114,7 @@ describe('audit hash chain (linked off the write path)', () => {
   it("a head's pending links count only when they run up to it, consecutive and unaltered", () => {
     const { links } = chain(6);
     const last = links.at(-1)!;
-    const head = { seq: last.seq, hash: last.hash, at: last.linkedAt, sig: 'm' };
+    const head = { seq: last.seq, hash: last.hash, at: last.linkedAt };
     expect(pendingLinks(null)).toEqual([]);
     expect(pendingLinks(head)).toEqual([]);
     expect(pendingLinks({ ...head, pending: links.slice(3) })).toEqual(links.slice(3));

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { generateKeyPairSync, sign } from 'node:crypto';
 import { anchorHeads } from '#domain/audit/anchor';
-import { messageOf, signatureValid } from '#domain/audit/audit';
+import { rootMessage, signatureValid } from '#domain/audit/audit';
 import type { AuditAnchor } from '#domain/audit/ports';
+import type { Checkpoint } from '#domain/kernel/model';
 import { rememberingAnchor } from '../../functions/adapters/remembering-anchor.ts';
 
 /** An anchor that signs with a P-256 key and counts what reaches it. */
@@ -10,7 +11,7 @@ function counting() {
   const calls = { sign: 0, verify: 0 };
   const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
   const anchor: AuditAnchor = {
-    sign: async (s) => (calls.sign++, sign('sha256', Buffer.from(messageOf(s)), { key: privateKey, dsaEncoding: 'der' }).toString('base64url')),
+    sign: async (root) => (calls.sign++, sign('sha256', Buffer.from(rootMessage(root)), { key: privateKey, dsaEncoding: 'der' }).toString('base64url')),
     verify: async (c) => (calls.verify++, signatureValid(publicKey, c)),
     append: async () => undefined,
     list: async () => [],
@@ -48,9 +49,10 @@ describe("rememberingAnchor (the stream consumer's anchor)", () => {
     const fresh = rememberingAnchor(anchor);
     expect(await fresh.verify(acme!)).toBe(true);
     expect(calls.verify).toBe(3);
-    // v2 checkpoints (chains signed before roots) too.
-    const sig = await a.sign({ tenant: 'acme', seq: 7, hash: 'h7', at: AT });
-    expect(await a.verify({ tenant: 'acme', seq: 7, hash: 'h7', at: AT, sig })).toBe(true);
+    // A checkpoint without its inclusion proof is no checkpoint, even with a signature this process made: refused without asking.
+    const { proof: _proof, ...bare } = acme!;
+    expect(await a.verify(bare as Checkpoint)).toBe(false);
+    expect(await fresh.verify(bare as Checkpoint)).toBe(false);
     expect(calls.verify).toBe(3);
   });
 

@@ -156,7 +156,7 @@ export function auditArea(base: StoreBase): Area<AuditStorePort, AuditOp> {
     async chainHead(tenant: string): Promise<ChainHead | null> {
       const r = await db.send(new GetCommand({ TableName: table, Key: keys.chainHead(tenant), ConsistentRead: true }));
       if (!r.Item) return null;
-      const head: ChainHead = { seq: r.Item.seq as number, hash: r.Item.hash as string, at: r.Item.at as string, sig: (r.Item.sig ?? '') as string };
+      const head: ChainHead = { seq: r.Item.seq as number, hash: r.Item.hash as string, at: r.Item.at as string };
       return Array.isArray(r.Item.pending) ? { ...head, pending: r.Item.pending as ChainLink[] } : head;
     },
 
@@ -191,7 +191,7 @@ export function auditArea(base: StoreBase): Area<AuditStorePort, AuditOp> {
       const moved = await base.conditional(
         new PutCommand({
           TableName: table,
-          Item: { ...keys.chainHead(tenant), entity: 'ChainHead', seq: next.seq, hash: next.hash, at: next.at, sig: next.sig, pending: links },
+          Item: { ...keys.chainHead(tenant), entity: 'ChainHead', seq: next.seq, hash: next.hash, at: next.at, pending: links },
           ...(previous
             ? {
                 ConditionExpression: '#seq = :seq AND #hash = :hash',

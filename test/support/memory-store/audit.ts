@@ -91,7 +91,7 @@ export function auditArea({ table }: MemoryState) {
     async chainHead(tenant: string): Promise<ChainHead | null> {
       const item = table.get(keys.chainHead(tenant));
       if (!item) return null;
-      const head: ChainHead = { seq: item.seq as number, hash: item.hash as string, at: item.at as string, sig: (item.sig ?? '') as string };
+      const head: ChainHead = { seq: item.seq as number, hash: item.hash as string, at: item.at as string };
       return Array.isArray(item.pending) ? { ...head, pending: item.pending as ChainLink[] } : head;
     },
 
@@ -116,7 +116,7 @@ export function auditArea({ table }: MemoryState) {
       const moved = table.write({
         key: keys.chainHead(tenant),
         when: (cur) => (previous ? cur?.seq === previous.seq && cur.hash === previous.hash : cur === undefined),
-        to: { ...keys.chainHead(tenant), entity: 'ChainHead', seq: next.seq, hash: next.hash, at: next.at, sig: next.sig, pending: links },
+        to: { ...keys.chainHead(tenant), entity: 'ChainHead', seq: next.seq, hash: next.hash, at: next.at, pending: links },
         reason: 'chain',
       });
       if (!moved) throw new WriteConflict('chain');

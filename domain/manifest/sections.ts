@@ -1,0 +1,198 @@
+import { canonicalJson } from '../kernel/canonical.ts';
+import type { FreezeWindow } from '../freeze/model.ts';
+import type { Environment } from '../kernel/model.ts';
+import { type NotificationSettings } from '../notify/model.ts';
+import type { Gates } from '../kernel/schemas.ts';
+import type { Rule } from '../kernel/promotion-model.ts';
+import type { CreateRule } from '../kernel/promotion-schemas.ts';
+import { type Manifest } from './document.ts';
+import { isRedactedUrl, redactUrl } from '../kernel/url-policy.ts';
+import type { WebhookSubscription } from '../webhooks/model.ts';
+import type { GitTarget } from '../gitops/ports.ts';
+import type { RepoLink } from '../artifacts/model.ts';
+/**
+ * The sections of a manifest as documents: what each entity of a tenant's setup reads as in a manifest
+ * (webhook subscriptions, git targets, registry links, webhook gates, rules, freeze windows), sorted and
+ * keyed so two setups compare section by section (service.ts plans and applies the difference).
+ */
+/**
+ * Promotion policy as code: the tenant's setup as one document (domain/manifest/document.ts),
+ * planned field by field, applied as ONE audited transaction, exported back so that
+ * `export | apply` changes nothing. A section the document leaves out is not managed by it.
+ * The plan carries the digest of the setup it was made against; apply refuses a stale plan, and a
+ * conditional write of the manifest head makes two applies of the same plan never interleave.
+ */
+export type Promo = Manifest['artifacts']['promotion'];
+
+export type FreezeDoc = NonNullable<Promo['freeze_windows']>[number];
+
+export interface Setup {
+  environments: string[];
+  settings: Record<
+    string,
+    {
+      description: string;
+      protected: boolean;
+      bake_seconds: number;
+      cache_max_age_seconds?: number;
+      concurrency: Environment['concurrency'];
+      verification: 'digest_match' | 'signature_match';
+      signing_key?: string;
+      monitors?: string[];
+    }
+  >;
+  gates: Record<string, Gates>;
+  notifications: {
+    slack?: { webhook: string; channels: string[]; team_id?: string };
+    email?: { recipients: string[]; approvers: boolean };
+    events?: string[];
+  } | null;
+  freeze_windows: FreezeDoc[];
+  /** one per source → target pair, sorted by pair */
+  approval_rules: CreateRule[];
+  webhook_gates: Record<string, WebhookDoc[]>;
+  /** outbound webhook subscriptions, in key order (subscriptionKeys) */
+  webhooks: SubscriptionDoc[];
+  /** per environment that has one */
+  git_targets: Record<string, GitDoc>;
+  /** per artifact with links, by registry repository */
+  registry_links: Record<string, LinkDoc[]>;
+}
+
+export type SubscriptionDoc = NonNullable<Promo['webhooks']>[number];
+
+export type GitDoc = NonNullable<NonNullable<Promo['git_targets']>[string]>;
+
+export type LinkDoc = NonNullable<Promo['registry_links']>[string][number];
+
+/** A subscription as the document writes it (no id, health or secret; defaults left out; event types sorted). */
+export const subscriptionDoc = (
+  s: Pick<WebhookSubscription, 'url' | 'events'> & { environment?: string | null; description?: string; enabled?: boolean },
+): SubscriptionDoc =>
+  ({
+    url: s.url,
+    events: [...new Set(s.events)].sort(),
+    ...(s.environment ? { environment: s.environment } : {}),
+    ...(s.description ? { description: s.description } : {}),
+    ...(s.enabled === false ? { enabled: false } : {}),
+  }) as SubscriptionDoc;
+
+/** A subscription doc with its URL as anyone but the admin who set it sees it (domain/kernel/url-policy.ts redactUrl). */
+export const redactedDoc = (d: SubscriptionDoc): SubscriptionDoc => ({ ...d, url: asUri(isRedactedUrl(d.url) ? d.url : redactUrl(d.url)) });
+
+/** A webhook gate doc with its URL redacted (to compare a document with the stored setup). */
+export const redactedGate = (h: WebhookDoc): WebhookDoc => ({ ...h, url: asUri(isRedactedUrl(h.url) ? h.url : redactUrl(h.url)) });
+
+/** The ellipsis percent-encoded: the document's URLs are URIs (ASCII). */
+export const asUri = (url: string) => url.replace(/…|%e2%80%a6/gi, '%E2%80%A6');
+
+/**
+ * Subscriptions have no name: one is known by its environment and URL (`* https://…` for the tenant-wide),
+ * a second with the same pair by `#2` after it (in a stable order), so plans name what changes and the
+ * same document matches the same subscriptions.
+ */
+export function subscriptionKeys<T>(items: T[], docOf: (t: T) => SubscriptionDoc): Map<string, T> {
+  const sorted = items.map((t) => ({ t, d: docOf(t) })).sort((a, b) => (canonicalJson(a.d) < canonicalJson(b.d) ? -1 : 1));
+  const seen = new Map<string, number>();
+  const out = new Map<string, T>();
+  for (const { t, d } of sorted) {
+    const base = `${d.environment ?? '*'} ${d.url}`;
+    const n = (seen.get(base) ?? 0) + 1;
+    seen.set(base, n);
+    out.set(n === 1 ? base : `${base} #${n}`, t);
+  }
+  return out;
+}
+
+export const sortSubscriptions = (docs: SubscriptionDoc[]) =>
+  [...subscriptionKeys(docs, (d) => d).entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, d]) => d);
+
+/** A git target as the document writes it: its token only as the `${NAME}` of the secret holding it. */
+export const gitDoc = (t: Pick<GitTarget, 'repository' | 'branch' | 'file' | 'path' | 'value' | 'tokenSecret'>): GitDoc => ({
+  repository: t.repository,
+  branch: t.branch,
+  file: t.file,
+  path: t.path,
+  value: t.value,
+  ...(t.tokenSecret ? { token: `\${${t.tokenSecret}}` } : {}),
+});
+
+export const linkDoc = (l: Pick<RepoLink, 'registry' | 'repository' | 'tags'>): LinkDoc => ({ registry: l.registry, repository: l.repository, tags: l.tags });
+
+export const repoOf = (l: Pick<RepoLink, 'registry' | 'repository'>) => `${l.registry}/${l.repository}`;
+
+export const sortLinks = (links: LinkDoc[]) => [...links].sort((a, b) => (repoOf(a) < repoOf(b) ? -1 : 1));
+
+export type WebhookDoc = NonNullable<Promo['webhook_gates']>[string][number];
+
+/** A stored webhook gate as the document writes it: its secret only as the reference it came from. */
+export const webhookDoc = (h: Environment['webhookGates'][number]): WebhookDoc => ({
+  name: h.name,
+  url: asUri(redactUrl(h.url)),
+  timeout_ms: h.timeoutMs,
+  blocking: h.blocking,
+  secret: h.secretRef ? `\${${h.secretRef}}` : UNKNOWN_SECRET,
+});
+
+export const RULE_FIELDS = [
+  'name',
+  'sourceEnvironment',
+  'targetEnvironment',
+  'requiresApproval',
+  'requiredApprovers',
+  'approverGroups',
+  'separationOfDuties',
+  'approvalExpirySeconds',
+  'autoPromote',
+  'conditions',
+  'allowSkip',
+  'status',
+  'evidenceFrom',
+] as const;
+
+export const pairOf = (r: Pick<Rule, 'sourceEnvironment' | 'targetEnvironment'>) => `${r.sourceEnvironment}->${r.targetEnvironment}`;
+
+/** A stored rule as the document writes it: the fields POST /promotions/rules takes. */
+export const ruleDoc = (r: Rule): CreateRule => ({
+  ...(Object.fromEntries(RULE_FIELDS.map((f) => [f, r[f]])) as CreateRule),
+  evidenceFrom: r.evidenceFrom ?? 'anyone',
+});
+
+export const byPair = (rules: CreateRule[]) => Object.fromEntries(rules.map((r) => [pairOf(r), r]));
+
+export const sortRules = (rules: CreateRule[]) => [...rules].sort((a, b) => (pairOf(a) < pairOf(b) ? -1 : 1));
+
+export interface Change {
+  op: 'add' | 'change' | 'remove';
+  path: string;
+  before?: unknown;
+  after?: unknown;
+}
+
+export const GATE_NAMES = ['policy_compliance', 'tests', 'security_scan', 'cost_analysis', 'performance_baseline'] as const;
+
+/** What the document says about a secret the tenant set through the API (no reference known). */
+export const UNKNOWN_SECRET = '${SET_THROUGH_THE_API}';
+
+export function freezeDoc(w: FreezeWindow): FreezeDoc {
+  return {
+    reason: w.reason,
+    ...(w.scope !== '*' ? { environment: w.scope } : {}),
+    ...(w.kind === 'once' ? { start: w.start, end: w.end } : { cron: w.cron, end_cron: w.endCron, timezone: w.timezone }),
+  };
+}
+
+export const freezeKey = (w: FreezeDoc) =>
+  canonicalJson({ ...w, ...(w.start ? { start: new Date(w.start).toISOString(), end: new Date(w.end!).toISOString() } : {}) });
+
+export interface Current {
+  setup: Setup;
+  envs: Environment[];
+  windows: FreezeWindow[];
+  notify: NotificationSettings | null;
+  head: string | null;
+  rules: Rule[];
+  subscriptions: WebhookSubscription[];
+  gitTargets: GitTarget[];
+  links: RepoLink[];
+}
