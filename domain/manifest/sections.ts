@@ -15,13 +15,6 @@ import type { RepoLink } from '../artifacts/model.ts';
  * (webhook subscriptions, git targets, registry links, webhook gates, rules, freeze windows), sorted and
  * keyed so two setups compare section by section (service.ts plans and applies the difference).
  */
-/**
- * Promotion policy as code: the tenant's setup as one document (domain/manifest/document.ts),
- * planned field by field, applied as ONE audited transaction, exported back so that
- * `export | apply` changes nothing. A section the document leaves out is not managed by it.
- * The plan carries the digest of the setup it was made against; apply refuses a stale plan, and a
- * conditional write of the manifest head makes two applies of the same plan never interleave.
- */
 export type Promo = Manifest['artifacts']['promotion'];
 
 export type FreezeDoc = NonNullable<Promo['freeze_windows']>[number];

@@ -46,6 +46,14 @@ import {
 } from './sections.ts';
 
 /**
+ * Promotion policy as code: the tenant's setup as one document (domain/manifest/document.ts),
+ * planned field by field, applied as ONE audited transaction, exported back so that
+ * `export | apply` changes nothing. A section the document leaves out is not managed by it.
+ * The plan carries the digest of the setup it was made against; apply refuses a stale plan, and a
+ * conditional write of the manifest head makes two applies of the same plan never interleave.
+ */
+
+/**
  * The tenant's setup. Registry links are read for the artifacts the tenant's link index names, those in
  * the line (a link saved before that index existed) and those the document names.
  */
