@@ -16,6 +16,7 @@ import type { Events, IdempotencyStorePort, OutboxOp, Scheduler, SecretResolver 
 import type { Channels, NotificationOp, NotificationStorePort } from './notify/ports.ts';
 import type { GateProvider, PolicyOp, PolicyStorePort, PromotionOp, PromotionStorePort, Workflow } from './promotion/ports.ts';
 import type { WebhookDeps, WebhookOp, WebhookRepo } from './webhooks/ports.ts';
+import type { Tunables } from './kernel/tunables.ts';
 
 /** One item of an atomic multi-item write (see Store.commit): the union of the areas' write ops. */
 export type WriteOp =
@@ -80,7 +81,7 @@ export interface Deps extends Partial<Ports> {
   store: Store;
   clock: () => Date;
   /** what the domain's rules are tuned by (retry budget, sweeper grace, pending expiry, local mode): domain/kernel/tunables.ts */
-  tunables: import('./kernel/tunables.ts').Tunables;
+  tunables: Tunables;
   /** public base URL of the API (review links point at it) */
   publicUrl?: string;
   /** the account and region this deployment runs in: monitors must be alarms there */

@@ -5,7 +5,8 @@ import type { Environment, ItemKind, Roots, Snapshot } from '../kernel/model.ts'
 import type { Ctx, Deps } from '../ports.ts';
 import type { DomainEvent } from '../kernel/ports.ts';
 import { newEvent } from '../kernel/events.ts';
-import { breakGlass, isProtected, requestedBreakGlass, type BreakGlassUse } from '../freeze/break-glass.ts';
+import { breakGlass, isProtected, requestedBreakGlass } from '../freeze/break-glass.ts';
+import type { BreakGlassUse } from '../kernel/model.ts';
 import { guardFreeze } from '../freeze/windows.ts';
 import { lineOf } from '../kernel/line.ts';
 import { retryOnConflict, serialised } from '../kernel/retry.ts';

@@ -1,27 +1,7 @@
 import { hasRole } from '../access/auth.ts';
 import { Forbidden } from '../kernel/errors.ts';
-import type { Environment } from '../kernel/model.ts';
+import type { BreakGlassUse, Environment } from '../kernel/model.ts';
 import type { Ctx } from '../ports.ts';
-
-/**
- * Break-glass: the one way past a guard that otherwise holds (a protected environment changed
- * outside a promotion or rollback; later, a freeze window). Only an admin may break glass, only
- * with a reason; the change is audited as break-glass, raises a `Break Glass Used` event for
- * notifications, and stays visible on the environment (status page) as `lastBreakGlass`.
- * Every guard calls `breakGlass()` rather than checking roles itself, so the rule is the same
- * on every path that reaches the same state.
- */
-export interface BreakGlassUse {
-  by: string;
-  at: string;
-  reason: string;
-  /** what was done (audit action) */
-  action: string;
-  /** which guard was overridden */
-  guard: 'protected-environment' | 'freeze-window';
-  /** past a freeze: the release (digest) it was given for; another release needs a new break-glass */
-  releaseDigest?: string;
-}
 
 /** The reason header a caller sends to break glass (HTTP: `X-Break-Glass-Reason`). */
 export const BREAK_GLASS_HEADER = 'x-break-glass-reason';

@@ -1,5 +1,7 @@
 import * as z from '../kernel/zod.ts';
 import { ValidationFailed } from '../kernel/errors.ts';
+import { parseAlarmArn } from '../kernel/alarm-arn.ts';
+import type { MonitorAlarm } from '../kernel/promotion-model.ts';
 
 /**
  * Monitors: CloudWatch alarms an environment lists (as AppConfig does). Before a promotion executes
@@ -8,7 +10,6 @@ import { ValidationFailed } from '../kernel/errors.ts';
  */
 
 export { MAX_MONITORS, monitors, parseAlarmArn, type AlarmRef } from '../kernel/alarm-arn.ts';
-import { parseAlarmArn } from '../kernel/alarm-arn.ts';
 
 export interface DeploymentPlace {
   account?: string;
@@ -100,14 +101,6 @@ export const alarmStateChange = /* @__PURE__ */ z.schema(() =>
   }),
 );
 export type AlarmStateChange = z.infer<typeof alarmStateChange>;
-
-/** What a rollback records of the alarm that caused it. */
-export interface MonitorAlarm {
-  arn: string;
-  name: string;
-  reason: string;
-  at: string;
-}
 
 export function alarmOf(e: AlarmStateChange): MonitorAlarm | null {
   const arn = e.resources.find((r) => parseAlarmArn(r));

@@ -1,4 +1,5 @@
 import type { AuditEntry } from '../kernel/model.ts';
+import type { GitCommitResult } from '../kernel/promotion-model.ts';
 
 /** Where an environment's promoted versions are committed (GitOps: Argo CD or Flux watch the repository). */
 export interface GitTarget {
@@ -26,15 +27,6 @@ export interface GitTargetRepo {
   getGitTarget(tenant: string, environment: string): Promise<GitTarget | null>;
   putGitTarget(target: GitTarget, expectedVersion: number | null, audit: AuditEntry): Promise<void>;
   deleteGitTarget(target: GitTarget, audit: AuditEntry): Promise<void>;
-}
-
-export interface GitCommitResult {
-  /** the commit that holds the value (the new one, or the head that already held it) */
-  commit: string;
-  /** false: the file already held the value, nothing was committed */
-  changed: boolean;
-  /** pushes tried (a push rejected because the branch moved is retried on the new head) */
-  attempts: number;
 }
 
 /** Clones, edits one value, commits and pushes (isomorphic-git in memory on AWS and locally). Throws GitDeliveryFailed with what to fix. */

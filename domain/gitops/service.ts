@@ -5,7 +5,7 @@ import type { Ctx, Deps } from '../ports.ts';
 import { WriteConflict } from '../kernel/retry.ts';
 import type { Promotion } from '../kernel/promotion-model.ts';
 import { checkTenantUrl, TENANT_URL_FORMAT } from '../kernel/url-policy.ts';
-import type { GitCommitResult, GitTarget } from './ports.ts';
+import type { GitTarget } from './ports.ts';
 import { noReservedSegment } from '../kernel/reserved-keys.ts';
 
 /**
@@ -194,5 +194,3 @@ export function revertMessage(p: Promotion & { subject: { type: 'artifact' } }, 
 
 export const gitValueOf = (target: Pick<GitTarget, 'value'>, p: { subject: { version: string; digest: string } }) =>
   target.value === 'digest' ? p.subject.digest : target.value === 'version@digest' ? `${p.subject.version}@${p.subject.digest}` : p.subject.version;
-
-export type GitDeliveryResult = GitCommitResult & { repository: string; branch: string; file: string; path: string; value: string };

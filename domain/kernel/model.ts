@@ -44,7 +44,7 @@ export interface Environment {
   /** how long services may cache the effective config (Cache-Control max-age; 0: revalidate with the ETag every time) */
   cacheMaxAgeSeconds?: number;
   /** the last time an admin broke glass on this environment (shown on the status page) */
-  lastBreakGlass?: import('../freeze/break-glass.ts').BreakGlassUse | null;
+  lastBreakGlass?: BreakGlassUse | null;
   head: Head;
   /** configs + flags in the current snapshot; an environment holding items cannot be deleted */
   itemCount: number;
@@ -207,4 +207,24 @@ export interface NodeRef {
   a: string;
   c: string;
   n: number;
+}
+
+/**
+ * Break-glass: the one way past a guard that otherwise holds (a protected environment changed
+ * outside a promotion or rollback; later, a freeze window). Only an admin may break glass, only
+ * with a reason; the change is audited as break-glass, raises a `Break Glass Used` event for
+ * notifications, and stays visible on the environment (status page) as `lastBreakGlass`.
+ * Every guard calls `breakGlass()` rather than checking roles itself, so the rule is the same
+ * on every path that reaches the same state.
+ */
+export interface BreakGlassUse {
+  by: string;
+  at: string;
+  reason: string;
+  /** what was done (audit action) */
+  action: string;
+  /** which guard was overridden */
+  guard: 'protected-environment' | 'freeze-window';
+  /** past a freeze: the release (digest) it was given for; another release needs a new break-glass */
+  releaseDigest?: string;
 }

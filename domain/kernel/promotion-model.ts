@@ -1,4 +1,4 @@
-import type { ActedVia, ItemKind } from './model.ts';
+import type { ActedVia, BreakGlassUse, ItemKind } from './model.ts';
 import type { Status } from './lifecycle.ts';
 
 /** What a config promotion moves: a pinned source snapshot and a selection of it. */
@@ -129,7 +129,7 @@ export interface Promotion {
     /** the audit record attached to the artifact in each target registry (an OCI referrer), or why not */
     recorded?: { registry: string; digest: string | null; reason?: string }[];
     /** an automatic rollback's commit of the restored version to the git target, or why it could not be made */
-    gitRevert?: import('../promotion/git-delivery.ts').GitRevertResult;
+    gitRevert?: GitRevertResult;
   } | null;
   error: { code: string; message: string } | null;
   autoPromoted: boolean;
@@ -143,9 +143,9 @@ export interface Promotion {
   /** who last moved this config promotion onto another release (rebase), and when: they chose its content */
   rebasedBy?: { id: string; name: string; at: string } | null;
   /** an admin broke glass past freeze windows for this promotion's release (audited, evented; a rebase voids it) */
-  freezeOverride?: import('../freeze/break-glass.ts').BreakGlassUse | null;
+  freezeOverride?: BreakGlassUse | null;
   /** the monitored CloudWatch alarm that rolled it back while it baked (domain/freeze/monitors.ts) */
-  monitorAlarm?: import('../freeze/monitors.ts').MonitorAlarm | null;
+  monitorAlarm?: MonitorAlarm | null;
   /** the target's monitors refused the execution (an alarm in ALARM, or a check that could not be made): nothing changed */
   monitorBlock?: MonitorBlock | null;
   /** held by a freeze window until it ends (then the scheduler resumes it) */
@@ -238,3 +238,25 @@ export interface MonitorBlock {
   reason: string;
   alarms: { arn: string; name: string; reason: string; at?: string }[];
 }
+
+/** What a rollback records of the alarm that caused it. */
+export interface MonitorAlarm {
+  arn: string;
+  name: string;
+  reason: string;
+  at: string;
+}
+
+export interface GitCommitResult {
+  /** the commit that holds the value (the new one, or the head that already held it) */
+  commit: string;
+  /** false: the file already held the value, nothing was committed */
+  changed: boolean;
+  /** pushes tried (a push rejected because the branch moved is retried on the new head) */
+  attempts: number;
+}
+
+export type GitDeliveryResult = GitCommitResult & { repository: string; branch: string; file: string; path: string; value: string };
+
+/** What an automatic rollback committed to the git target: the commit, or why it could not (`error`; then `commit` is null). */
+export type GitRevertResult = Omit<GitDeliveryResult, 'commit'> & { commit: string | null; error?: string };

@@ -1,7 +1,7 @@
 import * as z from './zod.ts';
 import { envName, itemKey } from './schemas.ts';
 import { GLOB_PATTERN, globStars, MAX_GLOB_STARS, MAX_GLOB_STARS_TOTAL } from './glob.ts';
-import type { Condition } from './promotion-model.ts';
+import type { Condition, EvidenceFrom } from './promotion-model.ts';
 import { STATUS_ALIASES, STATUSES, statusesFor, type Status } from './lifecycle.ts';
 import { noReservedSegment, notReserved } from './reserved-keys.ts';
 
@@ -264,7 +264,7 @@ const ruleFields = {
   evidenceFrom: z.union([
     z.enum(['anyone', 'not-requester', 'machine']),
     z.string().check(z.regex(/^group:[A-Za-z0-9_.@+=,-]{1,100}$/, 'must be anyone, not-requester, machine or group:<name>')),
-  ]) as z.ZodMiniType<import('./promotion-model.ts').EvidenceFrom>,
+  ]) as z.ZodMiniType<EvidenceFrom>,
 };
 
 export const createRule = /* @__PURE__ */ z.schema(() =>

@@ -1,4 +1,4 @@
-import type { BreakGlassUse } from '../freeze/break-glass.ts';
+import type { BreakGlassUse } from '../kernel/model.ts';
 import { breakGlassEvent } from '../config/commit.ts';
 import type { Ctx, Deps, WriteOp } from '../ports.ts';
 import { actorOf, patched } from './aggregate.ts';

@@ -1,7 +1,8 @@
-import type { Deps, With } from '../ports.ts';
-import type { Promotion } from '../kernel/promotion-model.ts';
+import type { With } from '../ports.ts';
+import type { GitRevertResult, Promotion } from '../kernel/promotion-model.ts';
 import { decisionRecord } from './views.ts';
-import { commitMessage, gitValueOf, revertMessage, type GitDeliveryResult } from '../gitops/service.ts';
+import { commitMessage, gitValueOf, revertMessage } from '../gitops/service.ts';
+import type { GitDeliveryResult } from '../kernel/promotion-model.ts';
 
 /**
  * The promotion step's git delivery: when the target names a git target, the promoted version goes
@@ -27,9 +28,6 @@ export async function deliverToGit(deps: With<'git'>, p: Promotion & { subject: 
   });
   return { ...r, repository: target.repository, branch: target.branch, file: target.file, path: target.path, value };
 }
-
-/** What an automatic rollback committed to the git target: the commit, or why it could not (`error`; then `commit` is null). */
-export type GitRevertResult = Omit<GitDeliveryResult, 'commit'> & { commit: string | null; error?: string };
 
 /**
  * An automatic rollback of an artifact promotion (domain/promotion/finish.ts): when the target names a git

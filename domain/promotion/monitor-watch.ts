@@ -3,7 +3,8 @@ import type { MonitorBlock, Promotion } from '../kernel/promotion-model.ts';
 import { ENGINE, patched } from './aggregate.ts';
 import { PromotionFailed } from './delivery.ts';
 import { loadPromotion, writePromotion } from './write.ts';
-import { monitorRefusal, monitorsBlock, type AlarmState, type MonitorAlarm } from '../freeze/monitors.ts';
+import { monitorRefusal, monitorsBlock, type AlarmState } from '../freeze/monitors.ts';
+import type { MonitorAlarm } from '../kernel/promotion-model.ts';
 import { failStep } from './finish.ts';
 
 /** The target's monitors during a promotion: checked before executing, and an alarm while baking rolls it back. */

@@ -1,4 +1,5 @@
-import type { GitCommitResult, GitWriter } from '#domain/gitops/ports';
+import type { GitWriter } from '#domain/gitops/ports';
+import type { GitCommitResult } from '#domain/kernel/promotion-model';
 import type { SecretResolver } from '#domain/kernel/ports';
 import { guardedGitHttp } from './git-http.ts';
 import { MemFs } from './memfs.ts';

@@ -291,6 +291,19 @@ describe('architecture', () => {
     expect(tree['domain/ports.ts']?.some((d) => d.id === 'domain/promotion/ports.ts')).toBe(true);
     expect(tree['domain/promotion/approve.ts']?.some((d) => d.id === 'domain/ports.ts')).toBe(true);
     expect(parseCircular(tree, true).map((cycle) => cycle.join(' -> '))).toEqual([]);
+    // Every type edge is an import the tools read: no inline `import('…').Name` type in the domain (it would hide an edge from this check and the order above).
+    const inline = (readdirSync(join(root, 'domain'), { recursive: true }) as string[])
+      .filter((f) => f.endsWith('.ts'))
+      .filter((f) => {
+        let found = false;
+        const visit = (n: ts.Node): void => {
+          if (ts.isImportTypeNode(n)) found = true;
+          else ts.forEachChild(n, visit);
+        };
+        visit(ts.createSourceFile(f, readFileSync(join(root, 'domain', f), 'utf8'), ts.ScriptTarget.Latest, true, ts.ScriptKind.TS));
+        return found;
+      });
+    expect(inline).toEqual([]);
     // A context's ports and models take names from the kernel and lower contexts only, never from the composition.
     const leaves = (readdirSync(join(root, 'domain'), { recursive: true }) as string[]).filter((f) => /^[a-z]+\/(ports|model)\.ts$/.test(f));
     expect(leaves.length).toBeGreaterThan(8);
