@@ -65,7 +65,7 @@ export type PromotionDryRun = DryRunOf<typeof promotionCreateResponse> & {
 };
 export type PromotionCreate = Done<typeof promotionCreateResponse> | PromotionDryRun;
 export type PromotionExecute = Out<typeof promotionExecuteResponse>;
-/** POST /promotions/{id}/rollback: the rollback made (an artifact's with its impact analysis, domain/promotion/env-rollback.ts). */
+/** POST /promotions/{id}/rollback: the rollback made (an artifact's with its impact analysis, domain/promotion/rollback-environment.ts). */
 export type PromotionRollback = Done<typeof promotionRollbackResponse> & { impact?: RollbackImpact };
 /** The same with dryRun: what it would revert, and for an artifact the impact analysis (domain/promotion/rollback.ts). */
 export type PromotionRollbackPreview = DryRunOf<typeof promotionRollbackResponse> & {
