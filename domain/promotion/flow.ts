@@ -1,12 +1,12 @@
 import type { Deps, With } from '../ports.ts';
 import type { Promotion } from '../kernel/promotion-model.ts';
 import { lineOf, policyDigest, resolvePolicy } from './policy.ts';
-import { armSweep } from './sweep.ts';
+import { armSweep } from './sweep-deadline.ts';
 import { approvalTimerSeconds } from './deadlines.ts';
 
 /** Starts (or re-starts, idempotently) the state machine for a promotion. */
 export async function startFlow(deps: With<'scheduler' | 'workflow'>, p: Promotion): Promise<void> {
-  // Its deadline schedule: if the flow is gone, the sweeper fails the promotion with a reason (sweep.ts).
+  // Its deadline schedule: if the flow is gone, the sweeper fails the promotion with a reason (sweep-deadline.ts arms it, sweep.ts runs it).
   await armSweep(deps, p, new Date(deps.clock().getTime() + deps.tunables.sweepGraceSeconds * 1000));
   // The approval wait's timer starts with the flow's first task, before the gates: the window of the policy the gates
   // will apply (resolved the same way, now), with a little slack (deadlines.ts approvalTimerSeconds).

@@ -13,7 +13,7 @@ import type { Promotion, Subject } from '../kernel/promotion-model.ts';
 import { checkForward, lineOf, policyDigest, resolvePolicy } from './policy.ts';
 import { changeSummary, changeView, configChanges } from './release.ts';
 import type { CreateAgentPromotion, CreatePromotion } from '../kernel/promotion-schemas.ts';
-import { armSweep } from './sweep.ts';
+import { armSweep } from './sweep-deadline.ts';
 import { promotionEvent, writeNewPromotion } from './write.ts';
 
 /**

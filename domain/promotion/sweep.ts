@@ -1,59 +1,42 @@
-import { createHash } from 'node:crypto';
-import type { Deps, Ports } from '../ports.ts';
-import type { Promotion } from '../kernel/promotion-model.ts';
-import type { Tunables } from '../kernel/tunables.ts';
-import { GO_WAIT_SECONDS } from './policy.ts';
-import { approvalDeadline, LOCK_SECONDS, validationDeadline } from './deadlines.ts';
+import type { Deps, With } from '../ports.ts';
+import { isTerminal } from '../kernel/lifecycle.ts';
+import { expireWaiting } from './expire.ts';
+import { expireStep, failStep } from './finish.ts';
+import { armSweep, stuckAfter } from './sweep-deadline.ts';
 
-/**
- * The sweeper: nothing stays stuck. Every promotion carries one deadline schedule (made when it
- * is requested). When it fires, a promotion that reached a final state is left alone; one that is
- * still waiting within its state's own deadline is swept again at that deadline; one past it (its
- * flow is gone: a lost execution, an outcome that could not be recorded) is failed with a reason,
- * through the same steps the flow itself would have run. No index and no scan: the schedule knows
- * the promotion, so the sweeper stays inside one tenant.
- */
+/** What a promotion's deadline schedule runs (sweep-deadline.ts arms it and says when a promotion is stuck). */
+export type SweepOutcome = { swept: boolean; status: string; reason?: string; next?: string };
 
-const plus = (iso: string | Date, seconds: number) => new Date(new Date(iso).getTime() + seconds * 1000);
-
-/**
- * When a promotion in its current status is stuck: the time its own flow should have moved it by,
- * plus the grace (`sweepGraceSeconds` of the deps' tunables: how long past a state's own deadline the
- * flow is given before the sweeper acts; its timeouts normally fire first). Null for final statuses.
- */
-export function stuckAfter(p: Promotion, bakeSeconds: number, tunables: Pick<Tunables, 'sweepGraceSeconds' | 'pendingExpiryHours'>): Date | null {
-  const grace = tunables.sweepGraceSeconds;
+/** What the deadline schedule runs. */
+export async function sweepPromotion(deps: With<'git' | 'registry' | 'scheduler'>, tenant: string, id: string): Promise<SweepOutcome> {
+  const p = await deps.store.getPromotion(tenant, id);
+  if (!p) return { swept: false, status: 'GONE' };
+  if (isTerminal(p.status)) return { swept: false, status: p.status };
+  const target = await deps.store.getEnvironment(tenant, p.targetEnvironment);
+  const due = stuckAfter(p, target?.bakeSeconds ?? 0, deps.tunables)!;
+  const now = deps.clock();
+  if (now < due) {
+    await armSweep(deps, p, due);
+    return { swept: false, status: p.status, next: due.toISOString() };
+  }
+  const reason = `no progress since ${p.updatedAt} (status ${p.status}, due by ${due.toISOString()}): its flow is gone; swept`;
   switch (p.status) {
     case 'PENDING':
-      // Requested with autoStart: the flow evaluates the gates at once. Otherwise it waits for `validate`.
-      return p.flowStartedAt ? plus(p.flowStartedAt, grace) : validationDeadline(p, tunables);
     case 'VALIDATION_FAILED':
-      return validationDeadline(p, tunables);
+      if (!p.flowStartedAt || p.status === 'VALIDATION_FAILED') {
+        const r = await expireWaiting(deps, tenant, id);
+        return { swept: r.expired, status: r.status, reason: 'not validated in time' };
+      }
+      await failStep(deps, tenant, id, { message: reason });
+      break;
     case 'VALIDATING':
-      return plus(p.updatedAt, grace);
-    case 'AWAITING_APPROVAL':
-      return plus(approvalDeadline(p) ?? plus(p.updatedAt, p.policy.approvalExpirySeconds), grace);
-    case 'APPROVED':
-      return p.trigger === 'on_approval' ? plus(p.updatedAt, grace) : plus(p.updatedAt, GO_WAIT_SECONDS + grace);
-    case 'SCHEDULED':
-      return plus(p.scheduledAt ?? p.updatedAt, 3600 + grace);
     case 'EXECUTING':
-      return plus(p.updatedAt, bakeSeconds + LOCK_SECONDS + grace);
+      await failStep(deps, tenant, id, { message: reason });
+      break;
     default:
-      return null;
+      // AWAITING_APPROVAL → EXPIRED; APPROVED / SCHEDULED → CANCELLED (not executed in time).
+      await expireStep(deps, tenant, id, `not executed in time: ${reason}`);
   }
-}
-
-/**
- * One schedule name per promotion and deadline: a sweep that re-arms from inside its own firing
- * makes a new schedule rather than updating the one that is firing (which the scheduler deletes
- * when it completes).
- */
-export const sweepName = (p: Pick<Promotion, 'tenant' | 'id'>, at: Date) =>
-  `stageline-swp-${createHash('sha256').update(`${p.tenant}\u0000${p.id}`).digest('hex').slice(0, 24)}-${Math.floor(at.getTime() / 1000).toString(36)}`;
-
-/** Arms a promotion's deadline schedule. */
-export function armSweep(deps: Pick<Ports, 'scheduler'>, p: Pick<Promotion, 'tenant' | 'id'>, at: Date): Promise<void> {
-  // Called as deps.scheduler.scheduleOnce: the stack reads port calls in this form from each bundle (infra/adapters.ts).
-  return deps.scheduler.scheduleOnce(sweepName(p, at), at, { tenant: p.tenant, sweep: p.id });
+  const after = await deps.store.getPromotion(tenant, id);
+  return { swept: after?.status !== p.status, status: after?.status ?? 'GONE', reason };
 }

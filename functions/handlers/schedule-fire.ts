@@ -2,7 +2,7 @@ import * as z from '#domain/kernel/zod';
 import { autoCheckDue } from '#domain/promotion/auto';
 import { expireWaiting } from '#domain/promotion/expire';
 import { fireSchedule } from '#domain/promotion/schedule';
-import { sweepPromotion } from '#domain/promotion/sweeper';
+import { sweepPromotion } from '#domain/promotion/sweep';
 import { logged } from '../adapters/observability.ts';
 import { sweptPromotions } from '../adapters/metrics.ts';
 import { remindApprovers } from '#domain/notify/notifier';
