@@ -5,7 +5,7 @@ import { memoSource } from '../config/tree.ts';
 import { isTerminal } from '../kernel/lifecycle.ts';
 import type { Deployment, Promotion } from '../kernel/promotion-model.ts';
 import { ENGINE, moved } from './aggregate.ts';
-import { artifactOps, configOps, PromotionFailed, recordInRegistries } from './delivery.ts';
+import { artifactOps, configOps, PromotionFailed, recordInRegistries } from './target-change.ts';
 import { loadPromotion, promotionEvent, writePromotion } from './write.ts';
 import { configChanges } from './release.ts';
 import { deploymentOp, leadTimeDelta } from '../artifacts/deployments.ts';

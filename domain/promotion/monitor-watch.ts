@@ -1,7 +1,7 @@
 import type { Deps, With } from '../ports.ts';
 import type { MonitorBlock, Promotion } from '../kernel/promotion-model.ts';
 import { ENGINE, patched } from './aggregate.ts';
-import { PromotionFailed } from './delivery.ts';
+import { PromotionFailed } from './target-change.ts';
 import { loadPromotion, writePromotion } from './write.ts';
 import { monitorRefusal, monitorsBlock, type AlarmState } from '../freeze/monitors.ts';
 import type { MonitorAlarm } from '../kernel/promotion-model.ts';

@@ -4,7 +4,7 @@ import type { Deps, With } from '../ports.ts';
 import type { Promotion } from '../kernel/promotion-model.ts';
 import { flowDecision, LOCK_SECONDS, type Next } from './deadlines.ts';
 import { afterApproval, ENGINE, moved, patched } from './aggregate.ts';
-import { artifactOps, configOps, PromotionFailed } from './delivery.ts';
+import { artifactOps, configOps, PromotionFailed } from './target-change.ts';
 import { currentPolicy } from './flow.ts';
 import { freezeGate, runGates } from './run-gates.ts';
 import { loadPromotion, promotionEvent, writePromotion } from './write.ts';
