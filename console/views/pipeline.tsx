@@ -61,7 +61,10 @@ export function Pipeline() {
                   </dd>
                   <dt>Config</dt>
                   <dd>
-                    <code>{e.config.snapshot}</code> <span class="mut">{e.config.items} items</span>
+                    <code>{e.config.snapshot}</code>{' '}
+                    <span class="mut">
+                      {e.config.items} item{e.config.items === 1 ? '' : 's'}
+                    </span>
                   </dd>
                   <dt>Last promotion</dt>
                   <dd>

@@ -315,14 +315,14 @@ function Actions({ p, me, say, reload }: { p: any; me: Session; say: (tone: 'ok'
           You approve as {me.email}, for release {p.releaseDigest.slice(7, 19)} (the changes above).
         </p>
         <label for="comment">Comment (kept with the approval)</label>
-        <input id="comment" value={comment} onInput={(e) => setComment((e.target as HTMLInputElement).value)} />
+        <input id="comment" class="wide" value={comment} onInput={(e) => setComment((e.target as HTMLInputElement).value)} />
         <div class="buttons">
           <button type="submit" class="primary" disabled={busy}>
             Approve
           </button>
         </div>
         <label for="reject-reason">Reason to reject (required to reject)</label>
-        <input id="reject-reason" value={reason} onInput={(e) => setReason((e.target as HTMLInputElement).value)} />
+        <input id="reject-reason" class="wide" value={reason} onInput={(e) => setReason((e.target as HTMLInputElement).value)} />
         <div class="buttons">
           <button
             type="button"

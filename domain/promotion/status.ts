@@ -49,7 +49,7 @@ export function blockedBecause(p: Promotion, now: Date, approvalsCounted = p.app
       const need = Math.max(0, p.policy.requiredApprovers - approvalsCounted);
       const deadline = approvalDeadline(p);
       const given = approvalsCounted ? `${approvalsCounted} of ${p.policy.requiredApprovers} approvals given; ` : '';
-      return `${given}waiting for ${need}${approvalsCounted ? ' more' : ''} approval${need === 1 ? '' : 's'} from ${p.policy.approverGroups.join('/')}${deadline ? ` (expires ${deadline.toISOString()})` : ''}`;
+      return `${given}waiting for ${need}${approvalsCounted ? ' more' : ''} approval${need === 1 ? '' : 's'} from ${p.policy.approverGroups.join('/')}${deadline ? ` (expires ${deadline.toISOString().slice(0, 16).replace('T', ' ')} UTC)` : ''}`;
     }
     case 'APPROVED':
       return p.trigger === 'on_approval' ? 'starting execution' : 'approved; waiting for POST /execute';
