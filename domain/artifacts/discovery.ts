@@ -188,7 +188,13 @@ export async function deleteRepoLink(deps: Deps, ctx: Ctx, artifact: string, id:
     },
     deps.clock(),
   );
-  await deps.store.deleteRepoLink(link, audit);
+  try {
+    await deps.store.deleteRepoLink(link, audit);
+  } catch (err) {
+    // Removed meanwhile (another request, a manifest apply): it is gone either way.
+    if (err instanceof WriteConflict) throw new ArtifactNotFound(`No registry link ${id} on artifact ${artifact}`);
+    throw err;
+  }
 }
 
 /** A push as the registry reports it. */

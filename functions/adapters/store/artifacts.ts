@@ -92,7 +92,7 @@ export function artifactArea(base: StoreBase): Area<ArtifactStorePort, ArtifactO
     },
 
     async deleteRepoLink(link: RepoLink, audit: AuditEntry): Promise<void> {
-      await base.transact([linkDelete(link), ...auditItems(table, audit)], ['exists', 'exists']);
+      await base.transact([linkDelete(link), ...auditItems(table, audit)], ['version', 'exists']);
     },
 
     async listRepoLinks(tenant: string, artifact: string): Promise<RepoLink[]> {

@@ -81,7 +81,7 @@ export function artifactArea({ table }: MemoryState) {
       table.transact([linkWrite(link, false, 'exists'), auditWrite(audit)]);
     },
     async deleteRepoLink(link: RepoLink, audit: AuditEntry): Promise<void> {
-      table.transact([linkDelete(link, 'exists'), auditWrite(audit)]);
+      table.transact([linkDelete(link, 'version'), auditWrite(audit)]);
     },
     async listRepoLinks(tenant: string, artifact: string): Promise<RepoLink[]> {
       const k = keys.repoLinks(tenant, artifact);

@@ -85,7 +85,7 @@ export function artifactContract(c: Contract) {
       expect(await conflict(c.store().commit(t, [{ kind: 'repoLink', link: repoLink(t, 'web', 'l9', registry, 'x'), replace: true }]))).toBe('version');
       expect(await conflict(c.store().commit(t, [{ kind: 'repoLink', link: l2, replace: false }]))).toBe('exists');
       await c.store().deleteRepoLink(l2, audit(t));
-      expect(await conflict(c.store().deleteRepoLink(l2, audit(t)))).toBeTruthy();
+      expect(await conflict(c.store().deleteRepoLink(l2, audit(t)))).toBe('version');
       expect(await conflict(c.store().commit(t, [{ kind: 'deleteRepoLink', link: l2 }]))).toBe('version');
       await c.store().commit(t, [{ kind: 'deleteRepoLink', link: l1 }]);
       expect(await c.store().linkedArtifacts(t)).toEqual([]);
