@@ -187,7 +187,7 @@ export function PromotionPage({ id, me, say }: { id: string; me: Session; say: (
 function Why({ p }: { p: any }) {
   const text =
     p.status === 'AWAITING_APPROVAL'
-      ? `Waiting for ${p.approvals.remaining} more approval${p.approvals.remaining === 1 ? '' : 's'} from ${p.approvals.approverGroups.join('/')}.`
+      ? `Waiting for ${p.approvals.remaining}${p.approvals.given.some((g: { counts?: boolean }) => g.counts) ? ' more' : ''} approval${p.approvals.remaining === 1 ? '' : 's'} from ${p.approvals.approverGroups.join('/')}.`
       : p.status === 'VALIDATION_FAILED'
         ? `Blocked: ${
             (p.gates ?? [])
