@@ -1,5 +1,6 @@
 import { gzipSync } from 'node:zlib';
-import { chromium, type CDPSession, type Page } from 'playwright-core';
+import type { CDPSession, Page } from 'playwright-core';
+import { launchChromium } from '../local/measure/chromium.ts';
 import { deps } from '../functions/http/deps.ts';
 import { DEMO_USERS } from '../local/issuer.ts';
 import { seedDemo } from '../local/seed.ts';
@@ -139,18 +140,7 @@ async function seed(url: string, token: (user: keyof typeof DEMO_USERS) => Promi
 export async function benchConsoleWeight(): Promise<ViewWeight[]> {
   heading('Console page weight (Chromium, cold cache, the demo tenant on the local stack)');
   const stack = await startLocalStack({ tableName: `bench-console-${Date.now().toString(36)}` });
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_BIN ?? '/usr/bin/chromium',
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  const browser = await launchChromium();
   const out: ViewWeight[] = [];
   try {
     await seedDemo(deps(), 'acme', { publicUrl: stack.gateway.url });
