@@ -1,5 +1,5 @@
 import * as z from './zod.ts';
-import { envName, itemKey } from './schemas.ts';
+import { envName, itemKey, pageCursor } from './schemas.ts';
 import { GLOB_PATTERN, globStars, MAX_GLOB_STARS, MAX_GLOB_STARS_TOTAL } from './glob.ts';
 import type { Condition, EvidenceFrom } from './promotion-model.ts';
 import { STATUS_ALIASES, STATUSES, statusesFor, type Status } from './lifecycle.ts';
@@ -346,15 +346,7 @@ export const listPromotionsQuery = /* @__PURE__ */ z.schema(() =>
         ),
     ),
     limit: z.queryInt(1, 200, 50),
-    cursor: z.optional(
-      z
-        .string()
-        .check(
-          z.minLength(1),
-          z.maxLength(2048),
-          z.describe('Opaque: a value the previous page returned (X-Next-Cursor or next); any other is refused with 400'),
-        ),
-    ),
+    cursor: z.optional(pageCursor),
   }),
 );
 export type ListPromotionsQuery = z.infer<typeof listPromotionsQuery>;

@@ -237,18 +237,17 @@ export type BatchItems = z.infer<typeof batchItems>;
 
 export const restoreSnapshot = /* @__PURE__ */ z.strictObject({ reason });
 
+/** A page's cursor as a query parameter: opaque, what the previous page returned. */
+export const pageCursor = /* @__PURE__ */ z.schema(() =>
+  z
+    .string()
+    .check(z.minLength(1), z.maxLength(2048), z.describe('Opaque: a value the previous page returned (X-Next-Cursor or next); any other is refused with 400')),
+);
+
 export const page = /* @__PURE__ */ z.schema(() =>
   z.object({
     limit: z.queryInt(1, 1000, 100),
-    cursor: z.optional(
-      z
-        .string()
-        .check(
-          z.minLength(1),
-          z.maxLength(2048),
-          z.describe('Opaque: a value the previous page returned (X-Next-Cursor or next); any other is refused with 400'),
-        ),
-    ),
+    cursor: z.optional(pageCursor),
   }),
 );
 
@@ -326,15 +325,7 @@ export const historyQuery = /* @__PURE__ */ z.schema(() =>
   z.strictObject({
     environment: envName,
     limit: z.queryInt(1, 200, 10),
-    cursor: z.optional(
-      z
-        .string()
-        .check(
-          z.minLength(1),
-          z.maxLength(2048),
-          z.describe('Opaque: a value the previous page returned (X-Next-Cursor or next); any other is refused with 400'),
-        ),
-    ),
+    cursor: z.optional(pageCursor),
   }),
 );
 
