@@ -99,6 +99,18 @@ describe('docs/guide: every page runs on a fresh stack', () => {
     for (const p of pages) expect(shellBlocks(readFileSync(join(root, p), 'utf8')).length, p).toBeGreaterThan(0);
   });
 
+  it('puts no token on a command line (`ps` shows it to every user of the machine): `stageline login` or STAGELINE_TOKEN', () => {
+    const offenders: string[] = [];
+    for (const p of pages) {
+      readFileSync(join(root, p), 'utf8')
+        .split('\n')
+        .forEach((line, i) => {
+          if (/--token\b/.test(line)) offenders.push(`${p}:${i + 1}: ${line.trim()}`);
+        });
+    }
+    expect(offenders).toEqual([]);
+  });
+
   for (const page of pages) {
     it(page, { timeout: 300_000 }, async () => {
       dir = freshCheckout();
