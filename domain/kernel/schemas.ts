@@ -2,7 +2,7 @@ import { monitors } from './alarm-arn.ts';
 import { ENTITY_TYPES } from './entity-types.ts';
 import * as z from './zod.ts';
 import { canonicalJson } from './canonical.ts';
-import { tenantUrl } from './url-policy.ts';
+import { RECEIVER_URL_FORMAT, tenantUrl } from './url-policy.ts';
 import { noReservedSegment, notReserved } from './reserved-keys.ts';
 
 /**
@@ -53,7 +53,7 @@ export type Gates = z.infer<typeof gates>;
 export const webhookGate = /* @__PURE__ */ z.schema(() =>
   z.strictObject({
     name: z.string().check(z.regex(/^[a-z][a-z0-9-]{0,39}$/, 'must be 1-40 characters: lower-case letters, digits, dashes'), notReserved()),
-    url: tenantUrl(),
+    url: tenantUrl(undefined, RECEIVER_URL_FORMAT),
     timeoutMs: z._default(z.number().check(z.int(), z.minimum(100), z.maximum(25_000)), 5000),
     blocking: z._default(z.boolean(), true),
     secret: z.string().check(z.minLength(16, 'secret must be at least 16 characters'), z.maxLength(256)),

@@ -103,20 +103,35 @@ export const TENANT_URL_FORMAT = {
 } as const;
 
 /**
+ * What the document states of a receiver's URL (a webhook subscription's or gate's), which the API shows
+ * redacted (redactUrl) to anyone but the admin who set it: a tenant URL, or that redacted value sent back
+ * (a manifest export applied, a PATCH of what GET showed), which keeps the stored URL it stands for.
+ */
+export const RECEIVER_URL_FORMAT = {
+  anyOf: [
+    { ...TENANT_URL_FORMAT },
+    {
+      pattern: '^[Hh][Tt][Tt][Pp][Ss]?://[^/?#]+/(…|%[Ee]2%80%[Aa]6)(#[0-9a-f]{8})?$',
+      description: 'a redacted URL as the API shows it (origin, ellipsis, fingerprint): keeps the stored URL it stands for',
+    },
+  ],
+} as const;
+
+/**
  * A zod string that is a URL a tenant may save (`checkTenantUrl`): every rule that holds in any
  * deployment is checked at parse time. A refused URL is an issue on its own field: "must be a public
  * https URL: <reason>". Loopback is the deployment's to allow (local mode): the use case that saves
  * the URL checks it with its deps' tunables (assertTenantUrls), with the same issue on the same field.
  * Its JSON Schema (the OpenAPI document) states the rule: a URI, https, with the rest in words.
  */
-export function tenantUrl(base: z.ZodMiniString = z.string().check(z.trim(), z.maxLength(2048))) {
+export function tenantUrl(base: z.ZodMiniString = z.string().check(z.trim(), z.maxLength(2048)), format: object = TENANT_URL_FORMAT) {
   return base.check(
     z.superRefine((value, ctx) => {
       const why = checkTenantUrl(value, { allowLoopback: true });
       if (why) ctx.addIssue({ code: 'custom', message: `must be a public https URL: it ${why}` });
     }),
     z.meta({
-      ...TENANT_URL_FORMAT,
+      ...format,
       description:
         'An https URL on a public host: no credentials in it, no private, loopback, link-local or internal address or name; another is refused with 400. Local mode (npm start) only: plain http to a loopback address (127.0.0.1, localhost, [::1]) too, for local receivers, git servers and registries',
     }),

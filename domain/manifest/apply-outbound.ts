@@ -21,7 +21,7 @@ import {
   redactedDoc,
   linkDoc,
   gitDoc,
-  asUri,
+  asShown,
   type Current,
   type Setup,
   type WebhookDoc,
@@ -153,7 +153,7 @@ export async function resolveWebhookGates(deps: Deps, tenant: string, env: Envir
       ]);
     if (secret.length < 16) throw new ValidationFailed([{ path, message: `the secret ${ref} must be at least 16 characters` }]);
     // A redacted URL (as the export writes it) keeps this gate's stored URL; it names no other.
-    const url = !isRedactedUrl(h.url) ? h.url : prev && asUri(redactUrl(prev.url)) === asUri(h.url) ? prev.url : null;
+    const url = !isRedactedUrl(h.url) ? h.url : prev && asShown(redactUrl(prev.url)) === asShown(h.url) ? prev.url : null;
     if (!url)
       throw new ValidationFailed([
         {

@@ -71,13 +71,16 @@ export const subscriptionDoc = (
   }) as SubscriptionDoc;
 
 /** A subscription doc with its URL as anyone but the admin who set it sees it (domain/kernel/url-policy.ts redactUrl). */
-export const redactedDoc = (d: SubscriptionDoc): SubscriptionDoc => ({ ...d, url: asUri(isRedactedUrl(d.url) ? d.url : redactUrl(d.url)) });
+export const redactedDoc = (d: SubscriptionDoc): SubscriptionDoc => ({ ...d, url: asShown(isRedactedUrl(d.url) ? d.url : redactUrl(d.url)) });
 
 /** A webhook gate doc with its URL redacted (to compare a document with the stored setup). */
-export const redactedGate = (h: WebhookDoc): WebhookDoc => ({ ...h, url: asUri(isRedactedUrl(h.url) ? h.url : redactUrl(h.url)) });
+export const redactedGate = (h: WebhookDoc): WebhookDoc => ({ ...h, url: asShown(isRedactedUrl(h.url) ? h.url : redactUrl(h.url)) });
 
-/** The ellipsis percent-encoded: the document's URLs are URIs (ASCII). */
-export const asUri = (url: string) => url.replace(/…|%e2%80%a6/gi, '%E2%80%A6');
+/**
+ * A redacted URL as the API shows it (`https://hooks.example.com/…#9f1edb4f`): the document is read by people, so
+ * the ellipsis is written as one; an older export's percent-encoded form (`%E2%80%A6`) reads back as the same value.
+ */
+export const asShown = (url: string) => url.replace(/%e2%80%a6/gi, '…');
 
 /**
  * Subscriptions have no name: one is known by its environment and URL (`* https://…` for the tenant-wide),
@@ -121,7 +124,7 @@ export type WebhookDoc = NonNullable<Promo['webhook_gates']>[string][number];
 /** A stored webhook gate as the document writes it: its secret only as the reference it came from. */
 export const webhookDoc = (h: Environment['webhookGates'][number]): WebhookDoc => ({
   name: h.name,
-  url: asUri(redactUrl(h.url)),
+  url: asShown(redactUrl(h.url)),
   timeout_ms: h.timeoutMs,
   blocking: h.blocking,
   secret: h.secretRef ? `\${${h.secretRef}}` : UNKNOWN_SECRET,

@@ -38,7 +38,7 @@ import {
   type Promo,
   type Change,
   pairOf,
-  asUri,
+  asShown,
   byPair,
   redactedGate,
   subscriptionKeys,
@@ -230,7 +230,7 @@ function desired(tenant: string, cur: Setup, m: Manifest, place: DeploymentPlace
   for (const [i, w] of (p.webhooks ?? []).entries()) {
     if (isRedactedUrl(w.url)) {
       // A redacted URL (as the export writes it) keeps a stored subscription's URL: it must name one.
-      if (!cur.webhooks.some((h) => h.url === asUri(w.url)))
+      if (!cur.webhooks.some((h) => h.url === asShown(w.url)))
         issues.push({ path: `${doc}.webhooks.${i}.url`, message: 'is a redacted URL that names no subscription of this tenant: send the full URL' });
     } else collect(issues, () => checkUrl(w.url, urls, `${doc}.webhooks.${i}.url`));
     if (w.environment && !known.has(w.environment))

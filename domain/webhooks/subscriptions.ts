@@ -5,7 +5,7 @@ import { EnvironmentNotFound, RuleViolation, ValidationFailed, VersionConflict, 
 import type { Ctx, Deps, With } from '../ports.ts';
 import { WriteConflict } from '../kernel/retry.ts';
 import { envName } from '../kernel/schemas.ts';
-import { checkTenantUrl, isRedactedUrl, redactedMatches, redactUrl, TENANT_URL_FORMAT } from '../kernel/url-policy.ts';
+import { checkTenantUrl, isRedactedUrl, redactedMatches, redactUrl, RECEIVER_URL_FORMAT } from '../kernel/url-policy.ts';
 import { WEBHOOK_EVENT_TYPES, type WebhookEventType, type WebhookSubscription } from './model.ts';
 import type { WebhookDeps, WebhookSecret } from './ports.ts';
 
@@ -25,7 +25,7 @@ const url = /* @__PURE__ */ z.schema(() =>
     .check(
       z.minLength(1),
       z.maxLength(2048),
-      z.meta(TENANT_URL_FORMAT),
+      z.meta(RECEIVER_URL_FORMAT),
       z.describe('https URL that receives the deliveries (checked now and again at each call: public addresses only, no redirects)'),
     ),
 );

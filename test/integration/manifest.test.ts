@@ -453,16 +453,26 @@ ${
     expect(text).not.toMatch(/whsec_|slr_/);
     expect(text).toContain('token: ${GITOPS_TOKEN}');
     const exported = (await t.call('GET', '/api/v1/manifest?format=json', { token: a.u.viewer })).body.artifacts.promotion;
-    // A receiver URL is exported redacted (its path often holds the receiver's credential): origin, ellipsis, fingerprint.
-    const redacted = redactUrl(hook).replace('…', '%E2%80%A6');
-    expect(redacted).toMatch(/^https:\/\/hooks\.example\.com\/%E2%80%A6#[0-9a-f]{8}$/);
+    // A receiver URL is exported redacted (its path often holds the receiver's credential): origin, ellipsis, fingerprint,
+    // written as the API shows it (a person reads the document), not percent-encoded.
+    const redacted = redactUrl(hook);
+    expect(redacted).toMatch(/^https:\/\/hooks\.example\.com\/…#[0-9a-f]{8}$/);
+    expect(text).toContain(`url: ${redacted}\n`);
+    expect(text).not.toContain('%E2%80%A6');
     expect(text).not.toContain('/stageline');
+    const shown = (await t.call('GET', '/api/v1/webhooks', { token: a.u.viewer })).body.items.map((w: { url: string }) => w.url);
+    expect(shown).toEqual([redacted, redacted]);
     expect(exported.webhooks).toEqual([
       { url: redacted, events: ['artifact.published', 'promotion.completed'], description: 'deploy bot' },
       { url: redacted, events: ['freeze.started'], environment: 'production', enabled: false },
     ]);
-    // Applied back to the same tenant, the redacted URL keeps the stored one: nothing changes.
+    // Applied back to the same tenant, the redacted URL keeps the stored one: nothing changes (so does an older export's percent-encoded form).
     expect((await t.call('POST', '/api/v1/manifest/plan', { token: a.u.viewer, body: { document: text } })).body.changes).toEqual([]);
+    const encoded = text.replaceAll('/…#', '/%E2%80%A6#');
+    expect(encoded).not.toBe(text);
+    expect((await t.call('POST', '/api/v1/manifest/plan', { token: a.u.viewer, body: { document: encoded } })).body.changes).toEqual([]);
+    const reapplied = await t.call('POST', '/api/v1/manifest/apply', { token: a.u.admin, body: { document: text } });
+    expect(reapplied.body).toMatchObject({ applied: false, changes: [] });
     expect(exported.environment_settings.production.monitors).toEqual([alarm('p99-latency'), alarm('5xx-rate')]);
     expect(exported.git_targets).toEqual({
       production: {
