@@ -160,9 +160,12 @@ export function registerPromotions(program: Command): void {
     .action(async (id: string) => printed(await api<Promotion>('POST', `/api/v1/promotions/${q(id)}/rebase`)));
 }
 
-/** Before approving or rejecting: the promotion and what it changes, and (on a terminal, without --yes) a question. */
+/**
+ * Before approving or rejecting: the promotion and what it changes (with --yes too: it skips the
+ * question, not the review), and on a terminal without --yes a question. --json prints only the answer.
+ */
 async function reviewFirst(id: string, verb: 'Approve' | 'Reject'): Promise<void> {
-  if (values.json || values.yes) return;
+  if (values.json) return;
   const [p, changes] = await Promise.all([
     api<PromotionDetail>('GET', `/api/v1/promotions/${q(id)}`),
     api<Changes>('GET', `/api/v1/promotions/${q(id)}/changes`),

@@ -24,6 +24,12 @@ afterAll(() => t.stop());
 const cliWith = (vars: NodeJS.ProcessEnv, ...args: string[]) =>
   run(join(root, 'node_modules', '.bin', 'tsx'), [join(root, 'cli', 'stageline.ts'), ...args], { env: vars, cwd: root });
 const cli = (...args: string[]) => cliWith(env, ...args);
+/** What --wait printed on stderr, a step a line. */
+const steps = (stderr: string) =>
+  stderr
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
 
 describe('CLI: a tenant onboarded without the AWS console', () => {
   it('a platform operator creates a tenant; its admin signs in, invites, changes roles and removes users, all with the CLI', async () => {
@@ -230,6 +236,7 @@ describe('CLI through the API', () => {
 
 describe('CLI: promote, status, list, rollback, approve, reject (floe style)', () => {
   let u: Awaited<ReturnType<TestStack['users']>>;
+  let tenant: string;
   let as: (...args: string[]) => ReturnType<typeof cli>;
   const digest = (c: string) => `sha256:${c.repeat(64)}`;
   const publish = async (version: string, c: string) => {
@@ -239,7 +246,8 @@ describe('CLI: promote, status, list, rollback, approve, reject (floe style)', (
 
   beforeAll(async () => {
     // a tenant of its own, so the audit count above stays as it is
-    u = await t.users(t.tenant());
+    tenant = t.tenant();
+    u = await t.users(tenant);
     await makeLine(t, u.admin);
     const vars = { ...process.env, STAGELINE_URL: t.url, STAGELINE_TOKEN: u.deployer };
     as = (...args) => cliWith(vars, ...args);
@@ -249,6 +257,15 @@ describe('CLI: promote, status, list, rollback, approve, reject (floe style)', (
     await publish('v1.2.3', 'a');
     const promoted = await as('promote', 'v1.2.3', '--from', 'dev', '--to', 'staging', '--artifact', 'platform', '--wait');
     expect(promoted.stdout).toMatch(/^prm_\w+\s+platform@v1\.2\.3\s+dev → staging\s+COMPLETED$/m);
+    // Each step as it happened, though staging has no bake (so no poll sees it executing for long).
+    expect(steps(promoted.stderr).slice(1)).toEqual([
+      expect.stringMatching(/^created by deployer@\S+: waiting to start$/),
+      'validating: running the gates',
+      'gates: ✓ policy_compliance · - tests · - security_scan · - cost_analysis · - performance_baseline',
+      'approved: staging needs no approval',
+      'executing: platform@v1.2.3 into staging',
+      expect.stringMatching(/^done: COMPLETED, staging runs platform@v1\.2\.3 \(deployment \S+\)$/),
+    ]);
 
     const { stdout } = await as('promote', 'status');
     const lines = stdout.split('\n');
@@ -295,10 +312,23 @@ describe('CLI: promote, status, list, rollback, approve, reject (floe style)', (
     expect(waiting.stdout).toMatch(/AWAITING_APPROVAL \(waiting for approval\)/);
     expect(waiting.stdout).toContain('approvals: 0 of 1 from approver/admin');
     const id = /^(prm_\w+)/.exec(waiting.stdout)![1]!;
+    // --wait without a bake shows each step as it happened (on stderr), not only "following": the gates
+    // with their verdicts, then who may approve.
+    expect(steps(waiting.stderr)).toEqual([
+      `following ${id} (Ctrl-C stops following, not the promotion)`,
+      `created by deployer@${tenant}.test: waiting to start`,
+      'validating: running the gates',
+      'gates: ✓ policy_compliance · - tests · - security_scan · - cost_analysis · - performance_baseline',
+      `waiting for approval: 1 from approver/admin, not the requester (deployer@${tenant}.test)`,
+    ]);
     expect((await as('promote', 'status')).stdout).toContain(`- config:full@1 staging → production (waiting for 1 approval from approver/admin`);
 
-    const approved = await as('approve', id, '--comment', 'lgtm', '--token', u.approver);
+    // --yes skips the question, not the review: the diff is printed, then the approval.
+    const approved = await as('approve', id, '--comment', 'lgtm', '--yes', '--token', u.approver);
     expect(approved.stdout).toContain(`approver@`);
+    expect(approved.stdout).toContain('changes: 1 key');
+    expect(approved.stdout.indexOf('+ config query.timeout = "180s"')).toBeGreaterThan(-1);
+    expect(approved.stdout.indexOf('+ config query.timeout')).toBeLessThan(approved.stdout.lastIndexOf(`✓ approver@`));
     await waitFor(t, u.viewer, id, ['COMPLETED']);
     const done = await as('status', id);
     expect(done.stdout).toMatch(new RegExp(`^${id}\\s+config:full@1\\s+staging → production\\s+COMPLETED$`, 'm'));
@@ -352,7 +382,14 @@ describe('CLI: promote, status, list, rollback, approve, reject (floe style)', (
     await fails('say what to promote', 'promote', '--from', 'dev', '--to', 'staging');
     await fails("'production' runs no artifact yet: say which with --artifact", 'rollback', 'v1.0.0', '--env', 'production');
     await fails("required option '--reason <text>' not specified", 'reject', 'prm_x');
-    await fails(/403 This route needs the 'approver' role/, 'approve', 'prm_x', '--yes');
+    await fails(/400 Request is invalid\n\s+path\.id: must be a promotion id/, 'approve', 'prm_x', '--yes');
+    // A deployer reviews what an approval would change, then is refused it.
+    const pending = JSON.parse((await as('promote', '--config', '--from', 'staging', '--to', 'production', '--json')).stdout).id as string;
+    await expect(as('approve', pending, '--yes')).rejects.toMatchObject({
+      code: 2,
+      stdout: expect.stringContaining(`${pending}  config:full@`),
+      stderr: expect.stringMatching(/403 This route needs the 'approver' role/),
+    });
     // Not authenticated is its own exit code (3).
     await expect(as('promote', 'status', '--token', 'not-a-token')).rejects.toMatchObject({
       code: 3,
