@@ -23,7 +23,7 @@ function App({ initial }: { initial: string | null }) {
   const [me, setMe] = useState<Session | null>(session());
   const [why, setWhy] = useState<string | null>(initial);
   const [path, setPath] = useState(route());
-  const { notices, say, dismiss } = useNotices();
+  const { notices, say, dismiss } = useNotices(path.join('/'));
   useEffect(() => {
     const onHash = () => {
       setPath(route());
@@ -102,7 +102,8 @@ function App({ initial }: { initial: string | null }) {
             </button>
           </section>
         ) : view === 'promotions' && arg ? (
-          <PromotionPage id={arg} me={me} say={say} />
+          // keyed by the promotion: what was typed on one (a comment, a reason) is not carried to another
+          <PromotionPage key={arg} id={arg} me={me} say={say} />
         ) : view === 'environments' && arg ? (
           <EnvironmentPage name={arg} />
         ) : view === 'flags' ? (

@@ -1,5 +1,5 @@
 import type { ComponentChildren } from 'preact';
-import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { ApiError, NOT_MODIFIED, revalidate } from './api.ts';
 
 /** A time as UTC text in a <time> element. */
@@ -42,18 +42,31 @@ export const PromotionLink = ({ id }: { id: string }) => (
 );
 export const EnvLink = ({ name }: { name: string }) => <a href={`#/environments/${name}`}>{name}</a>;
 
-/** What an action said: it stays until the person dismisses it (live updates never remove it). */
+/**
+ * What an action said, and the page it was said on (its route: `promotions/prm_…`): it stays there until
+ * the person dismisses it (live updates never remove it), and is shown on that page only, so an
+ * outcome never follows someone to another page or promotion.
+ */
 export interface Notice {
   id: number;
+  page: string;
   tone: 'ok' | 'bad';
   text: string;
 }
+/** Says something on a page: the page the view was on when the action began (or the page given, e.g. a promotion just created). */
+export type Say = (tone: Notice['tone'], text: string, page?: string) => void;
 let seq = 0;
-export function useNotices() {
+export function useNotices(here: string) {
   const [notices, set] = useState<Notice[]>([]);
-  const say = useCallback((tone: Notice['tone'], text: string) => set((n) => [...n, { id: ++seq, tone, text }]), []);
+  const sayOn = useCallback(
+    (page: string) => (tone: Notice['tone'], text: string, on?: string) => set((n) => [...n, { id: ++seq, page: on ?? page, tone, text }]),
+    [],
+  );
+  // A view's actions hold the `say` of the page they began on: an answer that comes after the person
+  // moved on is kept for that page, not shown on the new one.
+  const say: Say = useMemo(() => sayOn(here), [sayOn, here]);
   const dismiss = useCallback((id: number) => set((n) => n.filter((x) => x.id !== id)), []);
-  return { notices, say, dismiss };
+  return { notices: notices.filter((n) => n.page === here), say, dismiss };
 }
 export function Notices({ notices, dismiss }: { notices: Notice[]; dismiss: (id: number) => void }) {
   if (!notices.length) return null;

@@ -1,13 +1,13 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, ApiError, NOT_MODIFIED, q, revalidate } from '../api.ts';
 import { may, type Session } from '../auth.ts';
-import { EnvLink, Loading, usePoll, Wrap } from '../ui.tsx';
+import { EnvLink, Loading, usePoll, Wrap, type Say } from '../ui.tsx';
 
 const shown = (v: unknown) => (v === undefined ? '—' : JSON.stringify(v).slice(0, 120));
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 
 /** Each flag across the line of environments, and a promotion of one flag from where it differs. */
-export function Flags({ me, say }: { me: Session; say: (tone: 'ok' | 'bad', text: string) => void }) {
+export function Flags({ me, say }: { me: Session; say: Say }) {
   const { data: envs, error } = usePoll<any>('api/v1/environments', 60000);
   const [flags, setFlags] = useState<Record<string, any[]> | null>(null);
   const [busy, setBusy] = useState(false);
@@ -57,7 +57,8 @@ export function Flags({ me, say }: { me: Session; say: (tone: 'ok' | 'bad', text
         flagIds: [flag.id],
         notes: `flag ${flag.key}`,
       });
-      say('ok', `Promotion ${p.id} of flag ${flag.key} from ${from} to ${to} requested: ${p.status.toLowerCase().replace(/_/g, ' ')}.`);
+      // said on the promotion's page, where the person is taken
+      say('ok', `Promotion ${p.id} of flag ${flag.key} from ${from} to ${to} requested: ${p.status.toLowerCase().replace(/_/g, ' ')}.`, `promotions/${p.id}`);
       location.hash = `#/promotions/${p.id}`;
     } catch (e) {
       say('bad', `Could not promote ${flag.key}: ${(e as ApiError).message}`);
@@ -97,14 +98,10 @@ export function Flags({ me, say }: { me: Session; say: (tone: 'ok' | 'bad', text
                       <code>{shown(here?.value)}</code>
                       {differs && may(me, 'deployer') && (
                         <div>
-                          <button
-                            type="button"
-                            class="link"
-                            disabled={busy}
-                            onClick={() => promote(line[i - 1].name, e.name, before)}
-                            aria-label={`Promote ${key} from ${line[i - 1].name} to ${e.name}`}
-                          >
+                          {/* Its name begins with what it shows (WCAG 2.5.3: a speech user says what they see), then says which flag and where to. */}
+                          <button type="button" class="link" disabled={busy} onClick={() => promote(line[i - 1].name, e.name, before)}>
                             Promote from {line[i - 1].name}
+                            <span class="sr">{` (${key} to ${e.name})`}</span>
                           </button>
                         </div>
                       )}

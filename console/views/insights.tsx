@@ -5,11 +5,35 @@ import { downloadCsv, Loading, usePoll, Wrap } from '../ui.tsx';
 
 const RANGES = { '30 days': 30, '90 days': 90, '1 year': 365 } as const;
 
+/** A span of time in the viewer's time zone: from midnight of its first day to midnight after its last. */
+interface Span {
+  start: Date;
+  end: Date;
+}
+
+/** The n calendar days ending today, as the viewer's clock has them. */
+function lastDays(n: number, now = new Date()): Span {
+  return { start: new Date(now.getFullYear(), now.getMonth(), now.getDate() - (n - 1)), end: new Date(now.getFullYear(), now.getMonth(), now.getDate() + 1) };
+}
+
+/** A period as the API names it (YYYY-MM-DD, YYYY-MM-DD/week, YYYY-MM) as a span of calendar days in the viewer's time zone. */
+function periodSpan(name: string): Span {
+  const [y, m, d] = name.replace('/week', '').split('-').map(Number) as [number, number, number?];
+  const start = new Date(y, m - 1, d ?? 1);
+  const end = name.endsWith('/week') ? new Date(y, m - 1, d! + 7) : d === undefined ? new Date(y, m, 1) : new Date(y, m - 1, d + 1);
+  return { start, end };
+}
+
+const day = (d: Date) => d.toLocaleDateString(undefined, { day: 'numeric', month: 'short', year: 'numeric' });
+
 /** Delivery performance per environment (the DORA four and approval-free figures), drawn from GET /platform/metrics only. */
 export function Insights() {
   const [range, setRange] = useState<keyof typeof RANGES>('90 days');
   const [period, setPeriod] = useState<'day' | 'week' | 'month'>('week');
-  const from = new Date(Date.now() - RANGES[range] * 86_400_000).toISOString().slice(0, 10) + 'T00:00:00Z';
+  // What is shown is what is asked for: the range's first day, from its midnight in the viewer's time zone.
+  // The same all day long, so the poll's path (and its ETag) stays put.
+  const span = lastDays(RANGES[range]);
+  const from = span.start.toISOString();
   const { data, error } = usePoll<any>(`api/v1/platform/metrics?period=${period}&from=${q(from)}`, 60000);
   return (
     <section aria-labelledby="insights-title">
@@ -28,14 +52,14 @@ export function Insights() {
           <option>month</option>
         </select>
       </form>
-      {!data ? <Loading error={error} /> : data.environments.map((e: any) => <EnvironmentInsights key={e.environment} e={e} />)}
+      {!data ? <Loading error={error} /> : data.environments.map((e: any) => <EnvironmentInsights key={e.environment} e={e} span={span} />)}
     </section>
   );
 }
 
 const pct = (n: number) => `${Math.round(n * 1000) / 10} %`;
 
-function EnvironmentInsights({ e }: { e: any }) {
+function EnvironmentInsights({ e, span }: { e: any; span: Span }) {
   const t = e.total;
   const failureRate = t.deployments ? t.failed / t.deployments : 0;
   const rows = e.periods.map((p: any) => [
@@ -77,7 +101,11 @@ function EnvironmentInsights({ e }: { e: any }) {
           <dd>{t.durationSeconds.mean === null ? '—' : `${Math.round(t.durationSeconds.mean)} s mean, p90 ≤ ${t.durationSeconds.p90AtMost} s`}</dd>
         </div>
       </dl>
-      <Chart periods={e.periods} label={`Deployments and failures per ${e.period} in ${e.environment}`} />
+      <Chart
+        periods={e.periods}
+        span={span}
+        label={`Deployments and failures per ${e.period} in ${e.environment}, ${day(span.start)} to ${day(new Date(span.end.getTime() - 1))}`}
+      />
       <details>
         <summary>The numbers</summary>
         <Wrap>
@@ -122,26 +150,43 @@ function EnvironmentInsights({ e }: { e: any }) {
   );
 }
 
-/** Deployments (bars) and failures plus rollbacks (line) per period, with uPlot; the table above holds the same numbers for screen readers. */
-function Chart({ periods, label }: { periods: any[]; label: string }) {
+/**
+ * Deployments (bars) and failures plus rollbacks (line) per period, with uPlot; the table above holds the same
+ * numbers for screen readers. The time axis is the chosen range in the viewer's time zone, whatever the data: a
+ * period sits at its calendar days (the part of it inside the range), so a bar is never placed by UTC midnight
+ * and a range with little data is not stretched to fit it. Under it, the span the axis actually draws.
+ */
+function Chart({ periods, span, label }: { periods: any[]; span: Span; label: string }) {
   const box = useRef<HTMLDivElement>(null);
+  const caption = useRef<HTMLParagraphElement>(null);
+  const [from, to] = [span.start.getTime() / 1000, span.end.getTime() / 1000];
   useEffect(() => {
     if (!box.current || !periods.length) return;
-    const xs = periods.map((p) => Date.parse(p.period.replace('/week', '')) / 1000);
+    const xs = periods.map((p) => {
+      const s = periodSpan(p.period);
+      return (Math.max(s.start.getTime() / 1000, from) + Math.min(s.end.getTime() / 1000, to)) / 2;
+    });
     const css = getComputedStyle(document.documentElement);
     const color = (v: string) => css.getPropertyValue(v).trim() || '#888';
+    const said = (u: uPlot) => {
+      const { min, max } = u.scales.x!;
+      if (caption.current && min !== undefined && max !== undefined)
+        caption.current.textContent = `${day(new Date(min * 1000))} – ${day(new Date(max * 1000 - 1))}`;
+    };
     const plot = new uPlot(
       {
         width: Math.max(260, box.current.clientWidth),
         height: 180,
         legend: { show: true },
         cursor: { drag: { x: false, y: false } },
+        scales: { x: { time: true, range: () => [from, to] } },
         axes: [{ stroke: color('--mut') }, { stroke: color('--mut') }],
         series: [
           {},
           { label: 'deployments', stroke: color('--accent'), fill: color('--accent-soft'), paths: uPlot.paths.bars!({ size: [0.6, 40] }) },
           { label: 'failed or rolled back', stroke: color('--bad'), width: 2 },
         ],
+        hooks: { ready: [said], setScale: [(u, key) => key === 'x' && said(u)] },
       },
       [xs, periods.map((p) => p.deployments), periods.map((p) => p.failed + p.rolledBack)],
       box.current,
@@ -152,7 +197,12 @@ function Chart({ periods, label }: { periods: any[]; label: string }) {
       removeEventListener('resize', resize);
       plot.destroy();
     };
-  }, [periods]);
+  }, [periods, from, to]);
   if (!periods.length) return <p class="mut">No deployments in this range.</p>;
-  return <div ref={box} class="chart" role="img" aria-label={label} />;
+  return (
+    <figure class="chart-figure">
+      <div ref={box} class="chart" role="img" aria-label={label} />
+      <p ref={caption} class="mut chart-span" />
+    </figure>
+  );
 }

@@ -131,8 +131,8 @@ async function consoleTenant() {
 }
 
 /** Opens the console with a token (the state a sign-in leaves; the sign-in itself is tested below). */
-async function openAs(token: string, hash = '#/', viewport = { width: 1280, height: 800 }) {
-  const page = await browser.newPage({ viewport });
+async function openAs(token: string, hash = '#/', viewport = { width: 1280, height: 800 }, timezoneId?: string) {
+  const page = await browser.newPage({ viewport, ...(timezoneId ? { timezoneId } : {}) });
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
   await page.goto(`${t.url}/dashboard#token=${token}`);
@@ -249,7 +249,7 @@ describe('the console, in a real browser', () => {
     await expect.poll(() => main.textContent(), { timeout: 15_000 }).toMatch(/completed/);
 
     await page.goto(`${t.url}/dashboard#/flags`);
-    await page.getByRole('button', { name: 'Promote beta-search from dev to staging' }).click();
+    await page.getByRole('button', { name: 'Promote from dev (beta-search to staging)' }).click();
     await page.waitForURL(/#\/promotions\/prm_/);
     const id = /prm_\w+/.exec(page.url())![0];
     expect((await t.call('GET', `/api/v1/promotions/${id}`, { token: u.viewer })).body).toMatchObject({
@@ -260,6 +260,141 @@ describe('the console, in a real browser', () => {
     await expect.poll(() => main.textContent(), { timeout: 15_000 }).toMatch(/added\s*beta-search\s*flag/);
     expect(errors).toEqual([]);
     await page.close();
+  });
+
+  it('every view, as every role, at 1280×800 and 390×844: no serious or critical accessibility violation', { timeout: 600_000 }, async () => {
+    const { u, waiting } = await consoleTenant();
+    // A flag that differs between dev and staging, so deployers and admins see its Promote button.
+    await t.call('POST', '/api/v1/environments/dev/flags', { token: u.admin, body: { key: 'beta-search', value: true } });
+    const views = ['#/', `#/promotions/${waiting}`, '#/environments/production', '#/flags', '#/insights', '#/audit', '#/settings'];
+    for (const role of ['viewer', 'approver', 'deployer', 'admin'] as const) {
+      for (const viewport of [
+        { width: 1280, height: 800 },
+        { width: 390, height: 844 },
+      ]) {
+        const { page, errors } = await openAs(u[role], '#/', viewport);
+        const main = page.locator('main');
+        for (const view of views) {
+          const where = `${view} as ${role} at ${viewport.width}×${viewport.height}`;
+          await page.goto(`${t.url}/dashboard${view}`);
+          await expect.poll(() => main.locator('h1').count(), { timeout: 15_000, message: where }).toBeGreaterThan(0);
+          await expect.poll(() => main.textContent(), { timeout: 15_000, message: where }).not.toContain('Loading…');
+          if (view === '#/flags' && (role === 'deployer' || role === 'admin')) {
+            // The button's name begins with what it shows (WCAG 2.5.3), then says which flag and where to.
+            const button = page.getByRole('button', { name: 'Promote from dev (beta-search to staging)' });
+            await button.waitFor();
+            expect(await button.textContent()).toMatch(/^Promote from dev/);
+          }
+          expect(await accessibility(page), where).toEqual([]);
+        }
+        expect(errors, role).toEqual([]);
+        await page.close();
+      }
+    }
+  });
+
+  it("messages stay with the page and the promotion they happened on: an approver's outcome on one promotion is not shown on another", async () => {
+    const tenant = t.tenant();
+    const u = await t.users(tenant);
+    await makeLine(t, u.admin);
+    await t.call('POST', '/api/v1/environments/staging/configs', { token: u.admin, body: { key: 'query.timeout', value: '180s' } });
+    const first = (await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'staging', targetEnvironment: 'production' } }))
+      .body.id as string;
+    await waitForToken(t, u.viewer, first);
+    await t.call('POST', '/api/v1/environments/staging/configs', { token: u.admin, body: { key: 'batch.size', value: 10 } });
+    const second = (await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'staging', targetEnvironment: 'production' } }))
+      .body.id as string;
+    await waitForToken(t, u.viewer, second);
+
+    const { page, errors } = await openAs(u.approver, `#/promotions/${first}`);
+    const main = page.locator('main');
+    const notices = async () => ((await page.locator('.notices').count()) ? ((await page.locator('.notices').textContent()) ?? '') : '');
+    await page.getByRole('button', { name: 'Reject', exact: true }).waitFor({ timeout: 15_000 });
+    // On the first: a rejection without a reason is refused, then one with a reason is made.
+    await page.getByRole('button', { name: 'Reject', exact: true }).click();
+    await expect.poll(notices).toContain('A rejection needs a reason');
+    // A comment typed here and not sent is this promotion's too.
+    await page.getByLabel('Comment (kept with the approval)').fill('meant for the first');
+    await page.getByLabel('Reason to reject (required to reject)').fill('not this week');
+    await page.getByRole('button', { name: 'Reject', exact: true }).click();
+    await expect.poll(notices).toContain(`Rejected ${first}`);
+    await expect.poll(() => main.textContent(), { timeout: 15_000 }).toMatch(/rejected/);
+
+    // To the second: none of that follows.
+    await page.goto(`${t.url}/dashboard#/promotions/${second}`);
+    await expect.poll(() => main.locator('code', { hasText: second }).count(), { timeout: 15_000 }).toBeGreaterThan(0);
+    await page.getByRole('button', { name: 'Approve', exact: true }).waitFor({ timeout: 15_000 });
+    expect(await notices()).toBe('');
+    expect(await page.getByLabel('Reason to reject (required to reject)').inputValue()).toBe('');
+    expect(await page.getByLabel('Comment (kept with the approval)').inputValue()).toBe('');
+    await page.getByRole('button', { name: 'Approve', exact: true }).click();
+    await expect.poll(notices).toContain(`Approved ${second} as approver@`);
+    const here = await notices();
+    expect(here).not.toContain(first);
+    expect(here).not.toContain('A rejection needs a reason');
+    await page.screenshot({ path: join(OUT, 'console-promotion-notices.png'), fullPage: true });
+
+    // Back on the first, its own outcome is there, and not the second's.
+    await page.goto(`${t.url}/dashboard#/promotions/${first}`);
+    await expect.poll(() => main.locator('code', { hasText: first }).count(), { timeout: 15_000 }).toBeGreaterThan(0);
+    await expect.poll(notices).toContain(`Rejected ${first}`);
+    expect(await notices()).not.toContain(second);
+    // Another view shows neither.
+    await page.goto(`${t.url}/dashboard#/`);
+    await expect.poll(() => main.locator('h1').count(), { timeout: 15_000 }).toBeGreaterThan(0);
+    expect(await notices()).toBe('');
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it("Insights: the chart's time axis spans the chosen range in the viewer's time zone, and the API is asked for that range", async () => {
+    const tenant = t.tenant();
+    const u = await t.users(tenant);
+    await makeLine(t, u.admin);
+    await t.call('POST', '/api/v1/environments/dev/configs', { token: u.admin, body: { key: 'query.timeout', value: '45s' } });
+    const p = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'dev', targetEnvironment: 'staging' } });
+    expect((await waitFor(t, u.viewer, p.body.id, ['COMPLETED', 'FAILED'])).status).toBe('COMPLETED');
+
+    for (const timezoneId of ['America/Los_Angeles', 'Pacific/Auckland']) {
+      const { page, errors } = await browser.newPage({ viewport: { width: 1280, height: 800 }, timezoneId }).then(async (page) => {
+        const errors: string[] = [];
+        page.on('pageerror', (e) => errors.push(e.message));
+        return { page, errors };
+      });
+      const asked: string[] = [];
+      page.on('request', (r) => {
+        if (r.url().includes('/platform/metrics')) asked.push(new URL(r.url()).searchParams.get('from') ?? '(none)');
+      });
+      await page.goto(`${t.url}/dashboard#token=${u.viewer}`);
+      await page.getByRole('link', { name: 'Pipeline' }).waitFor();
+      await page.goto(`${t.url}/dashboard#/insights`);
+      /** The first day of a range of n days ending today, at midnight in the page's time zone; and the span as the page words it. */
+      const expected = (n: number) =>
+        page.evaluate((n) => {
+          const now = new Date();
+          const start = new Date(now.getFullYear(), now.getMonth(), now.getDate() - (n - 1));
+          const day = (d: Date) => d.toLocaleDateString(undefined, { day: 'numeric', month: 'short', year: 'numeric' });
+          return { from: start.toISOString(), span: `${day(start)} – ${day(now)}` };
+        }, n);
+      const staging = page.locator('article', { has: page.getByRole('heading', { name: 'staging' }) });
+      const span = staging.locator('.chart-span');
+      for (const [range, days] of [
+        ['90 days', 90],
+        ['30 days', 30],
+        ['1 year', 365],
+      ] as const) {
+        if (range !== '90 days') await page.getByLabel('Range').selectOption(range);
+        const want = await expected(days);
+        await expect.poll(() => asked.at(-1), { timeout: 15_000, message: `${range} in ${timezoneId}` }).toBe(want.from);
+        // The axis (as the chart itself reports its x scale) runs from that first day to the end of today.
+        await expect.poll(() => span.textContent(), { timeout: 15_000, message: `${range} in ${timezoneId}` }).toBe(want.span);
+        await page.screenshot({ path: join(OUT, `console-insights-${days}-${timezoneId.replace('/', '-')}.png`), fullPage: true });
+      }
+      // Every request asked for a range that was shown: none for 90 days after 30 was chosen.
+      expect(new Set(asked).size).toBe(3);
+      expect(errors).toEqual([]);
+      await page.close();
+    }
   });
 
   it('shows control characters and bidi overrides in service text as escapes', async () => {
