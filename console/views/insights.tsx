@@ -16,11 +16,14 @@ function lastDays(n: number, now = new Date()): Span {
   return { start: new Date(now.getFullYear(), now.getMonth(), now.getDate() - (n - 1)), end: new Date(now.getFullYear(), now.getMonth(), now.getDate() + 1) };
 }
 
-/** A period as the API names it (YYYY-MM-DD, YYYY-MM-DD/week, YYYY-MM) as a span of calendar days in the viewer's time zone. */
+/**
+ * A period as the API names it (YYYY-MM-DD, YYYY-MM-DD/week, YYYY-MM) as the time it covers: the API counts
+ * in UTC days, so a day is UTC midnight to UTC midnight, drawn where that falls on the viewer's clock.
+ */
 function periodSpan(name: string): Span {
   const [y, m, d] = name.replace('/week', '').split('-').map(Number) as [number, number, number?];
-  const start = new Date(y, m - 1, d ?? 1);
-  const end = name.endsWith('/week') ? new Date(y, m - 1, d! + 7) : d === undefined ? new Date(y, m, 1) : new Date(y, m - 1, d + 1);
+  const start = new Date(Date.UTC(y, m - 1, d ?? 1));
+  const end = new Date(name.endsWith('/week') ? Date.UTC(y, m - 1, d! + 7) : d === undefined ? Date.UTC(y, m, 1) : Date.UTC(y, m - 1, d + 1));
   return { start, end };
 }
 
@@ -152,9 +155,9 @@ function EnvironmentInsights({ e, span }: { e: any; span: Span }) {
 
 /**
  * Deployments (bars) and failures plus rollbacks (line) per period, with uPlot; the table above holds the same
- * numbers for screen readers. The time axis is the chosen range in the viewer's time zone, whatever the data: a
- * period sits at its calendar days (the part of it inside the range), so a bar is never placed by UTC midnight
- * and a range with little data is not stretched to fit it. Under it, the span the axis actually draws.
+ * numbers for screen readers. The time axis is the chosen range in the viewer's time zone, whatever the data (a
+ * range with little data is not stretched to fit it): a period sits in the middle of the time it covers inside
+ * the range. Under it, the span the axis actually draws.
  */
 function Chart({ periods, span, label }: { periods: any[]; span: Span; label: string }) {
   const box = useRef<HTMLDivElement>(null);

@@ -286,6 +286,12 @@ describe('the console, in a real browser', () => {
             expect(await button.textContent()).toMatch(/^Promote from dev/);
           }
           expect(await accessibility(page), where).toEqual([]);
+          // Each view as a deployer sees it, at both sizes, for a person to look at.
+          if (role === 'deployer')
+            await page.screenshot({
+              path: join(OUT, `console-all-${view.replace(/^#\/?/, '').split('/')[0] || 'pipeline'}-${viewport.width}.png`),
+              fullPage: true,
+            });
         }
         expect(errors, role).toEqual([]);
         await page.close();
@@ -392,6 +398,9 @@ describe('the console, in a real browser', () => {
       }
       // Every request asked for a range that was shown: none for 90 days after 30 was chosen.
       expect(new Set(asked).size).toBe(3);
+      await page.setViewportSize({ width: 390, height: 844 });
+      await expect.poll(() => span.textContent(), { timeout: 15_000 }).toBe((await expected(365)).span);
+      await page.screenshot({ path: join(OUT, `console-insights-phone-${timezoneId.replace('/', '-')}.png`), fullPage: true });
       expect(errors).toEqual([]);
       await page.close();
     }
