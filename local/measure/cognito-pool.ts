@@ -82,9 +82,14 @@ export function fakeUserPool() {
     return { Username: v.Username, Enabled: v.Enabled, UserStatus: v.UserStatus, UserCreateDate: v.UserCreateDate, UserAttributes: v.Attributes };
   });
   mock.on(AdminCreateUserCommand).callsFake((input) => {
-    const email = input.UserAttributes?.find((a) => a.Name === 'email')?.Value ?? input.Username!;
-    if ([...users.values()].some((u) => u.email === email)) throw new UsernameExistsException({ message: 'An account with the email already exists.', $metadata: {} });
-    const u = add({ email, tenant: input.UserAttributes?.find((a) => a.Name === 'custom:tenant_id')?.Value ?? '', status: 'FORCE_CHANGE_PASSWORD' });
+    const email = input.UserAttributes?.find((a: { Name?: string }) => a.Name === 'email')?.Value ?? input.Username!;
+    if ([...users.values()].some((u) => u.email === email))
+      throw new UsernameExistsException({ message: 'An account with the email already exists.', $metadata: {} });
+    const u = add({
+      email,
+      tenant: input.UserAttributes?.find((a: { Name?: string }) => a.Name === 'custom:tenant_id')?.Value ?? '',
+      status: 'FORCE_CHANGE_PASSWORD',
+    });
     return { User: view(u) };
   });
   mock.on(AdminAddUserToGroupCommand).callsFake((input) => void must(input.Username).groups.add(input.GroupName!));
