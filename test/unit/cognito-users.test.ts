@@ -4,6 +4,7 @@ import { CognitoUserAdmin } from '../../functions/adapters/cognito-users.ts';
 import { fakeUserPool } from '../../local/measure/cognito-pool.ts';
 import { memoryDeps } from '../support/memory-deps.ts';
 import type { Ctx } from '../../domain/ports.ts';
+import { migrateTenants } from '../../domain/access/migrate.ts';
 
 /**
  * User management on Cognito (aws-sdk-client-mock, a pool in memory): what the people routes cost
@@ -66,5 +67,29 @@ describe('people on Cognito', () => {
     pool.resetCalls();
     await removeUser(deps, ada, carl.id);
     expect(pool.calls().filter((c) => c.startsWith('AdminUserGlobal') || c === 'AdminDeleteUser')).toEqual(['AdminUserGlobalSignOut', 'AdminDeleteUser']);
+  });
+
+  it('the migration gives the tenants of a pool from before the people routes their record, email domains and people index, once', async () => {
+    const pool = fakeUserPool();
+    pools.push(pool);
+    for (let i = 0; i < 130; i++) pool.add({ email: `u${i}@globex.test`, tenant: 'globex', groups: ['viewer'] });
+    const alice = pool.add({ email: 'alice@acme.test', tenant: 'acme', groups: ['admin'] });
+    pool.add({ email: 'bob@acme.test', tenant: 'acme', groups: ['deployer', 'approver'] });
+    pool.add({ email: 'pat@platform.test', tenant: 'platform', groups: ['admin', 'platform-admin'] });
+    const m = memoryDeps();
+    const deps = { ...m.deps, users: new CognitoUserAdmin(pool.client, 'pool') };
+    const report = await migrateTenants(deps);
+    expect(report).toEqual({
+      created: ['acme', 'globex', 'platform'],
+      domains: { acme: ['acme.test'], globex: ['globex.test'], platform: ['platform.test'] },
+      indexed: 133,
+    });
+    expect(await migrateTenants(deps)).toEqual({ created: [], domains: {}, indexed: 0 });
+    expect(await m.store.tenantInUse('acme')).toBe(true);
+    const ctx: Ctx = { principal: { tenant: 'acme', id: alice.sub, name: alice.email, roles: ['admin'], groups: ['admin'], kind: 'user' } };
+    expect((await listUsers(deps, ctx)).items.map((u) => `${u.email}:${[...u.roles].sort().join(',')}`)).toEqual([
+      'alice@acme.test:admin',
+      'bob@acme.test:approver,deployer',
+    ]);
   });
 });
