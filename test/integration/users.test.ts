@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_USERS } from '../../local/issuer.ts';
 import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
+import { signedFetch } from '../support/sigv4.ts';
 
 /**
  * Tenants onboard themselves: a platform operator creates a tenant and its first admin; that admin
@@ -244,5 +245,40 @@ describe('who is who stays true (issue 39)', () => {
     expect((await t.call('POST', '/api/v1/users', { token: alice, body: { email: 'nobody@acme.example', roles: ['viewer'] } })).status).toBe(201);
     // Within its own domains a tenant invites as before.
     expect((await t.call('POST', '/api/v1/users', { token: eve, body: { email: 'gus@globex.example', roles: ['viewer'] } })).status).toBe(201);
+  });
+
+  it("the 'not before' is read once per change a person sends: never on reads, app-key reads (effective config, OFREP) or pipelines", async () => {
+    const { localDeps } = await import('../../functions/http/deps.ts');
+    const store = localDeps().store;
+    const original = store.notBefore;
+    let reads = 0;
+    store.notBefore = (tenant, id) => (reads++, original.call(store, tenant, id));
+    try {
+      const tenant = t.tenant();
+      const u = await t.users(tenant);
+      await makeLine(t, u.admin);
+      const key = (await t.call('POST', '/api/v1/app-keys', { token: u.admin, body: { name: 'svc', environment: 'dev' } })).body.key as string;
+      reads = 0;
+      expect((await t.call('GET', '/api/v1/environments', { token: u.viewer })).status).toBe(200);
+      expect((await t.call('GET', '/api/v1/environments/dev/effective', { headers: { 'x-api-key': key } })).status).toBe(200);
+      expect((await t.call('POST', '/ofrep/v1/evaluate/flags', { headers: { 'x-api-key': key }, body: { context: {} } })).status).toBe(200);
+      // A pipeline (IAM, bound to acme) records a deployment: a change, and no person to check.
+      const alice = await t.stack.issuer.sign(DEMO_USERS.alice!);
+      await t.call('POST', '/api/v1/environments', { token: alice, body: { name: 'dev', position: 0 } });
+      reads = 0;
+      const recorded = await signedFetch(
+        t.url,
+        'POST',
+        '/api/v1/platform/deployments',
+        { imageTag: 'v1.0.0-abc1234', gitCommit: 'abc1234', gitBranch: 'main', environment: 'dev', status: 'PENDING', deployedAt: '2026-02-12T10:00:00Z' },
+        t.stack.iam[0]!,
+      );
+      expect(recorded.status).toBe(201);
+      expect(reads).toBe(0);
+      expect((await t.call('POST', '/api/v1/environments/dev/configs', { token: u.deployer, body: { key: 'k', value: 1 } })).status).toBe(201);
+      expect(reads).toBe(1);
+    } finally {
+      store.notBefore = original;
+    }
   });
 });
