@@ -24,7 +24,8 @@ import type { ManagedUser, Member, Tenant, UserAdmin } from './ports.ts';
  */
 
 const TENANT_ID = /^[a-z][a-z0-9-]{1,39}$/;
-const DOMAIN = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$/;
+/** A domain name (lower case, labels of 1-63 characters, a top-level label starting with a letter); its length is checked apart. */
+const DOMAIN = /^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$/;
 const email = () => z.string().check(z.trim(), z.toLowerCase(), z.email({ message: 'must be an email address' }), z.maxLength(254));
 const roles = () =>
   z.array(z.enum(ROLES)).check(

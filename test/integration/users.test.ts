@@ -245,6 +245,23 @@ describe('who is who stays true (issue 39)', () => {
     expect((await t.call('POST', '/api/v1/users', { token: alice, body: { email: 'nobody@acme.example', roles: ['viewer'] } })).status).toBe(201);
     // Within its own domains a tenant invites as before.
     expect((await t.call('POST', '/api/v1/users', { token: eve, body: { email: 'gus@globex.example', roles: ['viewer'] } })).status).toBe(201);
+
+    // A platform operator gives a new tenant its domains (the first admin's by default).
+    const pat = await t.stack.issuer.sign(DEMO_USERS.pat!);
+    const id = `d-${Date.now().toString(36)}`;
+    const bad = await t.call('POST', '/api/v1/tenants', { token: pat, body: { id, adminEmail: `ada@${id}.test`, emailDomains: ['not a domain'] } });
+    expect(bad.status).toBe(400);
+    const made = await t.call('POST', '/api/v1/tenants', {
+      token: pat,
+      body: { id, adminEmail: `ada@${id}.test`, emailDomains: [`${id}.test`, 'Initrode.Example'] },
+    });
+    expect(made.status, JSON.stringify(made.body)).toBe(201);
+    expect(made.body.tenant.emailDomains).toEqual([`${id}.test`, 'initrode.example']);
+    const ada = await signIn(`ada@${id}.test`);
+    expect((await t.call('POST', '/api/v1/users', { token: ada, body: { email: 'cy@initrode.example', roles: ['viewer'] } })).status).toBe(201);
+    const outside = await t.call('POST', '/api/v1/users', { token: ada, body: { email: 'cy@globex.example', roles: ['viewer'] } });
+    expect(outside.status).toBe(403);
+    expect(outside.body.error.message).toContain(`(${id}.test, initrode.example)`);
   });
 
   it("the 'not before' is read once per change a person sends: never on reads, app-key reads (effective config, OFREP) or pipelines", async () => {
