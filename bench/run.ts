@@ -319,6 +319,8 @@ await (await import('./console-weight.ts')).benchConsoleWeight();
 await benchHistory();
 const writers = await benchWriters();
 const effective = await benchEffective();
+// Who is who (issue 39): Cognito calls per GET /users and per demotion, with 10 and 10,000 users in other tenants.
+await (await import('./people.ts')).benchPeople();
 
 // ---------------------------------------------------------------- the goals of the scale issue, side by side
 heading('Goals (scale and operations): measured here, side by side');

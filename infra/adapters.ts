@@ -155,7 +155,7 @@ export const ADAPTERS: AdapterDecl[] = [
     },
   },
   {
-    // User management (the users and tenants routes only): invitations, role groups, removal.
+    // User management (the users and tenants routes only): invitations, role groups, removal and sign-out.
     module: adapter('cognito-users'),
     always: {
       env: { USER_POOL_ID: 'userPool' },
@@ -167,6 +167,8 @@ export const ADAPTERS: AdapterDecl[] = [
         AdminAddUserToGroup: [on('userPool', 'cognito-idp:AdminAddUserToGroup')],
         AdminRemoveUserFromGroup: [on('userPool', 'cognito-idp:AdminRemoveUserFromGroup')],
         AdminDeleteUser: [on('userPool', 'cognito-idp:AdminDeleteUser')],
+        AdminGetUser: [on('userPool', 'cognito-idp:AdminGetUser')],
+        AdminUserGlobalSignOut: [on('userPool', 'cognito-idp:AdminUserGlobalSignOut')],
       },
     },
   },

@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import type { ManagedUser, UserAdmin } from '../domain/access/ports.ts';
+import type { ManagedUser, Member, UserAdmin } from '../domain/access/ports.ts';
 import { ROLES, type Role } from '../domain/access/auth.ts';
 import { AlreadyExists, UserNotFound } from '../domain/kernel/errors.ts';
 import type { Directory, DirectoryUser } from '../domain/access/ports.ts';
 import { DEMO_USERS, type DemoUser } from './issuer.ts';
 
-type LocalUser = DemoUser & { status: string; createdAt: string };
+type LocalUser = DemoUser & { status: string; createdAt: string; signedOutAt?: string };
 
 const isRole = (g: string): g is Role => (ROLES as readonly string[]).includes(g);
 
@@ -19,6 +19,8 @@ const isRole = (g: string): g is Role => (ROLES as readonly string[]).includes(g
  */
 export class LocalDirectory implements Directory, UserAdmin {
   private readonly users = new Map<string, LocalUser>();
+  /** when each user was last signed out, by tenant/sub (a removed user's too) */
+  private readonly signedOut = new Map<string, string>();
 
   constructor(private readonly file?: string) {
     for (const u of Object.values(DEMO_USERS)) this.add(u);
@@ -85,8 +87,35 @@ export class LocalDirectory implements Directory, UserAdmin {
     return u ? this.view(u) : null;
   }
 
-  async list(tenant: string): Promise<ManagedUser[]> {
-    return [...this.users.values()].filter((u) => u.tenant === tenant && u.groups.some(isRole)).map((u) => this.managed(u));
+  async statuses(tenant: string, people: Pick<Member, 'id' | 'username'>[]): Promise<Map<string, Pick<ManagedUser, 'status' | 'createdAt'>>> {
+    const out = new Map<string, Pick<ManagedUser, 'status' | 'createdAt'>>();
+    for (const p of people) {
+      const u = this.users.get(`${tenant}/${p.id.toLowerCase()}`);
+      if (u) out.set(p.id, { status: u.status, createdAt: u.createdAt });
+    }
+    return out;
+  }
+
+  /**
+   * Signs the user out everywhere, as Cognito's AdminUserGlobalSignOut does: the local login
+   * (local/oauth.ts) honours no authorization code issued before it (the local stack issues no
+   * refresh tokens, so a code is what a session could still turn into a token).
+   */
+  async signOut(tenant: string, id: string): Promise<void> {
+    const u = this.users.get(`${tenant}/${id.toLowerCase()}`);
+    if (!u) throw new UserNotFound(id);
+    u.signedOutAt = new Date().toISOString();
+    this.signedOut.set(this.keyOf(u), u.signedOutAt);
+    this.save();
+  }
+
+  /** When the user was last signed out (kept after they are removed); undefined when never. */
+  signedOutAt(tenant: string, id: string): string | undefined {
+    return this.signedOut.get(`${tenant}/${id.toLowerCase()}`);
+  }
+
+  async *everyone(): AsyncIterable<ManagedUser> {
+    for (const u of [...this.users.values()]) yield this.managed(u);
   }
 
   async get(tenant: string, id: string): Promise<ManagedUser | null> {

@@ -119,7 +119,12 @@ export function localOAuth(issuer: LocalIssuer, directory: LocalDirectory) {
     const verifier = form.get('code_verifier') ?? '';
     if (createHash('sha256').update(verifier).digest('base64url') !== pending.challenge)
       return oauthError(400, 'invalid_grant', 'code_verifier does not match the code_challenge');
-    const idToken = await issuer.sign(pending.user, { expiresIn: '1h' });
+    // Removed or signed out (demoted) since the code was issued: the code is void, as Cognito's session is; otherwise the token says who they are now.
+    const out = directory.signedOutAt(pending.user.tenant, pending.user.sub);
+    const user = directory.signInAs(pending.user.email);
+    if (!user || (out && Date.parse(out) >= pending.expires - CODE_TTL_MS))
+      return oauthError(400, 'invalid_grant', 'the user was removed or signed out after this code was issued');
+    const idToken = await issuer.sign(user, { expiresIn: '1h' });
     return json(200, { id_token: idToken, access_token: idToken, token_type: 'Bearer', expires_in: 3600 });
   }
 

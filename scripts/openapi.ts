@@ -99,7 +99,7 @@ function commonResponses(schemas: Schemas) {
     BadRequest: { description: 'Invalid input (path, query, body, Idempotency-Key): every issue listed', content: json(error) },
     Unauthorized: {
       description:
-        'No valid bearer token: the gateway refuses it before any function runs ({"message":"Unauthorized"} with WWW-Authenticate); a token without a subject is refused with an Error',
+        'No valid bearer token: the gateway refuses it before any function runs ({"message":"Unauthorized"} with WWW-Authenticate); a token without a subject, or (on a route that changes something) issued before its person was removed or lost a role, is refused with an Error',
       headers: { 'WWW-Authenticate': header('Bearer (from the gateway)') },
       content: json({ oneOf: [gateway, error] }),
     },

@@ -54,8 +54,14 @@ export function registerUsers(program: Command): void {
     .argument('<id>', 'lower-case letters, digits and dashes: every user of the tenant carries it')
     .requiredOption('--admin <email>', "the tenant's first admin")
     .option('--name <display name>', 'how the tenant is shown')
-    .action(async (id: string, opts: { admin: string; name?: string }) => {
-      const r = await api<TenantCreated>('POST', '/api/v1/tenants', { id, adminEmail: opts.admin, ...(opts.name ? { displayName: opts.name } : {}) });
+    .option('--domain <domains...>', "the email domains its admins invite people from (default: the first admin's)")
+    .action(async (id: string, opts: { admin: string; name?: string; domain?: string[] }) => {
+      const r = await api<TenantCreated>('POST', '/api/v1/tenants', {
+        id,
+        adminEmail: opts.admin,
+        ...(opts.name ? { displayName: opts.name } : {}),
+        ...(opts.domain ? { emailDomains: opts.domain } : {}),
+      });
       out(r, () => console.log(`tenant ${r.tenant.id} (${r.tenant.displayName}) created; ${r.admin.email} invited as its admin`));
     });
 }

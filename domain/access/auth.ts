@@ -18,6 +18,8 @@ export interface Principal {
   /** every group the caller is in, roles and custom ones (approval policies may name either) */
   groups?: string[];
   kind: 'user' | 'machine';
+  /** when the token was issued (its `iat`, epoch seconds): a person's token from before their removal or demotion is refused on every change */
+  issuedAt?: number;
 }
 
 /** What each role implies. A deployer and an approver can also read. */

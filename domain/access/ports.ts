@@ -8,18 +8,60 @@ export interface Tenant {
   displayName: string;
   createdAt: string;
   createdBy: string;
+  /**
+   * The email domains the tenant's admins invite people from (lower case). An address of any other
+   * domain is refused with one answer, whoever holds it (domain/access/users.ts): no tenant learns
+   * whether an address exists elsewhere or binds another organisation's address.
+   */
+  emailDomains?: string[];
 }
 
-/** The table's record of tenants (one item each): a tenant is created once. */
+/** One person of a tenant as the tenant's people index holds them: written with each change of who is who. */
+export interface Member {
+  tenant: string;
+  /** the subject id, lower case (as principals carry it) */
+  id: string;
+  email: string;
+  roles: Role[];
+  /** the identity provider's own name for them (Cognito's Username), for the calls that take it */
+  username?: string;
+  createdAt: string;
+}
+
+/**
+ * The table's record of tenants (one item each: a tenant is created once) and of their people: the
+ * per-tenant index of who is who (members), so listing a tenant's people and counting its admins cost
+ * that tenant's people, never the whole user pool's; and per person the second before which their
+ * tokens no longer count (set when they are removed or lose a role).
+ */
 export interface TenantRepo {
   /** Creates the tenant with its audit entry; WriteConflict 'exists' when it already exists. */
   createTenant(tenant: Tenant, audit: AuditEntry): Promise<void>;
   getTenant(id: string): Promise<Tenant | null>;
+  /** Sets the email domains of a tenant that exists (WriteConflict 'unknown' otherwise), with its audit entry. */
+  setEmailDomains(id: string, domains: string[], audit: AuditEntry): Promise<void>;
+  /** Whether the id is taken: a tenant record, a person in its index, or any audit entry (every change writes one). */
+  tenantInUse(id: string): Promise<boolean>;
+  /**
+   * Writes a person into the index (created or replaced) with the audit entry of the change (none: the
+   * migration indexing people who are there already); with `notBefore` (epoch seconds) their tokens
+   * issued before it stop counting (a later second already set stays).
+   */
+  putMember(member: Member, audit: AuditEntry | null, notBefore?: number): Promise<void>;
+  /** Takes a person out of the index with the audit entry; their tokens issued before `notBefore` stop counting. */
+  removeMember(tenant: string, id: string, audit: AuditEntry, notBefore: number): Promise<void>;
+  getMember(tenant: string, id: string): Promise<Member | null>;
+  /** The tenant's people, by id. */
+  listMembers(tenant: string): Promise<Member[]>;
+  /** The second (epoch) before which this person's tokens are refused on every change; null when never set. */
+  notBefore(tenant: string, id: string): Promise<number | null>;
 }
 
 /** A user as the identity provider knows them, with the roles Stageline reads from their groups. */
 export interface ManagedUser extends DirectoryUser {
   roles: Role[];
+  /** the identity provider's own name for them (Cognito's Username), kept in the people index */
+  username?: string;
   /** e.g. FORCE_CHANGE_PASSWORD until an invited user signs in the first time (Cognito's UserStatus) */
   status: string;
   createdAt?: string;
@@ -28,16 +70,23 @@ export interface ManagedUser extends DirectoryUser {
 /**
  * The identity provider's user management, confined to one tenant per call: the Cognito user pool on
  * AWS (AdminCreateUser sends the invitation; groups are roles; `custom:tenant_id` the tenant), the
- * local directory locally. A user of another tenant is never found, changed or removed.
+ * local directory locally. A user of another tenant is never found, changed or removed. Which people
+ * a tenant has is the table's people index (TenantRepo); this port is asked about them one by one.
  */
 export interface UserAdmin {
-  list(tenant: string): Promise<ManagedUser[]>;
+  /** The user with their current groups and roles: what the people routes authorize the caller against. */
   get(tenant: string, id: string): Promise<ManagedUser | null>;
+  /** The sign-in status of these people of the tenant (by id); one missing from the answer has no account any more. */
+  statuses(tenant: string, people: Pick<Member, 'id' | 'username'>[]): Promise<Map<string, Pick<ManagedUser, 'status' | 'createdAt'>>>;
   /** Creates and invites a user; AlreadyExists when the email is taken (in any tenant: an email is one sign-in). */
   create(tenant: string, email: string, roles: Role[]): Promise<ManagedUser>;
   /** Replaces the user's role groups (other groups they are in stay). */
   setRoles(tenant: string, id: string, roles: Role[]): Promise<ManagedUser>;
   remove(tenant: string, id: string): Promise<void>;
+  /** Signs the user out everywhere: no refresh token of theirs gives a new token (Cognito's AdminUserGlobalSignOut). */
+  signOut(tenant: string, id: string): Promise<void>;
+  /** Every user of the pool with their role groups, tenant by tenant as they come (the migration that indexes them). */
+  everyone(): AsyncIterable<ManagedUser>;
 }
 
 /** App keys (domain/access/app-keys.ts): the record holds hashes only. */

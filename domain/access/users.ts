@@ -1,11 +1,11 @@
 import * as z from '../kernel/zod.ts';
 import { auditEntry } from '../audit/audit.ts';
-import { PLATFORM_GROUP, ROLES, type Principal, type Role } from './auth.ts';
+import { hasRole, PLATFORM_GROUP, ROLES, type Principal, type Role } from './auth.ts';
 import { AlreadyExists, Forbidden, RuleViolation, UserNotFound } from '../kernel/errors.ts';
 import type { Ctx, Deps, With } from '../ports.ts';
 import { WriteConflict } from '../kernel/retry.ts';
 import { notReserved } from '../kernel/reserved-keys.ts';
-import type { ManagedUser, Tenant, UserAdmin } from './ports.ts';
+import type { ManagedUser, Member, Tenant, UserAdmin } from './ports.ts';
 
 /**
  * Tenants and their people, without the AWS console: a platform operator creates a tenant with its
@@ -13,9 +13,19 @@ import type { ManagedUser, Tenant, UserAdmin } from './ports.ts';
  * them. Every change is audited in the tenant's own trail. An admin manages only their own tenant
  * (every call is confined to the caller's verified tenant), never their own roles (nobody raises or
  * drops their own), and never the tenant's last admin.
+ *
+ * Who someone is, is read from the directory when it matters: these use cases authorize the caller
+ * against their current roles in the directory, not the groups their token carried when it was issued.
+ * Removing someone, or taking a role from them, signs them out everywhere and sets the second before
+ * which their tokens no longer count on any change (functions/http/handler.ts checks it). Which
+ * people a tenant has is the tenant's people index in the table, written with each change, so a
+ * listing or a last-admin check costs the tenant's people, never the whole user pool's. A tenant
+ * invites addresses of its own email domains only, with one answer for every other address.
  */
 
 const TENANT_ID = /^[a-z][a-z0-9-]{1,39}$/;
+/** A domain name (lower case, labels of 1-63 characters, a top-level label starting with a letter); its length is checked apart. */
+const DOMAIN = /^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$/;
 const email = () => z.string().check(z.trim(), z.toLowerCase(), z.email({ message: 'must be an email address' }), z.maxLength(254));
 const roles = () =>
   z.array(z.enum(ROLES)).check(
@@ -44,13 +54,33 @@ export const createTenantBody = /* @__PURE__ */ z.schema(() =>
       ),
     displayName: z.optional(z.string().check(z.trim(), z.minLength(1), z.maxLength(100))),
     adminEmail: email().check(z.describe("the tenant's first admin: invited now")),
+    emailDomains: z.optional(
+      z
+        .array(
+          z
+            .string()
+            .check(
+              z.trim(),
+              z.toLowerCase(),
+              z.regex(DOMAIN, 'must be a domain name such as example.com'),
+              z.maxLength(253),
+              z.describe('an email domain of the tenant (lower case)'),
+            ),
+        )
+        .check(
+          z.minLength(1),
+          z.maxLength(20),
+          z.refine((d) => new Set(d).size === d.length, 'each domain once'),
+          z.describe("the email domains the tenant's admins invite people from; the first admin's domain when left out"),
+        ),
+    ),
   }),
 );
 export type InviteBody = z.infer<typeof inviteBody>;
 export type CreateTenantBody = z.infer<typeof createTenantBody>;
 
 /** What the API shows of a user. */
-export const userView = (u: ManagedUser) => ({
+export const userView = (u: Pick<ManagedUser, 'id' | 'email' | 'roles' | 'status' | 'createdAt'>) => ({
   id: u.id,
   email: u.email,
   roles: u.roles,
@@ -63,8 +93,12 @@ function admin(deps: With<'users'>): UserAdmin {
 }
 
 const rolesText = (r: readonly Role[]) => [...r].sort().join(',');
+/** The domain of an address the schema accepted (lower case). */
+export const domainOf = (address: string) => address.slice(address.lastIndexOf('@') + 1);
+/** The first second whose tokens still count after a change made now: every token issued up to now (iat ≤ now) is older. */
+export const notBeforeOf = (now: Date) => Math.floor(now.getTime() / 1000) + 1;
 
-async function audit(
+function entry(
   deps: Deps,
   ctx: Ctx,
   tenant: string,
@@ -73,24 +107,65 @@ async function audit(
   entityId: string,
   before: string | null,
   after: string | null,
-): Promise<void> {
-  const entry = auditEntry(
+) {
+  return auditEntry(
     tenant,
     { actor: ctx.principal.id, actorName: ctx.principal.name, action, entityType, entityId, before, after, requestId: ctx.requestId },
     deps.clock(),
   );
-  await deps.store.commit(tenant, [{ kind: 'audit', entry }]);
+}
+
+/** A person as the people index keeps them. */
+export function memberOf(tenant: string, u: ManagedUser, createdAt: string): Member {
+  return { tenant, id: u.id, email: u.email, roles: [...u.roles], ...(u.username ? { username: u.username } : {}), createdAt: u.createdAt ?? createdAt };
+}
+
+/**
+ * The caller as the directory knows them now, required to be one of the tenant's admins: a token
+ * issued before they were removed or demoted still says admin, the directory no longer does.
+ */
+async function currentAdmin(deps: With<'users'>, ctx: Ctx): Promise<ManagedUser> {
+  const me = ctx.principal.kind === 'user' ? await admin(deps).get(ctx.principal.tenant, ctx.principal.id) : null;
+  if (!me) throw new Forbidden('You are not a user of this tenant any more (your token was issued before you were removed): sign in again');
+  if (!hasRole(me, 'admin'))
+    throw new Forbidden(
+      `Managing people is for admins, and your roles are now: ${me.roles.join(', ') || 'none'} (your token is older than that change): sign in again`,
+    );
+  return me;
 }
 
 export async function listUsers(deps: With<'users'>, ctx: Ctx) {
-  const users = await admin(deps).list(ctx.principal.tenant);
-  return { items: users.sort((a, b) => a.email.localeCompare(b.email)).map(userView) };
+  const { tenant } = ctx.principal;
+  await currentAdmin(deps, ctx);
+  const people = await deps.store.listMembers(tenant);
+  const status = await admin(deps).statuses(tenant, people);
+  return {
+    items: people
+      .filter((m) => status.has(m.id))
+      .map((m) => userView({ ...m, status: status.get(m.id)!.status, createdAt: status.get(m.id)!.createdAt ?? m.createdAt }))
+      .sort((a, b) => a.email.localeCompare(b.email)),
+  };
+}
+
+/**
+ * The one answer for an address outside the tenant's email domains, whoever holds it: it names the
+ * tenant's own domains, never the address, so it tells nothing about who exists elsewhere.
+ */
+function outsideDomains(tenant: Tenant | null): Forbidden {
+  const own = tenant?.emailDomains?.length ? tenant.emailDomains.join(', ') : 'none set yet';
+  return new Forbidden(`This tenant invites addresses of its own email domains only (${own}); a platform operator sets them`);
 }
 
 export async function inviteUser(deps: With<'users'>, ctx: Ctx, body: InviteBody) {
   const { tenant } = ctx.principal;
+  await currentAdmin(deps, ctx);
+  const record = await deps.store.getTenant(tenant);
+  if (!record?.emailDomains?.includes(domainOf(body.email))) throw outsideDomains(record);
   const user = await admin(deps).create(tenant, body.email, body.roles);
-  await audit(deps, ctx, tenant, 'user.invite', 'user', user.email, null, rolesText(user.roles));
+  await deps.store.putMember(
+    memberOf(tenant, user, deps.clock().toISOString()),
+    entry(deps, ctx, tenant, 'user.invite', 'user', user.email, null, rolesText(user.roles)),
+  );
   return userView(user);
 }
 
@@ -102,61 +177,81 @@ async function other(deps: With<'users'>, ctx: Ctx, id: string, what: string): P
   return user;
 }
 
-async function lastAdmin(deps: With<'users'>, tenant: string, user: ManagedUser): Promise<boolean> {
+/** Whether the user is the tenant's last admin: counts the current admins only (the index, and the caller the directory just confirmed). */
+async function lastAdmin(deps: With<'users'>, tenant: string, user: ManagedUser, me: ManagedUser): Promise<boolean> {
   if (!user.roles.includes('admin')) return false;
-  return (await admin(deps).list(tenant)).filter((u) => u.roles.includes('admin')).length <= 1;
+  const admins = new Set((await deps.store.listMembers(tenant)).filter((m) => m.roles.includes('admin')).map((m) => m.id));
+  admins.add(me.id);
+  admins.delete(user.id);
+  return admins.size === 0;
 }
 
 export async function changeRoles(deps: With<'users'>, ctx: Ctx, id: string, next: Role[]) {
   const { tenant } = ctx.principal;
+  const me = await currentAdmin(deps, ctx);
   const user = await other(deps, ctx, id, 'change the roles of');
-  if (!next.includes('admin') && (await lastAdmin(deps, tenant, user)))
+  if (!next.includes('admin') && (await lastAdmin(deps, tenant, user, me)))
     throw new RuleViolation(`${user.email} is the tenant's last admin: make another user admin first`);
+  // Losing any permission (admin → viewer; not viewer → admin, admin holding them all) ends the person's sessions: their tokens from before stop counting first (refused a little early, never late).
+  const demoted = user.roles.some((r) => !hasRole({ roles: next }, r));
+  const now = deps.clock();
+  const known = await deps.store.getMember(tenant, user.id);
+  const after: ManagedUser = { ...user, roles: [...next] };
+  await deps.store.putMember(
+    memberOf(tenant, after, known?.createdAt ?? now.toISOString()),
+    entry(deps, ctx, tenant, 'user.roles', 'user', user.email, rolesText(user.roles), rolesText(next)),
+    demoted ? notBeforeOf(now) : undefined,
+  );
   const changed = await admin(deps).setRoles(tenant, user.id, next);
-  await audit(deps, ctx, tenant, 'user.roles', 'user', user.email, rolesText(user.roles), rolesText(changed.roles));
+  if (demoted) await admin(deps).signOut(tenant, user.id);
   return userView(changed);
 }
 
 export async function removeUser(deps: With<'users'>, ctx: Ctx, id: string): Promise<void> {
   const { tenant } = ctx.principal;
+  const me = await currentAdmin(deps, ctx);
   const user = await other(deps, ctx, id, 'remove');
-  if (await lastAdmin(deps, tenant, user)) throw new RuleViolation(`${user.email} is the tenant's last admin: make another user admin first`);
+  if (await lastAdmin(deps, tenant, user, me)) throw new RuleViolation(`${user.email} is the tenant's last admin: make another user admin first`);
+  const now = deps.clock();
+  await deps.store.removeMember(tenant, user.id, entry(deps, ctx, tenant, 'user.remove', 'user', user.email, rolesText(user.roles), null), notBeforeOf(now));
+  await admin(deps).signOut(tenant, user.id);
   await admin(deps).remove(tenant, user.id);
-  await audit(deps, ctx, tenant, 'user.remove', 'user', user.email, rolesText(user.roles), null);
 }
 
 export const isPlatformOperator = (p: Principal) => p.kind === 'user' && !!p.groups?.includes(PLATFORM_GROUP);
 
-/** A platform operator creates a tenant and invites its first admin; both are audited in the new tenant's trail. */
+/**
+ * A platform operator creates a tenant and invites its first admin; both are audited in the new
+ * tenant's trail. An id already in use (a record, people or any data: tenants from before this
+ * route have no record until the migration gives them one) is refused, so nobody plants an admin
+ * in an existing tenant.
+ */
 export async function createTenant(deps: With<'users'>, ctx: Ctx, body: CreateTenantBody) {
   if (!isPlatformOperator(ctx.principal)) throw new Forbidden(`Creating a tenant needs the '${PLATFORM_GROUP}' group (a platform operator)`);
+  // The directory, not the token, says whether the caller is a platform operator still.
+  const me = await admin(deps).get(ctx.principal.tenant, ctx.principal.id);
+  if (!me?.groups.includes(PLATFORM_GROUP))
+    throw new Forbidden(`You are not in the '${PLATFORM_GROUP}' group any more (your token is older than that change): sign in again`);
   const now = deps.clock();
-  const tenant: Tenant = { id: body.id, displayName: body.displayName ?? body.id, createdAt: now.toISOString(), createdBy: ctx.principal.name };
-  const entry = auditEntry(
-    body.id,
-    {
-      actor: ctx.principal.id,
-      actorName: ctx.principal.name,
-      action: 'tenant.create',
-      entityType: 'tenant',
-      entityId: body.id,
-      before: null,
-      after: tenant.displayName,
-      requestId: ctx.requestId,
-    },
-    now,
-  );
+  const tenant: Tenant = {
+    id: body.id,
+    displayName: body.displayName ?? body.id,
+    createdAt: now.toISOString(),
+    createdBy: ctx.principal.name,
+    emailDomains: body.emailDomains ?? [domainOf(body.adminEmail)],
+  };
+  const created = entry(deps, ctx, body.id, 'tenant.create', 'tenant', body.id, null, tenant.displayName);
   // An existing tenant is refused before anyone is invited into it; the admin is invited before the
   // record is written, so a taken email leaves nothing behind; a race for the same id undoes its invite.
-  if (await deps.store.getTenant(body.id)) throw new AlreadyExists(`Tenant ${body.id} already exists`);
+  if (await deps.store.tenantInUse(body.id)) throw new AlreadyExists(`Tenant ${body.id} already exists`);
   const first = await admin(deps).create(body.id, body.adminEmail, ['admin']);
   try {
-    await deps.store.createTenant(tenant, entry);
+    await deps.store.createTenant(tenant, created);
   } catch (err) {
     await admin(deps).remove(body.id, first.id);
     if (err instanceof WriteConflict) throw new AlreadyExists(`Tenant ${body.id} already exists`);
     throw err;
   }
-  await audit(deps, ctx, body.id, 'user.invite', 'user', first.email, null, 'admin');
+  await deps.store.putMember(memberOf(body.id, first, now.toISOString()), entry(deps, ctx, body.id, 'user.invite', 'user', first.email, null, 'admin'));
   return { tenant, admin: userView(first) };
 }

@@ -58,6 +58,8 @@
  * | WebhookDelivery   | T#t#WHD#<subscription>          | D#<webhook-id>        | a delivery and its attempts; newest first (ids are time-ordered); TTL 30 days |
  * | GitTarget         | T#t#GIT                         | G#<env>               | where an environment's promoted versions are committed |
  * | Tenant            | T#t#TENANT                      | T                     | a tenant made by a platform operator (domain/access): created once |
+ * | Member            | T#t#PEOPLE                      | U#<sub>               | a person of the tenant and their roles (the people index): all of a tenant in one query, never the whole pool |
+ * | NotBefore         | T#t#PEOPLE                      | OUT#<sub>             | the second before which a person's tokens stop counting (removed or demoted); read by every change a person sends; TTL |
  * | Monitor           | T#t#ENV                         | MON#<env>#<alarm arn> | a CloudWatch alarm an environment watches; written with the environment |
  * |   by alarm (gsi3) | MON#<alarm arn>                 | <tenant>#<env>        | who watches an alarm (the alarm-event handler only, outside any tenant) |
  * | RepoLink          | T#t#ART#<name>                  | L#<id>                | a registry repository whose pushes become versions of the artifact |
@@ -191,6 +193,9 @@ export const keys = {
   appKey: (tenant: string, id: string): Key => ({ pk: `${t(tenant)}APPKEY`, sk: `K#${id}` }),
   tenant: (tenant: string): Key => ({ pk: `${t(tenant)}TENANT`, sk: 'T' }),
   appKeys: (tenant: string) => ({ pk: `${t(tenant)}APPKEY`, skPrefix: 'K#' }),
+  member: (tenant: string, id: string): Key => ({ pk: `${t(tenant)}PEOPLE`, sk: `U#${id}` }),
+  members: (tenant: string) => ({ pk: `${t(tenant)}PEOPLE`, skPrefix: 'U#' }),
+  notBefore: (tenant: string, id: string): Key => ({ pk: `${t(tenant)}PEOPLE`, sk: `OUT#${id}` }),
   webhook: (tenant: string, id: string): Key => ({ pk: `${t(tenant)}WEBHOOK`, sk: `W#${id}` }),
   webhooks: (tenant: string) => ({ pk: `${t(tenant)}WEBHOOK`, skPrefix: 'W#' }),
   webhookSecret: (tenant: string, id: string): Key => ({ pk: `${t(tenant)}WEBHOOK`, sk: `SECRET#${id}` }),

@@ -4,7 +4,7 @@ import type * as z from '#domain/kernel/zod';
 import { hasRole, type Principal } from '#domain/access/auth';
 import { BREAK_GLASS_HEADER } from '#domain/freeze/break-glass';
 import { canonicalJson } from '#domain/kernel/canonical';
-import { Forbidden, RouteNotFound, ValidationFailed, type Issue } from '#domain/kernel/errors';
+import { Forbidden, RouteNotFound, Unauthenticated, ValidationFailed, type Issue } from '#domain/kernel/errors';
 import type { Ctx, Ports, With } from '#domain/ports';
 import { storeOnly, tenantDeps, type Wiring } from './deps.ts';
 import { json, type HttpResult } from './errors.ts';
@@ -148,6 +148,13 @@ export function httpHandler<B extends z.ZodMiniType, Q extends z.ZodMiniType, P 
       // Tenant routes work through the tenant-scoped store (see tenantDeps); public routes (health) never touch data.
       const wiring: Wiring<K> = spec.wiring ?? (storeOnly as Wiring<never> as Wiring<K>);
       const d = principal ? tenantDeps(wiring, principal.tenant) : wiring.deps();
+      // A person's token from before they were removed or lost a role changes nothing (domain/access/users.ts sets the
+      // second): one consistent read of one item per change a person sends; reads, app keys and pipelines never pay it.
+      if (principal?.kind === 'user' && route.method !== 'GET') {
+        const notBefore = await d.store.notBefore(principal.tenant, principal.id);
+        if (notBefore !== null && (principal.issuedAt ?? 0) < notBefore)
+          throw new Unauthenticated('Your session ended: you were removed or a role of yours was taken away after this token was issued; sign in again');
+      }
       const run = async () => {
         const rawBody = event.body === undefined || event.body === null ? undefined : bodyText(event as APIGatewayProxyEventV2 & { body: string });
         const result = await fn({ body, query, params, ctx, route, deps: d, headers: event.headers ?? {}, rawBody } as Input<Out<B>, Out<Q>, Out<P>, K>);

@@ -55,7 +55,10 @@ export function fromJwt(claims: Record<string, unknown>): Principal {
   const roles = groups.filter((g): g is Role => (ROLES as readonly string[]).includes(g));
   const email = typeof claims.email === 'string' ? claims.email : undefined;
   // Identities are compared (separation of duties, approvals) in one normal form: lower case.
-  return { tenant, id: sub.toLowerCase(), name: email?.toLowerCase() ?? sub.toLowerCase(), roles, groups, kind: 'user' };
+  // API Gateway hands claims to Lambda as strings; a token without a readable `iat` counts as issued at 0 (refused after any sign-out).
+  const iat = Number(claims.iat);
+  const issuedAt = Number.isFinite(iat) ? iat : 0;
+  return { tenant, id: sub.toLowerCase(), name: email?.toLowerCase() ?? sub.toLowerCase(), roles, groups, kind: 'user', issuedAt };
 }
 
 /**

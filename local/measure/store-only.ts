@@ -14,7 +14,7 @@ export function unusedPorts(): Ports {
     scheduler: { scheduleOnce: unused, cancel: unused },
     anchor: { sign: unused, append: unused, list: unused, verify: unused, publicKey: unused },
     directory: { members: unused, byEmail: unused },
-    users: { list: unused, get: unused, create: unused, setRoles: unused, remove: unused },
+    users: { get: unused, statuses: unused, create: unused, setRoles: unused, remove: unused, signOut: unused, everyone: unused },
     channels: { slack: unused, email: unused },
     secrets: { resolve: unused },
     webhooks: { secrets: { put: unused, get: unused, remove: unused }, scheduler: { scheduleOnce: unused, cancel: unused } },

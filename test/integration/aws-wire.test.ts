@@ -15,6 +15,7 @@ import {
   AdminCreateUserCommand,
   CreateGroupCommand,
   CreateUserPoolCommand,
+  ListUsersCommand,
 } from '@aws-sdk/client-cognito-identity-provider';
 import { CreateEventBusCommand, EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
@@ -27,6 +28,11 @@ import { STSClient } from '@aws-sdk/client-sts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sesEmail } from '../../functions/adapters/channels.ts';
 import { CognitoDirectory } from '../../functions/adapters/cognito-directory.ts';
+import { CognitoUserAdmin } from '../../functions/adapters/cognito-users.ts';
+import { changeRoles, createTenant, inviteUser, listUsers, removeUser } from '../../domain/access/users.ts';
+import { migrateTenants } from '../../domain/access/migrate.ts';
+import { memoryDeps } from '../support/memory-deps.ts';
+import type { Ctx } from '../../domain/ports.ts';
 import { EventBridgeEvents } from '../../functions/adapters/events.ts';
 import { KmsS3Anchor } from '../../functions/adapters/kms-s3-anchor.ts';
 import { loadRegistryCredentials } from '../../functions/adapters/registry-credentials.ts';
@@ -292,6 +298,59 @@ describe('Cognito (the directory of approvers)', () => {
     expect(members.find((m) => m.email === 'ann@acme.example')!.groups).toEqual(['approver']);
     expect((await dir.byEmail('acme', 'ann@acme.example'))?.tenant).toBe('acme');
     expect(await dir.byEmail('acme', 'eve@other.example')).toBeNull();
+  });
+});
+
+describe('Cognito (user management: the people routes)', () => {
+  it('creates a tenant and invites, lists from the people index, demotes and removes with a global sign-out, and indexes a pool from before', async () => {
+    const idp = new CognitoIdentityProviderClient(config());
+    const pool = await idp.send(
+      new CreateUserPoolCommand({ PoolName: 'people', Schema: [{ Name: 'tenant_id', AttributeDataType: 'String', Mutable: false }] }),
+    );
+    const UserPoolId = pool.UserPool!.Id!;
+    for (const g of ['viewer', 'deployer', 'approver', 'admin', 'platform-admin']) await idp.send(new CreateGroupCommand({ UserPoolId, GroupName: g }));
+    const users = new CognitoUserAdmin(idp, UserPoolId);
+    const m = memoryDeps();
+    const deps = { ...m.deps, users };
+    // An operator, and a user of another tenant from before the people routes (not in any index yet).
+    for (const [email, tenant, groups] of [
+      ['pat@platform.example', 'platform', ['admin', 'platform-admin']],
+      ['eve@globex.example', 'globex', ['admin']],
+    ] as const) {
+      await idp.send(
+        new AdminCreateUserCommand({
+          UserPoolId,
+          Username: email,
+          UserAttributes: [
+            { Name: 'email', Value: email },
+            { Name: 'custom:tenant_id', Value: tenant },
+          ],
+        }),
+      );
+      for (const g of groups) await idp.send(new AdminAddUserToGroupCommand({ UserPoolId, Username: email, GroupName: g }));
+    }
+    const pat = (await users.get(
+      'platform',
+      (await idp.send(new ListUsersCommand({ UserPoolId, Filter: 'email = "pat@platform.example"' }))).Users![0]!.Attributes!.find((a) => a.Name === 'sub')!
+        .Value!,
+    ))!;
+    const as = (u: { id: string; email: string; groups: string[] }, tenant: string): Ctx => ({
+      principal: { tenant, id: u.id, name: u.email, roles: u.groups.filter((g) => g !== 'platform-admin') as never, groups: u.groups, kind: 'user' },
+    });
+    const made = await createTenant(deps, as(pat, 'platform'), { id: 'acme', adminEmail: 'ada@acme.example' });
+    const ada = as({ id: made.admin.id, email: 'ada@acme.example', groups: ['admin'] }, 'acme');
+    const carl = await inviteUser(deps, ada, { email: 'carl@acme.example', roles: ['admin'] });
+    expect((await listUsers(deps, ada)).items.map((u) => `${u.email}:${u.roles.join(',')}`)).toEqual(['ada@acme.example:admin', 'carl@acme.example:admin']);
+    await changeRoles(deps, ada, carl.id, ['viewer']);
+    expect((await users.get('acme', carl.id))?.roles).toEqual(['viewer']);
+    expect(await m.store.notBefore('acme', carl.id)).toBeGreaterThan(0);
+    await removeUser(deps, ada, carl.id);
+    expect(await users.get('acme', carl.id)).toBeNull();
+    expect((await listUsers(deps, ada)).items.map((u) => u.email)).toEqual(['ada@acme.example']);
+    const report = await migrateTenants(deps);
+    expect(report.created).toEqual(['globex', 'platform']);
+    expect(report.domains).toEqual({ globex: ['globex.example'], platform: ['platform.example'] });
+    expect((await m.store.listMembers('globex')).map((p) => `${p.email}:${p.roles.join(',')}`)).toEqual(['eve@globex.example:admin']);
   });
 });
 

@@ -160,3 +160,48 @@ describe('local managed login (authorization code + PKCE)', () => {
     expect(away.headers.get('location')).toBe('/');
   });
 });
+
+describe('sign-out, locally as on Cognito (issue 39)', () => {
+  it('a code issued before the person was demoted or removed gives no token; one issued after carries their roles now', async () => {
+    const redirect = `${t.url}/dashboard`;
+    const alice = await t.stack.issuer.sign({ sub: 'u-alice', email: 'alice@acme.example', tenant: 'acme', groups: ['admin'] });
+    const before = pkce();
+    const code = await codeFor('dave@acme.example', redirect, before.challenge);
+    expect((await t.call('PATCH', '/api/v1/users/u-dave', { token: alice, body: { roles: ['viewer'] } })).status).toBe(200);
+    const stale = await tokenRequest({
+      grant_type: 'authorization_code',
+      code,
+      client_id: 'stageline-local',
+      redirect_uri: redirect,
+      code_verifier: before.verifier,
+    });
+    expect(stale.status).toBe(400);
+    expect(await stale.json()).toMatchObject({ error: 'invalid_grant' });
+
+    const after = pkce();
+    const code2 = await codeFor('dave@acme.example', redirect, after.challenge);
+    const fresh = await tokenRequest({
+      grant_type: 'authorization_code',
+      code: code2,
+      client_id: 'stageline-local',
+      redirect_uri: redirect,
+      code_verifier: after.verifier,
+    });
+    expect(fresh.status).toBe(200);
+    const { id_token } = (await fresh.json()) as { id_token: string };
+    expect(JSON.parse(Buffer.from(id_token.split('.')[1]!, 'base64url').toString())).toMatchObject({ 'cognito:groups': ['viewer'] });
+
+    // Removed between the code and its exchange: no token either.
+    const last = pkce();
+    const code3 = await codeFor('dave@acme.example', redirect, last.challenge);
+    expect((await t.call('DELETE', '/api/v1/users/u-dave', { token: alice })).status).toBe(204);
+    const gone = await tokenRequest({
+      grant_type: 'authorization_code',
+      code: code3,
+      client_id: 'stageline-local',
+      redirect_uri: redirect,
+      code_verifier: last.verifier,
+    });
+    expect(gone.status).toBe(400);
+  });
+});

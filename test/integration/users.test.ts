@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_USERS } from '../../local/issuer.ts';
-import { startTestStack, type TestStack } from '../support/stack.ts';
+import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
+import { signedFetch } from '../support/sigv4.ts';
 
 /**
  * Tenants onboard themselves: a platform operator creates a tenant and its first admin; that admin
@@ -151,5 +152,150 @@ describe('tenant onboarding and user management', () => {
         `user.remove ada@${id}.test approver->null`,
       ]),
     );
+  });
+});
+
+/** What the deploy runs once (docs/operations/deploy-aws.md) and npm start runs at every start: existing tenants get their record and people index. */
+const migrate = async () => {
+  const { migrateTenants } = await import('../../domain/access/migrate.ts');
+  const { localDeps } = await import('../../functions/http/deps.ts');
+  return migrateTenants(localDeps());
+};
+
+describe('who is who stays true (issue 39)', () => {
+  it('a removed or demoted admin is out at once: people routes read the directory, and a token from before is refused on every write', async () => {
+    const pat = await t.stack.issuer.sign(DEMO_USERS.pat!);
+    const id = `r-${Date.now().toString(36)}`;
+    expect((await t.call('POST', '/api/v1/tenants', { token: pat, body: { id, adminEmail: `ada@${id}.test` } })).status).toBe(201);
+    const ada = await signIn(`ada@${id}.test`);
+    const bob = (await t.call('POST', '/api/v1/users', { token: ada, body: { email: `bob@${id}.test`, roles: ['deployer'] } })).body;
+    const m3 = await t.call('POST', '/api/v1/users', { token: ada, body: { email: `m3@${id}.test`, roles: ['admin'] } });
+    expect(m3.status).toBe(201);
+    const m3Token = await signIn(`m3@${id}.test`);
+    expect((await t.call('POST', '/api/v1/environments', { token: m3Token, body: { name: 'dev', position: 0 } })).status).toBe(201);
+
+    // Removed: m3's old token neither re-invites m3 as admin, nor makes bob admin, nor reads the people, nor writes anything else.
+    expect((await t.call('DELETE', `/api/v1/users/${m3.body.id}`, { token: ada })).status).toBe(204);
+    const again = await t.call('POST', '/api/v1/users', { token: m3Token, body: { email: `m3@${id}.test`, roles: ['admin'] } });
+    expect(again.status, JSON.stringify(again.body)).toBe(401);
+    expect(again.body.error.message).toMatch(/sign in again/);
+    expect((await t.call('PATCH', `/api/v1/users/${bob.id}`, { token: m3Token, body: { roles: ['admin'] } })).status).toBe(401);
+    expect((await t.call('GET', '/api/v1/users', { token: m3Token })).status).toBe(403);
+    expect((await t.call('POST', '/api/v1/environments', { token: m3Token, body: { name: 'staging', position: 1 } })).status).toBe(401);
+    // The local directory signed m3 out, as Cognito's AdminUserGlobalSignOut does.
+    expect(t.stack.directory.signedOutAt(id, m3.body.id)).toBeTruthy();
+
+    // Demoted: dan's admin token no longer manages people (the directory says viewer) and no longer writes.
+    const dan = (await t.call('POST', '/api/v1/users', { token: ada, body: { email: `dan@${id}.test`, roles: ['admin'] } })).body;
+    const danToken = await signIn(`dan@${id}.test`);
+    expect((await t.call('GET', '/api/v1/users', { token: danToken })).status).toBe(200);
+    expect((await t.call('PATCH', `/api/v1/users/${dan.id}`, { token: ada, body: { roles: ['viewer'] } })).status).toBe(200);
+    expect((await t.call('PATCH', `/api/v1/users/${bob.id}`, { token: danToken, body: { roles: ['admin'] } })).status).toBe(401);
+    const list = await t.call('GET', '/api/v1/users', { token: danToken });
+    expect(list.status).toBe(403);
+    expect(list.body.error.message).toMatch(/sign in again/);
+    expect(t.stack.directory.signedOutAt(id, dan.id)).toBeTruthy();
+    // Promoting is no sign-out: bob's token keeps working.
+    const bobToken = await signIn(`bob@${id}.test`);
+    expect((await t.call('PATCH', `/api/v1/users/${bob.id}`, { token: ada, body: { roles: ['deployer', 'approver'] } })).status).toBe(200);
+    const write = await t.call('POST', '/api/v1/artifacts/app/versions', { token: bobToken, body: { version: 'v1.0.0', digest: `sha256:${'a'.repeat(64)}` } });
+    expect(write.status, JSON.stringify(write.body)).toBe(201);
+    // Nothing m3 or dan tried is in the people list: bob is still a deployer and approver, m3 is gone.
+    const people = (await t.call('GET', '/api/v1/users', { token: ada })).body.items.map(
+      (u: { email: string; roles: string[] }) => `${u.email}:${u.roles.join(',')}`,
+    );
+    expect(people).toEqual([`ada@${id}.test:admin`, `bob@${id}.test:deployer,approver`, `dan@${id}.test:viewer`]);
+  });
+
+  it('a platform operator cannot create a tenant that exists: one with a record, with users or with data answers 409', async () => {
+    await migrate();
+    // The migration runs at every start: once done, a second run changes nothing.
+    expect(await migrate()).toEqual({ created: [], domains: {}, indexed: 0 });
+    const pat = await t.stack.issuer.sign(DEMO_USERS.pat!);
+    // acme and globex were never created through POST /tenants: the migration gave them their record.
+    for (const id of ['acme', 'globex']) {
+      const r = await t.call('POST', '/api/v1/tenants', { token: pat, body: { id, adminEmail: `mallory@${id}.example` } });
+      expect(r.status, `${id}: ${JSON.stringify(r.body)}`).toBe(409);
+    }
+    // A tenant with data and no record nor indexed people (its users came from elsewhere) is taken too.
+    const data = t.tenant();
+    const a = await t.users(data);
+    await makeLine(t, a.admin);
+    expect((await t.call('POST', '/api/v1/tenants', { token: pat, body: { id: data, adminEmail: `mallory@${data}.test` } })).status).toBe(409);
+    expect(t.stack.directory.signInAs(`mallory@${data}.test`)).toBeNull();
+    expect(t.stack.directory.signInAs('mallory@acme.example')).toBeNull();
+    // The acme people are in its index: alice lists them.
+    const alice = await t.stack.issuer.sign(DEMO_USERS.alice!);
+    const emails = (await t.call('GET', '/api/v1/users', { token: alice })).body.items.map((u: { email: string }) => u.email);
+    expect(emails).toEqual(expect.arrayContaining(['alice@acme.example', 'bob@acme.example', 'carol@acme.example']));
+  });
+
+  it("another tenant's admin cannot probe or squat addresses: every address outside the tenant's domains gets one answer", async () => {
+    await migrate();
+    const eve = await t.stack.issuer.sign(DEMO_USERS.eve!);
+    const taken = await t.call('POST', '/api/v1/users', { token: eve, body: { email: 'alice@acme.example', roles: ['viewer'] } });
+    const free = await t.call('POST', '/api/v1/users', { token: eve, body: { email: 'nobody@acme.example', roles: ['viewer'] } });
+    expect(free.status, JSON.stringify(free.body)).toBe(taken.status);
+    expect(free.status).toBe(403);
+    expect(free.body.error).toEqual(taken.body.error);
+    expect(JSON.stringify(free.body)).not.toMatch(/already|account|nobody|alice/);
+    // The address stays free for its own tenant's admin.
+    expect(t.stack.directory.signInAs('nobody@acme.example')).toBeNull();
+    const alice = await t.stack.issuer.sign(DEMO_USERS.alice!);
+    expect((await t.call('POST', '/api/v1/users', { token: alice, body: { email: 'nobody@acme.example', roles: ['viewer'] } })).status).toBe(201);
+    // Within its own domains a tenant invites as before.
+    expect((await t.call('POST', '/api/v1/users', { token: eve, body: { email: 'gus@globex.example', roles: ['viewer'] } })).status).toBe(201);
+
+    // A platform operator gives a new tenant its domains (the first admin's by default).
+    const pat = await t.stack.issuer.sign(DEMO_USERS.pat!);
+    const id = `d-${Date.now().toString(36)}`;
+    const bad = await t.call('POST', '/api/v1/tenants', { token: pat, body: { id, adminEmail: `ada@${id}.test`, emailDomains: ['not a domain'] } });
+    expect(bad.status).toBe(400);
+    const made = await t.call('POST', '/api/v1/tenants', {
+      token: pat,
+      body: { id, adminEmail: `ada@${id}.test`, emailDomains: [`${id}.test`, 'Initrode.Example'] },
+    });
+    expect(made.status, JSON.stringify(made.body)).toBe(201);
+    expect(made.body.tenant.emailDomains).toEqual([`${id}.test`, 'initrode.example']);
+    const ada = await signIn(`ada@${id}.test`);
+    expect((await t.call('POST', '/api/v1/users', { token: ada, body: { email: 'cy@initrode.example', roles: ['viewer'] } })).status).toBe(201);
+    const outside = await t.call('POST', '/api/v1/users', { token: ada, body: { email: 'cy@globex.example', roles: ['viewer'] } });
+    expect(outside.status).toBe(403);
+    expect(outside.body.error.message).toContain(`(${id}.test, initrode.example)`);
+  });
+
+  it("the 'not before' is read once per change a person sends: never on reads, app-key reads (effective config, OFREP) or pipelines", async () => {
+    const { localDeps } = await import('../../functions/http/deps.ts');
+    const store = localDeps().store;
+    const original = store.notBefore;
+    let reads = 0;
+    store.notBefore = (tenant, id) => (reads++, original.call(store, tenant, id));
+    try {
+      const tenant = t.tenant();
+      const u = await t.users(tenant);
+      await makeLine(t, u.admin);
+      const key = (await t.call('POST', '/api/v1/app-keys', { token: u.admin, body: { name: 'svc', environment: 'dev' } })).body.key as string;
+      reads = 0;
+      expect((await t.call('GET', '/api/v1/environments', { token: u.viewer })).status).toBe(200);
+      expect((await t.call('GET', '/api/v1/environments/dev/effective', { headers: { 'x-api-key': key } })).status).toBe(200);
+      expect((await t.call('POST', '/ofrep/v1/evaluate/flags', { headers: { 'x-api-key': key }, body: { context: {} } })).status).toBe(200);
+      // A pipeline (IAM, bound to acme) records a deployment: a change, and no person to check.
+      const alice = await t.stack.issuer.sign(DEMO_USERS.alice!);
+      await t.call('POST', '/api/v1/environments', { token: alice, body: { name: 'dev', position: 0 } });
+      reads = 0;
+      const recorded = await signedFetch(
+        t.url,
+        'POST',
+        '/api/v1/platform/deployments',
+        { imageTag: 'v1.0.0-abc1234', gitCommit: 'abc1234', gitBranch: 'main', environment: 'dev', status: 'PENDING', deployedAt: '2026-02-12T10:00:00Z' },
+        t.stack.iam[0]!,
+      );
+      expect(recorded.status).toBe(201);
+      expect(reads).toBe(0);
+      expect((await t.call('POST', '/api/v1/environments/dev/configs', { token: u.deployer, body: { key: 'k', value: 1 } })).status).toBe(201);
+      expect(reads).toBe(1);
+    } finally {
+      store.notBefore = original;
+    }
   });
 });

@@ -1,14 +1,42 @@
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import type { Tenant, TenantRepo } from '#domain/access/ports';
+import { GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { Member, Tenant, TenantRepo } from '#domain/access/ports';
 import type { AuditEntry } from '#domain/kernel/model';
-import { keys } from '../keys.ts';
+import { keys, TABLE } from '../keys.ts';
 import type { Area } from './area.ts';
-import { strip, type StoreBase } from './base.ts';
+import { strip, type StoreBase, type TxItem } from './base.ts';
 import { auditItems } from './audit.ts';
 
-/** Tenants (domain/access): one item each, created once with its audit entry. */
+/** How long a person's "not before" is kept: past the life of any token issued before it (an ID token lives an hour on AWS, 12 hours locally). */
+const NOT_BEFORE_KEPT_SECONDS = 2 * 24 * 3600;
+
+/** Tenants (domain/access): one item each, created once with its audit entry; and each tenant's people index. */
 export function tenantArea(base: StoreBase): Area<TenantRepo> {
   const { db, table } = base;
+  /** Sets the second before which the person's tokens stop counting; a later one already there stays. */
+  async function setNotBefore(tenant: string, id: string, notBefore: number): Promise<void> {
+    await base.conditional(
+      new UpdateCommand({
+        TableName: table,
+        Key: keys.notBefore(tenant, id),
+        UpdateExpression: 'SET #nb = :nb, #exp = :exp, entity = :e',
+        ConditionExpression: 'attribute_not_exists(#nb) OR #nb < :nb',
+        ExpressionAttributeNames: { '#nb': 'notBefore', '#exp': TABLE.ttlAttribute },
+        ExpressionAttributeValues: { ':nb': notBefore, ':exp': notBefore + NOT_BEFORE_KEPT_SECONDS, ':e': 'NotBefore' },
+      }),
+    );
+  }
+  const one = async (pk: string, prefix: string) =>
+    ((
+      await db.send(
+        new QueryCommand({
+          TableName: table,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :p)',
+          ExpressionAttributeValues: { ':pk': pk, ':p': prefix },
+          Limit: 1,
+          ProjectionExpression: 'pk',
+        }),
+      )
+    ).Items?.length ?? 0) > 0;
   const port: TenantRepo = {
     async createTenant(tenant: Tenant, audit: AuditEntry): Promise<void> {
       await base.transact([base.put({ ...keys.tenant(tenant.id), entity: 'Tenant', ...tenant }, null), ...auditItems(table, audit)], ['exists', 'exists']);
@@ -16,6 +44,47 @@ export function tenantArea(base: StoreBase): Area<TenantRepo> {
     async getTenant(id: string): Promise<Tenant | null> {
       const r = await db.send(new GetCommand({ TableName: table, Key: keys.tenant(id), ConsistentRead: true }));
       return strip<Tenant>(r.Item);
+    },
+    async setEmailDomains(id: string, domains: string[], audit: AuditEntry): Promise<void> {
+      const update: TxItem = {
+        Update: {
+          TableName: table,
+          Key: keys.tenant(id),
+          UpdateExpression: 'SET emailDomains = :d',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeValues: { ':d': domains },
+        },
+      };
+      await base.transact([update, ...auditItems(table, audit)], ['unknown', 'exists']);
+    },
+    async tenantInUse(id: string): Promise<boolean> {
+      if (await port.getTenant(id)) return true;
+      const people = keys.members(id);
+      const audit = keys.auditEntries(id);
+      return (await one(people.pk, people.skPrefix)) || (await one(audit.pk, audit.skPrefix));
+    },
+    async putMember(member: Member, audit: AuditEntry | null, notBefore?: number): Promise<void> {
+      // The "not before" first: should the rest fail, the person's old tokens are refused a little early, never late.
+      if (notBefore !== undefined) await setNotBefore(member.tenant, member.id, notBefore);
+      const put: TxItem = { Put: { TableName: table, Item: { ...keys.member(member.tenant, member.id), entity: 'Member', ...member } } };
+      await base.transact(audit ? [put, ...auditItems(table, audit)] : [put], ['unknown', 'exists']);
+    },
+    async removeMember(tenant: string, id: string, audit: AuditEntry, notBefore: number): Promise<void> {
+      await setNotBefore(tenant, id, notBefore);
+      await base.transact([{ Delete: { TableName: table, Key: keys.member(tenant, id) } }, ...auditItems(table, audit)], ['unknown', 'exists']);
+    },
+    async getMember(tenant: string, id: string): Promise<Member | null> {
+      const r = await db.send(new GetCommand({ TableName: table, Key: keys.member(tenant, id), ConsistentRead: true }));
+      return strip<Member>(r.Item);
+    },
+    async listMembers(tenant: string): Promise<Member[]> {
+      const k = keys.members(tenant);
+      return base.queryAll<Member>(k.pk, k.skPrefix, true);
+    },
+    async notBefore(tenant: string, id: string): Promise<number | null> {
+      // One consistent read of one small item (1 RCU): a removal is seen by the very next request.
+      const r = await db.send(new GetCommand({ TableName: table, Key: keys.notBefore(tenant, id), ConsistentRead: true, ProjectionExpression: 'notBefore' }));
+      return typeof r.Item?.notBefore === 'number' ? r.Item.notBefore : null;
     },
   };
   return { port };

@@ -16,7 +16,15 @@ export const userResponse = /* @__PURE__ */ z.schema(() =>
 );
 
 export const tenantResponse = /* @__PURE__ */ z.schema(() =>
-  z.strictObject({ id: z.string(), displayName: z.string(), createdAt: time, createdBy: z.string() }).check(z.meta({ id: 'Tenant' })),
+  z
+    .strictObject({
+      id: z.string(),
+      displayName: z.string(),
+      createdAt: time,
+      createdBy: z.string(),
+      emailDomains: z.optional(z.array(z.string()).check(z.describe("the email domains the tenant's admins invite people from"))),
+    })
+    .check(z.meta({ id: 'Tenant' })),
 );
 
 export const usersListResponse = /* @__PURE__ */ z.schema(() => z.strictObject({ items: z.array(userResponse) }));

@@ -5,7 +5,7 @@ import { v1, type Route, type RouteResponse } from './row.ts';
 const PEOPLE = { ownRole: true, startsFlows: false } as const satisfies Pick<Route, 'ownRole' | 'startsFlows'>;
 const user: RouteResponse = { schema: userResponse };
 
-/** People (domain/access): the tenant's users and their roles, and new tenants (platform operators only). Audited. */
+/** People (domain/access): the tenant's users and their roles, and new tenants (platform operators only). Audited; authorized against the directory's current roles. */
 export const ACCESS_ROUTES: Route[] = [
   {
     method: 'GET',
@@ -23,7 +23,7 @@ export const ACCESS_ROUTES: Route[] = [
     handler: 'users-invite',
     auth: 'jwt',
     role: 'admin',
-    summary: 'Invite a user into your tenant with roles: on AWS Cognito emails a temporary password; audited',
+    summary: "Invite a user into your tenant with roles, from the tenant's email domains only: on AWS Cognito emails a temporary password; audited",
     response: user,
     ...PEOPLE,
   },
@@ -33,7 +33,8 @@ export const ACCESS_ROUTES: Route[] = [
     handler: 'users-roles',
     auth: 'jwt',
     role: 'admin',
-    summary: "Replace a user's roles (never your own; the tenant keeps at least one admin); audited",
+    summary:
+      "Replace a user's roles (never your own; the tenant keeps at least one admin); taking a role away signs them out and voids their earlier tokens for changes; audited",
     response: user,
     ...PEOPLE,
   },
@@ -43,7 +44,8 @@ export const ACCESS_ROUTES: Route[] = [
     handler: 'users-remove',
     auth: 'jwt',
     role: 'admin',
-    summary: 'Remove a user from your tenant (never yourself, never the last admin); tokens already issued expire within the hour; audited',
+    summary:
+      'Remove a user from your tenant (never yourself, never the last admin): signs them out, and their earlier tokens change nothing from then on; audited',
     status: 204,
     ...PEOPLE,
   },
@@ -53,7 +55,8 @@ export const ACCESS_ROUTES: Route[] = [
     handler: 'tenants-create',
     auth: 'jwt',
     role: 'admin',
-    summary: "Create a tenant and invite its first admin: platform operators only (the platform-admin group); audited in the new tenant's trail",
+    summary:
+      "Create a tenant with its email domains and invite its first admin: platform operators only (the platform-admin group); an id with a record, people or data answers 409; audited in the new tenant's trail",
     response: { schema: tenantCreatedResponse },
     ...PEOPLE,
   },

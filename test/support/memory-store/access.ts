@@ -1,7 +1,7 @@
 import type { AppKey } from '../../../domain/access/model.ts';
 import type { AuditEntry, Environment } from '../../../domain/kernel/model.ts';
 import type { AppKeyStorePort, TenantRepo } from '../../../domain/access/ports.ts';
-import type { Tenant } from '../../../domain/access/ports.ts';
+import type { Member, Tenant } from '../../../domain/access/ports.ts';
 import { keys } from '../../../functions/adapters/keys.ts';
 import { strip } from '../../../functions/adapters/store/base.ts';
 import type { MemoryState } from './area.ts';
@@ -40,12 +40,59 @@ export function accessArea({ table }: MemoryState) {
     },
   };
 
+  /** The "not before" of a person: a later second already set stays. */
+  const setNotBefore = (tenant: string, id: string, notBefore: number) =>
+    table.write({
+      key: keys.notBefore(tenant, id),
+      when: (cur) => cur === undefined || less(cur.notBefore as number, notBefore),
+      to: { ...keys.notBefore(tenant, id), entity: 'NotBefore', notBefore },
+      reason: 'unknown',
+    });
   const tenants: TenantRepo = {
     async createTenant(tenant: Tenant, audit: AuditEntry): Promise<void> {
       table.transact([create({ ...keys.tenant(tenant.id), entity: 'Tenant', ...tenant }, 'exists'), auditWrite(audit)]);
     },
     async getTenant(id: string): Promise<Tenant | null> {
       return strip<Tenant>(table.get(keys.tenant(id)));
+    },
+    async setEmailDomains(id: string, domains: string[], audit: AuditEntry): Promise<void> {
+      table.transact([
+        { key: keys.tenant(id), when: (cur) => cur !== undefined, to: (cur) => ({ ...cur!, emailDomains: [...domains] }), reason: 'unknown' },
+        auditWrite(audit),
+      ]);
+    },
+    async tenantInUse(id: string): Promise<boolean> {
+      const people = keys.members(id);
+      const audit = keys.auditEntries(id);
+      return (
+        !!table.get(keys.tenant(id)) ||
+        table.query(people.pk, { prefix: people.skPrefix }).length > 0 ||
+        table.query(audit.pk, { prefix: audit.skPrefix }).length > 0
+      );
+    },
+    async putMember(member: Member, audit: AuditEntry | null, notBefore?: number): Promise<void> {
+      if (notBefore !== undefined) setNotBefore(member.tenant, member.id, notBefore);
+      const put = {
+        key: keys.member(member.tenant, member.id),
+        to: { ...keys.member(member.tenant, member.id), entity: 'Member', ...member },
+        reason: 'unknown' as const,
+      };
+      table.transact(audit ? [put, auditWrite(audit)] : [put]);
+    },
+    async removeMember(tenant: string, id: string, audit: AuditEntry, notBefore: number): Promise<void> {
+      setNotBefore(tenant, id, notBefore);
+      table.transact([{ key: keys.member(tenant, id), to: null, reason: 'unknown' }, auditWrite(audit)]);
+    },
+    async getMember(tenant: string, id: string): Promise<Member | null> {
+      return strip<Member>(table.get(keys.member(tenant, id)));
+    },
+    async listMembers(tenant: string): Promise<Member[]> {
+      const k = keys.members(tenant);
+      return table.query(k.pk, { prefix: k.skPrefix }).map((i) => strip<Member>(i)!);
+    },
+    async notBefore(tenant: string, id: string): Promise<number | null> {
+      const n = table.get(keys.notBefore(tenant, id))?.notBefore;
+      return typeof n === 'number' ? n : null;
     },
   };
   return { port: { ...appKeys, ...tenants } };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { allPages, appKey, audit, conflict, environment, gitTarget, snapshot, uid, webhook, webhookDelivery, type Contract } from './fixtures.ts';
+import { allPages, appKey, audit, conflict, environment, gitTarget, member, snapshot, uid, webhook, webhookDelivery, type Contract } from './fixtures.ts';
 
 /** What a tenant sets up around its line: app keys, the tenant itself, outbound webhooks, git targets. */
 export function accessContract(c: Contract) {
@@ -41,6 +41,54 @@ export function accessContract(c: Contract) {
       expect(await conflict(c.store().createTenant({ ...tenant, displayName: 'Other' }, audit(id)))).toBe('exists');
       expect(await c.store().getTenant(id)).toEqual(tenant);
       expect(await c.store().getTenant(c.tenant())).toBeNull();
+    });
+
+    it('sets the email domains of a tenant that exists (unknown otherwise)', async () => {
+      const id = c.tenant();
+      const tenant = { id, displayName: 'Acme', createdAt: '2030-01-01T00:00:00.000Z', createdBy: 'pat' };
+      expect(await conflict(c.store().setEmailDomains(id, ['acme.test'], audit(id)))).toBe('unknown');
+      await c.store().createTenant(tenant, audit(id));
+      await c.store().setEmailDomains(id, ['acme.test', 'acme.example'], audit(id));
+      expect(await c.store().getTenant(id)).toEqual({ ...tenant, emailDomains: ['acme.test', 'acme.example'] });
+    });
+
+    it('says an id is in use when it has a record, a person in its index, or any audit entry', async () => {
+      const [bare, recorded, peopled, used] = [c.tenant(), c.tenant(), c.tenant(), c.tenant()];
+      await c.store().createTenant({ id: recorded, displayName: 'R', createdAt: '2030-01-01T00:00:00.000Z', createdBy: 'pat' }, audit(recorded));
+      await c.store().putMember(member(peopled, 'u1', ['admin']), null);
+      await c.store().commit(used, [{ kind: 'audit', entry: audit(used) }]);
+      expect(await c.store().tenantInUse(bare)).toBe(false);
+      for (const id of [recorded, peopled, used]) expect(await c.store().tenantInUse(id), id).toBe(true);
+    });
+  });
+
+  describe('people (the per-tenant index of who is who)', () => {
+    it("writes a person with their audit entry, lists one tenant's people only, and removes them", async () => {
+      const [t, other] = [c.tenant(), c.tenant()];
+      await c.store().putMember(member(t, 'u2', ['viewer']), audit(t, { entityType: 'user', entityId: 'u2@x.test' }));
+      await c.store().putMember(member(t, 'u1', ['admin']), audit(t));
+      await c.store().putMember(member(other, 'u3', ['admin']), audit(other));
+      await c.store().putMember({ ...member(t, 'u2', ['deployer', 'approver']), username: 'name-2' }, audit(t));
+      expect(await c.store().getMember(t, 'u2')).toEqual({ ...member(t, 'u2', ['deployer', 'approver']), username: 'name-2' });
+      expect((await c.store().listMembers(t)).map((m) => `${m.id}:${m.roles.join(',')}`)).toEqual(['u1:admin', 'u2:deployer,approver']);
+      expect((await c.store().queryAudit(t, { limit: 10 })).items).toHaveLength(3);
+      await c.store().removeMember(t, 'u2', audit(t), 1_900_000_000);
+      expect(await c.store().getMember(t, 'u2')).toBeNull();
+      expect((await c.store().listMembers(t)).map((m) => m.id)).toEqual(['u1']);
+      expect(await c.store().getMember(other, 'u1')).toBeNull();
+    });
+
+    it("keeps the second before which a person's tokens stop counting: the later one wins, per tenant and person", async () => {
+      const [t, other] = [c.tenant(), c.tenant()];
+      expect(await c.store().notBefore(t, 'u1')).toBeNull();
+      await c.store().putMember(member(t, 'u1', ['viewer']), audit(t), 1_900_000_100);
+      expect(await c.store().notBefore(t, 'u1')).toBe(1_900_000_100);
+      await c.store().putMember(member(t, 'u1', ['viewer']), audit(t), 1_900_000_050);
+      expect(await c.store().notBefore(t, 'u1')).toBe(1_900_000_100);
+      await c.store().removeMember(t, 'u1', audit(t), 1_900_000_200);
+      expect(await c.store().notBefore(t, 'u1')).toBe(1_900_000_200);
+      expect(await c.store().notBefore(other, 'u1')).toBeNull();
+      expect(await c.store().listMembers(t)).toEqual([]);
     });
   });
 

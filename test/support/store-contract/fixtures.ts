@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { expect } from 'vitest';
 import type { AppKey } from '../../../domain/access/model.ts';
+import type { Role } from '../../../domain/access/auth.ts';
+import type { Member } from '../../../domain/access/ports.ts';
 import type { Consumer, RepoLink, Tag } from '../../../domain/artifacts/model.ts';
 import { auditEntry, type AuditDraft } from '../../../domain/audit/audit.ts';
 import type { FreezeWindow } from '../../../domain/freeze/model.ts';
@@ -74,6 +76,11 @@ export function audit(tenant: string, draft: Partial<AuditDraft> = {}, at = late
     { actor: 'u1', actorName: 'u1@x.test', action: 'config.update', entityType: 'config', entityId: 'dev/k', before: null, after: null, ...draft },
     at,
   );
+}
+
+/** A person of a tenant, as the people index holds them. */
+export function member(tenant: string, id: string, roles: Role[]): Member {
+  return { tenant, id, email: `${id}@x.test`, roles, createdAt: '2030-01-01T00:00:00.000Z' };
 }
 
 export function environment(tenant: string, name: string, position: number, over: Partial<Environment> = {}): Environment {
