@@ -145,14 +145,22 @@ async function completionOps(
     const lead = await leadTimeDelta(deps, cur.tenant, finished);
     if (lead) ops.push({ kind: 'metrics', delta: lead });
   }
-  const replaced = r.replaced;
-  if (to === 'COMPLETED' && cur.rollback && replaced) {
-    // A completed rollback marks what it replaced: the deployment, and the promotion that brought it.
-    const old = await deps.store.getDeployment(cur.tenant, cur.targetEnvironment, replaced.deployedAt, replaced.id);
-    if (old && old.status !== 'ROLLED_BACK') ops.push(deploymentOp({ ...old, status: 'ROLLED_BACK', completedAt: old.completedAt ?? now }, old.status, now));
-    const original = replaced.promotionId ? await deps.store.getPromotion(cur.tenant, replaced.promotionId) : null;
-    if (original && original.status === 'COMPLETED' && original.id !== cur.id) {
-      ops.push({ kind: 'promotion', promotion: moved(original, 'ROLLED_BACK', ENGINE, deps.clock()), expectedVersion: original.version });
+  if (to === 'COMPLETED' && cur.rollback) {
+    // A completed rollback marks what it replaced (the deployment, and the promotion that brought it) and the
+    // promotion it was asked to undo (`of`, with its deployment), each once.
+    const undone = cur.rollback.of ? await deps.store.getPromotion(cur.tenant, cur.rollback.of) : null;
+    const olds = new Map<string, { id: string; deployedAt: string }>();
+    if (r.replaced) olds.set(r.replaced.id, r.replaced);
+    if (undone?.result) olds.set(undone.result.deploymentId, { id: undone.result.deploymentId, deployedAt: undone.result.deployedAt });
+    for (const o of olds.values()) {
+      const old = await deps.store.getDeployment(cur.tenant, cur.targetEnvironment, o.deployedAt, o.id);
+      if (old && old.status !== 'ROLLED_BACK') ops.push(deploymentOp({ ...old, status: 'ROLLED_BACK', completedAt: old.completedAt ?? now }, old.status, now));
+    }
+    const ids = new Set([r.replaced?.promotionId, undone?.id].filter((id): id is string => !!id && id !== cur.id));
+    for (const id of ids) {
+      const original = id === undone?.id ? undone : await deps.store.getPromotion(cur.tenant, id);
+      if (original && original.status === 'COMPLETED')
+        ops.push({ kind: 'promotion', promotion: moved(original, 'ROLLED_BACK', ENGINE, deps.clock()), expectedVersion: original.version });
     }
   }
   return { ops, deployed: finished?.status === 'DEPLOYED' ? finished : null };
@@ -226,7 +234,7 @@ export async function failStep(deps: With<'git' | 'registry'>, tenant: string, i
     await finish(deps, p, 'FAILED', 'FAILED', [], { code: 'EXECUTION_FAILED', message });
     return { next: 'done' };
   }
-  const undo = await undoOps(deps, p);
+  const undo = await undoOps(deps, p, message);
   let resultPatch: Partial<NonNullable<Promotion['result']>> = {};
   let gitNote = '';
   if (undo.restored && p.subject.type === 'artifact' && undo.restored.version) {
@@ -252,9 +260,11 @@ export async function failStep(deps: With<'git' | 'registry'>, tenant: string, i
 }
 
 /** What puts the target back (and pauses auto-promotion into it); `restored`: what it is put back to, null when it cannot be. */
-async function undoOps(deps: Deps, p: Promotion): Promise<{ ops: WriteOp[]; restored: { version?: string; digest: string } | null }> {
+async function undoOps(deps: Deps, p: Promotion, message: string): Promise<{ ops: WriteOp[]; restored: { version?: string; digest: string } | null }> {
   const r = p.result!;
   const now = deps.clock().toISOString();
+  // What it puts back says so: rolled back by this promotion's own failure (the alarm, or what failed).
+  const restoredBy = { promotionId: p.id, reason: p.monitorAlarm ? `alarm ${p.monitorAlarm.name} (${p.monitorAlarm.reason})` : message };
   if (p.subject.type === 'artifact') {
     const cur = await deps.store.getPointer(p.tenant, p.targetEnvironment, p.subject.name);
     const env = await deps.store.getEnvironment(p.tenant, p.targetEnvironment);
@@ -281,6 +291,7 @@ async function undoOps(deps: Deps, p: Promotion): Promise<{ ops: WriteOp[]; rest
             promotedBy: ENGINE.name,
             promotionId: null,
             version_: cur.version_ + 1,
+            restoredBy,
           },
           expectedVersion: cur.version_,
         },
@@ -302,6 +313,7 @@ async function undoOps(deps: Deps, p: Promotion): Promise<{ ops: WriteOp[]; rest
     createdBy: ENGINE.name,
     change: { action: 'restore', keys: [], count: 0, restoredFrom: prev.seq },
     reason: `automatic rollback of ${p.id}`,
+    restoredBy,
   };
   return {
     ops: [

@@ -96,6 +96,7 @@ export async function status(deps: Deps, ctx: Ctx, only?: string) {
             digest: p.digest,
             promotedAt: p.promotedAt,
             promotedBy: p.promotedBy,
+            restored: p.restoredBy ?? null,
           })),
           config: {
             snapshot: `${env.name}@${env.head.seq}`,
@@ -103,6 +104,7 @@ export async function status(deps: Deps, ctx: Ctx, only?: string) {
             items: env.itemCount,
             changedAt: snapshot?.createdAt ?? env.updatedAt,
             changedBy: snapshot?.createdBy ?? env.updatedBy,
+            restored: snapshot?.restoredBy ?? null,
           },
           gates: { marks: gateMarks(last?.gates ?? null), legend: GATE_ORDER.join(','), promotionId: last?.id ?? null },
           lastPromotion: last
