@@ -97,11 +97,13 @@ async function finish(
   resultPatch: Partial<NonNullable<Promotion['result']>> = {},
 ) {
   let finished: Deployment | null = null;
+  let origin: string | null = null;
   const { after } = await writePromotion(deps, p.tenant, p.id, async (cur) => {
     finished = null;
     if (cur.status !== 'EXECUTING') return null;
     const built = await completionOps(deps, cur, to, depStatus, extra);
     finished = built.deployed;
+    origin = built.origin;
     const next = moved(cur, to, ENGINE, deps.clock(), {
       error: error ?? null,
       ...(cur.result && Object.keys(resultPatch).length ? { result: { ...cur.result, ...resultPatch } } : {}),
@@ -110,7 +112,11 @@ async function finish(
     if (to !== 'COMPLETED') built.ops.push(failureMetric(deps, cur, !cur.result));
     return { next, action: OUTCOME[to].action, by: ENGINE, ops: built.ops, reason: error?.message };
   });
-  if (after && finished) await deps.store.putCurrent(p.tenant, finished);
+  if (after && finished) {
+    await deps.store.putCurrent(p.tenant, finished);
+    // A config release keeps its first appearance along the line: the next promotion's lead time counts from it.
+    if (origin) await deps.store.markFirstSeen(p.tenant, (finished as Deployment).imageTag, origin);
+  }
   await deps.store.releaseLock(p.tenant, p.targetEnvironment, p.id);
   if (to === 'COMPLETED' && (p.result?.synced?.length ?? 0) > 0) await recordInRegistries(deps, p.tenant, p.id);
 }
@@ -126,11 +132,12 @@ async function completionOps(
   to: 'COMPLETED' | 'FAILED' | 'ROLLED_BACK',
   depStatus: Deployment['status'],
   extra: WriteOp[],
-): Promise<{ ops: WriteOp[]; deployed: Deployment | null }> {
+): Promise<{ ops: WriteOp[]; deployed: Deployment | null; origin: string | null }> {
   const now = deps.clock().toISOString();
   const ops: WriteOp[] = [...extra];
   let finished: Deployment | null = null;
-  if (!cur.result) return { ops, deployed: null };
+  let origin: string | null = null;
+  if (!cur.result) return { ops, deployed: null, origin };
   const r = cur.result;
   const inBatch = ops.findIndex((o) => o.kind === 'deployment' && o.deployment.id === r.deploymentId);
   const dep =
@@ -142,8 +149,12 @@ async function completionOps(
     const op = deploymentOp(finished, inBatch >= 0 ? null : dep.status, now);
     if (inBatch >= 0) ops[inBatch] = op;
     else ops.push(op);
-    const lead = await leadTimeDelta(deps, cur.tenant, finished);
-    if (lead) ops.push({ kind: 'metrics', delta: lead });
+    // Lead time into this environment; a rollback returns to a release that already ran here, so it is no change to time.
+    if (!cur.rollback) {
+      origin = await configOrigin(deps, cur);
+      const lead = await leadTimeDelta(deps, cur.tenant, finished, origin);
+      if (lead) ops.push({ kind: 'metrics', delta: lead });
+    }
   }
   if (to === 'COMPLETED' && cur.rollback) {
     // A completed rollback marks what it replaced (the deployment, and the promotion that brought it) and the
@@ -163,7 +174,22 @@ async function completionOps(
         ops.push({ kind: 'promotion', promotion: moved(original, 'ROLLED_BACK', ENGINE, deps.clock()), expectedVersion: original.version });
     }
   }
-  return { ops, deployed: finished?.status === 'DEPLOYED' ? finished : null };
+  return { ops, deployed: finished?.status === 'DEPLOYED' ? finished : null, origin };
+}
+
+/**
+ * When a config release first appeared in the line: the first appearance its source snapshot carries
+ * (it came by promotion), else when that snapshot was made. Null for an artifact (its version's own
+ * first appearance is read by its tag).
+ */
+async function configOrigin(deps: Deps, p: Promotion): Promise<string | null> {
+  if (p.subject.type !== 'config') return null;
+  const { seq } = p.subject.sourceSnapshot;
+  return (
+    (await deps.store.firstSeen(p.tenant, `${p.sourceEnvironment}@${seq}`)) ??
+    (await deps.store.getSnapshot(p.tenant, p.sourceEnvironment, seq))?.createdAt ??
+    null
+  );
 }
 
 /**
