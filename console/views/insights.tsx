@@ -34,6 +34,8 @@ export function Insights() {
 }
 
 const pct = (n: number) => `${Math.round(n * 1000) / 10} %`;
+/** Lead time into the environment (the API's hours): minutes under an hour, so a fast line does not read "0 h". */
+const leadTime = (h: number | null) => (h === null ? '—' : h >= 1 ? `${Math.round(h * 10) / 10} h` : h * 60 < 1 ? 'under 1 min' : `${Math.round(h * 60)} min`);
 
 function EnvironmentInsights({ e }: { e: any }) {
   const t = e.total;
@@ -70,7 +72,7 @@ function EnvironmentInsights({ e }: { e: any }) {
         </div>
         <div>
           <dt>Lead time</dt>
-          <dd>{t.leadTimeHours === null ? '—' : `${Math.round(t.leadTimeHours * 10) / 10} h`}</dd>
+          <dd>{leadTime(t.leadTimeHours)}</dd>
         </div>
         <div>
           <dt>Deployment duration</dt>

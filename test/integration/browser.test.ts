@@ -219,6 +219,11 @@ describe('the console, in a real browser', () => {
     expect(text).not.toContain('by stageline');
     expect(await card.locator(`a[href="#/promotions/${bad}"]`).count()).toBeGreaterThan(0);
     expect(await accessibility(page)).toEqual([]);
+    // Insights: staging has a lead time of its own (it was "—" for every environment but the last).
+    await page.goto(`${t.url}/dashboard#/insights`);
+    const staging = page.locator('article', { has: page.locator('#ins-staging') });
+    await expect.poll(() => staging.textContent(), { timeout: 15_000 }).toContain('Lead time');
+    expect(await staging.locator('dt:text("Lead time") + dd').textContent()).toMatch(/^(under 1 min|\d+ min|[\d.]+ h)$/);
     expect(errors).toEqual([]);
     await page.close();
   });
