@@ -1,4 +1,5 @@
 import { EnvironmentNotFound } from '../kernel/errors.ts';
+import { gatesBlocking } from '../kernel/display.ts';
 import type { Ctx, Deps } from '../ports.ts';
 import { GATE_ORDER } from './gate-verdicts.ts';
 import type { GateResult, Promotion } from '../kernel/promotion-model.ts';
@@ -37,14 +38,8 @@ export function blockedBecause(p: Promotion, now: Date, approvalsCounted = p.app
     case 'VALIDATING':
       return 'gates running';
     case 'VALIDATION_FAILED':
-      return `blocked: ${
-        (p.gates ?? [])
-          .filter((g) => g.blocking && g.verdict === 'FAIL')
-          .map((g) => `${g.gate.replace('_', ' ')} failed (${g.reason})`)
-          .join('; ') ||
-        p.error?.message ||
-        'gates failed'
-      }`;
+      // One sentence per failed gate, as everywhere else: "Security scan failed: no scan evidence was attached (…)".
+      return gatesBlocking(p.gates) || p.error?.message || 'The gates failed';
     case 'AWAITING_APPROVAL': {
       const need = Math.max(0, p.policy.requiredApprovers - approvalsCounted);
       const deadline = approvalDeadline(p);
