@@ -437,11 +437,11 @@ describe('CLI: every step of a promotion without curl', () => {
     const failed = await as(u.deployer, 'promote', '--config', '--to', 'staging', '--wait').catch((e: { code: number; stdout: string; stderr: string }) => e);
     expect(failed).toMatchObject({ code: 1 });
     const first = id(failed.stdout);
-    expect(failed.stdout).toMatch(/VALIDATION_FAILED[\s\S]*✗ tests \(blocking\)/);
+    expect(failed.stdout).toMatch(/VALIDATION_FAILED[\s\S]*✗ Tests failed: no test results were attached \(this gate fails closed\)$/m);
     expect(failed.stdout).toContain(`Next: add what the gates missed (stageline evidence ${first} …), then validate again: stageline validate ${first} --wait`);
     expect(failed.stderr).toContain(`following ${first}`);
     expect((await as(u.viewer, 'promote', 'status')).stdout).toMatch(
-      new RegExp(`^- config:full@1 dev → staging \\(blocked: tests failed \\(no test_results evidence.*${first}$`, 'm'),
+      new RegExp(`^- config:full@1 dev → staging \\(Tests failed: no test results were attached \\(this gate fails closed\\)\\)  ${first}$`, 'm'),
     );
 
     expect((await as(u.deployer, 'evidence', first, '--type', 'test_results', '--payload', '{"passed":12,"failed":0}')).stdout).toMatch(
