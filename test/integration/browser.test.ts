@@ -170,7 +170,7 @@ describe('the console, in a real browser', () => {
       const main = page.locator('main');
       await expect.poll(() => main.textContent(), { timeout: 15_000 }).toContain(waiting);
       const text = (await main.textContent()) ?? '';
-      expect(text).toMatch(/Waiting to enter staging.*validation failed.*blocked: tests failed/s);
+      expect(text).toMatch(/Waiting to enter staging.*validation failed.*Tests failed: no test results were attached \(this gate fails closed\)/s);
       expect(text).toMatch(/Waiting to enter production.*awaiting approval.*waiting for 1 approval/s);
       expect(text).toMatch(/Last promotion.*rejected.*rejected by approver@\S+: freeze week/s);
       expect(await page.locator(`a[href="#/promotions/${blocked}"]`).count()).toBe(1);
@@ -180,7 +180,9 @@ describe('the console, in a real browser', () => {
       expect(await accessibility(page)).toEqual([]);
       await page.screenshot({ path: join(OUT, `console-pipeline-${tag}.png`), fullPage: true });
       await page.getByRole('link', { name: blocked }).click();
-      await expect.poll(() => main.textContent()).toContain('Blocked: tests —');
+      await expect
+        .poll(() => main.textContent())
+        .toContain('Tests failed: no test results were attached (this gate fails closed). Attach the missing evidence');
       expect(await accessibility(page)).toEqual([]);
       await page.screenshot({ path: join(OUT, `console-blocked-${tag}.png`), fullPage: true });
       expect(errors).toEqual([]);
@@ -280,7 +282,9 @@ describe('the console, in a real browser', () => {
     await t.call('POST', '/api/v1/environments/dev/flags', { token: u.admin, body: { key: 'beta-search', value: true } });
     const { page, errors } = await openAs(u.deployer, `#/promotions/${blocked}`);
     const main = page.locator('main');
-    await expect.poll(() => main.textContent(), { timeout: 15_000 }).toContain('Blocked: tests —');
+    await expect
+      .poll(() => main.textContent(), { timeout: 15_000 })
+      .toContain('Tests failed: no test results were attached (this gate fails closed). Attach the missing evidence');
     await page.getByLabel('Type').selectOption('test_results');
     await page.getByRole('button', { name: 'Attach' }).click();
     await expect.poll(() => page.locator('.notices').textContent()).toMatch(/Evidence \S+ \(test_results\) attached/);
