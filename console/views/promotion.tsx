@@ -426,7 +426,16 @@ function Actions({ p, me, say, reload }: { p: any; me: Session; say: (tone: 'ok'
               type="button"
               class="danger"
               disabled={busy}
-              onClick={() => act('Roll back', 'POST', '/rollback', { reason: reason.trim() }, () => `Rolled back what ${p.id} changed.`)}
+              onClick={() =>
+                act(
+                  'Roll back',
+                  'POST',
+                  '/rollback',
+                  { reason: reason.trim() },
+                  // A rollback is a promotion of its own, under the environment's approval policy: say where it stands.
+                  (r) => `Rollback ${r.promotion.id} of what ${p.id} changed: ${String(r.promotion.status).toLowerCase().replace(/_/g, ' ')}.`,
+                )
+              }
             >
               Confirm the rollback
             </button>
