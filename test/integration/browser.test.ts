@@ -277,6 +277,25 @@ describe('the console, in a real browser', () => {
     }
   });
 
+  it("a deployer's rollback of a production promotion is a rollback promotion that waits for an approver, and the page says so", async () => {
+    const { u, id } = await waitingPromotion();
+    await t.call('POST', `/api/v1/promotions/${id}/approve`, { token: u.approver, body: {} });
+    expect((await waitFor(t, u.viewer, id, ['COMPLETED', 'FAILED'])).status).toBe('COMPLETED');
+    const { page, errors } = await openAs(u.deployer, `#/promotions/${id}`);
+    await page.getByLabel('Why (kept in the audit trail)').fill('timeout too long');
+    await page.getByRole('button', { name: 'Show the impact' }).click();
+    await page.getByRole('button', { name: 'Confirm the rollback' }).click();
+    const notice = page.locator('.notices');
+    await expect
+      .poll(() => notice.textContent(), { timeout: 15_000 })
+      .toMatch(new RegExp(`Rollback prm_\\w+ of what ${id} changed: (pending|validating|awaiting approval)\\.`));
+    const rollback = /Rollback (prm_\w+)/.exec((await notice.textContent()) ?? '')![1]!;
+    expect((await waitForToken(t, u.viewer, rollback)).status).toBe('AWAITING_APPROVAL');
+    expect((await t.call('GET', `/api/v1/promotions/${id}`, { token: u.viewer })).body.status).toBe('COMPLETED');
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
   it('a deployer unblocks a promotion with evidence and validates it, and promotes one flag from the flags view', async () => {
     const { u, blocked } = await consoleTenant();
     await t.call('POST', '/api/v1/environments/dev/flags', { token: u.admin, body: { key: 'beta-search', value: true } });
