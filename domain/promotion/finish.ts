@@ -22,6 +22,7 @@ import type { Next } from './deadlines.ts';
  */
 export async function completeNow(deps: With<'git' | 'registry'>, tenant: string, id: string, read?: Promotion): Promise<boolean> {
   let putCurrent: Deployment | null = null;
+  let origin: string | null = null;
   // Copied into the target's registries: the audit record is attached there too (no extra reads otherwise).
   let copied = false;
   const { before } = await writePromotion(
@@ -38,7 +39,8 @@ export async function completeNow(deps: With<'git' | 'registry'>, tenant: string
           : await configOps(deps, executing as Promotion & { subject: { type: 'config' } });
       const withResult: Promotion = { ...executing, result: built.result };
       copied = ((built.result as { synced?: unknown[] }).synced?.length ?? 0) > 0;
-      const { ops, deployed } = await completionOps(deps, withResult, 'COMPLETED', 'DEPLOYED', built.ops);
+      const { ops, deployed, origin: first } = await completionOps(deps, withResult, 'COMPLETED', 'DEPLOYED', built.ops);
+      origin = first;
       const next = moved(withResult, 'COMPLETED', ENGINE, deps.clock(), { error: null });
       ops.push(promotionEvent(deps, 'Promotion Completed', next));
       putCurrent = deployed;
@@ -49,6 +51,8 @@ export async function completeNow(deps: With<'git' | 'registry'>, tenant: string
   const handled = before.status !== 'EXECUTING';
   if (putCurrent) {
     await deps.store.putCurrent(tenant, putCurrent);
+    // A config release keeps its first appearance along the line (as in finish below).
+    if (origin) await deps.store.markFirstSeen(tenant, (putCurrent as Deployment).imageTag, origin);
     if (copied) await recordInRegistries(deps, tenant, id);
   }
   return handled;
