@@ -158,6 +158,44 @@ describe('rollback of an artifact promotion', () => {
   });
 });
 
+describe('rollback of a config promotion', () => {
+  it('a freeze window holds it like any promotion into the environment; an admin breaking glass takes it through', async () => {
+    const tenant = t.tenant();
+    const u = await t.users(tenant);
+    await makeLine(t, u.admin);
+    await t.call('POST', '/api/v1/environments/dev/configs', { token: u.deployer, body: { key: 'feature.x', value: true } });
+    const p = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'dev', targetEnvironment: 'staging' } });
+    expect((await waitFor(t, u.viewer, p.body.id, ['COMPLETED', 'FAILED'])).status).toBe('COMPLETED');
+    const soon = (s: number) => new Date(Date.now() + s * 1000).toISOString();
+    await t.call('POST', '/api/v1/environments/staging/freeze-windows', {
+      token: u.admin,
+      body: { reason: 'release freeze', start: soon(-1), end: soon(3600) },
+    });
+    const staged = async () => (await t.call('GET', '/api/v1/environments/staging/configs', { token: u.viewer })).body.items.map((i: any) => i.key);
+
+    // A deployer's rollback is a promotion into a frozen environment: it does not change staging.
+    const held = await t.call('POST', `/api/v1/promotions/${p.body.id}/rollback`, { token: u.deployer, body: { reason: 'feature.x misbehaves' } });
+    expect(held.status, JSON.stringify(held.body)).toBe(200);
+    const heldEnd = await waitFor(t, u.viewer, held.body.promotion.id, ['COMPLETED', 'FAILED', 'CANCELLED', 'VALIDATION_FAILED']);
+    expect(heldEnd.status).not.toBe('COMPLETED');
+    expect(heldEnd.gates.map((g: any) => g.gate)).toContain('freeze_window');
+    expect(await staged()).toEqual(['feature.x']);
+
+    // An admin breaking glass (with a reason) takes the rollback through the freeze.
+    const glass = await t.call('POST', `/api/v1/promotions/${p.body.id}/rollback`, {
+      token: u.admin,
+      headers: { 'x-break-glass-reason': 'INC-12 feature.x pages on-call' },
+      body: { reason: 'feature.x misbehaves' },
+    });
+    expect(glass.status, JSON.stringify(glass.body)).toBe(200);
+    const done = await waitFor(t, u.viewer, glass.body.promotion.id, ['COMPLETED', 'FAILED', 'CANCELLED', 'VALIDATION_FAILED']);
+    expect(done.status, JSON.stringify(done.error)).toBe('COMPLETED');
+    expect(done.freezeOverride).toMatchObject({ guard: 'freeze-window', reason: 'INC-12 feature.x pages on-call' });
+    expect(await staged()).toEqual([]);
+    expect((await waitFor(t, u.viewer, p.body.id, ['ROLLED_BACK'])).status).toBe('ROLLED_BACK');
+  });
+});
+
 describe('automatic rollback', () => {
   it('an alarm during the bake time fails verification, restores the target and pauses auto-promotion into it', async () => {
     const tenant = t.tenant();
