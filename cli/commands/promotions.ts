@@ -80,7 +80,8 @@ export function registerPromote(program: Command): void {
               i ? '' : e.name,
               version,
               when(a ? a.promotedAt : last?.completedAt),
-              (a ? a.promotedBy : last?.requestedBy) ?? '-',
+              // What a rollback put back names the rollback, not the engine that wrote it (as the console's card does).
+              (a ? (a.restored ? `restored by rollback ${a.restored.promotionId}` : a.promotedBy) : last?.requestedBy) ?? '-',
               i ? '' : gates,
               i ? '' : e.config.snapshot,
               i ? '' : state,
