@@ -4,7 +4,8 @@ import { createInterface } from 'node:readline/promises';
 import type { Changes, Promotion, PromotionDryRun, Status } from './answers.ts';
 import { waitFor } from './follow.ts';
 import { api } from './http.ts';
-import { label, MARK, out, when } from './output.ts';
+import { label, MARK, out, seconds, when } from './output.ts';
+import { gateSentence } from '../domain/kernel/display.ts';
 
 // ROLLED_BACK when waited for: it executed, then was rolled back automatically while it baked (an alarm).
 const UNSUCCESSFUL = ['FAILED', 'REJECTED', 'VALIDATION_FAILED', 'CANCELLED', 'EXPIRED', 'ROLLED_BACK'];
@@ -16,8 +17,7 @@ export function describe(p: Promotion): void {
   console.log(`  requested by ${p.requestedBy?.name ?? p.requestedBy} at ${when(p.requestedAt)}${p.notes ? ` — ${p.notes}` : ''}`);
   if (p.gates?.length) {
     console.log(`  gates: ${p.gates.map((g) => MARK[g.verdict] ?? '?').join('')}`);
-    for (const g of p.gates.filter((x) => x.verdict === 'FAIL' || x.verdict === 'WARN'))
-      console.log(`    ${MARK[g.verdict]} ${g.gate}${g.blocking ? ' (blocking)' : ''}: ${g.reason}`);
+    for (const g of p.gates.filter((x) => x.verdict === 'FAIL' || x.verdict === 'WARN')) console.log(`    ${MARK[g.verdict]} ${gateSentence(g)}`);
   }
   if (p.policy?.requiresApproval) {
     // The approvals given so far come from the promotion view (who, when, comment, whether they count).

@@ -100,4 +100,9 @@ export interface Ctx {
   via?: ActedVia;
   /** milliseconds this request has left before its answer is cut off (API Gateway's 29 s, the function's timeout) */
   timeLeft?: () => number;
+  /**
+   * the operator's own setup code acts (the local demo seed: local/seed.ts), never a request (no handler sets
+   * it): it gives a protected environment that has never changed its starting content without breaking glass
+   */
+  setup?: true;
 }

@@ -7,10 +7,11 @@ import { createEnvironment as envSchema, batchItems as batchSchema } from '#doma
 
 /** Seeds the demo tenant through the domain (audited like any change). Safe to run on every start. */
 export async function seedDemo(deps: Deps, tenant = 'acme', opts: { publicUrl?: string } = {}): Promise<void> {
-  // Production is protected: the demo's starting state is written as an admin break-glass, audited as such.
+  // Production is protected: its starting content is setup (ctx.setup: only into an environment that never
+  // changed), not a break-glass; a fresh stack must not show an incident.
   const ctx = {
     principal: { tenant, id: 'seed', name: 'seed@stageline.local', roles: ['admin'], kind: 'machine' } satisfies Principal,
-    breakGlassReason: 'demo seed',
+    setup: true as const,
   };
   const line = [
     { name: 'dev', displayName: 'Development', position: 0, gates: {} },

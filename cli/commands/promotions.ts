@@ -80,7 +80,8 @@ export function registerPromote(program: Command): void {
               i ? '' : e.name,
               version,
               when(a ? a.promotedAt : last?.completedAt),
-              (a ? a.promotedBy : last?.requestedBy) ?? '-',
+              // What a rollback put back names the rollback, not the engine that wrote it (as the console's card does).
+              (a ? (a.restored ? `restored by rollback ${a.restored.promotionId}` : a.promotedBy) : last?.requestedBy) ?? '-',
               i ? '' : gates,
               i ? '' : e.config.snapshot,
               i ? '' : state,
@@ -155,8 +156,8 @@ async function rollbackPromotion(id: string): Promise<void> {
   const reason = values.reason ?? fail('--promotion needs --reason <text> (kept in the audit trail)');
   const body = { reason, override: values.override ?? false };
   const preview = await api<PromotionRollbackPreview>('POST', `/api/v1/promotions/${q(id)}/rollback`, { ...body, dryRun: true });
-  // An artifact goes back through the environment rollback (impact analysis, policy, the flow); a config
-  // promotion's keys are restored at once (refused with 409 if they changed since): its reverts are the impact.
+  // Both kinds go back through the environment rollback (impact analysis, the approval policy, the flow); a config
+  // promotion's keys are refused with 409 if they changed since.
   const lines = preview.impact ? impactLines(preview.impact) : impactLines({ environment: preview.targetEnvironment, reverts: preview.reverts }).slice(0, 1);
   if (values['dry-run']) {
     return out(preview, () => {
@@ -167,7 +168,6 @@ async function rollbackPromotion(id: string): Promise<void> {
   if (!values.json) for (const l of lines) console.log(l);
   await confirm(`Roll back what ${id} changed?`);
   const r = await api<PromotionRollback>('POST', `/api/v1/promotions/${q(id)}/rollback`, body);
-  // A config rollback answers the promotion itself, now ROLLED_BACK (done); an artifact one, the rollback's own record.
-  if (r.promotion.id === id) return out(r, () => describe(r.promotion));
+  // The answer is the rollback's own record (the promotion is marked ROLLED_BACK when it completes).
   await settle(r.promotion, (promotion) => ({ ...r, promotion }));
 }

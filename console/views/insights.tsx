@@ -61,6 +61,8 @@ export function Insights() {
 }
 
 const pct = (n: number) => `${Math.round(n * 1000) / 10} %`;
+/** Lead time into the environment (the API's hours): minutes under an hour, so a fast line does not read "0 h". */
+const leadTime = (h: number | null) => (h === null ? '—' : h >= 1 ? `${Math.round(h * 10) / 10} h` : h * 60 < 1 ? 'under 1 min' : `${Math.round(h * 60)} min`);
 
 function EnvironmentInsights({ e, span }: { e: any; span: Span }) {
   const t = e.total;
@@ -97,7 +99,7 @@ function EnvironmentInsights({ e, span }: { e: any; span: Span }) {
         </div>
         <div>
           <dt>Lead time</dt>
-          <dd>{t.leadTimeHours === null ? '—' : `${Math.round(t.leadTimeHours * 10) / 10} h`}</dd>
+          <dd>{leadTime(t.leadTimeHours)}</dd>
         </div>
         <div>
           <dt>Deployment duration</dt>

@@ -48,10 +48,8 @@ export function Pipeline() {
                       <ul class="plain">
                         {e.artifacts.map((a: any) => (
                           <li key={a.artifact}>
-                            {a.artifact} <code>{a.version}</code>{' '}
-                            <span class="mut">
-                              by {a.promotedBy}, <Time at={a.promotedAt} />
-                            </span>
+                            {a.restored ? 'Restored ' : ''}
+                            {a.artifact} <code>{a.version}</code> <Provenance by={a.promotedBy} at={a.promotedAt} restored={a.restored} />
                           </li>
                         ))}
                       </ul>
@@ -61,10 +59,17 @@ export function Pipeline() {
                   </dd>
                   <dt>Config</dt>
                   <dd>
+                    {e.config.restored ? 'Restored ' : ''}
                     <code>{e.config.snapshot}</code>{' '}
                     <span class="mut">
                       {e.config.items} item{e.config.items === 1 ? '' : 's'}
                     </span>
+                    {e.config.restored && (
+                      <>
+                        {' '}
+                        <Provenance restored={e.config.restored} />
+                      </>
+                    )}
                   </dd>
                   <dt>Last promotion</dt>
                   <dd>
@@ -87,5 +92,28 @@ export function Pipeline() {
         })}
       </ol>
     </section>
+  );
+}
+
+/**
+ * Who put it there: a person or the pipeline ("by bob, 2 h ago"), or the rollback that put it back and why
+ * ("by rollback prm_… (alarm p99-latency …)") — a restored version must not read like a deployment.
+ */
+function Provenance({ by, at, restored }: { by?: string; at?: string; restored?: { promotionId: string; reason: string } | null }) {
+  if (restored)
+    return (
+      <span class="mut">
+        by rollback <PromotionLink id={restored.promotionId} /> ({restored.reason})
+        {at && (
+          <>
+            , <Time at={at} />
+          </>
+        )}
+      </span>
+    );
+  return (
+    <span class="mut">
+      by {by}, <Time at={at!} />
+    </span>
   );
 }

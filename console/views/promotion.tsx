@@ -2,6 +2,7 @@ import { useState } from 'preact/hooks';
 import { api, ApiError, q } from '../api.ts';
 import { may, type Session } from '../auth.ts';
 import { EnvLink, Loading, Status, Time, usePoll, Wrap } from '../ui.tsx';
+import { gatesBlocking } from '../../domain/kernel/display.ts';
 
 const ACTIVE = ['PENDING', 'VALIDATING', 'VALIDATION_FAILED', 'AWAITING_APPROVAL', 'APPROVED', 'SCHEDULED'];
 
@@ -189,14 +190,7 @@ function Why({ p }: { p: any }) {
     p.status === 'AWAITING_APPROVAL'
       ? `Waiting for ${p.approvals.remaining}${p.approvals.given.some((g: { counts?: boolean }) => g.counts) ? ' more' : ''} approval${p.approvals.remaining === 1 ? '' : 's'} from ${p.approvals.approverGroups.join('/')}.`
       : p.status === 'VALIDATION_FAILED'
-        ? `Blocked: ${
-            (p.gates ?? [])
-              .filter((g: any) => g.blocking && g.verdict === 'FAIL')
-              .map((g: any) => `${g.gate.replace(/_/g, ' ')} — ${g.reason}`)
-              .join('; ') ||
-            p.error?.message ||
-            'gates failed'
-          }. Attach the missing evidence, then validate again.`
+        ? `${gatesBlocking(p.gates) || p.error?.message || 'The gates failed'}. Attach the missing evidence, then validate again.`
         : p.waitingFor === 'execution'
           ? 'Approved; waiting for someone to execute or schedule it.'
           : p.status === 'PENDING'
@@ -432,7 +426,16 @@ function Actions({ p, me, say, reload }: { p: any; me: Session; say: (tone: 'ok'
               type="button"
               class="danger"
               disabled={busy}
-              onClick={() => act('Roll back', 'POST', '/rollback', { reason: reason.trim() }, () => `Rolled back what ${p.id} changed.`)}
+              onClick={() =>
+                act(
+                  'Roll back',
+                  'POST',
+                  '/rollback',
+                  { reason: reason.trim() },
+                  // A rollback is a promotion of its own, under the environment's approval policy: say where it stands.
+                  (r) => `Rollback ${r.promotion.id} of what ${p.id} changed: ${String(r.promotion.status).toLowerCase().replace(/_/g, ' ')}.`,
+                )
+              }
             >
               Confirm the rollback
             </button>

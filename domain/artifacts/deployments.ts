@@ -112,7 +112,8 @@ export async function recordDeployment(deps: Deps, ctx: Ctx, body: DeploymentBod
       },
       deps.clock(),
     );
-    const lead = await leadTimeDelta(deps, tenant, record);
+    // Its first appearance in the line, or this record is it (lead time 0).
+    const lead = await leadTimeDelta(deps, tenant, record, (await deps.store.firstSeen(tenant, record.imageTag)) ?? record.deployedAt);
     const event = eventOp('Deployment Recorded', tenant, {
       tenant,
       environment: record.environment,
@@ -158,7 +159,7 @@ function periodKey(day: string, period: MetricsQuery['period']): string {
   return `${monday.toISOString().slice(0, 10)}/week`;
 }
 
-/** Frequency, rollback rate, duration (median, p90), lead time to the last environment and version drift. */
+/** Frequency, rollback rate, duration (median, p90), lead time into each environment and version drift. */
 export async function deploymentMetrics(deps: Deps, ctx: Ctx, q: MetricsQuery) {
   const { tenant } = ctx.principal;
   const line = lineOf(await deps.store.listEnvironments(tenant));
@@ -258,11 +259,15 @@ export async function deploymentMetrics(deps: Deps, ctx: Ctx, q: MetricsQuery) {
   return { environments: out, versions: current, drift };
 }
 
-/** Records that reached the last environment get their lead time from when the image was first seen. */
-export async function leadTimeDelta(deps: Deps, tenant: string, dep: Deployment): Promise<MetricDelta | null> {
-  const line = lineOf(await deps.store.listEnvironments(tenant));
-  if (line[line.length - 1]?.name !== dep.environment || dep.status !== 'DEPLOYED') return null;
-  const first = await deps.store.firstSeen(tenant, dep.imageTag);
+/**
+ * Lead time, per environment: every deployment that went live in an environment counts, from the
+ * version's first appearance in the line (`origin`: an artifact version's publication or first
+ * deployment record; a config release's first snapshot, carried along the line by promotions:
+ * domain/promotion/finish.ts) to its deployment there. Null when the origin is not known.
+ */
+export async function leadTimeDelta(deps: Deps, tenant: string, dep: Deployment, origin?: string | null): Promise<MetricDelta | null> {
+  if (dep.status !== 'DEPLOYED') return null;
+  const first = origin ?? (await deps.store.firstSeen(tenant, dep.imageTag));
   if (!first) return null;
   const ms = Math.max(0, new Date(dep.deployedAt).getTime() - new Date(first).getTime());
   return { environment: dep.environment, day: (dep.completedAt ?? dep.deployedAt).slice(0, 10), add: { leadMs: ms, leadCount: 1 } };

@@ -121,6 +121,8 @@ export async function guardProtected(deps: Deps, ctx: Ctx, env: Environment, act
   requestedBreakGlass(ctx, 'protected-environment', action, deps.clock());
   const frozen = await guardFreeze(deps, ctx, env.name, action);
   if (frozen) return frozen;
+  // Setting a new environment up is not an incident: its first content, from the operator's setup code.
+  if (ctx.setup && env.head.seq === (env.firstSeq ?? 0)) return null;
   if (!isProtected(env, await lineFor(deps, ctx, env.tenant))) return null;
   return breakGlass(
     ctx,

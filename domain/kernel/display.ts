@@ -31,3 +31,42 @@ export function visibleDeep<T>(v: T): T {
 export function visibleDocument(text: string): string {
   return text.replace(UNSAFE, (c) => (c === '\n' || c === '\t' ? c : (SHORT[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)));
 }
+
+/** What a gate is called in a sentence people read. */
+const GATE_NAMES: Record<string, string> = {
+  policy_compliance: 'Policy compliance',
+  tests: 'Tests',
+  security_scan: 'Security scan',
+  cost_analysis: 'Cost analysis',
+  performance_baseline: 'Performance baseline',
+  rollback_impact: 'Rollback impact analysis',
+  freeze_window: 'Freeze window',
+};
+const VERDICT_WORDS: Record<string, string> = { PASS: 'passed', FAIL: 'failed', WARN: 'warns', SKIPPED: 'skipped' };
+
+/** A gate's name for people: "Security scan", "Webhook gate compliance-bot". */
+export function gateName(gate: string): string {
+  if (gate.startsWith('webhook:')) return `Webhook gate ${gate.slice('webhook:'.length)}`;
+  const known = GATE_NAMES[gate];
+  if (known) return known;
+  const words = gate.replace(/_/g, ' ');
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}
+
+/**
+ * One gate's verdict as one sentence a person writes — "Security scan failed: no scan evidence was
+ * attached (this gate fails closed)". The one text for it: the status page's "why", the promotion's
+ * error, the console, the CLI, email and Slack all use this (a gate's `reason` is written to follow
+ * its name and verdict).
+ */
+export function gateSentence(g: { gate: string; verdict: string; reason: string }): string {
+  return `${gateName(g.gate)} ${VERDICT_WORDS[g.verdict] ?? g.verdict.toLowerCase()}${g.reason ? `: ${g.reason}` : ''}`;
+}
+
+/** Why a promotion's gates hold it: each blocking gate that failed, as its sentence ("" when none did). */
+export function gatesBlocking(gates: readonly { gate: string; verdict: string; reason: string; blocking: boolean }[] | null): string {
+  return (gates ?? [])
+    .filter((g) => g.blocking && g.verdict === 'FAIL')
+    .map(gateSentence)
+    .join('; ');
+}

@@ -80,6 +80,18 @@ export interface Snapshot {
   /** what produced it */
   change: { action: 'create' | 'set' | 'delete' | 'batch' | 'restore'; keys: string[]; count: number; restoredFrom?: number };
   reason?: string;
+  /** set when a rollback made it: which one, and why */
+  restoredBy?: RestoredBy | null;
+}
+
+/**
+ * What a rollback leaves on what it put back (an artifact's pointer, a config snapshot): the rollback
+ * (a rollback record, or the promotion an alarm rolled back) and why, so the environment says
+ * "restored by …" instead of looking like a deployment.
+ */
+export interface RestoredBy {
+  promotionId: string;
+  reason: string;
 }
 
 export type { EntityType };

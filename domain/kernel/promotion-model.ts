@@ -1,4 +1,4 @@
-import type { ActedVia, BreakGlassUse, ItemKind } from './model.ts';
+import type { ActedVia, BreakGlassUse, ItemKind, RestoredBy } from './model.ts';
 import type { Status } from './lifecycle.ts';
 
 /** What a config promotion moves: a pinned source snapshot and a selection of it. */
@@ -156,8 +156,11 @@ export interface Promotion {
   attempt?: number;
   /** the target's bake time when the gates ran: every decision sent to the flow carries it (Bake waits that long) */
   bakeSeconds?: number;
-  /** set when this is an environment rollback: the impact analysis it was requested with */
-  rollback?: { impact: RollbackImpact; override: { by: string; reason: string } | null; reason: string } | null;
+  /**
+   * set when this is an environment rollback: the impact analysis it was requested with, and (`of`) the
+   * promotion it undoes when it was asked for as `POST /promotions/{id}/rollback` (marked ROLLED_BACK when this completes)
+   */
+  rollback?: { impact: RollbackImpact; override: { by: string; reason: string } | null; reason: string; of?: string } | null;
   version: number;
   updatedAt: string;
   completedAt: string | null;
@@ -217,6 +220,8 @@ export interface ArtifactPointer {
   version_: number;
   deploymentId?: string;
   deployedAt?: string;
+  /** set when a rollback put this version back: which one, and why */
+  restoredBy?: RestoredBy | null;
 }
 
 export type KeyedChange = { kind: ItemKind; key: string; value?: unknown; remove?: boolean };

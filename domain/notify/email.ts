@@ -1,4 +1,5 @@
 import { approvalsLine, cut, listUpTo, MARK, whatLine, type NotificationView } from './view.ts';
+import { gateSentence } from '../kernel/display.ts';
 
 /** HTML-escapes a value for text and (double-quoted) attribute positions. */
 export const escapeHtml = (s: unknown) =>
@@ -27,7 +28,7 @@ function rows(v: NotificationView): [string, string][] {
   return out;
 }
 
-const gateLine = (g: NotificationView['gates'][number]) => `${MARK[g.verdict]} ${g.gate}: ${g.verdict}${g.reason ? ` — ${g.reason}` : ''}`;
+const gateLine = (g: NotificationView['gates'][number]) => `${MARK[g.verdict]} ${gateSentence(g)}`;
 
 const td = 'padding:4px 12px 4px 0;vertical-align:top;';
 const MUTED = 'color:#57606a;';

@@ -1,5 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { approvalsLine, cut, listUpTo, MARK, whatLine, type NotificationView } from './view.ts';
+import { gateSentence } from '../kernel/display.ts';
 
 /** Slack's documented Block Kit limits (what checkBlockKit enforces and slackMessage stays within). */
 export const BLOCK_KIT_LIMITS = {
@@ -40,7 +41,7 @@ export function md(s: string, max: number): string {
   return `${out}…`;
 }
 
-const gateLine = (g: NotificationView['gates'][number]) => `${MARK[g.verdict]} *${md(g.gate, 200)}* ${g.verdict}${g.reason ? ` — ${md(g.reason, 400)}` : ''}`;
+const gateLine = (g: NotificationView['gates'][number]) => `${MARK[g.verdict]} ${md(gateSentence(g), 600)}`;
 
 /** One line per gate; when they do not all fit, the failing ones first and a count of the rest. */
 function gatesText(gates: NotificationView['gates'], max: number): string {

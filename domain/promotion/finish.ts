@@ -22,6 +22,7 @@ import type { Next } from './deadlines.ts';
  */
 export async function completeNow(deps: With<'git' | 'registry'>, tenant: string, id: string, read?: Promotion): Promise<boolean> {
   let putCurrent: Deployment | null = null;
+  let origin: string | null = null;
   // Copied into the target's registries: the audit record is attached there too (no extra reads otherwise).
   let copied = false;
   const { before } = await writePromotion(
@@ -38,7 +39,8 @@ export async function completeNow(deps: With<'git' | 'registry'>, tenant: string
           : await configOps(deps, executing as Promotion & { subject: { type: 'config' } });
       const withResult: Promotion = { ...executing, result: built.result };
       copied = ((built.result as { synced?: unknown[] }).synced?.length ?? 0) > 0;
-      const { ops, deployed } = await completionOps(deps, withResult, 'COMPLETED', 'DEPLOYED', built.ops);
+      const { ops, deployed, origin: first } = await completionOps(deps, withResult, 'COMPLETED', 'DEPLOYED', built.ops);
+      origin = first;
       const next = moved(withResult, 'COMPLETED', ENGINE, deps.clock(), { error: null });
       ops.push(promotionEvent(deps, 'Promotion Completed', next));
       putCurrent = deployed;
@@ -49,6 +51,8 @@ export async function completeNow(deps: With<'git' | 'registry'>, tenant: string
   const handled = before.status !== 'EXECUTING';
   if (putCurrent) {
     await deps.store.putCurrent(tenant, putCurrent);
+    // A config release keeps its first appearance along the line (as in finish below).
+    if (origin) await deps.store.markFirstSeen(tenant, (putCurrent as Deployment).imageTag, origin);
     if (copied) await recordInRegistries(deps, tenant, id);
   }
   return handled;
@@ -97,11 +101,13 @@ async function finish(
   resultPatch: Partial<NonNullable<Promotion['result']>> = {},
 ) {
   let finished: Deployment | null = null;
+  let origin: string | null = null;
   const { after } = await writePromotion(deps, p.tenant, p.id, async (cur) => {
     finished = null;
     if (cur.status !== 'EXECUTING') return null;
     const built = await completionOps(deps, cur, to, depStatus, extra);
     finished = built.deployed;
+    origin = built.origin;
     const next = moved(cur, to, ENGINE, deps.clock(), {
       error: error ?? null,
       ...(cur.result && Object.keys(resultPatch).length ? { result: { ...cur.result, ...resultPatch } } : {}),
@@ -110,7 +116,11 @@ async function finish(
     if (to !== 'COMPLETED') built.ops.push(failureMetric(deps, cur, !cur.result));
     return { next, action: OUTCOME[to].action, by: ENGINE, ops: built.ops, reason: error?.message };
   });
-  if (after && finished) await deps.store.putCurrent(p.tenant, finished);
+  if (after && finished) {
+    await deps.store.putCurrent(p.tenant, finished);
+    // A config release keeps its first appearance along the line: the next promotion's lead time counts from it.
+    if (origin) await deps.store.markFirstSeen(p.tenant, (finished as Deployment).imageTag, origin);
+  }
   await deps.store.releaseLock(p.tenant, p.targetEnvironment, p.id);
   if (to === 'COMPLETED' && (p.result?.synced?.length ?? 0) > 0) await recordInRegistries(deps, p.tenant, p.id);
 }
@@ -126,11 +136,12 @@ async function completionOps(
   to: 'COMPLETED' | 'FAILED' | 'ROLLED_BACK',
   depStatus: Deployment['status'],
   extra: WriteOp[],
-): Promise<{ ops: WriteOp[]; deployed: Deployment | null }> {
+): Promise<{ ops: WriteOp[]; deployed: Deployment | null; origin: string | null }> {
   const now = deps.clock().toISOString();
   const ops: WriteOp[] = [...extra];
   let finished: Deployment | null = null;
-  if (!cur.result) return { ops, deployed: null };
+  let origin: string | null = null;
+  if (!cur.result) return { ops, deployed: null, origin };
   const r = cur.result;
   const inBatch = ops.findIndex((o) => o.kind === 'deployment' && o.deployment.id === r.deploymentId);
   const dep =
@@ -142,20 +153,47 @@ async function completionOps(
     const op = deploymentOp(finished, inBatch >= 0 ? null : dep.status, now);
     if (inBatch >= 0) ops[inBatch] = op;
     else ops.push(op);
-    const lead = await leadTimeDelta(deps, cur.tenant, finished);
-    if (lead) ops.push({ kind: 'metrics', delta: lead });
-  }
-  const replaced = r.replaced;
-  if (to === 'COMPLETED' && cur.rollback && replaced) {
-    // A completed rollback marks what it replaced: the deployment, and the promotion that brought it.
-    const old = await deps.store.getDeployment(cur.tenant, cur.targetEnvironment, replaced.deployedAt, replaced.id);
-    if (old && old.status !== 'ROLLED_BACK') ops.push(deploymentOp({ ...old, status: 'ROLLED_BACK', completedAt: old.completedAt ?? now }, old.status, now));
-    const original = replaced.promotionId ? await deps.store.getPromotion(cur.tenant, replaced.promotionId) : null;
-    if (original && original.status === 'COMPLETED' && original.id !== cur.id) {
-      ops.push({ kind: 'promotion', promotion: moved(original, 'ROLLED_BACK', ENGINE, deps.clock()), expectedVersion: original.version });
+    // Lead time into this environment; a rollback returns to a release that already ran here, so it is no change to time.
+    if (!cur.rollback) {
+      origin = await configOrigin(deps, cur);
+      const lead = await leadTimeDelta(deps, cur.tenant, finished, origin);
+      if (lead) ops.push({ kind: 'metrics', delta: lead });
     }
   }
-  return { ops, deployed: finished?.status === 'DEPLOYED' ? finished : null };
+  if (to === 'COMPLETED' && cur.rollback) {
+    // A completed rollback marks what it replaced (the deployment, and the promotion that brought it) and the
+    // promotion it was asked to undo (`of`, with its deployment), each once.
+    const undone = cur.rollback.of ? await deps.store.getPromotion(cur.tenant, cur.rollback.of) : null;
+    const olds = new Map<string, { id: string; deployedAt: string }>();
+    if (r.replaced) olds.set(r.replaced.id, r.replaced);
+    if (undone?.result) olds.set(undone.result.deploymentId, { id: undone.result.deploymentId, deployedAt: undone.result.deployedAt });
+    for (const o of olds.values()) {
+      const old = await deps.store.getDeployment(cur.tenant, cur.targetEnvironment, o.deployedAt, o.id);
+      if (old && old.status !== 'ROLLED_BACK') ops.push(deploymentOp({ ...old, status: 'ROLLED_BACK', completedAt: old.completedAt ?? now }, old.status, now));
+    }
+    const ids = new Set([r.replaced?.promotionId, undone?.id].filter((id): id is string => !!id && id !== cur.id));
+    for (const id of ids) {
+      const original = id === undone?.id ? undone : await deps.store.getPromotion(cur.tenant, id);
+      if (original && original.status === 'COMPLETED')
+        ops.push({ kind: 'promotion', promotion: moved(original, 'ROLLED_BACK', ENGINE, deps.clock()), expectedVersion: original.version });
+    }
+  }
+  return { ops, deployed: finished?.status === 'DEPLOYED' ? finished : null, origin };
+}
+
+/**
+ * When a config release first appeared in the line: the first appearance its source snapshot carries
+ * (it came by promotion), else when that snapshot was made. Null for an artifact (its version's own
+ * first appearance is read by its tag).
+ */
+async function configOrigin(deps: Deps, p: Promotion): Promise<string | null> {
+  if (p.subject.type !== 'config') return null;
+  const { seq } = p.subject.sourceSnapshot;
+  return (
+    (await deps.store.firstSeen(p.tenant, `${p.sourceEnvironment}@${seq}`)) ??
+    (await deps.store.getSnapshot(p.tenant, p.sourceEnvironment, seq))?.createdAt ??
+    null
+  );
 }
 
 /**
@@ -226,7 +264,7 @@ export async function failStep(deps: With<'git' | 'registry'>, tenant: string, i
     await finish(deps, p, 'FAILED', 'FAILED', [], { code: 'EXECUTION_FAILED', message });
     return { next: 'done' };
   }
-  const undo = await undoOps(deps, p);
+  const undo = await undoOps(deps, p, message);
   let resultPatch: Partial<NonNullable<Promotion['result']>> = {};
   let gitNote = '';
   if (undo.restored && p.subject.type === 'artifact' && undo.restored.version) {
@@ -252,9 +290,11 @@ export async function failStep(deps: With<'git' | 'registry'>, tenant: string, i
 }
 
 /** What puts the target back (and pauses auto-promotion into it); `restored`: what it is put back to, null when it cannot be. */
-async function undoOps(deps: Deps, p: Promotion): Promise<{ ops: WriteOp[]; restored: { version?: string; digest: string } | null }> {
+async function undoOps(deps: Deps, p: Promotion, message: string): Promise<{ ops: WriteOp[]; restored: { version?: string; digest: string } | null }> {
   const r = p.result!;
   const now = deps.clock().toISOString();
+  // What it puts back says so: rolled back by this promotion's own failure (the alarm, or what failed).
+  const restoredBy = { promotionId: p.id, reason: p.monitorAlarm ? `alarm ${p.monitorAlarm.name} (${p.monitorAlarm.reason})` : message };
   if (p.subject.type === 'artifact') {
     const cur = await deps.store.getPointer(p.tenant, p.targetEnvironment, p.subject.name);
     const env = await deps.store.getEnvironment(p.tenant, p.targetEnvironment);
@@ -281,6 +321,7 @@ async function undoOps(deps: Deps, p: Promotion): Promise<{ ops: WriteOp[]; rest
             promotedBy: ENGINE.name,
             promotionId: null,
             version_: cur.version_ + 1,
+            restoredBy,
           },
           expectedVersion: cur.version_,
         },
@@ -302,6 +343,7 @@ async function undoOps(deps: Deps, p: Promotion): Promise<{ ops: WriteOp[]; rest
     createdBy: ENGINE.name,
     change: { action: 'restore', keys: [], count: 0, restoredFrom: prev.seq },
     reason: `automatic rollback of ${p.id}`,
+    restoredBy,
   };
   return {
     ops: [

@@ -40,7 +40,7 @@ export function evaluateGates(gates: Gates, evidence: Evidence[], policy: Policy
   for (const gate of GATE_ORDER) {
     const blocking = gate === 'policy_compliance' || gate === 'tests' || gate === 'security_scan';
     if (!gates[gate]) {
-      out.push({ gate, verdict: 'SKIPPED', blocking, reason: 'not enabled for the target environment', evidenceRefs: [] });
+      out.push({ gate, verdict: 'SKIPPED', blocking, reason: 'it is not enabled for the target environment', evidenceRefs: [] });
       continue;
     }
     out.push({ ...judge(gate, evidence, policy), gate, blocking });
@@ -64,28 +64,28 @@ function judge(gate: (typeof GATE_ORDER)[number], evidence: Evidence[], policy: 
     case 'policy_compliance': {
       const report = latest(evidence, 'policy');
       const violations = [...policy.violations, ...((report?.payload.violations as string[] | undefined) ?? [])];
-      if (report && report.payload.passed === false && violations.length === 0) violations.push('policy report did not pass');
+      if (report && report.payload.passed === false && violations.length === 0) violations.push('the attached policy report did not pass');
       return violations.length
         ? { verdict: 'FAIL', reason: violations.join('; '), evidenceRefs: report ? [report.id] : [] }
         : {
             verdict: 'PASS',
-            reason: 'release digest verified; forward-only line respected' + (report ? '; policy report passed' : ''),
+            reason: 'the release is exactly what was requested and moves forward along the line' + (report ? ', and the attached policy report passed' : ''),
             evidenceRefs: report ? [report.id] : [],
           };
     }
     case 'tests': {
       const r = latest(evidence, 'test_results');
-      if (!r) return { verdict: 'FAIL', reason: 'no test_results evidence (fails closed)', evidenceRefs: [] };
+      if (!r) return { verdict: 'FAIL', reason: 'no test results were attached (this gate fails closed)', evidenceRefs: [] };
       const passed = num(r.payload.passed);
       const failed = num(r.payload.failed);
-      if (passed + failed === 0) return { verdict: 'FAIL', reason: 'test run has no tests', evidenceRefs: [r.id] };
+      if (passed + failed === 0) return { verdict: 'FAIL', reason: 'the attached test run reports no tests', evidenceRefs: [r.id] };
       return failed > 0
         ? { verdict: 'FAIL', reason: `${failed} of ${passed + failed} tests failed`, evidenceRefs: [r.id] }
-        : { verdict: 'PASS', reason: `${passed} tests passed`, evidenceRefs: [r.id] };
+        : { verdict: 'PASS', reason: passed === 1 ? 'the 1 test passed' : `all ${passed} tests passed`, evidenceRefs: [r.id] };
     }
     case 'security_scan': {
       const r = latest(evidence, 'security_scan');
-      if (!r) return { verdict: 'FAIL', reason: 'no security_scan evidence (fails closed)', evidenceRefs: [] };
+      if (!r) return { verdict: 'FAIL', reason: 'no scan evidence was attached (this gate fails closed)', evidenceRefs: [] };
       const critical = num(r.payload.critical);
       const high = num(r.payload.high);
       // Fails closed: the scan must say it verified the artifact's signature (cosign verify + trivy scan).
@@ -94,33 +94,42 @@ function judge(gate: (typeof GATE_ORDER)[number], evidence: Evidence[], policy: 
           verdict: 'FAIL',
           reason:
             r.payload.signatureVerified === false
-              ? 'signature not verified'
-              : 'the scan does not say the signature was verified (signatureVerified: true); fails closed',
+              ? "the scan says the artifact's signature did not verify"
+              : "the scan does not say the artifact's signature was verified (it needs signatureVerified: true; this gate fails closed)",
           evidenceRefs: [r.id],
         };
       return critical + high > 0
-        ? { verdict: 'FAIL', reason: `${critical} critical and ${high} high findings`, evidenceRefs: [r.id] }
-        : { verdict: 'PASS', reason: 'no critical or high findings; signature verified', evidenceRefs: [r.id] };
+        ? {
+            verdict: 'FAIL',
+            reason: `the scan found ${critical} critical and ${high} high ${critical + high === 1 ? 'finding' : 'findings'}`,
+            evidenceRefs: [r.id],
+          }
+        : { verdict: 'PASS', reason: 'the scan found nothing critical or high, and the signature was verified', evidenceRefs: [r.id] };
     }
     case 'cost_analysis': {
       const r = latest(evidence, 'cost_estimate');
-      if (!r) return { verdict: 'WARN', reason: 'no cost_estimate evidence', evidenceRefs: [] };
+      if (!r) return { verdict: 'WARN', reason: 'no cost estimate was attached', evidenceRefs: [] };
       const delta = num(r.payload.monthlyDelta);
       const budget = r.payload.budget as number | undefined;
+      const currency = typeof r.payload.currency === 'string' && r.payload.currency ? ` ${r.payload.currency}` : '';
       return budget !== undefined && delta > budget
-        ? { verdict: 'WARN', reason: `monthly cost rises by ${delta} ${r.payload.currency}, over the budget of ${budget}`, evidenceRefs: [r.id] }
-        : { verdict: 'PASS', reason: `monthly cost change ${delta} ${r.payload.currency}`, evidenceRefs: [r.id] };
+        ? { verdict: 'WARN', reason: `the monthly cost rises by ${delta}${currency}, over the budget of ${budget}${currency}`, evidenceRefs: [r.id] }
+        : { verdict: 'PASS', reason: `the monthly cost changes by ${delta}${currency}`, evidenceRefs: [r.id] };
     }
     case 'performance_baseline': {
       const r = latest(evidence, 'benchmark');
-      if (!r) return { verdict: 'WARN', reason: 'no benchmark evidence', evidenceRefs: [] };
+      if (!r) return { verdict: 'WARN', reason: 'no benchmark was attached', evidenceRefs: [] };
       const value = num(r.payload.value);
       const baseline = num(r.payload.baseline);
       const tol = num(r.payload.tolerancePct);
       const worse = r.payload.higherIsBetter ? ((baseline - value) / Math.abs(baseline || 1)) * 100 : ((value - baseline) / Math.abs(baseline || 1)) * 100;
       return worse > tol
-        ? { verdict: 'WARN', reason: `${r.payload.metric} is ${worse.toFixed(1)}% worse than baseline (tolerance ${tol}%)`, evidenceRefs: [r.id] }
-        : { verdict: 'PASS', reason: `${r.payload.metric} within ${tol}% of baseline`, evidenceRefs: [r.id] };
+        ? {
+            verdict: 'WARN',
+            reason: `${String(r.payload.metric)} is ${worse.toFixed(1)}% worse than its baseline (the tolerance is ${tol}%)`,
+            evidenceRefs: [r.id],
+          }
+        : { verdict: 'PASS', reason: `${String(r.payload.metric)} is within ${tol}% of its baseline`, evidenceRefs: [r.id] };
     }
   }
 }

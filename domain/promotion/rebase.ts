@@ -1,4 +1,5 @@
 import { EnvironmentNotFound, RuleViolation } from '../kernel/errors.ts';
+import { gatesBlocking } from '../kernel/display.ts';
 import type { Ctx, Deps, With } from '../ports.ts';
 import { memoSource } from '../config/tree.ts';
 import type { Promotion } from '../kernel/promotion-model.ts';
@@ -60,7 +61,7 @@ export async function rebasePromotion(deps: With<'gates' | 'workflow'>, ctx: Ctx
       ? moved(rebased, 'VALIDATION_FAILED', me, deps.clock(), {
           gates,
           taskToken: null,
-          error: { code: 'GATES_FAILED', message: blocked.map((g) => `${g.gate}: ${g.reason}`).join('; ') },
+          error: { code: 'GATES_FAILED', message: gatesBlocking(blocked) },
         })
       : { ...rebased, gates, version: p.version + 1, updatedAt: at };
     const event = blocked.length

@@ -23,6 +23,23 @@ export interface EnvRollbackInput {
   dryRun: boolean;
   reason?: string;
   override: boolean;
+  /** what a config promotion changed, to be put back (`POST /promotions/{id}/rollback`: domain/promotion/rollback-promotion.ts) */
+  restore?: ConfigRestore;
+  /** the promotion this rollback undoes (recorded on the rollback; it is marked ROLLED_BACK when the rollback completes) */
+  of?: string;
+}
+
+/**
+ * The keys a config promotion changed, as they were before it: the environment's own earlier snapshot
+ * and the ids of the items to take from it (a SELECTIVE promotion of the environment onto itself), with
+ * what that reverts and what of it could break.
+ */
+export interface ConfigRestore {
+  snapshot: { seq: number; digest: string };
+  configIds: string[];
+  flagIds: string[];
+  reverts: Record<string, unknown>[];
+  breakingChanges: string[];
 }
 
 const DEFAULT_SECONDS = 120;
@@ -63,6 +80,15 @@ export async function analyzeRollback(
   input: EnvRollbackInput,
 ): Promise<{ impact: RollbackImpact; subject: Subject; releaseDigest: string }> {
   const estimatedSeconds = await estimate(deps, tenant, env.name);
+  if (input.restore) {
+    const { snapshot, configIds, flagIds, reverts, breakingChanges } = input.restore;
+    const subject: Subject = { type: 'config', sourceSnapshot: snapshot, promotionType: 'SELECTIVE', configIds, flagIds, keyPatterns: [] };
+    return {
+      impact: recommend({ environment: env.name, reverts, breakingChanges, affectedConsumers: [], estimatedSeconds }, []),
+      subject,
+      releaseDigest: configReleaseDigest(subject),
+    };
+  }
   if (input.snapshot !== undefined) {
     const snap = ownSnapshot(env, input.snapshot) ? await deps.store.getSnapshot(tenant, env.name, input.snapshot) : null;
     if (!snap) throw new SnapshotNotFound(env.name, input.snapshot);
@@ -152,7 +178,7 @@ export async function analyzeRollback(
 export async function rollbackEnvironment(deps: With<'scheduler' | 'workflow'>, ctx: Ctx, envName: string, input: EnvRollbackInput) {
   // Asked to break glass: admins only, answered before anything is analysed or started (domain/freeze/break-glass.ts).
   const asked = requestedBreakGlass(ctx, 'freeze-window', 'rollback.request', deps.clock());
-  if ((input.snapshot === undefined) === !(input.artifact && input.version)) {
+  if ([input.snapshot !== undefined, Boolean(input.artifact && input.version), Boolean(input.restore)].filter(Boolean).length !== 1) {
     throw new ValidationFailed([{ path: 'body', message: 'give either snapshot (configs) or artifact and version' }]);
   }
   const { tenant } = ctx.principal;
@@ -190,7 +216,7 @@ export async function rollbackEnvironment(deps: With<'scheduler' | 'workflow'>, 
     at,
     policy,
     trigger: 'on_approval',
-    rollback: { impact, override, reason: input.reason },
+    rollback: { impact, override, reason: input.reason, ...(input.of ? { of: input.of } : {}) },
   });
   promotion.flowStartedAt = at;
   // An admin's break-glass past freeze windows over the environment, bound to this rollback's release.

@@ -14,7 +14,7 @@ export async function freezeGate(deps: Deps, p: Promotion): Promise<GateResult[]
   const open = await activeWindowOf(await deps.store.listFreezeWindows(p.tenant), p.targetEnvironment, deps.clock());
   if (!open) return [];
   const then = freezeOverridden(p)
-    ? `overridden by ${p.freezeOverride!.by} (break-glass: ${p.freezeOverride!.reason})`
+    ? `${p.freezeOverride!.by} broke glass past it (${p.freezeOverride!.reason})`
     : p.whenFrozen === 'wait'
       ? 'execution waits for its end'
       : 'execution is refused while it lasts (whenFrozen: fail)';
@@ -23,7 +23,7 @@ export async function freezeGate(deps: Deps, p: Promotion): Promise<GateResult[]
       gate: 'freeze_window',
       verdict: 'WARN',
       blocking: false,
-      reason: `'${p.targetEnvironment}' is frozen by ${open.window.id} (${open.window.reason}) until ${open.end.toISOString()}: ${then}`,
+      reason: `'${p.targetEnvironment}' is frozen by ${open.window.id} (${open.window.reason}) until ${open.end.toISOString().slice(0, 16).replace('T', ' ')} UTC, and ${then}`,
       evidenceRefs: [],
     },
   ];
@@ -37,7 +37,7 @@ export async function runGates(deps: With<'gates'>, p: Promotion, targetRead?: P
     verifyRelease(deps, p),
     p.rollback ? Promise.resolve([]) : deps.store.listEvidence(p.tenant, evidenceOwners(p)),
   ]);
-  const violations = [...(target ? [] : [`target environment '${p.targetEnvironment}' no longer exists`]), ...released];
+  const violations = [...(target ? [] : [`the target environment '${p.targetEnvironment}' no longer exists`]), ...released];
   if (p.rollback) {
     // A rollback returns to a release that already ran here: its gate is the impact analysis.
     const { impact, override } = p.rollback;
@@ -46,14 +46,14 @@ export async function runGates(deps: With<'gates'>, p: Promotion, targetRead?: P
         gate: 'policy_compliance',
         verdict: violations.length ? 'FAIL' : 'PASS',
         blocking: true,
-        reason: violations.join('; ') || 'release digest verified',
+        reason: violations.join('; ') || 'the release is exactly the one that ran here before',
         evidenceRefs: [],
       },
       {
         gate: 'rollback_impact',
         verdict: impact.recommendation === 'SAFE' ? 'PASS' : impact.recommendation === 'BLOCKED' && !override ? 'FAIL' : 'WARN',
         blocking: true,
-        reason: `${impact.recommendation}${impact.reasons.length ? `: ${impact.reasons.join('; ')}` : ''}${override ? ` (overridden by ${override.by}: ${override.reason})` : ''}`,
+        reason: `the impact analysis says ${impact.recommendation}${impact.reasons.length ? ` (${impact.reasons.join('; ')})` : ''}${override ? `, and ${override.by} overrode it: ${override.reason}` : ''}`,
         evidenceRefs: [],
       },
     ];
@@ -83,10 +83,10 @@ async function verifyRelease(deps: Deps, p: Promotion): Promise<string[]> {
   const out: string[] = [];
   if (p.subject.type === 'artifact') {
     const v = await deps.store.getArtifactVersion(p.tenant, p.subject.name, p.subject.version);
-    if (!v || v.digest !== p.subject.digest) out.push('artifact digest does not match the published version');
+    if (!v || v.digest !== p.subject.digest) out.push("the artifact's digest no longer matches the published version");
   } else {
     const s = await deps.store.getSnapshot(p.tenant, p.sourceEnvironment, p.subject.sourceSnapshot.seq);
-    if (!s || s.digest !== p.subject.sourceSnapshot.digest) out.push('source snapshot digest does not match');
+    if (!s || s.digest !== p.subject.sourceSnapshot.digest) out.push("the source snapshot's digest no longer matches what was requested");
   }
   return out;
 }

@@ -1,4 +1,5 @@
 import { EnvironmentNotFound } from '../kernel/errors.ts';
+import { gatesBlocking } from '../kernel/display.ts';
 import type { Ctx, Deps } from '../ports.ts';
 import { GATE_ORDER } from './gate-verdicts.ts';
 import type { GateResult, Promotion } from '../kernel/promotion-model.ts';
@@ -37,14 +38,8 @@ export function blockedBecause(p: Promotion, now: Date, approvalsCounted = p.app
     case 'VALIDATING':
       return 'gates running';
     case 'VALIDATION_FAILED':
-      return `blocked: ${
-        (p.gates ?? [])
-          .filter((g) => g.blocking && g.verdict === 'FAIL')
-          .map((g) => `${g.gate.replace('_', ' ')} failed (${g.reason})`)
-          .join('; ') ||
-        p.error?.message ||
-        'gates failed'
-      }`;
+      // One sentence per failed gate, as everywhere else: "Security scan failed: no scan evidence was attached (…)".
+      return gatesBlocking(p.gates) || p.error?.message || 'The gates failed';
     case 'AWAITING_APPROVAL': {
       const need = Math.max(0, p.policy.requiredApprovers - approvalsCounted);
       const deadline = approvalDeadline(p);
@@ -96,6 +91,7 @@ export async function status(deps: Deps, ctx: Ctx, only?: string) {
             digest: p.digest,
             promotedAt: p.promotedAt,
             promotedBy: p.promotedBy,
+            restored: p.restoredBy ?? null,
           })),
           config: {
             snapshot: `${env.name}@${env.head.seq}`,
@@ -103,6 +99,7 @@ export async function status(deps: Deps, ctx: Ctx, only?: string) {
             items: env.itemCount,
             changedAt: snapshot?.createdAt ?? env.updatedAt,
             changedBy: snapshot?.createdBy ?? env.updatedBy,
+            restored: snapshot?.restoredBy ?? null,
           },
           gates: { marks: gateMarks(last?.gates ?? null), legend: GATE_ORDER.join(','), promotionId: last?.id ?? null },
           lastPromotion: last

@@ -1,4 +1,5 @@
 import { TargetBusy } from '../kernel/errors.ts';
+import { gatesBlocking } from '../kernel/display.ts';
 import type { Environment } from '../kernel/model.ts';
 import type { Deps, With } from '../ports.ts';
 import type { Promotion } from '../kernel/promotion-model.ts';
@@ -61,7 +62,7 @@ async function gatesStep(deps: With<'gates'>, tenant: string, id: string, token:
     const to = blocked.length ? 'VALIDATION_FAILED' : p.policy.requiresApproval ? 'AWAITING_APPROVAL' : 'APPROVED';
     const next = moved(p, to, ENGINE, deps.clock(), {
       gates,
-      error: blocked.length ? { code: 'GATES_FAILED', message: blocked.map((g) => `${g.gate}: ${g.reason}`).join('; ') } : null,
+      error: blocked.length ? { code: 'GATES_FAILED', message: gatesBlocking(blocked) } : null,
       // The bake time the decision carries to the flow (flowDecision), read with the gates.
       bakeSeconds: (await target(p.targetEnvironment))?.bakeSeconds ?? 0,
       ...(to === 'AWAITING_APPROVAL' ? { taskToken: token } : {}),

@@ -8,7 +8,8 @@ import { advanceHead } from '../config/commit.ts';
 import type { Roots } from '../kernel/model.ts';
 import type { Deps, WriteOp, With } from '../ports.ts';
 import type { RegistryTag } from '../artifacts/ports.ts';
-import { applyChanges, memoSource, NodeSink } from '../config/tree.ts';
+import { applyChanges, lookup, memoSource, NodeSink, type NodeSource } from '../config/tree.ts';
+import { canonicalJson } from '../kernel/canonical.ts';
 import { ENGINE, patched } from './aggregate.ts';
 import type { ArtifactVersion, Deployment, Promotion } from '../kernel/promotion-model.ts';
 import { configChanges } from './release.ts';
@@ -92,6 +93,7 @@ export async function configOps(deps: Deps, p: Promotion & { subject: { type: 'c
   const snap = await deps.store.getSnapshot(p.tenant, p.sourceEnvironment, p.subject.sourceSnapshot.seq);
   if (!snap) throw new PromotionFailed('source snapshot is gone');
   const source = memoSource(deps.store.nodes(p.tenant));
+  if (p.rollback?.of) await assertUnchangedSince(source, target.head.roots, p.rollback.impact.reverts);
   const { changes } = await configChanges(source, target.head.roots, snap.roots, p.subject);
   const sink = new NodeSink();
   const roots: Roots = { ...target.head.roots };
@@ -109,6 +111,8 @@ export async function configOps(deps: Deps, p: Promotion & { subject: { type: 'c
     { action: 'batch', keys: changes.slice(0, 20).map((c) => `${c.kind}:${c.key}`), count: changes.length },
     `promotion ${p.id} from ${p.sourceEnvironment}@${p.subject.sourceSnapshot.seq}`,
   );
+  // A rollback's snapshot says which rollback made it, and why.
+  if (p.rollback) snapshot.restoredBy = { promotionId: p.id, reason: p.rollback.reason };
   const { seq, digest } = snapshot;
   const dep = deployment(p, `${target.name}@${seq}`, '', digest, now);
   const ops: WriteOp[] = [{ kind: 'environment', env, expectedVersion: target.version }, { kind: 'snapshot', snapshot }, deploymentOp(dep, null, now)];
@@ -121,6 +125,29 @@ export async function configOps(deps: Deps, p: Promotion & { subject: { type: 'c
     ops,
     result: { snapshotSeq: seq, digest, deploymentId: dep.id, deployedAt: now, previous: { seq: target.head.seq, digest: target.head.digest }, replaced },
   };
+}
+
+/**
+ * A promotion's rollback puts keys back as they were before it, over the values its impact analysis
+ * saw (`from`); one of them changed while it waited for approval: it fails rather than overwrite newer work.
+ */
+async function assertUnchangedSince(source: NodeSource, roots: Roots, reverts: Record<string, unknown>[]): Promise<void> {
+  const changed: string[] = [];
+  for (const kind of ['config', 'flag'] as const) {
+    const mine = reverts.filter((r) => r.kind === kind && typeof r.key === 'string');
+    if (!mine.length) continue;
+    const now = await lookup(
+      source,
+      roots[kind],
+      mine.map((r) => r.key as string),
+    );
+    for (const r of mine) {
+      const cur = now.get(r.key as string);
+      if ((cur === undefined) !== (r.from === undefined) || (cur && canonicalJson(cur.v) !== canonicalJson(r.from))) changed.push(`${kind}:${String(r.key)}`);
+    }
+  }
+  if (changed.length)
+    throw new PromotionFailed(`These keys changed after the rollback was requested and would be overwritten: ${changed.slice(0, 20).join(', ')}`);
 }
 
 export async function artifactOps(deps: With<'git' | 'registry'>, p: Promotion & { subject: { type: 'artifact' } }) {
@@ -162,6 +189,8 @@ export async function artifactOps(deps: With<'git' | 'registry'>, p: Promotion &
         version_: (cur?.version_ ?? 0) + 1,
         deploymentId: dep.id,
         deployedAt: now,
+        // A rollback's pointer says which rollback put the version back, and why.
+        ...(p.rollback ? { restoredBy: { promotionId: p.id, reason: p.rollback.reason } } : {}),
       },
       expectedVersion: cur ? cur.version_ : null,
     },

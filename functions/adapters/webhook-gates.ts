@@ -37,27 +37,35 @@ export class HttpGateProvider implements GateProvider {
       });
       if (res.status >= 300 && res.status < 400) {
         await res.body?.cancel();
-        return { name: hook.name, verdict: 'ERROR', reason: `gate answered a redirect (HTTP ${res.status}); redirects are not followed (fails closed)` };
+        return {
+          name: hook.name,
+          verdict: 'ERROR',
+          reason: `it answered with a redirect (HTTP ${res.status}), which is not followed (this gate fails closed)`,
+        };
       }
       if (!res.ok) {
         await res.body?.cancel();
-        return { name: hook.name, verdict: 'ERROR', reason: `gate answered HTTP ${res.status} (fails closed)` };
+        return { name: hook.name, verdict: 'ERROR', reason: `it answered HTTP ${res.status} (this gate fails closed)` };
       }
       type Answer = { verdict?: unknown; reason?: unknown } | null;
       const data: Answer = await readLimited(res, 16 * 1024)
         .then((text) => JSON.parse(text) as Answer)
         .catch(() => null);
       if (!data || (data.verdict !== 'PASS' && data.verdict !== 'FAIL')) {
-        return { name: hook.name, verdict: 'ERROR', reason: 'gate answered without a PASS/FAIL verdict (fails closed)' };
+        return { name: hook.name, verdict: 'ERROR', reason: 'it answered without a PASS or FAIL verdict (this gate fails closed)' };
       }
-      return { name: hook.name, verdict: data.verdict, reason: summary(data.reason) || data.verdict };
+      return {
+        name: hook.name,
+        verdict: data.verdict,
+        reason: summary(data.reason) || (data.verdict === 'PASS' ? 'it passed the release' : 'it failed the release, without saying why'),
+      };
     } catch (err) {
-      if (err instanceof OutboundRefused) return { name: hook.name, verdict: 'ERROR', reason: `gate URL refused: ${err.message} (fails closed)` };
+      if (err instanceof OutboundRefused) return { name: hook.name, verdict: 'ERROR', reason: `its URL was refused: ${err.message} (this gate fails closed)` };
       const timedOut = (err as { name?: string }).name === 'TimeoutError';
       return {
         name: hook.name,
         verdict: 'ERROR',
-        reason: timedOut ? `no answer within ${hook.timeoutMs} ms (fails closed)` : 'gate unreachable (fails closed)',
+        reason: timedOut ? `it did not answer within ${hook.timeoutMs} ms (this gate fails closed)` : 'it could not be reached (this gate fails closed)',
       };
     }
   }

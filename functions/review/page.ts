@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { escapeHtml as esc } from '#domain/notify/email';
 import { approvalsLine, MARK, type NotificationView } from '#domain/notify/view';
+import { gateName } from '#domain/kernel/display';
 
 /**
  * The signed-link review page: server-rendered, no JavaScript, no external
@@ -80,7 +81,7 @@ function changes(v: NotificationView, diff: DiffRow[] | undefined): string {
 function gates(v: NotificationView): string {
   if (!v.gates.length) return '<h2>Gates</h2><p class="mut">No gates ran.</p>';
   const row = (g: NotificationView['gates'][number]) =>
-    `<tr><td>${esc(g.gate)}</td><td class="${esc(g.verdict)}">${MARK[g.verdict] ?? ''} ${esc(g.verdict)}</td><td>${esc(g.reason)}</td></tr>`;
+    `<tr><td>${esc(gateName(g.gate))}</td><td class="${esc(g.verdict)}">${MARK[g.verdict] ?? ''} ${esc(g.verdict)}</td><td>${esc(g.reason)}</td></tr>`;
   return `<h2>Gates</h2><div class="wrap"><table><thead><tr><th scope="col">Gate</th><th scope="col">Verdict</th><th scope="col">Reason</th></tr></thead><tbody>${v.gates.map(row).join('')}</tbody></table></div>`;
 }
 

@@ -170,7 +170,7 @@ describe('the console, in a real browser', () => {
       const main = page.locator('main');
       await expect.poll(() => main.textContent(), { timeout: 15_000 }).toContain(waiting);
       const text = (await main.textContent()) ?? '';
-      expect(text).toMatch(/Waiting to enter staging.*validation failed.*blocked: tests failed/s);
+      expect(text).toMatch(/Waiting to enter staging.*validation failed.*Tests failed: no test results were attached \(this gate fails closed\)/s);
       expect(text).toMatch(/Waiting to enter production.*awaiting approval.*waiting for 1 approval/s);
       expect(text).toMatch(/Last promotion.*rejected.*rejected by approver@\S+: freeze week/s);
       expect(await page.locator(`a[href="#/promotions/${blocked}"]`).count()).toBe(1);
@@ -180,12 +180,54 @@ describe('the console, in a real browser', () => {
       expect(await accessibility(page)).toEqual([]);
       await page.screenshot({ path: join(OUT, `console-pipeline-${tag}.png`), fullPage: true });
       await page.getByRole('link', { name: blocked }).click();
-      await expect.poll(() => main.textContent()).toContain('Blocked: tests —');
+      await expect
+        .poll(() => main.textContent())
+        .toContain('Tests failed: no test results were attached (this gate fails closed). Attach the missing evidence');
       expect(await accessibility(page)).toEqual([]);
       await page.screenshot({ path: join(OUT, `console-blocked-${tag}.png`), fullPage: true });
       expect(errors).toEqual([]);
       await page.close();
     }
+  });
+
+  it("a version an alarm put back reads 'Restored … by rollback <link> (why)' on its card, not as a deployment", async () => {
+    const tenant = t.tenant();
+    const u = await t.users(tenant);
+    await makeLine(t, u.admin);
+    const promote = async (v: string, c: string) => {
+      await t.call('POST', '/api/v1/artifacts/platform/versions', { token: u.deployer, body: { version: v, digest: `sha256:${c.repeat(64)}` } });
+      const p = await t.call('POST', '/api/v1/promotions', {
+        token: u.deployer,
+        body: { sourceEnvironment: 'dev', targetEnvironment: 'staging', artifact: 'platform', version: v },
+      });
+      return p.body.id as string;
+    };
+    expect((await waitFor(t, u.viewer, await promote('v1.0.0', '1'), ['COMPLETED', 'FAILED'])).status).toBe('COMPLETED');
+    await t.call('PATCH', '/api/v1/environments/staging', { token: u.admin, body: { version: 1, bakeSeconds: 2 } });
+    const bad = await promote('v1.1.0', '2');
+    await waitFor(t, u.viewer, bad, ['EXECUTING']);
+    await t.call('POST', `/api/v1/promotions/${bad}/evidence`, {
+      token: u.deployer,
+      body: { type: 'alarm', payload: { name: 'p99-latency', state: 'ALARM', reason: 'p99 > 800 ms' } },
+    });
+    expect((await waitFor(t, u.viewer, bad, ['ROLLED_BACK', 'COMPLETED', 'FAILED'], 20_000)).status).toBe('ROLLED_BACK');
+    const { page, errors } = await openAs(u.viewer, '#/');
+    const card = page.locator('article', { has: page.locator('#stage-staging') });
+    await expect.poll(() => card.textContent(), { timeout: 15_000 }).toContain('Restored platform v1.0.0 by rollback');
+    const text = (await card.textContent()) ?? '';
+    expect(text).toMatch(
+      new RegExp(`Restored platform v1\\.0\\.0 by rollback ${bad} \\(post-deploy verification failed: alarm 'p99-latency' \\(p99 > 800 ms\\)\\)`),
+    );
+    expect(text).not.toContain('by stageline');
+    expect(await card.locator(`a[href="#/promotions/${bad}"]`).count()).toBeGreaterThan(0);
+    expect(await accessibility(page)).toEqual([]);
+    // Insights: staging has a lead time of its own (it was "—" for every environment but the last).
+    await page.goto(`${t.url}/dashboard#/insights`);
+    const staging = page.locator('article', { has: page.locator('#ins-staging') });
+    await expect.poll(() => staging.textContent(), { timeout: 15_000 }).toContain('Lead time');
+    expect(await staging.locator('dt:text("Lead time") + dd').textContent()).toMatch(/^(under 1 min|\d+ min|[\d.]+ h)$/);
+    expect(errors).toEqual([]);
+    await page.close();
   });
 
   it('a viewer sees no action; an approver sees the diff, approves, and the outcome stays on screen through refreshes', async () => {
@@ -235,12 +277,33 @@ describe('the console, in a real browser', () => {
     }
   });
 
+  it("a deployer's rollback of a production promotion is a rollback promotion that waits for an approver, and the page says so", async () => {
+    const { u, id } = await waitingPromotion();
+    await t.call('POST', `/api/v1/promotions/${id}/approve`, { token: u.approver, body: {} });
+    expect((await waitFor(t, u.viewer, id, ['COMPLETED', 'FAILED'])).status).toBe('COMPLETED');
+    const { page, errors } = await openAs(u.deployer, `#/promotions/${id}`);
+    await page.getByLabel('Why (kept in the audit trail)').fill('timeout too long');
+    await page.getByRole('button', { name: 'Show the impact' }).click();
+    await page.getByRole('button', { name: 'Confirm the rollback' }).click();
+    const notice = page.locator('.notices');
+    await expect
+      .poll(() => notice.textContent(), { timeout: 15_000 })
+      .toMatch(new RegExp(`Rollback prm_\\w+ of what ${id} changed: (pending|validating|awaiting approval)\\.`));
+    const rollback = /Rollback (prm_\w+)/.exec((await notice.textContent()) ?? '')![1]!;
+    expect((await waitForToken(t, u.viewer, rollback)).status).toBe('AWAITING_APPROVAL');
+    expect((await t.call('GET', `/api/v1/promotions/${id}`, { token: u.viewer })).body.status).toBe('COMPLETED');
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
   it('a deployer unblocks a promotion with evidence and validates it, and promotes one flag from the flags view', async () => {
     const { u, blocked } = await consoleTenant();
     await t.call('POST', '/api/v1/environments/dev/flags', { token: u.admin, body: { key: 'beta-search', value: true } });
     const { page, errors } = await openAs(u.deployer, `#/promotions/${blocked}`);
     const main = page.locator('main');
-    await expect.poll(() => main.textContent(), { timeout: 15_000 }).toContain('Blocked: tests —');
+    await expect
+      .poll(() => main.textContent(), { timeout: 15_000 })
+      .toContain('Tests failed: no test results were attached (this gate fails closed). Attach the missing evidence');
     await page.getByLabel('Type').selectOption('test_results');
     await page.getByRole('button', { name: 'Attach' }).click();
     await expect.poll(() => page.locator('.notices').textContent()).toMatch(/Evidence \S+ \(test_results\) attached/);

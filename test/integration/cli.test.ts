@@ -474,11 +474,11 @@ describe('CLI: every step of a promotion without curl', () => {
     const failed = await as(u.deployer, 'promote', '--config', '--to', 'staging', '--wait').catch((e: { code: number; stdout: string; stderr: string }) => e);
     expect(failed).toMatchObject({ code: 1 });
     const first = id(failed.stdout);
-    expect(failed.stdout).toMatch(/VALIDATION_FAILED[\s\S]*✗ tests \(blocking\)/);
+    expect(failed.stdout).toMatch(/VALIDATION_FAILED[\s\S]*✗ Tests failed: no test results were attached \(this gate fails closed\)$/m);
     expect(failed.stdout).toContain(`Next: add what the gates missed (stageline evidence ${first} …), then validate again: stageline validate ${first} --wait`);
     expect(failed.stderr).toContain(`following ${first}`);
     expect((await as(u.viewer, 'promote', 'status')).stdout).toMatch(
-      new RegExp(`^- config:full@1 dev → staging \\(blocked: tests failed \\(no test_results evidence.*${first}$`, 'm'),
+      new RegExp(`^- config:full@1 dev → staging \\(Tests failed: no test results were attached \\(this gate fails closed\\)\\)  ${first}$`, 'm'),
     );
 
     expect((await as(u.deployer, 'evidence', first, '--type', 'test_results', '--payload', '{"passed":12,"failed":0}')).stdout).toMatch(
@@ -512,13 +512,15 @@ describe('CLI: every step of a promotion without curl', () => {
     const impact = await as(u.deployer, 'rollback', '--promotion', first, '--reason', 'undo the timeout', '--dry-run');
     expect(impact.stdout).toMatch(/^Rollback of staging: remove config query\.timeout/m);
     expect(impact.stdout).toContain('Nothing was changed (dry run).');
+    // The rollback is a promotion of staging onto its own earlier content, run by the flow (no approval into staging).
     const undone = await as(u.deployer, 'rollback', '--promotion', first, '--reason', 'undo the timeout', '--wait');
-    expect(undone.stdout).toMatch(new RegExp(`^${first}\\s+config:full@1\\s+dev → staging\\s+ROLLED_BACK$`, 'm'));
+    const rollback = /^(prm_\w+)\s+config:selective@\d+\s+rollback of staging\s+COMPLETED$/m.exec(undone.stdout)?.[1];
+    expect(rollback, undone.stdout).toBeDefined();
+    expect(JSON.parse((await as(u.viewer, 'promotions', 'show', first, '--json')).stdout).status).toBe('ROLLED_BACK');
     expect((await as(u.viewer, 'config', 'list', '--env', 'staging', '--json')).stdout).not.toContain('query.timeout');
-    // The line's status does not hide it: staging's last promotion was rolled back.
-    expect((await as(u.viewer, 'promote', 'status')).stdout).toMatch(
-      new RegExp(`Last Outcomes:\\n! staging: config:full@1 ROLLED_BACK at [\\d-]+ [\\d:]+ — rolled back  ${first}`),
-    );
+    // The line's status does not hide it: staging's config was restored by that rollback, and says why.
+    const line = JSON.parse((await as(u.viewer, 'promote', 'status', '--json')).stdout);
+    expect(line.environments.find((e: any) => e.name === 'staging').config.restored).toEqual({ promotionId: rollback, reason: 'undo the timeout' });
 
     // A promotion not wanted after all: cancelled, with the reason kept.
     await as(u.deployer, 'config', 'set', 'query.timeout', '"40s"', '--env', 'staging');
@@ -534,5 +536,33 @@ describe('CLI: every step of a promotion without curl', () => {
     const completion = (await as(u.viewer, 'completion', 'bash')).stdout;
     expect(completion).toContain('"promotions") words="list show watch');
     expect(completion).toContain('complete -F _stageline stageline');
+  });
+});
+
+describe('CLI: what a rollback put back', () => {
+  it("promote status names the rollback that restored a version, not the engine that wrote it ('stageline')", async () => {
+    const tenant = t.tenant();
+    const u = await t.users(tenant);
+    await makeLine(t, u.admin);
+    const promote = async (v: string, c: string) => {
+      await t.call('POST', '/api/v1/artifacts/platform/versions', { token: u.deployer, body: { version: v, digest: `sha256:${c.repeat(64)}` } });
+      const p = await t.call('POST', '/api/v1/promotions', {
+        token: u.deployer,
+        body: { sourceEnvironment: 'dev', targetEnvironment: 'staging', artifact: 'platform', version: v },
+      });
+      return p.body.id as string;
+    };
+    expect((await waitFor(t, u.viewer, await promote('v1.0.0', '1'), ['COMPLETED', 'FAILED'])).status).toBe('COMPLETED');
+    await t.call('PATCH', '/api/v1/environments/staging', { token: u.admin, body: { version: 1, bakeSeconds: 2 } });
+    const bad = await promote('v1.1.0', '2');
+    await waitFor(t, u.viewer, bad, ['EXECUTING']);
+    await t.call('POST', `/api/v1/promotions/${bad}/evidence`, {
+      token: u.deployer,
+      body: { type: 'alarm', payload: { name: 'p99-latency', state: 'ALARM', reason: 'p99 > 800 ms' } },
+    });
+    expect((await waitFor(t, u.viewer, bad, ['ROLLED_BACK', 'COMPLETED', 'FAILED'], 20_000)).status).toBe('ROLLED_BACK');
+    const out = (await cliWith({ ...process.env, STAGELINE_URL: t.url, STAGELINE_TOKEN: u.viewer }, 'promote', 'status')).stdout;
+    expect(out).toMatch(new RegExp(`^staging\\s+v1\\.0\\.0-staging\\s+[\\d-]+ [\\d:]+\\s+restored by rollback ${bad}\\s`, 'm'));
+    expect(out).not.toMatch(/^staging\s.*\sstageline\s/m);
   });
 });

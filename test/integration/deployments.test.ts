@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signedFetch } from '../support/sigv4.ts';
+import { waitFor } from '../support/promotions.ts';
 import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
 
 let t: TestStack;
@@ -119,5 +120,33 @@ describe('deployment records (seed 001)', () => {
       { environment: 'production', imageTag: 'v4.0.0' },
     ]);
     expect(prod.body.drift.find((d: any) => d.environment === 'production')).toEqual({ environment: 'production', behind: 'staging', differs: true });
+  });
+
+  it('lead time is per environment: from the version first appearing in the line to its deployment there (not only the last one)', async () => {
+    const day = '2026-03-03';
+    const at = (time: string) => `${day}T${time}Z`;
+    await record({ imageTag: 'v5.0.0', environment: 'dev', status: 'DEPLOYED', deployedAt: at('06:00:00'), completedAt: at('06:01:00') });
+    await record({ imageTag: 'v5.0.0', environment: 'staging', status: 'DEPLOYED', deployedAt: at('08:30:00'), completedAt: at('08:31:00') });
+    const q = (env: string) => t.call('GET', `/api/v1/platform/metrics?environment=${env}&from=${at('00:00:00')}&to=${at('23:59:59')}`, { token: viewer });
+    expect((await q('staging')).body.environments[0].total.leadTimeHours).toBe(2.5);
+    // Its first appearance: nothing came before it.
+    expect((await q('dev')).body.environments[0].total.leadTimeHours).toBe(0);
+  });
+
+  it('promotions count lead time into every environment they reach, configs and artifacts alike', async () => {
+    const tenant = t.tenant();
+    const u = await t.users(tenant);
+    await makeLine(t, u.admin);
+    await t.call('POST', '/api/v1/environments/dev/configs', { token: u.deployer, body: { key: 'a', value: 1 } });
+    await t.call('POST', '/api/v1/artifacts/web/versions', { token: u.deployer, body: { version: 'v1.0.0', digest: `sha256:${'e'.repeat(64)}` } });
+    for (const body of [{}, { artifact: 'web', version: 'v1.0.0' }]) {
+      const p = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'dev', targetEnvironment: 'staging', ...body } });
+      expect((await waitFor(t, u.viewer, p.body.id, ['COMPLETED', 'FAILED'])).status).toBe('COMPLETED');
+    }
+    const m = await t.call('GET', '/api/v1/platform/metrics?environment=staging', { token: u.viewer });
+    expect(m.body.environments[0].total.deployments).toBe(2);
+    // Both within the test: well under an hour, but measured (null was "no lead time here").
+    expect(m.body.environments[0].total.leadTimeHours).toEqual(expect.any(Number));
+    expect(m.body.environments[0].total.leadTimeHours).toBeLessThan(1);
   });
 });

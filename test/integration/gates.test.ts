@@ -81,7 +81,9 @@ describe('validation gates', () => {
       ['cost_analysis', 'WARN', false],
       ['performance_baseline', 'SKIPPED', false],
     ]);
-    expect(done.error.message).toContain('no test_results evidence');
+    expect(done.error.message).toBe(
+      'Tests failed: no test results were attached (this gate fails closed); Security scan failed: no scan evidence was attached (this gate fails closed)',
+    );
     const decision = await t.call('GET', `/api/v1/promotions/${r.body.id}/decision`, { token: u.viewer });
     expect(decision.body.outcome).toBe('BLOCKED_BY_GATES');
     const staging = await t.call('GET', '/api/v1/environments/staging', { token: u.viewer });
@@ -91,8 +93,8 @@ describe('validation gates', () => {
   it('security_scan fails closed unless the scan says it verified the signature', async () => {
     const u = await setup({ tests: false, security_scan: true, cost_analysis: false });
     for (const [payload, reason] of [
-      [{ critical: 0, high: 0 }, /does not say the signature was verified/],
-      [{ critical: 0, high: 0, signatureVerified: false }, /^signature not verified$/],
+      [{ critical: 0, high: 0 }, /^the scan does not say the artifact's signature was verified \(it needs signatureVerified: true; this gate fails closed\)$/],
+      [{ critical: 0, high: 0, signatureVerified: false }, /^the scan says the artifact's signature did not verify$/],
     ] as const) {
       const r = await promote(u, { autoStart: false });
       expect((await t.call('POST', `/api/v1/promotions/${r.body.id}/evidence`, { token: u.deployer, body: { type: 'security_scan', payload } })).status).toBe(
@@ -168,7 +170,7 @@ describe('validation gates', () => {
     expect(rebased.body.status).toBe('VALIDATION_FAILED');
     expect(rebased.body.gates.find((g: any) => g.gate === 'tests')).toMatchObject({
       verdict: 'FAIL',
-      reason: expect.stringContaining('no test_results evidence'),
+      reason: 'no test results were attached (this gate fails closed)',
     });
     const decision = await t.call('GET', `/api/v1/promotions/${r.body.id}/decision`, { token: u.viewer });
     expect(decision.body.evidence).toEqual([expect.objectContaining({ id: tested.body.id, accepted: false })]);

@@ -376,7 +376,10 @@ describe('rollback of a promotion', () => {
     ]);
     const rb = await t.call('POST', `/api/v1/config/promotions/${r.body.id}/rollback`, { token: u.deployer, body: { reason: 'bad timeout' } });
     expect(rb.status, JSON.stringify(rb.body)).toBe(200);
-    expect(rb.body.promotion.status).toBe('ROLLED_BACK');
+    // A rollback record run by the flow (dev → staging needs no approval), then the promotion is ROLLED_BACK.
+    expect(rb.body.promotion).toMatchObject({ sourceEnvironment: 'staging', targetEnvironment: 'staging', rollback: { of: r.body.id } });
+    expect((await waitFor(t, u.viewer, rb.body.promotion.id, ['COMPLETED', 'FAILED', 'VALIDATION_FAILED'])).status).toBe('COMPLETED');
+    expect((await waitFor(t, u.viewer, r.body.id, ['ROLLED_BACK'])).status).toBe('ROLLED_BACK');
     const configs = await t.call('GET', '/api/v1/environments/staging/configs', { token: u.viewer });
     expect(Object.fromEntries(configs.body.items.map((i: any) => [i.key, i.value]))).toEqual({ 'query.timeout': '60s', 'staging.only': true });
 

@@ -103,6 +103,71 @@ describe('protected environments and break-glass', () => {
     const rb = await t.call('POST', `/api/v1/promotions/${p.body.id}/rollback`, { token: u.deployer, body: { reason: 'undo' } });
     expect(rb.status, JSON.stringify(rb.body)).toBeLessThan(300);
   });
+
+  it("rolling back a config promotion into production is a rollback record under production's approval policy: nothing changes until an approver approves", async () => {
+    const tenant = t.tenant();
+    const u = await t.users(tenant);
+    await makeLine(t, u.admin, ['dev', 'production']);
+    await t.call('POST', '/api/v1/environments/dev/configs', { token: u.deployer, body: { key: 'db.pool', value: 5 } });
+    const p = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'dev', targetEnvironment: 'production' } });
+    await waitForToken(t, u.viewer, p.body.id);
+    expect((await t.call('POST', `/api/v1/promotions/${p.body.id}/approve`, { token: u.approver, body: { comment: 'ok' } })).status).toBe(200);
+    expect((await waitFor(t, u.viewer, p.body.id, ['COMPLETED', 'FAILED'])).status).toBe('COMPLETED');
+    const configs = async () =>
+      Object.fromEntries((await t.call('GET', '/api/v1/environments/production/configs', { token: u.viewer })).body.items.map((i: any) => [i.key, i.value]));
+    expect(await configs()).toEqual({ 'db.pool': 5 });
+
+    // Act: a deployer asks to roll it back.
+    const rb = await t.call('POST', `/api/v1/promotions/${p.body.id}/rollback`, { token: u.deployer, body: { reason: 'pool too small' } });
+
+    // Assert: a new rollback promotion of production, gated by the impact analysis, waiting for one approver.
+    expect(rb.status, JSON.stringify(rb.body)).toBe(200);
+    expect(rb.body.promotion.id).not.toBe(p.body.id);
+    expect(rb.body.impact).toMatchObject({ environment: 'production', recommendation: 'RISKY', breakingChanges: ["removes config 'db.pool'"] });
+    const waiting = await waitForToken(t, u.viewer, rb.body.promotion.id);
+    expect(waiting).toMatchObject({
+      status: 'AWAITING_APPROVAL',
+      sourceEnvironment: 'production',
+      targetEnvironment: 'production',
+      rollback: { reason: 'pool too small', of: p.body.id },
+    });
+    expect(waiting.gates.map((g: any) => g.gate)).toContain('rollback_impact');
+    expect(await configs()).toEqual({ 'db.pool': 5 });
+    expect((await t.call('GET', `/api/v1/promotions/${p.body.id}`, { token: u.viewer })).body.status).toBe('COMPLETED');
+
+    // The deployer who asked cannot approve it; an approver can, and only then production changes.
+    expect((await t.call('POST', `/api/v1/promotions/${rb.body.promotion.id}/approve`, { token: u.deployer, body: {} })).status).toBe(403);
+    expect((await t.call('POST', `/api/v1/promotions/${rb.body.promotion.id}/approve`, { token: u.approver, body: { comment: 'go back' } })).status).toBe(200);
+    expect((await waitFor(t, u.viewer, rb.body.promotion.id, ['COMPLETED', 'FAILED'])).status).toBe('COMPLETED');
+    expect(await configs()).toEqual({});
+    expect((await waitFor(t, u.viewer, p.body.id, ['ROLLED_BACK'])).status).toBe('ROLLED_BACK');
+  });
+
+  it('a promotion rollback that waited for approval fails, changing nothing, when its keys changed meanwhile', async () => {
+    const tenant = t.tenant();
+    const u = await t.users(tenant);
+    await makeLine(t, u.admin, ['dev', 'production']);
+    await t.call('POST', '/api/v1/environments/dev/configs', { token: u.deployer, body: { key: 'db.pool', value: 5 } });
+    const p = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'dev', targetEnvironment: 'production' } });
+    await waitForToken(t, u.viewer, p.body.id);
+    await t.call('POST', `/api/v1/promotions/${p.body.id}/approve`, { token: u.approver, body: {} });
+    expect((await waitFor(t, u.viewer, p.body.id, ['COMPLETED', 'FAILED'])).status).toBe('COMPLETED');
+    const rb = await t.call('POST', `/api/v1/promotions/${p.body.id}/rollback`, { token: u.deployer, body: { reason: 'undo' } });
+    await waitForToken(t, u.viewer, rb.body.promotion.id);
+    const hotfix = await t.call('POST', '/api/v1/environments/production/items/batch', {
+      token: u.admin,
+      headers: { 'x-break-glass-reason': 'INC-9 pool exhausted' },
+      body: { set: [{ key: 'db.pool', value: 9 }] },
+    });
+    expect(hotfix.status, JSON.stringify(hotfix.body)).toBeLessThan(300);
+    await t.call('POST', `/api/v1/promotions/${rb.body.promotion.id}/approve`, { token: u.approver, body: {} });
+    const done = await waitFor(t, u.viewer, rb.body.promotion.id, ['COMPLETED', 'FAILED']);
+    expect(done.status).toBe('FAILED');
+    expect(done.error.message).toContain('config:db.pool');
+    const items = (await t.call('GET', '/api/v1/environments/production/configs', { token: u.viewer })).body.items;
+    expect(items.map((i: any) => [i.key, i.value])).toEqual([['db.pool', 9]]);
+    expect((await t.call('GET', `/api/v1/promotions/${p.body.id}`, { token: u.viewer })).body.status).toBe('COMPLETED');
+  });
 });
 
 describe('guards on the other paths to the same state', () => {

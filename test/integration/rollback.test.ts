@@ -83,7 +83,12 @@ describe('environment rollback with impact analysis', () => {
     const promos = await t.call('GET', '/api/v1/promotions?target=staging', { token: u.viewer });
     expect(promos.body.items.map((p: any) => p.status)).toEqual(['COMPLETED', 'ROLLED_BACK', 'COMPLETED']);
     const status = await t.call('GET', '/api/v1/status?env=staging', { token: u.viewer });
-    expect(status.body.environments[0].artifacts[0]).toMatchObject({ artifact: 'platform', version: 'v1.2.2' });
+    // Restored, not deployed: the environment names the rollback that put v1.2.2 back, and why.
+    expect(status.body.environments[0].artifacts[0]).toMatchObject({
+      artifact: 'platform',
+      version: 'v1.2.2',
+      restored: { promotionId: r.body.promotion.id, reason: 'v1.2.3 breaks reports' },
+    });
   });
 
   it('BLOCKED when a pinned consumer would break: refused unless an admin overrides with a reason (audited)', async () => {
@@ -153,6 +158,44 @@ describe('rollback of an artifact promotion', () => {
   });
 });
 
+describe('rollback of a config promotion', () => {
+  it('a freeze window holds it like any promotion into the environment; an admin breaking glass takes it through', async () => {
+    const tenant = t.tenant();
+    const u = await t.users(tenant);
+    await makeLine(t, u.admin);
+    await t.call('POST', '/api/v1/environments/dev/configs', { token: u.deployer, body: { key: 'feature.x', value: true } });
+    const p = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'dev', targetEnvironment: 'staging' } });
+    expect((await waitFor(t, u.viewer, p.body.id, ['COMPLETED', 'FAILED'])).status).toBe('COMPLETED');
+    const soon = (s: number) => new Date(Date.now() + s * 1000).toISOString();
+    await t.call('POST', '/api/v1/environments/staging/freeze-windows', {
+      token: u.admin,
+      body: { reason: 'release freeze', start: soon(-1), end: soon(3600) },
+    });
+    const staged = async () => (await t.call('GET', '/api/v1/environments/staging/configs', { token: u.viewer })).body.items.map((i: any) => i.key);
+
+    // A deployer's rollback is a promotion into a frozen environment: it does not change staging.
+    const held = await t.call('POST', `/api/v1/promotions/${p.body.id}/rollback`, { token: u.deployer, body: { reason: 'feature.x misbehaves' } });
+    expect(held.status, JSON.stringify(held.body)).toBe(200);
+    const heldEnd = await waitFor(t, u.viewer, held.body.promotion.id, ['COMPLETED', 'FAILED', 'CANCELLED', 'VALIDATION_FAILED']);
+    expect(heldEnd.status).not.toBe('COMPLETED');
+    expect(heldEnd.gates.map((g: any) => g.gate)).toContain('freeze_window');
+    expect(await staged()).toEqual(['feature.x']);
+
+    // An admin breaking glass (with a reason) takes the rollback through the freeze.
+    const glass = await t.call('POST', `/api/v1/promotions/${p.body.id}/rollback`, {
+      token: u.admin,
+      headers: { 'x-break-glass-reason': 'INC-12 feature.x pages on-call' },
+      body: { reason: 'feature.x misbehaves' },
+    });
+    expect(glass.status, JSON.stringify(glass.body)).toBe(200);
+    const done = await waitFor(t, u.viewer, glass.body.promotion.id, ['COMPLETED', 'FAILED', 'CANCELLED', 'VALIDATION_FAILED']);
+    expect(done.status, JSON.stringify(done.error)).toBe('COMPLETED');
+    expect(done.freezeOverride).toMatchObject({ guard: 'freeze-window', reason: 'INC-12 feature.x pages on-call' });
+    expect(await staged()).toEqual([]);
+    expect((await waitFor(t, u.viewer, p.body.id, ['ROLLED_BACK'])).status).toBe('ROLLED_BACK');
+  });
+});
+
 describe('automatic rollback', () => {
   it('an alarm during the bake time fails verification, restores the target and pauses auto-promotion into it', async () => {
     const tenant = t.tenant();
@@ -176,5 +219,37 @@ describe('automatic rollback', () => {
     expect(after.body.autoPromotionPaused).toBe(true);
     const history = await t.call('GET', '/api/v1/platform/deployments/history?environment=staging&limit=1', { token: u.viewer });
     expect(history.body[0].status).toBe('ROLLED_BACK');
+    const status = await t.call('GET', '/api/v1/status?env=staging', { token: u.viewer });
+    expect(status.body.environments[0].config.restored).toEqual({ promotionId: p.body.id, reason: expect.stringContaining("alarm 'p99-latency'") });
+  });
+
+  it("an artifact put back by an alarm says it was restored, by which rollback and why (not 'by stageline' as if deployed)", async () => {
+    const tenant = t.tenant();
+    const u = await t.users(tenant);
+    await makeLine(t, u.admin);
+    const promote = async (v: string, c: string) => {
+      await t.call('POST', '/api/v1/artifacts/platform/versions', { token: u.deployer, body: { version: v, digest: digest(c) } });
+      const p = await t.call('POST', '/api/v1/promotions', {
+        token: u.deployer,
+        body: { sourceEnvironment: 'dev', targetEnvironment: 'staging', artifact: 'platform', version: v },
+      });
+      expect(p.status, JSON.stringify(p.body)).toBe(201);
+      return p.body.id as string;
+    };
+    expect((await waitFor(t, u.viewer, await promote('v1.0.0', '1'), ['COMPLETED', 'FAILED'])).status).toBe('COMPLETED');
+    await t.call('PATCH', '/api/v1/environments/staging', { token: u.admin, body: { version: 1, bakeSeconds: 2 } });
+    const id = await promote('v1.1.0', '2');
+    await waitFor(t, u.viewer, id, ['EXECUTING']);
+    await t.call('POST', `/api/v1/promotions/${id}/evidence`, {
+      token: u.deployer,
+      body: { type: 'alarm', payload: { name: 'p99-latency', state: 'ALARM', reason: 'p99 > 800 ms' } },
+    });
+    expect((await waitFor(t, u.viewer, id, ['FAILED', 'COMPLETED', 'ROLLED_BACK'], 20_000)).status).toBe('ROLLED_BACK');
+    const status = await t.call('GET', '/api/v1/status?env=staging', { token: u.viewer });
+    expect(status.body.environments[0].artifacts[0]).toMatchObject({
+      artifact: 'platform',
+      version: 'v1.0.0',
+      restored: { promotionId: id, reason: expect.stringContaining("alarm 'p99-latency' (p99 > 800 ms)") },
+    });
   });
 });

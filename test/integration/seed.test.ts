@@ -25,4 +25,20 @@ describe('npm start seeding', () => {
     const diff = await t.call('GET', '/api/v1/config/promotions/diff?source=staging&target=production', { token });
     expect(diff.body.modified.map((m: any) => m.key)).toContain('query.timeout');
   });
+
+  it('a fresh seeded stack does not look like an incident: production holds its starting content with no break-glass badge or entry', async () => {
+    const tenant = t.tenant();
+    await seedDemo(deps(), tenant);
+    const u = await t.users(tenant);
+    await t.stack.stream.idle();
+    const status = await t.call('GET', '/api/v1/status?env=production', { token: u.viewer });
+    expect(status.body.environments[0]).toMatchObject({ protected: true, lastBreakGlass: null, config: { items: 4 } });
+    const audit = await t.call('GET', '/api/v1/audit?limit=100', { token: u.viewer });
+    expect(audit.body.items.length).toBeGreaterThan(0);
+    expect(audit.body.items.filter((e: any) => e.action.startsWith('breakglass.') || /break-glass/.test(e.reason ?? ''))).toEqual([]);
+    expect(audit.body.items.filter((e: any) => e.action === 'items.batch' && e.reason === 'demo seed')).toHaveLength(3);
+    // Protection holds after the seed: a deployer's direct write into production is still refused.
+    const write = await t.call('POST', '/api/v1/environments/production/configs', { token: u.deployer, body: { key: 'x', value: 1 } });
+    expect(write.status).toBe(403);
+  });
 });

@@ -5,6 +5,8 @@ import { checkBlockKit, slackMessage, verifySlackSignature } from '../../domain/
 import type { NotificationView } from '../../domain/notify/view.ts';
 import { reviewCsp, reviewPage, REVIEW_STYLE } from '../../functions/review/page.ts';
 import { createHash } from 'node:crypto';
+import { evaluateGates } from '../../domain/promotion/gate-verdicts.ts';
+import { gateSentence, gatesBlocking } from '../../domain/kernel/display.ts';
 
 // Slack's documented example (api.slack.com, "Verifying requests from Slack").
 const SLACK_EXAMPLE = {
@@ -125,5 +127,44 @@ describe('email and the review page', () => {
     });
     expect(page).toContain(`<style>${REVIEW_STYLE}</style>`);
     expect(page).not.toMatch(/style="|<script|\son[a-z]+=/);
+  });
+});
+
+describe('gate reasons people read (issue 40 §8)', () => {
+  // Arrange: what the gates answer for a promotion with no evidence into a target that runs every gate.
+  const gates = evaluateGates(
+    { policy_compliance: true, tests: true, security_scan: true, cost_analysis: true, performance_baseline: true },
+    [],
+    { violations: [] },
+    [{ name: 'change-board', verdict: 'ERROR', reason: 'it could not be reached (this gate fails closed)' }],
+    new Set(['change-board']),
+  );
+
+  it('every gate says what happened in one sentence: its name, its verdict, then why (no field names, no nested parentheses)', () => {
+    expect(gates.map(gateSentence)).toEqual([
+      'Policy compliance passed: the release is exactly what was requested and moves forward along the line',
+      'Tests failed: no test results were attached (this gate fails closed)',
+      'Security scan failed: no scan evidence was attached (this gate fails closed)',
+      'Cost analysis warns: no cost estimate was attached',
+      'Performance baseline warns: no benchmark was attached',
+      'Webhook gate change-board failed: it could not be reached (this gate fails closed)',
+    ]);
+    for (const g of gates) {
+      expect(g.reason).not.toMatch(/_evidence|\(fails closed\)|\)\)/);
+      expect(g.reason).toMatch(/^[a-z0-9']/); // it follows "<Gate> failed: "
+    }
+  });
+
+  it('the same text reaches the status "why", email and Slack', () => {
+    const blocked =
+      'Tests failed: no test results were attached (this gate fails closed); Security scan failed: no scan evidence was attached (this gate fails closed); Webhook gate change-board failed: it could not be reached (this gate fails closed)';
+    expect(gatesBlocking(gates)).toBe(blocked);
+    const v = view({ kind: 'gate-failed', title: 'payments-api v1.2.3 → production: gates failed', reason: blocked, gates });
+    const mail = emailMessage(v, { to: 'ops@acme.example' });
+    expect(mail.text).toContain('✗ Security scan failed: no scan evidence was attached (this gate fails closed)');
+    expect(mail.html).toContain('✗ Security scan failed: no scan evidence was attached (this gate fails closed)');
+    const slack = JSON.stringify(slackMessage(v));
+    expect(slack).toContain('✗ Security scan failed: no scan evidence was attached (this gate fails closed)');
+    expect(slack).not.toContain('security_scan');
   });
 });

@@ -85,8 +85,8 @@ describe('slackMessage', () => {
     expect(json).toContain('staging → production');
     expect(json).toContain('bob@acme.example');
     expect(json).toContain('2026-11-23T12:00:00.000Z');
-    expect(json).toContain('✓ *tests* PASS — 412 passed');
-    expect(json).toContain('✗ *security_scan* FAIL — 1 critical');
+    expect(json).toContain('✓ Tests passed: 412 passed');
+    expect(json).toContain('✗ Security scan failed: 1 critical');
     expect(json).toContain('1 of 2 given (alice), 1 still needed');
     const actions = m.blocks.find((b) => b.type === 'actions') as { elements: Record<string, unknown>[] };
     expect(actions.elements.map((e) => [e.action_id, e.style, e.url ?? e.value])).toEqual([
@@ -131,7 +131,7 @@ describe('slackMessage', () => {
     expect(notes.endsWith('&lt;…')).toBe(true); // never a split entity
     const gatesText = texts.find((t) => t.startsWith('*Gates*'))!;
     expect(gatesText).toContain('99 passed, 1 failed');
-    expect(gatesText.split('\n')[1]).toMatch(/^✗ \*gate-97\*/);
+    expect(gatesText.split('\n')[1]).toMatch(/^✗ Gate-97 failed: /);
     expect(gatesText).toMatch(/…and \d+ more$/);
   });
 
@@ -285,7 +285,7 @@ describe('emailMessage', () => {
         'bob@acme.example',
         '2026-11-23T12:00:00.000Z',
         '1 of 2 given (alice), 1 still needed',
-        'security_scan: FAIL — 1 critical',
+        '✗ Security scan failed: 1 critical',
       ])
         expect(part).toContain(fact);
     }
@@ -314,7 +314,7 @@ describe('review page', () => {
     for (const fact of [
       'payments-api v1.2.3',
       `sha256:${'ab12'.repeat(16)}`,
-      'security_scan',
+      'Security scan',
       '1 critical',
       '1 of 2 given (alice), 1 still needed',
       '2 approvals from approvers; the requester cannot approve',

@@ -144,4 +144,35 @@ describe('use cases on the memory store', () => {
     expect(actions[0]).toBe('promotion.create');
     expect(actions).toEqual(expect.arrayContaining(['promotion.gates', 'promotion.approved']));
   });
+
+  it('lead time is per environment and counts from the release first appearing in the line: a config carries its origin from dev through staging to prod', async () => {
+    const { deps, store, advance } = memoryDeps();
+    const admin = userCtx('acme', 'alice', 'admin');
+    const bob = userCtx('acme', 'bob', 'deployer');
+    const carol = userCtx('acme', 'carol', 'approver');
+    for (const [position, name] of ['dev', 'staging', 'prod'].entries())
+      await createEnvironment(deps, admin, envSchema.parse({ name, position, reason: 'test' }));
+    await createItem(deps, bob, 'config', 'dev', itemSchema.parse({ key: 'query.timeout', value: '30s' }));
+    const promote = async (sourceEnvironment: string, targetEnvironment: string) => {
+      const p = await createPromotion(deps, bob, promotionSchema.parse({ sourceEnvironment, targetEnvironment }));
+      if ('dryRun' in p) throw new Error('not a dry run');
+      if ((await decideStep(deps, 'acme', p.id, `token-${p.id}`)).next === 'await-approval') await approvePromotion(deps, carol, p.id);
+      expect(await executeStep(deps, 'acme', p.id, false)).toEqual({ next: 'done' });
+    };
+    const leadHours = async (env: string) => {
+      const days = await store.getMetrics('acme', env, '2000-01-01', '2999-12-31');
+      const ms = days.reduce((a, d) => a + (d.counters.leadMs ?? 0), 0);
+      return { count: days.reduce((a, d) => a + (d.counters.leadCount ?? 0), 0), hours: Math.round(ms / 3_600_000) };
+    };
+
+    // Act: an hour after the change in dev it reaches staging; two hours later, prod.
+    advance(3600);
+    await promote('dev', 'staging');
+    advance(7200);
+    await promote('staging', 'prod');
+
+    // Assert: each environment has its own lead time, both from dev's snapshot (prod: 3 h, not the 2 h since staging).
+    expect(await leadHours('staging')).toEqual({ count: 1, hours: 1 });
+    expect(await leadHours('prod')).toEqual({ count: 1, hours: 3 });
+  });
 });

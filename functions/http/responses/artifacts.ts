@@ -54,7 +54,13 @@ const metricsSummary = /* @__PURE__ */ z.schema(() =>
       medianAtMost: z.nullable(z.number()).check(z.describe('the upper bound of the duration bucket (powers of two seconds) the median falls in')),
       p90AtMost: z.nullable(z.number()),
     }),
-    leadTimeHours: z.nullable(z.number()).check(z.describe('mean time from an image first seen to its deployment into the last environment')),
+    leadTimeHours: z
+      .nullable(z.number())
+      .check(
+        z.describe(
+          "lead time into this environment, in hours: the mean, over the deployments that went live here, of the time from the version's first appearance in the line (an artifact version's publication or first deployment record; a config release's first snapshot, carried along the line by its promotions) to its deployment here; rollbacks do not count; null without such a deployment",
+        ),
+      ),
   }),
 );
 export const deploymentMetrics = /* @__PURE__ */ z.schema(() =>

@@ -29,6 +29,18 @@ export const environmentResponse = /* @__PURE__ */ z.schema(() =>
     .check(z.meta({ id: 'Environment' })),
 );
 
+/** What put the version (or the config) back, when a rollback did: the rollback and why (null: a promotion or a change put it there). */
+const restored = /* @__PURE__ */ z.schema(() =>
+  z
+    .nullable(
+      z.strictObject({
+        promotionId: z.string().check(z.describe('the rollback: a rollback record, or the promotion an alarm rolled back')),
+        reason: z.string(),
+      }),
+    )
+    .check(z.describe('set when a rollback restored it: which rollback, and why')),
+);
+
 export const statusResponse = /* @__PURE__ */ z.schema(() =>
   z
     .strictObject({
@@ -37,8 +49,10 @@ export const statusResponse = /* @__PURE__ */ z.schema(() =>
           name: z.string(),
           displayName: z.string(),
           position: z.number().check(z.int()),
-          artifacts: z.array(z.strictObject({ artifact: z.string(), version: z.string(), tag: z.string(), digest, promotedAt: time, promotedBy: z.string() })),
-          config: z.strictObject({ snapshot: z.string(), digest, items: z.number().check(z.int()), changedAt: time, changedBy: z.string() }),
+          artifacts: z.array(
+            z.strictObject({ artifact: z.string(), version: z.string(), tag: z.string(), digest, promotedAt: time, promotedBy: z.string(), restored }),
+          ),
+          config: z.strictObject({ snapshot: z.string(), digest, items: z.number().check(z.int()), changedAt: time, changedBy: z.string(), restored }),
           gates: z.strictObject({
             marks: z.string().check(z.describe('one mark per gate: ✓ pass, ✗ fail, ! warn, - off')),
             legend: z.string(),
