@@ -25,15 +25,23 @@ const relPath = /* @__PURE__ */ z.schema(() =>
     ),
 );
 
-const secretName = /* @__PURE__ */ z.schema(() => z.string().check(z.regex(/^[A-Z][A-Z0-9_]{0,63}$/, 'must be a secret name (A-Z, 0-9, _), e.g. GITOPS_TOKEN')));
+const secretName = /* @__PURE__ */ z.schema(() =>
+  z.string().check(z.regex(/^[A-Z][A-Z0-9_]{0,63}$/, 'must be a secret name (A-Z, 0-9, _), e.g. GITOPS_TOKEN')),
+);
 
 /** Pull-request mode of a git target: where the pull request (merge request) is opened and how. */
 export const pullRequestBody = /* @__PURE__ */ z.schema(() =>
   z.strictObject({
-    host: z.enum(['github', 'gitlab']).check(z.describe('github: a pull request through the GitHub REST API; gitlab: a merge request through the GitLab REST API')),
+    host: z
+      .enum(['github', 'gitlab'])
+      .check(z.describe('github: a pull request through the GitHub REST API; gitlab: a merge request through the GitLab REST API')),
     apiUrl: z
       .optional(z.nullable(z.string().check(z.minLength(1), z.maxLength(2048), z.meta(TENANT_URL_FORMAT))))
-      .check(z.describe('the API: GitHub Enterprise https://ghe.example.com/api/v3, a GitLab host https://gitlab.example.com; omit for api.github.com or gitlab.com')),
+      .check(
+        z.describe(
+          'the API: GitHub Enterprise https://ghe.example.com/api/v3, a GitLab host https://gitlab.example.com; omit for api.github.com or gitlab.com',
+        ),
+      ),
     tokenSecret: secretName.check(
       z.describe(
         'the secret holding the API token, stored for this use only: Secrets Manager stageline/<tenant>/github-token/<NAME> (or gitlab-token) on AWS, STAGELINE_SECRET_<TENANT>__GITHUB_TOKEN__<NAME> locally',
@@ -47,8 +55,12 @@ export const pullRequestBody = /* @__PURE__ */ z.schema(() =>
         ),
       ),
     draft: z._default(z.boolean(), false).check(z.describe('open it as a draft')),
-    autoMerge: z._default(z.boolean(), false).check(z.describe('merge it when its checks pass (GitHub: Stageline merges a clean pull request; GitLab: merge when the pipeline succeeds)')),
-    reviewers: z._default(z.array(z.string().check(z.minLength(1), z.maxLength(100))).check(z.maxLength(20)), []).check(z.describe('user names asked to review')),
+    autoMerge: z
+      ._default(z.boolean(), false)
+      .check(z.describe('merge it when its checks pass (GitHub: Stageline merges a clean pull request; GitLab: merge when the pipeline succeeds)')),
+    reviewers: z
+      ._default(z.array(z.string().check(z.minLength(1), z.maxLength(100))).check(z.maxLength(20)), [])
+      .check(z.describe('user names asked to review')),
     labels: z._default(z.array(z.string().check(z.minLength(1), z.maxLength(100))).check(z.maxLength(20)), []),
   }),
 );
@@ -77,7 +89,11 @@ export const gitTargetBody = /* @__PURE__ */ z.schema(() =>
       ),
     pullRequest: z
       .optional(z.nullable(pullRequestBody))
-      .check(z.describe('deliver through a pull request (GitHub) or merge request (GitLab) into `branch` instead of a commit to it; the promotion completes when it is merged')),
+      .check(
+        z.describe(
+          'deliver through a pull request (GitHub) or merge request (GitLab) into `branch` instead of a commit to it; the promotion completes when it is merged',
+        ),
+      ),
     version: z.optional(z.number().check(z.int(), z.minimum(1))).check(z.describe('the version read, to change an existing target (optimistic locking)')),
   }),
 );
@@ -164,7 +180,9 @@ export function gitTargetOf(
     path: body.path,
     value: body.value,
     tokenSecret: body.tokenSecret ?? null,
-    pullRequest: body.pullRequest ? { ...body.pullRequest, apiUrl: body.pullRequest.apiUrl ?? null, webhookSecret: body.pullRequest.webhookSecret ?? null } : null,
+    pullRequest: body.pullRequest
+      ? { ...body.pullRequest, apiUrl: body.pullRequest.apiUrl ?? null, webhookSecret: body.pullRequest.webhookSecret ?? null }
+      : null,
     version: (cur?.version ?? 0) + 1,
     createdAt: cur?.createdAt ?? now,
     createdBy: cur?.createdBy ?? by,

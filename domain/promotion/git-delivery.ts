@@ -23,9 +23,17 @@ export async function deliverToGit(deps: With<'git'>, p: Promotion & { subject: 
   if (target.pullRequest) {
     // Pull-request mode (pull-request.ts): the merge is the delivery; the branch is never written here.
     const pr = p.pullRequest;
-    if (pr?.state === 'merged' && pr.mergeCommit) return { commit: pr.mergeCommit, changed: true, attempts: 0, ...where, pullRequest: { number: pr.number, url: pr.url } };
+    if (pr?.state === 'merged' && pr.mergeCommit)
+      return { commit: pr.mergeCommit, changed: true, attempts: 0, ...where, pullRequest: { number: pr.number, url: pr.url } };
     // No pull request was needed (the base held the value): checked again, read only.
-    const r = await deps.git.commit({ tenant: p.tenant, target, value, message: '', author: { name: 'stageline', email: 'stageline@localhost' }, checkOnly: true });
+    const r = await deps.git.commit({
+      tenant: p.tenant,
+      target,
+      value,
+      message: '',
+      author: { name: 'stageline', email: 'stageline@localhost' },
+      checkOnly: true,
+    });
     return { ...r, ...where };
   }
   const r = await deps.git.commit({

@@ -12,7 +12,9 @@ import { promotionOfHead, refreshPullRequest } from './pull-request.ts';
  */
 export interface HookAnswer {
   status: number;
-  body: { error: { code: string; message: string } } | { event: string; promotions: { id: string; pullRequest: string | null; status: string }[]; ignored?: string };
+  body:
+    | { error: { code: string; message: string } }
+    | { event: string; promotions: { id: string; pullRequest: string | null; status: string }[]; ignored?: string };
 }
 
 const refuse = (status: number, code: string, message: string): HookAnswer => ({ status, body: { error: { code, message } } });
@@ -26,7 +28,10 @@ const same = (a: string, b: string) => {
 /** `owner/repo` or `group/project`, lower-cased, of a repository URL. */
 const pathOf = (url: string) => {
   try {
-    return new URL(url).pathname.replace(/^\/+|\/+$/g, '').replace(/\.git$/, '').toLowerCase();
+    return new URL(url).pathname
+      .replace(/^\/+|\/+$/g, '')
+      .replace(/\.git$/, '')
+      .toLowerCase();
   } catch {
     return '';
   }
@@ -78,7 +83,12 @@ export async function pullRequestHook(
   const event = (pr.host === 'github' ? h('x-github-event') : h('x-gitlab-event')) ?? str(b.object_kind) ?? 'unknown';
   if (event === 'ping') return { status: 200, body: { event, promotions: [] } };
   const theirs = pr.host === 'github' ? (str(b.repository?.full_name) ?? '') : (str(b.project?.path_with_namespace) ?? '');
-  if (!theirs) return refuse(400, 'VALIDATION_FAILED', `the payload names no repository (${pr.host === 'github' ? 'repository.full_name' : 'project.path_with_namespace'})`);
+  if (!theirs)
+    return refuse(
+      400,
+      'VALIDATION_FAILED',
+      `the payload names no repository (${pr.host === 'github' ? 'repository.full_name' : 'project.path_with_namespace'})`,
+    );
   // Bound to this tenant's target: a hook about any other repository (another tenant's, say) is refused.
   if (theirs.toLowerCase() !== pathOf(target.repository))
     return refuse(404, 'NOT_FOUND', `'${theirs}' is not the repository of this tenant's git target of '${environment}'`);

@@ -46,7 +46,9 @@ export function pullRequestText(
   links: { decision: string; promotion: string },
 ): { title: string; body: string } {
   const from = previous?.version ?? 'nothing yet';
-  const gates = (p.gates ?? []).map((g) => `| ${g.gate} | ${g.verdict}${g.blocking ? ' (blocking)' : ''} | ${g.reason.replace(/\|/g, '\\|').replace(/\n/g, ' ').slice(0, 200)} |`);
+  const gates = (p.gates ?? []).map(
+    (g) => `| ${g.gate} | ${g.verdict}${g.blocking ? ' (blocking)' : ''} | ${g.reason.replace(/\|/g, '\\|').replace(/\n/g, ' ').slice(0, 200)} |`,
+  );
   const approvals = decision.approvals.filter((a) => a.counted).map((a) => a.by);
   const body = [
     `Stageline ${p.rollback ? 'rolls back' : 'promotes'} **${p.subject.name}** to **${p.targetEnvironment}** (promotion \`${p.id}\`, requested by ${p.requestedBy.name}).`,
@@ -214,7 +216,8 @@ export async function refreshPullRequest(deps: With<'git'>, tenant: string, id: 
     state = await deps.git.hosts.get({ tenant, target, number: pr.number });
     if (state.state === 'open' && (state.mergeState === 'behind' || state.mergeState === 'dirty')) state = await rebase(deps, p as Artifact, target, state);
     else if (state.state === 'open' && target.pullRequest.autoMerge && target.pullRequest.host === 'github' && state.mergeState === 'clean') {
-      if (await deps.git.hosts.merge({ tenant, target, number: state.number, sha: state.headSha })) state = await deps.git.hosts.get({ tenant, target, number: pr.number });
+      if (await deps.git.hosts.merge({ tenant, target, number: state.number, sha: state.headSha }))
+        state = await deps.git.hosts.get({ tenant, target, number: pr.number });
     }
   } catch (err) {
     if (!(err instanceof RebaseConflict)) throw err;
@@ -225,7 +228,9 @@ export async function refreshPullRequest(deps: With<'git'>, tenant: string, id: 
     state = { ...pr, state: 'closed' };
   }
   const fresh = state;
-  const { before, after } = await record(deps, tenant, id, (cur) => (cur?.state === 'open' && cur.number === fresh.number ? recordOf(fresh, deps.clock(), cur, reason) : null));
+  const { before, after } = await record(deps, tenant, id, (cur) =>
+    cur?.state === 'open' && cur.number === fresh.number ? recordOf(fresh, deps.clock(), cur, reason) : null,
+  );
   const now = after ?? before;
   // The token the flow waits with, taken in the same write that ended the wait (never answered twice).
   if (after && after.pullRequest?.state !== 'open' && before.taskToken) await answerMerge(deps, after, before.taskToken);

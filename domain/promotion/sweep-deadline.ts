@@ -24,7 +24,8 @@ const plus = (iso: string | Date, seconds: number) => new Date(new Date(iso).get
 export function stuckAfter(p: Promotion, bakeSeconds: number, tunables: Pick<Tunables, 'sweepGraceSeconds' | 'pendingExpiryHours'>): Date | null {
   const grace = tunables.sweepGraceSeconds;
   // Waiting for its pull request's merge (AwaitMerge): the flow's own timer is the wait.
-  if ((p.status === 'APPROVED' || p.status === 'SCHEDULED') && p.pullRequest?.state === 'open') return plus(p.pullRequest.openedAt, PULL_REQUEST_WAIT_SECONDS + grace);
+  if ((p.status === 'APPROVED' || p.status === 'SCHEDULED') && p.pullRequest?.state === 'open')
+    return plus(p.pullRequest.openedAt, PULL_REQUEST_WAIT_SECONDS + grace);
   switch (p.status) {
     case 'PENDING':
       // Requested with autoStart: the flow evaluates the gates at once. Otherwise it waits for `validate`.

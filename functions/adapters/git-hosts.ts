@@ -55,7 +55,9 @@ export class HostedPullRequests implements PullRequestClient {
   private async host(tenant: string, target: GitTarget): Promise<PullRequestClient> {
     const pr = options(target);
     const token = await this.token(tenant, target);
-    return pr.host === 'github' ? new GitHubPullRequests(token, pr.apiUrl ?? 'https://api.github.com') : new GitLabPullRequests(token, pr.apiUrl ?? 'https://gitlab.com');
+    return pr.host === 'github'
+      ? new GitHubPullRequests(token, pr.apiUrl ?? 'https://api.github.com')
+      : new GitLabPullRequests(token, pr.apiUrl ?? 'https://gitlab.com');
   }
 
   check: PullRequestClient['check'] = async (i) => (await this.host(i.tenant, i.target)).check(i);
@@ -84,13 +86,7 @@ function why(err: unknown): string {
 type Octo = import('@octokit/rest').Octokit;
 
 const ghCheck = (status: string | null | undefined, conclusion: string | null | undefined): CheckState =>
-  status !== 'completed'
-    ? 'pending'
-    : conclusion === 'success'
-      ? 'success'
-      : conclusion === 'neutral' || conclusion === 'skipped'
-        ? 'neutral'
-        : 'failure';
+  status !== 'completed' ? 'pending' : conclusion === 'success' ? 'success' : conclusion === 'neutral' || conclusion === 'skipped' ? 'neutral' : 'failure';
 const ghStatus = (state: string): CheckState => (state === 'success' ? 'success' : state === 'pending' ? 'pending' : 'failure');
 const ghMergeState = (s: string | undefined, draft: boolean | undefined): PullRequestState['mergeState'] => {
   if (draft) return 'draft';
@@ -289,7 +285,10 @@ async function guardedRequesterFn() {
       const json = (res.headers.get('content-type') ?? '').includes('application/json') && text ? JSON.parse(text) : text || null;
       const hdrs = Object.fromEntries(res.headers.entries());
       if (!res.ok) {
-        const msg = json && typeof json === 'object' ? String((json as { message?: unknown; error?: unknown }).message ?? (json as { error?: unknown }).error ?? '') : String(text);
+        const msg =
+          json && typeof json === 'object'
+            ? String((json as { message?: unknown; error?: unknown }).message ?? (json as { error?: unknown }).error ?? '')
+            : String(text);
         throw Object.assign(new Error(typeof msg === 'string' ? msg : JSON.stringify(msg)), { status: res.status });
       }
       return { body: res.status === 204 ? null : json, headers: hdrs, status: res.status };
@@ -353,7 +352,12 @@ export class GitLabPullRequests implements PullRequestClient {
     let reviewerIds: number[] = [];
     if (opts.reviewers.length) {
       const found = await Promise.all(
-        opts.reviewers.map((username) => g.Users.all({ username }).then((u) => (u as { id: number }[])[0]?.id, () => undefined)),
+        opts.reviewers.map((username) =>
+          g.Users.all({ username }).then(
+            (u) => (u as { id: number }[])[0]?.id,
+            () => undefined,
+          ),
+        ),
       );
       reviewerIds = found.filter((id): id is number => typeof id === 'number');
     }

@@ -28,7 +28,8 @@ export const handler = async (event: APIGatewayProxyEventV2) => {
     tenant && environment
       ? await pullRequestHook(tenantDeps(wiring, tenant), { tenant, environment, headers, body })
       : { status: 404, body: { error: { code: 'NOT_FOUND', message: 'no such tenant or environment' } } };
-  if (r.status >= 400) logger.warn('git hook refused', { tenant: p.tenant, env: p.env, status: r.status, reason: 'error' in r.body ? r.body.error.message : '' });
+  if (r.status >= 400)
+    logger.warn('git hook refused', { tenant: p.tenant, env: p.env, status: r.status, reason: 'error' in r.body ? r.body.error.message : '' });
   else logger.info('git hook', { tenant: p.tenant, env: p.env, ...r.body });
   return { statusCode: r.status, headers: { 'content-type': 'application/json' }, body: JSON.stringify(r.body) };
 };

@@ -55,7 +55,8 @@ export const GITOPS_ROUTES: Route[] = [
         400: { description: 'Not a JSON object, or no repository named in it', schema: errorBody },
         401: { description: 'The signature (GitHub) or token (GitLab) is not the webhook secret’s', schema: errorBody },
         404: {
-          description: "No git target in pull-request mode with a webhook secret for this tenant and environment, or the payload's repository is not that target's",
+          description:
+            "No git target in pull-request mode with a webhook secret for this tenant and environment, or the payload's repository is not that target's",
           schema: errorBody,
         },
         413: { description: 'The request is larger than the body limit', schema: errorBody },

@@ -1,0 +1,192 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startGitServer, type GitServer } from '../support/git-server.ts';
+import { startGitHubStandin, type GitHubStandin } from '../support/github-standin.ts';
+import { waitFor, waitForToken } from '../support/promotions.ts';
+import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
+import { localSecretVariable } from '../../functions/adapters/secrets.ts';
+
+/**
+ * Pull-request delivery through the API: a production promotion whose git target is in pull-request mode
+ * pushes a branch to a real git server (git http-backend), opens a pull request on a stand-in of the host's
+ * REST API held to its published contract, waits, and completes or fails with what the host says.
+ */
+const GIT_TOKEN = 'pr-test-push-token-0123456789';
+const GH_TOKEN = 'ghp_standintoken0123456789';
+const HOOK_SECRET = 'hook-secret-0123456789';
+const VALUES = '# production values\nimage:\n  repository: registry.example.com/platform\n  tag: v0.9.0 # set by Stageline\nreplicas: 3\n';
+const digest = (c: string) => `sha256:${c.repeat(64)}`;
+
+let t: TestStack;
+let g: GitServer;
+let gh: GitHubStandin;
+
+beforeAll(async () => {
+  t = await startTestStack();
+  g = await startGitServer(GIT_TOKEN);
+  gh = await startGitHubStandin(g);
+  const mint = t.tenant.bind(t);
+  t.tenant = () => {
+    const id = mint();
+    process.env[localSecretVariable(id, 'git-token', 'GITOPS_TOKEN')!] = GIT_TOKEN;
+    process.env[localSecretVariable(id, 'github-token', 'GITHUB_TOKEN')!] = GH_TOKEN;
+    process.env[localSecretVariable(id, 'git-webhook', 'GITHUB_HOOK')!] = HOOK_SECRET;
+    return id;
+  };
+});
+afterAll(async () => {
+  await t?.stop();
+  await gh?.stop();
+  await g?.close();
+});
+
+function fileOnMain(fullName: string, path: string): { text: string; log: string[] } {
+  const dir = mkdtempSync(join(tmpdir(), 'stageline-check-'));
+  try {
+    g.git(dir, 'clone', '-q', join(g.root, `${fullName}.git`), 'repo');
+    return { text: readFileSync(join(dir, 'repo', path), 'utf8'), log: g.git(join(dir, 'repo'), 'log', '--format=%s').trim().split('\n') };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** A tenant with a line, platform v1.2.3 in staging, and production's git target in pull-request mode on the GitHub stand-in. */
+async function setup(name: string, pullRequest: Record<string, unknown> = {}) {
+  const tenant = t.tenant();
+  const u = await t.users(tenant);
+  await makeLine(t, u.admin);
+  const fullName = `acme-${tenant}/${name}`;
+  const repository = g.repo(fullName, { 'envs/production/values.yaml': VALUES });
+  gh.allow(GH_TOKEN, fullName);
+  gh.hook(fullName, `${t.url}/api/v1/gitops/hooks/${tenant}/production`, HOOK_SECRET);
+  const put = await t.call('PUT', '/api/v1/environments/production/git-target', {
+    token: u.admin,
+    body: {
+      repository,
+      branch: 'main',
+      file: 'envs/production/values.yaml',
+      path: 'image.tag',
+      tokenSecret: 'GITOPS_TOKEN',
+      pullRequest: { host: 'github', apiUrl: gh.url, tokenSecret: 'GITHUB_TOKEN', webhookSecret: 'GITHUB_HOOK', ...pullRequest },
+    },
+  });
+  expect(put.status, JSON.stringify(put.body)).toBe(200);
+  expect((await t.call('POST', '/api/v1/artifacts/platform/versions', { token: u.deployer, body: { version: 'v1.2.3', digest: digest('a') } })).status).toBe(
+    201,
+  );
+  const staging = await t.call('POST', '/api/v1/promotions', {
+    token: u.deployer,
+    body: { sourceEnvironment: 'dev', targetEnvironment: 'staging', artifact: 'platform', version: 'v1.2.3' },
+  });
+  expect((await waitFor(t, u.viewer, staging.body.id, ['COMPLETED', 'FAILED'], 30_000)).status).toBe('COMPLETED');
+  return { tenant, u, fullName, repository };
+}
+
+async function promote(u: Record<string, string>) {
+  const p = await t.call('POST', '/api/v1/promotions', {
+    token: u.deployer!,
+    body: { sourceEnvironment: 'staging', targetEnvironment: 'production', artifact: 'platform', version: 'v1.2.3' },
+  });
+  expect(p.status, JSON.stringify(p.body)).toBe(201);
+  const id = p.body.id as string;
+  // Production asks for an approval: given, the flow executes and opens the pull request.
+  expect((await waitForToken(t, u.viewer!, id, 30_000)).waitingFor).toBe('approval');
+  expect((await t.call('POST', `/api/v1/promotions/${id}/approve`, { token: u.approver!, body: { comment: 'ship it' } })).status).toBe(200);
+  return id;
+}
+
+/** Waits until the flow waits for the pull request's merge. */
+async function waitForMerge(token: string, id: string) {
+  const until = Date.now() + 30_000;
+  for (;;) {
+    const r = await t.call('GET', `/api/v1/promotions/${id}`, { token });
+    if (r.body?.waitingFor === 'merge') return r.body;
+    if (Date.now() > until || ['FAILED', 'COMPLETED', 'CANCELLED'].includes(r.body?.status))
+      throw new Error(`never waited for a merge: ${JSON.stringify(r.body)}`);
+    await new Promise((res) => setTimeout(res, 50));
+  }
+}
+
+describe('pull-request delivery on GitHub (stand-in held to the OpenAPI description)', () => {
+  it('opens a pull request that says what moves, the gates, the approvals and the decision record; shows its checks; completes when it is merged', async () => {
+    const { u, fullName } = await setup('deploy', { labels: ['release'], reviewers: ['octo-reviewer'] });
+    const id = await promote(u);
+    const waiting = await waitForMerge(u.viewer, id);
+    expect(waiting.waitingFor).toBe('merge');
+    expect(waiting.status).toBe('APPROVED');
+    expect(waiting.pullRequest).toMatchObject({ host: 'github', number: 1, state: 'open', headBranch: `stageline/${id}`, baseBranch: 'main' });
+
+    const [pr] = gh.pulls(fullName);
+    expect(pr!.title).toBe('Promote platform v1.2.3 to production');
+    expect(pr!.body).toContain('| platform | nothing yet | v1.2.3 |');
+    expect(pr!.body).toContain('+ image.tag: v1.2.3');
+    expect(pr!.body).toContain('### Gates');
+    expect(pr!.body).toMatch(/1 of 1 required: \S+/);
+    expect(pr!.body).toContain(`/api/v1/promotions/${id}/decision`);
+    expect(pr!.labels).toEqual(['release']);
+    expect(pr!.reviewers).toEqual(['octo-reviewer']);
+    // Nothing reached main yet.
+    expect(fileOnMain(fullName, 'envs/production/values.yaml').text).toBe(VALUES);
+
+    // A failing check, reported by the host's webhook, is on the promotion.
+    const sha = waiting.pullRequest.headSha as string;
+    expect(await gh.check(fullName, sha, 'ci/test', 'failure')).toBe(200);
+    const failing = (await t.call('GET', `/api/v1/promotions/${id}`, { token: u.viewer })).body;
+    expect(failing.pullRequest.checks).toEqual([{ name: 'ci/test', state: 'failure', url: expect.any(String) }]);
+    expect(failing.pullRequest.mergeState).toBe('blocked');
+    expect(failing.status).toBe('APPROVED');
+    expect(await gh.check(fullName, sha, 'ci/test', 'success')).toBe(200);
+    expect((await t.call('GET', `/api/v1/promotions/${id}`, { token: u.viewer })).body.pullRequest).toMatchObject({
+      mergeState: 'clean',
+      checks: [{ name: 'ci/test', state: 'success' }],
+    });
+
+    // Merged by a person on the host: the webhook wakes the flow; the merge commit is the delivery.
+    expect(await gh.merge(fullName, 1)).toBe(200);
+    const done = await waitFor(t, u.viewer, id, ['COMPLETED', 'FAILED'], 30_000);
+    expect(done.status, JSON.stringify(done.error)).toBe('COMPLETED');
+    expect(done.pullRequest).toMatchObject({ state: 'merged', mergeCommit: gh.pulls(fullName)[0]!.mergeCommit });
+    expect(done.result.git).toMatchObject({ commit: gh.pulls(fullName)[0]!.mergeCommit, changed: true, pullRequest: { number: 1 } });
+    const main = fileOnMain(fullName, 'envs/production/values.yaml');
+    expect(main.text).toBe(VALUES.replace('tag: v0.9.0', 'tag: v1.2.3'));
+    expect(main.log[0]).toBe(`Merge pull request #1 from ${fullName.split('/')[0]}/stageline/${id}`);
+    const audit = await t.call('GET', `/api/v1/audit?entityType=promotion&entityId=${id}`, { token: u.admin });
+    const actions = (audit.body.items ?? audit.body.entries ?? []).map((e: { action: string }) => e.action);
+    expect(actions).toEqual(expect.arrayContaining(['promotion.pull-request.open', 'promotion.pull-request.merged']));
+    expect(gh.violations).toEqual([]);
+  });
+
+  it('fails the promotion with the reason and the link when the pull request is closed by hand', async () => {
+    const { u, fullName } = await setup('closed');
+    const id = await promote(u);
+    await waitForMerge(u.viewer, id);
+    expect(await gh.close(fullName, 1)).toBe(200);
+    const failed = await waitFor(t, u.viewer, id, ['COMPLETED', 'FAILED'], 30_000);
+    expect(failed.status).toBe('FAILED');
+    expect(failed.error.message).toContain(`pull request #1 was closed without merge: `);
+    expect(failed.error.message).toContain(`/${fullName}/pull/1`);
+    expect(failed.pullRequest.state).toBe('closed');
+    expect(fileOnMain(fullName, 'envs/production/values.yaml').text).toBe(VALUES);
+    const env = await t.call('GET', '/api/v1/artifacts/platform/versions?environment=production', { token: u.viewer });
+    // Production was never changed: nothing runs there.
+    expect(env.body).toMatchObject({ environment: 'production', latest: null, versions: [] });
+    expect(gh.violations).toEqual([]);
+  });
+
+  it('refuses a webhook with a wrong signature (401) and one about another tenant’s repository (404)', async () => {
+    const a = await setup('hooks-a');
+    const b = await setup('hooks-b');
+    const id = await promote(a.u);
+    await waitForMerge(a.u.viewer, id);
+    const payload = gh.closedPayload(a.fullName, 1);
+    expect(await gh.deliver(a.fullName, 'pull_request', payload, 'not-the-secret')).toBe(401);
+    // Tenant b's hook URL, b's secret, a payload about tenant a's repository: refused.
+    gh.hook(a.fullName, `${t.url}/api/v1/gitops/hooks/${b.tenant}/production`, HOOK_SECRET);
+    expect(await gh.deliver(a.fullName, 'pull_request', payload)).toBe(404);
+    gh.hook(a.fullName, `${t.url}/api/v1/gitops/hooks/${a.tenant}/production`, HOOK_SECRET);
+    expect((await t.call('GET', `/api/v1/promotions/${id}`, { token: a.u.viewer })).body.status).toBe('APPROVED');
+    expect(gh.violations).toEqual([]);
+  });
+});
