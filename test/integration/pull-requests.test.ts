@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -53,19 +53,19 @@ function fileOnMain(fullName: string, path: string): { text: string; log: string
 }
 
 /** A tenant with a line, platform v1.2.3 in staging, and production's git target in pull-request mode on the GitHub stand-in. */
-async function setup(name: string, pullRequest: Record<string, unknown> = {}) {
+async function setup(name: string, pullRequest: Record<string, unknown> = {}, opts: { allow?: boolean; branch?: string } = {}) {
   const tenant = t.tenant();
   const u = await t.users(tenant);
   await makeLine(t, u.admin);
   const fullName = `acme-${tenant}/${name}`;
   const repository = g.repo(fullName, { 'envs/production/values.yaml': VALUES });
-  gh.allow(GH_TOKEN, fullName);
+  if (opts.allow !== false) gh.allow(GH_TOKEN, fullName);
   gh.hook(fullName, `${t.url}/api/v1/gitops/hooks/${tenant}/production`, HOOK_SECRET);
   const put = await t.call('PUT', '/api/v1/environments/production/git-target', {
     token: u.admin,
     body: {
       repository,
-      branch: 'main',
+      branch: opts.branch ?? 'main',
       file: 'envs/production/values.yaml',
       path: 'image.tag',
       tokenSecret: 'GITOPS_TOKEN',
@@ -187,6 +187,78 @@ describe('pull-request delivery on GitHub (stand-in held to the OpenAPI descript
     expect(await gh.deliver(a.fullName, 'pull_request', payload)).toBe(404);
     gh.hook(a.fullName, `${t.url}/api/v1/gitops/hooks/${a.tenant}/production`, HOOK_SECRET);
     expect((await t.call('GET', `/api/v1/promotions/${id}`, { token: a.u.viewer })).body.status).toBe('APPROVED');
+    expect(gh.violations).toEqual([]);
+  });
+
+  it('fails clearly, pushing nothing, when the token cannot reach the repository or the base branch does not exist', async () => {
+    const unreachable = await setup('unreachable', {}, { allow: false });
+    const a = await promote(unreachable.u);
+    const failedA = await waitFor(t, unreachable.u.viewer, a, ['COMPLETED', 'FAILED'], 30_000);
+    expect(failedA.status).toBe('FAILED');
+    expect(failedA.error.message).toContain(`pull-request delivery failed: the GitHub token cannot reach ${unreachable.fullName} (HTTP 404`);
+    const noBase = await setup('nobase', {}, { branch: 'release' });
+    const b = await promote(noBase.u);
+    const failedB = await waitFor(t, noBase.u.viewer, b, ['COMPLETED', 'FAILED'], 30_000);
+    expect(failedB.error.message).toContain(`pull-request delivery failed: the base branch 'release' does not exist in ${noBase.fullName}`);
+    for (const f of [unreachable.fullName, noBase.fullName]) {
+      expect(g.git(join(g.root, `${f}.git`), 'branch', '--list').trim()).toBe('* main');
+      expect(gh.pulls(f)).toEqual([]);
+    }
+    expect(gh.violations).toEqual([]);
+  });
+
+  it('rebases onto a base branch that moved (push again onto the new head), then merges; a change that no longer applies closes it and fails the promotion', async () => {
+    const { u, fullName } = await setup('raced');
+    const id = await promote(u);
+    const first = await waitForMerge(u.viewer, id);
+    const bare = join(g.root, `${fullName}.git`);
+    const commitOnMain = (path: string, text: string, message: string) => {
+      const work = mkdtempSync(join(tmpdir(), 'stageline-other-'));
+      try {
+        g.git(work, 'clone', '-q', bare, 'w');
+        writeFileSync(join(work, 'w', path), text);
+        g.git(join(work, 'w'), 'add', '-A');
+        g.git(join(work, 'w'), 'commit', '-q', '-m', message);
+        g.git(join(work, 'w'), 'push', '-q', 'origin', 'main');
+        return g.git(join(work, 'w'), 'rev-parse', 'HEAD').trim();
+      } finally {
+        rmSync(work, { recursive: true, force: true });
+      }
+    };
+    const moved = commitOnMain('README.md', 'hello\n', 'someone else');
+    // The next word from the host (a check run) finds the pull request behind its base: Stageline pushes it again on top.
+    expect(await gh.check(fullName, first.pullRequest.headSha, 'ci/test', 'success')).toBe(200);
+    const rebased = (await t.call('GET', `/api/v1/promotions/${id}`, { token: u.viewer })).body;
+    expect(rebased.pullRequest.headSha).not.toBe(first.pullRequest.headSha);
+    expect(g.git(bare, 'rev-parse', `${rebased.pullRequest.headSha}^`).trim()).toBe(moved);
+    expect(gh.pulls(fullName)).toHaveLength(1);
+    expect(await gh.check(fullName, rebased.pullRequest.headSha, 'ci/test', 'success')).toBe(200);
+    expect(await gh.merge(fullName, 1)).toBe(200);
+    expect((await waitFor(t, u.viewer, id, ['COMPLETED', 'FAILED'], 30_000)).status).toBe('COMPLETED');
+    expect(fileOnMain(fullName, 'envs/production/values.yaml').text).toContain('tag: v1.2.3');
+
+    // A conflict: main now holds an image that is no mapping, so the change cannot be made on it.
+    const second = await setup('conflict');
+    const id2 = await promote(second.u);
+    const open = await waitForMerge(second.u.viewer, id2);
+    const bare2 = join(g.root, `${second.fullName}.git`);
+    const work = mkdtempSync(join(tmpdir(), 'stageline-other-'));
+    try {
+      g.git(work, 'clone', '-q', bare2, 'w');
+      writeFileSync(join(work, 'w', 'envs/production/values.yaml'), 'image: registry.example.com/platform:v0.9.1\nreplicas: 3\n');
+      g.git(join(work, 'w'), 'commit', '-qam', 'flatten image');
+      g.git(join(work, 'w'), 'push', '-q', 'origin', 'main');
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+    expect(await gh.check(second.fullName, open.pullRequest.headSha, 'ci/test', 'success')).toBe(200);
+    const failed = await waitFor(t, second.u.viewer, id2, ['COMPLETED', 'FAILED'], 30_000);
+    expect(failed.status).toBe('FAILED');
+    expect(failed.error.message).toContain("merge conflict: envs/production/values.yaml: 'image' is not a mapping, so 'image.tag' cannot be set");
+    expect(failed.error.message).toContain(`/${second.fullName}/pull/1`);
+    const [closed] = gh.pulls(second.fullName);
+    expect(closed).toMatchObject({ state: 'closed', merged: false });
+    expect(closed!.comments[0]).toContain('Stageline closed this');
     expect(gh.violations).toEqual([]);
   });
 });

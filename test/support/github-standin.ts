@@ -317,8 +317,8 @@ export async function startGitHubStandin(g: GitServer): Promise<GitHubStandin> {
         }),
       ];
     }
-    if (method === 'DELETE' && (r = /^\/git\/refs\/heads\/(.+)$/.exec(rest))) {
-      const branch = decodeURIComponent(r[1]!);
+    if (method === 'DELETE' && (r = /^\/git\/refs\/(.+)$/.exec(rest)) && decodeURIComponent(r[1]!).startsWith('heads/')) {
+      const branch = decodeURIComponent(r[1]!).slice('heads/'.length);
       if (!head(fullName, branch)) return [422, { message: 'Reference does not exist', documentation_url: '' }];
       git(fullName, 'update-ref', '-d', `refs/heads/${branch}`);
       return [204, undefined];
