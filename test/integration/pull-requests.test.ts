@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGitServer, type GitServer } from '../support/git-server.ts';
 import { startGitHubStandin, type GitHubStandin } from '../support/github-standin.ts';
+import { startGitLabStandin, type GitLabStandin } from '../support/gitlab-standin.ts';
 import { waitFor, waitForToken } from '../support/promotions.ts';
 import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
 import { localSecretVariable } from '../../functions/adapters/secrets.ts';
@@ -22,23 +23,28 @@ const digest = (c: string) => `sha256:${c.repeat(64)}`;
 let t: TestStack;
 let g: GitServer;
 let gh: GitHubStandin;
+let gl: GitLabStandin;
+const GL_TOKEN = 'glpat-standintoken0123456789';
 
 beforeAll(async () => {
   t = await startTestStack();
   g = await startGitServer(GIT_TOKEN);
   gh = await startGitHubStandin(g);
+  gl = await startGitLabStandin(g);
   const mint = t.tenant.bind(t);
   t.tenant = () => {
     const id = mint();
     process.env[localSecretVariable(id, 'git-token', 'GITOPS_TOKEN')!] = GIT_TOKEN;
     process.env[localSecretVariable(id, 'github-token', 'GITHUB_TOKEN')!] = GH_TOKEN;
     process.env[localSecretVariable(id, 'git-webhook', 'GITHUB_HOOK')!] = HOOK_SECRET;
+    process.env[localSecretVariable(id, 'gitlab-token', 'GITLAB_TOKEN')!] = GL_TOKEN;
     return id;
   };
 });
 afterAll(async () => {
   await t?.stop();
   await gh?.stop();
+  await gl?.stop();
   await g?.close();
 });
 
@@ -260,5 +266,73 @@ describe('pull-request delivery on GitHub (stand-in held to the OpenAPI descript
     expect(closed).toMatchObject({ state: 'closed', merged: false });
     expect(closed!.comments[0]).toContain('Stageline closed this');
     expect(gh.violations).toEqual([]);
+  });
+});
+
+describe('merge-request delivery on GitLab (stand-in held to the documented shapes, driven by @gitbeaker/rest)', () => {
+  async function setupLab(name: string, pullRequest: Record<string, unknown> = {}) {
+    const tenant = t.tenant();
+    const u = await t.users(tenant);
+    await makeLine(t, u.admin);
+    const path = `group-${tenant}/${name}`;
+    const repository = g.repo(path, { 'envs/production/values.yaml': VALUES });
+    gl.allow(GL_TOKEN, path);
+    gl.hook(path, `${t.url}/api/v1/gitops/hooks/${tenant}/production`, HOOK_SECRET);
+    const put = await t.call('PUT', '/api/v1/environments/production/git-target', {
+      token: u.admin,
+      body: {
+        repository,
+        branch: 'main',
+        file: 'envs/production/values.yaml',
+        path: 'image.tag',
+        tokenSecret: 'GITOPS_TOKEN',
+        pullRequest: { host: 'gitlab', apiUrl: gl.url, tokenSecret: 'GITLAB_TOKEN', webhookSecret: 'GITHUB_HOOK', ...pullRequest },
+      },
+    });
+    expect(put.status, JSON.stringify(put.body)).toBe(200);
+    await t.call('POST', '/api/v1/artifacts/platform/versions', { token: u.deployer, body: { version: 'v1.2.3', digest: digest('c') } });
+    const staging = await t.call('POST', '/api/v1/promotions', {
+      token: u.deployer,
+      body: { sourceEnvironment: 'dev', targetEnvironment: 'staging', artifact: 'platform', version: 'v1.2.3' },
+    });
+    expect((await waitFor(t, u.viewer, staging.body.id, ['COMPLETED', 'FAILED'], 30_000)).status).toBe('COMPLETED');
+    return { tenant, u, path };
+  }
+
+  it('opens a merge request set to merge when the pipeline succeeds; a failing pipeline shows on the promotion; GitLab merges it → COMPLETED', async () => {
+    const { u, path } = await setupLab('deploy', { autoMerge: true, labels: ['release', 'production'] });
+    const id = await promote(u);
+    const waiting = await waitForMerge(u.viewer, id);
+    expect(waiting.pullRequest).toMatchObject({ host: 'gitlab', number: 1, state: 'open', headBranch: `stageline/${id}`, baseBranch: 'main' });
+    const [mr] = gl.mergeRequests(path);
+    expect(mr).toMatchObject({ title: 'Promote platform v1.2.3 to production', labels: ['release', 'production'], autoMerge: true });
+    expect(mr!.description).toContain('+ image.tag: v1.2.3');
+    expect(mr!.description).toContain(`/api/v1/promotions/${id}/decision`);
+
+    expect(await gl.pipeline(path, waiting.pullRequest.headSha, 'failed')).toBe(200);
+    const failing = (await t.call('GET', `/api/v1/promotions/${id}`, { token: u.viewer })).body;
+    expect(failing.pullRequest.checks).toEqual([{ name: expect.stringMatching(/^pipeline #\d+$/), state: 'failure', url: expect.any(String) }]);
+    expect(failing.pullRequest.mergeState).toBe('blocked');
+
+    // The pipeline passes: GitLab merges it itself (auto-merge) and says so.
+    expect(await gl.pipeline(path, waiting.pullRequest.headSha, 'success')).toBe(200);
+    const done = await waitFor(t, u.viewer, id, ['COMPLETED', 'FAILED'], 30_000);
+    expect(done.status, JSON.stringify(done.error)).toBe('COMPLETED');
+    expect(done.result.git).toMatchObject({ commit: gl.mergeRequests(path)[0]!.mergeCommit, pullRequest: { number: 1 } });
+    expect(fileOnMain(path, 'envs/production/values.yaml').text).toBe(VALUES.replace('tag: v0.9.0', 'tag: v1.2.3'));
+    expect(gl.violations).toEqual([]);
+  });
+
+  it('fails the promotion when the merge request is closed by hand; refuses a hook with a wrong token (401)', async () => {
+    const { u, path } = await setupLab('closed');
+    const id = await promote(u);
+    await waitForMerge(u.viewer, id);
+    expect(await gl.deliver(path, 1, 'wrong-token')).toBe(401);
+    expect(await gl.close(path, 1)).toBe(200);
+    const failed = await waitFor(t, u.viewer, id, ['COMPLETED', 'FAILED'], 30_000);
+    expect(failed.status).toBe('FAILED');
+    expect(failed.error.message).toContain(`merge request !1 was closed without merge: ${gl.url}/${path}/-/merge_requests/1`);
+    expect(fileOnMain(path, 'envs/production/values.yaml').text).toBe(VALUES);
+    expect(gl.violations).toEqual([]);
   });
 });
