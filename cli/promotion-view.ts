@@ -29,6 +29,17 @@ export function describe(p: Promotion): void {
     for (const g of a?.given ?? [])
       console.log(`    ${g.counts ? '✓' : '·'} ${g.by} at ${when(g.at)}${g.comment ? ` — ${g.comment}` : ''}${g.counts ? '' : ` (does not count: ${g.why})`}`);
   }
+  if (p.pullRequest) {
+    // Pull-request delivery: the link, where it stands on the host, and each check of its head commit.
+    const pr = p.pullRequest;
+    const what = pr.host === 'gitlab' ? `merge request !${pr.number}` : `pull request #${pr.number}`;
+    const stands = pr.state === 'open' ? `open, ${pr.mergeState === 'clean' ? 'ready to merge' : pr.mergeState}${pr.draft ? ', draft' : ''}` : pr.state;
+    console.log(`  ${what}: ${stands}  ${pr.url}`);
+    const CHECK: Record<string, string> = { success: '✓', failure: '✗', pending: '…', neutral: '·' };
+    for (const c of pr.checks) console.log(`    ${CHECK[c.state] ?? '?'} ${c.name} ${c.state}${c.url ? `  ${c.url}` : ''}`);
+    if (pr.state === 'merged' && pr.mergeCommit) console.log(`    merged as ${pr.mergeCommit}`);
+    if (pr.reason) console.log(`    ${pr.reason}`);
+  }
   if (p.rejection) console.log(`  rejected by ${p.rejection.by}: ${p.rejection.reason}`);
   if (p.error) console.log(`  error: ${p.error.code}: ${p.error.message}`);
   if (p.result)
@@ -50,6 +61,8 @@ export function progressLine(p: Promotion, started: number, bakeSeconds = 0): st
   else if (p.status === 'PENDING') step = 'waiting to start';
   else if (p.status === 'AWAITING_APPROVAL')
     step = `waiting for ${p.approvals?.remaining ?? '?'} approval${p.approvals?.remaining === 1 ? '' : 's'}${p.approvals?.expiresAt ? ` (window closes in ${seconds(secondsLeft(p.approvals.expiresAt) ?? 0)})` : ''}`;
+  else if (p.pullRequest?.state === 'open' && p.waitingFor === 'merge')
+    step = `waiting for ${p.pullRequest.host === 'gitlab' ? 'merge request !' : 'pull request #'}${p.pullRequest.number} to be merged (${p.pullRequest.mergeState}): ${p.pullRequest.url}`;
   else if (p.status === 'SCHEDULED') step = `scheduled, starts in ${seconds(secondsLeft(p.scheduledAt) ?? 0)}`;
   else if (p.status === 'EXECUTING' && p.result && bakeSeconds)
     step = `baking: the monitors watch it for ${seconds(secondsLeft(p.result.deployedAt, bakeSeconds) ?? 0)} more`;

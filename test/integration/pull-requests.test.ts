@@ -8,6 +8,11 @@ import { startGitLabStandin, type GitLabStandin } from '../support/gitlab-standi
 import { waitFor, waitForToken } from '../support/promotions.ts';
 import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
 import { localSecretVariable } from '../../functions/adapters/secrets.ts';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+const root = join(import.meta.dirname, '..', '..');
 
 /**
  * Pull-request delivery through the API: a production promotion whose git target is in pull-request mode
@@ -143,6 +148,16 @@ describe('pull-request delivery on GitHub (stand-in held to the OpenAPI descript
     expect(failing.pullRequest.checks).toEqual([{ name: 'ci/test', state: 'failure', url: expect.any(String) }]);
     expect(failing.pullRequest.mergeState).toBe('blocked');
     expect(failing.status).toBe('APPROVED');
+    // The CLI shows the link and the checks.
+    const shown = (
+      await run(join(root, 'node_modules', '.bin', 'tsx'), [join(root, 'cli', 'stageline.ts'), 'promotions', 'show', id], {
+        env: { ...process.env, STAGELINE_URL: t.url, STAGELINE_TOKEN: u.viewer },
+        cwd: root,
+      })
+    ).stdout;
+    expect(shown).toContain(`(waiting for merge)`);
+    expect(shown).toContain(`pull request #1: open, blocked  ${failing.pullRequest.url}`);
+    expect(shown).toMatch(/✗ ci\/test failure {2}http/);
     expect(await gh.check(fullName, sha, 'ci/test', 'success')).toBe(200);
     expect((await t.call('GET', `/api/v1/promotions/${id}`, { token: u.viewer })).body.pullRequest).toMatchObject({
       mergeState: 'clean',
