@@ -182,7 +182,7 @@ async function openPullRequest(deps: With<'git'>, p: Artifact, target: GitTarget
     const base = deps.publicUrl ?? '';
     const text = pullRequestText(p, target, value, pointer ? { version: pointer.version } : null, decision, {
       decision: `${base}/api/v1/promotions/${p.id}/decision`,
-      promotion: `${base}/console/promotions/${p.id}`,
+      promotion: `${base}/dashboard#/promotions/${p.id}`,
     });
     try {
       state = await hosts.open({ tenant, target, head, ...text });
