@@ -8,6 +8,8 @@ import { startGitLabStandin, type GitLabStandin } from '../support/gitlab-standi
 import { waitFor, waitForToken } from '../support/promotions.ts';
 import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
 import { localSecretVariable } from '../../functions/adapters/secrets.ts';
+import { deps, type AllDeps } from '../../functions/http/deps.ts';
+import { pollPullRequest, pullRequestGate } from '../../domain/promotion/pull-request.ts';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 
@@ -180,9 +182,15 @@ describe('pull-request delivery on GitHub (stand-in held to the OpenAPI descript
   });
 
   it('fails the promotion with the reason and the link when the pull request is closed by hand', async () => {
-    const { u, fullName } = await setup('closed');
+    const { tenant, u, fullName } = await setup('closed');
     const id = await promote(u);
     await waitForMerge(u.viewer, id);
+    // A retried execute step (a crash after the pull request was opened, before it was recorded) finds it by its branch: no second one, no push.
+    const pushes = g.pushes;
+    const stored = (await deps().store.getPromotion(tenant, id))!;
+    await expect(pullRequestGate(deps() as AllDeps, { ...stored, pullRequest: null })).rejects.toThrow(/^waiting for .*\/pull\/1 to be merged$/);
+    expect(gh.pulls(fullName)).toHaveLength(1);
+    expect(g.pushes).toBe(pushes);
     expect(await gh.close(fullName, 1)).toBe(200);
     const failed = await waitFor(t, u.viewer, id, ['COMPLETED', 'FAILED'], 30_000);
     expect(failed.status).toBe('FAILED');
@@ -193,6 +201,19 @@ describe('pull-request delivery on GitHub (stand-in held to the OpenAPI descript
     const env = await t.call('GET', '/api/v1/artifacts/platform/versions?environment=production', { token: u.viewer });
     // Production was never changed: nothing runs there.
     expect(env.body).toMatchObject({ environment: 'production', latest: null, versions: [] });
+    expect(gh.violations).toEqual([]);
+  });
+
+  it('finds the merge by the bounded poll when no webhook comes', async () => {
+    const { tenant, u, fullName } = await setup('polled');
+    const id = await promote(u);
+    await waitForMerge(u.viewer, id);
+    gh.unhook(fullName);
+    expect(await gh.merge(fullName, 1)).toBeNull();
+    // Nothing told Stageline: still waiting, until the poll (the schedule the wait armed) reads the pull request.
+    expect((await t.call('GET', `/api/v1/promotions/${id}`, { token: u.viewer })).body.waitingFor).toBe('merge');
+    expect(await pollPullRequest(deps() as AllDeps, tenant, id)).toMatchObject({ state: 'merged' });
+    expect((await waitFor(t, u.viewer, id, ['COMPLETED', 'FAILED'], 30_000)).status).toBe('COMPLETED');
     expect(gh.violations).toEqual([]);
   });
 

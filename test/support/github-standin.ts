@@ -24,6 +24,8 @@ export interface GitHubStandin {
   allow(token: string, fullName: string): void;
   /** where the repository's webhook goes and the secret it is signed with */
   hook(fullName: string, url: string, secret: string): void;
+  /** removes the repository's webhook (the host then says nothing: Stageline's poll must find out) */
+  unhook(fullName: string): void;
   pulls(fullName: string): Pull[];
   /** reports a check run on a commit (conclusion null: in progress) and sends check_run.completed when it completes */
   check(fullName: string, sha: string, name: string, conclusion: 'success' | 'failure' | null): Promise<number | null>;
@@ -438,6 +440,9 @@ export async function startGitHubStandin(g: GitServer): Promise<GitHubStandin> {
     },
     hook(fullName, url, secret) {
       hooks.set(fullName, { url, secret });
+    },
+    unhook(fullName) {
+      hooks.delete(fullName);
     },
     pulls: (fullName) => pulls.get(fullName) ?? [],
     async check(fullName, sha, name, conclusion) {
