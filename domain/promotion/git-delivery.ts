@@ -64,6 +64,31 @@ export async function revertInGit(
   const value = gitValueOf(target, { subject: restored });
   const where = { repository: target.repository, branch: target.branch, file: target.file, path: target.path, value };
   try {
+    if (target.pullRequest) {
+      // Pull-request mode: the branch is protected, so the revert is proposed too (a pull request of its own, not waited for:
+      // the environment is rolled back already; the people who merge decide when Argo CD or Flux follow).
+      const head = `stageline/${p.id}-revert`;
+      const pushed = await deps.git.pushBranch({
+        tenant: p.tenant,
+        target,
+        head,
+        value,
+        message: revertMessage(p, restored, why),
+        author: { name: 'stageline', email: 'stageline@localhost' },
+        at: new Date(p.requestedAt),
+      });
+      if (!pushed.changed) return { commit: pushed.commit, changed: false, attempts: 0, ...where };
+      const pr =
+        (await deps.git.hosts.find({ tenant: p.tenant, target, head })) ??
+        (await deps.git.hosts.open({
+          tenant: p.tenant,
+          target,
+          head,
+          title: `Roll back ${p.subject.name} ${p.subject.version} in ${p.targetEnvironment} to ${restored.version}`,
+          body: `Automatic rollback of promotion \`${p.id}\`: ${why}`.slice(0, 60_000),
+        }));
+      return { commit: pushed.commit, changed: true, attempts: 1, ...where, pullRequest: { number: pr.number, url: pr.url } };
+    }
     const r = await deps.git.commit({
       tenant: p.tenant,
       target,

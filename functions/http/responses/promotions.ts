@@ -127,6 +127,9 @@ const promotionFields = /* @__PURE__ */ z.schema(() =>
               changed: z.boolean(),
               attempts: z.number().check(z.int()),
               error: z.optional(z.string()),
+              pullRequest: z
+                .optional(z.strictObject({ number: z.number().check(z.int()), url: z.string() }))
+                .check(z.describe('pull-request mode: the revert is proposed as a pull request (merge request) of its own')),
             }),
           )
           .check(
