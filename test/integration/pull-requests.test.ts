@@ -229,6 +229,13 @@ describe('pull-request delivery on GitHub (stand-in held to the OpenAPI descript
     expect(await gh.deliver(a.fullName, 'pull_request', payload)).toBe(404);
     gh.hook(a.fullName, `${t.url}/api/v1/gitops/hooks/${a.tenant}/production`, HOOK_SECRET);
     expect((await t.call('GET', `/api/v1/promotions/${id}`, { token: a.u.viewer })).body.status).toBe('APPROVED');
+    // Policy as code: the manifest carries the pull-request mode; export | plan changes nothing.
+    const exported = await t.call('GET', '/api/v1/manifest?format=json', { token: b.u.viewer });
+    expect(JSON.stringify(exported.body)).toContain(
+      `"pullRequest":{"host":"github","apiUrl":"${gh.url}","tokenSecret":"GITHUB_TOKEN","webhookSecret":"GITHUB_HOOK"`,
+    );
+    const plan = await t.call('POST', '/api/v1/manifest/plan', { token: b.u.viewer, body: { document: JSON.stringify(exported.body) } });
+    expect(plan.body.changes).toEqual([]);
     expect(gh.violations).toEqual([]);
   });
 
