@@ -19,6 +19,8 @@ export function progressLine(p: Promotion, started: number, bakeSeconds = 0): st
   else if (p.status === 'PENDING') step = 'waiting to start';
   else if (p.status === 'AWAITING_APPROVAL')
     step = `waiting for ${p.approvals?.remaining ?? '?'} approval${p.approvals?.remaining === 1 ? '' : 's'}${p.approvals?.expiresAt ? ` (window closes in ${seconds(secondsLeft(p.approvals.expiresAt) ?? 0)})` : ''}`;
+  else if (p.pullRequest?.state === 'open' && p.waitingFor === 'merge')
+    step = `waiting for ${p.pullRequest.host === 'gitlab' ? 'merge request !' : 'pull request #'}${p.pullRequest.number} to be merged (${p.pullRequest.mergeState}): ${p.pullRequest.url}`;
   else if (p.status === 'SCHEDULED') step = `scheduled, starts in ${seconds(secondsLeft(p.scheduledAt) ?? 0)}`;
   else if (p.status === 'EXECUTING' && p.result && bakeSeconds)
     step = `baking: the monitors watch it for ${seconds(secondsLeft(p.result.deployedAt, bakeSeconds) ?? 0)} more`;

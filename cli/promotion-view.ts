@@ -29,6 +29,17 @@ export function describe(p: Promotion): void {
     for (const g of a?.given ?? [])
       console.log(`    ${g.counts ? '✓' : '·'} ${g.by} at ${when(g.at)}${g.comment ? ` — ${g.comment}` : ''}${g.counts ? '' : ` (does not count: ${g.why})`}`);
   }
+  if (p.pullRequest) {
+    // Pull-request delivery: the link, where it stands on the host, and each check of its head commit.
+    const pr = p.pullRequest;
+    const what = pr.host === 'gitlab' ? `merge request !${pr.number}` : `pull request #${pr.number}`;
+    const stands = pr.state === 'open' ? `open, ${pr.mergeState === 'clean' ? 'ready to merge' : pr.mergeState}${pr.draft ? ', draft' : ''}` : pr.state;
+    console.log(`  ${what}: ${stands}  ${pr.url}`);
+    const CHECK: Record<string, string> = { success: '✓', failure: '✗', pending: '…', neutral: '·' };
+    for (const c of pr.checks) console.log(`    ${CHECK[c.state] ?? '?'} ${c.name} ${c.state}${c.url ? `  ${c.url}` : ''}`);
+    if (pr.state === 'merged' && pr.mergeCommit) console.log(`    merged as ${pr.mergeCommit}`);
+    if (pr.reason) console.log(`    ${pr.reason}`);
+  }
   if (p.rejection) console.log(`  rejected by ${p.rejection.by}: ${p.rejection.reason}`);
   if (p.error) console.log(`  error: ${p.error.code}: ${p.error.message}`);
   if (p.result)

@@ -55,7 +55,7 @@ export function startsFlows(name: string): boolean {
  * (WORKFLOW_HANDLERS, no route) move promotions along, so they write.
  */
 export function dataAccessOf(handler: string): DataAccess {
-  if (isWorkflowHandler(handler) || (SELF_AUTHENTICATED as readonly string[]).includes(handler)) return 'write';
+  if (isWorkflowHandler(handler) || handlersOf(handler).some((h) => (SELF_AUTHENTICATED as readonly string[]).includes(h))) return 'write';
   const members = handlersOf(handler);
   const roles = ROUTES.filter((r) => members.includes(r.handler)).map((r) => r.role);
   if (roles.every((r) => r === null)) return 'none';

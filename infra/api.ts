@@ -159,7 +159,7 @@ export class Api extends StackPart {
             route.auth === 'app'
               ? `${route.method} ${route.path} authenticates an app key in the function (Bearer or X-API-Key; only the SHA-256 of its secret is stored, checked in constant time against a consistent read of the key record).`
               : (SELF_AUTHENTICATED as readonly string[]).includes(route.handler)
-                ? `${route.method} ${route.path} authenticates in the function (${route.summary}): a single-use link token whose hash is stored, Slack's request signature, or a registry link's token whose hash is stored.`
+                ? `${route.method} ${route.path} authenticates in the function (${route.summary}): a single-use link token whose hash is stored, Slack's request signature, a registry link's token whose hash is stored, or a pull-request host's webhook signature (HMAC-SHA256 with the tenant's webhook secret, or GitLab's token).`
                 : `${route.method} ${route.path} is public on purpose (${route.summary}); it reads no tenant data.`,
         });
       }

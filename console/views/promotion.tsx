@@ -36,6 +36,7 @@ export function PromotionPage({ id, me, say }: { id: string; me: Session; say: (
         <Changes c={changes} />
       </section>
       <Actions p={p} me={me} say={say} reload={reload} />
+      {p.pullRequest && <PullRequest pr={p.pullRequest} />}
       <section aria-labelledby="gates-title">
         <h2 id="gates-title">Gates</h2>
         {p.gates?.length ? (
@@ -140,8 +141,8 @@ export function PromotionPage({ id, me, say }: { id: string; me: Session; say: (
               <>
                 <dt>Git</dt>
                 <dd>
-                  {p.result.git.changed ? 'committed' : 'already there'} <code>{p.result.git.commit.slice(0, 10)}</code> to {p.result.git.branch}:
-                  {p.result.git.file}
+                  {p.result.git.pullRequest ? 'merged' : p.result.git.changed ? 'committed' : 'already there'} <code>{p.result.git.commit.slice(0, 10)}</code>{' '}
+                  to {p.result.git.branch}:{p.result.git.file}
                 </dd>
               </>
             )}
@@ -191,12 +192,81 @@ function Why({ p }: { p: any }) {
       ? `Waiting for ${p.approvals.remaining}${p.approvals.given.some((g: { counts?: boolean }) => g.counts) ? ' more' : ''} approval${p.approvals.remaining === 1 ? '' : 's'} from ${p.approvals.approverGroups.join('/')}.`
       : p.status === 'VALIDATION_FAILED'
         ? `${gatesBlocking(p.gates) || p.error?.message || 'The gates failed'}. Attach the missing evidence, then validate again.`
-        : p.waitingFor === 'execution'
-          ? 'Approved; waiting for someone to execute or schedule it.'
-          : p.status === 'PENDING'
-            ? 'Its gates have not run yet: they start on their own, unless it was created to collect evidence first (then attach the evidence below and validate).'
-            : null;
+        : p.waitingFor === 'merge' && p.pullRequest
+          ? `Approved; waiting for ${prName(p.pullRequest)} to be merged on ${p.pullRequest.host === 'gitlab' ? 'GitLab' : 'GitHub'} (${MERGE_STATE[p.pullRequest.mergeState] ?? p.pullRequest.mergeState}). Merging it completes the promotion; closing it fails it.`
+          : p.waitingFor === 'execution'
+            ? 'Approved; waiting for someone to execute or schedule it.'
+            : p.status === 'PENDING'
+              ? 'Its gates have not run yet: they start on their own, unless it was created to collect evidence first (then attach the evidence below and validate).'
+              : null;
   return text ? <p class={`why-box ${p.status === 'VALIDATION_FAILED' ? 'bad' : ''}`}>{text}</p> : null;
+}
+
+const prName = (pr: { host: string; number: number }) => (pr.host === 'gitlab' ? `merge request !${pr.number}` : `pull request #${pr.number}`);
+
+/** The host's words for what merging waits for, in a release manager's. */
+const MERGE_STATE: Record<string, string> = {
+  clean: 'ready to merge',
+  blocked: 'blocked by its checks or reviews',
+  behind: 'behind its base branch: Stageline pushes it again on top',
+  dirty: 'in conflict with its base branch',
+  draft: 'a draft',
+  unknown: 'the host is still checking it',
+};
+const CHECK_MARK: Record<string, string> = { success: '✓ passed', failure: '✗ failed', pending: '… running', neutral: '· neutral' };
+
+/** Pull-request delivery: the link, its state and merge state, and its head commit's checks (as last read from the host). */
+function PullRequest({ pr }: { pr: any }) {
+  return (
+    <section aria-labelledby="pr-title">
+      <h2 id="pr-title">{pr.host === 'gitlab' ? 'Merge request' : 'Pull request'}</h2>
+      <p>
+        <a href={pr.url} rel="noopener noreferrer" target="_blank">
+          {prName(pr)}
+        </a>{' '}
+        from <code>{pr.headBranch}</code> into <code>{pr.baseBranch}</code> · <Status value={pr.state.toUpperCase()} />
+        {pr.state === 'open' && <> · {MERGE_STATE[pr.mergeState] ?? pr.mergeState}</>}
+        {pr.draft && ' · draft'} · read <Time at={pr.checkedAt} />
+      </p>
+      {pr.state === 'merged' && pr.mergeCommit && (
+        <p>
+          Merged as <code>{pr.mergeCommit.slice(0, 10)}</code>.
+        </p>
+      )}
+      {pr.reason && <p class="notice bad">{pr.reason}</p>}
+      {pr.checks.length ? (
+        <Wrap>
+          <table>
+            <caption class="sr">Checks of the pull request's head commit</caption>
+            <thead>
+              <tr>
+                <th scope="col">Check</th>
+                <th scope="col">State</th>
+              </tr>
+            </thead>
+            <tbody>
+              {pr.checks.map((c: any) => (
+                <tr key={c.name}>
+                  <th scope="row">
+                    {c.url ? (
+                      <a href={c.url} rel="noopener noreferrer" target="_blank">
+                        {c.name}
+                      </a>
+                    ) : (
+                      c.name
+                    )}
+                  </th>
+                  <td class={c.state === 'failure' ? 'bad' : ''}>{CHECK_MARK[c.state] ?? c.state}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </Wrap>
+      ) : (
+        <p class="mut">No checks reported yet.</p>
+      )}
+    </section>
+  );
 }
 
 function Changes({ c }: { c: any }) {

@@ -1,5 +1,7 @@
 import type { AuditEntry } from '../kernel/model.ts';
-import type { GitCommitResult } from '../kernel/promotion-model.ts';
+import type { GitCommitResult, PullRequestHost, PullRequestState } from '../kernel/promotion-model.ts';
+
+export type { PullRequestHost, PullRequestState };
 
 /** Where an environment's promoted versions are committed (GitOps: Argo CD or Flux watch the repository). */
 export interface GitTarget {
@@ -16,6 +18,8 @@ export interface GitTarget {
   value: 'version' | 'digest' | 'version@digest';
   /** the secret (`${NAME}`, Secrets Manager stageline/<tenant>/git-token/<NAME> on AWS) holding the token to push with; none: anonymous */
   tokenSecret: string | null;
+  /** pull-request mode: the change goes to a branch and a pull request (GitHub) or merge request (GitLab) that a person or the host merges; null: commit straight to `branch` */
+  pullRequest?: PullRequestOptions | null;
   version: number;
   createdAt: string;
   createdBy: string;
@@ -29,9 +33,62 @@ export interface GitTargetRepo {
   deleteGitTarget(target: GitTarget, audit: AuditEntry): Promise<void>;
 }
 
+/** How a git target delivers through pull requests (domain/promotion/pull-request.ts). */
+export interface PullRequestOptions {
+  host: PullRequestHost;
+  /** the host's API: GitHub Enterprise `https://ghe.example.com/api/v3`, a GitLab host `https://gitlab.example.com`; null: api.github.com or gitlab.com */
+  apiUrl: string | null;
+  /** the secret holding the API token (purpose github-token or gitlab-token) */
+  tokenSecret: string;
+  /** the secret the host signs its webhooks with (purpose git-webhook); null: no webhook, the bounded poll alone */
+  webhookSecret: string | null;
+  draft: boolean;
+  /** merge when the checks pass (GitHub: Stageline merges a clean pull request; GitLab: merge when the pipeline succeeds) */
+  autoMerge: boolean;
+  reviewers: string[];
+  labels: string[];
+}
+
 /** Clones, edits one value, commits and pushes (isomorphic-git in memory on AWS and locally). Throws GitDeliveryFailed with what to fix. */
 export interface GitWriter {
-  commit(input: { tenant: string; target: GitTarget; value: string; message: string; author: { name: string; email: string } }): Promise<GitCommitResult>;
+  /** `checkOnly`: never push; a change that would be needed throws (a pull-request target's base is read, not written) */
+  commit(input: {
+    tenant: string;
+    target: GitTarget;
+    value: string;
+    message: string;
+    author: { name: string; email: string };
+    checkOnly?: boolean;
+  }): Promise<GitCommitResult>;
+  /**
+   * The change as branch `head` on top of the target's branch, force-pushed (a second push after the base moved rebases it;
+   * the same content on the same base is the same commit, so a retried step pushes nothing new). changed false: the base already holds the value.
+   */
+  pushBranch(input: {
+    tenant: string;
+    target: GitTarget;
+    head: string;
+    value: string;
+    message: string;
+    author: { name: string; email: string };
+    at: Date;
+  }): Promise<GitCommitResult & { base: string }>;
+  /** the pull-request host's API (GitHub, GitLab) for a pull-request target */
+  hosts: PullRequestClient;
+}
+
+/** A host's pull-request API, over the outbound guard. Errors are GitDeliveryError with what to fix. */
+export interface PullRequestClient {
+  /** the token reaches the repository and the base branch exists (before anything is pushed) */
+  check(input: { tenant: string; target: GitTarget }): Promise<void>;
+  /** the newest pull request from `head` (any state), or null */
+  find(input: { tenant: string; target: GitTarget; head: string }): Promise<PullRequestState | null>;
+  open(input: { tenant: string; target: GitTarget; head: string; title: string; body: string }): Promise<PullRequestState>;
+  get(input: { tenant: string; target: GitTarget; number: number }): Promise<PullRequestState>;
+  /** merges an open, clean pull request at `sha` (GitHub auto-merge); false when the host refuses (not mergeable yet) */
+  merge(input: { tenant: string; target: GitTarget; number: number; sha: string }): Promise<boolean>;
+  close(input: { tenant: string; target: GitTarget; number: number; comment: string }): Promise<void>;
+  deleteBranch(input: { tenant: string; target: GitTarget; head: string }): Promise<void>;
 }
 
 export type GitTargetOp = { kind: 'gitTarget'; target: GitTarget; expectedVersion: number | null } | { kind: 'deleteGitTarget'; target: GitTarget };

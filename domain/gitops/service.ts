@@ -25,6 +25,46 @@ const relPath = /* @__PURE__ */ z.schema(() =>
     ),
 );
 
+const secretName = /* @__PURE__ */ z.schema(() =>
+  z.string().check(z.regex(/^[A-Z][A-Z0-9_]{0,63}$/, 'must be a secret name (A-Z, 0-9, _), e.g. GITOPS_TOKEN')),
+);
+
+/** Pull-request mode of a git target: where the pull request (merge request) is opened and how. */
+export const pullRequestBody = /* @__PURE__ */ z.schema(() =>
+  z.strictObject({
+    host: z
+      .enum(['github', 'gitlab'])
+      .check(z.describe('github: a pull request through the GitHub REST API; gitlab: a merge request through the GitLab REST API')),
+    apiUrl: z
+      .optional(z.nullable(z.string().check(z.minLength(1), z.maxLength(2048), z.meta(TENANT_URL_FORMAT))))
+      .check(
+        z.describe(
+          'the API: GitHub Enterprise https://ghe.example.com/api/v3, a GitLab host https://gitlab.example.com; omit for api.github.com or gitlab.com',
+        ),
+      ),
+    tokenSecret: secretName.check(
+      z.describe(
+        'the secret holding the API token, stored for this use only: Secrets Manager stageline/<tenant>/github-token/<NAME> (or gitlab-token) on AWS, STAGELINE_SECRET_<TENANT>__GITHUB_TOKEN__<NAME> locally',
+      ),
+    ),
+    webhookSecret: z
+      .optional(z.nullable(secretName))
+      .check(
+        z.describe(
+          "the secret the host's webhook is signed with (GitHub X-Hub-Signature-256, GitLab X-Gitlab-Token): stageline/<tenant>/git-webhook/<NAME>; omit to rely on the poll alone",
+        ),
+      ),
+    draft: z._default(z.boolean(), false).check(z.describe('open it as a draft')),
+    autoMerge: z
+      ._default(z.boolean(), false)
+      .check(z.describe('merge it when its checks pass (GitHub: Stageline merges a clean pull request; GitLab: merge when the pipeline succeeds)')),
+    reviewers: z
+      ._default(z.array(z.string().check(z.minLength(1), z.maxLength(100))).check(z.maxLength(20)), [])
+      .check(z.describe('user names asked to review')),
+    labels: z._default(z.array(z.string().check(z.minLength(1), z.maxLength(100))).check(z.maxLength(20)), []),
+  }),
+);
+
 export const gitTargetBody = /* @__PURE__ */ z.schema(() =>
   z.strictObject({
     repository: z.string().check(z.minLength(1), z.maxLength(2048), z.meta(TENANT_URL_FORMAT), z.describe('https URL of the repository')),
@@ -47,12 +87,19 @@ export const gitTargetBody = /* @__PURE__ */ z.schema(() =>
           'the secret holding the push token, stored for git pushes only: Secrets Manager stageline/<tenant>/git-token/<NAME> on AWS, STAGELINE_SECRET_<TENANT>__GIT_TOKEN__<NAME> locally (e.g. STAGELINE_SECRET_ACME__GIT_TOKEN__GITOPS_TOKEN)',
         ),
       ),
+    pullRequest: z
+      .optional(z.nullable(pullRequestBody))
+      .check(
+        z.describe(
+          'deliver through a pull request (GitHub) or merge request (GitLab) into `branch` instead of a commit to it; the promotion completes when it is merged',
+        ),
+      ),
     version: z.optional(z.number().check(z.int(), z.minimum(1))).check(z.describe('the version read, to change an existing target (optimistic locking)')),
   }),
 );
 
 type View = Omit<GitTarget, 'tenant'>;
-const view = ({ tenant: _t, ...rest }: GitTarget): View => rest;
+const view = ({ tenant: _t, ...rest }: GitTarget): View => ({ ...rest, pullRequest: rest.pullRequest ?? null });
 
 export async function getGitTarget(deps: Deps, ctx: Ctx, env: string): Promise<View> {
   const t = await deps.store.getGitTarget(ctx.principal.tenant, env);
@@ -61,18 +108,30 @@ export async function getGitTarget(deps: Deps, ctx: Ctx, env: string): Promise<V
 }
 
 /** The save-time URL policy of a repository (a manifest names its own field). */
-export function checkRepositoryUrl(repository: string, urls: { allowLoopback: boolean }, path = 'body.repository'): void {
+export function checkRepositoryUrl(repository: string, urls: { allowLoopback: boolean }, path = 'body.repository', apiUrl?: string | null): void {
   const why = checkTenantUrl(repository, urls);
   if (why) throw new ValidationFailed([{ path, message: why }]);
+  const api = apiUrl ? checkTenantUrl(apiUrl, urls) : null;
+  if (api) throw new ValidationFailed([{ path: path.replace(/repository$/, 'pullRequest.apiUrl'), message: api }]);
 }
 
 /** What the audit trail says of a git target (the token only by its secret's name). */
 export const gitTargetSummary = (t: GitTarget | null) =>
-  t ? JSON.stringify({ repository: t.repository, branch: t.branch, file: t.file, path: t.path, value: t.value, tokenSecret: t.tokenSecret }) : null;
+  t
+    ? JSON.stringify({
+        repository: t.repository,
+        branch: t.branch,
+        file: t.file,
+        path: t.path,
+        value: t.value,
+        tokenSecret: t.tokenSecret,
+        ...(t.pullRequest ? { pullRequest: t.pullRequest } : {}),
+      })
+    : null;
 
 export async function putGitTarget(deps: Deps, ctx: Ctx, env: string, body: z.infer<typeof gitTargetBody>, urls: { allowLoopback: boolean }): Promise<View> {
   const { tenant } = ctx.principal;
-  checkRepositoryUrl(body.repository, urls);
+  checkRepositoryUrl(body.repository, urls, 'body.repository', body.pullRequest?.apiUrl);
   if (!(await deps.store.getEnvironment(tenant, env))) throw new EnvironmentNotFound(env);
   const cur = await deps.store.getGitTarget(tenant, env);
   if (cur && body.version !== cur.version)
@@ -121,6 +180,9 @@ export function gitTargetOf(
     path: body.path,
     value: body.value,
     tokenSecret: body.tokenSecret ?? null,
+    pullRequest: body.pullRequest
+      ? { ...body.pullRequest, apiUrl: body.pullRequest.apiUrl ?? null, webhookSecret: body.pullRequest.webhookSecret ?? null }
+      : null,
     version: (cur?.version ?? 0) + 1,
     createdAt: cur?.createdAt ?? now,
     createdBy: cur?.createdBy ?? by,

@@ -24,7 +24,7 @@ export interface IdempotencyStorePort {
  * repository of the caller's choosing): a git target's push token, the Slack incoming webhook, a
  * webhook gate's HMAC key.
  */
-export type SecretPurpose = 'git-token' | 'slack-webhook' | 'gate-key';
+export type SecretPurpose = 'git-token' | 'slack-webhook' | 'gate-key' | 'github-token' | 'gitlab-token' | 'git-webhook';
 
 /**
  * Secrets named in documents (`${NAME}`) and git targets: Secrets Manager `stageline/<tenant>/<purpose>/<NAME>`
@@ -45,6 +45,8 @@ export type SchedulePayload =
   | { tenant: string; expireWaiting: string }
   /** the promotion's deadline: the sweeper fails it with a reason if its flow is gone (domain/promotion/sweep.ts) */
   | { tenant: string; sweep: string }
+  /** the bounded poll of a promotion's pull request, the fallback to the host's webhook (domain/promotion/pull-request.ts) */
+  | { tenant: string; pullRequestPoll: string }
   /** a reminder to the approvers before the approval window closes */
   | { tenant: string; remind: string }
   /** an outbound webhook delivery to attempt (fires the delivery function, domain/webhooks) */

@@ -148,6 +148,8 @@ export interface Promotion {
   monitorAlarm?: MonitorAlarm | null;
   /** the target's monitors refused the execution (an alarm in ALARM, or a check that could not be made): nothing changed */
   monitorBlock?: MonitorBlock | null;
+  /** pull-request delivery (a git target in pull-request mode): the pull request or merge request the delivery waits on, as last read from the host */
+  pullRequest?: PullRequestRecord | null;
   /** held by a freeze window until it ends (then the scheduler resumes it) */
   heldBy?: { window: string; reason: string; until: string } | null;
   /** when the flow was started with the request (autoStart): the sweeper's clock for a PENDING promotion */
@@ -261,7 +263,43 @@ export interface GitCommitResult {
   attempts: number;
 }
 
-export type GitDeliveryResult = GitCommitResult & { repository: string; branch: string; file: string; path: string; value: string };
+export type GitDeliveryResult = GitCommitResult & {
+  repository: string;
+  branch: string;
+  file: string;
+  path: string;
+  value: string;
+  /** pull-request mode: the merged pull request whose merge commit is `commit` */
+  pullRequest?: { number: number; url: string };
+};
+
+export type PullRequestHost = 'github' | 'gitlab';
+
+export type CheckState = 'pending' | 'success' | 'failure' | 'neutral';
+
+/** A pull request (merge request) as the host reports it. */
+export interface PullRequestState {
+  host: PullRequestHost;
+  number: number;
+  url: string;
+  state: 'open' | 'merged' | 'closed';
+  draft: boolean;
+  headBranch: string;
+  baseBranch: string;
+  headSha: string;
+  /** what merging waits for, in the host's words mapped to one set: clean, blocked (checks or reviews), behind (base moved), dirty (conflict), draft, unknown */
+  mergeState: 'clean' | 'blocked' | 'behind' | 'dirty' | 'draft' | 'unknown';
+  mergeCommit: string | null;
+  checks: { name: string; state: CheckState; url: string | null }[];
+}
+
+/** A promotion's pull request (merge request): the host's state, when Stageline opened it and last read it, why it ended. */
+export type PullRequestRecord = PullRequestState & {
+  openedAt: string;
+  checkedAt: string;
+  /** closed without merge, or refused: why (the promotion fails with it) */
+  reason: string | null;
+};
 
 /** What an automatic rollback committed to the git target: the commit, or why it could not (`error`; then `commit` is null). */
 export type GitRevertResult = Omit<GitDeliveryResult, 'commit'> & { commit: string | null; error?: string };

@@ -104,13 +104,28 @@ export const sortSubscriptions = (docs: SubscriptionDoc[]) =>
   [...subscriptionKeys(docs, (d) => d).entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, d]) => d);
 
 /** A git target as the document writes it: its token only as the `${NAME}` of the secret holding it. */
-export const gitDoc = (t: Pick<GitTarget, 'repository' | 'branch' | 'file' | 'path' | 'value' | 'tokenSecret'>): GitDoc => ({
+export const gitDoc = (t: Pick<GitTarget, 'repository' | 'branch' | 'file' | 'path' | 'value' | 'tokenSecret' | 'pullRequest'>): GitDoc => ({
   repository: t.repository,
   branch: t.branch,
   file: t.file,
   path: t.path,
   value: t.value,
   ...(t.tokenSecret ? { token: `\${${t.tokenSecret}}` } : {}),
+  // Pull-request mode as the document writes it: unset optional names left out, so export | apply is a no-op.
+  ...(t.pullRequest
+    ? {
+        pullRequest: {
+          host: t.pullRequest.host,
+          ...(t.pullRequest.apiUrl ? { apiUrl: t.pullRequest.apiUrl } : {}),
+          tokenSecret: t.pullRequest.tokenSecret,
+          ...(t.pullRequest.webhookSecret ? { webhookSecret: t.pullRequest.webhookSecret } : {}),
+          draft: t.pullRequest.draft,
+          autoMerge: t.pullRequest.autoMerge,
+          reviewers: t.pullRequest.reviewers,
+          labels: t.pullRequest.labels,
+        },
+      }
+    : {}),
 });
 
 export const linkDoc = (l: Pick<RepoLink, 'registry' | 'repository' | 'tags'>): LinkDoc => ({ registry: l.registry, repository: l.repository, tags: l.tags });

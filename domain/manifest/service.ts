@@ -238,7 +238,7 @@ function desired(tenant: string, cur: Setup, m: Manifest, place: DeploymentPlace
   }
   for (const [env, t] of Object.entries(p.git_targets ?? {})) {
     if (!known.has(env)) issues.push({ path: `${doc}.git_targets.${env}`, message: `no environment '${env}' in the line (${cur.environments.join(', ')})` });
-    if (t) collect(issues, () => checkRepositoryUrl(t.repository, urls, `${doc}.git_targets.${env}.repository`));
+    if (t) collect(issues, () => checkRepositoryUrl(t.repository, urls, `${doc}.git_targets.${env}.repository`, t.pullRequest?.apiUrl));
   }
   for (const [artifact, links] of Object.entries(p.registry_links ?? {})) {
     links.forEach((l, i) => {
@@ -279,7 +279,12 @@ function desired(tenant: string, cur: Setup, m: Manifest, place: DeploymentPlace
   const webhooks = p.webhooks ? sortSubscriptions(p.webhooks.map(subscriptionDoc)) : cur.webhooks;
   const git_targets = { ...cur.git_targets };
   for (const [env, t] of Object.entries(p.git_targets ?? {})) {
-    if (t) git_targets[env] = gitDoc({ ...t, tokenSecret: t.token ? SECRET_REF.exec(t.token)![1]! : null });
+    if (t)
+      git_targets[env] = gitDoc({
+        ...t,
+        tokenSecret: t.token ? SECRET_REF.exec(t.token)![1]! : null,
+        pullRequest: t.pullRequest ? { ...t.pullRequest, apiUrl: t.pullRequest.apiUrl ?? null, webhookSecret: t.pullRequest.webhookSecret ?? null } : null,
+      });
     else delete git_targets[env];
   }
   const registry_links = { ...cur.registry_links };

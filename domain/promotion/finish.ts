@@ -240,7 +240,8 @@ export async function failStep(deps: With<'git' | 'registry'>, tenant: string, i
           };
         }
         if (cur.status !== 'APPROVED' && cur.status !== 'SCHEDULED' && cur.status !== 'AWAITING_APPROVAL') return null;
-        if (cur.status !== 'AWAITING_APPROVAL' && isExecutionFailure(error)) {
+        // A pull-request delivery that waited in vain (closed, or not merged in time: AwaitMerge's timer) failed to execute too.
+        if (cur.status !== 'AWAITING_APPROVAL' && (isExecutionFailure(error) || cur.pullRequest?.state === 'open')) {
           // The one-step execute failed before its transaction: the target is as it was; the promotion FAILED.
           const failed = moved(moved(cur, 'EXECUTING', ENGINE, deps.clock(), { taskToken: null }), 'FAILED', ENGINE, deps.clock(), {
             error: { code: 'EXECUTION_FAILED', message },

@@ -19,6 +19,23 @@ export async function deliverToGit(deps: With<'git'>, p: Promotion & { subject: 
   );
   const approvers = decision.approvals.filter((a) => a.counted).map((a) => a.by);
   const value = gitValueOf(target, p);
+  const where = { repository: target.repository, branch: target.branch, file: target.file, path: target.path, value };
+  if (target.pullRequest) {
+    // Pull-request mode (pull-request.ts): the merge is the delivery; the branch is never written here.
+    const pr = p.pullRequest;
+    if (pr?.state === 'merged' && pr.mergeCommit)
+      return { commit: pr.mergeCommit, changed: true, attempts: 0, ...where, pullRequest: { number: pr.number, url: pr.url } };
+    // No pull request was needed (the base held the value): checked again, read only.
+    const r = await deps.git.commit({
+      tenant: p.tenant,
+      target,
+      value,
+      message: '',
+      author: { name: 'stageline', email: 'stageline@localhost' },
+      checkOnly: true,
+    });
+    return { ...r, ...where };
+  }
   const r = await deps.git.commit({
     tenant: p.tenant,
     target,
@@ -47,6 +64,31 @@ export async function revertInGit(
   const value = gitValueOf(target, { subject: restored });
   const where = { repository: target.repository, branch: target.branch, file: target.file, path: target.path, value };
   try {
+    if (target.pullRequest) {
+      // Pull-request mode: the branch is protected, so the revert is proposed too (a pull request of its own, not waited for:
+      // the environment is rolled back already; the people who merge decide when Argo CD or Flux follow).
+      const head = `stageline/${p.id}-revert`;
+      const pushed = await deps.git.pushBranch({
+        tenant: p.tenant,
+        target,
+        head,
+        value,
+        message: revertMessage(p, restored, why),
+        author: { name: 'stageline', email: 'stageline@localhost' },
+        at: new Date(p.requestedAt),
+      });
+      if (!pushed.changed) return { commit: pushed.commit, changed: false, attempts: 0, ...where };
+      const pr =
+        (await deps.git.hosts.find({ tenant: p.tenant, target, head })) ??
+        (await deps.git.hosts.open({
+          tenant: p.tenant,
+          target,
+          head,
+          title: `Roll back ${p.subject.name} ${p.subject.version} in ${p.targetEnvironment} to ${restored.version}`,
+          body: `Automatic rollback of promotion \`${p.id}\`: ${why}`.slice(0, 60_000),
+        }));
+      return { commit: pushed.commit, changed: true, attempts: 1, ...where, pullRequest: { number: pr.number, url: pr.url } };
+    }
     const r = await deps.git.commit({
       tenant: p.tenant,
       target,

@@ -2,6 +2,7 @@ import type { With } from '../ports.ts';
 import type { Next } from './deadlines.ts';
 import { expireStep, failStep, verifyStep } from './finish.ts';
 import { awaitGoStep, decideStep, executeStep } from './steps.ts';
+import { awaitMergeStep } from './pull-request.ts';
 
 /** What a task of statemachines/promotion.asl.json passes the step function (its Payload, past the step's name). */
 export interface StepInput {
@@ -35,6 +36,8 @@ export const STEPS = {
   /** the go wait: a manual or scheduled trigger, or the end of a freeze hold */
   'await-go': { waitsForToken: true, run: async (d, i) => (await awaitGoStep(d, i.tenant, i.promotionId, i.taskToken), {}) },
   execute: { waitsForToken: false, run: (d, i) => executeStep(d, i.tenant, i.promotionId, i.bake ?? true) },
+  /** the merge wait of a pull-request delivery (domain/promotion/pull-request.ts): answered by the host's webhook or the poll */
+  'await-merge': { waitsForToken: true, run: async (d, i) => (await awaitMergeStep(d, i.tenant, i.promotionId, i.taskToken), {}) },
   verify: { waitsForToken: false, run: (d, i) => verifyStep(d, i.tenant, i.promotionId) },
   expire: { waitsForToken: false, run: (d, i) => expireStep(d, i.tenant, i.promotionId) },
   fail: { waitsForToken: false, run: (d, i) => failStep(d, i.tenant, i.promotionId, i.error) },

@@ -13,6 +13,7 @@ import { loadPromotion, promotionEvent, writePromotion } from './write.ts';
 import { completeNow } from './finish.ts';
 import { freezeHold } from './freeze-hold.ts';
 import { monitorCheck } from './monitor-watch.ts';
+import { pullRequestGate } from './pull-request.ts';
 
 export { ENGINE, PromotionFailed, runGates };
 
@@ -138,6 +139,8 @@ export async function executeStep(deps: With<'alarms' | 'git' | 'registry' | 'sc
   const { held, read } = await freezeHold(deps, tenant, id);
   if (held) return held;
   await monitorCheck(deps, read);
+  // A git target in pull-request mode: the delivery waits for the merge (AwaitingMerge parks the flow in AwaitMerge).
+  await pullRequestGate(deps, read);
   if (!bake) {
     const done = await completeNow(deps, tenant, id, read);
     if (done) return { next: 'done' };

@@ -38,7 +38,13 @@ export function promotionView(p: Promotion) {
   return {
     id: p.id,
     status: p.status,
-    waitingFor: p.taskToken ? (p.status === 'AWAITING_APPROVAL' ? ('approval' as const) : ('execution' as const)) : null,
+    waitingFor: p.taskToken
+      ? p.status === 'AWAITING_APPROVAL'
+        ? ('approval' as const)
+        : p.pullRequest?.state === 'open'
+          ? ('merge' as const)
+          : ('execution' as const)
+      : null,
     sourceEnvironment: p.sourceEnvironment,
     targetEnvironment: p.targetEnvironment,
     subject: p.subject,
@@ -63,6 +69,8 @@ export function promotionView(p: Promotion) {
     approvedBy: p.approvedBy,
     rejection: p.rejection,
     result: p.result,
+    /** pull-request delivery: the pull request (merge request), its checks and merge state, as last read from the host */
+    pullRequest: p.pullRequest ?? null,
     error: p.error,
     autoPromoted: p.autoPromoted,
     changeSummary: p.changeSummary ?? null,

@@ -1,14 +1,14 @@
-import type { GitWriter } from '#domain/gitops/ports';
+import type { GitTarget, GitWriter, PullRequestClient } from '#domain/gitops/ports';
 import type { GitCommitResult } from '#domain/kernel/promotion-model';
 import type { SecretResolver } from '#domain/kernel/ports';
 import { guardedGitHttp } from './git-http.ts';
 import { MemFs } from './memfs.ts';
 import { secretsFromEnv } from './secrets.ts';
+import { HostedPullRequests } from './git-hosts.ts';
 
-/** Why a git delivery failed, in words a tenant can act on (the promotion fails with it). */
-export class GitDeliveryError extends Error {
-  override readonly name = 'GitDeliveryError';
-}
+import { GitDeliveryError } from './git-errors.ts';
+
+export { GitDeliveryError };
 
 /** Pushes tried before giving up when the branch keeps moving. */
 const MAX_PUSHES = 4;
@@ -26,25 +26,91 @@ const DIR = '/repo';
  *    branch: a failure leaves the remote as it was.
  */
 export class IsomorphicGitWriter implements GitWriter {
+  readonly hosts: PullRequestClient;
+
   constructor(
     private readonly secrets: SecretResolver = secretsFromEnv(),
     private readonly http = guardedGitHttp(),
-  ) {}
+  ) {
+    this.hosts = new HostedPullRequests(secrets);
+  }
 
-  async commit({ tenant, target, value, message, author }: Parameters<GitWriter['commit']>[0]): Promise<GitCommitResult> {
+  /** The push token of a target and isomorphic-git's auth callbacks for it (Basic auth, as GitHub, GitLab and Bitbucket take a token; sent only to the configured origin). */
+  private async auth(tenant: string, target: GitTarget) {
     let token: string | null = null;
     if (target.tokenSecret) {
       token = await this.secrets.resolve(tenant, target.tokenSecret, 'git-token');
       if (!token) throw new GitDeliveryError(`the git token secret '${target.tokenSecret}' does not exist for this tenant`);
     }
-    // Basic auth as GitHub, GitLab and Bitbucket take a token; sent only to the configured origin.
     const onAuth = () => (token ? { username: 'x-access-token', password: token } : { cancel: true });
     const onAuthFailure = () => {
       throw new GitDeliveryError(
         `the git remote refused the credentials${target.tokenSecret ? ` in '${target.tokenSecret}'` : ' (none configured: set tokenSecret)'}`,
       );
     };
-    const common = { http: this.http, dir: DIR, url: target.repository, onAuth, onAuthFailure };
+    return { http: this.http, dir: DIR, url: target.repository, onAuth, onAuthFailure };
+  }
+
+  /** A shallow clone of the target's branch in memory, with the file's text (clear errors for a missing branch or file). */
+  private async cloneBase(git: typeof import('isomorphic-git').default, common: Awaited<ReturnType<IsomorphicGitWriter['auth']>>, target: GitTarget) {
+    const fs = new MemFs();
+    try {
+      await git.clone({ ...common, fs, ref: target.branch, singleBranch: true, depth: 1, noTags: true });
+    } catch (err) {
+      if (err instanceof GitDeliveryError) throw err;
+      const missing = (err as { code?: string }).code === 'NotFoundError' || /could not find/i.test(String((err as Error).message));
+      throw new GitDeliveryError(
+        missing
+          ? `the branch '${target.branch}' does not exist in ${target.repository}`
+          : `cannot clone ${target.repository} (branch ${target.branch}): ${reason(err)}`,
+      );
+    }
+    const head = await git.resolveRef({ fs, dir: DIR, ref: 'HEAD' });
+    let text: string;
+    try {
+      text = String(await fs.promises.readFile(`${DIR}/${target.file}`, 'utf8'));
+    } catch {
+      throw new GitDeliveryError(`${target.file} does not exist on ${target.branch} of ${target.repository}; create it (with ${target.path}) first`);
+    }
+    return { fs, head, text };
+  }
+
+  async pushBranch({ tenant, target, head: branch, value, message, author, at }: Parameters<GitWriter['pushBranch']>[0]) {
+    const common = await this.auth(tenant, target);
+    const [{ default: git }, { GitEditConflict, setValue }] = await Promise.all([import('isomorphic-git'), import('#domain/gitops/edit')]);
+    const { fs, head, text } = await this.cloneBase(git, common, target);
+    let edited;
+    try {
+      edited = setValue(target.file, text, target.path, value);
+    } catch (err) {
+      if (err instanceof GitEditConflict) throw new GitDeliveryError(err.message);
+      throw err;
+    }
+    if (!edited.changed) return { commit: head, changed: false, attempts: 0, base: head };
+    await fs.promises.writeFile(`${DIR}/${target.file}`, edited.text);
+    await git.add({ fs, dir: DIR, filepath: target.file });
+    // A fixed time (the promotion's): the same change on the same base is the same commit, so pushing it again changes nothing.
+    const timestamp = Math.floor(at.getTime() / 1000);
+    const commit = await git.commit({
+      fs,
+      dir: DIR,
+      message,
+      author: { ...author, timestamp, timezoneOffset: 0 },
+      committer: { name: 'Stageline', email: author.email, timestamp, timezoneOffset: 0 },
+    });
+    try {
+      const r = await git.push({ ...common, fs, ref: target.branch, remoteRef: branch, force: true });
+      if (!r.ok) throw new Error(r.error ?? 'push refused');
+    } catch (err) {
+      if (err instanceof GitDeliveryError) throw err;
+      throw new GitDeliveryError(`push of ${branch} to ${target.repository} failed: ${reason(err)}`);
+    }
+    return { commit, changed: true, attempts: 1, base: head };
+  }
+
+  async commit({ tenant, target, value, message, author, checkOnly }: Parameters<GitWriter['commit']>[0]): Promise<GitCommitResult> {
+    const common = await this.auth(tenant, target);
+    const { onAuth, onAuthFailure } = common;
     // Loaded on first use: only a promotion into an environment with a git target pays the init of
     // isomorphic-git and of the file editor (yaml): both are chunks of their own (code splitting).
     const [{ default: git }, { GitEditConflict, setValue }] = await Promise.all([import('isomorphic-git'), import('#domain/gitops/edit')]);
@@ -70,6 +136,7 @@ export class IsomorphicGitWriter implements GitWriter {
         throw err;
       }
       if (!edited.changed) return { commit: head, changed: false, attempts: attempt - 1 };
+      if (checkOnly) throw new GitDeliveryError(`${target.branch} of ${target.repository} does not hold ${value} at ${target.path} of ${target.file}`);
       await fs.promises.writeFile(`${DIR}/${target.file}`, edited.text);
       await git.add({ fs, dir: DIR, filepath: target.file });
       const now = Math.floor(Date.now() / 1000);

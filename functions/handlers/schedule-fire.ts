@@ -3,6 +3,7 @@ import { autoCheckDue } from '#domain/promotion/auto';
 import { expireWaiting } from '#domain/promotion/expire';
 import { fireSchedule } from '#domain/promotion/schedule';
 import { sweepPromotion } from '#domain/promotion/sweep';
+import { pollPullRequest } from '#domain/promotion/pull-request';
 import { logged } from '../adapters/observability.ts';
 import { sweptPromotions } from '../adapters/metrics.ts';
 import { remindApprovers } from '#domain/notify/notifier';
@@ -43,6 +44,7 @@ const input = z.union([
   z.object({ tenant: z.string().check(z.minLength(1)), expireWaiting: z.string().check(z.minLength(1)) }),
   z.object({ tenant: z.string().check(z.minLength(1)), remind: z.string().check(z.minLength(1)) }),
   z.object({ tenant: z.string().check(z.minLength(1)), sweep: z.string().check(z.minLength(1)) }),
+  z.object({ tenant: z.string().check(z.minLength(1)), pullRequestPoll: z.string().check(z.minLength(1)) }),
   z.object({
     tenant: z.string().check(z.minLength(1)),
     freezeEdge: z.object({ window: z.string().check(z.minLength(1)), edge: z.enum(['started', 'ended']), at: z.string().check(z.minLength(1)) }),
@@ -65,6 +67,7 @@ async function fire(payload: z.infer<typeof input>) {
     if (outcome.swept) sweptPromotions();
     return outcome;
   }
+  if ('pullRequestPoll' in payload) return pollPullRequest(deps(), payload.tenant, payload.pullRequestPoll);
   if ('freezeEdge' in payload) return fireFreezeEdge(deps(), payload.tenant, payload.freezeEdge);
   if ('remind' in payload) return remindApprovers(deps(), payload.tenant, payload.remind);
   return fireSchedule(deps(), payload.tenant, payload.promotionId);

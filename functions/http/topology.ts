@@ -17,6 +17,9 @@ export const FUNCTION_GROUPS = {
   'rules-read': ['rules-list', 'rules-get'],
   'deployments-read': ['deployments-history', 'deployments-metrics'],
   'artifacts-read': ['artifacts-versions', 'artifacts-tag', 'artifacts-resolve', 'consumers-list'],
+  // Inbound notifications of third parties, each self-authenticated (a registry's push notifications, a pull-request
+  // host's webhook): one function with one role of its own, so the tenant-fenced write role trusts one more role, not two.
+  'inbound-hooks': ['registry-notifications', 'git-hook'],
   // People: one function holds the user pool's Admin* grants (domain/access).
   'users-admin': ['users-list', 'users-invite', 'users-roles', 'users-remove', 'tenants-create'],
 } as const satisfies Record<string, readonly string[]>;

@@ -18,7 +18,11 @@ export function unusedPorts(): Ports {
     channels: { slack: unused, email: unused },
     secrets: { resolve: unused },
     webhooks: { secrets: { put: unused, get: unused, remove: unused }, scheduler: { scheduleOnce: unused, cancel: unused } },
-    git: { commit: unused },
+    git: {
+      commit: unused,
+      pushBranch: unused,
+      hosts: { check: unused, find: unused, open: unused, get: unused, merge: unused, close: unused, deleteBranch: unused },
+    },
     alarms: { states: unused },
   };
 }

@@ -194,14 +194,23 @@ describe('functions', () => {
     expect(storeless.length).toBeLessThan(8);
   });
 
-  it('groups only handlers that need exactly the same permissions and settings: read-only ones of an area, and the user admin routes', () => {
+  it('groups only handlers that need exactly the same permissions and settings: read-only ones of an area, the user admin routes, and the inbound hooks', () => {
     expect(() => checkFunctionGroups()).not.toThrow();
     for (const [group, members] of Object.entries(FUNCTION_GROUPS)) {
-      // The one write group: the people routes, all admin, all needing the user pool's Admin* grants and nothing else that differs.
+      // The write groups: the people routes, all admin, all needing the user pool's Admin* grants and nothing else that differs;
+      // the inbound hooks (a registry's notifications, a pull-request host's webhook), public routes that authenticate the caller themselves.
       const admin = group === 'users-admin';
-      expect(dataAccessOf(group), group).toBe(admin ? 'write' : 'read');
+      const hooks = group === 'inbound-hooks';
+      expect(dataAccessOf(group), group).toBe(admin || hooks ? 'write' : 'read');
       for (const m of members) {
         expect(functionOf(m)).toBe(group);
+        if (hooks) {
+          expect(
+            ROUTES.filter((r) => r.handler === m).every((r) => r.auth === 'none' && r.role === null && r.method === 'POST'),
+            m,
+          ).toBe(true);
+          continue;
+        }
         expect(
           ROUTES.filter((r) => r.handler === m).every((r) => (admin ? r.role === 'admin' : r.role === 'viewer' && r.method === 'GET') && r.auth === 'jwt'),
           m,
@@ -241,7 +250,8 @@ describe('functions', () => {
       if (name === 'items-batch' || name === 'artifacts-publish') expect(timeout).toBe(29);
       else if (name === 'promotion-step') expect(timeout).toBe(360);
       else if (name === 'stream' || name === 'registry-push') expect(timeout, name).toBe(60);
-      else if (name === 'registry-notifications') expect(timeout).toBe(29);
+      // a registry's notifications and a pull-request host's webhook (its rebase pushes a branch)
+      else if (name === 'inbound-hooks') expect(timeout).toBe(29);
       // every matching webhook subscription of an event at once, each attempt bounded at 10 s
       else if (name === 'webhook-deliver') expect(timeout).toBe(30);
       else expect(timeout, name).toBe(10);
@@ -655,7 +665,7 @@ describe('size', () => {
     // + 9: an asynchronous invocation config for each of the six functions rules and schedules invoke, and their one
     // on-failure queue with its SSL-only policy and depth alarm (435 measured).
     // + 1: the stack's own schedule group (436). + 3: the audit anchor tick (its rule, the permission to invoke the stream consumer, its async invoke config).
-    expect(resources.length).toBeLessThanOrEqual(439); // + 6: the app-read function URLs (2, each with its invoke permissions); + 10: the users-admin function (one for the five people routes), its 5 routes with their integrations, the platform-admin group; + 6: the sign-in (the user pool domain, the auth-config function, its route and integration) // + the /audit/public-key route (served by the audit-verify function); +25 for the consume routes: 6 functions with their integrations, 9 routes, the app-read tenant role and the app-key functions' execution role (each with its policy)
+    expect(resources.length).toBeLessThanOrEqual(440); // + 1: the pull-request hook's route (its function is the inbound hooks', shared with the registry's notifications) // + 6: the app-read function URLs (2, each with its invoke permissions); + 10: the users-admin function (one for the five people routes), its 5 routes with their integrations, the platform-admin group; + 6: the sign-in (the user pool domain, the auth-config function, its route and integration) // + the /audit/public-key route (served by the audit-verify function); +25 for the consume routes: 6 functions with their integrations, 9 routes, the app-read tenant role and the app-key functions' execution role (each with its policy)
     // + outbound webhooks and git targets (9 functions with their routes, a bus rule, its DLQ and alarm).
     // + monitors and discovery (alarm-state, registry-push, registry-notifications and the link routes; two default-bus rules and their DLQ).
     // Measured after merging every branch of this round: 401; 402 on the base of the next (CORS answered by the functions adds none).

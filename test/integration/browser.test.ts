@@ -11,6 +11,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { visible } from '../../domain/kernel/display.ts';
 import { waitFor, waitForToken } from '../support/promotions.ts';
 import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
+import { startGitServer } from '../support/git-server.ts';
+import { startGitHubStandin } from '../support/github-standin.ts';
+import { localSecretVariable } from '../../functions/adapters/secrets.ts';
 
 /**
  * As a person would: Debian's Chromium (installed by `npm test`'s prereqs), driven by playwright-core,
@@ -486,5 +489,67 @@ describe('the console, in a real browser', () => {
     await expect.poll(() => page.locator('main').textContent(), { timeout: 15_000 }).toContain(visible('Prod \u202Eevil\u202C\r\u001b[2K'));
     expect((await page.locator('main').textContent()) ?? '').not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/);
     await page.close();
+  });
+
+  it('the promotion page shows its pull request: the link, the merge state and a failing check, then merged', async () => {
+    const g = await startGitServer('browser-push-token');
+    const gh = await startGitHubStandin(g);
+    try {
+      const tenant = t.tenant();
+      process.env[localSecretVariable(tenant, 'git-token', 'PUSH')!] = 'browser-push-token';
+      process.env[localSecretVariable(tenant, 'github-token', 'GH')!] = 'browser-gh-token';
+      process.env[localSecretVariable(tenant, 'git-webhook', 'HOOK')!] = 'browser-hook';
+      const u = await t.users(tenant);
+      await makeLine(t, u.admin);
+      const fullName = `acme-${tenant}/deploy`;
+      const repository = g.repo(fullName, { 'values.yaml': 'image:\n  tag: v0.9.0\n' });
+      gh.allow('browser-gh-token', fullName);
+      gh.hook(fullName, `${t.url}/api/v1/gitops/hooks/${tenant}/staging`, 'browser-hook');
+      const put = await t.call('PUT', '/api/v1/environments/staging/git-target', {
+        token: u.admin,
+        body: {
+          repository,
+          branch: 'main',
+          file: 'values.yaml',
+          path: 'image.tag',
+          tokenSecret: 'PUSH',
+          pullRequest: { host: 'github', apiUrl: gh.url, tokenSecret: 'GH', webhookSecret: 'HOOK' },
+        },
+      });
+      expect(put.status).toBe(200);
+      await t.call('POST', '/api/v1/artifacts/platform/versions', { token: u.deployer, body: { version: 'v1.2.3', digest: `sha256:${'d'.repeat(64)}` } });
+      const p = await t.call('POST', '/api/v1/promotions', {
+        token: u.deployer,
+        body: { sourceEnvironment: 'dev', targetEnvironment: 'staging', artifact: 'platform', version: 'v1.2.3' },
+      });
+      const id = p.body.id as string;
+      let waiting: any;
+      await expect
+        .poll(async () => (waiting = (await t.call('GET', `/api/v1/promotions/${id}`, { token: u.viewer })).body).waitingFor, { timeout: 30_000 })
+        .toBe('merge');
+      expect(await gh.check(fullName, waiting.pullRequest.headSha, 'ci/test', 'failure')).toBe(200);
+
+      const { page, errors } = await openAs(u.viewer, `#/promotions/${id}`);
+      const main = page.locator('main');
+      await expect.poll(() => main.textContent(), { timeout: 15_000 }).toContain('ci/test');
+      const text = (await main.textContent())!;
+      expect(text).toContain('waiting for pull request #1 to be merged on GitHub (blocked by its checks or reviews)');
+      expect(text).toContain('✗ failed');
+      expect(await page.getByRole('link', { name: 'pull request #1' }).getAttribute('href')).toBe(waiting.pullRequest.url);
+      expect(await accessibility(page)).toEqual([]);
+      await page.screenshot({ path: join(OUT, 'console-promotion-pull-request.png'), fullPage: true });
+
+      expect(await gh.check(fullName, waiting.pullRequest.headSha, 'ci/test', 'success')).toBe(200);
+      expect(await gh.merge(fullName, 1)).toBe(200);
+      expect((await waitFor(t, u.viewer, id, ['COMPLETED', 'FAILED'], 30_000)).status).toBe('COMPLETED');
+      await expect.poll(() => main.textContent(), { timeout: 15_000 }).toContain('Merged as');
+      expect(await main.textContent()).toContain('✓ passed');
+      expect(errors).toEqual([]);
+      expect(gh.violations).toEqual([]);
+      await page.close();
+    } finally {
+      await gh.stop();
+      await g.close();
+    }
   });
 });

@@ -71,8 +71,24 @@ async function healthy(url: string, deadlineMs: number): Promise<void> {
   }
 }
 
-const env = (port: number): NodeJS.ProcessEnv => {
-  const e: NodeJS.ProcessEnv = { ...process.env, PORT: String(port), CI: 'true' };
+/**
+ * What a page says its `npm start` needs (tenant secrets, which locally are environment variables): a first
+ * line `<!-- npm start with: NAME=value … -->`. Only tenant secrets (STAGELINE_SECRET_…) may be named.
+ */
+export function startVariables(markdown: string): Record<string, string> {
+  const m = /^<!-- npm start with: (.*?) -->/.exec(markdown);
+  if (!m) return {};
+  return Object.fromEntries(
+    m[1]!
+      .trim()
+      .split(/\s+/)
+      .map((kv) => kv.split('=') as [string, string])
+      .filter(([k, v]) => /^STAGELINE_SECRET_[A-Z0-9_]+$/.test(k) && v),
+  );
+}
+
+const env = (port: number, extra: Record<string, string> = {}): NodeJS.ProcessEnv => {
+  const e: NodeJS.ProcessEnv = { ...process.env, ...extra, PORT: String(port), CI: 'true' };
   // the child is a user's `npm start`, not a test worker
   for (const k of Object.keys(e)) if (k.startsWith('VITEST') || k === 'NODE_OPTIONS' || k === 'TEST') delete e[k];
   return e;
@@ -115,7 +131,7 @@ describe('docs/guide: every page runs on a fresh stack', () => {
     it(page, { timeout: 300_000 }, async () => {
       dir = freshCheckout();
       const port = await freePort();
-      const started = run('npm', ['start', '--silent'], { cwd: dir, env: env(port) });
+      const started = run('npm', ['start', '--silent'], { cwd: dir, env: env(port, startVariables(readFileSync(join(root, page), 'utf8'))) });
       stack = started.child;
       await healthy(`http://127.0.0.1:${port}`, 120_000).catch((err) => {
         throw new Error(`${String(err)}\n${started.output().slice(-3000)}`);

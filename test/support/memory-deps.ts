@@ -56,7 +56,19 @@ export function memoryDeps(start = new Date('2030-01-01T09:00:00.000Z')) {
     },
     gates: { call: absent('a webhook gate') },
     registry: { sync: absent('the registry'), attach: absent('the registry'), verifySignature: absent('the registry') },
-    git: { commit: absent('a git target') },
+    git: {
+      commit: absent('a git target'),
+      pushBranch: absent('a git target'),
+      hosts: {
+        check: absent('a pull-request host'),
+        find: absent('a pull-request host'),
+        open: absent('a pull-request host'),
+        get: absent('a pull-request host'),
+        merge: absent('a pull-request host'),
+        close: absent('a pull-request host'),
+        deleteBranch: absent('a pull-request host'),
+      },
+    },
     alarms: { states: absent('an alarm') },
   };
   return {

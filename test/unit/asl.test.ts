@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { stepInput } from '../../functions/handlers/promotion-step.ts';
 import { STEPS, type StepName } from '../../domain/promotion/step-table.ts';
+import { PULL_REQUEST_WAIT_SECONDS } from '../../domain/promotion/deadlines.ts';
 import { STATE_MACHINES, aslFiles, aslPath } from '../../infra/state-machines.ts';
 import { substitutePlaceholders } from '../../local/workflow.ts';
 
@@ -22,6 +23,7 @@ type State = {
   Parameters?: { FunctionName?: string; Payload?: Record<string, unknown> };
   ResultPath?: string | null;
   TimeoutSecondsPath?: string;
+  TimeoutSeconds?: number;
   Choices?: { Variable: string; StringEquals?: string; Next: string }[];
   Retry?: { ErrorEquals: string[]; IntervalSeconds?: number; MaxAttempts?: number; BackoffRate?: number; MaxDelaySeconds?: number }[];
   Catch?: { ErrorEquals: string[]; Next: string; ResultPath?: string }[];
@@ -166,13 +168,17 @@ describe('promotion.asl.json', () => {
 
   it('waits for task tokens with timeouts from the start input and the decision; time-out expires, rejection/cancellation end', () => {
     const waits = tasks.filter(([, s]) => s.Resource!.endsWith('.waitForTaskToken'));
-    expect(waits.map(([n, s]) => [n, s.Parameters!.Payload!.step, s.TimeoutSecondsPath])).toEqual([
+    expect(waits.map(([n, s]) => [n, s.Parameters!.Payload!.step, s.TimeoutSecondsPath ?? s.TimeoutSeconds])).toEqual([
       ['Decide', 'decide', '$.approvalTimeoutSeconds'],
       ['AwaitGo', 'await-go', '$.decision.goTimeoutSeconds'],
+      // The merge wait of a pull-request delivery: a week (PULL_REQUEST_WAIT_SECONDS), then the promotion fails.
+      ['AwaitMerge', 'await-merge', PULL_REQUEST_WAIT_SECONDS],
     ]);
     for (const [name, s] of waits) {
       expect(s.Parameters!.Payload!['taskToken.$'], name).toBe('$$.Task.Token');
-      expect(s.Catch!.find((c) => c.ErrorEquals.includes('States.Timeout'))?.Next, name).toBe('Expire');
+      expect(s.Catch!.find((c) => c.ErrorEquals.includes('States.Timeout') || c.ErrorEquals.includes('States.ALL'))?.Next, name).toBe(
+        name === 'AwaitMerge' ? 'MarkFailed' : 'Expire',
+      );
       expect(s.Catch!.find((c) => c.ErrorEquals.includes('Cancelled'))?.Next, name).toBe('Done');
     }
     expect(promotion.States.Decide!.Catch!.find((c) => c.ErrorEquals.includes('Rejected'))?.Next).toBe('Done');
@@ -275,5 +281,42 @@ describe('a rollback through promotion.asl.json (a promotion record with `rollba
     expect(path(promotion, decided('execute', 0), go, { Execute: 'PromotionFailed' })).toEqual(['Decide', 'Route', 'Execute', 'MarkFailed']);
     for (const n of ['Execute', 'ExecuteThenBake'])
       expect(promotion.States[n]!.Catch![0]).toEqual({ ErrorEquals: ['Frozen'], ResultPath: '$.error', Next: 'AwaitGo' });
+  });
+
+  it('parks a pull-request delivery in AwaitMerge (AwaitingMerge) until it is merged, then executes again; closed, it fails', () => {
+    const merged = { ...go, AwaitMerge: { '$.decision.next': 'execute' } };
+    expect(path(promotion, decided('execute', 0), merged, { Execute: 'AwaitingMerge' })).toEqual([
+      'Decide',
+      'Route',
+      'Execute',
+      'AwaitMerge',
+      'Route',
+      'Execute',
+    ]);
+    expect(path(promotion, decided('execute', 60), merged, { ExecuteThenBake: 'AwaitingMerge' })).toEqual([
+      'Decide',
+      'Route',
+      'ExecuteThenBake',
+      'AwaitMerge',
+      'Route',
+      'ExecuteThenBake',
+      'Bake',
+      'Verify',
+    ]);
+    expect(path(promotion, decided('execute', 0), merged, { Execute: 'AwaitingMerge', AwaitMerge: 'PromotionFailed' })).toEqual([
+      'Decide',
+      'Route',
+      'Execute',
+      'AwaitMerge',
+      'MarkFailed',
+    ]);
+    expect(path(promotion, decided('execute', 0), merged, { Execute: 'AwaitingMerge', AwaitMerge: 'Cancelled' })).toEqual([
+      'Decide',
+      'Route',
+      'Execute',
+      'AwaitMerge',
+      'Done',
+    ]);
+    expect(promotion.States.AwaitMerge!.ResultPath).toBe('$.decision');
   });
 });

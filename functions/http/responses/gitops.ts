@@ -12,7 +12,38 @@ export const gitTargetResponse = /* @__PURE__ */ z.schema(() =>
       path: z.string(),
       value: z.enum(['version', 'digest', 'version@digest']),
       tokenSecret: z.nullable(z.string()).check(z.describe('the name of the secret holding the push token (never its value)')),
+      pullRequest: z
+        .nullable(
+          z.strictObject({
+            host: z.enum(['github', 'gitlab']),
+            apiUrl: z.nullable(z.string()),
+            tokenSecret: z.string().check(z.describe("the name of the secret holding the host's API token (never its value)")),
+            webhookSecret: z.nullable(z.string()).check(z.describe("the name of the secret the host's webhook is verified with")),
+            draft: z.boolean(),
+            autoMerge: z.boolean(),
+            reviewers: z.array(z.string()),
+            labels: z.array(z.string()),
+          }),
+        )
+        .check(z.describe('pull-request mode: the delivery is a pull request (merge request) into `branch`; null: a commit to it')),
       ...stampFields,
     })
     .check(z.meta({ id: 'GitTarget' })),
+);
+
+/** What the pull-request host's webhook answers: the promotions it looked at (their pull request's state and their status). */
+export const gitHookResponse = /* @__PURE__ */ z.schema(() =>
+  z
+    .strictObject({
+      event: z.string().check(z.describe("the host's event name (X-GitHub-Event, X-Gitlab-Event)")),
+      promotions: z.array(
+        z.strictObject({
+          id: z.string(),
+          pullRequest: z.nullable(z.enum(['open', 'merged', 'closed'])),
+          status: z.string(),
+        }),
+      ),
+      ignored: z.optional(z.string()).check(z.describe('why nothing was looked at (202)')),
+    })
+    .check(z.meta({ id: 'GitHookAnswer' })),
 );

@@ -40,7 +40,9 @@ const promotionFields = /* @__PURE__ */ z.schema(() =>
   z.strictObject({
     id: z.string(),
     status: z.enum(STATUSES),
-    waitingFor: z.nullable(z.enum(['approval', 'execution'])),
+    waitingFor: z
+      .nullable(z.enum(['approval', 'execution', 'merge']))
+      .check(z.describe('what the flow waits for now: approvers, the go signal, or the merge of its pull request (merge request)')),
     sourceEnvironment: z.string(),
     targetEnvironment: z.string(),
     subject,
@@ -105,9 +107,14 @@ const promotionFields = /* @__PURE__ */ z.schema(() =>
               commit: z.string(),
               changed: z.boolean(),
               attempts: z.number().check(z.int()),
+              pullRequest: z.optional(z.strictObject({ number: z.number().check(z.int()), url: z.string() })),
             }),
           )
-          .check(z.describe("the commit in the target's git target (changed false: the file already held the value)")),
+          .check(
+            z.describe(
+              "the commit in the target's git target (changed false: the file already held the value); pull-request mode: the merge commit and its pull request",
+            ),
+          ),
         gitRevert: z
           .optional(
             z.strictObject({
@@ -120,6 +127,9 @@ const promotionFields = /* @__PURE__ */ z.schema(() =>
               changed: z.boolean(),
               attempts: z.number().check(z.int()),
               error: z.optional(z.string()),
+              pullRequest: z
+                .optional(z.strictObject({ number: z.number().check(z.int()), url: z.string() }))
+                .check(z.describe('pull-request mode: the revert is proposed as a pull request (merge request) of its own')),
             }),
           )
           .check(
@@ -129,6 +139,30 @@ const promotionFields = /* @__PURE__ */ z.schema(() =>
           ),
       }),
     ),
+    pullRequest: z
+      .nullable(
+        z.strictObject({
+          host: z.enum(['github', 'gitlab']),
+          number: z.number().check(z.int(), z.describe('the pull request number (GitHub) or merge request iid (GitLab)')),
+          url: z.string(),
+          state: z.enum(['open', 'merged', 'closed']),
+          draft: z.boolean(),
+          headBranch: z.string(),
+          baseBranch: z.string(),
+          headSha: z.string(),
+          mergeState: z
+            .enum(['clean', 'blocked', 'behind', 'dirty', 'draft', 'unknown'])
+            .check(z.describe('what merging waits for: clean (mergeable), blocked (checks or reviews), behind (base moved), dirty (conflict), draft')),
+          mergeCommit: z.nullable(z.string()),
+          checks: z
+            .array(z.strictObject({ name: z.string(), state: z.enum(['pending', 'success', 'failure', 'neutral']), url: z.nullable(z.string()) }))
+            .check(z.describe("the head commit's check runs and statuses (GitHub) or pipeline and statuses (GitLab)")),
+          openedAt: time,
+          checkedAt: time,
+          reason: z.nullable(z.string()).check(z.describe('closed: why (the promotion failed with it)')),
+        }),
+      )
+      .check(z.describe('pull-request delivery (a git target in pull-request mode): the pull request or merge request the delivery waits on')),
     error: z.nullable(z.strictObject({ code: z.string(), message: z.string() })),
     autoPromoted: z.boolean(),
     changeSummary: z.nullable(

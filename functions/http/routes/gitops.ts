@@ -1,4 +1,5 @@
-import { gitTargetResponse } from '../responses/gitops.ts';
+import { gitHookResponse, gitTargetResponse } from '../responses/gitops.ts';
+import { errorBody } from '../responses/service.ts';
 import { v1, type Route } from './row.ts';
 
 /** GitOps delivery: where promotions into an environment are committed (domain/gitops). Setting a git target never touches a promotion's flow. */
@@ -32,5 +33,36 @@ export const GITOPS_ROUTES: Route[] = [
     summary: 'Stop committing promotions of this environment to git',
     status: 204,
     startsFlows: false,
+  },
+  {
+    method: 'POST',
+    path: `${v1}/gitops/hooks/{tenant}/{env}`,
+    handler: 'git-hook',
+    auth: 'none',
+    role: null,
+    summary:
+      "The pull-request host's webhook (GitHub: pull_request, check_run, check_suite, status; GitLab: merge request and pipeline events), verified with the git target's webhook secret",
+    headers: {
+      'X-Hub-Signature-256': 'GitHub: sha256=<HMAC-SHA256 of the body with the webhook secret>',
+      'X-GitHub-Event': 'GitHub: the event name',
+      'X-Gitlab-Token': 'GitLab: the webhook secret',
+      'X-Gitlab-Event': 'GitLab: the event name',
+    },
+    response: {
+      schema: gitHookResponse,
+      errors: {
+        202: { description: 'Verified, but about no pull request Stageline opened for this environment', schema: gitHookResponse },
+        400: { description: 'Not a JSON object, or no repository named in it', schema: errorBody },
+        401: { description: 'The signature (GitHub) or token (GitLab) is not the webhook secret’s', schema: errorBody },
+        404: {
+          description:
+            "No git target in pull-request mode with a webhook secret for this tenant and environment, or the payload's repository is not that target's",
+          schema: errorBody,
+        },
+        413: { description: 'The request is larger than the body limit', schema: errorBody },
+      },
+    },
+    timeout: 29,
+    ownRole: true,
   },
 ];
