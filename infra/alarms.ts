@@ -3,7 +3,7 @@ import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
-import type { HttpApi } from 'aws-cdk-lib/aws-apigatewayv2';
+import type { IHttpApi } from 'aws-cdk-lib/aws-apigatewayv2';
 import { ArnFormat, CfnOutput, Duration, Validations, type Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { DomainEvents } from './events.ts';
@@ -12,7 +12,7 @@ import { StackPart } from './part.ts';
 /** What the alarms watch. */
 export interface Watched {
   machine: sfn.StateMachine;
-  api: HttpApi;
+  api: IHttpApi;
   events: DomainEvents;
   streamFn: lambda.IFunction;
   /** an address subscribed to the topic (context alarmEmail) */

@@ -41,10 +41,11 @@ describe('creation order', () => {
     expect(missingDependencies(resources)).toEqual([]);
   });
 
-  it('catches a stage throttling routes it does not depend on (the first deploy failed with NotFoundException)', () => {
+  it('catches a stage throttling routes it does not depend on (the first deploy failed with NotFoundException); the routes are the API body\'s, so the stage depends on the API', () => {
     const stageId = Object.keys(resources).find((id) => resources[id]!.Type === 'AWS::ApiGatewayV2::Stage')!;
     const broken = structuredClone(resources);
     delete broken[stageId]!.DependsOn;
+    broken[stageId]!.Properties!.ApiId = 'an-api-created-elsewhere';
     expect(missingDependencies(broken).filter((p) => p.startsWith(stageId)).length).toBe(Object.keys(resources[stageId]!.Properties!.RouteSettings).length);
   });
 });
