@@ -159,6 +159,12 @@ function slackSecretFrom(scope: Construct, id: string | undefined): GivenSecret 
   };
 }
 
+/** Reserved concurrency of EACH app-read function (the unauthenticated function URLs: effective config, OFREP) unless appReadConcurrency says otherwise. */
+export const APP_READ_CONCURRENCY = 100;
+
+/** The checkpoint bucket's Object Lock for production: compliance mode, ten years (checkpointLockMode, checkpointRetentionDays). */
+export const CHECKPOINT_LOCK_DEFAULT = { mode: 'COMPLIANCE', days: 3650 } as const;
+
 /** Every context key the stack reads, checked. */
 export function contextOf(scope: Construct) {
   const get = (key: string) => scope.node.tryGetContext(key) as unknown;

@@ -12,11 +12,11 @@ import { NAG_PACKS, createApp } from '../../infra/create-app.ts';
 import { REPO_ROOT } from '../../infra/function.ts';
 import { STATE_MACHINES, aslPath, placeholdersIn } from '../../infra/state-machines.ts';
 import { NOTIFY_ON } from '../../domain/notify/notifier.ts';
-import { TENANT_LEADING_KEYS, READ_ACTIONS, WRITE_ACTIONS, checkFunctionGroups, dataAccessOf, startsFlows } from '../../infra/access.ts';
+import { TENANT_LEADING_KEYS, READ_ACTIONS, WRITE_ACTIONS, checkFunctionGroups, dataAccessOf, servesAppKeys, startsFlows } from '../../infra/access.ts';
 import { API_THROTTLE } from '../../infra/api.ts';
 import { RESOURCE_BUDGET } from '../../infra/budget.ts';
-import { CHECKPOINT_RETENTION_DAYS } from '../../infra/audit-anchor.ts';
-import { flagFrom } from '../../infra/context.ts';
+import { CHECKPOINT_LOCK_DEFAULT } from '../../infra/context.ts';
+import { APP_READ_CONCURRENCY, flagFrom } from '../../infra/context.ts';
 import { NARROW_WRITES } from '../../infra/background-writes.ts';
 import { bundleFunction } from '../../infra/bundle.ts';
 import { stackNames } from '../../infra/names.ts';
@@ -32,7 +32,7 @@ const cdkContext = (JSON.parse(readFileSync(path.join(REPO_ROOT, 'cdk.json'), 'u
 /** A second app without bundling (fast), for checks that only need the template. */
 const unbundled = (context: Record<string, unknown>) => createApp({ context: { ...cdkContext, ...context, 'aws:cdk:bundling-stacks': [] } });
 
-type Resource = { Type: string; Properties: Record<string, any>; DeletionPolicy?: string };
+type Resource = { Type: string; Properties: Record<string, any>; DeletionPolicy?: string; DependsOn?: string[] };
 const AUTH_TYPE = { jwt: 'JWT', iam: 'AWS_IAM', none: 'NONE', app: 'NONE' } as const;
 
 type Intrinsic = { 'Fn::GetAtt': [string, string] };
@@ -69,13 +69,12 @@ const only = (type: string): [string, Resource] => {
   return found[0]!;
 };
 
-/** Lambda logical id per function name (the description is `Stageline <function>`). */
+/** Lambda logical id per function name (the description is `Stageline <function>`; CDK's custom-resource function has none). */
 const functionIds = () =>
   new Map(
-    (Object.entries(template.findResources('AWS::Lambda::Function')) as [string, Resource][]).map(([id, r]) => [
-      String(r.Properties.Description).replace(/^Stageline /, ''),
-      id,
-    ]),
+    (Object.entries(template.findResources('AWS::Lambda::Function')) as [string, Resource][])
+      .filter(([, r]) => String(r.Properties.Description).startsWith('Stageline '))
+      .map(([id, r]) => [String(r.Properties.Description).replace(/^Stageline /, ''), id]),
   );
 
 /** All IAM statements attached to a function's role. */
@@ -185,7 +184,7 @@ describe('API routes', () => {
     const [, api] = only('AWS::ApiGatewayV2::Api');
     expect(api.Properties.FailOnWarnings).toBe(true);
     // Name, ProtocolType and the rest come from the body: API Gateway refuses them beside it.
-    expect(Object.keys(api.Properties).sort()).toEqual(['Body', 'FailOnWarnings']);
+    expect(Object.keys(api.Properties).sort()).toEqual(['Body', 'FailOnWarnings', 'Tags']);
     expect(JSON.stringify(api.Properties.Body)).not.toContain('x-amazon-apigateway-cors');
     const { Validator } = await import('@seriousme/openapi-schema-validator');
     // Intrinsics stand where API Gateway gets strings: replace them to validate the shape.
@@ -215,6 +214,26 @@ describe('users', () => {
     expect(groups.sort()).toEqual([...ROLES, 'platform-admin'].sort());
   });
 
+  it("adds the console (the API's /dashboard) to the app client's callback and logout addresses once the API exists, sending every setting the client has (UpdateUserPoolClient sets them all)", () => {
+    const [clientId, client] = only('AWS::Cognito::UserPoolClient');
+    const [apiId] = only('AWS::ApiGatewayV2::Api');
+    const [, update] = only('Custom::AWS');
+    // The client names no API (the API's JWT authorizer names the client: a cycle otherwise).
+    expect(JSON.stringify(client.Properties)).not.toContain(apiId);
+    const call = JSON.parse(flat(update.Properties.Create)) as { action: string; parameters: Record<string, unknown> };
+    expect(JSON.parse(flat(update.Properties.Update))).toEqual(call);
+    expect(call.action).toBe('updateUserPoolClient');
+    const console_ = `https://<${apiId}>.execute-api.<AWS::Region>.<AWS::URLSuffix>/dashboard`;
+    const { GenerateSecret: _secret, ...settings } = JSON.parse(JSON.stringify(client.Properties, (_k, v) => (v && typeof v === 'object' && !Array.isArray(v) && (v.Ref || v['Fn::GetAtt'] || v['Fn::Join']) ? flat(v) : v)));
+    expect(call.parameters).toEqual({
+      ...settings,
+      ClientId: `<${clientId}>`,
+      CallbackURLs: [console_, ...settings.CallbackURLs],
+      LogoutURLs: [console_, ...settings.LogoutURLs],
+    });
+    expect(update.DependsOn).toEqual(expect.arrayContaining([clientId]));
+  });
+
   it('does not let a user write their own tenant', () => {
     const [, client] = only('AWS::Cognito::UserPoolClient');
     expect(client.Properties.ReadAttributes).toContain('custom:tenant_id');
@@ -225,8 +244,9 @@ describe('users', () => {
 describe('functions', () => {
   it('has one Lambda per function (handlers of routes, fallback and state machine tasks; a group of read-only handlers), all arm64 on nodejs22.x, with TABLE_NAME where its bundle reaches the store', () => {
     const [tableId] = only('AWS::DynamoDB::Table');
-    const fns = Object.values(template.findResources('AWS::Lambda::Function'));
-    expect(fns).toHaveLength(FUNCTIONS.length);
+    // Beside them, CDK's custom-resource function alone (the console's callback address on the app client: infra/identity.ts).
+    const others = Object.keys(template.findResources('AWS::Lambda::Function')).filter((id) => ![...functionIds().values()].includes(id));
+    expect(others).toEqual([expect.stringMatching(/^AWS679f53fac002430cb0da5b7982bd2287/)]);
     expect([...functionIds().keys()].sort()).toEqual([...FUNCTIONS].sort());
     const resources = template.toJSON().Resources;
     const storeless: string[] = [];
@@ -334,13 +354,33 @@ describe('the stream consumer: audit chain anchoring and the event outbox', () =
     expect(filter).toEqual({ eventName: ['INSERT'], dynamodb: { NewImage: { entity: { S: ['AuditEntry', 'Evidence', 'Event'] } } } });
   });
 
-  it('signs checkpoints with an ECC P-256 KMS key only the consumer may sign with, into an Object Lock (compliance) bucket; verifiers get its public key', () => {
+  it('locks checkpoints as the context says: COMPLIANCE for 3650 days by default (production), GOVERNANCE with a short retention for a trial deploy that can be torn down', () => {
+    const lockOf = (t: Template) => (Object.values(t.findResources('AWS::S3::Bucket')) as Resource[]).find((b) => b.Properties.ObjectLockEnabled)!.Properties.ObjectLockConfiguration;
+    expect(CHECKPOINT_LOCK_DEFAULT).toEqual({ mode: 'COMPLIANCE', days: 3650 });
+    expect(lockOf(template)).toEqual({ ObjectLockEnabled: 'Enabled', Rule: { DefaultRetention: { Mode: 'COMPLIANCE', Days: 3650 } } });
+    // The trial deploy of docs/operations/deploy-aws.md.
+    const trial = Template.fromStack(unbundled({ checkpointLockMode: 'GOVERNANCE', checkpointRetentionDays: '1' }).stack);
+    expect(lockOf(trial)).toEqual({ ObjectLockEnabled: 'Enabled', Rule: { DefaultRetention: { Mode: 'GOVERNANCE', Days: 1 } } });
+    const guide = readFileSync(path.join(REPO_ROOT, 'docs/operations/deploy-aws.md'), 'utf8');
+    expect(guide).toContain('-c checkpointLockMode=GOVERNANCE -c checkpointRetentionDays=1');
+    expect(guide).toContain('--bypass-governance-retention');
+    for (const [key, bad] of [
+      ['checkpointLockMode', 'governance-ish'],
+      ['checkpointLockMode', 'NONE'],
+      ['checkpointRetentionDays', '0'],
+      ['checkpointRetentionDays', '36501'],
+      ['checkpointRetentionDays', 'ten'],
+    ] as const)
+      expect(() => unbundled({ [key]: bad }), `${key}=${bad}`).toThrow(new RegExp(key));
+  });
+
+  it('signs checkpoints with an ECC P-256 KMS key only the consumer may sign with, into an Object Lock bucket; verifiers get its public key', () => {
     const [keyId, key] = only('AWS::KMS::Key');
     expect(key.Properties).toMatchObject({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' });
     const bucket = Object.values(template.findResources('AWS::S3::Bucket')).find((b: any) => b.Properties.ObjectLockEnabled)! as Resource;
     expect(bucket.Properties.ObjectLockConfiguration).toEqual({
       ObjectLockEnabled: 'Enabled',
-      Rule: { DefaultRetention: { Mode: 'COMPLIANCE', Days: CHECKPOINT_RETENTION_DAYS } },
+      Rule: { DefaultRetention: { Mode: CHECKPOINT_LOCK_DEFAULT.mode, Days: CHECKPOINT_LOCK_DEFAULT.days } },
     });
     for (const [name, id] of functionIds()) {
       const actions = actionsOf(id);
@@ -704,7 +744,7 @@ describe('size', () => {
     // 439 with a Route resource per route and an Integration per function (135 + 70 + the JWT authorizer); 233 with the API defined by its body.
     expect(resources.length).toBeLessThanOrEqual(RESOURCE_BUDGET);
     // Roles: API functions share one per distinct set of needs, so roles follow distinct needs.
-    expect(resources.filter((r) => r.Type === 'AWS::IAM::Role').length).toBeLessThanOrEqual(38);
+    expect(resources.filter((r) => r.Type === 'AWS::IAM::Role').length).toBeLessThanOrEqual(39); // + the console-callback custom resource's
     expect(resources.filter((r) => r.Type === 'AWS::Lambda::Permission').length).toBeLessThanOrEqual(10); // the anchor tick rule's, the app-read function URLs' (InvokeFunctionUrl and InvokeFunction, as function URLs need both)…
     // Every integration is invoked with the one role, and that role may invoke exactly the functions routes reach.
     const [, api] = Object.entries(all).find(([, r]) => r.Type === 'AWS::ApiGatewayV2::Api')!;
@@ -748,7 +788,7 @@ describe('size', () => {
       const { app: over, stack: overStack } = createApp({ context: { ...cdkContext, 'aws:cdk:bundling-stacks': [] } });
       const count = overStack.node.findAll().filter((c) => CfnResource.isCfnResource(c)).length;
       for (let i = count; i <= RESOURCE_BUDGET; i++) new CfnWaitConditionHandle(overStack, `Filler${i}`);
-      expect(() => over.synth()).toThrow(new RegExp(`${RESOURCE_BUDGET + 1} resources, above the budget of ${RESOURCE_BUDGET}`));
+      expect(() => over.synth()).toThrow(new RegExp(`holds \\d+ resources, above the budget of ${RESOURCE_BUDGET}`));
     },
     SYNTH_TIMEOUT,
   );
@@ -1258,9 +1298,31 @@ describe('context', () => {
     expect(byName('notifier').Properties.ReservedConcurrentExecutions).toBe(5);
     expect(byName('health').Properties.ReservedConcurrentExecutions).toBeUndefined();
     expect(byName('promotion-step').Properties.ReservedConcurrentExecutions).toBeUndefined();
-    for (const f of Object.values(template.findResources('AWS::Lambda::Function')) as Resource[])
-      expect(f.Properties.ReservedConcurrentExecutions).toBeUndefined();
+    for (const [name, id] of functionIds()) if (!servesAppKeys(name)) expect(template.toJSON().Resources[id].Properties.ReservedConcurrentExecutions, name).toBeUndefined();
     expect(() => unbundled({ reservedConcurrency: '{"everything":5}' })).toThrow(/reservedConcurrency/);
+  });
+
+  it('caps the unauthenticated app-read functions (their function URLs) with reserved concurrency from appReadConcurrency, by default APP_READ_CONCURRENCY each, and alarms on their throttles', () => {
+    const appReaders = [...functionIds()].filter(([name]) => servesAppKeys(name));
+    expect(appReaders.map(([name]) => name).sort()).toEqual(['effective', 'ofrep']);
+    const fns = template.toJSON().Resources as Record<string, Resource>;
+    for (const [name, id] of appReaders) expect(fns[id]!.Properties.ReservedConcurrentExecutions, name).toBe(APP_READ_CONCURRENCY);
+    // The others keep theirs from reservedConcurrency (none by default).
+    for (const [name, id] of functionIds()) if (!servesAppKeys(name)) expect(fns[id]!.Properties.ReservedConcurrentExecutions, name).toBeUndefined();
+    // One alarm on their Throttles, to the topic, naming each function.
+    const alarm = (Object.values(template.findResources('AWS::CloudWatch::Alarm')) as Resource[]).find((a) => a.Properties.AlarmDescription.startsWith('An app-read function'))!;
+    expect(alarm).toBeDefined();
+    const metrics = (alarm.Properties.Metrics as { MetricStat?: { Metric: { MetricName: string; Dimensions: { Value: unknown }[] } } }[]).filter((m) => m.MetricStat);
+    expect(metrics.map((m) => m.MetricStat!.Metric.MetricName)).toEqual(['Throttles', 'Throttles']);
+    expect(metrics.map((m) => (m.MetricStat!.Metric.Dimensions[0]!.Value as { Ref: string }).Ref).sort()).toEqual(appReaders.map(([, id]) => id).sort());
+    expect(alarm.Properties.Threshold).toBe(1);
+    // The context sets it (a number, or "none" for no reservation at all: a new account's pool), and refuses anything else.
+    const byName = (t: Template, n: string) => (Object.values(t.findResources('AWS::Lambda::Function')) as Resource[]).find((f) => f.Properties.Description === `Stageline ${n}`)!;
+    const seven = Template.fromStack(unbundled({ appReadConcurrency: '7' }).stack);
+    expect(byName(seven, 'ofrep').Properties.ReservedConcurrentExecutions).toBe(7);
+    const none = Template.fromStack(unbundled({ appReadConcurrency: 'none' }).stack);
+    expect(byName(none, 'ofrep').Properties.ReservedConcurrentExecutions).toBeUndefined();
+    for (const bad of ['0', '-1', '2.5', 'lots']) expect(() => unbundled({ appReadConcurrency: bad }), bad).toThrow(/appReadConcurrency/);
   });
 
   it('fails the synth when the reservations would leave less than 100 of the account pool unreserved (api is per API function)', () => {
