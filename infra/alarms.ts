@@ -15,6 +15,8 @@ export interface Watched {
   api: IHttpApi;
   events: DomainEvents;
   streamFn: lambda.IFunction;
+  /** the app-read functions behind open function URLs: their throttles are alarmed */
+  appReadFns: lambda.IFunction[];
   /** an address subscribed to the topic (context alarmEmail) */
   alarmEmail?: string;
 }
@@ -27,7 +29,7 @@ export interface Watched {
 export class Alarms extends StackPart {
   readonly topic: sns.Topic;
 
-  constructor(stack: Stack, id: string, { machine, api, events, streamFn, alarmEmail }: Watched) {
+  constructor(stack: Stack, id: string, { machine, api, events, streamFn, appReadFns, alarmEmail }: Watched) {
     super(stack, id);
     const alarmTopic = new sns.Topic(stack, 'AlarmTopic', { displayName: 'Stageline alarms', enforceSSL: true });
     this.topic = alarmTopic;
@@ -83,6 +85,17 @@ export class Alarms extends StackPart {
       'FunctionThrottlesAlarm',
       'Lambda throttles in the account',
       new cloudwatch.Metric({ namespace: 'AWS/Lambda', metricName: 'Throttles', statistic: 'Sum', period: five }),
+    );
+    // The app-read functions (open function URLs) have reserved concurrency of their own (appReadConcurrency): reads over
+    // it are refused, so someone must know when fleets (or a flood) reach it.
+    alarm(
+      'AppReadThrottlesAlarm',
+      'An app-read function (effective config, OFREP) was throttled at its reserved concurrency (appReadConcurrency)',
+      new cloudwatch.MathExpression({
+        expression: appReadFns.map((_, i) => `t${i}`).join(' + '),
+        usingMetrics: Object.fromEntries(appReadFns.map((f, i) => [`t${i}`, f.metricThrottles({ period: five, statistic: 'Sum' })])),
+        period: five,
+      }),
     );
     alarm('Api5xxAlarm', 'The API answered 5xx', api.metricServerError({ period: five, statistic: 'Sum' }));
     for (const [id, q] of Object.entries(events.deadLetterQueues))

@@ -63,7 +63,7 @@ export class StagelineStack extends Stack {
     const events = new DomainEvents(this, 'EventsPart');
     const functions = new Functions(this, 'FunctionsPart', store, context);
     const fn = (handler: string) => functions.fn(handler);
-    const anchor = new AuditAnchor(this, 'AuditAnchorPart', store, events, fn('stream'));
+    const anchor = new AuditAnchor(this, 'AuditAnchorPart', store, events, fn('stream'), context.checkpointLock);
     const flow = new PromotionFlow(this, 'FlowPart', fn('promotion-step'));
 
     // Auto-promotion is evaluated by the system when its inputs change (the local bus has the same rule).
@@ -159,7 +159,14 @@ export class StagelineStack extends Stack {
     // twice; six hours, as its rule.
     events.onAsyncFailure(fn('webhook-deliver'), 2, Duration.hours(6), "the Webhooks rule on the stack's bus and its own retry schedules (SchedulerRole)");
 
-    new Alarms(this, 'AlarmsPart', { machine: flow.machine, api: api.api, events, streamFn: fn('stream'), alarmEmail: context.alarmEmail });
+    new Alarms(this, 'AlarmsPart', {
+      machine: flow.machine,
+      api: api.api,
+      events,
+      streamFn: fn('stream'),
+      appReadFns: [...functions.functions.keys()].filter(servesAppKeys).map(fn),
+      alarmEmail: context.alarmEmail,
+    });
 
     this.table = store.table;
     this.userPool = identity.userPool;
