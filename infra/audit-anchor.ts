@@ -10,7 +10,6 @@ import { StackPart } from './part.ts';
 import type { DataStore } from './store.ts';
 import type { StackContext } from './context.ts';
 
-
 /**
  * The audit anchor and the table's one stream consumer: it links audit entries into each tenant's
  * chain and signs checkpoints outside the table (a KMS signing key, an Object Lock bucket), and
@@ -62,7 +61,9 @@ export class AuditAnchor extends StackPart {
       // checkpoint before its retention ends. Governance mode (a trial deploy, -c checkpointLockMode=GOVERNANCE):
       // the same, except for a principal allowed s3:BypassGovernanceRetention, so the bucket can be emptied.
       objectLockEnabled: true,
-      objectLockDefaultRetention: (lock.mode === 'COMPLIANCE' ? s3.ObjectLockRetention.compliance : s3.ObjectLockRetention.governance)(Duration.days(lock.days)),
+      objectLockDefaultRetention: (lock.mode === 'COMPLIANCE' ? s3.ObjectLockRetention.compliance : s3.ObjectLockRetention.governance)(
+        Duration.days(lock.days),
+      ),
       versioned: true,
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
       enforceSSL: true,

@@ -14,7 +14,9 @@ export function checkResourceBudget(stack: Stack): void {
     validate: () => {
       const count = stack.node.findAll().filter((c) => CfnResource.isCfnResource(c)).length;
       return count > RESOURCE_BUDGET
-        ? [`the stack holds ${count} resources, above the budget of ${RESOURCE_BUDGET} (infra/budget.ts; CloudFormation's limit is 500): share a function, a role or a queue, or raise the budget knowing why`]
+        ? [
+            `the stack holds ${count} resources, above the budget of ${RESOURCE_BUDGET} (infra/budget.ts; CloudFormation's limit is 500): share a function, a role or a queue, or raise the budget knowing why`,
+          ]
         : [];
     },
   });

@@ -34,11 +34,13 @@
  *                      each (APP_READ_CONCURRENCY); "none" reserves nothing (an
  *                      account whose pool has none to spare). Over it, reads are
  *                      throttled (AppReadThrottlesAlarm). Counts in the 100-free check.
- *   checkpointLockMode, checkpointRetentionDays
- *                      the audit checkpoint bucket's Object Lock: COMPLIANCE for 3650
- *                      days by default (production: nobody can delete a checkpoint);
- *                      a trial deploy takes GOVERNANCE and a short retention (e.g. 1)
- *                      so it can be torn down (docs/operations/deploy-aws.md).
+ *   checkpointLockMode the audit checkpoint bucket's Object Lock mode: COMPLIANCE by
+ *                      default (production: nobody, the account root included, can
+ *                      delete a checkpoint before its retention ends); GOVERNANCE for
+ *                      a trial deploy that must be torn down (docs/operations/deploy-aws.md).
+ *   checkpointRetentionDays
+ *                      days a checkpoint stays locked: 3650 by default (production);
+ *                      a trial deploy takes a short one (1).
  *   accountConcurrency the account's Lambda concurrent-executions quota the
  *                      reservations are checked against (default 1000).
  *   traceSdk           true: X-Ray subsegments around every AWS SDK call and
@@ -191,7 +193,8 @@ function appReadConcurrencyFrom(raw: unknown): number | undefined {
 function checkpointLockFrom(mode: unknown, days: unknown): { mode: 'COMPLIANCE' | 'GOVERNANCE'; days: number } {
   const m = mode ?? CHECKPOINT_LOCK_DEFAULT.mode;
   if (m !== 'COMPLIANCE' && m !== 'GOVERNANCE') throw new Error(`context checkpointLockMode must be COMPLIANCE or GOVERNANCE; got ${JSON.stringify(mode)}`);
-  const d = days === undefined || days === null ? CHECKPOINT_LOCK_DEFAULT.days : typeof days === 'number' ? days : /^\d+$/.test(String(days)) ? Number(days) : NaN;
+  const d =
+    days === undefined || days === null ? CHECKPOINT_LOCK_DEFAULT.days : typeof days === 'number' ? days : /^\d+$/.test(String(days)) ? Number(days) : NaN;
   // S3 takes up to 100 years of default retention.
   if (!Number.isInteger(d) || d < 1 || d > 36_500)
     throw new Error(`context checkpointRetentionDays must be a whole number of days from 1 to 36500; got ${JSON.stringify(days)}`);

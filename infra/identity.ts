@@ -16,8 +16,14 @@ const CUSTOM_RESOURCE_FUNCTION_FINDINGS = [
   { id: 'Serverless-LambdaLatestVersion', reason: "CDK's own custom-resource function: its runtime is CDK's choice, updated with aws-cdk-lib." },
   { id: 'NIST.800.53.R5-LambdaInsideVPC', reason: 'Calls one AWS API (cognito-idp UpdateUserPoolClient) at deploy time: no private resource to reach.' },
   { id: 'NIST.800.53.R5-LambdaConcurrency', reason: 'Invoked by CloudFormation once per deploy that changes the app client: nothing to reserve.' },
-  { id: 'NIST.800.53.R5-LambdaDLQ', reason: 'Invoked by CloudFormation, which waits for its answer and fails (and rolls back) the deploy on an error: nothing is lost unseen.' },
-  { id: 'Serverless-LambdaDLQ', reason: 'Invoked by CloudFormation, which waits for its answer and fails (and rolls back) the deploy on an error: nothing is lost unseen.' },
+  {
+    id: 'NIST.800.53.R5-LambdaDLQ',
+    reason: 'Invoked by CloudFormation, which waits for its answer and fails (and rolls back) the deploy on an error: nothing is lost unseen.',
+  },
+  {
+    id: 'Serverless-LambdaDLQ',
+    reason: 'Invoked by CloudFormation, which waits for its answer and fails (and rolls back) the deploy on an error: nothing is lost unseen.',
+  },
   { id: 'Serverless-LambdaTracing', reason: 'One deploy-time call; CloudFormation shows its outcome and its log group holds its log.' },
   { id: 'Serverless-LambdaAsyncFailureDestination', reason: 'CloudFormation waits for its answer and fails the deploy on an error.' },
   { id: 'Serverless-LambdaDefaultMemorySize', reason: "CDK's custom-resource function; one SDK call needs no more." },
@@ -131,7 +137,9 @@ export class Identity extends StackPart {
     const settings = Lazy.any({
       produce: () => {
         // The client's properties as the template holds them (CloudFormation's names are the API's).
-        const template = Stack.of(cfn).resolve((cfn as unknown as { _toCloudFormation(): unknown })._toCloudFormation()) as { Resources: Record<string, { Properties: Record<string, unknown> }> };
+        const template = Stack.of(cfn).resolve((cfn as unknown as { _toCloudFormation(): unknown })._toCloudFormation()) as {
+          Resources: Record<string, { Properties: Record<string, unknown> }>;
+        };
         const rendered = Object.values(template.Resources)[0]!;
         const { GenerateSecret: _secret, UserPoolId: userPoolId, ...rest } = rendered.Properties;
         return {
@@ -152,7 +160,12 @@ export class Identity extends StackPart {
       logging: cr.Logging.withDataHidden(),
     };
     // Its function's role: this one call, and writing to its own log group (infra/function.ts logGroup).
-    const logs = logGroup(stack, 'ConsoleCallbackLogs', RetentionDays.ONE_MONTH, "the console-callback custom resource's calls (one per deploy that changes the app client)");
+    const logs = logGroup(
+      stack,
+      'ConsoleCallbackLogs',
+      RetentionDays.ONE_MONTH,
+      "the console-callback custom resource's calls (one per deploy that changes the app client)",
+    );
     const role = new iam.Role(stack, 'ConsoleCallbackRole', {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
       description: "Writes the app client's settings with the console's address added (UpdateUserPoolClient)",

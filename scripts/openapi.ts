@@ -131,7 +131,8 @@ function commonResponses(schemas: Schemas) {
       content: json(either),
     },
     GatewayBadRequest: {
-      description: 'A request malformed as HTTP (a header line, a percent-escape of the path): the gateway refuses it before any function runs ({"message":"Bad Request"})',
+      description:
+        'A request malformed as HTTP (a header line, a percent-escape of the path): the gateway refuses it before any function runs ({"message":"Bad Request"})',
       content: json(gateway),
     },
     Unauthorized: {
@@ -336,7 +337,8 @@ function withConditionalGet(op: Json, route: Route, spec: unknown): Json {
             in: 'header',
             required: false,
             schema: { type: 'string' },
-            description: 'The ETag of the copy you hold (a list, or *): 304 with no body while it is current (weak comparison)',
+            description:
+              'The ETag of the copy you hold (a list of entity tags, or * alone): 304 with no body while it is current (weak comparison); a field that is neither is ignored (RFC 9110 §13.1.2)',
           },
         ],
     responses: {

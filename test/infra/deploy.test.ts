@@ -41,7 +41,7 @@ describe('creation order', () => {
     expect(missingDependencies(resources)).toEqual([]);
   });
 
-  it('catches a stage throttling routes it does not depend on (the first deploy failed with NotFoundException); the routes are the API body\'s, so the stage depends on the API', () => {
+  it("catches a stage throttling routes it does not depend on (the first deploy failed with NotFoundException); the routes are the API body's, so the stage depends on the API", () => {
     const stageId = Object.keys(resources).find((id) => resources[id]!.Type === 'AWS::ApiGatewayV2::Stage')!;
     const broken = structuredClone(resources);
     delete broken[stageId]!.DependsOn;

@@ -52,7 +52,13 @@ const routesOf = (body: ApiBody) =>
       .filter(([m]) => m !== 'parameters')
       .map(([m, op]) => {
         const scheme = op.security?.length ? body.components.securitySchemes[Object.keys(op.security[0]!)[0]!]! : undefined;
-        const auth = !scheme ? 'NONE' : (scheme['x-amazon-apigateway-authorizer'] as { type?: string })?.type === 'jwt' ? 'JWT' : scheme['x-amazon-apigateway-authtype'] === 'awsSigv4' ? 'AWS_IAM' : '?';
+        const auth = !scheme
+          ? 'NONE'
+          : (scheme['x-amazon-apigateway-authorizer'] as { type?: string })?.type === 'jwt'
+            ? 'JWT'
+            : scheme['x-amazon-apigateway-authtype'] === 'awsSigv4'
+              ? 'AWS_IAM'
+              : '?';
         const integration = body.components['x-amazon-apigateway-integrations'][op['x-amazon-apigateway-integration'].$ref.split('/').pop()!]!;
         const key = op.isDefaultRoute ? '$default' : `${m.toUpperCase()} ${p}`;
         return { key, auth, functionId: integration.uri['Fn::GetAtt'][0] };
@@ -132,7 +138,11 @@ describe('API routes', () => {
     expect(Object.keys(template.findResources('AWS::ApiGatewayV2::Route'))).toEqual([]);
     expect(Object.keys(template.findResources('AWS::ApiGatewayV2::Integration'))).toEqual([]);
     expect(Object.keys(template.findResources('AWS::ApiGatewayV2::Authorizer'))).toEqual([]);
-    expect(routesOf(body()).map((r) => r.key).sort()).toEqual([...ROUTES.map(routeKey), '$default'].sort());
+    expect(
+      routesOf(body())
+        .map((r) => r.key)
+        .sort(),
+    ).toEqual([...ROUTES.map(routeKey), '$default'].sort());
   });
 
   it('authorizes each route as the route table says, and sends it to its handler', () => {
@@ -188,7 +198,11 @@ describe('API routes', () => {
     expect(JSON.stringify(api.Properties.Body)).not.toContain('x-amazon-apigateway-cors');
     const { Validator } = await import('@seriousme/openapi-schema-validator');
     // Intrinsics stand where API Gateway gets strings: replace them to validate the shape.
-    const plain = JSON.parse(JSON.stringify(api.Properties.Body, (_k, v) => (v && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).some((k) => k === 'Ref' || k.startsWith('Fn::')) ? 'arn' : v)));
+    const plain = JSON.parse(
+      JSON.stringify(api.Properties.Body, (_k, v) =>
+        v && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).some((k) => k === 'Ref' || k.startsWith('Fn::')) ? 'arn' : v,
+      ),
+    );
     const result = await new Validator().validate(plain);
     expect(result.errors ?? []).toEqual([]);
     expect(result.valid).toBe(true);
@@ -224,7 +238,11 @@ describe('users', () => {
     expect(JSON.parse(flat(update.Properties.Update))).toEqual(call);
     expect(call.action).toBe('updateUserPoolClient');
     const console_ = `https://<${apiId}>.execute-api.<AWS::Region>.<AWS::URLSuffix>/dashboard`;
-    const { GenerateSecret: _secret, ...settings } = JSON.parse(JSON.stringify(client.Properties, (_k, v) => (v && typeof v === 'object' && !Array.isArray(v) && (v.Ref || v['Fn::GetAtt'] || v['Fn::Join']) ? flat(v) : v)));
+    const { GenerateSecret: _secret, ...settings } = JSON.parse(
+      JSON.stringify(client.Properties, (_k, v) =>
+        v && typeof v === 'object' && !Array.isArray(v) && (v.Ref || v['Fn::GetAtt'] || v['Fn::Join']) ? flat(v) : v,
+      ),
+    );
     expect(call.parameters).toEqual({
       ...settings,
       ClientId: `<${clientId}>`,
@@ -355,7 +373,8 @@ describe('the stream consumer: audit chain anchoring and the event outbox', () =
   });
 
   it('locks checkpoints as the context says: COMPLIANCE for 3650 days by default (production), GOVERNANCE with a short retention for a trial deploy that can be torn down', () => {
-    const lockOf = (t: Template) => (Object.values(t.findResources('AWS::S3::Bucket')) as Resource[]).find((b) => b.Properties.ObjectLockEnabled)!.Properties.ObjectLockConfiguration;
+    const lockOf = (t: Template) =>
+      (Object.values(t.findResources('AWS::S3::Bucket')) as Resource[]).find((b) => b.Properties.ObjectLockEnabled)!.Properties.ObjectLockConfiguration;
     expect(CHECKPOINT_LOCK_DEFAULT).toEqual({ mode: 'COMPLIANCE', days: 3650 });
     expect(lockOf(template)).toEqual({ ObjectLockEnabled: 'Enabled', Rule: { DefaultRetention: { Mode: 'COMPLIANCE', Days: 3650 } } });
     // The trial deploy of docs/operations/deploy-aws.md.
@@ -771,11 +790,17 @@ describe('size', () => {
     'has room for 100 more routes: the same stack with 100 more rows in its route table stays within the budget (a route costs no resource)',
     () => {
       const handlers = [...new Set(ROUTES.map((r) => r.handler))];
-      const extra = Array.from({ length: 100 }, (_, i) => ({ ...ROUTES.find((r) => r.handler === handlers[i % handlers.length])!, path: `/api/v1/room/${i}/{id}`, heavy: undefined }));
+      const extra = Array.from({ length: 100 }, (_, i) => ({
+        ...ROUTES.find((r) => r.handler === handlers[i % handlers.length])!,
+        path: `/api/v1/room/${i}/{id}`,
+        heavy: undefined,
+      }));
       const { stack: bigger } = createApp({ context: { ...cdkContext, 'aws:cdk:bundling-stacks': [] } }, { routes: [...ROUTES, ...extra] });
       const t = Template.fromStack(bigger).toJSON();
       const count = Object.keys(t.Resources).length;
-      expect(routesOf((Object.values(t.Resources) as Resource[]).find((r) => r.Type === 'AWS::ApiGatewayV2::Api')!.Properties.Body).length).toBe(ROUTES.length + 101);
+      expect(routesOf((Object.values(t.Resources) as Resource[]).find((r) => r.Type === 'AWS::ApiGatewayV2::Api')!.Properties.Body).length).toBe(
+        ROUTES.length + 101,
+      );
       expect(count).toBe(Object.keys(template.toJSON().Resources).length);
       expect(count).toBeLessThanOrEqual(RESOURCE_BUDGET);
     },
@@ -1298,7 +1323,8 @@ describe('context', () => {
     expect(byName('notifier').Properties.ReservedConcurrentExecutions).toBe(5);
     expect(byName('health').Properties.ReservedConcurrentExecutions).toBeUndefined();
     expect(byName('promotion-step').Properties.ReservedConcurrentExecutions).toBeUndefined();
-    for (const [name, id] of functionIds()) if (!servesAppKeys(name)) expect(template.toJSON().Resources[id].Properties.ReservedConcurrentExecutions, name).toBeUndefined();
+    for (const [name, id] of functionIds())
+      if (!servesAppKeys(name)) expect(template.toJSON().Resources[id].Properties.ReservedConcurrentExecutions, name).toBeUndefined();
     expect(() => unbundled({ reservedConcurrency: '{"everything":5}' })).toThrow(/reservedConcurrency/);
   });
 
@@ -1310,14 +1336,19 @@ describe('context', () => {
     // The others keep theirs from reservedConcurrency (none by default).
     for (const [name, id] of functionIds()) if (!servesAppKeys(name)) expect(fns[id]!.Properties.ReservedConcurrentExecutions, name).toBeUndefined();
     // One alarm on their Throttles, to the topic, naming each function.
-    const alarm = (Object.values(template.findResources('AWS::CloudWatch::Alarm')) as Resource[]).find((a) => a.Properties.AlarmDescription.startsWith('An app-read function'))!;
+    const alarm = (Object.values(template.findResources('AWS::CloudWatch::Alarm')) as Resource[]).find((a) =>
+      a.Properties.AlarmDescription.startsWith('An app-read function'),
+    )!;
     expect(alarm).toBeDefined();
-    const metrics = (alarm.Properties.Metrics as { MetricStat?: { Metric: { MetricName: string; Dimensions: { Value: unknown }[] } } }[]).filter((m) => m.MetricStat);
+    const metrics = (alarm.Properties.Metrics as { MetricStat?: { Metric: { MetricName: string; Dimensions: { Value: unknown }[] } } }[]).filter(
+      (m) => m.MetricStat,
+    );
     expect(metrics.map((m) => m.MetricStat!.Metric.MetricName)).toEqual(['Throttles', 'Throttles']);
     expect(metrics.map((m) => (m.MetricStat!.Metric.Dimensions[0]!.Value as { Ref: string }).Ref).sort()).toEqual(appReaders.map(([, id]) => id).sort());
     expect(alarm.Properties.Threshold).toBe(1);
     // The context sets it (a number, or "none" for no reservation at all: a new account's pool), and refuses anything else.
-    const byName = (t: Template, n: string) => (Object.values(t.findResources('AWS::Lambda::Function')) as Resource[]).find((f) => f.Properties.Description === `Stageline ${n}`)!;
+    const byName = (t: Template, n: string) =>
+      (Object.values(t.findResources('AWS::Lambda::Function')) as Resource[]).find((f) => f.Properties.Description === `Stageline ${n}`)!;
     const seven = Template.fromStack(unbundled({ appReadConcurrency: '7' }).stack);
     expect(byName(seven, 'ofrep').Properties.ReservedConcurrentExecutions).toBe(7);
     const none = Template.fromStack(unbundled({ appReadConcurrency: 'none' }).stack);

@@ -237,7 +237,9 @@ describe('the contract: no 5xx, no data loss', () => {
     // The local gateway answers a malformed header line as API Gateway does.
     const raw = await new Promise<string>((resolve, reject) => {
       const { port, hostname } = new URL(t.url);
-      const socket = connect(Number(port), hostname, () => socket.end(`GET /api/v1/environments HTTP/1.1\r\nHost: ${hostname}:${port}\r\nBad Header: x\r\n\r\n`));
+      const socket = connect(Number(port), hostname, () =>
+        socket.end(`GET /api/v1/environments HTTP/1.1\r\nHost: ${hostname}:${port}\r\nBad Header: x\r\n\r\n`),
+      );
       let text = '';
       socket.on('data', (d) => (text += d.toString()));
       socket.on('end', () => resolve(text));
@@ -258,7 +260,7 @@ describe('the contract: no 5xx, no data loss', () => {
     expect(problems).toEqual([]);
   });
 
-  it('documents Idempotency-Key only where it is honoured: POSTs of a signed-in or IAM caller; not OFREP\'s evaluations (reads with no side effect) nor the unauthenticated routes', () => {
+  it("documents Idempotency-Key only where it is honoured: POSTs of a signed-in or IAM caller; not OFREP's evaluations (reads with no side effect) nor the unauthenticated routes", () => {
     const documented = operations().filter((o) => ((o.op.parameters ?? []) as { name: string }[]).some((p) => p.name === 'Idempotency-Key'));
     const secured = (o: (typeof documented)[number]) => ((o.op.security ?? []) as Record<string, unknown>[]).some((s) => 'sigv4' in s || 'cognito' in s);
     expect(documented.filter((o) => o.path.startsWith('/ofrep/')).map((o) => `${o.method} ${o.path}`)).toEqual([]);

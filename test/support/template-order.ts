@@ -70,7 +70,8 @@ function mentions(value: unknown, out = new Set<string>(), under = false): Set<s
 
 /** The route keys an HTTP API defined by its OpenAPI body creates (`GET /path`, `$default`): names of the API. */
 function routeKeysOf(r: Resources[string]): string[] {
-  const paths = r.Type === 'AWS::ApiGatewayV2::Api' ? (r.Properties?.Body?.paths as Record<string, Record<string, { isDefaultRoute?: boolean }>> | undefined) : undefined;
+  const paths =
+    r.Type === 'AWS::ApiGatewayV2::Api' ? (r.Properties?.Body?.paths as Record<string, Record<string, { isDefaultRoute?: boolean }>> | undefined) : undefined;
   return Object.entries(paths ?? {}).flatMap(([path, ops]) =>
     Object.entries(ops)
       .filter(([method]) => method !== 'parameters')
