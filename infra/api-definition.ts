@@ -62,7 +62,6 @@ export function apiDefinition(input: ApiDefinitionInput): Record<string, unknown
     const scheme = SCHEME[route.auth];
     const parameters = pathParameters(route.path);
     (paths[route.path] ??= {})[route.method.toLowerCase()] = {
-      operationId: key.replace(/[^A-Za-z0-9]+/g, '_'),
       ...(parameters.length ? { parameters } : {}),
       ...(scheme ? { security: [{ [scheme]: [] }] } : {}),
       responses: { default: { description: "the function's answer" } },
