@@ -68,6 +68,8 @@ interface LoginConfig {
   logoutEndpoint: string;
   scopes: string[];
   idTokenSigningAlg: string;
+  /** true on the local stack alone: see takeFragmentToken */
+  fragmentSignIn?: boolean;
 }
 
 let config: Promise<LoginConfig> | null = null;
@@ -121,12 +123,19 @@ export async function completeSignIn(): Promise<string | null> {
   }
 }
 
-/** A token handed over in the fragment (#token=…, automation and the local tokens file): kept like a signed-in one. */
-export function takeFragmentToken(): void {
+/**
+ * A token handed over in the fragment (#token=…, automation and the local tokens file): kept like a
+ * signed-in one on the local stack only (its sign-in configuration says so: fragmentSignIn). Anywhere
+ * else it is dropped, unread: a link carrying someone's token would sign whoever opens it in as them
+ * (login CSRF), so only the authorization code flow, started from this tab, signs in. Either way the
+ * token leaves the address (and the history) at once.
+ */
+export async function takeFragmentToken(): Promise<void> {
   const m = /(?:^#|&)token=([^&]+)/.exec(location.hash);
   if (!m) return;
-  sessionStorage.setItem(TOKEN, decodeURIComponent(m[1]!));
   history.replaceState(null, '', `${home()}#/`);
+  const cfg = await loginConfig().catch(() => null);
+  if (cfg?.fragmentSignIn === true) sessionStorage.setItem(TOKEN, decodeURIComponent(m[1]!));
 }
 
 export async function signOut(): Promise<void> {

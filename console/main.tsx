@@ -123,7 +123,7 @@ function App({ initial }: { initial: string | null }) {
 }
 
 async function start() {
-  takeFragmentToken();
+  await takeFragmentToken();
   const failed = await completeSignIn();
   const root = document.getElementById('app')!;
   render(<App initial={failed} />, root);

@@ -3,7 +3,7 @@ import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
-import type { HttpApi } from 'aws-cdk-lib/aws-apigatewayv2';
+import type { IHttpApi } from 'aws-cdk-lib/aws-apigatewayv2';
 import { ArnFormat, CfnOutput, Duration, Validations, type Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { DomainEvents } from './events.ts';
@@ -12,9 +12,11 @@ import { StackPart } from './part.ts';
 /** What the alarms watch. */
 export interface Watched {
   machine: sfn.StateMachine;
-  api: HttpApi;
+  api: IHttpApi;
   events: DomainEvents;
   streamFn: lambda.IFunction;
+  /** the app-read functions behind open function URLs: their throttles are alarmed */
+  appReadFns: lambda.IFunction[];
   /** an address subscribed to the topic (context alarmEmail) */
   alarmEmail?: string;
 }
@@ -27,7 +29,7 @@ export interface Watched {
 export class Alarms extends StackPart {
   readonly topic: sns.Topic;
 
-  constructor(stack: Stack, id: string, { machine, api, events, streamFn, alarmEmail }: Watched) {
+  constructor(stack: Stack, id: string, { machine, api, events, streamFn, appReadFns, alarmEmail }: Watched) {
     super(stack, id);
     const alarmTopic = new sns.Topic(stack, 'AlarmTopic', { displayName: 'Stageline alarms', enforceSSL: true });
     this.topic = alarmTopic;
@@ -83,6 +85,17 @@ export class Alarms extends StackPart {
       'FunctionThrottlesAlarm',
       'Lambda throttles in the account',
       new cloudwatch.Metric({ namespace: 'AWS/Lambda', metricName: 'Throttles', statistic: 'Sum', period: five }),
+    );
+    // The app-read functions (open function URLs) have reserved concurrency of their own (appReadConcurrency): reads over
+    // it are refused, so someone must know when fleets (or a flood) reach it.
+    alarm(
+      'AppReadThrottlesAlarm',
+      'An app-read function (effective config, OFREP) was throttled at its reserved concurrency (appReadConcurrency)',
+      new cloudwatch.MathExpression({
+        expression: appReadFns.map((_, i) => `t${i}`).join(' + '),
+        usingMetrics: Object.fromEntries(appReadFns.map((f, i) => [`t${i}`, f.metricThrottles({ period: five, statistic: 'Sum' })])),
+        period: five,
+      }),
     );
     alarm('Api5xxAlarm', 'The API answered 5xx', api.metricServerError({ period: five, statistic: 'Sum' }));
     for (const [id, q] of Object.entries(events.deadLetterQueues))

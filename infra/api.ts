@@ -1,26 +1,11 @@
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import { Validations, type Stack } from 'aws-cdk-lib';
+import type { Stack } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
-import {
-  CfnStage,
-  HttpApi,
-  HttpIntegrationType,
-  HttpMethod,
-  HttpNoneAuthorizer,
-  HttpRoute,
-  HttpRouteIntegration,
-  HttpRouteKey,
-  HttpStage,
-  IntegrationCredentials,
-  LogGroupLogDestination,
-  PayloadFormatVersion,
-  type HttpRouteIntegrationBindOptions,
-  type HttpRouteIntegrationConfig,
-  type IHttpRouteAuthorizer,
-} from 'aws-cdk-lib/aws-apigatewayv2';
-import { HttpIamAuthorizer, HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
-import { FALLBACK_HANDLER, ROUTES, routeKey, SELF_AUTHENTICATED, type AuthType } from '../functions/http/routes.ts';
+import { CfnApi, CfnStage, HttpApi, HttpStage, LogGroupLogDestination, type IHttpApi } from 'aws-cdk-lib/aws-apigatewayv2';
+import { Construct } from 'constructs';
+import { FALLBACK_HANDLER, ROUTES, routeKey, type Route } from '../functions/http/routes.ts';
+import { apiDefinition } from './api-definition.ts';
 import { functionOf } from '../functions/http/topology.ts';
 import { servesAppKeys } from './access.ts';
 import { noFunctionDlq } from './acknowledgements.ts';
@@ -35,38 +20,66 @@ export const API_THROTTLE = { rate: 200, burst: 400, heavyRate: 20, heavyBurst: 
 /**
  * The HTTP API: one route per entry of the route table (functions/http/routes.ts), each with its
  * authorizer, invoking its function; the $default fallback for everything else (404/405, and CORS
- * preflights: functions/http/cors.ts); the default stage with access logs and throttling.
+ * preflights: functions/http/cors.ts); the default stage with access logs and throttling. Routes,
+ * authorizers and integrations are the API's OpenAPI body (infra/api-definition.ts), not resources.
  */
 export class Api extends StackPart {
-  readonly api: HttpApi;
+  readonly api: IHttpApi;
   readonly stage: HttpStage;
 
-  constructor(stack: Stack, id: string, identity: Identity, functions: Functions) {
+  constructor(stack: Stack, id: string, identity: Identity, functions: Functions, routes: readonly Route[] = ROUTES) {
     super(stack, id);
-    // Clients send the Cognito *ID* token: it carries custom:tenant_id,
-    // cognito:groups and email, and its `aud` is the client id checked here.
-    const authorizers: Record<AuthType, IHttpRouteAuthorizer> = {
-      jwt: new HttpJwtAuthorizer('CognitoAuthorizer', identity.userPool.userPoolProviderUrl, {
-        jwtAudience: [identity.userPoolClient.userPoolClientId],
-      }),
-      // HTTP APIs have no resource policy, so IAM callers need execute-api:Invoke
-      // in this account; MACHINE_PRINCIPALS then binds them to a tenant.
-      iam: new HttpIamAuthorizer(),
-      none: new HttpNoneAuthorizer(),
-      // App-key routes: the handler checks the key (functions/http/app-read.ts); API Gateway lets them through.
-      app: new HttpNoneAuthorizer(),
+
+    // API Gateway invokes the functions with one role (the integrations' credentials) instead of a
+    // resource-based permission on each function: ~60 fewer resources, and the grant lists exactly the
+    // functions routes reach. The trust names the service alone, as AWS documents for integration
+    // credentials: API Gateway does not send aws:SourceAccount or aws:SourceArn when it assumes an
+    // integration's role, so such a condition would refuse every route (500). The confused deputy is
+    // closed by iam:PassRole instead: only a principal of this account allowed to pass this role can
+    // name it as an integration's credentials.
+    const invokeRole = new iam.Role(stack, 'ApiInvokeRole', {
+      assumedBy: new iam.ServicePrincipal('apigateway.amazonaws.com'),
+      description: 'API Gateway invokes the API functions with this role',
+    });
+    const invokable = new Set<string>();
+    const integrationOf = (handler: string) => {
+      const name = functionOf(handler);
+      const fn = functions.fn(name);
+      if (!invokable.has(name)) {
+        invokable.add(name);
+        invokeRole.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [fn.functionArn] }));
+        noFunctionDlq(
+          fn,
+          `${name} is invoked synchronously, by API Gateway (its routes' integration)${servesAppKeys(name) ? ' and at its function URL' : ''}: an error is answered to the caller and counted in the function's Errors (FunctionErrorsAlarm); a function DLQ applies to asynchronous invocations only.`,
+        );
+      }
+      return { name: pascal(name), functionArn: fn.functionArn, credentialsArn: invokeRole.roleArn };
     };
 
-    this.api = new HttpApi(stack, 'Api', {
-      apiName: 'stageline',
-      description: 'Stageline release promotion API',
-      // The default stage is created below, because HttpApi cannot give its
-      // own default stage access logging.
-      createDefaultStage: false,
-      // No corsPreflight: it would open every route (the review pages too) to the allowed origins.
-      // The functions answer CORS for the paths meant to be read cross-origin (functions/http/cors.ts):
-      // preflights reach the $default fallback, the others get the headers from the HTTP middleware.
+    // The API is its OpenAPI definition (infra/api-definition.ts): API Gateway creates every route, its
+    // authorizer (JWT: the Cognito ID token; IAM: SigV4; none, and app keys checked in the function) and its
+    // integration when it imports the body, so none is a CloudFormation resource. FailOnWarnings: a definition
+    // API Gateway would import only in part (a route dropped with a warning) fails the deploy instead.
+    // Name, description and protocol come from the body (API Gateway refuses them beside it). No CORS in it:
+    // it would open every route (the review pages too) to the allowed origins; the functions answer CORS for
+    // the paths meant to be read cross-origin (functions/http/cors.ts).
+    const scope = new Construct(stack, 'Api');
+    const cfnApi = new CfnApi(scope, 'Resource', {
+      failOnWarnings: true,
+      body: apiDefinition({
+        routes,
+        fallbackHandler: FALLBACK_HANDLER,
+        integrationOf,
+        jwt: { issuer: identity.userPool.userPoolProviderUrl, audience: [identity.userPoolClient.userPoolClientId] },
+        title: 'stageline',
+        description: 'Stageline release promotion API',
+      }),
     });
+    // Routes with no authorizer at API Gateway, and why each is fine, for the reader of the stack: app-key routes
+    // authenticate the key in the function (functions/http/app-read.ts); SELF_AUTHENTICATED handlers a single-use
+    // link token, Slack's signature or a registry link's token; the rest read no tenant data; the $default
+    // fallback answers 404/405 from the static route table. test/infra/stack.test.ts checks every route's type.
+    this.api = HttpApi.fromHttpApiAttributes(stack, 'ApiRef', { httpApiId: cfnApi.ref, apiEndpoint: cfnApi.attrApiEndpoint });
 
     const accessLogs = logGroup(
       stack,
@@ -105,105 +118,11 @@ export class Api extends StackPart {
       },
     });
     // Heavier routes get tighter limits of their own (a 10k-item batch, promotion requests, rollbacks).
-    // routeSettings is passed to CloudFormation as written, hence its PascalCase keys.
+    // routeSettings is passed to CloudFormation as written, hence its PascalCase keys. The routes it names are
+    // the API's (its body): the stage refers to the API, so CloudFormation creates it after them.
     const cfnStage = this.stage.node.defaultChild as CfnStage;
     cfnStage.routeSettings = Object.fromEntries(
-      ROUTES.filter((r) => r.heavy).map((r) => [routeKey(r), { ThrottlingRateLimit: API_THROTTLE.heavyRate, ThrottlingBurstLimit: API_THROTTLE.heavyBurst }]),
+      routes.filter((r) => r.heavy).map((r) => [routeKey(r), { ThrottlingRateLimit: API_THROTTLE.heavyRate, ThrottlingBurstLimit: API_THROTTLE.heavyBurst }]),
     );
-
-    // API Gateway invokes the functions with one role (the integrations' credentials) instead of a
-    // resource-based permission on each function: ~60 fewer resources, and the grant lists exactly the
-    // functions routes reach. The trust names the service alone, as AWS documents for integration
-    // credentials: API Gateway does not send aws:SourceAccount or aws:SourceArn when it assumes an
-    // integration's role, so such a condition would refuse every route (500). The confused deputy is
-    // closed by iam:PassRole instead: only a principal of this account allowed to pass this role can
-    // name it as an integration's credentials.
-    const invokeRole = new iam.Role(stack, 'ApiInvokeRole', {
-      assumedBy: new iam.ServicePrincipal('apigateway.amazonaws.com'),
-      description: 'API Gateway invokes the API functions with this role',
-    });
-    const invokable = new Set<string>();
-    const integrations = new Map<string, RoleInvokedLambda>();
-    const integrationOf = (handler: string) => {
-      const name = functionOf(handler);
-      let integration = integrations.get(name);
-      if (!integration) {
-        const fn = functions.fn(name);
-        if (!invokable.has(name)) {
-          invokable.add(name);
-          invokeRole.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [fn.functionArn] }));
-          noFunctionDlq(
-            fn,
-            `${name} is invoked synchronously, by API Gateway (its routes' integration)${servesAppKeys(name) ? ' and at its function URL' : ''}: an error is answered to the caller and counted in the function's Errors (FunctionErrorsAlarm); a function DLQ applies to asynchronous invocations only.`,
-          );
-        }
-        integration = new RoleInvokedLambda(`${pascal(name)}Integration`, fn.functionArn, invokeRole);
-        integrations.set(name, integration);
-      }
-      return integration;
-    };
-
-    const routesByKey = new Map<string, HttpRoute>();
-    for (const route of ROUTES) {
-      const [created] = this.api.addRoutes({
-        path: route.path,
-        methods: [HttpMethod[route.method]],
-        integration: integrationOf(route.handler),
-        authorizer: authorizers[route.auth],
-      });
-      routesByKey.set(routeKey(route), created!);
-      if (route.auth === 'none' || route.auth === 'app') {
-        Validations.of(created!).acknowledge({
-          id: 'AwsSolutions-APIG4',
-          reason:
-            route.auth === 'app'
-              ? `${route.method} ${route.path} authenticates an app key in the function (Bearer or X-API-Key; only the SHA-256 of its secret is stored, checked in constant time against a consistent read of the key record).`
-              : (SELF_AUTHENTICATED as readonly string[]).includes(route.handler)
-                ? `${route.method} ${route.path} authenticates in the function (${route.summary}): a single-use link token whose hash is stored, Slack's request signature, a registry link's token whose hash is stored, or a pull-request host's webhook signature (HMAC-SHA256 with the tenant's webhook secret, or GitLab's token).`
-                : `${route.method} ${route.path} is public on purpose (${route.summary}); it reads no tenant data.`,
-        });
-      }
-    }
-
-    // Whatever no route matches: the fallback answers 404 or 405 (with Allow)
-    // from the same route table. It must be unauthenticated, or API Gateway
-    // would answer 401 for a typo'd path.
-    const fallback = new HttpRoute(stack, 'DefaultRoute', {
-      httpApi: this.api,
-      routeKey: HttpRouteKey.DEFAULT,
-      integration: integrationOf(FALLBACK_HANDLER),
-      authorizer: authorizers.none,
-    });
-    // The stage names routes by key in its RouteSettings: API Gateway refuses the stage unless those
-    // routes exist already, so CloudFormation must create them first.
-    for (const key of Object.keys(cfnStage.routeSettings as Record<string, unknown>)) {
-      const route = routesByKey.get(key);
-      if (!route) throw new Error(`the stage throttles ${key}, which is no route`);
-      cfnStage.node.addDependency(route);
-    }
-    Validations.of(fallback).acknowledge({
-      id: 'AwsSolutions-APIG4',
-      reason: 'The $default route only returns 404/405 computed from the static route table; it reads no data and has no table permissions.',
-    });
-  }
-}
-
-/** A Lambda proxy integration (payload 2.0) that API Gateway invokes with a role rather than through a permission on the function. */
-class RoleInvokedLambda extends HttpRouteIntegration {
-  constructor(
-    id: string,
-    private readonly functionArn: string,
-    private readonly role: iam.IRole,
-  ) {
-    super(id);
-  }
-
-  bind(_options: HttpRouteIntegrationBindOptions): HttpRouteIntegrationConfig {
-    return {
-      type: HttpIntegrationType.AWS_PROXY,
-      uri: this.functionArn,
-      payloadFormatVersion: PayloadFormatVersion.VERSION_2_0,
-      credentials: IntegrationCredentials.fromRole(this.role),
-    };
   }
 }

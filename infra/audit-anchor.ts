@@ -8,9 +8,7 @@ import { STREAM_FILTER } from '../functions/handlers/stream.ts';
 import type { DomainEvents } from './events.ts';
 import { StackPart } from './part.ts';
 import type { DataStore } from './store.ts';
-
-/** How long a signed audit checkpoint is kept immutable (S3 Object Lock, compliance mode). */
-export const CHECKPOINT_RETENTION_DAYS = 3650;
+import type { StackContext } from './context.ts';
 
 /**
  * The audit anchor and the table's one stream consumer: it links audit entries into each tenant's
@@ -24,7 +22,7 @@ export class AuditAnchor extends StackPart {
   readonly key: kms.Key;
   readonly checkpoints: s3.Bucket;
 
-  constructor(stack: Stack, id: string, store: DataStore, events: DomainEvents, streamFn: lambda.Function) {
+  constructor(stack: Stack, id: string, store: DataStore, events: DomainEvents, streamFn: lambda.Function, lock: StackContext['checkpointLock']) {
     super(stack, id);
     this.key = new kms.Key(stack, 'AuditCheckpointKey', {
       description: 'Stageline: ECDSA P-256 key signing audit chain checkpoints (only the stream consumer may sign; anyone may verify with its public key)',
@@ -59,9 +57,13 @@ export class AuditAnchor extends StackPart {
       },
     );
     this.checkpoints = new s3.Bucket(stack, 'AuditCheckpoints', {
-      // Compliance mode: no one, not even the account root, can delete or overwrite a checkpoint before it expires.
+      // Compliance mode (production, the default): no one, not even the account root, can delete or overwrite a
+      // checkpoint before its retention ends. Governance mode (a trial deploy, -c checkpointLockMode=GOVERNANCE):
+      // the same, except for a principal allowed s3:BypassGovernanceRetention, so the bucket can be emptied.
       objectLockEnabled: true,
-      objectLockDefaultRetention: s3.ObjectLockRetention.compliance(Duration.days(CHECKPOINT_RETENTION_DAYS)),
+      objectLockDefaultRetention: (lock.mode === 'COMPLIANCE' ? s3.ObjectLockRetention.compliance : s3.ObjectLockRetention.governance)(
+        Duration.days(lock.days),
+      ),
       versioned: true,
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
       enforceSSL: true,

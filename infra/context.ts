@@ -27,6 +27,20 @@
  *                      the total and fails when it leaves less than 100 of
  *                      accountConcurrency unreserved. Default none (new accounts
  *                      have too small a pool to reserve from).
+ *   appReadConcurrency reserved concurrency of EACH app-read function (effective
+ *                      config, OFREP), the two behind unauthenticated function URLs:
+ *                      a flood of invalid keys is throttled there instead of taking
+ *                      the account's pool from the API and the flows. Default 100
+ *                      each (APP_READ_CONCURRENCY); "none" reserves nothing (an
+ *                      account whose pool has none to spare). Over it, reads are
+ *                      throttled (AppReadThrottlesAlarm). Counts in the 100-free check.
+ *   checkpointLockMode the audit checkpoint bucket's Object Lock mode: COMPLIANCE by
+ *                      default (production: nobody, the account root included, can
+ *                      delete a checkpoint before its retention ends); GOVERNANCE for
+ *                      a trial deploy that must be torn down (docs/operations/deploy-aws.md).
+ *   checkpointRetentionDays
+ *                      days a checkpoint stays locked: 3650 by default (production);
+ *                      a trial deploy takes a short one (1).
  *   accountConcurrency the account's Lambda concurrent-executions quota the
  *                      reservations are checked against (default 1000).
  *   traceSdk           true: X-Ray subsegments around every AWS SDK call and
@@ -159,6 +173,34 @@ function slackSecretFrom(scope: Construct, id: string | undefined): GivenSecret 
   };
 }
 
+/** Reserved concurrency of EACH app-read function (the unauthenticated function URLs: effective config, OFREP) unless appReadConcurrency says otherwise. */
+export const APP_READ_CONCURRENCY = 100;
+
+/** The checkpoint bucket's Object Lock for production: compliance mode, ten years (checkpointLockMode, checkpointRetentionDays). */
+export const CHECKPOINT_LOCK_DEFAULT = { mode: 'COMPLIANCE', days: 3650 } as const;
+
+/** appReadConcurrency: a positive integer (per app-read function), or "none" for no reservation (an account whose pool has none to spare). */
+function appReadConcurrencyFrom(raw: unknown): number | undefined {
+  if (raw === undefined || raw === null) return APP_READ_CONCURRENCY;
+  if (raw === 'none') return undefined;
+  const n = typeof raw === 'number' ? raw : /^\d+$/.test(String(raw)) ? Number(raw) : NaN;
+  if (!Number.isInteger(n) || n < 1)
+    throw new Error(`context appReadConcurrency must be a positive integer (reserved for each app-read function) or "none"; got ${JSON.stringify(raw)}`);
+  return n;
+}
+
+/** checkpointLockMode and checkpointRetentionDays: the checkpoint bucket's Object Lock (default CHECKPOINT_LOCK_DEFAULT). */
+function checkpointLockFrom(mode: unknown, days: unknown): { mode: 'COMPLIANCE' | 'GOVERNANCE'; days: number } {
+  const m = mode ?? CHECKPOINT_LOCK_DEFAULT.mode;
+  if (m !== 'COMPLIANCE' && m !== 'GOVERNANCE') throw new Error(`context checkpointLockMode must be COMPLIANCE or GOVERNANCE; got ${JSON.stringify(mode)}`);
+  const d =
+    days === undefined || days === null ? CHECKPOINT_LOCK_DEFAULT.days : typeof days === 'number' ? days : /^\d+$/.test(String(days)) ? Number(days) : NaN;
+  // S3 takes up to 100 years of default retention.
+  if (!Number.isInteger(d) || d < 1 || d > 36_500)
+    throw new Error(`context checkpointRetentionDays must be a whole number of days from 1 to 36500; got ${JSON.stringify(days)}`);
+  return { mode: m, days: d };
+}
+
 /** Every context key the stack reads, checked. */
 export function contextOf(scope: Construct) {
   const get = (key: string) => scope.node.tryGetContext(key) as unknown;
@@ -166,6 +208,10 @@ export function contextOf(scope: Construct) {
     machinePrincipals: machinePrincipalsFrom(get('machinePrincipals')),
     allowedOrigins: originsFrom(get('allowedOrigins')),
     concurrency: concurrencyFrom(get('reservedConcurrency')),
+    /** Reserved for EACH app-read function (effective config, OFREP: open function URLs); undefined: none. */
+    appReadConcurrency: appReadConcurrencyFrom(get('appReadConcurrency')),
+    /** The audit checkpoint bucket's Object Lock: COMPLIANCE for 3650 days unless a trial deploy says otherwise. */
+    checkpointLock: checkpointLockFrom(get('checkpointLockMode'), get('checkpointRetentionDays')),
     /** The account's concurrent executions quota (Service Quotas, Lambda): reservations must leave 100 of it unreserved. */
     accountConcurrency: positiveFrom(get('accountConcurrency'), 'accountConcurrency', 1000),
     traceSdk: flagFrom(get('traceSdk'), 'traceSdk'),

@@ -1,5 +1,6 @@
 import { App, Tags, Validations, type AppProps } from 'aws-cdk-lib';
 import { AwsSolutionsChecks, NIST80053R5Checks, ServerlessChecks } from 'cdk-nag';
+import type { Route } from '../functions/http/routes.ts';
 import { StagelineStack } from './stack.ts';
 
 /**
@@ -14,13 +15,14 @@ export const NAG_PACKS = [AwsSolutionsChecks, ServerlessChecks, NIST80053R5Check
  * Builds the app exactly as `cdk synth` does; the infra tests call this too,
  * so they check the same stack, context and cdk-nag packs.
  */
-export function createApp(props?: AppProps): { app: App; stack: StagelineStack } {
+export function createApp(props?: AppProps, options?: { routes?: readonly Route[] }): { app: App; stack: StagelineStack } {
   const app = new App(props);
   // Environment-agnostic (no account/region): synth needs no credentials, and
   // the deploying profile decides where it goes. A second Stageline stack in the
   // account is this app under another name (-c stackName=…; infra/names.ts).
   const stack = new StagelineStack(app, stackNameFrom(app.node.tryGetContext('stackName')), {
     description: 'Stageline: release promotion through an ordered line of environments',
+    routes: options?.routes,
   });
   Tags.of(stack).add('project', 'stageline');
   // cdk-nag v3 is a policy-validation plugin, not an Aspect: it runs after

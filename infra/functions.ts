@@ -46,7 +46,7 @@ export class Functions extends StackPart {
       logs.RetentionDays.ONE_MONTH,
       "every function's JSON logs (a line per request or event: route or event, outcome, duration, tenant; errors with their message)",
     );
-    const { concurrency, traceSdk, machinePrincipals, allowedOrigins } = context;
+    const { concurrency, appReadConcurrency, traceSdk, machinePrincipals, allowedOrigins } = context;
     checkHandlerSettings();
     checkFunctionGroups();
     for (const name of FUNCTIONS) {
@@ -62,7 +62,15 @@ export class Functions extends StackPart {
         traceSdk,
         tableName: store.table.tableName,
         timeout: timeoutOf(name),
-        reservedConcurrency: isWorkflowHandler(name) ? concurrency[name as keyof typeof concurrency] : access === 'none' ? undefined : concurrency.api,
+        // App-key readers answer at unauthenticated function URLs: capped by default (appReadConcurrency), so a flood of
+        // invalid keys is throttled there and cannot take the account's pool from the API and the flows.
+        reservedConcurrency: isWorkflowHandler(name)
+          ? concurrency[name as keyof typeof concurrency]
+          : servesAppKeys(name)
+            ? appReadConcurrency
+            : access === 'none'
+              ? undefined
+              : concurrency.api,
         environment: {
           // Only the handler behind the IAM (machine) route resolves IAM callers.
           ...(ROUTES.some((r) => functionOf(r.handler) === name && r.auth === 'iam') ? { MACHINE_PRINCIPALS: JSON.stringify(machinePrincipals) } : {}),

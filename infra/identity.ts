@@ -1,10 +1,33 @@
 import * as cognito from 'aws-cdk-lib/aws-cognito';
-import { Duration, RemovalPolicy, Validations, type Stack } from 'aws-cdk-lib';
+import * as cr from 'aws-cdk-lib/custom-resources';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { logGroup } from './function.ts';
+import { Duration, Lazy, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import { PLATFORM_GROUP, ROLES } from '../domain/access/auth.ts';
 import { StackPart } from './part.ts';
 import { CLI_REDIRECT_URI } from '../functions/adapters/login.ts';
 
 const upperFirst = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
+
+/** cdk-nag findings on CDK's custom-resource function (one call at deploy time, made by CloudFormation), and why each is fine there. */
+const CUSTOM_RESOURCE_FUNCTION_FINDINGS = [
+  { id: 'AwsSolutions-L1', reason: "CDK's own custom-resource function (its runtime is CDK's choice, updated with aws-cdk-lib); it runs at deploy time only." },
+  { id: 'Serverless-LambdaLatestVersion', reason: "CDK's own custom-resource function: its runtime is CDK's choice, updated with aws-cdk-lib." },
+  { id: 'NIST.800.53.R5-LambdaInsideVPC', reason: 'Calls one AWS API (cognito-idp UpdateUserPoolClient) at deploy time: no private resource to reach.' },
+  { id: 'NIST.800.53.R5-LambdaConcurrency', reason: 'Invoked by CloudFormation once per deploy that changes the app client: nothing to reserve.' },
+  {
+    id: 'NIST.800.53.R5-LambdaDLQ',
+    reason: 'Invoked by CloudFormation, which waits for its answer and fails (and rolls back) the deploy on an error: nothing is lost unseen.',
+  },
+  {
+    id: 'Serverless-LambdaDLQ',
+    reason: 'Invoked by CloudFormation, which waits for its answer and fails (and rolls back) the deploy on an error: nothing is lost unseen.',
+  },
+  { id: 'Serverless-LambdaTracing', reason: 'One deploy-time call; CloudFormation shows its outcome and its log group holds its log.' },
+  { id: 'Serverless-LambdaAsyncFailureDestination', reason: 'CloudFormation waits for its answer and fails the deploy on an error.' },
+  { id: 'Serverless-LambdaDefaultMemorySize', reason: "CDK's custom-resource function; one SDK call needs no more." },
+];
 
 /** Identity: users, their tenant (custom:tenant_id) and roles (groups), and the one public client. */
 export class Identity extends StackPart {
@@ -101,10 +124,64 @@ export class Identity extends StackPart {
     });
   }
 
-  /** The console (the API's /dashboard) is a callback and logout address of the app client. */
-  setConsoleUrl(url: string): void {
+  /**
+   * The console (the API's /dashboard) is a callback and logout address of the app client. The API's JWT
+   * authorizer names the client (its audience, in the API's OpenAPI body: infra/api-definition.ts), so the
+   * client cannot name the API's address in its own properties (a dependency cycle): once both exist, a custom
+   * resource writes the client's settings again with the console's address added (UpdateUserPoolClient sets
+   * every setting, so it is sent every one of them, as CloudFormation holds them). Its properties carry all of
+   * them, so any change of the client runs it again, after the client's own update.
+   */
+  setConsoleUrl(stack: Stack, url: string): void {
     const cfn = this.userPoolClient.node.defaultChild as cognito.CfnUserPoolClient;
-    cfn.callbackUrLs = [url, CLI_REDIRECT_URI];
-    cfn.logoutUrLs = [url, CLI_REDIRECT_URI];
+    const settings = Lazy.any({
+      produce: () => {
+        // The client's properties as the template holds them (CloudFormation's names are the API's).
+        const template = Stack.of(cfn).resolve((cfn as unknown as { _toCloudFormation(): unknown })._toCloudFormation()) as {
+          Resources: Record<string, { Properties: Record<string, unknown> }>;
+        };
+        const rendered = Object.values(template.Resources)[0]!;
+        const { GenerateSecret: _secret, UserPoolId: userPoolId, ...rest } = rendered.Properties;
+        return {
+          ...rest,
+          UserPoolId: userPoolId,
+          ClientId: this.userPoolClient.userPoolClientId,
+          CallbackURLs: [url, ...((rest.CallbackURLs as string[] | undefined) ?? [])],
+          LogoutURLs: [url, ...((rest.LogoutURLs as string[] | undefined) ?? [])],
+        };
+      },
+    });
+    const call = {
+      service: 'CognitoIdentityServiceProvider',
+      action: 'updateUserPoolClient',
+      parameters: settings,
+      physicalResourceId: cr.PhysicalResourceId.of(`console-callback-${this.userPoolClient.userPoolClientId}`),
+      // The request holds no secret (a public client), but its answer would echo the whole client: not logged.
+      logging: cr.Logging.withDataHidden(),
+    };
+    // Its function's role: this one call, and writing to its own log group (infra/function.ts logGroup).
+    const logs = logGroup(
+      stack,
+      'ConsoleCallbackLogs',
+      RetentionDays.ONE_MONTH,
+      "the console-callback custom resource's calls (one per deploy that changes the app client)",
+    );
+    const role = new iam.Role(stack, 'ConsoleCallbackRole', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: "Writes the app client's settings with the console's address added (UpdateUserPoolClient)",
+    });
+    role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['cognito-idp:UpdateUserPoolClient'], resources: [this.userPool.userPoolArn] }));
+    logs.grantWrite(role);
+    const update = new cr.AwsCustomResource(stack, 'ConsoleCallback', {
+      onCreate: call,
+      onUpdate: call,
+      role,
+      logGroup: logs,
+      installLatestAwsSdk: false,
+    });
+    const provider = stack.node.tryFindChild(`AWS${cr.AwsCustomResource.PROVIDER_FUNCTION_UUID.replace(/-/g, '')}`);
+    if (!provider) throw new Error("the AwsCustomResource provider function was not found: CDK's construct id for it changed");
+    Validations.of(provider).acknowledge(...CUSTOM_RESOURCE_FUNCTION_FINDINGS);
+    update.node.addDependency(this.userPoolClient);
   }
 }

@@ -14,7 +14,7 @@ import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as cognito from 'aws-cdk-lib/aws-cognito';
 import type * as events from 'aws-cdk-lib/aws-events';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
-import type { HttpApi } from 'aws-cdk-lib/aws-apigatewayv2';
+import type { IHttpApi } from 'aws-cdk-lib/aws-apigatewayv2';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { CfnOutput, Duration, Stack, Validations, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
@@ -24,6 +24,8 @@ import { WEBHOOK_BUS_TYPES } from '../domain/webhooks/model.ts';
 import { servesAppKeys } from './access.ts';
 import { Alarms } from './alarms.ts';
 import { Api } from './api.ts';
+import { checkResourceBudget } from './budget.ts';
+import type { Route } from '../functions/http/routes.ts';
 import { AuditAnchor } from './audit-anchor.ts';
 import { contextOf } from './context.ts';
 import { DomainEvents } from './events.ts';
@@ -36,18 +38,24 @@ import { AdapterNeeds } from './needs.ts';
 import { Scheduling } from './scheduling.ts';
 import { DataStore } from './store.ts';
 
+export interface StagelineStackProps extends StackProps {
+  /** the routes the API serves: the route table (functions/http/routes.ts) unless a test adds rows */
+  routes?: readonly Route[];
+}
+
 export class StagelineStack extends Stack {
   readonly table: dynamodb.Table;
   readonly userPool: cognito.UserPool;
   readonly userPoolClient: cognito.UserPoolClient;
-  readonly api: HttpApi;
+  readonly api: IHttpApi;
   readonly functions: Map<string, HandlerFunction>;
   readonly eventBus: events.EventBus;
   /** Runs promotions and rollbacks alike (a rollback is a promotion record with `rollback` set). */
   readonly promotionStateMachine: sfn.StateMachine;
 
-  constructor(scope: Construct, id: string, props?: StackProps) {
+  constructor(scope: Construct, id: string, props?: StagelineStackProps) {
     super(scope, id, props);
+    checkResourceBudget(this);
     const context = contextOf(this);
 
     const store = new DataStore(this, 'StorePart');
@@ -55,7 +63,7 @@ export class StagelineStack extends Stack {
     const events = new DomainEvents(this, 'EventsPart');
     const functions = new Functions(this, 'FunctionsPart', store, context);
     const fn = (handler: string) => functions.fn(handler);
-    const anchor = new AuditAnchor(this, 'AuditAnchorPart', store, events, fn('stream'));
+    const anchor = new AuditAnchor(this, 'AuditAnchorPart', store, events, fn('stream'), context.checkpointLock);
     const flow = new PromotionFlow(this, 'FlowPart', fn('promotion-step'));
 
     // Auto-promotion is evaluated by the system when its inputs change (the local bus has the same rule).
@@ -86,8 +94,8 @@ export class StagelineStack extends Stack {
     // schedule-fire: the schedules themselves retry the invoke within an hour (functions/adapters/scheduler.ts
     // RetryPolicy); a resume, sweep, reminder or freeze edge still failing an hour after its time is for a person.
     events.onAsyncFailure(fn('schedule-fire'), 2, Duration.hours(1), 'the one-time EventBridge Scheduler schedules (SchedulerRole)');
-    const api = new Api(this, 'ApiPart', identity, functions);
-    identity.setConsoleUrl(`${api.stage.url.replace(/\/$/, '')}/dashboard`);
+    const api = new Api(this, 'ApiPart', identity, functions, props?.routes);
+    identity.setConsoleUrl(this, `${api.stage.url.replace(/\/$/, '')}/dashboard`);
     // App reads (effective config, OFREP) also answer at a function URL: the app key is checked in the
     // function, so the poll costs a Lambda invocation without API Gateway's $1.00 per million
     // (bench: the cost per million unchanged polls). Only app-key routes are served there (appRouteOfUrl).
@@ -151,7 +159,14 @@ export class StagelineStack extends Stack {
     // twice; six hours, as its rule.
     events.onAsyncFailure(fn('webhook-deliver'), 2, Duration.hours(6), "the Webhooks rule on the stack's bus and its own retry schedules (SchedulerRole)");
 
-    new Alarms(this, 'AlarmsPart', { machine: flow.machine, api: api.api, events, streamFn: fn('stream'), alarmEmail: context.alarmEmail });
+    new Alarms(this, 'AlarmsPart', {
+      machine: flow.machine,
+      api: api.api,
+      events,
+      streamFn: fn('stream'),
+      appReadFns: [...functions.functions.keys()].filter(servesAppKeys).map(fn),
+      alarmEmail: context.alarmEmail,
+    });
 
     this.table = store.table;
     this.userPool = identity.userPool;

@@ -28,7 +28,7 @@ const OPEN: Json = { type: 'object', additionalProperties: true };
 /** JSON Schemas of zod schemas for one document: shared definitions (ids, recursive values) become its components. */
 function jsonSchemas() {
   /** Shared definitions, named by their id or by content so equal ones are one component. */
-  const shared: Record<string, Json> = {};
+  const shared: Record<string, Json> = { JsonValue: JSON_VALUE };
   /** JSON Schema of a zod schema (requests as accepted, responses as sent): its $defs become components, its refs point there. */
   const of = (s: z.core.$ZodType, io: 'input' | 'output' = 'input'): Json => {
     const { $schema: _ignored, $defs, ...rest } = z.toJSONSchema(s, { io, unrepresentable: 'any' }) as Json & { $defs?: Record<string, Json> };
@@ -58,11 +58,36 @@ function jsonSchemas() {
 }
 type Schemas = ReturnType<typeof jsonSchemas>;
 
+/** Where a schema allows any JSON value (`{}`), the document says the shape every body must have instead. */
+const JSON_VALUE_REF = '#/components/schemas/JsonValue';
+const reservedKeyNames = () => ({ type: 'string', not: { enum: [...RESERVED_KEYS] } });
+
+/**
+ * Any JSON value a body may hold where a schema leaves the value open (an OFREP context's attributes, a
+ * flag's value, artifact metadata): what functions/http/request.ts (domain/kernel/json-shape.ts) refuses
+ * before any schema runs is refused here too — a number beyond ±(2^53−1), an object key JavaScript
+ * reserves. Its depth (at most 24 levels) is said in words: JSON Schema cannot count a recursion.
+ */
+const JSON_VALUE: Json = {
+  description: 'Any JSON value, as every body must be: numbers within ±(2^53−1), nested at most 24 levels, no object key __proto__, prototype or constructor',
+  anyOf: [
+    { type: 'null' },
+    { type: 'boolean' },
+    { type: 'string' },
+    { type: 'number', minimum: -Number.MAX_SAFE_INTEGER, maximum: Number.MAX_SAFE_INTEGER },
+    { type: 'array', items: { $ref: JSON_VALUE_REF } },
+    { type: 'object', additionalProperties: { $ref: JSON_VALUE_REF }, propertyNames: reservedKeyNames() },
+  ],
+};
+
+const isAnyValue = (v: unknown) => !!v && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length === 0;
+
 /**
  * Every number the API takes or gives lies within ±(2^53−1) (functions/http/handler.ts refuses
- * others before any schema runs): a number schema without its own bound gets that one. Likewise an
- * object that takes keys of the caller's choosing states that __proto__, prototype and constructor
- * are not among them.
+ * others before any schema runs): a number schema without its own bound gets that one, and a value
+ * left open (`{}`: an object's other members, an array's items, a member of any value) is a JsonValue,
+ * which bounds its numbers at every depth. Likewise an object that takes keys of the caller's choosing
+ * states that __proto__, prototype and constructor are not among them.
  */
 function bounded(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(bounded);
@@ -74,6 +99,10 @@ function bounded(v: unknown): unknown {
     if (o.minimum === undefined && o.exclusiveMinimum === undefined) o.minimum = -Number.MAX_SAFE_INTEGER;
     if (o.maximum === undefined && o.exclusiveMaximum === undefined) o.maximum = Number.MAX_SAFE_INTEGER;
   }
+  if (o.type === 'object' && (o.additionalProperties === undefined || isAnyValue(o.additionalProperties))) o.additionalProperties = { $ref: JSON_VALUE_REF };
+  if (isAnyValue(o.items)) o.items = { $ref: JSON_VALUE_REF };
+  if (o.properties && typeof o.properties === 'object')
+    o.properties = Object.fromEntries(Object.entries(o.properties as Json).map(([k, x]) => [k, isAnyValue(x) ? { $ref: JSON_VALUE_REF } : x]));
   // No object key may be one JavaScript reserves (the handler refuses it before any schema runs, domain/kernel/reserved-keys.ts).
   if (o.type === 'object' && o.additionalProperties !== false)
     o.propertyNames = { ...((o.propertyNames as Json | undefined) ?? { type: 'string' }), not: { enum: [...RESERVED_KEYS] } };
@@ -96,7 +125,16 @@ function commonResponses(schemas: Schemas) {
   const gateway = schemas.of(gatewayMessage, 'output');
   const either = { oneOf: [error, gateway] };
   return {
-    BadRequest: { description: 'Invalid input (path, query, body, Idempotency-Key): every issue listed', content: json(error) },
+    BadRequest: {
+      description:
+        'Invalid input (path, query, body, Idempotency-Key): an Error listing every issue; or a request malformed as HTTP (a header line, a percent-escape of the path), which the gateway refuses before any function runs with its own message ({"message":"Bad Request"})',
+      content: json(either),
+    },
+    GatewayBadRequest: {
+      description:
+        'A request malformed as HTTP (a header line, a percent-escape of the path): the gateway refuses it before any function runs ({"message":"Bad Request"})',
+      content: json(gateway),
+    },
     Unauthorized: {
       description:
         'No valid bearer token: the gateway refuses it before any function runs ({"message":"Unauthorized"} with WWW-Authenticate); a token without a subject, or (on a route that changes something) issued before its person was removed or lost a role, is refused with an Error',
@@ -161,8 +199,9 @@ function parameters(schemas: Schemas, spec: Spec<ZodMiniType, ZodMiniType, ZodMi
   }
   for (const [name, description] of Object.entries(route.headers ?? {}))
     out.push({ name, in: 'header', required: true, schema: { type: 'string' }, description });
-  // Idempotency needs a caller: routes without one (signed links, Slack) ignore the header.
-  if (route.method === 'POST' && route.auth !== 'none') {
+  // Idempotency needs a caller: routes without one (signed links, Slack) ignore the header. App-key routes
+  // (OFREP's evaluations) are reads with no side effect, so there is nothing to do once: they ignore it too.
+  if (route.method === 'POST' && (route.auth === 'jwt' || route.auth === 'iam')) {
     out.push({
       name: 'Idempotency-Key',
       in: 'header',
@@ -232,7 +271,8 @@ function failures(
   hasBody: boolean,
 ): Record<string, Json> {
   const refs: [string, Common][] = [];
-  if (spec) refs.push(['400', 'BadRequest']);
+  // Any request may be malformed as HTTP: the gateway's 400 is every operation's.
+  refs.push(['400', spec ? 'BadRequest' : 'GatewayBadRequest']);
   if (route.auth === 'jwt') refs.push(['401', 'Unauthorized'], ['403', 'Forbidden']);
   if (route.auth === 'iam') refs.push(['403', 'ForbiddenSigV4']);
   if (route.auth === 'app') refs.push(['401', 'AppKeyUnauthorized'], ['403', 'Forbidden']);
@@ -297,7 +337,8 @@ function withConditionalGet(op: Json, route: Route, spec: unknown): Json {
             in: 'header',
             required: false,
             schema: { type: 'string' },
-            description: 'The ETag of the copy you hold (a list, or *): 304 with no body while it is current (weak comparison)',
+            description:
+              'The ETag of the copy you hold (a list of entity tags, or * alone): 304 with no body while it is current (weak comparison); a field that is neither is ignored (RFC 9110 §13.1.2)',
           },
         ],
     responses: {
@@ -394,6 +435,7 @@ export async function buildOpenApi(opts: { routes?: readonly Route[] } = {}): Pr
 /** A JSON Schema that says nothing about its value beyond being an object (or nothing at all). */
 function isOpen(schema: Json, doc: Json): boolean {
   const ref = schema.$ref;
+  if (ref === JSON_VALUE_REF) return true;
   if (typeof ref === 'string') {
     const target = ((doc.components as Json).schemas as Record<string, Json>)[ref.replace('#/components/schemas/', '')];
     return !target || isOpen(target, doc);
@@ -401,7 +443,11 @@ function isOpen(schema: Json, doc: Json): boolean {
   if (schema.type !== undefined && schema.type !== 'object') return false;
   if (['properties', 'items', 'anyOf', 'oneOf', 'allOf', 'const', 'enum'].some((k) => k in schema)) return false;
   const extra = schema.additionalProperties;
-  return extra === undefined || extra === true || (typeof extra === 'object' && extra !== null && Object.keys(extra).length === 0);
+  return (
+    extra === undefined ||
+    extra === true ||
+    (typeof extra === 'object' && extra !== null && (Object.keys(extra).length === 0 || (extra as Json).$ref === JSON_VALUE_REF))
+  );
 }
 
 /**

@@ -32,6 +32,8 @@ const roles = () =>
     z.minLength(1, 'give at least one role: viewer, deployer, approver or admin'),
     z.maxLength(4),
     z.refine((r) => new Set(r).size === r.length, 'each role once'),
+    // The refinement above, as the OpenAPI document says it.
+    z.meta({ uniqueItems: true }),
   );
 
 export const inviteBody = /* @__PURE__ */ z.schema(() =>

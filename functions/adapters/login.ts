@@ -17,6 +17,13 @@ export interface LoginConfig {
   cliRedirectUri: string;
   /** how ID tokens are signed: RS256 by Cognito, ES256 by the local issuer */
   idTokenSigningAlg: 'RS256' | 'ES256';
+  /**
+   * Whether the console takes a token handed over in its address (`#token=…`, the local tokens file and
+   * automation): on the local stack only (its gateway answers loopback alone). Never on AWS: a link to
+   * the console carrying someone's token would sign whoever opens it in as that someone (login CSRF);
+   * there only the authorization code flow (with the state the console itself keeps) signs in.
+   */
+  fragmentSignIn: boolean;
 }
 
 /** The loopback address `stageline login` listens on for the code (a fixed port: Cognito matches callback URLs exactly). */
@@ -37,6 +44,7 @@ export function loginConfig(origin: string): LoginConfig {
       scopes: ['openid', 'email', 'profile'],
       cliRedirectUri: CLI_REDIRECT_URI,
       idTokenSigningAlg: 'RS256',
+      fragmentSignIn: false,
     };
   }
   return {
@@ -47,6 +55,7 @@ export function loginConfig(origin: string): LoginConfig {
     scopes: ['openid', 'email', 'profile'],
     cliRedirectUri: CLI_REDIRECT_URI,
     idTokenSigningAlg: 'ES256',
+    fragmentSignIn: true,
   };
 }
 

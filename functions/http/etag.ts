@@ -25,16 +25,48 @@ export function weakEtag(body: string, headers: Record<string, string> = {}): st
   return `W/"${hash.digest().subarray(0, DIGEST_BYTES).toString('base64url')}"`;
 }
 
-/** The entity tags an If-None-Match header lists (`*` as itself); what is not an entity tag is ignored. */
+const isOws = (c: string | undefined) => c === ' ' || c === '\t';
+/** etagc (RFC 9110 §8.8.3): %x21 / %x23-7E / obs-text — no space, no DQUOTE, no control character. */
+const ETAGC = /^[\x21\x23-\x7E\x80-\xFF]*$/;
+
+/**
+ * The entity tags an If-None-Match field lists, as RFC 9110 §13.1.2 writes it: `"*"` alone (then `['*']`),
+ * or a comma-separated list of entity tags (`W/"…"` or `"…"`, optional whitespace, empty elements allowed; a
+ * quoted tag may hold a comma). A field that is neither, as a whole, is ignored (`[]`): an unquoted `*` in
+ * anything else (`x*`, `"a", *`) is no wildcard, so a malformed header never turns a read into a 304 and a
+ * client gets the current answer. A scan, not a regular expression: linear in the field's length.
+ */
 export function entityTags(header: string | undefined): string[] {
-  // A quoted tag may hold a comma: the tags are matched, not split on commas.
-  return header ? (header.match(/(?:W\/)?"[^"]*"|\*/g) ?? []) : [];
+  if (header === undefined) return [];
+  let start = 0;
+  let end = header.length;
+  while (start < end && isOws(header[start])) start++;
+  while (end > start && isOws(header[end - 1])) end--;
+  if (end - start === 1 && header[start] === '*') return ['*'];
+  const tags: string[] = [];
+  let i = start;
+  while (i < end) {
+    if (isOws(header[i]) || header[i] === ',') {
+      i++;
+      continue;
+    }
+    const tagStart = i;
+    if (header.startsWith('W/', i)) i += 2;
+    if (header[i] !== '"') return [];
+    const close = header.indexOf('"', i + 1);
+    if (close < 0 || close >= end || !ETAGC.test(header.slice(i + 1, close))) return [];
+    tags.push(header.slice(tagStart, close + 1));
+    i = close + 1;
+    while (i < end && isOws(header[i])) i++;
+    if (i < end && header[i] !== ',') return [];
+  }
+  return tags;
 }
 
 /** The tag without its weakness mark: weak comparison compares these (RFC 9110 §8.8.3.2). */
 const opaque = (tag: string) => tag.replace(/^W\//, '');
 
-/** Whether If-None-Match names this ETag by weak comparison, or is `*` (the answer exists): then a GET answers 304. */
+/** Whether If-None-Match names this ETag by weak comparison, or is `*` alone (the answer exists): then a GET answers 304. */
 export function matchesEtag(ifNoneMatch: string | undefined, etag: string): boolean {
   const mine = opaque(etag);
   return entityTags(ifNoneMatch).some((t) => t === '*' || opaque(t) === mine);

@@ -41,10 +41,11 @@ describe('creation order', () => {
     expect(missingDependencies(resources)).toEqual([]);
   });
 
-  it('catches a stage throttling routes it does not depend on (the first deploy failed with NotFoundException)', () => {
+  it("catches a stage throttling routes it does not depend on (the first deploy failed with NotFoundException); the routes are the API body's, so the stage depends on the API", () => {
     const stageId = Object.keys(resources).find((id) => resources[id]!.Type === 'AWS::ApiGatewayV2::Stage')!;
     const broken = structuredClone(resources);
     delete broken[stageId]!.DependsOn;
+    broken[stageId]!.Properties!.ApiId = 'an-api-created-elsewhere';
     expect(missingDependencies(broken).filter((p) => p.startsWith(stageId)).length).toBe(Object.keys(resources[stageId]!.Properties!.RouteSettings).length);
   });
 });
@@ -128,7 +129,7 @@ function names(value: unknown, resource: Resource): boolean {
 const functionIds = () =>
   new Map(
     Object.entries(resources)
-      .filter(([, r]) => r.Type === 'AWS::Lambda::Function')
+      .filter(([, r]) => r.Type === 'AWS::Lambda::Function' && String(r.Properties!.Description).startsWith('Stageline '))
       .map(([id, r]) => [String(r.Properties!.Description).replace(/^Stageline /, ''), id]),
   );
 
@@ -234,6 +235,12 @@ describe('each function has what its bundle calls, and nothing more', () => {
     const ids = functionIds();
     expect([...ids.keys()].sort()).toEqual([...FUNCTIONS].sort());
     expect(FUNCTIONS.flatMap((name) => compare(name, ids.get(name)!))).toEqual([]);
+    // The one other function: CDK's custom resource that adds the console to the app client (infra/identity.ts), allowed
+    // that one call on the user pool and writing its own log group, nothing else.
+    const others = Object.keys(resources).filter((id) => resources[id]!.Type === 'AWS::Lambda::Function' && ![...ids.values()].includes(id));
+    expect(others).toHaveLength(1);
+    const actions = statementsOf(others[0]!).flatMap((st) => [st.Action].flat());
+    expect([...new Set(actions)].sort()).toEqual(['cognito-idp:UpdateUserPoolClient', 'logs:CreateLogStream', 'logs:PutLogEvents']);
   });
 
   it('gives CORS_ALLOWED_ORIGINS (cdk.json allowedOrigins) to exactly the functions whose bundle holds the CORS helper: the fallback (preflights) and the open routes, never the review pages', () => {

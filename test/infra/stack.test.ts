@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { CfnElement, Validations, type App } from 'aws-cdk-lib';
+import { CfnElement, CfnResource, CfnWaitConditionHandle, Validations, type App } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -12,10 +12,11 @@ import { NAG_PACKS, createApp } from '../../infra/create-app.ts';
 import { REPO_ROOT } from '../../infra/function.ts';
 import { STATE_MACHINES, aslPath, placeholdersIn } from '../../infra/state-machines.ts';
 import { NOTIFY_ON } from '../../domain/notify/notifier.ts';
-import { TENANT_LEADING_KEYS, READ_ACTIONS, WRITE_ACTIONS, checkFunctionGroups, dataAccessOf, startsFlows } from '../../infra/access.ts';
+import { TENANT_LEADING_KEYS, READ_ACTIONS, WRITE_ACTIONS, checkFunctionGroups, dataAccessOf, servesAppKeys, startsFlows } from '../../infra/access.ts';
 import { API_THROTTLE } from '../../infra/api.ts';
-import { CHECKPOINT_RETENTION_DAYS } from '../../infra/audit-anchor.ts';
-import { flagFrom } from '../../infra/context.ts';
+import { RESOURCE_BUDGET } from '../../infra/budget.ts';
+import { CHECKPOINT_LOCK_DEFAULT } from '../../infra/context.ts';
+import { APP_READ_CONCURRENCY, flagFrom } from '../../infra/context.ts';
 import { NARROW_WRITES } from '../../infra/background-writes.ts';
 import { bundleFunction } from '../../infra/bundle.ts';
 import { stackNames } from '../../infra/names.ts';
@@ -31,8 +32,38 @@ const cdkContext = (JSON.parse(readFileSync(path.join(REPO_ROOT, 'cdk.json'), 'u
 /** A second app without bundling (fast), for checks that only need the template. */
 const unbundled = (context: Record<string, unknown>) => createApp({ context: { ...cdkContext, ...context, 'aws:cdk:bundling-stacks': [] } });
 
-type Resource = { Type: string; Properties: Record<string, any>; DeletionPolicy?: string };
+type Resource = { Type: string; Properties: Record<string, any>; DeletionPolicy?: string; DependsOn?: string[] };
 const AUTH_TYPE = { jwt: 'JWT', iam: 'AWS_IAM', none: 'NONE', app: 'NONE' } as const;
+
+type Intrinsic = { 'Fn::GetAtt': [string, string] };
+type ApiOperation = { security?: Record<string, string[]>[]; isDefaultRoute?: boolean; 'x-amazon-apigateway-integration': { $ref: string } };
+type ApiBody = {
+  openapi: string;
+  paths: Record<string, Record<string, ApiOperation>>;
+  components: {
+    securitySchemes: Record<string, Record<string, unknown>>;
+    'x-amazon-apigateway-integrations': Record<string, { uri: Intrinsic } & Record<string, unknown>>;
+  };
+};
+/** The routes an API definition creates when API Gateway imports it: key, authorization type, the function's logical id. */
+const routesOf = (body: ApiBody) =>
+  Object.entries(body.paths).flatMap(([p, ops]) =>
+    Object.entries(ops)
+      .filter(([m]) => m !== 'parameters')
+      .map(([m, op]) => {
+        const scheme = op.security?.length ? body.components.securitySchemes[Object.keys(op.security[0]!)[0]!]! : undefined;
+        const auth = !scheme
+          ? 'NONE'
+          : (scheme['x-amazon-apigateway-authorizer'] as { type?: string })?.type === 'jwt'
+            ? 'JWT'
+            : scheme['x-amazon-apigateway-authtype'] === 'awsSigv4'
+              ? 'AWS_IAM'
+              : '?';
+        const integration = body.components['x-amazon-apigateway-integrations'][op['x-amazon-apigateway-integration'].$ref.split('/').pop()!]!;
+        const key = op.isDefaultRoute ? '$default' : `${m.toUpperCase()} ${p}`;
+        return { key, auth, functionId: integration.uri['Fn::GetAtt'][0] };
+      }),
+  );
 
 let app: App;
 let stack: StagelineStack;
@@ -44,13 +75,12 @@ const only = (type: string): [string, Resource] => {
   return found[0]!;
 };
 
-/** Lambda logical id per function name (the description is `Stageline <function>`). */
+/** Lambda logical id per function name (the description is `Stageline <function>`; CDK's custom-resource function has none). */
 const functionIds = () =>
   new Map(
-    (Object.entries(template.findResources('AWS::Lambda::Function')) as [string, Resource][]).map(([id, r]) => [
-      String(r.Properties.Description).replace(/^Stageline /, ''),
-      id,
-    ]),
+    (Object.entries(template.findResources('AWS::Lambda::Function')) as [string, Resource][])
+      .filter(([, r]) => String(r.Properties.Description).startsWith('Stageline '))
+      .map(([id, r]) => [String(r.Properties.Description).replace(/^Stageline /, ''), id]),
   );
 
 /** All IAM statements attached to a function's role. */
@@ -100,49 +130,83 @@ describe('table', () => {
 });
 
 describe('API routes', () => {
-  it('has one route per ROUTES entry plus $default', () => {
-    template.resourceCountIs('AWS::ApiGatewayV2::Route', ROUTES.length + 1);
-    const keys = Object.values(template.findResources('AWS::ApiGatewayV2::Route')).map((r) => r.Properties.RouteKey);
-    expect(keys.sort()).toEqual([...ROUTES.map(routeKey), '$default'].sort());
+  /** The HTTP API is defined by its OpenAPI body (infra/api-definition.ts): routes, authorizers and integrations are no resources of their own. */
+  const body = () => only('AWS::ApiGatewayV2::Api')[1].Properties.Body as ApiBody;
+  const [poolId, clientId] = [() => only('AWS::Cognito::UserPool')[0], () => only('AWS::Cognito::UserPoolClient')[0]];
+
+  it('has one route per ROUTES entry plus $default, in the API definition and not as resources of their own', () => {
+    expect(Object.keys(template.findResources('AWS::ApiGatewayV2::Route'))).toEqual([]);
+    expect(Object.keys(template.findResources('AWS::ApiGatewayV2::Integration'))).toEqual([]);
+    expect(Object.keys(template.findResources('AWS::ApiGatewayV2::Authorizer'))).toEqual([]);
+    expect(
+      routesOf(body())
+        .map((r) => r.key)
+        .sort(),
+    ).toEqual([...ROUTES.map(routeKey), '$default'].sort());
   });
 
   it('authorizes each route as the route table says, and sends it to its handler', () => {
-    const [jwtAuthorizerId] = only('AWS::ApiGatewayV2::Authorizer');
     const fnIds = functionIds();
-    const integrations = template.findResources('AWS::ApiGatewayV2::Integration');
-    const handlerOfTarget = (target: unknown) => {
-      const integrationId = (target as { 'Fn::Join': [string, [string, { Ref: string }]] })['Fn::Join'][1][1].Ref;
-      const fnId = integrations[integrationId]!.Properties.IntegrationUri['Fn::GetAtt'][0];
-      return [...fnIds].find(([, id]) => id === fnId)?.[0];
-    };
-    const routes = Object.values(template.findResources('AWS::ApiGatewayV2::Route'));
-
+    const handlerOf = (fnId: string) => [...fnIds].find(([, id]) => id === fnId)?.[0];
+    const routes = routesOf(body());
     for (const r of ROUTES) {
-      const route = routes.find((x) => x.Properties.RouteKey === routeKey(r));
+      const route = routes.find((x) => x.key === routeKey(r));
       expect(route, routeKey(r)).toBeDefined();
-      expect(route!.Properties.AuthorizationType, routeKey(r)).toBe(AUTH_TYPE[r.auth]);
-      if (r.auth === 'jwt') expect(route!.Properties.AuthorizerId).toEqual({ Ref: jwtAuthorizerId });
-      expect(handlerOfTarget(route!.Properties.Target), routeKey(r)).toBe(functionOf(r.handler));
+      expect(route!.auth, routeKey(r)).toBe(AUTH_TYPE[r.auth]);
+      expect(handlerOf(route!.functionId), routeKey(r)).toBe(functionOf(r.handler));
     }
-    const fallback = routes.find((x) => x.Properties.RouteKey === '$default')!;
-    expect(fallback.Properties.AuthorizationType).toBe('NONE');
-    expect(handlerOfTarget(fallback.Properties.Target)).toBe(FALLBACK_HANDLER);
+    const fallback = routes.find((x) => x.key === '$default')!;
+    expect(fallback.auth).toBe('NONE');
+    expect(handlerOf(fallback.functionId)).toBe(FALLBACK_HANDLER);
   });
 
-  it('uses payload format 2.0 (handlers read APIGatewayProxyEventV2)', () => {
-    for (const i of Object.values(template.findResources('AWS::ApiGatewayV2::Integration'))) {
-      expect(i.Properties.PayloadFormatVersion).toBe('2.0');
+  it('invokes with payload format 2.0 (handlers read APIGatewayProxyEventV2), through the invoke role, one integration per function', () => {
+    const integrations = Object.values(body().components['x-amazon-apigateway-integrations']);
+    const role = Object.keys(template.findResources('AWS::IAM::Role')).find((k) => k.startsWith('ApiInvokeRole'))!;
+    for (const i of integrations) {
+      expect(i).toEqual({
+        type: 'aws_proxy',
+        httpMethod: 'POST',
+        uri: { 'Fn::GetAtt': [expect.any(String), 'Arn'] },
+        payloadFormatVersion: '2.0',
+        connectionType: 'INTERNET',
+        credentials: { 'Fn::GetAtt': [role, 'Arn'] },
+      });
     }
+    expect(new Set(integrations.map((i) => i.uri['Fn::GetAtt'][0])).size).toBe(integrations.length);
   });
 
-  it('has a JWT authorizer trusting the user pool and its client', () => {
-    const [poolId] = only('AWS::Cognito::UserPool');
-    const [clientId] = only('AWS::Cognito::UserPoolClient');
-    template.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
-      AuthorizerType: 'JWT',
-      IdentitySource: ['$request.header.Authorization'],
-      JwtConfiguration: { Issuer: { 'Fn::GetAtt': [poolId, 'ProviderURL'] }, Audience: [{ Ref: clientId }] },
+  it('has a JWT authorizer trusting the user pool and its client, and IAM (SigV4) for the machine routes', () => {
+    const schemes = body().components.securitySchemes;
+    expect(schemes.CognitoAuthorizer).toEqual({
+      type: 'oauth2',
+      flows: {},
+      'x-amazon-apigateway-authorizer': {
+        type: 'jwt',
+        identitySource: '$request.header.Authorization',
+        jwtConfiguration: { issuer: { 'Fn::GetAtt': [poolId(), 'ProviderURL'] }, audience: [{ Ref: clientId() }] },
+      },
     });
+    expect(schemes.SigV4).toEqual({ type: 'apiKey', name: 'Authorization', in: 'header', 'x-amazon-apigateway-authtype': 'awsSigv4' });
+  });
+
+  it('is an OpenAPI 3.0 document API Gateway imports whole or not at all (FailOnWarnings), with no CORS of its own', async () => {
+    const [, api] = only('AWS::ApiGatewayV2::Api');
+    expect(api.Properties.FailOnWarnings).toBe(true);
+    // Name, ProtocolType and the rest come from the body: API Gateway refuses them beside it.
+    expect(Object.keys(api.Properties).sort()).toEqual(['Body', 'FailOnWarnings', 'Tags']);
+    expect(JSON.stringify(api.Properties.Body)).not.toContain('x-amazon-apigateway-cors');
+    const { Validator } = await import('@seriousme/openapi-schema-validator');
+    // Intrinsics stand where API Gateway gets strings: replace them to validate the shape.
+    const plain = JSON.parse(
+      JSON.stringify(api.Properties.Body, (_k, v) =>
+        v && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).some((k) => k === 'Ref' || k.startsWith('Fn::')) ? 'arn' : v,
+      ),
+    );
+    const result = await new Validator().validate(plain);
+    expect(result.errors ?? []).toEqual([]);
+    expect(result.valid).toBe(true);
+    expect(plain.openapi).toBe('3.0.1');
   });
 
   it('logs access on the auto-deployed $default stage', () => {
@@ -164,6 +228,30 @@ describe('users', () => {
     expect(groups.sort()).toEqual([...ROLES, 'platform-admin'].sort());
   });
 
+  it("adds the console (the API's /dashboard) to the app client's callback and logout addresses once the API exists, sending every setting the client has (UpdateUserPoolClient sets them all)", () => {
+    const [clientId, client] = only('AWS::Cognito::UserPoolClient');
+    const [apiId] = only('AWS::ApiGatewayV2::Api');
+    const [, update] = only('Custom::AWS');
+    // The client names no API (the API's JWT authorizer names the client: a cycle otherwise).
+    expect(JSON.stringify(client.Properties)).not.toContain(apiId);
+    const call = JSON.parse(flat(update.Properties.Create)) as { action: string; parameters: Record<string, unknown> };
+    expect(JSON.parse(flat(update.Properties.Update))).toEqual(call);
+    expect(call.action).toBe('updateUserPoolClient');
+    const console_ = `https://<${apiId}>.execute-api.<AWS::Region>.<AWS::URLSuffix>/dashboard`;
+    const { GenerateSecret: _secret, ...settings } = JSON.parse(
+      JSON.stringify(client.Properties, (_k, v) =>
+        v && typeof v === 'object' && !Array.isArray(v) && (v.Ref || v['Fn::GetAtt'] || v['Fn::Join']) ? flat(v) : v,
+      ),
+    );
+    expect(call.parameters).toEqual({
+      ...settings,
+      ClientId: `<${clientId}>`,
+      CallbackURLs: [console_, ...settings.CallbackURLs],
+      LogoutURLs: [console_, ...settings.LogoutURLs],
+    });
+    expect(update.DependsOn).toEqual(expect.arrayContaining([clientId]));
+  });
+
   it('does not let a user write their own tenant', () => {
     const [, client] = only('AWS::Cognito::UserPoolClient');
     expect(client.Properties.ReadAttributes).toContain('custom:tenant_id');
@@ -174,8 +262,9 @@ describe('users', () => {
 describe('functions', () => {
   it('has one Lambda per function (handlers of routes, fallback and state machine tasks; a group of read-only handlers), all arm64 on nodejs22.x, with TABLE_NAME where its bundle reaches the store', () => {
     const [tableId] = only('AWS::DynamoDB::Table');
-    const fns = Object.values(template.findResources('AWS::Lambda::Function'));
-    expect(fns).toHaveLength(FUNCTIONS.length);
+    // Beside them, CDK's custom-resource function alone (the console's callback address on the app client: infra/identity.ts).
+    const others = Object.keys(template.findResources('AWS::Lambda::Function')).filter((id) => ![...functionIds().values()].includes(id));
+    expect(others).toEqual([expect.stringMatching(/^AWS679f53fac002430cb0da5b7982bd2287/)]);
     expect([...functionIds().keys()].sort()).toEqual([...FUNCTIONS].sort());
     const resources = template.toJSON().Resources;
     const storeless: string[] = [];
@@ -293,13 +382,34 @@ describe('the stream consumer: audit chain anchoring and the event outbox', () =
     expect(filter).toEqual({ eventName: ['INSERT'], dynamodb: { NewImage: { entity: { S: ['AuditEntry', 'Evidence', 'Event'] } } } });
   });
 
-  it('signs checkpoints with an ECC P-256 KMS key only the consumer may sign with, into an Object Lock (compliance) bucket; verifiers get its public key', () => {
+  it('locks checkpoints as the context says: COMPLIANCE for 3650 days by default (production), GOVERNANCE with a short retention for a trial deploy that can be torn down', () => {
+    const lockOf = (t: Template) =>
+      (Object.values(t.findResources('AWS::S3::Bucket')) as Resource[]).find((b) => b.Properties.ObjectLockEnabled)!.Properties.ObjectLockConfiguration;
+    expect(CHECKPOINT_LOCK_DEFAULT).toEqual({ mode: 'COMPLIANCE', days: 3650 });
+    expect(lockOf(template)).toEqual({ ObjectLockEnabled: 'Enabled', Rule: { DefaultRetention: { Mode: 'COMPLIANCE', Days: 3650 } } });
+    // The trial deploy of docs/operations/deploy-aws.md.
+    const trial = Template.fromStack(unbundled({ checkpointLockMode: 'GOVERNANCE', checkpointRetentionDays: '1' }).stack);
+    expect(lockOf(trial)).toEqual({ ObjectLockEnabled: 'Enabled', Rule: { DefaultRetention: { Mode: 'GOVERNANCE', Days: 1 } } });
+    const guide = readFileSync(path.join(REPO_ROOT, 'docs/operations/deploy-aws.md'), 'utf8');
+    expect(guide).toContain('-c checkpointLockMode=GOVERNANCE -c checkpointRetentionDays=1');
+    expect(guide).toContain('--bypass-governance-retention');
+    for (const [key, bad] of [
+      ['checkpointLockMode', 'governance-ish'],
+      ['checkpointLockMode', 'NONE'],
+      ['checkpointRetentionDays', '0'],
+      ['checkpointRetentionDays', '36501'],
+      ['checkpointRetentionDays', 'ten'],
+    ] as const)
+      expect(() => unbundled({ [key]: bad }), `${key}=${bad}`).toThrow(new RegExp(key));
+  });
+
+  it('signs checkpoints with an ECC P-256 KMS key only the consumer may sign with, into an Object Lock bucket; verifiers get its public key', () => {
     const [keyId, key] = only('AWS::KMS::Key');
     expect(key.Properties).toMatchObject({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' });
     const bucket = Object.values(template.findResources('AWS::S3::Bucket')).find((b: any) => b.Properties.ObjectLockEnabled)! as Resource;
     expect(bucket.Properties.ObjectLockConfiguration).toEqual({
       ObjectLockEnabled: 'Enabled',
-      Rule: { DefaultRetention: { Mode: 'COMPLIANCE', Days: CHECKPOINT_RETENTION_DAYS } },
+      Rule: { DefaultRetention: { Mode: CHECKPOINT_LOCK_DEFAULT.mode, Days: CHECKPOINT_LOCK_DEFAULT.days } },
     });
     for (const [name, id] of functionIds()) {
       const actions = actionsOf(id);
@@ -657,30 +767,20 @@ describe('app reads without API Gateway', () => {
 });
 
 describe('size', () => {
-  it("stays at ≤ 402 resources, clear of CloudFormation's 500 (one state machine for promotions and rollbacks; API Gateway invokes through one role, not a permission per function; API functions with the same permissions share a role; read-only handlers of an area share a function; both Slack request URLs share one function)", () => {
+  it(`stays within the budget of ${RESOURCE_BUDGET} resources, clear of CloudFormation's 500 (routes, their integrations and authorizers are the API's OpenAPI body, not resources; one state machine for promotions and rollbacks; API Gateway invokes through one role; API functions with the same permissions share a role; read-only handlers of an area share a function)`, () => {
     const all = template.toJSON().Resources as Record<string, Resource>;
     const resources = Object.values(all);
-    // 286 before this round. Slack identities: + the slack-links function and its integration, + 4 routes (slash command, link codes, links, unlink).
-    // + 2: the two GET …/promotions/{id}/changes routes (32b82ca added them without raising the cap: 426 measured);
-    // + 9: an asynchronous invocation config for each of the six functions rules and schedules invoke, and their one
-    // on-failure queue with its SSL-only policy and depth alarm (435 measured).
-    // + 1: the stack's own schedule group (436). + 3: the audit anchor tick (its rule, the permission to invoke the stream consumer, its async invoke config).
-    expect(resources.length).toBeLessThanOrEqual(440); // + 1: the pull-request hook's route (its function is the inbound hooks', shared with the registry's notifications) // + 6: the app-read function URLs (2, each with its invoke permissions); + 10: the users-admin function (one for the five people routes), its 5 routes with their integrations, the platform-admin group; + 6: the sign-in (the user pool domain, the auth-config function, its route and integration) // + the /audit/public-key route (served by the audit-verify function); +25 for the consume routes: 6 functions with their integrations, 9 routes, the app-read tenant role and the app-key functions' execution role (each with its policy)
-    // + outbound webhooks and git targets (9 functions with their routes, a bus rule, its DLQ and alarm).
-    // + monitors and discovery (alarm-state, registry-push, registry-notifications and the link routes; two default-bus rules and their DLQ).
-    // Measured after merging every branch of this round: 401; 402 on the base of the next (CORS answered by the functions adds none).
-    // Roles: API functions share one per distinct set of needs, so roles follow distinct needs. 33 measured after the merge: the
-    // app-read tenant role and the app-key readers' role, and the webhook routes each needing something the others do not
-    // (create: put a secret; rotate: read and put it; delete: remove it; redeliver: schedule) plus the delivery function's.
-    expect(resources.filter((r) => r.Type === 'AWS::IAM::Role').length).toBeLessThanOrEqual(38); // + the monitor and discovery functions' roles, + the users-admin function's own, + auth-config's
-    expect(resources.filter((r) => r.Type === 'AWS::Lambda::Permission').length).toBeLessThanOrEqual(10); // + 1: the anchor tick rule's. + 4: the two app-read function URLs' (InvokeFunctionUrl and InvokeFunction, as function URLs need both)
+    // 439 with a Route resource per route and an Integration per function (135 + 70 + the JWT authorizer); 239 with the API defined by its body (+5 for the console-callback custom resource, +1 AppReadThrottlesAlarm).
+    expect(resources.length).toBeLessThanOrEqual(RESOURCE_BUDGET);
+    // Roles: API functions share one per distinct set of needs, so roles follow distinct needs.
+    expect(resources.filter((r) => r.Type === 'AWS::IAM::Role').length).toBeLessThanOrEqual(39); // + the console-callback custom resource's
+    expect(resources.filter((r) => r.Type === 'AWS::Lambda::Permission').length).toBeLessThanOrEqual(10); // the anchor tick rule's, the app-read function URLs' (InvokeFunctionUrl and InvokeFunction, as function URLs need both)…
     // Every integration is invoked with the one role, and that role may invoke exactly the functions routes reach.
-    const integrations = resources.filter((r) => r.Type === 'AWS::ApiGatewayV2::Integration') as (Resource & {
-      Properties: { CredentialsArn: unknown; IntegrationUri: { 'Fn::GetAtt': [string, string] } };
-    })[];
+    const [, api] = Object.entries(all).find(([, r]) => r.Type === 'AWS::ApiGatewayV2::Api')!;
+    const integrations = Object.values((api.Properties.Body as ApiBody).components['x-amazon-apigateway-integrations']);
     const role = Object.keys(all).find((k) => k.startsWith('ApiInvokeRole') && all[k]!.Type === 'AWS::IAM::Role')!;
-    expect(integrations.every((i) => JSON.stringify(i.Properties.CredentialsArn) === JSON.stringify({ 'Fn::GetAtt': [role, 'Arn'] }))).toBe(true);
-    const reached = new Set(integrations.map((i) => i.Properties.IntegrationUri['Fn::GetAtt'][0]));
+    expect(integrations.every((i) => JSON.stringify(i.credentials) === JSON.stringify({ 'Fn::GetAtt': [role, 'Arn'] }))).toBe(true);
+    const reached = new Set(integrations.map((i) => i.uri['Fn::GetAtt'][0]));
     // CDK moves what does not fit the role's inline policy into overflow managed policies: all of them count.
     const policies = resources.filter(
       (r) =>
@@ -695,6 +795,38 @@ describe('size', () => {
     // No aws:SourceAccount / aws:SourceArn condition: API Gateway sends neither when it assumes an integration role (every route would answer 500).
     expect((all[role] as any).Properties.AssumeRolePolicyDocument.Statement[0].Condition).toBeUndefined();
   });
+
+  it(
+    'has room for 100 more routes: the same stack with 100 more rows in its route table stays within the budget (a route costs no resource)',
+    () => {
+      const handlers = [...new Set(ROUTES.map((r) => r.handler))];
+      const extra = Array.from({ length: 100 }, (_, i) => ({
+        ...ROUTES.find((r) => r.handler === handlers[i % handlers.length])!,
+        path: `/api/v1/room/${i}/{id}`,
+        heavy: undefined,
+      }));
+      const { stack: bigger } = createApp({ context: { ...cdkContext, 'aws:cdk:bundling-stacks': [] } }, { routes: [...ROUTES, ...extra] });
+      const t = Template.fromStack(bigger).toJSON();
+      const count = Object.keys(t.Resources).length;
+      expect(routesOf((Object.values(t.Resources) as Resource[]).find((r) => r.Type === 'AWS::ApiGatewayV2::Api')!.Properties.Body).length).toBe(
+        ROUTES.length + 101,
+      );
+      expect(count).toBe(Object.keys(template.toJSON().Resources).length);
+      expect(count).toBeLessThanOrEqual(RESOURCE_BUDGET);
+    },
+    SYNTH_TIMEOUT,
+  );
+
+  it(
+    'refuses to synthesize a stack above the budget (cdk synth fails, not the deploy)',
+    () => {
+      const { app: over, stack: overStack } = createApp({ context: { ...cdkContext, 'aws:cdk:bundling-stacks': [] } });
+      const count = overStack.node.findAll().filter((c) => CfnResource.isCfnResource(c)).length;
+      for (let i = count; i <= RESOURCE_BUDGET; i++) new CfnWaitConditionHandle(overStack, `Filler${i}`);
+      expect(() => over.synth()).toThrow(new RegExp(`holds \\d+ resources, above the budget of ${RESOURCE_BUDGET}`));
+    },
+    SYNTH_TIMEOUT,
+  );
 });
 
 describe('someone is told', () => {
@@ -1201,9 +1333,37 @@ describe('context', () => {
     expect(byName('notifier').Properties.ReservedConcurrentExecutions).toBe(5);
     expect(byName('health').Properties.ReservedConcurrentExecutions).toBeUndefined();
     expect(byName('promotion-step').Properties.ReservedConcurrentExecutions).toBeUndefined();
-    for (const f of Object.values(template.findResources('AWS::Lambda::Function')) as Resource[])
-      expect(f.Properties.ReservedConcurrentExecutions).toBeUndefined();
+    for (const [name, id] of functionIds())
+      if (!servesAppKeys(name)) expect(template.toJSON().Resources[id].Properties.ReservedConcurrentExecutions, name).toBeUndefined();
     expect(() => unbundled({ reservedConcurrency: '{"everything":5}' })).toThrow(/reservedConcurrency/);
+  });
+
+  it('caps the unauthenticated app-read functions (their function URLs) with reserved concurrency from appReadConcurrency, by default APP_READ_CONCURRENCY each, and alarms on their throttles', () => {
+    const appReaders = [...functionIds()].filter(([name]) => servesAppKeys(name));
+    expect(appReaders.map(([name]) => name).sort()).toEqual(['effective', 'ofrep']);
+    const fns = template.toJSON().Resources as Record<string, Resource>;
+    for (const [name, id] of appReaders) expect(fns[id]!.Properties.ReservedConcurrentExecutions, name).toBe(APP_READ_CONCURRENCY);
+    // The others keep theirs from reservedConcurrency (none by default).
+    for (const [name, id] of functionIds()) if (!servesAppKeys(name)) expect(fns[id]!.Properties.ReservedConcurrentExecutions, name).toBeUndefined();
+    // One alarm on their Throttles, to the topic, naming each function.
+    const alarm = (Object.values(template.findResources('AWS::CloudWatch::Alarm')) as Resource[]).find((a) =>
+      a.Properties.AlarmDescription.startsWith('An app-read function'),
+    )!;
+    expect(alarm).toBeDefined();
+    const metrics = (alarm.Properties.Metrics as { MetricStat?: { Metric: { MetricName: string; Dimensions: { Value: unknown }[] } } }[]).filter(
+      (m) => m.MetricStat,
+    );
+    expect(metrics.map((m) => m.MetricStat!.Metric.MetricName)).toEqual(['Throttles', 'Throttles']);
+    expect(metrics.map((m) => (m.MetricStat!.Metric.Dimensions[0]!.Value as { Ref: string }).Ref).sort()).toEqual(appReaders.map(([, id]) => id).sort());
+    expect(alarm.Properties.Threshold).toBe(1);
+    // The context sets it (a number, or "none" for no reservation at all: a new account's pool), and refuses anything else.
+    const byName = (t: Template, n: string) =>
+      (Object.values(t.findResources('AWS::Lambda::Function')) as Resource[]).find((f) => f.Properties.Description === `Stageline ${n}`)!;
+    const seven = Template.fromStack(unbundled({ appReadConcurrency: '7' }).stack);
+    expect(byName(seven, 'ofrep').Properties.ReservedConcurrentExecutions).toBe(7);
+    const none = Template.fromStack(unbundled({ appReadConcurrency: 'none' }).stack);
+    expect(byName(none, 'ofrep').Properties.ReservedConcurrentExecutions).toBeUndefined();
+    for (const bad of ['0', '-1', '2.5', 'lots']) expect(() => unbundled({ appReadConcurrency: bad }), bad).toThrow(/appReadConcurrency/);
   });
 
   it('fails the synth when the reservations would leave less than 100 of the account pool unreserved (api is per API function)', () => {

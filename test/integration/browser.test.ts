@@ -14,6 +14,7 @@ import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
 import { startGitServer } from '../support/git-server.ts';
 import { startGitHubStandin } from '../support/github-standin.ts';
 import { localSecretVariable } from '../../functions/adapters/secrets.ts';
+import { overrideConfig } from '../../functions/configuration-overrides.ts';
 
 /**
  * As a person would: Debian's Chromium (installed by `npm test`'s prereqs), driven by playwright-core,
@@ -145,6 +146,32 @@ async function openAs(token: string, hash = '#/', viewport = { width: 1280, heig
 }
 
 describe('the console, in a real browser', () => {
+  it('on an AWS-configured console a #token= link signs no one in (login CSRF): only the authorization code flow does; the token leaves the address', async () => {
+    const tenant = t.tenant();
+    const u = await t.users(tenant);
+    // The deployed auth-config's answer (functions/adapters/login.ts with the stack's LOGIN_DOMAIN_URL, JWT_ISSUER, JWT_AUDIENCE).
+    const undo = overrideConfig({
+      LOGIN_DOMAIN_URL: 'https://stageline-123456789012.auth.eu-west-1.amazoncognito.com',
+      JWT_ISSUER: 'https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_example',
+      JWT_AUDIENCE: 'exampleclientid',
+    });
+    try {
+      const page = await browser.newPage();
+      await page.goto(`${t.url}/dashboard#token=${u.admin}`);
+      await page.getByRole('button', { name: 'Sign in' }).waitFor();
+      expect(await page.getByRole('link', { name: 'Pipeline' }).count()).toBe(0);
+      expect(await page.evaluate(() => Object.keys(sessionStorage).filter((k) => sessionStorage.getItem(k)?.includes('.')))).toEqual([]);
+      expect(page.url()).not.toContain('token=');
+      await page.close();
+    } finally {
+      undo();
+    }
+    // The local stack keeps its shortcut (its gateway answers 127.0.0.1 alone): the same link signs in there.
+    const { page } = await openAs(u.viewer);
+    expect(page.url()).not.toContain('token=');
+    await page.close();
+  });
+
   it('signs in with authorization code + PKCE on the local sign-in page, shows who is signed in, and signs out', async () => {
     const page = await browser.newPage();
     await page.goto(`${t.url}/dashboard`);

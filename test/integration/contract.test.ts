@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { operations, requestProblems, statedFields } from '../support/contract.ts';
+import { connect } from 'node:net';
+import { contractViolations, operations, requestProblems, statedFields } from '../support/contract.ts';
 import { signedFetch } from '../support/sigv4.ts';
 import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
 
@@ -211,5 +212,90 @@ describe('the contract: no 5xx, no data loss', () => {
     }
     const bomb = await t.call('POST', '/api/v1/manifest/plan', { token: u.viewer, body: { document: lines.join('\n') } });
     expect(bomb.body.error.issues[0].message).toMatch(/alias/i);
+  });
+
+  it('If-None-Match: only * alone matches everything; x*, "a", * and other malformed fields are ignored (200 with the body, never a stale 304), app reads included', async () => {
+    const key = (await t.call('POST', '/api/v1/app-keys', { token: u.admin, body: { environment: 'dev', name: 'inm' } })).body.key as string;
+    const reads: [string, Record<string, string>][] = [
+      ['/api/v1/environments', { authorization: `Bearer ${u.viewer}` }],
+      ['/api/v1/environments/dev/effective', { authorization: `Bearer ${key}` }],
+    ];
+    for (const [path, auth] of reads) {
+      const first = await t.call('GET', path, { headers: auth });
+      expect(first.status, path).toBe(200);
+      for (const malformed of ['x*', '*x', '"a", *', 'W/*', `${first.headers.get('etag')} junk`]) {
+        const r = await t.call('GET', path, { headers: { ...auth, 'if-none-match': malformed } });
+        expect(r.status, `${path} If-None-Match: ${malformed}`).toBe(200);
+        expect(r.body, `${path} If-None-Match: ${malformed}`).toEqual(first.body);
+      }
+      expect((await t.call('GET', path, { headers: { ...auth, 'if-none-match': ' * ' } })).status, path).toBe(304);
+      expect((await t.call('GET', path, { headers: { ...auth, 'if-none-match': `"x", ${first.headers.get('etag')}` } })).status, path).toBe(304);
+    }
+  });
+
+  it('documents the gateway\'s 400 ({"message":"Bad Request"}, a malformed request refused before any function runs) for 400 on every operation', async () => {
+    // The local gateway answers a malformed header line as API Gateway does.
+    const raw = await new Promise<string>((resolve, reject) => {
+      const { port, hostname } = new URL(t.url);
+      const socket = connect(Number(port), hostname, () =>
+        socket.end(`GET /api/v1/environments HTTP/1.1\r\nHost: ${hostname}:${port}\r\nBad Header: x\r\n\r\n`),
+      );
+      let text = '';
+      socket.on('data', (d) => (text += d.toString()));
+      socket.on('end', () => resolve(text));
+      socket.on('error', reject);
+    });
+    expect(raw).toMatch(/^HTTP\/1\.1 400 /);
+    const body = raw.slice(raw.indexOf('\r\n\r\n') + 4);
+    expect(JSON.parse(body)).toEqual({ message: 'Bad Request' });
+    const problems = operations().flatMap((o) =>
+      contractViolations({
+        method: o.method,
+        path: o.path.replace(/\{[^}]+\}/g, 'x'),
+        status: 400,
+        headers: { 'content-type': 'application/json' },
+        text: body,
+      }),
+    );
+    expect(problems).toEqual([]);
+  });
+
+  it("documents Idempotency-Key only where it is honoured: POSTs of a signed-in or IAM caller; not OFREP's evaluations (reads with no side effect) nor the unauthenticated routes", () => {
+    const documented = operations().filter((o) => ((o.op.parameters ?? []) as { name: string }[]).some((p) => p.name === 'Idempotency-Key'));
+    const secured = (o: (typeof documented)[number]) => ((o.op.security ?? []) as Record<string, unknown>[]).some((s) => 'sigv4' in s || 'cognito' in s);
+    expect(documented.filter((o) => o.path.startsWith('/ofrep/')).map((o) => `${o.method} ${o.path}`)).toEqual([]);
+    expect(documented.every((o) => o.method === 'POST')).toBe(true);
+    expect(documented.length).toBeGreaterThan(20);
+    expect(documented.filter((o) => !secured(o)).map((o) => `${o.method} ${o.path}`)).toEqual([]);
+  });
+
+  it('OFREP: the document refuses what the service refuses, numbers beyond ±(2^53−1) anywhere in the body included, and allows what it answers', async () => {
+    const key = (await t.call('POST', '/api/v1/app-keys', { token: u.admin, body: { environment: 'dev', name: 'ofrep-numbers' } })).body.key as string;
+    const o = operations().find((x) => x.method === 'POST' && x.path === '/ofrep/v1/evaluate/flags')!;
+    for (const body of [{ context: { n: 2 ** 60 } }, { context: { deep: { list: [1, -(2 ** 54)] } } }, { context: {}, extra: 1e300 }]) {
+      const r = await t.call('POST', '/ofrep/v1/evaluate/flags', { token: key, body });
+      expect(r.status, JSON.stringify(body)).toBe(400);
+      expect(r.body.errorCode).toBe('INVALID_CONTEXT');
+      expect(requestProblems(o, { params: {}, query: {}, body, bodyGiven: true }), JSON.stringify(body)).not.toEqual([]);
+    }
+    const fine = { context: { targetingKey: 'u', n: Number.MAX_SAFE_INTEGER, nested: { xs: [1.5, -3, null, 'a', true] } } };
+    expect(requestProblems(o, { params: {}, query: {}, body: fine, bodyGiven: true })).toEqual([]);
+    expect((await t.call('POST', '/ofrep/v1/evaluate/flags', { token: key, body: fine })).status).toBe(200);
+  });
+
+  it('roles: the document says each role once (uniqueItems), as the service refuses duplicates', async () => {
+    for (const [method, path] of [
+      ['POST', '/api/v1/users'],
+      ['PATCH', '/api/v1/users/{id}'],
+    ] as const) {
+      const o = operations().find((x) => x.method === method && x.path === path)!;
+      const schema = o.op.requestBody.content['application/json'].schema;
+      const roles = (schema.properties ?? {}).roles;
+      expect(roles?.uniqueItems, `${method} ${path}`).toBe(true);
+    }
+    const o = operations().find((x) => x.method === 'POST' && x.path === '/api/v1/users')!;
+    const body = { email: 'twice@example.com', roles: ['viewer', 'viewer'] };
+    expect(requestProblems(o, { params: {}, query: {}, body, bodyGiven: true })).not.toEqual([]);
+    expect((await t.call('POST', '/api/v1/users', { token: u.admin, body })).status).toBe(400);
   });
 });

@@ -67,6 +67,7 @@ describe('local managed login (authorization code + PKCE)', () => {
       scopes: ['openid', 'email', 'profile'],
       cliRedirectUri: 'http://localhost:53682/callback',
       idTokenSigningAlg: 'ES256',
+      fragmentSignIn: true,
     });
     // On AWS (LOGIN_DOMAIN_URL set by the stack): Cognito's endpoints on the pool's domain.
     const { loginConfig } = await import('../../functions/adapters/login.ts');
@@ -77,6 +78,8 @@ describe('local managed login (authorization code + PKCE)', () => {
         clientId: 'client123',
         authorizationEndpoint: 'https://stageline-123456789012.auth.eu-west-1.amazoncognito.com/oauth2/authorize',
         tokenEndpoint: 'https://stageline-123456789012.auth.eu-west-1.amazoncognito.com/oauth2/token',
+        // No token taken from the console's address on AWS (login CSRF): the code flow alone signs in.
+        fragmentSignIn: false,
       });
     } finally {
       delete process.env.LOGIN_DOMAIN_URL;

@@ -68,6 +68,17 @@ function mentions(value: unknown, out = new Set<string>(), under = false): Set<s
   return out;
 }
 
+/** The route keys an HTTP API defined by its OpenAPI body creates (`GET /path`, `$default`): names of the API. */
+function routeKeysOf(r: Resources[string]): string[] {
+  const paths =
+    r.Type === 'AWS::ApiGatewayV2::Api' ? (r.Properties?.Body?.paths as Record<string, Record<string, { isDefaultRoute?: boolean }>> | undefined) : undefined;
+  return Object.entries(paths ?? {}).flatMap(([path, ops]) =>
+    Object.entries(ops)
+      .filter(([method]) => method !== 'parameters')
+      .map(([method, op]) => (op.isDefaultRoute ? '$default' : `${method.toUpperCase()} ${path}`)),
+  );
+}
+
 /** Logical ids a resource depends on: DependsOn, Ref, Fn::GetAtt, and ${X} in Fn::Sub. */
 function directDependencies(r: Resources[string]): Set<string> {
   const deps = new Set<string>([r.DependsOn ?? []].flat());
@@ -92,9 +103,10 @@ export function missingDependencies(all: Resources): string[] {
   for (const [id, r] of Object.entries(all)) {
     const prop = NAME_PROPERTIES[r.Type];
     const name = prop ? r.Properties?.[prop] : undefined;
-    if (name === undefined) continue;
-    const key = typeof name === 'string' ? name : JSON.stringify(name);
-    names.set(key, [...(names.get(key) ?? []), id]);
+    for (const n of [...(name === undefined ? [] : [name]), ...routeKeysOf(r)]) {
+      const key = typeof n === 'string' ? n : JSON.stringify(n);
+      names.set(key, [...(names.get(key) ?? []), id]);
+    }
   }
   const direct = new Map(Object.entries(all).map(([id, r]) => [id, directDependencies(r)]));
   const reaches = (from: string, to: string) => {

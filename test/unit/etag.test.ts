@@ -40,9 +40,10 @@ describe('the validator', () => {
 
 describe('If-None-Match', () => {
   const tag = 'W/"abc"';
-  it('lists entity tags, weak or strong, or *; a comma inside a tag does not split it', () => {
+  it('lists entity tags, weak or strong, or * alone; a comma inside a tag does not split it', () => {
     expect(entityTags(undefined)).toEqual([]);
-    expect(entityTags('"a", W/"b",W/"c,d" , *')).toEqual(['"a"', 'W/"b"', 'W/"c,d"', '*']);
+    expect(entityTags('"a", W/"b",W/"c,d" ')).toEqual(['"a"', 'W/"b"', 'W/"c,d"']);
+    expect(entityTags('*')).toEqual(['*']);
     expect(entityTags('not-a-tag')).toEqual([]);
   });
 
@@ -56,6 +57,37 @@ describe('If-None-Match', () => {
     expect(matchesEtag('abc', tag)).toBe(false);
     expect(matchesEtag('', tag)).toBe(false);
     expect(matchesEtag(undefined, tag)).toBe(false);
+  });
+});
+
+describe('If-None-Match is parsed as RFC 9110 writes it ("*" alone, or a list of entity tags); anything else is ignored', () => {
+  const tag = 'W/"abc"';
+  it('matches everything only when the whole field is *: an unquoted * inside anything else is no wildcard (x* made every ETag route answer 304)', () => {
+    expect(matchesEtag(' * ', tag)).toBe(true);
+    for (const malformed of ['x*', '*x', '**', '"a", *', '*, "a"', '* *', 'W/*', 'abc*', '"a" x*', '"abc"*', '*"abc"']) {
+      expect(matchesEtag(malformed, tag), malformed).toBe(false);
+      expect(entityTags(malformed), malformed).toEqual([]);
+    }
+  });
+
+  it('ignores a field that is not a list of entity tags as a whole, even where a valid tag is in it', () => {
+    for (const malformed of ['"abc" junk', 'junk, W/"abc"', 'W/"abc" "x"', 'w/"abc"', 'W/ "abc"', '"abc', 'abc"', '"a"b"', '"a\u0001"', '"a b"']) {
+      expect(matchesEtag(malformed, tag), malformed).toBe(false);
+    }
+  });
+
+  it('reads lists with optional whitespace and empty elements, and tags holding commas', () => {
+    expect(entityTags(' , W/"abc" ,, "x,y" ,')).toEqual(['W/"abc"', '"x,y"']);
+    expect(matchesEtag('\t"x",\tW/"abc"\t', tag)).toBe(true);
+    expect(entityTags('')).toEqual([]);
+    expect(entityTags(' , ')).toEqual([]);
+  });
+
+  it('parses a long hostile field in linear time', () => {
+    const started = performance.now();
+    expect(matchesEtag(`${' ,'.repeat(50_000)}x`, tag)).toBe(false);
+    expect(matchesEtag(`${'W/"a",'.repeat(20_000)}*`, tag)).toBe(false);
+    expect(performance.now() - started).toBeLessThan(500);
   });
 });
 

@@ -128,7 +128,9 @@ describe('the published API contract (OpenAPI 3.1)', () => {
 
   it('documents conditional GETs on every JSON read behind the middleware: If-None-Match in, ETag on the 200, 304 with no body', () => {
     const doc = read();
-    const reads = Object.entries(doc.paths).flatMap(([path, ops]) => (ops.get && ops.get.responses['400'] ? [[path, ops.get] as const] : []));
+    const reads = Object.entries(doc.paths).flatMap(([path, ops]) =>
+      ops.get && ops.get.responses['400']?.$ref === '#/components/responses/BadRequest' ? [[path, ops.get] as const] : [],
+    );
     const json = reads.filter(([, op]) => op.responses['200']!.content?.['application/json']);
     expect(json.length).toBeGreaterThan(40);
     for (const [path, op] of json) {
@@ -172,8 +174,11 @@ describe('the published API contract (OpenAPI 3.1)', () => {
     expect(statuses('POST /api/v1/promotions')).toEqual(['200', '201', '400', '401', '403', '404', '409', '413', '422', '429', '431', '500']);
     expect(statuses('GET /api/v1/environments')).toEqual(['200', '304', '400', '401', '403', '404', '409', '422', '429', '431', '500']);
     expect(statuses('POST /api/v1/platform/deployments')).toEqual(['200', '201', '400', '403', '404', '409', '413', '422', '429', '431', '500']);
-    expect(statuses('GET /health')).toEqual(['200', '429', '431', '500']);
-    expect(statuses('GET /review/{tenant}/{token}')).toEqual(['200', '404', '429', '431', '500']);
+    // Any request malformed as HTTP is refused by the gateway with its own 400 ({"message":"Bad Request"}), on every operation.
+    expect(statuses('GET /health')).toEqual(['200', '400', '429', '431', '500']);
+    expect(statuses('GET /review/{tenant}/{token}')).toEqual(['200', '400', '404', '429', '431', '500']);
+    expect(opOf(doc, 'GET /health').responses['400']!.$ref).toBe('#/components/responses/GatewayBadRequest');
+    expect(JSON.stringify(doc.components.responses.BadRequest!.content)).toContain('#/components/schemas/GatewayMessage');
     // The review page answers its refusals as pages, beside what the gateway may answer.
     const review500 = opOf(doc, 'POST /review/{tenant}/{token}').responses['500']!;
     expect(Object.keys(review500.content!)).toEqual(['text/html', 'application/json']);

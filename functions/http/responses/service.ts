@@ -66,5 +66,12 @@ export const authConfigResponse = /* @__PURE__ */ z.schema(() =>
     scopes: z.array(z.string()),
     cliRedirectUri: z.string().check(z.describe('the loopback address `stageline login` receives the code on')),
     idTokenSigningAlg: z.enum(['RS256', 'ES256']).check(z.describe('how ID tokens are signed (RS256 by Cognito, ES256 by the local issuer)')),
+    fragmentSignIn: z
+      .boolean()
+      .check(
+        z.describe(
+          'whether the console takes a token handed over in its address (#token=…): only on the local stack (loopback only), never on AWS, where a link could sign a person in as someone else',
+        ),
+      ),
   }),
 );
