@@ -101,10 +101,11 @@ export const sortSubscriptions = (docs: SubscriptionDoc[]) =>
   [...subscriptionKeys(docs, (d) => d).entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, d]) => d);
 
 /** A git target as the document writes it: its token only as the `${NAME}` of the secret holding it. */
-export const gitDoc = (t: Pick<GitTarget, 'repository' | 'branch' | 'file' | 'path' | 'value' | 'tokenSecret'>): GitDoc => ({
+export const gitDoc = (t: Pick<GitTarget, 'repository' | 'branch' | 'file' | 'edit' | 'path' | 'value' | 'tokenSecret'>): GitDoc => ({
   repository: t.repository,
   branch: t.branch,
   file: t.file,
+  edit: t.edit ?? 'yaml-path',
   path: t.path,
   value: t.value,
   ...(t.tokenSecret ? { token: `\${${t.tokenSecret}}` } : {}),
