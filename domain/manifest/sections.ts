@@ -8,7 +8,7 @@ import type { CreateRule } from '../kernel/promotion-schemas.ts';
 import { type Manifest } from './document.ts';
 import { isRedactedUrl, redactUrl } from '../kernel/url-policy.ts';
 import type { WebhookSubscription } from '../webhooks/model.ts';
-import type { GitEditKind, GitTarget } from '../gitops/ports.ts';
+import type { GitTarget } from '../gitops/ports.ts';
 import type { RepoLink } from '../artifacts/model.ts';
 /**
  * The sections of a manifest as documents: what each entity of a tenant's setup reads as in a manifest
@@ -55,7 +55,7 @@ export interface Setup {
 export type SubscriptionDoc = NonNullable<Promo['webhooks']>[number];
 
 /** `edit` is left out when it is the default (yaml-path), so documents exported before there was a choice stay as they were. */
-export type GitDoc = Omit<NonNullable<NonNullable<Promo['git_targets']>[string]>, 'edit'> & { edit?: GitEditKind };
+export type GitDoc = NonNullable<NonNullable<Promo['git_targets']>[string]>;
 
 export type LinkDoc = NonNullable<Promo['registry_links']>[string][number];
 
