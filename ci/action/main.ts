@@ -11,7 +11,8 @@ try {
 } catch (err) {
   const message = err instanceof CiError ? err.message : `unexpected: ${(err as Error).stack ?? String(err)}`;
   // GitHub shows an ::error:: line as the step's annotation; elsewhere it is a plain line of the log.
-  if (process.env.GITHUB_ACTIONS === 'true') console.log(`::error title=Stageline::${message.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A')}`);
+  if (process.env.GITHUB_ACTIONS === 'true')
+    console.log(`::error title=Stageline::${message.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A')}`);
   else console.error(`stageline: ${message}`);
   process.exit(1);
 }

@@ -118,11 +118,7 @@ export function settingsOf(env: CiEnv): Settings {
 
   if (problems.length) throw new CiError(problems.join('\n'));
   // The run, as the CI names it: a re-run of the same pipeline requests the same promotion, never a second.
-  const run = env.GITHUB_RUN_ID
-    ? `gh-${env.GITHUB_RUN_ID}`
-    : env.CI_PIPELINE_ID
-      ? `gl-${env.CI_PIPELINE_ID}`
-      : undefined;
+  const run = env.GITHUB_RUN_ID ? `gh-${env.GITHUB_RUN_ID}` : env.CI_PIPELINE_ID ? `gl-${env.CI_PIPELINE_ID}` : undefined;
   return {
     url,
     consoleUrl: (get('STAGELINE_CONSOLE_URL') ?? `${url}/dashboard`).replace(/\/+$/, ''),
@@ -144,9 +140,14 @@ export function settingsOf(env: CiEnv): Settings {
 /** Where the release was built, kept on the version (its metadata): the pipeline run a reviewer can open. */
 function ciProvenance(env: CiEnv): Record<string, unknown> {
   if (env.GITHUB_RUN_ID && env.GITHUB_REPOSITORY)
-    return { ci: { provider: 'github', repository: env.GITHUB_REPOSITORY, run: `${env.GITHUB_SERVER_URL ?? 'https://github.com'}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}` } };
-  if (env.CI_PIPELINE_ID && env.CI_PROJECT_PATH)
-    return { ci: { provider: 'gitlab', repository: env.CI_PROJECT_PATH, run: env.CI_PIPELINE_URL ?? '' } };
+    return {
+      ci: {
+        provider: 'github',
+        repository: env.GITHUB_REPOSITORY,
+        run: `${env.GITHUB_SERVER_URL ?? 'https://github.com'}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}`,
+      },
+    };
+  if (env.CI_PIPELINE_ID && env.CI_PROJECT_PATH) return { ci: { provider: 'gitlab', repository: env.CI_PROJECT_PATH, run: env.CI_PIPELINE_URL ?? '' } };
   return {};
 }
 
@@ -225,7 +226,8 @@ function client(s: Settings) {
 
 /** What the API said when it refused, in one line (its issues listed). */
 function refusal(what: string, a: Answer): CiError {
-  const e = (a.body && typeof a.body === 'object' && 'error' in a.body ? a.body.error : a.body) as { message?: string; issues?: { path: string; message: string }[] } | string;
+  const e = (a.body && typeof a.body === 'object' && 'error' in a.body ? a.body.error : a.body) as
+    { message?: string; issues?: { path: string; message: string }[] } | string;
   const message = typeof e === 'string' ? e.slice(0, 300) : (e?.message ?? '');
   const issues = typeof e === 'object' && e?.issues ? e.issues.map((i) => `\n  ${i.path}: ${i.message}`).join('') : '';
   const hint =
@@ -244,11 +246,25 @@ export async function runCi(env: CiEnv, log: (line: string) => void = console.lo
   const versionPath = `artifacts/${q(s.artifact)}/versions`;
 
   if (s.publish) {
-    const body = { version: s.version, digest: s.digest, sourceCommit: s.sourceCommit.slice(0, 100), gitBranch: s.gitBranch.slice(0, 200), metadata: s.metadata };
+    const body = {
+      version: s.version,
+      digest: s.digest,
+      sourceCommit: s.sourceCommit.slice(0, 100),
+      gitBranch: s.gitBranch.slice(0, 200),
+      metadata: s.metadata,
+    };
     const a = await call('POST', { user: `/api/v1/${versionPath}`, machine: `/api/v1/machine/${versionPath}` }, body);
     if (a.status !== 201 && a.status !== 200) throw refusal(`publishing ${s.artifact} ${s.version}`, a);
-    result.published = { artifact: s.artifact, version: s.version, digest: s.digest!, created: a.body?.created !== false, environment: a.body?.environment ?? '' };
-    log(`stageline: ${result.published.created ? 'published' : 'already published'} ${s.artifact} ${s.version} (${s.digest}) in ${result.published.environment}`);
+    result.published = {
+      artifact: s.artifact,
+      version: s.version,
+      digest: s.digest!,
+      created: a.body?.created !== false,
+      environment: a.body?.environment ?? '',
+    };
+    log(
+      `stageline: ${result.published.created ? 'published' : 'already published'} ${s.artifact} ${s.version} (${s.digest}) in ${result.published.environment}`,
+    );
   }
 
   for (const { type, file } of s.evidence) {
@@ -305,12 +321,16 @@ function report(env: CiEnv, s: Settings, r: CiResult): void {
       lines.push(`- ${r.published.created ? 'Published' : 'Already published'} in **${md(r.published.environment)}** as \`${r.published.digest}\``);
     for (const e of r.evidence) lines.push(`- Evidence \`${e.type}\` from \`${md(e.file)}\``);
     if (r.promotion)
-      lines.push(
-        `- Promotion ${md(r.promotion.from)} → ${md(r.promotion.to)}: [${md(r.promotion.id)}](${r.promotion.url}) (${md(r.promotion.status)})`,
-      );
+      lines.push(`- Promotion ${md(r.promotion.from)} → ${md(r.promotion.to)}: [\`${r.promotion.id}\`](${r.promotion.url}) (${md(r.promotion.status)})`);
     appendFileSync(env.GITHUB_STEP_SUMMARY, `${lines.join('\n')}\n`);
   }
-  if (env.GITHUB_OUTPUT) appendFileSync(env.GITHUB_OUTPUT, Object.entries(outputs).map(([k, v]) => `${k}=${v}\n`).join(''));
+  if (env.GITHUB_OUTPUT)
+    appendFileSync(
+      env.GITHUB_OUTPUT,
+      Object.entries(outputs)
+        .map(([k, v]) => `${k}=${v}\n`)
+        .join(''),
+    );
   const dotenv = env.STAGELINE_DOTENV?.trim() || (env.GITLAB_CI ? 'stageline.env' : undefined);
   if (dotenv)
     appendFileSync(
