@@ -14,8 +14,8 @@ const escape = (s: string) => encodeURIComponent(s).replace(/[!'()*]/g, (c) => `
 
 /**
  * Signs a request for API Gateway (`execute-api`) with Signature Version 4, using node:crypto only so the
- * CI entry runs on plain Node without installing anything. Signs the host, the date, the session token and
- * the content type; the path is encoded once more, segment by segment, as SigV4 asks of every service but S3.
+ * CI entry runs on plain Node without installing anything. Signs the host, the date, the payload's hash,
+ * the session token and the content type; the path is encoded once more, segment by segment, as SigV4 asks of every service but S3.
  * Returns the headers to send (fetch sets Host itself, from the same URL).
  */
 export function signRequest(
@@ -31,6 +31,8 @@ export function signRequest(
   const headers: Record<string, string> = {
     ...Object.fromEntries(Object.entries(input.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v])),
     host: url.host,
+    // The payload's hash, signed and sent as the AWS SDKs do.
+    'x-amz-content-sha256': sha256(input.body ?? ''),
     'x-amz-date': amzDate,
     ...(creds.sessionToken ? { 'x-amz-security-token': creds.sessionToken } : {}),
   };
@@ -46,7 +48,7 @@ export function signRequest(
     .sort(([a, x], [b, y]) => (a === b ? (x! < y! ? -1 : 1) : a! < b! ? -1 : 1))
     .map(([k, v]) => `${k}=${v}`)
     .join('&');
-  const canonical = [input.method.toUpperCase(), path || '/', query, canonicalHeaders, signedHeaders, sha256(input.body ?? '')].join('\n');
+  const canonical = [input.method.toUpperCase(), path || '/', query, canonicalHeaders, signedHeaders, headers['x-amz-content-sha256']].join('\n');
   const scope = `${day}/${region}/${service}/aws4_request`;
   const toSign = ['AWS4-HMAC-SHA256', amzDate, scope, sha256(canonical)].join('\n');
   const key = hmac(hmac(hmac(hmac(`AWS4${creds.secretAccessKey}`, day), region), service), 'aws4_request');
