@@ -2,7 +2,8 @@ import { Hash } from '@smithy/hash-node';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { describe, expect, it } from 'vitest';
-import { CiError, evidencePayload, junitTotals, settingsOf, trivyTotals } from '../../ci/action/run.ts';
+import { evidencePayload, junitTotals, trivyTotals } from '../../ci/action/reports.ts';
+import { CiError, settingsOf } from '../../ci/action/settings.ts';
 import { signRequest } from '../../ci/action/sigv4.ts';
 
 /** The CI entry's pieces (ci/action/): its SigV4 signer against the AWS SDK's, the reports it reads, the settings it refuses. */
