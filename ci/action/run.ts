@@ -1,4 +1,5 @@
 import { appendFileSync, readFileSync } from 'node:fs';
+import { assumeRoleWithWebIdentity, webIdentityToken } from './oidc.ts';
 import { evidencePayload } from './reports.ts';
 import { CiError, settingsOf, type CiEnv, type Settings } from './settings.ts';
 import { signRequest } from './sigv4.ts';
@@ -30,7 +31,7 @@ export interface CiResult {
 
 type Answer = { status: number; body: any };
 
-function client(s: Settings) {
+function client(s: Settings & { auth: Exclude<Settings['auth'], { kind: 'oidc' }> }) {
   return async (method: 'POST', route: { user: string; machine: string }, body: unknown, headers: Record<string, string> = {}): Promise<Answer> => {
     const path = s.auth.kind === 'token' ? route.user : route.machine;
     const text = JSON.stringify(body);
@@ -72,7 +73,20 @@ function refusal(what: string, a: Answer): CiError {
 const q = encodeURIComponent;
 
 export async function runCi(env: CiEnv, log: (line: string) => void = console.log): Promise<CiResult> {
-  const s = settingsOf(env);
+  const settings = settingsOf(env);
+  const { auth } = settings;
+  const s =
+    auth.kind === 'oidc'
+      ? {
+          ...settings,
+          auth: {
+            kind: 'sigv4' as const,
+            region: auth.region,
+            creds: await assumeRoleWithWebIdentity(env, auth.roleArn, auth.region, await webIdentityToken(env)),
+          },
+        }
+      : { ...settings, auth };
+  if (auth.kind === 'oidc') log(`stageline: assumed ${auth.roleArn} with the job's OIDC token`);
   const call = client(s);
   const result: CiResult = { evidence: [] };
   const versionPath = `artifacts/${q(s.artifact)}/versions`;

@@ -16,7 +16,11 @@ export type EvidenceType = (typeof EVIDENCE_TYPES)[number];
 export interface Settings {
   url: string;
   consoleUrl: string;
-  auth: { kind: 'token'; token: string } | { kind: 'sigv4'; creds: AwsCredentials; region: string };
+  auth:
+    | { kind: 'token'; token: string }
+    | { kind: 'sigv4'; creds: AwsCredentials; region: string }
+    /** credentials still to get: the job's OIDC token exchanged for the role's (oidc.ts) */
+    | { kind: 'oidc'; roleArn: string; region: string };
   artifact: string;
   version: string;
   digest: string | undefined;
@@ -79,20 +83,25 @@ export function settingsOf(env: CiEnv): Settings {
     if (v && !NAME.test(v)) problems.push(`${name} must be an environment name`);
 
   const token = get('STAGELINE_TOKEN');
+  const roleArn = get('STAGELINE_AWS_ROLE_ARN');
+  const region = get('STAGELINE_AWS_REGION') ?? get('AWS_REGION') ?? get('AWS_DEFAULT_REGION');
   let auth: Settings['auth'] | undefined;
   if (token) auth = { kind: 'token', token };
-  else if (get('AWS_ACCESS_KEY_ID') && get('AWS_SECRET_ACCESS_KEY')) {
-    const region = get('STAGELINE_AWS_REGION') ?? get('AWS_REGION') ?? get('AWS_DEFAULT_REGION');
-    if (!region) problems.push('AWS_REGION is required to sign with the AWS credentials (the region Stageline is deployed in)');
+  else if (get('AWS_ACCESS_KEY_ID') && get('AWS_SECRET_ACCESS_KEY'))
     auth = {
       kind: 'sigv4',
       creds: { accessKeyId: get('AWS_ACCESS_KEY_ID')!, secretAccessKey: get('AWS_SECRET_ACCESS_KEY')!, sessionToken: get('AWS_SESSION_TOKEN') },
       region: region ?? '',
     };
+  else if (roleArn) {
+    if (!/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/.test(roleArn))
+      problems.push('STAGELINE_AWS_ROLE_ARN must be an IAM role ARN (arn:aws:iam::<account>:role/<name>)');
+    auth = { kind: 'oidc', roleArn, region: region ?? '' };
   } else
     problems.push(
-      'no credentials: set STAGELINE_TOKEN, or assume an IAM role listed in machinePrincipals (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_REGION)',
+      "no credentials: set STAGELINE_TOKEN, or STAGELINE_AWS_ROLE_ARN (a role listed in machinePrincipals, assumed with the job's OIDC token), or the AWS credentials of one (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN)",
     );
+  if (auth && auth.kind !== 'token' && !region) problems.push('AWS_REGION is required to sign with the AWS credentials (the region Stageline is deployed in)');
 
   if (problems.length) throw new CiError(problems.join('\n'));
   // The run, as the CI names it: a re-run of the same pipeline requests the same promotion, never a second.
