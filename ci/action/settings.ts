@@ -87,16 +87,17 @@ export function settingsOf(env: CiEnv): Settings {
   const region = get('STAGELINE_AWS_REGION') ?? get('AWS_REGION') ?? get('AWS_DEFAULT_REGION');
   let auth: Settings['auth'] | undefined;
   if (token) auth = { kind: 'token', token };
-  else if (get('AWS_ACCESS_KEY_ID') && get('AWS_SECRET_ACCESS_KEY'))
+  // A role named explicitly wins over credentials the job happens to have.
+  else if (roleArn) {
+    if (!/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/.test(roleArn))
+      problems.push('STAGELINE_AWS_ROLE_ARN must be an IAM role ARN (arn:aws:iam::<account>:role/<name>)');
+    auth = { kind: 'oidc', roleArn, region: region ?? '' };
+  } else if (get('AWS_ACCESS_KEY_ID') && get('AWS_SECRET_ACCESS_KEY')) {
     auth = {
       kind: 'sigv4',
       creds: { accessKeyId: get('AWS_ACCESS_KEY_ID')!, secretAccessKey: get('AWS_SECRET_ACCESS_KEY')!, sessionToken: get('AWS_SESSION_TOKEN') },
       region: region ?? '',
     };
-  else if (roleArn) {
-    if (!/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/.test(roleArn))
-      problems.push('STAGELINE_AWS_ROLE_ARN must be an IAM role ARN (arn:aws:iam::<account>:role/<name>)');
-    auth = { kind: 'oidc', roleArn, region: region ?? '' };
   } else
     problems.push(
       "no credentials: set STAGELINE_TOKEN, or STAGELINE_AWS_ROLE_ARN (a role listed in machinePrincipals, assumed with the job's OIDC token), or the AWS credentials of one (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN)",

@@ -89,6 +89,13 @@ describe('ci/action settings', () => {
       creds: { accessKeyId: 'AKID', secretAccessKey: 'secret', sessionToken: 'tok' },
       region: 'us-east-2',
     });
+    // A role named explicitly is assumed with the job's OIDC token, whatever credentials the job has.
+    expect(settingsOf({ ...base, ...aws, STAGELINE_AWS_ROLE_ARN: 'arn:aws:iam::123456789012:role/ci-release' }).auth).toEqual({
+      kind: 'oidc',
+      roleArn: 'arn:aws:iam::123456789012:role/ci-release',
+      region: 'eu-west-1',
+    });
+    expect(() => settingsOf({ ...base, STAGELINE_AWS_ROLE_ARN: 'ci-release', AWS_REGION: 'eu-west-1' })).toThrow(/must be an IAM role ARN/);
     const s = settingsOf({
       ...base,
       STAGELINE_TOKEN: 'jwt',
