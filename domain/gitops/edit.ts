@@ -79,10 +79,81 @@ function setJsonValue(file: string, text: string, keys: string[], value: string)
   if (previous !== undefined && typeof previous === 'object' && previous !== null) throw new GitEditConflict(`${file}: '${path}' holds an object, not a value`);
   if (previous === value) return { text, changed: false, previous };
   Object.defineProperty(node, last, { value, enumerable: true, writable: true, configurable: true });
+  // A value that was there is replaced where it stands: every other byte (inline objects, one-line arrays) as it was.
+  const span = previous === undefined ? undefined : jsonSpan(text, keys);
+  if (span) {
+    const spliced = text.slice(0, span[0]) + JSON.stringify(value) + text.slice(span[1]);
+    // The scanner agrees with JSON.parse (duplicate keys: the last one counts) or the document is re-rendered.
+    if (JSON.stringify(JSON.parse(spliced)) === JSON.stringify(doc)) return { text: spliced, changed: true, previous };
+  }
   const indent = /^[ \t]+/m.exec(text)?.[0] ?? '  ';
   const eol = text.includes('\r\n') ? '\r\n' : '\n';
   const out = JSON.stringify(doc, null, indent).replace(/\n/g, eol);
   return { text: out + (/\r?\n$/.test(text) ? eol : ''), changed: true, previous };
+}
+
+/**
+ * Where the value at `keys` (object members only) stands in JSON text that JSON.parse accepted: [start, end), or
+ * undefined when a key is missing. The last of duplicate members, as JSON.parse reads them.
+ */
+function jsonSpan(text: string, keys: string[]): [number, number] | undefined {
+  let i = 0;
+  const ws = () => {
+    while (i < text.length && ' \t\n\r'.includes(text[i]!)) i++;
+  };
+  const str = (): string => {
+    const start = i++;
+    while (text[i] !== '"') i += text[i] === '\\' ? 2 : 1;
+    i++;
+    return JSON.parse(text.slice(start, i)) as string;
+  };
+  const skip = (): void => {
+    ws();
+    const open = text[i];
+    if (open === '"') return void str();
+    if (open !== '{' && open !== '[') {
+      while (i < text.length && !',}] \t\n\r'.includes(text[i]!)) i++;
+      return;
+    }
+    i++;
+    ws();
+    if (text[i] === (open === '{' ? '}' : ']')) return void i++;
+    for (;;) {
+      ws();
+      if (open === '{') {
+        str();
+        ws();
+        i++; // :
+      }
+      skip();
+      ws();
+      if (text[i++] !== ',') return; // the closing bracket
+    }
+  };
+  let span: [number, number] | undefined = [0, text.length];
+  for (const key of keys) {
+    i = span[0];
+    ws();
+    if (text[i] !== '{') return undefined;
+    i++;
+    ws();
+    span = undefined;
+    if (text[i] === '}') return undefined;
+    for (;;) {
+      ws();
+      const k = str();
+      ws();
+      i++; // :
+      ws();
+      const start = i;
+      skip();
+      if (k === key) span = [start, i];
+      ws();
+      if (text[i++] !== ',') break;
+    }
+    if (!span) return undefined;
+  }
+  return span;
 }
 
 function parseYaml(file: string, text: string, what: string): Document.Parsed {

@@ -125,6 +125,13 @@ describe('json-path edit', () => {
     expect(editFile(target, '{\n    "a": 1\n}', 'v2').text).toBe('{\n    "a": 1,\n    "image": {\n        "tag": "v2"\n    }\n}');
   });
 
+  it('rewrites a value that was there in place: one-line arrays and inline objects stay as written; duplicate members: the last, as JSON.parse reads', () => {
+    const compact = '{\n  "ports": [80, 443],\n  "image": { "repository": "x", "tag": "v1" }, "note": {"a": [{"b": "}\\"]"}]}\n}\n';
+    expect(editFile(target, compact, 'v2').text).toBe(compact.replace('"tag": "v1"', '"tag": "v2"'));
+    expect(editFile(target, '{"image":{"tag":"a"},"image":{"tag":"b"}}', 'v2').text).toBe('{"image":{"tag":"a"},"image":{"tag":"v2"}}');
+    expect(editFile(target, '{"image":{"tag":1.5e3}}', 'v2')).toMatchObject({ text: '{"image":{"tag":"v2"}}', previous: 1500 });
+  });
+
   it('refuses a path through a non-object, a file that is not JSON, and a .yaml file', () => {
     expect(() => editFile(target, '{"image": "nginx:1"}', 'v2')).toThrow(/'image' is not an object, so 'image.tag' cannot be set/);
     expect(() => editFile(target, '{"image": ["a"]}', 'v2')).toThrow(/'image' is not an object/);
