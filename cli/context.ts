@@ -58,6 +58,7 @@ export interface Values {
   // webhooks and git targets
   repo?: string;
   path?: string;
+  edit?: string;
   'token-secret'?: string;
   value?: string;
   description?: string;

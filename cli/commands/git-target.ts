@@ -6,7 +6,7 @@ import { out } from '../output.ts';
 
 /** A git target as people read it (get and set print the same line). */
 const describeTarget = (envName: string, t: GitTarget) =>
-  `${envName}: promotions commit ${t.value} to ${t.repository} ${t.branch}:${t.file} (${t.path})${t.tokenSecret ? `, pushing with secret ${t.tokenSecret}` : ''}, version ${t.version}`;
+  `${envName}: promotions commit ${t.value} to ${t.repository} ${t.branch}:${t.file} (${t.edit === 'yaml-path' ? t.path : `${t.edit} ${t.path}`})${t.tokenSecret ? `, pushing with secret ${t.tokenSecret}` : ''}, version ${t.version}`;
 
 /** GitOps: where promotions into an environment are committed */
 export function registerGitTarget(program: Command): void {
@@ -20,11 +20,12 @@ export function registerGitTarget(program: Command): void {
     });
   gitTarget
     .command('set')
-    .description('commit promoted versions into a YAML/JSON file (admin)')
+    .description('commit promoted versions into a YAML/JSON file, a kustomization or Helm values (admin)')
     .argument('<env>')
     .requiredOption('--repo <https url>', 'repository')
     .requiredOption('--file <path>', 'file in the repository, e.g. envs/production/values.yaml')
-    .requiredOption('--path <keys>', 'where in the file, e.g. image.tag')
+    .requiredOption('--path <keys>', 'where in the file, e.g. image.tag (kustomize-image: the image name)')
+    .option('--edit <kind>', 'yaml-path | kustomize-image | helm-values | json-path', 'yaml-path')
     .option('--branch <name>', 'branch', 'main')
     .option('--value <what>', 'version | digest | version@digest', 'version')
     .option('--token-secret <NAME>', 'secret holding the push token (stageline/<tenant>/<NAME>; STAGELINE_SECRET_<NAME> locally)')
@@ -34,6 +35,7 @@ export function registerGitTarget(program: Command): void {
         repository: values.repo,
         branch: values.branch,
         file: values.file,
+        edit: values.edit,
         path: values.path,
         value: values.value,
         ...(values['token-secret'] ? { tokenSecret: values['token-secret'] } : {}),

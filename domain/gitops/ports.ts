@@ -3,6 +3,17 @@ import type { GitCommitResult, PullRequestHost, PullRequestState } from '../kern
 
 export type { PullRequestHost, PullRequestState };
 
+/**
+ * How the value is written into the file (GitOps repositories' own shapes):
+ * - `yaml-path` (the default): `path` is dot-separated keys in a YAML or JSON file (e.g. image.tag);
+ * - `kustomize-image`: `path` is the `name` of an entry of a kustomization.yaml's `images:` list, whose
+ *   `newTag` and/or `digest` is set (the entry is added when missing);
+ * - `helm-values`: `path` is a dotted key in a Helm values file (YAML only; written as a string, quoted
+ *   when YAML would read it as a number, so 1.10 stays 1.10);
+ * - `json-path`: `path` is dot-separated keys in a .json file, through objects only.
+ */
+export type GitEditKind = 'yaml-path' | 'kustomize-image' | 'helm-values' | 'json-path';
+
 /** Where an environment's promoted versions are committed (GitOps: Argo CD or Flux watch the repository). */
 export interface GitTarget {
   tenant: string;
@@ -12,7 +23,9 @@ export interface GitTarget {
   branch: string;
   /** the YAML or JSON file, relative to the repository root */
   file: string;
-  /** where the value goes inside it, dot-separated (e.g. image.tag) */
+  /** how the value is written (GitEditKind); absent on targets saved before there was a choice: `yaml-path` */
+  edit?: GitEditKind;
+  /** where the value goes inside it: dot-separated keys (e.g. image.tag), or the image name for `kustomize-image` */
   path: string;
   /** what is written: the version, the digest, or both as <version>@<digest> */
   value: 'version' | 'digest' | 'version@digest';

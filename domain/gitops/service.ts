@@ -5,7 +5,7 @@ import type { Ctx, Deps } from '../ports.ts';
 import { WriteConflict } from '../kernel/retry.ts';
 import type { Promotion } from '../kernel/promotion-model.ts';
 import { checkTenantUrl, TENANT_URL_FORMAT } from '../kernel/url-policy.ts';
-import type { GitTarget } from './ports.ts';
+import type { GitEditKind, GitTarget } from './ports.ts';
 import { noReservedSegment } from '../kernel/reserved-keys.ts';
 
 /**
@@ -65,19 +65,54 @@ export const pullRequestBody = /* @__PURE__ */ z.schema(() =>
   }),
 );
 
+const DOTTED_KEYS = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/;
+/** An image name as a kustomization's `images:` entry names it: [host[:port]/]path, no tag or digest. */
+const IMAGE_NAME = /^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?(:[0-9]{1,5})?(\/[a-z0-9]+([._-]+[a-z0-9]+)*)*$/;
+
+/**
+ * What the edit kind asks of the file and the path, beyond each field's own form (a 400 naming the field,
+ * at configuration — the API or a manifest — rather than a failed promotion later): `at` is the
+ * target's place in the request (e.g. `body`, `document.artifacts.promotion.git_targets.production`).
+ */
+export function gitEditIssues(t: { edit?: GitEditKind; file: string; path: string }, at: string): { path: string; message: string }[] {
+  const edit = t.edit ?? 'yaml-path';
+  const issues: { path: string; message: string }[] = [];
+  const file = (message: string) => issues.push({ path: `${at}.file`, message });
+  if (edit === 'kustomize-image') {
+    if (!/(^|\/)kustomization\.ya?ml$/.test(t.file)) file('the kustomize-image edit writes a kustomization.yaml (or .yml); name that file');
+    if (!IMAGE_NAME.test(t.path))
+      issues.push({ path: `${at}.path`, message: 'must be the image name of the images: entry, e.g. registry.example.com/team/platform' });
+    return issues;
+  }
+  if (edit === 'json-path' && !/\.json$/i.test(t.file)) file('the json-path edit writes a .json file; use yaml-path or helm-values for YAML');
+  if (edit === 'helm-values' && !/\.ya?ml$/i.test(t.file)) file('the helm-values edit writes a Helm values .yaml (or .yml) file');
+  if (!DOTTED_KEYS.test(t.path)) issues.push({ path: `${at}.path`, message: 'must be dot-separated keys, e.g. image.tag' });
+  return issues;
+}
+
 export const gitTargetBody = /* @__PURE__ */ z.schema(() =>
   z.strictObject({
     repository: z.string().check(z.minLength(1), z.maxLength(2048), z.meta(TENANT_URL_FORMAT), z.describe('https URL of the repository')),
     branch: z.string().check(z.minLength(1), z.maxLength(200), z.regex(/^(?!\/)(?!.*\.\.)[A-Za-z0-9._/-]+$/, 'is not a branch name')),
     file: relPath.check(z.describe('the file to change, e.g. envs/production/values.yaml')),
+    edit: z
+      ._default(z.enum(['yaml-path', 'kustomize-image', 'helm-values', 'json-path'] satisfies GitEditKind[]), 'yaml-path')
+      .check(
+        z.describe(
+          'how the value is written: yaml-path (default; path = dotted keys in a YAML or JSON file), kustomize-image (file = a kustomization.yaml, path = the name of its images: entry; newTag and/or digest set, the entry added when missing), helm-values (a dotted key in a Helm values .yaml), json-path (dotted keys in a .json file)',
+        ),
+      ),
     path: z
       .string()
       .check(
         z.minLength(1),
-        z.maxLength(200),
-        z.regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, 'must be dot-separated keys, e.g. image.tag'),
+        z.maxLength(255),
+        z.regex(
+          new RegExp(`${DOTTED_KEYS.source}|${IMAGE_NAME.source}`),
+          'must be dot-separated keys (e.g. image.tag), or for kustomize-image an image name (e.g. registry.example.com/team/platform)',
+        ),
         noReservedSegment(),
-        z.describe('where the value goes in the file'),
+        z.describe('where the value goes in the file: dotted keys, or the image name for kustomize-image'),
       ),
     value: z._default(z.enum(['version', 'digest', 'version@digest']), 'version').check(z.describe('what is written (default: the version)')),
     tokenSecret: z
@@ -98,8 +133,9 @@ export const gitTargetBody = /* @__PURE__ */ z.schema(() =>
   }),
 );
 
-type View = Omit<GitTarget, 'tenant'>;
-const view = ({ tenant: _t, ...rest }: GitTarget): View => ({ ...rest, pullRequest: rest.pullRequest ?? null });
+type View = Omit<GitTarget, 'tenant'> & { edit: GitEditKind };
+// A target saved before edit kinds existed has none: it always was a yaml-path edit.
+const view = ({ tenant: _t, ...rest }: GitTarget): View => ({ ...rest, edit: rest.edit ?? 'yaml-path', pullRequest: rest.pullRequest ?? null });
 
 export async function getGitTarget(deps: Deps, ctx: Ctx, env: string): Promise<View> {
   const t = await deps.store.getGitTarget(ctx.principal.tenant, env);
@@ -122,6 +158,7 @@ export const gitTargetSummary = (t: GitTarget | null) =>
         repository: t.repository,
         branch: t.branch,
         file: t.file,
+        edit: t.edit ?? 'yaml-path',
         path: t.path,
         value: t.value,
         tokenSecret: t.tokenSecret,
@@ -132,6 +169,8 @@ export const gitTargetSummary = (t: GitTarget | null) =>
 export async function putGitTarget(deps: Deps, ctx: Ctx, env: string, body: z.infer<typeof gitTargetBody>, urls: { allowLoopback: boolean }): Promise<View> {
   const { tenant } = ctx.principal;
   checkRepositoryUrl(body.repository, urls, 'body.repository', body.pullRequest?.apiUrl);
+  const issues = gitEditIssues(body, 'body');
+  if (issues.length) throw new ValidationFailed(issues);
   if (!(await deps.store.getEnvironment(tenant, env))) throw new EnvironmentNotFound(env);
   const cur = await deps.store.getGitTarget(tenant, env);
   if (cur && body.version !== cur.version)
@@ -177,6 +216,7 @@ export function gitTargetOf(
     repository: body.repository,
     branch: body.branch,
     file: body.file,
+    edit: body.edit,
     path: body.path,
     value: body.value,
     tokenSecret: body.tokenSecret ?? null,

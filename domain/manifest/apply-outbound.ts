@@ -91,9 +91,15 @@ export async function deliveryOps(deps: Deps, ctx: Ctx, cur: Current, want: Setu
   for (const env of cur.envs.map((e) => e.name)) {
     const have = cur.gitTargets.find((t) => t.environment === env) ?? null;
     const d = ownValue(want.git_targets, env);
-    if (d && have && canonicalJson(gitDoc(have)) === canonicalJson(d)) continue;
-    if (d) {
-      const next = gitTargetOf(tenant, env, { ...d, tokenSecret: d.token ? SECRET_REF.exec(d.token)![1]! : null }, have, by, now);
+    const wanted = d && {
+      ...d,
+      edit: d.edit ?? 'yaml-path',
+      tokenSecret: d.token ? SECRET_REF.exec(d.token)![1]! : null,
+      pullRequest: d.pullRequest ? { ...d.pullRequest, apiUrl: d.pullRequest.apiUrl ?? null, webhookSecret: d.pullRequest.webhookSecret ?? null } : null,
+    };
+    if (wanted && have && canonicalJson(gitDoc(have)) === canonicalJson(gitDoc(wanted))) continue;
+    if (wanted) {
+      const next = gitTargetOf(tenant, env, wanted, have, by, now);
       ops.push(
         { kind: 'gitTarget', target: next, expectedVersion: have ? have.version : null },
         audit(have ? 'git-target.update' : 'git-target.create', 'git-target', env, gitTargetSummary(have), gitTargetSummary(next)),

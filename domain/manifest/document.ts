@@ -9,6 +9,7 @@ import { envName, gates, signingKey, verification, webhookGate } from '../kernel
 import { artifactName, createRule } from '../kernel/promotion-schemas.ts';
 import { monitors } from '../freeze/monitors.ts';
 import { gitTargetBody } from '../gitops/service.ts';
+import type { GitEditKind } from '../gitops/ports.ts';
 import { createLink, MAX_LINKS_PER_ARTIFACT } from '../artifacts/discovery.ts';
 import { MAX_WEBHOOKS, webhookCreateBody } from '../webhooks/subscriptions.ts';
 
@@ -63,6 +64,10 @@ const freezeWindow = /* @__PURE__ */ z.schema(() =>
 const gitTargetDoc = /* @__PURE__ */ z.schema(() =>
   z.strictObject(
     z.extend(z.omit(gitTargetBody, { version: true, tokenSecret: true }), {
+      // Optional, not defaulted: a document leaves out the default edit (yaml-path), as documents did before there was a choice.
+      edit: z
+        .optional(z.enum(['yaml-path', 'kustomize-image', 'helm-values', 'json-path'] satisfies GitEditKind[]))
+        .check(z.describe('how the value is written (default yaml-path): see PUT /environments/{env}/git-target')),
       token: z
         .optional(secretRef)
         .check(

@@ -54,6 +54,7 @@ export interface Setup {
 
 export type SubscriptionDoc = NonNullable<Promo['webhooks']>[number];
 
+/** `edit` is left out when it is the default (yaml-path), so documents exported before there was a choice stay as they were. */
 export type GitDoc = NonNullable<NonNullable<Promo['git_targets']>[string]>;
 
 export type LinkDoc = NonNullable<Promo['registry_links']>[string][number];
@@ -104,10 +105,11 @@ export const sortSubscriptions = (docs: SubscriptionDoc[]) =>
   [...subscriptionKeys(docs, (d) => d).entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, d]) => d);
 
 /** A git target as the document writes it: its token only as the `${NAME}` of the secret holding it. */
-export const gitDoc = (t: Pick<GitTarget, 'repository' | 'branch' | 'file' | 'path' | 'value' | 'tokenSecret' | 'pullRequest'>): GitDoc => ({
+export const gitDoc = (t: Pick<GitTarget, 'repository' | 'branch' | 'file' | 'edit' | 'path' | 'value' | 'tokenSecret' | 'pullRequest'>): GitDoc => ({
   repository: t.repository,
   branch: t.branch,
   file: t.file,
+  ...(t.edit && t.edit !== 'yaml-path' ? { edit: t.edit } : {}),
   path: t.path,
   value: t.value,
   ...(t.tokenSecret ? { token: `\${${t.tokenSecret}}` } : {}),

@@ -14,7 +14,7 @@ import { assertTenantUrls, isRedactedUrl } from '../kernel/url-policy.ts';
 import { assertMonitorsHere, type DeploymentPlace } from '../freeze/monitors.ts';
 import { armFreezeEdge, freezeAddedOps, freezeRemovedOps } from '../freeze/windows.ts';
 import { checkUrl } from '../webhooks/subscriptions.ts';
-import { checkRepositoryUrl } from '../gitops/service.ts';
+import { checkRepositoryUrl, gitEditIssues } from '../gitops/service.ts';
 import type { GitTarget } from '../gitops/ports.ts';
 import { linkRefusal } from '../artifacts/discovery.ts';
 import type { RepoLink } from '../artifacts/model.ts';
@@ -239,6 +239,7 @@ function desired(tenant: string, cur: Setup, m: Manifest, place: DeploymentPlace
   for (const [env, t] of Object.entries(p.git_targets ?? {})) {
     if (!known.has(env)) issues.push({ path: `${doc}.git_targets.${env}`, message: `no environment '${env}' in the line (${cur.environments.join(', ')})` });
     if (t) collect(issues, () => checkRepositoryUrl(t.repository, urls, `${doc}.git_targets.${env}.repository`, t.pullRequest?.apiUrl));
+    if (t) issues.push(...gitEditIssues(t, `${doc}.git_targets.${env}`));
   }
   for (const [artifact, links] of Object.entries(p.registry_links ?? {})) {
     links.forEach((l, i) => {

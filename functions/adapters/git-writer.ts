@@ -113,7 +113,7 @@ export class IsomorphicGitWriter implements GitWriter {
     const { onAuth, onAuthFailure } = common;
     // Loaded on first use: only a promotion into an environment with a git target pays the init of
     // isomorphic-git and of the file editor (yaml): both are chunks of their own (code splitting).
-    const [{ default: git }, { GitEditConflict, setValue }] = await Promise.all([import('isomorphic-git'), import('#domain/gitops/edit')]);
+    const [{ default: git }, { GitEditConflict, editFile }] = await Promise.all([import('isomorphic-git'), import('#domain/gitops/edit')]);
     for (let attempt = 1; ; attempt++) {
       const fs = new MemFs();
       try {
@@ -130,7 +130,7 @@ export class IsomorphicGitWriter implements GitWriter {
       }
       let edited;
       try {
-        edited = setValue(target.file, text, target.path, value);
+        edited = editFile(target, text, value);
       } catch (err) {
         if (err instanceof GitEditConflict) throw new GitDeliveryError(err.message);
         throw err;

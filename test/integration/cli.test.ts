@@ -157,6 +157,11 @@ describe('CLI through the API', () => {
     expect(
       (await cli('git-target', 'set', 'staging', '--repo', 'http://127.0.0.1:9/deploy.git', '--file', 'values.yaml', '--path', 'image.tag')).stdout,
     ).toMatch(/version 2$/m);
+    // --edit: how the value is written (a kustomization's images entry here), named in what it prints.
+    const kustomize = ['--file', 'envs/staging/kustomization.yaml', '--edit', 'kustomize-image', '--path', 'registry.example.com/team/platform'];
+    expect((await cli('git-target', 'set', 'staging', '--repo', 'http://127.0.0.1:9/deploy.git', ...kustomize)).stdout).toContain(
+      'main:envs/staging/kustomization.yaml (kustomize-image registry.example.com/team/platform), version 3',
+    );
     expect((await cli('git-target', 'remove', 'staging')).stdout.trim()).toBe('staging: no git target');
     await expect(cli('git-target', 'get', 'staging')).rejects.toThrow(/404|no git target/i);
   });

@@ -30,8 +30,11 @@ describe('git target edit', () => {
     expect(() => setValue('values.yaml', 'image:\n  tag:\n    a: 1\n', 'image.tag', 'v2')).toThrow(/mapping or list/);
   });
 
-  it('sets a JSON path keeping the indentation', () => {
-    expect(setValue('app.json', '{\n    "image": { "tag": "v1" }\n}\n', 'image.tag', 'v2').text).toBe('{\n    "image": {\n        "tag": "v2"\n    }\n}\n');
+  it('sets a JSON path keeping the indentation (and, for a value that was there, every other byte)', () => {
+    expect(setValue('app.json', '{\n    "image": { "tag": "v1" }\n}\n', 'image.tag', 'v2').text).toBe('{\n    "image": { "tag": "v2" }\n}\n');
+    expect(setValue('app.json', '{\n    "image": { "repository": "x" }\n}\n', 'image.tag', 'v2').text).toBe(
+      '{\n    "image": {\n        "repository": "x",\n        "tag": "v2"\n    }\n}\n',
+    );
     expect(() => setValue('app.json', '{"image": "x"}', 'image.tag', 'v2')).toThrow(/not an object/);
     expect(() => setValue('app.json', '{', 'image.tag', 'v2')).toThrow(/not valid JSON/);
   });

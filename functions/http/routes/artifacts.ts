@@ -66,6 +66,18 @@ export const ARTIFACT_ROUTES: Route[] = [
     timeout: 29,
     ownRole: true,
   },
+  // The same publish for a pipeline signing with SigV4 (an IAM role it assumed, e.g. from its CI's OIDC token): ci/action.
+  {
+    method: 'POST',
+    path: `${v1}/machine/artifacts/{name}/versions`,
+    handler: 'artifacts-publish',
+    auth: 'iam',
+    role: 'deployer',
+    summary: 'Publish an artifact version into the first environment, from a pipeline (IAM)',
+    response: { schema: artifactPublishResponse },
+    timeout: 29,
+    ownRole: true,
+  },
   {
     method: 'GET',
     path: `${v1}/artifacts/{name}/versions`,

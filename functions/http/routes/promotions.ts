@@ -211,6 +211,17 @@ export const PROMOTION_ROUTES: Route[] = [
   },
   ...ruleRoutes(`${v1}/promotions/rules`),
   ...ruleRoutes(`${v1}/approval-policies`),
+  // A pipeline signing with SigV4 requests the promotion of what it published (ci/action); requestedBy is the machine principal.
+  {
+    method: 'POST',
+    path: `${v1}/machine/promotions`,
+    handler: 'promotions-create',
+    auth: 'iam',
+    role: 'deployer',
+    summary: 'Request a promotion from a pipeline (IAM)',
+    response: { schema: promotionCreateResponse },
+    heavy: true,
+  },
   {
     method: 'POST',
     path: `${v1}/machine/promotions/{id}/evidence`,
