@@ -58,7 +58,9 @@
  * | WebhookDelivery   | T#t#WHD#<subscription>          | D#<webhook-id>        | a delivery and its attempts; newest first (ids are time-ordered); TTL 30 days |
  * | GitTarget         | T#t#GIT                         | G#<env>               | where an environment's promoted versions are committed |
  * | Tenant            | T#t#TENANT                      | T                     | a tenant made by a platform operator (domain/access): created once |
- * | Monitor           | T#t#ENV                         | MON#<env>#<alarm arn> | a CloudWatch alarm an environment watches; written with the environment |
+ * | Monitor           | T#t#ENV                         | MON#<env>#<alarm arn> | a CloudWatch alarm an environment (or one of its targets) watches; written with the environment |
+ * | TargetHead        | T#t#ENV                         | TH#<env>#<target>#<subject> | what one target runs of one subject (config, artifact:<name>) while it differs from the environment's head; all of an environment by prefix |
+ * | RolloutTarget     | T#t#PROMO#<id>                  | T#<target>            | one target of a promotion's rollout: state, confirmation, bake, alarm; all of a promotion by prefix |
  * |   by alarm (gsi3) | MON#<alarm arn>                 | <tenant>#<env>        | who watches an alarm (the alarm-event handler only, outside any tenant) |
  * | RepoLink          | T#t#ART#<name>                  | L#<id>                | a registry repository whose pushes become versions of the artifact |
  * |   by repo (gsi3)  | PUSH#<registry>/<repository>    | <tenant>#<name>#<id>  | who links a repository (the ECR event handler only, outside any tenant) |
@@ -198,6 +200,10 @@ export const keys = {
   webhookDeliveries: (tenant: string, subscription: string) => ({ pk: `${t(tenant)}WHD#${subscription}`, skPrefix: 'D#' }),
   gitTarget: (tenant: string, env: string): Key => ({ pk: `${t(tenant)}GIT`, sk: `G#${env}` }),
   monitor: (tenant: string, env: string, arn: string): Key => ({ pk: `${t(tenant)}ENV`, sk: `MON#${env}#${arn}` }),
+  targetHead: (tenant: string, env: string, target: string, subject: string): Key => ({ pk: `${t(tenant)}ENV`, sk: `TH#${env}#${target}#${subject}` }),
+  targetHeads: (tenant: string, env: string) => ({ pk: `${t(tenant)}ENV`, skPrefix: `TH#${env}#` }),
+  rolloutTarget: (tenant: string, promotionId: string, target: string): Key => ({ pk: `${t(tenant)}PROMO#${promotionId}`, sk: `T#${target}` }),
+  rolloutTargets: (tenant: string, promotionId: string) => ({ pk: `${t(tenant)}PROMO#${promotionId}`, skPrefix: 'T#' }),
   monitorWatchers: (arn: string) => `MON#${arn}`,
   repoLink: (tenant: string, artifact: string, id: string): Key => ({ pk: `${t(tenant)}ART#${artifact}`, sk: `L#${id}` }),
   repoLinks: (tenant: string, artifact: string) => ({ pk: `${t(tenant)}ART#${artifact}`, skPrefix: 'L#' }),
