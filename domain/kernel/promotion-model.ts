@@ -195,6 +195,8 @@ export interface Deployment {
   artifact?: string;
   /** the deployment target (gateway) within the environment */
   gateway?: string;
+  /** the environment's target it went to (a rollout through targets writes one per target; domain/config/targets.ts) */
+  target?: string;
 }
 
 export interface ArtifactVersion {

@@ -1,4 +1,5 @@
 import { TargetBusy } from '../kernel/errors.ts';
+import { hasTargets } from '../config/targets.ts';
 import type { Environment } from '../kernel/model.ts';
 import type { Deps, With } from '../ports.ts';
 import type { Promotion } from '../kernel/promotion-model.ts';
@@ -64,6 +65,8 @@ async function gatesStep(deps: With<'gates'>, tenant: string, id: string, token:
       error: blocked.length ? { code: 'GATES_FAILED', message: blocked.map((g) => `${g.gate}: ${g.reason}`).join('; ') } : null,
       // The bake time the decision carries to the flow (flowDecision), read with the gates.
       bakeSeconds: (await target(p.targetEnvironment))?.bakeSeconds ?? 0,
+      // An environment with targets: execution rolls out through its waves (the plan is made when it starts).
+      ...(hasTargets((await target(p.targetEnvironment)) ?? {}) ? { rollout: { waves: [], wave: 0 } } : {}),
       ...(to === 'AWAITING_APPROVAL' ? { taskToken: token } : {}),
     });
     const events =

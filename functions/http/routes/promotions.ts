@@ -11,6 +11,7 @@ import {
   promotionResponse,
   promotionRollbackResponse,
   promotionsListResponse,
+  targetConfirmResponse,
 } from '../responses/promotions.ts';
 import { v1, type Route, type RouteResponse } from './row.ts';
 
@@ -90,6 +91,37 @@ const promotionRoutes = (base: string, context?: Route['context']): Route[] => [
     summary: 'Execute an approved manual promotion (dryRun: preview)',
     context,
     response: { schema: promotionExecuteResponse },
+  },
+  {
+    method: 'POST',
+    path: `${base}/{id}/halt`,
+    handler: 'promotions-halt',
+    auth: 'jwt',
+    role: 'deployer',
+    summary: 'Halt a rollout through targets before its next wave (what is done stays; 409 when it is not rolling out)',
+    context,
+    response: detail,
+  },
+  {
+    method: 'POST',
+    path: `${base}/{id}/resume`,
+    handler: 'promotions-resume',
+    auth: 'jwt',
+    role: 'deployer',
+    summary: 'Resume a halted rollout: its next wave starts (409 when it is not halted)',
+    context,
+    response: detail,
+  },
+  {
+    method: 'POST',
+    path: `${base}/{id}/targets/{target}/confirm`,
+    handler: 'promotions-confirm-target',
+    auth: 'jwt',
+    role: 'deployer',
+    summary:
+      "Confirm that a target runs the release (callback confirmation): its bake starts (404 not the rollout's target; 409 not waiting, or past its deadline)",
+    context,
+    response: { schema: targetConfirmResponse },
   },
   {
     method: 'POST',
