@@ -186,6 +186,18 @@ export async function targetVersion(
   store: Pick<Store, 'getTargetHead' | 'getPointer'>,
   env: Environment,
   target: string | undefined,
+  subject: { kind: 'config' },
+): Promise<Extract<TargetVersion, { kind: 'config' }>>;
+export async function targetVersion(
+  store: Pick<Store, 'getTargetHead' | 'getPointer'>,
+  env: Environment,
+  target: string | undefined,
+  subject: { kind: 'artifact'; name: string },
+): Promise<Extract<TargetVersion, { kind: 'artifact' }>>;
+export async function targetVersion(
+  store: Pick<Store, 'getTargetHead' | 'getPointer'>,
+  env: Environment,
+  target: string | undefined,
   subject: { kind: 'config' } | { kind: 'artifact'; name: string },
 ): Promise<TargetVersion> {
   const name = resolveTargetName(env, target);

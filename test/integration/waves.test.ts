@@ -60,7 +60,7 @@ async function line(opts: { wave2Bake?: number; canary?: 'callback' | 'immediate
 }
 
 /** Requests dev → production and approves it when the policy asks for an approver (production is the last, protected environment). */
-async function promote(u: Record<string, string>): Promise<string> {
+async function promote(u: Awaited<ReturnType<TestStack['users']>>): Promise<string> {
   const p = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'dev', targetEnvironment: 'production' } });
   expect(p.status, JSON.stringify(p.body)).toBe(201);
   const id = p.body.id as string;
@@ -148,6 +148,10 @@ describe('a rollout through targets in waves (local Step Functions on DynamoDB L
     const transitions = t.stack.workflow.transitions(LocalWorkflow.executionId({ tenant, promotionId: id }));
     console.log(`rollout of 6 targets in 3 waves: ${transitions} state transitions`);
     expect(transitions).toBeLessThanOrEqual(5 + 4 * 6 + 2 * 3);
+    // The history carries one record per target (and the environment's own, when every target had it).
+    const history = await t.call('GET', '/api/v1/platform/deployments/history?environment=production&limit=20', { token: u.viewer });
+    expect(history.status, JSON.stringify(history.body)).toBe(200);
+    expect(JSON.stringify(history.body)).toContain('"target":"canary"');
     // A halt of a finished promotion: 409.
     expect((await t.call('POST', `/api/v1/promotions/${id}/halt`, { token: u.deployer, body: { reason: 'too late' } })).status).toBe(409);
   });

@@ -95,7 +95,7 @@ const promotionRoutes = (base: string, context?: Route['context']): Route[] => [
   {
     method: 'POST',
     path: `${base}/{id}/halt`,
-    handler: 'promotions-halt',
+    handler: 'promotions-rollout',
     auth: 'jwt',
     role: 'deployer',
     summary: 'Halt a rollout through targets before its next wave (what is done stays; 409 when it is not rolling out)',
@@ -105,7 +105,7 @@ const promotionRoutes = (base: string, context?: Route['context']): Route[] => [
   {
     method: 'POST',
     path: `${base}/{id}/resume`,
-    handler: 'promotions-resume',
+    handler: 'promotions-rollout',
     auth: 'jwt',
     role: 'deployer',
     summary: 'Resume a halted rollout: its next wave starts (409 when it is not halted)',
@@ -115,7 +115,7 @@ const promotionRoutes = (base: string, context?: Route['context']): Route[] => [
   {
     method: 'POST',
     path: `${base}/{id}/targets/{target}/confirm`,
-    handler: 'promotions-confirm-target',
+    handler: 'promotions-rollout',
     auth: 'jwt',
     role: 'deployer',
     summary:
