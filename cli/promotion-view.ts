@@ -29,12 +29,44 @@ export function describe(p: Promotion): void {
     for (const g of a?.given ?? [])
       console.log(`    ${g.counts ? '✓' : '·'} ${g.by} at ${when(g.at)}${g.comment ? ` — ${g.comment}` : ''}${g.counts ? '' : ` (does not count: ${g.why})`}`);
   }
+  const r = (p as Partial<PromotionDetail>).rollout;
+  if (r) for (const l of rolloutLines(r)) console.log(`  ${l}`);
   if (p.rejection) console.log(`  rejected by ${p.rejection.by}: ${p.rejection.reason}`);
   if (p.error) console.log(`  error: ${p.error.code}: ${p.error.message}`);
   if (p.result)
     console.log(
       `  result: ${p.result.snapshotSeq !== undefined ? `${p.targetEnvironment}@${p.result.snapshotSeq} ` : ''}${p.result.digest} (deployment ${p.result.deploymentId})`,
     );
+}
+
+type Rollout = NonNullable<PromotionDetail['rollout']>;
+type TargetRow = Rollout['waves'][number]['targets'][number];
+
+/** One target as the CLI says it: its state, a confirmation's deadline, a bake's countdown, an alarm. */
+function targetText(t: TargetRow, bakeSeconds: number): string {
+  if (t.state === 'CONFIRMING')
+    return `${t.name} waits for its ${t.confirmation?.mode === 'health' ? 'health URL' : 'deployer'}${t.confirmation?.deadline ? ` (${seconds(secondsLeft(t.confirmation.deadline) ?? 0)} left)` : ''}`;
+  if (t.state === 'BAKING') return `${t.name} baking (${seconds(secondsLeft(t.confirmation?.at ?? t.appliedAt, bakeSeconds) ?? 0)} left)`;
+  if (t.alarm) return `${t.name} ${t.state.toLowerCase()}: alarm ${t.alarm.name}`;
+  return `${t.name} ${t.state.toLowerCase().replace('_', ' ')}`;
+}
+
+/** A rollout wave by wave, target by target (promotions show, --wait at the end). */
+export function rolloutLines(r: Rollout): string[] {
+  return [
+    `rollout: ${r.phase.toLowerCase().replace('_', ' ')}${r.halted ? ` by ${r.halted.by}: ${r.halted.reason}` : ''}${r.waiting ? `: ${r.waiting.reason} until ${when(r.waiting.until)}` : ''}`,
+    ...r.waves.map((w) => `wave ${w.wave} (bake ${seconds(w.bakeSeconds)}): ${w.targets.map((t) => targetText(t, w.bakeSeconds)).join(', ')}`),
+  ];
+}
+
+/** The --wait line of a rollout: the wave running and each of its targets, or why it waits. */
+function rolloutStep(id: string, r: Rollout): string {
+  if (r.halted) return `halted by ${r.halted.by} before wave ${r.wave + 1} (${r.halted.reason}); to go on: stageline resume ${id}`;
+  if (r.waiting) return `${r.waiting.reason}, until ${when(r.waiting.until)}`;
+  const w = r.waves.find((x) => x.wave === r.wave);
+  if (!w) return 'rolling out';
+  const callback = w.targets.find((t) => t.state === 'CONFIRMING' && t.confirmation?.mode === 'callback');
+  return `wave ${w.wave} of ${r.waves.length}: ${w.targets.map((t) => targetText(t, w.bakeSeconds)).join(', ')}${callback ? ` (stageline confirm ${id} ${callback.name})` : ''}`;
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -51,6 +83,7 @@ export function progressLine(p: Promotion, started: number, bakeSeconds = 0): st
   else if (p.status === 'AWAITING_APPROVAL')
     step = `waiting for ${p.approvals?.remaining ?? '?'} approval${p.approvals?.remaining === 1 ? '' : 's'}${p.approvals?.expiresAt ? ` (window closes in ${seconds(secondsLeft(p.approvals.expiresAt) ?? 0)})` : ''}`;
   else if (p.status === 'SCHEDULED') step = `scheduled, starts in ${seconds(secondsLeft(p.scheduledAt) ?? 0)}`;
+  else if (p.status === 'EXECUTING' && (p as Partial<PromotionDetail>).rollout) step = rolloutStep(p.id, (p as PromotionDetail).rollout!);
   else if (p.status === 'EXECUTING' && p.result && bakeSeconds)
     step = `baking: the monitors watch it for ${seconds(secondsLeft(p.result.deployedAt, bakeSeconds) ?? 0)} more`;
   else if (p.status === 'EXECUTING') step = 'executing';

@@ -6,6 +6,8 @@ import { createEnvironment as createSchema } from '../../domain/kernel/schemas.t
 import type { TargetHead } from '../../domain/kernel/model.ts';
 import { memoryDeps, userCtx } from '../support/memory-deps.ts';
 import { promotion } from '../support/store-contract/fixtures.ts';
+import type { StartWindow } from '../../domain/kernel/target-schemas.ts';
+import { windowAt } from '../../domain/promotion/waves.ts';
 
 const T = 'acme';
 const admin = userCtx(T, 'admin', 'admin');
@@ -98,5 +100,25 @@ describe('targets', () => {
       }),
     ).rejects.toThrow(TargetInUse);
     await expect(updateEnvironment(deps, admin, 'production', { version: 2, targets: [] })).rejects.toThrow(/promotion .* is rolling out through it/);
+  });
+});
+
+describe('start windows', () => {
+  const windows = (w: Partial<StartWindow>[]) =>
+    w.map((x) => ({ days: ['mon', 'tue', 'wed', 'thu', 'fri'], start: '09:00', end: '17:00', timezone: 'UTC', ...x }) as StartWindow);
+
+  it('a wave starts inside a window; outside, it waits for the next opening (time zone, days, windows across midnight)', () => {
+    // 2030-01-07 is a Monday.
+    expect(windowAt([], new Date('2030-01-05T03:00:00Z'))).toEqual({ open: true, opens: null });
+    expect(windowAt(windows([{}]), new Date('2030-01-07T10:00:00Z'))).toEqual({ open: true, opens: null });
+    expect(windowAt(windows([{}]), new Date('2030-01-07T17:00:00Z'))).toEqual({ open: false, opens: new Date('2030-01-08T09:00:00Z') });
+    // Friday evening: Monday morning.
+    expect(windowAt(windows([{}]), new Date('2030-01-11T18:30:00Z')).opens).toEqual(new Date('2030-01-14T09:00:00Z'));
+    // 09:00 in Berlin is 08:00 UTC in January.
+    expect(windowAt(windows([{ timezone: 'Europe/Berlin' }]), new Date('2030-01-07T07:30:00Z')).opens).toEqual(new Date('2030-01-07T08:00:00Z'));
+    // 22:00-02:00 on Mondays: 01:00 on Tuesday belongs to Monday's window.
+    const night = windows([{ days: ['mon'], start: '22:00', end: '02:00' }]);
+    expect(windowAt(night, new Date('2030-01-08T01:00:00Z')).open).toBe(true);
+    expect(windowAt(night, new Date('2030-01-09T01:00:00Z')).opens).toEqual(new Date('2030-01-14T22:00:00Z'));
   });
 });
