@@ -227,4 +227,25 @@ describe('a rollout through targets in waves (local Step Functions on DynamoDB L
     expect(done.rollout.waves[0].targets[0]).toMatchObject({ name: 'canary', state: 'ROLLED_BACK', error: expect.stringContaining('not confirmed by') });
     expect((await t.call('POST', `/api/v1/promotions/${id}/targets/canary/confirm`, { token: u.deployer, body: {} })).status).toBe(409);
   }, 60_000);
+
+  it('100 targets in 5 waves complete on the local stack (Maps with a concurrency limit; the flow passes names and numbers only)', async () => {
+    const tenant = t.tenant();
+    const u = await t.users(tenant);
+    await makeLine(t, u.admin, ['dev']);
+    const targets = Array.from({ length: 100 }, (_, i) => ({ name: `cell-${String(i + 1).padStart(3, '0')}`, wave: Math.min(5, 1 + Math.floor(i / 20)) }));
+    const env = await t.call('POST', '/api/v1/environments', {
+      token: u.admin,
+      body: { name: 'production', position: 1, targets, rollout: { maxParallel: 10 } },
+    });
+    expect(env.status, JSON.stringify(env.body)).toBe(201);
+    await t.call('POST', '/api/v1/environments/dev/configs', { token: u.deployer, body: { key: 'feature.x', value: true } });
+    const started = Date.now();
+    const id = await promote(u);
+    const done = await waitFor(t, u.viewer, id, ['COMPLETED', 'ROLLED_BACK', 'FAILED'], 170_000);
+    expect(done.status, JSON.stringify(done.error)).toBe('COMPLETED');
+    expect(Object.values(states(done)).every((s) => s === 'DONE')).toBe(true);
+    const transitions = t.stack.workflow.transitions(LocalWorkflow.executionId({ tenant, promotionId: id }));
+    console.log(`rollout of 100 targets in 5 waves: ${transitions} state transitions, ${Date.now() - started} ms`);
+    expect(transitions).toBeLessThanOrEqual(5 + 4 * 100 + 2 * 5);
+  }, 180_000);
 });
