@@ -1,3 +1,4 @@
+import { createServer } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { targetVersion } from '../../domain/config/targets.ts';
 import { DynamoStore, documentClient } from '../../functions/adapters/dynamo-store.ts';
@@ -248,4 +249,44 @@ describe('a rollout through targets in waves (local Step Functions on DynamoDB L
     console.log(`rollout of 100 targets in 5 waves: ${transitions} state transitions, ${Date.now() - started} ms`);
     expect(transitions).toBeLessThanOrEqual(5 + 4 * 100 + 2 * 5);
   }, 180_000);
+
+  it('a health target is polled through the guarded outbound client until it answers 200, then bakes; one never healthy by its deadline rolls back', async () => {
+    let hits = 0;
+    const server = createServer((req, res) => {
+      hits++;
+      if (req.url === '/down') return res.writeHead(503).end('starting');
+      res.writeHead(hits <= 2 ? 503 : 200).end(hits <= 2 ? 'starting' : 'ok');
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const port = (server.address() as { port: number }).port;
+    try {
+      for (const [path, outcome] of [
+        ['/healthz', 'COMPLETED'],
+        ['/down', 'ROLLED_BACK'],
+      ] as const) {
+        const tenant = t.tenant();
+        const u = await t.users(tenant);
+        await makeLine(t, u.admin, ['dev']);
+        const env = await t.call('POST', '/api/v1/environments', {
+          token: u.admin,
+          body: {
+            name: 'production',
+            position: 1,
+            targets: [{ name: 'edge', wave: 1, confirm: { mode: 'health', url: `http://127.0.0.1:${port}${path}`, timeoutSeconds: 10, intervalSeconds: 1 } }],
+          },
+        });
+        expect(env.status, JSON.stringify(env.body)).toBe(201);
+        await t.call('POST', '/api/v1/environments/dev/configs', { token: u.deployer, body: { key: 'feature.x', value: true } });
+        const id = await promote(u);
+        const done = await waitFor(t, u.viewer, id, ['COMPLETED', 'ROLLED_BACK', 'FAILED'], 40_000);
+        expect(done.status, JSON.stringify(done.rollout)).toBe(outcome);
+        const edge = done.rollout.waves[0].targets[0];
+        if (outcome === 'COMPLETED') expect(edge.confirmation).toMatchObject({ mode: 'health', by: 'stageline', at: expect.any(String) });
+        else expect(edge).toMatchObject({ state: 'ROLLED_BACK', error: expect.stringContaining('not confirmed by') });
+      }
+      expect(hits).toBeGreaterThanOrEqual(5);
+    } finally {
+      server.close();
+    }
+  }, 90_000);
 });
