@@ -19,6 +19,7 @@ import { benchPromotion } from './promotion.ts';
 import { benchRegistry } from './registry.ts';
 import { benchWriters } from './writers.ts';
 import { benchEffective } from './effective.ts';
+import { benchWaves } from './waves.ts';
 
 /**
  * `npm run bench`: figures, not pass/fail. (a) bundle sizes, (b) module init
@@ -319,6 +320,7 @@ await (await import('./console-weight.ts')).benchConsoleWeight();
 await benchHistory();
 const writers = await benchWriters();
 const effective = await benchEffective();
+await benchWaves();
 
 // ---------------------------------------------------------------- the goals of the scale issue, side by side
 heading('Goals (scale and operations): measured here, side by side');
