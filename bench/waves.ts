@@ -44,7 +44,9 @@ export async function benchWaves(): Promise<{ rows: RolloutCounts[]; usdPer1000S
       );
       const six = rows[1]!;
       // Lambda time is not priced here (the step calls are counted): transitions, write and read units, the API calls.
-      const usdPer1000Six = (six.transitions * PRICE.sfnPerTransition + six.wru * PRICE.ddbPerWru + six.rru * PRICE.ddbPerRru + six.stepInvocations * PRICE.lambdaPerRequest) * 1000;
+      const usdPer1000Six =
+        (six.transitions * PRICE.sfnPerTransition + six.wru * PRICE.ddbPerWru + six.rru * PRICE.ddbPerRru + six.stepInvocations * PRICE.lambdaPerRequest) *
+        1000;
       console.log(
         `Cost per 1,000 promotions through 6 targets in 3 waves: ${usd(usdPer1000Six, 3)} (state transitions, DynamoDB units and step invocations at list prices; Lambda duration not included).`,
       );

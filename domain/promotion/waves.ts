@@ -59,7 +59,7 @@ export async function rolloutStartStep(deps: With<'alarms' | 'scheduler'>, tenan
   const env = await deps.store.getEnvironment(tenant, read.targetEnvironment);
   if (!env) throw new PromotionFailed(`target environment '${read.targetEnvironment}' no longer exists`);
   if (read.status !== 'APPROVED' && read.status !== 'SCHEDULED' && read.status !== 'EXECUTING') return { next: 'done', waves: [] };
-  if (!(await deps.store.acquireLock(tenant, read.targetEnvironment, id, deps.clock(), LOCK_SECONDS))) {
+  if (!(await deps.store.acquireLock(tenant, read.targetEnvironment, id, deps.clock(), rolloutLockSeconds(env)))) {
     throw new TargetBusy(`another promotion is executing into '${read.targetEnvironment}'`);
   }
   const { before, after } = await writePromotion(
@@ -89,6 +89,14 @@ export async function rolloutStartStep(deps: With<'alarms' | 'scheduler'>, tenan
   if (p.status !== 'EXECUTING' || !p.rollout) return { next: 'done', waves: [] };
   return { next: 'execute', waves: flowWaves(env, p.rollout) };
 }
+
+/**
+ * How long a rollout holds its environment's lease: a wave may wait a day for a callback and bake; every
+ * wave start renews it (a halted or waiting rollout renews it when it goes on), so another promotion into
+ * the environment waits for this one instead of taking over mid-rollout.
+ */
+const rolloutLockSeconds = (env: Pick<Environment, 'targets' | 'rollout' | 'bakeSeconds'>) =>
+  86_400 + Math.max(0, ...wavesOf(env).map((w) => w.bakeSeconds)) + LOCK_SECONDS;
 
 /** Whether `now` is inside one of the windows (none: any time), and if not, the next time one opens. */
 export function windowAt(windows: readonly StartWindow[], now: Date): { open: boolean; opens: Date | null } {
@@ -141,6 +149,8 @@ export async function waveStartStep(deps: With<'workflow' | 'scheduler'>, tenant
   }
   const env = await deps.store.getEnvironment(tenant, p.targetEnvironment);
   const now = deps.clock();
+  // The lease is renewed with every wave (and kept through a halt or a start window: the renewal covers a day more).
+  if (env) await deps.store.acquireLock(tenant, p.targetEnvironment, id, now, rolloutLockSeconds(env));
   const window = windowAt(env?.rollout?.startWindows ?? [], now);
   const { after } = await writePromotion(deps, tenant, id, (cur) => {
     if (cur.status !== 'EXECUTING' || !cur.rollout) return null;

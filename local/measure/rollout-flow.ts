@@ -32,7 +32,10 @@ export async function rolloutFlow(b: Harness, tenant: string, targets: number, w
   await createEnvironment(b.deps, ctx, envSchema.parse({ name: 'dev', position: 0, reason: 'bench' }));
   const declared =
     targets > 1
-      ? Array.from({ length: targets }, (_, i) => ({ name: `t-${String(i + 1).padStart(3, '0')}`, wave: Math.min(waves, 1 + Math.floor((i * waves) / targets)) }))
+      ? Array.from({ length: targets }, (_, i) => ({
+          name: `t-${String(i + 1).padStart(3, '0')}`,
+          wave: Math.min(waves, 1 + Math.floor((i * waves) / targets)),
+        }))
       : undefined;
   await createEnvironment(
     b.deps,
