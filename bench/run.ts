@@ -19,6 +19,7 @@ import { benchPromotion } from './promotion.ts';
 import { benchRegistry } from './registry.ts';
 import { benchWriters } from './writers.ts';
 import { benchEffective } from './effective.ts';
+import { benchWaves } from './waves.ts';
 
 /**
  * `npm run bench`: figures, not pass/fail. (a) bundle sizes, (b) module init
@@ -321,6 +322,7 @@ const writers = await benchWriters();
 const effective = await benchEffective();
 // Who is who (issue 39): Cognito calls per GET /users and per demotion, with 10 and 10,000 users in other tenants.
 await (await import('./people.ts')).benchPeople();
+await benchWaves();
 
 // ---------------------------------------------------------------- the goals of the scale issue, side by side
 heading('Goals (scale and operations): measured here, side by side');

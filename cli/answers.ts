@@ -22,6 +22,7 @@ import type {
   promotionChangesResponse,
   promotionCreateResponse,
   promotionDetailResponse,
+  targetConfirmResponse,
   promotionExecuteResponse,
   promotionResponse,
   promotionRollbackResponse,
@@ -44,6 +45,7 @@ type Done<S extends z.core.$ZodType> = Exclude<Out<S>, { dryRun: true }>;
 
 // promotions
 export type PromotionDetail = Out<typeof promotionDetailResponse>;
+export type TargetConfirm = Out<typeof targetConfirmResponse>;
 /** A promotion: the view most routes answer, or the detail (with the approvals so far) GET /promotions/{id} answers. */
 export type Promotion = Out<typeof promotionResponse> & Partial<Pick<PromotionDetail, 'approvals'>>;
 export type PromotionList = Out<typeof promotionsListResponse>;

@@ -2,14 +2,12 @@ import { fail, values } from './context.ts';
 import type { Environment, Promotion, PromotionDetail } from './answers.ts';
 import { api } from './http.ts';
 import { label, MARK, seconds, when } from './output.ts';
+import { rolloutStep, secondsLeft } from './rollout-view.ts';
 
 /** Following a promotion (--wait, promotions watch): each step it takes, said as it happens. */
 const FINAL = ['COMPLETED', 'FAILED', 'REJECTED', 'VALIDATION_FAILED', 'CANCELLED', 'EXPIRED', 'ROLLED_BACK'];
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-const secondsLeft = (iso: string | null | undefined, extra = 0) =>
-  iso ? Math.max(0, Math.round((new Date(iso).getTime() + extra * 1000 - Date.now()) / 1000)) : null;
 
 /** What a promotion is doing now, for the --wait progress line: the step, elapsed time, approvals still needed, the bake countdown. */
 export function progressLine(p: Promotion, started: number, bakeSeconds = 0): string {
@@ -22,6 +20,7 @@ export function progressLine(p: Promotion, started: number, bakeSeconds = 0): st
   else if (p.pullRequest?.state === 'open' && p.waitingFor === 'merge')
     step = `waiting for ${p.pullRequest.host === 'gitlab' ? 'merge request !' : 'pull request #'}${p.pullRequest.number} to be merged (${p.pullRequest.mergeState}): ${p.pullRequest.url}`;
   else if (p.status === 'SCHEDULED') step = `scheduled, starts in ${seconds(secondsLeft(p.scheduledAt) ?? 0)}`;
+  else if (p.status === 'EXECUTING' && (p as Partial<PromotionDetail>).rollout) step = rolloutStep(p.id, (p as PromotionDetail).rollout!);
   else if (p.status === 'EXECUTING' && p.result && bakeSeconds)
     step = `baking: the monitors watch it for ${seconds(secondsLeft(p.result.deployedAt, bakeSeconds) ?? 0)} more`;
   else if (p.status === 'EXECUTING') step = 'executing';
@@ -104,6 +103,7 @@ export async function waitFor(id: string, from?: Promotion): Promise<PromotionDe
   let spinning = false;
   let bake: number | undefined;
   let baking = false;
+  let rolloutSaid = '';
   let tick = 0;
   try {
     for (;;) {
@@ -129,6 +129,14 @@ export async function waitFor(id: string, from?: Promotion): Promise<PromotionDe
       if (p.status === 'EXECUTING' && p.result && bake && !baking) {
         baking = true;
         say(`baking: the monitors watch ${p.targetEnvironment} for ${seconds(bake)}`);
+      }
+      // A rollout: each change of its waves and targets (halted, waiting for a window, a wave's targets), countdowns aside.
+      const rollout = p.status === 'EXECUTING' ? p.rollout : null;
+      if (rollout) {
+        const line = rolloutStep(p.id, rollout);
+        const stand = line.replace(/ \([^()]* left\)/g, '');
+        if (stand !== rolloutSaid) say(line);
+        rolloutSaid = stand;
       }
       if (live) {
         process.stderr.write(`\r\x1b[2K${frames[tick++ % frames.length]} ${progressLine(p, started, bake)}`);

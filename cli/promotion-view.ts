@@ -1,8 +1,9 @@
 import { Command, Option } from 'commander';
 import { fail, int, q, values } from './context.ts';
 import { createInterface } from 'node:readline/promises';
-import type { Changes, Promotion, PromotionDryRun, Status } from './answers.ts';
+import type { Changes, Promotion, PromotionDetail, PromotionDryRun, Status } from './answers.ts';
 import { waitFor } from './follow.ts';
+import { rolloutLines } from './rollout-view.ts';
 import { api } from './http.ts';
 import { label, MARK, out, seconds, when } from './output.ts';
 import { gateSentence } from '../domain/kernel/display.ts';
@@ -40,6 +41,8 @@ export function describe(p: Promotion): void {
     if (pr.state === 'merged' && pr.mergeCommit) console.log(`    merged as ${pr.mergeCommit}`);
     if (pr.reason) console.log(`    ${pr.reason}`);
   }
+  const r = (p as Partial<PromotionDetail>).rollout;
+  if (r) for (const l of rolloutLines(r)) console.log(`  ${l}`);
   if (p.rejection) console.log(`  rejected by ${p.rejection.by}: ${p.rejection.reason}`);
   if (p.error) console.log(`  error: ${p.error.code}: ${p.error.message}`);
   if (p.result)

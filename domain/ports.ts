@@ -14,7 +14,7 @@ import type { EnvironmentOp, EnvironmentStorePort, SnapshotOp, SnapshotStorePort
 import type { GitTargetOp, GitTargetRepo, GitWriter } from './gitops/ports.ts';
 import type { Events, IdempotencyStorePort, OutboxOp, Scheduler, SecretResolver } from './kernel/ports.ts';
 import type { Channels, NotificationOp, NotificationStorePort } from './notify/ports.ts';
-import type { GateProvider, PolicyOp, PolicyStorePort, PromotionOp, PromotionStorePort, Workflow } from './promotion/ports.ts';
+import type { GateProvider, HealthProbe, PolicyOp, PolicyStorePort, PromotionOp, PromotionStorePort, Workflow } from './promotion/ports.ts';
 import type { WebhookDeps, WebhookOp, WebhookRepo } from './webhooks/ports.ts';
 import type { Tunables } from './kernel/tunables.ts';
 
@@ -74,6 +74,8 @@ export interface Ports {
   git: GitWriter;
   /** reads monitors' alarm states before an execution (the promotion step's; DescribeAlarms on AWS) */
   alarms: AlarmReader;
+  /** polls targets' health URLs (the promotion step's; domain/promotion/waves.ts) */
+  probe: HealthProbe;
 }
 
 /** What every use case is given: the store, the clock, the deployment's settings, and whichever adapters its function composed. */

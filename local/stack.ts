@@ -9,6 +9,7 @@ import { ConfiguredRegistrySync } from '../functions/adapters/registry-credentia
 import { IsomorphicGitWriter } from '../functions/adapters/git-writer.ts';
 import { secretsFromEnv } from '../functions/adapters/secrets.ts';
 import { CloudWatchAlarms } from '../functions/adapters/cloudwatch-alarms.ts';
+import { GuardedHealthProbe } from '../functions/adapters/health-probe.ts';
 import { LocalEventBus } from './event-bus.ts';
 import { LocalWorkflow } from './workflow.ts';
 import { LocalScheduler } from './scheduler.ts';
@@ -230,6 +231,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     gates: new HttpGateProvider(),
     registry: new ConfiguredRegistrySync(),
     git: new IsomorphicGitWriter(),
+    probe: new GuardedHealthProbe(),
     // `${NAME}` secrets of a manifest (STAGELINE_SECRET_<TENANT>__<PURPOSE>__<NAME>), as the manifest-apply function resolves them.
     secrets: secretsFromEnv(),
     alarms: env.CLOUDWATCH_ENDPOINT() ? new CloudWatchAlarms() : alarms,

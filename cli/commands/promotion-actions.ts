@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { fail, int, q, values } from '../context.ts';
-import type { Changes, Evidence, Promotion, PromotionDetail, PromotionExecute, PromotionList } from '../answers.ts';
+import type { Changes, Evidence, Promotion, PromotionDetail, PromotionExecute, PromotionList, TargetConfirm } from '../answers.ts';
 import { api } from '../http.ts';
 import { grid, label, out, when } from '../output.ts';
 import { changeLines, confirm, describe, nextStep, printed, settle, waitOptions } from '../promotion-view.ts';
@@ -152,6 +152,28 @@ export function registerPromotions(program: Command): void {
     .argument('<promotion-id>')
     .option('--reason <text>', 'why (kept in the audit trail)')
     .action(async (id: string) => printed(await api<Promotion>('DELETE', `/api/v1/promotions/${q(id)}${values.reason ? `?reason=${q(values.reason)}` : ''}`)));
+
+  // A rollout through an environment's targets: halt before the next wave, resume, confirm a target (callback confirmation).
+  for (const verb of ['halt', 'resume'] as const)
+    program
+      .command(verb)
+      .description(verb === 'halt' ? 'halt a rollout before its next wave (what is done stays)' : 'resume a halted rollout: its next wave starts')
+      .argument('<promotion-id>')
+      .option('--reason <text>', 'why (kept in the audit trail)')
+      .action(async (id: string) => {
+        const r = await api<PromotionDetail>('POST', `/api/v1/promotions/${q(id)}/${verb}`, values.reason ? { reason: values.reason } : {});
+        out(r, () => describe(r));
+      });
+  program
+    .command('confirm')
+    .description("confirm that a target of a rollout runs the release (its deployer's callback): its bake starts")
+    .argument('<promotion-id>')
+    .argument('<target>')
+    .option('--reason <text>', 'what was checked (kept in the audit trail)')
+    .action(async (id: string, target: string) => {
+      const r = await api<TargetConfirm>('POST', `/api/v1/promotions/${q(id)}/targets/${q(target)}/confirm`, values.reason ? { note: values.reason } : {});
+      out(r, () => console.log(`Confirmed ${target} of ${id} as ${r.confirmedBy} at ${when(r.confirmedAt)}: it bakes now.`));
+    });
 
   program
     .command('rebase')

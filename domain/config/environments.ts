@@ -8,6 +8,7 @@ import { retryOnConflict } from '../kernel/retry.ts';
 import { MAX_ENVIRONMENTS, type CreateEnvironment, type UpdateEnvironment } from '../kernel/schemas.ts';
 import { EMPTY_REF } from './tree.ts';
 import { assertTenantUrls, redactUrl } from '../kernel/url-policy.ts';
+import { assertNotRollingOut, assertTargets, rolloutOf, targetView } from './targets.ts';
 
 export const EMPTY_ROOTS = { config: EMPTY_REF, flag: EMPTY_REF };
 export const EMPTY_DIGEST = digestOf({ config: EMPTY_REF.c, flag: EMPTY_REF.c });
@@ -37,6 +38,8 @@ export function environmentView(env: Environment) {
     monitors: env.monitors ?? [],
     verification: env.verification ?? 'digest_match',
     signingKey: env.signingKey ?? null,
+    // Only an environment that declares targets shows them: one without keeps the answer it always gave.
+    ...(env.targets?.length ? { targets: env.targets.map(targetView), rollout: rolloutOf(env) } : {}),
     snapshot: { seq: env.head.seq, digest: env.head.digest },
     itemCount: env.itemCount,
     version: env.version,
@@ -81,6 +84,7 @@ export async function createEnvironment(deps: Deps, ctx: Ctx, input: CreateEnvir
   const { tenant, id: actor, name: actorName } = ctx.principal;
   assertMonitorsHere(tenant, input.monitors, deps.deployment);
   assertTenantUrls(urlsOf(input), { allowLoopback: deps.tunables.allowLoopbackOutbound });
+  assertTargets(tenant, input.targets, input.rollout, deps.deployment, { allowLoopback: deps.tunables.allowLoopbackOutbound });
   return retryOnConflict(deps.tunables, async () => {
     const existing = await deps.store.listEnvironments(tenant);
     if (existing.some((e) => e.name === input.name)) {
@@ -119,6 +123,7 @@ export async function createEnvironment(deps: Deps, ctx: Ctx, input: CreateEnvir
       monitors: input.monitors,
       verification: input.verification,
       ...(input.signingKey ? { signingKey: input.signingKey } : {}),
+      ...(input.targets?.length ? { targets: input.targets, ...(input.rollout ? { rollout: input.rollout } : {}) } : {}),
       ...(firstSeq ? { firstSeq } : {}),
       head,
       itemCount: 0,
@@ -178,9 +183,18 @@ export async function updateEnvironment(deps: Deps, ctx: Ctx, name: string, inpu
       const taken = all.find((e) => e.position === input.position);
       if (taken) throw new AlreadyExists(`Position ${input.position} is held by '${taken.name}'`, { position: input.position });
     }
+    // Targets and rollout options are checked as they will be (a rollout without targets in the body applies to the current ones).
+    const targets = input.targets ?? current.targets ?? [];
+    // Without targets the rollout options go too (unless the body sends some, which is refused).
+    const rollout = input.rollout ?? (targets.length ? current.rollout : undefined);
+    if (input.targets !== undefined || input.rollout !== undefined)
+      assertTargets(tenant, targets, rollout, deps.deployment, { allowLoopback: deps.tunables.allowLoopbackOutbound });
+    if (input.targets !== undefined) await assertNotRollingOut(deps.store, current, targets);
+    const { targets: _t, rollout: _r, ...untargeted } = current;
     const now = deps.clock().toISOString();
     const next: Environment = {
-      ...current,
+      ...untargeted,
+      ...(targets.length ? { targets, ...(rollout ? { rollout } : {}) } : {}),
       displayName: input.displayName ?? current.displayName,
       position: input.position ?? current.position,
       description: input.description ?? current.description,

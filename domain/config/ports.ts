@@ -1,4 +1,4 @@
-import type { AuditEntry, Environment, ItemKind, Page, Snapshot } from '../kernel/model.ts';
+import type { AuditEntry, Environment, ItemKind, Page, Snapshot, TargetHead } from '../kernel/model.ts';
 import type { DomainEvent } from '../kernel/ports.ts';
 import type { NodeSource, TreeNode } from './tree.ts';
 
@@ -6,10 +6,12 @@ import type { NodeSource, TreeNode } from './tree.ts';
 // implements each; functions/adapters/dynamo-store.ts composes them). Each area also names the
 // write ops (`kind`) it turns into items of a commit; WriteOp is their union.
 
-/** Environments: the head each points at, its position and monitors; config item ids; the last applied manifest. */
+/** Environments: the head each points at, its position and monitors (its targets' too); config item ids; the last applied manifest; its targets' own heads. */
 export type EnvironmentOp =
   /** `previousMonitors`: given when the monitors may change, so their index items move with them */
   | { kind: 'environment'; env: Environment; expectedVersion: number; previousMonitors?: string[] }
+  /** what one target runs of one subject while it differs from the environment's head (domain/config/targets.ts) */
+  | { kind: 'targetHead'; head: TargetHead; expectedVersion: number | null }
   /** the last applied manifest's digest: two applies of the same plan never interleave (domain/manifest) */
   | { kind: 'manifestHead'; digest: string; previous: string | null };
 
@@ -27,6 +29,10 @@ export interface EnvironmentStorePort {
   monitorWatchers(arn: string): Promise<{ tenant: string; environment: string }[]>;
   /** The digest of the last applied manifest (null: never applied). */
   manifestHead(tenant: string): Promise<string | null>;
+  /** One target's own head of one subject (`config`, `artifact:<name>`), if a rollout wrote one (resolve with domain/config/targets.ts targetVersion). */
+  getTargetHead(tenant: string, environment: string, target: string, subject: string): Promise<TargetHead | null>;
+  /** Every target head of an environment (one query), by target then subject. */
+  listTargetHeads(tenant: string, environment: string): Promise<TargetHead[]>;
 }
 
 /** Snapshots of an environment's configuration and the content-addressed trie nodes they point at. */

@@ -210,3 +210,21 @@ export class GitTargetNotFound extends DomainError {
     super(`Environment '${env}' has no git target`, { environment: env });
   }
 }
+
+/** A target an environment does not declare (domain/config/targets.ts), or one a promotion does not roll out through. */
+export class TargetNotFound extends DomainError {
+  readonly code = 'TARGET_NOT_FOUND';
+  constructor(environment: string, target: string, known: string[] = []) {
+    super(
+      target
+        ? `Environment '${environment}' has no target '${target}'${known.length ? ` (its targets: ${known.join(', ')})` : " (it declares no targets: its one target is 'default')"}`
+        : `Environment '${environment}' declares targets: name one (${known.join(', ')})`,
+      { environment, target, known },
+    );
+  }
+}
+
+/** A target a promotion is rolling out through: it cannot be removed until the rollout ends (409). */
+export class TargetInUse extends DomainError {
+  readonly code = 'TARGET_IN_USE';
+}

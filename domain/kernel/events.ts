@@ -45,6 +45,8 @@ export const promotionEventDetail = /* @__PURE__ */ z.schema(() =>
     approverGroups: z.optional(z.array(z.string())),
     /** Promotion Approved: how long it waited for its approvals (seconds), the ApprovalWaitSeconds metric */
     approvalWaitSeconds: z.optional(z.number().check(z.minimum(0))),
+    /** a rollout through an environment's targets: the targets it names (Promotion Rolled Back: those put back) */
+    targets: z.optional(z.array(z.string()).check(z.maxLength(100))),
     at: z.string(),
   }),
 );

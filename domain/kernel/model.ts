@@ -1,5 +1,6 @@
 import type { EntityType } from './entity-types.ts';
 import type { Gates, WebhookGateConfig } from './schemas.ts';
+import type { Rollout, Target } from './target-schemas.ts';
 
 export type ItemKind = 'config' | 'flag';
 export const ITEM_KINDS: ItemKind[] = ['config', 'flag'];
@@ -45,6 +46,11 @@ export interface Environment {
   cacheMaxAgeSeconds?: number;
   /** the last time an admin broke glass on this environment (shown on the status page) */
   lastBreakGlass?: BreakGlassUse | null;
+  /** where the environment runs, ordered in waves (domain/config/targets.ts); absent: one implicit target, as before */
+  targets?: Target[];
+  /** how promotions roll out through the targets' waves (absent: defaults) */
+  rollout?: Rollout;
+  /** what every target runs: with targets, the head all of them have reached (a target's own is a TargetHead) */
   head: Head;
   /** configs + flags in the current snapshot; an environment holding items cannot be deleted */
   itemCount: number;
@@ -239,4 +245,29 @@ export interface BreakGlassUse {
   guard: 'protected-environment' | 'freeze-window';
   /** past a freeze: the release (digest) it was given for; another release needs a new break-glass */
   releaseDigest?: string;
+}
+
+/**
+ * What one target of an environment runs of one subject (its config, or one artifact) while it differs
+ * from the environment's head: written when a rollout changes the target, put back when it is rolled
+ * back. It holds only against the environment head it was written over (`base`): once the environment
+ * head moves on (the rollout completed, or anything else changed the environment), the target runs the
+ * environment's head again. Resolve it with `targetVersion` (domain/config/targets.ts), never by hand.
+ */
+export interface TargetHead {
+  environment: string;
+  target: string;
+  /** `config`, or `artifact:<name>` */
+  subject: string;
+  /** config: the snapshot the target runs */
+  snapshot?: Head;
+  /** artifact: the version the target runs */
+  artifact?: { name: string; version: string; digest: string };
+  /** the environment head this deviates from: the environment's snapshot seq (config) or its pointer's version_ (artifact; 0: none) */
+  base: number;
+  promotionId: string;
+  wave: number;
+  deploymentId?: string;
+  updatedAt: string;
+  version: number;
 }

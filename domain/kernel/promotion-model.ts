@@ -158,6 +158,8 @@ export interface Promotion {
   attempt?: number;
   /** the target's bake time when the gates ran: every decision sent to the flow carries it (Bake waits that long) */
   bakeSeconds?: number;
+  /** a promotion into an environment with targets: its waves and where each target stands (domain/promotion/waves.ts) */
+  rollout?: RolloutState | null;
   /**
    * set when this is an environment rollback: the impact analysis it was requested with, and (`of`) the
    * promotion it undoes when it was asked for as `POST /promotions/{id}/rollback` (marked ROLLED_BACK when this completes)
@@ -198,6 +200,8 @@ export interface Deployment {
   artifact?: string;
   /** the deployment target (gateway) within the environment */
   gateway?: string;
+  /** the environment's target it went to (a rollout through targets writes one per target; domain/config/targets.ts) */
+  target?: string;
 }
 
 export interface ArtifactVersion {
@@ -303,3 +307,40 @@ export type PullRequestRecord = PullRequestState & {
 
 /** What an automatic rollback committed to the git target: the commit, or why it could not (`error`; then `commit` is null). */
 export type GitRevertResult = Omit<GitDeliveryResult, 'commit'> & { commit: string | null; error?: string };
+
+/** Where one target of a rollout stands. */
+export type TargetState = 'PENDING' | 'CONFIRMING' | 'BAKING' | 'DONE' | 'FAILED' | 'ROLLED_BACK' | 'SKIPPED';
+
+/** One target of a rollout (its own item beside the promotion: the flow's Map iterations write them in parallel). */
+export interface RolloutTarget {
+  promotionId: string;
+  name: string;
+  wave: number;
+  state: TargetState;
+  /** what it ran before the change (null: nothing of this subject), put back on a rollback */
+  before: { seq?: number; digest: string | null; version?: string } | null;
+  appliedAt?: string;
+  deploymentId?: string;
+  confirm: { mode: 'immediate' | 'callback' | 'health'; deadline?: string; at?: string; by?: string; detail?: string } | null;
+  /** the callback's task token, kept until the deployer confirms */
+  taskToken?: string | null;
+  bake?: { from: string; until: string; monitors: string[] } | null;
+  alarm?: MonitorAlarm | null;
+  error?: string | null;
+  rolledBackAt?: string | null;
+  version: number;
+  updatedAt: string;
+}
+
+/** A promotion's rollout through an environment's waves (the targets' own state is in RolloutTarget items). */
+export interface RolloutState {
+  waves: { wave: number; targets: string[]; bakeSeconds: number; maxParallel: number }[];
+  /** the wave running (0: none started yet) */
+  wave: number;
+  /** halted by a release manager before the next wave (resume goes on from there) */
+  halted?: { by: string; at: string; reason: string } | null;
+  /** why the flow waits (outside the start windows: until when) */
+  waiting?: { reason: string; until: string } | null;
+  /** how it ended per target, once it has (the decision record) */
+  outcome?: 'COMPLETED' | 'ROLLED_BACK' | null;
+}

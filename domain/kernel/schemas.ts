@@ -1,4 +1,5 @@
 import { monitors } from './alarm-arn.ts';
+import { rollout, targets } from './target-schemas.ts';
 import { ENTITY_TYPES } from './entity-types.ts';
 import * as z from './zod.ts';
 import { canonicalJson } from './canonical.ts';
@@ -141,6 +142,10 @@ export const createEnvironment = /* @__PURE__ */ z.schema(() =>
       monitors: z._default(monitors, []),
       verification: z._default(verification, 'digest_match'),
       signingKey: z.optional(signingKey),
+      targets: z
+        .optional(targets)
+        .check(z.describe('where the environment runs (regions, cells, accounts), ordered in waves; left out: one implicit target, as before')),
+      rollout: z.optional(rollout).check(z.describe('how waves run: targets in parallel per wave, bake per wave, start windows')),
       reason: z.optional(reason),
     })
     .check(
@@ -170,6 +175,10 @@ export const updateEnvironment = /* @__PURE__ */ z.schema(() =>
     monitors: z.optional(monitors),
     verification: z.optional(verification),
     signingKey: z.optional(signingKey),
+    targets: z
+      .optional(targets)
+      .check(z.describe('the whole list of targets ([]: none, one implicit target); a target a promotion is rolling out through cannot be removed (409)')),
+    rollout: z.optional(rollout),
     reason: z.optional(reason),
   }),
 );

@@ -8,6 +8,7 @@ import { NOTIFICATION_KINDS } from '../notify/model.ts';
 import { envName, gates, signingKey, verification, webhookGate } from '../kernel/schemas.ts';
 import { artifactName, createRule } from '../kernel/promotion-schemas.ts';
 import { monitors } from '../freeze/monitors.ts';
+import { rollout, targets } from '../kernel/target-schemas.ts';
 import { gitTargetBody } from '../gitops/service.ts';
 import type { GitEditKind } from '../gitops/ports.ts';
 import { createLink, MAX_LINKS_PER_ARTIFACT } from '../artifacts/discovery.ts';
@@ -100,6 +101,10 @@ export const manifestSchema = /* @__PURE__ */ z.schema(() =>
               signing_key: z.optional(signingKey),
               /** CloudWatch alarm ARNs checked before executing and watched while baking (this deployment's account and region) */
               monitors: z.optional(monitors),
+              /** where the environment runs, in waves (the API's target shape); left out: one implicit target */
+              targets: z.optional(targets),
+              /** how waves run (the API's rollout shape) */
+              rollout: z.optional(rollout),
             }),
           ),
         ),

@@ -1,4 +1,5 @@
 import { canonicalJson } from '../kernel/canonical.ts';
+import type { Rollout, Target } from '../kernel/target-schemas.ts';
 import type { FreezeWindow } from '../freeze/model.ts';
 import type { Environment } from '../kernel/model.ts';
 import { type NotificationSettings } from '../notify/model.ts';
@@ -32,6 +33,8 @@ export interface Setup {
       verification: 'digest_match' | 'signature_match';
       signing_key?: string;
       monitors?: string[];
+      targets?: Target[];
+      rollout?: Rollout;
     }
   >;
   gates: Record<string, Gates>;

@@ -1,4 +1,5 @@
 import { auditEntry } from '../audit/audit.ts';
+import { assertNotRollingOut, assertTargets, watchedMonitors } from '../config/targets.ts';
 import { canonicalJson, digestOf, sha256Hex } from '../kernel/canonical.ts';
 import { RuleViolation, ValidationFailed, VersionConflict } from '../kernel/errors.ts';
 import type { FreezeWindow } from '../freeze/model.ts';
@@ -89,6 +90,7 @@ async function current(deps: Deps, tenant: string, named: string[] = []): Promis
           verification: e.verification ?? 'digest_match',
           ...(e.signingKey ? { signing_key: e.signingKey } : {}),
           ...(e.monitors?.length ? { monitors: e.monitors } : {}),
+          ...(e.targets?.length ? { targets: e.targets, ...(e.rollout ? { rollout: e.rollout } : {}) } : {}),
         },
       ]),
     ),
@@ -226,6 +228,7 @@ function desired(tenant: string, cur: Setup, m: Manifest, place: DeploymentPlace
   }
   for (const [env, s] of Object.entries(p.environment_settings ?? {})) {
     if (s.monitors) collect(issues, () => assertMonitorsHere(tenant, s.monitors, place, `${doc}.environment_settings.${env}.monitors`));
+    if (s.targets || s.rollout) collect(issues, () => assertTargets(tenant, s.targets, s.rollout, place, urls, `${doc}.environment_settings.${env}`));
   }
   for (const [i, w] of (p.webhooks ?? []).entries()) {
     if (isRedactedUrl(w.url)) {
@@ -254,6 +257,10 @@ function desired(tenant: string, cur: Setup, m: Manifest, place: DeploymentPlace
     // The document-wide verification applies where the environment does not say its own.
     settings[env] = { ...settings[env]!, ...(p.verification ? { verification: p.verification } : {}), ...s };
     if (!settings[env].monitors?.length) delete settings[env].monitors;
+    if (!settings[env].targets?.length) {
+      delete settings[env].targets;
+      delete settings[env].rollout;
+    }
     if (settings[env].verification === 'signature_match' && !settings[env].signing_key) {
       issues.push({
         path: `document.artifacts.promotion.environment_settings.${env}.signing_key`,
@@ -397,6 +404,7 @@ function securityAudit(c: Change): { action: string; entityType: EntityType; ent
     case 'environment_settings':
       if (field === 'protected') return { action: `manifest.protection.${op}`, entityType: 'environment', entityId: key! };
       if (field === 'verification' || field === 'signing_key') return { action: `manifest.verification.${op}`, entityType: 'environment', entityId: key! };
+      if (field === 'targets' || field === 'rollout') return { action: `manifest.targets.${op}`, entityType: 'environment', entityId: key! };
       if (field === 'monitors') return { action: `manifest.monitors.${op}`, entityType: 'environment', entityId: key! };
       return null;
     default:
@@ -434,10 +442,13 @@ async function applyOnce(deps: With<'scheduler' | 'webhooks'>, ctx: Ctx, m: Mani
     if (canonicalJson(s) === canonicalJson(cur.setup.settings[env.name]) && canonicalJson(g) === canonicalJson(cur.setup.gates[env.name]) && !hooksChanged)
       continue;
     const webhookGates = hooksChanged ? await resolveWebhookGates(deps, tenant, env, w) : env.webhookGates;
+    // A target a promotion is rolling out through cannot be removed (409), by the API or by a manifest.
+    await assertNotRollingOut(deps.store, env, s.targets ?? []);
+    const { targets: _t, rollout: _r, ...untargeted } = env;
     ops.push({
       kind: 'environment',
       env: {
-        ...env,
+        ...untargeted,
         description: s.description,
         protected: s.protected,
         bakeSeconds: s.bake_seconds,
@@ -446,6 +457,7 @@ async function applyOnce(deps: With<'scheduler' | 'webhooks'>, ctx: Ctx, m: Mani
         verification: s.verification,
         ...(s.signing_key ? { signingKey: s.signing_key } : {}),
         monitors: s.monitors ?? [],
+        ...(s.targets?.length ? { targets: s.targets, ...(s.rollout ? { rollout: s.rollout } : {}) } : {}),
         gates: g,
         webhookGates,
         version: env.version + 1,
@@ -454,7 +466,7 @@ async function applyOnce(deps: With<'scheduler' | 'webhooks'>, ctx: Ctx, m: Mani
       },
       expectedVersion: env.version,
       // The alarm-event handler finds who watches an alarm through the monitors' index items: they move with the list.
-      previousMonitors: env.monitors ?? [],
+      previousMonitors: watchedMonitors(env),
     });
   }
   const wanted = new Set(want.freeze_windows.map(freezeKey));
@@ -538,7 +550,7 @@ async function applyOnce(deps: With<'scheduler' | 'webhooks'>, ctx: Ctx, m: Mani
   }
   // An environment whose monitors change also moves one index item per alarm added or removed.
   const monitorItems = ops.reduce(
-    (n, op) => (op.kind === 'environment' && op.previousMonitors ? n + symmetricDifference(op.env.monitors ?? [], op.previousMonitors) : n),
+    (n, op) => (op.kind === 'environment' && op.previousMonitors ? n + symmetricDifference(watchedMonitors(op.env), op.previousMonitors) : n),
     0,
   );
   const items = ops.length + own.length + monitorItems;

@@ -1,6 +1,10 @@
 import { alarmOf, alarmStateChange, monitorRefusal } from '../freeze/monitors.ts';
 import type { Deps, With } from '../ports.ts';
 import { alarmRollback } from './monitor-watch.ts';
+import { watchedMonitors } from '../config/targets.ts';
+import { failStep } from './finish.ts';
+import { PromotionFailed } from './target-change.ts';
+import { rolloutAlarm } from './waves.ts';
 
 /**
  * CloudWatch's "CloudWatch Alarm State Change" event (EventBridge default bus on AWS, the local bus
@@ -24,9 +28,14 @@ export async function onAlarmStateChange(
     if (monitorRefusal(w.tenant, alarm.arn)) continue;
     // The environment still lists it (the index is written with the environment; read it again anyway).
     const env = await deps.store.getEnvironment(w.tenant, w.environment);
-    if (!env?.monitors?.includes(alarm.arn)) continue;
+    if (!env || !watchedMonitors(env).includes(alarm.arn)) continue;
     for (const p of await deps.store.activePromotions(w.tenant, w.environment)) {
-      if (p.status === 'EXECUTING' && (await alarmRollback(deps, w.tenant, p.id, alarm))) rolledBack.push({ tenant: w.tenant, promotionId: p.id });
+      if (p.status !== 'EXECUTING') continue;
+      // A rollout through targets: the targets that watch the alarm and have changed decide (domain/promotion/waves.ts).
+      const hit = p.rollout
+        ? await rolloutAlarm(deps, p, alarm, (why) => failStep(deps, w.tenant, p.id, new PromotionFailed(`post-deploy verification failed: ${why}`)))
+        : env.monitors?.includes(alarm.arn) && (await alarmRollback(deps, w.tenant, p.id, alarm));
+      if (hit) rolledBack.push({ tenant: w.tenant, promotionId: p.id });
     }
   }
   return { alarm: alarm.name, rolledBack };

@@ -48,6 +48,8 @@ export interface FlowDecision {
   next: 'await-go' | 'execute' | 'done';
   bakeSeconds: number;
   goTimeoutSeconds: number;
+  /** the target environment has targets: execution rolls out through its waves (present only then) */
+  waves?: true;
 }
 
 /**
@@ -57,5 +59,5 @@ export interface FlowDecision {
  */
 export function flowDecision(p: Promotion, next: FlowDecision['next'], now: Date): FlowDecision {
   const goTimeoutSeconds = p.scheduledAt ? Math.max(60, Math.ceil((new Date(p.scheduledAt).getTime() - now.getTime()) / 1000) + 3600) : GO_WAIT_SECONDS;
-  return { next, bakeSeconds: p.bakeSeconds ?? 0, goTimeoutSeconds };
+  return { next, bakeSeconds: p.bakeSeconds ?? 0, goTimeoutSeconds, ...(p.rollout ? { waves: true as const } : {}) };
 }

@@ -12,6 +12,7 @@ import { deploymentOp, leadTimeDelta } from '../artifacts/deployments.ts';
 import { tagOps } from '../artifacts/tags.ts';
 import { revertInGit } from './git-delivery.ts';
 import type { Next } from './deadlines.ts';
+import { rollBackRollout } from './waves-rollback.ts';
 
 /** How a promotion's flow ends: completed now or after its bake, failed (the target put back), or expired. */
 
@@ -56,6 +57,38 @@ export async function completeNow(deps: With<'git' | 'registry'>, tenant: string
     if (copied) await recordInRegistries(deps, tenant, id);
   }
   return handled;
+}
+
+/**
+ * The end of a rollout through targets (every wave confirmed and baked): the environment's head moves to
+ * the release in one transaction (as a one-step execution moves it: pointer or head, snapshot, deployment
+ * record, tags, git target and registries for an artifact), the promotion COMPLETED naming its targets.
+ */
+export async function completeRollout(deps: With<'git' | 'registry'>, tenant: string, id: string, targets: string[]): Promise<void> {
+  let putCurrent: Deployment | null = null;
+  let copied = false;
+  const { after, before } = await writePromotion(deps, tenant, id, async (cur) => {
+    putCurrent = null;
+    if (cur.status !== 'EXECUTING' || !cur.rollout) return null;
+    const built =
+      cur.subject.type === 'artifact'
+        ? await artifactOps(deps, cur as Promotion & { subject: { type: 'artifact' } })
+        : await configOps(deps, cur as Promotion & { subject: { type: 'config' } });
+    const withResult: Promotion = { ...cur, result: built.result };
+    copied = ((built.result as { synced?: unknown[] }).synced?.length ?? 0) > 0;
+    const { ops, deployed } = await completionOps(deps, withResult, 'COMPLETED', 'DEPLOYED', built.ops);
+    const next = moved(withResult, 'COMPLETED', ENGINE, deps.clock(), {
+      error: null,
+      taskToken: null,
+      rollout: { ...cur.rollout, waiting: null, outcome: 'COMPLETED' },
+    });
+    ops.push(promotionEvent(deps, 'Promotion Completed', next, { targets }));
+    putCurrent = deployed;
+    return { next, action: 'promotion.complete', by: ENGINE, ops, reason: `every target runs it: ${targets.join(', ')}`.slice(0, 1000) };
+  });
+  if (putCurrent) await deps.store.putCurrent(tenant, putCurrent);
+  await deps.store.releaseLock(tenant, before.targetEnvironment, id);
+  if (after && copied) await recordInRegistries(deps, tenant, id);
 }
 
 /** Post-condition: the target holds what was promoted. Then COMPLETED, deployment DEPLOYED, lock released. */
@@ -259,6 +292,11 @@ export async function failStep(deps: With<'git' | 'registry'>, tenant: string, i
       },
       { read: p },
     );
+    return { next: 'done' };
+  }
+  // A rollout through targets: every changed target back, in reverse wave order (waves-rollback.ts).
+  if (p.rollout) {
+    await rollBackRollout(deps, p, message);
     return { next: 'done' };
   }
   if (!p.result) {

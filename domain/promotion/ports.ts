@@ -1,5 +1,5 @@
 import type { Page } from '../kernel/model.ts';
-import type { Approval, Evidence, Promotion, Rule } from '../kernel/promotion-model.ts';
+import type { Approval, Evidence, Promotion, RolloutTarget, Rule } from '../kernel/promotion-model.ts';
 import type { FreezeWindow } from '../freeze/model.ts';
 import type { WebhookGate, WebhookOutcome } from './gate-verdicts.ts';
 
@@ -8,7 +8,9 @@ export type PromotionOp =
   /** `gatesChanged`: the gate results are stored apart from the promotion, written only when they change */
   | { kind: 'promotion'; promotion: Promotion; expectedVersion: number | null; gatesChanged?: boolean }
   | { kind: 'approval'; promotionId: string; approval: Approval }
-  | { kind: 'evidence'; owner: string; evidence: Evidence };
+  | { kind: 'evidence'; owner: string; evidence: Evidence }
+  /** one target of a promotion's rollout (domain/promotion/waves.ts): its own item, so a wave's targets are written in parallel */
+  | { kind: 'rolloutTarget'; target: RolloutTarget; expectedVersion: number | null };
 
 export interface PromotionStorePort {
   getPromotion(tenant: string, id: string): Promise<Promotion | null>;
@@ -17,6 +19,9 @@ export interface PromotionStorePort {
   activePromotions(tenant: string, target: string): Promise<Promotion[]>;
   listApprovals(tenant: string, promotionId: string): Promise<Approval[]>;
   listEvidence(tenant: string, owners: string[]): Promise<Evidence[]>;
+  /** The targets of a promotion's rollout that have an item (one query), by name. */
+  listRolloutTargets(tenant: string, promotionId: string): Promise<RolloutTarget[]>;
+  getRolloutTarget(tenant: string, promotionId: string, target: string): Promise<RolloutTarget | null>;
   /** A lease on an environment: one promotion executes into it at a time. */
   acquireLock(tenant: string, env: string, holder: string, now: Date, ttlSeconds: number): Promise<boolean>;
   releaseLock(tenant: string, env: string, holder: string): Promise<void>;
@@ -45,6 +50,11 @@ export interface PromotionFilter {
   source?: string;
   target?: string;
   subject?: string;
+}
+
+/** Polls a target's health URL (confirmation mode `health`) through the guarded outbound client: the status, or why there is none. */
+export interface HealthProbe {
+  check(url: string, timeoutMs: number): Promise<{ status: number | null; error?: string }>;
 }
 
 /** Calls tenant-configured webhook gates (HMAC-signed); errors and time-outs come back as ERROR. */

@@ -4,7 +4,7 @@ import { freezeOverridden, requestedBreakGlass } from '../freeze/break-glass.ts'
 import { RuleViolation, TransitionNotAllowed, ValidationFailed } from '../kernel/errors.ts';
 import { activeWindowOf, nextAllowedOf } from '../freeze/windows.ts';
 import type { Ctx, Deps, With } from '../ports.ts';
-import { actorOf, guard, moved } from './aggregate.ts';
+import { actorOf, ENGINE, guard, moved } from './aggregate.ts';
 import { stampFreezeOverride } from './freeze-override.ts';
 import type { Promotion } from '../kernel/promotion-model.ts';
 import { GO_WAIT_SECONDS } from './policy.ts';
@@ -84,6 +84,15 @@ export async function schedulePromotion(deps: With<'scheduler'>, ctx: Ctx, id: s
  */
 export async function fireSchedule(deps: With<'workflow'>, tenant: string, id: string): Promise<{ fired: boolean; status: string }> {
   const p = await loadPromotion(deps, tenant, id);
+  // A rollout whose next wave waited for a start window (domain/promotion/waves.ts): the wave task is answered.
+  if (p.status === 'EXECUTING' && p.rollout?.waiting && p.taskToken && !p.rollout.halted) {
+    const token = p.taskToken;
+    const { after } = await writePromotion(deps, tenant, id, (cur) =>
+      cur.taskToken === token ? { next: { ...cur, taskToken: null, rollout: { ...cur.rollout!, waiting: null } }, action: null, by: ENGINE } : null,
+    );
+    if (after) await deps.workflow.sendTaskSuccess(token, { wave: p.rollout.wave });
+    return { fired: !!after, status: p.status };
+  }
   if (p.status !== 'SCHEDULED') return { fired: false, status: p.status };
   if (!p.taskToken) throw new Error(`promotion ${id} is not waiting for its go signal yet`);
   await deps.workflow.sendTaskSuccess(p.taskToken, { ...flowDecision(p, 'execute', deps.clock()) });

@@ -3,6 +3,7 @@ import type { Next } from './deadlines.ts';
 import { expireStep, failStep, verifyStep } from './finish.ts';
 import { awaitGoStep, decideStep, executeStep } from './steps.ts';
 import { awaitMergeStep } from './pull-request.ts';
+import { rolloutCompleteStep, rolloutStartStep, targetApplyStep, targetBakedStep, targetHealthStep, waveStartStep } from './waves.ts';
 
 /** What a task of statemachines/promotion.asl.json passes the step function (its Payload, past the step's name). */
 export interface StepInput {
@@ -14,15 +15,22 @@ export interface StepInput {
   error?: unknown;
   /** execute: whether a bake time follows (false: change the target and complete in one step) */
   bake?: boolean;
+  /** a rollout's per-target steps: the target */
+  target?: string;
+  /** wave-start: the wave */
+  wave?: number;
+  /** target-baked: how long the wave baked */
+  bakeSeconds?: number;
 }
 
 /** What the promotion step's function composes: the workflow (task tokens), the scheduler (a freeze's resume), webhook gates, registries, git targets and monitors' alarms. */
-export type StepDeps = With<'workflow' | 'scheduler' | 'gates' | 'registry' | 'git' | 'alarms'>;
+export type StepDeps = With<'workflow' | 'scheduler' | 'gates' | 'registry' | 'git' | 'alarms' | 'probe'>;
 
 export interface Step {
   /** the ASL task waits for its token (waitForTaskToken): the step needs `taskToken` */
   waitsForToken: boolean;
-  run(deps: StepDeps, input: StepInput & { taskToken: string }): Promise<{ next?: Next }>;
+  /** what the task returns (a rollout's start returns its waves for the flow's Map) */
+  run(deps: StepDeps, input: StepInput & { taskToken: string }): Promise<{ next?: Next } & Record<string, unknown>>;
 }
 
 /**
@@ -41,6 +49,19 @@ export const STEPS = {
   verify: { waitsForToken: false, run: (d, i) => verifyStep(d, i.tenant, i.promotionId) },
   expire: { waitsForToken: false, run: (d, i) => expireStep(d, i.tenant, i.promotionId) },
   fail: { waitsForToken: false, run: (d, i) => failStep(d, i.tenant, i.promotionId, i.error) },
+  // A rollout through an environment's targets (domain/promotion/waves.ts): start, per wave, per target, end.
+  /** the freeze hold, the monitors, the lease, EXECUTING with the wave plan; returns the waves for the Waves map */
+  'rollout-start': { waitsForToken: false, run: (d, i) => rolloutStartStep(d, i.tenant, i.promotionId) },
+  /** a wave may start: at once, or when resumed (halt) or when a start window opens */
+  'wave-start': { waitsForToken: true, run: (d, i) => waveStartStep(d, i.tenant, i.promotionId, i.wave ?? 0, i.taskToken) },
+  /** change one target, then its confirmation (immediate, the deployer's callback, or CheckHealth into the poll) */
+  'target-apply': { waitsForToken: true, run: (d, i) => targetApplyStep(d, i.tenant, i.promotionId, i.target ?? '', i.taskToken) },
+  /** one poll of a target's health URL */
+  'target-health': { waitsForToken: false, run: (d, i) => targetHealthStep(d, i.tenant, i.promotionId, i.target ?? '') },
+  /** the target's bake is over: its monitors read once more */
+  'target-baked': { waitsForToken: false, run: (d, i) => targetBakedStep(d, i.tenant, i.promotionId, i.target ?? '', i.bakeSeconds ?? 0) },
+  /** every wave done: the environment's head moves, the promotion completes */
+  'rollout-complete': { waitsForToken: false, run: (d, i) => rolloutCompleteStep(d, i.tenant, i.promotionId) },
 } as const satisfies Record<string, Step>;
 
 export type StepName = keyof typeof STEPS;

@@ -1,5 +1,6 @@
 import { TargetBusy } from '../kernel/errors.ts';
 import { gatesBlocking } from '../kernel/display.ts';
+import { hasTargets } from '../config/targets.ts';
 import type { Environment } from '../kernel/model.ts';
 import type { Deps, With } from '../ports.ts';
 import type { Promotion } from '../kernel/promotion-model.ts';
@@ -66,6 +67,8 @@ async function gatesStep(deps: With<'gates'>, tenant: string, id: string, token:
       error: blocked.length ? { code: 'GATES_FAILED', message: gatesBlocking(blocked) } : null,
       // The bake time the decision carries to the flow (flowDecision), read with the gates.
       bakeSeconds: (await target(p.targetEnvironment))?.bakeSeconds ?? 0,
+      // An environment with targets: execution rolls out through its waves (the plan is made when it starts).
+      ...(hasTargets((await target(p.targetEnvironment)) ?? {}) ? { rollout: { waves: [], wave: 0 } } : {}),
       ...(to === 'AWAITING_APPROVAL' ? { taskToken: token } : {}),
     });
     const events =

@@ -41,6 +41,15 @@ export function stuckAfter(p: Promotion, bakeSeconds: number, tunables: Pick<Tun
     case 'SCHEDULED':
       return plus(p.scheduledAt ?? p.updatedAt, 3600 + grace);
     case 'EXECUTING':
+      // A rollout through targets (waves.ts) writes the promotion when each wave starts: a wave may wait for a
+      // callback (up to a day) and bake; a halt waits for its resume as long as the flow's wave task (30 days);
+      // outside the start windows it waits until one opens.
+      if (p.rollout) {
+        if (p.rollout.halted) return plus(p.updatedAt, 30 * 86_400 + grace);
+        if (p.rollout.waiting) return plus(p.rollout.waiting.until, LOCK_SECONDS + grace);
+        const bake = Math.max(0, ...p.rollout.waves.map((w) => w.bakeSeconds));
+        return plus(p.updatedAt, 86_400 + bake + LOCK_SECONDS + grace);
+      }
       return plus(p.updatedAt, bakeSeconds + LOCK_SECONDS + grace);
     default:
       return null;

@@ -1,4 +1,5 @@
 import { digestOf } from '../kernel/canonical.ts';
+import { rolloutView } from './rollout-view.ts';
 import { activeWindowOf, occurrenceView, upcomingWindowOf } from '../freeze/windows.ts';
 import { ValidationFailed } from '../kernel/errors.ts';
 import type { Ctx, Deps } from '../ports.ts';
@@ -38,12 +39,15 @@ export function promotionView(p: Promotion) {
   return {
     id: p.id,
     status: p.status,
+    // A rollout's wave task (halted, or waiting for a start window) is no go signal: its rollout says what it waits for.
     waitingFor: p.taskToken
       ? p.status === 'AWAITING_APPROVAL'
         ? ('approval' as const)
         : p.pullRequest?.state === 'open'
           ? ('merge' as const)
-          : ('execution' as const)
+          : p.status !== 'EXECUTING'
+            ? ('execution' as const)
+            : null
       : null,
     sourceEnvironment: p.sourceEnvironment,
     targetEnvironment: p.targetEnvironment,
@@ -92,8 +96,11 @@ export async function promotionDetail(deps: Deps, p: Promotion) {
   const approvals = await deps.store.listApprovals(p.tenant, p.id);
   const counted = new Set(countable(p, approvals).map((a) => a.by));
   const deadline = approvalDeadline(p);
+  const rollout = p.rollout ? await rolloutView(deps, p) : null;
   return {
     ...promotionView(p),
+    // A rollout through the environment's targets: each wave, each target's state, confirmation, bake window and alarm.
+    ...(rollout ? { rollout } : {}),
     approvals: {
       given: approvals
         .sort((a, b) => (a.at < b.at ? -1 : 1))
@@ -176,6 +183,8 @@ export async function decisionRecord(deps: Deps, ctx: Ctx, id: string) {
     ...(p.monitorAlarm ? { monitorAlarm: p.monitorAlarm } : {}),
     // The target's monitors refused the execution (alarms in ALARM: name, reason; or a check that could not be made).
     ...(p.monitorBlock ? { monitorBlock: p.monitorBlock } : {}),
+    // A rollout through targets: per target its confirmation, bake window, alarm evidence and outcome.
+    ...(p.rollout ? { rollout: await rolloutView(deps, p) } : {}),
   };
   const windows = await deps.store.listFreezeWindows(p.tenant);
   const now = deps.clock();

@@ -24,7 +24,7 @@ export function promotionEvent(
   deps: Deps,
   type: EventType,
   p: Promotion,
-  extra: { actor?: string; reason?: string; approvalsNeeded?: number; approverGroups?: string[]; approvalWaitSeconds?: number } = {},
+  extra: { actor?: string; reason?: string; approvalsNeeded?: number; approverGroups?: string[]; approvalWaitSeconds?: number; targets?: string[] } = {},
 ): WriteOp {
   return eventOp(type, p.tenant, {
     tenant: p.tenant,

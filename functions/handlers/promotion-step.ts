@@ -5,6 +5,7 @@ import { HttpGateProvider } from '../adapters/webhook-gates.ts';
 import { CloudWatchAlarms } from '../adapters/cloudwatch-alarms.ts';
 import { compose } from '../http/deps.ts';
 import { IsomorphicGitWriter } from '../adapters/git-writer.ts';
+import { GuardedHealthProbe } from '../adapters/health-probe.ts';
 import { logged } from '../adapters/observability.ts';
 import { sfnWorkflowFromEnv } from '../adapters/sfn-workflow.ts';
 import { schedulerFromEnv } from '../adapters/scheduler.ts';
@@ -21,6 +22,7 @@ const wiring = compose({
   registry: () => new ConfiguredRegistrySync(),
   alarms: () => new CloudWatchAlarms(),
   git: () => new IsomorphicGitWriter(),
+  probe: () => new GuardedHealthProbe(),
 });
 
 /**
@@ -37,6 +39,10 @@ export const stepInput = z.object({
   error: z.optional(z.unknown()),
   /** execute: whether a bake time follows (false: change the target and complete in one step) */
   bake: z.optional(z.boolean()),
+  /** a rollout's steps: the target (target-apply, target-health, target-baked), the wave (wave-start), the wave's bake (target-baked) */
+  target: z.optional(z.string().check(z.minLength(1), z.maxLength(40))),
+  wave: z.optional(z.number().check(z.int(), z.minimum(1))),
+  bakeSeconds: z.optional(z.number().check(z.int(), z.minimum(0))),
   /** the execution running this step ($$.Execution.Id): logged with the step, for following one promotion across services */
   executionArn: z.optional(z.string()),
 });

@@ -36,6 +36,8 @@ const STATUS: [new (...args: never[]) => E.DomainError, number][] = [
   [E.RuleViolation, 422],
   [E.AppKeyNotFound, 404],
   [E.UserNotFound, 404],
+  [E.TargetNotFound, 404],
+  [E.TargetInUse, 409],
 ];
 
 export interface HttpResult {

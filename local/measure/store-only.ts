@@ -10,6 +10,7 @@ export function unusedPorts(): Ports {
     workflow: { start: unused, sendTaskSuccess: unused, sendTaskFailure: unused },
     events: { publish: unused },
     gates: { call: unused },
+    probe: { check: unused },
     registry: { sync: unused, attach: unused, verifySignature: unused },
     scheduler: { scheduleOnce: unused, cancel: unused },
     anchor: { sign: unused, append: unused, list: unused, verify: unused, publicKey: unused },

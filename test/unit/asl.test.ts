@@ -109,9 +109,19 @@ describe('statemachines/*.asl.json', () => {
   });
 });
 
+/** Every state of a definition, the Map states' processors included (a rollout's waves and targets). */
+function nested(states: Record<string, State>): [string, State][] {
+  return Object.entries(states).flatMap(([name, s]) => [
+    [name, s] as [string, State],
+    ...nested((s as { ItemProcessor?: { States: Record<string, State> } }).ItemProcessor?.States ?? {}),
+  ]);
+}
+
 describe('promotion.asl.json', () => {
   const states = Object.entries(promotion.States);
   const tasks = states.filter(([, s]) => s.Type === 'Task');
+  /** the tasks of the Map processors too */
+  const allTasks = nested(promotion.States).filter(([, s]) => s.Type === 'Task');
 
   it('says what it is', () => {
     expect(promotion.Comment).toMatch(/promotion/i);
@@ -124,6 +134,35 @@ describe('promotion.asl.json', () => {
     expect(promotion.States.ExecuteThenBake!.Parameters!.Payload!.bake).toBe(true);
     expect(path(promotion, decided('await-go'), go)).toEqual(['Decide', 'Route', 'AwaitGo', 'Route', 'Execute']);
     expect(path(promotion, decided('done'))).toEqual(['Decide', 'Route', 'Done']);
+  });
+
+  it('rolls out through waves when the target environment has targets: Rollout, the Waves map (WaveStart, then the wave’s targets: apply, bake, baked), RolloutComplete; within 4 transitions per target plus 2 per wave', () => {
+    const waves = { '$.decision.next': 'execute', '$.decision.bakeSeconds': 0, '$.decision.waves': 'true' };
+    expect(path(promotion, waves)).toEqual(['Decide', 'Route', 'Rollout', 'Waves', 'RolloutComplete']);
+    expect(promotion.States.Rollout!.Parameters!.Payload!.step).toBe('rollout-start');
+    const outer = (promotion.States.Waves as unknown as { MaxConcurrency: number; ItemProcessor: Definition; ItemsPath: string }).ItemProcessor;
+    expect((promotion.States.Waves as unknown as { MaxConcurrency: number }).MaxConcurrency).toBe(1);
+    const wave = path(outer, {});
+    expect(wave).toEqual(['WaveStart', 'WaveTargets']);
+    const inner = (outer.States.WaveTargets as unknown as { MaxConcurrencyPath: string; ItemProcessor: Definition }).ItemProcessor;
+    expect((outer.States.WaveTargets as unknown as { MaxConcurrencyPath: string }).MaxConcurrencyPath).toBe('$.wave.maxParallel');
+    const target = path(inner, {});
+    expect(target).toEqual(['TargetApply', 'TargetBake', 'TargetBaked']);
+    // A health target polls (a bounded loop: its deadline fails the poll), then bakes.
+    expect(path(inner, {}, {}, { TargetApply: 'CheckHealth', TargetHealth: 'NotHealthy' })).toEqual([
+      'TargetApply',
+      'TargetHealth',
+      'TargetHealthWait',
+      'TargetHealth',
+      'TargetBake',
+      'TargetBaked',
+    ]);
+    expect(target.length).toBeLessThanOrEqual(4);
+    expect(wave.length).toBeLessThanOrEqual(2);
+    // A failure anywhere in the waves rolls back through the fail step.
+    expect(promotion.States.Waves!.Catch).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'MarkFailed' }]);
+    // The state passes ids and numbers: the processors get the tenant, the promotion and the target's name, never a document.
+    expect(JSON.stringify(outer.States.WaveTargets)).not.toMatch(/subject|snapshot|roots/);
   });
 
   it('has no Pass states and no unreachable ones', () => {
@@ -146,7 +185,7 @@ describe('promotion.asl.json', () => {
 
   it('calls the promotion-step function for every task, with a step its input schema accepts', () => {
     const steps = new Set<string>();
-    for (const [name, s] of tasks) {
+    for (const [name, s] of allTasks) {
       expect(s.Resource, name).toMatch(/^arn:aws:states:::lambda:invoke(\.waitForTaskToken)?$/);
       expect(s.Parameters?.FunctionName, name).toBe('${PromotionStepFunctionArn}');
       const payload = s.Parameters!.Payload!;
@@ -154,7 +193,9 @@ describe('promotion.asl.json', () => {
       expect(payload['promotionId.$'], name).toBe('$.promotionId');
       // The execution travels with every step, so its log lines can be joined to the execution's history.
       expect(payload['executionArn.$'], name).toBe('$$.Execution.Id');
-      const sample = Object.fromEntries(Object.entries(payload).map(([k, v]) => [k.replace(/\.\$$/, ''), k.endsWith('.$') ? 'x' : v]));
+      // A path's value as the state would give it: numbers for the wave and its bake, strings otherwise.
+      const numeric = new Set(['wave.$', 'bakeSeconds.$']);
+      const sample = Object.fromEntries(Object.entries(payload).map(([k, v]) => [k.replace(/\.\$$/, ''), k.endsWith('.$') ? (numeric.has(k) ? 1 : 'x') : v]));
       expect(stepInput.safeParse(sample).success, `${name} payload ${JSON.stringify(sample)}`).toBe(true);
       steps.add(payload.step as string);
       // A task waits for its token exactly when its row in the step table says so.
@@ -195,7 +236,7 @@ describe('promotion.asl.json', () => {
   });
 
   it('retries Lambda service errors on every task', () => {
-    for (const [name, s] of tasks) {
+    for (const [name, s] of allTasks) {
       const retrier = s.Retry?.find((r) => LAMBDA_ERRORS.every((e) => r.ErrorEquals.includes(e)));
       expect(retrier, name).toBeDefined();
     }

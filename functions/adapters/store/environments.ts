@@ -1,5 +1,6 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import type { AuditEntry, Environment, ItemKind, Snapshot } from '#domain/kernel/model';
+import type { AuditEntry, Environment, ItemKind, Snapshot, TargetHead } from '#domain/kernel/model';
+import { watchedMonitors } from '#domain/config/targets';
 import type { EnvironmentOp, EnvironmentStorePort } from '#domain/config/ports';
 import { GSI_MONITOR, indexAttributes, keys } from '../keys.ts';
 import { kindsOf, one, type Area, type CommitContext } from './area.ts';
@@ -41,7 +42,7 @@ export function environmentArea(base: StoreBase) {
 
   /** The monitor index items that move an environment from the monitors `before` to its own (domain/freeze/monitors.ts). */
   const monitorItems = (env: Environment, before: string[]): TxItem[] => {
-    const now = new Set(env.monitors ?? []);
+    const now = new Set(watchedMonitors(env));
     const was = new Set(before);
     return [
       ...[...was].filter((a) => !now.has(a)).map((arn): TxItem => ({ Delete: { TableName: table, Key: keys.monitor(env.tenant, env.name, arn) } })),
@@ -85,7 +86,7 @@ export function environmentArea(base: StoreBase) {
           ...monitorItems(env, []),
           ...auditItems(table, audit),
         ],
-        ['exists', 'position', 'exists', ...(env.monitors ?? []).map(() => 'exists' as const), 'exists'],
+        ['exists', 'position', 'exists', ...watchedMonitors(env).map(() => 'exists' as const), 'exists'],
       );
     },
 
@@ -113,7 +114,7 @@ export function environmentArea(base: StoreBase) {
         );
         reasons.push('position', 'position');
       }
-      const monitors = monitorItems(env, previous.monitors ?? []);
+      const monitors = monitorItems(env, watchedMonitors(previous));
       await base.transact([...items, ...monitors, ...auditItems(table, audit)], [...reasons, ...monitors.map(() => 'exists' as const), 'exists']);
     },
 
@@ -137,10 +138,10 @@ export function environmentArea(base: StoreBase) {
               ExpressionAttributeValues: { ':e': previous.name },
             },
           },
-          ...monitorItems({ ...previous, monitors: [] }, previous.monitors ?? []),
+          ...monitorItems({ ...previous, monitors: [], targets: [] }, watchedMonitors(previous)),
           ...auditItems(table, audit),
         ],
-        ['version', 'position', ...(previous.monitors ?? []).map(() => 'exists' as const), 'exists'],
+        ['version', 'position', ...watchedMonitors(previous).map(() => 'exists' as const), 'exists'],
       );
     },
 
@@ -171,13 +172,32 @@ export function environmentArea(base: StoreBase) {
       const r = await db.send(new GetCommand({ TableName: table, Key: keys.manifestHead(tenant), ConsistentRead: true }));
       return (r.Item?.digest as string | undefined) ?? null;
     },
+
+    async getTargetHead(tenant: string, environment: string, target: string, subject: string): Promise<TargetHead | null> {
+      await base.ready();
+      const r = await db.send(new GetCommand({ TableName: table, Key: keys.targetHead(tenant, environment, target, subject), ConsistentRead: true }));
+      return strip<TargetHead>(r.Item);
+    },
+
+    async listTargetHeads(tenant: string, environment: string): Promise<TargetHead[]> {
+      await base.ready();
+      const k = keys.targetHeads(tenant, environment);
+      return base.queryAll<TargetHead>(k.pk, k.skPrefix, true);
+    },
   };
 
   const area = {
     port,
     writes: {
-      kinds: kindsOf<EnvironmentOp>({ environment: true, manifestHead: true }),
+      kinds: kindsOf<EnvironmentOp>({ environment: true, manifestHead: true, targetHead: true }),
       items(op: EnvironmentOp, ctx: CommitContext) {
+        if (op.kind === 'targetHead') {
+          const h = op.head;
+          return one(
+            base.put({ ...keys.targetHead(ctx.tenant, h.environment, h.target, h.subject), entity: 'TargetHead', ...h }, op.expectedVersion),
+            op.expectedVersion === null ? 'exists' : 'version',
+          );
+        }
         if (op.kind === 'environment') {
           const monitors = op.previousMonitors ? monitorItems(op.env, op.previousMonitors) : [];
           return { items: [base.put(envItem(op.env), op.expectedVersion), ...monitors], reasons: ['version', ...monitors.map(() => 'unknown' as const)] };

@@ -1,8 +1,8 @@
 import { brotliDecompressSync } from 'node:zlib';
-import { DeleteCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { Page } from '#domain/kernel/model';
 import { isTerminal, STATUSES, type Status } from '#domain/kernel/lifecycle';
-import type { Approval, Evidence, Promotion } from '#domain/kernel/promotion-model';
+import type { Approval, Evidence, Promotion, RolloutTarget } from '#domain/kernel/promotion-model';
 import type { DomainEvent } from '#domain/kernel/ports';
 import type { PromotionFilter, PromotionOp, PromotionStorePort } from '#domain/promotion/ports';
 import { GSI_ACTIVE, GSI_ALL, GSI_STATUS, GSI_TARGET, indexAttributes, keys, TABLE } from '../keys.ts';
@@ -117,6 +117,18 @@ export function promotionArea(base: StoreBase): Area<PromotionStorePort, Promoti
       return { items: await withGates(tenant, page.items), nextCursor: page.nextCursor };
     },
 
+    async listRolloutTargets(tenant: string, promotionId: string): Promise<RolloutTarget[]> {
+      await base.ready();
+      const k = keys.rolloutTargets(tenant, promotionId);
+      return base.queryAll<RolloutTarget>(k.pk, k.skPrefix, true);
+    },
+
+    async getRolloutTarget(tenant: string, promotionId: string, target: string): Promise<RolloutTarget | null> {
+      await base.ready();
+      const r = await db.send(new GetCommand({ TableName: table, Key: keys.rolloutTarget(tenant, promotionId, target), ConsistentRead: true }));
+      return strip<RolloutTarget>(r.Item);
+    },
+
     async activePromotions(tenant: string, target: string): Promise<Promotion[]> {
       const out: Promotion[] = [];
       let cursor: string | undefined;
@@ -201,6 +213,11 @@ export function promotionArea(base: StoreBase): Area<PromotionStorePort, Promoti
         };
         return { items: [promotion, gates], reasons: [createOrVersion(op.expectedVersion), 'unknown'] };
       }
+      case 'rolloutTarget':
+        return one(
+          base.put({ ...keys.rolloutTarget(tenant, op.target.promotionId, op.target.name), entity: 'RolloutTarget', ...op.target }, op.expectedVersion),
+          createOrVersion(op.expectedVersion),
+        );
       case 'approval':
         // One approval per approver and release digest: a second one for the same digest is refused.
         return one(
@@ -233,7 +250,7 @@ export function promotionArea(base: StoreBase): Area<PromotionStorePort, Promoti
   return {
     port,
     writes: {
-      kinds: kindsOf<PromotionOp>({ promotion: true, approval: true, evidence: true }),
+      kinds: kindsOf<PromotionOp>({ promotion: true, approval: true, evidence: true, rolloutTarget: true }),
       // Evidence is a fact item: the commit's events ride on it when it comes before the commit's audit entry (or there is none).
       carriers: ['evidence'],
       items: (op, ctx) => items(op, ctx.tenant, ctx.events),

@@ -39,6 +39,7 @@ export const deployment = /* @__PURE__ */ z.schema(() =>
       deployedBy: z.string(),
       artifact: z.optional(z.string()),
       gateway: z.optional(z.string()),
+      target: z.optional(z.string().check(z.describe("the environment's target it went to (a rollout through targets records one per target)"))),
     })
     .check(z.meta({ id: 'Deployment' })),
 );

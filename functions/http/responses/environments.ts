@@ -4,6 +4,35 @@ import { digest, occurrence, open, stampFields, time } from './common.ts';
 import { promotionResponse } from './promotions.ts';
 
 /** What the environment, rule, freeze-window and status routes answer. */
+const int = () => z.number().check(z.int());
+
+export const targetResponse = /* @__PURE__ */ z.schema(() =>
+  z
+    .strictObject({
+      name: z.string(),
+      labels: z.record(z.string(), z.string()),
+      wave: int(),
+      region: z.optional(z.string()),
+      parameters: z.array(z.strictObject({ kind: z.enum(['config', 'flag']), key: z.string(), value: z.json() })),
+      monitors: z.array(z.string()),
+      confirm: z.union([
+        z.strictObject({ mode: z.literal('immediate') }),
+        z.strictObject({ mode: z.literal('callback'), timeoutSeconds: int() }),
+        z.strictObject({ mode: z.literal('health'), url: z.string(), timeoutSeconds: int(), intervalSeconds: int(), expectStatus: int() }),
+      ]),
+    })
+    .check(z.meta({ id: 'Target' })),
+);
+
+export const rolloutResponse = /* @__PURE__ */ z.schema(() =>
+  z.strictObject({
+    maxParallel: int(),
+    minBakeSeconds: int(),
+    waves: z.array(z.strictObject({ wave: int(), bakeSeconds: z.optional(int()), maxParallel: z.optional(int()) })),
+    startWindows: z.array(z.strictObject({ days: z.array(z.string()), start: z.string(), end: z.string(), timezone: z.string() })),
+  }),
+);
+
 export const environmentResponse = /* @__PURE__ */ z.schema(() =>
   z
     .strictObject({
@@ -22,6 +51,10 @@ export const environmentResponse = /* @__PURE__ */ z.schema(() =>
       monitors: z.array(z.string()).check(z.describe('CloudWatch alarm ARNs: checked before executing into it, watched while a promotion bakes')),
       verification: z.enum(['digest_match', 'signature_match']),
       signingKey: z.nullable(z.string()),
+      targets: z
+        .optional(z.array(targetResponse))
+        .check(z.describe('where the environment runs, in waves; absent when it declares none (one implicit target)')),
+      rollout: z.optional(rolloutResponse),
       snapshot: z.strictObject({ seq: z.number().check(z.int()), digest }),
       itemCount: z.number().check(z.int()),
       ...stampFields,

@@ -185,6 +185,47 @@ const promotionFields = /* @__PURE__ */ z.schema(() =>
 );
 export const promotionResponse = /* @__PURE__ */ z.schema(() => promotionFields.check(z.meta({ id: 'Promotion' })));
 
+/** One target of a rollout: its state, confirmation, bake window and alarm (domain/promotion/waves.ts rolloutView). */
+export const rolloutTargetRow = /* @__PURE__ */ z.schema(() =>
+  z.strictObject({
+    name: z.string(),
+    state: z.enum(['PENDING', 'CONFIRMING', 'BAKING', 'DONE', 'FAILED', 'ROLLED_BACK', 'SKIPPED']),
+    appliedAt: z.nullable(time),
+    confirmation: z.nullable(
+      z.strictObject({ mode: z.enum(['immediate', 'callback', 'health']), deadline: z.nullable(time), at: z.nullable(time), by: z.nullable(z.string()) }),
+    ),
+    bake: z.nullable(z.strictObject({ from: time, until: time, monitors: z.array(z.string()) })),
+    alarm: z.nullable(z.strictObject({ arn: z.string(), name: z.string(), reason: z.string(), at: z.string() })),
+    error: z.nullable(z.string()),
+    rolledBackAt: z.nullable(time),
+  }),
+);
+
+/** A promotion's rollout through its environment's targets, wave by wave. */
+export const rolloutResponse = /* @__PURE__ */ z.schema(() =>
+  z
+    .strictObject({
+      phase: z.enum(['NOT_STARTED', 'ROLLING_OUT', 'WAITING', 'HALTED', 'COMPLETED', 'ROLLED_BACK', 'FAILED']),
+      wave: z.number().check(z.int(), z.describe('the wave running (0: none started yet)')),
+      halted: z.nullable(z.strictObject({ by: z.string(), at: time, reason: z.string() })),
+      waiting: z.nullable(z.strictObject({ reason: z.string(), until: time })),
+      waves: z.array(
+        z.strictObject({
+          wave: z.number().check(z.int()),
+          bakeSeconds: z.number().check(z.int()),
+          maxParallel: z.number().check(z.int()),
+          targets: z.array(rolloutTargetRow),
+        }),
+      ),
+    })
+    .check(z.meta({ id: 'Rollout' })),
+);
+
+/** POST /promotions/{id}/targets/{target}/confirm: the target, now baking. */
+export const targetConfirmResponse = /* @__PURE__ */ z.schema(() =>
+  z.strictObject({ promotionId: z.string(), target: z.string(), state: z.string(), confirmedAt: time, confirmedBy: z.string() }),
+);
+
 /** A promotion as an approver sees it: the view, the approvals so far and the notifications sent. */
 export const promotionDetailResponse = /* @__PURE__ */ z.schema(() =>
   z
@@ -201,6 +242,7 @@ export const promotionDetailResponse = /* @__PURE__ */ z.schema(() =>
         notifications: z.array(
           z.strictObject({ channel: z.string(), target: z.string(), kind: z.string(), status: z.string(), at: time, error: z.optional(z.string()) }),
         ),
+        rollout: z.optional(rolloutResponse).check(z.describe("present when the target environment has targets: its waves, each target's state")),
       }).shape,
     )
     .check(z.meta({ id: 'PromotionDetail' })),
@@ -254,6 +296,7 @@ export const decision = /* @__PURE__ */ z.schema(() =>
         .optional(z.strictObject({ arn: z.string(), name: z.string(), reason: z.string(), at: z.string() }))
         .check(z.describe('present when a monitored CloudWatch alarm rolled it back while it baked')),
       monitorBlock: z.optional(monitorBlock).check(z.describe("present when the target's monitors refused the execution (outcome BLOCKED_BY_MONITORS)")),
+      rollout: z.optional(rolloutResponse).check(z.describe('a rollout through targets: per target its confirmation, bake window, alarm evidence and outcome')),
       decisionDigest: digest.check(z.describe('digest of the record above (without status and the freeze outlook)')),
       status: z.enum(STATUSES),
       frozenNow: z.nullable(occurrence),

@@ -11,6 +11,7 @@ import {
   promotionResponse,
   promotionRollbackResponse,
   promotionsListResponse,
+  targetConfirmResponse,
 } from '../responses/promotions.ts';
 import { v1, type Route, type RouteResponse } from './row.ts';
 
@@ -199,6 +200,36 @@ const REVIEW_ERRORS: RouteResponse['errors'] = {
 export const PROMOTION_ROUTES: Route[] = [
   ...promotionRoutes(`${v1}/promotions`),
   ...promotionRoutes(`${v1}/config/promotions`, { subject: 'config' }),
+  // A rollout through an environment's targets (domain/promotion/waves.ts), any subject: once, under /promotions.
+  {
+    method: 'POST',
+    path: `${v1}/promotions/{id}/halt`,
+    handler: 'promotions-rollout',
+    auth: 'jwt',
+    role: 'deployer',
+    summary: 'Halt a rollout through targets before its next wave (what is done stays; 409 when it is not rolling out)',
+    response: detail,
+  },
+  {
+    method: 'POST',
+    path: `${v1}/promotions/{id}/resume`,
+    handler: 'promotions-rollout',
+    auth: 'jwt',
+    role: 'deployer',
+    summary: 'Resume a halted rollout: its next wave starts (409 when it is not halted)',
+    response: detail,
+  },
+  {
+    method: 'POST',
+    path: `${v1}/promotions/{id}/targets/{target}/confirm`,
+    handler: 'promotions-rollout',
+    auth: 'jwt',
+    role: 'deployer',
+    summary:
+      "Confirm that a target runs the release (callback confirmation): its bake starts (404 not the rollout's target; 409 not waiting, or past its deadline)",
+    response: { schema: targetConfirmResponse },
+  },
+
   {
     method: 'POST',
     path: `${v1}/promotions/auto-check`,

@@ -1,5 +1,6 @@
 import type { NodeSource, TreeNode } from '../../../domain/config/tree.ts';
-import type { AuditEntry, Environment, ItemKind, Page, Snapshot } from '../../../domain/kernel/model.ts';
+import type { AuditEntry, Environment, ItemKind, Page, Snapshot, TargetHead } from '../../../domain/kernel/model.ts';
+import { watchedMonitors } from '../../../domain/config/targets.ts';
 import type { DomainEvent } from '../../../domain/kernel/ports.ts';
 import type { EnvironmentOp, EnvironmentStorePort, SnapshotOp, SnapshotStorePort } from '../../../domain/config/ports.ts';
 import { GSI_MONITOR, indexAttributes, keys } from '../../../functions/adapters/keys.ts';
@@ -33,7 +34,7 @@ export function environmentArea({ table, outbox }: MemoryState) {
 
   /** The monitor index items that move an environment from the monitors `before` to its own (no condition). */
   const monitorWrites = (env: Environment, before: string[], reason: ConflictReason): Write[] => {
-    const now = new Set(env.monitors ?? []);
+    const now = new Set(watchedMonitors(env));
     const was = new Set(before);
     return [
       ...[...was].filter((a) => !now.has(a)).map((arn): Write => ({ key: keys.monitor(env.tenant, env.name, arn), to: null, reason })),
@@ -70,7 +71,7 @@ export function environmentArea({ table, outbox }: MemoryState) {
         env.position !== previous.position
           ? [freeGuard(env.tenant, previous.position, env.name, 'position'), create(guardItem(env.tenant, env.position, env.name), 'position')]
           : [];
-      table.transact([moveEnv(env, previous), ...moved, ...monitorWrites(env, previous.monitors ?? [], 'exists'), auditWrite(audit)]);
+      table.transact([moveEnv(env, previous), ...moved, ...monitorWrites(env, watchedMonitors(previous), 'exists'), auditWrite(audit)]);
     },
 
     async deleteEnvironment(previous: Environment, audit: AuditEntry): Promise<void> {
@@ -82,7 +83,7 @@ export function environmentArea({ table, outbox }: MemoryState) {
           reason: 'version',
         },
         freeGuard(previous.tenant, previous.position, previous.name, 'position'),
-        ...monitorWrites({ ...previous, monitors: [] }, previous.monitors ?? [], 'exists'),
+        ...monitorWrites({ ...previous, monitors: [], targets: [] }, watchedMonitors(previous), 'exists'),
         auditWrite(audit),
       ]);
     },
@@ -110,6 +111,15 @@ export function environmentArea({ table, outbox }: MemoryState) {
 
     async manifestHead(tenant: string): Promise<string | null> {
       return (table.get(keys.manifestHead(tenant))?.digest as string | undefined) ?? null;
+    },
+
+    async getTargetHead(tenant: string, environment: string, target: string, subject: string): Promise<TargetHead | null> {
+      return strip<TargetHead>(table.get(keys.targetHead(tenant, environment, target, subject)));
+    },
+
+    async listTargetHeads(tenant: string, environment: string): Promise<TargetHead[]> {
+      const k = keys.targetHeads(tenant, environment);
+      return table.query(k.pk, { prefix: k.skPrefix }).map((i) => strip<TargetHead>(i)!);
     },
   };
 
@@ -161,6 +171,14 @@ export function environmentArea({ table, outbox }: MemoryState) {
       },
     ],
     snapshot: (op, ctx) => [snapshotWrite(ctx.tenant, op.snapshot, 'version')],
+    targetHead: (op, ctx) => [
+      versioned(
+        { ...keys.targetHead(ctx.tenant, op.head.environment, op.head.target, op.head.subject), entity: 'TargetHead', ...op.head },
+        op.expectedVersion,
+        'version',
+        op.expectedVersion === null ? 'exists' : 'version',
+      ),
+    ],
   };
   return { port: { ...environments, ...snapshots }, writes };
 }

@@ -1,7 +1,7 @@
 import type { FreezeWindow } from '../../../domain/freeze/model.ts';
 import { isTerminal, STATUSES, type Status } from '../../../domain/kernel/lifecycle.ts';
 import type { Page } from '../../../domain/kernel/model.ts';
-import type { Approval, Evidence, Promotion, Rule } from '../../../domain/kernel/promotion-model.ts';
+import type { Approval, Evidence, Promotion, RolloutTarget, Rule } from '../../../domain/kernel/promotion-model.ts';
 import type { PolicyOp, PolicyStorePort, PromotionFilter, PromotionOp, PromotionStorePort } from '../../../domain/promotion/ports.ts';
 import { GSI_ACTIVE, GSI_ALL, GSI_STATUS, GSI_TARGET, indexAttributes, keys, TABLE } from '../../../functions/adapters/keys.ts';
 import { strip } from '../../../functions/adapters/store/base.ts';
@@ -61,6 +61,15 @@ export function promotionArea({ table }: MemoryState) {
       return { items: withGates(tenant, page.items), nextCursor: page.nextCursor };
     },
 
+    async listRolloutTargets(tenant: string, promotionId: string): Promise<RolloutTarget[]> {
+      const k = keys.rolloutTargets(tenant, promotionId);
+      return table.query(k.pk, { prefix: k.skPrefix }).map((i) => strip<RolloutTarget>(i)!);
+    },
+
+    async getRolloutTarget(tenant: string, promotionId: string, target: string): Promise<RolloutTarget | null> {
+      return strip<RolloutTarget>(table.get(keys.rolloutTarget(tenant, promotionId, target)));
+    },
+
     async activePromotions(tenant: string, target: string): Promise<Promotion[]> {
       const items = table.queryIndex(GSI_ACTIVE, keys.promotionsActive(tenant)).filter((i) => i.targetEnvironment === target);
       return withGates(tenant, items).filter((p) => !isTerminal(p.status));
@@ -116,6 +125,14 @@ export function promotionArea({ table }: MemoryState) {
       ...(op.gatesChanged
         ? [overwrite({ ...keys.promotionGates(op.promotion.tenant, op.promotion.id), entity: 'PromotionGates', gates: op.promotion.gates })]
         : []),
+    ],
+    rolloutTarget: (op, ctx) => [
+      versioned(
+        { ...keys.rolloutTarget(ctx.tenant, op.target.promotionId, op.target.name), entity: 'RolloutTarget', ...op.target },
+        op.expectedVersion,
+        'version',
+        createOrVersion(op.expectedVersion),
+      ),
     ],
     // One approval per approver and release digest: a second one for the same digest is refused.
     approval: (op, ctx) => [

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { TreeNode } from '../../../domain/config/tree.ts';
+import type { TargetHead } from '../../../domain/kernel/model.ts';
 import { allPages, audit, conflict, environment, event, refused, snapshot, uid, type Contract } from './fixtures.ts';
 
 /** Environments (the item, unique positions, monitors, item ids, the manifest head) and snapshots with their nodes. */
@@ -166,6 +167,36 @@ export function configContract(c: Contract) {
       const found = await c.store().nodes(t).getNodes(['n1', 'n2', 'n1']);
       expect([...found]).toEqual([['n1', leaf]]);
       expect((await c.store().nodes(c.tenant()).getNodes(['n1'])).size).toBe(0);
+    });
+  });
+
+  describe('target heads', () => {
+    const head = (t: string, target: string, subject: string, version: number, seq = 3): TargetHead => ({
+      environment: 'production',
+      target,
+      subject,
+      ...(subject === 'config'
+        ? { snapshot: { seq, digest: `sha256:${'a'.repeat(64)}`, roots: { config: { a: 'x', c: 'y', n: 1 }, flag: { a: 'x', c: 'y', n: 0 } } } }
+        : { artifact: { name: 'api', version: '1.2.3', digest: `sha256:${'b'.repeat(64)}` } }),
+      base: 2,
+      promotionId: 'prm_1',
+      wave: 1,
+      updatedAt: '2026-11-24T10:00:00.000Z',
+      version,
+    });
+
+    it("writes a target head once (exists), moves it on the version read (version), reads one and lists an environment's by target, not another environment's", async () => {
+      const t = c.tenant();
+      await c.store().commit(t, [{ kind: 'targetHead', head: head(t, 'canary', 'config', 1), expectedVersion: null }]);
+      await c.store().commit(t, [{ kind: 'targetHead', head: head(t, 'canary', 'artifact:api', 1), expectedVersion: null }]);
+      await c.store().commit(t, [{ kind: 'targetHead', head: { ...head(t, 'cell-1', 'config', 1), environment: 'staging' }, expectedVersion: null }]);
+      expect(await conflict(c.store().commit(t, [{ kind: 'targetHead', head: head(t, 'canary', 'config', 1), expectedVersion: null }]))).toBe('exists');
+      await c.store().commit(t, [{ kind: 'targetHead', head: head(t, 'canary', 'config', 2, 4), expectedVersion: 1 }]);
+      expect(await conflict(c.store().commit(t, [{ kind: 'targetHead', head: head(t, 'canary', 'config', 2, 5), expectedVersion: 1 }]))).toBe('version');
+      expect(await c.store().getTargetHead(t, 'production', 'canary', 'config')).toEqual(head(t, 'canary', 'config', 2, 4));
+      expect(await c.store().getTargetHead(t, 'production', 'cell-1', 'config')).toBeNull();
+      expect((await c.store().listTargetHeads(t, 'production')).map((h) => `${h.target}/${h.subject}`)).toEqual(['canary/artifact:api', 'canary/config']);
+      expect(await c.store().listTargetHeads(c.tenant(), 'production')).toEqual([]);
     });
   });
 }

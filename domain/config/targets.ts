@@ -1,0 +1,232 @@
+import { assertMonitorsHere, type DeploymentPlace } from '../freeze/monitors.ts';
+import { TargetInUse, TargetNotFound, ValidationFailed, type Issue } from '../kernel/errors.ts';
+import type { Environment, Head, TargetHead } from '../kernel/model.ts';
+import type { Promotion } from '../kernel/promotion-model.ts';
+import { IMPLICIT_TARGET, type Rollout, type Target } from '../kernel/target-schemas.ts';
+import { tenantUrlIssue } from '../kernel/url-policy.ts';
+import type { Store } from '../ports.ts';
+
+/**
+ * Targets: where an environment runs (a region, a cell, an account, a cluster), ordered in waves.
+ * An environment without declared targets has one implicit target (`default`) and behaves as it
+ * always did. With targets, the environment's head is what every target has reached, and a target
+ * that a rollout has changed (or put back) keeps its own head (TargetHead) until the environment's
+ * head moves on: `targetVersion` resolves what a target runs.
+ */
+
+export { IMPLICIT_TARGET };
+
+/** The declared targets ([] when the environment has one implicit target). */
+export const targetsOf = (env: Pick<Environment, 'targets'>): Target[] => env.targets ?? [];
+
+export const hasTargets = (env: Pick<Environment, 'targets'>): boolean => targetsOf(env).length > 0;
+
+/** One wave as a rollout runs it. */
+export interface Wave {
+  wave: number;
+  targets: Target[];
+  /** the wave's bake: its own, else the environment's, never under the rollout's minimum */
+  bakeSeconds: number;
+  maxParallel: number;
+}
+
+const DEFAULT_ROLLOUT: Rollout = { maxParallel: 10, minBakeSeconds: 0, waves: [], startWindows: [] };
+
+export const rolloutOf = (env: Pick<Environment, 'rollout'>): Rollout => env.rollout ?? DEFAULT_ROLLOUT;
+
+/** The waves in order, each with its targets (in declaration order), bake and parallelism. */
+export function wavesOf(env: Pick<Environment, 'targets' | 'rollout' | 'bakeSeconds'>): Wave[] {
+  const r = rolloutOf(env);
+  const numbers = [...new Set(targetsOf(env).map((t) => t.wave))].sort((a, b) => a - b);
+  return numbers.map((wave) => {
+    const own = r.waves.find((w) => w.wave === wave);
+    return {
+      wave,
+      targets: targetsOf(env).filter((t) => t.wave === wave),
+      bakeSeconds: Math.max(r.minBakeSeconds, own?.bakeSeconds ?? env.bakeSeconds ?? 0),
+      maxParallel: own?.maxParallel ?? r.maxParallel,
+    };
+  });
+}
+
+/** Every alarm the environment watches: its own monitors and its targets' (the monitor index holds all of them). */
+export function watchedMonitors(env: Pick<Environment, 'monitors' | 'targets'>): string[] {
+  return [...new Set([...(env.monitors ?? []), ...targetsOf(env).flatMap((t) => t.monitors ?? [])])];
+}
+
+/** The target's own monitors, or the environment's when it names none. */
+export function targetMonitors(env: Pick<Environment, 'monitors' | 'targets'>, target: string): string[] {
+  const t = targetsOf(env).find((x) => x.name === target);
+  return t?.monitors?.length ? t.monitors : (env.monitors ?? []);
+}
+
+/**
+ * The rules that span targets, each refused with the field to fix: a name used twice, a wave gap (waves
+ * are 1, 2, 3… with a target in each), a wave in the rollout options no target is in, monitors outside
+ * the target's place or the tenant's namespace, a health URL that is not a public one.
+ */
+export function assertTargets(
+  tenant: string,
+  targets: readonly Target[] | undefined,
+  rollout: Rollout | undefined,
+  place: DeploymentPlace | undefined,
+  opts: { allowLoopback: boolean },
+  field = 'body',
+): void {
+  const list = targets ?? [];
+  const issues: Issue[] = [];
+  const seen = new Map<string, number>();
+  list.forEach((t, i) => {
+    const first = seen.get(t.name);
+    if (first !== undefined)
+      issues.push({
+        path: `${field}.targets.${i}.name`,
+        message: `target '${t.name}' is already declared at targets.${first}: names are unique within an environment`,
+      });
+    else seen.set(t.name, i);
+    if (t.confirm.mode === 'health') {
+      const why = tenantUrlIssue(t.confirm.url, opts);
+      if (why) issues.push({ path: `${field}.targets.${i}.confirm.url`, message: why });
+    }
+    try {
+      assertMonitorsHere(tenant, t.monitors, place && { account: place.account, region: t.region ?? place.region }, `${field}.targets.${i}.monitors`);
+    } catch (err) {
+      if (err instanceof ValidationFailed) issues.push(...err.issues);
+      else throw err;
+    }
+  });
+  const waves = [...new Set(list.map((t) => t.wave))].sort((a, b) => a - b);
+  waves.forEach((w, i) => {
+    if (w !== i + 1)
+      issues.push({
+        path: `${field}.targets`,
+        message: `wave ${i + 1} has no target (waves used: ${waves.join(', ')}): number waves 1, 2, 3… with at least one target in each`,
+      });
+  });
+  (rollout?.waves ?? []).forEach((w, i) => {
+    if (!waves.includes(w.wave))
+      issues.push({
+        path: `${field}.rollout.waves.${i}.wave`,
+        message: `wave ${w.wave} is empty: no target is in it (waves with targets: ${waves.join(', ') || 'none'})`,
+      });
+  });
+  const numbered = new Map<number, number>();
+  (rollout?.waves ?? []).forEach((w, i) => {
+    if (numbered.has(w.wave))
+      issues.push({ path: `${field}.rollout.waves.${i}.wave`, message: `wave ${w.wave} is set twice (rollout.waves.${numbered.get(w.wave)})` });
+    else numbered.set(w.wave, i);
+  });
+  if (!list.length && rollout && (rollout.waves.length || rollout.startWindows.length)) {
+    issues.push({ path: `${field}.rollout`, message: 'rollout options apply to targets: declare targets first' });
+  }
+  if (issues.length) throw new ValidationFailed(issues);
+}
+
+/** The promotion still rolling out through a target, if any (EXECUTING with the target in its rollout, not yet settled back). */
+export function rollingThrough(active: readonly Promotion[], target: string): Promotion | undefined {
+  return active.find((p) => p.status === 'EXECUTING' && p.rollout?.waves.some((w) => w.targets.includes(target)));
+}
+
+/**
+ * Refuses (409) to remove a target a promotion is rolling out through: its rollback would have nowhere
+ * to go, and the wave it is in could never complete. Other changes (labels, monitors, waves not yet
+ * started) are the release manager's to make.
+ */
+export async function assertNotRollingOut(store: Store, current: Environment, next: readonly Target[]): Promise<void> {
+  const kept = new Set(next.map((t) => t.name));
+  const removed = targetsOf(current).filter((t) => !kept.has(t.name));
+  if (!removed.length) return;
+  const active = await store.activePromotions(current.tenant, current.name);
+  for (const t of removed) {
+    const p = rollingThrough(active, t.name);
+    if (p)
+      throw new TargetInUse(
+        `Target '${t.name}' of '${current.name}' cannot be removed: promotion ${p.id} is rolling out through it; halt or let it finish, then remove it`,
+        { target: t.name, promotionId: p.id },
+      );
+  }
+}
+
+/** The target as the API shows it. */
+export function targetView(t: Target) {
+  return {
+    name: t.name,
+    labels: t.labels ?? {},
+    wave: t.wave,
+    ...(t.region ? { region: t.region } : {}),
+    parameters: t.parameters ?? [],
+    monitors: t.monitors ?? [],
+    confirm: t.confirm ?? { mode: 'immediate' as const },
+  };
+}
+
+/** The subject key of a target head: the environment's config, or one artifact. */
+export const configSubject = 'config';
+export const artifactSubject = (name: string) => `artifact:${name}`;
+
+/** What a target runs of one subject, and whether that is its own head or the environment's. */
+export type TargetVersion =
+  | { kind: 'config'; target: string | null; own: boolean; snapshot: Head }
+  | { kind: 'artifact'; target: string | null; own: boolean; artifact: { name: string; version: string; digest: string } | null };
+
+/** Whether a target head still holds: it was written over the environment head that is still current. */
+export function headHolds(head: TargetHead | null, envBase: number): head is TargetHead {
+  return !!head && head.base === envBase;
+}
+
+/**
+ * THE resolution of what one target of an environment runs (readers: effective config, OFREP, history
+ * by target). `target` undefined (no target named), or `default` on an environment without targets: the
+ * environment's head (`target: null`, what every target has reached).
+ * An unknown target: TargetNotFound (404). A target with a head that still holds (written over the
+ * environment head that is current): its own. Otherwise the environment's. Config: one read of the
+ * target's head item besides the environment the caller already holds; artifacts: that and the pointer.
+ */
+export async function targetVersion(
+  store: Pick<Store, 'getTargetHead' | 'getPointer'>,
+  env: Environment,
+  target: string | undefined,
+  subject: { kind: 'config' },
+): Promise<Extract<TargetVersion, { kind: 'config' }>>;
+export async function targetVersion(
+  store: Pick<Store, 'getTargetHead' | 'getPointer'>,
+  env: Environment,
+  target: string | undefined,
+  subject: { kind: 'artifact'; name: string },
+): Promise<Extract<TargetVersion, { kind: 'artifact' }>>;
+export async function targetVersion(
+  store: Pick<Store, 'getTargetHead' | 'getPointer'>,
+  env: Environment,
+  target: string | undefined,
+  subject: { kind: 'config' } | { kind: 'artifact'; name: string },
+): Promise<TargetVersion> {
+  const name = resolveTargetName(env, target);
+  if (subject.kind === 'config') {
+    const own = name === null ? null : await store.getTargetHead(env.tenant, env.name, name, configSubject);
+    return headHolds(own, env.head.seq) && own.snapshot
+      ? { kind: 'config', target: name, own: true, snapshot: own.snapshot }
+      : { kind: 'config', target: name, own: false, snapshot: env.head };
+  }
+  const [own, pointer] = await Promise.all([
+    name === null ? null : store.getTargetHead(env.tenant, env.name, name, artifactSubject(subject.name)),
+    store.getPointer(env.tenant, env.name, subject.name),
+  ]);
+  if (headHolds(own, pointer?.version_ ?? 0) && own.artifact) return { kind: 'artifact', target: name, own: true, artifact: own.artifact };
+  return { kind: 'artifact', target: name, own: false, artifact: pointer ? { name: pointer.name, version: pointer.version, digest: pointer.digest } : null };
+}
+
+/** The target a reader names, checked against the environment: `default` is the implicit one (no targets declared). */
+export function resolveTargetName(env: Environment, target: string | undefined): string | null {
+  if (target === undefined) return null;
+  if (!hasTargets(env)) {
+    if (target === IMPLICIT_TARGET) return null;
+    throw new TargetNotFound(env.name, target);
+  }
+  if (!targetsOf(env).some((t) => t.name === target))
+    throw new TargetNotFound(
+      env.name,
+      target,
+      targetsOf(env).map((t) => t.name),
+    );
+  return target;
+}

@@ -1,0 +1,132 @@
+import { monitors } from './alarm-arn.ts';
+import { notReserved, noReservedSegment } from './reserved-keys.ts';
+import { tenantUrl } from './url-policy.ts';
+import * as z from './zod.ts';
+
+/**
+ * The input shape of an environment's targets and rollout options (domain/config/targets.ts holds the
+ * rules that span targets: unique names, waves without gaps, monitors in the target's place).
+ */
+
+/** A target's name: a region, a cell, an account, a cluster (`us-east-1`, `cell-7`). */
+export const TARGET_NAME = /^[a-z0-9][a-z0-9-]{0,39}$/;
+export const MAX_TARGETS = 100;
+export const MAX_WAVES = 20;
+/** The name an environment without declared targets gives its one implicit target. */
+export const IMPLICIT_TARGET = 'default';
+
+export const targetName = /* @__PURE__ */ z.schema(() =>
+  z.string().check(z.regex(TARGET_NAME, 'must be 1-40 characters: lower-case letters, digits and dashes, starting with a letter or digit'), notReserved()),
+);
+
+const labels = /* @__PURE__ */ z.schema(() =>
+  z
+    .record(
+      z.string().check(z.regex(/^[a-z][a-z0-9._/-]{0,62}$/, 'label names are 1-63 characters: lower-case letters, digits and . _ / -'), notReserved()),
+      z.string().check(z.maxLength(63)),
+    )
+    .check(z.refine((l) => Object.keys(l).length <= 10, { message: 'at most 10 labels per target' })),
+);
+
+/** A per-target override of a config or flag value (what differs there: an endpoint per region). */
+const parameter = /* @__PURE__ */ z.schema(() =>
+  z.strictObject({
+    kind: z._default(z.enum(['config', 'flag']), 'config'),
+    key: z.string().check(z.regex(/^[A-Za-z0-9_][A-Za-z0-9_.\-/:]{0,255}$/, 'must be a config or flag key'), noReservedSegment()),
+    value: z.json(),
+  }),
+);
+
+/**
+ * How a target says the change is live there: `immediate` (Stageline itself serves it: config and
+ * flags read through the API), `callback` (its deployer answers POST /promotions/{id}/targets/{target}/confirm
+ * within `timeoutSeconds`), or `health` (the flow polls `url` through the guarded outbound client
+ * until it answers `expectStatus`, for at most `timeoutSeconds`).
+ */
+export const confirmation = /* @__PURE__ */ z.schema(() =>
+  z.discriminatedUnion('mode', [
+    z.strictObject({ mode: z.literal('immediate') }),
+    z.strictObject({
+      mode: z.literal('callback'),
+      timeoutSeconds: z._default(z.number().check(z.int(), z.minimum(30), z.maximum(86_400)), 3600),
+    }),
+    z.strictObject({
+      mode: z.literal('health'),
+      url: tenantUrl(),
+      timeoutSeconds: z._default(z.number().check(z.int(), z.minimum(10), z.maximum(3600)), 300),
+      intervalSeconds: z._default(z.number().check(z.int(), z.minimum(1), z.maximum(300)), 15),
+      expectStatus: z._default(z.number().check(z.int(), z.minimum(200), z.maximum(399)), 200),
+    }),
+  ]),
+);
+export type Confirmation = z.infer<typeof confirmation>;
+
+export const target = /* @__PURE__ */ z.schema(() =>
+  z.strictObject({
+    name: targetName,
+    labels: z._default(labels, {}),
+    wave: z.number().check(z.int(), z.minimum(1, 'waves are numbered from 1'), z.maximum(MAX_WAVES)),
+    /** the AWS region of the target (its monitors are alarms there); the deployment's region when left out */
+    region: z.optional(z.string().check(z.regex(/^[a-z]{2}(?:-[a-z]+)+-\d$/, 'must be an AWS region, e.g. eu-west-1'))),
+    parameters: z._default(z.array(parameter).check(z.maxLength(50)), []),
+    monitors: z._default(monitors, []),
+    confirm: z._default(confirmation, { mode: 'immediate' }),
+  }),
+);
+export type Target = z.infer<typeof target>;
+
+/** A time of day in which a wave may start (HH:MM-HH:MM in `timezone`, on `days`); an end before the start spans midnight. */
+export const startWindow = /* @__PURE__ */ z.schema(() =>
+  z.strictObject({
+    days: z._default(z.array(z.enum(['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'])).check(z.minLength(1), z.maxLength(7)), [
+      'mon',
+      'tue',
+      'wed',
+      'thu',
+      'fri',
+      'sat',
+      'sun',
+    ]),
+    start: z.string().check(z.regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be HH:MM (24 h)')),
+    end: z.string().check(z.regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be HH:MM (24 h)')),
+    timezone: z._default(
+      z.string().check(
+        z.refine(
+          (tz) => {
+            try {
+              new Intl.DateTimeFormat('en-US', { timeZone: tz });
+              return true;
+            } catch {
+              return false;
+            }
+          },
+          { message: 'must be an IANA time zone, e.g. Europe/Berlin' },
+        ),
+      ),
+      'UTC',
+    ),
+  }),
+);
+export type StartWindow = z.infer<typeof startWindow>;
+
+/** How waves run: targets in parallel per wave, the least bake of a wave, per-wave bake times, the windows waves may start in. */
+export const rollout = /* @__PURE__ */ z.schema(() =>
+  z.strictObject({
+    maxParallel: z._default(z.number().check(z.int(), z.minimum(1), z.maximum(40)), 10),
+    minBakeSeconds: z._default(z.number().check(z.int(), z.minimum(0), z.maximum(86_400)), 0),
+    waves: z._default(
+      z.array(
+        z.strictObject({
+          wave: z.number().check(z.int(), z.minimum(1), z.maximum(MAX_WAVES)),
+          bakeSeconds: z.optional(z.number().check(z.int(), z.minimum(0), z.maximum(86_400))),
+          maxParallel: z.optional(z.number().check(z.int(), z.minimum(1), z.maximum(40))),
+        }),
+      ),
+      [],
+    ),
+    startWindows: z._default(z.array(startWindow).check(z.maxLength(10)), []),
+  }),
+);
+export type Rollout = z.infer<typeof rollout>;
+
+export const targets = /* @__PURE__ */ z.schema(() => z.array(target).check(z.maxLength(MAX_TARGETS)));

@@ -1,0 +1,86 @@
+import { artifactSubject, configSubject } from '../config/targets.ts';
+import type { TargetHead } from '../kernel/model.ts';
+import type { Promotion, RolloutTarget } from '../kernel/promotion-model.ts';
+import type { Deps, WriteOp } from '../ports.ts';
+import { ENGINE, moved } from './aggregate.ts';
+import { promotionEvent, writePromotion } from './write.ts';
+
+/**
+ * How a rollout through targets ends when it goes wrong (a confirmation that did not come in time, a
+ * monitor in ALARM while a wave bakes, any failed step): every target already changed is put back to
+ * what it ran before, in reverse wave order, each in one transaction (its head, its item, its
+ * deployment record); then the promotion ends ROLLED_BACK (FAILED when no target had changed) with
+ * the targets named in its event (`promotion.rolled_back` to webhooks). Idempotent: a target already
+ * put back is skipped, a finished promotion is left alone.
+ */
+export async function rollBackRollout(deps: Deps, p: Promotion, message: string): Promise<void> {
+  const items = await deps.store.listRolloutTargets(p.tenant, p.id);
+  const changed = items.filter((t) => t.appliedAt && t.state !== 'ROLLED_BACK').sort((a, b) => b.wave - a.wave || a.name.localeCompare(b.name));
+  const now = deps.clock().toISOString();
+  for (const t of changed) await restoreTarget(deps, p, t, now, message);
+  const rolledBack = [...items.filter((t) => t.state === 'ROLLED_BACK').map((t) => t.name), ...changed.map((t) => t.name)];
+  const outcome = rolledBack.length ? 'ROLLED_BACK' : 'FAILED';
+  const why = rolledBack.length
+    ? `${message}; targets rolled back in reverse wave order: ${changed.map((t) => `${t.name} (wave ${t.wave})`).join(', ') || rolledBack.join(', ')}`
+    : `${message}; no target had changed`;
+  await writePromotion(deps, p.tenant, p.id, (cur) => {
+    if (cur.status !== 'EXECUTING') return null;
+    const next = moved(cur, outcome, ENGINE, deps.clock(), {
+      taskToken: null,
+      error: { code: 'EXECUTION_FAILED', message: why.slice(0, 2000) },
+      rollout: { ...cur.rollout!, waiting: null, outcome: 'ROLLED_BACK' },
+    });
+    const ops: WriteOp[] = [
+      promotionEvent(deps, outcome === 'ROLLED_BACK' ? 'Promotion Rolled Back' : 'Promotion Failed', next, { reason: why.slice(0, 1000), targets: rolledBack }),
+      {
+        kind: 'metrics',
+        delta: { environment: cur.targetEnvironment, day: now.slice(0, 10), add: { failed: 1, deployments: 1 } },
+      },
+    ];
+    return { next, action: outcome === 'ROLLED_BACK' ? 'promotion.rollback.auto' : 'promotion.fail', by: ENGINE, ops, reason: why.slice(0, 1000) };
+  });
+  await deps.store.releaseLock(p.tenant, p.targetEnvironment, p.id);
+}
+
+/** One target back to what it ran before: its head (the environment's again), its item ROLLED_BACK, its deployment record ROLLED_BACK. */
+async function restoreTarget(deps: Deps, p: Promotion, t: RolloutTarget, now: string, message: string): Promise<void> {
+  const subject = p.subject.type === 'config' ? configSubject : artifactSubject(p.subject.name);
+  const head = await deps.store.getTargetHead(p.tenant, p.targetEnvironment, t.name, subject);
+  const ops: WriteOp[] = [
+    {
+      kind: 'rolloutTarget',
+      target: {
+        ...t,
+        state: 'ROLLED_BACK',
+        rolledBackAt: now,
+        taskToken: null,
+        error: t.error ?? (t.state === 'CONFIRMING' ? `not confirmed by ${t.confirm?.deadline ?? 'its deadline'}` : message.slice(0, 500)),
+        version: t.version + 1,
+        updatedAt: now,
+      },
+      expectedVersion: t.version,
+    },
+  ];
+  if (head && head.promotionId === p.id) {
+    // What it ran before: for a config, the environment's head (which a rollout never moves before it completes);
+    // for an artifact, the version recorded when it was changed.
+    const env = await deps.store.getEnvironment(p.tenant, p.targetEnvironment);
+    const back: TargetHead =
+      p.subject.type === 'config'
+        ? { ...head, snapshot: env ? env.head : head.snapshot, promotionId: `rollback:${p.id}`, updatedAt: now, version: head.version + 1 }
+        : {
+            ...head,
+            artifact: t.before?.version ? { name: p.subject.name, version: t.before.version, digest: t.before.digest ?? '' } : undefined,
+            base: t.before?.version ? head.base : -1,
+            promotionId: `rollback:${p.id}`,
+            updatedAt: now,
+            version: head.version + 1,
+          };
+    ops.push({ kind: 'targetHead', head: back, expectedVersion: head.version });
+  }
+  if (t.deploymentId && t.appliedAt) {
+    const dep = await deps.store.getDeployment(p.tenant, p.targetEnvironment, t.appliedAt, t.deploymentId);
+    if (dep && dep.status !== 'ROLLED_BACK') ops.push({ kind: 'deployment', deployment: { ...dep, status: 'ROLLED_BACK', completedAt: now }, metrics: null });
+  }
+  await deps.store.commit(p.tenant, ops);
+}

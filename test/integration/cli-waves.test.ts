@@ -1,0 +1,73 @@
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '../support/promotions.ts';
+import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
+
+const run = promisify(execFile);
+const root = join(import.meta.dirname, '..', '..');
+let t: TestStack;
+beforeAll(async () => {
+  t = await startTestStack();
+});
+afterAll(() => t.stop());
+
+const cli = (token: string, ...args: string[]) =>
+  run(join(root, 'node_modules', '.bin', 'tsx'), [join(root, 'cli', 'stageline.ts'), ...args], {
+    env: { ...process.env, STAGELINE_URL: t.url, STAGELINE_TOKEN: token },
+    cwd: root,
+  });
+
+describe('CLI: a rollout through targets', () => {
+  it('shows it wave by wave, target by target; halt, confirm and resume; watch follows it to the end', async () => {
+    const tenant = t.tenant();
+    const u = await t.users(tenant);
+    await makeLine(t, u.admin, ['dev']);
+    const env = await t.call('POST', '/api/v1/environments', {
+      token: u.admin,
+      body: {
+        name: 'production',
+        position: 1,
+        bakeSeconds: 1,
+        targets: [
+          { name: 'canary', wave: 1, confirm: { mode: 'callback', timeoutSeconds: 600 } },
+          { name: 'eu-west-1', wave: 2 },
+          { name: 'us-east-1', wave: 2 },
+        ],
+      },
+    });
+    expect(env.status, JSON.stringify(env.body)).toBe(201);
+    await t.call('POST', '/api/v1/environments/dev/configs', { token: u.deployer, body: { key: 'feature.x', value: true } });
+    const p = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'dev', targetEnvironment: 'production' } });
+    const id = p.body.id as string;
+    if ((await waitFor(t, u.viewer, id, ['AWAITING_APPROVAL', 'EXECUTING'])).status === 'AWAITING_APPROVAL')
+      expect((await t.call('POST', `/api/v1/promotions/${id}/approve`, { token: u.approver, body: {} })).status).toBe(200);
+    for (let i = 0; i < 100; i++) {
+      const d = (await t.call('GET', `/api/v1/promotions/${id}`, { token: u.viewer })).body;
+      if (d.rollout?.waves[0]?.targets[0]?.state === 'CONFIRMING') break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+
+    const shown = await cli(u.viewer, 'promotions', 'show', id);
+    expect(shown.stdout).toContain('rollout: rolling out');
+    expect(shown.stdout).toMatch(/wave 1 \(bake 1 second\): canary waits for its deployer \(\d+ minutes left\)/);
+    expect(shown.stdout).toContain('wave 2 (bake 1 second): eu-west-1 pending, us-east-1 pending');
+
+    const halted = await cli(u.deployer, 'halt', id, '--reason', 'checking the canary by hand');
+    expect(halted.stdout).toContain('rollout: halted by deployer@');
+    const watch = cli(u.viewer, 'promotions', 'watch', id, '--timeout', '60');
+    expect((await cli(u.deployer, 'confirm', id, 'canary', '--reason', 'dashboards green')).stdout).toMatch(/Confirmed canary of prm_\w+ as deployer@/);
+    await expect(cli(u.deployer, 'confirm', id, 'canary')).rejects.toThrow(/does not wait for a confirmation/);
+    for (let i = 0; i < 100; i++) {
+      const d = (await t.call('GET', `/api/v1/promotions/${id}`, { token: u.viewer })).body;
+      if (d.rollout?.waves[0]?.targets[0]?.state === 'DONE') break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect((await cli(u.deployer, 'resume', id)).stdout).toContain('rollout: rolling out');
+    const watched = await watch;
+    expect(watched.stderr).toMatch(/halted by deployer@\S+ before wave 2 \(checking the canary by hand\); to go on: stageline resume/);
+    expect(watched.stdout).toContain('COMPLETED');
+    expect(watched.stdout).toContain('wave 2 (bake 1 second): eu-west-1 done, us-east-1 done');
+  }, 120_000);
+});

@@ -1,0 +1,292 @@
+import { createServer } from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { targetVersion } from '../../domain/config/targets.ts';
+import { DynamoStore, documentClient } from '../../functions/adapters/dynamo-store.ts';
+import { LOCAL_REGION, localCredentials } from '../../local/dynamodb.ts';
+import { LocalWorkflow } from '../../local/workflow.ts';
+import { waitFor } from '../support/promotions.ts';
+import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
+
+let t: TestStack;
+beforeAll(async () => {
+  t = await startTestStack();
+});
+afterAll(() => t.stop());
+const store = () =>
+  new DynamoStore(documentClient({ endpoint: t.stack.dynamo.endpoint, region: LOCAL_REGION, credentials: localCredentials }), t.stack.tableName);
+
+// The local stack's deployment: account 000000000000, region us-east-1 (local/stack.ts).
+const arn = (name: string) => `arn:aws:cloudwatch:us-east-1:000000000000:alarm:${name}`;
+const alarmEvent = (alarm: string, reason: string) => ({
+  source: 'aws.cloudwatch',
+  'detail-type': 'CloudWatch Alarm State Change',
+  account: '000000000000',
+  region: 'us-east-1',
+  time: new Date().toISOString(),
+  resources: [alarm],
+  detail: { alarmName: alarm.split(':alarm:')[1], state: { value: 'ALARM', reason, timestamp: new Date().toISOString() }, previousState: { value: 'OK' } },
+});
+
+/** dev → production, production in 1 + 2 + 3 targets over three waves; the canary confirms by callback. */
+async function line(opts: { wave2Bake?: number; canary?: 'callback' | 'immediate'; timeoutSeconds?: number } = {}) {
+  const tenant = t.tenant();
+  const u = await t.users(tenant);
+  await makeLine(t, u.admin, ['dev']);
+  const alarms = { canary: arn(`${tenant}/canary-5xx`), us: arn(`${tenant}/us-east-1-5xx`) };
+  const created = await t.call('POST', '/api/v1/environments', {
+    token: u.admin,
+    body: {
+      name: 'production',
+      position: 1,
+      bakeSeconds: 1,
+      targets: [
+        {
+          name: 'canary',
+          wave: 1,
+          monitors: [alarms.canary],
+          confirm: opts.canary === 'immediate' ? { mode: 'immediate' } : { mode: 'callback', timeoutSeconds: opts.timeoutSeconds ?? 600 },
+        },
+        { name: 'us-east-1', wave: 2, monitors: [alarms.us] },
+        { name: 'eu-west-1', wave: 2 },
+        { name: 'cell-1', wave: 3 },
+        { name: 'cell-2', wave: 3 },
+        { name: 'cell-3', wave: 3 },
+      ],
+      rollout: { maxParallel: 2, waves: [{ wave: 2, bakeSeconds: opts.wave2Bake ?? 1 }] },
+    },
+  });
+  expect(created.status, JSON.stringify(created.body)).toBe(201);
+  expect((await t.call('POST', '/api/v1/environments/dev/configs', { token: u.deployer, body: { key: 'feature.x', value: true } })).status).toBe(201);
+  return { tenant, u, alarms };
+}
+
+/** Requests dev → production and approves it when the policy asks for an approver (production is the last, protected environment). */
+async function promote(u: Awaited<ReturnType<TestStack['users']>>): Promise<string> {
+  const p = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'dev', targetEnvironment: 'production' } });
+  expect(p.status, JSON.stringify(p.body)).toBe(201);
+  const id = p.body.id as string;
+  const waited = await waitFor(t, u.viewer, id, ['AWAITING_APPROVAL', 'EXECUTING', 'COMPLETED', 'APPROVED']);
+  if (waited.status === 'AWAITING_APPROVAL') {
+    const a = await t.call('POST', `/api/v1/promotions/${id}/approve`, { token: u.approver, body: {} });
+    expect(a.status, JSON.stringify(a.body)).toBe(200);
+  }
+  return id;
+}
+
+const detail = async (token: string, id: string) => (await t.call('GET', `/api/v1/promotions/${id}`, { token })).body;
+const states = (d: any) => Object.fromEntries(d.rollout.waves.flatMap((w: any) => w.targets.map((x: any) => [x.name, x.state])));
+
+/** Polls the promotion until `ok` holds of it. */
+async function until(token: string, id: string, ok: (d: any) => boolean, what: string, ms = 20_000) {
+  const end = Date.now() + ms;
+  for (;;) {
+    const d = await detail(token, id);
+    if (d.rollout && ok(d)) return d;
+    if (Date.now() > end) throw new Error(`${what}: never; promotion is ${JSON.stringify(d.status)} ${JSON.stringify(d.rollout)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe('a rollout through targets in waves (local Step Functions on DynamoDB Local)', () => {
+  it('runs 1 + 2 + 3 targets in three waves: the canary waits for its deployer’s callback, a wave-1 target reads the new release while wave 3 still reads the old, then every target and the environment have it', async () => {
+    const { tenant, u } = await line();
+    const before = (await t.call('GET', '/api/v1/environments/production', { token: u.viewer })).body.snapshot;
+    const id = await promote(u);
+    const waiting = await until(u.viewer, id, (d) => states(d).canary === 'CONFIRMING', 'the canary waits for its confirmation');
+    expect(waiting.status).toBe('EXECUTING');
+    expect(waiting.rollout).toMatchObject({ phase: 'ROLLING_OUT', wave: 1 });
+    expect(states(waiting)).toEqual({
+      canary: 'CONFIRMING',
+      'us-east-1': 'PENDING',
+      'eu-west-1': 'PENDING',
+      'cell-1': 'PENDING',
+      'cell-2': 'PENDING',
+      'cell-3': 'PENDING',
+    });
+    expect(waiting.rollout.waves[0].targets[0].confirmation).toMatchObject({ mode: 'callback', deadline: expect.any(String), at: null });
+
+    // What a reader of each target gets now: the canary the new release, the cells (wave 3) the old one.
+    const env = (await store().getEnvironment(tenant, 'production'))!;
+    const canary = await targetVersion(store(), env, 'canary', { kind: 'config' });
+    const cell = await targetVersion(store(), env, 'cell-3', { kind: 'config' });
+    expect(canary.own).toBe(true);
+    expect(cell).toMatchObject({ own: false, snapshot: { seq: before.seq, digest: before.digest } });
+    expect(canary.snapshot.digest).not.toBe(before.digest);
+
+    // Bad confirmations: 404 for a target that is not the rollout's, 409 for one not changed yet, 403 for a viewer.
+    const confirm = (target: string, token = u.deployer, pid = id) =>
+      t.call('POST', `/api/v1/promotions/${pid}/targets/${target}/confirm`, { token, body: {} });
+    expect((await confirm('ap-south-1')).status).toBe(404);
+    expect((await confirm('cell-1')).status).toBe(409);
+    expect((await confirm('canary', u.viewer)).status).toBe(403);
+    expect((await confirm('canary', u.deployer, 'prm_0000000000000000000')).status).toBe(404);
+
+    const ok = await confirm('canary');
+    expect(ok.status, JSON.stringify(ok.body)).toBe(200);
+    expect(ok.body).toMatchObject({ promotionId: id, target: 'canary', state: 'BAKING', confirmedBy: `deployer@${tenant}.test` });
+    expect((await confirm('canary')).status).toBe(409);
+
+    const done = await waitFor(t, u.viewer, id, ['COMPLETED', 'ROLLED_BACK', 'FAILED'], 30_000);
+    expect(done.status, JSON.stringify(done)).toBe('COMPLETED');
+    expect(done.rollout.phase).toBe('COMPLETED');
+    expect(Object.values(states(done))).toEqual(Array(6).fill('DONE'));
+    for (const w of done.rollout.waves) for (const x of w.targets) expect(x.bake).toMatchObject({ from: expect.any(String), until: expect.any(String) });
+    // The environment's head is what every target reached; no target differs from it any more.
+    const after = (await t.call('GET', '/api/v1/environments/production', { token: u.viewer })).body.snapshot;
+    expect(after.seq).toBe(before.seq + 1);
+    expect(after.digest).toBe(canary.snapshot.digest);
+    const moved = (await store().getEnvironment(tenant, 'production'))!;
+    expect(await targetVersion(store(), moved, 'cell-3', { kind: 'config' })).toMatchObject({ own: false, snapshot: { digest: after.digest } });
+    expect(await targetVersion(store(), moved, 'canary', { kind: 'config' })).toMatchObject({ own: false, snapshot: { digest: after.digest } });
+    // The decision record lists each target's confirmation and bake window.
+    const record = (await t.call('GET', `/api/v1/promotions/${id}/decision`, { token: u.viewer })).body;
+    expect(record.rollout.waves[0].targets[0]).toMatchObject({
+      name: 'canary',
+      state: 'DONE',
+      confirmation: { mode: 'callback', by: `deployer@${tenant}.test` },
+    });
+    // Transitions: at most 4 per target and 2 per wave, beyond the 5 of the flow's own (Decide, Route, Rollout, Waves, RolloutComplete).
+    const transitions = t.stack.workflow.transitions(LocalWorkflow.executionId({ tenant, promotionId: id }));
+    console.log(`rollout of 6 targets in 3 waves: ${transitions} state transitions`);
+    expect(transitions).toBeLessThanOrEqual(5 + 4 * 6 + 2 * 3);
+    // The history carries one record per target (and the environment's own, when every target had it).
+    const history = await t.call('GET', '/api/v1/platform/deployments/history?environment=production&limit=20', { token: u.viewer });
+    expect(history.status, JSON.stringify(history.body)).toBe(200);
+    expect(JSON.stringify(history.body)).toContain('"target":"canary"');
+    // A halt of a finished promotion: 409.
+    expect((await t.call('POST', `/api/v1/promotions/${id}/halt`, { token: u.deployer, body: { reason: 'too late' } })).status).toBe(409);
+  });
+
+  it('an alarm of a wave-2 target while wave 2 bakes rolls back waves 2 and 1 (reverse order) and never starts wave 3: ROLLED_BACK per target, the alarm in the decision record, the environment as it was', async () => {
+    const { tenant, u, alarms } = await line({ wave2Bake: 30, canary: 'immediate' });
+    const before = (await t.call('GET', '/api/v1/environments/production', { token: u.viewer })).body.snapshot;
+    const id = await promote(u);
+    await until(u.viewer, id, (d) => states(d)['us-east-1'] === 'BAKING' && states(d)['eu-west-1'] === 'BAKING', 'wave 2 bakes');
+    expect((await t.call('POST', '/dev/events', { body: alarmEvent(alarms.us, 'p99 > 800 ms in us-east-1') })).status).toBe(202);
+    const done = await waitFor(t, u.viewer, id, ['COMPLETED', 'ROLLED_BACK', 'FAILED'], 20_000);
+    expect(done.status, JSON.stringify(done)).toBe('ROLLED_BACK');
+    expect(states(done)).toEqual({
+      canary: 'ROLLED_BACK',
+      'us-east-1': 'ROLLED_BACK',
+      'eu-west-1': 'ROLLED_BACK',
+      'cell-1': 'PENDING',
+      'cell-2': 'PENDING',
+      'cell-3': 'PENDING',
+    });
+    expect(done.error.message).toMatch(/us-east-1-5xx/);
+    expect(done.error.message).toMatch(
+      /us-east-1 \(wave 2\), eu-west-1 \(wave 2\), canary \(wave 1\)|eu-west-1 \(wave 2\), us-east-1 \(wave 2\), canary \(wave 1\)/,
+    );
+    const record = (await t.call('GET', `/api/v1/promotions/${id}/decision`, { token: u.viewer })).body;
+    const us = record.rollout.waves[1].targets.find((x: any) => x.name === 'us-east-1');
+    expect(us.alarm).toMatchObject({ arn: alarms.us, reason: 'p99 > 800 ms in us-east-1' });
+    expect(record.monitorAlarm).toMatchObject({ arn: alarms.us });
+    // Nothing of the release is left: the environment's head as before, every target reads it.
+    expect((await t.call('GET', '/api/v1/environments/production', { token: u.viewer })).body.snapshot).toEqual(before);
+    const env = (await store().getEnvironment(tenant, 'production'))!;
+    for (const name of ['canary', 'us-east-1', 'cell-1']) {
+      expect((await targetVersion(store(), env, name, { kind: 'config' })).snapshot.digest, name).toBe(before.digest);
+    }
+    // The rollback is in the audit trail, naming the targets in reverse wave order.
+    const audit = await t.call('GET', `/api/v1/audit?entityType=promotion&entityId=${id}`, { token: u.viewer });
+    expect(audit.body.items.map((e: any) => e.action)).toEqual(expect.arrayContaining(['promotion.alarm', 'promotion.rollback.auto']));
+    // Wave 3 never started: no target of it was ever changed.
+    expect((await store().listRolloutTargets(tenant, id)).map((x) => x.name).sort()).toEqual(['canary', 'eu-west-1', 'us-east-1']);
+  });
+
+  it('halt stops before the next wave and keeps what is done; resume goes on; halt/resume of the wrong promotion or state is refused', async () => {
+    const { u } = await line({ canary: 'callback' });
+    const id = await promote(u);
+    await until(u.viewer, id, (d) => states(d).canary === 'CONFIRMING', 'the canary waits');
+    expect((await t.call('POST', `/api/v1/promotions/${id}/resume`, { token: u.deployer, body: {} })).status).toBe(409);
+    expect((await t.call('POST', `/api/v1/promotions/${id}/halt`, { token: u.viewer, body: {} })).status).toBe(403);
+    const halted = await t.call('POST', `/api/v1/promotions/${id}/halt`, { token: u.deployer, body: { reason: 'watching the canary overnight' } });
+    expect(halted.status, JSON.stringify(halted.body)).toBe(200);
+    expect(halted.body.rollout).toMatchObject({ phase: 'HALTED', halted: { reason: 'watching the canary overnight' } });
+    expect((await t.call('POST', `/api/v1/promotions/${id}/targets/canary/confirm`, { token: u.deployer, body: {} })).status).toBe(200);
+    // Wave 1 finishes; wave 2 does not start while halted.
+    await until(u.viewer, id, (d) => states(d).canary === 'DONE', 'the canary baked');
+    await new Promise((r) => setTimeout(r, 1500));
+    const still = await detail(u.viewer, id);
+    expect(still.status).toBe('EXECUTING');
+    expect(still.rollout.phase).toBe('HALTED');
+    expect(states(still)['us-east-1']).toBe('PENDING');
+    const resumed = await t.call('POST', `/api/v1/promotions/${id}/resume`, { token: u.deployer, body: { reason: 'canary is fine' } });
+    expect(resumed.status, JSON.stringify(resumed.body)).toBe(200);
+    const done = await waitFor(t, u.viewer, id, ['COMPLETED', 'ROLLED_BACK', 'FAILED'], 30_000);
+    expect(done.status).toBe('COMPLETED');
+    expect((await t.call('POST', `/api/v1/promotions/${id}/resume`, { token: u.deployer, body: {} })).status).toBe(409);
+    expect((await t.call('POST', '/api/v1/promotions/prm_0000000000000000000/halt', { token: u.deployer, body: {} })).status).toBe(404);
+  });
+
+  it('a callback that does not come by its deadline rolls the rollout back; a confirmation after it is refused', async () => {
+    const { u } = await line({ canary: 'callback', timeoutSeconds: 30 });
+    const id = await promote(u);
+    await until(u.viewer, id, (d) => states(d).canary === 'CONFIRMING', 'the canary waits');
+    const done = await waitFor(t, u.viewer, id, ['COMPLETED', 'ROLLED_BACK', 'FAILED'], 45_000);
+    expect(done.status).toBe('ROLLED_BACK');
+    expect(done.rollout.waves[0].targets[0]).toMatchObject({ name: 'canary', state: 'ROLLED_BACK', error: expect.stringContaining('not confirmed by') });
+    expect((await t.call('POST', `/api/v1/promotions/${id}/targets/canary/confirm`, { token: u.deployer, body: {} })).status).toBe(409);
+  }, 60_000);
+
+  it('100 targets in 5 waves complete on the local stack (Maps with a concurrency limit; the flow passes names and numbers only)', async () => {
+    const tenant = t.tenant();
+    const u = await t.users(tenant);
+    await makeLine(t, u.admin, ['dev']);
+    const targets = Array.from({ length: 100 }, (_, i) => ({ name: `cell-${String(i + 1).padStart(3, '0')}`, wave: Math.min(5, 1 + Math.floor(i / 20)) }));
+    const env = await t.call('POST', '/api/v1/environments', {
+      token: u.admin,
+      body: { name: 'production', position: 1, targets, rollout: { maxParallel: 10 } },
+    });
+    expect(env.status, JSON.stringify(env.body)).toBe(201);
+    await t.call('POST', '/api/v1/environments/dev/configs', { token: u.deployer, body: { key: 'feature.x', value: true } });
+    const started = Date.now();
+    const id = await promote(u);
+    const done = await waitFor(t, u.viewer, id, ['COMPLETED', 'ROLLED_BACK', 'FAILED'], 170_000);
+    expect(done.status, JSON.stringify(done.error)).toBe('COMPLETED');
+    expect(Object.values(states(done)).every((s) => s === 'DONE')).toBe(true);
+    const transitions = t.stack.workflow.transitions(LocalWorkflow.executionId({ tenant, promotionId: id }));
+    console.log(`rollout of 100 targets in 5 waves: ${transitions} state transitions, ${Date.now() - started} ms`);
+    expect(transitions).toBeLessThanOrEqual(5 + 4 * 100 + 2 * 5);
+  }, 180_000);
+
+  it('a health target is polled through the guarded outbound client until it answers 200, then bakes; one never healthy by its deadline rolls back', async () => {
+    let hits = 0;
+    const server = createServer((req, res) => {
+      hits++;
+      if (req.url === '/down') return res.writeHead(503).end('starting');
+      res.writeHead(hits <= 2 ? 503 : 200).end(hits <= 2 ? 'starting' : 'ok');
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const port = (server.address() as { port: number }).port;
+    try {
+      for (const [path, outcome] of [
+        ['/healthz', 'COMPLETED'],
+        ['/down', 'ROLLED_BACK'],
+      ] as const) {
+        const tenant = t.tenant();
+        const u = await t.users(tenant);
+        await makeLine(t, u.admin, ['dev']);
+        const env = await t.call('POST', '/api/v1/environments', {
+          token: u.admin,
+          body: {
+            name: 'production',
+            position: 1,
+            targets: [{ name: 'edge', wave: 1, confirm: { mode: 'health', url: `http://127.0.0.1:${port}${path}`, timeoutSeconds: 10, intervalSeconds: 1 } }],
+          },
+        });
+        expect(env.status, JSON.stringify(env.body)).toBe(201);
+        await t.call('POST', '/api/v1/environments/dev/configs', { token: u.deployer, body: { key: 'feature.x', value: true } });
+        const id = await promote(u);
+        const done = await waitFor(t, u.viewer, id, ['COMPLETED', 'ROLLED_BACK', 'FAILED'], 40_000);
+        expect(done.status, JSON.stringify(done.rollout)).toBe(outcome);
+        const edge = done.rollout.waves[0].targets[0];
+        if (outcome === 'COMPLETED') expect(edge.confirmation).toMatchObject({ mode: 'health', by: 'stageline', at: expect.any(String) });
+        else expect(edge).toMatchObject({ state: 'ROLLED_BACK', error: expect.stringContaining('not confirmed by') });
+      }
+      expect(hits).toBeGreaterThanOrEqual(5);
+    } finally {
+      server.close();
+    }
+  }, 90_000);
+});
