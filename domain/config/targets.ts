@@ -187,16 +187,17 @@ export async function targetVersion(
   env: Environment,
   target: string | undefined,
   subject: { kind: 'config' } | { kind: 'artifact'; name: string },
+  opts: { consistent?: boolean } = {},
 ): Promise<TargetVersion> {
   const name = resolveTargetName(env, target);
   if (subject.kind === 'config') {
-    const own = name === null ? null : await store.getTargetHead(env.tenant, env.name, name, configSubject);
+    const own = name === null ? null : await store.getTargetHead(env.tenant, env.name, name, configSubject, opts);
     return headHolds(own, env.head.seq) && own.snapshot
       ? { kind: 'config', target: name, own: true, snapshot: own.snapshot }
       : { kind: 'config', target: name, own: false, snapshot: env.head };
   }
   const [own, pointer] = await Promise.all([
-    name === null ? null : store.getTargetHead(env.tenant, env.name, name, artifactSubject(subject.name)),
+    name === null ? null : store.getTargetHead(env.tenant, env.name, name, artifactSubject(subject.name), opts),
     store.getPointer(env.tenant, env.name, subject.name),
   ]);
   if (headHolds(own, pointer?.version_ ?? 0) && own.artifact) return { kind: 'artifact', target: name, own: true, artifact: own.artifact };

@@ -1,0 +1,236 @@
+import { OpenFeature } from '@openfeature/server-sdk';
+import { OFREPProvider } from '@openfeature/ofrep-provider';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoStore, documentClient } from '../../functions/adapters/dynamo-store.ts';
+import type { Head, TargetHead } from '../../domain/kernel/model.ts';
+import { LOCAL_REGION, localCredentials } from '../../local/dynamodb.ts';
+import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
+
+/**
+ * Reads per target (issue 41, item 4): while a rollout is between waves, an application in a changed
+ * target reads that target's version (its own head, with its parameters), the others the
+ * environment's. The target heads are written through the store port's `targetHead` op, as the flow
+ * writes them.
+ */
+let t: TestStack;
+let tenant: string;
+let u: Awaited<ReturnType<TestStack['users']>>;
+/** production's head before the release, and the release (dev's snapshot: production's items with the new banner) */
+let before: Head;
+let release: Head;
+const keys: Record<string, string> = {};
+
+const breakGlass = { 'x-break-glass-reason': 'set up the release under test' };
+const store = () =>
+  new DynamoStore(documentClient({ endpoint: t.stack.dynamo.endpoint, region: LOCAL_REGION, credentials: localCredentials }), t.stack.tableName);
+
+const items = (banner: string) => ({
+  set: [
+    { kind: 'flag', key: 'checkout.banner', value: banner },
+    { kind: 'flag', key: 'checkout.retries', value: 3 },
+    { kind: 'config', key: 'db.endpoint', value: 'db.internal' },
+  ],
+});
+
+/** Wave 1 changed: the flow wrote canary's head over production's current one. */
+async function rolloutReachesCanary() {
+  const head: TargetHead = {
+    environment: 'production',
+    target: 'canary',
+    subject: 'config',
+    snapshot: release,
+    base: before.seq,
+    promotionId: 'p-wave-test',
+    wave: 1,
+    updatedAt: new Date().toISOString(),
+    version: 1,
+  };
+  await store().commit(tenant, [{ kind: 'targetHead', head, expectedVersion: null }]);
+}
+
+const ofrep = (key: string, flag: string | null, context: Record<string, unknown> = {}, headers: Record<string, string> = {}) =>
+  t.call('POST', flag ? `/ofrep/v1/evaluate/flags/${flag}` : '/ofrep/v1/evaluate/flags', { headers: { 'x-api-key': key, ...headers }, body: { context } });
+const effective = (key: string, query = '', headers: Record<string, string> = {}) =>
+  t.call('GET', `/api/v1/environments/production/effective${query}`, { headers: { 'x-api-key': key, ...headers } });
+
+beforeAll(async () => {
+  t = await startTestStack();
+  tenant = t.tenant();
+  u = await t.users(tenant);
+  await makeLine(t, u.admin, ['dev', 'staging']);
+  const env = await t.call('POST', '/api/v1/environments', {
+    token: u.admin,
+    body: {
+      name: 'production',
+      position: 5,
+      targets: [
+        { name: 'canary', wave: 1 },
+        {
+          name: 'us-east-1',
+          wave: 2,
+          parameters: [
+            { key: 'db.endpoint', value: 'db.us-east-1.internal' },
+            { kind: 'flag', key: 'checkout.region-banner', value: 'Hello from us-east-1' },
+          ],
+        },
+        { name: 'cell-1', wave: 3 },
+      ],
+    },
+  });
+  expect(env.status, JSON.stringify(env.body)).toBe(201);
+  for (const [name, banner] of [
+    ['production', 'old'],
+    ['dev', 'new'],
+  ] as const) {
+    // production is the line's last environment, so protected: an admin's audited break-glass writes it directly.
+    const r = await t.call('POST', `/api/v1/environments/${name}/items/batch`, { token: u.admin, body: items(banner), headers: breakGlass });
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+  }
+  before = (await store().getEnvironment(tenant, 'production'))!.head;
+  release = (await store().getEnvironment(tenant, 'dev'))!.head;
+  for (const target of [undefined, 'canary', 'cell-1']) {
+    const k = await t.call('POST', '/api/v1/app-keys', {
+      token: u.admin,
+      body: { name: `svc-${target ?? 'any'}`, environment: 'production', ...(target ? { target } : {}) },
+    });
+    expect(k.status, JSON.stringify(k.body)).toBe(201);
+    keys[target ?? 'any'] = k.body.key;
+  }
+  await rolloutReachesCanary();
+}, 60_000);
+afterAll(async () => {
+  await OpenFeature.close();
+  await t.stop();
+});
+
+describe('app keys scoped to a target', () => {
+  it('creates a key for a declared target (shown in the key), and refuses an unknown one (404) or a bad name (400)', async () => {
+    const list = await t.call('GET', '/api/v1/app-keys?environment=production', { token: u.viewer });
+    expect(list.body.items.map((k: { target?: string }) => k.target ?? null).sort()).toEqual(['canary', 'cell-1', null]);
+    const unknown = await t.call('POST', '/api/v1/app-keys', { token: u.admin, body: { name: 'x', environment: 'production', target: 'eu-west-9' } });
+    expect(unknown.status).toBe(404);
+    expect(unknown.body.error).toMatchObject({ code: 'TARGET_NOT_FOUND', message: expect.stringContaining('canary, us-east-1, cell-1') });
+    const none = await t.call('POST', '/api/v1/app-keys', { token: u.admin, body: { name: 'x', environment: 'dev', target: 'canary' } });
+    expect(none.status).toBe(404);
+    expect(none.body.error.code).toBe('TARGET_NOT_FOUND');
+    const bad = await t.call('POST', '/api/v1/app-keys', { token: u.admin, body: { name: 'x', environment: 'production', target: 'US East' } });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.issues[0].path).toBe('body.target');
+  });
+});
+
+describe('OFREP per target, through the OpenFeature SDK', () => {
+  it('an app in the wave-1 target sees the new value while wave-3 targets (and the environment) see the old one', async () => {
+    const provider = (key: string) => new OFREPProvider({ baseUrl: t.url, headers: { authorization: `Bearer ${key}` } });
+    await OpenFeature.setProviderAndWait('canary', provider(keys.canary!));
+    await OpenFeature.setProviderAndWait('cell-1', provider(keys['cell-1']!));
+    await OpenFeature.setProviderAndWait('any', provider(keys.any!));
+    expect(await OpenFeature.getClient('canary').getStringValue('checkout.banner', 'x')).toBe('new');
+    expect(await OpenFeature.getClient('cell-1').getStringValue('checkout.banner', 'x')).toBe('old');
+    // A key of the whole environment: the evaluation context's target chooses; without one, the environment's head.
+    const any = OpenFeature.getClient('any');
+    expect(await any.getStringValue('checkout.banner', 'x', { target: 'canary' })).toBe('new');
+    expect(await any.getStringValue('checkout.banner', 'x', { target: 'cell-1' })).toBe('old');
+    expect(await any.getStringValue('checkout.banner', 'x')).toBe('old');
+    // The target's parameters apply on top: a flag only us-east-1 has.
+    expect(await any.getStringValue('checkout.region-banner', 'none', { target: 'us-east-1' })).toBe('Hello from us-east-1');
+    expect(await any.getStringValue('checkout.region-banner', 'none', { target: 'canary' })).toBe('none');
+    const details = await OpenFeature.getClient('canary').getStringDetails('checkout.banner', 'x');
+    expect(details.flagMetadata).toMatchObject({ environment: 'production', target: 'canary', snapshot: release.seq });
+  });
+
+  it('bulk evaluation: ETags differ per target, and a 304 only for the same target', async () => {
+    const canary = await ofrep(keys.any!, null, { target: 'canary' });
+    const cell = await ofrep(keys.any!, null, { target: 'cell-1' });
+    expect(canary.status).toBe(200);
+    expect(canary.body.flags.find((f: { key: string }) => f.key === 'checkout.banner').value).toBe('new');
+    expect(cell.body.flags.find((f: { key: string }) => f.key === 'checkout.banner').value).toBe('old');
+    expect(canary.headers.get('etag')!).not.toBe(cell.headers.get('etag')!);
+    expect((await ofrep(keys.any!, null, { target: 'canary' }, { 'if-none-match': canary.headers.get('etag')! })).status).toBe(304);
+    expect((await ofrep(keys.any!, null, { target: 'cell-1' }, { 'if-none-match': canary.headers.get('etag')! })).status).toBe(200);
+  });
+
+  it("refuses an unknown target (404 TARGET_NOT_FOUND), another target than the key's (403) and a malformed one (OFREP INVALID_CONTEXT)", async () => {
+    const unknown = await ofrep(keys.any!, 'checkout.banner', { target: 'eu-west-9' });
+    expect(unknown.status).toBe(404);
+    expect(unknown.body.error).toMatchObject({ code: 'TARGET_NOT_FOUND', message: expect.stringContaining("no target 'eu-west-9'") });
+    const other = await ofrep(keys.canary!, 'checkout.banner', { target: 'cell-1' });
+    expect(other.status).toBe(403);
+    expect(other.body.error.message).toMatch(/reads target 'canary'/);
+    // Naming its own target is fine.
+    expect((await ofrep(keys.canary!, 'checkout.banner', { target: 'canary' })).body.value).toBe('new');
+    const bad = await ofrep(keys.any!, 'checkout.banner', { target: 42 });
+    expect(bad.status).toBe(400);
+    expect(bad.body).toMatchObject({ key: 'checkout.banner', errorCode: 'INVALID_CONTEXT', errorDetails: expect.stringContaining('context.target') });
+  });
+});
+
+describe('effective config per target', () => {
+  it("reads a target's head with its parameters; without a target, the environment's head, answered as before", async () => {
+    const canary = await effective(keys.canary!);
+    expect(canary.status).toBe(200);
+    expect(canary.body).toMatchObject({ environment: 'production', target: 'canary', snapshot: { seq: release.seq, digest: release.digest } });
+    expect(canary.body.flags['checkout.banner']).toBe('new');
+    const us = await effective(keys.any!, '?target=us-east-1');
+    expect(us.body.target).toBe('us-east-1');
+    expect(us.body.configs['db.endpoint']).toBe('db.us-east-1.internal');
+    expect(us.body.flags).toMatchObject({ 'checkout.banner': 'old', 'checkout.region-banner': 'Hello from us-east-1' });
+    const env = await effective(keys.any!);
+    expect(Object.keys(env.body)).toEqual(['environment', 'snapshot', 'prefix', 'configs', 'flags']);
+    expect(env.body.snapshot).toEqual({ seq: before.seq, digest: before.digest });
+    expect(env.headers.get('etag')!).toBe(`"${before.digest}"`);
+    // A person reads any target too (the dashboard).
+    const person = await t.call('GET', '/api/v1/environments/production/effective?target=canary', { token: u.viewer });
+    expect(person.body.flags['checkout.banner']).toBe('new');
+  });
+
+  it("ETag covers the target's head and parameters: 304 only for the same target, a new ETag when its parameters change", async () => {
+    const us = await effective(keys.any!, '?target=us-east-1');
+    const cell = await effective(keys.any!, '?target=cell-1');
+    // Same snapshot (both run the environment's head), different targets: different validators.
+    expect(us.body.snapshot).toEqual(cell.body.snapshot);
+    expect(us.headers.get('etag')!).not.toBe(cell.headers.get('etag')!);
+    expect((await effective(keys.any!, '?target=us-east-1', { 'if-none-match': us.headers.get('etag')! })).status).toBe(304);
+    expect((await effective(keys.any!, '?target=cell-1', { 'if-none-match': us.headers.get('etag')! })).status).toBe(200);
+    expect((await effective(keys.any!, '', { 'if-none-match': us.headers.get('etag')! })).status).toBe(200);
+    const env = (await t.call('GET', '/api/v1/environments/production', { token: u.viewer })).body;
+    const targets = env.targets.map((x: { name: string; parameters: unknown[] }) =>
+      x.name === 'us-east-1' ? { ...x, parameters: [{ kind: 'config', key: 'db.endpoint', value: 'db2.us-east-1.internal' }] } : x,
+    );
+    const patched = await t.call('PATCH', '/api/v1/environments/production', { token: u.admin, body: { version: env.version, targets } });
+    expect(patched.status, JSON.stringify(patched.body)).toBe(200);
+    const after = await effective(keys.any!, '?target=us-east-1', { 'if-none-match': us.headers.get('etag')! });
+    expect(after.status).toBe(200);
+    expect(after.body.configs['db.endpoint']).toBe('db2.us-east-1.internal');
+  });
+
+  it('refuses an unknown target (404), another than the key names (403), a malformed name (400); default on an environment without targets is its head', async () => {
+    const unknown = await effective(keys.any!, '?target=eu-west-9');
+    expect(unknown.status).toBe(404);
+    expect(unknown.body.error.code).toBe('TARGET_NOT_FOUND');
+    expect((await effective(keys['cell-1']!, '?target=canary')).status).toBe(403);
+    const bad = await effective(keys.any!, '?target=EU_WEST');
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.issues[0].path).toBe('query.target');
+    const dev = await t.call('POST', '/api/v1/app-keys', { token: u.admin, body: { name: 'dev', environment: 'dev' } });
+    const plain = await t.call('GET', '/api/v1/environments/dev/effective', { headers: { 'x-api-key': dev.body.key } });
+    const implicit = await t.call('GET', '/api/v1/environments/dev/effective?target=default', { headers: { 'x-api-key': dev.body.key } });
+    expect(implicit.status).toBe(200);
+    expect(implicit.body).toEqual(plain.body);
+    expect(implicit.headers.get('etag')!).toBe(plain.headers.get('etag')!);
+    expect((await t.call('GET', '/api/v1/environments/dev/effective?target=canary', { headers: { 'x-api-key': dev.body.key } })).status).toBe(404);
+  });
+
+  it("once the environment's head moves on (the rollout completed), every target reads it: the target head no longer holds", async () => {
+    const r = await t.call('POST', '/api/v1/environments/production/items/batch', {
+      token: u.admin,
+      headers: { 'x-break-glass-reason': 'move the environment on' },
+      body: { set: [{ kind: 'flag', key: 'checkout.banner', value: 'newest' }] },
+    });
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    for (const key of [keys.canary!, keys['cell-1']!, keys.any!]) {
+      const read = await effective(key);
+      expect(read.body.flags['checkout.banner']).toBe('newest');
+    }
+  });
+});
