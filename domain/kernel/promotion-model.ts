@@ -195,6 +195,8 @@ export interface Deployment {
   artifact?: string;
   /** the deployment target (gateway) within the environment */
   gateway?: string;
+  /** the target of the environment this record is about (domain/config/targets.ts); absent: the environment as a whole */
+  target?: string;
 }
 
 export interface ArtifactVersion {

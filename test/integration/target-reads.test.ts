@@ -5,6 +5,7 @@ import { DynamoStore, documentClient } from '../../functions/adapters/dynamo-sto
 import type { Head, TargetHead } from '../../domain/kernel/model.ts';
 import { LOCAL_REGION, localCredentials } from '../../local/dynamodb.ts';
 import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
+import { signedFetch } from '../support/sigv4.ts';
 
 /**
  * Reads per target (issue 41, item 4): while a rollout is between waves, an application in a changed
@@ -232,5 +233,93 @@ describe('effective config per target', () => {
       const read = await effective(key);
       expect(read.body.flags['checkout.banner']).toBe('newest');
     }
+  });
+});
+
+describe('deployment history and metrics per target', () => {
+  // The local pipeline's IAM credential is bound to tenant 'acme' (MACHINE_PRINCIPALS).
+  const record = (body: Record<string, unknown>) => signedFetch(t.url, 'POST', '/api/v1/platform/deployments', body, t.stack.iam[0]!);
+  let viewer: string;
+  const deployed = (imageTag: string, day: string, extra: Record<string, unknown> = {}) =>
+    record({ imageTag, environment: 'production', status: 'DEPLOYED', deployedAt: `${day}T10:00:00Z`, completedAt: `${day}T10:04:00Z`, ...extra });
+
+  beforeAll(async () => {
+    const admin = await t.token({ tenant: 'acme', groups: ['admin'] });
+    viewer = await t.token({ tenant: 'acme', groups: ['viewer'] });
+    await makeLine(t, admin, ['dev']);
+    const env = await t.call('POST', '/api/v1/environments', {
+      token: admin,
+      body: {
+        name: 'production',
+        position: 5,
+        targets: [
+          { name: 'canary', wave: 1 },
+          { name: 'cell-1', wave: 2 },
+        ],
+      },
+    });
+    expect(env.status, JSON.stringify(env.body)).toBe(201);
+    // The release into the environment, then its rollout through each target: canary twice (one failed), cell-1 once, rolled back.
+    for (const r of [
+      await deployed('v2.0.0', '2026-11-20'),
+      await deployed('v2.0.0', '2026-11-20', { target: 'canary' }),
+      await deployed('v2.0.1', '2026-11-21', { target: 'canary', status: 'FAILED' }),
+      await deployed('v2.0.0', '2026-11-21', { target: 'cell-1', status: 'ROLLED_BACK' }),
+    ])
+      expect(r.status, JSON.stringify(r.body)).toBe(201);
+  });
+
+  it('records carry their target; history filters by target (404 for an unknown one, 400 for a malformed one)', async () => {
+    const all = await t.call('GET', '/api/v1/platform/deployments/history?environment=production', { token: viewer });
+    expect(all.body.map((d: { imageTag: string; target?: string }) => `${d.imageTag}@${d.target ?? '-'}`)).toEqual([
+      'v2.0.1@canary',
+      'v2.0.0@cell-1',
+      'v2.0.0@canary',
+      'v2.0.0@-',
+    ]);
+    const canary = await t.call('GET', '/api/v1/platform/deployments/history?environment=production&target=canary&limit=1', { token: viewer });
+    expect(canary.body.map((d: { status: string }) => d.status)).toEqual(['FAILED']);
+    const next = canary.headers.get('x-next-cursor')!;
+    const rest = await t.call('GET', `/api/v1/platform/deployments/history?environment=production&target=canary&cursor=${next}`, { token: viewer });
+    expect(rest.body.map((d: { status: string; target: string }) => `${d.status}@${d.target}`)).toEqual(['DEPLOYED@canary']);
+    // A target's cursor is no cursor of the environment's history.
+    expect((await t.call('GET', `/api/v1/platform/deployments/history?environment=production&cursor=${next}`, { token: viewer })).status).toBe(400);
+    const unknown = await t.call('GET', '/api/v1/platform/deployments/history?environment=production&target=eu-west-9', { token: viewer });
+    expect(unknown.status).toBe(404);
+    expect(unknown.body.error.code).toBe('TARGET_NOT_FOUND');
+    expect((await t.call('GET', '/api/v1/platform/deployments/history?environment=production&target=Bad_Name', { token: viewer })).status).toBe(400);
+  });
+
+  it('a record for an unknown target is refused (404); `default` of an environment without targets is the environment', async () => {
+    const unknown = await deployed('v3.0.0', '2026-11-22', { target: 'eu-west-9' });
+    expect(unknown.status).toBe(404);
+    const dev = await record({ imageTag: 'v3.0.0', environment: 'dev', target: 'default', status: 'DEPLOYED', deployedAt: '2026-11-22T10:00:00Z' });
+    expect(dev.status, JSON.stringify(dev.body)).toBe(201);
+    expect(Object.keys(dev.body)).not.toContain('target');
+  });
+
+  it('metrics break down per target when the environment has targets, and answer for one target with ?target=', async () => {
+    const q = 'from=2026-11-16T00:00:00Z&to=2026-11-22T23:00:00Z&period=day';
+    const m = await t.call('GET', `/api/v1/platform/metrics?environment=production&${q}`, { token: viewer });
+    expect(m.status, JSON.stringify(m.body)).toBe(200);
+    const [prod] = m.body.environments;
+    // The environment's own figures are its release (the record without a target); each target's are its rollouts.
+    expect(prod.total).toMatchObject({ deployments: 1, failed: 0, rolledBack: 0 });
+    expect(prod.targets.map((x: { target: string; wave: number; total: { deployments: number; failed: number; rolledBack: number } }) => x)).toEqual([
+      expect.objectContaining({ target: 'canary', wave: 1, total: expect.objectContaining({ deployments: 2, failed: 1, rolledBack: 0 }) }),
+      expect.objectContaining({ target: 'cell-1', wave: 2, total: expect.objectContaining({ deployments: 1, rolledBack: 1, rollbackRate: 1 }) }),
+    ]);
+    expect(prod.targets[0].total.durationSeconds.mean).toBe(240);
+    expect(prod.targets[0].periods.map((p: { period: string }) => p.period)).toEqual(['2026-11-20', '2026-11-21']);
+    const one = await t.call('GET', `/api/v1/platform/metrics?environment=production&target=canary&${q}`, { token: viewer });
+    expect(one.body.environments).toEqual([expect.objectContaining({ environment: 'production', target: 'canary', total: prod.targets[0].total })]);
+    expect(Object.keys(one.body.environments[0])).not.toContain('targets');
+    // An environment without targets answers as before: no breakdown.
+    const dev = await t.call('GET', `/api/v1/platform/metrics?environment=dev&${q}`, { token: viewer });
+    expect(Object.keys(dev.body.environments[0])).toEqual(['environment', 'from', 'to', 'period', 'total', 'periods']);
+    const noEnv = await t.call('GET', `/api/v1/platform/metrics?target=canary`, { token: viewer });
+    expect(noEnv.status).toBe(400);
+    expect(noEnv.body.error.issues[0]).toMatchObject({ path: 'query.target', message: expect.stringContaining('give environment too') });
+    expect((await t.call('GET', `/api/v1/platform/metrics?environment=production&target=nope`, { token: viewer })).status).toBe(404);
   });
 });
