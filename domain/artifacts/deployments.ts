@@ -137,6 +137,7 @@ export async function recordDeployment(deps: Deps, ctx: Ctx, body: DeploymentBod
       imageTag: record.imageTag,
       status: record.status,
       ...(record.artifact ? { artifact: record.artifact } : {}),
+      ...(record.target ? { target: record.target } : {}),
       at: now,
     });
     await deps.store.commit(tenant, [
