@@ -147,6 +147,42 @@ export async function assertNotRollingOut(store: Store, current: Environment, ne
   }
 }
 
+/** A target's registry must be one of the environment's (their URLs and credentials are checked there): 400 naming the field otherwise. */
+export function assertTargetRegistries(targets: readonly Target[] | undefined, registries: readonly { name: string }[] | undefined, field = 'body'): void {
+  const names = (registries ?? []).map((r) => r.name);
+  const issues: Issue[] = [];
+  (targets ?? []).forEach((t, i) => {
+    if (t.registry !== undefined && !names.includes(t.registry))
+      issues.push({
+        path: `${field}.targets.${i}.registry`,
+        message: `'${t.registry}' is none of the environment's registries (${names.join(', ') || 'it has none'}): add it to registries, or leave registry out`,
+      });
+  });
+  if (issues.length) throw new ValidationFailed(issues);
+}
+
+/**
+ * THE registry a target pulls its artifacts from (OCI promotion tags there per target): the one it
+ * names, else the environment's first (where its artifacts are read from); null when the environment
+ * has no registries. `target` null: the environment's.
+ */
+export function registryFor(env: Pick<Environment, 'name' | 'targets' | 'registries'>, target: string | null): { name: string; url: string } | null {
+  const registries = env.registries ?? [];
+  const named = target === null ? undefined : targetsOf(env).find((t) => t.name === target);
+  if (target !== null && !named)
+    throw new TargetNotFound(
+      env.name,
+      target,
+      targetsOf(env).map((t) => t.name),
+    );
+  if (named?.registry) {
+    const r = registries.find((x) => x.name === named.registry);
+    if (!r) throw new ValidationFailed([{ path: `targets.${target}.registry`, message: `'${named.registry}' is no longer one of ${env.name}'s registries` }]);
+    return r;
+  }
+  return registries[0] ?? null;
+}
+
 /** The target as the API shows it. */
 export function targetView(t: Target) {
   return {
@@ -154,6 +190,7 @@ export function targetView(t: Target) {
     labels: t.labels ?? {},
     wave: t.wave,
     ...(t.region ? { region: t.region } : {}),
+    ...(t.registry ? { registry: t.registry } : {}),
     parameters: t.parameters ?? [],
     monitors: t.monitors ?? [],
     confirm: t.confirm ?? { mode: 'immediate' as const },

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ValidationFailed } from '../../domain/kernel/errors.ts';
+import { TargetNotFound, ValidationFailed } from '../../domain/kernel/errors.ts';
+import { assertTargetRegistries, registryFor } from '../../domain/config/targets.ts';
 import { assertGitFileFor, gitPathFor, gitTargetFor } from '../../domain/gitops/target-path.ts';
 
 /** The first issue a check refuses with (path and message). */
@@ -36,5 +37,36 @@ describe('a git target file per target (gitPathFor)', () => {
     });
     expect(() => assertGitFileFor('envs/{target}/values.yaml', ['canary', 'cell-1'])).not.toThrow();
     expect(() => assertGitFileFor('envs/values.yaml', [])).not.toThrow();
+  });
+});
+
+describe('a registry per target (registryFor)', () => {
+  const registries = [
+    { name: 'us', url: 'https://registry-us.example.com' },
+    { name: 'eu', url: 'https://registry-eu.example.com' },
+  ];
+  const env = {
+    name: 'production',
+    registries,
+    targets: [
+      { name: 'us-east-1', wave: 1, labels: {}, parameters: [], monitors: [], confirm: { mode: 'immediate' as const } },
+      { name: 'eu-west-1', wave: 2, registry: 'eu', labels: {}, parameters: [], monitors: [], confirm: { mode: 'immediate' as const } },
+    ],
+  };
+
+  it("gives the target's own registry, else the environment's first; none without registries", () => {
+    expect(registryFor(env, 'eu-west-1')).toEqual(registries[1]);
+    expect(registryFor(env, 'us-east-1')).toEqual(registries[0]);
+    expect(registryFor(env, null)).toEqual(registries[0]);
+    expect(registryFor({ ...env, registries: [], targets: [] }, null)).toBeNull();
+    expect(() => registryFor(env, 'ap-south-1')).toThrow(TargetNotFound);
+  });
+
+  it('refuses a target naming a registry the environment does not have, with the field to fix', () => {
+    expect(() => assertTargetRegistries(env.targets, registries)).not.toThrow();
+    expect(refusal(() => assertTargetRegistries(env.targets, [registries[0]!]))).toEqual({
+      path: 'body.targets.1.registry',
+      message: expect.stringContaining("'eu' is none of the environment's registries (us)"),
+    });
   });
 });
