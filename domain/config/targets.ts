@@ -241,6 +241,45 @@ export async function targetVersion(
   return { kind: 'artifact', target: name, own: false, artifact: pointer ? { name: pointer.name, version: pointer.version, digest: pointer.digest } : null };
 }
 
+/**
+ * Where an environment is, target by target (the pipeline view, GET …/environments/{env}/targets): its
+ * waves in order, each target with the config snapshot and the artifact versions it runs and whether
+ * each is its own (a rollout changed it and the environment has not caught up) or the environment's.
+ * An environment without targets answers its one implicit target. Cost: the environment's target
+ * heads (one query) and its artifact pointers (one query), whatever the number of targets.
+ */
+export async function targetsView(store: Pick<Store, 'listTargetHeads' | 'listPointers'>, env: Environment) {
+  const [heads, pointers] = await Promise.all([store.listTargetHeads(env.tenant, env.name), store.listPointers(env.tenant, env.name)]);
+  const artifactNames = [...new Set([...pointers.map((p) => p.name), ...heads.filter((h) => h.artifact).map((h) => h.artifact!.name)])].sort();
+  const row = (name: string, wave: number) => {
+    const own = (subject: string) => heads.find((h) => h.target === name && h.subject === subject);
+    const config = own(configSubject);
+    const configHolds = headHolds(config ?? null, env.head.seq) && !!config?.snapshot;
+    const artifacts = artifactNames.flatMap((a) => {
+      const pointer = pointers.find((p) => p.name === a);
+      const head = own(artifactSubject(a));
+      if (headHolds(head ?? null, pointer?.version_ ?? 0) && head?.artifact) return [{ ...head.artifact, own: true, promotionId: head.promotionId }];
+      return pointer ? [{ name: pointer.name, version: pointer.version, digest: pointer.digest, own: false }] : [];
+    });
+    return {
+      name,
+      wave,
+      config: configHolds
+        ? { seq: config!.snapshot!.seq, digest: config!.snapshot!.digest, own: true, promotionId: config!.promotionId }
+        : { seq: env.head.seq, digest: env.head.digest, own: false },
+      artifacts,
+    };
+  };
+  const waves = hasTargets(env)
+    ? wavesOf(env).map((w) => ({
+        wave: w.wave,
+        bakeSeconds: w.bakeSeconds,
+        targets: w.targets.map((t) => ({ ...targetView(t), ...row(t.name, t.wave) })),
+      }))
+    : [{ wave: 1, bakeSeconds: env.bakeSeconds ?? 0, targets: [{ ...row(IMPLICIT_TARGET, 1), implicit: true }] }];
+  return { environment: env.name, head: { seq: env.head.seq, digest: env.head.digest }, waves };
+}
+
 /** The target a reader names, checked against the environment: `default` is the implicit one (no targets declared). */
 export function resolveTargetName(env: Environment, target: string | undefined): string | null {
   if (target === undefined) return null;

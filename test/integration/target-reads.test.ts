@@ -1,5 +1,8 @@
 import { OpenFeature } from '@openfeature/server-sdk';
 import { OFREPProvider } from '@openfeature/ofrep-provider';
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoStore, documentClient } from '../../functions/adapters/dynamo-store.ts';
 import type { Head, TargetHead } from '../../domain/kernel/model.ts';
@@ -336,4 +339,77 @@ describe('a git target with a file per target', () => {
     const bad = await t.call('PUT', '/api/v1/environments/production/git-target', { token: u.admin, body: { ...body, file: 'envs/{region}/values.yaml' } });
     expect(bad.status).toBe(400);
   });
+});
+
+describe('where each target is (GET …/environments/{env}/targets) and the CLI', () => {
+  it('answers the waves in order, each target with the snapshot it runs (its own while ahead of the environment); an environment without targets answers its implicit one', async () => {
+    const tenant2 = t.tenant();
+    const v = await t.users(tenant2);
+    await makeLine(t, v.admin, ['dev']);
+    const created = await t.call('POST', '/api/v1/environments', {
+      token: v.admin,
+      body: {
+        name: 'production',
+        position: 5,
+        bakeSeconds: 60,
+        targets: [
+          { name: 'canary', wave: 1 },
+          { name: 'cell-1', wave: 2 },
+          { name: 'cell-2', wave: 2 },
+        ],
+      },
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const env = (await store().getEnvironment(tenant2, 'production'))!;
+    const dev = (await store().getEnvironment(tenant2, 'dev'))!;
+    const ahead: TargetHead = {
+      environment: 'production',
+      target: 'canary',
+      subject: 'config',
+      snapshot: { ...dev.head, seq: env.head.seq + 1 },
+      base: env.head.seq,
+      promotionId: 'p-1',
+      wave: 1,
+      updatedAt: new Date().toISOString(),
+      version: 1,
+    };
+    await store().commit(tenant2, [{ kind: 'targetHead', head: ahead, expectedVersion: null }]);
+    const r = await t.call('GET', '/api/v1/environments/production/targets', { token: v.viewer });
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    expect(r.body.waves.map((w: { wave: number; targets: { name: string }[] }) => `${w.wave}:${w.targets.map((x) => x.name).join(',')}`)).toEqual([
+      '1:canary',
+      '2:cell-1,cell-2',
+    ]);
+    expect(r.body.waves[0].bakeSeconds).toBe(60);
+    expect(r.body.waves[0].targets[0].config).toEqual({ seq: env.head.seq + 1, digest: dev.head.digest, own: true, promotionId: 'p-1' });
+    expect(r.body.waves[1].targets[0].config).toEqual({ seq: env.head.seq, digest: env.head.digest, own: false });
+    const plain = await t.call('GET', '/api/v1/environments/dev/targets', { token: v.viewer });
+    expect(plain.body.waves).toEqual([
+      {
+        wave: 1,
+        bakeSeconds: 0,
+        targets: [{ name: 'default', wave: 1, implicit: true, config: { seq: dev.head.seq, digest: dev.head.digest, own: false }, artifacts: [] }],
+      },
+    ]);
+    expect((await t.call('GET', '/api/v1/environments/nowhere/targets', { token: v.viewer })).status).toBe(404);
+
+    // The CLI: keys scoped to a target, what a target reads, where each target is.
+    const root = join(import.meta.dirname, '..', '..');
+    const cli = (...args: string[]) =>
+      promisify(execFile)(join(root, 'node_modules', '.bin', 'tsx'), [join(root, 'cli', 'stageline.ts'), ...args], {
+        env: { ...process.env, STAGELINE_URL: t.url, STAGELINE_TOKEN: v.admin },
+        cwd: root,
+      });
+    const key = (await cli('keys', 'create', '--env', 'production', '--name', 'canary-svc', '--target', 'canary')).stdout.trim();
+    expect((await t.call('GET', '/api/v1/environments/production/effective', { headers: { 'x-api-key': key } })).body.target).toBe('canary');
+    expect((await cli('keys', 'list', '--env', 'production')).stdout).toMatch(/canary-svc\s+production\s+canary/);
+    const targets = (await cli('targets', '--env', 'production')).stdout;
+    expect(targets).toMatch(new RegExp(`1\\s+canary\\s+#${env.head.seq + 1}\\*`));
+    expect(targets).toMatch(new RegExp(`2\\s+cell-2\\s+#${env.head.seq}\\s`));
+    const read = await cli('effective', '--env', 'production', '--target', 'canary', '--json');
+    expect(JSON.parse(read.stdout)).toMatchObject({ target: 'canary', snapshot: { seq: env.head.seq + 1 } });
+    await expect(cli('effective', '--env', 'production', '--target', 'nope')).rejects.toThrow(/no target 'nope'/);
+    const history = await cli('history', '--env', 'production', '--target', 'canary', '--json');
+    expect(JSON.parse(history.stdout)).toEqual([]);
+  }, 60_000);
 });
