@@ -66,7 +66,7 @@ export function Pipeline() {
                       {e.config.items} item{e.config.items === 1 ? '' : 's'}
                     </span>
                   </dd>
-                  <Targets env={e.name} />
+                  {e.targets > 0 && <Targets env={e.name} />}
                   <dt>Last promotion</dt>
                   <dd>
                     {o ? (

@@ -128,6 +128,9 @@ export const statusResponse = /* @__PURE__ */ z.schema(() =>
           autoPromotionPaused: z.boolean(),
           protected: z.boolean(),
           lastBreakGlass: z.nullable(open),
+          targets: z
+            .optional(z.number().check(z.int()))
+            .check(z.describe('how many targets it declares (only when it does; GET …/environments/{env}/targets shows where each is)')),
           freeze: z.strictObject({ current: z.nullable(occurrence), next: z.nullable(occurrence) }),
         }),
       ),
