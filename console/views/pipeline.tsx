@@ -102,8 +102,8 @@ function Targets({ env }: { env: string }) {
   const count = data.waves.reduce((n: number, w: any) => n + w.targets.length, 0);
   return (
     <>
-      <dt>Targets</dt>
-      <dd>
+      <dt class="wide">Targets</dt>
+      <dd class="wide">
         <table class="targets">
           <caption class="mut">
             {count} target{count === 1 ? '' : 's'} in {data.waves.length} wave{data.waves.length === 1 ? '' : 's'}
@@ -126,7 +126,9 @@ function Targets({ env }: { env: string }) {
                   )}
                   <td>{t.name}</td>
                   <td>
-                    <code>#{t.config.seq}</code>{' '}
+                    <code>
+                      {env}@{t.config.seq}
+                    </code>{' '}
                     {t.artifacts.map((a: any) => (
                       <span key={a.name}>
                         {a.name} <code>{a.version}</code>{' '}

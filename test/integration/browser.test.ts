@@ -204,8 +204,8 @@ describe('the console, in a real browser', () => {
       expect(await table.locator('caption').textContent()).toBe('6 targets in 3 waves');
       const rows = await table.locator('tbody tr').allTextContents();
       expect(rows).toHaveLength(6);
-      expect(rows[0]).toMatch(new RegExp(`^1canary#${prod.head.seq + 1}.*ahead`));
-      expect(rows[1]).toMatch(new RegExp(`^2us-east-1#${prod.head.seq}`));
+      expect(rows[0]).toMatch(new RegExp(`^1canaryproduction@${prod.head.seq + 1}.*ahead`));
+      expect(rows[1]).toMatch(new RegExp(`^2us-east-1production@${prod.head.seq}`));
       expect(rows[1]).not.toContain('ahead');
       expect(await page.evaluate(() => (globalThis as any).document.documentElement.scrollWidth <= (globalThis as any).innerWidth)).toBe(true);
       expect(await accessibility(page)).toEqual([]);
