@@ -59,7 +59,8 @@ export async function benchEffective(): Promise<{
     const tenant = 'bench';
     const admin: Ctx = { principal: { tenant, id: 'admin', name: 'admin@bench', roles: ['admin'], kind: 'user' } };
     // The last environment of a line is protected (it changes only by promotion): the bench reads staging.
-    await createEnvironment(deps, admin, envSchema.parse({ name: 'staging', position: 0 }));
+    // Staging declares targets: a read without one costs what it always did; a target's read is measured beside it.
+    await createEnvironment(deps, admin, envSchema.parse({ name: 'staging', position: 0, targets: [{ name: 'canary', wave: 1 }] }));
     await createEnvironment(deps, admin, envSchema.parse({ name: 'production', position: 1 }));
     const set = [
       ...Array.from({ length: CONFIGS }, (_, i) => ({
@@ -76,12 +77,20 @@ export async function benchEffective(): Promise<{
     await batchItems(deps, admin, 'staging', batchSchema.parse({ set }));
     const key = (await createAppKey(deps, admin, { name: 'bench', environment: 'staging' })).key;
 
-    const event = (routeKey: string, path: string, headers: Record<string, string>, body?: string, pathParameters?: Record<string, string>) =>
+    const event = (
+      routeKey: string,
+      path: string,
+      headers: Record<string, string>,
+      body?: string,
+      pathParameters?: Record<string, string>,
+      query?: Record<string, string>,
+    ) =>
       ({
         version: '2.0',
         routeKey,
         rawPath: path,
-        rawQueryString: '',
+        rawQueryString: query ? new URLSearchParams(query).toString() : '',
+        queryStringParameters: query,
         headers,
         pathParameters,
         body,
@@ -89,11 +98,16 @@ export async function benchEffective(): Promise<{
         requestContext: { http: { method: routeKey.split(' ')[0], path } },
       }) as unknown as APIGatewayProxyEventV2;
     const context = { awsRequestId: 'bench', getRemainingTimeInMillis: () => 10_000 } as unknown as Context;
-    const read = (headers: Record<string, string> = {}) =>
+    const read = (headers: Record<string, string> = {}, query?: Record<string, string>) =>
       effective(
-        event('GET /api/v1/environments/{env}/effective', '/api/v1/environments/staging/effective', { 'x-api-key': key, ...headers }, undefined, {
-          env: 'staging',
-        }),
+        event(
+          'GET /api/v1/environments/{env}/effective',
+          '/api/v1/environments/staging/effective',
+          { 'x-api-key': key, ...headers },
+          undefined,
+          { env: 'staging' },
+          query,
+        ),
         context,
       );
     const bulk = (headers: Record<string, string> = {}) =>
@@ -111,6 +125,7 @@ export async function benchEffective(): Promise<{
     const first = await read();
     const etag = first.headers!.etag!;
     const bulkTag = (await bulk()).headers!.etag!;
+    const targetTag = (await read({}, { target: 'canary' })).headers!.etag!;
     const cases: Case[] = [];
     const measure = async (name: string, run: () => Promise<{ statusCode: number }>, fresh: () => void = () => {}) => {
       const ms: number[] = [];
@@ -146,6 +161,7 @@ export async function benchEffective(): Promise<{
     await measure('304 (If-None-Match = ETag)', () => read({ 'if-none-match': etag }));
     await measure('OFREP bulk 200 (50 flags, cached snapshot)', () => bulk());
     await measure('OFREP bulk 304', () => bulk({ 'if-none-match': bulkTag }));
+    await measure('304 as a target (?target=canary: + its head)', () => read({ 'if-none-match': targetTag }, { target: 'canary' }));
 
     const rru = (c: Case) => Object.values(c.counts).reduce((s, x) => s + x.capacity, 0);
     const lambdaUsd = (c: Case) => PRICE.lambdaPerRequest + PRICE.lambdaPerGbSecond * PRICE.lambdaMemoryGb * (Math.ceil(quantile(c.ms, 0.5)) / 1000);

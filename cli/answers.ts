@@ -2,14 +2,21 @@ import type * as z from 'zod';
 import type { RollbackImpact } from '../domain/kernel/promotion-model.ts';
 import type { changeView } from '../domain/promotion/release.ts';
 import type { tenantCreatedResponse, userResponse, usersListResponse } from '../functions/http/responses/access.ts';
-import type { artifactPublishResponse, artifactVersionsResponse, repoLinkCreatedResponse, repoLinksResponse } from '../functions/http/responses/artifacts.ts';
+import type {
+  artifactPublishResponse,
+  artifactVersionsResponse,
+  deploymentHistoryResponse,
+  repoLinkCreatedResponse,
+  repoLinksResponse,
+} from '../functions/http/responses/artifacts.ts';
 import type { auditListResponse, auditPublicKey, auditVerify } from '../functions/http/responses/audit.ts';
 import type { diff, itemsBatchResponse, itemsListResponse, snapshotsListResponse } from '../functions/http/responses/config.ts';
-import type { appKey, appKeysListResponse, withSecret } from '../functions/http/responses/consume.ts';
+import type { appKey, appKeysListResponse, effectiveResponse, withSecret } from '../functions/http/responses/consume.ts';
 import type {
   environmentResponse,
   environmentRollbackResponse,
   environmentsListResponse,
+  environmentTargetsResponse,
   freezeListResponse,
   freezeWindow,
   statusResponse,
@@ -120,6 +127,9 @@ export type WebhookDelivery = Out<typeof webhookDeliveryResponse>;
 export type AppKey = Out<typeof appKey>;
 export type AppKeyList = Out<typeof appKeysListResponse>;
 export type AppKeyWithSecret = Out<typeof withSecret>;
+export type Effective = Out<typeof effectiveResponse>;
+export type EnvironmentTargets = Out<typeof environmentTargetsResponse>;
+export type DeploymentList = Out<typeof deploymentHistoryResponse>;
 export type User = Out<typeof userResponse>;
 export type UserList = Out<typeof usersListResponse>;
 export type TenantCreated = Out<typeof tenantCreatedResponse>;

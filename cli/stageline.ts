@@ -14,6 +14,7 @@ import { registerCompletion } from './commands/completion.ts';
 import { registerSession } from './commands/session.ts';
 import { registerUsers } from './commands/users.ts';
 import { registerWebhooks } from './commands/webhooks.ts';
+import { registerTargetReads } from './commands/targets.ts';
 import { resolve } from './context.ts';
 import { textOnlyConsole } from './output.ts';
 
@@ -47,6 +48,7 @@ const program = new Command('stageline')
 
 // One module per command group (cli/commands/); registered in the order `stageline --help` lists them.
 registerEnvironments(program);
+registerTargetReads(program);
 registerPublish(program);
 registerPromote(program);
 registerVersions(program);

@@ -15,8 +15,8 @@ export function registerAppKeys(program: Command): void {
       const r = await api<AppKeyList>('GET', `/api/v1/app-keys${values.env ? `?environment=${q(values.env)}` : ''}`);
       out(r, () =>
         table(
-          r.items.map((k) => ({ ...k, prefix: k.prefix ?? '', lastUsedAt: k.lastUsedAt ?? 'never' })),
-          ['id', 'name', 'environment', 'prefix', 'status', 'lastUsedAt', 'createdBy'],
+          r.items.map((k) => ({ ...k, prefix: k.prefix ?? '', target: k.target ?? '', lastUsedAt: k.lastUsedAt ?? 'never' })),
+          ['id', 'name', 'environment', 'target', 'prefix', 'status', 'lastUsedAt', 'createdBy'],
         ),
       );
     });
@@ -26,14 +26,18 @@ export function registerAppKeys(program: Command): void {
     .requiredOption('--env <env>', 'the environment it reads')
     .requiredOption('--name <name>', 'what it is for (e.g. the service)')
     .option('--prefix <prefix>', 'read only configs and flags whose key starts with this')
+    .option('--target <target>', 'read as this target of the environment (its version during a rollout, and its parameters)')
     .action(async () => {
       const r = await api<AppKeyWithSecret>('POST', '/api/v1/app-keys', {
         name: values.name,
         environment: values.env,
         ...(values.prefix ? { prefix: values.prefix } : {}),
+        ...(values.target ? { target: values.target } : {}),
       });
       out(r, () => {
-        console.error(`app key ${r.id} for ${r.environment}${r.prefix ? ` (keys under ${r.prefix})` : ''}; shown this once:`);
+        console.error(
+          `app key ${r.id} for ${r.environment}${r.target ? ` target ${r.target}` : ''}${r.prefix ? ` (keys under ${r.prefix})` : ''}; shown this once:`,
+        );
         console.log(r.key);
       });
     });

@@ -71,6 +71,7 @@ export function Pipeline() {
                       </>
                     )}
                   </dd>
+                  {e.targets > 0 && <Targets env={e.name} />}
                   <dt>Last promotion</dt>
                   <dd>
                     {o ? (
@@ -115,5 +116,60 @@ function Provenance({ by, at, restored }: { by?: string; at?: string; restored?:
     <span class="mut">
       by {by}, <Time at={at!} />
     </span>
+  );
+}
+
+/**
+ * An environment's targets grouped by wave, a row per target with the config snapshot and the versions
+ * it runs (marked "ahead" while a rollout has changed it and the environment has not caught up). Shown
+ * only for an environment that declares targets; polled less often than the line (a 304 when nothing moved).
+ */
+function Targets({ env }: { env: string }) {
+  const { data } = usePoll<any>(`api/v1/environments/${encodeURIComponent(env)}/targets`, 15000);
+  if (!data || data.waves.length === 0 || data.waves[0].targets[0]?.implicit) return null;
+  const count = data.waves.reduce((n: number, w: any) => n + w.targets.length, 0);
+  return (
+    <>
+      <dt class="wide">Targets</dt>
+      <dd class="wide">
+        <table class="targets">
+          <caption class="mut">
+            {count} target{count === 1 ? '' : 's'} in {data.waves.length} wave{data.waves.length === 1 ? '' : 's'}
+          </caption>
+          <thead>
+            <tr>
+              <th scope="col">Wave</th>
+              <th scope="col">Target</th>
+              <th scope="col">Runs</th>
+            </tr>
+          </thead>
+          {data.waves.map((w: any) => (
+            <tbody key={w.wave}>
+              {w.targets.map((t: any, i: number) => (
+                <tr key={t.name}>
+                  {i === 0 && (
+                    <th scope="rowgroup" rowSpan={w.targets.length}>
+                      {w.wave}
+                    </th>
+                  )}
+                  <td>{t.name}</td>
+                  <td>
+                    <code>
+                      {env}@{t.config.seq}
+                    </code>{' '}
+                    {t.artifacts.map((a: any) => (
+                      <span key={a.name}>
+                        {a.name} <code>{a.version}</code>{' '}
+                      </span>
+                    ))}
+                    {(t.config.own || t.artifacts.some((a: any) => a.own)) && <Badge tone="wait">ahead</Badge>}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          ))}
+        </table>
+      </dd>
+    </>
   );
 }

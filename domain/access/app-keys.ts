@@ -1,7 +1,8 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import * as z from '../kernel/zod.ts';
 import { auditEntry } from '../audit/audit.ts';
-import { AppKeyNotFound, EnvironmentNotFound, Forbidden, Unauthenticated, ValidationFailed } from '../kernel/errors.ts';
+import { AppKeyNotFound, EnvironmentNotFound, Forbidden, TargetNotFound, Unauthenticated, ValidationFailed } from '../kernel/errors.ts';
+import { targetName } from '../kernel/target-schemas.ts';
 import type { Ctx, Deps } from '../ports.ts';
 import { retryOnConflict } from '../kernel/retry.ts';
 import { envName, ITEM_KEY } from '../kernel/schemas.ts';
@@ -12,6 +13,8 @@ export interface ReadScope {
   tenant: string;
   environment: string;
   prefix?: string;
+  /** the target the key reads as (an app key scoped to one target of the environment) */
+  target?: string;
   /** who reads: `app-key:<id>`, an IAM ARN, or a user */
   reader: string;
 }
@@ -31,6 +34,9 @@ export const createAppKeyBody = /* @__PURE__ */ z.schema(() =>
     prefix: z
       .optional(z.string().check(z.minLength(1), z.maxLength(200), z.regex(/^[A-Za-z0-9_][A-Za-z0-9_.\-/:]*$/, 'must be the start of a config/flag key')))
       .check(z.describe('read only keys starting with this')),
+    target: z
+      .optional(targetName)
+      .check(z.describe('read as this target of the environment (one it declares): its own version while a rollout is in progress, and its parameters')),
   }),
 );
 export type CreateAppKey = z.infer<typeof createAppKeyBody>;
@@ -87,6 +93,8 @@ export function appKeyView(k: AppKey, now: Date) {
     name: k.name,
     environment: k.environment,
     prefix: k.prefix ?? null,
+    // Only on keys scoped to a target: every other key answers as it always did.
+    ...(k.target ? { target: k.target } : {}),
     status: appKeyStatus(k, now),
     createdAt: k.createdAt,
     createdBy: k.createdBy,
@@ -113,7 +121,11 @@ export async function createAppKey(deps: Deps, ctx: Ctx, input: CreateAppKey): P
   const { tenant } = ctx.principal;
   if (input.prefix !== undefined && !ITEM_KEY.test(`${input.prefix}x`))
     throw new ValidationFailed([{ path: 'body.prefix', message: 'must be the start of a config/flag key' }]);
-  if (!(await deps.store.getEnvironment(tenant, input.environment))) throw new EnvironmentNotFound(input.environment);
+  const env = await deps.store.getEnvironment(tenant, input.environment);
+  if (!env) throw new EnvironmentNotFound(input.environment);
+  // A key scoped to a target names one the environment declares (an environment without targets has only its implicit one: no scope to give).
+  const known = (env.targets ?? []).map((t) => t.name);
+  if (input.target !== undefined && !known.includes(input.target)) throw new TargetNotFound(input.environment, input.target, known);
   const now = deps.clock();
   const secret = mintSecret();
   const key: AppKey = {
@@ -122,6 +134,7 @@ export async function createAppKey(deps: Deps, ctx: Ctx, input: CreateAppKey): P
     name: input.name,
     environment: input.environment,
     ...(input.prefix ? { prefix: input.prefix } : {}),
+    ...(input.target ? { target: input.target } : {}),
     secrets: [{ hash: hashSecret(secret), createdAt: now.toISOString() }],
     createdAt: now.toISOString(),
     createdBy: ctx.principal.name,
@@ -174,7 +187,14 @@ export async function rotateAppKey(deps: Deps, ctx: Ctx, id: string, input: Rota
 /** The audit entry of a key change: the binding and status, never a secret or hash. */
 function auditFor(ctx: Ctx, key: AppKey, action: string, before: AppKey | null, now: Date, reason?: string) {
   const facts = (k: AppKey) =>
-    JSON.stringify({ name: k.name, environment: k.environment, prefix: k.prefix ?? null, status: appKeyStatus(k, now), secrets: k.secrets.length });
+    JSON.stringify({
+      name: k.name,
+      environment: k.environment,
+      prefix: k.prefix ?? null,
+      ...(k.target ? { target: k.target } : {}),
+      status: appKeyStatus(k, now),
+      secrets: k.secrets.length,
+    });
   return auditEntry(
     key.tenant,
     {
@@ -218,6 +238,7 @@ export function checkKey(parsed: ReturnType<typeof parseKey>, keyRecord: AppKey 
     tenant: keyRecord.tenant,
     environment: keyRecord.environment,
     ...(keyRecord.prefix ? { prefix: keyRecord.prefix } : {}),
+    ...(keyRecord.target ? { target: keyRecord.target } : {}),
     reader: `app-key:${keyRecord.id}`,
   };
 }

@@ -27,6 +27,8 @@ export interface AppKey {
   environment: string;
   /** reads only configs and flags whose key starts with this */
   prefix?: string;
+  /** reads as this target of the environment (its head and parameters while a rollout is in progress) */
+  target?: string;
   secrets: AppKeySecret[];
   createdAt: string;
   createdBy: string;

@@ -10,11 +10,14 @@ import { lineOf } from '../kernel/line.ts';
 import type { Deployment } from '../kernel/promotion-model.ts';
 import { retryOnConflict } from '../kernel/retry.ts';
 import type { DeploymentBody, MetricsQuery } from '../kernel/schemas.ts';
+import { resolveTargetName, targetsOf } from '../config/targets.ts';
 
 /**
  * Deployment records (posted by CD pipelines) and the metrics read from them. Metrics are
  * kept as counters per environment and day, updated in the same transaction
- * as the record that changes them, so reading them never scans history.
+ * as the record that changes them, so reading them never scans history. A record naming a target
+ * of its environment counts in that target's counters (and history) instead: the environment's
+ * figures are the releases into it as a whole, each target's the rollouts through it.
  * Durations go into power-of-two buckets (seconds), which gives median and
  * p90 to within a factor of two without storing every value.
  */
@@ -33,6 +36,7 @@ export function metricDelta(dep: Deployment, previous: Deployment['status'] | nu
     const ms = Math.max(0, new Date(end).getTime() - new Date(dep.deployedAt).getTime());
     return {
       environment: dep.environment,
+      ...(dep.target ? { target: dep.target } : {}),
       day: end.slice(0, 10),
       // A record with no measurable rollout (a publish, a rollback done in one step) counts, but adds no duration.
       add: {
@@ -47,6 +51,7 @@ export function metricDelta(dep: Deployment, previous: Deployment['status'] | nu
     const fresh = previous === null || previous === 'PENDING';
     return {
       environment: dep.environment,
+      ...(dep.target ? { target: dep.target } : {}),
       day: (fresh ? (dep.completedAt ?? now) : now).slice(0, 10),
       add: { rolledBack: 1, ...(fresh ? { deployments: 1 } : {}) },
     };
@@ -71,10 +76,14 @@ const DEPLOYMENT_NAMESPACE = '2f9c6c1e-52a4-4bde-9d43-0c3b8e7f1a20';
 /** POST /api/v1/platform/deployments: the CD pipeline records a rollout (idempotent by id, or by its natural key). */
 export async function recordDeployment(deps: Deps, ctx: Ctx, body: DeploymentBody): Promise<{ record: Deployment; created: boolean }> {
   const { tenant } = ctx.principal;
-  if (!(await deps.store.getEnvironment(tenant, body.environment))) throw new EnvironmentNotFound(body.environment);
-  // Without an id the record's natural key names it (environment, image, commit, start time), so a
+  const env = await deps.store.getEnvironment(tenant, body.environment);
+  if (!env) throw new EnvironmentNotFound(body.environment);
+  // A target the environment declares (404 otherwise); `default` of an environment without targets is the environment itself.
+  const target = resolveTargetName(env, body.target) ?? undefined;
+  // Without an id the record's natural key names it (environment, image, commit, start time, target), so a
   // replayed request (a pipeline retry, a re-sent signed request) updates the same record, never a duplicate.
-  const id = body.id ?? uuidv5(`${body.environment}\u0000${body.imageTag}\u0000${body.gitCommit}\u0000${body.deployedAt}`, DEPLOYMENT_NAMESPACE);
+  const natural = `${body.environment}\u0000${body.imageTag}\u0000${body.gitCommit}\u0000${body.deployedAt}${target ? `\u0000${target}` : ''}`;
+  const id = body.id ?? uuidv5(natural, DEPLOYMENT_NAMESPACE);
   return retryOnConflict(deps.tunables, async () => {
     const existing = await deps.store.getDeployment(tenant, body.environment, body.deployedAt, id);
     const now = deps.clock().toISOString();
@@ -91,7 +100,16 @@ export async function recordDeployment(deps: Deps, ctx: Ctx, body: DeploymentBod
       promotionId: existing?.promotionId ?? null,
       digest: body.digest ?? existing?.digest ?? '',
       deployedBy: existing?.deployedBy ?? ctx.principal.name,
+      ...(target ? { target } : {}),
     };
+    if (existing && (existing.target ?? null) !== (target ?? null)) {
+      throw new ValidationFailed([
+        {
+          path: 'body.target',
+          message: `deployment ${id} is about ${existing.target ? `target '${existing.target}'` : 'the environment as a whole'}: send the same target`,
+        },
+      ]);
+    }
     if (existing) {
       if (existing.status === record.status) return { record: existing, created: false };
       if (!ALLOWED[existing.status].includes(record.status)) {
@@ -120,6 +138,7 @@ export async function recordDeployment(deps: Deps, ctx: Ctx, body: DeploymentBod
       imageTag: record.imageTag,
       status: record.status,
       ...(record.artifact ? { artifact: record.artifact } : {}),
+      ...(record.target ? { target: record.target } : {}),
       at: now,
     });
     await deps.store.commit(tenant, [
@@ -129,14 +148,18 @@ export async function recordDeployment(deps: Deps, ctx: Ctx, body: DeploymentBod
       event,
     ]);
     await deps.store.markFirstSeen(tenant, record.imageTag, record.deployedAt);
-    if (record.status === 'DEPLOYED') await deps.store.putCurrent(tenant, record);
+    // What the environment runs moves with the environment's records; a target's is its own (its history).
+    if (record.status === 'DEPLOYED' && !record.target) await deps.store.putCurrent(tenant, record);
     return { record, created: !existing };
   });
 }
 
-export async function deploymentHistory(deps: Deps, ctx: Ctx, environment: string, limit: number, cursor?: string): Promise<Page<Deployment>> {
-  if (!(await deps.store.getEnvironment(ctx.principal.tenant, environment))) throw new EnvironmentNotFound(environment);
-  return deps.store.listDeployments(ctx.principal.tenant, environment, limit, cursor);
+/** An environment's records newest first, or (`target`) one target's: 404 for a target the environment does not declare. */
+export async function deploymentHistory(deps: Deps, ctx: Ctx, environment: string, limit: number, cursor?: string, target?: string): Promise<Page<Deployment>> {
+  const env = await deps.store.getEnvironment(ctx.principal.tenant, environment);
+  if (!env) throw new EnvironmentNotFound(environment);
+  const name = resolveTargetName(env, target);
+  return deps.store.listDeployments(ctx.principal.tenant, environment, limit, cursor, name ?? undefined);
 }
 
 function percentile(buckets: number[], q: number): number | null {
@@ -159,6 +182,71 @@ function periodKey(day: string, period: MetricsQuery['period']): string {
   return `${monday.toISOString().slice(0, 10)}/week`;
 }
 
+interface PeriodSums {
+  deployments: number;
+  failed: number;
+  rolledBack: number;
+  durationMs: number;
+  durationCount: number;
+  buckets: number[];
+  leadMs: number;
+  leadCount: number;
+}
+
+const emptySums = (): PeriodSums => ({
+  deployments: 0,
+  failed: 0,
+  rolledBack: 0,
+  durationMs: 0,
+  durationCount: 0,
+  buckets: Array(DURATION_BUCKETS).fill(0) as number[],
+  leadMs: 0,
+  leadCount: 0,
+});
+
+function addSums(a: PeriodSums, c: Record<string, number>): void {
+  a.deployments += c.deployments ?? 0;
+  a.failed += c.failed ?? 0;
+  a.rolledBack += c.rolledBack ?? 0;
+  a.durationMs += c.durationMs ?? 0;
+  a.durationCount += c.durationCount ?? 0;
+  a.leadMs += c.leadMs ?? 0;
+  a.leadCount += c.leadCount ?? 0;
+  for (let i = 0; i < DURATION_BUCKETS; i++) a.buckets[i]! += c[`b${i}`] ?? 0;
+}
+
+function summarize(p: PeriodSums) {
+  return {
+    deployments: p.deployments,
+    failed: p.failed,
+    rolledBack: p.rolledBack,
+    rollbackRate: p.deployments ? Math.round((p.rolledBack / p.deployments) * 10_000) / 10_000 : 0,
+    durationSeconds: {
+      mean: p.durationCount ? Math.round(p.durationMs / p.durationCount / 100) / 10 : null,
+      medianAtMost: percentile(p.buckets, 0.5),
+      p90AtMost: percentile(p.buckets, 0.9),
+    },
+    leadTimeHours: p.leadCount ? Math.round((p.leadMs / p.leadCount / 3_600_000) * 100) / 100 : null,
+  };
+}
+
+/** Daily counters (an environment's or a target's) summed over the range and per period. */
+function summarizeDays(days: { day: string; counters: Record<string, number> }[], period: MetricsQuery['period']) {
+  const periods = new Map<string, PeriodSums>();
+  const all = emptySums();
+  for (const d of days) {
+    const k = periodKey(d.day, period);
+    const p = periods.get(k) ?? emptySums();
+    addSums(p, d.counters);
+    addSums(all, d.counters);
+    periods.set(k, p);
+  }
+  return {
+    total: summarize(all),
+    periods: [...periods.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([name, p]) => ({ period: name, ...summarize(p) })),
+  };
+}
+
 /** Frequency, rollback rate, duration (median, p90), lead time into each environment and version drift. */
 export async function deploymentMetrics(deps: Deps, ctx: Ctx, q: MetricsQuery) {
   const { tenant } = ctx.principal;
@@ -171,84 +259,27 @@ export async function deploymentMetrics(deps: Deps, ctx: Ctx, q: MetricsQuery) {
   if (from > to) throw new ValidationFailed([{ path: 'query.from', message: `must not be after to (${to}, today when to is not given)` }]);
   const out = [];
   for (const env of envs) {
-    const days = await deps.store.getMetrics(tenant, env.name, from, to);
-    const periods = new Map<
-      string,
-      {
-        deployments: number;
-        failed: number;
-        rolledBack: number;
-        durationMs: number;
-        durationCount: number;
-        buckets: number[];
-        leadMs: number;
-        leadCount: number;
-      }
-    >();
-    for (const d of days) {
-      const k = periodKey(d.day, q.period);
-      const p = periods.get(k) ?? {
-        deployments: 0,
-        failed: 0,
-        rolledBack: 0,
-        durationMs: 0,
-        durationCount: 0,
-        buckets: Array(DURATION_BUCKETS).fill(0),
-        leadMs: 0,
-        leadCount: 0,
-      };
-      p.deployments += d.counters.deployments ?? 0;
-      p.failed += d.counters.failed ?? 0;
-      p.rolledBack += d.counters.rolledBack ?? 0;
-      p.durationMs += d.counters.durationMs ?? 0;
-      p.durationCount += d.counters.durationCount ?? 0;
-      p.leadMs += d.counters.leadMs ?? 0;
-      p.leadCount += d.counters.leadCount ?? 0;
-      for (let i = 0; i < DURATION_BUCKETS; i++) p.buckets[i]! += d.counters[`b${i}`] ?? 0;
-      periods.set(k, p);
-    }
-    const summarize = (p: NonNullable<ReturnType<typeof periods.get>>) => ({
-      deployments: p.deployments,
-      failed: p.failed,
-      rolledBack: p.rolledBack,
-      rollbackRate: p.deployments ? Math.round((p.rolledBack / p.deployments) * 10_000) / 10_000 : 0,
-      durationSeconds: {
-        mean: p.durationCount ? Math.round(p.durationMs / p.durationCount / 100) / 10 : null,
-        medianAtMost: percentile(p.buckets, 0.5),
-        p90AtMost: percentile(p.buckets, 0.9),
-      },
-      leadTimeHours: p.leadCount ? Math.round((p.leadMs / p.leadCount / 3_600_000) * 100) / 100 : null,
-    });
-    const all = [...periods.values()].reduce(
-      (a, p) => ({
-        ...a,
-        deployments: a.deployments + p.deployments,
-        failed: a.failed + p.failed,
-        rolledBack: a.rolledBack + p.rolledBack,
-        durationMs: a.durationMs + p.durationMs,
-        durationCount: a.durationCount + p.durationCount,
-        buckets: a.buckets.map((x, i) => x + p.buckets[i]!),
-        leadMs: a.leadMs + p.leadMs,
-        leadCount: a.leadCount + p.leadCount,
-      }),
-      {
-        deployments: 0,
-        failed: 0,
-        rolledBack: 0,
-        durationMs: 0,
-        durationCount: 0,
-        buckets: Array(DURATION_BUCKETS).fill(0) as number[],
-        leadMs: 0,
-        leadCount: 0,
-      },
-    );
+    const named = q.target === undefined ? null : resolveTargetName(env, q.target);
+    const figures = summarizeDays(await deps.store.getMetrics(tenant, env.name, from, to, named ?? undefined), q.period);
+    // The breakdown per target, for an environment that declares targets (one query per target).
+    const targets =
+      named === null && targetsOf(env).length
+        ? await Promise.all(
+            targetsOf(env).map(async (t) => ({
+              target: t.name,
+              wave: t.wave,
+              ...summarizeDays(await deps.store.getMetrics(tenant, env.name, from, to, t.name), q.period),
+            })),
+          )
+        : null;
     out.push({
       environment: env.name,
+      ...(named ? { target: named } : {}),
       from,
       to,
       period: q.period,
-      total: summarize(all),
-      periods: [...periods.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([period, p]) => ({ period, ...summarize(p) })),
+      ...figures,
+      ...(targets ? { targets } : {}),
     });
   }
   // Version drift: what each environment runs now, and where it differs from the environment before it.
@@ -270,5 +301,10 @@ export async function leadTimeDelta(deps: Deps, tenant: string, dep: Deployment,
   const first = origin ?? (await deps.store.firstSeen(tenant, dep.imageTag));
   if (!first) return null;
   const ms = Math.max(0, new Date(dep.deployedAt).getTime() - new Date(first).getTime());
-  return { environment: dep.environment, day: (dep.completedAt ?? dep.deployedAt).slice(0, 10), add: { leadMs: ms, leadCount: 1 } };
+  return {
+    environment: dep.environment,
+    ...(dep.target ? { target: dep.target } : {}),
+    day: (dep.completedAt ?? dep.deployedAt).slice(0, 10),
+    add: { leadMs: ms, leadCount: 1 },
+  };
 }

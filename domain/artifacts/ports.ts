@@ -36,9 +36,10 @@ export interface DeploymentStorePort {
   getDeployment(tenant: string, env: string, deployedAt: string, id: string): Promise<Deployment | null>;
   /** A deployment by its id alone (source_deployment_id). */
   findDeployment(tenant: string, id: string): Promise<Deployment | null>;
-  /** Newest first, O(limit) whatever the history size. */
-  listDeployments(tenant: string, env: string, limit: number, cursor?: string): Promise<Page<Deployment>>;
-  getMetrics(tenant: string, env: string, fromDay: string, toDay: string): Promise<{ day: string; counters: Record<string, number> }[]>;
+  /** Newest first, O(limit) whatever the history size; with `target`, only the records naming that target. */
+  listDeployments(tenant: string, env: string, limit: number, cursor?: string, target?: string): Promise<Page<Deployment>>;
+  /** The environment's daily counters, or with `target` that target's. */
+  getMetrics(tenant: string, env: string, fromDay: string, toDay: string, target?: string): Promise<{ day: string; counters: Record<string, number> }[]>;
   /** Remembers when an image tag was first deployed anywhere (first write wins). */
   markFirstSeen(tenant: string, imageTag: string, at: string): Promise<void>;
   firstSeen(tenant: string, imageTag: string): Promise<string | null>;
@@ -52,6 +53,8 @@ export type RepoLinkOp = { kind: 'repoLink'; link: RepoLink; replace: boolean } 
 /** Counters added to an environment's day of metrics (merged per environment and day within a commit). */
 export interface MetricDelta {
   environment: string;
+  /** a target's counters (a record naming the target) instead of the environment's */
+  target?: string;
   /** yyyy-mm-dd (UTC) */
   day: string;
   add: Record<string, number>;

@@ -1,8 +1,11 @@
 import * as z from '../kernel/zod.ts';
 import type { ReadScope } from '../access/app-keys.ts';
 import { canonicalJson, sha256Hex } from '../kernel/canonical.ts';
-import { ValidationFailed } from '../kernel/errors.ts';
-import type { Environment } from '../kernel/model.ts';
+import { Forbidden, ValidationFailed } from '../kernel/errors.ts';
+import type { Environment, Head } from '../kernel/model.ts';
+import { targetName, type Target } from '../kernel/target-schemas.ts';
+import type { Store } from '../ports.ts';
+import { targetsOf, targetVersion } from './targets.ts';
 import type { NodeSource } from './tree.ts';
 import { collect, memoSource } from './tree.ts';
 import { notReserved } from '../kernel/reserved-keys.ts';
@@ -57,8 +60,56 @@ export function contentsOf(source: NodeSource, tenant: string, env: Pick<Environ
 export const effectiveQuery = /* @__PURE__ */ z.schema(() =>
   z.strictObject({
     prefix: z.optional(z.string().check(z.minLength(1), z.maxLength(256))).check(z.describe('only keys starting with this (a subtree, e.g. `payments.`)')),
+    target: z
+      .optional(targetName)
+      .check(
+        z.describe(
+          "read as this target of the environment: its own version while a rollout is in progress, with its parameters applied (a key scoped to a target reads that one; naming another is 403). Without it: the environment's head, as every target has reached",
+        ),
+      ),
   }),
 );
+
+/**
+ * What one read serves: the head (the environment's, or the target's own while a rollout is in
+ * progress), the target it reads as (null: the environment) and that target's parameters, and the
+ * digest its validators are made of (the head's digest; with a target, also its name and parameters,
+ * so two targets never share an ETag and a parameter change is a new one).
+ */
+export interface ReadView {
+  head: Head;
+  target: string | null;
+  parameters: Target['parameters'];
+  digest: string;
+}
+
+/**
+ * Resolves the target of a read: the app key's scope, else the one the request names (`?target=` or
+ * OFREP's `context.target`); a key scoped to one target asking for another is refused (403); an
+ * unknown target is TargetNotFound (404). Costs one eventually consistent GetItem (0.5 RCU) of the
+ * target's head when a target is named; none otherwise (the environment item the reader holds gives the head).
+ */
+export async function readView(store: Pick<Store, 'getTargetHead' | 'getPointer'>, env: Environment, scope: ReadScope, requested?: string): Promise<ReadView> {
+  if (scope.target !== undefined && requested !== undefined && requested !== scope.target)
+    throw new Forbidden(`This app key reads target '${scope.target}' of '${env.name}' only, not '${requested}'`);
+  // Eventually consistent, as the environment item it is checked against (`base`) was read.
+  const v = await targetVersion(store, env, scope.target ?? requested, { kind: 'config' }, { consistent: false });
+  if (v.kind !== 'config' || v.target === null) return { head: env.head, target: null, parameters: [], digest: env.head.digest };
+  const name = v.target;
+  const parameters = targetsOf(env).find((t) => t.name === name)?.parameters ?? [];
+  const digest = `${v.snapshot.digest}.${sha256Hex(canonicalJson({ target: name, parameters })).slice(0, 16)}`;
+  return { head: v.snapshot, target: name, parameters, digest };
+}
+
+/** A snapshot's contents with a target's parameters on top (new maps: the cached contents are shared by every reader). */
+export function withParameters(contents: Contents, parameters: Target['parameters']): Contents {
+  if (!parameters.length) return contents;
+  const configs = new Map(contents.configs);
+  const flags = new Map(contents.flags);
+  for (const p of parameters) (p.kind === 'flag' ? flags : configs).set(p.key, p.value);
+  const sorted = (m: Map<string, unknown>) => new Map([...m].sort(([a], [b]) => (a < b ? -1 : 1)));
+  return { configs: sorted(configs), flags: sorted(flags) };
+}
 
 /** The ETag of a snapshot's document: its digest, quoted (If-None-Match is compared by functions/http/etag.ts). */
 export const etagOf = (digest: string) => `"${digest}"`;
@@ -71,11 +122,14 @@ export function cacheControlOf(env: Environment): string {
 
 const within = (key: string, scope: ReadScope, prefix?: string) => (!scope.prefix || key.startsWith(scope.prefix)) && (!prefix || key.startsWith(prefix));
 
-export function effectiveDocument(env: Environment, contents: Contents, scope: ReadScope, prefix?: string) {
+export function effectiveDocument(env: Environment, contents: Contents, scope: ReadScope, prefix?: string, view?: ReadView) {
   const pick = (m: Map<string, unknown>) => Object.fromEntries([...m].filter(([k]) => within(k, scope, prefix)));
+  const head = view?.head ?? env.head;
   return {
     environment: env.name,
-    snapshot: { seq: env.head.seq, digest: env.head.digest },
+    // Only when the read is a target's: an environment's document answers as it always did.
+    ...(view?.target ? { target: view.target } : {}),
+    snapshot: { seq: head.seq, digest: head.digest },
     prefix: prefix ?? scope.prefix ?? null,
     configs: pick(contents.configs),
     flags: pick(contents.flags),
@@ -155,8 +209,19 @@ export interface OfrepSuccess {
 
 export const ofrepContext = /* @__PURE__ */ z.schema(() =>
   z
-    .looseObject({ targetingKey: z.optional(z.string().check(z.maxLength(1024, 'targetingKey is at most 1024 characters'))) })
-    .check(z.describe('the OpenFeature evaluation context: targetingKey (who is evaluated, for rollouts) and any attributes')),
+    .looseObject({
+      targetingKey: z.optional(z.string().check(z.maxLength(1024, 'targetingKey is at most 1024 characters'))),
+      target: z
+        .optional(targetName)
+        .check(
+          z.describe(
+            'the target of the environment the application runs in: its version while a rollout is in progress, with its parameters (a key scoped to a target reads that one; another is 403)',
+          ),
+        ),
+    })
+    .check(
+      z.describe('the OpenFeature evaluation context: targetingKey (who is evaluated, for rollouts), target (where the application runs) and any attributes'),
+    ),
 );
 export const ofrepRequest = /* @__PURE__ */ z.schema(() => z.object({ context: z.optional(ofrepContext) }).check(z.describe('OFREP evaluation request')));
 export type OfrepContext = z.infer<typeof ofrepContext>;
@@ -204,8 +269,13 @@ export function bulkEtag(digest: string, context: OfrepContext, scope: ReadScope
   return `"${digest}.${sha256Hex(canonicalJson({ context, prefix: scope.prefix ?? null })).slice(0, 16)}"`;
 }
 
-export function ofrepBulk(env: Environment, contents: Contents, scope: ReadScope, context: OfrepContext) {
-  const meta = { environment: env.name, snapshot: env.head.seq };
+/** The metadata of an OFREP answer: the environment, the snapshot served and, when the read is a target's, the target. */
+export function ofrepMeta(env: Environment, view?: ReadView): Record<string, string | number> {
+  return { environment: env.name, snapshot: (view?.head ?? env.head).seq, ...(view?.target ? { target: view.target } : {}) };
+}
+
+export function ofrepBulk(env: Environment, contents: Contents, scope: ReadScope, context: OfrepContext, view?: ReadView) {
+  const meta = ofrepMeta(env, view);
   return { flags: [...contents.flags].filter(([k]) => within(k, scope)).map(([k, v]) => evaluateFlag(k, v, context, meta)) };
 }
 

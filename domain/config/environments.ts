@@ -8,7 +8,7 @@ import { retryOnConflict } from '../kernel/retry.ts';
 import { MAX_ENVIRONMENTS, type CreateEnvironment, type UpdateEnvironment } from '../kernel/schemas.ts';
 import { EMPTY_REF } from './tree.ts';
 import { assertTenantUrls, redactUrl } from '../kernel/url-policy.ts';
-import { assertNotRollingOut, assertTargets, rolloutOf, targetView } from './targets.ts';
+import { assertNotRollingOut, assertTargetRegistries, assertTargets, rolloutOf, targetView } from './targets.ts';
 
 export const EMPTY_ROOTS = { config: EMPTY_REF, flag: EMPTY_REF };
 export const EMPTY_DIGEST = digestOf({ config: EMPTY_REF.c, flag: EMPTY_REF.c });
@@ -85,6 +85,7 @@ export async function createEnvironment(deps: Deps, ctx: Ctx, input: CreateEnvir
   assertMonitorsHere(tenant, input.monitors, deps.deployment);
   assertTenantUrls(urlsOf(input), { allowLoopback: deps.tunables.allowLoopbackOutbound });
   assertTargets(tenant, input.targets, input.rollout, deps.deployment, { allowLoopback: deps.tunables.allowLoopbackOutbound });
+  assertTargetRegistries(input.targets, input.registries);
   return retryOnConflict(deps.tunables, async () => {
     const existing = await deps.store.listEnvironments(tenant);
     if (existing.some((e) => e.name === input.name)) {
@@ -189,6 +190,7 @@ export async function updateEnvironment(deps: Deps, ctx: Ctx, name: string, inpu
     const rollout = input.rollout ?? (targets.length ? current.rollout : undefined);
     if (input.targets !== undefined || input.rollout !== undefined)
       assertTargets(tenant, targets, rollout, deps.deployment, { allowLoopback: deps.tunables.allowLoopbackOutbound });
+    if (input.targets !== undefined || input.registries !== undefined) assertTargetRegistries(targets, input.registries ?? current.registries);
     if (input.targets !== undefined) await assertNotRollingOut(deps.store, current, targets);
     const { targets: _t, rollout: _r, ...untargeted } = current;
     const now = deps.clock().toISOString();

@@ -29,8 +29,8 @@ export interface EnvironmentStorePort {
   monitorWatchers(arn: string): Promise<{ tenant: string; environment: string }[]>;
   /** The digest of the last applied manifest (null: never applied). */
   manifestHead(tenant: string): Promise<string | null>;
-  /** One target's own head of one subject (`config`, `artifact:<name>`), if a rollout wrote one (resolve with domain/config/targets.ts targetVersion). */
-  getTargetHead(tenant: string, environment: string, target: string, subject: string): Promise<TargetHead | null>;
+  /** One target's own head of one subject (a consistent read unless `consistent: false`: an app read's half-price GetItem) (`config`, `artifact:<name>`), if a rollout wrote one (resolve with domain/config/targets.ts targetVersion). */
+  getTargetHead(tenant: string, environment: string, target: string, subject: string, opts?: { consistent?: boolean }): Promise<TargetHead | null>;
   /** Every target head of an environment (one query), by target then subject. */
   listTargetHeads(tenant: string, environment: string): Promise<TargetHead[]>;
 }

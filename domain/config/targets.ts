@@ -147,6 +147,42 @@ export async function assertNotRollingOut(store: Store, current: Environment, ne
   }
 }
 
+/** A target's registry must be one of the environment's (their URLs and credentials are checked there): 400 naming the field otherwise. */
+export function assertTargetRegistries(targets: readonly Target[] | undefined, registries: readonly { name: string }[] | undefined, field = 'body'): void {
+  const names = (registries ?? []).map((r) => r.name);
+  const issues: Issue[] = [];
+  (targets ?? []).forEach((t, i) => {
+    if (t.registry !== undefined && !names.includes(t.registry))
+      issues.push({
+        path: `${field}.targets.${i}.registry`,
+        message: `'${t.registry}' is none of the environment's registries (${names.join(', ') || 'it has none'}): add it to registries, or leave registry out`,
+      });
+  });
+  if (issues.length) throw new ValidationFailed(issues);
+}
+
+/**
+ * THE registry a target pulls its artifacts from (OCI promotion tags there per target): the one it
+ * names, else the environment's first (where its artifacts are read from); null when the environment
+ * has no registries. `target` null: the environment's.
+ */
+export function registryFor(env: Pick<Environment, 'name' | 'targets' | 'registries'>, target: string | null): { name: string; url: string } | null {
+  const registries = env.registries ?? [];
+  const named = target === null ? undefined : targetsOf(env).find((t) => t.name === target);
+  if (target !== null && !named)
+    throw new TargetNotFound(
+      env.name,
+      target,
+      targetsOf(env).map((t) => t.name),
+    );
+  if (named?.registry) {
+    const r = registries.find((x) => x.name === named.registry);
+    if (!r) throw new ValidationFailed([{ path: `targets.${target}.registry`, message: `'${named.registry}' is no longer one of ${env.name}'s registries` }]);
+    return r;
+  }
+  return registries[0] ?? null;
+}
+
 /** The target as the API shows it. */
 export function targetView(t: Target) {
   return {
@@ -154,6 +190,7 @@ export function targetView(t: Target) {
     labels: t.labels ?? {},
     wave: t.wave,
     ...(t.region ? { region: t.region } : {}),
+    ...(t.registry ? { registry: t.registry } : {}),
     parameters: t.parameters ?? [],
     monitors: t.monitors ?? [],
     confirm: t.confirm ?? { mode: 'immediate' as const },
@@ -187,32 +224,74 @@ export async function targetVersion(
   env: Environment,
   target: string | undefined,
   subject: { kind: 'config' },
+  opts?: { consistent?: boolean },
 ): Promise<Extract<TargetVersion, { kind: 'config' }>>;
 export async function targetVersion(
   store: Pick<Store, 'getTargetHead' | 'getPointer'>,
   env: Environment,
   target: string | undefined,
   subject: { kind: 'artifact'; name: string },
+  opts?: { consistent?: boolean },
 ): Promise<Extract<TargetVersion, { kind: 'artifact' }>>;
 export async function targetVersion(
   store: Pick<Store, 'getTargetHead' | 'getPointer'>,
   env: Environment,
   target: string | undefined,
   subject: { kind: 'config' } | { kind: 'artifact'; name: string },
+  opts: { consistent?: boolean } = {},
 ): Promise<TargetVersion> {
   const name = resolveTargetName(env, target);
   if (subject.kind === 'config') {
-    const own = name === null ? null : await store.getTargetHead(env.tenant, env.name, name, configSubject);
+    const own = name === null ? null : await store.getTargetHead(env.tenant, env.name, name, configSubject, opts);
     return headHolds(own, env.head.seq) && own.snapshot
       ? { kind: 'config', target: name, own: true, snapshot: own.snapshot }
       : { kind: 'config', target: name, own: false, snapshot: env.head };
   }
   const [own, pointer] = await Promise.all([
-    name === null ? null : store.getTargetHead(env.tenant, env.name, name, artifactSubject(subject.name)),
+    name === null ? null : store.getTargetHead(env.tenant, env.name, name, artifactSubject(subject.name), opts),
     store.getPointer(env.tenant, env.name, subject.name),
   ]);
   if (headHolds(own, pointer?.version_ ?? 0) && own.artifact) return { kind: 'artifact', target: name, own: true, artifact: own.artifact };
   return { kind: 'artifact', target: name, own: false, artifact: pointer ? { name: pointer.name, version: pointer.version, digest: pointer.digest } : null };
+}
+
+/**
+ * Where an environment is, target by target (the pipeline view, GET …/environments/{env}/targets): its
+ * waves in order, each target with the config snapshot and the artifact versions it runs and whether
+ * each is its own (a rollout changed it and the environment has not caught up) or the environment's.
+ * An environment without targets answers its one implicit target. Cost: the environment's target
+ * heads (one query) and its artifact pointers (one query), whatever the number of targets.
+ */
+export async function targetsView(store: Pick<Store, 'listTargetHeads' | 'listPointers'>, env: Environment) {
+  const [heads, pointers] = await Promise.all([store.listTargetHeads(env.tenant, env.name), store.listPointers(env.tenant, env.name)]);
+  const artifactNames = [...new Set([...pointers.map((p) => p.name), ...heads.filter((h) => h.artifact).map((h) => h.artifact!.name)])].sort();
+  const row = (name: string, wave: number) => {
+    const own = (subject: string) => heads.find((h) => h.target === name && h.subject === subject);
+    const config = own(configSubject);
+    const configHolds = headHolds(config ?? null, env.head.seq) && !!config?.snapshot;
+    const artifacts = artifactNames.flatMap((a) => {
+      const pointer = pointers.find((p) => p.name === a);
+      const head = own(artifactSubject(a));
+      if (headHolds(head ?? null, pointer?.version_ ?? 0) && head?.artifact) return [{ ...head.artifact, own: true, promotionId: head.promotionId }];
+      return pointer ? [{ name: pointer.name, version: pointer.version, digest: pointer.digest, own: false }] : [];
+    });
+    return {
+      name,
+      wave,
+      config: configHolds
+        ? { seq: config!.snapshot!.seq, digest: config!.snapshot!.digest, own: true, promotionId: config!.promotionId }
+        : { seq: env.head.seq, digest: env.head.digest, own: false },
+      artifacts,
+    };
+  };
+  const waves = hasTargets(env)
+    ? wavesOf(env).map((w) => ({
+        wave: w.wave,
+        bakeSeconds: w.bakeSeconds,
+        targets: w.targets.map((t) => ({ ...targetView(t), ...row(t.name, t.wave) })),
+      }))
+    : [{ wave: 1, bakeSeconds: env.bakeSeconds ?? 0, targets: [{ ...row(IMPLICIT_TARGET, 1), implicit: true }] }];
+  return { environment: env.name, head: { seq: env.head.seq, digest: env.head.digest }, waves };
 }
 
 /** The target a reader names, checked against the environment: `default` is the implicit one (no targets declared). */

@@ -7,6 +7,7 @@ import type { Promotion } from '../kernel/promotion-model.ts';
 import { checkTenantUrl, TENANT_URL_FORMAT } from '../kernel/url-policy.ts';
 import type { GitEditKind, GitTarget } from './ports.ts';
 import { noReservedSegment } from '../kernel/reserved-keys.ts';
+import { assertGitFileFor } from './target-path.ts';
 
 /**
  * GitOps delivery: an environment may name a git target (repository, branch, file, a path inside the
@@ -16,13 +17,15 @@ import { noReservedSegment } from '../kernel/reserved-keys.ts';
  * the repository deploy it.
  */
 const relPath = /* @__PURE__ */ z.schema(() =>
-  z
-    .string()
-    .check(
-      z.minLength(1),
-      z.maxLength(300),
-      z.regex(/^(?!\/)(?!.*(^|\/)\.\.?(\/|$))[A-Za-z0-9._/-]+\.(ya?ml|json)$/, 'must be a relative path to a .yaml, .yml or .json file (no .. segments)'),
+  z.string().check(
+    z.minLength(1),
+    z.maxLength(300),
+    // `{target}`: a file per target of the environment (domain/gitops/target-path.ts renders and checks it).
+    z.regex(
+      /^(?!\/)(?!.*(^|\/)\.\.?(\/|$))(?:[A-Za-z0-9._/-]|\{target\})+\.(ya?ml|json)$/,
+      'must be a relative path to a .yaml, .yml or .json file (no .. segments); {target} stands for a target of the environment',
     ),
+  ),
 );
 
 const secretName = /* @__PURE__ */ z.schema(() =>
@@ -94,7 +97,7 @@ export const gitTargetBody = /* @__PURE__ */ z.schema(() =>
   z.strictObject({
     repository: z.string().check(z.minLength(1), z.maxLength(2048), z.meta(TENANT_URL_FORMAT), z.describe('https URL of the repository')),
     branch: z.string().check(z.minLength(1), z.maxLength(200), z.regex(/^(?!\/)(?!.*\.\.)[A-Za-z0-9._/-]+$/, 'is not a branch name')),
-    file: relPath.check(z.describe('the file to change, e.g. envs/production/values.yaml')),
+    file: relPath.check(z.describe('the file to change, e.g. envs/production/values.yaml; with targets, one per target: envs/production/{target}/values.yaml')),
     edit: z
       ._default(z.enum(['yaml-path', 'kustomize-image', 'helm-values', 'json-path'] satisfies GitEditKind[]), 'yaml-path')
       .check(
@@ -171,7 +174,12 @@ export async function putGitTarget(deps: Deps, ctx: Ctx, env: string, body: z.in
   checkRepositoryUrl(body.repository, urls, 'body.repository', body.pullRequest?.apiUrl);
   const issues = gitEditIssues(body, 'body');
   if (issues.length) throw new ValidationFailed(issues);
-  if (!(await deps.store.getEnvironment(tenant, env))) throw new EnvironmentNotFound(env);
+  const environment = await deps.store.getEnvironment(tenant, env);
+  if (!environment) throw new EnvironmentNotFound(env);
+  assertGitFileFor(
+    body.file,
+    (environment.targets ?? []).map((t) => t.name),
+  );
   const cur = await deps.store.getGitTarget(tenant, env);
   if (cur && body.version !== cur.version)
     throw new VersionConflict(`The git target of '${env}' is at version ${cur.version}; send "version": ${cur.version} to change it`);

@@ -45,8 +45,13 @@ export const promotionEventDetail = /* @__PURE__ */ z.schema(() =>
     approverGroups: z.optional(z.array(z.string())),
     /** Promotion Approved: how long it waited for its approvals (seconds), the ApprovalWaitSeconds metric */
     approvalWaitSeconds: z.optional(z.number().check(z.minimum(0))),
-    /** a rollout through an environment's targets: the targets it names (Promotion Rolled Back: those put back) */
-    targets: z.optional(z.array(z.string()).check(z.maxLength(100))),
+    /** a rollout through targets (domain/config/targets.ts): the target the event is about, and its wave */
+    target: z.optional(z.string().check(z.minLength(1))).check(z.describe('the target of the environment the event is about (a rollout through targets)')),
+    wave: z.optional(z.number().check(z.int(), z.minimum(1))).check(z.describe('the wave the event is about (a rollout through targets)')),
+    /** Promotion Rolled Back of a rollout: the targets walked back, in the order they were */
+    targets: z
+      .optional(z.array(z.string()).check(z.maxLength(100)))
+      .check(z.describe('the targets the event covers, e.g. those a rollback walked back (in reverse wave order)')),
     at: z.string(),
   }),
 );
@@ -79,6 +84,7 @@ export const deploymentEventDetail = /* @__PURE__ */ z.schema(() =>
     imageTag: z.string().check(z.minLength(1)),
     status: z.string().check(z.minLength(1)),
     artifact: z.optional(z.string()),
+    target: z.optional(z.string().check(z.minLength(1))).check(z.describe('the target of the environment the record is about')),
     at: z.string(),
   }),
 );

@@ -200,7 +200,7 @@ export interface Deployment {
   artifact?: string;
   /** the deployment target (gateway) within the environment */
   gateway?: string;
-  /** the environment's target it went to (a rollout through targets writes one per target; domain/config/targets.ts) */
+  /** the target of the environment this record is about (domain/config/targets.ts); absent: the environment as a whole */
   target?: string;
 }
 

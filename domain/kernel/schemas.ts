@@ -1,5 +1,5 @@
 import { monitors } from './alarm-arn.ts';
-import { rollout, targets } from './target-schemas.ts';
+import { rollout, targetName, targets } from './target-schemas.ts';
 import { ENTITY_TYPES } from './entity-types.ts';
 import * as z from './zod.ts';
 import { canonicalJson } from './canonical.ts';
@@ -315,6 +315,9 @@ export const deploymentBody = /* @__PURE__ */ z.schema(() =>
         gitCommit: z._default(z.string().check(z.regex(/^([0-9a-f]{7,40})?$/, 'must be a git commit hash (7-40 hex digits)')), ''),
         gitBranch: z._default(z.string().check(z.maxLength(200)), ''),
         environment: envName,
+        target: z
+          .optional(targetName)
+          .check(z.describe("the target of the environment the rollout was to (one it declares); it then counts in that target's history and metrics")),
         status: z.enum(['PENDING', 'DEPLOYED', 'FAILED', 'ROLLED_BACK']),
         deployedAt: isoTime,
         completedAt: z.optional(z.nullable(isoTime).check(z.describe('Not before deployedAt; an earlier one is refused with 400'))),
@@ -333,6 +336,7 @@ export type DeploymentBody = z.output<typeof deploymentBody>;
 export const historyQuery = /* @__PURE__ */ z.schema(() =>
   z.strictObject({
     environment: envName,
+    target: z.optional(targetName).check(z.describe('only the records of this target of the environment')),
     limit: z.queryInt(1, 200, 10),
     cursor: z.optional(pageCursor),
   }),
@@ -342,11 +346,15 @@ export const metricsQuery = /* @__PURE__ */ z.schema(() =>
   z
     .strictObject({
       environment: z.optional(envName),
+      target: z.optional(targetName).check(z.describe("one target's figures (needs environment)")),
       from: z.optional(fromTime),
       to: z.optional(isoTime),
       period: z._default(z.enum(['day', 'week', 'month']), 'week'),
     })
-    .check(z.refine(inOrder, rangeIssue)),
+    .check(
+      z.refine(inOrder, rangeIssue),
+      z.refine((q) => !q.target || !!q.environment, { message: 'a target belongs to an environment: give environment too', path: ['target'] }),
+    ),
 );
 export type MetricsQuery = z.infer<typeof metricsQuery>;
 

@@ -68,6 +68,18 @@ export const target = /* @__PURE__ */ z.schema(() =>
     wave: z.number().check(z.int(), z.minimum(1, 'waves are numbered from 1'), z.maximum(MAX_WAVES)),
     /** the AWS region of the target (its monitors are alarms there); the deployment's region when left out */
     region: z.optional(z.string().check(z.regex(/^[a-z]{2}(?:-[a-z]+)+-\d$/, 'must be an AWS region, e.g. eu-west-1'))),
+    /** the environment's registry (by name) this target pulls from, where registries differ per region; the environment's first when left out */
+    registry: z.optional(
+      z
+        .string()
+        .check(
+          z.minLength(1),
+          z.maxLength(100),
+          z.describe(
+            "the name of one of the environment's registries the target pulls its artifacts from (a registry per region); the environment's first when left out",
+          ),
+        ),
+    ),
     parameters: z._default(z.array(parameter).check(z.maxLength(50)), []),
     monitors: z._default(monitors, []),
     confirm: z._default(confirmation, { mode: 'immediate' }),

@@ -16,6 +16,7 @@ import { assertMonitorsHere, type DeploymentPlace } from '../freeze/monitors.ts'
 import { armFreezeEdge, freezeAddedOps, freezeRemovedOps } from '../freeze/windows.ts';
 import { checkUrl } from '../webhooks/subscriptions.ts';
 import { checkRepositoryUrl, gitEditIssues } from '../gitops/service.ts';
+import { assertGitFileFor } from '../gitops/target-path.ts';
 import type { GitTarget } from '../gitops/ports.ts';
 import { linkRefusal } from '../artifacts/discovery.ts';
 import type { RepoLink } from '../artifacts/model.ts';
@@ -243,6 +244,9 @@ function desired(tenant: string, cur: Setup, m: Manifest, place: DeploymentPlace
     if (!known.has(env)) issues.push({ path: `${doc}.git_targets.${env}`, message: `no environment '${env}' in the line (${cur.environments.join(', ')})` });
     if (t) collect(issues, () => checkRepositoryUrl(t.repository, urls, `${doc}.git_targets.${env}.repository`, t.pullRequest?.apiUrl));
     if (t) issues.push(...gitEditIssues(t, `${doc}.git_targets.${env}`));
+    // A file per target needs the environment's targets: the document's, else the current ones.
+    const targets = (p.environment_settings?.[env]?.targets ?? cur.settings[env]?.targets ?? []).map((x: { name: string }) => x.name);
+    if (t) collect(issues, () => assertGitFileFor(t.file, targets, `${doc}.git_targets.${env}.file`));
   }
   for (const [artifact, links] of Object.entries(p.registry_links ?? {})) {
     links.forEach((l, i) => {

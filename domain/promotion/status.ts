@@ -119,6 +119,8 @@ export async function status(deps: Deps, ctx: Ctx, only?: string) {
           protected: isProtected(env, line),
           /** the last admin override of a guard here (who, when, why, what) */
           lastBreakGlass: env.lastBreakGlass ?? null,
+          /** how many targets it declares (only when it does: GET …/environments/{env}/targets shows where each is) */
+          ...(env.targets?.length ? { targets: env.targets.length } : {}),
           /** freeze windows over it: the one open now, and the next to open */
           freeze: { current: occurrenceView(activeWith(cron, windows, env.name, now)), next: occurrenceView(upcomingWith(cron, windows, env.name, now)) },
         };

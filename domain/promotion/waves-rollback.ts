@@ -1,3 +1,4 @@
+import { deploymentOp } from '../artifacts/deployments.ts';
 import { artifactSubject, configSubject } from '../config/targets.ts';
 import type { TargetHead } from '../kernel/model.ts';
 import type { Promotion, RolloutTarget } from '../kernel/promotion-model.ts';
@@ -80,7 +81,7 @@ async function restoreTarget(deps: Deps, p: Promotion, t: RolloutTarget, now: st
   }
   if (t.deploymentId && t.appliedAt) {
     const dep = await deps.store.getDeployment(p.tenant, p.targetEnvironment, t.appliedAt, t.deploymentId);
-    if (dep && dep.status !== 'ROLLED_BACK') ops.push({ kind: 'deployment', deployment: { ...dep, status: 'ROLLED_BACK', completedAt: now }, metrics: null });
+    if (dep && dep.status !== 'ROLLED_BACK') ops.push(deploymentOp({ ...dep, status: 'ROLLED_BACK', completedAt: now }, dep.status, now));
   }
   await deps.store.commit(p.tenant, ops);
 }

@@ -1,3 +1,4 @@
+import { deploymentOp } from '../artifacts/deployments.ts';
 import { randomUUID } from 'node:crypto';
 import { rootsDigest } from '../config/commit.ts';
 import { artifactSubject, configSubject, targetMonitors, targetsOf, wavesOf } from '../config/targets.ts';
@@ -292,7 +293,7 @@ export async function targetApplyStep(deps: With<'workflow'>, tenant: string, id
       await deps.store.commit(tenant, [
         { kind: 'targetHead', head, expectedVersion: own ? own.version : null },
         { kind: 'rolloutTarget', target: item, expectedVersion: null },
-        { kind: 'deployment', deployment: dep, metrics: null },
+        deploymentOp(dep, null, now),
         { kind: 'audit', entry: audit },
       ]);
     } catch (err) {

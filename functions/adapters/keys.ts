@@ -46,10 +46,12 @@
  * | EnvLock           | T#t#ENV                         | LOCK#<env>            | lease: one promotion executing per target |
  * | Deployment        | T#t#DEP#<env>                   | <deployedAt>#<id>     | history newest first, O(limit) |
  * | DeploymentId      | T#t#DEPID#<id>                  | D                     | a deployment by id alone (environment + deployedAt), source_deployment_id |
+ * | TargetDeployment  | T#t#DEPT#<env>#<target>         | <deployedAt>#<id>     | a copy of a record naming a target, written with it: one target's history newest first, O(limit) |
  * | Idempotency       | T#t#IDEM#<key>                  | I                     | replayed response; expires by TTL |
  * | Tag               | T#t#TAG#<artifact>              | E#<env>#<kind>#<ver>  | immutable release/rollback tags, latest as E#<env>#latest#; per env by prefix |
  * | Consumer          | T#t#CONS#<artifact>             | C#<consumer>          | pinned constraints of an artifact's consumers |
  * | Metrics           | T#t#MET#<env>                   | D#<yyyy-mm-dd>        | daily counters (ADD in the deployment's transaction); range by day |
+ * | TargetMetrics     | T#t#METT#<env>#<target>         | D#<yyyy-mm-dd>        | one target's daily counters (records naming the target count there, not in the environment's) |
  * | FirstSeen         | T#t#FIRST#<imageTag>            | F                     | when an image was first deployed (lead time) |
  * | CurrentImage      | T#t#ENV                         | CUR#<env>             | the environment's current image tag reference |
  * | AppKey            | T#t#APPKEY                      | K#<key id>            | an app key (hashes of its secrets only); get by id, all of a tenant (few) |
@@ -179,6 +181,11 @@ export const keys = {
   deploymentById: (tenant: string, id: string): Key => ({ pk: `${t(tenant)}DEPID#${id}`, sk: 'D' }),
   idempotency: (tenant: string, key: string): Key => ({ pk: `${t(tenant)}IDEM#${key}`, sk: 'I' }),
   deployments: (tenant: string, env: string) => `${t(tenant)}DEP#${env}`,
+  targetDeployment: (tenant: string, env: string, target: string, deployedAt: string, id: string): Key => ({
+    pk: `${t(tenant)}DEPT#${env}#${target}`,
+    sk: `${deployedAt}#${id}`,
+  }),
+  targetDeployments: (tenant: string, env: string, target: string) => `${t(tenant)}DEPT#${env}#${target}`,
   tag: (tenant: string, artifact: string, env: string, kind: string, version: string): Key => ({
     pk: `${t(tenant)}TAG#${artifact}`,
     sk: `E#${env}#${kind}#${kind === 'latest' ? '' : version}`,
@@ -190,6 +197,8 @@ export const keys = {
   pointers: (tenant: string, env: string) => ({ pk: `${t(tenant)}ENV`, skPrefix: `PTR#${env}#` }),
   metrics: (tenant: string, env: string, day: string): Key => ({ pk: `${t(tenant)}MET#${env}`, sk: `D#${day}` }),
   metricsOf: (tenant: string, env: string) => `${t(tenant)}MET#${env}`,
+  targetMetrics: (tenant: string, env: string, target: string, day: string): Key => ({ pk: `${t(tenant)}METT#${env}#${target}`, sk: `D#${day}` }),
+  targetMetricsOf: (tenant: string, env: string, target: string) => `${t(tenant)}METT#${env}#${target}`,
   firstSeen: (tenant: string, imageTag: string): Key => ({ pk: `${t(tenant)}FIRST#${imageTag}`, sk: 'F' }),
   current: (tenant: string, env: string): Key => ({ pk: `${t(tenant)}ENV`, sk: `CUR#${env}` }),
   appKey: (tenant: string, id: string): Key => ({ pk: `${t(tenant)}APPKEY`, sk: `K#${id}` }),

@@ -1,5 +1,16 @@
 import * as z from '#domain/kernel/zod';
-import { bulkEtag, contentsOf, evaluateFlag, OFREP_CONFIGURATION, ofrepBulk, ofrepRequest, parseOfrepRequest } from '#domain/config/effective';
+import {
+  bulkEtag,
+  contentsOf,
+  evaluateFlag,
+  OFREP_CONFIGURATION,
+  ofrepBulk,
+  ofrepMeta,
+  ofrepRequest,
+  parseOfrepRequest,
+  readView,
+  withParameters,
+} from '#domain/config/effective';
 import { matchesEtag } from '../http/etag.ts';
 import { appRead } from '../http/app-read.ts';
 import { httpHandler, WithHeaders } from '../http/handler.ts';
@@ -8,23 +19,25 @@ const params = z.object({ key: z.optional(z.string().check(z.minLength(1), z.max
 
 /**
  * OFREP (OpenFeature Remote Evaluation Protocol): one flag, every flag (with ETag), and the provider
- * configuration, in the app key's environment as it is now. Errors of the evaluation itself are
- * OFREP's own bodies ({key, errorCode, errorDetails}); 401/403 come from the key check. The body
- * ({"context": {...}}) is parsed here, not by httpHandler; docBody puts it in the OpenAPI document,
- * optional (no body evaluates with an empty context).
+ * configuration, in the app key's environment as it is now — as the key's target, or the one the
+ * evaluation context names (`context.target`), sees it. Errors of the evaluation itself are OFREP's
+ * own bodies ({key, errorCode, errorDetails}); 401/403 come from the key check, 404 TARGET_NOT_FOUND
+ * from the target's. The body ({"context": {...}}) is parsed here, not by httpHandler; docBody puts it
+ * in the OpenAPI document, optional (no body evaluates with an empty context).
  */
 export const handler = httpHandler({ params, docBody: ofrepRequest, bodyOptional: true }, async ({ deps, ctx, params, route, headers, rawBody }) => {
   const { scope, env, deps: d } = await appRead({ route, headers, ctx, deps });
   if (route.method === 'GET') return OFREP_CONFIGURATION;
   const request = parseOfrepRequest(rawBody);
   if ('error' in request) return new WithHeaders(params.key ? { key: params.key, ...request.error } : request.error, {}, 400);
-  const contents = await contentsOf(d.store.nodes(scope.tenant), scope.tenant, env);
-  const meta = { environment: env.name, snapshot: env.head.seq };
+  const view = await readView(d.store, env, scope, request.context.target);
   if (params.key === undefined) {
-    const etag = bulkEtag(env.head.digest, request.context, scope);
+    const etag = bulkEtag(view.digest, request.context, scope);
     if (matchesEtag(headers['if-none-match'], etag)) return new WithHeaders(undefined, { etag }, 304);
-    return new WithHeaders(ofrepBulk(env, contents, scope, request.context), { etag, 'cache-control': 'private, no-cache' });
+    const contents = withParameters(await contentsOf(d.store.nodes(scope.tenant), scope.tenant, view), view.parameters);
+    return new WithHeaders(ofrepBulk(env, contents, scope, request.context, view), { etag, 'cache-control': 'private, no-cache' });
   }
+  const contents = withParameters(await contentsOf(d.store.nodes(scope.tenant), scope.tenant, view), view.parameters);
   const key = params.key;
   if (!contents.flags.has(key) || (scope.prefix && !key.startsWith(scope.prefix))) {
     return new WithHeaders(
@@ -33,6 +46,6 @@ export const handler = httpHandler({ params, docBody: ofrepRequest, bodyOptional
       404,
     );
   }
-  const result = evaluateFlag(key, contents.flags.get(key), request.context, meta);
+  const result = evaluateFlag(key, contents.flags.get(key), request.context, ofrepMeta(env, view));
   return 'errorCode' in result ? new WithHeaders(result, {}, 400) : result;
 });

@@ -15,6 +15,8 @@ import { startGitServer } from '../support/git-server.ts';
 import { startGitHubStandin } from '../support/github-standin.ts';
 import { localSecretVariable } from '../../functions/adapters/secrets.ts';
 import { overrideConfig } from '../../functions/configuration-overrides.ts';
+import { DynamoStore, documentClient } from '../../functions/adapters/dynamo-store.ts';
+import { LOCAL_REGION, localCredentials } from '../../local/dynamodb.ts';
 
 /**
  * As a person would: Debian's Chromium (installed by `npm test`'s prereqs), driven by playwright-core,
@@ -188,6 +190,59 @@ describe('the console, in a real browser', () => {
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByRole('button', { name: 'Sign in' }).waitFor();
     await page.close();
+  });
+
+  it("the pipeline shows an environment's targets by wave, a row per target with what it runs (the wave-1 target ahead); no serious accessibility violation", async () => {
+    const tenant = t.tenant();
+    const u = await t.users(tenant);
+    await makeLine(t, u.admin, ['dev', 'staging']);
+    const targets = [
+      { name: 'canary', wave: 1 },
+      { name: 'us-east-1', wave: 2 },
+      { name: 'eu-west-1', wave: 2 },
+      { name: 'cell-1', wave: 3 },
+      { name: 'cell-2', wave: 3 },
+      { name: 'cell-3', wave: 3 },
+    ];
+    await t.call('POST', '/api/v1/environments', { token: u.admin, body: { name: 'production', position: 5, targets } });
+    await t.call('POST', '/api/v1/environments/dev/configs', { token: u.admin, body: { key: 'query.timeout', value: '45s' } });
+    const store = new DynamoStore(
+      documentClient({ endpoint: t.stack.dynamo.endpoint, region: LOCAL_REGION, credentials: localCredentials }),
+      t.stack.tableName,
+    );
+    const [prod, dev] = [(await store.getEnvironment(tenant, 'production'))!, (await store.getEnvironment(tenant, 'dev'))!];
+    // Wave 1 changed: what the flow writes for a target it has rolled out to.
+    const head = {
+      environment: 'production',
+      target: 'canary',
+      subject: 'config',
+      snapshot: { ...dev.head, seq: prod.head.seq + 1 },
+      base: prod.head.seq,
+      promotionId: 'p-1',
+      wave: 1,
+      updatedAt: new Date().toISOString(),
+      version: 1,
+    };
+    await store.commit(tenant, [{ kind: 'targetHead', head, expectedVersion: null }]);
+    for (const [viewport, tag] of [
+      [{ width: 1280, height: 800 }, 'wide'],
+      [{ width: 390, height: 844 }, 'phone'],
+    ] as const) {
+      const { page, errors } = await openAs(u.viewer, '#/', viewport);
+      const table = page.getByRole('table');
+      await table.waitFor({ timeout: 15_000 });
+      expect(await table.locator('caption').textContent()).toBe('6 targets in 3 waves');
+      const rows = await table.locator('tbody tr').allTextContents();
+      expect(rows).toHaveLength(6);
+      expect(rows[0]).toMatch(new RegExp(`^1canaryproduction@${prod.head.seq + 1}.*ahead`));
+      expect(rows[1]).toMatch(new RegExp(`^2us-east-1production@${prod.head.seq}`));
+      expect(rows[1]).not.toContain('ahead');
+      expect(await page.evaluate(() => (globalThis as any).document.documentElement.scrollWidth <= (globalThis as any).innerWidth)).toBe(true);
+      expect(await accessibility(page)).toEqual([]);
+      await page.screenshot({ path: join(OUT, `console-targets-${tag}.png`), fullPage: true });
+      expect(errors).toEqual([]);
+      await page.close();
+    }
   });
 
   it('the pipeline shows what waits and why, a blocked promotion and the last outcome; every id links to its page; no serious accessibility violation', async () => {

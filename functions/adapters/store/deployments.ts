@@ -12,10 +12,10 @@ export function deploymentArea(base: StoreBase): Area<DeploymentStorePort, Deplo
   const { db, table } = base;
 
   const port: DeploymentStorePort = {
-    async listDeployments(tenant: string, env: string, limit: number, cursor?: string): Promise<Page<Deployment>> {
-      const pk = keys.deployments(tenant, env);
+    async listDeployments(tenant: string, env: string, limit: number, cursor?: string, target?: string): Promise<Page<Deployment>> {
+      const pk = target ? keys.targetDeployments(tenant, env, target) : keys.deployments(tenant, env);
       const after = decodeCursor(tenant, cursor);
-      if (after && after.pk !== pk) throw new ValidationFailed([{ path: 'query.cursor', message: 'belongs to another environment' }]);
+      if (after && after.pk !== pk) throw new ValidationFailed([{ path: 'query.cursor', message: 'belongs to another environment or target' }]);
       // Seek with a key condition (sk < cursor) rather than ExclusiveStartKey: the same one-page read,
       // and it stays as fast deep in a long history on DynamoDB Local too.
       const r = await db.send(
@@ -30,7 +30,13 @@ export function deploymentArea(base: StoreBase): Area<DeploymentStorePort, Deplo
       return { items: (r.Items ?? []).map((i) => strip<Deployment>(i)!), nextCursor: encodeCursor(r.LastEvaluatedKey) };
     },
 
-    async getMetrics(tenant: string, env: string, fromDay: string, toDay: string): Promise<{ day: string; counters: Record<string, number> }[]> {
+    async getMetrics(
+      tenant: string,
+      env: string,
+      fromDay: string,
+      toDay: string,
+      target?: string,
+    ): Promise<{ day: string; counters: Record<string, number> }[]> {
       const out: { day: string; counters: Record<string, number> }[] = [];
       let start: Record<string, unknown> | undefined;
       do {
@@ -38,7 +44,11 @@ export function deploymentArea(base: StoreBase): Area<DeploymentStorePort, Deplo
           new QueryCommand({
             TableName: table,
             KeyConditionExpression: 'pk = :pk AND sk BETWEEN :a AND :b',
-            ExpressionAttributeValues: { ':pk': keys.metricsOf(tenant, env), ':a': `D#${fromDay}`, ':b': `D#${toDay}` },
+            ExpressionAttributeValues: {
+              ':pk': target ? keys.targetMetricsOf(tenant, env, target) : keys.metricsOf(tenant, env),
+              ':a': `D#${fromDay}`,
+              ':b': `D#${toDay}`,
+            },
             ExclusiveStartKey: start,
           }),
         );
@@ -105,12 +115,23 @@ export function deploymentArea(base: StoreBase): Area<DeploymentStorePort, Deplo
     },
   };
 
-  /** A deployment: its history item, and its id's pointer to it (findDeployment). Its metric counters are merged (below). */
+  /** A deployment: its history item, its id's pointer to it (findDeployment) and, naming a target, its copy in the target's history. Its metric counters are merged (below). */
   const items = (op: DeploymentOp, tenant: string): OpItems => {
     if (op.kind === 'metrics') return none();
     const d = op.deployment;
+    const perTarget: TxItem[] = d.target
+      ? [
+          {
+            Put: {
+              TableName: table,
+              Item: { ...keys.targetDeployment(tenant, d.environment, d.target, d.deployedAt, d.id), entity: 'TargetDeployment', ...d },
+            },
+          },
+        ]
+      : [];
     return {
       items: [
+        ...perTarget,
         { Put: { TableName: table, Item: { ...keys.deployment(tenant, d.environment, d.deployedAt, d.id), entity: 'Deployment', ...d } } },
         {
           Put: {
@@ -119,7 +140,7 @@ export function deploymentArea(base: StoreBase): Area<DeploymentStorePort, Deplo
           },
         },
       ],
-      reasons: ['unknown', 'unknown'],
+      reasons: [...perTarget.map(() => 'unknown' as const), 'unknown', 'unknown'],
     };
   };
 
@@ -129,7 +150,7 @@ export function deploymentArea(base: StoreBase): Area<DeploymentStorePort, Deplo
     for (const op of ops) {
       const delta = op.kind === 'metrics' ? op.delta : op.kind === 'deployment' ? op.metrics : null;
       if (!delta) continue;
-      const k = `${delta.environment}|${delta.day}`;
+      const k = `${delta.environment}|${delta.target ?? ''}|${delta.day}`;
       const cur = byDay.get(k) ?? { ...delta, add: {} };
       for (const [name, v] of Object.entries(delta.add)) cur.add[name] = (cur.add[name] ?? 0) + v;
       byDay.set(k, cur);
@@ -139,7 +160,7 @@ export function deploymentArea(base: StoreBase): Area<DeploymentStorePort, Deplo
       return {
         Update: {
           TableName: table,
-          Key: keys.metrics(tenant, d.environment, d.day),
+          Key: d.target ? keys.targetMetrics(tenant, d.environment, d.target, d.day) : keys.metrics(tenant, d.environment, d.day),
           UpdateExpression: `SET entity = :e ADD ${names.map((_, i) => `#m${i} :m${i}`).join(', ')}`,
           ExpressionAttributeNames: Object.fromEntries(names.map((n, i) => [`#m${i}`, n])),
           ExpressionAttributeValues: { ':e': 'Metrics', ...Object.fromEntries(names.map((n, i) => [`:m${i}`, d.add[n]])) },

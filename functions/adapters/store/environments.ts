@@ -173,9 +173,11 @@ export function environmentArea(base: StoreBase) {
       return (r.Item?.digest as string | undefined) ?? null;
     },
 
-    async getTargetHead(tenant: string, environment: string, target: string, subject: string): Promise<TargetHead | null> {
+    async getTargetHead(tenant: string, environment: string, target: string, subject: string, opts: { consistent?: boolean } = {}): Promise<TargetHead | null> {
       await base.ready();
-      const r = await db.send(new GetCommand({ TableName: table, Key: keys.targetHead(tenant, environment, target, subject), ConsistentRead: true }));
+      const r = await db.send(
+        new GetCommand({ TableName: table, Key: keys.targetHead(tenant, environment, target, subject), ConsistentRead: opts.consistent ?? true }),
+      );
       return strip<TargetHead>(r.Item);
     },
 

@@ -39,7 +39,7 @@ export const deployment = /* @__PURE__ */ z.schema(() =>
       deployedBy: z.string(),
       artifact: z.optional(z.string()),
       gateway: z.optional(z.string()),
-      target: z.optional(z.string().check(z.describe("the environment's target it went to (a rollout through targets records one per target)"))),
+      target: z.optional(z.string()).check(z.describe('the target of the environment the record is about (absent: the environment as a whole)')),
     })
     .check(z.meta({ id: 'Deployment' })),
 );
@@ -64,21 +64,26 @@ const metricsSummary = /* @__PURE__ */ z.schema(() =>
       ),
   }),
 );
+const metricsPeriods = /* @__PURE__ */ z.schema(() =>
+  z.array(
+    z.strictObject(z.extend(metricsSummary, { period: z.string().check(z.describe('YYYY-MM-DD, YYYY-MM, or the Monday of a week as YYYY-MM-DD/week')) }).shape),
+  ),
+);
 export const deploymentMetrics = /* @__PURE__ */ z.schema(() =>
   z
     .strictObject({
       environments: z.array(
         z.strictObject({
           environment: z.string(),
+          target: z.optional(z.string()).check(z.describe("with ?target=: the figures are that target's")),
           from: z.string().check(z.describe('YYYY-MM-DD')),
           to: z.string().check(z.describe('YYYY-MM-DD')),
           period: z.enum(['day', 'week', 'month']),
-          total: metricsSummary,
-          periods: z.array(
-            z.strictObject(
-              z.extend(metricsSummary, { period: z.string().check(z.describe('YYYY-MM-DD, YYYY-MM, or the Monday of a week as YYYY-MM-DD/week')) }).shape,
-            ),
-          ),
+          total: metricsSummary.check(z.describe("the environment's records (without a target), or the target's")),
+          periods: metricsPeriods,
+          targets: z
+            .optional(z.array(z.strictObject({ target: z.string(), wave: z.number().check(z.int()), total: metricsSummary, periods: metricsPeriods })))
+            .check(z.describe("an environment with targets: each target's figures (the records naming it), in declaration order")),
         }),
       ),
       versions: z

@@ -9,6 +9,7 @@ export const appKey = /* @__PURE__ */ z.schema(() =>
       name: z.string(),
       environment: z.string(),
       prefix: z.nullable(z.string()),
+      target: z.optional(z.string()).check(z.describe('the target the key reads as (only on keys scoped to one)')),
       status: z.enum(['active', 'rotating', 'revoked']).check(z.describe('rotating: a previous secret still works until previousSecretValidUntil')),
       createdAt: time,
       createdBy: z.string(),
@@ -50,6 +51,7 @@ export const effectiveResponse = /* @__PURE__ */ z.schema(() =>
   z
     .strictObject({
       environment: z.string(),
+      target: z.optional(z.string()).check(z.describe("the target read (the key's, or ?target=): only when one is; its head and parameters")),
       snapshot: z.strictObject({ seq: z.number().check(z.int()), digest: z.string() }),
       prefix: z.nullable(z.string()),
       configs: z.record(z.string(), z.unknown()).check(z.describe('key → value')),

@@ -13,6 +13,7 @@ export const targetResponse = /* @__PURE__ */ z.schema(() =>
       labels: z.record(z.string(), z.string()),
       wave: int(),
       region: z.optional(z.string()),
+      registry: z.optional(z.string()).check(z.describe("the environment's registry this target pulls from")),
       parameters: z.array(z.strictObject({ kind: z.enum(['config', 'flag']), key: z.string(), value: z.json() })),
       monitors: z.array(z.string()),
       confirm: z.union([
@@ -22,6 +23,38 @@ export const targetResponse = /* @__PURE__ */ z.schema(() =>
       ]),
     })
     .check(z.meta({ id: 'Target' })),
+);
+
+/** Where an environment is, target by target (GET …/environments/{env}/targets). */
+export const environmentTargetsResponse = /* @__PURE__ */ z.schema(() =>
+  z
+    .strictObject({
+      environment: z.string(),
+      head: z.strictObject({ seq: int(), digest: z.string() }).check(z.describe("the environment's config head: what every target has reached")),
+      waves: z.array(
+        z.strictObject({
+          wave: int(),
+          bakeSeconds: int(),
+          targets: z.array(
+            z.strictObject({
+              ...targetResponse.shape,
+              labels: z.optional(targetResponse.shape.labels),
+              parameters: z.optional(targetResponse.shape.parameters),
+              monitors: z.optional(targetResponse.shape.monitors),
+              confirm: z.optional(targetResponse.shape.confirm),
+              implicit: z.optional(z.literal(true)).check(z.describe("the one target of an environment that declares none ('default')")),
+              config: z
+                .strictObject({ seq: int(), digest: z.string(), own: z.boolean(), promotionId: z.optional(z.string()) })
+                .check(z.describe("the config snapshot the target runs; own: a rollout's (promotionId), ahead of the environment's head")),
+              artifacts: z
+                .array(z.strictObject({ name: z.string(), version: z.string(), digest: z.string(), own: z.boolean(), promotionId: z.optional(z.string()) }))
+                .check(z.describe('the artifact versions the target runs, by name')),
+            }),
+          ),
+        }),
+      ),
+    })
+    .check(z.meta({ id: 'EnvironmentTargets' })),
 );
 
 export const rolloutResponse = /* @__PURE__ */ z.schema(() =>
@@ -109,6 +142,9 @@ export const statusResponse = /* @__PURE__ */ z.schema(() =>
           autoPromotionPaused: z.boolean(),
           protected: z.boolean(),
           lastBreakGlass: z.nullable(open),
+          targets: z
+            .optional(z.number().check(z.int()))
+            .check(z.describe('how many targets it declares (only when it does; GET …/environments/{env}/targets shows where each is)')),
           freeze: z.strictObject({ current: z.nullable(occurrence), next: z.nullable(occurrence) }),
         }),
       ),

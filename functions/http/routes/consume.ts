@@ -33,7 +33,7 @@ export const CONSUME_ROUTES: Route[] = [
     handler: 'app-keys-create',
     auth: 'jwt',
     role: 'admin',
-    summary: 'Create a read-only app key for one environment (optionally a key prefix); the key is shown once',
+    summary: 'Create a read-only app key for one environment (optionally a key prefix, or one target of it); the key is shown once',
     response: { schema: withSecret },
   },
   {
@@ -60,10 +60,14 @@ export const CONSUME_ROUTES: Route[] = [
     handler: 'effective',
     auth: 'app',
     role: 'viewer',
-    summary: "The environment's current configs and flags as one document (app key); ETag = snapshot digest, If-None-Match → 304",
+    summary:
+      "The environment's current configs and flags as one document (app key), or one target's (the key's, or ?target=) with its parameters; ETag = snapshot digest, If-None-Match → 304",
     response: {
       schema: effectiveResponse,
-      headers: { ETag: 'the snapshot digest, quoted', 'Cache-Control': "from the environment's cacheMaxAgeSeconds (private, no-cache by default)" },
+      headers: {
+        ETag: "the snapshot digest, quoted (a target's: with a digest of its name and parameters)",
+        'Cache-Control': "from the environment's cacheMaxAgeSeconds (private, no-cache by default)",
+      },
       errors: { 304: 'Not modified: the If-None-Match ETag is current (no body)' },
     },
   },
@@ -86,12 +90,15 @@ export const CONSUME_ROUTES: Route[] = [
     handler: 'ofrep',
     auth: 'app',
     role: 'viewer',
-    summary: "OFREP: evaluate one flag in the app key's environment",
+    summary: "OFREP: evaluate one flag in the app key's environment (as its target, or context.target, sees it)",
     response: {
       schema: ofrepSuccess,
       errors: {
         400: { description: OFREP_ERRORS, schema: ofrepError },
-        404: { description: 'OFREP error FLAG_NOT_FOUND: no such flag in the environment (or outside the key prefix)', schema: ofrepError },
+        404: {
+          description: 'OFREP error FLAG_NOT_FOUND: no such flag in the environment (or outside the key prefix); or an Error TARGET_NOT_FOUND (context.target)',
+          schema: ofrepError,
+        },
       },
     },
   },

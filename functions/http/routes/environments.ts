@@ -2,6 +2,7 @@ import {
   environmentResponse,
   environmentRollbackResponse,
   environmentsListResponse,
+  environmentTargetsResponse,
   freezeListResponse,
   freezeWindow,
   statusResponse,
@@ -36,6 +37,16 @@ export const ENVIRONMENT_ROUTES: Route[] = [
     role: 'viewer',
     summary: 'Get an environment',
     response: { schema: environmentResponse },
+  },
+  {
+    method: 'GET',
+    path: `${v1}/environments/{env}/targets`,
+    handler: 'environments-targets',
+    auth: 'jwt',
+    role: 'viewer',
+    summary:
+      "Where the environment is, target by target: its waves, each target's config snapshot and artifact versions (its own while a rollout is ahead of the environment)",
+    response: { schema: environmentTargetsResponse },
   },
   {
     method: 'PATCH',

@@ -110,19 +110,27 @@ export function artifactArea({ table }: MemoryState) {
       const ref = table.get(keys.deploymentById(tenant, id));
       return ref ? strip<Deployment>(table.get(keys.deployment(tenant, ref.environment as string, ref.deployedAt as string, id))) : null;
     },
-    async listDeployments(tenant: string, env: string, limit: number, cursor?: string): Promise<Page<Deployment>> {
-      const pk = keys.deployments(tenant, env);
+    async listDeployments(tenant: string, env: string, limit: number, cursor?: string, target?: string): Promise<Page<Deployment>> {
+      const pk = target ? keys.targetDeployments(tenant, env, target) : keys.deployments(tenant, env);
       const after = decodeCursor(tenant, cursor);
-      if (after && after.pk !== pk) throw new ValidationFailed([{ path: 'query.cursor', message: 'belongs to another environment' }]);
+      if (after && after.pk !== pk) throw new ValidationFailed([{ path: 'query.cursor', message: 'belongs to another environment or target' }]);
       // The DynamoDB store seeks with a key condition (sk < the cursor's), not a start key: a fresh query each page.
       const page = table.page(tenant, { partition: pk, range: after ? { below: String(after.sk) } : undefined, forward: false, limit });
       return { items: page.items.map((i) => strip<Deployment>(i)!), nextCursor: page.nextCursor };
     },
-    async getMetrics(tenant: string, env: string, fromDay: string, toDay: string): Promise<{ day: string; counters: Record<string, number> }[]> {
-      return table.query(keys.metricsOf(tenant, env), { from: `D#${fromDay}`, to: `D#${toDay}` }).map((i) => {
-        const { pk: _p, sk, entity: _e, ...counters } = i;
-        return { day: String(sk).slice(2), counters: counters as Record<string, number> };
-      });
+    async getMetrics(
+      tenant: string,
+      env: string,
+      fromDay: string,
+      toDay: string,
+      target?: string,
+    ): Promise<{ day: string; counters: Record<string, number> }[]> {
+      return table
+        .query(target ? keys.targetMetricsOf(tenant, env, target) : keys.metricsOf(tenant, env), { from: `D#${fromDay}`, to: `D#${toDay}` })
+        .map((i) => {
+          const { pk: _p, sk, entity: _e, ...counters } = i;
+          return { day: String(sk).slice(2), counters: counters as Record<string, number> };
+        });
     },
     async markFirstSeen(tenant: string, imageTag: string, at: string): Promise<void> {
       table.write({
@@ -183,6 +191,9 @@ export function artifactArea({ table }: MemoryState) {
     deployment: (op, ctx) => {
       const d = op.deployment;
       return [
+        ...(d.target
+          ? [overwrite({ ...keys.targetDeployment(ctx.tenant, d.environment, d.target, d.deployedAt, d.id), entity: 'TargetDeployment', ...d })]
+          : []),
         overwrite({ ...keys.deployment(ctx.tenant, d.environment, d.deployedAt, d.id), entity: 'Deployment', ...d }),
         overwrite({ ...keys.deploymentById(ctx.tenant, d.id), entity: 'DeploymentId', environment: d.environment, deployedAt: d.deployedAt }),
       ];
@@ -200,7 +211,7 @@ function metricWrites({ tenant, ops }: CommitContext): Write[] {
   for (const op of ops) {
     const delta = op.kind === 'metrics' ? op.delta : op.kind === 'deployment' ? op.metrics : null;
     if (!delta) continue;
-    const k = `${delta.environment}|${delta.day}`;
+    const k = `${delta.environment}|${delta.target ?? ''}|${delta.day}`;
     const cur = byDay.get(k) ?? { ...delta, add: {} };
     for (const [name, v] of Object.entries(delta.add)) cur.add[name] = (cur.add[name] ?? 0) + v;
     byDay.set(k, cur);
@@ -208,7 +219,7 @@ function metricWrites({ tenant, ops }: CommitContext): Write[] {
   return [...byDay.values()].map((d): Write => {
     // The DynamoDB store's update is `SET entity ADD <counters>`: with no counter it is no valid expression.
     if (Object.keys(d.add).length === 0) throw new Error(`store: a metrics delta of ${d.environment} ${d.day} adds no counter`);
-    const key = keys.metrics(tenant, d.environment, d.day);
+    const key = d.target ? keys.targetMetrics(tenant, d.environment, d.target, d.day) : keys.metrics(tenant, d.environment, d.day);
     return {
       key,
       to: (cur) => {

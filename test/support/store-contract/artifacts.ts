@@ -131,6 +131,39 @@ export function artifactContract(c: Contract) {
       expect(await c.store().getMetrics(t, 'dev', '2030-01-01', '2030-12-31')).toEqual([]);
     });
 
+    it("keeps a target's records and counters apart: its own history (and cursors), its own days; the environment's counters untouched", async () => {
+      const t = c.tenant();
+      const mine = ['2030-04-01T10:00:00.000Z', '2030-04-02T10:00:00.000Z', '2030-04-03T10:00:00.000Z'].map((at) => ({
+        ...deployment('prod', at),
+        target: 'canary',
+      }));
+      for (const d of mine)
+        await c
+          .store()
+          .commit(t, [
+            { kind: 'deployment', deployment: d, metrics: { environment: 'prod', target: 'canary', day: d.deployedAt.slice(0, 10), add: { deployments: 1 } } },
+          ]);
+      const whole = deployment('prod', '2030-04-02T12:00:00.000Z');
+      await c.store().commit(t, [{ kind: 'deployment', deployment: whole, metrics: { environment: 'prod', day: '2030-04-02', add: { deployments: 1 } } }]);
+      // The environment's history holds every record; the target's only its own, newest first, a page at a time.
+      expect((await c.store().listDeployments(t, 'prod', 10)).items.map((d) => d.id)).toEqual([mine[2]!.id, whole.id, mine[1]!.id, mine[0]!.id]);
+      const { items } = await allPages((cursor) => c.store().listDeployments(t, 'prod', 2, cursor, 'canary'));
+      expect(items).toEqual([mine[2], mine[1], mine[0]]);
+      expect((await c.store().listDeployments(t, 'prod', 10, undefined, 'cell-1')).items).toEqual([]);
+      const first = await c.store().listDeployments(t, 'prod', 2, undefined, 'canary');
+      expect(await refused(c.store().listDeployments(t, 'prod', 2, first.nextCursor))).toMatch(/another environment or target/);
+      // A status change rewrites the target's copy too.
+      const failed = { ...mine[0]!, status: 'FAILED' as const };
+      await c.store().commit(t, [{ kind: 'deployment', deployment: failed }]);
+      expect((await c.store().listDeployments(t, 'prod', 10, undefined, 'canary')).items[2]).toEqual(failed);
+      expect(await c.store().getMetrics(t, 'prod', '2030-04-01', '2030-04-30', 'canary')).toEqual([
+        { day: '2030-04-01', counters: { deployments: 1 } },
+        { day: '2030-04-02', counters: { deployments: 1 } },
+        { day: '2030-04-03', counters: { deployments: 1 } },
+      ]);
+      expect(await c.store().getMetrics(t, 'prod', '2030-04-01', '2030-04-30')).toEqual([{ day: '2030-04-02', counters: { deployments: 1 } }]);
+    });
+
     it('remembers the first sighting of an image (the earliest wins) and the current deployment (never moved back)', async () => {
       const t = c.tenant();
       await c.store().markFirstSeen(t, 'web:v1', '2030-01-02T00:00:00.000Z');
