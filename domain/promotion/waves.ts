@@ -293,7 +293,7 @@ export async function targetApplyStep(deps: With<'workflow'>, tenant: string, id
       await deps.store.commit(tenant, [
         { kind: 'targetHead', head, expectedVersion: own ? own.version : null },
         { kind: 'rolloutTarget', target: item, expectedVersion: null },
-        deploymentOp(dep, null, now),
+        deploymentOp(dep, null, at),
         { kind: 'audit', entry: audit },
       ]);
     } catch (err) {
