@@ -125,7 +125,16 @@ describe('npm start: a calm terminal', () => {
   it('--verbose adds the access log and the metrics, still without a token or secret in the banner', { timeout: 180_000 }, async () => {
     const s = await start(['--verbose']);
     const vars = tokensEnv(s.dataDir);
+    // A promotion request, so the flow's events reach the stream consumer and become metrics (the seed emits none:
+    // it no longer breaks glass).
+    const created = await fetch(`${s.url}/api/v1/config/promotions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${vars.BOB_TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ sourceEnvironment: 'staging', targetEnvironment: 'production', promotionType: 'PATTERN', keyPatterns: ['query.*'] }),
+    });
+    expect(created.status, await created.clone().text()).toBe(201);
     await aFewRequests(s.url, vars);
+    for (let i = 0; i < 30 && !s.output().includes('"_aws"'); i++) await new Promise((r) => setTimeout(r, 500));
     const out = s.output();
     const json = out
       .split('\n')
