@@ -27,6 +27,12 @@ const TONE: Record<string, string> = {
   SCHEDULED: 'wait',
   EXECUTING: 'wait',
   WARN: 'wait',
+  DONE: 'ok',
+  CONFIRMING: 'wait',
+  BAKING: 'wait',
+  ROLLING_OUT: 'wait',
+  HALTED: 'wait',
+  WAITING: 'wait',
 };
 /** A status as a word with a tone (never colour alone: the word is always there). */
 export function Status({ value }: { value: string }) {

@@ -3,6 +3,7 @@ import { api, ApiError, q } from '../api.ts';
 import { may, type Session } from '../auth.ts';
 import { EnvLink, Loading, Status, Time, usePoll, Wrap } from '../ui.tsx';
 import { gatesBlocking } from '../../domain/kernel/display.ts';
+import { Rollout } from './rollout.tsx';
 
 const ACTIVE = ['PENDING', 'VALIDATING', 'VALIDATION_FAILED', 'AWAITING_APPROVAL', 'APPROVED', 'SCHEDULED'];
 
@@ -31,6 +32,7 @@ export function PromotionPage({ id, me, say }: { id: string; me: Session; say: (
       </p>
       {error && <p class="notice bad">Not refreshed: {error}</p>}
       <Why p={p} />
+      {p.rollout && <Rollout p={p} me={me} say={say} reload={reload} />}
       <section aria-labelledby="changes-title">
         <h2 id="changes-title">What it changes</h2>
         <Changes c={changes} />

@@ -245,6 +245,102 @@ describe('the console, in a real browser', () => {
     }
   });
 
+  it('the promotion page of a rollout: a row per target by wave with its state and timings; a deployer confirms the callback canary, halts and resumes; viewers and approvers see no buttons; no serious accessibility violation', async () => {
+    const tenant = t.tenant();
+    const u = await t.users(tenant);
+    await makeLine(t, u.admin, ['dev']);
+    const created = await t.call('POST', '/api/v1/environments', {
+      token: u.admin,
+      body: {
+        name: 'production',
+        position: 1,
+        bakeSeconds: 1,
+        targets: [
+          {
+            name: 'canary',
+            wave: 1,
+            monitors: [`arn:aws:cloudwatch:us-east-1:000000000000:alarm:${tenant}/canary-5xx`],
+            confirm: { mode: 'callback', timeoutSeconds: 600 },
+          },
+          { name: 'us-east-1', wave: 2 },
+          { name: 'eu-west-1', wave: 2 },
+          { name: 'cell-1', wave: 3 },
+          { name: 'cell-2', wave: 3 },
+          { name: 'cell-3', wave: 3 },
+        ],
+        // The canary bakes long enough for a halt to land before wave 2.
+        rollout: { maxParallel: 2, waves: [{ wave: 1, bakeSeconds: 120 }] },
+      },
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    await t.call('POST', '/api/v1/environments/dev/configs', { token: u.deployer, body: { key: 'feature.x', value: true } });
+    const p = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'dev', targetEnvironment: 'production' } });
+    const id = p.body.id as string;
+    if ((await waitFor(t, u.viewer, id, ['AWAITING_APPROVAL', 'EXECUTING'])).status === 'AWAITING_APPROVAL')
+      expect((await t.call('POST', `/api/v1/promotions/${id}/approve`, { token: u.approver, body: {} })).status).toBe(200);
+    await expect
+      .poll(async () => (await t.call('GET', `/api/v1/promotions/${id}`, { token: u.viewer })).body.rollout?.waves[0].targets[0].state, { timeout: 20_000 })
+      .toBe('CONFIRMING');
+
+    const rowsOf = async (page: Page) => {
+      const table = page.getByRole('table', { name: /6 targets in 3 waves/ });
+      await table.waitFor({ timeout: 15_000 });
+      return table.locator('tbody tr').allTextContents();
+    };
+    // Viewers and approvers see the rows and no rollout button.
+    for (const token of [u.viewer, u.approver]) {
+      const { page, errors } = await openAs(token, `#/promotions/${id}`);
+      const rows = await rowsOf(page);
+      expect(rows).toHaveLength(6);
+      expect(rows[0]).toMatch(/^1bake 2m 00scanaryconfirming.*waits for the deployer's confirmation \(\d+m \d\ds left\)/);
+      expect(rows[1]).toMatch(/^2bake 1sus-east-1pending/);
+      expect(await page.getByRole('button', { name: /Confirm|Halt|Resume/ }).count()).toBe(0);
+      expect(errors).toEqual([]);
+      await page.close();
+    }
+
+    const { page, errors } = await openAs(u.deployer, `#/promotions/${id}`);
+    const main = page.locator('main');
+    expect((await rowsOf(page))[0]).toContain('confirming');
+    expect(await accessibility(page)).toEqual([]);
+    await page.screenshot({ path: join(OUT, 'console-rollout-confirming-1280.png'), fullPage: true });
+    // Only the callback target that waits has a Confirm button.
+    expect(await page.getByRole('button', { name: /^Confirm/ }).count()).toBe(1);
+    await page.getByRole('button', { name: 'Confirm canary' }).click();
+    await expect.poll(() => page.locator('.notices').textContent()).toContain('Confirmed canary: baking.');
+    await expect.poll(async () => (await rowsOf(page))[0], { timeout: 15_000 }).toMatch(/canarybaking.*by deployer@.*1m \d\ds left/);
+    expect(await page.getByRole('button', { name: /^Confirm/ }).count()).toBe(0);
+    expect((await t.call('GET', `/api/v1/promotions/${id}`, { token: u.viewer })).body.rollout.waves[0].targets[0]).toMatchObject({
+      state: 'BAKING',
+      confirmation: { mode: 'callback', by: `deployer@${tenant}.test` },
+    });
+
+    // Halt with a reason (before wave 2), then resume.
+    await page.getByLabel(/Why halt/).fill('error budget review');
+    await page.getByRole('button', { name: 'Halt before the next wave' }).click();
+    await expect.poll(() => main.textContent(), { timeout: 15_000 }).toContain(`Halted by deployer@${tenant}.test`);
+    expect(await main.textContent()).toContain('before wave 2: error budget review');
+    expect((await t.call('GET', `/api/v1/promotions/${id}`, { token: u.viewer })).body.rollout).toMatchObject({
+      phase: 'HALTED',
+      halted: { reason: 'error budget review' },
+    });
+    await page.screenshot({ path: join(OUT, 'console-rollout-halted-1280.png'), fullPage: true });
+    await page.getByRole('button', { name: 'Resume the rollout' }).click();
+    await page.getByRole('button', { name: 'Halt before the next wave' }).waitFor({ timeout: 15_000 });
+    expect((await t.call('GET', `/api/v1/promotions/${id}`, { token: u.viewer })).body.rollout).toMatchObject({ phase: 'ROLLING_OUT', halted: null });
+    expect(errors).toEqual([]);
+    await page.close();
+
+    // A phone: the page does not scroll sideways (the table does, in its own box).
+    const phone = await openAs(u.deployer, `#/promotions/${id}`, { width: 390, height: 844 });
+    expect(await rowsOf(phone.page)).toHaveLength(6);
+    expect(await phone.page.evaluate(() => (globalThis as any).document.documentElement.scrollWidth <= (globalThis as any).innerWidth)).toBe(true);
+    expect(await accessibility(phone.page)).toEqual([]);
+    await phone.page.screenshot({ path: join(OUT, 'console-rollout-390.png'), fullPage: true });
+    expect(phone.errors).toEqual([]);
+    await phone.page.close();
+  });
+
   it('the pipeline shows what waits and why, a blocked promotion and the last outcome; every id links to its page; no serious accessibility violation', async () => {
     const { u, blocked, rejected, waiting } = await consoleTenant();
     for (const [viewport, tag] of [

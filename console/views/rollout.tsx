@@ -1,0 +1,213 @@
+import { useEffect, useState } from 'preact/hooks';
+import { api, ApiError, q } from '../api.ts';
+import { may, type Session } from '../auth.ts';
+import { Status, Time, Wrap } from '../ui.tsx';
+
+type Say = (tone: 'ok' | 'bad', text: string) => void;
+
+/** Seconds as a person reads a countdown: 45s, 3m 05s, 2h 10m. */
+export function duration(s: number): string {
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m ${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(s / 3600)}h ${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+}
+const left = (iso: string | null | undefined, now: number) => (iso ? Math.max(0, Math.round((new Date(iso).getTime() - now) / 1000)) : null);
+
+const MODE: Record<string, string> = { immediate: 'served by Stageline', callback: "the deployer's confirmation", health: 'its health URL' };
+
+/**
+ * A rollout through the environment's targets: where it stands (rolling out, halted and by whom, waiting
+ * for a start window), then a row per target grouped by wave with its state, when it was changed and
+ * confirmed, its bake window (a countdown while it bakes) and the alarm or error that stopped it.
+ * Halt, resume and a callback target's Confirm are offered to deployers (and admins), through the same
+ * routes as the CLI.
+ */
+export function Rollout({ p, me, say, reload }: { p: any; me: Session; say: Say; reload: () => void }) {
+  const r = p.rollout;
+  const [reason, setReason] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [now, setNow] = useState(Date.now());
+  const ticking = r.waves.some((w: any) => w.targets.some((t: any) => t.state === 'BAKING' || t.state === 'CONFIRMING')) || !!r.waiting;
+  useEffect(() => {
+    if (!ticking) return;
+    const timer = setInterval(() => setNow(Date.now()), 1000);
+    return () => clearInterval(timer);
+  }, [ticking]);
+  const deployer = may(me, 'deployer');
+  const running = p.status === 'EXECUTING';
+  const act = async (label: string, path: string, body: unknown, after: (res: any) => string) => {
+    setBusy(true);
+    try {
+      const res = await api('POST', `api/v1/promotions/${q(p.id)}${path}`, body);
+      say('ok', after(res));
+      setReason('');
+      reload();
+    } catch (e) {
+      say('bad', `${label} failed: ${(e as ApiError).message}`);
+    } finally {
+      setBusy(false);
+    }
+  };
+  const count = r.waves.reduce((n: number, w: any) => n + w.targets.length, 0);
+  return (
+    <section aria-labelledby="rollout-title">
+      <h2 id="rollout-title">Targets</h2>
+      <p>
+        <Status value={r.phase} />
+        {r.phase === 'ROLLING_OUT' && r.wave > 0 && (
+          <>
+            {' '}
+            · wave {r.wave} of {r.waves.length}
+          </>
+        )}
+      </p>
+      {r.halted && (
+        <p class="why-box">
+          Halted by {r.halted.by} <Time at={r.halted.at} /> before wave {r.wave + 1}: {r.halted.reason}. What is done stays; resuming starts the next wave.
+        </p>
+      )}
+      {r.waiting && (
+        <p class="why-box">
+          {r.waiting.reason}: waits until <Time at={r.waiting.until} /> UTC ({duration(left(r.waiting.until, now) ?? 0)} left).
+        </p>
+      )}
+      <Wrap>
+        <table class="rollout">
+          <caption class="mut">
+            {count} target{count === 1 ? '' : 's'} in {r.waves.length} wave{r.waves.length === 1 ? '' : 's'}: state, timings (UTC) and alarms
+          </caption>
+          <thead>
+            <tr>
+              <th scope="col">Wave</th>
+              <th scope="col">Target</th>
+              <th scope="col">State</th>
+              <th scope="col">Applied</th>
+              <th scope="col">Confirmed</th>
+              <th scope="col">Bake</th>
+              <th scope="col">Alarm</th>
+            </tr>
+          </thead>
+          {r.waves.map((w: any) => (
+            <tbody key={w.wave}>
+              {w.targets.map((t: any, i: number) => (
+                <tr key={t.name} class={t.alarm || t.error ? 'troubled' : ''}>
+                  {i === 0 && (
+                    <th scope="rowgroup" rowSpan={w.targets.length} data-label="Wave">
+                      {w.wave}
+                      <span class="mut sub">bake {duration(w.bakeSeconds)}</span>
+                    </th>
+                  )}
+                  <th scope="row">{t.name}</th>
+                  <td data-label="State">
+                    <Status value={t.state} />
+                    {deployer && running && t.state === 'CONFIRMING' && t.confirmation?.mode === 'callback' && (
+                      <button
+                        type="button"
+                        class="primary small"
+                        disabled={busy}
+                        onClick={() =>
+                          act(`Confirm ${t.name}`, `/targets/${q(t.name)}/confirm`, {}, (res) => `Confirmed ${res.target}: ${String(res.state).toLowerCase()}.`)
+                        }
+                      >
+                        Confirm {t.name}
+                      </button>
+                    )}
+                  </td>
+                  <td data-label="Applied">
+                    <Time at={t.appliedAt} />
+                    {t.rolledBackAt && (
+                      <span class="sub">
+                        rolled back <Time at={t.rolledBackAt} />
+                      </span>
+                    )}
+                  </td>
+                  <td data-label="Confirmed">
+                    {t.confirmation?.at ? (
+                      <>
+                        <Time at={t.confirmation.at} />
+                        <span class="mut sub">{t.confirmation.by ? `by ${t.confirmation.by}` : MODE[t.confirmation.mode]}</span>
+                      </>
+                    ) : t.confirmation && t.state === 'CONFIRMING' ? (
+                      <span class="wait">
+                        waits for {MODE[t.confirmation.mode] ?? t.confirmation.mode}
+                        {t.confirmation.deadline && <> ({duration(left(t.confirmation.deadline, now) ?? 0)} left)</>}
+                      </span>
+                    ) : (
+                      <span class="mut">—</span>
+                    )}
+                  </td>
+                  <td data-label="Bake">
+                    {t.bake ? (
+                      <>
+                        <Time at={t.bake.from} /> → <Time at={t.bake.until} />
+                        {t.state === 'BAKING' && <span class="wait sub">{duration(left(t.bake.until, now) ?? 0)} left</span>}
+                        {t.bake.monitors?.length > 0 && <span class="mut sub">under {t.bake.monitors.map(alarmName).join(', ')}</span>}
+                      </>
+                    ) : t.state === 'BAKING' ? (
+                      // Confirmed, its bake window not written yet: it ends the wave's bake after the confirmation (as the CLI counts).
+                      <span class="wait">{duration(left(bakeEnd(t, w.bakeSeconds), now) ?? 0)} left</span>
+                    ) : (
+                      <span class="mut">—</span>
+                    )}
+                  </td>
+                  <td data-label="Alarm">
+                    {t.alarm ? (
+                      <span class="bad">
+                        {t.alarm.name}: {t.alarm.reason} <Time at={t.alarm.at} />
+                      </span>
+                    ) : t.error ? (
+                      <span class="bad">{t.error}</span>
+                    ) : (
+                      <span class="mut">none</span>
+                    )}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          ))}
+        </table>
+      </Wrap>
+      {deployer && running && (
+        <form class="action rollout-actions" onSubmit={(e) => e.preventDefault()}>
+          {r.halted ? (
+            <div class="buttons">
+              <button
+                type="button"
+                class="primary"
+                disabled={busy}
+                onClick={() => act('Resume', '/resume', {}, () => `Resumed ${p.id}: the next wave starts.`)}
+              >
+                Resume the rollout
+              </button>
+            </div>
+          ) : (
+            <>
+              <label for="halt-reason">Why halt (kept in the audit trail; optional)</label>
+              <input id="halt-reason" class="wide" value={reason} onInput={(e) => setReason((e.target as HTMLInputElement).value)} />
+              <div class="buttons">
+                <button
+                  type="button"
+                  class="danger"
+                  disabled={busy}
+                  onClick={() =>
+                    act('Halt', '/halt', reason.trim() ? { reason: reason.trim() } : {}, () => `Halted ${p.id}: no further wave starts until it is resumed.`)
+                  }
+                >
+                  Halt before the next wave
+                </button>
+              </div>
+            </>
+          )}
+        </form>
+      )}
+    </section>
+  );
+}
+
+const bakeEnd = (t: any, bakeSeconds: number) => {
+  const from = t.confirmation?.at ?? t.appliedAt;
+  return from ? new Date(new Date(from).getTime() + bakeSeconds * 1000).toISOString() : null;
+};
+
+/** An alarm's name from its ARN (the name is what a person knows it by). */
+const alarmName = (arn: string) => arn.split(':alarm:')[1] ?? arn;
