@@ -156,7 +156,11 @@ export function PromotionPage({ id, me, say }: { id: string; me: Session; say: (
             )}
           </dl>
         ) : (
-          <p class="mut">Nothing deployed{ACTIVE.includes(p.status) ? ' yet' : ''}.</p>
+          <p class="mut">
+            {p.rollout && p.status === 'EXECUTING'
+              ? 'Rolling out: each target above says where it stands.'
+              : `Nothing deployed${ACTIVE.includes(p.status) ? ' yet' : ''}.`}
+          </p>
         )}
         {p.error && (
           <p class="notice bad">

@@ -35,6 +35,8 @@ export function Rollout({ p, me, say, reload }: { p: any; me: Session; say: Say;
   }, [ticking]);
   const deployer = may(me, 'deployer');
   const running = p.status === 'EXECUTING';
+  /** a target still pending when the rollout ended was never started (a rollback stops before later waves) */
+  const finished = ['COMPLETED', 'ROLLED_BACK', 'FAILED'].includes(r.phase);
   const act = async (label: string, path: string, body: unknown, after: (res: any) => string) => {
     setBusy(true);
     try {
@@ -99,7 +101,7 @@ export function Rollout({ p, me, say, reload }: { p: any; me: Session; say: Say;
                   )}
                   <th scope="row">{t.name}</th>
                   <td data-label="State">
-                    <Status value={t.state} />
+                    <Status value={t.state === 'PENDING' && finished ? 'NOT_STARTED' : t.state} />
                     {deployer && running && t.state === 'CONFIRMING' && t.confirmation?.mode === 'callback' && (
                       <button
                         type="button"
@@ -113,7 +115,7 @@ export function Rollout({ p, me, say, reload }: { p: any; me: Session; say: Say;
                       </button>
                     )}
                   </td>
-                  <td data-label="Applied">
+                  <td data-label="Applied" class={t.appliedAt ? '' : 'empty'}>
                     <Time at={t.appliedAt} />
                     {t.rolledBackAt && (
                       <span class="sub">
@@ -121,7 +123,7 @@ export function Rollout({ p, me, say, reload }: { p: any; me: Session; say: Say;
                       </span>
                     )}
                   </td>
-                  <td data-label="Confirmed">
+                  <td data-label="Confirmed" class={t.confirmation ? '' : 'empty'}>
                     {t.confirmation?.at ? (
                       <>
                         <Time at={t.confirmation.at} />
@@ -136,7 +138,7 @@ export function Rollout({ p, me, say, reload }: { p: any; me: Session; say: Say;
                       <span class="mut">—</span>
                     )}
                   </td>
-                  <td data-label="Bake">
+                  <td data-label="Bake" class={t.bake || t.state === 'BAKING' ? '' : 'empty'}>
                     {t.bake ? (
                       <>
                         <Time at={t.bake.from} /> → <Time at={t.bake.until} />
@@ -150,7 +152,7 @@ export function Rollout({ p, me, say, reload }: { p: any; me: Session; say: Say;
                       <span class="mut">—</span>
                     )}
                   </td>
-                  <td data-label="Alarm">
+                  <td data-label="Alarm" class={t.alarm || t.error || t.appliedAt ? '' : 'empty'}>
                     {t.alarm ? (
                       <span class="bad">
                         {t.alarm.name}: {t.alarm.reason} <Time at={t.alarm.at} />

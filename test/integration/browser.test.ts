@@ -245,7 +245,7 @@ describe('the console, in a real browser', () => {
     }
   });
 
-  it('the promotion page of a rollout: a row per target by wave with its state and timings; a deployer confirms the callback canary, halts and resumes; viewers and approvers see no buttons; no serious accessibility violation', async () => {
+  it('the promotion page of a rollout: a row per target by wave with its state and timings; a deployer confirms the callback canary, halts and resumes; the canary alarm shows as its evidence; viewers and approvers see no buttons; no serious accessibility violation', async () => {
     const tenant = t.tenant();
     const u = await t.users(tenant);
     await makeLine(t, u.admin, ['dev']);
@@ -294,7 +294,7 @@ describe('the console, in a real browser', () => {
       expect(rows).toHaveLength(6);
       expect(rows[0]).toMatch(/^1bake 2m 00scanaryconfirming.*waits for the deployer's confirmation \(\d+m \d\ds left\)/);
       expect(rows[1]).toMatch(/^2bake 1sus-east-1pending/);
-      expect(await page.getByRole('button', { name: /Confirm|Halt|Resume/ }).count()).toBe(0);
+      expect(await page.getByRole('button', { name: /^(Confirm|Halt|Resume)/ }).count()).toBe(0);
       expect(errors).toEqual([]);
       await page.close();
     }
@@ -328,6 +328,31 @@ describe('the console, in a real browser', () => {
     await page.getByRole('button', { name: 'Resume the rollout' }).click();
     await page.getByRole('button', { name: 'Halt before the next wave' }).waitFor({ timeout: 15_000 });
     expect((await t.call('GET', `/api/v1/promotions/${id}`, { token: u.viewer })).body.rollout).toMatchObject({ phase: 'ROLLING_OUT', halted: null });
+
+    // The canary's alarm fires while it bakes: the rollout rolls back, and its row shows the evidence; no button is left.
+    const alarm = `arn:aws:cloudwatch:us-east-1:000000000000:alarm:${tenant}/canary-5xx`;
+    const event = {
+      source: 'aws.cloudwatch',
+      'detail-type': 'CloudWatch Alarm State Change',
+      account: '000000000000',
+      region: 'us-east-1',
+      time: new Date().toISOString(),
+      resources: [alarm],
+      detail: {
+        alarmName: `${tenant}/canary-5xx`,
+        state: { value: 'ALARM', reason: '5xx above 2% on the canary', timestamp: new Date().toISOString() },
+        previousState: { value: 'OK' },
+      },
+    };
+    expect((await t.call('POST', '/dev/events', { body: event })).status).toBe(202);
+    expect((await waitFor(t, u.viewer, id, ['COMPLETED', 'ROLLED_BACK', 'FAILED'], 20_000)).status).toBe('ROLLED_BACK');
+    await expect
+      .poll(async () => (await rowsOf(page))[0], { timeout: 15_000 })
+      .toMatch(/canaryrolled back.*rolled back 20.*canary-5xx: 5xx above 2% on the canary/);
+    expect((await rowsOf(page))[5]).toMatch(/^cell-3not started/); // wave 3 never started
+    expect(await page.getByRole('button', { name: /^(Confirm|Halt|Resume)/ }).count()).toBe(0);
+    expect(await accessibility(page)).toEqual([]);
+    await page.screenshot({ path: join(OUT, 'console-rollout-rolled-back-1280.png'), fullPage: true });
     expect(errors).toEqual([]);
     await page.close();
 
