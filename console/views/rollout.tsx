@@ -102,7 +102,7 @@ export function Rollout({ p, me, say, reload }: { p: any; me: Session; say: Say;
                   <th scope="row">{t.name}</th>
                   <td data-label="State">
                     <Status value={t.state === 'PENDING' && finished ? 'NOT_STARTED' : t.state} />
-                    {deployer && running && t.state === 'CONFIRMING' && t.confirmation?.mode === 'callback' && (
+                    {deployer && running && t.state === 'CONFIRMING' && t.confirmation?.mode === 'callback' && left(t.confirmation.deadline, now) !== 0 && (
                       <button
                         type="button"
                         class="primary small"
@@ -185,7 +185,7 @@ export function Rollout({ p, me, say, reload }: { p: any; me: Session; say: Say;
           ) : (
             <>
               <label for="halt-reason">Why halt (kept in the audit trail; optional)</label>
-              <input id="halt-reason" class="wide" value={reason} onInput={(e) => setReason((e.target as HTMLInputElement).value)} />
+              <input id="halt-reason" class="wide" maxLength={1000} value={reason} onInput={(e) => setReason((e.target as HTMLInputElement).value)} />
               <div class="buttons">
                 <button
                   type="button"
