@@ -329,6 +329,16 @@ describe('the console, in a real browser', () => {
     await page.getByRole('button', { name: 'Halt before the next wave' }).waitFor({ timeout: 15_000 });
     expect((await t.call('GET', `/api/v1/promotions/${id}`, { token: u.viewer })).body.rollout).toMatchObject({ phase: 'ROLLING_OUT', halted: null });
 
+    // A phone: each target reads as a short list; nothing scrolls sideways.
+    const phone = await openAs(u.deployer, `#/promotions/${id}`, { width: 390, height: 844 });
+    expect(await rowsOf(phone.page)).toHaveLength(6);
+    await phone.page.getByRole('button', { name: 'Halt before the next wave' }).waitFor();
+    expect(await phone.page.evaluate(() => (globalThis as any).document.documentElement.scrollWidth <= (globalThis as any).innerWidth)).toBe(true);
+    expect(await accessibility(phone.page)).toEqual([]);
+    await phone.page.screenshot({ path: join(OUT, 'console-rollout-390.png'), fullPage: true });
+    expect(phone.errors).toEqual([]);
+    await phone.page.close();
+
     // The canary's alarm fires while it bakes: the rollout rolls back, and its row shows the evidence; no button is left.
     const alarm = `arn:aws:cloudwatch:us-east-1:000000000000:alarm:${tenant}/canary-5xx`;
     const event = {
@@ -355,15 +365,6 @@ describe('the console, in a real browser', () => {
     await page.screenshot({ path: join(OUT, 'console-rollout-rolled-back-1280.png'), fullPage: true });
     expect(errors).toEqual([]);
     await page.close();
-
-    // A phone: the page does not scroll sideways (the table does, in its own box).
-    const phone = await openAs(u.deployer, `#/promotions/${id}`, { width: 390, height: 844 });
-    expect(await rowsOf(phone.page)).toHaveLength(6);
-    expect(await phone.page.evaluate(() => (globalThis as any).document.documentElement.scrollWidth <= (globalThis as any).innerWidth)).toBe(true);
-    expect(await accessibility(phone.page)).toEqual([]);
-    await phone.page.screenshot({ path: join(OUT, 'console-rollout-390.png'), fullPage: true });
-    expect(phone.errors).toEqual([]);
-    await phone.page.close();
   });
 
   it('the pipeline shows what waits and why, a blocked promotion and the last outcome; every id links to its page; no serious accessibility violation', async () => {
