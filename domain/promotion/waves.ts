@@ -18,7 +18,7 @@ import { monitorCheck } from './monitor-watch.ts';
 import { configChanges } from './release.ts';
 import { scheduleName } from './schedule.ts';
 import { PromotionFailed } from './target-change.ts';
-import { auditDraft, loadPromotion, writePromotion } from './write.ts';
+import { auditDraft, loadPromotion, promotionEvent, writePromotion } from './write.ts';
 
 /**
  * Waves: executing a promotion into an environment with targets (domain/config/targets.ts). The flow
@@ -166,12 +166,9 @@ export async function waveStartStep(deps: With<'workflow' | 'scheduler'>, tenant
         reason: `${waiting.reason}; opens ${until}`,
       };
     }
-    return {
-      next: patched(cur, now, { taskToken: null, rollout: { ...cur.rollout, wave, waiting: null } }),
-      action: 'promotion.wave.start',
-      by: ENGINE,
-      reason: `wave ${wave}: ${cur.rollout.waves.find((w) => w.wave === wave)?.targets.join(', ') ?? ''}`,
-    };
+    // A retried step finds its wave started already: no second start (nor its event).
+    if (cur.rollout.wave >= wave && !cur.rollout.waiting && !cur.taskToken) return null;
+    return waveStarted(deps, cur, wave, now);
   });
   const cur = after ?? p;
   if (cur.rollout?.halted) return { next: 'await-go' };
@@ -181,6 +178,48 @@ export async function waveStartStep(deps: With<'workflow' | 'scheduler'>, tenant
   }
   await deps.workflow.sendTaskSuccess(token, { wave });
   return { next: 'execute' };
+}
+
+/** The wave a parked WaveStart task waits to start (halted, or outside the start windows): the one after the rollout's current wave. */
+export const parkedWave = (r: RolloutState): number => r.waves.find((w) => w.wave > r.wave)?.wave ?? r.wave;
+
+/**
+ * The move that starts a wave: the rollout's wave, its audit entry and its event (`Promotion Wave Started`,
+ * with the wave's targets). WaveStart makes it, and so do resume and a start window's schedule when they
+ * answer a parked WaveStart task.
+ */
+export function waveStarted(deps: Deps, cur: Promotion, wave: number, now: Date, rollout: Partial<RolloutState> = {}) {
+  const targets = cur.rollout!.waves.find((w) => w.wave === wave)?.targets ?? [];
+  const next = patched(cur, now, { taskToken: null, rollout: { ...cur.rollout!, ...rollout, wave, waiting: null } });
+  return {
+    next,
+    action: 'promotion.wave.start',
+    by: ENGINE,
+    reason: `wave ${wave}: ${targets.join(', ')}`,
+    ops: [promotionEvent(deps, 'Promotion Wave Started', next, { wave, targets })],
+  };
+}
+
+/**
+ * After a target of a wave baked: when every target of the wave is confirmed and baked, the wave is
+ * announced complete (`Promotion Wave Completed`), once, whichever of its targets finished last (the
+ * promotion's write is conditional, and `completedWaves` says it was).
+ */
+async function waveCompleted(deps: Deps, tenant: string, id: string, wave: number): Promise<void> {
+  const items = await deps.store.listRolloutTargets(tenant, id);
+  await writePromotion(deps, tenant, id, (cur) => {
+    const w = cur.rollout?.waves.find((x) => x.wave === wave);
+    if (cur.status !== 'EXECUTING' || !cur.rollout || !w || cur.rollout.completedWaves?.includes(wave)) return null;
+    if (!w.targets.every((n) => items.find((t) => t.name === n)?.state === 'DONE')) return null;
+    const next = patched(cur, deps.clock(), { rollout: { ...cur.rollout, completedWaves: [...(cur.rollout.completedWaves ?? []), wave] } });
+    return {
+      next,
+      action: 'promotion.wave.complete',
+      by: ENGINE,
+      reason: `wave ${wave} confirmed and baked: ${w.targets.join(', ')}`,
+      ops: [promotionEvent(deps, 'Promotion Wave Completed', next, { wave, targets: w.targets })],
+    };
+  });
 }
 
 const describeWindows = (ws: readonly StartWindow[]) => ws.map((w) => `${w.days.join(',')} ${w.start}-${w.end} ${w.timezone}`).join('; ');
@@ -374,7 +413,11 @@ export async function targetBakedStep(deps: With<'alarms'>, tenant: string, id: 
   if (p.status !== 'EXECUTING') throw new PromotionFailed(`the rollout stopped: promotion is ${p.status}`);
   const item = await deps.store.getRolloutTarget(tenant, id, name);
   if (!item || item.state === 'ROLLED_BACK' || item.state === 'FAILED') throw new PromotionFailed(`target ${name} is ${item?.state ?? 'not changed'}`);
-  if (item.state === 'DONE') return { next: 'done' };
+  if (item.state === 'DONE') {
+    // A retried step: the target baked already; its wave's completion may not have been announced yet.
+    await waveCompleted(deps, tenant, id, item.wave);
+    return { next: 'done' };
+  }
   const env = await deps.store.getEnvironment(tenant, p.targetEnvironment);
   const arns = env ? targetMonitors(env, name) : [];
   const now = deps.clock();
@@ -408,6 +451,7 @@ export async function targetBakedStep(deps: With<'alarms'>, tenant: string, id: 
   };
   await deps.store.commit(tenant, [{ kind: 'rolloutTarget', target: next, expectedVersion: item.version }]);
   if (why) throw new PromotionFailed(`target '${name}' failed its bake: ${why}`);
+  await waveCompleted(deps, tenant, id, item.wave);
   return { next: 'done' };
 }
 
@@ -485,13 +529,17 @@ export async function resumeRollout(deps: With<'workflow'>, ctx: Ctx, id: string
     if (cur.status !== 'EXECUTING') throw new TransitionNotAllowed(`Promotion ${id} is ${cur.status}: only a halted rollout can be resumed`);
     if (!cur.rollout.halted) throw new TransitionNotAllowed(`Promotion ${id} is not halted`);
     token = cur.taskToken;
-    return {
+    const resumed = {
       next: patched(cur, deps.clock(), { taskToken: null, rollout: { ...cur.rollout, halted: null } }),
       action: 'promotion.resume',
       by: me,
       reason,
-      requestId: ctx.requestId,
     };
+    // A WaveStart task parked by the halt is answered now: its wave starts (and says so) with the resume.
+    if (!token) return { ...resumed, requestId: ctx.requestId };
+    const wave = parkedWave(cur.rollout);
+    const start = waveStarted(deps, cur, wave, deps.clock(), { halted: null });
+    return { ...resumed, next: start.next, reason: reason ?? start.reason, requestId: ctx.requestId, ops: start.ops };
   });
   if (token) await deps.workflow.sendTaskSuccess(token, { resumed: true, wave: before.rollout?.wave ?? 0 });
   return after!;

@@ -76,6 +76,21 @@ async function promote(u: Awaited<ReturnType<TestStack['users']>>): Promise<stri
 const detail = async (token: string, id: string) => (await t.call('GET', `/api/v1/promotions/${id}`, { token })).body;
 const states = (d: any) => Object.fromEntries(d.rollout.waves.flatMap((w: any) => w.targets.map((x: any) => [x.name, x.state])));
 
+/** The wave events of a promotion the outbox relayed to the bus, in order: "<type> <wave> <targets>". */
+async function waveEvents(id: string) {
+  await t.stack.stream.idle();
+  const read = () =>
+    t.stack.bus.published
+      .filter((e) => e.detail.promotionId === id && /^Promotion Wave /.test(e['detail-type']))
+      .map((e) => `${e['detail-type']} ${e.detail.wave} ${[...((e.detail.targets as string[]) ?? [])].sort().join(',')}`);
+  return { read };
+}
+
+async function waitUntil(ok: () => boolean, ms = 5000) {
+  const end = Date.now() + ms;
+  while (!ok() && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+}
+
 /** Polls the promotion until `ok` holds of it. */
 async function until(token: string, id: string, ok: (d: any) => boolean, what: string, ms = 20_000) {
   const end = Date.now() + ms;
@@ -90,6 +105,11 @@ async function until(token: string, id: string, ok: (d: any) => boolean, what: s
 describe('a rollout through targets in waves (local Step Functions on DynamoDB Local)', () => {
   it('runs 1 + 2 + 3 targets in three waves: the canary waits for its deployer’s callback, a wave-1 target reads the new release while wave 3 still reads the old, then every target and the environment have it', async () => {
     const { tenant, u } = await line();
+    const opted = await t.call('PUT', '/api/v1/notifications', {
+      token: u.admin,
+      body: { email: { recipients: [`ops@${tenant}.test`], approvers: false }, events: ['completed', 'rolled-back', 'wave-completed'] },
+    });
+    expect(opted.status, JSON.stringify(opted.body)).toBe(200);
     const before = (await t.call('GET', '/api/v1/environments/production', { token: u.viewer })).body.snapshot;
     const id = await promote(u);
     const waiting = await until(u.viewer, id, (d) => states(d).canary === 'CONFIRMING', 'the canary waits for its confirmation');
@@ -130,6 +150,25 @@ describe('a rollout through targets in waves (local Step Functions on DynamoDB L
     expect(done.status, JSON.stringify(done)).toBe('COMPLETED');
     expect(done.rollout.phase).toBe('COMPLETED');
     expect(Object.values(states(done))).toEqual(Array(6).fill('DONE'));
+    // Each wave said when it started and when it completed (events through the outbox: webhooks, the notifier), in order.
+    const { read } = await waveEvents(id);
+    await waitUntil(() => read().length >= 6);
+    expect(read()).toEqual([
+      'Promotion Wave Started 1 canary',
+      'Promotion Wave Completed 1 canary',
+      'Promotion Wave Started 2 eu-west-1,us-east-1',
+      'Promotion Wave Completed 2 eu-west-1,us-east-1',
+      'Promotion Wave Started 3 cell-1,cell-2,cell-3',
+      'Promotion Wave Completed 3 cell-1,cell-2,cell-3',
+    ]);
+    // Opted in (events: wave-completed), the tenant's email says each completed wave.
+    const mails = () => t.stack.outbox.mails.filter((m) => m.to === `ops@${tenant}.test` && /completed wave \d/.test(m.subject));
+    await waitUntil(() => mails().length >= 3);
+    expect(
+      mails()
+        .map((m) => m.subject.match(/completed wave \d/)?.[0])
+        .sort(),
+    ).toEqual(['completed wave 1', 'completed wave 2', 'completed wave 3']);
     for (const w of done.rollout.waves) for (const x of w.targets) expect(x.bake).toMatchObject({ from: expect.any(String), until: expect.any(String) });
     // The environment's head is what every target reached; no target differs from it any more.
     const after = (await t.call('GET', '/api/v1/environments/production', { token: u.viewer })).body.snapshot;
@@ -192,6 +231,11 @@ describe('a rollout through targets in waves (local Step Functions on DynamoDB L
     expect(audit.body.items.map((e: any) => e.action)).toEqual(expect.arrayContaining(['promotion.alarm', 'promotion.rollback.auto']));
     // Wave 3 never started: no target of it was ever changed.
     expect((await store().listRolloutTargets(tenant, id)).map((x) => x.name).sort()).toEqual(['canary', 'eu-west-1', 'us-east-1']);
+    // Waves 1 and 2 started, wave 1 completed; wave 2 never completed and wave 3 never started.
+    const { read } = await waveEvents(id);
+    await waitUntil(() => read().length >= 3);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(read()).toEqual(['Promotion Wave Started 1 canary', 'Promotion Wave Completed 1 canary', 'Promotion Wave Started 2 eu-west-1,us-east-1']);
   });
 
   it('halt stops before the next wave and keeps what is done; resume goes on; halt/resume of the wrong promotion or state is refused', async () => {
@@ -215,6 +259,17 @@ describe('a rollout through targets in waves (local Step Functions on DynamoDB L
     expect(resumed.status, JSON.stringify(resumed.body)).toBe(200);
     const done = await waitFor(t, u.viewer, id, ['COMPLETED', 'ROLLED_BACK', 'FAILED'], 30_000);
     expect(done.status).toBe('COMPLETED');
+    // The halted wave 2 started with the resume (the parked wave task answered), and said so once; every wave completed.
+    const { read } = await waveEvents(id);
+    await waitUntil(() => read().length >= 4);
+    expect(read()).toEqual([
+      'Promotion Wave Started 1 canary',
+      'Promotion Wave Completed 1 canary',
+      'Promotion Wave Started 2 eu-west-1,us-east-1',
+      'Promotion Wave Completed 2 eu-west-1,us-east-1',
+      'Promotion Wave Started 3 cell-1,cell-2,cell-3',
+      'Promotion Wave Completed 3 cell-1,cell-2,cell-3',
+    ]);
     expect((await t.call('POST', `/api/v1/promotions/${id}/resume`, { token: u.deployer, body: {} })).status).toBe(409);
     expect((await t.call('POST', '/api/v1/promotions/prm_0000000000000000000/halt', { token: u.deployer, body: {} })).status).toBe(404);
   });
