@@ -12,7 +12,7 @@ import type { StartWindow, Target } from '../kernel/target-schemas.ts';
 import type { Ctx, Deps, WriteOp, With } from '../ports.ts';
 import { ENGINE, moved, patched } from './aggregate.ts';
 import { LOCK_SECONDS, type Next } from './deadlines.ts';
-import { completeRollout } from './finish.ts';
+import { completeRollout, waveCompletion } from './finish.ts';
 import { freezeHold } from './freeze-hold.ts';
 import { monitorCheck } from './monitor-watch.ts';
 import { configChanges } from './release.ts';
@@ -155,20 +155,29 @@ export async function waveStartStep(deps: With<'workflow' | 'scheduler'>, tenant
   const window = windowAt(env?.rollout?.startWindows ?? [], now);
   const { after } = await writePromotion(deps, tenant, id, (cur) => {
     if (cur.status !== 'EXECUTING' || !cur.rollout) return null;
-    if (cur.rollout.halted) return { next: { ...cur, taskToken: token }, action: null, by: ENGINE };
+    // This step runs when the wave before has ended (every target of it confirmed and baked): that wave is
+    // complete now, whether this one starts, waits for a resume or waits for a start window.
+    const done = waveCompletion(deps, cur, [...cur.rollout.waves].reverse().find((w) => w.wave < wave)?.wave);
+    const base: Promotion = done ? { ...cur, rollout: done.rollout } : cur;
+    const rollout = base.rollout!;
+    const ops = done?.ops ?? [];
+    if (rollout.halted) return { next: { ...base, taskToken: token }, action: null, by: ENGINE, ops };
     if (!window.open) {
       const until = (window.opens ?? new Date(now.getTime() + 3600_000)).toISOString();
       const waiting = { reason: `wave ${wave} waits for a start window (${describeWindows(env?.rollout?.startWindows ?? [])})`, until };
       return {
-        next: patched(cur, now, { taskToken: token, rollout: { ...cur.rollout, waiting } }),
+        next: patched(base, now, { taskToken: token, rollout: { ...rollout, waiting } }),
         action: 'promotion.wave.wait',
         by: ENGINE,
         reason: `${waiting.reason}; opens ${until}`,
+        ops,
       };
     }
     // A retried step finds its wave started already: no second start (nor its event).
-    if (cur.rollout.wave >= wave && !cur.rollout.waiting && !cur.taskToken) return null;
-    return waveStarted(deps, cur, wave, now);
+    if (rollout.wave >= wave && !rollout.waiting && !cur.taskToken) return null;
+    const start = waveStarted(deps, base, wave, now);
+    const prev = done?.rollout.completedWaves?.at(-1);
+    return { ...start, reason: done ? `wave ${prev} complete; ${start.reason}` : start.reason, ops: [...ops, ...start.ops] };
   });
   const cur = after ?? p;
   if (cur.rollout?.halted) return { next: 'await-go' };
@@ -198,28 +207,6 @@ export function waveStarted(deps: Deps, cur: Promotion, wave: number, now: Date,
     reason: `wave ${wave}: ${targets.join(', ')}`,
     ops: [promotionEvent(deps, 'Promotion Wave Started', next, { wave, targets })],
   };
-}
-
-/**
- * After a target of a wave baked: when every target of the wave is confirmed and baked, the wave is
- * announced complete (`Promotion Wave Completed`), once, whichever of its targets finished last (the
- * promotion's write is conditional, and `completedWaves` says it was).
- */
-async function waveCompleted(deps: Deps, tenant: string, id: string, wave: number): Promise<void> {
-  const items = await deps.store.listRolloutTargets(tenant, id);
-  await writePromotion(deps, tenant, id, (cur) => {
-    const w = cur.rollout?.waves.find((x) => x.wave === wave);
-    if (cur.status !== 'EXECUTING' || !cur.rollout || !w || cur.rollout.completedWaves?.includes(wave)) return null;
-    if (!w.targets.every((n) => items.find((t) => t.name === n)?.state === 'DONE')) return null;
-    const next = patched(cur, deps.clock(), { rollout: { ...cur.rollout, completedWaves: [...(cur.rollout.completedWaves ?? []), wave] } });
-    return {
-      next,
-      action: 'promotion.wave.complete',
-      by: ENGINE,
-      reason: `wave ${wave} confirmed and baked: ${w.targets.join(', ')}`,
-      ops: [promotionEvent(deps, 'Promotion Wave Completed', next, { wave, targets: w.targets })],
-    };
-  });
 }
 
 const describeWindows = (ws: readonly StartWindow[]) => ws.map((w) => `${w.days.join(',')} ${w.start}-${w.end} ${w.timezone}`).join('; ');
@@ -413,11 +400,7 @@ export async function targetBakedStep(deps: With<'alarms'>, tenant: string, id: 
   if (p.status !== 'EXECUTING') throw new PromotionFailed(`the rollout stopped: promotion is ${p.status}`);
   const item = await deps.store.getRolloutTarget(tenant, id, name);
   if (!item || item.state === 'ROLLED_BACK' || item.state === 'FAILED') throw new PromotionFailed(`target ${name} is ${item?.state ?? 'not changed'}`);
-  if (item.state === 'DONE') {
-    // A retried step: the target baked already; its wave's completion may not have been announced yet.
-    await waveCompleted(deps, tenant, id, item.wave);
-    return { next: 'done' };
-  }
+  if (item.state === 'DONE') return { next: 'done' };
   const env = await deps.store.getEnvironment(tenant, p.targetEnvironment);
   const arns = env ? targetMonitors(env, name) : [];
   const now = deps.clock();
@@ -451,7 +434,6 @@ export async function targetBakedStep(deps: With<'alarms'>, tenant: string, id: 
   };
   await deps.store.commit(tenant, [{ kind: 'rolloutTarget', target: next, expectedVersion: item.version }]);
   if (why) throw new PromotionFailed(`target '${name}' failed its bake: ${why}`);
-  await waveCompleted(deps, tenant, id, item.wave);
   return { next: 'done' };
 }
 

@@ -255,6 +255,10 @@ describe('a rollout through targets in waves (local Step Functions on DynamoDB L
     expect(still.status).toBe('EXECUTING');
     expect(still.rollout.phase).toBe('HALTED');
     expect(states(still)['us-east-1']).toBe('PENDING');
+    // Wave 1 is complete (and said so) while halted; wave 2 has not started.
+    const halt = await waveEvents(id);
+    await waitUntil(() => halt.read().length >= 2);
+    expect(halt.read()).toEqual(['Promotion Wave Started 1 canary', 'Promotion Wave Completed 1 canary']);
     const resumed = await t.call('POST', `/api/v1/promotions/${id}/resume`, { token: u.deployer, body: { reason: 'canary is fine' } });
     expect(resumed.status, JSON.stringify(resumed.body)).toBe(200);
     const done = await waitFor(t, u.viewer, id, ['COMPLETED', 'ROLLED_BACK', 'FAILED'], 30_000);
