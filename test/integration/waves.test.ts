@@ -4,6 +4,7 @@ import { targetVersion } from '../../domain/config/targets.ts';
 import { DynamoStore, documentClient } from '../../functions/adapters/dynamo-store.ts';
 import { LOCAL_REGION, localCredentials } from '../../local/dynamodb.ts';
 import { LocalWorkflow } from '../../local/workflow.ts';
+import { scheduleName } from '../../domain/promotion/schedule.ts';
 import { waitFor } from '../support/promotions.ts';
 import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
 
@@ -276,6 +277,53 @@ describe('a rollout through targets in waves (local Step Functions on DynamoDB L
     ]);
     expect((await t.call('POST', `/api/v1/promotions/${id}/resume`, { token: u.deployer, body: {} })).status).toBe(409);
     expect((await t.call('POST', '/api/v1/promotions/prm_0000000000000000000/halt', { token: u.deployer, body: {} })).status).toBe(404);
+  });
+
+  it('a wave outside the start windows waits; when the window’s schedule fires, the wave starts and says so, and the wave before is announced complete when the next one waits', async () => {
+    const tenant = t.tenant();
+    const u = await t.users(tenant);
+    await makeLine(t, u.admin, ['dev']);
+    // A one-minute window twelve hours away: closed now.
+    const h = String((new Date().getUTCHours() + 12) % 24).padStart(2, '0');
+    const window = { days: ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'], start: `${h}:00`, end: `${h}:01`, timezone: 'UTC' };
+    const env = await t.call('POST', '/api/v1/environments', {
+      token: u.admin,
+      body: {
+        name: 'production',
+        position: 1,
+        targets: [
+          { name: 'canary', wave: 1 },
+          { name: 'eu-west-1', wave: 2 },
+        ],
+        rollout: { startWindows: [window] },
+      },
+    });
+    expect(env.status, JSON.stringify(env.body)).toBe(201);
+    await t.call('POST', '/api/v1/environments/dev/configs', { token: u.deployer, body: { key: 'feature.x', value: true } });
+    const id = await promote(u);
+    const waits = await until(u.viewer, id, (d) => !!d.rollout.waiting, 'wave 1 waits for its window');
+    expect(waits.rollout.waiting.reason).toMatch(/wave 1 waits for a start window/);
+    const fireNow = async () => {
+      const name = scheduleName({ tenant, id });
+      expect(t.stack.scheduler.pending()).toContain(name);
+      await t.stack.scheduler.scheduleOnce(name, new Date(), { tenant, promotionId: id });
+    };
+    await fireNow();
+    // The window "opened": wave 1 starts, runs and is complete; wave 2 waits for the window in turn.
+    await until(u.viewer, id, (d) => states(d).canary === 'DONE' && !!d.rollout.waiting && d.rollout.wave === 1, 'wave 2 waits');
+    const { read } = await waveEvents(id);
+    await waitUntil(() => read().length >= 2);
+    expect(read()).toEqual(['Promotion Wave Started 1 canary', 'Promotion Wave Completed 1 canary']);
+    await fireNow();
+    const done = await waitFor(t, u.viewer, id, ['COMPLETED', 'ROLLED_BACK', 'FAILED'], 20_000);
+    expect(done.status, JSON.stringify(done.error)).toBe('COMPLETED');
+    await waitUntil(() => read().length >= 4);
+    expect(read()).toEqual([
+      'Promotion Wave Started 1 canary',
+      'Promotion Wave Completed 1 canary',
+      'Promotion Wave Started 2 eu-west-1',
+      'Promotion Wave Completed 2 eu-west-1',
+    ]);
   });
 
   it('a callback that does not come by its deadline rolls the rollout back; a confirmation after it is refused', async () => {
