@@ -19,6 +19,9 @@ export const EVENT_TYPES = [
   'Promotion Cancelled',
   'Promotion Expired',
   'Promotion Rolled Back',
+  /** a rollout through targets (domain/promotion/waves.ts): a wave started, or every target of it is confirmed and baked */
+  'Promotion Wave Started',
+  'Promotion Wave Completed',
   'Break Glass Used',
   'Evidence Added',
   'Deployment Recorded',

@@ -343,4 +343,6 @@ export interface RolloutState {
   waiting?: { reason: string; until: string } | null;
   /** how it ended per target, once it has (the decision record) */
   outcome?: 'COMPLETED' | 'ROLLED_BACK' | null;
+  /** the waves whose completion was announced (`Promotion Wave Completed`, once per wave: the write is conditional on it) */
+  completedWaves?: number[];
 }

@@ -10,7 +10,11 @@ export const NOTIFICATION_KINDS = [
   'rolled-back',
   'gate-failed',
   'break-glass',
+  'wave-completed',
 ] as const;
+
+/** The kinds a scope gets when its settings name none: every kind but a rollout's per-wave news (opt in with `events`). */
+export const DEFAULT_NOTIFICATION_KINDS: readonly NotificationKind[] = NOTIFICATION_KINDS.filter((k) => k !== 'wave-completed');
 
 export type NotificationKind = (typeof NOTIFICATION_KINDS)[number];
 

@@ -12,7 +12,7 @@ import { promotionDetail } from '../promotion/views.ts';
 import { promotionEvent } from '../promotion/write.ts';
 import { contentChoosers } from '../promotion/policy.ts';
 import { emailMessage } from './email.ts';
-import { NOTIFICATION_KINDS, type NotificationKind, type NotificationSettings } from './model.ts';
+import { DEFAULT_NOTIFICATION_KINDS, type NotificationKind, type NotificationSettings } from './model.ts';
 import { slackMessage } from './slack.ts';
 import type { NotificationView } from './view.ts';
 
@@ -35,6 +35,8 @@ export function kindOf(type: EventType | 'Approval Reminder', detail: Record<str
       return detail.status === 'VALIDATION_FAILED' ? 'gate-failed' : 'failed';
     case 'Promotion Rolled Back':
       return 'rolled-back';
+    case 'Promotion Wave Completed':
+      return 'wave-completed';
     case 'Break Glass Used':
       return 'break-glass';
     default:
@@ -52,6 +54,7 @@ export const NOTIFY_ON = [
   'Promotion Completed',
   'Promotion Failed',
   'Promotion Rolled Back',
+  'Promotion Wave Completed',
   'Break Glass Used',
 ] as const;
 
@@ -66,7 +69,12 @@ const TITLES: Record<NotificationKind, string> = {
   'rolled-back': 'was rolled back',
   'gate-failed': 'was stopped by its gates',
   'break-glass': 'break-glass write',
+  'wave-completed': 'completed a wave',
 };
+
+/** A rollout's wave: "completed wave 2 (eu-west-1, us-east-1)"; the next wave starts now unless the rollout is halted. */
+const waveTitle = (detail: Record<string, unknown>) =>
+  `completed wave ${String(detail.wave)}${Array.isArray(detail.targets) && detail.targets.length ? ` (${detail.targets.join(', ')})` : ''}`;
 
 const WANTS_ACTION = new Set<NotificationKind>(['approval-required', 'approval-reminder']);
 
@@ -101,7 +109,7 @@ export async function notificationView(deps: Deps, kind: NotificationKind, detai
     tenant: p.tenant,
     promotionId: p.id,
     releaseDigest: p.releaseDigest,
-    title: `${what} → ${p.targetEnvironment} ${TITLES[kind]}`,
+    title: `${what} → ${p.targetEnvironment} ${kind === 'wave-completed' ? waveTitle(detail) : TITLES[kind]}`,
     subject:
       p.subject.type === 'artifact'
         ? { type: 'artifact', name: p.subject.name, version: p.subject.version, digest: p.subject.digest }
@@ -182,7 +190,7 @@ export async function notify(deps: With<'scheduler'>, type: EventType | 'Approva
   // A reminder for a promotion no longer waiting says nothing useful.
   if (kind === 'approval-reminder' && p?.status !== 'AWAITING_APPROVAL') return [];
   const settings = await settingsFor(deps, tenant, (p?.targetEnvironment ?? detail.environment) as string | undefined);
-  const wanted = settings?.events ?? NOTIFICATION_KINDS;
+  const wanted = settings?.events ?? DEFAULT_NOTIFICATION_KINDS;
   // Ask the scheduler for a reminder shortly before the approval window closes.
   if (kind === 'approval-required' && p && settings && wanted.includes('approval-reminder')) await scheduleReminder(deps, p);
   if (!settings || !wanted.includes(kind)) return [];

@@ -5,7 +5,7 @@ import { EnvironmentNotFound, ValidationFailed, VersionConflict } from '../kerne
 import type { Ctx, Deps } from '../ports.ts';
 import { retryOnConflict } from '../kernel/retry.ts';
 import { assertTenantUrls, tenantUrl } from '../kernel/url-policy.ts';
-import { NOTIFICATION_KINDS, type NotificationSettings } from './model.ts';
+import { DEFAULT_NOTIFICATION_KINDS, NOTIFICATION_KINDS, type NotificationSettings } from './model.ts';
 
 /** A Slack workspace's team id (T…), as Slack puts it in every request. */
 export const slackTeamId = /* @__PURE__ */ z.schema(() => z.string().check(z.regex(/^T[A-Z0-9]{2,20}$/, "a Slack workspace's team id (T…)")));
@@ -59,7 +59,11 @@ export const notificationSettingsBody = /* @__PURE__ */ z.schema(() =>
           )
           .check(z.describe('absent: kept as it is; null: email off; an object: email as given')),
       ),
-      events: z.optional(z.nullable(z.array(z.enum(NOTIFICATION_KINDS)).check(z.minLength(1))).check(z.describe('absent: kept as it is; null: every kind'))),
+      events: z.optional(
+        z
+          .nullable(z.array(z.enum(NOTIFICATION_KINDS)).check(z.minLength(1)))
+          .check(z.describe('absent: kept as it is; null: the default kinds (every kind but wave-completed, which is opt-in)')),
+      ),
       version: z.optional(z.number().check(z.int(), z.minimum(0))),
     })
     .check(
@@ -75,12 +79,12 @@ export type NotificationSettingsBody = z.infer<typeof notificationSettingsBody>;
 
 /** What the API shows: never the webhook's secret path. */
 export function settingsView(s: NotificationSettings | null, scope: string) {
-  if (!s) return { scope, slack: null, email: null, events: [...NOTIFICATION_KINDS], version: 0 };
+  if (!s) return { scope, slack: null, email: null, events: [...DEFAULT_NOTIFICATION_KINDS], version: 0 };
   return {
     scope,
     slack: s.slack ? { webhook: maskedWebhook(s.slack.webhook), channels: s.slack.channels, teamId: s.slack.teamId ?? null } : null,
     email: s.email ?? null,
-    events: s.events ?? [...NOTIFICATION_KINDS],
+    events: s.events ?? [...DEFAULT_NOTIFICATION_KINDS],
     version: s.version,
     updatedAt: s.updatedAt,
     updatedBy: s.updatedBy,

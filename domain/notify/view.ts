@@ -1,7 +1,17 @@
 /** What every renderer (Slack, email, review page) takes: the facts of one notification. */
 export interface NotificationView {
   kind:
-    'approval-required' | 'approval-reminder' | 'approved' | 'rejected' | 'expired' | 'completed' | 'failed' | 'rolled-back' | 'gate-failed' | 'break-glass';
+    | 'approval-required'
+    | 'approval-reminder'
+    | 'approved'
+    | 'rejected'
+    | 'expired'
+    | 'completed'
+    | 'failed'
+    | 'rolled-back'
+    | 'gate-failed'
+    | 'break-glass'
+    | 'wave-completed';
   tenant: string;
   promotionId?: string;
   /** the release the notification shows (approvals are bound to it): a Slack button acts on this release only */

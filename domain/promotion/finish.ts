@@ -3,7 +3,7 @@ import type { Snapshot } from '../kernel/model.ts';
 import type { Deps, WriteOp, With } from '../ports.ts';
 import { memoSource } from '../config/tree.ts';
 import { isTerminal } from '../kernel/lifecycle.ts';
-import type { Deployment, Promotion } from '../kernel/promotion-model.ts';
+import type { Deployment, Promotion, RolloutState } from '../kernel/promotion-model.ts';
 import { ENGINE, moved } from './aggregate.ts';
 import { artifactOps, configOps, PromotionFailed, recordInRegistries } from './target-change.ts';
 import { loadPromotion, promotionEvent, writePromotion } from './write.ts';
@@ -60,6 +60,20 @@ export async function completeNow(deps: With<'git' | 'registry'>, tenant: string
 }
 
 /**
+ * A wave of a rollout is complete (every target of it confirmed and baked: the flow's map over its targets
+ * ended, and the next WaveStart or RolloutComplete runs): the rollout records it in `completedWaves` and
+ * `Promotion Wave Completed` (with the wave's targets) is written with that promotion write, once.
+ * Nothing when the wave is unknown or was announced already.
+ */
+export function waveCompletion(deps: Deps, cur: Promotion, wave: number | undefined): { rollout: RolloutState; ops: WriteOp[] } | null {
+  const r = cur.rollout;
+  const w = r?.waves.find((x) => x.wave === wave);
+  if (!r || !w || r.completedWaves?.includes(w.wave)) return null;
+  const rollout: RolloutState = { ...r, completedWaves: [...(r.completedWaves ?? []), w.wave] };
+  return { rollout, ops: [promotionEvent(deps, 'Promotion Wave Completed', { ...cur, rollout }, { wave: w.wave, targets: w.targets })] };
+}
+
+/**
  * The end of a rollout through targets (every wave confirmed and baked): the environment's head moves to
  * the release in one transaction (as a one-step execution moves it: pointer or head, snapshot, deployment
  * record, tags, git target and registries for an artifact), the promotion COMPLETED naming its targets.
@@ -77,11 +91,14 @@ export async function completeRollout(deps: With<'git' | 'registry'>, tenant: st
     const withResult: Promotion = { ...cur, result: built.result };
     copied = ((built.result as { synced?: unknown[] }).synced?.length ?? 0) > 0;
     const { ops, deployed } = await completionOps(deps, withResult, 'COMPLETED', 'DEPLOYED', built.ops);
+    // The last wave is complete with the rollout (its event first, then the promotion's).
+    const last = waveCompletion(deps, cur, cur.rollout.waves.at(-1)?.wave);
     const next = moved(withResult, 'COMPLETED', ENGINE, deps.clock(), {
       error: null,
       taskToken: null,
-      rollout: { ...cur.rollout, waiting: null, outcome: 'COMPLETED' },
+      rollout: { ...(last?.rollout ?? cur.rollout), waiting: null, outcome: 'COMPLETED' },
     });
+    if (last) ops.push(...last.ops);
     ops.push(promotionEvent(deps, 'Promotion Completed', next, { targets }));
     putCurrent = deployed;
     return { next, action: 'promotion.complete', by: ENGINE, ops, reason: `every target runs it: ${targets.join(', ')}`.slice(0, 1000) };

@@ -9,6 +9,7 @@ import { stampFreezeOverride } from './freeze-override.ts';
 import type { Promotion } from '../kernel/promotion-model.ts';
 import { GO_WAIT_SECONDS } from './policy.ts';
 import { loadPromotion, writePromotion } from './write.ts';
+import { parkedWave, waveStarted } from './waves.ts';
 
 /** A promotion's go schedule: one per promotion, unique and within the scheduler's limits (domain/kernel/aws-names.ts). */
 export function scheduleName(p: Pick<Promotion, 'tenant' | 'id'>): string {
@@ -88,7 +89,8 @@ export async function fireSchedule(deps: With<'workflow'>, tenant: string, id: s
   if (p.status === 'EXECUTING' && p.rollout?.waiting && p.taskToken && !p.rollout.halted) {
     const token = p.taskToken;
     const { after } = await writePromotion(deps, tenant, id, (cur) =>
-      cur.taskToken === token ? { next: { ...cur, taskToken: null, rollout: { ...cur.rollout!, waiting: null } }, action: null, by: ENGINE } : null,
+      // The window opened: the parked wave starts (its audit entry and its `Promotion Wave Started` event).
+      cur.taskToken === token && cur.rollout ? waveStarted(deps, cur, parkedWave(cur.rollout), deps.clock()) : null,
     );
     if (after) await deps.workflow.sendTaskSuccess(token, { wave: p.rollout.wave });
     return { fired: !!after, status: p.status };

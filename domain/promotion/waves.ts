@@ -12,13 +12,13 @@ import type { StartWindow, Target } from '../kernel/target-schemas.ts';
 import type { Ctx, Deps, WriteOp, With } from '../ports.ts';
 import { ENGINE, moved, patched } from './aggregate.ts';
 import { LOCK_SECONDS, type Next } from './deadlines.ts';
-import { completeRollout } from './finish.ts';
+import { completeRollout, waveCompletion } from './finish.ts';
 import { freezeHold } from './freeze-hold.ts';
 import { monitorCheck } from './monitor-watch.ts';
 import { configChanges } from './release.ts';
 import { scheduleName } from './schedule.ts';
 import { PromotionFailed } from './target-change.ts';
-import { auditDraft, loadPromotion, writePromotion } from './write.ts';
+import { auditDraft, loadPromotion, promotionEvent, writePromotion } from './write.ts';
 
 /**
  * Waves: executing a promotion into an environment with targets (domain/config/targets.ts). The flow
@@ -155,23 +155,29 @@ export async function waveStartStep(deps: With<'workflow' | 'scheduler'>, tenant
   const window = windowAt(env?.rollout?.startWindows ?? [], now);
   const { after } = await writePromotion(deps, tenant, id, (cur) => {
     if (cur.status !== 'EXECUTING' || !cur.rollout) return null;
-    if (cur.rollout.halted) return { next: { ...cur, taskToken: token }, action: null, by: ENGINE };
+    // This step runs when the wave before has ended (every target of it confirmed and baked): that wave is
+    // complete now, whether this one starts, waits for a resume or waits for a start window.
+    const done = waveCompletion(deps, cur, [...cur.rollout.waves].reverse().find((w) => w.wave < wave)?.wave);
+    const base: Promotion = done ? { ...cur, rollout: done.rollout } : cur;
+    const rollout = base.rollout!;
+    const ops = done?.ops ?? [];
+    if (rollout.halted) return { next: { ...base, taskToken: token }, action: null, by: ENGINE, ops };
     if (!window.open) {
       const until = (window.opens ?? new Date(now.getTime() + 3600_000)).toISOString();
       const waiting = { reason: `wave ${wave} waits for a start window (${describeWindows(env?.rollout?.startWindows ?? [])})`, until };
       return {
-        next: patched(cur, now, { taskToken: token, rollout: { ...cur.rollout, waiting } }),
+        next: patched(base, now, { taskToken: token, rollout: { ...rollout, waiting } }),
         action: 'promotion.wave.wait',
         by: ENGINE,
         reason: `${waiting.reason}; opens ${until}`,
+        ops,
       };
     }
-    return {
-      next: patched(cur, now, { taskToken: null, rollout: { ...cur.rollout, wave, waiting: null } }),
-      action: 'promotion.wave.start',
-      by: ENGINE,
-      reason: `wave ${wave}: ${cur.rollout.waves.find((w) => w.wave === wave)?.targets.join(', ') ?? ''}`,
-    };
+    // A retried step finds its wave started already: no second start (nor its event).
+    if (rollout.wave >= wave && !rollout.waiting && !cur.taskToken) return null;
+    const start = waveStarted(deps, base, wave, now);
+    const prev = done?.rollout.completedWaves?.at(-1);
+    return { ...start, reason: done ? `wave ${prev} complete; ${start.reason}` : start.reason, ops: [...ops, ...start.ops] };
   });
   const cur = after ?? p;
   if (cur.rollout?.halted) return { next: 'await-go' };
@@ -181,6 +187,26 @@ export async function waveStartStep(deps: With<'workflow' | 'scheduler'>, tenant
   }
   await deps.workflow.sendTaskSuccess(token, { wave });
   return { next: 'execute' };
+}
+
+/** The wave a parked WaveStart task waits to start (halted, or outside the start windows): the one after the rollout's current wave. */
+export const parkedWave = (r: RolloutState): number => r.waves.find((w) => w.wave > r.wave)?.wave ?? r.wave;
+
+/**
+ * The move that starts a wave: the rollout's wave, its audit entry and its event (`Promotion Wave Started`,
+ * with the wave's targets). WaveStart makes it, and so do resume and a start window's schedule when they
+ * answer a parked WaveStart task.
+ */
+export function waveStarted(deps: Deps, cur: Promotion, wave: number, now: Date, rollout: Partial<RolloutState> = {}) {
+  const targets = cur.rollout!.waves.find((w) => w.wave === wave)?.targets ?? [];
+  const next = patched(cur, now, { taskToken: null, rollout: { ...cur.rollout!, ...rollout, wave, waiting: null } });
+  return {
+    next,
+    action: 'promotion.wave.start',
+    by: ENGINE,
+    reason: `wave ${wave}: ${targets.join(', ')}`,
+    ops: [promotionEvent(deps, 'Promotion Wave Started', next, { wave, targets })],
+  };
 }
 
 const describeWindows = (ws: readonly StartWindow[]) => ws.map((w) => `${w.days.join(',')} ${w.start}-${w.end} ${w.timezone}`).join('; ');
@@ -485,13 +511,17 @@ export async function resumeRollout(deps: With<'workflow'>, ctx: Ctx, id: string
     if (cur.status !== 'EXECUTING') throw new TransitionNotAllowed(`Promotion ${id} is ${cur.status}: only a halted rollout can be resumed`);
     if (!cur.rollout.halted) throw new TransitionNotAllowed(`Promotion ${id} is not halted`);
     token = cur.taskToken;
-    return {
+    const resumed = {
       next: patched(cur, deps.clock(), { taskToken: null, rollout: { ...cur.rollout, halted: null } }),
       action: 'promotion.resume',
       by: me,
       reason,
-      requestId: ctx.requestId,
     };
+    // A WaveStart task parked by the halt is answered now: its wave starts (and says so) with the resume.
+    if (!token) return { ...resumed, requestId: ctx.requestId };
+    const wave = parkedWave(cur.rollout);
+    const start = waveStarted(deps, cur, wave, deps.clock(), { halted: null });
+    return { ...resumed, next: start.next, reason: reason ?? start.reason, requestId: ctx.requestId, ops: start.ops };
   });
   if (token) await deps.workflow.sendTaskSuccess(token, { resumed: true, wave: before.rollout?.wave ?? 0 });
   return after!;

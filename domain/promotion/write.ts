@@ -24,7 +24,15 @@ export function promotionEvent(
   deps: Deps,
   type: EventType,
   p: Promotion,
-  extra: { actor?: string; reason?: string; approvalsNeeded?: number; approverGroups?: string[]; approvalWaitSeconds?: number; targets?: string[] } = {},
+  extra: {
+    actor?: string;
+    reason?: string;
+    approvalsNeeded?: number;
+    approverGroups?: string[];
+    approvalWaitSeconds?: number;
+    targets?: string[];
+    wave?: number;
+  } = {},
 ): WriteOp {
   return eventOp(type, p.tenant, {
     tenant: p.tenant,

@@ -26,6 +26,8 @@ export const WEBHOOK_EVENTS = {
   'promotion.cancelled': 'Promotion Cancelled',
   'promotion.expired': 'Promotion Expired',
   'promotion.rolled_back': 'Promotion Rolled Back',
+  'promotion.wave_started': 'Promotion Wave Started',
+  'promotion.wave_completed': 'Promotion Wave Completed',
   'break_glass.used': 'Break Glass Used',
   'evidence.added': 'Evidence Added',
   'deployment.recorded': 'Deployment Recorded',

@@ -4,6 +4,7 @@ import { targetVersion } from '../../domain/config/targets.ts';
 import { DynamoStore, documentClient } from '../../functions/adapters/dynamo-store.ts';
 import { LOCAL_REGION, localCredentials } from '../../local/dynamodb.ts';
 import { LocalWorkflow } from '../../local/workflow.ts';
+import { scheduleName } from '../../domain/promotion/schedule.ts';
 import { waitFor } from '../support/promotions.ts';
 import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
 
@@ -76,6 +77,21 @@ async function promote(u: Awaited<ReturnType<TestStack['users']>>): Promise<stri
 const detail = async (token: string, id: string) => (await t.call('GET', `/api/v1/promotions/${id}`, { token })).body;
 const states = (d: any) => Object.fromEntries(d.rollout.waves.flatMap((w: any) => w.targets.map((x: any) => [x.name, x.state])));
 
+/** The wave events of a promotion the outbox relayed to the bus, in order: "<type> <wave> <targets>". */
+async function waveEvents(id: string) {
+  await t.stack.stream.idle();
+  const read = () =>
+    t.stack.bus.published
+      .filter((e) => e.detail.promotionId === id && /^Promotion Wave /.test(e['detail-type']))
+      .map((e) => `${e['detail-type']} ${e.detail.wave} ${[...((e.detail.targets as string[]) ?? [])].sort().join(',')}`);
+  return { read };
+}
+
+async function waitUntil(ok: () => boolean, ms = 5000) {
+  const end = Date.now() + ms;
+  while (!ok() && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+}
+
 /** Polls the promotion until `ok` holds of it. */
 async function until(token: string, id: string, ok: (d: any) => boolean, what: string, ms = 20_000) {
   const end = Date.now() + ms;
@@ -90,6 +106,11 @@ async function until(token: string, id: string, ok: (d: any) => boolean, what: s
 describe('a rollout through targets in waves (local Step Functions on DynamoDB Local)', () => {
   it('runs 1 + 2 + 3 targets in three waves: the canary waits for its deployer’s callback, a wave-1 target reads the new release while wave 3 still reads the old, then every target and the environment have it', async () => {
     const { tenant, u } = await line();
+    const opted = await t.call('PUT', '/api/v1/notifications', {
+      token: u.admin,
+      body: { email: { recipients: [`ops@${tenant}.test`], approvers: false }, events: ['completed', 'rolled-back', 'wave-completed'] },
+    });
+    expect(opted.status, JSON.stringify(opted.body)).toBe(200);
     const before = (await t.call('GET', '/api/v1/environments/production', { token: u.viewer })).body.snapshot;
     const id = await promote(u);
     const waiting = await until(u.viewer, id, (d) => states(d).canary === 'CONFIRMING', 'the canary waits for its confirmation');
@@ -130,6 +151,25 @@ describe('a rollout through targets in waves (local Step Functions on DynamoDB L
     expect(done.status, JSON.stringify(done)).toBe('COMPLETED');
     expect(done.rollout.phase).toBe('COMPLETED');
     expect(Object.values(states(done))).toEqual(Array(6).fill('DONE'));
+    // Each wave said when it started and when it completed (events through the outbox: webhooks, the notifier), in order.
+    const { read } = await waveEvents(id);
+    await waitUntil(() => read().length >= 6);
+    expect(read()).toEqual([
+      'Promotion Wave Started 1 canary',
+      'Promotion Wave Completed 1 canary',
+      'Promotion Wave Started 2 eu-west-1,us-east-1',
+      'Promotion Wave Completed 2 eu-west-1,us-east-1',
+      'Promotion Wave Started 3 cell-1,cell-2,cell-3',
+      'Promotion Wave Completed 3 cell-1,cell-2,cell-3',
+    ]);
+    // Opted in (events: wave-completed), the tenant's email says each completed wave.
+    const mails = () => t.stack.outbox.mails.filter((m) => m.to === `ops@${tenant}.test` && /completed wave \d/.test(m.subject));
+    await waitUntil(() => mails().length >= 3);
+    expect(
+      mails()
+        .map((m) => m.subject.match(/completed wave \d/)?.[0])
+        .sort(),
+    ).toEqual(['completed wave 1', 'completed wave 2', 'completed wave 3']);
     for (const w of done.rollout.waves) for (const x of w.targets) expect(x.bake).toMatchObject({ from: expect.any(String), until: expect.any(String) });
     // The environment's head is what every target reached; no target differs from it any more.
     const after = (await t.call('GET', '/api/v1/environments/production', { token: u.viewer })).body.snapshot;
@@ -192,6 +232,11 @@ describe('a rollout through targets in waves (local Step Functions on DynamoDB L
     expect(audit.body.items.map((e: any) => e.action)).toEqual(expect.arrayContaining(['promotion.alarm', 'promotion.rollback.auto']));
     // Wave 3 never started: no target of it was ever changed.
     expect((await store().listRolloutTargets(tenant, id)).map((x) => x.name).sort()).toEqual(['canary', 'eu-west-1', 'us-east-1']);
+    // Waves 1 and 2 started, wave 1 completed; wave 2 never completed and wave 3 never started.
+    const { read } = await waveEvents(id);
+    await waitUntil(() => read().length >= 3);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(read()).toEqual(['Promotion Wave Started 1 canary', 'Promotion Wave Completed 1 canary', 'Promotion Wave Started 2 eu-west-1,us-east-1']);
   });
 
   it('halt stops before the next wave and keeps what is done; resume goes on; halt/resume of the wrong promotion or state is refused', async () => {
@@ -211,12 +256,74 @@ describe('a rollout through targets in waves (local Step Functions on DynamoDB L
     expect(still.status).toBe('EXECUTING');
     expect(still.rollout.phase).toBe('HALTED');
     expect(states(still)['us-east-1']).toBe('PENDING');
+    // Wave 1 is complete (and said so) while halted; wave 2 has not started.
+    const halt = await waveEvents(id);
+    await waitUntil(() => halt.read().length >= 2);
+    expect(halt.read()).toEqual(['Promotion Wave Started 1 canary', 'Promotion Wave Completed 1 canary']);
     const resumed = await t.call('POST', `/api/v1/promotions/${id}/resume`, { token: u.deployer, body: { reason: 'canary is fine' } });
     expect(resumed.status, JSON.stringify(resumed.body)).toBe(200);
     const done = await waitFor(t, u.viewer, id, ['COMPLETED', 'ROLLED_BACK', 'FAILED'], 30_000);
     expect(done.status).toBe('COMPLETED');
+    // The halted wave 2 started with the resume (the parked wave task answered), and said so once; every wave completed.
+    const { read } = await waveEvents(id);
+    await waitUntil(() => read().length >= 4);
+    expect(read()).toEqual([
+      'Promotion Wave Started 1 canary',
+      'Promotion Wave Completed 1 canary',
+      'Promotion Wave Started 2 eu-west-1,us-east-1',
+      'Promotion Wave Completed 2 eu-west-1,us-east-1',
+      'Promotion Wave Started 3 cell-1,cell-2,cell-3',
+      'Promotion Wave Completed 3 cell-1,cell-2,cell-3',
+    ]);
     expect((await t.call('POST', `/api/v1/promotions/${id}/resume`, { token: u.deployer, body: {} })).status).toBe(409);
     expect((await t.call('POST', '/api/v1/promotions/prm_0000000000000000000/halt', { token: u.deployer, body: {} })).status).toBe(404);
+  });
+
+  it('a wave outside the start windows waits; when the window’s schedule fires, the wave starts and says so, and the wave before is announced complete when the next one waits', async () => {
+    const tenant = t.tenant();
+    const u = await t.users(tenant);
+    await makeLine(t, u.admin, ['dev']);
+    // A one-minute window twelve hours away: closed now.
+    const h = String((new Date().getUTCHours() + 12) % 24).padStart(2, '0');
+    const window = { days: ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'], start: `${h}:00`, end: `${h}:01`, timezone: 'UTC' };
+    const env = await t.call('POST', '/api/v1/environments', {
+      token: u.admin,
+      body: {
+        name: 'production',
+        position: 1,
+        targets: [
+          { name: 'canary', wave: 1 },
+          { name: 'eu-west-1', wave: 2 },
+        ],
+        rollout: { startWindows: [window] },
+      },
+    });
+    expect(env.status, JSON.stringify(env.body)).toBe(201);
+    await t.call('POST', '/api/v1/environments/dev/configs', { token: u.deployer, body: { key: 'feature.x', value: true } });
+    const id = await promote(u);
+    const waits = await until(u.viewer, id, (d) => !!d.rollout.waiting, 'wave 1 waits for its window');
+    expect(waits.rollout.waiting.reason).toMatch(/wave 1 waits for a start window/);
+    const fireNow = async () => {
+      const name = scheduleName({ tenant, id });
+      expect(t.stack.scheduler.pending()).toContain(name);
+      await t.stack.scheduler.scheduleOnce(name, new Date(), { tenant, promotionId: id });
+    };
+    await fireNow();
+    // The window "opened": wave 1 starts, runs and is complete; wave 2 waits for the window in turn.
+    await until(u.viewer, id, (d) => states(d).canary === 'DONE' && !!d.rollout.waiting && d.rollout.wave === 1, 'wave 2 waits');
+    const { read } = await waveEvents(id);
+    await waitUntil(() => read().length >= 2);
+    expect(read()).toEqual(['Promotion Wave Started 1 canary', 'Promotion Wave Completed 1 canary']);
+    await fireNow();
+    const done = await waitFor(t, u.viewer, id, ['COMPLETED', 'ROLLED_BACK', 'FAILED'], 20_000);
+    expect(done.status, JSON.stringify(done.error)).toBe('COMPLETED');
+    await waitUntil(() => read().length >= 4);
+    expect(read()).toEqual([
+      'Promotion Wave Started 1 canary',
+      'Promotion Wave Completed 1 canary',
+      'Promotion Wave Started 2 eu-west-1',
+      'Promotion Wave Completed 2 eu-west-1',
+    ]);
   });
 
   it('a callback that does not come by its deadline rolls the rollout back; a confirmation after it is refused', async () => {
