@@ -4,7 +4,7 @@ import type { Deps, With } from '../ports.ts';
 import { freezeOverridden } from '../freeze/break-glass.ts';
 import type { Promotion } from '../kernel/promotion-model.ts';
 import { ENGINE, moved, patched } from './aggregate.ts';
-import { scheduleName } from './schedule.ts';
+import { scheduleName } from './schedule-name.ts';
 import { loadPromotion, promotionEvent, writePromotion } from './write.ts';
 import type { Next } from './deadlines.ts';
 

@@ -1,5 +1,5 @@
 import { flowDecision } from './deadlines.ts';
-import { awsName } from '../kernel/aws-names.ts';
+import { scheduleName } from './schedule-name.ts';
 import { freezeOverridden, requestedBreakGlass } from '../freeze/break-glass.ts';
 import { RuleViolation, TransitionNotAllowed, ValidationFailed } from '../kernel/errors.ts';
 import { activeWindowOf, nextAllowedOf } from '../freeze/windows.ts';
@@ -12,9 +12,6 @@ import { loadPromotion, writePromotion } from './write.ts';
 import { parkedWave, waveStarted } from './waves.ts';
 
 /** A promotion's go schedule: one per promotion, unique and within the scheduler's limits (domain/kernel/aws-names.ts). */
-export function scheduleName(p: Pick<Promotion, 'tenant' | 'id'>): string {
-  return awsName('stageline-', [p.tenant, p.id]);
-}
 
 /** Deletes a promotion's go schedule. */
 export async function cancelSchedule(deps: With<'scheduler'>, p: Pick<Promotion, 'tenant' | 'id'>): Promise<void> {

@@ -16,7 +16,7 @@ import { completeRollout, waveCompletion } from './finish.ts';
 import { freezeHold } from './freeze-hold.ts';
 import { monitorCheck } from './monitor-watch.ts';
 import { configChanges } from './release.ts';
-import { scheduleName } from './schedule.ts';
+import { scheduleName } from './schedule-name.ts';
 import { PromotionFailed } from './target-change.ts';
 import { auditDraft, loadPromotion, promotionEvent, writePromotion } from './write.ts';
 
