@@ -51,6 +51,16 @@ export function Rollout({ p, me, say, reload }: { p: any; me: Session; say: Say;
     }
   };
   const count = r.waves.reduce((n: number, w: any) => n + w.targets.length, 0);
+  // Before it executes, a rollout has no plan yet: say what will happen rather than an empty table.
+  if (r.waves.length === 0)
+    return (
+      <section aria-labelledby="rollout-title">
+        <h2 id="rollout-title">Targets</h2>
+        <p class="mut">
+          {p.targetEnvironment} has targets: when this promotion executes, it rolls out through them wave by wave (the plan is made when it starts).
+        </p>
+      </section>
+    );
   return (
     <section aria-labelledby="rollout-title">
       <h2 id="rollout-title">Targets</h2>
