@@ -141,4 +141,18 @@ export const rollout = /* @__PURE__ */ z.schema(() =>
 );
 export type Rollout = z.infer<typeof rollout>;
 
-export const targets = /* @__PURE__ */ z.schema(() => z.array(target).check(z.maxLength(MAX_TARGETS)));
+/**
+ * The targets live in the environment's item (every write to the environment writes them, and an item holds
+ * at most 400 KB): their JSON is bounded, so 100 targets with labels, monitors and a few parameters fit with
+ * room to spare, and larger per-target values belong in config keys.
+ */
+export const MAX_TARGETS_BYTES = 64 * 1024;
+
+export const targets = /* @__PURE__ */ z.schema(() =>
+  z.array(target).check(
+    z.maxLength(MAX_TARGETS),
+    z.refine((ts) => Buffer.byteLength(JSON.stringify(ts)) <= MAX_TARGETS_BYTES, {
+      message: `targets must be at most ${MAX_TARGETS_BYTES} bytes of JSON in all: keep large per-target values in config keys, and parameters for what differs`,
+    }),
+  ),
+);

@@ -188,4 +188,38 @@ describe('targets of an environment', () => {
       }),
     ]);
   });
+  it('targets too large for the environment item (over 64 KiB of JSON in all) are a 400 naming body.targets, never a 500; the environment is not created', async () => {
+    const tenant = t.tenant();
+    const u = await t.users(tenant);
+    // 100 targets of 50 parameters each: about 1 MB of JSON, under the 2 MB body limit, over the 400 KB an item holds.
+    const value = 'x'.repeat(150);
+    const targets = Array.from({ length: 100 }, (_, i) => ({
+      name: `cell-${i}`,
+      wave: 1 + Math.floor(i / 20),
+      parameters: Array.from({ length: 50 }, (_, j) => ({ key: `k${j}`, value })),
+    }));
+    const r = await t.call('POST', '/api/v1/environments', { token: u.admin, body: { name: 'production', position: 0, targets } });
+    expect(r.status, JSON.stringify(r.body)).toBe(400);
+    expect(r.body.error.issues).toEqual([expect.objectContaining({ path: 'body.targets', message: expect.stringContaining('at most 65536 bytes') })]);
+    expect((await t.call('GET', '/api/v1/environments/production', { token: u.admin })).status).toBe(404);
+    // 100 targets as a release manager declares them (labels, a region, a monitor, a parameter) fit.
+    const fits = Array.from({ length: 100 }, (_, i) => ({
+      name: `cell-${i}`,
+      wave: 1 + Math.floor(i / 20),
+      labels: { tier: i ? 'main' : 'canary', cell: String(i) },
+      region: 'us-east-1',
+      monitors: [arn(`${tenant}/cell-${i}-5xx`)],
+      parameters: [{ key: 'db.endpoint', value: `db.cell-${i}.internal` }],
+    }));
+    const ok = await t.call('POST', '/api/v1/environments', { token: u.admin, body: { name: 'production', position: 0, targets: fits } });
+    expect(ok.status, JSON.stringify(ok.body)).toBe(201);
+    // 100 alarms watched (more than one transaction holds): each one finds the environment, and a removed one no longer does.
+    expect(await store().monitorWatchers(arn(`${tenant}/cell-99-5xx`))).toEqual([{ tenant, environment: 'production' }]);
+    const fewer = fits.slice(0, 99).map(({ monitors: _m, ...rest }, i) => (i === 0 ? { ...rest, monitors: [arn(`${tenant}/cell-0-5xx`)] } : rest));
+    const put = await t.call('PATCH', '/api/v1/environments/production', { token: u.admin, body: { targets: fewer, version: ok.body.version } });
+    expect(put.status, JSON.stringify(put.body)).toBe(200);
+    expect(await store().monitorWatchers(arn(`${tenant}/cell-99-5xx`))).toEqual([]);
+    expect(await store().monitorWatchers(arn(`${tenant}/cell-42-5xx`))).toEqual([]);
+    expect(await store().monitorWatchers(arn(`${tenant}/cell-0-5xx`))).toEqual([{ tenant, environment: 'production' }]);
+  });
 });

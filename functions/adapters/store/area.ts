@@ -1,11 +1,19 @@
 import type { WriteOp } from '#domain/ports';
 import type { DomainEvent } from '#domain/kernel/ports';
 import type { ConflictReason, TxItem } from './base.ts';
+import type { Key } from '../keys.ts';
 
 /** What an op adds to a commit's transaction: its items and, for each, the conflict its failed condition means. */
 export interface OpItems {
   items: TxItem[];
   reasons: ConflictReason[];
+  /**
+   * Index items put before the transaction and keys deleted after it, outside its 100 items: only for
+   * lookups whose reader checks the fact it finds again (an index entry left over by a crash between
+   * the two writes is then harmless, and one is never missing while its fact says it should be there).
+   */
+  before?: Record<string, unknown>[];
+  after?: Key[];
 }
 
 /** What an area sees of the commit it adds items to. */

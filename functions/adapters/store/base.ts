@@ -106,6 +106,8 @@ export interface StoreBase {
   batchGet(all: Key[]): Promise<Record<string, unknown>[]>;
   /** BatchWriteItem in chunks of 25, retrying unprocessed items. */
   batchPut(items: Record<string, unknown>[]): Promise<void>;
+  /** BatchWriteItem deletes in chunks of 25, retrying unprocessed keys. */
+  batchDelete(keys: Key[]): Promise<void>;
   /**
    * One page of a query. An index query reads the keys from the index and the items from the table.
    * `keep` filters the items read (an attribute the index does not project, e.g. a promotion's
@@ -121,6 +123,18 @@ export interface StoreBase {
 
 export function storeBase(db: DynamoDBDocumentClient, table: string): StoreBase {
   let box: SecretBox | null = null;
+
+  /** BatchWriteItem in chunks of 25, retrying unprocessed requests. */
+  async function batchWrite(requests: ({ PutRequest: { Item: Record<string, unknown> } } | { DeleteRequest: { Key: Key } })[]): Promise<void> {
+    for (let i = 0; i < requests.length; i += 25) {
+      let pending = requests.slice(i, i + 25);
+      for (let attempt = 0; pending.length > 0; attempt++) {
+        const r = await db.send(new BatchWriteCommand({ RequestItems: { [table]: pending } }));
+        pending = (r.UnprocessedItems?.[table] as typeof pending | undefined) ?? [];
+        if (pending.length) await sleep(Math.min(1000, 20 * 2 ** attempt));
+      }
+    }
+  }
 
   async function batchGet(all: Key[]): Promise<Record<string, unknown>[]> {
     const out: Record<string, unknown>[] = [];
@@ -231,14 +245,11 @@ export function storeBase(db: DynamoDBDocumentClient, table: string): StoreBase 
     batchGet,
 
     async batchPut(items) {
-      for (let i = 0; i < items.length; i += 25) {
-        let pending = items.slice(i, i + 25).map((Item) => ({ PutRequest: { Item } }));
-        for (let attempt = 0; pending.length > 0; attempt++) {
-          const r = await db.send(new BatchWriteCommand({ RequestItems: { [table]: pending } }));
-          pending = (r.UnprocessedItems?.[table] as typeof pending | undefined) ?? [];
-          if (pending.length) await sleep(Math.min(1000, 20 * 2 ** attempt));
-        }
-      }
+      await batchWrite(items.map((Item) => ({ PutRequest: { Item } })));
+    },
+
+    async batchDelete(all) {
+      await batchWrite(all.map((Key) => ({ DeleteRequest: { Key } })));
     },
 
     async page<T>(tenant: string, input: Omit<QueryCommandInput, 'TableName'>, cursor?: string, { raw = false, keep }: PageOptions = {}): Promise<Page<T>> {

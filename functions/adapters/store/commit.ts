@@ -39,10 +39,14 @@ export function committer(base: StoreBase, areas: Record<string, Area<object, Wr
       const ctx: CommitContext = { tenant, ops, events: [], carried: carrier >= 0 };
       const parts: OpItems[] = ops.map((op, i) => writesOf(op).items(op, i === carrier ? { ...ctx, events } : ctx));
       for (const w of writers) if (w.merged) parts.push(w.merged(ctx));
+      const before = parts.flatMap((p) => p.before ?? []);
+      if (before.length) await base.batchPut(before);
       await base.transact(
         parts.flatMap((p) => p.items),
         parts.flatMap((p) => p.reasons),
       );
+      const after = parts.flatMap((p) => p.after ?? []);
+      if (after.length) await base.batchDelete(after);
     },
   };
 }

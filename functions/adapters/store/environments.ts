@@ -2,7 +2,7 @@ import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { AuditEntry, Environment, ItemKind, Snapshot, TargetHead } from '#domain/kernel/model';
 import { watchedMonitors } from '#domain/config/targets';
 import type { EnvironmentOp, EnvironmentStorePort } from '#domain/config/ports';
-import { GSI_MONITOR, indexAttributes, keys } from '../keys.ts';
+import { GSI_MONITOR, indexAttributes, keys, type Key } from '../keys.ts';
 import { kindsOf, one, type Area, type CommitContext } from './area.ts';
 import { strip, type ConflictReason, type StoreBase, type TxItem } from './base.ts';
 import { auditItems } from './audit.ts';
@@ -40,21 +40,28 @@ export function environmentArea(base: StoreBase) {
     },
   });
 
-  /** The monitor index items that move an environment from the monitors `before` to its own (domain/freeze/monitors.ts). */
-  const monitorItems = (env: Environment, before: string[]): TxItem[] => {
+  /**
+   * The monitor index entries that move an environment from the monitors `before` to its own
+   * (domain/freeze/monitors.ts): put before the environment's transaction, deleted after it, outside its
+   * 100 items (100 targets may watch an alarm each). The alarm handler reads the environment again and
+   * acts only on alarms it still lists, so an entry left by a crash between the writes changes nothing.
+   */
+  const monitorIndex = (env: Environment, before: string[]): { before: Record<string, unknown>[]; after: Key[] } => {
     const now = new Set(watchedMonitors(env));
     const was = new Set(before);
-    return [
-      ...[...was].filter((a) => !now.has(a)).map((arn): TxItem => ({ Delete: { TableName: table, Key: keys.monitor(env.tenant, env.name, arn) } })),
-      ...[...now]
+    return {
+      before: [...now]
         .filter((a) => !was.has(a))
-        .map((arn): TxItem => ({
-          Put: {
-            TableName: table,
-            Item: { ...keys.monitor(env.tenant, env.name, arn), ...indexAttributes.monitor(env.tenant, env.name, arn), entity: 'Monitor', arn },
-          },
-        })),
-    ];
+        .map((arn) => ({ ...keys.monitor(env.tenant, env.name, arn), ...indexAttributes.monitor(env.tenant, env.name, arn), entity: 'Monitor', arn })),
+      after: [...was].filter((a) => !now.has(a)).map((arn) => keys.monitor(env.tenant, env.name, arn)),
+    };
+  };
+
+  /** The environment's transaction, with its monitor index entries written around it. */
+  const withMonitors = async (index: { before: Record<string, unknown>[]; after: Key[] }, write: () => Promise<void>) => {
+    if (index.before.length) await base.batchPut(index.before);
+    await write();
+    if (index.after.length) await base.batchDelete(index.after);
   };
 
   const port: EnvironmentStorePort = {
@@ -72,21 +79,22 @@ export function environmentArea(base: StoreBase) {
 
     async createEnvironment(env: Environment, snapshot: Snapshot, audit: AuditEntry): Promise<void> {
       await base.ready();
-      await base.transact(
-        [
-          { Put: { TableName: table, Item: envItem(env), ConditionExpression: 'attribute_not_exists(pk)' } },
-          {
-            Put: {
-              TableName: table,
-              Item: { ...keys.position(env.tenant, env.position), entity: 'PositionGuard', environment: env.name },
-              ConditionExpression: 'attribute_not_exists(pk)',
+      await withMonitors(monitorIndex(env, []), () =>
+        base.transact(
+          [
+            { Put: { TableName: table, Item: envItem(env), ConditionExpression: 'attribute_not_exists(pk)' } },
+            {
+              Put: {
+                TableName: table,
+                Item: { ...keys.position(env.tenant, env.position), entity: 'PositionGuard', environment: env.name },
+                ConditionExpression: 'attribute_not_exists(pk)',
+              },
             },
-          },
-          snapshotItem(table, env.tenant, snapshot),
-          ...monitorItems(env, []),
-          ...auditItems(table, audit),
-        ],
-        ['exists', 'position', 'exists', ...watchedMonitors(env).map(() => 'exists' as const), 'exists'],
+            snapshotItem(table, env.tenant, snapshot),
+            ...auditItems(table, audit),
+          ],
+          ['exists', 'position', 'exists', 'exists'],
+        ),
       );
     },
 
@@ -114,34 +122,34 @@ export function environmentArea(base: StoreBase) {
         );
         reasons.push('position', 'position');
       }
-      const monitors = monitorItems(env, watchedMonitors(previous));
-      await base.transact([...items, ...monitors, ...auditItems(table, audit)], [...reasons, ...monitors.map(() => 'exists' as const), 'exists']);
+      await withMonitors(monitorIndex(env, watchedMonitors(previous)), () => base.transact([...items, ...auditItems(table, audit)], [...reasons, 'exists']));
     },
 
     async deleteEnvironment(previous: Environment, audit: AuditEntry): Promise<void> {
-      await base.transact(
-        [
-          {
-            Delete: {
-              TableName: table,
-              Key: keys.environment(previous.tenant, previous.name),
-              ConditionExpression: '#v = :v AND itemCount = :zero',
-              ExpressionAttributeNames: { '#v': 'version' },
-              ExpressionAttributeValues: { ':v': previous.version, ':zero': 0 },
+      await withMonitors(monitorIndex({ ...previous, monitors: [], targets: [] }, watchedMonitors(previous)), () =>
+        base.transact(
+          [
+            {
+              Delete: {
+                TableName: table,
+                Key: keys.environment(previous.tenant, previous.name),
+                ConditionExpression: '#v = :v AND itemCount = :zero',
+                ExpressionAttributeNames: { '#v': 'version' },
+                ExpressionAttributeValues: { ':v': previous.version, ':zero': 0 },
+              },
             },
-          },
-          {
-            Delete: {
-              TableName: table,
-              Key: keys.position(previous.tenant, previous.position),
-              ConditionExpression: 'environment = :e',
-              ExpressionAttributeValues: { ':e': previous.name },
+            {
+              Delete: {
+                TableName: table,
+                Key: keys.position(previous.tenant, previous.position),
+                ConditionExpression: 'environment = :e',
+                ExpressionAttributeValues: { ':e': previous.name },
+              },
             },
-          },
-          ...monitorItems({ ...previous, monitors: [], targets: [] }, watchedMonitors(previous)),
-          ...auditItems(table, audit),
-        ],
-        ['version', 'position', ...watchedMonitors(previous).map(() => 'exists' as const), 'exists'],
+            ...auditItems(table, audit),
+          ],
+          ['version', 'position', 'exists'],
+        ),
       );
     },
 
@@ -201,8 +209,8 @@ export function environmentArea(base: StoreBase) {
           );
         }
         if (op.kind === 'environment') {
-          const monitors = op.previousMonitors ? monitorItems(op.env, op.previousMonitors) : [];
-          return { items: [base.put(envItem(op.env), op.expectedVersion), ...monitors], reasons: ['version', ...monitors.map(() => 'unknown' as const)] };
+          const index = op.previousMonitors ? monitorIndex(op.env, op.previousMonitors) : { before: [], after: [] };
+          return { items: [base.put(envItem(op.env), op.expectedVersion)], reasons: ['version'], ...index };
         }
         return one(
           {
