@@ -28,6 +28,8 @@ export interface Wave {
   /** the wave's bake: its own, else the environment's, never under the rollout's minimum */
   bakeSeconds: number;
   maxParallel: number;
+  /** the rollout halts before this wave and waits for a resume */
+  pause: boolean;
 }
 
 const DEFAULT_ROLLOUT: Rollout = { maxParallel: 10, minBakeSeconds: 0, waves: [], startWindows: [] };
@@ -45,6 +47,7 @@ export function wavesOf(env: Pick<Environment, 'targets' | 'rollout' | 'bakeSeco
       targets: targetsOf(env).filter((t) => t.wave === wave),
       bakeSeconds: Math.max(r.minBakeSeconds, own?.bakeSeconds ?? env.bakeSeconds ?? 0),
       maxParallel: own?.maxParallel ?? r.maxParallel,
+      pause: own?.pause === true,
     };
   });
 }

@@ -334,7 +334,7 @@ export interface RolloutTarget {
 
 /** A promotion's rollout through an environment's waves (the targets' own state is in RolloutTarget items). */
 export interface RolloutState {
-  waves: { wave: number; targets: string[]; bakeSeconds: number; maxParallel: number }[];
+  waves: { wave: number; targets: string[]; bakeSeconds: number; maxParallel: number; pause?: boolean }[];
   /** the wave running (0: none started yet) */
   wave: number;
   /** halted by a release manager before the next wave (resume goes on from there) */

@@ -132,6 +132,15 @@ export const rollout = /* @__PURE__ */ z.schema(() =>
           wave: z.number().check(z.int(), z.minimum(1), z.maximum(MAX_WAVES)),
           bakeSeconds: z.optional(z.number().check(z.int(), z.minimum(0), z.maximum(86_400))),
           maxParallel: z.optional(z.number().check(z.int(), z.minimum(1), z.maximum(40))),
+          pause: z.optional(
+            z
+              .boolean()
+              .check(
+                z.describe(
+                  'true: the rollout halts before this wave starts and waits for a release manager to resume it (a planned hold, e.g. before the first big wave)',
+                ),
+              ),
+          ),
         }),
       ),
       [],

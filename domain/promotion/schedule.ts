@@ -9,7 +9,7 @@ import { stampFreezeOverride } from './freeze-override.ts';
 import type { Promotion } from '../kernel/promotion-model.ts';
 import { GO_WAIT_SECONDS } from './policy.ts';
 import { loadPromotion, writePromotion } from './write.ts';
-import { parkedWave, waveStarted } from './waves.ts';
+import { parkedWave, pausedBefore, waveStarted } from './waves.ts';
 
 /** A promotion's go schedule: one per promotion, unique and within the scheduler's limits (domain/kernel/aws-names.ts). */
 
@@ -87,9 +87,12 @@ export async function fireSchedule(deps: With<'workflow'>, tenant: string, id: s
     const token = p.taskToken;
     const { after } = await writePromotion(deps, tenant, id, (cur) =>
       // The window opened: the parked wave starts (its audit entry and its `Promotion Wave Started` event).
-      cur.taskToken === token && cur.rollout ? waveStarted(deps, cur, parkedWave(cur.rollout), deps.clock()) : null,
+      cur.taskToken !== token || !cur.rollout
+        ? null
+        : (pausedBefore(cur, parkedWave(cur.rollout), deps.clock(), token) ?? waveStarted(deps, cur, parkedWave(cur.rollout), deps.clock())),
     );
-    if (after) await deps.workflow.sendTaskSuccess(token, { wave: p.rollout.wave });
+    // A wave planned to pause halts now that its window is open (the token stays for the resume).
+    if (after && !after.rollout?.halted) await deps.workflow.sendTaskSuccess(token, { wave: p.rollout.wave });
     return { fired: !!after, status: p.status };
   }
   if (p.status !== 'SCHEDULED') return { fired: false, status: p.status };

@@ -70,7 +70,13 @@ export async function rolloutStartStep(deps: With<'alarms' | 'scheduler'>, tenan
     (cur) => {
       if (cur.status === 'EXECUTING') return null;
       const rollout: RolloutState = {
-        waves: wavesOf(env).map((w) => ({ wave: w.wave, targets: w.targets.map((t) => t.name), bakeSeconds: w.bakeSeconds, maxParallel: w.maxParallel })),
+        waves: wavesOf(env).map((w) => ({
+          wave: w.wave,
+          targets: w.targets.map((t) => t.name),
+          bakeSeconds: w.bakeSeconds,
+          maxParallel: w.maxParallel,
+          ...(w.pause ? { pause: true } : {}),
+        })),
         wave: 0,
         halted: null,
         waiting: null,
@@ -175,6 +181,9 @@ export async function waveStartStep(deps: With<'workflow' | 'scheduler'>, tenant
     }
     // A retried step finds its wave started already: no second start (nor its event).
     if (rollout.wave >= wave && !rollout.waiting && !cur.taskToken) return null;
+    // A wave planned to pause: the rollout halts here, keeping the token for the release manager's resume.
+    const paused = pausedBefore(base, wave, now, token);
+    if (paused) return { ...paused, ops: [...ops, ...paused.ops] };
     const start = waveStarted(deps, base, wave, now);
     const prev = done?.rollout.completedWaves?.at(-1);
     return { ...start, reason: done ? `wave ${prev} complete; ${start.reason}` : start.reason, ops: [...ops, ...start.ops] };
@@ -206,6 +215,25 @@ export function waveStarted(deps: Deps, cur: Promotion, wave: number, now: Date,
     by: ENGINE,
     reason: `wave ${wave}: ${targets.join(', ')}`,
     ops: [promotionEvent(deps, 'Promotion Wave Started', next, { wave, targets })],
+  };
+}
+
+/**
+ * A wave the environment's rollout options pause before (`rollout.waves[].pause`): instead of starting,
+ * the rollout halts (by Stageline, saying why) with the parked WaveStart token; resume starts the wave.
+ * Null when the wave does not pause. Resume answers the token and starts the wave itself, so a paused
+ * wave pauses once.
+ */
+export function pausedBefore(cur: Promotion, wave: number, now: Date, token: string) {
+  if (!cur.rollout?.waves.find((w) => w.wave === wave)?.pause) return null;
+  const reason = `wave ${wave} of ${cur.rollout.waves.length} is planned to pause before it starts: resume to start it`;
+  const halted = { by: ENGINE.name, at: now.toISOString(), reason };
+  return {
+    next: patched(cur, now, { taskToken: token, rollout: { ...cur.rollout, waiting: null, halted } }),
+    action: 'promotion.halt',
+    by: ENGINE,
+    reason,
+    ops: [] as WriteOp[],
   };
 }
 

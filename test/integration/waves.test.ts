@@ -29,7 +29,7 @@ const alarmEvent = (alarm: string, reason: string) => ({
 });
 
 /** dev → production, production in 1 + 2 + 3 targets over three waves; the canary confirms by callback. */
-async function line(opts: { wave2Bake?: number; canary?: 'callback' | 'immediate'; timeoutSeconds?: number } = {}) {
+async function line(opts: { wave2Bake?: number; canary?: 'callback' | 'immediate'; timeoutSeconds?: number; pauseBefore3?: boolean } = {}) {
   const tenant = t.tenant();
   const u = await t.users(tenant);
   await makeLine(t, u.admin, ['dev']);
@@ -53,7 +53,7 @@ async function line(opts: { wave2Bake?: number; canary?: 'callback' | 'immediate
         { name: 'cell-2', wave: 3 },
         { name: 'cell-3', wave: 3 },
       ],
-      rollout: { maxParallel: 2, waves: [{ wave: 2, bakeSeconds: opts.wave2Bake ?? 1 }] },
+      rollout: { maxParallel: 2, waves: [{ wave: 2, bakeSeconds: opts.wave2Bake ?? 1 }, ...(opts.pauseBefore3 ? [{ wave: 3, pause: true }] : [])] },
     },
   });
   expect(created.status, JSON.stringify(created.body)).toBe(201);
@@ -279,6 +279,38 @@ describe('a rollout through targets in waves (local Step Functions on DynamoDB L
     expect((await t.call('POST', '/api/v1/promotions/prm_0000000000000000000/halt', { token: u.deployer, body: {} })).status).toBe(404);
   });
 
+  it('a wave planned to pause (rollout.waves[].pause) halts the rollout before it starts, saying so; the release manager resumes it once', async () => {
+    const { u } = await line({ canary: 'immediate', pauseBefore3: true });
+    const env = await t.call('GET', '/api/v1/environments/production', { token: u.viewer });
+    expect(env.body.rollout.waves).toEqual([
+      { wave: 2, bakeSeconds: 1 },
+      { wave: 3, pause: true },
+    ]);
+    const id = await promote(u);
+    const paused = await until(u.viewer, id, (d) => d.rollout.phase === 'HALTED', 'the rollout pauses before wave 3');
+    expect(paused.status).toBe('EXECUTING');
+    expect(paused.rollout.halted).toMatchObject({ by: 'stageline', reason: expect.stringContaining('wave 3 of 3 is planned to pause') });
+    expect(states(paused)).toMatchObject({ canary: 'DONE', 'us-east-1': 'DONE', 'eu-west-1': 'DONE', 'cell-1': 'PENDING', 'cell-3': 'PENDING' });
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(states(await detail(u.viewer, id))['cell-1']).toBe('PENDING');
+    const resumed = await t.call('POST', `/api/v1/promotions/${id}/resume`, { token: u.deployer, body: { reason: 'waves 1 and 2 look healthy' } });
+    expect(resumed.status, JSON.stringify(resumed.body)).toBe(200);
+    const done = await waitFor(t, u.viewer, id, ['COMPLETED', 'ROLLED_BACK', 'FAILED'], 30_000);
+    expect(done.status, JSON.stringify(done.error)).toBe('COMPLETED');
+    const { read } = await waveEvents(id);
+    await waitUntil(() => read().length >= 6);
+    expect(read().filter((e) => e.startsWith('Promotion Wave Started'))).toEqual([
+      'Promotion Wave Started 1 canary',
+      'Promotion Wave Started 2 eu-west-1,us-east-1',
+      'Promotion Wave Started 3 cell-1,cell-2,cell-3',
+    ]);
+    // The pause is on the record: Stageline's halt with its reason, then the resume by its deployer.
+    const audit = await t.call('GET', `/api/v1/audit?entityType=promotion&entityId=${id}`, { token: u.viewer });
+    const halt = audit.body.items.find((e: any) => e.action === 'promotion.halt');
+    expect(halt.reason).toContain('wave 3 of 3 is planned to pause');
+    expect(audit.body.items.find((e: any) => e.action === 'promotion.resume').reason).toBe('waves 1 and 2 look healthy');
+  });
+
   it('a wave outside the start windows waits; when the window’s schedule fires, the wave starts and says so, and the wave before is announced complete when the next one waits', async () => {
     const tenant = t.tenant();
     const u = await t.users(tenant);
@@ -324,6 +356,29 @@ describe('a rollout through targets in waves (local Step Functions on DynamoDB L
       'Promotion Wave Started 2 eu-west-1',
       'Promotion Wave Completed 2 eu-west-1',
     ]);
+  });
+
+  it('a wave planned to pause whose start window opens halts rather than starts (the window and the pause both hold); resume starts it', async () => {
+    const tenant = t.tenant();
+    const u = await t.users(tenant);
+    await makeLine(t, u.admin, ['dev']);
+    const h = String((new Date().getUTCHours() + 12) % 24).padStart(2, '0');
+    const window = { days: ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'], start: `${h}:00`, end: `${h}:01`, timezone: 'UTC' };
+    const env = await t.call('POST', '/api/v1/environments', {
+      token: u.admin,
+      body: { name: 'production', position: 1, targets: [{ name: 'canary', wave: 1 }], rollout: { startWindows: [window], waves: [{ wave: 1, pause: true }] } },
+    });
+    expect(env.status, JSON.stringify(env.body)).toBe(201);
+    await t.call('POST', '/api/v1/environments/dev/configs', { token: u.deployer, body: { key: 'feature.x', value: true } });
+    const id = await promote(u);
+    await until(u.viewer, id, (d) => !!d.rollout.waiting, 'wave 1 waits for its window');
+    await t.stack.scheduler.scheduleOnce(scheduleName({ tenant, id }), new Date(), { tenant, promotionId: id });
+    const paused = await until(u.viewer, id, (d) => d.rollout.phase === 'HALTED', 'the opened window finds wave 1 planned to pause');
+    expect(paused.rollout.halted.reason).toContain('wave 1 of 1 is planned to pause');
+    expect(states(paused).canary).toBe('PENDING');
+    expect((await t.call('POST', `/api/v1/promotions/${id}/resume`, { token: u.deployer, body: {} })).status).toBe(200);
+    const done = await waitFor(t, u.viewer, id, ['COMPLETED', 'ROLLED_BACK', 'FAILED'], 20_000);
+    expect(done.status, JSON.stringify(done.error)).toBe('COMPLETED');
   });
 
   it('a callback that does not come by its deadline rolls the rollout back; a confirmation after it is refused', async () => {

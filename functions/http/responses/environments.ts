@@ -61,7 +61,7 @@ export const rolloutResponse = /* @__PURE__ */ z.schema(() =>
   z.strictObject({
     maxParallel: int(),
     minBakeSeconds: int(),
-    waves: z.array(z.strictObject({ wave: int(), bakeSeconds: z.optional(int()), maxParallel: z.optional(int()) })),
+    waves: z.array(z.strictObject({ wave: int(), bakeSeconds: z.optional(int()), maxParallel: z.optional(int()), pause: z.optional(z.boolean()) })),
     startWindows: z.array(z.strictObject({ days: z.array(z.string()), start: z.string(), end: z.string(), timezone: z.string() })),
   }),
 );
