@@ -33,8 +33,8 @@ describe('targets', () => {
   it('orders waves with their targets; a wave bakes its own time or the environment’s, never under the minimum', async () => {
     const { env } = await withTargets();
     expect(wavesOf(env)).toEqual([
-      { wave: 1, targets: [expect.objectContaining({ name: 'canary' })], bakeSeconds: 30, maxParallel: 4 },
-      { wave: 2, targets: [expect.objectContaining({ name: 'us-east-1' }), expect.objectContaining({ name: 'eu-west-1' })], bakeSeconds: 90, maxParallel: 1 },
+      { wave: 1, targets: [expect.objectContaining({ name: 'canary' })], bakeSeconds: 30, maxParallel: 4, pause: false },
+      { wave: 2, targets: [expect.objectContaining({ name: 'us-east-1' }), expect.objectContaining({ name: 'eu-west-1' })], bakeSeconds: 90, maxParallel: 1, pause: false },
     ]);
   });
 
