@@ -16,7 +16,7 @@ export function registerTargetReads(program: Command): void {
         table(
           r.waves.flatMap((w) =>
             w.targets.map((t) => ({
-              wave: w.wave,
+              wave: `${w.wave}${w.pause ? ' (pauses first)' : ''}`,
               target: t.name,
               config: `#${t.config.seq}${t.config.own ? '*' : ''}`,
               artifacts: t.artifacts.map((a) => `${a.name}@${a.version}${a.own ? '*' : ''}`).join(' '),

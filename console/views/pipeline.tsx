@@ -150,6 +150,12 @@ function Targets({ env }: { env: string }) {
                   {i === 0 && (
                     <th scope="rowgroup" rowSpan={w.targets.length}>
                       {w.wave}
+                      {w.pause && (
+                        <>
+                          {' '}
+                          <Badge tone="wait">pauses first</Badge>
+                        </>
+                      )}
                     </th>
                   )}
                   <td>{t.name}</td>

@@ -291,6 +291,8 @@ export async function targetsView(store: Pick<Store, 'listTargetHeads' | 'listPo
     ? wavesOf(env).map((w) => ({
         wave: w.wave,
         bakeSeconds: w.bakeSeconds,
+        maxParallel: w.maxParallel,
+        ...(w.pause ? { pause: true as const } : {}),
         targets: w.targets.map((t) => ({ ...targetView(t), ...row(t.name, t.wave) })),
       }))
     : [{ wave: 1, bakeSeconds: env.bakeSeconds ?? 0, targets: [{ ...row(IMPLICIT_TARGET, 1), implicit: true }] }];

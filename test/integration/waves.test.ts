@@ -286,6 +286,12 @@ describe('a rollout through targets in waves (local Step Functions on DynamoDB L
       { wave: 2, bakeSeconds: 1 },
       { wave: 3, pause: true },
     ]);
+    const where = await t.call('GET', '/api/v1/environments/production/targets', { token: u.viewer });
+    expect(where.body.waves.map((w: any) => [w.wave, w.pause ?? false])).toEqual([
+      [1, false],
+      [2, false],
+      [3, true],
+    ]);
     const id = await promote(u);
     const paused = await until(u.viewer, id, (d) => d.rollout.phase === 'HALTED', 'the rollout pauses before wave 3');
     expect(paused.status).toBe('EXECUTING');

@@ -35,6 +35,8 @@ export const environmentTargetsResponse = /* @__PURE__ */ z.schema(() =>
         z.strictObject({
           wave: int(),
           bakeSeconds: int(),
+          maxParallel: z.optional(int()).check(z.describe("how many of the wave's targets change at once")),
+          pause: z.optional(z.literal(true)).check(z.describe('the rollout halts before this wave starts, until a release manager resumes it')),
           targets: z.array(
             z.strictObject({
               ...targetResponse.shape,
