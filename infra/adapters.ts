@@ -208,9 +208,9 @@ export const ADAPTERS: AdapterDecl[] = [
     // Monitors: the promotion step reads the alarms' states before executing.
     module: adapter('cloudwatch-alarms'),
     calls: {
-      'alarms.states': { env: { DEPLOYMENT_REGION: 'deploymentRegion' }, commands: { DescribeAlarms: [on('monitoredAlarms', 'cloudwatch:DescribeAlarms')] } },
+      'alarms.states': { commands: { DescribeAlarms: [on('monitoredAlarms', 'cloudwatch:DescribeAlarms')] } },
     },
-    notDeployed: { CLOUDWATCH_ENDPOINT: 'local and tests: another CloudWatch-protocol server', AWS_REGION: 'set by Lambda' },
+    notDeployed: { CLOUDWATCH_ENDPOINT: 'local and tests: another CloudWatch-protocol server' },
   },
   {
     // Where people sign in (GET /api/v1/auth/config): the user pool domain and the app client.

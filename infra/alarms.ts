@@ -51,7 +51,7 @@ export class Alarms extends StackPart {
     const unencrypted =
       'CloudWatch alarms cannot publish to a topic encrypted with the AWS-managed SNS key (only with a customer-managed key whose policy lets CloudWatch use it); alarm messages carry alarm names, states and reasons, no tenant data.';
     Validations.of(alarmTopic).acknowledge({ id: 'AwsSolutions-SNS2', reason: unencrypted }, { id: 'NIST.800.53.R5-SNSEncryptedKMS', reason: unencrypted });
-    if (alarmEmail) new sns.Subscription(stack, 'AlarmEmail', { topic: alarmTopic, protocol: sns.SubscriptionProtocol.EMAIL, endpoint: alarmEmail });
+    if (alarmEmail) emailSubscription(stack, alarmTopic, alarmEmail);
     const alarm = (id: string, description: string, metric: cloudwatch.IMetric, threshold = 1) => {
       const a = new cloudwatch.Alarm(stack, id, {
         alarmDescription: description,
@@ -117,4 +117,19 @@ export class Alarms extends StackPart {
     );
     new CfnOutput(stack, 'AlarmTopicArn', { value: alarmTopic.topicArn });
   }
+}
+
+/**
+ * The address (context alarmEmail) subscribed to an alarm topic. No redrive policy: a message SNS cannot
+ * deliver to an inbox (after its email retries) has no reader a queue would reach sooner; the alarm stays
+ * in ALARM in CloudWatch, where its history shows the notification it tried to send.
+ */
+export function emailSubscription(stack: Stack, topic: sns.ITopic, address: string): sns.Subscription {
+  const s = new sns.Subscription(stack, 'AlarmEmail', { topic, protocol: sns.SubscriptionProtocol.EMAIL, endpoint: address });
+  Validations.of(s).acknowledge({
+    id: 'Serverless-SNSRedrivePolicy',
+    reason:
+      'An email subscription of the alarm topic: a message SNS cannot deliver to the inbox after its retries has no reader a dead-letter queue would reach sooner; the alarm stays in ALARM in CloudWatch, whose history shows the notification.',
+  });
+  return s;
 }

@@ -201,6 +201,28 @@ function checkpointLockFrom(mode: unknown, days: unknown): { mode: 'COMPLIANCE' 
   return { mode: m, days: d };
 }
 
+const REGION = /^[a-z]{2}(?:-[a-z]+)+-\d$/;
+
+/**
+ * Context `alarmRegions` (regions whose alarms targets watch: a comma-separated list or a JSON array) and
+ * `homeRegion` (the region the Stageline stack deploys to, needed to forward to it: the stack itself is
+ * region-agnostic). Null when no region is named.
+ */
+export function alarmRegionsFrom(rawRegions: unknown, rawHome: unknown): { home: string; regions: string[] } | null {
+  if (rawRegions === undefined || rawRegions === null || rawRegions === '') return null;
+  const list = Array.isArray(rawRegions)
+    ? rawRegions
+    : typeof rawRegions === 'string' && rawRegions.trim().startsWith('[')
+      ? (JSON.parse(rawRegions) as unknown[])
+      : String(rawRegions).split(',');
+  const regions = [...new Set(list.map((r) => String(r).trim()).filter(Boolean))];
+  const bad = regions.filter((r) => !REGION.test(r));
+  if (bad.length) throw new Error(`context alarmRegions must be AWS regions (e.g. eu-west-1,ap-southeast-2); got ${JSON.stringify(bad)}`);
+  if (typeof rawHome !== 'string' || !REGION.test(rawHome))
+    throw new Error(`context alarmRegions needs homeRegion, the region this stack deploys to (e.g. -c homeRegion=us-east-1); got ${JSON.stringify(rawHome)}`);
+  return { home: rawHome, regions: regions.filter((r) => r !== rawHome) };
+}
+
 /** Every context key the stack reads, checked. */
 export function contextOf(scope: Construct) {
   const get = (key: string) => scope.node.tryGetContext(key) as unknown;

@@ -1,6 +1,8 @@
 import { App, Tags, Validations, type AppProps } from 'aws-cdk-lib';
 import { AwsSolutionsChecks, NIST80053R5Checks, ServerlessChecks } from 'cdk-nag';
 import type { Route } from '../functions/http/routes.ts';
+import { AlarmForwarderStack } from './alarm-forwarder.ts';
+import { alarmRegionsFrom } from './context.ts';
 import { StagelineStack } from './stack.ts';
 
 /**
@@ -25,6 +27,17 @@ export function createApp(props?: AppProps, options?: { routes?: readonly Route[
     routes: options?.routes,
   });
   Tags.of(stack).add('project', 'stageline');
+  // Targets in other regions watch alarms there: a small stack per region forwards their state changes here.
+  const forward = alarmRegionsFrom(app.node.tryGetContext('alarmRegions'), app.node.tryGetContext('homeRegion'));
+  for (const region of forward?.regions ?? []) {
+    const f = new AlarmForwarderStack(app, `${stack.stackName}-alarms-${region}`, {
+      env: { region },
+      homeRegion: forward!.home,
+      alarmEmail: app.node.tryGetContext('alarmEmail') as string | undefined,
+      description: `Stageline: forwards CloudWatch alarms of ${region} to the Stageline stack in ${forward!.home}`,
+    });
+    Tags.of(f).add('project', 'stageline');
+  }
   // cdk-nag v3 is a policy-validation plugin, not an Aspect: it runs after
   // synthesis, and any unacknowledged error fails `cdk synth`. NAG_PACKS is
   // what the infra tests run too.

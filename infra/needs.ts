@@ -84,9 +84,10 @@ export class AdapterNeeds extends StackPart {
       loginDomain: () => ({ value: identity.domain.baseUrl(), arns: [] }),
       slackSigningSecret: slackSecret ? () => slackSecret : undefined,
       monitoredAlarms: () => ({
-        arns: [stack.formatArn({ service: 'cloudwatch', resource: 'alarm', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME })],
-        nag: 'arn:<AWS::Partition>:cloudwatch:<AWS::Region>:<AWS::AccountId>:alarm:*',
-        why: 'Monitors are alarm ARNs tenants list at run time (refused unless of this account and region and named under the tenant namespace, <tenant>/<name>); DescribeAlarms only reads their state.',
+        // Any region of this account: a target in another region (eu-west-1) watches alarms there.
+        arns: [stack.formatArn({ service: 'cloudwatch', region: '*', resource: 'alarm', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME })],
+        nag: 'arn:<AWS::Partition>:cloudwatch:*:<AWS::AccountId>:alarm:*',
+        why: "Monitors are alarm ARNs tenants list at run time (refused unless of this account, in the deployment's region or the region of the target that lists them, and named under the tenant namespace, <tenant>/<name>); DescribeAlarms only reads their state.",
       }),
       deploymentRegion: () => ({ value: stack.region, arns: [] }),
       // The delivery function schedules its retries to itself: its own ARN from the invocation (as an environment value it would be a cycle).

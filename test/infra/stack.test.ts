@@ -9,6 +9,7 @@ import { TABLE } from '../../functions/adapters/keys.ts';
 import { FALLBACK_HANDLER, ROUTES, WORKFLOW_HANDLERS, routeKey } from '../../functions/http/routes.ts';
 import { FUNCTION_GROUPS, FUNCTIONS, functionOf, handlersOf } from '../../functions/http/topology.ts';
 import { NAG_PACKS, createApp } from '../../infra/create-app.ts';
+import { AlarmForwarderStack } from '../../infra/alarm-forwarder.ts';
 import { REPO_ROOT } from '../../infra/function.ts';
 import { STATE_MACHINES, aslPath, placeholdersIn } from '../../infra/state-machines.ts';
 import { NOTIFY_ON } from '../../domain/notify/notifier.ts';
@@ -1469,5 +1470,35 @@ describe('monitors and discovery (default bus)', () => {
       if (name === 'promotion-step') expect(JSON.stringify(cw[0]!.Resource)).toContain(':alarm:*');
       else expect(cw, name).toEqual([]);
     }
+  });
+
+  it("reads alarms in any region of this account (a target in eu-west-1 watches alarms there); with -c alarmRegions and -c homeRegion, a stack per region forwards its alarms to this stack's default bus, with a DLQ alarmed there, and passes cdk-nag", () => {
+    const cw = statementsOf(functionIds().get('promotion-step')!).find((s) => [s.Action].flat().includes('cloudwatch:DescribeAlarms'))!;
+    expect(JSON.stringify(cw.Resource)).toContain(':cloudwatch:*:');
+    const { app: multi } = unbundled({ alarmRegions: 'eu-west-1, ap-southeast-2', homeRegion: 'us-east-1', alarmEmail: 'ops@example.com' });
+    const forwarders = multi.node.children.filter((c): c is AlarmForwarderStack => c instanceof AlarmForwarderStack);
+    expect(forwarders.map((f) => [f.stackName, f.region])).toEqual([
+      ['Stageline-alarms-eu-west-1', 'eu-west-1'],
+      ['Stageline-alarms-ap-southeast-2', 'ap-southeast-2'],
+    ]);
+    const t = Template.fromStack(forwarders[0]!);
+    const rule = Object.values(t.findResources('AWS::Events::Rule'))[0] as Resource;
+    expect(rule.Properties.EventPattern).toEqual({
+      source: ['aws.cloudwatch'],
+      'detail-type': ['CloudWatch Alarm State Change'],
+      detail: { state: { value: ['ALARM'] } },
+    });
+    expect(JSON.stringify(rule.Properties.Targets[0].Arn)).toContain(':events:us-east-1:');
+    expect(JSON.stringify(rule.Properties.Targets[0].Arn)).toContain('event-bus/default');
+    expect(rule.Properties.Targets[0].DeadLetterConfig).toEqual({ Arn: expect.anything() });
+    expect(rule.Properties.Targets[0].RoleArn).toEqual(expect.anything());
+    t.resourceCountIs('AWS::CloudWatch::Alarm', 1);
+    t.resourceCountIs('AWS::SNS::Subscription', 1);
+    const violations = NAG_PACKS.flatMap((Pack) => new Pack().validateScope(forwarders[0]!).violations);
+    expect(violations.map((v) => `${v.ruleName}: ${v.violatingResources.map((r) => r.constructPath).join(', ')}`)).toEqual([]);
+    // Without alarmRegions: no forwarder; a bad region or a missing homeRegion is refused at synth.
+    expect(app.node.children.some((c) => c instanceof AlarmForwarderStack)).toBe(false);
+    expect(() => unbundled({ alarmRegions: 'eu-west-1' })).toThrow(/homeRegion/);
+    expect(() => unbundled({ alarmRegions: 'mars-1', homeRegion: 'us-east-1' })).toThrow(/alarmRegions must be AWS regions/);
   });
 });

@@ -198,24 +198,45 @@ describe.skipIf(!moto)('DescribeAlarms adapter (against moto_server)', () => {
   });
   afterAll(() => server?.kill());
 
-  it('reads each alarm by ARN, leaves out a missing one', async () => {
-    const client = new CloudWatchClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
-    await client.send(
-      new PutMetricAlarmCommand({
-        AlarmName: 'p99',
-        MetricName: 'Latency',
-        Namespace: 'App',
-        Statistic: 'Average',
-        Period: 60,
-        EvaluationPeriods: 1,
-        Threshold: 5,
-        ComparisonOperator: 'GreaterThanThreshold',
-      }),
+  it("reads each alarm by ARN in its own region (a target's alarms in eu-west-1), leaves out a missing one", async () => {
+    const clientOf = (region: string) => new CloudWatchClient({ endpoint, region, credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
+    const alarm = async (region: string, name: string, state: 'ALARM' | 'OK', reason: string) => {
+      await clientOf(region).send(
+        new PutMetricAlarmCommand({
+          AlarmName: name,
+          MetricName: 'Latency',
+          Namespace: 'App',
+          Statistic: 'Average',
+          Period: 60,
+          EvaluationPeriods: 1,
+          Threshold: 5,
+          ComparisonOperator: 'GreaterThanThreshold',
+        }),
+      );
+      await clientOf(region).send(new SetAlarmStateCommand({ AlarmName: name, StateValue: state, StateReason: reason }));
+    };
+    await alarm('us-east-1', 'p99', 'ALARM', 'p99 > 800 ms');
+    // The same name in another region is another alarm: each is read where it is.
+    await alarm('eu-west-1', 'p99', 'OK', 'fine in Ireland');
+    await alarm('eu-west-1', 'eu-5xx', 'ALARM', '5xx > 1%');
+    const asked: string[] = [];
+    const reader = new CloudWatchAlarms((region) => (asked.push(region), clientOf(region)));
+    const states = await reader.states([
+      arn('p99', 'us-east-1', '123456789012'),
+      arn('gone', 'us-east-1', '123456789012'),
+      arn('p99', 'eu-west-1', '123456789012'),
+      arn('eu-5xx', 'eu-west-1', '123456789012'),
+    ]);
+    expect(states.map((x) => [x.arn, x.state, x.reason]).sort()).toEqual(
+      [
+        [arn('p99', 'us-east-1', '123456789012'), 'ALARM', 'p99 > 800 ms'],
+        [arn('p99', 'eu-west-1', '123456789012'), 'OK', 'fine in Ireland'],
+        [arn('eu-5xx', 'eu-west-1', '123456789012'), 'ALARM', '5xx > 1%'],
+      ].sort(),
     );
-    await client.send(new SetAlarmStateCommand({ AlarmName: 'p99', StateValue: 'ALARM', StateReason: 'p99 > 800 ms' }));
-    const states = await new CloudWatchAlarms(client).states([arn('p99', 'us-east-1', '123456789012'), arn('gone', 'us-east-1', '123456789012')]);
-    expect(states).toHaveLength(1);
-    expect(states[0]).toMatchObject({ arn: arn('p99', 'us-east-1', '123456789012'), name: 'p99', state: 'ALARM', reason: 'p99 > 800 ms' });
+    // One client per region, made once.
+    await reader.states([arn('eu-5xx', 'eu-west-1', '123456789012')]);
+    expect(asked.sort()).toEqual(['eu-west-1', 'us-east-1']);
   });
 
   it('monitors set by a manifest are watched as those set through the API: an alarm while baking rolls the promotion back', async () => {
