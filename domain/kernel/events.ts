@@ -57,6 +57,10 @@ export const promotionEventDetail = /* @__PURE__ */ z.schema(() =>
     targets: z
       .optional(z.array(z.string()).check(z.maxLength(100)))
       .check(z.describe('the targets the event covers, e.g. those a rollback walked back (in reverse wave order)')),
+    /** Promotion Rolled Back of a rollout: the waves it walked back, last first */
+    waves: z
+      .optional(z.array(z.number().check(z.int(), z.minimum(1))).check(z.maxLength(100)))
+      .check(z.describe('the waves the event covers, e.g. those a rollback walked back (last first)')),
     at: z.string(),
   }),
 );

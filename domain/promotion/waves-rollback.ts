@@ -20,7 +20,9 @@ export async function rollBackRollout(deps: With<'git' | 'registry'>, p: Promoti
   const changed = items.filter((t) => t.appliedAt && t.state !== 'ROLLED_BACK').sort((a, b) => b.wave - a.wave || a.name.localeCompare(b.name));
   const now = deps.clock().toISOString();
   for (const t of changed) await restoreTarget(deps, p, t, now, message);
+  const back = [...items.filter((t) => t.state === 'ROLLED_BACK'), ...changed].sort((a, b) => b.wave - a.wave);
   const rolledBack = [...items.filter((t) => t.state === 'ROLLED_BACK').map((t) => t.name), ...changed.map((t) => t.name)];
+  const waves = [...new Set(back.map((t) => t.wave))];
   const outcome = rolledBack.length ? 'ROLLED_BACK' : 'FAILED';
   const why = rolledBack.length
     ? `${message}; targets rolled back in reverse wave order: ${changed.map((t) => `${t.name} (wave ${t.wave})`).join(', ') || rolledBack.join(', ')}`
@@ -33,7 +35,11 @@ export async function rollBackRollout(deps: With<'git' | 'registry'>, p: Promoti
       rollout: { ...cur.rollout!, waiting: null, outcome: 'ROLLED_BACK' },
     });
     const ops: WriteOp[] = [
-      promotionEvent(deps, outcome === 'ROLLED_BACK' ? 'Promotion Rolled Back' : 'Promotion Failed', next, { reason: why.slice(0, 1000), targets: rolledBack }),
+      promotionEvent(deps, outcome === 'ROLLED_BACK' ? 'Promotion Rolled Back' : 'Promotion Failed', next, {
+        reason: why.slice(0, 1000),
+        targets: rolledBack,
+        ...(waves.length ? { waves } : {}),
+      }),
       {
         kind: 'metrics',
         delta: { environment: cur.targetEnvironment, day: now.slice(0, 10), add: { failed: 1, deployments: 1 } },

@@ -32,6 +32,7 @@ export function promotionEvent(
     approvalWaitSeconds?: number;
     targets?: string[];
     wave?: number;
+    waves?: number[];
     /** Promotion Target Applied (targetAppliedEventDetail) */
     target?: string;
     version?: string;

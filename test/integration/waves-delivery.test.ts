@@ -164,6 +164,16 @@ async function tagOf(r: LocalRegistry, tag: string): Promise<string | null> {
 
 const digest = (c: string) => `sha256:${c.repeat(64)}`;
 
+/** Wave 2 bakes long enough for an alarm to come in (the first rollout of each test baked it 1 s). */
+async function slowWave2(admin: string) {
+  const env = (await t.call('GET', '/api/v1/environments/production', { token: admin })).body;
+  const r = await t.call('PATCH', '/api/v1/environments/production', {
+    token: admin,
+    body: { version: env.version, rollout: { maxParallel: 3, waves: [{ wave: 2, bakeSeconds: 30 }] } },
+  });
+  expect(r.status, JSON.stringify(r.body)).toBe(200);
+}
+
 describe('delivery per target in a rollout through waves', () => {
   it('commits each target’s own file as its wave changes it (wave 1: the canary’s alone), never a literal {target} path, once per target; webhooks say each target was applied', async () => {
     const { tenant, u } = await line();
@@ -251,7 +261,7 @@ describe('delivery per target in a rollout through waves', () => {
   });
 
   it('an alarm in wave 2 puts back the files of waves 2 and 1 and never writes wave 3’s', async () => {
-    const { tenant, u, alarm } = await line({ canary: 'immediate', wave2Bake: 30 });
+    const { tenant, u, alarm } = await line({ canary: 'immediate' });
     const url = await withGit(tenant, u.admin);
     expect((await t.call('POST', '/api/v1/artifacts/platform/versions', { token: u.deployer, body: { version: 'v1.0.0', digest: digest('a') } })).status).toBe(
       201,
@@ -259,6 +269,7 @@ describe('delivery per target in a rollout through waves', () => {
     // v1.0.0 everywhere first (the files hold it already: no commit), then v2.0.0 rolls out and wave 2 alarms.
     const first = await promote(u, 'v1.0.0');
     expect((await waitFor(t, u.viewer, first, ['COMPLETED', 'ROLLED_BACK', 'FAILED'], 60_000)).status).toBe('COMPLETED');
+    await slowWave2(u.admin);
     expect((await t.call('POST', '/api/v1/artifacts/platform/versions', { token: u.deployer, body: { version: 'v2.0.0', digest: digest('b') } })).status).toBe(
       201,
     );
@@ -293,10 +304,44 @@ describe('delivery per target in a rollout through waves', () => {
       expect(back[n].git, n).toMatchObject({ file: `envs/production/${n}/values.yaml`, changed: true, revert: { changed: true, commit: expect.any(String) } });
     }
     expect(back['cell-1'].git).toBeUndefined();
+    // The rollback's event names the targets and the waves it walked back (last first).
+    await t.stack.stream.idle();
+    const rolled = t.stack.bus.published.find((e) => e['detail-type'] === 'Promotion Rolled Back' && e.detail.promotionId === id);
+    expect(rolled?.detail).toMatchObject({ waves: [2, 1], targets: expect.arrayContaining(['canary', 'us-east-1', 'eu-west-1']) });
+    expect((rolled!.detail.targets as string[]).at(-1)).toBe('canary');
+  });
+
+  it('a target whose file cannot be committed fails: the rollout rolls back what it changed, and what ran nothing before says so', async () => {
+    const { tenant, u } = await line({ canary: 'immediate' });
+    // eu-west-1 (wave 2) has no file in the repository: its commit fails.
+    const url = g.repo(
+      `broken-${tenant}`,
+      Object.fromEntries(TARGETS.filter((n) => n !== 'eu-west-1').map((n) => [`envs/production/${n}/values.yaml`, values('v1.0.0', n)])),
+    );
+    const put = await t.call('PUT', '/api/v1/environments/production/git-target', {
+      token: u.admin,
+      body: { repository: url, branch: 'main', file: 'envs/production/{target}/values.yaml', path: 'image.tag', tokenSecret: 'GITOPS_TOKEN' },
+    });
+    expect(put.status, JSON.stringify(put.body)).toBe(200);
+    expect((await t.call('POST', '/api/v1/artifacts/platform/versions', { token: u.deployer, body: { version: 'v2.0.0', digest: digest('b') } })).status).toBe(
+      201,
+    );
+    const id = await promote(u, 'v2.0.0');
+    const done = await waitFor(t, u.viewer, id, ['COMPLETED', 'ROLLED_BACK', 'FAILED'], 60_000);
+    expect(done.status, JSON.stringify(done.error)).toBe('ROLLED_BACK');
+    expect(done.error.message).toMatch(/git delivery to eu-west-1 failed: .*envs\/production\/eu-west-1\/values\.yaml does not exist/);
+    const back = rows(done);
+    expect(back['eu-west-1'].state).toBe('PENDING');
+    expect(back['cell-1'].state).toBe('PENDING');
+    // The canary ran no version of the artifact before: its file keeps the release, and its row says why.
+    expect(back.canary).toMatchObject({
+      state: 'ROLLED_BACK',
+      git: { changed: true, revert: { commit: null, error: expect.stringMatching(/ran no version/) } },
+    });
   });
 
   it('tags the artifact per target in the target’s registry (latest-production-<target>) as each wave changes it, and moves the tag back on a rollback', async () => {
-    const { u, alarm } = await line({ canary: 'callback', wave2Bake: 30, registries: true });
+    const { u, alarm } = await line({ canary: 'callback', registries: true });
     const reg = (r: LocalRegistry) => ({ name: r.name, url: r.url });
     const v1 = await pushImage(reg(dev), 'platform', { configBytes: Buffer.from('{"v":1}'), layers: [randomBytes(1024)] });
     const v2 = await pushImage(reg(dev), 'platform', { configBytes: Buffer.from('{"v":2}'), layers: [randomBytes(1024)] });
@@ -313,6 +358,7 @@ describe('delivery per target in a rollout through waves', () => {
     expect(await tagOf(east, 'latest-production')).toBe(v1);
 
     // v2.0.0: after wave 1 only the canary's tag moved.
+    await slowWave2(u.admin);
     await publish('v2.0.0', v2);
     const id = await promote(u, 'v2.0.0');
     const w1 = await until(u.viewer, id, (d) => states(d).canary === 'CONFIRMING', 'the canary waits');

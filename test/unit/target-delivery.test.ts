@@ -1,7 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { TargetNotFound, ValidationFailed } from '../../domain/kernel/errors.ts';
-import { assertTargetRegistries, registryFor } from '../../domain/config/targets.ts';
+import { assertTargetRegistries, OCI_TAG, registryFor, targetTagName } from '../../domain/config/targets.ts';
 import { assertGitFileFor, gitPathFor, gitTargetFor } from '../../domain/gitops/target-path.ts';
+import type { Promotion } from '../../domain/kernel/promotion-model.ts';
+import { deliverToGit, revertInGit } from '../../domain/promotion/git-delivery.ts';
+import { IsomorphicGitWriter } from '../../functions/adapters/git-writer.ts';
+import { memoryDeps } from '../support/memory-deps.ts';
 
 /** The first issue a check refuses with (path and message). */
 function refusal(check: () => unknown): { path: string; message: string } {
@@ -68,5 +72,74 @@ describe('a registry per target (registryFor)', () => {
       path: 'body.targets.1.registry',
       message: expect.stringContaining("'eu' is none of the environment's registries (us)"),
     });
+  });
+});
+
+describe('a file per target never reaches the git writer as written', () => {
+  const gitTarget = {
+    tenant: 't1',
+    environment: 'production',
+    repository: 'https://git.example.test/deploy.git',
+    branch: 'main',
+    file: 'envs/production/{target}/values.yaml',
+    path: 'image.tag',
+    value: 'version' as const,
+    tokenSecret: null,
+    version: 1,
+    createdAt: '',
+    createdBy: '',
+    updatedAt: '',
+    updatedBy: '',
+  };
+  const promotion = {
+    tenant: 't1',
+    id: 'prm_1',
+    targetEnvironment: 'production',
+    sourceEnvironment: 'staging',
+    subject: { type: 'artifact', name: 'api', version: 'v2', digest: `sha256:${'b'.repeat(64)}` },
+    rollout: { waves: [{ wave: 1, targets: ['canary'], bakeSeconds: 0, maxParallel: 1 }], wave: 1 },
+  } as unknown as Promotion & { subject: { type: 'artifact' } };
+
+  it('the git writer refuses a literal {target} path before it clones anything', async () => {
+    const writer = new IsomorphicGitWriter({ resolve: async () => null } as never);
+    const input = { tenant: 't1', target: gitTarget, value: 'v2', message: 'm', author: { name: 'a', email: 'a@example.test' } };
+    await expect(writer.commit(input)).rejects.toThrow(/names a file per target of production: it is committed per target/);
+    await expect(writer.pushBranch({ ...input, head: 'stageline/x', at: new Date() })).rejects.toThrow(/names a file per target/);
+  });
+
+  it('a rollout’s completion commits nothing for a file per target (its targets did), and an environment-wide revert leaves it to them', async () => {
+    const { deps, store } = memoryDeps();
+    await store.putGitTarget(gitTarget, null, { tenant: 't1' } as never);
+    // deps.git.commit rejects ("not part of these tests"): a call would fail the test.
+    const done = await deliverToGit(deps, promotion);
+    expect(done).toMatchObject({ file: 'envs/production/{target}/values.yaml', changed: false, attempts: 0, perTarget: true });
+    const reverted = await revertInGit(deps, promotion, { version: 'v1', digest: `sha256:${'a'.repeat(64)}` }, 'alarm');
+    expect(reverted).toMatchObject({ commit: null, changed: false, error: expect.stringMatching(/names a file per target/) });
+  });
+
+  it('pull-request mode does not take a file per target (400 naming the field)', () => {
+    expect(refusal(() => assertGitFileFor('envs/{target}/values.yaml', ['canary'], 'body.file', true))).toEqual({
+      path: 'body.file',
+      message: expect.stringMatching(/pull-request mode does not take it/),
+    });
+    expect(() => assertGitFileFor('envs/values.yaml', ['canary'], 'body.file', true)).not.toThrow();
+  });
+});
+
+describe('the per-target tag (latest-<env>-<target>)', () => {
+  it('is a valid OCI tag for the longest environment and target names', () => {
+    const tag = targetTagName('e'.repeat(32), 't'.repeat(40));
+    expect(tag).toHaveLength(80);
+    expect(OCI_TAG.test(tag)).toBe(true);
+    expect(targetTagName('production', 'us-east-1')).toBe('latest-production-us-east-1');
+  });
+
+  it('is refused at declaration when it would not be one', () => {
+    const target = { name: 'canary', wave: 1, labels: {}, parameters: [], monitors: [], confirm: { mode: 'immediate' } } as never;
+    expect(refusal(() => assertTargetRegistries([target], [{ name: 'east' }], 'body', 'x'.repeat(130)))).toEqual({
+      path: 'body.targets.0.name',
+      message: expect.stringMatching(/not a valid OCI tag/),
+    });
+    expect(() => assertTargetRegistries([target], [{ name: 'east' }], 'body', 'production')).not.toThrow();
   });
 });
