@@ -6,6 +6,7 @@ import type { Promotion } from '../../domain/kernel/promotion-model.ts';
 import { deliverToGit, revertInGit } from '../../domain/promotion/git-delivery.ts';
 import { IsomorphicGitWriter } from '../../functions/adapters/git-writer.ts';
 import { memoryDeps } from '../support/memory-deps.ts';
+import { deliveryText } from '../../cli/rollout-view.ts';
 
 /** The first issue a check refuses with (path and message). */
 function refusal(check: () => unknown): { path: string; message: string } {
@@ -141,5 +142,27 @@ describe('the per-target tag (latest-<env>-<target>)', () => {
       message: expect.stringMatching(/not a valid OCI tag/),
     });
     expect(() => assertTargetRegistries([target], [{ name: 'east' }], 'body', 'production')).not.toThrow();
+  });
+});
+
+describe('what stageline promotions show says of a target’s deliveries', () => {
+  const commit = 'a'.repeat(7) + 'b'.repeat(33);
+  it('its commit (short) and its tag, and after a rollback what they went back to', () => {
+    expect(deliveryText({})).toBe('');
+    expect(
+      deliveryText({
+        git: { file: 'envs/canary/values.yaml', commit, changed: true },
+        registry: { registry: 'east', tag: 'latest-production-canary', digest: `sha256:${'1'.repeat(64)}` },
+      }),
+    ).toBe(' [git aaaaaaa; east:latest-production-canary]');
+    expect(
+      deliveryText({
+        git: { file: 'f.yaml', commit, changed: true, revert: { commit: 'c'.repeat(40), changed: true } },
+        registry: { registry: 'east', tag: 'latest-production-canary', digest: `sha256:${'1'.repeat(64)}`, revert: { digest: `sha256:${'2'.repeat(64)}` } },
+      }),
+    ).toBe(' [git aaaaaaa, reverted ccccccc; east:latest-production-canary, back to 222222222222]');
+    expect(deliveryText({ git: { file: 'f.yaml', commit, changed: false, revert: { commit: null, changed: false, error: 'ran no version' } } })).toBe(
+      ' [git aaaaaaa (unchanged), not reverted]',
+    );
   });
 });
