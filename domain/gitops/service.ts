@@ -97,7 +97,11 @@ export const gitTargetBody = /* @__PURE__ */ z.schema(() =>
   z.strictObject({
     repository: z.string().check(z.minLength(1), z.maxLength(2048), z.meta(TENANT_URL_FORMAT), z.describe('https URL of the repository')),
     branch: z.string().check(z.minLength(1), z.maxLength(200), z.regex(/^(?!\/)(?!.*\.\.)[A-Za-z0-9._/-]+$/, 'is not a branch name')),
-    file: relPath.check(z.describe('the file to change, e.g. envs/production/values.yaml; with targets, one per target: envs/production/{target}/values.yaml')),
+    file: relPath.check(
+      z.describe(
+        "the file to change, e.g. envs/production/values.yaml; with targets, one per target: envs/production/{target}/values.yaml (a rollout commits each target's file as its wave changes it; not with pullRequest: 400)",
+      ),
+    ),
     edit: z
       ._default(z.enum(['yaml-path', 'kustomize-image', 'helm-values', 'json-path'] satisfies GitEditKind[]), 'yaml-path')
       .check(
