@@ -311,17 +311,31 @@ describe('delivery per target in a rollout through waves', () => {
     expect((rolled!.detail.targets as string[]).at(-1)).toBe('canary');
   });
 
-  it('a target whose file cannot be committed fails: the rollout rolls back what it changed, and what ran nothing before says so', async () => {
+  it('pull-request mode refuses a file per target; a target whose file cannot be committed fails: the rollout rolls back what it changed, and what ran nothing before says so', async () => {
     const { tenant, u } = await line({ canary: 'immediate' });
     // eu-west-1 (wave 2) has no file in the repository: its commit fails.
     const url = g.repo(
       `broken-${tenant}`,
       Object.fromEntries(TARGETS.filter((n) => n !== 'eu-west-1').map((n) => [`envs/production/${n}/values.yaml`, values('v1.0.0', n)])),
     );
-    const put = await t.call('PUT', '/api/v1/environments/production/git-target', {
-      token: u.admin,
-      body: { repository: url, branch: 'main', file: 'envs/production/{target}/values.yaml', path: 'image.tag', tokenSecret: 'GITOPS_TOKEN' },
-    });
+    const body = { repository: url, branch: 'main', file: 'envs/production/{target}/values.yaml', path: 'image.tag', tokenSecret: 'GITOPS_TOKEN' };
+    // Pull-request mode does not take a file per target: 400 naming the field, through the API and the manifest.
+    const pr = { host: 'github', tokenSecret: 'GITHUB_TOKEN' };
+    const refused = await t.call('PUT', '/api/v1/environments/production/git-target', { token: u.admin, body: { ...body, pullRequest: pr } });
+    expect(refused.status, JSON.stringify(refused.body)).toBe(400);
+    expect(refused.body.error.issues).toEqual([{ path: 'body.file', message: expect.stringMatching(/pull-request mode does not take it/) }]);
+    const exported = (await t.call('GET', '/api/v1/manifest?format=json', { token: u.viewer })).body;
+    const [doc] = Object.keys(exported.artifacts);
+    const { tokenSecret: _secret, ...inDocument } = body;
+    exported.artifacts[doc!].git_targets = { production: { ...inDocument, token: '${GITOPS_TOKEN}', pullRequest: pr } };
+    const plan = await t.call('POST', '/api/v1/manifest/plan', { token: u.admin, body: { document: JSON.stringify(exported) } });
+    expect(plan.status, JSON.stringify(plan.body)).toBe(400);
+    expect(
+      plan.body.error.issues.map((i: { path: string }) => i.path),
+      JSON.stringify(plan.body),
+    ).toContain(`document.artifacts.${doc}.git_targets.production.file`);
+
+    const put = await t.call('PUT', '/api/v1/environments/production/git-target', { token: u.admin, body });
     expect(put.status, JSON.stringify(put.body)).toBe(200);
     expect((await t.call('POST', '/api/v1/artifacts/platform/versions', { token: u.deployer, body: { version: 'v2.0.0', digest: digest('b') } })).status).toBe(
       201,
