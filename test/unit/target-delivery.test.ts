@@ -7,6 +7,7 @@ import { deliverToGit, revertInGit } from '../../domain/promotion/git-delivery.t
 import { IsomorphicGitWriter } from '../../functions/adapters/git-writer.ts';
 import { memoryDeps } from '../support/memory-deps.ts';
 import { deliveryText } from '../../cli/rollout-view.ts';
+import { revertTarget } from '../../domain/promotion/target-delivery.ts';
 
 /** The first issue a check refuses with (path and message). */
 function refusal(check: () => unknown): { path: string; message: string } {
@@ -164,5 +165,47 @@ describe('what stageline promotions show says of a target’s deliveries', () =>
     expect(deliveryText({ git: { file: 'f.yaml', commit, changed: false, revert: { commit: null, changed: false, error: 'ran no version' } } })).toBe(
       ' [git aaaaaaa (unchanged), not reverted]',
     );
+  });
+});
+
+describe('what a rollback does to a target’s deliveries (revertTarget)', () => {
+  const p = {
+    tenant: 't1',
+    id: 'prm_1',
+    targetEnvironment: 'production',
+    sourceEnvironment: 'staging',
+    subject: { type: 'artifact', name: 'api', version: 'v2', digest: `sha256:${'b'.repeat(64)}` },
+  } as unknown as Promotion;
+  const item = {
+    promotionId: 'prm_1',
+    name: 'canary',
+    wave: 1,
+    state: 'BAKING',
+    before: null,
+    confirm: null,
+    version: 1,
+    updatedAt: '',
+    git: { file: 'envs/production/canary/values.yaml', commit: 'c'.repeat(40), changed: true },
+    registry: { registry: 'east', tag: 'latest-production-canary', digest: `sha256:${'b'.repeat(64)}` },
+  } as const;
+
+  it('a target that ran nothing of the artifact before keeps its file and tag, and says why (no git or registry call is made)', async () => {
+    const { deps } = memoryDeps();
+    const out = await revertTarget(deps, p, { ...item, git: { ...item.git }, registry: { ...item.registry } }, 'alarm');
+    expect(out.git).toMatchObject({
+      commit: 'c'.repeat(40),
+      revert: { commit: null, changed: false, error: expect.stringMatching(/ran no version of api before/) },
+    });
+    expect(out.registry).toMatchObject({
+      tag: 'latest-production-canary',
+      revert: { digest: null, reason: expect.stringMatching(/latest-production-canary stays at/) },
+    });
+  });
+
+  it('a config release has nothing to put back, and a delivery reverted already is not reverted twice', async () => {
+    const { deps } = memoryDeps();
+    expect(await revertTarget(deps, { ...p, subject: { type: 'config' } } as unknown as Promotion, { ...item }, 'alarm')).toEqual({});
+    const done = { ...item, git: { ...item.git, revert: { commit: 'd'.repeat(40), changed: true } }, registry: { ...item.registry, revert: { digest: 'x' } } };
+    expect(await revertTarget(deps, p, done, 'alarm')).toEqual({});
   });
 });
