@@ -17,11 +17,30 @@ function targetText(t: TargetRow, bakeSeconds: number): string {
   return `${t.name} ${t.state.toLowerCase().replace('_', ' ')}`;
 }
 
+/**
+ * What was delivered for a target (a git target file per target, a registry per target): its commit, short, and
+ * its tag; after a rollback, what they went back to (or that they did not).
+ */
+export function deliveryText(t: Pick<TargetRow, 'git' | 'registry'>): string {
+  const parts: string[] = [];
+  if (t.git) {
+    const back = t.git.revert ? (t.git.revert.commit ? `, reverted ${t.git.revert.commit.slice(0, 7)}` : ', not reverted') : '';
+    parts.push(`git ${t.git.commit ? t.git.commit.slice(0, 7) : 'none'}${t.git.changed ? '' : ' (unchanged)'}${back}`);
+  }
+  if (t.registry) {
+    const back = t.registry.revert ? (t.registry.revert.digest ? `, back to ${t.registry.revert.digest.slice(7, 19)}` : ', left as it is') : '';
+    parts.push(`${t.registry.registry}:${t.registry.tag}${back}`);
+  }
+  return parts.length ? ` [${parts.join('; ')}]` : '';
+}
+
 /** A rollout wave by wave, target by target (promotions show, --wait at the end). */
 export function rolloutLines(r: Rollout): string[] {
   return [
     `rollout: ${r.phase.toLowerCase().replace('_', ' ')}${r.halted ? ` by ${r.halted.by}: ${r.halted.reason}` : ''}${r.waiting ? `: ${r.waiting.reason} until ${when(r.waiting.until)}` : ''}`,
-    ...r.waves.map((w) => `wave ${w.wave} (bake ${seconds(w.bakeSeconds)}): ${w.targets.map((t) => targetText(t, w.bakeSeconds)).join(', ')}`),
+    ...r.waves.map(
+      (w) => `wave ${w.wave} (bake ${seconds(w.bakeSeconds)}): ${w.targets.map((t) => `${targetText(t, w.bakeSeconds)}${deliveryText(t)}`).join(', ')}`,
+    ),
   ];
 }
 

@@ -132,6 +132,7 @@ export function Rollout({ p, me, say, reload }: { p: any; me: Session; say: Say;
                         rolled back <Time at={t.rolledBackAt} />
                       </span>
                     )}
+                    <Delivery t={t} />
                   </td>
                   <td data-label="Confirmed" class={t.confirmation ? '' : 'empty'}>
                     {t.confirmation?.at ? (
@@ -213,6 +214,41 @@ export function Rollout({ p, me, say, reload }: { p: any; me: Session; say: Say;
         </form>
       )}
     </section>
+  );
+}
+
+/**
+ * What was delivered for a target: its own git file's commit (short; the file in the title) and its tag in its
+ * registry, with what a rollback put back — or that it could not, and why.
+ */
+function Delivery({ t }: { t: any }) {
+  const git = t.git;
+  const reg = t.registry;
+  if (!git && !reg) return null;
+  return (
+    <>
+      {git && (
+        <span class="mut sub" title={git.file}>
+          git <code>{git.commit ? git.commit.slice(0, 7) : 'none'}</code>
+          {git.changed ? '' : ' (held it)'}
+          {git.revert &&
+            (git.revert.commit ? (
+              <>
+                {' '}
+                → reverted <code>{git.revert.commit.slice(0, 7)}</code>
+              </>
+            ) : (
+              <span class="bad"> not reverted: {git.revert.error}</span>
+            ))}
+        </span>
+      )}
+      {reg && (
+        <span class="mut sub">
+          tag <code>{reg.tag}</code> in {reg.registry}
+          {reg.revert && (reg.revert.digest ? <> → back to {reg.revert.digest.slice(7, 19)}</> : <span class="bad"> left: {reg.revert.reason}</span>)}
+        </span>
+      )}
+    </>
   );
 }
 

@@ -85,7 +85,7 @@ export async function createEnvironment(deps: Deps, ctx: Ctx, input: CreateEnvir
   assertMonitorsHere(tenant, input.monitors, deps.deployment);
   assertTenantUrls(urlsOf(input), { allowLoopback: deps.tunables.allowLoopbackOutbound });
   assertTargets(tenant, input.targets, input.rollout, deps.deployment, { allowLoopback: deps.tunables.allowLoopbackOutbound });
-  assertTargetRegistries(input.targets, input.registries);
+  assertTargetRegistries(input.targets, input.registries, 'body', input.name);
   return retryOnConflict(deps.tunables, async () => {
     const existing = await deps.store.listEnvironments(tenant);
     if (existing.some((e) => e.name === input.name)) {
@@ -190,7 +190,8 @@ export async function updateEnvironment(deps: Deps, ctx: Ctx, name: string, inpu
     const rollout = input.rollout ?? (targets.length ? current.rollout : undefined);
     if (input.targets !== undefined || input.rollout !== undefined)
       assertTargets(tenant, targets, rollout, deps.deployment, { allowLoopback: deps.tunables.allowLoopbackOutbound });
-    if (input.targets !== undefined || input.registries !== undefined) assertTargetRegistries(targets, input.registries ?? current.registries);
+    if (input.targets !== undefined || input.registries !== undefined)
+      assertTargetRegistries(targets, input.registries ?? current.registries, 'body', current.name);
     if (input.targets !== undefined) await assertNotRollingOut(deps.store, current, targets);
     const { targets: _t, rollout: _r, ...untargeted } = current;
     const now = deps.clock().toISOString();

@@ -150,11 +150,34 @@ export async function assertNotRollingOut(store: Store, current: Environment, ne
   }
 }
 
-/** A target's registry must be one of the environment's (their URLs and credentials are checked there): 400 naming the field otherwise. */
-export function assertTargetRegistries(targets: readonly Target[] | undefined, registries: readonly { name: string }[] | undefined, field = 'body'): void {
+/** The OCI distribution tag grammar (at most 128 characters). */
+export const OCI_TAG = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
+
+/**
+ * THE per-target tag a rollout moves in a target's registry as it changes the target: `latest-<env>-<target>`
+ * (the environment's own `latest-<env>` moves when every target has the release). Environment names (≤ 32) and
+ * target names (≤ 40) keep it within the grammar (≤ 80 characters); `assertTargetRegistries` checks it anyway.
+ */
+export const targetTagName = (env: string, target: string) => `latest-${env}-${target}`;
+
+/**
+ * A target's registry must be one of the environment's (their URLs and credentials are checked there), and with
+ * registries each target's tag (`targetTagName`) must be a valid OCI tag: 400 naming the field otherwise.
+ */
+export function assertTargetRegistries(
+  targets: readonly Target[] | undefined,
+  registries: readonly { name: string }[] | undefined,
+  field = 'body',
+  env?: string,
+): void {
   const names = (registries ?? []).map((r) => r.name);
   const issues: Issue[] = [];
   (targets ?? []).forEach((t, i) => {
+    if (env && names.length && !OCI_TAG.test(targetTagName(env, t.name)))
+      issues.push({
+        path: `${field}.targets.${i}.name`,
+        message: `'${targetTagName(env, t.name)}' (the target's tag in its registry) is not a valid OCI tag (letters, digits, '.', '_', '-', at most 128 characters): choose a shorter name`,
+      });
     if (t.registry !== undefined && !names.includes(t.registry))
       issues.push({
         path: `${field}.targets.${i}.registry`,

@@ -97,7 +97,11 @@ export const gitTargetBody = /* @__PURE__ */ z.schema(() =>
   z.strictObject({
     repository: z.string().check(z.minLength(1), z.maxLength(2048), z.meta(TENANT_URL_FORMAT), z.describe('https URL of the repository')),
     branch: z.string().check(z.minLength(1), z.maxLength(200), z.regex(/^(?!\/)(?!.*\.\.)[A-Za-z0-9._/-]+$/, 'is not a branch name')),
-    file: relPath.check(z.describe('the file to change, e.g. envs/production/values.yaml; with targets, one per target: envs/production/{target}/values.yaml')),
+    file: relPath.check(
+      z.describe(
+        "the file to change, e.g. envs/production/values.yaml; with targets, one per target: envs/production/{target}/values.yaml (a rollout commits each target's file as its wave changes it; not with pullRequest: 400)",
+      ),
+    ),
     edit: z
       ._default(z.enum(['yaml-path', 'kustomize-image', 'helm-values', 'json-path'] satisfies GitEditKind[]), 'yaml-path')
       .check(
@@ -179,6 +183,8 @@ export async function putGitTarget(deps: Deps, ctx: Ctx, env: string, body: z.in
   assertGitFileFor(
     body.file,
     (environment.targets ?? []).map((t) => t.name),
+    'body.file',
+    !!body.pullRequest,
   );
   const cur = await deps.store.getGitTarget(tenant, env);
   if (cur && body.version !== cur.version)
@@ -266,14 +272,21 @@ export async function deleteGitTarget(deps: Deps, ctx: Ctx, env: string): Promis
 }
 
 /** The commit message: what was promoted where, by which promotion, who approved it and the decision it rests on. */
-export function commitMessage(p: Promotion & { subject: { type: 'artifact' } }, approvers: string[], decisionDigest: string): string {
+export function commitMessage(
+  p: Promotion & { subject: { type: 'artifact' } },
+  approvers: string[],
+  decisionDigest: string,
+  where?: { target: string; wave: number },
+): string {
   const what = `${p.subject.name} ${p.subject.version}`;
+  const into = where ? `${p.targetEnvironment}/${where.target} (wave ${where.wave})` : p.targetEnvironment;
   return [
-    `${p.rollback ? 'Roll back' : 'Promote'} ${what} to ${p.targetEnvironment}`,
+    `${p.rollback ? 'Roll back' : 'Promote'} ${what} to ${into}`,
     '',
     `${p.rollback ? 'Rollback' : 'Promotion'} ${p.id} from ${p.sourceEnvironment} to ${p.targetEnvironment}, requested by ${p.requestedBy.name}.`,
     '',
     `Stageline-Promotion: ${p.id}`,
+    ...(where ? [`Stageline-Target: ${where.target}`, `Stageline-Wave: ${where.wave}`] : []),
     `Stageline-Artifact: ${p.subject.name}@${p.subject.version}`,
     `Stageline-Digest: ${p.subject.digest}`,
     `Stageline-Approved-By: ${approvers.length ? approvers.join(', ') : 'none (no approval required)'}`,
@@ -287,13 +300,20 @@ export function commitMessage(p: Promotion & { subject: { type: 'artifact' } }, 
  * The commit message of an automatic rollback (a monitor or alarm evidence in ALARM while the promotion baked,
  * a failed verification): the version the environment is put back to, the promotion it undoes and why.
  */
-export function revertMessage(p: Promotion & { subject: { type: 'artifact' } }, restored: { version: string; digest: string }, why: string): string {
+export function revertMessage(
+  p: Promotion & { subject: { type: 'artifact' } },
+  restored: { version: string; digest: string },
+  why: string,
+  where?: { target: string; wave: number },
+): string {
+  const into = where ? `${p.targetEnvironment}/${where.target} (wave ${where.wave})` : p.targetEnvironment;
   return [
-    `Roll back ${p.subject.name} ${p.subject.version} in ${p.targetEnvironment} to ${restored.version}`,
+    `Roll back ${p.subject.name} ${p.subject.version} in ${into} to ${restored.version}`,
     '',
     `Automatic rollback of promotion ${p.id}: ${why}`.slice(0, 2000),
     '',
     `Stageline-Promotion: ${p.id}`,
+    ...(where ? [`Stageline-Target: ${where.target}`, `Stageline-Wave: ${where.wave}`] : []),
     `Stageline-Rolled-Back: ${p.subject.name}@${p.subject.version}`,
     `Stageline-Artifact: ${p.subject.name}@${restored.version}`,
     `Stageline-Digest: ${restored.digest}`,

@@ -19,8 +19,17 @@ export const hasTargetPlaceholder = (file: string): boolean => file.includes(TAR
  * Checks a git target's file against its environment's targets (names): a `{target}` placeholder needs
  * targets to fill it, and every target's rendered file must be a path inside the repository.
  */
-export function assertGitFileFor(file: string, targets: readonly string[], field = 'body.file'): void {
+export function assertGitFileFor(file: string, targets: readonly string[], field = 'body.file', pullRequest = false): void {
   if (!hasTargetPlaceholder(file)) return;
+  // A rollout commits each target's file as its wave changes it and puts it back on a rollback, within minutes;
+  // a pull request per target per wave, each waiting for its merge, is not what a wave is: refused, not half-done.
+  if (pullRequest)
+    throw new ValidationFailed([
+      {
+        path: field,
+        message: `${TARGET_PLACEHOLDER} names a file per target, which a rollout commits straight to the branch as each wave changes its targets: pull-request mode does not take it (name one file, or leave pullRequest out)`,
+      },
+    ]);
   if (!targets.length)
     throw new ValidationFailed([
       { path: field, message: `${TARGET_PLACEHOLDER} names a file per target, and this environment declares no targets: declare them first, or name one file` },

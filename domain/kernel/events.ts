@@ -22,6 +22,8 @@ export const EVENT_TYPES = [
   /** a rollout through targets (domain/promotion/waves.ts): a wave started, or every target of it is confirmed and baked */
   'Promotion Wave Started',
   'Promotion Wave Completed',
+  /** one target of a rollout was changed (its head, its deployment record, its git file and registry tag): a deployer's signal that it is its turn */
+  'Promotion Target Applied',
   'Break Glass Used',
   'Evidence Added',
   'Deployment Recorded',
@@ -55,10 +57,48 @@ export const promotionEventDetail = /* @__PURE__ */ z.schema(() =>
     targets: z
       .optional(z.array(z.string()).check(z.maxLength(100)))
       .check(z.describe('the targets the event covers, e.g. those a rollback walked back (in reverse wave order)')),
+    /** Promotion Rolled Back of a rollout: the waves it walked back, last first */
+    waves: z
+      .optional(z.array(z.number().check(z.int(), z.minimum(1))).check(z.maxLength(100)))
+      .check(z.describe('the waves the event covers, e.g. those a rollback walked back (last first)')),
     at: z.string(),
   }),
 );
 export type PromotionEventDetail = z.infer<typeof promotionEventDetail>;
+
+/**
+ * `Promotion Target Applied`: one target of a rollout was changed (domain/promotion/waves.ts targetApplyStep, in
+ * the transaction that changes it). What a regional deployer needs to act: the target and its wave, what it runs
+ * now, how it confirms (and where, for a callback), and what was delivered for it (its git file, its registry tag).
+ */
+export const targetAppliedEventDetail = /* @__PURE__ */ z.schema(() =>
+  z.strictObject({
+    ...promotionEventDetail.shape,
+    target: z.string().check(z.minLength(1), z.describe('the target of the environment that was changed')),
+    wave: z.number().check(z.int(), z.minimum(1), z.describe('its wave')),
+    version: z.string().check(z.minLength(1), z.describe('what the target runs now: the artifact version, or `<env>@<seq>` for a config release')),
+    digest: z.string().check(z.minLength(1), z.describe('the artifact digest, or the config snapshot digest')),
+    confirm: z
+      .strictObject({
+        mode: z.enum(['immediate', 'callback', 'health']),
+        deadline: z.optional(z.string().check(z.describe('callback and health: by when the target must confirm (ISO 8601), else the rollout rolls back'))),
+        url: z.optional(
+          z.string().check(z.describe('callback: the path the deployer POSTs to confirm (`/api/v1/promotions/{id}/targets/{target}/confirm`, role deployer)')),
+        ),
+      })
+      .check(z.describe('how the target confirms it runs the release')),
+    git: z.optional(
+      z
+        .strictObject({ file: z.string(), commit: z.nullable(z.string()), changed: z.boolean() })
+        .check(z.describe("the commit of the target's own git file (a git target file with {target})")),
+    ),
+    registry: z.optional(
+      z
+        .strictObject({ registry: z.string(), tag: z.string(), digest: z.string() })
+        .check(z.describe("the per-target tag (latest-<env>-<target>) moved in the target's registry")),
+    ),
+  }),
+);
 
 /** `Break Glass Used`: an admin overrode a guard (protected environment, freeze window) with a reason. */
 export const breakGlassEventDetail = /* @__PURE__ */ z.schema(() =>
@@ -143,6 +183,8 @@ function schemaOf(type: string): z.ZodMiniType {
     case 'Freeze Started':
     case 'Freeze Ended':
       return freezeEventDetail;
+    case 'Promotion Target Applied':
+      return targetAppliedEventDetail;
     default:
       return promotionEventDetail;
   }

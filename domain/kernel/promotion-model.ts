@@ -275,6 +275,8 @@ export type GitDeliveryResult = GitCommitResult & {
   value: string;
   /** pull-request mode: the merged pull request whose merge commit is `commit` */
   pullRequest?: { number: number; url: string };
+  /** a file per target (`{target}`): each target's apply committed its own file; the rollout's completion commits nothing (`commit`: the newest of them) */
+  perTarget?: boolean;
 };
 
 export type PullRequestHost = 'github' | 'gitlab';
@@ -328,8 +330,30 @@ export interface RolloutTarget {
   alarm?: MonitorAlarm | null;
   error?: string | null;
   rolledBackAt?: string | null;
+  /** delivery per target (artifact promotions): the commit of the target's own git file (`{target}` in the git target's file), and what a rollback did to it */
+  git?: TargetGitDelivery | null;
+  /** delivery per target (artifact promotions into an environment with registries): the per-target tag in the target's registry, and what a rollback did to it */
+  registry?: TargetRegistryDelivery | null;
   version: number;
   updatedAt: string;
+}
+
+/** A target's own git file as its apply committed it (`commit` null: nothing could be committed, see `error`). */
+export interface TargetGitDelivery {
+  commit: string | null;
+  file: string;
+  changed: boolean;
+  /** the rollback's commit of the file back to what the target ran before, or why it did not write one */
+  revert?: { commit: string | null; changed: boolean; error?: string } | null;
+}
+
+/** A target's per-target tag (`latest-<env>-<target>`) in its registry, moved to `digest` by its apply. */
+export interface TargetRegistryDelivery {
+  registry: string;
+  tag: string;
+  digest: string;
+  /** the rollback: the digest the tag points at again, or (digest null) why it was left where it is */
+  revert?: { digest: string | null; reason?: string } | null;
 }
 
 /** A promotion's rollout through an environment's waves (the targets' own state is in RolloutTarget items). */

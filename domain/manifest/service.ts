@@ -246,7 +246,7 @@ function desired(tenant: string, cur: Setup, m: Manifest, place: DeploymentPlace
     if (t) issues.push(...gitEditIssues(t, `${doc}.git_targets.${env}`));
     // A file per target needs the environment's targets: the document's, else the current ones.
     const targets = (p.environment_settings?.[env]?.targets ?? cur.settings[env]?.targets ?? []).map((x: { name: string }) => x.name);
-    if (t) collect(issues, () => assertGitFileFor(t.file, targets, `${doc}.git_targets.${env}.file`));
+    if (t) collect(issues, () => assertGitFileFor(t.file, targets, `${doc}.git_targets.${env}.file`, !!t.pullRequest));
   }
   for (const [artifact, links] of Object.entries(p.registry_links ?? {})) {
     links.forEach((l, i) => {

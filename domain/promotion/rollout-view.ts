@@ -34,8 +34,16 @@ export async function rolloutView(deps: Deps, p: Promotion) {
           alarm: t?.alarm ?? null,
           error: t?.error ?? null,
           rolledBackAt: t?.rolledBackAt ?? null,
+          ...(t?.git ? { git: withoutNull(t.git) } : {}),
+          ...(t?.registry ? { registry: withoutNull(t.registry) } : {}),
         };
       }),
     })),
   };
+}
+
+/** A delivery record as the API shows it: a revert only once there is one. */
+function withoutNull<T extends { revert?: unknown }>(d: T): T {
+  const { revert, ...rest } = d;
+  return (revert ? { ...rest, revert } : rest) as T;
 }

@@ -2,8 +2,9 @@ import { deploymentOp } from '../artifacts/deployments.ts';
 import { artifactSubject, configSubject } from '../config/targets.ts';
 import type { TargetHead } from '../kernel/model.ts';
 import type { Promotion, RolloutTarget } from '../kernel/promotion-model.ts';
-import type { Deps, WriteOp } from '../ports.ts';
+import type { Deps, With, WriteOp } from '../ports.ts';
 import { ENGINE, moved } from './aggregate.ts';
+import { revertTarget } from './target-delivery.ts';
 import { promotionEvent, writePromotion } from './write.ts';
 
 /**
@@ -14,12 +15,14 @@ import { promotionEvent, writePromotion } from './write.ts';
  * the targets named in its event (`promotion.rolled_back` to webhooks). Idempotent: a target already
  * put back is skipped, a finished promotion is left alone.
  */
-export async function rollBackRollout(deps: Deps, p: Promotion, message: string): Promise<void> {
+export async function rollBackRollout(deps: With<'git' | 'registry'>, p: Promotion, message: string): Promise<void> {
   const items = await deps.store.listRolloutTargets(p.tenant, p.id);
   const changed = items.filter((t) => t.appliedAt && t.state !== 'ROLLED_BACK').sort((a, b) => b.wave - a.wave || a.name.localeCompare(b.name));
   const now = deps.clock().toISOString();
   for (const t of changed) await restoreTarget(deps, p, t, now, message);
+  const back = [...items.filter((t) => t.state === 'ROLLED_BACK'), ...changed].sort((a, b) => b.wave - a.wave);
   const rolledBack = [...items.filter((t) => t.state === 'ROLLED_BACK').map((t) => t.name), ...changed.map((t) => t.name)];
+  const waves = [...new Set(back.map((t) => t.wave))];
   const outcome = rolledBack.length ? 'ROLLED_BACK' : 'FAILED';
   const why = rolledBack.length
     ? `${message}; targets rolled back in reverse wave order: ${changed.map((t) => `${t.name} (wave ${t.wave})`).join(', ') || rolledBack.join(', ')}`
@@ -32,7 +35,11 @@ export async function rollBackRollout(deps: Deps, p: Promotion, message: string)
       rollout: { ...cur.rollout!, waiting: null, outcome: 'ROLLED_BACK' },
     });
     const ops: WriteOp[] = [
-      promotionEvent(deps, outcome === 'ROLLED_BACK' ? 'Promotion Rolled Back' : 'Promotion Failed', next, { reason: why.slice(0, 1000), targets: rolledBack }),
+      promotionEvent(deps, outcome === 'ROLLED_BACK' ? 'Promotion Rolled Back' : 'Promotion Failed', next, {
+        reason: why.slice(0, 1000),
+        targets: rolledBack,
+        ...(waves.length ? { waves } : {}),
+      }),
       {
         kind: 'metrics',
         delta: { environment: cur.targetEnvironment, day: now.slice(0, 10), add: { failed: 1, deployments: 1 } },
@@ -43,15 +50,21 @@ export async function rollBackRollout(deps: Deps, p: Promotion, message: string)
   await deps.store.releaseLock(p.tenant, p.targetEnvironment, p.id);
 }
 
-/** One target back to what it ran before: its head (the environment's again), its item ROLLED_BACK, its deployment record ROLLED_BACK. */
-async function restoreTarget(deps: Deps, p: Promotion, t: RolloutTarget, now: string, message: string): Promise<void> {
+/**
+ * One target back to what it ran before: its deliveries (its git file, its registry tag: each says what was done or
+ * why not, never throwing), then in one transaction its head (the environment's again), its item ROLLED_BACK and its
+ * deployment record ROLLED_BACK.
+ */
+async function restoreTarget(deps: With<'git' | 'registry'>, p: Promotion, t: RolloutTarget, now: string, message: string): Promise<void> {
   const subject = p.subject.type === 'config' ? configSubject : artifactSubject(p.subject.name);
   const head = await deps.store.getTargetHead(p.tenant, p.targetEnvironment, t.name, subject);
+  const reverted = await revertTarget(deps, p, t, message.slice(0, 500));
   const ops: WriteOp[] = [
     {
       kind: 'rolloutTarget',
       target: {
         ...t,
+        ...reverted,
         state: 'ROLLED_BACK',
         rolledBackAt: now,
         taskToken: null,

@@ -18,6 +18,7 @@ import { monitorCheck } from './monitor-watch.ts';
 import { configChanges } from './release.ts';
 import { scheduleName } from './schedule-name.ts';
 import { PromotionFailed } from './target-change.ts';
+import { deliverTarget } from './target-delivery.ts';
 import { auditDraft, loadPromotion, promotionEvent, writePromotion } from './write.ts';
 
 /**
@@ -269,7 +270,13 @@ async function releaseFor(deps: Deps, p: Promotion, env: Environment): Promise<P
  * callback keeps it on the target's item for the deployer (POST .../targets/{target}/confirm), health
  * fails it with CheckHealth, which the flow catches into its bounded poll.
  */
-export async function targetApplyStep(deps: With<'workflow'>, tenant: string, id: string, name: string, token: string): Promise<{ next: Next }> {
+export async function targetApplyStep(
+  deps: With<'workflow' | 'git' | 'registry'>,
+  tenant: string,
+  id: string,
+  name: string,
+  token: string,
+): Promise<{ next: Next }> {
   const p = await loadPromotion(deps, tenant, id);
   if (p.status !== 'EXECUTING' || !p.rollout) {
     await deps.workflow.sendTaskFailure(token, 'RolloutStopped', `promotion is ${p.status}`);
@@ -289,19 +296,22 @@ export async function targetApplyStep(deps: With<'workflow'>, tenant: string, id
     const own = await deps.store.getTargetHead(tenant, env.name, name, release.subject);
     const deploymentId = randomUUID();
     const deadline = new Date(now.getTime() + confirmSeconds(target) * 1000).toISOString();
+    const before: RolloutTarget['before'] =
+      p.subject.type === 'artifact'
+        ? own && own.base === release.base && own.artifact
+          ? { version: own.artifact.version, digest: own.artifact.digest }
+          : ptr
+            ? { version: ptr.version, digest: ptr.digest }
+            : null
+        : { seq: env.head.seq, digest: env.head.digest };
+    // Delivery per target (artifact promotions): its registry tag and its own git file, before its transaction.
+    const delivered = await deliverTarget(deps, p, env, before, { target: name, wave });
     item = {
       promotionId: id,
       name,
       wave,
       state: mode === 'immediate' ? 'BAKING' : 'CONFIRMING',
-      before:
-        p.subject.type === 'artifact'
-          ? own && own.base === release.base && own.artifact
-            ? { version: own.artifact.version, digest: own.artifact.digest }
-            : ptr
-              ? { version: ptr.version, digest: ptr.digest }
-              : null
-          : { seq: env.head.seq, digest: env.head.digest },
+      before,
       appliedAt: at,
       deploymentId,
       confirm: mode === 'immediate' ? { mode, at, by: ENGINE.name, detail: 'served by Stageline' } : { mode, deadline },
@@ -310,6 +320,8 @@ export async function targetApplyStep(deps: With<'workflow'>, tenant: string, id
       alarm: null,
       error: null,
       rolledBackAt: null,
+      ...(delivered.git ? { git: delivered.git } : {}),
+      ...(delivered.registry ? { registry: delivered.registry } : {}),
       version: 1,
       updatedAt: at,
     };
@@ -319,7 +331,7 @@ export async function targetApplyStep(deps: With<'workflow'>, tenant: string, id
       environment: env.name,
       target: name,
       imageTag: p.subject.type === 'artifact' ? p.subject.version : `${env.name}@${release.snapshot!.seq}`,
-      gitCommit: '',
+      gitCommit: delivered.git?.commit ?? '',
       gitBranch: '',
       ...(p.subject.type === 'artifact' ? { artifact: p.subject.name } : {}),
       status: 'DEPLOYED' as const,
@@ -349,6 +361,7 @@ export async function targetApplyStep(deps: With<'workflow'>, tenant: string, id
         { kind: 'rolloutTarget', target: item, expectedVersion: null },
         deploymentOp(dep, null, at),
         { kind: 'audit', entry: audit },
+        targetApplied(deps, p, item, dep),
       ]);
     } catch (err) {
       // Another run of this step wrote it first (a retried execution): go on from what it wrote.
@@ -378,6 +391,28 @@ export async function targetApplyStep(deps: With<'workflow'>, tenant: string, id
   }
   await deps.workflow.sendTaskSuccess(token, { target: name });
   return { next: 'execute' };
+}
+
+/**
+ * `Promotion Target Applied` (webhook `promotion.target_applied`), in the transaction that changes the target: which
+ * target of which wave runs what now, how it confirms — for a callback, by when and the path the deployer answers
+ * (`POST /api/v1/promotions/{id}/targets/{target}/confirm`) — and what was delivered for it.
+ */
+function targetApplied(deps: Deps, p: Promotion, item: RolloutTarget, dep: { imageTag: string; digest: string }): WriteOp {
+  const c = item.confirm!;
+  return promotionEvent(deps, 'Promotion Target Applied', p, {
+    target: item.name,
+    wave: item.wave,
+    version: dep.imageTag,
+    digest: dep.digest,
+    confirm: {
+      mode: c.mode,
+      ...(c.deadline ? { deadline: c.deadline } : {}),
+      ...(c.mode === 'callback' ? { url: `/api/v1/promotions/${encodeURIComponent(p.id)}/targets/${encodeURIComponent(item.name)}/confirm` } : {}),
+    },
+    ...(item.git ? { git: { file: item.git.file, commit: item.git.commit, changed: item.git.changed } } : {}),
+    ...(item.registry ? { registry: { registry: item.registry.registry, tag: item.registry.tag, digest: item.registry.digest } } : {}),
+  });
 }
 
 /**

@@ -32,6 +32,14 @@ export function promotionEvent(
     approvalWaitSeconds?: number;
     targets?: string[];
     wave?: number;
+    waves?: number[];
+    /** Promotion Target Applied (targetAppliedEventDetail) */
+    target?: string;
+    version?: string;
+    digest?: string;
+    confirm?: { mode: string; deadline?: string; url?: string };
+    git?: { file: string; commit: string | null; changed: boolean };
+    registry?: { registry: string; tag: string; digest: string };
   } = {},
 ): WriteOp {
   return eventOp(type, p.tenant, {

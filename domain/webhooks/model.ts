@@ -6,6 +6,7 @@ import {
   evidenceEventDetail,
   freezeEventDetail,
   promotionEventDetail,
+  targetAppliedEventDetail,
 } from '../kernel/events.ts';
 
 /**
@@ -28,6 +29,7 @@ export const WEBHOOK_EVENTS = {
   'promotion.rolled_back': 'Promotion Rolled Back',
   'promotion.wave_started': 'Promotion Wave Started',
   'promotion.wave_completed': 'Promotion Wave Completed',
+  'promotion.target_applied': 'Promotion Target Applied',
   'break_glass.used': 'Break Glass Used',
   'evidence.added': 'Evidence Added',
   'deployment.recorded': 'Deployment Recorded',
@@ -55,6 +57,7 @@ export function webhookPayloadSchema(type: WebhookEventType): z.ZodMiniType {
         'Artifact Published': artifactEventDetail,
         'Freeze Started': freezeEventDetail,
         'Freeze Ended': freezeEventDetail,
+        'Promotion Target Applied': targetAppliedEventDetail,
       } as Partial<Record<string, z.ZodMiniObject>>
     )[bus] ?? promotionEventDetail;
   return z.strictObject({

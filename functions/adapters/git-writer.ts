@@ -7,6 +7,7 @@ import { secretsFromEnv } from './secrets.ts';
 import { HostedPullRequests } from './git-hosts.ts';
 
 import { GitDeliveryError } from './git-errors.ts';
+import { hasTargetPlaceholder } from '#domain/gitops/target-path';
 
 export { GitDeliveryError };
 
@@ -76,6 +77,7 @@ export class IsomorphicGitWriter implements GitWriter {
   }
 
   async pushBranch({ tenant, target, head: branch, value, message, author, at }: Parameters<GitWriter['pushBranch']>[0]) {
+    unrendered(target);
     const common = await this.auth(tenant, target);
     const [{ default: git }, { GitEditConflict, setValue }] = await Promise.all([import('isomorphic-git'), import('#domain/gitops/edit')]);
     const { fs, head, text } = await this.cloneBase(git, common, target);
@@ -109,6 +111,7 @@ export class IsomorphicGitWriter implements GitWriter {
   }
 
   async commit({ tenant, target, value, message, author, checkOnly }: Parameters<GitWriter['commit']>[0]): Promise<GitCommitResult> {
+    unrendered(target);
     const common = await this.auth(tenant, target);
     const { onAuth, onAuthFailure } = common;
     // Loaded on first use: only a promotion into an environment with a git target pays the init of
@@ -171,4 +174,13 @@ function reason(err: unknown): string {
   const e = err as { code?: string; message?: string; data?: { statusCode?: number } };
   if (e.data?.statusCode) return `HTTP ${e.data.statusCode}`;
   return (e.message ?? String(err)).split('\n')[0]!.slice(0, 300);
+}
+
+/**
+ * The last guard of a file per target: a `{target}` placeholder must have been filled in (gitTargetFor) before
+ * the writer is called; a literal `{target}` path is never cloned, created nor pushed.
+ */
+function unrendered(target: Pick<GitTarget, 'file' | 'environment'>): void {
+  if (hasTargetPlaceholder(target.file))
+    throw new GitDeliveryError(`${target.file} names a file per target of ${target.environment}: it is committed per target, never as written`);
 }

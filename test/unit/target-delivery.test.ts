@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { TargetNotFound, ValidationFailed } from '../../domain/kernel/errors.ts';
-import { assertTargetRegistries, registryFor } from '../../domain/config/targets.ts';
+import { assertTargetRegistries, OCI_TAG, registryFor, targetTagName } from '../../domain/config/targets.ts';
 import { assertGitFileFor, gitPathFor, gitTargetFor } from '../../domain/gitops/target-path.ts';
+import type { Promotion } from '../../domain/kernel/promotion-model.ts';
+import { deliverToGit, revertInGit } from '../../domain/promotion/git-delivery.ts';
+import { IsomorphicGitWriter } from '../../functions/adapters/git-writer.ts';
+import { memoryDeps } from '../support/memory-deps.ts';
+import { deliveryText } from '../../cli/rollout-view.ts';
+import { revertTarget } from '../../domain/promotion/target-delivery.ts';
 
 /** The first issue a check refuses with (path and message). */
 function refusal(check: () => unknown): { path: string; message: string } {
@@ -68,5 +74,138 @@ describe('a registry per target (registryFor)', () => {
       path: 'body.targets.1.registry',
       message: expect.stringContaining("'eu' is none of the environment's registries (us)"),
     });
+  });
+});
+
+describe('a file per target never reaches the git writer as written', () => {
+  const gitTarget = {
+    tenant: 't1',
+    environment: 'production',
+    repository: 'https://git.example.test/deploy.git',
+    branch: 'main',
+    file: 'envs/production/{target}/values.yaml',
+    path: 'image.tag',
+    value: 'version' as const,
+    tokenSecret: null,
+    version: 1,
+    createdAt: '',
+    createdBy: '',
+    updatedAt: '',
+    updatedBy: '',
+  };
+  const promotion = {
+    tenant: 't1',
+    id: 'prm_1',
+    targetEnvironment: 'production',
+    sourceEnvironment: 'staging',
+    subject: { type: 'artifact', name: 'api', version: 'v2', digest: `sha256:${'b'.repeat(64)}` },
+    rollout: { waves: [{ wave: 1, targets: ['canary'], bakeSeconds: 0, maxParallel: 1 }], wave: 1 },
+  } as unknown as Promotion & { subject: { type: 'artifact' } };
+
+  it('the git writer refuses a literal {target} path before it clones anything', async () => {
+    const writer = new IsomorphicGitWriter({ resolve: async () => null } as never);
+    const input = { tenant: 't1', target: gitTarget, value: 'v2', message: 'm', author: { name: 'a', email: 'a@example.test' } };
+    await expect(writer.commit(input)).rejects.toThrow(/names a file per target of production: it is committed per target/);
+    await expect(writer.pushBranch({ ...input, head: 'stageline/x', at: new Date() })).rejects.toThrow(/names a file per target/);
+  });
+
+  it('a rollout’s completion commits nothing for a file per target (its targets did), and an environment-wide revert leaves it to them', async () => {
+    const { deps, store } = memoryDeps();
+    await store.putGitTarget(gitTarget, null, { tenant: 't1' } as never);
+    // deps.git.commit rejects ("not part of these tests"): a call would fail the test.
+    const done = await deliverToGit(deps, promotion);
+    expect(done).toMatchObject({ file: 'envs/production/{target}/values.yaml', changed: false, attempts: 0, perTarget: true });
+    const reverted = await revertInGit(deps, promotion, { version: 'v1', digest: `sha256:${'a'.repeat(64)}` }, 'alarm');
+    expect(reverted).toMatchObject({ commit: null, changed: false, error: expect.stringMatching(/names a file per target/) });
+  });
+
+  it('pull-request mode does not take a file per target (400 naming the field)', () => {
+    expect(refusal(() => assertGitFileFor('envs/{target}/values.yaml', ['canary'], 'body.file', true))).toEqual({
+      path: 'body.file',
+      message: expect.stringMatching(/pull-request mode does not take it/),
+    });
+    expect(() => assertGitFileFor('envs/values.yaml', ['canary'], 'body.file', true)).not.toThrow();
+  });
+});
+
+describe('the per-target tag (latest-<env>-<target>)', () => {
+  it('is a valid OCI tag for the longest environment and target names', () => {
+    const tag = targetTagName('e'.repeat(32), 't'.repeat(40));
+    expect(tag).toHaveLength(80);
+    expect(OCI_TAG.test(tag)).toBe(true);
+    expect(targetTagName('production', 'us-east-1')).toBe('latest-production-us-east-1');
+  });
+
+  it('is refused at declaration when it would not be one', () => {
+    const target = { name: 'canary', wave: 1, labels: {}, parameters: [], monitors: [], confirm: { mode: 'immediate' } } as never;
+    expect(refusal(() => assertTargetRegistries([target], [{ name: 'east' }], 'body', 'x'.repeat(130)))).toEqual({
+      path: 'body.targets.0.name',
+      message: expect.stringMatching(/not a valid OCI tag/),
+    });
+    expect(() => assertTargetRegistries([target], [{ name: 'east' }], 'body', 'production')).not.toThrow();
+  });
+});
+
+describe('what stageline promotions show says of a target’s deliveries', () => {
+  const commit = 'a'.repeat(7) + 'b'.repeat(33);
+  it('its commit (short) and its tag, and after a rollback what they went back to', () => {
+    expect(deliveryText({})).toBe('');
+    expect(
+      deliveryText({
+        git: { file: 'envs/canary/values.yaml', commit, changed: true },
+        registry: { registry: 'east', tag: 'latest-production-canary', digest: `sha256:${'1'.repeat(64)}` },
+      }),
+    ).toBe(' [git aaaaaaa; east:latest-production-canary]');
+    expect(
+      deliveryText({
+        git: { file: 'f.yaml', commit, changed: true, revert: { commit: 'c'.repeat(40), changed: true } },
+        registry: { registry: 'east', tag: 'latest-production-canary', digest: `sha256:${'1'.repeat(64)}`, revert: { digest: `sha256:${'2'.repeat(64)}` } },
+      }),
+    ).toBe(' [git aaaaaaa, reverted ccccccc; east:latest-production-canary, back to 222222222222]');
+    expect(deliveryText({ git: { file: 'f.yaml', commit, changed: false, revert: { commit: null, changed: false, error: 'ran no version' } } })).toBe(
+      ' [git aaaaaaa (unchanged), not reverted]',
+    );
+  });
+});
+
+describe('what a rollback does to a target’s deliveries (revertTarget)', () => {
+  const p = {
+    tenant: 't1',
+    id: 'prm_1',
+    targetEnvironment: 'production',
+    sourceEnvironment: 'staging',
+    subject: { type: 'artifact', name: 'api', version: 'v2', digest: `sha256:${'b'.repeat(64)}` },
+  } as unknown as Promotion;
+  const item = {
+    promotionId: 'prm_1',
+    name: 'canary',
+    wave: 1,
+    state: 'BAKING',
+    before: null,
+    confirm: null,
+    version: 1,
+    updatedAt: '',
+    git: { file: 'envs/production/canary/values.yaml', commit: 'c'.repeat(40), changed: true },
+    registry: { registry: 'east', tag: 'latest-production-canary', digest: `sha256:${'b'.repeat(64)}` },
+  } as const;
+
+  it('a target that ran nothing of the artifact before keeps its file and tag, and says why (no git or registry call is made)', async () => {
+    const { deps } = memoryDeps();
+    const out = await revertTarget(deps, p, { ...item, git: { ...item.git }, registry: { ...item.registry } }, 'alarm');
+    expect(out.git).toMatchObject({
+      commit: 'c'.repeat(40),
+      revert: { commit: null, changed: false, error: expect.stringMatching(/ran no version of api before/) },
+    });
+    expect(out.registry).toMatchObject({
+      tag: 'latest-production-canary',
+      revert: { digest: null, reason: expect.stringMatching(/latest-production-canary stays at/) },
+    });
+  });
+
+  it('a config release has nothing to put back, and a delivery reverted already is not reverted twice', async () => {
+    const { deps } = memoryDeps();
+    expect(await revertTarget(deps, { ...p, subject: { type: 'config' } } as unknown as Promotion, { ...item }, 'alarm')).toEqual({});
+    const done = { ...item, git: { ...item.git, revert: { commit: 'd'.repeat(40), changed: true } }, registry: { ...item.registry, revert: { digest: 'x' } } };
+    expect(await revertTarget(deps, p, done, 'alarm')).toEqual({});
   });
 });

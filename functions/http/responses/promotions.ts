@@ -108,6 +108,15 @@ const promotionFields = /* @__PURE__ */ z.schema(() =>
               changed: z.boolean(),
               attempts: z.number().check(z.int()),
               pullRequest: z.optional(z.strictObject({ number: z.number().check(z.int()), url: z.string() })),
+              perTarget: z.optional(
+                z
+                  .boolean()
+                  .check(
+                    z.describe(
+                      "true: the file names one per target ({target}); each target's apply committed its own (see the rollout's rows), the completion committed nothing",
+                    ),
+                  ),
+              ),
             }),
           )
           .check(
@@ -198,6 +207,28 @@ export const rolloutTargetRow = /* @__PURE__ */ z.schema(() =>
     alarm: z.nullable(z.strictObject({ arn: z.string(), name: z.string(), reason: z.string(), at: z.string() })),
     error: z.nullable(z.string()),
     rolledBackAt: z.nullable(time),
+    git: z
+      .optional(
+        z.strictObject({
+          file: z.string(),
+          commit: z.nullable(z.string()),
+          changed: z.boolean(),
+          revert: z.optional(z.strictObject({ commit: z.nullable(z.string()), changed: z.boolean(), error: z.optional(z.string()) })),
+        }),
+      )
+      .check(z.describe("the commit of the target's own file (a git target file with {target}); revert: the rollback's commit, or why there is none")),
+    registry: z
+      .optional(
+        z.strictObject({
+          registry: z.string(),
+          tag: z.string(),
+          digest: z.string(),
+          revert: z.optional(z.strictObject({ digest: z.nullable(z.string()), reason: z.optional(z.string()) })),
+        }),
+      )
+      .check(
+        z.describe("the per-target tag (latest-<env>-<target>) in the target's registry; revert: the digest a rollback moved it back to, or why it stayed"),
+      ),
   }),
 );
 
