@@ -87,7 +87,9 @@ export async function fireSchedule(deps: With<'workflow'>, tenant: string, id: s
     const token = p.taskToken;
     const { after } = await writePromotion(deps, tenant, id, (cur) =>
       // The window opened: the parked wave starts (its audit entry and its `Promotion Wave Started` event).
-      cur.taskToken === token && cur.rollout ? waveStarted(deps, cur, parkedWave(cur.rollout), deps.clock()) : null,
+      cur.taskToken === token && cur.rollout
+        ? waveStarted(deps, cur, parkedWave(cur.rollout), deps.clock(), {}, 'it waited for its start window, which is open now')
+        : null,
     );
     if (after) await deps.workflow.sendTaskSuccess(token, { wave: p.rollout.wave });
     return { fired: !!after, status: p.status };

@@ -32,7 +32,12 @@ export async function rollBackRollout(deps: Deps, p: Promotion, message: string)
       rollout: { ...cur.rollout!, waiting: null, outcome: 'ROLLED_BACK' },
     });
     const ops: WriteOp[] = [
-      promotionEvent(deps, outcome === 'ROLLED_BACK' ? 'Promotion Rolled Back' : 'Promotion Failed', next, { reason: why.slice(0, 1000), targets: rolledBack }),
+      promotionEvent(deps, outcome === 'ROLLED_BACK' ? 'Promotion Rolled Back' : 'Promotion Failed', next, {
+        reason: why.slice(0, 1000),
+        targets: rolledBack,
+        // the wave it failed in (the one running or last started)
+        wave: cur.rollout?.wave || undefined,
+      }),
       {
         kind: 'metrics',
         delta: { environment: cur.targetEnvironment, day: now.slice(0, 10), add: { failed: 1, deployments: 1 } },
