@@ -346,6 +346,15 @@ describe('a rollout through targets in waves (local Step Functions on DynamoDB L
     const { read } = await waveEvents(id);
     await waitUntil(() => read().length >= 2);
     expect(read()).toEqual(['Promotion Wave Started 1 canary', 'Promotion Wave Completed 1 canary']);
+    // What the events (and the wave notifications made of them) say: wave 1 completed while wave 2 waits for its window; each wave started when its window opened.
+    const reasons = () =>
+      t.stack.bus.published
+        .filter((e) => e.detail.promotionId === id && /^Promotion Wave /.test(e['detail-type']))
+        .map((e) => `${e['detail-type']} ${e.detail.wave}: ${String(e.detail.reason)}`);
+    expect(reasons()).toEqual([
+      'Promotion Wave Started 1: it waited for its start window, which is open now',
+      expect.stringMatching(/^Promotion Wave Completed 1: wave 2 waits for a start window \(mon,tue,wed,thu,fri,sat,sun \d\d:00-\d\d:01 UTC\)$/),
+    ]);
     await fireNow();
     const done = await waitFor(t, u.viewer, id, ['COMPLETED', 'ROLLED_BACK', 'FAILED'], 20_000);
     expect(done.status, JSON.stringify(done.error)).toBe('COMPLETED');
