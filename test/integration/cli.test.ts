@@ -239,6 +239,10 @@ describe('CLI through the API', () => {
       'staging: promotions commit version to http://127.0.0.1:9/deploy.git release:envs/staging/values.yaml (image.tag), pushing with secret GITOPS_TOKEN, version 4',
     );
     expect((await stored()).pullRequest).toBeNull();
+    // --no-token-secret: pushes without a token from now on (the rest kept).
+    expect((await cli('git-target', 'set', 'staging', '--no-token-secret')).stdout.trim()).toBe(
+      'staging: promotions commit version to http://127.0.0.1:9/deploy.git release:envs/staging/values.yaml (image.tag), version 5',
+    );
     await cli('git-target', 'remove', 'staging');
   });
 
