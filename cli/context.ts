@@ -59,7 +59,17 @@ export interface Values {
   repo?: string;
   path?: string;
   edit?: string;
-  'token-secret'?: string;
+  /** false: --no-token-secret */
+  'token-secret'?: string | false;
+  /** a git target's pull-request mode: the host, or false (--no-pull-request) */
+  'pull-request'?: string | false;
+  'api-url'?: string;
+  'api-token-secret'?: string;
+  'webhook-secret'?: string;
+  draft?: boolean;
+  'auto-merge'?: boolean;
+  reviewer?: string[];
+  label?: string[];
   value?: string;
   description?: string;
   disable?: boolean;

@@ -31,7 +31,7 @@ export function registerNotifications(program: Command): void {
     .option('--slack-team <T…>', "bind your Slack workspace (its team id) to the deployment's Slack app: buttons, and people linking their own accounts")
     .option('--email <address>', 'email recipient (repeat)', collect)
     .option('--approvers', 'also email the eligible approvers')
-    .option('--events <kind,...>', 'which events')
+    .option('--events <kind,...>', 'which events, comma-separated (default: every kind but wave-started and wave-completed, which are opt-in)')
     .action(async () => {
       if (values['slack-team'] && !values['slack-webhook']) fail('--slack-team binds the workspace of a Slack set-up: give --slack-webhook too');
       const body = {

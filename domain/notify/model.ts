@@ -10,11 +10,15 @@ export const NOTIFICATION_KINDS = [
   'rolled-back',
   'gate-failed',
   'break-glass',
+  'wave-started',
   'wave-completed',
 ] as const;
 
+/** A rollout's per-wave news: sent only to scopes that name them in `events`. */
+export const OPT_IN_NOTIFICATION_KINDS: readonly NotificationKind[] = ['wave-started', 'wave-completed'];
+
 /** The kinds a scope gets when its settings name none: every kind but a rollout's per-wave news (opt in with `events`). */
-export const DEFAULT_NOTIFICATION_KINDS: readonly NotificationKind[] = NOTIFICATION_KINDS.filter((k) => k !== 'wave-completed');
+export const DEFAULT_NOTIFICATION_KINDS: readonly NotificationKind[] = NOTIFICATION_KINDS.filter((k) => !OPT_IN_NOTIFICATION_KINDS.includes(k));
 
 export type NotificationKind = (typeof NOTIFICATION_KINDS)[number];
 

@@ -14,7 +14,7 @@ import { contentChoosers } from '../promotion/policy.ts';
 import { emailMessage } from './email.ts';
 import { DEFAULT_NOTIFICATION_KINDS, type NotificationKind, type NotificationSettings } from './model.ts';
 import { slackMessage } from './slack.ts';
-import type { NotificationView } from './view.ts';
+import { listUpTo, type NotificationView } from './view.ts';
 
 /** Which notification an event makes (none for the events only machines care about). */
 export function kindOf(type: EventType | 'Approval Reminder', detail: Record<string, unknown>, p: Promotion | null): NotificationKind | null {
@@ -35,6 +35,8 @@ export function kindOf(type: EventType | 'Approval Reminder', detail: Record<str
       return detail.status === 'VALIDATION_FAILED' ? 'gate-failed' : 'failed';
     case 'Promotion Rolled Back':
       return 'rolled-back';
+    case 'Promotion Wave Started':
+      return 'wave-started';
     case 'Promotion Wave Completed':
       return 'wave-completed';
     case 'Break Glass Used':
@@ -54,6 +56,7 @@ export const NOTIFY_ON = [
   'Promotion Completed',
   'Promotion Failed',
   'Promotion Rolled Back',
+  'Promotion Wave Started',
   'Promotion Wave Completed',
   'Break Glass Used',
 ] as const;
@@ -69,12 +72,27 @@ const TITLES: Record<NotificationKind, string> = {
   'rolled-back': 'was rolled back',
   'gate-failed': 'was stopped by its gates',
   'break-glass': 'break-glass write',
+  'wave-started': 'started a wave',
   'wave-completed': 'completed a wave',
 };
 
-/** A rollout's wave: "completed wave 2 (eu-west-1, us-east-1)"; the next wave starts now unless the rollout is halted. */
-const waveTitle = (detail: Record<string, unknown>) =>
-  `completed wave ${String(detail.wave)}${Array.isArray(detail.targets) && detail.targets.length ? ` (${detail.targets.join(', ')})` : ''}`;
+/**
+ * What follows "<release> → <environment>" in a promotion's title. A rollout's news names its wave and
+ * targets: "started wave 2 of 3: us-east-1, eu-west-1", "completed wave 2 of 3 (eu-west-1, us-east-1)",
+ * "was rolled back in wave 2: us-east-1, eu-west-1, canary put back" (the event's `wave` and `targets`).
+ * Why a wave waited or waits (a start window, a halt) is the event's reason, shown as the notification's.
+ */
+export function promotionTitle(kind: NotificationKind, detail: Record<string, unknown>, p: Pick<Promotion, 'rollout'>): string {
+  const targets = Array.isArray(detail.targets) ? detail.targets.map(String) : [];
+  // Within a title's room (a Slack header holds 150 characters): many targets end in "+N more".
+  const named = listUpTo(targets, 80);
+  const wave = typeof detail.wave === 'number' ? detail.wave : undefined;
+  const of = p.rollout?.waves.length ? ` of ${p.rollout.waves.length}` : '';
+  if (kind === 'wave-started' && wave) return `started wave ${wave}${of}${targets.length ? `: ${named}` : ''}`;
+  if (kind === 'wave-completed' && wave) return `completed wave ${wave}${of}${targets.length ? ` (${named})` : ''}`;
+  if (kind === 'rolled-back' && targets.length) return `was rolled back${wave ? ` in wave ${wave}` : ''}: ${named} put back`;
+  return TITLES[kind];
+}
 
 const WANTS_ACTION = new Set<NotificationKind>(['approval-required', 'approval-reminder']);
 
@@ -109,7 +127,7 @@ export async function notificationView(deps: Deps, kind: NotificationKind, detai
     tenant: p.tenant,
     promotionId: p.id,
     releaseDigest: p.releaseDigest,
-    title: `${what} → ${p.targetEnvironment} ${kind === 'wave-completed' ? waveTitle(detail) : TITLES[kind]}`,
+    title: `${what} → ${p.targetEnvironment} ${promotionTitle(kind, detail, p)}`,
     subject:
       p.subject.type === 'artifact'
         ? { type: 'artifact', name: p.subject.name, version: p.subject.version, digest: p.subject.digest }

@@ -62,7 +62,7 @@ export const notificationSettingsBody = /* @__PURE__ */ z.schema(() =>
       events: z.optional(
         z
           .nullable(z.array(z.enum(NOTIFICATION_KINDS)).check(z.minLength(1)))
-          .check(z.describe('absent: kept as it is; null: the default kinds (every kind but wave-completed, which is opt-in)')),
+          .check(z.describe('absent: kept as it is; null: the default kinds (every kind but wave-started and wave-completed, which are opt-in)')),
       ),
       version: z.optional(z.number().check(z.int(), z.minimum(0))),
     })

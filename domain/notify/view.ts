@@ -11,6 +11,7 @@ export interface NotificationView {
     | 'rolled-back'
     | 'gate-failed'
     | 'break-glass'
+    | 'wave-started'
     | 'wave-completed';
   tenant: string;
   promotionId?: string;

@@ -65,12 +65,13 @@ export async function completeNow(deps: With<'git' | 'registry'>, tenant: string
  * `Promotion Wave Completed` (with the wave's targets) is written with that promotion write, once.
  * Nothing when the wave is unknown or was announced already.
  */
-export function waveCompletion(deps: Deps, cur: Promotion, wave: number | undefined): { rollout: RolloutState; ops: WriteOp[] } | null {
+export function waveCompletion(deps: Deps, cur: Promotion, wave: number | undefined, next?: string): { rollout: RolloutState; ops: WriteOp[] } | null {
   const r = cur.rollout;
   const w = r?.waves.find((x) => x.wave === wave);
   if (!r || !w || r.completedWaves?.includes(w.wave)) return null;
   const rollout: RolloutState = { ...r, completedWaves: [...(r.completedWaves ?? []), w.wave] };
-  return { rollout, ops: [promotionEvent(deps, 'Promotion Wave Completed', { ...cur, rollout }, { wave: w.wave, targets: w.targets })] };
+  // `next`: why the next wave does not start now (a halt, a start window), the event's reason.
+  return { rollout, ops: [promotionEvent(deps, 'Promotion Wave Completed', { ...cur, rollout }, { wave: w.wave, targets: w.targets, reason: next })] };
 }
 
 /**

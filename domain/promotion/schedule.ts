@@ -89,7 +89,8 @@ export async function fireSchedule(deps: With<'workflow'>, tenant: string, id: s
       // The window opened: the parked wave starts (its audit entry and its `Promotion Wave Started` event).
       cur.taskToken !== token || !cur.rollout
         ? null
-        : (pausedBefore(cur, parkedWave(cur.rollout), deps.clock(), token) ?? waveStarted(deps, cur, parkedWave(cur.rollout), deps.clock())),
+        : (pausedBefore(cur, parkedWave(cur.rollout), deps.clock(), token) ??
+          waveStarted(deps, cur, parkedWave(cur.rollout), deps.clock(), {}, 'it waited for its start window, which is open now')),
     );
     // A wave planned to pause halts now that its window is open (the token stays for the resume).
     if (after && !after.rollout?.halted) await deps.workflow.sendTaskSuccess(token, { wave: p.rollout.wave });

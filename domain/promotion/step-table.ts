@@ -1,3 +1,4 @@
+import * as z from '../kernel/zod.ts';
 import type { With } from '../ports.ts';
 import type { Next } from './deadlines.ts';
 import { expireStep, failStep, verifyStep } from './finish.ts';
@@ -68,3 +69,13 @@ export type StepName = keyof typeof STEPS;
 
 /** The step names, for the step function's input schema (z.enum). */
 export const STEP_NAMES = Object.keys(STEPS) as [StepName, ...StepName[]];
+
+/**
+ * Runs one task of the flow (the step function's whole job, after it parsed its input): the row of the
+ * step table, with the task token required of the steps that wait for one.
+ */
+export function runStep(deps: StepDeps, input: StepInput & { step: StepName }) {
+  const step: Step = STEPS[input.step];
+  const taskToken = step.waitsForToken ? z.string().check(z.minLength(1)).parse(input.taskToken) : (input.taskToken ?? '');
+  return step.run(deps, { ...input, taskToken });
+}

@@ -39,6 +39,8 @@ export async function rollBackRollout(deps: With<'git' | 'registry'>, p: Promoti
         reason: why.slice(0, 1000),
         targets: rolledBack,
         ...(waves.length ? { waves } : {}),
+        // the wave it failed in (the one running or last started)
+        wave: cur.rollout?.wave || undefined,
       }),
       {
         kind: 'metrics',

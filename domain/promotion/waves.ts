@@ -164,14 +164,21 @@ export async function waveStartStep(deps: With<'workflow' | 'scheduler'>, tenant
     if (cur.status !== 'EXECUTING' || !cur.rollout) return null;
     // This step runs when the wave before has ended (every target of it confirmed and baked): that wave is
     // complete now, whether this one starts, waits for a resume or waits for a start window.
-    const done = waveCompletion(deps, cur, [...cur.rollout.waves].reverse().find((w) => w.wave < wave)?.wave);
+    // When this wave does not start now, the completion of the one before says why (its event's reason).
+    const halted = cur.rollout.halted;
+    const waits = halted
+      ? `the rollout is halted by ${halted.by}${halted.reason ? ` (${halted.reason})` : ''}: wave ${wave} waits for a resume`
+      : window.open
+        ? undefined
+        : `wave ${wave} waits for a start window (${describeWindows(env?.rollout?.startWindows ?? [])})`;
+    const done = waveCompletion(deps, cur, [...cur.rollout.waves].reverse().find((w) => w.wave < wave)?.wave, waits);
     const base: Promotion = done ? { ...cur, rollout: done.rollout } : cur;
     const rollout = base.rollout!;
     const ops = done?.ops ?? [];
     if (rollout.halted) return { next: { ...base, taskToken: token }, action: null, by: ENGINE, ops };
     if (!window.open) {
       const until = (window.opens ?? new Date(now.getTime() + 3600_000)).toISOString();
-      const waiting = { reason: `wave ${wave} waits for a start window (${describeWindows(env?.rollout?.startWindows ?? [])})`, until };
+      const waiting = { reason: waits!, until };
       return {
         next: patched(base, now, { taskToken: token, rollout: { ...rollout, waiting } }),
         action: 'promotion.wave.wait',
@@ -205,9 +212,10 @@ export const parkedWave = (r: RolloutState): number => r.waves.find((w) => w.wav
 /**
  * The move that starts a wave: the rollout's wave, its audit entry and its event (`Promotion Wave Started`,
  * with the wave's targets). WaveStart makes it, and so do resume and a start window's schedule when they
- * answer a parked WaveStart task.
+ * answer a parked WaveStart task: `waited` says what the wave waited for (the event's reason, which the
+ * wave-started notification shows).
  */
-export function waveStarted(deps: Deps, cur: Promotion, wave: number, now: Date, rollout: Partial<RolloutState> = {}) {
+export function waveStarted(deps: Deps, cur: Promotion, wave: number, now: Date, rollout: Partial<RolloutState> = {}, waited?: string) {
   const targets = cur.rollout!.waves.find((w) => w.wave === wave)?.targets ?? [];
   const next = patched(cur, now, { taskToken: null, rollout: { ...cur.rollout!, ...rollout, wave, waiting: null } });
   return {
@@ -215,7 +223,7 @@ export function waveStarted(deps: Deps, cur: Promotion, wave: number, now: Date,
     action: 'promotion.wave.start',
     by: ENGINE,
     reason: `wave ${wave}: ${targets.join(', ')}`,
-    ops: [promotionEvent(deps, 'Promotion Wave Started', next, { wave, targets })],
+    ops: [promotionEvent(deps, 'Promotion Wave Started', next, { wave, targets, reason: waited })],
   };
 }
 
@@ -583,7 +591,8 @@ export async function resumeRollout(deps: With<'workflow'>, ctx: Ctx, id: string
     // A WaveStart task parked by the halt is answered now: its wave starts (and says so) with the resume.
     if (!token) return { ...resumed, requestId: ctx.requestId };
     const wave = parkedWave(cur.rollout);
-    const start = waveStarted(deps, cur, wave, deps.clock(), { halted: null });
+    const why = `it waited for a resume: halted by ${cur.rollout.halted.by}, resumed by ${me.name}${reason ? ` (${reason})` : ''}`;
+    const start = waveStarted(deps, cur, wave, deps.clock(), { halted: null }, why);
     return { ...resumed, next: start.next, reason: reason ?? start.reason, requestId: ctx.requestId, ops: start.ops };
   });
   if (token) await deps.workflow.sendTaskSuccess(token, { resumed: true, wave: before.rollout?.wave ?? 0 });

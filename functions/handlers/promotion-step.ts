@@ -1,5 +1,5 @@
 import * as z from '#domain/kernel/zod';
-import { STEP_NAMES, STEPS } from '#domain/promotion/step-table';
+import { runStep, STEP_NAMES } from '#domain/promotion/step-table';
 import { ConfiguredRegistrySync } from '../adapters/registry-credentials.ts';
 import { HttpGateProvider } from '../adapters/webhook-gates.ts';
 import { CloudWatchAlarms } from '../adapters/cloudwatch-alarms.ts';
@@ -54,13 +54,7 @@ export const handler = async (event: unknown) => {
   return logged(
     'step',
     keys,
-    () => runStep(input),
+    () => runStep(wiring.deps(), input),
     (out) => ({ next: (out as { next?: string }).next }),
   );
 };
-
-async function runStep(input: z.infer<typeof stepInput>) {
-  const step = STEPS[input.step];
-  const taskToken = step.waitsForToken ? z.string().check(z.minLength(1)).parse(input.taskToken) : (input.taskToken ?? '');
-  return step.run(wiring.deps(), { ...input, taskToken });
-}

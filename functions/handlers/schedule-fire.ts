@@ -1,4 +1,4 @@
-import * as z from '#domain/kernel/zod';
+import { scheduleFirePayload as input, type ScheduleFirePayload } from '#domain/kernel/schedule-payload';
 import { autoCheckDue } from '#domain/promotion/auto';
 import { expireWaiting } from '#domain/promotion/expire';
 import { fireSchedule } from '#domain/promotion/schedule';
@@ -34,23 +34,7 @@ const deps = wiring.deps;
  */
 let ownArn: string | undefined;
 
-/** Target of the one-time schedules: resumes a scheduled promotion's flow, runs an auto-promotion check that came due, reminds approvers, or sweeps a promotion at its deadline. */
-const input = z.union([
-  z.object({ tenant: z.string().check(z.minLength(1)), promotionId: z.string().check(z.minLength(1)) }),
-  z.object({
-    tenant: z.string().check(z.minLength(1)),
-    autoCheck: z.object({ sourceEnvironment: z.string().check(z.minLength(1)), artifact: z.optional(z.string()), version: z.optional(z.string()) }),
-  }),
-  z.object({ tenant: z.string().check(z.minLength(1)), expireWaiting: z.string().check(z.minLength(1)) }),
-  z.object({ tenant: z.string().check(z.minLength(1)), remind: z.string().check(z.minLength(1)) }),
-  z.object({ tenant: z.string().check(z.minLength(1)), sweep: z.string().check(z.minLength(1)) }),
-  z.object({ tenant: z.string().check(z.minLength(1)), pullRequestPoll: z.string().check(z.minLength(1)) }),
-  z.object({
-    tenant: z.string().check(z.minLength(1)),
-    freezeEdge: z.object({ window: z.string().check(z.minLength(1)), edge: z.enum(['started', 'ended']), at: z.string().check(z.minLength(1)) }),
-  }),
-]);
-
+/** Target of the one-time schedules (the payload's schema: domain/kernel/schedule-payload.ts). */
 export const handler = async (event: unknown, context?: { invokedFunctionArn?: string }) => {
   ownArn ??= context?.invokedFunctionArn?.split(':').slice(0, 7).join(':');
   const payload = input.parse(event);
@@ -58,7 +42,8 @@ export const handler = async (event: unknown, context?: { invokedFunctionArn?: s
   return logged('schedule fired', { tenant, ...what }, () => fire(payload));
 };
 
-async function fire(payload: z.infer<typeof input>) {
+/** Each schedule's use case (the payload says which). */
+async function fire(payload: ScheduleFirePayload) {
   if ('autoCheck' in payload) return { checks: await autoCheckDue(deps(), payload.tenant, payload.autoCheck) };
   if ('expireWaiting' in payload) return expireWaiting(deps(), payload.tenant, payload.expireWaiting);
   if ('sweep' in payload) {

@@ -160,10 +160,90 @@ describe('CLI through the API', () => {
     // --edit: how the value is written (a kustomization's images entry here), named in what it prints.
     const kustomize = ['--file', 'envs/staging/kustomization.yaml', '--edit', 'kustomize-image', '--path', 'registry.example.com/team/platform'];
     expect((await cli('git-target', 'set', 'staging', '--repo', 'http://127.0.0.1:9/deploy.git', ...kustomize)).stdout).toContain(
-      'main:envs/staging/kustomization.yaml (kustomize-image registry.example.com/team/platform), version 3',
+      // the push token set with version 1 is kept: a set keeps what it does not name
+      'main:envs/staging/kustomization.yaml (kustomize-image registry.example.com/team/platform), pushing with secret GITOPS_TOKEN, version 3',
     );
     expect((await cli('git-target', 'remove', 'staging')).stdout.trim()).toBe('staging: no git target');
     await expect(cli('git-target', 'get', 'staging')).rejects.toThrow(/404|no git target/i);
+  });
+
+  it('git-target set takes pull-request mode as flags; a partial set keeps what is stored; --no-pull-request goes back to direct commits; bad input names its field', async () => {
+    const repo = ['--repo', 'http://127.0.0.1:9/deploy.git', '--file', 'envs/staging/values.yaml', '--path', 'image.tag', '--token-secret', 'GITOPS_TOKEN'];
+    const pr = ['--pull-request', 'github', '--api-url', 'http://127.0.0.1:9/api/v3', '--api-token-secret', 'GITHUB_TOKEN', '--webhook-secret', 'GITHUB_HOOK'];
+    const set = await cli('git-target', 'set', 'staging', ...repo, ...pr, '--draft', '--reviewer', 'alice', '--reviewer', 'bob', '--label', 'release');
+    expect(set.stdout.trim()).toBe(
+      'staging: promotions commit version to http://127.0.0.1:9/deploy.git main:envs/staging/values.yaml (image.tag), pushing with secret GITOPS_TOKEN, through GitHub pull requests (api http://127.0.0.1:9/api/v3, token secret GITHUB_TOKEN, webhook secret GITHUB_HOOK, draft, reviewers alice, bob, labels release), version 1',
+    );
+    const stored = async () => JSON.parse((await cli('git-target', 'get', 'staging', '--json')).stdout);
+    expect((await stored()).pullRequest).toEqual({
+      host: 'github',
+      apiUrl: 'http://127.0.0.1:9/api/v3',
+      tokenSecret: 'GITHUB_TOKEN',
+      webhookSecret: 'GITHUB_HOOK',
+      draft: true,
+      autoMerge: false,
+      reviewers: ['alice', 'bob'],
+      labels: ['release'],
+    });
+
+    // A set that changes the branch only keeps the file, the push token and the pull-request settings.
+    await cli('git-target', 'set', 'staging', '--branch', 'release');
+    expect(await stored()).toMatchObject({
+      branch: 'release',
+      file: 'envs/staging/values.yaml',
+      tokenSecret: 'GITOPS_TOKEN',
+      pullRequest: { host: 'github', tokenSecret: 'GITHUB_TOKEN', draft: true, reviewers: ['alice', 'bob'] },
+      version: 2,
+    });
+    // A pull-request flag alone changes that setting, the rest of the mode as stored; a list given replaces the list.
+    await cli('git-target', 'set', 'staging', '--auto-merge', '--no-draft', '--label', 'release', '--label', 'prod');
+    expect((await stored()).pullRequest).toEqual({
+      host: 'github',
+      apiUrl: 'http://127.0.0.1:9/api/v3',
+      tokenSecret: 'GITHUB_TOKEN',
+      webhookSecret: 'GITHUB_HOOK',
+      draft: false,
+      autoMerge: true,
+      reviewers: ['alice', 'bob'],
+      labels: ['release', 'prod'],
+    });
+
+    // The API's validation, field by field, on stderr (exit 2); nothing changes.
+    const bad = await cli('git-target', 'set', 'staging', '--api-token-secret', 'github-token').catch((e: { code: number; stderr: string }) => e);
+    expect(bad).toMatchObject({ code: 2, stderr: expect.stringMatching(/400 .*\n\s+body\.pullRequest\.tokenSecret: must be a secret name/) });
+    await expect(cli('git-target', 'set', 'staging', '--pull-request', 'bitbucket')).rejects.toMatchObject({
+      stderr: expect.stringMatching(/Allowed choices are github, gitlab/),
+    });
+    await expect(cli('git-target', 'set', 'staging', '--no-pull-request', '--draft')).rejects.toMatchObject({
+      stderr: expect.stringContaining('--no-pull-request goes back to direct commits: drop --draft'),
+    });
+    expect((await stored()).version).toBe(3);
+    // A new target in pull-request mode without its API token: the API names the missing field; without --repo the CLI says what it needs.
+    await expect(
+      cli('git-target', 'set', 'production', '--repo', 'http://127.0.0.1:9/deploy.git', '--file', 'p.yaml', '--path', 'image.tag', '--pull-request', 'gitlab'),
+    ).rejects.toMatchObject({
+      stderr: expect.stringMatching(/body\.pullRequest\.tokenSecret/),
+    });
+    await expect(cli('git-target', 'set', 'production', '--pull-request', 'gitlab', '--api-token-secret', 'GITLAB_TOKEN')).rejects.toMatchObject({
+      stderr: expect.stringContaining('a new git target needs --repo, --file and --path'),
+    });
+    await expect(
+      cli('git-target', 'set', 'production', '--repo', 'http://127.0.0.1:9/deploy.git', '--file', 'p.yaml', '--path', 'image.tag', '--draft'),
+    ).rejects.toMatchObject({
+      stderr: expect.stringContaining('name the host with --pull-request github|gitlab'),
+    });
+
+    // --no-pull-request: direct commits again, the push token kept.
+    const direct = await cli('git-target', 'set', 'staging', '--no-pull-request');
+    expect(direct.stdout.trim()).toBe(
+      'staging: promotions commit version to http://127.0.0.1:9/deploy.git release:envs/staging/values.yaml (image.tag), pushing with secret GITOPS_TOKEN, version 4',
+    );
+    expect((await stored()).pullRequest).toBeNull();
+    // --no-token-secret: pushes without a token from now on (the rest kept).
+    expect((await cli('git-target', 'set', 'staging', '--no-token-secret')).stdout.trim()).toBe(
+      'staging: promotions commit version to http://127.0.0.1:9/deploy.git release:envs/staging/values.yaml (image.tag), version 5',
+    );
+    await cli('git-target', 'remove', 'staging');
   });
 
   it('notify set/get configures notifications (tenant-wide and per environment) and never prints the webhook secret back', async () => {

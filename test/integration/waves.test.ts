@@ -108,7 +108,7 @@ describe('a rollout through targets in waves (local Step Functions on DynamoDB L
     const { tenant, u } = await line();
     const opted = await t.call('PUT', '/api/v1/notifications', {
       token: u.admin,
-      body: { email: { recipients: [`ops@${tenant}.test`], approvers: false }, events: ['completed', 'rolled-back', 'wave-completed'] },
+      body: { email: { recipients: [`ops@${tenant}.test`], approvers: false }, events: ['completed', 'rolled-back', 'wave-started', 'wave-completed'] },
     });
     expect(opted.status, JSON.stringify(opted.body)).toBe(200);
     const before = (await t.call('GET', '/api/v1/environments/production', { token: u.viewer })).body.snapshot;
@@ -162,14 +162,22 @@ describe('a rollout through targets in waves (local Step Functions on DynamoDB L
       'Promotion Wave Started 3 cell-1,cell-2,cell-3',
       'Promotion Wave Completed 3 cell-1,cell-2,cell-3',
     ]);
-    // Opted in (events: wave-completed), the tenant's email says each completed wave.
-    const mails = () => t.stack.outbox.mails.filter((m) => m.to === `ops@${tenant}.test` && /completed wave \d/.test(m.subject));
-    await waitUntil(() => mails().length >= 3);
+    // Opted in (events: wave-started, wave-completed), the tenant's email says each wave that started, with its
+    // targets, and each completed wave.
+    const mails = () => t.stack.outbox.mails.filter((m) => m.to === `ops@${tenant}.test` && /(started|completed) wave \d/.test(m.subject));
+    await waitUntil(() => mails().length >= 6);
     expect(
       mails()
-        .map((m) => m.subject.match(/completed wave \d/)?.[0])
+        .map((m) => m.subject.replace(/^.* → production /, ''))
         .sort(),
-    ).toEqual(['completed wave 1', 'completed wave 2', 'completed wave 3']);
+    ).toEqual([
+      'completed wave 1 of 3 (canary)',
+      'completed wave 2 of 3 (us-east-1, eu-west-1)',
+      'completed wave 3 of 3 (cell-1, cell-2, cell-3)',
+      'started wave 1 of 3: canary',
+      'started wave 2 of 3: us-east-1, eu-west-1',
+      'started wave 3 of 3: cell-1, cell-2, cell-3',
+    ]);
     for (const w of done.rollout.waves) for (const x of w.targets) expect(x.bake).toMatchObject({ from: expect.any(String), until: expect.any(String) });
     // The environment's head is what every target reached; no target differs from it any more.
     const after = (await t.call('GET', '/api/v1/environments/production', { token: u.viewer })).body.snapshot;
@@ -199,6 +207,9 @@ describe('a rollout through targets in waves (local Step Functions on DynamoDB L
 
   it('an alarm of a wave-2 target while wave 2 bakes rolls back waves 2 and 1 (reverse order) and never starts wave 3: ROLLED_BACK per target, the alarm in the decision record, the environment as it was', async () => {
     const { tenant, u, alarms } = await line({ wave2Bake: 30, canary: 'immediate' });
+    // The default kinds: a rollback is told, the waves (opt-in) are not.
+    const opted = await t.call('PUT', '/api/v1/notifications', { token: u.admin, body: { email: { recipients: [`ops@${tenant}.test`], approvers: false } } });
+    expect(opted.status, JSON.stringify(opted.body)).toBe(200);
     const before = (await t.call('GET', '/api/v1/environments/production', { token: u.viewer })).body.snapshot;
     const id = await promote(u);
     await until(u.viewer, id, (d) => states(d)['us-east-1'] === 'BAKING' && states(d)['eu-west-1'] === 'BAKING', 'wave 2 bakes');
@@ -237,10 +248,23 @@ describe('a rollout through targets in waves (local Step Functions on DynamoDB L
     await waitUntil(() => read().length >= 3);
     await new Promise((r) => setTimeout(r, 300));
     expect(read()).toEqual(['Promotion Wave Started 1 canary', 'Promotion Wave Completed 1 canary', 'Promotion Wave Started 2 eu-west-1,us-east-1']);
+    // The rollback's notification names the wave it failed in and the targets put back (reverse wave order); no wave mail.
+    const mails = () => t.stack.outbox.mails.filter((m) => m.to === `ops@${tenant}.test`);
+    await waitUntil(() => mails().some((m) => /rolled back/.test(m.subject)));
+    const rolled = mails().filter((m) => /rolled back/.test(m.subject));
+    expect(rolled).toHaveLength(1);
+    expect(rolled[0]!.subject).toMatch(/ → production was rolled back in wave 2: (us-east-1, eu-west-1|eu-west-1, us-east-1), canary put back$/);
+    expect(rolled[0]!.text).toMatch(/us-east-1-5xx/);
+    expect(mails().filter((m) => /wave \d/.test(m.subject) && !/rolled back/.test(m.subject))).toEqual([]);
   });
 
   it('halt stops before the next wave and keeps what is done; resume goes on; halt/resume of the wrong promotion or state is refused', async () => {
-    const { u } = await line({ canary: 'callback' });
+    const { tenant, u } = await line({ canary: 'callback' });
+    const opted = await t.call('PUT', '/api/v1/environments/production/notifications', {
+      token: u.admin,
+      body: { email: { recipients: [`ops@${tenant}.test`], approvers: false }, events: ['wave-started', 'wave-completed'] },
+    });
+    expect(opted.status, JSON.stringify(opted.body)).toBe(200);
     const id = await promote(u);
     await until(u.viewer, id, (d) => states(d).canary === 'CONFIRMING', 'the canary waits');
     expect((await t.call('POST', `/api/v1/promotions/${id}/resume`, { token: u.deployer, body: {} })).status).toBe(409);
@@ -275,6 +299,14 @@ describe('a rollout through targets in waves (local Step Functions on DynamoDB L
       'Promotion Wave Started 3 cell-1,cell-2,cell-3',
       'Promotion Wave Completed 3 cell-1,cell-2,cell-3',
     ]);
+    // The wave notifications say why wave 2 waited: wave 1's completion that it waits for a resume, wave 2's start who resumed it.
+    const mails = () => t.stack.outbox.mails.filter((m) => m.to === `ops@${tenant}.test`);
+    const about = (w: RegExp) => mails().find((m) => w.test(m.subject));
+    await waitUntil(() => !!about(/started wave 2 of 3/));
+    expect(about(/completed wave 1 of 3 \(canary\)$/)!.text).toMatch(/halted by deployer@.*watching the canary overnight.*: wave 2 waits for a resume/);
+    expect(about(/started wave 2 of 3: us-east-1, eu-west-1$/)!.text).toMatch(
+      /it waited for a resume: halted by deployer@\S+, resumed by deployer@\S+ \(canary is fine\)/,
+    );
     expect((await t.call('POST', `/api/v1/promotions/${id}/resume`, { token: u.deployer, body: {} })).status).toBe(409);
     expect((await t.call('POST', '/api/v1/promotions/prm_0000000000000000000/halt', { token: u.deployer, body: {} })).status).toBe(404);
   });
@@ -352,6 +384,15 @@ describe('a rollout through targets in waves (local Step Functions on DynamoDB L
     const { read } = await waveEvents(id);
     await waitUntil(() => read().length >= 2);
     expect(read()).toEqual(['Promotion Wave Started 1 canary', 'Promotion Wave Completed 1 canary']);
+    // What the events (and the wave notifications made of them) say: wave 1 completed while wave 2 waits for its window; each wave started when its window opened.
+    const reasons = () =>
+      t.stack.bus.published
+        .filter((e) => e.detail.promotionId === id && /^Promotion Wave /.test(e['detail-type']))
+        .map((e) => `${e['detail-type']} ${e.detail.wave}: ${String(e.detail.reason)}`);
+    expect(reasons()).toEqual([
+      'Promotion Wave Started 1: it waited for its start window, which is open now',
+      expect.stringMatching(/^Promotion Wave Completed 1: wave 2 waits for a start window \(mon,tue,wed,thu,fri,sat,sun \d\d:00-\d\d:01 UTC\)$/),
+    ]);
     await fireNow();
     const done = await waitFor(t, u.viewer, id, ['COMPLETED', 'ROLLED_BACK', 'FAILED'], 20_000);
     expect(done.status, JSON.stringify(done.error)).toBe('COMPLETED');

@@ -2,6 +2,8 @@ import { createHash, createHmac } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { emailMessage } from '../../domain/notify/email.ts';
+import { DEFAULT_NOTIFICATION_KINDS } from '../../domain/notify/model.ts';
+import { kindOf, NOTIFY_ON, promotionTitle } from '../../domain/notify/notifier.ts';
 import { slackAction } from '../../domain/notify/slack-actions.ts';
 import type { Deps, With } from '../../domain/ports.ts';
 import { BLOCK_KIT_LIMITS, checkBlockKit, slackMessage, verifySlackSignature } from '../../domain/notify/slack.ts';
@@ -198,6 +200,8 @@ const views: fc.Arbitrary<NotificationView> = fc.record(
       'rolled-back',
       'gate-failed',
       'break-glass',
+      'wave-started',
+      'wave-completed',
     ),
     tenant: str(BIG),
     promotionId: str(BIG),
@@ -416,5 +420,57 @@ describe('Slack button replies', () => {
     ]) {
       expect((await pressWith(url)).responseUrl, url).toBeUndefined();
     }
+  });
+});
+
+describe("a rollout's notifications", () => {
+  const rollout = {
+    wave: 2,
+    waves: [
+      { wave: 1, targets: ['canary'], bakeSeconds: 0, maxParallel: 1 },
+      { wave: 2, targets: ['us-east-1', 'eu-west-1'], bakeSeconds: 0, maxParallel: 2 },
+      { wave: 3, targets: ['cell-1', 'cell-2', 'cell-3'], bakeSeconds: 0, maxParallel: 3 },
+    ],
+  };
+
+  it('a started wave is its own kind, opt-in like a completed one, and the notifier subscribes to its event', () => {
+    expect(kindOf('Promotion Wave Started', { wave: 2 }, null)).toBe('wave-started');
+    expect(kindOf('Promotion Wave Completed', { wave: 2 }, null)).toBe('wave-completed');
+    expect(NOTIFY_ON).toContain('Promotion Wave Started');
+    expect(DEFAULT_NOTIFICATION_KINDS).not.toContain('wave-started');
+    expect(DEFAULT_NOTIFICATION_KINDS).not.toContain('wave-completed');
+    expect(DEFAULT_NOTIFICATION_KINDS).toContain('rolled-back');
+  });
+
+  it('names the wave, how many there are and its targets when a wave starts or completes', () => {
+    const detail = { wave: 2, targets: ['us-east-1', 'eu-west-1'] };
+    expect(promotionTitle('wave-started', detail, { rollout })).toBe('started wave 2 of 3: us-east-1, eu-west-1');
+    expect(promotionTitle('wave-completed', detail, { rollout })).toBe('completed wave 2 of 3 (us-east-1, eu-west-1)');
+    // 100 targets fit a Slack header: the list ends in "+N more".
+    const many = promotionTitle('wave-started', { wave: 1, targets: Array.from({ length: 100 }, (_, i) => `cell-${i}`) }, { rollout });
+    expect(many).toMatch(/^started wave 1 of 3: cell-0, cell-1, .*\+\d+ more$/);
+    expect(`payments-api v1.2.3 → production ${many}`.length).toBeLessThanOrEqual(BLOCK_KIT_LIMITS.headerText);
+  });
+
+  it("a rolled-back rollout's notification names the wave it failed in and the targets put back, in the event's order", () => {
+    const detail = { wave: 2, targets: ['us-east-1', 'eu-west-1', 'canary'], reason: 'monitor us-east-1-5xx in ALARM' };
+    expect(promotionTitle('rolled-back', detail, { rollout })).toBe('was rolled back in wave 2: us-east-1, eu-west-1, canary put back');
+    // A promotion rolled back without targets (one implicit target) keeps the short title.
+    expect(promotionTitle('rolled-back', { reason: 'alarm' }, {})).toBe('was rolled back');
+    expect(promotionTitle('completed', {}, { rollout })).toBe('is live');
+  });
+
+  it('says why a wave waited or waits (the event reason) in Slack and email', () => {
+    const v = view({
+      kind: 'wave-started',
+      title: 'payments-api v1.2.3 → production started wave 2 of 3: us-east-1, eu-west-1',
+      reason: 'it waited for a resume: halted by alice, resumed by carol (canary is fine)',
+    });
+    const slack = JSON.stringify(slackMessage(v, {}));
+    expect(slack).toContain('started wave 2 of 3: us-east-1, eu-west-1');
+    expect(slack).toContain('halted by alice, resumed by carol');
+    const mail = emailMessage(v, { to: 'ops@acme.example' });
+    expect(mail.subject).toBe('payments-api v1.2.3 → production started wave 2 of 3: us-east-1, eu-west-1');
+    expect(mail.text).toContain('halted by alice, resumed by carol');
   });
 });
