@@ -9,6 +9,7 @@ import { usersOf } from './tenants.ts';
 
 /** What one promotion through an environment's targets costs, in counts (bench/waves.ts prints them). */
 export interface RolloutCounts {
+  promotionId: string;
   targets: number;
   waves: number;
   transitions: number;
@@ -128,6 +129,7 @@ export async function rolloutFlow(
     };
   }
   return {
+    promotionId: id,
     targets,
     waves: declared ? waves : 1,
     transitions: b.workflow.transitions(LocalWorkflow.executionId({ tenant, promotionId: id })),

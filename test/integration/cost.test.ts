@@ -1,5 +1,7 @@
 import { inject, describe, expect, it } from 'vitest';
 import { measureApprovedPromotion } from '../../local/measure/approved-flow.ts';
+import { openHarness } from '../../local/measure/harness.ts';
+import { rolloutFlow } from '../../local/measure/rollout-flow.ts';
 
 /**
  * The counts behind the cost of one approved promotion (staging → production, 3 gates passing
@@ -36,5 +38,36 @@ describe('cost of an approved promotion (counts)', () => {
     // that moved (it was 4 signatures and 4 checkpoints: one per chain append).
     expect(c.anchor.kms).toBe(1);
     expect(c.anchor.checkpoints).toBe(1);
+  }, 120_000);
+});
+
+/**
+ * The counts of a rollout through targets that an alarm rolls back (issue 41's rollback figure; `npm run bench` prints
+ * it beside the same rollout completing): production in 6 immediate targets, waves of 1 + 2 + 3; a monitor of a wave-3
+ * target goes to ALARM while wave 3 bakes (on the bus, as POST /dev/events puts it on the local stack). Counts, not times.
+ */
+describe('cost of a rollout rolled back by an alarm in wave 3 (counts)', () => {
+  it('every changed target ROLLED_BACK, ≤ 35 state transitions, one transaction per target put back, ≤ 96 WRU for the rollback', async () => {
+    const { b, close } = await openHarness(inject('dynamoEndpoint'));
+    try {
+      const r = await rolloutFlow(b, 'rollback', 6, 3, { waveSizes: [1, 2, 3], alarmInWave: 3 });
+      expect(r.status).toBe('ROLLED_BACK');
+      // Wave 3 had changed all of its targets when it baked: all 6 were changed, and all 6 are back.
+      expect(r.rollback).toMatchObject({ changed: 6, rolledBack: 6, untouched: 0, invocations: 1 });
+      const items = await b.deps.store.listRolloutTargets('rollback', r.promotionId);
+      expect(items.map((t) => `${t.name} ${t.state}`).sort()).toEqual(['t-001', 't-002', 't-003', 't-004', 't-005', 't-006'].map((n) => `${n} ROLLED_BACK`));
+      // At most 4 transitions per target plus 2 per wave, and the flow's own 5: Decide, Route, Rollout, Waves and MarkFailed
+      // (in RolloutComplete's place). The rollback is no state: the alarm-state function puts the targets back.
+      expect(r.transitions).toBeLessThanOrEqual(5 + 4 * 6 + 2 * 3);
+      // The alarm's function: one transaction per target put back (its item, its head, its deployment record's 3 items,
+      // the day's metrics: 6 items, 12 WRU), one for the alarm on the promotion and one to finish it (promotion, audit
+      // entry, event, metrics); the alarm on the target's item and the lease are single writes. Measured: 96 WRU.
+      const alarm = b.calls.filter((c) => c.kind === 'event');
+      expect(alarm).toHaveLength(1);
+      expect(alarm[0]!.requests.TransactWriteItemsCommand).toBe(6 + 2);
+      expect(r.rollback!.wru).toBeLessThanOrEqual(6 * 12 + 24);
+    } finally {
+      await close();
+    }
   }, 120_000);
 });
