@@ -12,6 +12,7 @@ import { rolloutFlow } from '../../local/measure/rollout-flow.ts';
 describe('cost of an approved promotion (counts)', () => {
   it('3 state transitions, ≤ 64 DynamoDB requests, ≤ 60 WRU, 7 events, a promotion item ≤ 1 KB, one signature', async () => {
     const c = await measureApprovedPromotion(inject('dynamoEndpoint'));
+    console.log(`promotion item: ${c.promotionItemBytes} B pinned, ${c.promotionItemStoredBytes} B as stored`);
     // Decide (the gates, then the approval wait, in one task), Route, Execute: the approval wait is the floor, and
     // the execution; nothing else is a state (statemachines/promotion.asl.json).
     expect(c.transitions).toBe(3);
@@ -30,9 +31,13 @@ describe('cost of an approved promotion (counts)', () => {
     // 59 to 61 WRU with the batching.
     expect(c.requests).toBeLessThanOrEqual(66);
     expect(c.wru).toBeLessThanOrEqual(62);
-    // The finished promotion item: 979 B in the bench, up to 1,026 B in one fresh CI run of this round (what varies from
-    // run to run is not pinned down yet; the bench's goals table keeps the 1 KB goal in view). Bounded here at 1,100 B.
-    expect(c.promotionItemBytes).toBeLessThanOrEqual(1100);
+    // The finished promotion item, ≤ 1 KB (1 WRU a write). Its brotli-compressed doc compresses a little better or worse
+    // from run to run by the digits of its 10 timestamps (how many share a second) and of its random ids (the promotion
+    // id's random part, the deployment's UUID), and the tenant's random hex did too: 1,010 to 1,024 B over 87 runs of this
+    // flow here, 1,026 B in one CI run. So it is measured with a fixed tenant and those values pinned (same lengths,
+    // fixed digits: local/measure/approved-flow.ts pinnedItem): 1,017 B in every run (the bench's tenant, 'cost', is 7
+    // characters shorter). A change that adds to the item fails here however its digits fall.
+    expect(c.promotionItemBytes).toBeLessThanOrEqual(1024);
     // The audit anchor: the consumer links the 4 audit entries without any key-service request and the anchor signs
     // ONE Merkle root for the interval (here flushed when the stream is caught up), one checkpoint for the one chain
     // that moved (it was 4 signatures and 4 checkpoints: one per chain append).
