@@ -2,7 +2,7 @@ import { fmt, heading, sub } from './common.ts';
 import { table } from '../scripts/build.ts';
 import { startDynamo } from '../local/dynamodb.ts';
 import { openHarness, type Harness } from '../local/measure/harness.ts';
-import { rolloutFlow, type RolloutCounts } from '../local/measure/rollout-flow.ts';
+import { ALARM_WAVE_BAKE_SECONDS, rolloutFlow, type RolloutCounts } from '../local/measure/rollout-flow.ts';
 import { PRICE, usd } from './promotion-cost.ts';
 
 /**
@@ -22,8 +22,8 @@ const usdOf = (r: RolloutCounts) =>
 
 /**
  * The rollback row (issue 41: "rollback of a 6-target environment after an alarm in wave 3: every changed target back,
- * measured in transitions and writes"): 6 immediate targets in waves of 1 + 2 + 3, wave 3 baking 2 s under a monitor of
- * its first target; the monitor goes to ALARM while wave 3 bakes (the bus runs the alarm-state function, as POST
+ * measured in transitions and writes"): 6 immediate targets in waves of 1 + 2 + 3, wave 3 baking under a monitor of
+ * its first target (ALARM_WAVE_BAKE_SECONDS); the monitor goes to ALARM while wave 3 bakes (the bus runs the alarm-state function, as POST
  * /dev/events does on the local stack); every changed target is put back and the promotion ends ROLLED_BACK.
  * Its goals, each beside the same promotion completing through the same 1 + 2 + 3 targets (measured in this run):
  * - transitions ≤ 5 + 4 per target + 2 per wave (35): the rule of the completing rollout; the flow's own 5 are
@@ -74,7 +74,7 @@ export async function benchWavesRollback(b: Harness): Promise<RolloutCounts & { 
         ['step calls (+ alarm function)', `${r.stepInvocations} + ${rb.invocations}`, completed.stepInvocations, '', ''],
         ['RRU', fmt(r.rru, 0), fmt(completed.rru, 0), '', ''],
         ['cost per 1,000 such rollouts', usd(measured.usdPer1000, 3), usd(usdOf(completed) * 1000, 3), `≤ ${usd(goals.usdPer1000, 3)}`, mark('usdPer1000')],
-        ['wall ms (2 s bake in wave 3)', fmt(r.wallMs, 0), fmt(completed.wallMs, 0), '', ''],
+        [`wall ms (${ALARM_WAVE_BAKE_SECONDS} s bake in wave 3)`, fmt(r.wallMs, 0), fmt(completed.wallMs, 0), '', ''],
       ],
     ),
   );

@@ -46,7 +46,7 @@ export const alarmEvent = (arn: string, reason: string, at: Date) => ({
 });
 
 /** With an alarm: the bake of the alarm's wave, long enough to raise the alarm inside it (the other waves bake 0 s, as without). */
-export const ALARM_WAVE_BAKE_SECONDS = 2;
+export const ALARM_WAVE_BAKE_SECONDS = 3;
 
 /**
  * Setup (not measured): dev, and production with `targets` immediate targets spread over `waves` waves
