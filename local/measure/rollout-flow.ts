@@ -51,8 +51,7 @@ export const ALARM_WAVE_BAKE_SECONDS = 3;
 /**
  * Setup (not measured): dev, and production with `targets` immediate targets spread over `waves` waves
  * (evenly, or `waveSizes` per wave; none when `targets` is 1: the implicit target, today's one-step execution),
- * no bake; one config key in
- * dev. Measured: the dev → production config promotion requested, approved (production is the last
+ * no bake; one config key in dev. Measured: the dev → production config promotion requested, approved (production is the last
  * environment: one approver), and its whole rollout to COMPLETED; or, with `alarmInWave`, to its rollback: the
  * first target of that wave watches a monitor, the wave bakes ALARM_WAVE_BAKE_SECONDS, and once every target of
  * the wave is changed (baking) the monitor goes to ALARM on the bus; the alarm-state function rolls every changed
