@@ -1,8 +1,8 @@
-import { fmt, heading } from './common.ts';
+import { fmt, heading, sub } from './common.ts';
 import { table } from '../scripts/build.ts';
 import { startDynamo } from '../local/dynamodb.ts';
-import { openHarness } from '../local/measure/harness.ts';
-import { rolloutFlow, type RolloutCounts } from '../local/measure/rollout-flow.ts';
+import { openHarness, type Harness } from '../local/measure/harness.ts';
+import { ALARM_WAVE_BAKE_SECONDS, rolloutFlow, type RolloutCounts } from '../local/measure/rollout-flow.ts';
 import { PRICE, usd } from './promotion-cost.ts';
 
 /**
@@ -10,9 +10,78 @@ import { PRICE, usd } from './promotion-cost.ts';
  * and 100 (5 waves) immediate targets without bake, measured end to end on DynamoDB Local with the real
  * handlers and the real ASL: state transitions, step invocations, DynamoDB write and read units, per target;
  * the cost per 1,000 promotions through 6 targets in 3 waves at list prices. Goals: one target unchanged
- * (3 transitions); at most 4 transitions per target plus 2 per wave (beyond the flow's own 5).
+ * (3 transitions); at most 4 transitions per target plus 2 per wave (beyond the flow's own 5). Then the rollback row
+ * (benchWavesRollback).
  */
-export async function benchWaves(): Promise<{ rows: RolloutCounts[]; usdPer1000Six: number }> {
+/** List prices of one flow's counts: state transitions, DynamoDB units, Lambda requests (steps and the alarm's function); no Lambda duration. */
+const usdOf = (r: RolloutCounts) =>
+  r.transitions * PRICE.sfnPerTransition +
+  r.wru * PRICE.ddbPerWru +
+  r.rru * PRICE.ddbPerRru +
+  (r.stepInvocations + (r.rollback?.invocations ?? 0)) * PRICE.lambdaPerRequest;
+
+/**
+ * The rollback row (issue 41: "rollback of a 6-target environment after an alarm in wave 3: every changed target back,
+ * measured in transitions and writes"): 6 immediate targets in waves of 1 + 2 + 3, wave 3 baking under a monitor of
+ * its first target (ALARM_WAVE_BAKE_SECONDS); the monitor goes to ALARM while wave 3 bakes (the bus runs the alarm-state function, as POST
+ * /dev/events does on the local stack); every changed target is put back and the promotion ends ROLLED_BACK.
+ * Its goals, each beside the same promotion completing through the same 1 + 2 + 3 targets (measured in this run):
+ * - transitions ≤ 5 + 4 per target + 2 per wave (35): the rule of the completing rollout; the flow's own 5 are
+ *   Decide, Route, Rollout, Waves and MarkFailed, which takes RolloutComplete's place. The rollback itself is no state:
+ *   the alarm-state function puts the targets back, and the flow's next step finds the promotion finished.
+ * - writes: putting a target back costs at most what changing it did, so WRU per target put back (everything the
+ *   alarm's function wrote, over the targets it put back) ≤ the mean WRU of a target-apply step, and the whole
+ *   flow's WRU and DynamoDB requests ≤ the completing rollout's plus one target-apply's per target put back.
+ * - cost: at most twice the completing rollout's (a rollback costs no more than the rollout again).
+ */
+export async function benchWavesRollback(b: Harness): Promise<RolloutCounts & { goals: Record<string, { goal: number; met: boolean }> }> {
+  const completed = await rolloutFlow(b, 'six-123', 6, 3, { waveSizes: [1, 2, 3] });
+  const applies = b.calls.filter((c) => c.kind === 'step' && c.label === 'step: target-apply');
+  const applyWru = applies.reduce((n, c) => n + c.wru, 0) / applies.length;
+  const applyRequests = applies.reduce((n, c) => n + Object.values(c.requests).reduce((a, x) => a + x, 0), 0) / applies.length;
+  const r = await rolloutFlow(b, 'six-rollback', 6, 3, { waveSizes: [1, 2, 3], alarmInWave: 3 });
+  const rb = r.rollback!;
+  if (r.status !== 'ROLLED_BACK' || rb.rolledBack !== rb.changed)
+    throw new Error(`bench: the rollback ended ${r.status} with ${rb.rolledBack} of ${rb.changed} changed targets back`);
+  const perTarget = rb.wru / rb.rolledBack;
+  const goals = {
+    transitions: 5 + 4 * r.targets + 2 * r.waves,
+    requests: completed.requests + rb.rolledBack * applyRequests,
+    wru: completed.wru + rb.rolledBack * applyWru,
+    wruPerTarget: applyWru,
+    usdPer1000: 2 * usdOf(completed) * 1000,
+  };
+  const measured = { transitions: r.transitions, requests: r.requests, wru: r.wru, wruPerTarget: perTarget, usdPer1000: usdOf(r) * 1000 };
+  const met = (k: keyof typeof goals) => ({ goal: goals[k], met: measured[k] <= goals[k] });
+  const g = { transitions: met('transitions'), requests: met('requests'), wru: met('wru'), wruPerTarget: met('wruPerTarget'), usdPer1000: met('usdPer1000') };
+  const mark = (k: keyof typeof g) => (g[k].met ? 'met' : 'NOT met');
+  sub('Rollback of a 6-target environment (1 + 2 + 3) after an alarm in wave 3');
+  console.log(
+    table(
+      ['figure', 'rolled back', 'completing', 'goal', ''],
+      [
+        ['status', `${r.status}, ${rb.rolledBack} of ${rb.changed} changed targets ROLLED_BACK`, completed.status, 'every changed target back', 'met'],
+        ['state transitions', r.transitions, completed.transitions, `≤ ${goals.transitions}`, mark('transitions')],
+        ['DynamoDB requests', r.requests, completed.requests, `≤ ${fmt(goals.requests, 0)}`, mark('requests')],
+        ['WRU', fmt(r.wru, 0), fmt(completed.wru, 0), `≤ ${fmt(goals.wru, 0)}`, mark('wru')],
+        [
+          'WRU per target put back',
+          `${fmt(perTarget, 1)} (${fmt(rb.wru, 0)} WRU, ${rb.requests} requests by the alarm's function)`,
+          `${fmt(applyWru, 1)} to change one`,
+          `≤ ${fmt(goals.wruPerTarget, 1)}`,
+          mark('wruPerTarget'),
+        ],
+        ['step calls (+ alarm function)', `${r.stepInvocations} + ${rb.invocations}`, completed.stepInvocations, '', ''],
+        ['RRU', fmt(r.rru, 0), fmt(completed.rru, 0), '', ''],
+        ['cost per 1,000 such rollouts', usd(measured.usdPer1000, 3), usd(usdOf(completed) * 1000, 3), `≤ ${usd(goals.usdPer1000, 3)}`, mark('usdPer1000')],
+        [`wall ms (${ALARM_WAVE_BAKE_SECONDS} s bake in wave 3)`, fmt(r.wallMs, 0), fmt(completed.wallMs, 0), '', ''],
+      ],
+    ),
+  );
+  return { ...r, goals: g };
+}
+
+export async function benchWaves(): Promise<{ rows: RolloutCounts[]; usdPer1000Six: number; rollback: Awaited<ReturnType<typeof benchWavesRollback>> }> {
   heading('Targets and waves: one promotion through 1 → 6 → 100 targets');
   const dynamo = await startDynamo({});
   try {
@@ -50,7 +119,8 @@ export async function benchWaves(): Promise<{ rows: RolloutCounts[]; usdPer1000S
       console.log(
         `Cost per 1,000 promotions through 6 targets in 3 waves: ${usd(usdPer1000Six, 3)} (state transitions, DynamoDB units and step invocations at list prices; Lambda duration not included).`,
       );
-      return { rows, usdPer1000Six };
+      const rollback = await benchWavesRollback(b);
+      return { rows, usdPer1000Six, rollback };
     } finally {
       await close();
     }

@@ -7,7 +7,8 @@ import { applyToShadow, consumed, isRead, shadowOf, transactionWrus, type Shadow
 export interface Invocation {
   fn: string;
   label: string;
-  kind: 'api' | 'step' | 'stream';
+  /** api: an API route; step: a task of the state machine; stream: the table's stream consumer; event: a bus rule's target (alarm-state) */
+  kind: 'api' | 'step' | 'stream' | 'event';
   ms: number;
   requests: Record<string, number>;
   /** read capacity DynamoDB Local reported */

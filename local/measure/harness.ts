@@ -8,9 +8,11 @@ import { DynamoStore, documentClient } from '../../functions/adapters/dynamo-sto
 import { OciRegistrySync } from '../../functions/adapters/oci/sync.ts';
 import { rememberingAnchor } from '../../functions/adapters/remembering-anchor.ts';
 import { HttpGateProvider } from '../../functions/adapters/webhook-gates.ts';
+import { handler as alarmState } from '../../functions/handlers/alarm-state.ts';
 import { handler as promotionStep } from '../../functions/handlers/promotion-step.ts';
 import { handler as streamHandler } from '../../functions/handlers/stream.ts';
 import { resetDeps, tunables, type AllDeps } from '../../functions/http/deps.ts';
+import { LOCAL_AWS_EVENTS, LocalAlarms } from '../alarms.ts';
 import { ensureTable, LOCAL_REGION, localCredentials } from '../dynamodb.ts';
 import { LocalEventBus } from '../event-bus.ts';
 import { FileAnchor } from '../file-anchor.ts';
@@ -45,7 +47,7 @@ function countAnchor(a: AuditAnchor, calls: AnchorCalls): AuditAnchor {
   };
 }
 
-/** One-shot signals: "step X of promotion Y has returned" (awaitable before or after it happens). */
+/** One-shot signals: "step X of promotion Y has returned", and "…for target Z" (`Y:X:Z`) (awaitable before or after it happens). */
 class Signals {
   private readonly map = new Map<string, { promise: Promise<void>; resolve: () => void }>();
   private entry(key: string) {
@@ -120,7 +122,7 @@ export async function openHarness(endpoint: string, streamIdleMs = 20) {
     // The step Lambda: every Task state of the ASL invokes the real handler; each call is timed and attributed.
     workflow = new LocalWorkflow({
       invokeStep: async (payload) => {
-        const p = payload as { step: string; tenant: string; promotionId: string };
+        const p = payload as { step: string; tenant: string; promotionId: string; target?: string };
         const inv = newInvocation('promotion-step', `step: ${p.step}`, 'step');
         const t0 = performance.now();
         try {
@@ -129,15 +131,33 @@ export async function openHarness(endpoint: string, streamIdleMs = 20) {
           inv.ms = performance.now() - t0;
           calls.push(inv);
           signals.fire(`${p.promotionId}:${p.step}`);
+          if (p.target) signals.fire(`${p.promotionId}:${p.step}:${p.target}`);
         }
       },
     });
     const bus = new LocalEventBus();
+    // Monitors: a CloudWatch alarm state change put on the bus (as POST /dev/events puts it on the local stack) runs the
+    // alarm-state function, as the default bus's rule invokes it on AWS; the monitors are read from what the bus said.
+    const alarms = new LocalAlarms();
+    bus.addRule(LOCAL_AWS_EVENTS, async (e) => {
+      alarms.observe(e);
+      const inv = newInvocation('alarm-state', `alarm: ${String((e.detail as { alarmName?: unknown })?.alarmName)}`, 'event');
+      const t0 = performance.now();
+      try {
+        await attribution.run(inv, () => alarmState(e));
+      } finally {
+        inv.ms = performance.now() - t0;
+        calls.push(inv);
+      }
+    });
     const anchorDir = mkdtempSync(join(tmpdir(), 'stageline-bench-'));
     const anchorCalls: AnchorCalls = { sign: 0, verify: 0, append: 0 };
     const deps: AllDeps = {
-      // Ports the measured flows never call (no git target, monitor, notification, manifest or user route is in them).
+      // Ports the measured flows never call (no git target, notification, manifest or user route is in them).
       ...unusedPorts(),
+      // The local stack's place (local/stack.ts): monitors are alarms of account 000000000000 in us-east-1.
+      deployment: { account: '000000000000', region: 'us-east-1' },
+      alarms,
       store: new DynamoStore(db, tableName),
       clock: () => new Date(),
       tunables,
