@@ -420,8 +420,8 @@ export const DEPLOYMENT_REGION = /* @__PURE__ */ variable({
   is: () => text(),
   defaultText: '`AWS_REGION`; `npm start`: `us-east-1`',
   origin: 'stack',
-  readBy: ['functions/adapters/cloudwatch-alarms.ts', 'functions/http/deps.ts'],
-  description: 'the region monitors must be alarms of, and whose CloudWatch the monitors are read from',
+  readBy: ['functions/http/deps.ts'],
+  description: "the region monitors must be alarms of (a target's may be of the target's region; each alarm is read in its own region)",
 });
 
 export const CORS_ALLOWED_ORIGINS = /* @__PURE__ */ variable({
@@ -442,7 +442,7 @@ export const AWS_REGION = /* @__PURE__ */ variable({
   name: 'AWS_REGION',
   is: () => text(),
   origin: 'lambda',
-  readBy: ['functions/adapters/cloudwatch-alarms.ts', 'functions/http/deps.ts', 'local/dynamodb.ts'],
+  readBy: ['functions/http/deps.ts', 'local/dynamodb.ts'],
   description: "the function's region",
 });
 
