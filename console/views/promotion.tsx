@@ -142,10 +142,16 @@ export function PromotionPage({ id, me, say }: { id: string; me: Session; say: (
             {p.result.git && (
               <>
                 <dt>Git</dt>
-                <dd>
-                  {p.result.git.pullRequest ? 'merged' : p.result.git.changed ? 'committed' : 'already there'} <code>{p.result.git.commit.slice(0, 10)}</code>{' '}
-                  to {p.result.git.branch}:{p.result.git.file}
-                </dd>
+                {p.result.git.perTarget ? (
+                  <dd>
+                    each target's own file, {p.result.git.branch}:{p.result.git.file}, committed as its wave changed it (its commit is on its row under Targets)
+                  </dd>
+                ) : (
+                  <dd>
+                    {p.result.git.pullRequest ? 'merged' : p.result.git.changed ? 'committed' : 'already there'} <code>{p.result.git.commit.slice(0, 10)}</code>{' '}
+                    to {p.result.git.branch}:{p.result.git.file}
+                  </dd>
+                )}
               </>
             )}
             {p.result.gitRevert && (

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { launchChromium } from '../../local/measure/chromium.ts';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -232,6 +233,28 @@ describe('delivery per target in a rollout through waves', () => {
       expect(c.git('ls-tree', '-r', '--name-only', 'HEAD').trim().split('\n').sort()).toEqual(TARGETS.map((n) => `envs/production/${n}/values.yaml`).sort());
     } finally {
       c.done();
+    }
+
+    // The console's promotion page shows each target's commit (short, the file in its title), as a viewer sees it.
+    const browser = await launchChromium();
+    try {
+      const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+      await page.goto(`${t.url}/dashboard#token=${u.viewer}`);
+      await page.getByRole('link', { name: 'Pipeline' }).waitFor();
+      await page.goto(`${t.url}/dashboard#/promotions/${id}`);
+      const table = page.getByRole('table', { name: /6 targets in 3 waves/ });
+      await table.waitFor({ timeout: 15_000 });
+      const shown = await table.locator('tbody tr').allTextContents();
+      expect(shown[0]).toContain(`git ${canaryRow.git.commit.slice(0, 7)}`);
+      expect(await table.locator('span[title="envs/production/canary/values.yaml"]').count()).toBe(1);
+      for (const row of shown) expect(row).toMatch(/git [0-9a-f]{7}/);
+      expect(await page.locator('main').textContent()).toContain(
+        "each target's own file, main:envs/production/{target}/values.yaml, committed as its wave changed it",
+      );
+      mkdirSync(join(process.cwd(), 'test-output'), { recursive: true });
+      await page.screenshot({ path: join(process.cwd(), 'test-output', 'console-rollout-git-1280.png'), fullPage: true });
+    } finally {
+      await browser.close();
     }
 
     // Webhooks: one promotion.target_applied per target, naming it, its wave, the version, the confirmation and the commit.
