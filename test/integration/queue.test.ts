@@ -75,7 +75,8 @@ async function until(token: string, id: string, ok: (d: any) => boolean, what: s
   for (;;) {
     const d = await detail(token, id);
     if (ok(d)) return d;
-    if (Date.now() > end) throw new Error(`${what}: never; promotion is ${d.status} ${JSON.stringify({ heldBy: d.heldBy, error: d.error, rollout: d.rollout })}`);
+    if (Date.now() > end)
+      throw new Error(`${what}: never; promotion is ${d.status} ${JSON.stringify({ heldBy: d.heldBy, error: d.error, rollout: d.rollout })}`);
     await sleep(100);
   }
 }
