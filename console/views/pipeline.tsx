@@ -21,7 +21,15 @@ export function Pipeline() {
                     {waiting.map((p: any) => (
                       <li key={p.id}>
                         <PromotionLink id={p.id} /> {p.subject} <span class="mut">from {p.from}</span> <Status value={p.status} />
-                        <div class="why">{p.why}</div>
+                        <div class="why">
+                          {p.behind ? (
+                            <>
+                              queued behind <PromotionLink id={p.behind} />: {p.why}
+                            </>
+                          ) : (
+                            p.why
+                          )}
+                        </div>
                       </li>
                     ))}
                   </ul>

@@ -1,3 +1,6 @@
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { scheduleName } from '../../domain/promotion/schedule-name.ts';
 import { waitFor } from '../support/promotions.ts';
@@ -11,6 +14,14 @@ beforeAll(async () => {
   t = await startTestStack({ timeScale: 0.001 });
 });
 afterAll(() => t.stop());
+
+const run = promisify(execFile);
+const root = join(import.meta.dirname, '..', '..');
+const cli = (token: string, ...args: string[]) =>
+  run(join(root, 'node_modules', '.bin', 'tsx'), [join(root, 'cli', 'stageline.ts'), ...args], {
+    env: { ...process.env, STAGELINE_URL: t.url, STAGELINE_TOKEN: token },
+    cwd: root,
+  });
 
 const arn = (name: string) => `arn:aws:cloudwatch:us-east-1:000000000000:alarm:${name}`;
 const alarmEvent = (alarm: string, reason: string) => ({
@@ -110,6 +121,22 @@ describe('a promotion queued behind a rollout (concurrency: queue) waits its tur
     const again = await until(u.viewer, second, (d) => heldBehind(first)(d) && !!d.waitingFor, 'held again after the re-check');
     expect(new Date(again.heldBy.until).getTime()).toBeGreaterThan(Date.now() + 60_000);
     expect(t.stack.scheduler.pending()).toContain(scheduleName({ tenant, id: second }));
+
+    // The CLI says what it waits for, and how to follow that one.
+    const shown = await cli(u.viewer, 'promotions', 'show', second);
+    expect(shown.stdout).toContain(`queued: waits for promotion ${first}, rolling out into production (wave 1 of 3)`);
+    expect(shown.stdout).toContain(`stageline promotions show ${first}`);
+    expect(shown.stdout).toContain(`Next: nothing: it goes on when ${first} ends`);
+
+    // The line's status (the console's pipeline) names the one it waits behind; the decision record's freeze section has no hold.
+    const status = await t.call('GET', '/api/v1/status', { token: u.viewer });
+    expect(status.body.pending.find((x: any) => x.id === second)).toMatchObject({
+      status: 'SCHEDULED',
+      behind: first,
+      why: expect.stringContaining(`waits for promotion ${first}, rolling out into production`),
+    });
+    const record = await t.call('GET', `/api/v1/promotions/${second}/decision`, { token: u.viewer });
+    expect(record.body.freeze.heldBy).toBeNull();
 
     // A third one queues behind too; cancelled, its schedule is gone.
     const third = await promote(u, 'feature.c');
