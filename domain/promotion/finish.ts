@@ -79,7 +79,7 @@ export function waveCompletion(deps: Deps, cur: Promotion, wave: number | undefi
  * the release in one transaction (as a one-step execution moves it: pointer or head, snapshot, deployment
  * record, tags, git target and registries for an artifact), the promotion COMPLETED naming its targets.
  */
-export async function completeRollout(deps: With<'git' | 'registry' | 'scheduler'>, tenant: string, id: string, targets: string[]): Promise<void> {
+export async function completeRollout(deps: With<'git' | 'registry' | 'scheduler' | 'workflow'>, tenant: string, id: string, targets: string[]): Promise<void> {
   let putCurrent: Deployment | null = null;
   let copied = false;
   const { after, before } = await writePromotion(deps, tenant, id, async (cur) => {
@@ -111,7 +111,7 @@ export async function completeRollout(deps: With<'git' | 'registry' | 'scheduler
 }
 
 /** Post-condition: the target holds what was promoted. Then COMPLETED, deployment DEPLOYED, lock released. */
-export async function verifyStep(deps: With<'registry' | 'scheduler'>, tenant: string, id: string): Promise<{ next: Next }> {
+export async function verifyStep(deps: With<'registry' | 'scheduler' | 'workflow'>, tenant: string, id: string): Promise<{ next: Next }> {
   const p = await loadPromotion(deps, tenant, id);
   if (p.status !== 'EXECUTING') return { next: 'done' };
   if (!p.result) throw new PromotionFailed('nothing was executed');
@@ -144,7 +144,7 @@ const OUTCOME = {
 } as const;
 
 async function finish(
-  deps: With<'registry' | 'scheduler'>,
+  deps: With<'registry' | 'scheduler' | 'workflow'>,
   p: Promotion,
   to: 'COMPLETED' | 'FAILED' | 'ROLLED_BACK',
   depStatus: Deployment['status'],
@@ -268,7 +268,7 @@ function failureMetric(deps: Deps, p: Promotion, unrecorded: boolean): WriteOp {
  * promotion or a manual rollback would commit it. Otherwise (nothing changed, or nothing could be put
  * back) FAILED.
  */
-export async function failStep(deps: With<'git' | 'registry' | 'scheduler'>, tenant: string, id: string, error: unknown): Promise<{ next: Next }> {
+export async function failStep(deps: With<'git' | 'registry' | 'scheduler' | 'workflow'>, tenant: string, id: string, error: unknown): Promise<{ next: Next }> {
   const p = await loadPromotion(deps, tenant, id);
   const message = errorMessage(error);
   if (isTerminal(p.status)) return { next: 'done' };

@@ -91,7 +91,7 @@ export function describeHolder(holder: Promotion): string {
  * now — its parked go task answered when the flow is there (`workflow`), else its schedule moved to now.
  * It takes the lease; the others held re-check on their schedule. First come, first served: by request time.
  */
-export async function wakeQueued(deps: With<'scheduler'>, tenant: string, env: string): Promise<void> {
+export async function wakeQueued(deps: With<'scheduler' | 'workflow'>, tenant: string, env: string): Promise<void> {
   try {
     await wakeFirst(deps, tenant, env);
   } catch {
@@ -100,21 +100,21 @@ export async function wakeQueued(deps: With<'scheduler'>, tenant: string, env: s
   }
 }
 
-async function wakeFirst(deps: With<'scheduler'>, tenant: string, env: string): Promise<void> {
+async function wakeFirst(deps: With<'scheduler' | 'workflow'>, tenant: string, env: string): Promise<void> {
   const active = await deps.store.activePromotions(tenant, env);
   const first = active
     .filter((p) => p.status === 'SCHEDULED' && heldByPromotion(p.heldBy))
     .sort((a, b) => a.requestedAt.localeCompare(b.requestedAt) || a.id.localeCompare(b.id))[0];
   if (!first) return;
-  if (first.taskToken && deps.workflow) {
-    const { fired } = await fireSchedule({ ...deps, workflow: deps.workflow }, tenant, first.id);
+  if (first.taskToken) {
+    const { fired } = await fireSchedule(deps, tenant, first.id);
     if (fired) return;
   }
   await deps.scheduler.scheduleOnce(scheduleName(first), deps.clock(), { tenant, promotionId: first.id });
 }
 
 /** A promotion held behind another one was cancelled: if the lease is free now (it may have been the one woken), the next one goes on. */
-export async function wakeAfterCancel(deps: With<'scheduler'>, p: Promotion): Promise<void> {
+export async function wakeAfterCancel(deps: With<'scheduler' | 'workflow'>, p: Promotion): Promise<void> {
   if (!heldByPromotion(p.heldBy)) return;
   const lease = await deps.store.getLock(p.tenant, p.targetEnvironment);
   if (!lease || lease.leaseUntil * 1000 < deps.clock().getTime()) await wakeQueued(deps, p.tenant, p.targetEnvironment);

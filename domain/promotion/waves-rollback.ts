@@ -15,7 +15,7 @@ import { promotionEvent, writePromotion } from './write.ts';
  * the targets named in its event (`promotion.rolled_back` to webhooks). Idempotent: a target already
  * put back is skipped, a finished promotion is left alone.
  */
-export async function rollBackRollout(deps: With<'scheduler'>, p: Promotion, message: string): Promise<void> {
+export async function rollBackRollout(deps: With<'scheduler' | 'workflow'>, p: Promotion, message: string): Promise<void> {
   const items = await deps.store.listRolloutTargets(p.tenant, p.id);
   const changed = items.filter((t) => t.appliedAt && t.state !== 'ROLLED_BACK').sort((a, b) => b.wave - a.wave || a.name.localeCompare(b.name));
   const now = deps.clock().toISOString();

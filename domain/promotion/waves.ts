@@ -477,7 +477,7 @@ export async function rolloutAlarm(deps: Deps, p: Promotion, alarm: MonitorAlarm
 }
 
 /** RolloutComplete: every wave done; the environment's head moves to the release in one transaction and the promotion completes. */
-export async function rolloutCompleteStep(deps: With<'git' | 'registry' | 'scheduler'>, tenant: string, id: string): Promise<{ next: Next }> {
+export async function rolloutCompleteStep(deps: With<'git' | 'registry' | 'scheduler' | 'workflow'>, tenant: string, id: string): Promise<{ next: Next }> {
   const p = await loadPromotion(deps, tenant, id);
   if (p.status !== 'EXECUTING' || !p.rollout) return { next: 'done' };
   const items = await deps.store.listRolloutTargets(tenant, id);

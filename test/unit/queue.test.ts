@@ -86,7 +86,7 @@ describe('a promotion queued behind another one executing into the same environm
     for (const [id, token] of [
       [third, 'go-3'],
       [second, 'go-2'],
-    ]) {
+    ] as const) {
       await expect(executeStep(deps, 'acme', id, true)).rejects.toBeInstanceOf(Frozen);
       await awaitGoStep(deps, 'acme', id, token);
     }
