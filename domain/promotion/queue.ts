@@ -24,9 +24,10 @@ import { writePromotion } from './write.ts';
  * How long a held promotion waits before it checks the lease again by itself. The holder's end wakes
  * it at once, so this only bounds the wait when that wake is missed (a lease that ran out instead of
  * being released, a holder's function that died after releasing it, the active-promotions index lagging
- * behind the hold); each re-check costs about 4 state transitions and 3 writes, so a day-long rollout
- * costs about 150 re-checks of a queued promotion — cents — at ten minutes, where one minute would cost ten
- * times that for a faster recovery of a case that should not happen.
+ * behind the hold). Each re-check costs 3 state transitions (Route, the execution step that holds it again,
+ * AwaitGo: measured in test/integration/queue.test.ts) and two writes of the promotion item (the hold, the
+ * parked token), so a day-long rollout costs a queued promotion about 144 re-checks, some 430 transitions
+ * (about a cent); one minute would cost ten times that to recover sooner from a case that should not happen.
  */
 export const QUEUE_RECHECK_SECONDS = 600;
 

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { scheduleName } from '../../domain/promotion/schedule-name.ts';
+import { LocalWorkflow } from '../../local/workflow.ts';
 import { waitFor } from '../support/promotions.ts';
 import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
 
@@ -116,10 +117,16 @@ describe('a promotion queued behind a rollout (concurrency: queue) waits its tur
     await sleep(1500);
     expect(await detail(u.viewer, second)).toMatchObject({ status: 'SCHEDULED', heldBy: { promotion: first } });
     // The re-check fires while the rollout still runs: held again (a new re-check scheduled), still not FAILED.
+    const flow = LocalWorkflow.executionId({ tenant, promotionId: second });
+    const before = t.stack.workflow.transitions(flow);
     await t.stack.scheduler.scheduleOnce(scheduleName({ tenant, id: second }), new Date(), { tenant, promotionId: second });
     await sleep(300);
     const again = await until(u.viewer, second, (d) => heldBehind(first)(d) && !!d.waitingFor, 'held again after the re-check');
     expect(new Date(again.heldBy.until).getTime()).toBeGreaterThan(Date.now() + 60_000);
+    // A re-check costs AwaitGo's answer, Route, Rollout (held again) and the go wait once more: at most 4 transitions.
+    const recheckTransitions = t.stack.workflow.transitions(flow) - before;
+    console.log(`a re-check of a held promotion: ${recheckTransitions} state transitions`);
+    expect(recheckTransitions).toBeLessThanOrEqual(4);
     expect(t.stack.scheduler.pending()).toContain(scheduleName({ tenant, id: second }));
 
     // The CLI says what it waits for, and how to follow that one.
@@ -149,8 +156,10 @@ describe('a promotion queued behind a rollout (concurrency: queue) waits its tur
     // The first rollout goes on and completes; the second is woken at once (not at its re-check, minutes away).
     expect((await t.call('POST', `/api/v1/promotions/${first}/targets/canary/confirm`, { token: u.deployer, body: {} })).status).toBe(200);
     expect((await waitFor(t, u.viewer, first, ['COMPLETED', 'ROLLED_BACK', 'FAILED'], 30_000)).status).toBe('COMPLETED');
+    const ended = Date.now();
     const goes = await until(u.viewer, second, (d) => states(d).canary === 'CONFIRMING', 'the second rolls out', 15_000);
     expect(goes.status).toBe('EXECUTING');
+    console.log(`the held promotion rolled out ${Date.now() - ended} ms after the rollout ahead of it completed (its re-check was minutes away)`);
     expect((await t.call('POST', `/api/v1/promotions/${second}/targets/canary/confirm`, { token: u.deployer, body: {} })).status).toBe(200);
     const done = await waitFor(t, u.viewer, second, ['COMPLETED', 'ROLLED_BACK', 'FAILED'], 30_000);
     expect(done.status, JSON.stringify(done.error)).toBe('COMPLETED');
