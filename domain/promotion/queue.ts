@@ -116,7 +116,7 @@ async function wakeFirst(deps: With<'scheduler' | 'workflow'>, tenant: string, e
 
 /** A promotion held behind another one was cancelled: if the lease is free now (it may have been the one woken), the next one goes on. */
 export async function wakeAfterCancel(deps: With<'scheduler' | 'workflow'>, p: Promotion): Promise<void> {
-  if (!heldByPromotion(p.heldBy)) return;
+  if (p.status !== 'SCHEDULED' || !heldByPromotion(p.heldBy)) return;
   const lease = await deps.store.getLock(p.tenant, p.targetEnvironment);
   if (!lease || lease.leaseUntil * 1000 < deps.clock().getTime()) await wakeQueued(deps, p.tenant, p.targetEnvironment);
 }
