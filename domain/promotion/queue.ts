@@ -66,6 +66,9 @@ export async function queueBehind(deps: With<'scheduler'>, p: Promotion): Promis
   throw new Frozen(heldBy.reason);
 }
 
+/** Executing now, it waits behind no one: a hold behind another promotion is cleared (a freeze window's hold stays, as it always has). */
+export const notQueued = (p: Promotion): { heldBy?: null } => (heldByPromotion(p.heldBy) ? { heldBy: null } : {});
+
 /** The promotion holding `p`'s environment's lease, when it is another one, still EXECUTING, and long (a rollout, or a bake). */
 async function longHolder(deps: With<'scheduler'>, p: Promotion, now: Date): Promise<Promotion | null> {
   const lease = await deps.store.getLock(p.tenant, p.targetEnvironment);

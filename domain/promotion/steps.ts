@@ -14,7 +14,7 @@ import { completeNow } from './finish.ts';
 import { freezeHold } from './freeze-hold.ts';
 import { monitorCheck } from './monitor-watch.ts';
 import { pullRequestGate } from './pull-request.ts';
-import { queueBehind } from './queue.ts';
+import { notQueued, queueBehind } from './queue.ts';
 
 export { ENGINE, PromotionFailed, runGates };
 
@@ -157,7 +157,7 @@ export async function executeStep(deps: With<'alarms' | 'git' | 'registry' | 'sc
     await writePromotion(deps, tenant, id, (cur) =>
       cur.status === 'EXECUTING'
         ? null
-        : { next: moved(cur, 'EXECUTING', ENGINE, deps.clock(), { taskToken: null }), action: 'promotion.execute.start', by: ENGINE },
+        : { next: moved(cur, 'EXECUTING', ENGINE, deps.clock(), { taskToken: null, ...notQueued(cur) }), action: 'promotion.execute.start', by: ENGINE },
     );
   }
   await writePromotion(deps, tenant, id, async (cur) => {

@@ -15,7 +15,7 @@ import { LOCK_SECONDS, type Next } from './deadlines.ts';
 import { completeRollout, waveCompletion } from './finish.ts';
 import { freezeHold } from './freeze-hold.ts';
 import { monitorCheck } from './monitor-watch.ts';
-import { queueBehind } from './queue.ts';
+import { notQueued, queueBehind } from './queue.ts';
 import { configChanges } from './release.ts';
 import { scheduleName } from './schedule-name.ts';
 import { PromotionFailed } from './target-change.ts';
@@ -78,7 +78,7 @@ export async function rolloutStartStep(deps: With<'alarms' | 'scheduler'>, tenan
       };
       const n = rollout.waves.reduce((s, w) => s + w.targets.length, 0);
       return {
-        next: moved(cur, 'EXECUTING', ENGINE, deps.clock(), { taskToken: null, rollout }),
+        next: moved(cur, 'EXECUTING', ENGINE, deps.clock(), { taskToken: null, rollout, ...notQueued(cur) }),
         action: 'promotion.execute.start',
         by: ENGINE,
         reason: `rolling out through ${n} targets in ${rollout.waves.length} waves`,

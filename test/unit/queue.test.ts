@@ -75,7 +75,8 @@ describe('a promotion queued behind another one executing into the same environm
     expect((await get(first)).status).toBe('COMPLETED');
     expect(answered.filter((a) => a.token === 'go-2')).toEqual([{ token: 'go-2', output: expect.objectContaining({ next: 'execute' }) }]);
     expect(await executeStep(deps, 'acme', second, true)).toEqual({ next: 'execute' });
-    expect((await get(second)).status).toBe('EXECUTING');
+    // Executing, it waits behind no one any more (the hold stays in its audit trail).
+    expect(await get(second)).toMatchObject({ status: 'EXECUTING', heldBy: null });
   });
 
   it('wakes the first held one by request time only; a held one cancelled loses its schedule, and if the lease is free the next one is woken', async () => {
