@@ -19,6 +19,7 @@ export function progressLine(p: Promotion, started: number, bakeSeconds = 0): st
     step = `waiting for ${p.approvals?.remaining ?? '?'} approval${p.approvals?.remaining === 1 ? '' : 's'}${p.approvals?.expiresAt ? ` (window closes in ${seconds(secondsLeft(p.approvals.expiresAt) ?? 0)})` : ''}`;
   else if (p.pullRequest?.state === 'open' && p.waitingFor === 'merge')
     step = `waiting for ${p.pullRequest.host === 'gitlab' ? 'merge request !' : 'pull request #'}${p.pullRequest.number} to be merged (${p.pullRequest.mergeState}): ${p.pullRequest.url}`;
+  else if (p.status === 'SCHEDULED' && p.heldBy && 'promotion' in p.heldBy) step = `queued: ${p.heldBy.reason}`;
   else if (p.status === 'SCHEDULED') step = `scheduled, starts in ${seconds(secondsLeft(p.scheduledAt) ?? 0)}`;
   else if (p.status === 'EXECUTING' && (p as Partial<PromotionDetail>).rollout) step = rolloutStep(p.id, (p as PromotionDetail).rollout!);
   else if (p.status === 'EXECUTING' && p.result && bakeSeconds)
@@ -29,6 +30,17 @@ export function progressLine(p: Promotion, started: number, bakeSeconds = 0): st
 }
 
 type Transition = Promotion['transitions'][number];
+
+/**
+ * Why a SCHEDULED promotion waits, when something holds it: another promotion executing into its
+ * environment (it goes on when that one ends: how to follow that one), or a freeze window.
+ */
+export function heldLine(p: Pick<Promotion, 'heldBy'>): string | null {
+  const h = p.heldBy;
+  if (!h) return null;
+  if ('promotion' in h) return `queued: ${h.reason}; it goes on when that one ends (stageline promotions show ${h.promotion})`;
+  return `held by freeze window ${h.window} (${h.reason}) until ${when(h.until)} UTC`;
+}
 
 /** One step a promotion took, as the --wait lines say it (the gates' verdicts are their own line, gatesLine). */
 export function stepLine(t: Transition, p: PromotionDetail): string {
@@ -49,8 +61,10 @@ export function stepLine(t: Transition, p: PromotionDetail): string {
     }
     case 'APPROVED':
       return p.policy.requiresApproval ? `approved by ${t.by}` : `approved: ${p.targetEnvironment} needs no approval`;
-    case 'SCHEDULED':
-      return `scheduled: starts at ${when(p.scheduledAt)} UTC`;
+    case 'SCHEDULED': {
+      const held = heldLine(p);
+      return p.status === 'SCHEDULED' && held ? held : `scheduled: starts at ${when(p.scheduledAt)} UTC`;
+    }
     case 'EXECUTING':
       return `executing: ${what}`;
     case 'COMPLETED': {

@@ -2,7 +2,7 @@ import { Command, Option } from 'commander';
 import { fail, int, q, values } from './context.ts';
 import { createInterface } from 'node:readline/promises';
 import type { Changes, Promotion, PromotionDetail, PromotionDryRun, Status } from './answers.ts';
-import { waitFor } from './follow.ts';
+import { heldLine, waitFor } from './follow.ts';
 import { rolloutLines } from './rollout-view.ts';
 import { api } from './http.ts';
 import { label, MARK, out, seconds, when } from './output.ts';
@@ -41,6 +41,8 @@ export function describe(p: Promotion): void {
     if (pr.state === 'merged' && pr.mergeCommit) console.log(`    merged as ${pr.mergeCommit}`);
     if (pr.reason) console.log(`    ${pr.reason}`);
   }
+  const held = p.status === 'SCHEDULED' ? heldLine(p) : null;
+  if (held) console.log(`  ${held}`);
   const r = (p as Partial<PromotionDetail>).rollout;
   if (r) for (const l of rolloutLines(r)) console.log(`  ${l}`);
   if (p.rejection) console.log(`  rejected by ${p.rejection.by}: ${p.rejection.reason}`);
@@ -71,15 +73,17 @@ export function nextStep(p: Promotion): void {
       ? `add evidence (stageline evidence ${p.id} --type test_results --payload '{"passed":1,"failed":0}'), then: stageline validate ${p.id} --wait`
       : p.status === 'VALIDATION_FAILED'
         ? `add what the gates missed (stageline evidence ${p.id} …), then validate again: stageline validate ${p.id} --wait`
-        : p.waitingFor === 'approval'
-          ? `ask an approver: stageline approve ${p.id}   (to keep watching: stageline promotions watch ${p.id})`
-          : p.waitingFor === 'execution'
-            ? `stageline execute ${p.id} --wait, or: stageline schedule ${p.id} --at <time>`
-            : p.status === 'COMPLETED' && p.sourceEnvironment !== p.targetEnvironment
-              ? `to undo it: stageline rollback --promotion ${p.id} --reason … --dry-run`
-              : ['EXECUTING', 'VALIDATING', 'APPROVED', 'SCHEDULED'].includes(p.status)
-                ? `to keep watching: stageline promotions watch ${p.id}`
-                : null;
+        : p.status === 'SCHEDULED' && p.heldBy && 'promotion' in p.heldBy
+          ? `nothing: it goes on when ${p.heldBy.promotion} ends (to follow it: stageline promotions watch ${p.heldBy.promotion})`
+          : p.waitingFor === 'approval'
+            ? `ask an approver: stageline approve ${p.id}   (to keep watching: stageline promotions watch ${p.id})`
+            : p.waitingFor === 'execution'
+              ? `stageline execute ${p.id} --wait, or: stageline schedule ${p.id} --at <time>`
+              : p.status === 'COMPLETED' && p.sourceEnvironment !== p.targetEnvironment
+                ? `to undo it: stageline rollback --promotion ${p.id} --reason … --dry-run`
+                : ['EXECUTING', 'VALIDATING', 'APPROVED', 'SCHEDULED'].includes(p.status)
+                  ? `to keep watching: stageline promotions watch ${p.id}`
+                  : null;
   if (hint) console.log(`Next: ${hint}`);
 }
 

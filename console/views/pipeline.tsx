@@ -21,7 +21,7 @@ export function Pipeline() {
                     {waiting.map((p: any) => (
                       <li key={p.id}>
                         <PromotionLink id={p.id} /> {p.subject} <span class="mut">from {p.from}</span> <Status value={p.status} />
-                        <div class="why">{p.why}</div>
+                        <div class="why">{p.behind ? <Behind id={p.behind} why={p.why} /> : p.why}</div>
                       </li>
                     ))}
                   </ul>
@@ -93,6 +93,21 @@ export function Pipeline() {
         })}
       </ol>
     </section>
+  );
+}
+
+/** Queued behind another promotion: "waits for promotion <link>, rolling out into production (wave 2 of 3); …". */
+function Behind({ id, why }: { id: string; why: string }) {
+  const prefix = `waits for promotion ${id}`;
+  return why.startsWith(prefix) ? (
+    <>
+      waits for promotion <PromotionLink id={id} />
+      {why.slice(prefix.length)}
+    </>
+  ) : (
+    <>
+      queued behind <PromotionLink id={id} />: {why}
+    </>
   );
 }
 

@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks';
 import { api, ApiError, q } from '../api.ts';
 import { may, type Session } from '../auth.ts';
-import { EnvLink, Loading, Status, Time, usePoll, Wrap } from '../ui.tsx';
+import { EnvLink, Loading, PromotionLink, Status, Time, usePoll, Wrap } from '../ui.tsx';
 import { gatesBlocking } from '../../domain/kernel/display.ts';
 import { Rollout } from './rollout.tsx';
 
@@ -198,7 +198,24 @@ export function PromotionPage({ id, me, say }: { id: string; me: Session; say: (
   );
 }
 
+/**
+ * Queued behind another promotion executing into the same environment (a rollout through its waves, or a
+ * bake): which one, linked, and what it is doing; it goes on by itself when that one ends.
+ */
+function Queued({ h }: { h: { promotion: string; reason: string; until: string } }) {
+  const prefix = `waits for promotion ${h.promotion}`;
+  // The reason reads "waits for promotion <id>, rolling out into production (wave 2 of 3)": the id becomes a link.
+  const rest = h.reason.startsWith(prefix) ? h.reason.slice(prefix.length) : `: ${h.reason}`;
+  return (
+    <p class="why-box">
+      Approved; queued: waits for promotion <PromotionLink id={h.promotion} />
+      {rest}. It goes on by itself when that one ends (checked again by <Time at={h.until} /> at the latest).
+    </p>
+  );
+}
+
 function Why({ p }: { p: any }) {
+  if (p.status === 'SCHEDULED' && p.heldBy?.promotion) return <Queued h={p.heldBy} />;
   const text =
     p.status === 'AWAITING_APPROVAL'
       ? `Waiting for ${p.approvals.remaining}${p.approvals.given.some((g: { counts?: boolean }) => g.counts) ? ' more' : ''} approval${p.approvals.remaining === 1 ? '' : 's'} from ${p.approvals.approverGroups.join('/')}.`
@@ -206,11 +223,13 @@ function Why({ p }: { p: any }) {
         ? `${gatesBlocking(p.gates) || p.error?.message || 'The gates failed'}. Attach the missing evidence, then validate again.`
         : p.waitingFor === 'merge' && p.pullRequest
           ? `Approved; waiting for ${prName(p.pullRequest)} to be merged on ${p.pullRequest.host === 'gitlab' ? 'GitLab' : 'GitHub'} (${MERGE_STATE[p.pullRequest.mergeState] ?? p.pullRequest.mergeState}). Merging it completes the promotion; closing it fails it.`
-          : p.waitingFor === 'execution'
-            ? 'Approved; waiting for someone to execute or schedule it.'
-            : p.status === 'PENDING'
-              ? 'Its gates have not run yet: they start on their own, unless it was created to collect evidence first (then attach the evidence below and validate).'
-              : null;
+          : p.status === 'SCHEDULED' && p.heldBy?.window
+            ? `Approved; held by freeze window ${p.heldBy.window} (${p.heldBy.reason}): it goes on by itself when the window ends.`
+            : p.waitingFor === 'execution'
+              ? 'Approved; waiting for someone to execute or schedule it.'
+              : p.status === 'PENDING'
+                ? 'Its gates have not run yet: they start on their own, unless it was created to collect evidence first (then attach the evidence below and validate).'
+                : null;
   return text ? <p class={`why-box ${p.status === 'VALIDATION_FAILED' ? 'bad' : ''}`}>{text}</p> : null;
 }
 
@@ -435,7 +454,8 @@ function Actions({ p, me, say, reload }: { p: any; me: Session; say: (tone: 'ok'
       </button>,
     );
   }
-  if (deployer && p.waitingFor === 'execution') {
+  // Queued behind another promotion: it goes on by itself (executing or scheduling it now would only queue it again).
+  if (deployer && p.waitingFor === 'execution' && !p.heldBy?.promotion) {
     sections.push(
       <button
         key="execute"

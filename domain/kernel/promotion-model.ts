@@ -150,8 +150,11 @@ export interface Promotion {
   monitorBlock?: MonitorBlock | null;
   /** pull-request delivery (a git target in pull-request mode): the pull request or merge request the delivery waits on, as last read from the host */
   pullRequest?: PullRequestRecord | null;
-  /** held by a freeze window until it ends (then the scheduler resumes it) */
-  heldBy?: { window: string; reason: string; until: string } | null;
+  /**
+   * why it waits to execute: a freeze window until it ends (then the scheduler resumes it), or another
+   * promotion holding the environment's lease (a rollout, a bake: domain/promotion/queue.ts), re-checked by `until`
+   */
+  heldBy?: HeldBy | null;
   /** when the flow was started with the request (autoStart): the sweeper's clock for a PENDING promotion */
   flowStartedAt?: string;
   /** how often failed gates were validated again (names the flow's run) */
@@ -357,6 +360,25 @@ export interface TargetRegistryDelivery {
 }
 
 /** A promotion's rollout through an environment's waves (the targets' own state is in RolloutTarget items). */
+/** A hold by a freeze window over the target, until the window ends (domain/promotion/freeze-hold.ts). */
+export interface WindowHold {
+  window: string;
+  reason: string;
+  until: string;
+}
+
+/** A hold behind another promotion executing into the same environment (domain/promotion/queue.ts); `until`: the next re-check. */
+export interface PromotionHold {
+  promotion: string;
+  reason: string;
+  until: string;
+}
+
+export type HeldBy = WindowHold | PromotionHold;
+
+/** Whether a promotion waits behind another one (not a freeze window). */
+export const heldByPromotion = (h: HeldBy | null | undefined): h is PromotionHold => !!h && 'promotion' in h;
+
 export interface RolloutState {
   waves: { wave: number; targets: string[]; bakeSeconds: number; maxParallel: number; pause?: boolean }[];
   /** the wave running (0: none started yet) */

@@ -13,7 +13,7 @@ import { rolloutAlarm } from './waves.ts';
  * that shape, another state, or an alarm nobody monitors changes nothing.
  */
 export async function onAlarmStateChange(
-  deps: With<'git' | 'registry'>,
+  deps: With<'git' | 'registry' | 'scheduler' | 'workflow'>,
   event: unknown,
 ): Promise<{ alarm: string | null; rolledBack: { tenant: string; promotionId: string }[]; ignored?: string }> {
   const parsed = alarmStateChange.safeParse(event);

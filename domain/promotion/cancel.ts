@@ -2,6 +2,7 @@ import type { Ctx, Deps, With } from '../ports.ts';
 import { actorOf, guard, moved } from './aggregate.ts';
 import type { Promotion } from '../kernel/promotion-model.ts';
 import { cancelSchedule } from './schedule.ts';
+import { wakeAfterCancel } from './queue.ts';
 import { promotionEvent, writePromotion } from './write.ts';
 
 /** Cancels a promotion before it executes (idempotent): its go schedule is deleted and a waiting flow is told. */
@@ -23,5 +24,7 @@ export async function cancelPromotion(deps: With<'scheduler' | 'workflow'>, ctx:
   if (!after) return before;
   if (before.status === 'SCHEDULED') await cancelSchedule(deps, before);
   if (before.taskToken) await deps.workflow.sendTaskFailure(before.taskToken, 'Cancelled', reason ?? 'cancelled');
+  // Held behind another promotion, and perhaps the one woken when that one ended: the next one goes on.
+  await wakeAfterCancel(deps, before);
   return after;
 }

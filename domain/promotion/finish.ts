@@ -13,6 +13,7 @@ import { tagOps } from '../artifacts/tags.ts';
 import { revertInGit } from './git-delivery.ts';
 import type { Next } from './deadlines.ts';
 import { rollBackRollout } from './waves-rollback.ts';
+import { wakeQueued } from './queue.ts';
 
 /** How a promotion's flow ends: completed now or after its bake, failed (the target put back), or expired. */
 
@@ -79,7 +80,7 @@ export function waveCompletion(deps: Deps, cur: Promotion, wave: number | undefi
  * the release in one transaction (as a one-step execution moves it: pointer or head, snapshot, deployment
  * record, tags, git target and registries for an artifact), the promotion COMPLETED naming its targets.
  */
-export async function completeRollout(deps: With<'git' | 'registry'>, tenant: string, id: string, targets: string[]): Promise<void> {
+export async function completeRollout(deps: With<'git' | 'registry' | 'scheduler' | 'workflow'>, tenant: string, id: string, targets: string[]): Promise<void> {
   let putCurrent: Deployment | null = null;
   let copied = false;
   const { after, before } = await writePromotion(deps, tenant, id, async (cur) => {
@@ -106,11 +107,12 @@ export async function completeRollout(deps: With<'git' | 'registry'>, tenant: st
   });
   if (putCurrent) await deps.store.putCurrent(tenant, putCurrent);
   await deps.store.releaseLock(tenant, before.targetEnvironment, id);
+  await wakeQueued(deps, tenant, before.targetEnvironment);
   if (after && copied) await recordInRegistries(deps, tenant, id);
 }
 
 /** Post-condition: the target holds what was promoted. Then COMPLETED, deployment DEPLOYED, lock released. */
-export async function verifyStep(deps: With<'registry'>, tenant: string, id: string): Promise<{ next: Next }> {
+export async function verifyStep(deps: With<'registry' | 'scheduler' | 'workflow'>, tenant: string, id: string): Promise<{ next: Next }> {
   const p = await loadPromotion(deps, tenant, id);
   if (p.status !== 'EXECUTING') return { next: 'done' };
   if (!p.result) throw new PromotionFailed('nothing was executed');
@@ -143,7 +145,7 @@ const OUTCOME = {
 } as const;
 
 async function finish(
-  deps: With<'registry'>,
+  deps: With<'registry' | 'scheduler' | 'workflow'>,
   p: Promotion,
   to: 'COMPLETED' | 'FAILED' | 'ROLLED_BACK',
   depStatus: Deployment['status'],
@@ -173,6 +175,7 @@ async function finish(
     if (origin) await deps.store.markFirstSeen(p.tenant, (finished as Deployment).imageTag, origin);
   }
   await deps.store.releaseLock(p.tenant, p.targetEnvironment, p.id);
+  await wakeQueued(deps, p.tenant, p.targetEnvironment);
   if (to === 'COMPLETED' && (p.result?.synced?.length ?? 0) > 0) await recordInRegistries(deps, p.tenant, p.id);
 }
 
@@ -266,7 +269,7 @@ function failureMetric(deps: Deps, p: Promotion, unrecorded: boolean): WriteOp {
  * promotion or a manual rollback would commit it. Otherwise (nothing changed, or nothing could be put
  * back) FAILED.
  */
-export async function failStep(deps: With<'git' | 'registry'>, tenant: string, id: string, error: unknown): Promise<{ next: Next }> {
+export async function failStep(deps: With<'git' | 'registry' | 'scheduler' | 'workflow'>, tenant: string, id: string, error: unknown): Promise<{ next: Next }> {
   const p = await loadPromotion(deps, tenant, id);
   const message = errorMessage(error);
   if (isTerminal(p.status)) return { next: 'done' };

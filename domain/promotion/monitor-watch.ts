@@ -66,7 +66,12 @@ async function blocked(deps: Deps, p: Promotion, alarms: MonitorBlock['alarms'],
  * webhooks `promotion.rolled_back`, counted as a rollback). False when the promotion is not baking
  * (not executing, or nothing executed yet).
  */
-export async function alarmRollback(deps: With<'git' | 'registry'>, tenant: string, id: string, alarm: MonitorAlarm): Promise<boolean> {
+export async function alarmRollback(
+  deps: With<'git' | 'registry' | 'scheduler' | 'workflow'>,
+  tenant: string,
+  id: string,
+  alarm: MonitorAlarm,
+): Promise<boolean> {
   const p = await loadPromotion(deps, tenant, id);
   if (p.status !== 'EXECUTING' || !p.result) return false;
   const what = `monitor '${alarm.name}' went to ALARM at ${alarm.at}${alarm.reason ? ` (${alarm.reason})` : ''}`;

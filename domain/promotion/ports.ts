@@ -25,6 +25,14 @@ export interface PromotionStorePort {
   /** A lease on an environment: one promotion executes into it at a time. */
   acquireLock(tenant: string, env: string, holder: string, now: Date, ttlSeconds: number): Promise<boolean>;
   releaseLock(tenant: string, env: string, holder: string): Promise<void>;
+  /** Who holds an environment's lease and until when (epoch seconds; consistent read): null when nobody does. */
+  getLock(tenant: string, env: string): Promise<EnvLease | null>;
+}
+
+/** An environment's execution lease: the promotion holding it, until `leaseUntil` (epoch seconds) unless renewed or released. */
+export interface EnvLease {
+  holder: string;
+  leaseUntil: number;
 }
 
 /** What promotions are decided by: promotion rules (one per source → target pair) and freeze windows. */

@@ -2,7 +2,7 @@ import { EnvironmentNotFound } from '../kernel/errors.ts';
 import { gatesBlocking } from '../kernel/display.ts';
 import type { Ctx, Deps } from '../ports.ts';
 import { GATE_ORDER } from './gate-verdicts.ts';
-import type { GateResult, Promotion } from '../kernel/promotion-model.ts';
+import { heldByPromotion, type GateResult, type Promotion } from '../kernel/promotion-model.ts';
 import { lineOf } from './policy.ts';
 import { isProtected } from '../freeze/break-glass.ts';
 import { cronFor, occurrenceView } from '../freeze/windows.ts';
@@ -49,6 +49,8 @@ export function blockedBecause(p: Promotion, now: Date, approvalsCounted = p.app
     case 'APPROVED':
       return p.trigger === 'on_approval' ? 'starting execution' : 'approved; waiting for POST /execute';
     case 'SCHEDULED':
+      // Queued behind another promotion executing into the environment (domain/promotion/queue.ts).
+      if (heldByPromotion(p.heldBy)) return `${p.heldBy.reason}; it goes on when that one ends`;
       return `scheduled for ${p.scheduledAt}${p.scheduledAt && new Date(p.scheduledAt) < now ? ' (due)' : ''}`;
     case 'EXECUTING':
       return 'executing';
@@ -156,6 +158,8 @@ export async function status(deps: Deps, ctx: Ctx, only?: string) {
       requestedBy: p.requestedBy.name,
       requestedAt: p.requestedAt,
       why: blockedBecause(p, now, counted.get(p.id)),
+      // Queued behind another promotion: which one (the console links it).
+      ...(heldByPromotion(p.heldBy) && p.status === 'SCHEDULED' ? { behind: p.heldBy.promotion } : {}),
     })),
   };
 }

@@ -1,4 +1,3 @@
-import { TargetBusy } from '../kernel/errors.ts';
 import { gatesBlocking } from '../kernel/display.ts';
 import { hasTargets } from '../config/targets.ts';
 import type { Environment } from '../kernel/model.ts';
@@ -15,6 +14,7 @@ import { completeNow } from './finish.ts';
 import { freezeHold } from './freeze-hold.ts';
 import { monitorCheck } from './monitor-watch.ts';
 import { pullRequestGate } from './pull-request.ts';
+import { notQueued, queueBehind } from './queue.ts';
 
 export { ENGINE, PromotionFailed, runGates };
 
@@ -151,14 +151,13 @@ export async function executeStep(deps: With<'alarms' | 'git' | 'registry' | 'sc
   const p = await loadPromotion(deps, tenant, id);
   if (p.status === 'EXECUTING' && p.result) return { next: 'execute' };
   if (p.status !== 'APPROVED' && p.status !== 'SCHEDULED' && p.status !== 'EXECUTING') return { next: 'done' };
-  if (!(await deps.store.acquireLock(tenant, p.targetEnvironment, p.id, deps.clock(), LOCK_SECONDS))) {
-    throw new TargetBusy(`another promotion is executing into '${p.targetEnvironment}'`);
-  }
+  // Another promotion holds the lease: wait behind it (held, when it is long) or retry (TargetBusy).
+  if (!(await deps.store.acquireLock(tenant, p.targetEnvironment, p.id, deps.clock(), LOCK_SECONDS))) await queueBehind(deps, p);
   if (p.status !== 'EXECUTING') {
     await writePromotion(deps, tenant, id, (cur) =>
       cur.status === 'EXECUTING'
         ? null
-        : { next: moved(cur, 'EXECUTING', ENGINE, deps.clock(), { taskToken: null }), action: 'promotion.execute.start', by: ENGINE },
+        : { next: moved(cur, 'EXECUTING', ENGINE, deps.clock(), { taskToken: null, ...notQueued(cur) }), action: 'promotion.execute.start', by: ENGINE },
     );
   }
   await writePromotion(deps, tenant, id, async (cur) => {

@@ -8,7 +8,7 @@ import { armSweep, stuckAfter } from './sweep-deadline.ts';
 export type SweepOutcome = { swept: boolean; status: string; reason?: string; next?: string };
 
 /** What the deadline schedule runs. */
-export async function sweepPromotion(deps: With<'git' | 'registry' | 'scheduler'>, tenant: string, id: string): Promise<SweepOutcome> {
+export async function sweepPromotion(deps: With<'git' | 'registry' | 'scheduler' | 'workflow'>, tenant: string, id: string): Promise<SweepOutcome> {
   const p = await deps.store.getPromotion(tenant, id);
   if (!p) return { swept: false, status: 'GONE' };
   if (isTerminal(p.status)) return { swept: false, status: p.status };

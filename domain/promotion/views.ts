@@ -5,7 +5,7 @@ import { ValidationFailed } from '../kernel/errors.ts';
 import type { Ctx, Deps } from '../ports.ts';
 import { countable, evidenceOwners, forCurrentRelease } from './aggregate.ts';
 import { approvalDeadline } from './deadlines.ts';
-import type { Promotion } from '../kernel/promotion-model.ts';
+import { heldByPromotion, type Promotion } from '../kernel/promotion-model.ts';
 import { contentChoosers, evidenceAccepted } from './policy.ts';
 import type { ListPromotionsQuery } from '../kernel/promotion-schemas.ts';
 import { loadPromotion } from './write.ts';
@@ -61,7 +61,7 @@ export function promotionView(p: Promotion) {
     trigger: p.trigger,
     scheduledAt: p.scheduledAt,
     whenFrozen: p.whenFrozen ?? 'fail',
-    /** held by a freeze window until it ends */
+    /** held by a freeze window until it ends, or queued behind another promotion executing into the environment */
     heldBy: p.heldBy ?? null,
     /** an admin's break-glass past freeze windows */
     freezeOverride: p.freezeOverride ?? null,
@@ -176,7 +176,8 @@ export async function decisionRecord(deps: Deps, ctx: Ctx, id: string) {
     // Freeze windows over the target (domain/freeze/windows.ts): the one holding it now, a hold, a break-glass.
     freeze: {
       whenFrozen: p.whenFrozen ?? 'fail',
-      heldBy: p.heldBy ?? null,
+      // A freeze window's hold only: a hold behind another promotion is the queue, not a freeze (the promotion's heldBy says it).
+      heldBy: p.heldBy && !heldByPromotion(p.heldBy) ? p.heldBy : null,
       override: p.freezeOverride ?? null,
     },
     // A monitored alarm that rolled it back while it baked (domain/freeze/monitors.ts): name, reason, time.

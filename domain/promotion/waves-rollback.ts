@@ -2,8 +2,9 @@ import { deploymentOp } from '../artifacts/deployments.ts';
 import { artifactSubject, configSubject } from '../config/targets.ts';
 import type { TargetHead } from '../kernel/model.ts';
 import type { Promotion, RolloutTarget } from '../kernel/promotion-model.ts';
-import type { Deps, With, WriteOp } from '../ports.ts';
+import type { With, WriteOp } from '../ports.ts';
 import { ENGINE, moved } from './aggregate.ts';
+import { wakeQueued } from './queue.ts';
 import { revertTarget } from './target-delivery.ts';
 import { promotionEvent, writePromotion } from './write.ts';
 
@@ -15,7 +16,7 @@ import { promotionEvent, writePromotion } from './write.ts';
  * the targets named in its event (`promotion.rolled_back` to webhooks). Idempotent: a target already
  * put back is skipped, a finished promotion is left alone.
  */
-export async function rollBackRollout(deps: With<'git' | 'registry'>, p: Promotion, message: string): Promise<void> {
+export async function rollBackRollout(deps: With<'git' | 'registry' | 'scheduler' | 'workflow'>, p: Promotion, message: string): Promise<void> {
   const items = await deps.store.listRolloutTargets(p.tenant, p.id);
   const changed = items.filter((t) => t.appliedAt && t.state !== 'ROLLED_BACK').sort((a, b) => b.wave - a.wave || a.name.localeCompare(b.name));
   const now = deps.clock().toISOString();
@@ -50,6 +51,7 @@ export async function rollBackRollout(deps: With<'git' | 'registry'>, p: Promoti
     return { next, action: outcome === 'ROLLED_BACK' ? 'promotion.rollback.auto' : 'promotion.fail', by: ENGINE, ops, reason: why.slice(0, 1000) };
   });
   await deps.store.releaseLock(p.tenant, p.targetEnvironment, p.id);
+  await wakeQueued(deps, p.tenant, p.targetEnvironment);
 }
 
 /**

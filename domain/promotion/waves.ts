@@ -5,7 +5,7 @@ import { artifactSubject, configSubject, targetMonitors, targetsOf, wavesOf } fr
 import { applyChanges, memoSource, NodeSink } from '../config/tree.ts';
 import { monitorRefusal, monitorsBlock, type AlarmState } from '../freeze/monitors.ts';
 import { auditEntry } from '../audit/audit.ts';
-import { TargetNotFound, TargetBusy, TransitionNotAllowed } from '../kernel/errors.ts';
+import { TargetNotFound, TransitionNotAllowed } from '../kernel/errors.ts';
 import type { Environment, Roots, TargetHead } from '../kernel/model.ts';
 import type { Actor, MonitorAlarm, Promotion, RolloutState, RolloutTarget } from '../kernel/promotion-model.ts';
 import type { StartWindow, Target } from '../kernel/target-schemas.ts';
@@ -15,6 +15,7 @@ import { LOCK_SECONDS, type Next } from './deadlines.ts';
 import { completeRollout, waveCompletion } from './finish.ts';
 import { freezeHold } from './freeze-hold.ts';
 import { monitorCheck } from './monitor-watch.ts';
+import { notQueued, queueBehind } from './queue.ts';
 import { configChanges } from './release.ts';
 import { scheduleName } from './schedule-name.ts';
 import { PromotionFailed } from './target-change.ts';
@@ -61,9 +62,8 @@ export async function rolloutStartStep(deps: With<'alarms' | 'scheduler'>, tenan
   const env = await deps.store.getEnvironment(tenant, read.targetEnvironment);
   if (!env) throw new PromotionFailed(`target environment '${read.targetEnvironment}' no longer exists`);
   if (read.status !== 'APPROVED' && read.status !== 'SCHEDULED' && read.status !== 'EXECUTING') return { next: 'done', waves: [] };
-  if (!(await deps.store.acquireLock(tenant, read.targetEnvironment, id, deps.clock(), rolloutLockSeconds(env)))) {
-    throw new TargetBusy(`another promotion is executing into '${read.targetEnvironment}'`);
-  }
+  // Another promotion holds the lease: wait behind it (held, when it is long) or retry (TargetBusy).
+  if (!(await deps.store.acquireLock(tenant, read.targetEnvironment, id, deps.clock(), rolloutLockSeconds(env)))) await queueBehind(deps, read);
   const { before, after } = await writePromotion(
     deps,
     tenant,
@@ -85,7 +85,7 @@ export async function rolloutStartStep(deps: With<'alarms' | 'scheduler'>, tenan
       };
       const n = rollout.waves.reduce((s, w) => s + w.targets.length, 0);
       return {
-        next: moved(cur, 'EXECUTING', ENGINE, deps.clock(), { taskToken: null, rollout }),
+        next: moved(cur, 'EXECUTING', ENGINE, deps.clock(), { taskToken: null, rollout, ...notQueued(cur) }),
         action: 'promotion.execute.start',
         by: ENGINE,
         reason: `rolling out through ${n} targets in ${rollout.waves.length} waves`,
@@ -548,7 +548,7 @@ export async function rolloutAlarm(deps: Deps, p: Promotion, alarm: MonitorAlarm
 }
 
 /** RolloutComplete: every wave done; the environment's head moves to the release in one transaction and the promotion completes. */
-export async function rolloutCompleteStep(deps: With<'git' | 'registry'>, tenant: string, id: string): Promise<{ next: Next }> {
+export async function rolloutCompleteStep(deps: With<'git' | 'registry' | 'scheduler' | 'workflow'>, tenant: string, id: string): Promise<{ next: Next }> {
   const p = await loadPromotion(deps, tenant, id);
   if (p.status !== 'EXECUTING' || !p.rollout) return { next: 'done' };
   const items = await deps.store.listRolloutTargets(tenant, id);

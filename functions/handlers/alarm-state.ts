@@ -3,13 +3,22 @@ import { compose } from '../http/deps.ts';
 import { IsomorphicGitWriter } from '../adapters/git-writer.ts';
 import { ConfiguredRegistrySync } from '../adapters/registry-credentials.ts';
 import { logged } from '../adapters/observability.ts';
+import { schedulerOnFirstUse } from '../adapters/scheduler-on-first-use.ts';
+import { sfnWorkflowFromEnv } from '../adapters/sfn-workflow.ts';
 
 /**
  * This function's adapters: the store, the git writer and the registries: an automatic rollback commits
  * the restored version to the environment's git target (isomorphic-git, in memory) and records it in the
- * environment's registries, as a promotion does.
+ * environment's registries, as a promotion does; and the workflow and the scheduler (loaded on first use): the
+ * rollback releases the environment's lease, and the promotion queued behind it goes on now — its parked go
+ * task answered, or its schedule moved to now (domain/promotion/queue.ts).
  */
-const wiring = compose({ git: () => new IsomorphicGitWriter(), registry: () => new ConfiguredRegistrySync() });
+const wiring = compose({
+  git: () => new IsomorphicGitWriter(),
+  registry: () => new ConfiguredRegistrySync(),
+  workflow: sfnWorkflowFromEnv,
+  scheduler: () => schedulerOnFirstUse(),
+});
 
 /**
  * Target of the rule on the default bus for CloudWatch's "CloudWatch Alarm State Change" events

@@ -4,7 +4,7 @@ import type { Page } from '#domain/kernel/model';
 import { isTerminal, STATUSES, type Status } from '#domain/kernel/lifecycle';
 import type { Approval, Evidence, Promotion, RolloutTarget } from '#domain/kernel/promotion-model';
 import type { DomainEvent } from '#domain/kernel/ports';
-import type { PromotionFilter, PromotionOp, PromotionStorePort } from '#domain/promotion/ports';
+import type { EnvLease, PromotionFilter, PromotionOp, PromotionStorePort } from '#domain/promotion/ports';
 import { GSI_ACTIVE, GSI_ALL, GSI_STATUS, GSI_TARGET, indexAttributes, keys, TABLE } from '../keys.ts';
 import { createOrVersion, kindsOf, one, type Area, type OpItems } from './area.ts';
 import { compress, strip, type StoreBase } from './base.ts';
@@ -197,6 +197,12 @@ export function promotionArea(base: StoreBase): Area<PromotionStorePort, Promoti
       } catch (err) {
         if ((err as { name?: string }).name !== 'ConditionalCheckFailedException') throw err;
       }
+    },
+
+    async getLock(tenant: string, env: string): Promise<EnvLease | null> {
+      await base.ready();
+      const r = await db.send(new GetCommand({ TableName: table, Key: keys.lock(tenant, env), ConsistentRead: true }));
+      return r.Item ? { holder: String(r.Item.holder), leaseUntil: Number(r.Item.leaseUntil) } : null;
     },
   };
 

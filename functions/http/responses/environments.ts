@@ -160,6 +160,9 @@ export const statusResponse = /* @__PURE__ */ z.schema(() =>
           requestedBy: z.string(),
           requestedAt: time,
           why: z.string(),
+          behind: z
+            .optional(z.string())
+            .check(z.describe('queued behind this promotion, which executes into the environment now (it goes on when that one ends)')),
         }),
       ),
     })

@@ -12,6 +12,21 @@ const gateResult = /* @__PURE__ */ z.schema(() =>
     evidenceRefs: z.array(z.string()),
   }),
 );
+/** Why a SCHEDULED promotion waits to execute: a freeze window over the target, or another promotion executing into it (concurrency `queue`). */
+const heldBy = /* @__PURE__ */ z.schema(() =>
+  z.union([
+    z
+      .strictObject({ window: z.string(), reason: z.string(), until: time })
+      .check(z.describe('a freeze window over the target: the promotion goes on when it ends (`until`)')),
+    z
+      .strictObject({ promotion: z.string(), reason: z.string(), until: time })
+      .check(
+        z.describe(
+          'another promotion holds the target (a rollout through its waves, or a bake): this one goes on when that one ends, and checks again by `until`',
+        ),
+      ),
+  ]),
+);
 const subject = /* @__PURE__ */ z.schema(() =>
   z.discriminatedUnion('type', [
     z.strictObject({ type: z.literal('artifact'), name: z.string(), version: z.string(), digest }),
@@ -56,7 +71,7 @@ const promotionFields = /* @__PURE__ */ z.schema(() =>
     trigger: z.enum(['on_approval', 'manual', 'scheduled']),
     scheduledAt: z.nullable(time),
     whenFrozen: z.enum(['wait', 'fail']),
-    heldBy: z.nullable(z.strictObject({ window: z.string(), reason: z.string(), until: time })),
+    heldBy: z.nullable(heldBy),
     freezeOverride: z.nullable(open),
     monitorAlarm: z
       .nullable(z.strictObject({ arn: z.string(), name: z.string(), reason: z.string(), at: z.string() }))

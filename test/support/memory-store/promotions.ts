@@ -2,7 +2,7 @@ import type { FreezeWindow } from '../../../domain/freeze/model.ts';
 import { isTerminal, STATUSES, type Status } from '../../../domain/kernel/lifecycle.ts';
 import type { Page } from '../../../domain/kernel/model.ts';
 import type { Approval, Evidence, Promotion, RolloutTarget, Rule } from '../../../domain/kernel/promotion-model.ts';
-import type { PolicyOp, PolicyStorePort, PromotionFilter, PromotionOp, PromotionStorePort } from '../../../domain/promotion/ports.ts';
+import type { EnvLease, PolicyOp, PolicyStorePort, PromotionFilter, PromotionOp, PromotionStorePort } from '../../../domain/promotion/ports.ts';
 import { GSI_ACTIVE, GSI_ALL, GSI_STATUS, GSI_TARGET, indexAttributes, keys, TABLE } from '../../../functions/adapters/keys.ts';
 import { strip } from '../../../functions/adapters/store/base.ts';
 import type { MemoryState, Writers } from './area.ts';
@@ -102,6 +102,11 @@ export function promotionArea({ table }: MemoryState) {
 
     async releaseLock(tenant: string, env: string, holder: string): Promise<void> {
       table.write({ key: keys.lock(tenant, env), when: (cur) => cur?.holder === holder, to: null, reason: 'unknown' });
+    },
+
+    async getLock(tenant: string, env: string): Promise<EnvLease | null> {
+      const i = table.get(keys.lock(tenant, env));
+      return i ? { holder: String(i.holder), leaseUntil: Number(i.leaseUntil) } : null;
     },
   };
 

@@ -152,7 +152,9 @@ export function promotionContract(c: Contract) {
       const t = c.tenant();
       const now = new Date('2030-01-01T00:00:00.000Z');
       const at = (s: number) => new Date(now.getTime() + s * 1000);
+      expect(await c.store().getLock(t, 'prod')).toBeNull();
       expect(await c.store().acquireLock(t, 'prod', 'p1', now, 60)).toBe(true);
+      expect(await c.store().getLock(t, 'prod')).toEqual({ holder: 'p1', leaseUntil: now.getTime() / 1000 + 60 });
       expect(await c.store().acquireLock(t, 'prod', 'p1', at(10), 60)).toBe(true);
       expect(await c.store().acquireLock(t, 'prod', 'p2', at(30), 60)).toBe(false);
       expect(await c.store().acquireLock(t, 'staging', 'p2', at(30), 60)).toBe(true);
@@ -160,7 +162,9 @@ export function promotionContract(c: Contract) {
       expect(await c.store().acquireLock(t, 'prod', 'p2', at(31), 60)).toBe(false);
       // p1's lease (renewed at 10 s) runs to 70 s: after it, p2 takes over.
       expect(await c.store().acquireLock(t, 'prod', 'p2', at(71), 60)).toBe(true);
+      expect(await c.store().getLock(t, 'prod')).toEqual({ holder: 'p2', leaseUntil: at(71).getTime() / 1000 + 60 });
       await c.store().releaseLock(t, 'prod', 'p2');
+      expect(await c.store().getLock(t, 'prod')).toBeNull();
       expect(await c.store().acquireLock(t, 'prod', 'p3', at(72), 60)).toBe(true);
     });
   });

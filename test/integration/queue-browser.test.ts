@@ -1,0 +1,115 @@
+import { mkdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium } from '../../local/measure/chromium.ts';
+import { waitFor } from '../support/promotions.ts';
+import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
+
+/**
+ * A promotion queued behind a rollout, as a release manager sees it in the console (Debian's Chromium via
+ * playwright-core, against the local stack): the promotion page and the pipeline say which promotion it
+ * waits for, linked, and what that one is doing — not a freeze window, and no Execute button.
+ */
+const OUT = join(process.cwd(), 'test-output');
+let t: TestStack;
+let browser: Browser;
+beforeAll(async () => {
+  mkdirSync(OUT, { recursive: true });
+  t = await startTestStack();
+  browser = await launchChromium();
+});
+afterAll(async () => {
+  await browser?.close();
+  await t?.stop();
+});
+
+const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+async function accessibility(page: Page): Promise<string[]> {
+  await page.evaluate(AXE);
+  return (await page.evaluate(async () => {
+    const r = await (globalThis as any).axe.run((globalThis as any).document, { resultTypes: ['violations'] });
+    return r.violations.filter((v: any) => v.impact === 'serious' || v.impact === 'critical').map((v: any) => `${v.id}: ${v.help}`);
+  })) as string[];
+}
+
+async function openAs(token: string, hash: string) {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(`${t.url}/dashboard#token=${token}`);
+  await page.getByRole('link', { name: 'Pipeline' }).waitFor();
+  if (hash !== '#/') await page.goto(`${t.url}/dashboard${hash}`);
+  return { page, errors };
+}
+
+describe('the console shows a promotion queued behind a rollout', () => {
+  it('the promotion page and the pipeline say "waits for promotion X, rolling out into production (wave 1 of 3)" with a link to X; no Execute or Schedule for it; no serious accessibility violation', async () => {
+    const tenant = t.tenant();
+    const u = await t.users(tenant);
+    await makeLine(t, u.admin, ['dev']);
+    const created = await t.call('POST', '/api/v1/environments', {
+      token: u.admin,
+      body: {
+        name: 'production',
+        position: 1,
+        bakeSeconds: 1,
+        targets: [
+          { name: 'canary', wave: 1, confirm: { mode: 'callback', timeoutSeconds: 600 } },
+          { name: 'us-east-1', wave: 2 },
+          { name: 'cell-1', wave: 3 },
+        ],
+      },
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const promote = async (key: string) => {
+      await t.call('POST', '/api/v1/environments/dev/configs', { token: u.deployer, body: { key, value: true } });
+      const p = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'dev', targetEnvironment: 'production' } });
+      const id = p.body.id as string;
+      if ((await waitFor(t, u.viewer, id, ['AWAITING_APPROVAL', 'EXECUTING', 'SCHEDULED'])).status === 'AWAITING_APPROVAL')
+        expect((await t.call('POST', `/api/v1/promotions/${id}/approve`, { token: u.approver, body: {} })).status).toBe(200);
+      return id;
+    };
+    const first = await promote('feature.a');
+    await expect
+      .poll(async () => (await t.call('GET', `/api/v1/promotions/${first}`, { token: u.viewer })).body.rollout?.waves[0]?.targets[0]?.state, {
+        timeout: 20_000,
+      })
+      .toBe('CONFIRMING');
+    const second = await promote('feature.b');
+    await expect
+      .poll(async () => (await t.call('GET', `/api/v1/promotions/${second}`, { token: u.viewer })).body.heldBy?.promotion, { timeout: 20_000 })
+      .toBe(first);
+
+    const { page, errors } = await openAs(u.deployer, `#/promotions/${second}`);
+    const main = page.locator('main');
+    await expect.poll(() => main.textContent(), { timeout: 15_000 }).toContain('queued: waits for promotion');
+    const text = (await main.textContent()) ?? '';
+    expect(text).toContain(
+      `Approved; queued: waits for promotion ${first}, rolling out into production (wave 1 of 3). It goes on by itself when that one ends`,
+    );
+    expect(text).not.toMatch(/freeze window/);
+    expect(await page.locator(`.why-box a[href="#/promotions/${first}"]`).count()).toBe(1);
+    expect(await page.getByRole('button', { name: /^(Execute now|Schedule)$/ }).count()).toBe(0);
+    expect(await accessibility(page)).toEqual([]);
+    await page.screenshot({ path: join(OUT, 'console-queued-promotion.png'), fullPage: true });
+    // The link leads to the rollout it waits for.
+    await page.locator(`.why-box a[href="#/promotions/${first}"]`).click();
+    await page.getByRole('table', { name: /3 targets in 3 waves/ }).waitFor({ timeout: 15_000 });
+
+    await page.goto(`${t.url}/dashboard#/`);
+    await expect.poll(() => main.textContent(), { timeout: 15_000 }).toContain(second);
+    expect((await main.textContent()) ?? '').toMatch(
+      new RegExp(
+        `Waiting to enter production.*waits for promotion ${first}, rolling out into production \\(wave 1 of 3\\); it goes on when that one ends`,
+        's',
+      ),
+    );
+    expect(await page.locator(`.between .why a[href="#/promotions/${first}"]`).count()).toBe(1);
+    expect(await accessibility(page)).toEqual([]);
+    await page.screenshot({ path: join(OUT, 'console-queued-pipeline.png'), fullPage: true });
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 90_000);
+});
