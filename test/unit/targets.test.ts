@@ -34,7 +34,13 @@ describe('targets', () => {
     const { env } = await withTargets();
     expect(wavesOf(env)).toEqual([
       { wave: 1, targets: [expect.objectContaining({ name: 'canary' })], bakeSeconds: 30, maxParallel: 4, pause: false },
-      { wave: 2, targets: [expect.objectContaining({ name: 'us-east-1' }), expect.objectContaining({ name: 'eu-west-1' })], bakeSeconds: 90, maxParallel: 1, pause: false },
+      {
+        wave: 2,
+        targets: [expect.objectContaining({ name: 'us-east-1' }), expect.objectContaining({ name: 'eu-west-1' })],
+        bakeSeconds: 90,
+        maxParallel: 1,
+        pause: false,
+      },
     ]);
   });
 
