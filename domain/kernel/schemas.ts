@@ -68,13 +68,15 @@ const webhookGates = /* @__PURE__ */ z.schema(() =>
     z.refine((hooks) => new Set(hooks.map((h) => h.name)).size === hooks.length, { message: 'webhook gate names must be unique' }),
   ),
 );
-const concurrency = /* @__PURE__ */ z
-  .enum(['queue', 'reject', 'supersede'])
-  .check(
-    z.describe(
-      'queue (the default): one promotion executes into the environment at a time; another one approved meanwhile waits its turn: held (SCHEDULED, heldBy names that promotion) while that one rolls out through targets or bakes, and it goes on when that one ends; retried for about 5 minutes when the target is only briefly busy. reject: a request while another promotion into it is active is refused (409 TARGET_BUSY). supersede: accepted, and behaves as queue',
+const concurrency = /* @__PURE__ */ z.schema(() =>
+  z
+    .enum(['queue', 'reject', 'supersede'])
+    .check(
+      z.describe(
+        'queue (the default): one promotion executes into the environment at a time; another one approved meanwhile waits its turn: held (SCHEDULED, heldBy names that promotion) while that one rolls out through targets or bakes, and it goes on when that one ends; retried for about 5 minutes when the target is only briefly busy. reject: a request while another promotion into it is active is refused (409 TARGET_BUSY). supersede: accepted, and behaves as queue',
+      ),
     ),
-  );
+);
 
 /** Registries by name and URL only: credentials are configuration (REGISTRY_CREDENTIALS), never request data. */
 const registries = /* @__PURE__ */ z.schema(() =>

@@ -2,7 +2,7 @@ import { Frozen, TargetBusy } from '../kernel/errors.ts';
 import { heldByPromotion, type Promotion, type PromotionHold } from '../kernel/promotion-model.ts';
 import type { With } from '../ports.ts';
 import { ENGINE, moved, patched } from './aggregate.ts';
-import { fireSchedule } from './schedule.ts';
+import { flowDecision } from './deadlines.ts';
 import { scheduleName } from './schedule-name.ts';
 import { writePromotion } from './write.ts';
 
@@ -110,9 +110,13 @@ async function wakeFirst(deps: With<'scheduler' | 'workflow'>, tenant: string, e
     .filter((p) => p.status === 'SCHEDULED' && heldByPromotion(p.heldBy))
     .sort((a, b) => a.requestedAt.localeCompare(b.requestedAt) || a.id.localeCompare(b.id))[0];
   if (!first) return;
+  // Parked at its go task: answered as its schedule would answer it (domain/promotion/schedule.ts fireSchedule).
   if (first.taskToken) {
-    const { fired } = await fireSchedule(deps, tenant, first.id);
-    if (fired) return;
+    const sent = await deps.workflow.sendTaskSuccess(first.taskToken, { ...flowDecision(first, 'execute', deps.clock()) }).then(
+      () => true,
+      () => false,
+    );
+    if (sent) return;
   }
   await deps.scheduler.scheduleOnce(scheduleName(first), deps.clock(), { tenant, promotionId: first.id });
 }
