@@ -52,8 +52,16 @@ export function blockedBecause(p: Promotion, now: Date, approvalsCounted = p.app
       // Queued behind another promotion executing into the environment (domain/promotion/queue.ts).
       if (heldByPromotion(p.heldBy)) return `${p.heldBy.reason}; it goes on when that one ends`;
       return `scheduled for ${p.scheduledAt}${p.scheduledAt && new Date(p.scheduledAt) < now ? ' (due)' : ''}`;
-    case 'EXECUTING':
-      return 'executing';
+    case 'EXECUTING': {
+      // A rollout through targets says where it is: the wave, or why the next one does not start.
+      const r = p.rollout;
+      if (!r?.waves.length) return 'executing';
+      const next = r.waves.find((w) => w.wave > r.wave)?.wave ?? r.wave;
+      if (r.halted) return `rolling out, halted by ${r.halted.by} before wave ${next} of ${r.waves.length}: ${r.halted.reason}`;
+      if (r.waiting) return `rolling out: ${r.waiting.reason}; opens ${r.waiting.until.slice(0, 16).replace('T', ' ')} UTC`;
+      const now = r.waves.find((w) => w.wave === r.wave);
+      return now ? `rolling out: wave ${now.wave} of ${r.waves.length} (${now.targets.join(', ')})` : `rolling out: ${r.waves.length} waves planned`;
+    }
     default:
       return p.status.toLowerCase();
   }

@@ -280,6 +280,11 @@ describe('a rollout through targets in waves (local Step Functions on DynamoDB L
     expect(still.status).toBe('EXECUTING');
     expect(still.rollout.phase).toBe('HALTED');
     expect(states(still)['us-east-1']).toBe('PENDING');
+    // The line's status says where the rollout stands, not just "executing".
+    const status = (await t.call('GET', '/api/v1/status', { token: u.viewer })).body;
+    expect(status.pending.find((x: any) => x.id === id).why).toBe(
+      `rolling out, halted by ${still.rollout.halted.by} before wave 2 of 3: watching the canary overnight`,
+    );
     // Wave 1 is complete (and said so) while halted; wave 2 has not started.
     const halt = await waveEvents(id);
     await waitUntil(() => halt.read().length >= 2);
