@@ -94,11 +94,14 @@ describe('artifact promotions', () => {
       token: u.deployer,
       body: { type: 'test_results', payload: { passed: 10, failed: 0 } },
     });
+    // The evidence's own event is an auto-promotion trigger too: let it be evaluated while staging is paused
+    // (relayed and handled), or it may race the check below once staging is unpaused and promote first.
+    await t.stack.stream.idle();
     expect((await check()).body.checks[0]).toMatchObject({ eligible: false, reasons: ["auto-promotion into 'staging' is paused"] });
     await t.call('PATCH', '/api/v1/environments/staging', { token: u.admin, body: { version: staging.body.version + 1, autoPromotionPaused: false } });
 
     const go = await check();
-    expect(go.body.checks[0]).toMatchObject({ eligible: true, promotionId: expect.stringMatching(/^prm_/) });
+    expect(go.body.checks[0], JSON.stringify(go.body)).toMatchObject({ eligible: true, promotionId: expect.stringMatching(/^prm_/) });
     const done = await waitFor(t, u.viewer, go.body.checks[0].promotionId, ['COMPLETED', 'FAILED']);
     // The person who triggered the check is the requester (separation of duties applies to them).
     expect(done).toMatchObject({ status: 'COMPLETED', autoPromoted: true, requestedBy: { name: expect.stringMatching(/^deployer@/) } });
