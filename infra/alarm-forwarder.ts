@@ -3,12 +3,10 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
-import * as iam from 'aws-cdk-lib/aws-iam';
-import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { acknowledgePolicies } from './acknowledgements.ts';
-import { emailSubscription } from './alarms.ts';
+import { alarmTopicOf } from './alarms.ts';
 
 export interface AlarmForwarderProps extends StackProps {
   /** the region of the Stageline stack, whose default bus receives the alarms */
@@ -49,25 +47,7 @@ export class AlarmForwarderStack extends Stack {
       eventPattern: { source: ['aws.cloudwatch'], detailType: ['CloudWatch Alarm State Change'], detail: { state: { value: ['ALARM'] } } },
       targets: [new targets.EventBus(home, { deadLetterQueue: dlq })],
     });
-    const topic = new sns.Topic(this, 'AlarmTopic', { displayName: `Stageline alarms (${props.env?.region ?? 'forwarder'})`, enforceSSL: true });
-    topic.addToResourcePolicy(
-      new iam.PolicyStatement({
-        sid: 'CloudWatchAlarmsPublish',
-        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
-        actions: ['sns:Publish'],
-        resources: [topic.topicArn],
-        conditions: {
-          StringEquals: { 'aws:SourceAccount': this.account },
-          ArnLike: {
-            'aws:SourceArn': this.formatArn({ service: 'cloudwatch', resource: 'alarm', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME }),
-          },
-        },
-      }),
-    );
-    const unencrypted =
-      'CloudWatch alarms cannot publish to a topic encrypted with the AWS-managed SNS key (only with a customer-managed key whose policy lets CloudWatch use it); alarm messages carry alarm names, states and reasons, no tenant data.';
-    Validations.of(topic).acknowledge({ id: 'AwsSolutions-SNS2', reason: unencrypted }, { id: 'NIST.800.53.R5-SNSEncryptedKMS', reason: unencrypted });
-    if (alarmEmail) emailSubscription(this, topic, alarmEmail);
+    const topic = alarmTopicOf(this, `Stageline alarms (${props.env?.region ?? 'forwarder'})`, alarmEmail);
     new cloudwatch.Alarm(this, 'ForwardDlqAlarm', {
       alarmDescription: `An alarm state change of this region could not be forwarded to ${homeRegion}: a promotion baking there learns of it only when its bake ends`,
       metric: dlq.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }),

@@ -31,27 +31,8 @@ export class Alarms extends StackPart {
 
   constructor(stack: Stack, id: string, { machine, api, events, streamFn, appReadFns, alarmEmail }: Watched) {
     super(stack, id);
-    const alarmTopic = new sns.Topic(stack, 'AlarmTopic', { displayName: 'Stageline alarms', enforceSSL: true });
+    const alarmTopic = alarmTopicOf(stack, 'Stageline alarms', alarmEmail);
     this.topic = alarmTopic;
-    // enforceSSL replaces SNS's default topic policy with its Deny alone: CloudWatch alarms of this account may publish.
-    alarmTopic.addToResourcePolicy(
-      new iam.PolicyStatement({
-        sid: 'CloudWatchAlarmsPublish',
-        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
-        actions: ['sns:Publish'],
-        resources: [alarmTopic.topicArn],
-        conditions: {
-          StringEquals: { 'aws:SourceAccount': stack.account },
-          ArnLike: {
-            'aws:SourceArn': stack.formatArn({ service: 'cloudwatch', resource: 'alarm', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME }),
-          },
-        },
-      }),
-    );
-    const unencrypted =
-      'CloudWatch alarms cannot publish to a topic encrypted with the AWS-managed SNS key (only with a customer-managed key whose policy lets CloudWatch use it); alarm messages carry alarm names, states and reasons, no tenant data.';
-    Validations.of(alarmTopic).acknowledge({ id: 'AwsSolutions-SNS2', reason: unencrypted }, { id: 'NIST.800.53.R5-SNSEncryptedKMS', reason: unencrypted });
-    if (alarmEmail) emailSubscription(stack, alarmTopic, alarmEmail);
     const alarm = (id: string, description: string, metric: cloudwatch.IMetric, threshold = 1) => {
       const a = new cloudwatch.Alarm(stack, id, {
         alarmDescription: description,
@@ -132,4 +113,32 @@ export function emailSubscription(stack: Stack, topic: sns.ITopic, address: stri
       'An email subscription of the alarm topic: a message SNS cannot deliver to the inbox after its retries has no reader a dead-letter queue would reach sooner; the alarm stays in ALARM in CloudWatch, whose history shows the notification.',
   });
   return s;
+}
+
+/**
+ * The topic a stack's alarms notify (an alarm's actions must be in its own region, so each stack has one):
+ * CloudWatch alarms of this account may publish to it, and `alarmEmail` is subscribed.
+ */
+export function alarmTopicOf(stack: Stack, displayName: string, alarmEmail?: string): sns.Topic {
+  const topic = new sns.Topic(stack, 'AlarmTopic', { displayName, enforceSSL: true });
+  // enforceSSL replaces SNS's default topic policy with its Deny alone: CloudWatch alarms of this account may publish.
+  topic.addToResourcePolicy(
+    new iam.PolicyStatement({
+      sid: 'CloudWatchAlarmsPublish',
+      principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+      actions: ['sns:Publish'],
+      resources: [topic.topicArn],
+      conditions: {
+        StringEquals: { 'aws:SourceAccount': stack.account },
+        ArnLike: {
+          'aws:SourceArn': stack.formatArn({ service: 'cloudwatch', resource: 'alarm', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME }),
+        },
+      },
+    }),
+  );
+  const unencrypted =
+    'CloudWatch alarms cannot publish to a topic encrypted with the AWS-managed SNS key (only with a customer-managed key whose policy lets CloudWatch use it); alarm messages carry alarm names, states and reasons, no tenant data.';
+  Validations.of(topic).acknowledge({ id: 'AwsSolutions-SNS2', reason: unencrypted }, { id: 'NIST.800.53.R5-SNSEncryptedKMS', reason: unencrypted });
+  if (alarmEmail) emailSubscription(stack, topic, alarmEmail);
+  return topic;
 }
