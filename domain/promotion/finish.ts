@@ -14,6 +14,7 @@ import { revertInGit } from './git-delivery.ts';
 import type { Next } from './deadlines.ts';
 import { rollBackRollout } from './waves-rollback.ts';
 import { wakeQueued } from './queue.ts';
+import { auditEntry } from '../audit/audit.ts';
 
 /** How a promotion's flow ends: completed now or after its bake, failed (the target put back), or expired. */
 
@@ -215,24 +216,58 @@ async function completionOps(
     }
   }
   if (to === 'COMPLETED' && cur.rollback) {
-    // A completed rollback marks what it replaced (the deployment, and the promotion that brought it) and the
-    // promotion it was asked to undo (`of`, with its deployment), each once.
+    // A completed rollback marks only what it put back, each once, with an audit entry for each promotion it marks.
+    // A promotion's rollback (`of`) puts back every change of that promotion (its keys, or its artifact version):
+    // that promotion and its deployment end ROLLED_BACK. The deployment the rollback replaced is marked too only
+    // when it is that promotion's, or when this is an environment rollback (the whole environment goes back to an
+    // earlier release, so every change of the replaced deployment is put back). Otherwise the replaced deployment
+    // is superseded, as any deployment is by the next one: it stays DEPLOYED and its promotion COMPLETED (its
+    // changes are still live, and it can still be rolled back itself).
     const undone = cur.rollback.of ? await deps.store.getPromotion(cur.tenant, cur.rollback.of) : null;
     const olds = new Map<string, { id: string; deployedAt: string }>();
-    if (r.replaced) olds.set(r.replaced.id, r.replaced);
-    if (undone?.result) olds.set(undone.result.deploymentId, { id: undone.result.deploymentId, deployedAt: undone.result.deployedAt });
+    const ids = new Set<string>();
+    if (undone?.result) {
+      olds.set(undone.result.deploymentId, { id: undone.result.deploymentId, deployedAt: undone.result.deployedAt });
+      ids.add(undone.id);
+    }
+    if (r.replaced && (!cur.rollback.of || r.replaced.id === undone?.result?.deploymentId)) {
+      olds.set(r.replaced.id, r.replaced);
+      if (r.replaced.promotionId) ids.add(r.replaced.promotionId);
+    }
+    ids.delete(cur.id);
     for (const o of olds.values()) {
       const old = await deps.store.getDeployment(cur.tenant, cur.targetEnvironment, o.deployedAt, o.id);
       if (old && old.status !== 'ROLLED_BACK') ops.push(deploymentOp({ ...old, status: 'ROLLED_BACK', completedAt: old.completedAt ?? now }, old.status, now));
     }
-    const ids = new Set([r.replaced?.promotionId, undone?.id].filter((id): id is string => !!id && id !== cur.id));
     for (const id of ids) {
       const original = id === undone?.id ? undone : await deps.store.getPromotion(cur.tenant, id);
-      if (original && original.status === 'COMPLETED')
-        ops.push({ kind: 'promotion', promotion: moved(original, 'ROLLED_BACK', ENGINE, deps.clock()), expectedVersion: original.version });
+      if (original && original.status === 'COMPLETED') {
+        const marked = moved(original, 'ROLLED_BACK', ENGINE, deps.clock());
+        ops.push({ kind: 'promotion', promotion: marked, expectedVersion: original.version });
+        ops.push(auditOp(deps, original, marked, `put back by rollback ${cur.id}`));
+      }
     }
   }
   return { ops, deployed: finished?.status === 'DEPLOYED' ? finished : null, origin };
+}
+
+/** The audit entry of a promotion the engine marks in another promotion's transaction (a rollback marking what it undid). */
+function auditOp(deps: Deps, before: Promotion, after: Promotion, reason: string): WriteOp {
+  const entry = auditEntry(
+    before.tenant,
+    {
+      actor: ENGINE.id,
+      actorName: ENGINE.name,
+      action: 'promotion.rolled_back',
+      entityType: 'promotion',
+      entityId: before.id,
+      reason,
+      before: `${before.status}:${before.releaseDigest}`,
+      after: `${after.status}:${after.releaseDigest}`,
+    },
+    deps.clock(),
+  );
+  return { kind: 'audit', entry };
 }
 
 /**

@@ -253,3 +253,52 @@ describe('automatic rollback', () => {
     });
   });
 });
+
+describe('a completed rollback marks only what it undid', () => {
+  it('rolling back promotion A (r.a) after promotion D (r.d) leaves D COMPLETED, its deployment live, and D can still be rolled back', async () => {
+    const tenant = t.tenant();
+    const u = await t.users(tenant);
+    await makeLine(t, u.admin);
+    await t.call('POST', '/api/v1/environments/dev/configs', { token: u.deployer, body: { key: 'r.a', value: 'a1' } });
+    await t.call('POST', '/api/v1/environments/dev/configs', { token: u.deployer, body: { key: 'r.d', value: 'd1' } });
+    const promote = async (key: string) => {
+      const p = await t.call('POST', '/api/v1/promotions', {
+        token: u.deployer,
+        body: { sourceEnvironment: 'dev', targetEnvironment: 'staging', promotionType: 'PATTERN', keyPatterns: [key] },
+      });
+      expect(p.status, JSON.stringify(p.body)).toBe(201);
+      expect((await waitFor(t, u.viewer, p.body.id, ['COMPLETED', 'FAILED'])).status).toBe('COMPLETED');
+      return p.body.id as string;
+    };
+    const a = await promote('r.a');
+    const d = await promote('r.d');
+
+    const run = await t.call('POST', `/api/v1/promotions/${a}/rollback`, { token: u.deployer, body: { reason: 'r.a misbehaves' } });
+    expect(run.status, JSON.stringify(run.body)).toBe(200);
+    expect((await waitFor(t, u.viewer, run.body.promotion.id, ['COMPLETED', 'FAILED', 'VALIDATION_FAILED', 'CANCELLED'])).status).toBe('COMPLETED');
+    expect((await waitFor(t, u.viewer, a, ['ROLLED_BACK'])).status).toBe('ROLLED_BACK');
+    await t.stack.stream.idle();
+
+    // D's value is still live: D is not rolled back, and it can be rolled back itself.
+    const keys = (await t.call('GET', '/api/v1/environments/staging/configs', { token: u.viewer })).body.items.map((i: any) => i.key);
+    expect(keys).toEqual(['r.d']);
+    expect((await t.call('GET', `/api/v1/promotions/${d}`, { token: u.viewer })).body.status).toBe('COMPLETED');
+    const dry = await t.call('POST', `/api/v1/promotions/${d}/rollback`, { token: u.deployer, body: { reason: 'x', dryRun: true } });
+    expect(dry.status, JSON.stringify(dry.body)).toBe(200);
+    expect(dry.body.reverts).toEqual([expect.objectContaining({ kind: 'config', key: 'r.d' })]);
+
+    // History: A's deployment rolled back, D's superseded by the rollback (not rolled back); metrics count one rollback.
+    const history = await t.call('GET', '/api/v1/platform/deployments/history?environment=staging&limit=5', { token: u.viewer });
+    const byPromotion = new Map(history.body.map((h: any) => [h.promotionId, h.status]));
+    expect(byPromotion.get(a)).toBe('ROLLED_BACK');
+    expect(byPromotion.get(d)).toBe('DEPLOYED');
+    const metrics = await t.call('GET', '/api/v1/platform/metrics?environment=staging', { token: u.viewer });
+    expect(JSON.stringify(metrics.body)).toMatch(/"rolledBack":1\b/);
+
+    // The audit trail says A was marked rolled back, and nothing says D was.
+    const audit = await t.call('GET', `/api/v1/audit?entityType=promotion&entityId=${a}&limit=50`, { token: u.admin });
+    expect(JSON.stringify(audit.body)).toContain('promotion.rolled_back');
+    const auditD = await t.call('GET', `/api/v1/audit?entityType=promotion&entityId=${d}&limit=50`, { token: u.admin });
+    expect(JSON.stringify(auditD.body)).not.toContain('promotion.rolled_back');
+  });
+});
