@@ -386,7 +386,8 @@ export interface RolloutState {
   /** halted by a release manager before the next wave (resume goes on from there) */
   halted?: { by: string; at: string; reason: string } | null;
   /** why the flow waits (outside the start windows: until when) */
-  waiting?: { reason: string; until: string } | null;
+  /** why the next wave does not start yet and when it is looked at again: a start window, or a freeze window over the environment */
+  waiting?: { reason: string; until: string; for?: 'start-window' | 'freeze' } | null;
   /** how it ended per target, once it has (the decision record) */
   outcome?: 'COMPLETED' | 'ROLLED_BACK' | null;
   /** the waves whose completion was announced (`Promotion Wave Completed`, once per wave: the write is conditional on it) */

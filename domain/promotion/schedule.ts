@@ -4,12 +4,12 @@ import { freezeOverridden, requestedBreakGlass } from '../freeze/break-glass.ts'
 import { RuleViolation, TransitionNotAllowed, ValidationFailed } from '../kernel/errors.ts';
 import { activeWindowOf, nextAllowedOf } from '../freeze/windows.ts';
 import type { Ctx, Deps, With } from '../ports.ts';
-import { actorOf, ENGINE, guard, moved } from './aggregate.ts';
+import { actorOf, ENGINE, guard, moved, patched } from './aggregate.ts';
 import { stampFreezeOverride } from './freeze-override.ts';
 import type { Promotion } from '../kernel/promotion-model.ts';
 import { GO_WAIT_SECONDS } from './policy.ts';
 import { loadPromotion, writePromotion } from './write.ts';
-import { parkedWave, pausedBefore, waveStarted } from './waves.ts';
+import { parkedWave, pausedBefore, waveGate, waveStarted } from './waves.ts';
 
 /** A promotion's go schedule: one per promotion, unique and within the scheduler's limits (domain/kernel/aws-names.ts). */
 
@@ -80,18 +80,39 @@ export async function schedulePromotion(deps: With<'scheduler'>, ctx: Ctx, id: s
  * A schedule fired: resume the flow parked at its go task. If the flow is not
  * parked yet (the token is not stored), throw so the scheduler retries.
  */
-export async function fireSchedule(deps: With<'workflow'>, tenant: string, id: string): Promise<{ fired: boolean; status: string }> {
+export async function fireSchedule(deps: With<'workflow' | 'scheduler'>, tenant: string, id: string): Promise<{ fired: boolean; status: string }> {
   const p = await loadPromotion(deps, tenant, id);
-  // A rollout whose next wave waited for a start window (domain/promotion/waves.ts): the wave task is answered.
+  // A rollout whose next wave waited (a start window, a freeze; domain/promotion/waves.ts): the wave is checked
+  // again as any wave start is, then started (its task answered) or left waiting until the next look.
   if (p.status === 'EXECUTING' && p.rollout?.waiting && p.taskToken && !p.rollout.halted) {
     const token = p.taskToken;
-    const { after } = await writePromotion(deps, tenant, id, (cur) =>
-      // The window opened: the parked wave starts (its audit entry and its `Promotion Wave Started` event).
-      cur.taskToken !== token || !cur.rollout
-        ? null
-        : (pausedBefore(cur, parkedWave(cur.rollout), deps.clock(), token) ??
-          waveStarted(deps, cur, parkedWave(cur.rollout), deps.clock(), {}, 'it waited for its start window, which is open now')),
-    );
+    const now = deps.clock();
+    const wave = parkedWave(p.rollout);
+    const windowOpened = p.rollout.waiting.for !== 'freeze';
+    const gate = await waveGate(deps, p, await deps.store.getEnvironment(tenant, p.targetEnvironment), wave, now, { windowOpened });
+    const { after } = await writePromotion(deps, tenant, id, (cur) => {
+      if (cur.taskToken !== token || !cur.rollout) return null;
+      if (!gate.open) {
+        const waiting = { reason: gate.reason, until: gate.until, for: gate.for };
+        return { next: patched(cur, now, { rollout: { ...cur.rollout, waiting } }), action: 'promotion.wave.wait', by: ENGINE, reason: gate.reason };
+      }
+      // It may start: the parked wave starts (its audit entry and its `Promotion Wave Started` event).
+      return (
+        pausedBefore(cur, wave, now, token) ??
+        waveStarted(
+          deps,
+          cur,
+          wave,
+          now,
+          {},
+          cur.rollout.waiting?.for === 'freeze' ? 'it waited for a freeze window to end, which it has' : 'it waited for its start window, which is open now',
+        )
+      );
+    });
+    if (after && !gate.open) {
+      await deps.scheduler.scheduleOnce(scheduleName(after), new Date(gate.until), { tenant, promotionId: id });
+      return { fired: false, status: p.status };
+    }
     // A wave planned to pause halts now that its window is open (the token stays for the resume).
     if (after && !after.rollout?.halted) await deps.workflow.sendTaskSuccess(token, { wave: p.rollout.wave });
     return { fired: !!after, status: p.status };

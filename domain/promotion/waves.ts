@@ -14,6 +14,8 @@ import { ENGINE, moved, patched } from './aggregate.ts';
 import { LOCK_SECONDS, type Next } from './deadlines.ts';
 import { completeRollout, waveCompletion } from './finish.ts';
 import { freezeHold } from './freeze-hold.ts';
+import { activeWindowOf, nextAllowedOf } from '../freeze/windows.ts';
+import { freezeOverridden } from '../freeze/break-glass.ts';
 import { monitorCheck } from './monitor-watch.ts';
 import { notQueued, queueBehind } from './queue.ts';
 import { configChanges } from './release.ts';
@@ -159,31 +161,30 @@ export async function waveStartStep(deps: With<'workflow' | 'scheduler'>, tenant
   const now = deps.clock();
   // The lease is renewed with every wave (and kept through a halt or a start window: the renewal covers a day more).
   if (env) await deps.store.acquireLock(tenant, p.targetEnvironment, id, now, rolloutLockSeconds(env));
-  const window = windowAt(env?.rollout?.startWindows ?? [], now);
+  const gate = await waveGate(deps, p, env, wave, now);
   const { after } = await writePromotion(deps, tenant, id, (cur) => {
     if (cur.status !== 'EXECUTING' || !cur.rollout) return null;
     // This step runs when the wave before has ended (every target of it confirmed and baked): that wave is
-    // complete now, whether this one starts, waits for a resume or waits for a start window.
+    // complete now, whether this one starts, waits for a resume or waits for a start window or a freeze.
     // When this wave does not start now, the completion of the one before says why (its event's reason).
     const halted = cur.rollout.halted;
     const waits = halted
       ? `the rollout is halted by ${halted.by}${halted.reason ? ` (${halted.reason})` : ''}: wave ${wave} waits for a resume`
-      : window.open
+      : gate.open
         ? undefined
-        : `wave ${wave} waits for a start window (${describeWindows(env?.rollout?.startWindows ?? [])})`;
+        : gate.reason;
     const done = waveCompletion(deps, cur, [...cur.rollout.waves].reverse().find((w) => w.wave < wave)?.wave, waits);
     const base: Promotion = done ? { ...cur, rollout: done.rollout } : cur;
     const rollout = base.rollout!;
     const ops = done?.ops ?? [];
     if (rollout.halted) return { next: { ...base, taskToken: token }, action: null, by: ENGINE, ops };
-    if (!window.open) {
-      const until = (window.opens ?? new Date(now.getTime() + 3600_000)).toISOString();
-      const waiting = { reason: waits!, until };
+    if (!gate.open) {
+      const waiting = { reason: gate.reason, until: gate.until, for: gate.for };
       return {
         next: patched(base, now, { taskToken: token, rollout: { ...rollout, waiting } }),
         action: 'promotion.wave.wait',
         by: ENGINE,
-        reason: `${waiting.reason}; opens ${until}`,
+        reason: gate.for === 'start-window' ? `${waiting.reason}; opens ${waiting.until}` : waiting.reason,
         ops,
       };
     }
@@ -198,12 +199,44 @@ export async function waveStartStep(deps: With<'workflow' | 'scheduler'>, tenant
   });
   const cur = after ?? p;
   if (cur.rollout?.halted) return { next: 'await-go' };
-  if (!window.open) {
+  if (!gate.open) {
     await deps.scheduler.scheduleOnce(scheduleName(cur), new Date(cur.rollout!.waiting!.until), { tenant, promotionId: id });
     return { next: 'await-go' };
   }
   await deps.workflow.sendTaskSuccess(token, { wave });
   return { next: 'execute' };
+}
+
+/**
+ * Whether a wave may start now, the one check every path that starts a wave goes through (WaveStart, a
+ * resume, a start window's schedule): no freeze window over the environment (unless an admin broke glass
+ * for this promotion) and inside the environment's start windows, if it has any. When it may not, the
+ * reason a person reads and when to look again (the freeze's end, or the next start window).
+ */
+export async function waveGate(
+  deps: Deps,
+  p: Promotion,
+  env: Environment | null,
+  wave: number,
+  now: Date,
+  opts: { windowOpened?: boolean } = {},
+): Promise<{ open: true } | { open: false; reason: string; until: string; for: 'start-window' | 'freeze' }> {
+  if (!freezeOverridden(p)) {
+    const windows = await deps.store.listFreezeWindows(p.tenant);
+    const frozen = await activeWindowOf(windows, p.targetEnvironment, now);
+    if (frozen) {
+      const until = (await nextAllowedOf(windows, p.targetEnvironment, now)).toISOString();
+      const reason = `wave ${wave} waits: '${p.targetEnvironment}' is frozen by window ${frozen.window.id} (${frozen.window.reason}) until ${until}`;
+      return { open: false, reason, until, for: 'freeze' };
+    }
+  }
+  // The schedule of a start window fires when the window opens: what the wave waited for is over.
+  if (opts.windowOpened) return { open: true };
+  const starts = env?.rollout?.startWindows ?? [];
+  const window = windowAt(starts, now);
+  if (window.open) return { open: true };
+  const until = (window.opens ?? new Date(now.getTime() + 3600_000)).toISOString();
+  return { open: false, reason: `wave ${wave} waits for a start window (${describeWindows(starts)})`, until, for: 'start-window' };
 }
 
 /** The wave a parked WaveStart task waits to start (halted, or outside the start windows): the one after the rollout's current wave. */
@@ -572,30 +605,61 @@ export async function haltRollout(deps: Deps, ctx: Ctx, id: string, reason: stri
   return after ?? (await loadPromotion(deps, ctx.principal.tenant, id));
 }
 
-/** Resume: the next wave may start (a wave waiting in WaveStart for the resume is answered). */
-export async function resumeRollout(deps: With<'workflow'>, ctx: Ctx, id: string, reason?: string): Promise<Promotion> {
+/**
+ * Resume: clears the halt, nothing more. A wave parked by the halt then starts through the same checks as any
+ * wave start (waveGate: freeze windows, break-glass, start windows): at once when they pass, else it waits
+ * (saying why and until when) and a schedule looks again then.
+ */
+export async function resumeRollout(deps: With<'workflow' | 'scheduler'>, ctx: Ctx, id: string, reason?: string): Promise<Promotion> {
   const me: Actor = { id: ctx.principal.id, name: ctx.principal.name };
+  const { tenant } = ctx.principal;
+  const read = await loadPromotion(deps, tenant, id);
+  const env = await deps.store.getEnvironment(tenant, read.targetEnvironment);
+  const now = deps.clock();
+  const gate = read.rollout ? await waveGate(deps, read, env, parkedWave(read.rollout), now) : ({ open: true } as const);
   let token: string | null = null;
-  const { after, before } = await writePromotion(deps, ctx.principal.tenant, id, (cur) => {
-    token = null;
-    if (!cur.rollout) throw new TransitionNotAllowed(`Promotion ${id} does not roll out through targets: there is nothing to resume`);
-    if (cur.status !== 'EXECUTING') throw new TransitionNotAllowed(`Promotion ${id} is ${cur.status}: only a halted rollout can be resumed`);
-    if (!cur.rollout.halted) throw new TransitionNotAllowed(`Promotion ${id} is not halted`);
-    token = cur.taskToken;
-    const resumed = {
-      next: patched(cur, deps.clock(), { taskToken: null, rollout: { ...cur.rollout, halted: null } }),
-      action: 'promotion.resume',
-      by: me,
-      reason,
-    };
-    // A WaveStart task parked by the halt is answered now: its wave starts (and says so) with the resume.
-    if (!token) return { ...resumed, requestId: ctx.requestId };
-    const wave = parkedWave(cur.rollout);
-    const why = `it waited for a resume: halted by ${cur.rollout.halted.by}, resumed by ${me.name}${reason ? ` (${reason})` : ''}`;
-    const start = waveStarted(deps, cur, wave, deps.clock(), { halted: null }, why);
-    return { ...resumed, next: start.next, reason: reason ?? start.reason, requestId: ctx.requestId, ops: start.ops };
-  });
-  if (token) await deps.workflow.sendTaskSuccess(token, { resumed: true, wave: before.rollout?.wave ?? 0 });
+  let waits = false;
+  const { after, before } = await writePromotion(
+    deps,
+    tenant,
+    id,
+    (cur) => {
+      token = null;
+      waits = false;
+      if (!cur.rollout) throw new TransitionNotAllowed(`Promotion ${id} does not roll out through targets: there is nothing to resume`);
+      if (cur.status !== 'EXECUTING') throw new TransitionNotAllowed(`Promotion ${id} is ${cur.status}: only a halted rollout can be resumed`);
+      if (!cur.rollout.halted) throw new TransitionNotAllowed(`Promotion ${id} is not halted`);
+      token = cur.taskToken;
+      const resumed = {
+        next: patched(cur, now, { taskToken: null, rollout: { ...cur.rollout, halted: null } }),
+        action: 'promotion.resume',
+        by: me,
+        reason,
+      };
+      // No WaveStart task parked: the halt is cleared and the next WaveStart checks the wave as usual.
+      if (!token) return { ...resumed, requestId: ctx.requestId };
+      const wave = parkedWave(cur.rollout);
+      if (!gate.open) {
+        // The halt is cleared, the wave still may not start: it waits with the reason, the token kept for the schedule.
+        waits = true;
+        const waiting = { reason: gate.reason, until: gate.until, for: gate.for };
+        return {
+          next: patched(cur, now, { taskToken: token, rollout: { ...cur.rollout, halted: null, waiting } }),
+          action: 'promotion.resume',
+          by: me,
+          reason: `${reason ? `${reason}; ` : ''}${gate.reason}`,
+          requestId: ctx.requestId,
+        };
+      }
+      // A WaveStart task parked by the halt is answered now: its wave starts (and says so) with the resume.
+      const why = `it waited for a resume: halted by ${cur.rollout.halted.by}, resumed by ${me.name}${reason ? ` (${reason})` : ''}`;
+      const start = waveStarted(deps, cur, wave, now, { halted: null }, why);
+      return { ...resumed, next: start.next, reason: reason ?? start.reason, requestId: ctx.requestId, ops: start.ops };
+    },
+    { read },
+  );
+  if (token && waits) await deps.scheduler.scheduleOnce(scheduleName(after!), new Date(after!.rollout!.waiting!.until), { tenant, promotionId: id });
+  else if (token) await deps.workflow.sendTaskSuccess(token, { resumed: true, wave: before.rollout?.wave ?? 0 });
   return after!;
 }
 

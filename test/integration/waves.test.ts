@@ -316,6 +316,80 @@ describe('a rollout through targets in waves (local Step Functions on DynamoDB L
     expect((await t.call('POST', '/api/v1/promotions/prm_0000000000000000000/halt', { token: u.deployer, body: {} })).status).toBe(404);
   });
 
+  it('resume clears the halt and nothing more: a freeze window that opened meanwhile holds the next wave (it says so), a new promotion in it is cancelled FROZEN, and the wave starts once the freeze is gone', async () => {
+    const { tenant, u } = await line({ canary: 'callback' });
+    const id = await promote(u);
+    await until(u.viewer, id, (d) => states(d).canary === 'CONFIRMING', 'the canary waits');
+    expect((await t.call('POST', `/api/v1/promotions/${id}/halt`, { token: u.deployer, body: { reason: 'watching the canary' } })).status).toBe(200);
+    expect((await t.call('POST', `/api/v1/promotions/${id}/targets/canary/confirm`, { token: u.deployer, body: {} })).status).toBe(200);
+    await until(u.viewer, id, (d) => states(d).canary === 'DONE', 'the canary baked');
+    const soon = (s: number) => new Date(Date.now() + s * 1000).toISOString();
+    const freeze = await t.call('POST', '/api/v1/environments/production/freeze-windows', {
+      token: u.admin,
+      body: { reason: 'quarter close', start: soon(-1), end: soon(3600) },
+    });
+    expect(freeze.status, JSON.stringify(freeze.body)).toBe(201);
+
+    const resumed = await t.call('POST', `/api/v1/promotions/${id}/resume`, { token: u.deployer, body: { reason: 'canary is fine' } });
+    expect(resumed.status, JSON.stringify(resumed.body)).toBe(200);
+    expect(resumed.body.rollout.halted).toBeNull();
+    expect(resumed.body.rollout.waiting).toMatchObject({
+      for: 'freeze',
+      reason: expect.stringMatching(/^wave 2 waits: 'production' is frozen by window \S+ \(quarter close\) until /),
+    });
+    await new Promise((r) => setTimeout(r, 1500));
+    const held = await detail(u.viewer, id);
+    expect(held.status).toBe('EXECUTING');
+    expect([states(held)['us-east-1'], states(held)['eu-west-1'], states(held)['cell-1']]).toEqual(['PENDING', 'PENDING', 'PENDING']);
+    expect(t.stack.scheduler.pending()).toContain(scheduleName({ tenant, id }));
+    // The status page says why it waits.
+    const status = (await t.call('GET', '/api/v1/status', { token: u.viewer })).body;
+    expect(status.pending.find((x: any) => x.id === id).why).toMatch(/frozen by window/);
+
+    // Its schedule firing while the freeze still holds changes nothing.
+    await t.stack.scheduler.scheduleOnce(scheduleName({ tenant, id }), new Date(), { tenant, promotionId: id });
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(states(await detail(u.viewer, id))['us-east-1']).toBe('PENDING');
+
+    // The freeze is lifted; when the schedule looks again, wave 2 starts and the rollout completes.
+    expect((await t.call('DELETE', `/api/v1/freeze-windows/${freeze.body.id}`, { token: u.admin })).status).toBe(204);
+    await t.stack.scheduler.scheduleOnce(scheduleName({ tenant, id }), new Date(), { tenant, promotionId: id });
+    const done = await waitFor(t, u.viewer, id, ['COMPLETED', 'ROLLED_BACK', 'FAILED'], 30_000);
+    expect(done.status, JSON.stringify(done.error)).toBe('COMPLETED');
+  });
+
+  it('a rollout waiting for its start window, halted and resumed, still waits for the window (resume is not a way around it)', async () => {
+    const tenant = t.tenant();
+    const u = await t.users(tenant);
+    await makeLine(t, u.admin, ['dev']);
+    const h = String((new Date().getUTCHours() + 12) % 24).padStart(2, '0');
+    const window = { days: ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'], start: `${h}:00`, end: `${h}:30`, timezone: 'UTC' };
+    const env = await t.call('POST', '/api/v1/environments', {
+      token: u.admin,
+      body: {
+        name: 'production',
+        position: 1,
+        targets: [
+          { name: 'canary', wave: 1 },
+          { name: 'eu-west-1', wave: 2 },
+        ],
+        rollout: { startWindows: [window] },
+      },
+    });
+    expect(env.status, JSON.stringify(env.body)).toBe(201);
+    await t.call('POST', '/api/v1/environments/dev/configs', { token: u.deployer, body: { key: 'feature.x', value: true } });
+    const id = await promote(u);
+    await until(u.viewer, id, (d) => !!d.rollout.waiting, 'wave 1 waits for its window');
+    expect((await t.call('POST', `/api/v1/promotions/${id}/halt`, { token: u.deployer, body: { reason: 'hold on' } })).status).toBe(200);
+    const resumed = await t.call('POST', `/api/v1/promotions/${id}/resume`, { token: u.deployer, body: {} });
+    expect(resumed.status, JSON.stringify(resumed.body)).toBe(200);
+    expect(resumed.body.rollout.waiting).toMatchObject({ for: 'start-window', reason: expect.stringMatching(/^wave 1 waits for a start window/) });
+    await new Promise((r) => setTimeout(r, 1500));
+    const still = await detail(u.viewer, id);
+    expect(states(still)).toEqual({ canary: 'PENDING', 'eu-west-1': 'PENDING' });
+    expect(t.stack.scheduler.pending()).toContain(scheduleName({ tenant, id }));
+  });
+
   it('a wave planned to pause (rollout.waves[].pause) halts the rollout before it starts, saying so; the release manager resumes it once', async () => {
     const { u } = await line({ canary: 'immediate', pauseBefore3: true });
     const env = await t.call('GET', '/api/v1/environments/production', { token: u.viewer });
@@ -428,6 +502,14 @@ describe('a rollout through targets in waves (local Step Functions on DynamoDB L
     const paused = await until(u.viewer, id, (d) => d.rollout.phase === 'HALTED', 'the opened window finds wave 1 planned to pause');
     expect(paused.rollout.halted.reason).toContain('wave 1 of 1 is planned to pause');
     expect(states(paused).canary).toBe('PENDING');
+    // Resume starts the wave through the start-window check like any wave start: the window is open (now) when it resumes.
+    const always = { days: window.days, start: '00:00', end: '23:59', timezone: 'UTC' };
+    const version = (await t.call('GET', '/api/v1/environments/production', { token: u.viewer })).body.version;
+    const open = await t.call('PATCH', '/api/v1/environments/production', {
+      token: u.admin,
+      body: { version, rollout: { startWindows: [always], waves: [{ wave: 1, pause: true }] } },
+    });
+    expect(open.status, JSON.stringify(open.body)).toBe(200);
     expect((await t.call('POST', `/api/v1/promotions/${id}/resume`, { token: u.deployer, body: {} })).status).toBe(200);
     const done = await waitFor(t, u.viewer, id, ['COMPLETED', 'ROLLED_BACK', 'FAILED'], 20_000);
     expect(done.status, JSON.stringify(done.error)).toBe('COMPLETED');

@@ -254,7 +254,7 @@ export const rolloutResponse = /* @__PURE__ */ z.schema(() =>
       phase: z.enum(['NOT_STARTED', 'ROLLING_OUT', 'WAITING', 'HALTED', 'COMPLETED', 'ROLLED_BACK', 'FAILED']),
       wave: z.number().check(z.int(), z.describe('the wave running (0: none started yet)')),
       halted: z.nullable(z.strictObject({ by: z.string(), at: time, reason: z.string() })),
-      waiting: z.nullable(z.strictObject({ reason: z.string(), until: time })),
+      waiting: z.nullable(z.strictObject({ reason: z.string(), until: time, for: z.optional(z.enum(['start-window', 'freeze'])) })),
       waves: z.array(
         z.strictObject({
           wave: z.number().check(z.int()),
