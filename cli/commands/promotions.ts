@@ -124,11 +124,18 @@ export function registerRollback(program: Command): void {
       .addOption(new Option('--snapshot <seq>', 'config snapshot to go back to').argParser(int('--snapshot')))
       .option('--dry-run', 'impact analysis only')
       .option('--reason <text>', 'why')
-      .option('--override', 'go ahead although the impact analysis advises against it'),
+      .option('--override', 'go ahead although the impact analysis advises against it')
+      .addOption(new Option('--when-frozen <mode>', 'inside a freeze window: wait for it to end (held, then run), or fail').choices(['wait', 'fail'])),
   ).action(async (version: string | undefined) => {
     if (values.promotion) return rollbackPromotion(values.promotion);
     if (!values.env) fail('say what to roll back: --env <env> with a version or --snapshot, or --promotion <id>');
-    const opts = { dryRun: values['dry-run'] ?? false, ...(values.reason ? { reason: values.reason } : {}), override: values.override ?? false };
+    const whenFrozen = values['when-frozen'];
+    const opts = {
+      dryRun: values['dry-run'] ?? false,
+      ...(values.reason ? { reason: values.reason } : {}),
+      override: values.override ?? false,
+      ...(whenFrozen ? { whenFrozen } : {}),
+    };
     let body: Record<string, unknown>;
     if (values.snapshot !== undefined) {
       if (values.snapshot < 1) fail('--snapshot must be a snapshot number (see: stageline snapshots --env <env>)');
@@ -154,7 +161,8 @@ export function registerRollback(program: Command): void {
 async function rollbackPromotion(id: string): Promise<void> {
   if (values.env || values.snapshot !== undefined || values.artifact) fail('--promotion names what to undo: leave out --env, --snapshot and --artifact');
   const reason = values.reason ?? fail('--promotion needs --reason <text> (kept in the audit trail)');
-  const body = { reason, override: values.override ?? false };
+  const whenFrozen = values['when-frozen'];
+  const body = { reason, override: values.override ?? false, ...(whenFrozen ? { whenFrozen } : {}) };
   const preview = await api<PromotionRollbackPreview>('POST', `/api/v1/promotions/${q(id)}/rollback`, { ...body, dryRun: true });
   // Both kinds go back through the environment rollback (impact analysis, the approval policy, the flow); a config
   // promotion's keys are refused with 409 if they changed since.

@@ -371,6 +371,8 @@ export const rollbackBody = /* @__PURE__ */ z.schema(() =>
     reason: z.string().check(z.trim(), z.minLength(1, 'say why you roll back'), z.regex(/\S/, 'must not be blank'), z.maxLength(1000)),
     dryRun: z._default(z.boolean(), false),
     override: z._default(z.boolean(), false),
+    /** a freeze window over the environment when the rollback is to run: wait for its end (held, then resumed) or fail */
+    whenFrozen: common.whenFrozen,
   }),
 );
 
@@ -385,6 +387,7 @@ export const envRollbackBody = /* @__PURE__ */ z.schema(() =>
         .optional(z.string().check(z.trim(), z.minLength(1), z.regex(/\S/, 'must not be blank'), z.maxLength(1000)))
         .check(z.describe('why you roll back: required unless dryRun (a dry run only shows the impact); 400 at body.reason without it')),
       override: z._default(z.boolean(), false),
+      whenFrozen: common.whenFrozen,
     })
     .check(
       z.refine((b) => (b.snapshot === undefined) !== !(b.artifact && b.version), { message: 'give either snapshot (configs) or artifact and version' }),

@@ -23,6 +23,8 @@ export interface EnvRollbackInput {
   dryRun: boolean;
   reason?: string;
   override: boolean;
+  /** a freeze window over the environment when it is time to run: wait for its end (held, then resumed) or fail (cancelled FROZEN) */
+  whenFrozen?: 'wait' | 'fail';
   /** what a config promotion changed, to be put back (`POST /promotions/{id}/rollback`: domain/promotion/rollback-promotion.ts) */
   restore?: ConfigRestore;
   /** the promotion this rollback undoes (recorded on the rollback; it is marked ROLLED_BACK when the rollback completes) */
@@ -219,6 +221,7 @@ export async function rollbackEnvironment(deps: With<'scheduler' | 'workflow'>, 
     rollback: { impact, override, reason: input.reason, ...(input.of ? { of: input.of } : {}) },
   });
   promotion.flowStartedAt = at;
+  promotion.whenFrozen = input.whenFrozen ?? 'fail';
   // An admin's break-glass past freeze windows over the environment, bound to this rollback's release.
   const glass = asked && (await hasFreezeWindows(deps, tenant, env.name)) ? { ...asked, releaseDigest } : null;
   if (glass) promotion.freezeOverride = glass;

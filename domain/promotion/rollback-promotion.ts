@@ -21,14 +21,14 @@ export async function rollbackPromotion(
   deps: With<'scheduler' | 'workflow'>,
   ctx: Ctx,
   id: string,
-  opts: { reason: string; dryRun: boolean; override?: boolean },
+  opts: { reason: string; dryRun: boolean; override?: boolean; whenFrozen?: 'wait' | 'fail' },
 ) {
   // Asked to break glass: admins only, before anything (the rollback runs through the freeze-guarded flow).
   requestedBreakGlass(ctx, 'freeze-window', 'rollback.request', deps.clock());
   const { tenant } = ctx.principal;
   const first = await loadPromotion(deps, tenant, id);
   guard('rollback', first);
-  const common = { dryRun: opts.dryRun, reason: opts.reason, override: opts.override ?? false, of: id };
+  const common = { dryRun: opts.dryRun, reason: opts.reason, override: opts.override ?? false, whenFrozen: opts.whenFrozen, of: id };
   let input;
   if (first.subject.type === 'artifact') {
     // An artifact goes back to the version it replaced.

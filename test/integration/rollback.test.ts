@@ -196,6 +196,44 @@ describe('rollback of a config promotion', () => {
   });
 });
 
+describe('a rollback held by a freeze', () => {
+  it('whenFrozen "wait" holds a promotion rollback (and an environment rollback) SCHEDULED until the window ends, then it completes', async () => {
+    const tenant = t.tenant();
+    const u = await t.users(tenant);
+    await makeLine(t, u.admin);
+    await t.call('POST', '/api/v1/environments/dev/configs', { token: u.deployer, body: { key: 'feature.x', value: true } });
+    const p = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'dev', targetEnvironment: 'staging' } });
+    expect((await waitFor(t, u.viewer, p.body.id, ['COMPLETED', 'FAILED'])).status).toBe('COMPLETED');
+    const inSeconds = (s: number) => new Date(Date.now() + s * 1000).toISOString();
+    const w = await t.call('POST', '/api/v1/environments/staging/freeze-windows', {
+      token: u.admin,
+      body: { reason: 'release freeze', start: inSeconds(-1), end: inSeconds(4) },
+    });
+    expect(w.status).toBe(201);
+    const staged = async () => (await t.call('GET', '/api/v1/environments/staging/configs', { token: u.viewer })).body.items.map((i: any) => i.key);
+
+    const held = await t.call('POST', `/api/v1/promotions/${p.body.id}/rollback`, {
+      token: u.deployer,
+      body: { reason: 'feature.x misbehaves', whenFrozen: 'wait' },
+    });
+    expect(held.status, JSON.stringify(held.body)).toBe(200);
+    const waiting = await waitFor(t, u.viewer, held.body.promotion.id, ['SCHEDULED', 'COMPLETED', 'FAILED', 'CANCELLED']);
+    expect(waiting.status).toBe('SCHEDULED');
+    expect(waiting.heldBy).toMatchObject({ window: w.body.id, reason: 'release freeze' });
+    expect(await staged()).toEqual(['feature.x']);
+    const done = await waitFor(t, u.viewer, held.body.promotion.id, ['COMPLETED', 'FAILED', 'CANCELLED'], 30_000);
+    expect(done.status, JSON.stringify(done.error)).toBe('COMPLETED');
+    expect(new Date(done.completedAt).getTime()).toBeGreaterThanOrEqual(new Date(w.body.end).getTime());
+    expect(await staged()).toEqual([]);
+    expect((await waitFor(t, u.viewer, p.body.id, ['ROLLED_BACK'])).status).toBe('ROLLED_BACK');
+
+    // The environment rollback takes the same option; a bad value is a 400 naming the field.
+    const bad = await t.call('POST', '/api/v1/environments/staging/rollback', { token: u.deployer, body: { snapshot: 1, reason: 'x', whenFrozen: 'later' } });
+    expect(bad.status).toBe(400);
+    expect(JSON.stringify(bad.body)).toContain('whenFrozen');
+  });
+});
+
 describe('automatic rollback', () => {
   it('an alarm during the bake time fails verification, restores the target and pauses auto-promotion into it', async () => {
     const tenant = t.tenant();
