@@ -94,8 +94,10 @@ export interface GitWriter {
 export interface PullRequestClient {
   /** the token reaches the repository and the base branch exists (before anything is pushed) */
   check(input: { tenant: string; target: GitTarget }): Promise<void>;
-  /** the newest pull request from `head` (any state), or null */
-  find(input: { tenant: string; target: GitTarget; head: string }): Promise<PullRequestState | null>;
+  /** the pull requests from a branch named `head` into the target's repository (any state, any base, forks included), newest first */
+  find(input: { tenant: string; target: GitTarget; head: string }): Promise<PullRequestState[]>;
+  /** the login the token acts as (null when the host cannot say, e.g. a GitHub App installation token) */
+  whoami(input: { tenant: string; target: GitTarget }): Promise<string | null>;
   open(input: { tenant: string; target: GitTarget; head: string; title: string; body: string }): Promise<PullRequestState>;
   get(input: { tenant: string; target: GitTarget; number: number }): Promise<PullRequestState>;
   /** merges an open, clean pull request at `sha` (GitHub auto-merge); false when the host refuses (not mergeable yet) */

@@ -296,6 +296,10 @@ export interface PullRequestState {
   headBranch: string;
   baseBranch: string;
   headSha: string;
+  /** the head branch lives in another repository (a fork) than the one it merges into */
+  fromFork: boolean;
+  /** who opened it (the host's login), null when the host does not say */
+  author: string | null;
   /** what merging waits for, in the host's words mapped to one set: clean, blocked (checks or reviews), behind (base moved), dirty (conflict), draft, unknown */
   mergeState: 'clean' | 'blocked' | 'behind' | 'dirty' | 'draft' | 'unknown';
   mergeCommit: string | null;
@@ -308,6 +312,8 @@ export type PullRequestRecord = PullRequestState & {
   checkedAt: string;
   /** closed without merge, or refused: why (the promotion fails with it) */
   reason: string | null;
+  /** the commit Stageline pushed to the head branch: the pull request is the promotion's only while its head is this */
+  pushed?: string;
 };
 
 /** What an automatic rollback committed to the git target: the commit, or why it could not (`error`; then `commit` is null). */

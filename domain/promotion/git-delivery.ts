@@ -1,6 +1,7 @@
 import type { With } from '../ports.ts';
 import type { GitRevertResult, Promotion, RolloutTarget, TargetGitDelivery } from '../kernel/promotion-model.ts';
 import { decisionRecord } from './views.ts';
+import { notOurs } from './pull-request.ts';
 import { commitMessage, gitValueOf, revertMessage } from '../gitops/service.ts';
 import type { GitDeliveryResult } from '../kernel/promotion-model.ts';
 import type { GitTarget } from '../gitops/ports.ts';
@@ -92,8 +93,9 @@ export async function revertInGit(
         at: new Date(p.requestedAt),
       });
       if (!pushed.changed) return { commit: pushed.commit, changed: false, attempts: 0, ...where };
+      const me = await deps.git.hosts.whoami({ tenant: p.tenant, target });
       const pr =
-        (await deps.git.hosts.find({ tenant: p.tenant, target, head })) ??
+        (await deps.git.hosts.find({ tenant: p.tenant, target, head })).find((c) => !notOurs(c, target, pushed.commit, me)) ??
         (await deps.git.hosts.open({
           tenant: p.tenant,
           target,

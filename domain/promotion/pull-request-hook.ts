@@ -59,19 +59,26 @@ export async function pullRequestHook(
   req: { tenant: string; environment: string; headers: Record<string, string | undefined>; body: Buffer },
 ): Promise<HookAnswer> {
   const { tenant, environment } = req;
+  // Until the hook is verified it answers one thing, whatever is missing: no target, no pull-request mode, no
+  // secret, or a wrong signature. A different answer for an unknown tenant or environment would tell a caller
+  // which exist.
+  const unverified = refuse(
+    401,
+    'UNAUTHORIZED',
+    'the webhook does not verify: its X-Hub-Signature-256 (GitHub) or X-Gitlab-Token (GitLab) does not match this hook',
+  );
   const target = await deps.store.getGitTarget(tenant, environment);
-  if (!target?.pullRequest) return refuse(404, 'NOT_FOUND', `no git target in pull-request mode for '${environment}'`);
-  const pr = target.pullRequest;
-  if (!pr.webhookSecret) return refuse(404, 'NOT_FOUND', `the git target of '${environment}' names no webhookSecret: it is polled, not called`);
+  const pr = target?.pullRequest;
+  if (!target || !pr?.webhookSecret) return unverified;
   const secret = await deps.secrets.resolve(tenant, pr.webhookSecret, 'git-webhook');
-  if (!secret) return refuse(404, 'NOT_FOUND', `the webhook secret '${pr.webhookSecret}' does not exist for this tenant`);
+  if (!secret) return unverified;
   const h = (name: string) => req.headers[name] ?? req.headers[name.toLowerCase()];
   if (pr.host === 'github') {
     const sig = h('x-hub-signature-256') ?? '';
     const want = `sha256=${createHmac('sha256', secret).update(req.body).digest('hex')}`;
-    if (!same(sig, want)) return refuse(401, 'UNAUTHORIZED', 'X-Hub-Signature-256 does not match the body signed with the webhook secret');
+    if (!same(sig, want)) return unverified;
   } else if (!same(h('x-gitlab-token') ?? '', secret)) {
-    return refuse(401, 'UNAUTHORIZED', 'X-Gitlab-Token is not the webhook secret');
+    return unverified;
   }
   let b: Json;
   try {

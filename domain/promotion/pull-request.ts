@@ -36,6 +36,22 @@ export const promotionOfHead = (head: string): string | null => /^stageline\/(pr
 
 type Artifact = Promotion & { subject: { type: 'artifact' } };
 
+/**
+ * Why a pull request is not this promotion's delivery (null: it is). A branch name is no proof: anyone who
+ * reads the promotion id (CI logs print it) can open a pull request from a branch of that name, from a fork
+ * or into another base. It is the promotion's only when it comes from the configured repository (not a
+ * fork), merges into the configured base, its head is the commit Stageline pushed, and (where the host says
+ * who the token is) Stageline's token opened it. Checked when a pull request is adopted and on every read.
+ */
+export function notOurs(s: PullRequestState, target: Pick<GitTarget, 'branch'>, pushed: string | null | undefined, me: string | null): string | null {
+  const what = `${s.host === 'gitlab' ? `merge request !${s.number}` : `pull request #${s.number}`} (${s.url})`;
+  if (s.fromFork) return `${what} comes from a fork, not from the configured repository`;
+  if (s.baseBranch !== target.branch) return `${what} merges into '${s.baseBranch}', not into the configured base '${target.branch}'`;
+  if (pushed && s.headSha !== pushed) return `${what} has head ${s.headSha.slice(0, 12)}, not the commit Stageline pushed (${pushed.slice(0, 12)})`;
+  if (me && s.author && s.author !== me) return `${what} was opened by ${s.author}, not by Stageline's token (${me})`;
+  return null;
+}
+
 /** What a person reads on the pull request: what moves (the diff), the gates, the approvals, and where the decision record is. */
 export function pullRequestText(
   p: Artifact,
@@ -152,10 +168,15 @@ async function openPullRequest(deps: With<'git'>, p: Artifact, target: GitTarget
   const { tenant } = p;
   const head = headBranchOf(p);
   const hosts = deps.git.hosts;
-  let state: PullRequestState | null;
+  let state: PullRequestState | null = null;
+  let pushed: string;
   try {
     await hosts.check({ tenant, target });
-    state = await hosts.find({ tenant, target, head });
+    const [me, candidates] = await Promise.all([hosts.whoami({ tenant, target }), hosts.find({ tenant, target, head })]);
+    // A retried step finds the pull request it opened before: from the configured repository into the configured
+    // base, opened by Stageline's token (notOurs). One of the same branch name opened by anyone else is ignored.
+    state = candidates.find((c) => !notOurs(c, target, null, me)) ?? null;
+    pushed = state?.headSha ?? '';
   } catch (err) {
     throw failed(err);
   }
@@ -164,9 +185,9 @@ async function openPullRequest(deps: With<'git'>, p: Artifact, target: GitTarget
     const [decision, pointer] = await Promise.all([decisionRecord(deps, ctx, p.id), deps.store.getPointer(tenant, p.targetEnvironment, p.subject.name)]);
     const value = gitValueOf(target, p);
     const approvers = decision.approvals.filter((a) => a.counted).map((a) => a.by);
-    let pushed;
+    let commit;
     try {
-      pushed = await deps.git.pushBranch({
+      commit = await deps.git.pushBranch({
         tenant,
         target,
         head,
@@ -178,7 +199,8 @@ async function openPullRequest(deps: With<'git'>, p: Artifact, target: GitTarget
     } catch (err) {
       throw failed(err);
     }
-    if (!pushed.changed) return null;
+    if (!commit.changed) return null;
+    pushed = commit.commit;
     const base = deps.publicUrl ?? '';
     const text = pullRequestText(p, target, value, pointer ? { version: pointer.version } : null, decision, {
       decision: `${base}/api/v1/promotions/${p.id}/decision`,
@@ -193,7 +215,7 @@ async function openPullRequest(deps: With<'git'>, p: Artifact, target: GitTarget
     }
   }
   const found = state;
-  const { after, before } = await record(deps, tenant, p.id, (cur) => recordOf(found, deps.clock(), cur));
+  const { after, before } = await record(deps, tenant, p.id, (cur) => ({ ...recordOf(found, deps.clock(), cur), pushed }));
   return (after ?? before).pullRequest ?? recordOf(found, deps.clock(), null);
 }
 
@@ -212,10 +234,19 @@ export async function refreshPullRequest(deps: With<'git'>, tenant: string, id: 
   if (!target?.pullRequest) return { pullRequest: pr, status: p.status };
   let state: PullRequestState;
   let reason: string | null = null;
+  let pushed = pr.pushed;
   try {
     state = await deps.git.hosts.get({ tenant, target, number: pr.number });
-    if (state.state === 'open' && (state.mergeState === 'behind' || state.mergeState === 'dirty')) state = await rebase(deps, p as Artifact, target, state);
-    else if (state.state === 'open' && target.pullRequest.autoMerge && target.pullRequest.host === 'github' && state.mergeState === 'clean') {
+    // Still the promotion's delivery? (Retargeted to another base, or its head moved by someone else: not any more.)
+    const foreign = notOurs(state, target, pushed, await deps.git.hosts.whoami({ tenant, target }));
+    if (foreign) {
+      reason = `Stageline no longer trusts this delivery: ${foreign}`;
+      if (state.state === 'open')
+        await deps.git.hosts.close({ tenant, target, number: pr.number, comment: `Stageline closed this: ${foreign}` }).catch(() => undefined);
+      state = { ...state, state: 'closed' };
+    } else if (state.state === 'open' && (state.mergeState === 'behind' || state.mergeState === 'dirty')) {
+      ({ state, pushed } = await rebase(deps, p as Artifact, target, state));
+    } else if (state.state === 'open' && target.pullRequest.autoMerge && target.pullRequest.host === 'github' && state.mergeState === 'clean') {
       if (await deps.git.hosts.merge({ tenant, target, number: state.number, sha: state.headSha }))
         state = await deps.git.hosts.get({ tenant, target, number: pr.number });
     }
@@ -229,7 +260,7 @@ export async function refreshPullRequest(deps: With<'git'>, tenant: string, id: 
   }
   const fresh = state;
   const { before, after } = await record(deps, tenant, id, (cur) =>
-    cur?.state === 'open' && cur.number === fresh.number ? recordOf(fresh, deps.clock(), cur, reason) : null,
+    cur?.state === 'open' && cur.number === fresh.number ? { ...recordOf(fresh, deps.clock(), cur, reason), ...(pushed ? { pushed } : {}) } : null,
   );
   const now = after ?? before;
   // The token the flow waits with, taken in the same write that ended the wait (never answered twice).
@@ -240,11 +271,12 @@ export async function refreshPullRequest(deps: With<'git'>, tenant: string, id: 
 class RebaseConflict extends Error {}
 
 /** Pushes the change again onto the base as it is now (force: the head branch is Stageline's own). */
-async function rebase(deps: With<'git'>, p: Artifact, target: GitTarget, state: PullRequestState): Promise<PullRequestState> {
+async function rebase(deps: With<'git'>, p: Artifact, target: GitTarget, state: PullRequestState): Promise<{ state: PullRequestState; pushed: string }> {
   const ctx = { principal: { tenant: p.tenant, id: 'stageline', name: 'stageline', roles: ['viewer' as const], kind: 'machine' as const } };
   const decision = await decisionRecord(deps, ctx, p.id);
+  let commit: string;
   try {
-    await deps.git.pushBranch({
+    ({ commit } = await deps.git.pushBranch({
       tenant: p.tenant,
       target,
       head: state.headBranch,
@@ -256,11 +288,11 @@ async function rebase(deps: With<'git'>, p: Artifact, target: GitTarget, state: 
       ),
       author: { name: p.requestedBy.name, email: p.requestedBy.name.includes('@') ? p.requestedBy.name : 'stageline@localhost' },
       at: new Date(p.requestedAt),
-    });
+    }));
   } catch (err) {
     throw new RebaseConflict((err as Error).message);
   }
-  return deps.git.hosts.get({ tenant: p.tenant, target, number: state.number });
+  return { state: await deps.git.hosts.get({ tenant: p.tenant, target, number: state.number }), pushed: commit };
 }
 
 /** Answers the AwaitMerge token: merged → on to Execute; closed → the flow fails the promotion with the reason. */

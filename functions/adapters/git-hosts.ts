@@ -62,6 +62,7 @@ export class HostedPullRequests implements PullRequestClient {
 
   check: PullRequestClient['check'] = async (i) => (await this.host(i.tenant, i.target)).check(i);
   find: PullRequestClient['find'] = async (i) => (await this.host(i.tenant, i.target)).find(i);
+  whoami: PullRequestClient['whoami'] = async (i) => (await this.host(i.tenant, i.target)).whoami(i);
   open: PullRequestClient['open'] = async (i) => (await this.host(i.tenant, i.target)).open(i);
   get: PullRequestClient['get'] = async (i) => (await this.host(i.tenant, i.target)).get(i);
   merge: PullRequestClient['merge'] = async (i) => (await this.host(i.tenant, i.target)).merge(i);
@@ -152,12 +153,22 @@ export class GitHubPullRequests implements PullRequestClient {
     }
   }
 
-  async find({ target, head }: { target: GitTarget; head: string }): Promise<PullRequestState | null> {
+  async find({ target, head }: { target: GitTarget; head: string }): Promise<PullRequestState[]> {
     const o = await this.client();
     const w = this.where(target);
     const { data } = await o.rest.pulls.list({ ...w, head: `${w.owner}:${head}`, state: 'all', sort: 'created', direction: 'desc', per_page: 10 });
-    const pr = data.find((p) => p.head.ref === head);
-    return pr ? this.get({ target, number: pr.number }) : null;
+    return Promise.all(data.filter((p) => p.head.ref === head).map((p) => this.get({ target, number: p.number })));
+  }
+
+  private me?: Promise<string | null>;
+  async whoami(): Promise<string | null> {
+    const o = await this.client();
+    // An installation token (GitHub App) cannot read /user: then the author is not checked (the repository, base and head are).
+    this.me ??= o.rest.users.getAuthenticated().then(
+      (r) => r.data.login,
+      () => null,
+    );
+    return this.me;
   }
 
   async open({ target, head, title, body }: { target: GitTarget; head: string; title: string; body: string }): Promise<PullRequestState> {
@@ -206,6 +217,8 @@ export class GitHubPullRequests implements PullRequestClient {
       headBranch: pr.head.ref,
       baseBranch: pr.base.ref,
       headSha: pr.head.sha,
+      fromFork: (pr.head.repo?.full_name ?? '').toLowerCase() !== `${w.owner}/${w.repo}`.toLowerCase(),
+      author: pr.user?.login ?? null,
       mergeState: ghMergeState(pr.mergeable_state, pr.draft),
       mergeCommit: pr.merged ? (pr.merge_commit_sha ?? null) : null,
       checks: [
@@ -335,14 +348,23 @@ export class GitLabPullRequests implements PullRequestClient {
     }
   }
 
-  async find({ target, head }: { target: GitTarget; head: string }): Promise<PullRequestState | null> {
+  async find({ target, head }: { target: GitTarget; head: string }): Promise<PullRequestState[]> {
     const g = await this.client();
     const list = (await g.MergeRequests.all({ projectId: this.project(target), sourceBranch: head, orderBy: 'created_at', sort: 'desc', perPage: 10 })) as {
       iid: number;
       source_branch: string;
     }[];
-    const mr = list.find((m) => m.source_branch === head);
-    return mr ? this.get({ target, number: mr.iid }) : null;
+    return Promise.all(list.filter((m) => m.source_branch === head).map((m) => this.get({ target, number: m.iid })));
+  }
+
+  private me?: Promise<string | null>;
+  async whoami(): Promise<string | null> {
+    const g = await this.client();
+    this.me ??= (g.Users.showCurrentUser() as Promise<{ username?: string }>).then(
+      (u) => u.username ?? null,
+      () => null,
+    );
+    return this.me;
   }
 
   async open({ target, head, title, body }: { target: GitTarget; head: string; title: string; body: string }): Promise<PullRequestState> {
@@ -401,6 +423,8 @@ export class GitLabPullRequests implements PullRequestClient {
       headBranch: String(mr.source_branch),
       baseBranch: String(mr.target_branch),
       headSha: String(mr.sha),
+      fromFork: Number(mr.source_project_id) !== Number(mr.target_project_id),
+      author: typeof mr.author?.username === 'string' ? mr.author.username : null,
       mergeState: glMergeState(mr.detailed_merge_status as string | undefined, draft),
       mergeCommit: mr.state === 'merged' ? ((mr.merge_commit_sha ?? mr.squash_commit_sha ?? null) as string | null) : null,
       checks: [

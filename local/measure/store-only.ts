@@ -22,7 +22,7 @@ export function unusedPorts(): Ports {
     git: {
       commit: unused,
       pushBranch: unused,
-      hosts: { check: unused, find: unused, open: unused, get: unused, merge: unused, close: unused, deleteBranch: unused },
+      hosts: { check: unused, find: unused, whoami: unused, open: unused, get: unused, merge: unused, close: unused, deleteBranch: unused },
     },
     alarms: { states: unused },
   };

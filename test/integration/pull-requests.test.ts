@@ -122,6 +122,48 @@ async function waitForMerge(token: string, id: string) {
   }
 }
 
+describe('only the pull requests Stageline opened are its delivery', () => {
+  it('a pull request from a branch named stageline/<id> into another base, opened by someone else, is not adopted: Stageline opens its own, and closing the other changes nothing', async () => {
+    const { u, fullName } = await setup('foreign-base');
+    const p = await t.call('POST', '/api/v1/promotions', {
+      token: u.deployer,
+      body: { sourceEnvironment: 'staging', targetEnvironment: 'production', artifact: 'platform', version: 'v1.2.3' },
+    });
+    const id = p.body.id as string;
+    // The id is public (CI logs print it): someone opens a pull request from a branch of that name into another base first.
+    const foreign = gh.openAs(fullName, { head: `stageline/${id}`, base: 'release', author: 'mallory' });
+    expect((await waitForToken(t, u.viewer, id, 30_000)).waitingFor).toBe('approval');
+    expect((await t.call('POST', `/api/v1/promotions/${id}/approve`, { token: u.approver, body: {} })).status).toBe(200);
+    const waiting = await waitForMerge(u.viewer, id);
+    expect(waiting.pullRequest.number).not.toBe(foreign.number);
+    expect(waiting.pullRequest).toMatchObject({ baseBranch: 'main', author: 'stageline-bot', fromFork: false });
+    expect(gh.pulls(fullName).map((x) => [x.number, x.base, x.author ?? 'stageline-bot'])).toEqual([
+      [foreign.number, 'release', 'mallory'],
+      [waiting.pullRequest.number, 'main', 'stageline-bot'],
+    ]);
+    // Closing the foreign one fails nothing; merging Stageline's completes it.
+    expect(await gh.close(fullName, foreign.number)).toBe(200);
+    expect((await t.call('GET', `/api/v1/promotions/${id}`, { token: u.viewer })).body.status).toBe('APPROVED');
+    expect(await gh.merge(fullName, waiting.pullRequest.number)).toBe(200);
+    const done = await waitFor(t, u.viewer, id, ['COMPLETED', 'FAILED'], 30_000);
+    expect(done.status, JSON.stringify(done.error)).toBe('COMPLETED');
+    expect(done.result.git).toMatchObject({ branch: 'main', pullRequest: { number: waiting.pullRequest.number } });
+  });
+
+  it('its own pull request retargeted to another base is no longer trusted: the next read closes it and the promotion fails saying why; main is unchanged', async () => {
+    const { u, fullName } = await setup('retargeted');
+    const id = await promote(u);
+    const waiting = await waitForMerge(u.viewer, id);
+    gh.retarget(fullName, waiting.pullRequest.number, 'release');
+    // The host's webhook (a check reported) makes Stageline read it again.
+    expect(await gh.check(fullName, waiting.pullRequest.headSha, 'ci/test', 'success')).toBe(200);
+    const done = await waitFor(t, u.viewer, id, ['COMPLETED', 'FAILED'], 30_000);
+    expect(done.status).toBe('FAILED');
+    expect(done.error.message).toMatch(/merges into 'release', not into the configured base 'main'/);
+    expect(fileOnMain(fullName, 'envs/production/values.yaml').text).toBe(VALUES);
+  });
+});
+
 describe('pull-request delivery on GitHub (stand-in held to the OpenAPI description)', () => {
   it('opens a pull request that says what moves, the gates, the approvals and the decision record; shows its checks; completes when it is merged', async () => {
     const { u, fullName } = await setup('deploy', { labels: ['release'], reviewers: ['octo-reviewer'] });
@@ -227,6 +269,19 @@ describe('pull-request delivery on GitHub (stand-in held to the OpenAPI descript
     // Tenant b's hook URL, b's secret, a payload about tenant a's repository: refused.
     gh.hook(a.fullName, `${t.url}/api/v1/gitops/hooks/${b.tenant}/production`, HOOK_SECRET);
     expect(await gh.deliver(a.fullName, 'pull_request', payload)).toBe(404);
+    // No oracle: an unknown tenant, an unknown environment and a known one with a wrong signature get the same answer.
+    const answer = async (path: string, sig: string) => {
+      const r = await fetch(`${t.url}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-github-event': 'pull_request', 'x-hub-signature-256': sig },
+        body: JSON.stringify(payload),
+      });
+      return `${r.status} ${await r.text()}`;
+    };
+    const wrong = await answer(`/api/v1/gitops/hooks/${a.tenant}/production`, 'sha256=00');
+    expect(wrong).toMatch(/^401 /);
+    expect(await answer(`/api/v1/gitops/hooks/${a.tenant}/staging`, 'sha256=00')).toBe(wrong);
+    expect(await answer('/api/v1/gitops/hooks/ten-nobody0000/production', 'sha256=00')).toBe(wrong);
     gh.hook(a.fullName, `${t.url}/api/v1/gitops/hooks/${a.tenant}/production`, HOOK_SECRET);
     expect((await t.call('GET', `/api/v1/promotions/${id}`, { token: a.u.viewer })).body.status).toBe('APPROVED');
     // Policy as code: the manifest carries the pull-request mode; export | plan changes nothing.
@@ -341,6 +396,24 @@ describe('merge-request delivery on GitLab (stand-in held to the documented shap
     expect((await waitFor(t, u.viewer, staging.body.id, ['COMPLETED', 'FAILED'], 30_000)).status).toBe('COMPLETED');
     return { tenant, u, path };
   }
+
+  it('a merge request from a fork whose branch is named stageline/<id> is not adopted: Stageline opens its own, and the fork one merged completes nothing', async () => {
+    const { u, path } = await setupLab('forked');
+    const p = await t.call('POST', '/api/v1/promotions', {
+      token: u.deployer,
+      body: { sourceEnvironment: 'staging', targetEnvironment: 'production', artifact: 'platform', version: 'v1.2.3' },
+    });
+    const id = p.body.id as string;
+    const fork = gl.openAs(path, { source: `stageline/${id}`, target: 'main', author: 'mallory', sourceProjectId: 4242 });
+    expect((await waitForToken(t, u.viewer, id, 30_000)).waitingFor).toBe('approval');
+    expect((await t.call('POST', `/api/v1/promotions/${id}/approve`, { token: u.approver, body: {} })).status).toBe(200);
+    const waiting = await waitForMerge(u.viewer, id);
+    expect(waiting.pullRequest.number).not.toBe(fork.iid);
+    expect(waiting.pullRequest).toMatchObject({ fromFork: false, author: 'stageline-bot', baseBranch: 'main' });
+    expect(gl.mergeRequests(path)).toHaveLength(2);
+    expect((await t.call('GET', `/api/v1/promotions/${id}`, { token: u.viewer })).body.status).toBe('APPROVED');
+    expect(gl.violations).toEqual([]);
+  });
 
   it('opens a merge request set to merge when the pipeline succeeds; a failing pipeline shows on the promotion; GitLab merges it → COMPLETED', async () => {
     const { u, path } = await setupLab('deploy', { autoMerge: true, labels: ['release', 'production'] });

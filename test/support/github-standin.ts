@@ -33,6 +33,10 @@ export interface GitHubStandin {
   merge(fullName: string, number: number): Promise<number | null>;
   /** closes it without merge (by hand) and sends pull_request.closed */
   close(fullName: string, number: number): Promise<number | null>;
+  /** opens a pull request as someone else (not through the API Stageline uses): from `head` into `base`, by `author` */
+  openAs(fullName: string, p: { head: string; base: string; author: string; title?: string }): Pull;
+  /** changes a pull request's base branch (as "Edit" on the pull request page does) */
+  retarget(fullName: string, number: number, base: string): void;
   /** sends a webhook delivery signed with `secret` (the test's own, e.g. a wrong one): the receiver's status */
   deliver(fullName: string, event: string, payload: unknown, secret?: string): Promise<number>;
   /** a pull_request.closed payload (contract-checked) for a pull request */
@@ -56,6 +60,10 @@ export interface Pull {
   labels: string[];
   reviewers: string[];
   comments: string[];
+  /** who opened it (default: the token's user, stageline-bot) */
+  author?: string;
+  /** the head it was merged at */
+  headAtEnd?: string;
 }
 
 type Json = Record<string, any>;
@@ -73,6 +81,7 @@ const now = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
 
 /** The operations Stageline calls, compiled before the first request. */
 const USED: [string, string, number[]][] = [
+  ['GET', '/user', [200]],
   ['GET', '/repos/{owner}/{repo}', [200, 404]],
   ['GET', '/repos/{owner}/{repo}/branches/{branch}', [200, 404]],
   ['GET', '/repos/{owner}/{repo}/pulls', [200]],
@@ -146,7 +155,8 @@ export async function startGitHubStandin(g: GitServer): Promise<GitHubStandin> {
   }
   function pullJson(fullName: string, p: Pull, schema: 'pull-request' | 'pull-request-simple' = 'pull-request') {
     const [owner] = fullName.split('/') as [string];
-    const h = head(fullName, p.head) ?? p.mergeCommit ?? '0'.repeat(40);
+    // A merged pull request keeps the head it was merged at (GitHub's head.sha), even after its branch is deleted.
+    const h = p.headAtEnd ?? head(fullName, p.head) ?? p.mergeCommit ?? '0'.repeat(40);
     const ms = mergeState(fullName, p);
     const ref = (branch: string, sha: string) => ({ ref: branch, sha, label: `${owner}:${branch}`, repo: repository(fullName), user: user(owner) });
     return overlay(sample(`/components/schemas/${schema}`), {
@@ -156,7 +166,7 @@ export async function startGitHubStandin(g: GitServer): Promise<GitHubStandin> {
       title: p.title,
       body: p.body,
       draft: p.draft,
-      user: user('stageline-bot'),
+      user: user(p.author ?? 'stageline-bot'),
       url: `${base}/repos/${fullName}/pulls/${p.number}`,
       html_url: `${base.replace('/api/v3', '')}/${fullName}/pull/${p.number}`,
       created_at: p.createdAt,
@@ -178,6 +188,11 @@ export async function startGitHubStandin(g: GitServer): Promise<GitHubStandin> {
 
   /** The API: [status, body]; the contract checks run around it. */
   function route(method: string, url: URL, token: string, body: Json | undefined): [number, unknown] {
+    // The token's own user (every token the stand-in knows is the bot's).
+    if (method === 'GET' && url.pathname === '/user')
+      return access.has(token)
+        ? [200, overlay(sample('/components/schemas/private-user'), user('stageline-bot'))]
+        : [401, { message: 'Bad credentials', documentation_url: '' }];
     const m = /^\/repos\/([^/]+)\/([^/]+)(\/.*)?$/.exec(url.pathname);
     if (!m) return [404, notFound];
     const fullName = `${m[1]}/${m[2]}`;
@@ -216,7 +231,8 @@ export async function startGitHubStandin(g: GitServer): Promise<GitHubStandin> {
         return [422, { message: 'Validation Failed', errors: [{ resource: 'PullRequest', field: 'base', code: 'invalid' }], documentation_url: '' }];
       if (!head(fullName, b.head))
         return [422, { message: 'Validation Failed', errors: [{ resource: 'PullRequest', field: 'head', code: 'invalid' }], documentation_url: '' }];
-      if (list.some((p) => p.state === 'open' && p.head === b.head))
+      // GitHub allows one open pull request per head and base.
+      if (list.some((p) => p.state === 'open' && p.head === b.head && p.base === b.base))
         return [
           422,
           {
@@ -342,7 +358,7 @@ export async function startGitHubStandin(g: GitServer): Promise<GitHubStandin> {
       }
       g.git(w, 'push', '-q', 'origin', p.base);
       const sha = g.git(w, 'rev-parse', 'HEAD').trim();
-      Object.assign(p, { state: 'closed', merged: true, mergedAt: now(), closedAt: now(), mergeCommit: sha });
+      Object.assign(p, { state: 'closed', merged: true, mergedAt: now(), closedAt: now(), mergeCommit: sha, headAtEnd: head(fullName, p.head) ?? undefined });
       return sha;
     } finally {
       rmSync(work, { recursive: true, force: true });
@@ -445,6 +461,34 @@ export async function startGitHubStandin(g: GitServer): Promise<GitHubStandin> {
       hooks.delete(fullName);
     },
     pulls: (fullName) => pulls.get(fullName) ?? [],
+    openAs(fullName, o) {
+      const list = pulls.get(fullName) ?? [];
+      pulls.set(fullName, list);
+      const p: Pull = {
+        number: list.length + 1,
+        title: o.title ?? `From ${o.author}`,
+        body: '',
+        head: o.head,
+        base: o.base,
+        draft: false,
+        state: 'open',
+        merged: false,
+        mergedAt: null,
+        mergeCommit: null,
+        closedAt: null,
+        createdAt: now(),
+        labels: [],
+        reviewers: [],
+        comments: [],
+        author: o.author,
+      };
+      list.push(p);
+      return p;
+    },
+    retarget(fullName, number, base) {
+      const p = (pulls.get(fullName) ?? []).find((x) => x.number === number)!;
+      p.base = base;
+    },
     async check(fullName, sha, name, conclusion) {
       const key = `${fullName}@${sha}`;
       const runs = checks.get(key) ?? [];

@@ -22,6 +22,8 @@ export interface GitLabStandin {
   allow(token: string, path: string): void;
   hook(path: string, url: string, token: string): void;
   mergeRequests(path: string): MergeRequest[];
+  /** opens a merge request as someone else (not through the API Stageline uses), e.g. from a fork (`sourceProjectId`) */
+  openAs(path: string, m: { source: string; target: string; author: string; sourceProjectId?: number }): MergeRequest;
   /** reports the head pipeline of the merge request at `sha` and sends the Pipeline Hook; success merges a merge request set to auto-merge */
   pipeline(path: string, sha: string, status: 'running' | 'success' | 'failed'): Promise<number | null>;
   merge(path: string, iid: number): Promise<number | null>;
@@ -47,6 +49,12 @@ export interface MergeRequest {
   createdAt: string;
   mergedAt: string | null;
   closedAt: string | null;
+  /** the project the source branch is in (a fork's id; default: this project, 99) */
+  sourceProjectId?: number;
+  /** who opened it (default: the token's user, stageline-bot) */
+  author?: string;
+  /** the head it was merged at */
+  headAtEnd?: string;
 }
 
 // --- the documented shapes ---------------------------------------------------------------------------------
@@ -141,6 +149,7 @@ const ENDPOINTS: { method: string; re: RegExp; name: string; query?: Record<stri
     name: 'GET /projects/:id/repository/branches/:branch',
     answers: { 200: branch, 404: null },
   },
+  { method: 'GET', re: /^\/user$/, name: 'GET /user', answers: { 200: user, 401: null } },
   {
     method: 'DELETE',
     re: /^\/projects\/([^/]+)\/repository\/branches\/([^/]+)$/,
@@ -298,7 +307,8 @@ export async function startGitLabStandin(g: GitServer): Promise<GitLabStandin> {
     return 'mergeable';
   }
   function mrJson(path: string, m: MergeRequest, withPipeline = true) {
-    const sha = head(path, m.source) ?? m.mergeCommit ?? '0'.repeat(40);
+    // A merged merge request keeps the head it was merged at (GitLab's sha), even after its source branch is removed.
+    const sha = m.headAtEnd ?? head(path, m.source) ?? m.mergeCommit ?? '0'.repeat(40);
     const ds = detailedStatus(path, m);
     return {
       id: m.iid + 9000,
@@ -313,7 +323,9 @@ export async function startGitLabStandin(g: GitServer): Promise<GitLabStandin> {
       closed_at: m.closedAt,
       target_branch: m.target,
       source_branch: m.source,
-      author: userJson('stageline-bot'),
+      source_project_id: m.sourceProjectId ?? 99,
+      target_project_id: 99,
+      author: userJson(m.author ?? 'stageline-bot'),
       reviewers: m.reviewerIds.map((id) => userJson(`user${id}`, id)),
       labels: m.labels,
       draft: /^Draft: /.test(m.title),
@@ -342,7 +354,7 @@ export async function startGitLabStandin(g: GitServer): Promise<GitLabStandin> {
       }
       g.git(w, 'push', '-q', 'origin', m.target);
       const sha = g.git(w, 'rev-parse', 'HEAD').trim();
-      Object.assign(m, { state: 'merged', mergedAt: now(), mergeCommit: sha });
+      Object.assign(m, { state: 'merged', mergedAt: now(), mergeCommit: sha, headAtEnd: head(path, m.source) ?? undefined });
       return sha;
     } finally {
       rmSync(work, { recursive: true, force: true });
@@ -353,6 +365,8 @@ export async function startGitLabStandin(g: GitServer): Promise<GitLabStandin> {
   function route(method: string, url: URL, token: string, body: Record<string, any> | undefined): [number, unknown] {
     const p = url.pathname;
     if (method === 'GET' && p === '/users') return [200, [userJson(url.searchParams.get('username') ?? 'x', 31)]];
+    // The token's own user (every token the stand-in knows is the bot's).
+    if (method === 'GET' && p === '/user') return access.has(token) ? [200, userJson('stageline-bot')] : [401, { message: '401 Unauthorized' }];
     const m = /^\/projects\/([^/]+)(\/.*)?$/.exec(p);
     if (!m) return [404, notFound];
     const path = decodeURIComponent(m[1]!);
@@ -386,7 +400,8 @@ export async function startGitLabStandin(g: GitServer): Promise<GitLabStandin> {
     if (rest === '/merge_requests' && method === 'POST') {
       const b = body ?? {};
       if (!head(path, b.target_branch) || !head(path, b.source_branch)) return [404, { message: '404 Branch Not Found' }];
-      if (list.some((x) => x.state === 'opened' && x.source === b.source_branch))
+      // One open merge request per source branch of this project (a fork's branch of the same name is another source).
+      if (list.some((x) => x.state === 'opened' && x.source === b.source_branch && !x.sourceProjectId))
         return [
           409,
           { message: [`Another open merge request already exists for this source branch: !${list.find((x) => x.source === b.source_branch)!.iid}`] },
@@ -547,6 +562,31 @@ export async function startGitLabStandin(g: GitServer): Promise<GitLabStandin> {
       hooks.set(path, { url, token });
     },
     mergeRequests: (path) => mrs.get(path) ?? [],
+    openAs(path, o) {
+      const list = mrs.get(path) ?? [];
+      mrs.set(path, list);
+      const m: MergeRequest = {
+        iid: list.length + 1,
+        title: `From ${o.author}`,
+        description: '',
+        source: o.source,
+        target: o.target,
+        state: 'opened',
+        labels: [],
+        reviewerIds: [],
+        autoMerge: false,
+        mergeCommit: null,
+        pipeline: null,
+        notes: [],
+        createdAt: now(),
+        mergedAt: null,
+        closedAt: null,
+        author: o.author,
+        ...(o.sourceProjectId ? { sourceProjectId: o.sourceProjectId } : {}),
+      };
+      list.push(m);
+      return m;
+    },
     async pipeline(path, sha, status) {
       const m = (mrs.get(path) ?? []).find((x) => x.state === 'opened' && head(path, x.source) === sha);
       if (!m) throw new Error(`no open merge request at ${sha}`);

@@ -62,6 +62,7 @@ export function memoryDeps(start = new Date('2030-01-01T09:00:00.000Z')) {
       hosts: {
         check: absent('a pull-request host'),
         find: absent('a pull-request host'),
+        whoami: absent('a pull-request host'),
         open: absent('a pull-request host'),
         get: absent('a pull-request host'),
         merge: absent('a pull-request host'),

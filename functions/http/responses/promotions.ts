@@ -174,6 +174,11 @@ const promotionFields = /* @__PURE__ */ z.schema(() =>
           headBranch: z.string(),
           baseBranch: z.string(),
           headSha: z.string(),
+          fromFork: z.optional(z.boolean().check(z.describe('the head branch is in another repository (a fork): never adopted as a delivery'))),
+          author: z.optional(z.nullable(z.string()).check(z.describe("who opened it (the host's login)"))),
+          pushed: z.optional(
+            z.string().check(z.describe('the commit Stageline pushed to the head branch: the pull request is the delivery only while its head is this commit')),
+          ),
           mergeState: z
             .enum(['clean', 'blocked', 'behind', 'dirty', 'draft', 'unknown'])
             .check(z.describe('what merging waits for: clean (mergeable), blocked (checks or reviews), behind (base moved), dirty (conflict), draft')),
