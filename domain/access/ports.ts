@@ -45,11 +45,13 @@ export interface TenantRepo {
   /**
    * Writes a person into the index (created or replaced) with the audit entry of the change (none: the
    * migration indexing people who are there already); with `notBefore` (epoch seconds) their tokens
-   * issued before it stop counting (a later second already set stays).
+   * issued before it stop counting (a later second already set stays). With `guard`, the write happens only
+   * if the person `guard.admin` holds the admin role in the index when it commits (else WriteConflict
+   * 'version'): the tenant keeps an admin however many admins change each other at once.
    */
-  putMember(member: Member, audit: AuditEntry | null, notBefore?: number): Promise<void>;
-  /** Takes a person out of the index with the audit entry; their tokens issued before `notBefore` stop counting. */
-  removeMember(tenant: string, id: string, audit: AuditEntry, notBefore: number): Promise<void>;
+  putMember(member: Member, audit: AuditEntry | null, notBefore?: number, guard?: AdminGuard): Promise<void>;
+  /** Takes a person out of the index with the audit entry; their tokens issued before `notBefore` stop counting. `guard` as for putMember. */
+  removeMember(tenant: string, id: string, audit: AuditEntry, notBefore: number, guard?: AdminGuard): Promise<void>;
   getMember(tenant: string, id: string): Promise<Member | null>;
   /** The tenant's people, by id. */
   listMembers(tenant: string): Promise<Member[]>;
@@ -114,4 +116,9 @@ export interface Directory {
   /** users of the tenant in any of these groups */
   members(tenant: string, groups: string[]): Promise<DirectoryUser[]>;
   byEmail(tenant: string, email: string): Promise<DirectoryUser | null>;
+}
+
+/** A write's condition: this person (the acting admin) still holds the admin role in the tenant's people index. */
+export interface AdminGuard {
+  admin: string;
 }

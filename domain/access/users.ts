@@ -1,11 +1,11 @@
 import * as z from '../kernel/zod.ts';
 import { auditEntry } from '../audit/audit.ts';
 import { hasRole, PLATFORM_GROUP, ROLES, type Principal, type Role } from './auth.ts';
-import { AlreadyExists, Forbidden, RuleViolation, UserNotFound } from '../kernel/errors.ts';
+import { AlreadyExists, Forbidden, RuleViolation, UserNotFound, VersionConflict } from '../kernel/errors.ts';
 import type { Ctx, Deps, With } from '../ports.ts';
 import { WriteConflict } from '../kernel/retry.ts';
 import { notReserved } from '../kernel/reserved-keys.ts';
-import type { ManagedUser, Member, Tenant, UserAdmin } from './ports.ts';
+import type { AdminGuard, ManagedUser, Member, Tenant, UserAdmin } from './ports.ts';
 
 /**
  * Tenants and their people, without the AWS console: a platform operator creates a tenant with its
@@ -188,6 +188,25 @@ async function lastAdmin(deps: With<'users'>, tenant: string, user: ManagedUser,
   return admins.size === 0;
 }
 
+/**
+ * A change to the people made as the acting admin, on condition (in the same transaction) that they still
+ * hold the admin role in the index when it commits. The check before it (lastAdmin) gives the clear answer;
+ * this makes it hold under races: of two admins demoting or removing each other at once, the second finds
+ * the first's change and is refused, so the tenant always keeps an admin. An admin the index does not have
+ * yet (people from before the index) is written into it first.
+ */
+async function asAdmin(deps: With<'users'>, tenant: string, me: ManagedUser, write: (guard: AdminGuard) => Promise<void>): Promise<void> {
+  const mine = await deps.store.getMember(tenant, me.id);
+  if (!mine) await deps.store.putMember(memberOf(tenant, me, deps.clock().toISOString()), null);
+  try {
+    await write({ admin: me.id });
+  } catch (err) {
+    if (err instanceof WriteConflict && err.reason === 'version')
+      throw new VersionConflict(`Your admin role changed while this was being made (another admin changed it at the same time): nothing was changed`);
+    throw err;
+  }
+}
+
 export async function changeRoles(deps: With<'users'>, ctx: Ctx, id: string, next: Role[]) {
   const { tenant } = ctx.principal;
   const me = await currentAdmin(deps, ctx);
@@ -199,10 +218,13 @@ export async function changeRoles(deps: With<'users'>, ctx: Ctx, id: string, nex
   const now = deps.clock();
   const known = await deps.store.getMember(tenant, user.id);
   const after: ManagedUser = { ...user, roles: [...next] };
-  await deps.store.putMember(
-    memberOf(tenant, after, known?.createdAt ?? now.toISOString()),
-    entry(deps, ctx, tenant, 'user.roles', 'user', user.email, rolesText(user.roles), rolesText(next)),
-    demoted ? notBeforeOf(now) : undefined,
+  await asAdmin(deps, tenant, me, (guard) =>
+    deps.store.putMember(
+      memberOf(tenant, after, known?.createdAt ?? now.toISOString()),
+      entry(deps, ctx, tenant, 'user.roles', 'user', user.email, rolesText(user.roles), rolesText(next)),
+      demoted ? notBeforeOf(now) : undefined,
+      guard,
+    ),
   );
   const changed = await admin(deps).setRoles(tenant, user.id, next);
   if (demoted) await admin(deps).signOut(tenant, user.id);
@@ -215,7 +237,9 @@ export async function removeUser(deps: With<'users'>, ctx: Ctx, id: string): Pro
   const user = await other(deps, ctx, id, 'remove');
   if (await lastAdmin(deps, tenant, user, me)) throw new RuleViolation(`${user.email} is the tenant's last admin: make another user admin first`);
   const now = deps.clock();
-  await deps.store.removeMember(tenant, user.id, entry(deps, ctx, tenant, 'user.remove', 'user', user.email, rolesText(user.roles), null), notBeforeOf(now));
+  await asAdmin(deps, tenant, me, (guard) =>
+    deps.store.removeMember(tenant, user.id, entry(deps, ctx, tenant, 'user.remove', 'user', user.email, rolesText(user.roles), null), notBeforeOf(now), guard),
+  );
   await admin(deps).signOut(tenant, user.id);
   await admin(deps).remove(tenant, user.id);
 }

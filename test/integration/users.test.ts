@@ -163,6 +163,30 @@ const migrate = async () => {
 };
 
 describe('who is who stays true (issue 39)', () => {
+  it('two admins demoting (or removing) each other at once never leave the tenant without an admin: one wins, the other gets 409', async () => {
+    const pat = await t.stack.issuer.sign(DEMO_USERS.pat!);
+    for (let round = 0; round < 4; round++) {
+      const id = `race-${round}-${Date.now().toString(36)}`;
+      const made = await t.call('POST', '/api/v1/tenants', { token: pat, body: { id, adminEmail: `ada@${id}.test` } });
+      expect(made.status, JSON.stringify(made.body)).toBe(201);
+      const ada = await signIn(`ada@${id}.test`);
+      const adaId = made.body.admin.id as string;
+      const bo = (await t.call('POST', '/api/v1/users', { token: ada, body: { email: `bo@${id}.test`, roles: ['admin'] } })).body;
+      const boToken = await signIn(`bo@${id}.test`);
+      // Round 3 races a removal against a demotion.
+      const [a, b] = await Promise.all([
+        t.call('PATCH', `/api/v1/users/${bo.id}`, { token: ada, body: { roles: ['viewer'] } }),
+        round === 3
+          ? t.call('DELETE', `/api/v1/users/${adaId}`, { token: boToken })
+          : t.call('PATCH', `/api/v1/users/${adaId}`, { token: boToken, body: { roles: ['viewer'] } }),
+      ]);
+      const statuses = [a.status, b.status].sort();
+      expect(statuses, JSON.stringify([a.body, b.body])).toEqual(round === 3 && b.status === 204 ? [204, 409] : [200, 409]);
+      const people = (await t.call('GET', '/api/v1/users', { token: a.status === 200 ? ada : boToken })).body.items as { roles: string[] }[];
+      expect(people.filter((u) => u.roles.includes('admin'))).toHaveLength(1);
+    }
+  });
+
   it('a removed or demoted admin is out at once: people routes read the directory, and a token from before is refused on every write', async () => {
     const pat = await t.stack.issuer.sign(DEMO_USERS.pat!);
     const id = `r-${Date.now().toString(36)}`;

@@ -1,5 +1,5 @@
 import { GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { Member, Tenant, TenantRepo } from '#domain/access/ports';
+import type { AdminGuard, Member, Tenant, TenantRepo } from '#domain/access/ports';
 import type { AuditEntry } from '#domain/kernel/model';
 import { keys, TABLE } from '../keys.ts';
 import type { Area } from './area.ts';
@@ -25,6 +25,16 @@ export function tenantArea(base: StoreBase): Area<TenantRepo> {
       }),
     );
   }
+  /** The condition of a change to the people: the acting admin still holds the admin role when it commits. */
+  const adminCheck = (tenant: string, guard: AdminGuard): TxItem => ({
+    ConditionCheck: {
+      TableName: table,
+      Key: keys.member(tenant, guard.admin),
+      ConditionExpression: 'contains(#roles, :admin)',
+      ExpressionAttributeNames: { '#roles': 'roles' },
+      ExpressionAttributeValues: { ':admin': 'admin' },
+    },
+  });
   const one = async (pk: string, prefix: string) =>
     ((
       await db.send(
@@ -63,15 +73,20 @@ export function tenantArea(base: StoreBase): Area<TenantRepo> {
       const audit = keys.auditEntries(id);
       return (await one(people.pk, people.skPrefix)) || (await one(audit.pk, audit.skPrefix));
     },
-    async putMember(member: Member, audit: AuditEntry | null, notBefore?: number): Promise<void> {
+    async putMember(member: Member, audit: AuditEntry | null, notBefore?: number, guard?: AdminGuard): Promise<void> {
       // The "not before" first: should the rest fail, the person's old tokens are refused a little early, never late.
       if (notBefore !== undefined) await setNotBefore(member.tenant, member.id, notBefore);
       const put: TxItem = { Put: { TableName: table, Item: { ...keys.member(member.tenant, member.id), entity: 'Member', ...member } } };
-      await base.transact(audit ? [put, ...auditItems(table, audit)] : [put], ['unknown', 'exists']);
+      const checks = guard ? [adminCheck(member.tenant, guard)] : [];
+      await base.transact([...checks, put, ...(audit ? auditItems(table, audit) : [])], [...checks.map(() => 'version' as const), 'unknown', 'exists']);
     },
-    async removeMember(tenant: string, id: string, audit: AuditEntry, notBefore: number): Promise<void> {
+    async removeMember(tenant: string, id: string, audit: AuditEntry, notBefore: number, guard?: AdminGuard): Promise<void> {
       await setNotBefore(tenant, id, notBefore);
-      await base.transact([{ Delete: { TableName: table, Key: keys.member(tenant, id) } }, ...auditItems(table, audit)], ['unknown', 'exists']);
+      const checks = guard ? [adminCheck(tenant, guard)] : [];
+      await base.transact(
+        [...checks, { Delete: { TableName: table, Key: keys.member(tenant, id) } }, ...auditItems(table, audit)],
+        [...checks.map(() => 'version' as const), 'unknown', 'exists'],
+      );
     },
     async getMember(tenant: string, id: string): Promise<Member | null> {
       const r = await db.send(new GetCommand({ TableName: table, Key: keys.member(tenant, id), ConsistentRead: true }));

@@ -1,12 +1,25 @@
 import type { AppKey } from '../../../domain/access/model.ts';
 import type { AuditEntry, Environment } from '../../../domain/kernel/model.ts';
 import type { AppKeyStorePort, TenantRepo } from '../../../domain/access/ports.ts';
-import type { Member, Tenant } from '../../../domain/access/ports.ts';
+import type { AdminGuard, Member, Tenant } from '../../../domain/access/ports.ts';
 import { keys } from '../../../functions/adapters/keys.ts';
 import { strip } from '../../../functions/adapters/store/base.ts';
 import type { MemoryState } from './area.ts';
 import { auditWrite } from './audit.ts';
 import { create, createOrVersion, less, versioned } from './table.ts';
+
+/** The condition of a change to the people (a ConditionCheck): the acting admin still holds the admin role when it commits. */
+const adminCheck = (tenant: string, guard: AdminGuard | undefined) =>
+  guard
+    ? [
+        {
+          key: keys.member(tenant, guard.admin),
+          when: (cur: Record<string, unknown> | undefined) => Array.isArray(cur?.roles) && (cur.roles as string[]).includes('admin'),
+          to: (cur: Record<string, unknown> | undefined) => cur!,
+          reason: 'version' as const,
+        },
+      ]
+    : [];
 
 /** App keys (hashes of their secrets only) and tenants, each written with its audit entry. */
 export function accessArea({ table }: MemoryState) {
@@ -70,18 +83,18 @@ export function accessArea({ table }: MemoryState) {
         table.query(audit.pk, { prefix: audit.skPrefix }).length > 0
       );
     },
-    async putMember(member: Member, audit: AuditEntry | null, notBefore?: number): Promise<void> {
+    async putMember(member: Member, audit: AuditEntry | null, notBefore?: number, guard?: AdminGuard): Promise<void> {
       if (notBefore !== undefined) setNotBefore(member.tenant, member.id, notBefore);
       const put = {
         key: keys.member(member.tenant, member.id),
         to: { ...keys.member(member.tenant, member.id), entity: 'Member', ...member },
         reason: 'unknown' as const,
       };
-      table.transact(audit ? [put, auditWrite(audit)] : [put]);
+      table.transact([...adminCheck(member.tenant, guard), put, ...(audit ? [auditWrite(audit)] : [])]);
     },
-    async removeMember(tenant: string, id: string, audit: AuditEntry, notBefore: number): Promise<void> {
+    async removeMember(tenant: string, id: string, audit: AuditEntry, notBefore: number, guard?: AdminGuard): Promise<void> {
       setNotBefore(tenant, id, notBefore);
-      table.transact([{ key: keys.member(tenant, id), to: null, reason: 'unknown' }, auditWrite(audit)]);
+      table.transact([...adminCheck(tenant, guard), { key: keys.member(tenant, id), to: null, reason: 'unknown' }, auditWrite(audit)]);
     },
     async getMember(tenant: string, id: string): Promise<Member | null> {
       return strip<Member>(table.get(keys.member(tenant, id)));
