@@ -54,13 +54,15 @@ export function registerUsers(program: Command): void {
     .argument('<id>', 'lower-case letters, digits and dashes: every user of the tenant carries it')
     .requiredOption('--admin <email>', "the tenant's first admin")
     .option('--name <display name>', 'how the tenant is shown')
-    .option('--domain <domains...>', "the email domains its admins invite people from (default: the first admin's)")
-    .action(async (id: string, opts: { admin: string; name?: string; domain?: string[] }) => {
+    .option('--domain <domains...>', "the email domains its admins invite people from (default: the first admin's); each belongs to one tenant")
+    .option('--allow-public-domains', 'let the tenant hold a public mail domain (gmail.com, outlook.com, …): a deliberate choice')
+    .action(async (id: string, opts: { admin: string; name?: string; domain?: string[]; allowPublicDomains?: boolean }) => {
       const r = await api<TenantCreated>('POST', '/api/v1/tenants', {
         id,
         adminEmail: opts.admin,
         ...(opts.name ? { displayName: opts.name } : {}),
         ...(opts.domain ? { emailDomains: opts.domain } : {}),
+        ...(opts.allowPublicDomains ? { allowPublicDomains: true } : {}),
       });
       out(r, () => console.log(`tenant ${r.tenant.id} (${r.tenant.displayName}) created; ${r.admin.email} invited as its admin`));
     });

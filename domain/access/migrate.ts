@@ -45,6 +45,8 @@ export async function migrateTenants(deps: With<'users'>): Promise<MigrationRepo
       await deps.store.setEmailDomains(tenant, domains, audit('tenant.domains', domains.join(',')));
       report.domains[tenant] = domains;
     }
+    // Each domain the tenant holds is claimed for it (one tenant per domain), so no new tenant can take it.
+    for (const d of (await deps.store.getTenant(tenant))?.emailDomains ?? []) await deps.store.claimDomain(d, tenant);
     for (const p of people) {
       if (await deps.store.getMember(tenant, p.id)) continue;
       await deps.store.putMember(memberOf(tenant, p, now.toISOString()), null);

@@ -42,6 +42,10 @@ export interface TenantRepo {
   setEmailDomains(id: string, domains: string[], audit: AuditEntry): Promise<void>;
   /** Whether the id is taken: a tenant record, a person in its index, or any audit entry (every change writes one). */
   tenantInUse(id: string): Promise<boolean>;
+  /** Claims an email domain for a tenant (a conditional write: one tenant per domain): null when it is the tenant's now, else the tenant that holds it. */
+  claimDomain(domain: string, tenant: string): Promise<string | null>;
+  /** Gives a domain up, if this tenant holds it. */
+  releaseDomain(domain: string, tenant: string): Promise<void>;
   /**
    * Writes a person into the index (created or replaced) with the audit entry of the change (none: the
    * migration indexing people who are there already); with `notBefore` (epoch seconds) their tokens

@@ -5,7 +5,8 @@ import { AlreadyExists, Forbidden, RuleViolation, UserNotFound, VersionConflict 
 import type { Ctx, Deps, With } from '../ports.ts';
 import { WriteConflict } from '../kernel/retry.ts';
 import { notReserved } from '../kernel/reserved-keys.ts';
-import type { AdminGuard, ManagedUser, Member, Tenant, UserAdmin } from './ports.ts';
+import type { AdminGuard, ManagedUser, Member, Tenant, TenantRepo, UserAdmin } from './ports.ts';
+import { isPublicMailDomain } from './public-domains.ts';
 
 /**
  * Tenants and their people, without the AWS console: a platform operator creates a tenant with its
@@ -73,8 +74,15 @@ export const createTenantBody = /* @__PURE__ */ z.schema(() =>
           z.minLength(1),
           z.maxLength(20),
           z.refine((d) => new Set(d).size === d.length, 'each domain once'),
-          z.describe("the email domains the tenant's admins invite people from; the first admin's domain when left out"),
+          z.describe(
+            "the email domains the tenant's admins invite people from; the first admin's domain when left out. Each domain belongs to one tenant (409 when another holds it); a public mail domain (gmail.com, outlook.com, …) needs allowPublicDomains",
+          ),
         ),
+    ),
+    allowPublicDomains: z.optional(
+      z
+        .boolean()
+        .check(z.describe('let the tenant hold a public mail domain (anyone can have an address there): a deliberate choice of the platform operator')),
     ),
   }),
 );
@@ -252,7 +260,16 @@ export const isPlatformOperator = (p: Principal) => p.kind === 'user' && !!p.gro
  * route have no record until the migration gives them one) is refused, so nobody plants an admin
  * in an existing tenant.
  */
-export async function createTenant(deps: With<'users'>, ctx: Ctx, body: CreateTenantBody) {
+/**
+ * `registry` is where email-domain claims are kept (the table's domain registry; on AWS through a session of
+ * its own, functions/handlers/tenants-create.ts): each domain belongs to one tenant.
+ */
+export async function createTenant(
+  deps: With<'users'>,
+  ctx: Ctx,
+  body: CreateTenantBody,
+  registry: Pick<TenantRepo, 'claimDomain' | 'releaseDomain'> = deps.store,
+) {
   if (!isPlatformOperator(ctx.principal)) throw new Forbidden(`Creating a tenant needs the '${PLATFORM_GROUP}' group (a platform operator)`);
   // The directory, not the token, says whether the caller is a platform operator still.
   const me = await admin(deps).get(ctx.principal.tenant, ctx.principal.id);
@@ -267,14 +284,37 @@ export async function createTenant(deps: With<'users'>, ctx: Ctx, body: CreateTe
     emailDomains: body.emailDomains ?? [domainOf(body.adminEmail)],
   };
   const created = entry(deps, ctx, body.id, 'tenant.create', 'tenant', body.id, null, tenant.displayName);
+  const publicOnes = tenant.emailDomains!.filter(isPublicMailDomain);
+  if (publicOnes.length && body.allowPublicDomains !== true)
+    throw new RuleViolation(
+      `${publicOnes.join(', ')} ${publicOnes.length > 1 ? 'are public mail domains' : 'is a public mail domain'}: anyone can have an address there, so the tenant's admins could invite strangers. Give the organisation's own domain in emailDomains, or set "allowPublicDomains": true if this is deliberate`,
+    );
   // An existing tenant is refused before anyone is invited into it; the admin is invited before the
   // record is written, so a taken email leaves nothing behind; a race for the same id undoes its invite.
   if (await deps.store.tenantInUse(body.id)) throw new AlreadyExists(`Tenant ${body.id} already exists`);
-  const first = await admin(deps).create(body.id, body.adminEmail, ['admin']);
+  // Each domain belongs to one tenant: claimed (a conditional write in the registry) before anyone is invited.
+  const claimed: string[] = [];
+  const release = () => Promise.all(claimed.map((d) => registry.releaseDomain(d, body.id)));
+  for (const d of tenant.emailDomains!) {
+    const holder = await registry.claimDomain(d, body.id);
+    if (holder) {
+      await release();
+      throw new AlreadyExists(`The email domain '${d}' belongs to another tenant: a domain is one tenant's (its admins alone invite its addresses)`);
+    }
+    claimed.push(d);
+  }
+  let first: ManagedUser;
+  try {
+    first = await admin(deps).create(body.id, body.adminEmail, ['admin']);
+  } catch (err) {
+    await release();
+    throw err;
+  }
   try {
     await deps.store.createTenant(tenant, created);
   } catch (err) {
     await admin(deps).remove(body.id, first.id);
+    await release();
     if (err instanceof WriteConflict) throw new AlreadyExists(`Tenant ${body.id} already exists`);
     throw err;
   }

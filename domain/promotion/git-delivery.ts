@@ -1,7 +1,7 @@
 import type { With } from '../ports.ts';
 import type { GitRevertResult, Promotion, RolloutTarget, TargetGitDelivery } from '../kernel/promotion-model.ts';
 import { decisionRecord } from './views.ts';
-import { notOurs } from './pull-request.ts';
+import { notOurs } from '../gitops/pull-request-owner.ts';
 import { commitMessage, gitValueOf, revertMessage } from '../gitops/service.ts';
 import type { GitDeliveryResult } from '../kernel/promotion-model.ts';
 import type { GitTarget } from '../gitops/ports.ts';

@@ -61,6 +61,7 @@
  * | GitTarget         | T#t#GIT                         | G#<env>               | where an environment's promoted versions are committed |
  * | Tenant            | T#t#TENANT                      | T                     | a tenant made by a platform operator (domain/access): created once |
  * | Member            | T#t#PEOPLE                      | U#<sub>               | a person of the tenant and their roles (the people index): all of a tenant in one query, never the whole pool |
+ * | DomainClaim       | T#_domains#DOMAIN               | D#<domain>            | which tenant holds an email domain (one each): the registry's own partition (`_domains` is no tenant id), written through its own fenced session |
  * | NotBefore         | T#t#PEOPLE                      | OUT#<sub>             | the second before which a person's tokens stop counting (removed or demoted); read by every change a person sends; TTL |
  * | Monitor           | T#t#ENV                         | MON#<env>#<alarm arn> | a CloudWatch alarm an environment (or one of its targets) watches; written with the environment |
  * | TargetHead        | T#t#ENV                         | TH#<env>#<target>#<subject> | what one target runs of one subject (config, artifact:<name>) while it differs from the environment's head; all of an environment by prefix |
@@ -125,6 +126,9 @@ const t = (tenant: string) => `T#${tenant}#`;
 
 /** The one partition outside every tenant's: the anchor's to-do list (see AnchorPending above). */
 const ANCHOR_PENDING = 'ANCHOR#PENDING';
+
+/** The partition of email-domain claims: not a tenant id (tenant ids start with a letter), so no tenant's session reaches it. */
+export const DOMAIN_REGISTRY = '_domains';
 
 export const keys = {
   tenantPrefix: t,
@@ -205,6 +209,7 @@ export const keys = {
   tenant: (tenant: string): Key => ({ pk: `${t(tenant)}TENANT`, sk: 'T' }),
   appKeys: (tenant: string) => ({ pk: `${t(tenant)}APPKEY`, skPrefix: 'K#' }),
   member: (tenant: string, id: string): Key => ({ pk: `${t(tenant)}PEOPLE`, sk: `U#${id}` }),
+  domainClaim: (domain: string): Key => ({ pk: `${t(DOMAIN_REGISTRY)}DOMAIN`, sk: `D#${domain}` }),
   members: (tenant: string) => ({ pk: `${t(tenant)}PEOPLE`, skPrefix: 'U#' }),
   notBefore: (tenant: string, id: string): Key => ({ pk: `${t(tenant)}PEOPLE`, sk: `OUT#${id}` }),
   webhook: (tenant: string, id: string): Key => ({ pk: `${t(tenant)}WEBHOOK`, sk: `W#${id}` }),

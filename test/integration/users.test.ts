@@ -39,7 +39,8 @@ describe('tenant onboarding and user management', () => {
     // A taken email leaves no tenant behind.
     const taken = await t.call('POST', '/api/v1/tenants', { token: pat, body: { id: `${id}-b`, adminEmail: 'alice@acme.example' } });
     expect(taken.status).toBe(409);
-    expect((await t.call('POST', '/api/v1/tenants', { token: pat, body: { id: `${id}-b`, adminEmail: `bea@${id}.test` } })).status).toBe(201);
+    // (Its own domain: a domain belongs to one tenant.)
+    expect((await t.call('POST', '/api/v1/tenants', { token: pat, body: { id: `${id}-b`, adminEmail: `bea@${id}-b.test` } })).status).toBe(201);
 
     // Nobody signs in before they are invited; a page of another origin cannot get a token.
     expect((await t.call('POST', '/dev/sign-in', { body: { email: `carl@${id}.test` } })).status).toBe(404);
@@ -229,6 +230,39 @@ describe('who is who stays true (issue 39)', () => {
       (u: { email: string; roles: string[] }) => `${u.email}:${u.roles.join(',')}`,
     );
     expect(people).toEqual([`ada@${id}.test:admin`, `bob@${id}.test:deployer,approver`, `dan@${id}.test:viewer`]);
+  });
+
+  it("a tenant cannot be given another tenant's email domain, nor a public mail domain unless the operator says so", async () => {
+    await migrate();
+    const pat = await t.stack.issuer.sign(DEMO_USERS.pat!);
+    const id = `dom-${Date.now().toString(36)}`;
+    // The repro: acme's domain and gmail.com.
+    const squat = await t.call('POST', '/api/v1/tenants', {
+      token: pat,
+      body: { id, adminEmail: `ops@${id}.test`, emailDomains: ['acme.example', 'gmail.com'] },
+    });
+    expect(squat.status, JSON.stringify(squat.body)).toBe(422);
+    expect(squat.body.error.message).toMatch(/gmail\.com is a public mail domain.*allowPublicDomains/);
+    const taken = await t.call('POST', '/api/v1/tenants', { token: pat, body: { id, adminEmail: `ops@${id}.test`, emailDomains: ['acme.example'] } });
+    expect(taken.status, JSON.stringify(taken.body)).toBe(409);
+    expect(taken.body.error.message).toContain("'acme.example' belongs to another tenant");
+    // Refused, it left nothing behind: the id and its own domain are free.
+    const mine = await t.call('POST', '/api/v1/tenants', { token: pat, body: { id, adminEmail: `ops@${id}.test` } });
+    expect(mine.status, JSON.stringify(mine.body)).toBe(201);
+    // A second tenant cannot take the first one's domain either.
+    const other = await t.call('POST', '/api/v1/tenants', { token: pat, body: { id: `${id}-b`, adminEmail: `ops@${id}.test` } });
+    expect(other.status).toBe(409);
+    // A public domain, deliberately: allowed with the flag (the operator's choice), and then it is that tenant's.
+    const open = await t.call('POST', '/api/v1/tenants', {
+      token: pat,
+      body: { id: `${id}-c`, adminEmail: `someone@proton.me`, emailDomains: ['proton.me'], allowPublicDomains: true },
+    });
+    expect(open.status, JSON.stringify(open.body)).toBe(201);
+    const again = await t.call('POST', '/api/v1/tenants', {
+      token: pat,
+      body: { id: `${id}-d`, adminEmail: `other@proton.me`, emailDomains: ['proton.me'], allowPublicDomains: true },
+    });
+    expect(again.status).toBe(409);
   });
 
   it('a platform operator cannot create a tenant that exists: one with a record, with users or with data answers 409', async () => {

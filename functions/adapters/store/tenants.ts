@@ -1,4 +1,4 @@
-import { GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { AdminGuard, Member, Tenant, TenantRepo } from '#domain/access/ports';
 import type { AuditEntry } from '#domain/kernel/model';
 import { keys, TABLE } from '../keys.ts';
@@ -66,6 +66,32 @@ export function tenantArea(base: StoreBase): Area<TenantRepo> {
         },
       };
       await base.transact([update, ...auditItems(table, audit)], ['unknown', 'exists']);
+    },
+    async claimDomain(domain: string, tenant: string): Promise<string | null> {
+      const key = keys.domainClaim(domain);
+      const ok = await base.conditional(
+        new PutCommand({
+          TableName: table,
+          Item: { ...key, entity: 'DomainClaim', domain, tenant },
+          ConditionExpression: 'attribute_not_exists(pk) OR #t = :t',
+          ExpressionAttributeNames: { '#t': 'tenant' },
+          ExpressionAttributeValues: { ':t': tenant },
+        }),
+      );
+      if (ok) return null;
+      const r = await db.send(new GetCommand({ TableName: table, Key: key, ConsistentRead: true }));
+      return typeof r.Item?.tenant === 'string' ? r.Item.tenant : 'another tenant';
+    },
+    async releaseDomain(domain: string, tenant: string): Promise<void> {
+      await base.conditional(
+        new DeleteCommand({
+          TableName: table,
+          Key: keys.domainClaim(domain),
+          ConditionExpression: '#t = :t',
+          ExpressionAttributeNames: { '#t': 'tenant' },
+          ExpressionAttributeValues: { ':t': tenant },
+        }),
+      );
     },
     async tenantInUse(id: string): Promise<boolean> {
       if (await port.getTenant(id)) return true;

@@ -74,6 +74,14 @@ export function accessArea({ table }: MemoryState) {
         auditWrite(audit),
       ]);
     },
+    async claimDomain(domain: string, tenant: string): Promise<string | null> {
+      const key = keys.domainClaim(domain);
+      const ok = table.write({ key, when: (cur) => !cur || cur.tenant === tenant, to: { ...key, entity: 'DomainClaim', domain, tenant }, reason: 'exists' });
+      return ok ? null : String(table.get(key)?.tenant ?? 'another tenant');
+    },
+    async releaseDomain(domain: string, tenant: string): Promise<void> {
+      table.write({ key: keys.domainClaim(domain), when: (cur) => cur?.tenant === tenant, to: null, reason: 'unknown' });
+    },
     async tenantInUse(id: string): Promise<boolean> {
       const people = keys.members(id);
       const audit = keys.auditEntries(id);
