@@ -2,22 +2,52 @@ import { CiError, type EvidenceType } from './settings.ts';
 
 /** The reports a job writes, read as evidence payloads. */
 
+/** The largest JUnit report read (a bigger one is refused: split it per suite, or attach its totals as JSON). */
+export const JUNIT_MAX_BYTES = 20 * 1024 * 1024;
+
 /**
- * A JUnit XML report (what test runners on both CIs write: Jest, Vitest, pytest, Maven Surefire, go-junit-report)
- * as test_results evidence: the totals of the root <testsuites>, or the sum of its <testsuite> elements.
+ * A JUnit XML report (what test runners on both CIs write: Jest's jest-junit, Vitest, pytest, Maven Surefire,
+ * go-junit-report) as test_results evidence, read as JUnit defines it: each <testcase> is one test, failed when
+ * it holds a <failure> or an <error>, skipped when it holds a <skipped>, passed otherwise. Root and suite
+ * attributes are only a fallback for a report without cases, since runners disagree on them (Jest and Vitest
+ * leave `skipped` off the root; a flaky rerun is no failure). Comments, CDATA (failure messages) and
+ * processing instructions are taken out first, so markup quoted in a message is never counted. The action
+ * runs from the checkout with nothing installed (node: built-ins only), hence this scanner rather than an XML
+ * library; what it reads is the element structure JUnit reports share.
  */
 export function junitTotals(xml: string): { passed: number; failed: number; skipped: number } {
+  if (Buffer.byteLength(xml) > JUNIT_MAX_BYTES)
+    throw new CiError(`the JUnit report is larger than ${JUNIT_MAX_BYTES / 1024 / 1024} MiB: split it per suite, or attach its totals as JSON`);
+  const body = xml
+    .replace(/<!--[\s\S]*?-->/g, '')
+    .replace(/<!\[CDATA\[[\s\S]*?\]\]>/g, '')
+    .replace(/<\?[\s\S]*?\?>/g, '');
+  if (!/<testsuites?\b/.test(body)) throw new CiError('not a JUnit XML report: no <testsuite> or <testsuites> element');
+  const cases = [...body.matchAll(/<testcase\b[^>]*?(\/>|>([\s\S]*?)<\/testcase\s*>)/g)];
+  if (cases.length) {
+    let failed = 0;
+    let skipped = 0;
+    for (const c of cases) {
+      const inner = c[2] ?? '';
+      if (/<(failure|error)\b/.test(inner)) failed++;
+      else if (/<skipped\b/.test(inner)) skipped++;
+    }
+    return { passed: cases.length - failed - skipped, failed, skipped };
+  }
+  // No cases: the counts the report states, the root's and its suites', each the larger (runners leave some off either).
   const attrs = (tag: string) => {
     const out: Record<string, number> = {};
     for (const m of tag.matchAll(/\s([a-z]+)\s*=\s*"(\d+)"/g)) out[m[1]!] = Number(m[2]);
     return out;
   };
-  const root = /<testsuites\b[^>]*>/.exec(xml)?.[0];
-  const totals = root ? attrs(root) : {};
-  let suites = [attrs(root ?? '')];
-  if (!root || totals.tests === undefined) suites = [...xml.matchAll(/<testsuite\b[^>]*>/g)].map((m) => attrs(m[0]));
-  if (!suites.length || suites.every((s) => s.tests === undefined)) throw new CiError('not a JUnit XML report: no <testsuite tests="…"> found');
-  const sum = (k: string) => suites.reduce((n, s) => n + (s[k] ?? 0), 0);
+  const root = attrs(/<testsuites\b[^>]*>/.exec(body)?.[0] ?? '');
+  const suites = [...body.matchAll(/<testsuite\b[^>]*>/g)].map((m) => attrs(m[0]));
+  if (root.tests === undefined && !suites.some((x) => x.tests !== undefined)) throw new CiError('not a JUnit XML report: no <testcase> and no tests="…" count');
+  const sum = (k: string) =>
+    Math.max(
+      root[k] ?? 0,
+      suites.reduce((n, x) => n + (x[k] ?? 0), 0),
+    );
   const failed = sum('failures') + sum('errors');
   const skipped = sum('skipped') + sum('disabled');
   return { passed: Math.max(0, sum('tests') - failed - skipped), failed, skipped };

@@ -56,6 +56,53 @@ describe('ci/action reports', () => {
     expect(() => junitTotals('<html/>')).toThrow(/not a JUnit XML report/);
   });
 
+  it('reads JUnit as JUnit: test cases with <skipped>, <failure> and <error> count, whatever the root says (the shapes runners write)', () => {
+    // The repro: tests="5" and skipped="1" on the suite, the root without skipped (Jest, Vitest).
+    const vitest = `<?xml version="1.0" encoding="UTF-8" ?>
+<testsuites name="vitest tests" tests="5" failures="0" errors="0" time="0.01">
+  <testsuite name="a.test.ts" timestamp="2026-11-25T00:00:00" hostname="h" tests="5" failures="0" errors="0" skipped="1" time="0.01">
+    <testcase classname="a.test.ts" name="one" time="0.001"></testcase>
+    <testcase classname="a.test.ts" name="two" time="0.001"></testcase>
+    <testcase classname="a.test.ts" name="three" time="0.001"></testcase>
+    <testcase classname="a.test.ts" name="four" time="0.001"></testcase>
+    <testcase classname="a.test.ts" name="five" time="0.001"><skipped/></testcase>
+  </testsuite>
+</testsuites>`;
+    expect(junitTotals(vitest)).toEqual({ passed: 4, failed: 0, skipped: 1 });
+    // jest-junit: a failure's message holds markup-like text in CDATA, which is not a test case.
+    const jest = `<testsuites name="jest tests" tests="3" failures="1" errors="0" time="1.2">
+  <testsuite name="api" errors="0" failures="1" skipped="1" timestamp="2026-11-25T00:00:00" time="1.2" tests="3">
+    <testcase classname="api works" name="api works" time="0.1"/>
+    <testcase classname="api fails" name="api fails" time="0.1"><failure><![CDATA[Error: expected <testcase name="x"/> to be there]]></failure></testcase>
+    <testcase classname="api skips" name="api skips" time="0"><skipped/></testcase>
+  </testsuite>
+</testsuites>`;
+    expect(junitTotals(jest)).toEqual({ passed: 1, failed: 1, skipped: 1 });
+    // pytest (a single <testsuites> with one suite; an error is a failure; a comment is not a case).
+    const pytest = `<?xml version="1.0" encoding="utf-8"?><testsuites><testsuite name="pytest" errors="1" failures="0" skipped="1" tests="4" time="0.1">
+<!-- <testcase name="commented out"/> -->
+<testcase classname="t" name="a" time="0.001" /><testcase classname="t" name="b" time="0.001"><error message="boom">trace</error></testcase>
+<testcase classname="t" name="c" time="0.001"><skipped type="pytest.skip" message="no db">skip</skipped></testcase><testcase classname="t" name="d" time="0.001" /></testsuite></testsuites>`;
+    expect(junitTotals(pytest)).toEqual({ passed: 2, failed: 1, skipped: 1 });
+    // Maven Surefire: one <testsuite> root, properties, a flaky rerun is not a failure.
+    const surefire = `<?xml version="1.0" encoding="UTF-8"?>
+<testsuite xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" name="com.acme.ApiTest" time="0.2" tests="3" errors="0" skipped="0" failures="0">
+  <properties><property name="java.version" value="17"/></properties>
+  <testcase name="a" classname="com.acme.ApiTest" time="0.1"/>
+  <testcase name="b" classname="com.acme.ApiTest" time="0.1"><flakyFailure message="once" type="x"/></testcase>
+  <testcase name="c" classname="com.acme.ApiTest" time="0"/>
+</testsuite>`;
+    expect(junitTotals(surefire)).toEqual({ passed: 3, failed: 0, skipped: 0 });
+    // go-junit-report: nested properties, a skipped test with a message.
+    const go = `<testsuites tests="2" failures="0"><testsuite name="example.com/pkg" tests="2" failures="0" errors="0" id="0" hostname="h" skipped="1" time="0.01" timestamp="2026-11-25T00:00:00Z">
+<properties><property name="go.version" value="go1.22"></property></properties>
+<testcase name="TestA" classname="example.com/pkg" time="0.000"></testcase>
+<testcase name="TestB" classname="example.com/pkg" time="0.000"><skipped message="skipping"></skipped></testcase></testsuite></testsuites>`;
+    expect(junitTotals(go)).toEqual({ passed: 1, failed: 0, skipped: 1 });
+    // Bounded: a report past the limit is refused with what to do.
+    expect(() => junitTotals(`<testsuites>${' '.repeat(21 * 1024 * 1024)}</testsuites>`)).toThrow(/larger than 20 MiB/);
+  });
+
   it('reads a Trivy report as vulnerabilities by severity, and takes any other JSON as the payload', () => {
     const trivy = {
       Results: [
@@ -137,5 +184,17 @@ describe('ci/action settings', () => {
       'STAGELINE_FROM is required with STAGELINE_TO (the environment the version is promoted from)',
       'AWS_REGION is required to sign with the AWS credentials (the region Stageline is deployed in)',
     ]);
+  });
+});
+
+describe('what the CI files point people to', () => {
+  it('every docs page action.yml, the GitLab component and the CI entry name exists', async () => {
+    const { readFileSync, existsSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const root = join(import.meta.dirname, '..', '..');
+    const files = ['action.yml', 'templates/stageline.yml', 'ci/action/main.ts', 'ci/action/run.ts', 'ci/action/settings.ts'];
+    const named = files.flatMap((f) => [...readFileSync(join(root, f), 'utf8').matchAll(/docs\/[a-z0-9/-]+\.md/g)].map((m) => m[0]));
+    expect(named.length).toBeGreaterThan(0);
+    expect(named.filter((p) => !existsSync(join(root, p)))).toEqual([]);
   });
 });
