@@ -194,8 +194,10 @@ async function openPullRequest(deps: With<'git'>, p: Artifact, target: GitTarget
     try {
       state = await hosts.open({ tenant, target, head, ...text });
     } catch (err) {
-      // Nothing half-done: the branch pushed for it goes too.
-      await hosts.deleteBranch({ tenant, target, head }).catch(() => undefined);
+      // Nothing half-done: the branch pushed for it goes too, but only when the host said no. When its answer
+      // left it unknown whether the pull request was opened, nothing is deleted (that would close it): a
+      // retried step finds it by its branch.
+      if (!(err as { outcomeUnknown?: boolean }).outcomeUnknown) await hosts.deleteBranch({ tenant, target, head }).catch(() => undefined);
       throw failed(err);
     }
   }

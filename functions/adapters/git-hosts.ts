@@ -2,21 +2,51 @@ import type { GitTarget, PullRequestClient, PullRequestState } from '#domain/git
 import type { SecretResolver } from '#domain/kernel/ports';
 import type { CheckState } from '#domain/kernel/promotion-model';
 import { GitDeliveryError } from './git-errors.ts';
-import { guardedFetch, readLimited } from './outbound.ts';
+import { guardedFetch, OutboundRefused, readLimited } from './outbound.ts';
 
 /** Largest API answer read from a pull-request host. */
 const API_READ_MAX = 4 * 1024 * 1024;
 const API_TIMEOUT_MS = 15_000;
 
 /**
+ * How a host's transient answers are retried (GitHub's and GitLab's documented advice: back off and try
+ * again on 5xx, 429 and secondary rate limits, honouring Retry-After): the attempts after the first, the
+ * first wait (doubling), and the longest Retry-After waited for within a step (longer: the answer stands).
+ */
+export const HOST_RETRY = { retries: 3, baseMs: 500, maxWaitMs: 20_000 };
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The wait a transient answer asks for (Retry-After seconds or date, GitHub's x-ratelimit-reset), or null when it is not transient. */
+function transientWait(method: string, res: Response | null, attempt: number): number | null {
+  const backoff = HOST_RETRY.baseMs * 2 ** attempt;
+  // No answer (a reset connection, a time-out): a read is tried again; a write may have happened, so not.
+  if (!res) return method === 'GET' || method === 'HEAD' ? backoff : null;
+  const after = res.headers.get('retry-after');
+  const asked = after ? (/^\d+$/.test(after) ? Number(after) * 1000 : Math.max(0, Date.parse(after) - Date.now())) : null;
+  const limited = res.status === 429 || (res.status === 403 && (after !== null || res.headers.get('x-ratelimit-remaining') === '0'));
+  if (limited) {
+    // A rate limit: the request was not processed, so any method is sent again, after the time the host names.
+    const reset = Number(res.headers.get('x-ratelimit-reset'));
+    const wait = asked ?? (reset ? reset * 1000 - Date.now() : backoff);
+    return Number.isFinite(wait) ? Math.max(wait, backoff) : backoff;
+  }
+  // 5xx: a read (or an idempotent write) is sent again; a POST may have been processed, so not (its step finds out).
+  if (res.status >= 500 && method !== 'POST') return asked ?? backoff;
+  return null;
+}
+
+/**
  * fetch for the hosts' client libraries, on the outbound guard: public addresses only after DNS
  * (loopback only in local mode), no redirects followed, a time limit and a bounded answer. The API
  * URL is the tenant's (a GitHub Enterprise or GitLab host), so it is called like any tenant URL.
+ * Transient answers are retried here, below both clients (HOST_RETRY), so one hiccup of the host costs
+ * a short wait, never a promotion.
  */
 export async function guardedApiFetch(input: string | URL | Request, init: RequestInit = {}): Promise<Response> {
   const req = input instanceof Request ? input : null;
   const url = req ? req.url : String(input);
-  const method = init.method ?? req?.method ?? 'GET';
+  const method = (init.method ?? req?.method ?? 'GET').toUpperCase();
   const headers: Record<string, string> = {};
   new Headers(init.headers ?? req?.headers ?? {}).forEach((v, k) => (headers[k] = v));
   let body: string | Uint8Array | undefined;
@@ -24,9 +54,26 @@ export async function guardedApiFetch(input: string | URL | Request, init: Reque
   if (typeof raw === 'string') body = raw;
   else if (raw instanceof Uint8Array) body = raw;
   else if (raw != null) body = new Uint8Array(await new Response(raw as ConstructorParameters<typeof Response>[0]).arrayBuffer());
-  const res = await guardedFetch(url, { method, headers, ...(body !== undefined ? { body } : {}), timeoutMs: API_TIMEOUT_MS });
-  const text = res.body ? await readLimited(res, API_READ_MAX) : '';
-  return new Response(res.status === 204 || res.status === 304 ? null : text, { status: res.status, statusText: res.statusText, headers: res.headers });
+  for (let attempt = 0; ; attempt++) {
+    let res: Response | null = null;
+    let failure: unknown = null;
+    try {
+      res = await guardedFetch(url, { method, headers, ...(body !== undefined ? { body } : {}), timeoutMs: API_TIMEOUT_MS });
+    } catch (err) {
+      // A refused URL (the outbound guard) is no hiccup: it is thrown as it is.
+      if (err instanceof OutboundRefused) throw err;
+      failure = err;
+    }
+    const wait = attempt < HOST_RETRY.retries ? transientWait(method, res, attempt) : null;
+    if (wait !== null && wait <= HOST_RETRY.maxWaitMs) {
+      if (res?.body) await res.body.cancel().catch(() => undefined);
+      await sleep(wait);
+      continue;
+    }
+    if (!res) throw failure;
+    const text = res.body ? await readLimited(res, API_READ_MAX) : '';
+    return new Response(res.status === 204 || res.status === 304 ? null : text, { status: res.status, statusText: res.statusText, headers: res.headers });
+  }
 }
 
 /** `owner/repo` (GitHub) or the project path (GitLab) of a repository URL. */
@@ -181,7 +228,11 @@ export class GitHubPullRequests implements PullRequestClient {
         data: { number },
       } = await o.rest.pulls.create({ ...w, head, base: target.branch, title, body, draft: opts.draft }));
     } catch (err) {
-      throw new GitDeliveryError(`GitHub refused to open the pull request from ${head} into ${target.branch} of ${w.owner}/${w.repo} (${why(err)})`);
+      const s = statusOf(err);
+      throw new GitDeliveryError(
+        `GitHub ${s && s < 500 ? 'refused to open' : 'did not answer whether it opened'} the pull request from ${head} into ${target.branch} of ${w.owner}/${w.repo} (${why(err)})`,
+        !s || s >= 500,
+      );
     }
     // Reviewers and labels are wishes: a name GitHub refuses leaves the pull request open (the promotion says so in its checks).
     if (opts.reviewers.length) await o.rest.pulls.requestReviewers({ ...w, pull_number: number, reviewers: opts.reviewers }).catch(() => undefined);
@@ -393,7 +444,11 @@ export class GitLabPullRequests implements PullRequestClient {
       })) as { iid: number };
       iid = mr.iid;
     } catch (err) {
-      throw new GitDeliveryError(`GitLab refused to open the merge request from ${head} into ${target.branch} of ${project} (${why(err)})`);
+      const s = statusOf(err);
+      throw new GitDeliveryError(
+        `GitLab ${s && s < 500 ? 'refused to open' : 'did not answer whether it opened'} the merge request from ${head} into ${target.branch} of ${project} (${why(err)})`,
+        !s || s >= 500,
+      );
     }
     if (opts.autoMerge) {
       // GitLab merges it itself when the pipeline succeeds (auto-merge); refused now (no pipeline yet) it is tried on each look.

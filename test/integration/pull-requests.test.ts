@@ -10,6 +10,7 @@ import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
 import { localSecretVariable } from '../../functions/adapters/secrets.ts';
 import { deps, type AllDeps } from '../../functions/http/deps.ts';
 import { pollPullRequest, pullRequestGate } from '../../domain/promotion/pull-request.ts';
+import { HOST_RETRY } from '../../functions/adapters/git-hosts.ts';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 
@@ -121,6 +122,31 @@ async function waitForMerge(token: string, id: string) {
     await new Promise((res) => setTimeout(res, 50));
   }
 }
+
+describe("a host's hiccup costs nothing", () => {
+  it('a 503 on reading the pull request right after opening it, and a 429 with Retry-After, are retried: the promotion waits for the merge, the branch and the pull request stay, and merging completes it', async () => {
+    const before = { ...HOST_RETRY };
+    Object.assign(HOST_RETRY, { baseMs: 20 });
+    try {
+      const { u, fullName } = await setup('hiccup');
+      // The repro: GET /pulls/N fails once right after the pull request is opened; then a rate limit on the list.
+      gh.failNext('GET', /^\/repos\/[^/]+\/[^/]+\/pulls\/\d+$/, 503);
+      gh.failNext('GET', /^\/repos\/[^/]+\/[^/]+\/pulls$/, 429, 1, { 'retry-after': '0' });
+      const failedBefore = gh.failed();
+      const id = await promote(u);
+      const waiting = await waitForMerge(u.viewer, id);
+      expect(gh.failed() - failedBefore).toBe(2);
+      expect(waiting.pullRequest).toMatchObject({ state: 'open', number: 1 });
+      expect(gh.pulls(fullName)).toHaveLength(1);
+      expect(gh.pulls(fullName)[0]!.state).toBe('open');
+      expect(await gh.merge(fullName, 1)).toBe(200);
+      expect((await waitFor(t, u.viewer, id, ['COMPLETED', 'FAILED'], 30_000)).status).toBe('COMPLETED');
+      expect(gh.violations).toEqual([]);
+    } finally {
+      Object.assign(HOST_RETRY, before);
+    }
+  });
+});
 
 describe('only the pull requests Stageline opened are its delivery', () => {
   it('a pull request from a branch named stageline/<id> into another base, opened by someone else, is not adopted: Stageline opens its own, and closing the other changes nothing', async () => {

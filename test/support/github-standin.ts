@@ -35,6 +35,10 @@ export interface GitHubStandin {
   close(fullName: string, number: number): Promise<number | null>;
   /** opens a pull request as someone else (not through the API Stageline uses): from `head` into `base`, by `author` */
   openAs(fullName: string, p: { head: string; base: string; author: string; title?: string }): Pull;
+  /** answers the next `times` requests matching with `status` (a host's hiccup: 502, 503, or 429 with Retry-After) instead of serving them */
+  failNext(method: string, path: RegExp, status: number, times?: number, headers?: Record<string, string>): void;
+  /** how many injected failures were answered */
+  failed(): number;
   /** changes a pull request's base branch (as "Edit" on the pull request page does) */
   retarget(fullName: string, number: number, base: string): void;
   /** sends a webhook delivery signed with `secret` (the test's own, e.g. a wrong one): the receiver's status */
@@ -365,6 +369,8 @@ export async function startGitHubStandin(g: GitServer): Promise<GitHubStandin> {
     }
   }
 
+  const faults: { method: string; path: RegExp; status: number; left: number; headers: Record<string, string> }[] = [];
+  let faulted = 0;
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -387,6 +393,15 @@ export async function startGitHubStandin(g: GitServer): Promise<GitHubStandin> {
         }
       };
       checked('the request', () => requestViolations(method, url, body));
+      // An injected hiccup: the host answers with an error of its infrastructure, not of the API (no contract answer).
+      const fault = faults.find((f) => f.left > 0 && f.method === method && f.path.test(url.pathname));
+      if (fault) {
+        fault.left--;
+        faulted++;
+        res.writeHead(fault.status, { 'content-type': 'application/json; charset=utf-8', ...fault.headers });
+        res.end(JSON.stringify({ message: fault.status === 429 ? 'API rate limit exceeded' : 'Service Unavailable' }));
+        return;
+      }
       const auth = String(req.headers.authorization ?? '');
       const token = auth.replace(/^(token|bearer)\s+/i, '');
       let status: number;
@@ -461,6 +476,10 @@ export async function startGitHubStandin(g: GitServer): Promise<GitHubStandin> {
       hooks.delete(fullName);
     },
     pulls: (fullName) => pulls.get(fullName) ?? [],
+    failNext(method, path, status, times = 1, headers = {}) {
+      faults.push({ method, path, status, left: times, headers });
+    },
+    failed: () => faulted,
     openAs(fullName, o) {
       const list = pulls.get(fullName) ?? [];
       pulls.set(fullName, list);
