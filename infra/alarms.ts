@@ -71,7 +71,7 @@ export class Alarms extends StackPart {
     // it are refused, so someone must know when fleets (or a flood) reach it.
     alarm(
       'AppReadThrottlesAlarm',
-      'An app-read function (effective config, OFREP) was throttled at its reserved concurrency (appReadConcurrency)',
+      'An app-read function (effective config, OFREP) was throttled (at its reserved concurrency, appReadConcurrency, or by an exhausted account pool)',
       new cloudwatch.MathExpression({
         expression: appReadFns.map((_, i) => `t${i}`).join(' + '),
         usingMetrics: Object.fromEntries(appReadFns.map((f, i) => [`t${i}`, f.metricThrottles({ period: five, statistic: 'Sum' })])),

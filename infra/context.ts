@@ -30,10 +30,12 @@
  *   appReadConcurrency reserved concurrency of EACH app-read function (effective
  *                      config, OFREP), the two behind unauthenticated function URLs:
  *                      a flood of invalid keys is throttled there instead of taking
- *                      the account's pool from the API and the flows. Default 100
- *                      each (APP_READ_CONCURRENCY); "none" reserves nothing (an
- *                      account whose pool has none to spare). Over it, reads are
- *                      throttled (AppReadThrottlesAlarm). Counts in the 100-free check.
+ *                      the account's pool from the API and the flows. Default: none
+ *                      (a new account's pool may be 10, and Lambda keeps 100 of it
+ *                      unreserved, so a first deploy must reserve nothing); a number
+ *                      reserves that many for each (APP_READ_CONCURRENCY, 100, is the
+ *                      recommended figure once the quota allows). Over it, reads are
+ *                      throttled (AppReadThrottlesAlarm, either way). Counts in the 100-free check.
  *   checkpointLockMode the audit checkpoint bucket's Object Lock mode: COMPLIANCE by
  *                      default (production: nobody, the account root included, can
  *                      delete a checkpoint before its retention ends); GOVERNANCE for
@@ -173,15 +175,15 @@ function slackSecretFrom(scope: Construct, id: string | undefined): GivenSecret 
   };
 }
 
-/** Reserved concurrency of EACH app-read function (the unauthenticated function URLs: effective config, OFREP) unless appReadConcurrency says otherwise. */
+/** The recommended reserved concurrency of EACH app-read function (the unauthenticated function URLs: effective config, OFREP), once the account's quota allows it: `-c appReadConcurrency=100`. Nothing is reserved unless told. */
 export const APP_READ_CONCURRENCY = 100;
 
 /** The checkpoint bucket's Object Lock for production: compliance mode, ten years (checkpointLockMode, checkpointRetentionDays). */
 export const CHECKPOINT_LOCK_DEFAULT = { mode: 'COMPLIANCE', days: 3650 } as const;
 
-/** appReadConcurrency: a positive integer (per app-read function), or "none" for no reservation (an account whose pool has none to spare). */
+/** appReadConcurrency: a positive integer (per app-read function), or "none" (the default: a first deploy into a new account reserves nothing). */
 function appReadConcurrencyFrom(raw: unknown): number | undefined {
-  if (raw === undefined || raw === null) return APP_READ_CONCURRENCY;
+  if (raw === undefined || raw === null) return undefined;
   if (raw === 'none') return undefined;
   const n = typeof raw === 'number' ? raw : /^\d+$/.test(String(raw)) ? Number(raw) : NaN;
   if (!Number.isInteger(n) || n < 1)

@@ -606,11 +606,12 @@ export async function haltRollout(deps: Deps, ctx: Ctx, id: string, reason: stri
 }
 
 /**
- * Resume: clears the halt, nothing more. A wave parked by the halt then starts through the same checks as any
- * wave start (waveGate: freeze windows, break-glass, start windows): at once when they pass, else it waits
- * (saying why and until when) and a schedule looks again then.
+ * Resume: clears the halt, nothing more. A wave parked by the halt then starts through the same check as any
+ * wave start (waveGate: freeze windows, break-glass, start windows): at once when it passes; otherwise the
+ * parked WaveStart task is handed back (`WaveRecheck`, which the flow retries), so WaveStart itself checks the
+ * wave again, says why it waits and until when, and schedules the next look.
  */
-export async function resumeRollout(deps: With<'workflow' | 'scheduler'>, ctx: Ctx, id: string, reason?: string): Promise<Promotion> {
+export async function resumeRollout(deps: With<'workflow'>, ctx: Ctx, id: string, reason?: string): Promise<Promotion> {
   const me: Actor = { id: ctx.principal.id, name: ctx.principal.name };
   const { tenant } = ctx.principal;
   const read = await loadPromotion(deps, tenant, id);
@@ -618,14 +619,14 @@ export async function resumeRollout(deps: With<'workflow' | 'scheduler'>, ctx: C
   const now = deps.clock();
   const gate = read.rollout ? await waveGate(deps, read, env, parkedWave(read.rollout), now) : ({ open: true } as const);
   let token: string | null = null;
-  let waits = false;
+  let waits: string | null = null;
   const { after, before } = await writePromotion(
     deps,
     tenant,
     id,
     (cur) => {
       token = null;
-      waits = false;
+      waits = null;
       if (!cur.rollout) throw new TransitionNotAllowed(`Promotion ${id} does not roll out through targets: there is nothing to resume`);
       if (cur.status !== 'EXECUTING') throw new TransitionNotAllowed(`Promotion ${id} is ${cur.status}: only a halted rollout can be resumed`);
       if (!cur.rollout.halted) throw new TransitionNotAllowed(`Promotion ${id} is not halted`);
@@ -640,11 +641,11 @@ export async function resumeRollout(deps: With<'workflow' | 'scheduler'>, ctx: C
       if (!token) return { ...resumed, requestId: ctx.requestId };
       const wave = parkedWave(cur.rollout);
       if (!gate.open) {
-        // The halt is cleared, the wave still may not start: it waits with the reason, the token kept for the schedule.
-        waits = true;
+        // The halt is cleared; the wave still may not start: it says why, and WaveStart takes it from here.
+        waits = gate.reason;
         const waiting = { reason: gate.reason, until: gate.until, for: gate.for };
         return {
-          next: patched(cur, now, { taskToken: token, rollout: { ...cur.rollout, halted: null, waiting } }),
+          next: patched(cur, now, { taskToken: null, rollout: { ...cur.rollout, halted: null, waiting } }),
           action: 'promotion.resume',
           by: me,
           reason: `${reason ? `${reason}; ` : ''}${gate.reason}`,
@@ -658,7 +659,7 @@ export async function resumeRollout(deps: With<'workflow' | 'scheduler'>, ctx: C
     },
     { read },
   );
-  if (token && waits) await deps.scheduler.scheduleOnce(scheduleName(after!), new Date(after!.rollout!.waiting!.until), { tenant, promotionId: id });
+  if (token && waits) await deps.workflow.sendTaskFailure(token, 'WaveRecheck', waits);
   else if (token) await deps.workflow.sendTaskSuccess(token, { resumed: true, wave: before.rollout?.wave ?? 0 });
   return after!;
 }

@@ -5,16 +5,15 @@ import { promotionDetail } from '#domain/promotion/views';
 import { promotionParams } from '../http/params.ts';
 import { httpHandler } from '../http/handler.ts';
 import { sfnWorkflowFromEnv } from '../adapters/sfn-workflow.ts';
-import { schedulerFromEnv } from '../adapters/scheduler.ts';
 import { compose } from '../http/deps.ts';
 
 /**
  * A rollout through an environment's targets (domain/promotion/waves.ts): halt before the next wave,
  * resume, and a deployer's confirmation of one target. One function for the three routes (one role);
- * the workflow answers the task token a resume or a confirmation releases; a resumed wave that may not start yet
- * (a freeze, a start window) is scheduled to be looked at again.
+ * the workflow answers the task token a resume or a confirmation releases (a resumed wave that may not start yet,
+ * for a freeze or a start window, is handed back to WaveStart, which checks it and waits).
  */
-const wiring = compose({ workflow: sfnWorkflowFromEnv, scheduler: schedulerFromEnv });
+const wiring = compose({ workflow: sfnWorkflowFromEnv });
 
 const params = /* @__PURE__ */ z.schema(() => z.extend(promotionParams, { target: z.optional(targetName) }));
 const text = (max: number) => z.optional(z.string().check(z.trim(), z.minLength(1), z.regex(/\S/, 'must not be blank'), z.maxLength(max)));

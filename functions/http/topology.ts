@@ -20,6 +20,9 @@ export const FUNCTION_GROUPS = {
   // Inbound notifications of third parties, each self-authenticated (a registry's push notifications, a pull-request
   // host's webhook): one function with one role of its own, so the tenant-fenced write role trusts one more role, not two.
   'inbound-hooks': ['registry-notifications', 'git-hook'],
+  // Stopping and going on with a promotion (cancel; a rollout's halt, resume and a target's confirmation): they answer
+  // or fail the flow's task tokens, so one function with one role: the tenant-fenced write role trusts one more role, not two.
+  'promotions-control': ['promotions-cancel', 'promotions-rollout'],
   // People: one function holds the user pool's Admin* grants (domain/access).
   'users-admin': ['users-list', 'users-invite', 'users-roles', 'users-remove', 'tenants-create'],
 } as const satisfies Record<string, readonly string[]>;
