@@ -2,39 +2,13 @@ import type { GitTarget, PullRequestClient, PullRequestState } from '#domain/git
 import type { SecretResolver } from '#domain/kernel/ports';
 import type { CheckState } from '#domain/kernel/promotion-model';
 import { GitDeliveryError } from './git-errors.ts';
-import { guardedFetch, OutboundRefused, readLimited } from './outbound.ts';
+import { guardedFetch, HOST_RETRY, OutboundRefused, readLimited, sleep, transientWait } from './outbound.ts';
+
+export { HOST_RETRY };
 
 /** Largest API answer read from a pull-request host. */
 const API_READ_MAX = 4 * 1024 * 1024;
 const API_TIMEOUT_MS = 15_000;
-
-/**
- * How a host's transient answers are retried (GitHub's and GitLab's documented advice: back off and try
- * again on 5xx, 429 and secondary rate limits, honouring Retry-After): the attempts after the first, the
- * first wait (doubling), and the longest Retry-After waited for within a step (longer: the answer stands).
- */
-export const HOST_RETRY = { retries: 3, baseMs: 500, maxWaitMs: 20_000 };
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** The wait a transient answer asks for (Retry-After seconds or date, GitHub's x-ratelimit-reset), or null when it is not transient. */
-function transientWait(method: string, res: Response | null, attempt: number): number | null {
-  const backoff = HOST_RETRY.baseMs * 2 ** attempt;
-  // No answer (a reset connection, a time-out): a read is tried again; a write may have happened, so not.
-  if (!res) return method === 'GET' || method === 'HEAD' ? backoff : null;
-  const after = res.headers.get('retry-after');
-  const asked = after ? (/^\d+$/.test(after) ? Number(after) * 1000 : Math.max(0, Date.parse(after) - Date.now())) : null;
-  const limited = res.status === 429 || (res.status === 403 && (after !== null || res.headers.get('x-ratelimit-remaining') === '0'));
-  if (limited) {
-    // A rate limit: the request was not processed, so any method is sent again, after the time the host names.
-    const reset = Number(res.headers.get('x-ratelimit-reset'));
-    const wait = asked ?? (reset ? reset * 1000 - Date.now() : backoff);
-    return Number.isFinite(wait) ? Math.max(wait, backoff) : backoff;
-  }
-  // 5xx: a read (or an idempotent write) is sent again; a POST may have been processed, so not (its step finds out).
-  if (res.status >= 500 && method !== 'POST') return asked ?? backoff;
-  return null;
-}
 
 /**
  * fetch for the hosts' client libraries, on the outbound guard: public addresses only after DNS
@@ -64,7 +38,10 @@ export async function guardedApiFetch(input: string | URL | Request, init: Reque
       if (err instanceof OutboundRefused) throw err;
       failure = err;
     }
-    const wait = attempt < HOST_RETRY.retries ? transientWait(method, res, attempt) : null;
+    // A read is tried again after no answer (a reset connection, a time-out); a write may have happened, so not.
+    // After a 5xx a read or an idempotent write is sent again; a POST may have been processed, so not (its step finds out).
+    const read = method === 'GET' || method === 'HEAD';
+    const wait = attempt < HOST_RETRY.retries ? transientWait(res, attempt, { noAnswer: read, serverError: method !== 'POST' }) : null;
     if (wait !== null && wait <= HOST_RETRY.maxWaitMs) {
       if (res?.body) await res.body.cancel().catch(() => undefined);
       await sleep(wait);

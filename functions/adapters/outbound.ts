@@ -140,6 +140,36 @@ export async function guardedFetch(raw: string | URL, init: GuardedInit = {}): P
   });
 }
 
+/**
+ * How a remote's transient answers are retried (GitHub's, GitLab's and the registries' advice: back off
+ * and try again on 5xx, 429 and secondary rate limits, honouring Retry-After): the attempts after the
+ * first, the first wait (doubling), and the longest Retry-After waited for within a step (longer: the answer stands).
+ */
+export const HOST_RETRY = { retries: 3, baseMs: 500, maxWaitMs: 20_000 };
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * The wait a transient answer asks for (Retry-After seconds or date, GitHub's x-ratelimit-reset), or null
+ * when it is not transient or may not be sent again: `noAnswer` (no response at all: a reset connection,
+ * a time-out) and `serverError` (a 5xx) say whether this request may be replayed after each. A rate limit
+ * means the request was not processed, so any request is sent again, after the time the remote names.
+ */
+export function transientWait(res: Response | null, attempt: number, replay: { noAnswer: boolean; serverError: boolean }): number | null {
+  const backoff = HOST_RETRY.baseMs * 2 ** attempt;
+  if (!res) return replay.noAnswer ? backoff : null;
+  const after = res.headers.get('retry-after');
+  const asked = after ? (/^\d+$/.test(after) ? Number(after) * 1000 : Math.max(0, Date.parse(after) - Date.now())) : null;
+  const limited = res.status === 429 || (res.status === 403 && (after !== null || res.headers.get('x-ratelimit-remaining') === '0'));
+  if (limited) {
+    const reset = Number(res.headers.get('x-ratelimit-reset'));
+    const wait = asked ?? (reset ? reset * 1000 - Date.now() : backoff);
+    return Number.isFinite(wait) ? Math.max(wait, backoff) : backoff;
+  }
+  if (res.status >= 500 && replay.serverError) return asked ?? backoff;
+  return null;
+}
+
 /** A Location (redirect or upload URL) must stay on the origin it came from. */
 export function assertSameOrigin(location: string, base: string): string {
   const resolved = new URL(location, base);

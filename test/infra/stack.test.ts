@@ -289,11 +289,20 @@ describe('functions', () => {
     for (const [group, members] of Object.entries(FUNCTION_GROUPS)) {
       // The write groups: the people routes, all admin, all needing the user pool's Admin* grants and nothing else that differs;
       // the inbound hooks (a registry's notifications, a pull-request host's webhook), public routes that authenticate the caller themselves.
+      // the promotion controls (cancel, a rollout's halt/resume/confirm): deployer writes that answer or fail the flow's task tokens.
       const admin = group === 'users-admin';
       const hooks = group === 'inbound-hooks';
-      expect(dataAccessOf(group), group).toBe(admin || hooks ? 'write' : 'read');
+      const control = group === 'promotions-control';
+      expect(dataAccessOf(group), group).toBe(admin || hooks || control ? 'write' : 'read');
       for (const m of members) {
         expect(functionOf(m)).toBe(group);
+        if (control) {
+          expect(
+            ROUTES.filter((r) => r.handler === m).every((r) => r.auth === 'jwt' && r.role === 'deployer' && ['POST', 'DELETE'].includes(r.method)),
+            m,
+          ).toBe(true);
+          continue;
+        }
         if (hooks) {
           expect(
             ROUTES.filter((r) => r.handler === m).every((r) => r.auth === 'none' && r.role === null && r.method === 'POST'),

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Registry } from '#domain/artifacts/ports';
 import { MEDIA_TYPES, RegistrySourceError } from '../../functions/adapters/oci/distribution.ts';
 import { OciRegistrySync } from '../../functions/adapters/oci/sync.ts';
+import { HOST_RETRY } from '../../functions/adapters/outbound.ts';
 import { pushImage, putManifest, startProxy, startRegistry, TEST_CREDENTIALS, type LocalRegistry } from '../support/registry.ts';
 import { overrideConfig } from '../../functions/configuration-overrides.ts';
 
@@ -129,13 +130,44 @@ describe('OciRegistrySync between real registries', () => {
     });
     const silent = await stub('silent', () => {}); // accepts, never answers
     const fast = new OciRegistrySync([], { timeoutMs: 300 });
-    const results = await fast.sync({ tenant: 'acme', repository: 'shop/web', digest, source: a, targets: [broken, silent] });
+    // A 503 and a silence that last: retried (HOST_RETRY), then reported.
+    const before = { ...HOST_RETRY };
+    Object.assign(HOST_RETRY, { baseMs: 10 });
+    const results = await fast
+      .sync({ tenant: 'acme', repository: 'shop/web', digest, source: a, targets: [broken, silent] })
+      .finally(() => Object.assign(HOST_RETRY, before));
     expect(results[0]).toMatchObject({ registry: 'broken', ok: false });
     // the status and the registry's well-formed error code; never the registry's own words
     expect(results[0]!.reason).toMatch(/registry "broken" .*start blob upload failed: HTTP 503 \(UNAVAILABLE\)$/);
     expect(results[0]!.reason).not.toContain('maintenance');
     expect(results[1]).toMatchObject({ registry: 'silent', ok: false });
     expect(results[1]!.reason).toMatch(/registry "silent" .*timed out after 300 ms/);
+  });
+
+  it('sends a request again after a registry’s transient 500 (a read, the upload start, the manifest put): one hiccup fails nothing', async () => {
+    const failed: string[] = [];
+    const fresh = await registry({ name: 'fresh' });
+    const flaky = await startProxy(fresh.url, 'flaky', {
+      failed,
+      failOnce: [
+        { method: 'HEAD', path: /\/blobs\// },
+        { method: 'POST', path: /\/blobs\/uploads\/$/ },
+        { method: 'PUT', path: /\/manifests\// },
+        { method: 'GET', path: /\/manifests\// },
+      ],
+    });
+    started.push(flaky);
+    const before = { ...HOST_RETRY };
+    Object.assign(HOST_RETRY, { baseMs: 10 });
+    try {
+      const [result] = await sync.sync({ tenant: 'acme', repository: 'shop/web', digest, source: a, targets: [flaky] });
+      expect(result, JSON.stringify(result)).toMatchObject({ registry: 'flaky', ok: true, digest });
+      const [again] = await sync.sync({ tenant: 'acme', repository: 'shop/web', digest, source: a, targets: [flaky] });
+      expect(again).toMatchObject({ ok: true, bytesCopied: 0 });
+    } finally {
+      Object.assign(HOST_RETRY, before);
+    }
+    expect(failed.map((f) => f.split(' ')[0]).sort()).toEqual(['GET', 'HEAD', 'POST', 'PUT']);
   });
 
   it('fails clearly when the source does not have the digest', async () => {

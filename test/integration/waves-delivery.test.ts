@@ -389,7 +389,8 @@ describe('delivery per target in a rollout through waves', () => {
     const first = await promote(u, 'v1.0.0');
     await until(u.viewer, first, (d) => states(d).canary === 'CONFIRMING', 'the canary waits');
     expect((await t.call('POST', `/api/v1/promotions/${first}/targets/canary/confirm`, { token: u.deployer, body: {} })).status).toBe(200);
-    expect((await waitFor(t, u.viewer, first, ['COMPLETED', 'ROLLED_BACK', 'FAILED'], 60_000)).status).toBe('COMPLETED');
+    const firstDone = await waitFor(t, u.viewer, first, ['COMPLETED', 'ROLLED_BACK', 'FAILED'], 60_000);
+    expect(firstDone.status, JSON.stringify({ error: firstDone.error, targets: firstDone.rollout && rows(firstDone) })).toBe('COMPLETED');
     expect(await tagOf(east, 'latest-production-canary')).toBe(v1);
     expect(await tagOf(west, 'latest-production-eu-west-1')).toBe(v1);
     expect(await tagOf(east, 'latest-production')).toBe(v1);

@@ -127,6 +127,10 @@ export interface ProxyOptions {
   tamperManifests?: boolean;
   /** Serve blobs with their first byte flipped (same length): a source lying about layer content. */
   tamperBlobs?: boolean;
+  /** Answer the first request matching each `METHOD path-pattern` with a 500 (UNKNOWN), as distribution does under a write race. */
+  failOnce?: { method: string; path: RegExp }[];
+  /** The requests answered 500 by failOnce, as `METHOD path`. */
+  failed?: string[];
 }
 
 /** An HTTP proxy in front of `upstream` that can demand Bearer auth or tamper with manifests or blobs. */
@@ -135,8 +139,16 @@ export async function startProxy(upstream: string, name: string, options: ProxyO
   let origin = '';
   const basic = `Basic ${Buffer.from(`${TEST_CREDENTIALS.username}:${TEST_CREDENTIALS.password}`).toString('base64')}`;
 
+  const pending = [...(options.failOnce ?? [])];
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const path = req.url ?? '/';
+    const fail = pending.findIndex((f) => f.method === req.method && f.path.test(path));
+    if (fail >= 0) {
+      pending.splice(fail, 1);
+      options.failed?.push(`${req.method} ${path}`);
+      req.resume();
+      return void res.writeHead(500, { 'content-type': 'application/json' }).end('{"errors":[{"code":"UNKNOWN","message":"unknown error"}]}');
+    }
     if (options.bearer && path.startsWith('/token')) {
       if (req.headers.authorization !== basic) return void res.writeHead(401).end('{"details":"bad credentials"}');
       const token = randomBytes(16).toString('hex');

@@ -1,5 +1,5 @@
 import type { Registry } from '#domain/artifacts/ports';
-import { assertSameOrigin, guardedFetch, OutboundRefused, readBytesLimited } from '../outbound.ts';
+import { assertSameOrigin, guardedFetch, HOST_RETRY, OutboundRefused, readBytesLimited, sleep, transientWait } from '../outbound.ts';
 import { ACCEPT, MANIFEST_BYTES, RegistryError, sha256 } from './distribution.ts';
 
 /**
@@ -81,6 +81,10 @@ export class Client {
   /** `path` is relative to /v2/<repository>/ unless it is an absolute URL (an upload Location). */
   async send(method: string, path: string, init: SendInit = {}): Promise<Response> {
     const url = /^https?:\/\//.test(path) ? this.resolve(path) : `${this.base}/v2/${this.repository}/${path}`;
+    // A registry's transient answer (a 5xx, 429, or no answer to a read) is sent again after a short wait
+    // (HOST_RETRY): everything but a PATCH, which appends to an upload and cannot be replayed.
+    const replay = { noAnswer: method === 'GET' || method === 'HEAD', serverError: method !== 'PATCH' };
+    let retried = 0;
     for (let attempt = 0; ; attempt++) {
       const headers = new Headers(init.headers);
       const authorization = this.auth.get(this.authKey);
@@ -107,7 +111,24 @@ export class Client {
           res = (await guardedFetch(next, { method, timeoutMs: timeout })) as unknown as Response;
         }
       } catch (err) {
+        const wait = !(err instanceof OutboundRefused) && retried < HOST_RETRY.retries ? transientWait(null, retried, replay) : null;
+        if (wait !== null) {
+          if (body instanceof ReadableStream) await body.cancel().catch(() => {});
+          await sleep(wait);
+          retried++;
+          attempt--;
+          continue;
+        }
         throw this.failure(err, `${method} ${new URL(url).pathname}`, timeout);
+      }
+      const wait = retried < HOST_RETRY.retries ? transientWait(res, retried, replay) : null;
+      if (wait !== null && wait <= HOST_RETRY.maxWaitMs) {
+        await res.body?.cancel();
+        if (body instanceof ReadableStream) await body.cancel().catch(() => {});
+        await sleep(wait);
+        retried++;
+        attempt--;
+        continue;
       }
       if (res.status !== 401 || attempt > 0) return res;
       await res.body?.cancel();
