@@ -1,3 +1,4 @@
+import { diffArrays } from 'diff';
 import { Document, isMap, isScalar, isSeq, parseDocument, Scalar, type ToStringOptions } from 'yaml';
 import { isReservedKey, RESERVED_KEY_MESSAGE } from '../kernel/reserved-keys.ts';
 import type { GitEditKind, GitTarget } from './ports.ts';
@@ -179,6 +180,33 @@ function yamlText(doc: Document.Parsed, source: string): string {
 }
 
 /**
+ * The edited document as text, where every line the edit did not touch is the source's own line. The
+ * library re-renders every node (a comment's spacing, `key:  value`), so the unedited document is rendered
+ * too, with the same options, and only the lines where the two renderings differ are taken from the edited
+ * one. That needs the unedited rendering to stand line for line with the source (the same lines, whitespace
+ * aside); when it does not (flow collections reflowed, say), the edited rendering is the answer.
+ */
+function renderEdit(source: string, doc: Document.Parsed, unedited: string): string {
+  const edited = yamlText(doc, source);
+  const lines = (t: string) => t.split(/\r?\n/);
+  const src = lines(source);
+  const before = lines(unedited);
+  const bare = (l: string) => l.replace(/\s+/g, '');
+  if (src.length !== before.length || src.some((l, i) => bare(l) !== bare(before[i]!))) return edited;
+  const out: string[] = [];
+  let at = 0;
+  for (const part of diffArrays(before, lines(edited))) {
+    if (part.added) out.push(...part.value);
+    else if (part.removed) at += part.value.length;
+    else {
+      out.push(...src.slice(at, at + part.value.length));
+      at += part.value.length;
+    }
+  }
+  return out.join(source.includes('\r\n') ? '\r\n' : '\n');
+}
+
+/**
  * Writes new values into existing one-line scalars of the source text (plain or quoted), leaving every
  * other byte as it was: what a person would have typed. null: one of them cannot be written in place (a
  * block scalar, or a value whose rendering spans lines); the caller re-renders the document.
@@ -216,8 +244,9 @@ function setYamlValue(file: string, text: string, keys: string[], value: string)
   if (spliced !== null) return { text: spliced, changed: true, previous };
   // A new key (or a block scalar): the document is re-rendered; an existing node keeps its comment and style,
   // and the library quotes a string YAML would read as another type.
+  const unedited = yamlText(doc, text);
   doc.setIn(keys, value);
-  return { text: yamlText(doc, text), changed: true, previous };
+  return { text: renderEdit(text, doc, unedited), changed: true, previous };
 }
 
 /** What a kustomize images entry gets: the tag, the digest, or both (kustomize then renders name:tag@digest). */
@@ -245,15 +274,16 @@ export function setKustomizeImage(file: string, text: string, name: string, want
     throw new GitEditConflict(`${file} is a ${String(kind)}, not a Kustomization, so the image '${name}' cannot be set`);
   const fields = (['newTag', 'digest'] as const).filter((f) => want[f] !== undefined);
   const images = doc.get('images', true);
+  const unedited = yamlText(doc, text);
   if (images === undefined || (isScalar(images) && images.value === null)) {
     doc.set('images', doc.createNode([{ name, ...want }]));
-    return { text: yamlText(doc, text), changed: true, previous: undefined };
+    return { text: renderEdit(text, doc, unedited), changed: true, previous: undefined };
   }
   if (!isSeq(images)) throw new GitEditConflict(`${file}: 'images' is not a list, so the image '${name}' cannot be set`);
   const entry = images.items.find((i) => isMap(i) && i.get('name') === name);
   if (!entry) {
     images.add(doc.createNode({ name, ...want }));
-    return { text: yamlText(doc, text), changed: true, previous: undefined };
+    return { text: renderEdit(text, doc, unedited), changed: true, previous: undefined };
   }
   if (!isMap(entry)) throw new GitEditConflict(`${file}: the image entry '${name}' is not a mapping`);
   const read = (f: string) => {
@@ -273,5 +303,5 @@ export function setKustomizeImage(file: string, text: string, name: string, want
   }
   for (const f of fields) entry.set(f, want[f]);
   for (const f of stale) entry.delete(f);
-  return { text: yamlText(doc, text), changed: true, previous };
+  return { text: renderEdit(text, doc, unedited), changed: true, previous };
 }

@@ -70,6 +70,19 @@ describe('kustomize-image edit', () => {
     );
   });
 
+  it('adding an entry, the list, or dropping a stale digest changes only those lines: the rest keeps its own spacing (`../../base   # the shared base`)', () => {
+    const spaced = KUSTOMIZATION.replace('../../base # the shared base', '../../base   # the shared base').replace(
+      'newTag: "7.2"',
+      'newTag:  "7.2"    # pinned',
+    );
+    const added = editFile(target('version', 'nginx'), spaced, '1.27').text;
+    expect(added).toBe(spaced.replace('commonAnnotations:', '- name: nginx\n  newTag: "1.27"\ncommonAnnotations:'));
+    const noList = spaced.replace(/\nimages:[\s\S]*?(?=commonAnnotations)/, '\n');
+    expect(editFile(target('version'), noList, 'v2').text).toBe(`${noList}images:\n- name: registry.example.com/team/platform\n  newTag: v2\n`);
+    const both = spaced.replace('newTag: v0.9.0', `newTag: v0.9.0\n  digest: ${DIGEST}`);
+    expect(editFile(target('version'), both, 'v1.0.0').text).toBe(spaced.replace('newTag: v0.9.0', 'newTag: v1.0.0'));
+  });
+
   it('refuses a file that is not a kustomization, and images that are not a list', () => {
     expect(() => editFile({ ...target('version'), file: 'deploy/values.yaml' }, KUSTOMIZATION, 'v1')).toThrow(/not a kustomization\.yaml/);
     expect(() => editFile(target('version'), 'apiVersion: apps/v1\nkind: Deployment\n', 'v1')).toThrow(/is a Deployment, not a Kustomization/);
@@ -149,6 +162,12 @@ describe('yaml-path edit (the default, as before)', () => {
     expect(r.text).toBe(yaml.replace('tag: v1', 'tag: v2'));
     expect(editFile({ file: 'app.json', path: 'image.tag', value: 'version' }, '{"image": {"tag": "v1"}}', 'v2').text).toContain('"tag": "v2"');
     expect(setValue('values.yaml', yaml, 'image.tag', 'v2').text).toBe(r.text);
+  });
+
+  it('a key that is not there yet is added as one line; every other line keeps its own spacing', () => {
+    const yaml = '# values\nimage:\n  repository:   ghcr.io/acme/web   # the image\nreplicas:  3\n';
+    const r = editFile({ file: 'values.yaml', path: 'image.tag', value: 'version' }, yaml, 'v2');
+    expect(r.text).toBe(yaml.replace('# the image\n', '# the image\n  tag: v2\n'));
   });
 });
 
