@@ -1,4 +1,4 @@
-import { diffArrays } from 'diff';
+import { createTwoFilesPatch, diffArrays } from 'diff';
 import { Document, isMap, isScalar, isSeq, parseDocument, Scalar, type ToStringOptions } from 'yaml';
 import { isReservedKey, RESERVED_KEY_MESSAGE } from '../kernel/reserved-keys.ts';
 import type { GitEditKind, GitTarget } from './ports.ts';
@@ -304,4 +304,26 @@ export function setKustomizeImage(file: string, text: string, name: string, want
   for (const f of fields) entry.set(f, want[f]);
   for (const f of stale) entry.delete(f);
   return { text: renderEdit(text, doc, unedited), changed: true, previous };
+}
+
+/** Lines of a file diff shown on a pull request at most (the rest is counted, not shown). */
+const DIFF_LINES = 80;
+
+/**
+ * The change of one file as a person reads it in a review: a unified diff (three lines of context) of
+ * the file's text before and after the edit, without the patch header's index lines; bounded.
+ */
+export function fileDiff(file: string, before: string, after: string): string {
+  const patch = createTwoFilesPatch(`a/${file}`, `b/${file}`, before, after, undefined, undefined, { context: 3 });
+  const lines = patch.split('\n').filter((l) => !/^(?:=+|Index: .*)$/.test(l) && l !== '\\ No newline at end of file');
+  while (lines.length && lines[lines.length - 1] === '') lines.pop();
+  return lines.length > DIFF_LINES ? [...lines.slice(0, DIFF_LINES), `… ${lines.length - DIFF_LINES} more lines`].join('\n') : lines.join('\n');
+}
+
+/** What a file held at the edited place, as a short string (a kustomize entry's tag and digest; absent: null). */
+export function previousValue(previous: unknown): string | null {
+  if (previous === undefined || previous === null) return null;
+  if (typeof previous !== 'object') return String(previous);
+  const fields = Object.entries(previous as Record<string, unknown>).filter(([, v]) => v !== undefined && v !== null);
+  return fields.length ? fields.map(([k, v]) => `${k} ${String(v)}`).join(', ') : null;
 }

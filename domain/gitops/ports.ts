@@ -62,6 +62,12 @@ export interface PullRequestOptions {
   labels: string[];
 }
 
+/** What an edit did to a target's file: the value it held at the edited place (null: none) and the unified diff of the file. */
+export interface FileChange {
+  previous: string | null;
+  diff: string;
+}
+
 /** Clones, edits one value, commits and pushes (isomorphic-git in memory on AWS and locally). Throws GitDeliveryFailed with what to fix. */
 export interface GitWriter {
   /** `checkOnly`: never push; a change that would be needed throws (a pull-request target's base is read, not written) */
@@ -85,7 +91,7 @@ export interface GitWriter {
     message: string;
     author: { name: string; email: string };
     at: Date;
-  }): Promise<GitCommitResult & { base: string }>;
+  }): Promise<GitCommitResult & { base: string; change?: FileChange }>;
   /** the pull-request host's API (GitHub, GitLab) for a pull-request target */
   hosts: PullRequestClient;
 }

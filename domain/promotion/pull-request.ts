@@ -1,6 +1,6 @@
 import { DomainError } from '../kernel/errors.ts';
 import type { With } from '../ports.ts';
-import type { GitTarget } from '../gitops/ports.ts';
+import type { FileChange, GitTarget } from '../gitops/ports.ts';
 import type { Promotion, PullRequestRecord, PullRequestState } from '../kernel/promotion-model.ts';
 import { commitMessage, gitValueOf } from '../gitops/service.ts';
 import { ENGINE, patched } from './aggregate.ts';
@@ -45,8 +45,18 @@ export function pullRequestText(
   previous: { version?: string } | null,
   decision: { decisionDigest: string; approvals: { by: string; counted: boolean }[]; approvalsRequired: number },
   links: { decision: string; promotion: string },
+  change?: FileChange,
 ): { title: string; body: string } {
-  const from = previous?.version ?? 'nothing yet';
+  // What the environment runs now: the file's own value (it is what a merge replaces); Stageline's record
+  // alongside when it says something else (the file was changed outside Stageline since).
+  const recorded = previous?.version ?? null;
+  const inFile = change?.previous ?? null;
+  const from =
+    inFile === null
+      ? (recorded ?? 'nothing yet')
+      : recorded === null || inFile === recorded || inFile === value
+        ? inFile
+        : `${inFile} (in the file; Stageline last delivered ${recorded})`;
   const gates = (p.gates ?? []).map(
     (g) => `| ${g.gate} | ${g.verdict}${g.blocking ? ' (blocking)' : ''} | ${g.reason.replace(/\|/g, '\\|').replace(/\n/g, ' ').slice(0, 200)} |`,
   );
@@ -61,10 +71,7 @@ export function pullRequestText(
     `| ${p.subject.name} | ${from} | ${p.subject.version} |`,
     '',
     '```diff',
-    `--- ${target.file} (${target.branch})`,
-    `+++ ${target.file}`,
-    `- ${target.path}: <current>`,
-    `+ ${target.path}: ${value}`,
+    ...(change ? [change.diff] : [`--- a/${target.file} (${target.branch})`, `+++ b/${target.file}`, `+ ${target.path}: ${value}`]),
     '```',
     '',
     `Digest: \`${p.subject.digest}\``,
@@ -187,10 +194,15 @@ async function openPullRequest(deps: With<'git'>, p: Artifact, target: GitTarget
     if (!commit.changed) return null;
     pushed = commit.commit;
     const base = deps.publicUrl ?? '';
-    const text = pullRequestText(p, target, value, pointer ? { version: pointer.version } : null, decision, {
-      decision: `${base}/api/v1/promotions/${p.id}/decision`,
-      promotion: `${base}/dashboard#/promotions/${p.id}`,
-    });
+    const text = pullRequestText(
+      p,
+      target,
+      value,
+      pointer ? { version: pointer.version } : null,
+      decision,
+      { decision: `${base}/api/v1/promotions/${p.id}/decision`, promotion: `${base}/dashboard#/promotions/${p.id}` },
+      commit.change,
+    );
     try {
       state = await hosts.open({ tenant, target, head, ...text });
     } catch (err) {

@@ -79,11 +79,15 @@ export class IsomorphicGitWriter implements GitWriter {
   async pushBranch({ tenant, target, head: branch, value, message, author, at }: Parameters<GitWriter['pushBranch']>[0]) {
     unrendered(target);
     const common = await this.auth(tenant, target);
-    const [{ default: git }, { GitEditConflict, setValue }] = await Promise.all([import('isomorphic-git'), import('#domain/gitops/edit')]);
+    const [{ default: git }, { GitEditConflict, editFile, fileDiff, previousValue }] = await Promise.all([
+      import('isomorphic-git'),
+      import('#domain/gitops/edit'),
+    ]);
     const { fs, head, text } = await this.cloneBase(git, common, target);
     let edited;
     try {
-      edited = setValue(target.file, text, target.path, value);
+      // The target's own edit kind (a kustomization's images, Helm values, a JSON path), as a direct commit writes it.
+      edited = editFile(target, text, value);
     } catch (err) {
       if (err instanceof GitEditConflict) throw new GitDeliveryError(err.message);
       throw err;
@@ -107,7 +111,13 @@ export class IsomorphicGitWriter implements GitWriter {
       if (err instanceof GitDeliveryError) throw err;
       throw new GitDeliveryError(`push of ${branch} to ${target.repository} failed: ${reason(err)}`);
     }
-    return { commit, changed: true, attempts: 1, base: head };
+    return {
+      commit,
+      changed: true,
+      attempts: 1,
+      base: head,
+      change: { previous: previousValue(edited.previous), diff: fileDiff(target.file, text, edited.text) },
+    };
   }
 
   async commit({ tenant, target, value, message, author, checkOnly }: Parameters<GitWriter['commit']>[0]): Promise<GitCommitResult> {

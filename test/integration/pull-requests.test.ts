@@ -201,8 +201,24 @@ describe('pull-request delivery on GitHub (stand-in held to the OpenAPI descript
 
     const [pr] = gh.pulls(fullName);
     expect(pr!.title).toBe('Promote platform v1.2.3 to production');
-    expect(pr!.body).toContain('| platform | nothing yet | v1.2.3 |');
-    expect(pr!.body).toContain('+ image.tag: v1.2.3');
+    // What production runs now is read off the file (Stageline delivered nothing there yet); the diff is the file's own.
+    expect(pr!.body).toContain('| platform | v0.9.0 | v1.2.3 |');
+    expect(pr!.body).toContain(
+      [
+        '```diff',
+        '--- a/envs/production/values.yaml',
+        '+++ b/envs/production/values.yaml',
+        '@@ -1,5 +1,5 @@',
+        ' # production values',
+        ' image:',
+        '   repository: registry.example.com/platform',
+        '-  tag: v0.9.0 # set by Stageline',
+        '+  tag: v1.2.3 # set by Stageline',
+        ' replicas: 3',
+        '```',
+      ].join('\n'),
+    );
+    expect(pr!.body).not.toContain('<current>');
     expect(pr!.body).toContain('### Gates');
     expect(pr!.body).toMatch(/1 of 1 required: \S+/);
     expect(pr!.body).toContain(`/api/v1/promotions/${id}/decision`);
@@ -448,7 +464,7 @@ describe('merge-request delivery on GitLab (stand-in held to the documented shap
     expect(waiting.pullRequest).toMatchObject({ host: 'gitlab', number: 1, state: 'open', headBranch: `stageline/${id}`, baseBranch: 'main' });
     const [mr] = gl.mergeRequests(path);
     expect(mr).toMatchObject({ title: 'Promote platform v1.2.3 to production', labels: ['release', 'production'], autoMerge: true });
-    expect(mr!.description).toContain('+ image.tag: v1.2.3');
+    expect(mr!.description).toContain('-  tag: v0.9.0 # set by Stageline\n+  tag: v1.2.3 # set by Stageline');
     expect(mr!.description).toContain(`/api/v1/promotions/${id}/decision`);
 
     expect(await gl.pipeline(path, waiting.pullRequest.headSha, 'failed')).toBe(200);

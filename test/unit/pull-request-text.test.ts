@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { closedReason, headBranchOf, promotionOfHead, pullRequestText } from '../../domain/promotion/pull-request.ts';
 import type { Promotion } from '../../domain/kernel/promotion-model.ts';
+import { fileDiff } from '../../domain/gitops/edit.ts';
 
 /** What a person reads on a pull request Stageline opens: built from data, tested as data. */
 const p = {
@@ -38,13 +39,34 @@ describe('pull-request text', () => {
     );
     expect(title).toBe('Promote platform v1.2.3 to production');
     expect(body).toContain('| platform | v1.2.0 | v1.2.3 |');
-    expect(body).toContain('--- envs/production/values.yaml (main)\n+++ envs/production/values.yaml\n- image.tag: <current>\n+ image.tag: v1.2.3');
+    // Without the file's change (never so on a pull request Stageline opens): what is set, never a placeholder.
+    expect(body).toContain('--- a/envs/production/values.yaml (main)\n+++ b/envs/production/values.yaml\n+ image.tag: v1.2.3');
+    expect(body).not.toContain('<current>');
     // A reason's table separator and line break cannot break the table.
     expect(body).toContain('| tests | PASS (blocking) | 412 passed \\| 0 failed |');
     expect(body).toContain('| cost_analysis | WARN | monthly +4% over budget |');
     expect(body).toContain('1 of 2 required: carol@acme.example');
     expect(body).toContain('[Decision record](https://stageline.example/api/v1/promotions/prm_0mwvd425934ccb542ab/decision) (digest `sha256:dd`)');
     expect(body).toContain('<!-- stageline-promotion: prm_0mwvd425934ccb542ab -->');
+  });
+
+  it('shows the file’s real diff, and what the file holds now when Stageline’s record is older', () => {
+    const before = '# production values\nimage:\n  tag: "1.0.0"\nreplicas: 3\n';
+    const after = '# production values\nimage:\n  tag: "v1.2.3"\nreplicas: 3\n';
+    const file = 'envs/production/values.yaml';
+    const decision = { decisionDigest: 'sha256:dd', approvals: [], approvalsRequired: 0 };
+    const links = { decision: 'd', promotion: 'p' };
+    const target = { file, path: 'image.tag', branch: 'main' };
+    const change = { previous: '1.0.0', diff: fileDiff(file, before, after) };
+    const { body } = pullRequestText(p, target, 'v1.2.3', { version: 'v0.9.0' }, decision, links, change);
+    expect(body).toContain('| platform | 1.0.0 (in the file; Stageline last delivered v0.9.0) | v1.2.3 |');
+    expect(body).toContain('-  tag: "1.0.0"\n+  tag: "v1.2.3"');
+    expect(body).toContain('--- a/envs/production/values.yaml\n+++ b/envs/production/values.yaml\n@@ -1,4 +1,4 @@');
+    // The record and the file agree: said once.
+    expect(pullRequestText(p, target, 'v1.2.3', { version: '1.0.0' }, decision, links, change).body).toContain('| platform | 1.0.0 | v1.2.3 |');
+    // A long file: the diff is bounded.
+    const big = Array.from({ length: 400 }, (_, i) => `k${i}: ${i}`).join('\n');
+    expect(fileDiff(file, big, big.replace(/: (\d+)/g, ': x$1')).split('\n').length).toBeLessThanOrEqual(81);
   });
 
   it('names its branch after the promotion and finds the promotion of a branch (only its own)', () => {
