@@ -7,7 +7,7 @@ import type { Promotion } from '../kernel/promotion-model.ts';
 import { checkTenantUrl, TENANT_URL_FORMAT } from '../kernel/url-policy.ts';
 import type { GitEditKind, GitTarget } from './ports.ts';
 import { noReservedSegment } from '../kernel/reserved-keys.ts';
-import { assertGitFileFor } from './target-path.ts';
+import { assertGitFileFor, GIT_FILE, GIT_FILE_MESSAGE } from './target-path.ts';
 
 /**
  * GitOps delivery: an environment may name a git target (repository, branch, file, a path inside the
@@ -21,10 +21,7 @@ const relPath = /* @__PURE__ */ z.schema(() =>
     z.minLength(1),
     z.maxLength(300),
     // `{target}`: a file per target of the environment (domain/gitops/target-path.ts renders and checks it).
-    z.regex(
-      /^(?!\/)(?!.*(^|\/)\.\.?(\/|$))(?:[A-Za-z0-9._/-]|\{target\})+\.(ya?ml|json)$/,
-      'must be a relative path to a .yaml, .yml or .json file (no .. segments); {target} stands for a target of the environment',
-    ),
+    z.regex(GIT_FILE, GIT_FILE_MESSAGE),
   ),
 );
 

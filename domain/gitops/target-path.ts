@@ -10,8 +10,19 @@ import type { GitTarget } from './ports.ts';
  */
 export const TARGET_PLACEHOLDER = '{target}';
 
-/** A relative path to a .yaml, .yml or .json file, no `.`/`..` segments (the rule the git target's `file` is held to). */
-export const REPO_FILE = /^(?!\/)(?!.*(^|\/)\.\.?(\/|$))[A-Za-z0-9._/-]+\.(ya?ml|json)$/;
+/**
+ * The rule a git target's `file` is held to, where it is set (with `{target}` placeholders) and once rendered
+ * per target: a relative path to a .yaml, .yml or .json file inside the work tree — no `.` or `..` segment, no
+ * `.git` segment in any case (the repository's own files, as a case-insensitive checkout reads them), no empty
+ * segment (`//`).
+ */
+const FILE_RULE = (segment: string) =>
+  new RegExp(`^(?!/)(?!.*//)(?!.*(?:^|/)(?:\\.\\.?|\\.[gG][iI][tT])(?:/|$))(?:${segment})+\\.(?:ya?ml|json)$`);
+export const GIT_FILE = FILE_RULE('[A-Za-z0-9._/-]|\\{target\\}');
+export const GIT_FILE_MESSAGE =
+  'must be a relative path to a .yaml, .yml or .json file inside the repository (no ., .. or .git segments, no //); {target} stands for a target of the environment';
+/** A rendered file (no placeholder left). */
+export const REPO_FILE = FILE_RULE('[A-Za-z0-9._/-]');
 
 export const hasTargetPlaceholder = (file: string): boolean => file.includes(TARGET_PLACEHOLDER);
 

@@ -159,14 +159,15 @@ describe('GitOps delivery (isomorphic-git, git http-backend)', () => {
         })
       ).status,
     ).toBe(400);
-    expect(
-      (
-        await t.call('PUT', '/api/v1/environments/staging/git-target', {
-          token: u.admin,
-          body: { repository: url, branch: 'main', file: '../etc/passwd.yaml', path: 'image.tag' },
-        })
-      ).status,
-    ).toBe(400);
+    // Outside the work tree, into the repository's own files (.git, any case), or an empty segment: 400 naming the field.
+    for (const file of ['../etc/passwd.yaml', '.git/config.yaml', 'envs/.GIT/hooks.yaml', 'envs//values.yaml']) {
+      const refused = await t.call('PUT', '/api/v1/environments/staging/git-target', {
+        token: u.admin,
+        body: { repository: url, branch: 'main', file, path: 'image.tag' },
+      });
+      expect(refused.status, file).toBe(400);
+      expect(refused.body.error.issues, file).toEqual([{ path: 'body.file', message: expect.stringMatching(/no \., \.\. or \.git segments, no \/\//) }]);
+    }
     expect(
       (
         await t.call('PUT', '/api/v1/environments/staging/git-target', {
