@@ -45,6 +45,16 @@ export interface FlowWave {
 /** How long a target's apply task may wait for its confirmation (immediate: the apply itself). */
 const confirmSeconds = (t: Target | undefined) => (t?.confirm.mode === 'callback' || t?.confirm.mode === 'health' ? t.confirm.timeoutSeconds : 900);
 
+/**
+ * The bake a target enters once it is confirmed: from then for its wave's bake time, watching its monitors.
+ * Recorded when it starts, so a rollout stopped mid-bake (an alarm) still names every bake window; the
+ * bake's end (TargetBaked) writes when it really ended.
+ */
+const bakeWindow = (p: Promotion, env: Pick<Environment, 'monitors' | 'targets'> | null, name: string, at: Date): NonNullable<RolloutTarget['bake']> => {
+  const seconds = p.rollout?.waves.find((w) => w.targets.includes(name))?.bakeSeconds ?? 0;
+  return { from: at.toISOString(), until: new Date(at.getTime() + seconds * 1000).toISOString(), monitors: env ? targetMonitors(env, name) : [] };
+};
+
 const flowWaves = (env: Environment, r: RolloutState): FlowWave[] =>
   r.waves.map((w) => ({
     wave: w.wave,
@@ -357,7 +367,7 @@ export async function targetApplyStep(
       deploymentId,
       confirm: mode === 'immediate' ? { mode, at, by: ENGINE.name, detail: 'served by Stageline' } : { mode, deadline },
       taskToken: mode === 'callback' ? token : null,
-      bake: null,
+      bake: mode === 'immediate' ? bakeWindow(p, env, name, now) : null,
       alarm: null,
       error: null,
       rolledBackAt: null,
@@ -481,9 +491,11 @@ export async function confirmTarget(deps: With<'workflow'>, ctx: Ctx, id: string
     throw new TransitionNotAllowed(`The confirmation of '${name}' was due by ${item.confirm.deadline}: too late, the rollout rolls back`);
   }
   const at = now.toISOString();
+  const env = await deps.store.getEnvironment(tenant, p.targetEnvironment);
   const next: RolloutTarget = {
     ...item,
     state: 'BAKING',
+    bake: bakeWindow(p, env, name, now),
     confirm: { ...item.confirm, at, by: ctx.principal.name, ...(note ? { detail: note.slice(0, 500) } : {}) },
     taskToken: null,
     version: item.version + 1,
@@ -530,7 +542,7 @@ export async function targetBakedStep(deps: With<'alarms'>, tenant: string, id: 
   const next: RolloutTarget = {
     ...item,
     state: why ? 'FAILED' : 'DONE',
-    bake: { from, until: at, monitors: arns },
+    bake: { from: item.bake?.from ?? from, until: at, monitors: arns },
     ...(firing ? { alarm: firing } : {}),
     ...(why ? { error: why.slice(0, 500) } : {}),
     version: item.version + 1,
@@ -689,6 +701,7 @@ export async function targetHealthStep(deps: With<'probe'>, tenant: string, id: 
         target: {
           ...item,
           state: 'BAKING',
+          bake: bakeWindow(p, env, name, now),
           confirm: { ...item.confirm!, at, by: ENGINE.name, detail: `HTTP ${got.status}` },
           version: item.version + 1,
           updatedAt: at,

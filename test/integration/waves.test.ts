@@ -232,6 +232,10 @@ describe('a rollout through targets in waves (local Step Functions on DynamoDB L
     const us = record.rollout.waves[1].targets.find((x: any) => x.name === 'us-east-1');
     expect(us.alarm).toMatchObject({ arn: alarms.us, reason: 'p99 > 800 ms in us-east-1' });
     expect(record.monitorAlarm).toMatchObject({ arn: alarms.us });
+    // Every bake window is named, the one the alarm cut short too (recorded when the bake started: 30 s planned).
+    expect(Date.parse(us.bake.until) - Date.parse(us.bake.from)).toBe(30_000);
+    expect(us.bake.monitors).toEqual([alarms.us]);
+    for (const w of record.rollout.waves.slice(0, 2)) for (const x of w.targets) expect(x.bake, x.name).toMatchObject({ from: expect.any(String) });
     // Nothing of the release is left: the environment's head as before, every target reads it.
     expect((await t.call('GET', '/api/v1/environments/production', { token: u.viewer })).body.snapshot).toEqual(before);
     const env = (await store().getEnvironment(tenant, 'production'))!;
