@@ -44,6 +44,7 @@ export interface Values {
   digest?: string;
   commit?: string;
   branch?: string;
+  committedAt?: string;
   format?: 'yaml' | 'json';
   end?: string;
   cron?: string;

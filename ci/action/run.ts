@@ -96,6 +96,7 @@ export async function runCi(env: CiEnv, log: (line: string) => void = console.lo
       version: s.version,
       digest: s.digest,
       sourceCommit: s.sourceCommit.slice(0, 100),
+      ...(s.committedAt ? { committedAt: s.committedAt } : {}),
       gitBranch: s.gitBranch.slice(0, 200),
       metadata: s.metadata,
     };

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import type { AwsCredentials } from './sigv4.ts';
 
 /** The CI entry's settings: the STAGELINE_* variables (and the CI's own) of the job's environment, checked at once. */
@@ -26,6 +27,8 @@ export interface Settings {
   digest: string | undefined;
   publish: boolean;
   sourceCommit: string;
+  /** when the commit was made (lead time counts from it): set, GitLab's CI_COMMIT_TIMESTAMP, or a GitHub push's head commit */
+  committedAt: string | undefined;
   gitBranch: string;
   metadata: Record<string, unknown>;
   evidence: { type: EvidenceType; file: string }[];
@@ -116,6 +119,7 @@ export function settingsOf(env: CiEnv): Settings {
     digest,
     publish,
     sourceCommit: get('STAGELINE_SOURCE_COMMIT') ?? env.GITHUB_SHA ?? env.CI_COMMIT_SHA ?? '',
+    committedAt: get('STAGELINE_COMMITTED_AT') ?? env.CI_COMMIT_TIMESTAMP ?? githubCommitTime(env),
     gitBranch: get('STAGELINE_GIT_BRANCH') ?? env.GITHUB_REF_NAME ?? env.CI_COMMIT_REF_NAME ?? '',
     metadata: { ...ciProvenance(env), ...metadata },
     evidence,
@@ -137,4 +141,16 @@ function ciProvenance(env: CiEnv): Record<string, unknown> {
     };
   if (env.CI_PIPELINE_ID && env.CI_PROJECT_PATH) return { ci: { provider: 'gitlab', repository: env.CI_PROJECT_PATH, run: env.CI_PIPELINE_URL ?? '' } };
   return {};
+}
+
+/** The head commit's time of a GitHub push event (the event payload the runner writes), if this run has one. */
+function githubCommitTime(env: CiEnv): string | undefined {
+  if (!env.GITHUB_EVENT_PATH) return undefined;
+  try {
+    const event = JSON.parse(readFileSync(env.GITHUB_EVENT_PATH, 'utf8')) as { head_commit?: { timestamp?: unknown } };
+    const at = event.head_commit?.timestamp;
+    return typeof at === 'string' && !Number.isNaN(Date.parse(at)) ? at : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -14,12 +14,14 @@ export function registerPublish(program: Command): void {
     .requiredOption('--digest <sha256:…>', 'content digest')
     .option('--commit <sha>', 'source commit')
     .option('--branch <name>', 'git branch')
+    .option('--committed-at <time>', 'when the change was committed or built (ISO-8601): lead time counts from it')
     .action(async () => {
       const artifact = values.artifact!;
       const body = {
         version: values.version,
         digest: values.digest,
         ...(values.commit ? { sourceCommit: values.commit } : {}),
+        ...(values.committedAt ? { committedAt: values.committedAt } : {}),
         ...(values.branch ? { gitBranch: values.branch } : {}),
       };
       const r = await api<Published>('POST', `/api/v1/artifacts/${q(artifact)}/versions`, body);

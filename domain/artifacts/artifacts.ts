@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import semver from 'semver';
 import { auditEntry } from '../audit/audit.ts';
 import { AlreadyExists, ArtifactNotFound, EnvironmentNotFound, RuleViolation, ValidationFailed } from '../kernel/errors.ts';
-import { deploymentOp } from './deployments.ts';
+import { deploymentOp, leadTimeOf } from './deployments.ts';
 import { guardFreeze } from '../freeze/windows.ts';
 import { breakGlassEvent } from '../config/commit.ts';
 import { eventOp } from '../kernel/events.ts';
@@ -12,7 +12,7 @@ import { retryOnConflict } from '../kernel/retry.ts';
 import { assertTagsFree, registryTagsOf, repositoryOf, tagName, tagOps } from './tags.ts';
 import type { Ctx, Deps, WriteOp, With } from '../ports.ts';
 import type { RegistryTag } from './ports.ts';
-import type { ArtifactVersion } from '../kernel/promotion-model.ts';
+import type { ArtifactVersion, Deployment } from '../kernel/promotion-model.ts';
 import type { Environment } from '../kernel/model.ts';
 import type { Consumer, ConstraintKind, Tag } from './model.ts';
 
@@ -183,17 +183,35 @@ export async function publishArtifact(deps: With<'registry'>, ctx: Ctx, name: st
     // A publish moves latest-<env>: a freeze window over the first environment stops it, unless broken.
     const glass = await guardFreeze(deps, ctx, first.name, 'artifact.publish');
     const now = deps.clock().toISOString();
+    // Lead time counts from the commit (or build) the publication names; without one, from the publication itself.
+    if (input.committedAt && Date.parse(input.committedAt) > Date.parse(now) + 5 * 60_000)
+      throw new ValidationFailed([{ path: 'body.committedAt', message: `must not be in the future (it is ${now} here)` }]);
+    const origin = input.committedAt ? new Date(Math.min(Date.parse(input.committedAt), Date.parse(now))).toISOString() : now;
     const artifact: ArtifactVersion = {
       name,
       version: input.version,
       digest: input.digest,
       sourceCommit: input.sourceCommit,
+      ...(input.committedAt ? { committedAt: origin } : {}),
       metadata: { ...input.metadata, gitBranch: input.gitBranch },
       publishedAt: now,
       publishedBy: ctx.principal.name,
     };
     const prev = await deps.store.getPointer(tenant, first.name, name);
     const deploymentId = randomUUID();
+    const firstDeployment: Deployment = {
+      id: deploymentId,
+      environment: first.name,
+      imageTag: input.version,
+      gitCommit: input.sourceCommit,
+      gitBranch: input.gitBranch,
+      status: 'DEPLOYED',
+      deployedAt: now,
+      completedAt: now,
+      promotionId: null,
+      digest: input.digest,
+      deployedBy: ctx.principal.name,
+    };
     const tags = tagOps(artifact, first.name, 'release', ctx.principal.name, now);
     await assertTagsFree(deps, tenant, tags);
     // publish "creates v1.2.3-dev, latest-dev" — in the environment's registries too, each read back
@@ -231,23 +249,9 @@ export async function publishArtifact(deps: With<'registry'>, ctx: Ctx, name: st
         expectedVersion: prev ? prev.version_ : null,
       },
       ...tags,
-      deploymentOp(
-        {
-          id: deploymentId,
-          environment: first.name,
-          imageTag: input.version,
-          gitCommit: input.sourceCommit,
-          gitBranch: input.gitBranch,
-          status: 'DEPLOYED',
-          deployedAt: now,
-          completedAt: now,
-          promotionId: null,
-          digest: input.digest,
-          deployedBy: ctx.principal.name,
-        },
-        null,
-        now,
-      ),
+      deploymentOp(firstDeployment, null, now),
+      // Lead time into the first environment: from the commit the publication names (0 without one).
+      ...[leadTimeOf(firstDeployment, origin)].map((delta) => ({ kind: 'metrics' as const, delta })),
       { kind: 'audit', entry: audit },
       ...(glass ? [{ kind: 'event' as const, event: breakGlassEvent(tenant, first.name, glass) }] : []),
       // Artifact Published (webhook artifact.published), in the same transaction: sent if and only if the version exists.
@@ -262,7 +266,7 @@ export async function publishArtifact(deps: With<'registry'>, ctx: Ctx, name: st
         at: now,
       }),
     ]);
-    await deps.store.markFirstSeen(tenant, input.version, now);
+    await deps.store.markFirstSeen(tenant, input.version, origin);
     return { artifact, environment: first.name, created: true, ...(registries ? { registries } : {}) };
   });
 }

@@ -299,8 +299,12 @@ export async function deploymentMetrics(deps: Deps, ctx: Ctx, q: MetricsQuery) {
 export async function leadTimeDelta(deps: Deps, tenant: string, dep: Deployment, origin?: string | null): Promise<MetricDelta | null> {
   if (dep.status !== 'DEPLOYED') return null;
   const first = origin ?? (await deps.store.firstSeen(tenant, dep.imageTag));
-  if (!first) return null;
-  const ms = Math.max(0, new Date(dep.deployedAt).getTime() - new Date(first).getTime());
+  return first ? leadTimeOf(dep, first) : null;
+}
+
+/** The lead-time metric of a deployment that went live: from `origin` (the change's commit, or its first appearance) to it. */
+export function leadTimeOf(dep: Deployment, origin: string): MetricDelta {
+  const ms = Math.max(0, new Date(dep.deployedAt).getTime() - new Date(origin).getTime());
   return {
     environment: dep.environment,
     ...(dep.target ? { target: dep.target } : {}),

@@ -212,6 +212,8 @@ export interface ArtifactVersion {
   version: string;
   digest: string;
   sourceCommit: string;
+  /** when the change was committed or built, as the publication said (lead time counts from it) */
+  committedAt?: string;
   metadata: Record<string, unknown>;
   publishedAt: string;
   publishedBy: string;

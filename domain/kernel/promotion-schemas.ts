@@ -46,6 +46,12 @@ export const publishArtifact = /* @__PURE__ */ z.schema(() =>
     digest: sha256Digest,
     sourceCommit: z._default(z.string().check(z.maxLength(100)), ''),
     gitBranch: z._default(z.string().check(z.maxLength(200)), ''),
+    /** when the change was committed (or built): lead time counts from it, into the first environment too; not in the future */
+    committedAt: z.optional(
+      z.iso
+        .datetime({ offset: true, message: 'must be an ISO-8601 date-time, e.g. 2026-01-31T12:00:00Z (the commit or build time)' })
+        .check(z.describe('When the change was committed or built (not in the future): lead time counts from it')),
+    ),
     metadata: z._default(
       z
         .record(z.string().check(notReserved()), z.json())

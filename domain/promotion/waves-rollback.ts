@@ -43,9 +43,14 @@ export async function rollBackRollout(deps: With<'git' | 'registry' | 'scheduler
         // the wave it failed in (the one running or last started)
         wave: cur.rollout?.wave || undefined,
       }),
+      // As a promotion rolled back after its bake (finish.ts): a failed change of the environment, and a rollback of it.
       {
         kind: 'metrics',
-        delta: { environment: cur.targetEnvironment, day: now.slice(0, 10), add: { failed: 1, deployments: 1 } },
+        delta: {
+          environment: cur.targetEnvironment,
+          day: now.slice(0, 10),
+          add: { failed: 1, deployments: 1, ...(outcome === 'ROLLED_BACK' ? { rolledBack: 1 } : {}) },
+        },
       },
     ];
     return { next, action: outcome === 'ROLLED_BACK' ? 'promotion.rollback.auto' : 'promotion.fail', by: ENGINE, ops, reason: why.slice(0, 1000) };

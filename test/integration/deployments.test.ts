@@ -133,6 +133,42 @@ describe('deployment records (seed 001)', () => {
     expect((await q('dev')).body.environments[0].total.leadTimeHours).toBe(0);
   });
 
+  it('a publication that names its commit time (committedAt) gives the first environment a lead time, and the ones after count from the commit; one without counts from the publication (0 in the first)', async () => {
+    const tenant = t.tenant();
+    const u = await t.users(tenant);
+    await makeLine(t, u.admin);
+    const committedAt = new Date(Date.now() - 3 * 3_600_000).toISOString();
+    const published = await t.call('POST', '/api/v1/artifacts/web/versions', {
+      token: u.deployer,
+      body: { version: 'v1.0.0', digest: `sha256:${'c'.repeat(64)}`, sourceCommit: 'abc123', committedAt },
+    });
+    expect(published.status, JSON.stringify(published.body)).toBe(201);
+    expect(published.body.artifact.committedAt).toBe(committedAt);
+    const metrics = async (env: string) => (await t.call('GET', `/api/v1/platform/metrics?environment=${env}`, { token: u.viewer })).body.environments[0].total;
+    const dev = await metrics('dev');
+    expect(dev.deployments).toBe(1);
+    expect(dev.leadTimeHours).toBeGreaterThanOrEqual(2.99);
+    expect(dev.leadTimeHours).toBeLessThan(3.1);
+    const p = await t.call('POST', '/api/v1/promotions', {
+      token: u.deployer,
+      body: { sourceEnvironment: 'dev', targetEnvironment: 'staging', artifact: 'web', version: 'v1.0.0' },
+    });
+    expect((await waitFor(t, u.viewer, p.body.id, ['COMPLETED', 'FAILED'])).status).toBe('COMPLETED');
+    expect((await metrics('staging')).leadTimeHours).toBeGreaterThanOrEqual(2.99);
+    // Without a commit time: from the publication, so 0 in the first environment (the average of 3 h and 0 h).
+    await t.call('POST', '/api/v1/artifacts/web/versions', { token: u.deployer, body: { version: 'v1.0.1', digest: `sha256:${'d'.repeat(64)}` } });
+    expect((await metrics('dev')).leadTimeHours).toBeLessThan(1.6);
+    // A commit time in the future, or not a time: 400 naming the field.
+    for (const bad of [new Date(Date.now() + 3_600_000).toISOString(), 'yesterday']) {
+      const refused = await t.call('POST', '/api/v1/artifacts/web/versions', {
+        token: u.deployer,
+        body: { version: 'v1.0.2', digest: `sha256:${'e'.repeat(64)}`, committedAt: bad },
+      });
+      expect(refused.status, bad).toBe(400);
+      expect(refused.body.error.issues[0].path).toBe('body.committedAt');
+    }
+  });
+
   it('promotions count lead time into every environment they reach, configs and artifacts alike', async () => {
     const tenant = t.tenant();
     const u = await t.users(tenant);

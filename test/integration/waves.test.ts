@@ -236,6 +236,10 @@ describe('a rollout through targets in waves (local Step Functions on DynamoDB L
     expect(Date.parse(us.bake.until) - Date.parse(us.bake.from)).toBe(30_000);
     expect(us.bake.monitors).toEqual([alarms.us]);
     for (const w of record.rollout.waves.slice(0, 2)) for (const x of w.targets) expect(x.bake, x.name).toMatchObject({ from: expect.any(String) });
+    // The deployment metrics count it as production's rollback (and its failed change), as a promotion rolled back after its bake.
+    const day = new Date().toISOString().slice(0, 10);
+    const m = await t.call('GET', `/api/v1/platform/metrics?environment=production&from=${day}T00:00:00Z&period=day`, { token: u.viewer });
+    expect(m.body.environments[0].total).toMatchObject({ deployments: 1, failed: 1, rolledBack: 1, rollbackRate: 1 });
     // Nothing of the release is left: the environment's head as before, every target reads it.
     expect((await t.call('GET', '/api/v1/environments/production', { token: u.viewer })).body.snapshot).toEqual(before);
     const env = (await store().getEnvironment(tenant, 'production'))!;

@@ -4,7 +4,16 @@ import { digest, open, time } from './common.ts';
 /** What the artifact, consumer, deployment and registry-link routes answer. */
 export const artifactVersion = /* @__PURE__ */ z.schema(() =>
   z
-    .strictObject({ name: z.string(), version: z.string(), digest, sourceCommit: z.string(), metadata: open, publishedAt: time, publishedBy: z.string() })
+    .strictObject({
+      name: z.string(),
+      version: z.string(),
+      digest,
+      sourceCommit: z.string(),
+      committedAt: z.optional(time),
+      metadata: open,
+      publishedAt: time,
+      publishedBy: z.string(),
+    })
     .check(z.meta({ id: 'ArtifactVersion' })),
 );
 
