@@ -16,8 +16,7 @@ export const TARGET_PLACEHOLDER = '{target}';
  * `.git` segment in any case (the repository's own files, as a case-insensitive checkout reads them), no empty
  * segment (`//`).
  */
-const FILE_RULE = (segment: string) =>
-  new RegExp(`^(?!/)(?!.*//)(?!.*(?:^|/)(?:\\.\\.?|\\.[gG][iI][tT])(?:/|$))(?:${segment})+\\.(?:ya?ml|json)$`);
+const FILE_RULE = (segment: string) => new RegExp(`^(?!/)(?!.*//)(?!.*(?:^|/)(?:\\.\\.?|\\.[gG][iI][tT])(?:/|$))(?:${segment})+\\.(?:ya?ml|json)$`);
 export const GIT_FILE = FILE_RULE('[A-Za-z0-9._/-]|\\{target\\}');
 export const GIT_FILE_MESSAGE =
   'must be a relative path to a .yaml, .yml or .json file inside the repository (no ., .. or .git segments, no //); {target} stands for a target of the environment';
