@@ -16,8 +16,9 @@ import { promotionEvent, writePromotion } from './write.ts';
  * the targets named in its event (`promotion.rolled_back` to webhooks). Idempotent: a target already
  * put back is skipped, a finished promotion is left alone.
  */
-export async function rollBackRollout(deps: With<'git' | 'registry' | 'scheduler' | 'workflow'>, p: Promotion, message: string): Promise<void> {
+export async function rollBackRollout(deps: With<'git' | 'registry' | 'scheduler' | 'workflow'>, p: Promotion, raw: string): Promise<void> {
   const items = await deps.store.listRolloutTargets(p.tenant, p.id);
+  const message = stopReason(raw, items);
   const changed = items.filter((t) => t.appliedAt && t.state !== 'ROLLED_BACK').sort((a, b) => b.wave - a.wave || a.name.localeCompare(b.name));
   const now = deps.clock().toISOString();
   for (const t of changed) await restoreTarget(deps, p, t, now, message);
@@ -77,7 +78,7 @@ async function restoreTarget(deps: With<'git' | 'registry'>, p: Promotion, t: Ro
         state: 'ROLLED_BACK',
         rolledBackAt: now,
         taskToken: null,
-        error: t.error ?? (t.state === 'CONFIRMING' ? `not confirmed by ${t.confirm?.deadline ?? 'its deadline'}` : message.slice(0, 500)),
+        error: t.error ?? (t.state === 'CONFIRMING' ? notConfirmed(t) : `the rollout stopped: ${message}`.slice(0, 500)),
         version: t.version + 1,
         updatedAt: now,
       },
@@ -106,4 +107,21 @@ async function restoreTarget(deps: With<'git' | 'registry'>, p: Promotion, t: Ro
     if (dep && dep.status !== 'ROLLED_BACK') ops.push(deploymentOp({ ...dep, status: 'ROLLED_BACK', completedAt: now }, dep.status, now));
   }
   await deps.store.commit(p.tenant, ops);
+}
+
+/** Why a target waiting for its confirmation was put back: its deadline passed without one. */
+const notConfirmed = (t: RolloutTarget) =>
+  `not confirmed by ${t.confirm?.deadline ?? 'its deadline'}${t.confirm?.mode === 'health' ? ' (its health URL never answered as expected)' : t.confirm?.mode === 'callback' ? ' (no confirmation came)' : ''}`;
+
+/**
+ * The reason a rollout stopped, as a sentence: the flow's own error names (States.Timeout when a
+ * confirmation's wait ran out, States.Runtime, …) are no reason a person can act on, so they are told
+ * by what the targets show (the one whose confirmation did not come, and by when).
+ */
+export function stopReason(raw: string, items: RolloutTarget[]): string {
+  if (!/^States\.[A-Za-z]+$/.test(raw.trim())) return raw;
+  const waiting = items.filter((t) => t.state === 'CONFIRMING');
+  if (/Timeout$/.test(raw.trim()))
+    return waiting.length ? waiting.map((t) => `${t.name} was ${notConfirmed(t)}`).join('; ') : 'a step of the rollout did not finish in time';
+  return 'the rollout could not go on (the flow stopped on an internal error; see the execution history)';
 }
