@@ -83,7 +83,7 @@ export function registerPromote(program: Command): void {
               // What a rollback put back names the rollback, not the engine that wrote it (as the console's card does).
               (a ? (a.restored ? `restored by rollback ${a.restored.promotionId}` : a.promotedBy) : last?.requestedBy) ?? '-',
               i ? '' : gates,
-              i ? '' : e.config.snapshot,
+              i ? '' : `${e.config.snapshot}${e.config.restored ? ' (restored)' : ''}`,
               i ? '' : state,
             ]);
           });
@@ -91,6 +91,24 @@ export function registerPromote(program: Command): void {
         grid(['Environment', 'Version', 'Promoted At', 'Promoted By', 'Gates', 'Config', 'State'], rows);
         console.log('');
         console.log(`Gates: ${r.environments[0]?.gates.legend.split(',').join(' ') ?? ''} (✓ pass, ✗ fail, ! warn, - off)`);
+        // What a rollback put back, when and by which rollback, and why: a restored environment does not look like a deployment.
+        const restored = r.environments.flatMap((e) => [
+          ...(e.config.restored
+            ? [
+                `↺ ${e.name}: config ${e.config.snapshot} restored ${when(e.config.changedAt)} by rollback ${e.config.restored.promotionId} — ${e.config.restored.reason}`,
+              ]
+            : []),
+          ...e.artifacts
+            .filter((a) => a.restored)
+            .map(
+              (a) => `↺ ${e.name}: ${a.artifact} ${a.version} restored ${when(a.promotedAt)} by rollback ${a.restored!.promotionId} — ${a.restored!.reason}`,
+            ),
+        ]);
+        if (restored.length) {
+          console.log('');
+          console.log('Restored:');
+          for (const line of restored) console.log(line);
+        }
         // What went wrong last, where it did: a failure or a rollback is not hidden behind the version that still runs.
         const troubled = r.environments.filter((e) => e.lastOutcome && e.lastOutcome.status !== 'COMPLETED');
         if (troubled.length) {

@@ -606,6 +606,10 @@ describe('CLI: every step of a promotion without curl', () => {
     // The line's status does not hide it: staging's config was restored by that rollback, and says why.
     const line = JSON.parse((await as(u.viewer, 'promote', 'status', '--json')).stdout);
     expect(line.environments.find((e: any) => e.name === 'staging').config.restored).toEqual({ promotionId: rollback, reason: 'undo the timeout' });
+    // …and as a person reads it: when, by which rollback, and why.
+    const text = (await as(u.viewer, 'promote', 'status')).stdout;
+    expect(text).toMatch(/^staging\s+.*staging@\d+ \(restored\)/m);
+    expect(text).toMatch(new RegExp(`^Restored:\\n↺ staging: config staging@\\d+ restored \\S.* by rollback ${rollback} — undo the timeout$`, 'm'));
 
     // A promotion not wanted after all: cancelled, with the reason kept.
     await as(u.deployer, 'config', 'set', 'query.timeout', '"40s"', '--env', 'staging');
