@@ -42,7 +42,56 @@ export function routesPage(openapi: Json): string {
     '| --- | --- | --- | --- | --- |',
     ...rows,
     '',
+    '## What a request carries',
+    '',
+    'The query parameters and the top-level fields of the JSON body each operation takes: those it must carry (required;',
+    'a request without one is refused with 400 naming it) and those it may leave out (optional: a default or nothing).',
+    'A body of several shapes lists each one, separated by _or_. Rules a field follows beyond its type are in the document',
+    '(its pattern, format or enum, or in words with `x-stageline-rule`: [api.md](api.md#rules-a-schema-cannot-say)).',
+    '',
+    '| method | path | query | body |',
+    '| --- | --- | --- | --- |',
+    ...carriedRows(openapi),
+    '',
   ].join('\n');
+}
+
+const names = (list: string[]) => list.map((n) => `\`${n}\``).join(', ');
+/** "required: a, b; optional: c" for a set of fields ('' when there are none). */
+const requiredOptional = (all: string[], required: Set<string>) => {
+  const must = all.filter((n) => required.has(n));
+  const may = all.filter((n) => !required.has(n));
+  return [must.length ? `required: ${names(must)}` : '', may.length ? `optional: ${names(may)}` : ''].filter(Boolean).join('; ');
+};
+
+/** The top-level fields of a body schema, per shape (a $ref followed, alternatives each). */
+function bodyShapes(schema: Json | undefined, openapi: Json, depth = 0): string[] {
+  if (!schema || depth > 4) return [];
+  if (typeof schema.$ref === 'string') return bodyShapes(openapi.components.schemas[schema.$ref.replace('#/components/schemas/', '')], openapi, depth + 1);
+  if (schema.properties) return [requiredOptional(Object.keys(schema.properties), new Set((schema.required as string[] | undefined) ?? [])) || 'no fields'];
+  const alternatives = (schema.oneOf ?? schema.anyOf) as Json[] | undefined;
+  return alternatives ? alternatives.flatMap((a) => bodyShapes(a, openapi, depth + 1)) : [];
+}
+
+function carriedRows(openapi: Json): string[] {
+  const rows: string[] = [];
+  for (const [path, item] of Object.entries(openapi.paths as Json).sort(([a], [b]) => a.localeCompare(b))) {
+    for (const [method, op] of Object.entries(item as Json)) {
+      if (!['get', 'post', 'put', 'patch', 'delete'].includes(method)) continue;
+      const query = ((op.parameters ?? []) as Json[]).filter((p) => p.in === 'query');
+      const queryText = requiredOptional(
+        query.map((p) => p.name as string),
+        new Set(query.filter((p) => p.required).map((p) => p.name as string)),
+      );
+      const body = op.requestBody as Json | undefined;
+      const [media] = Object.keys((body?.content ?? {}) as Json);
+      const shapes = media ? bodyShapes(body!.content[media].schema as Json, openapi) : [];
+      const bodyText = shapes.length ? `${body!.required ? '' : '(the body itself is optional) '}${shapes.join(' _or_ ')}` : '';
+      if (!queryText && !bodyText) continue;
+      rows.push(`| \`${method.toUpperCase()}\` | \`${path}\` | ${cell(queryText)} | ${cell(bodyText)} |`);
+    }
+  }
+  return rows;
 }
 
 export function eventsPage(openapi: Json): string {

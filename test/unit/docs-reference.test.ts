@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { errorsPage, referencePages } from '../../scripts/docs-reference.ts';
+import { errorsPage, referencePages, routesPage } from '../../scripts/docs-reference.ts';
 
 const root = join(import.meta.dirname, '..', '..');
 
@@ -11,6 +11,21 @@ describe('docs/reference: generated pages are current', () => {
       expect(readFileSync(join(root, file), 'utf8'), `${file} is out of date: run npm run docs`).toBe(text);
     });
   }
+
+  it('says which fields a request must carry: an environment is created with name and position (the rest has defaults)', () => {
+    const doc = JSON.parse(readFileSync(join(root, 'functions', 'http', 'openapi.json'), 'utf8'));
+    const page = routesPage(doc);
+    const line = page.split('\n').find((l) => l.startsWith('| `POST` | `/api/v1/environments` |') && l.includes('required'));
+    expect(line, 'a line for POST /api/v1/environments naming its required fields').toBeDefined();
+    const [required, optional] = line!.split('optional');
+    expect(required).toContain('`name`');
+    expect(required).toContain('`position`');
+    expect(required).not.toContain('`displayName`');
+    expect(optional).toContain('`displayName`');
+    // A required query parameter too: resolving a version needs its constraint.
+    const resolve = page.split('\n').find((l) => l.startsWith('| `GET` | `/api/v1/artifacts/{name}/resolve` |') && l.includes('required'));
+    expect(resolve?.split('optional')[0]).toContain('`constraint`');
+  });
 
   it('lists every error class with the status the error map gives it (500 when the map has none)', () => {
     const page = errorsPage(
