@@ -3,7 +3,8 @@ import * as cr from 'aws-cdk-lib/custom-resources';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { logGroup } from './function.ts';
-import { Duration, Lazy, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { CfnResource, Duration, Lazy, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { createHash } from 'node:crypto';
 import { PLATFORM_GROUP, ROLES } from '../domain/access/auth.ts';
 import { StackPart } from './part.ts';
 import { CLI_REDIRECT_URI } from '../functions/adapters/login.ts';
@@ -129,19 +130,25 @@ export class Identity extends StackPart {
    * authorizer names the client (its audience, in the API's OpenAPI body: infra/api-definition.ts), so the
    * client cannot name the API's address in its own properties (a dependency cycle): once both exist, a custom
    * resource writes the client's settings again with the console's address added (UpdateUserPoolClient sets
-   * every setting, so it is sent every one of them, as CloudFormation holds them). Its properties carry all of
-   * them, so any change of the client runs it again, after the client's own update.
+   * every setting, so it is sent every one of them, as CloudFormation holds them). CloudFormation's own update
+   * of the client writes back the template's addresses alone, so the call must run again after every update or
+   * replacement of the client: its properties carry the client's settings and id, and a digest of the client as
+   * the template holds it (every property, those the call does not send included, and its logical id), so any
+   * change of the client changes them and runs it again, after the client's own update (it depends on the client).
    */
   setConsoleUrl(stack: Stack, url: string): void {
     const cfn = this.userPoolClient.node.defaultChild as cognito.CfnUserPoolClient;
+    /** The client as the template holds it: its logical id and its resource (CloudFormation's property names are the API's). */
+    const rendered = () => {
+      const template = Stack.of(cfn).resolve((cfn as unknown as { _toCloudFormation(): unknown })._toCloudFormation()) as {
+        Resources: Record<string, { Properties: Record<string, unknown> }>;
+      };
+      const [logicalId, resource] = Object.entries(template.Resources)[0]!;
+      return { logicalId, resource };
+    };
     const settings = Lazy.any({
       produce: () => {
-        // The client's properties as the template holds them (CloudFormation's names are the API's).
-        const template = Stack.of(cfn).resolve((cfn as unknown as { _toCloudFormation(): unknown })._toCloudFormation()) as {
-          Resources: Record<string, { Properties: Record<string, unknown> }>;
-        };
-        const rendered = Object.values(template.Resources)[0]!;
-        const { GenerateSecret: _secret, UserPoolId: userPoolId, ...rest } = rendered.Properties;
+        const { GenerateSecret: _secret, UserPoolId: userPoolId, ...rest } = rendered().resource.Properties;
         return {
           ...rest,
           UserPoolId: userPoolId,
@@ -179,6 +186,11 @@ export class Identity extends StackPart {
       logGroup: logs,
       installLatestAwsSdk: false,
     });
+    // Any change of the client (an update in place, a replacement, a new logical id) changes this property: CloudFormation runs the call again.
+    (update.node.findChild('Resource').node.defaultChild as CfnResource).addPropertyOverride(
+      'ClientDigest',
+      Lazy.string({ produce: () => createHash('sha256').update(JSON.stringify(rendered())).digest('hex') }),
+    );
     const provider = stack.node.tryFindChild(`AWS${cr.AwsCustomResource.PROVIDER_FUNCTION_UUID.replace(/-/g, '')}`);
     if (!provider) throw new Error("the AwsCustomResource provider function was not found: CDK's construct id for it changed");
     Validations.of(provider).acknowledge(...CUSTOM_RESOURCE_FUNCTION_FINDINGS);

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { CfnElement, CfnResource, CfnWaitConditionHandle, Validations, type App } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import type { CfnUserPoolClient } from 'aws-cdk-lib/aws-cognito';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ROLES } from '../../domain/access/auth.ts';
 import { TABLE } from '../../functions/adapters/keys.ts';
@@ -252,6 +253,33 @@ describe('users', () => {
     });
     expect(update.DependsOn).toEqual(expect.arrayContaining([clientId]));
   });
+
+  it(
+    "runs the console-callback update again whenever the app client is updated or replaced (CloudFormation's update of the client writes back only the template's addresses)",
+    () => {
+      /** The custom resource's properties, after a change to the client (CloudFormation runs it again when they differ). */
+      const callAfter = (change?: (client: CfnUserPoolClient) => void) => {
+        const { stack: s } = unbundled({});
+        const client = s.node.findChild('Users').node.findChild('Client').node.defaultChild as CfnUserPoolClient;
+        change?.(client);
+        const found = Object.values(Template.fromStack(s).findResources('Custom::AWS')) as Resource[];
+        expect(found).toHaveLength(1);
+        return JSON.stringify(found[0]!.Properties);
+      };
+      const unchanged = callAfter();
+      expect(callAfter()).toBe(unchanged);
+      const changes: Record<string, (client: CfnUserPoolClient) => void> = {
+        // Updates in place.
+        'a token validity': (c) => c.addPropertyOverride('AccessTokenValidity', 30),
+        'the client name': (c) => c.addPropertyOverride('ClientName', 'stageline'),
+        // Replacements: a property CloudFormation replaces the client for, and a new logical id.
+        'a replacing property (GenerateSecret)': (c) => c.addPropertyOverride('GenerateSecret', true),
+        'a new logical id': (c) => c.overrideLogicalId('UsersClientReplaced'),
+      };
+      for (const [what, change] of Object.entries(changes)) expect(callAfter(change), what).not.toBe(unchanged);
+    },
+    SYNTH_TIMEOUT,
+  );
 
   it('does not let a user write their own tenant', () => {
     const [, client] = only('AWS::Cognito::UserPoolClient');

@@ -531,7 +531,9 @@ describe('a rollout through targets in waves (local Step Functions on DynamoDB L
     expect(done.status).toBe('ROLLED_BACK');
     expect(done.rollout.waves[0].targets[0]).toMatchObject({ name: 'canary', state: 'ROLLED_BACK', error: expect.stringContaining('not confirmed by') });
     // Said in a sentence, never the flow's own error name.
-    expect(done.error.message).toMatch(/^canary was not confirmed by \S+ \(no confirmation came\); targets rolled back in reverse wave order: canary \(wave 1\)$/);
+    expect(done.error.message).toMatch(
+      /^canary was not confirmed by \S+ \(no confirmation came\); targets rolled back in reverse wave order: canary \(wave 1\)$/,
+    );
     expect(JSON.stringify(done)).not.toContain('States.');
     expect((await t.call('POST', `/api/v1/promotions/${id}/targets/canary/confirm`, { token: u.deployer, body: {} })).status).toBe(409);
   }, 60_000);
