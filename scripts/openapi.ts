@@ -176,7 +176,12 @@ function commonResponses(schemas: Schemas) {
       description: "Throttled by API Gateway: the stage's rate and burst, lower on the heavy routes (the gateway's message)",
       content: json(gateway),
     },
-    OutOfTime: { description: 'The write ran out of time before it was saved: nothing changed; send fewer items and retry', content: json(error) },
+    OutOfTime: {
+      description:
+        'Out of time (OUT_OF_TIME): a write that waited behind others, or could not be saved in the time left, changed nothing; a request cut off by its deadline may have been saved, so send it again with the same Idempotency-Key (one change at most, the first answer replayed)',
+      headers: { 'Retry-After': header('Seconds to wait before sending the same request again', RETRY_AFTER) },
+      content: json(error),
+    },
     InternalError: {
       description: "Failed on our side: an Error with the request id (nothing internal), or the gateway's message when the function itself failed",
       content: json(either),
@@ -281,7 +286,8 @@ function failures(
   if (spec) refs.push(['422', 'UnprocessableEntity']);
   if (spec?.errors?.includes(423)) refs.push(['423', 'Locked']);
   refs.push(['429', 'TooManyRequests'], ['431', 'HeadersTooLarge'], ['500', spec ? 'InternalError' : 'FunctionFailed']);
-  if (spec?.errors?.includes(503)) refs.push(['503', 'OutOfTime']);
+  // Any function may be cut off by its deadline (a busy environment's queue, a slow store): 503 with Retry-After.
+  if (spec) refs.push(['503', 'OutOfTime']);
   const out: Record<string, Json> = Object.fromEntries(refs.map(([status, name]) => [status, { $ref: `#/components/responses/${name}` }]));
   // The success's media types and JSON schema; a text answer then says what went wrong.
   const own = Object.fromEntries(

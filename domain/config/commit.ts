@@ -133,9 +133,17 @@ export async function guardProtected(deps: Deps, ctx: Ctx, env: Environment, act
   );
 }
 
-/** A write that moves an environment's head: queued per environment in this process, retried on conflict with others. */
-export function headWrite<T>(deps: Deps, tenant: string, env: string, step: () => Promise<T>): Promise<T> {
-  return serialised(`${tenant}/${env}`, () => retryOnConflict(deps.tunables, step));
+/** What a queued write keeps in hand once its turn comes (reads, the trie, the commit, the answer): it waits no longer than its time less this. */
+export const WRITE_RESERVE_MS = 8000;
+
+/**
+ * A write that moves an environment's head: queued per environment in this process, retried on conflict with others.
+ * A request that would still be waiting when too little of its time is left gives up in the queue (503 with
+ * Retry-After, nothing changed) rather than be cut off by its deadline with its outcome unknown.
+ */
+export function headWrite<T>(deps: Deps, ctx: Ctx, env: string, step: () => Promise<T>): Promise<T> {
+  const budget = ctx.timeLeft ? ctx.timeLeft() - WRITE_RESERVE_MS : undefined;
+  return serialised(`${ctx.principal.tenant}/${env}`, () => retryOnConflict(deps.tunables, step), budget);
 }
 
 /** The line of environments, read once per request: retries of a write re-read only the environment itself. */

@@ -43,7 +43,7 @@ export async function createItem(deps: Deps, ctx: Ctx, kind: ItemKind, envName: 
   let created!: StoredEntry;
   // Trie nodes are immutable: a retry re-reads only the environment head and the nodes it has not seen.
   const source = memoSource(deps.store.nodes(tenant));
-  await headWrite(deps, tenant, envName, async () => {
+  await headWrite(deps, ctx, envName, async () => {
     const env = await loadEnv(deps, tenant, envName);
     const existing = (await lookup(source, env.head.roots[kind], [input.key])).get(input.key);
     if (existing) {
@@ -87,7 +87,7 @@ async function changeItem<T>(
   const key = await resolveId(deps, ctx, kind, envName, id);
   // Trie nodes are immutable: a retry re-reads only the environment head and the nodes it has not seen.
   const source = memoSource(deps.store.nodes(tenant));
-  return headWrite(deps, tenant, envName, async () => {
+  return headWrite(deps, ctx, envName, async () => {
     const env = await loadEnv(deps, tenant, envName);
     const current = (await lookup(source, env.head.roots[kind], [key])).get(key);
     if (!current) throw new ItemNotFound(kind, id, envName);
@@ -173,7 +173,7 @@ export async function batchItems(deps: Deps, ctx: Ctx, envName: string, input: B
   if (dupes.length) throw new ValidationFailed(dupes);
   // Trie nodes are immutable: a retry re-reads only the environment head and the nodes it has not seen.
   const source = memoSource(deps.store.nodes(tenant));
-  return headWrite(deps, tenant, envName, async () => {
+  return headWrite(deps, ctx, envName, async () => {
     const env = await loadEnv(deps, tenant, envName);
     const now = deps.clock().toISOString();
     const result: BatchResult = {

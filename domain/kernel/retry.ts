@@ -1,4 +1,4 @@
-import { ConcurrentModification } from './errors.ts';
+import { ConcurrentModification, OutOfTime } from './errors.ts';
 import type { Tunables } from './tunables.ts';
 
 /** Raised by a Store when a conditional write lost a race. */
@@ -53,13 +53,45 @@ const queues = new Map<string, Promise<unknown>>();
  * colliding and retrying; writers in other processes (other Lambda instances)
  * still meet at the conditional write, and retryOnConflict settles those.
  */
-export function serialised<T>(key: string, work: () => Promise<T>): Promise<T> {
+export function serialised<T>(key: string, work: () => Promise<T>, waitBudgetMs?: number): Promise<T> {
   const prev = queues.get(key) ?? Promise.resolve();
-  const run = prev.then(work, work);
+  // A request that waited its whole budget in the queue leaves it without running: nothing is written for it,
+  // and the ones behind it do not wait for it.
+  let state: 'waiting' | 'running' | 'gave-up' = 'waiting';
+  const go = () => {
+    if (state === 'gave-up') return Promise.resolve(undefined as T);
+    state = 'running';
+    return work();
+  };
+  const run = prev.then(go, go);
   const tail = run.catch(() => undefined);
   queues.set(key, tail);
   void tail.then(() => {
     if (queues.get(key) === tail) queues.delete(key);
   });
-  return run;
+  if (waitBudgetMs === undefined) return run;
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(
+      () => {
+        if (state !== 'waiting') return;
+        state = 'gave-up';
+        reject(
+          new OutOfTime(
+            'This write waited its turn behind other writes to the same environment until its time ran out: nothing changed. Retry after the Retry-After delay',
+          ),
+        );
+      },
+      Math.max(0, waitBudgetMs),
+    );
+    run.then(
+      (v) => {
+        clearTimeout(timer);
+        if (state !== 'gave-up') resolve(v);
+      },
+      (e: unknown) => {
+        clearTimeout(timer);
+        if (state !== 'gave-up') reject(e);
+      },
+    );
+  });
 }

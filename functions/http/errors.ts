@@ -52,7 +52,24 @@ export const json = (statusCode: number, body: unknown, headers: Record<string, 
     ? { statusCode, headers: statusCode === 304 ? headers : { 'content-type': 'application/json', ...headers }, body: '' }
     : { statusCode, headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) };
 
+/** The answer to a request its function's deadline cut off (middy's early time-out, before Lambda's): it may have been saved. */
+const cutOff = (err: unknown) =>
+  err instanceof Error && err.name === 'TimeoutError' && (err.cause as { package?: string } | undefined)?.package === '@middy/core';
+
 export function errorResponse(err: unknown, requestId?: string): HttpResult {
+  if (cutOff(err))
+    return json(
+      503,
+      {
+        error: {
+          code: 'OUT_OF_TIME',
+          message:
+            'This request ran out of time before it was answered, and it may have been saved: send it again with the same Idempotency-Key to get its answer (one change at most), or read before you retry without one',
+          requestId,
+        },
+      },
+      { 'retry-after': '2' },
+    );
   const hit = err instanceof E.DomainError ? STATUS.find(([cls]) => err instanceof cls) : undefined;
   if (!hit || !(err instanceof E.DomainError)) {
     // Logged for operators; the caller gets no internal detail.
@@ -60,6 +77,10 @@ export function errorResponse(err: unknown, requestId?: string): HttpResult {
     return json(500, { error: { code: 'INTERNAL', message: 'Internal error; quote the request id when reporting it', requestId } });
   }
   const headers: Record<string, string> =
-    err instanceof E.MethodNotAllowed ? { allow: err.allowed.join(', ') } : err instanceof E.ConcurrentModification ? { 'retry-after': '1' } : {};
+    err instanceof E.MethodNotAllowed
+      ? { allow: err.allowed.join(', ') }
+      : err instanceof E.ConcurrentModification || err instanceof E.OutOfTime
+        ? { 'retry-after': '1' }
+        : {};
   return json(hit[1], { error: { code: err.code, message: err.message, ...(err.details ?? {}) } }, headers);
 }

@@ -20,7 +20,12 @@ describe('concurrent writers', () => {
     await makeLine(t, u.admin);
     const results = await Promise.all(
       Array.from({ length: 50 }, (_, i) =>
-        callRetrying(t, 'POST', '/api/v1/environments/dev/configs', { token: u.deployer, body: { key: `k${i}`, value: i } }),
+        callRetrying(t, 'POST', '/api/v1/environments/dev/configs', {
+          token: u.deployer,
+          body: { key: `k${i}`, value: i },
+          // A write cut off by its deadline may have been saved: the same key again gets its answer, never a second change.
+          headers: { 'idempotency-key': `writer-${i}` },
+        }),
       ),
     );
     expect(
@@ -44,7 +49,11 @@ describe('concurrent writers', () => {
     await makeLine(t, u.admin, ['e0', 'e1', 'e2', 'e3', 'e4', 'prod']);
     const results = await Promise.all(
       Array.from({ length: 50 }, (_, i) =>
-        callRetrying(t, 'POST', `/api/v1/environments/e${i % 5}/configs`, { token: u.deployer, body: { key: `k${i}`, value: i } }),
+        callRetrying(t, 'POST', `/api/v1/environments/e${i % 5}/configs`, {
+          token: u.deployer,
+          body: { key: `k${i}`, value: i },
+          headers: { 'idempotency-key': `writer-${i}` },
+        }),
       ),
     );
     expect(

@@ -171,9 +171,11 @@ describe('the published API contract (OpenAPI 3.1)', () => {
   it("documents every error status an operation can answer, in the shared Error shape or the gateway's own", () => {
     const doc = read();
     const statuses = (key: string) => Object.keys(opOf(doc, key).responses).sort();
-    expect(statuses('POST /api/v1/promotions')).toEqual(['200', '201', '400', '401', '403', '404', '409', '413', '422', '429', '431', '500']);
-    expect(statuses('GET /api/v1/environments')).toEqual(['200', '304', '400', '401', '403', '404', '409', '422', '429', '431', '500']);
-    expect(statuses('POST /api/v1/platform/deployments')).toEqual(['200', '201', '400', '403', '404', '409', '413', '422', '429', '431', '500']);
+    // A function may be cut off by its deadline: 503 OUT_OF_TIME with Retry-After on every operation a function answers.
+    expect(statuses('POST /api/v1/promotions')).toEqual(['200', '201', '400', '401', '403', '404', '409', '413', '422', '429', '431', '500', '503']);
+    expect(statuses('GET /api/v1/environments')).toEqual(['200', '304', '400', '401', '403', '404', '409', '422', '429', '431', '500', '503']);
+    expect(statuses('POST /api/v1/platform/deployments')).toEqual(['200', '201', '400', '403', '404', '409', '413', '422', '429', '431', '500', '503']);
+    expect(doc.components.responses.OutOfTime!.headers).toHaveProperty('Retry-After');
     // Any request malformed as HTTP is refused by the gateway with its own 400 ({"message":"Bad Request"}), on every operation.
     expect(statuses('GET /health')).toEqual(['200', '400', '429', '431', '500']);
     expect(statuses('GET /review/{tenant}/{token}')).toEqual(['200', '400', '404', '429', '431', '500']);

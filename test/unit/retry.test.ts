@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConcurrentModification } from '../../domain/kernel/errors.ts';
+import { ConcurrentModification, OutOfTime } from '../../domain/kernel/errors.ts';
 import { WriteConflict } from '../../domain/kernel/retry.ts';
 import { retryOnConflict, serialised } from '../../domain/kernel/retry.ts';
 import { errorResponse } from '../../functions/http/errors.ts';
@@ -33,5 +33,40 @@ describe('writes under contention', () => {
     const results = await Promise.allSettled([slow(1, 30), slow(2, 1, true), slow(3, 1)]);
     expect(order).toEqual([1, 2, 3]);
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+  });
+});
+
+describe('a write that runs out of time', () => {
+  it('gives up its place in the queue once its budget is spent: 503 OUT_OF_TIME with Retry-After, its work never runs, the next one runs', async () => {
+    const ran: string[] = [];
+    const slow = serialised('t/dev', async () => {
+      await new Promise((r) => setTimeout(r, 150));
+      ran.push('slow');
+      return 'slow';
+    });
+    const late = serialised('t/dev', async () => void ran.push('late'), 20).catch((e: unknown) => e);
+    const next = serialised('t/dev', async () => {
+      ran.push('next');
+      return 'next';
+    });
+    const refused = await late;
+    expect(refused).toBeInstanceOf(OutOfTime);
+    expect(await slow).toBe('slow');
+    expect(await next).toBe('next');
+    expect(ran).toEqual(['slow', 'next']);
+    const r = errorResponse(refused);
+    expect(r.statusCode).toBe(503);
+    expect(r.headers['retry-after']).toBe('1');
+    expect(JSON.parse(r.body).error).toMatchObject({ code: 'OUT_OF_TIME', message: expect.stringContaining('nothing changed') });
+  });
+
+  it('a request its deadline cut off (middy’s early time-out) answers 503 with Retry-After, saying it may have been saved and how to retry once', () => {
+    const cut = Object.assign(new Error('[AbortError]: The operation was aborted.', { cause: { package: '@middy/core' } }), { name: 'TimeoutError' });
+    const r = errorResponse(cut, 'req-1');
+    expect(r.statusCode).toBe(503);
+    expect(r.headers['retry-after']).toBe('2');
+    expect(JSON.parse(r.body).error).toMatchObject({ code: 'OUT_OF_TIME', requestId: 'req-1', message: expect.stringContaining('same Idempotency-Key') });
+    // Any other time-out is still an internal error (nothing internal said).
+    expect(errorResponse(Object.assign(new Error('socket'), { name: 'TimeoutError' })).statusCode).toBe(500);
   });
 });
