@@ -8,8 +8,8 @@ const ecrImageAction = /* @__PURE__ */ z.schema(() =>
   z.object({
     source: z.literal('aws.ecr'),
     'detail-type': z.literal('ECR Image Action'),
-    account: z.string().check(z.regex(/^\d{12}$/)),
-    region: z.string().check(z.regex(/^[a-z]{2}(?:-[a-z]+)+-\d$/)),
+    account: z.string().check(z.regex(/^[0-9]{12}$/)),
+    region: z.string().check(z.regex(/^[a-z]{2}(?:-[a-z]+)+-[0-9]$/)),
     detail: z.object({
       'action-type': z.string(),
       result: z.string(),

@@ -41,9 +41,11 @@ export const tagFilter = /* @__PURE__ */ z.schema(() =>
           { message: 'must be a valid regular expression' },
         ),
         z.refine((p) => !NESTED_QUANTIFIER.test(p), { message: 'must not nest quantifiers (e.g. (a+)+): such patterns can take exponential time' }),
-        z.describe(
-          'A JavaScript regular expression (u flag) matched against the whole tag; one that does not compile, or nests quantifiers, is refused with 400',
-        ),
+        z.meta({
+          format: 'regex',
+          description:
+            'A JavaScript regular expression (u flag) matched against the whole tag; one that does not compile, or nests quantifiers, is refused with 400',
+        }),
       ),
     }),
   ]),
@@ -54,7 +56,7 @@ export const createLink = /* @__PURE__ */ z.schema(() =>
     /** registry host[:port] as it names itself in push events, e.g. 123456789012.dkr.ecr.eu-west-1.amazonaws.com */
     registry: z
       .string()
-      .check(z.regex(/^[a-z0-9.-]{1,253}(?::\d{1,5})?$/, 'must be a registry host[:port], e.g. 123456789012.dkr.ecr.eu-west-1.amazonaws.com')),
+      .check(z.regex(/^[a-z0-9.-]{1,253}(?::[0-9]{1,5})?$/, 'must be a registry host[:port], e.g. 123456789012.dkr.ecr.eu-west-1.amazonaws.com')),
     repository: z
       .string()
       .check(

@@ -3,7 +3,7 @@ import * as z from './zod.ts';
 /** CloudWatch alarm ARNs, as monitors name them (domain/freeze/monitors.ts holds what monitors do). */
 
 /** arn:aws:cloudwatch:<region>:<account>:alarm:<name> (names: 1-255 printable characters). */
-const ALARM_ARN = /^arn:(aws|aws-cn|aws-us-gov):cloudwatch:([a-z]{2}(?:-[a-z]+)+-\d):(\d{12}):alarm:([^\u0000-\u001f\u007f]{1,255})$/;
+const ALARM_ARN = /^arn:(aws|aws-cn|aws-us-gov):cloudwatch:([a-z]{2}(?:-[a-z]+)+-[0-9]):([0-9]{12}):alarm:([^\u0000-\u001f\u007f]{1,255})$/;
 
 export const MAX_MONITORS = 10;
 

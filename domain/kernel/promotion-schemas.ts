@@ -30,7 +30,7 @@ export const condition: z.ZodMiniType<Condition> = /* @__PURE__ */ z.lazy(() =>
 );
 
 const semverLike = /* @__PURE__ */ z.schema(() =>
-  z.string().check(z.regex(/^v?\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$/, 'must be a semantic version, e.g. v1.2.3')),
+  z.string().check(z.regex(/^v?[0-9]+\.[0-9]+\.[0-9]+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$/, 'must be a semantic version, e.g. v1.2.3')),
 );
 export const artifactName = /* @__PURE__ */ z.schema(() =>
   z.string().check(z.regex(/^[a-z0-9][a-z0-9._-]{0,99}$/, 'must be 1-100 characters: lower-case letters, digits, . _ -'), notReserved()),

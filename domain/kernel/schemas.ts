@@ -108,7 +108,7 @@ export const signingKey = /* @__PURE__ */ z.schema(() =>
         z.trim(),
         z.maxLength(4000),
         z.meta({
-          pattern: '^\\s*-----BEGIN PUBLIC KEY-----\\n[A-Za-z0-9+/=\\n]+\\n-----END PUBLIC KEY-----\\s*$',
+          pattern: '^[ \\t\\r\\n]*-----BEGIN PUBLIC KEY-----\\n[A-Za-z0-9+/=\\n]+\\n-----END PUBLIC KEY-----[ \\t\\r\\n]*$',
           description: 'A PEM public key (cosign.pub); required when verification is signature_match',
         }),
       ),
@@ -367,18 +367,19 @@ export const metricsQuery = /* @__PURE__ */ z.schema(() =>
 export type MetricsQuery = z.infer<typeof metricsQuery>;
 
 export const versionsQuery = /* @__PURE__ */ z.schema(() => z.strictObject({ environment: z.optional(envName) }));
+const CONSTRAINT_CHARS = /^[0-9A-Za-z.^~<>=!*|, +_-]+$/;
 /** A version constraint (domain/artifacts/artifacts.ts classify decides; the document says it in words). */
 const constraintText = /* @__PURE__ */ z.schema(() =>
-  z
-    .string()
-    .check(
-      z.trim(),
-      z.minLength(1),
-      z.maxLength(100),
-      z.describe(
-        'An exact version, a semver range (">=1.2.0, <2.0.0"), a caret or tilde range ("^1.2.0") or a tag ("latest-prod"); anything else is refused with 400',
-      ),
+  z.string().check(
+    z.trim(),
+    z.minLength(1),
+    z.maxLength(100),
+    // The characters a version, a range or a tag is written with (the document's pattern); which of them it is, classify decides.
+    z.regex(CONSTRAINT_CHARS, 'must be a version, a semver range or a tag, e.g. ^1.2.0, >=1.2.0 <2.0.0 or latest-prod'),
+    z.describe(
+      'An exact version, a semver range (">=1.2.0, <2.0.0"), a caret or tilde range ("^1.2.0") or a tag ("latest-prod"); anything else is refused with 400',
     ),
+  ),
 );
 
 export const resolveQuery = /* @__PURE__ */ z.schema(() => z.strictObject({ constraint: constraintText, environment: z.optional(envName) }));

@@ -23,7 +23,9 @@ export const artifactParams = /* @__PURE__ */ z.schema(() =>
   z.object({ name: z.string().check(z.regex(/^[a-z0-9][a-z0-9._-]{0,99}$/, 'must be an artifact name'), notReserved()) }),
 );
 export const artifactVersionParams = /* @__PURE__ */ z.schema(() =>
-  z.extend(artifactParams, { version: z.string().check(z.regex(/^v?\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$/, 'must be a semantic version')) }),
+  z.extend(artifactParams, {
+    version: z.string().check(z.regex(/^v?[0-9]+\.[0-9]+\.[0-9]+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$/, 'must be a semantic version')),
+  }),
 );
 export const tagParams = /* @__PURE__ */ z.schema(() => z.extend(artifactParams, { tag: z.string().check(z.minLength(3), z.maxLength(200), notReserved()) }));
 export const consumerParams = /* @__PURE__ */ z.schema(() =>

@@ -194,6 +194,40 @@ describe('the published API contract (OpenAPI 3.1)', () => {
     }
   });
 
+  it('states the rules of a field in the document where JSON Schema can: cron, time zones, HH:MM, regular expressions, registry hosts, dotted paths, version constraints; ASCII digits only', () => {
+    const doc = read();
+    const found = new Map<string, Set<string>>();
+    const walk = (o: unknown, name = ''): void => {
+      if (!o || typeof o !== 'object') return;
+      const s = o as { pattern?: unknown; format?: unknown };
+      if (typeof s.pattern === 'string' || typeof s.format === 'string') {
+        const set = found.get(name) ?? new Set<string>();
+        set.add(String(s.pattern ?? `format:${String(s.format)}`));
+        found.set(name, set);
+        // \d, \w and \s match non-ASCII characters in many validators: our patterns say [0-9] (zod's date-time pattern aside, under its format).
+        if (typeof s.pattern === 'string' && s.format !== 'date-time') expect(s.pattern, name).not.toMatch(/\\[dws]/);
+      }
+      // A field's several checks are allOf its schema: they keep its name.
+      for (const [k, v] of Object.entries(o)) walk(v, Array.isArray(o) || ['allOf', 'anyOf', 'oneOf'].includes(k) ? name : k);
+    };
+    walk(doc);
+    const rule = (field: string) => [...(found.get(field) ?? [])];
+    const test = (field: string, value: string) => rule(field).some((p) => !p.startsWith('format:') && new RegExp(p, 'u').test(value));
+    expect(test('cron', '0 16 * * 5')).toBe(true);
+    expect(test('cron', '0 16 * *')).toBe(false);
+    expect(test('timezone', 'America/Argentina/Buenos_Aires')).toBe(true);
+    expect(test('timezone', 'Europe/../Berlin')).toBe(false);
+    expect(test('start', '08:30')).toBe(true);
+    expect(test('start', '８:30')).toBe(false);
+    expect(test('version', 'v1.2.3')).toBe(true);
+    expect(test('version', 'v١.2.3')).toBe(false); // Arabic-Indic digit one
+    expect(test('constraint', '>=1.2.0, <2.0.0')).toBe(true);
+    expect(test('constraint', '^1.2.0; rm')).toBe(false);
+    expect(test('path', 'image.tag')).toBe(true);
+    expect(test('registry', '123456789012.dkr.ecr.eu-west-1.amazonaws.com')).toBe(true);
+    expect(rule('pattern')).toContain('format:regex');
+  });
+
   it("publishes the error bodies the code really sends: every mapped domain error and a 500 match Error; the gateway's answers match GatewayMessage", () => {
     const errors = [
       new E.ValidationFailed([{ path: 'body.name', message: 'Required' }]),
