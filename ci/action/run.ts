@@ -122,6 +122,7 @@ export async function runCi(env: CiEnv, log: (line: string) => void = console.lo
       throw new CiError(`evidence ${type}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
     }
     const payload = evidencePayload(type, file, text);
+    if (type === 'security_scan') await signatureOf(s, payload, log);
     const path = `${versionPath}/${q(s.version)}/evidence`;
     const a = await call('POST', { user: `/api/v1/${path}`, machine: `/api/v1/machine/${path}` }, { type, payload });
     if (a.status !== 201) throw refusal(`attaching ${type} evidence from ${file}`, a);
@@ -186,4 +187,45 @@ function report(env: CiEnv, s: Settings, r: CiResult): void {
         .map(([k, v]) => `STAGELINE_${k.toUpperCase().replace(/-/g, '_')}=${v}\n`)
         .join(''),
     );
+}
+
+/**
+ * A scan says whether the image's signature verified (the security gate fails closed without it). A report
+ * that does not say (Trivy's) gets the answer here: the image's cosign signature — a Sigstore bundle
+ * attached to its digest — verified with the public key (STAGELINE_SIGNED_IMAGE, STAGELINE_SIGNING_KEY), by the
+ * same code Stageline verifies a copy's signature with. What was checked goes along (`signature`).
+ */
+async function signatureOf(s: Settings, payload: Record<string, unknown>, log: (line: string) => void): Promise<void> {
+  if (typeof payload.signatureVerified === 'boolean') return;
+  if (!s.signature || !s.digest) {
+    log(
+      'stageline: security_scan: the report does not say whether the image signature verified; set signing-key and signed-image (STAGELINE_SIGNING_KEY, STAGELINE_SIGNED_IMAGE) to verify it here — a security gate fails closed without it',
+    );
+    return;
+  }
+  const [{ Client }, { verifyCosignSignature }, { createHash, createPublicKey }] = await Promise.all([
+    import('../../functions/adapters/oci/client.ts'),
+    import('../../functions/adapters/oci/signature.ts'),
+    import('node:crypto'),
+  ]);
+  const { image, key, credentials } = s.signature;
+  const registry = { name: new URL(image.url).host, url: image.url };
+  const client = new Client(registry, image.repository, 'pull', credentials, new Map(), 30_000);
+  const checked = await verifyCosignSignature(client, s.digest, key);
+  const fingerprint = `sha256:${createHash('sha256')
+    .update(createPublicKey(key).export({ type: 'spki', format: 'der' }))
+    .digest('hex')}`;
+  payload.signatureVerified = checked.ok;
+  payload.signature = {
+    verifiedBy: 'stageline-ci',
+    image: `${registry.name}/${image.repository}@${s.digest}`,
+    key: fingerprint,
+    ...(checked.bundle ? { bundle: checked.bundle } : {}),
+    ...(checked.reason ? { reason: checked.reason.slice(0, 500) } : {}),
+  };
+  log(
+    checked.ok
+      ? `stageline: security_scan: the signature of ${s.digest} verified with key ${fingerprint.slice(0, 19)}… (bundle ${checked.bundle})`
+      : `stageline: security_scan: the signature of ${s.digest} did NOT verify: ${checked.reason}`,
+  );
 }

@@ -32,6 +32,8 @@ export interface Settings {
   gitBranch: string;
   metadata: Record<string, unknown>;
   evidence: { type: EvidenceType; file: string }[];
+  /** the image's signature to verify for the scan (cosign's Sigstore bundle, key-based): where the image is and the public key */
+  signature: { image: { url: string; repository: string }; key: string; credentials?: { username: string; password: string } } | undefined;
   from: string | undefined;
   to: string | undefined;
   runKey: string | undefined;
@@ -107,6 +109,33 @@ export function settingsOf(env: CiEnv): Settings {
     );
   if (auth && auth.kind !== 'token' && !region) problems.push('AWS_REGION is required to sign with the AWS credentials (the region Stageline is deployed in)');
 
+  // The image's cosign signature, verified here so a clean scan can say signatureVerified (the security gate fails closed without it).
+  const image = get('STAGELINE_SIGNED_IMAGE');
+  const keyFile = get('STAGELINE_SIGNING_KEY');
+  let signature: Settings['signature'];
+  if (image || keyFile) {
+    const m = image ? /^(?:(https?):\/\/)?([a-z0-9.-]+(?::[0-9]{1,5})?)\/([a-z0-9]+(?:[._/-][a-z0-9]+)*)$/.exec(image) : null;
+    if (!m) problems.push('STAGELINE_SIGNED_IMAGE must name the image without tag or digest, e.g. ghcr.io/acme/platform (with STAGELINE_SIGNING_KEY)');
+    let key = '';
+    if (!keyFile) problems.push('STAGELINE_SIGNING_KEY is required with STAGELINE_SIGNED_IMAGE (the cosign public key file, e.g. cosign.pub)');
+    else
+      try {
+        key = keyFile.startsWith('-----BEGIN') ? keyFile : readFileSync(keyFile, 'utf8');
+        if (!/-----BEGIN PUBLIC KEY-----/.test(key)) problems.push(`STAGELINE_SIGNING_KEY: ${keyFile} holds no PEM public key (-----BEGIN PUBLIC KEY-----)`);
+      } catch (err) {
+        problems.push(`STAGELINE_SIGNING_KEY: cannot read ${keyFile} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+      }
+    if (m && key) {
+      const user = get('STAGELINE_REGISTRY_USERNAME');
+      const password = get('STAGELINE_REGISTRY_PASSWORD');
+      signature = {
+        image: { url: `${m[1] ?? 'https'}://${m[2]}`, repository: m[3]! },
+        key,
+        ...(user && password ? { credentials: { username: user, password } } : {}),
+      };
+    }
+  }
+
   if (problems.length) throw new CiError(problems.join('\n'));
   // The run, as the CI names it: a re-run of the same pipeline requests the same promotion, never a second.
   const run = env.GITHUB_RUN_ID ? `gh-${env.GITHUB_RUN_ID}` : env.CI_PIPELINE_ID ? `gl-${env.CI_PIPELINE_ID}` : undefined;
@@ -123,6 +152,7 @@ export function settingsOf(env: CiEnv): Settings {
     gitBranch: get('STAGELINE_GIT_BRANCH') ?? env.GITHUB_REF_NAME ?? env.CI_COMMIT_REF_NAME ?? '',
     metadata: { ...ciProvenance(env), ...metadata },
     evidence,
+    signature,
     from,
     to,
     runKey: run && `${run}-${artifact}-${version}-${to ?? ''}`.replace(/[^A-Za-z0-9_.:-]/g, '_').slice(0, 128),

@@ -9,23 +9,22 @@ export interface Issue {
 
 export abstract class DomainError extends Error {
   abstract readonly code: string;
-  constructor(
-    message: string,
-    readonly details?: Record<string, unknown>,
-  ) {
+  readonly details?: Record<string, unknown>;
+  // Fields set by hand, not as parameter properties: the CI action loads this file with Node's type stripping.
+  constructor(message: string, details?: Record<string, unknown>) {
     super(message);
     this.name = new.target.name;
+    this.details = details;
   }
 }
 
 /** Input failed validation; carries every issue found. */
 export class ValidationFailed extends DomainError {
   readonly code = 'VALIDATION_FAILED';
-  constructor(
-    readonly issues: Issue[],
-    message = 'Request is invalid',
-  ) {
+  readonly issues: Issue[];
+  constructor(issues: Issue[], message = 'Request is invalid') {
     super(message, { issues });
+    this.issues = issues;
   }
 }
 
@@ -51,11 +50,10 @@ export class RouteNotFound extends DomainError {
 
 export class MethodNotAllowed extends DomainError {
   readonly code = 'METHOD_NOT_ALLOWED';
-  constructor(
-    message: string,
-    readonly allowed: string[],
-  ) {
+  readonly allowed: string[];
+  constructor(message: string, allowed: string[]) {
     super(message, { allowed });
+    this.allowed = allowed;
   }
 }
 

@@ -220,6 +220,16 @@ export const evidenceBody = /* @__PURE__ */ z.schema(() =>
         medium: z._default(z.number().check(z.int(), z.minimum(0)), 0),
         low: z._default(z.number().check(z.int(), z.minimum(0)), 0),
         signatureVerified: z.optional(z.boolean()),
+        /** how the signature was checked, when the pipeline checked it (the CI action: the image, the key's fingerprint, the bundle) */
+        signature: z.optional(
+          z.strictObject({
+            verifiedBy: z.string().check(z.maxLength(100)),
+            image: z.string().check(z.maxLength(500)),
+            key: sha256Digest,
+            bundle: z.optional(sha256Digest),
+            reason: z.optional(z.string().check(z.maxLength(500))),
+          }),
+        ),
         scanner: z.optional(z.string().check(z.maxLength(100))),
       }),
     }),

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { createHash, generateKeyPairSync, randomBytes, sign, type KeyObject } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,6 +7,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { waitFor } from '../support/promotions.ts';
 import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
+import { pushImage, startRegistry } from '../support/registry.ts';
+import { SIGSTORE_BUNDLE } from '../../functions/adapters/oci/signature.ts';
+import { OciRegistrySync } from '../../functions/adapters/oci/sync.ts';
 
 /**
  * CI brings releases in: the entry the GitHub Action and the GitLab component run (ci/action/main.ts), run
@@ -156,6 +160,89 @@ describe('CI entry (ci/action/main.ts): the GitHub Action and the GitLab compone
     const versions = await t.call('GET', '/api/v1/artifacts/orders/versions', { token: u.viewer });
     expect(JSON.stringify(versions.body)).toContain('https://gitlab.example.com/acme/platform/-/pipelines/4242');
   }, 60_000);
+
+  it('a clean Trivy report passes the default security gate once the action verified the image’s cosign signature with the public key; a signature by another key fails it, saying so', async () => {
+    const registry = await startRegistry({ name: 'ci' });
+    try {
+      const tenant = t.tenant();
+      const u = await t.users(tenant);
+      await makeLine(t, u.admin);
+      const staging = await t.call('GET', '/api/v1/environments/staging', { token: u.admin });
+      const gates = await t.call('PATCH', '/api/v1/environments/staging', {
+        token: u.admin,
+        body: { version: staging.body.version, gates: { tests: true, security_scan: true } },
+      });
+      expect(gates.status, JSON.stringify(gates.body)).toBe(200);
+      const signer = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+      const stranger = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+      writeFileSync(join(dir, 'cosign.pub'), signer.publicKey.export({ type: 'spki', format: 'pem' }).toString());
+      // Two images, each signed as `cosign sign --key … --new-bundle-format` attaches it: a Sigstore bundle referring to the digest.
+      const signed = async (privateKey: KeyObject, n: number) => {
+        const image = await pushImage({ name: registry.name, url: registry.url }, 'acme/platform', {
+          configBytes: Buffer.from(JSON.stringify({ n })),
+          layers: [randomBytes(256)],
+        });
+        const manifest = Buffer.from(
+          await (
+            await fetch(`${registry.url}/v2/acme/platform/manifests/${image}`, { headers: { accept: 'application/vnd.oci.image.manifest.v1+json' } })
+          ).arrayBuffer(),
+        );
+        const bundle = {
+          mediaType: SIGSTORE_BUNDLE,
+          verificationMaterial: { publicKey: { hint: 'ci' }, tlogEntries: [], timestampVerificationData: { rfc3161Timestamps: [] } },
+          messageSignature: {
+            messageDigest: { algorithm: 'SHA2_256', digest: createHash('sha256').update(manifest).digest('base64') },
+            signature: sign('sha256', manifest, privateKey).toString('base64'),
+          },
+        };
+        const [r] = await new OciRegistrySync().attach({
+          tenant: 'ci',
+          repository: 'acme/platform',
+          digest: image,
+          targets: [{ name: registry.name, url: registry.url }],
+          artifactType: SIGSTORE_BUNDLE,
+          document: bundle,
+        });
+        expect(r!.reason).toBeUndefined();
+        return image;
+      };
+      const run = (version: string, image: string) =>
+        runEntry({
+          ...github(`77${version.replace(/\D/g, '')}`),
+          STAGELINE_ALLOW_LOOPBACK_OUTBOUND: 'true',
+          STAGELINE_URL: t.url,
+          STAGELINE_TOKEN: u.deployer,
+          STAGELINE_ARTIFACT: 'platform',
+          STAGELINE_VERSION: version,
+          STAGELINE_DIGEST: image,
+          STAGELINE_SIGNED_IMAGE: `${registry.url}/acme/platform`,
+          STAGELINE_SIGNING_KEY: 'cosign.pub',
+          STAGELINE_EVIDENCE: 'test_results=junit.xml\nsecurity_scan=trivy.json',
+          STAGELINE_FROM: 'dev',
+          STAGELINE_TO: 'staging',
+        });
+      const good = await run('v3.0.0', await signed(signer.privateKey, 1));
+      expect(good.code, good.output).toBe(0);
+      expect(good.output).toMatch(/security_scan: the signature of sha256:[0-9a-f]{64} verified with key sha256:/);
+      const ok = /promotion (prm_\w+)/.exec(good.output)![1]!;
+      const done = await waitFor(t, u.viewer, ok, ['COMPLETED', 'VALIDATION_FAILED', 'FAILED'], 30_000);
+      expect(done.status, JSON.stringify(done.gates)).toBe('COMPLETED');
+      expect(done.gates.find((g: { gate: string }) => g.gate === 'security_scan')).toMatchObject({ verdict: 'PASS' });
+
+      const bad = await run('v3.0.1', await signed(stranger.privateKey, 2));
+      expect(bad.code, bad.output).toBe(0);
+      expect(bad.output).toContain('did NOT verify');
+      const refused = /promotion (prm_\w+)/.exec(bad.output)![1]!;
+      const failed = await waitFor(t, u.viewer, refused, ['COMPLETED', 'VALIDATION_FAILED', 'FAILED'], 30_000);
+      expect(failed.status).toBe('VALIDATION_FAILED');
+      expect(failed.gates.find((g: { gate: string }) => g.gate === 'security_scan')).toMatchObject({
+        verdict: 'FAIL',
+        reason: "the scan says the artifact's signature did not verify",
+      });
+    } finally {
+      await registry.stop();
+    }
+  }, 90_000);
 
   it('fails the job with what to fix: missing settings, an unreadable or wrong report, a role that may not publish; nothing requested', async () => {
     const tenant = t.tenant();

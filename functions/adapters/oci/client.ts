@@ -52,18 +52,31 @@ interface SendInit {
 /** Distribution API calls for one repository on one registry, with Basic / Bearer-challenge auth. */
 export class Client {
   readonly label: string;
+  readonly registry: Registry;
+  readonly repository: string;
   private readonly base: string;
   private readonly authKey: string;
+  private readonly actions: 'pull' | 'pull,push';
+  private readonly credentials: (Credentials & { realmOrigins?: string[] }) | undefined;
+  private readonly auth: Map<string, string>;
+  private readonly timeoutMs: number;
 
+  // Fields set by hand, not as parameter properties: the CI action runs this file with Node's type stripping, which has none.
   constructor(
-    readonly registry: Registry,
-    readonly repository: string,
-    private readonly actions: 'pull' | 'pull,push',
-    private readonly credentials: (Credentials & { realmOrigins?: string[] }) | undefined,
-    private readonly auth: Map<string, string>,
-    private readonly timeoutMs: number,
+    registry: Registry,
+    repository: string,
+    actions: 'pull' | 'pull,push',
+    credentials: (Credentials & { realmOrigins?: string[] }) | undefined,
+    auth: Map<string, string>,
+    timeoutMs: number,
     tenant = '',
   ) {
+    this.registry = registry;
+    this.repository = repository;
+    this.actions = actions;
+    this.credentials = credentials;
+    this.auth = auth;
+    this.timeoutMs = timeoutMs;
     this.base = registry.url.replace(/\/+$/, '');
     this.label = `registry "${registry.name}" (${this.base})`;
     this.authKey = `${tenant}|${this.base}|${repository}|${actions}`;
