@@ -238,6 +238,27 @@ describe('the consumer links, then anchors; it refuses a head it cannot believe'
     expect(anchorLag({ headSeq: 5, anchoredSeq: 7, oldestUnanchoredLinkedAt: null, now })).toEqual({ anchoredSeq: 5, unanchored: 0, anchorLagSeconds: 0 });
   });
 
+  it('checkHead: a link past the checkpoint whose content was rewritten (its hash and prevHash kept) is refused by its own hash, and so is one in a chain never anchored', async () => {
+    const m = memoryAudit();
+    const anchorer = new ChainAnchorer({ intervalMs: 0 });
+    await linkAuditEntries(m.deps, 'acme', m.write('acme', 4), anchorer);
+    await anchorer.flush(m.deps);
+    await linkAuditEntries(m.deps, 'acme', m.write('acme', 2), anchorer); // 5, 6: past the checkpoint at 4
+    const head = (await m.store.chainHead('acme'))!;
+    await expect(checkHead(m.deps, 'acme', head)).resolves.toBeUndefined();
+    // Link 5 says another entry was written, while keeping the hash and the prevHash it had: only its own hash tells.
+    const l5 = m.chain.link('acme', 5)!;
+    m.chain.setLink('acme', { ...l5, entryHash: 'd'.repeat(64) });
+    await expect(checkHead(m.deps, 'acme', head)).rejects.toThrow(/does not extend its newest signed checkpoint \(link 4\): link 5 does not follow/);
+    m.chain.setLink('acme', l5);
+    await expect(checkHead(m.deps, 'acme', head)).resolves.toBeUndefined();
+    // No checkpoint yet: the chain from its first link is checked the same way.
+    await linkAuditEntries(m.deps, 'fresh', m.write('fresh', 3));
+    const fresh = (await m.store.chainHead('fresh'))!;
+    m.chain.setLink('fresh', { ...m.chain.link('fresh', 2)!, entry: 'forged-entry' });
+    await expect(checkHead(m.deps, 'fresh', fresh)).rejects.toThrow(/heads a chain that does not hold at link 2/);
+  });
+
   it('checkHead: a head extending its newest signed checkpoint holds; forged, moved back, or gone, it is refused', async () => {
     const m = memoryAudit();
     const anchorer = new ChainAnchorer({ intervalMs: 0 });
