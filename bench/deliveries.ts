@@ -10,7 +10,7 @@ import { localSecretVariable, secretsFromEnv } from '../functions/adapters/secre
 import { localDefaults } from '../functions/configuration-overrides.ts';
 
 /**
- * Delivery figures (issue 22): outbound webhook deliveries per second on the local stack (a real
+ * Delivery figures: outbound webhook deliveries per second on the local stack (a real
  * receiver on loopback, every delivery signed), the time from a promotion's commit (its create
  * answered) to the first delivery attempt reaching the receiver, and the git commit step
  * (isomorphic-git shallow clone + commit + push to git http-backend on loopback).

@@ -10,7 +10,7 @@ import { table } from '../scripts/build.ts';
 import { heading, int } from './common.ts';
 
 /**
- * `npm run bench`, people section (issue 39): what `GET /users` and a last-admin check (a demotion)
+ * `npm run bench`, people section: what `GET /users` and a last-admin check (a demotion)
  * cost in Cognito calls and DynamoDB requests, with 10 and with 10,000 users of other tenants in the
  * pool. Cognito is a pool in memory behind aws-sdk-client-mock (local/measure/cognito-pool.ts, with
  * Cognito's 60-a-page paging) and its calls are counted there; the table is DynamoDB Local. The goal:

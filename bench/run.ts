@@ -313,14 +313,14 @@ try {
 }
 const promo = await benchPromotion();
 await benchRegistry();
-// Outbound webhooks and git commits (issue 22).
+// Outbound webhooks and git commits.
 await (await import('./deliveries.ts')).benchDeliveries();
 // The console's page weight per view, in Chromium; throws over its budget.
 await (await import('./console-weight.ts')).benchConsoleWeight();
 await benchHistory();
 const writers = await benchWriters();
 const effective = await benchEffective();
-// Who is who (issue 39): Cognito calls per GET /users and per demotion, with 10 and 10,000 users in other tenants.
+// Who is who: Cognito calls per GET /users and per demotion, with 10 and 10,000 users in other tenants.
 await (await import('./people.ts')).benchPeople();
 await benchWaves();
 
@@ -391,17 +391,17 @@ console.log(
       ),
       row('largest bundle (init-loaded)', `${kib(built.largest.bytes)} (${built.largest.name})`, '≤ 250 KB', built.largest.bytes <= 250_000, way.bundle),
       row(
-        'largest bundle (init-loaded), issue 20 step',
+        'largest bundle (init-loaded), step budget',
         `${kib(built.largest.bytes)} (${built.largest.name})`,
         `≤ ${kib(TARGETS.largestBytes)}`,
         built.largest.bytes <= TARGETS.largestBytes,
         way.bundle,
       ),
-      row('median bundle (init-loaded), issue 20 step', kib(built.median), `≤ ${kib(TARGETS.medianBytes)}`, built.median <= TARGETS.medianBytes, way.bundle),
+      row('median bundle (init-loaded), step budget', kib(built.median), `≤ ${kib(TARGETS.medianBytes)}`, built.median <= TARGETS.medianBytes, way.bundle),
       row('/health bundle', kib(built.health), '≤ 50 KB', built.health <= 50_000),
       row('slowest module init vs a one-client hello-world', `${fmt(built.initRatio, 2)}×`, '≤ 1.25×', built.initRatio <= 1.25, way.init),
       row(
-        'slowest module init vs the hello-world, issue 20 step',
+        'slowest module init vs the hello-world, step budget',
         `${fmt(built.initRatio, 2)}×`,
         `≤ ${TARGETS.initRatio.toFixed(1)}×`,
         built.initRatio <= TARGETS.initRatio,

@@ -21,7 +21,7 @@ const usdOf = (r: RolloutCounts) =>
   (r.stepInvocations + (r.rollback?.invocations ?? 0)) * PRICE.lambdaPerRequest;
 
 /**
- * The rollback row (issue 41: "rollback of a 6-target environment after an alarm in wave 3: every changed target back,
+ * The rollback row ("rollback of a 6-target environment after an alarm in wave 3: every changed target back,
  * measured in transitions and writes"): 6 immediate targets in waves of 1 + 2 + 3, wave 3 baking under a monitor of
  * its first target (ALARM_WAVE_BAKE_SECONDS); the monitor goes to ALARM while wave 3 bakes (the bus runs the alarm-state function, as POST
  * /dev/events does on the local stack); every changed target is put back and the promotion ends ROLLED_BACK.

@@ -20,7 +20,7 @@ export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const OUT_DIR = join(ROOT, 'dist', 'functions');
 export const BASELINE = '_baseline';
 
-/** What issue 20 asks of the bundles (minified, bytes module init loads) and of module init (bench/init-time.ts). */
+/** The budgets of the bundles (minified, bytes module init loads) and of module init (bench/init-time.ts). */
 export const TARGETS = { largestBytes: 450 * 1024, medianBytes: 300 * 1024, initRatio: 2.0 };
 
 export interface BundleResult {

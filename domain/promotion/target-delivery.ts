@@ -7,7 +7,7 @@ import { deliverToTarget, perTargetGit, revertTargetInGit } from './git-delivery
 import { PromotionFailed } from './target-change.ts';
 
 /**
- * Delivery per target (issue 41, item 5): what a rollout does outside the table when it changes one target of
+ * Delivery per target: what a rollout does outside the table when it changes one target of
  * an artifact promotion — its own git file (a git target file with `{target}`) and its own tag in its registry
  * (`latest-<env>-<target>` in `registryFor(env, target)`) — and what a rollback does to put them back. Effect
  * first, then record: both run before the target's transaction, and what they did is recorded on its

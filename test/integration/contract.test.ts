@@ -5,7 +5,7 @@ import { signedFetch } from '../support/sigv4.ts';
 import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
 
 /**
- * Issue 19 §1's repros through the HTTP surface: bodies the contract allows never answer 5xx or
+ * Through the HTTP surface: bodies the contract allows never answer 5xx or
  * lose data; every answer is also checked against the OpenAPI document (TestStack.call).
  */
 let t: TestStack;

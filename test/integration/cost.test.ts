@@ -47,7 +47,7 @@ describe('cost of an approved promotion (counts)', () => {
 });
 
 /**
- * The counts of a rollout through targets that an alarm rolls back (issue 41's rollback figure; `npm run bench` prints
+ * The counts of a rollout through targets that an alarm rolls back (the rollback figure; `npm run bench` prints
  * it beside the same rollout completing): production in 6 immediate targets, waves of 1 + 2 + 3; a monitor of a wave-3
  * target goes to ALARM while wave 3 bakes (on the bus, as POST /dev/events puts it on the local stack). Counts, not times.
  */

@@ -7,9 +7,9 @@ import { waitFor, waitForToken } from '../support/promotions.ts';
 import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
 
 /**
- * Guards played from the attacker's side, through the API and the CLI: URLs refused when saved
- * (issue 19 §3), one answer to a break-glass request on every path (19 §4), decisions bound to the
- * release across a rebase (23 §3), and the low findings of 23 §6.
+ * Guards played from the attacker's side, through the API and the CLI: URLs refused when saved,
+ * one answer to a break-glass request on every path, decisions bound to the release across a
+ * rebase, and the smaller findings.
  */
 let t: TestStack;
 let hook: Server;
@@ -52,7 +52,7 @@ async function deployedMode<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
-describe('every URL a tenant configures is checked when it is saved (issue 19 §3)', () => {
+describe('every URL a tenant configures is checked when it is saved', () => {
   it('environments, registries, notifications and manifests refuse private, metadata and loopback addresses in any notation and plain http: 400 naming the field and why', async () => {
     const { u } = await tenantWithLine();
     const hookOf = (url: string) => ({ name: 'check', url, secret: 'x'.repeat(16) });
@@ -114,7 +114,7 @@ describe('every URL a tenant configures is checked when it is saved (issue 19 §
   });
 });
 
-describe('one answer to X-Break-Glass-Reason on every path past a freeze (issue 19 §4, 23 §6)', () => {
+describe('one answer to X-Break-Glass-Reason on every path past a freeze', () => {
   it('a deployer is refused 403 naming the admin role on create, execute, schedule, both rollbacks and direct writes, and nothing is cancelled; an admin passes, audited as break-glass', async () => {
     const { u } = await tenantWithLine();
     await t.call('POST', '/api/v1/environments/dev/items/batch', { token: u.deployer, body: { set: [{ key: 'a', value: 1 }] } });
@@ -213,7 +213,7 @@ describe('break-glass on an approval', () => {
   });
 });
 
-describe('decisions are bound to the release (issue 23 §3)', () => {
+describe('decisions are bound to the release', () => {
   it("a deployer who adds a key and rebases an admin's break-glass promotion does not get it through the freeze, and cannot approve it", async () => {
     const { tenant, u } = await tenantWithLine();
     const bob = await t.token({ sub: `bob-${tenant}`, email: `bob@${tenant}.test`, tenant, groups: ['deployer', 'approver'] });
@@ -297,7 +297,7 @@ describe('decisions are bound to the release (issue 23 §3)', () => {
   });
 });
 
-describe('low findings (issue 23 §6)', () => {
+describe('smaller findings', () => {
   it('manifest apply audits every change: a weakening after ten cosmetic edits has an entry of its own, with the document digest and plan', async () => {
     const { u } = await tenantWithLine(['dev', 'qa', 'uat', 'staging', 'production']);
     await t.call('POST', '/api/v1/promotions/rules', {

@@ -164,7 +164,7 @@ describe('local managed login (authorization code + PKCE)', () => {
   });
 });
 
-describe('sign-out, locally as on Cognito (issue 39)', () => {
+describe('sign-out, locally as on Cognito', () => {
   it('a code issued before the person was demoted or removed gives no token; one issued after carries their roles now', async () => {
     const redirect = `${t.url}/dashboard`;
     const alice = await t.stack.issuer.sign({ sub: 'u-alice', email: 'alice@acme.example', tenant: 'acme', groups: ['admin'] });

@@ -9,7 +9,7 @@ import { waitFor, waitForToken } from '../support/promotions.ts';
 import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
 
 /**
- * Issue 23 §1, from the attacker's side: a tenant admin could set the Slack signing secret and the
+ * From the attacker's side: a tenant admin could set the Slack signing secret and the
  * Slack-user → account map, then sign button presses as any approver. Now the secret is the
  * deployment's (never a tenant setting) and a Slack identity is linked only by the person.
  */
@@ -105,7 +105,7 @@ async function link(token: string, team: string, user: string) {
   return { code: code.body.code as string, reply: r.body.text as string };
 }
 
-describe('the repro of issue 23 §1 fails', () => {
+describe('a tenant admin cannot take over the Slack signing secret', () => {
   it('an admin can neither set a Slack signing secret nor map Slack users, and presses signed with her key are 401', async () => {
     const { tenant, u, id } = await setup('T0ACME');
     const adminKey = 'alice-chose-this-signing-secret';

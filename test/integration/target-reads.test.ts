@@ -11,7 +11,7 @@ import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
 import { signedFetch } from '../support/sigv4.ts';
 
 /**
- * Reads per target (issue 41, item 4): while a rollout is between waves, an application in a changed
+ * Reads per target: while a rollout is between waves, an application in a changed
  * target reads that target's version (its own head, with its parameters), the others the
  * environment's. The target heads are written through the store port's `targetHead` op, as the flow
  * writes them.

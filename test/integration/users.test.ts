@@ -163,7 +163,7 @@ const migrate = async () => {
   return migrateTenants(localDeps());
 };
 
-describe('who is who stays true (issue 39)', () => {
+describe('who is who stays true', () => {
   it('two admins demoting (or removing) each other at once never leave the tenant without an admin: one wins, the other gets 409', async () => {
     const pat = await t.stack.issuer.sign(DEMO_USERS.pat!);
     for (let round = 0; round < 4; round++) {

@@ -15,7 +15,7 @@ import { pushImage, startRegistry, type LocalRegistry } from '../support/registr
 import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
 
 /**
- * Delivery per target (issue 41, item 5): a rollout through waves commits each target's own git file
+ * Delivery per target: a rollout through waves commits each target's own git file
  * (`envs/production/{target}/values.yaml`) as it changes the target, tags the artifact per target in the
  * target's registry, and says so to webhooks (`promotion.target_applied`); a rollback puts them back.
  */

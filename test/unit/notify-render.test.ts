@@ -130,7 +130,7 @@ describe('email and the review page', () => {
   });
 });
 
-describe('gate reasons people read (issue 40 §8)', () => {
+describe('gate reasons people read', () => {
   // Arrange: what the gates answer for a promotion with no evidence into a target that runs every gate.
   const gates = evaluateGates(
     { policy_compliance: true, tests: true, security_scan: true, cost_analysis: true, performance_baseline: true },
