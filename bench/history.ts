@@ -7,7 +7,7 @@ import { deploymentHistory, deploymentMetrics, recordDeployment } from '#domain/
 import { createEnvironment } from '#domain/config/environments';
 import type { Ctx } from '#domain/ports';
 import type { AllDeps } from '../functions/http/deps.ts';
-import { rollbackEnvironment } from '#domain/promotion/rollback-environment';
+import { rollbackEnvironment } from '#domain/promotion/rollback/environment';
 import type { Deployment } from '#domain/kernel/promotion-model';
 import { publishArtifact as publishSchema } from '#domain/kernel/promotion-schemas';
 import { publishArtifact } from '#domain/artifacts/artifacts';

@@ -1,6 +1,6 @@
 import type * as z from 'zod';
 import type { RollbackImpact } from '../domain/kernel/promotion-model.ts';
-import type { changeView } from '../domain/promotion/release.ts';
+import type { changeView } from '../domain/promotion/request/release.ts';
 import type { tenantCreatedResponse, userResponse, usersListResponse } from '../functions/http/responses/access.ts';
 import type {
   artifactPublishResponse,
@@ -58,7 +58,7 @@ export type Promotion = Out<typeof promotionResponse> & Partial<Pick<PromotionDe
 export type PromotionList = Out<typeof promotionsListResponse>;
 export type Changes = Out<typeof promotionChangesResponse>;
 export type Evidence = Out<typeof evidence>;
-/** POST /promotions with dryRun: the preview domain/promotion/request.ts makes. */
+/** POST /promotions with dryRun: the preview domain/promotion/request/request.ts makes. */
 export type PromotionDryRun = DryRunOf<typeof promotionCreateResponse> & {
   sourceEnvironment: string;
   targetEnvironment: string;
@@ -74,7 +74,7 @@ export type PromotionDryRun = DryRunOf<typeof promotionCreateResponse> & {
 };
 export type PromotionCreate = Done<typeof promotionCreateResponse> | PromotionDryRun;
 export type PromotionExecute = Out<typeof promotionExecuteResponse>;
-/** POST /promotions/{id}/rollback: the rollback made (an artifact's with its impact analysis, domain/promotion/rollback-environment.ts). */
+/** POST /promotions/{id}/rollback: the rollback made (an artifact's with its impact analysis, domain/promotion/rollback/environment.ts). */
 export type PromotionRollback = Done<typeof promotionRollbackResponse> & { impact?: RollbackImpact };
 /** The same with dryRun: what it would revert, and for an artifact the impact analysis (domain/promotion/rollback.ts). */
 export type PromotionRollbackPreview = DryRunOf<typeof promotionRollbackResponse> & {

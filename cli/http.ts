@@ -37,7 +37,7 @@ export async function api<T = unknown>(method: 'GET' | 'POST' | 'PUT' | 'PATCH' 
       res.status === 401
         ? `\n  (locally: stageline login --user alice@acme.example; elsewhere: stageline login --url <url> < token.txt, or set STAGELINE_TOKEN)`
         : '';
-    // A refused rollback names its impact analysis (domain/promotion/rollback-environment.ts).
+    // A refused rollback names its impact analysis (domain/promotion/rollback/environment.ts).
     const impact = e.impact
       ? `\n${impactLines(e.impact as Partial<RollbackImpact>)
           .map((l) => `  ${l}`)

@@ -74,7 +74,7 @@ export interface Ports {
   git: GitWriter;
   /** reads monitors' alarm states before an execution (the promotion step's; DescribeAlarms on AWS) */
   alarms: AlarmReader;
-  /** polls targets' health URLs (the promotion step's; domain/promotion/waves.ts) */
+  /** polls targets' health URLs (the promotion step's; domain/promotion/rollout/) */
   probe: HealthProbe;
 }
 

@@ -39,8 +39,8 @@ const FIRST_SEEN = anyOf(keys.firstSeen);
  * exactly this).
  */
 export const NARROW_WRITES: Record<string, NarrowWrite[]> = {
-  // An alarm of a monitor rolls back what bakes under it (domain/promotion/alarms.ts → monitor-watch.ts alarmRollback →
-  // finish.ts failStep): the promotion and its audit entry (events ride on it; an outbox item only for a commit without
+  // An alarm of a monitor rolls back what bakes under it (domain/promotion/rollout/alarms.ts → monitor-watch.ts alarmRollback →
+  // run/fail.ts failStep): the promotion and its audit entry (events ride on it; an outbox item only for a commit without
   // one), the target put back (the environment item, its pointer and current image, a restored snapshot), the
   // deployment's final status.
   'alarm-state': [

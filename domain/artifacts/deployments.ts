@@ -294,7 +294,7 @@ export async function deploymentMetrics(deps: Deps, ctx: Ctx, q: MetricsQuery) {
  * Lead time, per environment: every deployment that went live in an environment counts, from the
  * version's first appearance in the line (`origin`: an artifact version's publication or first
  * deployment record; a config release's first snapshot, carried along the line by promotions:
- * domain/promotion/finish.ts) to its deployment there. Null when the origin is not known.
+ * domain/promotion/run/end.ts) to its deployment there. Null when the origin is not known.
  */
 export async function leadTimeDelta(deps: Deps, tenant: string, dep: Deployment, origin?: string | null): Promise<MetricDelta | null> {
   if (dep.status !== 'DEPLOYED') return null;

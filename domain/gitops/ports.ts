@@ -46,7 +46,7 @@ export interface GitTargetRepo {
   deleteGitTarget(target: GitTarget, audit: AuditEntry): Promise<void>;
 }
 
-/** How a git target delivers through pull requests (domain/promotion/pull-request.ts). */
+/** How a git target delivers through pull requests (domain/promotion/deliver/pull-request.ts). */
 export interface PullRequestOptions {
   host: PullRequestHost;
   /** the host's API: GitHub Enterprise `https://ghe.example.com/api/v3`, a GitLab host `https://gitlab.example.com`; null: api.github.com or gitlab.com */

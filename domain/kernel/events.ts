@@ -19,7 +19,7 @@ export const EVENT_TYPES = [
   'Promotion Cancelled',
   'Promotion Expired',
   'Promotion Rolled Back',
-  /** a rollout through targets (domain/promotion/waves.ts): a wave started, or every target of it is confirmed and baked */
+  /** a rollout through targets (domain/promotion/rollout/): a wave started, or every target of it is confirmed and baked */
   'Promotion Wave Started',
   'Promotion Wave Completed',
   /** one target of a rollout was changed (its head, its deployment record, its git file and registry tag): a deployer's signal that it is its turn */
@@ -67,7 +67,7 @@ export const promotionEventDetail = /* @__PURE__ */ z.schema(() =>
 export type PromotionEventDetail = z.infer<typeof promotionEventDetail>;
 
 /**
- * `Promotion Target Applied`: one target of a rollout was changed (domain/promotion/waves.ts targetApplyStep, in
+ * `Promotion Target Applied`: one target of a rollout was changed (domain/promotion/rollout/apply.ts targetApplyStep, in
  * the transaction that changes it). What a regional deployer needs to act: the target and its wave, what it runs
  * now, how it confirms (and where, for a callback), and what was delivered for it (its git file, its registry tag).
  */

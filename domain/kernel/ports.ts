@@ -43,9 +43,9 @@ export type SchedulePayload =
   | { tenant: string; promotionId: string }
   | { tenant: string; autoCheck: { sourceEnvironment: string; artifact?: string; version?: string } }
   | { tenant: string; expireWaiting: string }
-  /** the promotion's deadline: the sweeper fails it with a reason if its flow is gone (domain/promotion/sweep.ts) */
+  /** the promotion's deadline: the sweeper fails it with a reason if its flow is gone (domain/promotion/sweep/sweep.ts) */
   | { tenant: string; sweep: string }
-  /** the bounded poll of a promotion's pull request, the fallback to the host's webhook (domain/promotion/pull-request.ts) */
+  /** the bounded poll of a promotion's pull request, the fallback to the host's webhook (domain/promotion/deliver/pull-request.ts) */
   | { tenant: string; pullRequestPoll: string }
   /** a reminder to the approvers before the approval window closes */
   | { tenant: string; remind: string }

@@ -152,7 +152,7 @@ export interface Promotion {
   pullRequest?: PullRequestRecord | null;
   /**
    * why it waits to execute: a freeze window until it ends (then the scheduler resumes it), or another
-   * promotion holding the environment's lease (a rollout, a bake: domain/promotion/queue.ts), re-checked by `until`
+   * promotion holding the environment's lease (a rollout, a bake: domain/promotion/run/queue.ts), re-checked by `until`
    */
   heldBy?: HeldBy | null;
   /** when the flow was started with the request (autoStart): the sweeper's clock for a PENDING promotion */
@@ -161,7 +161,7 @@ export interface Promotion {
   attempt?: number;
   /** the target's bake time when the gates ran: every decision sent to the flow carries it (Bake waits that long) */
   bakeSeconds?: number;
-  /** a promotion into an environment with targets: its waves and where each target stands (domain/promotion/waves.ts) */
+  /** a promotion into an environment with targets: its waves and where each target stands (domain/promotion/rollout/) */
   rollout?: RolloutState | null;
   /**
    * set when this is an environment rollback: the impact analysis it was requested with, and (`of`) the
@@ -368,14 +368,14 @@ export interface TargetRegistryDelivery {
 }
 
 /** A promotion's rollout through an environment's waves (the targets' own state is in RolloutTarget items). */
-/** A hold by a freeze window over the target, until the window ends (domain/promotion/freeze-hold.ts). */
+/** A hold by a freeze window over the target, until the window ends (domain/promotion/run/freeze-hold.ts). */
 export interface WindowHold {
   window: string;
   reason: string;
   until: string;
 }
 
-/** A hold behind another promotion executing into the same environment (domain/promotion/queue.ts); `until`: the next re-check. */
+/** A hold behind another promotion executing into the same environment (domain/promotion/run/queue.ts); `until`: the next re-check. */
 export interface PromotionHold {
   promotion: string;
   reason: string;

@@ -5,8 +5,8 @@ import type { DirectoryUser } from '../access/ports.ts';
 import type { ReviewLink } from './ports.ts';
 import type { Promotion } from '../kernel/promotion-model.ts';
 import { changesOf, type ChangeRow } from '../promotion/views.ts';
-import { approvePromotion } from '../promotion/approve.ts';
-import { rejectPromotion } from '../promotion/reject.ts';
+import { approvePromotion } from '../promotion/decide/approve.ts';
+import { rejectPromotion } from '../promotion/decide/reject.ts';
 import { mayApprove, notificationView, tokenHash, userPrincipal } from './notifier.ts';
 import type { NotificationView } from './view.ts';
 

@@ -1,7 +1,7 @@
 import { requireRole } from '../access/auth.ts';
 import type { Deps, With } from '../ports.ts';
-import { approvePromotion } from '../promotion/approve.ts';
-import { rejectPromotion } from '../promotion/reject.ts';
+import { approvePromotion } from '../promotion/decide/approve.ts';
+import { rejectPromotion } from '../promotion/decide/reject.ts';
 import { linkFromSlack, parseLinkCode, slackActor } from './slack-identity.ts';
 import { verifySlackSignature } from './slack.ts';
 

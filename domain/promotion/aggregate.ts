@@ -3,7 +3,7 @@ import type { Principal } from '../access/auth.ts';
 import { digestOf } from '../kernel/canonical.ts';
 import { assertAction, assertTransition, isTerminal, type Action, type Status } from '../kernel/lifecycle.ts';
 import type { Actor, Approval, Evidence, Promotion, Subject } from '../kernel/promotion-model.ts';
-import { contentChoosers, policyDigest } from './policy.ts';
+import { contentChoosers, policyDigest } from './request/policy.ts';
 
 /**
  * The promotion aggregate: its state and its moves. Every status change goes through `moved`

@@ -1,7 +1,7 @@
 import type { Page } from '../kernel/model.ts';
 import type { Approval, Evidence, Promotion, RolloutTarget, Rule } from '../kernel/promotion-model.ts';
 import type { FreezeWindow } from '../freeze/model.ts';
-import type { WebhookGate, WebhookOutcome } from './gate-verdicts.ts';
+import type { WebhookGate, WebhookOutcome } from './request/gate-verdicts.ts';
 
 /** Promotions with their gate results, approvals and evidence; the per-environment execution lease. */
 export type PromotionOp =
@@ -9,7 +9,7 @@ export type PromotionOp =
   | { kind: 'promotion'; promotion: Promotion; expectedVersion: number | null; gatesChanged?: boolean }
   | { kind: 'approval'; promotionId: string; approval: Approval }
   | { kind: 'evidence'; owner: string; evidence: Evidence }
-  /** one target of a promotion's rollout (domain/promotion/waves.ts): its own item, so a wave's targets are written in parallel */
+  /** one target of a promotion's rollout (domain/promotion/rollout/): its own item, so a wave's targets are written in parallel */
   | { kind: 'rolloutTarget'; target: RolloutTarget; expectedVersion: number | null };
 
 export interface PromotionStorePort {
@@ -79,7 +79,7 @@ export interface GateProvider {
 export interface Workflow {
   /** Starts the flow for a promotion (or rollback); idempotent per promotion id. Returns the execution id. */
   /** `attempt` (> 0) names a new run after failed gates were validated again. */
-  /** approvalTimeoutSeconds: how long the flow's first task (gates, then the approval wait) may wait (domain/promotion/deadlines.ts approvalTimerSeconds) */
+  /** approvalTimeoutSeconds: how long the flow's first task (gates, then the approval wait) may wait (domain/promotion/run/deadlines.ts approvalTimerSeconds) */
   start(input: { tenant: string; promotionId: string; approvalTimeoutSeconds: number; attempt?: number }): Promise<string>;
   /** Resumes a waiting task. Unknown or finished tokens are ignored (returns false). */
   sendTaskSuccess(token: string, output: Record<string, unknown>): Promise<boolean>;

@@ -1,13 +1,13 @@
 import { EnvironmentNotFound } from '../kernel/errors.ts';
 import { gatesBlocking } from '../kernel/display.ts';
 import type { Ctx, Deps } from '../ports.ts';
-import { GATE_ORDER } from './gate-verdicts.ts';
+import { GATE_ORDER } from './request/gate-verdicts.ts';
 import { heldByPromotion, type GateResult, type Promotion } from '../kernel/promotion-model.ts';
-import { lineOf } from './policy.ts';
+import { lineOf } from './request/policy.ts';
 import { isProtected } from '../freeze/break-glass.ts';
 import { cronFor, occurrenceView } from '../freeze/windows.ts';
 import { activeWith, upcomingWith } from '../freeze/occurrences.ts';
-import { approvalDeadline } from './deadlines.ts';
+import { approvalDeadline } from './run/deadlines.ts';
 import { countable, subjectLabel } from './aggregate.ts';
 
 /** How a promotion can end (CANCELLED is left out: nothing was tried). */
@@ -49,7 +49,7 @@ export function blockedBecause(p: Promotion, now: Date, approvalsCounted = p.app
     case 'APPROVED':
       return p.trigger === 'on_approval' ? 'starting execution' : 'approved; waiting for POST /execute';
     case 'SCHEDULED':
-      // Queued behind another promotion executing into the environment (domain/promotion/queue.ts).
+      // Queued behind another promotion executing into the environment (domain/promotion/run/queue.ts).
       if (heldByPromotion(p.heldBy)) return `${p.heldBy.reason}; it goes on when that one ends`;
       return `scheduled for ${p.scheduledAt}${p.scheduledAt && new Date(p.scheduledAt) < now ? ' (due)' : ''}`;
     case 'EXECUTING': {

@@ -1,15 +1,15 @@
 import { digestOf } from '../kernel/canonical.ts';
-import { rolloutView } from './rollout-view.ts';
+import { rolloutView } from './rollout/view.ts';
 import { activeWindowOf, occurrenceView, upcomingWindowOf } from '../freeze/windows.ts';
 import { ValidationFailed } from '../kernel/errors.ts';
 import type { Ctx, Deps } from '../ports.ts';
 import { countable, evidenceOwners, forCurrentRelease } from './aggregate.ts';
-import { approvalDeadline } from './deadlines.ts';
+import { approvalDeadline } from './run/deadlines.ts';
 import { heldByPromotion, type Promotion } from '../kernel/promotion-model.ts';
-import { contentChoosers, evidenceAccepted } from './policy.ts';
+import { contentChoosers, evidenceAccepted } from './request/policy.ts';
 import type { ListPromotionsQuery } from '../kernel/promotion-schemas.ts';
 import { loadPromotion } from './write.ts';
-import { configChanges } from './release.ts';
+import { configChanges } from './request/release.ts';
 import { memoSource } from '../config/tree.ts';
 
 /**

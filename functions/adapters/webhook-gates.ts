@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import type { GateProvider } from '#domain/promotion/ports';
-import type { WebhookGate, WebhookOutcome } from '#domain/promotion/gate-verdicts';
+import type { WebhookGate, WebhookOutcome } from '#domain/promotion/request/gate-verdicts';
 import { guardedFetch, OutboundRefused, readLimited } from './outbound.ts';
 
 /** A gate's own reason, as a short single line of printable text (never a raw body). */

@@ -1,4 +1,4 @@
-import { onAlarmStateChange } from '#domain/promotion/alarms';
+import { onAlarmStateChange } from '#domain/promotion/rollout/alarms';
 import { compose } from '../http/deps.ts';
 import { IsomorphicGitWriter } from '../adapters/git-writer.ts';
 import { ConfiguredRegistrySync } from '../adapters/registry-credentials.ts';
@@ -11,7 +11,7 @@ import { sfnWorkflowFromEnv } from '../adapters/sfn-workflow.ts';
  * the restored version to the environment's git target (isomorphic-git, in memory) and records it in the
  * environment's registries, as a promotion does; and the workflow and the scheduler (loaded on first use): the
  * rollback releases the environment's lease, and the promotion queued behind it goes on now — its parked go
- * task answered, or its schedule moved to now (domain/promotion/queue.ts).
+ * task answered, or its schedule moved to now (domain/promotion/run/queue.ts).
  */
 const wiring = compose({
   git: () => new IsomorphicGitWriter(),
@@ -23,7 +23,7 @@ const wiring = compose({
 /**
  * Target of the rule on the default bus for CloudWatch's "CloudWatch Alarm State Change" events
  * (infra/stack.ts MonitorAlarms; the local bus under npm start): a monitored alarm in ALARM rolls back
- * the promotions baking into the environments that list it (domain/promotion/alarms.ts).
+ * the promotions baking into the environments that list it (domain/promotion/rollout/alarms.ts).
  */
 export const handler = async (event: unknown) =>
   logged(

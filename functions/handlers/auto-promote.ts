@@ -1,6 +1,6 @@
 import * as z from '#domain/kernel/zod';
 import { runOnce } from '#domain/kernel/once';
-import { autoPromoteOn } from '#domain/promotion/auto';
+import { autoPromoteOn } from '#domain/promotion/request/auto';
 import { AUTO_PROMOTION_TRIGGERS, parseEventDetail } from '#domain/kernel/events';
 import { compose } from '../http/deps.ts';
 import { sfnWorkflowFromEnv } from '../adapters/sfn-workflow.ts';

@@ -1,4 +1,4 @@
-import { rollbackEnvironment } from '#domain/promotion/rollback-environment';
+import { rollbackEnvironment } from '#domain/promotion/rollback/environment';
 import { envRollbackBody as body } from '#domain/kernel/promotion-schemas';
 import { promotionView } from '#domain/promotion/views';
 import { envParams as params } from '../http/params.ts';

@@ -1,5 +1,5 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { pullRequestHook } from '#domain/promotion/pull-request-hook';
+import { pullRequestHook } from '#domain/promotion/deliver/pull-request-hook';
 import { compose, tenantDeps } from '../http/deps.ts';
 import { IsomorphicGitWriter } from '../adapters/git-writer.ts';
 import { sfnWorkflowFromEnv } from '../adapters/sfn-workflow.ts';
@@ -16,7 +16,7 @@ const wiring = compose({ git: () => new IsomorphicGitWriter(), workflow: sfnWork
 /**
  * POST /api/v1/gitops/hooks/{tenant}/{env}: the webhook of a pull-request host (GitHub, GitLab). No JWT:
  * the signature (X-Hub-Signature-256) or token (X-Gitlab-Token) made with the target's webhook secret is
- * the credential, bound to that tenant and environment (domain/promotion/pull-request-hook.ts).
+ * the credential, bound to that tenant and environment (domain/promotion/deliver/pull-request-hook.ts).
  */
 export const handler = async (event: APIGatewayProxyEventV2) => {
   const p = event.pathParameters ?? {};

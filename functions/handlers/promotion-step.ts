@@ -1,5 +1,5 @@
 import * as z from '#domain/kernel/zod';
-import { runStep, STEP_NAMES } from '#domain/promotion/step-table';
+import { runStep, STEP_NAMES } from '#domain/promotion/run/step-table';
 import { ConfiguredRegistrySync } from '../adapters/registry-credentials.ts';
 import { HttpGateProvider } from '../adapters/webhook-gates.ts';
 import { CloudWatchAlarms } from '../adapters/cloudwatch-alarms.ts';
@@ -27,7 +27,7 @@ const wiring = compose({
 
 /**
  * The task Lambda of statemachines/promotion.asl.json: one entry for every
- * step of the step table (domain/promotion/step-table.ts), validated with zod.
+ * step of the step table (domain/promotion/run/step-table.ts), validated with zod.
  * Errors keep their `name` (TargetBusy, PromotionFailed), which Step Functions
  * matches in Retry/Catch.
  */

@@ -1,5 +1,5 @@
 import { approveBody as body } from '#domain/kernel/promotion-schemas';
-import { approvePromotion } from '#domain/promotion/approve';
+import { approvePromotion } from '#domain/promotion/decide/approve';
 import { promotionDetail } from '#domain/promotion/views';
 import { promotionParams as params } from '../http/params.ts';
 import { httpHandler } from '../http/handler.ts';

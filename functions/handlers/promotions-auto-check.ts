@@ -1,4 +1,4 @@
-import { checkAutoPromotion } from '#domain/promotion/auto';
+import { checkAutoPromotion } from '#domain/promotion/request/auto';
 import { autoCheckBody as body } from '#domain/kernel/promotion-schemas';
 import { httpHandler } from '../http/handler.ts';
 import { sfnWorkflowFromEnv } from '../adapters/sfn-workflow.ts';

@@ -1,5 +1,5 @@
 import { cancelQuery as query } from '#domain/kernel/promotion-schemas';
-import { cancelPromotion } from '#domain/promotion/cancel';
+import { cancelPromotion } from '#domain/promotion/decide/cancel';
 import { promotionView } from '#domain/promotion/views';
 import { promotionParams as params } from '../http/params.ts';
 import { httpHandler } from '../http/handler.ts';

@@ -1,4 +1,4 @@
-import { createPromotion } from '#domain/promotion/request';
+import { createPromotion } from '#domain/promotion/request/request';
 import { promotionView } from '#domain/promotion/views';
 import * as z from '#domain/kernel/zod';
 import { ValidationFailed } from '#domain/kernel/errors';

@@ -1,5 +1,5 @@
 import { executeBody as body } from '#domain/kernel/promotion-schemas';
-import { executePromotion } from '#domain/promotion/execute';
+import { executePromotion } from '#domain/promotion/decide/execute';
 import { promotionView } from '#domain/promotion/views';
 import { promotionParams as params } from '../http/params.ts';
 import { httpHandler } from '../http/handler.ts';

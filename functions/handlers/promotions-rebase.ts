@@ -1,4 +1,4 @@
-import { rebasePromotion } from '#domain/promotion/rebase';
+import { rebasePromotion } from '#domain/promotion/request/rebase';
 import { promotionView } from '#domain/promotion/views';
 import { promotionParams as params } from '../http/params.ts';
 import { httpHandler } from '../http/handler.ts';

@@ -1,5 +1,5 @@
 import { rejectBody as body } from '#domain/kernel/promotion-schemas';
-import { rejectPromotion } from '#domain/promotion/reject';
+import { rejectPromotion } from '#domain/promotion/decide/reject';
 import { promotionView } from '#domain/promotion/views';
 import { promotionParams as params } from '../http/params.ts';
 import { httpHandler } from '../http/handler.ts';

@@ -1,4 +1,4 @@
-import { rollbackPromotion } from '#domain/promotion/rollback-promotion';
+import { rollbackPromotion } from '#domain/promotion/rollback/promotion';
 import { rollbackBody as body } from '#domain/kernel/promotion-schemas';
 import { promotionView } from '#domain/promotion/views';
 import { promotionParams as params } from '../http/params.ts';

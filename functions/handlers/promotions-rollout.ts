@@ -1,6 +1,7 @@
 import * as z from '#domain/kernel/zod';
 import { targetName } from '#domain/kernel/target-schemas';
-import { confirmTarget, haltRollout, resumeRollout } from '#domain/promotion/waves';
+import { confirmTarget } from '#domain/promotion/rollout/confirm';
+import { haltRollout, resumeRollout } from '#domain/promotion/rollout/halt';
 import { promotionDetail } from '#domain/promotion/views';
 import { promotionParams } from '../http/params.ts';
 import { httpHandler } from '../http/handler.ts';
@@ -8,7 +9,7 @@ import { sfnWorkflowFromEnv } from '../adapters/sfn-workflow.ts';
 import { compose } from '../http/deps.ts';
 
 /**
- * A rollout through an environment's targets (domain/promotion/waves.ts): halt before the next wave,
+ * A rollout through an environment's targets (domain/promotion/rollout/): halt before the next wave,
  * resume, and a deployer's confirmation of one target. One function for the three routes (one role);
  * the workflow answers the task token a resume or a confirmation releases (a resumed wave that may not start yet,
  * for a freeze or a start window, is handed back to WaveStart, which checks it and waits).

@@ -1,5 +1,5 @@
 import { scheduleBody as body } from '#domain/kernel/promotion-schemas';
-import { schedulePromotion } from '#domain/promotion/schedule';
+import { schedulePromotion } from '#domain/promotion/run/schedule';
 import { promotionView } from '#domain/promotion/views';
 import { promotionParams as params } from '../http/params.ts';
 import { httpHandler } from '../http/handler.ts';

@@ -1,4 +1,4 @@
-import { validatePromotion } from '#domain/promotion/validate';
+import { validatePromotion } from '#domain/promotion/request/validate';
 import { promotionView } from '#domain/promotion/views';
 import { promotionParams as params } from '../http/params.ts';
 import { httpHandler } from '../http/handler.ts';

@@ -1,4 +1,4 @@
-import { createRule } from '#domain/promotion/rules';
+import { createRule } from '#domain/promotion/request/rules';
 import { createRule as body } from '#domain/kernel/promotion-schemas';
 import { httpHandler } from '../http/handler.ts';
 

@@ -1,4 +1,4 @@
-import { deleteRule } from '#domain/promotion/rules';
+import { deleteRule } from '#domain/promotion/request/rules';
 import { ruleParams as params } from '../http/params.ts';
 import { httpHandler } from '../http/handler.ts';
 

@@ -1,4 +1,4 @@
-import { getRule } from '#domain/promotion/rules';
+import { getRule } from '#domain/promotion/request/rules';
 import { ruleParams as params } from '../http/params.ts';
 import { httpHandler } from '../http/handler.ts';
 

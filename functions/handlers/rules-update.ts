@@ -1,4 +1,4 @@
-import { updateRule } from '#domain/promotion/rules';
+import { updateRule } from '#domain/promotion/request/rules';
 import { updateRule as body } from '#domain/kernel/promotion-schemas';
 import { ruleParams as params } from '../http/params.ts';
 import { httpHandler } from '../http/handler.ts';

@@ -1,9 +1,9 @@
 import { scheduleFirePayload as input, type ScheduleFirePayload } from '#domain/kernel/schedule-payload';
-import { autoCheckDue } from '#domain/promotion/auto';
-import { expireWaiting } from '#domain/promotion/expire';
-import { fireSchedule } from '#domain/promotion/schedule';
-import { sweepPromotion } from '#domain/promotion/sweep';
-import { pollPullRequest } from '#domain/promotion/pull-request';
+import { autoCheckDue } from '#domain/promotion/request/auto';
+import { expireWaiting } from '#domain/promotion/decide/expire';
+import { fireSchedule } from '#domain/promotion/run/schedule';
+import { sweepPromotion } from '#domain/promotion/sweep/sweep';
+import { pollPullRequest } from '#domain/promotion/deliver/pull-request';
 import { logged } from '../adapters/observability.ts';
 import { sweptPromotions } from '../adapters/metrics.ts';
 import { remindApprovers } from '#domain/notify/notifier';

@@ -8,7 +8,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { onEcrPush } from '../../domain/artifacts/discovery-ecr.ts';
-import { onAlarmStateChange } from '../../domain/promotion/alarms.ts';
+import { onAlarmStateChange } from '../../domain/promotion/rollout/alarms.ts';
 import type { Deps } from '../../domain/ports.ts';
 import { DynamoStore, documentClient } from '../../functions/adapters/dynamo-store.ts';
 import { localDeps, type AllDeps } from '../../functions/http/deps.ts';

@@ -5,7 +5,7 @@ import { RequestCounter, totalRequests } from '../../local/measure/counter.ts';
 import { storeOnlyDeps } from '../../local/measure/store-only.ts';
 import type { Principal } from '../../domain/access/auth.ts';
 import type { With } from '../../domain/ports.ts';
-import { approvePromotion } from '../../domain/promotion/approve.ts';
+import { approvePromotion } from '../../domain/promotion/decide/approve.ts';
 import { waitFor, waitForToken } from '../support/promotions.ts';
 import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
 

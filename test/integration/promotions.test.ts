@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { scheduleName } from '../../domain/promotion/schedule-name.ts';
+import { scheduleName } from '../../domain/promotion/run/schedule-name.ts';
 import { waitFor, waitForToken } from '../support/promotions.ts';
 import { makeLine, startTestStack, type Res, type TestStack } from '../support/stack.ts';
 

@@ -9,7 +9,7 @@ import { waitFor, waitForToken } from '../support/promotions.ts';
 import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
 import { localSecretVariable } from '../../functions/adapters/secrets.ts';
 import { deps, type AllDeps } from '../../functions/http/deps.ts';
-import { pollPullRequest, pullRequestGate } from '../../domain/promotion/pull-request.ts';
+import { pollPullRequest, pullRequestGate } from '../../domain/promotion/deliver/pull-request.ts';
 import { HOST_RETRY } from '../../functions/adapters/git-hosts.ts';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';

@@ -4,7 +4,7 @@ import { targetVersion } from '../../domain/config/targets.ts';
 import { DynamoStore, documentClient } from '../../functions/adapters/dynamo-store.ts';
 import { LOCAL_REGION, localCredentials } from '../../local/dynamodb.ts';
 import { LocalWorkflow } from '../../local/workflow.ts';
-import { scheduleName } from '../../domain/promotion/schedule-name.ts';
+import { scheduleName } from '../../domain/promotion/run/schedule-name.ts';
 import { waitFor } from '../support/promotions.ts';
 import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
 

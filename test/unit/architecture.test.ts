@@ -289,7 +289,7 @@ describe('architecture', () => {
     );
     // The type edges are read: the composition imports every context's ports, and a use case imports the composition.
     expect(tree['domain/ports.ts']?.some((d) => d.id === 'domain/promotion/ports.ts')).toBe(true);
-    expect(tree['domain/promotion/approve.ts']?.some((d) => d.id === 'domain/ports.ts')).toBe(true);
+    expect(tree['domain/promotion/decide/approve.ts']?.some((d) => d.id === 'domain/ports.ts')).toBe(true);
     expect(parseCircular(tree, true).map((cycle) => cycle.join(' -> '))).toEqual([]);
     // Every type edge is an import the tools read: no inline `import('…').Name` type in the domain (it would hide an edge from this check and the order above).
     const inline = (readdirSync(join(root, 'domain'), { recursive: true }) as string[])

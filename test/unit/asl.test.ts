@@ -1,8 +1,8 @@
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { stepInput } from '../../functions/handlers/promotion-step.ts';
-import { STEPS, type StepName } from '../../domain/promotion/step-table.ts';
-import { PULL_REQUEST_WAIT_SECONDS } from '../../domain/promotion/deadlines.ts';
+import { STEPS, type StepName } from '../../domain/promotion/run/step-table.ts';
+import { PULL_REQUEST_WAIT_SECONDS } from '../../domain/promotion/run/deadlines.ts';
 import { STATE_MACHINES, aslFiles, aslPath } from '../../infra/state-machines.ts';
 import { substitutePlaceholders } from '../../local/workflow.ts';
 
@@ -200,7 +200,7 @@ describe('promotion.asl.json', () => {
       steps.add(payload.step as string);
       // A task waits for its token exactly when its row in the step table says so.
       const row = STEPS[payload.step as StepName];
-      expect(row, `${name}: step ${String(payload.step)} has no row in domain/promotion/step-table.ts`).toBeDefined();
+      expect(row, `${name}: step ${String(payload.step)} has no row in domain/promotion/run/step-table.ts`).toBeDefined();
       expect(s.Resource!.endsWith('.waitForTaskToken'), name).toBe(row.waitsForToken);
     }
     expect([...steps].sort()).toEqual([...stepInput.shape.step.options].sort());
@@ -276,7 +276,7 @@ describe('every flow', () => {
 });
 
 describe('a rollback through promotion.asl.json (a promotion record with `rollback` set, on the same machine)', () => {
-  // What the steps answer for a rollback record: its trigger is always on_approval (domain/promotion/rollback-environment.ts;
+  // What the steps answer for a rollback record: its trigger is always on_approval (domain/promotion/rollback/environment.ts;
   // schedulePromotion refuses on_approval), so Decide resumes with execute (approved, or no approval needed) or
   // done (blocked, rejected). await-go comes only from a freeze hold (SCHEDULED by the execute step, which throws Frozen).
   const rollbackVerdicts = ['execute', 'done'] as const;

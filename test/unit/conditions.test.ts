@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { evaluate } from '../../domain/promotion/conditions.ts';
+import { evaluate } from '../../domain/promotion/request/conditions.ts';
 import type { Condition } from '../../domain/kernel/promotion-model.ts';
 
 describe('rule conditions (seed 002 shape)', () => {

@@ -47,7 +47,7 @@ function fakeStep(script: Script = {}) {
   return { calls, invokeStep, steps, tokenOf, bind };
 }
 
-/** What the flow routes on (domain/promotion/deadlines.ts flowDecision). Most tests run the baked path (execute, bake, verify). */
+/** What the flow routes on (domain/promotion/run/deadlines.ts flowDecision). Most tests run the baked path (execute, bake, verify). */
 const decision = (next: string, bakeSeconds = 1, goTimeoutSeconds = 300) => ({ next, bakeSeconds, goTimeoutSeconds });
 /** A decide step that needs no approver: it answers its own token with the decision (steps.ts decideStep). */
 const decides =

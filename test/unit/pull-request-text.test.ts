@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { closedReason, headBranchOf, promotionOfHead, pullRequestText } from '../../domain/promotion/pull-request.ts';
+import { closedReason, headBranchOf, promotionOfHead, pullRequestText } from '../../domain/promotion/deliver/pull-request.ts';
 import type { Promotion } from '../../domain/kernel/promotion-model.ts';
 import { fileDiff } from '../../domain/gitops/edit.ts';
 

@@ -4,18 +4,18 @@ import { createItem } from '../../domain/config/items.ts';
 import { Frozen, TargetBusy } from '../../domain/kernel/errors.ts';
 import { createPromotion as promotionSchema } from '../../domain/kernel/promotion-schemas.ts';
 import { createEnvironment as envSchema, createItem as itemSchema } from '../../domain/kernel/schemas.ts';
-import { approvePromotion } from '../../domain/promotion/approve.ts';
-import { cancelPromotion } from '../../domain/promotion/cancel.ts';
-import { verifyStep } from '../../domain/promotion/finish.ts';
-import { describeHolder, QUEUE_RECHECK_SECONDS } from '../../domain/promotion/queue.ts';
-import { createPromotion } from '../../domain/promotion/request.ts';
-import { scheduleName } from '../../domain/promotion/schedule-name.ts';
-import { awaitGoStep, decideStep, executeStep } from '../../domain/promotion/steps.ts';
+import { approvePromotion } from '../../domain/promotion/decide/approve.ts';
+import { cancelPromotion } from '../../domain/promotion/decide/cancel.ts';
+import { verifyStep } from '../../domain/promotion/run/complete.ts';
+import { describeHolder, QUEUE_RECHECK_SECONDS } from '../../domain/promotion/run/queue.ts';
+import { createPromotion } from '../../domain/promotion/request/request.ts';
+import { scheduleName } from '../../domain/promotion/run/schedule-name.ts';
+import { awaitGoStep, decideStep, executeStep } from '../../domain/promotion/run/steps.ts';
 import type { Promotion } from '../../domain/kernel/promotion-model.ts';
 import { memoryDeps, userCtx } from '../support/memory-deps.ts';
 
 /**
- * The queue of an environment (domain/promotion/queue.ts) on the memory store: a promotion approved while
+ * The queue of an environment (domain/promotion/run/queue.ts) on the memory store: a promotion approved while
  * another one executes and bakes is held behind it, short contention stays TargetBusy, and the holder's end
  * wakes the first held one.
  */

@@ -3,11 +3,11 @@ import { TargetNotFound, ValidationFailed } from '../../domain/kernel/errors.ts'
 import { assertTargetRegistries, OCI_TAG, registryFor, targetTagName } from '../../domain/config/targets.ts';
 import { assertGitFileFor, gitPathFor, gitTargetFor } from '../../domain/gitops/target-path.ts';
 import type { Promotion } from '../../domain/kernel/promotion-model.ts';
-import { deliverToGit, revertInGit } from '../../domain/promotion/git-delivery.ts';
+import { deliverToGit, revertInGit } from '../../domain/promotion/deliver/git-delivery.ts';
 import { IsomorphicGitWriter } from '../../functions/adapters/git-writer.ts';
 import { memoryDeps } from '../support/memory-deps.ts';
 import { deliveryText } from '../../cli/rollout-view.ts';
-import { revertTarget } from '../../domain/promotion/target-delivery.ts';
+import { revertTarget } from '../../domain/promotion/deliver/target-delivery.ts';
 
 /** The first issue a check refuses with (path and message). */
 function refusal(check: () => unknown): { path: string; message: string } {

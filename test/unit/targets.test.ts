@@ -7,7 +7,7 @@ import type { TargetHead } from '../../domain/kernel/model.ts';
 import { memoryDeps, userCtx } from '../support/memory-deps.ts';
 import { promotion } from '../support/store-contract/fixtures.ts';
 import type { StartWindow } from '../../domain/kernel/target-schemas.ts';
-import { windowAt } from '../../domain/promotion/waves.ts';
+import { windowAt } from '../../domain/promotion/rollout/start.ts';
 
 const T = 'acme';
 const admin = userCtx(T, 'admin', 'admin');

@@ -4,9 +4,9 @@ import { createItem, getItem, updateItem } from '../../domain/config/items.ts';
 import { AlreadyExists, SelfApprovalForbidden, VersionConflict } from '../../domain/kernel/errors.ts';
 import { createPromotion as promotionSchema } from '../../domain/kernel/promotion-schemas.ts';
 import { createEnvironment as envSchema, createItem as itemSchema, updateItem as updateSchema } from '../../domain/kernel/schemas.ts';
-import { approvePromotion } from '../../domain/promotion/approve.ts';
-import { createPromotion } from '../../domain/promotion/request.ts';
-import { decideStep, executeStep } from '../../domain/promotion/steps.ts';
+import { approvePromotion } from '../../domain/promotion/decide/approve.ts';
+import { createPromotion } from '../../domain/promotion/request/request.ts';
+import { decideStep, executeStep } from '../../domain/promotion/run/steps.ts';
 import type { Ctx, Deps } from '../../domain/ports.ts';
 import { memoryDeps, userCtx } from '../support/memory-deps.ts';
 

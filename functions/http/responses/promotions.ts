@@ -214,7 +214,7 @@ const promotionFields = /* @__PURE__ */ z.schema(() =>
 );
 export const promotionResponse = /* @__PURE__ */ z.schema(() => promotionFields.check(z.meta({ id: 'Promotion' })));
 
-/** One target of a rollout: its state, confirmation, bake window and alarm (domain/promotion/waves.ts rolloutView). */
+/** One target of a rollout: its state, confirmation, bake window and alarm (domain/promotion/rollout/view.ts rolloutView). */
 export const rolloutTargetRow = /* @__PURE__ */ z.schema(() =>
   z.strictObject({
     name: z.string(),

@@ -200,7 +200,7 @@ const REVIEW_ERRORS: RouteResponse['errors'] = {
 export const PROMOTION_ROUTES: Route[] = [
   ...promotionRoutes(`${v1}/promotions`),
   ...promotionRoutes(`${v1}/config/promotions`, { subject: 'config' }),
-  // A rollout through an environment's targets (domain/promotion/waves.ts), any subject: once, under /promotions.
+  // A rollout through an environment's targets (domain/promotion/rollout/), any subject: once, under /promotions.
   {
     method: 'POST',
     path: `${v1}/promotions/{id}/halt`,

@@ -1,0 +1,208 @@
+import type { Principal } from '../../access/auth.ts';
+import { sha256Hex } from '../../kernel/canonical.ts';
+import type { Condition } from '../../kernel/promotion-model.ts';
+import { AlreadyExists, EnvironmentNotFound } from '../../kernel/errors.ts';
+import type { Ctx, Deps, With } from '../../ports.ts';
+import { evaluate } from './conditions.ts';
+import { factsFrom } from './gate-verdicts.ts';
+import { lineOf } from './policy.ts';
+import { createPromotion } from './request.ts';
+import { validatePromotion } from './validate.ts';
+
+/** The identity auto-promotions run as (shown in audit and history). */
+export const AUTO_PROMOTER = { id: 'auto-promoter', name: 'auto-promoter' };
+
+/** The system's own principal in a tenant (event-driven and scheduled checks). */
+const autoPrincipal = (tenant: string): Principal => ({ tenant, id: AUTO_PROMOTER.id, name: AUTO_PROMOTER.name, roles: ['deployer'], kind: 'machine' });
+
+export interface AutoCheck {
+  ruleId: string;
+  targetEnvironment: string;
+  eligible: boolean;
+  reasons: string[];
+  promotionId?: string;
+}
+
+/**
+ * The auto-promotion check: for each active autoPromote rule out of the
+ * source environment, evaluate its conditions over the release's facts
+ * (evidence, and how long it has run in the source); when they hold and the
+ * target is not paused, create and run the promotion with no person.
+ */
+export async function checkAutoPromotion(
+  deps: With<'scheduler' | 'workflow'>,
+  ctx: Ctx,
+  input: { sourceEnvironment: string; artifact?: string; version?: string },
+): Promise<AutoCheck[]> {
+  const { tenant } = ctx.principal;
+  const [envs, rules] = await Promise.all([deps.store.listEnvironments(tenant), deps.store.listRules(tenant)]);
+  const line = lineOf(envs);
+  const source = line.find((e) => e.name === input.sourceEnvironment);
+  if (!source) throw new EnvironmentNotFound(input.sourceEnvironment);
+  const now = deps.clock();
+  let owner: string;
+  let since: string;
+  if (input.artifact && input.version) {
+    const ptr = await deps.store.getPointer(tenant, source.name, input.artifact);
+    owner = `artifact:${input.artifact}@${input.version}`;
+    since = ptr?.version === input.version ? ptr.promotedAt : now.toISOString();
+  } else {
+    const snap = await deps.store.getSnapshot(tenant, source.name, source.head.seq);
+    owner = `snapshot:${source.name}@${source.head.seq}`;
+    since = snap?.createdAt ?? now.toISOString();
+  }
+  const facts = {
+    ...factsFrom(await deps.store.listEvidence(tenant, [owner])),
+    // Hours to the millisecond (a rounded value would keep a threshold from ever being reached on time).
+    'deployment.duration_hours': (now.getTime() - new Date(since).getTime()) / 3_600_000,
+    'deployment.environment': source.name,
+  };
+  const out: AutoCheck[] = [];
+  for (const rule of rules.filter((r) => r.status === 'active' && r.autoPromote && r.sourceEnvironment === source.name)) {
+    const target = line.find((e) => e.name === rule.targetEnvironment);
+    const reasons: string[] = [];
+    if (!target) reasons.push(`target '${rule.targetEnvironment}' does not exist`);
+    else if (target.autoPromotionPaused) reasons.push(`auto-promotion into '${target.name}' is paused`);
+    const trace = evaluate(rule.conditions, facts);
+    reasons.push(...trace.failed);
+    const check: AutoCheck = { ruleId: rule.id, targetEnvironment: rule.targetEnvironment, eligible: reasons.length === 0, reasons };
+    // A time-based condition (deployment.duration_hours) comes due without any event: the
+    // scheduler fires a check at the time it will hold, so nobody has to poll.
+    const due = reasons.length ? dueAt(rule.conditions, since) : null;
+    if (due && due > now) {
+      const name = `stageline-auto-${sha256Hex(`${tenant}|${rule.id}|${source.name}|${input.artifact ?? ''}@${input.version ?? ''}`).slice(0, 40)}`;
+      await deps.scheduler.scheduleOnce(name, due, {
+        tenant,
+        autoCheck: { sourceEnvironment: source.name, ...(input.artifact ? { artifact: input.artifact, version: input.version } : {}) },
+      });
+      check.reasons.push(`checked again at ${due.toISOString()} (time-based condition)`);
+    }
+    if (check.eligible) {
+      // Auto-promotions wait out a freeze window (whenFrozen: wait) rather than being cancelled by it.
+      // A person who triggers the check is the requester (audit, separation of duties): they cannot
+      // approve what they set off. Only the system's own trigger runs as the auto-promoter.
+      const auto: Principal = ctx.principal.id === AUTO_PROMOTER.id || ctx.principal.kind === 'machine' ? autoPrincipal(tenant) : ctx.principal;
+      try {
+        const body =
+          input.artifact && input.version
+            ? {
+                sourceEnvironment: source.name,
+                targetEnvironment: rule.targetEnvironment,
+                artifact: input.artifact,
+                version: input.version,
+                notes: `auto-promoted by rule '${rule.name}'`,
+                dryRun: false,
+                autoStart: true,
+                trigger: 'on_approval' as const,
+                whenFrozen: 'wait' as const,
+              }
+            : {
+                sourceEnvironment: source.name,
+                targetEnvironment: rule.targetEnvironment,
+                promotionType: 'FULL' as const,
+                configIds: [],
+                flagIds: [],
+                keyPatterns: [],
+                notes: `auto-promoted by rule '${rule.name}'`,
+                dryRun: false,
+                autoStart: true,
+                trigger: 'on_approval' as const,
+                whenFrozen: 'wait' as const,
+              };
+        const p = await createPromotion(deps, { principal: auto, requestId: ctx.requestId }, body, { autoPromoted: true });
+        if ('id' in p) check.promotionId = p.id;
+      } catch (err) {
+        // The same release is already on its way: if its gates failed earlier, the new inputs may
+        // now pass them, so an auto-promotion whose gates failed is validated again (not duplicated).
+        const twin = err instanceof AlreadyExists ? String(err.details?.promotionId ?? '') : '';
+        const prior = twin ? await deps.store.getPromotion(tenant, twin) : null;
+        if (prior?.autoPromoted && prior.status === 'VALIDATION_FAILED') {
+          await validatePromotion(deps, { principal: autoPrincipal(tenant) }, prior.id);
+          check.promotionId = prior.id;
+          check.reasons.push(`validating ${prior.id} again with the new inputs`);
+        } else {
+          check.eligible = false;
+          check.reasons.push((err as Error).message);
+        }
+      }
+    }
+    out.push(check);
+  }
+  return out;
+}
+
+/** When the rule's `deployment.duration_hours` threshold (gt/gte/eq) will be reached, if it has one. */
+export function dueAt(condition: Condition | null, since: string): Date | null {
+  const hours: number[] = [];
+  const walk = (c: Condition | null): void => {
+    if (!c) return;
+    if ('all' in c) c.all.forEach(walk);
+    else if ('any' in c) c.any.forEach(walk);
+    else if (c.field === 'deployment.duration_hours' && ['gt', 'gte', 'eq'].includes(c.op) && typeof c.value === 'number') hours.push(c.value);
+  };
+  walk(condition);
+  if (!hours.length) return null;
+  // A second past the latest threshold, so the check sees it as met.
+  return new Date(new Date(since).getTime() + Math.max(...hours) * 3_600_000 + 1_000);
+}
+
+/** A scheduled auto-promotion check came due (schedule-fire): runs as the system. */
+export async function autoCheckDue(
+  deps: With<'scheduler' | 'workflow'>,
+  tenant: string,
+  input: { sourceEnvironment: string; artifact?: string; version?: string },
+): Promise<AutoCheck[]> {
+  const ctx: Ctx = { principal: autoPrincipal(tenant) };
+  return checkAutoPromotion(deps, ctx, input);
+}
+
+/**
+ * The system's own auto-promotion trigger: called for every event that changes auto-promotion's
+ * inputs (AUTO_PROMOTION_TRIGGERS) — new evidence, a recorded deployment, a promotion completed
+ * into an environment — and checks the rules out of the environment(s) the event concerns. Runs as
+ * the auto-promoter; at-least-once delivery is harmless (a release already on its way or already
+ * there is not promoted twice).
+ */
+export async function autoPromoteOn(deps: With<'scheduler' | 'workflow'>, type: string, detail: Record<string, unknown>): Promise<AutoCheck[]> {
+  const tenant = String(detail.tenant);
+  const ctx: Ctx = { principal: autoPrincipal(tenant) };
+  const checks: { sourceEnvironment: string; artifact?: string; version?: string }[] = [];
+  if (type === 'Promotion Completed') {
+    const subject = String(detail.subject ?? '');
+    const m = /^([^@:]+)@(.+)$/.exec(subject);
+    // Artifact subjects read `name@version`; config subjects `config:<type>@<seq>`.
+    checks.push(
+      m && !subject.startsWith('config:')
+        ? { sourceEnvironment: String(detail.targetEnvironment), artifact: m[1], version: m[2] }
+        : { sourceEnvironment: String(detail.targetEnvironment) },
+    );
+  } else if (type === 'Deployment Recorded') {
+    if (detail.status !== 'DEPLOYED') return [];
+    checks.push(
+      detail.artifact
+        ? { sourceEnvironment: String(detail.environment), artifact: String(detail.artifact), version: String(detail.imageTag) }
+        : { sourceEnvironment: String(detail.environment) },
+    );
+  } else if (type === 'Evidence Added') {
+    const owner = String(detail.owner);
+    const snap = /^snapshot:(.+)@(\d+)$/.exec(owner);
+    const art = /^artifact:(.+)@(.+)$/.exec(owner);
+    if (snap) {
+      const env = await deps.store.getEnvironment(tenant, snap[1]!);
+      if (env && env.head.seq === Number(snap[2])) checks.push({ sourceEnvironment: env.name });
+    } else if (art) {
+      // Every environment that runs this version is a source it may leave from.
+      for (const env of lineOf(await deps.store.listEnvironments(tenant))) {
+        const ptr = await deps.store.getPointer(tenant, env.name, art[1]!);
+        if (ptr?.version === art[2]) checks.push({ sourceEnvironment: env.name, artifact: art[1], version: art[2] });
+      }
+    }
+  }
+  const out: AutoCheck[] = [];
+  for (const c of checks) {
+    const rules = await deps.store.listRules(tenant);
+    if (!rules.some((r) => r.status === 'active' && r.autoPromote && r.sourceEnvironment === c.sourceEnvironment)) continue;
+    out.push(...(await checkAutoPromotion(deps, ctx, c).catch(() => [])));
+  }
+  return out;
+}

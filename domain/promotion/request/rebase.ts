@@ -1,0 +1,82 @@
+import { EnvironmentNotFound, RuleViolation } from '../../kernel/errors.ts';
+import { gatesBlocking } from '../../kernel/display.ts';
+import type { Ctx, Deps, With } from '../../ports.ts';
+import { memoSource } from '../../config/tree.ts';
+import type { Promotion } from '../../kernel/promotion-model.ts';
+import { changeSummary, configChanges } from './release.ts';
+import { requestedBreakGlass } from '../../freeze/break-glass.ts';
+import { actorOf, configReleaseDigest, guard, moved } from '../aggregate.ts';
+import { stampFreezeOverride } from '../run/freeze-override.ts';
+import { runGates } from './run-gates.ts';
+import { promotionEvent, writePromotion } from '../write.ts';
+
+/**
+ * Moves a config promotion that awaits approval onto its source's current
+ * snapshot. The release digest changes, so everything decided about the old
+ * release stops counting: approvals (bound to the digest they approved), an
+ * admin's break-glass past freeze windows (voided: an admin breaks glass again,
+ * with a reason, for the new release — e.g. by sending X-Break-Glass-Reason
+ * with the rebase or a later approve/execute), the change summary and notes
+ * people approve from (recomputed for the new content). Who rebased is
+ * recorded: they chose the content, so separation of duties treats them like
+ * the requester. Gates run again, and if they now fail the promotion ends as
+ * VALIDATION_FAILED.
+ */
+export async function rebasePromotion(deps: With<'gates' | 'workflow'>, ctx: Ctx, id: string): Promise<Promotion> {
+  const glass = requestedBreakGlass(ctx, 'freeze-window', 'promotion.rebase', deps.clock());
+  const me = actorOf(ctx.principal);
+  const { before, after } = await writePromotion(deps, ctx.principal.tenant, id, async (p) => {
+    guard('rebase', p);
+    if (p.subject.type !== 'config') throw new RuleViolation('Artifact versions are immutable: request a new promotion for another version');
+    const [source, target] = await Promise.all([
+      deps.store.getEnvironment(p.tenant, p.sourceEnvironment),
+      deps.store.getEnvironment(p.tenant, p.targetEnvironment),
+    ]);
+    if (!source) throw new EnvironmentNotFound(p.sourceEnvironment);
+    if (!target) throw new EnvironmentNotFound(p.targetEnvironment);
+    if (source.head.seq === p.subject.sourceSnapshot.seq) return null;
+    const subject = { ...p.subject, sourceSnapshot: { seq: source.head.seq, digest: source.head.digest } };
+    const { changes } = await configChanges(memoSource(deps.store.nodes(p.tenant)), target.head.roots, source.head.roots, subject);
+    if (changes.length === 0) throw new RuleViolation(`Nothing to promote any more: '${target.name}' already has it; cancel the promotion`);
+    const at = deps.clock().toISOString();
+    const summary = changeSummary(changes, subject);
+    const voided = p.freezeOverride ? ` The break-glass past freeze windows given by ${p.freezeOverride.by} for the earlier release no longer applies.` : '';
+    const rebased: Promotion = {
+      ...p,
+      subject,
+      releaseDigest: configReleaseDigest(subject),
+      approvedBy: [],
+      changeSummary: summary,
+      notes:
+        `Rebased by ${me.name} onto ${source.name}@${source.head.seq}: ${summary.added} added, ${summary.modified} modified, ${summary.removed} removed. The notes ${p.requestedBy.name} wrote were for an earlier release.${voided}`.slice(
+          0,
+          2000,
+        ),
+      rebasedBy: { id: me.id, name: me.name, at },
+      freezeOverride: null,
+    };
+    const gates = await runGates(deps, rebased);
+    const blocked = gates.filter((g) => g.blocking && g.verdict === 'FAIL');
+    const next = blocked.length
+      ? moved(rebased, 'VALIDATION_FAILED', me, deps.clock(), {
+          gates,
+          taskToken: null,
+          error: { code: 'GATES_FAILED', message: gatesBlocking(blocked) },
+        })
+      : { ...rebased, gates, version: p.version + 1, updatedAt: at };
+    const event = blocked.length
+      ? promotionEvent(deps, 'Promotion Failed', next, { actor: me.name, reason: next.error!.message })
+      : promotionEvent(deps, 'Approval Required', next, {
+          actor: me.name,
+          approvalsNeeded: p.policy.requiredApprovers,
+          approverGroups: p.policy.approverGroups,
+        });
+    const why = `source ${source.name}@${p.subject.sourceSnapshot.seq} → @${source.head.seq}${p.freezeOverride ? `; voids the break-glass of ${p.freezeOverride.by} (${p.freezeOverride.reason})` : ''}`;
+    return { next, action: 'promotion.rebase', by: me, ops: [event], reason: why, requestId: ctx.requestId };
+  });
+  if (after?.status === 'VALIDATION_FAILED' && before.taskToken)
+    await deps.workflow.sendTaskFailure(before.taskToken, 'Cancelled', 'gates failed after rebase');
+  const rebased = after ?? before;
+  // An admin who rebases with a break-glass reason breaks glass for the new release (audited as break-glass).
+  return glass ? stampFreezeOverride(deps, ctx, rebased.id, glass) : rebased;
+}

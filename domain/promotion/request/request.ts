@@ -1,0 +1,190 @@
+import { requestedBreakGlass } from '../../freeze/break-glass.ts';
+import { AlreadyExists, ArtifactNotFound, DeploymentNotFound, RuleViolation, TargetBusy } from '../../kernel/errors.ts';
+import type { Environment } from '../../kernel/model.ts';
+import type { Ctx, Deps, With } from '../../ports.ts';
+import { memoSource } from '../../config/tree.ts';
+import { actorOf, configReleaseDigest, newPromotion, newPromotionId } from '../aggregate.ts';
+import { cancelPromotion } from '../decide/cancel.ts';
+import { validationDeadline } from '../run/deadlines.ts';
+import { startFlow } from '../run/flow.ts';
+import { freezeGlassOps, hasFreezeWindows } from '../run/freeze-override.ts';
+import { evaluateGates } from './gate-verdicts.ts';
+import type { Promotion, Subject } from '../../kernel/promotion-model.ts';
+import { checkForward, lineOf, policyDigest, resolvePolicy } from './policy.ts';
+import { changeSummary, changeView, configChanges } from './release.ts';
+import type { CreateAgentPromotion, CreatePromotion } from '../../kernel/promotion-schemas.ts';
+import { armSweep } from '../sweep/deadline.ts';
+import { promotionEvent, writeNewPromotion } from '../write.ts';
+
+/**
+ * Requesting a promotion: the release is prepared (what it would change, bound to its digest),
+ * the policy resolved, the promotion written PENDING with its event and audit entry, and its flow
+ * started (or its validation deadline armed). A dry run answers the preview and writes nothing.
+ */
+
+interface Prepared {
+  source: Environment;
+  target: Environment;
+  subject: Subject;
+  releaseDigest: string;
+  preview: Record<string, unknown>;
+  changeSummary?: Promotion['changeSummary'];
+}
+
+async function prepare(
+  deps: Deps,
+  tenant: string,
+  input: CreatePromotion,
+  line: Environment[],
+  rules: Awaited<ReturnType<Deps['store']['listRules']>>,
+): Promise<Prepared> {
+  const { source, target } = checkForward(line, rules, input.sourceEnvironment, input.targetEnvironment);
+  if ('artifact' in input) {
+    const [version, inSource, inTarget] = await Promise.all([
+      deps.store.getArtifactVersion(tenant, input.artifact, input.version),
+      deps.store.getPointer(tenant, source.name, input.artifact),
+      deps.store.getPointer(tenant, target.name, input.artifact),
+    ]);
+    if (!version) throw new ArtifactNotFound(`${input.artifact}@${input.version} has not been published`, { artifact: input.artifact, version: input.version });
+    if (!inSource || inSource.version !== input.version) {
+      throw new RuleViolation(
+        `${input.artifact}@${input.version} is not what '${source.name}' runs (it runs ${inSource ? inSource.version : 'nothing'}); a release is promoted from where it runs`,
+      );
+    }
+    if (inTarget?.version === input.version) throw new RuleViolation(`'${target.name}' already runs ${input.artifact}@${input.version}`);
+    const subject: Subject = { type: 'artifact', name: input.artifact, version: input.version, digest: version.digest };
+    return {
+      source,
+      target,
+      subject,
+      releaseDigest: version.digest,
+      preview: { artifact: input.artifact, from: inTarget?.version ?? null, to: input.version, digest: version.digest },
+    };
+  }
+  const subject: Subject = {
+    type: 'config',
+    sourceSnapshot: { seq: source.head.seq, digest: source.head.digest },
+    promotionType: input.promotionType,
+    configIds: [...input.configIds].sort(),
+    flagIds: [...input.flagIds].sort(),
+    keyPatterns: [...input.keyPatterns].sort(),
+  };
+  const { changes, unchanged } = await configChanges(memoSource(deps.store.nodes(tenant)), target.head.roots, source.head.roots, subject);
+  if (changes.length === 0)
+    throw new RuleViolation(`Nothing to promote: '${target.name}' already has what this ${subject.promotionType} promotion would bring from '${source.name}'`);
+  const releaseDigest = configReleaseDigest(subject);
+  return { source, target, subject, releaseDigest, preview: { changes: changes.map(changeView), unchanged }, changeSummary: changeSummary(changes, subject) };
+}
+
+/** An agent promotion as the artifact promotion it is: the source deployment names release and source environment. */
+async function fromAgent(
+  deps: Deps,
+  tenant: string,
+  input: CreateAgentPromotion,
+): Promise<CreatePromotion & { sourceDeploymentId: string; targetGateway: string }> {
+  const dep = await deps.store.findDeployment(tenant, input.sourceDeploymentId);
+  if (!dep)
+    throw new DeploymentNotFound(
+      `Deployment '${input.sourceDeploymentId}' does not exist; source_deployment_id names a deployment record (see /platform/deployments/history)`,
+    );
+  if (dep.artifact && dep.artifact !== input.agentId) {
+    throw new RuleViolation(`Deployment '${dep.id}' deployed '${dep.artifact}', not '${input.agentId}'`);
+  }
+  if (dep.status !== 'DEPLOYED') throw new RuleViolation(`Deployment '${dep.id}' is ${dep.status}; only a DEPLOYED release is promoted`);
+  const { agentId, sourceDeploymentId, targetGatewayId, ...rest } = input;
+  return { ...rest, sourceEnvironment: dep.environment, artifact: agentId, version: dep.imageTag, sourceDeploymentId, targetGateway: targetGatewayId };
+}
+
+export async function createPromotion(
+  deps: With<'scheduler' | 'workflow'>,
+  ctx: Ctx,
+  given: CreatePromotion | CreateAgentPromotion,
+  opts: { autoPromoted?: boolean } = {},
+) {
+  const asked = requestedBreakGlass(ctx, 'freeze-window', 'promotion.create', deps.clock());
+  const { tenant } = ctx.principal;
+  const input = 'agentId' in given ? await fromAgent(deps, tenant, given) : given;
+  const [envs, rules] = await Promise.all([deps.store.listEnvironments(tenant), deps.store.listRules(tenant)]);
+  const line = lineOf(envs);
+  // What is already on its way to the target is read beside the preparation (a dry run needs neither).
+  const [prepared, active] = await Promise.all([
+    prepare(deps, tenant, input, line, rules),
+    input.dryRun ? Promise.resolve([]) : deps.store.activePromotions(tenant, input.targetEnvironment),
+  ]);
+  const policy = resolvePolicy(rules, line, prepared.source, prepared.target);
+  const now = deps.clock();
+  if (input.dryRun) {
+    const gates = evaluateGates(prepared.target.gates, [], { violations: [] }, [], new Set());
+    return {
+      dryRun: true as const,
+      sourceEnvironment: prepared.source.name,
+      targetEnvironment: prepared.target.name,
+      releaseDigest: prepared.releaseDigest,
+      ...prepared.preview,
+      ...(prepared.changeSummary ? { changeSummary: prepared.changeSummary } : {}),
+      gates: gates.map((g) => ({ gate: g.gate, enabled: g.verdict !== 'SKIPPED', blocking: g.blocking })),
+      webhookGates: (prepared.target.webhookGates ?? []).map((h) => ({ name: h.name, blocking: h.blocking })),
+      approval: {
+        required: policy.requiresApproval,
+        approvers: policy.requiredApprovers,
+        groups: policy.approverGroups,
+        separationOfDuties: policy.separationOfDuties,
+        expirySeconds: policy.approvalExpirySeconds,
+      },
+      policyDigest: policyDigest(policy),
+    };
+  }
+  const twin = active.find((a) => a.releaseDigest === prepared.releaseDigest && a.sourceEnvironment === prepared.source.name);
+  if (twin)
+    throw new AlreadyExists(`The same release is already on its way to '${prepared.target.name}' as ${twin.id} (${twin.status})`, { promotionId: twin.id });
+  const mode = prepared.target.concurrency ?? 'queue';
+  if (mode === 'reject' && active.length > 0) {
+    throw new TargetBusy(`'${prepared.target.name}' accepts one promotion at a time and ${active[0]!.id} is ${active[0]!.status}; wait for it or cancel it`, {
+      blockedBy: active[0]!.id,
+    });
+  }
+  const id = newPromotionId(now);
+  const at = now.toISOString();
+  const requester = actorOf(ctx.principal);
+  const promotion = newPromotion({
+    tenant,
+    id,
+    subject: prepared.subject,
+    sourceEnvironment: prepared.source.name,
+    targetEnvironment: prepared.target.name,
+    releaseDigest: prepared.releaseDigest,
+    notes: input.notes,
+    requestedBy: requester,
+    at,
+    policy,
+    trigger: input.trigger,
+    autoPromoted: opts.autoPromoted ?? false,
+  });
+  if (prepared.changeSummary) promotion.changeSummary = prepared.changeSummary;
+  if ('agentId' in given) Object.assign(promotion, { sourceDeploymentId: given.sourceDeploymentId, targetGateway: given.targetGatewayId });
+  const autoStart = input.autoStart ?? true;
+  if (autoStart) promotion.flowStartedAt = promotion.requestedAt;
+  promotion.whenFrozen = input.whenFrozen ?? 'fail';
+  // Break-glass past freeze windows: an admin's reason, bound to this release, recorded on the promotion and the environment, audited as break-glass and evented.
+  const glass = asked && (await hasFreezeWindows(deps, tenant, prepared.target.name)) ? { ...asked, releaseDigest: prepared.releaseDigest } : null;
+  if (glass) promotion.freezeOverride = glass;
+  await writeNewPromotion(deps, promotion, async () => ({
+    action: glass ? 'breakglass.promotion.create' : 'promotion.create',
+    by: requester,
+    ops: [
+      promotionEvent(deps, 'Promotion Requested', promotion, { actor: requester.name }),
+      ...(glass ? await freezeGlassOps(deps, tenant, prepared.target.name, glass, id) : []),
+    ],
+    reason: glass ? `break-glass (freeze-window): ${glass.reason}` : input.notes || undefined,
+    requestId: ctx.requestId,
+  }));
+  if (mode === 'supersede') {
+    for (const older of active.filter((p) => p.status !== 'EXECUTING')) {
+      await cancelPromotion(deps, ctx, older.id, `superseded by ${id}`).catch(() => undefined);
+    }
+  }
+  if (autoStart) await startFlow(deps, promotion);
+  // Waiting for `validate`: its deadline schedule expires it if nobody validates it in time.
+  else await armSweep(deps, promotion, validationDeadline(promotion, deps.tunables));
+  return deps.store.getPromotion(tenant, id) as Promise<Promotion>;
+}

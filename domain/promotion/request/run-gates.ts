@@ -1,0 +1,92 @@
+import { freezeOverridden } from '../../freeze/break-glass.ts';
+import { activeWindowOf } from '../../freeze/windows.ts';
+import type { Environment } from '../../kernel/model.ts';
+import type { Deps, With } from '../../ports.ts';
+import { evidenceOwners, forCurrentRelease } from '../aggregate.ts';
+import { evaluateGates, type WebhookOutcome } from './gate-verdicts.ts';
+import type { GateResult, Promotion } from '../../kernel/promotion-model.ts';
+import { contentChoosers, evidenceAccepted } from './policy.ts';
+
+/** Running a promotion's gates against the store: the target's gates and webhooks, the release as published, the freeze windows. */
+
+/** When validation finds the target frozen: a non-blocking result naming the window (execution waits or fails then). */
+export async function freezeGate(deps: Deps, p: Promotion): Promise<GateResult[]> {
+  const open = await activeWindowOf(await deps.store.listFreezeWindows(p.tenant), p.targetEnvironment, deps.clock());
+  if (!open) return [];
+  const then = freezeOverridden(p)
+    ? `${p.freezeOverride!.by} broke glass past it (${p.freezeOverride!.reason})`
+    : p.whenFrozen === 'wait'
+      ? 'execution waits for its end'
+      : 'execution is refused while it lasts (whenFrozen: fail)';
+  return [
+    {
+      gate: 'freeze_window',
+      verdict: 'WARN',
+      blocking: false,
+      reason: `'${p.targetEnvironment}' is frozen by ${open.window.id} (${open.window.reason}) until ${open.end.toISOString().slice(0, 16).replace('T', ' ')} UTC, and ${then}`,
+      evidenceRefs: [],
+    },
+  ];
+}
+
+/** Evaluates every gate of the target for a promotion's release (fixed order; webhooks fail closed). `targetRead`: the target, when the caller reads it already. */
+export async function runGates(deps: With<'gates'>, p: Promotion, targetRead?: Promise<Environment | null>): Promise<GateResult[]> {
+  // Independent reads at once: the target, the release as published, the evidence (what a rollback does not need is not read).
+  const [target, released, evidenceFound] = await Promise.all([
+    targetRead ?? deps.store.getEnvironment(p.tenant, p.targetEnvironment),
+    verifyRelease(deps, p),
+    p.rollback ? Promise.resolve([]) : deps.store.listEvidence(p.tenant, evidenceOwners(p)),
+  ]);
+  const violations = [...(target ? [] : [`the target environment '${p.targetEnvironment}' no longer exists`]), ...released];
+  if (p.rollback) {
+    // A rollback returns to a release that already ran here: its gate is the impact analysis.
+    const { impact, override } = p.rollback;
+    return [
+      {
+        gate: 'policy_compliance',
+        verdict: violations.length ? 'FAIL' : 'PASS',
+        blocking: true,
+        reason: violations.join('; ') || 'the release is exactly the one that ran here before',
+        evidenceRefs: [],
+      },
+      {
+        gate: 'rollback_impact',
+        verdict: impact.recommendation === 'SAFE' ? 'PASS' : impact.recommendation === 'BLOCKED' && !override ? 'FAIL' : 'WARN',
+        blocking: true,
+        reason: `the impact analysis says ${impact.recommendation}${impact.reasons.length ? ` (${impact.reasons.join('; ')})` : ''}${override ? `, and ${override.by} overrode it: ${override.reason}` : ''}`,
+        evidenceRefs: [],
+      },
+    ];
+  }
+  // Only evidence about this release, from sources the policy accepts, counts (e.g. a machine principal, not the requester).
+  const evidence = evidenceFound.filter((e) => forCurrentRelease(e, p) && evidenceAccepted(e, p.policy, contentChoosers(p)));
+  const hooks = target?.webhookGates ?? [];
+  const outcomes: WebhookOutcome[] = await Promise.all(
+    hooks.map((h) =>
+      deps.gates.call(h, {
+        promotionId: p.id,
+        tenant: p.tenant,
+        sourceEnvironment: p.sourceEnvironment,
+        targetEnvironment: p.targetEnvironment,
+        subject: p.subject,
+        releaseDigest: p.releaseDigest,
+        evidence,
+      }),
+    ),
+  );
+  const configured = target?.gates ?? { policy_compliance: true, tests: false, security_scan: false, cost_analysis: false, performance_baseline: false };
+  return evaluateGates(configured, evidence, { violations }, outcomes, new Set(hooks.filter((h) => h.blocking).map((h) => h.name)));
+}
+
+/** policy_compliance's own checks: the release still is exactly what was requested. */
+async function verifyRelease(deps: Deps, p: Promotion): Promise<string[]> {
+  const out: string[] = [];
+  if (p.subject.type === 'artifact') {
+    const v = await deps.store.getArtifactVersion(p.tenant, p.subject.name, p.subject.version);
+    if (!v || v.digest !== p.subject.digest) out.push("the artifact's digest no longer matches the published version");
+  } else {
+    const s = await deps.store.getSnapshot(p.tenant, p.sourceEnvironment, p.subject.sourceSnapshot.seq);
+    if (!s || s.digest !== p.subject.sourceSnapshot.digest) out.push("the source snapshot's digest no longer matches what was requested");
+  }
+  return out;
+}

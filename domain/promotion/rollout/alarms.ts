@@ -1,0 +1,42 @@
+import { alarmOf, alarmStateChange, monitorRefusal } from '../../freeze/monitors.ts';
+import type { Deps, With } from '../../ports.ts';
+import { alarmRollback } from './monitor-watch.ts';
+import { watchedMonitors } from '../../config/targets.ts';
+import { failStep } from '../run/fail.ts';
+import { PromotionFailed } from '../run/target-change.ts';
+import { rolloutAlarm } from './bake.ts';
+
+/**
+ * CloudWatch's "CloudWatch Alarm State Change" event (EventBridge default bus on AWS, the local bus
+ * under npm start): an alarm going to ALARM rolls back every promotion baking into an environment
+ * that lists it as a monitor, in every tenant that lists it, and nothing else. An event that is not
+ * that shape, another state, or an alarm nobody monitors changes nothing.
+ */
+export async function onAlarmStateChange(
+  deps: With<'git' | 'registry' | 'scheduler' | 'workflow'>,
+  event: unknown,
+): Promise<{ alarm: string | null; rolledBack: { tenant: string; promotionId: string }[]; ignored?: string }> {
+  const parsed = alarmStateChange.safeParse(event);
+  if (!parsed.success)
+    return { alarm: null, rolledBack: [], ignored: `not a CloudWatch Alarm State Change event: ${parsed.error.issues[0]?.message ?? 'invalid'}` };
+  const alarm = alarmOf(parsed.data);
+  if (!alarm) return { alarm: parsed.data.detail.alarmName, rolledBack: [], ignored: `state ${parsed.data.detail.state.value}` };
+  if (!alarm.at) alarm.at = deps.clock().toISOString();
+  const rolledBack: { tenant: string; promotionId: string }[] = [];
+  for (const w of await deps.store.monitorWatchers(alarm.arn)) {
+    // Only a tenant's own alarms (<tenant>/<name>) reach its promotions (a monitor saved before the rule gets nothing).
+    if (monitorRefusal(w.tenant, alarm.arn)) continue;
+    // The environment still lists it (the index is written with the environment; read it again anyway).
+    const env = await deps.store.getEnvironment(w.tenant, w.environment);
+    if (!env || !watchedMonitors(env).includes(alarm.arn)) continue;
+    for (const p of await deps.store.activePromotions(w.tenant, w.environment)) {
+      if (p.status !== 'EXECUTING') continue;
+      // A rollout through targets: the targets that watch the alarm and have changed decide (domain/promotion/rollout/).
+      const hit = p.rollout
+        ? await rolloutAlarm(deps, p, alarm, (why) => failStep(deps, w.tenant, p.id, new PromotionFailed(`post-deploy verification failed: ${why}`)))
+        : env.monitors?.includes(alarm.arn) && (await alarmRollback(deps, w.tenant, p.id, alarm));
+      if (hit) rolledBack.push({ tenant: w.tenant, promotionId: p.id });
+    }
+  }
+  return { alarm: alarm.name, rolledBack };
+}

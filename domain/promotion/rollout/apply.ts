@@ -1,0 +1,196 @@
+import { deploymentOp } from '../../artifacts/deployments.ts';
+import { randomUUID } from 'node:crypto';
+import { rootsDigest } from '../../config/commit.ts';
+import { artifactSubject, configSubject, targetsOf } from '../../config/targets.ts';
+import { applyChanges, memoSource, NodeSink } from '../../config/tree.ts';
+import { auditEntry } from '../../audit/audit.ts';
+import type { Environment, Roots, TargetHead } from '../../kernel/model.ts';
+import type { Promotion, RolloutTarget } from '../../kernel/promotion-model.ts';
+import type { Deps, WriteOp, With } from '../../ports.ts';
+import { ENGINE } from '../aggregate.ts';
+import { type Next } from '../run/deadlines.ts';
+import { configChanges } from '../request/release.ts';
+import { PromotionFailed } from '../run/target-change.ts';
+import { deliverTarget } from '../deliver/target-delivery.ts';
+import { auditDraft, loadPromotion, promotionEvent } from '../write.ts';
+import { confirmSeconds } from './plan.ts';
+import { bakeWindow } from './bake.ts';
+
+/**
+ * A target is applied (TargetApply): its own head, its registry tags and git delivery, and how it is confirmed.
+ */
+
+/** The release as one target runs it: for a config, the environment's head with the promotion's changes; for an artifact, its version. */
+async function releaseFor(deps: Deps, p: Promotion, env: Environment): Promise<Pick<TargetHead, 'snapshot' | 'artifact' | 'base' | 'subject'>> {
+  if (p.subject.type === 'artifact') {
+    const ptr = await deps.store.getPointer(p.tenant, env.name, p.subject.name);
+    return {
+      subject: artifactSubject(p.subject.name),
+      artifact: { name: p.subject.name, version: p.subject.version, digest: p.subject.digest },
+      base: ptr?.version_ ?? 0,
+    };
+  }
+  const snap = await deps.store.getSnapshot(p.tenant, p.sourceEnvironment, p.subject.sourceSnapshot.seq);
+  if (!snap) throw new PromotionFailed('source snapshot is gone');
+  const source = memoSource(deps.store.nodes(p.tenant));
+  const { changes } = await configChanges(source, env.head.roots, snap.roots, p.subject);
+  const sink = new NodeSink();
+  const roots: Roots = { ...env.head.roots };
+  for (const kind of ['config', 'flag'] as const) {
+    const mine = changes.filter((c) => c.kind === kind);
+    if (mine.length) roots[kind] = await applyChanges(source, roots[kind], new Map(mine.map((c) => [c.key, c.entry])), sink);
+  }
+  await deps.store.putNodes(p.tenant, sink.nodes);
+  return { subject: configSubject, snapshot: { seq: env.head.seq + 1, digest: rootsDigest(roots), roots }, base: env.head.seq };
+}
+
+/**
+ * TargetApply (a task-token wait, once per target): changes the target (its head, its item, its
+ * deployment record, in one transaction), then the confirmation: immediate answers the token at once,
+ * callback keeps it on the target's item for the deployer (POST .../targets/{target}/confirm), health
+ * fails it with CheckHealth, which the flow catches into its bounded poll.
+ */
+export async function targetApplyStep(
+  deps: With<'workflow' | 'git' | 'registry'>,
+  tenant: string,
+  id: string,
+  name: string,
+  token: string,
+): Promise<{ next: Next }> {
+  const p = await loadPromotion(deps, tenant, id);
+  if (p.status !== 'EXECUTING' || !p.rollout) {
+    await deps.workflow.sendTaskFailure(token, 'RolloutStopped', `promotion is ${p.status}`);
+    return { next: 'done' };
+  }
+  const env = await deps.store.getEnvironment(tenant, p.targetEnvironment);
+  const target = env ? targetsOf(env).find((t) => t.name === name) : undefined;
+  if (!env || !target) throw new PromotionFailed(`target '${name}' of '${p.targetEnvironment}' no longer exists`);
+  const wave = p.rollout.waves.find((w) => w.targets.includes(name))?.wave ?? 0;
+  const mode = target.confirm.mode;
+  let item = await deps.store.getRolloutTarget(tenant, id, name);
+  if (!item) {
+    const now = deps.clock();
+    const at = now.toISOString();
+    const release = await releaseFor(deps, p, env);
+    const ptr = p.subject.type === 'artifact' ? await deps.store.getPointer(tenant, env.name, p.subject.name) : null;
+    const own = await deps.store.getTargetHead(tenant, env.name, name, release.subject);
+    const deploymentId = randomUUID();
+    const deadline = new Date(now.getTime() + confirmSeconds(target) * 1000).toISOString();
+    const before: RolloutTarget['before'] =
+      p.subject.type === 'artifact'
+        ? own && own.base === release.base && own.artifact
+          ? { version: own.artifact.version, digest: own.artifact.digest }
+          : ptr
+            ? { version: ptr.version, digest: ptr.digest }
+            : null
+        : { seq: env.head.seq, digest: env.head.digest };
+    // Delivery per target (artifact promotions): its registry tag and its own git file, before its transaction.
+    const delivered = await deliverTarget(deps, p, env, before, { target: name, wave });
+    item = {
+      promotionId: id,
+      name,
+      wave,
+      state: mode === 'immediate' ? 'BAKING' : 'CONFIRMING',
+      before,
+      appliedAt: at,
+      deploymentId,
+      confirm: mode === 'immediate' ? { mode, at, by: ENGINE.name, detail: 'served by Stageline' } : { mode, deadline },
+      taskToken: mode === 'callback' ? token : null,
+      bake: mode === 'immediate' ? bakeWindow(p, env, name, now) : null,
+      alarm: null,
+      error: null,
+      rolledBackAt: null,
+      ...(delivered.git ? { git: delivered.git } : {}),
+      ...(delivered.registry ? { registry: delivered.registry } : {}),
+      version: 1,
+      updatedAt: at,
+    };
+    const head: TargetHead = { environment: env.name, target: name, ...release, promotionId: id, wave, updatedAt: at, version: (own?.version ?? 0) + 1 };
+    const dep = {
+      id: deploymentId,
+      environment: env.name,
+      target: name,
+      imageTag: p.subject.type === 'artifact' ? p.subject.version : `${env.name}@${release.snapshot!.seq}`,
+      gitCommit: delivered.git?.commit ?? '',
+      gitBranch: '',
+      ...(p.subject.type === 'artifact' ? { artifact: p.subject.name } : {}),
+      status: 'DEPLOYED' as const,
+      deployedAt: at,
+      completedAt: at,
+      promotionId: id,
+      digest: p.subject.type === 'artifact' ? p.subject.digest : release.snapshot!.digest,
+      deployedBy: p.requestedBy.name,
+    };
+    const audit = auditEntry(
+      tenant,
+      {
+        ...auditDraft(
+          { principal: ENGINE },
+          p,
+          'promotion.target.apply',
+          null,
+          `${name}:${dep.digest}`,
+          `wave ${wave}: ${name} changed (${mode} confirmation)`,
+        ),
+      },
+      now,
+    );
+    try {
+      await deps.store.commit(tenant, [
+        { kind: 'targetHead', head, expectedVersion: own ? own.version : null },
+        { kind: 'rolloutTarget', target: item, expectedVersion: null },
+        deploymentOp(dep, null, at),
+        { kind: 'audit', entry: audit },
+        targetApplied(deps, p, item, dep),
+      ]);
+    } catch (err) {
+      // Another run of this step wrote it first (a retried execution): go on from what it wrote.
+      const again = await deps.store.getRolloutTarget(tenant, id, name);
+      if (!again) throw err;
+      item = again;
+    }
+  } else if (item.state === 'CONFIRMING' && mode === 'callback' && item.taskToken !== token) {
+    // This run's token replaces an earlier run's.
+    await deps.store.commit(tenant, [
+      {
+        kind: 'rolloutTarget',
+        target: { ...item, taskToken: token, version: item.version + 1, updatedAt: deps.clock().toISOString() },
+        expectedVersion: item.version,
+      },
+    ]);
+    return { next: 'await-approval' };
+  }
+  if (item.state === 'ROLLED_BACK' || item.state === 'FAILED') {
+    await deps.workflow.sendTaskFailure(token, 'RolloutStopped', `target ${name} is ${item.state}`);
+    return { next: 'done' };
+  }
+  if (item.state === 'CONFIRMING' && mode === 'callback') return { next: 'await-approval' };
+  if (item.state === 'CONFIRMING' && mode === 'health') {
+    await deps.workflow.sendTaskFailure(token, 'CheckHealth', `poll ${name} until it is healthy`);
+    return { next: 'execute' };
+  }
+  await deps.workflow.sendTaskSuccess(token, { target: name });
+  return { next: 'execute' };
+}
+
+/**
+ * `Promotion Target Applied` (webhook `promotion.target_applied`), in the transaction that changes the target: which
+ * target of which wave runs what now, how it confirms — for a callback, by when and the path the deployer answers
+ * (`POST /api/v1/promotions/{id}/targets/{target}/confirm`) — and what was delivered for it.
+ */
+function targetApplied(deps: Deps, p: Promotion, item: RolloutTarget, dep: { imageTag: string; digest: string }): WriteOp {
+  const c = item.confirm!;
+  return promotionEvent(deps, 'Promotion Target Applied', p, {
+    target: item.name,
+    wave: item.wave,
+    version: dep.imageTag,
+    digest: dep.digest,
+    confirm: {
+      mode: c.mode,
+      ...(c.deadline ? { deadline: c.deadline } : {}),
+      ...(c.mode === 'callback' ? { url: `/api/v1/promotions/${encodeURIComponent(p.id)}/targets/${encodeURIComponent(item.name)}/confirm` } : {}),
+    },
+    ...(item.git ? { git: { file: item.git.file, commit: item.git.commit, changed: item.git.changed } } : {}),
+    ...(item.registry ? { registry: { registry: item.registry.registry, tag: item.registry.tag, digest: item.registry.digest } } : {}),
+  });
+}

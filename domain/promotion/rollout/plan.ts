@@ -1,0 +1,98 @@
+import { targetsOf, wavesOf } from '../../config/targets.ts';
+import type { Environment } from '../../kernel/model.ts';
+import type { RolloutState } from '../../kernel/promotion-model.ts';
+import type { Target } from '../../kernel/target-schemas.ts';
+import type { With } from '../../ports.ts';
+import { ENGINE, moved } from '../aggregate.ts';
+import { LOCK_SECONDS, type Next } from '../run/deadlines.ts';
+import { freezeHold } from '../run/freeze-hold.ts';
+import { monitorCheck } from './monitor-watch.ts';
+import { notQueued, queueBehind } from '../run/queue.ts';
+import { PromotionFailed } from '../run/target-change.ts';
+import { writePromotion } from '../write.ts';
+
+/**
+ * Waves: executing a promotion into an environment with targets (domain/config/targets.ts). The flow
+ * (statemachines/promotion.asl.json: Rollout → Waves (a Map, one wave at a time) → per wave WaveStart,
+ * then WaveTargets (a Map over the wave's targets, at most maxParallel at once) → per target
+ * TargetApply, TargetBake, TargetBaked → RolloutComplete) passes ids only; what each target did is its
+ * RolloutTarget item. A target's change is its own head (TargetHead); the environment's head moves
+ * only when every target has the release (RolloutComplete). A failure anywhere rolls every changed
+ * target back (rollout/rollback.ts, through the fail step).
+ *
+ * This file: the rollout planned and started (the wave plan the flow iterates, the lease).
+ */
+
+/** What the flow's Waves map iterates: per wave, its targets (name and how long its confirmation may take), bake and parallelism. */
+export interface FlowWave {
+  wave: number;
+  targets: { name: string; timeoutSeconds: number; intervalSeconds: number }[];
+  bakeSeconds: number;
+  maxParallel: number;
+}
+
+/** How long a target's apply task may wait for its confirmation (immediate: the apply itself). */
+export const confirmSeconds = (t: Target | undefined) => (t?.confirm.mode === 'callback' || t?.confirm.mode === 'health' ? t.confirm.timeoutSeconds : 900);
+
+const flowWaves = (env: Environment, r: RolloutState): FlowWave[] =>
+  r.waves.map((w) => ({
+    wave: w.wave,
+    bakeSeconds: w.bakeSeconds,
+    maxParallel: w.maxParallel,
+    targets: w.targets.map((name) => {
+      const t = targetsOf(env).find((x) => x.name === name);
+      return { name, timeoutSeconds: confirmSeconds(t), intervalSeconds: t?.confirm.mode === 'health' ? t.confirm.intervalSeconds : 15 };
+    }),
+  }));
+
+/** Rollout: the freeze hold and the environment's monitors as any execution, the lease, EXECUTING with the wave plan. */
+export async function rolloutStartStep(deps: With<'alarms' | 'scheduler'>, tenant: string, id: string): Promise<{ next: Next; waves: FlowWave[] }> {
+  const { held, read } = await freezeHold(deps, tenant, id);
+  if (held) return { ...held, waves: [] };
+  await monitorCheck(deps, read);
+  const env = await deps.store.getEnvironment(tenant, read.targetEnvironment);
+  if (!env) throw new PromotionFailed(`target environment '${read.targetEnvironment}' no longer exists`);
+  if (read.status !== 'APPROVED' && read.status !== 'SCHEDULED' && read.status !== 'EXECUTING') return { next: 'done', waves: [] };
+  // Another promotion holds the lease: wait behind it (held, when it is long) or retry (TargetBusy).
+  if (!(await deps.store.acquireLock(tenant, read.targetEnvironment, id, deps.clock(), rolloutLockSeconds(env)))) await queueBehind(deps, read);
+  const { before, after } = await writePromotion(
+    deps,
+    tenant,
+    id,
+    (cur) => {
+      if (cur.status === 'EXECUTING') return null;
+      const rollout: RolloutState = {
+        waves: wavesOf(env).map((w) => ({
+          wave: w.wave,
+          targets: w.targets.map((t) => t.name),
+          bakeSeconds: w.bakeSeconds,
+          maxParallel: w.maxParallel,
+          ...(w.pause ? { pause: true } : {}),
+        })),
+        wave: 0,
+        halted: null,
+        waiting: null,
+        outcome: null,
+      };
+      const n = rollout.waves.reduce((s, w) => s + w.targets.length, 0);
+      return {
+        next: moved(cur, 'EXECUTING', ENGINE, deps.clock(), { taskToken: null, rollout, ...notQueued(cur) }),
+        action: 'promotion.execute.start',
+        by: ENGINE,
+        reason: `rolling out through ${n} targets in ${rollout.waves.length} waves`,
+      };
+    },
+    { read },
+  );
+  const p = after ?? before;
+  if (p.status !== 'EXECUTING' || !p.rollout) return { next: 'done', waves: [] };
+  return { next: 'execute', waves: flowWaves(env, p.rollout) };
+}
+
+/**
+ * How long a rollout holds its environment's lease: a wave may wait a day for a callback and bake; every
+ * wave start renews it (a halted or waiting rollout renews it when it goes on), so another promotion into
+ * the environment waits for this one instead of taking over mid-rollout.
+ */
+export const rolloutLockSeconds = (env: Pick<Environment, 'targets' | 'rollout' | 'bakeSeconds'>) =>
+  86_400 + Math.max(0, ...wavesOf(env).map((w) => w.bakeSeconds)) + LOCK_SECONDS;

@@ -1,0 +1,127 @@
+import { deploymentOp } from '../../artifacts/deployments.ts';
+import { artifactSubject, configSubject } from '../../config/targets.ts';
+import type { TargetHead } from '../../kernel/model.ts';
+import type { Promotion, RolloutTarget } from '../../kernel/promotion-model.ts';
+import type { With, WriteOp } from '../../ports.ts';
+import { ENGINE, moved } from '../aggregate.ts';
+import { wakeQueued } from '../run/queue.ts';
+import { revertTarget } from '../deliver/target-delivery.ts';
+import { promotionEvent, writePromotion } from '../write.ts';
+
+/**
+ * How a rollout through targets ends when it goes wrong (a confirmation that did not come in time, a
+ * monitor in ALARM while a wave bakes, any failed step): every target already changed is put back to
+ * what it ran before, in reverse wave order, each in one transaction (its head, its item, its
+ * deployment record); then the promotion ends ROLLED_BACK (FAILED when no target had changed) with
+ * the targets named in its event (`promotion.rolled_back` to webhooks). Idempotent: a target already
+ * put back is skipped, a finished promotion is left alone.
+ */
+export async function rollBackRollout(deps: With<'git' | 'registry' | 'scheduler' | 'workflow'>, p: Promotion, raw: string): Promise<void> {
+  const items = await deps.store.listRolloutTargets(p.tenant, p.id);
+  const message = stopReason(raw, items);
+  const changed = items.filter((t) => t.appliedAt && t.state !== 'ROLLED_BACK').sort((a, b) => b.wave - a.wave || a.name.localeCompare(b.name));
+  const now = deps.clock().toISOString();
+  for (const t of changed) await restoreTarget(deps, p, t, now, message);
+  const back = [...items.filter((t) => t.state === 'ROLLED_BACK'), ...changed].sort((a, b) => b.wave - a.wave);
+  const rolledBack = [...items.filter((t) => t.state === 'ROLLED_BACK').map((t) => t.name), ...changed.map((t) => t.name)];
+  const waves = [...new Set(back.map((t) => t.wave))];
+  const outcome = rolledBack.length ? 'ROLLED_BACK' : 'FAILED';
+  const why = rolledBack.length
+    ? `${message}; targets rolled back in reverse wave order: ${changed.map((t) => `${t.name} (wave ${t.wave})`).join(', ') || rolledBack.join(', ')}`
+    : `${message}; no target had changed`;
+  await writePromotion(deps, p.tenant, p.id, (cur) => {
+    if (cur.status !== 'EXECUTING') return null;
+    const next = moved(cur, outcome, ENGINE, deps.clock(), {
+      taskToken: null,
+      error: { code: 'EXECUTION_FAILED', message: why.slice(0, 2000) },
+      rollout: { ...cur.rollout!, waiting: null, outcome: 'ROLLED_BACK' },
+    });
+    const ops: WriteOp[] = [
+      promotionEvent(deps, outcome === 'ROLLED_BACK' ? 'Promotion Rolled Back' : 'Promotion Failed', next, {
+        reason: why.slice(0, 1000),
+        targets: rolledBack,
+        ...(waves.length ? { waves } : {}),
+        // the wave it failed in (the one running or last started)
+        wave: cur.rollout?.wave || undefined,
+      }),
+      // As a promotion rolled back after its bake (run/end.ts): a failed change of the environment, and a rollback of it.
+      {
+        kind: 'metrics',
+        delta: {
+          environment: cur.targetEnvironment,
+          day: now.slice(0, 10),
+          add: { failed: 1, deployments: 1, ...(outcome === 'ROLLED_BACK' ? { rolledBack: 1 } : {}) },
+        },
+      },
+    ];
+    return { next, action: outcome === 'ROLLED_BACK' ? 'promotion.rollback.auto' : 'promotion.fail', by: ENGINE, ops, reason: why.slice(0, 1000) };
+  });
+  await deps.store.releaseLock(p.tenant, p.targetEnvironment, p.id);
+  await wakeQueued(deps, p.tenant, p.targetEnvironment);
+}
+
+/**
+ * One target back to what it ran before: its deliveries (its git file, its registry tag: each says what was done or
+ * why not, never throwing), then in one transaction its head (the environment's again), its item ROLLED_BACK and its
+ * deployment record ROLLED_BACK.
+ */
+async function restoreTarget(deps: With<'git' | 'registry'>, p: Promotion, t: RolloutTarget, now: string, message: string): Promise<void> {
+  const subject = p.subject.type === 'config' ? configSubject : artifactSubject(p.subject.name);
+  const head = await deps.store.getTargetHead(p.tenant, p.targetEnvironment, t.name, subject);
+  const reverted = await revertTarget(deps, p, t, message.slice(0, 500));
+  const ops: WriteOp[] = [
+    {
+      kind: 'rolloutTarget',
+      target: {
+        ...t,
+        ...reverted,
+        state: 'ROLLED_BACK',
+        rolledBackAt: now,
+        taskToken: null,
+        error: t.error ?? (t.state === 'CONFIRMING' ? notConfirmed(t) : `the rollout stopped: ${message}`.slice(0, 500)),
+        version: t.version + 1,
+        updatedAt: now,
+      },
+      expectedVersion: t.version,
+    },
+  ];
+  if (head && head.promotionId === p.id) {
+    // What it ran before: for a config, the environment's head (which a rollout never moves before it completes);
+    // for an artifact, the version recorded when it was changed.
+    const env = await deps.store.getEnvironment(p.tenant, p.targetEnvironment);
+    const back: TargetHead =
+      p.subject.type === 'config'
+        ? { ...head, snapshot: env ? env.head : head.snapshot, promotionId: `rollback:${p.id}`, updatedAt: now, version: head.version + 1 }
+        : {
+            ...head,
+            artifact: t.before?.version ? { name: p.subject.name, version: t.before.version, digest: t.before.digest ?? '' } : undefined,
+            base: t.before?.version ? head.base : -1,
+            promotionId: `rollback:${p.id}`,
+            updatedAt: now,
+            version: head.version + 1,
+          };
+    ops.push({ kind: 'targetHead', head: back, expectedVersion: head.version });
+  }
+  if (t.deploymentId && t.appliedAt) {
+    const dep = await deps.store.getDeployment(p.tenant, p.targetEnvironment, t.appliedAt, t.deploymentId);
+    if (dep && dep.status !== 'ROLLED_BACK') ops.push(deploymentOp({ ...dep, status: 'ROLLED_BACK', completedAt: now }, dep.status, now));
+  }
+  await deps.store.commit(p.tenant, ops);
+}
+
+/** Why a target waiting for its confirmation was put back: its deadline passed without one. */
+const notConfirmed = (t: RolloutTarget) =>
+  `not confirmed by ${t.confirm?.deadline ?? 'its deadline'}${t.confirm?.mode === 'health' ? ' (its health URL never answered as expected)' : t.confirm?.mode === 'callback' ? ' (no confirmation came)' : ''}`;
+
+/**
+ * The reason a rollout stopped, as a sentence: the flow's own error names (States.Timeout when a
+ * confirmation's wait ran out, States.Runtime, …) are no reason a person can act on, so they are told
+ * by what the targets show (the one whose confirmation did not come, and by when).
+ */
+export function stopReason(raw: string, items: RolloutTarget[]): string {
+  if (!/^States\.[A-Za-z]+$/.test(raw.trim())) return raw;
+  const waiting = items.filter((t) => t.state === 'CONFIRMING');
+  if (/Timeout$/.test(raw.trim()))
+    return waiting.length ? waiting.map((t) => `${t.name} was ${notConfirmed(t)}`).join('; ') : 'a step of the rollout did not finish in time';
+  return 'the rollout could not go on (the flow stopped on an internal error; see the execution history)';
+}

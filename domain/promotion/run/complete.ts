@@ -1,0 +1,135 @@
+import type { Deps, WriteOp, With } from '../../ports.ts';
+import { memoSource } from '../../config/tree.ts';
+import type { Deployment, Promotion, RolloutState } from '../../kernel/promotion-model.ts';
+import { ENGINE, moved } from '../aggregate.ts';
+import { artifactOps, configOps, PromotionFailed, recordInRegistries } from './target-change.ts';
+import { loadPromotion, promotionEvent, writePromotion } from '../write.ts';
+import { configChanges } from '../request/release.ts';
+import type { Next } from './deadlines.ts';
+import { wakeQueued } from './queue.ts';
+import { finish, completionOps } from './end.ts';
+
+/**
+ * How a promotion's flow completes: the one-step execution, a rollout's last wave, the post-condition check.
+ */
+
+/**
+ * The one-step execution (no bake time); false when the promotion is already mid-way through the baked path.
+ * `read`: the promotion as the step read it just before; the first attempt starts from it (a stale one loses
+ * the version condition and the next attempt reads again).
+ */
+export async function completeNow(deps: With<'git' | 'registry'>, tenant: string, id: string, read?: Promotion): Promise<boolean> {
+  let putCurrent: Deployment | null = null;
+  let origin: string | null = null;
+  // Copied into the target's registries: the audit record is attached there too (no extra reads otherwise).
+  let copied = false;
+  const { before } = await writePromotion(
+    deps,
+    tenant,
+    id,
+    async (cur) => {
+      putCurrent = null;
+      if (cur.status !== 'APPROVED' && cur.status !== 'SCHEDULED') return null;
+      const executing = moved(cur, 'EXECUTING', ENGINE, deps.clock(), { taskToken: null });
+      const built =
+        cur.subject.type === 'artifact'
+          ? await artifactOps(deps, executing as Promotion & { subject: { type: 'artifact' } })
+          : await configOps(deps, executing as Promotion & { subject: { type: 'config' } });
+      const withResult: Promotion = { ...executing, result: built.result };
+      copied = ((built.result as { synced?: unknown[] }).synced?.length ?? 0) > 0;
+      const { ops, deployed, origin: first } = await completionOps(deps, withResult, 'COMPLETED', 'DEPLOYED', built.ops);
+      origin = first;
+      const next = moved(withResult, 'COMPLETED', ENGINE, deps.clock(), { error: null });
+      ops.push(promotionEvent(deps, 'Promotion Completed', next));
+      putCurrent = deployed;
+      return { next, action: 'promotion.complete', by: ENGINE, ops };
+    },
+    { read },
+  );
+  const handled = before.status !== 'EXECUTING';
+  if (putCurrent) {
+    await deps.store.putCurrent(tenant, putCurrent);
+    // A config release keeps its first appearance along the line (as in finish below).
+    if (origin) await deps.store.markFirstSeen(tenant, (putCurrent as Deployment).imageTag, origin);
+    if (copied) await recordInRegistries(deps, tenant, id);
+  }
+  return handled;
+}
+
+/**
+ * A wave of a rollout is complete (every target of it confirmed and baked: the flow's map over its targets
+ * ended, and the next WaveStart or RolloutComplete runs): the rollout records it in `completedWaves` and
+ * `Promotion Wave Completed` (with the wave's targets) is written with that promotion write, once.
+ * Nothing when the wave is unknown or was announced already.
+ */
+export function waveCompletion(deps: Deps, cur: Promotion, wave: number | undefined, next?: string): { rollout: RolloutState; ops: WriteOp[] } | null {
+  const r = cur.rollout;
+  const w = r?.waves.find((x) => x.wave === wave);
+  if (!r || !w || r.completedWaves?.includes(w.wave)) return null;
+  const rollout: RolloutState = { ...r, completedWaves: [...(r.completedWaves ?? []), w.wave] };
+  // `next`: why the next wave does not start now (a halt, a start window), the event's reason.
+  return { rollout, ops: [promotionEvent(deps, 'Promotion Wave Completed', { ...cur, rollout }, { wave: w.wave, targets: w.targets, reason: next })] };
+}
+
+/**
+ * The end of a rollout through targets (every wave confirmed and baked): the environment's head moves to
+ * the release in one transaction (as a one-step execution moves it: pointer or head, snapshot, deployment
+ * record, tags, git target and registries for an artifact), the promotion COMPLETED naming its targets.
+ */
+export async function completeRollout(deps: With<'git' | 'registry' | 'scheduler' | 'workflow'>, tenant: string, id: string, targets: string[]): Promise<void> {
+  let putCurrent: Deployment | null = null;
+  let copied = false;
+  const { after, before } = await writePromotion(deps, tenant, id, async (cur) => {
+    putCurrent = null;
+    if (cur.status !== 'EXECUTING' || !cur.rollout) return null;
+    const built =
+      cur.subject.type === 'artifact'
+        ? await artifactOps(deps, cur as Promotion & { subject: { type: 'artifact' } })
+        : await configOps(deps, cur as Promotion & { subject: { type: 'config' } });
+    const withResult: Promotion = { ...cur, result: built.result };
+    copied = ((built.result as { synced?: unknown[] }).synced?.length ?? 0) > 0;
+    const { ops, deployed } = await completionOps(deps, withResult, 'COMPLETED', 'DEPLOYED', built.ops);
+    // The last wave is complete with the rollout (its event first, then the promotion's).
+    const last = waveCompletion(deps, cur, cur.rollout.waves.at(-1)?.wave);
+    const next = moved(withResult, 'COMPLETED', ENGINE, deps.clock(), {
+      error: null,
+      taskToken: null,
+      rollout: { ...(last?.rollout ?? cur.rollout), waiting: null, outcome: 'COMPLETED' },
+    });
+    if (last) ops.push(...last.ops);
+    ops.push(promotionEvent(deps, 'Promotion Completed', next, { targets }));
+    putCurrent = deployed;
+    return { next, action: 'promotion.complete', by: ENGINE, ops, reason: `every target runs it: ${targets.join(', ')}`.slice(0, 1000) };
+  });
+  if (putCurrent) await deps.store.putCurrent(tenant, putCurrent);
+  await deps.store.releaseLock(tenant, before.targetEnvironment, id);
+  await wakeQueued(deps, tenant, before.targetEnvironment);
+  if (after && copied) await recordInRegistries(deps, tenant, id);
+}
+
+/** Post-condition: the target holds what was promoted. Then COMPLETED, deployment DEPLOYED, lock released. */
+export async function verifyStep(deps: With<'registry' | 'scheduler' | 'workflow'>, tenant: string, id: string): Promise<{ next: Next }> {
+  const p = await loadPromotion(deps, tenant, id);
+  if (p.status !== 'EXECUTING') return { next: 'done' };
+  if (!p.result) throw new PromotionFailed('nothing was executed');
+  // Post-deploy checks: an alarm reported during the bake time fails the verification (and rolls back).
+  const alarms = (await deps.store.listEvidence(tenant, [`promotion:${p.id}`])).filter((e) => e.type === 'alarm' && e.payload.state === 'ALARM');
+  if (alarms.length) {
+    throw new PromotionFailed(
+      `post-deploy verification failed: alarm ${alarms.map((a) => `'${String(a.payload.name)}'${a.payload.reason ? ` (${String(a.payload.reason)})` : ''}`).join(', ')}`,
+    );
+  }
+  if (p.subject.type === 'artifact') {
+    const ptr = await deps.store.getPointer(tenant, p.targetEnvironment, p.subject.name);
+    if (!ptr || ptr.digest !== p.subject.digest)
+      throw new PromotionFailed(`'${p.targetEnvironment}' does not run ${p.subject.name}@${p.subject.version} after execution`);
+  } else {
+    const snap = await deps.store.getSnapshot(tenant, p.targetEnvironment, p.result.snapshotSeq!);
+    const source = await deps.store.getSnapshot(tenant, p.sourceEnvironment, p.subject.sourceSnapshot.seq);
+    if (!snap || !source) throw new PromotionFailed('snapshots missing after execution');
+    const { changes } = await configChanges(memoSource(deps.store.nodes(tenant)), snap.roots, source.roots, p.subject);
+    if (changes.length) throw new PromotionFailed(`${changes.length} keys differ from the source after execution`);
+  }
+  await finish(deps, p, 'COMPLETED', 'DEPLOYED');
+  return { next: 'done' };
+}

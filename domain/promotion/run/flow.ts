@@ -1,0 +1,35 @@
+import type { Deps, With } from '../../ports.ts';
+import type { Promotion } from '../../kernel/promotion-model.ts';
+import { lineOf, policyDigest, resolvePolicy } from '../request/policy.ts';
+import { armSweep } from '../sweep/deadline.ts';
+import { approvalTimerSeconds } from './deadlines.ts';
+
+/** Starts (or re-starts, idempotently) the state machine for a promotion. */
+export async function startFlow(deps: With<'scheduler' | 'workflow'>, p: Promotion): Promise<void> {
+  // Its deadline schedule: if the flow is gone, the sweeper fails the promotion with a reason (sweep-deadline.ts arms it, sweep.ts runs it).
+  await armSweep(deps, p, new Date(deps.clock().getTime() + deps.tunables.sweepGraceSeconds * 1000));
+  // The approval wait's timer starts with the flow's first task, before the gates: the window of the policy the gates
+  // will apply (resolved the same way, now), with a little slack (deadlines.ts approvalTimerSeconds).
+  const { policy } = await currentPolicy(deps, p);
+  await deps.workflow.start({
+    tenant: p.tenant,
+    promotionId: p.id,
+    approvalTimeoutSeconds: approvalTimerSeconds(policy.approvalExpirySeconds),
+    ...(p.attempt ? { attempt: p.attempt } : {}),
+  });
+}
+
+/**
+ * The approval policy as the rules say NOW: resolved when validation starts, so a rule
+ * tightened after the request (but before validation) applies. Returns a patch for `moved()`.
+ */
+export async function currentPolicy(deps: Deps, p: Promotion): Promise<Pick<Promotion, 'policy' | 'policyDigest'>> {
+  if (p.rollback) return { policy: p.policy, policyDigest: p.policyDigest };
+  const [envs, rules] = await Promise.all([deps.store.listEnvironments(p.tenant), deps.store.listRules(p.tenant)]);
+  const line = lineOf(envs);
+  const source = line.find((e) => e.name === p.sourceEnvironment);
+  const target = line.find((e) => e.name === p.targetEnvironment);
+  if (!source || !target) return { policy: p.policy, policyDigest: p.policyDigest };
+  const policy = resolvePolicy(rules, line, source, target);
+  return { policy, policyDigest: policyDigest(policy) };
+}

@@ -1,0 +1,86 @@
+import * as z from '../../kernel/zod.ts';
+import type { With } from '../../ports.ts';
+import type { Next } from './deadlines.ts';
+import { expireStep, failStep } from './fail.ts';
+import { verifyStep } from './complete.ts';
+import { awaitGoStep, decideStep, executeStep } from './steps.ts';
+import { awaitMergeStep } from '../deliver/pull-request.ts';
+import { rolloutCompleteStep, targetBakedStep } from '../rollout/bake.ts';
+import { rolloutStartStep } from '../rollout/plan.ts';
+import { targetApplyStep } from '../rollout/apply.ts';
+import { targetHealthStep } from '../rollout/confirm.ts';
+import { waveStartStep } from '../rollout/start.ts';
+
+/** What a task of statemachines/promotion.asl.json passes the step function (its Payload, past the step's name). */
+export interface StepInput {
+  tenant: string;
+  promotionId: string;
+  /** the task's token ($$.Task.Token): present for the steps that wait (`waitsForToken`) */
+  taskToken?: string;
+  /** fail: the error the flow caught */
+  error?: unknown;
+  /** execute: whether a bake time follows (false: change the target and complete in one step) */
+  bake?: boolean;
+  /** a rollout's per-target steps: the target */
+  target?: string;
+  /** wave-start: the wave */
+  wave?: number;
+  /** target-baked: how long the wave baked */
+  bakeSeconds?: number;
+}
+
+/** What the promotion step's function composes: the workflow (task tokens), the scheduler (a freeze's resume), webhook gates, registries, git targets and monitors' alarms. */
+export type StepDeps = With<'workflow' | 'scheduler' | 'gates' | 'registry' | 'git' | 'alarms' | 'probe'>;
+
+export interface Step {
+  /** the ASL task waits for its token (waitForTaskToken): the step needs `taskToken` */
+  waitsForToken: boolean;
+  /** what the task returns (a rollout's start returns its waves for the flow's Map) */
+  run(deps: StepDeps, input: StepInput & { taskToken: string }): Promise<{ next?: Next } & Record<string, unknown>>;
+}
+
+/**
+ * THE step table of the promotion flow: one row per `step` a task of statemachines/promotion.asl.json
+ * names. The step function's input enum and its dispatch are derived from it, and a unit test walks
+ * the ASL against it (test/unit/asl.test.ts). A new step is its ASL state, its module, and its row here.
+ */
+export const STEPS = {
+  /** the gates, then (when it waits for approvers) the approval wait, under one timer */
+  decide: { waitsForToken: true, run: (d, i) => decideStep(d, i.tenant, i.promotionId, i.taskToken) },
+  /** the go wait: a manual or scheduled trigger, or the end of a freeze hold */
+  'await-go': { waitsForToken: true, run: async (d, i) => (await awaitGoStep(d, i.tenant, i.promotionId, i.taskToken), {}) },
+  execute: { waitsForToken: false, run: (d, i) => executeStep(d, i.tenant, i.promotionId, i.bake ?? true) },
+  /** the merge wait of a pull-request delivery (domain/promotion/deliver/pull-request.ts): answered by the host's webhook or the poll */
+  'await-merge': { waitsForToken: true, run: async (d, i) => (await awaitMergeStep(d, i.tenant, i.promotionId, i.taskToken), {}) },
+  verify: { waitsForToken: false, run: (d, i) => verifyStep(d, i.tenant, i.promotionId) },
+  expire: { waitsForToken: false, run: (d, i) => expireStep(d, i.tenant, i.promotionId) },
+  fail: { waitsForToken: false, run: (d, i) => failStep(d, i.tenant, i.promotionId, i.error) },
+  // A rollout through an environment's targets (domain/promotion/rollout/): start, per wave, per target, end.
+  /** the freeze hold, the monitors, the lease, EXECUTING with the wave plan; returns the waves for the Waves map */
+  'rollout-start': { waitsForToken: false, run: (d, i) => rolloutStartStep(d, i.tenant, i.promotionId) },
+  /** a wave may start: at once, or when resumed (halt) or when a start window opens */
+  'wave-start': { waitsForToken: true, run: (d, i) => waveStartStep(d, i.tenant, i.promotionId, i.wave ?? 0, i.taskToken) },
+  /** change one target, then its confirmation (immediate, the deployer's callback, or CheckHealth into the poll) */
+  'target-apply': { waitsForToken: true, run: (d, i) => targetApplyStep(d, i.tenant, i.promotionId, i.target ?? '', i.taskToken) },
+  /** one poll of a target's health URL */
+  'target-health': { waitsForToken: false, run: (d, i) => targetHealthStep(d, i.tenant, i.promotionId, i.target ?? '') },
+  /** the target's bake is over: its monitors read once more */
+  'target-baked': { waitsForToken: false, run: (d, i) => targetBakedStep(d, i.tenant, i.promotionId, i.target ?? '', i.bakeSeconds ?? 0) },
+  /** every wave done: the environment's head moves, the promotion completes */
+  'rollout-complete': { waitsForToken: false, run: (d, i) => rolloutCompleteStep(d, i.tenant, i.promotionId) },
+} as const satisfies Record<string, Step>;
+
+export type StepName = keyof typeof STEPS;
+
+/** The step names, for the step function's input schema (z.enum). */
+export const STEP_NAMES = Object.keys(STEPS) as [StepName, ...StepName[]];
+
+/**
+ * Runs one task of the flow (the step function's whole job, after it parsed its input): the row of the
+ * step table, with the task token required of the steps that wait for one.
+ */
+export function runStep(deps: StepDeps, input: StepInput & { step: StepName }) {
+  const step: Step = STEPS[input.step];
+  const taskToken = step.waitsForToken ? z.string().check(z.minLength(1)).parse(input.taskToken) : (input.taskToken ?? '');
+  return step.run(deps, { ...input, taskToken });
+}

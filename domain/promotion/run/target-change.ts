@@ -1,0 +1,260 @@
+import { randomUUID } from 'node:crypto';
+import { assertTagsFree, registryTagsOf, repositoryOf, tagOps } from '../../artifacts/tags.ts';
+import { artifactAuditRecord } from '../../audit/export.ts';
+import { deploymentOp } from '../../artifacts/deployments.ts';
+import { DomainError } from '../../kernel/errors.ts';
+import { deliverToGit } from '../deliver/git-delivery.ts';
+import { advanceHead } from '../../config/commit.ts';
+import type { Roots } from '../../kernel/model.ts';
+import type { Deps, WriteOp, With } from '../../ports.ts';
+import type { RegistryTag } from '../../artifacts/ports.ts';
+import { applyChanges, lookup, memoSource, NodeSink, type NodeSource } from '../../config/tree.ts';
+import { canonicalJson } from '../../kernel/canonical.ts';
+import { ENGINE, patched } from '../aggregate.ts';
+import type { ArtifactVersion, Deployment, Promotion } from '../../kernel/promotion-model.ts';
+import { configChanges } from '../request/release.ts';
+import { loadPromotion, writePromotion } from '../write.ts';
+
+/**
+ * What executing a promotion changes in the target, built before the one transaction that writes it:
+ * the head and snapshot of a config release, or the pointer, tags and registry copies of an artifact,
+ * with the deployment record; after completion, the audit record in the target's registries.
+ */
+
+/** A business failure: the flow catches it and marks the promotion FAILED. */
+export class PromotionFailed extends DomainError {
+  readonly code = 'PROMOTION_FAILED';
+  override readonly name = 'PromotionFailed';
+}
+
+/** The artifact's audit record, in the registries of the target too. */
+export const AUDIT_RECORD_TYPE = 'application/vnd.stageline.promotion.v1+json';
+
+/**
+ * After a promotion of an artifact completes: its audit record is attached to the
+ * promoted digest in every registry of the target, as an OCI referrer. The promotion has committed;
+ * where attaching fails, the promotion says so (`result.recorded`) and stays COMPLETED.
+ */
+export async function recordInRegistries(deps: With<'registry'>, tenant: string, id: string): Promise<void> {
+  const p = await loadPromotion(deps, tenant, id);
+  if (p.status !== 'COMPLETED' || p.subject.type !== 'artifact' || !p.result || p.result.recorded) return;
+  const target = await deps.store.getEnvironment(tenant, p.targetEnvironment);
+  if (!target?.registries?.length) return;
+  const version = await deps.store.getArtifactVersion(tenant, p.subject.name, p.subject.version);
+  const repository = typeof version?.metadata?.repository === 'string' ? version.metadata.repository : p.subject.name;
+  const document = { ...artifactAuditRecord(p)!, digest: p.subject.digest, completed_at: p.completedAt, release_digest: p.releaseDigest };
+  let recorded: { registry: string; digest: string | null; reason?: string }[];
+  try {
+    recorded = await deps.registry.attach({
+      tenant,
+      repository,
+      digest: p.subject.digest,
+      targets: target.registries,
+      artifactType: AUDIT_RECORD_TYPE,
+      document,
+    });
+  } catch (err) {
+    recorded = target.registries.map((r) => ({ registry: r.name, digest: null, reason: (err as Error).message }));
+  }
+  await writePromotion(deps, tenant, id, (cur) =>
+    !cur.result || cur.result.recorded
+      ? null
+      : {
+          next: patched(cur, deps.clock(), { result: { ...cur.result, recorded } }),
+          action: 'promotion.record',
+          by: ENGINE,
+          reason: recorded.map((r) => `${r.registry}: ${r.digest ?? r.reason}`).join('; '),
+        },
+  );
+}
+
+function deployment(p: Promotion, imageTag: string, gitCommit: string, digest: string, now: string, id = randomUUID(), gitBranch = ''): Deployment {
+  return {
+    id,
+    environment: p.targetEnvironment,
+    imageTag,
+    gitCommit,
+    gitBranch,
+    ...(p.subject.type === 'artifact' ? { artifact: p.subject.name } : {}),
+    // Executing "creates a deployment on the target gateway".
+    ...(p.targetGateway ? { gateway: p.targetGateway } : {}),
+    status: 'PENDING',
+    deployedAt: now,
+    completedAt: null,
+    promotionId: p.id,
+    digest,
+    deployedBy: p.requestedBy.name,
+  };
+}
+
+export async function configOps(deps: Deps, p: Promotion & { subject: { type: 'config' } }) {
+  const target = await deps.store.getEnvironment(p.tenant, p.targetEnvironment);
+  if (!target) throw new PromotionFailed(`target environment '${p.targetEnvironment}' no longer exists`);
+  const snap = await deps.store.getSnapshot(p.tenant, p.sourceEnvironment, p.subject.sourceSnapshot.seq);
+  if (!snap) throw new PromotionFailed('source snapshot is gone');
+  const source = memoSource(deps.store.nodes(p.tenant));
+  if (p.rollback?.of) await assertUnchangedSince(source, target.head.roots, p.rollback.impact.reverts);
+  const { changes } = await configChanges(source, target.head.roots, snap.roots, p.subject);
+  const sink = new NodeSink();
+  const roots: Roots = { ...target.head.roots };
+  for (const kind of ['config', 'flag'] as const) {
+    const mine = changes.filter((c) => c.kind === kind);
+    if (mine.length) roots[kind] = await applyChanges(source, roots[kind], new Map(mine.map((c) => [c.key, c.entry])), sink);
+  }
+  await deps.store.putNodes(p.tenant, sink.nodes);
+  const now = deps.clock().toISOString();
+  const { snapshot, env } = advanceHead(
+    target,
+    roots,
+    p.requestedBy.name,
+    now,
+    { action: 'batch', keys: changes.slice(0, 20).map((c) => `${c.kind}:${c.key}`), count: changes.length },
+    `promotion ${p.id} from ${p.sourceEnvironment}@${p.subject.sourceSnapshot.seq}`,
+  );
+  // A rollback's snapshot says which rollback made it, and why.
+  if (p.rollback) snapshot.restoredBy = { promotionId: p.id, reason: p.rollback.reason };
+  const { seq, digest } = snapshot;
+  const dep = deployment(p, `${target.name}@${seq}`, '', digest, now);
+  const ops: WriteOp[] = [{ kind: 'environment', env, expectedVersion: target.version }, { kind: 'snapshot', snapshot }, deploymentOp(dep, null, now)];
+  const current = await deps.store.getCurrent(p.tenant, target.name);
+  const replaced =
+    current && current.imageTag === `${target.name}@${target.head.seq}`
+      ? { id: current.id, deployedAt: current.deployedAt, promotionId: current.promotionId }
+      : null;
+  return {
+    ops,
+    result: { snapshotSeq: seq, digest, deploymentId: dep.id, deployedAt: now, previous: { seq: target.head.seq, digest: target.head.digest }, replaced },
+  };
+}
+
+/**
+ * A promotion's rollback puts keys back as they were before it, over the values its impact analysis
+ * saw (`from`); one of them changed while it waited for approval: it fails rather than overwrite newer work.
+ */
+async function assertUnchangedSince(source: NodeSource, roots: Roots, reverts: Record<string, unknown>[]): Promise<void> {
+  const changed: string[] = [];
+  for (const kind of ['config', 'flag'] as const) {
+    const mine = reverts.filter((r) => r.kind === kind && typeof r.key === 'string');
+    if (!mine.length) continue;
+    const now = await lookup(
+      source,
+      roots[kind],
+      mine.map((r) => r.key as string),
+    );
+    for (const r of mine) {
+      const cur = now.get(r.key as string);
+      if ((cur === undefined) !== (r.from === undefined) || (cur && canonicalJson(cur.v) !== canonicalJson(r.from))) changed.push(`${kind}:${String(r.key)}`);
+    }
+  }
+  if (changed.length)
+    throw new PromotionFailed(`These keys changed after the rollback was requested and would be overwritten: ${changed.slice(0, 20).join(', ')}`);
+}
+
+export async function artifactOps(deps: With<'git' | 'registry'>, p: Promotion & { subject: { type: 'artifact' } }) {
+  const cur = await deps.store.getPointer(p.tenant, p.targetEnvironment, p.subject.name);
+  const version = await deps.store.getArtifactVersion(p.tenant, p.subject.name, p.subject.version);
+  if (!version || version.digest !== p.subject.digest) throw new PromotionFailed('artifact digest changed since the promotion was requested');
+  const now = deps.clock().toISOString();
+  const tags = tagOps(version, p.targetEnvironment, p.rollback ? 'rollback' : 'release', p.requestedBy.name, now);
+  await assertTagsFree(deps, p.tenant, tags).catch((err: Error) => {
+    throw new PromotionFailed(err.message);
+  });
+  // The same tags in every registry of the target ("Creates v1.2.3-staging, updates latest-staging").
+  const synced = await syncRegistries(deps, p as Promotion & { subject: { type: 'artifact' } }, version, registryTagsOf(tags));
+  // GitOps (domain/gitops): the version committed to the target's git target, if it names one; idempotent when run again.
+  const git = await deliverToGit(deps, p).catch((err: Error) => {
+    throw new PromotionFailed(`git delivery failed: ${err.message}`);
+  });
+  const dep = deployment(
+    p,
+    p.subject.version,
+    version.sourceCommit,
+    p.subject.digest,
+    now,
+    randomUUID(),
+    typeof version.metadata.gitBranch === 'string' ? version.metadata.gitBranch : '',
+  );
+  const ops: WriteOp[] = [
+    ...tags,
+    {
+      kind: 'pointer',
+      pointer: {
+        environment: p.targetEnvironment,
+        name: p.subject.name,
+        version: p.subject.version,
+        digest: p.subject.digest,
+        promotedAt: now,
+        promotedBy: p.requestedBy.name,
+        promotionId: p.id,
+        version_: (cur?.version_ ?? 0) + 1,
+        deploymentId: dep.id,
+        deployedAt: now,
+        // A rollback's pointer says which rollback put the version back, and why.
+        ...(p.rollback ? { restoredBy: { promotionId: p.id, reason: p.rollback.reason } } : {}),
+      },
+      expectedVersion: cur ? cur.version_ : null,
+    },
+    deploymentOp(dep, null, now),
+  ];
+  const replaced = cur?.deploymentId && cur.deployedAt ? { id: cur.deploymentId, deployedAt: cur.deployedAt, promotionId: cur.promotionId } : null;
+  return {
+    ops,
+    result: {
+      digest: p.subject.digest,
+      deploymentId: dep.id,
+      deployedAt: now,
+      previous: { version: cur?.version, digest: cur?.digest ?? null },
+      replaced,
+      synced,
+      ...(git ? { git } : {}),
+    },
+  };
+}
+
+/**
+ * Cross-registry promotion: copy the artifact by digest from the source
+ * environment's first registry to every registry of the target and verify
+ * the digest on each (digest_match). Any failure fails the promotion closed:
+ * this runs before the transaction, so the target stays as it was.
+ */
+async function syncRegistries(deps: With<'registry'>, p: Promotion & { subject: { type: 'artifact' } }, version: ArtifactVersion, tags: RegistryTag[]) {
+  const [source, target] = await Promise.all([
+    deps.store.getEnvironment(p.tenant, p.sourceEnvironment),
+    deps.store.getEnvironment(p.tenant, p.targetEnvironment),
+  ]);
+  const from = source?.registries?.[0];
+  // Every registry of the target, the source's own included: it gets the target's tags (its blobs are there already).
+  const to = target?.registries ?? [];
+  const signed = target?.verification === 'signature_match';
+  if (to.length === 0 && !signed) return [];
+  if (!from)
+    throw new PromotionFailed(
+      `'${p.sourceEnvironment}' has no registry to copy ${p.subject.name}@${p.subject.version} from${signed ? ` (and '${p.targetEnvironment}' requires signature_match: the signature is read there)` : ''}`,
+    );
+  const repository = repositoryOf(version);
+  // signature_match: the artifact's Sigstore signature must verify with the target's key before anything is copied
+  // or tagged (fail closed); the copy takes it along (with every other referrer of the digest).
+  let signature: string | undefined;
+  if (signed) {
+    const v = await deps.registry.verifySignature({ tenant: p.tenant, repository, digest: p.subject.digest, source: from, publicKey: target.signingKey ?? '' });
+    if (!v.ok) throw new PromotionFailed(`signature_match: ${v.reason ?? 'the signature does not verify'}`);
+    signature = v.bundle;
+  }
+  if (to.length === 0) return [];
+  let results;
+  try {
+    results = await deps.registry.sync({ tenant: p.tenant, repository, digest: p.subject.digest, source: from, targets: to, tags });
+  } catch (err) {
+    throw new PromotionFailed(`cross-registry sync failed at the source: ${(err as Error).message}`);
+  }
+  const failed = results.filter((r) => !r.ok);
+  if (failed.length) throw new PromotionFailed(`cross-registry sync failed: ${failed.map((f) => f.reason ?? f.registry).join('; ')}`);
+  return results.map((r) => ({
+    registry: r.registry,
+    digest: r.digest,
+    bytesCopied: r.bytesCopied,
+    ...(r.tags ? { tags: r.tags } : {}),
+    ...(r.attached ? { attached: r.attached } : {}),
+    ...(signature ? { signature } : {}),
+  }));
+}

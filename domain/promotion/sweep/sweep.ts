@@ -1,0 +1,42 @@
+import type { Deps, With } from '../../ports.ts';
+import { isTerminal } from '../../kernel/lifecycle.ts';
+import { expireWaiting } from '../decide/expire.ts';
+import { expireStep, failStep } from '../run/fail.ts';
+import { armSweep, stuckAfter } from './deadline.ts';
+
+/** What a promotion's deadline schedule runs (sweep-deadline.ts arms it and says when a promotion is stuck). */
+export type SweepOutcome = { swept: boolean; status: string; reason?: string; next?: string };
+
+/** What the deadline schedule runs. */
+export async function sweepPromotion(deps: With<'git' | 'registry' | 'scheduler' | 'workflow'>, tenant: string, id: string): Promise<SweepOutcome> {
+  const p = await deps.store.getPromotion(tenant, id);
+  if (!p) return { swept: false, status: 'GONE' };
+  if (isTerminal(p.status)) return { swept: false, status: p.status };
+  const target = await deps.store.getEnvironment(tenant, p.targetEnvironment);
+  const due = stuckAfter(p, target?.bakeSeconds ?? 0, deps.tunables)!;
+  const now = deps.clock();
+  if (now < due) {
+    await armSweep(deps, p, due);
+    return { swept: false, status: p.status, next: due.toISOString() };
+  }
+  const reason = `no progress since ${p.updatedAt} (status ${p.status}, due by ${due.toISOString()}): its flow is gone; swept`;
+  switch (p.status) {
+    case 'PENDING':
+    case 'VALIDATION_FAILED':
+      if (!p.flowStartedAt || p.status === 'VALIDATION_FAILED') {
+        const r = await expireWaiting(deps, tenant, id);
+        return { swept: r.expired, status: r.status, reason: 'not validated in time' };
+      }
+      await failStep(deps, tenant, id, { message: reason });
+      break;
+    case 'VALIDATING':
+    case 'EXECUTING':
+      await failStep(deps, tenant, id, { message: reason });
+      break;
+    default:
+      // AWAITING_APPROVAL → EXPIRED; APPROVED / SCHEDULED → CANCELLED (not executed in time).
+      await expireStep(deps, tenant, id, `not executed in time: ${reason}`);
+  }
+  const after = await deps.store.getPromotion(tenant, id);
+  return { swept: after?.status !== p.status, status: after?.status ?? 'GONE', reason };
+}
