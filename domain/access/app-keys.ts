@@ -3,7 +3,7 @@ import * as z from '../kernel/zod.ts';
 import { auditEntry } from '../audit/audit.ts';
 import { AppKeyNotFound, EnvironmentNotFound, Forbidden, TargetNotFound, Unauthenticated, ValidationFailed } from '../kernel/errors.ts';
 import { targetName } from '../kernel/target-schemas.ts';
-import type { Ctx, Deps } from '../ports.ts';
+import type { Ctx, Deps } from '../kernel/deps.ts';
 import { retryOnConflict } from '../kernel/retry.ts';
 import { envName, ITEM_KEY } from '../kernel/schemas.ts';
 import type { AppKey } from './model.ts';

@@ -1,6 +1,6 @@
 import { auditEntry } from '../audit/audit.ts';
 import { WriteConflict } from '../kernel/retry.ts';
-import type { With } from '../ports.ts';
+import type { With } from '../kernel/deps.ts';
 import type { ManagedUser } from './ports.ts';
 import { domainOf, memberOf } from './users.ts';
 

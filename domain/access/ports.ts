@@ -1,4 +1,4 @@
-import type { Role } from './auth.ts';
+import type { Principal, Role } from './auth.ts';
 import type { AuditEntry, Environment } from '../kernel/model.ts';
 import type { AppKey } from './model.ts';
 
@@ -125,4 +125,18 @@ export interface Directory {
 /** A write's condition: this person (the acting admin) still holds the admin role in the tenant's people index. */
 export interface AdminGuard {
   admin: string;
+}
+
+/** The access context's part of what a use case is given (domain/kernel/deps.ts): tenants, people and app keys in the store; who the users are and their management; the caller's principal. */
+declare module '../kernel/deps.ts' {
+  interface Store extends AppKeyStorePort, TenantRepo {}
+  interface Ports {
+    /** who the users are: the notifier's and the review page's */
+    directory: Directory;
+    /** user management in the identity provider (the users and tenants routes only; domain/access) */
+    users: UserAdmin;
+  }
+  interface Ctx {
+    principal: Principal;
+  }
 }

@@ -2,7 +2,7 @@ import * as z from '../kernel/zod.ts';
 import { auditEntry } from '../audit/audit.ts';
 import { hasRole, PLATFORM_GROUP, ROLES, type Principal, type Role } from './auth.ts';
 import { AlreadyExists, Forbidden, RuleViolation, UserNotFound, VersionConflict } from '../kernel/errors.ts';
-import type { Ctx, Deps, With } from '../ports.ts';
+import type { Ctx, Deps, With } from '../kernel/deps.ts';
 import { WriteConflict } from '../kernel/retry.ts';
 import { notReserved } from '../kernel/reserved-keys.ts';
 import type { AdminGuard, ManagedUser, Member, Tenant, TenantRepo, UserAdmin } from './ports.ts';

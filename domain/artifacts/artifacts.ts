@@ -10,7 +10,7 @@ import { lineOf } from '../kernel/line.ts';
 import type { PublishArtifact } from '../kernel/promotion-schemas.ts';
 import { retryOnConflict } from '../kernel/retry.ts';
 import { assertTagsFree, registryTagsOf, repositoryOf, tagName, tagOps } from './tags.ts';
-import type { Ctx, Deps, WriteOp, With } from '../ports.ts';
+import type { Ctx, Deps, WriteOp, With } from '../kernel/deps.ts';
 import type { RegistryTag } from './ports.ts';
 import type { ArtifactVersion, Deployment } from '../kernel/promotion-model.ts';
 import type { Environment } from '../kernel/model.ts';

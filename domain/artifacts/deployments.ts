@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { auditEntry } from '../audit/audit.ts';
 import { EnvironmentNotFound, TransitionNotAllowed, ValidationFailed } from '../kernel/errors.ts';
 import type { Page } from '../kernel/model.ts';
-import type { Ctx, Deps, WriteOp } from '../ports.ts';
+import type { Ctx, Deps, WriteOp } from '../kernel/deps.ts';
 import type { MetricDelta } from './ports.ts';
 import { lineOf } from '../kernel/line.ts';
 import type { Deployment } from '../kernel/promotion-model.ts';

@@ -1,7 +1,7 @@
 import * as z from '../kernel/zod.ts';
 import { discovered, linkRefusal } from './discovery.ts';
 import { DomainError } from '../kernel/errors.ts';
-import type { Deps, With } from '../ports.ts';
+import type { Deps, With } from '../kernel/deps.ts';
 
 /** ECR's "ECR Image Action" event as EventBridge delivers it (the fields used). */
 const ecrImageAction = /* @__PURE__ */ z.schema(() =>

@@ -1,6 +1,6 @@
 import * as z from '../kernel/zod.ts';
 import { discovered, tokenMatches } from './discovery.ts';
-import type { Deps, With } from '../ports.ts';
+import type { Deps, With } from '../kernel/deps.ts';
 
 /**
  * A registry's push notifications (CNCF distribution's envelope, `notifications.endpoints`), sent to

@@ -4,7 +4,7 @@ import { auditEntry } from '../audit/audit.ts';
 import type { Principal } from '../access/auth.ts';
 import { AlreadyExists, ArtifactNotFound, RuleViolation, ValidationFailed } from '../kernel/errors.ts';
 import { DISCOVERY_PRINCIPAL, publishArtifact as publish } from './artifacts.ts';
-import type { Ctx, Deps, With } from '../ports.ts';
+import type { Ctx, Deps, With } from '../kernel/deps.ts';
 import { WriteConflict } from '../kernel/retry.ts';
 import type { RepoLink } from './model.ts';
 

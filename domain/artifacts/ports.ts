@@ -124,3 +124,16 @@ export interface RegistrySync {
     publicKey: string;
   }): Promise<{ ok: boolean; reason?: string; bundle?: string }>;
 }
+
+/** The artifacts context's part of what a use case is given (domain/kernel/deps.ts): versions, deployments and repository links in the store; the registries. */
+declare module '../kernel/deps.ts' {
+  interface Store extends ArtifactStorePort, DeploymentStorePort {}
+  interface WriteOps {
+    artifact: ArtifactOp;
+    deployment: DeploymentOp;
+    repoLink: RepoLinkOp;
+  }
+  interface Ports {
+    registry: RegistrySync;
+  }
+}

@@ -1,5 +1,5 @@
 import { AlreadyExists } from '../kernel/errors.ts';
-import type { Deps, WriteOp } from '../ports.ts';
+import type { Deps, WriteOp } from '../kernel/deps.ts';
 import type { RegistryTag } from './ports.ts';
 import type { ArtifactVersion } from '../kernel/promotion-model.ts';
 

@@ -1,7 +1,7 @@
 import { chainLeafHash } from './audit.ts';
 import { merkleTree } from './merkle.ts';
 import type { Checkpoint, SignedRoot } from '../kernel/model.ts';
-import type { Deps, Ports, With } from '../ports.ts';
+import type { Deps, Ports, With } from '../kernel/deps.ts';
 
 /**
  * Anchoring many chains with one signature, as transparency logs do: at most once per

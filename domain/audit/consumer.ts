@@ -1,6 +1,6 @@
 import type { AuditEntry } from '../kernel/model.ts';
 import type { DomainEvent } from '../kernel/ports.ts';
-import type { With } from '../ports.ts';
+import type { With } from '../kernel/deps.ts';
 import { ChainAnchorer, type AnchorerOptions } from './anchor.ts';
 import { anchorLeftTails, linkAuditEntries } from './log.ts';
 

@@ -2,7 +2,7 @@ import { CHECKPOINT_MESSAGE } from './audit.ts';
 import { chainPages } from './log.ts';
 import { EXPORT_FORMAT, HASHING, type ExportLine } from './verify-export.ts';
 import type { AnchorPublicKey, AuditEntry, ChainLink, Checkpoint } from '../kernel/model.ts';
-import type { Ctx, With } from '../ports.ts';
+import type { Ctx, With } from '../kernel/deps.ts';
 import type { Promotion } from '../kernel/promotion-model.ts';
 
 /**

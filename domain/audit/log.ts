@@ -12,7 +12,7 @@ import {
 } from './audit.ts';
 import { anchorHeads, anchorLag, type AnchoredHead, type ChainAnchorer } from './anchor.ts';
 import type { AuditEntry, ChainHead, ChainLink, Checkpoint, Page } from '../kernel/model.ts';
-import type { Ctx, Deps, With } from '../ports.ts';
+import type { Ctx, Deps, With } from '../kernel/deps.ts';
 import { retryOnConflict, WriteConflict } from '../kernel/retry.ts';
 import type { AuditQuery } from '../kernel/schemas.ts';
 

@@ -66,3 +66,14 @@ export interface AuditAnchor {
   verify(signed: SignedRoot | Pick<Checkpoint, 'tenant' | 'seq' | 'hash' | 'at' | 'sig' | 'proof'>): Promise<boolean>;
   publicKey(): Promise<AnchorPublicKey>;
 }
+
+/** The audit context's part of what a use case is given (domain/kernel/deps.ts): the chain in the store; the anchor that signs its checkpoints. */
+declare module '../kernel/deps.ts' {
+  interface Store extends AuditStorePort {}
+  interface WriteOps {
+    audit: AuditOp;
+  }
+  interface Ports {
+    anchor: AuditAnchor;
+  }
+}

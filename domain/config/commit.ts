@@ -2,7 +2,7 @@ import { auditEntry } from '../audit/audit.ts';
 import { digestOf } from '../kernel/canonical.ts';
 import { OutOfTime } from '../kernel/errors.ts';
 import type { Environment, ItemKind, Roots, Snapshot } from '../kernel/model.ts';
-import type { Ctx, Deps } from '../ports.ts';
+import type { Ctx, Deps } from '../kernel/deps.ts';
 import type { DomainEvent } from '../kernel/ports.ts';
 import { newEvent } from '../kernel/events.ts';
 import { breakGlass, isProtected, requestedBreakGlass } from '../freeze/break-glass.ts';

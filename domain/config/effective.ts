@@ -4,7 +4,7 @@ import { canonicalJson, sha256Hex } from '../kernel/canonical.ts';
 import { Forbidden, ValidationFailed } from '../kernel/errors.ts';
 import type { Environment, Head } from '../kernel/model.ts';
 import { targetName, type Target } from '../kernel/target-schemas.ts';
-import type { Store } from '../ports.ts';
+import type { Store } from '../kernel/deps.ts';
 import { targetsOf, targetVersion } from './targets.ts';
 import type { NodeSource } from './tree.ts';
 import { collect, memoSource } from './tree.ts';

@@ -2,7 +2,7 @@ import { v5 as uuidv5 } from 'uuid';
 import { digestOf } from '../kernel/canonical.ts';
 import { AlreadyExists, EnvironmentNotFound, ItemNotFound, ValidationFailed, VersionConflict, type Issue } from '../kernel/errors.ts';
 import type { Environment, Item, ItemKind, Page } from '../kernel/model.ts';
-import type { Ctx, Deps } from '../ports.ts';
+import type { Ctx, Deps } from '../kernel/deps.ts';
 import { type BatchItems, type CreateItem, type UpdateItem } from '../kernel/schemas.ts';
 import { checkFlagValue } from './effective.ts';
 import { listPage, lookup, memoSource, type NodeSource, type StoredEntry } from './tree.ts';

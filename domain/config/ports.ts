@@ -46,3 +46,12 @@ export interface SnapshotStorePort {
   getSnapshot(tenant: string, environment: string, seq: number): Promise<Snapshot | null>;
   listSnapshots(tenant: string, environment: string, limit: number, cursor?: string): Promise<Page<Snapshot>>;
 }
+
+/** The config context's part of what a use case is given (domain/kernel/deps.ts): environments and snapshots in the store. */
+declare module '../kernel/deps.ts' {
+  interface Store extends EnvironmentStorePort, SnapshotStorePort {}
+  interface WriteOps {
+    environment: EnvironmentOp;
+    snapshot: SnapshotOp;
+  }
+}

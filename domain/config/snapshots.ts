@@ -3,7 +3,7 @@ import { breakGlassEvent, guardProtected } from './commit.ts';
 import { canonicalJson } from '../kernel/canonical.ts';
 import { EnvironmentNotFound, SnapshotNotFound, ValidationFailed } from '../kernel/errors.ts';
 import type { Environment, ItemKind, Page, Roots, Snapshot } from '../kernel/model.ts';
-import type { Ctx, Deps } from '../ports.ts';
+import type { Ctx, Deps } from '../kernel/deps.ts';
 import { retryOnConflict } from '../kernel/retry.ts';
 import { diffTrees, memoSource, type NodeSource, type StoredEntry } from './tree.ts';
 

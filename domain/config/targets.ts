@@ -4,7 +4,7 @@ import type { Environment, Head, TargetHead } from '../kernel/model.ts';
 import type { Promotion } from '../kernel/promotion-model.ts';
 import { IMPLICIT_TARGET, type Rollout, type Target } from '../kernel/target-schemas.ts';
 import { tenantUrlIssue } from '../kernel/url-policy.ts';
-import type { Store } from '../ports.ts';
+import type { Store } from '../kernel/deps.ts';
 
 /**
  * Targets: where an environment runs (a region, a cell, an account, a cluster), ordered in waves.

@@ -1,7 +1,7 @@
 import { hasRole } from '../access/auth.ts';
 import { Forbidden } from '../kernel/errors.ts';
 import type { BreakGlassUse, Environment } from '../kernel/model.ts';
-import type { Ctx } from '../ports.ts';
+import type { Ctx } from '../kernel/deps.ts';
 
 /** The reason header a caller sends to break glass (HTTP: `X-Break-Glass-Reason`). */
 export const BREAK_GLASS_HEADER = 'x-break-glass-reason';

@@ -6,7 +6,7 @@ import { auditEntry } from '../audit/audit.ts';
 import { breakGlass } from './break-glass.ts';
 import type { BreakGlassUse } from '../kernel/model.ts';
 import { EnvironmentFrozen, EnvironmentNotFound, FreezeWindowNotFound, RuleViolation, ValidationFailed } from '../kernel/errors.ts';
-import type { Ctx, Deps, WriteOp, With } from '../ports.ts';
+import type { Ctx, Deps, WriteOp, With } from '../kernel/deps.ts';
 import type { DomainEvent } from '../kernel/ports.ts';
 import { newEvent, parseEventDetail } from '../kernel/events.ts';
 import { WriteConflict } from '../kernel/retry.ts';

@@ -113,3 +113,15 @@ export interface PullRequestClient {
 }
 
 export type GitTargetOp = { kind: 'gitTarget'; target: GitTarget; expectedVersion: number | null } | { kind: 'deleteGitTarget'; target: GitTarget };
+
+/** The gitops context's part of what a use case is given (domain/kernel/deps.ts): git targets in the store; the writer that commits to them. */
+declare module '../kernel/deps.ts' {
+  interface Store extends GitTargetRepo {}
+  interface WriteOps {
+    gitTarget: GitTargetOp;
+  }
+  interface Ports {
+    /** commits promoted versions to environments' git targets (the promotion step; domain/gitops) */
+    git: GitWriter;
+  }
+}

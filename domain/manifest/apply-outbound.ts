@@ -3,7 +3,7 @@ import { canonicalJson } from '../kernel/canonical.ts';
 import { ValidationFailed } from '../kernel/errors.ts';
 import type { EntityType, Environment } from '../kernel/model.ts';
 import { NOTIFICATION_KINDS, type NotificationSettings } from '../notify/model.ts';
-import type { Ctx, Deps, WriteOp, With } from '../ports.ts';
+import type { Ctx, Deps, WriteOp, With } from '../kernel/deps.ts';
 import { SECRET_REF } from './document.ts';
 import { isRedactedUrl, redactUrl, tenantUrlIssue } from '../kernel/url-policy.ts';
 import { changedSubscription, newSubscription, webhookAudit } from '../webhooks/subscriptions.ts';

@@ -4,7 +4,7 @@ import { canonicalJson, digestOf, sha256Hex } from '../kernel/canonical.ts';
 import { RuleViolation, ValidationFailed, VersionConflict } from '../kernel/errors.ts';
 import type { FreezeWindow } from '../freeze/model.ts';
 import type { EntityType } from '../kernel/model.ts';
-import type { Ctx, Deps, WriteOp, With } from '../ports.ts';
+import type { Ctx, Deps, WriteOp, With } from '../kernel/deps.ts';
 import { lineOf } from '../kernel/line.ts';
 import { retryOnConflict } from '../kernel/retry.ts';
 import { GATE_NAMES, type Gates } from '../kernel/schemas.ts';

@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { awsName } from '../kernel/aws-names.ts';
 import { inGroups, ROLES, type Principal, type Role } from '../access/auth.ts';
 import { runOnce } from '../kernel/once.ts';
-import type { Deps, With } from '../ports.ts';
+import type { Deps, With } from '../kernel/deps.ts';
 import type { Delivery, ReviewLink } from './ports.ts';
 import type { DirectoryUser } from '../access/ports.ts';
 import type { EventType } from '../kernel/events.ts';

@@ -68,3 +68,14 @@ export interface Channels {
   /** Sends an email (SES v2 on AWS, the local mail catcher under npm start). */
   email(message: { to: string; subject: string; html: string; text: string }): Promise<void>;
 }
+
+/** The notify context's part of what a use case is given (domain/kernel/deps.ts): notification settings and Slack links in the store; the channels. */
+declare module '../kernel/deps.ts' {
+  interface Store extends NotificationStorePort {}
+  interface WriteOps {
+    notification: NotificationOp;
+  }
+  interface Ports {
+    channels: Channels;
+  }
+}

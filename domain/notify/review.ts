@@ -1,6 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import { hasRole } from '../access/auth.ts';
-import type { Ctx, Deps, With } from '../ports.ts';
+import type { Ctx, Deps, With } from '../kernel/deps.ts';
 import type { DirectoryUser } from '../access/ports.ts';
 import type { ReviewLink } from './ports.ts';
 import type { Promotion } from '../kernel/promotion-model.ts';

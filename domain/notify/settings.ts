@@ -2,7 +2,7 @@ import * as z from '../kernel/zod.ts';
 import { auditEntry } from '../audit/audit.ts';
 import { digestOf } from '../kernel/canonical.ts';
 import { EnvironmentNotFound, ValidationFailed, VersionConflict } from '../kernel/errors.ts';
-import type { Ctx, Deps } from '../ports.ts';
+import type { Ctx, Deps } from '../kernel/deps.ts';
 import { retryOnConflict } from '../kernel/retry.ts';
 import { assertTenantUrls, tenantUrl } from '../kernel/url-policy.ts';
 import { DEFAULT_NOTIFICATION_KINDS, NOTIFICATION_KINDS, type NotificationSettings } from './model.ts';

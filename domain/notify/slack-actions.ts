@@ -1,5 +1,5 @@
 import { requireRole } from '../access/auth.ts';
-import type { Deps, With } from '../ports.ts';
+import type { Deps, With } from '../kernel/deps.ts';
 import { approvePromotion } from '../promotion/decide/approve.ts';
 import { rejectPromotion } from '../promotion/decide/reject.ts';
 import { linkFromSlack, parseLinkCode, slackActor } from './slack-identity.ts';

@@ -3,7 +3,7 @@ import { auditEntry } from '../audit/audit.ts';
 import { hasRole, type Principal } from '../access/auth.ts';
 import { ConcurrentModification, Forbidden, SlackLinkNotFound } from '../kernel/errors.ts';
 import type { ActedVia } from '../kernel/model.ts';
-import type { Ctx, Deps } from '../ports.ts';
+import type { Ctx, Deps } from '../kernel/deps.ts';
 import { WriteConflict } from '../kernel/retry.ts';
 import { userPrincipal } from './notifier.ts';
 import { boundSlackTeams } from './settings.ts';

@@ -85,3 +85,18 @@ export interface Workflow {
   sendTaskSuccess(token: string, output: Record<string, unknown>): Promise<boolean>;
   sendTaskFailure(token: string, error: string, cause: string): Promise<boolean>;
 }
+
+/** The promotion context's part of what a use case is given (domain/kernel/deps.ts): promotions and rules in the store; the flow, the gates, the health probe. */
+declare module '../kernel/deps.ts' {
+  interface Store extends PromotionStorePort, PolicyStorePort {}
+  interface WriteOps {
+    promotion: PromotionOp;
+    policy: PolicyOp;
+  }
+  interface Ports {
+    workflow: Workflow;
+    gates: GateProvider;
+    /** polls targets' health URLs (the promotion step's; domain/promotion/rollout/) */
+    probe: HealthProbe;
+  }
+}

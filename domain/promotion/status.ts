@@ -1,6 +1,6 @@
 import { EnvironmentNotFound } from '../kernel/errors.ts';
 import { gatesBlocking } from '../kernel/display.ts';
-import type { Ctx, Deps } from '../ports.ts';
+import type { Ctx, Deps } from '../kernel/deps.ts';
 import { GATE_ORDER } from './request/gate-verdicts.ts';
 import { heldByPromotion, type GateResult, type Promotion } from '../kernel/promotion-model.ts';
 import { lineOf } from './request/policy.ts';

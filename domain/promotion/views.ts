@@ -2,7 +2,7 @@ import { digestOf } from '../kernel/canonical.ts';
 import { rolloutView } from './rollout/view.ts';
 import { activeWindowOf, occurrenceView, upcomingWindowOf } from '../freeze/windows.ts';
 import { ValidationFailed } from '../kernel/errors.ts';
-import type { Ctx, Deps } from '../ports.ts';
+import type { Ctx, Deps } from '../kernel/deps.ts';
 import { countable, evidenceOwners, forCurrentRelease } from './aggregate.ts';
 import { approvalDeadline } from './run/deadlines.ts';
 import { heldByPromotion, type Promotion } from '../kernel/promotion-model.ts';

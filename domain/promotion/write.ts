@@ -1,7 +1,7 @@
 import { auditEntry, type AuditDraft } from '../audit/audit.ts';
 import { PromotionNotFound } from '../kernel/errors.ts';
 import type { ActedVia } from '../kernel/model.ts';
-import type { Ctx, Deps, WriteOp } from '../ports.ts';
+import type { Ctx, Deps, WriteOp } from '../kernel/deps.ts';
 import { retryOnConflict } from '../kernel/retry.ts';
 import { subjectLabel } from './aggregate.ts';
 import { eventOp, type EventType } from '../kernel/events.ts';

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { VersionConflict, WebhookNotFound } from '../kernel/errors.ts';
-import type { Ctx, Deps, With } from '../ports.ts';
+import type { Ctx, Deps, With } from '../kernel/deps.ts';
 import type { DomainEvent } from '../kernel/ports.ts';
 import { retryOnConflict, WriteConflict } from '../kernel/retry.ts';
 import { WEBHOOK_PAYLOAD_VERSION, webhookTypeOf, type WebhookAttempt, type WebhookDelivery } from './model.ts';

@@ -62,3 +62,15 @@ export interface WebhookRepo {
 
 /** A manifest's delivery sections (domain/manifest): webhook subscriptions, git targets, registry links; `expectedVersion` null / `replace` false: create. */
 export type WebhookOp = { kind: 'webhook'; sub: WebhookSubscription; expectedVersion: number | null } | { kind: 'deleteWebhook'; sub: WebhookSubscription };
+
+/** The webhooks context's part of what a use case is given (domain/kernel/deps.ts): subscriptions and deliveries in the store; secrets, sender and retry schedules. */
+declare module '../kernel/deps.ts' {
+  interface Store extends WebhookRepo {}
+  interface WriteOps {
+    webhook: WebhookOp;
+  }
+  interface Ports {
+    /** outbound webhooks: secrets, sender, retry schedules (domain/webhooks) */
+    webhooks: WebhookDeps;
+  }
+}

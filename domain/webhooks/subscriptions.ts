@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import * as z from '../kernel/zod.ts';
 import { auditEntry } from '../audit/audit.ts';
 import { EnvironmentNotFound, RuleViolation, ValidationFailed, VersionConflict, WebhookNotFound } from '../kernel/errors.ts';
-import type { Ctx, Deps, With } from '../ports.ts';
+import type { Ctx, Deps, With } from '../kernel/deps.ts';
 import { WriteConflict } from '../kernel/retry.ts';
 import { envName } from '../kernel/schemas.ts';
 import { checkTenantUrl, isRedactedUrl, redactedMatches, redactUrl, RECEIVER_URL_FORMAT } from '../kernel/url-policy.ts';

@@ -51,7 +51,7 @@ describe('architecture', () => {
     expect(offenders).toEqual([]);
   });
 
-  it("orders the domain by context: kernel ← audit ← access ← freeze ← config ← artifacts ← gitops ← promotion ← notify, webhooks ← manifest, on every import, types included (domain/ports.ts, which composes every context's ports, only as types)", () => {
+  it("orders the domain by context: kernel ← audit ← access ← freeze ← config ← artifacts ← gitops ← promotion ← notify, webhooks ← manifest, on every import, types included; no context imports the composition (domain/ports.ts), and a context's ports augment only the kernel's deps", () => {
     const ORDER: Record<string, number> = {
       kernel: 0,
       audit: 1,
@@ -85,13 +85,18 @@ describe('architecture', () => {
           if (target !== null) {
             const to = target.includes('/') ? target.split('/')[0]! : target;
             if (to === 'ports.ts') {
-              if (!typeOnly && f !== 'ports.ts') wrong.push(`domain/${f} imports domain/ports.ts at run time (types only)`);
+              if (f !== 'ports.ts') wrong.push(`domain/${f} imports the composition domain/ports.ts (With, Deps, Ctx are domain/kernel/deps.ts's)`);
             } else if (from === 'ports.ts') {
               if (!typeOnly) wrong.push(`domain/ports.ts imports ${spec} at run time`);
             } else if (from !== to && !(ORDER[to]! < ORDER[from]! || (ORDER[to] === ORDER[from] && to === from))) {
               wrong.push(`domain/${f} (${from}) imports ${to}: ${spec}`);
             }
           }
+        }
+        // A context adds its ports to what a use case is given by augmenting the kernel's deps, and augments nothing else.
+        if (ts.isModuleDeclaration(n) && ts.isStringLiteral(n.name)) {
+          const augmented = relative(join(root, 'domain'), resolve(root, 'domain', dirname(f), n.name.text));
+          if (augmented !== 'kernel/deps.ts') wrong.push(`domain/${f} augments ${n.name.text}`);
         }
         ts.forEachChild(n, visit);
       };
@@ -277,7 +282,11 @@ describe('architecture', () => {
     expect(parseCircular(tree, true).map((cycle) => cycle.join(' -> '))).toEqual([]);
     const ports = ts.createSourceFile('ports.ts', readFileSync(join(root, 'domain', 'ports.ts'), 'utf8'), ts.ScriptTarget.Latest);
     const runtime = ports.statements.filter(
-      (s) => !ts.isInterfaceDeclaration(s) && !ts.isTypeAliasDeclaration(s) && !(ts.isImportDeclaration(s) && s.importClause?.isTypeOnly),
+      (s) =>
+        !ts.isInterfaceDeclaration(s) &&
+        !ts.isTypeAliasDeclaration(s) &&
+        !(ts.isImportDeclaration(s) && s.importClause?.isTypeOnly) &&
+        !(ts.isExportDeclaration(s) && s.isTypeOnly),
     );
     expect(runtime.map((s) => s.getText(ports).slice(0, 60))).toEqual([]);
   });
@@ -287,9 +296,10 @@ describe('architecture', () => {
       ['domain/**/*.ts', 'functions/**/*.ts', 'local/**/*.ts', 'cli/**/*.ts', 'infra/**/*.ts', 'scripts/**/*.ts', 'bench/**/*.ts'],
       { cwd: root, context: root, transform: false, skipDynamicImports: true, tsconfig: join(root, 'tsconfig.json') },
     );
-    // The type edges are read: the composition imports every context's ports, and a use case imports the composition.
+    // The type edges are read: the composition imports every context's ports, a use case imports the kernel's deps, and no context imports the composition.
     expect(tree['domain/ports.ts']?.some((d) => d.id === 'domain/promotion/ports.ts')).toBe(true);
-    expect(tree['domain/promotion/decide/approve.ts']?.some((d) => d.id === 'domain/ports.ts')).toBe(true);
+    expect(tree['domain/promotion/decide/approve.ts']?.some((d) => d.id === 'domain/kernel/deps.ts')).toBe(true);
+    expect(Object.keys(tree).filter((f) => f.startsWith('domain/') && f !== 'domain/ports.ts' && tree[f]?.some((d) => d.id === 'domain/ports.ts'))).toEqual([]);
     expect(parseCircular(tree, true).map((cycle) => cycle.join(' -> '))).toEqual([]);
     // Every type edge is an import the tools read: no inline `import('…').Name` type in the domain (it would hide an edge from this check and the order above).
     const inline = (readdirSync(join(root, 'domain'), { recursive: true }) as string[])

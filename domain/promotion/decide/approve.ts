@@ -2,7 +2,7 @@ import { auditEntry } from '../../audit/audit.ts';
 import { inGroups } from '../../access/auth.ts';
 import { requestedBreakGlass } from '../../freeze/break-glass.ts';
 import { NotAnApprover, SelfApprovalForbidden, TransitionNotAllowed } from '../../kernel/errors.ts';
-import type { Ctx, Deps, With } from '../../ports.ts';
+import type { Ctx, Deps, With } from '../../kernel/deps.ts';
 import { actorOf, afterApproval, approvalWait, countable, guard, moved } from '../aggregate.ts';
 import { approvalDeadline, flowDecision } from '../run/deadlines.ts';
 import { stampFreezeOverride } from '../run/freeze-override.ts';

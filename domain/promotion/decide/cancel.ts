@@ -1,4 +1,4 @@
-import type { Ctx, Deps, With } from '../../ports.ts';
+import type { Ctx, Deps, With } from '../../kernel/deps.ts';
 import { actorOf, guard, moved } from '../aggregate.ts';
 import type { Promotion } from '../../kernel/promotion-model.ts';
 import { cancelSchedule } from '../run/schedule.ts';

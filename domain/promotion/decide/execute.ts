@@ -1,6 +1,6 @@
 import { flowDecision } from '../run/deadlines.ts';
 import { requestedBreakGlass } from '../../freeze/break-glass.ts';
-import type { Ctx, Deps, With } from '../../ports.ts';
+import type { Ctx, Deps, With } from '../../kernel/deps.ts';
 import { memoSource } from '../../config/tree.ts';
 import { guard } from '../aggregate.ts';
 import { stampFreezeOverride } from '../run/freeze-override.ts';

@@ -1,5 +1,5 @@
 import { PromotionNotFound } from '../../kernel/errors.ts';
-import type { Deps } from '../../ports.ts';
+import type { Deps } from '../../kernel/deps.ts';
 import { ENGINE, moved } from '../aggregate.ts';
 import { validationDeadline } from '../run/deadlines.ts';
 import type { Promotion } from '../../kernel/promotion-model.ts';

@@ -1,6 +1,6 @@
 import { inGroups } from '../../access/auth.ts';
 import { NotAnApprover } from '../../kernel/errors.ts';
-import type { Ctx, Deps, With } from '../../ports.ts';
+import type { Ctx, Deps, With } from '../../kernel/deps.ts';
 import { actorOf, guard, moved } from '../aggregate.ts';
 import { assertRelease } from './approve.ts';
 import type { Promotion } from '../../kernel/promotion-model.ts';

@@ -1,4 +1,4 @@
-import type { With } from '../../ports.ts';
+import type { With } from '../../kernel/deps.ts';
 import type { GitRevertResult, Promotion, RolloutTarget, TargetGitDelivery } from '../../kernel/promotion-model.ts';
 import { decisionRecord } from '../views.ts';
 import { notOurs } from '../../gitops/pull-request-owner.ts';

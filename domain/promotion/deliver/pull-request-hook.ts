@@ -1,5 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import type { With } from '../../ports.ts';
+import type { With } from '../../kernel/deps.ts';
 import { promotionOfHead, refreshPullRequest } from './pull-request.ts';
 
 /**

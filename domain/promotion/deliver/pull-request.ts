@@ -1,5 +1,5 @@
 import { DomainError } from '../../kernel/errors.ts';
-import type { With } from '../../ports.ts';
+import type { With } from '../../kernel/deps.ts';
 import type { FileChange, GitTarget } from '../../gitops/ports.ts';
 import type { Promotion, PullRequestRecord, PullRequestState } from '../../kernel/promotion-model.ts';
 import { commitMessage, gitValueOf } from '../../gitops/service.ts';

@@ -2,7 +2,7 @@ import { repositoryOf } from '../../artifacts/tags.ts';
 import { registryFor, targetTagName } from '../../config/targets.ts';
 import type { Environment } from '../../kernel/model.ts';
 import type { Promotion, RolloutTarget, TargetGitDelivery, TargetRegistryDelivery } from '../../kernel/promotion-model.ts';
-import type { With } from '../../ports.ts';
+import type { With } from '../../kernel/deps.ts';
 import { deliverToTarget, perTargetGit, revertTargetInGit } from './git-delivery.ts';
 import { PromotionFailed } from '../run/target-change.ts';
 

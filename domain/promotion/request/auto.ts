@@ -2,7 +2,7 @@ import type { Principal } from '../../access/auth.ts';
 import { sha256Hex } from '../../kernel/canonical.ts';
 import type { Condition } from '../../kernel/promotion-model.ts';
 import { AlreadyExists, EnvironmentNotFound } from '../../kernel/errors.ts';
-import type { Ctx, Deps, With } from '../../ports.ts';
+import type { Ctx, Deps, With } from '../../kernel/deps.ts';
 import { evaluate } from './conditions.ts';
 import { factsFrom } from './gate-verdicts.ts';
 import { lineOf } from './policy.ts';

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { ArtifactNotFound, EnvironmentNotFound, SnapshotNotFound, TransitionNotAllowed } from '../../kernel/errors.ts';
-import type { Ctx, Deps } from '../../ports.ts';
+import type { Ctx, Deps } from '../../kernel/deps.ts';
 import { ownSnapshot } from '../../config/snapshots.ts';
 import { eventOp } from '../../kernel/events.ts';
 import { isTerminal } from '../../kernel/lifecycle.ts';

@@ -1,6 +1,6 @@
 import { EnvironmentNotFound, RuleViolation } from '../../kernel/errors.ts';
 import { gatesBlocking } from '../../kernel/display.ts';
-import type { Ctx, Deps, With } from '../../ports.ts';
+import type { Ctx, Deps, With } from '../../kernel/deps.ts';
 import { memoSource } from '../../config/tree.ts';
 import type { Promotion } from '../../kernel/promotion-model.ts';
 import { changeSummary, configChanges } from './release.ts';

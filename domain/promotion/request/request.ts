@@ -1,7 +1,7 @@
 import { requestedBreakGlass } from '../../freeze/break-glass.ts';
 import { AlreadyExists, ArtifactNotFound, DeploymentNotFound, RuleViolation, TargetBusy } from '../../kernel/errors.ts';
 import type { Environment } from '../../kernel/model.ts';
-import type { Ctx, Deps, With } from '../../ports.ts';
+import type { Ctx, Deps, With } from '../../kernel/deps.ts';
 import { memoSource } from '../../config/tree.ts';
 import { actorOf, configReleaseDigest, newPromotion, newPromotionId } from '../aggregate.ts';
 import { cancelPromotion } from '../decide/cancel.ts';

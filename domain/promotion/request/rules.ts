@@ -3,7 +3,7 @@ import { auditEntry } from '../../audit/audit.ts';
 import { digestOf } from '../../kernel/canonical.ts';
 import { AlreadyExists, RuleNotFound, RuleViolation, VersionConflict } from '../../kernel/errors.ts';
 import { lineOf } from './policy.ts';
-import type { Ctx, Deps, WriteOp } from '../../ports.ts';
+import type { Ctx, Deps, WriteOp } from '../../kernel/deps.ts';
 import { retryOnConflict } from '../../kernel/retry.ts';
 import type { Rule } from '../../kernel/promotion-model.ts';
 import type { CreateRule, UpdateRule } from '../../kernel/promotion-schemas.ts';

@@ -1,7 +1,7 @@
 import { freezeOverridden } from '../../freeze/break-glass.ts';
 import { activeWindowOf } from '../../freeze/windows.ts';
 import type { Environment } from '../../kernel/model.ts';
-import type { Deps, With } from '../../ports.ts';
+import type { Deps, With } from '../../kernel/deps.ts';
 import { evidenceOwners, forCurrentRelease } from '../aggregate.ts';
 import { evaluateGates, type WebhookOutcome } from './gate-verdicts.ts';
 import type { GateResult, Promotion } from '../../kernel/promotion-model.ts';

@@ -1,5 +1,5 @@
 import { TransitionNotAllowed } from '../../kernel/errors.ts';
-import type { Ctx, Deps, With } from '../../ports.ts';
+import type { Ctx, Deps, With } from '../../kernel/deps.ts';
 import { actorOf, guard, moved, patched } from '../aggregate.ts';
 import { validationDeadline } from '../run/deadlines.ts';
 import { expiry } from '../decide/expire.ts';

@@ -4,7 +4,7 @@ import { hasRole } from '../../access/auth.ts';
 import { canonicalJson } from '../../kernel/canonical.ts';
 import { EnvironmentNotFound, Forbidden, RuleViolation, SnapshotNotFound, ArtifactNotFound, ValidationFailed } from '../../kernel/errors.ts';
 import type { Environment } from '../../kernel/model.ts';
-import type { Ctx, Deps, With } from '../../ports.ts';
+import type { Ctx, Deps, With } from '../../kernel/deps.ts';
 import { diffRoots } from '../../config/snapshots.ts';
 import { memoSource } from '../../config/tree.ts';
 import { classify } from '../../artifacts/artifacts.ts';

@@ -1,5 +1,5 @@
 import { RuleViolation, VersionConflict } from '../../kernel/errors.ts';
-import type { Ctx, Deps, With } from '../../ports.ts';
+import type { Ctx, Deps, With } from '../../kernel/deps.ts';
 import { diffTrees, lookup, memoSource, type StoredEntry } from '../../config/tree.ts';
 import { rollbackEnvironment, type ConfigRestore } from './environment.ts';
 import type { Promotion } from '../../kernel/promotion-model.ts';

@@ -1,5 +1,5 @@
 import { alarmOf, alarmStateChange, monitorRefusal } from '../../freeze/monitors.ts';
-import type { Deps, With } from '../../ports.ts';
+import type { Deps, With } from '../../kernel/deps.ts';
 import { alarmRollback } from './monitor-watch.ts';
 import { watchedMonitors } from '../../config/targets.ts';
 import { failStep } from '../run/fail.ts';

@@ -6,7 +6,7 @@ import { applyChanges, memoSource, NodeSink } from '../../config/tree.ts';
 import { auditEntry } from '../../audit/audit.ts';
 import type { Environment, Roots, TargetHead } from '../../kernel/model.ts';
 import type { Promotion, RolloutTarget } from '../../kernel/promotion-model.ts';
-import type { Deps, WriteOp, With } from '../../ports.ts';
+import type { Deps, WriteOp, With } from '../../kernel/deps.ts';
 import { ENGINE } from '../aggregate.ts';
 import { type Next } from '../run/deadlines.ts';
 import { configChanges } from '../request/release.ts';

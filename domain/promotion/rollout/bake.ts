@@ -2,7 +2,7 @@ import { targetMonitors } from '../../config/targets.ts';
 import { monitorRefusal, monitorsBlock, type AlarmState } from '../../freeze/monitors.ts';
 import type { Environment } from '../../kernel/model.ts';
 import type { MonitorAlarm, Promotion, RolloutTarget } from '../../kernel/promotion-model.ts';
-import type { Deps, With } from '../../ports.ts';
+import type { Deps, With } from '../../kernel/deps.ts';
 import { ENGINE, patched } from '../aggregate.ts';
 import { type Next } from '../run/deadlines.ts';
 import { completeRollout } from '../run/complete.ts';

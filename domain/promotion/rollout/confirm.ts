@@ -2,7 +2,7 @@ import { targetsOf } from '../../config/targets.ts';
 import { auditEntry } from '../../audit/audit.ts';
 import { TargetNotFound, TransitionNotAllowed } from '../../kernel/errors.ts';
 import type { RolloutTarget } from '../../kernel/promotion-model.ts';
-import type { Ctx, With } from '../../ports.ts';
+import type { Ctx, With } from '../../kernel/deps.ts';
 import { ENGINE } from '../aggregate.ts';
 import { type Next } from '../run/deadlines.ts';
 import { PromotionFailed } from '../run/target-change.ts';

@@ -1,6 +1,6 @@
 import { TransitionNotAllowed } from '../../kernel/errors.ts';
 import type { Actor, Promotion } from '../../kernel/promotion-model.ts';
-import type { Ctx, Deps, With } from '../../ports.ts';
+import type { Ctx, Deps, With } from '../../kernel/deps.ts';
 import { patched } from '../aggregate.ts';
 import { loadPromotion, writePromotion } from '../write.ts';
 import { waveGate, parkedWave, waveStarted } from './start.ts';

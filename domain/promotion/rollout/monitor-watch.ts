@@ -1,4 +1,4 @@
-import type { Deps, With } from '../../ports.ts';
+import type { Deps, With } from '../../kernel/deps.ts';
 import type { MonitorBlock, Promotion } from '../../kernel/promotion-model.ts';
 import { ENGINE, patched } from '../aggregate.ts';
 import { PromotionFailed } from '../run/target-change.ts';

@@ -2,7 +2,7 @@ import { targetsOf, wavesOf } from '../../config/targets.ts';
 import type { Environment } from '../../kernel/model.ts';
 import type { RolloutState } from '../../kernel/promotion-model.ts';
 import type { Target } from '../../kernel/target-schemas.ts';
-import type { With } from '../../ports.ts';
+import type { With } from '../../kernel/deps.ts';
 import { ENGINE, moved } from '../aggregate.ts';
 import { LOCK_SECONDS, type Next } from '../run/deadlines.ts';
 import { freezeHold } from '../run/freeze-hold.ts';

@@ -2,7 +2,7 @@ import { deploymentOp } from '../../artifacts/deployments.ts';
 import { artifactSubject, configSubject } from '../../config/targets.ts';
 import type { TargetHead } from '../../kernel/model.ts';
 import type { Promotion, RolloutTarget } from '../../kernel/promotion-model.ts';
-import type { With, WriteOp } from '../../ports.ts';
+import type { With, WriteOp } from '../../kernel/deps.ts';
 import { ENGINE, moved } from '../aggregate.ts';
 import { wakeQueued } from '../run/queue.ts';
 import { revertTarget } from '../deliver/target-delivery.ts';

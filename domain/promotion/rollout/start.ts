@@ -1,7 +1,7 @@
 import type { Environment } from '../../kernel/model.ts';
 import type { Promotion, RolloutState } from '../../kernel/promotion-model.ts';
 import type { StartWindow } from '../../kernel/target-schemas.ts';
-import type { Deps, WriteOp, With } from '../../ports.ts';
+import type { Deps, WriteOp, With } from '../../kernel/deps.ts';
 import { ENGINE, patched } from '../aggregate.ts';
 import { type Next } from '../run/deadlines.ts';
 import { waveCompletion } from '../run/complete.ts';

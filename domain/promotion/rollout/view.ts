@@ -1,5 +1,5 @@
 import type { Promotion } from '../../kernel/promotion-model.ts';
-import type { Deps } from '../../ports.ts';
+import type { Deps } from '../../kernel/deps.ts';
 
 /** The per-target view of a rollout (promotion detail, decision record): each target's state, confirmation, bake window and alarm. */
 export async function rolloutView(deps: Deps, p: Promotion) {

@@ -1,4 +1,4 @@
-import type { Deps, WriteOp, With } from '../../ports.ts';
+import type { Deps, WriteOp, With } from '../../kernel/deps.ts';
 import { memoSource } from '../../config/tree.ts';
 import type { Deployment, Promotion, RolloutState } from '../../kernel/promotion-model.ts';
 import { ENGINE, moved } from '../aggregate.ts';

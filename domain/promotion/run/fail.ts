@@ -1,5 +1,5 @@
 import type { Snapshot } from '../../kernel/model.ts';
-import type { Deps, WriteOp, With } from '../../ports.ts';
+import type { Deps, WriteOp, With } from '../../kernel/deps.ts';
 import { isTerminal } from '../../kernel/lifecycle.ts';
 import type { Promotion } from '../../kernel/promotion-model.ts';
 import { ENGINE, moved } from '../aggregate.ts';

@@ -1,4 +1,4 @@
-import type { Deps, With } from '../../ports.ts';
+import type { Deps, With } from '../../kernel/deps.ts';
 import type { Promotion } from '../../kernel/promotion-model.ts';
 import { lineOf, policyDigest, resolvePolicy } from '../request/policy.ts';
 import { armSweep } from '../sweep/deadline.ts';

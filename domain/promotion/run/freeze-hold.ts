@@ -1,6 +1,6 @@
 import { Frozen } from '../../kernel/errors.ts';
 import { activeWindowOf, nextAllowedOf } from '../../freeze/windows.ts';
-import type { Deps, With } from '../../ports.ts';
+import type { Deps, With } from '../../kernel/deps.ts';
 import { freezeOverridden } from '../../freeze/break-glass.ts';
 import type { Promotion } from '../../kernel/promotion-model.ts';
 import { ENGINE, moved, patched } from '../aggregate.ts';

@@ -1,6 +1,6 @@
 import type { BreakGlassUse } from '../../kernel/model.ts';
 import { breakGlassEvent } from '../../config/commit.ts';
-import type { Ctx, Deps, WriteOp } from '../../ports.ts';
+import type { Ctx, Deps, WriteOp } from '../../kernel/deps.ts';
 import { actorOf, patched } from '../aggregate.ts';
 import { isTerminal } from '../../kernel/lifecycle.ts';
 import type { Promotion } from '../../kernel/promotion-model.ts';

@@ -1,6 +1,6 @@
 import { Frozen, TargetBusy } from '../../kernel/errors.ts';
 import { heldByPromotion, type Promotion, type PromotionHold } from '../../kernel/promotion-model.ts';
-import type { With } from '../../ports.ts';
+import type { With } from '../../kernel/deps.ts';
 import { ENGINE, moved, patched } from '../aggregate.ts';
 import { flowDecision } from './deadlines.ts';
 import { scheduleName } from './schedule-name.ts';

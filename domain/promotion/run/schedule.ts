@@ -3,7 +3,7 @@ import { scheduleName } from './schedule-name.ts';
 import { freezeOverridden, requestedBreakGlass } from '../../freeze/break-glass.ts';
 import { RuleViolation, TransitionNotAllowed, ValidationFailed } from '../../kernel/errors.ts';
 import { activeWindowOf, nextAllowedOf } from '../../freeze/windows.ts';
-import type { Ctx, Deps, With } from '../../ports.ts';
+import type { Ctx, Deps, With } from '../../kernel/deps.ts';
 import { actorOf, ENGINE, guard, moved, patched } from '../aggregate.ts';
 import { stampFreezeOverride } from './freeze-override.ts';
 import type { Promotion } from '../../kernel/promotion-model.ts';

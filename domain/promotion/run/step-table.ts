@@ -1,5 +1,5 @@
 import * as z from '../../kernel/zod.ts';
-import type { With } from '../../ports.ts';
+import type { With } from '../../kernel/deps.ts';
 import type { Next } from './deadlines.ts';
 import { expireStep, failStep } from './fail.ts';
 import { verifyStep } from './complete.ts';

@@ -1,7 +1,7 @@
 import { gatesBlocking } from '../../kernel/display.ts';
 import { hasTargets } from '../../config/targets.ts';
 import type { Environment } from '../../kernel/model.ts';
-import type { Deps, With } from '../../ports.ts';
+import type { Deps, With } from '../../kernel/deps.ts';
 import type { Promotion } from '../../kernel/promotion-model.ts';
 import { flowDecision, LOCK_SECONDS, type Next } from './deadlines.ts';
 import { afterApproval, ENGINE, moved, patched } from '../aggregate.ts';

@@ -6,7 +6,7 @@ import { DomainError } from '../../kernel/errors.ts';
 import { deliverToGit } from '../deliver/git-delivery.ts';
 import { advanceHead } from '../../config/commit.ts';
 import type { Roots } from '../../kernel/model.ts';
-import type { Deps, WriteOp, With } from '../../ports.ts';
+import type { Deps, WriteOp, With } from '../../kernel/deps.ts';
 import type { RegistryTag } from '../../artifacts/ports.ts';
 import { applyChanges, lookup, memoSource, NodeSink, type NodeSource } from '../../config/tree.ts';
 import { canonicalJson } from '../../kernel/canonical.ts';

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Deps, Ports } from '../../ports.ts';
+import type { Deps, Ports } from '../../kernel/deps.ts';
 import type { Promotion } from '../../kernel/promotion-model.ts';
 import type { Tunables } from '../../kernel/tunables.ts';
 import { GO_WAIT_SECONDS } from '../request/policy.ts';

@@ -1,4 +1,4 @@
-import type { Deps, With } from '../../ports.ts';
+import type { Deps, With } from '../../kernel/deps.ts';
 import { isTerminal } from '../../kernel/lifecycle.ts';
 import { expireWaiting } from '../decide/expire.ts';
 import { expireStep, failStep } from '../run/fail.ts';
