@@ -1,8 +1,29 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { StateMachine, type RunOptions, type StateMachineDefinition } from 'aws-local-stepfunctions';
+import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import type { Workflow } from '../domain/promotion/ports.ts';
+import {
+  type StartInput,
+  MAX_TIMER_SECONDS,
+  WAIT_FOR_TOKEN,
+  LAMBDA_INVOKE,
+  type Json,
+  type JsonObject,
+  type State,
+  type RunInput,
+  type TaskHandlers,
+  SIMPLE_PATH,
+  clone,
+  fatalError,
+  stoppedError,
+  taskError,
+  allStates,
+  readPath,
+  idOn,
+  substitutePlaceholders,
+  localArn,
+} from './workflow-asl.ts';
 
 /**
  * The `Workflow` port for the local stack: runs the SAME ASL file that CDK
@@ -52,7 +73,6 @@ export interface LocalWorkflowOptions {
 export const MACHINE = 'promotion';
 
 export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED';
-type StartInput = Parameters<Workflow['start']>[0];
 
 export interface JournalEntry {
   id: string;
@@ -67,35 +87,21 @@ export interface JournalEntry {
 /** Where the ASL files live (the same ones infra/ deploys). */
 export const STATEMACHINES_DIR = join(import.meta.dirname, '..', 'statemachines');
 
-/** Fake ARN a `${Placeholder}` is replaced with locally. */
-export const localArn = (placeholder: string) => `arn:aws:lambda:us-east-1:000000000000:function:stageline-local-${placeholder}`;
+export { localArn };
 
 /** Timeout for Lambda task states that declare none (the library would use 60 s). */
 export const LOCAL_TASK_TIMEOUT_SECONDS = 900;
 
 /** Largest delay a Node timer can take (2^31-1 ms); longer ones would fire at once. */
-const MAX_TIMER_SECONDS = Math.floor(0x7fffffff / 1000);
 
-const WAIT_FOR_TOKEN = /^arn:aws:states:::lambda:invoke\.waitForTaskToken$/;
-const LAMBDA_INVOKE = /^arn:aws:states:::lambda:invoke$/;
-
-type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
-type JsonObject = { [key: string]: Json };
-type State = JsonObject & { Type: string };
-type RunInput = Parameters<StateMachine['run']>[0];
-type TaskHandlers = NonNullable<NonNullable<RunOptions['overrides']>['taskResourceLocalHandlers']>;
-
-/** Reference paths LocalWorkflow can read itself (TimeoutSecondsPath of waitForTaskToken states). */
-const SIMPLE_PATH = /^\$(\.[A-Za-z_][A-Za-z0-9_]*)+$/;
-
-interface Pending {
+export interface Pending {
   executionId: string;
   resolve: (output: Json) => void;
   reject: (error: Error) => void;
   timer?: NodeJS.Timeout;
 }
 
-interface Run {
+export interface Run {
   id: string;
   aborted: boolean;
   abort: () => void;
@@ -120,57 +126,6 @@ interface Compiled {
   /** The (local) TimeoutSeconds of the waitForTaskToken states, used when they have no TimeoutSecondsPath. */
   timeoutSeconds: Map<string, number>;
   lambdaStates: Set<string>;
-}
-
-const clone = <T>(v: T): T => JSON.parse(JSON.stringify(v ?? null)) as T;
-
-/** An error the library will neither retry nor catch (like its own States.Runtime). */
-function fatalError(name: string, message: string): Error {
-  return Object.assign(new Error(message), { name, isRetryable: false, isCatchable: false });
-}
-const stoppedError = () => fatalError('LocalWorkflow.Stopped', 'LocalWorkflow stopped');
-
-/** Lambda integration semantics: error name = errorType, cause = the function error as JSON. */
-export function taskError(err: unknown): Error {
-  const name = err instanceof Error && err.name ? err.name : 'Error';
-  const message = err instanceof Error ? err.message : String(err);
-  const e = new Error(JSON.stringify({ errorType: name, errorMessage: message }));
-  e.name = name;
-  return e;
-}
-
-/** Every `States` object of a definition, nested Parallel branches and Map processors included. */
-function* allStates(def: { States?: Record<string, State> }): Generator<[string, State]> {
-  for (const [name, state] of Object.entries(def.States ?? {})) {
-    yield [name, state];
-    for (const branch of (state.Branches as { States?: Record<string, State> }[] | undefined) ?? []) yield* allStates(branch);
-    for (const key of ['Iterator', 'ItemProcessor']) {
-      const sub = state[key] as { States?: Record<string, State> } | undefined;
-      if (sub) yield* allStates(sub);
-    }
-  }
-}
-
-/** Reads a {@link SIMPLE_PATH} (`$.a.b`). */
-function readPath(input: Json, path: string): { parent?: JsonObject; key?: string; value: Json | undefined } {
-  const keys = path.slice(2).split('.');
-  let parent: JsonObject | undefined;
-  let value: Json | undefined = input;
-  for (const key of keys) {
-    if (value === null || typeof value !== 'object' || Array.isArray(value)) return { value: undefined };
-    parent = value;
-    value = value[key];
-  }
-  return { parent, key: keys.at(-1), value };
-}
-
-/** `<machine>:<tenant>:<promotionId>[#<attempt>]` */
-function idOn(machine: string, input: Pick<StartInput, 'tenant' | 'promotionId' | 'attempt'>): string {
-  return `${machine}:${input.tenant}:${input.promotionId}${input.attempt ? `#${input.attempt}` : ''}`;
-}
-
-export function substitutePlaceholders(text: string): string {
-  return text.replace(/\$\{(\w+)\}/g, (_m, name: string) => localArn(name));
 }
 
 export class LocalWorkflow implements Workflow {

@@ -1,7 +1,7 @@
 import { auditEntry } from '../audit/audit.ts';
-import { assertNotRollingOut, assertTargets, watchedMonitors } from '../config/targets.ts';
+import { assertNotRollingOut, watchedMonitors } from '../config/targets.ts';
 import { canonicalJson, digestOf, sha256Hex } from '../kernel/canonical.ts';
-import { RuleViolation, ValidationFailed, VersionConflict } from '../kernel/errors.ts';
+import { RuleViolation, VersionConflict } from '../kernel/errors.ts';
 import type { FreezeWindow } from '../freeze/model.ts';
 import type { EntityType } from '../kernel/model.ts';
 import type { Ctx, Deps, WriteOp, With } from '../kernel/deps.ts';
@@ -10,17 +10,9 @@ import { retryOnConflict } from '../kernel/retry.ts';
 import { GATE_NAMES, type Gates } from '../kernel/schemas.ts';
 import type { Rule } from '../kernel/promotion-model.ts';
 import { randomBytes } from 'node:crypto';
-import { manifestYaml, parseManifest, SECRET_REF, type Manifest } from './document.ts';
-import { assertTenantUrls, isRedactedUrl } from '../kernel/url-policy.ts';
-import { assertMonitorsHere, type DeploymentPlace } from '../freeze/monitors.ts';
+import { manifestYaml, parseManifest, type Manifest } from './document.ts';
 import { armFreezeEdge, freezeAddedOps, freezeRemovedOps } from '../freeze/windows.ts';
-import { checkUrl } from '../webhooks/subscriptions.ts';
-import { checkRepositoryUrl, gitEditIssues } from '../gitops/service.ts';
-import { assertGitFileFor } from '../gitops/target-path.ts';
 import type { GitTarget } from '../gitops/ports.ts';
-import { linkRefusal } from '../artifacts/discovery.ts';
-import type { RepoLink } from '../artifacts/model.ts';
-import { ownValue } from '../kernel/reserved-keys.ts';
 import { resolveWebhookGates, deliveryOps, notifySettings, symmetricDifference, needWebhooks } from './apply-outbound.ts';
 import {
   type Current,
@@ -40,12 +32,13 @@ import {
   type Promo,
   type Change,
   pairOf,
-  asShown,
   byPair,
   redactedGate,
   subscriptionKeys,
   repoOf,
 } from './sections.ts';
+
+import { desired } from './desired.ts';
 
 /**
  * Promotion policy as code: the tenant's setup as one document (domain/manifest/document.ts),
@@ -160,162 +153,6 @@ function diff(path: string, before: unknown, after: unknown, out: Change[]): voi
   if (before === undefined || before === null) out.push({ op: 'add', path, after });
   else if (after === undefined || after === null) out.push({ op: 'remove', path, before });
   else out.push({ op: 'change', path, before, after });
-}
-
-/** Runs a check that throws ValidationFailed, collecting its issues instead. */
-function collect(issues: { path: string; message: string }[], check: () => void): void {
-  try {
-    check();
-  } catch (err) {
-    if (!(err instanceof ValidationFailed)) throw err;
-    issues.push(...err.issues);
-  }
-}
-
-/**
- * The desired setup: the current one with what the document manages replaced. Checked as the API checks
- * the same input (the same validators: URL policy, monitor account and region), every issue named by its
- * path in the document, before anything is written.
- */
-function desired(tenant: string, cur: Setup, m: Manifest, place: DeploymentPlace | undefined, tunables: Deps['tunables']): Setup {
-  const p = m.artifacts.promotion;
-  const known = new Set(cur.environments);
-  const issues: { path: string; message: string }[] = [];
-  if (p.environments && canonicalJson(p.environments) !== canonicalJson(cur.environments)) {
-    throw new RuleViolation(
-      `the document's line is ${p.environments.join(' → ') || 'empty'}, the tenant's is ${cur.environments.join(' → ') || 'empty'}: create, delete or reorder environments through the API (POST /api/v1/environments), then plan again`,
-      { document: p.environments, current: cur.environments },
-    );
-  }
-  for (const [section, map] of [
-    ['environment_settings', p.environment_settings],
-    ['gates', p.gates],
-    ['webhook_gates', p.webhook_gates],
-  ] as const) {
-    for (const env of Object.keys(map ?? {}))
-      if (!known.has(env))
-        issues.push({
-          path: `document.artifacts.promotion.${section}.${env}`,
-          message: `no environment '${env}' in the line (${cur.environments.join(', ')})`,
-        });
-  }
-  const pairs = new Set<string>();
-  for (const [i, r] of (p.approval_rules ?? []).entries()) {
-    for (const f of ['sourceEnvironment', 'targetEnvironment'] as const) {
-      if (!known.has(r[f]))
-        issues.push({
-          path: `document.artifacts.promotion.approval_rules.${i}.${f}`,
-          message: `no environment '${r[f]}' in the line (${cur.environments.join(', ')})`,
-        });
-    }
-    if (pairs.has(pairOf(r)))
-      issues.push({
-        path: `document.artifacts.promotion.approval_rules.${i}`,
-        message: `a second rule for ${r.sourceEnvironment} → ${r.targetEnvironment}: one rule per pair`,
-      });
-    pairs.add(pairOf(r));
-  }
-  for (const [i, w] of (p.freeze_windows ?? []).entries()) {
-    if (w.environment && !known.has(w.environment))
-      issues.push({ path: `document.artifacts.promotion.freeze_windows.${i}.environment`, message: `no environment '${w.environment}' in the line` });
-  }
-  const doc = 'document.artifacts.promotion';
-  const urls = { allowLoopback: tunables.allowLoopbackOutbound };
-  // The webhook gates' URLs passed the schema's rules; loopback is the deployment's to allow (a redacted URL keeps a stored one).
-  for (const [env, gates] of Object.entries(p.webhook_gates ?? {})) {
-    gates.forEach((g, i) => {
-      if (!isRedactedUrl(g.url)) collect(issues, () => assertTenantUrls([{ path: `${doc}.webhook_gates.${env}.${i}.url`, url: g.url }], urls));
-    });
-  }
-  for (const [env, s] of Object.entries(p.environment_settings ?? {})) {
-    if (s.monitors) collect(issues, () => assertMonitorsHere(tenant, s.monitors, place, `${doc}.environment_settings.${env}.monitors`));
-    if (s.targets || s.rollout) collect(issues, () => assertTargets(tenant, s.targets, s.rollout, place, urls, `${doc}.environment_settings.${env}`));
-  }
-  for (const [i, w] of (p.webhooks ?? []).entries()) {
-    if (isRedactedUrl(w.url)) {
-      // A redacted URL (as the export writes it) keeps a stored subscription's URL: it must name one.
-      if (!cur.webhooks.some((h) => h.url === asShown(w.url)))
-        issues.push({ path: `${doc}.webhooks.${i}.url`, message: 'is a redacted URL that names no subscription of this tenant: send the full URL' });
-    } else collect(issues, () => checkUrl(w.url, urls, `${doc}.webhooks.${i}.url`));
-    if (w.environment && !known.has(w.environment))
-      issues.push({ path: `${doc}.webhooks.${i}.environment`, message: `no environment '${w.environment}' in the line (${cur.environments.join(', ')})` });
-  }
-  for (const [env, t] of Object.entries(p.git_targets ?? {})) {
-    if (!known.has(env)) issues.push({ path: `${doc}.git_targets.${env}`, message: `no environment '${env}' in the line (${cur.environments.join(', ')})` });
-    if (t) collect(issues, () => checkRepositoryUrl(t.repository, urls, `${doc}.git_targets.${env}.repository`, t.pullRequest?.apiUrl));
-    if (t) issues.push(...gitEditIssues(t, `${doc}.git_targets.${env}`));
-    // A file per target needs the environment's targets: the document's, else the current ones.
-    const targets = (p.environment_settings?.[env]?.targets ?? cur.settings[env]?.targets ?? []).map((x: { name: string }) => x.name);
-    if (t) collect(issues, () => assertGitFileFor(t.file, targets, `${doc}.git_targets.${env}.file`, !!t.pullRequest));
-  }
-  for (const [artifact, links] of Object.entries(p.registry_links ?? {})) {
-    links.forEach((l, i) => {
-      const refused = linkRefusal(tenant, l.registry, l.repository);
-      if (refused) issues.push({ path: `${doc}.registry_links.${artifact}.${i}.repository`, message: refused });
-    });
-  }
-  if (issues.length) throw new ValidationFailed(issues, 'The manifest does not fit the tenant: see the issues for each field');
-  const settings = { ...cur.settings };
-  for (const env of cur.environments) {
-    const s = ownValue(p.environment_settings, env);
-    // The document-wide verification applies where the environment does not say its own.
-    settings[env] = { ...settings[env]!, ...(p.verification ? { verification: p.verification } : {}), ...s };
-    if (!settings[env].monitors?.length) delete settings[env].monitors;
-    if (!settings[env].targets?.length) {
-      delete settings[env].targets;
-      delete settings[env].rollout;
-    }
-    if (settings[env].verification === 'signature_match' && !settings[env].signing_key) {
-      issues.push({
-        path: `document.artifacts.promotion.environment_settings.${env}.signing_key`,
-        message: `'${env}' uses signature_match: give signing_key (the PEM public key its promotions must be signed with)`,
-      });
-    }
-  }
-  if (issues.length) throw new ValidationFailed(issues, 'The manifest asks for signature_match without a key');
-  const gates = { ...cur.gates, ...Object.fromEntries(Object.entries(p.gates ?? {}).map(([env, g]) => [env, { ...g }])) };
-  const notifications = p.notifications
-    ? {
-        ...(p.notifications.slack ? { slack: p.notifications.slack } : {}),
-        ...(p.notifications.email ? { email: { ...p.notifications.email, recipients: p.notifications.email.recipients.map((r) => r.toLowerCase()) } } : {}),
-        ...(p.notifications.events ? { events: p.notifications.events } : {}),
-      }
-    : cur.notifications;
-  const freeze = p.freeze_windows
-    ? p.freeze_windows
-        .map((w) => ({ ...w, ...(w.start ? { start: new Date(w.start).toISOString(), end: new Date(w.end!).toISOString() } : {}) }))
-        .sort((a, b) => (freezeKey(a) < freezeKey(b) ? -1 : 1))
-    : cur.freeze_windows;
-  const approval_rules = p.approval_rules ? sortRules(p.approval_rules) : cur.approval_rules;
-  const webhook_gates = { ...cur.webhook_gates, ...(p.webhook_gates ?? {}) };
-  const webhooks = p.webhooks ? sortSubscriptions(p.webhooks.map(subscriptionDoc)) : cur.webhooks;
-  const git_targets = { ...cur.git_targets };
-  for (const [env, t] of Object.entries(p.git_targets ?? {})) {
-    if (t)
-      git_targets[env] = gitDoc({
-        ...t,
-        tokenSecret: t.token ? SECRET_REF.exec(t.token)![1]! : null,
-        pullRequest: t.pullRequest ? { ...t.pullRequest, apiUrl: t.pullRequest.apiUrl ?? null, webhookSecret: t.pullRequest.webhookSecret ?? null } : null,
-      });
-    else delete git_targets[env];
-  }
-  const registry_links = { ...cur.registry_links };
-  for (const [artifact, links] of Object.entries(p.registry_links ?? {})) {
-    if (links.length) registry_links[artifact] = sortLinks(links.map((l) => linkDoc(l as RepoLink)));
-    else delete registry_links[artifact];
-  }
-  return {
-    environments: cur.environments,
-    settings,
-    gates,
-    notifications,
-    freeze_windows: freeze,
-    approval_rules,
-    webhook_gates,
-    webhooks,
-    git_targets,
-    registry_links,
-  };
 }
 
 function planOf(cur: Setup, want: Setup): Change[] {

@@ -1,15 +1,12 @@
-import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { mkdirSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { createServer } from 'node:http';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium } from '../../local/measure/chromium.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { visible } from '../../domain/kernel/display.ts';
-import { waitFor, waitForToken } from '../support/promotions.ts';
+import { approveIfAsked, waitFor, waitForToken } from '../support/promotions.ts';
+import { accessibility, openConsoleAs } from '../support/console.ts';
+import { lineTargets } from '../support/line.ts';
 import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
 import { startGitServer } from '../support/git-server.ts';
 import { startGitHubStandin } from '../support/github-standin.ts';
@@ -101,19 +98,6 @@ describe('approving from an email, in a real browser', () => {
   });
 });
 
-/** axe-core, run in the page (evaluate is not subject to the page's CSP): serious or critical violations. */
-const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-async function accessibility(page: Page): Promise<string[]> {
-  await page.evaluate(AXE);
-  const found = await page.evaluate(async () => {
-    const r = await (globalThis as any).axe.run((globalThis as any).document, { resultTypes: ['violations'] });
-    return r.violations
-      .filter((v: any) => v.impact === 'serious' || v.impact === 'critical')
-      .map((v: any) => `${v.id}: ${v.help} (${v.nodes.map((n: any) => n.target.join(' ')).join(', ')})`);
-  });
-  return found as string[];
-}
-
 /** A tenant with a line, a promotion blocked by its gates, one rejected, and one waiting for an approver. */
 async function consoleTenant() {
   const tenant = t.tenant();
@@ -137,15 +121,8 @@ async function consoleTenant() {
 }
 
 /** Opens the console with a token (the state a sign-in leaves; the sign-in itself is tested below). */
-async function openAs(token: string, hash = '#/', viewport = { width: 1280, height: 800 }, timezoneId?: string) {
-  const page = await browser.newPage({ viewport, ...(timezoneId ? { timezoneId } : {}) });
-  const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  await page.goto(`${t.url}/dashboard#token=${token}`);
-  await page.getByRole('link', { name: 'Pipeline' }).waitFor();
-  if (hash !== '#/') await page.goto(`${t.url}/dashboard${hash}`);
-  return { page, errors };
-}
+const openAs = (token: string, hash?: string, viewport?: { width: number; height: number }, timezoneId?: string) =>
+  openConsoleAs(browser, t.url, token, hash, viewport, timezoneId);
 
 describe('the console, in a real browser', () => {
   it('on an AWS-configured console a #token= link signs no one in (login CSRF): only the authorization code flow does; the token leaves the address', async () => {
@@ -196,14 +173,7 @@ describe('the console, in a real browser', () => {
     const tenant = t.tenant();
     const u = await t.users(tenant);
     await makeLine(t, u.admin, ['dev', 'staging']);
-    const targets = [
-      { name: 'canary', wave: 1 },
-      { name: 'us-east-1', wave: 2 },
-      { name: 'eu-west-1', wave: 2 },
-      { name: 'cell-1', wave: 3 },
-      { name: 'cell-2', wave: 3 },
-      { name: 'cell-3', wave: 3 },
-    ];
+    const targets = lineTargets();
     await t.call('POST', '/api/v1/environments', { token: u.admin, body: { name: 'production', position: 5, targets } });
     await t.call('POST', '/api/v1/environments/dev/configs', { token: u.admin, body: { key: 'query.timeout', value: '45s' } });
     const store = new DynamoStore(
@@ -256,17 +226,11 @@ describe('the console, in a real browser', () => {
         position: 1,
         bakeSeconds: 1,
         targets: [
-          {
-            name: 'canary',
-            wave: 1,
-            monitors: [`arn:aws:cloudwatch:us-east-1:000000000000:alarm:${tenant}/canary-5xx`],
-            confirm: { mode: 'callback', timeoutSeconds: 600 },
-          },
-          { name: 'us-east-1', wave: 2 },
-          { name: 'eu-west-1', wave: 2 },
-          { name: 'cell-1', wave: 3 },
-          { name: 'cell-2', wave: 3 },
-          { name: 'cell-3', wave: 3 },
+          ...lineTargets((name) =>
+            name === 'canary'
+              ? { monitors: [`arn:aws:cloudwatch:us-east-1:000000000000:alarm:${tenant}/canary-5xx`], confirm: { mode: 'callback', timeoutSeconds: 600 } }
+              : {},
+          ),
         ],
         // The canary bakes long enough for a halt to land before wave 2.
         rollout: { maxParallel: 2, waves: [{ wave: 1, bakeSeconds: 120 }] },
@@ -276,8 +240,7 @@ describe('the console, in a real browser', () => {
     await t.call('POST', '/api/v1/environments/dev/configs', { token: u.deployer, body: { key: 'feature.x', value: true } });
     const p = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'dev', targetEnvironment: 'production' } });
     const id = p.body.id as string;
-    if ((await waitFor(t, u.viewer, id, ['AWAITING_APPROVAL', 'EXECUTING'])).status === 'AWAITING_APPROVAL')
-      expect((await t.call('POST', `/api/v1/promotions/${id}/approve`, { token: u.approver, body: {} })).status).toBe(200);
+    await approveIfAsked(t, u, id, ['EXECUTING']);
     await expect
       .poll(async () => (await t.call('GET', `/api/v1/promotions/${id}`, { token: u.viewer })).body.rollout?.waves[0].targets[0].state, { timeout: 20_000 })
       .toBe('CONFIRMING');

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { waitFor } from '../support/promotions.ts';
+import { approveIfAsked } from '../support/promotions.ts';
 import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
 
 const run = promisify(execFile);
@@ -41,8 +41,7 @@ describe('CLI: a rollout through targets', () => {
     await t.call('POST', '/api/v1/environments/dev/configs', { token: u.deployer, body: { key: 'feature.x', value: true } });
     const p = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'dev', targetEnvironment: 'production' } });
     const id = p.body.id as string;
-    if ((await waitFor(t, u.viewer, id, ['AWAITING_APPROVAL', 'EXECUTING'])).status === 'AWAITING_APPROVAL')
-      expect((await t.call('POST', `/api/v1/promotions/${id}/approve`, { token: u.approver, body: {} })).status).toBe(200);
+    await approveIfAsked(t, u, id, ['EXECUTING']);
     for (let i = 0; i < 100; i++) {
       const d = (await t.call('GET', `/api/v1/promotions/${id}`, { token: u.viewer })).body;
       if (d.rollout?.waves[0]?.targets[0]?.state === 'CONFIRMING') break;

@@ -1,10 +1,10 @@
-import { mkdirSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from '../../local/measure/chromium.ts';
-import { waitFor } from '../support/promotions.ts';
+import { approveIfAsked } from '../support/promotions.ts';
+import { accessibility, openConsoleAs } from '../support/console.ts';
 import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
 
 /**
@@ -25,24 +25,7 @@ afterAll(async () => {
   await t?.stop();
 });
 
-const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-async function accessibility(page: Page): Promise<string[]> {
-  await page.evaluate(AXE);
-  return (await page.evaluate(async () => {
-    const r = await (globalThis as any).axe.run((globalThis as any).document, { resultTypes: ['violations'] });
-    return r.violations.filter((v: any) => v.impact === 'serious' || v.impact === 'critical').map((v: any) => `${v.id}: ${v.help}`);
-  })) as string[];
-}
-
-async function openAs(token: string, hash: string) {
-  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-  const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  await page.goto(`${t.url}/dashboard#token=${token}`);
-  await page.getByRole('link', { name: 'Pipeline' }).waitFor();
-  if (hash !== '#/') await page.goto(`${t.url}/dashboard${hash}`);
-  return { page, errors };
-}
+const openAs = (token: string, hash: string) => openConsoleAs(browser, t.url, token, hash);
 
 describe('the console shows a promotion queued behind a rollout', () => {
   it('the promotion page and the pipeline say "waits for promotion X, rolling out into production (wave 1 of 3)" with a link to X; no Execute or Schedule for it; no serious accessibility violation', async () => {
@@ -67,8 +50,7 @@ describe('the console shows a promotion queued behind a rollout', () => {
       await t.call('POST', '/api/v1/environments/dev/configs', { token: u.deployer, body: { key, value: true } });
       const p = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'dev', targetEnvironment: 'production' } });
       const id = p.body.id as string;
-      if ((await waitFor(t, u.viewer, id, ['AWAITING_APPROVAL', 'EXECUTING', 'SCHEDULED'])).status === 'AWAITING_APPROVAL')
-        expect((await t.call('POST', `/api/v1/promotions/${id}/approve`, { token: u.approver, body: {} })).status).toBe(200);
+      await approveIfAsked(t, u, id, ['EXECUTING', 'SCHEDULED']);
       return id;
     };
     const first = await promote('feature.a');

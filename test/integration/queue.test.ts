@@ -4,7 +4,8 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { scheduleName } from '../../domain/promotion/run/schedule-name.ts';
 import { LocalWorkflow } from '../../local/workflow.ts';
-import { waitFor } from '../support/promotions.ts';
+import { approveIfAsked, waitFor } from '../support/promotions.ts';
+import { lineTargets } from '../support/line.ts';
 import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
 
 // Retry intervals at a thousandth: the flow's bounded TargetBusy retry (5+10+20+40+60*4 s, about 5 minutes)
@@ -48,12 +49,13 @@ async function line(opts: { canary: 'callback' | 'immediate'; wave2Bake?: number
       position: 1,
       bakeSeconds: 1,
       targets: [
-        { name: 'canary', wave: 1, confirm: opts.canary === 'immediate' ? { mode: 'immediate' } : { mode: 'callback', timeoutSeconds: 600 } },
-        { name: 'us-east-1', wave: 2 },
-        { name: 'eu-west-1', wave: 2, monitors: [alarm] },
-        { name: 'cell-1', wave: 3 },
-        { name: 'cell-2', wave: 3 },
-        { name: 'cell-3', wave: 3 },
+        ...lineTargets((name) =>
+          name === 'canary'
+            ? { confirm: opts.canary === 'immediate' ? { mode: 'immediate' } : { mode: 'callback', timeoutSeconds: 600 } }
+            : name === 'eu-west-1'
+              ? { monitors: [alarm] }
+              : {},
+        ),
       ],
       rollout: { maxParallel: 3, waves: [{ wave: 2, bakeSeconds: opts.wave2Bake ?? 1 }] },
     },
@@ -70,11 +72,7 @@ async function promote(u: Users, key: string): Promise<string> {
   const p = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'dev', targetEnvironment: 'production' } });
   expect(p.status, JSON.stringify(p.body)).toBe(201);
   const id = p.body.id as string;
-  const waited = await waitFor(t, u.viewer, id, ['AWAITING_APPROVAL', 'EXECUTING', 'COMPLETED', 'APPROVED', 'SCHEDULED']);
-  if (waited.status === 'AWAITING_APPROVAL') {
-    const a = await t.call('POST', `/api/v1/promotions/${id}/approve`, { token: u.approver, body: {} });
-    expect(a.status, JSON.stringify(a.body)).toBe(200);
-  }
+  await approveIfAsked(t, u, id, ['EXECUTING', 'COMPLETED', 'APPROVED', 'SCHEDULED']);
   return id;
 }
 

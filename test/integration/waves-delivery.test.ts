@@ -10,7 +10,8 @@ import { localSecretVariable } from '../../functions/adapters/secrets.ts';
 import { DynamoStore, documentClient } from '../../functions/adapters/dynamo-store.ts';
 import { LOCAL_REGION, localCredentials } from '../../local/dynamodb.ts';
 import { startGitServer, type GitServer } from '../support/git-server.ts';
-import { waitFor } from '../support/promotions.ts';
+import { approveIfAsked, waitFor } from '../support/promotions.ts';
+import { LINE_TARGETS, lineTargets } from '../support/line.ts';
 import { pushImage, startRegistry, type LocalRegistry } from '../support/registry.ts';
 import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
 
@@ -20,8 +21,7 @@ import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
  * target's registry, and says so to webhooks (`promotion.target_applied`); a rollback puts them back.
  */
 const TOKEN = 'waves-delivery-token-0123456789';
-const TARGETS = ['canary', 'us-east-1', 'eu-west-1', 'cell-1', 'cell-2', 'cell-3'];
-const WAVE: Record<string, number> = { canary: 1, 'us-east-1': 2, 'eu-west-1': 2, 'cell-1': 3, 'cell-2': 3, 'cell-3': 3 };
+const TARGETS = LINE_TARGETS;
 const values = (tag: string, target: string) => `# ${target} (Argo CD watches this file)\nimage:\n  repository: registry.example.com/platform\n  tag: ${tag}\n`;
 
 let t: TestStack;
@@ -105,9 +105,7 @@ async function line(opts: { canary?: 'callback' | 'immediate'; wave2Bake?: numbe
       position: 1,
       bakeSeconds: 1,
       ...(opts.registries ? { registries: [reg(east), reg(west)] } : {}),
-      targets: TARGETS.map((name) => ({
-        name,
-        wave: WAVE[name],
+      targets: lineTargets((name) => ({
         ...(name === 'us-east-1' ? { monitors: [alarm] } : {}),
         ...(opts.registries && (name === 'eu-west-1' || name === 'cell-3') ? { registry: 'west' } : {}),
         ...(name === 'canary' && opts.canary !== 'immediate' ? { confirm: { mode: 'callback', timeoutSeconds: 600 } } : {}),
@@ -136,11 +134,7 @@ async function promote(u: Awaited<ReturnType<TestStack['users']>>, version: stri
   });
   expect(p.status, JSON.stringify(p.body)).toBe(201);
   const id = p.body.id as string;
-  const waited = await waitFor(t, u.viewer, id, ['AWAITING_APPROVAL', 'EXECUTING', 'COMPLETED', 'APPROVED', 'FAILED']);
-  if (waited.status === 'AWAITING_APPROVAL') {
-    const a = await t.call('POST', `/api/v1/promotions/${id}/approve`, { token: u.approver, body: {} });
-    expect(a.status, JSON.stringify(a.body)).toBe(200);
-  }
+  await approveIfAsked(t, u, id, ['EXECUTING', 'COMPLETED', 'APPROVED', 'FAILED']);
   return id;
 }
 

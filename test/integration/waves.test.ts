@@ -5,7 +5,8 @@ import { DynamoStore, documentClient } from '../../functions/adapters/dynamo-sto
 import { LOCAL_REGION, localCredentials } from '../../local/dynamodb.ts';
 import { LocalWorkflow } from '../../local/workflow.ts';
 import { scheduleName } from '../../domain/promotion/run/schedule-name.ts';
-import { waitFor } from '../support/promotions.ts';
+import { approveIfAsked, waitFor } from '../support/promotions.ts';
+import { lineTargets } from '../support/line.ts';
 import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
 
 let t: TestStack;
@@ -41,17 +42,16 @@ async function line(opts: { wave2Bake?: number; canary?: 'callback' | 'immediate
       position: 1,
       bakeSeconds: 1,
       targets: [
-        {
-          name: 'canary',
-          wave: 1,
-          monitors: [alarms.canary],
-          confirm: opts.canary === 'immediate' ? { mode: 'immediate' } : { mode: 'callback', timeoutSeconds: opts.timeoutSeconds ?? 600 },
-        },
-        { name: 'us-east-1', wave: 2, monitors: [alarms.us] },
-        { name: 'eu-west-1', wave: 2 },
-        { name: 'cell-1', wave: 3 },
-        { name: 'cell-2', wave: 3 },
-        { name: 'cell-3', wave: 3 },
+        ...lineTargets((name) =>
+          name === 'canary'
+            ? {
+                monitors: [alarms.canary],
+                confirm: opts.canary === 'immediate' ? { mode: 'immediate' } : { mode: 'callback', timeoutSeconds: opts.timeoutSeconds ?? 600 },
+              }
+            : name === 'us-east-1'
+              ? { monitors: [alarms.us] }
+              : {},
+        ),
       ],
       rollout: { maxParallel: 2, waves: [{ wave: 2, bakeSeconds: opts.wave2Bake ?? 1 }, ...(opts.pauseBefore3 ? [{ wave: 3, pause: true }] : [])] },
     },
@@ -66,11 +66,7 @@ async function promote(u: Awaited<ReturnType<TestStack['users']>>): Promise<stri
   const p = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'dev', targetEnvironment: 'production' } });
   expect(p.status, JSON.stringify(p.body)).toBe(201);
   const id = p.body.id as string;
-  const waited = await waitFor(t, u.viewer, id, ['AWAITING_APPROVAL', 'EXECUTING', 'COMPLETED', 'APPROVED']);
-  if (waited.status === 'AWAITING_APPROVAL') {
-    const a = await t.call('POST', `/api/v1/promotions/${id}/approve`, { token: u.approver, body: {} });
-    expect(a.status, JSON.stringify(a.body)).toBe(200);
-  }
+  await approveIfAsked(t, u, id, ['EXECUTING', 'COMPLETED', 'APPROVED']);
   return id;
 }
 

@@ -1,3 +1,4 @@
+import { expect } from 'vitest';
 import type { TestStack } from './stack.ts';
 
 /** Polls a promotion until it reaches one of the statuses (the flow runs asynchronously, as on AWS). */
@@ -20,4 +21,17 @@ export async function waitForToken(t: TestStack, token: string, id: string, time
     if (Date.now() > until) throw new Error(`promotion ${id} never waited: ${JSON.stringify(r.body)}`);
     await new Promise((res) => setTimeout(res, 50));
   }
+}
+
+/**
+ * Approves a promotion when its flow asks for an approver (production, the last environment, is protected):
+ * waits until it reaches AWAITING_APPROVAL or one of `otherwise`, and approves it in the first case.
+ */
+export async function approveIfAsked(t: TestStack, u: { viewer: string; approver: string }, id: string, otherwise: string[]) {
+  const waited = await waitFor(t, u.viewer, id, ['AWAITING_APPROVAL', ...otherwise]);
+  if (waited.status === 'AWAITING_APPROVAL') {
+    const a = await t.call('POST', `/api/v1/promotions/${id}/approve`, { token: u.approver, body: {} });
+    expect(a.status, JSON.stringify(a.body)).toBe(200);
+  }
+  return waited;
 }

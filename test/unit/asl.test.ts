@@ -4,7 +4,7 @@ import { stepInput } from '../../functions/handlers/promotion-step.ts';
 import { STEPS, type StepName } from '../../domain/promotion/run/step-table.ts';
 import { PULL_REQUEST_WAIT_SECONDS } from '../../domain/promotion/run/deadlines.ts';
 import { STATE_MACHINES, aslFiles, aslPath } from '../../infra/state-machines.ts';
-import { substitutePlaceholders } from '../../local/workflow.ts';
+import { substitutePlaceholders } from '../../local/workflow-asl.ts';
 
 /** asl-validator (CommonJS, untyped; a dependency of aws-local-stepfunctions). */
 type Validate = (

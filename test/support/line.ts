@@ -1,0 +1,12 @@
+/**
+ * The rollout line the wave tests share: a canary (wave 1), two regions (wave 2) and three cells (wave 3).
+ * `lineTargets` gives each target of it, with what a test adds per target (monitors, confirmation, registry).
+ */
+export const WAVE_OF = { canary: 1, 'us-east-1': 2, 'eu-west-1': 2, 'cell-1': 3, 'cell-2': 3, 'cell-3': 3 } as const;
+
+export type LineTarget = keyof typeof WAVE_OF;
+
+export const LINE_TARGETS = Object.keys(WAVE_OF) as LineTarget[];
+
+export const lineTargets = (extra: (name: LineTarget) => Record<string, unknown> = () => ({})) =>
+  LINE_TARGETS.map((name) => ({ name, wave: WAVE_OF[name], ...extra(name) }));
