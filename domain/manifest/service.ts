@@ -471,6 +471,8 @@ async function applyOnce(deps: With<'scheduler' | 'webhooks'>, ctx: Ctx, m: Mani
       expectedVersion: env.version,
       // The alarm-event handler finds who watches an alarm through the monitors' index items: they move with the list.
       previousMonitors: watchedMonitors(env),
+      // The targets have an item of their own, written only when they change.
+      previousTargets: env.targets ?? [],
     });
   }
   const wanted = new Set(want.freeze_windows.map(freezeKey));
