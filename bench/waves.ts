@@ -3,6 +3,7 @@ import { table } from '../scripts/build.ts';
 import { startDynamo } from '../local/dynamodb.ts';
 import { openHarness, type Harness } from '../local/measure/harness.ts';
 import { ALARM_WAVE_BAKE_SECONDS, rolloutFlow, type RolloutCounts } from '../local/measure/rollout-flow.ts';
+import { configWriteFlow, type ConfigWriteCounts } from '../local/measure/config-write.ts';
 import { PRICE, usd } from './promotion-cost.ts';
 
 /**
@@ -81,6 +82,33 @@ export async function benchWavesRollback(b: Harness): Promise<RolloutCounts & { 
   return { ...r, goals: g };
 }
 
+/**
+ * The config-write row: one config change (a key set: the environment's head moves) in an environment of 0, 6 and
+ * 100 targets (each about 200 bytes of JSON: a region, two labels, an endpoint parameter, a callback confirmation).
+ * The targets are an item of their own, written only when they change (functions/adapters/store/targets.ts), so the
+ * write units of a config write do not grow with them. Goal: flat (the same WRU with 100 targets as with none).
+ * Alone: `tsx bench/waves.ts config-writes`.
+ */
+export async function benchConfigWrites(b: Harness): Promise<{ rows: ConfigWriteCounts[]; flat: boolean }> {
+  const rows = [await configWriteFlow(b, 'cw-none', 0), await configWriteFlow(b, 'cw-six', 6), await configWriteFlow(b, 'cw-hundred', 100)];
+  const flat = rows.every((r) => r.wru === rows[0]!.wru);
+  sub('WRU per config write with 0, 6 and 100 targets (a key changed: the head moves; mean of 3 writes)');
+  console.log(
+    table(
+      ['targets', 'targets JSON', 'WRU per write', 'goal', 'DDB requests', 'RRU'],
+      rows.map((r) => [
+        r.targets,
+        `${fmt(r.targetsBytes, 0)} B`,
+        fmt(r.wru, 1),
+        `= ${fmt(rows[0]!.wru, 1)} ${r.wru === rows[0]!.wru ? 'met' : 'NOT met'}`,
+        fmt(r.requests, 1),
+        fmt(r.rru, 1),
+      ]),
+    ),
+  );
+  return { rows, flat };
+}
+
 export async function benchWaves(): Promise<{ rows: RolloutCounts[]; usdPer1000Six: number; rollback: Awaited<ReturnType<typeof benchWavesRollback>> }> {
   heading('Targets and waves: one promotion through 1 → 6 → 100 targets');
   const dynamo = await startDynamo({});
@@ -120,7 +148,24 @@ export async function benchWaves(): Promise<{ rows: RolloutCounts[]; usdPer1000S
         `Cost per 1,000 promotions through 6 targets in 3 waves: ${usd(usdPer1000Six, 3)} (state transitions, DynamoDB units and step invocations at list prices; Lambda duration not included).`,
       );
       const rollback = await benchWavesRollback(b);
+      await benchConfigWrites(b);
       return { rows, usdPer1000Six, rollback };
+    } finally {
+      await close();
+    }
+  } finally {
+    await dynamo.stop();
+  }
+}
+
+/** `tsx bench/waves.ts config-writes`: the config-write row alone, on a DynamoDB Local of its own. */
+if (import.meta.url === `file://${process.argv[1]}` && process.argv[2] === 'config-writes') {
+  heading('Targets and waves: config writes');
+  const dynamo = await startDynamo({});
+  try {
+    const { b, close } = await openHarness(dynamo.endpoint);
+    try {
+      await benchConfigWrites(b);
     } finally {
       await close();
     }

@@ -1,5 +1,6 @@
 import type { AuditEntry, Environment, ItemKind, Page, Snapshot, TargetHead } from '../kernel/model.ts';
 import type { DomainEvent } from '../kernel/ports.ts';
+import type { Target } from '../kernel/target-schemas.ts';
 import type { NodeSource, TreeNode } from './tree.ts';
 
 // ---- the store port, one interface per area of the table (functions/adapters/store/<area>.ts
@@ -8,8 +9,12 @@ import type { NodeSource, TreeNode } from './tree.ts';
 
 /** Environments: the head each points at, its position and monitors (its targets' too); config item ids; the last applied manifest; its targets' own heads. */
 export type EnvironmentOp =
-  /** `previousMonitors`: given when the monitors may change, so their index items move with them */
-  | { kind: 'environment'; env: Environment; expectedVersion: number; previousMonitors?: string[] }
+  /**
+   * `previousMonitors`: given when the monitors may change, so their index items move with them;
+   * `previousTargets`: given when the targets may change (the store writes their item only then; without it
+   * the write keeps the targets the environment has, and one that changed them is refused as a conflict)
+   */
+  | { kind: 'environment'; env: Environment; expectedVersion: number; previousMonitors?: string[]; previousTargets?: Target[] }
   /** what one target runs of one subject while it differs from the environment's head (domain/config/targets.ts) */
   | { kind: 'targetHead'; head: TargetHead; expectedVersion: number | null }
   /** the last applied manifest's digest: two applies of the same plan never interleave (domain/manifest) */

@@ -137,8 +137,9 @@ export const rollout = /* @__PURE__ */ z.schema(() =>
 export type Rollout = z.infer<typeof rollout>;
 
 /**
- * The targets live in the environment's item (every write to the environment writes them, and an item holds
- * at most 400 KB): their JSON is bounded, so 100 targets with labels, monitors and a few parameters fit with
+ * The targets live in an item of their own beside the environment's (functions/adapters/store/targets.ts),
+ * written only when they change and read with it; an item holds at most 400 KB and a targets change rewrites
+ * the whole list: their JSON is bounded, so 100 targets with labels, monitors and a few parameters fit with
  * room to spare, and larger per-target values belong in config keys.
  */
 export const MAX_TARGETS_BYTES = 64 * 1024;

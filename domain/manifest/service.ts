@@ -308,6 +308,8 @@ async function applyOnce(deps: With<'scheduler' | 'webhooks'>, ctx: Ctx, m: Mani
       expectedVersion: env.version,
       // The alarm-event handler finds who watches an alarm through the monitors' index items: they move with the list.
       previousMonitors: watchedMonitors(env),
+      // The targets have an item of their own, written only when they change.
+      previousTargets: env.targets ?? [],
     });
   }
   const wanted = new Set(want.freeze_windows.map(freezeKey));
@@ -394,7 +396,11 @@ async function applyOnce(deps: With<'scheduler' | 'webhooks'>, ctx: Ctx, m: Mani
     (n, op) => (op.kind === 'environment' && op.previousMonitors ? n + symmetricDifference(watchedMonitors(op.env), op.previousMonitors) : n),
     0,
   );
-  const items = ops.length + own.length + monitorItems;
+  // An environment whose targets change also writes their item (the store writes it only then).
+  const targetItems = ops.filter(
+    (op) => op.kind === 'environment' && op.previousTargets && canonicalJson(op.env.targets ?? []) !== canonicalJson(op.previousTargets),
+  ).length;
+  const items = ops.length + own.length + monitorItems + targetItems;
   if (items > MAX_OPS)
     throw new RuleViolation(
       `this plan writes ${items} items (its changes and their audit entries); one apply may write at most ${MAX_OPS}: apply it in parts`,

@@ -12,6 +12,7 @@
  * |-------------------|---------------------------------|-----------------------|----------------|
  * | Environment       | T#t#ENV                         | ENV#<name>            | get by name; all of a tenant (≤ 20) sorted by position in code |
  * | PositionGuard     | T#t#ENV                         | POS#<nnn>             | keeps positions in the line unique (written in the same transaction) |
+ * | EnvironmentTargets| T#t#ENV                         | TGTS#<env>            | the environment's targets (≤ 64 KiB of JSON), written with it only when they change; its item names their digest (store/targets.ts) |
  * | Snapshot          | T#t#SNAP#<env>                  | S#<seq 10 digits>     | get by env+seq; history newest first |
  * | TreeNode          | T#t#NODE#<sha256 address>       | N                     | batch get by address (immutable, shared by snapshots) |
  * | ItemId            | T#t#ITEMID#<uuid>               | I                     | item id → kind + key |
@@ -134,6 +135,7 @@ export const keys = {
   tenantPrefix: t,
   environment: (tenant: string, name: string): Key => ({ pk: `${t(tenant)}ENV`, sk: `ENV#${name}` }),
   environments: (tenant: string) => ({ pk: `${t(tenant)}ENV`, skPrefix: 'ENV#' }),
+  targets: (tenant: string, env: string): Key => ({ pk: `${t(tenant)}ENV`, sk: `TGTS#${env}` }),
   position: (tenant: string, position: number): Key => ({ pk: `${t(tenant)}ENV`, sk: `POS#${pad(position, 3)}` }),
   snapshot: (tenant: string, env: string, seq: number): Key => ({ pk: `${t(tenant)}SNAP#${env}`, sk: `S#${pad(seq, 10)}` }),
   snapshots: (tenant: string, env: string) => ({ pk: `${t(tenant)}SNAP#${env}`, skPrefix: 'S#' }),

@@ -2,6 +2,7 @@ import { inject, describe, expect, it } from 'vitest';
 import { measureApprovedPromotion } from '../../local/measure/approved-flow.ts';
 import { openHarness } from '../../local/measure/harness.ts';
 import { rolloutFlow } from '../../local/measure/rollout-flow.ts';
+import { configWriteFlow } from '../../local/measure/config-write.ts';
 
 /**
  * The counts behind the cost of one approved promotion (staging → production, 3 gates passing
@@ -71,6 +72,26 @@ describe('cost of a rollout rolled back by an alarm in wave 3 (counts)', () => {
       expect(alarm).toHaveLength(1);
       expect(alarm[0]!.requests.TransactWriteItemsCommand).toBe(6 + 2);
       expect(r.rollback!.wru).toBeLessThanOrEqual(6 * 12 + 24);
+    } finally {
+      await close();
+    }
+  }, 120_000);
+});
+
+/**
+ * The write units of a config write (a key changed: the environment's head moves) do not grow with the environment's
+ * targets: they are an item of their own, written only when they change (functions/adapters/store/targets.ts). With 100
+ * targets (23 KB of JSON) on the environment's item, each such write cost 49 WRU where it costs 9 without targets.
+ */
+describe('cost of a config write (counts)', () => {
+  it('the same WRU with 100 targets as with none', async () => {
+    const { b, close } = await openHarness(inject('dynamoEndpoint'));
+    try {
+      const none = await configWriteFlow(b, 'cw-none', 0);
+      const hundred = await configWriteFlow(b, 'cw-hundred', 100);
+      expect(hundred.targetsBytes).toBeGreaterThan(20_000);
+      expect(none.wru).toBeGreaterThan(0);
+      expect(hundred.wru).toBe(none.wru);
     } finally {
       await close();
     }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, inject } from 'vitest';
 import { DynamoStore, documentClient } from '../../functions/adapters/dynamo-store.ts';
 import { ensureTable, LOCAL_REGION, localCredentials } from '../../local/dynamodb.ts';
@@ -9,10 +9,16 @@ import { storeContract } from '../support/store-contract.ts';
 let db: DynamoDBDocumentClient | undefined;
 afterAll(() => db?.destroy());
 
-storeContract('DynamoDB', async () => {
-  const endpoint = inject('dynamoEndpoint');
-  const table = `contract-${randomUUID().slice(0, 8)}`;
-  await ensureTable(endpoint, table);
-  db = documentClient({ endpoint, region: LOCAL_REGION, credentials: localCredentials });
-  return new DynamoStore(db, table);
-});
+const table = `contract-${randomUUID().slice(0, 8)}`;
+storeContract(
+  'DynamoDB',
+  async () => {
+    const endpoint = inject('dynamoEndpoint');
+    await ensureTable(endpoint, table);
+    db = documentClient({ endpoint, region: LOCAL_REGION, credentials: localCredentials });
+    return new DynamoStore(db, table);
+  },
+  async (_store, item) => {
+    await db!.send(new PutCommand({ TableName: table, Item: item }));
+  },
+);

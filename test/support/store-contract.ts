@@ -16,7 +16,12 @@ import { promotionContract } from './store-contract/promotions.ts';
  * the WriteConflict reason it names; listings with their order, filters and cursors. `open` gives a
  * fresh, empty store once for the run; each case works in tenants of its own (ids that are only its).
  */
-export function storeContract(name: string, open: () => Promise<Store> | Store): void {
+export function storeContract(
+  name: string,
+  open: () => Promise<Store> | Store,
+  /** puts an item as it is, past the store (what an earlier version of the store wrote) */
+  putItem: (store: Store, item: Record<string, unknown>) => Promise<void>,
+): void {
   describe(`Store contract: ${name}`, () => {
     let store: Store | undefined;
     beforeAll(async () => {
@@ -28,6 +33,7 @@ export function storeContract(name: string, open: () => Promise<Store> | Store):
         return store;
       },
       tenant: newTenant,
+      putItem: (item) => putItem(c.store(), item),
     };
     configContract(c);
     promotionContract(c);

@@ -1,10 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { memoryStore } from '../support/memory-store.ts';
+import { memoryStore, type MemoryStore } from '../support/memory-store.ts';
 import { storeContract } from '../support/store-contract.ts';
 import { audit, environment, event, pointer, promotion, snapshot } from '../support/store-contract/fixtures.ts';
 
 /** The memory store keeps the Store contract (the same cases the DynamoDB store passes on DynamoDB Local). */
-storeContract('memory', () => memoryStore());
+storeContract(
+  'memory',
+  () => memoryStore(),
+  async (store, item) => (store as MemoryStore).table.put(item),
+);
 
 describe('the memory store, beyond the contract', () => {
   it('refuses what DynamoDB refuses, writing nothing of the commit: an item twice, a value it cannot hold, no item', async () => {

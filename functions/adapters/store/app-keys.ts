@@ -6,6 +6,7 @@ import { keys } from '../keys.ts';
 import { createOrVersion, type Area } from './area.ts';
 import { strip, type StoreBase } from './base.ts';
 import { auditItems } from './audit.ts';
+import { readEnvironment, withTargets } from './environments.ts';
 
 /** App keys (domain/access/app-keys.ts): one item per key under the tenant's APPKEY partition, hashes of its secrets only. */
 export function appKeyArea(base: StoreBase): Area<AppKeyStorePort> {
@@ -42,7 +43,10 @@ export function appKeyArea(base: StoreBase): Area<AppKeyStorePort> {
         if (pending.length) await new Promise((res) => setTimeout(res, Math.min(500, 20 * 2 ** attempt)));
       }
       const byEntity = (e: string) => found.find((i) => i.entity === e);
-      return { key: keyId ? strip<AppKey>(byEntity('AppKey')) : null, env: strip<Environment>(byEntity('Environment')) };
+      // An environment with targets: its targets item too (one GetItem more, store/targets.ts).
+      const item = byEntity('Environment');
+      const withTheirs = item && ((await withTargets(base, item, true)) ?? (await readEnvironment(base, tenant, env, true)));
+      return { key: keyId ? strip<AppKey>(byEntity('AppKey')) : null, env: withTheirs ?? null };
     },
 
     async touchAppKey(tenant: string, id: string, at: string): Promise<void> {

@@ -1,12 +1,77 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { AuditEntry, Environment, ItemKind, Snapshot, TargetHead } from '#domain/kernel/model';
+import type { Target } from '#domain/kernel/target-schemas';
 import { watchedMonitors } from '#domain/config/targets';
 import type { EnvironmentOp, EnvironmentStorePort } from '#domain/config/ports';
 import { GSI_MONITOR, indexAttributes, keys, type Key } from '../keys.ts';
-import { kindsOf, one, type Area, type CommitContext } from './area.ts';
+import { kindsOf, one, type Area, type CommitContext, type OpItems } from './area.ts';
 import { strip, type ConflictReason, type StoreBase, type TxItem } from './base.ts';
 import { auditItems } from './audit.ts';
 import { snapshotItem } from './snapshots.ts';
+import { environmentAttributes, joinTargets, repairedItem, storedTargets, TARGETS_DIGEST, targetsChange, targetsDigest, targetsItem } from './targets.ts';
+
+/** How many times a read of an environment and its targets item is made again when a targets change raced it. */
+const READ_ATTEMPTS = 5;
+
+/**
+ * An environment from its stored item (keys included), with its targets (store/targets.ts): none, read
+ * from their item, or held by an item written before they had one (moved out as it is read). `null`:
+ * the targets item is not the one the environment's item names (a change raced the read: read again).
+ */
+export async function withTargets(base: StoreBase, raw: Record<string, unknown>, consistent: boolean): Promise<Environment | null> {
+  const item = strip<Record<string, unknown>>(raw)!;
+  const stored = storedTargets(item);
+  if (stored.kind === 'none') return joinTargets(item, undefined);
+  if (stored.kind === 'legacy') {
+    await repairLegacy(base, raw);
+    return joinTargets(item, stored.targets);
+  }
+  const r = await base.db.send(
+    new GetCommand({ TableName: base.table, Key: keys.targets(item.tenant as string, item.name as string), ConsistentRead: consistent }),
+  );
+  return r.Item?.digest === stored.digest ? joinTargets(item, r.Item.targets as Target[]) : null;
+}
+
+/** An environment with its targets (its item as stored: webhook secrets sealed), read again while a targets change races the read. */
+export async function readEnvironment(base: StoreBase, tenant: string, name: string, consistent: boolean): Promise<Environment | null> {
+  for (let attempt = 0; attempt < READ_ATTEMPTS; attempt++) {
+    const r = await base.db.send(new GetCommand({ TableName: base.table, Key: keys.environment(tenant, name), ConsistentRead: consistent || attempt > 0 }));
+    if (!r.Item) return null;
+    const env = await withTargets(base, r.Item, consistent || attempt > 0);
+    if (env) return env;
+  }
+  throw new Error(`store: the targets of environment '${name}' kept changing while it was read`);
+}
+
+/**
+ * Moves the targets an environment item written before the targets item held out of it, at the
+ * version read (unchanged): a repair that fails (a write raced it, a function without write access
+ * there) changes nothing, and the next read tries again.
+ */
+async function repairLegacy(base: StoreBase, raw: Record<string, unknown>): Promise<void> {
+  const { tenant, name, targets, version } = raw as { tenant: string; name: string; targets: Target[]; version: number };
+  try {
+    await base.transact(
+      [
+        targets.length
+          ? { Put: { TableName: base.table, Item: targetsItem(tenant, name, targets) } }
+          : { Delete: { TableName: base.table, Key: keys.targets(tenant, name) } },
+        {
+          Put: {
+            TableName: base.table,
+            Item: repairedItem(raw),
+            ConditionExpression: '#v = :v AND attribute_exists(#tl)',
+            ExpressionAttributeNames: { '#v': 'version', '#tl': 'targets' },
+            ExpressionAttributeValues: { ':v': version },
+          },
+        },
+      ],
+      ['unknown', 'version'],
+    );
+  } catch {
+    // The read answers what it read; the item keeps its targets until a later read moves them.
+  }
+}
 
 /**
  * Environments: the item (its head, settings, webhook gates with their secrets sealed), the guard
@@ -20,7 +85,7 @@ export function environmentArea(base: StoreBase) {
   const envItem = (env: Environment): Record<string, unknown> => {
     const box = base.box();
     const webhookGates = box && env.webhookGates ? env.webhookGates.map((h) => ({ ...h, secret: box.seal(h.secret) })) : env.webhookGates;
-    return { ...keys.environment(env.tenant, env.name), entity: 'Environment', ...env, webhookGates };
+    return { ...keys.environment(env.tenant, env.name), entity: 'Environment', ...environmentAttributes(env), webhookGates };
   };
 
   const openEnv = (env: Environment | null): Environment | null => {
@@ -29,16 +94,37 @@ export function environmentArea(base: StoreBase) {
     return { ...env, webhookGates: env.webhookGates.map((h) => ({ ...h, secret: box.open(h.secret) })) };
   };
 
-  /** The environment's item, conditioned on the version read (the snapshots area moves the head with it). */
-  const versioned = (env: Environment, previous: Environment): TxItem => ({
-    Put: {
-      TableName: table,
-      Item: envItem(env),
-      ConditionExpression: '#v = :v',
-      ExpressionAttributeNames: { '#v': 'version' },
-      ExpressionAttributeValues: { ':v': previous.version },
-    },
-  });
+  /**
+   * The environment's item, conditioned on the version read, and its targets item when they change
+   * (`previousTargets`: what the environment had; 'unchanged': the write keeps them). Written without its
+   * targets item, the item of an environment with targets also holds only if the stored one names the same
+   * targets' digest (store/targets.ts).
+   */
+  const envWrite = (env: Environment, expectedVersion: number, previousTargets: readonly Target[] | undefined | 'unchanged'): OpItems => {
+    const change = targetsChange(env, previousTargets);
+    const digest = targetsDigest(env.targets);
+    const same = !change && digest !== null;
+    const put: TxItem = {
+      Put: {
+        TableName: table,
+        Item: envItem(env),
+        ConditionExpression: same ? '#v = :v AND #td = :td' : '#v = :v',
+        ExpressionAttributeNames: { '#v': 'version', ...(same ? { '#td': TARGETS_DIGEST } : {}) },
+        ExpressionAttributeValues: { ':v': expectedVersion, ...(same ? { ':td': digest } : {}) },
+      },
+    };
+    if (!change) return { items: [put], reasons: ['version'] };
+    return { items: [put, targetsWrite(env.tenant, env.name, env.targets)], reasons: ['version', 'unknown'] };
+  };
+
+  /** The targets item as the environment's targets are: put, or deleted when it has none (unconditional: its environment's item holds the condition). */
+  const targetsWrite = (tenant: string, name: string, targets: readonly Target[] | undefined): TxItem =>
+    targets?.length
+      ? { Put: { TableName: table, Item: targetsItem(tenant, name, targets) } }
+      : { Delete: { TableName: table, Key: keys.targets(tenant, name) } };
+
+  /** The environment's item on the version read, with its targets item when they changed (the snapshots area moves the head with it). */
+  const versioned = (env: Environment, previous: Environment): OpItems => envWrite(env, previous.version, previous.targets);
 
   /**
    * The monitor index entries that move an environment from the monitors `before` to its own
@@ -67,18 +153,38 @@ export function environmentArea(base: StoreBase) {
   const port: EnvironmentStorePort = {
     async getEnvironment(tenant: string, name: string, opts: { consistent?: boolean } = {}): Promise<Environment | null> {
       await base.ready();
-      const r = await db.send(new GetCommand({ TableName: table, Key: keys.environment(tenant, name), ConsistentRead: opts.consistent !== false }));
-      return openEnv(strip<Environment>(r.Item));
+      return openEnv(await readEnvironment(base, tenant, name, opts.consistent !== false));
     },
 
+    /** One query of the environments, and one BatchGetItem of the targets items of those that have targets. */
     async listEnvironments(tenant: string): Promise<Environment[]> {
       await base.ready();
       const k = keys.environments(tenant);
-      return (await base.queryAll<Environment>(k.pk, k.skPrefix, true)).map((e) => openEnv(e)!);
+      const items = (await base.queryAll<Record<string, unknown>>(k.pk, k.skPrefix, true)).map((e): Record<string, unknown> => ({
+        ...keys.environment(tenant, e.name as string),
+        entity: 'Environment',
+        ...e,
+      }));
+      const wanted = items.filter((i) => storedTargets(i).kind === 'item').map((i) => keys.targets(tenant, i.name as string));
+      const found = new Map((wanted.length ? await base.batchGet(wanted) : []).map((t) => [t.environment as string, t]));
+      const out: Environment[] = [];
+      for (const item of items) {
+        const stored = storedTargets(item);
+        const t = found.get(item.name as string);
+        const env =
+          stored.kind !== 'item'
+            ? await withTargets(base, item, true)
+            : t?.digest === stored.digest
+              ? joinTargets(strip(item)!, t.targets as Target[])
+              : await readEnvironment(base, tenant, item.name as string, true);
+        if (env) out.push(openEnv(env)!);
+      }
+      return out;
     },
 
     async createEnvironment(env: Environment, snapshot: Snapshot, audit: AuditEntry): Promise<void> {
       await base.ready();
+      const targets = env.targets?.length ? [targetsWrite(env.tenant, env.name, env.targets)] : [];
       await withMonitors(monitorIndex(env, []), () =>
         base.transact(
           [
@@ -91,17 +197,19 @@ export function environmentArea(base: StoreBase) {
               },
             },
             snapshotItem(table, env.tenant, snapshot),
+            ...targets,
             ...auditItems(table, audit),
           ],
-          ['exists', 'position', 'exists', 'exists'],
+          ['exists', 'position', 'exists', ...targets.map((): ConflictReason => 'exists'), 'exists'],
         ),
       );
     },
 
     async updateEnvironment(env: Environment, previous: Environment, audit: AuditEntry): Promise<void> {
       await base.ready();
-      const items: TxItem[] = [versioned(env, previous)];
-      const reasons: ConflictReason[] = ['version'];
+      const own = versioned(env, previous);
+      const items: TxItem[] = [...own.items];
+      const reasons: ConflictReason[] = [...own.reasons];
       if (env.position !== previous.position) {
         items.push(
           {
@@ -146,9 +254,11 @@ export function environmentArea(base: StoreBase) {
                 ExpressionAttributeValues: { ':e': previous.name },
               },
             },
+            // Its targets item, when it has one (an item written before targets had their own holds them itself).
+            ...(targetsDigest(previous.targets) ? [targetsWrite(previous.tenant, previous.name, [])] : []),
             ...auditItems(table, audit),
           ],
-          ['version', 'position', 'exists'],
+          ['version', 'position', ...(targetsDigest(previous.targets) ? (['unknown'] as ConflictReason[]) : []), 'exists'],
         ),
       );
     },
@@ -210,7 +320,7 @@ export function environmentArea(base: StoreBase) {
         }
         if (op.kind === 'environment') {
           const index = op.previousMonitors ? monitorIndex(op.env, op.previousMonitors) : { before: [], after: [] };
-          return { items: [base.put(envItem(op.env), op.expectedVersion)], reasons: ['version'], ...index };
+          return { ...envWrite(op.env, op.expectedVersion, op.previousTargets ?? 'unchanged'), ...index };
         }
         return one(
           {

@@ -4,7 +4,7 @@ import type { DomainEvent } from '#domain/kernel/ports';
 import type { SnapshotOp, SnapshotStorePort } from '#domain/config/ports';
 import type { NodeSource, TreeNode } from '#domain/config/tree';
 import { keys, type Key } from '../keys.ts';
-import { kindsOf, one, type Area } from './area.ts';
+import { kindsOf, one, type Area, type OpItems } from './area.ts';
 import { sleep, strip, type StoreBase, type TxItem } from './base.ts';
 import { auditItems } from './audit.ts';
 
@@ -22,7 +22,7 @@ export function snapshotItem(table: string, tenant: string, s: Snapshot): TxItem
 /** Snapshots of an environment's configuration and the content-addressed, immutable trie nodes they point at. */
 export function snapshotArea(
   base: StoreBase,
-  environments: { versioned(env: Environment, previous: Environment): TxItem },
+  environments: { versioned(env: Environment, previous: Environment): OpItems },
 ): Area<SnapshotStorePort, SnapshotOp> {
   const { db, table } = base;
 
@@ -47,9 +47,10 @@ export function snapshotArea(
   const port: SnapshotStorePort = {
     async commitSnapshot(env: Environment, previous: Environment, snapshot: Snapshot, audit: AuditEntry, events: DomainEvent[] = []): Promise<void> {
       await base.ready();
+      const own = environments.versioned(env, previous);
       await base.transact(
-        [environments.versioned(env, previous), snapshotItem(table, env.tenant, snapshot), ...auditItems(table, audit, events)],
-        ['version', 'version', 'exists'],
+        [...own.items, snapshotItem(table, env.tenant, snapshot), ...auditItems(table, audit, events)],
+        [...own.reasons, 'version', 'exists'],
       );
     },
 

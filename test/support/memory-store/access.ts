@@ -6,6 +6,7 @@ import { keys } from '../../../functions/adapters/keys.ts';
 import { strip } from '../../../functions/adapters/store/base.ts';
 import type { MemoryState } from './area.ts';
 import { auditWrite } from './audit.ts';
+import { readEnvironment } from './environments.ts';
 import { create, createOrVersion, less, versioned } from './table.ts';
 
 /** The condition of a change to the people (a ConditionCheck): the acting admin still holds the admin role when it commits. */
@@ -40,7 +41,7 @@ export function accessArea({ table }: MemoryState) {
     async appKeyAndEnvironment(tenant: string, keyId: string | null, env: string): Promise<{ key: AppKey | null; env: Environment | null }> {
       return {
         key: keyId ? strip<AppKey>(table.get(keys.appKey(tenant, keyId))) : null,
-        env: strip<Environment>(table.get(keys.environment(tenant, env))),
+        env: readEnvironment(table, table.get(keys.environment(tenant, env))),
       };
     },
     async touchAppKey(tenant: string, id: string, at: string): Promise<void> {

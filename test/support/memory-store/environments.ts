@@ -5,16 +5,79 @@ import type { DomainEvent } from '../../../domain/kernel/ports.ts';
 import type { EnvironmentOp, EnvironmentStorePort, SnapshotOp, SnapshotStorePort } from '../../../domain/config/ports.ts';
 import { GSI_MONITOR, indexAttributes, keys } from '../../../functions/adapters/keys.ts';
 import { strip } from '../../../functions/adapters/store/base.ts';
+import {
+  environmentAttributes,
+  joinTargets,
+  repairedItem,
+  storedTargets,
+  TARGETS_DIGEST,
+  targetsChange,
+  targetsDigest,
+  targetsItem,
+} from '../../../functions/adapters/store/targets.ts';
+import type { Target } from '../../../domain/kernel/target-schemas.ts';
 import type { MemoryState, Writers } from './area.ts';
 import { auditWrite } from './audit.ts';
-import { create, overwrite, versioned, type ConflictReason, type Item, type Write } from './table.ts';
+import { create, overwrite, versioned, type ConflictReason, type Item, type MemoryTable, type Write } from './table.ts';
+
+/**
+ * An environment from its stored item, with its targets, as the DynamoDB store reads it
+ * (functions/adapters/store/targets.ts): none, from their own item, or held by an item written before
+ * they had one, moved out as it is read (at the version read; a repair that fails changes nothing).
+ */
+export function readEnvironment(table: MemoryTable, item: Item | undefined): Environment | null {
+  if (!item) return null;
+  const env = strip<Record<string, unknown>>(item)!;
+  const stored = storedTargets(env);
+  if (stored.kind === 'none') return joinTargets(env, undefined);
+  const { tenant, name } = env as { tenant: string; name: string };
+  if (stored.kind === 'legacy') {
+    try {
+      table.transact([
+        stored.targets.length ? overwrite(targetsItem(tenant, name, stored.targets)) : { key: keys.targets(tenant, name), to: null, reason: 'unknown' },
+        {
+          key: keys.environment(tenant, name),
+          when: (cur) => cur !== undefined && cur.version === env.version && cur.targets !== undefined,
+          to: repairedItem(item),
+          reason: 'version',
+        },
+      ]);
+    } catch {
+      // The read answers what it read (as the DynamoDB store's repair).
+    }
+    return joinTargets(env, stored.targets);
+  }
+  const targets = table.get(keys.targets(tenant, name));
+  if (targets?.digest !== stored.digest) throw new Error(`store: the targets item of environment '${name}' is not the one its item names`);
+  return joinTargets(env, targets.targets as Target[]);
+}
 
 /**
  * Environments (the item, the guard that keeps positions unique, the monitor index, config item ids,
  * the last applied manifest) and the snapshots their heads move to, with the trie nodes they share.
  */
 export function environmentArea({ table, outbox }: MemoryState) {
-  const envItem = (env: Environment): Item => ({ ...keys.environment(env.tenant, env.name), entity: 'Environment', ...env });
+  const envItem = (env: Environment): Item => ({ ...keys.environment(env.tenant, env.name), entity: 'Environment', ...environmentAttributes(env) });
+  /** The targets item as the environment's targets are: put, or deleted when it has none (its environment's item holds the condition). */
+  const targetsWrite = (tenant: string, name: string, targets: readonly Target[] | undefined): Write =>
+    targets?.length ? overwrite(targetsItem(tenant, name, targets)) : { key: keys.targets(tenant, name), to: null, reason: 'unknown' };
+  /**
+   * The environment's item on the version read, and its targets item when they change; written without
+   * its targets item, the item of an environment with targets also holds only if the stored one names the
+   * same targets' digest (as the DynamoDB store).
+   */
+  const envWrite = (env: Environment, expected: number, previousTargets: readonly Target[] | undefined | 'unchanged'): Write[] => {
+    if (targetsChange(env, previousTargets)) return [versioned(envItem(env), expected), targetsWrite(env.tenant, env.name, env.targets)];
+    const digest = targetsDigest(env.targets);
+    return [
+      {
+        key: keys.environment(env.tenant, env.name),
+        when: (cur) => cur?.version === expected && (digest === null || cur[TARGETS_DIGEST] === digest),
+        to: envItem(env),
+        reason: 'version',
+      },
+    ];
+  };
   const guardItem = (tenant: string, position: number, environment: string): Item => ({
     ...keys.position(tenant, position),
     entity: 'PositionGuard',
@@ -22,8 +85,8 @@ export function environmentArea({ table, outbox }: MemoryState) {
   });
   const snapshotWrite = (tenant: string, s: Snapshot, reason: ConflictReason): Write =>
     create({ ...keys.snapshot(tenant, s.environment, s.seq), entity: 'Snapshot', ...s }, reason);
-  /** The environment's item, conditioned on the version read. */
-  const moveEnv = (env: Environment, previous: Environment): Write => versioned(envItem(env), previous.version);
+  /** The environment's item, conditioned on the version read (its targets item with it when they change). */
+  const moveEnv = (env: Environment, previous: Environment): Write[] => envWrite(env, previous.version, previous.targets);
   /** Frees a position only if it is still this environment's. */
   const freeGuard = (tenant: string, position: number, environment: string, reason: ConflictReason): Write => ({
     key: keys.position(tenant, position),
@@ -48,12 +111,12 @@ export function environmentArea({ table, outbox }: MemoryState) {
 
   const environments: EnvironmentStorePort = {
     async getEnvironment(tenant: string, name: string): Promise<Environment | null> {
-      return strip<Environment>(table.get(keys.environment(tenant, name)));
+      return readEnvironment(table, table.get(keys.environment(tenant, name)));
     },
 
     async listEnvironments(tenant: string): Promise<Environment[]> {
       const k = keys.environments(tenant);
-      return table.query(k.pk, { prefix: k.skPrefix }).map((i) => strip<Environment>(i)!);
+      return table.query(k.pk, { prefix: k.skPrefix }).map((i) => readEnvironment(table, i)!);
     },
 
     async createEnvironment(env: Environment, snapshot: Snapshot, audit: AuditEntry): Promise<void> {
@@ -61,6 +124,7 @@ export function environmentArea({ table, outbox }: MemoryState) {
         create(envItem(env), 'exists'),
         create(guardItem(env.tenant, env.position, env.name), 'position'),
         snapshotWrite(env.tenant, snapshot, 'exists'),
+        ...(env.targets?.length ? [targetsWrite(env.tenant, env.name, env.targets)] : []),
         ...monitorWrites(env, [], 'exists'),
         auditWrite(audit),
       ]);
@@ -71,7 +135,7 @@ export function environmentArea({ table, outbox }: MemoryState) {
         env.position !== previous.position
           ? [freeGuard(env.tenant, previous.position, env.name, 'position'), create(guardItem(env.tenant, env.position, env.name), 'position')]
           : [];
-      table.transact([moveEnv(env, previous), ...moved, ...monitorWrites(env, watchedMonitors(previous), 'exists'), auditWrite(audit)]);
+      table.transact([...moveEnv(env, previous), ...moved, ...monitorWrites(env, watchedMonitors(previous), 'exists'), auditWrite(audit)]);
     },
 
     async deleteEnvironment(previous: Environment, audit: AuditEntry): Promise<void> {
@@ -83,6 +147,7 @@ export function environmentArea({ table, outbox }: MemoryState) {
           reason: 'version',
         },
         freeGuard(previous.tenant, previous.position, previous.name, 'position'),
+        ...(targetsDigest(previous.targets) ? [targetsWrite(previous.tenant, previous.name, [])] : []),
         ...monitorWrites({ ...previous, monitors: [], targets: [] }, watchedMonitors(previous), 'exists'),
         auditWrite(audit),
       ]);
@@ -125,7 +190,7 @@ export function environmentArea({ table, outbox }: MemoryState) {
 
   const snapshots: SnapshotStorePort = {
     async commitSnapshot(env: Environment, previous: Environment, snapshot: Snapshot, audit: AuditEntry, events: DomainEvent[] = []): Promise<void> {
-      table.transact([moveEnv(env, previous), snapshotWrite(env.tenant, snapshot, 'version'), auditWrite(audit, events)]);
+      table.transact([...moveEnv(env, previous), snapshotWrite(env.tenant, snapshot, 'version'), auditWrite(audit, events)]);
       outbox.push(...events);
     },
 
@@ -159,7 +224,7 @@ export function environmentArea({ table, outbox }: MemoryState) {
 
   const writes: Writers<EnvironmentOp | SnapshotOp> = {
     environment: (op) => [
-      versioned(envItem(op.env), op.expectedVersion),
+      ...envWrite(op.env, op.expectedVersion, op.previousTargets ?? 'unchanged'),
       ...(op.previousMonitors ? monitorWrites(op.env, op.previousMonitors, 'unknown') : []),
     ],
     manifestHead: (op, ctx) => [

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { TreeNode } from '../../../domain/config/tree.ts';
 import type { TargetHead } from '../../../domain/kernel/model.ts';
-import { allPages, audit, conflict, environment, event, refused, snapshot, uid, type Contract } from './fixtures.ts';
+import { keys } from '../../../functions/adapters/keys.ts';
+import { allPages, audit, conflict, environment, event, refused, snapshot, targets, uid, type Contract } from './fixtures.ts';
 
 /** Environments (the item, unique positions, monitors, item ids, the manifest head) and snapshots with their nodes. */
 export function configContract(c: Contract) {
@@ -115,6 +116,99 @@ export function configContract(c: Contract) {
       expect(await c.store().getItemId(t, 'i2')).toEqual({ kind: 'flag', key: 'beta' });
       expect(await c.store().getItemId(t, 'i3')).toBeNull();
       expect(await c.store().getItemId(c.tenant(), 'i1')).toBeNull();
+    });
+  });
+
+  describe('targets (an item of their own, written with the environment when they change)', () => {
+    const moved = <E extends { head: { seq: number; digest: string }; version: number }>(env: E, seq: number): E => ({
+      ...env,
+      head: { ...env.head, seq, digest: `sha256:moved-${seq}` },
+      version: env.version + 1,
+    });
+
+    it('reads them with the environment (one, all, with an app key); writes that do not change them keep them; a change writes them; none left removes them', async () => {
+      const t = c.tenant();
+      const prod = environment(t, 'prod', 0, { targets: targets(6) });
+      await c.store().createEnvironment(prod, snapshot('prod', 1), audit(t));
+      expect(await c.store().getEnvironment(t, 'prod')).toEqual(prod);
+      expect(await c.store().getEnvironment(t, 'prod', { consistent: false })).toEqual(prod);
+      expect(await c.store().listEnvironments(t)).toEqual([prod]);
+      expect((await c.store().appKeyAndEnvironment(t, null, 'prod')).env).toEqual(prod);
+      // A head move and a setting: the targets stay.
+      const v2 = moved(prod, 2);
+      await c.store().commitSnapshot(v2, prod, snapshot('prod', 2), audit(t));
+      expect(await c.store().getEnvironment(t, 'prod')).toEqual(v2);
+      const v3 = { ...v2, bakeSeconds: 30, version: 3 };
+      await c.store().commit(t, [{ kind: 'environment', env: v3, expectedVersion: 2 }]);
+      expect(await c.store().getEnvironment(t, 'prod')).toEqual(v3);
+      // Targets changed by an update, then by a commit that names the previous ones (a manifest apply): 100 of them.
+      const v4 = { ...v3, targets: targets(3), version: 4 };
+      await c.store().updateEnvironment(v4, v3, audit(t));
+      expect(await c.store().getEnvironment(t, 'prod')).toEqual(v4);
+      const v5 = { ...v4, targets: targets(100, 20), version: 5 };
+      await c.store().commit(t, [{ kind: 'environment', env: v5, expectedVersion: 4, previousTargets: v4.targets }]);
+      expect(await c.store().listEnvironments(t)).toEqual([v5]);
+      // A commit that changes them without naming the previous ones is refused: it would not write them.
+      expect(await conflict(c.store().commit(t, [{ kind: 'environment', env: { ...v5, targets: targets(2), version: 6 }, expectedVersion: 5 }]))).toBe(
+        'version',
+      );
+      expect(await c.store().getEnvironment(t, 'prod')).toEqual(v5);
+      // None left: the environment reads without targets, through a head move too.
+      const { targets: _t, ...untargeted } = v5;
+      const v6 = { ...untargeted, version: 6 };
+      await c.store().updateEnvironment(v6, v5, audit(t));
+      expect(await c.store().getEnvironment(t, 'prod')).toEqual(v6);
+      const v7 = moved(v6, 3);
+      await c.store().commitSnapshot(v7, v6, snapshot('prod', 3), audit(t));
+      expect(await c.store().getEnvironment(t, 'prod')).toEqual(v7);
+      // Deleted with its targets: the name created again has none.
+      const withTargets = { ...v7, targets: targets(2), version: 8 };
+      await c.store().updateEnvironment(withTargets, v7, audit(t));
+      await c.store().deleteEnvironment(withTargets, audit(t));
+      // (a new incarnation's first snapshot comes after the old one's: they stay)
+      await c.store().createEnvironment(environment(t, 'prod', 0), snapshot('prod', 4), audit(t));
+      expect(await c.store().getEnvironment(t, 'prod')).toEqual(environment(t, 'prod', 0));
+    });
+
+    it('a targets change and a config change from the same read: the later one loses (version), and read again it keeps the other', async () => {
+      const t = c.tenant();
+      const prod = environment(t, 'prod', 0, { targets: targets(4) });
+      await c.store().createEnvironment(prod, snapshot('prod', 1), audit(t));
+      // The targets change first: the head move from the same read loses, and made again keeps the new targets.
+      const retargeted = { ...prod, targets: targets(6), version: 2 };
+      await c.store().updateEnvironment(retargeted, prod, audit(t));
+      expect(await conflict(c.store().commitSnapshot(moved(prod, 2), prod, snapshot('prod', 2), audit(t)))).toBe('version');
+      const read = (await c.store().getEnvironment(t, 'prod'))!;
+      expect(read).toEqual(retargeted);
+      const v3 = moved(read, 2);
+      await c.store().commitSnapshot(v3, read, snapshot('prod', 2), audit(t));
+      // The head moves first: the targets change from the same read loses, and made again keeps the head.
+      expect(await conflict(c.store().updateEnvironment({ ...read, targets: targets(2), version: 3 }, read, audit(t)))).toBe('version');
+      const again = (await c.store().getEnvironment(t, 'prod'))!;
+      expect(again).toEqual(v3);
+      const v4 = { ...again, targets: targets(2), version: 4 };
+      await c.store().updateEnvironment(v4, again, audit(t));
+      expect(await c.store().getEnvironment(t, 'prod')).toEqual(v4);
+      expect((await c.store().getEnvironment(t, 'prod'))?.head.seq).toBe(2);
+    });
+
+    it('reads an environment whose item holds its targets (as written before they had an item), and keeps them through the writes after it', async () => {
+      const t = c.tenant();
+      const legacy = environment(t, 'prod', 0, { targets: targets(6) });
+      await c.putItem({ ...keys.environment(t, 'prod'), entity: 'Environment', ...legacy });
+      expect(await c.store().getEnvironment(t, 'prod')).toEqual(legacy);
+      const v2 = moved(legacy, 2);
+      await c.store().commitSnapshot(v2, legacy, snapshot('prod', 2), audit(t));
+      expect(await c.store().getEnvironment(t, 'prod')).toEqual(v2);
+      expect(await c.store().listEnvironments(t)).toEqual([v2]);
+      // A write over such an item that was not read since (so still holds them) is refused rather than dropping them;
+      // read again, it is written and they stay.
+      await c.putItem({ ...keys.environment(t, 'prod'), entity: 'Environment', ...v2 });
+      expect(await conflict(c.store().commit(t, [{ kind: 'environment', env: { ...v2, bakeSeconds: 5, version: 3 }, expectedVersion: 2 }]))).toBe('version');
+      expect((await c.store().appKeyAndEnvironment(t, null, 'prod')).env).toEqual(v2);
+      const v3 = { ...v2, bakeSeconds: 5, version: 3 };
+      await c.store().commit(t, [{ kind: 'environment', env: v3, expectedVersion: 2 }]);
+      expect(await c.store().getEnvironment(t, 'prod')).toEqual(v3);
     });
   });
 

@@ -14,6 +14,7 @@ import type { ArtifactPointer, ArtifactVersion, Deployment, Promotion, Rule } fr
 import { WriteConflict } from '../../../domain/kernel/retry.ts';
 import type { NotificationSettings } from '../../../domain/notify/model.ts';
 import type { Store } from '../../../domain/ports.ts';
+import type { Target } from '../../../domain/kernel/target-schemas.ts';
 import type { DomainEvent } from '../../../domain/kernel/ports.ts';
 import type { WebhookDelivery, WebhookSubscription } from '../../../domain/webhooks/model.ts';
 
@@ -21,6 +22,8 @@ import type { WebhookDelivery, WebhookSubscription } from '../../../domain/webho
 export interface Contract {
   store(): Store;
   tenant(): string;
+  /** puts an item as it is, past the store (an item as an earlier version of the store wrote it) */
+  putItem(item: Record<string, unknown>): Promise<void>;
 }
 
 export const newTenant = () => `c${randomUUID().replaceAll('-', '').slice(0, 10)}`;
@@ -121,6 +124,18 @@ export function snapshot(environment: string, seq: number, over: Partial<Snapsho
     change: { action: seq > 1 ? 'set' : 'create', keys: [], count: 0 },
     ...over,
   };
+}
+
+/** `n` targets (t-001…) in waves of `perWave`, each with a label, a parameter and a callback confirmation. */
+export function targets(n: number, perWave = 2): Target[] {
+  return Array.from({ length: n }, (_, i) => ({
+    name: `t-${String(i + 1).padStart(3, '0')}`,
+    labels: { tier: i === 0 ? 'canary' : 'main' },
+    wave: Math.floor(i / perWave) + 1,
+    parameters: [{ kind: 'config' as const, key: 'endpoint', value: `https://t-${i + 1}.example.com` }],
+    monitors: [],
+    confirm: { mode: 'callback' as const, timeoutSeconds: 600 },
+  }));
 }
 
 /** A promotion id as the domain makes them: time-ordered (a later one sorts after). */
