@@ -1,11 +1,5 @@
 import { randomUUID } from 'node:crypto';
-// semver's parts one by one: its index requires every part of the library (~30 KiB in a bundle).
-import semverClean from 'semver/functions/clean.js';
-import semverCoerce from 'semver/functions/coerce.js';
-import semverCompare from 'semver/functions/compare.js';
-import semverValid from 'semver/functions/valid.js';
-import semverValidRange from 'semver/ranges/valid.js';
-import semverMaxSatisfying from 'semver/ranges/max-satisfying.js';
+import semver from 'semver';
 import { auditEntry } from '../audit/audit.ts';
 import { AlreadyExists, ArtifactNotFound, EnvironmentNotFound, RuleViolation, ValidationFailed } from '../kernel/errors.ts';
 import { deploymentOp, leadTimeOf } from './deployments.ts';
@@ -55,9 +49,9 @@ export async function listVersions(deps: Deps, ctx: Ctx, name: string, environme
 }
 
 function compareVersions(a: string, b: string): number {
-  const va = semverCoerce(a, { includePrerelease: true });
-  const vb = semverCoerce(b, { includePrerelease: true });
-  return va && vb ? semverCompare(va, vb) : a.localeCompare(b);
+  const va = semver.coerce(a, { includePrerelease: true });
+  const vb = semver.coerce(b, { includePrerelease: true });
+  return va && vb ? semver.compare(va, vb) : a.localeCompare(b);
 }
 
 /** Parses a tag name against the tenant's environments (names may contain dashes, so match by suffix). */
@@ -82,12 +76,13 @@ export async function getTag(deps: Deps, ctx: Ctx, name: string, tag: string): P
 
 export function classify(constraint: string): { kind: ConstraintKind; range: string } {
   const c = constraint.trim();
-  if (/^latest-[a-z][a-z0-9-]*$/.test(c) || (/^[^\s<>=^~*|]+-[a-z][a-z0-9-]*$/.test(c) && !semverValid(semverClean(c) ?? ''))) return { kind: 'tag', range: c };
-  const clean = semverClean(c);
-  if (clean && semverValid(clean)) return { kind: 'exact', range: clean };
+  if (/^latest-[a-z][a-z0-9-]*$/.test(c) || (/^[^\s<>=^~*|]+-[a-z][a-z0-9-]*$/.test(c) && !semver.valid(semver.clean(c) ?? '')))
+    return { kind: 'tag', range: c };
+  const clean = semver.clean(c);
+  if (clean && semver.valid(clean)) return { kind: 'exact', range: clean };
   // Manifests write ranges with commas (">=1.2.0, <2.0.0"); semver separates comparators by spaces.
   const range = c.replace(/\s*,\s*/g, ' ');
-  if (!semverValidRange(range)) {
+  if (!semver.validRange(range)) {
     throw new ValidationFailed([
       {
         path: 'constraint',
@@ -115,9 +110,9 @@ export async function resolveConstraint(deps: Deps, ctx: Ctx, name: string, cons
   const candidates = environment
     ? (await deps.store.listTags(tenant, name, environment)).filter((t) => t.kind !== 'latest').map((t) => ({ version: t.version, digest: t.digest }))
     : (await deps.store.listArtifactVersions(tenant, name)).map((v) => ({ version: v.version, digest: v.digest }));
-  const byClean = new Map(candidates.map((c) => [semverClean(c.version) ?? c.version, c]));
-  const best = semverMaxSatisfying(
-    [...byClean.keys()].filter((v) => semverValid(v)),
+  const byClean = new Map(candidates.map((c) => [semver.clean(c.version) ?? c.version, c]));
+  const best = semver.maxSatisfying(
+    [...byClean.keys()].filter((v) => semver.valid(v)),
     range,
     { includePrerelease: false },
   );

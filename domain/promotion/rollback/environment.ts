@@ -1,9 +1,5 @@
 import { ownSnapshot } from '../../config/snapshots.ts';
-// semver's parts one by one: its index requires every part of the library (~30 KiB in a bundle).
-import semverClean from 'semver/functions/clean.js';
-import semverCoerce from 'semver/functions/coerce.js';
-import semverMajor from 'semver/functions/major.js';
-import semverSatisfies from 'semver/functions/satisfies.js';
+import semver from 'semver';
 import { hasRole } from '../../access/auth.ts';
 import { canonicalJson } from '../../kernel/canonical.ts';
 import { EnvironmentNotFound, Forbidden, RuleViolation, SnapshotNotFound, ArtifactNotFound, ValidationFailed } from '../../kernel/errors.ts';
@@ -137,9 +133,9 @@ export async function analyzeRollback(
   if (!(await deps.store.getTag(tenant, name, env.name, 'release', version)))
     blockers.push(`${name}@${version} never ran in '${env.name}'; promote it instead of rolling back to it`);
   const breaking: string[] = [];
-  const cv = current ? semverCoerce(current.version) : null;
-  const tv = semverCoerce(version);
-  if (cv && tv && semverMajor(cv) !== semverMajor(tv)) breaking.push(`major version changes ${current!.version} → ${version}`);
+  const cv = current ? semver.coerce(current.version) : null;
+  const tv = semver.coerce(version);
+  if (cv && tv && semver.major(cv) !== semver.major(tv)) breaking.push(`major version changes ${current!.version} → ${version}`);
   if (current) {
     const now = policies(current);
     for (const [k, v] of Object.entries(policies(target)))
@@ -154,8 +150,8 @@ export async function analyzeRollback(
     if (c.environment && c.environment !== env.name) continue;
     const { kind, range } = classify(c.constraint);
     if (kind === 'tag') continue; // a mutable tag follows whatever is there
-    const clean = semverClean(version) ?? version;
-    if (!semverSatisfies(clean, range)) affected.push({ name: c.name, constraint: c.constraint, reason: `${version} does not satisfy it` });
+    const clean = semver.clean(version) ?? version;
+    if (!semver.satisfies(clean, range)) affected.push({ name: c.name, constraint: c.constraint, reason: `${version} does not satisfy it` });
   }
   const subject: Subject = { type: 'artifact', name, version, digest: target.digest };
   return {
