@@ -483,6 +483,16 @@ export const STAGELINE_ROUTE_PATHS = /* @__PURE__ */ variable({
     "every route's method and path, written into a bundle as a constant: what the $default fallback tells 405 from 404 with (outside a bundle the router matches on the table itself)",
 });
 
+export const STAGELINE_OPENAPI_DOCUMENT = /* @__PURE__ */ variable({
+  name: 'STAGELINE_OPENAPI_DOCUMENT',
+  is: () => text(),
+  defaultText: 'the checked-in document (outside a bundle)',
+  origin: 'build',
+  readBy: ['functions/handlers/openapi.ts'],
+  description:
+    "the OpenAPI document, brotli-compressed and base64-encoded, written into the openapi function's bundle as a constant (infra/bundle.ts): a string its module init only reads, inflated on the first request",
+});
+
 // ---------------------------------------------------------------------------------------------
 // Tuning: unset by the stack; an operator may set them. The domain's tunables are among them: their defaults are
 // DEFAULT_TUNABLES' (domain/kernel/tunables.ts; test/unit/configuration.test.ts checks they agree), written out

@@ -1,6 +1,7 @@
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { brotliCompressSync, constants as zlib } from 'node:zlib';
 import { buildSync, type BuildOptions, type Metafile } from 'esbuild';
 import { ROUTES, routeKey } from '../functions/http/routes.ts';
 import { FUNCTION_GROUPS, handlersOf, type FunctionGroup } from '../functions/http/topology.ts';
@@ -48,6 +49,21 @@ export function servedRoutes(fn: string): Record<string, unknown> {
 /** Every route's method and path (functions/http/served-routes.ts routePaths: what the $default fallback matches), a build-time constant too. */
 export const routePaths = () => ROUTES.map(({ method, path }) => ({ method, path }));
 
+let packedOpenApi: string | undefined;
+
+/**
+ * The OpenAPI document as the openapi function's bundle carries it (functions/handlers/openapi.ts,
+ * STAGELINE_OPENAPI_DOCUMENT): the checked-in file as that function serves it (compact JSON),
+ * brotli-compressed, base64. Module init reads a string a seventh of the document's size; the first request inflates it.
+ */
+export function packedOpenApiDocument(): string {
+  packedOpenApi ??= brotliCompressSync(
+    Buffer.from(JSON.stringify(JSON.parse(readFileSync(path.join(REPO_ROOT, 'functions', 'http', 'openapi.json'), 'utf8')))),
+    { params: { [zlib.BROTLI_PARAM_QUALITY]: 11, [zlib.BROTLI_PARAM_MODE]: zlib.BROTLI_MODE_TEXT } },
+  ).toString('base64');
+  return packedOpenApi;
+}
+
 /** The Node version the bundles are compiled for; infra/function.ts pins the Lambda runtime to match. */
 export const ESBUILD_TARGET = 'node22';
 
@@ -90,7 +106,7 @@ export const bundleOptions = (traceSdk: boolean, fn?: string): BuildOptions => (
     yaml: path.join(REPO_ROOT, 'node_modules', 'yaml', 'browser', 'index.js'),
   },
   // SDK tracing is decided at build time, so a function that does not trace carries no Tracer (tracing.ts);
-  // so are the routes a function serves (servedRoutes), and every route's method and path (routePaths).
+  // so are the routes a function serves (servedRoutes), every route's method and path (routePaths), and the openapi function's document (packedOpenApiDocument).
   define: {
     'process.env.STAGELINE_TRACE_SDK': JSON.stringify(traceSdk ? 'true' : 'false'),
     ...(fn
@@ -99,6 +115,7 @@ export const bundleOptions = (traceSdk: boolean, fn?: string): BuildOptions => (
           'process.env.STAGELINE_ROUTE_PATHS': JSON.stringify(JSON.stringify(routePaths())),
         }
       : {}),
+    ...(fn === 'openapi' ? { 'process.env.STAGELINE_OPENAPI_DOCUMENT': JSON.stringify(packedOpenApiDocument()) } : {}),
   },
   metafile: true,
   logLevel: 'warning',

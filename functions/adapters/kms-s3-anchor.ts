@@ -1,5 +1,5 @@
-import { GetPublicKeyCommand, KMSClient, SignCommand } from '@aws-sdk/client-kms';
-import { ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import type { KMSClient } from '@aws-sdk/client-kms';
+import type { S3Client } from '@aws-sdk/client-s3';
 import type { KeyObject } from 'node:crypto';
 import { checkpointPublicKey, describePublicKey, rootMessage, signatureValid } from '#domain/audit/audit';
 import type { AnchorPublicKey, Checkpoint, SignedRoot, SignedStatement } from '#domain/kernel/model';
@@ -8,6 +8,19 @@ import * as env from '../configuration.ts';
 import { traced } from './tracing.ts';
 
 const PREFIX = 'checkpoints/';
+
+/** A client, or how to make it on first use (made once; a failure is not kept). */
+type ClientOf<T> = T | (() => Promise<T>);
+function clientOf<T extends object>(c: ClientOf<T>): () => Promise<T> {
+  if (typeof c !== 'function') return () => Promise.resolve(c);
+  let made: Promise<T> | undefined;
+  return () =>
+    (made ??= c().catch((err: unknown) => {
+      made = undefined;
+      throw err;
+    }));
+}
+
 const seq12 = (seq: number) => String(seq).padStart(12, '0');
 /**
  * Object key: checkpoints/<tenant>/<seq 12 digits>.<hash>.<signature>.<at compact>.<root>.<size>.
@@ -42,16 +55,23 @@ function fromKey(tenant: string, objectKey: string): Checkpoint | null {
  */
 export class KmsS3Anchor implements AuditAnchor {
   private key?: Promise<{ object: KeyObject; described: AnchorPublicKey }>;
+  private readonly kms: () => Promise<KMSClient>;
+  private readonly s3: () => Promise<S3Client>;
 
+  /** The clients, or how to make them: a function's bundle then carries them as chunks loaded on first use (anchorFromEnv). */
   constructor(
-    private readonly kms: KMSClient,
-    private readonly s3: S3Client,
+    kms: ClientOf<KMSClient>,
+    s3: ClientOf<S3Client>,
     private readonly keyId: string,
     private readonly bucket: string | undefined,
-  ) {}
+  ) {
+    this.kms = clientOf(kms);
+    this.s3 = clientOf(s3);
+  }
 
   async sign(root: SignedStatement): Promise<string> {
-    const r = await this.kms.send(
+    const [kms, { SignCommand }] = await Promise.all([this.kms(), import('@aws-sdk/client-kms')]);
+    const r = await kms.send(
       new SignCommand({ KeyId: this.keyId, SigningAlgorithm: 'ECDSA_SHA_256', MessageType: 'RAW', Message: Buffer.from(rootMessage(root)) }),
     );
     return Buffer.from(r.Signature!).toString('base64url');
@@ -63,8 +83,9 @@ export class KmsS3Anchor implements AuditAnchor {
   }
 
   async append(c: Checkpoint): Promise<void> {
+    const [s3, { PutObjectCommand }] = await Promise.all([this.s3(), import('@aws-sdk/client-s3')]);
     // The SDK adds a checksum to the PUT, which Object Lock buckets require.
-    await this.s3.send(new PutObjectCommand({ Bucket: this.checkpointBucket(), Key: key(c), Body: JSON.stringify(c), ContentType: 'application/json' }));
+    await s3.send(new PutObjectCommand({ Bucket: this.checkpointBucket(), Key: key(c), Body: JSON.stringify(c), ContentType: 'application/json' }));
   }
 
   async list(tenant: string, fromSeq?: number): Promise<Checkpoint[]> {
@@ -72,9 +93,10 @@ export class KmsS3Anchor implements AuditAnchor {
     const prefix = `${PREFIX}${encodeURIComponent(tenant)}/`;
     // Keys sort by seq: start after every key of the seq before `fromSeq` ('~' sorts after '.').
     const startAfter = fromSeq && fromSeq > 1 ? `${prefix}${seq12(fromSeq - 1)}~` : undefined;
+    const [s3, { ListObjectsV2Command }] = await Promise.all([this.s3(), import('@aws-sdk/client-s3')]);
     let token: string | undefined;
     do {
-      const r = await this.s3.send(
+      const r = await s3.send(
         new ListObjectsV2Command({
           Bucket: this.checkpointBucket(),
           Prefix: prefix,
@@ -92,16 +114,18 @@ export class KmsS3Anchor implements AuditAnchor {
   }
 
   private publicKeyObject() {
-    this.key ??= this.kms.send(new GetPublicKeyCommand({ KeyId: this.keyId })).then(
-      (r) => {
-        const object = checkpointPublicKey(Buffer.from(r.PublicKey!));
-        return { object, described: describePublicKey(object) };
-      },
-      (err) => {
-        this.key = undefined;
-        throw err;
-      },
-    );
+    this.key ??= Promise.all([this.kms(), import('@aws-sdk/client-kms')])
+      .then(([kms, { GetPublicKeyCommand }]) => kms.send(new GetPublicKeyCommand({ KeyId: this.keyId })))
+      .then(
+        (r) => {
+          const object = checkpointPublicKey(Buffer.from(r.PublicKey!));
+          return { object, described: describePublicKey(object) };
+        },
+        (err) => {
+          this.key = undefined;
+          throw err;
+        },
+      );
     return this.key;
   }
 
@@ -114,9 +138,18 @@ export class KmsS3Anchor implements AuditAnchor {
   }
 }
 
-/** AUDIT_KEY_ID (the signing key); CHECKPOINT_BUCKET where the function reads or writes checkpoints (not for the public key alone). */
+/**
+ * AUDIT_KEY_ID (the signing key); CHECKPOINT_BUCKET where the function reads or writes checkpoints (not for the public key alone).
+ * The KMS and S3 clients are loaded on first use (`import()`: chunks module init never reads): the stream consumer signs and
+ * writes once per anchor interval, not on every batch; the export lists checkpoints but never calls KMS.
+ */
 export function anchorFromEnv(): AuditAnchor {
   const keyId = env.AUDIT_KEY_ID();
   if (!keyId) throw new Error('AUDIT_KEY_ID must be set for the audit anchor');
-  return new KmsS3Anchor(traced(new KMSClient({})), traced(new S3Client({})), keyId, env.CHECKPOINT_BUCKET());
+  return new KmsS3Anchor(
+    async () => traced(new (await import('@aws-sdk/client-kms')).KMSClient({})),
+    async () => traced(new (await import('@aws-sdk/client-s3')).S3Client({})),
+    keyId,
+    env.CHECKPOINT_BUCKET(),
+  );
 }
