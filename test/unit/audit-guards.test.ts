@@ -123,6 +123,10 @@ describe('a head’s pending links', () => {
     const other = linkEntries({ seq: 5, hash: hash(9) }, entries.slice(1), new Date(AT)).links;
     expect(pendingLinks(headWith([links[0]!, ...other], { seq: 7, hash: other.at(-1)!.hash }))).toBeNull();
     expect(pendingLinks(headWith(links.slice(0, 2)))).toBeNull();
+    // Chained onto the one before, but not the next seq.
+    const skipped = linkEntries({ seq: 9, hash: links[0]!.hash }, entries.slice(1, 2), new Date(AT)).links;
+    expect(pendingLinks(headWith([links[0]!, ...skipped], { seq: 10, hash: skipped[0]!.hash }))).toBeNull();
+    expect(pendingLinks(headWith(links, { ...head, seq: head.seq + 1 }))).toBeNull();
     expect(pendingLinks(headWith(links, { ...head, hash: hash(7) }))).toBeNull();
     expect(pendingLinks(headWith([{ ...links[0]!, entryHash: hash(3) }, ...links.slice(1)]))).toBeNull();
   });
