@@ -7,12 +7,12 @@ import { fmt, heading, int } from './common.ts';
  * `npm run bench`, mutation section: the score of the last `npm run mutation` (Stryker's JSON report
  * in reports/mutation/), per guard module and overall; "not run" when there is no report. The score
  * is Stryker's: mutants killed (or timed out) among those a test could have noticed (survived and
- * not covered count against it; mutants that do not compile, and ones marked equivalent, do not count).
+ * not covered count against it; mutants that do not compile, ones marked equivalent and static ones skipped do not count).
  */
 export const MUTATION_REPORT = join(import.meta.dirname, '..', 'reports', 'mutation', 'mutation.json');
 
 interface Report {
-  files: Record<string, { mutants: { status: string }[] }>;
+  files: Record<string, { mutants: { status: string; statusReason?: string }[] }>;
 }
 
 export interface Score {
@@ -21,12 +21,17 @@ export interface Score {
   survived: number;
   noCoverage: number;
   timeout: number;
-  ignored: number;
+  /** marked equivalent in the code (`// Stryker disable …: why`) */
+  equivalent: number;
+  /** static mutants, skipped (ignoreStatic) */
+  skipped: number;
   score: number;
 }
 
 const DETECTED = new Set(['Killed', 'Timeout']);
 const UNDETECTED = new Set(['Survived', 'NoCoverage']);
+
+const statusOf = (m: { status: string; statusReason?: string }) => (m.status === 'Ignored' && /static/i.test(m.statusReason ?? '') ? 'Static' : m.status);
 
 function scoreOf(file: string, statuses: string[]): Score {
   const n = (s: string) => statuses.filter((x) => x === s).length;
@@ -38,7 +43,8 @@ function scoreOf(file: string, statuses: string[]): Score {
     survived: n('Survived'),
     noCoverage: n('NoCoverage'),
     timeout: n('Timeout'),
-    ignored: n('Ignored'),
+    equivalent: n('Ignored'),
+    skipped: n('Static'),
     score: valid === 0 ? NaN : (100 * detected) / valid,
   };
 }
@@ -49,13 +55,8 @@ export function mutationScores(path = MUTATION_REPORT): { files: Score[]; overal
   const report = JSON.parse(readFileSync(path, 'utf8')) as Report;
   const files = Object.entries(report.files)
     .sort(([a], [b]) => (a < b ? -1 : 1))
-    .map(([file, f]) =>
-      scoreOf(
-        file,
-        f.mutants.map((m) => m.status),
-      ),
-    );
-  const all = Object.values(report.files).flatMap((f) => f.mutants.map((m) => m.status));
+    .map(([file, f]) => scoreOf(file, f.mutants.map(statusOf)));
+  const all = Object.values(report.files).flatMap((f) => f.mutants.map(statusOf));
   return { files, overall: scoreOf('overall', all), at: statSync(path).mtime };
 }
 
@@ -66,10 +67,13 @@ export function benchMutation(): void {
     console.log('not run (no reports/mutation/mutation.json: run `npm run mutation`)');
     return;
   }
-  const row = (s: Score) => [s.file, fmt(s.score), int(s.killed), int(s.timeout), int(s.survived), int(s.noCoverage), int(s.ignored)];
+  const row = (s: Score) => [s.file, fmt(s.score), int(s.killed), int(s.timeout), int(s.survived), int(s.noCoverage), int(s.equivalent), int(s.skipped)];
   console.log(`report of ${scores.at.toISOString()}`);
   console.log(
-    table(['module', 'score %', 'killed', 'timeout', 'survived', 'no coverage', 'equivalent (ignored)'], [...scores.files.map(row), row(scores.overall)]),
+    table(
+      ['module', 'score %', 'killed', 'timeout', 'survived', 'no coverage', 'equivalent', 'static (skipped)'],
+      [...scores.files.map(row), row(scores.overall)],
+    ),
   );
 }
 
