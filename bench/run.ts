@@ -223,6 +223,8 @@ const effective = await benchEffective();
 // Who is who: Cognito calls per GET /users and per demotion, with 10 and 10,000 users in other tenants.
 await (await import('./people.ts')).benchPeople();
 await benchWaves();
+// The mutation score of the guard modules, from the last `npm run mutation` ("not run" without one).
+(await import('./mutation.ts')).benchMutation();
 
 // ---------------------------------------------------------------- the goals of the scale issue, side by side
 heading('Goals (scale and operations): measured here, side by side');
