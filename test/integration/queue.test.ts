@@ -119,7 +119,13 @@ describe('a promotion queued behind a rollout (concurrency: queue) waits its tur
     const before = t.stack.workflow.transitions(flow);
     await t.stack.scheduler.scheduleOnce(scheduleName({ tenant, id: second }), new Date(), { tenant, promotionId: second });
     await sleep(300);
-    const again = await until(u.viewer, second, (d) => heldBehind(first)(d) && !!d.waitingFor, 'held again after the re-check');
+    // Held again: a new hold (its re-check time moved), and the flow waits at its go task once more.
+    const again = await until(
+      u.viewer,
+      second,
+      (d) => heldBehind(first)(d) && !!d.waitingFor && d.heldBy.until !== held.heldBy.until,
+      'held again after the re-check',
+    );
     expect(new Date(again.heldBy.until).getTime()).toBeGreaterThan(Date.now() + 60_000);
     // A re-check costs AwaitGo's answer, Route, Rollout (held again) and the go wait once more: at most 4 transitions.
     const recheckTransitions = t.stack.workflow.transitions(flow) - before;

@@ -156,8 +156,13 @@ describe('outbound webhooks (Standard Webhooks)', () => {
       return settled;
     });
     expect(hits).toBeGreaterThan(1);
-    const log = await deliveryOf();
-    // Every request the receiver got is one attempt in the log (none lost to a concurrent write).
+    // Every request the receiver got is one attempt in the log (none lost to a concurrent write): an attempt
+    // whose request arrived is logged once its answer is read, so the log catches up; a lost write never would.
+    const log = await until('every attempt logged', async () => {
+      const d = await deliveryOf();
+      hits = received.filter((r) => r.id === first.id).length;
+      return d?.attempts.length === hits ? d : undefined;
+    });
     expect(log.attempts).toHaveLength(hits);
     expect(log.attempts.filter((a: { trigger: string }) => a.trigger === 'redeliver')).toHaveLength(hits - 1);
   });
