@@ -2,7 +2,7 @@ import { fail, values } from './context.ts';
 import type { Environment, Promotion, PromotionDetail } from './answers.ts';
 import { api } from './http.ts';
 import { label, MARK, seconds, when } from './output.ts';
-import { rolloutStep, secondsLeft } from './rollout-view.ts';
+import { measurementsOf, rolloutStep, secondsLeft } from './rollout-view.ts';
 
 /** Following a promotion (--wait, promotions watch): each step it takes, said as it happens. */
 const FINAL = ['COMPLETED', 'FAILED', 'REJECTED', 'VALIDATION_FAILED', 'CANCELLED', 'EXPIRED', 'ROLLED_BACK'];
@@ -118,6 +118,7 @@ export async function waitFor(id: string, from?: Promotion): Promise<PromotionDe
   let bake: number | undefined;
   let baking = false;
   let rolloutSaid = '';
+  const measured = new Set<string>();
   let tick = 0;
   try {
     for (;;) {
@@ -125,12 +126,19 @@ export async function waitFor(id: string, from?: Promotion): Promise<PromotionDe
       // What happened before this run is history; the step it is in now is its first line.
       for (const t of (history ?? p.transitions).slice(0, -1)) said.add(key(t));
       history = [];
+      // Each measurement of an analysis as it lands, with its verdict (pass/fail) and the thresholds.
+      for (const m of p.rollout ? measurementsOf(p.rollout) : []) {
+          if (measured.has(m.key)) continue;
+          measured.add(m.key);
+          say(m.line);
+      }
       for (const t of p.transitions) {
         if (said.has(key(t))) continue;
         said.add(key(t));
         if (previous === 'VALIDATING' && t.status !== 'VALIDATING') {
           const gates = gatesLine(p);
           if (gates) say(gates);
+          for (const g of p.gates ?? []) if (g.measurements?.length) say(`${MARK[g.verdict] ?? '?'} ${g.gate}: ${g.reason}`);
         }
         say(stepLine(t, p));
         previous = t.status;

@@ -3,6 +3,7 @@ import { api, ApiError, q } from '../api.ts';
 import { may, type Session } from '../auth.ts';
 import { EnvLink, Loading, PromotionLink, Status, Time, usePoll, Wrap } from '../ui.tsx';
 import { gatesBlocking } from '../../domain/kernel/display.ts';
+import { GateMeasurements } from './analysis.tsx';
 import { Rollout } from './rollout.tsx';
 
 const ACTIVE = ['PENDING', 'VALIDATING', 'VALIDATION_FAILED', 'AWAITING_APPROVAL', 'APPROVED', 'SCHEDULED'];
@@ -62,7 +63,10 @@ export function PromotionPage({ id, me, say }: { id: string; me: Session; say: (
                     <td>
                       <Status value={g.verdict} />
                     </td>
-                    <td>{g.reason}</td>
+                    <td>
+                      {g.reason}
+                      <GateMeasurements gate={g} />
+                    </td>
                   </tr>
                 ))}
               </tbody>

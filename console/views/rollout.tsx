@@ -2,6 +2,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { api, ApiError, q } from '../api.ts';
 import { may, type Session } from '../auth.ts';
 import { Status, Time, Wrap } from '../ui.tsx';
+import { Analyses } from './analysis.tsx';
 
 type Say = (tone: 'ok' | 'bad', text: string) => void;
 
@@ -180,6 +181,7 @@ export function Rollout({ p, me, say, reload }: { p: any; me: Session; say: Say;
           ))}
         </table>
       </Wrap>
+      <Analyses rollout={r} />
       {deployer && running && (
         <form class="action rollout-actions" onSubmit={(e) => e.preventDefault()}>
           {r.halted ? (

@@ -24,6 +24,8 @@ export const EVENT_TYPES = [
   'Promotion Wave Completed',
   /** one target of a rollout was changed (its head, its deployment record, its git file and registry tag): a deployer's signal that it is its turn */
   'Promotion Target Applied',
+  /** an analysis of a target's bake (or a guarded wave's comparison) has its answer: passed, failed (the rollout rolls back) or inconclusive (it halts) */
+  'Promotion Analysis Decided',
   'Break Glass Used',
   'Evidence Added',
   'Deployment Recorded',
@@ -61,6 +63,21 @@ export const promotionEventDetail = /* @__PURE__ */ z.schema(() =>
     waves: z
       .optional(z.array(z.number().check(z.int(), z.minimum(1))).check(z.maxLength(100)))
       .check(z.describe('the waves the event covers, e.g. those a rollback walked back (last first)')),
+    /** Promotion Analysis Decided: the analysis, its answer and its last measurements */
+    analysis: z
+      .optional(
+        z.strictObject({
+          template: z.string(),
+          scope: z.enum(['bake', 'canary']),
+          phase: z.enum(['Successful', 'Failed', 'Inconclusive', 'Error']),
+          message: z.optional(z.string()),
+          thresholds: z.optional(z.strictObject({ success: z.optional(z.string()), failure: z.optional(z.string()) })),
+          measurements: z
+            .array(z.strictObject({ at: z.string(), phase: z.string(), value: z.nullable(z.number()), error: z.optional(z.string()) }))
+            .check(z.maxLength(10)),
+        }),
+      )
+      .check(z.describe('an analysis that has its answer (Promotion Analysis Decided): the template, the answer and the last 10 measurements')),
     at: z.string(),
   }),
 );

@@ -75,6 +75,8 @@ export interface GateResult {
   blocking: boolean;
   reason: string;
   evidenceRefs: string[];
+  /** an analysis gate (preAnalysis): what it measured, per target of the source environment */
+  measurements?: (MeasurementRecord & { target: string })[];
 }
 
 export interface Approval {
@@ -341,12 +343,52 @@ export interface RolloutTarget {
   alarm?: MonitorAlarm | null;
   error?: string | null;
   rolledBackAt?: string | null;
+  /** the analyses measured while it baked (domain/promotion/rollout/analysis.ts): each with its measurements, bounded */
+  analysis?: TargetAnalysisRun[] | null;
   /** delivery per target (artifact promotions): the commit of the target's own git file (`{target}` in the git target's file), and what a rollback did to it */
   git?: TargetGitDelivery | null;
   /** delivery per target (artifact promotions into an environment with registries): the per-target tag in the target's registry, and what a rollback did to it */
   registry?: TargetRegistryDelivery | null;
   version: number;
   updatedAt: string;
+}
+
+/** One measurement of an analysis (domain/verification/analysis.ts judges it). */
+export interface MeasurementRecord {
+  at: string;
+  phase: 'Successful' | 'Failed' | 'Inconclusive' | 'Error';
+  value: number | null;
+  values?: number[];
+  error?: string;
+}
+
+/** One analysis of one target's bake: the template as the bake started (`spec`), its arguments, its measurements and its answer. */
+export interface TargetAnalysisRun {
+  template: string;
+  /** bake: the template's conditions judge each measurement; canary: the target is compared with the targets not changed yet */
+  scope: 'bake' | 'canary';
+  spec: Record<string, unknown>;
+  args: { name: string; value: string }[];
+  phase: 'Running' | 'Successful' | 'Failed' | 'Inconclusive' | 'Error';
+  measurements: MeasurementRecord[];
+  /** measurements taken but no longer kept (only the last ones are) */
+  dropped?: number;
+  /** when the next measurement is due */
+  nextAt?: string;
+  message?: string;
+  thresholds?: { success?: string; failure?: string };
+  /** a guarded wave's comparison: its settings, the samples so far, the control targets and the result */
+  compare?: { minSamples: number; maxRegression: number; alpha: number; direction: 'increase-is-bad' | 'decrease-is-bad'; tooFewSamples: 'fail' | 'proceed'; maxWaitSeconds: number; template: string; args?: { name: string; value: string }[] };
+  samples?: { canary: number[]; control: number[] };
+  controls?: string[];
+  comparison?: {
+    verdict: 'pass' | 'regression' | 'too-few-samples';
+    relativeDifference: number;
+    p: number;
+    canaryMedian: number;
+    controlMedian: number;
+    samples: { canary: number; control: number };
+  };
 }
 
 /** A target's own git file as its apply committed it (`commit` null: nothing could be committed, see `error`). */

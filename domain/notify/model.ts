@@ -12,10 +12,11 @@ export const NOTIFICATION_KINDS = [
   'break-glass',
   'wave-started',
   'wave-completed',
+  'analysis-decided',
 ] as const;
 
 /** A rollout's per-wave news: sent only to scopes that name them in `events`. */
-export const OPT_IN_NOTIFICATION_KINDS: readonly NotificationKind[] = ['wave-started', 'wave-completed'];
+export const OPT_IN_NOTIFICATION_KINDS: readonly NotificationKind[] = ['wave-started', 'wave-completed', 'analysis-decided'];
 
 /** The kinds a scope gets when its settings name none: every kind but a rollout's per-wave news (opt in with `events`). */
 export const DEFAULT_NOTIFICATION_KINDS: readonly NotificationKind[] = NOTIFICATION_KINDS.filter((k) => !OPT_IN_NOTIFICATION_KINDS.includes(k));

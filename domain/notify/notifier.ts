@@ -39,6 +39,8 @@ export function kindOf(type: EventType | 'Approval Reminder', detail: Record<str
       return 'wave-started';
     case 'Promotion Wave Completed':
       return 'wave-completed';
+    case 'Promotion Analysis Decided':
+      return 'analysis-decided';
     case 'Break Glass Used':
       return 'break-glass';
     default:
@@ -58,6 +60,7 @@ export const NOTIFY_ON = [
   'Promotion Rolled Back',
   'Promotion Wave Started',
   'Promotion Wave Completed',
+  'Promotion Analysis Decided',
   'Break Glass Used',
 ] as const;
 
@@ -74,6 +77,7 @@ const TITLES: Record<NotificationKind, string> = {
   'break-glass': 'break-glass write',
   'wave-started': 'started a wave',
   'wave-completed': 'completed a wave',
+  'analysis-decided': 'has an analysis answer',
 };
 
 /**
@@ -90,6 +94,11 @@ export function promotionTitle(kind: NotificationKind, detail: Record<string, un
   const of = p.rollout?.waves.length ? ` of ${p.rollout.waves.length}` : '';
   if (kind === 'wave-started' && wave) return `started wave ${wave}${of}${targets.length ? `: ${named}` : ''}`;
   if (kind === 'wave-completed' && wave) return `completed wave ${wave}${of}${targets.length ? ` (${named})` : ''}`;
+  if (kind === 'analysis-decided' && detail.analysis && typeof detail.analysis === 'object') {
+    const a = detail.analysis as { template: string; phase: string };
+    const verb = a.phase === 'Successful' ? 'passed' : a.phase === 'Inconclusive' ? 'was inconclusive' : 'failed';
+    return `analysis ${a.template} ${verb}${typeof detail.target === 'string' ? ` on ${detail.target}` : ''}`;
+  }
   if (kind === 'rolled-back' && targets.length) return `was rolled back${wave ? ` in wave ${wave}` : ''}: ${named} put back`;
   return TITLES[kind];
 }

@@ -12,7 +12,8 @@ export interface NotificationView {
     | 'gate-failed'
     | 'break-glass'
     | 'wave-started'
-    | 'wave-completed';
+    | 'wave-completed'
+    | 'analysis-decided';
   tenant: string;
   promotionId?: string;
   /** the release the notification shows (approvals are bound to it): a Slack button acts on this release only */

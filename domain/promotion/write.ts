@@ -40,6 +40,15 @@ export function promotionEvent(
     confirm?: { mode: string; deadline?: string; url?: string };
     git?: { file: string; commit: string | null; changed: boolean };
     registry?: { registry: string; tag: string; digest: string };
+    /** Promotion Analysis Decided */
+    analysis?: {
+      template: string;
+      scope: 'bake' | 'canary';
+      phase: 'Successful' | 'Failed' | 'Inconclusive' | 'Error';
+      message?: string;
+      thresholds?: { success?: string; failure?: string };
+      measurements: { at: string; phase: string; value: number | null; error?: string }[];
+    };
   } = {},
 ): WriteOp {
   return eventOp(type, p.tenant, {

@@ -157,6 +157,10 @@ describe('promotion.asl.json', () => {
       'TargetBake',
       'TargetBaked',
     ]);
+    // A target with analyses measures in a loop of one Wait and one task per measurement (MeasureAgain), then ends.
+    expect(path(inner, {}, {}, { TargetBaked: 'MeasureAgain' })).toEqual(['TargetApply', 'TargetBake', 'TargetBaked', 'TargetMeasureWait', 'TargetBaked']);
+    expect(inner.States.TargetMeasureWait).toMatchObject({ Type: 'Wait', SecondsPath: '$.measureSeconds', Next: 'TargetBaked' });
+    expect(inner.States.TargetBake).toMatchObject({ Type: 'Wait', SecondsPath: '$.firstWaitSeconds' });
     expect(target.length).toBeLessThanOrEqual(4);
     expect(wave.length).toBeLessThanOrEqual(2);
     // A failure anywhere in the waves rolls back through the fail step.

@@ -7,7 +7,8 @@ import { ENGINE, patched } from '../aggregate.ts';
 import { type Next } from '../run/deadlines.ts';
 import { completeRollout } from '../run/complete.ts';
 import { PromotionFailed } from '../run/target-change.ts';
-import { loadPromotion, writePromotion } from '../write.ts';
+import { loadPromotion, promotionEvent, writePromotion } from '../write.ts';
+import { analysisNames, haltForAnalysis, measureDue, missingTemplates, startRuns, templateBook } from './analysis.ts';
 
 /**
  * A confirmed target bakes under its monitors; the bake's end reads them once more (TargetBaked);
@@ -24,16 +25,22 @@ export const bakeWindow = (p: Promotion, env: Pick<Environment, 'monitors' | 'ta
   return { from: at.toISOString(), until: new Date(at.getTime() + seconds * 1000).toISOString(), monitors: env ? targetMonitors(env, name) : [] };
 };
 
-/** TargetBaked: the bake is over; the target's monitors are read once more (one in ALARM, or a read that fails, fails the rollout). */
-export async function targetBakedStep(deps: With<'alarms'>, tenant: string, id: string, name: string, bakeSeconds: number): Promise<{ next: Next }> {
+/**
+ * TargetBaked: with analyses, one pass of the measuring loop first (rollout/analysis.ts: MeasureAgain until every
+ * analysis has its answer and the bake time is over; a failed analysis fails the rollout, an inconclusive one halts
+ * it); then the bake is over and the target's monitors are read once more (one in ALARM, or a read that fails,
+ * fails the rollout).
+ */
+export async function targetBakedStep(deps: With<'alarms' | 'metrics'>, tenant: string, id: string, name: string, bakeSeconds: number): Promise<{ next: Next }> {
   const p = await loadPromotion(deps, tenant, id);
   if (p.status !== 'EXECUTING') throw new PromotionFailed(`the rollout stopped: promotion is ${p.status}`);
-  const item = await deps.store.getRolloutTarget(tenant, id, name);
+  let item = await deps.store.getRolloutTarget(tenant, id, name);
   if (!item || item.state === 'ROLLED_BACK' || item.state === 'FAILED') throw new PromotionFailed(`target ${name} is ${item?.state ?? 'not changed'}`);
   if (item.state === 'DONE') return { next: 'done' };
   const env = await deps.store.getEnvironment(tenant, p.targetEnvironment);
-  const arns = env ? targetMonitors(env, name) : [];
   const now = deps.clock();
+  if (env) item = await analysisPass(deps, p, env, item, bakeSeconds, now);
+  const arns = env ? targetMonitors(env, name) : [];
   const from = new Date(now.getTime() - bakeSeconds * 1000).toISOString();
   let firing: MonitorAlarm | null = null;
   let why: string | null = null;
@@ -65,6 +72,63 @@ export async function targetBakedStep(deps: With<'alarms'>, tenant: string, id: 
   await deps.store.commit(tenant, [{ kind: 'rolloutTarget', target: next, expectedVersion: item.version }]);
   if (why) throw new PromotionFailed(`target '${name}' failed its bake: ${why}`);
   return { next: 'done' };
+}
+
+/**
+ * One pass of the measuring loop of a target with analyses (none: the target as it is). The runs start with the
+ * bake (the templates as they are then); what is due is measured and written; a failed run fails the target; an
+ * inconclusive one halts the rollout; until every run has its answer and the bake time is over, MeasureAgain (the
+ * flow waits the target's measuring interval and comes back).
+ */
+async function analysisPass(deps: With<'metrics'>, p: Promotion, env: Environment, item: RolloutTarget, bakeSeconds: number, now: Date): Promise<RolloutTarget> {
+  let runs = item.analysis;
+  if (!runs) {
+    if (!analysisNames(env).length) return item;
+    const stored = await deps.store.getAnalysisTemplates(p.tenant);
+    const book = templateBook(stored?.templates);
+    const missing = missingTemplates(env, book);
+    if (missing.length) throw new PromotionFailed(`analysis template${missing.length > 1 ? 's' : ''} ${missing.map((m) => `'${m}'`).join(', ')} no longer defined: the rollout cannot measure '${item.name}'`);
+    runs = startRuns(env, book, item.name, item.wave, item.bake?.from ?? now.toISOString());
+    if (!runs.length) return item;
+  }
+  if (!runs.length) return item;
+  const out = await measureDue(deps, p, env, { ...item, analysis: runs }, now);
+  const at = now.toISOString();
+  const next: RolloutTarget = {
+    ...item,
+    analysis: out.runs,
+    ...(out.failed ? { state: 'FAILED' as const, error: out.failed.slice(0, 500), bake: { from: item.bake?.from ?? at, until: at, monitors: item.bake?.monitors ?? [] } } : {}),
+    version: item.version + 1,
+    updatedAt: at,
+  };
+  // Each analysis that has its answer now is news (webhook promotion.analysis_decided, an opt-in notification).
+  const decided = out.runs.filter((r) => r.phase !== 'Running' && runs.find((x) => x.template === r.template && x.scope === r.scope)?.phase === 'Running');
+  const news = decided.map((r) =>
+    promotionEvent(deps, 'Promotion Analysis Decided', p, {
+      target: item.name,
+      wave: item.wave,
+      reason: r.message,
+      analysis: {
+        template: r.template,
+        scope: r.scope,
+        phase: r.phase as 'Successful' | 'Failed' | 'Inconclusive' | 'Error',
+        ...(r.message ? { message: r.message.slice(0, 500) } : {}),
+        ...(r.thresholds ? { thresholds: r.thresholds } : {}),
+        measurements: r.measurements.slice(-10).map((m) => ({ at: m.at, phase: m.phase, value: m.value, ...(m.error ? { error: m.error } : {}) })),
+      },
+    }),
+  );
+  await deps.store.commit(p.tenant, [{ kind: 'rolloutTarget', target: next, expectedVersion: item.version }, ...news]);
+  if (out.failed) throw new PromotionFailed(out.failed);
+  if (out.inconclusive.length) await haltForAnalysis(deps, p, out.inconclusive);
+  const bakeEnd = new Date(item.bake?.from ?? at).getTime() + bakeSeconds * 1000;
+  if (!out.finished || now.getTime() + 1000 < bakeEnd) throw new MeasureAgain(`'${item.name}': ${out.runs.filter((r) => r.phase === 'Running').length} analyses running`);
+  return next;
+}
+
+/** A target's analyses are not all answered yet, or its bake time is not over: the flow waits its measuring interval and runs TargetBaked again. */
+export class MeasureAgain extends Error {
+  override readonly name = 'MeasureAgain';
 }
 
 /**

@@ -7,6 +7,7 @@ import { ENGINE, moved } from '../aggregate.ts';
 import { LOCK_SECONDS, type Next } from '../run/deadlines.ts';
 import { freezeHold } from '../run/freeze-hold.ts';
 import { monitorCheck } from './monitor-watch.ts';
+import { analysisNames, measureTiming, missingTemplates, templateBook, type TemplateBook } from './analysis.ts';
 import { notQueued, queueBehind } from '../run/queue.ts';
 import { PromotionFailed } from '../run/target-change.ts';
 import { writePromotion } from '../write.ts';
@@ -26,7 +27,8 @@ import { writePromotion } from '../write.ts';
 /** What the flow's Waves map iterates: per wave, its targets (name and how long its confirmation may take), bake and parallelism. */
 export interface FlowWave {
   wave: number;
-  targets: { name: string; timeoutSeconds: number; intervalSeconds: number }[];
+  /** per target: how long its confirmation may take and its poll; the bake's first wait and (with analyses) the measuring interval (0: none) */
+  targets: { name: string; timeoutSeconds: number; intervalSeconds: number; firstWaitSeconds: number; measureSeconds: number }[];
   bakeSeconds: number;
   maxParallel: number;
 }
@@ -34,14 +36,19 @@ export interface FlowWave {
 /** How long a target's apply task may wait for its confirmation (immediate: the apply itself). */
 export const confirmSeconds = (t: Target | undefined) => (t?.confirm.mode === 'callback' || t?.confirm.mode === 'health' ? t.confirm.timeoutSeconds : 900);
 
-const flowWaves = (env: Environment, r: RolloutState): FlowWave[] =>
+const flowWaves = (env: Environment, r: RolloutState, book: TemplateBook): FlowWave[] =>
   r.waves.map((w) => ({
     wave: w.wave,
     bakeSeconds: w.bakeSeconds,
     maxParallel: w.maxParallel,
     targets: w.targets.map((name) => {
       const t = targetsOf(env).find((x) => x.name === name);
-      return { name, timeoutSeconds: confirmSeconds(t), intervalSeconds: t?.confirm.mode === 'health' ? t.confirm.intervalSeconds : 15 };
+      return {
+        name,
+        timeoutSeconds: confirmSeconds(t),
+        intervalSeconds: t?.confirm.mode === 'health' ? t.confirm.intervalSeconds : 15,
+        ...measureTiming(env, book, name, w.wave, w.bakeSeconds),
+      };
     }),
   }));
 
@@ -53,6 +60,9 @@ export async function rolloutStartStep(deps: With<'alarms' | 'scheduler'>, tenan
   const env = await deps.store.getEnvironment(tenant, read.targetEnvironment);
   if (!env) throw new PromotionFailed(`target environment '${read.targetEnvironment}' no longer exists`);
   if (read.status !== 'APPROVED' && read.status !== 'SCHEDULED' && read.status !== 'EXECUTING') return { next: 'done', waves: [] };
+  const book = analysisNames(env).length ? templateBook((await deps.store.getAnalysisTemplates(tenant))?.templates) : templateBook([]);
+  const missing = missingTemplates(env, book);
+  if (missing.length) throw new PromotionFailed(`analysis template${missing.length > 1 ? 's' : ''} ${missing.map((m) => `'${m}'`).join(', ')} of '${env.name}' not defined: nothing was changed`);
   // Another promotion holds the lease: wait behind it (held, when it is long) or retry (TargetBusy).
   if (!(await deps.store.acquireLock(tenant, read.targetEnvironment, id, deps.clock(), rolloutLockSeconds(env)))) await queueBehind(deps, read);
   const { before, after } = await writePromotion(
@@ -86,7 +96,7 @@ export async function rolloutStartStep(deps: With<'alarms' | 'scheduler'>, tenan
   );
   const p = after ?? before;
   if (p.status !== 'EXECUTING' || !p.rollout) return { next: 'done', waves: [] };
-  return { next: 'execute', waves: flowWaves(env, p.rollout) };
+  return { next: 'execute', waves: flowWaves(env, p.rollout, book) };
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { Promotion } from '../../kernel/promotion-model.ts';
+import type { Promotion, TargetAnalysisRun } from '../../kernel/promotion-model.ts';
 import type { Deps } from '../../kernel/deps.ts';
 
 /** The per-target view of a rollout (promotion detail, decision record): each target's state, confirmation, bake window and alarm. */
@@ -34,6 +34,7 @@ export async function rolloutView(deps: Deps, p: Promotion) {
           alarm: t?.alarm ?? null,
           error: t?.error ?? null,
           rolledBackAt: t?.rolledBackAt ?? null,
+          ...(t?.analysis?.length ? { analysis: t.analysis.map(analysisRow) } : {}),
           ...(t?.git ? { git: withoutNull(t.git) } : {}),
           ...(t?.registry ? { registry: withoutNull(t.registry) } : {}),
         };
@@ -41,6 +42,20 @@ export async function rolloutView(deps: Deps, p: Promotion) {
     })),
   };
 }
+
+/** An analysis as the API shows it: no template snapshot, no raw samples (their counts are in the comparison). */
+export const analysisRow = (r: TargetAnalysisRun) => ({
+  template: r.template,
+  scope: r.scope,
+  phase: r.phase,
+  measurements: r.measurements,
+  dropped: r.dropped ?? 0,
+  nextAt: r.phase === 'Running' ? (r.nextAt ?? null) : null,
+  message: r.message ?? null,
+  thresholds: r.thresholds ?? null,
+  ...(r.controls ? { controls: r.controls } : {}),
+  ...(r.comparison ? { comparison: r.comparison } : {}),
+});
 
 /** A delivery record as the API shows it: a revert only once there is one. */
 function withoutNull<T extends { revert?: unknown }>(d: T): T {

@@ -30,7 +30,7 @@ export interface StepInput {
 }
 
 /** What the promotion step's function composes: the workflow (task tokens), the scheduler (a freeze's resume), webhook gates, registries, git targets and monitors' alarms. */
-export type StepDeps = With<'workflow' | 'scheduler' | 'gates' | 'registry' | 'git' | 'alarms' | 'probe'>;
+export type StepDeps = With<'workflow' | 'scheduler' | 'gates' | 'registry' | 'git' | 'alarms' | 'probe' | 'metrics'>;
 
 export interface Step {
   /** the ASL task waits for its token (waitForTaskToken): the step needs `taskToken` */
@@ -64,7 +64,7 @@ export const STEPS = {
   'target-apply': { waitsForToken: true, run: (d, i) => targetApplyStep(d, i.tenant, i.promotionId, i.target ?? '', i.taskToken) },
   /** one poll of a target's health URL */
   'target-health': { waitsForToken: false, run: (d, i) => targetHealthStep(d, i.tenant, i.promotionId, i.target ?? '') },
-  /** the target's bake is over: its monitors read once more */
+  /** the target's measurements that are due (MeasureAgain loops), then, its bake over, its monitors read once more */
   'target-baked': { waitsForToken: false, run: (d, i) => targetBakedStep(d, i.tenant, i.promotionId, i.target ?? '', i.bakeSeconds ?? 0) },
   /** every wave done: the environment's head moves, the promotion completes */
   'rollout-complete': { waitsForToken: false, run: (d, i) => rolloutCompleteStep(d, i.tenant, i.promotionId) },

@@ -8,6 +8,7 @@ import { afterApproval, ENGINE, moved, patched } from '../aggregate.ts';
 import { artifactOps, configOps, PromotionFailed } from './target-change.ts';
 import { currentPolicy } from './flow.ts';
 import { freezeGate, runGates } from '../request/run-gates.ts';
+import { preAnalysisGate } from '../request/pre-analysis.ts';
 import { loadPromotion, promotionEvent, writePromotion } from '../write.ts';
 
 import { completeNow } from './complete.ts';
@@ -46,7 +47,7 @@ function nextFor(p: Promotion): Next {
  * APPROVED or VALIDATION_FAILED. A promotion that now waits for approvers keeps the flow's task token
  * in the same write (`stored`), so the approval that decides finds it at once.
  */
-async function gatesStep(deps: With<'gates'>, tenant: string, id: string, token: string): Promise<{ next: Next; stored: boolean }> {
+async function gatesStep(deps: With<'gates' | 'metrics'>, tenant: string, id: string, token: string): Promise<{ next: Next; stored: boolean }> {
   // The target is read once per step: the gates need it, and so does the record (its bake time).
   let targetRead: Promise<Environment | null> | undefined;
   const target = (env: string) => (targetRead ??= deps.store.getEnvironment(tenant, env));
@@ -58,8 +59,12 @@ async function gatesStep(deps: With<'gates'>, tenant: string, id: string, token:
       p = moved(p, 'VALIDATING', ENGINE, deps.clock(), await currentPolicy(deps, p));
     }
     if (p.status !== 'VALIDATING') return null;
-    const [gated, frozen] = await Promise.all([runGates(deps, p, target(p.targetEnvironment)), freezeGate(deps, p)]);
-    const gates = [...gated, ...frozen];
+    const [gated, frozen, measured] = await Promise.all([
+      runGates(deps, p, target(p.targetEnvironment)),
+      freezeGate(deps, p),
+      target(p.targetEnvironment).then((env) => preAnalysisGate(deps, p, env)),
+    ]);
+    const gates = [...gated, ...measured, ...frozen];
     const blocked = gates.filter((g) => g.blocking && g.verdict === 'FAIL');
     const to = blocked.length ? 'VALIDATION_FAILED' : p.policy.requiresApproval ? 'AWAITING_APPROVAL' : 'APPROVED';
     const next = moved(p, to, ENGINE, deps.clock(), {
@@ -90,7 +95,7 @@ async function gatesStep(deps: With<'gates'>, tenant: string, id: string, token:
  * a gates task, a router and an approval wait: an approved promotion takes three transitions
  * (this, Route, Execute) where it took five.
  */
-export async function decideStep(deps: With<'gates' | 'workflow'>, tenant: string, id: string, token: string): Promise<{ next: Next }> {
+export async function decideStep(deps: With<'gates' | 'workflow' | 'metrics'>, tenant: string, id: string, token: string): Promise<{ next: Next }> {
   const g = await gatesStep(deps, tenant, id, token);
   if (g.stored) return { next: g.next };
   if (g.next === 'await-approval') {

@@ -2,6 +2,45 @@ import * as z from '#domain/kernel/zod';
 import { STATUSES } from '#domain/kernel/lifecycle';
 import { actedVia, digest, occurrence, open, time } from './common.ts';
 
+/** One measurement of an analysis: when, how it was judged, the value (the first series) and the values (bounded). */
+const measurementRow = /* @__PURE__ */ z.schema(() =>
+  z.strictObject({
+    at: time,
+    phase: z.enum(['Successful', 'Failed', 'Inconclusive', 'Error']),
+    value: z.nullable(z.number()),
+    values: z.optional(z.array(z.number())),
+    error: z.optional(z.string()),
+    target: z.optional(z.string().check(z.describe('a pre-promotion analysis: the target of the source environment measured'))),
+  }),
+);
+
+/** One analysis of a target's bake (or a guarded wave's comparison): its measurements and its answer. */
+export const analysisRunRow = /* @__PURE__ */ z.schema(() =>
+  z.strictObject({
+    template: z.string(),
+    scope: z.enum(['bake', 'canary']).check(z.describe("bake: the template's conditions judge each measurement; canary: the target compared with the targets not changed yet")),
+    phase: z.enum(['Running', 'Successful', 'Failed', 'Inconclusive', 'Error']),
+    measurements: z.array(measurementRow).check(z.describe('the last 50 measurements (`dropped`: how many earlier ones are not kept)')),
+    dropped: z.number().check(z.int()),
+    nextAt: z.nullable(time),
+    message: z.nullable(z.string()),
+    thresholds: z.nullable(z.strictObject({ success: z.optional(z.string()), failure: z.optional(z.string()) })),
+    controls: z.optional(z.array(z.string()).check(z.describe('a comparison: the targets not changed yet it was compared with'))),
+    comparison: z.optional(
+      z
+        .strictObject({
+          verdict: z.enum(['pass', 'regression', 'too-few-samples']),
+          relativeDifference: z.number(),
+          p: z.number(),
+          canaryMedian: z.number(),
+          controlMedian: z.number(),
+          samples: z.strictObject({ canary: z.number().check(z.int()), control: z.number().check(z.int()) }),
+        })
+        .check(z.describe('Mann-Whitney U over the samples and the relative difference of the medians')),
+    ),
+  }),
+);
+
 /** What the promotion routes answer. */
 const gateResult = /* @__PURE__ */ z.schema(() =>
   z.strictObject({
@@ -10,6 +49,7 @@ const gateResult = /* @__PURE__ */ z.schema(() =>
     blocking: z.boolean(),
     reason: z.string(),
     evidenceRefs: z.array(z.string()),
+    measurements: z.optional(z.array(measurementRow).check(z.describe('an analysis gate (analysis:<template>): what it measured on the source environment'))),
   }),
 );
 /** Why a SCHEDULED promotion waits to execute: a freeze window over the target, or another promotion executing into it (concurrency `queue`). */
@@ -227,6 +267,7 @@ export const rolloutTargetRow = /* @__PURE__ */ z.schema(() =>
     alarm: z.nullable(z.strictObject({ arn: z.string(), name: z.string(), reason: z.string(), at: z.string() })),
     error: z.nullable(z.string()),
     rolledBackAt: z.nullable(time),
+    analysis: z.optional(z.array(analysisRunRow)).check(z.describe("the analyses measured while it baked (its environment's, its wave's, its own) and a guarded wave's comparison")),
     git: z
       .optional(
         z.strictObject({
