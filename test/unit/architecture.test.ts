@@ -51,7 +51,7 @@ describe('architecture', () => {
     expect(offenders).toEqual([]);
   });
 
-  it("orders the domain by context: kernel ← audit ← access ← freeze ← config ← artifacts ← gitops ← promotion ← notify, webhooks ← manifest, on every import, types included; no context imports the composition (domain/ports.ts), and a context's ports augment only the kernel's deps", () => {
+  it("orders the domain by context: kernel ← audit ← access ← freeze ← config ← artifacts, verification ← gitops ← promotion ← notify, webhooks ← manifest, on every import, types included; no context imports the composition (domain/ports.ts), and a context's ports augment only the kernel's deps", () => {
     const ORDER: Record<string, number> = {
       kernel: 0,
       audit: 1,
@@ -59,6 +59,7 @@ describe('architecture', () => {
       freeze: 3,
       config: 4,
       artifacts: 5,
+      verification: 5,
       gitops: 6,
       promotion: 7,
       notify: 8,
