@@ -39,6 +39,7 @@ export type Resource =
   | 'webhookTarget'
   | 'webhookSecrets'
   | 'monitoredAlarms'
+  | 'metricData'
   | 'deploymentRegion';
 
 /** IAM actions one SDK command needs, on a resource (the actions are those AWS authorises the command by). */
@@ -209,6 +210,14 @@ export const ADAPTERS: AdapterDecl[] = [
     module: adapter('cloudwatch-alarms'),
     calls: {
       'alarms.states': { commands: { DescribeAlarms: [on('monitoredAlarms', 'cloudwatch:DescribeAlarms')] } },
+    },
+    notDeployed: { CLOUDWATCH_ENDPOINT: 'local and tests: another CloudWatch-protocol server' },
+  },
+  {
+    // Analysis templates of provider cloudwatch: the promotion step reads metrics in the target's region (GetMetricData).
+    module: 'functions/adapters/metrics/cloudwatch.ts',
+    calls: {
+      'metrics.query': { commands: { GetMetricData: [on('metricData', 'cloudwatch:GetMetricData')] } },
     },
     notDeployed: { CLOUDWATCH_ENDPOINT: 'local and tests: another CloudWatch-protocol server' },
   },

@@ -89,6 +89,8 @@ export class AdapterNeeds extends StackPart {
         nag: 'arn:<AWS::Partition>:cloudwatch:*:<AWS::AccountId>:alarm:*',
         why: "Monitors are alarm ARNs tenants list at run time (refused unless of this account, in the deployment's region or the region of the target that lists them, and named under the tenant namespace, <tenant>/<name>); DescribeAlarms only reads their state.",
       }),
+      // GetMetricData has no resource-level permissions (acknowledged in infra/acknowledgements.ts).
+      metricData: () => ({ arns: ['*'] }),
       deploymentRegion: () => ({ value: stack.region, arns: [] }),
       // The delivery function schedules its retries to itself: its own ARN from the invocation (as an environment value it would be a cycle).
       webhookTarget: (fn) => (fn === 'webhook-deliver' ? { arns: [] } : { value: deliverFn.functionArn, arns: [deliverFn.functionArn] }),

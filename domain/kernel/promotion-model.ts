@@ -373,6 +373,8 @@ export interface TargetAnalysisRun {
   measurements: MeasurementRecord[];
   /** measurements taken but no longer kept (only the last ones are) */
   dropped?: number;
+  /** every measurement's verdict counted, the ones no longer kept included (domain/verification/analysis.ts) */
+  tally?: { successful: number; failed: number; inconclusive: number; error: number; consecutiveErrors: number };
   /** when the next measurement is due */
   nextAt?: string;
   message?: string;

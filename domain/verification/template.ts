@@ -99,7 +99,7 @@ export const analysisTemplate = /* @__PURE__ */ z.schema(() =>
           [],
         ),
         initialDelaySeconds: z._default(seconds(0, 86_400), 0),
-        intervalSeconds: z._default(seconds(10, 86_400), 60),
+        intervalSeconds: z._default(seconds(1, 86_400), 60),
         count: z._default(seconds(1, 100), 5),
         successCondition: z.optional(
           z.string().check(

@@ -6,6 +6,7 @@ import { CloudWatchAlarms } from '../adapters/cloudwatch-alarms.ts';
 import { compose } from '../http/deps.ts';
 import { IsomorphicGitWriter } from '../adapters/git-writer.ts';
 import { GuardedHealthProbe } from '../adapters/health-probe.ts';
+import { metricsFromEnv } from '../adapters/metrics/index.ts';
 import { logged } from '../adapters/observability.ts';
 import { sfnWorkflowFromEnv } from '../adapters/sfn-workflow.ts';
 import { schedulerFromEnv } from '../adapters/scheduler.ts';
@@ -13,7 +14,7 @@ import { schedulerFromEnv } from '../adapters/scheduler.ts';
 /**
  * This function's adapters: the store, the workflow (task tokens) and the scheduler (a freeze's
  * resume); it alone calls tenant URLs (webhook gates, registries), reads monitors' alarm states
- * before executing (DescribeAlarms) and commits to environments' git targets (isomorphic-git, in memory).
+ * before executing (DescribeAlarms), measures analyses (Prometheus, CloudWatch GetMetricData, Datadog, web) and commits to environments' git targets (isomorphic-git, in memory).
  */
 const wiring = compose({
   workflow: sfnWorkflowFromEnv,
@@ -23,6 +24,7 @@ const wiring = compose({
   alarms: () => new CloudWatchAlarms(),
   git: () => new IsomorphicGitWriter(),
   probe: () => new GuardedHealthProbe(),
+  metrics: metricsFromEnv,
 });
 
 /**

@@ -26,6 +26,7 @@ export function unusedPorts(): Ports {
     },
     alarms: { states: unused },
     metrics: { query: unused },
+    metrics: { query: unused },
   };
 }
 

@@ -6,7 +6,7 @@ import type { With } from '../../kernel/deps.ts';
 import { compareCanary } from '../../verification/compare.ts';
 import { measureOnce } from '../../verification/measure.ts';
 import { analysisTemplate, type AnalysisTemplate, type QueryContext } from '../../verification/template.ts';
-import { verdict, type Measurement } from '../../verification/analysis.ts';
+import { recordMeasurement, type AnalysisRun, type Measurement } from '../../verification/analysis.ts';
 import { ENGINE, patched } from '../aggregate.ts';
 import { writePromotion } from '../write.ts';
 
@@ -157,9 +157,14 @@ export async function measureDue(
     const ctx = queryContext(p, env, target, item.name, run.args, template);
     const place = { ...(target?.region ? { region: target.region } : {}) };
     const m = await measureOnce(deps, p.tenant, template, ctx, place);
-    let next: TargetAnalysisRun = { ...run, measurements: bounded(run.measurements, m), dropped: (run.dropped ?? 0) + (run.measurements.length >= MAX_MEASUREMENTS ? 1 : 0) };
-    if (run.scope === 'canary' && run.compare) next = await canaryPass(deps, p, env, next, template, run.compare, m, now);
-    else next.phase = verdict(template, next.measurements);
+    let next: TargetAnalysisRun;
+    if (run.scope === 'canary' && run.compare) {
+      next = await canaryPass(deps, p, env, { ...run, measurements: bounded(run.measurements, m), dropped: (run.dropped ?? 0) + (run.measurements.length >= MAX_MEASUREMENTS ? 1 : 0) }, template, run.compare, m, now);
+    } else {
+      // Judged by the template's conditions and limits (errors are taken again; the tally counts what is no longer kept).
+      const rec = recordMeasurement(template, { ...run, startedAt: run.measurements[0]?.at ?? now.toISOString() } as AnalysisRun, m);
+      next = { ...run, measurements: rec.measurements, dropped: rec.dropped ?? 0, ...(rec.tally ? { tally: rec.tally } : {}), phase: rec.phase, ...(rec.message ? { message: rec.message } : {}) };
+    }
     next.nextAt = new Date(now.getTime() + template.intervalSeconds * 1000).toISOString();
     if (next.phase === 'Failed' || next.phase === 'Error') failed ??= runFailure(item.name, next);
     if (next.phase === 'Inconclusive') inconclusive.push(`analysis '${run.template}' of '${item.name}' is inconclusive${next.message ? `: ${next.message}` : ''}`);
