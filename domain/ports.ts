@@ -14,6 +14,7 @@ import type {} from './freeze/ports.ts';
 import type {} from './gitops/ports.ts';
 import type {} from './notify/ports.ts';
 import type {} from './promotion/ports.ts';
+import type {} from './verification/ports.ts';
 import type {} from './webhooks/ports.ts';
 
 export type { CommitPort, Ctx, Deps, Ports, Store, With, WriteOp, WriteOps } from './kernel/deps.ts';
