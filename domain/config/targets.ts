@@ -2,7 +2,7 @@ import { assertMonitorsHere, type DeploymentPlace } from '../freeze/monitors.ts'
 import { TargetInUse, TargetNotFound, ValidationFailed, type Issue } from '../kernel/errors.ts';
 import type { Environment, Head, TargetHead } from '../kernel/model.ts';
 import type { Promotion } from '../kernel/promotion-model.ts';
-import { IMPLICIT_TARGET, type Rollout, type Target } from '../kernel/target-schemas.ts';
+import { IMPLICIT_TARGET, type AnalysisRef, type CompareSpec, type Rollout, type Target } from '../kernel/target-schemas.ts';
 import { tenantUrlIssue } from '../kernel/url-policy.ts';
 import type { Store } from '../kernel/deps.ts';
 
@@ -50,6 +50,88 @@ export function wavesOf(env: Pick<Environment, 'targets' | 'rollout' | 'bakeSeco
       pause: own?.pause === true,
     };
   });
+}
+
+/**
+ * THE analyses one target's bake runs: the environment's, its wave's and its own, one per template (by
+ * template name, the more specific wins: the target's over the wave's over the environment's), in that order.
+ */
+export function targetAnalyses(env: Pick<Environment, 'analysis' | 'targets' | 'rollout'>, targetName: string): AnalysisRef[] {
+  const t = targetsOf(env).find((x) => x.name === targetName);
+  const wave = t ? rolloutOf(env).waves.find((w) => w.wave === t.wave) : undefined;
+  const byTemplate = new Map<string, AnalysisRef>();
+  for (const ref of [...(env.analysis ?? []), ...(wave?.analysis ?? []), ...(t?.analysis ?? [])]) {
+    byTemplate.delete(ref.template);
+    byTemplate.set(ref.template, ref);
+  }
+  return [...byTemplate.values()];
+}
+
+/** The comparison a guarded wave runs (its changed targets against those not yet changed), or null. */
+export function waveCompare(env: Pick<Environment, 'rollout'>, wave: number | Pick<Wave, 'wave'>): CompareSpec | null {
+  const n = typeof wave === 'number' ? wave : wave.wave;
+  return rolloutOf(env).waves.find((w) => w.wave === n)?.compare ?? null;
+}
+
+/**
+ * Every place an environment names an analysis template, with the field that names it and the bake it runs in
+ * (seconds; null for a check of the source environment, which is not bounded by a bake): the environment's
+ * analyses run in every wave's bake (the shortest counts), a wave's in its own, a target's in its wave's.
+ */
+export function analysisAttachments(
+  env: Pick<Environment, 'analysis' | 'preAnalysis' | 'targets' | 'rollout' | 'bakeSeconds'>,
+  field = 'body',
+): { template: string; path: string; bakeSeconds: number | null }[] {
+  const waves = wavesOf(env);
+  const bakeOf = (wave: number) => waves.find((w) => w.wave === wave)?.bakeSeconds ?? env.bakeSeconds ?? 0;
+  const shortest = waves.length ? Math.min(...waves.map((w) => w.bakeSeconds)) : Math.max(rolloutOf(env).minBakeSeconds, env.bakeSeconds ?? 0);
+  const out: { template: string; path: string; bakeSeconds: number | null }[] = [];
+  (env.analysis ?? []).forEach((a, i) => out.push({ template: a.template, path: `${field}.analysis.${i}.template`, bakeSeconds: shortest }));
+  (env.preAnalysis ?? []).forEach((a, i) => out.push({ template: a.template, path: `${field}.preAnalysis.${i}.template`, bakeSeconds: null }));
+  (env.rollout?.waves ?? []).forEach((w, i) => {
+    (w.analysis ?? []).forEach((a, j) => out.push({ template: a.template, path: `${field}.rollout.waves.${i}.analysis.${j}.template`, bakeSeconds: bakeOf(w.wave) }));
+    if (w.compare) out.push({ template: w.compare.template, path: `${field}.rollout.waves.${i}.compare.template`, bakeSeconds: bakeOf(w.wave) });
+  });
+  targetsOf(env).forEach((t, i) =>
+    (t.analysis ?? []).forEach((a, j) => out.push({ template: a.template, path: `${field}.targets.${i}.analysis.${j}.template`, bakeSeconds: bakeOf(t.wave) })),
+  );
+  return out;
+}
+
+/** What of a template bounds where it may be attached: its measurements take initialDelay + interval × count seconds. */
+export interface TemplateTiming {
+  name: string;
+  initialDelaySeconds: number;
+  intervalSeconds: number;
+  count: number;
+}
+
+/**
+ * The attachments' problems, each naming its field: a template the tenant does not have (nor `also`, those a
+ * manifest defines beside the environment), and one whose measurements take longer than the bake it runs in.
+ */
+export function attachmentIssues(
+  attachments: readonly { template: string; path: string; bakeSeconds: number | null }[],
+  templates: ReadonlyMap<string, TemplateTiming>,
+): Issue[] {
+  const issues: Issue[] = [];
+  for (const a of attachments) {
+    const t = templates.get(a.template);
+    if (!t) {
+      issues.push({
+        path: a.path,
+        message: `no analysis template '${a.template}' (templates: ${[...templates.keys()].sort().join(', ') || 'none'}): PUT /analysis-templates/${a.template} first`,
+      });
+      continue;
+    }
+    const takes = t.initialDelaySeconds + t.intervalSeconds * t.count;
+    if (a.bakeSeconds !== null && takes > a.bakeSeconds)
+      issues.push({
+        path: a.path,
+        message: `template '${a.template}' measures for ${takes} s (initialDelaySeconds ${t.initialDelaySeconds} + intervalSeconds ${t.intervalSeconds} × count ${t.count}), longer than the bake of ${a.bakeSeconds} s it runs in: lengthen the bake or shorten the template`,
+      });
+  }
+  return issues;
 }
 
 /** Every alarm the environment watches: its own monitors and its targets' (the monitor index holds all of them). */

@@ -1,6 +1,6 @@
 import type { EntityType } from './entity-types.ts';
 import type { Gates, WebhookGateConfig } from './schemas.ts';
-import type { Rollout, Target } from './target-schemas.ts';
+import type { AnalysisRef, PreAnalysis, Rollout, Target } from './target-schemas.ts';
 
 export type ItemKind = 'config' | 'flag';
 export const ITEM_KINDS: ItemKind[] = ['config', 'flag'];
@@ -50,6 +50,10 @@ export interface Environment {
   targets?: Target[];
   /** how promotions roll out through the targets' waves (absent: defaults) */
   rollout?: Rollout;
+  /** the analyses every target's bake runs (templates by name; domain/config/targets.ts targetAnalyses) */
+  analysis?: AnalysisRef[];
+  /** checks of the SOURCE environment before a promotion into this one */
+  preAnalysis?: PreAnalysis[];
   /** what every target runs: with targets, the head all of them have reached (a target's own is a TargetHead) */
   head: Head;
   /** configs + flags in the current snapshot; an environment holding items cannot be deleted */

@@ -1,5 +1,5 @@
 import { monitors } from './alarm-arn.ts';
-import { rollout, targetName, targets } from './target-schemas.ts';
+import { analyses, preAnalyses, rollout, targetName, targets } from './target-schemas.ts';
 import { ENTITY_TYPES } from './entity-types.ts';
 import * as z from './zod.ts';
 import { canonicalJson } from './canonical.ts';
@@ -154,6 +154,10 @@ export const createEnvironment = /* @__PURE__ */ z.schema(() =>
         .optional(targets)
         .check(z.describe('where the environment runs (regions, cells, accounts), ordered in waves; left out: one implicit target, as before')),
       rollout: z.optional(rollout).check(z.describe('how waves run: targets in parallel per wave, bake per wave, start windows')),
+      analysis: z.optional(analyses).check(z.describe("the analyses every target's bake in this environment runs (templates by name)")),
+      preAnalysis: z
+        .optional(preAnalyses)
+        .check(z.describe('checks of the SOURCE environment before a promotion into this one (e.g. staging healthy for the last 30 minutes)')),
       reason: z.optional(reason),
     })
     .check(
@@ -187,6 +191,8 @@ export const updateEnvironment = /* @__PURE__ */ z.schema(() =>
       .optional(targets)
       .check(z.describe('the whole list of targets ([]: none, one implicit target); a target a promotion is rolling out through cannot be removed (409)')),
     rollout: z.optional(rollout),
+    analysis: z.optional(analyses).check(z.describe("the whole list of analyses every target's bake runs ([]: none); left out: kept")),
+    preAnalysis: z.optional(preAnalyses).check(z.describe('the whole list of checks of the source environment ([]: none); left out: kept')),
     reason: z.optional(reason),
   }),
 );

@@ -62,6 +62,73 @@ export const confirmation = /* @__PURE__ */ z.schema(() =>
 );
 export type Confirmation = z.infer<typeof confirmation>;
 
+/** A template's name as an attachment names it (the verification context's templates are named so). */
+export const ANALYSIS_TEMPLATE_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
+export const MAX_ANALYSES = 5;
+
+/** One analysis attached to a bake or a check: the template by name, with the values of its arguments. */
+export const analysisRef = /* @__PURE__ */ z.schema(() =>
+  z.strictObject({
+    template: z
+      .string()
+      .check(
+        z.regex(ANALYSIS_TEMPLATE_NAME, 'must name an analysis template: 1-63 characters, lower-case letters, digits and dashes'),
+        notReserved(),
+        z.describe('the name of one of the tenant\'s analysis templates (GET /analysis-templates)'),
+      ),
+    args: z._default(
+      z
+        .array(
+          z.strictObject({
+            name: z.string().check(z.regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, 'must be an argument name: letters, digits and _'), notReserved()),
+            value: z.string().check(z.maxLength(1024)),
+          }),
+        )
+        .check(z.maxLength(20)),
+      [],
+    ),
+  }),
+);
+export type AnalysisRef = z.infer<typeof analysisRef>;
+
+/** The analyses a bake runs (at most 5). */
+export const analyses = /* @__PURE__ */ z.schema(() => z.array(analysisRef).check(z.maxLength(MAX_ANALYSES)));
+
+/** A check of the SOURCE environment before a promotion into this one: an analysis over the last `lookbackSeconds`. */
+export const preAnalyses = /* @__PURE__ */ z.schema(() =>
+  z
+    .array(
+      z.strictObject(
+        z.extend(analysisRef, {
+          lookbackSeconds: z
+            .optional(z.number().check(z.int(), z.minimum(60), z.maximum(86_400)))
+            .check(z.describe('how far back the source environment is measured (the template\'s own when left out)')),
+        }).shape,
+      ),
+    )
+    .check(z.maxLength(MAX_ANALYSES)),
+);
+export type PreAnalysis = z.infer<typeof preAnalyses>[number];
+
+/**
+ * A guarded wave compares its changed targets with the targets not yet changed, on the same query per
+ * target: the wave fails when the changed ones are worse by more than `maxRegression` (a fraction) at
+ * significance `alpha`.
+ */
+export const compareSpec = /* @__PURE__ */ z.schema(() =>
+  z.strictObject(
+    z.extend(analysisRef, {
+      minSamples: z._default(z.number().check(z.int(), z.minimum(2), z.maximum(1000)), 5),
+      maxRegression: z._default(z.number().check(z.gt(0), z.lte(10)), 0.1),
+      alpha: z._default(z.number().check(z.gt(0), z.lt(0.5)), 0.05),
+      direction: z._default(z.enum(['increase-is-bad', 'decrease-is-bad']), 'increase-is-bad'),
+      tooFewSamples: z._default(z.enum(['fail', 'proceed']), 'fail'),
+      maxWaitSeconds: z._default(z.number().check(z.int(), z.minimum(0), z.maximum(86_400)), 600),
+    }).shape,
+  ),
+);
+export type CompareSpec = z.infer<typeof compareSpec>;
+
 export const target = /* @__PURE__ */ z.schema(() =>
   z.strictObject({
     name: targetName,
@@ -84,9 +151,12 @@ export const target = /* @__PURE__ */ z.schema(() =>
     parameters: z._default(z.array(parameter).check(z.maxLength(50)), []),
     monitors: z._default(monitors, []),
     confirm: z._default(confirmation, { mode: 'immediate' }),
+    /** the analyses this target's bake runs (besides its wave's and its environment's; the target's win by template) */
+    analysis: z._default(analyses, []),
   }),
 );
-export type Target = z.infer<typeof target>;
+/** A target as stored: one saved before targets had analyses has none (`analysis` is then []). */
+export type Target = Omit<z.infer<typeof target>, 'analysis'> & { analysis?: AnalysisRef[] };
 
 /** A time of day in which a wave may start (HH:MM-HH:MM in `timezone`, on `days`); an end before the start spans midnight. */
 export const startWindow = /* @__PURE__ */ z.schema(() =>
@@ -127,6 +197,10 @@ export const rollout = /* @__PURE__ */ z.schema(() =>
                 ),
               ),
           ),
+          /** the analyses every target of this wave bakes with (besides the environment's and the target's own) */
+          analysis: z.optional(analyses),
+          /** a guarded wave: its changed targets compared with the targets not yet changed */
+          compare: z.optional(compareSpec),
         }),
       ),
       [],

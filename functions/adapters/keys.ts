@@ -40,6 +40,7 @@
  * | Approval          | T#t#PROMO#<id>                  | A#<approver id>       | one per approver (conditional put) |
  * | Evidence          | T#t#EVID#<owner>                | <at>#<id>             | of a promotion or a release |
  * | Rule              | T#t#RULE                        | R#<id>                | all rules of a tenant (few) |
+ * | AnalysisTemplates | T#t#ANALYSIS                    | TEMPLATES             | a tenant's analysis templates, all in one item (≤ 50, ≤ 64 KiB of JSON), versioned as a whole |
  * | FreezeWindow      | T#t#FREEZE                      | W#<id>                | all freeze windows of a tenant (few), tenant-wide and per environment |
  * | RulePair          | T#t#RULE                        | PAIR#<src>#<tgt>      | one rule per pair (conditional put with the rule) |
  * | ArtifactVersion   | T#t#ART#<name>                  | V#<version>           | immutable, get by version |
@@ -178,6 +179,7 @@ export const keys = {
   rule: (tenant: string, id: string): Key => ({ pk: `${t(tenant)}RULE`, sk: `R#${id}` }),
   rulePair: (tenant: string, source: string, target: string): Key => ({ pk: `${t(tenant)}RULE`, sk: `PAIR#${source}#${target}` }),
   rules: (tenant: string) => ({ pk: `${t(tenant)}RULE`, skPrefix: 'R#' }),
+  analysisTemplates: (tenant: string): Key => ({ pk: `${t(tenant)}ANALYSIS`, sk: 'TEMPLATES' }),
   freezeWindow: (tenant: string, id: string): Key => ({ pk: `${t(tenant)}FREEZE`, sk: `W#${id}` }),
   freezeWindows: (tenant: string) => ({ pk: `${t(tenant)}FREEZE`, skPrefix: 'W#' }),
   artifactVersion: (tenant: string, name: string, version: string): Key => ({ pk: `${t(tenant)}ART#${name}`, sk: `V#${version}` }),

@@ -11,6 +11,7 @@ import { outboxWrites } from './memory-store/outbox.ts';
 import { promotionArea } from './memory-store/promotions.ts';
 import { MemoryTable, type Write } from './memory-store/table.ts';
 import { webhookArea } from './memory-store/webhooks.ts';
+import { verificationArea } from './memory-store/verification.ts';
 
 export { MemoryTable } from './memory-store/table.ts';
 
@@ -42,6 +43,7 @@ export function memoryStore(): MemoryStore {
   const audit = auditArea(state);
   const notifications = notificationArea(state);
   const webhooks = webhookArea(state);
+  const verification = verificationArea(state);
   // Every kind of WriteOp, once: a kind no area writes does not compile.
   const writers: Writers<WriteOp> = {
     ...environments.writes,
@@ -50,6 +52,7 @@ export function memoryStore(): MemoryStore {
     ...audit.writes,
     ...notifications.writes,
     ...webhooks.writes,
+    ...verification.writes,
     ...outboxWrites,
   };
   const writesOf = (op: WriteOp, ctx: CommitContext) => (writers[op.kind] as (op: WriteOp, ctx: CommitContext) => Write[])(op, ctx);
@@ -63,6 +66,7 @@ export function memoryStore(): MemoryStore {
     ...idempotencyArea(state).port,
     ...accessArea(state).port,
     ...webhooks.port,
+    ...verification.port,
     /** As the DynamoDB store's commit: each op's writes in op order, the events on the first fact item, the metric counters last; one transaction. */
     async commit(tenant: string, ops: WriteOp[]): Promise<void> {
       const events = ops.flatMap((op) => (op.kind === 'event' ? [op.event] : []));

@@ -8,6 +8,7 @@ import { newTenant, type Contract } from './store-contract/fixtures.ts';
 import { kernelContract } from './store-contract/kernel.ts';
 import { notifyContract } from './store-contract/notify.ts';
 import { promotionContract } from './store-contract/promotions.ts';
+import { verificationContract } from './store-contract/verification.ts';
 
 /**
  * The Store port's contract: what every implementation does, observed through the port alone (the
@@ -42,5 +43,6 @@ export function storeContract(
     notifyContract(c);
     accessContract(c);
     kernelContract(c);
+    verificationContract(c);
   });
 }

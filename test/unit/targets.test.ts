@@ -95,7 +95,7 @@ describe('targets', () => {
       },
     });
     await store.commit(T, [{ kind: 'promotion', promotion: p, expectedVersion: null }]);
-    const keep = env.targets!.filter((x) => x.name !== 'eu-west-1');
+    const keep = env.targets!.filter((x) => x.name !== 'eu-west-1').map((x) => ({ ...x, analysis: x.analysis ?? [] }));
     const updated = await updateEnvironment(deps, admin, 'production', { version: 1, targets: keep });
     expect(updated.targets!.map((x) => x.name)).toEqual(['canary', 'us-east-1']);
     await expect(

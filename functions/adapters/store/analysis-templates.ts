@@ -1,0 +1,35 @@
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import type { AnalysisTemplate, VerificationOp, VerificationStorePort } from '#domain/verification/ports';
+import { keys } from '../keys.ts';
+import { createOrVersion, kindsOf, one, type Area } from './area.ts';
+import type { StoreBase } from './base.ts';
+
+/**
+ * A tenant's analysis templates (domain/verification): all of them in one item, versioned as a whole
+ * (few and bounded: the domain keeps them within 50 templates and 64 KiB of JSON). A write replaces the
+ * list, conditioned on the version read (none: the item must not exist yet).
+ */
+export function analysisTemplateArea(base: StoreBase): Area<VerificationStorePort, VerificationOp> {
+  const { db, table } = base;
+  const port: VerificationStorePort = {
+    async getAnalysisTemplates(tenant: string) {
+      const r = await db.send(new GetCommand({ TableName: table, Key: keys.analysisTemplates(tenant), ConsistentRead: true }));
+      if (!r.Item) return null;
+      return { templates: (r.Item.templates ?? []) as AnalysisTemplate[], version: Number(r.Item.version) };
+    },
+  };
+  return {
+    port,
+    writes: {
+      kinds: kindsOf<VerificationOp>({ analysisTemplates: true }),
+      items: (op, ctx) =>
+        one(
+          base.put(
+            { ...keys.analysisTemplates(ctx.tenant), entity: 'AnalysisTemplates', templates: op.templates, version: (op.expectedVersion ?? 0) + 1 },
+            op.expectedVersion,
+          ),
+          createOrVersion(op.expectedVersion),
+        ),
+    },
+  };
+}

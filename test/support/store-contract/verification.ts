@@ -1,0 +1,28 @@
+import { describe, expect, it } from 'vitest';
+import { analysisTemplate, type AnalysisTemplate } from '../../../domain/verification/template.ts';
+import { audit, conflict, type Contract } from './fixtures.ts';
+
+const template = (name: string, query = 'sum(rate(http_requests_total{code=~"5.."}[1m]))'): AnalysisTemplate =>
+  analysisTemplate.parse({ name, provider: { type: 'prometheus', address: 'https://prometheus.example.com', query }, successCondition: 'result < 0.01' });
+
+/** Analysis templates: one item per tenant, written whole on its version. */
+export function verificationContract(c: Contract) {
+  describe('analysis templates', () => {
+    it('creates the item once (exists), replaces it on its version (version), reads it back whole', async () => {
+      const t = c.tenant();
+      expect(await c.store().getAnalysisTemplates(t)).toBeNull();
+      await c.store().commit(t, [
+        { kind: 'analysisTemplates', templates: [template('error-rate')], expectedVersion: null },
+        { kind: 'audit', entry: audit(t) },
+      ]);
+      expect(await conflict(c.store().commit(t, [{ kind: 'analysisTemplates', templates: [], expectedVersion: null }]))).toBe('exists');
+      await c.store().commit(t, [{ kind: 'analysisTemplates', templates: [template('error-rate'), template('latency', 'histogram_quantile(0.99, x)')], expectedVersion: 1 }]);
+      expect(await conflict(c.store().commit(t, [{ kind: 'analysisTemplates', templates: [], expectedVersion: 1 }]))).toBe('version');
+      const read = await c.store().getAnalysisTemplates(t);
+      expect(read?.version).toBe(2);
+      expect(read?.templates).toEqual([template('error-rate'), template('latency', 'histogram_quantile(0.99, x)')]);
+      // Another tenant's item is its own.
+      expect(await c.store().getAnalysisTemplates(c.tenant())).toBeNull();
+    });
+  });
+}
