@@ -1,6 +1,5 @@
 import type { AnalysisTemplate } from './template.ts';
 
-<<<<<<< HEAD
 /** What a provider is asked: the template's texts with their placeholders filled in (header values may still name `${SECRET}`s). */
 export interface RenderedQuery {
   query?: string;
@@ -28,12 +27,6 @@ export interface MetricsPort {
   query(tenant: string, provider: AnalysisTemplate['provider'], rendered: RenderedQuery, at: MeasureAt): Promise<number[]>;
 }
 
-/** The verification context's part of what a use case is given (domain/kernel/deps.ts). */
-declare module '../kernel/deps.ts' {
-  interface Ports {
-    /** reads metrics for analysis templates (functions/adapters/metrics/) */
-    metrics: MetricsPort;
-=======
 export type { AnalysisTemplate };
 
 /** A tenant's analysis templates: one item (few, bounded), versioned as a whole. */
@@ -44,12 +37,15 @@ export interface VerificationStorePort {
   getAnalysisTemplates(tenant: string): Promise<{ templates: AnalysisTemplate[]; version: number } | null>;
 }
 
-/** The verification context's part of what a use case is given (domain/kernel/deps.ts): its store area and write op. */
+/** The verification context's part of what a use case is given (domain/kernel/deps.ts): its store area, write op and the metrics port. */
 declare module '../kernel/deps.ts' {
   // eslint-disable-next-line @typescript-eslint/no-empty-object-type
   interface Store extends VerificationStorePort {}
   interface WriteOps {
     verification: VerificationOp;
->>>>>>> wt-templates
+  }
+  interface Ports {
+    /** reads metrics for analysis templates (functions/adapters/metrics/) */
+    metrics: MetricsPort;
   }
 }
