@@ -9,7 +9,6 @@ import { ConfiguredRegistrySync } from '../functions/adapters/registry-credentia
 import { IsomorphicGitWriter } from '../functions/adapters/git-writer.ts';
 import { secretsFromEnv } from '../functions/adapters/secrets.ts';
 import { CloudWatchAlarms } from '../functions/adapters/cloudwatch-alarms.ts';
-import { ProviderMetrics } from '../functions/adapters/metrics/index.ts';
 import { GuardedHealthProbe } from '../functions/adapters/health-probe.ts';
 import { ProviderMetrics } from '../functions/adapters/metrics/index.ts';
 import { LocalEventBus } from './event-bus.ts';
@@ -234,8 +233,6 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     registry: new ConfiguredRegistrySync(),
     git: new IsomorphicGitWriter(),
     probe: new GuardedHealthProbe(),
-    // Analysis templates' providers (Prometheus, CloudWatch, Datadog, web), as the promotion step composes them.
-    metrics: new ProviderMetrics(),
     // `${NAME}` secrets of a manifest (STAGELINE_SECRET_<TENANT>__<PURPOSE>__<NAME>), as the manifest-apply function resolves them.
     secrets: secretsFromEnv(),
     alarms: env.CLOUDWATCH_ENDPOINT() ? new CloudWatchAlarms() : alarms,

@@ -26,7 +26,6 @@ export function unusedPorts(): Ports {
     },
     alarms: { states: unused },
     metrics: { query: unused },
-    metrics: { query: unused },
   };
 }
 

@@ -105,6 +105,7 @@ const RESOURCE_IN_TEMPLATE: Record<Resource, (id: string, r: Resources[string]) 
   webhookTarget: (_id, r) => r.Type === 'AWS::Lambda::Function' && r.Properties!.Description === 'Stageline webhook-deliver',
   webhookSecrets: () => false, // a name pattern, checked as text below
   monitoredAlarms: () => false, // a name pattern, checked as text below
+  metricData: () => false, // "*" (GetMetricData has no resource-level permissions), checked as text below
   deploymentRegion: () => false, // the stack's region (a pseudo parameter)
 };
 const NAME_PATTERNS: Partial<Record<Resource, string>> = {
@@ -114,6 +115,7 @@ const NAME_PATTERNS: Partial<Record<Resource, string>> = {
   secretsPrefix: '"stageline/"',
   webhookSecrets: ':secret:stageline/*/webhooks/*',
   monitoredAlarms: ':alarm:*',
+  metricData: '"*"',
   deploymentRegion: 'AWS::Region',
   promotionMachine: ':stateMachine:Stageline-promotion',
 };

@@ -153,13 +153,13 @@ export async function measureDue(
       if (run.phase === 'Failed' || run.phase === 'Error') failed ??= runFailure(item.name, run);
       continue;
     }
-    const template = analysisTemplate().parse(run.spec);
+    const template = analysisTemplate.parse(run.spec);
     const ctx = queryContext(p, env, target, item.name, run.args, template);
     const place = { ...(target?.region ? { region: target.region } : {}) };
     const m = await measureOnce(deps, p.tenant, template, ctx, place);
     let next: TargetAnalysisRun;
     if (run.scope === 'canary' && run.compare) {
-      next = await canaryPass(deps, p, env, { ...run, measurements: bounded(run.measurements, m), dropped: (run.dropped ?? 0) + (run.measurements.length >= MAX_MEASUREMENTS ? 1 : 0) }, template, run.compare, m, now);
+      next = await canaryPass(deps, p, env, { ...run, measurements: bounded(run.measurements, m), dropped: (run.dropped ?? 0) + (run.measurements.length >= MAX_MEASUREMENTS ? 1 : 0) }, template, { ...run.compare, args: run.compare.args ?? [] }, m, now);
     } else {
       // Judged by the template's conditions and limits (errors are taken again; the tally counts what is no longer kept).
       const rec = recordMeasurement(template, { ...run, startedAt: run.measurements[0]?.at ?? now.toISOString() } as AnalysisRun, m);
