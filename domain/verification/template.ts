@@ -57,7 +57,8 @@ export function compileTemplate(t: AnalysisTemplate): Issue[] {
   const texts = Object.entries(t.provider).filter(([k, v]) => k !== 'type' && typeof v === 'string') as [string, string][];
   for (const [field, text] of texts)
     for (const m of text.matchAll(PLACEHOLDER))
-      if (!names.has(m[1]!)) issues.push({ path: `provider.${field}`, message: `{{args.${m[1]}}} names no argument of the template (args: ${[...names].join(', ') || 'none'})` });
+      if (!names.has(m[1]!))
+        issues.push({ path: `provider.${field}`, message: `{{args.${m[1]}}} names no argument of the template (args: ${[...names].join(', ') || 'none'})` });
   for (const field of ['successCondition', 'failureCondition'] as const) {
     const text = t[field];
     if (text === undefined) continue;
