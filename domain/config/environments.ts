@@ -8,7 +8,7 @@ import { retryOnConflict } from '../kernel/retry.ts';
 import { MAX_ENVIRONMENTS, type CreateEnvironment, type UpdateEnvironment } from '../kernel/schemas.ts';
 import { EMPTY_REF } from './tree.ts';
 import { assertTenantUrls, redactUrl } from '../kernel/url-policy.ts';
-import { assertNotRollingOut, assertTargetRegistries, assertTargets, rolloutOf, targetView } from './targets.ts';
+import { analysisAttachments, assertNotRollingOut, assertTargetRegistries, assertTargets, attachmentIssues, rolloutOf, targetView } from './targets.ts';
 
 export const EMPTY_ROOTS = { config: EMPTY_REF, flag: EMPTY_REF };
 export const EMPTY_DIGEST = digestOf({ config: EMPTY_REF.c, flag: EMPTY_REF.c });
@@ -18,6 +18,19 @@ const urlsOf = (input: { webhookGates?: readonly { url: string }[]; registries?:
   ...(input.webhookGates ?? []).map((g, i) => ({ path: `body.webhookGates.${i}.url`, url: g.url })),
   ...(input.registries ?? []).map((r, i) => ({ path: `body.registries.${i}.url`, url: r.url })),
 ];
+
+/**
+ * The analyses an environment attaches (its own, its waves', its targets', its checks of the source) name
+ * templates the tenant has, each measuring within the bake it runs in: 400 naming the field otherwise.
+ * One read of the tenant's templates, only when something is attached.
+ */
+async function assertAnalyses(deps: Deps, tenant: string, env: Parameters<typeof analysisAttachments>[0]): Promise<void> {
+  const attachments = analysisAttachments(env);
+  if (!attachments.length) return;
+  const stored = await deps.store.getAnalysisTemplates(tenant);
+  const issues = attachmentIssues(attachments, new Map((stored?.templates ?? []).map((t) => [t.name, t])));
+  if (issues.length) throw new ValidationFailed(issues);
+}
 
 /** The environment as the API shows it. */
 export function environmentView(env: Environment) {
@@ -40,6 +53,8 @@ export function environmentView(env: Environment) {
     signingKey: env.signingKey ?? null,
     // Only an environment that declares targets shows them: one without keeps the answer it always gave.
     ...(env.targets?.length ? { targets: env.targets.map(targetView), rollout: rolloutOf(env) } : {}),
+    analysis: env.analysis ?? [],
+    preAnalysis: env.preAnalysis ?? [],
     snapshot: { seq: env.head.seq, digest: env.head.digest },
     itemCount: env.itemCount,
     version: env.version,
@@ -86,6 +101,7 @@ export async function createEnvironment(deps: Deps, ctx: Ctx, input: CreateEnvir
   assertTenantUrls(urlsOf(input), { allowLoopback: deps.tunables.allowLoopbackOutbound });
   assertTargets(tenant, input.targets, input.rollout, deps.deployment, { allowLoopback: deps.tunables.allowLoopbackOutbound });
   assertTargetRegistries(input.targets, input.registries, 'body', input.name);
+  await assertAnalyses(deps, tenant, input);
   return retryOnConflict(deps.tunables, async () => {
     const existing = await deps.store.listEnvironments(tenant);
     if (existing.some((e) => e.name === input.name)) {
@@ -125,6 +141,8 @@ export async function createEnvironment(deps: Deps, ctx: Ctx, input: CreateEnvir
       verification: input.verification,
       ...(input.signingKey ? { signingKey: input.signingKey } : {}),
       ...(input.targets?.length ? { targets: input.targets, ...(input.rollout ? { rollout: input.rollout } : {}) } : {}),
+      ...(input.analysis?.length ? { analysis: input.analysis } : {}),
+      ...(input.preAnalysis?.length ? { preAnalysis: input.preAnalysis } : {}),
       ...(firstSeq ? { firstSeq } : {}),
       head,
       itemCount: 0,
@@ -193,11 +211,16 @@ export async function updateEnvironment(deps: Deps, ctx: Ctx, name: string, inpu
     if (input.targets !== undefined || input.registries !== undefined)
       assertTargetRegistries(targets, input.registries ?? current.registries, 'body', current.name);
     if (input.targets !== undefined) await assertNotRollingOut(deps.store, current, targets);
-    const { targets: _t, rollout: _r, ...untargeted } = current;
+    const { targets: _t, rollout: _r, analysis: _a, preAnalysis: _p, ...untargeted } = current;
+    // Left out of a partial update, the analyses are kept; [] removes them.
+    const analysis = input.analysis ?? current.analysis ?? [];
+    const preAnalysis = input.preAnalysis ?? current.preAnalysis ?? [];
     const now = deps.clock().toISOString();
     const next: Environment = {
       ...untargeted,
       ...(targets.length ? { targets, ...(rollout ? { rollout } : {}) } : {}),
+      ...(analysis.length ? { analysis } : {}),
+      ...(preAnalysis.length ? { preAnalysis } : {}),
       displayName: input.displayName ?? current.displayName,
       position: input.position ?? current.position,
       description: input.description ?? current.description,
@@ -216,6 +239,8 @@ export async function updateEnvironment(deps: Deps, ctx: Ctx, name: string, inpu
       updatedAt: now,
       updatedBy: actorName,
     };
+    if ([input.analysis, input.preAnalysis, input.targets, input.rollout, input.bakeSeconds].some((f) => f !== undefined))
+      await assertAnalyses(deps, tenant, next);
     if (next.verification === 'signature_match' && !next.signingKey) {
       throw new ValidationFailed([
         { path: 'body.signingKey', message: 'signature_match needs signingKey (the public key promotions into this environment must be signed with)' },

@@ -89,7 +89,9 @@ export function analysisAttachments(
   (env.analysis ?? []).forEach((a, i) => out.push({ template: a.template, path: `${field}.analysis.${i}.template`, bakeSeconds: shortest }));
   (env.preAnalysis ?? []).forEach((a, i) => out.push({ template: a.template, path: `${field}.preAnalysis.${i}.template`, bakeSeconds: null }));
   (env.rollout?.waves ?? []).forEach((w, i) => {
-    (w.analysis ?? []).forEach((a, j) => out.push({ template: a.template, path: `${field}.rollout.waves.${i}.analysis.${j}.template`, bakeSeconds: bakeOf(w.wave) }));
+    (w.analysis ?? []).forEach((a, j) =>
+      out.push({ template: a.template, path: `${field}.rollout.waves.${i}.analysis.${j}.template`, bakeSeconds: bakeOf(w.wave) }),
+    );
     if (w.compare) out.push({ template: w.compare.template, path: `${field}.rollout.waves.${i}.compare.template`, bakeSeconds: bakeOf(w.wave) });
   });
   targetsOf(env).forEach((t, i) =>
@@ -302,6 +304,7 @@ export function targetView(t: Target) {
     parameters: t.parameters ?? [],
     monitors: t.monitors ?? [],
     confirm: t.confirm ?? { mode: 'immediate' as const },
+    analysis: t.analysis ?? [],
   };
 }
 

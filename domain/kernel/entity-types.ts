@@ -21,6 +21,7 @@ export const ENTITY_TYPES = [
   'git-target',
   'tenant',
   'user',
+  'analysis-template',
 ] as const;
 
 export type EntityType = (typeof ENTITY_TYPES)[number];

@@ -226,3 +226,16 @@ export class TargetNotFound extends DomainError {
 export class TargetInUse extends DomainError {
   readonly code = 'TARGET_IN_USE';
 }
+
+/** An analysis template the tenant does not have (domain/verification/templates.ts). */
+export class AnalysisTemplateNotFound extends DomainError {
+  readonly code = 'ANALYSIS_TEMPLATE_NOT_FOUND';
+  constructor(name: string, known: string[] = []) {
+    super(`No analysis template '${name}'${known.length ? ` (templates: ${known.join(', ')})` : ' (the tenant has none)'}`, { template: name, known });
+  }
+}
+
+/** An analysis template that environments, waves or targets attach, or a promotion rolling out uses: it cannot be removed (409). */
+export class AnalysisTemplateInUse extends DomainError {
+  readonly code = 'ANALYSIS_TEMPLATE_IN_USE';
+}

@@ -74,7 +74,7 @@ export const analysisRef = /* @__PURE__ */ z.schema(() =>
       .check(
         z.regex(ANALYSIS_TEMPLATE_NAME, 'must name an analysis template: 1-63 characters, lower-case letters, digits and dashes'),
         notReserved(),
-        z.describe('the name of one of the tenant\'s analysis templates (GET /analysis-templates)'),
+        z.describe("the name of one of the tenant's analysis templates (GET /analysis-templates)"),
       ),
     args: z._default(
       z
@@ -102,7 +102,7 @@ export const preAnalyses = /* @__PURE__ */ z.schema(() =>
         z.extend(analysisRef, {
           lookbackSeconds: z
             .optional(z.number().check(z.int(), z.minimum(60), z.maximum(86_400)))
-            .check(z.describe('how far back the source environment is measured (the template\'s own when left out)')),
+            .check(z.describe("how far back the source environment is measured (the template's own when left out)")),
         }).shape,
       ),
     )

@@ -38,6 +38,8 @@ const STATUS: [new (...args: never[]) => E.DomainError, number][] = [
   [E.UserNotFound, 404],
   [E.TargetNotFound, 404],
   [E.TargetInUse, 409],
+  [E.AnalysisTemplateNotFound, 404],
+  [E.AnalysisTemplateInUse, 409],
 ];
 
 export interface HttpResult {

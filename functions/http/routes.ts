@@ -11,6 +11,7 @@ import { PROMOTION_ROUTES } from './routes/promotions.ts';
 import { routeKey, type Route } from './routes/row.ts';
 import { SERVICE_ROUTES } from './routes/service.ts';
 import { WEBHOOK_ROUTES } from './routes/webhooks.ts';
+import { VERIFICATION_ROUTES } from './routes/verification.ts';
 
 export { routeKey, type AuthType, type Method, type Route, type RouteResponse, type RoutePath, type TextMediaType } from './routes/row.ts';
 
@@ -25,6 +26,7 @@ export { routeKey, type AuthType, type Method, type Route, type RouteResponse, t
 export const ROUTES: Route[] = [
   ...SERVICE_ROUTES,
   ...ENVIRONMENT_ROUTES,
+  ...VERIFICATION_ROUTES,
   ...CONFIG_ROUTES,
   ...AUDIT_ROUTES,
   ...PROMOTION_ROUTES,

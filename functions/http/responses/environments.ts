@@ -6,6 +6,28 @@ import { promotionResponse } from './promotions.ts';
 /** What the environment, rule, freeze-window and status routes answer. */
 const int = () => z.number().check(z.int());
 
+/** Analyses attached to a bake: templates by name with their arguments' values. */
+export const analysisRefsResponse = /* @__PURE__ */ z.schema(() =>
+  z
+    .array(z.strictObject({ template: z.string(), args: z.array(z.strictObject({ name: z.string(), value: z.string() })) }))
+    .check(z.describe('analysis templates by name (GET /analysis-templates), with the values of their arguments')),
+);
+
+const compareResponse = /* @__PURE__ */ z.schema(() =>
+  z
+    .strictObject({
+      template: z.string(),
+      args: z.array(z.strictObject({ name: z.string(), value: z.string() })),
+      minSamples: z.number().check(z.int()),
+      maxRegression: z.number(),
+      alpha: z.number(),
+      direction: z.enum(['increase-is-bad', 'decrease-is-bad']),
+      tooFewSamples: z.enum(['fail', 'proceed']),
+      maxWaitSeconds: z.number().check(z.int()),
+    })
+    .check(z.describe("a guarded wave: its changed targets compared with the targets not yet changed, on the template's query per target")),
+);
+
 export const targetResponse = /* @__PURE__ */ z.schema(() =>
   z
     .strictObject({
@@ -21,6 +43,7 @@ export const targetResponse = /* @__PURE__ */ z.schema(() =>
         z.strictObject({ mode: z.literal('callback'), timeoutSeconds: int() }),
         z.strictObject({ mode: z.literal('health'), url: z.string(), timeoutSeconds: int(), intervalSeconds: int(), expectStatus: int() }),
       ]),
+      analysis: analysisRefsResponse,
     })
     .check(z.meta({ id: 'Target' })),
 );
@@ -44,6 +67,7 @@ export const environmentTargetsResponse = /* @__PURE__ */ z.schema(() =>
               parameters: z.optional(targetResponse.shape.parameters),
               monitors: z.optional(targetResponse.shape.monitors),
               confirm: z.optional(targetResponse.shape.confirm),
+              analysis: z.optional(targetResponse.shape.analysis),
               implicit: z.optional(z.literal(true)).check(z.describe("the one target of an environment that declares none ('default')")),
               config: z
                 .strictObject({ seq: int(), digest: z.string(), own: z.boolean(), promotionId: z.optional(z.string()) })
@@ -63,7 +87,16 @@ export const rolloutResponse = /* @__PURE__ */ z.schema(() =>
   z.strictObject({
     maxParallel: int(),
     minBakeSeconds: int(),
-    waves: z.array(z.strictObject({ wave: int(), bakeSeconds: z.optional(int()), maxParallel: z.optional(int()), pause: z.optional(z.boolean()) })),
+    waves: z.array(
+      z.strictObject({
+        wave: int(),
+        bakeSeconds: z.optional(int()),
+        maxParallel: z.optional(int()),
+        pause: z.optional(z.boolean()),
+        analysis: z.optional(analysisRefsResponse),
+        compare: z.optional(compareResponse),
+      }),
+    ),
     startWindows: z.array(z.strictObject({ days: z.array(z.string()), start: z.string(), end: z.string(), timezone: z.string() })),
   }),
 );
@@ -90,6 +123,16 @@ export const environmentResponse = /* @__PURE__ */ z.schema(() =>
         .optional(z.array(targetResponse))
         .check(z.describe('where the environment runs, in waves; absent when it declares none (one implicit target)')),
       rollout: z.optional(rolloutResponse),
+      analysis: analysisRefsResponse.check(z.describe("analyses every target's bake in this environment runs")),
+      preAnalysis: z
+        .array(
+          z.strictObject({
+            template: z.string(),
+            args: z.array(z.strictObject({ name: z.string(), value: z.string() })),
+            lookbackSeconds: z.optional(z.number().check(z.int())),
+          }),
+        )
+        .check(z.describe('checks of the source environment before a promotion into this one')),
       snapshot: z.strictObject({ seq: z.number().check(z.int()), digest }),
       itemCount: z.number().check(z.int()),
       ...stampFields,

@@ -15,7 +15,12 @@ export function verificationArea({ table }: MemoryState) {
   const writes: Writers<VerificationOp> = {
     analysisTemplates: (op, ctx) => [
       versioned(
-        { ...keys.analysisTemplates(ctx.tenant), entity: 'AnalysisTemplates', templates: structuredClone(op.templates), version: (op.expectedVersion ?? 0) + 1 },
+        {
+          ...keys.analysisTemplates(ctx.tenant),
+          entity: 'AnalysisTemplates',
+          templates: structuredClone(op.templates),
+          version: (op.expectedVersion ?? 0) + 1,
+        },
         op.expectedVersion,
       ),
     ],

@@ -16,7 +16,11 @@ export function verificationContract(c: Contract) {
         { kind: 'audit', entry: audit(t) },
       ]);
       expect(await conflict(c.store().commit(t, [{ kind: 'analysisTemplates', templates: [], expectedVersion: null }]))).toBe('exists');
-      await c.store().commit(t, [{ kind: 'analysisTemplates', templates: [template('error-rate'), template('latency', 'histogram_quantile(0.99, x)')], expectedVersion: 1 }]);
+      await c
+        .store()
+        .commit(t, [
+          { kind: 'analysisTemplates', templates: [template('error-rate'), template('latency', 'histogram_quantile(0.99, x)')], expectedVersion: 1 },
+        ]);
       expect(await conflict(c.store().commit(t, [{ kind: 'analysisTemplates', templates: [], expectedVersion: 1 }]))).toBe('version');
       const read = await c.store().getAnalysisTemplates(t);
       expect(read?.version).toBe(2);
