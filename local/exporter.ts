@@ -35,7 +35,16 @@ export async function startExporter(targets: string[] = [], port = 0): Promise<E
   for (const t of targets) add(t);
   let scrapes = 0;
   const server: Server = createServer((req, res) => {
-    if (req.method !== 'GET' || (req.url ?? '').split('?')[0] !== '/metrics') return void res.writeHead(404).end();
+    const u = new URL(req.url ?? '/', 'http://localhost');
+    if (req.method === 'POST' && u.pathname === '/error-rate') {
+      // A demo's knob: POST /error-rate?target=<name>&rate=<0..1> raises (or lowers) a target's error rate.
+      const rate = Number(u.searchParams.get('rate'));
+      const target = u.searchParams.get('target');
+      if (!target || !Number.isFinite(rate) || rate < 0 || rate > 1) return void res.writeHead(400).end('POST /error-rate?target=<name>&rate=<0..1>\n');
+      add(target).rate = rate;
+      return void res.writeHead(200, { 'content-type': 'text/plain' }).end(`${target}: error rate ${rate}\n`);
+    }
+    if (req.method !== 'GET' || u.pathname !== '/metrics') return void res.writeHead(404).end();
     scrapes++;
     const lines = ['# HELP requests_total Requests served.', '# TYPE requests_total counter'];
     const errors = ['# HELP errors_total Requests that failed.', '# TYPE errors_total counter'];
@@ -66,4 +75,15 @@ export async function startExporter(targets: string[] = [], port = 0): Promise<E
       await once(server, 'close');
     },
   };
+}
+
+/** `tsx local/exporter.ts [--port N] [target…]`: the exporter on its own (the guide's analysis page runs it beside `npm start`). */
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const args = process.argv.slice(2);
+  const at = args.indexOf('--port');
+  const ex = await startExporter(
+    args.filter((_, i) => at < 0 || (i !== at && i !== at + 1)),
+    at >= 0 ? Number(args[at + 1]) : 0,
+  );
+  console.log(`exporter: ${ex.url}/metrics (POST ${ex.url}/error-rate?target=<name>&rate=<0..1> changes a target's error rate)`);
 }
