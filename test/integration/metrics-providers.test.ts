@@ -224,6 +224,14 @@ describe('CloudWatch (moto_server)', () => {
     // Outside the window: no data, Inconclusive.
     const later = await measureOnce({ metrics, clock: () => new Date(at.getTime() + 3_600_000) } as never, 'acme', t, ctx, { region: 'eu-west-1' });
     expect(later).toMatchObject({ phase: 'Inconclusive', value: null });
+    // The same values through a Metrics Insights query (an Expression), its placeholder filled in.
+    const insights = template(
+      { type: 'cloudwatch', query: `SELECT SUM(Errors) FROM SCHEMA("Stageline/Test", FunctionName) WHERE FunctionName = 'checkout-{{target.name}}'` },
+      { successCondition: 'results.all(x, x < 10.0)', lookbackSeconds: 600 },
+    );
+    const sql = await measureOnce({ metrics, clock: () => at } as never, 'acme', insights, ctx, { region: 'eu-west-1' });
+    expect(sql).toMatchObject({ phase: 'Successful', value: 3 });
+    expect([...(sql.values ?? [])].sort()).toEqual([1, 2, 3]);
   });
 });
 
