@@ -237,6 +237,18 @@ describe('measureOnce', () => {
     );
     expect(missing).toMatchObject({ phase: 'Error', error: expect.stringContaining("argument 'x' has no value") });
     expect(await measureOnce(deps({ query: async () => [] }), 'acme', template(), ctx)).toMatchObject({ phase: 'Inconclusive', value: null });
+    // CloudWatch: the dimension values are filled in, and the template's own region wins over the target's.
+    const metric = { namespace: 'AWS/Lambda', metricName: 'Errors', dimensions: [{ name: 'FunctionName', value: 'api-{{target.name}}' }] };
+    const seen: unknown[] = [];
+    const q: MetricsPort = { query: async (...a) => (seen.push(a), [0]) };
+    await measureOnce(deps(q), 'acme', template({ provider: { type: 'cloudwatch', metric, region: 'us-east-1' } }), ctx, { region: 'eu-west-1' });
+    await measureOnce(deps(q), 'acme', template({ provider: { type: 'cloudwatch', metric } }), ctx, { region: 'eu-west-1' });
+    expect(
+      seen.map((a) => [(a as [string, { metric: typeof metric }])[1].metric.dimensions[0]!.value, (a as [0, 0, 0, { region: string }])[3].region]),
+    ).toEqual([
+      ['api-eu-1', 'us-east-1'],
+      ['api-eu-1', 'eu-west-1'],
+    ]);
   });
 });
 
