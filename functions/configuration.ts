@@ -573,7 +573,7 @@ export const STAGELINE_ALLOW_LOOPBACK_OUTBOUND = /* @__PURE__ */ variable({
   default: false,
   defaultText: '`false`; `npm start`: `true`',
   origin: 'local',
-  readBy: ['functions/adapters/outbound.ts', 'functions/http/deps.ts'],
+  readBy: ['functions/adapters/outbound.ts', 'functions/http/deps.ts', 'functions/adapters/metrics/datadog.ts'],
   description:
     'local mode only (never set by CDK: an infra test asserts it): webhook gates, registries, Slack webhooks and git targets may be on loopback; private and metadata ranges stay refused',
 });
@@ -635,6 +635,16 @@ export const CLOUDWATCH_ENDPOINT = /* @__PURE__ */ variable({
   origin: 'local',
   readBy: ['functions/adapters/cloudwatch-alarms.ts', 'local/stack.ts'],
   description: "a CloudWatch-protocol server (e.g. `moto_server`) the monitors' pre-check reads instead of the local stand-in",
+});
+
+export const DATADOG_API_URL = /* @__PURE__ */ variable({
+  name: 'DATADOG_API_URL',
+  is: () => url(),
+  defaultText: "none: `https://api.<site>` of the template's Datadog site",
+  origin: 'local',
+  readBy: ['functions/adapters/metrics/datadog.ts'],
+  description:
+    "local mode only (read when STAGELINE_ALLOW_LOOPBACK_OUTBOUND is set): the base URL analysis templates' Datadog queries are sent to instead of Datadog (tests: a local stand-in answering Datadog's API)",
 });
 
 export const VITEST = /* @__PURE__ */ variable({

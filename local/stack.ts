@@ -9,6 +9,7 @@ import { ConfiguredRegistrySync } from '../functions/adapters/registry-credentia
 import { IsomorphicGitWriter } from '../functions/adapters/git-writer.ts';
 import { secretsFromEnv } from '../functions/adapters/secrets.ts';
 import { CloudWatchAlarms } from '../functions/adapters/cloudwatch-alarms.ts';
+import { ProviderMetrics } from '../functions/adapters/metrics/index.ts';
 import { GuardedHealthProbe } from '../functions/adapters/health-probe.ts';
 import { LocalEventBus } from './event-bus.ts';
 import { LocalWorkflow } from './workflow.ts';
@@ -235,6 +236,8 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     // `${NAME}` secrets of a manifest (STAGELINE_SECRET_<TENANT>__<PURPOSE>__<NAME>), as the manifest-apply function resolves them.
     secrets: secretsFromEnv(),
     alarms: env.CLOUDWATCH_ENDPOINT() ? new CloudWatchAlarms() : alarms,
+    // Analysis templates' metric providers (Prometheus, CloudWatch, Datadog, web) with the tenants' `metrics` secrets.
+    metrics: new ProviderMetrics(secretsFromEnv()),
   };
   resetDeps(local);
   // The table's one stream consumer, as the event source mapping runs it on AWS.

@@ -5,7 +5,8 @@
 #   chromium  headless Chromium for the browser tests           (Debian: chromium)
 #   cfn-lint  the CloudFormation linter for the deploy checks   (pip install cfn-lint)
 #   moto      moto_server, an AWS-protocol server for the adapters' wire tests (pip install 'moto[server]')
-# Usage: scripts/prereqs.sh java [registry] [chromium] [cfn-lint] [moto]
+#   prometheus  the Prometheus server the metric providers' tests query      (Debian: prometheus)
+# Usage: scripts/prereqs.sh java [registry] [chromium] [cfn-lint] [moto] [prometheus]
 # Missing pieces are installed with apt-get when running as root; otherwise it stops at once with
 # the exact command to run. It never lets a test run skip silently for lack of a tool.
 set -euo pipefail
@@ -14,6 +15,7 @@ java_ok() { command -v java >/dev/null 2>&1 && java -version 2>&1 | grep -Eq 've
 registry_ok() { [ -x "${DOCKER_REGISTRY_BIN:-/usr/bin/docker-registry}" ]; }
 chromium_ok() { [ -x "${CHROMIUM_BIN:-/usr/bin/chromium}" ]; }
 cfnlint_ok() { command -v cfn-lint >/dev/null 2>&1 && cfn-lint --version >/dev/null 2>&1; }
+prometheus_ok() { [ -x "${PROMETHEUS_BIN:-/usr/bin/prometheus}" ]; }
 moto_ok() { command -v moto_server >/dev/null 2>&1 && moto_server --help >/dev/null 2>&1; }
 
 # Python tools: named with the command that installs them, never installed here, never skipped.
@@ -26,6 +28,7 @@ for want in "$@"; do
     chromium) chromium_ok || missing+=(chromium) ;;
     cfn-lint) cfnlint_ok || pip_missing+=(cfn-lint) ;;
     moto) moto_ok || pip_missing+=("'moto[server]'") ;;
+    prometheus) prometheus_ok || missing+=(prometheus) ;;
     *) echo "prereqs: unknown requirement '$want'" >&2; exit 2 ;;
   esac
 done

@@ -1,5 +1,32 @@
 import type { AnalysisTemplate } from './template.ts';
 
+/** What a provider is asked: the template's texts with their placeholders filled in (header values may still name `${SECRET}`s). */
+export interface RenderedQuery {
+  query?: string;
+  url?: string;
+  headers?: { name: string; value: string }[];
+}
+
+/** Where and over which window a measurement is taken. */
+export interface MeasureAt {
+  /** the target's region (CloudWatch reads there); the deployment's when left out */
+  region?: string;
+  /** the target's account, when it names one */
+  account?: string;
+  /** how far back the query looks */
+  lookbackSeconds: number;
+  now: Date;
+}
+
+/**
+ * The metric providers (Prometheus, CloudWatch, Datadog, a web endpoint): one query's values, at most
+ * 50 of them, finite numbers only (an empty list: the query answered no data). A provider's failure
+ * throws; its message never carries a secret.
+ */
+export interface MetricsPort {
+  query(tenant: string, provider: AnalysisTemplate['provider'], rendered: RenderedQuery, at: MeasureAt): Promise<number[]>;
+}
+
 export type { AnalysisTemplate };
 
 /** A tenant's analysis templates: one item (few, bounded), versioned as a whole. */
@@ -10,11 +37,15 @@ export interface VerificationStorePort {
   getAnalysisTemplates(tenant: string): Promise<{ templates: AnalysisTemplate[]; version: number } | null>;
 }
 
-/** The verification context's part of what a use case is given (domain/kernel/deps.ts): its store area and write op. */
+/** The verification context's part of what a use case is given (domain/kernel/deps.ts): its store area and write op, the metric providers. */
 declare module '../kernel/deps.ts' {
   // eslint-disable-next-line @typescript-eslint/no-empty-object-type
   interface Store extends VerificationStorePort {}
   interface WriteOps {
     verification: VerificationOp;
+  }
+  interface Ports {
+    /** reads metrics for analysis templates (functions/adapters/metrics/) */
+    metrics: MetricsPort;
   }
 }

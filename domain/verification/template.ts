@@ -1,88 +1,310 @@
+import { Environment } from '@marcbachmann/cel-js';
+import { ValidationFailed, type Issue } from '../kernel/errors.ts';
+import { tenantUrl } from '../kernel/url-policy.ts';
 import * as z from '../kernel/zod.ts';
-import { notReserved } from '../kernel/reserved-keys.ts';
-import type { Issue } from '../kernel/errors.ts';
 
 /**
- * An analysis template: what to measure (a provider's query), how often, and the CEL conditions that
- * say success or failure. This module is a stand-in with the names and shape the verification
- * context publishes (analysisTemplate, AnalysisTemplate, compileTemplate); the context's own
- * replaces it when the branches meet.
+ * Analysis templates: what to measure (a provider and its query), how often, and when a measurement
+ * passes (CEL conditions). A template knows targets, environments and releases only as the values its
+ * `{{…}}` placeholders are filled with when a measurement is taken (QueryContext), never promotions.
  */
 
-export const TEMPLATE_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
+/** A template's name: a slug. */
+export const TEMPLATE_NAME = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+/** A tenant secret's name, as `${NAME}` references it (the secret lives under the purpose `metrics`). */
+export const SECRET_NAME = /^[A-Z][A-Z0-9_]{0,63}$/;
+/** `${NAME}` inside a header value: the tenant secret of that name (purpose `metrics`). */
+export const SECRET_IN_HEADER = /\$\{([A-Z][A-Z0-9_]{0,63})\}/g;
+/** A `{{…}}` placeholder of a query, URL or header. */
+const PLACEHOLDER = /\{\{\s*([^{}]*?)\s*\}\}/g;
+const ARG_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,62}$/;
 
-export const templateName = /* @__PURE__ */ z.schema(() =>
-  z.string().check(z.regex(TEMPLATE_NAME, 'must be 1-63 characters: lower-case letters, digits and dashes, starting with a letter or digit'), notReserved()),
-);
+/** The CEL variables a condition may read: `result` (a number) and `results` (a list of numbers). */
+export const CEL_VARIABLES = 'result, results';
 
-const argName = /* @__PURE__ */ z.schema(() =>
-  z.string().check(z.regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, 'must be a name: letters, digits and _'), notReserved()),
-);
+const secretName = () => z.string().check(z.regex(SECRET_NAME, 'must be a secret name like DATADOG_API_KEY (upper-case letters, digits, underscores)'));
+const queryText = () => z.string().check(z.minLength(1), z.maxLength(4000));
+const seconds = (min: number, max: number) => z.number().check(z.int(), z.minimum(min), z.maximum(max));
+const header = () =>
+  z.strictObject({
+    name: z.string().check(z.regex(/^[A-Za-z0-9-]{1,64}$/, 'must be an HTTP header name')),
+    value: z.string().check(z.maxLength(2000), z.describe('the value; `${NAME}` inserts the tenant secret NAME (purpose `metrics`), `{{…}}` a placeholder')),
+  });
 
-const provider = /* @__PURE__ */ z.schema(() =>
+/** The Datadog sites a template may name (the client builds `https://api.<site>`): no other host is called. */
+export const DATADOG_SITES = [
+  'datadoghq.com',
+  'us3.datadoghq.com',
+  'us5.datadoghq.com',
+  'datadoghq.eu',
+  'ap1.datadoghq.com',
+  'ap2.datadoghq.com',
+  'ddog-gov.com',
+] as const;
+
+export const metricsProvider = /* @__PURE__ */ z.schema(() =>
   z.discriminatedUnion('type', [
-    z.strictObject({ type: z.literal('prometheus'), address: z.string().check(z.maxLength(2048)), query: z.string().check(z.minLength(1), z.maxLength(4096)) }),
-    z.strictObject({ type: z.literal('cloudwatch'), expression: z.string().check(z.minLength(1), z.maxLength(4096)) }),
-    z.strictObject({ type: z.literal('datadog'), query: z.string().check(z.minLength(1), z.maxLength(4096)), apiKeySecret: z.optional(z.string()) }),
-    z.strictObject({ type: z.literal('web'), url: z.string().check(z.maxLength(2048)), jsonPath: z.optional(z.string()) }),
+    z.strictObject({
+      type: z.literal('prometheus'),
+      address: tenantUrl(),
+      query: queryText().check(z.describe('a PromQL instant query; its vector or scalar answer is the measurement')),
+      tokenSecret: z.optional(secretName().check(z.describe('sent as `Authorization: Bearer …`: the tenant secret (purpose `metrics`)'))),
+    }),
+    z.strictObject({
+      type: z.literal('cloudwatch'),
+      query: z.optional(
+        queryText().check(
+          z.describe(`a Metrics Insights query, e.g. SELECT AVG(Errors) FROM SCHEMA("AWS/Lambda", FunctionName) WHERE FunctionName = '{{target.name}}'`),
+        ),
+      ),
+      metric: z.optional(
+        z.strictObject({
+          namespace: z.string().check(z.minLength(1), z.maxLength(255)),
+          metricName: z.string().check(z.minLength(1), z.maxLength(255)),
+          dimensions: z._default(
+            z
+              .array(z.strictObject({ name: z.string().check(z.minLength(1), z.maxLength(255)), value: z.string().check(z.minLength(1), z.maxLength(1024)) }))
+              .check(z.maxLength(30)),
+            [],
+          ),
+          stat: z._default(
+            z.string().check(z.regex(/^(Average|Sum|Minimum|Maximum|SampleCount|p\d{1,2}(\.\d{1,2})?)$/, 'must be a statistic like Average, Sum, p99')),
+            'Average',
+          ),
+          periodSeconds: z._default(seconds(1, 86_400), 60),
+        }),
+      ),
+      region: z.optional(z.string().check(z.regex(/^[a-z]{2}(?:-[a-z]+)+-[0-9]$/, 'must be an AWS region, e.g. eu-west-1'))),
+    }),
+    z.strictObject({
+      type: z.literal('datadog'),
+      query: queryText().check(z.describe('a Datadog metrics query, e.g. avg:trace.http.request.errors{service:api,region:{{target.region}}}')),
+      site: z._default(z.enum(DATADOG_SITES), 'datadoghq.com'),
+      apiKeySecret: secretName(),
+      appKeySecret: secretName(),
+    }),
+    z.strictObject({
+      type: z.literal('web'),
+      url: tenantUrl(),
+      jsonPath: z
+        .string()
+        .check(
+          z.regex(
+            /^\$(\.[A-Za-z_][A-Za-z0-9_-]*|\[(\d{1,6}|\*|'[^']{1,100}'|"[^"]{1,100}")\]){0,20}$/,
+            'must be a path like $.data.errorRate, $.items[0].value or $.series[*]',
+          ),
+        ),
+      headers: z._default(z.array(header()).check(z.maxLength(20)), []),
+      timeoutSeconds: z._default(seconds(1, 60), 10),
+    }),
   ]),
 );
-
-const seconds = (min: number, max: number, def: number) => z._default(z.number().check(z.int(), z.minimum(min), z.maximum(max)), def);
+export type MetricsProvider = z.infer<typeof metricsProvider>;
 
 export const analysisTemplate = /* @__PURE__ */ z.schema(() =>
-  z.strictObject({
-    name: templateName,
-    provider,
-    args: z._default(z.array(z.strictObject({ name: argName, value: z.optional(z.string().check(z.maxLength(1024))) })).check(z.maxLength(20)), []),
-    initialDelaySeconds: seconds(0, 3600, 0),
-    intervalSeconds: seconds(1, 3600, 60),
-    count: seconds(1, 1000, 5),
-    successCondition: z.optional(z.string().check(z.minLength(1), z.maxLength(1024))),
-    failureCondition: z.optional(z.string().check(z.minLength(1), z.maxLength(1024))),
-    failureLimit: seconds(0, 1000, 0),
-    inconclusiveLimit: seconds(0, 1000, 0),
-    consecutiveErrorLimit: seconds(0, 1000, 4),
-    lookbackSeconds: seconds(1, 86_400, 300),
-  }),
+  z
+    .pipe(
+      z.strictObject({
+        name: z.string().check(z.regex(TEMPLATE_NAME, 'must be 1-63 characters: lower-case letters, digits and dashes, not starting or ending with a dash')),
+        provider: metricsProvider,
+        args: z._default(
+          z
+            .array(
+              z.strictObject({
+                name: z.string().check(z.regex(ARG_NAME, 'must be 1-63 characters: letters, digits, _ and -, starting with a letter')),
+                value: z.optional(z.string().check(z.maxLength(1000))),
+              }),
+            )
+            .check(z.maxLength(20)),
+          [],
+        ),
+        initialDelaySeconds: z._default(seconds(0, 86_400), 0),
+        intervalSeconds: z._default(seconds(10, 86_400), 60),
+        count: z._default(seconds(1, 100), 5),
+        successCondition: z.optional(
+          z
+            .string()
+            .check(
+              z.minLength(1),
+              z.maxLength(1000),
+              z.describe(
+                'CEL, true when a measurement passes. `result` is the first value the query answered (a number: the first series of a vector), `results` every value (a list of numbers), e.g. `result < 0.05` or `results.all(x, x < 0.05)`',
+              ),
+            ),
+        ),
+        failureCondition: z.optional(
+          z.string().check(z.minLength(1), z.maxLength(1000), z.describe('CEL, true when a measurement fails; the same variables as successCondition')),
+        ),
+        failureLimit: z._default(seconds(0, 100), 0),
+        inconclusiveLimit: z._default(seconds(0, 100), 0),
+        consecutiveErrorLimit: z._default(seconds(0, 100), 4),
+        lookbackSeconds: z.optional(seconds(1, 86_400).check(z.describe('how far back a query looks; the interval when left out'))),
+      }),
+      z.transform((t) => ({ ...t, lookbackSeconds: t.lookbackSeconds ?? t.intervalSeconds })),
+    )
+    .check(
+      z.superRefine((t, ctx) => {
+        for (const issue of compileTemplate(t)) ctx.addIssue({ code: 'custom', message: issue.message, path: issue.path ? issue.path.split('.') : [] });
+      }),
+    ),
 );
 export type AnalysisTemplate = z.infer<typeof analysisTemplate>;
 
-const PLACEHOLDER = /\{\{\s*args\.([A-Za-z0-9_]+)\s*\}\}/g;
+/** What a template's placeholders are filled with when a measurement is taken. */
+export interface QueryContext {
+  target: { name: string; region?: string; labels: Record<string, string>; parameters: Record<string, unknown> };
+  environment: string;
+  release: { version: string };
+  promotion: { id: string };
+  args: Record<string, string>;
+}
 
-/** The template's problems: conditions that do not compile (CEL), placeholders that name no argument. */
-export function compileTemplate(t: AnalysisTemplate): Issue[] {
-  const issues: Issue[] = [];
-  const names = new Set(t.args.map((a) => a.name));
-  const texts = Object.entries(t.provider).filter(([k, v]) => k !== 'type' && typeof v === 'string') as [string, string][];
-  for (const [field, text] of texts)
-    for (const m of text.matchAll(PLACEHOLDER))
-      if (!names.has(m[1]!))
-        issues.push({ path: `provider.${field}`, message: `{{args.${m[1]}}} names no argument of the template (args: ${[...names].join(', ') || 'none'})` });
-  for (const field of ['successCondition', 'failureCondition'] as const) {
-    const text = t[field];
-    if (text === undefined) continue;
-    const why = celIssue(text);
-    if (why) issues.push({ path: field, message: why });
+/** The environment conditions are compiled and run in: two variables, bounded size. */
+let celEnv: Environment | undefined;
+function cel(): Environment {
+  celEnv ??= new Environment({ limits: { maxAstNodes: 500, maxDepth: 32, maxListElements: 100, maxMapEntries: 100, maxCallArguments: 8 } })
+    .registerVariable('result', 'double')
+    .registerVariable('results', 'list<double>');
+  return celEnv;
+}
+
+/** Why a condition does not compile to a boolean over `result` and `results`, or null. */
+export function conditionIssue(expression: string): string | null {
+  let checked: { valid: boolean; type?: string; error?: { message: string } };
+  try {
+    checked = cel().check(expression) as typeof checked;
+  } catch (err) {
+    return `is not a CEL expression: ${firstLine((err as Error).message)}`;
   }
+  if (!checked.valid) return `is not a valid CEL condition over ${CEL_VARIABLES}: ${firstLine(checked.error?.message ?? 'invalid')}`;
+  if (checked.type !== 'bool') return `must be a boolean CEL expression (it is of type ${checked.type})`;
+  return null;
+}
+
+/** Evaluates a compiled-at-save condition; throws on an evaluation error (a division by zero, an index out of range). */
+export function evaluateCondition(expression: string, values: number[]): boolean {
+  const out = cel().evaluate(expression, { result: values[0] ?? Number.NaN, results: values });
+  if (typeof out !== 'boolean') throw new Error(`the condition answered ${typeof out}, not a boolean`);
+  return out;
+}
+
+const firstLine = (s: string) => s.split('\n')[0]!.slice(0, 200);
+
+/** The placeholders a template's texts hold, each with the field it is in. */
+function placeholderFields(t: Pick<AnalysisTemplate, 'provider'>): { field: string; text: string }[] {
+  const p = t.provider;
+  switch (p.type) {
+    case 'prometheus':
+    case 'datadog':
+      return [{ field: 'provider.query', text: p.query }];
+    case 'cloudwatch':
+      return [
+        ...(p.query ? [{ field: 'provider.query', text: p.query }] : []),
+        ...(p.metric?.dimensions ?? []).map((d, i) => ({ field: `provider.metric.dimensions.${i}.value`, text: d.value })),
+      ];
+    case 'web':
+      return [{ field: 'provider.url', text: p.url }, ...p.headers.map((h, i) => ({ field: `provider.headers.${i}.value`, text: h.value }))];
+  }
+}
+
+/** Why a placeholder is not one a template may use (`args.<name>` must be declared), or null. */
+function placeholderIssue(name: string, declared: Set<string>): string | null {
+  if (['target.name', 'target.region', 'environment', 'release.version', 'promotion.id'].includes(name)) return null;
+  if (/^target\.(labels|parameters)\.[A-Za-z0-9_.\-/:]{1,256}$/.test(name)) return null;
+  const arg = /^args\.(.+)$/.exec(name);
+  if (arg) return declared.has(arg[1]!) ? null : `uses {{${name}}}, but the template declares no argument '${arg[1]}' (add it to args)`;
+  return `uses the unknown placeholder {{${name}}}: one of target.name, target.region, target.labels.<key>, target.parameters.<key>, environment, release.version, promotion.id, args.<name>`;
+}
+
+/**
+ * Every issue of a parsed template, paths relative to it (`successCondition`, `provider.query`): the
+ * conditions compile (at least one is given), every placeholder is known and every argument it uses is
+ * declared, argument names are unique, the CloudWatch provider has a query or a metric (not both).
+ * `prefix` is put before each path (`analysisTemplates.2`).
+ */
+export function compileTemplate(t: Omit<AnalysisTemplate, 'lookbackSeconds'> & { lookbackSeconds?: number }, prefix = ''): Issue[] {
+  const at = (p: string) => (prefix ? `${prefix}.${p}` : p);
+  const issues: Issue[] = [];
+  if (t.successCondition === undefined && t.failureCondition === undefined)
+    issues.push({ path: at('successCondition'), message: 'a template needs a successCondition, a failureCondition or both' });
+  for (const field of ['successCondition', 'failureCondition'] as const) {
+    const expression = t[field];
+    if (expression === undefined) continue;
+    const why = conditionIssue(expression);
+    if (why) issues.push({ path: at(field), message: why });
+  }
+  const declared = new Set<string>();
+  t.args.forEach((a, i) => {
+    if (declared.has(a.name)) issues.push({ path: at(`args.${i}.name`), message: `declares the argument '${a.name}' twice` });
+    declared.add(a.name);
+  });
+  for (const { field, text } of placeholderFields(t)) {
+    for (const m of text.matchAll(PLACEHOLDER)) {
+      const why = placeholderIssue(m[1]!, declared);
+      if (why) issues.push({ path: at(field), message: why });
+    }
+  }
+  if (t.provider.type === 'cloudwatch' && (t.provider.query === undefined) === (t.provider.metric === undefined))
+    issues.push({ path: at('provider.query'), message: 'a CloudWatch provider takes either a Metrics Insights query or a metric, exactly one' });
   return issues;
 }
 
-/** A minimal syntax check of a condition: balanced brackets and quotes, no empty expression. */
-function celIssue(text: string): string | undefined {
-  const stack: string[] = [];
-  const pairs: Record<string, string> = { ')': '(', ']': '[', '}': '{' };
-  let quote: string | null = null;
-  for (const c of text) {
-    if (quote) {
-      if (c === quote) quote = null;
-      continue;
-    }
-    if (c === '"' || c === "'") quote = c;
-    else if (c === '(' || c === '[' || c === '{') stack.push(c);
-    else if (c in pairs && stack.pop() !== pairs[c]) return `does not compile: unbalanced '${c}'`;
+/** The placeholder's value in the context, or undefined when it has none (every key looked up as data: Object.hasOwn). */
+function valueOf(name: string, ctx: QueryContext): string | undefined {
+  const own = (o: object, k: string): unknown => (Object.hasOwn(o, k) ? (o as Record<string, unknown>)[k] : undefined);
+  const text = (v: unknown): string | undefined =>
+    typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'boolean' ? String(v) : v === undefined || v === null ? undefined : JSON.stringify(v);
+  switch (name) {
+    case 'target.name':
+      return ctx.target.name;
+    case 'target.region':
+      return ctx.target.region;
+    case 'environment':
+      return ctx.environment;
+    case 'release.version':
+      return ctx.release.version;
+    case 'promotion.id':
+      return ctx.promotion.id;
   }
-  if (quote || stack.length) return 'does not compile: an unclosed bracket or quote';
-  if (/(&&|\|\||[<>=!]=?|[+\-*/%])\s*$/.test(text.trim())) return 'does not compile: an operator without its right operand';
+  let m = /^target\.labels\.(.+)$/.exec(name);
+  if (m) return text(own(ctx.target.labels, m[1]!));
+  m = /^target\.parameters\.(.+)$/.exec(name);
+  if (m) return text(own(ctx.target.parameters, m[1]!));
+  m = /^args\.(.+)$/.exec(name);
+  if (m) return text(own(ctx.args, m[1]!));
   return undefined;
+}
+
+/**
+ * Fills a text's `{{…}}` placeholders from the context; `encode` is applied to each value (a URL's
+ * encodeURIComponent). A placeholder without a value throws ValidationFailed naming it (a missing
+ * argument, a label the target does not have).
+ */
+export function renderQuery(text: string, ctx: QueryContext, encode: (value: string) => string = (v) => v): string {
+  const missing: Issue[] = [];
+  const out = text.replace(PLACEHOLDER, (_, name: string) => {
+    const value = valueOf(name, ctx);
+    if (value === undefined) {
+      missing.push({
+        path: name.startsWith('args.') ? name : 'placeholder',
+        message: name.startsWith('args.')
+          ? `the argument '${name.slice(5)}' has no value (give it where the template is used, or a default)`
+          : `{{${name}}} has no value here`,
+      });
+      return '';
+    }
+    return encode(value);
+  });
+  if (missing.length) throw new ValidationFailed(missing, `the query cannot be filled in: ${missing.map((i) => i.message).join('; ')}`);
+  return out;
+}
+
+/** The template's arguments with their defaults, overridden by what a use of it supplies (caller keys as data). */
+export function resolveArgs(t: Pick<AnalysisTemplate, 'args'>, supplied: Record<string, string> = {}): Record<string, string> {
+  const out: Record<string, string> = Object.create(null) as Record<string, string>;
+  for (const a of t.args) {
+    const value = Object.hasOwn(supplied, a.name) ? supplied[a.name] : a.value;
+    if (value !== undefined) out[a.name] = value;
+  }
+  return out;
 }

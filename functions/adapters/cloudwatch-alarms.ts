@@ -57,9 +57,10 @@ export class CloudWatchAlarms implements AlarmReader {
   }
 }
 
-/** A CloudWatch client of `region` (against CLOUDWATCH_ENDPOINT when set). */
-async function cloudWatchClient(region: string): Promise<CloudWatchClient> {
+/** A CloudWatch client of `region` (against CLOUDWATCH_ENDPOINT when set); the function's own region when left out. Monitors and metric analysis both use it. */
+export async function cloudWatchClient(region?: string): Promise<CloudWatchClient> {
   const { CloudWatchClient } = await import('@aws-sdk/client-cloudwatch');
   const endpoint = env.CLOUDWATCH_ENDPOINT();
-  return new CloudWatchClient(endpoint ? { endpoint, region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : { region });
+  const place = region ? { region } : {};
+  return new CloudWatchClient(endpoint ? { endpoint, region: region ?? 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : place);
 }

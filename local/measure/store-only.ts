@@ -25,6 +25,7 @@ export function unusedPorts(): Ports {
       hosts: { check: unused, find: unused, whoami: unused, open: unused, get: unused, merge: unused, close: unused, deleteBranch: unused },
     },
     alarms: { states: unused },
+    metrics: { query: unused },
   };
 }
 

@@ -51,15 +51,15 @@ describe('architecture', () => {
     expect(offenders).toEqual([]);
   });
 
-  it("orders the domain by context: kernel ← audit ← access ← freeze ← config ← verification ← artifacts ← gitops ← promotion ← notify, webhooks ← manifest, on every import, types included; no context imports the composition (domain/ports.ts), and a context's ports augment only the kernel's deps", () => {
+  it("orders the domain by context: kernel ← audit ← access ← freeze ← config ← artifacts, verification ← gitops ← promotion ← notify, webhooks ← manifest, on every import, types included; no context imports the composition (domain/ports.ts), and a context's ports augment only the kernel's deps", () => {
     const ORDER: Record<string, number> = {
       kernel: 0,
       audit: 1,
       access: 2,
       freeze: 3,
       config: 4,
-      verification: 4.5,
       artifacts: 5,
+      verification: 5,
       gitops: 6,
       promotion: 7,
       notify: 8,

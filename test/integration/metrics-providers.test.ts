@@ -1,0 +1,337 @@
+/**
+ * The metric providers' adapters (functions/adapters/metrics/) against real or published servers:
+ * Prometheus is Debian's real server (test/support/prometheus.ts) scraping the local exporter
+ * (local/exporter.ts); CloudWatch is moto_server (GetMetricData after PutMetricData); Datadog is a local
+ * stand-in answering the documented `GET /api/v1/query`, driven by Datadog's official client (whose
+ * deserializer holds the answer to the published model); the web provider reads a local JSON endpoint.
+ * Loopback is allowed as in local mode (STAGELINE_ALLOW_LOOPBACK_OUTBOUND), as every test runs.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { CloudWatchClient, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { SecretResolver } from '../../domain/kernel/ports.ts';
+import * as z from '../../domain/kernel/zod.ts';
+import { measureOnce } from '../../domain/verification/measure.ts';
+import type { MeasureAt } from '../../domain/verification/ports.ts';
+import { analysisTemplate, type AnalysisTemplate, type MetricsProvider, type QueryContext } from '../../domain/verification/template.ts';
+import { overrideConfig } from '../../functions/configuration-overrides.ts';
+import { CloudWatchMetrics } from '../../functions/adapters/metrics/cloudwatch.ts';
+import { ProviderMetrics } from '../../functions/adapters/metrics/index.ts';
+import { startExporter, type Exporter } from '../../local/exporter.ts';
+import { startPrometheus, type LocalPrometheus } from '../support/prometheus.ts';
+import { freePort } from '../support/registry.ts';
+
+const undoConfig = overrideConfig({ STAGELINE_ALLOW_LOOPBACK_OUTBOUND: 'true' });
+afterAll(() => undoConfig());
+
+const SECRETS = new Map([
+  ['acme/metrics/PROM_TOKEN', 'prom-s3cret-token'],
+  ['acme/metrics/DD_API', 'dd-api-key-1234'],
+  ['acme/metrics/DD_APP', 'dd-app-key-5678'],
+  ['acme/metrics/WEB_TOKEN', 'web-s3cret-token'],
+  ['acme/git-token/WEB_TOKEN', 'not-for-metrics'],
+]);
+const secrets: SecretResolver = { resolve: async (tenant, name, purpose) => SECRETS.get(`${tenant}/${purpose}/${name}`) ?? null };
+const now = () => ({ lookbackSeconds: 60, now: new Date() }) satisfies MeasureAt;
+const ctx: QueryContext = {
+  target: { name: 'eu-1', region: 'eu-west-1', labels: {}, parameters: {} },
+  environment: 'prod',
+  release: { version: '1.0.0' },
+  promotion: { id: 'p-1' },
+  args: {},
+};
+const template = (provider: unknown, over: Record<string, unknown> = {}): AnalysisTemplate =>
+  z.parse(analysisTemplate, { name: 'error-rate', provider, successCondition: 'result < 0.05', ...over });
+
+/** A loopback HTTP server answering with `answer`; the requests' paths and headers are kept. */
+async function stub(answer: (path: string, headers: IncomingHttpHeaders) => { status: number; body: string; type?: string }) {
+  const seen: { path: string; headers: IncomingHttpHeaders }[] = [];
+  const server: Server = createServer((req, res) => {
+    seen.push({ path: req.url ?? '', headers: req.headers });
+    const a = answer(req.url ?? '', req.headers);
+    res.writeHead(a.status, { 'content-type': a.type ?? 'application/json' }).end(a.body);
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    seen,
+    stop: async () => {
+      server.closeAllConnections();
+      server.close();
+      await once(server, 'close');
+    },
+  };
+}
+
+const until = async <T>(probe: () => Promise<T>, ok: (v: T) => boolean, what: string, attempts = 120): Promise<T> => {
+  let last: T | undefined;
+  for (let i = 0; i < attempts; i++) {
+    last = await probe();
+    if (ok(last)) return last;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new Error(`${what}: last ${JSON.stringify(last)}`);
+};
+
+describe('Prometheus (the real server scraping the local exporter)', () => {
+  let exporter: Exporter;
+  let prometheus: LocalPrometheus;
+  beforeAll(async () => {
+    exporter = await startExporter(['eu-1', 'us-1']);
+    prometheus = await startPrometheus([exporter.address]);
+  }, 60_000);
+  afterAll(async () => {
+    await prometheus?.stop();
+    await exporter?.stop();
+  });
+
+  it('measures the error rate of a target, which rises past the condition after setErrorRate; the other target stays at 0', async () => {
+    const metrics = new ProviderMetrics(secrets);
+    const rate = (t: string) => `sum(rate(errors_total{target="${t}"}[10s])) / sum(rate(requests_total{target="${t}"}[10s]))`;
+    const eu = template({ type: 'prometheus', address: prometheus.url, query: rate('{{target.name}}') });
+    const deps = { metrics, clock: () => new Date() } as never;
+    // Two scrapes make a rate: until then the query answers an empty vector (Inconclusive).
+    const first = await until(
+      () => measureOnce(deps, 'acme', eu, ctx),
+      (m) => m.phase !== 'Inconclusive',
+      'a first rate',
+    );
+    expect(first).toMatchObject({ phase: 'Successful', value: 0 });
+    exporter.setErrorRate('eu-1', 0.3);
+    const failed = await until(
+      () => measureOnce(deps, 'acme', eu, ctx),
+      (m) => m.phase === 'Failed',
+      'the error rate to rise',
+    );
+    expect(failed.value).toBeGreaterThan(0.05);
+    expect(failed.value).toBeLessThanOrEqual(0.3 + 1e-9);
+    const us = await metrics.query('acme', { type: 'prometheus', address: prometheus.url, query: rate('us-1') }, { query: rate('us-1') }, now());
+    expect(us).toEqual([0]);
+    // A vector of several series answers one value per series; scalar() answers one.
+    const each = await metrics.query('acme', eu.provider, { query: 'requests_total' }, now());
+    expect(each).toHaveLength(2);
+    expect(await metrics.query('acme', eu.provider, { query: 'scalar(vector(0.25))' }, now())).toEqual([0.25]);
+    // NaN (0/0) is left out.
+    expect(await metrics.query('acme', eu.provider, { query: 'vector(0) / vector(0)' }, now())).toEqual([]);
+    expect(exporter.scrapes()).toBeGreaterThan(2);
+  }, 90_000);
+
+  it("fails with Prometheus' own error text on a bad query, as an Error measurement", async () => {
+    const metrics = new ProviderMetrics(secrets);
+    await expect(metrics.query('acme', { type: 'prometheus', address: prometheus.url, query: 'sum(' }, { query: 'sum(' }, now())).rejects.toThrow(
+      /Prometheus: bad_data: .*parse error/,
+    );
+    const m = await measureOnce(
+      { metrics, clock: () => new Date() } as never,
+      'acme',
+      template({ type: 'prometheus', address: prometheus.url, query: 'sum(' }),
+      ctx,
+    );
+    expect(m).toMatchObject({ phase: 'Error', value: null, error: expect.stringContaining('bad_data') });
+  });
+
+  it('sends the bearer token from the tenant secret (purpose metrics) and never shows it in an error', async () => {
+    const server = await stub((_, h) =>
+      h.authorization === 'Bearer prom-s3cret-token'
+        ? { status: 200, body: JSON.stringify({ status: 'success', data: { resultType: 'scalar', result: [1, '0.5'] } }) }
+        : { status: 401, body: 'unauthorized', type: 'text/plain' },
+    );
+    try {
+      const metrics = new ProviderMetrics(secrets);
+      const p: MetricsProvider = { type: 'prometheus', address: server.url, query: 'up', tokenSecret: 'PROM_TOKEN' };
+      expect(await metrics.query('acme', p, { query: 'up' }, now())).toEqual([0.5]);
+      expect(server.seen[0]!.path).toMatch(/^\/api\/v1\/query\?query=up&time=\d+(\.\d+)?$/);
+      await expect(metrics.query('other', p, { query: 'up' }, now())).rejects.toThrow(
+        "the secret 'PROM_TOKEN' does not exist for this tenant (purpose metrics)",
+      );
+      await expect(metrics.query('acme', { ...p, tokenSecret: undefined }, { query: 'up' }, now())).rejects.toThrow('Prometheus answered HTTP 401');
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
+describe('CloudWatch (moto_server)', () => {
+  let moto: ChildProcess;
+  let endpoint: string;
+  beforeAll(async () => {
+    const port = await freePort();
+    endpoint = `http://127.0.0.1:${port}`;
+    moto = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
+    const failed = new Promise<never>((_, reject) =>
+      moto.once('error', (e) => reject(new Error(`moto_server did not start (${e.message}): pip install 'moto[server]' (scripts/prereqs.sh moto)`))),
+    );
+    await Promise.race([
+      until(
+        () =>
+          fetch(`${endpoint}/moto-api/`).then(
+            (r) => r.ok,
+            () => false,
+          ),
+        (ok) => ok,
+        'moto_server to answer',
+      ),
+      failed,
+    ]);
+  }, 90_000);
+  afterAll(() => void moto?.kill('SIGTERM'));
+
+  it("reads a metric's statistic over the lookback window in the target's region (GetMetricData after PutMetricData)", async () => {
+    const clientOf = (region?: string) =>
+      new CloudWatchClient({ endpoint, region: region ?? 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
+    const at = new Date();
+    const put = (region: string, values: number[]) =>
+      clientOf(region).send(
+        new PutMetricDataCommand({
+          Namespace: 'Stageline/Test',
+          MetricData: values.map((v, i) => ({
+            MetricName: 'Errors',
+            Dimensions: [{ Name: 'FunctionName', Value: 'checkout-eu-1' }],
+            Timestamp: new Date(at.getTime() - (values.length - i) * 60_000),
+            Value: v,
+          })),
+        }),
+      );
+    await put('eu-west-1', [1, 2, 3]);
+    await put('us-east-1', [50]);
+    const regions: (string | undefined)[] = [];
+    const metrics = new ProviderMetrics(secrets, new CloudWatchMetrics((region) => (regions.push(region), clientOf(region))));
+    const t = template(
+      {
+        type: 'cloudwatch',
+        metric: {
+          namespace: 'Stageline/Test',
+          metricName: 'Errors',
+          dimensions: [{ name: 'FunctionName', value: 'checkout-{{target.name}}' }],
+          stat: 'Sum',
+          periodSeconds: 60,
+        },
+      },
+      { successCondition: 'results.all(x, x < 10.0)', lookbackSeconds: 600 },
+    );
+    const m = await measureOnce({ metrics, clock: () => at } as never, 'acme', t, ctx, { region: 'eu-west-1' });
+    expect(m.phase).toBe('Successful');
+    expect([...(m.values ?? [])].sort()).toEqual([1, 2, 3]);
+    // Newest first.
+    expect(m.value).toBe(3);
+    expect(regions).toEqual(['eu-west-1']);
+    const us = await measureOnce({ metrics, clock: () => at } as never, 'acme', t, ctx, { region: 'us-east-1' });
+    expect(us).toMatchObject({ phase: 'Failed', value: 50 });
+    // Outside the window: no data, Inconclusive.
+    const later = await measureOnce({ metrics, clock: () => new Date(at.getTime() + 3_600_000) } as never, 'acme', t, ctx, { region: 'eu-west-1' });
+    expect(later).toMatchObject({ phase: 'Inconclusive', value: null });
+    // The same values through a Metrics Insights query (an Expression), its placeholder filled in.
+    const insights = template(
+      { type: 'cloudwatch', query: `SELECT SUM(Errors) FROM SCHEMA("Stageline/Test", FunctionName) WHERE FunctionName = 'checkout-{{target.name}}'` },
+      { successCondition: 'results.all(x, x < 10.0)', lookbackSeconds: 600 },
+    );
+    const sql = await measureOnce({ metrics, clock: () => at } as never, 'acme', insights, ctx, { region: 'eu-west-1' });
+    expect(sql).toMatchObject({ phase: 'Successful', value: 3 });
+    expect([...(sql.values ?? [])].sort()).toEqual([1, 2, 3]);
+  });
+});
+
+describe('Datadog (a local stand-in of the documented API, through the official client)', () => {
+  it('queries /api/v1/query with the keys as headers, over the lookback window; the client accepts the answer and the points come back newest first', async () => {
+    const to = Math.floor(Date.now() / 1000);
+    const server = await stub((path) => {
+      const q = new URL(path, 'http://x').searchParams;
+      if (!path.startsWith('/api/v1/query')) return { status: 404, body: '{"errors":["Not found"]}' };
+      if (q.get('query')!.includes('forbidden')) return { status: 403, body: JSON.stringify({ errors: ['Forbidden'] }) };
+      return {
+        status: 200,
+        body: JSON.stringify({
+          status: 'ok',
+          res_type: 'time_series',
+          query: q.get('query'),
+          from_date: Number(q.get('from')) * 1000,
+          to_date: Number(q.get('to')) * 1000,
+          series: [
+            {
+              metric: 'trace.http.request.errors',
+              display_name: 'trace.http.request.errors',
+              scope: 'region:eu-west-1',
+              expression: q.get('query'),
+              aggr: 'avg',
+              interval: 20,
+              length: 3,
+              start: (to - 60) * 1000,
+              end: to * 1000,
+              pointlist: [
+                [(to - 40) * 1000, 0.01],
+                [(to - 20) * 1000, null],
+                [to * 1000, 0.03],
+              ],
+              tag_set: ['region:eu-west-1'],
+            },
+          ],
+        }),
+      };
+    });
+    const undo = overrideConfig({ DATADOG_API_URL: server.url });
+    try {
+      const metrics = new ProviderMetrics(secrets);
+      const t = template(
+        { type: 'datadog', query: 'avg:trace.http.request.errors{region:{{target.region}}}', apiKeySecret: 'DD_API', appKeySecret: 'DD_APP' },
+        { lookbackSeconds: 120 },
+      );
+      const m = await measureOnce({ metrics, clock: () => new Date(to * 1000) } as never, 'acme', t, ctx);
+      expect(m).toEqual({ at: expect.any(String), phase: 'Successful', value: 0.03, values: [0.03, 0.01] });
+      const req = server.seen[0]!;
+      expect(req.headers['dd-api-key']).toBe('dd-api-key-1234');
+      expect(req.headers['dd-application-key']).toBe('dd-app-key-5678');
+      const q = new URL(req.path, 'http://x').searchParams;
+      expect([q.get('from'), q.get('to'), q.get('query')]).toEqual([String(to - 120), String(to), 'avg:trace.http.request.errors{region:eu-west-1}']);
+      // An error answer: its errors, never the keys.
+      const denied = await measureOnce({ metrics, clock: () => new Date() } as never, 'acme', template({ ...t.provider, query: 'forbidden' }), ctx);
+      expect(denied).toMatchObject({ phase: 'Error', error: 'datadog: Datadog answered HTTP 403: Forbidden' });
+      expect(JSON.stringify(denied)).not.toContain('dd-api-key-1234');
+    } finally {
+      undo();
+      await server.stop();
+    }
+  });
+});
+
+describe('web (a local JSON endpoint)', () => {
+  it('reads the number at the JSON path, with secret headers; a non-2xx or non-number answer is an error; loopback is refused outside local mode', async () => {
+    let body = JSON.stringify({ data: { errorRate: 0.02, series: [0.01, '0.04'] } });
+    const server = await stub((path, h) => (h['x-token'] === 'Bearer web-s3cret-token' ? { status: 200, body } : { status: 403, body: '{}' }));
+    try {
+      const metrics = new ProviderMetrics(secrets);
+      const t = template({
+        type: 'web',
+        url: `${server.url}/m/{{target.name}}?env={{environment}}`,
+        jsonPath: '$.data.errorRate',
+        headers: [{ name: 'X-Token', value: 'Bearer ${WEB_TOKEN}' }],
+      });
+      expect(await measureOnce({ metrics, clock: () => new Date() } as never, 'acme', t, ctx)).toMatchObject({ phase: 'Successful', value: 0.02 });
+      expect(server.seen[0]!.path).toBe('/m/eu-1?env=prod');
+      const list = await metrics.query(
+        'acme',
+        { ...(t.provider as Extract<MetricsProvider, { type: 'web' }>), jsonPath: '$.data.series' },
+        { url: server.url, headers: t.provider.type === 'web' ? t.provider.headers : [] },
+        now(),
+      );
+      expect(list).toEqual([0.01, 0.04]);
+      body = JSON.stringify({ data: { errorRate: 'high' } });
+      await expect(metrics.query('acme', t.provider, { url: server.url, headers: t.provider.type === 'web' ? t.provider.headers : [] }, now())).rejects.toThrow(
+        '$.data.errorRate holds no number',
+      );
+      const noSecret = await measureOnce({ metrics, clock: () => new Date() } as never, 'acme', template({ ...t.provider, headers: [] }), ctx);
+      expect(noSecret).toMatchObject({ phase: 'Error', error: 'web: the endpoint answered HTTP 403' });
+      const local = overrideConfig({ STAGELINE_ALLOW_LOOPBACK_OUTBOUND: 'false' });
+      try {
+        await expect(metrics.query('acme', t.provider, { url: server.url, headers: [] }, now())).rejects.toThrow(/loopback|plain http/);
+      } finally {
+        local();
+      }
+    } finally {
+      await server.stop();
+    }
+  });
+});
