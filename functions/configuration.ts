@@ -643,7 +643,8 @@ export const DATADOG_API_URL = /* @__PURE__ */ variable({
   defaultText: "none: `https://api.<site>` of the template's Datadog site",
   origin: 'local',
   readBy: ['functions/adapters/metrics/datadog.ts'],
-  description: "local mode only (read when STAGELINE_ALLOW_LOOPBACK_OUTBOUND is set): the base URL analysis templates' Datadog queries are sent to instead of Datadog (tests: a local stand-in answering Datadog's API)",
+  description:
+    "local mode only (read when STAGELINE_ALLOW_LOOPBACK_OUTBOUND is set): the base URL analysis templates' Datadog queries are sent to instead of Datadog (tests: a local stand-in answering Datadog's API)",
 });
 
 export const VITEST = /* @__PURE__ */ variable({

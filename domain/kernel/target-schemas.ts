@@ -80,7 +80,9 @@ export const analysisRef = /* @__PURE__ */ z.schema(() =>
       z
         .array(
           z.strictObject({
-            name: z.string().check(z.regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, 'must be an argument name: letters, digits and _'), notReserved()),
+            name: z
+              .string()
+              .check(z.regex(/^[A-Za-z][A-Za-z0-9_-]{0,62}$/, "must name one of the template's arguments: letters, digits, _ and -"), notReserved()),
             value: z.string().check(z.maxLength(1024)),
           }),
         )

@@ -14,7 +14,11 @@ export function normalSf(z: number): number {
     Math.exp(
       -x * x -
         1.26551223 +
-        t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))),
+        t *
+          (1.00002368 +
+            t *
+              (0.37409196 +
+                t * (0.09678418 + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))),
     );
   const erfc = x >= 0 ? y : 2 - y;
   return erfc / 2;
@@ -25,7 +29,7 @@ function ranks(values: readonly number[]): { ranks: number[]; tieSum: number } {
   const order = values.map((v, i) => [v, i] as const).sort((p, q) => p[0] - q[0]);
   const out = new Array<number>(values.length);
   let tieSum = 0;
-  for (let i = 0; i < order.length; ) {
+  for (let i = 0; i < order.length;) {
     let j = i;
     while (j + 1 < order.length && order[j + 1]![0] === order[i]![0]) j++;
     const rank = (i + j) / 2 + 1;

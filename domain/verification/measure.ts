@@ -50,7 +50,8 @@ export async function measureOnce(
   let values: number[];
   try {
     const { provider, rendered } = render(template, ctx);
-    const region = place.region ?? (provider.type === 'cloudwatch' ? provider.region : undefined);
+    // A template's explicit region (a metric kept in one region, like CloudFront's in us-east-1) wins over the target's.
+    const region = (provider.type === 'cloudwatch' ? provider.region : undefined) ?? place.region;
     values = await deps.metrics.query(tenant, provider, rendered, {
       ...(region !== undefined ? { region } : {}),
       ...(place.account !== undefined ? { account: place.account } : {}),

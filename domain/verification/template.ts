@@ -32,7 +32,15 @@ const header = () =>
   });
 
 /** The Datadog sites a template may name (the client builds `https://api.<site>`): no other host is called. */
-export const DATADOG_SITES = ['datadoghq.com', 'us3.datadoghq.com', 'us5.datadoghq.com', 'datadoghq.eu', 'ap1.datadoghq.com', 'ap2.datadoghq.com', 'ddog-gov.com'] as const;
+export const DATADOG_SITES = [
+  'datadoghq.com',
+  'us3.datadoghq.com',
+  'us5.datadoghq.com',
+  'datadoghq.eu',
+  'ap1.datadoghq.com',
+  'ap2.datadoghq.com',
+  'ddog-gov.com',
+] as const;
 
 export const metricsProvider = /* @__PURE__ */ z.schema(() =>
   z.discriminatedUnion('type', [
@@ -54,10 +62,15 @@ export const metricsProvider = /* @__PURE__ */ z.schema(() =>
           namespace: z.string().check(z.minLength(1), z.maxLength(255)),
           metricName: z.string().check(z.minLength(1), z.maxLength(255)),
           dimensions: z._default(
-            z.array(z.strictObject({ name: z.string().check(z.minLength(1), z.maxLength(255)), value: z.string().check(z.minLength(1), z.maxLength(1024)) })).check(z.maxLength(30)),
+            z
+              .array(z.strictObject({ name: z.string().check(z.minLength(1), z.maxLength(255)), value: z.string().check(z.minLength(1), z.maxLength(1024)) }))
+              .check(z.maxLength(30)),
             [],
           ),
-          stat: z._default(z.string().check(z.regex(/^(Average|Sum|Minimum|Maximum|SampleCount|p\d{1,2}(\.\d{1,2})?)$/, 'must be a statistic like Average, Sum, p99')), 'Average'),
+          stat: z._default(
+            z.string().check(z.regex(/^(Average|Sum|Minimum|Maximum|SampleCount|p\d{1,2}(\.\d{1,2})?)$/, 'must be a statistic like Average, Sum, p99')),
+            'Average',
+          ),
           periodSeconds: z._default(seconds(1, 86_400), 60),
         }),
       ),
@@ -73,7 +86,14 @@ export const metricsProvider = /* @__PURE__ */ z.schema(() =>
     z.strictObject({
       type: z.literal('web'),
       url: tenantUrl(),
-      jsonPath: z.string().check(z.regex(/^\$(\.[A-Za-z_][A-Za-z0-9_-]*|\[(\d{1,6}|\*|'[^']{1,100}'|"[^"]{1,100}")\]){0,20}$/, 'must be a path like $.data.errorRate, $.items[0].value or $.series[*]')),
+      jsonPath: z
+        .string()
+        .check(
+          z.regex(
+            /^\$(\.[A-Za-z_][A-Za-z0-9_-]*|\[(\d{1,6}|\*|'[^']{1,100}'|"[^"]{1,100}")\]){0,20}$/,
+            'must be a path like $.data.errorRate, $.items[0].value or $.series[*]',
+          ),
+        ),
       headers: z._default(z.array(header()).check(z.maxLength(20)), []),
       timeoutSeconds: z._default(seconds(1, 60), 10),
     }),
@@ -102,13 +122,15 @@ export const analysisTemplate = /* @__PURE__ */ z.schema(() =>
         intervalSeconds: z._default(seconds(1, 86_400), 60),
         count: z._default(seconds(1, 100), 5),
         successCondition: z.optional(
-          z.string().check(
-            z.minLength(1),
-            z.maxLength(1000),
-            z.describe(
-              'CEL, true when a measurement passes. `result` is the first value the query answered (a number: the first series of a vector), `results` every value (a list of numbers), e.g. `result < 0.05` or `results.all(x, x < 0.05)`',
+          z
+            .string()
+            .check(
+              z.minLength(1),
+              z.maxLength(1000),
+              z.describe(
+                'CEL, true when a measurement passes. `result` is the first value the query answered (a number: the first series of a vector), `results` every value (a list of numbers), e.g. `result < 0.05` or `results.all(x, x < 0.05)`',
+              ),
             ),
-          ),
         ),
         failureCondition: z.optional(
           z.string().check(z.minLength(1), z.maxLength(1000), z.describe('CEL, true when a measurement fails; the same variables as successCondition')),
@@ -265,7 +287,9 @@ export function renderQuery(text: string, ctx: QueryContext, encode: (value: str
     if (value === undefined) {
       missing.push({
         path: name.startsWith('args.') ? name : 'placeholder',
-        message: name.startsWith('args.') ? `the argument '${name.slice(5)}' has no value (give it where the template is used, or a default)` : `{{${name}}} has no value here`,
+        message: name.startsWith('args.')
+          ? `the argument '${name.slice(5)}' has no value (give it where the template is used, or a default)`
+          : `{{${name}}} has no value here`,
       });
       return '';
     }

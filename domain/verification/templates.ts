@@ -21,8 +21,8 @@ export const MAX_TEMPLATES_BYTES = 64 * 1024;
 /** PUT /analysis-templates/{name}: the template, its name left out or the same as the path's; `version` the set's version read. */
 export const analysisTemplateBody = /* @__PURE__ */ z.schema(() =>
   z.strictObject({
-    ...analysisTemplate.shape,
-    name: z.optional(analysisTemplate.shape.name).check(z.describe("the template's name: left out, or the same as the path's")),
+    ...analysisTemplate.def.in.shape,
+    name: z.optional(analysisTemplate.def.in.shape.name).check(z.describe("the template's name: left out, or the same as the path's")),
     version: z
       .optional(z.number().check(z.int(), z.minimum(0)))
       .check(z.describe('the version of the tenant’s templates you read (GET answers it; 0: none yet): 409 when they changed since; left out: the latest')),
@@ -112,9 +112,8 @@ export async function putAnalysisTemplate(deps: Deps, ctx: Ctx, name: string, bo
   const { version: expected, ...fields } = body;
   const parsed = analysisTemplate.safeParse({ ...fields, name });
   if (!parsed.success) throw new ValidationFailed(parsed.error.issues.map((i) => ({ path: ['body', ...i.path.map(String)].join('.'), message: i.message })));
+  // The schema compiles the conditions and checks the placeholders (compileTemplate): their issues name the body's field.
   const template = parsed.data;
-  const issues = templateIssues(template);
-  if (issues.length) throw new ValidationFailed(issues);
   return retryOnConflict(deps.tunables, async () => {
     const stored = await deps.store.getAnalysisTemplates(tenant);
     checkVersion(expected, stored?.version ?? 0);

@@ -36,8 +36,15 @@ const SECRETS = new Map([
 ]);
 const secrets: SecretResolver = { resolve: async (tenant, name, purpose) => SECRETS.get(`${tenant}/${purpose}/${name}`) ?? null };
 const now = () => ({ lookbackSeconds: 60, now: new Date() }) satisfies MeasureAt;
-const ctx: QueryContext = { target: { name: 'eu-1', region: 'eu-west-1', labels: {}, parameters: {} }, environment: 'prod', release: { version: '1.0.0' }, promotion: { id: 'p-1' }, args: {} };
-const template = (provider: unknown, over: Record<string, unknown> = {}): AnalysisTemplate => z.parse(analysisTemplate, { name: 'error-rate', provider, successCondition: 'result < 0.05', ...over });
+const ctx: QueryContext = {
+  target: { name: 'eu-1', region: 'eu-west-1', labels: {}, parameters: {} },
+  environment: 'prod',
+  release: { version: '1.0.0' },
+  promotion: { id: 'p-1' },
+  args: {},
+};
+const template = (provider: unknown, over: Record<string, unknown> = {}): AnalysisTemplate =>
+  z.parse(analysisTemplate, { name: 'error-rate', provider, successCondition: 'result < 0.05', ...over });
 
 /** A loopback HTTP server answering with `answer`; the requests' paths and headers are kept. */
 async function stub(answer: (path: string, headers: IncomingHttpHeaders) => { status: number; body: string; type?: string }) {
@@ -60,7 +67,7 @@ async function stub(answer: (path: string, headers: IncomingHttpHeaders) => { st
   };
 }
 
-const until = async <T,>(probe: () => Promise<T>, ok: (v: T) => boolean, what: string, attempts = 120): Promise<T> => {
+const until = async <T>(probe: () => Promise<T>, ok: (v: T) => boolean, what: string, attempts = 120): Promise<T> => {
   let last: T | undefined;
   for (let i = 0; i < attempts; i++) {
     last = await probe();
@@ -88,10 +95,18 @@ describe('Prometheus (the real server scraping the local exporter)', () => {
     const eu = template({ type: 'prometheus', address: prometheus.url, query: rate('{{target.name}}') });
     const deps = { metrics, clock: () => new Date() } as never;
     // Two scrapes make a rate: until then the query answers an empty vector (Inconclusive).
-    const first = await until(() => measureOnce(deps, 'acme', eu, ctx), (m) => m.phase !== 'Inconclusive', 'a first rate');
+    const first = await until(
+      () => measureOnce(deps, 'acme', eu, ctx),
+      (m) => m.phase !== 'Inconclusive',
+      'a first rate',
+    );
     expect(first).toMatchObject({ phase: 'Successful', value: 0 });
     exporter.setErrorRate('eu-1', 0.3);
-    const failed = await until(() => measureOnce(deps, 'acme', eu, ctx), (m) => m.phase === 'Failed', 'the error rate to rise');
+    const failed = await until(
+      () => measureOnce(deps, 'acme', eu, ctx),
+      (m) => m.phase === 'Failed',
+      'the error rate to rise',
+    );
     expect(failed.value).toBeGreaterThan(0.05);
     expect(failed.value).toBeLessThanOrEqual(0.3 + 1e-9);
     const us = await metrics.query('acme', { type: 'prometheus', address: prometheus.url, query: rate('us-1') }, { query: rate('us-1') }, now());
@@ -107,8 +122,15 @@ describe('Prometheus (the real server scraping the local exporter)', () => {
 
   it("fails with Prometheus' own error text on a bad query, as an Error measurement", async () => {
     const metrics = new ProviderMetrics(secrets);
-    await expect(metrics.query('acme', { type: 'prometheus', address: prometheus.url, query: 'sum(' }, { query: 'sum(' }, now())).rejects.toThrow(/Prometheus: bad_data: .*parse error/);
-    const m = await measureOnce({ metrics, clock: () => new Date() } as never, 'acme', template({ type: 'prometheus', address: prometheus.url, query: 'sum(' }), ctx);
+    await expect(metrics.query('acme', { type: 'prometheus', address: prometheus.url, query: 'sum(' }, { query: 'sum(' }, now())).rejects.toThrow(
+      /Prometheus: bad_data: .*parse error/,
+    );
+    const m = await measureOnce(
+      { metrics, clock: () => new Date() } as never,
+      'acme',
+      template({ type: 'prometheus', address: prometheus.url, query: 'sum(' }),
+      ctx,
+    );
     expect(m).toMatchObject({ phase: 'Error', value: null, error: expect.stringContaining('bad_data') });
   });
 
@@ -123,7 +145,9 @@ describe('Prometheus (the real server scraping the local exporter)', () => {
       const p: MetricsProvider = { type: 'prometheus', address: server.url, query: 'up', tokenSecret: 'PROM_TOKEN' };
       expect(await metrics.query('acme', p, { query: 'up' }, now())).toEqual([0.5]);
       expect(server.seen[0]!.path).toMatch(/^\/api\/v1\/query\?query=up&time=\d+(\.\d+)?$/);
-      await expect(metrics.query('other', p, { query: 'up' }, now())).rejects.toThrow("the secret 'PROM_TOKEN' does not exist for this tenant (purpose metrics)");
+      await expect(metrics.query('other', p, { query: 'up' }, now())).rejects.toThrow(
+        "the secret 'PROM_TOKEN' does not exist for this tenant (purpose metrics)",
+      );
       await expect(metrics.query('acme', { ...p, tokenSecret: undefined }, { query: 'up' }, now())).rejects.toThrow('Prometheus answered HTTP 401');
     } finally {
       await server.stop();
@@ -141,12 +165,24 @@ describe('CloudWatch (moto_server)', () => {
     const failed = new Promise<never>((_, reject) =>
       moto.once('error', (e) => reject(new Error(`moto_server did not start (${e.message}): pip install 'moto[server]' (scripts/prereqs.sh moto)`))),
     );
-    await Promise.race([until(() => fetch(`${endpoint}/moto-api/`).then((r) => r.ok, () => false), (ok) => ok, 'moto_server to answer'), failed]);
+    await Promise.race([
+      until(
+        () =>
+          fetch(`${endpoint}/moto-api/`).then(
+            (r) => r.ok,
+            () => false,
+          ),
+        (ok) => ok,
+        'moto_server to answer',
+      ),
+      failed,
+    ]);
   }, 90_000);
   afterAll(() => void moto?.kill('SIGTERM'));
 
   it("reads a metric's statistic over the lookback window in the target's region (GetMetricData after PutMetricData)", async () => {
-    const clientOf = (region?: string) => new CloudWatchClient({ endpoint, region: region ?? 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
+    const clientOf = (region?: string) =>
+      new CloudWatchClient({ endpoint, region: region ?? 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
     const at = new Date();
     const put = (region: string, values: number[]) =>
       clientOf(region).send(
@@ -165,7 +201,16 @@ describe('CloudWatch (moto_server)', () => {
     const regions: (string | undefined)[] = [];
     const metrics = new ProviderMetrics(secrets, new CloudWatchMetrics((region) => (regions.push(region), clientOf(region))));
     const t = template(
-      { type: 'cloudwatch', metric: { namespace: 'Stageline/Test', metricName: 'Errors', dimensions: [{ name: 'FunctionName', value: 'checkout-{{target.name}}' }], stat: 'Sum', periodSeconds: 60 } },
+      {
+        type: 'cloudwatch',
+        metric: {
+          namespace: 'Stageline/Test',
+          metricName: 'Errors',
+          dimensions: [{ name: 'FunctionName', value: 'checkout-{{target.name}}' }],
+          stat: 'Sum',
+          periodSeconds: 60,
+        },
+      },
       { successCondition: 'results.all(x, x < 10.0)', lookbackSeconds: 600 },
     );
     const m = await measureOnce({ metrics, clock: () => at } as never, 'acme', t, ctx, { region: 'eu-west-1' });
@@ -179,6 +224,14 @@ describe('CloudWatch (moto_server)', () => {
     // Outside the window: no data, Inconclusive.
     const later = await measureOnce({ metrics, clock: () => new Date(at.getTime() + 3_600_000) } as never, 'acme', t, ctx, { region: 'eu-west-1' });
     expect(later).toMatchObject({ phase: 'Inconclusive', value: null });
+    // The same values through a Metrics Insights query (an Expression), its placeholder filled in.
+    const insights = template(
+      { type: 'cloudwatch', query: `SELECT SUM(Errors) FROM SCHEMA("Stageline/Test", FunctionName) WHERE FunctionName = 'checkout-{{target.name}}'` },
+      { successCondition: 'results.all(x, x < 10.0)', lookbackSeconds: 600 },
+    );
+    const sql = await measureOnce({ metrics, clock: () => at } as never, 'acme', insights, ctx, { region: 'eu-west-1' });
+    expect(sql).toMatchObject({ phase: 'Successful', value: 3 });
+    expect([...(sql.values ?? [])].sort()).toEqual([1, 2, 3]);
   });
 });
 
@@ -222,7 +275,10 @@ describe('Datadog (a local stand-in of the documented API, through the official 
     const undo = overrideConfig({ DATADOG_API_URL: server.url });
     try {
       const metrics = new ProviderMetrics(secrets);
-      const t = template({ type: 'datadog', query: 'avg:trace.http.request.errors{region:{{target.region}}}', apiKeySecret: 'DD_API', appKeySecret: 'DD_APP' }, { lookbackSeconds: 120 });
+      const t = template(
+        { type: 'datadog', query: 'avg:trace.http.request.errors{region:{{target.region}}}', apiKeySecret: 'DD_API', appKeySecret: 'DD_APP' },
+        { lookbackSeconds: 120 },
+      );
       const m = await measureOnce({ metrics, clock: () => new Date(to * 1000) } as never, 'acme', t, ctx);
       expect(m).toEqual({ at: expect.any(String), phase: 'Successful', value: 0.03, values: [0.03, 0.01] });
       const req = server.seen[0]!;
@@ -247,13 +303,25 @@ describe('web (a local JSON endpoint)', () => {
     const server = await stub((path, h) => (h['x-token'] === 'Bearer web-s3cret-token' ? { status: 200, body } : { status: 403, body: '{}' }));
     try {
       const metrics = new ProviderMetrics(secrets);
-      const t = template({ type: 'web', url: `${server.url}/m/{{target.name}}?env={{environment}}`, jsonPath: '$.data.errorRate', headers: [{ name: 'X-Token', value: 'Bearer ${WEB_TOKEN}' }] });
+      const t = template({
+        type: 'web',
+        url: `${server.url}/m/{{target.name}}?env={{environment}}`,
+        jsonPath: '$.data.errorRate',
+        headers: [{ name: 'X-Token', value: 'Bearer ${WEB_TOKEN}' }],
+      });
       expect(await measureOnce({ metrics, clock: () => new Date() } as never, 'acme', t, ctx)).toMatchObject({ phase: 'Successful', value: 0.02 });
       expect(server.seen[0]!.path).toBe('/m/eu-1?env=prod');
-      const list = await metrics.query('acme', { ...(t.provider as Extract<MetricsProvider, { type: 'web' }>), jsonPath: '$.data.series' }, { url: server.url, headers: t.provider.type === 'web' ? t.provider.headers : [] }, now());
+      const list = await metrics.query(
+        'acme',
+        { ...(t.provider as Extract<MetricsProvider, { type: 'web' }>), jsonPath: '$.data.series' },
+        { url: server.url, headers: t.provider.type === 'web' ? t.provider.headers : [] },
+        now(),
+      );
       expect(list).toEqual([0.01, 0.04]);
       body = JSON.stringify({ data: { errorRate: 'high' } });
-      await expect(metrics.query('acme', t.provider, { url: server.url, headers: t.provider.type === 'web' ? t.provider.headers : [] }, now())).rejects.toThrow('$.data.errorRate holds no number');
+      await expect(metrics.query('acme', t.provider, { url: server.url, headers: t.provider.type === 'web' ? t.provider.headers : [] }, now())).rejects.toThrow(
+        '$.data.errorRate holds no number',
+      );
       const noSecret = await measureOnce({ metrics, clock: () => new Date() } as never, 'acme', template({ ...t.provider, headers: [] }), ctx);
       expect(noSecret).toMatchObject({ phase: 'Error', error: 'web: the endpoint answered HTTP 403' });
       const local = overrideConfig({ STAGELINE_ALLOW_LOOPBACK_OUTBOUND: 'false' });

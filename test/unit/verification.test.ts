@@ -46,13 +46,26 @@ const ctx: QueryContext = {
 describe('analysis templates', () => {
   it('fills in the defaults: interval 60 s, count 5, limits 0/0/4, lookback = interval', () => {
     const t = template({ intervalSeconds: 30 });
-    expect(t).toMatchObject({ initialDelaySeconds: 0, intervalSeconds: 30, count: 5, failureLimit: 0, inconclusiveLimit: 0, consecutiveErrorLimit: 4, lookbackSeconds: 30, args: [] });
+    expect(t).toMatchObject({
+      initialDelaySeconds: 0,
+      intervalSeconds: 30,
+      count: 5,
+      failureLimit: 0,
+      inconclusiveLimit: 0,
+      consecutiveErrorLimit: 4,
+      lookbackSeconds: 30,
+      args: [],
+    });
     expect(template({ lookbackSeconds: 300 }).lookbackSeconds).toBe(300);
   });
 
   it('refuses a condition that is not CEL, names an unknown variable, or is not boolean, naming the field', () => {
-    expect(issuesOf({ ...base, successCondition: 'result <' })).toEqual([{ path: 'successCondition', message: expect.stringContaining('not a valid CEL condition') }]);
-    expect(issuesOf({ ...base, failureCondition: 'errors > 1' })).toEqual([{ path: 'failureCondition', message: expect.stringContaining('Unknown variable: errors') }]);
+    expect(issuesOf({ ...base, successCondition: 'result <' })).toEqual([
+      { path: 'successCondition', message: expect.stringContaining('not a valid CEL condition') },
+    ]);
+    expect(issuesOf({ ...base, failureCondition: 'errors > 1' })).toEqual([
+      { path: 'failureCondition', message: expect.stringContaining('Unknown variable: errors') },
+    ]);
     expect(issuesOf({ ...base, successCondition: 'result + 1.0' })).toEqual([{ path: 'successCondition', message: expect.stringContaining('boolean') }]);
     const none = { ...base } as Record<string, unknown>;
     delete none.successCondition;
@@ -73,7 +86,12 @@ describe('analysis templates', () => {
     ]);
     const web = {
       ...base,
-      provider: { type: 'web', url: 'https://metrics.example.com/{{target.labels.tier}}/{{args.x}}', jsonPath: '$.data.rate', headers: [{ name: 'X-Env', value: '{{environment}} {{oops}}' }] },
+      provider: {
+        type: 'web',
+        url: 'https://metrics.example.com/{{target.labels.tier}}/{{args.x}}',
+        jsonPath: '$.data.rate',
+        headers: [{ name: 'X-Env', value: '{{environment}} {{oops}}' }],
+      },
     };
     expect(issuesOf(web).map((i) => i.path)).toEqual(['provider.url', 'provider.headers.0.value']);
   });
@@ -83,9 +101,11 @@ describe('analysis templates', () => {
     const metric = { namespace: 'AWS/Lambda', metricName: 'Errors', dimensions: [{ name: 'FunctionName', value: '{{target.name}}' }] };
     expect(issuesOf({ ...base, provider: { type: 'cloudwatch', query: 'SELECT 1', metric } }).map((i) => i.path)).toEqual(['provider.query']);
     expect(template({ provider: { type: 'cloudwatch', metric } }).provider).toMatchObject({ metric: { stat: 'Average', periodSeconds: 60 } });
-    expect(issuesOf({ ...base, provider: { type: 'datadog', query: 'avg:x{*}', site: 'evil.example.com', apiKeySecret: 'DD_API', appKeySecret: 'DD_APP' } }).map((i) => i.path)).toEqual([
-      'provider.site',
-    ]);
+    expect(
+      issuesOf({ ...base, provider: { type: 'datadog', query: 'avg:x{*}', site: 'evil.example.com', apiKeySecret: 'DD_API', appKeySecret: 'DD_APP' } }).map(
+        (i) => i.path,
+      ),
+    ).toEqual(['provider.site']);
     expect(issuesOf({ ...base, provider: { ...base.provider, address: 'https://10.0.0.5:9090' } }).map((i) => i.path)).toEqual(['provider.address']);
     expect(issuesOf({ ...base, provider: { ...base.provider, tokenSecret: 'the-token' } }).map((i) => i.path)).toEqual(['provider.tokenSecret']);
     expect(issuesOf({ ...base, intervalSeconds: 0, count: 101 }).map((i) => i.path).sort()).toEqual(['count', 'intervalSeconds']);
@@ -95,9 +115,14 @@ describe('analysis templates', () => {
 describe('renderQuery', () => {
   it('fills every placeholder kind; a URL encodes what it inserts', () => {
     expect(
-      renderQuery('{{target.name}} {{ target.region }} {{target.labels.tier}} {{target.parameters.api.url}} {{target.parameters.n}} {{environment}} {{release.version}} {{promotion.id}} {{args.service}}', ctx),
+      renderQuery(
+        '{{target.name}} {{ target.region }} {{target.labels.tier}} {{target.parameters.api.url}} {{target.parameters.n}} {{environment}} {{release.version}} {{promotion.id}} {{args.service}}',
+        ctx,
+      ),
     ).toBe('eu-1 eu-west-1 gold https://eu.example.com 3 prod 1.4.0 p-123 checkout');
-    expect(renderQuery('https://m.example.com/q?t={{target.parameters.api.url}}', ctx, encodeURIComponent)).toBe('https://m.example.com/q?t=https%3A%2F%2Feu.example.com');
+    expect(renderQuery('https://m.example.com/q?t={{target.parameters.api.url}}', ctx, encodeURIComponent)).toBe(
+      'https://m.example.com/q?t=https%3A%2F%2Feu.example.com',
+    );
   });
 
   it('looks keys up as data: __proto__, constructor and toString find nothing, and a missing argument is named', () => {
@@ -166,7 +191,8 @@ describe('a run’s verdict', () => {
     const t = template({ count: 60, failureLimit: 100, initialDelaySeconds: 30, intervalSeconds: 60 });
     let run = startRun(t, 'bake', new Date('2026-11-25T10:00:00Z'), 'eu-1');
     expect(nextMeasurementAt(t, run)?.toISOString()).toBe('2026-11-25T10:00:30.000Z');
-    for (let i = 0; i < 59; i++) run = recordMeasurement(t, run, { ...m(i % 2 ? 'Failed' : 'Successful'), values: Array.from({ length: 80 }, () => 1), error: 'x'.repeat(400) });
+    for (let i = 0; i < 59; i++)
+      run = recordMeasurement(t, run, { ...m(i % 2 ? 'Failed' : 'Successful'), values: Array.from({ length: 80 }, () => 1), error: 'x'.repeat(400) });
     expect(run.measurements).toHaveLength(MAX_MEASUREMENTS);
     expect(run.dropped).toBe(9);
     expect(run.measurements[0]!.values).toHaveLength(50);
@@ -186,21 +212,39 @@ describe('measureOnce', () => {
   const deps = (metrics: MetricsPort) => ({ metrics, clock: () => new Date('2026-11-25T10:00:00Z') }) as never;
   it('renders, queries and judges; a provider error is an Error measurement without the secret', async () => {
     const asked: unknown[] = [];
-    const ok = await measureOnce(
-      deps({ query: async (...a) => (asked.push(a), [0.01, 0.02]) }),
-      'acme',
-      template({ args: [{ name: 'service' }] }),
-      ctx,
-      { region: 'eu-west-1' },
-    );
+    const ok = await measureOnce(deps({ query: async (...a) => (asked.push(a), [0.01, 0.02]) }), 'acme', template({ args: [{ name: 'service' }] }), ctx, {
+      region: 'eu-west-1',
+    });
     expect(ok).toEqual({ at: '2026-11-25T10:00:00.000Z', phase: 'Successful', value: 0.01, values: [0.01, 0.02] });
-    expect(asked[0]).toEqual(['acme', expect.objectContaining({ type: 'prometheus' }), { query: 'sum(rate(errors_total{target="eu-1"}[1m]))' }, { region: 'eu-west-1', lookbackSeconds: 60, now: expect.any(Date) }]);
+    expect(asked[0]).toEqual([
+      'acme',
+      expect.objectContaining({ type: 'prometheus' }),
+      { query: 'sum(rate(errors_total{target="eu-1"}[1m]))' },
+      { region: 'eu-west-1', lookbackSeconds: 60, now: expect.any(Date) },
+    ]);
     const failed = await measureOnce(deps({ query: async () => Promise.reject(new Error('x'.repeat(1000))) }), 'acme', template(), ctx);
     expect(failed).toMatchObject({ phase: 'Error', value: null });
     expect(failed.error!.length).toBeLessThanOrEqual(300);
-    const missing = await measureOnce(deps({ query: async () => [1] }), 'acme', template({ provider: { ...base.provider, query: '{{args.x}}' }, args: [{ name: 'x' }] }), { ...ctx, args: {} });
+    const missing = await measureOnce(
+      deps({ query: async () => [1] }),
+      'acme',
+      template({ provider: { ...base.provider, query: '{{args.x}}' }, args: [{ name: 'x' }] }),
+      { ...ctx, args: {} },
+    );
     expect(missing).toMatchObject({ phase: 'Error', error: expect.stringContaining("argument 'x' has no value") });
     expect(await measureOnce(deps({ query: async () => [] }), 'acme', template(), ctx)).toMatchObject({ phase: 'Inconclusive', value: null });
+    // CloudWatch: the dimension values are filled in, and the template's own region wins over the target's.
+    const metric = { namespace: 'AWS/Lambda', metricName: 'Errors', dimensions: [{ name: 'FunctionName', value: 'api-{{target.name}}' }] };
+    const seen: unknown[] = [];
+    const q: MetricsPort = { query: async (...a) => (seen.push(a), [0]) };
+    await measureOnce(deps(q), 'acme', template({ provider: { type: 'cloudwatch', metric, region: 'us-east-1' } }), ctx, { region: 'eu-west-1' });
+    await measureOnce(deps(q), 'acme', template({ provider: { type: 'cloudwatch', metric } }), ctx, { region: 'eu-west-1' });
+    expect(
+      seen.map((a) => [(a as [string, { metric: typeof metric }])[1].metric.dimensions[0]!.value, (a as [0, 0, 0, { region: string }])[3].region]),
+    ).toEqual([
+      ['api-eu-1', 'us-east-1'],
+      ['api-eu-1', 'eu-west-1'],
+    ]);
   });
 });
 

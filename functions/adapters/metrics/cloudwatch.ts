@@ -10,8 +10,8 @@ type CloudWatch = Extract<MetricsProvider, { type: 'cloudwatch' }>;
 const INSIGHTS_PERIOD = 60;
 
 /**
- * CloudWatch GetMetricData over the lookback window, in the target's region (the template's `region`,
- * else the function's own), with the per-region clients monitors use (cloudwatch-alarms.ts): a Metrics
+ * CloudWatch GetMetricData over the lookback window, in the template's `region`, else the target's
+ * (else the function's own), with the per-region clients monitors use (cloudwatch-alarms.ts): a Metrics
  * Insights query as an `Expression`, or the template's metric as a `MetricStat`. The values come newest
  * first (ScanBy TimestampDescending), every series of a grouped query after the other; at most MAX_VALUES.
  * The SDK is loaded on first use.
@@ -49,7 +49,7 @@ export class CloudWatchMetrics {
     } else {
       throw new MetricsQueryFailed('the CloudWatch provider has neither a query nor a metric');
     }
-    const client = await this.client(at.region ?? p.region);
+    const client = await this.client(p.region ?? at.region);
     const r = await client.send(
       new GetMetricDataCommand({
         StartTime: new Date(at.now.getTime() - window * 1000),
@@ -61,7 +61,13 @@ export class CloudWatchMetrics {
     );
     const results = r.MetricDataResults ?? [];
     const failed = results.find((x) => x.StatusCode === 'InternalError' || x.StatusCode === 'Forbidden');
-    if (failed) throw new MetricsQueryFailed(`CloudWatch: ${failed.StatusCode}: ${(failed.Messages ?? []).map((m) => m.Value).join('; ').slice(0, 250)}`);
+    if (failed)
+      throw new MetricsQueryFailed(
+        `CloudWatch: ${failed.StatusCode}: ${(failed.Messages ?? [])
+          .map((m) => m.Value)
+          .join('; ')
+          .slice(0, 250)}`,
+      );
     return keep(results.flatMap((x) => x.Values ?? []));
   }
 }

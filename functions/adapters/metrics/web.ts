@@ -57,7 +57,8 @@ export async function queryWeb(tenant: string, p: Web, rendered: RenderedQuery, 
   const headers: Record<string, string> = { accept: 'application/json', 'user-agent': 'stageline-analysis' };
   for (const h of rendered.headers ?? p.headers) {
     let value = h.value;
-    for (const name of new Set([...h.value.matchAll(SECRET_IN_HEADER)].map((m) => m[1]!))) value = value.replaceAll(`\${${name}}`, await metricsSecret(secrets, tenant, name));
+    for (const name of new Set([...h.value.matchAll(SECRET_IN_HEADER)].map((m) => m[1]!)))
+      value = value.replaceAll(`\${${name}}`, await metricsSecret(secrets, tenant, name));
     headers[h.name.toLowerCase()] = value;
   }
   const res = await guardedFetch(rendered.url ?? p.url, { method: 'GET', headers, timeoutMs: p.timeoutSeconds * 1000 });
