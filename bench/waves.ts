@@ -109,6 +109,38 @@ export async function benchConfigWrites(b: Harness): Promise<{ rows: ConfigWrite
   return { rows, flat };
 }
 
+/**
+ * The analysis row: the same promotion through 6 targets in 3 waves, each target's bake measured by one analysis
+ * template 5 times (interval 1 s; the provider answers at once: the flow's cost is what is counted). Goals: at most
+ * 2 state transitions per measurement (a Wait and a task: TargetMeasureWait ⇄ TargetBaked), and the cost per 1,000
+ * such promotions printed beside the same rollout without analysis.
+ */
+export async function benchAnalysis(b: Harness, without: RolloutCounts) {
+  const COUNT = 5;
+  const r = await rolloutFlow(b, 'six-analysis', 6, 3, { analysis: { count: COUNT, intervalSeconds: 1 } });
+  if (r.status !== 'COMPLETED') throw new Error(`bench: the measured rollout ended ${r.status}`);
+  const measurements = r.targets * COUNT;
+  // The bake without analysis is one Wait and one task per target; with it, the first measurement is that task.
+  const perMeasurement = (r.transitions - without.transitions + 2 * r.targets) / measurements;
+  const usd1000 = usdOf(r) * 1000;
+  sub('One analysis of 5 measurements per target: 6 targets in 3 waves');
+  console.log(
+    table(
+      ['figure', 'with analysis', 'without', 'goal', ''],
+      [
+        ['state transitions', r.transitions, without.transitions, '', ''],
+        ['transitions per measurement', fmt(perMeasurement, 2), '', '≤ 2', perMeasurement <= 2 ? 'met' : 'NOT met'],
+        ['step calls', r.stepInvocations, without.stepInvocations, '', ''],
+        ['WRU', fmt(r.wru, 0), fmt(without.wru, 0), '', ''],
+        ['WRU per measurement', fmt((r.wru - without.wru) / measurements, 2), '', '', ''],
+        ['RRU', fmt(r.rru, 0), fmt(without.rru, 0), '', ''],
+        ['cost per 1,000 promotions', usd(usd1000, 3), usd(usdOf(without) * 1000, 3), 'printed', ''],
+      ],
+    ),
+  );
+  return { ...r, perMeasurement, usdPer1000: usd1000 };
+}
+
 export async function benchWaves(): Promise<{ rows: RolloutCounts[]; usdPer1000Six: number; rollback: Awaited<ReturnType<typeof benchWavesRollback>> }> {
   heading('Targets and waves: one promotion through 1 → 6 → 100 targets');
   const dynamo = await startDynamo({});
@@ -147,6 +179,7 @@ export async function benchWaves(): Promise<{ rows: RolloutCounts[]; usdPer1000S
       console.log(
         `Cost per 1,000 promotions through 6 targets in 3 waves: ${usd(usdPer1000Six, 3)} (state transitions, DynamoDB units and step invocations at list prices; Lambda duration not included).`,
       );
+      await benchAnalysis(b, six);
       const rollback = await benchWavesRollback(b);
       await benchConfigWrites(b);
       return { rows, usdPer1000Six, rollback };
@@ -166,6 +199,23 @@ if (import.meta.url === `file://${process.argv[1]}` && process.argv[2] === 'conf
     const { b, close } = await openHarness(dynamo.endpoint);
     try {
       await benchConfigWrites(b);
+    } finally {
+      await close();
+    }
+  } finally {
+    await dynamo.stop();
+  }
+}
+
+/** `tsx bench/waves.ts analysis`: the analysis row alone (with the 6-target rollout it is compared with). */
+if (import.meta.url === `file://${process.argv[1]}` && process.argv[2] === 'analysis') {
+  heading('Targets and waves: analysis');
+  const dynamo = await startDynamo({});
+  try {
+    const { b, close } = await openHarness(dynamo.endpoint);
+    try {
+      await rolloutFlow(b, 'warm', 6, 3);
+      await benchAnalysis(b, await rolloutFlow(b, 'six', 6, 3));
     } finally {
       await close();
     }

@@ -29,7 +29,13 @@ export async function logged<T>(
     logger.info(message, { ...keys, ...outcome(result), ms: Date.now() - started });
     return result;
   } catch (err) {
-    logger.warn(`${message} failed`, { ...keys, error: (err as Error)?.name, reason: (err as Error)?.message, ms: Date.now() - started });
+    const name = (err as Error)?.name;
+    // A poll or a measurement that is not over yet is the flow's loop, not a failure: said at info level.
+    if (LOOPS.has(name)) logger.info(`${message} again`, { ...keys, next: name, reason: (err as Error)?.message, ms: Date.now() - started });
+    else logger.warn(`${message} failed`, { ...keys, error: name, reason: (err as Error)?.message, ms: Date.now() - started });
     throw err;
   }
 }
+
+/** Errors a flow step throws to loop (the ASL catches them into a Wait and comes back): a health poll, a measurement. */
+const LOOPS = new Set(['NotHealthy', 'MeasureAgain']);

@@ -1,6 +1,7 @@
 import { createEnvironment } from '#domain/config/environments';
 import { createEnvironment as envSchema, createItem as createItemSchema } from '#domain/kernel/schemas';
 import { createItem } from '#domain/config/items';
+import { analysisTemplateBody, putAnalysisTemplate } from '#domain/verification/templates';
 import { LocalWorkflow } from '../workflow.ts';
 import { api, ctxOf, expectStatus } from './api.ts';
 import { totalRequests } from './counter.ts';
@@ -62,7 +63,7 @@ export async function rolloutFlow(
   tenant: string,
   targets: number,
   waves: number,
-  opts: { alarmInWave?: number; waveSizes?: number[] } = {},
+  opts: { alarmInWave?: number; waveSizes?: number[]; analysis?: { count: number; intervalSeconds: number } } = {},
 ): Promise<RolloutCounts> {
   const u = usersOf(tenant);
   const ctx = ctxOf(u.admin);
@@ -77,6 +78,21 @@ export async function rolloutFlow(
   const declared = targets > 1 ? Array.from({ length: targets }, (_, i) => ({ name: `t-${String(i + 1).padStart(3, '0')}`, wave: waveOf(i) })) : undefined;
   if (alarmWave !== undefined && !declared?.some((t) => t.wave === alarmWave))
     throw new Error(`bench: no wave ${alarmWave} among ${targets} targets in ${waves} waves`);
+  // With `analysis`: one template measured `count` times per target during its wave's bake (interval × count).
+  if (opts.analysis) {
+    await putAnalysisTemplate(
+      b.deps,
+      ctx,
+      'error-rate',
+      analysisTemplateBody.parse({
+        provider: { type: 'web', url: 'https://metrics.example.com/error-rate/{{target.name}}', jsonPath: '$.value' },
+        intervalSeconds: opts.analysis.intervalSeconds,
+        count: opts.analysis.count,
+        failureCondition: 'result > 0.05',
+      }),
+    );
+  }
+  const measuredBake = opts.analysis ? opts.analysis.count * opts.analysis.intervalSeconds : undefined;
   const watched = alarmWave !== undefined ? declared!.find((t) => t.wave === alarmWave)! : undefined;
   const monitor = watched && alarmArn(tenant, `${watched.name}-5xx`);
   await createEnvironment(
@@ -90,6 +106,7 @@ export async function rolloutFlow(
         ? {
             targets: declared.map((t) => (t === watched ? { ...t, monitors: [monitor] } : t)),
             rollout: { maxParallel: 10, ...(alarmWave !== undefined ? { waves: [{ wave: alarmWave, bakeSeconds: ALARM_WAVE_BAKE_SECONDS }] } : {}) },
+            ...(measuredBake ? { bakeSeconds: measuredBake, analysis: [{ template: 'error-rate' }] } : {}),
           }
         : {}),
     }),
