@@ -1,4 +1,6 @@
 import { once } from 'node:events';
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -78,7 +80,7 @@ export async function startExporter(targets: string[] = [], port = 0): Promise<E
 }
 
 /** `tsx local/exporter.ts [--port N] [target…]`: the exporter on its own (the guide's analysis page runs it beside `npm start`). */
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (process.argv[1] && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const args = process.argv.slice(2);
   const at = args.indexOf('--port');
   const ex = await startExporter(

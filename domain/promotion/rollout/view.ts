@@ -34,7 +34,7 @@ export async function rolloutView(deps: Deps, p: Promotion) {
           alarm: t?.alarm ?? null,
           error: t?.error ?? null,
           rolledBackAt: t?.rolledBackAt ?? null,
-          ...(t?.analysis?.length ? { analysis: t.analysis.map(analysisRow) } : {}),
+          ...(t?.analysis?.length ? { analysis: t.analysis.map((r) => analysisRow(r, phase)) } : {}),
           ...(t?.git ? { git: withoutNull(t.git) } : {}),
           ...(t?.registry ? { registry: withoutNull(t.registry) } : {}),
         };
@@ -44,18 +44,22 @@ export async function rolloutView(deps: Deps, p: Promotion) {
 }
 
 /** An analysis as the API shows it: no template snapshot, no raw samples (their counts are in the comparison). */
-export const analysisRow = (r: TargetAnalysisRun) => ({
-  template: r.template,
-  scope: r.scope,
-  phase: r.phase,
-  measurements: r.measurements,
-  dropped: r.dropped ?? 0,
-  nextAt: r.phase === 'Running' ? (r.nextAt ?? null) : null,
-  message: r.message ?? null,
-  thresholds: r.thresholds ?? null,
-  ...(r.controls ? { controls: r.controls } : {}),
-  ...(r.comparison ? { comparison: r.comparison } : {}),
-});
+export const analysisRow = (r: TargetAnalysisRun, rollout: string) => {
+  // A run still measuring when the rollout ended (another target failed, a rollback) measures no more.
+  const stopped = r.phase === 'Running' && ['COMPLETED', 'ROLLED_BACK', 'FAILED'].includes(rollout);
+  return {
+    template: r.template,
+    scope: r.scope,
+    phase: r.phase,
+    measurements: r.measurements,
+    dropped: r.dropped ?? 0,
+    nextAt: r.phase === 'Running' && !stopped ? (r.nextAt ?? null) : null,
+    message: stopped ? 'stopped: the rollout ended before this analysis had its answer' : (r.message ?? null),
+    thresholds: r.thresholds ?? null,
+    ...(r.controls ? { controls: r.controls } : {}),
+    ...(r.comparison ? { comparison: r.comparison } : {}),
+  };
+};
 
 /** A delivery record as the API shows it: a revert only once there is one. */
 function withoutNull<T extends { revert?: unknown }>(d: T): T {
