@@ -278,7 +278,11 @@ const ruleFields = {
   allowSkip: z.boolean(),
   soakSeconds: z
     .nullable(soakSeconds)
-    .check(z.describe("this pair's soak in its source environment, overriding the target environment's soakSeconds (0: none for this pair); null or left out: the environment's")),
+    .check(
+      z.describe(
+        "this pair's soak in its source environment, overriding the target environment's soakSeconds (0: none for this pair); null or left out: the environment's",
+      ),
+    ),
   status: z.enum(['active', 'disabled']),
   evidenceFrom: z.union([
     z.enum(['anyone', 'not-requester', 'machine']),

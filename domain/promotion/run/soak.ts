@@ -61,7 +61,12 @@ export async function liveSince(deps: Deps, p: Promotion): Promise<string | null
   if (pointer?.digest === subject.digest) return pointer.deployedAt ?? pointer.promotedAt;
   const history = await deps.store.listDeployments(tenant, env, 50);
   const ran = history.items.filter((d) => d.digest === subject.digest && d.status !== 'FAILED' && d.status !== 'PENDING');
-  return ran.map((d) => d.deployedAt).sort().pop() ?? null;
+  return (
+    ran
+      .map((d) => d.deployedAt)
+      .sort()
+      .pop() ?? null
+  );
 }
 
 /**
@@ -72,7 +77,8 @@ export async function liveSince(deps: Deps, p: Promotion): Promise<string | null
 export async function soakBlockers(_deps: Deps, source: Pick<Environment, 'lastAlarm'> | null, after: string): Promise<SoakBlocker[]> {
   const blockers: SoakBlocker[] = [];
   const alarm = source?.lastAlarm;
-  if (alarm && Date.parse(alarm.at) > Date.parse(after)) blockers.push({ at: alarm.at, what: `alarm ${alarm.name}${alarm.reason ? ` (${alarm.reason})` : ''}` });
+  if (alarm && Date.parse(alarm.at) > Date.parse(after))
+    blockers.push({ at: alarm.at, what: `alarm ${alarm.name}${alarm.reason ? ` (${alarm.reason})` : ''}` });
   return blockers.sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
 }
 
@@ -104,11 +110,7 @@ export function duration(seconds: number): string {
 export function soakHoldOf(s: SoakState): SoakHold {
   const at = s.until.toISOString();
   const clock = `${at.slice(11, 16)} UTC${s.seconds >= 86_400 ? ` on ${at.slice(0, 10)}` : ''}`;
-  const why = !s.live
-    ? `; the release has not run in ${s.environment} yet`
-    : s.blocker
-      ? `; restarted by ${s.blocker.what} at ${s.blocker.at}`
-      : '';
+  const why = !s.live ? `; the release has not run in ${s.environment} yet` : s.blocker ? `; restarted by ${s.blocker.what} at ${s.blocker.at}` : '';
   return {
     soak: { environment: s.environment, seconds: s.seconds, since: s.since, from: s.from },
     reason: `soaking in ${s.environment} until ${clock}: ${duration(s.done)} of ${duration(s.seconds)} done${why}`,
