@@ -83,7 +83,10 @@ export const environmentResponse = /* @__PURE__ */ z.schema(() =>
       bakeSeconds: z.number().check(z.int()),
       soakSeconds: z
         .number()
-        .check(z.int(), z.describe('seconds a release must have run in the source environment, without an alarm, before it is promoted into this one (0: none)')),
+        .check(
+          z.int(),
+          z.describe('seconds a release must have run in the source environment, without an alarm, before it is promoted into this one (0: none)'),
+        ),
       cacheMaxAgeSeconds: z.number().check(z.int(), z.describe('how long services may cache the effective config')),
       registries: z.array(z.strictObject({ name: z.string(), url: z.string() })),
       monitors: z.array(z.string()).check(z.describe('CloudWatch alarm ARNs: checked before executing into it, watched while a promotion bakes')),

@@ -19,13 +19,19 @@ const soakHold = /* @__PURE__ */ z.schema(() =>
       soak: z.strictObject({
         environment: z.string().check(z.describe('the source environment the release soaks in')),
         seconds: z.number().check(z.int(), z.describe('the soak asked for')),
-        since: z.nullable(time).check(z.describe('when the clock started: the release went live there, or its last alarm there after that (null: it has not run there)')),
+        since: z
+          .nullable(time)
+          .check(z.describe('when the clock started: the release went live there, or its last alarm there after that (null: it has not run there)')),
         from: z.enum(['environment', 'rule']).check(z.describe("whose soak: the target environment's, or the pair's rule's")),
       }),
       reason: z.string(),
       until: time,
     })
-    .check(z.describe('the release has not run long enough in the source environment: the promotion goes on when it has (`until`), unless an alarm there restarts the soak')),
+    .check(
+      z.describe(
+        'the release has not run long enough in the source environment: the promotion goes on when it has (`until`), unless an alarm there restarts the soak',
+      ),
+    ),
 );
 const heldBy = /* @__PURE__ */ z.schema(() =>
   z.union([
