@@ -22,11 +22,23 @@ describe('soak', () => {
     expect(soakAsked({ policy: policy(600), soakSeconds: 3600, rollback: { reason: 'x' } as never })).toBeNull();
   });
 
-  it('restarts from the last alarm after the release went live, not one before', async () => {
+  it('restarts from the last alarm after the release went live (on the environment, or on a promotion it rolled back there), not one before', async () => {
     const alarm = { arn: 'arn:aws:cloudwatch:us-east-1:1:alarm:a/p99', name: 'a/p99', reason: 'p99 high', at: '2026-11-25T10:30:00.000Z' };
-    expect(await soakBlockers({} as Deps, { lastAlarm: alarm }, '2026-11-25T10:00:00.000Z')).toEqual([{ at: alarm.at, what: 'alarm a/p99 (p99 high)' }]);
-    expect(await soakBlockers({} as Deps, { lastAlarm: alarm }, '2026-11-25T11:00:00.000Z')).toEqual([]);
-    expect(await soakBlockers({} as Deps, null, '2026-11-25T11:00:00.000Z')).toEqual([]);
+    const rolled = { ...alarm, name: 'a/5xx', reason: '', at: '2026-11-25T10:40:00.000+0000' };
+    const asked: unknown[] = [];
+    const deps = {
+      store: {
+        listPromotions: async (...args: unknown[]) => (asked.push(args), { items: [{ monitorAlarm: rolled }, { monitorAlarm: null }], next: null }),
+      },
+    } as unknown as Deps;
+    const staging = { tenant: 'acme', name: 'staging', lastAlarm: alarm };
+    expect(await soakBlockers(deps, staging, '2026-11-25T10:00:00.000Z')).toEqual([
+      { at: alarm.at, what: 'alarm a/p99 (p99 high)' },
+      { at: '2026-11-25T10:40:00.000Z', what: 'alarm a/5xx' },
+    ]);
+    expect(asked[0]).toEqual(['acme', { status: ['ROLLED_BACK'], target: 'staging' }, 20]);
+    expect(await soakBlockers(deps, staging, '2026-11-25T11:00:00.000Z')).toEqual([]);
+    expect(await soakBlockers(deps, null, '2026-11-25T11:00:00.000Z')).toEqual([]);
   });
 
   it('says how far it has soaked and until when', () => {

@@ -34,8 +34,7 @@ export async function onAlarmStateChange(
     // The environment still lists it (the index is written with the environment; read it again anyway).
     const env = await deps.store.getEnvironment(w.tenant, w.environment);
     if (!env || !watchedMonitors(env).includes(alarm.arn)) continue;
-    // Recorded on the environment whatever bakes there: a soak in it restarts from it (domain/promotion/run/soak.ts).
-    await recordAlarm(deps, env, alarm);
+    let hitHere = false;
     for (const p of await deps.store.activePromotions(w.tenant, w.environment)) {
       if (p.status !== 'EXECUTING') continue;
       // A rollout through targets: the targets that watch the alarm and have changed decide (domain/promotion/rollout/).
@@ -43,7 +42,11 @@ export async function onAlarmStateChange(
         ? await rolloutAlarm(deps, p, alarm, (why) => failStep(deps, w.tenant, p.id, new PromotionFailed(`post-deploy verification failed: ${why}`)))
         : env.monitors?.includes(alarm.arn) && (await alarmRollback(deps, w.tenant, p.id, alarm));
       if (hit) rolledBack.push({ tenant: w.tenant, promotionId: p.id });
+      hitHere ||= !!hit;
     }
+    // A soak in the environment restarts from the alarm (domain/promotion/run/soak.ts): a promotion it rolled back
+    // records it (monitorAlarm); otherwise it is recorded on the environment (nothing baked there, or nothing it hit).
+    if (!hitHere) await recordAlarm(deps, env, alarm);
   }
   return { alarm: alarm.name, rolledBack };
 }

@@ -70,16 +70,20 @@ export async function liveSince(deps: Deps, p: Promotion): Promise<string | null
 }
 
 /**
- * What restarts a soak in the source environment after `after`: the alarms of its monitors, as recorded on
- * it (its `lastAlarm`, written by the alarm-event handler whether or not a promotion was baking there).
- * A failed analysis of the source environment belongs here too: one more blocker at the time it failed.
+ * What restarts a soak in the source environment after `after`: the alarms of its monitors, as recorded. The
+ * alarm-event handler (domain/promotion/rollout/alarms.ts) records one on the promotion it rolled back there
+ * (`monitorAlarm`), else on the environment (`lastAlarm`). A failed analysis of the source environment belongs
+ * here too: one more blocker at the time it failed.
  */
-export async function soakBlockers(_deps: Deps, source: Pick<Environment, 'lastAlarm'> | null, after: string): Promise<SoakBlocker[]> {
-  const blockers: SoakBlocker[] = [];
-  const alarm = source?.lastAlarm;
-  if (alarm && Date.parse(alarm.at) > Date.parse(after))
-    blockers.push({ at: alarm.at, what: `alarm ${alarm.name}${alarm.reason ? ` (${alarm.reason})` : ''}` });
-  return blockers.sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
+export async function soakBlockers(deps: Deps, source: Pick<Environment, 'tenant' | 'name' | 'lastAlarm'> | null, after: string): Promise<SoakBlocker[]> {
+  if (!source) return [];
+  const since = Date.parse(after);
+  const rolledBack = await deps.store.listPromotions(source.tenant, { status: ['ROLLED_BACK'], target: source.name }, 20);
+  const alarms = [source.lastAlarm ?? null, ...rolledBack.items.map((p) => p.monitorAlarm ?? null)];
+  return alarms
+    .filter((a): a is NonNullable<typeof a> => !!a && Date.parse(a.at) > since)
+    .map((a) => ({ at: new Date(a.at).toISOString(), what: `alarm ${a.name}${a.reason ? ` (${a.reason})` : ''}` }))
+    .sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
 }
 
 /** How far `p`'s release has soaked at `now`, or null when it asks for no soak. */
