@@ -20,6 +20,7 @@ export function progressLine(p: Promotion, started: number, bakeSeconds = 0): st
   else if (p.pullRequest?.state === 'open' && p.waitingFor === 'merge')
     step = `waiting for ${p.pullRequest.host === 'gitlab' ? 'merge request !' : 'pull request #'}${p.pullRequest.number} to be merged (${p.pullRequest.mergeState}): ${p.pullRequest.url}`;
   else if (p.status === 'SCHEDULED' && p.heldBy && 'promotion' in p.heldBy) step = `queued: ${p.heldBy.reason}`;
+  else if (p.status === 'SCHEDULED' && p.heldBy && 'soak' in p.heldBy) step = p.heldBy.reason;
   else if (p.status === 'SCHEDULED') step = `scheduled, starts in ${seconds(secondsLeft(p.scheduledAt) ?? 0)}`;
   else if (p.status === 'EXECUTING' && (p as Partial<PromotionDetail>).rollout) step = rolloutStep(p.id, (p as PromotionDetail).rollout!);
   else if (p.status === 'EXECUTING' && p.result && bakeSeconds)
@@ -39,6 +40,8 @@ export function heldLine(p: Pick<Promotion, 'heldBy'>): string | null {
   const h = p.heldBy;
   if (!h) return null;
   if ('promotion' in h) return `queued: ${h.reason}; it goes on when that one ends (stageline promotions show ${h.promotion})`;
+  // "soaking in staging until 14:32 UTC: 45 min of 60 min done": it goes on by itself then.
+  if ('soak' in h) return `${h.reason}; it goes on by itself at ${when(h.until)} UTC`;
   return `held by freeze window ${h.window} (${h.reason}) until ${when(h.until)} UTC`;
 }
 
@@ -62,6 +65,7 @@ export function stepLine(t: Transition, p: PromotionDetail): string {
     case 'APPROVED':
       return p.policy.requiresApproval ? `approved by ${t.by}` : `approved: ${p.targetEnvironment} needs no approval`;
     case 'SCHEDULED': {
+      // The hold this transition is (the promotion's current one while it still waits).
       const held = heldLine(p);
       return p.status === 'SCHEDULED' && held ? held : `scheduled: starts at ${when(p.scheduledAt)} UTC`;
     }

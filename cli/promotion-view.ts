@@ -75,15 +75,17 @@ export function nextStep(p: Promotion): void {
         ? `add what the gates missed (stageline evidence ${p.id} …), then validate again: stageline validate ${p.id} --wait`
         : p.status === 'SCHEDULED' && p.heldBy && 'promotion' in p.heldBy
           ? `nothing: it goes on when ${p.heldBy.promotion} ends (to follow it: stageline promotions watch ${p.heldBy.promotion})`
-          : p.waitingFor === 'approval'
-            ? `ask an approver: stageline approve ${p.id}   (to keep watching: stageline promotions watch ${p.id})`
-            : p.waitingFor === 'execution'
-              ? `stageline execute ${p.id} --wait, or: stageline schedule ${p.id} --at <time>`
-              : p.status === 'COMPLETED' && p.sourceEnvironment !== p.targetEnvironment
-                ? `to undo it: stageline rollback --promotion ${p.id} --reason … --dry-run`
-                : ['EXECUTING', 'VALIDATING', 'APPROVED', 'SCHEDULED'].includes(p.status)
-                  ? `to keep watching: stageline promotions watch ${p.id}`
-                  : null;
+          : p.status === 'SCHEDULED' && p.heldBy && 'soak' in p.heldBy
+            ? `nothing: it goes on by itself once it has soaked in ${p.heldBy.soak.environment} (to keep watching: stageline promotions watch ${p.id})`
+            : p.waitingFor === 'approval'
+              ? `ask an approver: stageline approve ${p.id}   (to keep watching: stageline promotions watch ${p.id})`
+              : p.waitingFor === 'execution'
+                ? `stageline execute ${p.id} --wait, or: stageline schedule ${p.id} --at <time>`
+                : p.status === 'COMPLETED' && p.sourceEnvironment !== p.targetEnvironment
+                  ? `to undo it: stageline rollback --promotion ${p.id} --reason … --dry-run`
+                  : ['EXECUTING', 'VALIDATING', 'APPROVED', 'SCHEDULED'].includes(p.status)
+                    ? `to keep watching: stageline promotions watch ${p.id}`
+                    : null;
   if (hint) console.log(`Next: ${hint}`);
 }
 

@@ -229,11 +229,13 @@ function Why({ p }: { p: any }) {
           ? `Approved; waiting for ${prName(p.pullRequest)} to be merged on ${p.pullRequest.host === 'gitlab' ? 'GitLab' : 'GitHub'} (${MERGE_STATE[p.pullRequest.mergeState] ?? p.pullRequest.mergeState}). Merging it completes the promotion; closing it fails it.`
           : p.status === 'SCHEDULED' && p.heldBy?.window
             ? `Approved; held by freeze window ${p.heldBy.window} (${p.heldBy.reason}): it goes on by itself when the window ends.`
-            : p.waitingFor === 'execution'
-              ? 'Approved; waiting for someone to execute or schedule it.'
-              : p.status === 'PENDING'
-                ? 'Its gates have not run yet: they start on their own, unless it was created to collect evidence first (then attach the evidence below and validate).'
-                : null;
+            : p.status === 'SCHEDULED' && p.heldBy?.soak
+              ? `Approved; ${p.heldBy.reason}. It goes on by itself then (an alarm in ${p.heldBy.soak.environment} before that starts the soak again).`
+              : p.waitingFor === 'execution'
+                ? 'Approved; waiting for someone to execute or schedule it.'
+                : p.status === 'PENDING'
+                  ? 'Its gates have not run yet: they start on their own, unless it was created to collect evidence first (then attach the evidence below and validate).'
+                  : null;
   return text ? <p class={`why-box ${p.status === 'VALIDATION_FAILED' ? 'bad' : ''}`}>{text}</p> : null;
 }
 

@@ -46,6 +46,7 @@ export function environmentView(env: Environment) {
     concurrency: env.concurrency ?? 'queue',
     autoPromotionPaused: env.autoPromotionPaused ?? false,
     bakeSeconds: env.bakeSeconds ?? 0,
+    soakSeconds: env.soakSeconds ?? 0,
     cacheMaxAgeSeconds: env.cacheMaxAgeSeconds ?? 0,
     registries: env.registries ?? [],
     monitors: env.monitors ?? [],
@@ -67,7 +68,7 @@ export function environmentView(env: Environment) {
 
 /** Digest of an environment's settings (what `before`/`after` mean in its audit entries). */
 function settingsDigest(env: Environment): string {
-  const { head: _h, version: _v, updatedAt: _u, updatedBy: _b, itemCount: _c, lastBreakGlass: _g, webhookGates, ...rest } = env;
+  const { head: _h, version: _v, updatedAt: _u, updatedBy: _b, itemCount: _c, lastBreakGlass: _g, lastAlarm: _a, webhookGates, ...rest } = env;
   // Never digest a secret: an unsalted digest over settings that include a webhook secret lets
   // anyone who reads the audit trail guess the secret offline.
   const settings = { ...rest, webhookGates: (webhookGates ?? []).map(({ secret: _s, ...h }) => h) };
@@ -135,6 +136,7 @@ export async function createEnvironment(deps: Deps, ctx: Ctx, input: CreateEnvir
       concurrency: input.concurrency,
       autoPromotionPaused: input.autoPromotionPaused,
       bakeSeconds: input.bakeSeconds,
+      ...(input.soakSeconds ? { soakSeconds: input.soakSeconds } : {}),
       cacheMaxAgeSeconds: input.cacheMaxAgeSeconds,
       registries: input.registries,
       monitors: input.monitors,
@@ -211,12 +213,15 @@ export async function updateEnvironment(deps: Deps, ctx: Ctx, name: string, inpu
     if (input.targets !== undefined || input.registries !== undefined)
       assertTargetRegistries(targets, input.registries ?? current.registries, 'body', current.name);
     if (input.targets !== undefined) await assertNotRollingOut(deps.store, current, targets);
-    const { targets: _t, rollout: _r, analysis: _a, preAnalysis: _p, ...untargeted } = current;
+    const { targets: _t, rollout: _r, analysis: _a, preAnalysis: _p, soakSeconds: _s, ...untargeted } = current;
     // Left out of a partial update, the analyses are kept; [] removes them.
     const analysis = input.analysis ?? current.analysis ?? [];
     const preAnalysis = input.preAnalysis ?? current.preAnalysis ?? [];
+    // Left out of the body: the stored soak stays (0 removes it).
+    const soak = input.soakSeconds ?? current.soakSeconds ?? 0;
     const now = deps.clock().toISOString();
     const next: Environment = {
+      ...(soak ? { soakSeconds: soak } : {}),
       ...untargeted,
       ...(targets.length ? { targets, ...(rollout ? { rollout } : {}) } : {}),
       ...(analysis.length ? { analysis } : {}),

@@ -32,6 +32,11 @@ export interface Environment {
   autoPromotionPaused: boolean;
   /** seconds to wait after a promotion executes before verifying it (alarm evidence in that time rolls it back) */
   bakeSeconds: number;
+  /**
+   * how long a release must have run in its source environment, without an alarm since, before it may be
+   * promoted into this one (domain/promotion/run/soak.ts); absent or 0: no soak. A rule for the pair may set its own.
+   */
+  soakSeconds?: number;
   /** OCI registries this environment's artifacts are copied to on promotion (first = where they are read from) */
   registries: { name: string; url: string }[];
   /** CloudWatch alarm ARNs checked before executing into it and watched while a promotion bakes (domain/freeze/monitors.ts) */
@@ -46,6 +51,8 @@ export interface Environment {
   cacheMaxAgeSeconds?: number;
   /** the last time an admin broke glass on this environment (shown on the status page) */
   lastBreakGlass?: BreakGlassUse | null;
+  /** the latest alarm of its monitors that went to ALARM (domain/promotion/rollout/alarms.ts): a soak in it restarts from then */
+  lastAlarm?: { arn: string; name: string; reason: string; at: string } | null;
   /** where the environment runs, ordered in waves (domain/config/targets.ts); absent: one implicit target, as before */
   targets?: Target[];
   /** how promotions roll out through the targets' waves (absent: defaults) */

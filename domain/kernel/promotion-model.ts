@@ -38,6 +38,8 @@ export interface Rule {
   evidenceFrom?: EvidenceFrom;
   /** lets a promotion skip intermediate environments on this pair */
   allowSkip: boolean;
+  /** the soak this pair asks for, overriding the target environment's (`soakSeconds`); absent: the environment's */
+  soakSeconds?: number | null;
   status: 'active' | 'disabled';
   version: number;
   createdAt: string;
@@ -59,6 +61,8 @@ export interface Policy {
   approvalExpirySeconds: number;
   /** whose evidence the gates accept (see EvidenceFrom); absent = anyone with the deployer role */
   evidenceFrom?: EvidenceFrom;
+  /** the pair's rule asks for its own soak in the source environment (overrides the target's; domain/promotion/run/soak.ts) */
+  soakSeconds?: number;
 }
 
 /**
@@ -163,6 +167,8 @@ export interface Promotion {
   attempt?: number;
   /** the target's bake time when the gates ran: every decision sent to the flow carries it (Bake waits that long) */
   bakeSeconds?: number;
+  /** the target's soak when the gates ran (absent: none); the policy's, from the pair's rule, overrides it (domain/promotion/run/soak.ts) */
+  soakSeconds?: number;
   /** a promotion into an environment with targets: its waves and where each target stands (domain/promotion/rollout/) */
   rollout?: RolloutState | null;
   /**
@@ -426,7 +432,20 @@ export interface PromotionHold {
   until: string;
 }
 
-export type HeldBy = WindowHold | PromotionHold;
+/**
+ * A hold until the release has soaked in the source environment (domain/promotion/run/soak-hold.ts): `since` is when
+ * it went live there (or its last alarm there after that), `seconds` the soak asked for, `until` when it is due.
+ */
+export interface SoakHold {
+  soak: { environment: string; seconds: number; since: string | null; from: 'environment' | 'rule' };
+  reason: string;
+  until: string;
+}
+
+export type HeldBy = WindowHold | PromotionHold | SoakHold;
+
+/** Whether a promotion waits for its release to soak in the source environment. */
+export const heldBySoak = (h: HeldBy | null | undefined): h is SoakHold => !!h && 'soak' in h;
 
 /** Whether a promotion waits behind another one (not a freeze window). */
 export const heldByPromotion = (h: HeldBy | null | undefined): h is PromotionHold => !!h && 'promotion' in h;

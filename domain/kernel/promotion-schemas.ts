@@ -1,5 +1,5 @@
 import * as z from './zod.ts';
-import { envName, itemKey, pageCursor } from './schemas.ts';
+import { envName, itemKey, pageCursor, soakSeconds } from './schemas.ts';
 import { GLOB_PATTERN, globStars, MAX_GLOB_STARS, MAX_GLOB_STARS_TOTAL } from './glob.ts';
 import type { Condition, EvidenceFrom } from './promotion-model.ts';
 import { STATUS_ALIASES, STATUSES, statusesFor, type Status } from './lifecycle.ts';
@@ -276,6 +276,13 @@ const ruleFields = {
   autoPromote: z.boolean(),
   conditions: z.nullable(condition),
   allowSkip: z.boolean(),
+  soakSeconds: z
+    .nullable(soakSeconds)
+    .check(
+      z.describe(
+        "this pair's soak in its source environment, overriding the target environment's soakSeconds (0: none for this pair); null or left out: the environment's",
+      ),
+    ),
   status: z.enum(['active', 'disabled']),
   evidenceFrom: z.union([
     z.enum(['anyone', 'not-requester', 'machine']),
@@ -297,6 +304,7 @@ export const createRule = /* @__PURE__ */ z.schema(() =>
         autoPromote: z._default(ruleFields.autoPromote, false),
         conditions: z._default(ruleFields.conditions, null),
         allowSkip: z._default(ruleFields.allowSkip, false),
+        soakSeconds: z.optional(ruleFields.soakSeconds),
         evidenceFrom: z._default(ruleFields.evidenceFrom, 'anyone'),
         status: z._default(ruleFields.status, 'active'),
       })

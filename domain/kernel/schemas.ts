@@ -99,6 +99,22 @@ const registries = /* @__PURE__ */ z.schema(() =>
 const reason = /* @__PURE__ */ z.schema(() => z.string().check(z.trim(), z.minLength(1), z.regex(/\S/, 'must not be blank'), z.maxLength(1000)));
 
 /** `verification`: digest_match (the copy hashes to the digest), or signature_match (also a Sigstore bundle signed by `signingKey`). */
+/** The longest soak an environment or a rule may ask for: 30 days. */
+export const MAX_SOAK_SECONDS = 30 * 24 * 3600;
+/** How long a release must have run in the source environment, without an alarm, before it is promoted (domain/promotion/run/soak.ts). */
+export const soakSeconds = /* @__PURE__ */ z.schema(() =>
+  z
+    .number()
+    .check(
+      z.int(),
+      z.minimum(0, 'must be 0 (no soak) or more seconds'),
+      z.maximum(MAX_SOAK_SECONDS, `must be at most 30 days (${MAX_SOAK_SECONDS} seconds)`),
+      z.describe(
+        'seconds a release must have run in the source environment (since its deployment there, or its last alarm there after that) before it is promoted into this one; 0: no soak. A promotion that has not soaked waits (SCHEDULED) and goes on when it has',
+      ),
+    ),
+);
+
 export const verification = /* @__PURE__ */ z.enum(['digest_match', 'signature_match']);
 const PEM_KEY = /^-----BEGIN PUBLIC KEY-----\n[A-Za-z0-9+/=\n]+\n-----END PUBLIC KEY-----\n?$/;
 export const signingKey = /* @__PURE__ */ z.schema(() =>
@@ -143,6 +159,7 @@ export const createEnvironment = /* @__PURE__ */ z.schema(() =>
       concurrency: z._default(concurrency, 'queue'),
       autoPromotionPaused: z._default(z.boolean(), false),
       bakeSeconds: z._default(z.number().check(z.int(), z.minimum(0), z.maximum(3600)), 0),
+      soakSeconds: z.optional(soakSeconds),
       cacheMaxAgeSeconds: z
         ._default(z.number().check(z.int(), z.minimum(0), z.maximum(86400)), 0)
         .check(z.describe('how long services may cache the effective config (Cache-Control max-age); 0 = revalidate every read with the ETag')),
@@ -182,6 +199,7 @@ export const updateEnvironment = /* @__PURE__ */ z.schema(() =>
     concurrency: z.optional(concurrency),
     autoPromotionPaused: z.optional(z.boolean()),
     bakeSeconds: z.optional(z.number().check(z.int(), z.minimum(0), z.maximum(3600))),
+    soakSeconds: z.optional(soakSeconds),
     cacheMaxAgeSeconds: z.optional(z.number().check(z.int(), z.minimum(0), z.maximum(86400))),
     registries: z.optional(registries),
     monitors: z.optional(monitors),

@@ -11,7 +11,7 @@ import { assertGitFileFor } from '../gitops/target-path.ts';
 import { linkRefusal } from '../artifacts/discovery.ts';
 import type { RepoLink } from '../artifacts/model.ts';
 import { ownValue } from '../kernel/reserved-keys.ts';
-import { type Setup, freezeKey, sortRules, sortSubscriptions, subscriptionDoc, gitDoc, sortLinks, linkDoc, pairOf, asShown } from './sections.ts';
+import { type Setup, freezeKey, sortRules, sortSubscriptions, subscriptionDoc, gitDoc, sortLinks, linkDoc, pairOf, asShown, ruleOfDoc } from './sections.ts';
 
 /**
  * The setup a manifest asks for, from the setup there is now: every section the document names,
@@ -117,6 +117,8 @@ export function desired(tenant: string, cur: Setup, m: Manifest, place: Deployme
     // The document-wide verification applies where the environment does not say its own.
     settings[env] = { ...settings[env]!, ...(p.verification ? { verification: p.verification } : {}), ...s };
     if (!settings[env].monitors?.length) delete settings[env].monitors;
+    // 0 is no soak: written as the export writes it (left out), so export | apply plans nothing.
+    if (!settings[env].soak_seconds) delete settings[env].soak_seconds;
     if (!settings[env].targets?.length) {
       delete settings[env].targets;
       delete settings[env].rollout;
@@ -142,7 +144,7 @@ export function desired(tenant: string, cur: Setup, m: Manifest, place: Deployme
         .map((w) => ({ ...w, ...(w.start ? { start: new Date(w.start).toISOString(), end: new Date(w.end!).toISOString() } : {}) }))
         .sort((a, b) => (freezeKey(a) < freezeKey(b) ? -1 : 1))
     : cur.freeze_windows;
-  const approval_rules = p.approval_rules ? sortRules(p.approval_rules) : cur.approval_rules;
+  const approval_rules = p.approval_rules ? sortRules(p.approval_rules.map(ruleOfDoc)) : cur.approval_rules;
   const webhook_gates = { ...cur.webhook_gates, ...(p.webhook_gates ?? {}) };
   const webhooks = p.webhooks ? sortSubscriptions(p.webhooks.map(subscriptionDoc)) : cur.webhooks;
   const git_targets = { ...cur.git_targets };

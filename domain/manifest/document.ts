@@ -5,7 +5,7 @@ import { findReservedKey, RESERVED_KEY_MESSAGE } from '../kernel/reserved-keys.t
 import { createFreezeWindow } from '../freeze/windows.ts';
 import { slackTeamId } from '../notify/settings.ts';
 import { NOTIFICATION_KINDS } from '../notify/model.ts';
-import { envName, gates, signingKey, verification, webhookGate } from '../kernel/schemas.ts';
+import { envName, gates, signingKey, soakSeconds, verification, webhookGate } from '../kernel/schemas.ts';
 import { artifactName, createRule } from '../kernel/promotion-schemas.ts';
 import { monitors } from '../freeze/monitors.ts';
 import { rollout, targets } from '../kernel/target-schemas.ts';
@@ -92,6 +92,8 @@ export const manifestSchema = /* @__PURE__ */ z.schema(() =>
               description: z.optional(z.string().check(z.maxLength(1000))),
               protected: z.optional(z.boolean()),
               bake_seconds: z.optional(z.number().check(z.int(), z.minimum(0), z.maximum(3600))),
+              /** seconds a release must have run in the source environment, without an alarm, before it is promoted into this one (0: none) */
+              soak_seconds: z.optional(soakSeconds),
               /** how long services may cache the effective config (Cache-Control max-age; 0: revalidate each read) */
               cache_max_age_seconds: z.optional(z.number().check(z.int(), z.minimum(0), z.maximum(86400))),
               concurrency: z.optional(z.enum(['queue', 'reject', 'supersede'])),

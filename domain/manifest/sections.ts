@@ -28,6 +28,7 @@ export interface Setup {
       description: string;
       protected: boolean;
       bake_seconds: number;
+      soak_seconds?: number;
       cache_max_age_seconds?: number;
       concurrency: Environment['concurrency'];
       verification: 'digest_match' | 'signature_match';
@@ -162,6 +163,7 @@ export const RULE_FIELDS = [
   'autoPromote',
   'conditions',
   'allowSkip',
+  'soakSeconds',
   'status',
   'evidenceFrom',
 ] as const;
@@ -170,9 +172,15 @@ export const pairOf = (r: Pick<Rule, 'sourceEnvironment' | 'targetEnvironment'>)
 
 /** A stored rule as the document writes it: the fields POST /promotions/rules takes. */
 export const ruleDoc = (r: Rule): CreateRule => ({
-  ...(Object.fromEntries(RULE_FIELDS.map((f) => [f, r[f]])) as CreateRule),
+  ...(Object.fromEntries(RULE_FIELDS.filter((f) => (r[f] !== undefined && r[f] !== null) || f === 'conditions').map((f) => [f, r[f]])) as CreateRule),
   evidenceFrom: r.evidenceFrom ?? 'anyone',
 });
+
+/** A rule as a document gives it, in the form ruleDoc writes: a soak of null is no soak of the rule's. */
+export const ruleOfDoc = (r: CreateRule): CreateRule => {
+  const { soakSeconds, ...rest } = r;
+  return soakSeconds === undefined || soakSeconds === null ? rest : { ...rest, soakSeconds };
+};
 
 export const byPair = (rules: CreateRule[]) => Object.fromEntries(rules.map((r) => [pairOf(r), r]));
 

@@ -79,6 +79,7 @@ async function current(deps: Deps, tenant: string, named: string[] = []): Promis
           description: e.description,
           protected: e.protected,
           bake_seconds: e.bakeSeconds ?? 0,
+          ...(e.soakSeconds ? { soak_seconds: e.soakSeconds } : {}),
           ...(e.cacheMaxAgeSeconds ? { cache_max_age_seconds: e.cacheMaxAgeSeconds } : {}),
           concurrency: e.concurrency ?? 'queue',
           verification: e.verification ?? 'digest_match',
@@ -285,7 +286,7 @@ async function applyOnce(deps: With<'scheduler' | 'webhooks'>, ctx: Ctx, m: Mani
     const webhookGates = hooksChanged ? await resolveWebhookGates(deps, tenant, env, w) : env.webhookGates;
     // A target a promotion is rolling out through cannot be removed (409), by the API or by a manifest.
     await assertNotRollingOut(deps.store, env, s.targets ?? []);
-    const { targets: _t, rollout: _r, ...untargeted } = env;
+    const { targets: _t, rollout: _r, soakSeconds: _s, ...untargeted } = env;
     ops.push({
       kind: 'environment',
       env: {
@@ -293,6 +294,7 @@ async function applyOnce(deps: With<'scheduler' | 'webhooks'>, ctx: Ctx, m: Mani
         description: s.description,
         protected: s.protected,
         bakeSeconds: s.bake_seconds,
+        ...(s.soak_seconds ? { soakSeconds: s.soak_seconds } : {}),
         cacheMaxAgeSeconds: s.cache_max_age_seconds ?? 0,
         concurrency: s.concurrency,
         verification: s.verification,
@@ -338,8 +340,10 @@ async function applyOnce(deps: With<'scheduler' | 'webhooks'>, ctx: Ctx, m: Mani
   for (const [pair, doc] of Object.entries(wantRules)) {
     const r = haveRules.get(pair);
     if (r && canonicalJson(ruleDoc(r)) === canonicalJson(doc)) continue;
+    // A rule's document is the whole rule: a soak it leaves out is no longer the rule's.
+    const { soakSeconds: _soak, ...kept } = r ?? ({} as Partial<Rule>);
     const rule: Rule = r
-      ? { ...r, ...doc, version: r.version + 1, updatedAt: at, updatedBy: ctx.principal.name }
+      ? { ...(kept as Rule), ...doc, version: r.version + 1, updatedAt: at, updatedBy: ctx.principal.name }
       : {
           ...doc,
           id: `rule_${randomBytes(6).toString('hex')}`,

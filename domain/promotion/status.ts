@@ -2,7 +2,7 @@ import { EnvironmentNotFound } from '../kernel/errors.ts';
 import { gatesBlocking } from '../kernel/display.ts';
 import type { Ctx, Deps } from '../kernel/deps.ts';
 import { GATE_ORDER } from './request/gate-verdicts.ts';
-import { heldByPromotion, type GateResult, type Promotion } from '../kernel/promotion-model.ts';
+import { heldByPromotion, heldBySoak, type GateResult, type Promotion } from '../kernel/promotion-model.ts';
 import { lineOf } from './request/policy.ts';
 import { isProtected } from '../freeze/break-glass.ts';
 import { cronFor, occurrenceView } from '../freeze/windows.ts';
@@ -51,6 +51,8 @@ export function blockedBecause(p: Promotion, now: Date, approvalsCounted = p.app
     case 'SCHEDULED':
       // Queued behind another promotion executing into the environment (domain/promotion/run/queue.ts).
       if (heldByPromotion(p.heldBy)) return `${p.heldBy.reason}; it goes on when that one ends`;
+      // Its release soaks in the source environment (domain/promotion/run/soak-hold.ts): it goes on by itself then.
+      if (heldBySoak(p.heldBy)) return `${p.heldBy.reason}; it goes on by itself then`;
       return `scheduled for ${p.scheduledAt}${p.scheduledAt && new Date(p.scheduledAt) < now ? ' (due)' : ''}`;
     case 'EXECUTING': {
       // A rollout through targets says where it is: the wave, or why the next one does not start.

@@ -5,7 +5,7 @@ import { ValidationFailed } from '../kernel/errors.ts';
 import type { Ctx, Deps } from '../kernel/deps.ts';
 import { countable, evidenceOwners, forCurrentRelease } from './aggregate.ts';
 import { approvalDeadline } from './run/deadlines.ts';
-import { heldByPromotion, type Promotion } from '../kernel/promotion-model.ts';
+import { heldByPromotion, heldBySoak, type Promotion } from '../kernel/promotion-model.ts';
 import { contentChoosers, evidenceAccepted } from './request/policy.ts';
 import type { ListPromotionsQuery } from '../kernel/promotion-schemas.ts';
 import { loadPromotion } from './write.ts';
@@ -61,7 +61,7 @@ export function promotionView(p: Promotion) {
     trigger: p.trigger,
     scheduledAt: p.scheduledAt,
     whenFrozen: p.whenFrozen ?? 'fail',
-    /** held by a freeze window until it ends, or queued behind another promotion executing into the environment */
+    /** held by a freeze window until it ends, queued behind another promotion executing into the environment, or soaking in the source */
     heldBy: p.heldBy ?? null,
     /** an admin's break-glass past freeze windows */
     freezeOverride: p.freezeOverride ?? null,
@@ -177,9 +177,11 @@ export async function decisionRecord(deps: Deps, ctx: Ctx, id: string) {
     freeze: {
       whenFrozen: p.whenFrozen ?? 'fail',
       // A freeze window's hold only: a hold behind another promotion is the queue, not a freeze (the promotion's heldBy says it).
-      heldBy: p.heldBy && !heldByPromotion(p.heldBy) ? p.heldBy : null,
+      heldBy: p.heldBy && !heldByPromotion(p.heldBy) && !heldBySoak(p.heldBy) ? p.heldBy : null,
       override: p.freezeOverride ?? null,
     },
+    // The release waited to soak in the source environment (domain/promotion/run/soak.ts): how long, since when, until when.
+    ...(heldBySoak(p.heldBy) ? { soak: p.heldBy } : {}),
     // A monitored alarm that rolled it back while it baked (domain/freeze/monitors.ts): name, reason, time.
     ...(p.monitorAlarm ? { monitorAlarm: p.monitorAlarm } : {}),
     // The target's monitors refused the execution (alarms in ALARM: name, reason; or a check that could not be made).

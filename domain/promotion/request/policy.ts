@@ -39,6 +39,7 @@ export function resolvePolicy(rules: Rule[], line: Environment[], source: Enviro
     separationOfDuties: rule.separationOfDuties,
     approvalExpirySeconds: rule.approvalExpirySeconds,
     ...(rule.evidenceFrom && rule.evidenceFrom !== 'anyone' ? { evidenceFrom: rule.evidenceFrom } : {}),
+    ...(typeof rule.soakSeconds === 'number' ? { soakSeconds: rule.soakSeconds } : {}),
   };
 }
 

@@ -1,4 +1,9 @@
 import { alarmOf, alarmStateChange, monitorRefusal } from '../../freeze/monitors.ts';
+import { auditEntry } from '../../audit/audit.ts';
+import type { Environment } from '../../kernel/model.ts';
+import type { MonitorAlarm } from '../../kernel/promotion-model.ts';
+import { retryOnConflict } from '../../kernel/retry.ts';
+import { ENGINE } from '../aggregate.ts';
 import type { Deps, With } from '../../kernel/deps.ts';
 import { alarmRollback } from './monitor-watch.ts';
 import { watchedMonitors } from '../../config/targets.ts';
@@ -29,6 +34,7 @@ export async function onAlarmStateChange(
     // The environment still lists it (the index is written with the environment; read it again anyway).
     const env = await deps.store.getEnvironment(w.tenant, w.environment);
     if (!env || !watchedMonitors(env).includes(alarm.arn)) continue;
+    let hitHere = false;
     for (const p of await deps.store.activePromotions(w.tenant, w.environment)) {
       if (p.status !== 'EXECUTING') continue;
       // A rollout through targets: the targets that watch the alarm and have changed decide (domain/promotion/rollout/).
@@ -36,7 +42,46 @@ export async function onAlarmStateChange(
         ? await rolloutAlarm(deps, p, alarm, (why) => failStep(deps, w.tenant, p.id, new PromotionFailed(`post-deploy verification failed: ${why}`)))
         : env.monitors?.includes(alarm.arn) && (await alarmRollback(deps, w.tenant, p.id, alarm));
       if (hit) rolledBack.push({ tenant: w.tenant, promotionId: p.id });
+      hitHere ||= !!hit;
     }
+    // A soak in the environment restarts from the alarm (domain/promotion/run/soak.ts): a promotion it rolled back
+    // records it (monitorAlarm); otherwise it is recorded on the environment (nothing baked there, or nothing it hit).
+    if (!hitHere) await recordAlarm(deps, env, alarm);
   }
   return { alarm: alarm.name, rolledBack };
+}
+
+/**
+ * The environment's `lastAlarm`: the newest alarm of its monitors that went to ALARM, with an audit entry
+ * (`environment.alarm`). An older one than recorded changes nothing; a lost race is read and decided again.
+ */
+async function recordAlarm(deps: Deps, first: Environment, alarm: MonitorAlarm): Promise<void> {
+  // One form of time (CloudWatch writes `…+0000`): what is recorded compares as an instant.
+  const at = Number.isNaN(Date.parse(alarm.at)) ? deps.clock().toISOString() : new Date(alarm.at).toISOString();
+  let env: Environment | null = first;
+  await retryOnConflict(deps.tunables, async () => {
+    env ??= await deps.store.getEnvironment(first.tenant, first.name);
+    const cur = env;
+    env = null;
+    if (!cur || (cur.lastAlarm && Date.parse(cur.lastAlarm.at) >= Date.parse(at))) return;
+    const lastAlarm = { arn: alarm.arn, name: alarm.name, reason: alarm.reason, at };
+    const entry = auditEntry(
+      cur.tenant,
+      {
+        actor: ENGINE.id,
+        actorName: ENGINE.name,
+        action: 'environment.alarm',
+        entityType: 'environment',
+        entityId: cur.name,
+        reason: `monitor ${alarm.name} went to ALARM at ${at}${alarm.reason ? `: ${alarm.reason}` : ''}`.slice(0, 1000),
+        before: null,
+        after: null,
+      },
+      deps.clock(),
+    );
+    await deps.store.commit(cur.tenant, [
+      { kind: 'environment', env: { ...cur, lastAlarm, version: cur.version + 1 }, expectedVersion: cur.version },
+      { kind: 'audit', entry },
+    ]);
+  });
 }

@@ -6,6 +6,7 @@ import type { With } from '../../kernel/deps.ts';
 import { ENGINE, moved } from '../aggregate.ts';
 import { LOCK_SECONDS, type Next } from '../run/deadlines.ts';
 import { freezeHold } from '../run/freeze-hold.ts';
+import { soakHold } from '../run/soak-hold.ts';
 import { monitorCheck } from './monitor-watch.ts';
 import { analysisNames, measureTiming, missingTemplates, templateBook, type TemplateBook } from './analysis.ts';
 import { notQueued, queueBehind } from '../run/queue.ts';
@@ -54,8 +55,9 @@ const flowWaves = (env: Environment, r: RolloutState, book: TemplateBook): FlowW
 
 /** Rollout: the freeze hold and the environment's monitors as any execution, the lease, EXECUTING with the wave plan. */
 export async function rolloutStartStep(deps: With<'alarms' | 'scheduler'>, tenant: string, id: string): Promise<{ next: Next; waves: FlowWave[] }> {
-  const { held, read } = await freezeHold(deps, tenant, id);
+  const { held, read: unfrozen } = await freezeHold(deps, tenant, id);
   if (held) return { ...held, waves: [] };
+  const read = await soakHold(deps, unfrozen);
   await monitorCheck(deps, read);
   const env = await deps.store.getEnvironment(tenant, read.targetEnvironment);
   if (!env) throw new PromotionFailed(`target environment '${read.targetEnvironment}' no longer exists`);

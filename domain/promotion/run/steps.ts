@@ -13,6 +13,8 @@ import { loadPromotion, promotionEvent, writePromotion } from '../write.ts';
 
 import { completeNow } from './complete.ts';
 import { freezeHold } from './freeze-hold.ts';
+import { soakHold } from './soak-hold.ts';
+import { soakOfTarget } from './soak.ts';
 import { monitorCheck } from '../rollout/monitor-watch.ts';
 import { pullRequestGate } from '../deliver/pull-request.ts';
 import { notQueued, queueBehind } from './queue.ts';
@@ -72,6 +74,8 @@ async function gatesStep(deps: With<'gates' | 'metrics'>, tenant: string, id: st
       error: blocked.length ? { code: 'GATES_FAILED', message: gatesBlocking(blocked) } : null,
       // The bake time the decision carries to the flow (flowDecision), read with the gates.
       bakeSeconds: (await target(p.targetEnvironment))?.bakeSeconds ?? 0,
+      // The target's soak (the policy carries the rule's, which overrides it): the execution waits for it (soak-hold.ts).
+      ...soakOfTarget(await target(p.targetEnvironment)),
       // An environment with targets: execution rolls out through its waves (the plan is made when it starts).
       ...(hasTargets((await target(p.targetEnvironment)) ?? {}) ? { rollout: { waves: [], wave: 0 } } : {}),
       ...(to === 'AWAITING_APPROVAL' ? { taskToken: token } : {}),
@@ -144,8 +148,9 @@ export async function awaitGoStep(deps: With<'workflow'>, tenant: string, id: st
  * verify, because the transaction is all or nothing.
  */
 export async function executeStep(deps: With<'alarms' | 'git' | 'registry' | 'scheduler'>, tenant: string, id: string, bake = true): Promise<{ next: Next }> {
-  const { held, read } = await freezeHold(deps, tenant, id);
+  const { held, read: unfrozen } = await freezeHold(deps, tenant, id);
   if (held) return held;
+  const read = await soakHold(deps, unfrozen);
   await monitorCheck(deps, read);
   // A git target in pull-request mode: the delivery waits for the merge (AwaitingMerge parks the flow in AwaitMerge).
   await pullRequestGate(deps, read);

@@ -114,6 +114,12 @@ export const environmentResponse = /* @__PURE__ */ z.schema(() =>
       concurrency: z.enum(['queue', 'reject', 'supersede']),
       autoPromotionPaused: z.boolean(),
       bakeSeconds: z.number().check(z.int()),
+      soakSeconds: z
+        .number()
+        .check(
+          z.int(),
+          z.describe('seconds a release must have run in the source environment, without an alarm, before it is promoted into this one (0: none)'),
+        ),
       cacheMaxAgeSeconds: z.number().check(z.int(), z.describe('how long services may cache the effective config')),
       registries: z.array(z.strictObject({ name: z.string(), url: z.string() })),
       monitors: z.array(z.string()).check(z.describe('CloudWatch alarm ARNs: checked before executing into it, watched while a promotion bakes')),
@@ -252,6 +258,7 @@ export const rule = /* @__PURE__ */ z.schema(() =>
       conditions: z.unknown().check(z.describe('all/any/leaf condition tree, or null')),
       evidenceFrom: z.optional(z.string()),
       allowSkip: z.boolean(),
+      soakSeconds: z.optional(z.nullable(z.number().check(z.int()))).check(z.describe("this pair's soak, overriding the target environment's")),
       status: z.enum(['active', 'disabled']),
       ...stampFields,
     })

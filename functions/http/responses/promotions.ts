@@ -52,7 +52,27 @@ const gateResult = /* @__PURE__ */ z.schema(() =>
     measurements: z.optional(z.array(measurementRow).check(z.describe('an analysis gate (analysis:<template>): what it measured on the source environment'))),
   }),
 );
-/** Why a SCHEDULED promotion waits to execute: a freeze window over the target, or another promotion executing into it (concurrency `queue`). */
+/** Why a SCHEDULED promotion waits to execute: a freeze window over the target, another promotion executing into it (concurrency `queue`), or its release's soak in the source environment. */
+const soakHold = /* @__PURE__ */ z.schema(() =>
+  z
+    .strictObject({
+      soak: z.strictObject({
+        environment: z.string().check(z.describe('the source environment the release soaks in')),
+        seconds: z.number().check(z.int(), z.describe('the soak asked for')),
+        since: z
+          .nullable(time)
+          .check(z.describe('when the clock started: the release went live there, or its last alarm there after that (null: it has not run there)')),
+        from: z.enum(['environment', 'rule']).check(z.describe("whose soak: the target environment's, or the pair's rule's")),
+      }),
+      reason: z.string(),
+      until: time,
+    })
+    .check(
+      z.describe(
+        'the release has not run long enough in the source environment: the promotion goes on when it has (`until`), unless an alarm there restarts the soak',
+      ),
+    ),
+);
 const heldBy = /* @__PURE__ */ z.schema(() =>
   z.union([
     z
@@ -65,6 +85,7 @@ const heldBy = /* @__PURE__ */ z.schema(() =>
           'another promotion holds the target (a rollout through its waves, or a bake): this one goes on when that one ends, and checks again by `until`',
         ),
       ),
+    soakHold,
   ]),
 );
 const subject = /* @__PURE__ */ z.schema(() =>
@@ -125,6 +146,7 @@ const promotionFields = /* @__PURE__ */ z.schema(() =>
       separationOfDuties: z.boolean(),
       approvalExpirySeconds: z.number(),
       evidenceFrom: z.optional(z.string()),
+      soakSeconds: z.optional(z.number().check(z.int(), z.describe("the pair's rule's soak (overrides the target environment's)"))),
     }),
     policyDigest: digest,
     gates: z.nullable(z.array(gateResult)),
@@ -384,6 +406,7 @@ export const decision = /* @__PURE__ */ z.schema(() =>
       approvalsRequired: z.number().check(z.int()),
       outcome: z.enum(['PENDING_VALIDATION', 'BLOCKED_BY_GATES', 'BLOCKED_BY_MONITORS', 'REJECTED', 'AWAITING_APPROVAL', 'ALLOWED']),
       freeze: z.strictObject({ whenFrozen: z.enum(['wait', 'fail']), heldBy: z.nullable(open), override: z.nullable(open) }),
+      soak: z.optional(soakHold).check(z.describe('present when the promotion waited for its release to soak in the source environment (the last such hold)')),
       monitorAlarm: z
         .optional(z.strictObject({ arn: z.string(), name: z.string(), reason: z.string(), at: z.string() }))
         .check(z.describe('present when a monitored CloudWatch alarm rolled it back while it baked')),
