@@ -11,7 +11,9 @@ import {
   readView,
   withParameters,
 } from '#domain/config/effective';
+import { instanceSeen } from '#domain/config/instances';
 import { matchesEtag } from '../http/etag.ts';
+import { noteInstance } from '../http/instances.ts';
 import { appRead } from '../http/app-read.ts';
 import { httpHandler, WithHeaders } from '../http/handler.ts';
 
@@ -23,7 +25,8 @@ const params = z.object({ key: z.optional(z.string().check(z.minLength(1), z.max
  * evaluation context names (`context.target`), sees it. Errors of the evaluation itself are OFREP's
  * own bodies ({key, errorCode, errorDetails}); 401/403 come from the key check, 404 TARGET_NOT_FOUND
  * from the target's. The body ({"context": {...}}) is parsed here, not by httpHandler; docBody puts it
- * in the OpenAPI document, optional (no body evaluates with an empty context).
+ * in the OpenAPI document, optional (no body evaluates with an empty context). `context.instanceId` names the
+ * application instance: an answer with a body records it when what it read changed (a 304 records nothing).
  */
 export const handler = httpHandler({ params, docBody: ofrepRequest, bodyOptional: true }, async ({ deps, ctx, params, route, headers, rawBody }) => {
   const { scope, env, deps: d } = await appRead({ route, headers, ctx, deps });
@@ -31,10 +34,14 @@ export const handler = httpHandler({ params, docBody: ofrepRequest, bodyOptional
   const request = parseOfrepRequest(rawBody);
   if ('error' in request) return new WithHeaders(params.key ? { key: params.key, ...request.error } : request.error, {}, 400);
   const view = await readView(d.store, env, scope, request.context.target);
+  const { instanceId, instanceVersion } = request.context;
+  const seen = () =>
+    noteInstance(d, scope.tenant, instanceSeen(scope, view, instanceId ? { id: instanceId, ...(instanceVersion ? { artifact: instanceVersion } : {}) } : undefined, d.clock()));
   if (params.key === undefined) {
     const etag = bulkEtag(view.digest, request.context, scope);
     if (matchesEtag(headers['if-none-match'], etag)) return new WithHeaders(undefined, { etag }, 304);
     const contents = withParameters(await contentsOf(d.store.nodes(scope.tenant), scope.tenant, view), view.parameters);
+    await seen();
     return new WithHeaders(ofrepBulk(env, contents, scope, request.context, view), { etag, 'cache-control': 'private, no-cache' });
   }
   const contents = withParameters(await contentsOf(d.store.nodes(scope.tenant), scope.tenant, view), view.parameters);
@@ -47,5 +54,6 @@ export const handler = httpHandler({ params, docBody: ofrepRequest, bodyOptional
     );
   }
   const result = evaluateFlag(key, contents.flags.get(key), request.context, ofrepMeta(env, view));
+  await seen();
   return 'errorCode' in result ? new WithHeaders(result, {}, 400) : result;
 });

@@ -32,7 +32,7 @@ export interface FlowWave {
 }
 
 /** How long a target's apply task may wait for its confirmation (immediate: the apply itself). */
-export const confirmSeconds = (t: Target | undefined) => (t?.confirm.mode === 'callback' || t?.confirm.mode === 'health' ? t.confirm.timeoutSeconds : 900);
+export const confirmSeconds = (t: Target | undefined) => (t && 'timeoutSeconds' in t.confirm ? t.confirm.timeoutSeconds : 900);
 
 const flowWaves = (env: Environment, r: RolloutState): FlowWave[] =>
   r.waves.map((w) => ({
@@ -41,7 +41,7 @@ const flowWaves = (env: Environment, r: RolloutState): FlowWave[] =>
     maxParallel: w.maxParallel,
     targets: w.targets.map((name) => {
       const t = targetsOf(env).find((x) => x.name === name);
-      return { name, timeoutSeconds: confirmSeconds(t), intervalSeconds: t?.confirm.mode === 'health' ? t.confirm.intervalSeconds : 15 };
+      return { name, timeoutSeconds: confirmSeconds(t), intervalSeconds: t && 'intervalSeconds' in t.confirm ? t.confirm.intervalSeconds : 15 };
     }),
   }));
 

@@ -17,6 +17,7 @@ import { appKeyArea } from './app-keys.ts';
 import { webhookArea } from './webhooks.ts';
 import { gitTargetArea } from './git-targets.ts';
 import { tenantArea } from './tenants.ts';
+import { instanceArea } from './instances.ts';
 
 /**
  * The areas of the single table (one file each), each on the one shared base (client, table,
@@ -40,6 +41,7 @@ export function storeAreas(base: StoreBase) {
     webhooks: webhookArea(base),
     gitTargets: gitTargetArea(base),
     tenants: tenantArea(base),
+    instances: instanceArea(base),
   };
 }
 
