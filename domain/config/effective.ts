@@ -214,10 +214,16 @@ export const ofrepContext = /* @__PURE__ */ z.schema(() =>
       targetingKey: z.optional(z.string().check(z.maxLength(1024, 'targetingKey is at most 1024 characters'))),
       instanceId: z
         .optional(z.string().check(z.regex(INSTANCE_ID, INSTANCE_ID_MESSAGE)))
-        .check(z.describe("the application instance evaluating (a fleet target counts the instances that read its release); recorded only when what it reads changes")),
+        .check(
+          z.describe(
+            'the application instance evaluating (a fleet target counts the instances that read its release); recorded only when what it reads changes',
+          ),
+        ),
       instanceVersion: z
         .optional(z.string().check(z.regex(INSTANCE_VERSION, INSTANCE_VERSION_MESSAGE)))
-        .check(z.describe('what the instance runs, `<artifact>@<version>` or `<artifact>@sha256:<digest>` (an artifact promotion into a fleet target counts it)')),
+        .check(
+          z.describe('what the instance runs, `<artifact>@<version>` or `<artifact>@sha256:<digest>` (an artifact promotion into a fleet target counts it)'),
+        ),
       target: z
         .optional(targetName)
         .check(

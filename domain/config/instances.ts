@@ -40,7 +40,12 @@ export function instanceFromHeaders(headers: Record<string, string | undefined>)
 }
 
 /** What a 200 read of a target records of the instance (null: no instance named, or the read is the environment's, not a target's). */
-export function instanceSeen(scope: ReadScope, view: { target: string | null; head: { digest: string } }, claim: InstanceClaim | undefined, now: Date): InstanceSeen | null {
+export function instanceSeen(
+  scope: ReadScope,
+  view: { target: string | null; head: { digest: string } },
+  claim: InstanceClaim | undefined,
+  now: Date,
+): InstanceSeen | null {
   if (!claim || view.target === null) return null;
   return {
     environment: scope.environment,

@@ -81,7 +81,9 @@ export const targetAppliedEventDetail = /* @__PURE__ */ z.schema(() =>
     confirm: z
       .strictObject({
         mode: z.enum(['immediate', 'callback', 'health', 'fleet']),
-        deadline: z.optional(z.string().check(z.describe('callback, health and fleet: by when the target must confirm (ISO 8601), else the rollout rolls back'))),
+        deadline: z.optional(
+          z.string().check(z.describe('callback, health and fleet: by when the target must confirm (ISO 8601), else the rollout rolls back')),
+        ),
         url: z.optional(
           z.string().check(z.describe('callback: the path the deployer POSTs to confirm (`/api/v1/promotions/{id}/targets/{target}/confirm`, role deployer)')),
         ),

@@ -36,7 +36,11 @@ export const handler = httpHandler({ params, docBody: ofrepRequest, bodyOptional
   const view = await readView(d.store, env, scope, request.context.target);
   const { instanceId, instanceVersion } = request.context;
   const seen = () =>
-    noteInstance(d, scope.tenant, instanceSeen(scope, view, instanceId ? { id: instanceId, ...(instanceVersion ? { artifact: instanceVersion } : {}) } : undefined, d.clock()));
+    noteInstance(
+      d,
+      scope.tenant,
+      instanceSeen(scope, view, instanceId ? { id: instanceId, ...(instanceVersion ? { artifact: instanceVersion } : {}) } : undefined, d.clock()),
+    );
   if (params.key === undefined) {
     const etag = bulkEtag(view.digest, request.context, scope);
     if (matchesEtag(headers['if-none-match'], etag)) return new WithHeaders(undefined, { etag }, 304);

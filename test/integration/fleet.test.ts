@@ -35,7 +35,15 @@ async function fleetLine(fleet: Fleet) {
     },
   });
   expect(env.status, JSON.stringify(env.body)).toBe(201);
-  expect(env.body.targets[0].confirm).toEqual({ mode: 'fleet', minShare: 0.9, windowSeconds: 300, minInstances: 1, intervalSeconds: 1, timeoutSeconds: 120, ...fleet });
+  expect(env.body.targets[0].confirm).toEqual({
+    mode: 'fleet',
+    minShare: 0.9,
+    windowSeconds: 300,
+    minInstances: 1,
+    intervalSeconds: 1,
+    timeoutSeconds: 120,
+    ...fleet,
+  });
   const k = await t.call('POST', '/api/v1/app-keys', { token: u.admin, body: { name: 'edge-app', environment: 'production', target: 'edge' } });
   expect(k.status, JSON.stringify(k.body)).toBe(201);
   for (const [kind, key] of [
@@ -115,7 +123,12 @@ describe('confirmation mode fleet', () => {
     const done = await waitFor(t, u.viewer, id, ['COMPLETED', 'ROLLED_BACK', 'FAILED'], 60_000);
     expect(done.status, JSON.stringify(done.error)).toBe('COMPLETED');
     const edge = done.rollout.waves[0].targets[0];
-    expect(edge.confirmation).toMatchObject({ mode: 'fleet', by: 'stageline', at: expect.any(String), fleet: { seen: 10, took: 9, share: 0.9, minShare: 0.9 } });
+    expect(edge.confirmation).toMatchObject({
+      mode: 'fleet',
+      by: 'stageline',
+      at: expect.any(String),
+      fleet: { seen: 10, took: 9, share: 0.9, minShare: 0.9 },
+    });
     expect(edge.confirmation.detail).toMatch(/^9\/10 instances \(90 %\) run production@\d+$/);
   }, 120_000);
 
