@@ -39,6 +39,11 @@ export function instanceFromHeaders(headers: Record<string, string | undefined>)
   return { id, ...(artifact !== undefined ? { artifact } : {}) };
 }
 
+/** The instance an OFREP evaluation context names (`instanceId`, `instanceVersion`; both checked by its schema). */
+export function instanceFromContext(context: { instanceId?: string; instanceVersion?: string }): InstanceClaim | undefined {
+  return context.instanceId ? { id: context.instanceId, ...(context.instanceVersion ? { artifact: context.instanceVersion } : {}) } : undefined;
+}
+
 /** What a 200 read of a target records of the instance (null: no instance named, or the read is the environment's, not a target's). */
 export function instanceSeen(
   scope: ReadScope,

@@ -237,6 +237,9 @@ export const keys = {
 
 export const GSI_MONITOR = TABLE.indexes[2];
 
+/** Every attribute an Instance item holds (store/instances.ts writes them; the app-read role may put these and no other). */
+export const INSTANCE_ATTRIBUTES = ['pk', 'sk', 'entity', 'environment', 'target', 'instance', 'version', 'artifact', 'at', 'fp', TABLE.ttlAttribute] as const;
+
 /**
  * The index attributes each indexed entity carries, declared next to the keys they use (the store
  * writes them; /audit/verify recomputes an entry's to notice one re-indexed behind the API).

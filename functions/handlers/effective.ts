@@ -1,7 +1,7 @@
 import { cacheControlOf, contentsOf, effectiveDocument, effectiveQuery as query, etagOf, readView, withParameters } from '#domain/config/effective';
-import { instanceFromHeaders, instanceSeen } from '#domain/config/instances';
+import { instanceFromHeaders } from '#domain/config/instances';
 import { matchesEtag } from '../http/etag.ts';
-import { noteInstance } from '../http/instances.ts';
+import { noteRead } from '../http/instances.ts';
 import { appRead } from '../http/app-read.ts';
 import { httpHandler, WithHeaders } from '../http/handler.ts';
 import { envParams as params } from '../http/params.ts';
@@ -20,6 +20,6 @@ export const handler = httpHandler({ params, query }, async ({ deps, ctx, params
   const common = { etag, 'cache-control': cacheControlOf(env), vary: 'authorization, x-api-key' };
   if (matchesEtag(headers['if-none-match'], etag)) return new WithHeaders(undefined, common, 304);
   const contents = withParameters(await contentsOf(d.store.nodes(scope.tenant), scope.tenant, view), view.parameters);
-  await noteInstance(d, scope.tenant, instanceSeen(scope, view, claim, d.clock()));
+  await noteRead(d, scope, view, claim);
   return new WithHeaders(effectiveDocument(env, contents, scope, query.prefix, view), common);
 });

@@ -11,9 +11,8 @@ import {
   readView,
   withParameters,
 } from '#domain/config/effective';
-import { instanceSeen } from '#domain/config/instances';
 import { matchesEtag } from '../http/etag.ts';
-import { noteInstance } from '../http/instances.ts';
+import { noteRead } from '../http/instances.ts';
 import { appRead } from '../http/app-read.ts';
 import { httpHandler, WithHeaders } from '../http/handler.ts';
 
@@ -34,18 +33,11 @@ export const handler = httpHandler({ params, docBody: ofrepRequest, bodyOptional
   const request = parseOfrepRequest(rawBody);
   if ('error' in request) return new WithHeaders(params.key ? { key: params.key, ...request.error } : request.error, {}, 400);
   const view = await readView(d.store, env, scope, request.context.target);
-  const { instanceId, instanceVersion } = request.context;
-  const seen = () =>
-    noteInstance(
-      d,
-      scope.tenant,
-      instanceSeen(scope, view, instanceId ? { id: instanceId, ...(instanceVersion ? { artifact: instanceVersion } : {}) } : undefined, d.clock()),
-    );
   if (params.key === undefined) {
     const etag = bulkEtag(view.digest, request.context, scope);
     if (matchesEtag(headers['if-none-match'], etag)) return new WithHeaders(undefined, { etag }, 304);
     const contents = withParameters(await contentsOf(d.store.nodes(scope.tenant), scope.tenant, view), view.parameters);
-    await seen();
+    await noteRead(d, scope, view, request.context);
     return new WithHeaders(ofrepBulk(env, contents, scope, request.context, view), { etag, 'cache-control': 'private, no-cache' });
   }
   const contents = withParameters(await contentsOf(d.store.nodes(scope.tenant), scope.tenant, view), view.parameters);
@@ -58,6 +50,6 @@ export const handler = httpHandler({ params, docBody: ofrepRequest, bodyOptional
     );
   }
   const result = evaluateFlag(key, contents.flags.get(key), request.context, ofrepMeta(env, view));
-  await seen();
+  await noteRead(d, scope, view, request.context);
   return 'errorCode' in result ? new WithHeaders(result, {}, 400) : result;
 });

@@ -1,4 +1,6 @@
-import { INSTANCE_TTL_SECONDS } from '#domain/config/instances';
+import type { ReadScope } from '#domain/access/app-keys';
+import { INSTANCE_TTL_SECONDS, instanceFromContext, instanceSeen, type InstanceClaim } from '#domain/config/instances';
+import type { ReadView } from '#domain/config/effective';
 import type { InstanceSeen } from '#domain/config/ports';
 import type { Deps } from '#domain/ports';
 import { logger } from '../adapters/observability.ts';
@@ -16,6 +18,17 @@ const MAX_ENTRIES = 10_000;
 const written = new Map<string, { fp: string; at: number }>();
 /** What the read path did (the bench and tests count it): puts sent, puts the store refused (unchanged), memo hits. */
 export const instanceStats = { puts: 0, unchanged: 0, memo: 0 };
+
+/** A 200 read of a target: records the instance the read names (a header's claim, or an OFREP context's), if any. */
+export function noteRead(
+  deps: Deps,
+  scope: ReadScope,
+  view: ReadView,
+  claim: InstanceClaim | { instanceId?: string; instanceVersion?: string } | undefined,
+): Promise<void> {
+  const c = claim && 'id' in claim ? claim : claim ? instanceFromContext(claim) : undefined;
+  return noteInstance(deps, scope.tenant, instanceSeen(scope, view, c, deps.clock()));
+}
 
 export async function noteInstance(deps: Deps, tenant: string, seen: InstanceSeen | null, now = Date.now()): Promise<void> {
   if (!seen) return;
