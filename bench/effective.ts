@@ -43,6 +43,10 @@ export async function benchEffective(): Promise<{
   requests304: number;
   usdPerMillion304: number;
   usdPerMillion304Url: number;
+  usdPerMillion304InstanceUrl: number;
+  /** the same target read without identification: what identification adds is the difference */
+  usdPerMillion304TargetUrl: number;
+  writes304Instance: number;
 }> {
   heading('Consume: effective config and OFREP reads (per read, real handlers, DynamoDB Local)');
   const local = await startDynamo({});
@@ -126,6 +130,9 @@ export async function benchEffective(): Promise<{
     const etag = first.headers!.etag!;
     const bulkTag = (await bulk()).headers!.etag!;
     const targetTag = (await read({}, { target: 'canary' })).headers!.etag!;
+    // An instance that identifies itself: its first read (a 200) records it once, outside the measured runs.
+    const instance = { 'stageline-instance': 'pod-7f9c:1' };
+    const instanceTag = (await read(instance, { target: 'canary' })).headers!.etag!;
     const cases: Case[] = [];
     const measure = async (name: string, run: () => Promise<{ statusCode: number }>, fresh: () => void = () => {}) => {
       const ms: number[] = [];
@@ -162,6 +169,7 @@ export async function benchEffective(): Promise<{
     await measure('OFREP bulk 200 (50 flags, cached snapshot)', () => bulk());
     await measure('OFREP bulk 304', () => bulk({ 'if-none-match': bulkTag }));
     await measure('304 as a target (?target=canary: + its head)', () => read({ 'if-none-match': targetTag }, { target: 'canary' }));
+    await measure('304 as a target, with Stageline-Instance (no write)', () => read({ ...instance, 'if-none-match': instanceTag }, { target: 'canary' }));
 
     const rru = (c: Case) => Object.values(c.counts).reduce((s, x) => s + x.capacity, 0);
     const lambdaUsd = (c: Case) => PRICE.lambdaPerRequest + PRICE.lambdaPerGbSecond * PRICE.lambdaMemoryGb * (Math.ceil(quantile(c.ms, 0.5)) / 1000);
@@ -170,6 +178,11 @@ export async function benchEffective(): Promise<{
     const usdPerMillionUrl = (c: Case) => 1_000_000 * (lambdaUsd(c) + rru(c) * PRICE.ddbPerRru);
     const c304 = cases[2]!;
     const c200 = cases[1]!;
+    const c304Instance = cases[6]!;
+    /** Writes an instance-identified 304 sends (goal: none): any command that is not a read. */
+    const writes304Instance = Object.entries(c304Instance.counts)
+      .filter(([cmd]) => !/^(Get|BatchGet|Query)/.test(cmd))
+      .reduce((n, [, s]) => n + s.requests, 0);
     console.log(
       table(
         ['read', 'status', 'DynamoDB requests', 'by command', 'RRU', 'p50 ms (local)', '$ / 1M via API Gateway', '$ / 1M via function URL'],
@@ -191,6 +204,7 @@ export async function benchEffective(): Promise<{
 A read's first check of an app key reads the key and the environment head in ONE consistent BatchGetItem (2 items); for the next second (READ_CACHE_TTL_MS) the instance keeps the key record and reads only the head, eventually consistently (0.5 RRU): a revoked key is refused within 1 s, a promotion is seen as soon as the read sees it. The snapshot is immutable and cached by digest, so a 200 with a cached snapshot and a 304 cost the same DynamoDB work. The key's last-used time is written at most once a minute per key and instance (one UpdateItem, 1 WRU), not counted here.
 $ per million = API Gateway HTTP API $1.00/M (not at the function URL, where the app reads also answer) + Lambda $0.20/M + 512 MB arm64 × the local p50 (rounded up to 1 ms) + RRU × $0.125/M.
 Unchanged poll (304) at the function URL: $${usdPerMillionUrl(c304).toFixed(2)} per million (goal ≤ $0.30; AppConfig $0.20); through API Gateway $${usdPerMillion(c304).toFixed(2)}.
+Unchanged poll of an instance that identifies itself (Stageline-Instance, a target's read): $${usdPerMillionUrl(c304Instance).toFixed(2)} per million at the function URL, ${fmt(writes304Instance, 1)} writes per poll (an instance is written only when a 200 serves it another version); the same target read without it: $${usdPerMillionUrl(cases[5]!).toFixed(2)} (identification needs a target's read: its head is one GetItem more than the environment's).
 AWS AppConfig data plane, for comparison: $0.20 per million configuration requests + $0.0008 per configuration received — $0.20/M for polls that find nothing new, $800.20/M for reads that receive the configuration (our 200: $${usdPerMillion(c200).toFixed(2)}/M).`);
     db.destroy();
     resetDeps();
@@ -198,6 +212,9 @@ AWS AppConfig data plane, for comparison: $0.20 per million configuration reques
       rru304: rru(c304),
       rru200: rru(c200),
       requests304: totalRequests(c304.counts),
+      usdPerMillion304InstanceUrl: usdPerMillionUrl(c304Instance),
+      usdPerMillion304TargetUrl: usdPerMillionUrl(cases[5]!),
+      writes304Instance,
       usdPerMillion304: usdPerMillion(c304),
       usdPerMillion304Url: usdPerMillionUrl(c304),
     };

@@ -285,6 +285,12 @@ console.log(
       ),
       row('cost per million unchanged polls (function URL)', `$${effective.usdPerMillion304Url.toFixed(2)}`, '≤ $0.30', effective.usdPerMillion304Url <= 0.3),
       row(
+        'cost per million unchanged polls with instance identification (function URL)',
+        `$${effective.usdPerMillion304InstanceUrl.toFixed(2)} (${fmt(effective.writes304Instance, 1)} writes per poll; a target's 304 without it $${effective.usdPerMillion304TargetUrl.toFixed(2)})`,
+        '≤ $0.30, no write',
+        effective.usdPerMillion304InstanceUrl <= 0.3 && effective.writes304Instance === 0,
+      ),
+      row(
         'cost per 1,000 approved promotions, notifications included',
         `$${cost.toFixed(3)} ($${promo.usdPer1000.toFixed(3)} + $${writers.notificationsUsdPer1000.toFixed(3)} notifications)`,
         '≤ $0.20',

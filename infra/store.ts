@@ -2,7 +2,7 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Duration, RemovalPolicy, Validations, type Stack } from 'aws-cdk-lib';
-import { TABLE } from '../functions/adapters/keys.ts';
+import { INSTANCE_ATTRIBUTES, TABLE } from '../functions/adapters/keys.ts';
 import { READ_ACTIONS, TENANT_LEADING_KEYS, WRITE_ACTIONS, type DataAccess } from './access.ts';
 import { NARROW_WRITES } from './background-writes.ts';
 import type { HandlerFunction } from './function.ts';
@@ -101,7 +101,7 @@ export class DataStore extends StackPart {
   /**
    * The roles API functions reach the table through, assumed per request tenant (functions/http/deps.ts
    * depsFor): read, write, and app-key reads (the read role, plus writing one attribute, an app key's
-   * lastUsedAt); each trusts the execution roles of the functions that assume it.
+   * lastUsedAt, and putting an application instance's item); each trusts the execution roles of the functions that assume it.
    */
   tenantRoles(assumers: Record<TenantAccess, iam.IRole[]>): Record<TenantAccess, iam.Role> {
     const read = this.tenantDataRole('TenantReadRole', READ_ACTIONS, assumers.read);
@@ -114,6 +114,18 @@ export class DataStore extends StackPart {
         conditions: {
           'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [TENANT_LEADING_KEYS] },
           'ForAllValues:StringEquals': { 'dynamodb:Attributes': ['pk', 'sk', 'lastUsedAt'] },
+          StringEqualsIfExists: { 'dynamodb:ReturnValues': 'NONE' },
+        },
+      }),
+    );
+    // An application instance a read names (a fleet target counts them): one put of its item under the target's INST partition.
+    appRead.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['dynamodb:PutItem'],
+        resources: [this.table.tableArn],
+        conditions: {
+          'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [TENANT_LEADING_KEYS.replace(/\*$/, 'INST#*')] },
+          'ForAllValues:StringEquals': { 'dynamodb:Attributes': [...INSTANCE_ATTRIBUTES] },
           StringEqualsIfExists: { 'dynamodb:ReturnValues': 'NONE' },
         },
       }),

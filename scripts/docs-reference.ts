@@ -107,7 +107,7 @@ export function eventsPage(openapi: Json): string {
     'In an environment with targets, `data` of a promotion event may name the `target` and `wave` it is about (and `targets` and `waves`, e.g.',
     'those a rollback walked back, last first), and `deployment.recorded` the `target` of the record; the fields are absent otherwise (the payload',
     'version stays 1). `promotion.target_applied` is sent once per target a rollout changes, from the transaction that changes it: the',
-    '`target`, its `wave`, the `version` and `digest` it runs now, `confirm` (`mode`; `deadline` for callback and health; for callback the',
+    '`target`, its `wave`, the `version` and `digest` it runs now, `confirm` (`mode`; `deadline` for callback, health and fleet; for callback the',
     '`url` path the deployer POSTs to confirm, `/api/v1/promotions/{id}/targets/{target}/confirm`), and what was delivered for it: `git`',
     "(`file`, `commit`, `changed`: a git target file with `{target}`) and `registry` (`registry`, `tag`, `digest`: the target's own tag).",
     '',

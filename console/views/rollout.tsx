@@ -14,7 +14,12 @@ export function duration(s: number): string {
 }
 const left = (iso: string | null | undefined, now: number) => (iso ? Math.max(0, Math.round((new Date(iso).getTime() - now) / 1000)) : null);
 
-const MODE: Record<string, string> = { immediate: 'served by Stageline', callback: "the deployer's confirmation", health: 'its health URL' };
+const MODE: Record<string, string> = {
+  immediate: 'served by Stageline',
+  callback: "the deployer's confirmation",
+  health: 'its health URL',
+  fleet: 'its instances',
+};
 
 /**
  * A rollout through the environment's targets: where it stands (rolling out, halted and by whom, waiting
@@ -140,11 +145,13 @@ export function Rollout({ p, me, say, reload }: { p: any; me: Session; say: Say;
                       <>
                         <Time at={t.confirmation.at} />
                         <span class="mut sub">{t.confirmation.by ? `by ${t.confirmation.by}` : MODE[t.confirmation.mode]}</span>
+                        <Fleet c={t.confirmation} />
                       </>
                     ) : t.confirmation && t.state === 'CONFIRMING' ? (
                       <span class="wait">
                         waits for {MODE[t.confirmation.mode] ?? t.confirmation.mode}
                         {t.confirmation.deadline && <> ({duration(left(t.confirmation.deadline, now) ?? 0)} left)</>}
+                        <Fleet c={t.confirmation} />
                       </span>
                     ) : (
                       <span class="mut">—</span>
@@ -261,3 +268,19 @@ const bakeEnd = (t: any, bakeSeconds: number) => {
 
 /** An alarm's name from its ARN (the name is what a person knows it by). */
 const alarmName = (arn: string) => arn.split(':alarm:')[1] ?? arn;
+
+/**
+ * A fleet target's convergence: how many of its instances run the release, of those seen ("9/10"), as a
+ * meter against the share it needs; nothing before the first count or for another mode.
+ */
+function Fleet({ c }: { c: any }) {
+  const f = c?.mode === 'fleet' ? c.fleet : null;
+  if (!f) return null;
+  const pct = Math.floor(f.share * 100 + 1e-9);
+  return (
+    <span class="sub fleet" title={c.detail ?? undefined}>
+      <meter min={0} max={1} low={f.minShare} optimum={1} value={f.share} aria-label={`${f.took} of ${f.seen} instances run the release`} /> {f.took}/{f.seen}{' '}
+      instances ({pct} %, needs {Math.round(f.minShare * 100)} %)
+    </span>
+  );
+}

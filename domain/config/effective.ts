@@ -10,6 +10,7 @@ import type { NodeSource } from './tree.ts';
 import { collect, memoSource } from './tree.ts';
 import { notReserved } from '../kernel/reserved-keys.ts';
 import { shapeProblem } from '../kernel/json-shape.ts';
+import { INSTANCE_ID, INSTANCE_ID_MESSAGE, INSTANCE_VERSION, INSTANCE_VERSION_MESSAGE } from './instances.ts';
 
 /**
  * What a running service reads: its environment's current configs and flags (as last promoted, or
@@ -211,6 +212,18 @@ export const ofrepContext = /* @__PURE__ */ z.schema(() =>
   z
     .looseObject({
       targetingKey: z.optional(z.string().check(z.maxLength(1024, 'targetingKey is at most 1024 characters'))),
+      instanceId: z
+        .optional(z.string().check(z.regex(INSTANCE_ID, INSTANCE_ID_MESSAGE)))
+        .check(
+          z.describe(
+            'the application instance evaluating (a fleet target counts the instances that read its release); recorded only when what it reads changes',
+          ),
+        ),
+      instanceVersion: z
+        .optional(z.string().check(z.regex(INSTANCE_VERSION, INSTANCE_VERSION_MESSAGE)))
+        .check(
+          z.describe('what the instance runs, `<artifact>@<version>` or `<artifact>@sha256:<digest>` (an artifact promotion into a fleet target counts it)'),
+        ),
       target: z
         .optional(targetName)
         .check(

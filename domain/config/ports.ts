@@ -52,9 +52,36 @@ export interface SnapshotStorePort {
   listSnapshots(tenant: string, environment: string, limit: number, cursor?: string): Promise<Page<Snapshot>>;
 }
 
+/**
+ * An application instance as it last identified itself reading one target's config or flags (effective
+ * config with `Stageline-Instance`, OFREP with `context.instanceId`): what it was served and when that changed.
+ */
+export interface InstanceSeen {
+  environment: string;
+  target: string;
+  instance: string;
+  /** the config snapshot digest it was served */
+  version: string;
+  /** what it says it runs (`<artifact>@<version or digest>`), when it says */
+  artifact?: string;
+  /** when it was served this version (ISO 8601) */
+  at: string;
+}
+
+/** Instances of a target's fleet (functions/adapters/store/instances.ts): written only when what an instance read changes. */
+export interface InstanceStorePort {
+  /**
+   * Records what an instance read, in one conditional put that writes only when the stored version (or
+   * artifact) differs; expires `ttlSeconds` after. Whether it wrote (false: the item held it already).
+   */
+  recordInstance(tenant: string, seen: InstanceSeen, ttlSeconds: number): Promise<boolean>;
+  /** The instances of a target, at most `limit` read (paginated queries), in no particular order. */
+  listInstances(tenant: string, environment: string, target: string, limit: number): Promise<InstanceSeen[]>;
+}
+
 /** The config context's part of what a use case is given (domain/kernel/deps.ts): environments and snapshots in the store. */
 declare module '../kernel/deps.ts' {
-  interface Store extends EnvironmentStorePort, SnapshotStorePort {}
+  interface Store extends EnvironmentStorePort, SnapshotStorePort, InstanceStorePort {}
   interface WriteOps {
     environment: EnvironmentOp;
     snapshot: SnapshotOp;

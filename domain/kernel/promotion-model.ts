@@ -1,5 +1,6 @@
 import type { ActedVia, BreakGlassUse, ItemKind, RestoredBy } from './model.ts';
 import type { Status } from './lifecycle.ts';
+import type { Confirmation } from './target-schemas.ts';
 
 /** What a config promotion moves: a pinned source snapshot and a selection of it. */
 export interface ConfigSubject {
@@ -333,6 +334,14 @@ export type GitRevertResult = Omit<GitDeliveryResult, 'commit'> & { commit: stri
 export type TargetState = 'PENDING' | 'CONFIRMING' | 'BAKING' | 'DONE' | 'FAILED' | 'ROLLED_BACK' | 'SKIPPED';
 
 /** One target of a rollout (its own item beside the promotion: the flow's Map iterations write them in parallel). */
+/** A fleet target's convergence: instances seen, those that took the release, their share, the share it needs. */
+export interface FleetConvergence {
+  seen: number;
+  took: number;
+  share: number;
+  minShare: number;
+}
+
 export interface RolloutTarget {
   promotionId: string;
   name: string;
@@ -342,7 +351,15 @@ export interface RolloutTarget {
   before: { seq?: number; digest: string | null; version?: string } | null;
   appliedAt?: string;
   deploymentId?: string;
-  confirm: { mode: 'immediate' | 'callback' | 'health'; deadline?: string; at?: string; by?: string; detail?: string } | null;
+  confirm: {
+    mode: Confirmation['mode'];
+    deadline?: string;
+    at?: string;
+    by?: string;
+    detail?: string;
+    /** a fleet target: its convergence at the last poll (what changed is written, an unchanged poll writes nothing) */
+    fleet?: FleetConvergence;
+  } | null;
   /** the callback's task token, kept until the deployer confirms */
   taskToken?: string | null;
   bake?: { from: string; until: string; monitors: string[] } | null;

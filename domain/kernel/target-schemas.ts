@@ -39,10 +39,27 @@ const parameter = /* @__PURE__ */ z.schema(() =>
 );
 
 /**
+ * `fleet`: the share of the target's instances (those seen from `windowSeconds` before the target changed on) that
+ * read the release, at least `minInstances` of them; polled every `intervalSeconds` for at most `timeoutSeconds`.
+ */
+const fleetConfirmation = /* @__PURE__ */ z.schema(() =>
+  z.strictObject({
+    mode: z.literal('fleet'),
+    minShare: z._default(z.number().check(z.positive('must be above 0'), z.maximum(1, 'is a share: at most 1')), 0.9),
+    windowSeconds: z._default(z.number().check(z.int(), z.minimum(30), z.maximum(86_400)), 300),
+    minInstances: z._default(z.number().check(z.int(), z.minimum(1), z.maximum(100_000)), 1),
+    timeoutSeconds: z._default(z.number().check(z.int(), z.minimum(10), z.maximum(86_400)), 900),
+    intervalSeconds: z._default(z.number().check(z.int(), z.minimum(1), z.maximum(300)), 15),
+  }),
+);
+
+/**
  * How a target says the change is live there: `immediate` (Stageline itself serves it: config and
  * flags read through the API), `callback` (its deployer answers POST /promotions/{id}/targets/{target}/confirm
  * within `timeoutSeconds`), or `health` (the flow polls `url` through the guarded outbound client
- * until it answers `expectStatus`, for at most `timeoutSeconds`).
+ * until it answers `expectStatus`, for at most `timeoutSeconds`), or `fleet` (the flow counts the application instances
+ * that identified themselves when they read the target's config or flags, and confirms once `minInstances` of them were
+ * seen and `minShare` of those run the release; domain/promotion/rollout/confirm-fleet.ts).
  */
 export const confirmation = /* @__PURE__ */ z.schema(() =>
   z.discriminatedUnion('mode', [
@@ -58,9 +75,14 @@ export const confirmation = /* @__PURE__ */ z.schema(() =>
       intervalSeconds: z._default(z.number().check(z.int(), z.minimum(1), z.maximum(300)), 15),
       expectStatus: z._default(z.number().check(z.int(), z.minimum(200), z.maximum(399)), 200),
     }),
+    fleetConfirmation,
   ]),
 );
 export type Confirmation = z.infer<typeof confirmation>;
+export type FleetConfirmation = Extract<Confirmation, { mode: 'fleet' }>;
+
+/** The confirmation modes the flow polls (TargetApply fails the token with CheckHealth, TargetHealth polls until confirmed or the deadline). */
+export const POLLED_MODES: ReadonlySet<string> = new Set(['health', 'fleet']);
 
 /** A template's name as an attachment names it (the verification context's templates are named so). */
 export const ANALYSIS_TEMPLATE_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;

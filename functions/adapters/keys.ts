@@ -67,6 +67,7 @@
  * | NotBefore         | T#t#PEOPLE                      | OUT#<sub>             | the second before which a person's tokens stop counting (removed or demoted); read by every change a person sends; TTL |
  * | Monitor           | T#t#ENV                         | MON#<env>#<alarm arn> | a CloudWatch alarm an environment (or one of its targets) watches; written with the environment |
  * | TargetHead        | T#t#ENV                         | TH#<env>#<target>#<subject> | what one target runs of one subject (config, artifact:<name>) while it differs from the environment's head; all of an environment by prefix |
+ * | Instance          | T#t#INST#<env>#<target>         | I#<instance>          | an app instance of a target: the version it read and when that changed (written only on a change, never on a 304); all of a target by prefix; TTL |
  * | RolloutTarget     | T#t#PROMO#<id>                  | T#<target>            | one target of a promotion's rollout: state, confirmation, bake, alarm; all of a promotion by prefix |
  * |   by alarm (gsi3) | MON#<alarm arn>                 | <tenant>#<env>        | who watches an alarm (the alarm-event handler only, outside any tenant) |
  * | RepoLink          | T#t#ART#<name>                  | L#<id>                | a registry repository whose pushes become versions of the artifact |
@@ -225,6 +226,8 @@ export const keys = {
   monitor: (tenant: string, env: string, arn: string): Key => ({ pk: `${t(tenant)}ENV`, sk: `MON#${env}#${arn}` }),
   targetHead: (tenant: string, env: string, target: string, subject: string): Key => ({ pk: `${t(tenant)}ENV`, sk: `TH#${env}#${target}#${subject}` }),
   targetHeads: (tenant: string, env: string) => ({ pk: `${t(tenant)}ENV`, skPrefix: `TH#${env}#` }),
+  instance: (tenant: string, env: string, target: string, instance: string): Key => ({ pk: `${t(tenant)}INST#${env}#${target}`, sk: `I#${instance}` }),
+  instances: (tenant: string, env: string, target: string) => ({ pk: `${t(tenant)}INST#${env}#${target}`, skPrefix: 'I#' }),
   rolloutTarget: (tenant: string, promotionId: string, target: string): Key => ({ pk: `${t(tenant)}PROMO#${promotionId}`, sk: `T#${target}` }),
   rolloutTargets: (tenant: string, promotionId: string) => ({ pk: `${t(tenant)}PROMO#${promotionId}`, skPrefix: 'T#' }),
   monitorWatchers: (arn: string) => `MON#${arn}`,
@@ -235,6 +238,9 @@ export const keys = {
 };
 
 export const GSI_MONITOR = TABLE.indexes[2];
+
+/** Every attribute an Instance item holds (store/instances.ts writes them; the app-read role may put these and no other). */
+export const INSTANCE_ATTRIBUTES = ['pk', 'sk', 'entity', 'environment', 'target', 'instance', 'version', 'artifact', 'at', 'fp', TABLE.ttlAttribute] as const;
 
 /**
  * The index attributes each indexed entity carries, declared next to the keys they use (the store

@@ -12,6 +12,7 @@ import {
   withParameters,
 } from '#domain/config/effective';
 import { matchesEtag } from '../http/etag.ts';
+import { noteRead } from '../http/instances.ts';
 import { appRead } from '../http/app-read.ts';
 import { httpHandler, WithHeaders } from '../http/handler.ts';
 
@@ -23,7 +24,8 @@ const params = z.object({ key: z.optional(z.string().check(z.minLength(1), z.max
  * evaluation context names (`context.target`), sees it. Errors of the evaluation itself are OFREP's
  * own bodies ({key, errorCode, errorDetails}); 401/403 come from the key check, 404 TARGET_NOT_FOUND
  * from the target's. The body ({"context": {...}}) is parsed here, not by httpHandler; docBody puts it
- * in the OpenAPI document, optional (no body evaluates with an empty context).
+ * in the OpenAPI document, optional (no body evaluates with an empty context). `context.instanceId` names the
+ * application instance: an answer with a body records it when what it read changed (a 304 records nothing).
  */
 export const handler = httpHandler({ params, docBody: ofrepRequest, bodyOptional: true }, async ({ deps, ctx, params, route, headers, rawBody }) => {
   const { scope, env, deps: d } = await appRead({ route, headers, ctx, deps });
@@ -35,6 +37,7 @@ export const handler = httpHandler({ params, docBody: ofrepRequest, bodyOptional
     const etag = bulkEtag(view.digest, request.context, scope);
     if (matchesEtag(headers['if-none-match'], etag)) return new WithHeaders(undefined, { etag }, 304);
     const contents = withParameters(await contentsOf(d.store.nodes(scope.tenant), scope.tenant, view), view.parameters);
+    await noteRead(d, scope, view, request.context);
     return new WithHeaders(ofrepBulk(env, contents, scope, request.context, view), { etag, 'cache-control': 'private, no-cache' });
   }
   const contents = withParameters(await contentsOf(d.store.nodes(scope.tenant), scope.tenant, view), view.parameters);
@@ -47,5 +50,6 @@ export const handler = httpHandler({ params, docBody: ofrepRequest, bodyOptional
     );
   }
   const result = evaluateFlag(key, contents.flags.get(key), request.context, ofrepMeta(env, view));
+  await noteRead(d, scope, view, request.context);
   return 'errorCode' in result ? new WithHeaders(result, {}, 400) : result;
 });

@@ -6,7 +6,7 @@ import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import type { CfnUserPoolClient } from 'aws-cdk-lib/aws-cognito';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ROLES } from '../../domain/access/auth.ts';
-import { TABLE } from '../../functions/adapters/keys.ts';
+import { INSTANCE_ATTRIBUTES, TABLE } from '../../functions/adapters/keys.ts';
 import { FALLBACK_HANDLER, ROUTES, WORKFLOW_HANDLERS, routeKey } from '../../functions/http/routes.ts';
 import { FUNCTION_GROUPS, FUNCTIONS, functionOf, handlersOf } from '../../functions/http/topology.ts';
 import { NAG_PACKS, createApp } from '../../infra/create-app.ts';
@@ -955,7 +955,7 @@ describe('least privilege', () => {
     };
     const [readId] = roles.find(([id]) => id.startsWith('TenantReadRole'))!;
     const [writeId] = roles.find(([id]) => id.startsWith('TenantWriteRole'))!;
-    // App-key readers: the read role's actions, plus UpdateItem of an app key's lastUsedAt alone.
+    // App-key readers: the read role's actions, plus UpdateItem of an app key's lastUsedAt alone, and PutItem of an instance's item.
     const [appReadId] = Object.entries(template.findResources('AWS::IAM::Role')).find(([id]) => id.startsWith('TenantAppReadRole'))!;
     const appStatements = (Object.values(template.findResources('AWS::IAM::Policy')) as Resource[])
       .filter((p) => (p.Properties.Roles as { Ref: string }[]).some((r) => r.Ref === appReadId))
@@ -965,9 +965,16 @@ describe('least privilege', () => {
       'ForAllValues:StringEquals': { 'dynamodb:Attributes': ['pk', 'sk', 'lastUsedAt'] },
       'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [TENANT_LEADING_KEYS] },
     });
+    // And PutItem of an application instance's item alone (a fleet target counts them), under the tenant's INST partitions.
+    const put = appStatements.find((x) => [x.Action].flat().includes('dynamodb:PutItem'))!;
+    expect([put.Action].flat()).toEqual(['dynamodb:PutItem']);
+    expect(put.Condition).toMatchObject({
+      'ForAllValues:StringEquals': { 'dynamodb:Attributes': [...INSTANCE_ATTRIBUTES] },
+      'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [TENANT_LEADING_KEYS.replace(/\*$/, 'INST#*')] },
+    });
     expect(
       appStatements
-        .filter((x) => x !== update)
+        .filter((x) => x !== update && x !== put)
         .flatMap((x) => [x.Action].flat())
         .sort(),
     ).toEqual([...READ_ACTIONS].sort());

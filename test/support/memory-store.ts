@@ -6,6 +6,7 @@ import { artifactArea } from './memory-store/artifacts.ts';
 import { auditArea, chainItems } from './memory-store/audit.ts';
 import { environmentArea } from './memory-store/environments.ts';
 import { idempotencyArea } from './memory-store/idempotency.ts';
+import { instanceArea } from './memory-store/instances.ts';
 import { notificationArea } from './memory-store/notifications.ts';
 import { outboxWrites } from './memory-store/outbox.ts';
 import { promotionArea } from './memory-store/promotions.ts';
@@ -67,6 +68,7 @@ export function memoryStore(): MemoryStore {
     ...accessArea(state).port,
     ...webhooks.port,
     ...verification.port,
+    ...instanceArea(state).port,
     /** As the DynamoDB store's commit: each op's writes in op order, the events on the first fact item, the metric counters last; one transaction. */
     async commit(tenant: string, ops: WriteOp[]): Promise<void> {
       const events = ops.flatMap((op) => (op.kind === 'event' ? [op.event] : []));

@@ -15,6 +15,7 @@ import { deliverTarget } from '../deliver/target-delivery.ts';
 import { auditDraft, loadPromotion, promotionEvent } from '../write.ts';
 import { confirmSeconds } from './plan.ts';
 import { bakeWindow } from './bake.ts';
+import { POLLED_MODES } from '../../kernel/target-schemas.ts';
 
 /**
  * A target is applied (TargetApply): its own head, its registry tags and git delivery, and how it is confirmed.
@@ -47,8 +48,8 @@ async function releaseFor(deps: Deps, p: Promotion, env: Environment): Promise<P
 /**
  * TargetApply (a task-token wait, once per target): changes the target (its head, its item, its
  * deployment record, in one transaction), then the confirmation: immediate answers the token at once,
- * callback keeps it on the target's item for the deployer (POST .../targets/{target}/confirm), health
- * fails it with CheckHealth, which the flow catches into its bounded poll.
+ * callback keeps it on the target's item for the deployer (POST .../targets/{target}/confirm), a polled
+ * mode (health, fleet) fails it with CheckHealth, which the flow catches into its bounded poll.
  */
 export async function targetApplyStep(
   deps: With<'workflow' | 'git' | 'registry'>,
@@ -165,7 +166,7 @@ export async function targetApplyStep(
     return { next: 'done' };
   }
   if (item.state === 'CONFIRMING' && mode === 'callback') return { next: 'await-approval' };
-  if (item.state === 'CONFIRMING' && mode === 'health') {
+  if (item.state === 'CONFIRMING' && POLLED_MODES.has(mode)) {
     await deps.workflow.sendTaskFailure(token, 'CheckHealth', `poll ${name} until it is healthy`);
     return { next: 'execute' };
   }

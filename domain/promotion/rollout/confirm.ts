@@ -1,16 +1,18 @@
 import { targetsOf } from '../../config/targets.ts';
 import { auditEntry } from '../../audit/audit.ts';
 import { TargetNotFound, TransitionNotAllowed } from '../../kernel/errors.ts';
-import type { RolloutTarget } from '../../kernel/promotion-model.ts';
+import type { FleetConvergence, RolloutTarget } from '../../kernel/promotion-model.ts';
 import type { Ctx, With } from '../../kernel/deps.ts';
 import { ENGINE } from '../aggregate.ts';
 import { type Next } from '../run/deadlines.ts';
 import { PromotionFailed } from '../run/target-change.ts';
 import { auditDraft, loadPromotion } from '../write.ts';
 import { bakeWindow } from './bake.ts';
+import { fleetConfirm } from './confirm-fleet.ts';
+import { POLLED_MODES, type Target } from '../../kernel/target-schemas.ts';
 
 /**
- * A target is confirmed: by a person or a callback (confirmTarget), or by its health URL (TargetHealth).
+ * A target is confirmed: by a person or a callback (confirmTarget), or by polling (TargetHealth): its health URL, its fleet.
  */
 
 /**
@@ -58,21 +60,31 @@ export async function confirmTarget(deps: With<'workflow'>, ctx: Ctx, id: string
 }
 
 /**
- * TargetHealth (confirmation mode `health`): one poll of the target's health URL through the guarded
- * outbound client. The expected status confirms the target (then it bakes); another answer before the
- * deadline throws NotHealthy, which the flow catches into a wait of the target's interval and polls again;
- * past the deadline the rollout fails (and rolls back).
+ * TargetHealth (the polled confirmation modes, POLLED_MODES): one poll of the target, by its mode — `health`:
+ * its health URL through the guarded outbound client (the expected status confirms); `fleet`: a count of its
+ * instances (confirm-fleet.ts). Confirmed, the target bakes; before the deadline the poll throws NotHealthy,
+ * which the flow catches into a wait of the target's interval and polls again; past the deadline the rollout
+ * fails (and rolls back).
  */
 export async function targetHealthStep(deps: With<'probe'>, tenant: string, id: string, name: string): Promise<{ next: Next }> {
   const p = await loadPromotion(deps, tenant, id);
   if (p.status !== 'EXECUTING') throw new PromotionFailed(`the rollout stopped: promotion is ${p.status}`);
   const [env, item] = await Promise.all([deps.store.getEnvironment(tenant, p.targetEnvironment), deps.store.getRolloutTarget(tenant, id, name)]);
   const target = env ? targetsOf(env).find((t) => t.name === name) : undefined;
-  if (!item || !target || target.confirm.mode !== 'health') throw new PromotionFailed(`target '${name}' does not confirm by a health URL`);
+  if (!env || !item || !target || !POLLED_MODES.has(target.confirm.mode)) throw new PromotionFailed(`target '${name}' does not confirm by polling`);
   if (item.state !== 'CONFIRMING') return { next: 'execute' };
   const now = deps.clock();
-  const got = await deps.probe.check(target.confirm.url, 5000);
-  if (got.status === target.confirm.expectStatus) {
+  const c = target.confirm;
+  const got: { confirmed: boolean; detail: string; late: string; fleet?: FleetConvergence } =
+    c.mode === 'fleet'
+      ? await fleetConfirm(deps, p, env, name, c, item, now)
+      : c.mode === 'health'
+        ? await healthConfirm(deps, name, c, item)
+        : (() => {
+            throw new PromotionFailed(`target '${name}' confirms by ${c.mode}, which is not polled`);
+          })();
+  const fleet = got.fleet ? { fleet: got.fleet } : {};
+  if (got.confirmed) {
     const at = now.toISOString();
     await deps.store.commit(tenant, [
       {
@@ -81,7 +93,7 @@ export async function targetHealthStep(deps: With<'probe'>, tenant: string, id: 
           ...item,
           state: 'BAKING',
           bake: bakeWindow(p, env, name, now),
-          confirm: { ...item.confirm!, at, by: ENGINE.name, detail: `HTTP ${got.status}` },
+          confirm: { ...item.confirm!, at, by: ENGINE.name, detail: got.detail, ...fleet },
           version: item.version + 1,
           updatedAt: at,
         },
@@ -90,14 +102,38 @@ export async function targetHealthStep(deps: With<'probe'>, tenant: string, id: 
     ]);
     return { next: 'execute' };
   }
-  const seen = got.status === null ? (got.error ?? 'no answer') : `HTTP ${got.status}`;
-  if (item.confirm?.deadline && now.getTime() >= new Date(item.confirm.deadline).getTime()) {
-    throw new PromotionFailed(`target '${name}' was not healthy by ${item.confirm.deadline} (last answer: ${seen})`);
+  if (item.confirm?.deadline && now.getTime() >= new Date(item.confirm.deadline).getTime()) throw new PromotionFailed(got.late);
+  const was = item.confirm?.fleet;
+  if (got.fleet && (was?.seen !== got.fleet.seen || was.took !== got.fleet.took)) {
+    // The convergence the rollout view shows: written when it changed, an unchanged poll writes nothing.
+    await deps.store.commit(tenant, [
+      {
+        kind: 'rolloutTarget',
+        target: { ...item, confirm: { ...item.confirm!, detail: got.detail, ...fleet }, version: item.version + 1, updatedAt: now.toISOString() },
+        expectedVersion: item.version,
+      },
+    ]);
   }
-  throw new NotHealthy(`target '${name}' is not healthy yet (${seen})`);
+  throw new NotHealthy(`target '${name}' is not confirmed yet (${got.detail})`);
 }
 
-/** The target's health URL did not answer as expected yet: the flow waits its interval and polls again. */
+/** One poll of a health target's URL: the expected status confirms. */
+async function healthConfirm(
+  deps: With<'probe'>,
+  name: string,
+  c: Extract<Target['confirm'], { mode: 'health' }>,
+  item: RolloutTarget,
+): Promise<{ confirmed: boolean; detail: string; late: string }> {
+  const got = await deps.probe.check(c.url, 5000);
+  const seen = got.status === null ? (got.error ?? 'no answer') : `HTTP ${got.status}`;
+  return {
+    confirmed: got.status === c.expectStatus,
+    detail: seen,
+    late: `target '${name}' was not healthy by ${item.confirm?.deadline} (last answer: ${seen})`,
+  };
+}
+
+/** A polled target is not confirmed yet (its health URL did not answer as expected, its fleet has not converged): the flow waits its interval and polls again. */
 export class NotHealthy extends Error {
   override readonly name = 'NotHealthy';
 }

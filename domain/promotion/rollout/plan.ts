@@ -35,7 +35,7 @@ export interface FlowWave {
 }
 
 /** How long a target's apply task may wait for its confirmation (immediate: the apply itself). */
-export const confirmSeconds = (t: Target | undefined) => (t?.confirm.mode === 'callback' || t?.confirm.mode === 'health' ? t.confirm.timeoutSeconds : 900);
+export const confirmSeconds = (t: Target | undefined) => (t && 'timeoutSeconds' in t.confirm ? t.confirm.timeoutSeconds : 900);
 
 const flowWaves = (env: Environment, r: RolloutState, book: TemplateBook): FlowWave[] =>
   r.waves.map((w) => ({
@@ -47,7 +47,7 @@ const flowWaves = (env: Environment, r: RolloutState, book: TemplateBook): FlowW
       return {
         name,
         timeoutSeconds: confirmSeconds(t),
-        intervalSeconds: t?.confirm.mode === 'health' ? t.confirm.intervalSeconds : 15,
+        intervalSeconds: t && 'intervalSeconds' in t.confirm ? t.confirm.intervalSeconds : 15,
         ...measureTiming(env, book, name, w.wave, w.bakeSeconds),
       };
     }),

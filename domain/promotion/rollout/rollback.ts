@@ -111,7 +111,7 @@ async function restoreTarget(deps: With<'git' | 'registry'>, p: Promotion, t: Ro
 
 /** Why a target waiting for its confirmation was put back: its deadline passed without one. */
 const notConfirmed = (t: RolloutTarget) =>
-  `not confirmed by ${t.confirm?.deadline ?? 'its deadline'}${t.confirm?.mode === 'health' ? ' (its health URL never answered as expected)' : t.confirm?.mode === 'callback' ? ' (no confirmation came)' : ''}`;
+  `not confirmed by ${t.confirm?.deadline ?? 'its deadline'}${t.confirm?.mode === 'health' ? ' (its health URL never answered as expected)' : t.confirm?.mode === 'callback' ? ' (no confirmation came)' : t.confirm?.mode === 'fleet' ? ` (its fleet did not converge${t.confirm.detail ? `: ${t.confirm.detail}` : ''})` : ''}`;
 
 /**
  * The reason a rollout stopped, as a sentence: the flow's own error names (States.Timeout when a

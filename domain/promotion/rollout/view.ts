@@ -29,7 +29,16 @@ export async function rolloutView(deps: Deps, p: Promotion) {
           name,
           state: t?.state ?? 'PENDING',
           appliedAt: t?.appliedAt ?? null,
-          confirmation: t?.confirm ? { mode: t.confirm.mode, deadline: t.confirm.deadline ?? null, at: t.confirm.at ?? null, by: t.confirm.by ?? null } : null,
+          confirmation: t?.confirm
+            ? {
+                mode: t.confirm.mode,
+                deadline: t.confirm.deadline ?? null,
+                at: t.confirm.at ?? null,
+                by: t.confirm.by ?? null,
+                // A fleet target: its instances' convergence at the last poll (none before the first).
+                ...(t.confirm.mode === 'fleet' ? { fleet: t.confirm.fleet ?? null, detail: t.confirm.detail ?? null } : {}),
+              }
+            : null,
           bake: t?.bake ?? null,
           alarm: t?.alarm ?? null,
           error: t?.error ?? null,

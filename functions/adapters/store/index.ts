@@ -18,6 +18,7 @@ import { webhookArea } from './webhooks.ts';
 import { gitTargetArea } from './git-targets.ts';
 import { tenantArea } from './tenants.ts';
 import { analysisTemplateArea } from './analysis-templates.ts';
+import { instanceArea } from './instances.ts';
 
 /**
  * The areas of the single table (one file each), each on the one shared base (client, table,
@@ -42,6 +43,7 @@ export function storeAreas(base: StoreBase) {
     gitTargets: gitTargetArea(base),
     tenants: tenantArea(base),
     analysisTemplates: analysisTemplateArea(base),
+    instances: instanceArea(base),
   };
 }
 

@@ -42,6 +42,14 @@ export const targetResponse = /* @__PURE__ */ z.schema(() =>
         z.strictObject({ mode: z.literal('immediate') }),
         z.strictObject({ mode: z.literal('callback'), timeoutSeconds: int() }),
         z.strictObject({ mode: z.literal('health'), url: z.string(), timeoutSeconds: int(), intervalSeconds: int(), expectStatus: int() }),
+        z.strictObject({
+          mode: z.literal('fleet'),
+          minShare: z.number(),
+          windowSeconds: int(),
+          minInstances: int(),
+          timeoutSeconds: int(),
+          intervalSeconds: int(),
+        }),
       ]),
       analysis: analysisRefsResponse,
     })

@@ -283,7 +283,16 @@ export const rolloutTargetRow = /* @__PURE__ */ z.schema(() =>
     state: z.enum(['PENDING', 'CONFIRMING', 'BAKING', 'DONE', 'FAILED', 'ROLLED_BACK', 'SKIPPED']),
     appliedAt: z.nullable(time),
     confirmation: z.nullable(
-      z.strictObject({ mode: z.enum(['immediate', 'callback', 'health']), deadline: z.nullable(time), at: z.nullable(time), by: z.nullable(z.string()) }),
+      z.strictObject({
+        mode: z.enum(['immediate', 'callback', 'health', 'fleet']),
+        deadline: z.nullable(time),
+        at: z.nullable(time),
+        by: z.nullable(z.string()),
+        fleet: z
+          .optional(z.nullable(z.strictObject({ seen: z.number(), took: z.number(), share: z.number(), minShare: z.number() })))
+          .check(z.describe('a fleet target: instances counted, those running the release, their share and the share it needs (null before the first poll)')),
+        detail: z.optional(z.nullable(z.string())).check(z.describe('a fleet target: its convergence as a sentence (`9/10 instances (90 %) run …`)')),
+      }),
     ),
     bake: z.nullable(z.strictObject({ from: time, until: time, monitors: z.array(z.string()) })),
     alarm: z.nullable(z.strictObject({ arn: z.string(), name: z.string(), reason: z.string(), at: z.string() })),

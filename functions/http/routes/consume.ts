@@ -61,7 +61,7 @@ export const CONSUME_ROUTES: Route[] = [
     auth: 'app',
     role: 'viewer',
     summary:
-      "The environment's current configs and flags as one document (app key), or one target's (the key's, or ?target=) with its parameters; ETag = snapshot digest, If-None-Match → 304",
+      "The environment's current configs and flags as one document (app key), or one target's (the key's, or ?target=) with its parameters; ETag = snapshot digest, If-None-Match → 304; Stageline-Instance names the application instance (recorded on a 200 when what it read changed; counted by fleet targets)",
     response: {
       schema: effectiveResponse,
       headers: {

@@ -293,4 +293,28 @@ export function configContract(c: Contract) {
       expect(await c.store().listTargetHeads(c.tenant(), 'production')).toEqual([]);
     });
   });
+
+  describe('instances', () => {
+    it('records an instance only when what it read changes; lists a target’s instances (ids are data: __proto__ too)', async () => {
+      const t = c.tenant();
+      const seen = (instance: string, version: string, at: string, artifact?: string) => ({
+        environment: 'production',
+        target: 'edge',
+        instance,
+        version,
+        at,
+        ...(artifact ? { artifact } : {}),
+      });
+      expect(await c.store().recordInstance(t, seen('__proto__', 'v1', '2030-01-01T00:00:00.000Z'), 3600)).toBe(true);
+      expect(await c.store().recordInstance(t, seen('__proto__', 'v1', '2030-01-01T00:05:00.000Z'), 3600)).toBe(false);
+      expect(await c.store().recordInstance(t, seen('__proto__', 'v1', '2030-01-01T00:06:00.000Z', 'api@1.0.0'), 3600)).toBe(true);
+      expect(await c.store().recordInstance(t, seen('pod-1', 'v2', '2030-01-01T00:07:00.000Z'), 3600)).toBe(true);
+      expect(await c.store().listInstances(t, 'production', 'edge', 1000)).toEqual([
+        seen('__proto__', 'v1', '2030-01-01T00:06:00.000Z', 'api@1.0.0'),
+        seen('pod-1', 'v2', '2030-01-01T00:07:00.000Z'),
+      ]);
+      expect(await c.store().listInstances(t, 'production', 'edge', 1)).toHaveLength(1);
+      expect(await c.store().listInstances(t, 'production', 'other', 1000)).toEqual([]);
+    });
+  });
 }
