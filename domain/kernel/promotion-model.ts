@@ -1,5 +1,6 @@
 import type { ActedVia, BreakGlassUse, ItemKind, RestoredBy } from './model.ts';
 import type { Status } from './lifecycle.ts';
+import type { Confirmation } from './target-schemas.ts';
 
 /** What a config promotion moves: a pinned source snapshot and a selection of it. */
 export interface ConfigSubject {
@@ -334,7 +335,7 @@ export interface RolloutTarget {
   before: { seq?: number; digest: string | null; version?: string } | null;
   appliedAt?: string;
   deploymentId?: string;
-  confirm: { mode: 'immediate' | 'callback' | 'health'; deadline?: string; at?: string; by?: string; detail?: string } | null;
+  confirm: { mode: Confirmation['mode']; deadline?: string; at?: string; by?: string; detail?: string } | null;
   /** the callback's task token, kept until the deployer confirms */
   taskToken?: string | null;
   bake?: { from: string; until: string; monitors: string[] } | null;

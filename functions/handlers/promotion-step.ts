@@ -6,6 +6,7 @@ import { CloudWatchAlarms } from '../adapters/cloudwatch-alarms.ts';
 import { compose } from '../http/deps.ts';
 import { IsomorphicGitWriter } from '../adapters/git-writer.ts';
 import { GuardedHealthProbe } from '../adapters/health-probe.ts';
+import { GuardedGitOpsStatus } from '../adapters/gitops-status.ts';
 import { logged } from '../adapters/observability.ts';
 import { sfnWorkflowFromEnv } from '../adapters/sfn-workflow.ts';
 import { schedulerFromEnv } from '../adapters/scheduler.ts';
@@ -23,6 +24,7 @@ const wiring = compose({
   alarms: () => new CloudWatchAlarms(),
   git: () => new IsomorphicGitWriter(),
   probe: () => new GuardedHealthProbe(),
+  gitopsStatus: () => new GuardedGitOpsStatus(),
 });
 
 /**

@@ -3,14 +3,17 @@ import { auditEntry } from '../../audit/audit.ts';
 import { TargetNotFound, TransitionNotAllowed } from '../../kernel/errors.ts';
 import type { RolloutTarget } from '../../kernel/promotion-model.ts';
 import type { Ctx, With } from '../../kernel/deps.ts';
+import { isPolled } from '../../kernel/target-schemas.ts';
 import { ENGINE } from '../aggregate.ts';
 import { type Next } from '../run/deadlines.ts';
 import { PromotionFailed } from '../run/target-change.ts';
 import { auditDraft, loadPromotion } from '../write.ts';
 import { bakeWindow } from './bake.ts';
+import { pollTarget, type PollDeps } from './confirm-modes.ts';
 
 /**
- * A target is confirmed: by a person or a callback (confirmTarget), or by its health URL (TargetHealth).
+ * A target is confirmed: by a person or a callback (confirmTarget), or by polling it (TargetHealth: its health URL,
+ * its Argo CD application, its Flux Kustomization).
  */
 
 /**
@@ -58,22 +61,22 @@ export async function confirmTarget(deps: With<'workflow'>, ctx: Ctx, id: string
 }
 
 /**
- * TargetHealth (confirmation mode `health`): one poll of the target's health URL through the guarded
- * outbound client. The expected status confirms the target (then it bakes); another answer before the
- * deadline throws NotHealthy, which the flow catches into a wait of the target's interval and polls again;
- * past the deadline the rollout fails (and rolls back).
+ * TargetHealth (the polled confirmation modes: `health`, `argocd`, `flux`): one poll of the target through its mode's
+ * function (confirm-modes.ts). Confirmed moves the target on to its bake; otherwise before the deadline it throws
+ * NotHealthy, which the flow catches into a wait of the target's interval and polls again; past the deadline the
+ * target records what was last seen and the rollout fails (and rolls back).
  */
-export async function targetHealthStep(deps: With<'probe'>, tenant: string, id: string, name: string): Promise<{ next: Next }> {
+export async function targetHealthStep(deps: PollDeps, tenant: string, id: string, name: string): Promise<{ next: Next }> {
   const p = await loadPromotion(deps, tenant, id);
   if (p.status !== 'EXECUTING') throw new PromotionFailed(`the rollout stopped: promotion is ${p.status}`);
   const [env, item] = await Promise.all([deps.store.getEnvironment(tenant, p.targetEnvironment), deps.store.getRolloutTarget(tenant, id, name)]);
   const target = env ? targetsOf(env).find((t) => t.name === name) : undefined;
-  if (!item || !target || target.confirm.mode !== 'health') throw new PromotionFailed(`target '${name}' does not confirm by a health URL`);
+  if (!item || !target || !isPolled(target.confirm)) throw new PromotionFailed(`target '${name}' is not confirmed by polling`);
   if (item.state !== 'CONFIRMING') return { next: 'execute' };
+  const got = await pollTarget(deps, p, target.confirm, item);
   const now = deps.clock();
-  const got = await deps.probe.check(target.confirm.url, 5000);
-  if (got.status === target.confirm.expectStatus) {
-    const at = now.toISOString();
+  const at = now.toISOString();
+  if (got.confirmed) {
     await deps.store.commit(tenant, [
       {
         kind: 'rolloutTarget',
@@ -81,7 +84,7 @@ export async function targetHealthStep(deps: With<'probe'>, tenant: string, id: 
           ...item,
           state: 'BAKING',
           bake: bakeWindow(p, env, name, now),
-          confirm: { ...item.confirm!, at, by: ENGINE.name, detail: `HTTP ${got.status}` },
+          confirm: { ...item.confirm!, at, by: ENGINE.name, detail: got.detail.slice(0, 500) },
           version: item.version + 1,
           updatedAt: at,
         },
@@ -90,11 +93,15 @@ export async function targetHealthStep(deps: With<'probe'>, tenant: string, id: 
     ]);
     return { next: 'execute' };
   }
-  const seen = got.status === null ? (got.error ?? 'no answer') : `HTTP ${got.status}`;
   if (item.confirm?.deadline && now.getTime() >= new Date(item.confirm.deadline).getTime()) {
-    throw new PromotionFailed(`target '${name}' was not healthy by ${item.confirm.deadline} (last answer: ${seen})`);
+    // What was last seen stays on the target (the rollback keeps a target's own error).
+    const error = `not confirmed by ${item.confirm.deadline}: ${got.detail}`.slice(0, 500);
+    await deps.store
+      .commit(tenant, [{ kind: 'rolloutTarget', target: { ...item, error, version: item.version + 1, updatedAt: at }, expectedVersion: item.version }])
+      .catch(() => undefined);
+    throw new PromotionFailed(`target '${name}' was not confirmed by ${item.confirm.deadline} (last seen: ${got.detail})`);
   }
-  throw new NotHealthy(`target '${name}' is not healthy yet (${seen})`);
+  throw new NotHealthy(`target '${name}' is not confirmed yet (${got.detail})`);
 }
 
 /** The target's health URL did not answer as expected yet: the flow waits its interval and polls again. */

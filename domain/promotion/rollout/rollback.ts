@@ -109,9 +109,14 @@ async function restoreTarget(deps: With<'git' | 'registry'>, p: Promotion, t: Ro
   await deps.store.commit(p.tenant, ops);
 }
 
+const NOT_CONFIRMED = new Map([
+  ['health', ' (its health URL never answered as expected)'],
+  ['callback', ' (no confirmation came)'],
+  ['argocd', ' (its Argo CD application was never Synced at the delivered commit and Healthy)'],
+  ['flux', ' (its Flux Kustomization was never Ready at the delivered commit)'],
+]);
 /** Why a target waiting for its confirmation was put back: its deadline passed without one. */
-const notConfirmed = (t: RolloutTarget) =>
-  `not confirmed by ${t.confirm?.deadline ?? 'its deadline'}${t.confirm?.mode === 'health' ? ' (its health URL never answered as expected)' : t.confirm?.mode === 'callback' ? ' (no confirmation came)' : ''}`;
+const notConfirmed = (t: RolloutTarget) => `not confirmed by ${t.confirm?.deadline ?? 'its deadline'}${NOT_CONFIRMED.get(t.confirm?.mode ?? '') ?? ''}`;
 
 /**
  * The reason a rollout stopped, as a sentence: the flow's own error names (States.Timeout when a
