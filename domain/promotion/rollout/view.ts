@@ -29,7 +29,15 @@ export async function rolloutView(deps: Deps, p: Promotion) {
           name,
           state: t?.state ?? 'PENDING',
           appliedAt: t?.appliedAt ?? null,
-          confirmation: t?.confirm ? { mode: t.confirm.mode, deadline: t.confirm.deadline ?? null, at: t.confirm.at ?? null, by: t.confirm.by ?? null } : null,
+          confirmation: t?.confirm
+            ? {
+                mode: t.confirm.mode,
+                deadline: t.confirm.deadline ?? null,
+                at: t.confirm.at ?? null,
+                by: t.confirm.by ?? null,
+                ...(t.confirm.detail ? { detail: t.confirm.detail } : {}),
+              }
+            : null,
           bake: t?.bake ?? null,
           alarm: t?.alarm ?? null,
           error: t?.error ?? null,

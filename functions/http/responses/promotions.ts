@@ -221,7 +221,15 @@ export const rolloutTargetRow = /* @__PURE__ */ z.schema(() =>
     state: z.enum(['PENDING', 'CONFIRMING', 'BAKING', 'DONE', 'FAILED', 'ROLLED_BACK', 'SKIPPED']),
     appliedAt: z.nullable(time),
     confirmation: z.nullable(
-      z.strictObject({ mode: z.enum(['immediate', 'callback', 'health']), deadline: z.nullable(time), at: z.nullable(time), by: z.nullable(z.string()) }),
+      z.strictObject({
+        mode: z.enum(['immediate', 'callback', 'health', 'argocd', 'flux']),
+        deadline: z.nullable(time),
+        at: z.nullable(time),
+        by: z.nullable(z.string()),
+        detail: z
+          .optional(z.string())
+          .check(z.describe('what confirmed it: the HTTP status, the Argo CD sync and health at the delivered commit, the Flux Ready condition; a note')),
+      }),
     ),
     bake: z.nullable(z.strictObject({ from: time, until: time, monitors: z.array(z.string()) })),
     alarm: z.nullable(z.strictObject({ arn: z.string(), name: z.string(), reason: z.string(), at: z.string() })),
