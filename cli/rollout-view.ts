@@ -8,10 +8,19 @@ type TargetRow = Rollout['waves'][number]['targets'][number];
 export const secondsLeft = (iso: string | null | undefined, extra = 0) =>
   iso ? Math.max(0, Math.round((new Date(iso).getTime() + extra * 1000 - Date.now()) / 1000)) : null;
 
+/** What a target waiting for its confirmation waits for, by mode. */
+const WAITS_FOR = new Map([
+  ['health', 'health URL'],
+  ['argocd', 'Argo CD application (Synced at the delivered commit, Healthy)'],
+  ['flux', 'Flux Kustomization (Ready at the delivered commit)'],
+]);
+
 /** One target as the CLI says it: its state, a confirmation's deadline, a bake's countdown, an alarm. */
 function targetText(t: TargetRow, bakeSeconds: number): string {
   if (t.state === 'CONFIRMING')
-    return `${t.name} waits for its ${t.confirmation?.mode === 'health' ? 'health URL' : 'deployer'}${t.confirmation?.deadline ? ` (${seconds(secondsLeft(t.confirmation.deadline) ?? 0)} left)` : ''}`;
+    return `${t.name} waits for its ${WAITS_FOR.get(t.confirmation?.mode ?? '') ?? 'deployer'}${t.confirmation?.deadline ? ` (${seconds(secondsLeft(t.confirmation.deadline) ?? 0)} left)` : ''}`;
+  if (t.state === 'BAKING' && (t.confirmation?.mode === 'argocd' || t.confirmation?.mode === 'flux'))
+    return `${t.name} baking (${seconds(secondsLeft(t.confirmation?.at ?? t.appliedAt, bakeSeconds) ?? 0)} left; ${t.confirmation.detail ?? t.confirmation.mode})`;
   if (t.state === 'BAKING') return `${t.name} baking (${seconds(secondsLeft(t.confirmation?.at ?? t.appliedAt, bakeSeconds) ?? 0)} left)`;
   if (t.alarm) return `${t.name} ${t.state.toLowerCase()}: alarm ${t.alarm.name}`;
   return `${t.name} ${t.state.toLowerCase().replace('_', ' ')}`;

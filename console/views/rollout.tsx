@@ -13,7 +13,13 @@ export function duration(s: number): string {
 }
 const left = (iso: string | null | undefined, now: number) => (iso ? Math.max(0, Math.round((new Date(iso).getTime() - now) / 1000)) : null);
 
-const MODE: Record<string, string> = { immediate: 'served by Stageline', callback: "the deployer's confirmation", health: 'its health URL' };
+const MODE: Record<string, string> = {
+  immediate: 'served by Stageline',
+  callback: "the deployer's confirmation",
+  health: 'its health URL',
+  argocd: 'its Argo CD application (Synced at the delivered commit, Healthy)',
+  flux: 'its Flux Kustomization (Ready at the delivered commit)',
+};
 
 /**
  * A rollout through the environment's targets: where it stands (rolling out, halted and by whom, waiting
@@ -139,6 +145,12 @@ export function Rollout({ p, me, say, reload }: { p: any; me: Session; say: Say;
                       <>
                         <Time at={t.confirmation.at} />
                         <span class="mut sub">{t.confirmation.by ? `by ${t.confirmation.by}` : MODE[t.confirmation.mode]}</span>
+                        {(t.confirmation.mode === 'argocd' || t.confirmation.mode === 'flux') && t.confirmation.detail && (
+                          <span class="mut sub" title={t.confirmation.detail}>
+                            {t.confirmation.mode === 'argocd' ? 'Argo CD' : 'Flux'}:{' '}
+                            {t.confirmation.detail.replace(/^(Argo CD application|Flux Kustomization) \S+ is /, '')}
+                          </span>
+                        )}
                       </>
                     ) : t.confirmation && t.state === 'CONFIRMING' ? (
                       <span class="wait">

@@ -24,6 +24,12 @@ function validate() {
   return validators;
 }
 
+/** What Argo CD's Swagger says is wrong with an answer of GET /api/v1/applications/{name} (empty: nothing). */
+export function applicationViolations(status: number, body: unknown): string[] {
+  const v = status === 200 ? validate().app : validate().error;
+  return v(body) ? [] : [`GET /api/v1/applications/{name} → ${status}: ${errorsOf(v)}`];
+}
+
 export interface ArgoAppState {
   sync: 'Synced' | 'OutOfSync' | 'Unknown';
   revision: string;
@@ -50,8 +56,7 @@ export async function startArgoCd(token: string): Promise<ArgoCdStandIn> {
   const apps = new Map<string, ArgoAppState>();
   const self: Omit<ArgoCdStandIn, 'url' | 'close'> = { token, set: (n, s) => void apps.set(n, s), reads: new Map(), unauthorized: 0, violations: [] };
   const send = (res: import('node:http').ServerResponse, status: number, body: Json, where: string) => {
-    const v = status === 200 ? validate().app : validate().error;
-    if (!v(body)) self.violations.push(`${where} → ${status}: ${errorsOf(v)}`);
+    self.violations.push(...applicationViolations(status, body).map((x) => x.replace('GET /api/v1/applications/{name}', where)));
     res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
   };
   const server: Server = createServer((req, res) => {
@@ -66,7 +71,12 @@ export async function startArgoCd(token: string): Promise<ArgoCdStandIn> {
     for (const q of url.searchParams.keys()) if (!documented.has(q)) self.violations.push(`${where}: query parameter '${q}' is not documented`);
     if (req.headers.authorization !== `Bearer ${token}`) {
       self.unauthorized++;
-      return send(res, 401, { code: 16, error: 'invalid session: token is missing or invalid', message: 'invalid session: token is missing or invalid' }, where);
+      return send(
+        res,
+        401,
+        { code: 16, error: 'invalid session: token is missing or invalid', message: 'invalid session: token is missing or invalid' },
+        where,
+      );
     }
     const name = decodeURIComponent(m[1]!);
     self.reads.set(name, (self.reads.get(name) ?? 0) + 1);
@@ -83,7 +93,7 @@ export async function startArgoCd(token: string): Promise<ArgoCdStandIn> {
       res,
       200,
       {
-        metadata: { name, namespace: 'argocd', uid: `uid-${name}`, resourceVersion: '1', generation: '3', creationTimestamp: now },
+        metadata: { name, namespace: 'argocd', uid: `uid-${name}`, resourceVersion: '1', generation: 3, creationTimestamp: now },
         spec: { project: s.project ?? 'default', source, destination, syncPolicy: { automated: { prune: true, selfHeal: true } } },
         status: {
           sync: { status: s.sync, revision: s.revision, comparedTo: { source, destination } },

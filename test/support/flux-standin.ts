@@ -19,6 +19,12 @@ let validator: any;
 const validate = () => (validator ??= contractAjv().compile(V1.schema.openAPIV3Schema));
 const PATH = new RegExp(`^/apis/${CRD.spec.group.replace(/\./g, '\\.')}/v1/namespaces/([^/]+)/${CRD.spec.names.plural}/([^/]+)$`);
 
+/** What Flux's CRD (v1 openAPIV3Schema) says is wrong with a Kustomization (empty: nothing). */
+export function kustomizationViolations(body: unknown): string[] {
+  const v = validate();
+  return v(body) ? [] : [`Kustomization: ${errorsOf(v)}`];
+}
+
 export interface KustomizationState {
   ready: 'True' | 'False' | 'Unknown';
   reason: string;
@@ -37,7 +43,15 @@ export interface FluxStandIn {
   close(): Promise<void>;
 }
 
-const status = (code: number, reason: string, message: string) => ({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code });
+const status = (code: number, reason: string, message: string) => ({
+  kind: 'Status',
+  apiVersion: 'v1',
+  metadata: {},
+  status: 'Failure',
+  message,
+  reason,
+  code,
+});
 
 export async function startFlux(token: string): Promise<FluxStandIn> {
   validate();
@@ -66,7 +80,14 @@ export async function startFlux(token: string): Promise<FluxStandIn> {
     const s = objects.get(`${ns}/${name}`);
     if (!s) return json(404, status(404, 'NotFound', `kustomizations.kustomize.toolkit.fluxcd.io "${name}" not found`));
     const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
-    const condition = (type: string, st: string, reason: string, message: string) => ({ type, status: st, reason, message, lastTransitionTime: now, observedGeneration: 2 });
+    const condition = (type: string, st: string, reason: string, message: string) => ({
+      type,
+      status: st,
+      reason,
+      message,
+      lastTransitionTime: now,
+      observedGeneration: 2,
+    });
     const body = {
       apiVersion: `${CRD.spec.group}/v1`,
       kind: CRD.spec.names.kind,
@@ -81,8 +102,7 @@ export async function startFlux(token: string): Promise<FluxStandIn> {
         ],
       },
     };
-    const v = validate();
-    if (!v(body)) self.violations.push(`GET ${url.pathname} → 200: ${errorsOf(v)}`);
+    self.violations.push(...kustomizationViolations(body).map((x) => `GET ${url.pathname} → 200: ${x}`));
     json(200, body);
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
