@@ -4,6 +4,7 @@ import { judgeFlux } from '../../domain/promotion/rollout/confirm-flux.ts';
 import { controllerName } from '../../domain/promotion/rollout/confirm-modes.ts';
 import { shaOf } from '../../domain/promotion/rollout/delivered.ts';
 import { confirmation } from '../../domain/kernel/target-schemas.ts';
+import { rolloutLines } from '../../cli/rollout-view.ts';
 import { GuardedGitOpsStatus } from '../../functions/adapters/gitops-status.ts';
 import { overrideConfig } from '../../functions/configuration-overrides.ts';
 import { applicationViolations, startArgoCd, type ArgoCdStandIn } from '../support/argocd-standin.ts';
@@ -107,6 +108,33 @@ describe('the confirmation schema', () => {
     expect(JSON.stringify(other.error?.issues)).toContain('gitops-health');
     expect(confirmation.safeParse({ ...base, application: 'P_{target}' }).success).toBe(false);
     expect(confirmation.safeParse({ ...base, server: 'https://169.254.169.254' }).success).toBe(false);
+  });
+});
+
+describe('the CLI says what a GitOps target waits for and what confirmed it', () => {
+  it('names the controller while confirming, and its verdict while baking', () => {
+    const soon = new Date(Date.now() + 60_000).toISOString();
+    const row = (name: string, state: string, confirmation: Record<string, unknown>) =>
+      ({ name, state, appliedAt: soon, confirmation, bake: null, alarm: null, error: null, rolledBackAt: null }) as never;
+    const lines = rolloutLines({
+      phase: 'ROLLING_OUT',
+      wave: 1,
+      halted: null,
+      waiting: null,
+      waves: [
+        {
+          wave: 1,
+          bakeSeconds: 60,
+          targets: [
+            row('canary', 'CONFIRMING', { mode: 'argocd', deadline: soon, at: null, by: null }),
+            row('edge', 'BAKING', { mode: 'flux', deadline: soon, at: soon, by: 'stageline', detail: 'Flux Kustomization x is Ready at c0ffee' }),
+          ],
+        },
+      ],
+    } as never);
+    expect(lines[1]).toContain('canary waits for its Argo CD application');
+    expect(lines[1]).toContain('edge baking');
+    expect(lines[1]).toContain('Ready at c0ffee');
   });
 });
 
