@@ -114,21 +114,18 @@ export async function guardedFetch(raw: string | URL, init: GuardedInit = {}): P
   const send = url.protocol === 'https:' ? httpsRequest : (await import('node:http')).request;
   const method = (init.method ?? 'GET').toUpperCase();
   return new Promise<Response>((resolve, reject) => {
-    const req = send(
-      url,
-      { method, headers: init.headers, lookup: guardedLookup as never, signal, ...(init.ca ? { ca: init.ca } : {}) },
-      (res: IncomingMessage) => {
-        const headers = new Headers();
-        for (const [k, v] of Object.entries(res.headers)) {
-          if (v === undefined) continue;
-          for (const one of Array.isArray(v) ? v : [v]) headers.append(k, one);
-        }
-        const status = res.statusCode ?? 502;
-        const body = method === 'HEAD' || NO_BODY.has(status) ? null : (Readable.toWeb(res) as ReadableStream<Uint8Array>);
-        if (!body) res.resume();
-        resolve(new Response(body, { status, statusText: res.statusMessage, headers }));
-      },
-    );
+    const tls = init.ca ? { ca: init.ca } : {};
+    const req = send(url, { method, headers: init.headers, lookup: guardedLookup as never, signal, ...tls }, (res: IncomingMessage) => {
+      const headers = new Headers();
+      for (const [k, v] of Object.entries(res.headers)) {
+        if (v === undefined) continue;
+        for (const one of Array.isArray(v) ? v : [v]) headers.append(k, one);
+      }
+      const status = res.statusCode ?? 502;
+      const body = method === 'HEAD' || NO_BODY.has(status) ? null : (Readable.toWeb(res) as ReadableStream<Uint8Array>);
+      if (!body) res.resume();
+      resolve(new Response(body, { status, statusText: res.statusMessage, headers }));
+    });
     req.on('error', (err) => {
       const e = err as NodeJS.ErrnoException;
       if (e.code === 'EOUTBOUNDREFUSED' || err instanceof OutboundRefused) return reject(new OutboundRefused(err.message));
