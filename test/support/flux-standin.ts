@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { contractAjv, errorsOf } from './contract-ajv.ts';
@@ -53,7 +54,8 @@ const status = (code: number, reason: string, message: string) => ({
   code,
 });
 
-export async function startFlux(token: string): Promise<FluxStandIn> {
+/** `tls`: serve https with this key and certificate (a cluster whose CA is private), else plain http on loopback. */
+export async function startFlux(token: string, tls?: { key: string; cert: string }): Promise<FluxStandIn> {
   validate();
   const objects = new Map<string, KustomizationState>();
   const self: Omit<FluxStandIn, 'url' | 'close'> = {
@@ -63,7 +65,7 @@ export async function startFlux(token: string): Promise<FluxStandIn> {
     unauthorized: 0,
     violations: [],
   };
-  const server: Server = createServer((req, res) => {
+  const handle = (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://x');
     const m = PATH.exec(url.pathname);
     const json = (code: number, body: Json) => res.writeHead(code, { 'content-type': 'application/json' }).end(JSON.stringify(body));
@@ -104,10 +106,11 @@ export async function startFlux(token: string): Promise<FluxStandIn> {
     };
     self.violations.push(...kustomizationViolations(body).map((x) => `GET ${url.pathname} → 200: ${x}`));
     json(200, body);
-  });
+  };
+  const server: Server = tls ? createTlsServer(tls, handle) : createServer(handle);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   return Object.assign(self, {
-    url: `http://127.0.0.1:${(server.address() as { port: number }).port}`,
+    url: `${tls ? 'https' : 'http'}://127.0.0.1:${(server.address() as { port: number }).port}`,
     close: () => new Promise<void>((r) => server.close(() => r())),
   });
 }

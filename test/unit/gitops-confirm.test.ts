@@ -1,3 +1,7 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { judgeArgocd } from '../../domain/promotion/rollout/confirm-argocd.ts';
 import { judgeFlux } from '../../domain/promotion/rollout/confirm-flux.ts';
@@ -207,6 +211,49 @@ describe('the GitOps status adapter against the stand-ins', () => {
       },
     );
     expect(flux.reads.get('flux-system/platform-canary')).toBe(1);
+  });
+
+  it('trusts a private cluster CA given as caSecret, and only then', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'stageline-ca-'));
+    try {
+      const [key, cert] = [join(dir, 'key.pem'), join(dir, 'cert.pem')];
+      execFileSync(
+        'openssl',
+        [
+          'req',
+          '-x509',
+          '-newkey',
+          'rsa:2048',
+          '-nodes',
+          '-keyout',
+          key,
+          '-out',
+          cert,
+          '-days',
+          '1',
+          '-subj',
+          '/CN=127.0.0.1',
+          '-addext',
+          'subjectAltName=IP:127.0.0.1',
+        ],
+        { stdio: 'ignore' },
+      );
+      const tls = { key: readFileSync(key, 'utf8'), cert: readFileSync(cert, 'utf8') };
+      const cluster = await startFlux('kube-token', tls);
+      try {
+        secrets.set('CLUSTER_CA', tls.cert);
+        cluster.set('flux-system', 'platform-canary', { ready: 'True', reason: 'ReconciliationSucceeded', lastAppliedRevision: `main@sha1:${C}` });
+        const req = { tenant: 'acme', apiServer: cluster.url, namespace: 'flux-system', name: 'platform-canary', tokenSecret: 'KUBE' };
+        expect(await adapter.fluxKustomization(req)).toMatchObject({ ok: false, error: expect.stringMatching(/certificate/i) });
+        const read = await adapter.fluxKustomization({ ...req, caSecret: 'CLUSTER_CA' });
+        expect(read.ok, JSON.stringify(read)).toBe(true);
+        expect(cluster.violations).toEqual([]);
+      } finally {
+        await cluster.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('never connects to a private or metadata address, whatever the client', async () => {
