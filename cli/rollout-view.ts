@@ -8,7 +8,13 @@ type TargetRow = Rollout['waves'][number]['targets'][number];
 export const secondsLeft = (iso: string | null | undefined, extra = 0) =>
   iso ? Math.max(0, Math.round((new Date(iso).getTime() + extra * 1000 - Date.now()) / 1000)) : null;
 
-const WAITS_FOR: Record<string, string> = { health: 'health URL', fleet: 'fleet', callback: 'deployer' };
+/** What a target waiting for its confirmation waits for, by mode. */
+const WAITS_FOR = new Map([
+  ['health', 'health URL'],
+  ['argocd', 'Argo CD application (Synced at the delivered commit, Healthy)'],
+  ['flux', 'Flux Kustomization (Ready at the delivered commit)'],
+  ['fleet', 'fleet'],
+]);
 
 /** A fleet target's convergence: `: 9/10 instances (90 %, needs 90 %)`; nothing for another mode or before its first count. */
 export function fleetText(t: Pick<TargetRow, 'confirmation'>): string {
@@ -19,7 +25,9 @@ export function fleetText(t: Pick<TargetRow, 'confirmation'>): string {
 /** One target as the CLI says it: its state, a confirmation's deadline, a bake's countdown, an alarm. */
 function targetText(t: TargetRow, bakeSeconds: number): string {
   if (t.state === 'CONFIRMING')
-    return `${t.name} waits for its ${WAITS_FOR[t.confirmation?.mode ?? ''] ?? 'deployer'}${fleetText(t)}${t.confirmation?.deadline ? ` (${seconds(secondsLeft(t.confirmation.deadline) ?? 0)} left)` : ''}`;
+    return `${t.name} waits for its ${WAITS_FOR.get(t.confirmation?.mode ?? '') ?? 'deployer'}${fleetText(t)}${t.confirmation?.deadline ? ` (${seconds(secondsLeft(t.confirmation.deadline) ?? 0)} left)` : ''}`;
+  if (t.state === 'BAKING' && (t.confirmation?.mode === 'argocd' || t.confirmation?.mode === 'flux'))
+    return `${t.name} baking (${seconds(secondsLeft(t.confirmation?.at ?? t.appliedAt, bakeSeconds) ?? 0)} left; ${t.confirmation.detail ?? t.confirmation.mode})`;
   if (t.state === 'BAKING') return `${t.name} baking (${seconds(secondsLeft(t.confirmation?.at ?? t.appliedAt, bakeSeconds) ?? 0)} left)${fleetText(t)}`;
   if (t.alarm) return `${t.name} ${t.state.toLowerCase()}: alarm ${t.alarm.name}`;
   return `${t.name} ${t.state.toLowerCase().replace('_', ' ')}${fleetText(t)}`;

@@ -11,6 +11,7 @@ import { secretsFromEnv } from '../functions/adapters/secrets.ts';
 import { CloudWatchAlarms } from '../functions/adapters/cloudwatch-alarms.ts';
 import { GuardedHealthProbe } from '../functions/adapters/health-probe.ts';
 import { ProviderMetrics } from '../functions/adapters/metrics/index.ts';
+import { GuardedGitOpsStatus } from '../functions/adapters/gitops-status.ts';
 import { LocalEventBus } from './event-bus.ts';
 import { LocalWorkflow } from './workflow.ts';
 import { LocalScheduler } from './scheduler.ts';
@@ -233,6 +234,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     registry: new ConfiguredRegistrySync(),
     git: new IsomorphicGitWriter(),
     probe: new GuardedHealthProbe(),
+    gitopsStatus: new GuardedGitOpsStatus(),
     // `${NAME}` secrets of a manifest (STAGELINE_SECRET_<TENANT>__<PURPOSE>__<NAME>), as the manifest-apply function resolves them.
     secrets: secretsFromEnv(),
     alarms: env.CLOUDWATCH_ENDPOINT() ? new CloudWatchAlarms() : alarms,

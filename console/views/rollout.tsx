@@ -18,6 +18,8 @@ const MODE: Record<string, string> = {
   immediate: 'served by Stageline',
   callback: "the deployer's confirmation",
   health: 'its health URL',
+  argocd: 'its Argo CD application (Synced at the delivered commit, Healthy)',
+  flux: 'its Flux Kustomization (Ready at the delivered commit)',
   fleet: 'its instances',
 };
 
@@ -146,6 +148,12 @@ export function Rollout({ p, me, say, reload }: { p: any; me: Session; say: Say;
                         <Time at={t.confirmation.at} />
                         <span class="mut sub">{t.confirmation.by ? `by ${t.confirmation.by}` : MODE[t.confirmation.mode]}</span>
                         <Fleet c={t.confirmation} />
+                        {(t.confirmation.mode === 'argocd' || t.confirmation.mode === 'flux') && t.confirmation.detail && (
+                          <span class="mut sub" title={t.confirmation.detail}>
+                            {t.confirmation.mode === 'argocd' ? 'Argo CD' : 'Flux'}:{' '}
+                            {t.confirmation.detail.replace(/^(Argo CD application|Flux Kustomization) \S+ is /, '')}
+                          </span>
+                        )}
                       </>
                     ) : t.confirmation && t.state === 'CONFIRMING' ? (
                       <span class="wait">

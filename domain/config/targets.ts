@@ -171,10 +171,18 @@ export function assertTargets(
         message: `target '${t.name}' is already declared at targets.${first}: names are unique within an environment`,
       });
     else seen.set(t.name, i);
-    if (t.confirm.mode === 'health') {
-      const why = tenantUrlIssue(t.confirm.url, opts);
-      if (why) issues.push({ path: `${field}.targets.${i}.confirm.url`, message: why });
-    }
+    // A URL the flow calls (a health URL, an Argo CD server, a Kubernetes API server) is a public one.
+    const c = t.confirm;
+    const called =
+      c.mode === 'health'
+        ? (['url', c.url] as const)
+        : c.mode === 'argocd'
+          ? (['server', c.server] as const)
+          : c.mode === 'flux'
+            ? (['apiServer', c.apiServer] as const)
+            : null;
+    const why = called && tenantUrlIssue(called[1], opts);
+    if (why) issues.push({ path: `${field}.targets.${i}.confirm.${called[0]}`, message: why });
     try {
       assertMonitorsHere(tenant, t.monitors, place && { account: place.account, region: t.region ?? place.region }, `${field}.targets.${i}.monitors`);
     } catch (err) {

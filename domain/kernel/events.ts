@@ -97,9 +97,11 @@ export const targetAppliedEventDetail = /* @__PURE__ */ z.schema(() =>
     digest: z.string().check(z.minLength(1), z.describe('the artifact digest, or the config snapshot digest')),
     confirm: z
       .strictObject({
-        mode: z.enum(['immediate', 'callback', 'health', 'fleet']),
+        mode: z.enum(['immediate', 'callback', 'health', 'argocd', 'flux', 'fleet']),
         deadline: z.optional(
-          z.string().check(z.describe('callback, health and fleet: by when the target must confirm (ISO 8601), else the rollout rolls back')),
+          z
+            .string()
+            .check(z.describe('callback and polled modes (health, argocd, flux, fleet): by when the target must confirm (ISO 8601), else the rollout rolls back')),
         ),
         url: z.optional(
           z.string().check(z.describe('callback: the path the deployer POSTs to confirm (`/api/v1/promotions/{id}/targets/{target}/confirm`, role deployer)')),

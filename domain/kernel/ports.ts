@@ -22,9 +22,10 @@ export interface IdempotencyStorePort {
  * What a tenant secret is for. A secret is stored under its purpose, so a reference of one kind never
  * reads a secret of another (a git target naming the Slack webhook's secret would push it to a
  * repository of the caller's choosing): a git target's push token, the Slack incoming webhook, a
- * webhook gate's HMAC key, a metrics provider's keys and tokens (analysis templates: `metrics`).
+ * webhook gate's HMAC key, a metrics provider's keys and tokens (analysis templates: `metrics`), the bearer token
+ * (and CA) a target's GitOps confirmation reads Argo CD or the Kubernetes API with (gitops-health).
  */
-export type SecretPurpose = 'git-token' | 'slack-webhook' | 'gate-key' | 'github-token' | 'gitlab-token' | 'git-webhook' | 'metrics';
+export type SecretPurpose = 'git-token' | 'slack-webhook' | 'gate-key' | 'github-token' | 'gitlab-token' | 'git-webhook' | 'metrics' | 'gitops-health';
 
 /**
  * Secrets named in documents (`${NAME}`) and git targets: Secrets Manager `stageline/<tenant>/<purpose>/<NAME>`

@@ -38,6 +38,40 @@ const parameter = /* @__PURE__ */ z.schema(() =>
   }),
 );
 
+/** A controller's object name with `{target}` / `{environment}` placeholders (rendered per target, then a DNS-1123 name). */
+const appName = (description: string) =>
+  z
+    .string()
+    .check(
+      z.minLength(1),
+      z.maxLength(253),
+      z.regex(/^([a-z0-9.-]|\{target\}|\{environment\})+$/, 'must be a lower-case name (a-z, 0-9, - and .), with {target} or {environment} where they vary'),
+      z.describe(description),
+    );
+
+/** The secret name of a GitOps controller's token (purpose gitops-health: never another purpose's secret). */
+export const GITOPS_SECRET_PURPOSE = 'gitops-health';
+const gitopsSecret = (
+  description = 'the secret holding the bearer token, stored for this use only: Secrets Manager stageline/<tenant>/gitops-health/<NAME> on AWS, STAGELINE_SECRET_<TENANT>__GITOPS_HEALTH__<NAME> locally',
+) =>
+  z.string().check(
+    z.superRefine((v, ctx) => {
+      const named = /^([a-z][a-z0-9-]*)\/(.*)$/.exec(v);
+      if (named)
+        ctx.addIssue({
+          code: 'custom',
+          message: `names the secret purpose '${named[1]}': a confirmation reads its token only from purpose ${GITOPS_SECRET_PURPOSE}; give the secret's name alone (e.g. ARGOCD_TOKEN)`,
+        });
+      else if (!/^[A-Z][A-Z0-9_]{0,63}$/.test(v)) ctx.addIssue({ code: 'custom', message: 'must be a secret name (A-Z, 0-9, _), e.g. ARGOCD_TOKEN' });
+    }),
+    z.describe(description),
+  );
+
+const pollTimes = () => ({
+  timeoutSeconds: z._default(z.number().check(z.int(), z.minimum(10), z.maximum(3600)), 600),
+  intervalSeconds: z._default(z.number().check(z.int(), z.minimum(1), z.maximum(300)), 15),
+});
+
 /**
  * `fleet`: the share of the target's instances (those seen from `windowSeconds` before the target changed on) that
  * read the release, at least `minInstances` of them; polled every `intervalSeconds` for at most `timeoutSeconds`.
@@ -57,9 +91,11 @@ const fleetConfirmation = /* @__PURE__ */ z.schema(() =>
  * How a target says the change is live there: `immediate` (Stageline itself serves it: config and
  * flags read through the API), `callback` (its deployer answers POST /promotions/{id}/targets/{target}/confirm
  * within `timeoutSeconds`), or `health` (the flow polls `url` through the guarded outbound client
- * until it answers `expectStatus`, for at most `timeoutSeconds`), or `fleet` (the flow counts the application instances
- * that identified themselves when they read the target's config or flags, and confirms once `minInstances` of them were
- * seen and `minShare` of those run the release; domain/promotion/rollout/confirm-fleet.ts).
+ * until it answers `expectStatus`, for at most `timeoutSeconds`), `argocd` (the flow reads the Argo CD application until it
+ * is Synced at the commit Stageline delivered for the target and Healthy), `flux` (the flow reads the Flux Kustomization
+ * through the Kubernetes API until it is Ready with the delivered commit as its last applied revision), or `fleet` (the
+ * flow counts the application instances that identified themselves when they read the target's config or flags, and
+ * confirms once `minInstances` of them were seen and `minShare` of those run the release; rollout/confirm-fleet.ts).
  */
 export const confirmation = /* @__PURE__ */ z.schema(() =>
   z.discriminatedUnion('mode', [
@@ -76,13 +112,29 @@ export const confirmation = /* @__PURE__ */ z.schema(() =>
       expectStatus: z._default(z.number().check(z.int(), z.minimum(200), z.maximum(399)), 200),
     }),
     fleetConfirmation,
+    z.strictObject({
+      mode: z.literal('argocd'),
+      server: tenantUrl().check(z.describe('the Argo CD API server, e.g. https://argocd.example.com')),
+      application: appName('the Argo CD application, `{target}` (and `{environment}`) filled in per target, e.g. platform-{target}'),
+      tokenSecret: gitopsSecret(),
+      project: z.optional(z.string().check(z.regex(/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/, 'must be an Argo CD project name'))),
+      ...pollTimes(),
+    }),
+    z.strictObject({
+      mode: z.literal('flux'),
+      apiServer: tenantUrl().check(z.describe('the Kubernetes API server of the cluster Flux runs in, e.g. https://k8s.example.com:6443')),
+      namespace: z.string().check(z.regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'must be a Kubernetes namespace name')),
+      kustomization: appName('the Flux Kustomization, `{target}` (and `{environment}`) filled in per target, e.g. platform-{target}'),
+      tokenSecret: gitopsSecret(),
+      caSecret: z.optional(
+        gitopsSecret('the secret holding the API server’s CA certificate (PEM), same purpose gitops-health; omit for a publicly trusted certificate'),
+      ),
+      ...pollTimes(),
+    }),
   ]),
 );
 export type Confirmation = z.infer<typeof confirmation>;
 export type FleetConfirmation = Extract<Confirmation, { mode: 'fleet' }>;
-
-/** The confirmation modes the flow polls (TargetApply fails the token with CheckHealth, TargetHealth polls until confirmed or the deadline). */
-export const POLLED_MODES: ReadonlySet<string> = new Set(['health', 'fleet']);
 
 /** A template's name as an attachment names it (the verification context's templates are named so). */
 export const ANALYSIS_TEMPLATE_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
@@ -152,6 +204,19 @@ export const compareSpec = /* @__PURE__ */ z.schema(() =>
   ),
 );
 export type CompareSpec = z.infer<typeof compareSpec>;
+
+/**
+ * The confirmation modes the flow polls (TargetApply fails its token with CheckHealth, the `target-health`
+ * step polls once per interval until the target confirms or its deadline passes): one judging function per
+ * mode (domain/promotion/rollout/confirm-*.ts).
+ */
+export const POLLED_MODES = ['health', 'argocd', 'flux', 'fleet'] as const;
+export type PolledMode = (typeof POLLED_MODES)[number];
+export type PolledConfirmation = Extract<Confirmation, { mode: PolledMode }>;
+export const isPolled = (c: Confirmation | undefined): c is PolledConfirmation => !!c && (POLLED_MODES as readonly string[]).includes(c.mode);
+/** A GitOps controller's confirmation (Argo CD, Flux): read through its API with a tenant token. */
+export type GitOpsConfirmation = Extract<Confirmation, { mode: 'argocd' | 'flux' }>;
+export const isGitOps = (c: Confirmation | undefined): c is GitOpsConfirmation => c?.mode === 'argocd' || c?.mode === 'flux';
 
 export const target = /* @__PURE__ */ z.schema(() =>
   z.strictObject({

@@ -65,6 +65,19 @@ export interface HealthProbe {
   check(url: string, timeoutMs: number): Promise<{ status: number | null; error?: string }>;
 }
 
+/** What a GitOps controller's API said of one object: its JSON as read, or why it could not be read. */
+export type GitOpsRead = { ok: true; body: unknown } | { ok: false; status: number | null; error: string };
+
+/**
+ * Reads a target's GitOps controller (confirmation modes `argocd` and `flux`) through the guarded outbound
+ * client, with the tenant's bearer token (secret purpose gitops-health): an Argo CD application
+ * (GET {server}/api/v1/applications/{name}) or a Flux Kustomization (the Kubernetes API's custom object).
+ */
+export interface GitOpsStatus {
+  argocdApplication(req: { tenant: string; server: string; name: string; tokenSecret: string; project?: string }): Promise<GitOpsRead>;
+  fluxKustomization(req: { tenant: string; apiServer: string; namespace: string; name: string; tokenSecret: string; caSecret?: string }): Promise<GitOpsRead>;
+}
+
 /** Calls tenant-configured webhook gates (HMAC-signed); errors and time-outs come back as ERROR. */
 export interface GateProvider {
   call(hook: WebhookGate, body: Record<string, unknown>): Promise<WebhookOutcome>;
@@ -98,5 +111,7 @@ declare module '../kernel/deps.ts' {
     gates: GateProvider;
     /** polls targets' health URLs (the promotion step's; domain/promotion/rollout/) */
     probe: HealthProbe;
+    /** reads targets' Argo CD applications and Flux Kustomizations (the promotion step's; domain/promotion/rollout/confirm-gitops.ts) */
+    gitopsStatus: GitOpsStatus;
   }
 }

@@ -7,6 +7,7 @@ import { compose } from '../http/deps.ts';
 import { IsomorphicGitWriter } from '../adapters/git-writer.ts';
 import { GuardedHealthProbe } from '../adapters/health-probe.ts';
 import { metricsFromEnv } from '../adapters/metrics/index.ts';
+import { GuardedGitOpsStatus } from '../adapters/gitops-status.ts';
 import { logged } from '../adapters/observability.ts';
 import { sfnWorkflowFromEnv } from '../adapters/sfn-workflow.ts';
 import { schedulerFromEnv } from '../adapters/scheduler.ts';
@@ -25,6 +26,7 @@ const wiring = compose({
   git: () => new IsomorphicGitWriter(),
   probe: () => new GuardedHealthProbe(),
   metrics: metricsFromEnv,
+  gitopsStatus: () => new GuardedGitOpsStatus(),
 });
 
 /**

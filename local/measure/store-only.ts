@@ -11,6 +11,7 @@ export function unusedPorts(): Ports {
     events: { publish: unused },
     gates: { call: unused },
     probe: { check: unused },
+    gitopsStatus: { argocdApplication: unused, fluxKustomization: unused },
     registry: { sync: unused, attach: unused, verifySignature: unused },
     scheduler: { scheduleOnce: unused, cancel: unused },
     anchor: { sign: unused, append: unused, list: unused, verify: unused, publicKey: unused },

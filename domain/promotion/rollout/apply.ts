@@ -7,6 +7,7 @@ import { auditEntry } from '../../audit/audit.ts';
 import type { Environment, Roots, TargetHead } from '../../kernel/model.ts';
 import type { Promotion, RolloutTarget } from '../../kernel/promotion-model.ts';
 import type { Deps, WriteOp, With } from '../../kernel/deps.ts';
+import { isPolled } from '../../kernel/target-schemas.ts';
 import { ENGINE } from '../aggregate.ts';
 import { type Next } from '../run/deadlines.ts';
 import { configChanges } from '../request/release.ts';
@@ -48,8 +49,8 @@ async function releaseFor(deps: Deps, p: Promotion, env: Environment): Promise<P
 /**
  * TargetApply (a task-token wait, once per target): changes the target (its head, its item, its
  * deployment record, in one transaction), then the confirmation: immediate answers the token at once,
- * callback keeps it on the target's item for the deployer (POST .../targets/{target}/confirm), a polled
- * mode (health, fleet) fails it with CheckHealth, which the flow catches into its bounded poll.
+ * callback keeps it on the target's item for the deployer (POST .../targets/{target}/confirm), a polled mode
+ * (health, argocd, flux, fleet: isPolled) fails it with CheckHealth, which the flow catches into its bounded poll.
  */
 export async function targetApplyStep(
   deps: With<'workflow' | 'git' | 'registry'>,
@@ -166,8 +167,8 @@ export async function targetApplyStep(
     return { next: 'done' };
   }
   if (item.state === 'CONFIRMING' && mode === 'callback') return { next: 'await-approval' };
-  if (item.state === 'CONFIRMING' && POLLED_MODES.has(mode)) {
-    await deps.workflow.sendTaskFailure(token, 'CheckHealth', `poll ${name} until it is healthy`);
+  if (item.state === 'CONFIRMING' && isPolled(target.confirm)) {
+    await deps.workflow.sendTaskFailure(token, 'CheckHealth', `poll ${name} (${mode}) until it confirms`);
     return { next: 'execute' };
   }
   await deps.workflow.sendTaskSuccess(token, { target: name });

@@ -1,4 +1,4 @@
-import { targetMonitors } from '../../config/targets.ts';
+import { targetMonitors, targetsOf } from '../../config/targets.ts';
 import { monitorRefusal, monitorsBlock, type AlarmState } from '../../freeze/monitors.ts';
 import type { Environment } from '../../kernel/model.ts';
 import type { MonitorAlarm, Promotion, RolloutTarget } from '../../kernel/promotion-model.ts';
@@ -9,6 +9,7 @@ import { completeRollout } from '../run/complete.ts';
 import { PromotionFailed } from '../run/target-change.ts';
 import { loadPromotion, promotionEvent, writePromotion } from '../write.ts';
 import { analysisNames, haltForAnalysis, measureDue, missingTemplates, startRuns, templateBook } from './analysis.ts';
+import { gitopsHealth } from './confirm-modes.ts';
 
 /**
  * A confirmed target bakes under its monitors; the bake's end reads them once more (TargetBaked);
@@ -28,10 +29,17 @@ export const bakeWindow = (p: Promotion, env: Pick<Environment, 'monitors' | 'ta
 /**
  * TargetBaked: with analyses, one pass of the measuring loop first (rollout/analysis.ts: MeasureAgain until every
  * analysis has its answer and the bake time is over; a failed analysis fails the rollout, an inconclusive one halts
- * it); then the bake is over and the target's monitors are read once more (one in ALARM, or a read that fails,
- * fails the rollout).
+ * it); then the bake is over: the target's monitors are read once more (one in ALARM, or a read that fails, fails the
+ * rollout), and a GitOps target's controller too (Degraded, Ready=False with a failure, or a read that fails: the
+ * target fails and the rollout rolls back).
  */
-export async function targetBakedStep(deps: With<'alarms' | 'metrics'>, tenant: string, id: string, name: string, bakeSeconds: number): Promise<{ next: Next }> {
+export async function targetBakedStep(
+  deps: With<'alarms' | 'metrics' | 'gitopsStatus'>,
+  tenant: string,
+  id: string,
+  name: string,
+  bakeSeconds: number,
+): Promise<{ next: Next }> {
   const p = await loadPromotion(deps, tenant, id);
   if (p.status !== 'EXECUTING') throw new PromotionFailed(`the rollout stopped: promotion is ${p.status}`);
   let item = await deps.store.getRolloutTarget(tenant, id, name);
@@ -58,6 +66,11 @@ export async function targetBakedStep(deps: With<'alarms' | 'metrics'>, tenant: 
     }
     const s = states.find((x) => x.state === 'ALARM' && arns.includes(x.arn));
     if (s) firing = { arn: s.arn, name: s.name, reason: (s.reason ?? '').slice(0, 500), at: s.updatedAt ?? now.toISOString() };
+  }
+  if (!why && env) {
+    const target = targetsOf(env).find((t) => t.name === name);
+    const g = target ? await gitopsHealth(deps, tenant, p, target, item) : null;
+    if (g?.degraded) why = `'${name}' is not healthy at the end of its bake: ${g.detail}`;
   }
   const at = now.toISOString();
   const next: RolloutTarget = {

@@ -3,16 +3,18 @@ import { auditEntry } from '../../audit/audit.ts';
 import { TargetNotFound, TransitionNotAllowed } from '../../kernel/errors.ts';
 import type { FleetConvergence, RolloutTarget } from '../../kernel/promotion-model.ts';
 import type { Ctx, With } from '../../kernel/deps.ts';
+import { isPolled } from '../../kernel/target-schemas.ts';
 import { ENGINE } from '../aggregate.ts';
 import { type Next } from '../run/deadlines.ts';
 import { PromotionFailed } from '../run/target-change.ts';
 import { auditDraft, loadPromotion } from '../write.ts';
 import { bakeWindow } from './bake.ts';
 import { fleetConfirm } from './confirm-fleet.ts';
-import { POLLED_MODES, type Target } from '../../kernel/target-schemas.ts';
+import { pollTarget, type PollDeps } from './confirm-modes.ts';
 
 /**
- * A target is confirmed: by a person or a callback (confirmTarget), or by polling (TargetHealth): its health URL, its fleet.
+ * A target is confirmed: by a person or a callback (confirmTarget), or by polling it (TargetHealth: its health URL,
+ * its Argo CD application, its Flux Kustomization, its fleet of instances).
  */
 
 /**
@@ -60,32 +62,25 @@ export async function confirmTarget(deps: With<'workflow'>, ctx: Ctx, id: string
 }
 
 /**
- * TargetHealth (the polled confirmation modes, POLLED_MODES): one poll of the target, by its mode — `health`:
- * its health URL through the guarded outbound client (the expected status confirms); `fleet`: a count of its
- * instances (confirm-fleet.ts). Confirmed, the target bakes; before the deadline the poll throws NotHealthy,
- * which the flow catches into a wait of the target's interval and polls again; past the deadline the rollout
- * fails (and rolls back).
+ * TargetHealth (the polled confirmation modes: `health`, `argocd`, `flux`, `fleet`): one poll of the target through its
+ * mode's function (confirm-modes.ts; a fleet is counted by confirm-fleet.ts). Confirmed moves the target on to its bake; otherwise before the deadline it throws
+ * NotHealthy, which the flow catches into a wait of the target's interval and polls again; past the deadline the
+ * target records what was last seen and the rollout fails (and rolls back).
  */
-export async function targetHealthStep(deps: With<'probe'>, tenant: string, id: string, name: string): Promise<{ next: Next }> {
+export async function targetHealthStep(deps: PollDeps, tenant: string, id: string, name: string): Promise<{ next: Next }> {
   const p = await loadPromotion(deps, tenant, id);
   if (p.status !== 'EXECUTING') throw new PromotionFailed(`the rollout stopped: promotion is ${p.status}`);
   const [env, item] = await Promise.all([deps.store.getEnvironment(tenant, p.targetEnvironment), deps.store.getRolloutTarget(tenant, id, name)]);
   const target = env ? targetsOf(env).find((t) => t.name === name) : undefined;
-  if (!env || !item || !target || !POLLED_MODES.has(target.confirm.mode)) throw new PromotionFailed(`target '${name}' does not confirm by polling`);
+  if (!item || !target || !isPolled(target.confirm)) throw new PromotionFailed(`target '${name}' is not confirmed by polling`);
   if (item.state !== 'CONFIRMING') return { next: 'execute' };
   const now = deps.clock();
+  const at = now.toISOString();
   const c = target.confirm;
-  const got: { confirmed: boolean; detail: string; late: string; fleet?: FleetConvergence } =
-    c.mode === 'fleet'
-      ? await fleetConfirm(deps, p, env, name, c, item, now)
-      : c.mode === 'health'
-        ? await healthConfirm(deps, name, c, item)
-        : (() => {
-            throw new PromotionFailed(`target '${name}' confirms by ${c.mode}, which is not polled`);
-          })();
+  const got: { confirmed: boolean; detail: string; late?: string; fleet?: FleetConvergence } =
+    c.mode === 'fleet' ? await fleetConfirm(deps, p, env!, name, c, item, now) : await pollTarget(deps, p, c, item);
   const fleet = got.fleet ? { fleet: got.fleet } : {};
   if (got.confirmed) {
-    const at = now.toISOString();
     await deps.store.commit(tenant, [
       {
         kind: 'rolloutTarget',
@@ -93,7 +88,7 @@ export async function targetHealthStep(deps: With<'probe'>, tenant: string, id: 
           ...item,
           state: 'BAKING',
           bake: bakeWindow(p, env, name, now),
-          confirm: { ...item.confirm!, at, by: ENGINE.name, detail: got.detail, ...fleet },
+          confirm: { ...item.confirm!, at, by: ENGINE.name, detail: got.detail.slice(0, 500), ...fleet },
           version: item.version + 1,
           updatedAt: at,
         },
@@ -102,14 +97,21 @@ export async function targetHealthStep(deps: With<'probe'>, tenant: string, id: 
     ]);
     return { next: 'execute' };
   }
-  if (item.confirm?.deadline && now.getTime() >= new Date(item.confirm.deadline).getTime()) throw new PromotionFailed(got.late);
+  if (item.confirm?.deadline && now.getTime() >= new Date(item.confirm.deadline).getTime()) {
+    // What was last seen stays on the target (the rollback keeps a target's own error).
+    const error = `not confirmed by ${item.confirm.deadline}: ${got.detail}`.slice(0, 500);
+    await deps.store
+      .commit(tenant, [{ kind: 'rolloutTarget', target: { ...item, error, version: item.version + 1, updatedAt: at }, expectedVersion: item.version }])
+      .catch(() => undefined);
+    throw new PromotionFailed(got.late ?? `target '${name}' was not confirmed by ${item.confirm.deadline} (last seen: ${got.detail})`);
+  }
   const was = item.confirm?.fleet;
   if (got.fleet && (was?.seen !== got.fleet.seen || was.took !== got.fleet.took)) {
-    // The convergence the rollout view shows: written when it changed, an unchanged poll writes nothing.
+    // A fleet's convergence, as the rollout view shows it: written when it changed (an unchanged poll writes nothing).
     await deps.store.commit(tenant, [
       {
         kind: 'rolloutTarget',
-        target: { ...item, confirm: { ...item.confirm!, detail: got.detail, ...fleet }, version: item.version + 1, updatedAt: now.toISOString() },
+        target: { ...item, confirm: { ...item.confirm!, detail: got.detail, ...fleet }, version: item.version + 1, updatedAt: at },
         expectedVersion: item.version,
       },
     ]);
@@ -117,23 +119,7 @@ export async function targetHealthStep(deps: With<'probe'>, tenant: string, id: 
   throw new NotHealthy(`target '${name}' is not confirmed yet (${got.detail})`);
 }
 
-/** One poll of a health target's URL: the expected status confirms. */
-async function healthConfirm(
-  deps: With<'probe'>,
-  name: string,
-  c: Extract<Target['confirm'], { mode: 'health' }>,
-  item: RolloutTarget,
-): Promise<{ confirmed: boolean; detail: string; late: string }> {
-  const got = await deps.probe.check(c.url, 5000);
-  const seen = got.status === null ? (got.error ?? 'no answer') : `HTTP ${got.status}`;
-  return {
-    confirmed: got.status === c.expectStatus,
-    detail: seen,
-    late: `target '${name}' was not healthy by ${item.confirm?.deadline} (last answer: ${seen})`,
-  };
-}
-
-/** A polled target is not confirmed yet (its health URL did not answer as expected, its fleet has not converged): the flow waits its interval and polls again. */
+/** The target's health URL did not answer as expected yet: the flow waits its interval and polls again. */
 export class NotHealthy extends Error {
   override readonly name = 'NotHealthy';
 }

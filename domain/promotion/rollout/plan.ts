@@ -1,7 +1,7 @@
 import { targetsOf, wavesOf } from '../../config/targets.ts';
 import type { Environment } from '../../kernel/model.ts';
 import type { RolloutState } from '../../kernel/promotion-model.ts';
-import type { Target } from '../../kernel/target-schemas.ts';
+import { isPolled, type Target } from '../../kernel/target-schemas.ts';
 import type { With } from '../../kernel/deps.ts';
 import { ENGINE, moved } from '../aggregate.ts';
 import { LOCK_SECONDS, type Next } from '../run/deadlines.ts';
@@ -35,7 +35,10 @@ export interface FlowWave {
 }
 
 /** How long a target's apply task may wait for its confirmation (immediate: the apply itself). */
-export const confirmSeconds = (t: Target | undefined) => (t && 'timeoutSeconds' in t.confirm ? t.confirm.timeoutSeconds : 900);
+export const confirmSeconds = (t: Target | undefined) => {
+  const c = t?.confirm;
+  return c && (c.mode === 'callback' || isPolled(c)) ? c.timeoutSeconds : 900;
+};
 
 const flowWaves = (env: Environment, r: RolloutState, book: TemplateBook): FlowWave[] =>
   r.waves.map((w) => ({
@@ -44,12 +47,7 @@ const flowWaves = (env: Environment, r: RolloutState, book: TemplateBook): FlowW
     maxParallel: w.maxParallel,
     targets: w.targets.map((name) => {
       const t = targetsOf(env).find((x) => x.name === name);
-      return {
-        name,
-        timeoutSeconds: confirmSeconds(t),
-        intervalSeconds: t && 'intervalSeconds' in t.confirm ? t.confirm.intervalSeconds : 15,
-        ...measureTiming(env, book, name, w.wave, w.bakeSeconds),
-      };
+      return { name, timeoutSeconds: confirmSeconds(t), intervalSeconds: t && isPolled(t.confirm) ? t.confirm.intervalSeconds : 15 };
     }),
   }));
 

@@ -109,9 +109,17 @@ async function restoreTarget(deps: With<'git' | 'registry'>, p: Promotion, t: Ro
   await deps.store.commit(p.tenant, ops);
 }
 
-/** Why a target waiting for its confirmation was put back: its deadline passed without one. */
+const NOT_CONFIRMED = new Map([
+  ['health', ' (its health URL never answered as expected)'],
+  ['callback', ' (no confirmation came)'],
+  ['argocd', ' (its Argo CD application was never Synced at the delivered commit and Healthy)'],
+  ['flux', ' (its Flux Kustomization was never Ready at the delivered commit)'],
+]);
+/** Why a target waiting for its confirmation was put back: its deadline passed without one (a fleet says how far it got). */
 const notConfirmed = (t: RolloutTarget) =>
-  `not confirmed by ${t.confirm?.deadline ?? 'its deadline'}${t.confirm?.mode === 'health' ? ' (its health URL never answered as expected)' : t.confirm?.mode === 'callback' ? ' (no confirmation came)' : t.confirm?.mode === 'fleet' ? ` (its fleet did not converge${t.confirm.detail ? `: ${t.confirm.detail}` : ''})` : ''}`;
+  `not confirmed by ${t.confirm?.deadline ?? 'its deadline'}${
+    t.confirm?.mode === 'fleet' ? ` (its fleet did not converge${t.confirm.detail ? `: ${t.confirm.detail}` : ''})` : (NOT_CONFIRMED.get(t.confirm?.mode ?? '') ?? '')
+  }`;
 
 /**
  * The reason a rollout stopped, as a sentence: the flow's own error names (States.Timeout when a

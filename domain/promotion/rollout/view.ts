@@ -35,8 +35,9 @@ export async function rolloutView(deps: Deps, p: Promotion) {
                 deadline: t.confirm.deadline ?? null,
                 at: t.confirm.at ?? null,
                 by: t.confirm.by ?? null,
+                ...(t.confirm.detail ? { detail: t.confirm.detail } : {}),
                 // A fleet target: its instances' convergence at the last poll (none before the first).
-                ...(t.confirm.mode === 'fleet' ? { fleet: t.confirm.fleet ?? null, detail: t.confirm.detail ?? null } : {}),
+                ...(t.confirm.mode === 'fleet' ? { fleet: t.confirm.fleet ?? null } : {}),
               }
             : null,
           bake: t?.bake ?? null,

@@ -29,8 +29,8 @@ export interface StepInput {
   bakeSeconds?: number;
 }
 
-/** What the promotion step's function composes: the workflow (task tokens), the scheduler (a freeze's resume), webhook gates, registries, git targets and monitors' alarms. */
-export type StepDeps = With<'workflow' | 'scheduler' | 'gates' | 'registry' | 'git' | 'alarms' | 'probe' | 'metrics'>;
+/** What the promotion step's function composes: the workflow (task tokens), the scheduler (a freeze's resume), webhook gates, registries, git targets, monitors' alarms, health URLs, GitOps controllers and metrics providers. */
+export type StepDeps = With<'workflow' | 'scheduler' | 'gates' | 'registry' | 'git' | 'alarms' | 'probe' | 'gitopsStatus' | 'metrics'>;
 
 export interface Step {
   /** the ASL task waits for its token (waitForTaskToken): the step needs `taskToken` */
@@ -62,9 +62,9 @@ export const STEPS = {
   'wave-start': { waitsForToken: true, run: (d, i) => waveStartStep(d, i.tenant, i.promotionId, i.wave ?? 0, i.taskToken) },
   /** change one target, then its confirmation (immediate, the deployer's callback, or CheckHealth into the poll) */
   'target-apply': { waitsForToken: true, run: (d, i) => targetApplyStep(d, i.tenant, i.promotionId, i.target ?? '', i.taskToken) },
-  /** one poll of a target's health URL */
+  /** one poll of a polled target (its health URL, Argo CD application or Flux Kustomization) */
   'target-health': { waitsForToken: false, run: (d, i) => targetHealthStep(d, i.tenant, i.promotionId, i.target ?? '') },
-  /** the target's measurements that are due (MeasureAgain loops), then, its bake over, its monitors read once more */
+  /** the target's measurements that are due (MeasureAgain loops), then, its bake over, its monitors (and a GitOps target's controller) read once more */
   'target-baked': { waitsForToken: false, run: (d, i) => targetBakedStep(d, i.tenant, i.promotionId, i.target ?? '', i.bakeSeconds ?? 0) },
   /** every wave done: the environment's head moves, the promotion completes */
   'rollout-complete': { waitsForToken: false, run: (d, i) => rolloutCompleteStep(d, i.tenant, i.promotionId) },

@@ -284,14 +284,20 @@ export const rolloutTargetRow = /* @__PURE__ */ z.schema(() =>
     appliedAt: z.nullable(time),
     confirmation: z.nullable(
       z.strictObject({
-        mode: z.enum(['immediate', 'callback', 'health', 'fleet']),
+        mode: z.enum(['immediate', 'callback', 'health', 'argocd', 'flux', 'fleet']),
         deadline: z.nullable(time),
         at: z.nullable(time),
         by: z.nullable(z.string()),
         fleet: z
           .optional(z.nullable(z.strictObject({ seen: z.number(), took: z.number(), share: z.number(), minShare: z.number() })))
           .check(z.describe('a fleet target: instances counted, those running the release, their share and the share it needs (null before the first poll)')),
-        detail: z.optional(z.nullable(z.string())).check(z.describe('a fleet target: its convergence as a sentence (`9/10 instances (90 %) run …`)')),
+        detail: z
+          .optional(z.nullable(z.string()))
+          .check(
+            z.describe(
+              'what confirmed it (or, while it waits, what was last seen): the HTTP status, the Argo CD sync and health at the delivered commit, the Flux Ready condition, a fleet\'s convergence (`9/10 instances (90 %) run …`); a note',
+            ),
+          ),
       }),
     ),
     bake: z.nullable(z.strictObject({ from: time, until: time, monitors: z.array(z.string()) })),
