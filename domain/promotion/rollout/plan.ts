@@ -47,7 +47,12 @@ const flowWaves = (env: Environment, r: RolloutState, book: TemplateBook): FlowW
     maxParallel: w.maxParallel,
     targets: w.targets.map((name) => {
       const t = targetsOf(env).find((x) => x.name === name);
-      return { name, timeoutSeconds: confirmSeconds(t), intervalSeconds: t && isPolled(t.confirm) ? t.confirm.intervalSeconds : 15 };
+      return {
+        name,
+        timeoutSeconds: confirmSeconds(t),
+        intervalSeconds: t && isPolled(t.confirm) ? t.confirm.intervalSeconds : 15,
+        ...measureTiming(env, book, name, w.wave, w.bakeSeconds),
+      };
     }),
   }));
 
