@@ -87,9 +87,7 @@ async function current(deps: Deps, tenant: string, named: string[] = []): Promis
           ...(e.signingKey ? { signing_key: e.signingKey } : {}),
           ...(e.monitors?.length ? { monitors: e.monitors } : {}),
           // A target saved before targets had analyses reads as one with none (as the schema's default writes it).
-          ...(e.targets?.length
-            ? { targets: e.targets.map((t) => ({ ...t, analysis: t.analysis ?? [] })), ...(e.rollout ? { rollout: e.rollout } : {}) }
-            : {}),
+          ...(e.targets?.length ? { targets: e.targets.map((t) => ({ ...t, analysis: t.analysis ?? [] })), ...(e.rollout ? { rollout: e.rollout } : {}) } : {}),
           ...(e.analysis?.length ? { analysis: e.analysis } : {}),
           ...(e.preAnalysis?.length ? { pre_analysis: e.preAnalysis } : {}),
         },

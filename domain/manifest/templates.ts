@@ -35,7 +35,12 @@ export function templateAttachmentIssues(cur: Setup, want: Omit<Setup, 'gates'> 
           path: `${doc}.analysis_templates`,
           message: `removes the analysis template '${a.template}', still attached at ${docPath(a.path).slice(doc.length + 1)}: detach it in the same document, or keep it`,
         });
-    issues.push(...attachmentIssues(attachments.filter((a) => wanted.has(a.template) || !had.has(a.template)), wanted).map((i) => ({ ...i, path: docPath(i.path) })));
+    issues.push(
+      ...attachmentIssues(
+        attachments.filter((a) => wanted.has(a.template) || !had.has(a.template)),
+        wanted,
+      ).map((i) => ({ ...i, path: docPath(i.path) })),
+    );
   }
   return issues;
 }
