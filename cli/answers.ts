@@ -36,6 +36,7 @@ import type {
   promotionsListResponse,
 } from '../functions/http/responses/promotions.ts';
 import type { authConfigResponse, errorBody } from '../functions/http/responses/service.ts';
+import type { analysisTemplatesList, analysisTemplateWithVersion } from '../functions/http/responses/verification.ts';
 import type { webhookDeliveries, webhookDeliveryResponse, webhookResponse, webhooksList, webhookWithSecret } from '../functions/http/responses/webhooks.ts';
 
 /**
@@ -137,3 +138,5 @@ export type AuthConfig = Out<typeof authConfigResponse>;
 
 /** The API's error body; what a gateway answers has `message` only. */
 export type ApiError = Out<typeof errorBody>;
+export type AnalysisTemplate = Out<typeof analysisTemplateWithVersion>;
+export type AnalysisTemplateList = Out<typeof analysisTemplatesList>;

@@ -1,5 +1,6 @@
 #!/usr/bin/env -S npx tsx
 import { Command, CommanderError } from 'commander';
+import { registerAnalysisTemplates } from './commands/analysis-templates.ts';
 import { registerAppKeys } from './commands/app-keys.ts';
 import { registerLinks, registerPublish, registerVersions } from './commands/artifacts.ts';
 import { registerAudit } from './commands/audit.ts';
@@ -61,6 +62,7 @@ registerAudit(program);
 registerNotifications(program);
 registerAppKeys(program);
 registerWebhooks(program);
+registerAnalysisTemplates(program);
 registerGitTarget(program);
 registerUsers(program);
 registerSession(program);

@@ -36,6 +36,30 @@ export function EnvironmentPage({ name }: { name: string }) {
         {env.protected && ' · protected'}
         {env.bakeSeconds ? ` · bakes ${env.bakeSeconds} s under ${env.monitors?.length ?? 0} monitor(s)` : ''}
       </p>
+      {(env.analysis?.length > 0 || env.preAnalysis?.length > 0) && (
+        <p>
+          {env.analysis?.length > 0 && (
+            <>
+              Analyses every bake runs:{' '}
+              {env.analysis.map((a: any) => (
+                <code key={a.template}>{a.template} </code>
+              ))}
+            </>
+          )}
+          {env.preAnalysis?.length > 0 && (
+            <>
+              {' '}
+              · checks of the source first:{' '}
+              {env.preAnalysis.map((a: any) => (
+                <code key={a.template}>
+                  {a.template}
+                  {a.lookbackSeconds ? ` (last ${a.lookbackSeconds} s)` : ''}{' '}
+                </code>
+              ))}
+            </>
+          )}
+        </p>
+      )}
       <section aria-labelledby="history-title">
         <h2 id="history-title">History</h2>
         <fieldset class="filters">

@@ -7,6 +7,7 @@ import { Loading, Status, Time, usePoll, Wrap } from '../ui.tsx';
 export function Settings({ me, say }: { me: Session; say: (tone: 'ok' | 'bad', text: string) => void }) {
   const { data: keys, error } = usePoll<any>('api/v1/app-keys', 30000);
   const { data: hooks } = usePoll<any>('api/v1/webhooks', 30000);
+  const { data: templates } = usePoll<any>('api/v1/analysis-templates', 60000);
   const { data: users } = usePoll<any>(may(me, 'admin') ? 'api/v1/users' : null, 30000);
   const [code, setCode] = useState<any>(null);
   if (!keys) return <Loading error={error} />;
@@ -84,6 +85,46 @@ export function Settings({ me, say }: { me: Session; say: (tone: 'ok' | 'bad', t
           hooks.items.map((h: any) => <Webhook key={h.id} h={h} me={me} say={say} />)
         ) : (
           <p class="mut">No webhook subscriptions.</p>
+        )}
+      </section>
+      <section aria-labelledby="templates-title">
+        <h2 id="templates-title">Analysis templates</h2>
+        {!templates ? (
+          <p class="mut">Loading…</p>
+        ) : templates.templates.length ? (
+          <Wrap>
+            <table>
+              <caption class="sr">What bakes and checks measure (read-only here: stageline analysis-templates or the manifest change them)</caption>
+              <thead>
+                <tr>
+                  <th scope="col">Name</th>
+                  <th scope="col">Provider</th>
+                  <th scope="col">Measures</th>
+                  <th scope="col">Passes when</th>
+                  <th scope="col">Fails when</th>
+                </tr>
+              </thead>
+              <tbody>
+                {templates.templates.map((t: any) => (
+                  <tr key={t.name}>
+                    <th scope="row">{t.name}</th>
+                    <td>{t.provider.type}</td>
+                    <td>
+                      {t.count} × {t.intervalSeconds} s{t.initialDelaySeconds ? ` after ${t.initialDelaySeconds} s` : ''}
+                    </td>
+                    <td>
+                      <code>{t.successCondition ?? '—'}</code>
+                    </td>
+                    <td>
+                      <code>{t.failureCondition ?? '—'}</code>
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </Wrap>
+        ) : (
+          <p class="mut">No analysis templates.</p>
         )}
       </section>
       {users && (

@@ -195,8 +195,22 @@ export const compareSpec = /* @__PURE__ */ z.schema(() =>
   z.strictObject(
     z.extend(analysisRef, {
       minSamples: z._default(z.number().check(z.int(), z.minimum(2), z.maximum(1000)), 5),
-      maxRegression: z._default(z.number().check(z.gt(0), z.lte(10)), 0.1),
-      alpha: z._default(z.number().check(z.gt(0), z.lt(0.5)), 0.05),
+      maxRegression: z._default(
+        z.number().check(
+          z.minimum(0),
+          z.maximum(10),
+          z.refine((x) => x > 0, 'must be more than 0'),
+        ),
+        0.1,
+      ),
+      alpha: z._default(
+        z.number().check(
+          z.minimum(0),
+          z.maximum(0.5),
+          z.refine((x) => x > 0 && x < 0.5, 'must be more than 0 and less than 0.5'),
+        ),
+        0.05,
+      ),
       direction: z._default(z.enum(['increase-is-bad', 'decrease-is-bad']), 'increase-is-bad'),
       tooFewSamples: z._default(z.enum(['fail', 'proceed']), 'fail'),
       maxWaitSeconds: z._default(z.number().check(z.int(), z.minimum(0), z.maximum(86_400)), 600),

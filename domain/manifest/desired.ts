@@ -11,6 +11,7 @@ import { assertGitFileFor } from '../gitops/target-path.ts';
 import { linkRefusal } from '../artifacts/discovery.ts';
 import type { RepoLink } from '../artifacts/model.ts';
 import { ownValue } from '../kernel/reserved-keys.ts';
+import { sortTemplates, templateAttachmentIssues } from './templates.ts';
 import { type Setup, freezeKey, sortRules, sortSubscriptions, subscriptionDoc, gitDoc, sortLinks, linkDoc, pairOf, asShown, ruleOfDoc } from './sections.ts';
 
 /**
@@ -123,6 +124,8 @@ export function desired(tenant: string, cur: Setup, m: Manifest, place: Deployme
       delete settings[env].targets;
       delete settings[env].rollout;
     }
+    if (!settings[env].analysis?.length) delete settings[env].analysis;
+    if (!settings[env].pre_analysis?.length) delete settings[env].pre_analysis;
     if (settings[env].verification === 'signature_match' && !settings[env].signing_key) {
       issues.push({
         path: `document.artifacts.promotion.environment_settings.${env}.signing_key`,
@@ -131,6 +134,9 @@ export function desired(tenant: string, cur: Setup, m: Manifest, place: Deployme
     }
   }
   if (issues.length) throw new ValidationFailed(issues, 'The manifest asks for signature_match without a key');
+  const analysis_templates = p.analysis_templates ? sortTemplates(p.analysis_templates) : cur.analysis_templates;
+  issues.push(...templateAttachmentIssues(cur, { ...cur, settings, analysis_templates }, doc));
+  if (issues.length) throw new ValidationFailed(issues, 'The manifest attaches analysis templates it does not have, or that do not fit their bake');
   const gates = { ...cur.gates, ...Object.fromEntries(Object.entries(p.gates ?? {}).map(([env, g]) => [env, { ...g }])) };
   const notifications = p.notifications
     ? {
@@ -173,5 +179,6 @@ export function desired(tenant: string, cur: Setup, m: Manifest, place: Deployme
     webhooks,
     git_targets,
     registry_links,
+    analysis_templates,
   };
 }

@@ -8,7 +8,9 @@ import { NOTIFICATION_KINDS } from '../notify/model.ts';
 import { envName, gates, signingKey, soakSeconds, verification, webhookGate } from '../kernel/schemas.ts';
 import { artifactName, createRule } from '../kernel/promotion-schemas.ts';
 import { monitors } from '../freeze/monitors.ts';
-import { rollout, targets } from '../kernel/target-schemas.ts';
+import { analyses, preAnalyses, rollout, targets } from '../kernel/target-schemas.ts';
+import { analysisTemplate } from '../verification/template.ts';
+import { MAX_TEMPLATES } from '../verification/templates.ts';
 import { gitTargetBody } from '../gitops/service.ts';
 import type { GitEditKind } from '../gitops/ports.ts';
 import { createLink, MAX_LINKS_PER_ARTIFACT } from '../artifacts/discovery.ts';
@@ -105,8 +107,12 @@ export const manifestSchema = /* @__PURE__ */ z.schema(() =>
               monitors: z.optional(monitors),
               /** where the environment runs, in waves (the API's target shape); left out: one implicit target */
               targets: z.optional(targets),
-              /** how waves run (the API's rollout shape) */
+              /** how waves run (the API's rollout shape; a wave's `analysis` and `compare` attach analysis templates) */
               rollout: z.optional(rollout),
+              /** the analyses every target's bake runs (analysis templates by name, with their arguments) */
+              analysis: z.optional(analyses),
+              /** checks of the SOURCE environment before a promotion into this one */
+              pre_analysis: z.optional(preAnalyses),
             }),
           ),
         ),
@@ -167,6 +173,13 @@ export const manifestSchema = /* @__PURE__ */ z.schema(() =>
                 message: 'one link per registry repository',
               }),
             ),
+          ),
+        ),
+        /** Stageline: analysis templates (the body of PUT /analysis-templates/{name}, with its name); the list replaces the tenant's, left out keeps them */
+        analysis_templates: z.optional(
+          z.array(analysisTemplate).check(
+            z.maxLength(MAX_TEMPLATES),
+            z.refine((ts) => new Set(ts.map((t) => t.name)).size === ts.length, { message: 'analysis template names must be unique' }),
           ),
         ),
         /** Stageline: freeze windows (tenant-wide, or with `environment`) */

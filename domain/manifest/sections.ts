@@ -1,5 +1,6 @@
 import { canonicalJson } from '../kernel/canonical.ts';
-import type { Rollout, Target } from '../kernel/target-schemas.ts';
+import type { AnalysisRef, PreAnalysis, Rollout, Target } from '../kernel/target-schemas.ts';
+import type { AnalysisTemplate } from '../verification/template.ts';
 import type { FreezeWindow } from '../freeze/model.ts';
 import type { Environment } from '../kernel/model.ts';
 import { type NotificationSettings } from '../notify/model.ts';
@@ -36,8 +37,12 @@ export interface Setup {
       monitors?: string[];
       targets?: Target[];
       rollout?: Rollout;
+      analysis?: AnalysisRef[];
+      pre_analysis?: PreAnalysis[];
     }
   >;
+  /** the tenant's analysis templates, by name */
+  analysis_templates: AnalysisTemplate[];
   gates: Record<string, Gates>;
   notifications: {
     slack?: { webhook: string; channels: string[]; team_id?: string };
@@ -219,4 +224,6 @@ export interface Current {
   subscriptions: WebhookSubscription[];
   gitTargets: GitTarget[];
   links: RepoLink[];
+  /** the version of the tenant's templates item (null: none yet) */
+  templatesVersion: number | null;
 }

@@ -39,6 +39,7 @@ import {
 } from './sections.ts';
 
 import { desired } from './desired.ts';
+import { sortTemplates, templatesByName } from './templates.ts';
 
 /**
  * Promotion policy as code: the tenant's setup as one document (domain/manifest/document.ts),
@@ -53,13 +54,14 @@ import { desired } from './desired.ts';
  * the line (a link saved before that index existed) and those the document names.
  */
 async function current(deps: Deps, tenant: string, named: string[] = []): Promise<Current> {
-  const [envs, windows, notify, head, rules, subscriptions] = await Promise.all([
+  const [envs, windows, notify, head, rules, subscriptions, templates] = await Promise.all([
     deps.store.listEnvironments(tenant),
     deps.store.listFreezeWindows(tenant),
     deps.store.getNotificationSettings(tenant, 'tenant'),
     deps.store.manifestHead(tenant),
     deps.store.listRules(tenant),
     deps.store.listWebhooks(tenant),
+    deps.store.getAnalysisTemplates(tenant),
   ]);
   const line = lineOf(envs);
   const [targets, pointers, linked] = await Promise.all([
@@ -85,7 +87,10 @@ async function current(deps: Deps, tenant: string, named: string[] = []): Promis
           verification: e.verification ?? 'digest_match',
           ...(e.signingKey ? { signing_key: e.signingKey } : {}),
           ...(e.monitors?.length ? { monitors: e.monitors } : {}),
-          ...(e.targets?.length ? { targets: e.targets, ...(e.rollout ? { rollout: e.rollout } : {}) } : {}),
+          // A target saved before targets had analyses reads as one with none (as the schema's default writes it).
+          ...(e.targets?.length ? { targets: e.targets.map((t) => ({ ...t, analysis: t.analysis ?? [] })), ...(e.rollout ? { rollout: e.rollout } : {}) } : {}),
+          ...(e.analysis?.length ? { analysis: e.analysis } : {}),
+          ...(e.preAnalysis?.length ? { pre_analysis: e.preAnalysis } : {}),
         },
       ]),
     ),
@@ -114,8 +119,9 @@ async function current(deps: Deps, tenant: string, named: string[] = []): Promis
     registry_links: Object.fromEntries(
       artifacts.map((a) => [a, sortLinks(links.filter((l) => l.artifact === a).map(linkDoc))] as const).filter(([, l]) => l.length),
     ),
+    analysis_templates: sortTemplates(templates?.templates ?? []),
   };
-  return { setup, envs: line, windows, notify, head, rules, subscriptions, gitTargets, links };
+  return { setup, envs: line, windows, notify, head, rules, subscriptions, gitTargets, links, templatesVersion: templates?.version ?? null };
 }
 
 export const setupDigest = (s: Setup) => digestOf(s);
@@ -135,6 +141,7 @@ export function toManifest(s: Setup): Manifest {
         webhooks: s.webhooks,
         git_targets: s.git_targets,
         registry_links: s.registry_links,
+        analysis_templates: s.analysis_templates,
         cross_registry_sync: true,
         // The document-wide value: signature_match when every environment has it (each environment also says its own).
         verification:
@@ -176,6 +183,7 @@ function planOf(cur: Setup, want: Setup): Change[] {
   diff('git_targets', cur.git_targets, want.git_targets, changes);
   const links = (s: Setup) => Object.fromEntries(Object.entries(s.registry_links).map(([a, list]) => [a, Object.fromEntries(list.map((l) => [repoOf(l), l]))]));
   diff('registry_links', links(cur), links(want), changes);
+  diff('analysis_templates', templatesByName(cur.analysis_templates), templatesByName(want.analysis_templates), changes);
   // Freeze windows have no name: one is added or removed as a whole.
   const have = new Set(cur.freeze_windows.map(freezeKey));
   const wanted = new Set(want.freeze_windows.map(freezeKey));
@@ -243,9 +251,12 @@ function securityAudit(c: Change): { action: string; entityType: EntityType; ent
       return { action: `manifest.git-target.${op}`, entityType: 'git-target', entityId: key ?? 'git_targets' };
     case 'registry_links':
       return { action: `manifest.registry-link.${op}`, entityType: 'artifact', entityId: key ?? 'registry_links' };
+    case 'analysis_templates':
+      return { action: `manifest.analysis-template.${op}`, entityType: 'analysis-template', entityId: key ?? 'analysis_templates' };
     case 'environment_settings':
       if (field === 'protected') return { action: `manifest.protection.${op}`, entityType: 'environment', entityId: key! };
       if (field === 'verification' || field === 'signing_key') return { action: `manifest.verification.${op}`, entityType: 'environment', entityId: key! };
+      if (field === 'analysis' || field === 'pre_analysis') return { action: `manifest.analysis.${op}`, entityType: 'environment', entityId: key! };
       if (field === 'targets' || field === 'rollout') return { action: `manifest.targets.${op}`, entityType: 'environment', entityId: key! };
       if (field === 'monitors') return { action: `manifest.monitors.${op}`, entityType: 'environment', entityId: key! };
       return null;
@@ -286,7 +297,7 @@ async function applyOnce(deps: With<'scheduler' | 'webhooks'>, ctx: Ctx, m: Mani
     const webhookGates = hooksChanged ? await resolveWebhookGates(deps, tenant, env, w) : env.webhookGates;
     // A target a promotion is rolling out through cannot be removed (409), by the API or by a manifest.
     await assertNotRollingOut(deps.store, env, s.targets ?? []);
-    const { targets: _t, rollout: _r, soakSeconds: _s, ...untargeted } = env;
+    const { targets: _t, rollout: _r, soakSeconds: _s, analysis: _a, preAnalysis: _p, ...untargeted } = env;
     ops.push({
       kind: 'environment',
       env: {
@@ -301,6 +312,8 @@ async function applyOnce(deps: With<'scheduler' | 'webhooks'>, ctx: Ctx, m: Mani
         ...(s.signing_key ? { signingKey: s.signing_key } : {}),
         monitors: s.monitors ?? [],
         ...(s.targets?.length ? { targets: s.targets, ...(s.rollout ? { rollout: s.rollout } : {}) } : {}),
+        ...(s.analysis?.length ? { analysis: s.analysis } : {}),
+        ...(s.pre_analysis?.length ? { preAnalysis: s.pre_analysis } : {}),
         gates: g,
         webhookGates,
         version: env.version + 1,
@@ -363,6 +376,8 @@ async function applyOnce(deps: With<'scheduler' | 'webhooks'>, ctx: Ctx, m: Mani
       { kind: 'rulePair', source: r.sourceEnvironment, target: r.targetEnvironment, ruleId: r.id, claim: false },
     );
   }
+  if (canonicalJson(want.analysis_templates) !== canonicalJson(cur.setup.analysis_templates))
+    ops.push({ kind: 'analysisTemplates', templates: want.analysis_templates, expectedVersion: cur.templatesVersion });
   const delivery = await deliveryOps(deps, ctx, cur, want, now);
   ops.push(...delivery.ops);
   if (canonicalJson(want.notifications) !== canonicalJson(cur.setup.notifications) && want.notifications) {

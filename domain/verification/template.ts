@@ -68,7 +68,7 @@ export const metricsProvider = /* @__PURE__ */ z.schema(() =>
             [],
           ),
           stat: z._default(
-            z.string().check(z.regex(/^(Average|Sum|Minimum|Maximum|SampleCount|p\d{1,2}(\.\d{1,2})?)$/, 'must be a statistic like Average, Sum, p99')),
+            z.string().check(z.regex(/^(Average|Sum|Minimum|Maximum|SampleCount|p[0-9]{1,2}(\.[0-9]{1,2})?)$/, 'must be a statistic like Average, Sum, p99')),
             'Average',
           ),
           periodSeconds: z._default(seconds(1, 86_400), 60),
@@ -90,7 +90,7 @@ export const metricsProvider = /* @__PURE__ */ z.schema(() =>
         .string()
         .check(
           z.regex(
-            /^\$(\.[A-Za-z_][A-Za-z0-9_-]*|\[(\d{1,6}|\*|'[^']{1,100}'|"[^"]{1,100}")\]){0,20}$/,
+            /^\$(\.[A-Za-z_][A-Za-z0-9_-]*|\[([0-9]{1,6}|\*|'[^']{1,100}'|"[^"]{1,100}")\]){0,20}$/,
             'must be a path like $.data.errorRate, $.items[0].value or $.series[*]',
           ),
         ),

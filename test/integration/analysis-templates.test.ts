@@ -158,4 +158,46 @@ describe('analysis templates API', () => {
     expect(ref.status).toBe(400);
     expect(({} as Record<string, unknown>).service).toBeUndefined();
   });
+
+  it('is part of the manifest: plan names the template, apply writes it with its attachments, export round-trips, a missing or removed template is refused by path', async () => {
+    const u = await setUp();
+    const doc = (promotion: Record<string, unknown>) => JSON.stringify({ artifacts: { promotion } });
+    const document = doc({
+      analysis_templates: [{ name: 'error-rate', ...errorRate }],
+      environment_settings: {
+        staging: { bake_seconds: 600, analysis: [{ template: 'error-rate', args: [{ name: 'service', value: 'web' }] }] },
+        production: { pre_analysis: [{ template: 'error-rate', lookbackSeconds: 1800 }] },
+      },
+    });
+    const plan = await t.call('POST', '/api/v1/manifest/plan', { token: u.viewer, body: { document } });
+    expect(plan.status).toBe(200);
+    expect(plan.body.changes).toContainEqual(expect.objectContaining({ op: 'add', path: 'analysis_templates.error-rate' }));
+    expect(plan.body.changes).toContainEqual(expect.objectContaining({ op: 'add', path: 'environment_settings.staging.analysis' }));
+    const applied = await t.call('POST', '/api/v1/manifest/apply', { token: u.admin, body: { document, expectedDigest: plan.body.digest } });
+    expect(applied.status).toBe(200);
+    expect((await t.call('GET', '/api/v1/analysis-templates/error-rate', { token: u.viewer })).body).toMatchObject({ name: 'error-rate', count: 5 });
+    expect((await t.call('GET', '/api/v1/environments/staging', { token: u.viewer })).body.analysis).toEqual([
+      { template: 'error-rate', args: [{ name: 'service', value: 'web' }] },
+    ]);
+    expect((await t.call('GET', '/api/v1/environments/production', { token: u.viewer })).body.preAnalysis).toHaveLength(1);
+    const exported = await t.call('GET', '/api/v1/manifest', { token: u.viewer });
+    expect(exported.body).toContain('analysis_templates:');
+    expect(exported.body).toContain('pre_analysis:');
+    const again = await t.call('POST', '/api/v1/manifest/apply', { token: u.admin, body: { document: exported.body } });
+    expect(again.body).toMatchObject({ applied: false, changes: [] });
+    expect((await t.call('GET', '/api/v1/manifest', { token: u.viewer })).body.replace(/digest sha256:[0-9a-f]+/, '')).toBe(
+      exported.body.replace(/digest sha256:[0-9a-f]+/, ''),
+    );
+    const missing = await t.call('POST', '/api/v1/manifest/plan', {
+      token: u.viewer,
+      body: { document: doc({ environment_settings: { dev: { bake_seconds: 900, analysis: [{ template: 'latency' }] } } }) },
+    });
+    expect(missing.status).toBe(400);
+    expect(issuesOf(missing).map((i) => i.path)).toContain('document.artifacts.promotion.environment_settings.dev.analysis.0.template');
+    const removed = await t.call('POST', '/api/v1/manifest/plan', { token: u.viewer, body: { document: doc({ analysis_templates: [] }) } });
+    expect(removed.status).toBe(400);
+    expect(issuesOf(removed)[0]).toMatchObject({ path: 'document.artifacts.promotion.analysis_templates', message: expect.stringContaining('staging') });
+    const schema = await t.call('GET', '/api/v1/manifest/schema.json', { token: u.viewer });
+    expect(JSON.stringify(schema.body)).toContain('analysis_templates');
+  });
 });

@@ -68,6 +68,7 @@ export const manifestDocument = /* @__PURE__ */ z.schema(() =>
             webhooks: exported.shape.webhooks.def.innerType,
             git_targets: exported.shape.git_targets.def.innerType,
             registry_links: exported.shape.registry_links.def.innerType,
+            analysis_templates: exported.shape.analysis_templates.def.innerType,
             cross_registry_sync: z.literal(true),
             verification: exported.shape.verification.def.innerType,
           }).shape,
