@@ -25,9 +25,25 @@ export const CEL_VARIABLES = 'result, results';
 const secretName = () => z.string().check(z.regex(SECRET_NAME, 'must be a secret name like DATADOG_API_KEY (upper-case letters, digits, underscores)'));
 const queryText = () => z.string().check(z.minLength(1), z.maxLength(4000));
 const seconds = (min: number, max: number) => z.number().check(z.int(), z.minimum(min), z.maximum(max));
+/** Headers a template may not set: the connection's own. */
+const RESERVED_HEADERS = new Set([
+  'host',
+  'content-length',
+  'transfer-encoding',
+  'connection',
+  'keep-alive',
+  'upgrade',
+  'te',
+  'trailer',
+  'proxy-authorization',
+  'expect',
+]);
 const header = () =>
   z.strictObject({
-    name: z.string().check(z.regex(/^[A-Za-z0-9-]{1,64}$/, 'must be an HTTP header name')),
+    name: z.string().check(
+      z.regex(/^[A-Za-z0-9-]{1,64}$/, 'must be an HTTP header name'),
+      z.refine((n) => !RESERVED_HEADERS.has(n.toLowerCase()), { message: 'is set by Stageline itself (host, length, encoding and connection headers)' }),
+    ),
     value: z.string().check(z.maxLength(2000), z.describe('the value; `${NAME}` inserts the tenant secret NAME (purpose `metrics`), `{{…}}` a placeholder')),
   });
 
@@ -244,6 +260,9 @@ export function compileTemplate(t: Omit<AnalysisTemplate, 'lookbackSeconds'> & {
       if (why) issues.push({ path: at(field), message: why });
     }
   }
+  // A web URL's host is fixed at save, where the URL policy checks it: placeholders go in its path and query only.
+  if (t.provider.type === 'web' && /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*\{\{/i.test(t.provider.url))
+    issues.push({ path: at('provider.url'), message: 'takes placeholders in its path and query only, not in its host' });
   if (t.provider.type === 'cloudwatch' && (t.provider.query === undefined) === (t.provider.metric === undefined))
     issues.push({ path: at('provider.query'), message: 'a CloudWatch provider takes either a Metrics Insights query or a metric, exactly one' });
   return issues;

@@ -94,6 +94,9 @@ describe('analysis templates', () => {
       },
     };
     expect(issuesOf(web).map((i) => i.path)).toEqual(['provider.url', 'provider.headers.0.value']);
+    const host = { ...web.provider, url: 'https://{{target.region}}.metrics.example.com/q', headers: [{ name: 'Host', value: 'internal' }] };
+    expect(issuesOf({ ...base, provider: host })).toEqual([{ path: 'provider.headers.0.name', message: expect.stringContaining('set by Stageline itself') }]);
+    expect(issuesOf({ ...base, provider: { ...host, headers: [] } })).toEqual([{ path: 'provider.url', message: expect.stringContaining('not in its host') }]);
   });
 
   it('refuses a CloudWatch provider with neither or both of query and metric, a Datadog site of its own, a URL to a private host', () => {

@@ -20,7 +20,11 @@ interface Answer {
  * each series; NaN and ±Inf are left out. An error answer throws with Prometheus' own error text.
  */
 export async function queryPrometheus(tenant: string, p: Prometheus, rendered: RenderedQuery, at: MeasureAt, secrets: SecretResolver): Promise<number[]> {
-  const url = new URL(`${p.address.replace(/\/+$/, '')}/api/v1/query`);
+  // The API under the address's path (a Prometheus behind a path prefix), the address's own query string dropped.
+  const url = new URL(p.address);
+  url.pathname = `${url.pathname.replace(/\/+$/, '')}/api/v1/query`;
+  url.search = '';
+  url.hash = '';
   url.searchParams.set('query', rendered.query ?? p.query);
   url.searchParams.set('time', String(at.now.getTime() / 1000));
   const headers: Record<string, string> = { accept: 'application/json', 'user-agent': 'stageline-analysis' };
