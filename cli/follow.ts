@@ -132,9 +132,9 @@ export async function waitFor(id: string, from?: Promotion): Promise<PromotionDe
       history = [];
       // Each measurement of an analysis as it lands, with its verdict (pass/fail) and the thresholds.
       for (const m of p.rollout ? measurementsOf(p.rollout) : []) {
-          if (measured.has(m.key)) continue;
-          measured.add(m.key);
-          say(m.line);
+        if (measured.has(m.key)) continue;
+        measured.add(m.key);
+        say(m.line);
       }
       for (const t of p.transitions) {
         if (said.has(key(t))) continue;

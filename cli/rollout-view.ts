@@ -60,15 +60,24 @@ const num = (v: number | null) => (v === null ? 'no value' : Number.isInteger(v)
 
 /** One measurement as --wait says it when it lands: `✓ eu-1 error-rate 0.012 (successful; failure: result > 0.05)`. */
 export function measurementLine(target: string, run: AnalysisRow, m: MeasurementRow): string {
-  const th = run.thresholds ? [run.thresholds.success && `success: ${run.thresholds.success}`, run.thresholds.failure && `failure: ${run.thresholds.failure}`].filter(Boolean).join('; ') : '';
+  const th = run.thresholds
+    ? [run.thresholds.success && `success: ${run.thresholds.success}`, run.thresholds.failure && `failure: ${run.thresholds.failure}`]
+        .filter(Boolean)
+        .join('; ')
+    : '';
   const what = m.error ? `${num(m.value)} (${m.error})` : num(m.value);
   return `${PHASE_MARK[m.phase] ?? '?'} measured ${target} ${run.template}: ${what} · ${m.phase.toLowerCase()}${th ? ` (${th})` : ''}`;
 }
 
 /** An analysis of a target in one line (promotions show): its answer, its last values, a comparison's result. */
 export function analysisLine(target: string, run: AnalysisRow): string {
-  const values = run.measurements.slice(-5).map((m) => num(m.value)).join(', ');
-  const cmp = run.comparison ? `; vs ${run.controls?.length ?? 0} control targets ${(run.comparison.relativeDifference * 100).toFixed(1)} % (p ${num(run.comparison.p)})` : '';
+  const values = run.measurements
+    .slice(-5)
+    .map((m) => num(m.value))
+    .join(', ');
+  const cmp = run.comparison
+    ? `; vs ${run.controls?.length ?? 0} control targets ${(run.comparison.relativeDifference * 100).toFixed(1)} % (p ${num(run.comparison.p)})`
+    : '';
   return `  ${PHASE_MARK[run.phase] ?? '?'} ${target} ${run.scope === 'canary' ? 'compared by ' : ''}${run.template}: ${run.phase.toLowerCase()} after ${run.measurements.length + run.dropped} measurement${run.measurements.length + run.dropped === 1 ? '' : 's'}${values ? ` (${values})` : ''}${cmp}${run.message ? ` — ${run.message}` : ''}`;
 }
 
@@ -86,7 +95,11 @@ export function rolloutLines(r: Rollout): string[] {
 /** Every measurement of a rollout, keyed, so --wait says each once as it lands. */
 export function measurementsOf(r: Rollout): { key: string; line: string }[] {
   return r.waves.flatMap((w) =>
-    w.targets.flatMap((t) => (t.analysis ?? []).flatMap((a) => a.measurements.map((m) => ({ key: `${t.name}|${a.template}|${a.scope}|${m.at}`, line: measurementLine(t.name, a, m) })))),
+    w.targets.flatMap((t) =>
+      (t.analysis ?? []).flatMap((a) =>
+        a.measurements.map((m) => ({ key: `${t.name}|${a.template}|${a.scope}|${m.at}`, line: measurementLine(t.name, a, m) })),
+      ),
+    ),
   );
 }
 

@@ -9,12 +9,19 @@ import { Time, Wrap } from '../ui.tsx';
  * measurements per source target.
  */
 
-const PHASE: Record<string, string> = { Successful: 'passed', Failed: 'failed', Inconclusive: 'inconclusive', Error: 'could not measure', Running: 'measuring' };
+const PHASE: Record<string, string> = {
+  Successful: 'passed',
+  Failed: 'failed',
+  Inconclusive: 'inconclusive',
+  Error: 'could not measure',
+  Running: 'measuring',
+};
 const TONE: Record<string, string> = { Successful: 'ok', Failed: 'bad', Inconclusive: 'wait', Error: 'bad', Running: '' };
 
 /** A number a condition compares `result` with (`result < 0.05` → 0.05), to draw as a threshold line. */
 export function thresholdOf(condition: string | undefined): number | null {
-  const m = condition?.match(/\bresult\s*(?:<=?|>=?)\s*(-?\d+(?:\.\d+)?(?:e-?\d+)?)/i) ?? condition?.match(/(-?\d+(?:\.\d+)?(?:e-?\d+)?)\s*(?:<=?|>=?)\s*result\b/i);
+  const m =
+    condition?.match(/\bresult\s*(?:<=?|>=?)\s*(-?\d+(?:\.\d+)?(?:e-?\d+)?)/i) ?? condition?.match(/(-?\d+(?:\.\d+)?(?:e-?\d+)?)\s*(?:<=?|>=?)\s*result\b/i);
   return m ? Number(m[1]) : null;
 }
 
@@ -42,7 +49,19 @@ function Chart({ run, label }: { run: any; label: string }) {
       data.push(xs.map(() => success));
     }
     const width = () => Math.max(220, Math.min(420, box.current?.clientWidth ?? 320));
-    const plot = new uPlot({ width: width(), height: 120, legend: { show: true }, cursor: { drag: { x: false, y: false } }, scales: { x: { time: true } }, axes: [{ stroke: color('--mut') }, { stroke: color('--mut') }], series }, data as uPlot.AlignedData, box.current);
+    const plot = new uPlot(
+      {
+        width: width(),
+        height: 120,
+        legend: { show: true },
+        cursor: { drag: { x: false, y: false } },
+        scales: { x: { time: true } },
+        axes: [{ stroke: color('--mut') }, { stroke: color('--mut') }],
+        series,
+      },
+      data as uPlot.AlignedData,
+      box.current,
+    );
     const resize = () => plot.setSize({ width: width(), height: 120 });
     addEventListener('resize', resize);
     return () => {
@@ -66,14 +85,23 @@ function Run({ target, run }: { target: string; run: any }) {
       </h3>
       {run.thresholds && (
         <p class="mut sub">
-          {run.thresholds.success && <>success when <code>{run.thresholds.success}</code> </>}
-          {run.thresholds.failure && <>failure when <code>{run.thresholds.failure}</code></>}
+          {run.thresholds.success && (
+            <>
+              success when <code>{run.thresholds.success}</code>{' '}
+            </>
+          )}
+          {run.thresholds.failure && (
+            <>
+              failure when <code>{run.thresholds.failure}</code>
+            </>
+          )}
         </p>
       )}
       {run.message && <p>{run.message}</p>}
       {c && (
         <p class="sub">
-          {(c.relativeDifference * 100).toFixed(1)} % against {run.controls?.length ?? 0} targets not changed yet (median {num(c.canaryMedian)} vs {num(c.controlMedian)}, p = {num(c.p)}, {c.samples.canary} + {c.samples.control} samples)
+          {(c.relativeDifference * 100).toFixed(1)} % against {run.controls?.length ?? 0} targets not changed yet (median {num(c.canaryMedian)} vs{' '}
+          {num(c.controlMedian)}, p = {num(c.p)}, {c.samples.canary} + {c.samples.control} samples)
         </p>
       )}
       <Chart run={run} label={label} />

@@ -101,7 +101,9 @@ export const targetAppliedEventDetail = /* @__PURE__ */ z.schema(() =>
         deadline: z.optional(
           z
             .string()
-            .check(z.describe('callback and polled modes (health, argocd, flux, fleet): by when the target must confirm (ISO 8601), else the rollout rolls back')),
+            .check(
+              z.describe('callback and polled modes (health, argocd, flux, fleet): by when the target must confirm (ISO 8601), else the rollout rolls back'),
+            ),
         ),
         url: z.optional(
           z.string().check(z.describe('callback: the path the deployer POSTs to confirm (`/api/v1/promotions/{id}/targets/{target}/confirm`, role deployer)')),

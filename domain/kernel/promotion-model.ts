@@ -403,7 +403,16 @@ export interface TargetAnalysisRun {
   message?: string;
   thresholds?: { success?: string; failure?: string };
   /** a guarded wave's comparison: its settings, the samples so far, the control targets and the result */
-  compare?: { minSamples: number; maxRegression: number; alpha: number; direction: 'increase-is-bad' | 'decrease-is-bad'; tooFewSamples: 'fail' | 'proceed'; maxWaitSeconds: number; template: string; args?: { name: string; value: string }[] };
+  compare?: {
+    minSamples: number;
+    maxRegression: number;
+    alpha: number;
+    direction: 'increase-is-bad' | 'decrease-is-bad';
+    tooFewSamples: 'fail' | 'proceed';
+    maxWaitSeconds: number;
+    template: string;
+    args?: { name: string; value: string }[];
+  };
   samples?: { canary: number[]; control: number[] };
   controls?: string[];
   comparison?: {

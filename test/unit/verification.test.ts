@@ -111,7 +111,11 @@ describe('analysis templates', () => {
     ).toEqual(['provider.site']);
     expect(issuesOf({ ...base, provider: { ...base.provider, address: 'https://10.0.0.5:9090' } }).map((i) => i.path)).toEqual(['provider.address']);
     expect(issuesOf({ ...base, provider: { ...base.provider, tokenSecret: 'the-token' } }).map((i) => i.path)).toEqual(['provider.tokenSecret']);
-    expect(issuesOf({ ...base, intervalSeconds: 0, count: 101 }).map((i) => i.path).sort()).toEqual(['count', 'intervalSeconds']);
+    expect(
+      issuesOf({ ...base, intervalSeconds: 0, count: 101 })
+        .map((i) => i.path)
+        .sort(),
+    ).toEqual(['count', 'intervalSeconds']);
   });
 });
 

@@ -22,7 +22,13 @@ export async function preAnalysisGate(deps: With<'metrics'>, p: Promotion, targe
     const gate = `analysis:${ref.template}`;
     const found = book.get(ref.template);
     if (!found || !source) {
-      out.push({ gate, verdict: 'FAIL', blocking: true, reason: !found ? `analysis template '${ref.template}' is not defined` : `the source environment '${p.sourceEnvironment}' no longer exists`, evidenceRefs: [] });
+      out.push({
+        gate,
+        verdict: 'FAIL',
+        blocking: true,
+        reason: !found ? `analysis template '${ref.template}' is not defined` : `the source environment '${p.sourceEnvironment}' no longer exists`,
+        evidenceRefs: [],
+      });
       continue;
     }
     const template: AnalysisTemplate = ref.lookbackSeconds ? { ...found, lookbackSeconds: ref.lookbackSeconds } : found;

@@ -99,7 +99,14 @@ export function startRuns(env: Environment, book: TemplateBook, target: string, 
 }
 
 /** What the arguments of a query resolve to for one target of a promotion. */
-export function queryContext(p: Promotion, env: Environment, target: Target | undefined, name: string, args: { name: string; value: string }[], template: AnalysisTemplate): QueryContext {
+export function queryContext(
+  p: Promotion,
+  env: Environment,
+  target: Target | undefined,
+  name: string,
+  args: { name: string; value: string }[],
+  template: AnalysisTemplate,
+): QueryContext {
   const values = new Map<string, string>();
   for (const a of template.args ?? []) if (a.value !== undefined) values.set(a.name, a.value);
   for (const a of args) values.set(a.name, a.value);
@@ -136,13 +143,7 @@ export interface MeasureOutcome {
  * returns the runs as they stand. Provider errors are Error measurements (consecutiveErrorLimit decides);
  * nothing here throws for a metric that cannot be read.
  */
-export async function measureDue(
-  deps: With<'metrics'>,
-  p: Promotion,
-  env: Environment,
-  item: RolloutTarget,
-  now: Date,
-): Promise<MeasureOutcome> {
+export async function measureDue(deps: With<'metrics'>, p: Promotion, env: Environment, item: RolloutTarget, now: Date): Promise<MeasureOutcome> {
   const target = targetsOf(env).find((t) => t.name === item.name);
   const runs: TargetAnalysisRun[] = [];
   let failed: string | null = null;
@@ -159,15 +160,32 @@ export async function measureDue(
     const m = await measureOnce(deps, p.tenant, template, ctx, place);
     let next: TargetAnalysisRun;
     if (run.scope === 'canary' && run.compare) {
-      next = await canaryPass(deps, p, env, { ...run, measurements: bounded(run.measurements, m), dropped: (run.dropped ?? 0) + (run.measurements.length >= MAX_MEASUREMENTS ? 1 : 0) }, template, { ...run.compare, args: run.compare.args ?? [] }, m, now);
+      next = await canaryPass(
+        deps,
+        p,
+        env,
+        { ...run, measurements: bounded(run.measurements, m), dropped: (run.dropped ?? 0) + (run.measurements.length >= MAX_MEASUREMENTS ? 1 : 0) },
+        template,
+        { ...run.compare, args: run.compare.args ?? [] },
+        m,
+        now,
+      );
     } else {
       // Judged by the template's conditions and limits (errors are taken again; the tally counts what is no longer kept).
       const rec = recordMeasurement(template, { ...run, startedAt: run.measurements[0]?.at ?? now.toISOString() } as AnalysisRun, m);
-      next = { ...run, measurements: rec.measurements, dropped: rec.dropped ?? 0, ...(rec.tally ? { tally: rec.tally } : {}), phase: rec.phase, ...(rec.message ? { message: rec.message } : {}) };
+      next = {
+        ...run,
+        measurements: rec.measurements,
+        dropped: rec.dropped ?? 0,
+        ...(rec.tally ? { tally: rec.tally } : {}),
+        phase: rec.phase,
+        ...(rec.message ? { message: rec.message } : {}),
+      };
     }
     next.nextAt = new Date(now.getTime() + template.intervalSeconds * 1000).toISOString();
     if (next.phase === 'Failed' || next.phase === 'Error') failed ??= runFailure(item.name, next);
-    if (next.phase === 'Inconclusive') inconclusive.push(`analysis '${run.template}' of '${item.name}' is inconclusive${next.message ? `: ${next.message}` : ''}`);
+    if (next.phase === 'Inconclusive')
+      inconclusive.push(`analysis '${run.template}' of '${item.name}' is inconclusive${next.message ? `: ${next.message}` : ''}`);
     runs.push(next);
   }
   return { runs, failed, inconclusive, finished: runs.every((r) => r.phase !== 'Running') };
@@ -177,7 +195,11 @@ export async function measureDue(
 function runFailure(target: string, run: TargetAnalysisRun): string {
   const last = run.measurements.at(-1);
   const value = last ? (last.value === null ? (last.error ?? 'no value') : `last value ${last.value}`) : 'no measurement';
-  const th = run.thresholds ? [run.thresholds.success && `success: ${run.thresholds.success}`, run.thresholds.failure && `failure: ${run.thresholds.failure}`].filter(Boolean).join('; ') : '';
+  const th = run.thresholds
+    ? [run.thresholds.success && `success: ${run.thresholds.success}`, run.thresholds.failure && `failure: ${run.thresholds.failure}`]
+        .filter(Boolean)
+        .join('; ')
+    : '';
   return `analysis '${run.template}' of '${target}' ${run.phase === 'Error' ? 'could not measure' : 'failed'}${run.message ? ` (${run.message})` : ''}: ${value}${th ? ` (${th})` : ''}`;
 }
 
@@ -225,15 +247,33 @@ async function canaryPass(
   };
   const pct = `${(result.relativeDifference * 100).toFixed(1)} %`;
   if (result.verdict === 'regression') {
-    return { ...next, comparison, phase: 'Failed', message: `a significant regression against ${controls.length} control targets: ${pct} (p = ${result.p.toPrecision(3)}, at most ${spec.maxRegression * 100} %)` };
+    return {
+      ...next,
+      comparison,
+      phase: 'Failed',
+      message: `a significant regression against ${controls.length} control targets: ${pct} (p = ${result.p.toPrecision(3)}, at most ${spec.maxRegression * 100} %)`,
+    };
   }
   if (result.verdict === 'too-few-samples') {
     const started = new Date(next.measurements[0]?.at ?? now.toISOString()).getTime();
-    if (now.getTime() - started < spec.maxWaitSeconds * 1000) return { ...next, comparison, phase: 'Running', message: `waiting for samples (${result.samples.canary} canary, ${result.samples.control} control; ${spec.minSamples} needed)` };
+    if (now.getTime() - started < spec.maxWaitSeconds * 1000)
+      return {
+        ...next,
+        comparison,
+        phase: 'Running',
+        message: `waiting for samples (${result.samples.canary} canary, ${result.samples.control} control; ${spec.minSamples} needed)`,
+      };
     const msg = `too few samples to compare (${result.samples.canary} canary, ${result.samples.control} control; ${spec.minSamples} needed)`;
-    return spec.tooFewSamples === 'proceed' ? { ...next, comparison, phase: 'Successful', message: `${msg}: proceeding as configured` } : { ...next, comparison, phase: 'Failed', message: `${msg}: failing closed as configured` };
+    return spec.tooFewSamples === 'proceed'
+      ? { ...next, comparison, phase: 'Successful', message: `${msg}: proceeding as configured` }
+      : { ...next, comparison, phase: 'Failed', message: `${msg}: failing closed as configured` };
   }
-  return { ...next, comparison, phase: 'Successful', message: `no significant regression against ${controls.length} control targets: ${pct} (p = ${result.p.toPrecision(3)})` };
+  return {
+    ...next,
+    comparison,
+    phase: 'Successful',
+    message: `no significant regression against ${controls.length} control targets: ${pct} (p = ${result.p.toPrecision(3)})`,
+  };
 }
 
 /** The control targets of a guarded wave's comparison: the targets of later waves (not changed yet), at most MAX_CONTROLS. */

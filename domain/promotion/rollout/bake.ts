@@ -93,14 +93,24 @@ export async function targetBakedStep(
  * inconclusive one halts the rollout; until every run has its answer and the bake time is over, MeasureAgain (the
  * flow waits the target's measuring interval and comes back).
  */
-async function analysisPass(deps: With<'metrics'>, p: Promotion, env: Environment, item: RolloutTarget, bakeSeconds: number, now: Date): Promise<RolloutTarget> {
+async function analysisPass(
+  deps: With<'metrics'>,
+  p: Promotion,
+  env: Environment,
+  item: RolloutTarget,
+  bakeSeconds: number,
+  now: Date,
+): Promise<RolloutTarget> {
   let runs = item.analysis;
   if (!runs) {
     if (!analysisNames(env).length) return item;
     const stored = await deps.store.getAnalysisTemplates(p.tenant);
     const book = templateBook(stored?.templates);
     const missing = missingTemplates(env, book);
-    if (missing.length) throw new PromotionFailed(`analysis template${missing.length > 1 ? 's' : ''} ${missing.map((m) => `'${m}'`).join(', ')} no longer defined: the rollout cannot measure '${item.name}'`);
+    if (missing.length)
+      throw new PromotionFailed(
+        `analysis template${missing.length > 1 ? 's' : ''} ${missing.map((m) => `'${m}'`).join(', ')} no longer defined: the rollout cannot measure '${item.name}'`,
+      );
     runs = startRuns(env, book, item.name, item.wave, item.bake?.from ?? now.toISOString());
     if (!runs.length) return item;
   }
@@ -110,7 +120,9 @@ async function analysisPass(deps: With<'metrics'>, p: Promotion, env: Environmen
   const next: RolloutTarget = {
     ...item,
     analysis: out.runs,
-    ...(out.failed ? { state: 'FAILED' as const, error: out.failed.slice(0, 500), bake: { from: item.bake?.from ?? at, until: at, monitors: item.bake?.monitors ?? [] } } : {}),
+    ...(out.failed
+      ? { state: 'FAILED' as const, error: out.failed.slice(0, 500), bake: { from: item.bake?.from ?? at, until: at, monitors: item.bake?.monitors ?? [] } }
+      : {}),
     version: item.version + 1,
     updatedAt: at,
   };
@@ -135,7 +147,8 @@ async function analysisPass(deps: With<'metrics'>, p: Promotion, env: Environmen
   if (out.failed) throw new PromotionFailed(out.failed);
   if (out.inconclusive.length) await haltForAnalysis(deps, p, out.inconclusive);
   const bakeEnd = new Date(item.bake?.from ?? at).getTime() + bakeSeconds * 1000;
-  if (!out.finished || now.getTime() + 1000 < bakeEnd) throw new MeasureAgain(`'${item.name}': ${out.runs.filter((r) => r.phase === 'Running').length} analyses running`);
+  if (!out.finished || now.getTime() + 1000 < bakeEnd)
+    throw new MeasureAgain(`'${item.name}': ${out.runs.filter((r) => r.phase === 'Running').length} analyses running`);
   return next;
 }
 

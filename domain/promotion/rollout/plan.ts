@@ -67,7 +67,10 @@ export async function rolloutStartStep(deps: With<'alarms' | 'scheduler'>, tenan
   if (read.status !== 'APPROVED' && read.status !== 'SCHEDULED' && read.status !== 'EXECUTING') return { next: 'done', waves: [] };
   const book = analysisNames(env).length ? templateBook((await deps.store.getAnalysisTemplates(tenant))?.templates) : templateBook([]);
   const missing = missingTemplates(env, book);
-  if (missing.length) throw new PromotionFailed(`analysis template${missing.length > 1 ? 's' : ''} ${missing.map((m) => `'${m}'`).join(', ')} of '${env.name}' not defined: nothing was changed`);
+  if (missing.length)
+    throw new PromotionFailed(
+      `analysis template${missing.length > 1 ? 's' : ''} ${missing.map((m) => `'${m}'`).join(', ')} of '${env.name}' not defined: nothing was changed`,
+    );
   // Another promotion holds the lease: wait behind it (held, when it is long) or retry (TargetBusy).
   if (!(await deps.store.acquireLock(tenant, read.targetEnvironment, id, deps.clock(), rolloutLockSeconds(env)))) await queueBehind(deps, read);
   const { before, after } = await writePromotion(

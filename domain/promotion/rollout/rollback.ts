@@ -118,7 +118,9 @@ const NOT_CONFIRMED = new Map([
 /** Why a target waiting for its confirmation was put back: its deadline passed without one (a fleet says how far it got). */
 const notConfirmed = (t: RolloutTarget) =>
   `not confirmed by ${t.confirm?.deadline ?? 'its deadline'}${
-    t.confirm?.mode === 'fleet' ? ` (its fleet did not converge${t.confirm.detail ? `: ${t.confirm.detail}` : ''})` : (NOT_CONFIRMED.get(t.confirm?.mode ?? '') ?? '')
+    t.confirm?.mode === 'fleet'
+      ? ` (its fleet did not converge${t.confirm.detail ? `: ${t.confirm.detail}` : ''})`
+      : (NOT_CONFIRMED.get(t.confirm?.mode ?? '') ?? '')
   }`;
 
 /**

@@ -18,7 +18,9 @@ const measurementRow = /* @__PURE__ */ z.schema(() =>
 export const analysisRunRow = /* @__PURE__ */ z.schema(() =>
   z.strictObject({
     template: z.string(),
-    scope: z.enum(['bake', 'canary']).check(z.describe("bake: the template's conditions judge each measurement; canary: the target compared with the targets not changed yet")),
+    scope: z
+      .enum(['bake', 'canary'])
+      .check(z.describe("bake: the template's conditions judge each measurement; canary: the target compared with the targets not changed yet")),
     phase: z.enum(['Running', 'Successful', 'Failed', 'Inconclusive', 'Error']),
     measurements: z.array(measurementRow).check(z.describe('the last 50 measurements (`dropped`: how many earlier ones are not kept)')),
     dropped: z.number().check(z.int()),
@@ -295,7 +297,7 @@ export const rolloutTargetRow = /* @__PURE__ */ z.schema(() =>
           .optional(z.nullable(z.string()))
           .check(
             z.describe(
-              'what confirmed it (or, while it waits, what was last seen): the HTTP status, the Argo CD sync and health at the delivered commit, the Flux Ready condition, a fleet\'s convergence (`9/10 instances (90 %) run …`); a note',
+              "what confirmed it (or, while it waits, what was last seen): the HTTP status, the Argo CD sync and health at the delivered commit, the Flux Ready condition, a fleet's convergence (`9/10 instances (90 %) run …`); a note",
             ),
           ),
       }),
@@ -304,7 +306,9 @@ export const rolloutTargetRow = /* @__PURE__ */ z.schema(() =>
     alarm: z.nullable(z.strictObject({ arn: z.string(), name: z.string(), reason: z.string(), at: z.string() })),
     error: z.nullable(z.string()),
     rolledBackAt: z.nullable(time),
-    analysis: z.optional(z.array(analysisRunRow)).check(z.describe("the analyses measured while it baked (its environment's, its wave's, its own) and a guarded wave's comparison")),
+    analysis: z
+      .optional(z.array(analysisRunRow))
+      .check(z.describe("the analyses measured while it baked (its environment's, its wave's, its own) and a guarded wave's comparison")),
     git: z
       .optional(
         z.strictObject({
