@@ -219,7 +219,6 @@ export const ADAPTERS: AdapterDecl[] = [
     calls: {
       'metrics.query': { commands: { GetMetricData: [on('metricData', 'cloudwatch:GetMetricData')] } },
     },
-    notDeployed: { CLOUDWATCH_ENDPOINT: 'local and tests: another CloudWatch-protocol server' },
   },
   {
     // Where people sign in (GET /api/v1/auth/config): the user pool domain and the app client.

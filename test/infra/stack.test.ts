@@ -1013,13 +1013,13 @@ describe('least privilege', () => {
     expect(dataAccessOf('promotion-step')).toBe('write');
   });
 
-  it('uses a "*" resource only for X-Ray (which has no resource-level permissions)', () => {
+  it('uses a "*" resource only where AWS has no resource-level permissions (X-Ray, the stream\'s ListStreams, CloudWatch GetMetricData)', () => {
     for (const id of functionIds().values()) {
       for (const s of statementsOf(id)) {
         // dynamodb:ListStreams (the stream consumer's event source mapping) has no resource-level permissions either.
         if (s.Resource === '*')
           expect(
-            [s.Action].flat().every((a) => a.startsWith('xray:') || a === 'dynamodb:ListStreams'),
+            [s.Action].flat().every((a) => a.startsWith('xray:') || a === 'dynamodb:ListStreams' || a === 'cloudwatch:GetMetricData'),
             JSON.stringify(s),
           ).toBe(true);
       }
