@@ -1,6 +1,7 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { pullRequestHook } from '#domain/promotion/deliver/pull-request-hook';
-import { compose, tenantDeps } from '../http/deps.ts';
+import { compose } from '../http/deps.ts';
+import { tenantDeps } from '../http/tenant-deps.ts';
 import { IsomorphicGitWriter } from '../adapters/git-writer.ts';
 import { sfnWorkflowFromEnv } from '../adapters/sfn-workflow.ts';
 import { secretsFromEnv } from '../adapters/secrets.ts';
