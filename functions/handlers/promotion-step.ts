@@ -1,14 +1,9 @@
 import * as z from '#domain/kernel/zod';
 import { runStep, STEP_NAMES } from '#domain/promotion/run/step-table';
-import { ConfiguredRegistrySync } from '../adapters/registry-credentials.ts';
-import { HttpGateProvider } from '../adapters/webhook-gates.ts';
-import { CloudWatchAlarms } from '../adapters/cloudwatch-alarms.ts';
+import { alarmsOnFirstUse, gatesOnFirstUse, gitOnFirstUse, probeOnFirstUse, registryOnFirstUse, workflowOnFirstUse } from '../adapters/loaded-on-first-use.ts';
+import { schedulerOnFirstUse } from '../adapters/scheduler-on-first-use.ts';
 import { compose } from '../http/deps.ts';
-import { IsomorphicGitWriter } from '../adapters/git-writer.ts';
-import { GuardedHealthProbe } from '../adapters/health-probe.ts';
 import { logged } from '../adapters/observability.ts';
-import { sfnWorkflowFromEnv } from '../adapters/sfn-workflow.ts';
-import { schedulerFromEnv } from '../adapters/scheduler.ts';
 
 /**
  * This function's adapters: the store, the workflow (task tokens) and the scheduler (a freeze's
@@ -16,13 +11,13 @@ import { schedulerFromEnv } from '../adapters/scheduler.ts';
  * before executing (DescribeAlarms) and commits to environments' git targets (isomorphic-git, in memory).
  */
 const wiring = compose({
-  workflow: sfnWorkflowFromEnv,
-  scheduler: schedulerFromEnv,
-  gates: () => new HttpGateProvider(),
-  registry: () => new ConfiguredRegistrySync(),
-  alarms: () => new CloudWatchAlarms(),
-  git: () => new IsomorphicGitWriter(),
-  probe: () => new GuardedHealthProbe(),
+  workflow: workflowOnFirstUse,
+  scheduler: () => schedulerOnFirstUse(),
+  gates: gatesOnFirstUse,
+  registry: registryOnFirstUse,
+  alarms: alarmsOnFirstUse,
+  git: gitOnFirstUse,
+  probe: probeOnFirstUse,
 });
 
 /**
