@@ -1,5 +1,7 @@
 import { onAlarmStateChange } from '#domain/promotion/rollout/alarms';
-import { gitOnFirstUse, registryOnFirstUse, workflowOnFirstUse } from '../adapters/loaded-on-first-use.ts';
+import { gitOnFirstUse } from '../adapters/git-on-first-use.ts';
+import { registryOnFirstUse } from '../adapters/registry-on-first-use.ts';
+import { workflowOnFirstUse } from '../adapters/workflow-on-first-use.ts';
 import { compose } from '../http/deps.ts';
 import { logged } from '../adapters/observability.ts';
 import { schedulerOnFirstUse } from '../adapters/scheduler-on-first-use.ts';

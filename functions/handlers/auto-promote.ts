@@ -2,7 +2,7 @@ import * as z from '#domain/kernel/zod';
 import { runOnce } from '#domain/kernel/once';
 import { autoPromoteOn } from '#domain/promotion/request/auto';
 import { AUTO_PROMOTION_TRIGGERS, parseEventDetail } from '#domain/kernel/events';
-import { workflowOnFirstUse } from '../adapters/loaded-on-first-use.ts';
+import { workflowOnFirstUse } from '../adapters/workflow-on-first-use.ts';
 import { schedulerOnFirstUse } from '../adapters/scheduler-on-first-use.ts';
 import { compose } from '../http/deps.ts';
 

@@ -1,6 +1,7 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { pullRequestHook } from '#domain/promotion/deliver/pull-request-hook';
-import { gitOnFirstUse, workflowOnFirstUse } from '../adapters/loaded-on-first-use.ts';
+import { gitOnFirstUse } from '../adapters/git-on-first-use.ts';
+import { workflowOnFirstUse } from '../adapters/workflow-on-first-use.ts';
 import { compose } from '../http/deps.ts';
 import { tenantDeps } from '../http/tenant-deps.ts';
 import { secretsFromEnv } from '../adapters/secrets.ts';

@@ -1,6 +1,11 @@
 import * as z from '#domain/kernel/zod';
 import { runStep, STEP_NAMES } from '#domain/promotion/run/step-table';
-import { alarmsOnFirstUse, gatesOnFirstUse, gitOnFirstUse, probeOnFirstUse, registryOnFirstUse, workflowOnFirstUse } from '../adapters/loaded-on-first-use.ts';
+import { alarmsOnFirstUse } from '../adapters/alarms-on-first-use.ts';
+import { gatesOnFirstUse } from '../adapters/gates-on-first-use.ts';
+import { gitOnFirstUse } from '../adapters/git-on-first-use.ts';
+import { probeOnFirstUse } from '../adapters/probe-on-first-use.ts';
+import { registryOnFirstUse } from '../adapters/registry-on-first-use.ts';
+import { workflowOnFirstUse } from '../adapters/workflow-on-first-use.ts';
 import { schedulerOnFirstUse } from '../adapters/scheduler-on-first-use.ts';
 import { compose } from '../http/deps.ts';
 import { logged } from '../adapters/observability.ts';

@@ -3,7 +3,7 @@ import { approvePromotion } from '#domain/promotion/decide/approve';
 import { promotionDetail } from '#domain/promotion/views';
 import { promotionParams as params } from '../http/params.ts';
 import { httpHandler } from '../http/handler.ts';
-import { workflowOnFirstUse } from '../adapters/loaded-on-first-use.ts';
+import { workflowOnFirstUse } from '../adapters/workflow-on-first-use.ts';
 import { compose } from '../http/deps.ts';
 
 /** This function's adapters: the store, and workflow (the last approval resumes the flow). */

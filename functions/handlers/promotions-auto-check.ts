@@ -1,7 +1,7 @@
 import { checkAutoPromotion } from '#domain/promotion/request/auto';
 import { autoCheckBody as body } from '#domain/kernel/promotion-schemas';
 import { httpHandler } from '../http/handler.ts';
-import { workflowOnFirstUse } from '../adapters/loaded-on-first-use.ts';
+import { workflowOnFirstUse } from '../adapters/workflow-on-first-use.ts';
 import { schedulerOnFirstUse } from '../adapters/scheduler-on-first-use.ts';
 import { compose } from '../http/deps.ts';
 

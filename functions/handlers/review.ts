@@ -1,5 +1,5 @@
 import { directoryFromEnv } from '../adapters/cognito-directory.ts';
-import { workflowOnFirstUse } from '../adapters/loaded-on-first-use.ts';
+import { workflowOnFirstUse } from '../adapters/workflow-on-first-use.ts';
 import { compose } from '../http/deps.ts';
 import { reviewEndpoint } from '../review/serve.ts';
 

@@ -8,7 +8,9 @@ import { logged } from '../adapters/observability.ts';
 import { sweptPromotions } from '../adapters/metrics.ts';
 import { remindApprovers } from '#domain/notify/notifier';
 import { fireFreezeEdge } from '#domain/freeze/windows';
-import { gitOnFirstUse, registryOnFirstUse, workflowOnFirstUse } from '../adapters/loaded-on-first-use.ts';
+import { gitOnFirstUse } from '../adapters/git-on-first-use.ts';
+import { registryOnFirstUse } from '../adapters/registry-on-first-use.ts';
+import { workflowOnFirstUse } from '../adapters/workflow-on-first-use.ts';
 import { schedulerOnFirstUse } from '../adapters/scheduler-on-first-use.ts';
 import { compose } from '../http/deps.ts';
 

@@ -1,7 +1,7 @@
 import { slackAction, slackCommand } from '#domain/notify/slack-actions';
 import { directoryFromEnv } from '../adapters/cognito-directory.ts';
 import { slackEndpoint } from '../http/slack.ts';
-import { workflowOnFirstUse } from '../adapters/loaded-on-first-use.ts';
+import { workflowOnFirstUse } from '../adapters/workflow-on-first-use.ts';
 import { compose } from '../http/deps.ts';
 
 /** This function's adapters: the store, the directory (the linked account) and the workflow (a button's decision resumes the flow). */
