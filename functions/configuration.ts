@@ -225,7 +225,7 @@ export const TABLE_NAME = /* @__PURE__ */ variable({
   name: 'TABLE_NAME',
   is: () => text(),
   origin: 'stack',
-  readBy: ['functions/http/deps.ts'],
+  readBy: ['functions/http/deps.ts', 'functions/http/tenant-deps.ts'],
   description: "the DynamoDB table (every function; locally the local stack's own table)",
 });
 
@@ -383,7 +383,7 @@ export const TENANT_DATA_ROLE_ARN = /* @__PURE__ */ variable({
   is: () => text('ARN'),
   defaultText: "none: the function's own access (locally, background functions)",
   origin: 'stack',
-  readBy: ['functions/http/deps.ts'],
+  readBy: ['functions/http/tenant-deps.ts'],
   description:
     "the tenant-fenced role an API function reaches the table through, one session per tenant tagged with it (IAM keeps each request inside its tenant's items)",
 });

@@ -231,7 +231,7 @@ export const ADAPTERS: AdapterDecl[] = [
   },
   {
     module: adapter('tenant-credentials'),
-    // TENANT_DATA_ROLE_ARN is read where the adapter is used (functions/http/deps.ts depsFor).
+    // TENANT_DATA_ROLE_ARN is read where the adapter is used (functions/http/tenant-deps.ts depsFor).
     always: { env: { TENANT_DATA_ROLE_ARN: 'tenantDataRole' }, commands: { AssumeRole: [on('tenantDataRole', 'sts:AssumeRole', 'sts:TagSession')] } },
   },
 ];

@@ -34,7 +34,7 @@ export class Functions extends StackPart {
   readonly functions = new Map<string, HandlerFunction>();
   /** what each function's bundle needs (infra/adapters.ts) */
   readonly needs = new Map<string, Needs>();
-  /** the tenant-fenced roles API functions assume per request (functions/http/deps.ts depsFor) */
+  /** the tenant-fenced roles API functions assume per request (functions/http/tenant-deps.ts depsFor) */
   readonly tenantRoles: { read: iam.Role; write: iam.Role; appRead: iam.Role };
   private readonly sharedRoles = new Map<string, iam.Role>();
 

@@ -99,7 +99,7 @@ export class DataStore extends StackPart {
   }
 
   /**
-   * The roles API functions reach the table through, assumed per request tenant (functions/http/deps.ts
+   * The roles API functions reach the table through, assumed per request tenant (functions/http/tenant-deps.ts
    * depsFor): read, write, and app-key reads (the read role, plus writing one attribute, an app key's
    * lastUsedAt, and putting an application instance's item); each trusts the execution roles of the functions that assume it.
    */

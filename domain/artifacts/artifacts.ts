@@ -1,5 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import semver from 'semver';
+import cleanVersion from 'semver/functions/clean.js';
+import coerce from 'semver/functions/coerce.js';
+import compare from 'semver/functions/compare.js';
+import valid from 'semver/functions/valid.js';
+import maxSatisfying from 'semver/ranges/max-satisfying.js';
+import validRange from 'semver/ranges/valid.js';
 import { auditEntry } from '../audit/audit.ts';
 import { AlreadyExists, ArtifactNotFound, EnvironmentNotFound, RuleViolation, ValidationFailed } from '../kernel/errors.ts';
 import { deploymentOp, leadTimeOf } from './deployments.ts';
@@ -49,9 +54,9 @@ export async function listVersions(deps: Deps, ctx: Ctx, name: string, environme
 }
 
 function compareVersions(a: string, b: string): number {
-  const va = semver.coerce(a, { includePrerelease: true });
-  const vb = semver.coerce(b, { includePrerelease: true });
-  return va && vb ? semver.compare(va, vb) : a.localeCompare(b);
+  const va = coerce(a, { includePrerelease: true });
+  const vb = coerce(b, { includePrerelease: true });
+  return va && vb ? compare(va, vb) : a.localeCompare(b);
 }
 
 /** Parses a tag name against the tenant's environments (names may contain dashes, so match by suffix). */
@@ -76,13 +81,12 @@ export async function getTag(deps: Deps, ctx: Ctx, name: string, tag: string): P
 
 export function classify(constraint: string): { kind: ConstraintKind; range: string } {
   const c = constraint.trim();
-  if (/^latest-[a-z][a-z0-9-]*$/.test(c) || (/^[^\s<>=^~*|]+-[a-z][a-z0-9-]*$/.test(c) && !semver.valid(semver.clean(c) ?? '')))
-    return { kind: 'tag', range: c };
-  const clean = semver.clean(c);
-  if (clean && semver.valid(clean)) return { kind: 'exact', range: clean };
+  if (/^latest-[a-z][a-z0-9-]*$/.test(c) || (/^[^\s<>=^~*|]+-[a-z][a-z0-9-]*$/.test(c) && !valid(cleanVersion(c) ?? ''))) return { kind: 'tag', range: c };
+  const clean = cleanVersion(c);
+  if (clean && valid(clean)) return { kind: 'exact', range: clean };
   // Manifests write ranges with commas (">=1.2.0, <2.0.0"); semver separates comparators by spaces.
   const range = c.replace(/\s*,\s*/g, ' ');
-  if (!semver.validRange(range)) {
+  if (!validRange(range)) {
     throw new ValidationFailed([
       {
         path: 'constraint',
@@ -110,9 +114,9 @@ export async function resolveConstraint(deps: Deps, ctx: Ctx, name: string, cons
   const candidates = environment
     ? (await deps.store.listTags(tenant, name, environment)).filter((t) => t.kind !== 'latest').map((t) => ({ version: t.version, digest: t.digest }))
     : (await deps.store.listArtifactVersions(tenant, name)).map((v) => ({ version: v.version, digest: v.digest }));
-  const byClean = new Map(candidates.map((c) => [semver.clean(c.version) ?? c.version, c]));
-  const best = semver.maxSatisfying(
-    [...byClean.keys()].filter((v) => semver.valid(v)),
+  const byClean = new Map(candidates.map((c) => [cleanVersion(c.version) ?? c.version, c]));
+  const best = maxSatisfying(
+    [...byClean.keys()].filter((v) => valid(v)),
     range,
     { includePrerelease: false },
   );

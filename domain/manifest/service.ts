@@ -198,7 +198,7 @@ export async function exportManifest(deps: Deps, ctx: Ctx, format: 'yaml' | 'jso
   const digest = setupDigest(setup);
   return format === 'json'
     ? { text: `${JSON.stringify(doc, null, 2)}\n`, digest }
-    : { text: `# Stageline promotion manifest of tenant ${ctx.principal.tenant} (digest ${digest})\n${manifestYaml(doc)}`, digest };
+    : { text: `# Stageline promotion manifest of tenant ${ctx.principal.tenant} (digest ${digest})\n${await manifestYaml(doc)}`, digest };
 }
 
 export async function planManifest(deps: Deps, ctx: Ctx, document: string) {

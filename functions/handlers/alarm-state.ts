@@ -1,10 +1,10 @@
 import { onAlarmStateChange } from '#domain/promotion/rollout/alarms';
+import { gitOnFirstUse } from '../adapters/git-on-first-use.ts';
+import { registryOnFirstUse } from '../adapters/registry-on-first-use.ts';
+import { workflowOnFirstUse } from '../adapters/workflow-on-first-use.ts';
 import { compose } from '../http/deps.ts';
-import { IsomorphicGitWriter } from '../adapters/git-writer.ts';
-import { ConfiguredRegistrySync } from '../adapters/registry-credentials.ts';
 import { logged } from '../adapters/observability.ts';
 import { schedulerOnFirstUse } from '../adapters/scheduler-on-first-use.ts';
-import { sfnWorkflowFromEnv } from '../adapters/sfn-workflow.ts';
 
 /**
  * This function's adapters: the store, the git writer and the registries: an automatic rollback commits
@@ -14,9 +14,9 @@ import { sfnWorkflowFromEnv } from '../adapters/sfn-workflow.ts';
  * task answered, or its schedule moved to now (domain/promotion/run/queue.ts).
  */
 const wiring = compose({
-  git: () => new IsomorphicGitWriter(),
-  registry: () => new ConfiguredRegistrySync(),
-  workflow: sfnWorkflowFromEnv,
+  git: gitOnFirstUse,
+  registry: registryOnFirstUse,
+  workflow: workflowOnFirstUse,
   scheduler: () => schedulerOnFirstUse(),
 });
 

@@ -2,12 +2,12 @@ import * as z from '#domain/kernel/zod';
 import { runOnce } from '#domain/kernel/once';
 import { autoPromoteOn } from '#domain/promotion/request/auto';
 import { AUTO_PROMOTION_TRIGGERS, parseEventDetail } from '#domain/kernel/events';
+import { workflowOnFirstUse } from '../adapters/workflow-on-first-use.ts';
+import { schedulerOnFirstUse } from '../adapters/scheduler-on-first-use.ts';
 import { compose } from '../http/deps.ts';
-import { sfnWorkflowFromEnv } from '../adapters/sfn-workflow.ts';
-import { schedulerFromEnv } from '../adapters/scheduler.ts';
 
 /** This function's adapters: the store, the workflow and the scheduler (an auto-promotion starts a promotion). */
-const wiring = compose({ workflow: sfnWorkflowFromEnv, scheduler: schedulerFromEnv });
+const wiring = compose({ workflow: workflowOnFirstUse, scheduler: () => schedulerOnFirstUse() });
 
 /** Target of the bus rule for AUTO_PROMOTION_TRIGGERS: the system evaluates auto-promotion when its inputs change. */
 const event = z.object({ 'detail-type': z.enum(AUTO_PROMOTION_TRIGGERS), detail: z.record(z.string(), z.unknown()) });

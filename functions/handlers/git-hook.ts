@@ -1,8 +1,9 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { pullRequestHook } from '#domain/promotion/deliver/pull-request-hook';
-import { compose, tenantDeps } from '../http/deps.ts';
-import { IsomorphicGitWriter } from '../adapters/git-writer.ts';
-import { sfnWorkflowFromEnv } from '../adapters/sfn-workflow.ts';
+import { gitOnFirstUse } from '../adapters/git-on-first-use.ts';
+import { workflowOnFirstUse } from '../adapters/workflow-on-first-use.ts';
+import { compose } from '../http/deps.ts';
+import { tenantDeps } from '../http/tenant-deps.ts';
 import { secretsFromEnv } from '../adapters/secrets.ts';
 import { logger } from '../adapters/observability.ts';
 import { envName } from '#domain/kernel/schemas';
@@ -11,7 +12,7 @@ import { envName } from '#domain/kernel/schemas';
  * This function's adapters: the store, the git writer (the pull-request host's API, and a rebase's push), the
  * workflow (a merged or closed pull request answers the flow's task token) and the tenant's secrets (the webhook secret).
  */
-const wiring = compose({ git: () => new IsomorphicGitWriter(), workflow: sfnWorkflowFromEnv, secrets: secretsFromEnv });
+const wiring = compose({ git: gitOnFirstUse, workflow: workflowOnFirstUse, secrets: secretsFromEnv });
 
 /**
  * POST /api/v1/gitops/hooks/{tenant}/{env}: the webhook of a pull-request host (GitHub, GitLab). No JWT:

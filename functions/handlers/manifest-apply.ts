@@ -2,7 +2,6 @@ import * as z from '#domain/kernel/zod';
 import { ValidationFailed } from '#domain/kernel/errors';
 import { applyManifest } from '#domain/manifest/service';
 import type { SecretResolver } from '#domain/kernel/ports';
-import { checkUrl, OutboundRefused } from '../adapters/outbound.ts';
 import { secretsFromEnv } from '../adapters/secrets.ts';
 import { httpHandler } from '../http/handler.ts';
 import { compose } from '../http/deps.ts';
@@ -36,6 +35,8 @@ const guarded = (inner: SecretResolver): SecretResolver => ({
   async resolve(tenant, name, purpose) {
     const value = await inner.resolve(tenant, name, purpose);
     if (value === null || purpose !== 'slack-webhook') return value;
+    // The guarded outbound client (and its address parser) is read only when a document names a Slack webhook.
+    const { checkUrl, OutboundRefused } = await import('../adapters/outbound.ts');
     try {
       checkUrl(value);
     } catch (err) {

@@ -2,14 +2,14 @@ import * as z from '#domain/kernel/zod';
 import { notify, NOTIFY_ON } from '#domain/notify/notifier';
 import { parseEventDetail } from '#domain/kernel/events';
 import { postToSlack, sesEmail } from '../adapters/channels.ts';
+import { schedulerOnFirstUse } from '../adapters/scheduler-on-first-use.ts';
 import { compose } from '../http/deps.ts';
 import { notificationFailures } from '../adapters/metrics.ts';
-import { schedulerFromEnv } from '../adapters/scheduler.ts';
 import type { Channels } from '#domain/notify/ports';
 import type { Directory } from '#domain/access/ports';
 
 /** This function's adapters: the store, the directory and the channels (Slack, SES email), and the scheduler (approval reminders). */
-const wiring = compose({ directory: directoryOnFirstUse, channels: emailOnFirstUse, scheduler: schedulerFromEnv });
+const wiring = compose({ directory: directoryOnFirstUse, channels: emailOnFirstUse, scheduler: () => schedulerOnFirstUse() });
 
 /** The Cognito directory is loaded when an email goes out (it finds the recipients): a Slack-only tenant never loads it. */
 function directoryOnFirstUse(): Directory {

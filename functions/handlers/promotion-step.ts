@@ -1,16 +1,16 @@
 import * as z from '#domain/kernel/zod';
 import { runStep, STEP_NAMES } from '#domain/promotion/run/step-table';
-import { ConfiguredRegistrySync } from '../adapters/registry-credentials.ts';
-import { HttpGateProvider } from '../adapters/webhook-gates.ts';
-import { CloudWatchAlarms } from '../adapters/cloudwatch-alarms.ts';
+import { alarmsOnFirstUse } from '../adapters/alarms-on-first-use.ts';
+import { gatesOnFirstUse } from '../adapters/gates-on-first-use.ts';
+import { gitOnFirstUse } from '../adapters/git-on-first-use.ts';
+import { probeOnFirstUse } from '../adapters/probe-on-first-use.ts';
+import { registryOnFirstUse } from '../adapters/registry-on-first-use.ts';
+import { workflowOnFirstUse } from '../adapters/workflow-on-first-use.ts';
+import { schedulerOnFirstUse } from '../adapters/scheduler-on-first-use.ts';
 import { compose } from '../http/deps.ts';
-import { IsomorphicGitWriter } from '../adapters/git-writer.ts';
-import { GuardedHealthProbe } from '../adapters/health-probe.ts';
-import { metricsFromEnv } from '../adapters/metrics/index.ts';
-import { GuardedGitOpsStatus } from '../adapters/gitops-status.ts';
+import { metricsOnFirstUse } from '../adapters/metrics-on-first-use.ts';
+import { gitopsStatusOnFirstUse } from '../adapters/gitops-status-on-first-use.ts';
 import { logged } from '../adapters/observability.ts';
-import { sfnWorkflowFromEnv } from '../adapters/sfn-workflow.ts';
-import { schedulerFromEnv } from '../adapters/scheduler.ts';
 
 /**
  * This function's adapters: the store, the workflow (task tokens) and the scheduler (a freeze's
@@ -18,15 +18,15 @@ import { schedulerFromEnv } from '../adapters/scheduler.ts';
  * before executing (DescribeAlarms), measures analyses (Prometheus, CloudWatch GetMetricData, Datadog, web) and commits to environments' git targets (isomorphic-git, in memory).
  */
 const wiring = compose({
-  workflow: sfnWorkflowFromEnv,
-  scheduler: schedulerFromEnv,
-  gates: () => new HttpGateProvider(),
-  registry: () => new ConfiguredRegistrySync(),
-  alarms: () => new CloudWatchAlarms(),
-  git: () => new IsomorphicGitWriter(),
-  probe: () => new GuardedHealthProbe(),
-  metrics: metricsFromEnv,
-  gitopsStatus: () => new GuardedGitOpsStatus(),
+  workflow: workflowOnFirstUse,
+  scheduler: () => schedulerOnFirstUse(),
+  gates: gatesOnFirstUse,
+  registry: registryOnFirstUse,
+  alarms: alarmsOnFirstUse,
+  git: gitOnFirstUse,
+  probe: probeOnFirstUse,
+  metrics: metricsOnFirstUse,
+  gitopsStatus: gitopsStatusOnFirstUse,
 });
 
 /**

@@ -12,7 +12,7 @@ import {
 import type { Route } from '../http/routes.ts';
 import { httpHandler, WithHeaders } from '../http/handler.ts';
 import { sfnWorkflowFromEnv } from '../adapters/sfn-workflow.ts';
-import { schedulerFromEnv } from '../adapters/scheduler.ts';
+import { schedulerOnFirstUse } from '../adapters/scheduler-on-first-use.ts';
 import { compose } from '../http/deps.ts';
 
 /**
@@ -24,7 +24,7 @@ const anyShape = /* @__PURE__ */ z.union([createConfigPromotion, createArtifactP
 const docBody = (route: Route) => (route.context?.subject === 'config' ? createConfigPromotion : anyShape);
 
 /** This function's adapters: the store, and workflow and scheduler (a promotion starts its flow and schedules its deadline). */
-const wiring = compose({ workflow: sfnWorkflowFromEnv, scheduler: schedulerFromEnv });
+const wiring = compose({ workflow: sfnWorkflowFromEnv, scheduler: () => schedulerOnFirstUse() });
 
 export const handler = httpHandler(
   { wiring, body: anySubject, docBody, status: 201, otherSuccess: { 200: 'A dry run (dryRun: true): the preview; nothing is created' } },

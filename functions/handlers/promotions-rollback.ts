@@ -4,11 +4,11 @@ import { promotionView } from '#domain/promotion/views';
 import { promotionParams as params } from '../http/params.ts';
 import { httpHandler } from '../http/handler.ts';
 import { sfnWorkflowFromEnv } from '../adapters/sfn-workflow.ts';
-import { schedulerFromEnv } from '../adapters/scheduler.ts';
+import { schedulerOnFirstUse } from '../adapters/scheduler-on-first-use.ts';
 import { compose } from '../http/deps.ts';
 
 /** This function's adapters: the store, and workflow and scheduler (a rollback starts a promotion). */
-const wiring = compose({ workflow: sfnWorkflowFromEnv, scheduler: schedulerFromEnv });
+const wiring = compose({ workflow: sfnWorkflowFromEnv, scheduler: () => schedulerOnFirstUse() });
 
 export const handler = httpHandler({ wiring, params, body }, async ({ deps, ctx, params, body }) => {
   const r = await rollbackPromotion(deps, ctx, params.id, body);

@@ -1,6 +1,7 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { registryNotification } from '#domain/artifacts/discovery-notify';
-import { compose, tenantDeps } from '../http/deps.ts';
+import { compose } from '../http/deps.ts';
+import { tenantDeps } from '../http/tenant-deps.ts';
 import { ConfiguredRegistrySync } from '../adapters/registry-credentials.ts';
 
 /** This function's adapters: the store and the registries (a discovered version is published: its tags in the first environment's registries). */

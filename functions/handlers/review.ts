@@ -1,10 +1,10 @@
 import { directoryFromEnv } from '../adapters/cognito-directory.ts';
-import { sfnWorkflowFromEnv } from '../adapters/sfn-workflow.ts';
+import { workflowOnFirstUse } from '../adapters/workflow-on-first-use.ts';
 import { compose } from '../http/deps.ts';
 import { reviewEndpoint } from '../review/serve.ts';
 
 /** This function's adapters: the store, the directory (who the link's approver is now) and the workflow (a decision resumes the flow). */
-const wiring = compose({ directory: directoryFromEnv, workflow: sfnWorkflowFromEnv });
+const wiring = compose({ directory: directoryFromEnv, workflow: workflowOnFirstUse });
 
 /** GET/POST /review/{tenant}/{token}: the page behind a signed approval link (functions/review/serve.ts). */
 export const handler = reviewEndpoint(wiring);

@@ -8,11 +8,11 @@ import { logged } from '../adapters/observability.ts';
 import { sweptPromotions } from '../adapters/metrics.ts';
 import { remindApprovers } from '#domain/notify/notifier';
 import { fireFreezeEdge } from '#domain/freeze/windows';
+import { gitOnFirstUse } from '../adapters/git-on-first-use.ts';
+import { registryOnFirstUse } from '../adapters/registry-on-first-use.ts';
+import { workflowOnFirstUse } from '../adapters/workflow-on-first-use.ts';
+import { schedulerOnFirstUse } from '../adapters/scheduler-on-first-use.ts';
 import { compose } from '../http/deps.ts';
-import { sfnWorkflowFromEnv } from '../adapters/sfn-workflow.ts';
-import { schedulerFromEnv } from '../adapters/scheduler.ts';
-import { ConfiguredRegistrySync } from '../adapters/registry-credentials.ts';
-import { IsomorphicGitWriter } from '../adapters/git-writer.ts';
 
 /**
  * This function's adapters: the store, the workflow (it resumes flows, starts due promotions), the scheduler
@@ -20,11 +20,11 @@ import { IsomorphicGitWriter } from '../adapters/git-writer.ts';
  * executing fails it, which puts the target back where it was, in its registries and its git target too.
  */
 const wiring = compose({
-  workflow: sfnWorkflowFromEnv,
+  workflow: workflowOnFirstUse,
   // Made on first use, inside an invocation: the schedules it re-arms invoke this function itself.
-  scheduler: () => schedulerFromEnv({ targetArn: ownArn }),
-  registry: () => new ConfiguredRegistrySync(),
-  git: () => new IsomorphicGitWriter(),
+  scheduler: () => schedulerOnFirstUse(undefined, () => ownArn),
+  registry: registryOnFirstUse,
+  git: gitOnFirstUse,
 });
 const deps = wiring.deps;
 

@@ -1,11 +1,11 @@
 import { slackAction, slackCommand } from '#domain/notify/slack-actions';
 import { directoryFromEnv } from '../adapters/cognito-directory.ts';
-import { sfnWorkflowFromEnv } from '../adapters/sfn-workflow.ts';
 import { slackEndpoint } from '../http/slack.ts';
+import { workflowOnFirstUse } from '../adapters/workflow-on-first-use.ts';
 import { compose } from '../http/deps.ts';
 
 /** This function's adapters: the store, the directory (the linked account) and the workflow (a button's decision resumes the flow). */
-const wiring = compose({ directory: directoryFromEnv, workflow: sfnWorkflowFromEnv });
+const wiring = compose({ directory: directoryFromEnv, workflow: workflowOnFirstUse });
 
 const actions = slackEndpoint(wiring, slackAction);
 const commands = slackEndpoint(wiring, slackCommand);

@@ -1,6 +1,7 @@
 import { createTenant, createTenantBody as body } from '#domain/access/users';
 import { userAdminFromEnv } from '../adapters/cognito-users.ts';
-import { compose, tenantDeps } from '../http/deps.ts';
+import { compose } from '../http/deps.ts';
+import { tenantDeps } from '../http/tenant-deps.ts';
 import { DOMAIN_REGISTRY } from '../adapters/keys.ts';
 import { httpHandler } from '../http/handler.ts';
 

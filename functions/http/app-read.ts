@@ -6,7 +6,7 @@ import type { Environment } from '#domain/kernel/model';
 import type { Ctx, Deps } from '#domain/ports';
 import { logger } from '../adapters/observability.ts';
 import * as env from '../configuration.ts';
-import { depsFor } from './deps.ts';
+import { depsFor } from './tenant-deps.ts';
 import { keyAndEnvironment } from './read-cache.ts';
 import { fromJwt } from './principal.ts';
 import type { ServedRoute } from './served-routes.ts';

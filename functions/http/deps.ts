@@ -1,6 +1,5 @@
 import type { Deps, Ports, With } from '#domain/ports';
 import { DynamoStore, documentClient } from '../adapters/dynamo-store.ts';
-import { tenantCredentials } from '../adapters/tenant-credentials.ts';
 import { traced } from '../adapters/tracing.ts';
 import type { Tunables } from '#domain/kernel/tunables';
 import * as env from '../configuration.ts';
@@ -116,31 +115,6 @@ export function compose<A extends Adapters = Record<never, never>>(adapters: A =
   };
 }
 
-const forTenant = new WeakMap<Deps, Map<string, Deps>>();
-
-/**
- * What a request of one tenant works with, in a function of this wiring. On AWS
- * (TENANT_DATA_ROLE_ARN set by CDK for the API functions) the store reaches the table only through
- * a session of the tenant data role tagged with this tenant: IAM itself (dynamodb:LeadingKeys)
- * keeps the request inside `T#<tenant>#`, whatever the code does. One session per tenant and
- * container. Locally: the function's deps. (Only functions serving tenant routes call this, so
- * only they bundle the STS client.)
- */
-export function tenantDeps<K extends keyof Ports>(wiring: Wiring<K>, tenant: string): With<K> {
-  const d = wiring.deps();
-  const role = env.TENANT_DATA_ROLE_ARN();
-  if (!role) return d;
-  let sessions = forTenant.get(d);
-  if (!sessions) forTenant.set(d, (sessions = new Map()));
-  let t = sessions.get(tenant);
-  if (!t) {
-    t = { ...d, store: new DynamoStore(traced(documentClient({ credentials: tenantCredentials(role, tenant) })), env.TABLE_NAME()!) };
-    if (sessions.size >= 500) sessions.clear();
-    sessions.set(tenant, t);
-  }
-  return t as With<K>;
-}
-
 /** The wiring of functions that use the store alone (most routes). */
 export const storeOnly = /* @__PURE__ */ compose();
 
@@ -151,8 +125,6 @@ export function localDeps(): AllDeps {
   if (!override) throw new Error('no local stack composed the adapters of this process (local/stack.ts resetDeps)');
   return override;
 }
-/** The store-only deps of one tenant (see tenantDeps). */
-export const depsFor = (tenant: string): Deps => tenantDeps(storeOnly, tenant);
 
 /**
  * Lets the local stack, benches and tests run every function of one process on deps they composed

@@ -3,7 +3,8 @@ import type { SlackApp, SlackReply, SlackRequest } from '#domain/notify/slack-ac
 import { postToSlack } from '../adapters/channels.ts';
 import { logger } from '../adapters/observability.ts';
 import { slackSigningSecret } from '../adapters/slack-app.ts';
-import { tenantDeps, type Wiring } from './deps.ts';
+import type { Wiring } from './deps.ts';
+import { tenantDeps } from './tenant-deps.ts';
 
 const SLACK_BODY_BYTES = 64 * 1024;
 

@@ -1,7 +1,8 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { actOnLink, LinkRefused, openLink, type Refusal } from '#domain/notify/review';
 import { tokenHash } from '#domain/notify/notifier';
-import { tenantDeps, type Wiring } from '../http/deps.ts';
+import type { Wiring } from '../http/deps.ts';
+import { tenantDeps } from '../http/tenant-deps.ts';
 import { refusalPage, resultPage, reviewCsp, reviewPage } from './page.ts';
 import { fromOwnOrigin, limited, makeNonce, missed, nonceOk, readForm } from './guard.ts';
 import { logger } from '../adapters/observability.ts';

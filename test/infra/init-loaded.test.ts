@@ -83,12 +83,23 @@ describe('module init reads only what every request of the function needs', () =
     }
   }, 600_000);
 
-  it('yaml is bundled from its ES-module build (tree-shaken), and the bundled manifest parser still names lines and refuses alias bombs', async () => {
+  it('the STS client is loaded on the first tenant session, never at init; background functions carry no STS chunk at all', () => {
+    const atInitSts = FUNCTIONS.filter((name) => has(atInit(name).inputs, 'node_modules/@aws-sdk/client-sts/'));
+    expect(atInitSts).toEqual([]);
+    for (const name of ['promotion-step', 'schedule-fire', 'stream', 'notifier']) {
+      const { metafile } = bundleFunction(name, { traceSdk: false, reuseAny: true });
+      expect(has(new Set(Object.keys(metafile.inputs)), 'node_modules/@aws-sdk/client-sts/'), name).toBe(false);
+    }
+  }, 600_000);
+
+  it('yaml is bundled from its ES-module build (tree-shaken), loaded on the first manifest read or written, and the bundled manifest parser still names lines and refuses alias bombs', async () => {
     for (const name of ['manifest', 'manifest-apply']) {
-      const yaml = [...atInit(name).inputs].filter((i) => i.includes('node_modules/yaml/'));
+      expect(has(atInit(name).inputs, 'node_modules/yaml/'), name).toBe(false);
+      const { metafile } = bundleFunction(name, { traceSdk: false, reuseAny: true });
+      const yaml = Object.values(metafile.outputs).flatMap((o) => Object.keys(o.inputs).filter((i) => i.includes('node_modules/yaml/')));
       expect(yaml.length, name).toBeGreaterThan(0);
       expect(
-        yaml.filter((i) => !i.startsWith('node_modules/yaml/browser/')),
+        yaml.filter((i) => !i.includes('node_modules/yaml/browser/')),
         name,
       ).toEqual([]);
     }

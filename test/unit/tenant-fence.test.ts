@@ -3,7 +3,8 @@ import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
 import { tenantCredentials } from '../../functions/adapters/tenant-credentials.ts';
-import { deps, depsFor, resetDeps } from '../../functions/http/deps.ts';
+import { deps, resetDeps } from '../../functions/http/deps.ts';
+import { depsFor } from '../../functions/http/tenant-deps.ts';
 
 const sts = mockClient(STSClient);
 afterEach(() => {

@@ -1,5 +1,8 @@
 import { ownSnapshot } from '../../config/snapshots.ts';
-import semver from 'semver';
+import cleanVersion from 'semver/functions/clean.js';
+import coerce from 'semver/functions/coerce.js';
+import major from 'semver/functions/major.js';
+import satisfies from 'semver/functions/satisfies.js';
 import { hasRole } from '../../access/auth.ts';
 import { canonicalJson } from '../../kernel/canonical.ts';
 import { EnvironmentNotFound, Forbidden, RuleViolation, SnapshotNotFound, ArtifactNotFound, ValidationFailed } from '../../kernel/errors.ts';
@@ -133,9 +136,9 @@ export async function analyzeRollback(
   if (!(await deps.store.getTag(tenant, name, env.name, 'release', version)))
     blockers.push(`${name}@${version} never ran in '${env.name}'; promote it instead of rolling back to it`);
   const breaking: string[] = [];
-  const cv = current ? semver.coerce(current.version) : null;
-  const tv = semver.coerce(version);
-  if (cv && tv && semver.major(cv) !== semver.major(tv)) breaking.push(`major version changes ${current!.version} → ${version}`);
+  const cv = current ? coerce(current.version) : null;
+  const tv = coerce(version);
+  if (cv && tv && major(cv) !== major(tv)) breaking.push(`major version changes ${current!.version} → ${version}`);
   if (current) {
     const now = policies(current);
     for (const [k, v] of Object.entries(policies(target)))
@@ -150,8 +153,8 @@ export async function analyzeRollback(
     if (c.environment && c.environment !== env.name) continue;
     const { kind, range } = classify(c.constraint);
     if (kind === 'tag') continue; // a mutable tag follows whatever is there
-    const clean = semver.clean(version) ?? version;
-    if (!semver.satisfies(clean, range)) affected.push({ name: c.name, constraint: c.constraint, reason: `${version} does not satisfy it` });
+    const clean = cleanVersion(version) ?? version;
+    if (!satisfies(clean, range)) affected.push({ name: c.name, constraint: c.constraint, reason: `${version} does not satisfy it` });
   }
   const subject: Subject = { type: 'artifact', name, version, digest: target.digest };
   return {
