@@ -79,7 +79,7 @@ const pollTimes = () => ({
 const fleetConfirmation = /* @__PURE__ */ z.schema(() =>
   z.strictObject({
     mode: z.literal('fleet'),
-    minShare: z._default(z.number().check(z.minimum(0), z.positive('must be above 0'), z.maximum(1, 'is a share: at most 1')), 0.9),
+    minShare: z._default(z.number().check(z.minimum(0.01, 'must be at least 0.01 (1 %)'), z.maximum(1, 'is a share: at most 1')), 0.9),
     windowSeconds: z._default(z.number().check(z.int(), z.minimum(30), z.maximum(86_400)), 300),
     minInstances: z._default(z.number().check(z.int(), z.minimum(1), z.maximum(100_000)), 1),
     timeoutSeconds: z._default(z.number().check(z.int(), z.minimum(10), z.maximum(86_400)), 900),
