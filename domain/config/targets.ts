@@ -312,7 +312,8 @@ export function targetView(t: Target) {
     parameters: t.parameters ?? [],
     monitors: t.monitors ?? [],
     confirm: t.confirm ?? { mode: 'immediate' as const },
-    analysis: t.analysis ?? [],
+    // Only where the target measures its own analyses: a target without any reads as it did before there were any.
+    ...(t.analysis?.length ? { analysis: t.analysis } : {}),
   };
 }
 

@@ -70,7 +70,7 @@ export const targetResponse = /* @__PURE__ */ z.schema(() =>
           intervalSeconds: int(),
         }),
       ]),
-      analysis: analysisRefsResponse,
+      analysis: z.optional(analysisRefsResponse).check(z.describe('present when the target measures its own analyses during its bake')),
     })
     .check(z.meta({ id: 'Target' })),
 );
