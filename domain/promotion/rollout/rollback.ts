@@ -3,6 +3,7 @@ import { artifactSubject, configSubject } from '../../config/targets.ts';
 import type { TargetHead } from '../../kernel/model.ts';
 import type { Promotion, RolloutTarget } from '../../kernel/promotion-model.ts';
 import type { With, WriteOp } from '../../kernel/deps.ts';
+import { retryOnConflict, WriteConflict } from '../../kernel/retry.ts';
 import { ENGINE, moved } from '../aggregate.ts';
 import { wakeQueued } from '../run/queue.ts';
 import { revertTarget } from '../deliver/target-delivery.ts';
@@ -21,7 +22,20 @@ export async function rollBackRollout(deps: With<'git' | 'registry' | 'scheduler
   const message = stopReason(raw, items);
   const changed = items.filter((t) => t.appliedAt && t.state !== 'ROLLED_BACK').sort((a, b) => b.wave - a.wave || a.name.localeCompare(b.name));
   const now = deps.clock().toISOString();
-  for (const t of changed) await restoreTarget(deps, p, t, now, message);
+  for (const t of changed) {
+    // A target still measuring (or polled) when the rollout stopped may write its item once more in flight: on a lost
+    // race the target is read again and put back from what it is now (one already put back is left as it is).
+    let cur = t;
+    await retryOnConflict(deps.tunables, async () => {
+      try {
+        await restoreTarget(deps, p, cur, now, message);
+      } catch (err) {
+        if (err instanceof WriteConflict) cur = (await deps.store.getRolloutTarget(p.tenant, p.id, t.name)) ?? cur;
+        if (err instanceof WriteConflict && cur.state === 'ROLLED_BACK') return;
+        throw err;
+      }
+    });
+  }
   const back = [...items.filter((t) => t.state === 'ROLLED_BACK'), ...changed].sort((a, b) => b.wave - a.wave);
   const rolledBack = [...items.filter((t) => t.state === 'ROLLED_BACK').map((t) => t.name), ...changed.map((t) => t.name)];
   const waves = [...new Set(back.map((t) => t.wave))];
