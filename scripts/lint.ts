@@ -19,7 +19,7 @@ for (const f of files(join(root, 'domain'))) {
   const text = readFileSync(f, 'utf8');
   for (const m of text.matchAll(/from\s+['"]([^'"]+)['"]/g)) {
     const spec = m[1]!;
-    if (/^@aws-sdk|^@smithy|^@middy|^aws-lambda$|functions\/|^#functions|^#local|local\//.test(spec))
+    if (/^@aws-sdk|^@smithy|^@middy|^aws-lambda$|^(\.\.\/)+functions\/|^#functions|^#local|^(\.\.\/)+local\//.test(spec))
       problems.push(`${relative(root, f)}: the domain must not import ${spec}`);
   }
 }

@@ -8,7 +8,7 @@ import { envName, gates, signingKey, soakSeconds, verification, webhookGate } fr
 import { artifactName, createRule } from '../kernel/promotion-schemas.ts';
 import { monitors } from '../freeze/monitors.ts';
 import { analyses, preAnalyses, rollout, targets } from '../kernel/target-schemas.ts';
-import { analysisTemplate } from '../verification/template.ts';
+import { analysisTemplate, celReady } from '../verification/template.ts';
 import { MAX_TEMPLATES } from '../verification/templates.ts';
 import { gitTargetBody } from '../gitops/service.ts';
 import type { GitEditKind } from '../gitops/ports.ts';
@@ -215,6 +215,8 @@ export async function parseManifest(text: string): Promise<Manifest> {
         'The manifest does not match the schema (GET /api/v1/manifest/schema.json)',
       );
     }
+    // The schema compiles analysis templates' conditions: the CEL library is loaded first (on first use).
+    await celReady();
     r = await manifestSchema.safeParseAsync(js);
   } catch (err) {
     if (err instanceof ValidationFailed) throw err;

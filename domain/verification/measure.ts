@@ -2,7 +2,7 @@ import type { With } from '../kernel/deps.ts';
 import { DomainError } from '../kernel/errors.ts';
 import { bounded, judge, MAX_VALUES, type Measurement } from './analysis.ts';
 import type { RenderedQuery } from './ports.ts';
-import { renderQuery, type AnalysisTemplate, type QueryContext } from './template.ts';
+import { celReady, renderQuery, type AnalysisTemplate, type QueryContext } from './template.ts';
 
 /** Where the measured target runs: its region (CloudWatch reads there) and account, when it names them. */
 export interface TargetPlace {
@@ -63,6 +63,7 @@ export async function measureOnce(
     return { at, phase: 'Error', value: null, error: bounded(message) };
   }
   const kept = values.filter(Number.isFinite).slice(0, MAX_VALUES);
+  await celReady();
   const judged = judge(template, kept);
   return {
     at,

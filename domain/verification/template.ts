@@ -1,4 +1,4 @@
-import { Environment } from '@marcbachmann/cel-js';
+import type { Environment } from '@marcbachmann/cel-js';
 import { ValidationFailed, type Issue } from '../kernel/errors.ts';
 import { tenantUrl } from '../kernel/url-policy.ts';
 import * as z from '../kernel/zod.ts';
@@ -177,10 +177,24 @@ export interface QueryContext {
 
 /** The environment conditions are compiled and run in: two variables, bounded size. */
 let celEnv: Environment | undefined;
+let celLoading: Promise<void> | undefined;
+
+/**
+ * Loads the CEL library (a chunk of its own, about 84 KiB) on first use, so no function's module init
+ * reads it: a caller that compiles or judges a condition (parsing a template compiles its conditions)
+ * awaits this first; it is a no-op once loaded.
+ */
+export function celReady(): Promise<void> {
+  celLoading ??= import('@marcbachmann/cel-js').then(({ Environment }) => {
+    celEnv = new Environment({ limits: { maxAstNodes: 500, maxDepth: 32, maxListElements: 100, maxMapEntries: 100, maxCallArguments: 8 } })
+      .registerVariable('result', 'double')
+      .registerVariable('results', 'list<double>');
+  });
+  return celLoading;
+}
+
 function cel(): Environment {
-  celEnv ??= new Environment({ limits: { maxAstNodes: 500, maxDepth: 32, maxListElements: 100, maxMapEntries: 100, maxCallArguments: 8 } })
-    .registerVariable('result', 'double')
-    .registerVariable('results', 'list<double>');
+  if (!celEnv) throw new Error('The CEL library is loaded on first use: await celReady() before compiling or judging a condition');
   return celEnv;
 }
 

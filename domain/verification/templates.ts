@@ -6,7 +6,7 @@ import { AnalysisTemplateInUse, AnalysisTemplateNotFound, ValidationFailed, Vers
 import type { Ctx, Deps } from '../kernel/deps.ts';
 import type { Environment } from '../kernel/model.ts';
 import { retryOnConflict } from '../kernel/retry.ts';
-import { analysisTemplate, compileTemplate, type AnalysisTemplate } from './template.ts';
+import { analysisTemplate, celReady, compileTemplate, type AnalysisTemplate } from './template.ts';
 
 /**
  * A tenant's analysis templates as part of its setup: listed, read, put (checked: the schema, its
@@ -110,6 +110,7 @@ export async function putAnalysisTemplate(deps: Deps, ctx: Ctx, name: string, bo
   if (body.name !== undefined && body.name !== name)
     throw new ValidationFailed([{ path: 'body.name', message: `is '${body.name}', the path names '${name}': leave name out or make them the same` }]);
   const { version: expected, ...fields } = body;
+  await celReady();
   const parsed = analysisTemplate.safeParse({ ...fields, name });
   if (!parsed.success) throw new ValidationFailed(parsed.error.issues.map((i) => ({ path: ['body', ...i.path.map(String)].join('.'), message: i.message })));
   // The schema compiles the conditions and checks the placeholders (compileTemplate): their issues name the body's field.

@@ -54,10 +54,9 @@ export const stepInput = z.object({
 /** One JSON line per step (tenant, promotion, execution, step, next, ms); a failed step's line names the error. */
 export const handler = async (event: unknown) => {
   const input = stepInput.parse(event);
-  const keys = { tenant: input.tenant, promotionId: input.promotionId, executionArn: input.executionArn, step: input.step };
   return logged(
     'step',
-    keys,
+    { tenant: input.tenant, promotionId: input.promotionId, executionArn: input.executionArn, step: input.step },
     () => runStep(wiring.deps(), input),
     (out) => ({ next: (out as { next?: string }).next }),
   );

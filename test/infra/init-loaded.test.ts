@@ -92,6 +92,15 @@ describe('module init reads only what every request of the function needs', () =
     }
   }, 600_000);
 
+  it('the CEL library is loaded on the first condition compiled or judged, never at init (it was 84 KiB of the promotion step)', () => {
+    const atInitCel = FUNCTIONS.filter((name) => has(atInit(name).inputs, 'node_modules/@marcbachmann/cel-js/'));
+    expect(atInitCel).toEqual([]);
+    for (const name of ['promotion-step', 'analysis-templates-put', 'manifest-apply']) {
+      const { metafile } = bundleFunction(name, { traceSdk: false, reuseAny: true });
+      expect(has(new Set(Object.keys(metafile.inputs)), 'node_modules/@marcbachmann/cel-js/'), name).toBe(true);
+    }
+  }, 600_000);
+
   it('yaml is bundled from its ES-module build (tree-shaken), loaded on the first manifest read or written, and the bundled manifest parser still names lines and refuses alias bombs', async () => {
     for (const name of ['manifest', 'manifest-apply']) {
       expect(has(atInit(name).inputs, 'node_modules/yaml/'), name).toBe(false);

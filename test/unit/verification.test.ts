@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { ValidationFailed } from '../../domain/kernel/errors.ts';
 import * as z from '../../domain/kernel/zod.ts';
 import {
@@ -16,8 +16,19 @@ import {
 import { compareCanary, mannWhitneyU, median } from '../../domain/verification/compare.ts';
 import { measureOnce } from '../../domain/verification/measure.ts';
 import type { MetricsPort } from '../../domain/verification/ports.ts';
-import { analysisTemplate, compileTemplate, renderQuery, resolveArgs, type AnalysisTemplate, type QueryContext } from '../../domain/verification/template.ts';
+import {
+  analysisTemplate,
+  celReady,
+  compileTemplate,
+  renderQuery,
+  resolveArgs,
+  type AnalysisTemplate,
+  type QueryContext,
+} from '../../domain/verification/template.ts';
 import { parsePath, walkPath } from '../../functions/adapters/metrics/web.ts';
+
+// Conditions are CEL, whose library is loaded on first use (as the functions load it).
+beforeAll(celReady);
 
 const base = {
   name: 'error-rate',

@@ -5,7 +5,7 @@ import type { AnalysisRef, CompareSpec, Target } from '../../kernel/target-schem
 import type { With } from '../../kernel/deps.ts';
 import { compareCanary } from '../../verification/compare.ts';
 import { measureOnce } from '../../verification/measure.ts';
-import { analysisTemplate, type AnalysisTemplate, type QueryContext } from '../../verification/template.ts';
+import { analysisTemplate, celReady, type AnalysisTemplate, type QueryContext } from '../../verification/template.ts';
 import { recordMeasurement, type AnalysisRun, type Measurement } from '../../verification/analysis.ts';
 import { ENGINE, patched } from '../aggregate.ts';
 import { writePromotion } from '../write.ts';
@@ -148,6 +148,8 @@ export async function measureDue(deps: With<'metrics'>, p: Promotion, env: Envir
   const runs: TargetAnalysisRun[] = [];
   let failed: string | null = null;
   const inconclusive: string[] = [];
+  // Parsing a stored template compiles its conditions: the CEL library is loaded on first use.
+  if (item.analysis?.length) await celReady();
   for (const run of item.analysis ?? []) {
     if (run.phase !== 'Running' || new Date(run.nextAt ?? 0).getTime() > now.getTime() + 1000) {
       runs.push(run);

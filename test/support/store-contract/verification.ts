@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest';
-import { analysisTemplate, type AnalysisTemplate } from '../../../domain/verification/template.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { analysisTemplate, celReady, type AnalysisTemplate } from '../../../domain/verification/template.ts';
 import { audit, conflict, type Contract } from './fixtures.ts';
 
 const template = (name: string, query = 'sum(rate(http_requests_total{code=~"5.."}[1m]))'): AnalysisTemplate =>
@@ -8,6 +8,7 @@ const template = (name: string, query = 'sum(rate(http_requests_total{code=~"5..
 /** Analysis templates: one item per tenant, written whole on its version. */
 export function verificationContract(c: Contract) {
   describe('analysis templates', () => {
+    beforeAll(celReady);
     it('creates the item once (exists), replaces it on its version (version), reads it back whole', async () => {
       const t = c.tenant();
       expect(await c.store().getAnalysisTemplates(t)).toBeNull();
