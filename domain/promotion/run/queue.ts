@@ -1,10 +1,9 @@
 import { Frozen, TargetBusy } from '../../kernel/errors.ts';
 import { heldByPromotion, type Promotion, type PromotionHold } from '../../kernel/promotion-model.ts';
 import type { With } from '../../kernel/deps.ts';
-import { ENGINE, moved, patched } from '../aggregate.ts';
 import { flowDecision } from './deadlines.ts';
 import { scheduleName } from './schedule-name.ts';
-import { writePromotion } from '../write.ts';
+import { writeHold } from './hold.ts';
 
 /**
  * The queue of an environment (concurrency `queue`, the default): one promotion executes into it at a
@@ -42,22 +41,12 @@ export async function queueBehind(deps: With<'scheduler'>, p: Promotion): Promis
   if (!holder || (p.status !== 'APPROVED' && p.status !== 'SCHEDULED')) throw busy;
   const until = new Date(now.getTime() + QUEUE_RECHECK_SECONDS * 1000).toISOString();
   const heldBy: PromotionHold = { promotion: holder.id, reason: describeHolder(holder), until };
-  await writePromotion(
-    deps,
-    p.tenant,
-    p.id,
-    (cur) => {
-      if (cur.status !== 'APPROVED' && cur.status !== 'SCHEDULED') return null;
-      const patch = { scheduledAt: until, taskToken: null, heldBy };
-      // A re-check that finds the same holder is not news: the hold's text (the wave it is at) and the time move, no audit entry.
-      if (cur.status === 'SCHEDULED' && heldByPromotion(cur.heldBy) && cur.heldBy.promotion === holder.id) {
-        return { next: patched(cur, now, patch), action: null, by: ENGINE };
-      }
-      const next = cur.status === 'APPROVED' ? moved(cur, 'SCHEDULED', ENGINE, now, patch) : patched(cur, now, patch);
-      return { next, action: 'promotion.hold', by: ENGINE, reason: `${heldBy.reason}; it goes on when that one ends` };
-    },
-    { read: p },
-  );
+  // A re-check that finds the same holder is not news: the hold's text (the wave it is at) and the time move, no audit entry.
+  await writeHold(deps, p, now, heldBy, {
+    action: 'promotion.hold',
+    reason: `${heldBy.reason}; it goes on when that one ends`,
+    sameHold: (cur) => heldByPromotion(cur.heldBy) && cur.heldBy.promotion === holder.id,
+  });
   await deps.scheduler.scheduleOnce(scheduleName(p), new Date(until), { tenant: p.tenant, promotionId: p.id });
   // The holder may have ended between the lease this promotion could not take and the hold just written:
   // its wake (after it released the lease) did not see this one held. Then the re-check is now.

@@ -2,9 +2,8 @@ import { Frozen } from '../../kernel/errors.ts';
 import type { With } from '../../kernel/deps.ts';
 import { freezeOverridden } from '../../freeze/break-glass.ts';
 import { heldBySoak, type Promotion } from '../../kernel/promotion-model.ts';
-import { ENGINE, moved, patched } from '../aggregate.ts';
 import { scheduleName } from './schedule-name.ts';
-import { writePromotion } from '../write.ts';
+import { writeHold } from './hold.ts';
 import { soakAsked, soakHoldOf, soakState } from './soak.ts';
 
 /**
@@ -23,22 +22,12 @@ export async function soakHold(deps: With<'scheduler'>, p: Promotion): Promise<P
   const state = await soakState(deps, p, now);
   if (!state || state.until.getTime() <= now.getTime()) return p;
   const heldBy = soakHoldOf(state);
-  await writePromotion(
-    deps,
-    p.tenant,
-    p.id,
-    (cur) => {
-      if (cur.status !== 'APPROVED' && cur.status !== 'SCHEDULED') return null;
-      const patch = { scheduledAt: heldBy.until, taskToken: null, heldBy };
-      // A re-check that finds the same soak (a schedule that fired early) is not news: no audit entry.
-      if (cur.status === 'SCHEDULED' && heldBySoak(cur.heldBy) && cur.heldBy.until === heldBy.until) {
-        return { next: patched(cur, now, patch), action: null, by: ENGINE };
-      }
-      const next = cur.status === 'APPROVED' ? moved(cur, 'SCHEDULED', ENGINE, now, patch) : patched(cur, now, patch);
-      return { next, action: 'promotion.soaking', by: ENGINE, reason: `${heldBy.reason}; it goes on then` };
-    },
-    { read: p },
-  );
+  // A re-check that finds the same soak (a schedule that fired early) is not news: no audit entry.
+  await writeHold(deps, p, now, heldBy, {
+    action: 'promotion.soaking',
+    reason: `${heldBy.reason}; it goes on then`,
+    sameHold: (cur) => heldBySoak(cur.heldBy) && cur.heldBy.until === heldBy.until,
+  });
   // Moved on meanwhile (cancelled): the go task it parks in answers that.
   await deps.scheduler.scheduleOnce(scheduleName(p), new Date(heldBy.until), { tenant: p.tenant, promotionId: p.id });
   throw new Frozen(`${heldBy.reason}: held until ${heldBy.until}`);

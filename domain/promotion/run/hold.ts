@@ -1,0 +1,33 @@
+import type { Deps } from '../../kernel/deps.ts';
+import type { HeldBy, Promotion } from '../../kernel/promotion-model.ts';
+import { ENGINE, moved, patched } from '../aggregate.ts';
+import { writePromotion } from '../write.ts';
+
+/**
+ * Holds a promotion that was about to execute: SCHEDULED to `heldBy.until` with the hold recorded on it
+ * (from APPROVED it moves, already SCHEDULED it is patched), its go token dropped (the flow parks a new
+ * one). The caller schedules the re-check and throws `Frozen`. A re-check that finds the same hold
+ * (`sameHold`) is not news: the time and the hold's text move, with no audit entry. A promotion that
+ * moved on meanwhile (cancelled, executing) is left alone.
+ */
+export async function writeHold(
+  deps: Deps,
+  p: Promotion,
+  now: Date,
+  heldBy: HeldBy & { until: string },
+  audit: { action: string; reason: string; sameHold: (cur: Promotion) => boolean },
+): Promise<void> {
+  await writePromotion(
+    deps,
+    p.tenant,
+    p.id,
+    (cur) => {
+      if (cur.status !== 'APPROVED' && cur.status !== 'SCHEDULED') return null;
+      const patch = { scheduledAt: heldBy.until, taskToken: null, heldBy };
+      if (cur.status === 'SCHEDULED' && audit.sameHold(cur)) return { next: patched(cur, now, patch), action: null, by: ENGINE };
+      const next = cur.status === 'APPROVED' ? moved(cur, 'SCHEDULED', ENGINE, now, patch) : patched(cur, now, patch);
+      return { next, action: audit.action, by: ENGINE, reason: audit.reason };
+    },
+    { read: p },
+  );
+}
