@@ -4,8 +4,6 @@ import { ENGINE, patched } from '../aggregate.ts';
 import { PromotionFailed } from '../run/target-change.ts';
 import { loadPromotion, writePromotion } from '../write.ts';
 import { monitorRefusal, monitorsBlock, type AlarmState } from '../../freeze/monitors.ts';
-import type { MonitorAlarm } from '../../kernel/promotion-model.ts';
-import { failStep } from '../run/fail.ts';
 
 /** The target's monitors during a promotion: checked before executing, and an alarm while baking rolls it back. */
 
@@ -56,37 +54,4 @@ async function blocked(deps: Deps, p: Promotion, alarms: MonitorBlock['alarms'],
       : { next: patched(cur, deps.clock(), { monitorBlock }), action: 'promotion.monitors.block', by: ENGINE, reason: monitorBlock.reason },
   );
   throw new PromotionFailed(why);
-}
-
-/**
- * A monitored alarm went to ALARM while the promotion bakes: the alarm is recorded on the promotion
- * (decision record, audit trail) and the promotion ends through the failed-execution path, which
- * puts the target back (and its git target: the restored version is committed there), pauses
- * auto-promotion into it and records it ROLLED_BACK (event `Promotion Rolled Back`: notified,
- * webhooks `promotion.rolled_back`, counted as a rollback). False when the promotion is not baking
- * (not executing, or nothing executed yet).
- */
-export async function alarmRollback(
-  deps: With<'git' | 'registry' | 'scheduler' | 'workflow'>,
-  tenant: string,
-  id: string,
-  alarm: MonitorAlarm,
-): Promise<boolean> {
-  const p = await loadPromotion(deps, tenant, id);
-  if (p.status !== 'EXECUTING' || !p.result) return false;
-  const what = `monitor '${alarm.name}' went to ALARM at ${alarm.at}${alarm.reason ? ` (${alarm.reason})` : ''}`;
-  const { before, after } = await writePromotion(
-    deps,
-    tenant,
-    id,
-    (cur) =>
-      cur.status !== 'EXECUTING' || !cur.result || cur.monitorAlarm
-        ? null
-        : { next: patched(cur, deps.clock(), { monitorAlarm: alarm }), action: 'promotion.alarm', by: ENGINE, reason: what },
-    { read: p },
-  );
-  // Recorded now, or by an earlier delivery of the same alarm.
-  if (!after && !(before.status === 'EXECUTING' && before.result && before.monitorAlarm)) return false;
-  await failStep(deps, tenant, id, new PromotionFailed(`post-deploy verification failed: ${what}`));
-  return true;
 }

@@ -1,15 +1,8 @@
 import * as z from '../../kernel/zod.ts';
 import type { With } from '../../kernel/deps.ts';
 import type { Next } from './deadlines.ts';
-import { expireStep, failStep } from './fail.ts';
 import { verifyStep } from './complete.ts';
 import { awaitGoStep, decideStep, executeStep } from './steps.ts';
-import { awaitMergeStep } from '../deliver/pull-request.ts';
-import { rolloutCompleteStep, targetBakedStep } from '../rollout/bake.ts';
-import { rolloutStartStep } from '../rollout/plan.ts';
-import { targetApplyStep } from '../rollout/apply.ts';
-import { targetHealthStep } from '../rollout/confirm.ts';
-import { waveStartStep } from '../rollout/start.ts';
 
 /** What a task of statemachines/promotion.asl.json passes the step function (its Payload, past the step's name). */
 export interface StepInput {
@@ -40,6 +33,14 @@ export interface Step {
 }
 
 /**
+ * A rollout's steps (through an environment's targets and waves), a pull request's merge wait and the
+ * failure path (fail, expire, with the rollback of a rollout) are loaded on their first run in a container
+ * (chunks of their own), so the step function's module init reads only what every promotion runs:
+ * decide, go, execute, verify.
+ */
+const rollout = () => import('./rollout-steps.ts');
+
+/**
  * THE step table of the promotion flow: one row per `step` a task of statemachines/promotion.asl.json
  * names. The step function's input enum and its dispatch are derived from it, and a unit test walks
  * the ASL against it (test/unit/asl.test.ts). A new step is its ASL state, its module, and its row here.
@@ -51,23 +52,29 @@ export const STEPS = {
   'await-go': { waitsForToken: true, run: async (d, i) => (await awaitGoStep(d, i.tenant, i.promotionId, i.taskToken), {}) },
   execute: { waitsForToken: false, run: (d, i) => executeStep(d, i.tenant, i.promotionId, i.bake ?? true) },
   /** the merge wait of a pull-request delivery (domain/promotion/deliver/pull-request.ts): answered by the host's webhook or the poll */
-  'await-merge': { waitsForToken: true, run: async (d, i) => (await awaitMergeStep(d, i.tenant, i.promotionId, i.taskToken), {}) },
+  'await-merge': {
+    waitsForToken: true,
+    run: async (d, i) => (await (await import('../deliver/pull-request.ts')).awaitMergeStep(d, i.tenant, i.promotionId, i.taskToken), {}),
+  },
   verify: { waitsForToken: false, run: (d, i) => verifyStep(d, i.tenant, i.promotionId) },
-  expire: { waitsForToken: false, run: (d, i) => expireStep(d, i.tenant, i.promotionId) },
-  fail: { waitsForToken: false, run: (d, i) => failStep(d, i.tenant, i.promotionId, i.error) },
+  expire: { waitsForToken: false, run: async (d, i) => (await import('./fail.ts')).expireStep(d, i.tenant, i.promotionId) },
+  fail: { waitsForToken: false, run: async (d, i) => (await import('./fail.ts')).failStep(d, i.tenant, i.promotionId, i.error) },
   // A rollout through an environment's targets (domain/promotion/rollout/): start, per wave, per target, end.
   /** the freeze hold, the monitors, the lease, EXECUTING with the wave plan; returns the waves for the Waves map */
-  'rollout-start': { waitsForToken: false, run: (d, i) => rolloutStartStep(d, i.tenant, i.promotionId) },
+  'rollout-start': { waitsForToken: false, run: async (d, i) => (await rollout()).rolloutStartStep(d, i.tenant, i.promotionId) },
   /** a wave may start: at once, or when resumed (halt) or when a start window opens */
-  'wave-start': { waitsForToken: true, run: (d, i) => waveStartStep(d, i.tenant, i.promotionId, i.wave ?? 0, i.taskToken) },
+  'wave-start': { waitsForToken: true, run: async (d, i) => (await rollout()).waveStartStep(d, i.tenant, i.promotionId, i.wave ?? 0, i.taskToken) },
   /** change one target, then its confirmation (immediate, the deployer's callback, or CheckHealth into the poll) */
-  'target-apply': { waitsForToken: true, run: (d, i) => targetApplyStep(d, i.tenant, i.promotionId, i.target ?? '', i.taskToken) },
+  'target-apply': { waitsForToken: true, run: async (d, i) => (await rollout()).targetApplyStep(d, i.tenant, i.promotionId, i.target ?? '', i.taskToken) },
   /** one poll of a polled target (its health URL, Argo CD application or Flux Kustomization) */
-  'target-health': { waitsForToken: false, run: (d, i) => targetHealthStep(d, i.tenant, i.promotionId, i.target ?? '') },
+  'target-health': { waitsForToken: false, run: async (d, i) => (await rollout()).targetHealthStep(d, i.tenant, i.promotionId, i.target ?? '') },
   /** the target's measurements that are due (MeasureAgain loops), then, its bake over, its monitors (and a GitOps target's controller) read once more */
-  'target-baked': { waitsForToken: false, run: (d, i) => targetBakedStep(d, i.tenant, i.promotionId, i.target ?? '', i.bakeSeconds ?? 0) },
+  'target-baked': {
+    waitsForToken: false,
+    run: async (d, i) => (await rollout()).targetBakedStep(d, i.tenant, i.promotionId, i.target ?? '', i.bakeSeconds ?? 0),
+  },
   /** every wave done: the environment's head moves, the promotion completes */
-  'rollout-complete': { waitsForToken: false, run: (d, i) => rolloutCompleteStep(d, i.tenant, i.promotionId) },
+  'rollout-complete': { waitsForToken: false, run: async (d, i) => (await rollout()).rolloutCompleteStep(d, i.tenant, i.promotionId) },
 } as const satisfies Record<string, Step>;
 
 export type StepName = keyof typeof STEPS;

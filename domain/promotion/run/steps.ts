@@ -8,7 +8,6 @@ import { afterApproval, ENGINE, moved, patched } from '../aggregate.ts';
 import { artifactOps, configOps, PromotionFailed } from './target-change.ts';
 import { currentPolicy } from './flow.ts';
 import { freezeGate, runGates } from '../request/run-gates.ts';
-import { preAnalysisGate } from '../request/pre-analysis.ts';
 import { loadPromotion, promotionEvent, writePromotion } from '../write.ts';
 
 import { completeNow } from './complete.ts';
@@ -16,7 +15,6 @@ import { freezeHold } from './freeze-hold.ts';
 import { soakHold } from './soak-hold.ts';
 import { soakOfTarget } from './soak.ts';
 import { monitorCheck } from '../rollout/monitor-watch.ts';
-import { pullRequestGate } from '../deliver/pull-request.ts';
 import { notQueued, queueBehind } from './queue.ts';
 
 export { ENGINE, PromotionFailed, runGates };
@@ -64,7 +62,10 @@ async function gatesStep(deps: With<'gates' | 'metrics'>, tenant: string, id: st
     const [gated, frozen, measured] = await Promise.all([
       runGates(deps, p, target(p.targetEnvironment)),
       freezeGate(deps, p),
-      target(p.targetEnvironment).then((env) => preAnalysisGate(deps, p, env)),
+      // Measuring the source first (preAnalysis) is loaded on first use: most environments attach none.
+      target(p.targetEnvironment).then(async (env) =>
+        env?.preAnalysis?.length ? (await import('../request/pre-analysis.ts')).preAnalysisGate(deps, p, env) : [],
+      ),
     ]);
     const gates = [...gated, ...measured, ...frozen];
     const blocked = gates.filter((g) => g.blocking && g.verdict === 'FAIL');
@@ -153,7 +154,8 @@ export async function executeStep(deps: With<'alarms' | 'git' | 'registry' | 'sc
   const read = await soakHold(deps, unfrozen);
   await monitorCheck(deps, read);
   // A git target in pull-request mode: the delivery waits for the merge (AwaitingMerge parks the flow in AwaitMerge).
-  await pullRequestGate(deps, read);
+  // Loaded on first use, by artifact promotions only (a config or flag release is never a pull request).
+  if (read.subject.type === 'artifact') await (await import('../deliver/pull-request.ts')).pullRequestGate(deps, read);
   if (!bake) {
     const done = await completeNow(deps, tenant, id, read);
     if (done) return { next: 'done' };
