@@ -5,6 +5,7 @@ import compare from 'semver/functions/compare.js';
 import valid from 'semver/functions/valid.js';
 import maxSatisfying from 'semver/ranges/max-satisfying.js';
 import validRange from 'semver/ranges/valid.js';
+import satisfies from 'semver/functions/satisfies.js';
 import { auditEntry } from '../audit/audit.ts';
 import { AlreadyExists, ArtifactNotFound, EnvironmentNotFound, RuleViolation, ValidationFailed } from '../kernel/errors.ts';
 import { deploymentOp, leadTimeOf } from './deployments.ts';
@@ -96,6 +97,33 @@ export function classify(constraint: string): { kind: ConstraintKind; range: str
   }
   return { kind: c.startsWith('^') ? 'caret' : 'range', range };
 }
+
+/**
+ * The consumers of `artifact` (those of `environment`, and those pinned everywhere) whose constraint
+ * `version` does not satisfy: what a rollback to it, or a promotion of it into `environment`, would
+ * break. A tag constraint follows whatever is there and is never broken.
+ */
+export async function consumersBroken(
+  deps: Deps,
+  tenant: string,
+  artifact: string,
+  version: string,
+  environment: string,
+): Promise<{ name: string; constraint: string; reason: string }[]> {
+  const broken: { name: string; constraint: string; reason: string }[] = [];
+  const clean = cleanVersion(version) ?? version;
+  for (const c of await deps.store.listConsumers(tenant, artifact)) {
+    if (c.environment && c.environment !== environment) continue;
+    const { kind, range } = classify(c.constraint);
+    if (kind === 'tag') continue;
+    if (!satisfies(clean, range)) broken.push({ name: c.name, constraint: c.constraint, reason: `${version} does not satisfy it` });
+  }
+  return broken;
+}
+
+/** How a promotion names the consumers it would break (a refusal and the policy_compliance gate alike). */
+export const consumersBrokenText = (artifact: string, environment: string, broken: { name: string; constraint: string }[]) =>
+  `in '${environment}', ${broken.map((c) => `consumer '${c.name}' pins ${artifact} ${c.constraint}`).join(', ')}: promote a version it accepts, or re-pin the consumer first (PUT /artifacts/${artifact}/consumers/${broken[0]?.name ?? '…'})`;
 
 export async function resolveConstraint(deps: Deps, ctx: Ctx, name: string, constraint: string, environment?: string) {
   const { tenant } = ctx.principal;

@@ -340,3 +340,46 @@ describe('a completed rollback marks only what it undid', () => {
     expect(JSON.stringify(auditD.body)).not.toContain('promotion.rolled_back');
   });
 });
+
+describe('pinned consumers gate promotion forward, as they gate a rollback', () => {
+  it('refuses a version a consumer of the target pins out (422 naming it), passes once it is re-pinned, and holds the gate at validation', async () => {
+    const { u } = await twoVersionsInStaging();
+    await t.call('POST', '/api/v1/artifacts/platform/versions', { token: u.deployer, body: { version: 'v2.0.0', digest: digest('4') } });
+    expect(
+      (await t.call('PUT', '/api/v1/artifacts/platform/consumers/billing', { token: u.deployer, body: { constraint: '^1.2.0', environment: 'staging' } }))
+        .status,
+    ).toBe(200);
+    // A consumer of another environment does not hold staging back; a tag constraint never does.
+    await t.call('PUT', '/api/v1/artifacts/platform/consumers/reports', { token: u.deployer, body: { constraint: '~1.2.0', environment: 'production' } });
+    await t.call('PUT', '/api/v1/artifacts/platform/consumers/edge', { token: u.deployer, body: { constraint: 'latest-staging' } });
+    const body = { sourceEnvironment: 'dev', targetEnvironment: 'staging', artifact: 'platform', version: 'v2.0.0' };
+    for (const dryRun of [true, false]) {
+      const refused = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { ...body, dryRun } });
+      expect(refused.status, JSON.stringify(refused.body)).toBe(422);
+      expect(refused.body.error.message).toContain("consumer 'billing' pins platform ^1.2.0");
+      expect(refused.body.error.message).not.toContain('reports');
+      expect(refused.body.error.consumers).toEqual([{ name: 'billing', constraint: '^1.2.0', reason: 'v2.0.0 does not satisfy it' }]);
+    }
+    // Nothing was written: the refused release is not on its way (the validated one below is the first).
+
+    // The consumer's own new version pins ^2: the promotion is requested, then a consumer pins ^1 again before it is validated.
+    await t.call('PUT', '/api/v1/artifacts/platform/consumers/billing', { token: u.deployer, body: { constraint: '^2.0.0', environment: 'staging' } });
+    const held = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { ...body, autoStart: false } });
+    expect(held.status, JSON.stringify(held.body)).toBe(201);
+    await t.call('PUT', '/api/v1/artifacts/platform/consumers/ledger', { token: u.deployer, body: { constraint: '>=1.2.0, <2.0.0' } });
+    expect((await t.call('POST', `/api/v1/promotions/${held.body.id}/validate`, { token: u.deployer })).status).toBe(202);
+    const failed = await waitFor(t, u.viewer, held.body.id, ['VALIDATION_FAILED', 'COMPLETED', 'FAILED']);
+    expect(failed.status).toBe('VALIDATION_FAILED');
+    expect(failed.gates.find((g: any) => g.gate === 'policy_compliance')).toMatchObject({
+      verdict: 'FAIL',
+      reason: expect.stringContaining("consumer 'ledger' pins platform >=1.2.0, <2.0.0"),
+    });
+    expect((await t.call('GET', '/api/v1/artifacts/platform/tags/latest-staging', { token: u.viewer })).body.version).toBe('v1.2.3');
+
+    // Re-pinned: the same promotion, validated again, goes through.
+    await t.call('PUT', '/api/v1/artifacts/platform/consumers/ledger', { token: u.deployer, body: { constraint: '^2.0.0' } });
+    expect((await t.call('POST', `/api/v1/promotions/${held.body.id}/validate`, { token: u.deployer })).status).toBe(202);
+    expect((await waitFor(t, u.viewer, held.body.id, ['COMPLETED', 'FAILED'])).status).toBe('COMPLETED');
+    expect((await t.call('GET', '/api/v1/artifacts/platform/tags/latest-staging', { token: u.viewer })).body.version).toBe('v2.0.0');
+  });
+});

@@ -3,6 +3,7 @@ import { AlreadyExists, ArtifactNotFound, DeploymentNotFound, RuleViolation, Tar
 import type { Environment } from '../../kernel/model.ts';
 import type { Ctx, Deps, With } from '../../kernel/deps.ts';
 import { memoSource } from '../../config/tree.ts';
+import { consumersBroken, consumersBrokenText } from '../../artifacts/artifacts.ts';
 import { actorOf, configReleaseDigest, newPromotion, newPromotionId } from '../aggregate.ts';
 import { cancelPromotion } from '../decide/cancel.ts';
 import { validationDeadline } from '../run/deadlines.ts';
@@ -52,6 +53,12 @@ async function prepare(
       );
     }
     if (inTarget?.version === input.version) throw new RuleViolation(`'${target.name}' already runs ${input.artifact}@${input.version}`);
+    // Pinned consumers gate promotion forward as they gate a rollback: a version one of them refuses never reaches their environment.
+    const broken = await consumersBroken(deps, tenant, input.artifact, input.version, target.name);
+    if (broken.length)
+      throw new RuleViolation(`${input.artifact}@${input.version} would break ${consumersBrokenText(input.artifact, target.name, broken)}`, {
+        consumers: broken,
+      });
     const subject: Subject = { type: 'artifact', name: input.artifact, version: input.version, digest: version.digest };
     return {
       source,

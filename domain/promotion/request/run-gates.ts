@@ -6,6 +6,7 @@ import { evidenceOwners, forCurrentRelease } from '../aggregate.ts';
 import { evaluateGates, type WebhookOutcome } from './gate-verdicts.ts';
 import type { GateResult, Promotion } from '../../kernel/promotion-model.ts';
 import { contentChoosers, evidenceAccepted } from './policy.ts';
+import { consumersBroken, consumersBrokenText } from '../../artifacts/artifacts.ts';
 
 /** Running a promotion's gates against the store: the target's gates and webhooks, the release as published, the freeze windows. */
 
@@ -84,6 +85,9 @@ async function verifyRelease(deps: Deps, p: Promotion): Promise<string[]> {
   if (p.subject.type === 'artifact') {
     const v = await deps.store.getArtifactVersion(p.tenant, p.subject.name, p.subject.version);
     if (!v || v.digest !== p.subject.digest) out.push("the artifact's digest no longer matches the published version");
+    // A consumer pinned (or re-pinned) since the request still holds the release back (a rollback's consumers are its impact analysis's).
+    const broken = p.rollback ? [] : await consumersBroken(deps, p.tenant, p.subject.name, p.subject.version, p.targetEnvironment);
+    if (broken.length) out.push(`${p.subject.name}@${p.subject.version} would break ${consumersBrokenText(p.subject.name, p.targetEnvironment, broken)}`);
   } else {
     const s = await deps.store.getSnapshot(p.tenant, p.sourceEnvironment, p.subject.sourceSnapshot.seq);
     if (!s || s.digest !== p.subject.sourceSnapshot.digest) out.push("the source snapshot's digest no longer matches what was requested");

@@ -1,8 +1,6 @@
 import { ownSnapshot } from '../../config/snapshots.ts';
-import cleanVersion from 'semver/functions/clean.js';
 import coerce from 'semver/functions/coerce.js';
 import major from 'semver/functions/major.js';
-import satisfies from 'semver/functions/satisfies.js';
 import { hasRole } from '../../access/auth.ts';
 import { canonicalJson } from '../../kernel/canonical.ts';
 import { EnvironmentNotFound, Forbidden, RuleViolation, SnapshotNotFound, ArtifactNotFound, ValidationFailed } from '../../kernel/errors.ts';
@@ -10,7 +8,7 @@ import type { Environment } from '../../kernel/model.ts';
 import type { Ctx, Deps, With } from '../../kernel/deps.ts';
 import { diffRoots } from '../../config/snapshots.ts';
 import { memoSource } from '../../config/tree.ts';
-import { classify } from '../../artifacts/artifacts.ts';
+import { consumersBroken } from '../../artifacts/artifacts.ts';
 import type { ArtifactVersion, RollbackImpact, Subject } from '../../kernel/promotion-model.ts';
 import { lineOf, resolvePolicy } from '../request/policy.ts';
 import { actorOf, configReleaseDigest, newPromotion, newPromotionId } from '../aggregate.ts';
@@ -148,14 +146,7 @@ export async function analyzeRollback(
     if (schemaNow !== undefined && schemaThen !== undefined && canonicalJson(schemaNow) !== canonicalJson(schemaThen))
       breaking.push(`schema version changes ${String(schemaNow)} → ${String(schemaThen)}`);
   }
-  const affected: RollbackImpact['affectedConsumers'] = [];
-  for (const c of await deps.store.listConsumers(tenant, name)) {
-    if (c.environment && c.environment !== env.name) continue;
-    const { kind, range } = classify(c.constraint);
-    if (kind === 'tag') continue; // a mutable tag follows whatever is there
-    const clean = cleanVersion(version) ?? version;
-    if (!satisfies(clean, range)) affected.push({ name: c.name, constraint: c.constraint, reason: `${version} does not satisfy it` });
-  }
+  const affected: RollbackImpact['affectedConsumers'] = await consumersBroken(deps, tenant, name, version, env.name);
   const subject: Subject = { type: 'artifact', name, version, digest: target.digest };
   return {
     impact: recommend(
