@@ -2,6 +2,7 @@ import { assertMonitorsHere } from '../freeze/monitors.ts';
 import { auditEntry } from '../audit/audit.ts';
 import { digestOf } from '../kernel/canonical.ts';
 import { AlreadyExists, EnvironmentNotEmpty, EnvironmentNotFound, RuleViolation, ValidationFailed, VersionConflict } from '../kernel/errors.ts';
+import { graphProblems, namedAfter } from './graph.ts';
 import type { Environment, Head, Snapshot } from '../kernel/model.ts';
 import type { Ctx, Deps } from '../kernel/deps.ts';
 import { retryOnConflict } from '../kernel/retry.ts';
@@ -47,6 +48,8 @@ export function environmentView(env: Environment) {
     autoPromotionPaused: env.autoPromotionPaused ?? false,
     bakeSeconds: env.bakeSeconds ?? 0,
     soakSeconds: env.soakSeconds ?? 0,
+    after: env.after ?? [],
+    afterMode: env.afterMode ?? 'all',
     cacheMaxAgeSeconds: env.cacheMaxAgeSeconds ?? 0,
     registries: env.registries ?? [],
     monitors: env.monitors ?? [],
@@ -96,6 +99,12 @@ export async function listEnvironments(deps: Deps, ctx: Ctx): Promise<Environmen
   return envs.sort((a, b) => a.position - b.position || a.name.localeCompare(b.name));
 }
 
+/** The line's edges as they would be: an unknown or self edge, a name twice or a cycle is a 400 naming it. */
+function assertGraph(envs: Parameters<typeof graphProblems>[0]): void {
+  const problems = graphProblems(envs);
+  if (problems.length) throw new ValidationFailed(problems.map((p) => ({ path: 'body.after', message: p.message })));
+}
+
 export async function createEnvironment(deps: Deps, ctx: Ctx, input: CreateEnvironment): Promise<Environment> {
   const { tenant, id: actor, name: actorName } = ctx.principal;
   assertMonitorsHere(tenant, input.monitors, deps.deployment);
@@ -115,6 +124,7 @@ export async function createEnvironment(deps: Deps, ctx: Ctx, input: CreateEnvir
         position: input.position,
       });
     }
+    assertGraph([...existing, { name: input.name, position: input.position, after: input.after }]);
     if (existing.length >= MAX_ENVIRONMENTS) {
       throw new RuleViolation(`A tenant can have at most ${MAX_ENVIRONMENTS} environments`);
     }
@@ -137,6 +147,7 @@ export async function createEnvironment(deps: Deps, ctx: Ctx, input: CreateEnvir
       autoPromotionPaused: input.autoPromotionPaused,
       bakeSeconds: input.bakeSeconds,
       ...(input.soakSeconds ? { soakSeconds: input.soakSeconds } : {}),
+      ...(input.after?.length ? { after: input.after, ...(input.afterMode ? { afterMode: input.afterMode } : {}) } : {}),
       cacheMaxAgeSeconds: input.cacheMaxAgeSeconds,
       registries: input.registries,
       monitors: input.monitors,
@@ -213,7 +224,12 @@ export async function updateEnvironment(deps: Deps, ctx: Ctx, name: string, inpu
     if (input.targets !== undefined || input.registries !== undefined)
       assertTargetRegistries(targets, input.registries ?? current.registries, 'body', current.name);
     if (input.targets !== undefined) await assertNotRollingOut(deps.store, current, targets);
-    const { targets: _t, rollout: _r, analysis: _a, preAnalysis: _p, soakSeconds: _s, ...untargeted } = current;
+    const { targets: _t, rollout: _r, analysis: _a, preAnalysis: _p, soakSeconds: _s, after: _af, afterMode: _am, ...untargeted } = current;
+    // Left out: the edges stay; [] goes back to the chain by position.
+    const after = input.after ?? current.after ?? [];
+    const afterMode = input.afterMode ?? current.afterMode;
+    if (input.after !== undefined || input.position !== undefined)
+      assertGraph(all.map((e) => (e.name === name ? { name, position: input.position ?? current.position, after } : e)));
     // Left out of a partial update, the analyses are kept; [] removes them.
     const analysis = input.analysis ?? current.analysis ?? [];
     const preAnalysis = input.preAnalysis ?? current.preAnalysis ?? [];
@@ -223,6 +239,7 @@ export async function updateEnvironment(deps: Deps, ctx: Ctx, name: string, inpu
     const next: Environment = {
       ...(soak ? { soakSeconds: soak } : {}),
       ...untargeted,
+      ...(after.length ? { after, ...(afterMode ? { afterMode } : {}) } : {}),
       ...(targets.length ? { targets, ...(rollout ? { rollout } : {}) } : {}),
       ...(analysis.length ? { analysis } : {}),
       ...(preAnalysis.length ? { preAnalysis } : {}),
@@ -278,6 +295,13 @@ export async function deleteEnvironment(deps: Deps, ctx: Ctx, name: string, reas
     if (!current) throw new EnvironmentNotFound(name);
     if (current.protected) {
       throw new EnvironmentNotEmpty(`Environment '${name}' is protected; set protected=false before deleting it`);
+    }
+    const dependents = namedAfter(await deps.store.listEnvironments(tenant), name);
+    if (dependents.length) {
+      throw new EnvironmentNotEmpty(
+        `${dependents.map((d) => `'${d}'`).join(', ')} ${dependents.length > 1 ? 'come' : 'comes'} after '${name}'; take '${name}' out of their after first`,
+        { namedBy: dependents },
+      );
     }
     if (current.itemCount > 0) {
       throw new EnvironmentNotEmpty(`Environment '${name}' holds ${current.itemCount} configs and flags; delete them (or move them on) first`, {

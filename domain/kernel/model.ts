@@ -37,6 +37,13 @@ export interface Environment {
    * promoted into this one (domain/promotion/run/soak.ts); absent or 0: no soak. A rule for the pair may set its own.
    */
   soakSeconds?: number;
+  /**
+   * the environments this one is promoted into from (a graph: fan-out and join, domain/config/graph.ts);
+   * absent: the environment before it by position, as a chain
+   */
+  after?: string[];
+  /** with several `after`: the release must have reached all of them (default) or any one */
+  afterMode?: 'all' | 'any';
   /** OCI registries this environment's artifacts are copied to on promotion (first = where they are read from) */
   registries: { name: string; url: string }[];
   /** CloudWatch alarm ARNs checked before executing into it and watched while a promotion bakes (domain/freeze/monitors.ts) */

@@ -134,6 +134,21 @@ export const signingKey = /* @__PURE__ */ z.schema(() =>
   ),
 );
 
+/** The environments an environment is promoted into from (fan-in; domain/config/graph.ts): names, at most 10. */
+export const after = /* @__PURE__ */ z.schema(() =>
+  z
+    .array(envName)
+    .check(
+      z.maxLength(10),
+      z.describe(
+        'the environments this one comes after: a promotion into it comes from one of them, and with afterMode all the release must have reached every one (a join); left out: the environment before it by position',
+      ),
+    ),
+);
+export const afterMode = /* @__PURE__ */ z.schema(() =>
+  z.enum(['all', 'any']).check(z.describe('with several environments in after: the release must have reached all of them (default) or any one')),
+);
+
 export const createEnvironment = /* @__PURE__ */ z.schema(() =>
   z
     .strictObject({
@@ -160,6 +175,8 @@ export const createEnvironment = /* @__PURE__ */ z.schema(() =>
       autoPromotionPaused: z._default(z.boolean(), false),
       bakeSeconds: z._default(z.number().check(z.int(), z.minimum(0), z.maximum(3600)), 0),
       soakSeconds: z.optional(soakSeconds),
+      after: z.optional(after),
+      afterMode: z.optional(afterMode),
       cacheMaxAgeSeconds: z
         ._default(z.number().check(z.int(), z.minimum(0), z.maximum(86400)), 0)
         .check(z.describe('how long services may cache the effective config (Cache-Control max-age); 0 = revalidate every read with the ETag')),
@@ -200,6 +217,8 @@ export const updateEnvironment = /* @__PURE__ */ z.schema(() =>
     autoPromotionPaused: z.optional(z.boolean()),
     bakeSeconds: z.optional(z.number().check(z.int(), z.minimum(0), z.maximum(3600))),
     soakSeconds: z.optional(soakSeconds),
+    after: z.optional(after).check(z.describe('the whole list ([]: none, back to the chain by position); left out: kept')),
+    afterMode: z.optional(afterMode),
     cacheMaxAgeSeconds: z.optional(z.number().check(z.int(), z.minimum(0), z.maximum(86400))),
     registries: z.optional(registries),
     monitors: z.optional(monitors),

@@ -1,3 +1,4 @@
+import { graphProblems } from '../config/graph.ts';
 import { assertTargets } from '../config/targets.ts';
 import { canonicalJson } from '../kernel/canonical.ts';
 import { RuleViolation, ValidationFailed } from '../kernel/errors.ts';
@@ -88,6 +89,13 @@ export function desired(tenant: string, cur: Setup, m: Manifest, place: Deployme
     if (s.monitors) collect(issues, () => assertMonitorsHere(tenant, s.monitors, place, `${doc}.environment_settings.${env}.monitors`));
     if (s.targets || s.rollout) collect(issues, () => assertTargets(tenant, s.targets, s.rollout, place, urls, `${doc}.environment_settings.${env}`));
   }
+  // The line's edges as the document leaves them: an unknown or self edge, or a cycle, named where it is written.
+  const edges = cur.environments.map((name, position) => ({
+    name,
+    position,
+    after: ownValue(p.environment_settings, name)?.after ?? ownValue(cur.settings, name)?.after,
+  }));
+  for (const g of graphProblems(edges)) issues.push({ path: `${doc}.environment_settings.${g.path}`, message: g.message });
   for (const [i, w] of (p.webhooks ?? []).entries()) {
     if (isRedactedUrl(w.url)) {
       // A redacted URL (as the export writes it) keeps a stored subscription's URL: it must name one.
@@ -120,6 +128,10 @@ export function desired(tenant: string, cur: Setup, m: Manifest, place: Deployme
     if (!settings[env].monitors?.length) delete settings[env].monitors;
     // 0 is no soak: written as the export writes it (left out), so export | apply plans nothing.
     if (!settings[env].soak_seconds) delete settings[env].soak_seconds;
+    if (!settings[env].after?.length) {
+      delete settings[env].after;
+      delete settings[env].after_mode;
+    }
     if (!settings[env].targets?.length) {
       delete settings[env].targets;
       delete settings[env].rollout;

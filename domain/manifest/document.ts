@@ -4,7 +4,7 @@ import { findReservedKey, RESERVED_KEY_MESSAGE } from '../kernel/reserved-keys.t
 import { createFreezeWindow } from '../freeze/windows.ts';
 import { slackTeamId } from '../notify/settings.ts';
 import { NOTIFICATION_KINDS } from '../notify/model.ts';
-import { envName, gates, signingKey, soakSeconds, verification, webhookGate } from '../kernel/schemas.ts';
+import { after, afterMode, envName, gates, signingKey, soakSeconds, verification, webhookGate } from '../kernel/schemas.ts';
 import { artifactName, createRule } from '../kernel/promotion-schemas.ts';
 import { monitors } from '../freeze/monitors.ts';
 import { analyses, preAnalyses, rollout, targets } from '../kernel/target-schemas.ts';
@@ -95,6 +95,10 @@ export const manifestSchema = /* @__PURE__ */ z.schema(() =>
               bake_seconds: z.optional(z.number().check(z.int(), z.minimum(0), z.maximum(3600))),
               /** seconds a release must have run in the source environment, without an alarm, before it is promoted into this one (0: none) */
               soak_seconds: z.optional(soakSeconds),
+              /** the environments this one comes after (a graph: fan-out and join); left out: the one before it in the line */
+              after: z.optional(after),
+              /** with several in after: the release must have reached all of them (default) or any one */
+              after_mode: z.optional(afterMode),
               /** how long services may cache the effective config (Cache-Control max-age; 0: revalidate each read) */
               cache_max_age_seconds: z.optional(z.number().check(z.int(), z.minimum(0), z.maximum(86400))),
               concurrency: z.optional(z.enum(['queue', 'reject', 'supersede'])),

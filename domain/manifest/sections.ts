@@ -30,6 +30,8 @@ export interface Setup {
       protected: boolean;
       bake_seconds: number;
       soak_seconds?: number;
+      after?: string[];
+      after_mode?: 'all' | 'any';
       cache_max_age_seconds?: number;
       concurrency: Environment['concurrency'];
       verification: 'digest_match' | 'signature_match';

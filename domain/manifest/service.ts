@@ -82,6 +82,7 @@ async function current(deps: Deps, tenant: string, named: string[] = []): Promis
           protected: e.protected,
           bake_seconds: e.bakeSeconds ?? 0,
           ...(e.soakSeconds ? { soak_seconds: e.soakSeconds } : {}),
+          ...(e.after?.length ? { after: e.after, ...(e.afterMode ? { after_mode: e.afterMode } : {}) } : {}),
           ...(e.cacheMaxAgeSeconds ? { cache_max_age_seconds: e.cacheMaxAgeSeconds } : {}),
           concurrency: e.concurrency ?? 'queue',
           verification: e.verification ?? 'digest_match',
@@ -297,7 +298,7 @@ async function applyOnce(deps: With<'scheduler' | 'webhooks'>, ctx: Ctx, m: Mani
     const webhookGates = hooksChanged ? await resolveWebhookGates(deps, tenant, env, w) : env.webhookGates;
     // A target a promotion is rolling out through cannot be removed (409), by the API or by a manifest.
     await assertNotRollingOut(deps.store, env, s.targets ?? []);
-    const { targets: _t, rollout: _r, soakSeconds: _s, analysis: _a, preAnalysis: _p, ...untargeted } = env;
+    const { targets: _t, rollout: _r, soakSeconds: _s, analysis: _a, preAnalysis: _p, after: _af, afterMode: _am, ...untargeted } = env;
     ops.push({
       kind: 'environment',
       env: {
@@ -306,6 +307,7 @@ async function applyOnce(deps: With<'scheduler' | 'webhooks'>, ctx: Ctx, m: Mani
         protected: s.protected,
         bakeSeconds: s.bake_seconds,
         ...(s.soak_seconds ? { soakSeconds: s.soak_seconds } : {}),
+        ...(s.after?.length ? { after: s.after, ...(s.after_mode ? { afterMode: s.after_mode } : {}) } : {}),
         cacheMaxAgeSeconds: s.cache_max_age_seconds ?? 0,
         concurrency: s.concurrency,
         verification: s.verification,

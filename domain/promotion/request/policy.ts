@@ -79,6 +79,14 @@ export function checkForward(line: Environment[], rules: Rule[], sourceName: str
   if (!source) throw new EnvironmentNotFound(sourceName);
   if (!target) throw new EnvironmentNotFound(targetName);
   if (source.name === target.name) throw new RuleViolation('Source and target are the same environment');
+  // An environment with edges of its own (after) is entered from those, whatever their positions.
+  if (target.after?.length) {
+    if (target.after.includes(source.name) || activeRule(rules, source.name, target.name)?.allowSkip) return { source, target };
+    throw new RuleViolation(
+      `'${target.name}' comes after ${target.after.map((a) => `'${a}'`).join(target.afterMode === 'any' ? ' or ' : ' and ')}, not '${source.name}'; promote from ${target.after.length > 1 ? 'one of them' : 'there'}`,
+      { after: target.after },
+    );
+  }
   const si = line.indexOf(source);
   const ti = line.indexOf(target);
   if (ti < si) {

@@ -13,6 +13,7 @@ import { evaluateGates } from './gate-verdicts.ts';
 import type { Promotion, Subject } from '../../kernel/promotion-model.ts';
 import { checkForward, lineOf, policyDigest, resolvePolicy } from './policy.ts';
 import { changeSummary, changeView, configChanges } from './release.ts';
+import { joinMissing, joinText } from './join.ts';
 import type { CreateAgentPromotion, CreatePromotion } from '../../kernel/promotion-schemas.ts';
 import { armSweep } from '../sweep/deadline.ts';
 import { promotionEvent, writeNewPromotion } from '../write.ts';
@@ -60,6 +61,8 @@ async function prepare(
         consumers: broken,
       });
     const subject: Subject = { type: 'artifact', name: input.artifact, version: input.version, digest: version.digest };
+    const join = await joinMissing(deps, tenant, source.name, target, subject);
+    if (join.length) throw new RuleViolation(joinText(target, join), { after: target.after, missing: join });
     return {
       source,
       target,
@@ -79,6 +82,8 @@ async function prepare(
   const { changes, unchanged } = await configChanges(memoSource(deps.store.nodes(tenant)), target.head.roots, source.head.roots, subject);
   if (changes.length === 0)
     throw new RuleViolation(`Nothing to promote: '${target.name}' already has what this ${subject.promotionType} promotion would bring from '${source.name}'`);
+  const join = await joinMissing(deps, tenant, source.name, target, subject, source.head.roots);
+  if (join.length) throw new RuleViolation(joinText(target, join), { after: target.after, missing: join });
   const releaseDigest = configReleaseDigest(subject);
   return { source, target, subject, releaseDigest, preview: { changes: changes.map(changeView), unchanged }, changeSummary: changeSummary(changes, subject) };
 }

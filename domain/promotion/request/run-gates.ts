@@ -7,6 +7,7 @@ import { evaluateGates, type WebhookOutcome } from './gate-verdicts.ts';
 import type { GateResult, Promotion } from '../../kernel/promotion-model.ts';
 import { contentChoosers, evidenceAccepted } from './policy.ts';
 import { consumersBroken, consumersBrokenText } from '../../artifacts/artifacts.ts';
+import { joinMissing, joinText } from './join.ts';
 
 /** Running a promotion's gates against the store: the target's gates and webhooks, the release as published, the freeze windows. */
 
@@ -38,7 +39,13 @@ export async function runGates(deps: With<'gates'>, p: Promotion, targetRead?: P
     verifyRelease(deps, p),
     p.rollback ? Promise.resolve([]) : deps.store.listEvidence(p.tenant, evidenceOwners(p)),
   ]);
-  const violations = [...(target ? [] : [`the target environment '${p.targetEnvironment}' no longer exists`]), ...released];
+  // A join (an environment after several, all) still waits for every one of them: one rolled back since the request holds the release again.
+  const join = target && !p.rollback ? await joinMissing(deps, p.tenant, p.sourceEnvironment, target, p.subject, await sourceRoots(deps, p)) : [];
+  const violations = [
+    ...(target ? [] : [`the target environment '${p.targetEnvironment}' no longer exists`]),
+    ...released,
+    ...(join.length ? [joinText(target!, join)] : []),
+  ];
   if (p.rollback) {
     // A rollback returns to a release that already ran here: its gate is the impact analysis.
     const { impact, override } = p.rollback;
@@ -93,4 +100,10 @@ async function verifyRelease(deps: Deps, p: Promotion): Promise<string[]> {
     if (!s || s.digest !== p.subject.sourceSnapshot.digest) out.push("the source snapshot's digest no longer matches what was requested");
   }
   return out;
+}
+
+/** What a config release brings: its pinned source snapshot's roots (read only for a join). */
+async function sourceRoots(deps: Deps, p: Promotion) {
+  if (p.subject.type !== 'config') return undefined;
+  return (await deps.store.getSnapshot(p.tenant, p.sourceEnvironment, p.subject.sourceSnapshot.seq))?.roots;
 }

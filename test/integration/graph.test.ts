@@ -1,0 +1,118 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { approveIfAsked, waitFor } from '../support/promotions.ts';
+import { startTestStack, type TestStack } from '../support/stack.ts';
+
+/** The line as a graph: dev fans out to qa and perf, production joins them (after: [qa, perf]). */
+let t: TestStack;
+beforeAll(async () => {
+  t = await startTestStack();
+});
+afterAll(() => t.stop());
+
+const digest = (c: string) => `sha256:${c.repeat(64).slice(0, 64)}`;
+
+async function graphLine() {
+  const tenant = t.tenant();
+  const u = await t.users(tenant);
+  for (const body of [
+    { name: 'dev', position: 0 },
+    { name: 'qa', position: 1, after: ['dev'] },
+    { name: 'perf', position: 2, after: ['dev'] },
+    { name: 'production', position: 3, after: ['qa', 'perf'] },
+  ]) {
+    const r = await t.call('POST', '/api/v1/environments', { token: u.admin, body });
+    expect(r.status, JSON.stringify(r.body)).toBe(201);
+  }
+  return { tenant, u };
+}
+
+const promote = (token: string, sourceEnvironment: string, targetEnvironment: string, version: string) =>
+  t.call('POST', '/api/v1/promotions', { token, body: { sourceEnvironment, targetEnvironment, artifact: 'api', version } });
+
+describe('environments as a graph', () => {
+  it('refuses an after naming an unknown environment, the environment itself, or closing a cycle (400 naming it), and removing an environment another comes after (409)', async () => {
+    const { u } = await graphLine();
+    const unknown = await t.call('POST', '/api/v1/environments', { token: u.admin, body: { name: 'canary', position: 7, after: ['nope'] } });
+    expect(unknown.status).toBe(400);
+    expect(JSON.stringify(unknown.body)).toContain("'canary' comes after 'nope', which is not an environment");
+    const self = await t.call('POST', '/api/v1/environments', { token: u.admin, body: { name: 'canary', position: 7, after: ['canary'] } });
+    expect(self.status).toBe(400);
+    expect(JSON.stringify(self.body)).toContain("'canary' cannot come after itself");
+    const dev = (await t.call('GET', '/api/v1/environments/dev', { token: u.viewer })).body;
+    const cycle = await t.call('PATCH', '/api/v1/environments/dev', { token: u.admin, body: { version: dev.version, after: ['production'] } });
+    expect(cycle.status, JSON.stringify(cycle.body)).toBe(400);
+    expect(JSON.stringify(cycle.body)).toMatch(/closes a cycle \(.*dev.*production.*\)/);
+    const removed = await t.call('DELETE', '/api/v1/environments/qa', { token: u.admin });
+    expect(removed.status).toBe(409);
+    expect(removed.body.error.message).toContain("'production' comes after 'qa'");
+    expect(removed.body.error.namedBy).toEqual(['production']);
+    expect((await t.call('GET', '/api/v1/environments/qa', { token: u.viewer })).status).toBe(200);
+    // Nothing was written by the refusals.
+    expect((await t.call('GET', '/api/v1/environments/dev', { token: u.viewer })).body.version).toBe(dev.version);
+    expect((await t.call('GET', '/api/v1/environments', { token: u.viewer })).body.items.map((e: any) => e.name)).toEqual(['dev', 'qa', 'perf', 'production']);
+  });
+
+  it('fans out from dev into qa and perf; production takes the release only once it reached both (all), then from either when any', async () => {
+    const { u } = await graphLine();
+    expect((await t.call('POST', '/api/v1/artifacts/api/versions', { token: u.deployer, body: { version: '1.0.0', digest: digest('a') } })).status).toBe(201);
+    const skip = await promote(u.deployer, 'dev', 'production', '1.0.0');
+    expect(skip.status).toBe(422);
+    expect(skip.body.error.message).toContain("'production' comes after 'qa' and 'perf', not 'dev'");
+    const notAfter = await promote(u.deployer, 'qa', 'perf', '1.0.0');
+    expect(notAfter.status).toBe(422);
+
+    const toQa = await promote(u.deployer, 'dev', 'qa', '1.0.0');
+    expect(toQa.status, JSON.stringify(toQa.body)).toBe(201);
+    expect((await approveIfAsked(t, u, toQa.body.id, ['COMPLETED', 'FAILED'])).status).not.toBe('FAILED');
+    expect((await waitFor(t, u.viewer, toQa.body.id, ['COMPLETED', 'FAILED'])).status).toBe('COMPLETED');
+
+    // The join waits for perf: refused naming it, with what perf runs.
+    const early = await promote(u.deployer, 'qa', 'production', '1.0.0');
+    expect(early.status, JSON.stringify(early.body)).toBe(422);
+    expect(early.body.error.message).toContain("the release has not reached 'perf' (it runs no api)");
+    expect(early.body.error.missing).toEqual(["'perf' (it runs no api)"]);
+
+    const toPerf = await promote(u.deployer, 'dev', 'perf', '1.0.0');
+    expect(toPerf.status, JSON.stringify(toPerf.body)).toBe(201);
+    await approveIfAsked(t, u, toPerf.body.id, ['COMPLETED', 'FAILED']);
+    expect((await waitFor(t, u.viewer, toPerf.body.id, ['COMPLETED', 'FAILED'])).status).toBe('COMPLETED');
+
+    const joined = await promote(u.deployer, 'perf', 'production', '1.0.0');
+    expect(joined.status, JSON.stringify(joined.body)).toBe(201);
+    await approveIfAsked(t, u, joined.body.id, ['COMPLETED', 'FAILED']);
+    expect((await waitFor(t, u.viewer, joined.body.id, ['COMPLETED', 'FAILED'])).status).toBe('COMPLETED');
+    expect((await t.call('GET', '/api/v1/artifacts/api/tags/latest-production', { token: u.viewer })).body.version).toBe('1.0.0');
+
+    // any: one of them is enough.
+    const prod = (await t.call('GET', '/api/v1/environments/production', { token: u.viewer })).body;
+    expect(prod.after).toEqual(['qa', 'perf']);
+    expect((await t.call('PATCH', '/api/v1/environments/production', { token: u.admin, body: { version: prod.version, afterMode: 'any' } })).status).toBe(200);
+    expect((await t.call('POST', '/api/v1/artifacts/api/versions', { token: u.deployer, body: { version: '1.1.0', digest: digest('b') } })).status).toBe(201);
+    const q2 = await promote(u.deployer, 'dev', 'qa', '1.1.0');
+    await approveIfAsked(t, u, q2.body.id, ['COMPLETED', 'FAILED']);
+    expect((await waitFor(t, u.viewer, q2.body.id, ['COMPLETED', 'FAILED'])).status).toBe('COMPLETED');
+    const anyOne = await promote(u.deployer, 'qa', 'production', '1.1.0');
+    expect(anyOne.status, JSON.stringify(anyOne.body)).toBe(201);
+    await approveIfAsked(t, u, anyOne.body.id, ['COMPLETED', 'FAILED']);
+    expect((await waitFor(t, u.viewer, anyOne.body.id, ['COMPLETED', 'FAILED'])).status).toBe('COMPLETED');
+  });
+
+  it('the manifest exports the edges, plans nothing for its own export, and names a cycle where the document writes it', async () => {
+    const { u } = await graphLine();
+    const json = (await t.call('GET', '/api/v1/manifest?format=json', { token: u.viewer })).body;
+    const settings = json.artifacts.promotion.environment_settings;
+    expect(settings.production.after).toEqual(['qa', 'perf']);
+    expect(settings.dev.after).toBeUndefined();
+    expect((await t.call('POST', '/api/v1/manifest/plan', { token: u.viewer, body: { document: JSON.stringify(json) } })).body.changes).toEqual([]);
+    settings.qa.after = ['production'];
+    const plan = await t.call('POST', '/api/v1/manifest/plan', { token: u.viewer, body: { document: JSON.stringify(json) } });
+    expect(plan.status, JSON.stringify(plan.body)).toBe(400);
+    expect(JSON.stringify(plan.body)).toContain('closes a cycle');
+    expect(JSON.stringify(plan.body)).toContain('environment_settings.');
+    settings.qa.after = ['dev'];
+    settings.production.after_mode = 'any';
+    const change = await t.call('POST', '/api/v1/manifest/plan', { token: u.viewer, body: { document: JSON.stringify(json) } });
+    expect(change.status).toBe(200);
+    expect(JSON.stringify(change.body.changes)).toContain('after_mode');
+  });
+});
