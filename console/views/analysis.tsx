@@ -18,51 +18,101 @@ const PHASE: Record<string, string> = {
 };
 const TONE: Record<string, string> = { Successful: 'ok', Failed: 'bad', Inconclusive: 'wait', Error: 'bad', Running: '' };
 
-/** A number a condition compares `result` with (`result < 0.05` → 0.05), to draw as a threshold line. */
-export function thresholdOf(condition: string | undefined): number | null {
-  const m =
-    condition?.match(/\bresult\s*(?:<=?|>=?)\s*(-?\d+(?:\.\d+)?(?:e-?\d+)?)/i) ?? condition?.match(/(-?\d+(?:\.\d+)?(?:e-?\d+)?)\s*(?:<=?|>=?)\s*result\b/i);
-  return m ? Number(m[1]) : null;
+/**
+ * The number a condition compares `result` with, drawn as a threshold line, and its side in words: `result > 0.05` → 0.05, "above";
+ * `0.05 >= result` → 0.05, "at or below". Null when the condition compares `result` with no number.
+ */
+export function boundOf(condition: string | undefined): { value: number; side: string } | null {
+  const NUM = '(-?\\d+(?:\\.\\d+)?(?:e-?\\d+)?)';
+  const after = condition?.match(new RegExp(`\\bresult\\s*(<=?|>=?)\\s*${NUM}`, 'i'));
+  const before = after ? null : condition?.match(new RegExp(`${NUM}\\s*(<=?|>=?)\\s*result\\b`, 'i'));
+  if (!after && !before) return null;
+  // `0.05 > result` is `result < 0.05`: the operator read from result's side.
+  const op = after ? after[1]! : ({ '<': '>', '<=': '>=', '>': '<', '>=': '<=' } as Record<string, string>)[before![2]!]!;
+  const value = Number(after ? after[2] : before![1]);
+  const side = { '<': 'below', '<=': 'at or below', '>': 'above', '>=': 'at or above' }[op as '<'];
+  return { value, side };
 }
 
 const num = (v: number | null | undefined) => (v === null || v === undefined ? '—' : Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(4))));
+/** A time on the chart's axis, in UTC as everywhere in the console (the table's "At (UTC)"). */
+const clock = (seconds: number) => new Date(seconds * 1000).toISOString().slice(11, 19);
 
 function Chart({ run, label }: { run: any; label: string }) {
   const box = useRef<HTMLDivElement>(null);
   const points = run.measurements.filter((m: any) => m.value !== null);
+  const failure = boundOf(run.thresholds?.failure);
+  const successBound = boundOf(run.thresholds?.success);
+  const success = successBound && successBound.value !== failure?.value ? successBound : null;
   useEffect(() => {
     if (!box.current || !points.length) return;
     const css = getComputedStyle(document.documentElement);
     const color = (v: string) => css.getPropertyValue(v).trim() || '#888';
-    const xs = points.map((m: any) => new Date(m.at).getTime() / 1000);
-    const ys = points.map((m: any) => m.value);
-    const failure = thresholdOf(run.thresholds?.failure);
-    const success = thresholdOf(run.thresholds?.success);
-    const series: uPlot.Series[] = [{}, { label: run.template, stroke: color('--accent'), width: 2, points: { show: true } }];
-    const data: (number | null)[][] = [xs, ys];
-    if (failure !== null) {
-      series.push({ label: `failure at ${num(failure)}`, stroke: color('--bad'), dash: [6, 4] });
-      data.push(xs.map(() => failure));
-    }
-    if (success !== null && success !== failure) {
-      series.push({ label: `success below/above ${num(success)}`, stroke: color('--ok'), dash: [2, 4] });
-      data.push(xs.map(() => success));
-    }
+    const xs: number[] = points.map((m: any) => new Date(m.at).getTime() / 1000);
+    const ys: number[] = points.map((m: any) => m.value);
+    // The thresholds are drawn across the whole plot (a lone measurement still shows where its limits are), and the
+    // value scale holds them and every value, from zero when all are positive.
+    const lines = [
+      ...(failure ? [{ value: failure.value, stroke: color('--bad'), dash: [6, 4] }] : []),
+      ...(success ? [{ value: success.value, stroke: color('--ok'), dash: [2, 3] }] : []),
+    ];
+    const all = [...ys, ...lines.map((l) => l.value)];
+    const lo = Math.min(0, ...all);
+    const hi = Math.max(...all);
+    const span = hi - lo || Math.abs(hi) || 1;
+    const yRange: [number, number] = [lo < 0 ? lo - span * 0.1 : lo, hi + span * 0.15];
+    // A lone measurement sits in the middle of a minute; several span the plot with a little room at both ends.
+    const [first, last] = [Math.min(...xs), Math.max(...xs)];
+    const pad = first === last ? 30 : (last - first) * 0.05;
+    const xRange: [number, number] = [first - pad, last + pad];
+    const axis = {
+      stroke: color('--mut'),
+      grid: { stroke: color('--line'), width: 1 },
+      ticks: { stroke: color('--line'), width: 1 },
+      font: '11px system-ui, sans-serif',
+    };
     const width = () => Math.max(220, Math.min(420, box.current?.clientWidth ?? 320));
     const plot = new uPlot(
       {
         width: width(),
-        height: 120,
-        legend: { show: true },
+        height: 130,
+        legend: { show: false },
         cursor: { drag: { x: false, y: false } },
-        scales: { x: { time: true } },
-        axes: [{ stroke: color('--mut') }, { stroke: color('--mut') }],
-        series,
+        scales: {
+          x: { time: true, auto: false, range: xRange },
+          y: { auto: false, range: yRange },
+        },
+        axes: [
+          // The first and the last measurement's time: uPlot's own time ticks leave a span of a few seconds bare.
+          { ...axis, splits: () => (first === last ? [first] : [first, last]), values: (_u, splits) => splits.map(clock) },
+          { ...axis, size: 48, values: (_u, splits) => splits.map((v) => num(v)) },
+        ],
+        series: [{}, { label: run.template, stroke: color('--accent'), width: 2, points: { show: true, size: 6 } }],
+        hooks: {
+          draw: [
+            (u) => {
+              const { ctx } = u;
+              const { left, width: w } = u.bbox;
+              ctx.save();
+              ctx.lineWidth = Math.round(2 * devicePixelRatio);
+              for (const l of lines) {
+                const y = Math.round(u.valToPos(l.value, 'y', true));
+                ctx.strokeStyle = l.stroke;
+                ctx.setLineDash(l.dash.map((d) => d * devicePixelRatio));
+                ctx.beginPath();
+                ctx.moveTo(left, y);
+                ctx.lineTo(left + w, y);
+                ctx.stroke();
+              }
+              ctx.restore();
+            },
+          ],
+        },
       },
-      data as uPlot.AlignedData,
+      [xs, ys],
       box.current,
     );
-    const resize = () => plot.setSize({ width: width(), height: 120 });
+    const resize = () => plot.setSize({ width: width(), height: 130 });
     addEventListener('resize', resize);
     return () => {
       removeEventListener('resize', resize);
@@ -70,7 +120,28 @@ function Chart({ run, label }: { run: any; label: string }) {
     };
   }, [run]);
   if (!points.length) return <p class="mut">No value measured yet.</p>;
-  return <div ref={box} class="chart analysis-chart" role="img" aria-label={label} />;
+  return (
+    <figure class="analysis-figure">
+      <div ref={box} class="chart analysis-chart" role="img" aria-label={label} />
+      <figcaption>
+        <ul class="chart-legend">
+          <li>
+            <span class="swatch measured" aria-hidden="true" /> {run.template}, measured (UTC)
+          </li>
+          {failure && (
+            <li>
+              <span class="swatch failure" aria-hidden="true" /> failure {failure.side} {num(failure.value)}
+            </li>
+          )}
+          {success && (
+            <li>
+              <span class="swatch success" aria-hidden="true" /> success {success.side} {num(success.value)}
+            </li>
+          )}
+        </ul>
+      </figcaption>
+    </figure>
+  );
 }
 
 /** One analysis of one target: its answer, the chart, and the measurements in a table. */
@@ -121,7 +192,7 @@ function Run({ target, run }: { target: string; run: any }) {
               {run.measurements.map((m: any) => (
                 <tr key={m.at}>
                   <td>
-                    <Time at={m.at} />
+                    <Time at={m.at} seconds />
                   </td>
                   <td>{m.error ? `${num(m.value)} (${m.error})` : num(m.value)}</td>
                   <td class={TONE[m.phase] ?? ''}>{PHASE[m.phase] ?? m.phase}</td>
