@@ -3,7 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import type { Browser } from 'playwright-core';
+import type { Browser, Locator } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { localSecretVariable } from '../../functions/adapters/secrets.ts';
 import { launchChromium } from '../../local/measure/chromium.ts';
@@ -99,6 +99,43 @@ async function rolledBackPromotion() {
   return { u, id, done };
 }
 
+/**
+ * What a chart drew, read from its canvas in the page's own colours: pixels of the measured line (--accent), of
+ * the failure and success thresholds (--bad, --ok), and per axis the pixels of its labels (--mut) where uPlot put
+ * that axis (a span uPlot finds no tick for leaves its axis bare).
+ */
+async function chartInk(chart: Locator): Promise<{ line: number; failure: number; success: number; axes: number[] }> {
+  return chart.evaluate((box: any) => {
+    const g = globalThis as any;
+    const css = g.getComputedStyle(g.document.documentElement);
+    const rgb = (v: string) => [1, 3, 5].map((i) => parseInt((css.getPropertyValue(v).trim() as string).slice(i, i + 2), 16));
+    const canvas = box.querySelector('canvas');
+    const at = canvas.getBoundingClientRect();
+    const scale = canvas.width / at.width;
+    const count = (want: number[], [x, y, w, h]: number[], tolerance: number) => {
+      if (w! <= 0 || h! <= 0) return 0;
+      const { data } = canvas.getContext('2d').getImageData(x, y, w, h);
+      let n = 0;
+      for (let i = 0; i < data.length; i += 4) if (data[i + 3] > 150 && want.every((c, k) => Math.abs(data[i + k] - c) < tolerance)) n++;
+      return n;
+    };
+    const all = [0, 0, canvas.width, canvas.height];
+    return {
+      line: count(rgb('--accent'), all, 24),
+      failure: count(rgb('--bad'), all, 24),
+      success: count(rgb('--ok'), all, 24),
+      axes: [...box.querySelectorAll('.u-axis')].map((axis: any) => {
+        const r = axis.getBoundingClientRect();
+        return count(
+          rgb('--mut'),
+          [r.left - at.left, r.top - at.top, r.width, r.height].map((v) => Math.round(v * scale)),
+          40,
+        );
+      }),
+    };
+  });
+}
+
 describe('the analysis section of a rolled-back promotion, per role', () => {
   let u: Awaited<ReturnType<TestStack['users']>>;
   let id: string;
@@ -154,44 +191,12 @@ describe('the analysis section of a rolled-back promotion, per role', () => {
           name: `error-rate on ${target}: ${n} measurements, ${target === 'us-east-1' ? 'failed' : 'passed'}`,
         });
         await chart.waitFor();
-        // Drawn: the measured line (the accent colour) and both threshold lines (the bad and ok colours) are on the canvas.
-        const drawn = await chart.locator('canvas').evaluate((c: any) => {
-          const g = globalThis as any;
-          const css = g.getComputedStyle(g.document.documentElement);
-          const hex = (v: string): string => css.getPropertyValue(v).trim();
-          const rgb = (v: string) => [1, 3, 5].map((i) => parseInt(hex(v).slice(i, i + 2), 16));
-          const { data } = c.getContext('2d').getImageData(0, 0, c.width, c.height);
-          const count = (want: number[]) => {
-            let n = 0;
-            for (let i = 0; i < data.length; i += 4) if (data[i + 3] > 200 && want.every((w, k) => Math.abs(data[i + k] - w) < 24)) n++;
-            return n;
-          };
-          return { measured: count(rgb('--accent')), failure: count(rgb('--bad')), success: count(rgb('--ok')) };
-        });
-        expect(drawn.measured, `${target}: ${JSON.stringify(drawn)}`).toBeGreaterThan(8);
-        expect(drawn.failure, `${target}: ${JSON.stringify(drawn)}`).toBeGreaterThan(20);
-        expect(drawn.success, `${target}: ${JSON.stringify(drawn)}`).toBeGreaterThan(20);
-        // Both axes have labels: text in the muted colour on the canvas where uPlot put each axis (a span uPlot finds
-        // no tick for leaves its axis bare).
-        const labelled = await chart.evaluate((box: any) => {
-          const g = globalThis as any;
-          const mut = g.getComputedStyle(g.document.documentElement).getPropertyValue('--mut').trim() as string;
-          const want = [1, 3, 5].map((i) => parseInt(mut.slice(i, i + 2), 16));
-          const canvas = box.querySelector('canvas');
-          const at = canvas.getBoundingClientRect();
-          const scale = canvas.width / at.width;
-          return [...box.querySelectorAll('.u-axis')].map((axis: any) => {
-            const r = axis.getBoundingClientRect();
-            const [x, y, w, h] = [r.left - at.left, r.top - at.top, r.width, r.height].map((v) => Math.round(v * scale));
-            if (w <= 0 || h <= 0) return 0;
-            const { data } = canvas.getContext('2d').getImageData(x, y, w, h);
-            let n = 0;
-            for (let i = 0; i < data.length; i += 4) if (data[i + 3] > 150 && want.every((c, k) => Math.abs(data[i + k] - c) < 40)) n++;
-            return n;
-          });
-        });
-        expect(labelled, `${target}: label pixels per axis`).toHaveLength(2);
-        for (const n of labelled) expect(n, `${target}: label pixels per axis ${labelled}`).toBeGreaterThan(15);
+        const ink = await chartInk(chart);
+        expect(ink.line, `${target}: ${JSON.stringify(ink)}`).toBeGreaterThan(8);
+        expect(ink.failure, `${target}: ${JSON.stringify(ink)}`).toBeGreaterThan(20);
+        expect(ink.success, `${target}: ${JSON.stringify(ink)}`).toBeGreaterThan(20);
+        expect(ink.axes, `${target}: ${JSON.stringify(ink)}`).toHaveLength(2);
+        for (const n of ink.axes) expect(n, `${target}: ${JSON.stringify(ink)}`).toBeGreaterThan(15);
         const legend = await article.locator('.chart-legend li').allTextContents();
         expect(legend.map((l) => l.trim())).toEqual(['error-rate, measured (UTC)', 'failure above 0.05', 'success below 0.03']);
 
@@ -211,4 +216,40 @@ describe('the analysis section of a rolled-back promotion, per role', () => {
       await page.close();
     }, 60_000);
   }
+
+  it('on a phone-sized screen in the dark scheme: each chart fits its card, lines, thresholds and axes drawn in the dark colours; no page overflow, no serious accessibility violation', async () => {
+    const { page, errors } = await openConsoleAs(browser, t.url, u.viewer, `#/promotions/${id}`, { width: 390, height: 844 });
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await page.reload();
+    const section = page.locator('section.analyses');
+    await section.waitFor({ timeout: 15_000 });
+    const charts = section.getByRole('img', { name: /^error-rate on / });
+    await expect.poll(() => charts.count()).toBe(3);
+    for (const summary of await section.locator('details summary').all()) await summary.click();
+    await page.screenshot({ path: join(OUT, 'analysis-viewer-phone-dark.png'), fullPage: true });
+    await section.screenshot({ path: join(OUT, 'analysis-viewer-phone-dark-section.png') });
+    // The dark palette is the one in use (its accent is not the light one), and the charts were drawn with it.
+    expect(
+      await page.evaluate(() =>
+        (globalThis as any)
+          .getComputedStyle((globalThis as any).document.documentElement)
+          .getPropertyValue('--accent')
+          .trim(),
+      ),
+    ).toBe('#4493f8');
+    for (const chart of await charts.all()) {
+      const ink = await chartInk(chart);
+      expect(Math.min(ink.line, ink.failure, ink.success, ...ink.axes), JSON.stringify(ink)).toBeGreaterThan(8);
+      const [inner, card] = await Promise.all([
+        chart.locator('canvas').boundingBox(),
+        chart.locator('xpath=ancestor::article[contains(@class, "analysis")]').boundingBox(),
+      ]);
+      expect(inner!.x).toBeGreaterThanOrEqual(card!.x);
+      expect(inner!.x + inner!.width).toBeLessThanOrEqual(card!.x + card!.width);
+    }
+    expect(await page.evaluate(() => (globalThis as any).document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    expect(await accessibility(page)).toEqual([]);
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 60_000);
 });
