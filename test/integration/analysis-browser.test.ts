@@ -1,13 +1,11 @@
-import { once } from 'node:events';
 import { mkdirSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Browser, Locator } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { localSecretVariable } from '../../functions/adapters/secrets.ts';
 import { launchChromium } from '../../local/measure/chromium.ts';
 import { accessibility, openConsoleAs } from '../support/console.ts';
+import { serveJson, type JsonEndpoint } from '../support/json-endpoint.ts';
 import { approveIfAsked, waitFor } from '../support/promotions.ts';
 import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
 
@@ -26,31 +24,23 @@ const NOISE = [0, 0.08, -0.06, 0.04];
 
 let t: TestStack;
 let browser: Browser;
-let web: Server;
-let webUrl = '';
+/** the metrics endpoint the template reads: per target its error rate, to a bearer of the secret only */
+let web: JsonEndpoint;
 let calls = 0;
-/** the authorization headers the endpoint was sent */
-const seenAuth: (string | undefined)[] = [];
 
 beforeAll(async () => {
   mkdirSync(OUT, { recursive: true });
-  web = createServer((req, res) => {
-    seenAuth.push(req.headers.authorization);
-    if (req.headers.authorization !== `Bearer ${SECRET}`) return void res.writeHead(401).end();
-    const rate = RATES[decodeURIComponent((req.url ?? '').replace(/^\/error-rate\//, ''))];
-    if (rate === undefined) return void res.writeHead(404).end();
-    const value = Number((rate * (1 + NOISE[calls++ % NOISE.length]!)).toFixed(4));
-    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ data: { errorRate: value } }));
+  web = await serveJson((path, headers) => {
+    if (headers.authorization !== `Bearer ${SECRET}`) return { status: 401, body: '{}' };
+    const rate = RATES[decodeURIComponent(path.replace(/^\/error-rate\//, ''))];
+    if (rate === undefined) return { status: 404, body: '{}' };
+    return { status: 200, body: JSON.stringify({ data: { errorRate: Number((rate * (1 + NOISE[calls++ % NOISE.length]!)).toFixed(4)) } }) };
   });
-  web.listen(0, '127.0.0.1');
-  await once(web, 'listening');
-  webUrl = `http://127.0.0.1:${(web.address() as AddressInfo).port}`;
   [t, browser] = await Promise.all([startTestStack(), launchChromium()]);
 }, 60_000);
 afterAll(async () => {
   await browser?.close();
-  web?.closeAllConnections();
-  await Promise.all([t?.stop(), new Promise((r) => web?.close(r))]);
+  await Promise.all([t?.stop(), web?.stop()]);
 });
 
 /** dev → production (canary, then eu-west-1, then us-east-1), every target measured by the `error-rate` template; the promotion run to its end. */
@@ -64,7 +54,7 @@ async function rolledBackPromotion() {
     body: {
       provider: {
         type: 'web',
-        url: `${webUrl}/error-rate/{{target.name}}`,
+        url: `${web.url}/error-rate/{{target.name}}`,
         jsonPath: '$.data.errorRate',
         headers: [{ name: 'authorization', value: 'Bearer ${WEB_TOKEN}' }],
       },
@@ -159,8 +149,10 @@ describe('the analysis section of a rolled-back promotion, per role', () => {
       expect(measured[target]!.map((m) => m.phase)).toEqual(['Successful', 'Successful', 'Successful']);
       for (const m of measured[target]!) expect(m.value).toBeLessThan(0.03);
     }
-    expect(seenAuth.length).toBeGreaterThan(0);
-    expect(seenAuth.every((a) => a === `Bearer ${SECRET}`)).toBe(true);
+    // Every measurement was a request with the secret (7: three each for canary and eu-west-1, one for us-east-1).
+    expect(web.seen.map((r) => [r.path, r.headers.authorization])).toEqual(
+      ['canary', 'canary', 'canary', 'eu-west-1', 'eu-west-1', 'eu-west-1', 'us-east-1'].map((n) => [`/error-rate/${n}`, `Bearer ${SECRET}`]),
+    );
   }, 150_000);
 
   for (const role of ['viewer', 'deployer', 'admin'] as const) {
