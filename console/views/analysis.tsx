@@ -154,19 +154,19 @@ function Run({ target, run }: { target: string; run: any }) {
         {target} · {run.scope === 'canary' ? 'compared by ' : ''}
         {run.template} <span class={`badge ${TONE[run.phase] ?? ''}`}>{PHASE[run.phase] ?? run.phase}</span>
       </h3>
-      {run.thresholds && (
-        <p class="mut sub">
+      {run.thresholds && (run.thresholds.success || run.thresholds.failure) && (
+        <ul class="mut sub conditions">
           {run.thresholds.success && (
-            <>
-              success when <code>{run.thresholds.success}</code>{' '}
-            </>
+            <li>
+              success when <code>{run.thresholds.success}</code>
+            </li>
           )}
           {run.thresholds.failure && (
-            <>
+            <li>
               failure when <code>{run.thresholds.failure}</code>
-            </>
+            </li>
           )}
-        </p>
+        </ul>
       )}
       {run.message && <p>{run.message}</p>}
       {c && (

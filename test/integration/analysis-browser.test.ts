@@ -176,7 +176,7 @@ describe('the analysis section of a rolled-back promotion, per role', () => {
       for (const target of ['canary', 'eu-west-1', 'us-east-1']) {
         const article = articles.filter({ has: page.getByRole('heading', { name: new RegExp(`^${target} · error-rate`) }) });
         expect(await article.count(), target).toBe(1);
-        expect(await article.locator('.sub').textContent()).toBe('success when result < 0.03 failure when result > 0.05');
+        expect(await article.locator('.conditions li').allTextContents()).toEqual(['success when result < 0.03', 'failure when result > 0.05']);
         // The chart: an image with a name saying what it plots, drawn (a canvas with pixels), its legend naming both thresholds.
         const n = measured[target]!.length;
         const chart = article.getByRole('img', {
