@@ -23,15 +23,13 @@ const TONE: Record<string, string> = { Successful: 'ok', Failed: 'bad', Inconclu
  * `0.05 >= result` → 0.05, "at or below". Null when the condition compares `result` with no number.
  */
 export function boundOf(condition: string | undefined): { value: number; side: string } | null {
-  const NUM = '(-?\\d+(?:\\.\\d+)?(?:e-?\\d+)?)';
-  const after = condition?.match(new RegExp(`\\bresult\\s*(<=?|>=?)\\s*${NUM}`, 'i'));
-  const before = after ? null : condition?.match(new RegExp(`${NUM}\\s*(<=?|>=?)\\s*result\\b`, 'i'));
+  const after = condition?.match(/\bresult\s*([<>]=?)\s*(-?\d+(?:\.\d+)?(?:e-?\d+)?)/i);
+  const before = after ? null : condition?.match(/(-?\d+(?:\.\d+)?(?:e-?\d+)?)\s*([<>]=?)\s*result\b/i);
   if (!after && !before) return null;
-  // `0.05 > result` is `result < 0.05`: the operator read from result's side.
-  const op = after ? after[1]! : ({ '<': '>', '<=': '>=', '>': '<', '>=': '<=' } as Record<string, string>)[before![2]!]!;
-  const value = Number(after ? after[2] : before![1]);
-  const side = { '<': 'below', '<=': 'at or below', '>': 'above', '>=': 'at or above' }[op as '<'];
-  return { value, side };
+  const op = after ? after[1]! : before![2]!;
+  // `0.05 > result` is `result < 0.05`: read from the number's side, the operator points the other way.
+  const below = (op[0] === '<') === !!after;
+  return { value: Number(after ? after[2] : before![1]), side: `${op[1] ? 'at or ' : ''}${below ? 'below' : 'above'}` };
 }
 
 const num = (v: number | null | undefined) => (v === null || v === undefined ? '—' : Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(4))));
@@ -50,8 +48,10 @@ function Chart({ run, label }: { run: any; label: string }) {
     const color = (v: string) => css.getPropertyValue(v).trim() || '#888';
     const xs: number[] = points.map((m: any) => new Date(m.at).getTime() / 1000);
     const ys: number[] = points.map((m: any) => m.value);
-    // The thresholds are drawn across the whole plot (a lone measurement still shows where its limits are), and the
-    // value scale holds them and every value, from zero when all are positive.
+    // The thresholds are lines across the whole plot (a lone measurement still shows where its limits are): the x data
+    // runs from a little before the first measurement to a little after the last (the measured line has no value
+    // there), half a minute either side of a lone one. The value scale holds every value and threshold, from zero
+    // when all are positive.
     const lines = [
       ...(failure ? [{ value: failure.value, stroke: color('--bad'), dash: [6, 4] }] : []),
       ...(success ? [{ value: success.value, stroke: color('--ok'), dash: [2, 3] }] : []),
@@ -60,17 +60,9 @@ function Chart({ run, label }: { run: any; label: string }) {
     const lo = Math.min(0, ...all);
     const hi = Math.max(...all);
     const span = hi - lo || Math.abs(hi) || 1;
-    const yRange: [number, number] = [lo < 0 ? lo - span * 0.1 : lo, hi + span * 0.15];
-    // A lone measurement sits in the middle of a minute; several span the plot with a little room at both ends.
     const [first, last] = [Math.min(...xs), Math.max(...xs)];
     const pad = first === last ? 30 : (last - first) * 0.05;
-    const xRange: [number, number] = [first - pad, last + pad];
-    const axis = {
-      stroke: color('--mut'),
-      grid: { stroke: color('--line'), width: 1 },
-      ticks: { stroke: color('--line'), width: 1 },
-      font: '11px system-ui, sans-serif',
-    };
+    const axis = { stroke: color('--mut'), grid: { stroke: color('--line'), width: 1 } };
     const width = () => Math.max(220, Math.min(420, box.current?.clientWidth ?? 320));
     const plot = new uPlot(
       {
@@ -78,38 +70,19 @@ function Chart({ run, label }: { run: any; label: string }) {
         height: 130,
         legend: { show: false },
         cursor: { drag: { x: false, y: false } },
-        scales: {
-          x: { time: true, auto: false, range: xRange },
-          y: { auto: false, range: yRange },
-        },
+        scales: { x: { time: true }, y: { auto: false, range: [lo < 0 ? lo - span * 0.1 : lo, hi + span * 0.15] } },
         axes: [
           // The first and the last measurement's time: uPlot's own time ticks leave a span of a few seconds bare.
           { ...axis, splits: () => (first === last ? [first] : [first, last]), values: (_u, splits) => splits.map(clock) },
           { ...axis, size: 48, values: (_u, splits) => splits.map((v) => num(v)) },
         ],
-        series: [{}, { label: run.template, stroke: color('--accent'), width: 2, points: { show: true, size: 6 } }],
-        hooks: {
-          draw: [
-            (u) => {
-              const { ctx } = u;
-              const { left, width: w } = u.bbox;
-              ctx.save();
-              ctx.lineWidth = Math.round(2 * devicePixelRatio);
-              for (const l of lines) {
-                const y = Math.round(u.valToPos(l.value, 'y', true));
-                ctx.strokeStyle = l.stroke;
-                ctx.setLineDash(l.dash.map((d) => d * devicePixelRatio));
-                ctx.beginPath();
-                ctx.moveTo(left, y);
-                ctx.lineTo(left + w, y);
-                ctx.stroke();
-              }
-              ctx.restore();
-            },
-          ],
-        },
+        series: [
+          {},
+          { label: run.template, stroke: color('--accent'), width: 2, points: { show: true, size: 6 } },
+          ...lines.map((l) => ({ stroke: l.stroke, dash: l.dash, width: 2, points: { show: false } })),
+        ],
       },
-      [xs, ys],
+      [[first - pad, ...xs, last + pad], [null, ...ys, null], ...lines.map((l) => [l.value, ...xs.map(() => l.value), l.value])] as uPlot.AlignedData,
       box.current,
     );
     const resize = () => plot.setSize({ width: width(), height: 130 });
@@ -121,26 +94,24 @@ function Chart({ run, label }: { run: any; label: string }) {
   }, [run]);
   if (!points.length) return <p class="mut">No value measured yet.</p>;
   return (
-    <figure class="analysis-figure">
+    <>
       <div ref={box} class="chart analysis-chart" role="img" aria-label={label} />
-      <figcaption>
-        <ul class="chart-legend">
+      <ul class="chart-legend">
+        <li>
+          <span class="swatch" /> {run.template}, measured (UTC)
+        </li>
+        {failure && (
           <li>
-            <span class="swatch measured" aria-hidden="true" /> {run.template}, measured (UTC)
+            <span class="swatch failure" /> failure {failure.side} {num(failure.value)}
           </li>
-          {failure && (
-            <li>
-              <span class="swatch failure" aria-hidden="true" /> failure {failure.side} {num(failure.value)}
-            </li>
-          )}
-          {success && (
-            <li>
-              <span class="swatch success" aria-hidden="true" /> success {success.side} {num(success.value)}
-            </li>
-          )}
-        </ul>
-      </figcaption>
-    </figure>
+        )}
+        {success && (
+          <li>
+            <span class="swatch success" /> success {success.side} {num(success.value)}
+          </li>
+        )}
+      </ul>
+    </>
   );
 }
 
@@ -154,7 +125,7 @@ function Run({ target, run }: { target: string; run: any }) {
         {target} · {run.scope === 'canary' ? 'compared by ' : ''}
         {run.template} <span class={`badge ${TONE[run.phase] ?? ''}`}>{PHASE[run.phase] ?? run.phase}</span>
       </h3>
-      {run.thresholds && (run.thresholds.success || run.thresholds.failure) && (
+      {run.thresholds && (
         <ul class="mut sub conditions">
           {run.thresholds.success && (
             <li>
