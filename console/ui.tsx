@@ -3,11 +3,18 @@ import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks'
 import { ApiError, NOT_MODIFIED, revalidate } from './api.ts';
 
 /** A time as UTC text in a <time> element. */
-export function Time({ at }: { at: string | null | undefined }) {
+export function Time({ at, seconds = false }: { at: string | null | undefined; seconds?: boolean }) {
   if (!at) return <span class="mut">—</span>;
   const d = new Date(at);
   if (Number.isNaN(d.getTime())) return <span>{at}</span>;
-  return <time dateTime={d.toISOString()}>{d.toISOString().slice(0, 16).replace('T', ' ')}</time>;
+  return (
+    <time dateTime={d.toISOString()}>
+      {d
+        .toISOString()
+        .slice(0, seconds ? 19 : 16)
+        .replace('T', ' ')}
+    </time>
+  );
 }
 
 const TONE: Record<string, string> = {

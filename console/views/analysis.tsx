@@ -18,51 +18,74 @@ const PHASE: Record<string, string> = {
 };
 const TONE: Record<string, string> = { Successful: 'ok', Failed: 'bad', Inconclusive: 'wait', Error: 'bad', Running: '' };
 
-/** A number a condition compares `result` with (`result < 0.05` → 0.05), to draw as a threshold line. */
-export function thresholdOf(condition: string | undefined): number | null {
-  const m =
-    condition?.match(/\bresult\s*(?:<=?|>=?)\s*(-?\d+(?:\.\d+)?(?:e-?\d+)?)/i) ?? condition?.match(/(-?\d+(?:\.\d+)?(?:e-?\d+)?)\s*(?:<=?|>=?)\s*result\b/i);
-  return m ? Number(m[1]) : null;
+/**
+ * The number a condition compares `result` with, drawn as a threshold line, and its side in words: `result > 0.05` → 0.05, "above";
+ * `0.05 >= result` → 0.05, "at or below". Null when the condition compares `result` with no number.
+ */
+export function boundOf(condition: string | undefined): { value: number; side: string } | null {
+  const after = condition?.match(/\bresult\s*([<>]=?)\s*(-?\d+(?:\.\d+)?(?:e-?\d+)?)/i);
+  const before = after ? null : condition?.match(/(-?\d+(?:\.\d+)?(?:e-?\d+)?)\s*([<>]=?)\s*result\b/i);
+  if (!after && !before) return null;
+  const op = after ? after[1]! : before![2]!;
+  // `0.05 > result` is `result < 0.05`: read from the number's side, the operator points the other way.
+  const below = (op[0] === '<') === !!after;
+  return { value: Number(after ? after[2] : before![1]), side: `${op[1] ? 'at or ' : ''}${below ? 'below' : 'above'}` };
 }
 
 const num = (v: number | null | undefined) => (v === null || v === undefined ? '—' : Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(4))));
+/** A time on the chart's axis, in UTC as everywhere in the console (the table's "At (UTC)"). */
+const clock = (seconds: number) => new Date(seconds * 1000).toISOString().slice(11, 19);
 
 function Chart({ run, label }: { run: any; label: string }) {
   const box = useRef<HTMLDivElement>(null);
   const points = run.measurements.filter((m: any) => m.value !== null);
+  const failure = boundOf(run.thresholds?.failure);
+  const successBound = boundOf(run.thresholds?.success);
+  const success = successBound && successBound.value !== failure?.value ? successBound : null;
   useEffect(() => {
     if (!box.current || !points.length) return;
     const css = getComputedStyle(document.documentElement);
     const color = (v: string) => css.getPropertyValue(v).trim() || '#888';
-    const xs = points.map((m: any) => new Date(m.at).getTime() / 1000);
-    const ys = points.map((m: any) => m.value);
-    const failure = thresholdOf(run.thresholds?.failure);
-    const success = thresholdOf(run.thresholds?.success);
-    const series: uPlot.Series[] = [{}, { label: run.template, stroke: color('--accent'), width: 2, points: { show: true } }];
-    const data: (number | null)[][] = [xs, ys];
-    if (failure !== null) {
-      series.push({ label: `failure at ${num(failure)}`, stroke: color('--bad'), dash: [6, 4] });
-      data.push(xs.map(() => failure));
-    }
-    if (success !== null && success !== failure) {
-      series.push({ label: `success below/above ${num(success)}`, stroke: color('--ok'), dash: [2, 4] });
-      data.push(xs.map(() => success));
-    }
+    const xs: number[] = points.map((m: any) => new Date(m.at).getTime() / 1000);
+    const ys: number[] = points.map((m: any) => m.value);
+    // The thresholds are lines across the whole plot (a lone measurement still shows where its limits are): the x data
+    // runs from a little before the first measurement to a little after the last (the measured line has no value
+    // there), half a minute either side of a lone one. The value scale holds every value and threshold, from zero
+    // when all are positive.
+    const lines = [
+      ...(failure ? [{ value: failure.value, stroke: color('--bad'), dash: [6, 4] }] : []),
+      ...(success ? [{ value: success.value, stroke: color('--ok'), dash: [2, 3] }] : []),
+    ];
+    const all = [...ys, ...lines.map((l) => l.value)];
+    const lo = Math.min(0, ...all);
+    const hi = Math.max(...all);
+    const span = hi - lo || Math.abs(hi) || 1;
+    const [first, last] = [Math.min(...xs), Math.max(...xs)];
+    const pad = first === last ? 30 : (last - first) * 0.05;
+    const axis = { stroke: color('--mut'), grid: { stroke: color('--line'), width: 1 } };
     const width = () => Math.max(220, Math.min(420, box.current?.clientWidth ?? 320));
     const plot = new uPlot(
       {
         width: width(),
-        height: 120,
-        legend: { show: true },
+        height: 130,
+        legend: { show: false },
         cursor: { drag: { x: false, y: false } },
-        scales: { x: { time: true } },
-        axes: [{ stroke: color('--mut') }, { stroke: color('--mut') }],
-        series,
+        scales: { x: { time: true }, y: { auto: false, range: [lo < 0 ? lo - span * 0.1 : lo, hi + span * 0.15] } },
+        axes: [
+          // The first and the last measurement's time: uPlot's own time ticks leave a span of a few seconds bare.
+          { ...axis, splits: () => (first === last ? [first] : [first, last]), values: (_u, splits) => splits.map(clock) },
+          { ...axis, size: 48, values: (_u, splits) => splits.map((v) => num(v)) },
+        ],
+        series: [
+          {},
+          { label: run.template, stroke: color('--accent'), width: 2, points: { show: true, size: 6 } },
+          ...lines.map((l) => ({ stroke: l.stroke, dash: l.dash, width: 2, points: { show: false } })),
+        ],
       },
-      data as uPlot.AlignedData,
+      [[first - pad, ...xs, last + pad], [null, ...ys, null], ...lines.map((l) => [l.value, ...xs.map(() => l.value), l.value])] as uPlot.AlignedData,
       box.current,
     );
-    const resize = () => plot.setSize({ width: width(), height: 120 });
+    const resize = () => plot.setSize({ width: width(), height: 130 });
     addEventListener('resize', resize);
     return () => {
       removeEventListener('resize', resize);
@@ -70,7 +93,26 @@ function Chart({ run, label }: { run: any; label: string }) {
     };
   }, [run]);
   if (!points.length) return <p class="mut">No value measured yet.</p>;
-  return <div ref={box} class="chart analysis-chart" role="img" aria-label={label} />;
+  return (
+    <>
+      <div ref={box} class="chart analysis-chart" role="img" aria-label={label} />
+      <ul class="chart-legend">
+        <li>
+          <span class="swatch" /> {run.template}, measured (UTC)
+        </li>
+        {failure && (
+          <li>
+            <span class="swatch failure" /> failure {failure.side} {num(failure.value)}
+          </li>
+        )}
+        {success && (
+          <li>
+            <span class="swatch success" /> success {success.side} {num(success.value)}
+          </li>
+        )}
+      </ul>
+    </>
+  );
 }
 
 /** One analysis of one target: its answer, the chart, and the measurements in a table. */
@@ -84,18 +126,18 @@ function Run({ target, run }: { target: string; run: any }) {
         {run.template} <span class={`badge ${TONE[run.phase] ?? ''}`}>{PHASE[run.phase] ?? run.phase}</span>
       </h3>
       {run.thresholds && (
-        <p class="mut sub">
+        <ul class="mut sub conditions">
           {run.thresholds.success && (
-            <>
-              success when <code>{run.thresholds.success}</code>{' '}
-            </>
+            <li>
+              success when <code>{run.thresholds.success}</code>
+            </li>
           )}
           {run.thresholds.failure && (
-            <>
+            <li>
               failure when <code>{run.thresholds.failure}</code>
-            </>
+            </li>
           )}
-        </p>
+        </ul>
       )}
       {run.message && <p>{run.message}</p>}
       {c && (
@@ -121,7 +163,7 @@ function Run({ target, run }: { target: string; run: any }) {
               {run.measurements.map((m: any) => (
                 <tr key={m.at}>
                   <td>
-                    <Time at={m.at} />
+                    <Time at={m.at} seconds />
                   </td>
                   <td>{m.error ? `${num(m.value)} (${m.error})` : num(m.value)}</td>
                   <td class={TONE[m.phase] ?? ''}>{PHASE[m.phase] ?? m.phase}</td>

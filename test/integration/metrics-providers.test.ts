@@ -7,25 +7,25 @@
  * Loopback is allowed as in local mode (STAGELINE_ALLOW_LOOPBACK_OUTBOUND), as every test runs.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { CloudWatchClient, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SecretResolver } from '../../domain/kernel/ports.ts';
 import * as z from '../../domain/kernel/zod.ts';
 import { measureOnce } from '../../domain/verification/measure.ts';
 import type { MeasureAt } from '../../domain/verification/ports.ts';
-import { analysisTemplate, type AnalysisTemplate, type MetricsProvider, type QueryContext } from '../../domain/verification/template.ts';
+import { analysisTemplate, celReady, type AnalysisTemplate, type MetricsProvider, type QueryContext } from '../../domain/verification/template.ts';
 import { overrideConfig } from '../../functions/configuration-overrides.ts';
 import { CloudWatchMetrics } from '../../functions/adapters/metrics/cloudwatch.ts';
 import { ProviderMetrics } from '../../functions/adapters/metrics/index.ts';
 import { startExporter, type Exporter } from '../../local/exporter.ts';
 import { startPrometheus, type LocalPrometheus } from '../support/prometheus.ts';
 import { freePort } from '../support/registry.ts';
+import { serveJson } from '../support/json-endpoint.ts';
 
 const undoConfig = overrideConfig({ STAGELINE_ALLOW_LOOPBACK_OUTBOUND: 'true' });
 afterAll(() => undoConfig());
+// The templates' conditions are compiled when parsed: the CEL library loads on first use.
+beforeAll(celReady);
 
 const SECRETS = new Map([
   ['acme/metrics/PROM_TOKEN', 'prom-s3cret-token'],
@@ -45,27 +45,6 @@ const ctx: QueryContext = {
 };
 const template = (provider: unknown, over: Record<string, unknown> = {}): AnalysisTemplate =>
   z.parse(analysisTemplate, { name: 'error-rate', provider, successCondition: 'result < 0.05', ...over });
-
-/** A loopback HTTP server answering with `answer`; the requests' paths and headers are kept. */
-async function stub(answer: (path: string, headers: IncomingHttpHeaders) => { status: number; body: string; type?: string }) {
-  const seen: { path: string; headers: IncomingHttpHeaders }[] = [];
-  const server: Server = createServer((req, res) => {
-    seen.push({ path: req.url ?? '', headers: req.headers });
-    const a = answer(req.url ?? '', req.headers);
-    res.writeHead(a.status, { 'content-type': a.type ?? 'application/json' }).end(a.body);
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    seen,
-    stop: async () => {
-      server.closeAllConnections();
-      server.close();
-      await once(server, 'close');
-    },
-  };
-}
 
 const until = async <T>(probe: () => Promise<T>, ok: (v: T) => boolean, what: string, attempts = 120): Promise<T> => {
   let last: T | undefined;
@@ -135,7 +114,7 @@ describe('Prometheus (the real server scraping the local exporter)', () => {
   });
 
   it('sends the bearer token from the tenant secret (purpose metrics) and never shows it in an error', async () => {
-    const server = await stub((_, h) =>
+    const server = await serveJson((_, h) =>
       h.authorization === 'Bearer prom-s3cret-token'
         ? { status: 200, body: JSON.stringify({ status: 'success', data: { resultType: 'scalar', result: [1, '0.5'] } }) }
         : { status: 401, body: 'unauthorized', type: 'text/plain' },
@@ -238,7 +217,7 @@ describe('CloudWatch (moto_server)', () => {
 describe('Datadog (a local stand-in of the documented API, through the official client)', () => {
   it('queries /api/v1/query with the keys as headers, over the lookback window; the client accepts the answer and the points come back newest first', async () => {
     const to = Math.floor(Date.now() / 1000);
-    const server = await stub((path) => {
+    const server = await serveJson((path) => {
       const q = new URL(path, 'http://x').searchParams;
       if (!path.startsWith('/api/v1/query')) return { status: 404, body: '{"errors":["Not found"]}' };
       if (q.get('query')!.includes('forbidden')) return { status: 403, body: JSON.stringify({ errors: ['Forbidden'] }) };
@@ -300,7 +279,7 @@ describe('Datadog (a local stand-in of the documented API, through the official 
 describe('web (a local JSON endpoint)', () => {
   it('reads the number at the JSON path, with secret headers; a non-2xx or non-number answer is an error; loopback is refused outside local mode', async () => {
     let body = JSON.stringify({ data: { errorRate: 0.02, series: [0.01, '0.04'] } });
-    const server = await stub((path, h) => (h['x-token'] === 'Bearer web-s3cret-token' ? { status: 200, body } : { status: 403, body: '{}' }));
+    const server = await serveJson((path, h) => (h['x-token'] === 'Bearer web-s3cret-token' ? { status: 200, body } : { status: 403, body: '{}' }));
     try {
       const metrics = new ProviderMetrics(secrets);
       const t = template({
