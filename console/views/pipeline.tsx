@@ -9,91 +9,122 @@ export function Pipeline() {
       <h1 id="pipeline-title">Pipeline</h1>
       {error && <p class="notice bad">Not refreshed: {error}</p>}
       <ol class="stages">
-        {data.environments.map((e: any) => {
-          const waiting = data.pending.filter((p: any) => p.to === e.name);
-          const o = e.lastOutcome;
-          return (
-            <li class="stage" key={e.name}>
-              {waiting.length > 0 && (
-                <div class="between">
-                  <h3>Waiting to enter {e.name}</h3>
-                  <ul>
-                    {waiting.map((p: any) => (
-                      <li key={p.id}>
-                        <PromotionLink id={p.id} /> {p.subject} <span class="mut">from {p.from}</span> <Status value={p.status} />
-                        <div class="why">{p.behind ? <Behind id={p.behind} why={p.why} /> : p.why}</div>
-                      </li>
-                    ))}
-                  </ul>
-                </div>
-              )}
-              <article class={`card ${o && o.status !== 'COMPLETED' ? 'troubled' : ''}`} aria-labelledby={`stage-${e.name}`}>
-                <h2 id={`stage-${e.name}`}>
-                  <EnvLink name={e.name} /> {e.displayName && e.displayName !== e.name && <span class="mut">{e.displayName}</span>}
-                </h2>
-                <div class="badges">
-                  {e.protected && <Badge>protected</Badge>}
-                  {e.freeze?.current && (
-                    <Badge tone="bad">
-                      frozen until <Time at={e.freeze.current.end} /> ({e.freeze.current.reason})
-                    </Badge>
-                  )}
-                  {e.autoPromotionPaused && <Badge>auto-promotion paused</Badge>}
-                  {e.lastBreakGlass && <Badge tone="wait">break-glass by {e.lastBreakGlass.by}</Badge>}
-                </div>
-                <dl>
-                  <dt>Runs</dt>
-                  <dd>
-                    {e.artifacts.length ? (
-                      <ul class="plain">
-                        {e.artifacts.map((a: any) => (
-                          <li key={a.artifact}>
-                            {a.restored ? 'Restored ' : ''}
-                            {a.artifact} <code>{a.version}</code> <Provenance by={a.promotedBy} at={a.promotedAt} restored={a.restored} />
-                          </li>
-                        ))}
-                      </ul>
-                    ) : (
-                      <span class="mut">no artifact</span>
+        {levels(data.environments).map((level) => (
+          <li class="level" key={level.map((e: any) => e.name).join(' ')}>
+            <ol
+              class={level.length > 1 ? 'branches' : 'plain-list'}
+              aria-label={level.length > 1 ? `in parallel: ${level.map((e: any) => e.name).join(', ')}` : undefined}
+            >
+              {level.map((e: any) => {
+                const waiting = data.pending.filter((p: any) => p.to === e.name);
+                const o = e.lastOutcome;
+                return (
+                  <li class="stage" key={e.name}>
+                    {waiting.length > 0 && (
+                      <div class="between">
+                        <h3>Waiting to enter {e.name}</h3>
+                        <ul>
+                          {waiting.map((p: any) => (
+                            <li key={p.id}>
+                              <PromotionLink id={p.id} /> {p.subject} <span class="mut">from {p.from}</span> <Status value={p.status} />
+                              <div class="why">{p.behind ? <Behind id={p.behind} why={p.why} /> : p.why}</div>
+                            </li>
+                          ))}
+                        </ul>
+                      </div>
                     )}
-                  </dd>
-                  <dt>Config</dt>
-                  <dd>
-                    {e.config.restored ? 'Restored ' : ''}
-                    <code>{e.config.snapshot}</code>{' '}
-                    <span class="mut">
-                      {e.config.items} item{e.config.items === 1 ? '' : 's'}
-                    </span>
-                    {e.config.restored && (
-                      <>
-                        {' '}
-                        <Provenance restored={e.config.restored} />
-                      </>
-                    )}
-                  </dd>
-                  {e.targets > 0 && <Targets env={e.name} />}
-                  <dt>Last promotion</dt>
-                  <dd>
-                    {o ? (
-                      <>
-                        <Status value={o.status} /> <PromotionLink id={o.id} />{' '}
-                        <span class="mut">
-                          {o.subject}, <Time at={o.at} />
-                        </span>
-                        {o.reason && <div class="why">{o.reason}</div>}
-                      </>
-                    ) : (
-                      <span class="mut">none yet</span>
-                    )}
-                  </dd>
-                </dl>
-              </article>
-            </li>
-          );
-        })}
+                    <article class={`card ${o && o.status !== 'COMPLETED' ? 'troubled' : ''}`} aria-labelledby={`stage-${e.name}`}>
+                      <h2 id={`stage-${e.name}`}>
+                        <EnvLink name={e.name} /> {e.displayName && e.displayName !== e.name && <span class="mut">{e.displayName}</span>}
+                      </h2>
+                      {e.after?.length > 0 && (
+                        <p class="mut after">
+                          after {e.after.join(e.afterMode === 'any' ? ' or ' : ' and ')}
+                          {e.after.length > 1 ? (e.afterMode === 'any' ? ' (any one)' : ' (all)') : ''}
+                        </p>
+                      )}
+                      <div class="badges">
+                        {e.protected && <Badge>protected</Badge>}
+                        {e.freeze?.current && (
+                          <Badge tone="bad">
+                            frozen until <Time at={e.freeze.current.end} /> ({e.freeze.current.reason})
+                          </Badge>
+                        )}
+                        {e.autoPromotionPaused && <Badge>auto-promotion paused</Badge>}
+                        {e.lastBreakGlass && <Badge tone="wait">break-glass by {e.lastBreakGlass.by}</Badge>}
+                      </div>
+                      <dl>
+                        <dt>Runs</dt>
+                        <dd>
+                          {e.artifacts.length ? (
+                            <ul class="plain">
+                              {e.artifacts.map((a: any) => (
+                                <li key={a.artifact}>
+                                  {a.restored ? 'Restored ' : ''}
+                                  {a.artifact} <code>{a.version}</code> <Provenance by={a.promotedBy} at={a.promotedAt} restored={a.restored} />
+                                </li>
+                              ))}
+                            </ul>
+                          ) : (
+                            <span class="mut">no artifact</span>
+                          )}
+                        </dd>
+                        <dt>Config</dt>
+                        <dd>
+                          {e.config.restored ? 'Restored ' : ''}
+                          <code>{e.config.snapshot}</code>{' '}
+                          <span class="mut">
+                            {e.config.items} item{e.config.items === 1 ? '' : 's'}
+                          </span>
+                          {e.config.restored && (
+                            <>
+                              {' '}
+                              <Provenance restored={e.config.restored} />
+                            </>
+                          )}
+                        </dd>
+                        {e.targets > 0 && <Targets env={e.name} />}
+                        <dt>Last promotion</dt>
+                        <dd>
+                          {o ? (
+                            <>
+                              <Status value={o.status} /> <PromotionLink id={o.id} />{' '}
+                              <span class="mut">
+                                {o.subject}, <Time at={o.at} />
+                              </span>
+                              {o.reason && <div class="why">{o.reason}</div>}
+                            </>
+                          ) : (
+                            <span class="mut">none yet</span>
+                          )}
+                        </dd>
+                      </dl>
+                    </article>
+                  </li>
+                );
+              })}
+            </ol>
+          </li>
+        ))}
       </ol>
     </section>
   );
+}
+
+/**
+ * The line's graph as columns: an environment is one column after the furthest of those it comes after
+ * (its `after`, or the one before it), so branches (qa, perf after dev) stand side by side in one column
+ * and a join (production after both) in the next. A line without `after` is one environment a column, as before.
+ */
+function levels(envs: any[]): any[][] {
+  const depth = new Map<string, number>();
+  envs.forEach((e, i) => {
+    const before = e.after?.length ? e.after : i > 0 ? [envs[i - 1].name] : [];
+    depth.set(e.name, before.length ? Math.max(...before.map((b: string) => depth.get(b) ?? 0)) + 1 : 0);
+  });
+  const out: any[][] = [];
+  for (const e of envs) (out[depth.get(e.name)!] ??= []).push(e);
+  return out.filter(Boolean);
 }
 
 /** Queued behind another promotion: "waits for promotion <link>, rolling out into production (wave 2 of 3); …". */

@@ -1,13 +1,22 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium } from '../../local/measure/chromium.ts';
+import { accessibility, openConsoleAs } from '../support/console.ts';
 import { approveIfAsked, waitFor } from '../support/promotions.ts';
 import { startTestStack, type TestStack } from '../support/stack.ts';
 
 /** The line as a graph: dev fans out to qa and perf, production joins them (after: [qa, perf]). */
 let t: TestStack;
+let browser: Browser;
 beforeAll(async () => {
-  t = await startTestStack();
+  [t, browser] = await Promise.all([startTestStack(), launchChromium()]);
 });
-afterAll(() => t.stop());
+afterAll(async () => {
+  await browser?.close();
+  await t?.stop();
+});
 
 const digest = (c: string) => `sha256:${c.repeat(64).slice(0, 64)}`;
 
@@ -114,5 +123,42 @@ describe('environments as a graph', () => {
     const change = await t.call('POST', '/api/v1/manifest/plan', { token: u.viewer, body: { document: JSON.stringify(json) } });
     expect(change.status).toBe(200);
     expect(JSON.stringify(change.body.changes)).toContain('after_mode');
+  });
+
+  it('the console draws the branches side by side and the join after them, as a viewer sees it', async () => {
+    const { u } = await graphLine();
+    const { page, errors } = await openConsoleAs(browser, t.url, u.viewer, '#/');
+    await page.locator('#stage-production').waitFor();
+    const columns = await page.locator('ol.stages > li.level').evaluateAll((ls) => ls.map((l) => [...l.querySelectorAll('h2')].map((h) => h.id)));
+    expect(columns).toEqual([['stage-dev'], ['stage-qa', 'stage-perf'], ['stage-production']]);
+    expect(await page.getByRole('list', { name: 'in parallel: qa, perf' }).count()).toBe(1);
+    expect(
+      await page
+        .locator('article', { has: page.locator('#stage-production') })
+        .locator('p.after')
+        .innerText(),
+    ).toBe('after qa and perf (all)');
+    expect(
+      await page
+        .locator('article', { has: page.locator('#stage-qa') })
+        .locator('p.after')
+        .innerText(),
+    ).toBe('after dev');
+    expect(
+      await page
+        .locator('article', { has: page.locator('#stage-dev') })
+        .locator('p.after')
+        .count(),
+    ).toBe(0);
+    // qa and perf stand side by side: the same column, one above the other.
+    const [qa, perf, prod] = await Promise.all(['qa', 'perf', 'production'].map((n) => page.locator(`#stage-${n}`).boundingBox()));
+    expect(Math.abs(qa!.x - perf!.x)).toBeLessThan(2);
+    expect(perf!.y).toBeGreaterThan(qa!.y);
+    expect(prod!.x).toBeGreaterThan(qa!.x);
+    expect(await accessibility(page)).toEqual([]);
+    mkdirSync(join(process.cwd(), 'test-output'), { recursive: true });
+    await page.screenshot({ path: join(process.cwd(), 'test-output', 'pipeline-graph.png'), fullPage: true });
+    expect(errors).toEqual([]);
+    await page.close();
   });
 });

@@ -227,6 +227,10 @@ export const statusResponse = /* @__PURE__ */ z.schema(() =>
           targets: z
             .optional(z.number().check(z.int()))
             .check(z.describe('how many targets it declares (only when it does; GET …/environments/{env}/targets shows where each is)')),
+          after: z
+            .optional(z.array(z.string()))
+            .check(z.describe('the environments it comes after (only when it names them: a branch or a join of the line; otherwise the one before it)')),
+          afterMode: z.optional(z.enum(['all', 'any'])),
           freeze: z.strictObject({ current: z.nullable(occurrence), next: z.nullable(occurrence) }),
         }),
       ),
