@@ -41,7 +41,9 @@ export const RECURRING_NAME = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 /** PUT /recurring-promotions/{name}: the calendar, its name left out or the same as the path's; `version` the one read. */
 export const recurringPromotionBody = /* @__PURE__ */ z.schema(() =>
   z.strictObject({
-    name: z.optional(z.string().check(z.regex(RECURRING_NAME, 'must be lower-case letters, digits and dashes'), z.describe("left out, or the same as the path's"))),
+    name: z.optional(
+      z.string().check(z.regex(RECURRING_NAME, 'must be lower-case letters, digits and dashes'), z.describe("left out, or the same as the path's")),
+    ),
     source: envName.check(z.describe('the environment the release is taken from')),
     target: envName.check(z.describe('the next environment in the line (or one a rule for the pair lets it skip to)')),
     artifact: z.optional(
@@ -55,7 +57,7 @@ export const recurringPromotionBody = /* @__PURE__ */ z.schema(() =>
     cron: z
       .string()
       .check(
-        z.minLength(9),
+        z.minLength(1),
         z.maxLength(100),
         z.describe(
           'A 5-field cron expression (minute hour day-of-month month day-of-week) read in timeZone, e.g. "0 9 * * 1-5"; at most every 5 minutes, and not both day fields restricted',
@@ -123,16 +125,20 @@ async function checkPair(deps: Deps, tenant: string, source: string, target: str
 /** Creates or replaces a recurring promotion and its schedule (enabled unless paused). */
 export async function putRecurringPromotion(deps: With<'scheduler'>, ctx: Ctx, name: string, body: RecurringPromotionBody) {
   const { tenant } = ctx.principal;
-  if (body.name !== undefined && body.name !== name) throw new ValidationFailed([{ path: 'body.name', message: `must be left out or '${name}' (the path's)` }]);
+  if (body.name !== undefined && body.name !== name)
+    throw new ValidationFailed([{ path: 'body.name', message: `must be left out or '${name}' (the path's)` }], `name must be left out or '${name}'`);
   const now = deps.clock();
   const calendar = await checkCalendar(body.cron, body.timeZone, now);
-  if (calendar.issues.length) throw new ValidationFailed(calendar.issues, `cron ${JSON.stringify(body.cron)} in ${body.timeZone}: ${calendar.issues[0]!.message}`);
+  if (calendar.issues.length)
+    throw new ValidationFailed(calendar.issues, `cron ${JSON.stringify(body.cron)} in ${body.timeZone}: ${calendar.issues[0]!.message}`);
   await checkPair(deps, tenant, body.source, body.target);
   const written = await retryOnConflict(deps.tunables, async () => {
     const cur = await deps.store.getRecurringPromotion(tenant, name);
     if (body.version !== undefined && cur?.version !== body.version) {
       throw new VersionConflict(
-        cur ? `Recurring promotion '${name}' is at version ${cur.version}, not ${body.version}` : `Recurring promotion '${name}' does not exist yet: leave version out to create it`,
+        cur
+          ? `Recurring promotion '${name}' is at version ${cur.version}, not ${body.version}`
+          : `Recurring promotion '${name}' does not exist yet: leave version out to create it`,
         { currentVersion: cur?.version ?? null },
       );
     }
@@ -219,7 +225,10 @@ async function releaseOf(
       label: `the configuration of '${source.name}' (snapshot ${source.head.seq})`,
     };
   }
-  const [inSource, inTarget] = await Promise.all([deps.store.getPointer(tenant, source.name, r.artifact), deps.store.getPointer(tenant, target.name, r.artifact)]);
+  const [inSource, inTarget] = await Promise.all([
+    deps.store.getPointer(tenant, source.name, r.artifact),
+    deps.store.getPointer(tenant, target.name, r.artifact),
+  ]);
   if (!inSource) return { none: skip('nothing-new', `'${source.name}' runs no version of ${r.artifact}`) };
   if (inTarget?.version === inSource.version) {
     return { none: skip('nothing-new', `'${target.name}' already runs ${r.artifact}@${inSource.version}, the release '${source.name}' runs`) };
@@ -261,7 +270,15 @@ async function decide(deps: With<'scheduler' | 'workflow'>, r: RecurringPromotio
   if (soak && soak.until.getTime() > now.getTime()) return skip('soaking', `${release.label}: ${soakHoldOf(soak).reason}`);
   const subject = release.subject;
   const notes = `requested by recurring promotion '${r.name}' (${r.cron}, ${r.timeZone})${r.notes ? `: ${r.notes}` : ''}`.slice(0, 1000);
-  const common = { sourceEnvironment: source.name, targetEnvironment: target.name, notes, dryRun: false, autoStart: true, trigger: 'on_approval' as const, whenFrozen: 'fail' as const };
+  const common = {
+    sourceEnvironment: source.name,
+    targetEnvironment: target.name,
+    notes,
+    dryRun: false,
+    autoStart: true,
+    trigger: 'on_approval' as const,
+    whenFrozen: 'fail' as const,
+  };
   const body =
     subject.type === 'artifact'
       ? { ...common, artifact: subject.name, version: subject.version }
