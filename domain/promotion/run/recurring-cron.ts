@@ -13,6 +13,8 @@ export const MIN_INTERVAL_SECONDS = 5 * 60;
 
 /** How many of the next occurrences are looked at to find the shortest interval (a day of a per-minute list is within them). */
 const LOOKAHEAD = 300;
+/** …or as many as fall within about a year (at least two). */
+const HORIZON_MS = 366 * 24 * 3600 * 1000;
 
 const FIELD_CHARS = /^[0-9A-Za-z*,/#-]+$/;
 
@@ -51,7 +53,12 @@ export async function checkCalendar(cron: string, timeZone: string, now: Date): 
   }
   const next: Date[] = [];
   try {
-    for (let i = 0; i < LOOKAHEAD && it.hasNext(); i++) next.push(it.next().toDate());
+    const horizon = now.getTime() + HORIZON_MS;
+    while (next.length < LOOKAHEAD && it.hasNext()) {
+      next.push(it.next().toDate());
+      // A rare calendar (a leap day) is not walked for centuries: two times and a year ahead say enough.
+      if (next.length >= 2 && next.at(-1)!.getTime() > horizon) break;
+    }
   } catch {
     /* no further occurrence within the parser's range */
   }
