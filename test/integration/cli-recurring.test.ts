@@ -49,7 +49,7 @@ describe('CLI: recurring promotions', () => {
     expect(often?.stderr).toContain('fires more often than every 5 minutes');
 
     expect((await cli('recurring', 'delete', 'train')).stdout.trim()).toBe('deleted train');
-    expect(t.stack.scheduler.pending()).not.toContain(recurringScheduleName(tenant, 'train'));
+    expect(t.stack.scheduler.describe(recurringScheduleName(tenant, 'train'))?.recurring).toBeUndefined();
     expect(JSON.parse((await cli('recurring', 'list', '--json')).stdout)).toEqual({ items: [] });
   });
 });

@@ -190,7 +190,12 @@ describe('recurring promotions', () => {
     expect(audit.body.items.map((e: { action: string }) => e.action)).toEqual(expect.arrayContaining(['recurring.pause', 'recurring.resume']));
 
     expect((await t.call('DELETE', '/api/v1/recurring-promotions/train', { token: u.admin })).status).toBe(204);
+    // The calendar is gone from the scheduler at once: its schedule fires once more, runs nothing, and is deleted.
+    expect(t.stack.scheduler.describe(name)).toMatchObject({ payload: { tenant, recurring: 'train' } });
+    expect(t.stack.scheduler.describe(name)?.recurring).toBeUndefined();
+    expect(await fire(tenant, 'train')).toEqual({ outcome: 'gone' });
     expect(t.stack.scheduler.pending()).not.toContain(name);
+    expect((await t.call('GET', '/api/v1/promotions?target=staging', { token: u.viewer })).body.items).toHaveLength(0);
     expect((await t.call('GET', '/api/v1/recurring-promotions/train', { token: u.viewer })).status).toBe(404);
     expect((await t.call('DELETE', '/api/v1/recurring-promotions/train', { token: u.admin })).status).toBe(404);
   });

@@ -27,7 +27,7 @@ import { soakHoldOf, soakState } from './soak.ts';
  * naming the calendar.
  *
  * One EventBridge Scheduler schedule per recurring promotion (a cron expression with its time zone; disabled
- * while paused, deleted with it) fires schedule-fire, which runs `fireRecurring`: nothing new in the source, a
+ * while paused, gone with it: deleteRecurringPromotion) fires schedule-fire, which runs `fireRecurring`: nothing new in the source, a
  * freeze window over the target or a soak not done in the source skips the run with its reason; otherwise the
  * promotion is requested. Every run is recorded on the item (`lastRuns`, the newest RECURRING_RUNS_KEPT).
  */
@@ -122,6 +122,14 @@ async function checkPair(deps: Deps, tenant: string, source: string, target: str
   checkForward(line, rules, source, target);
 }
 
+/** Creates or replaces the calendar's schedule: its cron in its time zone, enabled unless paused. */
+const armSchedule = (deps: With<'scheduler'>, r: RecurringPromotion, tenant: string) =>
+  deps.scheduler.scheduleRecurring(
+    recurringScheduleName(tenant, r.name),
+    { cron: r.cron, timeZone: r.timeZone, enabled: !r.paused },
+    { tenant, recurring: r.name },
+  );
+
 /** Creates or replaces a recurring promotion and its schedule (enabled unless paused). */
 export async function putRecurringPromotion(deps: With<'scheduler'>, ctx: Ctx, name: string, body: RecurringPromotionBody) {
   const { tenant } = ctx.principal;
@@ -167,11 +175,7 @@ export async function putRecurringPromotion(deps: With<'scheduler'>, ctx: Ctx, n
   });
   // After the write: a schedule never fires for a calendar that is not stored. A failure here answers 500 and the
   // same PUT puts the schedule right (the item is the same, the schedule created or replaced).
-  await deps.scheduler.scheduleRecurring(
-    recurringScheduleName(tenant, name),
-    { cron: written.cron, timeZone: written.timeZone, enabled: !written.paused },
-    { tenant, recurring: name },
-  );
+  await armSchedule(deps, written, tenant);
   return recurringView(written, now);
 }
 
@@ -187,7 +191,17 @@ export async function listRecurringPromotions(deps: Deps, ctx: Ctx) {
   return { items: await Promise.all(all.sort((a, b) => a.name.localeCompare(b.name)).map((r) => recurringView(r, now))) };
 }
 
-/** Removes a recurring promotion and deletes its schedule (its runs go with it; the promotions it requested stay). */
+/** How soon after a delete the calendar's schedule fires once more (a no-op) and is gone. */
+const RETIRE_AFTER_MS = 60_000;
+
+/**
+ * Removes a recurring promotion and its schedule (its runs go with it; the promotions it requested stay).
+ * The schedule is retired, not deleted from here: it is replaced by a one-time schedule of the same name that
+ * deletes itself after it ran, and whose firing finds the calendar gone (fireRecurring: it deletes the schedule
+ * and runs nothing). So the DELETE function needs what the PUT function needs (create and update a schedule)
+ * and shares its execution role: a function of its own grants (DeleteSchedule alone) would be one more role
+ * the tenant write role trusts, over IAM's trust-policy quota (infra/store.ts checkTrustSize).
+ */
 export async function deleteRecurringPromotion(deps: With<'scheduler'>, ctx: Ctx, name: string): Promise<void> {
   const { tenant } = ctx.principal;
   await retryOnConflict(deps.tunables, async () => {
@@ -195,7 +209,7 @@ export async function deleteRecurringPromotion(deps: With<'scheduler'>, ctx: Ctx
     if (!cur) throw new RecurringPromotionNotFound(name);
     await write(deps, ctx, [{ kind: 'deleteRecurringPromotion', name, expectedRev: cur.rev }], 'recurring.delete', name, { ...cur, lastRuns: undefined }, null);
   });
-  await deps.scheduler.cancel(recurringScheduleName(tenant, name));
+  await deps.scheduler.scheduleOnce(recurringScheduleName(tenant, name), new Date(deps.clock().getTime() + RETIRE_AFTER_MS), { tenant, recurring: name });
 }
 
 type Decision = Omit<RecurringRun, 'at'>;
@@ -306,6 +320,9 @@ export async function fireRecurring(
   const r = await deps.store.getRecurringPromotion(tenant, name);
   if (!r) {
     await deps.scheduler.cancel(recurringScheduleName(tenant, name));
+    // Put again while this firing read it gone: its schedule (just deleted) is made again.
+    const again = await deps.store.getRecurringPromotion(tenant, name);
+    if (again) await armSchedule(deps, again, tenant);
     return { outcome: 'gone' };
   }
   if (r.paused) return { outcome: 'paused' };
