@@ -168,6 +168,60 @@ describe('recurring promotions', () => {
     expect(await fire(tenant, 'train')).toMatchObject({ outcome: 'skipped', code: 'soaking', reason: expect.stringContaining('soaking in dev until') });
   });
 
+  it('are part of the manifest: plan names them, apply writes them with their schedules, export round-trips, removal retires the schedule, a bad calendar or pair is refused by path', async () => {
+    const { tenant, u } = await tenantWithLine();
+    const doc = (promotion: Record<string, unknown>) => JSON.stringify({ artifacts: { promotion } });
+    const train = { name: 'train', source: 'staging', target: 'production', cron: '0 9 * * 1-5', timezone: 'Europe/Berlin' };
+    const document = doc({ recurring_promotions: [train, { ...train, name: 'month-end', cron: '0 18 28 * *', paused: true }] });
+    const plan = await t.call('POST', '/api/v1/manifest/plan', { token: u.viewer, body: { document } });
+    expect(plan.status, JSON.stringify(plan.body)).toBe(200);
+    expect(plan.body.changes).toContainEqual(expect.objectContaining({ op: 'add', path: 'recurring_promotions.train' }));
+    const applied = await t.call('POST', '/api/v1/manifest/apply', { token: u.admin, body: { document, expectedDigest: plan.body.digest } });
+    expect(applied.status, JSON.stringify(applied.body)).toBe(200);
+    expect((await t.call('GET', '/api/v1/recurring-promotions/train', { token: u.viewer })).body).toMatchObject({
+      ...WEEKDAYS,
+      source: 'staging',
+      target: 'production',
+    });
+    expect(t.stack.scheduler.describe(recurringScheduleName(tenant, 'train'))?.recurring).toMatchObject({ enabled: true });
+    expect(t.stack.scheduler.describe(recurringScheduleName(tenant, 'month-end'))?.recurring).toMatchObject({ enabled: false });
+    const audit = await t.call('GET', '/api/v1/audit?entityType=recurring-promotion&entityId=train', { token: u.viewer });
+    expect(audit.body.items.map((e: { action: string }) => e.action)).toContain('manifest.recurring.add');
+
+    const exported = await t.call('GET', '/api/v1/manifest', { token: u.viewer });
+    expect(exported.body).toContain('recurring_promotions:');
+    const again = await t.call('POST', '/api/v1/manifest/apply', { token: u.admin, body: { document: exported.body } });
+    expect(again.body).toMatchObject({ applied: false, changes: [] });
+
+    const removed = await t.call('POST', '/api/v1/manifest/apply', { token: u.admin, body: { document: doc({ recurring_promotions: [train] }) } });
+    expect(removed.body.changes).toEqual([expect.objectContaining({ op: 'remove', path: 'recurring_promotions.month-end' })]);
+    expect((await t.call('GET', '/api/v1/recurring-promotions/month-end', { token: u.viewer })).status).toBe(404);
+    expect(t.stack.scheduler.describe(recurringScheduleName(tenant, 'month-end'))?.recurring).toBeUndefined();
+
+    const bad = await t.call('POST', '/api/v1/manifest/plan', {
+      token: u.viewer,
+      body: {
+        document: doc({
+          recurring_promotions: [
+            { ...train, cron: '* * * * *' },
+            { ...train, name: 'skip', source: 'dev' },
+          ],
+        }),
+      },
+    });
+    expect(bad.status).toBe(400);
+    expect(JSON.stringify(bad.body.error)).toContain('fires more often than every 5 minutes');
+    const pair = await t.call('POST', '/api/v1/manifest/plan', {
+      token: u.viewer,
+      body: { document: doc({ recurring_promotions: [{ ...train, source: 'dev' }] }) },
+    });
+    expect(pair.status).toBe(400);
+    expect(pair.body.error.issues).toContainEqual({
+      path: 'document.artifacts.promotion.recurring_promotions.0.target',
+      message: "'production' is not the next environment after 'dev' (the line is dev → staging → production)",
+    });
+  });
+
   it('pausing disables the schedule (nothing fires), resuming enables it; delete removes the calendar and its schedule', async () => {
     const { tenant, u } = await tenantWithLine();
     await changeDev(u, 4);

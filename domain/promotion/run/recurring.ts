@@ -123,7 +123,7 @@ async function checkPair(deps: Deps, tenant: string, source: string, target: str
 }
 
 /** Creates or replaces the calendar's schedule: its cron in its time zone, enabled unless paused. */
-const armSchedule = (deps: With<'scheduler'>, r: RecurringPromotion, tenant: string) =>
+export const armSchedule = (deps: With<'scheduler'>, r: RecurringPromotion, tenant: string) =>
   deps.scheduler.scheduleRecurring(
     recurringScheduleName(tenant, r.name),
     { cron: r.cron, timeZone: r.timeZone, enabled: !r.paused },
@@ -209,8 +209,12 @@ export async function deleteRecurringPromotion(deps: With<'scheduler'>, ctx: Ctx
     if (!cur) throw new RecurringPromotionNotFound(name);
     await write(deps, ctx, [{ kind: 'deleteRecurringPromotion', name, expectedRev: cur.rev }], 'recurring.delete', name, { ...cur, lastRuns: undefined }, null);
   });
-  await deps.scheduler.scheduleOnce(recurringScheduleName(tenant, name), new Date(deps.clock().getTime() + RETIRE_AFTER_MS), { tenant, recurring: name });
+  await retireSchedule(deps, tenant, name, deps.clock());
 }
+
+/** A removed calendar's schedule replaced by a one-time one that fires a no-op and deletes itself (see deleteRecurringPromotion). */
+export const retireSchedule = (deps: With<'scheduler'>, tenant: string, name: string, now: Date) =>
+  deps.scheduler.scheduleOnce(recurringScheduleName(tenant, name), new Date(now.getTime() + RETIRE_AFTER_MS), { tenant, recurring: name });
 
 type Decision = Omit<RecurringRun, 'at'>;
 const skip = (code: NonNullable<RecurringRun['code']>, reason: string): Decision => ({ outcome: 'skipped', code, reason });
