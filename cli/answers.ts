@@ -22,6 +22,7 @@ import type {
   statusResponse,
 } from '../functions/http/responses/environments.ts';
 import type { gitTargetResponse } from '../functions/http/responses/gitops.ts';
+import type { recurringPromotionResponse, recurringPromotionsList } from '../functions/http/responses/recurring.ts';
 import type { manifestApplyResponse, manifestPlanResponse } from '../functions/http/responses/manifest.ts';
 import type { notificationSettings, slackLinkCodeResponse, slackLinksListResponse } from '../functions/http/responses/notifications.ts';
 import type {
@@ -140,3 +141,5 @@ export type AuthConfig = Out<typeof authConfigResponse>;
 export type ApiError = Out<typeof errorBody>;
 export type AnalysisTemplate = Out<typeof analysisTemplateWithVersion>;
 export type AnalysisTemplateList = Out<typeof analysisTemplatesList>;
+export type RecurringPromotion = Out<typeof recurringPromotionResponse>;
+export type RecurringPromotionList = Out<typeof recurringPromotionsList>;

@@ -86,6 +86,8 @@ export interface Values {
   yes?: boolean;
   promotion?: string;
   'auto-start'?: boolean;
+  // recurring promotions
+  paused?: boolean;
 }
 export const values: Values = {};
 

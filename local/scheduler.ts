@@ -1,4 +1,5 @@
-import type { SchedulePayload } from '#domain/kernel/ports';
+import type { RecurringSchedule, SchedulePayload } from '#domain/kernel/ports';
+import { nextOccurrence } from '#domain/promotion/run/recurring-cron';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { reportError } from './terminal.ts';
@@ -7,18 +8,23 @@ import type { Scheduler } from '#domain/kernel/ports';
 type Payload = SchedulePayload;
 interface Entry {
   name: string;
+  /** a one-time schedule's time; a recurring one's next firing (recomputed when it is armed) */
   at: string;
   payload: Payload;
+  /** a recurring schedule: its calendar (kept after each firing, until cancelled) */
+  recurring?: RecurringSchedule;
 }
 
 /** Longest delay a Node timer takes (about 24.8 days); a later schedule re-arms when it wakes. */
 const MAX_DELAY = 2 ** 31 - 1;
 
 /**
- * The local stand-in for EventBridge Scheduler: one-time schedules kept in a
- * JSON file (so a restarted stack still fires them), fired by timers into the
- * same schedule-fire handler the AWS schedules invoke, retried like the AWS
- * retry policy when the target fails, and deleted after they run.
+ * The local stand-in for EventBridge Scheduler: schedules kept in a JSON file (so a
+ * restarted stack still fires them), fired by timers into the same schedule-fire
+ * handler the AWS schedules invoke, retried like the AWS retry policy when the
+ * target fails. One-time schedules are deleted after they run; recurring ones (a
+ * cron calendar in a time zone) are armed again for their next time, and a
+ * disabled one keeps its calendar and fires nothing.
  */
 export class LocalScheduler implements Scheduler {
   private readonly entries = new Map<string, Entry>();
@@ -33,7 +39,11 @@ export class LocalScheduler implements Scheduler {
 
   /** Arms every persisted schedule (after a restart). */
   resume(): void {
-    for (const e of this.entries.values()) this.arm(e, 0);
+    for (const e of this.entries.values()) {
+      // A calendar's time that passed while the stack was down is not caught up (nor is it on AWS): its next one is.
+      if (e.recurring && Date.parse(e.at) < Date.now()) void this.scheduleRecurring(e.name, e.recurring, e.payload);
+      else this.arm(e, 0);
+    }
   }
 
   async scheduleOnce(name: string, at: Date, payload: Payload): Promise<void> {
@@ -41,6 +51,38 @@ export class LocalScheduler implements Scheduler {
     this.entries.set(name, e);
     this.persist();
     this.arm(e, 0);
+  }
+
+  async scheduleRecurring(name: string, schedule: RecurringSchedule, payload: Payload): Promise<void> {
+    const next = await nextOccurrence(schedule.cron, schedule.timeZone, new Date());
+    const e: Entry = { name, at: (next ?? new Date(8.64e15)).toISOString(), payload, recurring: { ...schedule } };
+    this.entries.set(name, e);
+    this.persist();
+    this.arm(e, 0);
+  }
+
+  /** A schedule as it is kept (tests look at a recurring one's calendar and state). */
+  describe(name: string): { at: string; payload: Payload; recurring?: RecurringSchedule } | undefined {
+    const e = this.entries.get(name);
+    return e && structuredClone({ at: e.at, payload: e.payload, ...(e.recurring ? { recurring: e.recurring } : {}) });
+  }
+
+  /**
+   * Fires an enabled schedule now, as its time coming would (tests: a calendar's next time may be days
+   * away); answers what the target answered, or undefined when there is no such enabled schedule. A
+   * recurring schedule stays armed for its next time; a one-time one is gone after it ran.
+   */
+  async fireNow(name: string): Promise<unknown> {
+    const e = this.entries.get(name);
+    if (!e || (e.recurring && !e.recurring.enabled)) return undefined;
+    const out = await this.opts.fire(e.payload);
+    if (!e.recurring && this.entries.get(name) === e) {
+      clearTimeout(this.timers.get(name));
+      this.timers.delete(name);
+      this.entries.delete(name);
+      this.persist();
+    }
+    return out;
   }
 
   async cancel(name: string): Promise<void> {
@@ -62,6 +104,8 @@ export class LocalScheduler implements Scheduler {
   private arm(e: Entry, attempt: number): void {
     if (this.stopped) return;
     clearTimeout(this.timers.get(e.name));
+    this.timers.delete(e.name);
+    if (e.recurring && !e.recurring.enabled) return;
     const wait = attempt > 0 ? (this.opts.retryDelayMs ?? 1000) : Math.max(0, new Date(e.at).getTime() - Date.now());
     const timer = setTimeout(
       () => {
@@ -76,6 +120,7 @@ export class LocalScheduler implements Scheduler {
 
   private async run(e: Entry, attempt: number): Promise<void> {
     if (this.stopped || this.entries.get(e.name) !== e) return;
+    if (e.recurring) return this.runRecurring(e, attempt);
     try {
       await this.opts.fire(e.payload);
       // The target may have replaced this schedule while it ran (same name, new time): keep that one.
@@ -92,6 +137,23 @@ export class LocalScheduler implements Scheduler {
         this.persist();
       }
     }
+  }
+
+  /** A recurring schedule's firing: retried like a one-time one, then armed for the calendar's next time after this one. */
+  private async runRecurring(e: Entry, attempt: number): Promise<void> {
+    try {
+      await this.opts.fire(e.payload);
+    } catch (err) {
+      if (attempt < (this.opts.maxRetries ?? 10)) return this.arm(e, attempt + 1);
+      reportError(`local scheduler: ${e.name} failed after ${attempt + 1} attempts`, err);
+    }
+    if (this.stopped || this.entries.get(e.name) !== e) return;
+    const next = await nextOccurrence(e.recurring!.cron, e.recurring!.timeZone, new Date(Math.max(Date.now(), Date.parse(e.at))));
+    if (this.entries.get(e.name) !== e) return;
+    const again: Entry = { ...e, at: (next ?? new Date(8.64e15)).toISOString() };
+    this.entries.set(e.name, again);
+    this.persist();
+    this.arm(again, 0);
   }
 
   private persist(): void {

@@ -22,6 +22,7 @@ export const ENTITY_TYPES = [
   'tenant',
   'user',
   'analysis-template',
+  'recurring-promotion',
 ] as const;
 
 export type EntityType = (typeof ENTITY_TYPES)[number];

@@ -239,3 +239,11 @@ export class AnalysisTemplateNotFound extends DomainError {
 export class AnalysisTemplateInUse extends DomainError {
   readonly code = 'ANALYSIS_TEMPLATE_IN_USE';
 }
+
+/** A recurring promotion the tenant does not have (domain/promotion/run/recurring.ts). */
+export class RecurringPromotionNotFound extends DomainError {
+  readonly code = 'RECURRING_PROMOTION_NOT_FOUND';
+  constructor(name: string) {
+    super(`No recurring promotion '${name}'`, { name });
+  }
+}

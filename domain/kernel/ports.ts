@@ -53,12 +53,23 @@ export type SchedulePayload =
   /** an outbound webhook delivery to attempt (fires the delivery function, domain/webhooks) */
   | { tenant: string; webhookDelivery: { subscription: string; id: string; trigger: 'retry' | 'redeliver' } }
   /** a freeze window's next edge: Freeze Started / Freeze Ended (domain/freeze/windows.ts) */
-  | { tenant: string; freezeEdge: { window: string; edge: 'started' | 'ended'; at: string } };
+  | { tenant: string; freezeEdge: { window: string; edge: 'started' | 'ended'; at: string } }
+  /** a recurring promotion's calendar fired (domain/promotion/run/recurring.ts) */
+  | { tenant: string; recurring: string };
 
-/** One-time schedules (EventBridge Scheduler on AWS, a local timer store locally) that fire a promotion's execution. */
+/** A schedule that fires on a calendar: a 5-field cron expression read in an IANA time zone; disabled, it keeps its calendar and fires nothing. */
+export interface RecurringSchedule {
+  cron: string;
+  timeZone: string;
+  enabled: boolean;
+}
+
+/** Schedules (EventBridge Scheduler on AWS, a local timer store locally): one-time ones that fire a promotion's execution, and calendars (recurring promotions). */
 export interface Scheduler {
   /** Creates or replaces the schedule `name` to fire at `at` with `payload`. */
   scheduleOnce(name: string, at: Date, payload: SchedulePayload): Promise<void>;
+  /** Creates or replaces the schedule `name` to fire on a calendar (each time, with `payload`) until it is cancelled. */
+  scheduleRecurring(name: string, schedule: RecurringSchedule, payload: SchedulePayload): Promise<void>;
   /** Removes it; a schedule that is gone (fired or never made) is fine. */
   cancel(name: string): Promise<void>;
 }

@@ -22,6 +22,40 @@ export interface ArtifactSubject {
 
 export type Subject = ConfigSubject | ArtifactSubject;
 
+/** One run of a recurring promotion (domain/promotion/run/recurring.ts): what its schedule's firing did. */
+export interface RecurringRun {
+  at: string;
+  outcome: 'promoted' | 'skipped';
+  /** why it was skipped: nothing new, a freeze window, the source's soak, a promotion already on its way, a refusal */
+  code?: 'nothing-new' | 'frozen' | 'soaking' | 'in-flight' | 'refused';
+  reason?: string;
+  /** the promotion it requested */
+  promotionId?: string;
+}
+
+/** A promotion on a calendar: from `source` to `target` whenever `cron` fires in `timeZone`, through the normal request path. */
+export interface RecurringPromotion {
+  name: string;
+  source: string;
+  target: string;
+  /** the artifact to promote (its version the source runs); absent: the source's configuration (a FULL promotion) */
+  artifact?: string;
+  cron: string;
+  timeZone: string;
+  paused: boolean;
+  notes?: string;
+  /** the newest runs first, bounded (RECURRING_RUNS_KEPT) */
+  lastRuns: RecurringRun[];
+  /** the definition's version (a PUT may name the one it read) */
+  version: number;
+  /** the item's write revision: every write (a PUT, a run recorded) is conditioned on it */
+  rev: number;
+  createdAt: string;
+  createdBy: string;
+  updatedAt: string;
+  updatedBy: string;
+}
+
 /** A tenant's rule for one source → target pair (promotion rule + approval policy). */
 export interface Rule {
   id: string;

@@ -4,7 +4,8 @@ import type { SchedulePayload } from './ports.ts';
 /**
  * What a one-time schedule that fires the schedule-fire function carries (its boundary schema): resume a
  * scheduled promotion's flow, run an auto-promotion check that came due, expire a waiting promotion,
- * remind approvers, sweep a promotion at its deadline, poll a pull request, or a freeze window's edge.
+ * remind approvers, sweep a promotion at its deadline, poll a pull request, or a freeze window's edge; and a
+ * recurring promotion's calendar (a recurring schedule).
  * (A webhook delivery's retry schedule fires the delivery function instead.)
  */
 export const scheduleFirePayload = /* @__PURE__ */ z.schema(() =>
@@ -22,6 +23,7 @@ export const scheduleFirePayload = /* @__PURE__ */ z.schema(() =>
       tenant: z.string().check(z.minLength(1)),
       freezeEdge: z.object({ window: z.string().check(z.minLength(1)), edge: z.enum(['started', 'ended']), at: z.string().check(z.minLength(1)) }),
     }),
+    z.object({ tenant: z.string().check(z.minLength(1)), recurring: z.string().check(z.minLength(1)) }),
   ]),
 );
 

@@ -13,7 +13,21 @@ import { linkRefusal } from '../artifacts/discovery.ts';
 import type { RepoLink } from '../artifacts/model.ts';
 import { ownValue } from '../kernel/reserved-keys.ts';
 import { sortTemplates, templateAttachmentIssues } from './templates.ts';
-import { type Setup, freezeKey, sortRules, sortSubscriptions, subscriptionDoc, gitDoc, sortLinks, linkDoc, pairOf, asShown, ruleOfDoc } from './sections.ts';
+import {
+  type Setup,
+  recurringOfDoc,
+  sortRecurring,
+  freezeKey,
+  sortRules,
+  sortSubscriptions,
+  subscriptionDoc,
+  gitDoc,
+  sortLinks,
+  linkDoc,
+  pairOf,
+  asShown,
+  ruleOfDoc,
+} from './sections.ts';
 
 /**
  * The setup a manifest asks for, from the setup there is now: every section the document names,
@@ -78,6 +92,25 @@ export function desired(tenant: string, cur: Setup, m: Manifest, place: Deployme
       issues.push({ path: `document.artifacts.promotion.freeze_windows.${i}.environment`, message: `no environment '${w.environment}' in the line` });
   }
   const doc = 'document.artifacts.promotion';
+  // A recurring promotion's pair is one a promotion may take: the next environment, or one a rule of the document's lets it skip to.
+  const rulesAfter = p.approval_rules ?? cur.approval_rules;
+  for (const [i, r] of (p.recurring_promotions ?? []).entries()) {
+    const si = cur.environments.indexOf(r.source);
+    const ti = cur.environments.indexOf(r.target);
+    for (const [f, at] of [
+      ['source', si],
+      ['target', ti],
+    ] as const)
+      if (at < 0)
+        issues.push({ path: `${doc}.recurring_promotions.${i}.${f}`, message: `no environment '${r[f]}' in the line (${cur.environments.join(', ')})` });
+    if (si < 0 || ti < 0) continue;
+    const skips = rulesAfter.some((x) => x.sourceEnvironment === r.source && x.targetEnvironment === r.target && x.allowSkip);
+    if (ti <= si || (ti > si + 1 && !skips))
+      issues.push({
+        path: `${doc}.recurring_promotions.${i}.target`,
+        message: `'${r.target}' is not the next environment after '${r.source}' (the line is ${cur.environments.join(' → ')})`,
+      });
+  }
   const urls = { allowLoopback: tunables.allowLoopbackOutbound };
   // The webhook gates' URLs passed the schema's rules; loopback is the deployment's to allow (a redacted URL keeps a stored one).
   for (const [env, gates] of Object.entries(p.webhook_gates ?? {})) {
@@ -162,6 +195,7 @@ export function desired(tenant: string, cur: Setup, m: Manifest, place: Deployme
         .map((w) => ({ ...w, ...(w.start ? { start: new Date(w.start).toISOString(), end: new Date(w.end!).toISOString() } : {}) }))
         .sort((a, b) => (freezeKey(a) < freezeKey(b) ? -1 : 1))
     : cur.freeze_windows;
+  const recurring_promotions = p.recurring_promotions ? sortRecurring(p.recurring_promotions.map(recurringOfDoc)) : cur.recurring_promotions;
   const approval_rules = p.approval_rules ? sortRules(p.approval_rules.map(ruleOfDoc)) : cur.approval_rules;
   const webhook_gates = { ...cur.webhook_gates, ...(p.webhook_gates ?? {}) };
   const webhooks = p.webhooks ? sortSubscriptions(p.webhooks.map(subscriptionDoc)) : cur.webhooks;
@@ -192,5 +226,6 @@ export function desired(tenant: string, cur: Setup, m: Manifest, place: Deployme
     git_targets,
     registry_links,
     analysis_templates,
+    recurring_promotions,
   };
 }

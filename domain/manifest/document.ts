@@ -7,6 +7,9 @@ import { NOTIFICATION_KINDS } from '../notify/model.ts';
 import { after, afterMode, envName, gates, signingKey, soakSeconds, verification, webhookGate } from '../kernel/schemas.ts';
 import { artifactName, createRule } from '../kernel/promotion-schemas.ts';
 import { monitors } from '../freeze/monitors.ts';
+import { timeZone } from '../kernel/time-zone.ts';
+import { RECURRING_NAME } from '../promotion/run/recurring.ts';
+import { checkCalendar } from '../promotion/run/recurring-cron.ts';
 import { analyses, preAnalyses, rollout, targets } from '../kernel/target-schemas.ts';
 import { analysisTemplate, celReady } from '../verification/template.ts';
 import { MAX_TEMPLATES } from '../verification/templates.ts';
@@ -58,6 +61,27 @@ const freezeWindow = /* @__PURE__ */ z.schema(() =>
         });
         if (!r.success)
           for (const i of r.error.issues) ctx.addIssue({ code: 'custom', path: i.path.map((p) => (p === 'endCron' ? 'end_cron' : p)), message: i.message });
+      }),
+    ),
+);
+
+/** A recurring promotion as the document writes it: the body of PUT /recurring-promotions/{name}, with its name (its calendar checked as the API checks it). */
+const recurringDoc = /* @__PURE__ */ z.schema(() =>
+  z
+    .strictObject({
+      name: z.string().check(z.regex(RECURRING_NAME, 'must be lower-case letters, digits and dashes')),
+      source: envName,
+      target: envName,
+      artifact: z.optional(z.string().check(z.regex(/^[a-z0-9][a-z0-9._-]{0,99}$/, 'must be an artifact name'))),
+      cron: z.string().check(z.minLength(1), z.maxLength(100)),
+      timezone: timeZone,
+      paused: z.optional(z.boolean()),
+      notes: z.optional(z.string().check(z.maxLength(500))),
+    })
+    .check(
+      z.superRefine(async (r, ctx) => {
+        for (const i of (await checkCalendar(r.cron, r.timezone, new Date())).issues)
+          ctx.addIssue({ code: 'custom', path: [i.path === 'body.timeZone' ? 'timezone' : 'cron'], message: i.message });
       }),
     ),
 );
@@ -183,6 +207,13 @@ export const manifestSchema = /* @__PURE__ */ z.schema(() =>
           z.array(analysisTemplate).check(
             z.maxLength(MAX_TEMPLATES),
             z.refine((ts) => new Set(ts.map((t) => t.name)).size === ts.length, { message: 'analysis template names must be unique' }),
+          ),
+        ),
+        /** Stageline: recurring promotions (source → target on a calendar), by name; the list replaces the tenant's, left out keeps them */
+        recurring_promotions: z.optional(
+          z.array(recurringDoc).check(
+            z.maxLength(50),
+            z.refine((rs) => new Set(rs.map((r) => r.name)).size === rs.length, { message: 'recurring promotion names must be unique' }),
           ),
         ),
         /** Stageline: freeze windows (tenant-wide, or with `environment`) */

@@ -5,7 +5,7 @@ import type { FreezeWindow } from '../freeze/model.ts';
 import type { Environment } from '../kernel/model.ts';
 import { type NotificationSettings } from '../notify/model.ts';
 import type { Gates } from '../kernel/schemas.ts';
-import type { Rule } from '../kernel/promotion-model.ts';
+import type { RecurringPromotion, Rule } from '../kernel/promotion-model.ts';
 import type { CreateRule } from '../kernel/promotion-schemas.ts';
 import { type Manifest } from './document.ts';
 import { isRedactedUrl, redactUrl } from '../kernel/url-policy.ts';
@@ -45,6 +45,8 @@ export interface Setup {
   >;
   /** the tenant's analysis templates, by name */
   analysis_templates: AnalysisTemplate[];
+  /** the tenant's recurring promotions, by name */
+  recurring_promotions: RecurringDoc[];
   gates: Record<string, Gates>;
   notifications: {
     slack?: { webhook: string; channels: string[]; team_id?: string };
@@ -64,6 +66,28 @@ export interface Setup {
 }
 
 export type SubscriptionDoc = NonNullable<Promo['webhooks']>[number];
+
+export type RecurringDoc = NonNullable<Promo['recurring_promotions']>[number];
+
+/** A recurring promotion as the document writes it (its runs and stamps are no part of the setup; defaults left out). */
+export const recurringDoc = (
+  r: Pick<RecurringPromotion, 'name' | 'source' | 'target' | 'artifact' | 'cron' | 'timeZone' | 'paused' | 'notes'>,
+): RecurringDoc => ({
+  name: r.name,
+  source: r.source,
+  target: r.target,
+  ...(r.artifact ? { artifact: r.artifact } : {}),
+  cron: r.cron,
+  timezone: r.timeZone,
+  ...(r.paused ? { paused: true } : {}),
+  ...(r.notes ? { notes: r.notes } : {}),
+});
+
+/** A document's recurring promotion in the form recurringDoc writes (its cron's spaces as one, `paused: false` left out). */
+export const recurringOfDoc = (d: RecurringDoc): RecurringDoc =>
+  recurringDoc({ ...d, cron: d.cron.trim().split(/\s+/).join(' '), timeZone: d.timezone, paused: d.paused ?? false });
+
+export const sortRecurring = (rs: RecurringDoc[]) => [...rs].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 
 /** `edit` is left out when it is the default (yaml-path), so documents exported before there was a choice stay as they were. */
 export type GitDoc = NonNullable<NonNullable<Promo['git_targets']>[string]>;
@@ -228,4 +252,5 @@ export interface Current {
   links: RepoLink[];
   /** the version of the tenant's templates item (null: none yet) */
   templatesVersion: number | null;
+  recurring: RecurringPromotion[];
 }

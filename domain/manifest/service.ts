@@ -36,10 +36,14 @@ import {
   redactedGate,
   subscriptionKeys,
   repoOf,
+  recurringDoc,
+  sortRecurring,
+  type RecurringDoc,
 } from './sections.ts';
 
 import { desired } from './desired.ts';
 import { sortTemplates, templatesByName } from './templates.ts';
+import { recurringOps, scheduleRecurring } from './recurring.ts';
 
 /**
  * Promotion policy as code: the tenant's setup as one document (domain/manifest/document.ts),
@@ -54,7 +58,7 @@ import { sortTemplates, templatesByName } from './templates.ts';
  * the line (a link saved before that index existed) and those the document names.
  */
 async function current(deps: Deps, tenant: string, named: string[] = []): Promise<Current> {
-  const [envs, windows, notify, head, rules, subscriptions, templates] = await Promise.all([
+  const [envs, windows, notify, head, rules, subscriptions, templates, recurring] = await Promise.all([
     deps.store.listEnvironments(tenant),
     deps.store.listFreezeWindows(tenant),
     deps.store.getNotificationSettings(tenant, 'tenant'),
@@ -62,6 +66,7 @@ async function current(deps: Deps, tenant: string, named: string[] = []): Promis
     deps.store.listRules(tenant),
     deps.store.listWebhooks(tenant),
     deps.store.getAnalysisTemplates(tenant),
+    deps.store.listRecurringPromotions(tenant),
   ]);
   const line = lineOf(envs);
   const [targets, pointers, linked] = await Promise.all([
@@ -121,11 +126,16 @@ async function current(deps: Deps, tenant: string, named: string[] = []): Promis
       artifacts.map((a) => [a, sortLinks(links.filter((l) => l.artifact === a).map(linkDoc))] as const).filter(([, l]) => l.length),
     ),
     analysis_templates: sortTemplates(templates?.templates ?? []),
+    recurring_promotions: sortRecurring(recurring.map(recurringDoc)),
   };
-  return { setup, envs: line, windows, notify, head, rules, subscriptions, gitTargets, links, templatesVersion: templates?.version ?? null };
+  return { setup, envs: line, windows, notify, head, rules, subscriptions, gitTargets, links, templatesVersion: templates?.version ?? null, recurring };
 }
 
-export const setupDigest = (s: Setup) => digestOf(s);
+/** The setup's digest; a tenant without recurring promotions keeps the digest it had before they were part of the setup. */
+export const setupDigest = (s: Setup) => {
+  const { recurring_promotions, ...rest } = s;
+  return digestOf(recurring_promotions.length ? s : rest);
+};
 
 /** The document for a setup: the manifest.yaml shape plus Stageline's sections. */
 export function toManifest(s: Setup): Manifest {
@@ -143,6 +153,7 @@ export function toManifest(s: Setup): Manifest {
         git_targets: s.git_targets,
         registry_links: s.registry_links,
         analysis_templates: s.analysis_templates,
+        ...(s.recurring_promotions.length ? { recurring_promotions: s.recurring_promotions } : {}),
         cross_registry_sync: true,
         // The document-wide value: signature_match when every environment has it (each environment also says its own).
         verification:
@@ -185,6 +196,8 @@ function planOf(cur: Setup, want: Setup): Change[] {
   const links = (s: Setup) => Object.fromEntries(Object.entries(s.registry_links).map(([a, list]) => [a, Object.fromEntries(list.map((l) => [repoOf(l), l]))]));
   diff('registry_links', links(cur), links(want), changes);
   diff('analysis_templates', templatesByName(cur.analysis_templates), templatesByName(want.analysis_templates), changes);
+  const byName = (rs: RecurringDoc[]) => Object.fromEntries(rs.map((r) => [r.name, r]));
+  diff('recurring_promotions', byName(cur.recurring_promotions), byName(want.recurring_promotions), changes);
   // Freeze windows have no name: one is added or removed as a whole.
   const have = new Set(cur.freeze_windows.map(freezeKey));
   const wanted = new Set(want.freeze_windows.map(freezeKey));
@@ -252,6 +265,8 @@ function securityAudit(c: Change): { action: string; entityType: EntityType; ent
       return { action: `manifest.git-target.${op}`, entityType: 'git-target', entityId: key ?? 'git_targets' };
     case 'registry_links':
       return { action: `manifest.registry-link.${op}`, entityType: 'artifact', entityId: key ?? 'registry_links' };
+    case 'recurring_promotions':
+      return { action: `manifest.recurring.${op}`, entityType: 'recurring-promotion', entityId: key ?? 'recurring_promotions' };
     case 'analysis_templates':
       return { action: `manifest.analysis-template.${op}`, entityType: 'analysis-template', entityId: key ?? 'analysis_templates' };
     case 'environment_settings':
@@ -378,6 +393,9 @@ async function applyOnce(deps: With<'scheduler' | 'webhooks'>, ctx: Ctx, m: Mani
       { kind: 'rulePair', source: r.sourceEnvironment, target: r.targetEnvironment, ruleId: r.id, claim: false },
     );
   }
+  // Recurring promotions by name: changed in place (their runs kept), added, or removed; their schedules follow the commit.
+  const recurring = recurringOps(cur, want, ctx.principal.name, at);
+  ops.push(...recurring.ops);
   if (canonicalJson(want.analysis_templates) !== canonicalJson(cur.setup.analysis_templates))
     ops.push({ kind: 'analysisTemplates', templates: want.analysis_templates, expectedVersion: cur.templatesVersion });
   const delivery = await deliveryOps(deps, ctx, cur, want, now);
@@ -447,6 +465,7 @@ async function applyOnce(deps: With<'scheduler' | 'webhooks'>, ctx: Ctx, m: Mani
   for (const [id, secret] of delivery.newSecrets) await needWebhooks(deps).secrets.put(tenant, id, [secret]);
   await deps.store.commit(tenant, ops);
   for (const sub of delivery.removed) await needWebhooks(deps).secrets.remove(tenant, sub.id);
+  await scheduleRecurring(deps, tenant, recurring, now);
   const shown = delivery.shown.webhooks.length + delivery.shown.registry_links.length;
   return { applied: true, digest: after, documentDigest, planDigest, changes, summary: summary(changes), ...(shown ? { secrets: delivery.shown } : {}) };
 }

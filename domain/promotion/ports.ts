@@ -1,5 +1,5 @@
 import type { Page } from '../kernel/model.ts';
-import type { Approval, Evidence, Promotion, RolloutTarget, Rule } from '../kernel/promotion-model.ts';
+import type { Approval, Evidence, Promotion, RecurringPromotion, RolloutTarget, Rule } from '../kernel/promotion-model.ts';
 import type { FreezeWindow } from '../freeze/model.ts';
 import type { WebhookGate, WebhookOutcome } from './request/gate-verdicts.ts';
 
@@ -43,13 +43,19 @@ export type PolicyOp =
   | { kind: 'rulePair'; source: string; target: string; ruleId: string; claim: boolean }
   /** a freeze window (domain/freeze/windows.ts): added or removed with its audit entry */
   | { kind: 'freezeWindow'; window: FreezeWindow }
-  | { kind: 'deleteFreezeWindow'; id: string };
+  | { kind: 'deleteFreezeWindow'; id: string }
+  /** a recurring promotion (domain/promotion/run/recurring.ts), by name, conditioned on its write revision (`rev`; null: create) */
+  | { kind: 'recurringPromotion'; recurring: RecurringPromotion; expectedRev: number | null }
+  | { kind: 'deleteRecurringPromotion'; name: string; expectedRev: number };
 
 export interface PolicyStorePort {
   getRule(tenant: string, id: string): Promise<Rule | null>;
   listRules(tenant: string): Promise<Rule[]>;
   /** Every freeze window of a tenant (few: one query). */
   listFreezeWindows(tenant: string): Promise<FreezeWindow[]>;
+  getRecurringPromotion(tenant: string, name: string): Promise<RecurringPromotion | null>;
+  /** Every recurring promotion of a tenant (few: one query), by name. */
+  listRecurringPromotions(tenant: string): Promise<RecurringPromotion[]>;
 }
 
 export interface PromotionFilter {

@@ -43,6 +43,7 @@
  * | AnalysisTemplates | T#t#ANALYSIS                    | TEMPLATES             | a tenant's analysis templates, all in one item (≤ 50, ≤ 64 KiB of JSON), versioned as a whole |
  * | FreezeWindow      | T#t#FREEZE                      | W#<id>                | all freeze windows of a tenant (few), tenant-wide and per environment |
  * | RulePair          | T#t#RULE                        | PAIR#<src>#<tgt>      | one rule per pair (conditional put with the rule) |
+ * | Recurring         | T#t#RECUR                       | R#<name>              | a recurring promotion with its last runs (bounded); all of a tenant (few) |
  * | ArtifactVersion   | T#t#ART#<name>                  | V#<version>           | immutable, get by version |
  * | ArtifactPointer   | T#t#ENV                         | PTR#<env>#<name>      | what an environment runs |
  * | EnvLock           | T#t#ENV                         | LOCK#<env>            | lease: one promotion executing per target |
@@ -180,6 +181,8 @@ export const keys = {
   rule: (tenant: string, id: string): Key => ({ pk: `${t(tenant)}RULE`, sk: `R#${id}` }),
   rulePair: (tenant: string, source: string, target: string): Key => ({ pk: `${t(tenant)}RULE`, sk: `PAIR#${source}#${target}` }),
   rules: (tenant: string) => ({ pk: `${t(tenant)}RULE`, skPrefix: 'R#' }),
+  recurringPromotion: (tenant: string, name: string): Key => ({ pk: `${t(tenant)}RECUR`, sk: `R#${name}` }),
+  recurringPromotions: (tenant: string) => ({ pk: `${t(tenant)}RECUR`, skPrefix: 'R#' }),
   analysisTemplates: (tenant: string): Key => ({ pk: `${t(tenant)}ANALYSIS`, sk: 'TEMPLATES' }),
   freezeWindow: (tenant: string, id: string): Key => ({ pk: `${t(tenant)}FREEZE`, sk: `W#${id}` }),
   freezeWindows: (tenant: string) => ({ pk: `${t(tenant)}FREEZE`, skPrefix: 'W#' }),

@@ -14,6 +14,9 @@ export function schedulerOnFirstUse(source?: Source, targetArn?: () => string | 
     async scheduleOnce(name, at, payload) {
       return (await scheduler()).scheduleOnce(name, at, payload);
     },
+    async scheduleRecurring(name, schedule, payload) {
+      return (await scheduler()).scheduleRecurring(name, schedule, payload);
+    },
     async cancel(name) {
       return (await scheduler()).cancel(name);
     },

@@ -6,13 +6,15 @@ import {
   SchedulerClient,
   UpdateScheduleCommand,
 } from '@aws-sdk/client-scheduler';
-import type { SchedulePayload, Scheduler } from '#domain/kernel/ports';
+import type { RecurringSchedule, SchedulePayload, Scheduler } from '#domain/kernel/ports';
+import { awsCronExpression } from '#domain/promotion/run/recurring-cron';
 import * as env from '../configuration.ts';
 import { traced } from './tracing.ts';
 
 /**
- * EventBridge Scheduler one-time schedules (`at(...)`, UTC) that invoke the
- * schedule-fire function; they delete themselves after running.
+ * EventBridge Scheduler schedules that invoke the schedule-fire function: one-time ones (`at(...)`, UTC)
+ * delete themselves after running; recurring ones (`cron(...)` in their time zone) run until deleted,
+ * and are disabled while their recurring promotion is paused.
  */
 export class EventBridgeScheduler implements Scheduler {
   constructor(
@@ -44,6 +46,32 @@ export class EventBridgeScheduler implements Scheduler {
         RoleArn: this.roleArn,
         Input: JSON.stringify(payload),
         RetryPolicy: { MaximumRetryAttempts: 10, MaximumEventAgeInSeconds: 3600 },
+        ...(this.deadLetterArn ? { DeadLetterConfig: { Arn: this.deadLetterArn } } : {}),
+      },
+    };
+    try {
+      await this.client.send(new CreateScheduleCommand(input));
+    } catch (err) {
+      if (!(err instanceof ConflictException)) throw err;
+      await this.client.send(new UpdateScheduleCommand(input));
+    }
+  }
+
+  async scheduleRecurring(name: string, schedule: RecurringSchedule, payload: SchedulePayload): Promise<void> {
+    if (!this.targetArn || !this.roleArn) throw new Error('SCHEDULE_TARGET_ARN and SCHEDULER_ROLE_ARN must be set to schedule promotions');
+    const input = {
+      Name: name,
+      ...this.group,
+      ScheduleExpression: awsCronExpression(schedule.cron),
+      ScheduleExpressionTimezone: schedule.timeZone,
+      State: schedule.enabled ? ('ENABLED' as const) : ('DISABLED' as const),
+      FlexibleTimeWindow: { Mode: 'OFF' as const },
+      Target: {
+        Arn: this.targetArn,
+        RoleArn: this.roleArn,
+        Input: JSON.stringify(payload),
+        // A run is for its time: one that could not be delivered within the hour is left to the next.
+        RetryPolicy: { MaximumRetryAttempts: 3, MaximumEventAgeInSeconds: 3600 },
         ...(this.deadLetterArn ? { DeadLetterConfig: { Arn: this.deadLetterArn } } : {}),
       },
     };

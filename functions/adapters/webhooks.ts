@@ -20,6 +20,9 @@ export function webhookDepsFromEnv(opts: { sender?: WebhookSender; targetArn?: s
       async scheduleOnce(name, at, payload) {
         return (await scheduler(opts)).scheduleOnce(name, at, payload);
       },
+      async scheduleRecurring(name, schedule, payload) {
+        return (await scheduler(opts)).scheduleRecurring(name, schedule, payload);
+      },
       async cancel(name) {
         return (await scheduler(opts)).cancel(name);
       },

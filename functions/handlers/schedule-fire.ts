@@ -2,6 +2,7 @@ import { scheduleFirePayload as input, type ScheduleFirePayload } from '#domain/
 import { autoCheckDue } from '#domain/promotion/request/auto';
 import { expireWaiting } from '#domain/promotion/decide/expire';
 import { fireSchedule } from '#domain/promotion/run/schedule';
+import { fireRecurring } from '#domain/promotion/run/recurring';
 import { sweepPromotion } from '#domain/promotion/sweep/sweep';
 import { pollPullRequest } from '#domain/promotion/deliver/pull-request';
 import { logged } from '../adapters/observability.ts';
@@ -34,7 +35,7 @@ const deps = wiring.deps;
  */
 let ownArn: string | undefined;
 
-/** Target of the one-time schedules (the payload's schema: domain/kernel/schedule-payload.ts). */
+/** Target of the one-time schedules and of recurring promotions' calendars (the payload's schema: domain/kernel/schedule-payload.ts). */
 export const handler = async (event: unknown, context?: { invokedFunctionArn?: string }) => {
   ownArn ??= context?.invokedFunctionArn?.split(':').slice(0, 7).join(':');
   const payload = input.parse(event);
@@ -55,5 +56,6 @@ async function fire(payload: ScheduleFirePayload) {
   if ('pullRequestPoll' in payload) return pollPullRequest(deps(), payload.tenant, payload.pullRequestPoll);
   if ('freezeEdge' in payload) return fireFreezeEdge(deps(), payload.tenant, payload.freezeEdge);
   if ('remind' in payload) return remindApprovers(deps(), payload.tenant, payload.remind);
+  if ('recurring' in payload) return fireRecurring(deps(), payload.tenant, payload.recurring);
   return fireSchedule(deps(), payload.tenant, payload.promotionId);
 }

@@ -40,6 +40,7 @@ const STATUS: [new (...args: never[]) => E.DomainError, number][] = [
   [E.TargetInUse, 409],
   [E.AnalysisTemplateNotFound, 404],
   [E.AnalysisTemplateInUse, 409],
+  [E.RecurringPromotionNotFound, 404],
 ];
 
 export interface HttpResult {

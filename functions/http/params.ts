@@ -1,6 +1,7 @@
 import * as z from '#domain/kernel/zod';
 import { envName } from '#domain/kernel/schemas';
 import { notReserved } from '#domain/kernel/reserved-keys';
+import { RECURRING_NAME } from '#domain/promotion/run/recurring';
 
 /** Path parameter schemas shared by the handlers. */
 export const envParams = /* @__PURE__ */ z.object({ env: envName });
@@ -17,6 +18,10 @@ export const promotionParams = /* @__PURE__ */ z.schema(() =>
 );
 export const freezeParams = /* @__PURE__ */ z.schema(() =>
   z.object({ id: z.string().check(z.regex(/^frz_[0-9a-z]{8,12}[0-9a-f]{8}$/, 'must be a freeze window id (frz_…)')) }),
+);
+/** The path parameter of the /recurring-promotions/{name} routes. */
+export const recurringParams = /* @__PURE__ */ z.schema(() =>
+  z.object({ name: z.string().check(z.regex(RECURRING_NAME, 'must be a recurring promotion name: lower-case letters, digits and dashes'), notReserved()) }),
 );
 export const ruleParams = /* @__PURE__ */ z.schema(() => z.object({ id: z.string().check(z.regex(/^rule_[0-9a-f]{12}$/, 'must be a rule id (rule_…)')) }));
 export const artifactParams = /* @__PURE__ */ z.schema(() =>

@@ -8,6 +8,7 @@ import { GITOPS_ROUTES } from './routes/gitops.ts';
 import { MANIFEST_ROUTES } from './routes/manifest.ts';
 import { NOTIFICATION_ROUTES } from './routes/notifications.ts';
 import { PROMOTION_ROUTES } from './routes/promotions.ts';
+import { RECURRING_ROUTES } from './routes/recurring.ts';
 import { routeKey, type Route } from './routes/row.ts';
 import { SERVICE_ROUTES } from './routes/service.ts';
 import { WEBHOOK_ROUTES } from './routes/webhooks.ts';
@@ -30,6 +31,7 @@ export const ROUTES: Route[] = [
   ...CONFIG_ROUTES,
   ...AUDIT_ROUTES,
   ...PROMOTION_ROUTES,
+  ...RECURRING_ROUTES,
   ...ARTIFACT_ROUTES,
   ...NOTIFICATION_ROUTES,
   ...GITOPS_ROUTES,

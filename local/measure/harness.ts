@@ -167,7 +167,7 @@ export async function openHarness(endpoint: string, streamIdleMs = 20) {
       events: bus,
       gates: new HttpGateProvider(),
       registry: new OciRegistrySync(),
-      scheduler: { scheduleOnce: async () => undefined, cancel: async () => undefined },
+      scheduler: { scheduleOnce: async () => undefined, scheduleRecurring: async () => undefined, cancel: async () => undefined },
       anchor: rememberingAnchor(countAnchor(new FileAnchor(join(anchorDir, 'audit-signing-key.pem'), join(anchorDir, 'checkpoints.jsonl')), anchorCalls)),
     };
     resetDeps(deps); // the handlers (API and step) now use these adapters

@@ -19,7 +19,7 @@ export function memoryDeps(start = new Date('2030-01-01T09:00:00.000Z')) {
   const started: Parameters<Workflow['start']>[0][] = [];
   /** task tokens answered: a decision (output) or a failure (error) */
   const answered: { token: string; output?: Record<string, unknown>; error?: string }[] = [];
-  const schedules = new Map<string, { at: Date; payload: SchedulePayload }>();
+  const schedules = new Map<string, { at: Date; payload: SchedulePayload; cron?: string; timeZone?: string; enabled?: boolean }>();
   const published: DomainEvent[] = [];
   const absent = (what: string) => () => Promise.reject(new Error(`${what} is not part of these tests`));
 
@@ -44,6 +44,9 @@ export function memoryDeps(start = new Date('2030-01-01T09:00:00.000Z')) {
     scheduler: {
       async scheduleOnce(name, at, payload) {
         schedules.set(name, { at, payload });
+      },
+      async scheduleRecurring(name, schedule, payload) {
+        schedules.set(name, { at: new Date(0), payload, ...schedule });
       },
       async cancel(name) {
         schedules.delete(name);

@@ -27,6 +27,30 @@ describe('EventBridgeScheduler (aws-sdk-client-mock)', () => {
     });
   });
 
+  it("creates a recurring cron() schedule in its time zone that stays, disabled while paused (a recurring promotion's calendar)", async () => {
+    sched.on(CreateScheduleCommand).resolves({});
+    await adapter().scheduleRecurring(
+      'stageline-recur-acme-train',
+      { cron: '0 9 * * 1-5', timeZone: 'Europe/Berlin', enabled: true },
+      { tenant: 'acme', recurring: 'train' },
+    );
+    await adapter().scheduleRecurring(
+      'stageline-recur-acme-train',
+      { cron: '*/15 * * * *', timeZone: 'UTC', enabled: false },
+      { tenant: 'acme', recurring: 'train' },
+    );
+    const [on, off] = sched.commandCalls(CreateScheduleCommand).map((c) => c.args[0].input);
+    expect(on).toMatchObject({
+      Name: 'stageline-recur-acme-train',
+      ScheduleExpression: 'cron(0 9 ? * 2-6 *)',
+      ScheduleExpressionTimezone: 'Europe/Berlin',
+      State: 'ENABLED',
+      Target: { Arn: 'arn:fire', RoleArn: 'arn:role', Input: '{"tenant":"acme","recurring":"train"}' },
+    });
+    expect(on).not.toHaveProperty('ActionAfterCompletion');
+    expect(off).toMatchObject({ ScheduleExpression: 'cron(0/15 * * * ? *)', ScheduleExpressionTimezone: 'UTC', State: 'DISABLED' });
+  });
+
   it('replaces an existing schedule, and ignores cancelling one that is gone', async () => {
     sched.on(CreateScheduleCommand).rejects(new ConflictException({ message: 'exists', Message: 'exists', $metadata: {} } as never));
     sched.on(UpdateScheduleCommand).resolves({});

@@ -1,12 +1,12 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { FreezeWindow } from '#domain/freeze/model';
-import type { Rule } from '#domain/kernel/promotion-model';
+import type { RecurringPromotion, Rule } from '#domain/kernel/promotion-model';
 import type { PolicyOp, PolicyStorePort } from '#domain/promotion/ports';
 import { keys } from '../keys.ts';
 import { createOrVersion, kindsOf, one, type Area, type OpItems } from './area.ts';
 import { strip, type StoreBase } from './base.ts';
 
-/** What promotions are decided by: promotion rules (one per source → target pair, a claim item keeps it so) and freeze windows. */
+/** What promotions are decided by: promotion rules (one per source → target pair, a claim item keeps it so), freeze windows and recurring promotions. */
 export function policyArea(base: StoreBase): Area<PolicyStorePort, PolicyOp> {
   const { db, table } = base;
 
@@ -24,6 +24,16 @@ export function policyArea(base: StoreBase): Area<PolicyStorePort, PolicyOp> {
     async listRules(tenant: string): Promise<Rule[]> {
       const k = keys.rules(tenant);
       return base.queryAll<Rule>(k.pk, k.skPrefix, true);
+    },
+
+    async getRecurringPromotion(tenant: string, name: string): Promise<RecurringPromotion | null> {
+      const r = await db.send(new GetCommand({ TableName: table, Key: keys.recurringPromotion(tenant, name), ConsistentRead: true }));
+      return strip<RecurringPromotion>(r.Item);
+    },
+
+    async listRecurringPromotions(tenant: string): Promise<RecurringPromotion[]> {
+      const k = keys.recurringPromotions(tenant);
+      return base.queryAll<RecurringPromotion>(k.pk, k.skPrefix, true);
     },
   };
 
@@ -78,6 +88,24 @@ export function policyArea(base: StoreBase): Area<PolicyStorePort, PolicyOp> {
           },
           'exists',
         );
+      case 'recurringPromotion':
+        return one(
+          base.put({ ...keys.recurringPromotion(tenant, op.recurring.name), entity: 'Recurring', ...op.recurring }, op.expectedRev, 'rev'),
+          createOrVersion(op.expectedRev),
+        );
+      case 'deleteRecurringPromotion':
+        return one(
+          {
+            Delete: {
+              TableName: table,
+              Key: keys.recurringPromotion(tenant, op.name),
+              ConditionExpression: '#r = :r',
+              ExpressionAttributeNames: { '#r': 'rev' },
+              ExpressionAttributeValues: { ':r': op.expectedRev },
+            },
+          },
+          'version',
+        );
       case 'deleteFreezeWindow':
         return one({ Delete: { TableName: table, Key: keys.freezeWindow(tenant, op.id), ConditionExpression: 'attribute_exists(pk)' } }, 'unknown');
     }
@@ -86,7 +114,15 @@ export function policyArea(base: StoreBase): Area<PolicyStorePort, PolicyOp> {
   return {
     port,
     writes: {
-      kinds: kindsOf<PolicyOp>({ rule: true, deleteRule: true, rulePair: true, freezeWindow: true, deleteFreezeWindow: true }),
+      kinds: kindsOf<PolicyOp>({
+        rule: true,
+        deleteRule: true,
+        rulePair: true,
+        freezeWindow: true,
+        deleteFreezeWindow: true,
+        recurringPromotion: true,
+        deleteRecurringPromotion: true,
+      }),
       items: (op, ctx) => items(op, ctx.tenant),
     },
   };

@@ -1,7 +1,7 @@
 import type { FreezeWindow } from '../../../domain/freeze/model.ts';
 import { isTerminal, STATUSES, type Status } from '../../../domain/kernel/lifecycle.ts';
 import type { Page } from '../../../domain/kernel/model.ts';
-import type { Approval, Evidence, Promotion, RolloutTarget, Rule } from '../../../domain/kernel/promotion-model.ts';
+import type { Approval, Evidence, Promotion, RecurringPromotion, RolloutTarget, Rule } from '../../../domain/kernel/promotion-model.ts';
 import type { EnvLease, PolicyOp, PolicyStorePort, PromotionFilter, PromotionOp, PromotionStorePort } from '../../../domain/promotion/ports.ts';
 import { GSI_ACTIVE, GSI_ALL, GSI_STATUS, GSI_TARGET, indexAttributes, keys, TABLE } from '../../../functions/adapters/keys.ts';
 import { strip } from '../../../functions/adapters/store/base.ts';
@@ -122,6 +122,13 @@ export function promotionArea({ table }: MemoryState) {
       const k = keys.freezeWindows(tenant);
       return table.query(k.pk, { prefix: k.skPrefix }).map((i) => strip<FreezeWindow>(i)!);
     },
+    async getRecurringPromotion(tenant: string, name: string): Promise<RecurringPromotion | null> {
+      return strip<RecurringPromotion>(table.get(keys.recurringPromotion(tenant, name)));
+    },
+    async listRecurringPromotions(tenant: string): Promise<RecurringPromotion[]> {
+      const k = keys.recurringPromotions(tenant);
+      return table.query(k.pk, { prefix: k.skPrefix }).map((i) => strip<RecurringPromotion>(i)!);
+    },
   };
 
   const writes: Writers<PromotionOp | PolicyOp> = {
@@ -165,6 +172,17 @@ export function promotionArea({ table }: MemoryState) {
     deleteRule: (op, ctx) => [{ key: keys.rule(ctx.tenant, op.id), when: (cur) => cur?.version === op.expectedVersion, to: null, reason: 'version' }],
     freezeWindow: (op, ctx) => [create({ ...keys.freezeWindow(ctx.tenant, op.window.id), entity: 'FreezeWindow', ...op.window }, 'exists')],
     deleteFreezeWindow: (op, ctx) => [{ key: keys.freezeWindow(ctx.tenant, op.id), when: (cur) => cur !== undefined, to: null, reason: 'unknown' }],
+    recurringPromotion: (op, ctx) => [
+      versioned(
+        { ...keys.recurringPromotion(ctx.tenant, op.recurring.name), entity: 'Recurring', ...op.recurring },
+        op.expectedRev,
+        'rev',
+        createOrVersion(op.expectedRev),
+      ),
+    ],
+    deleteRecurringPromotion: (op, ctx) => [
+      { key: keys.recurringPromotion(ctx.tenant, op.name), when: (cur) => cur?.rev === op.expectedRev, to: null, reason: 'version' },
+    ],
   };
 
   return { port: { ...promotions, ...policies }, writes };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Approval, Evidence, GateResult, Promotion } from '../../../domain/kernel/promotion-model.ts';
+import type { Approval, Evidence, GateResult, Promotion, RecurringPromotion } from '../../../domain/kernel/promotion-model.ts';
 import type { Store } from '../../../domain/ports.ts';
 import { allPages, audit, conflict, event, freezeWindow, later, promotion, refused, rule, uid, type Contract } from './fixtures.ts';
 
@@ -210,6 +210,42 @@ export function promotionContract(c: Contract) {
       await c.store().commit(t, [{ kind: 'deleteFreezeWindow', id: 'w1' }]);
       expect(await conflict(c.store().commit(t, [{ kind: 'deleteFreezeWindow', id: 'w1' }]))).toBe('unknown');
       expect((await c.store().listFreezeWindows(t)).map((w) => w.id)).toEqual(['w2']);
+    });
+
+    it('creates a recurring promotion once (exists), writes and deletes it on its revision (version); lists a tenant’s by name', async () => {
+      const t = c.tenant();
+      const at = '2026-11-25T12:00:00.000Z';
+      const recurring = (name: string, rev: number, over: Partial<RecurringPromotion> = {}): RecurringPromotion => ({
+        name,
+        source: 'staging',
+        target: 'prod',
+        cron: '0 9 * * 1-5',
+        timeZone: 'Europe/Berlin',
+        paused: false,
+        lastRuns: [],
+        version: 1,
+        rev,
+        createdAt: at,
+        createdBy: 'admin',
+        updatedAt: at,
+        updatedBy: 'admin',
+        ...over,
+      });
+      await c.store().commit(t, [
+        { kind: 'recurringPromotion', recurring: recurring('weekdays', 1), expectedRev: null },
+        { kind: 'audit', entry: audit(t, { entityType: 'recurring-promotion' }) },
+      ]);
+      await c.store().commit(t, [{ kind: 'recurringPromotion', recurring: recurring('month-end', 1, { artifact: 'api' }), expectedRev: null }]);
+      expect(await conflict(c.store().commit(t, [{ kind: 'recurringPromotion', recurring: recurring('weekdays', 1), expectedRev: null }]))).toBe('exists');
+      const ran = recurring('weekdays', 2, { lastRuns: [{ at, outcome: 'skipped', code: 'nothing-new', reason: 'nothing new' }] });
+      await c.store().commit(t, [{ kind: 'recurringPromotion', recurring: ran, expectedRev: 1 }]);
+      expect(await conflict(c.store().commit(t, [{ kind: 'recurringPromotion', recurring: recurring('weekdays', 2), expectedRev: 1 }]))).toBe('version');
+      expect(await c.store().getRecurringPromotion(t, 'weekdays')).toEqual(ran);
+      expect((await c.store().listRecurringPromotions(t)).map((r) => r.name)).toEqual(['month-end', 'weekdays']);
+      expect(await conflict(c.store().commit(t, [{ kind: 'deleteRecurringPromotion', name: 'weekdays', expectedRev: 1 }]))).toBe('version');
+      await c.store().commit(t, [{ kind: 'deleteRecurringPromotion', name: 'weekdays', expectedRev: 2 }]);
+      expect(await c.store().getRecurringPromotion(t, 'weekdays')).toBeNull();
+      expect(await c.store().getRecurringPromotion(c.tenant(), 'month-end')).toBeNull();
     });
   });
 }
