@@ -1,4 +1,5 @@
 import { AnchorerPool, anchorTick, consumeStreamBatch } from '#domain/audit/consumer';
+import { attestPromotion, endedPromotions } from '#domain/attestation/attest';
 import { eventMetrics } from '../adapters/metrics.ts';
 import { streamBatch, type StreamRecord } from '../adapters/stream-records.ts';
 import { anchorFromEnv } from '../adapters/kms-s3-anchor.ts';
@@ -74,5 +75,26 @@ export const handler = async (event: { Records: StreamRecord[] } | AnchorTick) =
       logger.error('audit chain not anchored: its head cannot be believed (run /audit/verify)', { tenant: r.tenant, reason: r.reason });
     return { ...tick, refused: tick.refused.length };
   }
-  return consumeStreamBatch(d, anchorers.of(d), streamBatch(event.Records), eventMetrics);
+  const batch = streamBatch(event.Records);
+  const done = await consumeStreamBatch(d, anchorers.of(d), batch, eventMetrics);
+  return { ...done, attested: await attestEnded(d, batch.events) };
 };
+
+/**
+ * Each promotion the batch's events ended gets its signed attestation (domain/attestation/attest.ts):
+ * once — a redelivered event finds it stored and signs nothing. A promotion whose statement cannot be
+ * built (its record holds no sha256 digest) is logged and left, never retried forever; a failure to
+ * sign or store throws, and the batch is retried (its events are relayed again with their ids).
+ */
+async function attestEnded(d: ReturnType<typeof wiring.deps>, events: Parameters<typeof endedPromotions>[0]): Promise<number> {
+  let attested = 0;
+  for (const { tenant, promotionId } of endedPromotions(events)) {
+    try {
+      if ((await attestPromotion(d, tenant, promotionId)) === 'attested') attested++;
+    } catch (err) {
+      if (!(err instanceof Error) || !err.message.startsWith('not a sha256 digest')) throw err;
+      logger.error('promotion not attested: its release has no sha256 digest', { tenant, promotionId, reason: err.message });
+    }
+  }
+  return attested;
+}
