@@ -9,7 +9,7 @@ import { decisionRecord } from '../promotion/views.ts';
 import { loadPromotion } from '../promotion/write.ts';
 import { envelopeOf, IN_TOTO_PAYLOAD_TYPE, pae } from './dsse.ts';
 import type { StoredAttestation } from './ports.ts';
-import { buildStatement, subjectOf, type Statement, type VerificationResult } from './statement.ts';
+import { buildStatement, NotSha256, subjectOf, type Statement, type VerificationResult } from './statement.ts';
 import { verifyAttestation, type AttestationVerdict } from './verify.ts';
 
 /**
@@ -38,7 +38,11 @@ export async function promotionStatement(deps: Deps, p: Promotion): Promise<Stat
   const chooser = contentChoosers(p);
   const evidence = (await deps.store.listEvidence(p.tenant, evidenceOwners(p)))
     .filter((e) => forCurrentRelease(e, p) && evidenceAccepted(e, p.policy, chooser))
-    .map((e) => ({ id: e.id, type: e.type, digest: digestOf({ id: e.id, type: e.type, payload: e.payload, submittedBy: e.submittedBy, submittedAt: e.submittedAt }) }));
+    .map((e) => ({
+      id: e.id,
+      type: e.type,
+      digest: digestOf({ id: e.id, type: e.type, payload: e.payload, submittedBy: e.submittedBy, submittedAt: e.submittedAt }),
+    }));
   return buildStatement({
     verifierUrl: deps.publicUrl ?? NO_PUBLIC_URL,
     tenant: p.tenant,
@@ -100,6 +104,30 @@ export function endedPromotions(events: DomainEvent[]): { tenant: string; promot
 }
 
 /**
+ * Each promotion a batch of the stream's events ended gets its attestation (the stream consumer calls
+ * this after relaying the batch): once — a redelivered event finds it stored and signs nothing. A
+ * promotion whose statement cannot be built (a digest that is not sha256) is told to `skipped` and
+ * left, never retried forever; a failure to sign or store throws, and the batch is retried (its events
+ * are relayed again under their ids, which consumers de-duplicate by).
+ */
+export async function attestEnded(
+  deps: With<'anchor'>,
+  events: DomainEvent[],
+  skipped: (tenant: string, promotionId: string, reason: string) => void,
+): Promise<number> {
+  let attested = 0;
+  for (const { tenant, promotionId } of endedPromotions(events)) {
+    try {
+      if ((await attestPromotion(deps, tenant, promotionId)) === 'attested') attested++;
+    } catch (err) {
+      if (!(err instanceof NotSha256)) throw err;
+      skipped(tenant, promotionId, err.message);
+    }
+  }
+  return attested;
+}
+
+/**
  * GET /promotions/{id}/attestation: the envelope, its statement, the key's id and whether it verifies
  * now with the audit key's public half (the same check a CLI or a gate makes: verifyAttestation).
  */
@@ -107,7 +135,13 @@ export async function getAttestation(
   deps: With<'anchor'>,
   ctx: Ctx,
   id: string,
-): Promise<{ envelope: StoredAttestation['envelope']; statement: Statement; keyId: string; verified: boolean; verification: { reason: string; message: string } | null }> {
+): Promise<{
+  envelope: StoredAttestation['envelope'];
+  statement: Statement;
+  keyId: string;
+  verified: boolean;
+  verification: { reason: string; message: string } | null;
+}> {
   const p = await loadPromotion(deps, ctx.principal.tenant, id);
   const a = await deps.store.getAttestation(p.tenant, p.id);
   if (!a) throw new AttestationNotFound(p.id, p.status);

@@ -99,10 +99,18 @@ export interface StatementInput {
 
 const HEX64 = /^[0-9a-f]{64}$/;
 
-/** The hex of a `sha256:<hex>` digest (or bare hex); throws on anything else. */
+/** A digest a statement cannot carry (it names sha256 digests only). */
+export class NotSha256 extends Error {
+  constructor(digest: string) {
+    super(`not a sha256 digest: ${digest}`);
+    this.name = 'NotSha256';
+  }
+}
+
+/** The hex of a `sha256:<hex>` digest (or bare hex); throws NotSha256 on anything else. */
 export function sha256Hex(digest: string): string {
   const hex = digest.startsWith('sha256:') ? digest.slice(7) : digest;
-  if (!HEX64.test(hex)) throw new Error(`not a sha256 digest: ${digest}`);
+  if (!HEX64.test(hex)) throw new NotSha256(digest);
   return hex;
 }
 

@@ -26,8 +26,7 @@ export type AttestationFailure =
   | 'promotion';
 
 export type AttestationVerdict =
-  | { ok: true; statement: Statement; keyId: string }
-  | { ok: false; reason: AttestationFailure; message: string; keyId: string | null };
+  { ok: true; statement: Statement; keyId: string } | { ok: false; reason: AttestationFailure; message: string; keyId: string | null };
 
 /** What the caller expects the attestation to be about (each checked when given). */
 export interface AttestationExpectation {

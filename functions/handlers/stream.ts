@@ -1,5 +1,5 @@
 import { AnchorerPool, anchorTick, consumeStreamBatch } from '#domain/audit/consumer';
-import { attestPromotion, endedPromotions } from '#domain/attestation/attest';
+import { attestEnded } from '#domain/attestation/attest';
 import { eventMetrics } from '../adapters/metrics.ts';
 import { streamBatch, type StreamRecord } from '../adapters/stream-records.ts';
 import { anchorFromEnv } from '../adapters/kms-s3-anchor.ts';
@@ -77,24 +77,7 @@ export const handler = async (event: { Records: StreamRecord[] } | AnchorTick) =
   }
   const batch = streamBatch(event.Records);
   const done = await consumeStreamBatch(d, anchorers.of(d), batch, eventMetrics);
-  return { ...done, attested: await attestEnded(d, batch.events) };
+  // Each promotion the batch ended gets its signed attestation, once (domain/attestation/attest.ts).
+  const attested = await attestEnded(d, batch.events, (t, id, reason) => logger.error('promotion not attested', { tenant: t, promotionId: id, reason }));
+  return { ...done, attested };
 };
-
-/**
- * Each promotion the batch's events ended gets its signed attestation (domain/attestation/attest.ts):
- * once — a redelivered event finds it stored and signs nothing. A promotion whose statement cannot be
- * built (its record holds no sha256 digest) is logged and left, never retried forever; a failure to
- * sign or store throws, and the batch is retried (its events are relayed again with their ids).
- */
-async function attestEnded(d: ReturnType<typeof wiring.deps>, events: Parameters<typeof endedPromotions>[0]): Promise<number> {
-  let attested = 0;
-  for (const { tenant, promotionId } of endedPromotions(events)) {
-    try {
-      if ((await attestPromotion(d, tenant, promotionId)) === 'attested') attested++;
-    } catch (err) {
-      if (!(err instanceof Error) || !err.message.startsWith('not a sha256 digest')) throw err;
-      logger.error('promotion not attested: its release has no sha256 digest', { tenant, promotionId, reason: err.message });
-    }
-  }
-  return attested;
-}
