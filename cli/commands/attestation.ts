@@ -3,7 +3,7 @@ import { Command } from 'commander';
 import type { DsseEnvelope } from '../../domain/attestation/dsse.ts';
 import { verifyAttestation } from '../../domain/attestation/verify.ts';
 import { fail, q, values } from '../context.ts';
-import { api } from '../http.ts';
+import { apiText } from '../http.ts';
 import { out } from '../output.ts';
 
 interface AttestationAnswer {
@@ -24,7 +24,8 @@ export function registerAttestation(program: Command): void {
     .argument('<promotionId>')
     .option('-o, --output <envelope.json>', 'write the envelope to this file')
     .action(async (id: string) => {
-      const r = await api<AttestationAnswer>('GET', `/api/v1/promotions/${q(id)}/attestation`);
+      // Read raw (the envelope is written exactly as signed), then shown as --json or people's view.
+      const r = JSON.parse((await apiText(`/api/v1/promotions/${q(id)}/attestation`)).text) as AttestationAnswer;
       if (values.output) {
         writeFileSync(values.output, JSON.stringify(r.envelope, null, 2) + '\n');
         console.error(`wrote ${values.output}: ${r.statement.predicate.verificationResult}, signed with key ${r.keyId}`);
@@ -49,7 +50,7 @@ export function registerAttestation(program: Command): void {
         }
         // A whole `attestation get` answer holds the envelope under `envelope`.
         if (envelope && typeof envelope === 'object' && 'envelope' in envelope) envelope = (envelope as { envelope: unknown }).envelope;
-      } else envelope = (await api<AttestationAnswer>('GET', `/api/v1/promotions/${q(id!)}/attestation`)).envelope;
+      } else envelope = (JSON.parse((await apiText(`/api/v1/promotions/${q(id!)}/attestation`)).text) as AttestationAnswer).envelope;
       let key: string;
       if (values.key) {
         try {
@@ -57,7 +58,8 @@ export function registerAttestation(program: Command): void {
         } catch (err) {
           fail(`--key ${values.key}: ${(err as Error).message.split('\n')[0]}`);
         }
-      } else key = (await api<{ publicKeyPem: string }>('GET', '/api/v1/audit/public-key')).publicKeyPem;
+        // Read raw: what people are shown has its control characters made visible, a PEM's line breaks included.
+      } else key = (JSON.parse((await apiText('/api/v1/audit/public-key')).text) as { publicKeyPem: string }).publicKeyPem;
       let v: ReturnType<typeof verifyAttestation>;
       try {
         v = verifyAttestation(envelope, key, id ? { promotionId: id } : {});
