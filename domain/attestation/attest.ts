@@ -1,10 +1,12 @@
+import { createHash } from 'node:crypto';
 import { canonicalJson, digestOf } from '../kernel/canonical.ts';
+import { parseEventDetail } from '../kernel/events.ts';
 import { AttestationNotFound } from '../kernel/errors.ts';
 import type { Ctx, Deps, With } from '../kernel/deps.ts';
 import type { DomainEvent } from '../kernel/ports.ts';
 import type { Promotion } from '../kernel/promotion-model.ts';
 import { contentChoosers, evidenceAccepted } from '../promotion/request/policy.ts';
-import { evidenceOwners, forCurrentRelease } from '../promotion/aggregate.ts';
+import { evidenceOwners, forCurrentRelease, subjectLabel } from '../promotion/aggregate.ts';
 import { decisionRecord } from '../promotion/views.ts';
 import { loadPromotion } from '../promotion/write.ts';
 import { envelopeOf, IN_TOTO_PAYLOAD_TYPE, pae } from './dsse.ts';
@@ -72,10 +74,15 @@ export async function promotionStatement(deps: Deps, p: Promotion): Promise<Stat
  * Signs and stores a promotion's attestation, unless it has one (then nothing is signed) or has not
  * ended. One signature (`anchor.signBytes`) per promotion.
  */
-export async function attestPromotion(deps: With<'anchor'>, tenant: string, promotionId: string): Promise<'attested' | 'exists' | 'not_ended'> {
-  if (await deps.store.getAttestation(tenant, promotionId)) return 'exists';
+export async function attestPromotion(
+  deps: With<'anchor'>,
+  tenant: string,
+  promotionId: string,
+): Promise<{ outcome: 'attested' | 'exists'; promotion: Promotion; attestation: StoredAttestation } | { outcome: 'not_ended' }> {
   const p = await deps.store.getPromotion(tenant, promotionId);
-  if (!p || !ENDED.has(p.status)) return 'not_ended';
+  if (!p || !ENDED.has(p.status)) return { outcome: 'not_ended' };
+  const existing = await deps.store.getAttestation(tenant, promotionId);
+  if (existing) return { outcome: 'exists', promotion: p, attestation: existing };
   const statement = await promotionStatement(deps, p);
   const payload = Buffer.from(canonicalJson(statement), 'utf8');
   const { keyId } = await deps.anchor.publicKey();
@@ -90,7 +97,30 @@ export async function attestPromotion(deps: With<'anchor'>, tenant: string, prom
     subjectDigest: `sha256:${subject.digest.sha256}`,
     at: deps.clock().toISOString(),
   };
-  return (await deps.store.putAttestation(stored)) ? 'attested' : 'exists';
+  if (await deps.store.putAttestation(stored)) return { outcome: 'attested', promotion: p, attestation: stored };
+  return { outcome: 'exists', promotion: p, attestation: (await deps.store.getAttestation(tenant, promotionId)) ?? stored };
+}
+
+/** An id that is the same for every publication of one promotion's `Promotion Attested` (consumers de-duplicate by it), UUID-shaped. */
+function attestedEventId(tenant: string, promotionId: string): string {
+  const h = createHash('sha256').update(`attested\n${tenant}\n${promotionId}`).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-8${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
+
+/** `Promotion Attested` (webhook promotion.attested): the attestation is stored; what it says and where it is. */
+export function attestedEvent(p: Promotion, a: StoredAttestation): DomainEvent {
+  const detail = parseEventDetail('Promotion Attested', {
+    tenant: p.tenant,
+    promotionId: p.id,
+    status: p.status,
+    sourceEnvironment: p.sourceEnvironment,
+    targetEnvironment: p.targetEnvironment,
+    subject: subjectLabel(p.subject),
+    releaseDigest: p.releaseDigest,
+    attestation: { verificationResult: a.result, keyId: a.keyId, subjectDigest: a.subjectDigest, url: `/api/v1/promotions/${p.id}/attestation` },
+    at: a.at,
+  });
+  return { id: attestedEventId(p.tenant, p.id), type: 'Promotion Attested', tenant: p.tenant, detail };
 }
 
 /** The promotions a batch of events ended (each once), for attestPromotion. */
@@ -111,19 +141,24 @@ export function endedPromotions(events: DomainEvent[]): { tenant: string; promot
  * are relayed again under their ids, which consumers de-duplicate by).
  */
 export async function attestEnded(
-  deps: With<'anchor'>,
+  deps: With<'anchor' | 'events'>,
   events: DomainEvent[],
   skipped: (tenant: string, promotionId: string, reason: string) => void,
 ): Promise<number> {
   let attested = 0;
+  const news: DomainEvent[] = [];
   for (const { tenant, promotionId } of endedPromotions(events)) {
     try {
-      if ((await attestPromotion(deps, tenant, promotionId)) === 'attested') attested++;
+      const r = await attestPromotion(deps, tenant, promotionId);
+      if (r.outcome === 'attested') attested++;
+      // Told again with the same id when its end event comes again (a publication lost after the attestation was stored is not lost for good).
+      if (r.outcome !== 'not_ended') news.push(attestedEvent(r.promotion, r.attestation));
     } catch (err) {
       if (!(err instanceof NotSha256)) throw err;
       skipped(tenant, promotionId, err.message);
     }
   }
+  if (news.length) await deps.events.publish(news);
   return attested;
 }
 

@@ -181,6 +181,13 @@ describe('attestations: a signed SLSA verification summary per promotion', () =>
     const again = (await streamHandler({ Records: [{ eventName: 'INSERT', dynamodb: { NewImage: marshall(item) } }] })) as { attested: number };
     expect(again.attested).toBe(0);
     expect((await attestation()).body.envelope).toEqual(first);
+    // `Promotion Attested` (webhook promotion.attested) was told on the end and again on the redelivery, under one id.
+    const told = t.stack.bus.published.filter(
+      (e) => e['detail-type'] === 'Promotion Attested' && (e.detail as { promotionId?: string }).promotionId === promotionId,
+    );
+    expect(told.length).toBeGreaterThanOrEqual(2);
+    expect(new Set(told.map((e) => (e.detail as { eventId?: string }).eventId)).size).toBe(1);
+    expect(told[0]!.detail).toMatchObject({ attestation: { verificationResult: 'PASSED', url: `/api/v1/promotions/${promotionId}/attestation` } });
   });
 
   it('CLI: attestation verify <id> succeeds; get --output then verify --file --key succeeds, and fails on a tampered file with exit code 1', async () => {
