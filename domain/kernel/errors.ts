@@ -149,7 +149,7 @@ export class PromotionNotFound extends DomainError {
   }
 }
 
-/** A promotion that has no attestation yet: one is signed when it completes, rolls back or fails after executing. */
+/** A promotion that has no attestation yet: one is signed when it completes or is rolled back. */
 export class AttestationNotFound extends DomainError {
   readonly code = 'ATTESTATION_NOT_FOUND';
   constructor(id: string, status: string) {
