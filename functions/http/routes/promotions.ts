@@ -148,7 +148,7 @@ const promotionRoutes = (base: string, context?: Route['context']): Route[] => [
   {
     method: 'GET',
     path: `${base}/{id}/attestation`,
-    handler: 'promotions-attestation',
+    handler: 'audit-verify',
     auth: 'jwt',
     role: 'viewer',
     summary:
