@@ -7,7 +7,7 @@ import type { DomainEvent } from '../kernel/ports.ts';
 import type { Promotion } from '../kernel/promotion-model.ts';
 import { contentChoosers, evidenceAccepted } from '../promotion/request/policy.ts';
 import { evidenceOwners, forCurrentRelease, subjectLabel } from '../promotion/aggregate.ts';
-import { decisionRecord } from '../promotion/views.ts';
+import { decisionRecordOf } from '../promotion/views.ts';
 import { loadPromotion } from '../promotion/write.ts';
 import { envelopeOf, IN_TOTO_PAYLOAD_TYPE, pae } from './dsse.ts';
 import type { StoredAttestation } from './ports.ts';
@@ -32,11 +32,9 @@ const ENDED = new Set(['COMPLETED', 'ROLLED_BACK', 'FAILED']);
 /** Where the statement's URIs point when the function knows no public URL. */
 export const NO_PUBLIC_URL = 'https://stageline.invalid';
 
-const machine = (tenant: string): Ctx => ({ principal: { tenant, id: 'stageline', name: 'stageline', roles: ['viewer'], kind: 'machine' } }) as Ctx;
-
 /** The statement of a promotion that has ended, from its decision record and the evidence the policy accepted. */
 export async function promotionStatement(deps: Deps, p: Promotion): Promise<Statement> {
-  const record = await decisionRecord(deps, machine(p.tenant), p.id);
+  const record = await decisionRecordOf(deps, p);
   const chooser = contentChoosers(p);
   const evidence = (await deps.store.listEvidence(p.tenant, evidenceOwners(p)))
     .filter((e) => forCurrentRelease(e, p) && evidenceAccepted(e, p.policy, chooser))
