@@ -153,10 +153,10 @@ export class PromotionNotFound extends DomainError {
 export class AttestationNotFound extends DomainError {
   readonly code = 'ATTESTATION_NOT_FOUND';
   constructor(id: string, status: string) {
-    super(
-      `Promotion '${id}' has no attestation yet (it is ${status}): one is signed when it completes or is rolled back, moments after it ends`,
-      { promotionId: id, status },
-    );
+    super(`Promotion '${id}' has no attestation yet (it is ${status}): one is signed when it completes or is rolled back, moments after it ends`, {
+      promotionId: id,
+      status,
+    });
   }
 }
 
