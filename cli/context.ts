@@ -55,6 +55,8 @@ export interface Values {
   output?: string;
   file?: string;
   'public-key'?: string;
+  /** attestation verify: the public key file */
+  key?: string;
   'min-seq'?: number;
   // webhooks and git targets
   repo?: string;

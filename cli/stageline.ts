@@ -1,6 +1,7 @@
 #!/usr/bin/env -S npx tsx
 import { Command, CommanderError } from 'commander';
 import { registerAnalysisTemplates } from './commands/analysis-templates.ts';
+import { registerAttestation } from './commands/attestation.ts';
 import { registerAppKeys } from './commands/app-keys.ts';
 import { registerLinks, registerPublish, registerVersions } from './commands/artifacts.ts';
 import { registerAudit } from './commands/audit.ts';
@@ -61,6 +62,7 @@ registerFreeze(program);
 registerRecurring(program);
 registerLinks(program);
 registerAudit(program);
+registerAttestation(program);
 registerNotifications(program);
 registerAppKeys(program);
 registerWebhooks(program);

@@ -403,7 +403,7 @@ export const PUBLIC_URL = /* @__PURE__ */ variable({
   is: () => url(),
   origin: 'stack',
   readBy: ['functions/http/deps.ts'],
-  description: "the API's base URL, which review links in notifications point at (the notifier)",
+  description: "the API's base URL, which review links in notifications point at (the notifier), and attestations name as their verifier (the stream consumer)",
 });
 
 export const DEPLOYMENT_ACCOUNT = /* @__PURE__ */ variable({

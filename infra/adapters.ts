@@ -120,6 +120,8 @@ export const ADAPTERS: AdapterDecl[] = [
     always: { env: { AUDIT_KEY_ID: 'auditKey', CHECKPOINT_BUCKET: 'checkpointBucket' } },
     calls: {
       'anchor.sign': { commands: { Sign: [on('auditKey', 'kms:Sign')] } },
+      // A promotion's attestation (domain/attestation/): the same key, by the same function (the stream consumer).
+      'anchor.signBytes': { commands: { Sign: [on('auditKey', 'kms:Sign')] } },
       // Signatures are checked locally with the public key, read once per container.
       'anchor.verify': { commands: { GetPublicKey: [on('auditKey', 'kms:GetPublicKey')] } },
       'anchor.publicKey': { commands: { GetPublicKey: [on('auditKey', 'kms:GetPublicKey')] } },

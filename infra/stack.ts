@@ -137,6 +137,8 @@ export class StagelineStack extends Stack {
       Duration.hours(6),
     );
     fn('notifier').addEnvironment('PUBLIC_URL', api.stage.url.replace(/\/$/, ''));
+    // The stream consumer signs promotions' attestations: their verifier id and URIs are the API's URL.
+    fn('stream').addEnvironment('PUBLIC_URL', api.stage.url.replace(/\/$/, ''));
     // notifier: delivered once per event id and target, so a retry sends nothing twice; an approval request is still
     // worth sending hours later (the rule's six hours too).
     events.onAsyncFailure(fn('notifier'), 2, Duration.hours(6), "the Notify rule on the stack's bus");

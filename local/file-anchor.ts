@@ -38,6 +38,10 @@ export class FileAnchor implements AuditAnchor {
     return sign('sha256', Buffer.from(rootMessage(root)), { key: this.privateKey, dsaEncoding: 'der' }).toString('base64url');
   }
 
+  async signBytes(message: Uint8Array): Promise<Uint8Array> {
+    return new Uint8Array(sign('sha256', message, { key: this.privateKey, dsaEncoding: 'der' }));
+  }
+
   async append(c: Checkpoint): Promise<void> {
     appendFileSync(this.file, JSON.stringify(c) + '\n', { flag: 'a', mode: 0o600 });
   }

@@ -59,6 +59,12 @@ export interface UnanchoredMark {
 export interface AuditAnchor {
   /** the signature (ECDSA P-256 / SHA-256, DER, base64url) of rootMessage(root) */
   sign(root: SignedStatement): Promise<string>;
+  /**
+   * The signature (ECDSA P-256 / SHA-256, DER bytes) of any other message this key signs: a promotion's
+   * attestation (domain/attestation/, over its DSSE PAE, which starts with "DSSEv1 ", so no such
+   * signature can pass for a root's). The stream consumer alone calls it, as it alone calls `sign`.
+   */
+  signBytes(message: Uint8Array): Promise<Uint8Array>;
   append(checkpoint: Checkpoint): Promise<void>;
   /** the tenant's checkpoints (those at `fromSeq` or later when given: the anchor may return more), by seq */
   list(tenant: string, fromSeq?: number): Promise<Checkpoint[]>;

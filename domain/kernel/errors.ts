@@ -149,6 +149,17 @@ export class PromotionNotFound extends DomainError {
   }
 }
 
+/** A promotion that has no attestation yet: one is signed when it completes or is rolled back. */
+export class AttestationNotFound extends DomainError {
+  readonly code = 'ATTESTATION_NOT_FOUND';
+  constructor(id: string, status: string) {
+    super(`Promotion '${id}' has no attestation yet (it is ${status}): one is signed when it completes or is rolled back, moments after it ends`, {
+      promotionId: id,
+      status,
+    });
+  }
+}
+
 export class RuleNotFound extends DomainError {
   readonly code = 'RULE_NOT_FOUND';
   constructor(id: string) {

@@ -26,6 +26,8 @@ export const EVENT_TYPES = [
   'Promotion Target Applied',
   /** an analysis of a target's bake (or a guarded wave's comparison) has its answer: passed, failed (the rollout rolls back) or inconclusive (it halts) */
   'Promotion Analysis Decided',
+  /** an ended promotion's signed SLSA verification summary is stored (domain/attestation/): where to fetch it, its key and result */
+  'Promotion Attested',
   'Break Glass Used',
   'Evidence Added',
   'Deployment Recorded',
@@ -78,6 +80,17 @@ export const promotionEventDetail = /* @__PURE__ */ z.schema(() =>
         }),
       )
       .check(z.describe('an analysis that has its answer (Promotion Analysis Decided): the template, the answer and the last 10 measurements')),
+    /** Promotion Attested: the attestation's result, key, subject and where to fetch it */
+    attestation: z
+      .optional(
+        z.strictObject({
+          verificationResult: z.enum(['PASSED', 'FAILED']),
+          keyId: z.string(),
+          subjectDigest: z.string(),
+          url: z.string(),
+        }),
+      )
+      .check(z.describe('a signed attestation is stored (Promotion Attested): its result, signing key, subject digest and the API path that answers it')),
     at: z.string(),
   }),
 );

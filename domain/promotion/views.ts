@@ -133,7 +133,12 @@ export async function promotionDetail(deps: Deps, p: Promotion) {
 
 /** The decision record: deterministic for the same inputs (no evaluation timestamps inside `record`). */
 export async function decisionRecord(deps: Deps, ctx: Ctx, id: string) {
-  const p = await loadPromotion(deps, ctx.principal.tenant, id);
+  return decisionRecordOf(deps, await loadPromotion(deps, ctx.principal.tenant, id));
+}
+
+/** The decision record of a promotion already read (the attestation reads it once for both). */
+export async function decisionRecordOf(deps: Deps, p: Promotion) {
+  const id = p.id;
   const approvals = (await deps.store.listApprovals(p.tenant, id)).sort((a, b) => (a.by < b.by ? -1 : 1));
   const counted = countable(p, approvals);
   const blockingFailed = (p.gates ?? []).filter((g) => g.blocking && g.verdict === 'FAIL');

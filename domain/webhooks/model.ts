@@ -31,6 +31,7 @@ export const WEBHOOK_EVENTS = {
   'promotion.wave_completed': 'Promotion Wave Completed',
   'promotion.target_applied': 'Promotion Target Applied',
   'promotion.analysis_decided': 'Promotion Analysis Decided',
+  'promotion.attested': 'Promotion Attested',
   'break_glass.used': 'Break Glass Used',
   'evidence.added': 'Evidence Added',
   'deployment.recorded': 'Deployment Recorded',

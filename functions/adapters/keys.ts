@@ -38,6 +38,7 @@
  * |   by target (gsi2)| T#t#PROMO#TGT#<env>             | <id>                  | newest first; written once (status filtered on the items) |
  * |   all (gsi3)      | T#t#PROMOS                      | <id>                  | newest first (source/subject filters); written once |
  * | Approval          | T#t#PROMO#<id>                  | A#<approver id>       | one per approver (conditional put) |
+ * | Attestation       | T#t#PROMO#<id>                  | ATTEST                | the promotion's signed SLSA verification summary (DSSE envelope): written once by the stream consumer (conditional put), read by id |
  * | Evidence          | T#t#EVID#<owner>                | <at>#<id>             | of a promotion or a release |
  * | Rule              | T#t#RULE                        | R#<id>                | all rules of a tenant (few) |
  * | AnalysisTemplates | T#t#ANALYSIS                    | TEMPLATES             | a tenant's analysis templates, all in one item (≤ 50, ≤ 64 KiB of JSON), versioned as a whole |
@@ -168,6 +169,7 @@ export const keys = {
   deliveries: (tenant: string, promotionId: string) => ({ pk: `${t(tenant)}PROMO#${promotionId}`, skPrefix: 'N#' }),
   promotion: (tenant: string, id: string): Key => ({ pk: `${t(tenant)}PROMO#${id}`, sk: 'P' }),
   promotionGates: (tenant: string, id: string): Key => ({ pk: `${t(tenant)}PROMO#${id}`, sk: 'P#gates' }),
+  attestation: (tenant: string, promotionId: string): Key => ({ pk: `${t(tenant)}PROMO#${promotionId}`, sk: 'ATTEST' }),
   promotionsByStatus: (tenant: string, status: string) => `${t(tenant)}PROMO#S#${status}`,
   promotionsByTarget: (tenant: string, env: string) => `${t(tenant)}PROMO#TGT#${env}`,
   promotionsAll: (tenant: string) => `${t(tenant)}PROMOS`,

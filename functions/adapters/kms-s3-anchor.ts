@@ -1,6 +1,6 @@
 import type { KMSClient } from '@aws-sdk/client-kms';
 import type { S3Client } from '@aws-sdk/client-s3';
-import type { KeyObject } from 'node:crypto';
+import { createHash, type KeyObject } from 'node:crypto';
 import { checkpointPublicKey, describePublicKey, rootMessage, signatureValid } from '#domain/audit/audit';
 import type { AnchorPublicKey, Checkpoint, SignedRoot, SignedStatement } from '#domain/kernel/model';
 import type { AuditAnchor } from '#domain/audit/ports';
@@ -75,6 +75,17 @@ export class KmsS3Anchor implements AuditAnchor {
       new SignCommand({ KeyId: this.keyId, SigningAlgorithm: 'ECDSA_SHA_256', MessageType: 'RAW', Message: Buffer.from(rootMessage(root)) }),
     );
     return Buffer.from(r.Signature!).toString('base64url');
+  }
+
+  /**
+   * KMS signs a message of at most 4,096 bytes as RAW; an attestation's PAE can be longer, so its SHA-256
+   * is sent as the DIGEST: ECDSA_SHA_256 over a digest is the same signature as over the message it hashes.
+   */
+  async signBytes(message: Uint8Array): Promise<Uint8Array> {
+    const [kms, { SignCommand }] = await Promise.all([this.kms(), import('@aws-sdk/client-kms')]);
+    const digest = createHash('sha256').update(message).digest();
+    const r = await kms.send(new SignCommand({ KeyId: this.keyId, SigningAlgorithm: 'ECDSA_SHA_256', MessageType: 'DIGEST', Message: digest }));
+    return new Uint8Array(r.Signature!);
   }
 
   private checkpointBucket(): string {

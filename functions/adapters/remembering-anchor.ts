@@ -24,6 +24,7 @@ export function rememberingAnchor(anchor: AuditAnchor, capacity = 1024): AuditAn
       mine.add(id({ ...root, sig }));
       return sig;
     },
+    signBytes: (message) => anchor.signBytes(message),
     append: (checkpoint) => anchor.append(checkpoint),
     list: (tenant, fromSeq) => anchor.list(tenant, fromSeq),
     publicKey: () => anchor.publicKey(),

@@ -1,12 +1,24 @@
+import * as z from '#domain/kernel/zod';
+import { getAttestation } from '#domain/attestation/attest';
 import { auditPublicKey } from '#domain/audit/export';
 import { verifyAudit } from '#domain/audit/log';
 import { httpHandler } from '../http/handler.ts';
+import { promotionParams } from '../http/params.ts';
 import { anchorFromEnv } from '../adapters/kms-s3-anchor.ts';
 import { compose } from '../http/deps.ts';
 
-/** This function's adapters: the store and the audit anchor. Two routes, one function: both need the checkpoint key's public half (kms:GetPublicKey), nothing more. */
+/**
+ * This function's adapters: the store and the audit anchor. Three routes, one function: each needs the audit key's public
+ * half (kms:GetPublicKey), nothing more — the chain's verification, the key itself, and a promotion's attestation checked with it.
+ */
 const wiring = compose({ anchor: anchorFromEnv });
 
-export const handler = httpHandler({ wiring }, async ({ deps, ctx, route }) =>
-  route.path.endsWith('/audit/public-key') ? auditPublicKey(deps, ctx) : verifyAudit(deps, ctx),
+const params = /* @__PURE__ */ z.schema(() => z.object({ id: z.optional(promotionParams.shape.id) }));
+
+export const handler = httpHandler({ params, wiring }, async ({ deps, ctx, route, params }) =>
+  params.id !== undefined
+    ? getAttestation(deps, ctx, params.id)
+    : route.path.endsWith('/audit/public-key')
+      ? auditPublicKey(deps, ctx)
+      : verifyAudit(deps, ctx),
 );

@@ -1,4 +1,5 @@
 import { AnchorerPool, anchorTick, consumeStreamBatch } from '#domain/audit/consumer';
+import { attestEnded } from '#domain/attestation/attest';
 import { eventMetrics } from '../adapters/metrics.ts';
 import { streamBatch, type StreamRecord } from '../adapters/stream-records.ts';
 import { anchorFromEnv } from '../adapters/kms-s3-anchor.ts';
@@ -74,5 +75,9 @@ export const handler = async (event: { Records: StreamRecord[] } | AnchorTick) =
       logger.error('audit chain not anchored: its head cannot be believed (run /audit/verify)', { tenant: r.tenant, reason: r.reason });
     return { ...tick, refused: tick.refused.length };
   }
-  return consumeStreamBatch(d, anchorers.of(d), streamBatch(event.Records), eventMetrics);
+  const batch = streamBatch(event.Records);
+  const done = await consumeStreamBatch(d, anchorers.of(d), batch, eventMetrics);
+  // Each promotion the batch ended gets its signed attestation, once (domain/attestation/attest.ts).
+  const attested = await attestEnded(d, batch.events, (t, id, reason) => logger.error('promotion not attested', { tenant: t, promotionId: id, reason }));
+  return { ...done, attested };
 };

@@ -13,6 +13,7 @@ const STATUS: [new (...args: never[]) => E.DomainError, number][] = [
   [E.SnapshotNotFound, 404],
   [E.MethodNotAllowed, 405],
   [E.PromotionNotFound, 404],
+  [E.AttestationNotFound, 404],
   [E.RuleNotFound, 404],
   [E.ArtifactNotFound, 404],
   [E.DeploymentNotFound, 404],

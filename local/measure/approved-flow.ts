@@ -33,7 +33,7 @@ export interface FlowResult {
   events: string[];
   wallMs: number;
   /** key-service calls (MACs made and checked) and checkpoint writes of the window */
-  anchor: { kms: number; checkpoints: number };
+  anchor: { kms: number; checkpoints: number; attestations: number };
 }
 
 /**
@@ -99,7 +99,12 @@ export async function approvedFlow(b: Harness, tenant: string): Promise<FlowResu
   await b.stream.idle();
   const counts = b.counter.take();
   // KMS bills the signatures; a head's signature is checked with the public key (fetched once per container), no request each.
-  const anchor = { kms: b.anchorCalls.sign - anchorBefore.sign, checkpoints: b.anchorCalls.append - anchorBefore.append };
+  // `attestations`: the KMS Sign of the promotion's attestation, once it ended (domain/attestation/attest.ts).
+  const anchor = {
+    kms: b.anchorCalls.sign - anchorBefore.sign,
+    checkpoints: b.anchorCalls.append - anchorBefore.append,
+    attestations: b.anchorCalls.signBytes - anchorBefore.signBytes,
+  };
   const calls = [...b.calls];
   const events = b.bus.published.slice(eventsBefore).map((e) => e['detail-type']);
 
@@ -132,7 +137,7 @@ export interface PromotionCounts {
   events: number;
   invocations: { api: number; step: number; stream: number };
   /** key-service requests and signed checkpoints written */
-  anchor: { kms: number; checkpoints: number };
+  anchor: { kms: number; checkpoints: number; attestations: number };
   /** the finished promotion item, bytes (DynamoDB's item size rules), with what differs from run to run pinned (pinnedItem) */
   promotionItemBytes: number;
   /** the same item as this run stored it (its times and random ids compress a few bytes better or worse each run) */

@@ -34,12 +34,15 @@ import { unusedPorts } from './store-only.ts';
 /** What the audit anchor did, as the key service and the checkpoint bucket would bill it (KMS Sign, S3 PUT; a signature is verified with the public key, no request). */
 export interface AnchorCalls {
   sign: number;
+  /** KMS Sign calls for attestations (one per promotion that ended) */
+  signBytes: number;
   verify: number;
   append: number;
 }
 function countAnchor(a: AuditAnchor, calls: AnchorCalls): AuditAnchor {
   return {
     sign: (...args) => (calls.sign++, a.sign(...args)),
+    signBytes: (...args) => (calls.signBytes++, a.signBytes(...args)),
     verify: (c) => (calls.verify++, a.verify(c)),
     append: (c) => (calls.append++, a.append(c)),
     list: (t) => a.list(t),
@@ -151,7 +154,7 @@ export async function openHarness(endpoint: string, streamIdleMs = 20) {
       }
     });
     const anchorDir = mkdtempSync(join(tmpdir(), 'stageline-bench-'));
-    const anchorCalls: AnchorCalls = { sign: 0, verify: 0, append: 0 };
+    const anchorCalls: AnchorCalls = { sign: 0, signBytes: 0, verify: 0, append: 0 };
     const deps: AllDeps = {
       // Ports the measured flows never call (no git target, notification, manifest or user route is in them).
       ...unusedPorts(),

@@ -24,6 +24,10 @@ export function memoryAudit(now: () => Date = () => new Date()) {
       calls.sign++;
       return sign('sha256', Buffer.from(rootMessage(root)), { key: privateKey, dsaEncoding: 'der' }).toString('base64url');
     },
+    async signBytes(message) {
+      calls.sign++;
+      return new Uint8Array(sign('sha256', message, { key: privateKey, dsaEncoding: 'der' }));
+    },
     async append(c) {
       calls.append++;
       records.push(structuredClone(c));

@@ -13,6 +13,7 @@ import { promotionArea } from './memory-store/promotions.ts';
 import { MemoryTable, type Write } from './memory-store/table.ts';
 import { webhookArea } from './memory-store/webhooks.ts';
 import { verificationArea } from './memory-store/verification.ts';
+import { attestationArea } from './memory-store/attestations.ts';
 
 export { MemoryTable } from './memory-store/table.ts';
 
@@ -69,6 +70,7 @@ export function memoryStore(): MemoryStore {
     ...webhooks.port,
     ...verification.port,
     ...instanceArea(state).port,
+    ...attestationArea(state).port,
     /** As the DynamoDB store's commit: each op's writes in op order, the events on the first fact item, the metric counters last; one transaction. */
     async commit(tenant: string, ops: WriteOp[]): Promise<void> {
       const events = ops.flatMap((op) => (op.kind === 'event' ? [op.event] : []));

@@ -19,6 +19,7 @@ import { gitTargetArea } from './git-targets.ts';
 import { tenantArea } from './tenants.ts';
 import { analysisTemplateArea } from './analysis-templates.ts';
 import { instanceArea } from './instances.ts';
+import { attestationArea } from './attestations.ts';
 
 /**
  * The areas of the single table (one file each), each on the one shared base (client, table,
@@ -44,6 +45,7 @@ export function storeAreas(base: StoreBase) {
     tenants: tenantArea(base),
     analysisTemplates: analysisTemplateArea(base),
     instances: instanceArea(base),
+    attestations: attestationArea(base),
   };
 }
 

@@ -13,6 +13,7 @@ import {
   promotionsListResponse,
   targetConfirmResponse,
 } from '../responses/promotions.ts';
+import { attestationResponse } from '../responses/attestations.ts';
 import { v1, type Route, type RouteResponse } from './row.ts';
 
 const promotion: RouteResponse = { schema: promotionResponse };
@@ -143,6 +144,18 @@ const promotionRoutes = (base: string, context?: Route['context']): Route[] => [
     summary: 'Decision record: gates, policy digest, approvals, outcome',
     context,
     response: { schema: decision },
+  },
+  {
+    method: 'GET',
+    path: `${base}/{id}/attestation`,
+    handler: 'audit-verify',
+    auth: 'jwt',
+    role: 'viewer',
+    summary:
+      'The signed SLSA verification summary of an ended promotion (an in-toto statement in a DSSE envelope, signed with the audit key): envelope, statement, keyId, verified; 404 until it completes or is rolled back',
+    context,
+    response: { schema: attestationResponse },
+    ownRole: true,
   },
   {
     method: 'POST',

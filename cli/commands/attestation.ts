@@ -1,0 +1,88 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { Command } from 'commander';
+import type { DsseEnvelope } from '../../domain/attestation/dsse.ts';
+import { verifyAttestation } from '../../domain/attestation/verify.ts';
+import { fail, q, values } from '../context.ts';
+import { apiText } from '../http.ts';
+import { out } from '../output.ts';
+
+interface AttestationAnswer {
+  envelope: DsseEnvelope;
+  statement: { subject: { name: string; digest: { sha256: string } }[]; predicate: { verificationResult: string; stageline?: { tenant?: string } } };
+  keyId: string;
+  verified: boolean;
+}
+
+/** attestation: a promotion's signed SLSA verification summary, fetched, or checked with the public key alone (domain/attestation/verify.ts) */
+export function registerAttestation(program: Command): void {
+  const attestation = program
+    .command('attestation')
+    .description("a promotion's signed SLSA verification summary (DSSE envelope): `attestation get`, `attestation verify`");
+  attestation
+    .command('get')
+    .description('the DSSE envelope of an ended promotion (JSON), to keep or to verify later; --output writes the envelope alone to a file')
+    .argument('<promotionId>')
+    .option('-o, --output <envelope.json>', 'write the envelope to this file')
+    .action(async (id: string) => {
+      // Read raw (the envelope is written exactly as signed), then shown as --json or people's view.
+      const r = JSON.parse((await apiText(`/api/v1/promotions/${q(id)}/attestation`)).text) as AttestationAnswer;
+      if (values.output) {
+        writeFileSync(values.output, JSON.stringify(r.envelope, null, 2) + '\n');
+        console.error(`wrote ${values.output}: ${r.statement.predicate.verificationResult}, signed with key ${r.keyId}`);
+        return;
+      }
+      out(r, () => console.log(JSON.stringify(r.envelope, null, 2)));
+    });
+  attestation
+    .command('verify')
+    .description("check an attestation's signature and statement with the audit public key alone: a promotion's (fetched), or a file's")
+    .argument('[promotionId]')
+    .option('-f, --file <envelope.json>', 'verify this envelope (as `attestation get --output` writes it) instead of fetching one')
+    .option('--key <public-key.pem>', 'the public key (PEM or JWK; `stageline audit public-key --output key.pem`); fetched from the service when left out')
+    .action(async (id: string | undefined) => {
+      if (!id && !values.file) fail('name a promotion, or an envelope with --file <envelope.json>');
+      let envelope: unknown;
+      if (values.file) {
+        try {
+          envelope = JSON.parse(readFileSync(values.file, 'utf8'));
+        } catch (err) {
+          fail(`cannot read ${values.file}: ${(err as Error).message.split('\n')[0]}`);
+        }
+        // A whole `attestation get` answer holds the envelope under `envelope`.
+        if (envelope && typeof envelope === 'object' && 'envelope' in envelope) envelope = (envelope as { envelope: unknown }).envelope;
+      } else envelope = (JSON.parse((await apiText(`/api/v1/promotions/${q(id!)}/attestation`)).text) as AttestationAnswer).envelope;
+      let key: string;
+      if (values.key) {
+        try {
+          key = readFileSync(values.key, 'utf8');
+        } catch (err) {
+          fail(`--key ${values.key}: ${(err as Error).message.split('\n')[0]}`);
+        }
+        // Read raw: what people are shown has its control characters made visible, a PEM's line breaks included.
+      } else key = (JSON.parse((await apiText('/api/v1/audit/public-key')).text) as { publicKeyPem: string }).publicKeyPem;
+      let v: ReturnType<typeof verifyAttestation>;
+      try {
+        v = verifyAttestation(envelope, key, id ? { promotionId: id } : {});
+      } catch (err) {
+        fail(`the key is not the audit key's kind (ECDSA P-256 public key, PEM or JWK): ${(err as Error).message.split('\n')[0]}`);
+      }
+      const result = v.ok
+        ? {
+            ok: true,
+            keyId: v.keyId,
+            result: v.statement.predicate.verificationResult,
+            subject: v.statement.subject,
+            promotionId: v.statement.predicate.stageline.promotionId,
+            tenant: v.statement.predicate.stageline.tenant,
+          }
+        : { ok: false, reason: v.reason, message: v.message, keyId: v.keyId };
+      out(result, () =>
+        console.log(
+          v.ok
+            ? `attestation verified: promotion ${v.statement.predicate.stageline.promotionId} ${v.statement.predicate.verificationResult} for ${v.statement.subject.map((s) => `${s.name} sha256:${s.digest.sha256}`).join(', ')}; signed with key ${v.keyId}`
+            : `attestation NOT verified (${v.reason}): ${v.message}`,
+        ),
+      );
+      if (!v.ok) process.exit(1);
+    });
+}

@@ -1,0 +1,191 @@
+import { createHash } from 'node:crypto';
+import { canonicalJson, digestOf } from '../kernel/canonical.ts';
+import { parseEventDetail } from '../kernel/events.ts';
+import { AttestationNotFound } from '../kernel/errors.ts';
+import type { Ctx, Deps, With } from '../kernel/deps.ts';
+import type { DomainEvent } from '../kernel/ports.ts';
+import type { Promotion } from '../kernel/promotion-model.ts';
+import { contentChoosers, evidenceAccepted } from '../promotion/request/policy.ts';
+import { evidenceOwners, forCurrentRelease, subjectLabel } from '../promotion/aggregate.ts';
+import { decisionRecordOf } from '../promotion/views.ts';
+import { loadPromotion } from '../promotion/write.ts';
+import { envelopeOf, IN_TOTO_PAYLOAD_TYPE, pae } from './dsse.ts';
+import type { StoredAttestation } from './ports.ts';
+import { buildStatement, NotSha256, subjectOf, type Statement, type VerificationResult } from './statement.ts';
+import { verifyAttestation, type AttestationVerdict } from './verify.ts';
+
+/**
+ * A promotion's attestation: made once, when it has ended, by the table's stream consumer — the one
+ * process that signs with the audit key — on the event that says so (`Promotion Completed`: PASSED;
+ * `Promotion Rolled Back`: FAILED). An event delivered again finds the attestation stored and signs
+ * nothing; two consumers racing on one event both sign, and the conditional put keeps the first.
+ */
+
+/** The events that end a promotion with an attestation, and the result each gives. */
+const ENDINGS: Record<string, true> = { 'Promotion Completed': true, 'Promotion Rolled Back': true };
+
+/** What a promotion's end says: completed (a rollback's own promotion included) passed, anything else failed. */
+export const resultOf = (p: Pick<Promotion, 'status'>): VerificationResult => (p.status === 'COMPLETED' ? 'PASSED' : 'FAILED');
+
+const ENDED = new Set(['COMPLETED', 'ROLLED_BACK', 'FAILED']);
+
+/** Where the statement's URIs point when the function knows no public URL. */
+export const NO_PUBLIC_URL = 'https://stageline.invalid';
+
+/** The statement of a promotion that has ended, from its decision record and the evidence the policy accepted. */
+export async function promotionStatement(deps: Deps, p: Promotion): Promise<Statement> {
+  const record = await decisionRecordOf(deps, p);
+  const chooser = contentChoosers(p);
+  const evidence = (await deps.store.listEvidence(p.tenant, evidenceOwners(p)))
+    .filter((e) => forCurrentRelease(e, p) && evidenceAccepted(e, p.policy, chooser))
+    .map((e) => ({
+      id: e.id,
+      type: e.type,
+      digest: digestOf({ id: e.id, type: e.type, payload: e.payload, submittedBy: e.submittedBy, submittedAt: e.submittedAt }),
+    }));
+  return buildStatement({
+    verifierUrl: deps.publicUrl ?? NO_PUBLIC_URL,
+    tenant: p.tenant,
+    promotion: {
+      id: p.id,
+      subject: p.subject,
+      sourceEnvironment: p.sourceEnvironment,
+      targetEnvironment: p.targetEnvironment,
+      status: p.status,
+      releaseDigest: p.releaseDigest,
+      policyDigest: p.policyDigest,
+      ...(p.rollback ? { rollbackOf: p.rollback.of ?? null } : {}),
+    },
+    decision: {
+      outcome: record.outcome,
+      decisionDigest: record.decisionDigest,
+      gates: record.gates,
+      approvers: record.approvals.filter((a) => a.counted).map((a) => a.by),
+    },
+    evidence,
+    result: resultOf(p),
+    timeVerified: p.completedAt ?? p.updatedAt,
+  });
+}
+
+/**
+ * Signs and stores a promotion's attestation, unless it has one (then nothing is signed) or has not
+ * ended. One signature (`anchor.signBytes`) per promotion.
+ */
+export async function attestPromotion(
+  deps: With<'anchor'>,
+  tenant: string,
+  promotionId: string,
+): Promise<{ outcome: 'attested' | 'exists'; promotion: Promotion; attestation: StoredAttestation } | { outcome: 'not_ended' }> {
+  const p = await deps.store.getPromotion(tenant, promotionId);
+  if (!p || !ENDED.has(p.status)) return { outcome: 'not_ended' };
+  const existing = await deps.store.getAttestation(tenant, promotionId);
+  if (existing) return { outcome: 'exists', promotion: p, attestation: existing };
+  const statement = await promotionStatement(deps, p);
+  const payload = Buffer.from(canonicalJson(statement), 'utf8');
+  const { keyId } = await deps.anchor.publicKey();
+  const sig = await deps.anchor.signBytes(pae(IN_TOTO_PAYLOAD_TYPE, payload));
+  const subject = subjectOf(p.subject, p.sourceEnvironment);
+  const stored: StoredAttestation = {
+    tenant,
+    promotionId,
+    envelope: envelopeOf(IN_TOTO_PAYLOAD_TYPE, payload, keyId, sig),
+    keyId,
+    result: statement.predicate.verificationResult,
+    subjectDigest: `sha256:${subject.digest.sha256}`,
+    at: deps.clock().toISOString(),
+  };
+  if (await deps.store.putAttestation(stored)) return { outcome: 'attested', promotion: p, attestation: stored };
+  return { outcome: 'exists', promotion: p, attestation: (await deps.store.getAttestation(tenant, promotionId)) ?? stored };
+}
+
+/** An id that is the same for every publication of one promotion's `Promotion Attested` (consumers de-duplicate by it), UUID-shaped. */
+function attestedEventId(tenant: string, promotionId: string): string {
+  const h = createHash('sha256').update(`attested\n${tenant}\n${promotionId}`).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-8${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
+
+/** `Promotion Attested` (webhook promotion.attested): the attestation is stored; what it says and where it is. */
+export function attestedEvent(p: Promotion, a: StoredAttestation): DomainEvent {
+  const detail = parseEventDetail('Promotion Attested', {
+    tenant: p.tenant,
+    promotionId: p.id,
+    status: p.status,
+    sourceEnvironment: p.sourceEnvironment,
+    targetEnvironment: p.targetEnvironment,
+    subject: subjectLabel(p.subject),
+    releaseDigest: p.releaseDigest,
+    attestation: { verificationResult: a.result, keyId: a.keyId, subjectDigest: a.subjectDigest, url: `/api/v1/promotions/${p.id}/attestation` },
+    at: a.at,
+  });
+  return { id: attestedEventId(p.tenant, p.id), type: 'Promotion Attested', tenant: p.tenant, detail };
+}
+
+/** The promotions a batch of events ended (each once), for attestPromotion. */
+export function endedPromotions(events: DomainEvent[]): { tenant: string; promotionId: string }[] {
+  const out = new Map<string, { tenant: string; promotionId: string }>();
+  for (const e of events) {
+    const id = e.detail.promotionId;
+    if (ENDINGS[e.type] && typeof id === 'string') out.set(`${e.tenant}\n${id}`, { tenant: e.tenant, promotionId: id });
+  }
+  return [...out.values()];
+}
+
+/**
+ * Each promotion a batch of the stream's events ended gets its attestation (the stream consumer calls
+ * this after relaying the batch): once — a redelivered event finds it stored and signs nothing. A
+ * promotion whose statement cannot be built (a digest that is not sha256) is told to `skipped` and
+ * left, never retried forever; a failure to sign or store throws, and the batch is retried (its events
+ * are relayed again under their ids, which consumers de-duplicate by).
+ */
+export async function attestEnded(
+  deps: With<'anchor' | 'events'>,
+  events: DomainEvent[],
+  skipped: (tenant: string, promotionId: string, reason: string) => void,
+): Promise<number> {
+  let attested = 0;
+  const news: DomainEvent[] = [];
+  for (const { tenant, promotionId } of endedPromotions(events)) {
+    try {
+      const r = await attestPromotion(deps, tenant, promotionId);
+      if (r.outcome === 'attested') attested++;
+      // Told again with the same id when its end event comes again (a publication lost after the attestation was stored is not lost for good).
+      if (r.outcome !== 'not_ended') news.push(attestedEvent(r.promotion, r.attestation));
+    } catch (err) {
+      if (!(err instanceof NotSha256)) throw err;
+      skipped(tenant, promotionId, err.message);
+    }
+  }
+  if (news.length) await deps.events.publish(news);
+  return attested;
+}
+
+/**
+ * GET /promotions/{id}/attestation: the envelope, its statement, the key's id and whether it verifies
+ * now with the audit key's public half (the same check a CLI or a gate makes: verifyAttestation).
+ */
+export async function getAttestation(
+  deps: With<'anchor'>,
+  ctx: Ctx,
+  id: string,
+): Promise<{
+  envelope: StoredAttestation['envelope'];
+  statement: Statement;
+  keyId: string;
+  verified: boolean;
+  verification: { reason: string; message: string } | null;
+}> {
+  const p = await loadPromotion(deps, ctx.principal.tenant, id);
+  const a = await deps.store.getAttestation(p.tenant, p.id);
+  if (!a) throw new AttestationNotFound(p.id, p.status);
+  const key = await deps.anchor.publicKey();
+  const verdict: AttestationVerdict = verifyAttestation(a.envelope, key.publicKeyPem, { tenant: p.tenant, promotionId: p.id, subjectDigest: a.subjectDigest });
+  const statement = verdict.ok ? verdict.statement : (JSON.parse(Buffer.from(a.envelope.payload, 'base64').toString('utf8')) as Statement);
+  return {
+    envelope: a.envelope,
+    statement,
+    keyId: a.keyId,
+    verified: verdict.ok,
+    verification: verdict.ok ? null : { reason: verdict.reason, message: verdict.message },
+  };
+}
