@@ -213,8 +213,8 @@ function Recurring() {
                       </span>
                       {r.artifact && (
                         <>
-                          {' '}
-                          <span class="mut">
+                          <br />
+                          <span class="mut nowrap">
                             artifact <code>{r.artifact}</code>
                           </span>
                         </>
@@ -224,7 +224,7 @@ function Recurring() {
                       {words && <>{words} in </>}
                       {r.timeZone}
                       <br />
-                      <code class="mut">{r.cron}</code>
+                      <code class="mut nowrap">{r.cron}</code>
                     </td>
                     <td>{r.paused ? <Badge tone="wait">paused</Badge> : <Badge tone="ok">active</Badge>}</td>
                     <td>{r.paused ? <span class="mut nowrap">none (paused)</span> : <Time at={r.next[0]} />}</td>

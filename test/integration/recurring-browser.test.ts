@@ -10,11 +10,11 @@ import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
 /**
  * The recurring promotions in the console's Settings, as a viewer, a deployer and an admin see them (Debian's Chromium
  * via playwright-core, against the local stack): two calendars over dev → staging, one active whose last run promoted,
- * one whose last run was skipped (nothing new) and that was paused since. Read-only for every role.
+ * one promoting an artifact whose last run was skipped (dev runs no version of it) and that was paused since. Read-only for every role.
  */
 const OUT = join(process.cwd(), 'test-output');
 const TRAIN = { source: 'dev', target: 'staging', cron: '0 9 * * 1-5', timeZone: 'Europe/Berlin', notes: 'release train' };
-const MONTH_END = { source: 'dev', target: 'staging', cron: '30 18 28 * *', timeZone: 'America/New_York' };
+const MONTH_END = { source: 'dev', target: 'staging', artifact: 'web-api', cron: '30 18 28 * *', timeZone: 'America/New_York' };
 
 let t: TestStack;
 let browser: Browser;
@@ -42,7 +42,7 @@ describe('recurring promotions in Settings, per role', () => {
       expect(r.status, JSON.stringify(r.body)).toBe(200);
     };
     const fire = (name: string) => t.stack.scheduler.fireNow(recurringScheduleName(tenant, name));
-    // month-end runs while dev has nothing staging lacks (skipped), and is paused afterwards (a paused schedule fires nothing).
+    // month-end runs while dev runs no version of its artifact (skipped), and is paused afterwards (a paused schedule fires nothing).
     await put('month-end', MONTH_END);
     expect(await fire('month-end')).toMatchObject({ outcome: 'skipped' });
     await put('month-end', { ...MONTH_END, paused: true });
@@ -56,7 +56,11 @@ describe('recurring promotions in Settings, per role', () => {
     [monthEnd, train] = ['month-end', 'weekday-train'].map((n) => list.body.items.find((r: any) => r.name === n));
     expect(train).toMatchObject({ paused: false, lastRuns: [{ outcome: 'promoted' }] });
     expect(train.next.length).toBeGreaterThan(0);
-    expect(monthEnd).toMatchObject({ paused: true, next: [], lastRuns: [{ outcome: 'skipped', reason: expect.any(String) }] });
+    expect(monthEnd).toMatchObject({
+      paused: true,
+      next: [],
+      lastRuns: [{ outcome: 'skipped', code: 'nothing-new', reason: "'dev' runs no version of web-api" }],
+    });
   }, 90_000);
 
   for (const role of ['viewer', 'deployer', 'admin'] as const) {
@@ -77,7 +81,7 @@ describe('recurring promotions in Settings, per role', () => {
       expect(cells).toEqual([
         [
           'month-end',
-          'dev → staging',
+          'dev → staging artifact web-api',
           `America/New_York ${MONTH_END.cron}`,
           'paused',
           'none (paused)',
@@ -113,6 +117,18 @@ describe('recurring promotions in Settings, per role', () => {
       await page.close();
     }, 60_000);
   }
+
+  it('on a phone-sized screen: the table scrolls sideways in its frame, the page itself does not overflow; no serious accessibility violation', async () => {
+    const { page, errors } = await openConsoleAs(browser, t.url, u.viewer, '#/settings', { width: 390, height: 844 });
+    const section = page.getByRole('region', { name: 'Recurring promotions' });
+    await expect.poll(() => section.locator('tbody tr').count(), { timeout: 15_000 }).toBe(2);
+    await page.screenshot({ path: join(OUT, 'recurring-viewer-phone.png'), fullPage: true });
+    await section.screenshot({ path: join(OUT, 'recurring-viewer-phone-section.png') });
+    expect(await page.evaluate(() => (globalThis as any).document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    expect(await accessibility(page)).toEqual([]);
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 60_000);
 
   it('with none set: a sentence saying so and how to add one', async () => {
     const other = await t.users(t.tenant());
