@@ -1,9 +1,9 @@
 import { useState } from 'preact/hooks';
 import { api, ApiError, q } from '../api.ts';
 import { may, type Session } from '../auth.ts';
-import { Loading, Status, Time, usePoll, Wrap } from '../ui.tsx';
+import { Badge, Loading, PromotionLink, Status, Time, usePoll, Wrap } from '../ui.tsx';
 
-/** Settings: app keys, webhook subscriptions with their delivery log, users (admins), and linking one's Slack account. */
+/** Settings: app keys, webhook subscriptions with their delivery log, analysis templates, recurring promotions, users (admins), and linking one's Slack account. */
 export function Settings({ me, say }: { me: Session; say: (tone: 'ok' | 'bad', text: string) => void }) {
   const { data: keys, error } = usePoll<any>('api/v1/app-keys', 30000);
   const { data: hooks } = usePoll<any>('api/v1/webhooks', 30000);
@@ -127,6 +127,7 @@ export function Settings({ me, say }: { me: Session; say: (tone: 'ok' | 'bad', t
           <p class="mut">No analysis templates.</p>
         )}
       </section>
+      <Recurring />
       {users && (
         <section aria-labelledby="users-title">
           <h2 id="users-title">Users</h2>
@@ -155,6 +156,107 @@ export function Settings({ me, say }: { me: Session; say: (tone: 'ok' | 'bad', t
             Invite, change roles or remove with <code>stageline users …</code> or the API.
           </p>
         </section>
+      )}
+    </section>
+  );
+}
+
+const DAYS = ['Sundays', 'Mondays', 'Tuesdays', 'Wednesdays', 'Thursdays', 'Fridays', 'Saturdays'];
+
+/** A cron expression in plain words when it is a simple one (a fixed minute and hour, every day, weekdays or one weekday); otherwise null. */
+export function cronInWords(cron: string): string | null {
+  const [minute, hour, dom, month, dow, ...rest] = cron.trim().split(/\s+/);
+  if (rest.length || dom !== '*' || month !== '*' || !/^\d{1,2}$/.test(minute ?? '') || !/^\d{1,2}$/.test(hour ?? '')) return null;
+  const at = `${hour!.padStart(2, '0')}:${minute!.padStart(2, '0')}`;
+  if (dow === '*') return `every day at ${at}`;
+  if (dow === '1-5') return `weekdays at ${at}`;
+  if (/^[0-7]$/.test(dow!)) return `${DAYS[Number(dow) % 7]} at ${at}`;
+  return null;
+}
+
+/** The recurring promotions (calendars), read-only: what each promotes, when, its next time and what its last run did. */
+function Recurring() {
+  const { data } = usePoll<any>('api/v1/recurring-promotions', 30000);
+  return (
+    <section aria-labelledby="recurring-title">
+      <h2 id="recurring-title">Recurring promotions</h2>
+      {!data ? (
+        <p class="mut">Loading…</p>
+      ) : data.items.length ? (
+        <Wrap>
+          <table class="recurring">
+            <caption class="sr">
+              Promotions requested on a calendar (read-only here: stageline recurring or the manifest's recurring_promotions change them)
+            </caption>
+            <thead>
+              <tr>
+                <th scope="col">Name</th>
+                <th scope="col">Promotes</th>
+                <th scope="col">When</th>
+                <th scope="col">State</th>
+                <th scope="col">Next (UTC)</th>
+                <th scope="col">Last run (UTC)</th>
+              </tr>
+            </thead>
+            <tbody>
+              {data.items.map((r: any) => {
+                const words = cronInWords(r.cron);
+                const last = r.lastRuns[0];
+                return (
+                  <tr key={r.name}>
+                    <th scope="row" class="nowrap">
+                      {r.name}
+                    </th>
+                    <td>
+                      <span class="nowrap">
+                        {r.source} → {r.target}
+                      </span>
+                      {r.artifact && (
+                        <>
+                          <br />
+                          <span class="mut nowrap">
+                            artifact <code>{r.artifact}</code>
+                          </span>
+                        </>
+                      )}
+                    </td>
+                    <td>
+                      {words && <>{words} in </>}
+                      {r.timeZone}
+                      <br />
+                      <code class="mut nowrap">{r.cron}</code>
+                    </td>
+                    <td>{r.paused ? <Badge tone="wait">paused</Badge> : <Badge tone="ok">active</Badge>}</td>
+                    <td>{r.paused ? <span class="mut nowrap">none (paused)</span> : <Time at={r.next[0]} />}</td>
+                    <td class="last-run">
+                      {!last ? (
+                        <span class="mut">not run yet</span>
+                      ) : (
+                        <>
+                          <Time at={last.at} />{' '}
+                          {last.outcome === 'promoted' ? (
+                            <>promoted {last.promotionId && <PromotionLink id={last.promotionId} />}</>
+                          ) : (
+                            <>skipped: {last.reason ?? last.code}</>
+                          )}
+                        </>
+                      )}
+                    </td>
+                  </tr>
+                );
+              })}
+            </tbody>
+          </table>
+        </Wrap>
+      ) : (
+        <p class="mut">
+          No recurring promotions are set. Add one with <code>stageline recurring …</code> or under <code>recurring_promotions</code> in the manifest.
+        </p>
+      )}
+      {data?.items.length > 0 && (
+        <p class="mut">
+          Add, change, pause or remove with <code>stageline recurring …</code> or <code>recurring_promotions</code> in the manifest.
+        </p>
       )}
     </section>
   );
