@@ -69,7 +69,7 @@ export const manifestDocument = /* @__PURE__ */ z.schema(() =>
             git_targets: exported.shape.git_targets.def.innerType,
             registry_links: exported.shape.registry_links.def.innerType,
             analysis_templates: exported.shape.analysis_templates.def.innerType,
-            recurring_promotions: exported.shape.recurring_promotions.def.innerType,
+            recurring_promotions: z.optional(exported.shape.recurring_promotions.def.innerType).check(z.describe('left out while the tenant has none')),
             cross_registry_sync: z.literal(true),
             verification: exported.shape.verification.def.innerType,
           }).shape,
