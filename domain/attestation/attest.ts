@@ -34,9 +34,11 @@ export const NO_PUBLIC_URL = 'https://stageline.invalid';
 
 /** The statement of a promotion that has ended, from its decision record and the evidence the policy accepted. */
 export async function promotionStatement(deps: Deps, p: Promotion): Promise<Statement> {
-  const record = await decisionRecordOf(deps, p);
+  // The evidence is read once, for the decision record and the digests alike.
+  const found = await deps.store.listEvidence(p.tenant, evidenceOwners(p));
+  const record = await decisionRecordOf(deps, p, found);
   const chooser = contentChoosers(p);
-  const evidence = (await deps.store.listEvidence(p.tenant, evidenceOwners(p)))
+  const evidence = found
     .filter((e) => forCurrentRelease(e, p) && evidenceAccepted(e, p.policy, chooser))
     .map((e) => ({
       id: e.id,

@@ -1,3 +1,4 @@
+import type { Evidence } from '../kernel/promotion-model.ts';
 import { digestOf } from '../kernel/canonical.ts';
 import { rolloutView } from './rollout/view.ts';
 import { activeWindowOf, occurrenceView, upcomingWindowOf } from '../freeze/windows.ts';
@@ -137,7 +138,7 @@ export async function decisionRecord(deps: Deps, ctx: Ctx, id: string) {
 }
 
 /** The decision record of a promotion already read (the attestation reads it once for both). */
-export async function decisionRecordOf(deps: Deps, p: Promotion) {
+export async function decisionRecordOf(deps: Deps, p: Promotion, evidenceRead?: Evidence[]) {
   const id = p.id;
   const approvals = (await deps.store.listApprovals(p.tenant, id)).sort((a, b) => (a.by < b.by ? -1 : 1));
   const counted = countable(p, approvals);
@@ -155,7 +156,7 @@ export async function decisionRecordOf(deps: Deps, p: Promotion) {
               : 'AWAITING_APPROVAL'
             : 'ALLOWED';
   // Where each piece of evidence came from, and whether the policy lets it count.
-  const evidence = (await deps.store.listEvidence(p.tenant, evidenceOwners(p)))
+  const evidence = [...(evidenceRead ?? (await deps.store.listEvidence(p.tenant, evidenceOwners(p))))]
     .sort((a, b) => (a.id < b.id ? -1 : 1))
     .map((e) => ({
       id: e.id,

@@ -4,6 +4,9 @@ import type { Environment, Roots } from '../../kernel/model.ts';
 import type { Subject } from '../../kernel/promotion-model.ts';
 import { configChanges } from './release.ts';
 
+/** An environment after several that waits for all of them (the only case with anything to check). */
+export const isJoin = (target: Environment) => (target.after?.length ?? 0) > 1 && target.afterMode !== 'any';
+
 /**
  * A join of the line's graph (domain/config/graph.ts): an environment that comes after several with
  * `afterMode: all` takes a release only once it has reached every one of them (and run there for the
@@ -11,8 +14,8 @@ import { configChanges } from './release.ts';
  * when nothing is (a chain, `any`, or a complete join). `sourceRoots`: what a config release brings.
  */
 export async function joinMissing(deps: Deps, tenant: string, source: string, target: Environment, subject: Subject, sourceRoots?: Roots): Promise<string[]> {
-  if (!target.after || target.after.length < 2 || target.afterMode === 'any') return [];
-  const others = target.after.filter((a) => a !== source);
+  if (!isJoin(target)) return [];
+  const others = (target.after ?? []).filter((a) => a !== source);
   const now = deps.clock().getTime();
   const soakMs = (target.soakSeconds ?? 0) * 1000;
   const missing = await Promise.all(

@@ -7,7 +7,7 @@ import { evaluateGates, type WebhookOutcome } from './gate-verdicts.ts';
 import type { GateResult, Promotion } from '../../kernel/promotion-model.ts';
 import { contentChoosers, evidenceAccepted } from './policy.ts';
 import { consumersBroken, consumersBrokenText } from '../../artifacts/artifacts.ts';
-import { joinMissing, joinText } from './join.ts';
+import { isJoin, joinMissing, joinText } from './join.ts';
 
 /** Running a promotion's gates against the store: the target's gates and webhooks, the release as published, the freeze windows. */
 
@@ -40,7 +40,8 @@ export async function runGates(deps: With<'gates'>, p: Promotion, targetRead?: P
     p.rollback ? Promise.resolve([]) : deps.store.listEvidence(p.tenant, evidenceOwners(p)),
   ]);
   // A join (an environment after several, all) still waits for every one of them: one rolled back since the request holds the release again.
-  const join = target && !p.rollback ? await joinMissing(deps, p.tenant, p.sourceEnvironment, target, p.subject, await sourceRoots(deps, p)) : [];
+  const join =
+    target && !p.rollback && isJoin(target) ? await joinMissing(deps, p.tenant, p.sourceEnvironment, target, p.subject, await sourceRoots(deps, p)) : [];
   const violations = [
     ...(target ? [] : [`the target environment '${p.targetEnvironment}' no longer exists`]),
     ...released,
