@@ -50,6 +50,7 @@ export function environmentView(env: Environment) {
     soakSeconds: env.soakSeconds ?? 0,
     after: env.after ?? [],
     afterMode: env.afterMode ?? 'all',
+    requireAttestationFrom: env.requireAttestationFrom ?? [],
     cacheMaxAgeSeconds: env.cacheMaxAgeSeconds ?? 0,
     registries: env.registries ?? [],
     monitors: env.monitors ?? [],
@@ -105,6 +106,18 @@ function assertGraph(envs: Parameters<typeof graphProblems>[0]): void {
   if (problems.length) throw new ValidationFailed(problems.map((p) => ({ path: 'body.after', message: p.message })));
 }
 
+/** The environments a release must carry an attestation from: each one known, never the environment itself, each once (400 naming it). */
+function assertAttestationSources(name: string, required: string[] | undefined, names: Set<string>): void {
+  const problems = (required ?? []).flatMap((r, i, all) => [
+    ...(r === name ? [`'${name}' cannot require an attestation from itself`] : names.has(r) ? [] : [`'${r}' is not an environment`]),
+    ...(all.indexOf(r) !== i ? [`'${r}' is named twice`] : []),
+  ]);
+  if (problems.length) throw new ValidationFailed(problems.map((message) => ({ path: 'body.requireAttestationFrom', message })));
+}
+
+/** The environments that require an attestation from `name` (deleting it would leave them asking for one nobody can make). */
+const requiringAttestationFrom = (envs: Environment[], name: string) => envs.filter((e) => e.requireAttestationFrom?.includes(name)).map((e) => e.name);
+
 export async function createEnvironment(deps: Deps, ctx: Ctx, input: CreateEnvironment): Promise<Environment> {
   const { tenant, id: actor, name: actorName } = ctx.principal;
   assertMonitorsHere(tenant, input.monitors, deps.deployment);
@@ -125,6 +138,7 @@ export async function createEnvironment(deps: Deps, ctx: Ctx, input: CreateEnvir
       });
     }
     assertGraph([...existing, { name: input.name, position: input.position, after: input.after }]);
+    assertAttestationSources(input.name, input.requireAttestationFrom, new Set(existing.map((e) => e.name)));
     if (existing.length >= MAX_ENVIRONMENTS) {
       throw new RuleViolation(`A tenant can have at most ${MAX_ENVIRONMENTS} environments`);
     }
@@ -148,6 +162,7 @@ export async function createEnvironment(deps: Deps, ctx: Ctx, input: CreateEnvir
       bakeSeconds: input.bakeSeconds,
       ...(input.soakSeconds ? { soakSeconds: input.soakSeconds } : {}),
       ...(input.after?.length ? { after: input.after, ...(input.afterMode ? { afterMode: input.afterMode } : {}) } : {}),
+      ...(input.requireAttestationFrom?.length ? { requireAttestationFrom: input.requireAttestationFrom } : {}),
       cacheMaxAgeSeconds: input.cacheMaxAgeSeconds,
       registries: input.registries,
       monitors: input.monitors,
@@ -224,7 +239,20 @@ export async function updateEnvironment(deps: Deps, ctx: Ctx, name: string, inpu
     if (input.targets !== undefined || input.registries !== undefined)
       assertTargetRegistries(targets, input.registries ?? current.registries, 'body', current.name);
     if (input.targets !== undefined) await assertNotRollingOut(deps.store, current, targets);
-    const { targets: _t, rollout: _r, analysis: _a, preAnalysis: _p, soakSeconds: _s, after: _af, afterMode: _am, ...untargeted } = current;
+    const {
+      targets: _t,
+      rollout: _r,
+      analysis: _a,
+      preAnalysis: _p,
+      soakSeconds: _s,
+      after: _af,
+      afterMode: _am,
+      requireAttestationFrom: _ra,
+      ...untargeted
+    } = current;
+    // Left out: kept; [] removes the requirement.
+    const attestationFrom = input.requireAttestationFrom ?? current.requireAttestationFrom ?? [];
+    if (input.requireAttestationFrom !== undefined) assertAttestationSources(name, attestationFrom, new Set(all.map((e) => e.name)));
     // Left out: the edges stay; [] goes back to the chain by position.
     const after = input.after ?? current.after ?? [];
     const afterMode = input.afterMode ?? current.afterMode;
@@ -240,6 +268,7 @@ export async function updateEnvironment(deps: Deps, ctx: Ctx, name: string, inpu
       ...(soak ? { soakSeconds: soak } : {}),
       ...untargeted,
       ...(after.length ? { after, ...(afterMode ? { afterMode } : {}) } : {}),
+      ...(attestationFrom.length ? { requireAttestationFrom: attestationFrom } : {}),
       ...(targets.length ? { targets, ...(rollout ? { rollout } : {}) } : {}),
       ...(analysis.length ? { analysis } : {}),
       ...(preAnalysis.length ? { preAnalysis } : {}),
@@ -296,7 +325,15 @@ export async function deleteEnvironment(deps: Deps, ctx: Ctx, name: string, reas
     if (current.protected) {
       throw new EnvironmentNotEmpty(`Environment '${name}' is protected; set protected=false before deleting it`);
     }
-    const dependents = namedAfter(await deps.store.listEnvironments(tenant), name);
+    const envs = await deps.store.listEnvironments(tenant);
+    const dependents = namedAfter(envs, name);
+    const requiring = requiringAttestationFrom(envs, name);
+    if (requiring.length) {
+      throw new EnvironmentNotEmpty(
+        `${requiring.map((d) => `'${d}'`).join(', ')} ${requiring.length > 1 ? 'require' : 'requires'} an attestation from '${name}'; take '${name}' out of their requireAttestationFrom first`,
+        { requiredBy: requiring },
+      );
+    }
     if (dependents.length) {
       throw new EnvironmentNotEmpty(
         `${dependents.map((d) => `'${d}'`).join(', ')} ${dependents.length > 1 ? 'come' : 'comes'} after '${name}'; take '${name}' out of their after first`,

@@ -44,6 +44,11 @@ export interface Environment {
   after?: string[];
   /** with several `after`: the release must have reached all of them (default) or any one */
   afterMode?: 'all' | 'any';
+  /**
+   * environments whose signed verification summary a release must carry before it is promoted into this
+   * one (domain/attestation/require.ts): a promotion into each of them completed it, and its attestation verifies
+   */
+  requireAttestationFrom?: string[];
   /** OCI registries this environment's artifacts are copied to on promotion (first = where they are read from) */
   registries: { name: string; url: string }[];
   /** CloudWatch alarm ARNs checked before executing into it and watched while a promotion bakes (domain/freeze/monitors.ts) */

@@ -75,6 +75,8 @@ export interface Rule {
   allowSkip: boolean;
   /** the soak this pair asks for, overriding the target environment's (`soakSeconds`); absent: the environment's */
   soakSeconds?: number | null;
+  /** environments whose signed verification summary a release must carry for this pair (domain/attestation/require.ts) */
+  requireAttestationFrom?: string[];
   status: 'active' | 'disabled';
   version: number;
   createdAt: string;
@@ -98,6 +100,8 @@ export interface Policy {
   evidenceFrom?: EvidenceFrom;
   /** the pair's rule asks for its own soak in the source environment (overrides the target's; domain/promotion/run/soak.ts) */
   soakSeconds?: number;
+  /** the pair's rule asks for signed verification summaries from these environments (with the target's own: domain/attestation/require.ts) */
+  requireAttestationFrom?: string[];
 }
 
 /**

@@ -283,6 +283,14 @@ const ruleFields = {
         "this pair's soak in its source environment, overriding the target environment's soakSeconds (0: none for this pair); null or left out: the environment's",
       ),
     ),
+  requireAttestationFrom: z
+    .array(envName)
+    .check(
+      z.maxLength(10),
+      z.describe(
+        "environments whose signed verification summary the release must carry for this pair, on top of the target environment's requireAttestationFrom",
+      ),
+    ),
   status: z.enum(['active', 'disabled']),
   evidenceFrom: z.union([
     z.enum(['anyone', 'not-requester', 'machine']),
@@ -305,6 +313,7 @@ export const createRule = /* @__PURE__ */ z.schema(() =>
         conditions: z._default(ruleFields.conditions, null),
         allowSkip: z._default(ruleFields.allowSkip, false),
         soakSeconds: z.optional(ruleFields.soakSeconds),
+        requireAttestationFrom: z.optional(ruleFields.requireAttestationFrom),
         evidenceFrom: z._default(ruleFields.evidenceFrom, 'anyone'),
         status: z._default(ruleFields.status, 'active'),
       })

@@ -149,6 +149,18 @@ export const afterMode = /* @__PURE__ */ z.schema(() =>
   z.enum(['all', 'any']).check(z.describe('with several environments in after: the release must have reached all of them (default) or any one')),
 );
 
+/** Environments a release must carry a signed, passing verification summary from (domain/attestation/require.ts): names, at most 10. */
+export const requireAttestationFrom = /* @__PURE__ */ z.schema(() =>
+  z
+    .array(envName)
+    .check(
+      z.maxLength(10),
+      z.describe(
+        "environments whose signed verification summary (SLSA VSA, GET /promotions/{id}/attestation) the release must carry: a promotion into each completed it and its attestation verifies with this tenant's key; otherwise the promotion fails validation (policy_compliance) naming the environment",
+      ),
+    ),
+);
+
 export const createEnvironment = /* @__PURE__ */ z.schema(() =>
   z
     .strictObject({
@@ -177,6 +189,7 @@ export const createEnvironment = /* @__PURE__ */ z.schema(() =>
       soakSeconds: z.optional(soakSeconds),
       after: z.optional(after),
       afterMode: z.optional(afterMode),
+      requireAttestationFrom: z.optional(requireAttestationFrom),
       cacheMaxAgeSeconds: z
         ._default(z.number().check(z.int(), z.minimum(0), z.maximum(86400)), 0)
         .check(z.describe('how long services may cache the effective config (Cache-Control max-age); 0 = revalidate every read with the ETag')),
@@ -219,6 +232,7 @@ export const updateEnvironment = /* @__PURE__ */ z.schema(() =>
     soakSeconds: z.optional(soakSeconds),
     after: z.optional(after).check(z.describe('the whole list ([]: none, back to the chain by position); left out: kept')),
     afterMode: z.optional(afterMode),
+    requireAttestationFrom: z.optional(requireAttestationFrom).check(z.describe('the whole list ([]: none); left out: kept')),
     cacheMaxAgeSeconds: z.optional(z.number().check(z.int(), z.minimum(0), z.maximum(86400))),
     registries: z.optional(registries),
     monitors: z.optional(monitors),

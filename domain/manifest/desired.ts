@@ -129,6 +129,14 @@ export function desired(tenant: string, cur: Setup, m: Manifest, place: Deployme
     after: ownValue(p.environment_settings, name)?.after ?? ownValue(cur.settings, name)?.after,
   }));
   for (const g of graphProblems(edges)) issues.push({ path: `${doc}.environment_settings.${g.path}`, message: g.message });
+  for (const [env, s] of Object.entries(p.environment_settings ?? {}))
+    for (const from of s.require_attestation_from ?? [])
+      if (from === env || !known.has(from))
+        issues.push({
+          path: `${doc}.environment_settings.${env}.require_attestation_from`,
+          message:
+            from === env ? `'${env}' cannot require an attestation from itself` : `no environment '${from}' in the line (${cur.environments.join(', ')})`,
+        });
   for (const [i, w] of (p.webhooks ?? []).entries()) {
     if (isRedactedUrl(w.url)) {
       // A redacted URL (as the export writes it) keeps a stored subscription's URL: it must name one.
@@ -161,6 +169,7 @@ export function desired(tenant: string, cur: Setup, m: Manifest, place: Deployme
     if (!settings[env].monitors?.length) delete settings[env].monitors;
     // 0 is no soak: written as the export writes it (left out), so export | apply plans nothing.
     if (!settings[env].soak_seconds) delete settings[env].soak_seconds;
+    if (!settings[env].require_attestation_from?.length) delete settings[env].require_attestation_from;
     if (!settings[env].after?.length) {
       delete settings[env].after;
       delete settings[env].after_mode;

@@ -4,7 +4,7 @@ import { findReservedKey, RESERVED_KEY_MESSAGE } from '../kernel/reserved-keys.t
 import { createFreezeWindow } from '../freeze/windows.ts';
 import { slackTeamId } from '../notify/settings.ts';
 import { NOTIFICATION_KINDS } from '../notify/model.ts';
-import { after, afterMode, envName, gates, signingKey, soakSeconds, verification, webhookGate } from '../kernel/schemas.ts';
+import { after, afterMode, envName, requireAttestationFrom, gates, signingKey, soakSeconds, verification, webhookGate } from '../kernel/schemas.ts';
 import { artifactName, createRule } from '../kernel/promotion-schemas.ts';
 import { monitors } from '../freeze/monitors.ts';
 import { timeZone } from '../kernel/time-zone.ts';
@@ -123,6 +123,8 @@ export const manifestSchema = /* @__PURE__ */ z.schema(() =>
               after: z.optional(after),
               /** with several in after: the release must have reached all of them (default) or any one */
               after_mode: z.optional(afterMode),
+              /** environments whose signed verification summary a release must carry before it is promoted into this one */
+              require_attestation_from: z.optional(requireAttestationFrom),
               /** how long services may cache the effective config (Cache-Control max-age; 0: revalidate each read) */
               cache_max_age_seconds: z.optional(z.number().check(z.int(), z.minimum(0), z.maximum(86400))),
               concurrency: z.optional(z.enum(['queue', 'reject', 'supersede'])),

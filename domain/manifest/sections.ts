@@ -32,6 +32,7 @@ export interface Setup {
       soak_seconds?: number;
       after?: string[];
       after_mode?: 'all' | 'any';
+      require_attestation_from?: string[];
       cache_max_age_seconds?: number;
       concurrency: Environment['concurrency'];
       verification: 'digest_match' | 'signature_match';
@@ -195,6 +196,7 @@ export const RULE_FIELDS = [
   'conditions',
   'allowSkip',
   'soakSeconds',
+  'requireAttestationFrom',
   'status',
   'evidenceFrom',
 ] as const;

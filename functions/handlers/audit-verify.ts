@@ -1,5 +1,5 @@
 import * as z from '#domain/kernel/zod';
-import { getAttestation } from '#domain/attestation/attest';
+import { getAttestation } from '#domain/promotion/run/attest';
 import { auditPublicKey } from '#domain/audit/export';
 import { verifyAudit } from '#domain/audit/log';
 import { httpHandler } from '../http/handler.ts';

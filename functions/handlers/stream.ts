@@ -1,5 +1,5 @@
 import { AnchorerPool, anchorTick, consumeStreamBatch } from '#domain/audit/consumer';
-import { attestEnded } from '#domain/attestation/attest';
+import { attestEnded } from '#domain/promotion/run/attest';
 import { eventMetrics } from '../adapters/metrics.ts';
 import { streamBatch, type StreamRecord } from '../adapters/stream-records.ts';
 import { anchorFromEnv } from '../adapters/kms-s3-anchor.ts';
@@ -77,7 +77,7 @@ export const handler = async (event: { Records: StreamRecord[] } | AnchorTick) =
   }
   const batch = streamBatch(event.Records);
   const done = await consumeStreamBatch(d, anchorers.of(d), batch, eventMetrics);
-  // Each promotion the batch ended gets its signed attestation, once (domain/attestation/attest.ts).
+  // Each promotion the batch ended gets its signed attestation, once (domain/promotion/run/attest.ts).
   const attested = await attestEnded(d, batch.events, (t, id, reason) => logger.error('promotion not attested', { tenant: t, promotionId: id, reason }));
   return { ...done, attested };
 };

@@ -99,7 +99,7 @@ export async function approvedFlow(b: Harness, tenant: string): Promise<FlowResu
   await b.stream.idle();
   const counts = b.counter.take();
   // KMS bills the signatures; a head's signature is checked with the public key (fetched once per container), no request each.
-  // `attestations`: the KMS Sign of the promotion's attestation, once it ended (domain/attestation/attest.ts).
+  // `attestations`: the KMS Sign of the promotion's attestation, once it ended (domain/promotion/run/attest.ts).
   const anchor = {
     kms: b.anchorCalls.sign - anchorBefore.sign,
     checkpoints: b.anchorCalls.append - anchorBefore.append,

@@ -30,7 +30,7 @@ describe('cost of an approved promotion (counts)', () => {
     // chain and interval) and clears the mark when it anchors (1 WRU), so a frozen consumer's tail is still signed
     // (domain/audit/log.ts anchorLeftTails); the task token rides on the gates' own write (1 WRU less). Measured:
     // 59 to 61 WRU with the batching.
-    // The attestation (domain/attestation/attest.ts), once the promotion completed: the consumer reads the promotion,
+    // The attestation (domain/promotion/run/attest.ts), once the promotion completed: the consumer reads the promotion,
     // its attestation (none yet), approvals, evidence (once, for the decision record and the digests), freeze windows,
     // and puts the signed envelope (~3 KB: 3 WRU) with one conditional write. Pinned consumers are read when the
     // promotion is requested and again by its gates (one query each). Measured: 72 to 77 requests (the stream's batching), 63 to 64 WRU.

@@ -23,7 +23,7 @@ export function memoryDeps(start = new Date('2030-01-01T09:00:00.000Z')) {
   const published: DomainEvent[] = [];
   const absent = (what: string) => () => Promise.reject(new Error(`${what} is not part of these tests`));
 
-  const deps: With<'workflow' | 'scheduler' | 'events' | 'gates' | 'registry' | 'git' | 'alarms' | 'metrics'> = {
+  const deps: With<'workflow' | 'scheduler' | 'events' | 'gates' | 'registry' | 'git' | 'alarms' | 'metrics' | 'anchor'> = {
     store,
     clock: () => new Date(now++),
     tunables: { ...DEFAULT_TUNABLES, retryBudgetMs: 2000 },
@@ -75,6 +75,14 @@ export function memoryDeps(start = new Date('2030-01-01T09:00:00.000Z')) {
     },
     alarms: { states: absent('an alarm') },
     metrics: { query: absent('a metrics provider') },
+    anchor: {
+      sign: absent('the audit anchor'),
+      signBytes: absent('the audit anchor'),
+      append: absent('the audit anchor'),
+      list: absent('the audit anchor'),
+      verify: absent('the audit anchor'),
+      publicKey: absent('the audit anchor'),
+    },
   };
   return {
     deps,

@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
-import { stepInput } from '../../functions/handlers/promotion-step.ts';
+import { stepInput } from '../../domain/promotion/run/step-table.ts';
 import { STEPS, type StepName } from '../../domain/promotion/run/step-table.ts';
 import { PULL_REQUEST_WAIT_SECONDS } from '../../domain/promotion/run/deadlines.ts';
 import { STATE_MACHINES, aslFiles, aslPath } from '../../infra/state-machines.ts';

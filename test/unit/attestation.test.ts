@@ -3,7 +3,7 @@ import { dsse as sigstoreDsse } from '@sigstore/core';
 import { describe, expect, it } from 'vitest';
 import { base64Bytes, envelopeOf, IN_TOTO_PAYLOAD_TYPE, pae } from '../../domain/attestation/dsse.ts';
 import { buildStatement, NotSha256, sha256Hex, type StatementInput } from '../../domain/attestation/statement.ts';
-import { endedPromotions } from '../../domain/attestation/attest.ts';
+import { endedPromotions } from '../../domain/promotion/run/attest.ts';
 import { verifyAttestation } from '../../domain/attestation/verify.ts';
 import { describePublicKey } from '../../domain/audit/audit.ts';
 

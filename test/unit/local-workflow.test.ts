@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { stepInput } from '../../functions/handlers/promotion-step.ts';
+import { stepInput } from '../../domain/promotion/run/step-table.ts';
 import { LocalWorkflow, type JournalEntry } from '../../local/workflow.ts';
 
 /**

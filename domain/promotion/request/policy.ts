@@ -40,6 +40,7 @@ export function resolvePolicy(rules: Rule[], line: Environment[], source: Enviro
     approvalExpirySeconds: rule.approvalExpirySeconds,
     ...(rule.evidenceFrom && rule.evidenceFrom !== 'anyone' ? { evidenceFrom: rule.evidenceFrom } : {}),
     ...(typeof rule.soakSeconds === 'number' ? { soakSeconds: rule.soakSeconds } : {}),
+    ...(rule.requireAttestationFrom?.length ? { requireAttestationFrom: rule.requireAttestationFrom } : {}),
   };
 }
 

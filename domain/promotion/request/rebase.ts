@@ -22,7 +22,7 @@ import { promotionEvent, writePromotion } from '../write.ts';
  * the requester. Gates run again, and if they now fail the promotion ends as
  * VALIDATION_FAILED.
  */
-export async function rebasePromotion(deps: With<'gates' | 'workflow'>, ctx: Ctx, id: string): Promise<Promotion> {
+export async function rebasePromotion(deps: With<'gates' | 'workflow' | 'anchor'>, ctx: Ctx, id: string): Promise<Promotion> {
   const glass = requestedBreakGlass(ctx, 'freeze-window', 'promotion.rebase', deps.clock());
   const me = actorOf(ctx.principal);
   const { before, after } = await writePromotion(deps, ctx.principal.tenant, id, async (p) => {

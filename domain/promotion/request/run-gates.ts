@@ -8,6 +8,7 @@ import type { GateResult, Promotion } from '../../kernel/promotion-model.ts';
 import { contentChoosers, evidenceAccepted } from './policy.ts';
 import { consumersBroken, consumersBrokenText } from '../../artifacts/artifacts.ts';
 import { isJoin, joinMissing, joinText } from './join.ts';
+import { attestationsMissing, attestationsRequired } from '../../attestation/require.ts';
 
 /** Running a promotion's gates against the store: the target's gates and webhooks, the release as published, the freeze windows. */
 
@@ -32,7 +33,7 @@ export async function freezeGate(deps: Deps, p: Promotion): Promise<GateResult[]
 }
 
 /** Evaluates every gate of the target for a promotion's release (fixed order; webhooks fail closed). `targetRead`: the target, when the caller reads it already. */
-export async function runGates(deps: With<'gates'>, p: Promotion, targetRead?: Promise<Environment | null>): Promise<GateResult[]> {
+export async function runGates(deps: With<'gates' | 'anchor'>, p: Promotion, targetRead?: Promise<Environment | null>): Promise<GateResult[]> {
   // Independent reads at once: the target, the release as published, the evidence (what a rollback does not need is not read).
   const [target, released, evidenceFound] = await Promise.all([
     targetRead ?? deps.store.getEnvironment(p.tenant, p.targetEnvironment),
@@ -40,12 +41,16 @@ export async function runGates(deps: With<'gates'>, p: Promotion, targetRead?: P
     p.rollback ? Promise.resolve([]) : deps.store.listEvidence(p.tenant, evidenceOwners(p)),
   ]);
   // A join (an environment after several, all) still waits for every one of them: one rolled back since the request holds the release again.
-  const join =
-    target && !p.rollback && isJoin(target) ? await joinMissing(deps, p.tenant, p.sourceEnvironment, target, p.subject, await sourceRoots(deps, p)) : [];
+  const [join, unattested] = await Promise.all([
+    target && !p.rollback && isJoin(target) ? joinMissing(deps, p.tenant, p.sourceEnvironment, target, p.subject, await sourceRoots(deps, p)) : [],
+    // Signed verification summaries the target (or the pair's rule) requires from other environments: fail closed.
+    attestationsMissing(deps, p, attestationsRequired(target, p)),
+  ]);
   const violations = [
     ...(target ? [] : [`the target environment '${p.targetEnvironment}' no longer exists`]),
     ...released,
     ...(join.length ? [joinText(target!, join)] : []),
+    ...unattested,
   ];
   if (p.rollback) {
     // A rollback returns to a release that already ran here: its gate is the impact analysis.

@@ -23,7 +23,7 @@ export interface StepInput {
 }
 
 /** What the promotion step's function composes: the workflow (task tokens), the scheduler (a freeze's resume), webhook gates, registries, git targets, monitors' alarms, health URLs, GitOps controllers and metrics providers. */
-export type StepDeps = With<'workflow' | 'scheduler' | 'gates' | 'registry' | 'git' | 'alarms' | 'probe' | 'gitopsStatus' | 'metrics'>;
+export type StepDeps = With<'workflow' | 'scheduler' | 'gates' | 'registry' | 'git' | 'alarms' | 'probe' | 'gitopsStatus' | 'metrics' | 'anchor'>;
 
 export interface Step {
   /** the ASL task waits for its token (waitForTaskToken): the step needs `taskToken` */
@@ -91,3 +91,22 @@ export function runStep(deps: StepDeps, input: StepInput & { step: StepName }) {
   const taskToken = step.waitsForToken ? z.string().check(z.minLength(1)).parse(input.taskToken) : (input.taskToken ?? '');
   return step.run(deps, { ...input, taskToken });
 }
+
+/** The promotion step function's input as the flow (statemachines/promotion.asl.json) sends it: checked before any step runs. */
+export const stepInput = /* @__PURE__ */ z.schema(() =>
+  z.object({
+    step: z.enum(STEP_NAMES),
+    tenant: z.string().check(z.minLength(1)),
+    promotionId: z.string().check(z.minLength(1)),
+    taskToken: z.optional(z.string()),
+    error: z.optional(z.unknown()),
+    /** execute: whether a bake time follows (false: change the target and complete in one step) */
+    bake: z.optional(z.boolean()),
+    /** a rollout's steps: the target (target-apply, target-health, target-baked), the wave (wave-start), the wave's bake (target-baked) */
+    target: z.optional(z.string().check(z.minLength(1), z.maxLength(40))),
+    wave: z.optional(z.number().check(z.int(), z.minimum(1))),
+    bakeSeconds: z.optional(z.number().check(z.int(), z.minimum(0))),
+    /** the execution running this step ($$.Execution.Id): logged with the step, for following one promotion across services */
+    executionArn: z.optional(z.string()),
+  }),
+);

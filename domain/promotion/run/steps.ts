@@ -47,7 +47,7 @@ function nextFor(p: Promotion): Next {
  * APPROVED or VALIDATION_FAILED. A promotion that now waits for approvers keeps the flow's task token
  * in the same write (`stored`), so the approval that decides finds it at once.
  */
-async function gatesStep(deps: With<'gates' | 'metrics'>, tenant: string, id: string, token: string): Promise<{ next: Next; stored: boolean }> {
+async function gatesStep(deps: With<'gates' | 'metrics' | 'anchor'>, tenant: string, id: string, token: string): Promise<{ next: Next; stored: boolean }> {
   // The target is read once per step: the gates need it, and so does the record (its bake time).
   let targetRead: Promise<Environment | null> | undefined;
   const target = (env: string) => (targetRead ??= deps.store.getEnvironment(tenant, env));
@@ -100,7 +100,7 @@ async function gatesStep(deps: With<'gates' | 'metrics'>, tenant: string, id: st
  * a gates task, a router and an approval wait: an approved promotion takes three transitions
  * (this, Route, Execute) where it took five.
  */
-export async function decideStep(deps: With<'gates' | 'workflow' | 'metrics'>, tenant: string, id: string, token: string): Promise<{ next: Next }> {
+export async function decideStep(deps: With<'gates' | 'workflow' | 'metrics' | 'anchor'>, tenant: string, id: string, token: string): Promise<{ next: Next }> {
   const g = await gatesStep(deps, tenant, id, token);
   if (g.stored) return { next: g.next };
   if (g.next === 'await-approval') {

@@ -151,6 +151,9 @@ export const environmentResponse = /* @__PURE__ */ z.schema(() =>
         .array(z.string())
         .check(z.describe('the environments this one comes after (promoted into from them); []: the one before it by position, as a chain')),
       afterMode: z.enum(['all', 'any']).check(z.describe('with several in after: the release must have reached all of them or any one')),
+      requireAttestationFrom: z
+        .array(z.string())
+        .check(z.describe('environments whose signed verification summary a release must carry before it is promoted into this one ([]: none)')),
       cacheMaxAgeSeconds: z.number().check(z.int(), z.describe('how long services may cache the effective config')),
       registries: z.array(z.strictObject({ name: z.string(), url: z.string() })),
       monitors: z.array(z.string()).check(z.describe('CloudWatch alarm ARNs: checked before executing into it, watched while a promotion bakes')),
@@ -294,6 +297,9 @@ export const rule = /* @__PURE__ */ z.schema(() =>
       evidenceFrom: z.optional(z.string()),
       allowSkip: z.boolean(),
       soakSeconds: z.optional(z.nullable(z.number().check(z.int()))).check(z.describe("this pair's soak, overriding the target environment's")),
+      requireAttestationFrom: z
+        .optional(z.array(z.string()))
+        .check(z.describe("environments whose signed verification summary the release must carry for this pair (on top of the target environment's)")),
       status: z.enum(['active', 'disabled']),
       ...stampFields,
     })

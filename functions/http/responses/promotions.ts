@@ -149,6 +149,7 @@ const promotionFields = /* @__PURE__ */ z.schema(() =>
       approvalExpirySeconds: z.number(),
       evidenceFrom: z.optional(z.string()),
       soakSeconds: z.optional(z.number().check(z.int(), z.describe("the pair's rule's soak (overrides the target environment's)"))),
+      requireAttestationFrom: z.optional(z.array(z.string()).check(z.describe("the pair's rule's required attestations (with the target environment's own)"))),
     }),
     policyDigest: digest,
     gates: z.nullable(z.array(gateResult)),

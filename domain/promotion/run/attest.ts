@@ -1,18 +1,18 @@
 import { createHash } from 'node:crypto';
-import { canonicalJson, digestOf } from '../kernel/canonical.ts';
-import { parseEventDetail } from '../kernel/events.ts';
-import { AttestationNotFound } from '../kernel/errors.ts';
-import type { Ctx, Deps, With } from '../kernel/deps.ts';
-import type { DomainEvent } from '../kernel/ports.ts';
-import type { Promotion } from '../kernel/promotion-model.ts';
-import { contentChoosers, evidenceAccepted } from '../promotion/request/policy.ts';
-import { evidenceOwners, forCurrentRelease, subjectLabel } from '../promotion/aggregate.ts';
-import { decisionRecordOf } from '../promotion/views.ts';
-import { loadPromotion } from '../promotion/write.ts';
-import { envelopeOf, IN_TOTO_PAYLOAD_TYPE, pae } from './dsse.ts';
-import type { StoredAttestation } from './ports.ts';
-import { buildStatement, NotSha256, subjectOf, type Statement, type VerificationResult } from './statement.ts';
-import { verifyAttestation, type AttestationVerdict } from './verify.ts';
+import { canonicalJson, digestOf } from '../../kernel/canonical.ts';
+import { parseEventDetail } from '../../kernel/events.ts';
+import { AttestationNotFound } from '../../kernel/errors.ts';
+import type { Ctx, Deps, With } from '../../kernel/deps.ts';
+import type { DomainEvent } from '../../kernel/ports.ts';
+import type { Promotion } from '../../kernel/promotion-model.ts';
+import { contentChoosers, evidenceAccepted } from '../request/policy.ts';
+import { evidenceOwners, forCurrentRelease, subjectLabel } from '../aggregate.ts';
+import { decisionRecordOf } from '../views.ts';
+import { loadPromotion } from '../write.ts';
+import { envelopeOf, IN_TOTO_PAYLOAD_TYPE, pae } from '../../attestation/dsse.ts';
+import type { StoredAttestation } from '../../attestation/ports.ts';
+import { buildStatement, NotSha256, subjectOf, type Statement, type VerificationResult } from '../../attestation/statement.ts';
+import { verifyAttestation, type AttestationVerdict } from '../../attestation/verify.ts';
 
 /**
  * A promotion's attestation: made once, when it has ended, by the table's stream consumer — the one
