@@ -51,6 +51,13 @@ export function Pipeline() {
                           </Badge>
                         )}
                         {e.autoPromotionPaused && <Badge>auto-promotion paused</Badge>}
+                        {e.requireAttestationFrom?.length > 0 && (
+                          <Badge>
+                            <span title="a release enters only with a signed, verifying verification summary (SLSA VSA) from each">
+                              attested in {e.requireAttestationFrom.join(' and ')}
+                            </span>
+                          </Badge>
+                        )}
                         {e.lastBreakGlass && <Badge tone="wait">break-glass by {e.lastBreakGlass.by}</Badge>}
                       </div>
                       <dl>

@@ -135,6 +135,7 @@ export async function status(deps: Deps, ctx: Ctx, only?: string) {
           ...(env.targets?.length ? { targets: env.targets.length } : {}),
           /** the environments it comes after, when it names them (a branch or a join; the pipeline draws them side by side) */
           ...(env.after?.length ? { after: env.after, afterMode: env.afterMode ?? 'all' } : {}),
+          ...(env.requireAttestationFrom?.length ? { requireAttestationFrom: env.requireAttestationFrom } : {}),
           /** freeze windows over it: the one open now, and the next to open */
           freeze: { current: occurrenceView(activeWith(cron, windows, env.name, now)), next: occurrenceView(upcomingWith(cron, windows, env.name, now)) },
         };

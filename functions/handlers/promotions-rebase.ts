@@ -4,13 +4,12 @@ import { promotionParams as params } from '../http/params.ts';
 import { httpHandler } from '../http/handler.ts';
 import { gatesOnFirstUse } from '../adapters/gates-on-first-use.ts';
 import { workflowOnFirstUse } from '../adapters/workflow-on-first-use.ts';
-import { anchorOnFirstUse } from '../adapters/anchor-on-first-use.ts';
 import { compose } from '../http/deps.ts';
 
 /**
- * This function's adapters: the store, workflow (a rebase fails the waiting flow), the webhook gates (the
- * rebased release is validated again) and the audit key's public half (required attestations are verified).
+ * This function's adapters: the store, workflow (a rebase fails the waiting flow) and the webhook gates (the rebased
+ * release is validated again; attestations a target requires are left to the flow's validation, which holds the audit key).
  */
-const wiring = compose({ workflow: workflowOnFirstUse, gates: gatesOnFirstUse, anchor: anchorOnFirstUse });
+const wiring = compose({ workflow: workflowOnFirstUse, gates: gatesOnFirstUse });
 
 export const handler = httpHandler({ wiring, params }, async ({ deps, ctx, params }) => promotionView(await rebasePromotion(deps, ctx, params.id)));

@@ -60,6 +60,16 @@ describe('requireAttestationFrom: a release must carry a signed, passing verific
     });
     expect(self.status).toBe(400);
     expect(JSON.stringify(self.body.error.issues)).toContain('cannot require an attestation from itself');
+    const status = (await t.call('GET', '/api/v1/status', { token: u.viewer })).body.environments;
+    expect(status.find((e: { name: string }) => e.name === 'production').requireAttestationFrom).toEqual(['staging']);
+    expect(status.find((e: { name: string }) => e.name === 'staging').requireAttestationFrom).toBeUndefined();
+    // A pair's rule may ask for its own; the promotion's policy carries it.
+    const rule = await t.call('POST', '/api/v1/promotions/rules', {
+      token: u.admin,
+      body: { name: 'dev attested', sourceEnvironment: 'dev', targetEnvironment: 'staging', requireAttestationFrom: ['production'] },
+    });
+    expect(rule.status, JSON.stringify(rule.body)).toBe(201);
+    expect(rule.body.requireAttestationFrom).toEqual(['production']);
     const exported = await t.call('GET', '/api/v1/manifest', { token: u.admin });
     expect(exported.status).toBe(200);
     expect(JSON.stringify(exported.body)).toContain('require_attestation_from');
@@ -128,6 +138,20 @@ describe('requireAttestationFrom: a release must carry a signed, passing verific
     await waitFor(t, u.viewer, intoStaging, ['COMPLETED']);
     await t.stack.stream.idle();
     const ok = await promote(u, { sourceEnvironment: 'staging', targetEnvironment: 'production' });
+    await waitFor(t, u.viewer, ok, ['AWAITING_APPROVAL']);
+    expect(await policyGate(u.viewer, ok)).toMatchObject({ verdict: 'PASS' });
+
+    // Staging moves on by another promotion; rebased onto it, the waiting promotion leaves the attestation to the flow's validation.
+    await t.call('POST', '/api/v1/environments/dev/items/batch', { token: u.deployer, body: { set: [{ key: 'greeting', value: 'hello again' }] } });
+    const next = await promote(u, { sourceEnvironment: 'dev', targetEnvironment: 'staging' });
+    await approveIfAsked(t, u, next, ['COMPLETED']);
+    await waitFor(t, u.viewer, next, ['COMPLETED']);
+    await t.stack.stream.idle();
+    const rebased = await t.call('POST', `/api/v1/promotions/${ok}/rebase`, { token: u.deployer });
+    expect(rebased.status, JSON.stringify(rebased.body)).toBe(200);
+    expect(rebased.body.status).toBe('VALIDATION_FAILED');
+    expect((await policyGate(u.viewer, ok)).reason).toContain("the release must carry attestations from 'staging': validate the promotion again");
+    await t.call('POST', `/api/v1/promotions/${ok}/validate`, { token: u.deployer });
     await waitFor(t, u.viewer, ok, ['AWAITING_APPROVAL']);
     expect(await policyGate(u.viewer, ok)).toMatchObject({ verdict: 'PASS' });
     expect((await t.call('DELETE', `/api/v1/promotions/${ok}`, { token: u.deployer })).status).toBe(200);

@@ -33,7 +33,11 @@ export async function freezeGate(deps: Deps, p: Promotion): Promise<GateResult[]
 }
 
 /** Evaluates every gate of the target for a promotion's release (fixed order; webhooks fail closed). `targetRead`: the target, when the caller reads it already. */
-export async function runGates(deps: With<'gates' | 'anchor'>, p: Promotion, targetRead?: Promise<Environment | null>): Promise<GateResult[]> {
+export async function runGates(
+  deps: With<'gates'> & Partial<Pick<With<'anchor'>, 'anchor'>>,
+  p: Promotion,
+  targetRead?: Promise<Environment | null>,
+): Promise<GateResult[]> {
   // Independent reads at once: the target, the release as published, the evidence (what a rollback does not need is not read).
   const [target, released, evidenceFound] = await Promise.all([
     targetRead ?? deps.store.getEnvironment(p.tenant, p.targetEnvironment),

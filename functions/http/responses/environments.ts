@@ -234,6 +234,9 @@ export const statusResponse = /* @__PURE__ */ z.schema(() =>
             .optional(z.array(z.string()))
             .check(z.describe('the environments it comes after (only when it names them: a branch or a join of the line; otherwise the one before it)')),
           afterMode: z.optional(z.enum(['all', 'any'])),
+          requireAttestationFrom: z
+            .optional(z.array(z.string()))
+            .check(z.describe('the environments whose signed verification summary a release must carry to enter it (only when it names some)')),
           freeze: z.strictObject({ current: z.nullable(occurrence), next: z.nullable(occurrence) }),
         }),
       ),
