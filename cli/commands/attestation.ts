@@ -39,6 +39,8 @@ export function registerAttestation(program: Command): void {
     .argument('[promotionId]')
     .option('-f, --file <envelope.json>', 'verify this envelope (as `attestation get --output` writes it) instead of fetching one')
     .option('--key <public-key.pem>', 'the public key (PEM or JWK; `stageline audit public-key --output key.pem`); fetched from the service when left out')
+    .option('--digest <sha256:hex>', 'the release digest the statement must be about (an admission check: the image you are about to run)')
+    .option('--env <env>', 'the environment the statement must say the release PASSED into (an admission check: e.g. production)')
     .action(async (id: string | undefined) => {
       if (!id && !values.file) fail('name a promotion, or an envelope with --file <envelope.json>');
       let envelope: unknown;
@@ -62,27 +64,47 @@ export function registerAttestation(program: Command): void {
       } else key = (JSON.parse((await apiText('/api/v1/audit/public-key')).text) as { publicKeyPem: string }).publicKeyPem;
       let v: ReturnType<typeof verifyAttestation>;
       try {
-        v = verifyAttestation(envelope, key, id ? { promotionId: id } : {});
+        v = verifyAttestation(envelope, key, { ...(id ? { promotionId: id } : {}), ...(values.digest ? { subjectDigest: values.digest } : {}) });
       } catch (err) {
         fail(`the key is not the audit key's kind (ECDSA P-256 public key, PEM or JWK): ${(err as Error).message.split('\n')[0]}`);
       }
-      const result = v.ok
-        ? {
-            ok: true,
-            keyId: v.keyId,
-            result: v.statement.predicate.verificationResult,
-            subject: v.statement.subject,
-            promotionId: v.statement.predicate.stageline.promotionId,
-            tenant: v.statement.predicate.stageline.tenant,
-          }
-        : { ok: false, reason: v.reason, message: v.message, keyId: v.keyId };
+      // An admission check: a PASSED promotion into the environment named, not a rollback.
+      const into = values.env;
+      let refused: string | null = null;
+      if (v.ok && into) {
+        const own = v.statement.predicate.stageline;
+        const why =
+          own.targetEnvironment !== into
+            ? `the statement is about a promotion into '${own.targetEnvironment}', not '${into}'`
+            : v.statement.predicate.verificationResult !== 'PASSED'
+              ? `the promotion into '${into}' did not pass (${v.statement.predicate.verificationResult})`
+              : own.rollbackOf !== undefined
+                ? `the statement is about a rollback into '${into}', not a promotion`
+                : null;
+        refused = why;
+      }
+      const result = !v.ok
+        ? { ok: false, reason: v.reason, message: v.message, keyId: v.keyId }
+        : refused
+          ? { ok: false, reason: 'environment', message: refused, keyId: v.keyId }
+          : {
+              ok: true,
+              keyId: v.keyId,
+              result: v.statement.predicate.verificationResult,
+              subject: v.statement.subject,
+              promotionId: v.statement.predicate.stageline.promotionId,
+              tenant: v.statement.predicate.stageline.tenant,
+              environment: v.statement.predicate.stageline.targetEnvironment,
+            };
       out(result, () =>
         console.log(
-          v.ok
-            ? `attestation verified: promotion ${v.statement.predicate.stageline.promotionId} ${v.statement.predicate.verificationResult} for ${v.statement.subject.map((s) => `${s.name} sha256:${s.digest.sha256}`).join(', ')}; signed with key ${v.keyId}`
-            : `attestation NOT verified (${v.reason}): ${v.message}`,
+          !v.ok
+            ? `attestation NOT verified (${v.reason}): ${v.message}`
+            : refused
+              ? `attestation verified but NOT admitted (environment): ${refused}`
+              : `attestation verified: promotion ${v.statement.predicate.stageline.promotionId} into ${v.statement.predicate.stageline.targetEnvironment} ${v.statement.predicate.verificationResult} for ${v.statement.subject.map((s) => `${s.name} sha256:${s.digest.sha256}`).join(', ')}; signed with key ${v.keyId}`,
         ),
       );
-      if (!v.ok) process.exit(1);
+      if (!result.ok) process.exit(1);
     });
 }

@@ -195,12 +195,27 @@ describe('attestations: a signed SLSA verification summary per promotion', () =>
     const env = { ...process.env, STAGELINE_URL: t.url, STAGELINE_TOKEN: u.viewer, XDG_CONFIG_HOME: dir };
     const cli = (...args: string[]) => run(join(root, 'node_modules', '.bin', 'tsx'), [join(root, 'cli', 'stageline.ts'), ...args], { env, cwd: root });
     const online = await cli('attestation', 'verify', promotionId);
-    expect(online.stdout).toContain(`attestation verified: promotion ${promotionId} PASSED`);
+    expect(online.stdout).toContain(`attestation verified: promotion ${promotionId} into staging PASSED`);
     const file = join(dir, 'envelope.json');
     const keyFile = join(dir, 'key.pem');
     await cli('attestation', 'get', promotionId, '--output', file);
     writeFileSync(keyFile, (await publicKey()).publicKeyPem);
     expect((await cli('attestation', 'verify', '--file', file, '--key', keyFile)).stdout).toContain('attestation verified');
+    // An admission check: this release, passed into staging, admitted there; not into production, nor as another digest.
+    const release = ((await attestation()).body.statement.subject as { digest: { sha256: string } }[])[0]!.digest.sha256;
+    const admit = await cli('attestation', 'verify', '--file', file, '--key', keyFile, '--digest', `sha256:${release}`, '--env', 'staging', '--json');
+    expect(JSON.parse(admit.stdout)).toMatchObject({ ok: true, environment: 'staging', result: 'PASSED' });
+    const refuse = (...args: string[]) =>
+      cli('attestation', 'verify', '--file', file, '--key', keyFile, ...args).then(
+        () => null,
+        (err: { code: number; stdout: string }) => err,
+      );
+    const notProd = await refuse('--env', 'production');
+    expect(notProd?.code).toBe(1);
+    expect(notProd?.stdout).toContain("NOT admitted (environment): the statement is about a promotion into 'staging', not 'production'");
+    const otherDigest = await refuse('--digest', `sha256:${'0'.repeat(64)}`);
+    expect(otherDigest?.code).toBe(1);
+    expect(otherDigest?.stdout).toContain('attestation NOT verified (subject)');
     const envelope = JSON.parse(readFileSync(file, 'utf8')) as DsseEnvelope;
     writeFileSync(file, JSON.stringify(withPayload(envelope, (s) => (s.predicate.verificationResult = 'FAILED'))));
     const failed = await cli('attestation', 'verify', '--file', file, '--key', keyFile).then(
