@@ -5,6 +5,7 @@ import { EnvLink, Loading, PromotionLink, Status, Time, usePoll, Wrap } from '..
 import { gatesBlocking } from '../../domain/kernel/display.ts';
 import { GateMeasurements } from './analysis.tsx';
 import { Rollout } from './rollout.tsx';
+import { Attestation } from './attestation.tsx';
 
 const ACTIVE = ['PENDING', 'VALIDATING', 'VALIDATION_FAILED', 'AWAITING_APPROVAL', 'APPROVED', 'SCHEDULED'];
 
@@ -192,6 +193,7 @@ export function PromotionPage({ id, me, say }: { id: string; me: Session; say: (
             ))}
           </ul>
         )}
+        <Attestation p={p} />
         <p>
           <button type="button" class="link" onClick={() => downloadDecision(p.id, say)}>
             Download the decision record (JSON)
