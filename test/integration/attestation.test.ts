@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IN_TOTO_PAYLOAD_TYPE, pae, type DsseEnvelope } from '../../domain/attestation/dsse.ts';
 import { STATEMENT_TYPE, VSA_PREDICATE_TYPE } from '../../domain/attestation/statement.ts';
 import { verifyAttestation } from '../../domain/attestation/verify.ts';
+import { digestOf } from '../../domain/kernel/canonical.ts';
 import { handler as streamHandler } from '../../functions/handlers/stream.ts';
 import { approveIfAsked, waitFor } from '../support/promotions.ts';
 import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
@@ -188,6 +189,24 @@ describe('attestations: a signed SLSA verification summary per promotion', () =>
     expect(told.length).toBeGreaterThanOrEqual(2);
     expect(new Set(told.map((e) => (e.detail as { eventId?: string }).eventId)).size).toBe(1);
     expect(told[0]!.detail).toMatchObject({ attestation: { verificationResult: 'PASSED', url: `/api/v1/promotions/${promotionId}/attestation` } });
+  });
+
+  it("enters the attestation in the audit trail once (its envelope's digest), and the chain that counts it verifies", async () => {
+    await t.stack.stream.idle();
+    const entries = (await t.call('GET', `/api/v1/audit?entityType=promotion&entityId=${promotionId}&limit=50`, { token: u.admin })).body.items.filter(
+      (e: { action: string }) => e.action === 'promotion.attest',
+    );
+    // Once, though its end event was delivered again above.
+    expect(entries).toHaveLength(1);
+    const { envelope, keyId } = (await attestation()).body;
+    expect(JSON.parse(entries[0].after)).toEqual({
+      envelopeDigest: digestOf(envelope),
+      keyId,
+      verificationResult: 'PASSED',
+      subjectDigest: expect.stringMatching(/^sha256:[0-9a-f]{64}$/),
+    });
+    expect(entries[0]).toMatchObject({ actor: 'stageline', entityType: 'promotion' });
+    expect((await t.call('GET', '/api/v1/audit/verify', { token: u.viewer })).body).toMatchObject({ ok: true });
   });
 
   it('CLI: attestation verify <id> succeeds; get --output then verify --file --key succeeds, and fails on a tampered file with exit code 1', async () => {

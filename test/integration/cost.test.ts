@@ -11,7 +11,7 @@ import { configWriteFlow } from '../../local/measure/config-write.ts';
  * times: a change that adds a write, a request or a state transition fails here.
  */
 describe('cost of an approved promotion (counts)', () => {
-  it('3 state transitions, ≤ 78 DynamoDB requests, ≤ 66 WRU, 8 events, a promotion item ≤ 1 KB, one checkpoint signature and one attestation', async () => {
+  it('3 state transitions, ≤ 84 DynamoDB requests, ≤ 72 WRU, 8 events, a promotion item ≤ 1 KB, one checkpoint signature and one attestation', async () => {
     const c = await measureApprovedPromotion(inject('dynamoEndpoint'));
     console.log(`promotion item: ${c.promotionItemBytes} B pinned, ${c.promotionItemStoredBytes} B as stored; ${c.requests} requests, ${c.wru} WRU`);
     // Decide (the gates, then the approval wait, in one task), Route, Execute: the approval wait is the floor, and
@@ -33,9 +33,11 @@ describe('cost of an approved promotion (counts)', () => {
     // The attestation (domain/promotion/run/attest.ts), once the promotion completed: the consumer reads the promotion,
     // its attestation (none yet), approvals, evidence (once, for the decision record and the digests), freeze windows,
     // and puts the signed envelope (~3 KB: 3 WRU) with one conditional write. Pinned consumers are read when the
-    // promotion is requested and again by its gates (one query each). Measured: 72 to 77 requests (the stream's batching), 63 to 64 WRU.
-    expect(c.requests, JSON.stringify(c)).toBeLessThanOrEqual(78);
-    expect(c.wru).toBeLessThanOrEqual(66);
+    // promotion is requested and again by its gates (one query each). The attestation's audit entry (its envelope's digest,
+    // so the next checkpoint counts it: one conditional put, 1 WRU) is linked into the chain by the consumer like every
+    // entry (head, link, marker: about 5 WRU more). Measured: 80 requests, 70 WRU (72 to 77 requests, 63 to 64 WRU without the entry).
+    expect(c.requests, JSON.stringify(c)).toBeLessThanOrEqual(84);
+    expect(c.wru).toBeLessThanOrEqual(72);
     // The finished promotion item, ≤ 1 KB (1 WRU a write). Its brotli-compressed doc compresses a little better or worse
     // from run to run by the digits of its 10 timestamps (how many share a second) and of its random ids (the promotion
     // id's random part, the deployment's UUID), and the tenant's random hex did too: 1,010 to 1,024 B over 87 runs of this

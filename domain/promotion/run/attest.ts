@@ -5,8 +5,10 @@ import { AttestationNotFound } from '../../kernel/errors.ts';
 import type { Ctx, Deps, With } from '../../kernel/deps.ts';
 import type { DomainEvent } from '../../kernel/ports.ts';
 import type { Promotion } from '../../kernel/promotion-model.ts';
+import type { AuditEntry } from '../../kernel/model.ts';
+import { WriteConflict } from '../../kernel/retry.ts';
 import { contentChoosers, evidenceAccepted } from '../request/policy.ts';
-import { evidenceOwners, forCurrentRelease, subjectLabel } from '../aggregate.ts';
+import { ENGINE, evidenceOwners, forCurrentRelease, subjectLabel } from '../aggregate.ts';
 import { decisionRecordOf } from '../views.ts';
 import { loadPromotion } from '../write.ts';
 import { envelopeOf, IN_TOTO_PAYLOAD_TYPE, pae } from '../../attestation/dsse.ts';
@@ -82,7 +84,11 @@ export async function attestPromotion(
   const p = await deps.store.getPromotion(tenant, promotionId);
   if (!p || !ENDED.has(p.status)) return { outcome: 'not_ended' };
   const existing = await deps.store.getAttestation(tenant, promotionId);
-  if (existing) return { outcome: 'exists', promotion: p, attestation: existing };
+  if (existing) {
+    // Signed before, and its entry perhaps lost with the batch that signed it: written now (once).
+    await enterInTrail(deps, p, existing);
+    return { outcome: 'exists', promotion: p, attestation: existing };
+  }
   const statement = await promotionStatement(deps, p);
   const payload = Buffer.from(canonicalJson(statement), 'utf8');
   const { keyId } = await deps.anchor.publicKey();
@@ -97,8 +103,45 @@ export async function attestPromotion(
     subjectDigest: `sha256:${subject.digest.sha256}`,
     at: deps.clock().toISOString(),
   };
-  if (await deps.store.putAttestation(stored)) return { outcome: 'attested', promotion: p, attestation: stored };
+  if (await deps.store.putAttestation(stored)) {
+    await enterInTrail(deps, p, stored);
+    return { outcome: 'attested', promotion: p, attestation: stored };
+  }
   return { outcome: 'exists', promotion: p, attestation: (await deps.store.getAttestation(tenant, promotionId)) ?? stored };
+}
+
+/**
+ * The attestation in the tenant's audit trail: one entry naming its envelope's digest, so the next signed
+ * Merkle checkpoint counts it (a changed or swapped envelope no longer matches the chain). Written once:
+ * its id and time come from the attestation, and an entry already there is left as it is.
+ */
+export function attestationEntry(p: Pick<Promotion, 'tenant' | 'id'>, a: StoredAttestation): AuditEntry {
+  const h = createHash('sha256').update(`attested\n${p.tenant}\n${p.id}`).digest('hex');
+  return {
+    tenant: p.tenant,
+    id: `${a.at.replace(/[-:.TZ]/g, '')}-${h.slice(0, 12)}`,
+    at: a.at,
+    actor: ENGINE.id,
+    actorName: ENGINE.name,
+    action: 'promotion.attest',
+    entityType: 'promotion',
+    entityId: p.id,
+    before: null,
+    after: canonicalJson({
+      envelopeDigest: digestOf(a.envelope),
+      keyId: a.keyId,
+      verificationResult: a.result,
+      subjectDigest: a.subjectDigest,
+    }),
+  };
+}
+
+async function enterInTrail(deps: Deps, p: Promotion, a: StoredAttestation): Promise<void> {
+  try {
+    await deps.store.commit(p.tenant, [{ kind: 'audit', entry: attestationEntry(p, a) }]);
+  } catch (err) {
+    if (!(err instanceof WriteConflict)) throw err;
+  }
 }
 
 /** An id that is the same for every publication of one promotion's `Promotion Attested` (consumers de-duplicate by it), UUID-shaped. */
