@@ -42,7 +42,7 @@ import {
 } from './sections.ts';
 
 import { desired } from './desired.ts';
-import { simulate } from './simulate.ts';
+import { simulate, type Simulation } from './simulate.ts';
 import { sortTemplates, templatesByName } from './templates.ts';
 import { recurringOps, scheduleRecurring } from './recurring.ts';
 
@@ -222,7 +222,11 @@ export async function planManifest(deps: Deps, ctx: Ctx, document: string, opts:
   const cur = await current(deps, ctx.principal.tenant, namedArtifacts(m));
   const want = desired(ctx.principal.tenant, cur.setup, m, deps.deployment, deps.tunables);
   const changes = planOf(cur.setup, want);
-  const plan = { digest: setupDigest(cur.setup), changes, summary: summary(changes) };
+  const plan: { digest: string; changes: Change[]; summary: ReturnType<typeof summary>; simulation?: Simulation } = {
+    digest: setupDigest(cur.setup),
+    changes,
+    summary: summary(changes),
+  };
   if (opts.simulateSeconds === undefined) return plan;
   return { ...plan, simulation: await simulate(deps, ctx.principal.tenant, cur, want, opts.simulateSeconds) };
 }

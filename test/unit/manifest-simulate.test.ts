@@ -1,0 +1,63 @@
+import { describe, expect, it } from 'vitest';
+import { createEnvironment } from '../../domain/config/environments.ts';
+import { createItem } from '../../domain/config/items.ts';
+import { createPromotion as promotionSchema } from '../../domain/kernel/promotion-schemas.ts';
+import { createEnvironment as envSchema, createItem as itemSchema } from '../../domain/kernel/schemas.ts';
+import { exportManifest, planManifest } from '../../domain/manifest/service.ts';
+import { lookBackSeconds } from '../../domain/manifest/simulate.ts';
+import { createPromotion } from '../../domain/promotion/request/request.ts';
+import { decideStep } from '../../domain/promotion/run/steps.ts';
+import { memoryDeps, userCtx } from '../support/memory-deps.ts';
+
+/** A plan's simulation on the memory store: the current setup reproduces the stored decisions, a rule change shows, nothing is written. */
+
+const admin = userCtx('acme', 'alice', 'admin');
+const bob = userCtx('acme', 'bob', 'deployer', 'approver');
+
+async function history() {
+  const m = memoryDeps();
+  await createEnvironment(m.deps, admin, envSchema.parse({ name: 'dev', position: 0, reason: 'test' }));
+  await createEnvironment(m.deps, admin, envSchema.parse({ name: 'prod', position: 1, reason: 'test' }));
+  await createItem(m.deps, bob, 'config', 'dev', itemSchema.parse({ key: 'query.timeout', value: '30s' }));
+  const p = await createPromotion(m.deps, bob, promotionSchema.parse({ sourceEnvironment: 'dev', targetEnvironment: 'prod' }));
+  if ('dryRun' in p) throw new Error('not a dry run');
+  expect(await decideStep(m.deps, 'acme', p.id, 'token-1')).toEqual({ next: 'await-approval' });
+  return { ...m, id: p.id };
+}
+
+describe('manifest plan with a simulation', () => {
+  it('takes look-backs in days or hours', () => {
+    expect(lookBackSeconds('90d')).toBe(90 * 86_400);
+    expect(lookBackSeconds('24h')).toBe(86_400);
+    for (const bad of ['0d', '90', '1w', ' 9d', '9d ', '-1d']) expect(lookBackSeconds(bad)).toBeNull();
+  });
+
+  it('reproduces the stored decision under the current setup, shows a rule that asks for two approvers, and writes nothing', async () => {
+    const m = await history();
+    const { text } = await exportManifest(m.deps, admin, 'json');
+    const commits: unknown[] = [];
+    const commit = m.store.commit.bind(m.store);
+    m.store.commit = async (...args: Parameters<typeof commit>) => {
+      commits.push(args);
+      return commit(...args);
+    };
+    const same = await planManifest(m.deps, admin, text, { simulateSeconds: 86_400 });
+    expect(same.simulation).toMatchObject({ promotions: 1, truncated: false, changes: [], summary: { changed: 0, digestsReproduced: 1 } });
+    const doc = JSON.parse(text);
+    doc.artifacts.promotion.approval_rules = [
+      { name: 'two for prod', sourceEnvironment: 'dev', targetEnvironment: 'prod', requiresApproval: true, requiredApprovers: 2 },
+    ];
+    const two = await planManifest(m.deps, admin, JSON.stringify(doc), { simulateSeconds: 86_400 });
+    expect(two.simulation!.changes).toHaveLength(1);
+    expect(two.simulation!.changes[0]).toMatchObject({
+      id: m.id,
+      outcome: { old: 'AWAITING_APPROVAL', new: 'AWAITING_APPROVAL' },
+      approvalsRequired: { old: 1, new: 2 },
+      changed: true,
+    });
+    // A look-back that ends before the promotion replays nothing.
+    const none = await planManifest(m.deps, admin, JSON.stringify(doc), { simulateSeconds: 0 });
+    expect(none.simulation).toMatchObject({ promotions: 0, changes: [] });
+    expect(commits).toEqual([]);
+  });
+});
