@@ -1,3 +1,8 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor, waitForToken } from '../support/promotions.ts';
 import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
@@ -170,5 +175,34 @@ describe('manifest plan ?simulate: the document replayed over the promotions of 
     ];
     expect((await plan(JSON.stringify(doc))).status).toBe(200);
     expect(await state()).toBe(before);
+  });
+
+  it('the CLI prints the changed promotions as a table and the counts (stageline plan --simulate 90d)', async () => {
+    const root = join(import.meta.dirname, '..', '..');
+    const cli = (...args: string[]) =>
+      promisify(execFile)(join(root, 'node_modules', '.bin', 'tsx'), [join(root, 'cli', 'stageline.ts'), ...args], {
+        env: { ...process.env, STAGELINE_URL: t.url, STAGELINE_TOKEN: u.viewer },
+        cwd: root,
+      });
+    const dir = mkdtempSync(join(tmpdir(), 'stageline-simulate-'));
+    const doc = await exported();
+    doc.artifacts.promotion.approval_rules = [
+      ...doc.artifacts.promotion.approval_rules,
+      { name: 'dev to staging needs a person', sourceEnvironment: 'dev', targetEnvironment: 'staging', requiresApproval: true, requiredApprovers: 1 },
+    ];
+    const file = join(dir, 'manifest.json');
+    writeFileSync(file, JSON.stringify(doc));
+    const { stdout } = await cli('plan', '-f', file, '--simulate', '90d');
+    expect(stdout).toContain('Simulation over 4 promotions');
+    expect(stdout).toMatch(/Promotion\s+Subject\s+Route\s+Outcome\s+Approvals\s+Freeze window\s+Decision digest/);
+    const row = stdout.split('\n').find((l) => l.startsWith(ids.allowed));
+    expect(row).toMatch(/dev → staging\s+ALLOWED → AWAITING_APPROVAL\s+0 → 1/);
+    expect(stdout).toContain('2 of 4 would have been decided differently: 1 allowed → blocked, 0 blocked → allowed, 2 with other approvals');
+    const same = join(dir, 'current.json');
+    writeFileSync(same, JSON.stringify(await exported()));
+    const unchanged = await cli('plan', '-f', same, '--simulate', '90d');
+    expect(unchanged.stdout).toContain('0 of 4 would have been decided differently');
+    expect(unchanged.stdout).toContain('4 decision digests reproduced');
+    await expect(cli('plan', '-f', same, '--simulate', '2y')).rejects.toThrow(/simulate/);
   });
 });
