@@ -144,9 +144,16 @@ const isBuiltIn = (gate: string): gate is (typeof GATE_ORDER)[number] => (GATE_O
  * engine's own checks at validation) and every other result stand as stored; a webhook gate the proposal
  * removes is gone, and one whose blocking changes turns FAIL into WARN or back.
  */
-function proposedGates(p: Promotion, target: Environment, policy: Policy, evidence: Evidence[]): { gates: GateResult[] | null; notReplayed: string[] } {
+function proposedGates(
+  p: Promotion,
+  target: Environment,
+  current: Environment | undefined,
+  policy: Policy,
+  evidence: Evidence[],
+): { gates: GateResult[] | null; notReplayed: string[] } {
   const hooks = new Map(target.webhookGates.map((h) => [h.name, h]));
-  const notReplayed = [...hooks.keys()].filter((n) => !(p.gates ?? []).some((g) => g.gate === `webhook:${n}`)).map((n) => `webhook:${n}`);
+  // A webhook gate the target has now but the promotion was not judged by (added since) is in neither decision.
+  const notReplayed = [...hooks.keys()].filter((n) => !current?.webhookGates.some((h) => h.name === n)).map((n) => `webhook:${n}`);
   if (p.gates === null) return { gates: null, notReplayed: [] };
   const accepted = (pol: Policy) => evidence.filter((e) => forCurrentRelease(e, p) && evidenceAccepted(e, pol, contentChoosers(p)));
   const sameEvidence = (p.policy.evidenceFrom ?? 'anyone') === (policy.evidenceFrom ?? 'anyone');
@@ -185,8 +192,10 @@ async function replay(
   cur: { envs: Environment[]; rules: Rule[]; windows: FreezeWindow[] },
   next: { envs: Environment[]; rules: Rule[]; windows: FreezeWindow[] },
 ): Promise<SimulatedPromotion> {
-  const evidence = await deps.store.listEvidence(p.tenant, evidenceOwners(p));
-  const old = await decisionRecordOf(deps, p, evidence);
+  const [evidence, approvals] = await Promise.all([deps.store.listEvidence(p.tenant, evidenceOwners(p)), deps.store.listApprovals(p.tenant, p.id)]);
+  // Read once for both decisions; the windows only feed the record's frozenNow/nextFreeze, which its digest leaves out.
+  const read = { approvals, windows: cur.windows };
+  const old = await decisionRecordOf(deps, p, evidence, read);
   const line = lineOf(next.envs);
   const at = wentAt(p);
   const glass = !!p.freezeOverride;
@@ -226,7 +235,8 @@ async function replay(
   // The stored policy object stands when the proposal resolves the same one (its digest is the stored digest).
   const samePolicy = canonicalJson(policy) === canonicalJson(p.policy);
   const usedPolicy = samePolicy ? p.policy : policy;
-  const { gates, notReplayed } = proposedGates(p, target, usedPolicy, evidence);
+  const currentTarget = cur.envs.find((e) => e.name === p.targetEnvironment);
+  const { gates, notReplayed } = proposedGates(p, target, currentTarget, usedPolicy, evidence);
   const sameHold = (heldOld?.window.id ?? null) === (heldNew?.window.id ?? null);
   const windowHeld = p.heldBy && 'window' in p.heldBy;
   const heldBy: HeldBy | null | undefined = sameHold
@@ -243,7 +253,7 @@ async function replay(
     gates: gates && canonicalJson(gates) === canonicalJson(p.gates) ? p.gates : gates,
     heldBy,
   };
-  const now = await decisionRecordOf(deps, proposed, evidence);
+  const now = await decisionRecordOf(deps, proposed, evidence, read);
   const changed = now.decisionDigest !== old.decisionDigest || !sameHold || signatureRequired.old !== signatureRequired.new || notReplayed.length > 0;
   return {
     ...base,
