@@ -267,7 +267,7 @@ async function replay(
 }
 
 /** The tenant's promotions requested since `since`, newest first, at most `limit` (and whether there were more). */
-async function promotionsSince(deps: Deps, tenant: string, since: string, limit: number): Promise<{ items: Promotion[]; truncated: boolean }> {
+export async function promotionsSince(deps: Deps, tenant: string, since: string, limit: number): Promise<{ items: Promotion[]; truncated: boolean }> {
   const items: Promotion[] = [];
   let cursor: string | undefined;
   for (;;) {

@@ -4,7 +4,9 @@ import { createItem } from '../../domain/config/items.ts';
 import { createPromotion as promotionSchema } from '../../domain/kernel/promotion-schemas.ts';
 import { createEnvironment as envSchema, createItem as itemSchema } from '../../domain/kernel/schemas.ts';
 import { exportManifest, planManifest } from '../../domain/manifest/service.ts';
-import { lookBackSeconds } from '../../domain/manifest/simulate.ts';
+import { lookBackSeconds, promotionsSince } from '../../domain/manifest/simulate.ts';
+import type { Deps } from '../../domain/kernel/deps.ts';
+import type { Promotion } from '../../domain/kernel/promotion-model.ts';
 import { createPromotion } from '../../domain/promotion/request/request.ts';
 import { decideStep } from '../../domain/promotion/run/steps.ts';
 import { memoryDeps, userCtx } from '../support/memory-deps.ts';
@@ -59,5 +61,26 @@ describe('manifest plan with a simulation', () => {
     const none = await planManifest(m.deps, admin, JSON.stringify(doc), { simulateSeconds: 0 });
     expect(none.simulation).toMatchObject({ promotions: 0, changes: [] });
     expect(commits).toEqual([]);
+  });
+
+  it('reads the look-back newest first, page by page, stops at the first older promotion and says when the bound cut it', async () => {
+    // Five promotions, one an hour, newest first, in pages of two.
+    const all = Array.from({ length: 5 }, (_, i) => ({ id: `p${5 - i}`, requestedAt: new Date(Date.UTC(2030, 0, 1, 10 - i)).toISOString() }) as Promotion);
+    const pages: string[] = [];
+    const deps = {
+      store: {
+        async listPromotions(_t: string, _f: unknown, _limit: number, cursor?: string) {
+          pages.push(cursor ?? 'first');
+          const at = cursor ? Number(cursor) : 0;
+          return { items: all.slice(at, at + 2), ...(at + 2 < all.length ? { nextCursor: String(at + 2) } : {}) };
+        },
+      },
+    } as unknown as Deps;
+    const since = (h: number) => new Date(Date.UTC(2030, 0, 1, h)).toISOString();
+    expect(await promotionsSince(deps, 'acme', since(8), 10)).toMatchObject({ items: all.slice(0, 3), truncated: false });
+    expect(pages).toEqual(['first', '2']);
+    expect(await promotionsSince(deps, 'acme', since(0), 10)).toMatchObject({ items: all, truncated: false });
+    expect(await promotionsSince(deps, 'acme', since(0), 4)).toMatchObject({ items: all.slice(0, 4), truncated: true });
+    expect(await promotionsSince(deps, 'acme', since(0), 5)).toMatchObject({ items: all, truncated: false });
   });
 });
