@@ -176,8 +176,9 @@ function proposedGates(
     }
     out.push(g);
   }
-  // A built-in gate the stored results lack (stored before it existed) is judged as validation would.
-  for (const gate of GATE_ORDER) if (!p.gates.some((g) => g.gate === gate) && fresh.get(gate)!.verdict !== 'SKIPPED') out.push(fresh.get(gate)!);
+  // A built-in gate the stored results lack (stored before it existed) is judged when the document turns it on.
+  for (const gate of GATE_ORDER)
+    if (!p.gates.some((g) => g.gate === gate) && !current?.gates[gate] && fresh.get(gate)!.verdict !== 'SKIPPED') out.push(fresh.get(gate)!);
   return { gates: out, notReplayed };
 }
 
