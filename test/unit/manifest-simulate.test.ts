@@ -1,13 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { createEnvironment } from '../../domain/config/environments.ts';
 import { createItem } from '../../domain/config/items.ts';
-import { createPromotion as promotionSchema } from '../../domain/kernel/promotion-schemas.ts';
+import { createPromotion as promotionSchema, createRule as ruleSchema } from '../../domain/kernel/promotion-schemas.ts';
 import { createEnvironment as envSchema, createItem as itemSchema } from '../../domain/kernel/schemas.ts';
 import { exportManifest, planManifest } from '../../domain/manifest/service.ts';
 import { lookBackSeconds, promotionsSince } from '../../domain/manifest/simulate.ts';
 import type { Deps } from '../../domain/kernel/deps.ts';
 import type { Promotion } from '../../domain/kernel/promotion-model.ts';
 import { createPromotion } from '../../domain/promotion/request/request.ts';
+import { createRule } from '../../domain/promotion/request/rules.ts';
 import { decideStep } from '../../domain/promotion/run/steps.ts';
 import { memoryDeps, userCtx } from '../support/memory-deps.ts';
 
@@ -82,5 +83,23 @@ describe('manifest plan with a simulation', () => {
     expect(await promotionsSince(deps, 'acme', since(0), 10)).toMatchObject({ items: all, truncated: false });
     expect(await promotionsSince(deps, 'acme', since(0), 4)).toMatchObject({ items: all.slice(0, 4), truncated: true });
     expect(await promotionsSince(deps, 'acme', since(0), 5)).toMatchObject({ items: all, truncated: false });
+  });
+
+  it('a document without the rule that let a promotion skip an environment shows it refused, with no new digest', async () => {
+    const m = memoryDeps();
+    for (const [position, name] of ['dev', 'staging', 'prod'].entries())
+      await createEnvironment(m.deps, admin, envSchema.parse({ name, position, reason: 'test' }));
+    await createRule(m.deps, admin, ruleSchema.parse({ name: 'hotfix', sourceEnvironment: 'dev', targetEnvironment: 'prod', allowSkip: true }));
+    await createItem(m.deps, bob, 'config', 'dev', itemSchema.parse({ key: 'query.timeout', value: '30s' }));
+    const p = await createPromotion(m.deps, bob, promotionSchema.parse({ sourceEnvironment: 'dev', targetEnvironment: 'prod' }));
+    if ('dryRun' in p) throw new Error('not a dry run');
+    const doc = JSON.parse((await exportManifest(m.deps, admin, 'json')).text);
+    expect((await planManifest(m.deps, admin, JSON.stringify(doc), { simulateSeconds: 3600 })).simulation!.summary.changed).toBe(0);
+    doc.artifacts.promotion.approval_rules = [];
+    const sim = (await planManifest(m.deps, admin, JSON.stringify(doc), { simulateSeconds: 3600 })).simulation!;
+    expect(sim.changes).toHaveLength(1);
+    expect(sim.changes[0]).toMatchObject({ id: p.id, outcome: { new: 'REFUSED' }, allowed: { new: false }, changed: true });
+    expect(sim.changes[0]!.decisionDigest.new).toBeNull();
+    expect(sim.changes[0]!.refused).toContain("'prod' is not the next environment after 'dev'");
   });
 });
