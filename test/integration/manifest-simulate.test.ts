@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -204,5 +205,31 @@ describe('manifest plan ?simulate: the document replayed over the promotions of 
     expect(unchanged.stdout).toContain('0 of 4 would have been decided differently');
     expect(unchanged.stdout).toContain('4 decision digests reproduced');
     await expect(cli('plan', '-f', same, '--simulate', '2y')).rejects.toThrow(/simulate/);
+  });
+
+  it('a target that comes to ask for a signature lists its artifact promotions (the signature is not verified by the replay)', async () => {
+    const tenant = t.tenant();
+    const v = await t.users(tenant);
+    await makeLine(t, v.admin);
+    const pub = await t.call('POST', '/api/v1/artifacts/platform/versions', {
+      token: v.deployer,
+      body: { version: 'v1.0.0', digest: `sha256:${'a'.repeat(64)}` },
+    });
+    expect(pub.status, JSON.stringify(pub.body)).toBe(201);
+    const r = await t.call('POST', '/api/v1/promotions', {
+      token: v.deployer,
+      body: { sourceEnvironment: 'dev', targetEnvironment: 'staging', artifact: 'platform', version: 'v1.0.0' },
+    });
+    expect(r.status, JSON.stringify(r.body)).toBe(201);
+    expect((await waitFor(t, v.viewer, r.body.id, ['COMPLETED', 'FAILED', 'VALIDATION_FAILED'])).status).toBe('COMPLETED');
+    const doc = (await t.call('GET', '/api/v1/manifest?format=json', { token: v.viewer })).body;
+    const pem = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    Object.assign(doc.artifacts.promotion.environment_settings.staging, { verification: 'signature_match', signing_key: pem });
+    const p = await t.call('POST', '/api/v1/manifest/plan?simulate=7d', { token: v.viewer, body: { document: JSON.stringify(doc) } });
+    expect(p.status, JSON.stringify(p.body)).toBe(200);
+    expect(p.body.simulation.changes).toHaveLength(1);
+    const c = p.body.simulation.changes[0];
+    expect(c).toMatchObject({ id: r.body.id, signatureRequired: { old: false, new: true }, outcome: { old: 'ALLOWED', new: 'ALLOWED' }, changed: true });
+    expect(c.decisionDigest.new).toBe(c.decisionDigest.old);
   });
 });
