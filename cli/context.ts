@@ -12,6 +12,8 @@ export interface Values {
   prefix?: string;
   overlap?: number;
   json?: boolean;
+  /** manifest plan: replay the promotions of this look-back (7d, 90d, 24h) */
+  simulate?: string;
   url?: string;
   token?: string;
   env?: string;

@@ -3,13 +3,50 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { values } from '../context.ts';
 import type { ManifestApply, ManifestPlan } from '../answers.ts';
 import { api, apiText } from '../http.ts';
-import { out, show } from '../output.ts';
+import { grid, label, out, show, when } from '../output.ts';
+
+/** The plan replayed over the promotions of a look-back: the promotions it would have decided differently, and the counts. */
+function simulation(s: NonNullable<ManifestPlan['simulation']>): void {
+  const pair = <T>(v: { old: T; new: T }, f: (x: T) => string = String) => (v.old === v.new ? f(v.old) : `${f(v.old)} → ${f(v.new)}`);
+  const short = (d: string | null) => (d ? d.slice(7, 19) : '-');
+  const held = (o: { reason: string } | null) => (o ? o.reason : '-');
+  console.log(`\nSimulation over ${s.promotions} promotions requested ${when(s.since)} – ${when(s.until)} UTC:`);
+  if (s.changes.length)
+    grid(
+      ['Promotion', 'Subject', 'Route', 'Outcome', 'Approvals', 'Freeze window', 'Decision digest'],
+      s.changes.map((c) => [
+        c.id,
+        label(c.subject),
+        `${c.sourceEnvironment} → ${c.targetEnvironment}`,
+        pair(c.outcome),
+        pair(c.approvalsRequired),
+        c.heldByWindow.old?.id === c.heldByWindow.new?.id ? held(c.heldByWindow.new) : `${held(c.heldByWindow.old)} → ${held(c.heldByWindow.new)}`,
+        `${short(c.decisionDigest.old)} → ${short(c.decisionDigest.new)}`,
+      ]),
+    );
+  const notes = s.changes.flatMap((c) => [
+    ...(c.refused ? [`${c.id}: refused at request: ${c.refused}`] : []),
+    ...(c.signatureRequired.old !== c.signatureRequired.new
+      ? [`${c.id}: signature_match ${c.signatureRequired.new ? 'required' : 'no longer required'} (not verified here)`]
+      : []),
+    ...(c.notReplayed ? [`${c.id}: not replayed (only their provider answers): ${c.notReplayed.join(', ')}`] : []),
+  ]);
+  for (const n of notes) console.log(n);
+  const m = s.summary;
+  console.log(
+    `\n${m.changed} of ${s.promotions} would have been decided differently: ${m.allowedToBlocked} allowed → blocked, ${m.blockedToAllowed} blocked → allowed, ` +
+      `${m.approvalsChanged} with other approvals, ${m.newlyHeldByWindow} held by a freeze window; ${m.digestsReproduced} decision digests reproduced.`,
+  );
+  if (s.rollbacksSkipped) console.log(`${s.rollbacksSkipped} rollbacks were not replayed (their impact analysis decides them).`);
+  if (s.truncated) console.log(`More promotions fell in the look-back: only the newest ${s.limit} were replayed.`);
+}
 
 /** policy as code: plan, apply and export a manifest */
 export function registerManifest(program: Command): void {
   const planOrApply = async (apply: boolean) => {
     const document = readFileSync(values.file!, 'utf8');
-    const plan = await api<ManifestPlan>('POST', '/api/v1/manifest/plan', { document });
+    const simulate = !apply && values.simulate ? `?simulate=${encodeURIComponent(values.simulate)}` : '';
+    const plan = await api<ManifestPlan>('POST', `/api/v1/manifest/plan${simulate}`, { document });
     const show = (v: unknown) => JSON.stringify(v);
     const lines = plan.changes.map((c) =>
       c.op === 'add'
@@ -19,13 +56,14 @@ export function registerManifest(program: Command): void {
           : `~ ${c.path}: ${show(c.before)} → ${show(c.after)}`,
     );
     if (!apply || !lines.length) {
-      out(plan, () =>
+      out(plan, () => {
         console.log(
           lines.length
             ? `${lines.join('\n')}\n\nPlan: ${plan.summary.add} to add, ${plan.summary.change} to change, ${plan.summary.remove} to remove (against ${plan.digest}).`
             : 'No changes: the setup matches the manifest.',
-        ),
-      );
+        );
+        if (plan.simulation) simulation(plan.simulation);
+      });
       return;
     }
     const r = await api<ManifestApply>('POST', '/api/v1/manifest/apply', { document, expectedDigest: plan.digest });
@@ -44,6 +82,10 @@ export function registerManifest(program: Command): void {
     .command('plan')
     .description('what applying a manifest would change (field by field)')
     .requiredOption('-f, --file <manifest.yaml>', 'the manifest (YAML or JSON)')
+    .option(
+      '--simulate <lookback>',
+      'also replay the promotions of this look-back under the manifest (7d, 90d, 24h; at most 365d): what it would have decided differently',
+    )
     .action(() => planOrApply(false));
   program
     .command('apply')

@@ -42,6 +42,7 @@ import {
 } from './sections.ts';
 
 import { desired } from './desired.ts';
+import { simulate, type Simulation } from './simulate.ts';
 import { sortTemplates, templatesByName } from './templates.ts';
 import { recurringOps, scheduleRecurring } from './recurring.ts';
 
@@ -216,11 +217,19 @@ export async function exportManifest(deps: Deps, ctx: Ctx, format: 'yaml' | 'jso
     : { text: `# Stageline promotion manifest of tenant ${ctx.principal.tenant} (digest ${digest})\n${await manifestYaml(doc)}`, digest };
 }
 
-export async function planManifest(deps: Deps, ctx: Ctx, document: string) {
+/** What applying a document would change; with `simulateSeconds`, also how it would have decided the promotions of that look-back (simulate.ts). */
+export async function planManifest(deps: Deps, ctx: Ctx, document: string, opts: { simulateSeconds?: number } = {}) {
   const m = await parseManifest(document);
   const cur = await current(deps, ctx.principal.tenant, namedArtifacts(m));
-  const changes = planOf(cur.setup, desired(ctx.principal.tenant, cur.setup, m, deps.deployment, deps.tunables));
-  return { digest: setupDigest(cur.setup), changes, summary: summary(changes) };
+  const want = desired(ctx.principal.tenant, cur.setup, m, deps.deployment, deps.tunables);
+  const changes = planOf(cur.setup, want);
+  const plan: { digest: string; changes: Change[]; summary: ReturnType<typeof summary>; simulation?: Simulation } = {
+    digest: setupDigest(cur.setup),
+    changes,
+    summary: summary(changes),
+  };
+  if (opts.simulateSeconds === undefined) return plan;
+  return { ...plan, simulation: await simulate(deps, ctx.principal.tenant, cur, want, opts.simulateSeconds) };
 }
 
 const namedArtifacts = (m: Manifest) => Object.keys(m.artifacts.promotion.registry_links ?? {});

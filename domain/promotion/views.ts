@@ -1,4 +1,5 @@
-import type { Evidence } from '../kernel/promotion-model.ts';
+import type { Approval, Evidence } from '../kernel/promotion-model.ts';
+import type { FreezeWindow } from '../freeze/model.ts';
 import { digestOf } from '../kernel/canonical.ts';
 import { rolloutView } from './rollout/view.ts';
 import { activeWindowOf, occurrenceView, upcomingWindowOf } from '../freeze/windows.ts';
@@ -137,10 +138,14 @@ export async function decisionRecord(deps: Deps, ctx: Ctx, id: string) {
   return decisionRecordOf(deps, await loadPromotion(deps, ctx.principal.tenant, id));
 }
 
-/** The decision record of a promotion already read (the attestation reads it once for both). */
-export async function decisionRecordOf(deps: Deps, p: Promotion, evidenceRead?: Evidence[]) {
+/**
+ * The decision record of a promotion already read (the attestation reads it once for both). What the caller read
+ * already is not read again: its evidence, its approvals, the tenant's freeze windows (a plan's simulation decides
+ * each promotion twice).
+ */
+export async function decisionRecordOf(deps: Deps, p: Promotion, evidenceRead?: Evidence[], read: { approvals?: Approval[]; windows?: FreezeWindow[] } = {}) {
   const id = p.id;
-  const approvals = (await deps.store.listApprovals(p.tenant, id)).sort((a, b) => (a.by < b.by ? -1 : 1));
+  const approvals = [...(read.approvals ?? (await deps.store.listApprovals(p.tenant, id)))].sort((a, b) => (a.by < b.by ? -1 : 1));
   const counted = countable(p, approvals);
   const blockingFailed = (p.gates ?? []).filter((g) => g.blocking && g.verdict === 'FAIL');
   const outcome =
@@ -195,7 +200,7 @@ export async function decisionRecordOf(deps: Deps, p: Promotion, evidenceRead?: 
     // A rollout through targets: per target its confirmation, bake window, alarm evidence and outcome.
     ...(p.rollout ? { rollout: await rolloutView(deps, p) } : {}),
   };
-  const windows = await deps.store.listFreezeWindows(p.tenant);
+  const windows = read.windows ?? (await deps.store.listFreezeWindows(p.tenant));
   const now = deps.clock();
   return {
     ...record,

@@ -1,10 +1,22 @@
 import * as z from '#domain/kernel/zod';
 import { ValidationFailed } from '#domain/kernel/errors';
 import { exportManifest, planManifest } from '#domain/manifest/service';
+import { lookBackSeconds, SIMULATE_MAX_SECONDS } from '#domain/manifest/simulate';
 import { httpHandler, TextBody } from '../http/handler.ts';
 
 /** GET /api/v1/manifest (the tenant's setup as a document) and POST /api/v1/manifest/plan (what applying one would change). */
-const query = z.strictObject({ format: z._default(z.enum(['yaml', 'json']), 'yaml') });
+const query = z.strictObject({
+  format: z._default(z.enum(['yaml', 'json']), 'yaml'),
+  simulate: z.optional(
+    z.string().check(
+      z.regex(/^[1-9][0-9]{0,4}[dh]$/, 'a look-back in whole days or hours: 7d, 90d, 24h'),
+      z.refine((v) => (lookBackSeconds(v) ?? 0) <= SIMULATE_MAX_SECONDS, 'a look-back of at most 365d'),
+      z.describe(
+        'POST /manifest/plan only: replay the promotions requested in this look-back (7d, 90d, 24h; at most 365d) under the document and answer what it would have decided differently (simulation; writes nothing)',
+      ),
+    ),
+  ),
+});
 export const planBody = z.strictObject({
   document: z
     .string()
@@ -22,8 +34,9 @@ const body = z.partial(planBody);
 export const handler = httpHandler({ query, body, docBody: planBody }, async ({ deps, ctx, query, body, route }) => {
   if (route.method === 'POST') {
     if (!body?.document) throw new ValidationFailed([{ path: 'body.document', message: 'is required: the manifest (YAML or JSON) as a string' }]);
-    return planManifest(deps, ctx, body.document);
+    return planManifest(deps, ctx, body.document, query.simulate ? { simulateSeconds: lookBackSeconds(query.simulate)! } : {});
   }
+  if (query.simulate) throw new ValidationFailed([{ path: 'query.simulate', message: 'simulates a plan: POST /api/v1/manifest/plan?simulate=…' }]);
   const { text, digest } = await exportManifest(deps, ctx, query.format);
   return new TextBody(text, query.format === 'json' ? 'application/json' : 'application/yaml; charset=utf-8', { 'x-manifest-digest': digest });
 });

@@ -370,11 +370,11 @@ describe('functions', () => {
     for (const name of WORKFLOW_HANDLERS) expect(routed.has(name), name).toBe(false);
   });
 
-  it('gives items-batch and artifacts-publish 29 s (10k items per batch; registry tags), the promotion step 6 min (registry copies), and everything else behind the API 10 s', () => {
+  it('gives items-batch, artifacts-publish and manifest 29 s (10k items per batch; registry tags; a plan replayed over up to 1,000 promotions), the promotion step 6 min (registry copies), and everything else behind the API 10 s', () => {
     const resources = template.toJSON().Resources;
     for (const [name, id] of functionIds()) {
       const timeout = resources[id].Properties.Timeout;
-      if (name === 'items-batch' || name === 'artifacts-publish') expect(timeout).toBe(29);
+      if (name === 'items-batch' || name === 'artifacts-publish' || name === 'manifest') expect(timeout, name).toBe(29);
       else if (name === 'promotion-step') expect(timeout).toBe(360);
       else if (name === 'stream' || name === 'registry-push') expect(timeout, name).toBe(60);
       // a registry's notifications and a pull-request host's webhook (its rebase pushes a branch)

@@ -1,6 +1,7 @@
 import * as z from '#domain/kernel/zod';
 import { manifestSchema } from '#domain/manifest/document';
-import { digest, open } from './common.ts';
+import { digest, occurrence, open, time } from './common.ts';
+import { subject } from './promotions.ts';
 
 /** What the manifest routes answer. */
 const manifestChange = /* @__PURE__ */ z.schema(() =>
@@ -94,11 +95,63 @@ export const manifestJsonSchemaResponse = /* @__PURE__ */ z.schema(() =>
     .check(z.meta({ id: 'ManifestJsonSchema' })),
 );
 
+const oldNew = <T extends z.core.SomeType>(t: T) => z.strictObject({ old: t, new: t });
+const outcome = /* @__PURE__ */ z.schema(() =>
+  z.enum(['PENDING_VALIDATION', 'BLOCKED_BY_GATES', 'BLOCKED_BY_MONITORS', 'REJECTED', 'AWAITING_APPROVAL', 'ALLOWED', 'REFUSED']),
+);
+const count = /* @__PURE__ */ z.schema(() => z.number().check(z.int(), z.minimum(0)));
+
+/** ?simulate=…: the plan replayed over the promotions of a look-back (domain/manifest/simulate.ts). */
+const manifestSimulation = /* @__PURE__ */ z.schema(() =>
+  z
+    .strictObject({
+      since: time,
+      until: time,
+      promotions: count.check(z.describe('promotions replayed (rollbacks are not)')),
+      truncated: z.boolean().check(z.describe('more promotions were requested in the look-back than are replayed: the newest `limit` are')),
+      limit: count,
+      rollbacksSkipped: count,
+      summary: z.strictObject({
+        changed: count,
+        allowedToBlocked: count,
+        blockedToAllowed: count,
+        approvalsChanged: count,
+        newlyHeldByWindow: count,
+        digestsReproduced: count.check(z.describe('promotions whose decision digest the document reproduces (all of them for the current setup)')),
+      }),
+      changes: z.array(
+        z.strictObject({
+          id: z.string(),
+          subject,
+          sourceEnvironment: z.string(),
+          targetEnvironment: z.string(),
+          requestedAt: time,
+          status: z.string(),
+          outcome: oldNew(outcome).check(
+            z.describe("the decision record's outcome as stored (old) and under the document (new); REFUSED: the request itself would be"),
+          ),
+          allowed: oldNew(z.boolean()),
+          approvalsRequired: oldNew(count),
+          heldByWindow: oldNew(z.nullable(occurrence)).check(
+            z.describe('the freeze window over the target when the promotion went (or was asked for), under the current and the proposed windows'),
+          ),
+          signatureRequired: oldNew(z.boolean()).check(z.describe('signature_match on the target (artifact promotions; the signature is not verified here)')),
+          decisionDigest: oldNew(z.nullable(digest)),
+          refused: z.optional(z.string()),
+          notReplayed: z.optional(z.array(z.string())).check(z.describe('gates only their provider answers (webhook gates the document adds)')),
+          changed: z.literal(true),
+        }),
+      ),
+    })
+    .check(z.meta({ id: 'ManifestSimulation' })),
+);
+
 /** POST /api/v1/manifest/plan: what applying the document would change. */
 export const manifestPlanResponse = /* @__PURE__ */ z.schema(() =>
   z.strictObject({
     digest: digest.check(z.describe('of the setup planned against: apply with expectedDigest refuses a stale plan')),
     changes: z.array(manifestChange),
     summary: manifestSummary,
+    simulation: z.optional(manifestSimulation).check(z.describe('with ?simulate=90d: the promotions of the look-back decided again under the document')),
   }),
 );

@@ -90,7 +90,7 @@ const heldBy = /* @__PURE__ */ z.schema(() =>
     soakHold,
   ]),
 );
-const subject = /* @__PURE__ */ z.schema(() =>
+export const subject = /* @__PURE__ */ z.schema(() =>
   z.discriminatedUnion('type', [
     z.strictObject({ type: z.literal('artifact'), name: z.string(), version: z.string(), digest }),
     z.strictObject({

@@ -10,6 +10,8 @@ export const MANIFEST_ROUTES: Route[] = [
     auth: 'jwt',
     role: 'viewer',
     summary: "The tenant's promotion setup as a manifest (manifest.yaml; ?format=yaml|json); export | apply changes nothing",
+    // The plan's simulation replays up to 1,000 promotions (the handler's rows share its timeout).
+    timeout: 29,
     response: {
       text: {
         'application/yaml':
@@ -26,8 +28,10 @@ export const MANIFEST_ROUTES: Route[] = [
     auth: 'jwt',
     role: 'viewer',
     summary:
-      'What applying a manifest would change, field by field, and the digest of the setup it was planned against (a document of at most 256 KiB, at most 1,000 keys per mapping, each key once)',
+      'What applying a manifest would change, field by field, and the digest of the setup it was planned against (a document of at most 256 KiB, at most 1,000 keys per mapping, each key once); ?simulate=90d replays the promotions of the look-back under it (at most 1,000, the newest) and lists those it would have decided differently; writes nothing',
     response: { schema: manifestPlanResponse },
+    timeout: 29,
+    heavy: true,
   },
   {
     method: 'POST',

@@ -1,0 +1,323 @@
+import { canonicalJson } from '../kernel/canonical.ts';
+import type { Deps } from '../kernel/deps.ts';
+import type { Environment } from '../kernel/model.ts';
+import type { Evidence, GateResult, HeldBy, Policy, Promotion, Rule } from '../kernel/promotion-model.ts';
+import type { FreezeWindow } from '../freeze/model.ts';
+import { activeWindowOf, occurrenceView } from '../freeze/windows.ts';
+import { evidenceOwners, forCurrentRelease } from '../promotion/aggregate.ts';
+import { GATE_ORDER, evaluateGates } from '../promotion/request/gate-verdicts.ts';
+import { checkForward, contentChoosers, evidenceAccepted, lineOf, policyDigest, resolvePolicy } from '../promotion/request/policy.ts';
+import { decisionRecordOf } from '../promotion/views.ts';
+import { type Current, type Setup, freezeDoc, freezeKey, pairOf, ruleDoc } from './sections.ts';
+
+/**
+ * A plan's replay over history: the promotions of the look-back, each decided again under the proposed
+ * setup with the code that decided it (the policy resolved from the rules as a request resolves it, the
+ * gates judged as validation judges them, the decision record as views.ts makes it), beside the decision
+ * as stored. Reads only. What cannot be replayed without calling out (a webhook gate the proposal adds, a
+ * signature the registry would verify) is named, not guessed. A promotion decided under an earlier setup
+ * that the current one decides differently shows as changed: the comparison is with what was decided.
+ */
+
+/** At most this many promotions are replayed (the newest); the answer says when there were more. */
+export const SIMULATE_MAX_PROMOTIONS = 1000;
+/** The longest look-back a simulation takes. */
+export const SIMULATE_MAX_SECONDS = 365 * 86_400;
+/** Promotions replayed at once (each reads its evidence, approvals and the freeze windows). */
+const PARALLEL = 8;
+const PAGE = 100;
+
+/** A look-back as the API takes it: a whole number of days or hours (`90d`, `24h`); null when it is not one. */
+export function lookBackSeconds(text: string): number | null {
+  const m = /^([1-9][0-9]{0,4})([dh])$/.exec(text);
+  if (!m) return null;
+  return Number(m[1]) * (m[2] === 'd' ? 86_400 : 3_600);
+}
+
+type Outcome = Awaited<ReturnType<typeof decisionRecordOf>>['outcome'] | 'REFUSED';
+
+export interface SimulatedPromotion {
+  id: string;
+  subject: Promotion['subject'];
+  sourceEnvironment: string;
+  targetEnvironment: string;
+  requestedAt: string;
+  status: Promotion['status'];
+  outcome: { old: Outcome; new: Outcome };
+  allowed: { old: boolean; new: boolean };
+  approvalsRequired: { old: number; new: number };
+  /** the freeze window over the target when the promotion went (or was asked for): under the current windows, under the proposed ones */
+  heldByWindow: { old: ReturnType<typeof occurrenceView>; new: ReturnType<typeof occurrenceView> };
+  /** whether the target asks for a verifying signature (artifact promotions; the signature itself is not checked here) */
+  signatureRequired: { old: boolean; new: boolean };
+  decisionDigest: { old: string; new: string | null };
+  /** why the proposed setup would refuse the request itself (a skip no rule allows any more) */
+  refused?: string;
+  /** what the replay could not judge without calling out: gates the proposal adds that only their provider answers */
+  notReplayed?: string[];
+  changed: boolean;
+}
+
+export interface Simulation {
+  since: string;
+  until: string;
+  promotions: number;
+  /** more promotions fell in the look-back than are replayed (the newest SIMULATE_MAX_PROMOTIONS are) */
+  truncated: boolean;
+  limit: number;
+  /** rollbacks are decided by their impact analysis, not by the setup: not replayed */
+  rollbacksSkipped: number;
+  summary: {
+    changed: number;
+    allowedToBlocked: number;
+    blockedToAllowed: number;
+    approvalsChanged: number;
+    newlyHeldByWindow: number;
+    digestsReproduced: number;
+  };
+  changes: SimulatedPromotion[];
+}
+
+/** The environments as the proposed setup leaves them: protection, edges, verification, gates and webhook gates. */
+function proposedEnvironments(cur: Current, want: Setup): Environment[] {
+  return cur.envs.map((e) => {
+    const s = want.settings[e.name];
+    const g = want.gates[e.name];
+    if (!s || !g) return e;
+    const hooks = new Map((want.webhook_gates[e.name] ?? []).map((h) => [h.name, h]));
+    const kept = e.webhookGates.filter((h) => hooks.has(h.name)).map((h) => ({ ...h, blocking: hooks.get(h.name)!.blocking }));
+    const added = [...hooks.values()].filter((h) => !e.webhookGates.some((x) => x.name === h.name));
+    const { after: _a, afterMode: _m, signingKey: _k, ...rest } = e;
+    return {
+      ...rest,
+      protected: s.protected,
+      ...(s.after?.length ? { after: s.after, ...(s.after_mode ? { afterMode: s.after_mode } : {}) } : {}),
+      verification: s.verification,
+      ...(s.signing_key ? { signingKey: s.signing_key } : {}),
+      gates: g,
+      // A gate only the proposal has: its provider is not called (named in notReplayed).
+      webhookGates: [
+        ...kept,
+        ...added.map((h) => ({ name: h.name, url: h.url, timeoutMs: h.timeout_ms, blocking: h.blocking })),
+      ] as Environment['webhookGates'],
+    };
+  });
+}
+
+/** The rules as applying the proposal would write them: a pair's rule keeps its id (as apply changes it in place); a new pair's is named after the pair. */
+function proposedRules(cur: Current, want: Setup): Rule[] {
+  const have = new Map(cur.rules.map((r) => [pairOf(r), r]));
+  return want.approval_rules.map((doc) => {
+    const r = have.get(pairOf(doc));
+    if (r && canonicalJson(ruleDoc(r)) === canonicalJson(doc)) return r;
+    const { soakSeconds: _s, ...kept } = r ?? ({} as Partial<Rule>);
+    return r
+      ? ({ ...kept, ...doc } as Rule)
+      : ({ ...doc, id: `rule_proposed:${pairOf(doc)}`, version: 0, createdAt: '', createdBy: '', updatedAt: '', updatedBy: '' } as Rule);
+  });
+}
+
+/** The freeze windows as applying the proposal would leave them: those it keeps (same id), and those it adds. */
+function proposedWindows(cur: Current, want: Setup): FreezeWindow[] {
+  const have = new Map(cur.windows.map((w) => [freezeKey(freezeDoc(w)), w]));
+  return want.freeze_windows.map((w, i) => {
+    const kept = have.get(freezeKey(w));
+    if (kept) return kept;
+    return {
+      id: `frz_proposed:${i}`,
+      tenant: cur.envs[0]?.tenant ?? '',
+      scope: w.environment ?? '*',
+      reason: w.reason,
+      kind: w.cron ? 'recurring' : 'once',
+      ...(w.cron ? { cron: w.cron, endCron: w.end_cron, timezone: w.timezone } : { start: w.start, end: w.end }),
+      createdBy: '',
+      createdAt: '',
+    } as FreezeWindow;
+  });
+}
+
+const isBuiltIn = (gate: string): gate is (typeof GATE_ORDER)[number] => (GATE_ORDER as readonly string[]).includes(gate);
+
+/**
+ * The gate results under the proposed target: a built-in gate the proposal turns on or off, or whose evidence
+ * the proposed policy accepts differently, is judged again over the stored evidence; policy_compliance (the
+ * engine's own checks at validation) and every other result stand as stored; a webhook gate the proposal
+ * removes is gone, and one whose blocking changes turns FAIL into WARN or back.
+ */
+function proposedGates(
+  p: Promotion,
+  target: Environment,
+  current: Environment | undefined,
+  policy: Policy,
+  evidence: Evidence[],
+): { gates: GateResult[] | null; notReplayed: string[] } {
+  const hooks = new Map(target.webhookGates.map((h) => [h.name, h]));
+  // A webhook gate the target has now but the promotion was not judged by (added since) is in neither decision.
+  const notReplayed = [...hooks.keys()].filter((n) => !current?.webhookGates.some((h) => h.name === n)).map((n) => `webhook:${n}`);
+  if (p.gates === null) return { gates: null, notReplayed: [] };
+  const accepted = (pol: Policy) => evidence.filter((e) => forCurrentRelease(e, p) && evidenceAccepted(e, pol, contentChoosers(p)));
+  const sameEvidence = (p.policy.evidenceFrom ?? 'anyone') === (policy.evidenceFrom ?? 'anyone');
+  const fresh = new Map(evaluateGates(target.gates, accepted(policy), { violations: [] }, [], new Set()).map((g) => [g.gate, g]));
+  const out: GateResult[] = [];
+  for (const g of p.gates) {
+    if (isBuiltIn(g.gate)) {
+      const now = fresh.get(g.gate)!;
+      const wasOn = g.verdict !== 'SKIPPED';
+      const isOn = now.verdict !== 'SKIPPED';
+      out.push(g.gate === 'policy_compliance' || (wasOn === isOn && sameEvidence) ? g : now);
+      continue;
+    }
+    if (g.gate.startsWith('webhook:')) {
+      const h = hooks.get(g.gate.slice('webhook:'.length));
+      if (!h) continue;
+      if (h.blocking === g.blocking) out.push(g);
+      else out.push({ ...g, blocking: h.blocking, verdict: g.verdict === 'PASS' ? 'PASS' : h.blocking ? 'FAIL' : 'WARN' });
+      continue;
+    }
+    out.push(g);
+  }
+  // A built-in gate the stored results lack (stored before it existed) is judged when the document turns it on.
+  for (const gate of GATE_ORDER)
+    if (!p.gates.some((g) => g.gate === gate) && !current?.gates[gate] && fresh.get(gate)!.verdict !== 'SKIPPED') out.push(fresh.get(gate)!);
+  return { gates: out, notReplayed };
+}
+
+/** When a promotion went (its move to EXECUTING), or was asked for when it never went. */
+const wentAt = (p: Promotion) => new Date(p.transitions.find((t) => t.status === 'EXECUTING')?.at ?? p.requestedAt);
+
+const allowedOf = (o: Outcome) => o === 'ALLOWED';
+
+async function replay(
+  deps: Deps,
+  p: Promotion,
+  cur: { envs: Environment[]; rules: Rule[]; windows: FreezeWindow[] },
+  next: { envs: Environment[]; rules: Rule[]; windows: FreezeWindow[] },
+): Promise<SimulatedPromotion> {
+  const [evidence, approvals] = await Promise.all([deps.store.listEvidence(p.tenant, evidenceOwners(p)), deps.store.listApprovals(p.tenant, p.id)]);
+  // Read once for both decisions; the windows only feed the record's frozenNow/nextFreeze, which its digest leaves out.
+  const read = { approvals, windows: cur.windows };
+  const old = await decisionRecordOf(deps, p, evidence, read);
+  const line = lineOf(next.envs);
+  const at = wentAt(p);
+  const glass = !!p.freezeOverride;
+  const [heldOld, heldNew] = glass
+    ? [null, null]
+    : await Promise.all([activeWindowOf(cur.windows, p.targetEnvironment, at), activeWindowOf(next.windows, p.targetEnvironment, at)]);
+  const signed = (envs: Environment[]) => p.subject.type === 'artifact' && envs.find((e) => e.name === p.targetEnvironment)?.verification === 'signature_match';
+  const signatureRequired = { old: signed(cur.envs), new: signed(next.envs) };
+  const base = {
+    id: p.id,
+    subject: p.subject,
+    sourceEnvironment: p.sourceEnvironment,
+    targetEnvironment: p.targetEnvironment,
+    requestedAt: p.requestedAt,
+    status: p.status,
+    heldByWindow: { old: occurrenceView(heldOld), new: occurrenceView(heldNew) },
+    signatureRequired,
+  };
+  let policy: Policy;
+  let target: Environment;
+  try {
+    const pair = checkForward(line, next.rules, p.sourceEnvironment, p.targetEnvironment);
+    target = pair.target;
+    policy = resolvePolicy(next.rules, line, pair.source, pair.target);
+  } catch (err) {
+    // The proposal would refuse the request itself (an environment gone, a skip no rule allows any more).
+    return {
+      ...base,
+      outcome: { old: old.outcome, new: 'REFUSED' },
+      allowed: { old: allowedOf(old.outcome), new: false },
+      approvalsRequired: { old: old.approvalsRequired, new: 0 },
+      decisionDigest: { old: old.decisionDigest, new: null },
+      refused: err instanceof Error ? err.message : String(err),
+      changed: true,
+    };
+  }
+  // The stored policy object stands when the proposal resolves the same one (its digest is the stored digest).
+  const samePolicy = canonicalJson(policy) === canonicalJson(p.policy);
+  const usedPolicy = samePolicy ? p.policy : policy;
+  const currentTarget = cur.envs.find((e) => e.name === p.targetEnvironment);
+  const { gates, notReplayed } = proposedGates(p, target, currentTarget, usedPolicy, evidence);
+  const sameHold = (heldOld?.window.id ?? null) === (heldNew?.window.id ?? null);
+  const windowHeld = p.heldBy && 'window' in p.heldBy;
+  const heldBy: HeldBy | null | undefined = sameHold
+    ? p.heldBy
+    : heldNew
+      ? { window: heldNew.window.id, reason: heldNew.window.reason, until: heldNew.end.toISOString() }
+      : windowHeld
+        ? null
+        : p.heldBy;
+  const proposed: Promotion = {
+    ...p,
+    policy: usedPolicy,
+    policyDigest: samePolicy ? p.policyDigest : policyDigest(policy),
+    gates: gates && canonicalJson(gates) === canonicalJson(p.gates) ? p.gates : gates,
+    heldBy,
+  };
+  const now = await decisionRecordOf(deps, proposed, evidence, read);
+  const changed = now.decisionDigest !== old.decisionDigest || !sameHold || signatureRequired.old !== signatureRequired.new || notReplayed.length > 0;
+  return {
+    ...base,
+    outcome: { old: old.outcome, new: now.outcome },
+    allowed: { old: allowedOf(old.outcome), new: allowedOf(now.outcome) },
+    approvalsRequired: { old: old.approvalsRequired, new: now.approvalsRequired },
+    decisionDigest: { old: old.decisionDigest, new: now.decisionDigest },
+    ...(notReplayed.length ? { notReplayed } : {}),
+    changed,
+  };
+}
+
+/** The tenant's promotions requested since `since`, newest first, at most `limit` (and whether there were more). */
+export async function promotionsSince(deps: Deps, tenant: string, since: string, limit: number): Promise<{ items: Promotion[]; truncated: boolean }> {
+  const items: Promotion[] = [];
+  let cursor: string | undefined;
+  for (;;) {
+    const page = await deps.store.listPromotions(tenant, {}, PAGE, cursor);
+    for (const p of page.items) {
+      // Newest first (promotion ids are time-ordered): the first one older than the look-back ends the read.
+      if (p.requestedAt < since) return { items, truncated: false };
+      if (items.length === limit) return { items, truncated: true };
+      items.push(p);
+    }
+    if (!page.nextCursor) return { items, truncated: false };
+    cursor = page.nextCursor;
+  }
+}
+
+/** Replays the promotions of the last `seconds` under the proposed setup `want` (the plan's desired setup), against `cur`. */
+export async function simulate(deps: Deps, tenant: string, cur: Current, want: Setup, seconds: number): Promise<Simulation> {
+  const until = deps.clock();
+  const since = new Date(until.getTime() - seconds * 1000).toISOString();
+  const { items, truncated } = await promotionsSince(deps, tenant, since, SIMULATE_MAX_PROMOTIONS);
+  const promotions = items.filter((p) => !p.rollback);
+  const now = { envs: cur.envs, rules: cur.rules, windows: cur.windows };
+  const next = { envs: proposedEnvironments(cur, want), rules: proposedRules(cur, want), windows: proposedWindows(cur, want) };
+  const results: SimulatedPromotion[] = new Array(promotions.length);
+  let i = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(PARALLEL, promotions.length) }, async () => {
+      while (i < promotions.length) {
+        const k = i++;
+        results[k] = await replay(deps, promotions[k]!, now, next);
+      }
+    }),
+  );
+  const changes = results.filter((r) => r.changed);
+  return {
+    since,
+    until: until.toISOString(),
+    promotions: results.length,
+    truncated,
+    limit: SIMULATE_MAX_PROMOTIONS,
+    rollbacksSkipped: items.length - promotions.length,
+    summary: {
+      changed: changes.length,
+      allowedToBlocked: results.filter((r) => r.allowed.old && !r.allowed.new).length,
+      blockedToAllowed: results.filter((r) => !r.allowed.old && r.allowed.new).length,
+      approvalsChanged: results.filter((r) => r.approvalsRequired.old !== r.approvalsRequired.new).length,
+      newlyHeldByWindow: results.filter((r) => r.heldByWindow.new && r.heldByWindow.new.id !== r.heldByWindow.old?.id).length,
+      digestsReproduced: results.filter((r) => r.decisionDigest.old === r.decisionDigest.new).length,
+    },
+    changes,
+  };
+}

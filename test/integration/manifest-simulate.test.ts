@@ -1,0 +1,235 @@
+import { execFile } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor, waitForToken } from '../support/promotions.ts';
+import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
+
+let t: TestStack;
+let u: Awaited<ReturnType<TestStack['users']>>;
+/** the promotions made below: an allowed one, one blocked by its tests gate, one approved, one waiting for approval */
+const ids: Record<'allowed' | 'blocked' | 'approved' | 'waiting', string> = { allowed: '', blocked: '', approved: '', waiting: '' };
+
+const plan = (document: string, simulate = '90d') =>
+  t.call('POST', `/api/v1/manifest/plan?simulate=${encodeURIComponent(simulate)}`, { token: u.viewer, body: { document } });
+const exported = async () => (await t.call('GET', '/api/v1/manifest?format=json', { token: u.viewer })).body;
+const promote = (source: string, target: string, extra: Record<string, unknown> = {}) =>
+  t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: source, targetEnvironment: target, ...extra } });
+
+beforeAll(async () => {
+  t = await startTestStack();
+  const tenant = t.tenant();
+  u = await t.users(tenant);
+  await makeLine(t, u.admin);
+  // Staging runs the tests gate: a promotion there without test results is blocked.
+  const staging = await t.call('GET', '/api/v1/environments/staging', { token: u.admin });
+  const upd = await t.call('PATCH', '/api/v1/environments/staging', { token: u.admin, body: { version: staging.body.version, gates: { tests: true } } });
+  expect(upd.status, JSON.stringify(upd.body)).toBe(200);
+  // Allowed: dev → staging with passing tests attached before validation.
+  await t.call('POST', '/api/v1/environments/dev/configs', { token: u.deployer, body: { key: 'k', value: 1 } });
+  const a = await promote('dev', 'staging', { autoStart: false });
+  expect(a.status, JSON.stringify(a.body)).toBe(201);
+  ids.allowed = a.body.id;
+  const ev = await t.call('POST', `/api/v1/promotions/${ids.allowed}/evidence`, {
+    token: u.deployer,
+    body: { type: 'test_results', payload: { passed: 12, failed: 0 } },
+  });
+  expect(ev.status).toBe(201);
+  expect((await t.call('POST', `/api/v1/promotions/${ids.allowed}/validate`, { token: u.deployer })).status).toBe(202);
+  expect((await waitFor(t, u.viewer, ids.allowed, ['COMPLETED', 'VALIDATION_FAILED', 'FAILED'])).status).toBe('COMPLETED');
+  // Blocked: dev → staging of newer content, without test results.
+  await t.call('POST', '/api/v1/environments/dev/configs', { token: u.deployer, body: { key: 'k2', value: 2 } });
+  const b = await promote('dev', 'staging');
+  expect(b.status, JSON.stringify(b.body)).toBe(201);
+  ids.blocked = b.body.id;
+  expect((await waitFor(t, u.viewer, ids.blocked, ['COMPLETED', 'VALIDATION_FAILED', 'FAILED'])).status).toBe('VALIDATION_FAILED');
+  // Approved: staging → production (the last environment needs one approval).
+  const c = await promote('staging', 'production');
+  expect(c.status, JSON.stringify(c.body)).toBe(201);
+  ids.approved = c.body.id;
+  await waitForToken(t, u.viewer, ids.approved);
+  expect((await t.call('POST', `/api/v1/promotions/${ids.approved}/approve`, { token: u.approver, body: {} })).status).toBe(200);
+  expect((await waitFor(t, u.viewer, ids.approved, ['COMPLETED', 'FAILED'])).status).toBe('COMPLETED');
+  // Waiting: staging → production of content changed in staging since, nobody approved it yet.
+  await t.call('POST', '/api/v1/environments/staging/configs', { token: u.deployer, body: { key: 'k3', value: 3 } });
+  const d = await promote('staging', 'production');
+  expect(d.status, JSON.stringify(d.body)).toBe(201);
+  ids.waiting = d.body.id;
+  expect((await waitForToken(t, u.viewer, ids.waiting)).status).toBe('AWAITING_APPROVAL');
+}, 120_000);
+afterAll(() => t.stop());
+
+const byId = (sim: any) => Object.fromEntries(sim.changes.map((c: any) => [c.id, c]));
+
+describe('manifest plan ?simulate: the document replayed over the promotions of a look-back', () => {
+  it('the current setup reproduces every stored decision digest: no changes', async () => {
+    const yaml = await t.call('GET', '/api/v1/manifest', { token: u.viewer });
+    const r = await plan(yaml.body);
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    expect(r.body.changes).toEqual([]);
+    const sim = r.body.simulation;
+    expect(sim).toMatchObject({ promotions: 4, truncated: false, limit: 1000, rollbacksSkipped: 0, changes: [] });
+    expect(sim.summary).toEqual({ changed: 0, allowedToBlocked: 0, blockedToAllowed: 0, approvalsChanged: 0, newlyHeldByWindow: 0, digestsReproduced: 4 });
+    // The digests are the decision records' own.
+    for (const id of Object.values(ids)) {
+      const rec = await t.call('GET', `/api/v1/promotions/${id}/decision`, { token: u.viewer });
+      expect(rec.status, JSON.stringify(rec.body)).toBe(200);
+      expect(rec.body.decisionDigest).toMatch(/^sha256:/);
+    }
+    // Without ?simulate the plan answers as before.
+    const plain = await t.call('POST', '/api/v1/manifest/plan', { token: u.viewer, body: { document: yaml.body } });
+    expect(plain.body.simulation).toBeUndefined();
+  });
+
+  it('a rule that asks for an approval lists the promotions it governs, with old and new', async () => {
+    const doc = await exported();
+    doc.artifacts.promotion.approval_rules = [
+      ...doc.artifacts.promotion.approval_rules,
+      { name: 'dev to staging needs a person', sourceEnvironment: 'dev', targetEnvironment: 'staging', requiresApproval: true, requiredApprovers: 1 },
+    ];
+    const r = await plan(JSON.stringify(doc));
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    const sim = r.body.simulation;
+    const c = byId(sim);
+    expect(Object.keys(c).sort()).toEqual([ids.allowed, ids.blocked].sort());
+    expect(c[ids.allowed]).toMatchObject({
+      sourceEnvironment: 'dev',
+      targetEnvironment: 'staging',
+      outcome: { old: 'ALLOWED', new: 'AWAITING_APPROVAL' },
+      allowed: { old: true, new: false },
+      approvalsRequired: { old: 0, new: 1 },
+      changed: true,
+    });
+    expect(c[ids.allowed].decisionDigest.old).not.toBe(c[ids.allowed].decisionDigest.new);
+    expect(c[ids.blocked]).toMatchObject({ outcome: { old: 'BLOCKED_BY_GATES', new: 'BLOCKED_BY_GATES' }, approvalsRequired: { old: 0, new: 1 } });
+    expect(sim.summary).toMatchObject({ changed: 2, allowedToBlocked: 1, blockedToAllowed: 0, approvalsChanged: 2, digestsReproduced: 2 });
+  });
+
+  it('turning a gate off lets through what it blocked; a freeze window over the time names the promotions it would have held', async () => {
+    const doc = await exported();
+    doc.artifacts.promotion.gates.staging.tests = false;
+    const r = await plan(JSON.stringify(doc));
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    const c = byId(r.body.simulation);
+    // The promotions into staging: the blocked one goes through; the allowed one stays allowed, its tests no longer judged (a new digest).
+    expect(Object.keys(c).sort()).toEqual([ids.allowed, ids.blocked].sort());
+    expect(c[ids.blocked]).toMatchObject({ outcome: { old: 'BLOCKED_BY_GATES', new: 'ALLOWED' }, allowed: { old: false, new: true } });
+    expect(c[ids.allowed]).toMatchObject({ outcome: { old: 'ALLOWED', new: 'ALLOWED' }, approvalsRequired: { old: 0, new: 0 } });
+    expect(c[ids.allowed].decisionDigest.new).not.toBe(c[ids.allowed].decisionDigest.old);
+    expect(r.body.simulation.summary).toMatchObject({ changed: 2, blockedToAllowed: 1, allowedToBlocked: 0, digestsReproduced: 2 });
+
+    const frozen = await exported();
+    const now = Date.now();
+    frozen.artifacts.promotion.freeze_windows = [
+      { reason: 'quarter close', environment: 'production', start: new Date(now - 3_600_000).toISOString(), end: new Date(now + 3_600_000).toISOString() },
+    ];
+    const f = await plan(JSON.stringify(frozen));
+    expect(f.status, JSON.stringify(f.body)).toBe(200);
+    const h = byId(f.body.simulation);
+    expect(Object.keys(h).sort()).toEqual([ids.approved, ids.waiting].sort());
+    expect(h[ids.approved].heldByWindow.old).toBeNull();
+    expect(h[ids.approved].heldByWindow.new).toMatchObject({ reason: 'quarter close', scope: 'production' });
+    expect(f.body.simulation.summary).toMatchObject({ changed: 2, newlyHeldByWindow: 2 });
+  });
+
+  it('a look-back that is not one is refused with 400 naming simulate', async () => {
+    const yaml = (await t.call('GET', '/api/v1/manifest', { token: u.viewer })).body;
+    for (const bad of ['400d', '90', 'd', '-1d', '1w', '0d', '90days']) {
+      const r = await plan(yaml, bad);
+      expect(r.status, bad).toBe(400);
+      expect(r.body.error.issues.map((i: any) => i.path)).toEqual(['query.simulate']);
+    }
+    expect((await plan(yaml, '365d')).status).toBe(200);
+    expect((await plan(yaml, '24h')).status).toBe(200);
+    // An export simulates nothing.
+    expect((await t.call('GET', '/api/v1/manifest?simulate=7d', { token: u.viewer })).status).toBe(400);
+  });
+
+  it('writes nothing', async () => {
+    const state = async () => {
+      const [promotions, audit, manifest] = await Promise.all([
+        t.call('GET', '/api/v1/promotions?limit=50', { token: u.viewer }),
+        t.call('GET', '/api/v1/audit?limit=100', { token: u.admin }),
+        t.call('GET', '/api/v1/manifest', { token: u.viewer }),
+      ]);
+      return JSON.stringify({
+        promotions: promotions.body.items.map((p: any) => [p.id, p.version, p.updatedAt]),
+        audit: audit.body.items.map((e: any) => e.id),
+        digest: manifest.headers.get('x-manifest-digest'),
+      });
+    };
+    // The stream consumer's work after the promotions (attestations, the chain) settles first.
+    let before = await state();
+    for (let i = 0; i < 40; i++) {
+      await new Promise((res) => setTimeout(res, 250));
+      const again = await state();
+      if (again === before) break;
+      before = again;
+    }
+    const doc = await exported();
+    doc.artifacts.promotion.gates.staging.tests = false;
+    doc.artifacts.promotion.freeze_windows = [
+      { reason: 'x', start: new Date(Date.now() - 60_000).toISOString(), end: new Date(Date.now() + 60_000).toISOString() },
+    ];
+    expect((await plan(JSON.stringify(doc))).status).toBe(200);
+    expect(await state()).toBe(before);
+  });
+
+  it('the CLI prints the changed promotions as a table and the counts (stageline plan --simulate 90d)', async () => {
+    const root = join(import.meta.dirname, '..', '..');
+    const cli = (...args: string[]) =>
+      promisify(execFile)(join(root, 'node_modules', '.bin', 'tsx'), [join(root, 'cli', 'stageline.ts'), ...args], {
+        env: { ...process.env, STAGELINE_URL: t.url, STAGELINE_TOKEN: u.viewer },
+        cwd: root,
+      });
+    const dir = mkdtempSync(join(tmpdir(), 'stageline-simulate-'));
+    const doc = await exported();
+    doc.artifacts.promotion.approval_rules = [
+      ...doc.artifacts.promotion.approval_rules,
+      { name: 'dev to staging needs a person', sourceEnvironment: 'dev', targetEnvironment: 'staging', requiresApproval: true, requiredApprovers: 1 },
+    ];
+    const file = join(dir, 'manifest.json');
+    writeFileSync(file, JSON.stringify(doc));
+    const { stdout } = await cli('plan', '-f', file, '--simulate', '90d');
+    expect(stdout).toContain('Simulation over 4 promotions');
+    expect(stdout).toMatch(/Promotion\s+Subject\s+Route\s+Outcome\s+Approvals\s+Freeze window\s+Decision digest/);
+    const row = stdout.split('\n').find((l) => l.startsWith(ids.allowed));
+    expect(row).toMatch(/dev → staging\s+ALLOWED → AWAITING_APPROVAL\s+0 → 1/);
+    expect(stdout).toContain('2 of 4 would have been decided differently: 1 allowed → blocked, 0 blocked → allowed, 2 with other approvals');
+    const same = join(dir, 'current.json');
+    writeFileSync(same, JSON.stringify(await exported()));
+    const unchanged = await cli('plan', '-f', same, '--simulate', '90d');
+    expect(unchanged.stdout).toContain('0 of 4 would have been decided differently');
+    expect(unchanged.stdout).toContain('4 decision digests reproduced');
+    await expect(cli('plan', '-f', same, '--simulate', '2y')).rejects.toThrow(/simulate/);
+  });
+
+  it('a target that comes to ask for a signature lists its artifact promotions (the signature is not verified by the replay)', async () => {
+    const tenant = t.tenant();
+    const v = await t.users(tenant);
+    await makeLine(t, v.admin);
+    const pub = await t.call('POST', '/api/v1/artifacts/platform/versions', {
+      token: v.deployer,
+      body: { version: 'v1.0.0', digest: `sha256:${'a'.repeat(64)}` },
+    });
+    expect(pub.status, JSON.stringify(pub.body)).toBe(201);
+    const r = await t.call('POST', '/api/v1/promotions', {
+      token: v.deployer,
+      body: { sourceEnvironment: 'dev', targetEnvironment: 'staging', artifact: 'platform', version: 'v1.0.0' },
+    });
+    expect(r.status, JSON.stringify(r.body)).toBe(201);
+    expect((await waitFor(t, v.viewer, r.body.id, ['COMPLETED', 'FAILED', 'VALIDATION_FAILED'])).status).toBe('COMPLETED');
+    const doc = (await t.call('GET', '/api/v1/manifest?format=json', { token: v.viewer })).body;
+    const pem = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    Object.assign(doc.artifacts.promotion.environment_settings.staging, { verification: 'signature_match', signing_key: pem });
+    const p = await t.call('POST', '/api/v1/manifest/plan?simulate=7d', { token: v.viewer, body: { document: JSON.stringify(doc) } });
+    expect(p.status, JSON.stringify(p.body)).toBe(200);
+    expect(p.body.simulation.changes).toHaveLength(1);
+    const c = p.body.simulation.changes[0];
+    expect(c).toMatchObject({ id: r.body.id, signatureRequired: { old: false, new: true }, outcome: { old: 'ALLOWED', new: 'ALLOWED' }, changed: true });
+    expect(c.decisionDigest.new).toBe(c.decisionDigest.old);
+  });
+});
