@@ -35,6 +35,7 @@ import type {
   promotionResponse,
   promotionRollbackResponse,
   promotionsListResponse,
+  promotionsPlanResponse,
 } from '../functions/http/responses/promotions.ts';
 import type { authConfigResponse, errorBody } from '../functions/http/responses/service.ts';
 import type { analysisTemplatesList, analysisTemplateWithVersion } from '../functions/http/responses/verification.ts';
@@ -58,6 +59,7 @@ export type TargetConfirm = Out<typeof targetConfirmResponse>;
 /** A promotion: the view most routes answer, or the detail (with the approvals so far) GET /promotions/{id} answers. */
 export type Promotion = Out<typeof promotionResponse> & Partial<Pick<PromotionDetail, 'approvals'>>;
 export type PromotionList = Out<typeof promotionsListResponse>;
+export type PromotionsPlan = Out<typeof promotionsPlanResponse>;
 export type Changes = Out<typeof promotionChangesResponse>;
 export type Evidence = Out<typeof evidence>;
 /** POST /promotions with dryRun: the preview domain/promotion/request/request.ts makes. */
