@@ -50,6 +50,7 @@ export function environmentView(env: Environment) {
     soakSeconds: env.soakSeconds ?? 0,
     after: env.after ?? [],
     afterMode: env.afterMode ?? 'all',
+    autoPromote: env.autoPromote ?? false,
     cacheMaxAgeSeconds: env.cacheMaxAgeSeconds ?? 0,
     registries: env.registries ?? [],
     monitors: env.monitors ?? [],
@@ -148,6 +149,7 @@ export async function createEnvironment(deps: Deps, ctx: Ctx, input: CreateEnvir
       bakeSeconds: input.bakeSeconds,
       ...(input.soakSeconds ? { soakSeconds: input.soakSeconds } : {}),
       ...(input.after?.length ? { after: input.after, ...(input.afterMode ? { afterMode: input.afterMode } : {}) } : {}),
+      ...(input.autoPromote ? { autoPromote: true } : {}),
       cacheMaxAgeSeconds: input.cacheMaxAgeSeconds,
       registries: input.registries,
       monitors: input.monitors,
@@ -224,7 +226,7 @@ export async function updateEnvironment(deps: Deps, ctx: Ctx, name: string, inpu
     if (input.targets !== undefined || input.registries !== undefined)
       assertTargetRegistries(targets, input.registries ?? current.registries, 'body', current.name);
     if (input.targets !== undefined) await assertNotRollingOut(deps.store, current, targets);
-    const { targets: _t, rollout: _r, analysis: _a, preAnalysis: _p, soakSeconds: _s, after: _af, afterMode: _am, ...untargeted } = current;
+    const { targets: _t, rollout: _r, analysis: _a, preAnalysis: _p, soakSeconds: _s, after: _af, afterMode: _am, autoPromote: _ap, ...untargeted } = current;
     // Left out: the edges stay; [] goes back to the chain by position.
     const after = input.after ?? current.after ?? [];
     const afterMode = input.afterMode ?? current.afterMode;
@@ -240,6 +242,7 @@ export async function updateEnvironment(deps: Deps, ctx: Ctx, name: string, inpu
       ...(soak ? { soakSeconds: soak } : {}),
       ...untargeted,
       ...(after.length ? { after, ...(afterMode ? { afterMode } : {}) } : {}),
+      ...((input.autoPromote ?? current.autoPromote) ? { autoPromote: true } : {}),
       ...(targets.length ? { targets, ...(rollout ? { rollout } : {}) } : {}),
       ...(analysis.length ? { analysis } : {}),
       ...(preAnalysis.length ? { preAnalysis } : {}),

@@ -177,6 +177,13 @@ export const createEnvironment = /* @__PURE__ */ z.schema(() =>
       soakSeconds: z.optional(soakSeconds),
       after: z.optional(after),
       afterMode: z.optional(afterMode),
+      autoPromote: z
+        .optional(z.boolean())
+        .check(
+          z.describe(
+            'take releases automatically from the environments it comes after: a promotion completed into one of them requests one into this one (a join waits for all of them); an autoPromote rule for the pair decides instead, with its conditions',
+          ),
+        ),
       cacheMaxAgeSeconds: z
         ._default(z.number().check(z.int(), z.minimum(0), z.maximum(86400)), 0)
         .check(z.describe('how long services may cache the effective config (Cache-Control max-age); 0 = revalidate every read with the ETag')),
@@ -219,6 +226,13 @@ export const updateEnvironment = /* @__PURE__ */ z.schema(() =>
     soakSeconds: z.optional(soakSeconds),
     after: z.optional(after).check(z.describe('the whole list ([]: none, back to the chain by position); left out: kept')),
     afterMode: z.optional(afterMode),
+    autoPromote: z
+      .optional(z.boolean())
+      .check(
+        z.describe(
+          'take releases automatically from the environments it comes after: a promotion completed into one of them requests one into this one (a join waits for all of them); an autoPromote rule for the pair decides instead, with its conditions',
+        ),
+      ),
     cacheMaxAgeSeconds: z.optional(z.number().check(z.int(), z.minimum(0), z.maximum(86400))),
     registries: z.optional(registries),
     monitors: z.optional(monitors),

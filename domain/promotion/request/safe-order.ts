@@ -188,15 +188,32 @@ export function pinsOf(metadata: Record<string, unknown> | undefined): Record<st
   return Object.fromEntries(Object.entries(pins as Record<string, unknown>).filter((e): e is [string, string] => typeof e[1] === 'string'));
 }
 
-/** Reads what the plan of `promotions` decides on: the promoted versions' pins, the stored consumers, what the environments run. */
-export async function orderPromotions(deps: Deps, tenant: string, promotions: readonly Promotion[]): Promise<SafeOrder> {
-  const sorted = [...promotions].sort((a, b) => a.requestedAt.localeCompare(b.requestedAt) || a.id.localeCompare(b.id));
+/** A release on its way (a promotion, or one auto-promotion is about to request): what it brings where. */
+export interface Release {
+  id: string;
+  targetEnvironment: string;
+  status?: string;
+  artifact?: string;
+  version?: string;
+}
+
+/** Reads what the safe order of `releases` decides on (the versions' pins, the stored consumers, what the environments run) and orders them. */
+export async function orderReleases(deps: Deps, tenant: string, releases: readonly Release[]): Promise<SafeOrder> {
+  const versions = new Map<string, Promise<Record<string, string>>>();
+  const pinsFor = (artifact: string, version: string) => {
+    const key = `${artifact}@${version}`;
+    if (!versions.has(key))
+      versions.set(
+        key,
+        deps.store.getArtifactVersion(tenant, artifact, version).then((v) => pinsOf(v?.metadata)),
+      );
+    return versions.get(key)!;
+  };
   const items: PlanItem[] = await Promise.all(
-    sorted.map(async (p): Promise<PlanItem> => {
-      const base = { id: p.id, targetEnvironment: p.targetEnvironment, status: p.status };
-      if (p.subject.type !== 'artifact') return { ...base, pins: {} };
-      const version = await deps.store.getArtifactVersion(tenant, p.subject.name, p.subject.version);
-      return { ...base, artifact: p.subject.name, version: p.subject.version, pins: pinsOf(version?.metadata) };
+    releases.map(async (r): Promise<PlanItem> => {
+      const base = { id: r.id, targetEnvironment: r.targetEnvironment, status: r.status ?? 'PENDING' };
+      if (!r.artifact || !r.version) return { ...base, pins: {} };
+      return { ...base, artifact: r.artifact, version: r.version, pins: await pinsFor(r.artifact, r.version) };
     }),
   );
   const artifacts = [...new Set(items.flatMap((i) => (i.artifact ? [i.artifact] : [])))];
@@ -214,6 +231,21 @@ export async function orderPromotions(deps: Deps, tenant: string, promotions: re
     consumers: Object.fromEntries(consumers),
     running: Object.fromEntries(running.filter((r): r is readonly [string, string] => !!r[1])),
   });
+}
+
+/** The safe order of promotions, the earliest requested first where nothing decides otherwise. */
+export function orderPromotions(deps: Deps, tenant: string, promotions: readonly Promotion[]): Promise<SafeOrder> {
+  const sorted = [...promotions].sort((a, b) => a.requestedAt.localeCompare(b.requestedAt) || a.id.localeCompare(b.id));
+  return orderReleases(
+    deps,
+    tenant,
+    sorted.map((p) => ({
+      id: p.id,
+      targetEnvironment: p.targetEnvironment,
+      status: p.status,
+      ...(p.subject.type === 'artifact' ? { artifact: p.subject.name, version: p.subject.version } : {}),
+    })),
+  );
 }
 
 /**

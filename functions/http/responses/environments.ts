@@ -151,6 +151,7 @@ export const environmentResponse = /* @__PURE__ */ z.schema(() =>
         .array(z.string())
         .check(z.describe('the environments this one comes after (promoted into from them); []: the one before it by position, as a chain')),
       afterMode: z.enum(['all', 'any']).check(z.describe('with several in after: the release must have reached all of them or any one')),
+      autoPromote: z.boolean().check(z.describe('takes releases automatically from the environments it comes after (a join waits for all of them)')),
       cacheMaxAgeSeconds: z.number().check(z.int(), z.describe('how long services may cache the effective config')),
       registries: z.array(z.strictObject({ name: z.string(), url: z.string() })),
       monitors: z.array(z.string()).check(z.describe('CloudWatch alarm ARNs: checked before executing into it, watched while a promotion bakes')),

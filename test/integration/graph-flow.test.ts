@@ -1,0 +1,100 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { approveIfAsked, waitFor } from '../support/promotions.ts';
+import { startTestStack, type TestStack } from '../support/stack.ts';
+
+/** Auto-promotion and the diff along the line's edges: ci → dev → {qa, perf} → production (after qa and perf, all). */
+let t: TestStack;
+beforeAll(async () => {
+  t = await startTestStack();
+});
+afterAll(() => t?.stop());
+
+const digest = (c: string) => `sha256:${c.repeat(64).slice(0, 64)}`;
+
+async function diamond(autoPromote: { qa?: boolean; perf?: boolean; production?: boolean }) {
+  const tenant = t.tenant();
+  const u = await t.users(tenant);
+  for (const body of [
+    { name: 'ci', position: 0 },
+    { name: 'dev', position: 1 },
+    { name: 'qa', position: 2, after: ['dev'], autoPromote: autoPromote.qa ?? false },
+    { name: 'perf', position: 3, after: ['dev'], autoPromote: autoPromote.perf ?? false },
+    { name: 'production', position: 4, after: ['qa', 'perf'], autoPromote: autoPromote.production ?? false },
+  ]) {
+    const r = await t.call('POST', '/api/v1/environments', { token: u.admin, body });
+    expect(r.status, JSON.stringify(r.body)).toBe(201);
+  }
+  expect((await t.call('POST', '/api/v1/artifacts/api/versions', { token: u.deployer, body: { version: '1.0.0', digest: digest('a') } })).status).toBe(201);
+  return { tenant, u };
+}
+
+const promote = async (u: { deployer: string; viewer: string; approver: string }, from: string, to: string) => {
+  const p = await t.call('POST', '/api/v1/promotions', {
+    token: u.deployer,
+    body: { sourceEnvironment: from, targetEnvironment: to, artifact: 'api', version: '1.0.0' },
+  });
+  expect(p.status, JSON.stringify(p.body)).toBe(201);
+  await approveIfAsked(t, u, p.body.id, ['COMPLETED', 'FAILED']);
+  expect((await waitFor(t, u.viewer, p.body.id, ['COMPLETED', 'FAILED'])).status).toBe('COMPLETED');
+  return p.body.id as string;
+};
+
+/** The promotions into `target` (newest first). */
+const into = async (token: string, target: string) => (await t.call('GET', `/api/v1/promotions?target=${target}`, { token })).body.items as any[];
+
+/** Waits until a promotion into `target` exists, approves it if asked, and waits for it to complete. */
+async function autoPromotedInto(u: { viewer: string; approver: string }, target: string) {
+  const until = Date.now() + 15_000;
+  let found: any[] = [];
+  while (!(found = await into(u.viewer, target)).length) {
+    if (Date.now() > until) throw new Error(`nothing was auto-promoted into ${target}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  expect(found).toHaveLength(1);
+  await approveIfAsked(t, u, found[0].id, ['COMPLETED', 'FAILED']);
+  return waitFor(t, u.viewer, found[0].id, ['COMPLETED', 'FAILED']);
+}
+
+describe('auto-promotion along the edges', () => {
+  it('fans out from one completion into dev into qa and perf, and joins into production once both have the release', async () => {
+    const { u } = await diamond({ qa: true, perf: true, production: true });
+    await promote(u, 'ci', 'dev');
+    const [qa, perf] = await Promise.all([autoPromotedInto(u, 'qa'), autoPromotedInto(u, 'perf')]);
+    expect([qa.status, perf.status]).toEqual(['COMPLETED', 'COMPLETED']);
+    expect(qa.notes).toBe("auto-promoted by 'qa' (it comes after 'dev')");
+    expect([qa.sourceEnvironment, perf.sourceEnvironment]).toEqual(['dev', 'dev']);
+    const prod = await autoPromotedInto(u, 'production');
+    expect(prod.status).toBe('COMPLETED');
+    expect(['qa', 'perf']).toContain(prod.sourceEnvironment);
+    expect((await t.call('GET', '/api/v1/artifacts/api/tags/latest-production', { token: u.viewer })).body.version).toBe('1.0.0');
+  });
+
+  it('a completion into qa does not start production (after qa and perf, all) until perf has the release too', async () => {
+    const { u } = await diamond({ production: true });
+    const env = (await t.call('GET', '/api/v1/environments/production', { token: u.viewer })).body;
+    expect([env.autoPromote, env.after, env.afterMode]).toEqual([true, ['qa', 'perf'], 'all']);
+    await promote(u, 'ci', 'dev');
+    await promote(u, 'dev', 'qa');
+    await t.stack.stream.idle();
+    // Asked by hand, the check says why production waits.
+    const check = await t.call('POST', '/api/v1/promotions/auto-check', {
+      token: u.deployer,
+      body: { sourceEnvironment: 'qa', artifact: 'api', version: '1.0.0' },
+    });
+    expect(check.status, JSON.stringify(check.body)).toBe(200);
+    expect(check.body.checks).toEqual([
+      {
+        ruleId: null,
+        via: 'after',
+        targetEnvironment: 'production',
+        eligible: false,
+        reasons: [expect.stringContaining("the release has not reached 'perf' (it runs no api)")],
+      },
+    ]);
+    expect(await into(u.viewer, 'production')).toEqual([]);
+    await promote(u, 'dev', 'perf');
+    const prod = await autoPromotedInto(u, 'production');
+    expect(prod.status).toBe('COMPLETED');
+    expect(prod.sourceEnvironment).toBe('perf');
+  });
+});
