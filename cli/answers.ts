@@ -10,7 +10,7 @@ import type {
   repoLinksResponse,
 } from '../functions/http/responses/artifacts.ts';
 import type { auditListResponse, auditPublicKey, auditVerify } from '../functions/http/responses/audit.ts';
-import type { diff, itemsBatchResponse, itemsListResponse, snapshotsListResponse } from '../functions/http/responses/config.ts';
+import type { diff, predecessorDiffResponse, itemsBatchResponse, itemsListResponse, snapshotsListResponse } from '../functions/http/responses/config.ts';
 import type { appKey, appKeysListResponse, effectiveResponse, withSecret } from '../functions/http/responses/consume.ts';
 import type {
   environmentResponse,
@@ -98,6 +98,7 @@ export type ItemPage = Out<typeof itemsListResponse>;
 export type ItemsBatch = Out<typeof itemsBatchResponse>;
 export type SnapshotPage = Out<typeof snapshotsListResponse>;
 export type Diff = Out<typeof diff>;
+export type PredecessorDiff = Out<typeof predecessorDiffResponse>;
 export type FreezeList = Out<typeof freezeListResponse>;
 export type FreezeWindow = Out<typeof freezeWindow>;
 export type GitTarget = Out<typeof gitTargetResponse>;

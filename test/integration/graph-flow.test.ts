@@ -98,3 +98,42 @@ describe('auto-promotion along the edges', () => {
     expect(prod.sourceEnvironment).toBe('perf');
   });
 });
+
+describe('the diff along the edges', () => {
+  it('diffs production against each environment it comes after, or the one named; refuses one it does not come after (400)', async () => {
+    const { u } = await diamond({});
+    const set = async (env: string, items: Record<string, unknown>) => {
+      const r = await t.call('POST', `/api/v1/environments/${env}/items/batch`, {
+        token: u.deployer,
+        body: { set: Object.entries(items).map(([key, value]) => ({ key, value })) },
+      });
+      expect(r.status, JSON.stringify(r.body)).toBe(200);
+    };
+    await set('qa', { timeout: 30, 'qa-only': true });
+    await set('perf', { timeout: 60 });
+    const both = await t.call('GET', '/api/v1/environments/production/diff', { token: u.viewer });
+    expect(both.status, JSON.stringify(both.body)).toBe(200);
+    expect([both.body.environment, both.body.after, both.body.afterMode]).toEqual(['production', ['qa', 'perf'], 'all']);
+    expect(both.body.diffs.map((d: any) => [d.sourceEnvironment, d.targetEnvironment, d.added.map((a: any) => `${a.key}=${JSON.stringify(a.value)}`)])).toEqual(
+      [
+        ['qa', 'production', expect.arrayContaining(['timeout=30', 'qa-only=true'])],
+        ['perf', 'production', ['timeout=60']],
+      ],
+    );
+    // Each is the environments' own diff (GET /config/promotions/diff), as promoting that branch would change production.
+    const direct = await t.call('GET', '/api/v1/config/promotions/diff?source=perf&target=production', { token: u.viewer });
+    expect(both.body.diffs[1]).toEqual(direct.body);
+    const one = await t.call('GET', '/api/v1/environments/production/diff?against=perf', { token: u.viewer });
+    expect(one.body.diffs).toEqual([direct.body]);
+    // A chain: the one before it by position; the first environment comes after none.
+    expect((await t.call('GET', '/api/v1/environments/dev/diff', { token: u.viewer })).body).toMatchObject({
+      after: ['ci'],
+      diffs: [{ sourceEnvironment: 'ci' }],
+    });
+    expect((await t.call('GET', '/api/v1/environments/ci/diff', { token: u.viewer })).body).toMatchObject({ after: [], diffs: [] });
+    const wrong = await t.call('GET', '/api/v1/environments/production/diff?against=dev', { token: u.viewer });
+    expect(wrong.status).toBe(400);
+    expect(JSON.stringify(wrong.body)).toContain("'production' comes after 'qa' and 'perf', not 'dev'");
+    expect((await t.call('GET', '/api/v1/environments/nowhere/diff', { token: u.viewer })).status).toBe(404);
+  });
+});
