@@ -327,7 +327,7 @@ export const page = /* @__PURE__ */ z.schema(() =>
 
 export const diffQuery = /* @__PURE__ */ z.strictObject({ source: envName, target: envName });
 /** GET /environments/{env}/diff: against one of the environments it comes after (left out: each of them). */
-export const predecessorDiffQuery = /* @__PURE__ */ z.strictObject({ against: z.optional(envName) });
+export const predecessorDiffQuery = /* @__PURE__ */ z.schema(() => z.strictObject({ against: z.optional(envName) }));
 
 export const snapshotRef = /* @__PURE__ */ z.schema(() =>
   z.string().check(z.regex(/^[a-z][a-z0-9-]{0,31}@[0-9]{1,9}$/, "must look like '<environment>@<snapshot number>', e.g. dev@3")),
