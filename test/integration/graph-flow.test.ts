@@ -69,6 +69,24 @@ describe('auto-promotion along the edges', () => {
     expect((await t.call('GET', '/api/v1/artifacts/api/tags/latest-production', { token: u.viewer })).body.version).toBe('1.0.0');
   });
 
+  it('fans out in the safe order: a next environment whose pinned consumer the release would break is not requested, and the check names the consumer', async () => {
+    const { u } = await diamond({ qa: true, perf: true });
+    const pin = await t.call('PUT', '/api/v1/artifacts/api/consumers/reports', { token: u.deployer, body: { constraint: '<1.0.0', environment: 'perf' } });
+    expect(pin.status).toBe(200);
+    await promote(u, 'ci', 'dev');
+    expect((await autoPromotedInto(u, 'qa')).status).toBe('COMPLETED');
+    await t.stack.stream.idle();
+    expect(await into(u.viewer, 'perf')).toEqual([]);
+    const check = await t.call('POST', '/api/v1/promotions/auto-check', {
+      token: u.deployer,
+      body: { sourceEnvironment: 'dev', artifact: 'api', version: '1.0.0' },
+    });
+    const perf = check.body.checks.find((c: any) => c.targetEnvironment === 'perf');
+    expect(perf).toMatchObject({ ruleId: null, via: 'after', eligible: false });
+    expect(perf.reasons.join(' ')).toContain("consumer 'reports' pins api <1.0.0");
+    expect(await into(u.viewer, 'perf')).toEqual([]);
+  });
+
   it('a completion into qa does not start production (after qa and perf, all) until perf has the release too', async () => {
     const { u } = await diamond({ production: true });
     const env = (await t.call('GET', '/api/v1/environments/production', { token: u.viewer })).body;
