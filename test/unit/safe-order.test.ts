@@ -82,4 +82,13 @@ describe('the safe order of pending promotions', () => {
       ['o', ['p']],
     ]);
   });
+
+  it('holds a pin a planned consumer brings to its environment, though the consumer is pinned elsewhere by that name', () => {
+    const plan = safeOrder([item('o', 'orders', '1.1.0', { platform: '^1.2.0' }), item('p', 'platform', '2.0.0')], {
+      consumers: { platform: [{ name: 'orders', constraint: '>=1.0.0', environment: 'production' }] },
+      running,
+    });
+    expect(plan.order.map((s) => s.id)).toEqual(['o']);
+    expect(plan.blocked.map((b) => [b.id, b.kind, b.breaks.map((x) => `${x.consumer} ${x.constraint}`)])).toEqual([['p', 'break', ['orders ^1.2.0']]]);
+  });
 });

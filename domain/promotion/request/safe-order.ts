@@ -96,7 +96,9 @@ export function safeOrder(items: readonly PlanItem[], state: PlanState): SafeOrd
     const stored = (state.consumers[artifact] ?? []).map((c) =>
       over.has(c.name) && (!c.environment || c.environment === env) ? { name: c.name, constraint: over.get(c.name)!, environment: env } : c,
     );
-    const added = [...over].filter(([name]) => !stored.some((c) => c.name === name)).map(([name, constraint]) => ({ name, constraint, environment: env }));
+    const added = [...over]
+      .filter(([name]) => !stored.some((c) => c.name === name && (!c.environment || c.environment === env)))
+      .map(([name, constraint]) => ({ name, constraint, environment: env }));
     return [...stored, ...added];
   };
 
@@ -171,7 +173,7 @@ export function safeOrder(items: readonly PlanItem[], state: PlanState): SafeOrd
     const message =
       kind === 'cycle'
         ? `${subjectOf(i)} into '${i.targetEnvironment}' would break ${what}; the promotions that would resolve it (${waitsOn.join(', ')}) wait on it in turn: a cycle, re-pin a consumer to a range both versions satisfy`
-        : `${subjectOf(i)} into '${i.targetEnvironment}' would break ${what}, and no pending promotion re-pins it: promote a version it accepts, or re-pin the consumer first`;
+        : `${subjectOf(i)} into '${i.targetEnvironment}' would break ${what}, and nothing pending resolves it: promote a version it accepts, or re-pin the consumer first`;
     return { id: i.id, targetEnvironment: i.targetEnvironment, subject: subjectOf(i), kind, breaks, waitsOn, message };
   });
   return { order, blocked };
