@@ -155,3 +155,42 @@ describe('the diff along the edges', () => {
     expect((await t.call('GET', '/api/v1/environments/nowhere/diff', { token: u.viewer })).status).toBe(404);
   });
 });
+
+describe('rollback along the edges', () => {
+  it('an environment rollback asks for the approvals of the environments it comes after (the strictest), not the one before it by position', async () => {
+    const tenant = t.tenant();
+    const u = await t.users(tenant);
+    for (const body of [
+      { name: 'dev', position: 0 },
+      { name: 'perf', position: 1, after: ['dev'] },
+      { name: 'qa', position: 2, after: ['dev'] },
+      { name: 'production', position: 3, after: ['qa', 'perf'], afterMode: 'any' },
+    ])
+      expect((await t.call('POST', '/api/v1/environments', { token: u.admin, body })).status).toBe(201);
+    await t.call('POST', '/api/v1/environments/dev/configs', { token: u.deployer, body: { key: 'a', value: 1 } });
+    for (const [from, to] of [
+      ['dev', 'qa'],
+      ['qa', 'production'],
+    ]) {
+      const p = await t.call('POST', '/api/v1/config/promotions', {
+        token: u.deployer,
+        body: { sourceEnvironment: from, targetEnvironment: to, promotionType: 'FULL', autoStart: true },
+      });
+      expect(p.status, JSON.stringify(p.body)).toBe(201);
+      await approveIfAsked(t, u, p.body.id, ['COMPLETED', 'FAILED']);
+      expect((await waitFor(t, u.viewer, p.body.id, ['COMPLETED', 'FAILED'])).status).toBe('COMPLETED');
+    }
+    // perf → production asks two approvers; qa, the environment before production by position, one (the default).
+    const rule = await t.call('POST', '/api/v1/promotions/rules', {
+      token: u.admin,
+      body: { name: 'perf gate', sourceEnvironment: 'perf', targetEnvironment: 'production', requiresApproval: true, requiredApprovers: 2 },
+    });
+    expect(rule.status, JSON.stringify(rule.body)).toBe(201);
+    const r = await t.call('POST', '/api/v1/environments/production/rollback', { token: u.deployer, body: { snapshot: 0, reason: 'back to empty' } });
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    expect(r.body.promotion.policy).toMatchObject({ ruleId: rule.body.id, requiresApproval: true, requiredApprovers: 2 });
+    const waiting = await waitFor(t, u.viewer, r.body.promotion.id, ['AWAITING_APPROVAL', 'COMPLETED', 'FAILED', 'VALIDATION_FAILED']);
+    expect(waiting.status).toBe('AWAITING_APPROVAL');
+    expect(waiting.approvals.required).toBe(2);
+  });
+});

@@ -6,6 +6,7 @@ import { successorsOf } from '../../config/graph.ts';
 import { orderReleases } from './safe-order.ts';
 import { AlreadyExists, EnvironmentNotFound } from '../../kernel/errors.ts';
 import type { Ctx, Deps, With } from '../../kernel/deps.ts';
+import { isJoin } from './join.ts';
 import { evaluate } from './conditions.ts';
 import { factsFrom } from './gate-verdicts.ts';
 import { lineOf } from './policy.ts';
@@ -112,6 +113,10 @@ export async function checkAutoPromotion(
     const trace = evaluate(rule.conditions, facts);
     reasons.push(...trace.failed);
     if (blocked.has(rule.target)) reasons.push(blocked.get(rule.target)!);
+    if (!reasons.length && target && rule.ruleId === null && input.artifact && input.version) {
+      const other = await fannedInElsewhere(deps, tenant, source, target, input.artifact, input.version);
+      if (other) reasons.push(other);
+    }
     const check: AutoCheck = {
       ruleId: rule.ruleId,
       ...(rule.ruleId ? {} : { via: 'after' as const }),
@@ -182,6 +187,34 @@ export async function checkAutoPromotion(
     out.push(check);
   }
   return out;
+}
+
+/**
+ * Fan-in from the environments a target comes after: the release goes in once, not once per predecessor.
+ * Why this source does not request it (null when it does): the same release is already on its way into
+ * the target (from another predecessor), or, for a join every predecessor of which runs it, another
+ * predecessor is the one it is taken from (the last to get it, by when it got there and then by name),
+ * so checks fired by two completions at once agree on one request.
+ */
+async function fannedInElsewhere(
+  deps: Deps,
+  tenant: string,
+  source: Environment,
+  target: Environment,
+  artifact: string,
+  version: string,
+): Promise<string | null> {
+  const twin = (await deps.store.activePromotions(tenant, target.name)).find(
+    (a) => a.subject.type === 'artifact' && a.subject.name === artifact && a.subject.version === version,
+  );
+  if (twin) return `${artifact}@${version} is already on its way into '${target.name}' as ${twin.id} (from '${twin.sourceEnvironment}')`;
+  if (!isJoin(target)) return null;
+  const at = await Promise.all(target.after!.map(async (name) => ({ name, ptr: await deps.store.getPointer(tenant, name, artifact) })));
+  if (at.some((a) => a.ptr?.version !== version)) return null; // the request's join check says what is missing
+  const last = at.reduce((a, b) => (b.ptr!.promotedAt > a.ptr!.promotedAt || (b.ptr!.promotedAt === a.ptr!.promotedAt && b.name > a.name) ? b : a));
+  return last.name === source.name
+    ? null
+    : `'${target.name}' takes ${artifact}@${version} from '${last.name}', the last of the environments it comes after to get it`;
 }
 
 /** When the rule's `deployment.duration_hours` threshold (gt/gte/eq) will be reached, if it has one. */
