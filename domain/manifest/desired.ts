@@ -161,6 +161,7 @@ export function desired(tenant: string, cur: Setup, m: Manifest, place: Deployme
     if (!settings[env].monitors?.length) delete settings[env].monitors;
     // 0 is no soak: written as the export writes it (left out), so export | apply plans nothing.
     if (!settings[env].soak_seconds) delete settings[env].soak_seconds;
+    if (!settings[env].auto_promote) delete settings[env].auto_promote;
     if (!settings[env].after?.length) {
       delete settings[env].after;
       delete settings[env].after_mode;

@@ -32,6 +32,7 @@ export interface Setup {
       soak_seconds?: number;
       after?: string[];
       after_mode?: 'all' | 'any';
+      auto_promote?: boolean;
       cache_max_age_seconds?: number;
       concurrency: Environment['concurrency'];
       verification: 'digest_match' | 'signature_match';

@@ -88,6 +88,7 @@ async function current(deps: Deps, tenant: string, named: string[] = []): Promis
           bake_seconds: e.bakeSeconds ?? 0,
           ...(e.soakSeconds ? { soak_seconds: e.soakSeconds } : {}),
           ...(e.after?.length ? { after: e.after, ...(e.afterMode ? { after_mode: e.afterMode } : {}) } : {}),
+          ...(e.autoPromote ? { auto_promote: true } : {}),
           ...(e.cacheMaxAgeSeconds ? { cache_max_age_seconds: e.cacheMaxAgeSeconds } : {}),
           concurrency: e.concurrency ?? 'queue',
           verification: e.verification ?? 'digest_match',
@@ -313,7 +314,7 @@ async function applyOnce(deps: With<'scheduler' | 'webhooks'>, ctx: Ctx, m: Mani
     const webhookGates = hooksChanged ? await resolveWebhookGates(deps, tenant, env, w) : env.webhookGates;
     // A target a promotion is rolling out through cannot be removed (409), by the API or by a manifest.
     await assertNotRollingOut(deps.store, env, s.targets ?? []);
-    const { targets: _t, rollout: _r, soakSeconds: _s, analysis: _a, preAnalysis: _p, after: _af, afterMode: _am, ...untargeted } = env;
+    const { targets: _t, rollout: _r, soakSeconds: _s, analysis: _a, preAnalysis: _p, after: _af, afterMode: _am, autoPromote: _ap, ...untargeted } = env;
     ops.push({
       kind: 'environment',
       env: {
@@ -323,6 +324,7 @@ async function applyOnce(deps: With<'scheduler' | 'webhooks'>, ctx: Ctx, m: Mani
         bakeSeconds: s.bake_seconds,
         ...(s.soak_seconds ? { soakSeconds: s.soak_seconds } : {}),
         ...(s.after?.length ? { after: s.after, ...(s.after_mode ? { afterMode: s.after_mode } : {}) } : {}),
+        ...(s.auto_promote ? { autoPromote: true } : {}),
         cacheMaxAgeSeconds: s.cache_max_age_seconds ?? 0,
         concurrency: s.concurrency,
         verification: s.verification,

@@ -91,6 +91,14 @@ describe('auto-promotion along the edges', () => {
     const { u } = await diamond({ production: true });
     const env = (await t.call('GET', '/api/v1/environments/production', { token: u.viewer })).body;
     expect([env.autoPromote, env.after, env.afterMode]).toEqual([true, ['qa', 'perf'], 'all']);
+    // The manifest carries it: exported where set, its own export plans nothing, turning it off is a change.
+    const json = (await t.call('GET', '/api/v1/manifest?format=json', { token: u.viewer })).body;
+    const settings = json.artifacts.promotion.environment_settings;
+    expect([settings.production.auto_promote, settings.qa.auto_promote]).toEqual([true, undefined]);
+    expect((await t.call('POST', '/api/v1/manifest/plan', { token: u.viewer, body: { document: JSON.stringify(json) } })).body.changes).toEqual([]);
+    settings.production.auto_promote = false;
+    const off = await t.call('POST', '/api/v1/manifest/plan', { token: u.viewer, body: { document: JSON.stringify(json) } });
+    expect(JSON.stringify(off.body.changes)).toContain('auto_promote');
     await promote(u, 'ci', 'dev');
     await promote(u, 'dev', 'qa');
     await t.stack.stream.idle();
