@@ -1,3 +1,6 @@
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { approveIfAsked, waitFor } from '../support/promotions.ts';
 import { startTestStack, type TestStack } from '../support/stack.ts';
@@ -9,6 +12,12 @@ beforeAll(async () => {
 });
 afterAll(() => t?.stop());
 
+const root = join(import.meta.dirname, '..', '..');
+const cli = (token: string, ...args: string[]) =>
+  promisify(execFile)(join(root, 'node_modules', '.bin', 'tsx'), [join(root, 'cli', 'stageline.ts'), ...args], {
+    env: { ...process.env, STAGELINE_URL: t.url, STAGELINE_TOKEN: token },
+    cwd: root,
+  });
 const digest = (c: string) => `sha256:${c.repeat(64).slice(0, 64)}`;
 
 async function diamond(autoPromote: { qa?: boolean; perf?: boolean; production?: boolean }) {
@@ -161,6 +170,14 @@ describe('the diff along the edges', () => {
     expect(wrong.status).toBe(400);
     expect(JSON.stringify(wrong.body)).toContain("'production' comes after 'qa' and 'perf', not 'dev'");
     expect((await t.call('GET', '/api/v1/environments/nowhere/diff', { token: u.viewer })).status).toBe(404);
+    // The CLI: diff without --source prints one diff per branch; promote --to a join asks which one it comes from.
+    const printed = (await cli(u.viewer, 'diff', '--target', 'production')).stdout;
+    expect(printed).toContain('qa → production:');
+    expect(printed).toContain('perf → production:');
+    expect(printed).toContain('+ config timeout = 60');
+    const ask = await cli(u.deployer, 'promote', '1.0.0', '--artifact', 'api', '--to', 'production', '--dry-run').catch((e) => e);
+    expect(ask.code).toBe(2);
+    expect(ask.stderr).toContain("'production' comes after qa and perf: say which one with --from");
   });
 });
 
