@@ -10,7 +10,7 @@ import type {
   repoLinksResponse,
 } from '../functions/http/responses/artifacts.ts';
 import type { auditListResponse, auditPublicKey, auditVerify } from '../functions/http/responses/audit.ts';
-import type { diff, itemsBatchResponse, itemsListResponse, snapshotsListResponse } from '../functions/http/responses/config.ts';
+import type { diff, predecessorDiffResponse, itemsBatchResponse, itemsListResponse, snapshotsListResponse } from '../functions/http/responses/config.ts';
 import type { appKey, appKeysListResponse, effectiveResponse, withSecret } from '../functions/http/responses/consume.ts';
 import type {
   environmentResponse,
@@ -35,6 +35,7 @@ import type {
   promotionResponse,
   promotionRollbackResponse,
   promotionsListResponse,
+  promotionsPlanResponse,
 } from '../functions/http/responses/promotions.ts';
 import type { authConfigResponse, errorBody } from '../functions/http/responses/service.ts';
 import type { analysisTemplatesList, analysisTemplateWithVersion } from '../functions/http/responses/verification.ts';
@@ -58,6 +59,7 @@ export type TargetConfirm = Out<typeof targetConfirmResponse>;
 /** A promotion: the view most routes answer, or the detail (with the approvals so far) GET /promotions/{id} answers. */
 export type Promotion = Out<typeof promotionResponse> & Partial<Pick<PromotionDetail, 'approvals'>>;
 export type PromotionList = Out<typeof promotionsListResponse>;
+export type PromotionsPlan = Out<typeof promotionsPlanResponse>;
 export type Changes = Out<typeof promotionChangesResponse>;
 export type Evidence = Out<typeof evidence>;
 /** POST /promotions with dryRun: the preview domain/promotion/request/request.ts makes. */
@@ -96,6 +98,7 @@ export type ItemPage = Out<typeof itemsListResponse>;
 export type ItemsBatch = Out<typeof itemsBatchResponse>;
 export type SnapshotPage = Out<typeof snapshotsListResponse>;
 export type Diff = Out<typeof diff>;
+export type PredecessorDiff = Out<typeof predecessorDiffResponse>;
 export type FreezeList = Out<typeof freezeListResponse>;
 export type FreezeWindow = Out<typeof freezeWindow>;
 export type GitTarget = Out<typeof gitTargetResponse>;

@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { values, fail, q, int, session } from '../context.ts';
-import type { Diff, Environment, EnvironmentList, ItemPage, ItemsBatch, SnapshotPage } from '../answers.ts';
+import type { Diff, Environment, PredecessorDiff, EnvironmentList, ItemPage, ItemsBatch, SnapshotPage } from '../answers.ts';
 import { api } from '../http.ts';
 import { table, out } from '../output.ts';
 
@@ -91,18 +91,29 @@ export function registerEnvironments(program: Command): void {
       out(r, () => console.log(`${values.env}@${r.snapshot.seq} ${r.snapshot.digest} (created ${r.created}, updated ${r.updated}, unchanged ${r.unchanged})`));
     });
 
+  const printDiff = (r: Diff) => {
+    for (const a of r.added) console.log(`+ ${a.kind} ${a.key} = ${JSON.stringify(a.value)}`);
+    for (const m of r.modified) console.log(`~ ${m.kind} ${m.key}: ${JSON.stringify(m.targetValue)} -> ${JSON.stringify(m.sourceValue)}`);
+    for (const d of r.removed) console.log(`- ${d.kind} ${d.key} (was ${JSON.stringify(d.value)})`);
+    console.log(`${r.added.length} added, ${r.modified.length} modified, ${r.removed.length} removed, ${r.unchanged} unchanged`);
+  };
   program
     .command('diff')
-    .description('what promoting source onto target would change')
-    .requiredOption('--source <env>', 'environment promoted from')
+    .description('what promoting source onto target would change; without --source, from each environment target comes after')
+    .option('--source <env>', 'environment promoted from (default: each one --target comes after)')
     .requiredOption('--target <env>', 'environment promoted to')
     .action(async () => {
-      const r = await api<Diff>('GET', `/api/v1/config/promotions/diff?source=${q(values.source!)}&target=${q(values.target!)}`);
+      if (values.source) {
+        const r = await api<Diff>('GET', `/api/v1/config/promotions/diff?source=${q(values.source)}&target=${q(values.target!)}`);
+        return out(r, () => printDiff(r));
+      }
+      const r = await api<PredecessorDiff>('GET', `/api/v1/environments/${q(values.target!)}/diff`);
       out(r, () => {
-        for (const a of r.added) console.log(`+ ${a.kind} ${a.key} = ${JSON.stringify(a.value)}`);
-        for (const m of r.modified) console.log(`~ ${m.kind} ${m.key}: ${JSON.stringify(m.targetValue)} -> ${JSON.stringify(m.sourceValue)}`);
-        for (const d of r.removed) console.log(`- ${d.kind} ${d.key} (was ${JSON.stringify(d.value)})`);
-        console.log(`${r.added.length} added, ${r.modified.length} modified, ${r.removed.length} removed, ${r.unchanged} unchanged`);
+        if (!r.diffs.length) return console.log(`'${r.environment}' is the first environment: it comes after none`);
+        for (const d of r.diffs) {
+          if (r.diffs.length > 1) console.log(`${d.sourceEnvironment} → ${d.targetEnvironment}:`);
+          printDiff(d);
+        }
       });
     });
   program

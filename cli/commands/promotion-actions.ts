@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { fail, int, q, values } from '../context.ts';
-import type { Changes, Evidence, Promotion, PromotionDetail, PromotionExecute, PromotionList, TargetConfirm } from '../answers.ts';
+import type { Changes, Evidence, Promotion, PromotionDetail, PromotionExecute, PromotionList, PromotionsPlan, TargetConfirm } from '../answers.ts';
 import { api } from '../http.ts';
 import { grid, label, out, when } from '../output.ts';
 import { changeLines, confirm, describe, nextStep, printed, settle, waitOptions } from '../promotion-view.ts';
@@ -173,6 +173,28 @@ export function registerPromotions(program: Command): void {
     .action(async (id: string, target: string) => {
       const r = await api<TargetConfirm>('POST', `/api/v1/promotions/${q(id)}/targets/${q(target)}/confirm`, values.reason ? { note: values.reason } : {});
       out(r, () => console.log(`Confirmed ${target} of ${id} as ${r.confirmedBy} at ${when(r.confirmedAt)}: it bakes now.`));
+    });
+
+  promotions
+    .command('plan')
+    .description('the safe order of pending promotions: each after those that re-pin the consumers it would break; what no order can run, and why')
+    .argument('[promotion-ids...]', 'the promotions to order (or --to)')
+    .option('--to <env>', 'every promotion into this environment not yet executing')
+    .action(async (ids: string[]) => {
+      if (!ids.length === !values.to) fail('give promotion ids or --to <env> (one of them)');
+      const query = ids.length ? `ids=${ids.map(q).join(',')}` : `environment=${q(values.to!)}`;
+      const r = await api<PromotionsPlan>('GET', `/api/v1/promotions/plan?${query}`);
+      out(r, () => {
+        if (!r.order.length && !r.blocked.length) return console.log('Nothing pending.');
+        r.order.forEach((s, i) =>
+          console.log(`${i + 1}. ${s.subject} → ${s.targetEnvironment}  ${s.id}${s.after.length ? `  (after ${s.after.join(', ')})` : ''}`),
+        );
+        if (r.blocked.length) {
+          console.log('');
+          console.log('Blocked:');
+          for (const b of r.blocked) console.log(`✗ ${b.id} (${b.kind}): ${b.message}`);
+        }
+      });
     });
 
   program

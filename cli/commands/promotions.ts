@@ -24,14 +24,17 @@ export function registerPromote(program: Command): void {
   ).action(async (version: string | undefined) => {
     // Not a required option: `promote status` (a subcommand) has no --to.
     const to = values.to ?? fail("required option '--to <env>' not specified (stageline promote --help)");
-    // --from defaults to the environment before --to in the line (floe's `promote v1.2.3 --to=staging`).
+    // --from defaults to the environment --to comes after: its one `after`, or the one before it in the line
+    // (floe's `promote v1.2.3 --to=staging`); a join names several, so --from chooses.
     let from = values.from;
     if (!from) {
       const line = (await api<EnvironmentList>('GET', '/api/v1/environments')).items.sort((a, b) => a.position - b.position);
       const i = line.findIndex((e) => e.name === to);
       if (i < 0) fail(`no environment '${to}' (the line is ${line.map((e) => e.name).join(' → ')})`);
-      if (i === 0) fail(`'${to}' is the first environment: nothing comes before it (publish into it instead)`);
-      from = line[i - 1]!.name;
+      const after = line[i]!.after?.length ? line[i]!.after : i > 0 ? [line[i - 1]!.name] : [];
+      if (!after.length) fail(`'${to}' is the first environment: nothing comes before it (publish into it instead)`);
+      if (after.length > 1) fail(`'${to}' comes after ${after.join(' and ')}: say which one with --from`);
+      from = after[0]!;
     }
     const whenFrozen = values['when-frozen'];
     const common = {

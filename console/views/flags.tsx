@@ -91,20 +91,22 @@ export function Flags({ me, say }: { me: Session; say: Say }) {
                 </th>
                 {line.map((e, i) => {
                   const here = valueIn(e.name, key);
-                  const before = i > 0 ? valueIn(line[i - 1].name, key) : undefined;
-                  const differs = i > 0 && before && !same(before.value, here?.value);
+                  // The environments it comes after (its edges, or the one before it): a promotion from each that differs.
+                  const from: string[] = e.after?.length ? e.after : i > 0 ? [line[i - 1].name] : [];
+                  const differing = from.map((name) => ({ name, value: valueIn(name, key) })).filter((p) => p.value && !same(p.value.value, here?.value));
                   return (
                     <td key={e.name}>
                       <code>{shown(here?.value)}</code>
-                      {differs && may(me, 'deployer') && (
-                        <div>
-                          {/* Its name begins with what it shows (WCAG 2.5.3: a speech user says what they see), then says which flag and where to. */}
-                          <button type="button" class="link" disabled={busy} onClick={() => promote(line[i - 1].name, e.name, before)}>
-                            Promote from {line[i - 1].name}
-                            <span class="sr">{` (${key} to ${e.name})`}</span>
-                          </button>
-                        </div>
-                      )}
+                      {may(me, 'deployer') &&
+                        differing.map((p) => (
+                          <div key={p.name}>
+                            {/* Its name begins with what it shows (WCAG 2.5.3: a speech user says what they see), then says which flag and where to. */}
+                            <button type="button" class="link" disabled={busy} onClick={() => promote(p.name, e.name, p.value)}>
+                              Promote from {p.name}
+                              <span class="sr">{` (${key} to ${e.name})`}</span>
+                            </button>
+                          </div>
+                        ))}
                     </td>
                   );
                 })}

@@ -99,9 +99,30 @@ export function classify(constraint: string): { kind: ConstraintKind; range: str
 }
 
 /**
- * The consumers of `artifact` (those of `environment`, and those pinned everywhere) whose constraint
- * `version` does not satisfy: what a rollback to it, or a promotion of it into `environment`, would
- * break. A tag constraint follows whatever is there and is never broken.
+ * Which of `consumers` (those of `environment`, and those pinned everywhere) `version` does not
+ * satisfy: the one rule a rollback's impact, a promotion's refusal and gate, and the promotions'
+ * safe order (domain/promotion/request/safe-order.ts) all decide by. A tag constraint follows
+ * whatever is there and is never broken.
+ */
+export function brokenBy(
+  consumers: readonly Pick<Consumer, 'name' | 'constraint' | 'environment'>[],
+  version: string,
+  environment: string,
+): { name: string; constraint: string; reason: string }[] {
+  const broken: { name: string; constraint: string; reason: string }[] = [];
+  const clean = cleanVersion(version) ?? version;
+  for (const c of consumers) {
+    if (c.environment && c.environment !== environment) continue;
+    const { kind, range } = classify(c.constraint);
+    if (kind === 'tag') continue;
+    if (!satisfies(clean, range)) broken.push({ name: c.name, constraint: c.constraint, reason: `${version} does not satisfy it` });
+  }
+  return broken;
+}
+
+/**
+ * The consumers of `artifact` whose constraint `version` does not satisfy (brokenBy): what a
+ * rollback to it, or a promotion of it into `environment`, would break.
  */
 export async function consumersBroken(
   deps: Deps,
@@ -110,15 +131,7 @@ export async function consumersBroken(
   version: string,
   environment: string,
 ): Promise<{ name: string; constraint: string; reason: string }[]> {
-  const broken: { name: string; constraint: string; reason: string }[] = [];
-  const clean = cleanVersion(version) ?? version;
-  for (const c of await deps.store.listConsumers(tenant, artifact)) {
-    if (c.environment && c.environment !== environment) continue;
-    const { kind, range } = classify(c.constraint);
-    if (kind === 'tag') continue;
-    if (!satisfies(clean, range)) broken.push({ name: c.name, constraint: c.constraint, reason: `${version} does not satisfy it` });
-  }
-  return broken;
+  return brokenBy(await deps.store.listConsumers(tenant, artifact), version, environment);
 }
 
 /** How a promotion names the consumers it would break (a refusal and the policy_compliance gate alike). */

@@ -51,6 +51,7 @@ export function environmentView(env: Environment) {
     after: env.after ?? [],
     afterMode: env.afterMode ?? 'all',
     requireAttestationFrom: env.requireAttestationFrom ?? [],
+    autoPromote: env.autoPromote ?? false,
     cacheMaxAgeSeconds: env.cacheMaxAgeSeconds ?? 0,
     registries: env.registries ?? [],
     monitors: env.monitors ?? [],
@@ -163,6 +164,7 @@ export async function createEnvironment(deps: Deps, ctx: Ctx, input: CreateEnvir
       ...(input.soakSeconds ? { soakSeconds: input.soakSeconds } : {}),
       ...(input.after?.length ? { after: input.after, ...(input.afterMode ? { afterMode: input.afterMode } : {}) } : {}),
       ...(input.requireAttestationFrom?.length ? { requireAttestationFrom: input.requireAttestationFrom } : {}),
+      ...(input.autoPromote ? { autoPromote: true } : {}),
       cacheMaxAgeSeconds: input.cacheMaxAgeSeconds,
       registries: input.registries,
       monitors: input.monitors,
@@ -248,6 +250,7 @@ export async function updateEnvironment(deps: Deps, ctx: Ctx, name: string, inpu
       after: _af,
       afterMode: _am,
       requireAttestationFrom: _ra,
+      autoPromote: _ap,
       ...untargeted
     } = current;
     // Left out: kept; [] removes the requirement.
@@ -269,6 +272,7 @@ export async function updateEnvironment(deps: Deps, ctx: Ctx, name: string, inpu
       ...untargeted,
       ...(after.length ? { after, ...(afterMode ? { afterMode } : {}) } : {}),
       ...(attestationFrom.length ? { requireAttestationFrom: attestationFrom } : {}),
+      ...((input.autoPromote ?? current.autoPromote) ? { autoPromote: true } : {}),
       ...(targets.length ? { targets, ...(rollout ? { rollout } : {}) } : {}),
       ...(analysis.length ? { analysis } : {}),
       ...(preAnalysis.length ? { preAnalysis } : {}),

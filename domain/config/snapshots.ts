@@ -5,6 +5,8 @@ import { EnvironmentNotFound, SnapshotNotFound, ValidationFailed } from '../kern
 import type { Environment, ItemKind, Page, Roots, Snapshot } from '../kernel/model.ts';
 import type { Ctx, Deps } from '../kernel/deps.ts';
 import { retryOnConflict } from '../kernel/retry.ts';
+import { lineOf } from '../kernel/line.ts';
+import { predecessorsOf } from './graph.ts';
 import { diffTrees, memoSource, type NodeSource, type StoredEntry } from './tree.ts';
 
 export function snapshotView(s: Snapshot) {
@@ -142,6 +144,31 @@ export async function diffEnvironments(deps: Deps, ctx: Ctx, source: string, tar
     removed: d.removed,
     unchanged: d.unchanged,
   };
+}
+
+/**
+ * An environment against the environments it comes after (domain/config/graph.ts predecessorsOf: its
+ * `after`, or the one before it by position): one diff per predecessor, each what promoting it onto
+ * this environment would change; `against` keeps the one it names (a predecessor, else 400). A join
+ * so shows what each branch would bring; the first environment of the line has none.
+ */
+export async function diffPredecessors(deps: Deps, ctx: Ctx, name: string, against?: string) {
+  const line = lineOf(await deps.store.listEnvironments(ctx.principal.tenant));
+  const env = line.find((e) => e.name === name);
+  if (!env) throw new EnvironmentNotFound(name);
+  const after = predecessorsOf(env, line);
+  if (against !== undefined && !after.includes(against)) {
+    throw new ValidationFailed([
+      {
+        path: 'query.against',
+        message: after.length
+          ? `'${name}' comes after ${after.map((a) => `'${a}'`).join(' and ')}, not '${against}'`
+          : `'${name}' is the first environment of the line: it comes after none`,
+      },
+    ]);
+  }
+  const diffs = await Promise.all((against ? [against] : after).map((source) => diffEnvironments(deps, ctx, source, name)));
+  return { environment: name, after, afterMode: env.afterMode ?? 'all', diffs };
 }
 
 export function parseSnapshotRef(ref: string): { environment: string; seq: number } {

@@ -49,6 +49,12 @@ export interface Environment {
    * one (domain/attestation/require.ts): a promotion into each of them completed it, and its attestation verifies
    */
   requireAttestationFrom?: string[];
+  /**
+   * takes releases automatically from the environments it comes after (domain/config/graph.ts predecessorsOf): a
+   * promotion completed into one of them requests one into this environment (a join's `all` holds it until each has
+   * the release); an active autoPromote rule for the pair decides instead, with its conditions. Absent: rules alone
+   */
+  autoPromote?: boolean;
   /** OCI registries this environment's artifacts are copied to on promotion (first = where they are read from) */
   registries: { name: string; url: string }[];
   /** CloudWatch alarm ARNs checked before executing into it and watched while a promotion bakes (domain/freeze/monitors.ts) */

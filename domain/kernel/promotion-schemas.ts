@@ -384,6 +384,26 @@ export const listPromotionsQuery = /* @__PURE__ */ z.schema(() =>
 );
 export type ListPromotionsQuery = z.infer<typeof listPromotionsQuery>;
 
+/** GET /promotions/plan: the promotions named (comma-separated ids), or every one into an environment not yet executing. */
+export const promotionsPlanQuery = /* @__PURE__ */ z.schema(() =>
+  z
+    .strictObject({
+      ids: z.optional(
+        z
+          .string()
+          .check(
+            z.regex(/^[A-Za-z0-9_-]{1,100}(?:,[A-Za-z0-9_-]{1,100}){0,49}$/, 'must be 1 to 50 promotion ids separated by commas'),
+            z.describe('the promotions to order, comma-separated (at most 50)'),
+          ),
+      ),
+      environment: z.optional(envName),
+    })
+    .check(
+      z.refine((q) => !q.ids !== !q.environment, { message: 'give ids or environment (one of them)' }),
+      z.meta({ oneOf: [{ required: ['ids'] }, { required: ['environment'] }] }),
+    ),
+);
+
 export const autoCheckBody = /* @__PURE__ */ z.schema(() =>
   z
     .strictObject({

@@ -190,6 +190,13 @@ export const createEnvironment = /* @__PURE__ */ z.schema(() =>
       after: z.optional(after),
       afterMode: z.optional(afterMode),
       requireAttestationFrom: z.optional(requireAttestationFrom),
+      autoPromote: z
+        .optional(z.boolean())
+        .check(
+          z.describe(
+            'take releases automatically from the environments it comes after: a promotion completed into one of them requests one into this one (a join waits for all of them); an autoPromote rule for the pair decides instead, with its conditions',
+          ),
+        ),
       cacheMaxAgeSeconds: z
         ._default(z.number().check(z.int(), z.minimum(0), z.maximum(86400)), 0)
         .check(z.describe('how long services may cache the effective config (Cache-Control max-age); 0 = revalidate every read with the ETag')),
@@ -233,6 +240,13 @@ export const updateEnvironment = /* @__PURE__ */ z.schema(() =>
     after: z.optional(after).check(z.describe('the whole list ([]: none, back to the chain by position); left out: kept')),
     afterMode: z.optional(afterMode),
     requireAttestationFrom: z.optional(requireAttestationFrom).check(z.describe('the whole list ([]: none); left out: kept')),
+    autoPromote: z
+      .optional(z.boolean())
+      .check(
+        z.describe(
+          'take releases automatically from the environments it comes after: a promotion completed into one of them requests one into this one (a join waits for all of them); an autoPromote rule for the pair decides instead, with its conditions',
+        ),
+      ),
     cacheMaxAgeSeconds: z.optional(z.number().check(z.int(), z.minimum(0), z.maximum(86400))),
     registries: z.optional(registries),
     monitors: z.optional(monitors),
@@ -326,6 +340,8 @@ export const page = /* @__PURE__ */ z.schema(() =>
 );
 
 export const diffQuery = /* @__PURE__ */ z.strictObject({ source: envName, target: envName });
+/** GET /environments/{env}/diff: against one of the environments it comes after (left out: each of them). */
+export const predecessorDiffQuery = /* @__PURE__ */ z.schema(() => z.strictObject({ against: z.optional(envName) }));
 
 export const snapshotRef = /* @__PURE__ */ z.schema(() =>
   z.string().check(z.regex(/^[a-z][a-z0-9-]{0,31}@[0-9]{1,9}$/, "must look like '<environment>@<snapshot number>', e.g. dev@3")),

@@ -170,6 +170,7 @@ export function desired(tenant: string, cur: Setup, m: Manifest, place: Deployme
     // 0 is no soak: written as the export writes it (left out), so export | apply plans nothing.
     if (!settings[env].soak_seconds) delete settings[env].soak_seconds;
     if (!settings[env].require_attestation_from?.length) delete settings[env].require_attestation_from;
+    if (!settings[env].auto_promote) delete settings[env].auto_promote;
     if (!settings[env].after?.length) {
       delete settings[env].after;
       delete settings[env].after_mode;

@@ -125,6 +125,8 @@ export const manifestSchema = /* @__PURE__ */ z.schema(() =>
               after_mode: z.optional(afterMode),
               /** environments whose signed verification summary a release must carry before it is promoted into this one */
               require_attestation_from: z.optional(requireAttestationFrom),
+              /** take releases automatically from the environments it comes after (a join waits for all of them) */
+              auto_promote: z.optional(z.boolean()),
               /** how long services may cache the effective config (Cache-Control max-age; 0: revalidate each read) */
               cache_max_age_seconds: z.optional(z.number().check(z.int(), z.minimum(0), z.maximum(86400))),
               concurrency: z.optional(z.enum(['queue', 'reject', 'supersede'])),

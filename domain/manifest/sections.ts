@@ -33,6 +33,7 @@ export interface Setup {
       after?: string[];
       after_mode?: 'all' | 'any';
       require_attestation_from?: string[];
+      auto_promote?: boolean;
       cache_max_age_seconds?: number;
       concurrency: Environment['concurrency'];
       verification: 'digest_match' | 'signature_match';

@@ -90,6 +90,7 @@ async function current(deps: Deps, tenant: string, named: string[] = []): Promis
           ...(e.soakSeconds ? { soak_seconds: e.soakSeconds } : {}),
           ...(e.after?.length ? { after: e.after, ...(e.afterMode ? { after_mode: e.afterMode } : {}) } : {}),
           ...(e.requireAttestationFrom?.length ? { require_attestation_from: e.requireAttestationFrom } : {}),
+          ...(e.autoPromote ? { auto_promote: true } : {}),
           ...(e.cacheMaxAgeSeconds ? { cache_max_age_seconds: e.cacheMaxAgeSeconds } : {}),
           concurrency: e.concurrency ?? 'queue',
           verification: e.verification ?? 'digest_match',
@@ -332,6 +333,7 @@ async function applyOnce(deps: With<'scheduler' | 'webhooks'>, ctx: Ctx, m: Mani
       after: _af,
       afterMode: _am,
       requireAttestationFrom: _ra,
+      autoPromote: _ap,
       ...untargeted
     } = env;
     ops.push({
@@ -344,6 +346,7 @@ async function applyOnce(deps: With<'scheduler' | 'webhooks'>, ctx: Ctx, m: Mani
         ...(s.soak_seconds ? { soakSeconds: s.soak_seconds } : {}),
         ...(s.after?.length ? { after: s.after, ...(s.after_mode ? { afterMode: s.after_mode } : {}) } : {}),
         ...(s.require_attestation_from?.length ? { requireAttestationFrom: s.require_attestation_from } : {}),
+        ...(s.auto_promote ? { autoPromote: true } : {}),
         cacheMaxAgeSeconds: s.cache_max_age_seconds ?? 0,
         concurrency: s.concurrency,
         verification: s.verification,

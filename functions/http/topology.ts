@@ -10,10 +10,10 @@ import { ALL_HANDLERS } from './routes.ts';
  * (infra/bundle.ts), importing its handlers and dispatching on the route key (functions/http/group.ts).
  */
 export const FUNCTION_GROUPS = {
-  'environments-read': ['environments-list', 'environments-get', 'environments-targets', 'status', 'diff-environments'],
+  'environments-read': ['environments-list', 'environments-get', 'environments-targets', 'status', 'diff-environments', 'diff-predecessors'],
   'snapshots-read': ['snapshots-list', 'snapshots-get', 'diff-snapshots'],
   'items-read': ['items-list', 'items-get'],
-  'promotions-read': ['promotions-list', 'promotions-get', 'promotions-decision', 'promotions-changes'],
+  'promotions-read': ['promotions-list', 'promotions-get', 'promotions-decision', 'promotions-changes', 'promotions-plan'],
   'rules-read': ['rules-list', 'rules-get'],
   'deployments-read': ['deployments-history', 'deployments-metrics'],
   'artifacts-read': ['artifacts-versions', 'artifacts-tag', 'artifacts-resolve', 'consumers-list'],

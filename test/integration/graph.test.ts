@@ -125,6 +125,19 @@ describe('environments as a graph', () => {
     expect(JSON.stringify(change.body.changes)).toContain('after_mode');
   });
 
+  it("the console's flags view offers a join a promotion from each environment it comes after whose value differs", async () => {
+    const { u } = await graphLine();
+    await t.call('POST', '/api/v1/environments/qa/flags', { token: u.admin, body: { key: 'beta', value: true } });
+    await t.call('POST', '/api/v1/environments/perf/flags', { token: u.admin, body: { key: 'beta', value: false } });
+    const { page, errors } = await openConsoleAs(browser, t.url, u.deployer, '#/flags');
+    await page.getByRole('button', { name: 'Promote from qa (beta to production)' }).waitFor();
+    expect(await page.getByRole('button', { name: 'Promote from perf (beta to production)' }).count()).toBe(1);
+    // qa and perf come after dev (which has no beta): nothing to promote into them; production never from dev.
+    expect(await page.getByRole('button', { name: /^Promote from dev/ }).count()).toBe(0);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
   it('the console draws the branches side by side and the join after them, as a viewer sees it', async () => {
     const { u } = await graphLine();
     const { page, errors } = await openConsoleAs(browser, t.url, u.viewer, '#/');

@@ -1,8 +1,12 @@
 import type { Principal } from '../../access/auth.ts';
 import { sha256Hex } from '../../kernel/canonical.ts';
-import type { Condition } from '../../kernel/promotion-model.ts';
+import type { Condition, Rule } from '../../kernel/promotion-model.ts';
+import type { Environment } from '../../kernel/model.ts';
+import { successorsOf } from '../../config/graph.ts';
+import { orderReleases } from './safe-order.ts';
 import { AlreadyExists, EnvironmentNotFound } from '../../kernel/errors.ts';
 import type { Ctx, Deps, With } from '../../kernel/deps.ts';
+import { isJoin } from './join.ts';
 import { evaluate } from './conditions.ts';
 import { factsFrom } from './gate-verdicts.ts';
 import { lineOf } from './policy.ts';
@@ -16,18 +20,49 @@ export const AUTO_PROMOTER = { id: 'auto-promoter', name: 'auto-promoter' };
 const autoPrincipal = (tenant: string): Principal => ({ tenant, id: AUTO_PROMOTER.id, name: AUTO_PROMOTER.name, roles: ['deployer'], kind: 'machine' });
 
 export interface AutoCheck {
-  ruleId: string;
+  /** the autoPromote rule that asked for it; null when the target takes releases from the environments it comes after (`autoPromote`) */
+  ruleId: string | null;
+  /** set when the target's own `autoPromote` asked for it: it comes after the source (domain/config/graph.ts) */
+  via?: 'after';
   targetEnvironment: string;
   eligible: boolean;
   reasons: string[];
   promotionId?: string;
 }
 
+/** One way out of the source that auto-promotion tries: an autoPromote rule, or a next environment that takes releases from it. */
+interface AutoRoute {
+  ruleId: string | null;
+  target: string;
+  conditions: Condition | null;
+  /** how the promotion's notes name what asked for it */
+  by: string;
+}
+
 /**
- * The auto-promotion check: for each active autoPromote rule out of the
- * source environment, evaluate its conditions over the release's facts
- * (evidence, and how long it has run in the source); when they hold and the
- * target is not paused, create and run the promotion with no person.
+ * Where auto-promotion goes from `source`: each active autoPromote rule out of it, and each environment
+ * entered from it (successorsOf: `after` names it, or it comes next by position) that sets `autoPromote`
+ * and has no such rule (the rule decides for its pair, with its conditions). One completion so fans out
+ * into every next environment; a join's `all` refuses the request until every predecessor has the release.
+ */
+export function autoRoutes(source: Environment, line: Environment[], rules: Rule[]): AutoRoute[] {
+  const ruled = rules.filter((r) => r.status === 'active' && r.autoPromote && r.sourceEnvironment === source.name);
+  const taken = new Set(ruled.map((r) => r.targetEnvironment));
+  const next = successorsOf(source, line)
+    .map((n) => line.find((e) => e.name === n)!)
+    .filter((e) => e.autoPromote && !taken.has(e.name));
+  return [
+    ...ruled.map((r) => ({ ruleId: r.id, target: r.targetEnvironment, conditions: r.conditions, by: `rule '${r.name}'` })),
+    ...next.map((e) => ({ ruleId: null, target: e.name, conditions: null, by: `'${e.name}' (it comes after '${source.name}')` })),
+  ];
+}
+
+/**
+ * The auto-promotion check: for each way out of the source environment (autoRoutes), evaluate its
+ * conditions over the release's facts (evidence, and how long it has run in the source); when they
+ * hold and the target is not paused, create and run the promotion with no person. Several artifact
+ * promotions at once start in their safe order (safe-order.ts); one no order lets run without
+ * breaking a pinned consumer is not requested, and the check says why.
  */
 export async function checkAutoPromotion(
   deps: With<'scheduler' | 'workflow'>,
@@ -57,20 +92,43 @@ export async function checkAutoPromotion(
     'deployment.duration_hours': (now.getTime() - new Date(since).getTime()) / 3_600_000,
     'deployment.environment': source.name,
   };
+  const routes = autoRoutes(source, line, rules);
+  const blocked = new Map<string, string>();
+  if (input.artifact && input.version && routes.length > 1) {
+    const plan = await orderReleases(
+      deps,
+      tenant,
+      routes.map((r) => ({ id: r.target, targetEnvironment: r.target, artifact: input.artifact!, version: input.version! })),
+    );
+    const rank = new Map(plan.order.map((s, i) => [s.id, i]));
+    for (const b of plan.blocked) blocked.set(b.id, b.message);
+    routes.sort((a, b) => (rank.get(a.target) ?? routes.length) - (rank.get(b.target) ?? routes.length));
+  }
   const out: AutoCheck[] = [];
-  for (const rule of rules.filter((r) => r.status === 'active' && r.autoPromote && r.sourceEnvironment === source.name)) {
-    const target = line.find((e) => e.name === rule.targetEnvironment);
+  for (const rule of routes) {
+    const target = line.find((e) => e.name === rule.target);
     const reasons: string[] = [];
-    if (!target) reasons.push(`target '${rule.targetEnvironment}' does not exist`);
+    if (!target) reasons.push(`target '${rule.target}' does not exist`);
     else if (target.autoPromotionPaused) reasons.push(`auto-promotion into '${target.name}' is paused`);
     const trace = evaluate(rule.conditions, facts);
     reasons.push(...trace.failed);
-    const check: AutoCheck = { ruleId: rule.id, targetEnvironment: rule.targetEnvironment, eligible: reasons.length === 0, reasons };
+    if (blocked.has(rule.target)) reasons.push(blocked.get(rule.target)!);
+    if (!reasons.length && target && rule.ruleId === null && input.artifact && input.version) {
+      const other = await fannedInElsewhere(deps, tenant, source, target, input.artifact, input.version);
+      if (other) reasons.push(other);
+    }
+    const check: AutoCheck = {
+      ruleId: rule.ruleId,
+      ...(rule.ruleId ? {} : { via: 'after' as const }),
+      targetEnvironment: rule.target,
+      eligible: reasons.length === 0,
+      reasons,
+    };
     // A time-based condition (deployment.duration_hours) comes due without any event: the
     // scheduler fires a check at the time it will hold, so nobody has to poll.
     const due = reasons.length ? dueAt(rule.conditions, since) : null;
     if (due && due > now) {
-      const name = `stageline-auto-${sha256Hex(`${tenant}|${rule.id}|${source.name}|${input.artifact ?? ''}@${input.version ?? ''}`).slice(0, 40)}`;
+      const name = `stageline-auto-${sha256Hex(`${tenant}|${rule.ruleId}|${source.name}|${input.artifact ?? ''}@${input.version ?? ''}`).slice(0, 40)}`;
       await deps.scheduler.scheduleOnce(name, due, {
         tenant,
         autoCheck: { sourceEnvironment: source.name, ...(input.artifact ? { artifact: input.artifact, version: input.version } : {}) },
@@ -87,10 +145,10 @@ export async function checkAutoPromotion(
           input.artifact && input.version
             ? {
                 sourceEnvironment: source.name,
-                targetEnvironment: rule.targetEnvironment,
+                targetEnvironment: rule.target,
                 artifact: input.artifact,
                 version: input.version,
-                notes: `auto-promoted by rule '${rule.name}'`,
+                notes: `auto-promoted by ${rule.by}`,
                 dryRun: false,
                 autoStart: true,
                 trigger: 'on_approval' as const,
@@ -98,12 +156,12 @@ export async function checkAutoPromotion(
               }
             : {
                 sourceEnvironment: source.name,
-                targetEnvironment: rule.targetEnvironment,
+                targetEnvironment: rule.target,
                 promotionType: 'FULL' as const,
                 configIds: [],
                 flagIds: [],
                 keyPatterns: [],
-                notes: `auto-promoted by rule '${rule.name}'`,
+                notes: `auto-promoted by ${rule.by}`,
                 dryRun: false,
                 autoStart: true,
                 trigger: 'on_approval' as const,
@@ -129,6 +187,34 @@ export async function checkAutoPromotion(
     out.push(check);
   }
   return out;
+}
+
+/**
+ * Fan-in from the environments a target comes after: the release goes in once, not once per predecessor.
+ * Why this source does not request it (null when it does): the same release is already on its way into
+ * the target (from another predecessor), or, for a join every predecessor of which runs it, another
+ * predecessor is the one it is taken from (the last to get it, by when it got there and then by name),
+ * so checks fired by two completions at once agree on one request.
+ */
+async function fannedInElsewhere(
+  deps: Deps,
+  tenant: string,
+  source: Environment,
+  target: Environment,
+  artifact: string,
+  version: string,
+): Promise<string | null> {
+  const twin = (await deps.store.activePromotions(tenant, target.name)).find(
+    (a) => a.subject.type === 'artifact' && a.subject.name === artifact && a.subject.version === version,
+  );
+  if (twin) return `${artifact}@${version} is already on its way into '${target.name}' as ${twin.id} (from '${twin.sourceEnvironment}')`;
+  if (!isJoin(target)) return null;
+  const at = await Promise.all(target.after!.map(async (name) => ({ name, ptr: await deps.store.getPointer(tenant, name, artifact) })));
+  if (at.some((a) => a.ptr?.version !== version)) return null; // the request's join check says what is missing
+  const last = at.reduce((a, b) => (b.ptr!.promotedAt > a.ptr!.promotedAt || (b.ptr!.promotedAt === a.ptr!.promotedAt && b.name > a.name) ? b : a));
+  return last.name === source.name
+    ? null
+    : `'${target.name}' takes ${artifact}@${version} from '${last.name}', the last of the environments it comes after to get it`;
 }
 
 /** When the rule's `deployment.duration_hours` threshold (gt/gte/eq) will be reached, if it has one. */
@@ -199,9 +285,12 @@ export async function autoPromoteOn(deps: With<'scheduler' | 'workflow'>, type: 
     }
   }
   const out: AutoCheck[] = [];
+  if (!checks.length) return out;
+  const [rules, envs] = await Promise.all([deps.store.listRules(tenant), deps.store.listEnvironments(tenant)]);
+  const line = lineOf(envs);
   for (const c of checks) {
-    const rules = await deps.store.listRules(tenant);
-    if (!rules.some((r) => r.status === 'active' && r.autoPromote && r.sourceEnvironment === c.sourceEnvironment)) continue;
+    const source = line.find((e) => e.name === c.sourceEnvironment);
+    if (!source || !autoRoutes(source, line, rules).length) continue;
     out.push(...(await checkAutoPromotion(deps, ctx, c).catch(() => [])));
   }
   return out;

@@ -1,4 +1,5 @@
 import { ownSnapshot } from '../../config/snapshots.ts';
+import { predecessorsOf } from '../../config/graph.ts';
 import coerce from 'semver/functions/coerce.js';
 import major from 'semver/functions/major.js';
 import { hasRole } from '../../access/auth.ts';
@@ -195,8 +196,14 @@ export async function rollbackEnvironment(deps: With<'scheduler' | 'workflow'>, 
     }
     override = { by: ctx.principal.name, reason: input.reason };
   }
-  const previous = line[line.indexOf(env) - 1] ?? env;
-  const policy = resolvePolicy(rules, line, previous, env);
+  // The policy of a promotion into it, from the environments it comes after (its edges, or the one before it):
+  // with several (a join), the one that asks most of the approvers.
+  const from = predecessorsOf(env, line)
+    .map((n) => line.find((e) => e.name === n))
+    .filter((e): e is Environment => !!e);
+  const policy = (from.length ? from : [env])
+    .map((source) => resolvePolicy(rules, line, source, env))
+    .reduce((a, b) => ((Number(b.requiresApproval) - Number(a.requiresApproval) || b.requiredApprovers - a.requiredApprovers) > 0 ? b : a));
   const now = deps.clock();
   const at = now.toISOString();
   const me = actorOf(ctx.principal);

@@ -59,6 +59,18 @@ export const diff = /* @__PURE__ */ z.schema(() =>
     .check(z.meta({ id: 'Diff' })),
 );
 
+/** An environment against the environments it comes after: one diff each (source: the predecessor). */
+export const predecessorDiffResponse = /* @__PURE__ */ z.schema(() =>
+  z.strictObject({
+    environment: z.string(),
+    after: z.array(z.string()).check(z.describe('the environments it comes after (its after, or the one before it by position); [] for the first')),
+    afterMode: z.enum(['all', 'any']),
+    diffs: z
+      .array(diff)
+      .check(z.describe('one per predecessor (only the one named by against, when given): what promoting it onto this environment would change')),
+  }),
+);
+
 export const snapshotsListResponse = /* @__PURE__ */ z.schema(() =>
   z.strictObject({ items: z.array(snapshot), nextCursor: z.optional(z.nullable(z.string())) }),
 );

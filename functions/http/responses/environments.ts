@@ -154,6 +154,7 @@ export const environmentResponse = /* @__PURE__ */ z.schema(() =>
       requireAttestationFrom: z
         .array(z.string())
         .check(z.describe('environments whose signed verification summary a release must carry before it is promoted into this one ([]: none)')),
+      autoPromote: z.boolean().check(z.describe('takes releases automatically from the environments it comes after (a join waits for all of them)')),
       cacheMaxAgeSeconds: z.number().check(z.int(), z.describe('how long services may cache the effective config')),
       registries: z.array(z.strictObject({ name: z.string(), url: z.string() })),
       monitors: z.array(z.string()).check(z.describe('CloudWatch alarm ARNs: checked before executing into it, watched while a promotion bakes')),

@@ -480,3 +480,42 @@ export const promotionRollbackResponse = /* @__PURE__ */ z.schema(() =>
 export const autoCheckResponse = /* @__PURE__ */ z.schema(() =>
   z.strictObject({ checks: z.array(open).check(z.describe('per auto-promotion rule: whether it would promote, and why (not)')) }),
 );
+
+/** The safe order of pending promotions (domain/promotion/request/safe-order.ts). */
+const planBreak = /* @__PURE__ */ z.schema(() =>
+  z.strictObject({
+    consumer: z.string().check(z.describe('the consumer that would break (an artifact, or a consumer registered under that name)')),
+    artifact: z.string().check(z.describe('the artifact it pins')),
+    constraint: z.string(),
+    reason: z.string(),
+  }),
+);
+export const promotionsPlanResponse = /* @__PURE__ */ z.schema(() =>
+  z.strictObject({
+    order: z
+      .array(
+        z.strictObject({
+          id: z.string(),
+          targetEnvironment: z.string(),
+          subject: z.string().check(z.describe("'<artifact>@<version>', or 'config'")),
+          after: z
+            .array(z.string())
+            .check(z.describe('the promotions earlier in the order it needs to have run (a consumer re-pinned, a pinned provider moved)')),
+        }),
+      )
+      .check(z.describe('the promotions in an order in which each breaks no pinned consumer')),
+    blocked: z
+      .array(
+        z.strictObject({
+          id: z.string(),
+          targetEnvironment: z.string(),
+          subject: z.string(),
+          kind: z.enum(['break', 'cycle']).check(z.describe('break: no pending promotion resolves it; cycle: those that would wait on it in turn')),
+          breaks: z.array(planBreak),
+          waitsOn: z.array(z.string()).check(z.describe('the pending promotions that would resolve its breaks')),
+          message: z.string(),
+        }),
+      )
+      .check(z.describe('the promotions no order lets run without breaking a pinned consumer, each with why')),
+  }),
+);

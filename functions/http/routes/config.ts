@@ -1,4 +1,13 @@
-import { diff, itemResponse, itemsBatchResponse, itemsListResponse, snapshot, snapshotDiffResponse, snapshotsListResponse } from '../responses/config.ts';
+import {
+  diff,
+  itemResponse,
+  predecessorDiffResponse,
+  itemsBatchResponse,
+  itemsListResponse,
+  snapshot,
+  snapshotDiffResponse,
+  snapshotsListResponse,
+} from '../responses/config.ts';
 import { environmentResponse } from '../responses/environments.ts';
 import { evidence } from '../responses/promotions.ts';
 import { v1, type Route, type RouteResponse } from './row.ts';
@@ -95,6 +104,16 @@ export const CONFIG_ROUTES: Route[] = [
     role: 'viewer',
     summary: 'Diff two environments (source → target, key by key)',
     response: { schema: diff },
+  },
+  {
+    method: 'GET',
+    path: `${v1}/environments/{env}/diff`,
+    handler: 'diff-predecessors',
+    auth: 'jwt',
+    role: 'viewer',
+    summary:
+      'Diff an environment against the environments it comes after (its after, or the one before it): one diff per predecessor, or the one named by against (400 if it is none of them)',
+    response: { schema: predecessorDiffResponse },
   },
   {
     method: 'GET',

@@ -11,6 +11,7 @@ import {
   promotionResponse,
   promotionRollbackResponse,
   promotionsListResponse,
+  promotionsPlanResponse,
   targetConfirmResponse,
 } from '../responses/promotions.ts';
 import { attestationResponse } from '../responses/attestations.ts';
@@ -243,6 +244,16 @@ export const PROMOTION_ROUTES: Route[] = [
     response: { schema: targetConfirmResponse },
   },
 
+  {
+    method: 'GET',
+    path: `${v1}/promotions/plan`,
+    handler: 'promotions-plan',
+    auth: 'jwt',
+    role: 'viewer',
+    summary:
+      'The safe order of pending promotions (ids=a,b,c, or environment=<name> for every one into it not yet executing): each after the promotions that re-pin the consumers it would break; what no order can run without a break (or a cycle) is listed with the consumer and its constraint',
+    response: { schema: promotionsPlanResponse },
+  },
   {
     method: 'POST',
     path: `${v1}/promotions/auto-check`,
