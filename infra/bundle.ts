@@ -165,27 +165,31 @@ export function contentsOf(metafile: Metafile, text: string): Pick<FunctionBundl
  * process by bundleFunction (infra/bundle-child.ts), since plugins need esbuild's asynchronous API.
  */
 export async function buildFunctions(names: readonly string[], traceSdk: boolean, root: string): Promise<void> {
-  await Promise.all(
-    names.map(async (name) => {
-      const dir = path.join(root, name);
-      rmSync(dir, { recursive: true, force: true });
-      const result = await build({
-        ...bundleOptions(traceSdk, name),
-        plugins: bundlePlugins(),
-        entryPoints: { index: functionEntry(name) },
-        absWorkingDir: REPO_ROOT,
-        outdir: dir,
-        write: false,
-      });
-      const outfile = path.join(dir, 'index.mjs');
-      if (!result.outputFiles.some((f) => f.path === outfile)) throw new Error(`esbuild produced no ${outfile}`);
-      for (const f of result.outputFiles) {
-        mkdirSync(path.dirname(f.path), { recursive: true });
-        writeFileSync(f.path, f.contents);
-      }
-      writeFileSync(`${dir}.meta.json`, JSON.stringify(result.metafile));
-    }),
-  );
+  const queue = [...names];
+  // A few at a time: each build holds its module graph until it is written.
+  const worker = async () => {
+    for (let name = queue.shift(); name !== undefined; name = queue.shift()) await buildOne(name);
+  };
+  await Promise.all(Array.from({ length: 4 }, worker));
+  async function buildOne(name: string) {
+    const dir = path.join(root, name);
+    rmSync(dir, { recursive: true, force: true });
+    const result = await build({
+      ...bundleOptions(traceSdk, name),
+      plugins: bundlePlugins(),
+      entryPoints: { index: functionEntry(name) },
+      absWorkingDir: REPO_ROOT,
+      outdir: dir,
+      write: false,
+    });
+    const outfile = path.join(dir, 'index.mjs');
+    if (!result.outputFiles.some((f) => f.path === outfile)) throw new Error(`esbuild produced no ${outfile}`);
+    for (const f of result.outputFiles) {
+      mkdirSync(path.dirname(f.path), { recursive: true });
+      writeFileSync(f.path, f.contents);
+    }
+    writeFileSync(`${dir}.meta.json`, JSON.stringify(result.metafile));
+  }
 }
 
 /**

@@ -69,14 +69,24 @@ function readable(file: string): boolean {
   }
 }
 
+/** Barrels read and imports resolved, shared by the builds of one process (every bundle resolves the SDK alike). */
+const barrels = new Map<string, Promise<Map<string, Source> | null>>();
+const resolved = new Map<string, Promise<string | null>>();
+
 export function sdkDeepImports(): Plugin {
   return {
     name: 'sdk-deep-imports',
     setup(build: PluginBuild) {
-      const barrels = new Map<string, Promise<Map<string, Source> | null>>();
-      const resolve = async (spec: string, from: string): Promise<string | null> => {
-        const r = await build.resolve(spec, { resolveDir: path.dirname(from), kind: 'import-statement' });
-        return r.errors.length || r.external || !path.isAbsolute(r.path) ? null : r.path;
+      const resolve = (spec: string, from: string): Promise<string | null> => {
+        const key = `${spec}\0${path.dirname(from)}`;
+        let known = resolved.get(key);
+        if (!known) {
+          known = build
+            .resolve(spec, { resolveDir: path.dirname(from), kind: 'import-statement' })
+            .then((r) => (r.errors.length || r.external || !path.isAbsolute(r.path) ? null : r.path));
+          resolved.set(key, known);
+        }
+        return known;
       };
       const barrel = (file: string): Promise<Map<string, Source> | null> => {
         let known = barrels.get(file);
