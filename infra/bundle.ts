@@ -1,11 +1,13 @@
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { brotliCompressSync, constants as zlib } from 'node:zlib';
-import { buildSync, type BuildOptions, type Metafile } from 'esbuild';
+import { build, type BuildOptions, type Metafile, type Plugin } from 'esbuild';
 import { ROUTES, routeKey } from '../functions/http/routes.ts';
-import { FUNCTION_GROUPS, handlersOf, type FunctionGroup } from '../functions/http/topology.ts';
+import { FUNCTION_GROUPS, FUNCTIONS, handlersOf, type FunctionGroup } from '../functions/http/topology.ts';
 import { servedRow } from '../functions/http/served-routes.ts';
+import { sdkDeepImports } from './sdk-imports.ts';
 
 /** Repo root: esbuild resolves `#domain/*` through the root package.json `imports`. */
 export const REPO_ROOT = path.join(import.meta.dirname, '..');
@@ -66,6 +68,13 @@ export function packedOpenApiDocument(): string {
 
 /** The Node version the bundles are compiled for; infra/function.ts pins the Lambda runtime to match. */
 export const ESBUILD_TARGET = 'node22';
+
+/**
+ * The plugins every Lambda bundle is built with, beside bundleOptions (esbuild takes plugins in its
+ * asynchronous API only): the AWS SDK's imports taken past its barrels (infra/sdk-imports.ts), so module
+ * init reads none of the protocols that only the clients loaded on first use speak.
+ */
+export const bundlePlugins = (): Plugin[] => [sdkDeepImports()];
 
 /**
  * How every Lambda bundle is built (the stack deploys exactly this output). The stack bundles
@@ -133,6 +142,8 @@ export interface FunctionBundle {
 
 const BUILT = new Map<string, FunctionBundle>();
 const OUT_ROOT = path.join(tmpdir(), `stageline-bundles-${process.pid}`);
+/** The functions built so far, by output root (one per tracing choice). */
+const BATCHES = new Map<string, Set<string>>();
 
 /** `.<port>.<method>(`: how the domain calls an adapter through its ports (`deps.workflow.start(…)`). */
 const PORT_CALL = /\.([a-z][A-Za-z]*)\.([a-z][A-Za-z]*)\(/g;
@@ -149,31 +160,72 @@ export function contentsOf(metafile: Metafile, text: string): Pick<FunctionBundl
 }
 
 /**
+ * Builds functions into `root`/<name>/ (the entry and its chunks) with their metafiles beside, as
+ * `root`/<name>.meta.json (not in the directory, which is the Lambda's code asset). Run in a child
+ * process by bundleFunction (infra/bundle-child.ts), since plugins need esbuild's asynchronous API.
+ */
+export async function buildFunctions(names: readonly string[], traceSdk: boolean, root: string): Promise<void> {
+  const queue = [...names];
+  // A few at a time: each build holds its module graph until it is written.
+  const worker = async () => {
+    for (let name = queue.shift(); name !== undefined; name = queue.shift()) await buildOne(name);
+  };
+  await Promise.all(Array.from({ length: 4 }, worker));
+  async function buildOne(name: string) {
+    const dir = path.join(root, name);
+    rmSync(dir, { recursive: true, force: true });
+    const result = await build({
+      ...bundleOptions(traceSdk, name),
+      plugins: bundlePlugins(),
+      entryPoints: { index: functionEntry(name) },
+      absWorkingDir: REPO_ROOT,
+      outdir: dir,
+      write: false,
+    });
+    const outfile = path.join(dir, 'index.mjs');
+    if (!result.outputFiles.some((f) => f.path === outfile)) throw new Error(`esbuild produced no ${outfile}`);
+    for (const f of result.outputFiles) {
+      mkdirSync(path.dirname(f.path), { recursive: true });
+      writeFileSync(f.path, f.contents);
+    }
+    writeFileSync(`${dir}.meta.json`, JSON.stringify(result.metafile));
+  }
+}
+
+/**
  * Bundles one function (once per process and tracing choice) into a directory of its own. When
  * the stack is synthesized without bundling (`aws:cdk:bundling-stacks`), an existing bundle of
- * the function is reused whatever its tracing, since only what it contains is needed.
+ * the function is reused whatever its tracing, since only what it contains is needed. The first
+ * bundle asked for builds every function of that tracing, in one child process (the stack and the
+ * checks want them all; the child runs esbuild's asynchronous API, which plugins need).
  */
 export function bundleFunction(name: string, opts: { traceSdk: boolean; reuseAny?: boolean }): FunctionBundle {
   const key = `${name}:${opts.traceSdk}`;
   const existing = BUILT.get(key) ?? (opts.reuseAny ? BUILT.get(`${name}:${!opts.traceSdk}`) : undefined);
   if (existing) return existing;
-  const dir = path.join(OUT_ROOT, opts.traceSdk ? 'traced' : 'plain', name);
-  rmSync(dir, { recursive: true, force: true });
-  const result = buildSync({
-    ...bundleOptions(opts.traceSdk, name),
-    entryPoints: { index: functionEntry(name) },
-    absWorkingDir: REPO_ROOT,
-    outdir: dir,
-    write: false,
-  });
-  const outfile = path.join(dir, 'index.mjs');
-  if (!result.outputFiles!.some((f) => f.path === outfile)) throw new Error(`esbuild produced no ${outfile}`);
-  for (const f of result.outputFiles!) {
-    mkdirSync(path.dirname(f.path), { recursive: true });
-    writeFileSync(f.path, f.contents);
+  const root = path.join(OUT_ROOT, opts.traceSdk ? 'traced' : 'plain');
+  const built = BATCHES.get(root) ?? new Set<string>();
+  if (!built.has(name)) {
+    const names = FUNCTIONS.includes(name) ? FUNCTIONS.filter((n) => !built.has(n)) : [name];
+    const child = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', path.join(REPO_ROOT, 'infra', 'bundle-child.ts'), JSON.stringify({ names, traceSdk: opts.traceSdk, root })],
+      {
+        cwd: REPO_ROOT,
+        encoding: 'utf8',
+        maxBuffer: 64 * 1024 * 1024,
+      },
+    );
+    if (child.status !== 0) throw new Error(`bundling ${names.join(', ')} failed: ${child.stderr || child.error?.message}`);
+    for (const n of names) built.add(n);
+    BATCHES.set(root, built);
   }
-  const text = result.outputFiles!.map((f) => f.text).join('\n');
-  const bundle: FunctionBundle = { dir, metafile: result.metafile!, ...contentsOf(result.metafile!, text) };
+  const dir = path.join(root, name);
+  const metafile = JSON.parse(readFileSync(`${dir}.meta.json`, 'utf8')) as Metafile;
+  const text = Object.keys(metafile.outputs)
+    .map((o) => readFileSync(path.join(REPO_ROOT, o), 'utf8'))
+    .join('\n');
+  const bundle: FunctionBundle = { dir, metafile, ...contentsOf(metafile, text) };
   BUILT.set(key, bundle);
   return bundle;
 }

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { build, type BuildOptions, type Metafile } from 'esbuild';
 import { FUNCTIONS } from '../functions/http/topology.ts';
-import { bundleOptions, functionEntry } from '../infra/bundle.ts';
+import { bundleOptions, bundlePlugins, functionEntry } from '../infra/bundle.ts';
 
 /**
  * `npm run build`: one ESM bundle per Lambda function (FUNCTIONS) in dist/functions/<name>/:
@@ -75,7 +75,7 @@ export function initLoaded(meta: Metafile, entry: string): string[] {
 
 async function bundle(name: string, options: BuildOptions, outDir = OUT_DIR, traceSdk = false): Promise<BundleResult> {
   // Exactly the options the stack deploys with (infra/bundle.ts), so sizes and init times are the deployed ones.
-  const common: BuildOptions = { ...bundleOptions(traceSdk, name === BASELINE ? undefined : name), absWorkingDir: ROOT };
+  const common: BuildOptions = { ...bundleOptions(traceSdk, name === BASELINE ? undefined : name), plugins: bundlePlugins(), absWorkingDir: ROOT };
   const dir = join(outDir, name);
   const file = join(dir, 'index.mjs');
   const entryPoints = options.stdin ? undefined : options.entryPoints;

@@ -4,10 +4,9 @@ import coerce from 'semver/functions/coerce.js';
 import compare from 'semver/functions/compare.js';
 import valid from 'semver/functions/valid.js';
 import maxSatisfying from 'semver/ranges/max-satisfying.js';
-import validRange from 'semver/ranges/valid.js';
-import satisfies from 'semver/functions/satisfies.js';
 import { auditEntry } from '../audit/audit.ts';
 import { AlreadyExists, ArtifactNotFound, EnvironmentNotFound, RuleViolation, ValidationFailed } from '../kernel/errors.ts';
+import { classify } from './versions.ts';
 import { deploymentOp, leadTimeOf } from './deployments.ts';
 import { guardFreeze } from '../freeze/windows.ts';
 import { breakGlassEvent } from '../config/commit.ts';
@@ -80,63 +79,9 @@ export async function getTag(deps: Deps, ctx: Ctx, name: string, tag: string): P
   throw new ArtifactNotFound(`No tag '${tag}' for '${name}'`, { tag });
 }
 
-export function classify(constraint: string): { kind: ConstraintKind; range: string } {
-  const c = constraint.trim();
-  if (/^latest-[a-z][a-z0-9-]*$/.test(c) || (/^[^\s<>=^~*|]+-[a-z][a-z0-9-]*$/.test(c) && !valid(cleanVersion(c) ?? ''))) return { kind: 'tag', range: c };
-  const clean = cleanVersion(c);
-  if (clean && valid(clean)) return { kind: 'exact', range: clean };
-  // Manifests write ranges with commas (">=1.2.0, <2.0.0"); semver separates comparators by spaces.
-  const range = c.replace(/\s*,\s*/g, ' ');
-  if (!validRange(range)) {
-    throw new ValidationFailed([
-      {
-        path: 'constraint',
-        message: `'${constraint}' is not an exact version, a semver range (">=1.2.0, <2.0.0"), a caret range ("^1.2.0") or a tag ("latest-prod")`,
-      },
-    ]);
-  }
-  return { kind: c.startsWith('^') ? 'caret' : 'range', range };
-}
-
-/**
- * Which of `consumers` (those of `environment`, and those pinned everywhere) `version` does not
- * satisfy: the one rule a rollback's impact, a promotion's refusal and gate, and the promotions'
- * safe order (domain/promotion/request/safe-order.ts) all decide by. A tag constraint follows
- * whatever is there and is never broken.
- */
-export function brokenBy(
-  consumers: readonly Pick<Consumer, 'name' | 'constraint' | 'environment'>[],
-  version: string,
-  environment: string,
-): { name: string; constraint: string; reason: string }[] {
-  const broken: { name: string; constraint: string; reason: string }[] = [];
-  const clean = cleanVersion(version) ?? version;
-  for (const c of consumers) {
-    if (c.environment && c.environment !== environment) continue;
-    const { kind, range } = classify(c.constraint);
-    if (kind === 'tag') continue;
-    if (!satisfies(clean, range)) broken.push({ name: c.name, constraint: c.constraint, reason: `${version} does not satisfy it` });
-  }
-  return broken;
-}
-
-/**
- * The consumers of `artifact` whose constraint `version` does not satisfy (brokenBy): what a
- * rollback to it, or a promotion of it into `environment`, would break.
- */
-export async function consumersBroken(
-  deps: Deps,
-  tenant: string,
-  artifact: string,
-  version: string,
-  environment: string,
-): Promise<{ name: string; constraint: string; reason: string }[]> {
-  return brokenBy(await deps.store.listConsumers(tenant, artifact), version, environment);
-}
-
-/** How a promotion names the consumers it would break (a refusal and the policy_compliance gate alike). */
-export const consumersBrokenText = (artifact: string, environment: string, broken: { name: string; constraint: string }[]) =>
-  `in '${environment}', ${broken.map((c) => `consumer '${c.name}' pins ${artifact} ${c.constraint}`).join(', ')}: promote a version it accepts, or re-pin the consumer first (PUT /artifacts/${artifact}/consumers/${broken[0]?.name ?? '…'})`;
+/** What a consumer's constraint is (versions.ts), and what a version would break (consumers-broken.ts: semver loaded only when there are consumers). */
+export { brokenBy, classify } from './versions.ts';
+export { consumersBroken, consumersBrokenText } from './consumers-broken.ts';
 
 export async function resolveConstraint(deps: Deps, ctx: Ctx, name: string, constraint: string, environment?: string) {
   const { tenant } = ctx.principal;

@@ -33,6 +33,9 @@ export interface RecurringRun {
   promotionId?: string;
 }
 
+/** A recurring promotion's name: lower-case letters, digits and dashes (it names its schedule and its route). */
+export const RECURRING_NAME = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+
 /** A promotion on a calendar: from `source` to `target` whenever `cron` fires in `timeZone`, through the normal request path. */
 export interface RecurringPromotion {
   name: string;

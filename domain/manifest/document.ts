@@ -8,7 +8,7 @@ import { after, afterMode, envName, requireAttestationFrom, gates, signingKey, s
 import { artifactName, createRule } from '../kernel/promotion-schemas.ts';
 import { monitors } from '../freeze/monitors.ts';
 import { timeZone } from '../kernel/time-zone.ts';
-import { RECURRING_NAME } from '../promotion/run/recurring.ts';
+import { RECURRING_NAME } from '../kernel/promotion-model.ts';
 import { checkCalendar } from '../promotion/run/recurring-cron.ts';
 import { analyses, preAnalyses, rollout, targets } from '../kernel/target-schemas.ts';
 import { analysisTemplate, celReady } from '../verification/template.ts';

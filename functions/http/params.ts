@@ -1,7 +1,7 @@
 import * as z from '#domain/kernel/zod';
 import { envName } from '#domain/kernel/schemas';
 import { notReserved } from '#domain/kernel/reserved-keys';
-import { RECURRING_NAME } from '#domain/promotion/run/recurring';
+import { RECURRING_NAME } from '#domain/kernel/promotion-model';
 
 /** Path parameter schemas shared by the handlers. */
 export const envParams = /* @__PURE__ */ z.object({ env: envName });

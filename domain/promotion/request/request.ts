@@ -3,7 +3,7 @@ import { AlreadyExists, ArtifactNotFound, DeploymentNotFound, RuleViolation, Tar
 import type { Environment } from '../../kernel/model.ts';
 import type { Ctx, Deps, With } from '../../kernel/deps.ts';
 import { memoSource } from '../../config/tree.ts';
-import { consumersBroken, consumersBrokenText } from '../../artifacts/artifacts.ts';
+import { consumersBroken, consumersBrokenText } from '../../artifacts/consumers-broken.ts';
 import { actorOf, configReleaseDigest, newPromotion, newPromotionId } from '../aggregate.ts';
 import { cancelPromotion } from '../decide/cancel.ts';
 import { validationDeadline } from '../run/deadlines.ts';

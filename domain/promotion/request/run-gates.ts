@@ -6,7 +6,7 @@ import { evidenceOwners, forCurrentRelease } from '../aggregate.ts';
 import { evaluateGates, type WebhookOutcome } from './gate-verdicts.ts';
 import type { GateResult, Promotion } from '../../kernel/promotion-model.ts';
 import { contentChoosers, evidenceAccepted } from './policy.ts';
-import { consumersBroken, consumersBrokenText } from '../../artifacts/artifacts.ts';
+import { consumersBroken, consumersBrokenText } from '../../artifacts/consumers-broken.ts';
 import { isJoin, joinMissing, joinText } from './join.ts';
 import { attestationsMissing, attestationsRequired } from '../../attestation/require.ts';
 

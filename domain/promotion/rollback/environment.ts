@@ -9,7 +9,7 @@ import type { Environment } from '../../kernel/model.ts';
 import type { Ctx, Deps, With } from '../../kernel/deps.ts';
 import { diffRoots } from '../../config/snapshots.ts';
 import { memoSource } from '../../config/tree.ts';
-import { consumersBroken } from '../../artifacts/artifacts.ts';
+import { consumersBroken } from '../../artifacts/consumers-broken.ts';
 import type { ArtifactVersion, RollbackImpact, Subject } from '../../kernel/promotion-model.ts';
 import { lineOf, resolvePolicy } from '../request/policy.ts';
 import { actorOf, configReleaseDigest, newPromotion, newPromotionId } from '../aggregate.ts';

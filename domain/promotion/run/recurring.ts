@@ -6,7 +6,7 @@ import { digestOf } from '../../kernel/canonical.ts';
 import type { Ctx, Deps, With, WriteOp } from '../../kernel/deps.ts';
 import { AlreadyExists, DomainError, RecurringPromotionNotFound, RuleViolation, ValidationFailed, VersionConflict } from '../../kernel/errors.ts';
 import type { Environment } from '../../kernel/model.ts';
-import type { Promotion, RecurringPromotion, RecurringRun, Subject } from '../../kernel/promotion-model.ts';
+import { RECURRING_NAME, type Promotion, type RecurringPromotion, type RecurringRun, type Subject } from '../../kernel/promotion-model.ts';
 import { envName } from '../../kernel/schemas.ts';
 import { retryOnConflict } from '../../kernel/retry.ts';
 import { timeZone } from '../../kernel/time-zone.ts';
@@ -35,8 +35,8 @@ import { soakHoldOf, soakState } from './soak.ts';
 /** How many runs a recurring promotion keeps (the newest). */
 export const RECURRING_RUNS_KEPT = 20;
 
-/** A recurring promotion's name: lower-case letters, digits and dashes (it names its schedule and its route). */
-export const RECURRING_NAME = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+/** A recurring promotion's name (declared with the model, which the route's parameters read without this use case). */
+export { RECURRING_NAME };
 
 /** PUT /recurring-promotions/{name}: the calendar, its name left out or the same as the path's; `version` the one read. */
 export const recurringPromotionBody = /* @__PURE__ */ z.schema(() =>

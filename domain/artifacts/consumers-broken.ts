@@ -1,0 +1,24 @@
+import type { Deps } from '../kernel/deps.ts';
+
+/**
+ * The consumers of `artifact` (those of `environment`, and those pinned everywhere) whose constraint
+ * `version` does not satisfy: what a rollback to it, or a promotion of it into `environment`, would
+ * break. A tag constraint follows whatever is there and is never broken. Semver (versions.ts) is
+ * loaded with `import()` only when there are consumers to check: a promotion of an artifact nobody
+ * pins, and every function that only promotes, never reads it.
+ */
+export async function consumersBroken(
+  deps: Deps,
+  tenant: string,
+  artifact: string,
+  version: string,
+  environment: string,
+): Promise<{ name: string; constraint: string; reason: string }[]> {
+  const pinned = (await deps.store.listConsumers(tenant, artifact)).filter((c) => !c.environment || c.environment === environment);
+  if (pinned.length === 0) return [];
+  return (await import('./versions.ts')).brokenBy(pinned, version);
+}
+
+/** How a promotion names the consumers it would break (a refusal and the policy_compliance gate alike). */
+export const consumersBrokenText = (artifact: string, environment: string, broken: { name: string; constraint: string }[]) =>
+  `in '${environment}', ${broken.map((c) => `consumer '${c.name}' pins ${artifact} ${c.constraint}`).join(', ')}: promote a version it accepts, or re-pin the consumer first (PUT /artifacts/${artifact}/consumers/${broken[0]?.name ?? '…'})`;
