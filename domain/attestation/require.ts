@@ -68,7 +68,7 @@ async function promotionInto(deps: With<never>, p: Promotion, env: string): Prom
 export async function attestationsMissing(deps: With<never> & Partial<Pick<With<'anchor'>, 'anchor'>>, p: Promotion, from: string[]): Promise<string[]> {
   if (!from.length) return [];
   // Where the audit key is not at hand (a rebase: its function does not hold the key), the flow's validation checks them.
-  const anchor = deps.anchor;
+  const { anchor } = deps;
   if (!anchor)
     return [
       `the release must carry attestations from ${from.map((e) => `'${e}'`).join(' and ')}: validate the promotion again (POST …/validate) to check them`,
@@ -79,7 +79,8 @@ export async function attestationsMissing(deps: With<never> & Partial<Pick<With<
       if (typeof q === 'string') return `no attestation from '${env}': ${q}`;
       const a = await deps.store.getAttestation(p.tenant, q.id);
       if (!a) return `no attestation from '${env}': promotion ${q.id} completed there but is not attested yet (validate again in a moment)`;
-      const key = await anchor.publicKey();
+      // Called as `deps.anchor.publicKey(…)`: the deploy reads port calls in that form to grant kms:GetPublicKey.
+      const key = await deps.anchor!.publicKey();
       const expected = `sha256:${subjectOf(q.subject, q.sourceEnvironment).digest.sha256}`;
       const v = verifyAttestation(a.envelope, key.publicKeyPem, { tenant: p.tenant, promotionId: q.id, subjectDigest: expected });
       if (!v.ok) return `the attestation from '${env}' (promotion ${q.id}) does not verify: ${v.message}`;

@@ -452,7 +452,8 @@ describe('the stream consumer: audit chain anchoring and the event outbox', () =
     for (const [name, id] of functionIds()) {
       const actions = actionsOf(id);
       expect(actions.includes('kms:Sign'), name).toBe(name === 'stream');
-      expect(actions.includes('kms:GetPublicKey'), name).toBe(['stream', 'audit-verify'].includes(name));
+      // The promotion step verifies the attestations an environment requires with the public half.
+      expect(actions.includes('kms:GetPublicKey'), name).toBe(['stream', 'audit-verify', 'promotion-step'].includes(name));
       expect(
         actions.filter((a) => /^kms:(GenerateMac|VerifyMac|Verify|\*)$/.test(a)),
         name,
@@ -462,8 +463,8 @@ describe('the stream consumer: audit chain anchoring and the event outbox', () =
         expect(st.Resource, name).toEqual({ 'Fn::GetAtt': [keyId, 'Arn'] });
       }
       const env = (template.toJSON().Resources[id] as Resource).Properties.Environment?.Variables ?? {};
-      expect(env.AUDIT_KEY_ID !== undefined, name).toBe(['stream', 'audit-verify', 'audit-export'].includes(name));
-      expect(env.CHECKPOINT_BUCKET !== undefined, name).toBe(['stream', 'audit-verify', 'audit-export'].includes(name));
+      expect(env.AUDIT_KEY_ID !== undefined, name).toBe(['stream', 'audit-verify', 'audit-export', 'promotion-step'].includes(name));
+      expect(env.CHECKPOINT_BUCKET !== undefined, name).toBe(['stream', 'audit-verify', 'audit-export', 'promotion-step'].includes(name));
       expect(actions.includes('s3:PutObject'), name).toBe(name === 'stream');
       expect(
         actions.some((a) => a.startsWith('s3:Delete')),
