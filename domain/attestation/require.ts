@@ -19,6 +19,14 @@ import { verifyAttestation } from './verify.ts';
  * environment can be required for it; another environment is refused with that reason.
  */
 
+/** How the gates check required attestations: attestationsMissing with the audit key, where it is at hand. */
+export type AttestationCheck = (p: Promotion, from: string[]) => Promise<string[]>;
+
+/** Where the audit key is not at hand (a rebase: its function does not hold it), the flow's validation checks them: fail closed until it does. */
+export const checkedByValidation = (from: string[]): string[] => [
+  `the release must carry attestations from ${from.map((e) => `'${e}'`).join(' and ')}: validate the promotion again (POST …/validate) to check them`,
+];
+
 /** How many of the newest completed promotions into an environment are searched for the release. */
 const SEARCHED = 100;
 
@@ -65,22 +73,15 @@ async function promotionInto(deps: With<never>, p: Promotion, env: string): Prom
  * What is missing, one phrase per environment ([] when every required attestation is there and holds).
  * The public key is read once (the anchor keeps it), and only when an attestation is found.
  */
-export async function attestationsMissing(deps: With<never> & Partial<Pick<With<'anchor'>, 'anchor'>>, p: Promotion, from: string[]): Promise<string[]> {
+export async function attestationsMissing(deps: With<'anchor'>, p: Promotion, from: string[]): Promise<string[]> {
   if (!from.length) return [];
-  // Where the audit key is not at hand (a rebase: its function does not hold the key), the flow's validation checks them.
-  const { anchor } = deps;
-  if (!anchor)
-    return [
-      `the release must carry attestations from ${from.map((e) => `'${e}'`).join(' and ')}: validate the promotion again (POST …/validate) to check them`,
-    ];
   const out = await Promise.all(
     from.map(async (env): Promise<string | null> => {
       const q = await promotionInto(deps, p, env);
       if (typeof q === 'string') return `no attestation from '${env}': ${q}`;
       const a = await deps.store.getAttestation(p.tenant, q.id);
       if (!a) return `no attestation from '${env}': promotion ${q.id} completed there but is not attested yet (validate again in a moment)`;
-      // Called as `deps.anchor.publicKey(…)`: the deploy reads port calls in that form to grant kms:GetPublicKey.
-      const key = await deps.anchor!.publicKey();
+      const key = await deps.anchor.publicKey();
       const expected = `sha256:${subjectOf(q.subject, q.sourceEnvironment).digest.sha256}`;
       const v = verifyAttestation(a.envelope, key.publicKeyPem, { tenant: p.tenant, promotionId: q.id, subjectDigest: expected });
       if (!v.ok) return `the attestation from '${env}' (promotion ${q.id}) does not verify: ${v.message}`;

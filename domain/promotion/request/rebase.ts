@@ -55,8 +55,8 @@ export async function rebasePromotion(deps: With<'gates' | 'workflow'>, ctx: Ctx
       rebasedBy: { id: me.id, name: me.name, at },
       freezeOverride: null,
     };
-    // Without the audit key (this function does not hold it, locally neither): attestations a target requires are the flow's validation's.
-    const gates = await runGates({ ...deps, anchor: undefined }, rebased);
+    // Without the audit key (this function does not hold it): attestations a target requires are the flow's validation's.
+    const gates = await runGates(deps, rebased);
     const blocked = gates.filter((g) => g.blocking && g.verdict === 'FAIL');
     const next = blocked.length
       ? moved(rebased, 'VALIDATION_FAILED', me, deps.clock(), {

@@ -8,7 +8,7 @@ import type { GateResult, Promotion } from '../../kernel/promotion-model.ts';
 import { contentChoosers, evidenceAccepted } from './policy.ts';
 import { consumersBroken, consumersBrokenText } from '../../artifacts/consumers-broken.ts';
 import { isJoin, joinMissing, joinText } from './join.ts';
-import { attestationsMissing, attestationsRequired } from '../../attestation/require.ts';
+import { attestationsRequired, checkedByValidation, type AttestationCheck } from '../../attestation/require.ts';
 
 /** Running a promotion's gates against the store: the target's gates and webhooks, the release as published, the freeze windows. */
 
@@ -32,11 +32,16 @@ export async function freezeGate(deps: Deps, p: Promotion): Promise<GateResult[]
   ];
 }
 
-/** Evaluates every gate of the target for a promotion's release (fixed order; webhooks fail closed). `targetRead`: the target, when the caller reads it already. */
+/**
+ * Evaluates every gate of the target for a promotion's release (fixed order; webhooks fail closed). `targetRead`: the
+ * target, when the caller reads it already. `attested`: how the attestations the target requires are checked (the flow's
+ * validation, which holds the audit key, passes attestationsMissing); without it they are left to that validation.
+ */
 export async function runGates(
-  deps: With<'gates'> & Partial<Pick<With<'anchor'>, 'anchor'>>,
+  deps: With<'gates'>,
   p: Promotion,
   targetRead?: Promise<Environment | null>,
+  attested?: AttestationCheck,
 ): Promise<GateResult[]> {
   // Independent reads at once: the target, the release as published, the evidence (what a rollback does not need is not read).
   const [target, released, evidenceFound] = await Promise.all([
@@ -48,7 +53,7 @@ export async function runGates(
   const [join, unattested] = await Promise.all([
     target && !p.rollback && isJoin(target) ? joinMissing(deps, p.tenant, p.sourceEnvironment, target, p.subject, await sourceRoots(deps, p)) : [],
     // Signed verification summaries the target (or the pair's rule) requires from other environments: fail closed.
-    attestationsMissing(deps, p, attestationsRequired(target, p)),
+    ((required) => (!required.length ? [] : attested ? attested(p, required) : checkedByValidation(required)))(attestationsRequired(target, p)),
   ]);
   const violations = [
     ...(target ? [] : [`the target environment '${p.targetEnvironment}' no longer exists`]),

@@ -1,3 +1,4 @@
+import { attestationsMissing } from '../../attestation/require.ts';
 import { gatesBlocking } from '../../kernel/display.ts';
 import { hasTargets } from '../../config/targets.ts';
 import type { Environment } from '../../kernel/model.ts';
@@ -60,7 +61,7 @@ async function gatesStep(deps: With<'gates' | 'metrics' | 'anchor'>, tenant: str
     }
     if (p.status !== 'VALIDATING') return null;
     const [gated, frozen, measured] = await Promise.all([
-      runGates(deps, p, target(p.targetEnvironment)),
+      runGates(deps, p, target(p.targetEnvironment), (q, from) => attestationsMissing(deps, q, from)),
       freezeGate(deps, p),
       // Measuring the source first (preAnalysis) is loaded on first use: most environments attach none.
       target(p.targetEnvironment).then(async (env) =>
