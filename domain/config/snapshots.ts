@@ -1,7 +1,7 @@
 import { auditEntry } from '../audit/audit.ts';
 import { breakGlassEvent, guardProtected } from './commit.ts';
 import { canonicalJson } from '../kernel/canonical.ts';
-import { EnvironmentNotFound, SnapshotNotFound, ValidationFailed } from '../kernel/errors.ts';
+import { EnvironmentNotFound, RuleViolation, SnapshotNotFound, ValidationFailed } from '../kernel/errors.ts';
 import type { Environment, ItemKind, Page, Roots, Snapshot } from '../kernel/model.ts';
 import type { Ctx, Deps } from '../kernel/deps.ts';
 import { retryOnConflict } from '../kernel/retry.ts';
@@ -157,15 +157,13 @@ export async function diffPredecessors(deps: Deps, ctx: Ctx, name: string, again
   const env = line.find((e) => e.name === name);
   if (!env) throw new EnvironmentNotFound(name);
   const after = predecessorsOf(env, line);
+  // A well-formed name that is not one of its predecessors: the line refuses it (422), as a promotion from there is refused.
   if (against !== undefined && !after.includes(against)) {
-    throw new ValidationFailed([
-      {
-        path: 'query.against',
-        message: after.length
-          ? `'${name}' comes after ${after.map((a) => `'${a}'`).join(' and ')}, not '${against}'`
-          : `'${name}' is the first environment of the line: it comes after none`,
-      },
-    ]);
+    throw new RuleViolation(
+      after.length
+        ? `'${name}' comes after ${after.map((a) => `'${a}'`).join(' and ')}, not '${against}': diff against one of them`
+        : `'${name}' is the first environment of the line: it comes after none`,
+    );
   }
   const diffs = await Promise.all((against ? [against] : after).map((source) => diffEnvironments(deps, ctx, source, name)));
   return { environment: name, after, afterMode: env.afterMode ?? 'all', diffs };

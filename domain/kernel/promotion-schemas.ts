@@ -398,10 +398,7 @@ export const promotionsPlanQuery = /* @__PURE__ */ z.schema(() =>
       ),
       environment: z.optional(envName),
     })
-    .check(
-      z.refine((q) => !q.ids !== !q.environment, { message: 'give ids or environment (one of them)' }),
-      z.meta({ oneOf: [{ required: ['ids'] }, { required: ['environment'] }] }),
-    ),
+    .check(z.describe('ids or environment, one of them (both or neither: 422)')),
 );
 
 export const autoCheckBody = /* @__PURE__ */ z.schema(() =>

@@ -167,7 +167,7 @@ describe('the diff along the edges', () => {
     });
     expect((await t.call('GET', '/api/v1/environments/ci/diff', { token: u.viewer })).body).toMatchObject({ after: [], diffs: [] });
     const wrong = await t.call('GET', '/api/v1/environments/production/diff?against=dev', { token: u.viewer });
-    expect(wrong.status).toBe(400);
+    expect(wrong.status).toBe(422);
     expect(JSON.stringify(wrong.body)).toContain("'production' comes after 'qa' and 'perf', not 'dev'");
     expect((await t.call('GET', '/api/v1/environments/nowhere/diff', { token: u.viewer })).status).toBe(404);
     // The CLI: diff without --source prints one diff per branch; promote --to a join asks which one it comes from.

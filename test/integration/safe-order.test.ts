@@ -83,8 +83,8 @@ describe('the safe order of pending promotions', () => {
     expect(printed).toMatch(new RegExp(`✗ ${platform.body.id} \\(break\\): .*consumer 'ledger' pins platform ~1\\.2\\.0`));
 
     // What it cannot plan: ids or environment (one of them), an unknown promotion, one no longer pending.
-    expect((await t.call('GET', '/api/v1/promotions/plan', { token: u.viewer })).status).toBe(400);
-    expect((await t.call('GET', `/api/v1/promotions/plan?ids=${orders.body.id}&environment=staging`, { token: u.viewer })).status).toBe(400);
+    expect((await t.call('GET', '/api/v1/promotions/plan', { token: u.viewer })).status).toBe(422);
+    expect((await t.call('GET', `/api/v1/promotions/plan?ids=${orders.body.id}&environment=staging`, { token: u.viewer })).status).toBe(422);
     expect((await t.call('GET', '/api/v1/promotions/plan?ids=prm_nope', { token: u.viewer })).status).toBe(404);
     expect((await t.call('GET', '/api/v1/promotions/plan?environment=nowhere', { token: u.viewer })).status).toBe(404);
     expect((await t.call('POST', `/api/v1/promotions/${orders.body.id}/validate`, { token: u.deployer })).status).toBe(202);

@@ -1,7 +1,7 @@
 import { brokenBy } from '../../artifacts/artifacts.ts';
 import type { Consumer } from '../../artifacts/model.ts';
 import type { Ctx, Deps } from '../../kernel/deps.ts';
-import { EnvironmentNotFound, PromotionNotFound, TransitionNotAllowed } from '../../kernel/errors.ts';
+import { EnvironmentNotFound, PromotionNotFound, RuleViolation, TransitionNotAllowed } from '../../kernel/errors.ts';
 import type { Promotion } from '../../kernel/promotion-model.ts';
 
 /**
@@ -257,6 +257,8 @@ export function orderPromotions(deps: Deps, tenant: string, promotions: readonly
  */
 export async function planPromotions(deps: Deps, ctx: Ctx, query: { ids?: string; environment?: string }) {
   const { tenant } = ctx.principal;
+  // Query parameters cannot say "one of them" in the document: both or neither is refused here.
+  if (!query.ids === !query.environment) throw new RuleViolation('give ids or environment (one of them), not both and not neither');
   let promotions: Promotion[];
   if (query.ids) {
     const ids = [...new Set(query.ids.split(','))];

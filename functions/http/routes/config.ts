@@ -112,7 +112,7 @@ export const CONFIG_ROUTES: Route[] = [
     auth: 'jwt',
     role: 'viewer',
     summary:
-      'Diff an environment against the environments it comes after (its after, or the one before it): one diff per predecessor, or the one named by against (400 if it is none of them)',
+      'Diff an environment against the environments it comes after (its after, or the one before it): one diff per predecessor, or the one named by against (422 if it is none of them)',
     response: { schema: predecessorDiffResponse },
   },
   {
