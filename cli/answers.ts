@@ -5,6 +5,9 @@ import type { tenantCreatedResponse, userResponse, usersListResponse } from '../
 import type {
   artifactPublishResponse,
   artifactVersionsResponse,
+  bundle,
+  bundlesResponse,
+  bundleVersionsResponse,
   deploymentHistoryResponse,
   repoLinkCreatedResponse,
   repoLinksResponse,
@@ -70,6 +73,9 @@ export type PromotionDryRun = DryRunOf<typeof promotionCreateResponse> & {
   artifact?: string;
   from?: string | null;
   to?: string;
+  /** a bundle: its name and digest, and each member's move */
+  bundle?: { name: string; digest: string };
+  members?: { artifact: string; from: string | null; to: string; digest: string; moves: boolean }[];
   changes?: ReturnType<typeof changeView>[];
   unchanged?: number;
   gates?: { gate: string; enabled: boolean; blocking: boolean }[];
@@ -106,6 +112,9 @@ export type GitTarget = Out<typeof gitTargetResponse>;
 // artifacts and registry links
 export type Published = Out<typeof artifactPublishResponse>;
 /** GET /artifacts/{name}/versions: every published version; with ?environment=, the versions that entered it. */
+export type Bundle = Out<typeof bundle>;
+export type Bundles = Out<typeof bundlesResponse>;
+export type BundleVersions = Out<typeof bundleVersionsResponse>;
 export type ArtifactVersions = Exclude<Out<typeof artifactVersionsResponse>, { environment: string }>;
 export type EnvironmentVersions = Extract<Out<typeof artifactVersionsResponse>, { environment: string }>;
 export type RegistryLinks = Out<typeof repoLinksResponse>;

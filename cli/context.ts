@@ -22,6 +22,13 @@ export interface Values {
   from?: string;
   to?: string;
   artifact?: string;
+  /** promote --bundle and its version; bundles create's members, artifacts and configuration */
+  bundle?: string;
+  'bundle-digest'?: string;
+  member?: string[];
+  only?: string[];
+  'config-env'?: string;
+  'key-pattern'?: string[];
   snapshot?: number;
   config?: boolean;
   'dry-run'?: boolean;

@@ -54,9 +54,11 @@ export const when = (iso: string | null | undefined) => (iso ? iso.slice(0, 19).
 export const label = (s: Promotion['subject'] | undefined) =>
   s?.type === 'artifact'
     ? `${s.name}@${s.version}`
-    : s?.type === 'config'
-      ? `config:${String(s.promotionType).toLowerCase()}@${s.sourceSnapshot.seq}`
-      : String(s ?? '');
+    : s?.type === 'bundle'
+      ? `bundle:${s.name}@${s.digest.slice(7, 19)}`
+      : s?.type === 'config'
+        ? `config:${String(s.promotionType).toLowerCase()}@${s.sourceSnapshot.seq}`
+        : String(s ?? '');
 export const MARK: Record<string, string> = { PASS: '✓', FAIL: '✗', WARN: '!', SKIPPED: '-' };
 
 export function seconds(n: number): string {

@@ -116,8 +116,10 @@ export async function confirm(question: string): Promise<void> {
 }
 
 export function dryRun(r: PromotionDryRun): void {
-  const what = r.artifact ? `${r.artifact} ${r.from ?? '(nothing)'} → ${r.to}` : 'config set (FULL)';
+  const what = r.artifact ? `${r.artifact} ${r.from ?? '(nothing)'} → ${r.to}` : r.bundle ? `bundle ${r.bundle.name}` : 'config set (FULL)';
   console.log(`Dry run: ${what}, ${r.sourceEnvironment} → ${r.targetEnvironment}; release ${r.releaseDigest}`);
+  for (const m of r.members ?? [])
+    console.log(`  ${m.moves ? '→' : '='} ${m.artifact} ${m.moves ? `${m.from ?? '(nothing)'} → ${m.to}` : `${m.to} (already there)`}`);
   if (r.changes) {
     for (const c of r.changes) {
       if (c.action === 'add') console.log(`  + ${c.kind} ${c.key} = ${JSON.stringify(c.to)}`);

@@ -10,12 +10,16 @@ export function registerPromote(program: Command): void {
   const promote = waitOptions(
     program
       .command('promote')
-      .description('promote an artifact version (--artifact) or the whole config set (--config); `promote status` shows every environment')
+      .description(
+        'promote an artifact version (--artifact), a release bundle (--bundle) or the whole config set (--config); `promote status` shows every environment',
+      )
       .argument('[version]', 'the artifact version (with --artifact)')
       .option('--to <env>', 'target environment (required)')
       .option('--from <env>', 'source environment (default: the one before --to in the line)')
       .option('--artifact <name>', 'the artifact to promote')
       .option('--config', 'promote the config set (FULL)')
+      .option('--bundle <name>', 'promote a release bundle: every member (and its configuration) as one unit (stageline bundles)')
+      .option('--bundle-digest <sha256:…>', "the bundle's version (default: the newest of that name)")
       .option('--dry-run', 'show what would change, the gates and the approval needed; change nothing')
       .option('--notes <text>', 'release notes')
       .option('--no-auto-start', 'create it without running the gates yet: attach evidence (stageline evidence), then stageline validate')
@@ -46,15 +50,18 @@ export function registerPromote(program: Command): void {
       ...(values['auto-start'] === false ? { autoStart: false } : {}),
     };
     let body: Record<string, unknown>;
-    if (values.config) {
+    if (values.bundle) {
+      if (version || values.config || values.artifact) fail('promote --bundle takes no version, --artifact or --config: the bundle names what it moves');
+      body = { ...common, bundle: values.bundle, ...(values['bundle-digest'] ? { bundleDigest: values['bundle-digest'] } : {}) };
+    } else if (values.config) {
       if (version) fail('promote --config takes no version: it promotes the whole config set of --from');
       body = { ...common, promotionType: 'FULL' };
     } else if (version) {
       body = { ...common, artifact: values.artifact ?? (await inferArtifact(from)), version };
     } else {
-      fail('say what to promote: a version (promote v1.2.3 --to staging [--artifact <name>]), or --config for the config set');
+      fail('say what to promote: a version (promote v1.2.3 --to staging [--artifact <name>]), --bundle <name>, or --config for the config set');
     }
-    if (values['sync-registries'] && !values.config) {
+    if (values['sync-registries'] && !values.config && !values.bundle) {
       const target = await api<Environment>('GET', `/api/v1/environments/${q(to)}`);
       if (!target.registries?.length)
         fail(`--sync-registries: '${to}' lists no registries (PATCH /api/v1/environments/${to} with "registries": [{"name", "url"}])`);

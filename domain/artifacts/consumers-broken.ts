@@ -22,3 +22,10 @@ export async function consumersBroken(
 /** How a promotion names the consumers it would break (a refusal and the policy_compliance gate alike). */
 export const consumersBrokenText = (artifact: string, environment: string, broken: { name: string; constraint: string }[]) =>
   `in '${environment}', ${broken.map((c) => `consumer '${c.name}' pins ${artifact} ${c.constraint}`).join(', ')}: promote a version it accepts, or re-pin the consumer first (PUT /artifacts/${artifact}/consumers/${broken[0]?.name ?? '…'})`;
+
+/** A version's own pins (`metadata.pins`): the string entries of an object, nothing else. */
+export function pinsOf(metadata: Record<string, unknown> | undefined): Record<string, string> {
+  const pins = metadata?.pins;
+  if (!pins || typeof pins !== 'object' || Array.isArray(pins)) return {};
+  return Object.fromEntries(Object.entries(pins as Record<string, unknown>).filter((e): e is [string, string] => typeof e[1] === 'string'));
+}

@@ -1,5 +1,5 @@
 import type { AuditEntry, Page } from '../kernel/model.ts';
-import type { ArtifactPointer, ArtifactVersion, Deployment } from '../kernel/promotion-model.ts';
+import type { ArtifactPointer, ArtifactVersion, Bundle, Deployment } from '../kernel/promotion-model.ts';
 import type { Consumer, RepoLink, Tag } from './model.ts';
 
 /** Artifacts: published versions, what each environment runs (pointers), tags, consumers, registry links. */
@@ -7,13 +7,18 @@ export type ArtifactOp =
   | { kind: 'tag'; tag: Tag }
   | { kind: 'consumer'; consumer: Consumer }
   | { kind: 'pointer'; pointer: ArtifactPointer; expectedVersion: number | null }
-  | { kind: 'artifactVersion'; artifact: ArtifactVersion };
+  | { kind: 'artifactVersion'; artifact: ArtifactVersion }
+  /** a release bundle, written once (its digest is its content) */
+  | { kind: 'bundle'; bundle: Bundle };
 
 export interface ArtifactStorePort {
   getArtifactVersion(tenant: string, name: string, version: string): Promise<ArtifactVersion | null>;
   listArtifactVersions(tenant: string, name: string): Promise<ArtifactVersion[]>;
   getPointer(tenant: string, env: string, name: string): Promise<ArtifactPointer | null>;
   listPointers(tenant: string, env: string): Promise<ArtifactPointer[]>;
+  getBundle(tenant: string, name: string, digest: string): Promise<Bundle | null>;
+  /** every bundle of the tenant, or those of one name (at most a few hundred: bundles are made by people and pipelines, not per request) */
+  listBundles(tenant: string, name?: string): Promise<Bundle[]>;
   getTag(tenant: string, artifact: string, env: string, kind: Tag['kind'], version: string): Promise<Tag | null>;
   /** Every tag of an artifact in an environment (release, rollback and latest). */
   listTags(tenant: string, artifact: string, env: string): Promise<Tag[]>;

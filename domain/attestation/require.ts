@@ -41,14 +41,18 @@ export function attestationsRequired(target: Pick<Environment, 'name' | 'require
 /** The completed forward promotion into `env` that made this release what it is there, or why there is none. */
 async function promotionInto(deps: With<never>, p: Promotion, env: string): Promise<Promotion | string> {
   const subject = p.subject;
-  if (subject.type !== 'artifact' && env !== p.sourceEnvironment)
+  if (subject.type === 'config' && env !== p.sourceEnvironment)
     return `a config release is a snapshot of '${p.sourceEnvironment}', so only '${p.sourceEnvironment}' can attest it`;
   let cursor: string | undefined;
   let seen = 0;
   do {
     const page = await deps.store.listPromotions(
       p.tenant,
-      { target: env, subject: subject.type === 'artifact' ? subject.name : 'config', status: ['COMPLETED'] },
+      {
+        target: env,
+        subject: subject.type === 'artifact' ? subject.name : subject.type === 'bundle' ? `bundle:${subject.name}` : 'config',
+        status: ['COMPLETED'],
+      },
       50,
       cursor,
     );
@@ -57,13 +61,16 @@ async function promotionInto(deps: With<never>, p: Promotion, env: string): Prom
       if (
         subject.type === 'artifact'
           ? q.subject.type === 'artifact' && q.subject.digest === subject.digest
-          : q.result?.snapshotSeq === subject.sourceSnapshot.seq
+          : subject.type === 'bundle'
+            ? q.subject.type === 'bundle' && q.subject.digest === subject.digest
+            : q.result?.snapshotSeq === subject.sourceSnapshot.seq
       )
         return q;
     }
     seen += page.items.length;
     cursor = page.nextCursor ?? undefined;
   } while (cursor && seen < SEARCHED);
+  if (subject.type === 'bundle') return `no completed promotion of bundle ${subject.name} (${subject.digest}) into '${env}'`;
   return subject.type === 'artifact'
     ? `no completed promotion of ${subject.name}@${subject.version} (${subject.digest}) into '${env}'`
     : `snapshot ${subject.sourceSnapshot.seq} of '${env}' was not made by a completed promotion into it`;

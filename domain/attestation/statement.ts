@@ -118,13 +118,29 @@ export function sha256Hex(digest: string): string {
 export function subjectOf(subject: Subject, sourceEnvironment: string): InTotoSubject {
   return subject.type === 'artifact'
     ? { name: subject.name, digest: { sha256: sha256Hex(subject.digest) } }
-    : { name: `config:${sourceEnvironment}@${subject.sourceSnapshot.seq}`, digest: { sha256: sha256Hex(subject.sourceSnapshot.digest) } };
+    : subject.type === 'bundle'
+      ? { name: `bundle:${subject.name}`, digest: { sha256: sha256Hex(subject.digest) } }
+      : { name: `config:${sourceEnvironment}@${subject.sourceSnapshot.seq}`, digest: { sha256: sha256Hex(subject.sourceSnapshot.digest) } };
+}
+
+/**
+ * Every subject of the statement: the release's own digest first; for a bundle then each member's image
+ * digest and its configuration snapshot's content digest, so an admission check finds any member by its digest.
+ */
+export function subjectsOf(subject: Subject, sourceEnvironment: string): InTotoSubject[] {
+  if (subject.type !== 'bundle') return [subjectOf(subject, sourceEnvironment)];
+  return [
+    subjectOf(subject, sourceEnvironment),
+    ...subject.members.map((m) => ({ name: m.name, digest: { sha256: sha256Hex(m.digest) } })),
+    ...(subject.config ? [{ name: `config:${subject.config.environment}@${subject.config.seq}`, digest: { sha256: sha256Hex(subject.config.digest) } }] : []),
+  ];
 }
 
 const base = (url: string) => url.replace(/\/+$/, '');
 
 /** The release's URI in this Stageline (VSA `resourceUri`). */
 export function resourceUriOf(verifierUrl: string, subject: Subject, sourceEnvironment: string): string {
+  if (subject.type === 'bundle') return `${base(verifierUrl)}/api/v1/bundles/${encodeURIComponent(subject.name)}?digest=${encodeURIComponent(subject.digest)}`;
   return subject.type === 'artifact'
     ? `${base(verifierUrl)}/api/v1/artifacts/${encodeURIComponent(subject.name)}/versions/${encodeURIComponent(subject.version)}`
     : `${base(verifierUrl)}/api/v1/environments/${encodeURIComponent(sourceEnvironment)}/snapshots/${subject.sourceSnapshot.seq}`;
@@ -136,7 +152,7 @@ export function buildStatement(input: StatementInput): Statement {
   const promotionUri = `${url}/api/v1/promotions/${encodeURIComponent(p.id)}`;
   return {
     _type: STATEMENT_TYPE,
-    subject: [subjectOf(p.subject, p.sourceEnvironment)],
+    subject: subjectsOf(p.subject, p.sourceEnvironment),
     predicateType: VSA_PREDICATE_TYPE,
     predicate: {
       verifier: { id: url, version: { stageline: ATTESTATION_FORMAT_VERSION } },

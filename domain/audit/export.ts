@@ -48,7 +48,12 @@ export function artifactAuditRecord(p: Promotion | undefined): ArtifactAuditReco
   if (!p) return null;
   return {
     promotion_id: p.id,
-    artifact: p.subject.type === 'artifact' ? `${p.subject.name}@${p.subject.version}` : `config@${p.subject.sourceSnapshot.seq}`,
+    artifact:
+      p.subject.type === 'artifact'
+        ? `${p.subject.name}@${p.subject.version}`
+        : p.subject.type === 'bundle'
+          ? `bundle:${p.subject.name}@${p.subject.digest} (${p.subject.members.map((m) => `${m.name}@${m.version}`).join(', ')})`
+          : `config@${p.subject.sourceSnapshot.seq}`,
     source_env: p.sourceEnvironment,
     target_env: p.targetEnvironment,
     promoted_by: p.requestedBy.name,

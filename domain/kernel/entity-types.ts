@@ -23,6 +23,7 @@ export const ENTITY_TYPES = [
   'user',
   'analysis-template',
   'recurring-promotion',
+  'bundle',
 ] as const;
 
 export type EntityType = (typeof ENTITY_TYPES)[number];

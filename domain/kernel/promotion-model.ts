@@ -20,7 +20,53 @@ export interface ArtifactSubject {
   digest: string;
 }
 
-export type Subject = ConfigSubject | ArtifactSubject;
+/** One artifact version a bundle pins (by digest). */
+export interface BundleMember {
+  name: string;
+  version: string;
+  digest: string;
+}
+
+/** A bundle's configuration part: an environment's snapshot (immutable, content-addressed), all of it or the keys matching patterns. */
+export interface BundleConfig {
+  environment: string;
+  seq: number;
+  digest: string;
+  /** empty: the whole snapshot (config and flags); else the keys matching these globs */
+  keyPatterns: string[];
+}
+
+/**
+ * A release bundle (domain/artifacts/bundles.ts): several artifact versions and optionally a configuration
+ * snapshot, tested together, under one content digest. Immutable: another member is another bundle digest.
+ */
+export interface Bundle {
+  name: string;
+  /** sha256 over the canonical members and configuration (bundleDigest) */
+  digest: string;
+  /** sorted by name, one version per artifact */
+  members: BundleMember[];
+  config?: BundleConfig;
+  /** the environment it was taken from, when created with `from` */
+  from?: string;
+  notes?: string;
+  createdAt: string;
+  createdBy: string;
+}
+
+/** A bundle as a promotion's release: every member moves together, under the bundle's digest. */
+export interface BundleSubject {
+  type: 'bundle';
+  name: string;
+  digest: string;
+  members: BundleMember[];
+  config?: BundleConfig;
+}
+
+export type Subject = ConfigSubject | ArtifactSubject | BundleSubject;
+
+/** What a promotion list's `subject` filter matches: the artifact's name, `bundle:<name>`, or `config`. */
+export const subjectKeyOf = (s: Subject): string => (s.type === 'artifact' ? s.name : s.type === 'bundle' ? `bundle:${s.name}` : 'config');
 
 /** One run of a recurring promotion (domain/promotion/run/recurring.ts): what its schedule's firing did. */
 export interface RecurringRun {
@@ -178,6 +224,8 @@ export interface Promotion {
     recorded?: { registry: string; digest: string | null; reason?: string }[];
     /** an automatic rollback's commit of the restored version to the git target, or why it could not be made */
     gitRevert?: GitRevertResult;
+    /** a bundle: what each member replaced (nothing: the environment ran none of it) */
+    members?: { name: string; version: string; digest: string; previous: { version?: string; digest: string | null } }[];
   } | null;
   error: { code: string; message: string } | null;
   autoPromoted: boolean;

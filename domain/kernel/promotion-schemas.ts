@@ -127,6 +127,73 @@ export const createConfigPromotion = /* @__PURE__ */ z.schema(() =>
 export type CreateConfigPromotion = z.infer<typeof createConfigPromotion>;
 
 export const createArtifactPromotion = /* @__PURE__ */ z.strictObject({ ...common, artifact: artifactName, version: semverLike });
+/** A release bundle's name: lower-case letters, digits and . _ - (it is part of its key and its route). */
+export const bundleName = artifactName;
+/** At most this many artifacts in one bundle: its promotion moves them all in one transaction. */
+export const MAX_BUNDLE_MEMBERS = 10;
+export const createBundlePromotion = /* @__PURE__ */ z.schema(() =>
+  z.strictObject({
+    ...common,
+    bundle: bundleName,
+    /** the bundle's digest; absent: the newest bundle of that name */
+    bundleDigest: z.optional(sha256Digest),
+  }),
+);
+export type CreateBundlePromotion = z.infer<typeof createBundlePromotion>;
+
+const keyPatterns = /* @__PURE__ */ z.schema(() =>
+  z
+    .array(
+      z.string().check(
+        z.regex(GLOB_PATTERN, 'must be 1-256 characters: the characters of a key (letters, digits, _ . - / :) and the wildcards * ** ?'),
+        z.refine((p) => globStars(p) <= MAX_GLOB_STARS, { message: `may hold at most ${MAX_GLOB_STARS} stars` }),
+      ),
+    )
+    .check(z.maxLength(100)),
+);
+
+/**
+ * POST /bundles: a bundle taken from what an environment runs (`from`, optionally only some of its `artifacts`), or
+ * listed by hand (`members`); `config` adds a configuration snapshot (all of it, or the keys matching `keyPatterns`)
+ * of `from` or of `config.environment`.
+ */
+export const createBundleBody = /* @__PURE__ */ z.schema(() =>
+  z.pipe(
+    z.transform(camelKeys),
+    z
+      .strictObject({
+        name: bundleName,
+        from: z.optional(envName),
+        artifacts: z.optional(z.array(artifactName).check(z.minLength(1), z.maxLength(MAX_BUNDLE_MEMBERS))),
+        members: z.optional(z.array(z.strictObject({ name: artifactName, version: semverLike })).check(z.minLength(1), z.maxLength(MAX_BUNDLE_MEMBERS))),
+        config: z.optional(z.union([z.boolean(), z.strictObject({ environment: z.optional(envName), keyPatterns: z._default(keyPatterns, []) })])),
+        notes: z._default(z.string().check(z.maxLength(2000)), ''),
+      })
+      .check(
+        z.superRefine((b, ctx) => {
+          if (b.from && b.members)
+            ctx.addIssue({ code: 'custom', path: ['members'], message: "give either 'from' (what an environment runs) or 'members', not both" });
+          if (!b.from && !b.members && !b.config)
+            ctx.addIssue({ code: 'custom', path: ['from'], message: "give 'from' (an environment to take the bundle from) or 'members' (artifact versions)" });
+          if (b.artifacts && !b.from)
+            ctx.addIssue({ code: 'custom', path: ['artifacts'], message: "'artifacts' chooses among what 'from' runs: give 'from' too" });
+          const cfgEnv = typeof b.config === 'object' ? b.config.environment : undefined;
+          if (b.config && !b.from && !cfgEnv)
+            ctx.addIssue({
+              code: 'custom',
+              path: ['config'],
+              message: "a bundle's configuration is taken from an environment: give 'from' or 'config.environment'",
+            });
+          const names = (b.members ?? []).map((m) => m.name);
+          const dup = names.find((n, i) => names.indexOf(n) !== i);
+          if (dup) ctx.addIssue({ code: 'custom', path: ['members'], message: `'${dup}' is listed twice: a bundle pins one version of each artifact` });
+        }),
+      ),
+  ),
+);
+export type CreateBundle = z.infer<typeof createBundleBody>;
+export const bundlesQuery = /* @__PURE__ */ z.schema(() => z.strictObject({ name: z.optional(bundleName) }));
+
 export type CreateArtifactPromotion = z.infer<typeof createArtifactPromotion>;
 
 /**
@@ -161,18 +228,25 @@ export const createPromotion = /* @__PURE__ */ z.schema(() =>
     z.pipe(
       z.custom<Record<string, unknown>>(),
       z.transform((body, ctx) => {
-        const schema = 'artifact' in body ? createArtifactPromotion : 'agentId' in body ? createAgentPromotion : createConfigPromotion;
+        const schema =
+          'artifact' in body
+            ? createArtifactPromotion
+            : 'bundle' in body
+              ? createBundlePromotion
+              : 'agentId' in body
+                ? createAgentPromotion
+                : createConfigPromotion;
         const r = schema.safeParse(body);
         if (!r.success) {
           for (const i of r.error.issues) z.addIssue(ctx, { ...i, code: 'custom', message: i.message, path: i.path });
           return z.NEVER;
         }
-        return r.data as CreateArtifactPromotion | CreateConfigPromotion | CreateAgentPromotion;
+        return r.data as CreateArtifactPromotion | CreateBundlePromotion | CreateConfigPromotion | CreateAgentPromotion;
       }),
     ),
   ),
 );
-export type CreatePromotion = CreateArtifactPromotion | CreateConfigPromotion;
+export type CreatePromotion = CreateArtifactPromotion | CreateBundlePromotion | CreateConfigPromotion;
 
 export const approveBody = /* @__PURE__ */ z.schema(() => z.strictObject({ comment: z.optional(z.string().check(z.maxLength(1000))) }));
 export const rejectBody = /* @__PURE__ */ z.schema(() =>
@@ -374,7 +448,7 @@ export const listPromotionsQuery = /* @__PURE__ */ z.schema(() =>
           z.minLength(1),
           z.maxLength(120),
           z.describe(
-            "What was promoted: config, or an artifact's name. /api/v1/config/promotions lists config only: another subject there is refused with 400",
+            "What was promoted: config, an artifact's name, or bundle:<name>. /api/v1/config/promotions lists config only: another subject there is refused with 400",
           ),
         ),
     ),

@@ -13,7 +13,7 @@ export const safeUrl = (url: string | undefined) => (url && (/^https?:\/\//i.tes
 /** The facts of a notification as label/value rows (the same facts as the Slack message). */
 function rows(v: NotificationView): [string, string][] {
   const out: [string, string][] = [['What', whatLine(v)]];
-  if (v.subject.type === 'artifact') out.push(['Digest', v.subject.digest]);
+  if (v.subject.type === 'artifact' || v.subject.type === 'bundle') out.push(['Digest', v.subject.digest]);
   if (v.from || v.to) out.push(['From → To', `${v.from ?? '—'} → ${v.to ?? '—'}`]);
   if (v.requester) out.push(['Requested by', v.requester]);
   if (v.expiresAt) out.push(['Expires', v.expiresAt]);

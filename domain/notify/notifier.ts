@@ -130,7 +130,12 @@ export async function notificationView(deps: Deps, kind: NotificationKind, detai
     };
   }
   const detailView = await promotionDetail(deps, p);
-  const what = p.subject.type === 'artifact' ? `${p.subject.name} ${p.subject.version}` : `config of ${p.sourceEnvironment}`;
+  const what =
+    p.subject.type === 'artifact'
+      ? `${p.subject.name} ${p.subject.version}`
+      : p.subject.type === 'bundle'
+        ? `bundle ${p.subject.name}`
+        : `config of ${p.sourceEnvironment}`;
   return {
     kind,
     tenant: p.tenant,
@@ -140,13 +145,15 @@ export async function notificationView(deps: Deps, kind: NotificationKind, detai
     subject:
       p.subject.type === 'artifact'
         ? { type: 'artifact', name: p.subject.name, version: p.subject.version, digest: p.subject.digest }
-        : {
-            type: 'config',
-            added: p.changeSummary?.added ?? 0,
-            modified: p.changeSummary?.modified ?? 0,
-            removed: p.changeSummary?.removed ?? 0,
-            firstKeys: (p.changeSummary?.keys ?? []).slice(0, 5),
-          },
+        : p.subject.type === 'bundle'
+          ? { type: 'bundle', name: p.subject.name, digest: p.subject.digest, members: p.subject.members.map((m) => `${m.name} ${m.version}`) }
+          : {
+              type: 'config',
+              added: p.changeSummary?.added ?? 0,
+              modified: p.changeSummary?.modified ?? 0,
+              removed: p.changeSummary?.removed ?? 0,
+              firstKeys: (p.changeSummary?.keys ?? []).slice(0, 5),
+            },
     from: p.sourceEnvironment,
     to: p.targetEnvironment,
     requester: p.rebasedBy ? `${p.requestedBy.name} (rebased by ${p.rebasedBy.name})` : p.requestedBy.name,

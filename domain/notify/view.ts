@@ -23,6 +23,8 @@ export interface NotificationView {
   subject:
     | { type: 'artifact'; name: string; version: string; digest: string }
     | { type: 'config'; added: number; modified: number; removed: number; firstKeys: string[] }
+    /** a bundle: its name and digest, and each member as "name version" */
+    | { type: 'bundle'; name: string; digest: string; members: string[] }
     | { type: 'none' };
   from?: string;
   to?: string;
@@ -74,6 +76,7 @@ export const shortDigest = (digest: string) => digest.replace(/^sha256:/, '').sl
 export function whatLine(v: NotificationView, f: Fmt = cut): string {
   const s = v.subject;
   if (s.type === 'artifact') return `${f(s.name, 300)} ${f(s.version, 200)} (${f(shortDigest(s.digest), 60)})`;
+  if (s.type === 'bundle') return `bundle ${f(s.name, 200)} (${f(shortDigest(s.digest), 60)}): ${listUpTo(s.members, 1000, f)}`;
   if (s.type === 'config') return `config +${s.added} ~${s.modified} −${s.removed}${s.firstKeys.length ? `: ${listUpTo(s.firstKeys, 1000, f)}` : ''}`;
   return '—';
 }

@@ -23,13 +23,21 @@ export function newPromotionId(now: Date): string {
 export const actorOf = (p: Principal): Actor => ({ id: p.id, name: p.name });
 
 export function subjectLabel(s: Subject): string {
-  return s.type === 'artifact' ? `${s.name}@${s.version}` : `config:${s.promotionType.toLowerCase()}@${s.sourceSnapshot.seq}`;
+  return s.type === 'artifact'
+    ? `${s.name}@${s.version}`
+    : s.type === 'bundle'
+      ? `bundle:${s.name}@${s.digest.slice(0, 19)}`
+      : `config:${s.promotionType.toLowerCase()}@${s.sourceSnapshot.seq}`;
 }
 
 /** Evidence owners a promotion's gates read: the promotion's own and its release's. */
 export function evidenceOwners(p: Pick<Promotion, 'id' | 'subject' | 'sourceEnvironment'>): string[] {
   const release =
-    p.subject.type === 'artifact' ? `artifact:${p.subject.name}@${p.subject.version}` : `snapshot:${p.sourceEnvironment}@${p.subject.sourceSnapshot.seq}`;
+    p.subject.type === 'artifact'
+      ? `artifact:${p.subject.name}@${p.subject.version}`
+      : p.subject.type === 'bundle'
+        ? `bundle:${p.subject.name}@${p.subject.digest}`
+        : `snapshot:${p.sourceEnvironment}@${p.subject.sourceSnapshot.seq}`;
   return [`promotion:${p.id}`, release];
 }
 

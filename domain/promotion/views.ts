@@ -11,8 +11,8 @@ import { heldByPromotion, heldBySoak, type Promotion } from '../kernel/promotion
 import { contentChoosers, evidenceAccepted } from './request/policy.ts';
 import type { ListPromotionsQuery } from '../kernel/promotion-schemas.ts';
 import { loadPromotion } from './write.ts';
-import { configChanges } from './request/release.ts';
-import { memoSource } from '../config/tree.ts';
+import { bundleChanges, bundleConfigSubject, configChanges, type ConfigChange } from './request/release.ts';
+import { EMPTY_REF, memoSource } from '../config/tree.ts';
 
 /**
  * Reads of promotions: one, a page, the view the API answers with, the detail an approver needs
@@ -222,6 +222,13 @@ export interface ChangeRow {
 
 const SECRETISH = /(secret|password|passwd|token|api[_-]?key|private|credential)/i;
 const shown = (key: string, v: unknown) => (v === undefined ? undefined : SECRETISH.test(key) ? '•••••• (masked)' : JSON.stringify(v).slice(0, 500));
+const rowOf = (c: ConfigChange): ChangeRow => ({
+  key: c.key,
+  kind: c.kind,
+  change: c.entry === null ? 'removed' : c.from === undefined ? 'added' : 'modified',
+  ...(c.from === undefined ? {} : { before: shown(c.key, c.from) }),
+  ...(c.entry === null ? {} : { after: shown(c.key, c.entry.v) }),
+});
 /** At most this many rows of a diff are shown (the count says how many there are). */
 export const CHANGE_ROWS = 200;
 
@@ -243,6 +250,7 @@ export async function changesOf(deps: Deps, p: Promotion) {
       unchanged: null,
     };
   }
+  if (p.subject.type === 'bundle') return bundleChangesOf(deps, p as Promotion & { subject: { type: 'bundle' } });
   const targetSeq = p.result?.previous.seq;
   const [target, source] = await Promise.all([
     targetSeq !== undefined
@@ -252,14 +260,49 @@ export async function changesOf(deps: Deps, p: Promotion) {
   ]);
   if (!target || !source) return { artifact: null, changes: [] as ChangeRow[], total: 0, unchanged: null };
   const { changes, unchanged } = await configChanges(memoSource(deps.store.nodes(p.tenant)), target.roots, source.roots, p.subject);
-  const rows = changes.slice(0, CHANGE_ROWS).map((c): ChangeRow => ({
-    key: c.key,
-    kind: c.kind,
-    change: c.entry === null ? 'removed' : c.from === undefined ? 'added' : 'modified',
-    ...(c.from === undefined ? {} : { before: shown(c.key, c.from) }),
-    ...(c.entry === null ? {} : { after: shown(c.key, c.entry.v) }),
-  }));
+  const rows = changes.slice(0, CHANGE_ROWS).map(rowOf);
   return { artifact: null, changes: rows, total: changes.length, unchanged };
+}
+
+/** A bundle's members before → after (after execution: what its result says each replaced), and its configuration part's rows. */
+async function bundleChangesOf(deps: Deps, p: Promotion & { subject: { type: 'bundle' } }) {
+  const b = p.subject;
+  let rows: ChangeRow[] = [];
+  let total = 0;
+  let unchanged: number | null = null;
+  const env = await deps.store.getEnvironment(p.tenant, p.targetEnvironment);
+  let members;
+  if (p.result) {
+    const moved = new Map((p.result.members ?? []).map((m) => [m.name, m]));
+    members = b.members.map((m) => {
+      const r = moved.get(m.name);
+      return r
+        ? { name: m.name, from: r.previous.version ?? null, fromDigest: r.previous.digest, to: m.version, toDigest: m.digest, moves: true }
+        : { name: m.name, from: m.version, fromDigest: m.digest, to: m.version, toDigest: m.digest, moves: false };
+    });
+  } else {
+    const now = await bundleChanges(deps, p.tenant, { members: b.members }, p.targetEnvironment, env?.head.roots ?? { config: EMPTY_REF, flag: EMPTY_REF });
+    members = now.members.map((m) => ({
+      name: m.member.name,
+      from: m.from?.version ?? null,
+      fromDigest: m.from?.digest ?? null,
+      to: m.member.version,
+      toDigest: m.member.digest,
+      moves: m.moves,
+    }));
+  }
+  if (b.config) {
+    const before =
+      p.result?.previous.seq !== undefined ? (await deps.store.getSnapshot(p.tenant, p.targetEnvironment, p.result.previous.seq))?.roots : env?.head.roots;
+    const snap = await deps.store.getSnapshot(p.tenant, b.config.environment, b.config.seq);
+    if (before && snap) {
+      const c = await configChanges(memoSource(deps.store.nodes(p.tenant)), before, snap.roots, bundleConfigSubject(b.config));
+      rows = c.changes.slice(0, CHANGE_ROWS).map(rowOf);
+      total = c.changes.length;
+      unchanged = c.unchanged;
+    }
+  }
+  return { artifact: null, bundle: { name: b.name, digest: b.digest, members }, changes: rows, total, unchanged };
 }
 
 /** GET /promotions/{id}/changes */

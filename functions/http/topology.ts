@@ -16,7 +16,7 @@ export const FUNCTION_GROUPS = {
   'promotions-read': ['promotions-list', 'promotions-get', 'promotions-decision', 'promotions-changes', 'promotions-plan'],
   'rules-read': ['rules-list', 'rules-get'],
   'deployments-read': ['deployments-history', 'deployments-metrics'],
-  'artifacts-read': ['artifacts-versions', 'artifacts-tag', 'artifacts-resolve', 'consumers-list'],
+  'artifacts-read': ['artifacts-versions', 'artifacts-tag', 'artifacts-resolve', 'consumers-list', 'bundles-list', 'bundles-get'],
   // Inbound notifications of third parties, each self-authenticated (a registry's push notifications, a pull-request
   // host's webhook): one function with one role of its own, so the tenant-fenced write role trusts one more role, not two.
   'inbound-hooks': ['registry-notifications', 'git-hook'],

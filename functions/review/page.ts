@@ -55,6 +55,7 @@ function facts(v: NotificationView): string {
   const rows: [string, string][] = [];
   const s = v.subject;
   if (s.type === 'artifact') rows.push(['Artifact', `${s.name} ${s.version}`]);
+  if (s.type === 'bundle') rows.push(['Bundle', `${s.name}: ${s.members.join(', ')}`]);
   if (s.type === 'config') rows.push(['Change', `${s.added} added, ${s.modified} modified, ${s.removed} removed`]);
   if (v.from || v.to) rows.push(['From → To', `${v.from ?? '—'} → ${v.to ?? '—'}`]);
   if (v.requester) rows.push(['Requested by', v.requester]);
@@ -63,7 +64,7 @@ function facts(v: NotificationView): string {
   if (v.expiresAt) rows.push(['Expires', v.expiresAt]);
   if (v.promotionId) rows.push(['Promotion', v.promotionId]);
   const dl = rows.map(([k, val]) => `<dt>${esc(k)}</dt><dd>${esc(val)}</dd>`).join('');
-  const digest = s.type === 'artifact' ? `<dt>Digest</dt><dd><code>${esc(s.digest)}</code></dd>` : '';
+  const digest = s.type === 'artifact' || s.type === 'bundle' ? `<dt>Digest</dt><dd><code>${esc(s.digest)}</code></dd>` : '';
   return `<dl>${dl}${digest}</dl>`;
 }
 

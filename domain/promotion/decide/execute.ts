@@ -5,7 +5,7 @@ import { memoSource } from '../../config/tree.ts';
 import { guard } from '../aggregate.ts';
 import { stampFreezeOverride } from '../run/freeze-override.ts';
 import type { Promotion } from '../../kernel/promotion-model.ts';
-import { changeView, configChanges } from '../request/release.ts';
+import { bundleChanges, changeView, configChanges } from '../request/release.ts';
 import { cancelSchedule } from '../run/schedule.ts';
 import { loadPromotion } from '../write.ts';
 
@@ -32,6 +32,20 @@ export async function previewExecution(deps: Deps, p: Promotion): Promise<Record
   if (p.subject.type === 'artifact') {
     const cur = await deps.store.getPointer(p.tenant, p.targetEnvironment, p.subject.name);
     return { artifact: p.subject.name, from: cur?.version ?? null, to: p.subject.version, digest: p.subject.digest };
+  }
+  if (p.subject.type === 'bundle') {
+    const c = await bundleChanges(deps, p.tenant, p.subject, target.name, target.head.roots);
+    return {
+      bundle: { name: p.subject.name, digest: p.subject.digest },
+      members: c.members.map((m) => ({
+        artifact: m.member.name,
+        from: m.from?.version ?? null,
+        to: m.member.version,
+        digest: m.member.digest,
+        moves: m.moves,
+      })),
+      ...(c.config ? { changes: c.config.changes.map(changeView), unchanged: c.config.unchanged } : {}),
+    };
   }
   const snap = await deps.store.getSnapshot(p.tenant, p.sourceEnvironment, p.subject.sourceSnapshot.seq);
   if (!snap) return { changes: [] };

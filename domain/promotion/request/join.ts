@@ -26,6 +26,14 @@ export async function joinMissing(deps: Deps, tenant: string, source: string, ta
         const ready = new Date(ptr.promotedAt).getTime() + soakMs;
         return ready > now ? `'${other}' (it soaks there until ${new Date(ready).toISOString()})` : null;
       }
+      if (subject.type === 'bundle') {
+        // Every member there, each for the soak time (the newest of them counts).
+        const ptrs = await Promise.all(subject.members.map((m) => deps.store.getPointer(tenant, other, m.name)));
+        const absent = subject.members.filter((m, i) => ptrs[i]?.digest !== m.digest);
+        if (absent.length) return `'${other}' (it does not run ${absent.map((m) => `${m.name}@${m.version}`).join(', ')} of bundle ${subject.name})`;
+        const ready = Math.max(0, ...ptrs.map((x) => new Date(x!.promotedAt).getTime())) + soakMs;
+        return ready > now ? `'${other}' (it soaks there until ${new Date(ready).toISOString()})` : null;
+      }
       const env = await deps.store.getEnvironment(tenant, other);
       if (!env) return `'${other}' (no such environment)`;
       if (!sourceRoots) return null;

@@ -1,3 +1,4 @@
+import { hasTargets } from '../../config/targets.ts';
 import { requestedBreakGlass } from '../../freeze/break-glass.ts';
 import { AlreadyExists, ArtifactNotFound, DeploymentNotFound, RuleViolation, TargetBusy } from '../../kernel/errors.ts';
 import type { Environment } from '../../kernel/model.ts';
@@ -12,7 +13,8 @@ import { freezeGlassOps, hasFreezeWindows } from '../run/freeze-override.ts';
 import { evaluateGates } from './gate-verdicts.ts';
 import type { Promotion, Subject } from '../../kernel/promotion-model.ts';
 import { checkForward, lineOf, policyDigest, resolvePolicy } from './policy.ts';
-import { changeSummary, changeView, configChanges } from './release.ts';
+import { bundleBrokenText, bundleChanges, bundleConsumersBroken, changeSummary, changeView, configChanges } from './release.ts';
+import { bundleLabel, findBundle } from '../../artifacts/bundles.ts';
 import { joinMissing, joinText } from './join.ts';
 import type { CreateAgentPromotion, CreatePromotion } from '../../kernel/promotion-schemas.ts';
 import { armSweep } from '../sweep/deadline.ts';
@@ -71,6 +73,7 @@ async function prepare(
       preview: { artifact: input.artifact, from: inTarget?.version ?? null, to: input.version, digest: version.digest },
     };
   }
+  if ('bundle' in input) return prepareBundle(deps, tenant, input, source, target);
   const subject: Subject = {
     type: 'config',
     sourceSnapshot: { seq: source.head.seq, digest: source.head.digest },
@@ -86,6 +89,63 @@ async function prepare(
   if (join.length) throw new RuleViolation(joinText(target, join), { after: target.after, missing: join });
   const releaseDigest = configReleaseDigest(subject);
   return { source, target, subject, releaseDigest, preview: { changes: changes.map(changeView), unchanged }, changeSummary: changeSummary(changes, subject) };
+}
+
+/**
+ * A bundle is promoted from where it runs entirely (every member's version, its configuration part's keys as its
+ * snapshot has them) into an environment it changes; the consumers it would break refuse it, as for one artifact.
+ */
+async function prepareBundle(
+  deps: Deps,
+  tenant: string,
+  input: Extract<CreatePromotion, { bundle: string }>,
+  source: Environment,
+  target: Environment,
+): Promise<Prepared> {
+  const b = await findBundle(deps, tenant, input.bundle, input.bundleDigest);
+  const label = bundleLabel(b);
+  // A bundle moves in one step and one transaction: not yet target by target, nor through a git file that names one value.
+  if (hasTargets(target))
+    throw new RuleViolation(`'${target.name}' rolls out through targets; a bundle is promoted in one step into an environment without targets`);
+  if (b.members.length && (await deps.store.getGitTarget(tenant, target.name)))
+    throw new RuleViolation(`'${target.name}' delivers through a git target that holds one artifact's value; promote a bundle's members one by one there`);
+  const [inSource, inTarget] = await Promise.all([
+    bundleChanges(deps, tenant, b, source.name, source.head.roots),
+    bundleChanges(deps, tenant, b, target.name, target.head.roots),
+  ]);
+  const elsewhere = inSource.members.filter((m) => m.moves);
+  if (elsewhere.length || inSource.config?.changes.length)
+    throw new RuleViolation(
+      `'${source.name}' does not run all of ${label}: ${[
+        ...elsewhere.map((m) => `it runs ${m.from ? `${m.member.name}@${m.from.version}` : `no ${m.member.name}`}, the bundle pins ${m.member.version}`),
+        ...(inSource.config?.changes.length ? [`${inSource.config.changes.length} of its configuration keys differ from the bundle's snapshot`] : []),
+      ].join('; ')}; a bundle is promoted from where it runs`,
+    );
+  const moving = inTarget.members.filter((m) => m.moves).map((m) => m.member);
+  if (moving.length === 0 && !inTarget.config?.changes.length) throw new RuleViolation(`'${target.name}' already runs all of ${label}`);
+  const broken = await bundleConsumersBroken(deps, tenant, b, moving, target.name);
+  if (broken.length) throw new RuleViolation(`${label} would break ${bundleBrokenText(target.name, broken)}`, { consumers: broken });
+  const subject: Subject = { type: 'bundle', name: b.name, digest: b.digest, members: b.members, ...(b.config ? { config: b.config } : {}) };
+  const join = await joinMissing(deps, tenant, source.name, target, subject);
+  if (join.length) throw new RuleViolation(joinText(target, join), { after: target.after, missing: join });
+  const members = inTarget.members.map((m) => ({
+    artifact: m.member.name,
+    from: m.from?.version ?? null,
+    to: m.member.version,
+    digest: m.member.digest,
+    moves: m.moves,
+  }));
+  return {
+    source,
+    target,
+    subject,
+    releaseDigest: b.digest,
+    preview: {
+      bundle: { name: b.name, digest: b.digest },
+      members,
+      ...(inTarget.config ? { changes: inTarget.config.changes.map(changeView), unchanged: inTarget.config.unchanged } : {}),
+    },
+  };
 }
 
 /** An agent promotion as the artifact promotion it is: the source deployment names release and source environment. */

@@ -1,3 +1,5 @@
+import { bundleDigest } from '../../artifacts/bundles.ts';
+import { bundleBrokenText, bundleChanges, bundleConsumersBroken } from './release.ts';
 import { freezeOverridden } from '../../freeze/break-glass.ts';
 import { activeWindowOf } from '../../freeze/windows.ts';
 import type { Environment } from '../../kernel/model.ts';
@@ -110,6 +112,19 @@ async function verifyRelease(deps: Deps, p: Promotion): Promise<string[]> {
     // A consumer pinned (or re-pinned) since the request still holds the release back (a rollback's consumers are its impact analysis's).
     const broken = p.rollback ? [] : await consumersBroken(deps, p.tenant, p.subject.name, p.subject.version, p.targetEnvironment);
     if (broken.length) out.push(`${p.subject.name}@${p.subject.version} would break ${consumersBrokenText(p.subject.name, p.targetEnvironment, broken)}`);
+  } else if (p.subject.type === 'bundle') {
+    // Each member still is the version it pins (a digest never changes under a published version), and the bundle its digest.
+    const b = p.subject;
+    const versions = await Promise.all(b.members.map((m) => deps.store.getArtifactVersion(p.tenant, m.name, m.version)));
+    const changed = b.members.filter((m, i) => versions[i]?.digest !== m.digest);
+    if (changed.length) out.push(`the digest of ${changed.map((m) => `${m.name}@${m.version}`).join(', ')} no longer matches the published version`);
+    if (bundleDigest(b.members, b.config) !== b.digest) out.push("the bundle's members no longer give its digest");
+    if (!p.rollback) {
+      const env = await deps.store.getEnvironment(p.tenant, p.targetEnvironment);
+      const moving = env ? (await bundleChanges(deps, p.tenant, b, env.name, env.head.roots)).members.filter((m) => m.moves).map((m) => m.member) : [];
+      const broken = await bundleConsumersBroken(deps, p.tenant, b, moving, p.targetEnvironment);
+      if (broken.length) out.push(`bundle ${b.name} would break ${bundleBrokenText(p.targetEnvironment, broken)}`);
+    }
   } else {
     const s = await deps.store.getSnapshot(p.tenant, p.sourceEnvironment, p.subject.sourceSnapshot.seq);
     if (!s || s.digest !== p.subject.sourceSnapshot.digest) out.push("the source snapshot's digest no longer matches what was requested");

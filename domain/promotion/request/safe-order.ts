@@ -1,3 +1,4 @@
+import { pinsOf } from '../../artifacts/consumers-broken.ts';
 import { brokenBy } from '../../artifacts/artifacts.ts';
 import type { Consumer } from '../../artifacts/model.ts';
 import type { Ctx, Deps } from '../../kernel/deps.ts';
@@ -183,12 +184,7 @@ export function safeOrder(items: readonly PlanItem[], state: PlanState): SafeOrd
 export const PLANNED_STATUSES = ['PENDING', 'VALIDATING', 'VALIDATION_FAILED', 'AWAITING_APPROVAL', 'APPROVED', 'SCHEDULED'] as const;
 const planned = (p: Promotion) => (PLANNED_STATUSES as readonly string[]).includes(p.status);
 
-/** A version's own pins (`metadata.pins`): the string entries of an object, nothing else. */
-export function pinsOf(metadata: Record<string, unknown> | undefined): Record<string, string> {
-  const pins = metadata?.pins;
-  if (!pins || typeof pins !== 'object' || Array.isArray(pins)) return {};
-  return Object.fromEntries(Object.entries(pins as Record<string, unknown>).filter((e): e is [string, string] => typeof e[1] === 'string'));
-}
+export { pinsOf };
 
 /** A release on its way (a promotion, or one auto-promotion is about to request): what it brings where. */
 export interface Release {

@@ -119,7 +119,14 @@ export function queryContext(
       parameters: Object.fromEntries(parameters),
     },
     environment: env.name,
-    release: { version: p.subject.type === 'artifact' ? p.subject.version : String(p.subject.sourceSnapshot.seq) },
+    release: {
+      version:
+        p.subject.type === 'artifact'
+          ? p.subject.version
+          : p.subject.type === 'bundle'
+            ? `${p.subject.name}@${p.subject.digest.slice(7, 19)}`
+            : String(p.subject.sourceSnapshot.seq),
+    },
     promotion: { id: p.id },
     args: Object.fromEntries(values),
   };

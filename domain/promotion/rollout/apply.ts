@@ -32,6 +32,8 @@ async function releaseFor(deps: Deps, p: Promotion, env: Environment): Promise<P
       base: ptr?.version_ ?? 0,
     };
   }
+  // A bundle is refused at its request where the target has targets (it moves in one step).
+  if (p.subject.type === 'bundle') throw new PromotionFailed(`a bundle is not rolled out target by target: '${env.name}' has targets`);
   const snap = await deps.store.getSnapshot(p.tenant, p.sourceEnvironment, p.subject.sourceSnapshot.seq);
   if (!snap) throw new PromotionFailed('source snapshot is gone');
   const source = memoSource(deps.store.nodes(p.tenant));

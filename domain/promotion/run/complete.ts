@@ -2,9 +2,9 @@ import type { Deps, WriteOp, With } from '../../kernel/deps.ts';
 import { memoSource } from '../../config/tree.ts';
 import type { Deployment, Promotion, RolloutState } from '../../kernel/promotion-model.ts';
 import { ENGINE, moved } from '../aggregate.ts';
-import { artifactOps, configOps, PromotionFailed, recordInRegistries } from './target-change.ts';
+import { PromotionFailed, recordInRegistries, releaseOps } from './target-change.ts';
 import { loadPromotion, promotionEvent, writePromotion } from '../write.ts';
-import { configChanges } from '../request/release.ts';
+import { bundleChanges, configChanges } from '../request/release.ts';
 import type { Next } from './deadlines.ts';
 import { wakeQueued } from './queue.ts';
 import { finish, completionOps } from './end.ts';
@@ -31,10 +31,7 @@ export async function completeNow(deps: With<'git' | 'registry'>, tenant: string
       putCurrent = null;
       if (cur.status !== 'APPROVED' && cur.status !== 'SCHEDULED') return null;
       const executing = moved(cur, 'EXECUTING', ENGINE, deps.clock(), { taskToken: null });
-      const built =
-        cur.subject.type === 'artifact'
-          ? await artifactOps(deps, executing as Promotion & { subject: { type: 'artifact' } })
-          : await configOps(deps, executing as Promotion & { subject: { type: 'config' } });
+      const built = await releaseOps(deps, executing);
       const withResult: Promotion = { ...executing, result: built.result };
       copied = ((built.result as { synced?: unknown[] }).synced?.length ?? 0) > 0;
       const { ops, deployed, origin: first } = await completionOps(deps, withResult, 'COMPLETED', 'DEPLOYED', built.ops);
@@ -82,10 +79,7 @@ export async function completeRollout(deps: With<'git' | 'registry' | 'scheduler
   const { after, before } = await writePromotion(deps, tenant, id, async (cur) => {
     putCurrent = null;
     if (cur.status !== 'EXECUTING' || !cur.rollout) return null;
-    const built =
-      cur.subject.type === 'artifact'
-        ? await artifactOps(deps, cur as Promotion & { subject: { type: 'artifact' } })
-        : await configOps(deps, cur as Promotion & { subject: { type: 'config' } });
+    const built = await releaseOps(deps, cur);
     const withResult: Promotion = { ...cur, result: built.result };
     copied = ((built.result as { synced?: unknown[] }).synced?.length ?? 0) > 0;
     const { ops, deployed } = await completionOps(deps, withResult, 'COMPLETED', 'DEPLOYED', built.ops);
@@ -123,6 +117,14 @@ export async function verifyStep(deps: With<'registry' | 'scheduler' | 'workflow
     const ptr = await deps.store.getPointer(tenant, p.targetEnvironment, p.subject.name);
     if (!ptr || ptr.digest !== p.subject.digest)
       throw new PromotionFailed(`'${p.targetEnvironment}' does not run ${p.subject.name}@${p.subject.version} after execution`);
+  } else if (p.subject.type === 'bundle') {
+    const env = await deps.store.getEnvironment(tenant, p.targetEnvironment);
+    if (!env) throw new PromotionFailed(`'${p.targetEnvironment}' no longer exists`);
+    const after = await bundleChanges(deps, tenant, p.subject, env.name, env.head.roots);
+    const missing = after.members.filter((m) => m.moves).map((m) => `${m.member.name}@${m.member.version}`);
+    if (after.config?.changes.length) missing.push(`${after.config.changes.length} configuration keys`);
+    if (missing.length)
+      throw new PromotionFailed(`'${p.targetEnvironment}' does not run all of bundle ${p.subject.name} after execution: ${missing.join(', ')}`);
   } else {
     const snap = await deps.store.getSnapshot(tenant, p.targetEnvironment, p.result.snapshotSeq!);
     const source = await deps.store.getSnapshot(tenant, p.sourceEnvironment, p.subject.sourceSnapshot.seq);

@@ -1,4 +1,4 @@
-import type { Snapshot } from '../../kernel/model.ts';
+import type { RestoredBy, Snapshot } from '../../kernel/model.ts';
 import type { Deps, WriteOp, With } from '../../kernel/deps.ts';
 import { isTerminal } from '../../kernel/lifecycle.ts';
 import type { Promotion } from '../../kernel/promotion-model.ts';
@@ -137,9 +137,61 @@ async function undoOps(deps: Deps, p: Promotion, message: string): Promise<{ ops
       restored: { version: r.previous.version, digest: r.previous.digest! },
     };
   }
+  if (p.subject.type === 'bundle') return bundleUndo(deps, p, restoredBy, now);
+  return (await configUndo(deps, p, restoredBy, now)) ?? { ops: [], restored: null };
+}
+
+/**
+ * A bundle goes back as one unit: every member it moved to the version the target ran before (a member new to the
+ * target stays: there was none to put back, and the reason says so) and its configuration part to the head before,
+ * in one transaction; auto-promotion into the target is paused.
+ */
+async function bundleUndo(deps: Deps, p: Promotion, restoredBy: RestoredBy, now: string): Promise<{ ops: WriteOp[]; restored: { digest: string } | null }> {
+  const r = p.result!;
+  const ops: WriteOp[] = [];
+  let restored = 0;
+  for (const m of r.members ?? []) {
+    const cur = await deps.store.getPointer(p.tenant, p.targetEnvironment, m.name);
+    if (!cur || cur.promotionId !== p.id || !m.previous.version || !m.previous.digest) continue;
+    ops.push(
+      {
+        kind: 'pointer',
+        pointer: {
+          ...cur,
+          version: m.previous.version,
+          digest: m.previous.digest,
+          promotedAt: now,
+          promotedBy: ENGINE.name,
+          promotionId: null,
+          version_: cur.version_ + 1,
+          restoredBy,
+        },
+        expectedVersion: cur.version_,
+      },
+      tagOps({ name: m.name, version: m.previous.version, digest: m.previous.digest }, p.targetEnvironment, 'release', ENGINE.name, now)[1]!,
+    );
+    restored++;
+  }
+  const config = r.snapshotSeq !== undefined ? await configUndo(deps, p, restoredBy, now) : null;
+  if (config) ops.push(...config.ops);
+  else {
+    const env = await deps.store.getEnvironment(p.tenant, p.targetEnvironment);
+    if (env)
+      ops.push({
+        kind: 'environment',
+        env: { ...env, autoPromotionPaused: true, version: env.version + 1, updatedAt: now, updatedBy: ENGINE.name },
+        expectedVersion: env.version,
+      });
+  }
+  return { ops, restored: restored || config ? { digest: r.previous.digest ?? p.releaseDigest } : null };
+}
+
+/** A config release's head (or a bundle's configuration part) put back to the snapshot before it; null when the head moved since. */
+async function configUndo(deps: Deps, p: Promotion, restoredBy: RestoredBy, now: string): Promise<{ ops: WriteOp[]; restored: { digest: string } } | null> {
+  const r = p.result!;
   const env = await deps.store.getEnvironment(p.tenant, p.targetEnvironment);
   const prev = await deps.store.getSnapshot(p.tenant, p.targetEnvironment, r.previous.seq!);
-  if (!env || !prev || env.head.seq !== r.snapshotSeq) return { ops: [], restored: null };
+  if (!env || !prev || env.head.seq !== r.snapshotSeq) return null;
   const seq = env.head.seq + 1;
   const snapshot: Snapshot = {
     ...prev,

@@ -57,6 +57,17 @@ export const soakOfTarget = (target: Pick<Environment, 'soakSeconds'> | null): {
 export async function liveSince(deps: Deps, p: Promotion): Promise<string | null> {
   const { tenant, sourceEnvironment: env, subject } = p;
   if (subject.type === 'config') return (await deps.store.getSnapshot(tenant, env, subject.sourceSnapshot.seq))?.createdAt ?? null;
+  if (subject.type === 'bundle') {
+    // A bundle is live once its last member is: the newest of their pointers, while the source runs every one.
+    const ptrs = await Promise.all(subject.members.map((m) => deps.store.getPointer(tenant, env, m.name)));
+    if (ptrs.some((x, i) => x?.digest !== subject.members[i]!.digest)) return null;
+    return (
+      ptrs
+        .map((x) => x!.deployedAt ?? x!.promotedAt)
+        .sort()
+        .pop() ?? null
+    );
+  }
   const pointer = await deps.store.getPointer(tenant, env, subject.name);
   if (pointer?.digest === subject.digest) return pointer.deployedAt ?? pointer.promotedAt;
   const history = await deps.store.listDeployments(tenant, env, 50);

@@ -6,7 +6,7 @@ import type { Deps, With } from '../../kernel/deps.ts';
 import type { Promotion } from '../../kernel/promotion-model.ts';
 import { flowDecision, LOCK_SECONDS, type Next } from './deadlines.ts';
 import { afterApproval, ENGINE, moved, patched } from '../aggregate.ts';
-import { artifactOps, configOps, PromotionFailed } from './target-change.ts';
+import { PromotionFailed, releaseOps } from './target-change.ts';
 import { currentPolicy } from './flow.ts';
 import { freezeGate, runGates } from '../request/run-gates.ts';
 import { loadPromotion, promotionEvent, writePromotion } from '../write.ts';
@@ -175,10 +175,7 @@ export async function executeStep(deps: With<'alarms' | 'git' | 'registry' | 'sc
   }
   await writePromotion(deps, tenant, id, async (cur) => {
     if (cur.status !== 'EXECUTING' || cur.result) return null;
-    const ops =
-      cur.subject.type === 'artifact'
-        ? await artifactOps(deps, cur as Promotion & { subject: { type: 'artifact' } })
-        : await configOps(deps, cur as Promotion & { subject: { type: 'config' } });
+    const ops = await releaseOps(deps, cur);
     // One transaction: pointer/head + snapshot + deployment record + promotion + audit. A failure leaves the target as it was.
     return { next: patched(cur, deps.clock(), { result: ops.result }), action: 'promotion.execute', by: ENGINE, ops: ops.ops };
   });

@@ -11,8 +11,8 @@ import type { RegistryTag } from '../../artifacts/ports.ts';
 import { applyChanges, lookup, memoSource, NodeSink, type NodeSource } from '../../config/tree.ts';
 import { canonicalJson } from '../../kernel/canonical.ts';
 import { ENGINE, patched } from '../aggregate.ts';
-import type { ArtifactVersion, Deployment, Promotion } from '../../kernel/promotion-model.ts';
-import { configChanges } from '../request/release.ts';
+import type { ArtifactPointer, ArtifactVersion, BundleMember, ConfigSubject, Deployment, Promotion } from '../../kernel/promotion-model.ts';
+import { bundleConfigSubject, configChanges } from '../request/release.ts';
 import { loadPromotion, writePromotion } from '../write.ts';
 
 /**
@@ -88,13 +88,34 @@ function deployment(p: Promotion, imageTag: string, gitCommit: string, digest: s
 }
 
 export async function configOps(deps: Deps, p: Promotion & { subject: { type: 'config' } }) {
+  const { target, snapshot, ops } = await configHeadOps(deps, p, p.subject, p.sourceEnvironment);
+  const now = snapshot.createdAt;
+  const { seq, digest } = snapshot;
+  const dep = deployment(p, `${target.name}@${seq}`, '', digest, now);
+  ops.push(deploymentOp(dep, null, now));
+  const current = await deps.store.getCurrent(p.tenant, target.name);
+  const replaced =
+    current && current.imageTag === `${target.name}@${target.head.seq}`
+      ? { id: current.id, deployedAt: current.deployedAt, promotionId: current.promotionId }
+      : null;
+  return {
+    ops,
+    result: { snapshotSeq: seq, digest, deploymentId: dep.id, deployedAt: now, previous: { seq: target.head.seq, digest: target.head.digest }, replaced },
+  };
+}
+
+/**
+ * The target's new head and snapshot with a config selection (`subject`, read from `from`'s snapshot) applied:
+ * a config promotion's whole change, a bundle's configuration part.
+ */
+async function configHeadOps(deps: Deps, p: Promotion, subject: ConfigSubject, from: string) {
   const target = await deps.store.getEnvironment(p.tenant, p.targetEnvironment);
   if (!target) throw new PromotionFailed(`target environment '${p.targetEnvironment}' no longer exists`);
-  const snap = await deps.store.getSnapshot(p.tenant, p.sourceEnvironment, p.subject.sourceSnapshot.seq);
+  const snap = await deps.store.getSnapshot(p.tenant, from, subject.sourceSnapshot.seq);
   if (!snap) throw new PromotionFailed('source snapshot is gone');
   const source = memoSource(deps.store.nodes(p.tenant));
   if (p.rollback?.of) await assertUnchangedSince(source, target.head.roots, p.rollback.impact.reverts);
-  const { changes } = await configChanges(source, target.head.roots, snap.roots, p.subject);
+  const { changes } = await configChanges(source, target.head.roots, snap.roots, subject);
   const sink = new NodeSink();
   const roots: Roots = { ...target.head.roots };
   for (const kind of ['config', 'flag'] as const) {
@@ -109,22 +130,15 @@ export async function configOps(deps: Deps, p: Promotion & { subject: { type: 'c
     p.requestedBy.name,
     now,
     { action: 'batch', keys: changes.slice(0, 20).map((c) => `${c.kind}:${c.key}`), count: changes.length },
-    `promotion ${p.id} from ${p.sourceEnvironment}@${p.subject.sourceSnapshot.seq}`,
+    `promotion ${p.id} from ${from}@${subject.sourceSnapshot.seq}`,
   );
   // A rollback's snapshot says which rollback made it, and why.
   if (p.rollback) snapshot.restoredBy = { promotionId: p.id, reason: p.rollback.reason };
-  const { seq, digest } = snapshot;
-  const dep = deployment(p, `${target.name}@${seq}`, '', digest, now);
-  const ops: WriteOp[] = [{ kind: 'environment', env, expectedVersion: target.version }, { kind: 'snapshot', snapshot }, deploymentOp(dep, null, now)];
-  const current = await deps.store.getCurrent(p.tenant, target.name);
-  const replaced =
-    current && current.imageTag === `${target.name}@${target.head.seq}`
-      ? { id: current.id, deployedAt: current.deployedAt, promotionId: current.promotionId }
-      : null;
-  return {
-    ops,
-    result: { snapshotSeq: seq, digest, deploymentId: dep.id, deployedAt: now, previous: { seq: target.head.seq, digest: target.head.digest }, replaced },
-  };
+  const ops: WriteOp[] = [
+    { kind: 'environment', env, expectedVersion: target.version },
+    { kind: 'snapshot', snapshot },
+  ];
+  return { target, snapshot, ops, changed: changes.length };
 }
 
 /**
@@ -208,6 +222,95 @@ export async function artifactOps(deps: With<'git' | 'registry'>, p: Promotion &
       synced,
       ...(git ? { git } : {}),
     },
+  };
+}
+
+/** What executing a promotion writes, whatever its release: an artifact's, a bundle's or a config selection's ops and result. */
+export function releaseOps(deps: With<'git' | 'registry'>, p: Promotion) {
+  return p.subject.type === 'artifact'
+    ? artifactOps(deps, p as Promotion & { subject: { type: 'artifact' } })
+    : p.subject.type === 'bundle'
+      ? bundleOps(deps, p as Promotion & { subject: { type: 'bundle' } })
+      : configOps(deps, p as Promotion & { subject: { type: 'config' } });
+}
+
+/**
+ * A bundle moves as one unit, in one transaction: every member the target does not run yet (its tags, its
+ * registry copies, its pointer) and its configuration part (the target's head), under one deployment record
+ * that names the bundle. Any member's refusal (a tag taken, a copy that fails) fails the whole before anything
+ * is written.
+ */
+export async function bundleOps(deps: With<'git' | 'registry'>, p: Promotion & { subject: { type: 'bundle' } }) {
+  const b = p.subject;
+  const now = deps.clock().toISOString();
+  const [pointers, versions] = await Promise.all([
+    Promise.all(b.members.map((m) => deps.store.getPointer(p.tenant, p.targetEnvironment, m.name))),
+    Promise.all(b.members.map((m) => deps.store.getArtifactVersion(p.tenant, m.name, m.version))),
+  ]);
+  const changed = b.members.filter((m, i) => versions[i]?.digest !== m.digest);
+  if (changed.length)
+    throw new PromotionFailed(`the digest of ${changed.map((m) => `${m.name}@${m.version}`).join(', ')} changed since the promotion was requested`);
+  const moving = b.members.map((m, i) => ({ m, cur: pointers[i] ?? null, version: versions[i]! })).filter((x) => x.cur?.digest !== x.m.digest);
+  const tags = moving.flatMap((x) => tagOps(x.version, p.targetEnvironment, p.rollback ? 'rollback' : 'release', p.requestedBy.name, now));
+  await assertTagsFree(deps, p.tenant, tags).catch((err: Error) => {
+    throw new PromotionFailed(err.message);
+  });
+  const synced = [];
+  for (const x of moving) {
+    const one = { ...p, subject: { type: 'artifact' as const, ...x.m } };
+    synced.push(...(await syncRegistries(deps, one, x.version, registryTagsOf(tagOps(x.version, p.targetEnvironment, 'release', p.requestedBy.name, now)))));
+  }
+  const dep = deployment(p, `${b.name}@${b.digest.slice(7, 19)}`, '', b.digest, now);
+  const ops: WriteOp[] = [...tags];
+  for (const x of moving) ops.push(memberPointer(p, x.m, x.cur, dep.id, now));
+  let config: { snapshotSeq: number; previous: { seq: number; digest: string } } | null = null;
+  if (b.config) {
+    const head = await configHeadOps(deps, p, bundleConfigSubject(b.config), b.config.environment);
+    if (head.changed) {
+      ops.push(...head.ops);
+      config = { snapshotSeq: head.snapshot.seq, previous: { seq: head.target.head.seq, digest: head.target.head.digest } };
+    }
+  }
+  ops.push(deploymentOp(dep, null, now));
+  const current = await deps.store.getCurrent(p.tenant, p.targetEnvironment);
+  return {
+    ops,
+    result: {
+      digest: b.digest,
+      deploymentId: dep.id,
+      deployedAt: now,
+      previous: { digest: null, ...(config ? { seq: config.previous.seq } : {}) },
+      ...(config ? { snapshotSeq: config.snapshotSeq } : {}),
+      replaced: current ? { id: current.id, deployedAt: current.deployedAt, promotionId: current.promotionId } : null,
+      synced,
+      members: moving.map((x) => ({
+        name: x.m.name,
+        version: x.m.version,
+        digest: x.m.digest,
+        previous: { version: x.cur?.version, digest: x.cur?.digest ?? null },
+      })),
+    },
+  };
+}
+
+/** A member's pointer in the target moved to its version, under the bundle's deployment. */
+function memberPointer(p: Promotion, m: BundleMember, cur: ArtifactPointer | null, deploymentId: string, now: string): WriteOp {
+  return {
+    kind: 'pointer',
+    pointer: {
+      environment: p.targetEnvironment,
+      name: m.name,
+      version: m.version,
+      digest: m.digest,
+      promotedAt: now,
+      promotedBy: p.requestedBy.name,
+      promotionId: p.id,
+      version_: (cur?.version_ ?? 0) + 1,
+      deploymentId,
+      deployedAt: now,
+      ...(p.rollback ? { restoredBy: { promotionId: p.id, reason: p.rollback.reason } } : {}),
+    },
+    expectedVersion: cur ? cur.version_ : null,
   };
 }
 

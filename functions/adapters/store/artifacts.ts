@@ -1,7 +1,7 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { AuditEntry } from '#domain/kernel/model';
 import type { RepoLink } from '#domain/artifacts/model';
-import type { ArtifactPointer, ArtifactVersion } from '#domain/kernel/promotion-model';
+import type { ArtifactPointer, ArtifactVersion, Bundle } from '#domain/kernel/promotion-model';
 import type { Consumer, Tag } from '#domain/artifacts/model';
 import { tagName } from '#domain/artifacts/tags';
 import type { WriteOp } from '#domain/ports';
@@ -84,6 +84,16 @@ export function artifactArea(base: StoreBase): Area<ArtifactStorePort, ArtifactO
     async listPointers(tenant: string, env: string): Promise<ArtifactPointer[]> {
       const k = keys.pointers(tenant, env);
       return base.queryAll<ArtifactPointer>(k.pk, k.skPrefix, true);
+    },
+
+    async getBundle(tenant: string, name: string, digest: string): Promise<Bundle | null> {
+      const r = await db.send(new GetCommand({ TableName: table, Key: keys.bundle(tenant, name, digest), ConsistentRead: true }));
+      return strip<Bundle>(r.Item);
+    },
+
+    async listBundles(tenant: string, name?: string): Promise<Bundle[]> {
+      const k = keys.bundles(tenant, name);
+      return base.queryAll<Bundle>(k.pk, k.skPrefix, true);
     },
 
     async putRepoLink(link: RepoLink, audit: AuditEntry): Promise<void> {
@@ -183,6 +193,9 @@ export function artifactArea(base: StoreBase): Area<ArtifactStorePort, ArtifactO
           ),
           'version',
         );
+      case 'bundle':
+        // Content-addressed: a second write of the same digest is the same bundle (created once, never changed).
+        return one(base.put({ ...keys.bundle(tenant, op.bundle.name, op.bundle.digest), entity: 'Bundle', ...op.bundle }, null), 'exists');
       case 'artifactVersion': {
         const a = op.artifact;
         return one(base.put({ ...keys.artifactVersion(tenant, a.name, a.version), entity: 'ArtifactVersion', ...artifactVersionItem(a) }, null), 'exists');
@@ -193,7 +206,15 @@ export function artifactArea(base: StoreBase): Area<ArtifactStorePort, ArtifactO
   return {
     port,
     writes: {
-      kinds: kindsOf<ArtifactOp | RepoLinkOp>({ tag: true, consumer: true, pointer: true, artifactVersion: true, repoLink: true, deleteRepoLink: true }),
+      kinds: kindsOf<ArtifactOp | RepoLinkOp>({
+        tag: true,
+        consumer: true,
+        pointer: true,
+        artifactVersion: true,
+        bundle: true,
+        repoLink: true,
+        deleteRepoLink: true,
+      }),
       items: (op, ctx) => items(op, ctx.tenant, ctx.ops),
     },
   };

@@ -2,7 +2,7 @@ import { brotliDecompressSync } from 'node:zlib';
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { Page } from '#domain/kernel/model';
 import { isTerminal, STATUSES, type Status } from '#domain/kernel/lifecycle';
-import type { Approval, Evidence, Promotion, RolloutTarget } from '#domain/kernel/promotion-model';
+import { subjectKeyOf, type Approval, type Evidence, type Promotion, type RolloutTarget } from '#domain/kernel/promotion-model';
 import type { DomainEvent } from '#domain/kernel/ports';
 import type { EnvLease, PromotionFilter, PromotionOp, PromotionStorePort } from '#domain/promotion/ports';
 import { GSI_ACTIVE, GSI_ALL, GSI_STATUS, GSI_TARGET, indexAttributes, keys, TABLE } from '../keys.ts';
@@ -16,7 +16,7 @@ import { outboxAttribute } from './outbox.ts';
  * is one brotli-compressed JSON document (`doc`), about a third of its plain size.
  */
 export function promotionItem(p: Promotion): Record<string, unknown> {
-  const subjectKey = p.subject.type === 'artifact' ? p.subject.name : 'config';
+  const subjectKey = subjectKeyOf(p.subject);
   // Plain: what conditions and index filters read. The gate results live in their own item.
   const { version, status, sourceEnvironment, targetEnvironment, gates: _gates, ...rest } = p;
   return {

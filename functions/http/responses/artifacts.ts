@@ -185,3 +185,34 @@ export const registryNotificationsResponse = /* @__PURE__ */ z.schema(() =>
     results: z.array(open).check(z.describe('per tagged manifest push: the version published (created or already there), or why it was skipped')),
   }),
 );
+
+/** A release bundle (domain/artifacts/bundles.ts). */
+export const bundle = /* @__PURE__ */ z.schema(() =>
+  z
+    .strictObject({
+      name: z.string(),
+      digest: digest.check(z.describe('sha256 over its members (name, version, digest) and its configuration (content digest, key patterns)')),
+      members: z.array(z.strictObject({ name: z.string(), version: z.string(), digest })),
+      config: z.optional(
+        z
+          .strictObject({ environment: z.string(), seq: z.number().check(z.int()), digest, keyPatterns: z.array(z.string()) })
+          .check(z.describe("the environment's snapshot it carries: all of it, or the keys matching keyPatterns")),
+      ),
+      from: z.optional(z.string().check(z.describe('the environment it was taken from'))),
+      notes: z.optional(z.string()),
+      createdAt: time,
+      createdBy: z.string(),
+    })
+    .check(z.meta({ id: 'Bundle' })),
+);
+export const bundlesResponse = /* @__PURE__ */ z.schema(() => z.strictObject({ bundles: z.array(bundle) }));
+export const bundleVersionsResponse = /* @__PURE__ */ z.schema(() =>
+  z.strictObject({
+    name: z.string(),
+    latest: bundle,
+    versions: z.array(bundle).check(z.describe('newest first')),
+    environments: z
+      .array(z.strictObject({ environment: z.string(), digest: z.nullable(digest) }))
+      .check(z.describe('per environment, the newest version of the bundle whose every member it runs (null: none)')),
+  }),
+);

@@ -90,6 +90,10 @@ const heldBy = /* @__PURE__ */ z.schema(() =>
     soakHold,
   ]),
 );
+/** A bundle's configuration part: an environment's snapshot, all of it or the keys matching `keyPatterns`. */
+export const bundleConfig = /* @__PURE__ */ z.schema(() =>
+  z.strictObject({ environment: z.string(), seq: z.number().check(z.int()), digest, keyPatterns: z.array(z.string()) }),
+);
 export const subject = /* @__PURE__ */ z.schema(() =>
   z.discriminatedUnion('type', [
     z.strictObject({ type: z.literal('artifact'), name: z.string(), version: z.string(), digest }),
@@ -100,6 +104,13 @@ export const subject = /* @__PURE__ */ z.schema(() =>
       configIds: z.array(z.string()),
       flagIds: z.array(z.string()),
       keyPatterns: z.array(z.string()),
+    }),
+    z.strictObject({
+      type: z.literal('bundle'),
+      name: z.string(),
+      digest: digest.check(z.describe("the bundle's content digest: approvals are bound to it")),
+      members: z.array(z.strictObject({ name: z.string(), version: z.string(), digest })),
+      config: z.optional(bundleConfig),
     }),
   ]),
 );
@@ -176,6 +187,18 @@ const promotionFields = /* @__PURE__ */ z.schema(() =>
           ),
         ),
         recorded: z.optional(z.array(z.strictObject({ registry: z.string(), digest: z.nullable(digest), reason: z.optional(z.string()) }))),
+        members: z
+          .optional(
+            z.array(
+              z.strictObject({
+                name: z.string(),
+                version: z.string(),
+                digest,
+                previous: z.strictObject({ version: z.optional(z.string()), digest: z.nullable(digest) }),
+              }),
+            ),
+          )
+          .check(z.describe('a bundle: each member it moved and what the target ran of it before')),
         git: z
           .optional(
             z.strictObject({
@@ -451,6 +474,28 @@ export const promotionChangesResponse = /* @__PURE__ */ z.schema(() =>
       artifact: z
         .nullable(z.strictObject({ name: z.string(), from: z.nullable(z.string()), fromDigest: z.nullable(z.string()), to: z.string(), toDigest: digest }))
         .check(z.describe('an artifact promotion: the version the target ran before it (or runs now, until it executes) and the one it brings')),
+      bundle: z
+        .optional(
+          z.strictObject({
+            name: z.string(),
+            digest,
+            members: z.array(
+              z.strictObject({
+                name: z.string(),
+                from: z.nullable(z.string()),
+                fromDigest: z.nullable(z.string()),
+                to: z.string(),
+                toDigest: digest,
+                moves: z.boolean(),
+              }),
+            ),
+          }),
+        )
+        .check(
+          z.describe(
+            'a bundle promotion: each member, the version the target ran before (or runs now) and the one it brings; `changes` holds its configuration part',
+          ),
+        ),
       changes: z
         .array(
           z.strictObject({

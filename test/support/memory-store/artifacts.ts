@@ -1,7 +1,7 @@
 import type { Consumer, RepoLink, Tag } from '../../../domain/artifacts/model.ts';
 import { ValidationFailed } from '../../../domain/kernel/errors.ts';
 import type { AuditEntry, Page } from '../../../domain/kernel/model.ts';
-import type { ArtifactPointer, ArtifactVersion, Deployment } from '../../../domain/kernel/promotion-model.ts';
+import type { ArtifactPointer, ArtifactVersion, Bundle, Deployment } from '../../../domain/kernel/promotion-model.ts';
 import type { WriteOp } from '../../../domain/ports.ts';
 import type { ArtifactOp, ArtifactStorePort, DeploymentOp, DeploymentStorePort, MetricDelta, RepoLinkOp } from '../../../domain/artifacts/ports.ts';
 import { GSI_ENTITY, GSI_MONITOR, indexAttributes, keys } from '../../../functions/adapters/keys.ts';
@@ -59,6 +59,13 @@ export function artifactArea({ table }: MemoryState) {
     async listPointers(tenant: string, env: string): Promise<ArtifactPointer[]> {
       const k = keys.pointers(tenant, env);
       return table.query(k.pk, { prefix: k.skPrefix }).map((i) => strip<ArtifactPointer>(i)!);
+    },
+    async getBundle(tenant: string, name: string, digest: string): Promise<Bundle | null> {
+      return strip<Bundle>(table.get(keys.bundle(tenant, name, digest)));
+    },
+    async listBundles(tenant: string, name?: string): Promise<Bundle[]> {
+      const k = keys.bundles(tenant, name);
+      return table.query(k.pk, { prefix: k.skPrefix }).map((i) => strip<Bundle>(i)!);
     },
     async getTag(tenant: string, artifact: string, env: string, kind: Tag['kind'], version: string): Promise<Tag | null> {
       if (kind === 'latest') {
@@ -185,6 +192,7 @@ export function artifactArea({ table }: MemoryState) {
         'version',
       ),
     ],
+    bundle: (op, ctx) => [create({ ...keys.bundle(ctx.tenant, op.bundle.name, op.bundle.digest), entity: 'Bundle', ...op.bundle })],
     artifactVersion: (op, ctx) => [
       create({ ...keys.artifactVersion(ctx.tenant, op.artifact.name, op.artifact.version), entity: 'ArtifactVersion', ...artifactVersionItem(op.artifact) }),
     ],

@@ -1,7 +1,15 @@
 import type { FreezeWindow } from '../../../domain/freeze/model.ts';
 import { isTerminal, STATUSES, type Status } from '../../../domain/kernel/lifecycle.ts';
 import type { Page } from '../../../domain/kernel/model.ts';
-import type { Approval, Evidence, Promotion, RecurringPromotion, RolloutTarget, Rule } from '../../../domain/kernel/promotion-model.ts';
+import {
+  subjectKeyOf,
+  type Approval,
+  type Evidence,
+  type Promotion,
+  type RecurringPromotion,
+  type RolloutTarget,
+  type Rule,
+} from '../../../domain/kernel/promotion-model.ts';
 import type { EnvLease, PolicyOp, PolicyStorePort, PromotionFilter, PromotionOp, PromotionStorePort } from '../../../domain/promotion/ports.ts';
 import { GSI_ACTIVE, GSI_ALL, GSI_STATUS, GSI_TARGET, indexAttributes, keys, TABLE } from '../../../functions/adapters/keys.ts';
 import { strip } from '../../../functions/adapters/store/base.ts';
@@ -19,7 +27,7 @@ function promotionItem(p: Promotion): Item {
     ...keys.promotion(p.tenant, p.id),
     entity: 'Promotion',
     ...rest,
-    subjectKey: p.subject.type === 'artifact' ? p.subject.name : 'config',
+    subjectKey: subjectKeyOf(p.subject),
     ...indexAttributes.promotion(p, !isTerminal(p.status)),
   };
 }

@@ -1,0 +1,215 @@
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { verifyAttestation } from '../../domain/attestation/verify.ts';
+import { approveIfAsked, waitFor } from '../support/promotions.ts';
+import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
+
+let t: TestStack;
+beforeAll(async () => {
+  t = await startTestStack();
+});
+afterAll(() => t?.stop());
+
+const root = join(import.meta.dirname, '..', '..');
+const cli = (token: string, ...args: string[]) =>
+  promisify(execFile)(join(root, 'node_modules', '.bin', 'tsx'), [join(root, 'cli', 'stageline.ts'), ...args], {
+    env: { ...process.env, STAGELINE_URL: t.url, STAGELINE_TOKEN: token },
+    cwd: root,
+  });
+const digest = (c: string) => `sha256:${c.repeat(64).slice(0, 64)}`;
+
+describe('release bundles: several artifacts and a configuration snapshot promoted as one unit', () => {
+  it('creates a bundle from what dev runs, promotes it through the line in one step each, and shows it everywhere', async () => {
+    const tenant = t.tenant();
+    const u = await t.users(tenant);
+    await makeLine(t, u.admin);
+    const publish = (artifact: string, version: string, c: string, metadata: Record<string, unknown> = {}) =>
+      t.call('POST', `/api/v1/artifacts/${artifact}/versions`, { token: u.deployer, body: { version, digest: digest(c), metadata } });
+    expect((await publish('api', 'v1.0.0', 'a')).status).toBe(201);
+    expect((await publish('worker', 'v1.0.0', 'b')).status).toBe(201);
+    expect((await t.call('POST', '/api/v1/environments/dev/configs', { token: u.deployer, body: { key: 'queue.size', value: 10 } })).status).toBe(201);
+
+    // Created from dev: both artifacts and dev's configuration; the same content again is the same bundle (200).
+    const created = await t.call('POST', '/api/v1/bundles', { token: u.deployer, body: { name: 'checkout', from: 'dev', config: true } });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    expect(created.body.members).toEqual([
+      { name: 'api', version: 'v1.0.0', digest: digest('a') },
+      { name: 'worker', version: 'v1.0.0', digest: digest('b') },
+    ]);
+    expect(created.body.config).toMatchObject({ environment: 'dev', keyPatterns: [] });
+    const again = await t.call('POST', '/api/v1/bundles', { token: u.deployer, body: { name: 'checkout', from: 'dev', config: true } });
+    expect(again.status).toBe(200);
+    expect(again.body.digest).toBe(created.body.digest);
+    // Bad input: named fields, never a 500.
+    const both = await t.call('POST', '/api/v1/bundles', {
+      token: u.deployer,
+      body: { name: 'x', from: 'dev', members: [{ name: 'api', version: 'v1.0.0' }] },
+    });
+    expect(both.status).toBe(400);
+    const unknown = await t.call('POST', '/api/v1/bundles', { token: u.deployer, body: { name: 'x', members: [{ name: 'api', version: 'v9.9.9' }] } });
+    expect(unknown.status).toBe(404);
+    expect(unknown.body.error.message).toContain('api@v9.9.9');
+    const twice = await t.call('POST', '/api/v1/bundles', {
+      token: u.deployer,
+      body: {
+        name: 'x',
+        members: [
+          { name: 'api', version: 'v1.0.0' },
+          { name: 'api', version: 'v1.0.0' },
+        ],
+      },
+    });
+    expect(twice.status).toBe(400);
+    expect((await t.call('POST', '/api/v1/bundles', { token: u.viewer, body: { name: 'checkout', from: 'dev' } })).status).toBe(403);
+
+    // A dry run lists each member's move and the configuration's changes; nothing is written.
+    const dry = await t.call('POST', '/api/v1/promotions', {
+      token: u.deployer,
+      body: { sourceEnvironment: 'dev', targetEnvironment: 'staging', bundle: 'checkout', dryRun: true },
+    });
+    expect(dry.status, JSON.stringify(dry.body)).toBe(200);
+    expect(dry.body.releaseDigest).toBe(created.body.digest);
+    expect(dry.body.members).toEqual([
+      { artifact: 'api', from: null, to: 'v1.0.0', digest: digest('a'), moves: true },
+      { artifact: 'worker', from: null, to: 'v1.0.0', digest: digest('b'), moves: true },
+    ]);
+    expect(dry.body.changes).toEqual([expect.objectContaining({ kind: 'config', key: 'queue.size', action: 'add' })]);
+
+    const toStaging = await t.call('POST', '/api/v1/promotions', {
+      token: u.deployer,
+      body: { sourceEnvironment: 'dev', targetEnvironment: 'staging', bundle: 'checkout' },
+    });
+    expect(toStaging.status, JSON.stringify(toStaging.body)).toBe(201);
+    expect(toStaging.body.subject).toMatchObject({ type: 'bundle', name: 'checkout', digest: created.body.digest });
+    const done = await waitFor(t, u.viewer, toStaging.body.id, ['COMPLETED', 'FAILED', 'ROLLED_BACK']);
+    expect(done.status, JSON.stringify(done.error)).toBe('COMPLETED');
+    expect(done.result.members.map((m: any) => [m.name, m.version, m.previous.version ?? null])).toEqual([
+      ['api', 'v1.0.0', null],
+      ['worker', 'v1.0.0', null],
+    ]);
+    // Every member and the configuration moved in the one transaction, under one deployment record naming the bundle.
+    for (const a of ['api', 'worker']) {
+      const v = await t.call('GET', `/api/v1/artifacts/${a}/versions?environment=staging`, { token: u.viewer });
+      expect(v.body.latest.version).toBe('v1.0.0');
+    }
+    const cfg = await t.call('GET', '/api/v1/environments/staging/configs', { token: u.viewer });
+    expect(cfg.body.items.map((i: any) => [i.key, i.value])).toEqual([['queue.size', 10]]);
+    const history = await t.call('GET', '/api/v1/platform/deployments/history?environment=staging', { token: u.viewer });
+    expect(history.body.filter((d: any) => d.promotionId === toStaging.body.id).map((d: any) => [d.imageTag, d.digest])).toEqual([
+      [`checkout@${created.body.digest.slice(7, 19)}`, created.body.digest],
+    ]);
+    // Again into staging: nothing to move.
+    const already = await t.call('POST', '/api/v1/promotions', {
+      token: u.deployer,
+      body: { sourceEnvironment: 'dev', targetEnvironment: 'staging', bundle: 'checkout' },
+    });
+    expect(already.status).toBe(422);
+    expect(already.body.error.message).toContain("'staging' already runs all of checkout@");
+
+    // The changes view and the bundle's page say what each environment runs.
+    const changes = await t.call('GET', `/api/v1/promotions/${toStaging.body.id}/changes`, { token: u.viewer });
+    expect(changes.status).toBe(200);
+    expect(changes.body.bundle.members.map((m: any) => [m.name, m.from, m.to, m.moves])).toEqual([
+      ['api', null, 'v1.0.0', true],
+      ['worker', null, 'v1.0.0', true],
+    ]);
+    const shown = await t.call('GET', '/api/v1/bundles/checkout', { token: u.viewer });
+    expect(shown.body.environments).toEqual([
+      { environment: 'dev', digest: created.body.digest },
+      { environment: 'staging', digest: created.body.digest },
+      { environment: 'production', digest: null },
+    ]);
+    expect((await t.call('GET', '/api/v1/promotions?subject=bundle:checkout', { token: u.viewer })).body.items.map((p: any) => p.id)).toEqual([
+      toStaging.body.id,
+    ]);
+
+    // The signed verification summary names the bundle and each member by digest: an admission check of one image finds it.
+    let att;
+    for (let i = 0; i < 100; i++) {
+      att = await t.call('GET', `/api/v1/promotions/${toStaging.body.id}/attestation`, { token: u.viewer });
+      if (att.status === 200) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(att!.status).toBe(200);
+    const key = await t.call('GET', '/api/v1/audit/public-key', { token: u.viewer });
+    const v = verifyAttestation(att!.body.envelope, key.body.publicKeyPem, { subjectDigest: digest('b') });
+    expect(v.ok, JSON.stringify(v)).toBe(true);
+    if (v.ok) expect(v.statement.subject.map((s) => s.name)).toEqual(['bundle:checkout', 'api', 'worker', expect.stringMatching(/^config:dev@/)]);
+  });
+
+  it('refuses what would break a pinned consumer unless the consumer moves with it, re-pinned; approvals bind to the bundle digest', async () => {
+    const tenant = t.tenant();
+    const u = await t.users(tenant);
+    await makeLine(t, u.admin);
+    const publish = (artifact: string, version: string, c: string, metadata: Record<string, unknown> = {}) =>
+      t.call('POST', `/api/v1/artifacts/${artifact}/versions`, { token: u.deployer, body: { version, digest: digest(c), metadata } });
+    const promote = async (source: string, target: string, body: Record<string, unknown>) => {
+      const r = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: source, targetEnvironment: target, ...body } });
+      expect(r.status, JSON.stringify(r.body)).toBe(201);
+      await approveIfAsked(t, u, r.body.id, ['COMPLETED', 'FAILED']);
+      return waitFor(t, u.viewer, r.body.id, ['COMPLETED', 'FAILED', 'ROLLED_BACK']);
+    };
+    // v1 of both everywhere; production's worker pins api ^1.
+    await publish('api', 'v1.0.0', '1');
+    await publish('worker', 'v1.0.0', '2');
+    for (const [s, d] of [
+      ['dev', 'staging'],
+      ['staging', 'production'],
+    ])
+      for (const a of ['api', 'worker']) expect((await promote(s!, d!, { artifact: a, version: 'v1.0.0' })).status).toBe('COMPLETED');
+    await t.call('PUT', '/api/v1/artifacts/api/consumers/worker', { token: u.deployer, body: { constraint: '^1.0.0', environment: 'production' } });
+    // v2: the worker's new version pins api ^2.
+    await publish('api', 'v2.0.0', '3');
+    await publish('worker', 'v2.0.0', '4', { pins: { api: '^2.0.0' } });
+    const apiOnly = await t.call('POST', '/api/v1/bundles', { token: u.deployer, body: { name: 'api-only', members: [{ name: 'api', version: 'v2.0.0' }] } });
+    const both = await t.call('POST', '/api/v1/bundles', { token: u.deployer, body: { name: 'platform', from: 'dev' } });
+    expect(both.status).toBe(201);
+    expect((await promote('dev', 'staging', { bundle: 'platform' })).status).toBe('COMPLETED');
+
+    // api alone into production breaks the worker's pin: refused, naming the consumer and its constraint.
+    const alone = await t.call('POST', '/api/v1/promotions', {
+      token: u.deployer,
+      body: { sourceEnvironment: 'staging', targetEnvironment: 'production', bundle: 'api-only', bundleDigest: apiOnly.body.digest },
+    });
+    expect(alone.status).toBe(422);
+    expect(alone.body.error.message).toContain("consumer 'worker' pins api ^1.0.0");
+    // Not promoted from where it does not run: production does not run the bundle.
+    const wrongSource = await t.call('POST', '/api/v1/promotions', {
+      token: u.deployer,
+      body: { sourceEnvironment: 'production', targetEnvironment: 'staging', bundle: 'platform' },
+    });
+    expect(wrongSource.status).toBeGreaterThanOrEqual(400);
+
+    // The bundle moves the worker with it, re-pinned: allowed. Production asks for approval, bound to the bundle's digest.
+    const r = await t.call('POST', '/api/v1/promotions', {
+      token: u.deployer,
+      body: { sourceEnvironment: 'staging', targetEnvironment: 'production', bundle: 'platform' },
+    });
+    expect(r.status, JSON.stringify(r.body)).toBe(201);
+    expect(r.body.releaseDigest).toBe(both.body.digest);
+    await approveIfAsked(t, u, r.body.id, ['COMPLETED']);
+    const decision = await t.call('GET', `/api/v1/promotions/${r.body.id}/decision`, { token: u.viewer });
+    for (const a of decision.body.approvals) expect(a.digest).toBe(both.body.digest);
+    const ended = await waitFor(t, u.viewer, r.body.id, ['COMPLETED', 'FAILED', 'ROLLED_BACK']);
+    expect(ended.status, JSON.stringify(ended.error)).toBe('COMPLETED');
+    expect(ended.result.members.map((m: any) => [m.name, m.previous.version])).toEqual([
+      ['api', 'v1.0.0'],
+      ['worker', 'v1.0.0'],
+    ]);
+
+    // The CLI: list, show, and promote --bundle (a dry run here: production already runs it).
+    const list = await cli(u.viewer, 'bundles', 'list');
+    expect(list.stdout).toContain('platform');
+    expect(list.stdout).toContain('api@v2.0.0, worker@v2.0.0');
+    const show = await cli(u.viewer, 'bundles', 'show', 'platform');
+    expect(show.stdout).toMatch(/production\s+\S+ \(newest\)/);
+    const created = await cli(u.deployer, 'bundles', 'create', '--name', 'just-api', '--from', 'production', '--only', 'api');
+    expect(created.stdout).toContain('bundle just-api sha256:');
+    expect(created.stdout).toContain('api@v2.0.0');
+    const refused = await cli(u.deployer, 'promote', '--bundle', 'platform', '--from', 'staging', '--to', 'production', '--dry-run').catch((e) => e);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain("'production' already runs all of platform@");
+  });
+});
