@@ -106,7 +106,9 @@ export interface RegistrySync {
   /**
    * Attaches a JSON document to the artifact in each registry as an OCI referrer (a manifest whose
    * `subject` is the digest; found through the referrers API or the `sha256-<hex>` tag). Per registry:
-   * the referrer's digest, or why it failed.
+   * the referrer's digest, or why it failed. The document is the referrer's one layer (media type
+   * `artifactType`); `annotations` go on its manifest (and its entry in the referrers index) and on the layer.
+   * The same input makes the same referrer: attaching it again is harmless.
    */
   attach(input: {
     tenant: string;
@@ -115,6 +117,7 @@ export interface RegistrySync {
     targets: Registry[];
     artifactType: string;
     document: Record<string, unknown>;
+    annotations?: { manifest?: Record<string, string>; layer?: Record<string, string> };
   }): Promise<{ registry: string; digest: string | null; reason?: string }[]>;
   /**
    * signature_match: finds the artifact's Sigstore bundle (an OCI referrer in the source registry) and verifies it

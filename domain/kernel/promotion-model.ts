@@ -220,7 +220,10 @@ export interface Promotion {
     replaced?: { id: string; deployedAt: string; promotionId: string | null } | null;
     /** cross-registry copies, digest-verified */
     synced?: { registry: string; digest: string | null; bytesCopied: number; tags?: string[] }[];
-    /** the audit record attached to the artifact in each target registry (an OCI referrer), or why not */
+    /**
+     * the unsigned audit record attached to the artifact in each target registry (an OCI referrer), or why not:
+     * promotions before signed attestations only (their referrers stay); the signed attestation is attached now
+     */
     recorded?: { registry: string; digest: string | null; reason?: string }[];
     /** an automatic rollback's commit of the restored version to the git target, or why it could not be made */
     gitRevert?: GitRevertResult;

@@ -49,6 +49,10 @@ export function promotionEvent(
       thresholds?: { success?: string; failure?: string };
       measurements: { at: string; phase: string; value: number | null; error?: string }[];
     };
+    /** Promotion Attested */
+    attestation?: { verificationResult: 'PASSED' | 'FAILED'; keyId: string; subjectDigest: string; url: string };
+    /** when it happened, when that is not now (an attestation: when it was signed) */
+    at?: string;
   } = {},
 ): WriteOp {
   return eventOp(type, p.tenant, {
@@ -60,7 +64,7 @@ export function promotionEvent(
     subject: subjectLabel(p.subject),
     releaseDigest: p.releaseDigest,
     ...Object.fromEntries(Object.entries(extra).filter(([, v]) => v !== undefined)),
-    at: deps.clock().toISOString(),
+    at: extra.at ?? deps.clock().toISOString(),
   });
 }
 

@@ -4,6 +4,7 @@ import { eventMetrics } from '../adapters/metrics.ts';
 import { streamBatch, type StreamRecord } from '../adapters/stream-records.ts';
 import { anchorFromEnv } from '../adapters/kms-s3-anchor.ts';
 import { rememberingAnchor } from '../adapters/remembering-anchor.ts';
+import { registryOnFirstUse } from '../adapters/registry-on-first-use.ts';
 import { compose } from '../http/deps.ts';
 import { eventsFromEnv } from '../adapters/events.ts';
 import { logger } from '../adapters/observability.ts';
@@ -11,10 +12,11 @@ import * as env from '../configuration.ts';
 
 /**
  * This function's adapters: the store, the bus (it alone publishes: every other function writes
- * events to the outbox) and the audit anchor; a warm consumer believes the heads it wrote itself
- * and the roots it signed without a key-service call (ChainAnchorer, remembering-anchor.ts).
+ * events to the outbox), the audit anchor and the registries (an artifact's attestation is attached
+ * there); a warm consumer believes the heads it wrote itself and the roots it signed without a
+ * key-service call (ChainAnchorer, remembering-anchor.ts).
  */
-const wiring = compose({ anchor: () => rememberingAnchor(anchorFromEnv()), events: eventsFromEnv });
+const wiring = compose({ anchor: () => rememberingAnchor(anchorFromEnv()), events: eventsFromEnv, registry: registryOnFirstUse });
 
 /**
  * How often at most the consumer signs (one Merkle root for every chain that moved): seconds,
@@ -77,7 +79,7 @@ export const handler = async (event: { Records: StreamRecord[] } | AnchorTick) =
   }
   const batch = streamBatch(event.Records);
   const done = await consumeStreamBatch(d, anchorers.of(d), batch, eventMetrics);
-  // Each promotion the batch ended gets its signed attestation, once (domain/promotion/run/attest.ts).
+  // Each promotion the batch ended gets its signed attestation, once, attached in its registries (domain/promotion/run/attest.ts).
   const attested = await attestEnded(d, batch.events, (t, id, reason) => logger.error('promotion not attested', { tenant: t, promotionId: id, reason }));
   return { ...done, attested };
 };

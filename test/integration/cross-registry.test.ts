@@ -90,40 +90,27 @@ describe('cross-registry promotion (real OCI registries on loopback)', () => {
       expect(await head(r.url, 'platform', sbom!.digest!), `${r.name}: the SBOM`).toBe(sbom!.digest);
       expect(await head(r.url, 'platform', legacyTag), `${r.name}: cosign's .sig tag`).toBe(sigImage);
     }
-    // The promotion's audit record (seed 003's shape) is attached to the digest in each registry, found by the referrers tag.
-    const recorded = await waitFor(t, u.viewer, p.body.id, ['COMPLETED']).then(async () => {
-      for (let i = 0; i < 100; i++) {
-        const cur = (await t.call('GET', `/api/v1/promotions/${p.body.id}`, { token: u.viewer })).body;
-        if (cur.result.recorded) return cur.result.recorded;
-        await new Promise((r) => setTimeout(r, 50));
-      }
-      throw new Error('no audit record attached');
-    });
-    expect(recorded.map((r: any) => [r.registry, /^sha256:/.test(r.digest)])).toEqual([
-      ['dr', true],
-      ['region2', true],
-    ]);
-    const index: any = await (
-      await fetch(`${dr.url}/v2/platform/manifests/sha256-${digest.slice(7)}`, { headers: { accept: 'application/vnd.oci.image.index.v1+json' } })
-    ).json();
-    expect(index.manifests).toEqual([
-      expect.objectContaining({ digest: sbom!.digest, artifactType: 'application/spdx+json' }),
-      expect.objectContaining({ digest: recorded[0].digest, artifactType: 'application/vnd.stageline.promotion.v1+json' }),
-    ]);
-    const referrer: any = await (
-      await fetch(`${dr.url}/v2/platform/manifests/${recorded[0].digest}`, { headers: { accept: 'application/vnd.oci.image.manifest.v1+json' } })
-    ).json();
-    expect(referrer.subject.digest).toBe(digest);
-    const record = await (await fetch(`${dr.url}/v2/platform/blobs/${referrer.layers[0].digest}`)).json();
-    expect(record).toMatchObject({
-      promotion_id: p.body.id,
-      artifact: 'platform@v1.2.3',
-      source_env: 'dev',
-      target_env: 'staging',
-      result: 'COMPLETED',
-      validation_gates: { policy_compliance: 'PASS' },
-      digest,
-    });
+    // The promotion's signed attestation (a DSSE envelope) is attached to the digest in each registry, found by the referrers tag.
+    await t.stack.stream.idle();
+    const { envelope } = (await t.call('GET', `/api/v1/promotions/${p.body.id}/attestation`, { token: u.viewer })).body;
+    for (const r of [dr, region2]) {
+      const index: any = await (
+        await fetch(`${r.url}/v2/platform/manifests/sha256-${digest.slice(7)}`, { headers: { accept: 'application/vnd.oci.image.index.v1+json' } })
+      ).json();
+      expect(index.manifests, r.name).toEqual([
+        expect.objectContaining({ digest: sbom!.digest, artifactType: 'application/spdx+json' }),
+        expect.objectContaining({
+          artifactType: 'application/vnd.dsse.envelope.v1+json',
+          annotations: expect.objectContaining({ 'dev.stageline.promotion-id': p.body.id, 'dev.stageline.environment': 'staging' }),
+        }),
+      ]);
+      const referrer: any = await (
+        await fetch(`${r.url}/v2/platform/manifests/${index.manifests[1].digest}`, { headers: { accept: 'application/vnd.oci.image.manifest.v1+json' } })
+      ).json();
+      expect(referrer.subject.digest).toBe(digest);
+      expect(await (await fetch(`${r.url}/v2/platform/blobs/${referrer.layers[0].digest}`)).json()).toEqual(envelope);
+    }
+    expect(done.result.recorded).toBeUndefined();
 
     // An unreachable registry in the target: the promotion fails and the target keeps what it ran.
     const d2 = await pushImage(reg(primary), 'platform', { configBytes: Buffer.from('{"v":2}'), layers: [randomBytes(64 * 1024)] });

@@ -3,7 +3,8 @@ import { dsse as sigstoreDsse } from '@sigstore/core';
 import { describe, expect, it } from 'vitest';
 import { base64Bytes, envelopeOf, IN_TOTO_PAYLOAD_TYPE, pae } from '../../domain/attestation/dsse.ts';
 import { buildStatement, NotSha256, sha256Hex, type StatementInput } from '../../domain/attestation/statement.ts';
-import { endedPromotions } from '../../domain/promotion/run/attest.ts';
+import { attestable, endedPromotions } from '../../domain/promotion/run/attest.ts';
+import type { Promotion } from '../../domain/kernel/promotion-model.ts';
 import { verifyAttestation } from '../../domain/attestation/verify.ts';
 import { describePublicKey } from '../../domain/audit/audit.ts';
 
@@ -108,13 +109,14 @@ describe('the statement (in-toto v1, SLSA VSA v1)', () => {
     expect(sha256Hex('b'.repeat(64))).toBe('b'.repeat(64));
   });
 
-  it('picks the promotions a batch of events ended (completed, rolled back), each once', () => {
+  it('picks the promotions a batch of events ended (completed, rolled back, failed), each once', () => {
     const e = (type: string, promotionId: unknown, tenant = 'acme') => ({ id: 'x', type, tenant, detail: { promotionId } });
     expect(
       endedPromotions([
         e('Promotion Completed', 'p1'),
         e('Promotion Approved', 'p2'),
         e('Promotion Rolled Back', 'p3'),
+        e('Promotion Failed', 'p4'),
         e('Promotion Completed', 'p1'),
         e('Promotion Completed', 'p1', 'beta'),
         e('Promotion Completed', 7),
@@ -122,8 +124,19 @@ describe('the statement (in-toto v1, SLSA VSA v1)', () => {
     ).toEqual([
       { tenant: 'acme', promotionId: 'p1' },
       { tenant: 'acme', promotionId: 'p3' },
+      { tenant: 'acme', promotionId: 'p4' },
       { tenant: 'beta', promotionId: 'p1' },
     ]);
+  });
+
+  it('attests every end that changed the target: completed, rolled back, failed after its change; not a failure before it, nor an end that is no end', () => {
+    const changed = { deploymentId: 'd', deployedAt: '2030-01-01T00:00:00.000Z', previous: { digest: null } } as Promotion['result'];
+    expect(attestable({ status: 'COMPLETED', result: changed })).toBe(true);
+    expect(attestable({ status: 'ROLLED_BACK', result: changed })).toBe(true);
+    expect(attestable({ status: 'FAILED', result: changed })).toBe(true);
+    expect(attestable({ status: 'FAILED', result: null })).toBe(false);
+    for (const status of ['CANCELLED', 'EXPIRED', 'VALIDATION_FAILED', 'EXECUTING'] as const)
+      expect(attestable({ status, result: changed }), status).toBe(false);
   });
 });
 

@@ -1,16 +1,17 @@
 import { createHash } from 'node:crypto';
 import { canonicalJson, digestOf } from '../../kernel/canonical.ts';
-import { parseEventDetail } from '../../kernel/events.ts';
-import { AttestationNotFound } from '../../kernel/errors.ts';
+import { AttestationNotFound, DomainError } from '../../kernel/errors.ts';
 import type { Ctx, Deps, With } from '../../kernel/deps.ts';
 import type { DomainEvent } from '../../kernel/ports.ts';
 import type { Promotion } from '../../kernel/promotion-model.ts';
 import type { AuditEntry } from '../../kernel/model.ts';
 import { WriteConflict } from '../../kernel/retry.ts';
 import { contentChoosers, evidenceAccepted } from '../request/policy.ts';
-import { ENGINE, evidenceOwners, forCurrentRelease, subjectLabel } from '../aggregate.ts';
+import { ENGINE, evidenceOwners, forCurrentRelease } from '../aggregate.ts';
 import { decisionRecordOf } from '../views.ts';
-import { loadPromotion } from '../write.ts';
+import { loadPromotion, promotionEvent } from '../write.ts';
+import { repositoryOf } from '../../artifacts/tags.ts';
+import { attestationReferrer } from '../../attestation/referrer.ts';
 import { envelopeOf, IN_TOTO_PAYLOAD_TYPE, pae } from '../../attestation/dsse.ts';
 import type { StoredAttestation } from '../../attestation/ports.ts';
 import { buildStatement, NotSha256, subjectOf, type Statement, type VerificationResult } from '../../attestation/statement.ts';
@@ -19,17 +20,26 @@ import { verifyAttestation, type AttestationVerdict } from '../../attestation/ve
 /**
  * A promotion's attestation: made once, when it has ended, by the table's stream consumer — the one
  * process that signs with the audit key — on the event that says so (`Promotion Completed`: PASSED;
- * `Promotion Rolled Back`: FAILED). An event delivered again finds the attestation stored and signs
- * nothing; two consumers racing on one event both sign, and the conditional put keeps the first.
+ * `Promotion Rolled Back`, and `Promotion Failed` after it changed the target: FAILED). An event
+ * delivered again finds the attestation stored and signs nothing; two consumers racing on one event both
+ * sign, and the conditional put keeps the first. An artifact copied into the target's registries gets
+ * the envelope attached there too, as an OCI referrer of its digest (domain/attestation/referrer.ts),
+ * on every delivery of the event: the same referrer each time.
  */
 
-/** The events that end a promotion with an attestation, and the result each gives. */
-const ENDINGS: Record<string, true> = { 'Promotion Completed': true, 'Promotion Rolled Back': true };
+/** The events that may end a promotion with an attestation (attestable says whether this one does). */
+const ENDINGS: Record<string, true> = { 'Promotion Completed': true, 'Promotion Rolled Back': true, 'Promotion Failed': true };
 
 /** What a promotion's end says: completed (a rollback's own promotion included) passed, anything else failed. */
 export const resultOf = (p: Pick<Promotion, 'status'>): VerificationResult => (p.status === 'COMPLETED' ? 'PASSED' : 'FAILED');
 
-const ENDED = new Set(['COMPLETED', 'ROLLED_BACK', 'FAILED']);
+/**
+ * Whether a promotion has ended in a way its attestation tells: completed, rolled back, or failed after it
+ * changed the target (its `result` is the change; a promotion that failed before changing anything, or a
+ * rollout none of whose targets had changed, leaves nothing to attest).
+ */
+export const attestable = (p: Pick<Promotion, 'status' | 'result'>): boolean =>
+  p.status === 'COMPLETED' || p.status === 'ROLLED_BACK' || (p.status === 'FAILED' && !!p.result);
 
 /** Where the statement's URIs point when the function knows no public URL. */
 export const NO_PUBLIC_URL = 'https://stageline.invalid';
@@ -82,7 +92,7 @@ export async function attestPromotion(
   promotionId: string,
 ): Promise<{ outcome: 'attested' | 'exists'; promotion: Promotion; attestation: StoredAttestation } | { outcome: 'not_ended' }> {
   const p = await deps.store.getPromotion(tenant, promotionId);
-  if (!p || !ENDED.has(p.status)) return { outcome: 'not_ended' };
+  if (!p || !attestable(p)) return { outcome: 'not_ended' };
   const existing = await deps.store.getAttestation(tenant, promotionId);
   if (existing) {
     // Signed before, and its entry perhaps lost with the batch that signed it: written now (once).
@@ -151,19 +161,54 @@ function attestedEventId(tenant: string, promotionId: string): string {
 }
 
 /** `Promotion Attested` (webhook promotion.attested): the attestation is stored; what it says and where it is. */
-export function attestedEvent(p: Promotion, a: StoredAttestation): DomainEvent {
-  const detail = parseEventDetail('Promotion Attested', {
-    tenant: p.tenant,
-    promotionId: p.id,
-    status: p.status,
-    sourceEnvironment: p.sourceEnvironment,
-    targetEnvironment: p.targetEnvironment,
-    subject: subjectLabel(p.subject),
-    releaseDigest: p.releaseDigest,
+export function attestedEvent(deps: Deps, p: Promotion, a: StoredAttestation): DomainEvent {
+  const op = promotionEvent(deps, 'Promotion Attested', p, {
     attestation: { verificationResult: a.result, keyId: a.keyId, subjectDigest: a.subjectDigest, url: `/api/v1/promotions/${p.id}/attestation` },
     at: a.at,
   });
-  return { id: attestedEventId(p.tenant, p.id), type: 'Promotion Attested', tenant: p.tenant, detail };
+  if (op.kind !== 'event') throw new Error('promotionEvent made no event');
+  return { ...op.event, id: attestedEventId(p.tenant, p.id) };
+}
+
+/** An attestation that could not be attached in a registry of its environment: the stream's batch fails and is retried. */
+export class AttestationNotAttached extends DomainError {
+  readonly code = 'ATTESTATION_NOT_ATTACHED';
+  override readonly name = 'AttestationNotAttached';
+}
+
+/**
+ * The attestation of an artifact's (or a bundle's) promotion, attached to each image's digest in each registry of the target
+ * it was copied into (`result.synced`), as an OCI referrer (domain/attestation/referrer.ts); the digests of the
+ * referrers, or [] when there is nothing to attach (a config release, no registry). A registry that refuses it
+ * throws AttestationNotAttached naming it; attaching again makes the same referrer, so a retry is harmless.
+ */
+export async function attachInRegistries(deps: With<'registry'>, p: Promotion, a: StoredAttestation): Promise<{ registry: string; digest: string }[]> {
+  // An artifact, or each member a bundle moved (each is an image of its own in the registries).
+  const images = p.subject.type === 'artifact' ? [p.subject] : p.subject.type === 'bundle' ? (p.result?.members ?? []) : [];
+  if (!images.length) return [];
+  const copied = new Set((p.result?.synced ?? []).map((s) => s.registry));
+  if (!copied.size) return [];
+  const target = await deps.store.getEnvironment(p.tenant, p.targetEnvironment);
+  const registries = (target?.registries ?? []).filter((r) => copied.has(r.name));
+  if (!registries.length) return [];
+  const out: { registry: string; digest: string }[] = [];
+  for (const image of images) {
+    const version = await deps.store.getArtifactVersion(p.tenant, image.name, image.version);
+    const attached = await deps.registry.attach({
+      tenant: p.tenant,
+      repository: version ? repositoryOf(version) : image.name,
+      digest: image.digest,
+      targets: registries,
+      ...attestationReferrer(a, p),
+    });
+    const failed = attached.filter((r) => !r.digest);
+    if (failed.length)
+      throw new AttestationNotAttached(
+        `the attestation of promotion ${p.id} could not be attached to ${image.digest} in ${failed.map((f) => `${f.registry} (${f.reason ?? 'no reason given'})`).join('; ')}`,
+      );
+    out.push(...attached.map((r) => ({ registry: r.registry, digest: r.digest! })));
+  }
+  return out;
 }
 
 /** The promotions a batch of events ended (each once), for attestPromotion. */
@@ -178,30 +223,36 @@ export function endedPromotions(events: DomainEvent[]): { tenant: string; promot
 
 /**
  * Each promotion a batch of the stream's events ended gets its attestation (the stream consumer calls
- * this after relaying the batch): once — a redelivered event finds it stored and signs nothing. A
- * promotion whose statement cannot be built (a digest that is not sha256) is told to `skipped` and
- * left, never retried forever; a failure to sign or store throws, and the batch is retried (its events
- * are relayed again under their ids, which consumers de-duplicate by).
+ * this after relaying the batch): once — a redelivered event finds it stored and signs nothing — and, for
+ * an artifact in registries, attached there (again on a redelivery: the same referrer). A promotion whose
+ * statement cannot be built (a digest that is not sha256) is told to `skipped` and left, never retried
+ * forever; a failure to sign, store or attach throws, and the batch is retried (its events are relayed
+ * again under their ids, which consumers de-duplicate by; what is left lands in the consumer's DLQ).
  */
 export async function attestEnded(
-  deps: With<'anchor' | 'events'>,
+  deps: With<'anchor' | 'events' | 'registry'>,
   events: DomainEvent[],
   skipped: (tenant: string, promotionId: string, reason: string) => void,
 ): Promise<number> {
   let attested = 0;
   const news: DomainEvent[] = [];
+  const failures: Error[] = [];
   for (const { tenant, promotionId } of endedPromotions(events)) {
     try {
       const r = await attestPromotion(deps, tenant, promotionId);
+      if (r.outcome === 'not_ended') continue;
       if (r.outcome === 'attested') attested++;
       // Told again with the same id when its end event comes again (a publication lost after the attestation was stored is not lost for good).
-      if (r.outcome !== 'not_ended') news.push(attestedEvent(r.promotion, r.attestation));
+      news.push(attestedEvent(deps, r.promotion, r.attestation));
+      await attachInRegistries(deps, r.promotion, r.attestation);
     } catch (err) {
-      if (!(err instanceof NotSha256)) throw err;
-      skipped(tenant, promotionId, err.message);
+      if (err instanceof NotSha256) skipped(tenant, promotionId, err.message);
+      // The batch's other promotions are attested (and told) before it fails.
+      else failures.push(err as Error);
     }
   }
   if (news.length) await deps.events.publish(news);
+  if (failures.length) throw failures[0]!;
   return attested;
 }
 

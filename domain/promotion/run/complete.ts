@@ -2,7 +2,7 @@ import type { Deps, WriteOp, With } from '../../kernel/deps.ts';
 import { memoSource } from '../../config/tree.ts';
 import type { Deployment, Promotion, RolloutState } from '../../kernel/promotion-model.ts';
 import { ENGINE, moved } from '../aggregate.ts';
-import { PromotionFailed, recordInRegistries, releaseOps } from './target-change.ts';
+import { PromotionFailed, releaseOps } from './target-change.ts';
 import { loadPromotion, promotionEvent, writePromotion } from '../write.ts';
 import { bundleChanges, configChanges } from '../request/release.ts';
 import type { Next } from './deadlines.ts';
@@ -21,8 +21,6 @@ import { finish, completionOps } from './end.ts';
 export async function completeNow(deps: With<'git' | 'registry'>, tenant: string, id: string, read?: Promotion): Promise<boolean> {
   let putCurrent: Deployment | null = null;
   let origin: string | null = null;
-  // Copied into the target's registries: the audit record is attached there too (no extra reads otherwise).
-  let copied = false;
   const { before } = await writePromotion(
     deps,
     tenant,
@@ -33,7 +31,6 @@ export async function completeNow(deps: With<'git' | 'registry'>, tenant: string
       const executing = moved(cur, 'EXECUTING', ENGINE, deps.clock(), { taskToken: null });
       const built = await releaseOps(deps, executing);
       const withResult: Promotion = { ...executing, result: built.result };
-      copied = ((built.result as { synced?: unknown[] }).synced?.length ?? 0) > 0;
       const { ops, deployed, origin: first } = await completionOps(deps, withResult, 'COMPLETED', 'DEPLOYED', built.ops);
       origin = first;
       const next = moved(withResult, 'COMPLETED', ENGINE, deps.clock(), { error: null });
@@ -48,7 +45,6 @@ export async function completeNow(deps: With<'git' | 'registry'>, tenant: string
     await deps.store.putCurrent(tenant, putCurrent);
     // A config release keeps its first appearance along the line (as in finish below).
     if (origin) await deps.store.markFirstSeen(tenant, (putCurrent as Deployment).imageTag, origin);
-    if (copied) await recordInRegistries(deps, tenant, id);
   }
   return handled;
 }
@@ -75,13 +71,11 @@ export function waveCompletion(deps: Deps, cur: Promotion, wave: number | undefi
  */
 export async function completeRollout(deps: With<'git' | 'registry' | 'scheduler' | 'workflow'>, tenant: string, id: string, targets: string[]): Promise<void> {
   let putCurrent: Deployment | null = null;
-  let copied = false;
-  const { after, before } = await writePromotion(deps, tenant, id, async (cur) => {
+  const { before } = await writePromotion(deps, tenant, id, async (cur) => {
     putCurrent = null;
     if (cur.status !== 'EXECUTING' || !cur.rollout) return null;
     const built = await releaseOps(deps, cur);
     const withResult: Promotion = { ...cur, result: built.result };
-    copied = ((built.result as { synced?: unknown[] }).synced?.length ?? 0) > 0;
     const { ops, deployed } = await completionOps(deps, withResult, 'COMPLETED', 'DEPLOYED', built.ops);
     // The last wave is complete with the rollout (its event first, then the promotion's).
     const last = waveCompletion(deps, cur, cur.rollout.waves.at(-1)?.wave);
@@ -98,7 +92,6 @@ export async function completeRollout(deps: With<'git' | 'registry' | 'scheduler
   if (putCurrent) await deps.store.putCurrent(tenant, putCurrent);
   await deps.store.releaseLock(tenant, before.targetEnvironment, id);
   await wakeQueued(deps, tenant, before.targetEnvironment);
-  if (after && copied) await recordInRegistries(deps, tenant, id);
 }
 
 /** Post-condition: the target holds what was promoted. Then COMPLETED, deployment DEPLOYED, lock released. */

@@ -1,7 +1,6 @@
 import type { Deps, WriteOp, With } from '../../kernel/deps.ts';
 import type { Deployment, Promotion } from '../../kernel/promotion-model.ts';
 import { ENGINE, moved } from '../aggregate.ts';
-import { recordInRegistries } from './target-change.ts';
 import { promotionEvent, writePromotion } from '../write.ts';
 import { deploymentOp, leadTimeDelta } from '../../artifacts/deployments.ts';
 import { wakeQueued } from './queue.ts';
@@ -50,7 +49,6 @@ export async function finish(
   }
   await deps.store.releaseLock(p.tenant, p.targetEnvironment, p.id);
   await wakeQueued(deps, p.tenant, p.targetEnvironment);
-  if (to === 'COMPLETED' && (p.result?.synced?.length ?? 0) > 0) await recordInRegistries(deps, p.tenant, p.id);
 }
 
 /**

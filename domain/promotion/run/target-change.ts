@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { assertTagsFree, registryTagsOf, repositoryOf, tagOps } from '../../artifacts/tags.ts';
-import { artifactAuditRecord } from '../../audit/export.ts';
 import { deploymentOp } from '../../artifacts/deployments.ts';
 import { DomainError } from '../../kernel/errors.ts';
 import { deliverToGit } from '../deliver/git-delivery.ts';
@@ -10,62 +9,20 @@ import type { Deps, WriteOp, With } from '../../kernel/deps.ts';
 import type { RegistryTag } from '../../artifacts/ports.ts';
 import { applyChanges, lookup, memoSource, NodeSink, type NodeSource } from '../../config/tree.ts';
 import { canonicalJson } from '../../kernel/canonical.ts';
-import { ENGINE, patched } from '../aggregate.ts';
 import type { ArtifactPointer, ArtifactVersion, BundleMember, ConfigSubject, Deployment, Promotion } from '../../kernel/promotion-model.ts';
 import { bundleConfigSubject, configChanges } from '../request/release.ts';
-import { loadPromotion, writePromotion } from '../write.ts';
 
 /**
  * What executing a promotion changes in the target, built before the one transaction that writes it:
  * the head and snapshot of a config release, or the pointer, tags and registry copies of an artifact,
- * with the deployment record; after completion, the audit record in the target's registries.
+ * with the deployment record. (Once it has ended, its signed attestation is attached in the target's
+ * registries by the stream consumer: domain/promotion/run/attest.ts.)
  */
 
 /** A business failure: the flow catches it and marks the promotion FAILED. */
 export class PromotionFailed extends DomainError {
   readonly code = 'PROMOTION_FAILED';
   override readonly name = 'PromotionFailed';
-}
-
-/** The artifact's audit record, in the registries of the target too. */
-export const AUDIT_RECORD_TYPE = 'application/vnd.stageline.promotion.v1+json';
-
-/**
- * After a promotion of an artifact completes: its audit record is attached to the
- * promoted digest in every registry of the target, as an OCI referrer. The promotion has committed;
- * where attaching fails, the promotion says so (`result.recorded`) and stays COMPLETED.
- */
-export async function recordInRegistries(deps: With<'registry'>, tenant: string, id: string): Promise<void> {
-  const p = await loadPromotion(deps, tenant, id);
-  if (p.status !== 'COMPLETED' || p.subject.type !== 'artifact' || !p.result || p.result.recorded) return;
-  const target = await deps.store.getEnvironment(tenant, p.targetEnvironment);
-  if (!target?.registries?.length) return;
-  const version = await deps.store.getArtifactVersion(tenant, p.subject.name, p.subject.version);
-  const repository = typeof version?.metadata?.repository === 'string' ? version.metadata.repository : p.subject.name;
-  const document = { ...artifactAuditRecord(p)!, digest: p.subject.digest, completed_at: p.completedAt, release_digest: p.releaseDigest };
-  let recorded: { registry: string; digest: string | null; reason?: string }[];
-  try {
-    recorded = await deps.registry.attach({
-      tenant,
-      repository,
-      digest: p.subject.digest,
-      targets: target.registries,
-      artifactType: AUDIT_RECORD_TYPE,
-      document,
-    });
-  } catch (err) {
-    recorded = target.registries.map((r) => ({ registry: r.name, digest: null, reason: (err as Error).message }));
-  }
-  await writePromotion(deps, tenant, id, (cur) =>
-    !cur.result || cur.result.recorded
-      ? null
-      : {
-          next: patched(cur, deps.clock(), { result: { ...cur.result, recorded } }),
-          action: 'promotion.record',
-          by: ENGINE,
-          reason: recorded.map((r) => `${r.registry}: ${r.digest ?? r.reason}`).join('; '),
-        },
-  );
 }
 
 function deployment(p: Promotion, imageTag: string, gitCommit: string, digest: string, now: string, id = randomUUID(), gitBranch = ''): Deployment {

@@ -39,6 +39,7 @@ export interface Descriptor {
   digest: string;
   size: number;
   urls?: string[];
+  annotations?: Record<string, string>;
 }
 
 export const sha256 = (bytes: Uint8Array) => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;

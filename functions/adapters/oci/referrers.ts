@@ -6,7 +6,8 @@ import { pushBlob, readGraph, type ManifestNode } from './graph.ts';
  * What is attached to an artifact — signatures, attestations, SBOMs: OCI referrers (manifests whose
  * `subject` is the artifact's digest), listed by the referrers tag schema (OCI distribution 1.1), and
  * cosign's legacy `sha256-<hex>.sig`/`.att` tags. Read with the artifact so the sync takes them
- * along, and written when a document is attached to an artifact.
+ * along (whatever their artifact type: Stageline's signed attestations, and the unsigned promotion
+ * records of earlier promotions, alike), and written when a document is attached to an artifact.
  */
 
 /** Something attached to an artifact: a referrer (listed in the referrers index) or a cosign legacy tag. */
@@ -26,7 +27,13 @@ export async function readAttached(src: Client, digest: string): Promise<Attache
     if (!DIGEST.test(r.digest)) continue;
     out.push({
       nodes: await readGraph(src, r.digest),
-      descriptor: { mediaType: r.mediaType, digest: r.digest, size: r.size, ...(r.artifactType ? { artifactType: r.artifactType } : {}) },
+      descriptor: {
+        mediaType: r.mediaType,
+        digest: r.digest,
+        size: r.size,
+        ...(r.artifactType ? { artifactType: r.artifactType } : {}),
+        ...(r.annotations ? { annotations: r.annotations } : {}),
+      },
     });
   }
   for (const suffix of LEGACY_SUFFIXES) {
@@ -56,8 +63,26 @@ export async function addReferrers(c: Client, digest: string, referrers: (Descri
   await c.putManifest({ digest: sha256(bytes), mediaType: MEDIA_TYPES.ociIndex, bytes }, `sha256-${digest.slice(7)}`);
 }
 
-/** Attaches a JSON document to `digest` as a referrer (an artifact manifest whose subject is the digest); returns the referrer's digest. */
-export async function attachDocument(dst: Client, digest: string, artifactType: string, document: Record<string, unknown>): Promise<string> {
+/** What a referrer says about itself besides its artifact type (OCI annotations). */
+export interface ReferrerAnnotations {
+  /** on the referrer's manifest (and its descriptor in the referrers index) */
+  manifest?: Record<string, string>;
+  /** on its one layer, the document */
+  layer?: Record<string, string>;
+}
+
+/**
+ * Attaches a JSON document to `digest` as a referrer (an artifact manifest whose subject is the digest, the
+ * document its one layer of media type `artifactType`); returns the referrer's digest. The same document and
+ * annotations make the same manifest, so attaching again writes nothing new (the referrers index lists it once).
+ */
+export async function attachDocument(
+  dst: Client,
+  digest: string,
+  artifactType: string,
+  document: Record<string, unknown>,
+  annotations: ReferrerAnnotations = {},
+): Promise<string> {
   // The subject as the registry serves it (its media type and size go into the descriptor).
   const res = await dst.send('GET', `manifests/${digest}`, { headers: { accept: ACCEPT } });
   await dst.expect(res, [200], `GET manifest ${digest}`);
@@ -65,10 +90,27 @@ export async function attachDocument(dst: Client, digest: string, artifactType: 
   const subject = { mediaType: res.headers.get('content-type')?.split(';')[0]?.trim() || MEDIA_TYPES.ociManifest, digest, size: subjectBytes.length };
   const config = await pushBlob(dst, Buffer.from('{}'), 'application/vnd.oci.empty.v1+json');
   const layer = await pushBlob(dst, Buffer.from(JSON.stringify(document)), artifactType);
-  const manifest = { schemaVersion: 2, mediaType: MEDIA_TYPES.ociManifest, artifactType, config, layers: [layer], subject };
+  const manifestAnnotations = annotations.manifest && Object.keys(annotations.manifest).length ? annotations.manifest : undefined;
+  const manifest = {
+    schemaVersion: 2,
+    mediaType: MEDIA_TYPES.ociManifest,
+    artifactType,
+    config,
+    layers: [annotations.layer && Object.keys(annotations.layer).length ? { ...layer, annotations: annotations.layer } : layer],
+    subject,
+    ...(manifestAnnotations ? { annotations: manifestAnnotations } : {}),
+  };
   const bytes = Buffer.from(JSON.stringify(manifest));
   const referrer = sha256(bytes);
   await dst.putManifest({ digest: referrer, mediaType: MEDIA_TYPES.ociManifest, bytes });
-  await addReferrers(dst, digest, [{ mediaType: MEDIA_TYPES.ociManifest, digest: referrer, size: bytes.length, artifactType }]);
+  await addReferrers(dst, digest, [
+    {
+      mediaType: MEDIA_TYPES.ociManifest,
+      digest: referrer,
+      size: bytes.length,
+      artifactType,
+      ...(manifestAnnotations ? { annotations: manifestAnnotations } : {}),
+    },
+  ]);
   return referrer;
 }

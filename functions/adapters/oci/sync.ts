@@ -2,7 +2,7 @@ import type { Registry, RegistrySync, RegistrySyncResult, RegistryTag } from '#d
 import { bindingFor, Client, type CredentialBinding } from './client.ts';
 import { ACCEPT, DIGEST, MANIFEST_BYTES, MEDIA_TYPES, REPOSITORY, RegistryError, RegistrySourceError } from './distribution.ts';
 import { graphCopier, readGraph, type ManifestNode } from './graph.ts';
-import { addReferrers, attachDocument, readAttached, type Attached } from './referrers.ts';
+import { addReferrers, attachDocument, readAttached, type Attached, type ReferrerAnnotations } from './referrers.ts';
 import { verifyCosignSignature } from './signature.ts';
 
 /**
@@ -99,14 +99,15 @@ export class OciRegistrySync implements RegistrySync {
     targets: Registry[];
     artifactType: string;
     document: Record<string, unknown>;
+    annotations?: ReferrerAnnotations;
   }): Promise<{ registry: string; digest: string | null; reason?: string }[]> {
-    const { tenant, repository, digest, targets, artifactType, document } = input;
+    const { tenant, repository, digest, targets, artifactType, document, annotations } = input;
     if (!REPOSITORY.test(repository) || !DIGEST.test(digest)) throw new RegistrySourceError(`invalid repository or digest`);
     return Promise.all(
       targets.map(async (t) => {
         const dst = this.client(tenant, t, repository, 'pull,push');
         try {
-          return { registry: t.name, digest: await attachDocument(dst, digest, artifactType, document) };
+          return { registry: t.name, digest: await attachDocument(dst, digest, artifactType, document, annotations) };
         } catch (err) {
           return { registry: t.name, digest: null, reason: err instanceof RegistryError ? err.message : `${dst.label}: ${String(err)}` };
         }
