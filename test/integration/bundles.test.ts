@@ -212,4 +212,82 @@ describe('release bundles: several artifacts and a configuration snapshot promot
     expect(refused.code).toBe(2);
     expect(refused.stderr).toContain("'production' already runs all of platform@");
   });
+
+  it('puts every member and key back together: an alarm while it bakes, and a rollback of the completed promotion', async () => {
+    const tenant = t.tenant();
+    const u = await t.users(tenant);
+    await makeLine(t, u.admin);
+    const env = await t.call('GET', '/api/v1/environments/staging', { token: u.viewer });
+    await t.call('PATCH', '/api/v1/environments/staging', { token: u.admin, body: { version: env.body.version, bakeSeconds: 2 } });
+    const publish = (artifact: string, version: string, c: string) =>
+      t.call('POST', `/api/v1/artifacts/${artifact}/versions`, { token: u.deployer, body: { version, digest: digest(c) } });
+    const setKey = (key: string, value: number) => t.call('POST', '/api/v1/environments/dev/configs', { token: u.deployer, body: { key, value } });
+    const promoteBundle = async (alarm: boolean) => {
+      const created = await t.call('POST', '/api/v1/bundles', { token: u.deployer, body: { name: 'shop', from: 'dev', config: true } });
+      expect(created.status, JSON.stringify(created.body)).toBeLessThan(300);
+      const p = await t.call('POST', '/api/v1/promotions', {
+        token: u.deployer,
+        body: { sourceEnvironment: 'dev', targetEnvironment: 'staging', bundle: 'shop', bundleDigest: created.body.digest },
+      });
+      expect(p.status, JSON.stringify(p.body)).toBe(201);
+      if (alarm) {
+        await waitFor(t, u.viewer, p.body.id, ['EXECUTING']);
+        const a = await t.call('POST', `/api/v1/promotions/${p.body.id}/evidence`, {
+          token: u.deployer,
+          body: { type: 'alarm', payload: { name: 'error-rate', state: 'ALARM', reason: '5xx > 2 %' } },
+        });
+        expect(a.status).toBe(201);
+      }
+      return waitFor(t, u.viewer, p.body.id, ['COMPLETED', 'FAILED', 'ROLLED_BACK'], 30_000);
+    };
+    const staging = async () => ({
+      api: (await t.call('GET', '/api/v1/artifacts/api/versions?environment=staging', { token: u.viewer })).body.latest?.version ?? null,
+      worker: (await t.call('GET', '/api/v1/artifacts/worker/versions?environment=staging', { token: u.viewer })).body.latest?.version ?? null,
+      keys: Object.fromEntries((await t.call('GET', '/api/v1/environments/staging/configs', { token: u.viewer })).body.items.map((i: any) => [i.key, i.value])),
+    });
+
+    await publish('api', 'v1.0.0', '1');
+    await publish('worker', 'v1.0.0', '2');
+    expect((await setKey('pool.size', 5)).status).toBe(201);
+    expect((await promoteBundle(false)).status).toBe('COMPLETED');
+    expect(await staging()).toEqual({ api: 'v1.0.0', worker: 'v1.0.0', keys: { 'pool.size': 5 } });
+
+    // v2 of both and a new key: an alarm while it bakes puts all three back in one transaction.
+    await publish('api', 'v2.0.0', '3');
+    await publish('worker', 'v2.0.0', '4');
+    expect((await setKey('pool.max', 8)).status).toBe(201);
+    const failed = await promoteBundle(true);
+    expect(failed.status).toBe('ROLLED_BACK');
+    expect(failed.error.message).toContain('error-rate');
+    expect(await staging()).toEqual({ api: 'v1.0.0', worker: 'v1.0.0', keys: { 'pool.size': 5 } });
+
+    // Promoted again without an alarm, then rolled back by hand: the impact names every member and key, one approval-bound unit.
+    const env2 = await t.call('GET', '/api/v1/environments/staging', { token: u.viewer });
+    await t.call('PATCH', '/api/v1/environments/staging', { token: u.admin, body: { version: env2.body.version, bakeSeconds: 0, autoPromotionPaused: false } });
+    const done = await promoteBundle(false);
+    expect(done.status, JSON.stringify(done.error)).toBe('COMPLETED');
+    expect(await staging()).toEqual({ api: 'v2.0.0', worker: 'v2.0.0', keys: { 'pool.size': 5, 'pool.max': 8 } });
+    const preview = await t.call('POST', `/api/v1/promotions/${done.id}/rollback`, { token: u.deployer, body: { reason: 'checkout errors', dryRun: true } });
+    expect(preview.status, JSON.stringify(preview.body)).toBe(200);
+    expect(preview.body.reverts).toEqual([
+      { artifact: 'api', from: 'v2.0.0', to: 'v1.0.0' },
+      { artifact: 'worker', from: 'v2.0.0', to: 'v1.0.0' },
+      expect.objectContaining({ kind: 'config', key: 'pool.max', from: 8, action: 'remove' }),
+    ]);
+    const rb = await t.call('POST', `/api/v1/promotions/${done.id}/rollback`, { token: u.deployer, body: { reason: 'checkout errors' } });
+    expect(rb.status, JSON.stringify(rb.body)).toBe(200);
+    expect(rb.body.promotion.subject).toMatchObject({
+      type: 'bundle',
+      name: 'shop',
+      members: [
+        { name: 'api', version: 'v1.0.0' },
+        { name: 'worker', version: 'v1.0.0' },
+      ],
+    });
+    await approveIfAsked(t, u, rb.body.promotion.id, ['COMPLETED', 'FAILED']);
+    const back = await waitFor(t, u.viewer, rb.body.promotion.id, ['COMPLETED', 'FAILED', 'ROLLED_BACK']);
+    expect(back.status, JSON.stringify(back.error)).toBe('COMPLETED');
+    expect(await staging()).toEqual({ api: 'v1.0.0', worker: 'v1.0.0', keys: { 'pool.size': 5 } });
+    expect((await t.call('GET', `/api/v1/promotions/${done.id}`, { token: u.viewer })).body.status).toBe('ROLLED_BACK');
+  });
 });

@@ -10,6 +10,7 @@ import type { Ctx, Deps, With } from '../../kernel/deps.ts';
 import { diffRoots } from '../../config/snapshots.ts';
 import { memoSource } from '../../config/tree.ts';
 import { consumersBroken } from '../../artifacts/consumers-broken.ts';
+import { bundleConsumersBroken } from '../request/release.ts';
 import type { ArtifactVersion, RollbackImpact, Subject } from '../../kernel/promotion-model.ts';
 import { lineOf, resolvePolicy } from '../request/policy.ts';
 import { actorOf, configReleaseDigest, newPromotion, newPromotionId } from '../aggregate.ts';
@@ -29,6 +30,8 @@ export interface EnvRollbackInput {
   whenFrozen?: 'wait' | 'fail';
   /** what a config promotion changed, to be put back (`POST /promotions/{id}/rollback`: domain/promotion/rollback/promotion.ts) */
   restore?: ConfigRestore;
+  /** what a bundle promotion changed, to be put back as one unit (its members' earlier versions, its keys) */
+  bundle?: BundleRestore;
   /** the promotion this rollback undoes (recorded on the rollback; it is marked ROLLED_BACK when the rollback completes) */
   of?: string;
 }
@@ -42,6 +45,13 @@ export interface ConfigRestore {
   snapshot: { seq: number; digest: string };
   configIds: string[];
   flagIds: string[];
+  reverts: Record<string, unknown>[];
+  breakingChanges: string[];
+}
+
+/** A bundle promotion's rollback: a bundle of the environment's own earlier release, with what that reverts. */
+export interface BundleRestore {
+  subject: Subject & { type: 'bundle' };
   reverts: Record<string, unknown>[];
   breakingChanges: string[];
 }
@@ -91,6 +101,16 @@ export async function analyzeRollback(
       impact: recommend({ environment: env.name, reverts, breakingChanges, affectedConsumers: [], estimatedSeconds }, []),
       subject,
       releaseDigest: configReleaseDigest(subject),
+    };
+  }
+  if (input.bundle) {
+    const { subject, reverts, breakingChanges } = input.bundle;
+    // Consumers pinned to a member are checked against the version it goes back to (a consumer that moves back with it is the bundle's).
+    const affected = await bundleConsumersBroken(deps, tenant, subject, subject.members, env.name);
+    return {
+      impact: recommend({ environment: env.name, reverts, breakingChanges, affectedConsumers: affected, estimatedSeconds }, []),
+      subject,
+      releaseDigest: subject.digest,
     };
   }
   if (input.snapshot !== undefined) {
@@ -175,7 +195,7 @@ export async function analyzeRollback(
 export async function rollbackEnvironment(deps: With<'scheduler' | 'workflow'>, ctx: Ctx, envName: string, input: EnvRollbackInput) {
   // Asked to break glass: admins only, answered before anything is analysed or started (domain/freeze/break-glass.ts).
   const asked = requestedBreakGlass(ctx, 'freeze-window', 'rollback.request', deps.clock());
-  if ([input.snapshot !== undefined, Boolean(input.artifact && input.version), Boolean(input.restore)].filter(Boolean).length !== 1) {
+  if ([input.snapshot !== undefined, Boolean(input.artifact && input.version), Boolean(input.restore), Boolean(input.bundle)].filter(Boolean).length !== 1) {
     throw new ValidationFailed([{ path: 'body', message: 'give either snapshot (configs) or artifact and version' }]);
   }
   const { tenant } = ctx.principal;

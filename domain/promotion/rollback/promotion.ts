@@ -1,7 +1,8 @@
 import { RuleViolation, VersionConflict } from '../../kernel/errors.ts';
 import type { Ctx, Deps, With } from '../../kernel/deps.ts';
 import { diffTrees, lookup, memoSource, type StoredEntry } from '../../config/tree.ts';
-import { rollbackEnvironment, type ConfigRestore } from './environment.ts';
+import { rollbackEnvironment, type BundleRestore, type ConfigRestore } from './environment.ts';
+import { bundleDigest } from '../../artifacts/bundles.ts';
 import type { Promotion } from '../../kernel/promotion-model.ts';
 import { guard } from '../aggregate.ts';
 import { loadPromotion } from '../write.ts';
@@ -42,6 +43,9 @@ export async function rollbackPromotion(
       );
     }
     input = { ...common, artifact: first.subject.name, version: prev.version };
+  } else if (first.subject.type === 'bundle') {
+    // A bundle goes back as one unit: every member it moved to the version before, and the keys it changed.
+    input = { ...common, bundle: await bundleRestore(deps, first as Promotion & { subject: { type: 'bundle' } }) };
   } else {
     // Configs: the keys it changed go back to the environment's snapshot from before it.
     input = { ...common, restore: await configRestore(deps, first) };
@@ -56,8 +60,8 @@ export async function rollbackPromotion(
  * What rolling back a config promotion puts back: the diff its execution made (before → after),
  * checked against the environment now; a key that changed since is a conflict (409, named).
  */
-async function configRestore(deps: Deps, p: Promotion): Promise<ConfigRestore> {
-  if (p.subject.type !== 'config' || !p.result || p.result.snapshotSeq === undefined || p.result.previous.seq === undefined)
+async function configRestore(deps: Deps, p: Promotion, emptyIsFine = false): Promise<ConfigRestore> {
+  if (p.subject.type === 'artifact' || !p.result || p.result.snapshotSeq === undefined || p.result.previous.seq === undefined)
     throw new RuleViolation('nothing recorded to roll back');
   const [env, before, after] = await Promise.all([
     deps.store.getEnvironment(p.tenant, p.targetEnvironment),
@@ -101,6 +105,46 @@ async function configRestore(deps: Deps, p: Promotion): Promise<ConfigRestore> {
       { conflicts },
     );
   }
-  if (!restore.reverts.length) throw new RuleViolation(`${p.id} changed nothing in '${p.targetEnvironment}'; there is nothing to roll back`);
+  if (!restore.reverts.length && !emptyIsFine) throw new RuleViolation(`${p.id} changed nothing in '${p.targetEnvironment}'; there is nothing to roll back`);
   return restore;
+}
+
+/**
+ * What rolling back a bundle promotion puts back: each member it moved to the version the environment ran before
+ * (a member it brought first has none: it stays, and the impact says so), and the configuration keys it changed,
+ * as a bundle of the environment's own earlier release. A member or key changed since is a conflict (409).
+ */
+async function bundleRestore(deps: Deps, p: Promotion & { subject: { type: 'bundle' } }): Promise<BundleRestore> {
+  const moved = p.result?.members ?? [];
+  const now = await Promise.all(moved.map((m) => deps.store.getPointer(p.tenant, p.targetEnvironment, m.name)));
+  const newer = moved.filter((m, i) => now[i]?.digest !== m.digest);
+  if (newer.length)
+    throw new VersionConflict(
+      `'${p.targetEnvironment}' now runs ${newer.map((m) => `${m.name}@${now[moved.indexOf(m)]?.version ?? 'nothing'}`).join(', ')}, not what ${p.id} brought; roll back the newer change instead`,
+    );
+  const back = moved
+    .filter((m) => m.previous.version && m.previous.digest)
+    .map((m) => ({ name: m.name, version: m.previous.version!, digest: m.previous.digest! }));
+  const stays = moved.filter((m) => !m.previous.version).map((m) => `${m.name} stays at ${m.version}: '${p.targetEnvironment}' ran no earlier version of it`);
+  const config = p.result?.snapshotSeq !== undefined ? await configRestore(deps, p, true) : null;
+  const keys = (config?.reverts ?? []).map((r) => String(r.key));
+  if (!back.length && !keys.length) throw new RuleViolation(`${p.id} changed nothing in '${p.targetEnvironment}' that can be put back`);
+  const bundleConfig =
+    config && keys.length
+      ? { environment: p.targetEnvironment, seq: config.snapshot.seq, digest: config.snapshot.digest, keyPatterns: [...new Set(keys)].sort() }
+      : undefined;
+  return {
+    subject: {
+      type: 'bundle',
+      name: p.subject.name,
+      digest: bundleDigest(back, bundleConfig),
+      members: back,
+      ...(bundleConfig ? { config: bundleConfig } : {}),
+    },
+    reverts: [
+      ...moved.filter((m) => m.previous.version).map((m) => ({ artifact: m.name, from: m.version, to: m.previous.version })),
+      ...(config?.reverts ?? []),
+    ],
+    breakingChanges: [...stays, ...(config?.breakingChanges ?? [])],
+  };
 }
