@@ -113,6 +113,8 @@ export const bundleOptions = (traceSdk: boolean, fn?: string): BuildOptions => (
   alias: {
     '@aws-sdk/credential-provider-node': path.join(REPO_ROOT, 'functions', 'adapters', 'lambda-credentials.ts'),
     yaml: path.join(REPO_ROOT, 'node_modules', 'yaml', 'browser', 'index.js'),
+    // The SDK's endpoint-discovery cache (made with every DynamoDB client, used only with discovery on) on a Map, not mnemonist (functions/adapters/lru-cache.ts).
+    'mnemonist/lru-cache': path.join(REPO_ROOT, 'functions', 'adapters', 'lru-cache.ts'),
   },
   // SDK tracing is decided at build time, so a function that does not trace carries no Tracer (tracing.ts);
   // so are the routes a function serves (servedRoutes), every route's method and path (routePaths), and the openapi function's document (packedOpenApiDocument).

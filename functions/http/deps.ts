@@ -1,5 +1,7 @@
 import type { Deps, Ports, With } from '#domain/ports';
-import { DynamoStore, documentClient } from '../adapters/dynamo-store.ts';
+// The store's own modules, not the dynamo-store.ts barrel: its other exports' modules (the audit area) would be read at init.
+import { DynamoStore } from '../adapters/store/on-first-use.ts';
+import { documentClient } from '../adapters/store/base.ts';
 import { traced } from '../adapters/tracing.ts';
 import type { Tunables } from '#domain/kernel/tunables';
 import * as env from '../configuration.ts';

@@ -1,13 +1,11 @@
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser, Locator } from 'playwright-core';
+import type { Locator } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { localSecretVariable } from '../../functions/adapters/secrets.ts';
-import { launchChromium } from '../../local/measure/chromium.ts';
-import { accessibility, openConsoleAs } from '../support/console.ts';
+import { accessibility, openConsoleAs, useConsoleStack } from '../support/console.ts';
 import { serveJson, type JsonEndpoint } from '../support/json-endpoint.ts';
 import { approveIfAsked, waitFor } from '../support/promotions.ts';
-import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
+import { makeLine, type TestStack } from '../support/stack.ts';
 
 /**
  * The analysis section of a promotion's page, as a viewer, a deployer and an admin see it (Debian's Chromium via
@@ -22,26 +20,20 @@ const SECRET = 'metrics-s3cret-bearer-7f1c';
 const RATES: Record<string, number> = { canary: 0.012, 'eu-west-1': 0.018, 'us-east-1': 0.21 };
 const NOISE = [0, 0.08, -0.06, 0.04];
 
-let t: TestStack;
-let browser: Browser;
+const { t, browser } = useConsoleStack({ out: OUT });
 /** the metrics endpoint the template reads: per target its error rate, to a bearer of the secret only */
 let web: JsonEndpoint;
 let calls = 0;
 
 beforeAll(async () => {
-  mkdirSync(OUT, { recursive: true });
   web = await serveJson((path, headers) => {
     if (headers.authorization !== `Bearer ${SECRET}`) return { status: 401, body: '{}' };
     const rate = RATES[decodeURIComponent(path.replace(/^\/error-rate\//, ''))];
     if (rate === undefined) return { status: 404, body: '{}' };
     return { status: 200, body: JSON.stringify({ data: { errorRate: Number((rate * (1 + NOISE[calls++ % NOISE.length]!)).toFixed(4)) } }) };
   });
-  [t, browser] = await Promise.all([startTestStack(), launchChromium()]);
-}, 60_000);
-afterAll(async () => {
-  await browser?.close();
-  await Promise.all([t?.stop(), web?.stop()]);
 });
+afterAll(() => web?.stop());
 
 /** dev → production (canary, then eu-west-1, then us-east-1), every target measured by the `error-rate` template; the promotion run to its end. */
 async function rolledBackPromotion() {

@@ -1,12 +1,10 @@
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { verifyAttestation } from '../../domain/attestation/verify.ts';
-import { launchChromium } from '../../local/measure/chromium.ts';
-import { accessibility, openConsoleAs } from '../support/console.ts';
+import { accessibility, openConsoleAs, useConsoleStack } from '../support/console.ts';
 import { waitFor } from '../support/promotions.ts';
-import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
+import { makeLine } from '../support/stack.ts';
 
 /**
  * A promotion's signed verification summary on its console page, as a viewer sees it (Debian's Chromium via
@@ -14,16 +12,7 @@ import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
  * offline with the audit key. The pipeline shows which environment requires one.
  */
 const OUT = join(process.cwd(), 'test-output');
-let t: TestStack;
-let browser: Browser;
-beforeAll(async () => {
-  mkdirSync(OUT, { recursive: true });
-  [t, browser] = await Promise.all([startTestStack(), launchChromium()]);
-}, 60_000);
-afterAll(async () => {
-  await browser?.close();
-  await t?.stop();
-});
+const { t, browser } = useConsoleStack({ out: OUT });
 
 describe('the attestation on the promotion page', () => {
   it('shows it verified with its result, environment and subject; the downloaded envelope verifies with the public key; the pipeline names the requirement', async () => {

@@ -1,13 +1,11 @@
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import { launchChromium } from '../../local/measure/chromium.ts';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import { visible } from '../../domain/kernel/display.ts';
 import { approveIfAsked, waitFor, waitForToken } from '../support/promotions.ts';
-import { accessibility, openConsoleAs } from '../support/console.ts';
+import { accessibility, openConsoleAs, useConsoleStack } from '../support/console.ts';
 import { lineTargets } from '../support/line.ts';
-import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
+import { makeLine } from '../support/stack.ts';
 import { startGitServer } from '../support/git-server.ts';
 import { startGitHubStandin } from '../support/github-standin.ts';
 import { localSecretVariable } from '../../functions/adapters/secrets.ts';
@@ -20,18 +18,7 @@ import { LOCAL_REGION, localCredentials } from '../../local/dynamodb.ts';
  * against the real local stack. No browser download; screenshots go to test-output/.
  */
 const OUT = join(process.cwd(), 'test-output');
-let t: TestStack;
-let browser: Browser;
-
-beforeAll(async () => {
-  mkdirSync(OUT, { recursive: true });
-  t = await startTestStack();
-  browser = await launchChromium();
-});
-afterAll(async () => {
-  await browser?.close();
-  await t?.stop();
-});
+const { t, browser } = useConsoleStack({ out: OUT });
 
 async function waitingPromotion() {
   const tenant = t.tenant();

@@ -1,51 +1,30 @@
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { approveIfAsked, waitFor } from '../support/promotions.ts';
-import { startTestStack, type TestStack } from '../support/stack.ts';
+import { describe, expect, it } from 'vitest';
+import { cliOf } from '../support/cli.ts';
+import { approveIfAsked, digest, promoteToEnd, waitFor } from '../support/promotions.ts';
+import { makeLine, useTestStack } from '../support/stack.ts';
 
 /** Auto-promotion and the diff along the line's edges: ci → dev → {qa, perf} → production (after qa and perf, all). */
-let t: TestStack;
-beforeAll(async () => {
-  t = await startTestStack();
-});
-afterAll(() => t?.stop());
-
-const root = join(import.meta.dirname, '..', '..');
-const cli = (token: string, ...args: string[]) =>
-  promisify(execFile)(join(root, 'node_modules', '.bin', 'tsx'), [join(root, 'cli', 'stageline.ts'), ...args], {
-    env: { ...process.env, STAGELINE_URL: t.url, STAGELINE_TOKEN: token },
-    cwd: root,
-  });
-const digest = (c: string) => `sha256:${c.repeat(64).slice(0, 64)}`;
+const t = useTestStack();
+const cli = cliOf(t);
 
 async function diamond(autoPromote: { qa?: boolean; perf?: boolean; production?: boolean }) {
   const tenant = t.tenant();
   const u = await t.users(tenant);
-  for (const body of [
-    { name: 'ci', position: 0 },
-    { name: 'dev', position: 1 },
-    { name: 'qa', position: 2, after: ['dev'], autoPromote: autoPromote.qa ?? false },
-    { name: 'perf', position: 3, after: ['dev'], autoPromote: autoPromote.perf ?? false },
-    { name: 'production', position: 4, after: ['qa', 'perf'], autoPromote: autoPromote.production ?? false },
-  ]) {
-    const r = await t.call('POST', '/api/v1/environments', { token: u.admin, body });
-    expect(r.status, JSON.stringify(r.body)).toBe(201);
-  }
+  await makeLine(t, u.admin, [
+    { name: 'ci' },
+    { name: 'dev' },
+    { name: 'qa', after: ['dev'], autoPromote: autoPromote.qa ?? false },
+    { name: 'perf', after: ['dev'], autoPromote: autoPromote.perf ?? false },
+    { name: 'production', after: ['qa', 'perf'], autoPromote: autoPromote.production ?? false },
+  ]);
   expect((await t.call('POST', '/api/v1/artifacts/api/versions', { token: u.deployer, body: { version: '1.0.0', digest: digest('a') } })).status).toBe(201);
   return { tenant, u };
 }
 
 const promote = async (u: { deployer: string; viewer: string; approver: string }, from: string, to: string) => {
-  const p = await t.call('POST', '/api/v1/promotions', {
-    token: u.deployer,
-    body: { sourceEnvironment: from, targetEnvironment: to, artifact: 'api', version: '1.0.0' },
-  });
-  expect(p.status, JSON.stringify(p.body)).toBe(201);
-  await approveIfAsked(t, u, p.body.id, ['COMPLETED', 'FAILED']);
-  expect((await waitFor(t, u.viewer, p.body.id, ['COMPLETED', 'FAILED'])).status).toBe('COMPLETED');
-  return p.body.id as string;
+  const ended = await promoteToEnd(t, u, { sourceEnvironment: from, targetEnvironment: to, artifact: 'api', version: '1.0.0' });
+  expect(ended.status).toBe('COMPLETED');
+  return ended.id as string;
 };
 
 /** The promotions into `target` (newest first). */
@@ -185,25 +164,24 @@ describe('rollback along the edges', () => {
   it('an environment rollback asks for the approvals of the environments it comes after (the strictest), not the one before it by position', async () => {
     const tenant = t.tenant();
     const u = await t.users(tenant);
-    for (const body of [
-      { name: 'dev', position: 0 },
-      { name: 'perf', position: 1, after: ['dev'] },
-      { name: 'qa', position: 2, after: ['dev'] },
-      { name: 'production', position: 3, after: ['qa', 'perf'], afterMode: 'any' },
-    ])
-      expect((await t.call('POST', '/api/v1/environments', { token: u.admin, body })).status).toBe(201);
+    await makeLine(t, u.admin, [
+      { name: 'dev' },
+      { name: 'perf', after: ['dev'] },
+      { name: 'qa', after: ['dev'] },
+      { name: 'production', after: ['qa', 'perf'], afterMode: 'any' },
+    ]);
     await t.call('POST', '/api/v1/environments/dev/configs', { token: u.deployer, body: { key: 'a', value: 1 } });
     for (const [from, to] of [
       ['dev', 'qa'],
       ['qa', 'production'],
     ]) {
-      const p = await t.call('POST', '/api/v1/config/promotions', {
-        token: u.deployer,
-        body: { sourceEnvironment: from, targetEnvironment: to, promotionType: 'FULL', autoStart: true },
-      });
-      expect(p.status, JSON.stringify(p.body)).toBe(201);
-      await approveIfAsked(t, u, p.body.id, ['COMPLETED', 'FAILED']);
-      expect((await waitFor(t, u.viewer, p.body.id, ['COMPLETED', 'FAILED'])).status).toBe('COMPLETED');
+      const ended = await promoteToEnd(
+        t,
+        u,
+        { sourceEnvironment: from, targetEnvironment: to, promotionType: 'FULL', autoStart: true },
+        '/api/v1/config/promotions',
+      );
+      expect(ended.status).toBe('COMPLETED');
     }
     // perf → production asks two approvers; qa, the environment before production by position, one (the default).
     const rule = await t.call('POST', '/api/v1/promotions/rules', {

@@ -1,22 +1,11 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium } from '../../local/measure/chromium.ts';
-import { accessibility, openConsoleAs } from '../support/console.ts';
+import { describe, expect, it } from 'vitest';
+import { accessibility, openConsoleAs, useConsoleStack } from '../support/console.ts';
 import { approveIfAsked, waitFor } from '../support/promotions.ts';
-import { startTestStack, type TestStack } from '../support/stack.ts';
 
 /** The line as a graph: dev fans out to qa and perf, production joins them (after: [qa, perf]). */
-let t: TestStack;
-let browser: Browser;
-beforeAll(async () => {
-  [t, browser] = await Promise.all([startTestStack(), launchChromium()]);
-});
-afterAll(async () => {
-  await browser?.close();
-  await t?.stop();
-});
+const { t, browser } = useConsoleStack();
 
 const digest = (c: string) => `sha256:${c.repeat(64).slice(0, 64)}`;
 

@@ -1,11 +1,8 @@
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium } from '../../local/measure/chromium.ts';
+import { describe, expect, it } from 'vitest';
 import { approveIfAsked } from '../support/promotions.ts';
-import { accessibility, openConsoleAs } from '../support/console.ts';
-import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
+import { accessibility, openConsoleAs, useConsoleStack } from '../support/console.ts';
+import { makeLine } from '../support/stack.ts';
 
 /**
  * A promotion queued behind a rollout, as a release manager sees it in the console (Debian's Chromium via
@@ -13,17 +10,7 @@ import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
  * waits for, linked, and what that one is doing — not a freeze window, and no Execute button.
  */
 const OUT = join(process.cwd(), 'test-output');
-let t: TestStack;
-let browser: Browser;
-beforeAll(async () => {
-  mkdirSync(OUT, { recursive: true });
-  t = await startTestStack();
-  browser = await launchChromium();
-});
-afterAll(async () => {
-  await browser?.close();
-  await t?.stop();
-});
+const { t, browser } = useConsoleStack({ out: OUT });
 
 const openAs = (token: string, hash: string) => openConsoleAs(browser, t.url, token, hash);
 

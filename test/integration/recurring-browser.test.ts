@@ -1,11 +1,8 @@
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { recurringScheduleName } from '../../domain/promotion/run/recurring.ts';
-import { launchChromium } from '../../local/measure/chromium.ts';
-import { accessibility, openConsoleAs } from '../support/console.ts';
-import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
+import { accessibility, openConsoleAs, useConsoleStack } from '../support/console.ts';
+import { makeLine, type TestStack } from '../support/stack.ts';
 
 /**
  * The recurring promotions in the console's Settings, as a viewer, a deployer and an admin see them (Debian's Chromium
@@ -16,16 +13,7 @@ const OUT = join(process.cwd(), 'test-output');
 const TRAIN = { source: 'dev', target: 'staging', cron: '0 9 * * 1-5', timeZone: 'Europe/Berlin', notes: 'release train' };
 const MONTH_END = { source: 'dev', target: 'staging', artifact: 'web-api', cron: '30 18 28 * *', timeZone: 'America/New_York' };
 
-let t: TestStack;
-let browser: Browser;
-beforeAll(async () => {
-  mkdirSync(OUT, { recursive: true });
-  [t, browser] = await Promise.all([startTestStack(), launchChromium()]);
-}, 60_000);
-afterAll(async () => {
-  await browser?.close();
-  await t?.stop();
-});
+const { t, browser } = useConsoleStack({ out: OUT });
 
 describe('recurring promotions in Settings, per role', () => {
   let u: Awaited<ReturnType<TestStack['users']>>;

@@ -1,23 +1,10 @@
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { waitFor } from '../support/promotions.ts';
-import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
+import { describe, expect, it } from 'vitest';
+import { cliOf } from '../support/cli.ts';
+import { digest, waitFor } from '../support/promotions.ts';
+import { makeLine, useTestStack } from '../support/stack.ts';
 
-let t: TestStack;
-beforeAll(async () => {
-  t = await startTestStack();
-});
-afterAll(() => t?.stop());
-
-const root = join(import.meta.dirname, '..', '..');
-const cli = (token: string, ...args: string[]) =>
-  promisify(execFile)(join(root, 'node_modules', '.bin', 'tsx'), [join(root, 'cli', 'stageline.ts'), ...args], {
-    env: { ...process.env, STAGELINE_URL: t.url, STAGELINE_TOKEN: token },
-    cwd: root,
-  });
-const digest = (c: string) => `sha256:${c.repeat(64).slice(0, 64)}`;
+const t = useTestStack();
+const cli = cliOf(t);
 
 describe('the safe order of pending promotions', () => {
   it('orders a consumer before the provider it re-pins for, reports a break nothing pending resolves, and refuses what it cannot plan', async () => {

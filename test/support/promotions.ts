@@ -35,3 +35,22 @@ export async function approveIfAsked(t: TestStack, u: { viewer: string; approver
   }
   return waited;
 }
+
+/** A well-formed artifact digest made of one character repeated (tests tell versions apart by it). */
+export const digest = (c: string) => `sha256:${c.repeat(64).slice(0, 64)}`;
+
+/**
+ * Requests a promotion (`path`: an artifact's or a configuration's), approves it if its flow asks, and
+ * waits for it to end: the promotion as it ended (a test checks its status).
+ */
+export async function promoteToEnd(
+  t: TestStack,
+  u: { deployer: string; viewer: string; approver: string },
+  body: Record<string, unknown>,
+  path = '/api/v1/promotions',
+) {
+  const p = await t.call('POST', path, { token: u.deployer, body });
+  expect(p.status, JSON.stringify(p.body)).toBe(201);
+  await approveIfAsked(t, u, p.body.id, ['COMPLETED', 'FAILED']);
+  return waitFor(t, u.viewer, p.body.id, ['COMPLETED', 'FAILED']);
+}

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { inject } from 'vitest';
+import { afterAll, beforeAll, inject } from 'vitest';
 import { DEMO_USERS, type DemoUser } from '../../local/issuer.ts';
 import { startLocalStack, type LocalStack, type LocalStackOptions } from '../../local/stack.ts';
 import { subscribe } from 'node:diagnostics_channel';
@@ -136,10 +136,43 @@ export async function startTestStack(opts: Partial<LocalStackOptions> = {}): Pro
 
 export { DEMO_USERS };
 
-/** Creates the usual three-stage line for a tenant. */
-export async function makeLine(t: TestStack, adminToken: string, names = ['dev', 'staging', 'production']) {
-  for (const [position, name] of names.entries()) {
-    const r = await t.call('POST', '/api/v1/environments', { token: adminToken, body: { name, position } });
-    if (r.status !== 201) throw new Error(`create ${name}: ${r.status} ${JSON.stringify(r.body)}`);
+/**
+ * What `use…` helpers hand a test file before its beforeAll ran: an object that forwards every property to
+ * the one `current()` gives once started (a test that runs before it is started fails, saying which).
+ */
+export function forwarding<T extends object>(current: () => T | undefined, what: string): T {
+  return new Proxy({} as T, {
+    get(_target, prop) {
+      const now = current();
+      if (!now) throw new Error(`${what} is not started yet (it starts in the file's beforeAll)`);
+      const value = (now as Record<string | symbol, unknown>)[prop];
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(now) : value;
+    },
+  });
+}
+
+/** The test stack a file shares: started before its tests, stopped after them. */
+export function useTestStack(opts: Partial<LocalStackOptions> = {}): TestStack {
+  let t: TestStack | undefined;
+  beforeAll(async () => {
+    t = await startTestStack(opts);
+  });
+  afterAll(() => t?.stop());
+  return forwarding(() => t, 'the test stack');
+}
+
+/**
+ * A line of environments for a tenant: by name (positions in order), or each with its own settings
+ * (`after`, `autoPromote` …; the position is its place in the list unless it says otherwise).
+ */
+export async function makeLine(
+  t: TestStack,
+  adminToken: string,
+  envs: (string | ({ name: string } & Record<string, unknown>))[] = ['dev', 'staging', 'production'],
+) {
+  for (const [position, env] of envs.entries()) {
+    const body = typeof env === 'string' ? { name: env, position } : { position, ...env };
+    const r = await t.call('POST', '/api/v1/environments', { token: adminToken, body });
+    if (r.status !== 201) throw new Error(`create ${body.name}: ${r.status} ${JSON.stringify(r.body)}`);
   }
 }

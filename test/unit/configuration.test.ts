@@ -15,6 +15,8 @@ import { tunables } from '../../functions/http/deps.ts';
 
 const root = join(import.meta.dirname, '..', '..');
 const CONFIGURATION = 'functions/configuration.ts';
+/** The configuration module: its entry and the area modules it re-exports (functions/configuration/). */
+const isConfiguration = (f: string) => f === CONFIGURATION || f.startsWith('functions/configuration/');
 const tsIn = (dir: string) =>
   (readdirSync(join(root, dir), { recursive: true }) as string[]).filter((f) => f.endsWith('.ts') || f.endsWith('.tsx')).map((f) => `${dir}/${f}`);
 const text = (file: string) => readFileSync(join(root, file), 'utf8');
@@ -62,7 +64,7 @@ describe('the configuration module is the one reader of the environment', () => 
 
   it('in functions/, only the configuration module reads process.env (and the modules the bundler writes a build-time constant into)', () => {
     const reads = tsIn('functions').flatMap((f) => {
-      if (f === CONFIGURATION) return [];
+      if (isConfiguration(f)) return [];
       return [...text(f).matchAll(/process\.env(?:\.(\w+))?/g)]
         .filter((m) => !(m[1] && BUILD.includes(m[1]) && byName.get(m[1])!.readBy.includes(f)))
         .map((m) => `${f}: ${m[0]}`);
@@ -76,7 +78,7 @@ describe('the configuration module is the one reader of the environment', () => 
   it('a module reads a variable through the namespace (`import * as env`, `env.NAME()`), so the deploy checks and this list can read which it reads', () => {
     const wrong: string[] = [];
     for (const f of ['functions', 'local', 'bench', 'scripts', 'infra'].flatMap(tsIn)) {
-      if (f === CONFIGURATION) continue;
+      if (isConfiguration(f)) continue;
       for (const m of text(f).matchAll(/import\s+(type\s+)?([^;]*?)\s+from\s+'([^']*configuration\.ts)'/g)) {
         const clause = m[2]!;
         if (m[1] || clause.startsWith('* as env')) continue;
@@ -90,7 +92,7 @@ describe('the configuration module is the one reader of the environment', () => 
   });
 
   it("declares each variable's readers as the code reads it: every `env.NAME()` is in NAME's list, and nothing else is", () => {
-    const files = ['functions', 'local', 'bench', 'scripts', 'infra'].flatMap(tsIn).filter((f) => f !== CONFIGURATION);
+    const files = ['functions', 'local', 'bench', 'scripts', 'infra'].flatMap(tsIn).filter((f) => !isConfiguration(f));
     const found = new Map<string, Set<string>>();
     const add = (name: string, f: string) => found.set(name, (found.get(name) ?? new Set()).add(f));
     for (const f of files) {

@@ -1,4 +1,4 @@
-import { DynamoDBDocumentClient, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, DynamoDBDocumentClient, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
 import { auditEntry } from '../../domain/audit/audit.ts';
@@ -6,6 +6,7 @@ import type { WriteOp } from '../../domain/ports.ts';
 import { DynamoStore, documentClient, eventsOf, service, storeAreas } from '../../functions/adapters/dynamo-store.ts';
 import { storeBase } from '../../functions/adapters/store/base.ts';
 import { writeRegistry } from '../../functions/adapters/store/commit.ts';
+import { AREAS, KIND_AREAS, MERGED_AREAS } from '../../functions/adapters/store/on-first-use.ts';
 
 const ddb = mockClient(DynamoDBDocumentClient);
 afterEach(() => ddb.reset());
@@ -109,5 +110,24 @@ describe('the store, composed of its areas', () => {
       ExpressionAttributeNames: { '#m0': 'deploys', '#m1': 'rollbacks' },
       ExpressionAttributeValues: { ':m0': 2, ':m1': 1 },
     });
+  });
+
+  it("the store the functions run reaches each area on first use: its method lists, write kinds and merging areas are the areas' own", async () => {
+    const areas = storeAreas(storeBase(client(), 'tbl'));
+    for (const [name, area] of Object.entries(areas)) {
+      expect(Object.keys(AREAS[name as keyof typeof AREAS].methods).sort(), name).toEqual(Object.keys(area.port).sort());
+      for (const kind of area.writes?.kinds ?? []) expect(KIND_AREAS[kind], kind).toBe(name);
+    }
+    expect(Object.keys(AREAS).sort()).toEqual(Object.keys(areas).sort());
+    expect([...MERGED_AREAS].sort()).toEqual(
+      Object.entries(areas as Record<string, { writes?: { merged?: unknown } }>)
+        .filter(([, a]) => a.writes?.merged)
+        .map(([n]) => n)
+        .sort(),
+    );
+    // A method that returns at once (the snapshots' node source) still reads through its area.
+    ddb.on(BatchGetCommand).resolves({ Responses: { tbl: [] } });
+    const nodes = await new DynamoStore(client(), 'tbl').nodes('acme').getNodes(['a1']);
+    expect(nodes.size).toBe(0);
   });
 });

@@ -16,7 +16,7 @@ import { ValidationFailed } from '#domain/kernel/errors';
 import type { Page } from '#domain/kernel/model';
 import { WriteConflict } from '#domain/kernel/retry';
 import { secretBox, type SecretBox } from '../secret-box.ts';
-import { keys, TABLE, type Key } from '../keys.ts';
+import { tenantPrefix, TABLE, type Key } from '../table.ts';
 
 export type TxItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 export type ConflictReason = WriteConflict['reason'];
@@ -64,7 +64,7 @@ export function decodeCursor(tenant: string, cursor: string | undefined): Record
       key &&
       typeof key === 'object' &&
       typeof key.pk === 'string' &&
-      key.pk.startsWith(keys.tenantPrefix(tenant)) &&
+      key.pk.startsWith(tenantPrefix(tenant)) &&
       Object.values(key).every((v) => typeof v === 'string');
     if (ok) return key;
   } catch {

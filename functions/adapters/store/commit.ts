@@ -1,7 +1,10 @@
 import type { CommitPort, WriteOp } from '#domain/ports';
 import type { Area, CommitContext, OpItems, Writes } from './area.ts';
 import type { StoreBase } from './base.ts';
-import { outboxEvents } from './outbox.ts';
+import type { DomainEvent } from '#domain/kernel/ports';
+
+/** The events a commit's ops add to the outbox. */
+export const outboxEvents = (ops: readonly WriteOp[]): DomainEvent[] => ops.flatMap((op) => (op.kind === 'event' ? [op.event] : []));
 
 /** The registry of write kinds: each kind → the one area that turns it into items. */
 export function writeRegistry(areas: Record<string, Area<object, WriteOp>>): Map<WriteOp['kind'], Writes<WriteOp>> {

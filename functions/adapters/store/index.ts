@@ -1,7 +1,6 @@
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { CommitPort, Store, WriteOp } from '#domain/ports';
+import type { CommitPort, WriteOp } from '#domain/ports';
 import type { Area } from './area.ts';
-import { storeBase, type StoreBase } from './base.ts';
+import type { StoreBase } from './base.ts';
 import { committer } from './commit.ts';
 import { environmentArea } from './environments.ts';
 import { snapshotArea } from './snapshots.ts';
@@ -24,7 +23,8 @@ import { attestationArea } from './attestations.ts';
 /**
  * The areas of the single table (one file each), each on the one shared base (client, table,
  * transactions, paging); every key pattern comes from keys.ts. A new entity goes into the area
- * whose port declares its methods (domain/ports.ts), or a new area here.
+ * whose port declares its methods (domain/ports.ts), or a new area here and in on-first-use.ts (how the
+ * functions reach it).
  */
 export function storeAreas(base: StoreBase) {
   const environments = environmentArea(base);
@@ -77,29 +77,4 @@ export function service<A extends Record<string, Area<object, WriteOp>>>(base: S
     }
   }
   return Object.assign(methods, committer(base, areas)) as Composed<A>;
-}
-
-/** The DynamoDB store: the areas of the table, composed. */
-export function dynamoStore(db: DynamoDBDocumentClient, table: string): Store {
-  const base = storeBase(db, table);
-  return service(base, storeAreas(base));
-}
-
-/**
- * DynamoDB implementation of the Store port (single table; keys and index attributes in keys.ts):
- * `new DynamoStore(client, table)`. Its methods are its areas' own functions; a method that calls
- * another of its area's calls it on the store (`this`), so a store derived from this one with a
- * method replaced (a test's crashing `writeLinks`) reaches the replacement, as the class chain did.
- */
-// eslint-disable-next-line @typescript-eslint/no-empty-object-type, @typescript-eslint/no-unsafe-declaration-merging
-export interface DynamoStore extends Store {}
-// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
-export class DynamoStore {
-  declare protected readonly db: DynamoDBDocumentClient;
-  declare protected readonly table: string;
-  constructor(db: DynamoDBDocumentClient, table: string) {
-    // The composed object itself, keeping its client and table: copying its methods again onto an
-    // instance cost more than composing them (V8 reshapes the object at every function-valued field).
-    return Object.assign(dynamoStore(db, table), { db, table }) as unknown as DynamoStore;
-  }
 }

@@ -27,9 +27,6 @@ export function eventsOf(item: Record<string, unknown>): DomainEvent[] {
   return box instanceof Uint8Array ? (JSON.parse(brotliDecompressSync(box).toString('utf8')) as DomainEvent[]) : [];
 }
 
-/** The events a commit's ops add to the outbox. */
-export const outboxEvents = (ops: readonly WriteOp[]): DomainEvent[] => ops.flatMap((op) => (op.kind === 'event' ? [op.event] : []));
-
 /** The outbox's own items: an event as an item, only for a commit with no fact item to carry it; kept a week. */
 export function outboxArea({ table }: StoreBase): Area<Record<never, never>, OutboxOp> {
   const eventItem = (event: DomainEvent, now = Date.now()): TxItem => {

@@ -1,47 +1,9 @@
 import * as z from '#domain/kernel/zod';
 import { STATUSES } from '#domain/kernel/lifecycle';
 import { actedVia, digest, occurrence, open, time } from './common.ts';
+import { measurementRow, rolloutResponse } from './rollout.ts';
 
-/** One measurement of an analysis: when, how it was judged, the value (the first series) and the values (bounded). */
-const measurementRow = /* @__PURE__ */ z.schema(() =>
-  z.strictObject({
-    at: time,
-    phase: z.enum(['Successful', 'Failed', 'Inconclusive', 'Error']),
-    value: z.nullable(z.number()),
-    values: z.optional(z.array(z.number())),
-    error: z.optional(z.string()),
-    target: z.optional(z.string().check(z.describe('a pre-promotion analysis: the target of the source environment measured'))),
-  }),
-);
-
-/** One analysis of a target's bake (or a guarded wave's comparison): its measurements and its answer. */
-export const analysisRunRow = /* @__PURE__ */ z.schema(() =>
-  z.strictObject({
-    template: z.string(),
-    scope: z
-      .enum(['bake', 'canary'])
-      .check(z.describe("bake: the template's conditions judge each measurement; canary: the target compared with the targets not changed yet")),
-    phase: z.enum(['Running', 'Successful', 'Failed', 'Inconclusive', 'Error']),
-    measurements: z.array(measurementRow).check(z.describe('the last 50 measurements (`dropped`: how many earlier ones are not kept)')),
-    dropped: z.number().check(z.int()),
-    nextAt: z.nullable(time),
-    message: z.nullable(z.string()),
-    thresholds: z.nullable(z.strictObject({ success: z.optional(z.string()), failure: z.optional(z.string()) })),
-    controls: z.optional(z.array(z.string()).check(z.describe('a comparison: the targets not changed yet it was compared with'))),
-    comparison: z.optional(
-      z
-        .strictObject({
-          verdict: z.enum(['pass', 'regression', 'too-few-samples']),
-          relativeDifference: z.number(),
-          p: z.number(),
-          canaryMedian: z.number(),
-          controlMedian: z.number(),
-          samples: z.strictObject({ canary: z.number().check(z.int()), control: z.number().check(z.int()) }),
-        })
-        .check(z.describe('Mann-Whitney U over the samples and the relative difference of the medians')),
-    ),
-  }),
-);
+export { analysisRunRow, rolloutResponse, rolloutTargetRow, targetConfirmResponse } from './rollout.ts';
 
 /** What the promotion routes answer. */
 const gateResult = /* @__PURE__ */ z.schema(() =>
@@ -301,87 +263,6 @@ const promotionFields = /* @__PURE__ */ z.schema(() =>
   }),
 );
 export const promotionResponse = /* @__PURE__ */ z.schema(() => promotionFields.check(z.meta({ id: 'Promotion' })));
-
-/** One target of a rollout: its state, confirmation, bake window and alarm (domain/promotion/rollout/view.ts rolloutView). */
-export const rolloutTargetRow = /* @__PURE__ */ z.schema(() =>
-  z.strictObject({
-    name: z.string(),
-    state: z.enum(['PENDING', 'CONFIRMING', 'BAKING', 'DONE', 'FAILED', 'ROLLED_BACK', 'SKIPPED']),
-    appliedAt: z.nullable(time),
-    confirmation: z.nullable(
-      z.strictObject({
-        mode: z.enum(['immediate', 'callback', 'health', 'argocd', 'flux', 'fleet']),
-        deadline: z.nullable(time),
-        at: z.nullable(time),
-        by: z.nullable(z.string()),
-        fleet: z
-          .optional(z.nullable(z.strictObject({ seen: z.number(), took: z.number(), share: z.number(), minShare: z.number() })))
-          .check(z.describe('a fleet target: instances counted, those running the release, their share and the share it needs (null before the first poll)')),
-        detail: z
-          .optional(z.nullable(z.string()))
-          .check(
-            z.describe(
-              "what confirmed it (or, while it waits, what was last seen): the HTTP status, the Argo CD sync and health at the delivered commit, the Flux Ready condition, a fleet's convergence (`9/10 instances (90 %) run …`); a note",
-            ),
-          ),
-      }),
-    ),
-    bake: z.nullable(z.strictObject({ from: time, until: time, monitors: z.array(z.string()) })),
-    alarm: z.nullable(z.strictObject({ arn: z.string(), name: z.string(), reason: z.string(), at: z.string() })),
-    error: z.nullable(z.string()),
-    rolledBackAt: z.nullable(time),
-    analysis: z
-      .optional(z.array(analysisRunRow))
-      .check(z.describe("the analyses measured while it baked (its environment's, its wave's, its own) and a guarded wave's comparison")),
-    git: z
-      .optional(
-        z.strictObject({
-          file: z.string(),
-          commit: z.nullable(z.string()),
-          changed: z.boolean(),
-          revert: z.optional(z.strictObject({ commit: z.nullable(z.string()), changed: z.boolean(), error: z.optional(z.string()) })),
-        }),
-      )
-      .check(z.describe("the commit of the target's own file (a git target file with {target}); revert: the rollback's commit, or why there is none")),
-    registry: z
-      .optional(
-        z.strictObject({
-          registry: z.string(),
-          tag: z.string(),
-          digest: z.string(),
-          revert: z.optional(z.strictObject({ digest: z.nullable(z.string()), reason: z.optional(z.string()) })),
-        }),
-      )
-      .check(
-        z.describe("the per-target tag (latest-<env>-<target>) in the target's registry; revert: the digest a rollback moved it back to, or why it stayed"),
-      ),
-  }),
-);
-
-/** A promotion's rollout through its environment's targets, wave by wave. */
-export const rolloutResponse = /* @__PURE__ */ z.schema(() =>
-  z
-    .strictObject({
-      phase: z.enum(['NOT_STARTED', 'ROLLING_OUT', 'WAITING', 'HALTED', 'COMPLETED', 'ROLLED_BACK', 'FAILED']),
-      wave: z.number().check(z.int(), z.describe('the wave running (0: none started yet)')),
-      halted: z.nullable(z.strictObject({ by: z.string(), at: time, reason: z.string() })),
-      waiting: z.nullable(z.strictObject({ reason: z.string(), until: time, for: z.optional(z.enum(['start-window', 'freeze'])) })),
-      waves: z.array(
-        z.strictObject({
-          wave: z.number().check(z.int()),
-          bakeSeconds: z.number().check(z.int()),
-          maxParallel: z.number().check(z.int()),
-          targets: z.array(rolloutTargetRow),
-        }),
-      ),
-    })
-    .check(z.meta({ id: 'Rollout' })),
-);
-
-/** POST /promotions/{id}/targets/{target}/confirm: the target, now baking. */
-export const targetConfirmResponse = /* @__PURE__ */ z.schema(() =>
-  z.strictObject({ promotionId: z.string(), target: z.string(), state: z.string(), confirmedAt: time, confirmedBy: z.string() }),
-);
 
 /** A promotion as an approver sees it: the view, the approvals so far and the notifications sent. */
 export const promotionDetailResponse = /* @__PURE__ */ z.schema(() =>
