@@ -392,14 +392,21 @@ export async function targetsView(store: Pick<Store, 'listTargetHeads' | 'listPo
     const artifacts = artifactNames.flatMap((a) => {
       const pointer = pointers.find((p) => p.name === a);
       const head = own(artifactSubject(a));
-      if (headHolds(head ?? null, pointer?.version_ ?? 0) && head?.artifact) return [{ ...head.artifact, own: true, promotionId: head.promotionId }];
+      if (headHolds(head ?? null, pointer?.version_ ?? 0) && head?.artifact)
+        return [{ ...head.artifact, own: true, promotionId: head.promotionId, ...(head.bundle ? { bundle: head.bundle } : {}) }];
       return pointer ? [{ name: pointer.name, version: pointer.version, digest: pointer.digest, own: false }] : [];
     });
     return {
       name,
       wave,
       config: configHolds
-        ? { seq: config!.snapshot!.seq, digest: config!.snapshot!.digest, own: true, promotionId: config!.promotionId }
+        ? {
+            seq: config!.snapshot!.seq,
+            digest: config!.snapshot!.digest,
+            own: true,
+            promotionId: config!.promotionId,
+            ...(config!.bundle ? { bundle: config!.bundle } : {}),
+          }
         : { seq: env.head.seq, digest: env.head.digest, own: false },
       artifacts,
     };

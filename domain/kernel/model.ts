@@ -292,6 +292,8 @@ export interface TargetHead {
   snapshot?: Head;
   /** artifact: the version the target runs */
   artifact?: { name: string; version: string; digest: string };
+  /** the bundle that put it there (a bundle's member heads, and its configuration head), name and digest */
+  bundle?: { name: string; digest: string } | null;
   /** the environment head this deviates from: the environment's snapshot seq (config) or its pointer's version_ (artifact; 0: none) */
   base: number;
   promotionId: string;

@@ -290,4 +290,95 @@ describe('release bundles: several artifacts and a configuration snapshot promot
     expect(await staging()).toEqual({ api: 'v1.0.0', worker: 'v1.0.0', keys: { 'pool.size': 5 } });
     expect((await t.call('GET', `/api/v1/promotions/${done.id}`, { token: u.viewer })).body.status).toBe('ROLLED_BACK');
   });
+
+  it('rolls out wave by wave with a head per member on each target, and an alarm in wave 2 puts every member back on every changed target', async () => {
+    const tenant = t.tenant();
+    const u = await t.users(tenant);
+    await makeLine(t, u.admin, ['dev']);
+    const us = `arn:aws:cloudwatch:us-east-1:000000000000:alarm:${tenant}/us-east-1-5xx`;
+    const created = await t.call('POST', '/api/v1/environments', {
+      token: u.admin,
+      body: {
+        name: 'production',
+        position: 1,
+        bakeSeconds: 1,
+        targets: [
+          { name: 'canary', wave: 1 },
+          { name: 'us-east-1', wave: 2, monitors: [us] },
+        ],
+        rollout: { waves: [{ wave: 2, bakeSeconds: 1 }] },
+      },
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const publish = (artifact: string, version: string, c: string) =>
+      t.call('POST', `/api/v1/artifacts/${artifact}/versions`, { token: u.deployer, body: { version, digest: digest(c) } });
+    const promote = async (alarmInWave2: boolean) => {
+      const b = await t.call('POST', '/api/v1/bundles', { token: u.deployer, body: { name: 'edge', from: 'dev' } });
+      const p = await t.call('POST', '/api/v1/promotions', {
+        token: u.deployer,
+        body: { sourceEnvironment: 'dev', targetEnvironment: 'production', bundle: 'edge', bundleDigest: b.body.digest },
+      });
+      expect(p.status, JSON.stringify(p.body)).toBe(201);
+      await approveIfAsked(t, u, p.body.id, ['EXECUTING', 'COMPLETED']);
+      if (alarmInWave2) {
+        for (let i = 0; ; i++) {
+          const d = (await t.call('GET', `/api/v1/promotions/${p.body.id}`, { token: u.viewer })).body;
+          const wave2 = d.rollout?.waves?.[1]?.targets?.[0];
+          if (wave2?.state === 'BAKING') break;
+          if (i > 200) throw new Error(`wave 2 never baked: ${JSON.stringify(d.rollout)}`);
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        // Wave 2 runs v2 of both members (each its own head, naming the bundle) while the environment still runs v1.
+        const mid = await t.call('GET', '/api/v1/environments/production/targets', { token: u.viewer });
+        const row = mid.body.waves[1].targets[0];
+        expect(row.artifacts.map((a: any) => [a.name, a.version, a.own, a.bundle?.digest])).toEqual([
+          ['api', 'v2.0.0', true, b.body.digest],
+          ['worker', 'v2.0.0', true, b.body.digest],
+        ]);
+        const alarm = {
+          source: 'aws.cloudwatch',
+          'detail-type': 'CloudWatch Alarm State Change',
+          account: '000000000000',
+          region: 'us-east-1',
+          time: new Date().toISOString(),
+          resources: [us],
+          detail: {
+            alarmName: us.split(':alarm:')[1],
+            state: { value: 'ALARM', reason: '5xx in us-east-1', timestamp: new Date().toISOString() },
+            previousState: { value: 'OK' },
+          },
+        };
+        expect((await t.call('POST', '/dev/events', { body: alarm })).status).toBe(202);
+      }
+      return waitFor(t, u.viewer, p.body.id, ['COMPLETED', 'FAILED', 'ROLLED_BACK'], 30_000);
+    };
+    const runs = async () => {
+      const v = await t.call('GET', '/api/v1/environments/production/targets', { token: u.viewer });
+      return Object.fromEntries(
+        v.body.waves.flatMap((w: any) => w.targets.map((x: any) => [x.name, x.artifacts.map((a: any) => `${a.name}@${a.version}`).join(' ')])),
+      );
+    };
+
+    await publish('api', 'v1.0.0', '1');
+    await publish('worker', 'v1.0.0', '2');
+    const first = await promote(false);
+    expect(first.status, JSON.stringify(first.error)).toBe('COMPLETED');
+    expect(first.rollout.waves.map((w: any) => w.targets.map((x: any) => x.state))).toEqual([['DONE'], ['DONE']]);
+    expect(await runs()).toEqual({ canary: 'api@v1.0.0 worker@v1.0.0', 'us-east-1': 'api@v1.0.0 worker@v1.0.0' });
+
+    await publish('api', 'v2.0.0', '3');
+    await publish('worker', 'v2.0.0', '4');
+    // Wave 2 bakes long enough for its alarm to come.
+    const env = await t.call('GET', '/api/v1/environments/production', { token: u.viewer });
+    const patched = await t.call('PATCH', '/api/v1/environments/production', {
+      token: u.admin,
+      body: { version: env.body.version, rollout: { waves: [{ wave: 2, bakeSeconds: 30 }] } },
+    });
+    expect(patched.status, JSON.stringify(patched.body)).toBe(200);
+    const second = await promote(true);
+    expect(second.status, JSON.stringify(second.error)).toBe('ROLLED_BACK');
+    expect(second.rollout.waves.map((w: any) => w.targets.map((x: any) => x.state))).toEqual([['ROLLED_BACK'], ['ROLLED_BACK']]);
+    // Every member back on every changed target: no target runs half a bundle.
+    expect(await runs()).toEqual({ canary: 'api@v1.0.0 worker@v1.0.0', 'us-east-1': 'api@v1.0.0 worker@v1.0.0' });
+  });
 });

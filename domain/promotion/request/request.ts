@@ -1,4 +1,3 @@
-import { hasTargets } from '../../config/targets.ts';
 import { requestedBreakGlass } from '../../freeze/break-glass.ts';
 import { AlreadyExists, ArtifactNotFound, DeploymentNotFound, RuleViolation, TargetBusy } from '../../kernel/errors.ts';
 import type { Environment } from '../../kernel/model.ts';
@@ -104,9 +103,7 @@ async function prepareBundle(
 ): Promise<Prepared> {
   const b = await findBundle(deps, tenant, input.bundle, input.bundleDigest);
   const label = bundleLabel(b);
-  // A bundle moves in one step and one transaction: not yet target by target, nor through a git file that names one value.
-  if (hasTargets(target))
-    throw new RuleViolation(`'${target.name}' rolls out through targets; a bundle is promoted in one step into an environment without targets`);
+  // A git target holds one artifact's value: a bundle is not delivered through it (a commit per member would run half a bundle).
   if (b.members.length && (await deps.store.getGitTarget(tenant, target.name)))
     throw new RuleViolation(`'${target.name}' delivers through a git target that holds one artifact's value; promote a bundle's members one by one there`);
   const [inSource, inTarget] = await Promise.all([

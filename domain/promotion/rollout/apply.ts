@@ -5,12 +5,12 @@ import { artifactSubject, configSubject, targetsOf } from '../../config/targets.
 import { applyChanges, memoSource, NodeSink } from '../../config/tree.ts';
 import { auditEntry } from '../../audit/audit.ts';
 import type { Environment, Roots, TargetHead } from '../../kernel/model.ts';
-import type { Promotion, RolloutTarget } from '../../kernel/promotion-model.ts';
+import type { ConfigSubject, Promotion, RolloutTarget } from '../../kernel/promotion-model.ts';
 import type { Deps, WriteOp, With } from '../../kernel/deps.ts';
 import { isPolled } from '../../kernel/target-schemas.ts';
 import { ENGINE } from '../aggregate.ts';
 import { type Next } from '../run/deadlines.ts';
-import { configChanges } from '../request/release.ts';
+import { bundleConfigSubject, configChanges } from '../request/release.ts';
 import { PromotionFailed } from '../run/target-change.ts';
 import { deliverTarget } from '../deliver/target-delivery.ts';
 import { auditDraft, loadPromotion, promotionEvent } from '../write.ts';
@@ -32,12 +32,22 @@ async function releaseFor(deps: Deps, p: Promotion, env: Environment): Promise<P
       base: ptr?.version_ ?? 0,
     };
   }
-  // A bundle is refused at its request where the target has targets (it moves in one step).
-  if (p.subject.type === 'bundle') throw new PromotionFailed(`a bundle is not rolled out target by target: '${env.name}' has targets`);
-  const snap = await deps.store.getSnapshot(p.tenant, p.sourceEnvironment, p.subject.sourceSnapshot.seq);
+  if (p.subject.type === 'bundle') throw new PromotionFailed('a bundle changes a target through bundleHeadsFor');
+  return configHeadFor(deps, p, env, p.subject, p.sourceEnvironment);
+}
+
+/** A target's config head with a selection applied: the environment's head and the changes from `from`'s snapshot. */
+async function configHeadFor(
+  deps: Deps,
+  p: Promotion,
+  env: Environment,
+  subject: ConfigSubject,
+  from: string,
+): Promise<Pick<TargetHead, 'snapshot' | 'artifact' | 'base' | 'subject'>> {
+  const snap = await deps.store.getSnapshot(p.tenant, from, subject.sourceSnapshot.seq);
   if (!snap) throw new PromotionFailed('source snapshot is gone');
   const source = memoSource(deps.store.nodes(p.tenant));
-  const { changes } = await configChanges(source, env.head.roots, snap.roots, p.subject);
+  const { changes } = await configChanges(source, env.head.roots, snap.roots, subject);
   const sink = new NodeSink();
   const roots: Roots = { ...env.head.roots };
   for (const kind of ['config', 'flag'] as const) {
@@ -46,6 +56,32 @@ async function releaseFor(deps: Deps, p: Promotion, env: Environment): Promise<P
   }
   await deps.store.putNodes(p.tenant, sink.nodes);
   return { subject: configSubject, snapshot: { seq: env.head.seq + 1, digest: rootsDigest(roots), roots }, base: env.head.seq };
+}
+
+type HeadRelease = Pick<TargetHead, 'snapshot' | 'artifact' | 'base' | 'subject'>;
+
+/**
+ * A bundle on one target: a head per member the target does not run yet (what it ran before is kept on the target's
+ * item, put back together on a rollback) and its configuration head; each head names the bundle.
+ */
+async function bundleHeadsFor(deps: Deps, p: Promotion & { subject: { type: 'bundle' } }, env: Environment, name: string) {
+  const b = p.subject;
+  const heads: { own: TargetHead | null; head: HeadRelease }[] = [];
+  const members: NonNullable<RolloutTarget['members']> = [];
+  for (const m of b.members) {
+    const subject = artifactSubject(m.name);
+    const [ptr, own] = await Promise.all([deps.store.getPointer(p.tenant, env.name, m.name), deps.store.getTargetHead(p.tenant, env.name, name, subject)]);
+    const base = ptr?.version_ ?? 0;
+    const runs = own && own.base === base && own.artifact ? own.artifact : ptr ? { version: ptr.version, digest: ptr.digest } : null;
+    if (runs?.digest === m.digest) continue;
+    members.push({ name: m.name, before: runs ? { version: runs.version, digest: runs.digest } : null });
+    heads.push({ own, head: { subject, artifact: { name: m.name, version: m.version, digest: m.digest }, base } });
+  }
+  if (b.config) {
+    const head = await configHeadFor(deps, p, env, bundleConfigSubject(b.config), b.config.environment);
+    heads.push({ own: await deps.store.getTargetHead(p.tenant, env.name, name, configSubject), head });
+  }
+  return { heads, members };
 }
 
 /**
@@ -75,13 +111,15 @@ export async function targetApplyStep(
   if (!item) {
     const now = deps.clock();
     const at = now.toISOString();
-    const release = await releaseFor(deps, p, env);
+    const bundle = p.subject.type === 'bundle' ? await bundleHeadsFor(deps, p as Promotion & { subject: { type: 'bundle' } }, env, name) : null;
+    const release = bundle ? null : await releaseFor(deps, p, env);
     const ptr = p.subject.type === 'artifact' ? await deps.store.getPointer(tenant, env.name, p.subject.name) : null;
-    const own = await deps.store.getTargetHead(tenant, env.name, name, release.subject);
+    const own = release ? await deps.store.getTargetHead(tenant, env.name, name, release.subject) : null;
     const deploymentId = randomUUID();
     const deadline = new Date(now.getTime() + confirmSeconds(target) * 1000).toISOString();
-    const before: RolloutTarget['before'] =
-      p.subject.type === 'artifact'
+    const before: RolloutTarget['before'] = !release
+      ? null
+      : p.subject.type === 'artifact'
         ? own && own.base === release.base && own.artifact
           ? { version: own.artifact.version, digest: own.artifact.digest }
           : ptr
@@ -104,17 +142,37 @@ export async function targetApplyStep(
       alarm: null,
       error: null,
       rolledBackAt: null,
+      ...(bundle ? { members: bundle.members } : {}),
       ...(delivered.git ? { git: delivered.git } : {}),
       ...(delivered.registry ? { registry: delivered.registry } : {}),
       version: 1,
       updatedAt: at,
     };
-    const head: TargetHead = { environment: env.name, target: name, ...release, promotionId: id, wave, updatedAt: at, version: (own?.version ?? 0) + 1 };
+    const headOf = (r: HeadRelease, was: TargetHead | null): WriteOp => ({
+      kind: 'targetHead',
+      head: {
+        environment: env.name,
+        target: name,
+        ...r,
+        promotionId: id,
+        wave,
+        updatedAt: at,
+        version: (was?.version ?? 0) + 1,
+        ...(p.subject.type === 'bundle' ? { bundle: { name: p.subject.name, digest: p.subject.digest } } : {}),
+      },
+      expectedVersion: was ? was.version : null,
+    });
+    const heads = bundle ? bundle.heads.map((h) => headOf(h.head, h.own)) : [headOf(release!, own)];
     const dep = {
       id: deploymentId,
       environment: env.name,
       target: name,
-      imageTag: p.subject.type === 'artifact' ? p.subject.version : `${env.name}@${release.snapshot!.seq}`,
+      imageTag:
+        p.subject.type === 'artifact'
+          ? p.subject.version
+          : p.subject.type === 'bundle'
+            ? `${p.subject.name}@${p.subject.digest.slice(7, 19)}`
+            : `${env.name}@${release!.snapshot!.seq}`,
       gitCommit: delivered.git?.commit ?? '',
       gitBranch: '',
       ...(p.subject.type === 'artifact' ? { artifact: p.subject.name } : {}),
@@ -122,7 +180,7 @@ export async function targetApplyStep(
       deployedAt: at,
       completedAt: at,
       promotionId: id,
-      digest: p.subject.type === 'artifact' ? p.subject.digest : release.snapshot!.digest,
+      digest: p.subject.type === 'config' ? release!.snapshot!.digest : p.subject.digest,
       deployedBy: p.requestedBy.name,
     };
     const audit = auditEntry(
@@ -141,7 +199,7 @@ export async function targetApplyStep(
     );
     try {
       await deps.store.commit(tenant, [
-        { kind: 'targetHead', head, expectedVersion: own ? own.version : null },
+        ...heads,
         { kind: 'rolloutTarget', target: item, expectedVersion: null },
         deploymentOp(dep, null, at),
         { kind: 'audit', entry: audit },

@@ -30,6 +30,11 @@ async function releaseOf(deps: Deps, p: Promotion, env: Environment, name: strin
     const says = new Set([`${artifact}@${version}`, ...(digest ? [`${artifact}@${digest}`] : [])]);
     return { label: version, took: (i) => i.artifact !== undefined && says.has(i.artifact) };
   }
+  if (p.subject.type === 'bundle') {
+    // An instance runs one member: it took the release when it says it runs that member's version of the bundle.
+    const says = new Set(p.subject.members.flatMap((m) => [`${m.name}@${m.version}`, `${m.name}@${m.digest}`]));
+    return { label: `${p.subject.name}@${p.subject.digest.slice(7, 19)}`, took: (i) => i.artifact !== undefined && says.has(i.artifact) };
+  }
   const head = await deps.store.getTargetHead(p.tenant, env.name, name, configSubject);
   if (!head?.snapshot || head.promotionId !== p.id) throw new PromotionFailed(`target '${name}' no longer runs this promotion's release`);
   const digest = head.snapshot.digest;

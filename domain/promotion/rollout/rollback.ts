@@ -2,7 +2,7 @@ import { deploymentOp } from '../../artifacts/deployments.ts';
 import { artifactSubject, configSubject } from '../../config/targets.ts';
 import type { TargetHead } from '../../kernel/model.ts';
 import type { Promotion, RolloutTarget } from '../../kernel/promotion-model.ts';
-import type { With, WriteOp } from '../../kernel/deps.ts';
+import type { Deps, With, WriteOp } from '../../kernel/deps.ts';
 import { retryOnConflict, WriteConflict } from '../../kernel/retry.ts';
 import { ENGINE, moved } from '../aggregate.ts';
 import { wakeQueued } from '../run/queue.ts';
@@ -80,8 +80,8 @@ export async function rollBackRollout(deps: With<'git' | 'registry' | 'scheduler
  * deployment record ROLLED_BACK.
  */
 async function restoreTarget(deps: With<'git' | 'registry'>, p: Promotion, t: RolloutTarget, now: string, message: string): Promise<void> {
-  const subject = p.subject.type === 'config' ? configSubject : artifactSubject(p.subject.name);
-  const head = await deps.store.getTargetHead(p.tenant, p.targetEnvironment, t.name, subject);
+  const subject = p.subject.type === 'config' ? configSubject : p.subject.type === 'bundle' ? null : artifactSubject(p.subject.name);
+  const head = subject ? await deps.store.getTargetHead(p.tenant, p.targetEnvironment, t.name, subject) : null;
   const reverted = await revertTarget(deps, p, t, message.slice(0, 500));
   const ops: WriteOp[] = [
     {
@@ -116,11 +116,33 @@ async function restoreTarget(deps: With<'git' | 'registry'>, p: Promotion, t: Ro
           };
     ops.push({ kind: 'targetHead', head: back, expectedVersion: head.version });
   }
+  if (p.subject.type === 'bundle') ops.push(...(await bundleHeadsBack(deps, p as Promotion & { subject: { type: 'bundle' } }, t, now)));
   if (t.deploymentId && t.appliedAt) {
     const dep = await deps.store.getDeployment(p.tenant, p.targetEnvironment, t.appliedAt, t.deploymentId);
     if (dep && dep.status !== 'ROLLED_BACK') ops.push(deploymentOp({ ...dep, status: 'ROLLED_BACK', completedAt: now }, dep.status, now));
   }
   await deps.store.commit(p.tenant, ops);
+}
+
+/** A bundle's heads on one target back together: each member to what it ran before (none: the environment's again), its configuration to the environment's head. */
+async function bundleHeadsBack(deps: Deps, p: Promotion & { subject: { type: 'bundle' } }, t: RolloutTarget, now: string): Promise<WriteOp[]> {
+  const ops: WriteOp[] = [];
+  const back = (head: TargetHead, patch: Partial<TargetHead>): WriteOp => ({
+    kind: 'targetHead',
+    head: { ...head, ...patch, bundle: null, promotionId: `rollback:${p.id}`, updatedAt: now, version: head.version + 1 },
+    expectedVersion: head.version,
+  });
+  for (const m of t.members ?? []) {
+    const head = await deps.store.getTargetHead(p.tenant, p.targetEnvironment, t.name, artifactSubject(m.name));
+    if (head?.promotionId !== p.id) continue;
+    ops.push(back(head, m.before ? { artifact: { name: m.name, ...m.before } } : { artifact: undefined, base: -1 }));
+  }
+  if (p.subject.config) {
+    const head = await deps.store.getTargetHead(p.tenant, p.targetEnvironment, t.name, configSubject);
+    const env = await deps.store.getEnvironment(p.tenant, p.targetEnvironment);
+    if (head?.promotionId === p.id) ops.push(back(head, { snapshot: env ? env.head : head.snapshot }));
+  }
+  return ops;
 }
 
 const NOT_CONFIRMED = new Map([

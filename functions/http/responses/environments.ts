@@ -76,6 +76,11 @@ export const targetResponse = /* @__PURE__ */ z.schema(() =>
 );
 
 /** Where an environment is, target by target (GET …/environments/{env}/targets). */
+/** The bundle a rollout put on a target (its name and digest), while the target is ahead of its environment. */
+const bundleRef = /* @__PURE__ */ z.schema(() =>
+  z.strictObject({ name: z.string(), digest: z.string() }).check(z.describe('the release bundle that put it there (a rollout of a bundle)')),
+);
+
 export const environmentTargetsResponse = /* @__PURE__ */ z.schema(() =>
   z
     .strictObject({
@@ -97,10 +102,19 @@ export const environmentTargetsResponse = /* @__PURE__ */ z.schema(() =>
               analysis: z.optional(targetResponse.shape.analysis),
               implicit: z.optional(z.literal(true)).check(z.describe("the one target of an environment that declares none ('default')")),
               config: z
-                .strictObject({ seq: int(), digest: z.string(), own: z.boolean(), promotionId: z.optional(z.string()) })
+                .strictObject({ seq: int(), digest: z.string(), own: z.boolean(), promotionId: z.optional(z.string()), bundle: z.optional(bundleRef) })
                 .check(z.describe("the config snapshot the target runs; own: a rollout's (promotionId), ahead of the environment's head")),
               artifacts: z
-                .array(z.strictObject({ name: z.string(), version: z.string(), digest: z.string(), own: z.boolean(), promotionId: z.optional(z.string()) }))
+                .array(
+                  z.strictObject({
+                    name: z.string(),
+                    version: z.string(),
+                    digest: z.string(),
+                    own: z.boolean(),
+                    promotionId: z.optional(z.string()),
+                    bundle: z.optional(bundleRef),
+                  }),
+                )
                 .check(z.describe('the artifact versions the target runs, by name')),
             }),
           ),
