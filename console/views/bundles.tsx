@@ -19,10 +19,7 @@ export function Bundles() {
   return (
     <section aria-labelledby="bundles-title">
       <h1 id="bundles-title">Bundles</h1>
-      <p>
-        A bundle is several artifact versions, and optionally a configuration snapshot, under one digest: it is promoted as one unit, approved once and rolled
-        back together.
-      </p>
+      <p>Several artifact versions, and optionally a configuration snapshot, promoted as one unit under one digest.</p>
       {error && <p class="notice bad">Not refreshed: {error}</p>}
       {latest.size === 0 ? (
         <p class="why-box">

@@ -13,7 +13,7 @@ const field = (path: string) =>
 
 /** A value of the plan, on one line and cut: the whole of it is in the document. */
 const value = (v: unknown) => {
-  if (v === undefined) return '';
+  if (v === undefined) return '—';
   const s = typeof v === 'string' ? v : JSON.stringify(v);
   return s.length > 140 ? `${s.slice(0, 140)}…` : s;
 };
@@ -56,12 +56,9 @@ export function Manifest({ me }: { me: Session }) {
   return (
     <section aria-labelledby="manifest-title">
       <h1 id="manifest-title">Manifest</h1>
-      <p>
-        The tenant's promotion setup as one document: the line, gates, approval rules, freeze windows, webhooks and targets. Edit it to see what applying it
-        would change, and how the last 90 days of promotions would have been decided under it.
-      </p>
       <p class="why-box">
-        Nothing on this page writes. Applying {may(me, 'admin') ? 'is' : 'needs the admin role and is'} done with <code>stageline apply -f manifest.yaml</code>.
+        Edit the tenant's promotion setup to see what applying it would change, and how the last 90 days of promotions would have been decided under it. Nothing
+        here writes: applying {may(me, 'admin') ? 'is' : 'needs the admin role and is'} done with <code>stageline apply -f manifest.yaml</code>.
       </p>
       <form onSubmit={(e) => (e.preventDefault(), void run(false))}>
         <div class="manifest-head">
