@@ -14,7 +14,7 @@ const field = (path: string) =>
 /** A value of the plan, on one line and cut: the whole of it is in the document. */
 const value = (v: unknown) => {
   if (v === undefined) return '—';
-  const s = typeof v === 'string' ? v : JSON.stringify(v);
+  const s = typeof v === 'string' ? v : JSON.stringify(v, null, 1).replace(/\n\s*/g, ' ');
   return s.length > 140 ? `${s.slice(0, 140)}…` : s;
 };
 const OP_CLASS: Record<string, string> = { add: 'added', change: 'modified', remove: 'removed' };

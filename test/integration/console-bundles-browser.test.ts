@@ -80,7 +80,9 @@ describe('release bundles in the console, as a viewer', () => {
 
     // The pipeline labels it by the bundle's name.
     await page.goto(`${t.url}/dashboard#/`);
-    await page.getByText('bundle checkout').first().waitFor();
+    await page.getByRole('region', { name: 'Pipeline' }).getByText('bundle checkout').first().waitFor();
+    expect(await accessibility(page)).toEqual([]);
+    await page.screenshot({ path: join(OUT, 'console-bundle-pipeline-1280.png'), fullPage: true });
     expect(errors).toEqual([]);
     await page.close();
   });
@@ -99,6 +101,14 @@ describe('release bundles in the console, as a viewer', () => {
     await page.screenshot({ path: join(OUT, 'console-bundles-1280.png'), fullPage: true });
     expect(errors).toEqual([]);
     await page.close();
+
+    // A tenant without bundles is told how to make one.
+    const other = await t.users(t.tenant());
+    const empty = await openConsoleAs(browser, t.url, other.viewer, '#/bundles');
+    await empty.page.getByText('No bundles yet.').waitFor();
+    expect(await empty.page.locator('main').innerText()).toContain('stageline bundles create --name checkout --from dev --config');
+    expect(empty.errors).toEqual([]);
+    await empty.page.close();
   });
 });
 
