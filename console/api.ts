@@ -1,4 +1,4 @@
-import { visibleDeep } from '../domain/kernel/display.ts';
+import { visibleDeep, visibleDocument } from '../domain/kernel/display.ts';
 import { session, signedOut } from './auth.ts';
 
 /** An answer the API refused: its status and message, as the user should read it. */
@@ -34,12 +34,22 @@ export async function revalidate<T = any>(path: string, etag: string | null): Pr
   return r.notModified ? NOT_MODIFIED : { data: r.data, etag: r.etag };
 }
 
+/**
+ * A read answered as a document (the manifest's YAML): its text, every unsafe character but line breaks
+ * and tabs made visible, and the answer's headers. Refusals and a 401 as for `api`.
+ */
+export async function apiText(path: string): Promise<{ text: string; headers: Headers }> {
+  const r = await send<string>('GET', path, undefined, { accept: 'application/yaml, application/json' }, true);
+  return { text: r.data, headers: r.headers };
+}
+
 async function send<T>(
   method: string,
   path: string,
   body: unknown,
   extra: Record<string, string> = {},
-): Promise<{ data: T; etag: string | null; notModified: boolean }> {
+  asText = false,
+): Promise<{ data: T; etag: string | null; notModified: boolean; headers: Headers }> {
   const token = session()?.token;
   let res: Response;
   try {
@@ -60,7 +70,8 @@ async function send<T>(
   }
   // A 304's body is empty; reading it ends the request as finished rather than abandoned.
   const text = await res.text();
-  if (res.status === 304) return { data: null as T, etag: res.headers.get('etag'), notModified: true };
+  if (res.status === 304) return { data: null as T, etag: res.headers.get('etag'), notModified: true, headers: res.headers };
+  if (asText && res.ok) return { data: visibleDocument(text) as T, etag: res.headers.get('etag'), notModified: false, headers: res.headers };
   let data: any = null;
   try {
     data = text ? visibleDeep(JSON.parse(text)) : null;
@@ -76,7 +87,7 @@ async function send<T>(
     const issues = Array.isArray(err?.issues) ? ` (${err.issues.map((i: any) => `${i.path}: ${i.message}`).join('; ')})` : '';
     throw new ApiError(res.status, `${err?.message ?? `HTTP ${res.status}`}${issues}`, data);
   }
-  return { data: data as T, etag: res.headers.get('etag'), notModified: false };
+  return { data: data as T, etag: res.headers.get('etag'), notModified: false, headers: res.headers };
 }
 
 export const q = encodeURIComponent;

@@ -5,17 +5,19 @@ import { useEffect, useState } from 'preact/hooks';
 import { completeSignIn, onSession, session, signIn, signOut, takeFragmentToken, type Session } from './auth.ts';
 import { Notices, useNotices } from './ui.tsx';
 import { Audit } from './views/audit.tsx';
+import { Bundles } from './views/bundles.tsx';
 import { EnvironmentPage } from './views/environment.tsx';
 import { Flags } from './views/flags.tsx';
 import { Insights } from './views/insights.tsx';
+import { Manifest } from './views/manifest.tsx';
 import { Pipeline } from './views/pipeline.tsx';
 import { PromotionPage } from './views/promotion.tsx';
 import { Settings } from './views/settings.tsx';
 
 /**
  * The console: one page (hash routes), reading the same public API as the CLI with the signed-in
- * person's ID token. Views: #/ pipeline, #/promotions/<id>, #/environments/<name>, #/flags, #/insights,
- * #/audit, #/settings.
+ * person's ID token. Views: #/ pipeline, #/promotions/<id>, #/environments/<name>, #/bundles, #/flags,
+ * #/insights, #/manifest, #/audit, #/settings.
  */
 const route = () => location.hash.replace(/^#\/?/, '').split('/').map(decodeURIComponent);
 
@@ -51,8 +53,10 @@ function App({ initial }: { initial: string | null }) {
   const [view, arg] = path;
   const nav = [
     ['', 'Pipeline'],
+    ['bundles', 'Bundles'],
     ['flags', 'Flags'],
     ['insights', 'Insights'],
+    ['manifest', 'Manifest'],
     ['audit', 'Audit'],
     ['settings', 'Settings'],
   ] as const;
@@ -106,6 +110,10 @@ function App({ initial }: { initial: string | null }) {
           <PromotionPage key={arg} id={arg} me={me} say={say} />
         ) : view === 'environments' && arg ? (
           <EnvironmentPage name={arg} />
+        ) : view === 'bundles' ? (
+          <Bundles />
+        ) : view === 'manifest' ? (
+          <Manifest me={me} />
         ) : view === 'flags' ? (
           <Flags me={me} say={say} />
         ) : view === 'insights' ? (

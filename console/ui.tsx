@@ -148,6 +148,19 @@ export function Loading({ error }: { error?: string | null }) {
   );
 }
 
+/** A table's column headings. */
+export const Head = ({ cols }: { cols: string[] }) => (
+  <thead>
+    <tr>
+      {cols.map((c) => (
+        <th key={c} scope="col">
+          {c}
+        </th>
+      ))}
+    </tr>
+  </thead>
+);
+
 /** A table that scrolls sideways on its own (the page never does). */
 export const Wrap = ({ children }: { children: ComponentChildren }) => <div class="wrap">{children}</div>;
 

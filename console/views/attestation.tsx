@@ -28,10 +28,13 @@ export function Attestation({ p }: { p: { id: string; status: string } }) {
           <p>
             <Badge tone={data.verified ? 'ok' : 'bad'}>{data.verified ? 'verified' : 'does not verify'}</Badge> {predicate?.verificationResult} into{' '}
             {predicate?.stageline?.targetEnvironment}, about{' '}
-            {(data.statement?.subject ?? []).map((s: any) => (
-              <code key={s.name}>
-                {s.name} sha256:{String(s.digest?.sha256).slice(0, 12)}…
-              </code>
+            {(data.statement?.subject ?? []).map((s: any, i: number) => (
+              <span key={s.name}>
+                {i > 0 && ', '}
+                <code>
+                  {s.name} sha256:{String(s.digest?.sha256).slice(0, 12)}…
+                </code>
+              </span>
             ))}
             <span class="mut"> — signed with key {String(data.keyId).slice(0, 19)}…</span>
           </p>

@@ -1,6 +1,7 @@
 import { useState } from 'preact/hooks';
 import { api, ApiError, q } from '../api.ts';
 import { Loading, PromotionLink, Status, Time, usePoll, Wrap } from '../ui.tsx';
+import { subjectText } from './bundle.tsx';
 
 const KINDS: Record<string, (p: any) => boolean> = {
   all: () => true,
@@ -77,8 +78,7 @@ export function EnvironmentPage({ name }: { name: string }) {
             {history.items.filter(KINDS[kind]!).map((p: any) => (
               <li key={p.id}>
                 <Time at={p.completedAt ?? p.updatedAt} /> <Status value={p.status} /> <PromotionLink id={p.id} />{' '}
-                {p.sourceEnvironment === p.targetEnvironment ? 'rollback' : `from ${p.sourceEnvironment}`} ·{' '}
-                {p.subject.type === 'artifact' ? `${p.subject.name} ${p.subject.version}` : `config ${p.subject.promotionType.toLowerCase()}`}{' '}
+                {p.sourceEnvironment === p.targetEnvironment ? 'rollback' : `from ${p.sourceEnvironment}`} · {subjectText(p.subject)}{' '}
                 <span class="mut">by {p.requestedBy.name}</span>
                 {p.error && <div class="why">{p.error.message}</div>}
               </li>

@@ -1,3 +1,4 @@
+import { labelText } from './bundle.tsx';
 import { Badge, EnvLink, Loading, PromotionLink, Status, Time, usePoll } from '../ui.tsx';
 
 /** Home: the line of environments as stages — what runs, how the last promotion ended, guards — and what waits to enter each. */
@@ -26,7 +27,7 @@ export function Pipeline() {
                         <ul>
                           {waiting.map((p: any) => (
                             <li key={p.id}>
-                              <PromotionLink id={p.id} /> {p.subject} <span class="mut">from {p.from}</span> <Status value={p.status} />
+                              <PromotionLink id={p.id} /> {labelText(p.subject)} <span class="mut">from {p.from}</span> <Status value={p.status} />
                               <div class="why">{p.behind ? <Behind id={p.behind} why={p.why} /> : p.why}</div>
                             </li>
                           ))}
@@ -97,7 +98,7 @@ export function Pipeline() {
                             <>
                               <Status value={o.status} /> <PromotionLink id={o.id} />{' '}
                               <span class="mut">
-                                {o.subject}, <Time at={o.at} />
+                                {labelText(o.subject)}, <Time at={o.at} />
                               </span>
                               {o.reason && <div class="why">{o.reason}</div>}
                             </>
