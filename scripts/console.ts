@@ -14,7 +14,7 @@ import { build } from 'esbuild';
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const GENERATED = join(ROOT, 'functions', 'dashboard', 'assets.generated.ts');
 /** The page-weight budget: gzip bytes of script + style the console loads (docs/guide/14-dashboard.md). */
-export const BUDGET_GZIP_BYTES = 60 * 1024;
+export const BUDGET_GZIP_BYTES = 64 * 1024;
 /**
  * The page-weight budget per view (docs/guide/14-dashboard.md), which `npm run bench` measures in
  * Chromium against the demo tenant (bench/console-weight.ts) and fails on. First load, cold cache:
@@ -24,7 +24,7 @@ export const BUDGET_GZIP_BYTES = 60 * 1024;
  * If-None-Match and gets a 304), and the bytes received.
  */
 export const CONSOLE_BUDGET = {
-  firstLoadBytes: 160 * 1024,
+  firstLoadBytes: 192 * 1024,
   firstLoadApiCalls: 6,
   refreshApiCalls: 6,
   refreshBodies: 0,
