@@ -1,6 +1,28 @@
 import type { ActedVia, BreakGlassUse, ItemKind, RestoredBy } from './model.ts';
 import type { Status } from './lifecycle.ts';
-import type { Confirmation } from './target-schemas.ts';
+import type {
+  MonitorAlarm,
+  TargetState,
+  FleetConvergence,
+  RolloutTarget,
+  MeasurementRecord,
+  TargetAnalysisRun,
+  TargetGitDelivery,
+  TargetRegistryDelivery,
+  RolloutState,
+} from './rollout-model.ts';
+
+export type {
+  MonitorAlarm,
+  TargetState,
+  FleetConvergence,
+  RolloutTarget,
+  MeasurementRecord,
+  TargetAnalysisRun,
+  TargetGitDelivery,
+  TargetRegistryDelivery,
+  RolloutState,
+} from './rollout-model.ts';
 
 /** What a config promotion moves: a pinned source snapshot and a selection of it. */
 export interface ConfigSubject {
@@ -356,14 +378,6 @@ export interface MonitorBlock {
   alarms: { arn: string; name: string; reason: string; at?: string }[];
 }
 
-/** What a rollback records of the alarm that caused it. */
-export interface MonitorAlarm {
-  arn: string;
-  name: string;
-  reason: string;
-  at: string;
-}
-
 export interface GitCommitResult {
   /** the commit that holds the value (the new one, or the head that already held it) */
   commit: string;
@@ -422,122 +436,6 @@ export type PullRequestRecord = PullRequestState & {
 /** What an automatic rollback committed to the git target: the commit, or why it could not (`error`; then `commit` is null). */
 export type GitRevertResult = Omit<GitDeliveryResult, 'commit'> & { commit: string | null; error?: string };
 
-/** Where one target of a rollout stands. */
-export type TargetState = 'PENDING' | 'CONFIRMING' | 'BAKING' | 'DONE' | 'FAILED' | 'ROLLED_BACK' | 'SKIPPED';
-
-/** One target of a rollout (its own item beside the promotion: the flow's Map iterations write them in parallel). */
-/** A fleet target's convergence: instances seen, those that took the release, their share, the share it needs. */
-export interface FleetConvergence {
-  seen: number;
-  took: number;
-  share: number;
-  minShare: number;
-}
-
-export interface RolloutTarget {
-  promotionId: string;
-  name: string;
-  wave: number;
-  state: TargetState;
-  /** what it ran before the change (null: nothing of this subject), put back on a rollback */
-  before: { seq?: number; digest: string | null; version?: string } | null;
-  appliedAt?: string;
-  deploymentId?: string;
-  confirm: {
-    mode: Confirmation['mode'];
-    deadline?: string;
-    at?: string;
-    by?: string;
-    detail?: string;
-    /** a fleet target: its convergence at the last poll (what changed is written, an unchanged poll writes nothing) */
-    fleet?: FleetConvergence;
-  } | null;
-  /** the callback's task token, kept until the deployer confirms */
-  taskToken?: string | null;
-  bake?: { from: string; until: string; monitors: string[] } | null;
-  alarm?: MonitorAlarm | null;
-  error?: string | null;
-  rolledBackAt?: string | null;
-  /** the analyses measured while it baked (domain/promotion/rollout/analysis.ts): each with its measurements, bounded */
-  analysis?: TargetAnalysisRun[] | null;
-  /** a bundle: each member's own head on this target before the change (null: it ran none of it), put back together on a rollback */
-  members?: { name: string; before: { version: string; digest: string } | null }[] | null;
-  /** delivery per target (artifact promotions): the commit of the target's own git file (`{target}` in the git target's file), and what a rollback did to it */
-  git?: TargetGitDelivery | null;
-  /** delivery per target (artifact promotions into an environment with registries): the per-target tag in the target's registry, and what a rollback did to it */
-  registry?: TargetRegistryDelivery | null;
-  version: number;
-  updatedAt: string;
-}
-
-/** One measurement of an analysis (domain/verification/analysis.ts judges it). */
-export interface MeasurementRecord {
-  at: string;
-  phase: 'Successful' | 'Failed' | 'Inconclusive' | 'Error';
-  value: number | null;
-  values?: number[];
-  error?: string;
-}
-
-/** One analysis of one target's bake: the template as the bake started (`spec`), its arguments, its measurements and its answer. */
-export interface TargetAnalysisRun {
-  template: string;
-  /** bake: the template's conditions judge each measurement; canary: the target is compared with the targets not changed yet */
-  scope: 'bake' | 'canary';
-  spec: Record<string, unknown>;
-  args: { name: string; value: string }[];
-  phase: 'Running' | 'Successful' | 'Failed' | 'Inconclusive' | 'Error';
-  measurements: MeasurementRecord[];
-  /** measurements taken but no longer kept (only the last ones are) */
-  dropped?: number;
-  /** every measurement's verdict counted, the ones no longer kept included (domain/verification/analysis.ts) */
-  tally?: { successful: number; failed: number; inconclusive: number; error: number; consecutiveErrors: number };
-  /** when the next measurement is due */
-  nextAt?: string;
-  message?: string;
-  thresholds?: { success?: string; failure?: string };
-  /** a guarded wave's comparison: its settings, the samples so far, the control targets and the result */
-  compare?: {
-    minSamples: number;
-    maxRegression: number;
-    alpha: number;
-    direction: 'increase-is-bad' | 'decrease-is-bad';
-    tooFewSamples: 'fail' | 'proceed';
-    maxWaitSeconds: number;
-    template: string;
-    args?: { name: string; value: string }[];
-  };
-  samples?: { canary: number[]; control: number[] };
-  controls?: string[];
-  comparison?: {
-    verdict: 'pass' | 'regression' | 'too-few-samples';
-    relativeDifference: number;
-    p: number;
-    canaryMedian: number;
-    controlMedian: number;
-    samples: { canary: number; control: number };
-  };
-}
-
-/** A target's own git file as its apply committed it (`commit` null: nothing could be committed, see `error`). */
-export interface TargetGitDelivery {
-  commit: string | null;
-  file: string;
-  changed: boolean;
-  /** the rollback's commit of the file back to what the target ran before, or why it did not write one */
-  revert?: { commit: string | null; changed: boolean; error?: string } | null;
-}
-
-/** A target's per-target tag (`latest-<env>-<target>`) in its registry, moved to `digest` by its apply. */
-export interface TargetRegistryDelivery {
-  registry: string;
-  tag: string;
-  digest: string;
-  /** the rollback: the digest the tag points at again, or (digest null) why it was left where it is */
-  revert?: { digest: string | null; reason?: string } | null;
-}
-
-/** A promotion's rollout through an environment's waves (the targets' own state is in RolloutTarget items). */
 /** A hold by a freeze window over the target, until the window ends (domain/promotion/run/freeze-hold.ts). */
 export interface WindowHold {
   window: string;
@@ -569,18 +467,3 @@ export const heldBySoak = (h: HeldBy | null | undefined): h is SoakHold => !!h &
 
 /** Whether a promotion waits behind another one (not a freeze window). */
 export const heldByPromotion = (h: HeldBy | null | undefined): h is PromotionHold => !!h && 'promotion' in h;
-
-export interface RolloutState {
-  waves: { wave: number; targets: string[]; bakeSeconds: number; maxParallel: number; pause?: boolean }[];
-  /** the wave running (0: none started yet) */
-  wave: number;
-  /** halted by a release manager before the next wave (resume goes on from there) */
-  halted?: { by: string; at: string; reason: string } | null;
-  /** why the flow waits (outside the start windows: until when) */
-  /** why the next wave does not start yet and when it is looked at again: a start window, or a freeze window over the environment */
-  waiting?: { reason: string; until: string; for?: 'start-window' | 'freeze' } | null;
-  /** how it ended per target, once it has (the decision record) */
-  outcome?: 'COMPLETED' | 'ROLLED_BACK' | null;
-  /** the waves whose completion was announced (`Promotion Wave Completed`, once per wave: the write is conditional on it) */
-  completedWaves?: number[];
-}
