@@ -163,10 +163,20 @@ export const createBundleBody = /* @__PURE__ */ z.schema(() =>
     z
       .strictObject({
         name: bundleName,
-        from: z.optional(envName),
-        artifacts: z.optional(z.array(artifactName).check(z.minLength(1), z.maxLength(MAX_BUNDLE_MEMBERS))),
-        members: z.optional(z.array(z.strictObject({ name: artifactName, version: semverLike })).check(z.minLength(1), z.maxLength(MAX_BUNDLE_MEMBERS))),
-        config: z.optional(z.union([z.boolean(), z.strictObject({ environment: z.optional(envName), keyPatterns: z._default(keyPatterns, []) })])),
+        from: z.optional(envName).check(z.describe("the environment whose artifacts (and configuration) the bundle takes; give 'from' or 'members', not both")),
+        artifacts: z
+          .optional(z.array(artifactName).check(z.minLength(1), z.maxLength(MAX_BUNDLE_MEMBERS)))
+          .check(z.describe("with 'from' only: the artifacts to take among those it runs (default: all of them)")),
+        members: z
+          .optional(z.array(z.strictObject({ name: artifactName, version: semverLike })).check(z.minLength(1), z.maxLength(MAX_BUNDLE_MEMBERS)))
+          .check(z.describe("without 'from': the artifact versions, each artifact once")),
+        config: z
+          .optional(z.union([z.boolean(), z.strictObject({ environment: z.optional(envName), keyPatterns: z._default(keyPatterns, []) })]))
+          .check(
+            z.describe(
+              "the configuration snapshot of 'from' (or of config.environment, required without 'from'): true for all of it, keyPatterns for some keys",
+            ),
+          ),
         notes: z._default(z.string().check(z.maxLength(2000)), ''),
       })
       .check(
