@@ -255,6 +255,8 @@ export async function autoPromoteOn(deps: With<'scheduler' | 'workflow'>, type: 
   const checks: { sourceEnvironment: string; artifact?: string; version?: string }[] = [];
   if (type === 'Promotion Completed') {
     const subject = String(detail.subject ?? '');
+    // A bundle moves on when someone promotes it (`bundle:<name>@<digest>`): its completion is not a config release to pass on.
+    if (subject.startsWith('bundle:')) return [];
     const m = /^([^@:]+)@(.+)$/.exec(subject);
     // Artifact subjects read `name@version`; config subjects `config:<type>@<seq>`.
     checks.push(
