@@ -26,6 +26,8 @@ export interface PlanItem {
   version?: string;
   /** what the promoted version pins (`metadata.pins`): artifact → constraint */
   pins: Record<string, string>;
+  /** how a bundle's promotion is named (its members' pins are checked when it is requested and by its gate) */
+  label?: string;
 }
 
 export interface PlanBreak {
@@ -70,7 +72,7 @@ export interface PlanState {
 }
 
 const at = (env: string, artifact: string) => `${env}/${artifact}`;
-const subjectOf = (i: PlanItem) => (i.artifact ? `${i.artifact}@${i.version}` : 'config');
+const subjectOf = (i: PlanItem) => (i.artifact ? `${i.artifact}@${i.version}` : (i.label ?? 'config'));
 
 /** brokenBy, with a constraint that is no constraint reported as a break rather than thrown. */
 function broken(consumers: readonly Pick<Consumer, 'name' | 'constraint' | 'environment'>[], version: string, env: string) {
@@ -193,6 +195,8 @@ export interface Release {
   status?: string;
   artifact?: string;
   version?: string;
+  /** a bundle's promotion: how the plan names it */
+  label?: string;
 }
 
 /** Reads what the safe order of `releases` decides on (the versions' pins, the stored consumers, what the environments run) and orders them. */
@@ -209,7 +213,7 @@ export async function orderReleases(deps: Deps, tenant: string, releases: readon
   };
   const items: PlanItem[] = await Promise.all(
     releases.map(async (r): Promise<PlanItem> => {
-      const base = { id: r.id, targetEnvironment: r.targetEnvironment, status: r.status ?? 'PENDING' };
+      const base = { id: r.id, targetEnvironment: r.targetEnvironment, status: r.status ?? 'PENDING', ...(r.label ? { label: r.label } : {}) };
       if (!r.artifact || !r.version) return { ...base, pins: {} };
       return { ...base, artifact: r.artifact, version: r.version, pins: await pinsFor(r.artifact, r.version) };
     }),
@@ -241,7 +245,11 @@ export function orderPromotions(deps: Deps, tenant: string, promotions: readonly
       id: p.id,
       targetEnvironment: p.targetEnvironment,
       status: p.status,
-      ...(p.subject.type === 'artifact' ? { artifact: p.subject.name, version: p.subject.version } : {}),
+      ...(p.subject.type === 'artifact'
+        ? { artifact: p.subject.name, version: p.subject.version }
+        : p.subject.type === 'bundle'
+          ? { label: `bundle:${p.subject.name}@${p.subject.digest.slice(7, 19)}` }
+          : {}),
     })),
   );
 }
