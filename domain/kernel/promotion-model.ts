@@ -356,6 +356,8 @@ export interface ArtifactPointer {
   deployedAt?: string;
   /** set when a rollback put this version back: which one, and why */
   restoredBy?: RestoredBy | null;
+  /** the release bundle that moved it here (its name and digest), when a bundle did */
+  bundle?: { name: string; digest: string } | null;
 }
 
 export type KeyedChange = { kind: ItemKind; key: string; value?: unknown; remove?: boolean };

@@ -104,6 +104,7 @@ export async function status(deps: Deps, ctx: Ctx, only?: string) {
             promotedAt: p.promotedAt,
             promotedBy: p.promotedBy,
             restored: p.restoredBy ?? null,
+            ...(p.bundle ? { bundle: p.bundle } : {}),
           })),
           config: {
             snapshot: `${env.name}@${env.head.seq}`,

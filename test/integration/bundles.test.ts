@@ -121,6 +121,11 @@ describe('release bundles: several artifacts and a configuration snapshot promot
       { environment: 'staging', digest: created.body.digest },
       { environment: 'production', digest: null },
     ]);
+    const status = await t.call('GET', '/api/v1/status?env=staging', { token: u.viewer });
+    expect(status.body.environments[0].artifacts.map((a: any) => [a.artifact, a.version, a.bundle?.name])).toEqual([
+      ['api', 'v1.0.0', 'checkout'],
+      ['worker', 'v1.0.0', 'checkout'],
+    ]);
     expect((await t.call('GET', '/api/v1/promotions?subject=bundle:checkout', { token: u.viewer })).body.items.map((p: any) => p.id)).toEqual([
       toStaging.body.id,
     ]);

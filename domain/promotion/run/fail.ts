@@ -165,6 +165,7 @@ async function bundleUndo(deps: Deps, p: Promotion, restoredBy: RestoredBy, now:
           promotionId: null,
           version_: cur.version_ + 1,
           restoredBy,
+          bundle: null,
         },
         expectedVersion: cur.version_,
       },

@@ -265,6 +265,7 @@ function memberPointer(p: Promotion, m: BundleMember, cur: ArtifactPointer | nul
       version_: (cur?.version_ ?? 0) + 1,
       deploymentId,
       deployedAt: now,
+      ...(p.subject.type === 'bundle' ? { bundle: { name: p.subject.name, digest: p.subject.digest } } : {}),
       ...(p.rollback ? { restoredBy: { promotionId: p.id, reason: p.rollback.reason } } : {}),
     },
     expectedVersion: cur ? cur.version_ : null,

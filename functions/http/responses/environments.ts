@@ -216,7 +216,16 @@ export const statusResponse = /* @__PURE__ */ z.schema(() =>
           displayName: z.string(),
           position: z.number().check(z.int()),
           artifacts: z.array(
-            z.strictObject({ artifact: z.string(), version: z.string(), tag: z.string(), digest, promotedAt: time, promotedBy: z.string(), restored }),
+            z.strictObject({
+              artifact: z.string(),
+              version: z.string(),
+              tag: z.string(),
+              digest,
+              promotedAt: time,
+              promotedBy: z.string(),
+              restored,
+              bundle: z.optional(bundleRef),
+            }),
           ),
           config: z.strictObject({ snapshot: z.string(), digest, items: z.number().check(z.int()), changedAt: time, changedBy: z.string(), restored }),
           gates: z.strictObject({
