@@ -85,7 +85,7 @@ export function registerPromote(program: Command): void {
           const last = e.lastPromotion;
           const runs = e.artifacts.length ? e.artifacts : [null];
           runs.forEach((a, i) => {
-            const version = a ? (names.size > 1 ? `${a.artifact} ${a.tag}` : a.tag) : '-';
+            const version = a ? `${names.size > 1 ? `${a.artifact} ${a.tag}` : a.tag}${a.bundle ? ` (bundle ${a.bundle.name})` : ''}` : '-';
             rows.push([
               i ? '' : e.name,
               version,

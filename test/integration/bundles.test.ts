@@ -205,6 +205,8 @@ describe('release bundles: several artifacts and a configuration snapshot promot
     ]);
 
     // The CLI: list, show, and promote --bundle (a dry run here: production already runs it).
+    const status = await cli(u.viewer, 'promote', 'status', '--env', 'production');
+    expect(status.stdout).toContain('api v2.0.0-production (bundle platform)');
     const list = await cli(u.viewer, 'bundles', 'list');
     expect(list.stdout).toContain('platform');
     expect(list.stdout).toContain('api@v2.0.0, worker@v2.0.0');
