@@ -49,8 +49,7 @@ export async function migrateTenants(deps: With<'users'>): Promise<MigrationRepo
     for (const d of (await deps.store.getTenant(tenant))?.emailDomains ?? []) await deps.store.claimDomain(d, tenant);
     for (const p of people) {
       if (await deps.store.getMember(tenant, p.id)) continue;
-      await deps.store.putMember(memberOf(tenant, p, now.toISOString()), null);
-      report.indexed++;
+      if (await deps.store.indexMember(memberOf(tenant, p, now.toISOString()))) report.indexed++;
     }
   }
   return report;

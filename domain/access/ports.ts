@@ -54,6 +54,13 @@ export interface TenantRepo {
    * 'version'): the tenant keeps an admin however many admins change each other at once.
    */
   putMember(member: Member, audit: AuditEntry | null, notBefore?: number, guard?: AdminGuard): Promise<void>;
+  /**
+   * Writes a person the directory has into the index when the index lacks them (people from before the
+   * index), unless they were taken out of it: a removal leaves their "not before" mark, and a person with
+   * one is never put back this way (a removal racing with their own change must not undo itself). False
+   * when refused for that reason; true when they are in the index now (written here, or already there).
+   */
+  indexMember(member: Member): Promise<boolean>;
   /** Takes a person out of the index with the audit entry; their tokens issued before `notBefore` stop counting. `guard` as for putMember. */
   removeMember(tenant: string, id: string, audit: AuditEntry, notBefore: number, guard?: AdminGuard): Promise<void>;
   getMember(tenant: string, id: string): Promise<Member | null>;

@@ -201,11 +201,13 @@ async function lastAdmin(deps: With<'users'>, tenant: string, user: ManagedUser,
  * hold the admin role in the index when it commits. The check before it (lastAdmin) gives the clear answer;
  * this makes it hold under races: of two admins demoting or removing each other at once, the second finds
  * the first's change and is refused, so the tenant always keeps an admin. An admin the index does not have
- * yet (people from before the index) is written into it first.
+ * yet (people from before the index) is written into it first, unless a removal took them out of it: an
+ * admin removed between the check of their token and this write is refused, not put back.
  */
 async function asAdmin(deps: With<'users'>, tenant: string, me: ManagedUser, write: (guard: AdminGuard) => Promise<void>): Promise<void> {
   const mine = await deps.store.getMember(tenant, me.id);
-  if (!mine) await deps.store.putMember(memberOf(tenant, me, deps.clock().toISOString()), null);
+  if (!mine && !(await deps.store.indexMember(memberOf(tenant, me, deps.clock().toISOString()))))
+    throw new VersionConflict(`You were removed from the tenant while this was being made (another admin did it at the same time): nothing was changed`);
   try {
     await write({ admin: me.id });
   } catch (err) {

@@ -5,6 +5,11 @@ import { fakeUserPool } from '../../local/measure/cognito-pool.ts';
 import { memoryDeps } from '../support/memory-deps.ts';
 import type { Ctx } from '../../domain/ports.ts';
 import { migrateTenants } from '../../domain/access/migrate.ts';
+import { VersionConflict } from '../../domain/kernel/errors.ts';
+import { auditEntry } from '../../domain/audit/audit.ts';
+
+const auditOf = (action: string) =>
+  auditEntry('acme', { actor: 'test', actorName: 'test', action, entityType: 'user', entityId: 'x', before: null, after: null }, new Date());
 
 /**
  * User management on Cognito (aws-sdk-client-mock, a pool in memory): what the people routes cost
@@ -32,7 +37,7 @@ async function tenantWithOthers(others: number) {
   const ada = as(made.admin.id, 'acme', 'ada@acme.test', ['admin']);
   const carl = await inviteUser(deps, ada, { email: 'carl@acme.test', roles: ['approver'] });
   const vic = await inviteUser(deps, ada, { email: 'vic@acme.test', roles: ['admin'] });
-  return { pool, deps, ada, carl, vic };
+  return { pool, deps, ada, carl, vic, as };
 }
 
 describe('people on Cognito', () => {
@@ -67,6 +72,24 @@ describe('people on Cognito', () => {
     pool.resetCalls();
     await removeUser(deps, ada, carl.id);
     expect(pool.calls().filter((c) => c.startsWith('AdminUserGlobal') || c === 'AdminDeleteUser')).toEqual(['AdminUserGlobalSignOut', 'AdminDeleteUser']);
+  });
+
+  it('an admin removed between the check of their token and their own change is refused, never put back into the index: the tenant keeps its other admin', async () => {
+    const { deps, ada, vic, as } = await tenantWithOthers(0);
+    const vicCtx = as(vic.id, 'acme', vic.email, ['admin']);
+    // vic removes ada: the index entry goes first (with ada's "not before"), the directory after; ada's change lands in between.
+    await deps.store.removeMember('acme', ada.principal.id, auditOf('user.remove'), Math.floor(Date.now() / 1000));
+    await expect(changeRoles(deps, ada, vic.id, ['viewer'])).rejects.toBeInstanceOf(VersionConflict);
+    await expect(removeUser(deps, ada, vic.id)).rejects.toBeInstanceOf(VersionConflict);
+    expect(await deps.store.getMember('acme', ada.principal.id)).toBeNull();
+    expect((await deps.store.getMember('acme', vic.id))?.roles).toEqual(['admin']);
+    // The directory catches up; vic is the tenant's admin and manages people as before.
+    await expect(changeRoles(deps, vicCtx, ada.principal.id, ['viewer'])).resolves.toMatchObject({ roles: ['viewer'] });
+    // Someone from before the index, never removed, is written into it (once) on their first change.
+    const member = { ...(await deps.store.getMember('acme', vic.id))!, id: 'u-before-index', email: 'old@acme.test' };
+    expect(await deps.store.indexMember(member)).toBe(true);
+    expect(await deps.store.indexMember(member)).toBe(true);
+    expect((await deps.store.getMember('acme', 'u-before-index'))?.email).toBe('old@acme.test');
   });
 
   it('the migration gives the tenants of a pool from before the people routes their record, email domains and people index, once', async () => {

@@ -170,6 +170,7 @@ export const AREAS: { [N in AreaName]: OnFirstUse<N> } = {
       releaseDomain: true,
       tenantInUse: true,
       putMember: true,
+      indexMember: true,
       removeMember: true,
       getMember: true,
       listMembers: true,

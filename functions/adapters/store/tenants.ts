@@ -5,6 +5,7 @@ import { keys, TABLE } from '../keys.ts';
 import type { Area } from './area.ts';
 import { strip, type StoreBase, type TxItem } from './base.ts';
 import { auditItems } from './audit.ts';
+import { WriteConflict } from '#domain/kernel/retry';
 
 /** How long a person's "not before" is kept: past the life of any token issued before it (an ID token lives an hour on AWS, 12 hours locally). */
 const NOT_BEFORE_KEPT_SECONDS = 2 * 24 * 3600;
@@ -105,6 +106,26 @@ export function tenantArea(base: StoreBase): Area<TenantRepo> {
       const put: TxItem = { Put: { TableName: table, Item: { ...keys.member(member.tenant, member.id), entity: 'Member', ...member } } };
       const checks = guard ? [adminCheck(member.tenant, guard)] : [];
       await base.transact([...checks, put, ...(audit ? auditItems(table, audit) : [])], [...checks.map(() => 'version' as const), 'unknown', 'exists']);
+    },
+    async indexMember(member: Member): Promise<boolean> {
+      const put: TxItem = {
+        Put: {
+          TableName: table,
+          Item: { ...keys.member(member.tenant, member.id), entity: 'Member', ...member },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        },
+      };
+      const neverRemoved: TxItem = {
+        ConditionCheck: { TableName: table, Key: keys.notBefore(member.tenant, member.id), ConditionExpression: 'attribute_not_exists(pk)' },
+      };
+      try {
+        await base.transact([put, neverRemoved], ['exists', 'version']);
+        return true;
+      } catch (err) {
+        if (err instanceof WriteConflict && err.reason === 'exists') return true;
+        if (err instanceof WriteConflict && err.reason === 'version') return false;
+        throw err;
+      }
     },
     async removeMember(tenant: string, id: string, audit: AuditEntry, notBefore: number, guard?: AdminGuard): Promise<void> {
       await setNotBefore(tenant, id, notBefore);

@@ -101,6 +101,13 @@ export function accessArea({ table }: MemoryState) {
       };
       table.transact([...adminCheck(member.tenant, guard), put, ...(audit ? [auditWrite(audit)] : [])]);
     },
+    async indexMember(member: Member): Promise<boolean> {
+      const key = keys.member(member.tenant, member.id);
+      if (table.get(key)) return true;
+      if (table.get(keys.notBefore(member.tenant, member.id))) return false;
+      table.write({ key, when: (cur) => cur === undefined, to: { ...key, entity: 'Member', ...member }, reason: 'exists' });
+      return true;
+    },
     async removeMember(tenant: string, id: string, audit: AuditEntry, notBefore: number, guard?: AdminGuard): Promise<void> {
       setNotBefore(tenant, id, notBefore);
       table.transact([...adminCheck(tenant, guard), { key: keys.member(tenant, id), to: null, reason: 'unknown' }, auditWrite(audit)]);

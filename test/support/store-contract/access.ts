@@ -90,6 +90,16 @@ export function accessContract(c: Contract) {
       expect(await c.store().notBefore(other, 'u1')).toBeNull();
       expect(await c.store().listMembers(t)).toEqual([]);
     });
+
+    it('indexes a person the index lacks, leaves one it has as it is, and never puts back a person a removal took out', async () => {
+      const t = c.tenant();
+      expect(await c.store().indexMember(member(t, 'u1', ['admin']))).toBe(true);
+      expect(await c.store().indexMember(member(t, 'u1', ['viewer']))).toBe(true);
+      expect((await c.store().getMember(t, 'u1'))?.roles).toEqual(['admin']);
+      await c.store().removeMember(t, 'u1', audit(t), 1_900_000_000);
+      expect(await c.store().indexMember(member(t, 'u1', ['admin']))).toBe(false);
+      expect(await c.store().getMember(t, 'u1')).toBeNull();
+    });
   });
 
   describe('webhooks', () => {
