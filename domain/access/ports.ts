@@ -108,8 +108,16 @@ export interface AppKeyStorePort {
   putAppKey(key: AppKey, expectedVersion: number | null, audit: AuditEntry): Promise<void>;
   getAppKey(tenant: string, id: string): Promise<AppKey | null>;
   listAppKeys(tenant: string): Promise<AppKey[]>;
-  /** One consistent read request for both: an app key's record (when `keyId` is given) and the environment it reads. */
-  appKeyAndEnvironment(tenant: string, keyId: string | null, env: string): Promise<{ key: AppKey | null; env: Environment | null }>;
+  /**
+   * One consistent read request for both: an app key's record (when `keyId` is given) and the environment it reads.
+   * `targets: false`: the read names no target, so the environment's targets are read only when the key is scoped to one.
+   */
+  appKeyAndEnvironment(
+    tenant: string,
+    keyId: string | null,
+    env: string,
+    opts?: { targets?: boolean },
+  ): Promise<{ key: AppKey | null; env: Environment | null }>;
   /** Writes the key's last-used time (never moves it back). */
   touchAppKey(tenant: string, id: string, at: string): Promise<void>;
 }

@@ -21,8 +21,12 @@ export type EnvironmentOp =
   | { kind: 'manifestHead'; digest: string; previous: string | null };
 
 export interface EnvironmentStorePort {
-  /** `consistent: false`: an eventually consistent read (half the read capacity; app polls, which state a staleness bound) */
-  getEnvironment(tenant: string, name: string, opts?: { consistent?: boolean }): Promise<Environment | null>;
+  /**
+   * `consistent: false`: an eventually consistent read (half the read capacity; app polls, which state a staleness bound).
+   * `targets: false`: the caller reads no target (an app poll of the environment as a whole): the environment comes
+   * without its targets, and their item is not read (one GetItem instead of two).
+   */
+  getEnvironment(tenant: string, name: string, opts?: { consistent?: boolean; targets?: boolean }): Promise<Environment | null>;
   listEnvironments(tenant: string): Promise<Environment[]>;
   createEnvironment(env: Environment, snapshot: Snapshot, audit: AuditEntry): Promise<void>;
   updateEnvironment(env: Environment, previous: Environment, audit: AuditEntry): Promise<void>;

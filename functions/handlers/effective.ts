@@ -14,7 +14,7 @@ import { envParams as params } from '../http/params.ts';
  */
 export const handler = httpHandler({ params, query }, async ({ deps, ctx, params, query, route, headers }) => {
   const claim = instanceFromHeaders(headers);
-  const { scope, env, deps: d } = await appRead({ route, headers, ctx, deps, environment: params.env });
+  const { scope, env, deps: d } = await appRead({ route, headers, ctx, deps, environment: params.env, target: query.target });
   const view = await readView(d.store, env, scope, query.target);
   const etag = etagOf(view.digest);
   const common = { etag, 'cache-control': cacheControlOf(env), vary: 'authorization, x-api-key' };

@@ -28,9 +28,11 @@ const params = z.object({ key: z.optional(z.string().check(z.minLength(1), z.max
  * application instance: an answer with a body records it when what it read changed (a 304 records nothing).
  */
 export const handler = httpHandler({ params, docBody: ofrepRequest, bodyOptional: true }, async ({ deps, ctx, params, route, headers, rawBody }) => {
-  const { scope, env, deps: d } = await appRead({ route, headers, ctx, deps });
-  if (route.method === 'GET') return OFREP_CONFIGURATION;
+  // The body is parsed before the key is checked only to learn the target it names; its errors are answered after.
   const request = parseOfrepRequest(rawBody);
+  const named = 'error' in request ? undefined : request.context.target;
+  const { scope, env, deps: d } = await appRead({ route, headers, ctx, deps, target: typeof named === 'string' ? named : undefined });
+  if (route.method === 'GET') return OFREP_CONFIGURATION;
   if ('error' in request) return new WithHeaders(params.key ? { key: params.key, ...request.error } : request.error, {}, 400);
   const view = await readView(d.store, env, scope, request.context.target);
   if (params.key === undefined) {

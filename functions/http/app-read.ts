@@ -56,6 +56,8 @@ export async function appRead(input: {
   ctx: Ctx;
   deps: Deps;
   environment?: string;
+  /** the target the request names (?target=, the evaluation context's), if any: without one, an app key not scoped to a target reads no targets */
+  target?: string;
 }): Promise<{ scope: ReadScope; env: Environment; deps: Deps }> {
   const read = await readOf(input);
   // X-Tenant-ID, when sent, must be the tenant of the credential, as on every route (functions/http/principal.ts).
@@ -70,6 +72,7 @@ async function readOf(input: {
   ctx: Ctx;
   deps: Deps;
   environment?: string;
+  target?: string;
 }): Promise<{ scope: ReadScope; env: Environment; deps: Deps }> {
   const bearer = /^Bearer\s+(\S+)$/i.exec(input.headers.authorization ?? '')?.[1];
   if (input.route.auth === 'app' && bearer && !bearer.startsWith(`${KEY_PREFIX}.`) && !input.headers['x-api-key'] && input.environment !== undefined) {
@@ -84,7 +87,7 @@ async function readOf(input: {
     const d = parsed ? depsFor(parsed.tenant) : input.deps;
     const wanted = input.environment ?? parsed?.environment;
     // From the function's memory for at most READ_CACHE_TTL_MS (revocations and promotions are seen within it).
-    const found = parsed && wanted ? await keyAndEnvironment(d, parsed.tenant, parsed.id, parsed.secret, wanted) : { key: null, env: null };
+    const found = parsed && wanted ? await keyAndEnvironment(d, parsed.tenant, parsed.id, parsed.secret, wanted, input.target) : { key: null, env: null };
     const now = d.clock();
     const scope = checkKey(parsed, found.key, input.environment, now);
     if (!found.env) throw new EnvironmentNotFound(scope.environment);

@@ -23,16 +23,29 @@ type Found = { key: AppKey | null; env: Environment | null };
 const keysSeen = new Map<string, { at: number; key: AppKey }>();
 export const readCacheStats = { hits: 0, loads: 0 };
 
-/** `secret`: the presented key's secret (a newly rotated secret is a miss: its record is read again). */
-export async function keyAndEnvironment(deps: Deps, tenant: string, keyId: string, secret: string, environment: string, now = Date.now()): Promise<Found> {
+/**
+ * `secret`: the presented key's secret (a newly rotated secret is a miss: its record is read again).
+ * `target`: the target the read names, if any: the environment's targets are read only when the read
+ * names one or the key is scoped to one (an unchanged poll of the whole environment reads one item).
+ */
+export async function keyAndEnvironment(
+  deps: Deps,
+  tenant: string,
+  keyId: string,
+  secret: string,
+  environment: string,
+  target: string | undefined,
+  now = Date.now(),
+): Promise<Found> {
   const id = `${tenant}\u0000${keyId}\u0000${createHash('sha256').update(secret).digest('base64url')}`;
   const seen = keysSeen.get(id);
   if (seen && now - seen.at < TTL_MS && seen.key.environment === environment) {
     readCacheStats.hits++;
-    return { key: seen.key, env: await deps.store.getEnvironment(tenant, environment, { consistent: false }) };
+    const targets = target !== undefined || seen.key.target !== undefined;
+    return { key: seen.key, env: await deps.store.getEnvironment(tenant, environment, { consistent: false, targets }) };
   }
   readCacheStats.loads++;
-  const found = await deps.store.appKeyAndEnvironment(tenant, keyId, environment);
+  const found = await deps.store.appKeyAndEnvironment(tenant, keyId, environment, { targets: target !== undefined });
   if (TTL_MS > 0 && found.key) {
     keysSeen.delete(id);
     keysSeen.set(id, { at: now, key: found.key });

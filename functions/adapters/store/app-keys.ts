@@ -7,6 +7,7 @@ import { createOrVersion, type Area } from './area.ts';
 import { strip, type StoreBase } from './base.ts';
 import { auditItems } from './audit.ts';
 import { readEnvironment, withTargets } from './environments.ts';
+import { joinTargets } from './targets.ts';
 
 /** App keys (domain/access/app-keys.ts): one item per key under the tenant's APPKEY partition, hashes of its secrets only. */
 export function appKeyArea(base: StoreBase): Area<AppKeyStorePort> {
@@ -31,7 +32,12 @@ export function appKeyArea(base: StoreBase): Area<AppKeyStorePort> {
     },
 
     /** One BatchGetItem (consistent): a revoked key stops at the next request, and an environment head moved is seen at once. */
-    async appKeyAndEnvironment(tenant: string, keyId: string | null, env: string): Promise<{ key: AppKey | null; env: Environment | null }> {
+    async appKeyAndEnvironment(
+      tenant: string,
+      keyId: string | null,
+      env: string,
+      opts: { targets?: boolean } = {},
+    ): Promise<{ key: AppKey | null; env: Environment | null }> {
       const envKey = keys.environment(tenant, env);
       const wanted = [envKey, ...(keyId ? [keys.appKey(tenant, keyId)] : [])];
       const found: Record<string, unknown>[] = [];
@@ -43,10 +49,16 @@ export function appKeyArea(base: StoreBase): Area<AppKeyStorePort> {
         if (pending.length) await new Promise((res) => setTimeout(res, Math.min(500, 20 * 2 ** attempt)));
       }
       const byEntity = (e: string) => found.find((i) => i.entity === e);
-      // An environment with targets: its targets item too (one GetItem more, store/targets.ts).
+      const key = keyId ? strip<AppKey>(byEntity('AppKey')) : null;
+      // An environment with targets: its targets item too (one GetItem more, store/targets.ts), unless no target is read.
       const item = byEntity('Environment');
-      const withTheirs = item && ((await withTargets(base, item, true)) ?? (await readEnvironment(base, tenant, env, true)));
-      return { key: keyId ? strip<AppKey>(byEntity('AppKey')) : null, env: withTheirs ?? null };
+      const readTargets = opts.targets !== false || key?.target !== undefined;
+      const withTheirs = !item
+        ? null
+        : !wanted
+          ? joinTargets(strip<Record<string, unknown>>(item)!, undefined)
+          : ((await withTargets(base, item, true)) ?? (await readEnvironment(base, tenant, env, true)));
+      return { key, env: withTheirs };
     },
 
     async touchAppKey(tenant: string, id: string, at: string): Promise<void> {

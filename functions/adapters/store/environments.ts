@@ -32,11 +32,15 @@ export async function withTargets(base: StoreBase, raw: Record<string, unknown>,
   return r.Item?.digest === stored.digest ? joinTargets(item, r.Item.targets as Target[]) : null;
 }
 
-/** An environment with its targets (its item as stored: webhook secrets sealed), read again while a targets change races the read. */
-export async function readEnvironment(base: StoreBase, tenant: string, name: string, consistent: boolean): Promise<Environment | null> {
+/**
+ * An environment with its targets (its item as stored: webhook secrets sealed), read again while a targets change races the read;
+ * `targets: false`: without them (their item is not read).
+ */
+export async function readEnvironment(base: StoreBase, tenant: string, name: string, consistent: boolean, targets = true): Promise<Environment | null> {
   for (let attempt = 0; attempt < READ_ATTEMPTS; attempt++) {
     const r = await base.db.send(new GetCommand({ TableName: base.table, Key: keys.environment(tenant, name), ConsistentRead: consistent || attempt > 0 }));
     if (!r.Item) return null;
+    if (!targets) return joinTargets(strip<Record<string, unknown>>(r.Item)!, undefined);
     const env = await withTargets(base, r.Item, consistent || attempt > 0);
     if (env) return env;
   }
@@ -151,9 +155,9 @@ export function environmentArea(base: StoreBase) {
   };
 
   const port: EnvironmentStorePort = {
-    async getEnvironment(tenant: string, name: string, opts: { consistent?: boolean } = {}): Promise<Environment | null> {
+    async getEnvironment(tenant: string, name: string, opts: { consistent?: boolean; targets?: boolean } = {}): Promise<Environment | null> {
       await base.ready();
-      return openEnv(await readEnvironment(base, tenant, name, opts.consistent !== false));
+      return openEnv(await readEnvironment(base, tenant, name, opts.consistent !== false, opts.targets !== false));
     },
 
     /** One query of the environments, and one BatchGetItem of the targets items of those that have targets. */
