@@ -39,10 +39,19 @@ export interface SecretResolver {
   resolve(tenant: string, name: string, purpose: SecretPurpose): Promise<string | null>;
 }
 
+/** What an auto-promotion check is about: the source's config set, an artifact's version, or a bundle (by digest) that arrived there. */
+export interface AutoCheckInput {
+  sourceEnvironment: string;
+  artifact?: string;
+  version?: string;
+  bundle?: string;
+  bundleDigest?: string;
+}
+
 /** What a schedule carries: a promotion to resume, or an auto-promotion check whose time-based condition comes due. */
 export type SchedulePayload =
   | { tenant: string; promotionId: string }
-  | { tenant: string; autoCheck: { sourceEnvironment: string; artifact?: string; version?: string } }
+  | { tenant: string; autoCheck: AutoCheckInput }
   | { tenant: string; expireWaiting: string }
   /** the promotion's deadline: the sweeper fails it with a reason if its flow is gone (domain/promotion/sweep/sweep.ts) */
   | { tenant: string; sweep: string }

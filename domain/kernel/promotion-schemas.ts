@@ -491,10 +491,14 @@ export const autoCheckBody = /* @__PURE__ */ z.schema(() =>
       sourceEnvironment: envName,
       artifact: z.optional(artifactName),
       version: z.optional(semverLike),
+      bundle: z.optional(bundleName).check(z.describe('a bundle that arrived in the source (not with artifact): checked by its digest')),
+      bundleDigest: z.optional(sha256Digest).check(z.describe("the bundle's digest (with bundle; absent: the bundle's version the source runs)")),
     })
     .check(
       z.refine((b) => !b.artifact === !b.version, { message: 'give artifact and version together (or neither, for the config set)' }),
-      z.meta({ dependentRequired: { artifact: ['version'], version: ['artifact'] } }),
+      z.refine((b) => !(b.bundle && b.artifact), { message: 'give a bundle or an artifact, not both' }),
+      z.refine((b) => !b.bundleDigest || !!b.bundle, { message: 'bundleDigest goes with bundle' }),
+      z.meta({ dependentRequired: { artifact: ['version'], version: ['artifact'], bundleDigest: ['bundle'] } }),
     ),
 );
 

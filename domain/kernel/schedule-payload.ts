@@ -13,7 +13,13 @@ export const scheduleFirePayload = /* @__PURE__ */ z.schema(() =>
     z.object({ tenant: z.string().check(z.minLength(1)), promotionId: z.string().check(z.minLength(1)) }),
     z.object({
       tenant: z.string().check(z.minLength(1)),
-      autoCheck: z.object({ sourceEnvironment: z.string().check(z.minLength(1)), artifact: z.optional(z.string()), version: z.optional(z.string()) }),
+      autoCheck: z.object({
+        sourceEnvironment: z.string().check(z.minLength(1)),
+        artifact: z.optional(z.string()),
+        version: z.optional(z.string()),
+        bundle: z.optional(z.string()),
+        bundleDigest: z.optional(z.string()),
+      }),
     }),
     z.object({ tenant: z.string().check(z.minLength(1)), expireWaiting: z.string().check(z.minLength(1)) }),
     z.object({ tenant: z.string().check(z.minLength(1)), remind: z.string().check(z.minLength(1)) }),

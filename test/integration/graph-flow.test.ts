@@ -111,6 +111,42 @@ describe('auto-promotion along the edges', () => {
     expect(prod.status).toBe('COMPLETED');
     expect(prod.sourceEnvironment).toBe('perf');
   });
+
+  it('a bundle fans out and joins as one unit: its completion into dev moves it into qa and perf, and production takes it once, after both', async () => {
+    const { u } = await diamond({ qa: true, perf: true, production: true });
+    // api 1.0.0 and worker 1.0.0, published into ci (the first environment), as one bundle.
+    expect((await t.call('POST', '/api/v1/artifacts/worker/versions', { token: u.deployer, body: { version: '1.0.0', digest: digest('b') } })).status).toBe(
+      201,
+    );
+    const bundle = await t.call('POST', '/api/v1/bundles', { token: u.deployer, body: { name: 'shop', from: 'ci' } });
+    expect(bundle.status, JSON.stringify(bundle.body)).toBe(201);
+    expect(bundle.body.members.map((m: { name: string }) => m.name)).toEqual(['api', 'worker']);
+    expect((await promoteToEnd(t, u, { sourceEnvironment: 'ci', targetEnvironment: 'dev', bundle: 'shop' })).status).toBe('COMPLETED');
+    const bundled = async (target: string) => {
+      const until = Date.now() + 20_000;
+      for (;;) {
+        const found = (await into(u.viewer, target)).filter((p) => p.subject?.type === 'bundle');
+        if (found.length) {
+          expect(found).toHaveLength(1);
+          await approveIfAsked(t, u, found[0].id, ['COMPLETED', 'FAILED']);
+          return waitFor(t, u.viewer, found[0].id, ['COMPLETED', 'FAILED']);
+        }
+        if (Date.now() > until) throw new Error(`the bundle was not auto-promoted into ${target}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    };
+    const [qa, perf] = await Promise.all([bundled('qa'), bundled('perf')]);
+    expect([qa.status, perf.status]).toEqual(['COMPLETED', 'COMPLETED']);
+    expect(qa.notes).toBe("auto-promoted by 'qa' (it comes after 'dev')");
+    expect(qa.subject).toMatchObject({ type: 'bundle', name: 'shop', digest: bundle.body.digest });
+    const prod = await bundled('production');
+    expect(prod.status).toBe('COMPLETED');
+    expect(['qa', 'perf']).toContain(prod.sourceEnvironment);
+    await t.stack.stream.idle();
+    expect((await into(u.viewer, 'production')).filter((p) => p.subject?.type === 'bundle')).toHaveLength(1);
+    for (const artifact of ['api', 'worker'])
+      expect((await t.call('GET', `/api/v1/artifacts/${artifact}/tags/latest-production`, { token: u.viewer })).body.version).toBe('1.0.0');
+  });
 });
 
 describe('the diff along the edges', () => {

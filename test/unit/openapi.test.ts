@@ -114,7 +114,7 @@ describe('the published API contract (OpenAPI 3.1)', () => {
     expect(body('POST /api/v1/environments/{env}/rollback').oneOf).toHaveLength(2);
     expect(body('POST /api/v1/environments/{env}/items/batch').anyOf).toHaveLength(2);
     expect(body('POST /api/v1/freeze-windows').oneOf).toHaveLength(2);
-    expect(body('POST /api/v1/promotions/auto-check').dependentRequired).toEqual({ artifact: ['version'], version: ['artifact'] });
+    expect(body('POST /api/v1/promotions/auto-check').dependentRequired).toEqual({ artifact: ['version'], version: ['artifact'], bundleDigest: ['bundle'] });
     expect(JSON.stringify(body('POST /api/v1/config/promotions'))).toContain('SELECTIVE');
     expect(JSON.stringify(body('POST /api/v1/config/promotions'))).not.toContain('agentId');
     expect(JSON.stringify(body('POST /api/v1/promotions'))).toContain('agentId');

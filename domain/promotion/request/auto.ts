@@ -1,6 +1,8 @@
 import type { Principal } from '../../access/auth.ts';
 import { sha256Hex } from '../../kernel/canonical.ts';
-import type { Condition, Rule } from '../../kernel/promotion-model.ts';
+import type { Bundle, Condition, Rule } from '../../kernel/promotion-model.ts';
+import type { AutoCheckInput } from '../../kernel/ports.ts';
+import { findBundle } from '../../artifacts/bundles.ts';
 import type { Environment } from '../../kernel/model.ts';
 import { successorsOf } from '../../config/graph.ts';
 import { orderReleases } from './safe-order.ts';
@@ -64,30 +66,32 @@ export function autoRoutes(source: Environment, line: Environment[], rules: Rule
  * promotions at once start in their safe order (safe-order.ts); one no order lets run without
  * breaking a pinned consumer is not requested, and the check says why.
  */
-export async function checkAutoPromotion(
-  deps: With<'scheduler' | 'workflow'>,
-  ctx: Ctx,
-  input: { sourceEnvironment: string; artifact?: string; version?: string },
-): Promise<AutoCheck[]> {
+export async function checkAutoPromotion(deps: With<'scheduler' | 'workflow'>, ctx: Ctx, input: AutoCheckInput): Promise<AutoCheck[]> {
   const { tenant } = ctx.principal;
   const [envs, rules] = await Promise.all([deps.store.listEnvironments(tenant), deps.store.listRules(tenant)]);
   const line = lineOf(envs);
   const source = line.find((e) => e.name === input.sourceEnvironment);
   if (!source) throw new EnvironmentNotFound(input.sourceEnvironment);
   const now = deps.clock();
-  let owner: string;
+  const release: AutoRelease = input.bundle
+    ? { kind: 'bundle', bundle: await findBundle(deps, tenant, input.bundle, input.bundleDigest) }
+    : input.artifact && input.version
+      ? { kind: 'artifact', artifact: input.artifact, version: input.version }
+      : { kind: 'config' };
+  let owners: string[];
   let since: string;
-  if (input.artifact && input.version) {
-    const ptr = await deps.store.getPointer(tenant, source.name, input.artifact);
-    owner = `artifact:${input.artifact}@${input.version}`;
-    since = ptr?.version === input.version ? ptr.promotedAt : now.toISOString();
-  } else {
+  if (release.kind === 'config') {
     const snap = await deps.store.getSnapshot(tenant, source.name, source.head.seq);
-    owner = `snapshot:${source.name}@${source.head.seq}`;
+    owners = [`snapshot:${source.name}@${source.head.seq}`];
     since = snap?.createdAt ?? now.toISOString();
+  } else {
+    // A bundle's evidence is its members'; it has been in the source since its last member got there.
+    owners =
+      release.kind === 'artifact' ? [`artifact:${release.artifact}@${release.version}`] : release.bundle.members.map((m) => `artifact:${m.name}@${m.version}`);
+    since = (await arrivedAt(deps, tenant, source.name, release)) ?? now.toISOString();
   }
   const facts = {
-    ...factsFrom(await deps.store.listEvidence(tenant, [owner])),
+    ...factsFrom(await deps.store.listEvidence(tenant, owners)),
     // Hours to the millisecond (a rounded value would keep a threshold from ever being reached on time).
     'deployment.duration_hours': (now.getTime() - new Date(since).getTime()) / 3_600_000,
     'deployment.environment': source.name,
@@ -113,8 +117,8 @@ export async function checkAutoPromotion(
     const trace = evaluate(rule.conditions, facts);
     reasons.push(...trace.failed);
     if (blocked.has(rule.target)) reasons.push(blocked.get(rule.target)!);
-    if (!reasons.length && target && rule.ruleId === null && input.artifact && input.version) {
-      const other = await fannedInElsewhere(deps, tenant, source, target, input.artifact, input.version);
+    if (!reasons.length && target && rule.ruleId === null && release.kind !== 'config') {
+      const other = await fannedInElsewhere(deps, tenant, source, target, release);
       if (other) reasons.push(other);
     }
     const check: AutoCheck = {
@@ -128,10 +132,15 @@ export async function checkAutoPromotion(
     // scheduler fires a check at the time it will hold, so nobody has to poll.
     const due = reasons.length ? dueAt(rule.conditions, since) : null;
     if (due && due > now) {
-      const name = `stageline-auto-${sha256Hex(`${tenant}|${rule.ruleId}|${source.name}|${input.artifact ?? ''}@${input.version ?? ''}`).slice(0, 40)}`;
+      const what = release.kind === 'bundle' ? `bundle:${release.bundle.name}@${release.bundle.digest}` : `${input.artifact ?? ''}@${input.version ?? ''}`;
+      const name = `stageline-auto-${sha256Hex(`${tenant}|${rule.ruleId}|${source.name}|${what}`).slice(0, 40)}`;
       await deps.scheduler.scheduleOnce(name, due, {
         tenant,
-        autoCheck: { sourceEnvironment: source.name, ...(input.artifact ? { artifact: input.artifact, version: input.version } : {}) },
+        autoCheck: {
+          sourceEnvironment: source.name,
+          ...(release.kind === 'artifact' ? { artifact: release.artifact, version: release.version } : {}),
+          ...(release.kind === 'bundle' ? { bundle: release.bundle.name, bundleDigest: release.bundle.digest } : {}),
+        },
       });
       check.reasons.push(`checked again at ${due.toISOString()} (time-based condition)`);
     }
@@ -141,32 +150,33 @@ export async function checkAutoPromotion(
       // approve what they set off. Only the system's own trigger runs as the auto-promoter.
       const auto: Principal = ctx.principal.id === AUTO_PROMOTER.id || ctx.principal.kind === 'machine' ? autoPrincipal(tenant) : ctx.principal;
       try {
+        const asked = {
+          sourceEnvironment: source.name,
+          targetEnvironment: rule.target,
+          notes: `auto-promoted by ${rule.by}`,
+          dryRun: false,
+          autoStart: true,
+          trigger: 'on_approval' as const,
+          whenFrozen: 'wait' as const,
+        };
         const body =
-          input.artifact && input.version
-            ? {
-                sourceEnvironment: source.name,
-                targetEnvironment: rule.target,
-                artifact: input.artifact,
-                version: input.version,
-                notes: `auto-promoted by ${rule.by}`,
-                dryRun: false,
-                autoStart: true,
-                trigger: 'on_approval' as const,
-                whenFrozen: 'wait' as const,
-              }
-            : {
-                sourceEnvironment: source.name,
-                targetEnvironment: rule.target,
-                promotionType: 'FULL' as const,
-                configIds: [],
-                flagIds: [],
-                keyPatterns: [],
-                notes: `auto-promoted by ${rule.by}`,
-                dryRun: false,
-                autoStart: true,
-                trigger: 'on_approval' as const,
-                whenFrozen: 'wait' as const,
-              };
+          release.kind === 'bundle'
+            ? { ...asked, bundle: release.bundle.name, bundleDigest: release.bundle.digest }
+            : release.kind === 'artifact'
+              ? { ...asked, artifact: release.artifact, version: release.version }
+              : {
+                  sourceEnvironment: source.name,
+                  targetEnvironment: rule.target,
+                  promotionType: 'FULL' as const,
+                  configIds: [],
+                  flagIds: [],
+                  keyPatterns: [],
+                  notes: `auto-promoted by ${rule.by}`,
+                  dryRun: false,
+                  autoStart: true,
+                  trigger: 'on_approval' as const,
+                  whenFrozen: 'wait' as const,
+                };
         const p = await createPromotion(deps, { principal: auto, requestId: ctx.requestId }, body, { autoPromoted: true });
         if ('id' in p) check.promotionId = p.id;
       } catch (err) {
@@ -201,20 +211,39 @@ async function fannedInElsewhere(
   tenant: string,
   source: Environment,
   target: Environment,
-  artifact: string,
-  version: string,
+  release: Exclude<AutoRelease, { kind: 'config' }>,
 ): Promise<string | null> {
-  const twin = (await deps.store.activePromotions(tenant, target.name)).find(
-    (a) => a.subject.type === 'artifact' && a.subject.name === artifact && a.subject.version === version,
+  const label = releaseLabel(release);
+  const twin = (await deps.store.activePromotions(tenant, target.name)).find((a) =>
+    release.kind === 'bundle'
+      ? a.subject.type === 'bundle' && a.subject.digest === release.bundle.digest
+      : a.subject.type === 'artifact' && a.subject.name === release.artifact && a.subject.version === release.version,
   );
-  if (twin) return `${artifact}@${version} is already on its way into '${target.name}' as ${twin.id} (from '${twin.sourceEnvironment}')`;
+  if (twin) return `${label} is already on its way into '${target.name}' as ${twin.id} (from '${twin.sourceEnvironment}')`;
   if (!isJoin(target)) return null;
-  const at = await Promise.all(target.after!.map(async (name) => ({ name, ptr: await deps.store.getPointer(tenant, name, artifact) })));
-  if (at.some((a) => a.ptr?.version !== version)) return null; // the request's join check says what is missing
-  const last = at.reduce((a, b) => (b.ptr!.promotedAt > a.ptr!.promotedAt || (b.ptr!.promotedAt === a.ptr!.promotedAt && b.name > a.name) ? b : a));
-  return last.name === source.name
-    ? null
-    : `'${target.name}' takes ${artifact}@${version} from '${last.name}', the last of the environments it comes after to get it`;
+  const at = await Promise.all(target.after!.map(async (name) => ({ name, since: await arrivedAt(deps, tenant, name, release) })));
+  if (at.some((a) => a.since === null)) return null; // the request's join check says what is missing
+  const last = at.reduce((a, b) => (b.since! > a.since! || (b.since === a.since && b.name > a.name) ? b : a));
+  return last.name === source.name ? null : `'${target.name}' takes ${label} from '${last.name}', the last of the environments it comes after to get it`;
+}
+
+/** What auto-promotion moves on: the source's config set, an artifact's version, or a bundle. */
+type AutoRelease = { kind: 'config' } | { kind: 'artifact'; artifact: string; version: string } | { kind: 'bundle'; bundle: Bundle };
+
+const releaseLabel = (r: Exclude<AutoRelease, { kind: 'config' }>) =>
+  r.kind === 'bundle' ? `bundle ${r.bundle.name}@${r.bundle.digest.slice(7, 19)}` : `${r.artifact}@${r.version}`;
+
+/**
+ * When the release was all there in the environment: the artifact's pointer at that version, or, for a
+ * bundle, the last of its members to get there (null: not all there). A bundle of configuration only has
+ * no pointer to tell: null.
+ */
+async function arrivedAt(deps: Deps, tenant: string, env: string, release: Exclude<AutoRelease, { kind: 'config' }>): Promise<string | null> {
+  const members = release.kind === 'bundle' ? release.bundle.members : [{ name: release.artifact, version: release.version }];
+  if (!members.length) return null;
+  const ptrs = await Promise.all(members.map((m) => deps.store.getPointer(tenant, env, m.name)));
+  if (ptrs.some((p, i) => p?.version !== members[i]!.version)) return null;
+  return ptrs.map((p) => p!.promotedAt).reduce((a, b) => (b > a ? b : a));
 }
 
 /** When the rule's `deployment.duration_hours` threshold (gt/gte/eq) will be reached, if it has one. */
@@ -233,11 +262,7 @@ export function dueAt(condition: Condition | null, since: string): Date | null {
 }
 
 /** A scheduled auto-promotion check came due (schedule-fire): runs as the system. */
-export async function autoCheckDue(
-  deps: With<'scheduler' | 'workflow'>,
-  tenant: string,
-  input: { sourceEnvironment: string; artifact?: string; version?: string },
-): Promise<AutoCheck[]> {
+export async function autoCheckDue(deps: With<'scheduler' | 'workflow'>, tenant: string, input: AutoCheckInput): Promise<AutoCheck[]> {
   const ctx: Ctx = { principal: autoPrincipal(tenant) };
   return checkAutoPromotion(deps, ctx, input);
 }
@@ -252,18 +277,20 @@ export async function autoCheckDue(
 export async function autoPromoteOn(deps: With<'scheduler' | 'workflow'>, type: string, detail: Record<string, unknown>): Promise<AutoCheck[]> {
   const tenant = String(detail.tenant);
   const ctx: Ctx = { principal: autoPrincipal(tenant) };
-  const checks: { sourceEnvironment: string; artifact?: string; version?: string }[] = [];
+  const checks: AutoCheckInput[] = [];
   if (type === 'Promotion Completed') {
     const subject = String(detail.subject ?? '');
-    // A bundle moves on when someone promotes it (`bundle:<name>@<digest>`): its completion is not a config release to pass on.
-    if (subject.startsWith('bundle:')) return [];
-    const m = /^([^@:]+)@(.+)$/.exec(subject);
-    // Artifact subjects read `name@version`; config subjects `config:<type>@<seq>`.
-    checks.push(
-      m && !subject.startsWith('config:')
-        ? { sourceEnvironment: String(detail.targetEnvironment), artifact: m[1], version: m[2] }
-        : { sourceEnvironment: String(detail.targetEnvironment) },
-    );
+    const sourceEnvironment = String(detail.targetEnvironment);
+    if (subject.startsWith('bundle:')) {
+      // A bundle (`bundle:<name>@<short digest>`) moves on as one unit: its digest is the promotion's.
+      const done = await deps.store.getPromotion(tenant, String(detail.promotionId ?? ''));
+      if (done?.subject.type !== 'bundle') return [];
+      checks.push({ sourceEnvironment, bundle: done.subject.name, bundleDigest: done.subject.digest });
+    } else {
+      const m = /^([^@:]+)@(.+)$/.exec(subject);
+      // Artifact subjects read `name@version`; config subjects `config:<type>@<seq>`.
+      checks.push(m && !subject.startsWith('config:') ? { sourceEnvironment, artifact: m[1], version: m[2] } : { sourceEnvironment });
+    }
   } else if (type === 'Deployment Recorded') {
     if (detail.status !== 'DEPLOYED') return [];
     checks.push(
