@@ -1,5 +1,6 @@
 import 'uplot/dist/uPlot.min.css';
 import './style.css';
+import './views.css';
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { completeSignIn, onSession, session, signIn, signOut, takeFragmentToken, type Session } from './auth.ts';
