@@ -22,6 +22,9 @@ export const MAX_ENVIRONMENTS = 20;
 export const MAX_BATCH_ITEMS = 1000;
 const batchCap = `at most ${MAX_BATCH_ITEMS} items per batch (set and delete together): split the change into several batches`;
 
+/** A content digest as OCI names it. */
+export const sha256Digest = /* @__PURE__ */ z.schema(() => z.string().check(z.regex(/^sha256:[0-9a-f]{64}$/, "must be 'sha256:' followed by 64 hex digits")));
+
 export const envName = /* @__PURE__ */ z.schema(() =>
   z.string().check(z.regex(ENV_NAME, 'must be 1-32 characters: lower-case letters, digits and dashes, starting with a letter'), notReserved()),
 );
