@@ -26,11 +26,26 @@ export async function withTargets(base: StoreBase, raw: Record<string, unknown>,
     await repairLegacy(base, raw);
     return joinTargets(item, stored.targets);
   }
+  // The targets item's digest is of its content: the content of a digest seen before is known (a copy: callers own what they get).
+  const id = `${item.tenant as string}\u0000${item.name as string}\u0000${stored.digest}`;
+  const seen = targetsSeen.get(id);
+  if (seen) return joinTargets(item, structuredClone(seen));
   const r = await base.db.send(
     new GetCommand({ TableName: base.table, Key: keys.targets(item.tenant as string, item.name as string), ConsistentRead: consistent }),
   );
-  return r.Item?.digest === stored.digest ? joinTargets(item, r.Item.targets as Target[]) : null;
+  if (r.Item?.digest !== stored.digest) return null;
+  targetsSeen.set(id, structuredClone(r.Item.targets as Target[]));
+  while (targetsSeen.size > TARGETS_SEEN_MAX) targetsSeen.delete(targetsSeen.keys().next().value!);
+  return joinTargets(item, r.Item.targets as Target[]);
 }
+
+/**
+ * Targets read before, by tenant, environment and the digest of their content (the environment's item
+ * names the digest of the targets it has): a read of an environment whose targets did not change since
+ * this function instance last read them reads one item, never a stale list (another list is another digest).
+ */
+const targetsSeen = new Map<string, Target[]>();
+const TARGETS_SEEN_MAX = 500;
 
 /**
  * An environment with its targets (its item as stored: webhook secrets sealed), read again while a targets change races the read;
