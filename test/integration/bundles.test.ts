@@ -1,24 +1,11 @@
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { verifyAttestation } from '../../domain/attestation/verify.ts';
-import { approveIfAsked, waitFor } from '../support/promotions.ts';
-import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
+import { cliOf } from '../support/cli.ts';
+import { approveIfAsked, digest, waitFor } from '../support/promotions.ts';
+import { makeLine, useTestStack } from '../support/stack.ts';
 
-let t: TestStack;
-beforeAll(async () => {
-  t = await startTestStack();
-});
-afterAll(() => t?.stop());
-
-const root = join(import.meta.dirname, '..', '..');
-const cli = (token: string, ...args: string[]) =>
-  promisify(execFile)(join(root, 'node_modules', '.bin', 'tsx'), [join(root, 'cli', 'stageline.ts'), ...args], {
-    env: { ...process.env, STAGELINE_URL: t.url, STAGELINE_TOKEN: token },
-    cwd: root,
-  });
-const digest = (c: string) => `sha256:${c.repeat(64).slice(0, 64)}`;
+const t = useTestStack();
+const cli = cliOf(t);
 
 describe('release bundles: several artifacts and a configuration snapshot promoted as one unit', () => {
   it('creates a bundle from what dev runs, promotes it through the line in one step each, and shows it everywhere', async () => {
