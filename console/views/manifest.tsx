@@ -126,20 +126,22 @@ function Plan({ plan: { changes, summary: s, digest } }: { plan: any }) {
       </p>
       {changes.length > 0 && (
         <Wrap>
-          <table class="plan">
+          <table class="plan stacked">
             <caption class="sr">Fields the document changes, with their value now and under the document</caption>
             <Head cols={['Change', 'Field', 'Now', 'Would be']} />
             <tbody>
               {changes.map((c: any) => (
                 <tr key={c.op + c.path}>
-                  <td class={OP_CLASS[c.op]}>{c.op}</td>
+                  <td class={OP_CLASS[c.op]} data-label="Change">
+                    {c.op}
+                  </td>
                   <th scope="row">
                     <code>{c.path}</code>
                   </th>
-                  <td>
+                  <td data-label="Now">
                     <code>{value(c.before)}</code>
                   </td>
-                  <td>
+                  <td data-label="Would be">
                     <code>{value(c.after)}</code>
                   </td>
                 </tr>
@@ -178,7 +180,7 @@ function Replay({ sim }: { sim: any }) {
       </p>
       {sim.changes.length > 0 && (
         <Wrap>
-          <table class="replay">
+          <table class="replay stacked">
             <caption class="sr">Promotions decided differently under the document: each as decided → as it would be</caption>
             <Head cols={['Promotion', 'Outcome', 'Approvals', 'Freeze window', 'Decision digest']} />
             <tbody>
@@ -190,7 +192,7 @@ function Replay({ sim }: { sim: any }) {
                       {subjectText(c.subject)}, {c.sourceEnvironment} → {c.targetEnvironment}
                     </div>
                   </th>
-                  <td>
+                  <td data-label="Outcome">
                     <Pair old={words(c.outcome.old)} now={words(c.outcome.new)} />
                     {c.refused && <div class="why">{c.refused}</div>}
                     {c.signatureRequired.new !== c.signatureRequired.old && (
@@ -198,13 +200,13 @@ function Replay({ sim }: { sim: any }) {
                     )}
                     {c.notReplayed && <div class="why">not replayed: {c.notReplayed.join(', ')}</div>}
                   </td>
-                  <td>
+                  <td data-label="Approvals">
                     <Pair old={c.approvalsRequired.old} now={c.approvalsRequired.new} />
                   </td>
-                  <td>
+                  <td data-label="Freeze window">
                     <Pair old={windowText(c.heldByWindow.old)} now={windowText(c.heldByWindow.new)} />
                   </td>
-                  <td>
+                  <td data-label="Decision digest">
                     <code>
                       <Pair old={short(c.decisionDigest.old) || '—'} now={short(c.decisionDigest.new) || '—'} />
                     </code>

@@ -99,6 +99,10 @@ describe('release bundles in the console, as a viewer', () => {
     expect(text).toContain('stageline promote --bundle checkout --to production');
     expect(await accessibility(page)).toEqual([]);
     await page.screenshot({ path: join(OUT, 'console-bundles-1280.png'), fullPage: true });
+    // On a phone: nothing wider than the screen.
+    await page.setViewportSize({ width: 390, height: 844 });
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    await page.screenshot({ path: join(OUT, 'console-bundles-390.png'), fullPage: true });
     expect(errors).toEqual([]);
     await page.close();
 
@@ -145,6 +149,10 @@ describe('the Manifest view: plan and replay, as a deployer', () => {
     expect(await row.getByRole('rowheader').innerText()).toContain('bundle checkout, dev → staging');
     expect(await accessibility(page)).toEqual([]);
     await page.screenshot({ path: join(OUT, 'console-manifest-replay-1280.png'), fullPage: true });
+    await page.setViewportSize({ width: 390, height: 844 });
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    await page.screenshot({ path: join(OUT, 'console-manifest-replay-390.png'), fullPage: true });
+    await page.setViewportSize({ width: 1280, height: 800 });
 
     // A rule into an environment the line does not have: refused, the field named beside the document.
     doc.artifacts.promotion.approval_rules.at(-1).targetEnvironment = 'qa';
