@@ -101,7 +101,7 @@ describe('release bundles in the console, as a viewer', () => {
     await page.screenshot({ path: join(OUT, 'console-bundles-1280.png'), fullPage: true });
     // On a phone: nothing wider than the screen.
     await page.setViewportSize({ width: 390, height: 844 });
-    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    expect(await page.evaluate(() => (globalThis as any).document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
     await page.screenshot({ path: join(OUT, 'console-bundles-390.png'), fullPage: true });
     expect(errors).toEqual([]);
     await page.close();
@@ -150,7 +150,7 @@ describe('the Manifest view: plan and replay, as a deployer', () => {
     expect(await accessibility(page)).toEqual([]);
     await page.screenshot({ path: join(OUT, 'console-manifest-replay-1280.png'), fullPage: true });
     await page.setViewportSize({ width: 390, height: 844 });
-    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    expect(await page.evaluate(() => (globalThis as any).document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
     await page.screenshot({ path: join(OUT, 'console-manifest-replay-390.png'), fullPage: true });
     await page.setViewportSize({ width: 1280, height: 800 });
 
