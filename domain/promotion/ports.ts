@@ -5,8 +5,12 @@ import type { WebhookGate, WebhookOutcome } from './request/gate-verdicts.ts';
 
 /** Promotions with their gate results, approvals and evidence; the per-environment execution lease. */
 export type PromotionOp =
-  /** `gatesChanged`: the gate results are stored apart from the promotion, written only when they change */
-  | { kind: 'promotion'; promotion: Promotion; expectedVersion: number | null; gatesChanged?: boolean }
+  /**
+   * `gatesChanged`: the gate results are stored apart from the promotion, written only when they change.
+   * `claim` (a new promotion only): it takes its release's claim (ReleaseClaim) from `previous`, the
+   * promotion that held it (null: nobody did); another request having taken it since loses the write ('version').
+   */
+  | { kind: 'promotion'; promotion: Promotion; expectedVersion: number | null; gatesChanged?: boolean; claim?: { previous: string | null } }
   | { kind: 'approval'; promotionId: string; approval: Approval }
   | { kind: 'evidence'; owner: string; evidence: Evidence }
   /** one target of a promotion's rollout (domain/promotion/rollout/): its own item, so a wave's targets are written in parallel */
@@ -22,6 +26,12 @@ export interface PromotionStorePort {
   /** The targets of a promotion's rollout that have an item (one query), by name. */
   listRolloutTargets(tenant: string, promotionId: string): Promise<RolloutTarget[]>;
   getRolloutTarget(tenant: string, promotionId: string, target: string): Promise<RolloutTarget | null>;
+  /**
+   * The promotion that last took this release (its digest) from `source` into `target`: a request reads it
+   * and takes the claim in its own write, so two requests of the same release at once never both go on
+   * their way. Null: none ever did.
+   */
+  getReleaseClaim(tenant: string, target: string, source: string, releaseDigest: string): Promise<string | null>;
   /** A lease on an environment: one promotion executes into it at a time. */
   acquireLock(tenant: string, env: string, holder: string, now: Date, ttlSeconds: number): Promise<boolean>;
   releaseLock(tenant: string, env: string, holder: string): Promise<void>;

@@ -157,7 +157,8 @@ export async function writeNewPromotion(deps: Deps, promotion: Promotion, decide
   await retryOnConflict(deps.tunables, async () => save(deps, promotion, null, await decide()));
 }
 
-type NewMove = Omit<Move, 'next' | 'action'> & { action: string };
+/** A new promotion's write; `claim`: it takes its release's claim from that holder (domain/promotion/request/request.ts). */
+type NewMove = Omit<Move, 'next' | 'action'> & { action: string; claim?: { previous: string | null } };
 
 /** The promotion, the decision's items and the audit entry in one transaction. */
 async function save(deps: Deps, next: Promotion, previous: Promotion | null, m: NewMove): Promise<void> {
@@ -178,7 +179,13 @@ async function save(deps: Deps, next: Promotion, previous: Promotion | null, m: 
     deps.clock(),
   );
   await deps.store.commit(next.tenant, [
-    { kind: 'promotion', promotion: next, expectedVersion: previous ? previous.version : null, gatesChanged: next.gates !== (previous?.gates ?? null) },
+    {
+      kind: 'promotion',
+      promotion: next,
+      expectedVersion: previous ? previous.version : null,
+      gatesChanged: next.gates !== (previous?.gates ?? null),
+      ...(m.claim ? { claim: m.claim } : {}),
+    },
     ...(m.ops ?? []),
     { kind: 'audit', entry: audit },
   ]);

@@ -160,6 +160,11 @@ export const keys = {
   artifactVersion: (tenant: string, name: string, version: string): Key => ({ pk: `${t(tenant)}ART#${name}`, sk: `V#${version}` }),
   pointer: (tenant: string, env: string, name: string): Key => ({ pk: `${t(tenant)}ENV`, sk: `PTR#${env}#${name}` }),
   lock: (tenant: string, env: string): Key => ({ pk: `${t(tenant)}ENV`, sk: `LOCK#${env}` }),
+  /** which promotion last took a release from a source into a target (domain/promotion/request/request.ts: one on its way at a time) */
+  releaseClaim: (tenant: string, target: string, source: string, releaseDigest: string): Key => ({
+    pk: `${t(tenant)}ENV`,
+    sk: `CLAIM#${target}#${source}#${releaseDigest}`,
+  }),
   deployment: (tenant: string, env: string, deployedAt: string, id: string): Key => ({ pk: `${t(tenant)}DEP#${env}`, sk: `${deployedAt}#${id}` }),
   deploymentById: (tenant: string, id: string): Key => ({ pk: `${t(tenant)}DEPID#${id}`, sk: 'D' }),
   idempotency: (tenant: string, key: string): Key => ({ pk: `${t(tenant)}IDEM#${key}`, sk: 'I' }),

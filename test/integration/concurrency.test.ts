@@ -63,3 +63,24 @@ describe('concurrent writers', () => {
     for (let e = 0; e < 5; e++) expect((await t.call('GET', `/api/v1/environments/e${e}`, { token: u.viewer })).body.snapshot.seq).toBe(10);
   }, 60_000);
 });
+
+describe('the same release requested at once', () => {
+  it('8 identical promotion requests at once: one goes on its way (201), the others are told which one (409); after it ends the release may be requested again', async () => {
+    const tenant = t.tenant();
+    const u = await t.users(tenant);
+    await makeLine(t, u.admin);
+    const sha = `sha256:${'e'.repeat(64)}`;
+    expect((await t.call('POST', '/api/v1/artifacts/api/versions', { token: u.deployer, body: { version: '1.0.0', digest: sha } })).status).toBe(201);
+    const body = { sourceEnvironment: 'dev', targetEnvironment: 'staging', artifact: 'api', version: '1.0.0', autoStart: false };
+    const answers = await Promise.all(Array.from({ length: 8 }, () => t.call('POST', '/api/v1/promotions', { token: u.deployer, body })));
+    const made = answers.filter((a) => a.status === 201);
+    expect(answers.map((a) => a.status).sort(), JSON.stringify(answers.map((a) => a.body))).toEqual([201, 409, 409, 409, 409, 409, 409, 409]);
+    for (const a of answers.filter((x) => x.status === 409)) expect(a.body.error.message).toContain(made[0]!.body.id);
+    const into = (await t.call('GET', '/api/v1/promotions?target=staging', { token: u.viewer })).body.items;
+    expect(into.map((p: { id: string }) => p.id)).toEqual([made[0]!.body.id]);
+    // Once it has ended (cancelled here), the same release may go again: the new request takes the claim over.
+    expect((await t.call('DELETE', `/api/v1/promotions/${made[0]!.body.id}`, { token: u.deployer })).status).toBeLessThan(300);
+    const again = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body });
+    expect(again.status, JSON.stringify(again.body)).toBe(201);
+  });
+});

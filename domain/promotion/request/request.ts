@@ -11,6 +11,7 @@ import { startFlow } from '../run/flow.ts';
 import { freezeGlassOps, hasFreezeWindows } from '../run/freeze-override.ts';
 import { evaluateGates } from './gate-verdicts.ts';
 import type { Promotion, Subject } from '../../kernel/promotion-model.ts';
+import { isTerminal } from '../../kernel/lifecycle.ts';
 import { checkForward, lineOf, policyDigest, resolvePolicy } from './policy.ts';
 import { bundleBrokenText, bundleChanges, bundleConsumersBroken, changeSummary, changeView, configChanges } from './release.ts';
 import { bundleLabel, findBundle } from '../../artifacts/bundles.ts';
@@ -18,6 +19,20 @@ import { joinMissing, joinText } from './join.ts';
 import type { CreateAgentPromotion, CreatePromotion } from '../../kernel/promotion-schemas.ts';
 import { armSweep } from '../sweep/deadline.ts';
 import { promotionEvent, writeNewPromotion } from '../write.ts';
+
+/**
+ * Who the release's claim is taken from (ReleaseClaim): the promotion that last took this release from
+ * this source into this target, if it has ended (null: nobody took it yet). One still on its way refuses
+ * the request; two requests at once both read the same holder, and the second write loses and reads again.
+ */
+async function claimRelease(deps: Deps, p: Promotion): Promise<{ previous: string | null }> {
+  const holder = await deps.store.getReleaseClaim(p.tenant, p.targetEnvironment, p.sourceEnvironment, p.releaseDigest);
+  if (holder === null) return { previous: null };
+  const held = await deps.store.getPromotion(p.tenant, holder);
+  if (held && !isTerminal(held.status))
+    throw new AlreadyExists(`The same release is already on its way to '${p.targetEnvironment}' as ${held.id} (${held.status})`, { promotionId: held.id });
+  return { previous: holder };
+}
 
 /**
  * Requesting a promotion: the release is prepared (what it would change, bound to its digest),
@@ -240,6 +255,7 @@ export async function createPromotion(
   await writeNewPromotion(deps, promotion, async () => ({
     action: glass ? 'breakglass.promotion.create' : 'promotion.create',
     by: requester,
+    claim: await claimRelease(deps, promotion),
     ops: [
       promotionEvent(deps, 'Promotion Requested', promotion, { actor: requester.name }),
       ...(glass ? await freezeGlassOps(deps, tenant, prepared.target.name, glass, id) : []),

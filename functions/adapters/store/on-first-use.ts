@@ -56,6 +56,7 @@ export const AREAS: { [N in AreaName]: OnFirstUse<N> } = {
       acquireLock: true,
       releaseLock: true,
       getLock: true,
+      getReleaseClaim: true,
     },
   },
   policies: {

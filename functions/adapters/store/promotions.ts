@@ -7,7 +7,7 @@ import type { DomainEvent } from '#domain/kernel/ports';
 import type { EnvLease, PromotionFilter, PromotionOp, PromotionStorePort } from '#domain/promotion/ports';
 import { GSI_ACTIVE, GSI_ALL, GSI_STATUS, GSI_TARGET, indexAttributes, keys, TABLE } from '../keys.ts';
 import { createOrVersion, kindsOf, one, type Area, type OpItems } from './area.ts';
-import { compress, strip, type StoreBase } from './base.ts';
+import { compress, strip, type StoreBase, type TxItem } from './base.ts';
 import { outboxAttribute } from './outbox.ts';
 
 /**
@@ -199,6 +199,11 @@ export function promotionArea(base: StoreBase): Area<PromotionStorePort, Promoti
       }
     },
 
+    async getReleaseClaim(tenant: string, target: string, source: string, releaseDigest: string): Promise<string | null> {
+      const r = await db.send(new GetCommand({ TableName: table, Key: keys.releaseClaim(tenant, target, source, releaseDigest), ConsistentRead: true }));
+      return typeof r.Item?.holder === 'string' ? r.Item.holder : null;
+    },
+
     async getLock(tenant: string, env: string): Promise<EnvLease | null> {
       await base.ready();
       const r = await db.send(new GetCommand({ TableName: table, Key: keys.lock(tenant, env), ConsistentRead: true }));
@@ -206,18 +211,35 @@ export function promotionArea(base: StoreBase): Area<PromotionStorePort, Promoti
     },
   };
 
+  /** The release's claim, taken by the promotion from the one that held it (none: from nobody). */
+  const claimItem = (p: Promotion, previous: string | null): TxItem => ({
+    Put: {
+      TableName: table,
+      Item: { ...keys.releaseClaim(p.tenant, p.targetEnvironment, p.sourceEnvironment, p.releaseDigest), entity: 'ReleaseClaim', holder: p.id },
+      ConditionExpression: previous === null ? 'attribute_not_exists(pk)' : 'holder = :previous',
+      ...(previous === null ? {} : { ExpressionAttributeValues: { ':previous': previous } }),
+    },
+  });
   const items = (op: PromotionOp, tenant: string, events: DomainEvent[]): OpItems => {
     switch (op.kind) {
       case 'promotion': {
         const promotion = base.put(promotionItem(op.promotion), op.expectedVersion);
-        if (!op.gatesChanged) return one(promotion, createOrVersion(op.expectedVersion));
-        const gates = {
-          Put: {
-            TableName: table,
-            Item: { ...keys.promotionGates(op.promotion.tenant, op.promotion.id), entity: 'PromotionGates', gates: op.promotion.gates },
-          },
+        const claim = op.claim ? [claimItem(op.promotion, op.claim.previous)] : [];
+        if (!op.gatesChanged && !claim.length) return one(promotion, createOrVersion(op.expectedVersion));
+        const gates: TxItem[] = op.gatesChanged
+          ? [
+              {
+                Put: {
+                  TableName: table,
+                  Item: { ...keys.promotionGates(op.promotion.tenant, op.promotion.id), entity: 'PromotionGates', gates: op.promotion.gates },
+                },
+              },
+            ]
+          : [];
+        return {
+          items: [promotion, ...gates, ...claim],
+          reasons: [createOrVersion(op.expectedVersion), ...gates.map(() => 'unknown' as const), ...claim.map(() => 'version' as const)],
         };
-        return { items: [promotion, gates], reasons: [createOrVersion(op.expectedVersion), 'unknown'] };
       }
       case 'rolloutTarget':
         return one(

@@ -112,6 +112,11 @@ export function promotionArea({ table }: MemoryState) {
       table.write({ key: keys.lock(tenant, env), when: (cur) => cur?.holder === holder, to: null, reason: 'unknown' });
     },
 
+    async getReleaseClaim(tenant: string, target: string, source: string, releaseDigest: string): Promise<string | null> {
+      const holder = table.get(keys.releaseClaim(tenant, target, source, releaseDigest))?.holder;
+      return typeof holder === 'string' ? holder : null;
+    },
+
     async getLock(tenant: string, env: string): Promise<EnvLease | null> {
       const i = table.get(keys.lock(tenant, env));
       return i ? { holder: String(i.holder), leaseUntil: Number(i.leaseUntil) } : null;
@@ -139,12 +144,23 @@ export function promotionArea({ table }: MemoryState) {
     },
   };
 
+  /** As the DynamoDB store's: the release's claim, taken from the promotion that held it (null: from nobody). */
+  const claimWrite = (p: Promotion, previous: string | null) => {
+    const key = keys.releaseClaim(p.tenant, p.targetEnvironment, p.sourceEnvironment, p.releaseDigest);
+    return {
+      key,
+      when: (cur: Record<string, unknown> | undefined) => (previous === null ? cur === undefined : cur?.holder === previous),
+      to: { ...key, entity: 'ReleaseClaim', holder: p.id },
+      reason: 'version' as const,
+    };
+  };
   const writes: Writers<PromotionOp | PolicyOp> = {
     promotion: (op) => [
       versioned(promotionItem(op.promotion), op.expectedVersion),
       ...(op.gatesChanged
         ? [overwrite({ ...keys.promotionGates(op.promotion.tenant, op.promotion.id), entity: 'PromotionGates', gates: op.promotion.gates })]
         : []),
+      ...(op.claim ? [claimWrite(op.promotion, op.claim.previous)] : []),
     ],
     rolloutTarget: (op, ctx) => [
       versioned(
